@@ -1,0 +1,62 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/mlfleet/mlfleet/internal/arm"
+	"github.com/mlfleet/mlfleet/internal/auth"
+	"github.com/mlfleet/mlfleet/internal/store"
+)
+
+// toARM maps a domain error to the ARM error served for it. Unknown errors become a 500
+// whose message hides internals; they are logged in full by the caller.
+func toARM(err error) *arm.Error {
+	var ae *arm.Error
+	switch {
+	case errors.As(err, &ae):
+		if ae.Status == 0 {
+			ae.Status = http.StatusBadRequest
+		}
+		if ae.AdditionalInfo == nil {
+			ae.AdditionalInfo = []any{}
+		}
+		return ae
+	case errors.Is(err, auth.ErrUnauthenticated):
+		return arm.Errorf(http.StatusUnauthorized, arm.CodeAuthenticationFailed,
+			"Authentication failed: send 'Authorization: Bearer <token>' with a valid mlfleet token (see 'mlfleet account get-access-token').")
+	case errors.Is(err, auth.ErrForbidden):
+		return arm.Errorf(http.StatusForbidden, arm.CodeAuthorizationFailed,
+			"The token's role does not allow this action; use a token with the Contributor or Owner role.")
+	case errors.Is(err, store.ErrNotFound):
+		return arm.NotFound(arm.CodeResourceNotFound, "The resource could not be found.")
+	case errors.Is(err, store.ErrConflict):
+		return arm.Conflict("The resource was changed by another request at the same time; retry the request.")
+	default:
+		return arm.Errorf(http.StatusInternalServerError, arm.CodeInternalServerError,
+			"The server hit an internal error; the request id in x-ms-request-id identifies it in the server log.")
+	}
+}
+
+// writeError serves err as an ARM error body.
+func writeError(w http.ResponseWriter, r *http.Request, err error) {
+	ae := toARM(err)
+	if ae.Status >= 500 {
+		slog.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err,
+			"requestId", w.Header().Get("x-ms-request-id"))
+	}
+	w.Header().Set("x-ms-error-code", ae.Code)
+	writeJSON(w, ae.Status, arm.Body{Error: ae})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	if v != nil {
+		enc := json.NewEncoder(w)
+		enc.SetEscapeHTML(false)
+		_ = enc.Encode(v)
+	}
+}

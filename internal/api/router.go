@@ -1,0 +1,84 @@
+package api
+
+import (
+	"net/http"
+	"strings"
+)
+
+// params holds the {name} segments a route matched.
+type params map[string]string
+
+type handlerFunc func(w http.ResponseWriter, r *http.Request, p params)
+
+type route struct {
+	segments []string // literal (matched case-insensitively) or {name}
+	methods  map[string]handlerFunc
+	// secret marks routes whose answers hold secrets (Readers may not call them).
+	secret bool
+}
+
+// router matches ARM paths. Literal segments match case-insensitively, as ARM does.
+type router struct {
+	routes []*route
+}
+
+func (rt *router) handle(method, pattern string, h handlerFunc) *route {
+	segs := split(pattern)
+	for _, r := range rt.routes {
+		if equalPattern(r.segments, segs) {
+			r.methods[method] = h
+			return r
+		}
+	}
+	r := &route{segments: segs, methods: map[string]handlerFunc{method: h}}
+	rt.routes = append(rt.routes, r)
+	return r
+}
+
+// match returns the route for path and its parameters, or nil.
+func (rt *router) match(path string) (*route, params) {
+	segs := split(path)
+	for _, r := range rt.routes {
+		if len(r.segments) != len(segs) {
+			continue
+		}
+		p := params{}
+		ok := true
+		for i, s := range r.segments {
+			if strings.HasPrefix(s, "{") {
+				if segs[i] == "" {
+					ok = false
+					break
+				}
+				p[strings.Trim(s, "{}")] = segs[i]
+			} else if !strings.EqualFold(s, segs[i]) {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return r, p
+		}
+	}
+	return nil, nil
+}
+
+func split(path string) []string {
+	path = strings.Trim(path, "/")
+	if path == "" {
+		return nil
+	}
+	return strings.Split(path, "/")
+}
+
+func equalPattern(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if !strings.EqualFold(a[i], b[i]) {
+			return false
+		}
+	}
+	return true
+}

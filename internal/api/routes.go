@@ -1,0 +1,314 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/mlfleet/mlfleet/internal/arm"
+	"github.com/mlfleet/mlfleet/internal/auth"
+	"github.com/mlfleet/mlfleet/internal/resources"
+	"github.com/mlfleet/mlfleet/internal/store"
+	"github.com/mlfleet/mlfleet/internal/workspaces"
+)
+
+const (
+	subPath = "/subscriptions/{sub}"
+	rgPath  = subPath + "/resourceGroups/{rg}"
+	wsPath  = rgPath + "/providers/Microsoft.MachineLearningServices/workspaces/{ws}"
+)
+
+func (s *Server) routes() {
+	rt := &s.router
+	rt.handle(http.MethodGet, "/subscriptions", s.listSubscriptions)
+	rt.handle(http.MethodGet, subPath, s.getSubscription)
+	rt.handle(http.MethodGet, subPath+"/resourceGroups", s.listGroups)
+	rt.handle(http.MethodPut, rgPath, s.putGroup)
+	rt.handle(http.MethodGet, rgPath, s.getGroup)
+	rt.handle(http.MethodHead, rgPath, s.headGroup)
+	rt.handle(http.MethodDelete, rgPath, s.deleteGroup)
+	rt.handle(http.MethodGet, subPath+"/providers/Microsoft.MachineLearningServices/workspaces", s.listWorkspaces)
+	rt.handle(http.MethodGet, rgPath+"/providers/Microsoft.MachineLearningServices/workspaces", s.listWorkspaces)
+	rt.handle(http.MethodPut, wsPath, s.putWorkspace)
+	rt.handle(http.MethodGet, wsPath, s.getWorkspace)
+	rt.handle(http.MethodDelete, wsPath, s.deleteWorkspace)
+	rt.handle(http.MethodGet, subPath+"/providers/{ns}/operationStatuses/{op}", s.getOperationStatus)
+	rt.handle(http.MethodGet, subPath+"/providers/{ns}/operationResults/{op}", s.getOperationResult)
+	rt.handle(http.MethodPost, "/mlfleet/v1/tokens", s.mintToken)
+}
+
+func (s *Server) listSubscriptions(w http.ResponseWriter, r *http.Request, _ params) {
+	subs, err := s.cfg.Resources.ListSubscriptions(r.Context())
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, listBody{Value: subs})
+}
+
+func (s *Server) getSubscription(w http.ResponseWriter, r *http.Request, p params) {
+	sub, err := s.cfg.Resources.GetSubscription(r.Context(), p["sub"])
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, sub)
+}
+
+func (s *Server) listGroups(w http.ResponseWriter, r *http.Request, p params) {
+	pg, err := s.page(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	groups, more, err := s.cfg.Resources.ListGroups(r.Context(), p["sub"], pg)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writePage(w, r, groups, pg, len(groups), more)
+}
+
+func (s *Server) putGroup(w http.ResponseWriter, r *http.Request, p params) {
+	var in resources.GroupInput
+	if err := decodeBody(r, &in); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	rg, created, err := s.cfg.Resources.PutGroup(r.Context(), p["sub"], p["rg"], in)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, createdStatus(created), rg)
+}
+
+func (s *Server) getGroup(w http.ResponseWriter, r *http.Request, p params) {
+	rg, err := s.cfg.Resources.GetGroup(r.Context(), p["sub"], p["rg"])
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rg)
+}
+
+func (s *Server) headGroup(w http.ResponseWriter, r *http.Request, p params) {
+	if _, err := s.cfg.Resources.GetGroup(r.Context(), p["sub"], p["rg"]); err != nil {
+		w.WriteHeader(toARM(err).Status)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) deleteGroup(w http.ResponseWriter, r *http.Request, p params) {
+	op, err := s.cfg.Resources.DeleteGroup(r.Context(), p["sub"], p["rg"])
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	s.accepted(w, r, op, "Microsoft.Resources")
+}
+
+func (s *Server) listWorkspaces(w http.ResponseWriter, r *http.Request, p params) {
+	pg, err := s.page(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	list, more, err := s.cfg.Workspaces.List(r.Context(), p["sub"], p["rg"], pg)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writePage(w, r, list, pg, len(list), more)
+}
+
+func (s *Server) putWorkspace(w http.ResponseWriter, r *http.Request, p params) {
+	var in workspaces.Input
+	if err := decodeBody(r, &in); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	ws, created, err := s.cfg.Workspaces.Put(r.Context(), p["sub"], p["rg"], p["ws"], in)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, createdStatus(created), ws)
+}
+
+func (s *Server) getWorkspace(w http.ResponseWriter, r *http.Request, p params) {
+	ws, err := s.cfg.Workspaces.Get(r.Context(), p["sub"], p["rg"], p["ws"])
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, ws)
+}
+
+func (s *Server) deleteWorkspace(w http.ResponseWriter, r *http.Request, p params) {
+	op, err := s.cfg.Workspaces.Delete(r.Context(), p["sub"], p["rg"], p["ws"])
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if op == nil {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	s.accepted(w, r, op, workspaces.Namespace)
+}
+
+// operationStatus is the body of an operation-status URL.
+type operationStatus struct {
+	ID              string     `json:"id"`
+	Name            string     `json:"name"`
+	ResourceID      string     `json:"resourceId"`
+	Status          string     `json:"status"`
+	StartTime       time.Time  `json:"startTime"`
+	EndTime         *time.Time `json:"endTime"`
+	PercentComplete float64    `json:"percentComplete"`
+	Error           *arm.Error `json:"error"`
+}
+
+func (s *Server) operation(r *http.Request, p params) (*store.Operation, error) {
+	op, err := s.cfg.Store.GetOperation(r.Context(), p["op"])
+	if errors.Is(err, store.ErrNotFound) || (err == nil && op.SubscriptionID != p["sub"]) {
+		return nil, arm.NotFound(arm.CodeNotFound, "Operation '%s' could not be found in subscription '%s'.", p["op"], p["sub"])
+	}
+	return op, err
+}
+
+func (s *Server) getOperationStatus(w http.ResponseWriter, r *http.Request, p params) {
+	op, err := s.operation(r, p)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	st := operationStatus{
+		ID:         arm.SubscriptionPath(op.SubscriptionID) + "/providers/" + p["ns"] + "/operationStatuses/" + op.ID,
+		Name:       op.ID,
+		ResourceID: op.ResourceID,
+		Status:     op.Status,
+		StartTime:  op.StartedAt,
+	}
+	if !op.EndedAt.IsZero() {
+		st.EndTime = &op.EndedAt
+		st.PercentComplete = 100
+	}
+	if len(op.Error) > 0 {
+		st.Error = &arm.Error{}
+		_ = json.Unmarshal(op.Error, st.Error)
+	}
+	if op.Status == store.StatusInProgress {
+		w.Header().Set("Retry-After", "1")
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+// getOperationResult is the Location URL of a delete: 202 while running, 204 when done,
+// and the operation's error when it failed.
+func (s *Server) getOperationResult(w http.ResponseWriter, r *http.Request, p params) {
+	op, err := s.operation(r, p)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	switch op.Status {
+	case store.StatusInProgress:
+		w.Header().Set("Location", baseURL(r)+r.URL.RequestURI())
+		w.Header().Set("Retry-After", "1")
+		w.WriteHeader(http.StatusAccepted)
+	case store.StatusSucceeded:
+		w.WriteHeader(http.StatusNoContent)
+	default:
+		e := &arm.Error{}
+		_ = json.Unmarshal(op.Error, e)
+		if e.Status == 0 {
+			e.Status = http.StatusInternalServerError
+			if e.Code != arm.CodeInternalServerError && e.Code != arm.CodeOperationInterrupted {
+				e.Status = http.StatusBadRequest
+			}
+		}
+		writeError(w, r, e)
+	}
+}
+
+// accepted answers a started delete: 202 with Azure-AsyncOperation and Location.
+func (s *Server) accepted(w http.ResponseWriter, r *http.Request, op *store.Operation, namespace string) {
+	s.setAsyncHeaders(w, r, op, namespace)
+	w.Header().Set("Location", s.operationURL(r, op, namespace, "operationResults"))
+	w.WriteHeader(http.StatusAccepted)
+}
+
+// setAsyncHeaders sets Azure-AsyncOperation and Retry-After for a running operation.
+func (s *Server) setAsyncHeaders(w http.ResponseWriter, r *http.Request, op *store.Operation, namespace string) {
+	w.Header().Set("Azure-AsyncOperation", s.operationURL(r, op, namespace, "operationStatuses"))
+	w.Header().Set("Retry-After", "1")
+}
+
+func (s *Server) operationURL(r *http.Request, op *store.Operation, namespace, kind string) string {
+	return baseURL(r) + arm.SubscriptionPath(op.SubscriptionID) + "/providers/" + namespace + "/" + kind + "/" + op.ID +
+		"?api-version=" + r.URL.Query().Get("api-version")
+}
+
+func createdStatus(created bool) int {
+	if created {
+		return http.StatusCreated
+	}
+	return http.StatusOK
+}
+
+// tokenRequest is the body of POST /mlfleet/v1/tokens.
+type tokenRequest struct {
+	Name             string `json:"name"`
+	Role             string `json:"role"`
+	ExpiresInSeconds int64  `json:"expiresInSeconds"`
+}
+
+// TokenResponse is the answer to POST /mlfleet/v1/tokens.
+type TokenResponse struct {
+	AccessToken string    `json:"accessToken"`
+	TokenType   string    `json:"tokenType"`
+	Role        string    `json:"role"`
+	ExpiresOn   time.Time `json:"expiresOn"`
+}
+
+// mintToken issues a new token with at most the caller's role (default: the caller's role,
+// one hour).
+func (s *Server) mintToken(w http.ResponseWriter, r *http.Request, _ params) {
+	var in tokenRequest
+	if err := decodeBody(r, &in); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	caller := auth.PrincipalFrom(r.Context())
+	if in.Role == "" {
+		in.Role = caller.Role
+	}
+	if in.Name == "" {
+		in.Name = caller.Name
+	}
+	if in.ExpiresInSeconds == 0 {
+		in.ExpiresInSeconds = 3600
+	}
+	if in.ExpiresInSeconds < 60 || in.ExpiresInSeconds > 366*24*3600 {
+		writeError(w, r, arm.BadRequest(arm.CodeInvalidRequestContent, "expiresInSeconds must be between 60 and 31622400.").WithTarget("expiresInSeconds"))
+		return
+	}
+	if in.Role != auth.RoleOwner && in.Role != auth.RoleContributor && in.Role != auth.RoleReader {
+		writeError(w, r, arm.BadRequest(arm.CodeInvalidRequestContent, "role must be Owner, Contributor or Reader, not '%s'.", in.Role).WithTarget("role"))
+		return
+	}
+	if !auth.CanGrant(caller.Role, in.Role) {
+		writeError(w, r, auth.ErrForbidden)
+		return
+	}
+	secret, tok, err := s.cfg.Auth.Mint(r.Context(), in.Name, in.Role, time.Duration(in.ExpiresInSeconds)*time.Second)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, TokenResponse{AccessToken: secret, TokenType: "Bearer", Role: tok.Role, ExpiresOn: tok.ExpiresAt})
+}

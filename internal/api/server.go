@@ -1,0 +1,275 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/mlfleet/mlfleet/internal/arm"
+	"github.com/mlfleet/mlfleet/internal/auth"
+	"github.com/mlfleet/mlfleet/internal/resources"
+	"github.com/mlfleet/mlfleet/internal/store"
+	"github.com/mlfleet/mlfleet/internal/workspaces"
+)
+
+// Config wires the API to the services it serves.
+type Config struct {
+	Store      store.Store
+	Auth       *auth.Authenticator
+	Resources  *resources.Service
+	Workspaces *workspaces.Service
+	// PageSize is the number of items per list page; 0 means 100.
+	PageSize int
+	// Ready reports whether the server can take traffic (for /readyz); nil means always.
+	Ready func(ctx context.Context) error
+	// Registry receives the API's Prometheus metrics; nil means a new registry.
+	Registry *prometheus.Registry
+	Logger   *slog.Logger
+}
+
+// Server is the HTTP handler of the API.
+type Server struct {
+	cfg     Config
+	router  router
+	log     *slog.Logger
+	metrics *metrics
+	handler http.Handler
+}
+
+// New returns the API handler.
+func New(cfg Config) *Server {
+	if cfg.PageSize <= 0 {
+		cfg.PageSize = 100
+	}
+	if cfg.Registry == nil {
+		cfg.Registry = prometheus.NewRegistry()
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "api"), metrics: newMetrics(cfg.Registry)}
+	s.routes()
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
+	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/", s.serveAPI)
+	s.handler = s.withRequestID(mux)
+	return s
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Ready != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := s.cfg.Ready(ctx); err != nil {
+			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+	}
+	io.WriteString(w, "ok\n")
+}
+
+// withRequestID sets x-ms-request-id on every response and echoes x-ms-client-request-id.
+func (s *Server) withRequestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("x-ms-request-id", uuid.NewString())
+		if id := r.Header.Get("x-ms-client-request-id"); id != "" {
+			w.Header().Set("x-ms-client-request-id", id)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// serveAPI authenticates, checks api-version, routes and records metrics for API calls.
+func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	rt, p := s.router.match(r.URL.Path)
+	routeName := "unknown"
+	if rt != nil {
+		routeName = "/" + strings.Join(rt.segments, "/")
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			s.log.Error("handler panicked", "panic", v, "path", r.URL.Path)
+			writeError(rec, r, fmt.Errorf("panic: %v", v))
+		}
+		s.metrics.observe(r.Method, routeName, rec.status, time.Since(start))
+		s.log.Debug("request", "method", r.Method, "path", r.URL.Path, "status", rec.status, "took", time.Since(start),
+			"requestId", w.Header().Get("x-ms-request-id"))
+	}()
+	w = rec
+
+	principal, err := s.authenticate(r)
+	if err != nil {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="mlfleet"`)
+		writeError(w, r, err)
+		return
+	}
+	r = r.WithContext(auth.WithPrincipal(r.Context(), principal))
+	if rt == nil {
+		writeError(w, r, arm.NotFound(arm.CodeNotFound, "No API answers %s %s. Check the path against the ARM reference (e.g. /subscriptions/{id}/resourceGroups/{name}).", r.Method, r.URL.Path))
+		return
+	}
+	h, ok := rt.methods[r.Method]
+	if !ok {
+		writeError(w, r, arm.Errorf(http.StatusMethodNotAllowed, arm.CodeMethodNotAllowed, "The method %s is not supported on %s.", r.Method, r.URL.Path))
+		return
+	}
+	if !auth.Allowed(principal.Role, r.Method, rt.secret) {
+		writeError(w, r, auth.ErrForbidden)
+		return
+	}
+	if !strings.HasPrefix(routeName, "/mlfleet/") {
+		if err := checkAPIVersion(r); err != nil {
+			writeError(w, r, err)
+			return
+		}
+	}
+	h(w, r, p)
+}
+
+func (s *Server) authenticate(r *http.Request) (*auth.Principal, error) {
+	h := r.Header.Get("Authorization")
+	scheme, token, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return nil, auth.ErrUnauthenticated
+	}
+	return s.cfg.Auth.Authenticate(r.Context(), strings.TrimSpace(token))
+}
+
+var apiVersionPattern = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}(-preview|-beta|-alpha)?$`)
+
+func checkAPIVersion(r *http.Request) error {
+	v := r.URL.Query().Get("api-version")
+	if v == "" {
+		return arm.BadRequest(arm.CodeMissingAPIVersion, "The api-version query parameter (?api-version=) is required for all requests, e.g. ?api-version=2024-04-01.")
+	}
+	if !apiVersionPattern.MatchString(v) {
+		return arm.BadRequest(arm.CodeInvalidAPIVersion, "The api-version '%s' is invalid: it must look like YYYY-MM-DD or YYYY-MM-DD-preview.", v)
+	}
+	return nil
+}
+
+// decodeBody reads a JSON request body into v, answering bad input with 400
+// InvalidRequestContent that says what is wrong and where.
+func decodeBody(r *http.Request, v any) error {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 4<<20+1))
+	if err != nil {
+		return arm.BadRequest(arm.CodeInvalidRequestContent, "The request body could not be read: %v", err)
+	}
+	if len(body) > 4<<20 {
+		return arm.Errorf(http.StatusRequestEntityTooLarge, arm.CodeInvalidRequestContent, "The request body is larger than 4 MiB.")
+	}
+	if len(strings.TrimSpace(string(body))) == 0 {
+		return arm.BadRequest(arm.CodeInvalidRequestContent, "The request body is empty; send a JSON object.")
+	}
+	err = json.Unmarshal(body, v)
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &syn):
+		return arm.BadRequest(arm.CodeInvalidRequestContent, "The request content is not valid JSON: %v (at byte %d).", syn, syn.Offset)
+	case errors.As(err, &typ):
+		field := typ.Field
+		if field == "" {
+			return arm.BadRequest(arm.CodeInvalidRequestContent, "The request content must be a JSON object, not a %s.", typ.Value)
+		}
+		return arm.BadRequest(arm.CodeInvalidRequestContent, "The property '%s' must be of type %s, not %s.", field, jsonType(typ.Type.Kind().String()), typ.Value).WithTarget(field)
+	default:
+		return arm.BadRequest(arm.CodeInvalidRequestContent, "The request content is not valid JSON: %v.", err)
+	}
+}
+
+func jsonType(kind string) string {
+	switch kind {
+	case "string":
+		return "string"
+	case "bool":
+		return "boolean"
+	case "map", "struct":
+		return "object"
+	case "slice", "array":
+		return "array"
+	case "ptr":
+		return "object"
+	default:
+		return "number"
+	}
+}
+
+// page reads $skip (and $top) of a list request.
+func (s *Server) page(r *http.Request) (resources.Page, error) {
+	p := resources.Page{Top: s.cfg.PageSize}
+	q := r.URL.Query()
+	if v := q.Get("$skip"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return p, arm.BadRequest(arm.CodeInvalidRequestContent, "The $skip parameter must be a non-negative integer, not '%s'.", v).WithTarget("$skip")
+		}
+		p.Skip = n
+	}
+	if v := q.Get("$top"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			return p, arm.BadRequest(arm.CodeInvalidRequestContent, "The $top parameter must be a positive integer, not '%s'.", v).WithTarget("$top")
+		}
+		p.Top = min(n, p.Top)
+	}
+	return p, nil
+}
+
+// listBody is an ARM list page. NextLink is omitted on the last page.
+type listBody struct {
+	Value    any    `json:"value"`
+	NextLink string `json:"nextLink,omitempty"`
+}
+
+// writePage serves one list page, with a nextLink to the next one when more follow.
+func writePage(w http.ResponseWriter, r *http.Request, items any, p resources.Page, n int, more bool) {
+	body := listBody{Value: items}
+	if more {
+		u := *r.URL
+		q := u.Query()
+		q.Set("$skip", strconv.Itoa(p.Skip+n))
+		u.RawQuery = q.Encode()
+		body.NextLink = baseURL(r) + u.RequestURI()
+	}
+	writeJSON(w, http.StatusOK, body)
+}
+
+func baseURL(r *http.Request) string {
+	scheme := "https"
+	if r.TLS == nil {
+		scheme = "http"
+	}
+	return scheme + "://" + r.Host
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	s.status = code
+	s.ResponseWriter.WriteHeader(code)
+}

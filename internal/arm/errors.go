@@ -1,0 +1,87 @@
+package arm
+
+import (
+	"fmt"
+	"net/http"
+)
+
+// Stable error codes. Clients match on these, so they never change once shipped.
+const (
+	CodeMissingAPIVersion         = "MissingApiVersionParameter"
+	CodeInvalidAPIVersion         = "InvalidApiVersionParameter"
+	CodeInvalidRequestContent     = "InvalidRequestContent"
+	CodeInvalidResourceName       = "InvalidResourceName"
+	CodeInvalidResourceID         = "InvalidResourceId"
+	CodeInvalidLocation           = "InvalidLocation"
+	CodeLocationRequired          = "LocationRequired"
+	CodeUserError                 = "UserError"
+	CodeResourceNotFound          = "ResourceNotFound"
+	CodeResourceGroupNotFound     = "ResourceGroupNotFound"
+	CodeWorkspaceNotFound         = "WorkspaceNotFound"
+	CodeSubscriptionNotFound      = "SubscriptionNotFound"
+	CodeNotFound                  = "NotFound"
+	CodeConflict                  = "Conflict"
+	CodeResourceGroupBeingDeleted = "ResourceGroupBeingDeleted"
+	CodeOperationInProgress       = "AnotherOperationInProgress"
+	CodeAuthenticationFailed      = "AuthenticationFailed"
+	CodeAuthorizationFailed       = "AuthorizationFailed"
+	CodeMethodNotAllowed          = "MethodNotAllowed"
+	CodeInternalServerError       = "InternalServerError"
+	CodeOperationInterrupted      = "OperationInterrupted"
+)
+
+// Error is an ARM error: it carries the HTTP status it is served with and the body
+// {"error":{"code","message","target","details"}}. Domain packages return it for failures
+// the user caused and can fix; the api package serves it as is.
+type Error struct {
+	// Status is the HTTP status code (400, 404, 409, ...).
+	Status int `json:"-"`
+	// Code is a stable machine-readable code (the Code* constants).
+	Code string `json:"code"`
+	// Message says what is wrong and, where possible, what to do.
+	Message string `json:"message"`
+	// Target names the offending field or resource, when there is one.
+	Target string `json:"target,omitempty"`
+	// Details lists individual failures when several are reported together.
+	Details []*Error `json:"details,omitempty"`
+	// AdditionalInfo is always an empty list on the wire, as ARM clients expect it present.
+	AdditionalInfo []any `json:"additionalInfo"`
+}
+
+func (e *Error) Error() string {
+	if e.Target != "" {
+		return fmt.Sprintf("(%s) %s [target %s]", e.Code, e.Message, e.Target)
+	}
+	return fmt.Sprintf("(%s) %s", e.Code, e.Message)
+}
+
+// Errorf returns an *Error with the given status and code.
+func Errorf(status int, code, format string, args ...any) *Error {
+	return &Error{Status: status, Code: code, Message: fmt.Sprintf(format, args...), AdditionalInfo: []any{}}
+}
+
+// BadRequest returns a 400 *Error.
+func BadRequest(code, format string, args ...any) *Error {
+	return Errorf(http.StatusBadRequest, code, format, args...)
+}
+
+// NotFound returns a 404 *Error.
+func NotFound(code, format string, args ...any) *Error {
+	return Errorf(http.StatusNotFound, code, format, args...)
+}
+
+// Conflict returns a 409 *Error with code Conflict.
+func Conflict(format string, args ...any) *Error {
+	return Errorf(http.StatusConflict, CodeConflict, format, args...)
+}
+
+// WithTarget sets Target and returns e.
+func (e *Error) WithTarget(target string) *Error {
+	e.Target = target
+	return e
+}
+
+// Body is the ARM error envelope {"error": ...}.
+type Body struct {
+	Error *Error `json:"error"`
+}

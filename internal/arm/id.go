@@ -1,0 +1,132 @@
+package arm
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Well-known resource types.
+const (
+	TypeSubscription  = "Microsoft.Resources/subscriptions"
+	TypeResourceGroup = "Microsoft.Resources/resourceGroups"
+	TypeWorkspace     = "Microsoft.MachineLearningServices/workspaces"
+)
+
+// ID is a parsed ARM resource id:
+// /subscriptions/{sub}/resourceGroups/{rg}/providers/{namespace}/{type}/{name}[/{type}/{name}]...
+type ID struct {
+	SubscriptionID string
+	ResourceGroup  string
+	// Namespace is the provider namespace, e.g. Microsoft.ContainerService ("" for groups).
+	Namespace string
+	// Types and Names are the type/name pairs after the namespace, outermost first.
+	Types []string
+	Names []string
+}
+
+// SubscriptionPath returns /subscriptions/{sub}.
+func SubscriptionPath(sub string) string { return "/subscriptions/" + sub }
+
+// ResourceGroupPath returns /subscriptions/{sub}/resourceGroups/{rg}.
+func ResourceGroupPath(sub, rg string) string {
+	return SubscriptionPath(sub) + "/resourceGroups/" + rg
+}
+
+// ResourcePath returns the id of a provider resource in a resource group; typesAndNames
+// alternates type and name, e.g. "workspaces", "ws1", "computes", "aks1".
+func ResourcePath(sub, rg, namespace string, typesAndNames ...string) string {
+	return ResourceGroupPath(sub, rg) + "/providers/" + namespace + "/" + strings.Join(typesAndNames, "/")
+}
+
+// ParseID parses an ARM resource id. Literal segments ("subscriptions", "resourceGroups",
+// "providers") match case-insensitively.
+func ParseID(s string) (ID, error) {
+	var id ID
+	parts := strings.Split(strings.Trim(s, "/"), "/")
+	if !strings.HasPrefix(s, "/") || len(parts) < 2 || !strings.EqualFold(parts[0], "subscriptions") || parts[1] == "" {
+		return id, fmt.Errorf("resource id %q must start with /subscriptions/{subscriptionId}", s)
+	}
+	id.SubscriptionID = parts[1]
+	rest := parts[2:]
+	if len(rest) == 0 {
+		return id, nil
+	}
+	if len(rest) < 2 || !strings.EqualFold(rest[0], "resourceGroups") || rest[1] == "" {
+		return id, fmt.Errorf("resource id %q: expected /resourceGroups/{name} after the subscription", s)
+	}
+	id.ResourceGroup = rest[1]
+	rest = rest[2:]
+	if len(rest) == 0 {
+		return id, nil
+	}
+	if len(rest) < 4 || !strings.EqualFold(rest[0], "providers") || len(rest[2:])%2 != 0 {
+		return id, fmt.Errorf("resource id %q: expected /providers/{namespace}/{type}/{name} after the resource group", s)
+	}
+	id.Namespace = rest[1]
+	for i := 2; i < len(rest); i += 2 {
+		if rest[i] == "" || rest[i+1] == "" {
+			return id, fmt.Errorf("resource id %q has an empty segment", s)
+		}
+		id.Types = append(id.Types, rest[i])
+		id.Names = append(id.Names, rest[i+1])
+	}
+	return id, nil
+}
+
+// Type returns the full ARM type, e.g. Microsoft.ContainerService/managedClusters.
+func (id ID) Type() string {
+	switch {
+	case id.Namespace != "":
+		return id.Namespace + "/" + strings.Join(id.Types, "/")
+	case id.ResourceGroup != "":
+		return TypeResourceGroup
+	default:
+		return TypeSubscription
+	}
+}
+
+// Name returns the last name in the id.
+func (id ID) Name() string {
+	switch {
+	case len(id.Names) > 0:
+		return id.Names[len(id.Names)-1]
+	case id.ResourceGroup != "":
+		return id.ResourceGroup
+	default:
+		return id.SubscriptionID
+	}
+}
+
+// String returns the canonical id.
+func (id ID) String() string {
+	s := SubscriptionPath(id.SubscriptionID)
+	if id.ResourceGroup == "" {
+		return s
+	}
+	s = ResourceGroupPath(id.SubscriptionID, id.ResourceGroup)
+	if id.Namespace == "" {
+		return s
+	}
+	s += "/providers/" + id.Namespace
+	for i := range id.Types {
+		s += "/" + id.Types[i] + "/" + id.Names[i]
+	}
+	return s
+}
+
+// Parent returns the id of the enclosing resource: the previous type/name pair, else the
+// resource group, else the subscription. The parent of a subscription is "".
+func (id ID) Parent() string {
+	switch {
+	case len(id.Types) > 1:
+		p := id
+		p.Types, p.Names = id.Types[:len(id.Types)-1], id.Names[:len(id.Names)-1]
+		return p.String()
+	case len(id.Types) == 1:
+		return ResourceGroupPath(id.SubscriptionID, id.ResourceGroup)
+	case id.ResourceGroup != "":
+		return SubscriptionPath(id.SubscriptionID)
+	default:
+		return ""
+	}
+}

@@ -1,0 +1,218 @@
+// Package cli is the mlfleet command line: `mlfleet serve` and the az-style client
+// commands (`group`, `ml workspace`, `configure`, `account`, ...), built on the public SDK
+// (pkg/mlfleet). Output formatting and --query live in internal/output, not here.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mlfleet/mlfleet/internal/clientconfig"
+	"github.com/mlfleet/mlfleet/internal/output"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet"
+)
+
+// Streams are the standard streams a command uses.
+type Streams struct {
+	In  io.Reader
+	Out io.Writer
+	Err io.Writer
+}
+
+// UsageError is a command-line mistake (unknown flag, missing argument); it exits with 2.
+type UsageError struct{ Err error }
+
+func (e *UsageError) Error() string { return e.Err.Error() }
+func (e *UsageError) Unwrap() error { return e.Err }
+
+func usagef(format string, args ...any) error {
+	return &UsageError{Err: fmt.Errorf(format, args...)}
+}
+
+// ExitCode returns the process exit code for the error Run returned.
+func ExitCode(err error) int {
+	var ue *UsageError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ue):
+		return 2
+	default:
+		return 1
+	}
+}
+
+// Run runs the mlfleet command line with args (without the program name). Errors are
+// printed to streams.Err as `ERROR: ...` before being returned.
+func Run(ctx context.Context, streams Streams, args []string) error {
+	root := NewRootCommand(streams)
+	root.SetArgs(args)
+	root.SetIn(streams.In)
+	root.SetOut(streams.Out)
+	root.SetErr(streams.Err)
+	err := root.ExecuteContext(ctx)
+	if err != nil {
+		if isCobraUsage(err) {
+			err = &UsageError{Err: err}
+		}
+		fmt.Fprintf(streams.Err, "ERROR: %s\n", message(err))
+	}
+	return err
+}
+
+// message renders an error the way az does: `(Code) message` plus each detail.
+func message(err error) string {
+	var ae *mlfleet.Error
+	if errors.As(err, &ae) {
+		var b strings.Builder
+		fmt.Fprintf(&b, "(%s) %s", ae.Code, ae.Message)
+		for _, d := range ae.Details {
+			fmt.Fprintf(&b, "\n  - (%s) %s", d.Code, d.Message)
+		}
+		return b.String()
+	}
+	return err.Error()
+}
+
+func isCobraUsage(err error) bool {
+	s := err.Error()
+	for _, p := range []string{"unknown flag", "unknown shorthand flag", "unknown command", "flag needs an argument",
+		"invalid argument", "required flag", "accepts ", "requires at least", "bad flag syntax"} {
+		if strings.Contains(s, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// globals are the flags every command has.
+type globals struct {
+	output       string
+	query        string
+	debug        bool
+	subscription string
+}
+
+// NewRootCommand returns the `mlfleet` command with every subcommand.
+func NewRootCommand(streams Streams) *cobra.Command {
+	g := &globals{}
+	root := &cobra.Command{
+		Use:           "mlfleet",
+		Short:         "Self-hosted control plane for ML inference clusters",
+		Long:          "mlfleet creates, attaches and detaches Kubernetes inference clusters for Machine Learning workspaces.\nRun 'mlfleet serve' to start the control plane; the other commands are its CLI.",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			if err := output.ValidFormat(g.output); err != nil {
+				return &UsageError{Err: err}
+			}
+			if err := output.ValidQuery(g.query); err != nil {
+				return &UsageError{Err: err}
+			}
+			return nil
+		},
+	}
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return &UsageError{Err: err} })
+	pf := root.PersistentFlags()
+	pf.StringVarP(&g.output, "output", "o", "json", "Output format: json, jsonc, table, tsv, yaml, none")
+	pf.StringVar(&g.query, "query", "", "JMESPath query string, see http://jmespath.org/")
+	pf.BoolVar(&g.debug, "debug", false, "Log every request and response to stderr")
+	pf.StringVar(&g.subscription, "subscription", "", "Subscription id (default: the configured one)")
+
+	root.AddCommand(
+		newServeCommand(streams),
+		newGroupCommand(streams, g),
+		newMLCommand(streams, g),
+		newConfigureCommand(streams, g),
+		newAccountCommand(streams, g),
+		newVersionCommand(streams),
+	)
+	return root
+}
+
+// client returns an SDK client configured from the home directory and the global flags.
+func (g *globals) client(streams Streams) (*mlfleet.Client, error) {
+	opts := []mlfleet.Option{}
+	if g.subscription != "" {
+		opts = append(opts, mlfleet.WithSubscription(g.subscription))
+	}
+	if g.debug {
+		opts = append(opts, mlfleet.WithDebug(streams.Err))
+	}
+	return mlfleet.NewClient(opts...)
+}
+
+// print writes a result with the global output options.
+func (g *globals) print(streams Streams, v any, table func(any) any) error {
+	return output.Print(streams.Out, v, output.Options{Format: g.output, Query: g.query, Table: table, Color: g.output == "jsonc"})
+}
+
+// defaults returns the values set by `mlfleet configure --defaults` (empty when none).
+func defaults() map[string]string {
+	home, err := clientconfig.Home()
+	if err != nil {
+		return map[string]string{}
+	}
+	c, err := clientconfig.Load(home)
+	if err != nil || c.Defaults == nil {
+		return map[string]string{}
+	}
+	return c.Defaults
+}
+
+// withDefault returns v, else the configured default for key, else a usage error naming
+// the flag to pass.
+func withDefault(v, key, flag string) (string, error) {
+	if v != "" {
+		return v, nil
+	}
+	if d := defaults()[key]; d != "" {
+		return d, nil
+	}
+	return "", usagef("the following arguments are required: %s (or set a default with 'mlfleet configure --defaults %s=NAME')", flag, key)
+}
+
+func required(v, flag string) error {
+	if v == "" {
+		return usagef("the following arguments are required: %s", flag)
+	}
+	return nil
+}
+
+// confirm asks a yes/no question on streams; yes skips it.
+func confirm(streams Streams, yes bool, question string) error {
+	if yes {
+		return nil
+	}
+	if f, ok := streams.In.(*os.File); !ok || !isTerminal(f) {
+		return usagef("the command requires confirmation and stdin is not a terminal; pass --yes to run it without a prompt")
+	}
+	fmt.Fprintf(streams.Err, "%s (y/n): ", question)
+	var answer string
+	if _, err := fmt.Fscanln(streams.In, &answer); err != nil {
+		return usagef("the command requires confirmation; pass --yes to run it without a prompt")
+	}
+	if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
+		return errors.New("operation cancelled")
+	}
+	return nil
+}
+
+// Main is the body of the mlfleet binary's main function.
+func Main() int {
+	ctx, stop := signalContext()
+	defer stop()
+	err := Run(ctx, Streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}, os.Args[1:])
+	return ExitCode(err)
+}
+
+func isTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}

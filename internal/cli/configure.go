@@ -1,0 +1,95 @@
+package cli
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mlfleet/mlfleet/internal/clientconfig"
+)
+
+// defaultKeys are the keys `configure --defaults` accepts.
+var defaultKeys = []string{"group", "workspace", "location"}
+
+func newConfigureCommand(streams Streams, g *globals) *cobra.Command {
+	var set []string
+	var list bool
+	cmd := &cobra.Command{
+		Use:   "configure --defaults KEY=VALUE [KEY=VALUE ...]",
+		Short: "Set defaults (group, workspace, location) used when -g/-w/-l are omitted",
+		Example: `  mlfleet configure --defaults group=myresourcegroup workspace=myworkspace
+  mlfleet configure --defaults workspace=      (clears the default workspace)
+  mlfleet configure --list-defaults`,
+		// az takes several KEY=VALUE after one --defaults; cobra hands the rest over as args.
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 && len(set) == 0 {
+				return usagef("unexpected arguments %q: give them after --defaults", args)
+			}
+			set = append(set, args...)
+			home, err := clientconfig.Home()
+			if err != nil {
+				return err
+			}
+			cfg, err := clientconfig.Load(home)
+			if err != nil {
+				return err
+			}
+			if cfg.Defaults == nil {
+				cfg.Defaults = map[string]string{}
+			}
+			if len(set) == 0 && !list {
+				return usagef("give --defaults KEY=VALUE (keys: %s) or --list-defaults", strings.Join(defaultKeys, ", "))
+			}
+			for _, kv := range set {
+				for _, item := range strings.Fields(kv) {
+					k, v, ok := strings.Cut(item, "=")
+					if !ok || !validDefaultKey(k) {
+						return usagef("--defaults takes KEY=VALUE with KEY one of %s, not %q", strings.Join(defaultKeys, ", "), item)
+					}
+					if v == "" {
+						delete(cfg.Defaults, k)
+					} else {
+						cfg.Defaults[k] = v
+					}
+				}
+			}
+			if len(set) > 0 {
+				if err := clientconfig.Save(home, cfg); err != nil {
+					return err
+				}
+			}
+			if list {
+				type item struct {
+					Name  string `json:"name"`
+					Value string `json:"value"`
+				}
+				keys := make([]string, 0, len(cfg.Defaults))
+				for k := range cfg.Defaults {
+					keys = append(keys, k)
+				}
+				sort.Strings(keys)
+				out := []item{}
+				for _, k := range keys {
+					out = append(out, item{Name: k, Value: cfg.Defaults[k]})
+				}
+				return g.print(streams, out, nil)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringArrayVar(&set, "defaults", nil, fmt.Sprintf("Space-separated KEY=VALUE defaults; keys: %s; an empty value clears", strings.Join(defaultKeys, ", ")))
+	cmd.Flags().BoolVarP(&list, "list-defaults", "l", false, "List the defaults")
+	return cmd
+}
+
+func validDefaultKey(k string) bool {
+	for _, d := range defaultKeys {
+		if k == d {
+			return true
+		}
+	}
+	return false
+}

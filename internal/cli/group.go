@@ -1,0 +1,153 @@
+package cli
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mlfleet/mlfleet/pkg/mlfleet"
+)
+
+func newGroupCommand(streams Streams, g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "group", Short: "Manage resource groups"}
+	cmd.AddCommand(newGroupCreate(streams, g), newGroupShow(streams, g), newGroupList(streams, g), newGroupDelete(streams, g))
+	return cmd
+}
+
+func newGroupCreate(streams Streams, g *globals) *cobra.Command {
+	var name, location string
+	var tags []string
+	cmd := &cobra.Command{
+		Use:   "create -n NAME -l LOCATION",
+		Short: "Create or update a resource group",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := required(name, "--name/-n"); err != nil {
+				return err
+			}
+			location, err := withDefault(location, "location", "--location/-l")
+			if err != nil {
+				return err
+			}
+			t, err := parseTags(tags)
+			if err != nil {
+				return err
+			}
+			c, err := g.client(streams)
+			if err != nil {
+				return err
+			}
+			rg, err := c.CreateResourceGroup(cmd.Context(), name, location, t)
+			if err != nil {
+				return err
+			}
+			return g.print(streams, rg, nil)
+		},
+	}
+	cmd.Flags().StringVarP(&name, "name", "n", "", "Name of the resource group")
+	cmd.Flags().StringVarP(&location, "location", "l", "", "Location, e.g. westus")
+	cmd.Flags().StringSliceVar(&tags, "tags", nil, "Space- or comma-separated tags: key[=value]")
+	return cmd
+}
+
+func newGroupShow(streams Streams, g *globals) *cobra.Command {
+	var name string
+	cmd := &cobra.Command{
+		Use:   "show -n NAME",
+		Short: "Show a resource group",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name, err := withDefault(name, "group", "--name/-n")
+			if err != nil {
+				return err
+			}
+			c, err := g.client(streams)
+			if err != nil {
+				return err
+			}
+			rg, err := c.GetResourceGroup(cmd.Context(), name)
+			if err != nil {
+				return err
+			}
+			return g.print(streams, rg, groupTable)
+		},
+	}
+	cmd.Flags().StringVarP(&name, "name", "n", "", "Name of the resource group")
+	return cmd
+}
+
+func newGroupList(streams Streams, g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "list",
+		Short: "List resource groups",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client(streams)
+			if err != nil {
+				return err
+			}
+			list, err := c.ListResourceGroups(cmd.Context())
+			if err != nil {
+				return err
+			}
+			return g.print(streams, list, groupTable)
+		},
+	}
+}
+
+func newGroupDelete(streams Streams, g *globals) *cobra.Command {
+	var name string
+	var yes, noWait bool
+	cmd := &cobra.Command{
+		Use:   "delete -n NAME",
+		Short: "Delete a resource group and everything in it",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := required(name, "--name/-n"); err != nil {
+				return err
+			}
+			if err := confirm(streams, yes, fmt.Sprintf("Are you sure you want to delete resource group '%s' and everything in it?", name)); err != nil {
+				return err
+			}
+			c, err := g.client(streams)
+			if err != nil {
+				return err
+			}
+			p, err := c.BeginDeleteResourceGroup(cmd.Context(), name)
+			if err != nil {
+				return err
+			}
+			return wait(cmd, streams, p, noWait)
+		},
+	}
+	cmd.Flags().StringVarP(&name, "name", "n", "", "Name of the resource group")
+	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "Do not prompt for confirmation")
+	cmd.Flags().BoolVar(&noWait, "no-wait", false, "Do not wait for the long-running operation to finish")
+	return cmd
+}
+
+// wait follows a long-running operation, showing progress on stderr, unless noWait.
+func wait(cmd *cobra.Command, streams Streams, p *mlfleet.Poller, noWait bool) error {
+	if p == nil || noWait {
+		return nil
+	}
+	start := time.Now()
+	fmt.Fprint(streams.Err, " - Running ")
+	_, err := p.Wait(cmd.Context(), func(*mlfleet.OperationStatus) { fmt.Fprint(streams.Err, ".") })
+	fmt.Fprintf(streams.Err, " done in %s\n", time.Since(start).Round(100*time.Millisecond))
+	return err
+}
+
+type groupRow struct {
+	Name     any
+	Location any
+	Status   any
+}
+
+// groupTable is az's table shape for resource groups: Name, Location, Status.
+func groupTable(v any) any {
+	return rows(v, func(m map[string]any) any {
+		return groupRow{Name: m["name"], Location: m["location"], Status: dig(m, "properties", "provisioningState")}
+	})
+}

@@ -1,0 +1,174 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+)
+
+func newMLCommand(streams Streams, g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "ml", Short: "Manage Machine Learning workspaces and their compute targets"}
+	cmd.AddCommand(newWorkspaceCommand(streams, g))
+	return cmd
+}
+
+func newWorkspaceCommand(streams Streams, g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "workspace", Short: "Manage Machine Learning workspaces"}
+	cmd.AddCommand(newWorkspaceCreate(streams, g), newWorkspaceShow(streams, g), newWorkspaceList(streams, g), newWorkspaceDelete(streams, g))
+	return cmd
+}
+
+type workspaceRow struct {
+	Name          any
+	Location      any
+	ResourceGroup any
+	State         any
+}
+
+func workspaceTable(v any) any {
+	return rows(v, func(m map[string]any) any {
+		id, _ := m["id"].(string)
+		return workspaceRow{Name: m["name"], Location: m["location"], ResourceGroup: groupOf(id), State: dig(m, "properties", "provisioningState")}
+	})
+}
+
+func newWorkspaceCreate(streams Streams, g *globals) *cobra.Command {
+	var name, group, location string
+	cmd := &cobra.Command{
+		Use:   "create -n NAME -g GROUP [-l LOCATION]",
+		Short: "Create or update a workspace (location defaults to the group's)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := required(name, "--name/-n"); err != nil {
+				return err
+			}
+			group, err := withDefault(group, "group", "--resource-group/-g")
+			if err != nil {
+				return err
+			}
+			c, err := g.client(streams)
+			if err != nil {
+				return err
+			}
+			ws, err := c.CreateWorkspace(cmd.Context(), group, name, location)
+			if err != nil {
+				return err
+			}
+			return g.print(streams, ws, workspaceTable)
+		},
+	}
+	cmd.Flags().StringVarP(&name, "name", "n", "", "Name of the workspace")
+	cmd.Flags().StringVarP(&group, "resource-group", "g", "", "Resource group (default: 'mlfleet configure --defaults group=')")
+	cmd.Flags().StringVarP(&location, "location", "l", "", "Location (default: the resource group's)")
+	return cmd
+}
+
+func newWorkspaceShow(streams Streams, g *globals) *cobra.Command {
+	var name, group string
+	cmd := &cobra.Command{
+		Use:   "show [-n NAME] [-g GROUP]",
+		Short: "Show a workspace",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name, err := withDefault(name, "workspace", "--workspace-name/-w")
+			if err != nil {
+				return err
+			}
+			group, err := withDefault(group, "group", "--resource-group/-g")
+			if err != nil {
+				return err
+			}
+			c, err := g.client(streams)
+			if err != nil {
+				return err
+			}
+			ws, err := c.GetWorkspace(cmd.Context(), group, name)
+			if err != nil {
+				return err
+			}
+			return g.print(streams, ws, workspaceTable)
+		},
+	}
+	workspaceNameFlags(cmd, &name)
+	cmd.Flags().StringVarP(&group, "resource-group", "g", "", "Resource group (default: 'mlfleet configure --defaults group=')")
+	return cmd
+}
+
+func newWorkspaceList(streams Streams, g *globals) *cobra.Command {
+	var group string
+	cmd := &cobra.Command{
+		Use:   "list [-g GROUP]",
+		Short: "List workspaces of a resource group (or of the subscription)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if group == "" {
+				group = defaults()["group"]
+			}
+			c, err := g.client(streams)
+			if err != nil {
+				return err
+			}
+			list, err := c.ListWorkspaces(cmd.Context(), group)
+			if err != nil {
+				return err
+			}
+			return g.print(streams, list, workspaceTable)
+		},
+	}
+	cmd.Flags().StringVarP(&group, "resource-group", "g", "", "Resource group (default: the configured one, else all)")
+	return cmd
+}
+
+func newWorkspaceDelete(streams Streams, g *globals) *cobra.Command {
+	var name, group string
+	var yes, noWait bool
+	cmd := &cobra.Command{
+		Use:   "delete [-n NAME] [-g GROUP]",
+		Short: "Delete a workspace and everything in it",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name, err := withDefault(name, "workspace", "--workspace-name/-w")
+			if err != nil {
+				return err
+			}
+			group, err := withDefault(group, "group", "--resource-group/-g")
+			if err != nil {
+				return err
+			}
+			if err := confirm(streams, yes, fmt.Sprintf("Are you sure you want to delete workspace '%s' and everything in it?", name)); err != nil {
+				return err
+			}
+			c, err := g.client(streams)
+			if err != nil {
+				return err
+			}
+			p, err := c.BeginDeleteWorkspace(cmd.Context(), group, name)
+			if err != nil {
+				return err
+			}
+			return wait(cmd, streams, p, noWait)
+		},
+	}
+	workspaceNameFlags(cmd, &name)
+	cmd.Flags().StringVarP(&group, "resource-group", "g", "", "Resource group (default: 'mlfleet configure --defaults group=')")
+	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "Do not prompt for confirmation")
+	cmd.Flags().BoolVar(&noWait, "no-wait", false, "Do not wait for the long-running operation to finish")
+	return cmd
+}
+
+// workspaceNameFlags binds -n/--name and its az alias -w/--workspace-name to one variable.
+func workspaceNameFlags(cmd *cobra.Command, name *string) {
+	cmd.Flags().StringVarP(name, "name", "n", "", "Name of the workspace (default: 'mlfleet configure --defaults workspace=')")
+	cmd.Flags().StringVarP(name, "workspace-name", "w", "", "Alias of --name")
+}
+
+// groupOf returns the resource group name in an ARM id.
+func groupOf(id string) string {
+	parts := splitID(id)
+	for i := 0; i+1 < len(parts); i++ {
+		if equalFold(parts[i], "resourceGroups") {
+			return parts[i+1]
+		}
+	}
+	return ""
+}

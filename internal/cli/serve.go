@@ -1,0 +1,69 @@
+package cli
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mlfleet/mlfleet/internal/server"
+)
+
+func signalContext() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+}
+
+type serveFlags struct {
+	addr      string
+	dataDir   string
+	store     string
+	logLevel  string
+	pageSize  int
+	leaseTTL  time.Duration
+	stepDelay time.Duration
+}
+
+func newServeCommand(streams Streams) *cobra.Command {
+	f := &serveFlags{}
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the mlfleet control plane (HTTPS API)",
+		Long: `Run the mlfleet control plane over HTTPS.
+
+On first start it creates, in the data directory ($MLFLEET_HOME, else ~/.mlfleet), a CA and
+server certificate, an admin token, a default subscription and the CLI configuration, so that
+other mlfleet commands work with no flags. Stop it with Ctrl-C (SIGINT) or SIGTERM.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var level slog.Level
+			if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
+				return usagef("--log-level must be debug, info, warn or error, not %q", f.logLevel)
+			}
+			if f.stepDelay == 0 {
+				if d, err := time.ParseDuration(os.Getenv("MLFLEET_FAULT_STEP_DELAY")); err == nil {
+					f.stepDelay = d
+				}
+			}
+			logger := slog.New(slog.NewJSONHandler(streams.Err, &slog.HandlerOptions{Level: level}))
+			slog.SetDefault(logger)
+			return server.Run(cmd.Context(), server.Config{
+				Addr: f.addr, Home: f.dataDir, StoreDSN: f.store, PageSize: f.pageSize,
+				LeaseTTL: f.leaseTTL, StepDelay: f.stepDelay, Logger: logger,
+			}, streams.Out)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.addr, "addr", "127.0.0.1:8443", "HTTPS listen address (port 0 picks a free port)")
+	fl.StringVar(&f.dataDir, "data-dir", "", "Data directory (default $MLFLEET_HOME, else ~/.mlfleet)")
+	fl.StringVar(&f.store, "store", os.Getenv("MLFLEET_STORE"), "Store DSN: empty for SQLite in the data directory, or a postgres:// URL")
+	fl.StringVar(&f.logLevel, "log-level", "info", "Log level: debug, info, warn, error")
+	fl.IntVar(&f.pageSize, "page-size", 100, "Items per list page")
+	fl.DurationVar(&f.leaseTTL, "lease-ttl", 15*time.Second, "How long an operation lease lasts without renewal")
+	fl.DurationVar(&f.stepDelay, "fault-step-delay", 0, "Fault injection for tests: sleep before every operation step")
+	_ = fl.MarkHidden("fault-step-delay")
+	return cmd
+}

@@ -1,0 +1,112 @@
+// Package clientconfig reads and writes the client configuration that `mlfleet serve`
+// leaves in its home directory ($MLFLEET_HOME, else ~/.mlfleet), so that the CLI and SDK
+// reach the local server with no flags: server URL, subscription, CA and token files, and
+// the defaults set by `mlfleet configure --defaults`.
+package clientconfig
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// FileName is the config file's name inside the home directory.
+const FileName = "config.json"
+
+// Config is the client configuration.
+type Config struct {
+	// Server is the API's base URL, e.g. https://127.0.0.1:8443.
+	Server string `json:"server"`
+	// Subscription is the subscription id commands use.
+	Subscription string `json:"subscription"`
+	// Tenant is the tenant id reported by `account show`.
+	Tenant string `json:"tenant,omitempty"`
+	// CAFile is the PEM file of the CA that signed the server's certificate ("" = system roots).
+	CAFile string `json:"caFile,omitempty"`
+	// TokenFile holds the bearer token; Token, when set, is used instead.
+	TokenFile string `json:"tokenFile,omitempty"`
+	Token     string `json:"token,omitempty"`
+	// Defaults are the values of `mlfleet configure --defaults` (keys: group, workspace, location).
+	Defaults map[string]string `json:"defaults,omitempty"`
+}
+
+// Home returns the mlfleet home directory: $MLFLEET_HOME, else ~/.mlfleet.
+func Home() (string, error) {
+	if h := os.Getenv("MLFLEET_HOME"); h != "" {
+		return filepath.Abs(h)
+	}
+	u, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("find home directory: %w (set MLFLEET_HOME)", err)
+	}
+	return filepath.Join(u, ".mlfleet"), nil
+}
+
+// ErrNoConfig means the home directory has no config file yet.
+var ErrNoConfig = errors.New("no mlfleet configuration")
+
+// Load reads the config of a home directory. It returns an error wrapping ErrNoConfig,
+// with advice, when there is none.
+func Load(home string) (*Config, error) {
+	b, err := os.ReadFile(filepath.Join(home, FileName))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%w in %s: start the server once with 'mlfleet serve' (or set MLFLEET_HOME to its home)", ErrNoConfig, home)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	var c Config
+	if err := json.Unmarshal(b, &c); err != nil {
+		return nil, fmt.Errorf("parse %s: %w", filepath.Join(home, FileName), err)
+	}
+	return &c, nil
+}
+
+// Save writes c atomically into home (mode 0600: it may hold a token).
+func Save(home string, c *Config) error {
+	if err := os.MkdirAll(home, 0o700); err != nil {
+		return fmt.Errorf("create home: %w", err)
+	}
+	b, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode config: %w", err)
+	}
+	tmp, err := os.CreateTemp(home, FileName+".*")
+	if err != nil {
+		return fmt.Errorf("write config: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(append(b, '\n')); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write config: %w", err)
+	}
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write config: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write config: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), filepath.Join(home, FileName)); err != nil {
+		return fmt.Errorf("write config: %w", err)
+	}
+	return nil
+}
+
+// ReadToken returns the token of c: Token, else the content of TokenFile.
+func (c *Config) ReadToken() (string, error) {
+	if c.Token != "" {
+		return c.Token, nil
+	}
+	if c.TokenFile == "" {
+		return "", errors.New("no token configured: set MLFLEET_TOKEN or run 'mlfleet serve' once to create one")
+	}
+	b, err := os.ReadFile(c.TokenFile)
+	if err != nil {
+		return "", fmt.Errorf("read token: %w", err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}

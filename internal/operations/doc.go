@@ -1,0 +1,10 @@
+// Package operations runs mlfleet's durable long-running operations.
+//
+// An operation is a row in the store (see store.Operation): a kind, the resource it acts on,
+// its input, and a checkpoint of the steps already done. The Engine claims runnable rows with
+// a lease, runs the handler registered for the kind, renews the lease while it works, and
+// saves the terminal status. Handlers are step pipelines (Run.Step): each step is idempotent
+// and recorded when done, so an operation interrupted by a crash resumes from its last
+// finished step on the next claim. An operation claimed too many times without finishing is
+// failed with a clear error instead of staying InProgress forever.
+package operations

@@ -1,0 +1,114 @@
+package operations
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/mlfleet/mlfleet/internal/store"
+)
+
+// progress is the checkpoint kept in store.Operation.Progress.
+type progress struct {
+	// Done lists the names of finished steps.
+	Done []string `json:"done,omitempty"`
+	// State is the handler's own JSON state, carried between steps and attempts.
+	State json.RawMessage `json:"state,omitempty"`
+}
+
+// Run is one attempt at running an operation, handed to its Handler.
+type Run struct {
+	op       *store.Operation
+	engine   *Engine
+	progress progress
+	log      *slog.Logger
+	lost     bool
+}
+
+// ID returns the operation's id.
+func (r *Run) ID() string { return r.op.ID }
+
+// ResourceID returns the id of the resource the operation acts on.
+func (r *Run) ResourceID() string { return r.op.ResourceID }
+
+// Attempt returns 1 on the first run, more when resuming after an interruption.
+func (r *Run) Attempt() int { return r.op.Attempts }
+
+// Logger returns a logger that names the operation.
+func (r *Run) Logger() *slog.Logger { return r.log }
+
+// Input decodes the operation's input into v.
+func (r *Run) Input(v any) error {
+	if err := json.Unmarshal(nonEmpty(r.op.Input), v); err != nil {
+		return fmt.Errorf("decode operation input: %w", err)
+	}
+	return nil
+}
+
+// State decodes the handler state saved by SetState into v; v is left as is when there is none.
+func (r *Run) State(v any) error {
+	if len(r.progress.State) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(r.progress.State, v); err != nil {
+		return fmt.Errorf("decode operation state: %w", err)
+	}
+	return nil
+}
+
+// SetState records handler state to keep across steps and attempts; it is saved with the
+// next finished step.
+func (r *Run) SetState(v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode operation state: %w", err)
+	}
+	r.progress.State = b
+	return nil
+}
+
+// Step runs fn unless a step of this name already finished in an earlier attempt, then
+// records it as finished. fn must be idempotent: a crash after fn returns but before the
+// record is saved runs it again.
+func (r *Run) Step(ctx context.Context, name string, fn func(ctx context.Context) error) error {
+	if slices.Contains(r.progress.Done, name) {
+		return nil
+	}
+	if d := r.engine.cfg.StepDelay; d > 0 {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(d):
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	r.log.Debug("step", "name", name)
+	if err := fn(ctx); err != nil {
+		return err
+	}
+	r.progress.Done = append(r.progress.Done, name)
+	if err := r.saveProgress(); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			r.lost = true
+		}
+		return fmt.Errorf("record step %s: %w", name, err)
+	}
+	return nil
+}
+
+func (r *Run) saveProgress() error {
+	b, err := json.Marshal(r.progress)
+	if err != nil {
+		return fmt.Errorf("encode progress: %w", err)
+	}
+	r.op.Progress = b
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return r.engine.store.SaveOperation(ctx, r.op, r.engine.cfg.Owner)
+}

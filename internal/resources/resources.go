@@ -1,0 +1,426 @@
+package resources
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/mlfleet/mlfleet/internal/arm"
+	"github.com/mlfleet/mlfleet/internal/auth"
+	"github.com/mlfleet/mlfleet/internal/operations"
+	"github.com/mlfleet/mlfleet/internal/store"
+)
+
+// KindDelete is the operation kind of a cascading delete.
+const KindDelete = "resources.delete"
+
+// Provisioning states shared by the resources of this package.
+const (
+	StateSucceeded = "Succeeded"
+	StateDeleting  = "Deleting"
+)
+
+// Deleter removes one resource of a type, with whatever it owns outside the store, and then
+// its store row. It must be idempotent and return nil when the resource is already gone.
+type Deleter func(ctx context.Context, run *operations.Run, r *store.Resource) error
+
+// Service manages subscriptions and resource groups.
+type Service struct {
+	store    store.Store
+	engine   *operations.Engine
+	deleters map[string]Deleter
+	now      func() time.Time
+}
+
+// New returns a Service and registers its operation handler on engine.
+func New(s store.Store, engine *operations.Engine) *Service {
+	svc := &Service{store: s, engine: engine, deleters: map[string]Deleter{}, now: time.Now}
+	engine.Register(KindDelete, svc.runDelete)
+	return svc
+}
+
+// RegisterDeleter sets how resources of an ARM type are deleted in a cascade. Types without
+// one are removed from the store only.
+func (s *Service) RegisterDeleter(armType string, d Deleter) {
+	s.deleters[strings.ToLower(armType)] = d
+}
+
+// SystemData is ARM's record of who created and last changed a resource.
+type SystemData struct {
+	CreatedAt          time.Time `json:"createdAt"`
+	CreatedBy          string    `json:"createdBy"`
+	CreatedByType      string    `json:"createdByType"`
+	LastModifiedAt     time.Time `json:"lastModifiedAt"`
+	LastModifiedBy     string    `json:"lastModifiedBy"`
+	LastModifiedByType string    `json:"lastModifiedByType"`
+}
+
+// Touch returns system data for a change made now by the principal in ctx, keeping the
+// creation fields of prev when there is one.
+func Touch(ctx context.Context, prev *SystemData, now time.Time) *SystemData {
+	who := auth.PrincipalFrom(ctx).Name
+	sd := &SystemData{CreatedAt: now.UTC(), CreatedBy: who, CreatedByType: "User"}
+	if prev != nil {
+		sd.CreatedAt, sd.CreatedBy, sd.CreatedByType = prev.CreatedAt, prev.CreatedBy, prev.CreatedByType
+	}
+	sd.LastModifiedAt, sd.LastModifiedBy, sd.LastModifiedByType = now.UTC(), who, "User"
+	return sd
+}
+
+// Subscription is a subscription as ARM serves it.
+type Subscription struct {
+	ID             string `json:"id"`
+	SubscriptionID string `json:"subscriptionId"`
+	DisplayName    string `json:"displayName"`
+	State          string `json:"state"`
+	TenantID       string `json:"tenantId"`
+}
+
+// ResourceGroup is a resource group as ARM serves it.
+type ResourceGroup struct {
+	ID         string            `json:"id"`
+	Name       string            `json:"name"`
+	Type       string            `json:"type"`
+	Location   string            `json:"location"`
+	ManagedBy  *string           `json:"managedBy"`
+	Tags       map[string]string `json:"tags"`
+	Properties GroupProperties   `json:"properties"`
+}
+
+// GroupProperties are a resource group's properties.
+type GroupProperties struct {
+	ProvisioningState string `json:"provisioningState"`
+}
+
+// GroupInput is the body of a resource group PUT.
+type GroupInput struct {
+	Location  string            `json:"location"`
+	Tags      map[string]string `json:"tags"`
+	ManagedBy *string           `json:"managedBy"`
+}
+
+// Page selects a page of a list: Skip items, then at most Top.
+type Page struct {
+	Skip int
+	Top  int
+}
+
+// EnsureSubscription creates the subscription if it is missing. Idempotent.
+func (s *Service) EnsureSubscription(ctx context.Context, id, displayName, tenantID string) (*Subscription, error) {
+	sub := &Subscription{ID: arm.SubscriptionPath(id), SubscriptionID: id, DisplayName: displayName, State: "Enabled", TenantID: tenantID}
+	body, err := json.Marshal(sub)
+	if err != nil {
+		return nil, err
+	}
+	r := &store.Resource{ID: sub.ID, Type: arm.TypeSubscription, Name: id, SubscriptionID: id, Body: body}
+	err = s.store.CreateResource(ctx, r)
+	if err != nil && !errors.Is(err, store.ErrConflict) {
+		return nil, fmt.Errorf("ensure subscription %s: %w", id, err)
+	}
+	return s.GetSubscription(ctx, id)
+}
+
+// GetSubscription returns a subscription, or a 404 SubscriptionNotFound.
+func (s *Service) GetSubscription(ctx context.Context, id string) (*Subscription, error) {
+	r, err := s.store.GetResource(ctx, arm.SubscriptionPath(id))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, arm.NotFound(arm.CodeSubscriptionNotFound, "The subscription '%s' could not be found. Run 'mlfleet account show' to see yours.", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get subscription %s: %w", id, err)
+	}
+	var sub Subscription
+	if err := json.Unmarshal(r.Body, &sub); err != nil {
+		return nil, fmt.Errorf("decode subscription %s: %w", id, err)
+	}
+	return &sub, nil
+}
+
+// ListSubscriptions returns every subscription.
+func (s *Service) ListSubscriptions(ctx context.Context) ([]*Subscription, error) {
+	rows, err := s.store.ListResources(ctx, store.ListOptions{Type: arm.TypeSubscription})
+	if err != nil {
+		return nil, fmt.Errorf("list subscriptions: %w", err)
+	}
+	return decodeAll[Subscription](rows)
+}
+
+// resourceGroupName: 1-90 letters, digits, underscores, hyphens, periods, parentheses;
+// not ending in a period (ARM's rule; letters include Unicode letters).
+var resourceGroupName = regexp.MustCompile(`^[-\w._()]+$`)
+
+// ValidateGroupName returns a 400 InvalidResourceName when name breaks ARM's rules.
+func ValidateGroupName(name string) error {
+	n := utf8.RuneCountInString(name)
+	if n < 1 || n > 90 || !resourceGroupName.MatchString(name) || strings.HasSuffix(name, ".") {
+		return arm.BadRequest(arm.CodeInvalidResourceName,
+			"Resource group name '%s' is invalid: use 1 to 90 letters, digits, underscores, hyphens, periods or parentheses, not ending in a period.", name).WithTarget("resourceGroupName")
+	}
+	return nil
+}
+
+// PutGroup creates or updates a resource group. created is true when it was new.
+func (s *Service) PutGroup(ctx context.Context, sub, name string, in GroupInput) (rg *ResourceGroup, created bool, err error) {
+	if _, err := s.GetSubscription(ctx, sub); err != nil {
+		return nil, false, err
+	}
+	if err := ValidateGroupName(name); err != nil {
+		return nil, false, err
+	}
+	if strings.TrimSpace(in.Location) == "" {
+		return nil, false, arm.BadRequest(arm.CodeLocationRequired, "The location of resource group '%s' is required, e.g. --location westus.", name).WithTarget("location")
+	}
+	loc, ok := arm.NormalizeLocation(in.Location)
+	if !ok {
+		return nil, false, InvalidLocation(in.Location)
+	}
+	id := arm.ResourceGroupPath(sub, name)
+	for {
+		existing, err := s.store.GetResource(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			rg := &ResourceGroup{ID: id, Name: name, Type: arm.TypeResourceGroup, Location: loc, ManagedBy: in.ManagedBy,
+				Tags: nonNilTags(in.Tags), Properties: GroupProperties{ProvisioningState: StateSucceeded}}
+			body, _ := json.Marshal(rg)
+			err := s.store.CreateResource(ctx, &store.Resource{ID: id, ParentID: arm.SubscriptionPath(sub), Type: arm.TypeResourceGroup,
+				Name: name, SubscriptionID: sub, ResourceGroup: name, Location: loc, Body: body})
+			if errors.Is(err, store.ErrConflict) {
+				continue // created concurrently: update it instead
+			}
+			if err != nil {
+				return nil, false, fmt.Errorf("create resource group %s: %w", name, err)
+			}
+			return rg, true, nil
+		}
+		if err != nil {
+			return nil, false, fmt.Errorf("get resource group %s: %w", name, err)
+		}
+		var rg ResourceGroup
+		if err := json.Unmarshal(existing.Body, &rg); err != nil {
+			return nil, false, fmt.Errorf("decode resource group %s: %w", name, err)
+		}
+		if rg.Properties.ProvisioningState == StateDeleting {
+			return nil, false, beingDeleted(rg.Name)
+		}
+		if rg.Location != loc {
+			return nil, false, arm.Conflict("Resource group '%s' already exists in location '%s'; a resource group's location cannot be changed. Use --location %s or another name.", rg.Name, rg.Location, rg.Location).WithTarget("location")
+		}
+		rg.Tags = nonNilTags(in.Tags)
+		if in.ManagedBy != nil {
+			rg.ManagedBy = in.ManagedBy
+		}
+		existing.Body, _ = json.Marshal(&rg)
+		err = s.store.UpdateResource(ctx, existing)
+		if errors.Is(err, store.ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return nil, false, fmt.Errorf("update resource group %s: %w", name, err)
+		}
+		return &rg, false, nil
+	}
+}
+
+// GetGroup returns a resource group, or a 404 ResourceGroupNotFound.
+func (s *Service) GetGroup(ctx context.Context, sub, name string) (*ResourceGroup, error) {
+	if _, err := s.GetSubscription(ctx, sub); err != nil {
+		return nil, err
+	}
+	r, err := s.store.GetResource(ctx, arm.ResourceGroupPath(sub, name))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, groupNotFound(name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get resource group %s: %w", name, err)
+	}
+	var rg ResourceGroup
+	if err := json.Unmarshal(r.Body, &rg); err != nil {
+		return nil, fmt.Errorf("decode resource group %s: %w", name, err)
+	}
+	return &rg, nil
+}
+
+// WritableGroup returns the resource group that a new or changed child resource goes into:
+// 404 when it does not exist, 409 ResourceGroupBeingDeleted while it is being deleted.
+func (s *Service) WritableGroup(ctx context.Context, sub, name string) (*ResourceGroup, error) {
+	rg, err := s.GetGroup(ctx, sub, name)
+	if err != nil {
+		return nil, err
+	}
+	if rg.Properties.ProvisioningState == StateDeleting {
+		return nil, beingDeleted(rg.Name)
+	}
+	return rg, nil
+}
+
+// ListGroups returns a page of the subscription's resource groups; more tells whether
+// another page follows.
+func (s *Service) ListGroups(ctx context.Context, sub string, p Page) (groups []*ResourceGroup, more bool, err error) {
+	if _, err := s.GetSubscription(ctx, sub); err != nil {
+		return nil, false, err
+	}
+	rows, more, err := ListPage(ctx, s.store, store.ListOptions{ParentID: arm.SubscriptionPath(sub), Type: arm.TypeResourceGroup}, p)
+	if err != nil {
+		return nil, false, fmt.Errorf("list resource groups: %w", err)
+	}
+	groups, err = decodeAll[ResourceGroup](rows)
+	return groups, more, err
+}
+
+// ListPage lists one page of rows selected by opts.
+func ListPage(ctx context.Context, st store.Store, opts store.ListOptions, p Page) (rows []*store.Resource, more bool, err error) {
+	opts.Offset, opts.Limit = p.Skip, 0
+	if p.Top > 0 {
+		opts.Limit = p.Top + 1
+	}
+	rows, err = st.ListResources(ctx, opts)
+	if err != nil {
+		return nil, false, err
+	}
+	if p.Top > 0 && len(rows) > p.Top {
+		return rows[:p.Top], true, nil
+	}
+	return rows, false, nil
+}
+
+// DeleteGroup starts deleting a resource group and everything in it. It returns the
+// operation, which is the one already running when a delete is under way.
+func (s *Service) DeleteGroup(ctx context.Context, sub, name string) (*store.Operation, error) {
+	if _, err := s.GetGroup(ctx, sub, name); err != nil {
+		return nil, err
+	}
+	return s.StartDelete(ctx, arm.ResourceGroupPath(sub, name), sub)
+}
+
+// StartDelete marks the resource with this id Deleting and starts a cascading delete of it
+// and everything under it. A delete already under way is returned instead of a new one.
+func (s *Service) StartDelete(ctx context.Context, id, sub string) (*store.Operation, error) {
+	ops, err := s.store.ListOperations(ctx, store.OperationFilter{ResourceID: id, Status: store.StatusInProgress})
+	if err != nil {
+		return nil, fmt.Errorf("delete %s: %w", id, err)
+	}
+	for _, op := range ops {
+		if op.Kind == KindDelete {
+			return op, nil
+		}
+	}
+	if len(ops) > 0 {
+		return nil, arm.Errorf(http.StatusConflict, arm.CodeOperationInProgress,
+			"Another operation (%s) is in progress on '%s'; wait for it to finish, then retry the delete.", ops[0].ID, id)
+	}
+	if err := s.SetProvisioningState(ctx, id, StateDeleting); err != nil {
+		return nil, fmt.Errorf("delete %s: %w", id, err)
+	}
+	return s.engine.Submit(ctx, KindDelete, id, sub, deleteInput{ID: id})
+}
+
+// SetProvisioningState sets properties.provisioningState in the stored body of a resource.
+func (s *Service) SetProvisioningState(ctx context.Context, id, state string) error {
+	for {
+		r, err := s.store.GetResource(ctx, id)
+		if err != nil {
+			return err
+		}
+		var doc map[string]any
+		if err := json.Unmarshal(r.Body, &doc); err != nil {
+			return fmt.Errorf("decode %s: %w", id, err)
+		}
+		props, _ := doc["properties"].(map[string]any)
+		if props == nil {
+			props = map[string]any{}
+			doc["properties"] = props
+		}
+		props["provisioningState"] = state
+		r.Body, _ = json.Marshal(doc)
+		err = s.store.UpdateResource(ctx, r)
+		if errors.Is(err, store.ErrConflict) {
+			continue
+		}
+		return err
+	}
+}
+
+type deleteInput struct {
+	ID string `json:"id"`
+}
+
+// runDelete removes every resource under the target, deepest first, then the target.
+func (s *Service) runDelete(ctx context.Context, run *operations.Run) error {
+	var in deleteInput
+	if err := run.Input(&in); err != nil {
+		return err
+	}
+	children, err := s.store.ListResources(ctx, store.ListOptions{Scope: in.ID})
+	if err != nil {
+		return fmt.Errorf("list resources under %s: %w", in.ID, err)
+	}
+	sort.SliceStable(children, func(i, j int) bool { return depth(children[i].ID) > depth(children[j].ID) })
+	for _, r := range children {
+		if err := run.Step(ctx, "delete "+strings.ToLower(r.ID), func(ctx context.Context) error {
+			return s.deleteOne(ctx, run, r)
+		}); err != nil {
+			return err
+		}
+	}
+	return run.Step(ctx, "delete "+strings.ToLower(in.ID), func(ctx context.Context) error {
+		r, err := s.store.GetResource(ctx, in.ID)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return s.deleteOne(ctx, run, r)
+	})
+}
+
+func (s *Service) deleteOne(ctx context.Context, run *operations.Run, r *store.Resource) error {
+	if d, ok := s.deleters[strings.ToLower(r.Type)]; ok {
+		return d(ctx, run, r)
+	}
+	if err := s.store.DeleteResource(ctx, r.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("delete %s: %w", r.ID, err)
+	}
+	return nil
+}
+
+func depth(id string) int { return strings.Count(id, "/") }
+
+func decodeAll[T any](rows []*store.Resource) ([]*T, error) {
+	out := make([]*T, 0, len(rows))
+	for _, r := range rows {
+		v := new(T)
+		if err := json.Unmarshal(r.Body, v); err != nil {
+			return nil, fmt.Errorf("decode %s: %w", r.ID, err)
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+func nonNilTags(t map[string]string) map[string]string {
+	if t == nil {
+		return map[string]string{}
+	}
+	return t
+}
+
+func groupNotFound(name string) error {
+	return arm.NotFound(arm.CodeResourceGroupNotFound, "Resource group '%s' could not be found. Create it with 'mlfleet group create -n %s -l LOCATION'.", name, name)
+}
+
+func beingDeleted(name string) error {
+	return arm.Errorf(http.StatusConflict, arm.CodeResourceGroupBeingDeleted,
+		"Resource group '%s' is being deleted; wait for the delete to finish, then create it again.", name)
+}
+
+// InvalidLocation returns the 400 InvalidLocation error for loc.
+func InvalidLocation(loc string) error {
+	return arm.BadRequest(arm.CodeInvalidLocation, "The location '%s' is not available. Use an Azure region name such as westus, eastus or westeurope (all regions map to this mlfleet server).", loc).WithTarget("location")
+}

@@ -1,0 +1,281 @@
+// Package server runs the mlfleet control plane (`mlfleet serve`): it prepares the home
+// directory on first start (CA, server certificate, admin token, default subscription, CLI
+// config), opens the store, starts the operations engine and serves the API over HTTPS until
+// its context ends, then shuts down gracefully.
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/mlfleet/mlfleet/internal/api"
+	"github.com/mlfleet/mlfleet/internal/auth"
+	"github.com/mlfleet/mlfleet/internal/clientconfig"
+	"github.com/mlfleet/mlfleet/internal/operations"
+	"github.com/mlfleet/mlfleet/internal/pki"
+	"github.com/mlfleet/mlfleet/internal/resources"
+	"github.com/mlfleet/mlfleet/internal/store"
+	"github.com/mlfleet/mlfleet/internal/workspaces"
+)
+
+// Config is everything a user can set on `mlfleet serve`. Zero values mean the defaults.
+type Config struct {
+	// Addr is the HTTPS listen address; "" means 127.0.0.1:8443. Port 0 picks a free port
+	// (the URL actually served is written to the CLI config).
+	Addr string
+	// Home is the data directory; "" means $MLFLEET_HOME, else ~/.mlfleet.
+	Home string
+	// StoreDSN selects the store: "" means SQLite in Home/mlfleet.db; a postgres:// URL
+	// means a PostgreSQL shared with other replicas.
+	StoreDSN string
+	// PageSize is the number of items per list page; 0 means 100.
+	PageSize int
+	// LeaseTTL is how long an operation lease lasts; 0 means 15s.
+	LeaseTTL time.Duration
+	// StepDelay slows every operation step, for fault-injection tests only; 0 in production.
+	StepDelay time.Duration
+	// Logger receives logs; nil means JSON logs on stderr at info level.
+	Logger *slog.Logger
+}
+
+// Files in the home directory.
+const (
+	dbFile         = "mlfleet.db"
+	lockFile       = "mlfleet.lock"
+	adminTokenFile = "admin.token"
+	pkiDir         = "pki"
+)
+
+// Run serves until ctx ends. It prints to out where the server listens and where the
+// token and CA are.
+func Run(ctx context.Context, cfg Config, out io.Writer) error {
+	if cfg.Addr == "" {
+		cfg.Addr = "127.0.0.1:8443"
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
+	log := cfg.Logger
+	if cfg.Home == "" {
+		h, err := clientconfig.Home()
+		if err != nil {
+			return err
+		}
+		cfg.Home = h
+	}
+	if err := os.MkdirAll(cfg.Home, 0o700); err != nil {
+		return fmt.Errorf("create home %s: %w", cfg.Home, err)
+	}
+	sqlite := cfg.StoreDSN == ""
+	if sqlite {
+		// SQLite has one writer; the lock keeps a second server off the same home, and
+		// lets this one resume the operations of a previous process at once.
+		unlock, err := lockHome(cfg.Home)
+		if err != nil {
+			return err
+		}
+		defer unlock()
+		cfg.StoreDSN = filepath.Join(cfg.Home, dbFile)
+	}
+
+	st, err := store.Open(ctx, cfg.StoreDSN)
+	if err != nil {
+		return fmt.Errorf("open store: %w", err)
+	}
+	defer st.Close()
+
+	ca, err := pki.EnsureCA(filepath.Join(cfg.Home, pkiDir), "mlfleet CA")
+	if err != nil {
+		return err
+	}
+	host, _, err := net.SplitHostPort(cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("parse --addr %q: %w", cfg.Addr, err)
+	}
+	hosts := []string{"127.0.0.1", "::1", "localhost"}
+	if host != "" && host != "0.0.0.0" && host != "::" {
+		hosts = append(hosts, host)
+	}
+	if hn, err := os.Hostname(); err == nil {
+		hosts = append(hosts, hn)
+	}
+	cert, err := pki.EnsureServerCert(ca, filepath.Join(cfg.Home, pkiDir), hosts)
+	if err != nil {
+		return err
+	}
+
+	authn := auth.New(st)
+	engine := operations.New(st, operations.Config{LeaseTTL: cfg.LeaseTTL, StepDelay: cfg.StepDelay, Logger: log})
+	rs := resources.New(st, engine)
+	ws := workspaces.New(st, rs)
+
+	ccfg, err := prepareClientConfig(ctx, cfg.Home, authn, rs)
+	if err != nil {
+		return err
+	}
+
+	if sqlite {
+		n, err := st.ReleaseLeases(ctx)
+		if err != nil {
+			return fmt.Errorf("release leases: %w", err)
+		}
+		if n > 0 {
+			log.Info("resuming operations left by the previous process", "count", n)
+		}
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	handler := api.New(api.Config{
+		Store: st, Auth: authn, Resources: rs, Workspaces: ws, PageSize: cfg.PageSize, Registry: reg, Logger: log,
+		Ready: func(ctx context.Context) error {
+			_, err := st.ListResources(ctx, store.ListOptions{Limit: 1})
+			return err
+		},
+	})
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w (is another mlfleet serving? use --addr to pick another port)", cfg.Addr, err)
+	}
+	url := "https://" + urlHost(ln.Addr().(*net.TCPAddr), host)
+	ccfg.Server = url
+	ccfg.CAFile = filepath.Join(cfg.Home, pkiDir, pki.CACertFile)
+	if err := clientconfig.Save(cfg.Home, ccfg); err != nil {
+		ln.Close()
+		return err
+	}
+
+	srv := &http.Server{
+		Handler:           handler,
+		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	engineCtx, stopEngine := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopEngine()
+	engine.Start(engineCtx)
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.ServeTLS(ln, "", "") }()
+	log.Info("serving", "url", url, "home", cfg.Home)
+	fmt.Fprintf(out, "mlfleet is serving at %s\n", url)
+	fmt.Fprintf(out, "  home:         %s\n", cfg.Home)
+	fmt.Fprintf(out, "  admin token:  %s\n", filepath.Join(cfg.Home, adminTokenFile))
+	fmt.Fprintf(out, "  CA:           %s\n", ccfg.CAFile)
+	fmt.Fprintf(out, "  subscription: %s\n", ccfg.Subscription)
+	fmt.Fprintf(out, "The CLI is configured: try 'mlfleet group create -n rg1 -l westus'.\n")
+
+	select {
+	case err := <-serveErr:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		log.Warn("http shutdown", "err", err)
+	}
+	if err := engine.Close(shutdownCtx); err != nil {
+		log.Warn("operations shutdown", "err", err)
+	}
+	return nil
+}
+
+// prepareClientConfig makes sure the home has an admin token, a subscription and a CLI
+// config, creating what is missing, and returns the config (not yet saved).
+func prepareClientConfig(ctx context.Context, home string, authn *auth.Authenticator, rs *resources.Service) (*clientconfig.Config, error) {
+	ccfg, err := clientconfig.Load(home)
+	if errors.Is(err, clientconfig.ErrNoConfig) {
+		ccfg, err = &clientconfig.Config{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	tokenPath := filepath.Join(home, adminTokenFile)
+	if valid, err := tokenValid(ctx, authn, tokenPath); err != nil {
+		return nil, err
+	} else if !valid {
+		secret, _, err := authn.Mint(ctx, "admin", auth.RoleOwner, 0)
+		if err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(tokenPath, []byte(secret+"\n"), 0o600); err != nil {
+			return nil, fmt.Errorf("write admin token: %w", err)
+		}
+	}
+	ccfg.TokenFile = tokenPath
+
+	if ccfg.Subscription == "" {
+		subs, err := rs.ListSubscriptions(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if len(subs) > 0 {
+			ccfg.Subscription, ccfg.Tenant = subs[0].SubscriptionID, subs[0].TenantID
+		} else {
+			ccfg.Subscription, ccfg.Tenant = uuid.NewString(), uuid.NewString()
+		}
+	}
+	if ccfg.Tenant == "" {
+		ccfg.Tenant = uuid.NewString()
+	}
+	if _, err := rs.EnsureSubscription(ctx, ccfg.Subscription, "mlfleet default subscription", ccfg.Tenant); err != nil {
+		return nil, err
+	}
+	return ccfg, nil
+}
+
+// tokenValid reports whether the token file holds a token the store knows.
+func tokenValid(ctx context.Context, authn *auth.Authenticator, path string) (bool, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("read admin token: %w", err)
+	}
+	_, err = authn.Authenticate(ctx, strings.TrimSpace(string(b)))
+	if errors.Is(err, auth.ErrUnauthenticated) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+func urlHost(a *net.TCPAddr, configured string) string {
+	h := configured
+	if h == "" || h == "0.0.0.0" || h == "::" {
+		h = "127.0.0.1"
+	}
+	return net.JoinHostPort(h, fmt.Sprint(a.Port))
+}
+
+// lockHome takes an exclusive lock on the home directory, released when the process exits
+// (even by SIGKILL).
+func lockHome(home string) (func(), error) {
+	f, err := os.OpenFile(filepath.Join(home, lockFile), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open lock file: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("another mlfleet server is using %s; stop it first or set MLFLEET_HOME to another directory", home)
+	}
+	return func() { f.Close() }, nil
+}

@@ -1,0 +1,111 @@
+package store
+
+import (
+	"database/sql"
+	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// dialect holds everything that differs between SQLite and PostgreSQL, so the queries in
+// sql.go are written once. Queries use ? placeholders; rebind turns them into $n.
+type dialect struct {
+	// name picks the migrations directory (migrations/<name>) and appears in errors.
+	name string
+	// numbered means the driver wants $1, $2... instead of ?.
+	numbered bool
+	// noLimit is the LIMIT value meaning "every row": SQLite accepts OFFSET only after a
+	// LIMIT, and spells "no limit" -1.
+	noLimit string
+	// skipLocked ends the row selection of ClaimOperation. On PostgreSQL it makes a claimer
+	// skip rows another claimer has locked instead of queueing behind it; SQLite has one
+	// writer at a time and needs nothing.
+	skipLocked string
+	// lockMigrations, when set, runs first in the migration transaction so two processes
+	// opening the same database apply migrations one after the other. SQLite needs none: its
+	// transactions begin IMMEDIATE, which already takes the database's write lock.
+	lockMigrations string
+	// isUniqueViolation reports whether err is the driver's unique-constraint error.
+	isUniqueViolation func(error) bool
+}
+
+var sqliteDialect = &dialect{
+	name:    "sqlite",
+	noLimit: "-1",
+	isUniqueViolation: func(err error) bool {
+		var e *sqlite.Error
+		if !errors.As(err, &e) {
+			return false
+		}
+		// Extended result codes are on in modernc.org/sqlite, so the code says which
+		// constraint failed.
+		return e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || e.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	},
+}
+
+var postgresDialect = &dialect{
+	name:       "postgres",
+	numbered:   true,
+	noLimit:    "ALL",
+	skipLocked: " FOR UPDATE SKIP LOCKED",
+	// The lock is per schema, so stores in different schemas of one database (as the tests
+	// use) do not wait for each other.
+	lockMigrations: `SELECT pg_advisory_xact_lock(hashtext('mlfleet.schema_migrations.' || coalesce(current_schema(), '')))`,
+	isUniqueViolation: func(err error) bool {
+		var e *pgconn.PgError
+		// 23505 is unique_violation.
+		return errors.As(err, &e) && e.Code == "23505"
+	},
+}
+
+// rebind rewrites the ? placeholders of q for the dialect. Queries in this package never
+// contain a literal question mark.
+func (d *dialect) rebind(q string) string {
+	if !d.numbered || !strings.Contains(q, "?") {
+		return q
+	}
+	var b strings.Builder
+	b.Grow(len(q) + 16)
+	n := 0
+	for i := 0; i < len(q); i++ {
+		if q[i] != '?' {
+			b.WriteByte(q[i])
+			continue
+		}
+		n++
+		b.WriteByte('$')
+		b.WriteString(strconv.Itoa(n))
+	}
+	return b.String()
+}
+
+// limitOffset returns the LIMIT/OFFSET clause for ListOptions' Limit and Offset, where zero
+// or less means no limit and no offset.
+func (d *dialect) limitOffset(limit, offset int) string {
+	if limit <= 0 && offset <= 0 {
+		return ""
+	}
+	l := d.noLimit
+	if limit > 0 {
+		l = strconv.Itoa(limit)
+	}
+	return " LIMIT " + l + " OFFSET " + strconv.Itoa(max(offset, 0))
+}
+
+// translate maps driver errors to the package's sentinels: no rows is ErrNotFound, a unique
+// violation is ErrConflict. Other errors are returned unchanged for the caller to wrap.
+func (d *dialect) translate(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, sql.ErrNoRows):
+		return ErrNotFound
+	case d.isUniqueViolation(err):
+		return ErrConflict
+	}
+	return err
+}

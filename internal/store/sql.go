@@ -1,0 +1,502 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+)
+
+// sqliteParams configure every SQLite connection: WAL so readers do not block the writer,
+// a busy timeout so another process's write makes us wait rather than fail, foreign keys on,
+// and BEGIN IMMEDIATE so a transaction takes the write lock up front instead of failing
+// with SQLITE_BUSY when it upgrades from reading to writing.
+const sqliteParams = "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+
+// Open connects to the database dsn names, applies pending migrations and returns the Store.
+//
+// dsn is one of:
+//   - postgres://... or postgresql://... : a PostgreSQL URL as pgx parses it, e.g.
+//     postgres://mlfleet@db:5432/mlfleet?sslmode=disable. Query parameters pgx does not know
+//     are sent as run-time settings, e.g. search_path=tenant1.
+//   - sqlite://PATH or a bare PATH: a SQLite database file, created if missing
+//     (sqlite:///var/lib/mlfleet/state.db, sqlite://state.db, ./state.db). PATH may end in
+//     ?key=value&... parameters for modernc.org/sqlite, applied after mlfleet's own.
+func Open(ctx context.Context, dsn string) (Store, error) {
+	db, d, err := openDB(dsn)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connect %s: %w", d.name, err)
+	}
+	if _, err := migrate(ctx, db, d); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("migrate %s: %w", d.name, err)
+	}
+	return &sqlStore{db: db, d: d}, nil
+}
+
+// openDB makes the connection pool for dsn without connecting.
+func openDB(dsn string) (*sql.DB, *dialect, error) {
+	scheme, rest, hasScheme := strings.Cut(dsn, "://")
+	switch {
+	case hasScheme && (scheme == "postgres" || scheme == "postgresql"):
+		cfg, err := pgx.ParseConfig(dsn)
+		if err != nil {
+			return nil, nil, fmt.Errorf("parse postgres dsn: %w", err)
+		}
+		db := stdlib.OpenDB(*cfg)
+		// Keep enough idle connections that a busy replica does not reconnect per query.
+		db.SetMaxIdleConns(10)
+		db.SetConnMaxIdleTime(5 * time.Minute)
+		return db, postgresDialect, nil
+	case hasScheme && scheme != "sqlite":
+		return nil, nil, fmt.Errorf("parse dsn: unknown scheme %q, want postgres://, postgresql:// or sqlite://", scheme)
+	}
+	path := dsn
+	if hasScheme {
+		path = rest
+	}
+	path, params, _ := strings.Cut(path, "?")
+	if path == "" {
+		return nil, nil, fmt.Errorf("parse sqlite dsn %q: empty path", dsn)
+	}
+	driverDSN := path + "?" + sqliteParams
+	if params != "" {
+		driverDSN += "&" + params
+	}
+	db, err := sql.Open("sqlite", driverDSN)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	// SQLite has one writer at a time. A single connection queues this process's
+	// statements in database/sql instead of letting them collide in SQLite, so concurrent
+	// writers wait rather than fail with SQLITE_BUSY; other processes are handled by
+	// busy_timeout and BEGIN IMMEDIATE.
+	db.SetMaxOpenConns(1)
+	db.SetMaxIdleConns(1)
+	db.SetConnMaxLifetime(0)
+	db.SetConnMaxIdleTime(0)
+	return db, sqliteDialect, nil
+}
+
+// sqlStore is the Store over database/sql, for any dialect.
+type sqlStore struct {
+	db *sql.DB
+	d  *dialect
+}
+
+var _ Store = (*sqlStore)(nil)
+
+func (s *sqlStore) exec(ctx context.Context, q string, args ...any) (int64, error) {
+	res, err := s.db.ExecContext(ctx, s.d.rebind(q), args...)
+	if err != nil {
+		return 0, s.d.translate(err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+func (s *sqlStore) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	return s.db.QueryRowContext(ctx, s.d.rebind(q), args...)
+}
+
+// exists reports whether table has a row with this key, to tell ErrNotFound from
+// ErrConflict after a guarded UPDATE changed nothing.
+func (s *sqlStore) exists(ctx context.Context, table, key string) (bool, error) {
+	var one int
+	err := s.queryRow(ctx, "SELECT 1 FROM "+table+" WHERE key = ?", key).Scan(&one)
+	switch err = s.d.translate(err); err {
+	case nil:
+		return true, nil
+	case ErrNotFound:
+		return false, nil
+	}
+	return false, err
+}
+
+// Close releases the connection pool.
+func (s *sqlStore) Close() error {
+	return s.db.Close()
+}
+
+// idKey is the stored form of an id that compares case-insensitively.
+func idKey(id string) string {
+	return strings.ToLower(id)
+}
+
+// millis converts t to unix milliseconds for storage; the zero time is 0.
+func millis(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+// fromMillis reverses millis, in UTC.
+func fromMillis(ms int64) time.Time {
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms).UTC()
+}
+
+// now is the store's clock, in milliseconds because that is what it keeps.
+func now() time.Time {
+	return fromMillis(time.Now().UnixMilli())
+}
+
+// scanner is *sql.Row or *sql.Rows.
+type scanner interface {
+	Scan(dest ...any) error
+}
+
+const resourceColumns = `id, parent_id, type, name, subscription_id, resource_group, location, body, version, created_at, updated_at`
+
+func scanResource(sc scanner) (*Resource, error) {
+	var (
+		r                Resource
+		created, updated int64
+	)
+	if err := sc.Scan(&r.ID, &r.ParentID, &r.Type, &r.Name, &r.SubscriptionID, &r.ResourceGroup,
+		&r.Location, &r.Body, &r.Version, &created, &updated); err != nil {
+		return nil, err
+	}
+	r.CreatedAt, r.UpdatedAt = fromMillis(created), fromMillis(updated)
+	return &r, nil
+}
+
+// CreateResource inserts r, setting Version to 1 and the timestamps.
+func (s *sqlStore) CreateResource(ctx context.Context, r *Resource) error {
+	if r.ID == "" {
+		return fmt.Errorf("create resource: empty id")
+	}
+	t := now()
+	_, err := s.exec(ctx, `INSERT INTO resources
+	(key, id, parent_key, parent_id, type, type_key, name, subscription_id, resource_group, location, body, version, created_at, updated_at)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)`,
+		idKey(r.ID), r.ID, idKey(r.ParentID), r.ParentID, r.Type, idKey(r.Type), r.Name, r.SubscriptionID,
+		r.ResourceGroup, r.Location, r.Body, millis(t), millis(t))
+	if err != nil {
+		return fmt.Errorf("create resource %s: %w", r.ID, err)
+	}
+	r.Version, r.CreatedAt, r.UpdatedAt = 1, t, t
+	return nil
+}
+
+// GetResource returns the resource with this id (any case), or ErrNotFound.
+func (s *sqlStore) GetResource(ctx context.Context, id string) (*Resource, error) {
+	r, err := scanResource(s.queryRow(ctx, `SELECT `+resourceColumns+` FROM resources WHERE key = ?`, idKey(id)))
+	if err != nil {
+		return nil, fmt.Errorf("get resource %s: %w", id, s.d.translate(err))
+	}
+	return r, nil
+}
+
+// UpdateResource replaces Body and Location if the stored Version equals r.Version.
+func (s *sqlStore) UpdateResource(ctx context.Context, r *Resource) error {
+	t := now()
+	n, err := s.exec(ctx, `UPDATE resources SET body = ?, location = ?, version = version + 1, updated_at = ?
+	WHERE key = ? AND version = ?`,
+		r.Body, r.Location, millis(t), idKey(r.ID), r.Version)
+	if err != nil {
+		return fmt.Errorf("update resource %s: %w", r.ID, err)
+	}
+	if n == 0 {
+		found, err := s.exists(ctx, "resources", idKey(r.ID))
+		switch {
+		case err != nil:
+			return fmt.Errorf("update resource %s: %w", r.ID, err)
+		case found:
+			return fmt.Errorf("update resource %s: version %d is stale: %w", r.ID, r.Version, ErrConflict)
+		default:
+			return fmt.Errorf("update resource %s: %w", r.ID, ErrNotFound)
+		}
+	}
+	r.Version++
+	r.UpdatedAt = t
+	return nil
+}
+
+// DeleteResource removes the resource with this id (any case).
+func (s *sqlStore) DeleteResource(ctx context.Context, id string) error {
+	n, err := s.exec(ctx, `DELETE FROM resources WHERE key = ?`, idKey(id))
+	if err != nil {
+		return fmt.Errorf("delete resource %s: %w", id, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("delete resource %s: %w", id, ErrNotFound)
+	}
+	return nil
+}
+
+// ListResources returns the resources selected by opts, ordered by lowercased id.
+func (s *sqlStore) ListResources(ctx context.Context, opts ListOptions) ([]*Resource, error) {
+	var (
+		where []string
+		args  []any
+	)
+	if opts.Scope != "" {
+		// Descendants are the keys starting with scope+"/". Both dialects compare keys
+		// bytewise, so those are exactly the keys in [scope+"/", scope+"0"): '0' is the byte
+		// after '/'. A range needs no LIKE, hence no escaping of % and _ in ids, and uses
+		// the primary key index.
+		scope := idKey(opts.Scope)
+		where = append(where, "key >= ? AND key < ?")
+		args = append(args, scope+"/", scope+"0")
+	}
+	if opts.ParentID != "" {
+		where = append(where, "parent_key = ?")
+		args = append(args, idKey(opts.ParentID))
+	}
+	if opts.Type != "" {
+		where = append(where, "type_key = ?")
+		args = append(args, idKey(opts.Type))
+	}
+	q := `SELECT ` + resourceColumns + ` FROM resources`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY key" + s.d.limitOffset(opts.Limit, opts.Offset)
+
+	rows, err := s.db.QueryContext(ctx, s.d.rebind(q), args...)
+	if err != nil {
+		return nil, fmt.Errorf("list resources: %w", s.d.translate(err))
+	}
+	defer rows.Close()
+	var rs []*Resource
+	for rows.Next() {
+		r, err := scanResource(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list resources: %w", err)
+		}
+		rs = append(rs, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list resources: %w", err)
+	}
+	return rs, nil
+}
+
+const operationColumns = `id, kind, resource_id, subscription_id, status, input, progress, error, attempts, lease_owner, lease_expires_at, started_at, ended_at`
+
+func scanOperation(sc scanner) (*Operation, error) {
+	var (
+		op                       Operation
+		leaseExpires, start, end int64
+	)
+	if err := sc.Scan(&op.ID, &op.Kind, &op.ResourceID, &op.SubscriptionID, &op.Status, &op.Input,
+		&op.Progress, &op.Error, &op.Attempts, &op.LeaseOwner, &leaseExpires, &start, &end); err != nil {
+		return nil, err
+	}
+	op.LeaseExpiresAt, op.StartedAt, op.EndedAt = fromMillis(leaseExpires), fromMillis(start), fromMillis(end)
+	return &op, nil
+}
+
+// isTerminal reports whether an operation in this status is finished.
+func isTerminal(status string) bool {
+	return status == StatusSucceeded || status == StatusFailed || status == StatusCanceled
+}
+
+// CreateOperation inserts op. An empty Status becomes InProgress and a zero StartedAt
+// becomes now; op is updated to match what was stored.
+func (s *sqlStore) CreateOperation(ctx context.Context, op *Operation) error {
+	if op.ID == "" {
+		return fmt.Errorf("create operation: empty id")
+	}
+	status := op.Status
+	if status == "" {
+		status = StatusInProgress
+	}
+	started := op.StartedAt
+	if started.IsZero() {
+		started = now()
+	}
+	_, err := s.exec(ctx, `INSERT INTO operations
+	(key, id, kind, resource_id, resource_key, subscription_id, status, input, progress, error, attempts, lease_owner, lease_expires_at, started_at, ended_at)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		idKey(op.ID), op.ID, op.Kind, op.ResourceID, idKey(op.ResourceID), op.SubscriptionID, status,
+		op.Input, op.Progress, op.Error, op.Attempts, op.LeaseOwner, millis(op.LeaseExpiresAt),
+		millis(started), millis(op.EndedAt))
+	if err != nil {
+		return fmt.Errorf("create operation %s: %w", op.ID, err)
+	}
+	op.Status = status
+	op.StartedAt = fromMillis(millis(started))
+	return nil
+}
+
+// GetOperation returns the operation with this id, or ErrNotFound.
+func (s *sqlStore) GetOperation(ctx context.Context, id string) (*Operation, error) {
+	op, err := scanOperation(s.queryRow(ctx, `SELECT `+operationColumns+` FROM operations WHERE key = ?`, idKey(id)))
+	if err != nil {
+		return nil, fmt.Errorf("get operation %s: %w", id, s.d.translate(err))
+	}
+	return op, nil
+}
+
+// ListOperations returns operations selected by f, oldest first.
+func (s *sqlStore) ListOperations(ctx context.Context, f OperationFilter) ([]*Operation, error) {
+	var (
+		where []string
+		args  []any
+	)
+	if f.ResourceID != "" {
+		where = append(where, "resource_key = ?")
+		args = append(args, idKey(f.ResourceID))
+	}
+	if f.Status != "" {
+		where = append(where, "status = ?")
+		args = append(args, f.Status)
+	}
+	q := `SELECT ` + operationColumns + ` FROM operations`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY started_at, seq"
+
+	rows, err := s.db.QueryContext(ctx, s.d.rebind(q), args...)
+	if err != nil {
+		return nil, fmt.Errorf("list operations: %w", s.d.translate(err))
+	}
+	defer rows.Close()
+	var ops []*Operation
+	for rows.Next() {
+		op, err := scanOperation(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list operations: %w", err)
+		}
+		ops = append(ops, op)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list operations: %w", err)
+	}
+	return ops, nil
+}
+
+// ClaimOperation leases the oldest claimable operation to owner in one statement. The
+// subquery picks a row (on PostgreSQL locking it and skipping rows other claimers hold);
+// the outer WHERE repeats the lease condition, so even a row picked from a stale snapshot
+// is only taken if it is still free when written.
+func (s *sqlStore) ClaimOperation(ctx context.Context, owner string, at time.Time, ttl time.Duration) (*Operation, error) {
+	if owner == "" {
+		return nil, fmt.Errorf("claim operation: empty owner")
+	}
+	nowMs := millis(at)
+	op, err := scanOperation(s.queryRow(ctx, `UPDATE operations
+	SET lease_owner = ?, lease_expires_at = ?, attempts = attempts + 1
+	WHERE seq = (
+		SELECT seq FROM operations
+		WHERE status = ? AND (lease_owner = '' OR lease_expires_at <= ?)
+		ORDER BY started_at, seq
+		LIMIT 1`+s.d.skipLocked+`
+	) AND status = ? AND (lease_owner = '' OR lease_expires_at <= ?)
+	RETURNING `+operationColumns,
+		owner, millis(at.Add(ttl)), StatusInProgress, nowMs, StatusInProgress, nowMs))
+	if err != nil {
+		return nil, fmt.Errorf("claim operation for %s: %w", owner, s.d.translate(err))
+	}
+	return op, nil
+}
+
+// RenewLease extends owner's lease on operation id to expiresAt.
+func (s *sqlStore) RenewLease(ctx context.Context, id, owner string, expiresAt time.Time) error {
+	n, err := s.exec(ctx, `UPDATE operations SET lease_expires_at = ?
+	WHERE key = ? AND lease_owner = ? AND lease_owner <> '' AND status = ?`,
+		millis(expiresAt), idKey(id), owner, StatusInProgress)
+	if err != nil {
+		return fmt.Errorf("renew lease on operation %s: %w", id, err)
+	}
+	if n == 0 {
+		return s.leaseLost(ctx, "renew lease on operation", id, owner)
+	}
+	return nil
+}
+
+// SaveOperation writes Status, Progress, Error and EndedAt of op if owner holds its lease.
+// A terminal status frees the lease, and a zero EndedAt then becomes now; op is updated to
+// match what was stored.
+func (s *sqlStore) SaveOperation(ctx context.Context, op *Operation, owner string) error {
+	terminal := isTerminal(op.Status)
+	ended := op.EndedAt
+	q := `UPDATE operations SET status = ?, progress = ?, error = ?, ended_at = ?`
+	if terminal {
+		if ended.IsZero() {
+			ended = now()
+		}
+		q += `, lease_owner = '', lease_expires_at = 0`
+	}
+	q += ` WHERE key = ? AND lease_owner = ? AND lease_owner <> ''`
+	n, err := s.exec(ctx, q, op.Status, op.Progress, op.Error, millis(ended), idKey(op.ID), owner)
+	if err != nil {
+		return fmt.Errorf("save operation %s: %w", op.ID, err)
+	}
+	if n == 0 {
+		return s.leaseLost(ctx, "save operation", op.ID, owner)
+	}
+	op.EndedAt = fromMillis(millis(ended))
+	if terminal {
+		op.LeaseOwner, op.LeaseExpiresAt = "", time.Time{}
+	}
+	return nil
+}
+
+// leaseLost explains why a lease-guarded update of operation id changed nothing.
+func (s *sqlStore) leaseLost(ctx context.Context, verb, id, owner string) error {
+	found, err := s.exists(ctx, "operations", idKey(id))
+	switch {
+	case err != nil:
+		return fmt.Errorf("%s %s: %w", verb, id, err)
+	case !found:
+		return fmt.Errorf("%s %s: %w", verb, id, ErrNotFound)
+	}
+	return fmt.Errorf("%s %s: %s does not hold the lease: %w", verb, id, owner, ErrConflict)
+}
+
+// ReleaseLeases frees every lease and returns how many were freed.
+func (s *sqlStore) ReleaseLeases(ctx context.Context) (int, error) {
+	n, err := s.exec(ctx, `UPDATE operations SET lease_owner = '', lease_expires_at = 0 WHERE lease_owner <> ''`)
+	if err != nil {
+		return 0, fmt.Errorf("release leases: %w", err)
+	}
+	return int(n), nil
+}
+
+// CreateToken stores a token (ErrConflict if the hash exists).
+func (s *sqlStore) CreateToken(ctx context.Context, t *Token) error {
+	if t.Hash == "" {
+		return fmt.Errorf("create token: empty hash")
+	}
+	_, err := s.exec(ctx, `INSERT INTO tokens (hash, name, role, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
+		t.Hash, t.Name, t.Role, millis(t.CreatedAt), millis(t.ExpiresAt))
+	if err != nil {
+		return fmt.Errorf("create token %s: %w", t.Name, err)
+	}
+	return nil
+}
+
+// GetToken returns the token with this hash, or ErrNotFound.
+func (s *sqlStore) GetToken(ctx context.Context, hash string) (*Token, error) {
+	var (
+		t                Token
+		created, expires int64
+	)
+	err := s.queryRow(ctx, `SELECT hash, name, role, created_at, expires_at FROM tokens WHERE hash = ?`, hash).
+		Scan(&t.Hash, &t.Name, &t.Role, &created, &expires)
+	if err != nil {
+		// The hash is a credential; keep it out of error messages.
+		return nil, fmt.Errorf("get token: %w", s.d.translate(err))
+	}
+	t.CreatedAt, t.ExpiresAt = fromMillis(created), fromMillis(expires)
+	return &t, nil
+}

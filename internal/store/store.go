@@ -1,0 +1,166 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Sentinel errors. Every implementation translates its driver's errors into these at the
+// boundary, so nothing above the store inspects SQLite or PostgreSQL errors.
+var (
+	// ErrNotFound means the row asked for does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict means a row with the same key already exists, or an optimistic-concurrency
+	// check (Version, lease owner) failed.
+	ErrConflict = errors.New("conflict")
+)
+
+// Resource is one ARM resource as stored: a subscription, a resource group, a workspace, a
+// compute, a managed cluster... Its identity is its ARM id compared case-insensitively; the id
+// keeps the case the user first gave.
+type Resource struct {
+	// ID is the ARM resource id with the case the user gave, e.g.
+	// /subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.MachineLearningServices/workspaces/{ws}.
+	ID string
+	// ParentID is the id of the enclosing resource ("" for a subscription).
+	ParentID string
+	// Type is the ARM type, e.g. "Microsoft.Resources/resourceGroups".
+	Type string
+	// Name is the last segment of ID.
+	Name string
+	// SubscriptionID is the subscription GUID the resource lives in.
+	SubscriptionID string
+	// ResourceGroup is the resource group name ("" for subscriptions).
+	ResourceGroup string
+	// Location is the Azure region name ("" when the type has none).
+	Location string
+	// Body is the resource's JSON document, owned by the service that stores it.
+	Body []byte
+	// Version counts updates, starting at 1 on create; UpdateResource compares it.
+	Version int64
+	// CreatedAt and UpdatedAt are set by the store (UTC).
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// ListOptions selects resources for ListResources. Zero fields do not filter.
+type ListOptions struct {
+	// Scope keeps only resources whose id lies strictly under this id
+	// (case-insensitive prefix Scope+"/").
+	Scope string
+	// ParentID keeps only direct children of this id (case-insensitive).
+	ParentID string
+	// Type keeps only resources of this ARM type (case-insensitive).
+	Type string
+	// Offset skips that many rows of the ordered result.
+	Offset int
+	// Limit caps the number of rows returned; 0 means no cap.
+	Limit int
+}
+
+// Operation status values, as ARM spells them.
+const (
+	StatusInProgress = "InProgress"
+	StatusSucceeded  = "Succeeded"
+	StatusFailed     = "Failed"
+	StatusCanceled   = "Canceled"
+)
+
+// Operation is one durable long-running operation.
+type Operation struct {
+	// ID is a GUID, the last segment of the operation-status URL.
+	ID string
+	// Kind names the handler that runs it, e.g. "resourcegroups.delete".
+	Kind string
+	// ResourceID is the id of the resource the operation acts on.
+	ResourceID string
+	// SubscriptionID is the subscription of ResourceID.
+	SubscriptionID string
+	// Status is one of the Status* constants.
+	Status string
+	// Input is the handler's JSON input, fixed at creation.
+	Input []byte
+	// Progress is the handler's JSON checkpoint, saved between steps.
+	Progress []byte
+	// Error is the ARM error JSON ({"code","message",...}) when Status is Failed.
+	Error []byte
+	// Attempts counts how many times a worker claimed the operation.
+	Attempts int
+	// LeaseOwner is the worker holding the operation ("" when free).
+	LeaseOwner string
+	// LeaseExpiresAt is when the lease lapses and another worker may claim it.
+	LeaseExpiresAt time.Time
+	// StartedAt is set at creation; EndedAt when the status becomes terminal (zero before).
+	StartedAt time.Time
+	EndedAt   time.Time
+}
+
+// OperationFilter selects operations for ListOperations. Zero fields do not filter.
+type OperationFilter struct {
+	// ResourceID keeps operations on this resource (case-insensitive).
+	ResourceID string
+	// Status keeps operations in this status.
+	Status string
+}
+
+// Token is an API bearer token. Only its hash is stored.
+type Token struct {
+	// Hash is the hex SHA-256 of the secret token.
+	Hash string
+	// Name describes the token, e.g. "admin".
+	Name string
+	// Role is Owner, Contributor or Reader.
+	Role string
+	// CreatedAt is set by the caller; ExpiresAt zero means it never expires.
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// Store is mlfleet's persistent state. Implementations: SQLite (embedded default) and
+// PostgreSQL (shared by several replicas). All methods are safe for concurrent use.
+type Store interface {
+	// CreateResource inserts r, setting Version to 1 and the timestamps.
+	// Returns ErrConflict when a resource with the same id (any case) exists.
+	CreateResource(ctx context.Context, r *Resource) error
+	// GetResource returns the resource with this id (any case), or ErrNotFound.
+	GetResource(ctx context.Context, id string) (*Resource, error)
+	// UpdateResource replaces Body and Location of the resource with r.ID if its stored
+	// Version equals r.Version; it then increments r.Version and sets r.UpdatedAt.
+	// Returns ErrNotFound when it is missing, ErrConflict when the version differs.
+	UpdateResource(ctx context.Context, r *Resource) error
+	// DeleteResource removes the resource with this id (any case). Returns ErrNotFound when
+	// it is missing. Children are not removed.
+	DeleteResource(ctx context.Context, id string) error
+	// ListResources returns the resources selected by opts, ordered by lowercased id.
+	ListResources(ctx context.Context, opts ListOptions) ([]*Resource, error)
+
+	// CreateOperation inserts op (ErrConflict if the id exists).
+	CreateOperation(ctx context.Context, op *Operation) error
+	// GetOperation returns the operation with this id, or ErrNotFound.
+	GetOperation(ctx context.Context, id string) (*Operation, error)
+	// ListOperations returns operations selected by f, oldest first.
+	ListOperations(ctx context.Context, f OperationFilter) ([]*Operation, error)
+	// ClaimOperation atomically leases the oldest InProgress operation whose lease is free or
+	// expired at now to owner until now+ttl, increments its Attempts, and returns it.
+	// Returns ErrNotFound when there is nothing to claim. Two concurrent callers never get
+	// the same operation.
+	ClaimOperation(ctx context.Context, owner string, now time.Time, ttl time.Duration) (*Operation, error)
+	// RenewLease extends owner's lease on operation id to expiresAt. Returns ErrConflict when
+	// owner no longer holds it (lease taken over, or operation terminal), ErrNotFound if missing.
+	RenewLease(ctx context.Context, id, owner string, expiresAt time.Time) error
+	// SaveOperation writes Status, Progress, Error and EndedAt of op if owner holds its lease;
+	// a terminal status also frees the lease. Returns ErrConflict when owner lost the lease.
+	SaveOperation(ctx context.Context, op *Operation, owner string) error
+	// ReleaseLeases frees every lease (used at start-up by a single-replica server, whose
+	// previous process is known dead). Returns how many were freed.
+	ReleaseLeases(ctx context.Context) (int, error)
+
+	// CreateToken stores a token (ErrConflict if the hash exists).
+	CreateToken(ctx context.Context, t *Token) error
+	// GetToken returns the token with this hash, or ErrNotFound.
+	GetToken(ctx context.Context, hash string) (*Token, error)
+
+	// Close releases the connection pool.
+	Close() error
+}

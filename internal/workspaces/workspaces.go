@@ -1,0 +1,220 @@
+// Package workspaces manages Machine Learning workspaces
+// (Microsoft.MachineLearningServices/workspaces), the parents of inference computes.
+package workspaces
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/mlfleet/mlfleet/internal/arm"
+	"github.com/mlfleet/mlfleet/internal/resources"
+	"github.com/mlfleet/mlfleet/internal/store"
+)
+
+// Namespace is the ARM provider namespace of workspaces.
+const Namespace = "Microsoft.MachineLearningServices"
+
+// Workspace is a workspace as ARM serves it.
+type Workspace struct {
+	ID         string                `json:"id"`
+	Name       string                `json:"name"`
+	Type       string                `json:"type"`
+	Location   string                `json:"location"`
+	Tags       map[string]string     `json:"tags"`
+	SystemData *resources.SystemData `json:"systemData"`
+	Properties Properties            `json:"properties"`
+}
+
+// Properties are a workspace's properties.
+type Properties struct {
+	ProvisioningState string `json:"provisioningState"`
+	FriendlyName      string `json:"friendlyName"`
+	Description       string `json:"description"`
+	WorkspaceID       string `json:"workspaceId"`
+	CreationTime      string `json:"creationTime"`
+}
+
+// Input is the body of a workspace PUT.
+type Input struct {
+	Location   string            `json:"location"`
+	Tags       map[string]string `json:"tags"`
+	Properties struct {
+		FriendlyName string `json:"friendlyName"`
+		Description  string `json:"description"`
+	} `json:"properties"`
+}
+
+// Service manages workspaces.
+type Service struct {
+	store     store.Store
+	resources *resources.Service
+	now       func() time.Time
+}
+
+// New returns a workspace Service.
+func New(s store.Store, rs *resources.Service) *Service {
+	return &Service{store: s, resources: rs, now: time.Now}
+}
+
+var namePattern = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_-]{2,32}$`)
+
+// ValidateName returns a 400 InvalidResourceName when name breaks the workspace name rule.
+func ValidateName(name string) error {
+	if !namePattern.MatchString(name) {
+		return arm.BadRequest(arm.CodeInvalidResourceName,
+			"Workspace name '%s' is invalid: use 3 to 33 letters, digits, '-' or '_', starting with a letter or digit.", name).WithTarget("workspaceName")
+	}
+	return nil
+}
+
+// ID returns the id of a workspace.
+func ID(sub, rg, name string) string {
+	return arm.ResourcePath(sub, rg, Namespace, "workspaces", name)
+}
+
+// Put creates or updates a workspace; created is true when it is new.
+func (s *Service) Put(ctx context.Context, sub, rg, name string, in Input) (ws *Workspace, created bool, err error) {
+	group, err := s.resources.WritableGroup(ctx, sub, rg)
+	if err != nil {
+		return nil, false, err
+	}
+	if err := ValidateName(name); err != nil {
+		return nil, false, err
+	}
+	if strings.TrimSpace(in.Location) == "" {
+		return nil, false, arm.BadRequest(arm.CodeLocationRequired, "The location of workspace '%s' is required, e.g. \"location\": \"%s\".", name, group.Location).WithTarget("location")
+	}
+	loc, ok := arm.NormalizeLocation(in.Location)
+	if !ok {
+		return nil, false, resources.InvalidLocation(in.Location)
+	}
+	id := ID(sub, group.Name, name)
+	now := s.now()
+	for {
+		existing, err := s.store.GetResource(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			ws := &Workspace{ID: id, Name: name, Type: arm.TypeWorkspace, Location: loc, Tags: tags(in.Tags),
+				SystemData: resources.Touch(ctx, nil, now),
+				Properties: Properties{ProvisioningState: resources.StateSucceeded, FriendlyName: in.Properties.FriendlyName,
+					Description: in.Properties.Description, WorkspaceID: uuid.NewString(), CreationTime: now.UTC().Format(time.RFC3339Nano)}}
+			if ws.Properties.FriendlyName == "" {
+				ws.Properties.FriendlyName = name
+			}
+			body, _ := json.Marshal(ws)
+			err := s.store.CreateResource(ctx, &store.Resource{ID: id, ParentID: group.ID, Type: arm.TypeWorkspace, Name: name,
+				SubscriptionID: sub, ResourceGroup: group.Name, Location: loc, Body: body})
+			if errors.Is(err, store.ErrConflict) {
+				continue
+			}
+			if err != nil {
+				return nil, false, fmt.Errorf("create workspace %s: %w", name, err)
+			}
+			return ws, true, nil
+		}
+		if err != nil {
+			return nil, false, fmt.Errorf("get workspace %s: %w", name, err)
+		}
+		var ws Workspace
+		if err := json.Unmarshal(existing.Body, &ws); err != nil {
+			return nil, false, fmt.Errorf("decode workspace %s: %w", name, err)
+		}
+		if ws.Properties.ProvisioningState == resources.StateDeleting {
+			return nil, false, arm.Conflict("Workspace '%s' is being deleted; wait for the delete to finish, then create it again.", ws.Name)
+		}
+		if ws.Location != loc {
+			return nil, false, arm.Conflict("Workspace '%s' already exists in location '%s'; its location cannot be changed.", ws.Name, ws.Location).WithTarget("location")
+		}
+		ws.Tags = tags(in.Tags)
+		if in.Properties.FriendlyName != "" {
+			ws.Properties.FriendlyName = in.Properties.FriendlyName
+		}
+		ws.Properties.Description = in.Properties.Description
+		ws.SystemData = resources.Touch(ctx, ws.SystemData, now)
+		existing.Body, _ = json.Marshal(&ws)
+		err = s.store.UpdateResource(ctx, existing)
+		if errors.Is(err, store.ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return nil, false, fmt.Errorf("update workspace %s: %w", name, err)
+		}
+		return &ws, false, nil
+	}
+}
+
+// Get returns a workspace, or a 404 (ResourceGroupNotFound or WorkspaceNotFound).
+func (s *Service) Get(ctx context.Context, sub, rg, name string) (*Workspace, error) {
+	if _, err := s.resources.GetGroup(ctx, sub, rg); err != nil {
+		return nil, err
+	}
+	r, err := s.store.GetResource(ctx, ID(sub, rg, name))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, arm.NotFound(arm.CodeWorkspaceNotFound, "Workspace '%s' could not be found in resource group '%s'. Create it with 'mlfleet ml workspace create -n %s -g %s'.", name, rg, name, rg)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get workspace %s: %w", name, err)
+	}
+	var ws Workspace
+	if err := json.Unmarshal(r.Body, &ws); err != nil {
+		return nil, fmt.Errorf("decode workspace %s: %w", name, err)
+	}
+	return &ws, nil
+}
+
+// List returns a page of workspaces of a resource group, or of the whole subscription when
+// rg is "".
+func (s *Service) List(ctx context.Context, sub, rg string, p resources.Page) (list []*Workspace, more bool, err error) {
+	opts := store.ListOptions{Type: arm.TypeWorkspace}
+	if rg == "" {
+		if _, err := s.resources.GetSubscription(ctx, sub); err != nil {
+			return nil, false, err
+		}
+		opts.Scope = arm.SubscriptionPath(sub)
+	} else {
+		if _, err := s.resources.GetGroup(ctx, sub, rg); err != nil {
+			return nil, false, err
+		}
+		opts.ParentID = arm.ResourceGroupPath(sub, rg)
+	}
+	rows, more, err := resources.ListPage(ctx, s.store, opts, p)
+	if err != nil {
+		return nil, false, fmt.Errorf("list workspaces: %w", err)
+	}
+	list = make([]*Workspace, 0, len(rows))
+	for _, r := range rows {
+		var ws Workspace
+		if err := json.Unmarshal(r.Body, &ws); err != nil {
+			return nil, false, fmt.Errorf("decode workspace %s: %w", r.ID, err)
+		}
+		list = append(list, &ws)
+	}
+	return list, more, nil
+}
+
+// Delete starts deleting a workspace with everything in it. It returns nil, nil when the
+// workspace does not exist.
+func (s *Service) Delete(ctx context.Context, sub, rg, name string) (*store.Operation, error) {
+	ws, err := s.Get(ctx, sub, rg, name)
+	var ae *arm.Error
+	if errors.As(err, &ae) && ae.Code == arm.CodeWorkspaceNotFound {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s.resources.StartDelete(ctx, ws.ID, sub)
+}
+
+func tags(t map[string]string) map[string]string {
+	if t == nil {
+		return map[string]string{}
+	}
+	return t
+}

@@ -1,0 +1,288 @@
+package mlfleet
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/mlfleet/mlfleet/internal/clientconfig"
+)
+
+// API versions the client sends, per resource provider.
+const (
+	ResourcesAPIVersion        = "2022-09-01"
+	MachineLearningAPIVersion  = "2024-04-01"
+	ContainerServiceAPIVersion = "2025-02-01"
+)
+
+// Client talks to an mlfleet server. It is safe for concurrent use.
+type Client struct {
+	server       *url.URL
+	http         *http.Client
+	token        string
+	subscription string
+	tenant       string
+	debug        io.Writer
+	pollInterval time.Duration
+}
+
+type options struct {
+	home         string
+	server       string
+	token        string
+	caFile       string
+	subscription string
+	httpClient   *http.Client
+	debug        io.Writer
+	pollInterval time.Duration
+}
+
+// Option configures NewClient.
+type Option func(*options)
+
+// WithHome reads the configuration that `mlfleet serve` wrote in home instead of
+// $MLFLEET_HOME (or ~/.mlfleet).
+func WithHome(home string) Option { return func(o *options) { o.home = home } }
+
+// WithServer sets the server's base URL, e.g. https://127.0.0.1:8443.
+func WithServer(u string) Option { return func(o *options) { o.server = u } }
+
+// WithToken sets the bearer token.
+func WithToken(token string) Option { return func(o *options) { o.token = token } }
+
+// WithCAFile trusts the CA certificate in this PEM file for the server's certificate.
+func WithCAFile(path string) Option { return func(o *options) { o.caFile = path } }
+
+// WithSubscription sets the subscription id.
+func WithSubscription(id string) Option { return func(o *options) { o.subscription = id } }
+
+// WithHTTPClient uses hc for every request (its TLS settings win over WithCAFile).
+func WithHTTPClient(hc *http.Client) Option { return func(o *options) { o.httpClient = hc } }
+
+// WithDebug logs every request and response (without the token) to w.
+func WithDebug(w io.Writer) Option { return func(o *options) { o.debug = w } }
+
+// WithPollInterval sets how often long-running operations are polled; 0 means the server's
+// Retry-After (1 s by default).
+func WithPollInterval(d time.Duration) Option { return func(o *options) { o.pollInterval = d } }
+
+// NewClient returns a Client. Settings not given as options come from the environment
+// (MLFLEET_SERVER, MLFLEET_TOKEN, MLFLEET_SUBSCRIPTION) and then from the configuration in
+// the mlfleet home directory.
+func NewClient(opts ...Option) (*Client, error) {
+	o := options{server: os.Getenv("MLFLEET_SERVER"), token: os.Getenv("MLFLEET_TOKEN"), subscription: os.Getenv("MLFLEET_SUBSCRIPTION")}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	var cfg *clientconfig.Config
+	if o.server == "" || o.token == "" || o.subscription == "" {
+		home := o.home
+		if home == "" {
+			h, err := clientconfig.Home()
+			if err != nil {
+				return nil, err
+			}
+			home = h
+		}
+		c, err := clientconfig.Load(home)
+		if err != nil {
+			return nil, err
+		}
+		cfg = c
+		if o.server == "" {
+			o.server = c.Server
+		}
+		if o.subscription == "" {
+			o.subscription = c.Subscription
+		}
+		if o.token == "" {
+			t, err := c.ReadToken()
+			if err != nil {
+				return nil, err
+			}
+			o.token = t
+		}
+		if o.caFile == "" {
+			o.caFile = c.CAFile
+		}
+	}
+	u, err := url.Parse(strings.TrimRight(o.server, "/"))
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return nil, fmt.Errorf("server URL %q is not an absolute URL like https://127.0.0.1:8443", o.server)
+	}
+	hc := o.httpClient
+	if hc == nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		if o.caFile != "" {
+			pem, err := os.ReadFile(o.caFile)
+			if err != nil {
+				return nil, fmt.Errorf("read CA file: %w", err)
+			}
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(pem) {
+				return nil, fmt.Errorf("CA file %s holds no PEM certificate", o.caFile)
+			}
+			tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+		}
+		hc = &http.Client{Transport: tr, Timeout: 2 * time.Minute}
+	}
+	c := &Client{server: u, http: hc, token: o.token, subscription: o.subscription, debug: o.debug, pollInterval: o.pollInterval}
+	if cfg != nil {
+		c.tenant = cfg.Tenant
+	}
+	return c, nil
+}
+
+// SubscriptionID returns the subscription the client works in.
+func (c *Client) SubscriptionID() string { return c.subscription }
+
+// Server returns the server's base URL.
+func (c *Client) Server() string { return c.server.String() }
+
+// Token returns the bearer token the client sends.
+func (c *Client) Token() string { return c.token }
+
+// request is one API call.
+type request struct {
+	method     string
+	path       string // absolute path, or a full URL (nextLink, operation URLs)
+	apiVersion string
+	query      url.Values
+	body       any
+}
+
+// do sends req and decodes a 2xx JSON answer into out (when out is not nil). Any non-2xx
+// answer becomes an *Error.
+func (c *Client) do(ctx context.Context, req request, out any) (*http.Response, error) {
+	u, err := c.resolve(req)
+	if err != nil {
+		return nil, err
+	}
+	var body io.Reader
+	var raw []byte
+	if req.body != nil {
+		raw, err = json.Marshal(req.body)
+		if err != nil {
+			return nil, fmt.Errorf("encode request: %w", err)
+		}
+		body = bytes.NewReader(raw)
+	}
+	hr, err := http.NewRequestWithContext(ctx, req.method, u, body)
+	if err != nil {
+		return nil, fmt.Errorf("build request: %w", err)
+	}
+	hr.Header.Set("Authorization", "Bearer "+c.token)
+	hr.Header.Set("Accept", "application/json")
+	hr.Header.Set("User-Agent", "mlfleet-go-sdk")
+	if raw != nil {
+		hr.Header.Set("Content-Type", "application/json")
+	}
+	if c.debug != nil {
+		fmt.Fprintf(c.debug, "DEBUG: Request %s %s\n", req.method, u)
+		if raw != nil {
+			fmt.Fprintf(c.debug, "DEBUG: Request body: %s\n", raw)
+		}
+	}
+	start := time.Now()
+	resp, err := c.http.Do(hr)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", req.method, u, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("read response: %w", err)
+	}
+	if c.debug != nil {
+		fmt.Fprintf(c.debug, "DEBUG: Response %d in %v (x-ms-request-id %s)\n", resp.StatusCode, time.Since(start).Round(time.Millisecond), resp.Header.Get("x-ms-request-id"))
+		if len(data) > 0 {
+			fmt.Fprintf(c.debug, "DEBUG: Response body: %s\n", data)
+		}
+	}
+	if resp.StatusCode >= 300 {
+		return resp, newError(resp, data)
+	}
+	if out != nil && len(bytes.TrimSpace(data)) > 0 {
+		if err := json.Unmarshal(data, out); err != nil {
+			return resp, fmt.Errorf("decode response of %s %s: %w", req.method, u, err)
+		}
+	}
+	return resp, nil
+}
+
+func (c *Client) resolve(req request) (string, error) {
+	var u *url.URL
+	if strings.HasPrefix(req.path, "https://") || strings.HasPrefix(req.path, "http://") {
+		p, err := url.Parse(req.path)
+		if err != nil {
+			return "", fmt.Errorf("parse URL %q: %w", req.path, err)
+		}
+		u = p
+	} else {
+		p := *c.server
+		p.Path = strings.TrimRight(p.Path, "/") + req.path
+		u = &p
+	}
+	q := u.Query()
+	for k, vs := range req.query {
+		q[k] = vs
+	}
+	if req.apiVersion != "" && q.Get("api-version") == "" {
+		q.Set("api-version", req.apiVersion)
+	}
+	u.RawQuery = q.Encode()
+	return u.String(), nil
+}
+
+// Error is an error answered by the server, in ARM's shape.
+type Error struct {
+	// StatusCode is the HTTP status.
+	StatusCode int
+	// Code is ARM's stable error code, e.g. ResourceGroupNotFound.
+	Code string `json:"code"`
+	// Message says what is wrong and what to do.
+	Message string `json:"message"`
+	// Target names the offending field, when there is one.
+	Target string `json:"target,omitempty"`
+	// Details lists each failure when several are reported together.
+	Details []*Error `json:"details,omitempty"`
+	// RequestID is the server's x-ms-request-id of the failed call.
+	RequestID string `json:"-"`
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("(%s) %s", e.Code, e.Message) }
+
+// IsNotFound reports whether err is a 404 from the server.
+func IsNotFound(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.StatusCode == http.StatusNotFound
+}
+
+func newError(resp *http.Response, data []byte) error {
+	var body struct {
+		Error *Error `json:"error"`
+	}
+	if err := json.Unmarshal(data, &body); err != nil || body.Error == nil || body.Error.Code == "" {
+		msg := strings.TrimSpace(string(data))
+		if msg == "" {
+			msg = http.StatusText(resp.StatusCode)
+		}
+		body.Error = &Error{Code: resp.Header.Get("x-ms-error-code"), Message: msg}
+		if body.Error.Code == "" {
+			body.Error.Code = strings.ReplaceAll(http.StatusText(resp.StatusCode), " ", "")
+		}
+	}
+	body.Error.StatusCode = resp.StatusCode
+	body.Error.RequestID = resp.Header.Get("x-ms-request-id")
+	return body.Error
+}

@@ -1,0 +1,175 @@
+package mlfleet
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"time"
+)
+
+// Subscription is an mlfleet subscription.
+type Subscription struct {
+	ID             string `json:"id"`
+	SubscriptionID string `json:"subscriptionId"`
+	DisplayName    string `json:"displayName"`
+	State          string `json:"state"`
+	TenantID       string `json:"tenantId"`
+}
+
+// ResourceGroup is a resource group.
+type ResourceGroup struct {
+	ID         string            `json:"id"`
+	Name       string            `json:"name"`
+	Type       string            `json:"type"`
+	Location   string            `json:"location"`
+	ManagedBy  *string           `json:"managedBy"`
+	Tags       map[string]string `json:"tags"`
+	Properties struct {
+		ProvisioningState string `json:"provisioningState"`
+	} `json:"properties"`
+}
+
+// Workspace is a Machine Learning workspace.
+type Workspace struct {
+	ID         string            `json:"id"`
+	Name       string            `json:"name"`
+	Type       string            `json:"type"`
+	Location   string            `json:"location"`
+	Tags       map[string]string `json:"tags"`
+	SystemData map[string]any    `json:"systemData,omitempty"`
+	Properties struct {
+		ProvisioningState string `json:"provisioningState"`
+		FriendlyName      string `json:"friendlyName"`
+		Description       string `json:"description"`
+		WorkspaceID       string `json:"workspaceId"`
+		CreationTime      string `json:"creationTime"`
+	} `json:"properties"`
+}
+
+// AccessToken is a bearer token minted by the server.
+type AccessToken struct {
+	AccessToken string    `json:"accessToken"`
+	TokenType   string    `json:"tokenType"`
+	Role        string    `json:"role"`
+	ExpiresOn   time.Time `json:"expiresOn"`
+}
+
+func (c *Client) subPath() string { return "/subscriptions/" + url.PathEscape(c.subscription) }
+
+func (c *Client) groupPath(name string) string {
+	return c.subPath() + "/resourceGroups/" + url.PathEscape(name)
+}
+
+func (c *Client) workspacePath(group, name string) string {
+	return c.groupPath(group) + "/providers/Microsoft.MachineLearningServices/workspaces/" + url.PathEscape(name)
+}
+
+// Subscription returns the client's subscription.
+func (c *Client) Subscription(ctx context.Context) (*Subscription, error) {
+	var s Subscription
+	_, err := c.do(ctx, request{method: http.MethodGet, path: c.subPath(), apiVersion: ResourcesAPIVersion}, &s)
+	return &s, err
+}
+
+// TenantID returns the tenant id from the local configuration ("" when unknown).
+func (c *Client) TenantID() string { return c.tenant }
+
+// MintToken asks the server for a new token with role ("" = the caller's role) valid for ttl.
+func (c *Client) MintToken(ctx context.Context, role string, ttl time.Duration) (*AccessToken, error) {
+	var t AccessToken
+	body := map[string]any{"role": role, "expiresInSeconds": int64(ttl / time.Second)}
+	_, err := c.do(ctx, request{method: http.MethodPost, path: "/mlfleet/v1/tokens", body: body}, &t)
+	return &t, err
+}
+
+// CreateResourceGroup creates or updates a resource group.
+func (c *Client) CreateResourceGroup(ctx context.Context, name, location string, tags map[string]string) (*ResourceGroup, error) {
+	var rg ResourceGroup
+	body := map[string]any{"location": location, "tags": tags}
+	_, err := c.do(ctx, request{method: http.MethodPut, path: c.groupPath(name), apiVersion: ResourcesAPIVersion, body: body}, &rg)
+	return &rg, err
+}
+
+// GetResourceGroup returns a resource group.
+func (c *Client) GetResourceGroup(ctx context.Context, name string) (*ResourceGroup, error) {
+	var rg ResourceGroup
+	_, err := c.do(ctx, request{method: http.MethodGet, path: c.groupPath(name), apiVersion: ResourcesAPIVersion}, &rg)
+	return &rg, err
+}
+
+// ListResourceGroups returns every resource group of the subscription, following pages.
+func (c *Client) ListResourceGroups(ctx context.Context) ([]*ResourceGroup, error) {
+	return listAll[ResourceGroup](ctx, c, c.subPath()+"/resourceGroups", ResourcesAPIVersion)
+}
+
+// BeginDeleteResourceGroup starts deleting a resource group and everything in it.
+func (c *Client) BeginDeleteResourceGroup(ctx context.Context, name string) (*Poller, error) {
+	resp, err := c.do(ctx, request{method: http.MethodDelete, path: c.groupPath(name), apiVersion: ResourcesAPIVersion}, nil)
+	if err != nil {
+		return nil, err
+	}
+	return c.newPoller(resp), nil
+}
+
+// CreateWorkspace creates or updates a workspace; location "" means the group's location.
+func (c *Client) CreateWorkspace(ctx context.Context, group, name, location string) (*Workspace, error) {
+	if location == "" {
+		rg, err := c.GetResourceGroup(ctx, group)
+		if err != nil {
+			return nil, err
+		}
+		location = rg.Location
+	}
+	var ws Workspace
+	body := map[string]any{"location": location}
+	_, err := c.do(ctx, request{method: http.MethodPut, path: c.workspacePath(group, name), apiVersion: MachineLearningAPIVersion, body: body}, &ws)
+	return &ws, err
+}
+
+// GetWorkspace returns a workspace.
+func (c *Client) GetWorkspace(ctx context.Context, group, name string) (*Workspace, error) {
+	var ws Workspace
+	_, err := c.do(ctx, request{method: http.MethodGet, path: c.workspacePath(group, name), apiVersion: MachineLearningAPIVersion}, &ws)
+	return &ws, err
+}
+
+// ListWorkspaces returns the workspaces of a resource group, or of the subscription when
+// group is "".
+func (c *Client) ListWorkspaces(ctx context.Context, group string) ([]*Workspace, error) {
+	p := c.subPath() + "/providers/Microsoft.MachineLearningServices/workspaces"
+	if group != "" {
+		p = c.groupPath(group) + "/providers/Microsoft.MachineLearningServices/workspaces"
+	}
+	return listAll[Workspace](ctx, c, p, MachineLearningAPIVersion)
+}
+
+// BeginDeleteWorkspace starts deleting a workspace with everything in it. The poller is nil
+// when there was nothing to delete.
+func (c *Client) BeginDeleteWorkspace(ctx context.Context, group, name string) (*Poller, error) {
+	resp, err := c.do(ctx, request{method: http.MethodDelete, path: c.workspacePath(group, name), apiVersion: MachineLearningAPIVersion}, nil)
+	if err != nil {
+		return nil, err
+	}
+	return c.newPoller(resp), nil
+}
+
+// listAll follows nextLink until the last page.
+func listAll[T any](ctx context.Context, c *Client, path, apiVersion string) ([]*T, error) {
+	var all []*T
+	next := path
+	for next != "" {
+		var page struct {
+			Value    []*T   `json:"value"`
+			NextLink string `json:"nextLink"`
+		}
+		if _, err := c.do(ctx, request{method: http.MethodGet, path: next, apiVersion: apiVersion}, &page); err != nil {
+			return nil, err
+		}
+		all = append(all, page.Value...)
+		next = page.NextLink
+	}
+	if all == nil {
+		all = []*T{}
+	}
+	return all, nil
+}

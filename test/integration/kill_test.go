@@ -1,0 +1,153 @@
+package integration
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mlfleet/mlfleet/internal/clientconfig"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet"
+)
+
+// serverProcess is `mlfleet serve` in its own process (this test binary re-executed).
+type serverProcess struct {
+	cmd  *exec.Cmd
+	logs *bytes.Buffer
+	done chan struct{} // closed when the process has exited
+}
+
+func startServerProcess(t *testing.T, home, addr string, extra ...string) (*serverProcess, *clientconfig.Config) {
+	t.Helper()
+	args := append([]string{"serve", "--addr", addr, "--log-level", "debug"}, extra...)
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), childEnv+"=1", "MLFLEET_HOME="+home)
+	logs := &bytes.Buffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &serverProcess{cmd: cmd, logs: logs, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-p.done
+	})
+	// A previous process's config names its port; wait for this one's to answer.
+	cfg, err := waitReadyProcess(home, p)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, logs)
+	}
+	return p, cfg
+}
+
+func waitReadyProcess(home string, p *serverProcess) (*clientconfig.Config, error) {
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case <-p.done:
+			return nil, fmt.Errorf("server exited")
+		default:
+		}
+		if cfg, err := clientconfig.Load(home); err == nil && cfg.Server != "" {
+			resp, err := httpClient(cfg).Get(cfg.Server + "/readyz")
+			if err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == 200 && strings.Contains(p.logs.String(), "serving") {
+					return cfg, nil
+				}
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return nil, fmt.Errorf("server not ready in 60s")
+}
+
+// TestKillDuringResourceGroupDelete kills the server with SIGKILL in the middle of a
+// long-running resource group delete, restarts it, and checks that the operation reaches
+// Succeeded with nothing left half-done (A4).
+func TestKillDuringResourceGroupDelete(t *testing.T) {
+	t.Parallel()
+	home := t.TempDir()
+	// Each operation step sleeps 150ms, so deleting 20 workspaces takes about 3s.
+	p, cfg := startServerProcess(t, home, "127.0.0.1:0", "--fault-step-delay", "150ms")
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(cfg.Server, "https://"))
+	c, err := mlfleet.NewClient(mlfleet.WithHome(home))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := c.CreateResourceGroup(ctx, "doomed", "westus", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateResourceGroup(ctx, "survivor", "westus", nil); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		if _, err := c.CreateWorkspace(ctx, "doomed", fmt.Sprintf("ws-%02d", i), ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.CreateWorkspace(ctx, "survivor", "keep-me", ""); err != nil {
+		t.Fatal(err)
+	}
+	poller, err := c.BeginDeleteResourceGroup(ctx, "doomed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Wait until the delete is under way: some workspaces gone, some left.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		left, err := c.ListWorkspaces(ctx, "doomed")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(left) > 0 && len(left) <= 17 {
+			t.Logf("killing the server with %d of 20 workspaces left", len(left))
+			break
+		}
+		if len(left) == 0 || time.Now().After(deadline) {
+			t.Fatalf("could not catch the delete in the middle (%d left)", len(left))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-p.done
+	st, err := poller.Poll(ctx)
+	if err == nil {
+		t.Fatalf("server still answering after SIGKILL: %+v", st)
+	}
+
+	// Restart on the same port, without the delay; the operation resumes and finishes.
+	p2, _ := startServerProcess(t, home, "127.0.0.1:"+port)
+	waitCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	final, err := poller.Wait(waitCtx, nil)
+	if err != nil {
+		t.Fatalf("operation after restart: %v\n%s", err, p2.logs)
+	}
+	if final.Status != "Succeeded" || final.EndTime == nil {
+		t.Fatalf("final status %+v", final)
+	}
+	if !strings.Contains(p2.logs.String(), "resuming operation") {
+		t.Errorf("the restarted server did not log resuming the operation:\n%s", p2.logs)
+	}
+	if _, err := c.GetResourceGroup(ctx, "doomed"); !mlfleet.IsNotFound(err) {
+		t.Fatalf("resource group still there: %v", err)
+	}
+	all, err := c.ListWorkspaces(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 1 || all[0].Name != "keep-me" {
+		t.Fatalf("workspaces after the delete: %d (want only keep-me)", len(all))
+	}
+}

@@ -1,0 +1,238 @@
+// Package integration drives a real mlfleet server over HTTPS on loopback: through the CLI
+// code path, the Go SDK and raw HTTP. One server, started in TestMain with a temporary
+// MLFLEET_HOME, is shared by the tests; tests that need their own server process (kill -9)
+// re-execute this test binary as `mlfleet serve`.
+package integration
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mlfleet/mlfleet/internal/cli"
+	"github.com/mlfleet/mlfleet/internal/clientconfig"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet"
+)
+
+// childEnv makes the test binary behave as the mlfleet binary (see TestMain).
+const childEnv = "MLFLEET_TEST_RUN_AS_MLFLEET"
+
+// shared is the server every test talks to unless it starts its own.
+var shared struct {
+	home string
+	cfg  *clientconfig.Config
+	http *http.Client
+}
+
+func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) == "1" {
+		os.Exit(cli.Main())
+	}
+	os.Exit(runTests(m))
+}
+
+func runTests(m *testing.M) int {
+	home, err := os.MkdirTemp("", "mlfleet-it-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(home)
+	os.Setenv("MLFLEET_HOME", home)
+	os.Unsetenv("MLFLEET_SERVER")
+	os.Unsetenv("MLFLEET_TOKEN")
+	os.Unsetenv("MLFLEET_SUBSCRIPTION")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	logs, _ := os.Create(filepath.Join(home, "server.log"))
+	done := make(chan error, 1)
+	go func() {
+		done <- cli.Run(ctx, cli.Streams{In: strings.NewReader(""), Out: io.Discard, Err: logs},
+			[]string{"serve", "--addr", "127.0.0.1:0", "--page-size", "5", "--log-level", "debug"})
+	}()
+	cfg, err := waitReady(home, done)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "start server:", err)
+		cancel()
+		return 1
+	}
+	shared.home, shared.cfg, shared.http = home, cfg, httpClient(cfg)
+	code := m.Run()
+	cancel()
+	if err := <-done; err != nil {
+		fmt.Fprintln(os.Stderr, "server stopped with:", err)
+		code = 1
+	}
+	if code != 0 {
+		b, _ := os.ReadFile(filepath.Join(home, "server.log"))
+		fmt.Fprintf(os.Stderr, "--- server log (last 4 KiB) ---\n%s\n", tail(b, 4096))
+	}
+	return code
+}
+
+// waitReady waits until the server in home wrote its config and answers /healthz.
+func waitReady(home string, exited <-chan error) (*clientconfig.Config, error) {
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-exited:
+			return nil, fmt.Errorf("server exited: %v", err)
+		default:
+		}
+		cfg, err := clientconfig.Load(home)
+		if err == nil && cfg.Server != "" {
+			resp, err := httpClient(cfg).Get(cfg.Server + "/healthz")
+			if err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == 200 {
+					return cfg, nil
+				}
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return nil, fmt.Errorf("server in %s not ready after 60s", home)
+}
+
+func httpClient(cfg *clientconfig.Config) *http.Client {
+	pem, err := os.ReadFile(cfg.CAFile)
+	if err != nil {
+		panic(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pem)
+	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+}
+
+func adminToken(t testing.TB, cfg *clientconfig.Config) string {
+	t.Helper()
+	tok, err := cfg.ReadToken()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// sdk returns an SDK client for the shared server.
+func sdk(t testing.TB) *mlfleet.Client {
+	t.Helper()
+	c, err := mlfleet.NewClient(mlfleet.WithHome(shared.home))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// result is what a CLI run printed and returned.
+type result struct {
+	out, err string
+	code     int
+}
+
+// mlfleetCLI runs the CLI in-process against the shared server.
+func mlfleetCLI(t testing.TB, args ...string) result {
+	t.Helper()
+	var out, errb bytes.Buffer
+	err := cli.Run(context.Background(), cli.Streams{In: strings.NewReader(""), Out: &out, Err: &errb}, args)
+	return result{out: out.String(), err: errb.String(), code: cli.ExitCode(err)}
+}
+
+// mustCLI runs the CLI and fails the test unless it exits 0.
+func mustCLI(t testing.TB, args ...string) string {
+	t.Helper()
+	r := mlfleetCLI(t, args...)
+	if r.code != 0 {
+		t.Fatalf("mlfleet %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), r.code, r.out, r.err)
+	}
+	return r.out
+}
+
+// call is a raw HTTP call to the shared server.
+type call struct {
+	method, path, body string
+	token              *string // nil = the admin token
+	headers            map[string]string
+}
+
+type answer struct {
+	status int
+	header http.Header
+	body   map[string]any
+	raw    string
+}
+
+func do(t testing.TB, c call) answer {
+	t.Helper()
+	var body io.Reader
+	if c.body != "" {
+		body = strings.NewReader(c.body)
+	}
+	req, err := http.NewRequest(c.method, shared.cfg.Server+c.path, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := adminToken(t, shared.cfg)
+	if c.token != nil {
+		tok = *c.token
+	}
+	if tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	if c.body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for k, v := range c.headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := shared.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	a := answer{status: resp.StatusCode, header: resp.Header, raw: string(raw)}
+	if len(bytes.TrimSpace(raw)) > 0 {
+		_ = json.Unmarshal(raw, &a.body)
+	}
+	return a
+}
+
+// errorCode returns error.code of an ARM error body.
+func (a answer) errorCode() string {
+	e, _ := a.body["error"].(map[string]any)
+	s, _ := e["code"].(string)
+	return s
+}
+
+func (a answer) errorMessage() string {
+	e, _ := a.body["error"].(map[string]any)
+	s, _ := e["message"].(string)
+	return s
+}
+
+func sub() string { return shared.cfg.Subscription }
+
+func rgPath(rg string) string { return "/subscriptions/" + sub() + "/resourceGroups/" + rg }
+
+func wsPath(rg, ws string) string {
+	return rgPath(rg) + "/providers/Microsoft.MachineLearningServices/workspaces/" + ws
+}
+
+func tail(b []byte, n int) []byte {
+	if len(b) > n {
+		return b[len(b)-n:]
+	}
+	return b
+}
+
+func strp(s string) *string { return &s }

@@ -19,6 +19,8 @@ import (
 
 	"github.com/mlfleet/mlfleet/internal/arm"
 	"github.com/mlfleet/mlfleet/internal/auth"
+	"github.com/mlfleet/mlfleet/internal/containerservice"
+	"github.com/mlfleet/mlfleet/internal/policy"
 	"github.com/mlfleet/mlfleet/internal/resources"
 	"github.com/mlfleet/mlfleet/internal/store"
 	"github.com/mlfleet/mlfleet/internal/workspaces"
@@ -30,6 +32,8 @@ type Config struct {
 	Auth       *auth.Authenticator
 	Resources  *resources.Service
 	Workspaces *workspaces.Service
+	Clusters   *containerservice.Service
+	Policies   *policy.Service
 	// PageSize is the number of items per list page; 0 means 100.
 	PageSize int
 	// Ready reports whether the server can take traffic (for /readyz); nil means always.
@@ -61,6 +65,8 @@ func New(cfg Config) *Server {
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "api"), metrics: newMetrics(cfg.Registry)}
 	s.routes()
+	s.clusterRoutes()
+	s.policyRoutes()
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 	mux.HandleFunc("GET /readyz", s.readyz)

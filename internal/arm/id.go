@@ -59,7 +59,7 @@ func ParseID(s string) (ID, error) {
 	if len(rest) == 0 {
 		return id, nil
 	}
-	if len(rest) < 4 || !strings.EqualFold(rest[0], "providers") || len(rest[2:])%2 != 0 {
+	if len(rest) < 4 || !strings.EqualFold(rest[0], "providers") || rest[1] == "" || len(rest[2:])%2 != 0 {
 		return id, fmt.Errorf("resource id %q: expected /providers/{namespace}/{type}/{name} after the resource group", s)
 	}
 	id.Namespace = rest[1]

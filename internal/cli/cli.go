@@ -129,6 +129,8 @@ func NewRootCommand(streams Streams) *cobra.Command {
 		newServeCommand(streams),
 		newGroupCommand(streams, g),
 		newMLCommand(streams, g),
+		newAKSCommand(streams, g),
+		newPolicyCommand(streams, g),
 		newConfigureCommand(streams, g),
 		newAccountCommand(streams, g),
 		newVersionCommand(streams),

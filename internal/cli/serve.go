@@ -25,6 +25,7 @@ type serveFlags struct {
 	pageSize  int
 	leaseTTL  time.Duration
 	stepDelay time.Duration
+	versions  string
 }
 
 func newServeCommand(streams Streams) *cobra.Command {
@@ -52,7 +53,7 @@ other mlfleet commands work with no flags. Stop it with Ctrl-C (SIGINT) or SIGTE
 			slog.SetDefault(logger)
 			return server.Run(cmd.Context(), server.Config{
 				Addr: f.addr, Home: f.dataDir, StoreDSN: f.store, PageSize: f.pageSize,
-				LeaseTTL: f.leaseTTL, StepDelay: f.stepDelay, Logger: logger,
+				LeaseTTL: f.leaseTTL, StepDelay: f.stepDelay, VersionsFile: f.versions, Logger: logger,
 			}, streams.Out)
 		},
 	}
@@ -61,6 +62,7 @@ other mlfleet commands work with no flags. Stop it with Ctrl-C (SIGINT) or SIGTE
 	fl.StringVar(&f.dataDir, "data-dir", "", "Data directory (default $MLFLEET_HOME, else ~/.mlfleet)")
 	fl.StringVar(&f.store, "store", os.Getenv("MLFLEET_STORE"), "Store DSN: empty for SQLite in the data directory, or a postgres:// URL")
 	fl.StringVar(&f.logLevel, "log-level", "info", "Log level: debug, info, warn, error")
+	fl.StringVar(&f.versions, "versions-file", "", "Kubernetes version catalog (JSON) replacing the built-in one")
 	fl.IntVar(&f.pageSize, "page-size", 100, "Items per list page")
 	fl.DurationVar(&f.leaseTTL, "lease-ttl", 15*time.Second, "How long an operation lease lasts without renewal")
 	fl.DurationVar(&f.stepDelay, "fault-step-delay", 0, "Fault injection for tests: sleep before every operation step")

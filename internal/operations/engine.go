@@ -188,7 +188,9 @@ func (e *Engine) run(parent context.Context, op *store.Operation) {
 	renewDone := make(chan struct{})
 	go func() {
 		defer close(renewDone)
-		e.renew(ctx, cancel, op.ID, log)
+		if !e.renew(ctx, cancel, op.ID, log) {
+			r.lost = true
+		}
 	}()
 	err := safeCall(ctx, h, r)
 	cancel()
@@ -203,19 +205,21 @@ func (e *Engine) run(parent context.Context, op *store.Operation) {
 	e.finish(parent, r, err)
 }
 
-func (e *Engine) renew(ctx context.Context, cancel context.CancelFunc, id string, log *slog.Logger) {
+// renew keeps the lease of a running operation until ctx ends. It returns false when the
+// lease was lost, after cancelling the handler.
+func (e *Engine) renew(ctx context.Context, cancel context.CancelFunc, id string, log *slog.Logger) bool {
 	t := time.NewTicker(e.cfg.LeaseTTL / 3)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return
+			return true
 		case <-t.C:
 			err := e.store.RenewLease(ctx, id, e.cfg.Owner, time.Now().UTC().Add(e.cfg.LeaseTTL))
 			if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) {
 				log.Warn("lease lost; stopping")
 				cancel()
-				return
+				return false
 			}
 			if err != nil && ctx.Err() == nil {
 				log.Warn("renew lease", "err", err)

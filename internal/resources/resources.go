@@ -16,6 +16,7 @@ import (
 	"github.com/mlfleet/mlfleet/internal/auth"
 	"github.com/mlfleet/mlfleet/internal/operations"
 	"github.com/mlfleet/mlfleet/internal/store"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet"
 )
 
 // KindDelete is the operation kind of a cascading delete.
@@ -53,14 +54,7 @@ func (s *Service) RegisterDeleter(armType string, d Deleter) {
 }
 
 // SystemData is ARM's record of who created and last changed a resource.
-type SystemData struct {
-	CreatedAt          time.Time `json:"createdAt"`
-	CreatedBy          string    `json:"createdBy"`
-	CreatedByType      string    `json:"createdByType"`
-	LastModifiedAt     time.Time `json:"lastModifiedAt"`
-	LastModifiedBy     string    `json:"lastModifiedBy"`
-	LastModifiedByType string    `json:"lastModifiedByType"`
-}
+type SystemData = mlfleet.SystemData
 
 // Touch returns system data for a change made now by the principal in ctx, keeping the
 // creation fields of prev when there is one.

@@ -25,10 +25,14 @@ import (
 
 	"github.com/mlfleet/mlfleet/internal/api"
 	"github.com/mlfleet/mlfleet/internal/auth"
+	"github.com/mlfleet/mlfleet/internal/catalog"
 	"github.com/mlfleet/mlfleet/internal/clientconfig"
+	"github.com/mlfleet/mlfleet/internal/containerservice"
 	"github.com/mlfleet/mlfleet/internal/operations"
 	"github.com/mlfleet/mlfleet/internal/pki"
+	"github.com/mlfleet/mlfleet/internal/policy"
 	"github.com/mlfleet/mlfleet/internal/resources"
+	"github.com/mlfleet/mlfleet/internal/secrets"
 	"github.com/mlfleet/mlfleet/internal/store"
 	"github.com/mlfleet/mlfleet/internal/workspaces"
 )
@@ -49,6 +53,8 @@ type Config struct {
 	LeaseTTL time.Duration
 	// StepDelay slows every operation step, for fault-injection tests only; 0 in production.
 	StepDelay time.Duration
+	// VersionsFile replaces the built-in Kubernetes version catalog ("" = built-in).
+	VersionsFile string
 	// Logger receives logs; nil means JSON logs on stderr at info level.
 	Logger *slog.Logger
 }
@@ -59,6 +65,7 @@ const (
 	lockFile       = "mlfleet.lock"
 	adminTokenFile = "admin.token"
 	pkiDir         = "pki"
+	secretKeyFile  = "secret.key"
 )
 
 // Run serves until ctx ends. It prints to out where the server listens and where the
@@ -123,6 +130,27 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	engine := operations.New(st, operations.Config{LeaseTTL: cfg.LeaseTTL, StepDelay: cfg.StepDelay, Logger: log})
 	rs := resources.New(st, engine)
 	ws := workspaces.New(st, rs)
+	versions := catalog.DefaultVersions()
+	if cfg.VersionsFile != "" {
+		if versions, err = catalog.LoadVersions(cfg.VersionsFile); err != nil {
+			return err
+		}
+	}
+	box, err := secrets.LoadOrCreate(filepath.Join(cfg.Home, secretKeyFile))
+	if err != nil {
+		return err
+	}
+	sizes := catalog.DefaultVMSizes()
+	providers, closeProviders, err := startProviders(ctx, cfg.Home, sizes, log)
+	if err != nil {
+		return err
+	}
+	defer closeProviders()
+	policies := policy.New(st, rs)
+	clusters := containerservice.New(containerservice.Config{
+		Store: st, Engine: engine, Resources: rs, Versions: versions, VMSizes: sizes, Secrets: box,
+		Providers: providers, PublicIPsForbidden: policies.PublicIPsForbidden, Logger: log,
+	})
 
 	ccfg, err := prepareClientConfig(ctx, cfg.Home, authn, rs)
 	if err != nil {
@@ -142,7 +170,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	handler := api.New(api.Config{
-		Store: st, Auth: authn, Resources: rs, Workspaces: ws, PageSize: cfg.PageSize, Registry: reg, Logger: log,
+		Store: st, Auth: authn, Resources: rs, Workspaces: ws, Clusters: clusters, Policies: policies, PageSize: cfg.PageSize, Registry: reg, Logger: log,
 		Ready: func(ctx context.Context) error {
 			_, err := st.ListResources(ctx, store.ListOptions{Limit: 1})
 			return err
@@ -170,6 +198,9 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	engineCtx, stopEngine := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopEngine()
 	engine.Start(engineCtx)
+	if err := clusters.Resume(engineCtx); err != nil {
+		log.Error("resume clusters", "err", err)
+	}
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.ServeTLS(ln, "", "") }()

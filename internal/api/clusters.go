@@ -1,0 +1,241 @@
+package api
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/mlfleet/mlfleet/internal/arm"
+	"github.com/mlfleet/mlfleet/internal/containerservice"
+)
+
+const (
+	csSubPath = subPath + "/providers/Microsoft.ContainerService"
+	mcPath    = rgPath + "/providers/Microsoft.ContainerService/managedClusters/{name}"
+)
+
+func (s *Server) clusterRoutes() {
+	rt := &s.router
+	rt.handle(http.MethodGet, csSubPath+"/managedClusters", s.listClusters)
+	rt.handle(http.MethodGet, rgPath+"/providers/Microsoft.ContainerService/managedClusters", s.listClusters)
+	rt.handle(http.MethodPut, mcPath, s.putCluster)
+	rt.handle(http.MethodGet, mcPath, s.getCluster)
+	rt.handle(http.MethodDelete, mcPath, s.deleteCluster)
+	rt.handle(http.MethodGet, mcPath+"/agentPools", s.listPools)
+	rt.handle(http.MethodGet, mcPath+"/agentPools/{pool}", s.getPool)
+	rt.handle(http.MethodPut, mcPath+"/agentPools/{pool}", s.putPool)
+	rt.handle(http.MethodPost, mcPath+"/listClusterUserCredential", s.clusterCredentials(false)).secret = true
+	rt.handle(http.MethodPost, mcPath+"/listClusterAdminCredential", s.clusterCredentials(true)).secret = true
+	rt.handle(http.MethodGet, csSubPath+"/locations/{location}/orchestrators", s.orchestrators)
+	rt.handle(http.MethodGet, csSubPath+"/locations/{location}/kubernetesVersions", s.kubernetesVersions)
+}
+
+func (s *Server) listClusters(w http.ResponseWriter, r *http.Request, p params) {
+	pg, err := s.page(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	list, more, err := s.cfg.Clusters.List(r.Context(), p["sub"], p["rg"], pg)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writePage(w, r, list, pg, len(list), more)
+}
+
+func (s *Server) putCluster(w http.ResponseWriter, r *http.Request, p params) {
+	var in containerservice.ClusterInput
+	if err := decodeBody(r, &in); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	mc, created, op, err := s.cfg.Clusters.Put(r.Context(), p["sub"], p["rg"], p["name"], in)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if op != nil {
+		s.setAsyncHeaders(w, r, op, containerservice.Namespace)
+	}
+	writeJSON(w, createdStatus(created), mc)
+}
+
+func (s *Server) getCluster(w http.ResponseWriter, r *http.Request, p params) {
+	mc, err := s.cfg.Clusters.Get(r.Context(), p["sub"], p["rg"], p["name"])
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, mc)
+}
+
+func (s *Server) deleteCluster(w http.ResponseWriter, r *http.Request, p params) {
+	op, err := s.cfg.Clusters.Delete(r.Context(), p["sub"], p["rg"], p["name"])
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if op == nil {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	s.accepted(w, r, op, containerservice.Namespace)
+}
+
+func (s *Server) listPools(w http.ResponseWriter, r *http.Request, p params) {
+	pools, err := s.cfg.Clusters.ListPools(r.Context(), p["sub"], p["rg"], p["name"])
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, listBody{Value: pools})
+}
+
+func (s *Server) getPool(w http.ResponseWriter, r *http.Request, p params) {
+	pool, err := s.cfg.Clusters.GetPool(r.Context(), p["sub"], p["rg"], p["name"], p["pool"])
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, pool)
+}
+
+func (s *Server) putPool(w http.ResponseWriter, r *http.Request, p params) {
+	var in containerservice.AgentPoolPut
+	if err := decodeBody(r, &in); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	pool, op, err := s.cfg.Clusters.ScalePool(r.Context(), p["sub"], p["rg"], p["name"], p["pool"], in)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if op != nil {
+		s.setAsyncHeaders(w, r, op, containerservice.Namespace)
+	}
+	writeJSON(w, http.StatusOK, pool)
+}
+
+func (s *Server) clusterCredentials(admin bool) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, p params) {
+		creds, err := s.cfg.Clusters.Credentials(r.Context(), p["sub"], p["rg"], p["name"], admin)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, creds)
+	}
+}
+
+// location checks a {location} path segment and returns its canonical name.
+func location(p params) (string, error) {
+	loc, ok := arm.NormalizeLocation(p["location"])
+	if !ok {
+		return "", arm.NotFound("NoRegisteredProviderFound", "The location '%s' is not available; use an Azure region name such as westus.", p["location"])
+	}
+	return loc, nil
+}
+
+type orchestratorUpgrade struct {
+	OrchestratorType    string `json:"orchestratorType"`
+	OrchestratorVersion string `json:"orchestratorVersion"`
+	IsPreview           *bool  `json:"isPreview"`
+}
+
+type orchestrator struct {
+	OrchestratorType    string                `json:"orchestratorType"`
+	OrchestratorVersion string                `json:"orchestratorVersion"`
+	Default             *bool                 `json:"default"`
+	IsPreview           *bool                 `json:"isPreview"`
+	Upgrades            []orchestratorUpgrade `json:"upgrades"`
+}
+
+// orchestrators serves the old-generation versions list (what `az aks get-versions` read
+// when the seed was written).
+func (s *Server) orchestrators(w http.ResponseWriter, r *http.Request, p params) {
+	loc, err := location(p)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if _, err := s.cfg.Resources.GetSubscription(r.Context(), p["sub"]); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	versions := s.cfg.Clusters.Versions()
+	list := versions.For(loc)
+	preview := map[string]bool{}
+	for _, v := range list {
+		preview[v.Version] = v.Preview
+	}
+	var orch []orchestrator
+	for i := len(list) - 1; i >= 0; i-- { // newest first, as ARM lists them
+		v := list[i]
+		o := orchestrator{OrchestratorType: "Kubernetes", OrchestratorVersion: v.Version, Default: boolOrNil(v.Default), IsPreview: boolOrNil(v.Preview)}
+		for _, u := range v.Upgrades {
+			o.Upgrades = append(o.Upgrades, orchestratorUpgrade{OrchestratorType: "Kubernetes", OrchestratorVersion: u, IsPreview: boolOrNil(preview[u])})
+		}
+		orch = append(orch, o)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"id":   arm.SubscriptionPath(p["sub"]) + "/providers/Microsoft.ContainerService/locations/" + loc + "/orchestrators",
+		"name": "default",
+		"type": "Microsoft.ContainerService/locations/orchestrators",
+		"properties": map[string]any{
+			"orchestrators": orch,
+		},
+	})
+}
+
+// kubernetesVersions serves the new-generation versions list, grouped by minor version.
+func (s *Server) kubernetesVersions(w http.ResponseWriter, r *http.Request, p params) {
+	loc, err := location(p)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if _, err := s.cfg.Resources.GetSubscription(r.Context(), p["sub"]); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	type patch struct {
+		Upgrades []string `json:"upgrades"`
+	}
+	type minor struct {
+		Version       string           `json:"version"`
+		IsDefault     bool             `json:"isDefault,omitempty"`
+		IsPreview     bool             `json:"isPreview,omitempty"`
+		Capabilities  map[string]any   `json:"capabilities"`
+		PatchVersions map[string]patch `json:"patchVersions"`
+	}
+	var out []*minor
+	byMinor := map[string]*minor{}
+	list := s.cfg.Clusters.Versions().For(loc)
+	for i := len(list) - 1; i >= 0; i-- {
+		v := list[i]
+		key := strings.Join(strings.Split(v.Version, ".")[:2], ".")
+		m, ok := byMinor[key]
+		if !ok {
+			m = &minor{Version: key, IsPreview: v.Preview, PatchVersions: map[string]patch{},
+				Capabilities: map[string]any{"supportPlan": []string{"KubernetesOfficial"}}}
+			byMinor[key] = m
+			out = append(out, m)
+		}
+		m.IsDefault = m.IsDefault || v.Default
+		m.IsPreview = m.IsPreview && v.Preview
+		ups := v.Upgrades
+		if ups == nil {
+			ups = []string{}
+		}
+		m.PatchVersions[v.Version] = patch{Upgrades: ups}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"values": out})
+}
+
+func boolOrNil(b bool) *bool {
+	if !b {
+		return nil
+	}
+	return &b
+}

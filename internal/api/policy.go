@@ -1,0 +1,62 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/mlfleet/mlfleet/internal/policy"
+)
+
+const policyPath = subPath + "/providers/Microsoft.Authorization/policyAssignments"
+
+func (s *Server) policyRoutes() {
+	rt := &s.router
+	rt.handle(http.MethodGet, policyPath, s.listPolicies)
+	rt.handle(http.MethodPut, policyPath+"/{name}", s.putPolicy)
+	rt.handle(http.MethodGet, policyPath+"/{name}", s.getPolicy)
+	rt.handle(http.MethodDelete, policyPath+"/{name}", s.deletePolicy)
+}
+
+func (s *Server) listPolicies(w http.ResponseWriter, r *http.Request, p params) {
+	list, err := s.cfg.Policies.List(r.Context(), p["sub"])
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, listBody{Value: list})
+}
+
+func (s *Server) putPolicy(w http.ResponseWriter, r *http.Request, p params) {
+	var in policy.Input
+	if err := decodeBody(r, &in); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	a, created, err := s.cfg.Policies.Put(r.Context(), p["sub"], p["name"], in)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, createdStatus(created), a)
+}
+
+func (s *Server) getPolicy(w http.ResponseWriter, r *http.Request, p params) {
+	a, err := s.cfg.Policies.Get(r.Context(), p["sub"], p["name"])
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, a)
+}
+
+func (s *Server) deletePolicy(w http.ResponseWriter, r *http.Request, p params) {
+	found, err := s.cfg.Policies.Delete(r.Context(), p["sub"], p["name"])
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if !found {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+}

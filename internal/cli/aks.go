@@ -1,0 +1,496 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/mlfleet/mlfleet/pkg/mlfleet"
+)
+
+func newAKSCommand(streams Streams, g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "aks", Short: "Manage Kubernetes clusters (managedClusters)"}
+	cmd.AddCommand(newAKSCreate(streams, g), newAKSShow(streams, g), newAKSList(streams, g), newAKSDelete(streams, g),
+		newAKSScale(streams, g), newAKSUpdate(streams, g), newAKSGetCredentials(streams, g), newAKSImport(streams, g), newAKSGetVersions(streams, g))
+	return cmd
+}
+
+type clusterRow struct {
+	Name                     any
+	Location                 any
+	ResourceGroup            any
+	KubernetesVersion        any
+	CurrentKubernetesVersion any
+	ProvisioningState        any
+	Fqdn                     any
+}
+
+func clusterTable(v any) any {
+	return rows(v, func(m map[string]any) any {
+		id, _ := m["id"].(string)
+		return clusterRow{Name: m["name"], Location: m["location"], ResourceGroup: groupOf(id),
+			KubernetesVersion: dig(m, "properties", "kubernetesVersion"), CurrentKubernetesVersion: dig(m, "properties", "currentKubernetesVersion"),
+			ProvisioningState: dig(m, "properties", "provisioningState"), Fqdn: dig(m, "properties", "fqdn")}
+	})
+}
+
+type aksCreateFlags struct {
+	name, group, location, vmSize, version, lbSku, ranges, outbound, dnsPrefix, poolName string
+	count                                                                                int
+	private, noWait                                                                      bool
+}
+
+func newAKSCreate(streams Streams, g *globals) *cobra.Command {
+	f := &aksCreateFlags{}
+	cmd := &cobra.Command{
+		Use:   "create -n NAME -g GROUP",
+		Short: "Create a Kubernetes cluster (embedded provider: a real kube-apiserver run by mlfleet)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := required(f.name, "--name/-n"); err != nil {
+				return err
+			}
+			group, err := withDefault(f.group, "group", "--resource-group/-g")
+			if err != nil {
+				return err
+			}
+			in := &mlfleet.ClusterInput{Location: f.location}
+			in.Properties.KubernetesVersion = f.version
+			in.Properties.DNSPrefix = f.dnsPrefix
+			count := f.count
+			in.Properties.AgentPoolProfiles = []mlfleet.AgentPoolInput{{Name: f.poolName, Count: &count, VMSize: f.vmSize, Mode: "System"}}
+			in.Properties.NetworkProfile = &mlfleet.NetworkProfile{LoadBalancerSku: f.lbSku, OutboundType: f.outbound}
+			if f.ranges != "" || f.private {
+				in.Properties.APIServerAccessProfile = &mlfleet.APIServerAccessProfile{EnablePrivateCluster: f.private, AuthorizedIPRanges: splitList(f.ranges)}
+			}
+			c, err := g.client(streams)
+			if err != nil {
+				return err
+			}
+			mc, p, err := c.BeginCreateManagedCluster(cmd.Context(), group, f.name, in)
+			if err != nil {
+				return err
+			}
+			if f.noWait {
+				return nil
+			}
+			if err := wait(cmd, streams, p, false); err != nil {
+				return err
+			}
+			if mc, err = c.GetManagedCluster(cmd.Context(), group, f.name); err != nil {
+				return err
+			}
+			return g.print(streams, mc, clusterTable)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVarP(&f.name, "name", "n", "", "Name of the cluster")
+	fl.StringVarP(&f.group, "resource-group", "g", "", "Resource group")
+	fl.StringVarP(&f.location, "location", "l", "", "Location (default: the resource group's)")
+	fl.IntVarP(&f.count, "node-count", "c", 3, "Number of nodes")
+	fl.StringVarP(&f.vmSize, "node-vm-size", "s", "Standard_DS2_v2", "VM size of the nodes")
+	fl.StringVar(&f.poolName, "nodepool-name", "nodepool1", "Name of the node pool")
+	fl.StringVarP(&f.version, "kubernetes-version", "k", "", "Kubernetes version (default: the location's default)")
+	fl.StringVar(&f.lbSku, "load-balancer-sku", "standard", "Load balancer SKU: standard or basic")
+	fl.StringVar(&f.ranges, "api-server-authorized-ip-ranges", "", "Comma-separated IP ranges allowed to reach the API server")
+	fl.BoolVar(&f.private, "enable-private-cluster", false, "Make the API server private")
+	fl.StringVar(&f.outbound, "outbound-type", "loadBalancer", "Outbound type: loadBalancer or userDefinedRouting")
+	fl.StringVar(&f.dnsPrefix, "dns-name-prefix", "", "DNS prefix (default: from the names)")
+	fl.BoolVar(&f.noWait, "no-wait", false, "Do not wait for the long-running operation to finish")
+	return cmd
+}
+
+// clusterFlags are -n and -g of commands on one existing cluster.
+type clusterFlags struct{ name, group string }
+
+func (f *clusterFlags) bind(cmd *cobra.Command) {
+	cmd.Flags().StringVarP(&f.name, "name", "n", "", "Name of the cluster")
+	cmd.Flags().StringVarP(&f.group, "resource-group", "g", "", "Resource group")
+}
+
+func (f *clusterFlags) resolve() (name, group string, err error) {
+	if err := required(f.name, "--name/-n"); err != nil {
+		return "", "", err
+	}
+	group, err = withDefault(f.group, "group", "--resource-group/-g")
+	return f.name, group, err
+}
+
+func newAKSShow(streams Streams, g *globals) *cobra.Command {
+	f := &clusterFlags{}
+	cmd := &cobra.Command{
+		Use:   "show -n NAME -g GROUP",
+		Short: "Show a cluster",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name, group, err := f.resolve()
+			if err != nil {
+				return err
+			}
+			c, err := g.client(streams)
+			if err != nil {
+				return err
+			}
+			mc, err := c.GetManagedCluster(cmd.Context(), group, name)
+			if err != nil {
+				return err
+			}
+			return g.print(streams, mc, clusterTable)
+		},
+	}
+	f.bind(cmd)
+	return cmd
+}
+
+func newAKSList(streams Streams, g *globals) *cobra.Command {
+	var group string
+	cmd := &cobra.Command{
+		Use:   "list [-g GROUP]",
+		Short: "List clusters of a resource group, or of the subscription",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client(streams)
+			if err != nil {
+				return err
+			}
+			list, err := c.ListManagedClusters(cmd.Context(), group)
+			if err != nil {
+				return err
+			}
+			return g.print(streams, list, clusterTable)
+		},
+	}
+	cmd.Flags().StringVarP(&group, "resource-group", "g", "", "Resource group (default: every group)")
+	return cmd
+}
+
+func newAKSDelete(streams Streams, g *globals) *cobra.Command {
+	f := &clusterFlags{}
+	var yes, noWait bool
+	cmd := &cobra.Command{
+		Use:   "delete -n NAME -g GROUP",
+		Short: "Delete a cluster (a registered one is only forgotten)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name, group, err := f.resolve()
+			if err != nil {
+				return err
+			}
+			if err := confirm(streams, yes, fmt.Sprintf("Are you sure you want to delete cluster '%s'?", name)); err != nil {
+				return err
+			}
+			c, err := g.client(streams)
+			if err != nil {
+				return err
+			}
+			p, err := c.BeginDeleteManagedCluster(cmd.Context(), group, name)
+			if err != nil {
+				return err
+			}
+			return wait(cmd, streams, p, noWait)
+		},
+	}
+	f.bind(cmd)
+	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "Do not prompt for confirmation")
+	cmd.Flags().BoolVar(&noWait, "no-wait", false, "Do not wait for the long-running operation to finish")
+	return cmd
+}
+
+func newAKSScale(streams Streams, g *globals) *cobra.Command {
+	f := &clusterFlags{}
+	var count int
+	var pool string
+	var noWait bool
+	cmd := &cobra.Command{
+		Use:   "scale -n NAME -g GROUP --node-count N",
+		Short: "Change the number of nodes of a node pool",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name, group, err := f.resolve()
+			if err != nil {
+				return err
+			}
+			if !cmd.Flags().Changed("node-count") {
+				return usagef("the following arguments are required: --node-count/-c")
+			}
+			c, err := g.client(streams)
+			if err != nil {
+				return err
+			}
+			if pool == "" {
+				mc, err := c.GetManagedCluster(cmd.Context(), group, name)
+				if err != nil {
+					return err
+				}
+				if len(mc.Properties.AgentPoolProfiles) != 1 {
+					return usagef("cluster '%s' has %d node pools; choose one with --nodepool-name", name, len(mc.Properties.AgentPoolProfiles))
+				}
+				pool = mc.Properties.AgentPoolProfiles[0].Name
+			}
+			_, p, err := c.BeginScaleAgentPool(cmd.Context(), group, name, pool, count)
+			if err != nil {
+				return err
+			}
+			if noWait {
+				return nil
+			}
+			if err := wait(cmd, streams, p, false); err != nil {
+				return err
+			}
+			mc, err := c.GetManagedCluster(cmd.Context(), group, name)
+			if err != nil {
+				return err
+			}
+			return g.print(streams, mc, clusterTable)
+		},
+	}
+	f.bind(cmd)
+	cmd.Flags().IntVarP(&count, "node-count", "c", 0, "Number of nodes")
+	cmd.Flags().StringVar(&pool, "nodepool-name", "", "Node pool to scale (default: the only one)")
+	cmd.Flags().BoolVar(&noWait, "no-wait", false, "Do not wait for the long-running operation to finish")
+	return cmd
+}
+
+func newAKSUpdate(streams Streams, g *globals) *cobra.Command {
+	f := &clusterFlags{}
+	var ranges string
+	var noWait bool
+	cmd := &cobra.Command{
+		Use:   "update -n NAME -g GROUP --api-server-authorized-ip-ranges RANGES",
+		Short: "Change a cluster's API server authorized IP ranges (\"\" removes them)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name, group, err := f.resolve()
+			if err != nil {
+				return err
+			}
+			if !cmd.Flags().Changed("api-server-authorized-ip-ranges") {
+				return usagef("nothing to update: give --api-server-authorized-ip-ranges")
+			}
+			c, err := g.client(streams)
+			if err != nil {
+				return err
+			}
+			in := &mlfleet.ClusterInput{}
+			in.Properties.APIServerAccessProfile = &mlfleet.APIServerAccessProfile{AuthorizedIPRanges: splitList(ranges)}
+			if in.Properties.APIServerAccessProfile.AuthorizedIPRanges == nil {
+				in.Properties.APIServerAccessProfile.AuthorizedIPRanges = []string{}
+			}
+			_, p, err := c.BeginCreateManagedCluster(cmd.Context(), group, name, in)
+			if err != nil {
+				return err
+			}
+			if err := wait(cmd, streams, p, noWait); err != nil || noWait {
+				return err
+			}
+			mc, err := c.GetManagedCluster(cmd.Context(), group, name)
+			if err != nil {
+				return err
+			}
+			return g.print(streams, mc, clusterTable)
+		},
+	}
+	f.bind(cmd)
+	cmd.Flags().StringVar(&ranges, "api-server-authorized-ip-ranges", "", "Comma-separated IP ranges allowed to reach the API server")
+	cmd.Flags().BoolVar(&noWait, "no-wait", false, "Do not wait for the long-running operation to finish")
+	return cmd
+}
+
+func newAKSGetCredentials(streams Streams, g *globals) *cobra.Command {
+	f := &clusterFlags{}
+	var admin bool
+	var file string
+	cmd := &cobra.Command{
+		Use:   "get-credentials -n NAME -g GROUP [--admin] [--file FILE]",
+		Short: "Write the cluster's kubeconfig into a file (merged; default ~/.kube/config; '-' prints it)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name, group, err := f.resolve()
+			if err != nil {
+				return err
+			}
+			c, err := g.client(streams)
+			if err != nil {
+				return err
+			}
+			kc, err := c.ClusterCredentials(cmd.Context(), group, name, admin)
+			if err != nil {
+				return err
+			}
+			if file == "-" {
+				_, err := streams.Out.Write(kc)
+				return err
+			}
+			if file == "" {
+				home, err := os.UserHomeDir()
+				if err != nil {
+					return err
+				}
+				file = filepath.Join(home, ".kube", "config")
+			}
+			ctxName, err := mergeKubeconfig(file, kc)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(streams.Err, "Merged \"%s\" as current context in %s\n", ctxName, file)
+			return nil
+		},
+	}
+	f.bind(cmd)
+	cmd.Flags().BoolVarP(&admin, "admin", "a", false, "Get cluster-admin credentials")
+	cmd.Flags().StringVarP(&file, "file", "f", "", "Kubeconfig file to update (default ~/.kube/config; '-' prints to stdout)")
+	return cmd
+}
+
+// mergeKubeconfig merges kc into the kubeconfig file at path (created if missing) and makes
+// its context current.
+func mergeKubeconfig(path string, kc []byte) (string, error) {
+	add, err := clientcmd.Load(kc)
+	if err != nil {
+		return "", fmt.Errorf("parse kubeconfig from the server: %w", err)
+	}
+	cfg, err := clientcmd.LoadFromFile(path)
+	if os.IsNotExist(err) {
+		cfg, err = clientcmd.Load(nil)
+	}
+	if err != nil {
+		return "", fmt.Errorf("read %s: %w", path, err)
+	}
+	for k, v := range add.Clusters {
+		cfg.Clusters[k] = v
+	}
+	for k, v := range add.AuthInfos {
+		cfg.AuthInfos[k] = v
+	}
+	for k, v := range add.Contexts {
+		cfg.Contexts[k] = v
+	}
+	cfg.CurrentContext = add.CurrentContext
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return "", err
+	}
+	if err := clientcmd.WriteToFile(*cfg, path); err != nil {
+		return "", fmt.Errorf("write %s: %w", path, err)
+	}
+	return add.CurrentContext, nil
+}
+
+func newAKSImport(streams Streams, g *globals) *cobra.Command {
+	f := &clusterFlags{}
+	var kubeconfig, kubeContext, location string
+	var noWait bool
+	cmd := &cobra.Command{
+		Use:   "import -n NAME -g GROUP --kubeconfig FILE [--context CTX]",
+		Short: "Register an existing cluster (kind, k3s, EKS, GKE, ...) from its kubeconfig",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name, group, err := f.resolve()
+			if err != nil {
+				return err
+			}
+			if err := required(kubeconfig, "--kubeconfig"); err != nil {
+				return err
+			}
+			kc, err := os.ReadFile(kubeconfig)
+			if err != nil {
+				return fmt.Errorf("read kubeconfig: %w", err)
+			}
+			c, err := g.client(streams)
+			if err != nil {
+				return err
+			}
+			_, p, err := c.BeginImportManagedCluster(cmd.Context(), group, name, location, kc, kubeContext)
+			if err != nil {
+				return err
+			}
+			if err := wait(cmd, streams, p, noWait); err != nil || noWait {
+				return err
+			}
+			mc, err := c.GetManagedCluster(cmd.Context(), group, name)
+			if err != nil {
+				return err
+			}
+			return g.print(streams, mc, clusterTable)
+		},
+	}
+	f.bind(cmd)
+	cmd.Flags().StringVar(&kubeconfig, "kubeconfig", "", "Kubeconfig file of the cluster")
+	cmd.Flags().StringVar(&kubeContext, "context", "", "Context of the kubeconfig (default: its current context)")
+	cmd.Flags().StringVarP(&location, "location", "l", "", "Location to record (default: the resource group's)")
+	cmd.Flags().BoolVar(&noWait, "no-wait", false, "Do not wait for the long-running operation to finish")
+	return cmd
+}
+
+type versionRow struct {
+	KubernetesVersion string
+	Upgrades          string
+}
+
+func newAKSGetVersions(streams Streams, g *globals) *cobra.Command {
+	var location string
+	cmd := &cobra.Command{
+		Use:   "get-versions -l LOCATION",
+		Short: "List the Kubernetes versions of a location",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			location, err := withDefault(location, "location", "--location/-l")
+			if err != nil {
+				return err
+			}
+			c, err := g.client(streams)
+			if err != nil {
+				return err
+			}
+			o, err := c.KubernetesVersions(cmd.Context(), location)
+			if err != nil {
+				return err
+			}
+			// az flattens the properties: the result has id, name, type and orchestrators.
+			flat := map[string]any{"id": o.ID, "name": o.Name, "type": o.Type, "orchestrators": o.Properties.Orchestrators}
+			return g.print(streams, flat, versionsTable)
+		},
+	}
+	cmd.Flags().StringVarP(&location, "location", "l", "", "Location, e.g. westus")
+	return cmd
+}
+
+// versionsTable is az's table of get-versions: KubernetesVersion and Upgrades with
+// "(preview)" marks, newest first.
+func versionsTable(v any) any {
+	m, _ := v.(map[string]any)
+	list, _ := m["orchestrators"].([]any)
+	out := []versionRow{}
+	mark := func(version any, preview any) string {
+		s := fmt.Sprint(version)
+		if preview == true {
+			s += "(preview)"
+		}
+		return s
+	}
+	for _, item := range list {
+		o, _ := item.(map[string]any)
+		row := versionRow{KubernetesVersion: mark(o["orchestratorVersion"], o["isPreview"]), Upgrades: "None available"}
+		if ups, _ := o["upgrades"].([]any); len(ups) > 0 {
+			var names []string
+			for _, u := range ups {
+				um, _ := u.(map[string]any)
+				names = append(names, mark(um["orchestratorVersion"], um["isPreview"]))
+			}
+			row.Upgrades = strings.Join(names, ", ")
+		}
+		out = append(out, row)
+	}
+	return out
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' }) {
+		out = append(out, p)
+	}
+	return out
+}

@@ -1,0 +1,1016 @@
+package containerservice
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/mlfleet/mlfleet/internal/arm"
+	"github.com/mlfleet/mlfleet/internal/catalog"
+	"github.com/mlfleet/mlfleet/internal/operations"
+	"github.com/mlfleet/mlfleet/internal/provider"
+	"github.com/mlfleet/mlfleet/internal/resources"
+	"github.com/mlfleet/mlfleet/internal/secrets"
+	"github.com/mlfleet/mlfleet/internal/store"
+)
+
+// Operation kinds run by this package.
+const (
+	KindCreate = "managedclusters.create"
+	KindUpdate = "managedclusters.update"
+)
+
+// Provisioning states of clusters.
+const (
+	StateCreating  = "Creating"
+	StateUpdating  = "Updating"
+	StateSucceeded = "Succeeded"
+	StateFailed    = "Failed"
+)
+
+// Defaults applied when a PUT leaves them out (az aks create's defaults).
+const (
+	DefaultPoolName  = "nodepool1"
+	DefaultNodeCount = 3
+	DefaultVMSize    = "Standard_DS2_v2"
+	DefaultService   = "10.0.0.0/16"
+	DefaultDNSIP     = "10.0.0.10"
+	DefaultPodCIDR   = "10.244.0.0/16"
+)
+
+// Config wires a Service.
+type Config struct {
+	Store     store.Store
+	Engine    *operations.Engine
+	Resources *resources.Service
+	Versions  *catalog.Versions
+	VMSizes   *catalog.VMSizes
+	Secrets   *secrets.Box
+	// Providers by name; "embedded" is the default for new clusters.
+	Providers map[string]provider.Provider
+	// Policy reports whether public IPs are forbidden in a subscription (S16); nil = never.
+	PublicIPsForbidden func(ctx context.Context, sub string) (bool, string, error)
+	Logger             *slog.Logger
+}
+
+// Service manages managed clusters.
+type Service struct {
+	cfg Config
+	log *slog.Logger
+	now func() time.Time
+}
+
+// New returns a Service, registering its operation handlers and its cascade deleter.
+func New(cfg Config) *Service {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	s := &Service{cfg: cfg, log: cfg.Logger.With("component", "containerservice"), now: time.Now}
+	cfg.Engine.Register(KindCreate, s.runCreate)
+	cfg.Engine.Register(KindUpdate, s.runUpdate)
+	cfg.Resources.RegisterDeleter(TypeManagedCluster, s.deleteCluster)
+	return s
+}
+
+// Versions returns the version catalog.
+func (s *Service) Versions() *catalog.Versions { return s.cfg.Versions }
+
+// VMSizes returns the VM size catalog.
+func (s *Service) VMSizes() *catalog.VMSizes { return s.cfg.VMSizes }
+
+// ID returns a managed cluster's ARM id.
+func ID(sub, rg, name string) string {
+	return arm.ResourcePath(sub, rg, Namespace, "managedClusters", name)
+}
+
+// ClusterID is the provider id of the cluster with this ARM id: a stable DNS label.
+func ClusterID(armID string) string {
+	sum := sha256.Sum256([]byte(strings.ToLower(armID)))
+	return "c" + hex.EncodeToString(sum[:])[:15]
+}
+
+var (
+	clusterName = regexp.MustCompile(`^[a-zA-Z0-9]$|^[a-zA-Z0-9][-_a-zA-Z0-9]{0,61}[a-zA-Z0-9]$`)
+	poolName    = regexp.MustCompile(`^[a-z][a-z0-9]{0,11}$`)
+)
+
+// fieldErrors collects validation failures to report them together.
+type fieldErrors []*arm.Error
+
+func (f *fieldErrors) add(code, target, format string, args ...any) {
+	*f = append(*f, arm.BadRequest(code, format, args...).WithTarget(target))
+}
+
+func (f fieldErrors) err() error {
+	switch len(f) {
+	case 0:
+		return nil
+	case 1:
+		return f[0]
+	}
+	msgs := make([]string, len(f))
+	for i, e := range f {
+		msgs[i] = e.Message
+	}
+	e := arm.BadRequest("InvalidParameter", "%d problems with the request: %s", len(f), strings.Join(msgs, " "))
+	e.Details = f
+	return e
+}
+
+// Put creates a cluster, or changes an existing one (node counts, authorized IP ranges,
+// tags). It returns the cluster as stored, whether it is new, and the operation when work
+// runs in the background (nil when nothing had to change).
+func (s *Service) Put(ctx context.Context, sub, rg, name string, in ClusterInput) (*ManagedCluster, bool, *store.Operation, error) {
+	group, err := s.cfg.Resources.WritableGroup(ctx, sub, rg)
+	if err != nil {
+		return nil, false, nil, err
+	}
+	if !clusterName.MatchString(name) {
+		return nil, false, nil, arm.BadRequest(arm.CodeInvalidResourceName,
+			"Cluster name '%s' is invalid: use 1 to 63 letters, digits, '-' or '_', starting and ending with a letter or digit.", name).WithTarget("resourceName")
+	}
+	id := ID(sub, group.Name, name)
+	existing, err := s.cfg.Store.GetResource(ctx, id)
+	if err == nil {
+		return s.update(ctx, existing, in)
+	}
+	if !errors.Is(err, store.ErrNotFound) {
+		return nil, false, nil, fmt.Errorf("get cluster %s: %w", name, err)
+	}
+	mc, kubeconfig, err := s.validateNew(ctx, sub, group, name, in)
+	if err != nil {
+		return nil, false, nil, err
+	}
+	mc.ID = id
+	mc.Properties.Mlfleet.ClusterID = ClusterID(id)
+	mc.SystemData = resources.Touch(ctx, nil, s.now())
+	body, _ := json.Marshal(mc)
+	r := &store.Resource{ID: id, ParentID: group.ID, Type: TypeManagedCluster, Name: name, SubscriptionID: sub,
+		ResourceGroup: group.Name, Location: mc.Location, Body: body}
+	if err := s.cfg.Store.CreateResource(ctx, r); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return nil, false, nil, arm.Conflict("Cluster '%s' is being created by another request; wait for it, then retry.", name)
+		}
+		return nil, false, nil, fmt.Errorf("create cluster %s: %w", name, err)
+	}
+	if kubeconfig != nil {
+		if err := s.saveKubeconfig(ctx, r, kubeconfig); err != nil {
+			return nil, false, nil, err
+		}
+	}
+	op, err := s.cfg.Engine.Submit(ctx, KindCreate, id, sub, clusterOp{ID: id})
+	if err != nil {
+		return nil, false, nil, err
+	}
+	return mc, true, op, nil
+}
+
+// validateNew checks a create request, reporting every problem together, and returns the
+// cluster to store with defaults applied (and the kubeconfig of an external cluster).
+func (s *Service) validateNew(ctx context.Context, sub string, group *resources.ResourceGroup, name string, in ClusterInput) (*ManagedCluster, []byte, error) {
+	var errs fieldErrors
+	p := in.Properties
+	providerName := "embedded"
+	var kubeconfig []byte
+	if p.Mlfleet != nil && p.Mlfleet.Provider != "" {
+		providerName = strings.ToLower(p.Mlfleet.Provider)
+	}
+	prov, ok := s.cfg.Providers[providerName]
+	if !ok {
+		names := make([]string, 0, len(s.cfg.Providers))
+		for n := range s.cfg.Providers {
+			names = append(names, n)
+		}
+		slices.Sort(names)
+		return nil, nil, arm.BadRequest("InvalidParameter", "Unknown cluster provider '%s'; use one of %s.", providerName, strings.Join(names, ", ")).WithTarget("properties.mlfleet.provider")
+	}
+	info := prov.Info()
+
+	loc := in.Location
+	if loc == "" {
+		loc = group.Location
+	}
+	location, ok := arm.NormalizeLocation(loc)
+	if !ok {
+		return nil, nil, resources.InvalidLocation(loc)
+	}
+	mc := &ManagedCluster{Name: name, Type: TypeManagedCluster, Location: location, Tags: in.Tags,
+		SKU: SKU{Name: "Base", Tier: "Free"}}
+	if mc.Tags == nil {
+		mc.Tags = map[string]string{}
+	}
+	props := &mc.Properties
+	props.ProvisioningState = StateCreating
+	props.PowerState = PowerState{Code: "Running"}
+	props.EnableRBAC = true
+	props.DNSPrefix = p.DNSPrefix
+	if props.DNSPrefix == "" {
+		props.DNSPrefix = dnsPrefix(name, group.Name, sub)
+	}
+	props.NodeResourceGroup = fmt.Sprintf("MC_%s_%s_%s", group.Name, name, location)
+	props.Mlfleet.Provider = info.Name
+
+	if !info.CanCreate {
+		// A registered cluster: its facts come from the live cluster.
+		if p.Mlfleet == nil || strings.TrimSpace(p.Mlfleet.Kubeconfig) == "" {
+			errs.add("InvalidParameter", "properties.mlfleet.kubeconfig", "Registering a cluster with provider '%s' needs properties.mlfleet.kubeconfig (the kubeconfig file, plain or base64).", info.Name)
+		} else {
+			kubeconfig = decodeMaybeBase64(p.Mlfleet.Kubeconfig)
+			props.Mlfleet.Context = p.Mlfleet.Context
+		}
+		props.NetworkProfile = NetworkProfile{NetworkPlugin: "kubenet", LoadBalancerSku: "standard", OutboundType: "loadBalancer"}
+		props.AgentPoolProfiles = []AgentPoolProfile{}
+		return mc, kubeconfig, errs.err()
+	}
+
+	// Kubernetes version: the location's default, or a supported one this provider runs.
+	version := p.KubernetesVersion
+	if version == "" {
+		version = s.cfg.Versions.Default(location).Version
+	}
+	if v, ok := s.cfg.Versions.Find(location, version); !ok {
+		errs = append(errs, unsupportedVersion(version, location, s.cfg.Versions))
+	} else if !slices.Contains(info.Versions, v.Version) {
+		e := arm.BadRequest(arm.CodeUnsupportedKubernetesVersion,
+			"Kubernetes version %s is supported in %s but the %s provider runs only %s; create the cluster with --kubernetes-version %s, or register a cluster of that version from its kubeconfig ('mlfleet aks import').",
+			v.Version, location, info.Name, strings.Join(info.Versions, ", "), info.Versions[0]).WithTarget("properties.kubernetesVersion")
+		errs = append(errs, e)
+	} else {
+		props.KubernetesVersion = v.Version
+		props.CurrentKubernetesVersion = v.Version
+	}
+
+	pools := p.AgentPoolProfiles
+	if len(pools) == 0 {
+		pools = []AgentPoolInput{{Name: DefaultPoolName}}
+	}
+	seen := map[string]bool{}
+	for i, ap := range pools {
+		target := fmt.Sprintf("properties.agentPoolProfiles[%d]", i)
+		if ap.Name == "" {
+			ap.Name = DefaultPoolName
+		}
+		if !poolName.MatchString(ap.Name) {
+			errs.add("InvalidParameter", target+".name", "Agent pool name '%s' is invalid: 1 to 12 lowercase letters and digits, starting with a letter.", ap.Name)
+		}
+		if seen[ap.Name] {
+			errs.add("InvalidParameter", target+".name", "Agent pool name '%s' is used twice.", ap.Name)
+		}
+		seen[ap.Name] = true
+		count := DefaultNodeCount
+		if ap.Count != nil {
+			count = *ap.Count
+		}
+		if count < 1 || count > 100 {
+			errs.add("InvalidParameter", target+".count", "Agent pool '%s' node count %d is out of range: use 1 to 100.", ap.Name, count)
+		}
+		size := ap.VMSize
+		if size == "" {
+			size = DefaultVMSize
+		}
+		vm, ok := s.cfg.VMSizes.Get(size)
+		if !ok {
+			errs.add("InvalidParameter", target+".vmSize", "VM size '%s' is not available; use one of %s.", size, strings.Join(s.cfg.VMSizes.Names(), ", "))
+		} else {
+			size = vm.Name
+		}
+		mode := ap.Mode
+		if mode == "" {
+			mode = "System"
+		}
+		if mode != "System" && mode != "User" {
+			errs.add("InvalidParameter", target+".mode", "Agent pool mode '%s' is invalid: use System or User.", mode)
+		}
+		props.AgentPoolProfiles = append(props.AgentPoolProfiles, AgentPoolProfile{Name: ap.Name, Count: count, VMSize: size,
+			Mode: mode, OSType: "Linux", Type: "VirtualMachineScaleSets", OrchestratorVersion: props.KubernetesVersion, ProvisioningState: StateCreating})
+	}
+
+	np := NetworkProfile{}
+	if p.NetworkProfile != nil {
+		np = *p.NetworkProfile
+	}
+	np.NetworkPlugin = orDefault(np.NetworkPlugin, "kubenet")
+	np.LoadBalancerSku = strings.ToLower(orDefault(np.LoadBalancerSku, "standard"))
+	if np.LoadBalancerSku != "standard" && np.LoadBalancerSku != "basic" {
+		errs.add("InvalidParameter", "properties.networkProfile.loadBalancerSku", "Load balancer SKU '%s' is invalid: use standard or basic.", np.LoadBalancerSku)
+	}
+	np.OutboundType = orDefault(np.OutboundType, "loadBalancer")
+	switch strings.ToLower(np.OutboundType) {
+	case "loadbalancer":
+		np.OutboundType = "loadBalancer"
+	case "userdefinedrouting":
+		np.OutboundType = "userDefinedRouting"
+	default:
+		errs.add("InvalidParameter", "properties.networkProfile.outboundType", "Outbound type '%s' is invalid: use loadBalancer or userDefinedRouting.", np.OutboundType)
+	}
+	np.ServiceCidr = orDefault(np.ServiceCidr, DefaultService)
+	np.DNSServiceIP = orDefault(np.DNSServiceIP, DefaultDNSIP)
+	np.PodCidr = orDefault(np.PodCidr, DefaultPodCIDR)
+	svc, err := netip.ParsePrefix(np.ServiceCidr)
+	if err != nil {
+		errs.add("InvalidParameter", "properties.networkProfile.serviceCidr", "Service CIDR '%s' is not a valid CIDR such as 10.0.0.0/16.", np.ServiceCidr)
+	} else if dns, err := netip.ParseAddr(np.DNSServiceIP); err != nil || !svc.Contains(dns) || dns == svc.Masked().Addr() {
+		errs.add("InvalidParameter", "properties.networkProfile.dnsServiceIP", "DNS service IP '%s' must be an address inside the service CIDR %s other than its first.", np.DNSServiceIP, np.ServiceCidr)
+	}
+	if _, err := netip.ParsePrefix(np.PodCidr); err != nil {
+		errs.add("InvalidParameter", "properties.networkProfile.podCidr", "Pod CIDR '%s' is not a valid CIDR such as 10.244.0.0/16.", np.PodCidr)
+	}
+	props.NetworkProfile = np
+
+	if ap := p.APIServerAccessProfile; ap != nil {
+		props.APIServerAccessProfile = &APIServerAccessProfile{EnablePrivateCluster: ap.EnablePrivateCluster}
+		for _, r := range ap.AuthorizedIPRanges {
+			if _, err := parseRange(r); err != nil {
+				errs.add("InvalidParameter", "properties.apiServerAccessProfile.authorizedIPRanges", "Authorized IP range '%s' is not an IP address or CIDR.", r)
+				continue
+			}
+			props.APIServerAccessProfile.AuthorizedIPRanges = append(props.APIServerAccessProfile.AuthorizedIPRanges, r)
+		}
+		if len(ap.AuthorizedIPRanges) > 0 && np.LoadBalancerSku == "basic" {
+			errs.add("InvalidParameter", "properties.apiServerAccessProfile.authorizedIPRanges", "API server authorized IP ranges need a standard load balancer; create the cluster with --load-balancer-sku standard.")
+		}
+		if len(ap.AuthorizedIPRanges) > 0 && ap.EnablePrivateCluster {
+			errs.add("InvalidParameter", "properties.apiServerAccessProfile", "A private cluster cannot also have authorized IP ranges: its API server has no public endpoint.")
+		}
+		if len(ap.AuthorizedIPRanges) > 0 && !info.EnforcesAuthorizedIPRanges {
+			errs.add("InvalidParameter", "properties.apiServerAccessProfile.authorizedIPRanges", "The %s provider cannot enforce authorized IP ranges.", info.Name)
+		}
+	}
+	fqdn := fmt.Sprintf("%s.hcp.%s.mlfleet.local", props.DNSPrefix, location)
+	if props.APIServerAccessProfile != nil && props.APIServerAccessProfile.EnablePrivateCluster {
+		private := fmt.Sprintf("%s.privatelink.%s.mlfleet.local", props.DNSPrefix, location)
+		props.PrivateFQDN = &private
+	} else {
+		props.FQDN = &fqdn
+	}
+	if err := errs.err(); err != nil {
+		return nil, nil, err
+	}
+
+	// S16: a policy that forbids public IPs refuses clusters whose outbound traffic needs one.
+	if np.OutboundType == "loadBalancer" && s.cfg.PublicIPsForbidden != nil {
+		forbidden, assignment, err := s.cfg.PublicIPsForbidden(ctx, sub)
+		if err != nil {
+			return nil, nil, err
+		}
+		if forbidden {
+			return nil, nil, arm.Errorf(http.StatusForbidden, arm.CodeRequestDisallowedByPolicy,
+				"Resource '%s' was disallowed by policy assignment '%s': public IP addresses are not allowed in this subscription, and outbound type loadBalancer needs one. Create the cluster with --outbound-type userDefinedRouting.", name, assignment)
+		}
+	}
+	return mc, nil, nil
+}
+
+// update changes an existing cluster in place: node counts of existing pools, authorized
+// IP ranges and tags. Anything else is refused with the reason.
+func (s *Service) update(ctx context.Context, r *store.Resource, in ClusterInput) (*ManagedCluster, bool, *store.Operation, error) {
+	var mc ManagedCluster
+	if err := json.Unmarshal(r.Body, &mc); err != nil {
+		return nil, false, nil, fmt.Errorf("decode cluster %s: %w", r.ID, err)
+	}
+	if err := s.idle(ctx, r.ID, &mc); err != nil {
+		return nil, false, nil, err
+	}
+	var errs fieldErrors
+	p := in.Properties
+	if in.Location != "" {
+		if loc, _ := arm.NormalizeLocation(in.Location); loc != mc.Location {
+			errs.add("InvalidParameter", "location", "Cluster '%s' is in %s; its location cannot be changed.", mc.Name, mc.Location)
+		}
+	}
+	if p.KubernetesVersion != "" && strings.TrimPrefix(p.KubernetesVersion, "v") != mc.Properties.KubernetesVersion &&
+		!strings.HasPrefix(mc.Properties.KubernetesVersion, strings.TrimPrefix(p.KubernetesVersion, "v")+".") {
+		errs.add("InvalidParameter", "properties.kubernetesVersion", "Cluster '%s' runs Kubernetes %s; upgrades are not supported by mlfleet yet.", mc.Name, mc.Properties.KubernetesVersion)
+	}
+	want := updateOp{ID: r.ID, Counts: map[string]int{}}
+	info := s.providerInfo(mc.Properties.Mlfleet.Provider)
+	for i, ap := range p.AgentPoolProfiles {
+		target := fmt.Sprintf("properties.agentPoolProfiles[%d]", i)
+		idx := slices.IndexFunc(mc.Properties.AgentPoolProfiles, func(x AgentPoolProfile) bool { return x.Name == orDefault(ap.Name, DefaultPoolName) })
+		if idx < 0 {
+			errs.add("InvalidParameter", target+".name", "Cluster '%s' has no agent pool '%s'; adding pools is not supported.", mc.Name, ap.Name)
+			continue
+		}
+		cur := mc.Properties.AgentPoolProfiles[idx]
+		if ap.VMSize != "" && !strings.EqualFold(ap.VMSize, cur.VMSize) {
+			errs.add("InvalidParameter", target+".vmSize", "The VM size of agent pool '%s' is %s and cannot be changed; create a new cluster with the size you need.", cur.Name, cur.VMSize)
+		}
+		if ap.Count != nil && *ap.Count != cur.Count {
+			if !info.CanScale {
+				errs.add("InvalidParameter", target+".count", "Clusters of the %s provider are scaled where they run, not through mlfleet.", info.Name)
+			} else if *ap.Count < 1 || *ap.Count > 100 {
+				errs.add("InvalidParameter", target+".count", "Agent pool '%s' node count %d is out of range: use 1 to 100.", cur.Name, *ap.Count)
+			} else {
+				want.Counts[cur.Name] = *ap.Count
+			}
+		}
+	}
+	if ap := p.APIServerAccessProfile; ap != nil {
+		cur := mc.Properties.APIServerAccessProfile
+		if cur == nil {
+			cur = &APIServerAccessProfile{}
+		}
+		if ap.EnablePrivateCluster != cur.EnablePrivateCluster {
+			errs.add("InvalidParameter", "properties.apiServerAccessProfile.enablePrivateCluster", "A cluster cannot be made private or public after creation.")
+		}
+		for _, x := range ap.AuthorizedIPRanges {
+			if _, err := parseRange(x); err != nil {
+				errs.add("InvalidParameter", "properties.apiServerAccessProfile.authorizedIPRanges", "Authorized IP range '%s' is not an IP address or CIDR.", x)
+			}
+		}
+		if !slices.Equal(ap.AuthorizedIPRanges, cur.AuthorizedIPRanges) {
+			switch {
+			case len(ap.AuthorizedIPRanges) > 0 && mc.Properties.NetworkProfile.LoadBalancerSku == "basic":
+				errs.add("InvalidParameter", "properties.apiServerAccessProfile.authorizedIPRanges", "API server authorized IP ranges need a standard load balancer; this cluster has a basic one.")
+			case !info.EnforcesAuthorizedIPRanges:
+				errs.add("InvalidParameter", "properties.apiServerAccessProfile.authorizedIPRanges", "The %s provider cannot enforce authorized IP ranges.", info.Name)
+			default:
+				ranges := append([]string{}, ap.AuthorizedIPRanges...)
+				want.Ranges = &ranges
+			}
+		}
+	}
+	if err := errs.err(); err != nil {
+		return nil, false, nil, err
+	}
+	if in.Tags != nil {
+		mc.Tags = in.Tags
+	}
+	mc.SystemData = resources.Touch(ctx, mc.SystemData, s.now())
+	var op *store.Operation
+	if len(want.Counts) > 0 || want.Ranges != nil {
+		mc.Properties.ProvisioningState = StateUpdating
+	}
+	r.Body, _ = json.Marshal(&mc)
+	if err := s.cfg.Store.UpdateResource(ctx, r); err != nil {
+		return nil, false, nil, fmt.Errorf("update cluster %s: %w", mc.Name, err)
+	}
+	if mc.Properties.ProvisioningState == StateUpdating {
+		var err error
+		if op, err = s.cfg.Engine.Submit(ctx, KindUpdate, r.ID, r.SubscriptionID, want); err != nil {
+			return nil, false, nil, err
+		}
+	}
+	return &mc, false, op, nil
+}
+
+// idle refuses a change while another operation runs on the cluster.
+func (s *Service) idle(ctx context.Context, id string, mc *ManagedCluster) error {
+	ops, err := s.cfg.Store.ListOperations(ctx, store.OperationFilter{ResourceID: id, Status: store.StatusInProgress})
+	if err != nil {
+		return fmt.Errorf("list operations: %w", err)
+	}
+	if len(ops) > 0 {
+		return arm.Errorf(http.StatusConflict, arm.CodeOperationInProgress,
+			"Cluster '%s' is %s (operation %s); wait for it to finish, then retry.", mc.Name, strings.ToLower(mc.Properties.ProvisioningState), ops[0].ID)
+	}
+	return nil
+}
+
+// ScalePool sets the node count of one agent pool (PUT agentPools/{pool}).
+func (s *Service) ScalePool(ctx context.Context, sub, rg, name, pool string, in AgentPoolPut) (*AgentPool, *store.Operation, error) {
+	mc, err := s.Get(ctx, sub, rg, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	idx := slices.IndexFunc(mc.Properties.AgentPoolProfiles, func(x AgentPoolProfile) bool { return x.Name == pool })
+	if idx < 0 {
+		return nil, nil, arm.NotFound(arm.CodeResourceNotFound, "Cluster '%s' has no agent pool '%s'; adding pools is not supported.", name, pool)
+	}
+	if in.Properties.Count == nil {
+		return nil, nil, arm.BadRequest("InvalidParameter", "properties.count is required to scale agent pool '%s'.", pool).WithTarget("properties.count")
+	}
+	var ci ClusterInput
+	ci.Properties.AgentPoolProfiles = []AgentPoolInput{{Name: pool, Count: in.Properties.Count, VMSize: in.Properties.VMSize}}
+	updated, _, op, err := s.Put(ctx, sub, rg, name, ci)
+	if err != nil {
+		return nil, nil, err
+	}
+	ap := agentPool(updated, updated.Properties.AgentPoolProfiles[idx])
+	if op != nil {
+		ap.Properties.Count = *in.Properties.Count
+		ap.Properties.ProvisioningState = StateUpdating
+	}
+	return ap, op, nil
+}
+
+// GetPool returns one agent pool as a child resource.
+func (s *Service) GetPool(ctx context.Context, sub, rg, name, pool string) (*AgentPool, error) {
+	mc, err := s.Get(ctx, sub, rg, name)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range mc.Properties.AgentPoolProfiles {
+		if p.Name == pool {
+			return agentPool(mc, p), nil
+		}
+	}
+	return nil, arm.NotFound(arm.CodeResourceNotFound, "Cluster '%s' has no agent pool '%s'.", name, pool)
+}
+
+// ListPools returns the agent pools of a cluster.
+func (s *Service) ListPools(ctx context.Context, sub, rg, name string) ([]*AgentPool, error) {
+	mc, err := s.Get(ctx, sub, rg, name)
+	if err != nil {
+		return nil, err
+	}
+	out := []*AgentPool{}
+	for _, p := range mc.Properties.AgentPoolProfiles {
+		out = append(out, agentPool(mc, p))
+	}
+	return out, nil
+}
+
+func agentPool(mc *ManagedCluster, p AgentPoolProfile) *AgentPool {
+	return &AgentPool{ID: mc.ID + "/agentPools/" + p.Name, Name: p.Name, Type: TypeManagedCluster + "/agentPools",
+		Properties: AgentPoolProperties{Count: p.Count, VMSize: p.VMSize, Mode: p.Mode, OSType: p.OSType, Type: p.Type,
+			OrchestratorVersion: p.OrchestratorVersion, ProvisioningState: p.ProvisioningState}}
+}
+
+// Get returns a cluster, or a 404.
+func (s *Service) Get(ctx context.Context, sub, rg, name string) (*ManagedCluster, error) {
+	if _, err := s.cfg.Resources.GetGroup(ctx, sub, rg); err != nil {
+		return nil, err
+	}
+	return s.GetByID(ctx, ID(sub, rg, name))
+}
+
+// GetByID returns the cluster with this ARM id, or a 404 ResourceNotFound.
+func (s *Service) GetByID(ctx context.Context, id string) (*ManagedCluster, error) {
+	r, err := s.cfg.Store.GetResource(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		parsed, _ := arm.ParseID(id)
+		return nil, arm.NotFound(arm.CodeResourceNotFound, "The managed cluster '%s' could not be found in resource group '%s'.", parsed.Name(), parsed.ResourceGroup)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get cluster %s: %w", id, err)
+	}
+	return decode(r)
+}
+
+// List returns a page of clusters of a resource group, or of the subscription when rg is "".
+func (s *Service) List(ctx context.Context, sub, rg string, p resources.Page) ([]*ManagedCluster, bool, error) {
+	opts := store.ListOptions{Type: TypeManagedCluster}
+	if rg == "" {
+		if _, err := s.cfg.Resources.GetSubscription(ctx, sub); err != nil {
+			return nil, false, err
+		}
+		opts.Scope = arm.SubscriptionPath(sub)
+	} else {
+		if _, err := s.cfg.Resources.GetGroup(ctx, sub, rg); err != nil {
+			return nil, false, err
+		}
+		opts.ParentID = arm.ResourceGroupPath(sub, rg)
+	}
+	rows, more, err := resources.ListPage(ctx, s.cfg.Store, opts, p)
+	if err != nil {
+		return nil, false, fmt.Errorf("list clusters: %w", err)
+	}
+	out := make([]*ManagedCluster, 0, len(rows))
+	for _, r := range rows {
+		mc, err := decode(r)
+		if err != nil {
+			return nil, false, err
+		}
+		out = append(out, mc)
+	}
+	return out, more, nil
+}
+
+// Delete starts deleting a cluster; nil, nil when it does not exist.
+func (s *Service) Delete(ctx context.Context, sub, rg, name string) (*store.Operation, error) {
+	mc, err := s.Get(ctx, sub, rg, name)
+	var ae *arm.Error
+	if errors.As(err, &ae) && ae.Code == arm.CodeResourceNotFound {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s.cfg.Resources.StartDelete(ctx, mc.ID, sub)
+}
+
+// Credentials returns the cluster's admin or user kubeconfig.
+func (s *Service) Credentials(ctx context.Context, sub, rg, name string, admin bool) (*CredentialResults, error) {
+	mc, err := s.Get(ctx, sub, rg, name)
+	if err != nil {
+		return nil, err
+	}
+	if mc.Properties.ProvisioningState == StateCreating || mc.Properties.ProvisioningState == StateFailed {
+		return nil, arm.Conflict("Cluster '%s' is %s; credentials exist once it has been created.", name, strings.ToLower(mc.Properties.ProvisioningState))
+	}
+	creds, err := s.ClusterCredentials(ctx, mc)
+	if err != nil {
+		return nil, err
+	}
+	if admin {
+		return &CredentialResults{Kubeconfigs: []CredentialResult{{Name: "clusterAdmin", Value: creds.Admin}}}, nil
+	}
+	return &CredentialResults{Kubeconfigs: []CredentialResult{{Name: "clusterUser", Value: creds.User}}}, nil
+}
+
+// ClusterCredentials returns the kubeconfigs of a cluster from its provider.
+func (s *Service) ClusterCredentials(ctx context.Context, mc *ManagedCluster) (*provider.Credentials, error) {
+	prov, err := s.provider(mc.Properties.Mlfleet.Provider)
+	if err != nil {
+		return nil, err
+	}
+	creds, err := prov.Credentials(ctx, mc.Properties.Mlfleet.ClusterID)
+	if errors.Is(err, provider.ErrNotFound) {
+		return nil, arm.Errorf(http.StatusConflict, "ClusterNotRunning", "Cluster '%s' is not running on this server right now; retry in a moment.", mc.Name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("credentials of cluster %s: %w", mc.Name, err)
+	}
+	return creds, nil
+}
+
+// Resume brings every created cluster up again after a restart (in the background).
+func (s *Service) Resume(ctx context.Context) error {
+	rows, err := s.cfg.Store.ListResources(ctx, store.ListOptions{Type: TypeManagedCluster})
+	if err != nil {
+		return fmt.Errorf("list clusters: %w", err)
+	}
+	for _, r := range rows {
+		mc, err := decode(r)
+		if err != nil {
+			return err
+		}
+		if mc.Properties.ProvisioningState == StateCreating || mc.Properties.ProvisioningState == StateFailed {
+			continue // the create operation, if any, brings it up
+		}
+		spec, err := s.spec(ctx, r, mc)
+		if err != nil {
+			s.log.Error("resume cluster", "cluster", mc.ID, "err", err)
+			continue
+		}
+		prov, err := s.provider(mc.Properties.Mlfleet.Provider)
+		if err != nil {
+			s.log.Error("resume cluster", "cluster", mc.ID, "err", err)
+			continue
+		}
+		go func() {
+			if _, err := prov.Ensure(ctx, spec); err != nil && ctx.Err() == nil {
+				s.log.Error("resume cluster", "cluster", mc.ID, "err", err)
+			}
+		}()
+	}
+	return nil
+}
+
+type clusterOp struct {
+	ID string `json:"id"`
+}
+
+type updateOp struct {
+	ID     string         `json:"id"`
+	Counts map[string]int `json:"counts,omitempty"`
+	Ranges *[]string      `json:"ranges,omitempty"`
+}
+
+// runCreate brings a new cluster up and records its live facts. A failed create removes
+// what it made and leaves the resource Failed with the reason.
+func (s *Service) runCreate(ctx context.Context, run *operations.Run) error {
+	var in clusterOp
+	if err := run.Input(&in); err != nil {
+		return err
+	}
+	err := s.create(ctx, run, in.ID)
+	if err != nil && ctx.Err() == nil {
+		s.markFailed(in.ID)
+	}
+	return err
+}
+
+func (s *Service) create(ctx context.Context, run *operations.Run, id string) error {
+	r, err := s.cfg.Store.GetResource(ctx, id)
+	if err != nil {
+		return fmt.Errorf("get cluster %s: %w", id, err)
+	}
+	mc, err := decode(r)
+	if err != nil {
+		return err
+	}
+	prov, err := s.provider(mc.Properties.Mlfleet.Provider)
+	if err != nil {
+		return err
+	}
+	spec, err := s.spec(ctx, r, mc)
+	if err != nil {
+		return err
+	}
+	var st *provider.Status
+	err = run.Step(ctx, "ensure cluster", func(ctx context.Context) error {
+		st, err = prov.Ensure(ctx, spec)
+		return err
+	})
+	if err != nil {
+		if ctx.Err() == nil && prov.Info().DeleteDestroys {
+			if derr := prov.Delete(context.WithoutCancel(ctx), spec.ID); derr != nil {
+				run.Logger().Error("clean up failed create", "err", derr)
+			}
+		}
+		return providerError("create cluster "+mc.Name, err)
+	}
+	if st == nil { // step done in an earlier attempt
+		if st, err = prov.Status(ctx, spec.ID); err != nil {
+			return providerError("read cluster "+mc.Name, err)
+		}
+	}
+	return s.record(ctx, id, st)
+}
+
+// record saves the live facts of a cluster and marks it Succeeded.
+func (s *Service) record(ctx context.Context, id string, st *provider.Status) error {
+	return s.modify(ctx, id, func(mc *ManagedCluster) {
+		p := &mc.Properties
+		p.ProvisioningState = StateSucceeded
+		p.PowerState.Code = "Running"
+		if st.KubernetesVersion != "" {
+			p.CurrentKubernetesVersion = st.KubernetesVersion
+			if p.KubernetesVersion == "" {
+				p.KubernetesVersion = st.KubernetesVersion
+			}
+		}
+		p.Mlfleet.APIServerURL = st.Server
+		if p.Mlfleet.Provider != "embedded" && len(st.Pools) > 0 {
+			p.AgentPoolProfiles = nil
+			for _, lp := range st.Pools {
+				p.AgentPoolProfiles = append(p.AgentPoolProfiles, AgentPoolProfile{Name: lp.Name, Count: lp.Count, VMSize: lp.VMSize,
+					Mode: orDefault(lp.Mode, "System"), OSType: "Linux", Type: "VirtualMachineScaleSets", OrchestratorVersion: st.KubernetesVersion})
+			}
+		}
+		if p.Mlfleet.Provider != "embedded" && st.Server != "" {
+			if u, err := url.Parse(st.Server); err == nil {
+				host := u.Hostname()
+				p.FQDN = &host
+			}
+		}
+		for i := range p.AgentPoolProfiles {
+			p.AgentPoolProfiles[i].ProvisioningState = StateSucceeded
+		}
+	})
+}
+
+func (s *Service) runUpdate(ctx context.Context, run *operations.Run) error {
+	var in updateOp
+	if err := run.Input(&in); err != nil {
+		return err
+	}
+	err := s.applyUpdate(ctx, run, in)
+	if err != nil && ctx.Err() == nil {
+		// The cluster still runs: report the failure on the operation, keep it Succeeded.
+		_ = s.modify(context.WithoutCancel(ctx), in.ID, func(mc *ManagedCluster) { mc.Properties.ProvisioningState = StateSucceeded })
+	}
+	return err
+}
+
+func (s *Service) applyUpdate(ctx context.Context, run *operations.Run, in updateOp) error {
+	r, err := s.cfg.Store.GetResource(ctx, in.ID)
+	if err != nil {
+		return fmt.Errorf("get cluster %s: %w", in.ID, err)
+	}
+	mc, err := decode(r)
+	if err != nil {
+		return err
+	}
+	prov, err := s.provider(mc.Properties.Mlfleet.Provider)
+	if err != nil {
+		return err
+	}
+	cid := mc.Properties.Mlfleet.ClusterID
+	for _, p := range mc.Properties.AgentPoolProfiles {
+		count, ok := in.Counts[p.Name]
+		if !ok {
+			continue
+		}
+		pool := provider.NodePool{Name: p.Name, Count: count, VMSize: p.VMSize, Mode: p.Mode}
+		if err := run.Step(ctx, "scale "+p.Name, func(ctx context.Context) error { return prov.Scale(ctx, cid, pool) }); err != nil {
+			return providerError("scale cluster "+mc.Name, err)
+		}
+	}
+	if in.Ranges != nil {
+		if err := run.Step(ctx, "authorized ranges", func(ctx context.Context) error {
+			return prov.SetAuthorizedIPRanges(ctx, cid, *in.Ranges)
+		}); err != nil {
+			return providerError("set authorized IP ranges of "+mc.Name, err)
+		}
+	}
+	st, err := prov.Status(ctx, cid)
+	if err != nil {
+		return providerError("read cluster "+mc.Name, err)
+	}
+	return s.modify(ctx, in.ID, func(mc *ManagedCluster) {
+		for i, p := range mc.Properties.AgentPoolProfiles {
+			if c, ok := in.Counts[p.Name]; ok {
+				mc.Properties.AgentPoolProfiles[i].Count = c
+			}
+		}
+		if in.Ranges != nil {
+			if mc.Properties.APIServerAccessProfile == nil {
+				mc.Properties.APIServerAccessProfile = &APIServerAccessProfile{}
+			}
+			mc.Properties.APIServerAccessProfile.AuthorizedIPRanges = *in.Ranges
+		}
+		mc.Properties.ProvisioningState = StateSucceeded
+		mc.Properties.CurrentKubernetesVersion = st.KubernetesVersion
+	})
+}
+
+// deleteCluster is the cascade deleter of managed clusters: the provider destroys (or
+// forgets) the cluster, then the resource goes.
+func (s *Service) deleteCluster(ctx context.Context, run *operations.Run, r *store.Resource) error {
+	mc, err := decode(r)
+	if err != nil {
+		return err
+	}
+	if prov, err := s.provider(mc.Properties.Mlfleet.Provider); err == nil {
+		if err := prov.Delete(ctx, mc.Properties.Mlfleet.ClusterID); err != nil {
+			return providerError("delete cluster "+mc.Name, err)
+		}
+	}
+	children, err := s.cfg.Store.ListResources(ctx, store.ListOptions{Scope: r.ID})
+	if err != nil {
+		return err
+	}
+	for _, c := range children {
+		if err := s.cfg.Store.DeleteResource(ctx, c.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+	}
+	if err := s.cfg.Store.DeleteResource(ctx, r.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("delete cluster %s: %w", mc.Name, err)
+	}
+	return nil
+}
+
+// spec builds the provider's view of a stored cluster.
+func (s *Service) spec(ctx context.Context, r *store.Resource, mc *ManagedCluster) (provider.ClusterSpec, error) {
+	p := mc.Properties
+	spec := provider.ClusterSpec{ID: p.Mlfleet.ClusterID, Name: mc.Name, Location: mc.Location, KubernetesVersion: p.KubernetesVersion,
+		ServiceCIDR: p.NetworkProfile.ServiceCidr, DNSServiceIP: p.NetworkProfile.DNSServiceIP, Context: p.Mlfleet.Context}
+	for _, ap := range p.AgentPoolProfiles {
+		spec.Pools = append(spec.Pools, provider.NodePool{Name: ap.Name, Count: ap.Count, VMSize: ap.VMSize, Mode: ap.Mode})
+	}
+	if p.APIServerAccessProfile != nil {
+		spec.AuthorizedIPRanges = p.APIServerAccessProfile.AuthorizedIPRanges
+	}
+	if p.Mlfleet.Provider != "embedded" {
+		kc, err := s.loadKubeconfig(ctx, r)
+		if err != nil {
+			return spec, err
+		}
+		spec.Kubeconfig = kc
+	}
+	return spec, nil
+}
+
+// modify applies fn to the stored cluster, retrying on concurrent updates.
+func (s *Service) modify(ctx context.Context, id string, fn func(*ManagedCluster)) error {
+	for {
+		r, err := s.cfg.Store.GetResource(ctx, id)
+		if err != nil {
+			return fmt.Errorf("get cluster %s: %w", id, err)
+		}
+		mc, err := decode(r)
+		if err != nil {
+			return err
+		}
+		fn(mc)
+		r.Body, _ = json.Marshal(mc)
+		err = s.cfg.Store.UpdateResource(ctx, r)
+		if errors.Is(err, store.ErrConflict) {
+			continue
+		}
+		return err
+	}
+}
+
+func (s *Service) markFailed(id string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.modify(ctx, id, func(mc *ManagedCluster) {
+		mc.Properties.ProvisioningState = StateFailed
+		for i := range mc.Properties.AgentPoolProfiles {
+			mc.Properties.AgentPoolProfiles[i].ProvisioningState = StateFailed
+		}
+	}); err != nil {
+		s.log.Error("mark cluster failed", "cluster", id, "err", err)
+	}
+}
+
+const kubeconfigSecret = "/mlfleetSecrets/kubeconfig"
+
+func (s *Service) saveKubeconfig(ctx context.Context, r *store.Resource, kubeconfig []byte) error {
+	body, _ := json.Marshal(map[string][]byte{"sealed": s.cfg.Secrets.Seal(kubeconfig)})
+	err := s.cfg.Store.CreateResource(ctx, &store.Resource{ID: r.ID + kubeconfigSecret, ParentID: r.ID, Type: TypeManagedCluster + "/mlfleetSecrets",
+		Name: "kubeconfig", SubscriptionID: r.SubscriptionID, ResourceGroup: r.ResourceGroup, Body: body})
+	if err != nil {
+		return fmt.Errorf("save kubeconfig: %w", err)
+	}
+	return nil
+}
+
+func (s *Service) loadKubeconfig(ctx context.Context, r *store.Resource) ([]byte, error) {
+	sr, err := s.cfg.Store.GetResource(ctx, r.ID+kubeconfigSecret)
+	if err != nil {
+		return nil, fmt.Errorf("load kubeconfig of %s: %w", r.ID, err)
+	}
+	var body map[string][]byte
+	if err := json.Unmarshal(sr.Body, &body); err != nil {
+		return nil, fmt.Errorf("decode kubeconfig of %s: %w", r.ID, err)
+	}
+	return s.cfg.Secrets.Open(body["sealed"])
+}
+
+func (s *Service) provider(name string) (provider.Provider, error) {
+	p, ok := s.cfg.Providers[name]
+	if !ok {
+		return nil, fmt.Errorf("no provider %q on this server", name)
+	}
+	return p, nil
+}
+
+func (s *Service) providerInfo(name string) provider.Info {
+	if p, ok := s.cfg.Providers[name]; ok {
+		return p.Info()
+	}
+	return provider.Info{Name: name}
+}
+
+// providerError keeps *arm.Error values from providers and wraps the rest.
+func providerError(what string, err error) error {
+	var ae *arm.Error
+	if errors.As(err, &ae) {
+		return err
+	}
+	return arm.Errorf(http.StatusInternalServerError, "ClusterOperationFailed", "%s: %v", what, err)
+}
+
+func unsupportedVersion(version, location string, v *catalog.Versions) *arm.Error {
+	return arm.BadRequest(arm.CodeUnsupportedKubernetesVersion,
+		"Kubernetes version %s is not supported in %s. Supported versions: %s.", version, location, strings.Join(v.Names(location), ", ")).WithTarget("properties.kubernetesVersion")
+}
+
+func decode(r *store.Resource) (*ManagedCluster, error) {
+	var mc ManagedCluster
+	if err := json.Unmarshal(r.Body, &mc); err != nil {
+		return nil, fmt.Errorf("decode cluster %s: %w", r.ID, err)
+	}
+	mc.Properties.Mlfleet.Kubeconfig = ""
+	return &mc, nil
+}
+
+func dnsPrefix(name, rg, sub string) string {
+	clean := func(s string, n int) string {
+		var b strings.Builder
+		for _, c := range s {
+			if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' {
+				b.WriteRune(c)
+			}
+		}
+		out := b.String()
+		if len(out) > n {
+			out = out[:n]
+		}
+		return strings.Trim(out, "-")
+	}
+	return fmt.Sprintf("%s-%s-%s", clean(name, 10), clean(rg, 16), sub[:6])
+}
+
+func decodeMaybeBase64(s string) []byte {
+	if b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(s)); err == nil {
+		return b
+	}
+	return []byte(s)
+}
+
+func parseRange(s string) (netip.Prefix, error) {
+	if p, err := netip.ParsePrefix(s); err == nil {
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+func orDefault(v, d string) string {
+	if v == "" {
+		return d
+	}
+	return v
+}

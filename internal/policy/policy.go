@@ -1,0 +1,209 @@
+// Package policy keeps subscription policy assignments
+// (Microsoft.Authorization/policyAssignments) and answers the one question mlfleet asks of
+// them: are public IP addresses forbidden in this subscription (SPEC S16)? A public IP is
+// forbidden by an assignment of the built-in "Not allowed resource types" definition whose
+// listOfResourceTypesNotAllowed holds Microsoft.Network/publicIPAddresses.
+package policy
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/mlfleet/mlfleet/internal/arm"
+	"github.com/mlfleet/mlfleet/internal/resources"
+	"github.com/mlfleet/mlfleet/internal/store"
+)
+
+// Type is the ARM type of policy assignments.
+const Type = "Microsoft.Authorization/policyAssignments"
+
+// NotAllowedResourceTypes is the id of Azure's built-in "Not allowed resource types"
+// policy definition; "not-allowed-resource-types" is accepted as a short name for it.
+const NotAllowedResourceTypes = "/providers/Microsoft.Authorization/policyDefinitions/6c112d4e-5bc7-47ae-a041-ea2d9dccd749"
+
+const publicIPType = "Microsoft.Network/publicIPAddresses"
+
+// Assignment is a policy assignment as ARM serves it.
+type Assignment struct {
+	ID         string     `json:"id"`
+	Name       string     `json:"name"`
+	Type       string     `json:"type"`
+	Properties Properties `json:"properties"`
+}
+
+// Properties are an assignment's properties.
+type Properties struct {
+	DisplayName        string                    `json:"displayName"`
+	PolicyDefinitionID string                    `json:"policyDefinitionId"`
+	Scope              string                    `json:"scope"`
+	Parameters         map[string]ParameterValue `json:"parameters"`
+	EnforcementMode    string                    `json:"enforcementMode"`
+}
+
+// ParameterValue is the value of one policy parameter.
+type ParameterValue struct {
+	Value any `json:"value"`
+}
+
+// Input is the body of an assignment PUT.
+type Input struct {
+	Properties struct {
+		DisplayName        string                    `json:"displayName"`
+		PolicyDefinitionID string                    `json:"policyDefinitionId"`
+		Parameters         map[string]ParameterValue `json:"parameters"`
+		EnforcementMode    string                    `json:"enforcementMode"`
+	} `json:"properties"`
+}
+
+// Service manages policy assignments.
+type Service struct {
+	store     store.Store
+	resources *resources.Service
+}
+
+// New returns a policy Service.
+func New(s store.Store, rs *resources.Service) *Service { return &Service{store: s, resources: rs} }
+
+var namePattern = regexp.MustCompile(`^[^<>*%&:\\?.+/]{1,128}$`)
+
+func id(sub, name string) string {
+	return arm.SubscriptionPath(sub) + "/providers/" + Type + "/" + name
+}
+
+// Put creates or replaces an assignment at subscription scope.
+func (s *Service) Put(ctx context.Context, sub, name string, in Input) (*Assignment, bool, error) {
+	if _, err := s.resources.GetSubscription(ctx, sub); err != nil {
+		return nil, false, err
+	}
+	if !namePattern.MatchString(name) {
+		return nil, false, arm.BadRequest(arm.CodeInvalidResourceName, "Policy assignment name '%s' is invalid: 1 to 128 characters without <>*%%&:\\?.+/.", name)
+	}
+	def := in.Properties.PolicyDefinitionID
+	if strings.EqualFold(def, "not-allowed-resource-types") {
+		def = NotAllowedResourceTypes
+	}
+	if !strings.EqualFold(def, NotAllowedResourceTypes) {
+		return nil, false, arm.BadRequest("PolicyDefinitionNotFound", "Policy definition '%s' is not available; mlfleet knows %s (Not allowed resource types).", in.Properties.PolicyDefinitionID, NotAllowedResourceTypes).WithTarget("properties.policyDefinitionId")
+	}
+	if _, err := notAllowed(in.Properties.Parameters); err != nil {
+		return nil, false, err
+	}
+	mode := in.Properties.EnforcementMode
+	if mode == "" {
+		mode = "Default"
+	}
+	if mode != "Default" && mode != "DoNotEnforce" {
+		return nil, false, arm.BadRequest("InvalidRequestContent", "enforcementMode must be Default or DoNotEnforce, not '%s'.", mode).WithTarget("properties.enforcementMode")
+	}
+	a := &Assignment{ID: id(sub, name), Name: name, Type: Type, Properties: Properties{DisplayName: in.Properties.DisplayName,
+		PolicyDefinitionID: NotAllowedResourceTypes, Scope: arm.SubscriptionPath(sub), Parameters: in.Properties.Parameters, EnforcementMode: mode}}
+	body, _ := json.Marshal(a)
+	r := &store.Resource{ID: a.ID, ParentID: arm.SubscriptionPath(sub), Type: Type, Name: name, SubscriptionID: sub, Body: body}
+	for {
+		existing, err := s.store.GetResource(ctx, a.ID)
+		if errors.Is(err, store.ErrNotFound) {
+			err = s.store.CreateResource(ctx, r)
+			if errors.Is(err, store.ErrConflict) {
+				continue
+			}
+			return a, true, err
+		}
+		if err != nil {
+			return nil, false, err
+		}
+		existing.Body = body
+		err = s.store.UpdateResource(ctx, existing)
+		if errors.Is(err, store.ErrConflict) {
+			continue
+		}
+		return a, false, err
+	}
+}
+
+// Get returns an assignment or a 404.
+func (s *Service) Get(ctx context.Context, sub, name string) (*Assignment, error) {
+	r, err := s.store.GetResource(ctx, id(sub, name))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, arm.NotFound("PolicyAssignmentNotFound", "Policy assignment '%s' could not be found.", name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var a Assignment
+	return &a, json.Unmarshal(r.Body, &a)
+}
+
+// List returns the subscription's assignments.
+func (s *Service) List(ctx context.Context, sub string) ([]*Assignment, error) {
+	if _, err := s.resources.GetSubscription(ctx, sub); err != nil {
+		return nil, err
+	}
+	rows, err := s.store.ListResources(ctx, store.ListOptions{ParentID: arm.SubscriptionPath(sub), Type: Type})
+	if err != nil {
+		return nil, err
+	}
+	out := []*Assignment{}
+	for _, r := range rows {
+		var a Assignment
+		if err := json.Unmarshal(r.Body, &a); err != nil {
+			return nil, fmt.Errorf("decode %s: %w", r.ID, err)
+		}
+		out = append(out, &a)
+	}
+	return out, nil
+}
+
+// Delete removes an assignment; found is false when there was none.
+func (s *Service) Delete(ctx context.Context, sub, name string) (found bool, err error) {
+	err = s.store.DeleteResource(ctx, id(sub, name))
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// PublicIPsForbidden reports whether an enforced assignment forbids public IP addresses in
+// the subscription, and which one.
+func (s *Service) PublicIPsForbidden(ctx context.Context, sub string) (bool, string, error) {
+	list, err := s.List(ctx, sub)
+	if err != nil {
+		return false, "", err
+	}
+	for _, a := range list {
+		if a.Properties.EnforcementMode == "DoNotEnforce" {
+			continue
+		}
+		types, _ := notAllowed(a.Properties.Parameters)
+		for _, t := range types {
+			if strings.EqualFold(t, publicIPType) {
+				return true, a.Name, nil
+			}
+		}
+	}
+	return false, "", nil
+}
+
+func notAllowed(params map[string]ParameterValue) ([]string, error) {
+	p, ok := params["listOfResourceTypesNotAllowed"]
+	bad := arm.BadRequest("InvalidPolicyParameters", "The policy needs parameters {\"listOfResourceTypesNotAllowed\":{\"value\":[\"%s\", ...]}}.", publicIPType).WithTarget("properties.parameters")
+	if !ok {
+		return nil, bad
+	}
+	list, ok := p.Value.([]any)
+	if !ok {
+		return nil, bad
+	}
+	var out []string
+	for _, v := range list {
+		s, ok := v.(string)
+		if !ok {
+			return nil, bad
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}

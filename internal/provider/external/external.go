@@ -1,0 +1,127 @@
+// Package external is the provider of existing clusters, anywhere (kind, k3s, EKS, GKE,
+// on-premises): a cluster is reached by the kubeconfig it was registered with, and its
+// version, node count and VM sizes are read from the live cluster. Deleting it only forgets
+// it; the cluster itself is never changed by this provider.
+package external
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/mlfleet/mlfleet/internal/catalog"
+	"github.com/mlfleet/mlfleet/internal/kube"
+	"github.com/mlfleet/mlfleet/internal/provider"
+)
+
+var _ provider.Provider = (*Provider)(nil)
+
+// Provider registers existing clusters.
+type Provider struct {
+	sizes    *catalog.VMSizes
+	mu       sync.Mutex
+	clusters map[string]registered
+}
+
+type registered struct {
+	kubeconfig []byte
+	cluster    *kube.Cluster
+}
+
+// New returns an external provider; sizes names nodes' VM sizes from their capacity when
+// they carry no instance-type label.
+func New(sizes *catalog.VMSizes) *Provider {
+	return &Provider{sizes: sizes, clusters: map[string]registered{}}
+}
+
+// Info implements provider.Provider.
+func (p *Provider) Info() provider.Info {
+	return provider.Info{Name: "external"}
+}
+
+// Ensure connects with spec.Kubeconfig, reads the live cluster and remembers it.
+// Idempotent.
+func (p *Provider) Ensure(ctx context.Context, spec provider.ClusterSpec) (*provider.Status, error) {
+	c, err := kube.Connect(spec.Kubeconfig, spec.Context)
+	if err != nil {
+		return nil, fmt.Errorf("register cluster %s: %w", spec.Name, err)
+	}
+	st, err := p.read(ctx, c)
+	if err != nil {
+		return nil, fmt.Errorf("register cluster %s: %w", spec.Name, err)
+	}
+	p.mu.Lock()
+	p.clusters[spec.ID] = registered{kubeconfig: spec.Kubeconfig, cluster: c}
+	p.mu.Unlock()
+	return st, nil
+}
+
+// Status reads the live cluster.
+func (p *Provider) Status(ctx context.Context, id string) (*provider.Status, error) {
+	r, err := p.get(id)
+	if err != nil {
+		return nil, err
+	}
+	return p.read(ctx, r.cluster)
+}
+
+func (p *Provider) read(ctx context.Context, c *kube.Cluster) (*provider.Status, error) {
+	v, err := c.Version(ctx)
+	if err != nil {
+		return nil, err
+	}
+	nodes, err := c.Nodes(ctx, p.sizes)
+	if err != nil {
+		return nil, err
+	}
+	st := &provider.Status{KubernetesVersion: v, Server: c.Config.Host}
+	for _, pool := range kube.Pools(nodes) {
+		st.Pools = append(st.Pools, provider.NodePool{Name: pool.Name, Count: pool.Count, VMSize: pool.VMSize, Mode: "System"})
+	}
+	return st, nil
+}
+
+// Scale is not supported: external clusters are scaled where they run.
+func (p *Provider) Scale(context.Context, string, provider.NodePool) error {
+	return provider.ErrUnsupported
+}
+
+// SetAuthorizedIPRanges is not supported: the provider does not own the API server.
+func (p *Provider) SetAuthorizedIPRanges(context.Context, string, []string) error {
+	return provider.ErrUnsupported
+}
+
+// Credentials returns the registered kubeconfig, as both admin and user credentials.
+func (p *Provider) Credentials(_ context.Context, id string) (*provider.Credentials, error) {
+	r, err := p.get(id)
+	if err != nil {
+		return nil, err
+	}
+	return &provider.Credentials{Admin: r.kubeconfig, User: r.kubeconfig}, nil
+}
+
+// Delete forgets the cluster. Idempotent.
+func (p *Provider) Delete(_ context.Context, id string) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.clusters, id)
+	return nil
+}
+
+// Close forgets every cluster.
+func (p *Provider) Close(context.Context) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.clusters = map[string]registered{}
+	return nil
+}
+
+func (p *Provider) get(id string) (registered, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	r, ok := p.clusters[id]
+	if !ok {
+		return registered{}, provider.ErrNotFound
+	}
+	return r, nil
+}

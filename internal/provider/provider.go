@@ -1,0 +1,104 @@
+// Package provider defines where Kubernetes clusters come from. A Provider brings a cluster
+// up (or reaches an existing one), reports its live state, scales it, hands out credentials
+// and deletes it. Implementations: embedded (a real kube-apiserver per cluster, run by
+// mlfleet, with simulated nodes) and external (an existing cluster reached by kubeconfig).
+// What an implementation can do is data (Info), not a type switch.
+package provider
+
+import (
+	"context"
+	"errors"
+)
+
+var (
+	// ErrNotFound means the provider has no cluster with that id.
+	ErrNotFound = errors.New("cluster not found")
+	// ErrUnsupported means the provider cannot do this (see Info).
+	ErrUnsupported = errors.New("not supported by this provider")
+)
+
+// Info says what a provider can do.
+type Info struct {
+	// Name is the provider's name as users see it: "embedded", "external".
+	Name string
+	// CanCreate is true when the provider creates new clusters.
+	CanCreate bool
+	// CanScale is true when node counts can be changed through the provider.
+	CanScale bool
+	// DeleteDestroys is true when Delete destroys the cluster; false when it only forgets it.
+	DeleteDestroys bool
+	// EnforcesAuthorizedIPRanges is true when the provider applies authorized IP ranges on
+	// the cluster's API server.
+	EnforcesAuthorizedIPRanges bool
+	// Versions lists the Kubernetes versions (major.minor.patch) the provider can create;
+	// empty when it creates none.
+	Versions []string
+}
+
+// NodePool is a group of identical nodes.
+type NodePool struct {
+	Name   string
+	Count  int
+	VMSize string
+	// Mode is System or User.
+	Mode string
+}
+
+// ClusterSpec describes a cluster to bring up or reach.
+type ClusterSpec struct {
+	// ID is the provider's id of the cluster: a DNS label, stable for the resource's life.
+	ID                string
+	Name              string
+	Location          string
+	KubernetesVersion string
+	Pools             []NodePool
+	ServiceCIDR       string
+	DNSServiceIP      string
+	// AuthorizedIPRanges limit who may reach the API server (empty: everyone).
+	AuthorizedIPRanges []string
+	// Kubeconfig reaches an existing cluster (external provider only).
+	Kubeconfig []byte
+	// Context picks a kubeconfig context ("" = the current one; external provider only).
+	Context string
+}
+
+// Status is a cluster's live state.
+type Status struct {
+	// KubernetesVersion is what the API server reports on GET /version (major.minor.patch).
+	KubernetesVersion string
+	// Server is the API server's URL.
+	Server string
+	// Pools are the node pools as seen on the live nodes.
+	Pools []NodePool
+}
+
+// Credentials are kubeconfig files for a cluster.
+type Credentials struct {
+	// Admin is cluster-admin.
+	Admin []byte
+	// User is a non-admin identity.
+	User []byte
+}
+
+// Provider brings clusters up and reports on them. Methods are safe for concurrent use.
+type Provider interface {
+	// Info says what the provider can do.
+	Info() Info
+	// Ensure brings the cluster of spec up (or connects to it) and returns its status. It is
+	// idempotent: on a running cluster it returns the status; after a restart of mlfleet it
+	// starts the cluster again with its data kept.
+	Ensure(ctx context.Context, spec ClusterSpec) (*Status, error)
+	// Status returns the live state of a cluster Ensure brought up, or ErrNotFound.
+	Status(ctx context.Context, id string) (*Status, error)
+	// Scale sets a pool's node count. Idempotent. ErrUnsupported when !Info().CanScale.
+	Scale(ctx context.Context, id string, pool NodePool) error
+	// SetAuthorizedIPRanges changes who may reach the API server. Idempotent.
+	SetAuthorizedIPRanges(ctx context.Context, id string, ranges []string) error
+	// Credentials returns kubeconfigs for the cluster, or ErrNotFound.
+	Credentials(ctx context.Context, id string) (*Credentials, error)
+	// Delete destroys the cluster and its data (or forgets it, see Info). Idempotent: nil
+	// when it is already gone.
+	Delete(ctx context.Context, id string) error
+	// Close stops what the provider runs, keeping data so Ensure can bring it back.
+	Close(ctx context.Context) error
+}

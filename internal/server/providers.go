@@ -1,0 +1,28 @@
+package server
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/mlfleet/mlfleet/internal/catalog"
+	"github.com/mlfleet/mlfleet/internal/provider"
+	"github.com/mlfleet/mlfleet/internal/provider/external"
+)
+
+// startProviders starts the cluster providers and returns them by name, with a function
+// that stops them (keeping their data).
+func startProviders(ctx context.Context, home string, sizes *catalog.VMSizes, log *slog.Logger) (map[string]provider.Provider, func(), error) {
+	ext := external.New(sizes)
+	providers := map[string]provider.Provider{"external": ext}
+	stop := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		for name, p := range providers {
+			if err := p.Close(ctx); err != nil {
+				log.Warn("stop provider", "provider", name, "err", err)
+			}
+		}
+	}
+	return providers, stop, nil
+}

@@ -1,0 +1,154 @@
+package mlfleet
+
+import (
+	"context"
+	"encoding/base64"
+	"net/http"
+	"net/url"
+)
+
+func (c *Client) clusterPath(group, name string) string {
+	return c.groupPath(group) + "/providers/Microsoft.ContainerService/managedClusters/" + url.PathEscape(name)
+}
+
+// BeginCreateManagedCluster creates a managed cluster (or changes an existing one) and
+// returns the cluster as accepted and a poller for the operation (nil when nothing runs).
+func (c *Client) BeginCreateManagedCluster(ctx context.Context, group, name string, in *ClusterInput) (*ManagedCluster, *Poller, error) {
+	var mc ManagedCluster
+	resp, err := c.do(ctx, request{method: http.MethodPut, path: c.clusterPath(group, name), apiVersion: ContainerServiceAPIVersion, body: in}, &mc)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &mc, c.newPoller(resp), nil
+}
+
+// BeginImportManagedCluster registers an existing cluster from its kubeconfig (provider
+// external); kubeContext "" means the kubeconfig's current context.
+func (c *Client) BeginImportManagedCluster(ctx context.Context, group, name, location string, kubeconfig []byte, kubeContext string) (*ManagedCluster, *Poller, error) {
+	in := &ClusterInput{Location: location}
+	in.Properties.Mlfleet = &MlfleetProperties{Provider: "external", Kubeconfig: base64.StdEncoding.EncodeToString(kubeconfig), Context: kubeContext}
+	return c.BeginCreateManagedCluster(ctx, group, name, in)
+}
+
+// GetManagedCluster returns a managed cluster.
+func (c *Client) GetManagedCluster(ctx context.Context, group, name string) (*ManagedCluster, error) {
+	var mc ManagedCluster
+	_, err := c.do(ctx, request{method: http.MethodGet, path: c.clusterPath(group, name), apiVersion: ContainerServiceAPIVersion}, &mc)
+	return &mc, err
+}
+
+// ListManagedClusters returns the clusters of a group, or of the subscription when group is "".
+func (c *Client) ListManagedClusters(ctx context.Context, group string) ([]*ManagedCluster, error) {
+	p := c.subPath() + "/providers/Microsoft.ContainerService/managedClusters"
+	if group != "" {
+		p = c.groupPath(group) + "/providers/Microsoft.ContainerService/managedClusters"
+	}
+	return listAll[ManagedCluster](ctx, c, p, ContainerServiceAPIVersion)
+}
+
+// BeginDeleteManagedCluster starts deleting a cluster; the poller is nil when it did not exist.
+func (c *Client) BeginDeleteManagedCluster(ctx context.Context, group, name string) (*Poller, error) {
+	resp, err := c.do(ctx, request{method: http.MethodDelete, path: c.clusterPath(group, name), apiVersion: ContainerServiceAPIVersion}, nil)
+	if err != nil {
+		return nil, err
+	}
+	return c.newPoller(resp), nil
+}
+
+// BeginScaleAgentPool sets the node count of a pool.
+func (c *Client) BeginScaleAgentPool(ctx context.Context, group, name, pool string, count int) (*AgentPool, *Poller, error) {
+	var body AgentPoolPut
+	body.Properties.Count = &count
+	var ap AgentPool
+	resp, err := c.do(ctx, request{method: http.MethodPut, path: c.clusterPath(group, name) + "/agentPools/" + url.PathEscape(pool),
+		apiVersion: ContainerServiceAPIVersion, body: body}, &ap)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &ap, c.newPoller(resp), nil
+}
+
+// ClusterCredentials returns the cluster's kubeconfig: cluster-admin when admin, else the
+// cluster user's.
+func (c *Client) ClusterCredentials(ctx context.Context, group, name string, admin bool) ([]byte, error) {
+	action := "/listClusterUserCredential"
+	if admin {
+		action = "/listClusterAdminCredential"
+	}
+	var res CredentialResults
+	if _, err := c.do(ctx, request{method: http.MethodPost, path: c.clusterPath(group, name) + action, apiVersion: ContainerServiceAPIVersion}, &res); err != nil {
+		return nil, err
+	}
+	if len(res.Kubeconfigs) == 0 {
+		return nil, &Error{Code: "NoCredentials", Message: "the server returned no kubeconfig"}
+	}
+	return res.Kubeconfigs[0].Value, nil
+}
+
+// Orchestrators is the old-generation versions list of a location.
+type Orchestrators struct {
+	ID         string `json:"id"`
+	Name       string `json:"name"`
+	Type       string `json:"type"`
+	Properties struct {
+		Orchestrators []Orchestrator `json:"orchestrators"`
+	} `json:"properties"`
+}
+
+// Orchestrator is one Kubernetes version with its upgrades.
+type Orchestrator struct {
+	OrchestratorType    string `json:"orchestratorType"`
+	OrchestratorVersion string `json:"orchestratorVersion"`
+	Default             *bool  `json:"default"`
+	IsPreview           *bool  `json:"isPreview"`
+	Upgrades            []struct {
+		OrchestratorType    string `json:"orchestratorType"`
+		OrchestratorVersion string `json:"orchestratorVersion"`
+		IsPreview           *bool  `json:"isPreview"`
+	} `json:"upgrades"`
+}
+
+// KubernetesVersions returns the Kubernetes versions of a location (newest first).
+func (c *Client) KubernetesVersions(ctx context.Context, location string) (*Orchestrators, error) {
+	var o Orchestrators
+	_, err := c.do(ctx, request{method: http.MethodGet, path: c.subPath() + "/providers/Microsoft.ContainerService/locations/" + url.PathEscape(location) + "/orchestrators",
+		apiVersion: "2019-08-01", query: url.Values{"resource-type": {"managedClusters"}}}, &o)
+	return &o, err
+}
+
+// PolicyAssignment is a subscription policy assignment.
+type PolicyAssignment struct {
+	ID         string `json:"id"`
+	Name       string `json:"name"`
+	Type       string `json:"type"`
+	Properties struct {
+		DisplayName        string         `json:"displayName"`
+		PolicyDefinitionID string         `json:"policyDefinitionId"`
+		Scope              string         `json:"scope"`
+		Parameters         map[string]any `json:"parameters"`
+		EnforcementMode    string         `json:"enforcementMode"`
+	} `json:"properties"`
+}
+
+func (c *Client) policyPath(name string) string {
+	return c.subPath() + "/providers/Microsoft.Authorization/policyAssignments/" + url.PathEscape(name)
+}
+
+// CreatePolicyAssignment assigns a policy definition to the subscription.
+func (c *Client) CreatePolicyAssignment(ctx context.Context, name, definition, displayName string, parameters map[string]any) (*PolicyAssignment, error) {
+	body := map[string]any{"properties": map[string]any{"policyDefinitionId": definition, "displayName": displayName, "parameters": parameters}}
+	var a PolicyAssignment
+	_, err := c.do(ctx, request{method: http.MethodPut, path: c.policyPath(name), apiVersion: "2022-06-01", body: body}, &a)
+	return &a, err
+}
+
+// ListPolicyAssignments lists the subscription's policy assignments.
+func (c *Client) ListPolicyAssignments(ctx context.Context) ([]*PolicyAssignment, error) {
+	return listAll[PolicyAssignment](ctx, c, c.subPath()+"/providers/Microsoft.Authorization/policyAssignments", "2022-06-01")
+}
+
+// DeletePolicyAssignment removes a policy assignment.
+func (c *Client) DeletePolicyAssignment(ctx context.Context, name string) error {
+	_, err := c.do(ctx, request{method: http.MethodDelete, path: c.policyPath(name), apiVersion: "2022-06-01"}, nil)
+	return err
+}

@@ -1,0 +1,161 @@
+package mlfleet
+
+import "time"
+
+// ManagedCluster is a managed cluster as ARM serves it.
+type ManagedCluster struct {
+	ID         string            `json:"id"`
+	Name       string            `json:"name"`
+	Type       string            `json:"type"`
+	Location   string            `json:"location"`
+	Tags       map[string]string `json:"tags"`
+	SystemData *SystemData       `json:"systemData,omitempty"`
+	SKU        SKU               `json:"sku"`
+	Properties ClusterProperties `json:"properties"`
+}
+
+// SKU is the cluster's pricing tier (always Base/Free here).
+type SKU struct {
+	Name string `json:"name"`
+	Tier string `json:"tier"`
+}
+
+// ClusterProperties are a managed cluster's properties.
+type ClusterProperties struct {
+	ProvisioningState        string                  `json:"provisioningState"`
+	PowerState               PowerState              `json:"powerState"`
+	KubernetesVersion        string                  `json:"kubernetesVersion"`
+	CurrentKubernetesVersion string                  `json:"currentKubernetesVersion"`
+	DNSPrefix                string                  `json:"dnsPrefix"`
+	FQDN                     *string                 `json:"fqdn"`
+	PrivateFQDN              *string                 `json:"privateFQDN"`
+	AgentPoolProfiles        []AgentPoolProfile      `json:"agentPoolProfiles"`
+	NodeResourceGroup        string                  `json:"nodeResourceGroup"`
+	EnableRBAC               bool                    `json:"enableRBAC"`
+	NetworkProfile           NetworkProfile          `json:"networkProfile"`
+	APIServerAccessProfile   *APIServerAccessProfile `json:"apiServerAccessProfile,omitempty"`
+	// Mlfleet holds mlfleet's own facts about the cluster (ignored by Azure clients).
+	Mlfleet MlfleetProperties `json:"mlfleet"`
+}
+
+// PowerState says whether the cluster runs.
+type PowerState struct {
+	Code string `json:"code"`
+}
+
+// AgentPoolProfile is one node pool.
+type AgentPoolProfile struct {
+	Name                string `json:"name"`
+	Count               int    `json:"count"`
+	VMSize              string `json:"vmSize"`
+	Mode                string `json:"mode"`
+	OSType              string `json:"osType"`
+	Type                string `json:"type"`
+	OrchestratorVersion string `json:"orchestratorVersion"`
+	ProvisioningState   string `json:"provisioningState"`
+}
+
+// NetworkProfile is the cluster's network configuration.
+type NetworkProfile struct {
+	NetworkPlugin   string `json:"networkPlugin"`
+	LoadBalancerSku string `json:"loadBalancerSku"`
+	OutboundType    string `json:"outboundType"`
+	ServiceCidr     string `json:"serviceCidr"`
+	DNSServiceIP    string `json:"dnsServiceIP"`
+	PodCidr         string `json:"podCidr"`
+	// DockerBridgeCidr is kept for the workspace's custom virtual network settings.
+	DockerBridgeCidr string `json:"dockerBridgeCidr,omitempty"`
+	// SubnetID is the custom subnet the nodes live in ("" = mlfleet's own).
+	SubnetID string `json:"vnetSubnetID,omitempty"`
+}
+
+// APIServerAccessProfile restricts access to the API server.
+type APIServerAccessProfile struct {
+	AuthorizedIPRanges   []string `json:"authorizedIPRanges,omitempty"`
+	EnablePrivateCluster bool     `json:"enablePrivateCluster"`
+}
+
+// MlfleetProperties are mlfleet's extension of a cluster's properties.
+type MlfleetProperties struct {
+	// Provider is where the cluster comes from: embedded or external.
+	Provider string `json:"provider"`
+	// ClusterID is the provider's id of the cluster.
+	ClusterID string `json:"clusterId"`
+	// APIServerURL is the URL of the cluster's API server.
+	APIServerURL string `json:"apiServerUrl,omitempty"`
+	// Kubeconfig and Context register an existing cluster (write-only: never returned).
+	Kubeconfig string `json:"kubeconfig,omitempty"`
+	Context    string `json:"context,omitempty"`
+}
+
+// ClusterInput is the body of a managed cluster PUT.
+type ClusterInput struct {
+	Location   string            `json:"location"`
+	Tags       map[string]string `json:"tags"`
+	Properties struct {
+		KubernetesVersion      string                  `json:"kubernetesVersion"`
+		DNSPrefix              string                  `json:"dnsPrefix"`
+		AgentPoolProfiles      []AgentPoolInput        `json:"agentPoolProfiles"`
+		NetworkProfile         *NetworkProfile         `json:"networkProfile"`
+		APIServerAccessProfile *APIServerAccessProfile `json:"apiServerAccessProfile"`
+		EnableRBAC             *bool                   `json:"enableRBAC"`
+		Mlfleet                *MlfleetProperties      `json:"mlfleet"`
+	} `json:"properties"`
+}
+
+// AgentPoolInput is a node pool in a PUT body.
+type AgentPoolInput struct {
+	Name   string `json:"name"`
+	Count  *int   `json:"count"`
+	VMSize string `json:"vmSize"`
+	Mode   string `json:"mode"`
+}
+
+// AgentPool is a node pool served as a child resource (agentPools/{name}).
+type AgentPool struct {
+	ID         string              `json:"id"`
+	Name       string              `json:"name"`
+	Type       string              `json:"type"`
+	Properties AgentPoolProperties `json:"properties"`
+}
+
+// AgentPoolProperties are the properties of an agent pool resource.
+type AgentPoolProperties struct {
+	Count               int    `json:"count"`
+	VMSize              string `json:"vmSize"`
+	Mode                string `json:"mode"`
+	OSType              string `json:"osType"`
+	Type                string `json:"type"`
+	OrchestratorVersion string `json:"orchestratorVersion"`
+	ProvisioningState   string `json:"provisioningState"`
+}
+
+// AgentPoolPut is the body of an agent pool PUT.
+type AgentPoolPut struct {
+	Properties struct {
+		Count  *int   `json:"count"`
+		VMSize string `json:"vmSize"`
+		Mode   string `json:"mode"`
+	} `json:"properties"`
+}
+
+// CredentialResults is the answer of listClusterUserCredential/AdminCredential.
+type CredentialResults struct {
+	Kubeconfigs []CredentialResult `json:"kubeconfigs"`
+}
+
+// CredentialResult is one kubeconfig (base64 in JSON, as ARM sends it).
+type CredentialResult struct {
+	Name  string `json:"name"`
+	Value []byte `json:"value"`
+}
+
+// SystemData is ARM's record of who created and last changed a resource.
+type SystemData struct {
+	CreatedAt          time.Time `json:"createdAt"`
+	CreatedBy          string    `json:"createdBy"`
+	CreatedByType      string    `json:"createdByType"`
+	LastModifiedAt     time.Time `json:"lastModifiedAt"`
+	LastModifiedBy     string    `json:"lastModifiedBy"`
+	LastModifiedByType string    `json:"lastModifiedByType"`
+}

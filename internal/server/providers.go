@@ -3,18 +3,23 @@ package server
 import (
 	"context"
 	"log/slog"
+	"path/filepath"
 	"time"
 
 	"github.com/mlfleet/mlfleet/internal/catalog"
 	"github.com/mlfleet/mlfleet/internal/provider"
+	"github.com/mlfleet/mlfleet/internal/provider/embedded"
 	"github.com/mlfleet/mlfleet/internal/provider/external"
 )
 
 // startProviders starts the cluster providers and returns them by name, with a function
 // that stops them (keeping their data).
 func startProviders(ctx context.Context, home string, sizes *catalog.VMSizes, log *slog.Logger) (map[string]provider.Provider, func(), error) {
-	ext := external.New(sizes)
-	providers := map[string]provider.Provider{"external": ext}
+	emb, err := embedded.New(filepath.Join(home, "clusters"), sizes, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	providers := map[string]provider.Provider{"embedded": emb, "external": external.New(sizes)}
 	stop := func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()

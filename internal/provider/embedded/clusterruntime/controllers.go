@@ -1,0 +1,242 @@
+package clusterruntime
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/metadata/metadatainformer"
+	"k8s.io/client-go/restmapper"
+	"k8s.io/controller-manager/pkg/informerfactory"
+	"k8s.io/klog/v2"
+	"k8s.io/kubernetes/pkg/controller/deployment"
+	"k8s.io/kubernetes/pkg/controller/endpointslice"
+	"k8s.io/kubernetes/pkg/controller/garbagecollector"
+	"k8s.io/kubernetes/pkg/controller/namespace"
+	"k8s.io/kubernetes/pkg/controller/replicaset"
+	"k8s.io/kubernetes/pkg/controller/serviceaccount"
+)
+
+// Settings of the upstream controllers. Workers are fewer than kube-controller-manager's
+// defaults (5 to 20 per controller), which are sized for clusters of thousands of objects.
+const (
+	deploymentWorkers     = 2
+	replicaSetWorkers     = 2
+	namespaceWorkers      = 2
+	garbageWorkers        = 4
+	endpointSliceWorkers  = 2
+	serviceAccountWorkers = 1
+
+	// replicaSetBurst caps the pods a ReplicaSet creates or deletes in one sync, the
+	// kube-controller-manager default.
+	replicaSetBurst = 500
+	// namespaceResync is how often terminating namespaces are looked at again without an
+	// event, kube-controller-manager's --namespace-sync-period.
+	namespaceResync = 5 * time.Minute
+	// garbageSyncPeriod is how often the garbage collector rereads discovery for new
+	// resource types (CRDs), as kube-controller-manager does.
+	garbageSyncPeriod = 30 * time.Second
+	// maxEndpointsPerSlice is kube-controller-manager's --max-endpoints-per-slice.
+	maxEndpointsPerSlice = 100
+)
+
+// controllerLoop is one upstream controller, ready to run until the context it was
+// built with ends.
+type controllerLoop struct {
+	name string
+	run  func()
+}
+
+// typedResources are the resources the runtime already watches with typed informers
+// (full objects). The garbage collector reuses those and watches everything else with
+// metadata-only informers: typed informers of Secrets and ConfigMaps would keep every
+// byte of them in memory for nothing.
+var typedResources = map[schema.GroupVersionResource]bool{
+	{Version: "v1", Resource: "pods"}:                                   true,
+	{Version: "v1", Resource: "nodes"}:                                  true,
+	{Version: "v1", Resource: "services"}:                               true,
+	{Version: "v1", Resource: "namespaces"}:                             true,
+	{Version: "v1", Resource: "serviceaccounts"}:                        true,
+	{Group: "apps", Version: "v1", Resource: "deployments"}:             true,
+	{Group: "apps", Version: "v1", Resource: "replicasets"}:             true,
+	{Group: "discovery.k8s.io", Version: "v1", Resource: "endpointslices"}: true,
+}
+
+// garbageInformers is the informer factory of the garbage collector: typed informers for
+// typedResources, metadata-only ones for the rest.
+type garbageInformers struct {
+	ctx      context.Context
+	typed    informers.SharedInformerFactory
+	metadata metadatainformer.SharedInformerFactory
+}
+
+var _ informerfactory.InformerFactory = (*garbageInformers)(nil)
+
+func (f *garbageInformers) ForResource(gvr schema.GroupVersionResource) (informers.GenericInformer, error) {
+	if typedResources[gvr] {
+		return f.typed.ForResource(gvr)
+	}
+	return f.metadata.ForResource(gvr), nil
+}
+
+// Start starts informers created since the last call. The garbage collector passes the
+// stop channel of the context it runs with, which is f.ctx's; starting with f.ctx gives
+// the informers the runtime's logger.
+func (f *garbageInformers) Start(<-chan struct{}) {
+	f.typed.StartWithContext(f.ctx)
+	f.metadata.Start(f.ctx.Done())
+}
+
+// newControllers builds the upstream controllers of kube-controller-manager that a bare
+// apiserver needs to behave like a cluster. They register their informers with the
+// factories, which the caller starts afterwards and then closes informersStarted.
+func newControllers(ctx context.Context, c *clients, typed informers.SharedInformerFactory, metadataOnly metadatainformer.SharedInformerFactory,
+	informersStarted <-chan struct{}) ([]controllerLoop, error) {
+	logger := klog.FromContext(ctx)
+	named := func(name string) context.Context {
+		return klog.NewContext(ctx, klog.LoggerWithName(logger, name))
+	}
+	var loops []controllerLoop
+
+	// Deployments own ReplicaSets own Pods.
+	{
+		const name = "deployment-controller"
+		client, err := c.kube(name)
+		if err != nil {
+			return nil, err
+		}
+		ctx := named(name)
+		dc, err := deployment.NewDeploymentController(ctx, typed.Apps().V1().Deployments(), typed.Apps().V1().ReplicaSets(), typed.Core().V1().Pods(), client)
+		if err != nil {
+			return nil, fmt.Errorf("create %s: %w", name, err)
+		}
+		loops = append(loops, controllerLoop{name, func() { dc.Run(ctx, deploymentWorkers) }})
+	}
+	{
+		const name = "replicaset-controller"
+		client, err := c.kube(name)
+		if err != nil {
+			return nil, err
+		}
+		ctx := named(name)
+		rc := replicaset.NewReplicaSetController(ctx, typed.Apps().V1().ReplicaSets(), typed.Core().V1().Pods(), client, replicaSetBurst)
+		loops = append(loops, controllerLoop{name, func() { rc.Run(ctx, replicaSetWorkers) }})
+	}
+
+	// Namespace deletion: empties a terminating namespace of every namespaced resource
+	// that discovery lists, then removes the kubernetes finalizer.
+	{
+		const name = "namespace-controller"
+		// As in kube-controller-manager: the controller makes a burst of discovery and
+		// delete calls per namespace, and the rate limit would slow it to a crawl.
+		client, err := c.kubeScaled(name, 20)
+		if err != nil {
+			return nil, err
+		}
+		metadataClient, err := c.metadata(name, 20)
+		if err != nil {
+			return nil, err
+		}
+		discover, err := firstDiscoveryPrefetched(client.Discovery().ServerPreferredNamespacedResources)
+		if err != nil {
+			return nil, fmt.Errorf("create %s: %w", name, err)
+		}
+		ctx := named(name)
+		nc := namespace.NewNamespaceController(ctx, client, metadataClient, discover,
+			typed.Core().V1().Namespaces(), namespaceResync, v1.FinalizerKubernetes)
+		loops = append(loops, controllerLoop{name, func() { nc.Run(ctx, namespaceWorkers) }})
+	}
+
+	// Garbage collection: cascading deletion through ownerReferences, for every resource
+	// that discovery lists, CRDs included.
+	{
+		const name = "generic-garbage-collector"
+		client, err := c.kube(name)
+		if err != nil {
+			return nil, err
+		}
+		// Each deletion takes two calls; kube-controller-manager doubles the rate too.
+		metadataClient, err := c.metadata(name, 2)
+		if err != nil {
+			return nil, err
+		}
+		mapperDiscovery, err := c.discovery(name)
+		if err != nil {
+			return nil, err
+		}
+		// The collector resets the mapper when discovery changes; its Sync must use a
+		// discovery client of its own, not the one behind the mapper.
+		syncDiscovery, err := c.discovery(name)
+		if err != nil {
+			return nil, err
+		}
+		var mapper meta.ResettableRESTMapper = restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(mapperDiscovery))
+		ctx := named(name)
+		factory := &garbageInformers{ctx: ctx, typed: typed, metadata: metadataOnly}
+		gc, err := garbagecollector.NewGarbageCollector(ctx, client, metadataClient, mapper,
+			garbagecollector.DefaultIgnoredResources(), factory, informersStarted)
+		if err != nil {
+			return nil, fmt.Errorf("create %s: %w", name, err)
+		}
+		loops = append(loops,
+			controllerLoop{name, func() { gc.Run(ctx, garbageWorkers, garbageSyncPeriod) }},
+			controllerLoop{name + "-sync", func() { gc.Sync(ctx, syncDiscovery, garbageSyncPeriod) }},
+		)
+	}
+
+	// EndpointSlices of Services with selectors, from the ready pods.
+	{
+		const name = "endpointslice-controller"
+		client, err := c.kube(name)
+		if err != nil {
+			return nil, err
+		}
+		ctx := named(name)
+		ec := endpointslice.NewController(ctx, typed.Core().V1().Pods(), typed.Core().V1().Services(), typed.Core().V1().Nodes(),
+			typed.Discovery().V1().EndpointSlices(), maxEndpointsPerSlice, client, 0)
+		loops = append(loops, controllerLoop{name, func() { ec.Run(ctx, endpointSliceWorkers) }})
+	}
+
+	// The "default" ServiceAccount of every namespace.
+	{
+		const name = "service-account-controller"
+		client, err := c.kube(name)
+		if err != nil {
+			return nil, err
+		}
+		ctx := named(name)
+		sc, err := serviceaccount.NewServiceAccountsController(klog.FromContext(ctx), typed.Core().V1().ServiceAccounts(), typed.Core().V1().Namespaces(),
+			client, serviceaccount.DefaultServiceAccountsControllerOptions())
+		if err != nil {
+			return nil, fmt.Errorf("create %s: %w", name, err)
+		}
+		loops = append(loops, controllerLoop{name, func() { sc.Run(ctx, serviceAccountWorkers) }})
+	}
+	return loops, nil
+}
+
+// firstDiscoveryPrefetched calls discover once now and returns a function that hands out
+// that result on its first call and calls discover afterwards. The namespace controller's
+// constructor calls discovery once and exits the process (klog.FlushAndExit) if it finds
+// nothing; with the prefetched result, an apiserver that fails at that moment fails Start
+// instead of killing mlfleet.
+func firstDiscoveryPrefetched(discover func() ([]*metav1.APIResourceList, error)) (func() ([]*metav1.APIResourceList, error), error) {
+	resources, err := discover()
+	if len(resources) == 0 {
+		return nil, fmt.Errorf("discover namespaced resources: none found (%v)", err)
+	}
+	var used atomic.Bool
+	return func() ([]*metav1.APIResourceList, error) {
+		if used.CompareAndSwap(false, true) {
+			return resources, err
+		}
+		return discover()
+	}, nil
+}

@@ -1,0 +1,56 @@
+// Package clusterruntime makes a bare kube-apiserver behave like a small AKS cluster. A
+// kube-apiserver alone runs no controllers, has no nodes and no kubelets: Deployments
+// never get pods, pods stay Pending, namespaces stay Terminating, Services of type
+// LoadBalancer never get an address. A [Runtime], started with an admin rest.Config of the
+// cluster, supplies the rest in-process, once per cluster:
+//
+//   - Upstream controllers from k8s.io/kubernetes/pkg/controller, built from their
+//     constructors on one shared informer factory (controllers.go): deployment,
+//     replicaset, namespace (namespace deletion), garbage collector (cascading deletion
+//     through ownerReferences, for every resource discovery lists), endpointslice and
+//     serviceaccount (the "default" ServiceAccount of each namespace). Not the whole
+//     kube-controller-manager: no leader election, no HTTP server, no controllers that a
+//     simulated cluster cannot use (node lifecycle, routes, volumes, certificates).
+//   - A node simulator (nodes.go, nodepool.go): [Runtime.SetPool] registers the nodes of
+//     an agent pool under AKS names (aks-<pool>-<8 digits>-vmss<6 base-36 digits>), with
+//     AKS labels, capacity and allocatable after the AKS reservation rules, Ready
+//     conditions, an InternalIP from the node subnet and a /24 pod range. Like kubelets it
+//     renews the nodes' Leases in kube-node-lease, refreshes their heartbeats, and
+//     registers a node again if someone deletes it. Scale-down removes the highest
+//     indexes and deletes the pods bound there. Each node records its pool in the
+//     annotation mlfleet.io/node-pool, so that a runtime started again on the same cluster
+//     (after a restart of mlfleet) adopts the pools and keeps their nodes alive.
+//   - A pod simulator (pods.go, scheduling.go) standing in for kube-scheduler and the
+//     kubelets: it binds pending pods of the default scheduler through pods/binding to
+//     Ready nodes with room for their requests (cpu, memory, extended resources such as
+//     nvidia.com/gpu, pod count), honouring nodeSelector, required node affinity, taints
+//     and cordons, spreading the replicas of a controller; pods that fit nowhere get
+//     PodScheduled=False, reason Unschedulable, with the scheduler's message, and are
+//     tried again when nodes or pods change. Pods bound to simulated nodes are reported
+//     Running and Ready with a pod IP; pods being deleted there are removed at once, as
+//     a kubelet does when their containers have stopped.
+//   - A load balancer simulator (loadbalancer.go) standing in for the Azure cloud
+//     provider's service controller: Services of type LoadBalancer get an address,
+//     internal or public after the Azure annotations, kept until the Service goes or
+//     changes type.
+//
+// Addresses come from address pools (ipam.go) that start empty and are refilled at Start
+// from what the cluster records (node addresses, pod IPs, Service ingress), so they stay
+// stable across restarts.
+//
+// # Permissions
+//
+// The rest.Config must be a cluster administrator's (system:masters): the garbage
+// collector and namespace controller list, watch and delete every resource type; the
+// simulators create and delete nodes and Leases, bind pods and write the status of nodes,
+// pods and Services.
+//
+// # Process-wide state
+//
+// The upstream controllers log through klog's contextual logging, which the runtime
+// routes to Options.Logger. Some upstream code still logs through klog's global logger
+// (utilruntime.HandleError, some client-go internals); routing or silencing that one is
+// the job of the program, once (klog.SetSlogLogger or klog.SetLogger), since klog is
+// process-wide. The controllers also register their Prometheus metrics in the
+// process-wide legacy registry, once per process: several runtimes share the series.
+package clusterruntime

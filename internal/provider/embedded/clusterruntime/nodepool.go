@@ -1,0 +1,253 @@
+package clusterruntime
+
+import (
+	"fmt"
+	"hash/fnv"
+	"regexp"
+	"strconv"
+	"strings"
+
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/version"
+)
+
+// Extended resources of simulated nodes.
+const (
+	// ResourceGPU is the resource NVIDIA's device plugin advertises, and AKS GPU nodes have.
+	ResourceGPU v1.ResourceName = "nvidia.com/gpu"
+
+	// ResourceFPGA is the resource simulated FPGA nodes advertise, one per FPGA of the VM
+	// size. Azure's FPGA sizes (NP-series) carry Xilinx Alveo cards, whose device plugin
+	// advertises "xilinx.com/fpga-<shell>-<timestamp>"; the shell-independent prefix is used
+	// here so that workloads have one name to request.
+	ResourceFPGA v1.ResourceName = "xilinx.com/fpga"
+)
+
+// Node labels set by AKS that are not in k8s.io/api's well-known labels.
+const (
+	labelAgentPool     = "kubernetes.azure.com/agentpool"
+	labelAgentPoolOld  = "agentpool"
+	labelMode          = "kubernetes.azure.com/mode"
+	labelRole          = "kubernetes.azure.com/role"
+	labelOSSKU         = "kubernetes.azure.com/os-sku"
+	labelAccelerator   = "kubernetes.azure.com/accelerator"
+	labelBetaOS        = "beta.kubernetes.io/os"
+	labelBetaArch      = "beta.kubernetes.io/arch"
+	labelBetaZone      = "failure-domain.beta.kubernetes.io/zone"
+	labelBetaRegion    = "failure-domain.beta.kubernetes.io/region"
+	annotationNodePool = "mlfleet.io/node-pool"
+)
+
+// maxPodsPerNode is the AKS default for kubenet and Azure CNI overlay nodes.
+const maxPodsPerNode = 110
+
+// maxNodesPerPool is the AKS limit on the node count of one agent pool.
+const maxNodesPerPool = 1000
+
+// NodePool is a group of identical simulated nodes, like an AKS agent pool.
+type NodePool struct {
+	// Name names the pool: 1 to 12 lower-case letters and digits, starting with a letter
+	// (the AKS rule for Linux pools). Required.
+	Name string `json:"name"`
+
+	// Count is the number of nodes, 0 to 1000. Zero keeps the pool without nodes.
+	Count int `json:"count"`
+
+	// VMSize is the Azure VM size, e.g. "Standard_D3_v2"; it becomes the instance-type
+	// labels. Required.
+	VMSize string `json:"vmSize"`
+
+	// Cores is the number of vCPUs of the VM size, at least 1: the nodes' cpu capacity.
+	Cores int `json:"cores"`
+
+	// MemoryMiB is the memory of the VM size in MiB, at least 1: the nodes' memory capacity.
+	MemoryMiB int64 `json:"memoryMiB"`
+
+	// GPUs is the number of GPUs of the VM size; non-zero gives nodes ResourceGPU.
+	GPUs int `json:"gpus,omitempty"`
+
+	// FPGAs is the number of FPGAs of the VM size; non-zero gives nodes ResourceFPGA.
+	FPGAs int `json:"fpgas,omitempty"`
+
+	// KubernetesVersion is the kubelet version the nodes report, without the leading "v"
+	// ("1.33.2"). Required.
+	KubernetesVersion string `json:"kubernetesVersion"`
+
+	// Location is the Azure region, the nodes' topology.kubernetes.io/region label. Empty
+	// leaves the region labels out.
+	Location string `json:"location,omitempty"`
+}
+
+var poolNamePattern = regexp.MustCompile(`^[a-z][a-z0-9]{0,11}$`)
+
+// validate reports every problem of p together.
+func (p NodePool) validate() error {
+	var problems []string
+	if !poolNamePattern.MatchString(p.Name) {
+		problems = append(problems, fmt.Sprintf("name %q must be 1-12 lower-case letters and digits starting with a letter", p.Name))
+	}
+	if p.Count < 0 || p.Count > maxNodesPerPool {
+		problems = append(problems, fmt.Sprintf("count %d must be between 0 and %d", p.Count, maxNodesPerPool))
+	}
+	if p.VMSize == "" {
+		problems = append(problems, "VM size is empty")
+	}
+	if p.Cores < 1 {
+		problems = append(problems, fmt.Sprintf("cores %d must be at least 1", p.Cores))
+	}
+	if p.MemoryMiB < 1 {
+		problems = append(problems, fmt.Sprintf("memory %d MiB must be at least 1", p.MemoryMiB))
+	}
+	if p.GPUs < 0 || p.FPGAs < 0 {
+		problems = append(problems, "GPUs and FPGAs cannot be negative")
+	}
+	if _, err := version.ParseGeneric(p.KubernetesVersion); err != nil || strings.HasPrefix(p.KubernetesVersion, "v") {
+		problems = append(problems, fmt.Sprintf("Kubernetes version %q is not like 1.33.2", p.KubernetesVersion))
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("%w %q: %s", ErrInvalidPool, p.Name, strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// poolID is the 8-digit number in the names of a pool's nodes. AKS derives it from the
+// cluster; here it comes from the cluster's identity (the UID of its kube-system namespace)
+// and the pool name, so it is stable across restarts and differs between clusters.
+func poolID(clusterUID, pool string) string {
+	h := fnv.New32a()
+	h.Write([]byte(clusterUID))
+	h.Write([]byte{'/'})
+	h.Write([]byte(pool))
+	return fmt.Sprintf("%08d", h.Sum32()%100_000_000)
+}
+
+// nodeName is the AKS name of the index-th node of a pool: the VM scale set name followed
+// by the instance ID in base 36 on six characters, e.g. aks-nodepool1-12345678-vmss00000a.
+func nodeName(pool, id string, index int) string {
+	suffix := strconv.FormatInt(int64(index), 36)
+	if len(suffix) < 6 {
+		suffix = strings.Repeat("0", 6-len(suffix)) + suffix
+	}
+	return "aks-" + pool + "-" + id + "-vmss" + suffix
+}
+
+var nodeNamePattern = regexp.MustCompile(`^aks-([a-z][a-z0-9]{0,11})-([0-9]{8})-vmss([0-9a-z]{6})$`)
+
+// parseNodeName returns the pool and index of a node name made by nodeName.
+func parseNodeName(name string) (pool string, index int, ok bool) {
+	m := nodeNamePattern.FindStringSubmatch(name)
+	if m == nil {
+		return "", 0, false
+	}
+	i, err := strconv.ParseInt(m[3], 36, 32)
+	if err != nil {
+		return "", 0, false
+	}
+	return m[1], int(i), true
+}
+
+// nodeLabels are the labels AKS puts on a node of pool.
+func nodeLabels(pool NodePool, name string) map[string]string {
+	l := map[string]string{
+		v1.LabelOSStable:           "linux",
+		v1.LabelArchStable:         "amd64",
+		labelBetaOS:                "linux",
+		labelBetaArch:              "amd64",
+		v1.LabelHostname:           name,
+		v1.LabelInstanceTypeStable: pool.VMSize,
+		v1.LabelInstanceType:       pool.VMSize,
+		labelAgentPool:             pool.Name,
+		labelAgentPoolOld:          pool.Name,
+		labelMode:                  "system",
+		labelRole:                  "agent",
+		labelOSSKU:                 "Ubuntu",
+		// A cluster without availability zones puts its nodes in fault domain "0".
+		v1.LabelTopologyZone: "0",
+		labelBetaZone:        "0",
+	}
+	if pool.Location != "" {
+		l[v1.LabelTopologyRegion] = pool.Location
+		l[labelBetaRegion] = pool.Location
+	}
+	if pool.GPUs > 0 {
+		l[labelAccelerator] = "nvidia"
+	}
+	return l
+}
+
+// ephemeralStorageCapacity is what the kubelet reports for the 128 GB OS disk of an AKS node.
+var ephemeralStorageCapacity = resource.MustParse("129886128Ki")
+
+// nodeCapacity is the capacity of a node of pool.
+func nodeCapacity(pool NodePool) v1.ResourceList {
+	c := v1.ResourceList{
+		v1.ResourceCPU:              *resource.NewQuantity(int64(pool.Cores), resource.DecimalSI),
+		v1.ResourceMemory:           *resource.NewQuantity(pool.MemoryMiB<<20, resource.BinarySI),
+		v1.ResourcePods:             *resource.NewQuantity(maxPodsPerNode, resource.DecimalSI),
+		v1.ResourceEphemeralStorage: ephemeralStorageCapacity,
+		"hugepages-1Gi":             *resource.NewQuantity(0, resource.DecimalSI),
+		"hugepages-2Mi":             *resource.NewQuantity(0, resource.DecimalSI),
+	}
+	if pool.GPUs > 0 {
+		c[ResourceGPU] = *resource.NewQuantity(int64(pool.GPUs), resource.DecimalSI)
+	}
+	if pool.FPGAs > 0 {
+		c[ResourceFPGA] = *resource.NewQuantity(int64(pool.FPGAs), resource.DecimalSI)
+	}
+	return c
+}
+
+// nodeAllocatable is the capacity of a node of pool minus what AKS reserves for the
+// kubelet, the system daemons and the eviction threshold (AKS documentation, "Resource
+// reservations").
+func nodeAllocatable(pool NodePool) v1.ResourceList {
+	a := nodeCapacity(pool)
+	a[v1.ResourceCPU] = *resource.NewMilliQuantity(int64(pool.Cores)*1000-reservedCPUMillis(pool.Cores), resource.DecimalSI)
+	a[v1.ResourceMemory] = *resource.NewQuantity(max(pool.MemoryMiB-reservedMemoryMiB(pool.MemoryMiB, pool.KubernetesVersion), 0)<<20, resource.BinarySI)
+	// The kubelet keeps 10% of the disk free (eviction threshold nodefs.available).
+	a[v1.ResourceEphemeralStorage] = *resource.NewQuantity(ephemeralStorageCapacity.Value()/10*9, resource.BinarySI)
+	return a
+}
+
+// reservedCPUMillis is the CPU AKS reserves on a node with that many cores: 60m for the
+// first core, 40m for the second, 20m each for the third and fourth and 10m for each core
+// beyond, which reproduces the AKS table (1: 60m, 2: 100m, 4: 140m, 8: 180m, 16: 260m,
+// 32: 420m, 64: 740m).
+func reservedCPUMillis(cores int) int64 {
+	c := int64(cores)
+	r := int64(60)
+	if c >= 2 {
+		r += 40
+	}
+	r += 20 * min(max(c-2, 0), 2)
+	r += 10 * max(c-4, 0)
+	return r
+}
+
+// reservedMemoryMiB is the memory AKS reserves on a node with memMiB of memory:
+//
+//   - Kubernetes 1.29 and later: kube-reserved is the smaller of 20 MiB per pod the node
+//     can run plus 50 MiB and a quarter of the memory; the eviction threshold is 100 MiB.
+//   - Before 1.29: kube-reserved is 25% of the first 4 GiB, 20% of the next 4, 10% of the
+//     next 8, 6% of the next 112 and 2% of the rest; the eviction threshold is 750 MiB.
+func reservedMemoryMiB(memMiB int64, kubernetesVersion string) int64 {
+	v, err := version.ParseGeneric(kubernetesVersion)
+	if err != nil || v.AtLeast(version.MajorMinor(1, 29)) {
+		return min(20*maxPodsPerNode+50, memMiB/4) + 100
+	}
+	const gib = 1024
+	tiers := []struct {
+		upTo    int64 // MiB
+		percent int64
+	}{{4 * gib, 25}, {8 * gib, 20}, {16 * gib, 10}, {128 * gib, 6}, {1 << 62, 2}}
+	var reserved, below int64
+	for _, t := range tiers {
+		if memMiB <= below {
+			break
+		}
+		reserved += (min(memMiB, t.upTo) - below) * t.percent / 100
+		below = t.upTo
+	}
+	return reserved + 750
+}

@@ -1,0 +1,309 @@
+// Package embedded is mlfleet's default cluster provider: every cluster is a real
+// kube-apiserver (k8s.io/kubernetes, run inside mlfleet) on one embedded etcd shared by all
+// clusters under per-cluster key prefixes, made to behave like a small AKS cluster by
+// clusterruntime (upstream controllers, simulated nodes sized after the VM size, a pod
+// scheduler/kubelet stand-in and load balancers). Cluster data lives under the provider's
+// directory, so clusters survive a restart of mlfleet; Delete removes it.
+package embedded
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/mlfleet/mlfleet/internal/catalog"
+	"github.com/mlfleet/mlfleet/internal/kube"
+	"github.com/mlfleet/mlfleet/internal/provider"
+	"github.com/mlfleet/mlfleet/internal/provider/embedded/clusterruntime"
+	"github.com/mlfleet/mlfleet/internal/provider/embedded/kubeapiserver"
+)
+
+var _ provider.Provider = (*Provider)(nil)
+
+// Provider runs clusters in this process.
+type Provider struct {
+	dir     string
+	sizes   *catalog.VMSizes
+	version string
+	log     *slog.Logger
+
+	etcdOnce sync.Once
+	etcd     *kubeapiserver.Etcd
+	etcdErr  error
+
+	mu       sync.Mutex
+	clusters map[string]*cluster
+}
+
+// cluster is one running cluster; its mutex serialises changes to it.
+type cluster struct {
+	mu      sync.Mutex
+	server  *kubeapiserver.Server
+	runtime *clusterruntime.Runtime
+	kube    *kube.Cluster
+	spec    provider.ClusterSpec
+}
+
+// New returns a provider keeping its data under dir. Nothing starts until the first Ensure.
+func New(dir string, sizes *catalog.VMSizes, log *slog.Logger) (*Provider, error) {
+	v, err := kubeapiserver.KubernetesVersion()
+	if err != nil {
+		return nil, fmt.Errorf("embedded provider: %w", err)
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Provider{dir: dir, sizes: sizes, version: v, log: log.With("provider", "embedded"), clusters: map[string]*cluster{}}, nil
+}
+
+// Info implements provider.Provider: the embedded provider runs exactly the Kubernetes
+// version it was built with.
+func (p *Provider) Info() provider.Info {
+	return provider.Info{Name: "embedded", CanCreate: true, CanScale: true, DeleteDestroys: true,
+		EnforcesAuthorizedIPRanges: true, Versions: []string{p.version}}
+}
+
+func (p *Provider) startEtcd(ctx context.Context) (*kubeapiserver.Etcd, error) {
+	p.etcdOnce.Do(func() {
+		p.etcd, p.etcdErr = kubeapiserver.StartEtcd(ctx, filepath.Join(p.dir, "etcd"))
+	})
+	return p.etcd, p.etcdErr
+}
+
+func (p *Provider) entry(id string) *cluster {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	c, ok := p.clusters[id]
+	if !ok {
+		c = &cluster{}
+		p.clusters[id] = c
+	}
+	return c
+}
+
+// Ensure starts the cluster's apiserver and runtime if they are not running (first create,
+// or after a restart, with the data kept) and sets its node pools to spec.
+func (p *Provider) Ensure(ctx context.Context, spec provider.ClusterSpec) (*provider.Status, error) {
+	if spec.KubernetesVersion != "" && spec.KubernetesVersion != p.version {
+		return nil, fmt.Errorf("the embedded provider runs Kubernetes %s, not %s", p.version, spec.KubernetesVersion)
+	}
+	c := p.entry(spec.ID)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.server == nil {
+		if err := p.start(ctx, c, spec); err != nil {
+			return nil, err
+		}
+	}
+	c.spec = spec
+	for _, pool := range spec.Pools {
+		if err := p.setPool(ctx, c, pool); err != nil {
+			return nil, err
+		}
+	}
+	return p.status(ctx, c)
+}
+
+func (p *Provider) start(ctx context.Context, c *cluster, spec provider.ClusterSpec) error {
+	etcd, err := p.startEtcd(context.WithoutCancel(ctx))
+	if err != nil {
+		return fmt.Errorf("start etcd: %w", err)
+	}
+	start := time.Now()
+	srv, err := kubeapiserver.Start(ctx, kubeapiserver.Config{
+		ID: spec.ID, DataDir: filepath.Join(p.dir, spec.ID), EtcdEndpoints: etcd.Endpoints(),
+		ServiceCIDR: spec.ServiceCIDR, AuthorizedIPRanges: spec.AuthorizedIPRanges,
+	})
+	if err != nil {
+		return fmt.Errorf("start apiserver of %s: %w", spec.Name, err)
+	}
+	cfg, err := clientcmd.RESTConfigFromKubeConfig(srv.AdminKubeconfig())
+	if err != nil {
+		_ = srv.Stop(context.WithoutCancel(ctx))
+		return fmt.Errorf("admin kubeconfig of %s: %w", spec.Name, err)
+	}
+	rt, err := clusterruntime.Start(ctx, cfg, clusterruntime.Options{Logger: p.log.With("cluster", spec.Name)})
+	if err != nil {
+		_ = srv.Stop(context.WithoutCancel(ctx))
+		return fmt.Errorf("start cluster runtime of %s: %w", spec.Name, err)
+	}
+	kc, err := kube.FromConfig(cfg)
+	if err != nil {
+		_ = rt.Stop(context.WithoutCancel(ctx))
+		_ = srv.Stop(context.WithoutCancel(ctx))
+		return err
+	}
+	c.server, c.runtime, c.kube = srv, rt, kc
+	p.log.Info("cluster started", "cluster", spec.Name, "id", spec.ID, "url", srv.URL(), "took", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+func (p *Provider) setPool(ctx context.Context, c *cluster, pool provider.NodePool) error {
+	size, ok := p.sizes.Get(pool.VMSize)
+	if !ok {
+		return fmt.Errorf("unknown VM size %q", pool.VMSize)
+	}
+	return c.runtime.SetPool(ctx, clusterruntime.NodePool{Name: pool.Name, Count: pool.Count, VMSize: size.Name,
+		Cores: size.Cores, MemoryMiB: int64(size.MemoryMiB), GPUs: size.GPUs, FPGAs: size.FPGAs,
+		KubernetesVersion: p.version, Location: c.spec.Location})
+}
+
+// Status reads the running cluster: the version from GET /version and the pools.
+func (p *Provider) Status(ctx context.Context, id string) (*provider.Status, error) {
+	c, err := p.running(id)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return p.status(ctx, c)
+}
+
+func (p *Provider) status(ctx context.Context, c *cluster) (*provider.Status, error) {
+	v, err := c.kube.Version(ctx)
+	if err != nil {
+		return nil, err
+	}
+	st := &provider.Status{KubernetesVersion: v, Server: c.server.URL()}
+	for _, pool := range c.runtime.Pools() {
+		st.Pools = append(st.Pools, provider.NodePool{Name: pool.Name, Count: pool.Count, VMSize: pool.VMSize, Mode: "System"})
+	}
+	return st, nil
+}
+
+// Scale sets a pool's node count.
+func (p *Provider) Scale(ctx context.Context, id string, pool provider.NodePool) error {
+	c, err := p.running(id)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := p.setPool(ctx, c, pool); err != nil {
+		return err
+	}
+	for i := range c.spec.Pools {
+		if c.spec.Pools[i].Name == pool.Name {
+			c.spec.Pools[i] = pool
+		}
+	}
+	return nil
+}
+
+// SetAuthorizedIPRanges changes who may connect to the cluster's API server.
+func (p *Provider) SetAuthorizedIPRanges(_ context.Context, id string, ranges []string) error {
+	c, err := p.running(id)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.server.SetAuthorizedIPRanges(ranges)
+}
+
+// Credentials returns the cluster-admin and the cluster user's kubeconfigs.
+func (p *Provider) Credentials(_ context.Context, id string) (*provider.Credentials, error) {
+	c, err := p.running(id)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return &provider.Credentials{Admin: c.server.AdminKubeconfig(), User: c.server.UserKubeconfig()}, nil
+}
+
+// Delete stops the cluster and removes its objects and files. Idempotent.
+func (p *Provider) Delete(ctx context.Context, id string) error {
+	c := p.entry(id)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p.stop(ctx, c)
+	etcd, err := p.startEtcd(context.WithoutCancel(ctx))
+	if err != nil {
+		return fmt.Errorf("start etcd: %w", err)
+	}
+	if err := deletePrefix(ctx, etcd.Endpoints(), "/clusters/"+id+"/"); err != nil {
+		return fmt.Errorf("delete objects of %s: %w", id, err)
+	}
+	if err := os.RemoveAll(filepath.Join(p.dir, id)); err != nil {
+		return fmt.Errorf("delete data of %s: %w", id, err)
+	}
+	p.mu.Lock()
+	delete(p.clusters, id)
+	p.mu.Unlock()
+	return nil
+}
+
+func deletePrefix(ctx context.Context, endpoints []string, prefix string) error {
+	cli, err := clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: 5 * time.Second, Logger: nil})
+	if err != nil {
+		return err
+	}
+	defer cli.Close()
+	_, err = cli.Delete(ctx, prefix, clientv3.WithPrefix())
+	return err
+}
+
+// stop stops a cluster's runtime and apiserver, keeping its data.
+func (p *Provider) stop(ctx context.Context, c *cluster) {
+	if c.runtime != nil {
+		if err := c.runtime.Stop(ctx); err != nil {
+			p.log.Warn("stop cluster runtime", "cluster", c.spec.Name, "err", err)
+		}
+	}
+	if c.server != nil {
+		if err := c.server.Stop(ctx); err != nil {
+			p.log.Warn("stop apiserver", "cluster", c.spec.Name, "err", err)
+		}
+	}
+	c.server, c.runtime, c.kube = nil, nil, nil
+}
+
+// Close stops every cluster and the etcd, keeping their data.
+func (p *Provider) Close(ctx context.Context) error {
+	p.mu.Lock()
+	list := make([]*cluster, 0, len(p.clusters))
+	for _, c := range p.clusters {
+		list = append(list, c)
+	}
+	p.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, c := range list {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			p.stop(ctx, c)
+		}()
+	}
+	wg.Wait()
+	if p.etcd != nil {
+		return p.etcd.Close(ctx)
+	}
+	return nil
+}
+
+func (p *Provider) running(id string) (*cluster, error) {
+	p.mu.Lock()
+	c, ok := p.clusters[id]
+	p.mu.Unlock()
+	if !ok {
+		return nil, provider.ErrNotFound
+	}
+	c.mu.Lock()
+	up := c.server != nil
+	c.mu.Unlock()
+	if !up {
+		return nil, provider.ErrNotFound
+	}
+	return c, nil
+}
+

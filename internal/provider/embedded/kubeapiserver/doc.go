@@ -1,0 +1,68 @@
+// Package kubeapiserver runs real Kubernetes API servers (k8s.io/kubernetes kube-apiserver)
+// inside the mlfleet process, one per embedded cluster, all stored in one embedded etcd.
+//
+// The parts fit together like this:
+//
+//   - [StartEtcd] starts the single etcd member of the process. Its data lives in a directory
+//     of the caller's choosing, it listens on loopback ports picked by the operating system,
+//     and every cluster keeps its objects under its own key prefix (/clusters/<id> by default).
+//   - [Start] builds one kube-apiserver from the same options and server chain as the
+//     kube-apiserver binary (k8s.io/kubernetes/cmd/kube-apiserver/app: options,
+//     NewConfig, CreateServerChain): aggregator, core Kubernetes APIs and apiextensions
+//     (CRDs), authorization Node,RBAC, client certificate and service account
+//     authentication. It returns when the server is ready for its users.
+//   - Two controllers of kube-controller-manager run next to each server (controllers.go):
+//     ClusterRole aggregation, without which the built-in roles admin, edit and view grant
+//     nothing, and namespace deletion, without which a deleted namespace stays Terminating.
+//     No other controller runs: no pod really runs in an embedded cluster.
+//   - The PKI of a cluster (CA, serving certificate, service account signing key, admin and
+//     user client certificates) is created on the first start under Config.DataDir/pki and
+//     reused afterwards, so kubeconfigs handed out before a restart keep working after it.
+//     Leaf certificates are renewed from the same CA when they come close to expiry.
+//   - The secure port is served through a listener that enforces the authorized IP ranges of
+//     the cluster (spec S15): connections from other sources are closed as soon as they are
+//     accepted, and changing the ranges at run time also closes established connections that
+//     are no longer allowed. The apiserver's own loopback client does not go through that
+//     port: it talks to a second listener bound to 127.0.0.1 that is not filtered, because
+//     the apiserver must keep reaching itself whatever the ranges say (an AKS control plane
+//     is not subject to its own authorized ranges either).
+//
+// # Identities
+//
+// The admin kubeconfig authenticates as CN=mlfleet-admin, O=system:masters (cluster-admin,
+// the equivalent of AKS listClusterAdminCredential). The user kubeconfig authenticates as
+// CN=clusterUser, O=mlfleet:cluster-users. That group is bound cluster-wide to the built-in
+// ClusterRole "view" (read nearly everything, but not Secrets, and no RBAC changes) and, in the
+// "default" namespace only, to the built-in ClusterRole "edit" (create and change workloads,
+// ConfigMaps, Secrets, Services there). A ClusterRoleBinding to "edit" was rejected because
+// "edit" granted cluster-wide includes reading Secrets in kube-system.
+//
+// # Version
+//
+// GET /version reports the version of the k8s.io/kubernetes code compiled into the binary.
+// Without -ldflags the kube-apiserver would say v0.0.0-master, and
+// k8s.io/component-base/version.SetDynamicVersion cannot fix that (it only accepts versions
+// with the stamped major.minor.patch). Instead [KubernetesVersion] finds the version from
+// the -ldflags stamp, else the build information (runtime/debug.ReadBuildInfo), else the
+// module-cache source path of the compiled kube-apiserver code (test binaries), and every
+// server gets its own effective version (k8s.io/component-base/compatibility) whose binary
+// version is that version and whose /version document carries it. See version.go.
+//
+// # What is left out
+//
+// To keep a cluster light (about 80 MiB and 1,700 goroutines each, ready in about 3 s):
+// the watch cache (etcd serves lists and watches), API priority and fairness, profiling
+// endpoints, the admission plugins that need controllers or running pods (ServiceAccount,
+// ResourceQuota, the two webhook plugins), and the API versions flowcontrol.apiserver.k8s.io/v1
+// and storagemigration.k8s.io/v1. The kubernetes Service gets no endpoints (loopback
+// addresses are not valid endpoints).
+//
+// # Process-wide state
+//
+// kube-apiserver keeps some state in package variables: feature gates, the legacy metrics
+// registry, klog, and klog's exit function. All servers of a process share them. This package
+// never changes feature gates and leaves log routing to the caller (klog writes to stderr
+// unless routed, e.g. with klog.SetSlogLogger). It does change one thing, once: a failed
+// post-start hook, which kube-apiserver turns into os.Exit, ends only its own goroutine
+// instead of the process (see fatal.go).
+package kubeapiserver

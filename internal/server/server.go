@@ -78,6 +78,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		cfg.Logger = slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
 	log := cfg.Logger
+	routeKlog(log)
 	if cfg.Home == "" {
 		h, err := clientconfig.Home()
 		if err != nil {

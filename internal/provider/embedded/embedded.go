@@ -16,7 +16,6 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/mlfleet/mlfleet/internal/catalog"
 	"github.com/mlfleet/mlfleet/internal/kube"
@@ -60,6 +59,7 @@ func New(dir string, sizes *catalog.VMSizes, log *slog.Logger) (*Provider, error
 	if log == nil {
 		log = slog.Default()
 	}
+	v = kube.CleanVersion(v)
 	return &Provider{dir: dir, sizes: sizes, version: v, log: log.With("provider", "embedded"), clusters: map[string]*cluster{}}, nil
 }
 
@@ -124,11 +124,9 @@ func (p *Provider) start(ctx context.Context, c *cluster, spec provider.ClusterS
 	if err != nil {
 		return fmt.Errorf("start apiserver of %s: %w", spec.Name, err)
 	}
-	cfg, err := clientcmd.RESTConfigFromKubeConfig(srv.AdminKubeconfig())
-	if err != nil {
-		_ = srv.Stop(context.WithoutCancel(ctx))
-		return fmt.Errorf("admin kubeconfig of %s: %w", spec.Name, err)
-	}
+	// The runtime stands for the cluster's nodes and controllers: it talks to the API
+	// server over the internal listener, which authorized IP ranges do not filter.
+	cfg := srv.InClusterConfig()
 	rt, err := clusterruntime.Start(ctx, cfg, clusterruntime.Options{Logger: p.log.With("cluster", spec.Name)})
 	if err != nil {
 		_ = srv.Stop(context.WithoutCancel(ctx))

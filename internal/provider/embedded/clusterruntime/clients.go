@@ -12,6 +12,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/util/connrotation"
 )
 
 // Client limits when the caller's rest.Config sets none. A cluster runtime talks to one
@@ -29,6 +30,7 @@ const (
 type clients struct {
 	config *rest.Config
 	http   *http.Client
+	dialer *connrotation.Dialer // nil when the caller's config brings its own Dial
 }
 
 func newClients(base *rest.Config, log *slog.Logger) (*clients, error) {
@@ -46,17 +48,21 @@ func newClients(base *rest.Config, log *slog.Logger) (*clients, error) {
 	if cfg.Burst == 0 {
 		cfg.Burst = defaultBurst
 	}
+	var dialer *connrotation.Dialer
 	if cfg.Dial == nil {
 		// A dialer of our own makes client-go build a transport for this runtime only
-		// instead of taking one from its process-wide cache.
+		// instead of taking one from its process-wide cache, and lets close end every
+		// connection, including one that was still finishing a request when the
+		// runtime's goroutines stopped and so was not idle yet.
 		d := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
-		cfg.Dial = d.DialContext
+		dialer = connrotation.NewDialer(d.DialContext)
+		cfg.Dial = dialer.DialContext
 	}
 	httpClient, err := rest.HTTPClientFor(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("create HTTP client: %w", err)
 	}
-	return &clients{config: cfg, http: httpClient}, nil
+	return &clients{config: cfg, http: httpClient, dialer: dialer}, nil
 }
 
 // configFor returns the config of one part, named in the User-Agent header as
@@ -96,9 +102,12 @@ func (c *clients) discovery(userAgent string) (*discovery.DiscoveryClient, error
 	return d, nil
 }
 
-// close drops the idle connections once nothing uses the clients any more.
+// close ends the connections once nothing uses the clients any more.
 func (c *clients) close() {
 	c.http.CloseIdleConnections()
+	if c.dialer != nil {
+		c.dialer.CloseAll()
+	}
 }
 
 // warningLogger logs the warnings of API responses at Debug level.

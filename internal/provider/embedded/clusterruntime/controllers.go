@@ -54,23 +54,27 @@ type controllerLoop struct {
 	run  func()
 }
 
-// typedResources are the resources the runtime already watches with typed informers
-// (full objects). The garbage collector reuses those and watches everything else with
-// metadata-only informers: typed informers of Secrets and ConfigMaps would keep every
-// byte of them in memory for nothing.
-var typedResources = map[schema.GroupVersionResource]bool{
-	{Version: "v1", Resource: "pods"}:                                   true,
-	{Version: "v1", Resource: "nodes"}:                                  true,
-	{Version: "v1", Resource: "services"}:                               true,
-	{Version: "v1", Resource: "namespaces"}:                             true,
-	{Version: "v1", Resource: "serviceaccounts"}:                        true,
-	{Group: "apps", Version: "v1", Resource: "deployments"}:             true,
-	{Group: "apps", Version: "v1", Resource: "replicasets"}:             true,
-	{Group: "discovery.k8s.io", Version: "v1", Resource: "endpointslices"}: true,
+// typedResource tells whether the runtime already watches gvr with a typed informer (full
+// objects). The garbage collector reuses those and watches everything else with
+// metadata-only informers: typed informers of Secrets and ConfigMaps would keep every byte
+// of them in memory for nothing.
+func typedResource(gvr schema.GroupVersionResource) bool {
+	switch gvr.GroupVersion() {
+	case schema.GroupVersion{Version: "v1"}:
+		switch gvr.Resource {
+		case "pods", "nodes", "services", "namespaces", "serviceaccounts":
+			return true
+		}
+	case schema.GroupVersion{Group: "apps", Version: "v1"}:
+		return gvr.Resource == "deployments" || gvr.Resource == "replicasets"
+	case schema.GroupVersion{Group: "discovery.k8s.io", Version: "v1"}:
+		return gvr.Resource == "endpointslices"
+	}
+	return false
 }
 
-// garbageInformers is the informer factory of the garbage collector: typed informers for
-// typedResources, metadata-only ones for the rest.
+// garbageInformers is the informer factory of the garbage collector: the typed informers
+// of typedResource, metadata-only ones for the rest.
 type garbageInformers struct {
 	ctx      context.Context
 	typed    informers.SharedInformerFactory
@@ -80,7 +84,7 @@ type garbageInformers struct {
 var _ informerfactory.InformerFactory = (*garbageInformers)(nil)
 
 func (f *garbageInformers) ForResource(gvr schema.GroupVersionResource) (informers.GenericInformer, error) {
-	if typedResources[gvr] {
+	if typedResource(gvr) {
 		return f.typed.ForResource(gvr)
 	}
 	return f.metadata.ForResource(gvr), nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync/atomic"
 
 	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
@@ -14,13 +15,17 @@ import (
 // klog.NewContext): log's handler, one step quieter. Upstream Info messages ("Starting
 // controller", "Caches are synced", one per controller and cluster) become Debug, klog
 // verbosity V(n) becomes Debug-n, and upstream errors become Warn, except the routine
-// ones (see routine), which become Debug.
-func upstreamLogger(log *slog.Logger) logr.Logger {
-	return logr.FromSlogHandler(quieterHandler{log.With("component", "kube-controllers").Handler()})
+// ones (see routine) and all of them once stopping is set, which become Debug: a stopping
+// runtime cuts requests and connections short, and the controllers complain.
+func upstreamLogger(log *slog.Logger, stopping *atomic.Bool) logr.Logger {
+	return logr.FromSlogHandler(quieterHandler{log.With("component", "kube-controllers").Handler(), stopping})
 }
 
 // quieterHandler lowers the level of every record before handing it on.
-type quieterHandler struct{ next slog.Handler }
+type quieterHandler struct {
+	next     slog.Handler
+	stopping *atomic.Bool
+}
 
 func quieter(l slog.Level) slog.Level {
 	if l >= slog.LevelError {
@@ -35,7 +40,7 @@ func (h quieterHandler) Enabled(ctx context.Context, l slog.Level) bool {
 
 func (h quieterHandler) Handle(ctx context.Context, r slog.Record) error {
 	r.Level = quieter(r.Level)
-	if r.Level > slog.LevelDebug && routine(r) {
+	if r.Level > slog.LevelDebug && (h.stopping.Load() || routine(r)) {
 		r.Level = slog.LevelDebug
 	}
 	if !h.next.Enabled(ctx, r.Level) {
@@ -46,17 +51,18 @@ func (h quieterHandler) Handle(ctx context.Context, r slog.Record) error {
 }
 
 func (h quieterHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
-	return quieterHandler{h.next.WithAttrs(attrs)}
+	return quieterHandler{h.next.WithAttrs(attrs), h.stopping}
 }
 
 func (h quieterHandler) WithGroup(name string) slog.Handler {
-	return quieterHandler{h.next.WithGroup(name)}
+	return quieterHandler{h.next.WithGroup(name), h.stopping}
 }
 
 // routine tells whether a record reports an error that is part of normal operation:
 // optimistic-concurrency conflicts and objects deleted meanwhile, which the controllers
-// retry or drop on their own, and the second registration of a controller's metrics,
-// which every cluster after the first in a process makes (the first one's stay).
+// retry or drop on their own, requests cut short by Stop, and the second registration of
+// a controller's metrics, which every cluster after the first in a process makes (the
+// first one's stay).
 func routine(r slog.Record) bool {
 	found := false
 	r.Attrs(func(a slog.Attr) bool {
@@ -65,7 +71,7 @@ func routine(r slog.Record) bool {
 			return true
 		}
 		var dup prometheus.AlreadyRegisteredError
-		found = apierrors.IsConflict(err) || apierrors.IsNotFound(err) || errors.As(err, &dup)
+		found = apierrors.IsConflict(err) || apierrors.IsNotFound(err) || errors.As(err, &dup) || errors.Is(err, context.Canceled)
 		return !found
 	})
 	return found

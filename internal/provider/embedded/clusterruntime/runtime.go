@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	v1 "k8s.io/api/core/v1"
@@ -161,6 +162,7 @@ type Runtime struct {
 
 	mu       sync.RWMutex // held for writing to begin stopping, for reading to join wg
 	stopping bool
+	quiet    atomic.Bool // set when stopping, for the upstream logger
 	stopOnce sync.Once
 	done     chan struct{} // closed when everything has stopped
 }
@@ -182,14 +184,10 @@ func Start(ctx context.Context, config *rest.Config, opts Options) (*Runtime, er
 	if err != nil {
 		return nil, fmt.Errorf("start cluster runtime: %w", err)
 	}
+	r := &Runtime{log: o.Logger, done: make(chan struct{})}
 	// The runtime outlives ctx, which only bounds the start, but keeps its values.
-	runCtx, cancel := context.WithCancel(klog.NewContext(context.WithoutCancel(ctx), upstreamLogger(o.Logger)))
-	r := &Runtime{
-		log:    o.Logger,
-		runCtx: runCtx,
-		cancel: cancel,
-		done:   make(chan struct{}),
-	}
+	r.runCtx, r.cancel = context.WithCancel(klog.NewContext(context.WithoutCancel(ctx), upstreamLogger(o.Logger, &r.quiet)))
+	runCtx := r.runCtx
 	var cleanups []func()
 	r.cleanup = func() {
 		for _, f := range cleanups {
@@ -364,6 +362,7 @@ func (r *Runtime) Stop(ctx context.Context) error {
 		r.mu.Lock()
 		r.stopping = true
 		r.mu.Unlock()
+		r.quiet.Store(true)
 		r.cancel()
 		go func() {
 			defer close(r.done)

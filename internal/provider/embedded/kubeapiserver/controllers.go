@@ -4,31 +4,19 @@ import (
 	"context"
 	"fmt"
 	"sync"
-	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 	"k8s.io/kubernetes/pkg/controller/clusterroleaggregation"
-	"k8s.io/kubernetes/pkg/controller/namespace"
 )
 
-// Controllers of kube-controller-manager without which an apiserver does not behave like a
-// cluster at all. The rest of kube-controller-manager (deployments, garbage collection,
-// service accounts, ...) is not run: in an embedded cluster no pod really runs, and what
-// mlfleet needs of it is simulated elsewhere.
-const (
-	// The built-in ClusterRoles admin, edit and view are empty shells aggregated from
-	// labelled roles; without this controller they grant nothing.
-	aggregationWorkers = 1
-	// Deleting a namespace only marks it Terminating; this controller empties and removes
-	// it (detach deletes the azureml namespace).
-	namespaceWorkers = 2
-	// namespaceResync is kube-controller-manager's default --namespace-sync-period.
-	namespaceResync = 5 * time.Minute
-)
+// The ClusterRole aggregation controller of kube-controller-manager runs next to every
+// apiserver: the built-in ClusterRoles admin, edit and view are empty shells that it fills
+// from labelled roles, and the cluster user's rights come from "view" and "edit", so Start
+// cannot return before it ran. Every other controller (namespaces, garbage collection,
+// deployments, service accounts, ...) belongs to whoever simulates the rest of the cluster.
+const aggregationWorkers = 1
 
 // controllers are the in-process controllers of one cluster.
 type controllers struct {
@@ -45,29 +33,13 @@ func startControllers(ctx context.Context, loopback *rest.Config) (*controllers,
 	if err != nil {
 		return nil, fmt.Errorf("create controller client: %w", err)
 	}
-	metadataClient, err := metadata.NewForConfig(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("create controller metadata client: %w", err)
-	}
-
-	// The namespace controller reads discovery once when it is created and exits the
-	// process (klog.FlushAndExit) if that finds nothing; make sure it will find something.
-	if resources, err := client.Discovery().ServerPreferredNamespacedResources(); len(resources) == 0 {
-		return nil, fmt.Errorf("discover namespaced resources: none found (%v)", err)
-	}
 
 	ctx, cancel := context.WithCancel(ctx)
 	c := &controllers{cancel: cancel}
 	factory := informers.NewSharedInformerFactory(client, 0)
-
 	aggregation := clusterroleaggregation.NewClusterRoleAggregation(factory.Rbac().V1().ClusterRoles(), client.RbacV1())
-	namespaces := namespace.NewNamespaceController(ctx, client, metadataClient,
-		client.Discovery().ServerPreferredNamespacedResources,
-		factory.Core().V1().Namespaces(), namespaceResync, corev1.FinalizerKubernetes)
-
 	factory.Start(ctx.Done())
 	c.wg.Go(func() { aggregation.Run(ctx, aggregationWorkers) })
-	c.wg.Go(func() { namespaces.Run(ctx, namespaceWorkers) })
 	// Shutdown waits for the informers, which stop with ctx.
 	c.wg.Go(func() { <-ctx.Done(); factory.Shutdown() })
 	return c, nil

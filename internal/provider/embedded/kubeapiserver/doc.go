@@ -11,10 +11,11 @@
 //     NewConfig, CreateServerChain): aggregator, core Kubernetes APIs and apiextensions
 //     (CRDs), authorization Node,RBAC, client certificate and service account
 //     authentication. It returns when the server is ready for its users.
-//   - Two controllers of kube-controller-manager run next to each server (controllers.go):
+//   - One controller of kube-controller-manager runs next to each server (controllers.go):
 //     ClusterRole aggregation, without which the built-in roles admin, edit and view grant
-//     nothing, and namespace deletion, without which a deleted namespace stays Terminating.
-//     No other controller runs: no pod really runs in an embedded cluster.
+//     nothing, and with them the cluster user. Every other controller (namespace deletion,
+//     garbage collection, workloads, service accounts) is left to the package that simulates
+//     the rest of the cluster, through [Server.InClusterConfig].
 //   - The PKI of a cluster (CA, serving certificate, service account signing key, admin and
 //     user client certificates) is created on the first start under Config.DataDir/pki and
 //     reused afterwards, so kubeconfigs handed out before a restart keep working after it.
@@ -25,7 +26,8 @@
 //     are no longer allowed. The apiserver's own loopback client does not go through that
 //     port: it talks to a second listener bound to 127.0.0.1 that is not filtered, because
 //     the apiserver must keep reaching itself whatever the ranges say (an AKS control plane
-//     is not subject to its own authorized ranges either).
+//     is not subject to its own authorized ranges either). [Server.InClusterConfig] hands
+//     that path to the in-process components that stand for the cluster's nodes.
 //
 // # Identities
 //

@@ -114,6 +114,7 @@ type Server struct {
 	admin    []byte
 	user     []byte
 
+	loopback    *rest.Config // cluster-admin over the internal listener, never filtered
 	controllers *controllers // nil until the apiserver is ready
 	cancel      context.CancelFunc
 	stopOnce    sync.Once
@@ -271,10 +272,12 @@ func start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		s.runErr = prepared.Run(runCtx)
 	}()
 
-	loopback := rest.CopyConfig(chain.GenericAPIServer.LoopbackClientConfig)
-	loopback.Timeout = 10 * time.Second
-	if err := s.waitReady(ctx, loopback); err != nil {
-		return nil, errors.Join(err, s.abort(context.WithoutCancel(ctx), loopback))
+	// No timeout on the config itself: controllers and InClusterConfig users watch through
+	// it, and rest.Config.Timeout would cut every watch. Requests made here bound their own.
+	s.loopback = rest.CopyConfig(chain.GenericAPIServer.LoopbackClientConfig)
+	s.loopback.UserAgent = "mlfleet-embedded/" + cfg.ID
+	if err := s.waitReady(ctx); err != nil {
+		return nil, errors.Join(err, s.abort(context.WithoutCancel(ctx)))
 	}
 	return s, nil
 }
@@ -361,18 +364,32 @@ func newOptions(cfg Config, listener *authorizedListener, advertise net.IP, host
 	return o, nil
 }
 
+// requestTimeout bounds each request this package makes itself.
+const requestTimeout = 10 * time.Second
+
+// loopbackClient returns a client over the internal listener whose requests time out.
+func (s *Server) loopbackClient() (*kubernetes.Clientset, error) {
+	cfg := rest.CopyConfig(s.loopback)
+	cfg.Timeout = requestTimeout
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("create loopback client: %w", err)
+	}
+	return client, nil
+}
+
 // waitReady waits until the server answers /readyz, then starts the in-process controllers
 // and waits until the cluster user's bindings exist and grant something.
-func (s *Server) waitReady(ctx context.Context, loopback *rest.Config) error {
-	client, err := kubernetes.NewForConfig(loopback)
+func (s *Server) waitReady(ctx context.Context) error {
+	client, err := s.loopbackClient()
 	if err != nil {
-		return fmt.Errorf("create loopback client: %w", err)
+		return err
 	}
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	var lastErr error
 	for {
-		if lastErr = s.readyStep(ctx, client, loopback); lastErr == nil {
+		if lastErr = s.readyStep(ctx, client); lastErr == nil {
 			return nil
 		}
 		select {
@@ -389,14 +406,14 @@ func (s *Server) waitReady(ctx context.Context, loopback *rest.Config) error {
 }
 
 // readyStep makes one attempt at the next step towards readiness; nil means ready.
-func (s *Server) readyStep(ctx context.Context, client kubernetes.Interface, loopback *rest.Config) error {
+func (s *Server) readyStep(ctx context.Context, client kubernetes.Interface) error {
 	if s.controllers == nil {
 		status := 0
 		client.Discovery().RESTClient().Get().AbsPath("/readyz").Do(ctx).StatusCode(&status)
 		if status != http.StatusOK {
 			return fmt.Errorf("readyz answered %d", status)
 		}
-		c, err := startControllers(context.WithoutCancel(ctx), loopback)
+		c, err := startControllers(context.WithoutCancel(ctx), s.loopback)
 		if err != nil {
 			return err
 		}
@@ -426,10 +443,10 @@ const abortHookWait = 30 * time.Second
 // the server stops fail, and a failed hook is fatal to kube-apiserver (see
 // installFatalGuard), so abort first gives them a bounded time to finish, unless etcd is
 // unhealthy, in which case they would not finish anyway.
-func (s *Server) abort(ctx context.Context, loopback *rest.Config) error {
+func (s *Server) abort(ctx context.Context) error {
 	waitCtx, cancel := context.WithTimeout(ctx, abortHookWait)
 	defer cancel()
-	if client, err := kubernetes.NewForConfig(loopback); err == nil {
+	if client, err := s.loopbackClient(); err == nil {
 		tick := time.NewTicker(100 * time.Millisecond)
 		defer tick.Stop()
 		for waitCtx.Err() == nil && !isClosed(s.done) && hooksPending(waitCtx, client) {
@@ -531,6 +548,13 @@ func (s *Server) UserKubeconfig() []byte { return append([]byte(nil), s.user...)
 // CACertificate returns the PEM certificate of the cluster CA, which signs the serving
 // certificate and the client certificates.
 func (s *Server) CACertificate() []byte { return append([]byte(nil), s.caPEM...) }
+
+// InClusterConfig returns a cluster-admin client configuration over the apiserver's
+// internal listener, which authorized IP ranges never filter. It is for the components that
+// stand for the cluster's own nodes and controllers, which AKS lets in whatever the ranges
+// are, and must not be handed to users. It has no request timeout (watches go through it)
+// and no rate limit; set them on the copy as needed.
+func (s *Server) InClusterConfig() *rest.Config { return rest.CopyConfig(s.loopback) }
 
 // SetAuthorizedIPRanges replaces the authorized IP ranges (same format as
 // Config.AuthorizedIPRanges; empty allows every source). It applies to new connections at

@@ -1,0 +1,293 @@
+package clusterruntime
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	testingclock "k8s.io/utils/clock/testing"
+)
+
+// TestStopAndRestart checks that Stop leaves no goroutine behind and that a runtime
+// started again on the same cluster adopts its pools, node addresses and pod IPs.
+func TestStopAndRestart(t *testing.T) {
+	c := newCluster(t, "restart")
+	ctx := t.Context()
+
+	first, err := Start(ctx, c.config, Options{Logger: testLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := poolD3
+	if err := first.SetPool(ctx, pool); err != nil {
+		t.Fatal(err)
+	}
+	ns := newNamespace(t, c.client, "keep")
+	if _, err := c.client.AppsV1().Deployments(ns).Create(ctx, deploymentOf("app", 3, nil), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.client.CoreV1().Services(ns).Create(ctx, loadBalancerService("app", nil), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	podsBefore := runningPods(t, c.client, ns, "app=app", 3)
+	lbBefore := loadBalancerIP(t, c.client, ns, "app")
+	nodesBefore, err := c.client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	stopCtx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := first.Stop(stopCtx); err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	if err := first.Stop(stopCtx); err != nil {
+		t.Errorf("second Stop: %v", err)
+	}
+	if err := first.SetPool(ctx, pool); err != ErrStopped {
+		t.Errorf("SetPool after Stop = %v, want ErrStopped", err)
+	}
+
+	// The apiserver starts watch caches and etcd watches on first use of a resource and
+	// keeps them; after the first runtime, it has them all (the garbage collector watches
+	// every resource). Goroutines are counted from here.
+	time.Sleep(time.Second)
+	goroutinesBefore, creatorsBefore := runtime.NumGoroutine(), goroutinesByCreator()
+	clientSideBefore := clientSide(creatorsBefore)
+
+	second, err := Start(ctx, c.config, Options{Logger: testLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.runtime = second
+	if got := second.Pools(); len(got) != 1 || got[0] != pool {
+		t.Errorf("Pools() after restart = %+v, want %+v", got, pool)
+	}
+	// A new pod gets an address of its own, not one of the pods from before.
+	if _, err := c.client.CoreV1().Pods(ns).Create(ctx, podOf("newcomer", v1.ResourceRequirements{}), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var newcomer *v1.Pod
+	waitFor(t, 30*time.Second, "new pod running", func() (bool, string) {
+		newcomer, err = c.client.CoreV1().Pods(ns).Get(ctx, "newcomer", metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		return newcomer.Status.Phase == v1.PodRunning, string(newcomer.Status.Phase)
+	})
+	for _, p := range podsBefore {
+		if p.Status.PodIP == newcomer.Status.PodIP {
+			t.Errorf("new pod got %s, the address of %s", newcomer.Status.PodIP, p.Name)
+		}
+	}
+	// Nodes keep their addresses, the Service its load balancer; a second Service gets
+	// another address.
+	if err := second.SetPool(ctx, pool); err != nil {
+		t.Fatal(err)
+	}
+	nodesAfter, err := c.client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range nodesBefore.Items {
+		b, a := nodesBefore.Items[i], nodesAfter.Items[i]
+		if b.UID != a.UID || b.Spec.PodCIDR != a.Spec.PodCIDR || !slices.Equal(b.Status.Addresses, a.Status.Addresses) {
+			t.Errorf("node %s changed across the restart: %v %s -> %v %s", b.Name, b.Status.Addresses, b.Spec.PodCIDR, a.Status.Addresses, a.Spec.PodCIDR)
+		}
+	}
+	if ip := loadBalancerIP(t, c.client, ns, "app"); ip != lbBefore {
+		t.Errorf("load balancer address changed across the restart: %s -> %s", lbBefore, ip)
+	}
+	if _, err := c.client.CoreV1().Services(ns).Create(ctx, loadBalancerService("other", nil), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if ip := loadBalancerIP(t, c.client, ns, "other"); ip == lbBefore {
+		t.Errorf("second service got the address of the first, %s", ip)
+	}
+
+	running, clientSideRunning := runtime.NumGoroutine(), clientSide(goroutinesByCreator())
+	stopStart := time.Now()
+	if err := second.Stop(stopCtx); err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	t.Logf("goroutines in the process: %d before Start (%d outside apiservers and etcd), %d while running (%d); Stop took %v",
+		goroutinesBefore, clientSideBefore, running, clientSideRunning, time.Since(stopStart).Round(time.Millisecond))
+	if leftover := leftoverGoroutines(creatorsBefore); leftover != "" {
+		t.Errorf("goroutines left after Stop: %s", leftover)
+	}
+}
+
+// goroutinesByCreator counts the goroutines of the process by the function that started
+// them.
+func goroutinesByCreator() map[string]int {
+	buf := make([]byte, 16<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	counts := map[string]int{}
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		creator := "(unknown)"
+		if i := strings.Index(g, "created by "); i >= 0 {
+			creator = g[i+len("created by "):]
+			if j := strings.IndexAny(creator, " \n"); j >= 0 {
+				creator = creator[:j]
+			}
+		}
+		counts[creator]++
+	}
+	return counts
+}
+
+// serverSide are the packages whose goroutines belong to the apiservers and etcd of the
+// test binary. They come and go with the work of every cluster of the process (watch
+// caches, etcd watches, timers), so their count says nothing about the runtime.
+var serverSide = []string{
+	"k8s.io/apiserver/", "k8s.io/kube-aggregator/", "k8s.io/apiextensions-apiserver/",
+	"k8s.io/kubernetes/pkg/controlplane", "k8s.io/kubernetes/pkg/registry", "go.etcd.io/", "google.golang.org/grpc",
+}
+
+// leftoverGoroutines waits up to 10s for goroutines on their way out and describes those
+// that outnumber creatorsBefore, by creator, leaving out the server side; "" when there
+// are none.
+func leftoverGoroutines(creatorsBefore map[string]int) string {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var extra []string
+		for creator, n := range goroutinesByCreator() {
+			if slices.ContainsFunc(serverSide, func(p string) bool { return strings.HasPrefix(creator, p) }) {
+				continue
+			}
+			if d := n - creatorsBefore[creator]; d > 0 {
+				extra = append(extra, fmt.Sprintf("  %+4d %s", d, creator))
+			}
+		}
+		if len(extra) == 0 {
+			return ""
+		}
+		if time.Now().After(deadline) {
+			sort.Strings(extra)
+			return "more goroutines created by:\n" + strings.Join(extra, "\n")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// clientSide counts the goroutines that do not belong to apiservers or etcd.
+func clientSide(byCreator map[string]int) int {
+	n := 0
+	for creator, count := range byCreator {
+		if !slices.ContainsFunc(serverSide, func(p string) bool { return strings.HasPrefix(creator, p) }) {
+			n += count
+		}
+	}
+	return n
+}
+
+// TestLeasesRenewedOnClock checks that node Leases and heartbeats follow the clock.
+func TestLeasesRenewedOnClock(t *testing.T) {
+	c := newCluster(t, "clock")
+	ctx := t.Context()
+	clk := testingclock.NewFakeClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
+	rt, err := Start(ctx, c.config, Options{Logger: testLogger(), Clock: clk, LeaseRenewInterval: 10 * time.Second, NodeStatusInterval: 30 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.runtime = rt
+	pool := poolD3
+	pool.Count = 1
+	if err := rt.SetPool(ctx, pool); err != nil {
+		t.Fatal(err)
+	}
+	name := nodeName(pool.Name, poolID(mustClusterUID(t, c.client), pool.Name), 0)
+
+	renewedAt := func(want time.Time) {
+		t.Helper()
+		waitFor(t, 30*time.Second, "lease renewed at "+want.String(), func() (bool, string) {
+			l, err := c.client.CoordinationV1().Leases(v1.NamespaceNodeLease).Get(ctx, name, metav1.GetOptions{})
+			if err != nil {
+				return false, err.Error()
+			}
+			return l.Spec.RenewTime != nil && l.Spec.RenewTime.Time.Equal(want), fmt.Sprintf("renewTime %v", l.Spec.RenewTime)
+		})
+	}
+	heartbeat := func() time.Time {
+		n, err := c.client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		hb, _ := readyHeartbeat(n)
+		return hb
+	}
+	start := clk.Now()
+	renewedAt(start)
+	for i := 1; i <= 3; i++ {
+		waitFor(t, 10*time.Second, "lease ticker armed", func() (bool, string) { return clk.HasWaiters(), "" })
+		clk.Step(10 * time.Second)
+		renewedAt(start.Add(time.Duration(i) * 10 * time.Second))
+		// The heartbeat of the conditions is rewritten every 30s only.
+		if hb, want := heartbeat(), start.Add(time.Duration(i/3)*30*time.Second); !hb.Equal(want) {
+			t.Errorf("after %ds: heartbeat %v, want %v", i*10, hb, want)
+		}
+	}
+}
+
+// TestFootprint reports what one more cluster costs: the memory of an apiserver with its
+// runtime, and the time until three nodes are Ready. It asserts nothing about either.
+func TestFootprint(t *testing.T) {
+	sharedCluster(t) // so that what every first apiserver loads once is not counted here
+	before := settledRSS()
+	start := time.Now()
+	c := newCluster(t, "footprint")
+	serverUp := time.Since(start)
+	withServer := settledRSS()
+
+	start = time.Now()
+	rt, err := Start(t.Context(), c.config, Options{Logger: testLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.runtime = rt
+	runtimeUp := time.Since(start)
+	start = time.Now()
+	if err := rt.SetPool(t.Context(), poolD3); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "3 nodes Ready", func() (bool, string) {
+		nodes, err := c.client.CoreV1().Nodes().List(t.Context(), metav1.ListOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		ready := 0
+		for _, n := range nodes.Items {
+			if nodeReady(&n) && len(n.Spec.Taints) == 0 {
+				ready++
+			}
+		}
+		return ready == 3, fmt.Sprintf("%d ready", ready)
+	})
+	nodesReady := time.Since(start)
+
+	ns := newNamespace(t, c.client, "load")
+	d := deploymentOf("app", 3, v1.ResourceList{v1.ResourceCPU: resource.MustParse("100m")})
+	start = time.Now()
+	if _, err := c.client.AppsV1().Deployments(ns).Create(t.Context(), d, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	runningPods(t, c.client, ns, "app=app", 3)
+	podsRunning := time.Since(start)
+	// Give the garbage collector's monitors time to start, then measure.
+	time.Sleep(3 * time.Second)
+	withRuntime := settledRSS()
+
+	t.Logf("apiserver: ready in %v, RSS +%s", serverUp.Round(time.Millisecond), mib(withServer-before))
+	t.Logf("runtime: started in %v, 3 nodes Ready %v after SetPool, 3 replicas Running %v after create",
+		runtimeUp.Round(time.Millisecond), nodesReady.Round(time.Millisecond), podsRunning.Round(time.Millisecond))
+	t.Logf("runtime: RSS +%s; apiserver and runtime together +%s (process now %s, %d goroutines)",
+		mib(withRuntime-withServer), mib(withRuntime-before), mib(withRuntime), runtime.NumGoroutine())
+}

@@ -1,0 +1,67 @@
+package integration
+
+import (
+	"context"
+	"net"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/mlfleet/mlfleet/pkg/mlfleet"
+)
+
+// TestRestartKeepsClusters stops `mlfleet serve` gracefully and starts it again: the
+// cluster's API server comes back with its objects, its CA and its address (so existing
+// kubeconfigs keep working).
+func TestRestartKeepsClusters(t *testing.T) {
+	t.Parallel()
+	home := t.TempDir()
+	p, cfg := startServerProcess(t, home, "127.0.0.1:0")
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(cfg.Server, "https://"))
+	c, err := mlfleet.NewClient(mlfleet.WithHome(home))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := c.CreateResourceGroup(ctx, "rg", "westus", nil); err != nil {
+		t.Fatal(err)
+	}
+	createCluster(t, c, "rg", "keep", 1, "Standard_D2_v2", nil)
+	admin, err := c.ClusterCredentials(ctx, "rg", "keep", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := kubeClient(t, admin)
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "survivor"}, Data: map[string]string{"k": "v"}}
+	if _, err := k.CoreV1().ConfigMaps("default").Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-p.done:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("server did not stop within 60s of SIGTERM\n%s", p.logs)
+	}
+	if _, err := k.Discovery().ServerVersion(); err == nil {
+		t.Fatal("the cluster's API server still answers after mlfleet stopped")
+	}
+
+	startServerProcess(t, home, "127.0.0.1:"+port)
+	// The old kubeconfig works again once the cluster is back, and the object is there.
+	eventually(t, 60*time.Second, "cluster back after restart", func() error {
+		_, err := k.CoreV1().ConfigMaps("default").Get(ctx, "survivor", metav1.GetOptions{})
+		return err
+	})
+	eventually(t, 30*time.Second, "node ready after restart", nodeCount(ctx, k, 1))
+	mc, err := c.GetManagedCluster(ctx, "rg", "keep")
+	if err != nil || mc.Properties.ProvisioningState != "Succeeded" {
+		t.Fatalf("cluster after restart: %v %+v", err, mc)
+	}
+}

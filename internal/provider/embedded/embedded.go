@@ -304,4 +304,3 @@ func (p *Provider) running(id string) (*cluster, error) {
 	}
 	return c, nil
 }
-

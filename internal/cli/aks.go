@@ -275,8 +275,15 @@ func newAKSUpdate(streams Streams, g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			cur, err := c.GetManagedCluster(cmd.Context(), group, name)
+			if err != nil {
+				return err
+			}
 			in := &mlfleet.ClusterInput{}
 			in.Properties.APIServerAccessProfile = &mlfleet.APIServerAccessProfile{AuthorizedIPRanges: splitList(ranges)}
+			if ap := cur.Properties.APIServerAccessProfile; ap != nil {
+				in.Properties.APIServerAccessProfile.EnablePrivateCluster = ap.EnablePrivateCluster
+			}
 			if in.Properties.APIServerAccessProfile.AuthorizedIPRanges == nil {
 				in.Properties.APIServerAccessProfile.AuthorizedIPRanges = []string{}
 			}

@@ -425,6 +425,9 @@ func (s *Service) update(ctx context.Context, r *store.Resource, in ClusterInput
 		if ap.EnablePrivateCluster != cur.EnablePrivateCluster {
 			errs.add("InvalidParameter", "properties.apiServerAccessProfile.enablePrivateCluster", "A cluster cannot be made private or public after creation.")
 		}
+		if cur.EnablePrivateCluster && len(ap.AuthorizedIPRanges) > 0 {
+			errs.add("InvalidParameter", "properties.apiServerAccessProfile.authorizedIPRanges", "A private cluster cannot have authorized IP ranges: its API server has no public endpoint.")
+		}
 		for _, x := range ap.AuthorizedIPRanges {
 			if _, err := parseRange(x); err != nil {
 				errs.add("InvalidParameter", "properties.apiServerAccessProfile.authorizedIPRanges", "Authorized IP range '%s' is not an IP address or CIDR.", x)

@@ -505,3 +505,22 @@ func TestClusterCLI(t *testing.T) {
 		t.Fatalf("show after delete: %+v", r)
 	}
 }
+
+// TestPrivateCluster: a private cluster is created on the cluster side; its API server has
+// a private FQDN and no public one (S17).
+func TestPrivateCluster(t *testing.T) {
+	t.Parallel()
+	mustCLI(t, "group", "create", "-n", "aks-private-rg", "-l", "westus")
+	out := mustCLI(t, "aks", "create", "-n", "private", "-g", "aks-private-rg", "--node-count", "1", "--node-vm-size", "Standard_D2_v2",
+		"--enable-private-cluster", "--query", "{state:properties.provisioningState, private:properties.apiServerAccessProfile.enablePrivateCluster, fqdn:properties.fqdn, privateFqdn:properties.privateFQDN}", "-o", "json")
+	for _, want := range []string{`"state": "Succeeded"`, `"private": true`, `"fqdn": null`, `"privateFqdn": "private-`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("private cluster: %s lacks %s", out, want)
+		}
+	}
+	r := mlfleetCLI(t, "aks", "update", "-n", "private", "-g", "aks-private-rg", "--api-server-authorized-ip-ranges", "10.0.0.0/8")
+	if r.code != 1 || !strings.Contains(r.err, "A private cluster cannot have authorized IP ranges") {
+		t.Errorf("authorized ranges on a private cluster: %+v", r)
+	}
+	mustCLI(t, "aks", "delete", "-n", "private", "-g", "aks-private-rg", "--yes")
+}

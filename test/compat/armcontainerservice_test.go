@@ -21,7 +21,7 @@ var fast = &runtime.PollUntilDoneOptions{Frequency: time.Second}
 
 func clientFactory(t *testing.T) *armcontainerservice.ClientFactory {
 	t.Helper()
-	f, err := armcontainerservice.NewClientFactory(server.cfg.Subscription, credential(), armOptions())
+	f, err := armcontainerservice.NewClientFactory(server.Config.Subscription, credential(), armOptions())
 	if err != nil {
 		t.Fatal(err)
 	}

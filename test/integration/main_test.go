@@ -7,21 +7,17 @@ package integration
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/mlfleet/mlfleet/internal/cli"
 	"github.com/mlfleet/mlfleet/internal/clientconfig"
 	"github.com/mlfleet/mlfleet/pkg/mlfleet"
+	"github.com/mlfleet/mlfleet/test/testserver"
 )
 
 // childEnv makes the test binary behave as the mlfleet binary (see TestMain).
@@ -38,80 +34,17 @@ func TestMain(m *testing.M) {
 	if os.Getenv(childEnv) == "1" {
 		os.Exit(cli.Main())
 	}
-	os.Exit(runTests(m))
-}
-
-func runTests(m *testing.M) int {
-	home, err := os.MkdirTemp("", "mlfleet-it-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(home)
-	os.Setenv("MLFLEET_HOME", home)
-	os.Unsetenv("MLFLEET_SERVER")
-	os.Unsetenv("MLFLEET_TOKEN")
-	os.Unsetenv("MLFLEET_SUBSCRIPTION")
-
-	ctx, cancel := context.WithCancel(context.Background())
-	logs, _ := os.Create(filepath.Join(home, "server.log"))
-	done := make(chan error, 1)
-	go func() {
-		done <- cli.Run(ctx, cli.Streams{In: strings.NewReader(""), Out: io.Discard, Err: logs},
-			[]string{"serve", "--addr", "127.0.0.1:0", "--page-size", "5", "--log-level", "debug"})
-	}()
-	cfg, err := waitReady(home, done)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "start server:", err)
-		cancel()
-		return 1
-	}
-	shared.home, shared.cfg, shared.http = home, cfg, httpClient(cfg)
-	code := m.Run()
-	cancel()
-	if err := <-done; err != nil {
-		fmt.Fprintln(os.Stderr, "server stopped with:", err)
-		code = 1
-	}
-	if code != 0 {
-		b, _ := os.ReadFile(filepath.Join(home, "server.log"))
-		fmt.Fprintf(os.Stderr, "--- server log (last 4 KiB) ---\n%s\n", tail(b, 4096))
-	}
-	return code
-}
-
-// waitReady waits until the server in home wrote its config and answers /healthz.
-func waitReady(home string, exited <-chan error) (*clientconfig.Config, error) {
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case err := <-exited:
-			return nil, fmt.Errorf("server exited: %v", err)
-		default:
-		}
-		cfg, err := clientconfig.Load(home)
-		if err == nil && cfg.Server != "" {
-			resp, err := httpClient(cfg).Get(cfg.Server + "/healthz")
-			if err == nil {
-				resp.Body.Close()
-				if resp.StatusCode == 200 {
-					return cfg, nil
-				}
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return nil, fmt.Errorf("server in %s not ready after 60s", home)
+	os.Exit(testserver.Main(m.Run, func(s *testserver.Server) {
+		shared.home, shared.cfg, shared.http = s.Home, s.Config, s.HTTP
+	}, "--page-size", "5"))
 }
 
 func httpClient(cfg *clientconfig.Config) *http.Client {
-	pem, err := os.ReadFile(cfg.CAFile)
+	hc, err := testserver.HTTPClient(cfg)
 	if err != nil {
 		panic(err)
 	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(pem)
-	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	return hc
 }
 
 func adminToken(t testing.TB, cfg *clientconfig.Config) string {
@@ -226,13 +159,6 @@ func rgPath(rg string) string { return "/subscriptions/" + sub() + "/resourceGro
 
 func wsPath(rg, ws string) string {
 	return rgPath(rg) + "/providers/Microsoft.MachineLearningServices/workspaces/" + ws
-}
-
-func tail(b []byte, n int) []byte {
-	if len(b) > n {
-		return b[len(b)-n:]
-	}
-	return b
 }
 
 func strp(s string) *string { return &s }

@@ -1,0 +1,132 @@
+// Package testserver starts a real mlfleet server for tests: `mlfleet serve` run in-process
+// over HTTPS on a free loopback port, with its own home directory.
+package testserver
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/mlfleet/mlfleet/internal/cli"
+	"github.com/mlfleet/mlfleet/internal/clientconfig"
+)
+
+// Server is a running test server.
+type Server struct {
+	// Home is the server's MLFLEET_HOME.
+	Home string
+	// Config is the CLI configuration the server wrote (URL, CA, token, subscription).
+	Config *clientconfig.Config
+	// HTTP is a client that trusts the server's CA.
+	HTTP *http.Client
+
+	cancel context.CancelFunc
+	done   chan error
+	logs   *os.File
+}
+
+// Main is the body of a TestMain that shares one server between a package's tests: it makes
+// a temporary home, points MLFLEET_HOME at it (process-global, so before any test runs),
+// starts the server with extra serve flags, runs the tests, stops the server and prints the
+// end of its log when something failed. It returns the exit code; set receives the server.
+func Main(run func() int, set func(*Server), flags ...string) int {
+	home, err := os.MkdirTemp("", "mlfleet-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(home)
+	os.Setenv("MLFLEET_HOME", home)
+	for _, v := range []string{"MLFLEET_SERVER", "MLFLEET_TOKEN", "MLFLEET_SUBSCRIPTION"} {
+		os.Unsetenv(v)
+	}
+	srv, err := Start(home, flags...)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "start server:", err)
+		return 1
+	}
+	set(srv)
+	code := run()
+	if err := srv.Stop(); err != nil {
+		fmt.Fprintln(os.Stderr, "server stopped with:", err)
+		code = 1
+	}
+	if code != 0 {
+		fmt.Fprintf(os.Stderr, "--- server log (last 8 KiB) ---\n%s\n", srv.LogTail(8192))
+	}
+	return code
+}
+
+// Start runs `mlfleet serve --addr 127.0.0.1:0 --log-level debug FLAGS...` in-process with
+// home as its data directory and returns once it answers /healthz.
+func Start(home string, flags ...string) (*Server, error) {
+	logs, err := os.Create(filepath.Join(home, "server.log"))
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Server{Home: home, cancel: cancel, done: make(chan error, 1), logs: logs}
+	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", home, "--log-level", "debug"}, flags...)
+	go func() {
+		s.done <- cli.Run(ctx, cli.Streams{In: strings.NewReader(""), Out: io.Discard, Err: logs}, args)
+	}()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-s.done:
+			return nil, fmt.Errorf("server exited: %v\n%s", err, s.LogTail(4096))
+		default:
+		}
+		if cfg, err := clientconfig.Load(home); err == nil && cfg.Server != "" {
+			if hc, err := HTTPClient(cfg); err == nil {
+				if resp, err := hc.Get(cfg.Server + "/healthz"); err == nil {
+					resp.Body.Close()
+					if resp.StatusCode == http.StatusOK {
+						s.Config, s.HTTP = cfg, hc
+						return s, nil
+					}
+				}
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cancel()
+	return nil, fmt.Errorf("server in %s not ready after 60s", home)
+}
+
+// Stop shuts the server down gracefully and returns what `serve` returned.
+func (s *Server) Stop() error {
+	s.cancel()
+	err := <-s.done
+	s.logs.Close()
+	return err
+}
+
+// LogTail returns the last n bytes of the server's log.
+func (s *Server) LogTail(n int) []byte {
+	b, _ := os.ReadFile(filepath.Join(s.Home, "server.log"))
+	if len(b) > n {
+		b = b[len(b)-n:]
+	}
+	return b
+}
+
+// HTTPClient returns a client that trusts the CA named in cfg.
+func HTTPClient(cfg *clientconfig.Config) (*http.Client, error) {
+	pem, err := os.ReadFile(cfg.CAFile)
+	if err != nil {
+		return nil, fmt.Errorf("read CA: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("no certificate in %s", cfg.CAFile)
+	}
+	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}, nil
+}

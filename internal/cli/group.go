@@ -42,7 +42,7 @@ func newGroupCreate(streams Streams, g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return g.print(streams, rg, nil)
+			return g.print(streams, rg, groupTable)
 		},
 	}
 	cmd.Flags().StringVarP(&name, "name", "n", "", "Name of the resource group")

@@ -229,9 +229,12 @@ func (c *Client) resolve(req request) (string, error) {
 		}
 		u = p
 	} else {
-		p := *c.server
-		p.Path = strings.TrimRight(p.Path, "/") + req.path
-		u = &p
+		// req.path is already escaped (names go through url.PathEscape): parse, don't assign.
+		p, err := url.Parse(strings.TrimRight(c.server.String(), "/") + req.path)
+		if err != nil {
+			return "", fmt.Errorf("parse URL %q: %w", req.path, err)
+		}
+		u = p
 	}
 	q := u.Query()
 	for k, vs := range req.query {

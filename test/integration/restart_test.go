@@ -3,6 +3,8 @@ package integration
 import (
 	"context"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -63,5 +65,34 @@ func TestRestartKeepsClusters(t *testing.T) {
 	mc, err := c.GetManagedCluster(ctx, "rg", "keep")
 	if err != nil || mc.Properties.ProvisioningState != "Succeeded" {
 		t.Fatalf("cluster after restart: %v %+v", err, mc)
+	}
+}
+
+// TestVersionsFile: `serve --versions-file` replaces the version catalog without a rebuild,
+// per location (S7).
+func TestVersionsFile(t *testing.T) {
+	t.Parallel()
+	home := t.TempDir()
+	file := filepath.Join(home, "versions.json")
+	catalog := `{"locations":{"*":[{"version":"1.37.2","default":true}],"westeurope":[{"version":"1.36.3","upgrades":["1.37.2"]},{"version":"1.37.2","default":true,"preview":true}]}}`
+	if err := os.WriteFile(file, []byte(catalog), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	startServerProcess(t, home, "127.0.0.1:0", "--versions-file", file)
+	c, err := mlfleet.NewClient(mlfleet.WithHome(home))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := c.KubernetesVersions(context.Background(), "West Europe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	list := o.Properties.Orchestrators
+	if len(list) != 2 || list[0].OrchestratorVersion != "1.37.2" || list[0].IsPreview == nil || !*list[0].IsPreview || list[1].Upgrades[0].OrchestratorVersion != "1.37.2" {
+		t.Fatalf("westeurope from the file: %+v", list)
+	}
+	o, err = c.KubernetesVersions(context.Background(), "eastus")
+	if err != nil || len(o.Properties.Orchestrators) != 1 {
+		t.Fatalf("eastus from the file's '*': %+v %v", o, err)
 	}
 }

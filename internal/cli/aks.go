@@ -71,20 +71,11 @@ func newAKSCreate(streams Streams, g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			mc, p, err := c.BeginCreateManagedCluster(cmd.Context(), group, f.name, in)
+			_, p, err := c.BeginCreateManagedCluster(cmd.Context(), group, f.name, in)
 			if err != nil {
 				return err
 			}
-			if f.noWait {
-				return nil
-			}
-			if err := wait(cmd, streams, p, false); err != nil {
-				return err
-			}
-			if mc, err = c.GetManagedCluster(cmd.Context(), group, f.name); err != nil {
-				return err
-			}
-			return g.print(streams, mc, clusterTable)
+			return g.finishCluster(cmd, streams, c, p, f.noWait, group, f.name)
 		},
 	}
 	fl := cmd.Flags()
@@ -102,6 +93,22 @@ func newAKSCreate(streams Streams, g *globals) *cobra.Command {
 	fl.StringVar(&f.dnsPrefix, "dns-name-prefix", "", "DNS prefix (default: from the names)")
 	fl.BoolVar(&f.noWait, "no-wait", false, "Do not wait for the long-running operation to finish")
 	return cmd
+}
+
+// finishCluster waits for a cluster operation (unless noWait) and prints the cluster as it
+// then is.
+func (g *globals) finishCluster(cmd *cobra.Command, streams Streams, c *mlfleet.Client, p *mlfleet.Poller, noWait bool, group, name string) error {
+	if noWait {
+		return nil
+	}
+	if err := wait(cmd, streams, p, false); err != nil {
+		return err
+	}
+	mc, err := c.GetManagedCluster(cmd.Context(), group, name)
+	if err != nil {
+		return err
+	}
+	return g.print(streams, mc, clusterTable)
 }
 
 // clusterFlags are -n and -g of commands on one existing cluster.
@@ -235,17 +242,7 @@ func newAKSScale(streams Streams, g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if noWait {
-				return nil
-			}
-			if err := wait(cmd, streams, p, false); err != nil {
-				return err
-			}
-			mc, err := c.GetManagedCluster(cmd.Context(), group, name)
-			if err != nil {
-				return err
-			}
-			return g.print(streams, mc, clusterTable)
+			return g.finishCluster(cmd, streams, c, p, noWait, group, name)
 		},
 	}
 	f.bind(cmd)
@@ -291,14 +288,7 @@ func newAKSUpdate(streams Streams, g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := wait(cmd, streams, p, noWait); err != nil || noWait {
-				return err
-			}
-			mc, err := c.GetManagedCluster(cmd.Context(), group, name)
-			if err != nil {
-				return err
-			}
-			return g.print(streams, mc, clusterTable)
+			return g.finishCluster(cmd, streams, c, p, noWait, group, name)
 		},
 	}
 	f.bind(cmd)
@@ -414,14 +404,7 @@ func newAKSImport(streams Streams, g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := wait(cmd, streams, p, noWait); err != nil || noWait {
-				return err
-			}
-			mc, err := c.GetManagedCluster(cmd.Context(), group, name)
-			if err != nil {
-				return err
-			}
-			return g.print(streams, mc, clusterTable)
+			return g.finishCluster(cmd, streams, c, p, noWait, group, name)
 		},
 	}
 	f.bind(cmd)

@@ -93,7 +93,9 @@ func mustCLI(t testing.TB, args ...string) string {
 // call is a raw HTTP call to the shared server.
 type call struct {
 	method, path, body string
-	token              *string // nil = the admin token
+	token              *string      // nil = the admin token
+	base               string       // server URL; "" = the shared server
+	client             *http.Client // trusting base's CA; nil = the shared server's
 	headers            map[string]string
 }
 
@@ -110,7 +112,11 @@ func do(t testing.TB, c call) answer {
 	if c.body != "" {
 		body = strings.NewReader(c.body)
 	}
-	req, err := http.NewRequest(c.method, shared.cfg.Server+c.path, body)
+	base := c.base
+	if base == "" {
+		base = shared.cfg.Server
+	}
+	req, err := http.NewRequest(c.method, base+c.path, body)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +133,11 @@ func do(t testing.TB, c call) answer {
 	for k, v := range c.headers {
 		req.Header.Set(k, v)
 	}
-	resp, err := shared.http.Do(req)
+	hc := shared.http
+	if c.client != nil {
+		hc = c.client
+	}
+	resp, err := hc.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,12 +3,10 @@ package integration
 import (
 	"context"
 	"fmt"
-	"os"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
+	"github.com/mlfleet/mlfleet/internal/procstat"
 	"github.com/mlfleet/mlfleet/pkg/mlfleet"
 )
 
@@ -23,7 +21,7 @@ func BenchmarkEmbeddedClusterCreate(b *testing.B) {
 	if _, err := c.CreateResourceGroup(ctx, "bench-rg", "westus", nil); err != nil {
 		b.Fatal(err)
 	}
-	before := rssMiB(b)
+	before := procstat.RSS()
 	var total time.Duration
 	var names []string
 	b.ResetTimer()
@@ -44,28 +42,12 @@ func BenchmarkEmbeddedClusterCreate(b *testing.B) {
 		names = append(names, name)
 	}
 	b.StopTimer()
-	after := rssMiB(b)
+	after := procstat.RSS()
 	b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "ms/create")
-	b.ReportMetric(float64(after-before)/float64(b.N), "MiB-rss/cluster")
+	b.ReportMetric(float64(after-before)/(1<<20)/float64(b.N), "MiB-rss/cluster")
 	for _, n := range names {
 		if p, err := c.BeginDeleteManagedCluster(ctx, "bench-rg", n); err == nil && p != nil {
 			_, _ = p.Wait(ctx, nil)
 		}
 	}
-}
-
-// rssMiB reads this process's resident set size.
-func rssMiB(tb testing.TB) int {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
-			kb, _ := strconv.Atoi(f[1])
-			return kb / 1024
-		}
-	}
-	tb.Fatal("no VmRSS")
-	return 0
 }

@@ -3,6 +3,7 @@ package clusterruntime
 import (
 	"context"
 	"fmt"
+	"github.com/mlfleet/mlfleet/internal/procstat"
 	"runtime"
 	"slices"
 	"sort"
@@ -241,11 +242,11 @@ func TestLeasesRenewedOnClock(t *testing.T) {
 // runtime, and the time until three nodes are Ready. It asserts nothing about either.
 func TestFootprint(t *testing.T) {
 	sharedCluster(t) // so that what every first apiserver loads once is not counted here
-	before := settledRSS()
+	before := procstat.SettledRSS()
 	start := time.Now()
 	c := newCluster(t, "footprint")
 	serverUp := time.Since(start)
-	withServer := settledRSS()
+	withServer := procstat.SettledRSS()
 
 	start = time.Now()
 	rt, err := Start(t.Context(), c.config, Options{Logger: testLogger()})
@@ -283,7 +284,7 @@ func TestFootprint(t *testing.T) {
 	podsRunning := time.Since(start)
 	// Give the garbage collector's monitors time to start, then measure.
 	time.Sleep(3 * time.Second)
-	withRuntime := settledRSS()
+	withRuntime := procstat.SettledRSS()
 
 	t.Logf("apiserver: ready in %v, RSS +%s", serverUp.Round(time.Millisecond), mib(withServer-before))
 	t.Logf("runtime: started in %v, 3 nodes Ready %v after SetPool, 3 replicas Running %v after create",

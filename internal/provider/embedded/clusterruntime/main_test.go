@@ -1,16 +1,11 @@
 package clusterruntime
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"runtime"
-	"runtime/debug"
-	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -209,35 +204,6 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() (bool
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-}
-
-// settledRSS returns the resident set size of the process after giving memory the Go
-// runtime no longer needs back to the operating system.
-func settledRSS() int64 {
-	runtime.GC()
-	debug.FreeOSMemory()
-	return vmRSS()
-}
-
-// vmRSS reads VmRSS from /proc/self/status, in bytes; 0 where there is no /proc.
-func vmRSS() int64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) >= 2 && fields[0] == "VmRSS:" {
-			kb, err := strconv.ParseInt(fields[1], 10, 64)
-			if err != nil {
-				return 0
-			}
-			return kb * 1024
-		}
-	}
-	return 0
 }
 
 func mib(b int64) string { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }

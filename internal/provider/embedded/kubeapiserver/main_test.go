@@ -1,15 +1,11 @@
 package kubeapiserver
 
 import (
-	"bufio"
 	"context"
 	"fmt"
+	"github.com/mlfleet/mlfleet/internal/procstat"
 	"os"
 	"path/filepath"
-	"runtime"
-	"runtime/debug"
-	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -94,21 +90,21 @@ func sharedServers(t *testing.T) (*Server, *Server) {
 	sharedOnce.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
-		sharedTimings.rssBefore = settledRSS()
+		sharedTimings.rssBefore = procstat.SettledRSS()
 		start := time.Now()
 		sharedA, sharedErr = Start(ctx, testConfig("shared-a"))
 		if sharedErr != nil {
 			return
 		}
 		sharedTimings.first = time.Since(start)
-		sharedTimings.rssFirst = settledRSS()
+		sharedTimings.rssFirst = procstat.SettledRSS()
 		start = time.Now()
 		sharedB, sharedErr = Start(ctx, testConfig("shared-b"))
 		if sharedErr != nil {
 			return
 		}
 		sharedTimings.second = time.Since(start)
-		sharedTimings.rssSecond = settledRSS()
+		sharedTimings.rssSecond = procstat.SettledRSS()
 	})
 	if sharedErr != nil {
 		t.Fatalf("start shared servers: %v", sharedErr)
@@ -163,35 +159,6 @@ func clientWithTimeout(t *testing.T, kubeconfig []byte, timeout time.Duration) *
 		t.Fatalf("create client: %v", err)
 	}
 	return client
-}
-
-// settledRSS returns the resident set size of the process after giving memory the Go
-// runtime no longer needs back to the operating system.
-func settledRSS() int64 {
-	runtime.GC()
-	debug.FreeOSMemory()
-	return vmRSS()
-}
-
-// vmRSS reads VmRSS from /proc/self/status, in bytes; 0 where there is no /proc.
-func vmRSS() int64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) >= 2 && fields[0] == "VmRSS:" {
-			kb, err := strconv.ParseInt(fields[1], 10, 64)
-			if err != nil {
-				return 0
-			}
-			return kb * 1024
-		}
-	}
-	return 0
 }
 
 func mib(b int64) string { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/mlfleet/mlfleet/internal/procstat"
 	"io"
 	"net"
 	"net/netip"
@@ -376,11 +377,11 @@ func TestStartupCost(t *testing.T) {
 
 	// Two more, measured one by one.
 	for i, id := range []string{"extra-1", "extra-2"} {
-		before := settledRSS()
+		before := procstat.SettledRSS()
 		start := time.Now()
 		startServer(t, testConfig(id))
 		took := time.Since(start)
-		after := settledRSS()
+		after := procstat.SettledRSS()
 		t.Logf("extra apiserver %d: Start to ready %v, RSS +%s (now %s)", i+1, took.Round(time.Millisecond), mib(after-before), mib(after))
 	}
 }
@@ -515,14 +516,14 @@ func BenchmarkServerStart(b *testing.B) {
 	var total time.Duration
 	var rss int64
 	for b.Loop() {
-		before := settledRSS()
+		before := procstat.SettledRSS()
 		start := time.Now()
 		s, err := Start(context.Background(), testConfig(fmt.Sprintf("bench-%d", benchSeq.Add(1))))
 		if err != nil {
 			b.Fatal(err)
 		}
 		total += time.Since(start)
-		rss += settledRSS() - before
+		rss += procstat.SettledRSS() - before
 		b.Cleanup(func() { s.Stop(context.Background()) })
 	}
 	b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "ms-to-ready/server")

@@ -19,6 +19,7 @@ import (
 
 	"github.com/mlfleet/mlfleet/internal/arm"
 	"github.com/mlfleet/mlfleet/internal/auth"
+	"github.com/mlfleet/mlfleet/internal/compute"
 	"github.com/mlfleet/mlfleet/internal/containerservice"
 	"github.com/mlfleet/mlfleet/internal/policy"
 	"github.com/mlfleet/mlfleet/internal/resources"
@@ -33,6 +34,7 @@ type Config struct {
 	Resources  *resources.Service
 	Workspaces *workspaces.Service
 	Clusters   *containerservice.Service
+	Computes   *compute.Service
 	Policies   *policy.Service
 	// PageSize is the number of items per list page; 0 means 100.
 	PageSize int
@@ -66,6 +68,7 @@ func New(cfg Config) *Server {
 	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "api"), metrics: newMetrics(cfg.Registry)}
 	s.routes()
 	s.clusterRoutes()
+	s.computeRoutes()
 	s.policyRoutes()
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })

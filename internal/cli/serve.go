@@ -26,6 +26,7 @@ type serveFlags struct {
 	leaseTTL  time.Duration
 	stepDelay time.Duration
 	versions  string
+	health    time.Duration
 }
 
 func newServeCommand(streams Streams) *cobra.Command {
@@ -53,7 +54,7 @@ other mlfleet commands work with no flags. Stop it with Ctrl-C (SIGINT) or SIGTE
 			slog.SetDefault(logger)
 			return server.Run(cmd.Context(), server.Config{
 				Addr: f.addr, Home: f.dataDir, StoreDSN: f.store, PageSize: f.pageSize,
-				LeaseTTL: f.leaseTTL, StepDelay: f.stepDelay, VersionsFile: f.versions, Logger: logger,
+				LeaseTTL: f.leaseTTL, StepDelay: f.stepDelay, VersionsFile: f.versions, HealthInterval: f.health, Logger: logger,
 			}, streams.Out)
 		},
 	}
@@ -65,6 +66,7 @@ other mlfleet commands work with no flags. Stop it with Ctrl-C (SIGINT) or SIGTE
 	fl.StringVar(&f.versions, "versions-file", "", "Kubernetes version catalog (JSON) replacing the built-in one")
 	fl.IntVar(&f.pageSize, "page-size", 100, "Items per list page")
 	fl.DurationVar(&f.leaseTTL, "lease-ttl", 15*time.Second, "How long an operation lease lasts without renewal")
+	fl.DurationVar(&f.health, "health-interval", 30*time.Second, "How often the health monitor checks the cluster of every attached compute")
 	fl.DurationVar(&f.stepDelay, "fault-step-delay", 0, "Fault injection for tests: sleep before every operation step")
 	_ = fl.MarkHidden("fault-step-delay")
 	return cmd

@@ -177,6 +177,26 @@ func (s *Service) Put(ctx context.Context, sub, rg, name string, in ClusterInput
 	return mc, true, op, nil
 }
 
+// Validate checks a request to create a new cluster without creating it: the same checks,
+// policy included, and the same errors as Put. A cluster of that name must not exist.
+func (s *Service) Validate(ctx context.Context, sub, rg, name string, in ClusterInput) error {
+	group, err := s.cfg.Resources.WritableGroup(ctx, sub, rg)
+	if err != nil {
+		return err
+	}
+	if !clusterName.MatchString(name) {
+		return arm.BadRequest(arm.CodeInvalidResourceName,
+			"Cluster name '%s' is invalid: use 1 to 63 letters, digits, '-' or '_', starting and ending with a letter or digit.", name).WithTarget("resourceName")
+	}
+	if _, err := s.cfg.Store.GetResource(ctx, ID(sub, group.Name, name)); err == nil {
+		return arm.Conflict("A managed cluster named '%s' already exists in resource group '%s'.", name, group.Name)
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("get cluster %s: %w", name, err)
+	}
+	_, _, err = s.validateNew(ctx, sub, group, name, in)
+	return err
+}
+
 // validateNew checks a create request, reporting every problem together, and returns the
 // cluster to store with defaults applied (and the kubeconfig of an external cluster).
 func (s *Service) validateNew(ctx context.Context, sub string, group *resources.ResourceGroup, name string, in ClusterInput) (*ManagedCluster, []byte, error) {

@@ -98,6 +98,20 @@ func (e *Engine) Submit(ctx context.Context, kind, resourceID, subscriptionID st
 	return op, nil
 }
 
+// Completed records an operation that finished as soon as it was asked for (a PUT that
+// changes nothing), so that clients that always follow an operation URL see it succeed.
+func (e *Engine) Completed(ctx context.Context, kind, resourceID, subscriptionID string) (*store.Operation, error) {
+	now := time.Now().UTC()
+	op := &store.Operation{
+		ID: uuid.NewString(), Kind: kind, ResourceID: resourceID, SubscriptionID: subscriptionID,
+		Status: store.StatusSucceeded, Input: []byte("{}"), StartedAt: now, EndedAt: now,
+	}
+	if err := e.store.CreateOperation(ctx, op); err != nil {
+		return nil, fmt.Errorf("record operation: %w", err)
+	}
+	return op, nil
+}
+
 // Wake makes an idle worker look for work now.
 func (e *Engine) Wake() {
 	select {

@@ -27,6 +27,7 @@ import (
 	"github.com/mlfleet/mlfleet/internal/auth"
 	"github.com/mlfleet/mlfleet/internal/catalog"
 	"github.com/mlfleet/mlfleet/internal/clientconfig"
+	"github.com/mlfleet/mlfleet/internal/compute"
 	"github.com/mlfleet/mlfleet/internal/containerservice"
 	"github.com/mlfleet/mlfleet/internal/operations"
 	"github.com/mlfleet/mlfleet/internal/pki"
@@ -53,6 +54,9 @@ type Config struct {
 	LeaseTTL time.Duration
 	// StepDelay slows every operation step, for fault-injection tests only; 0 in production.
 	StepDelay time.Duration
+	// HealthInterval is how often the health monitor checks every attached compute's
+	// cluster; 0 means 30s.
+	HealthInterval time.Duration
 	// VersionsFile replaces the built-in Kubernetes version catalog ("" = built-in).
 	VersionsFile string
 	// Logger receives logs; nil means JSON logs on stderr at info level.
@@ -153,6 +157,11 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		Providers: providers, PublicIPsForbidden: policies.PublicIPsForbidden, Logger: log,
 	})
 
+	computes := compute.New(compute.Config{
+		Store: st, Engine: engine, Resources: rs, Workspaces: ws, Clusters: clusters, Secrets: box, CA: ca,
+		MonitorInterval: cfg.HealthInterval, Logger: log,
+	})
+
 	ccfg, err := prepareClientConfig(ctx, cfg.Home, authn, rs)
 	if err != nil {
 		return err
@@ -171,7 +180,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	handler := api.New(api.Config{
-		Store: st, Auth: authn, Resources: rs, Workspaces: ws, Clusters: clusters, Policies: policies, PageSize: cfg.PageSize, Registry: reg, Logger: log,
+		Store: st, Auth: authn, Resources: rs, Workspaces: ws, Clusters: clusters, Computes: computes, Policies: policies, PageSize: cfg.PageSize, Registry: reg, Logger: log,
 		Ready: func(ctx context.Context) error {
 			_, err := st.ListResources(ctx, store.ListOptions{Limit: 1})
 			return err
@@ -202,6 +211,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	if err := clusters.Resume(engineCtx); err != nil {
 		log.Error("resume clusters", "err", err)
 	}
+	computes.Start(engineCtx)
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.ServeTLS(ln, "", "") }()
@@ -223,6 +233,9 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		log.Warn("http shutdown", "err", err)
+	}
+	if err := computes.Close(shutdownCtx); err != nil {
+		log.Warn("health monitor shutdown", "err", err)
 	}
 	if err := engine.Close(shutdownCtx); err != nil {
 		log.Warn("operations shutdown", "err", err)

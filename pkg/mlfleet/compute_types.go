@@ -131,6 +131,12 @@ type ComputeMlfleet struct {
 	KubernetesVersion string `json:"kubernetesVersion,omitempty"`
 	// ComponentsVersion is the version of the components mlfleet installed.
 	ComponentsVersion string `json:"componentsVersion,omitempty"`
+	// Attached is true once the components are installed and the cluster is claimed.
+	Attached bool `json:"attached"`
+	// AttachmentID labels every object mlfleet installed in the cluster for this compute.
+	AttachmentID string `json:"attachmentId,omitempty"`
+	// FrontEndFqdn is the name the inference front-end's TLS certificate is for.
+	FrontEndFqdn string `json:"frontEndFqdn,omitempty"`
 }
 
 // Condition is one observed fact about a compute's cluster.

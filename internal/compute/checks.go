@@ -1,0 +1,288 @@
+package compute
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/netip"
+	"strings"
+
+	"github.com/mlfleet/mlfleet/internal/arm"
+	"github.com/mlfleet/mlfleet/internal/containerservice"
+	"github.com/mlfleet/mlfleet/internal/kube"
+	"github.com/mlfleet/mlfleet/internal/store"
+	"github.com/mlfleet/mlfleet/internal/workspaces"
+)
+
+// checkList records every check of a request with its outcome.
+type checkList struct {
+	checks   []Check
+	errs     problems
+	warnings []string
+}
+
+func (l *checkList) pass(name, format string, args ...any) {
+	l.checks = append(l.checks, Check{Name: name, Passed: true, Message: fmt.Sprintf(format, args...)})
+}
+
+func (l *checkList) fail(name, code, target, format string, args ...any) {
+	e := arm.BadRequest(code, format, args...).WithTarget(target)
+	l.checks = append(l.checks, Check{Name: name, Passed: false, Message: e.Message})
+	l.errs = append(l.errs, e)
+}
+
+// shape adds the failures of the request's own fields as one check.
+func (l *checkList) shape(errs problems) {
+	if len(errs) == 0 {
+		l.pass("Settings", "cluster purpose, TLS, load balancer and network settings are valid")
+		return
+	}
+	for _, e := range errs {
+		l.checks = append(l.checks, Check{Name: "Settings", Passed: false, Message: e.Message})
+	}
+	l.errs = append(l.errs, errs...)
+}
+
+// err turns the failures into the error to answer: a 409 when the only problem is an
+// existing attachment (S11), else one 400 UserError listing them all (B1).
+func (l *checkList) err(what string) error {
+	if len(l.errs) == 1 && l.errs[0].Code == arm.CodeConflict {
+		e := arm.Conflict("%s", l.errs[0].Message)
+		e.Target = l.errs[0].Target
+		return e
+	}
+	return l.errs.err(what)
+}
+
+func (l *checkList) validation() *ComputeValidation {
+	return &ComputeValidation{Valid: len(l.errs) == 0, Checks: l.checks, Warnings: l.warnings}
+}
+
+// observation is what the live checks of one cluster found.
+type observation struct {
+	Cluster *containerservice.ManagedCluster
+	Kube    *kube.Cluster
+	// Unreachable is why the API server could not be used; nil when it answered.
+	Unreachable error
+	// BlockedFrom is set when the cluster's authorized IP ranges keep this server out.
+	BlockedFrom netip.Addr
+	Version     string
+	Nodes       []kube.Node
+	Cores       int
+	UID         string
+	Marker      *kube.Marker
+	Missing     []string
+	FrontEnd    *kube.FrontEnd
+}
+
+// observe reads what mlfleet needs to know of a live cluster. permissions adds the (slower)
+// permission review.
+func (s *Service) observe(ctx context.Context, mc *containerservice.ManagedCluster, permissions bool) *observation {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.CheckTimeout)
+	defer cancel()
+	o := &observation{Cluster: mc}
+	kc, err := s.access.connect(ctx, mc)
+	if err != nil {
+		o.Unreachable = err
+		return o
+	}
+	o.Kube = kc
+	if ap := mc.Properties.APIServerAccessProfile; ap != nil && len(ap.AuthorizedIPRanges) > 0 {
+		if src, ok := sourceAddress(kc); ok && !allowed(src, ap.AuthorizedIPRanges) {
+			o.BlockedFrom = src
+			o.Unreachable = fmt.Errorf("its authorized IP ranges (%s) do not let this control plane (%s) in", strings.Join(ap.AuthorizedIPRanges, ", "), src)
+			return o
+		}
+	}
+	if o.Version, err = kc.Version(ctx); err != nil {
+		o.Unreachable = err
+		return o
+	}
+	if o.Nodes, err = kc.Nodes(ctx, s.cfg.Clusters.VMSizes()); err != nil {
+		o.Unreachable = err
+		return o
+	}
+	for _, n := range o.Nodes {
+		o.Cores += n.Cores
+	}
+	if o.UID, err = kc.UID(ctx); err != nil {
+		o.Unreachable = err
+		return o
+	}
+	if o.Marker, err = kc.Marker(ctx); err != nil && !errors.Is(err, kube.ErrForbidden) {
+		o.Unreachable = err
+		return o
+	}
+	if o.FrontEnd, err = kc.FrontEnd(ctx); err != nil && !errors.Is(err, kube.ErrForbidden) {
+		o.Unreachable = err
+		return o
+	}
+	if permissions {
+		if o.Missing, err = kc.MissingPermissions(ctx); err != nil {
+			o.Unreachable = err
+		}
+	}
+	return o
+}
+
+func allowed(src netip.Addr, ranges []string) bool {
+	for _, r := range ranges {
+		p, err := netip.ParsePrefix(r)
+		if err != nil {
+			a, err := netip.ParseAddr(r)
+			if err != nil {
+				continue
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		if p.Contains(src) {
+			return true
+		}
+	}
+	return false
+}
+
+// replaceTarget is an attachment that a forced attach detaches first.
+type replaceTarget struct {
+	ComputeID    string `json:"computeId,omitempty"`
+	AttachmentID string `json:"attachmentId"`
+}
+
+// attachTarget is what the checks of an attach found out.
+type attachTarget struct {
+	Cluster *containerservice.ManagedCluster
+	Obs     *observation
+	Replace *replaceTarget
+}
+
+// attachChecks runs every precondition of attaching the cluster resourceID to compute
+// self (S9–S11, S13–S15, S5, B1). Failures are in the list; the error is for failures of
+// mlfleet itself.
+func (s *Service) attachChecks(ctx context.Context, w *workspaces.Workspace, self, resourceID string, st settings, force bool) (*checkList, *attachTarget, error) {
+	l := &checkList{}
+	id, err := arm.ParseID(resourceID)
+	if err != nil || id.ResourceGroup == "" || !strings.EqualFold(id.Type(), containerservice.TypeManagedCluster) {
+		l.fail("ResourceId", arm.CodeInvalidResourceID, "properties.resourceId",
+			"Resource id '%s' is not the id of a managed cluster: use /subscriptions/{sub}/resourceGroups/{group}/providers/Microsoft.ContainerService/managedClusters/{name} (see 'mlfleet aks show -n NAME -g GROUP --query id').", resourceID)
+		return l, nil, nil
+	}
+	l.pass("ResourceId", "%s is a managed cluster id", resourceID)
+	wsID, _ := arm.ParseID(w.ID)
+	if !strings.EqualFold(id.SubscriptionID, wsID.SubscriptionID) {
+		l.fail("Subscription", "ClusterInAnotherSubscription", "properties.resourceId",
+			"Cluster '%s' is in subscription %s but workspace '%s' is in subscription %s: a cluster can be attached only to a workspace of its own subscription.", id.Name(), id.SubscriptionID, w.Name, wsID.SubscriptionID)
+		return l, nil, nil
+	}
+	l.pass("Subscription", "same subscription as the workspace")
+	mc, err := s.cfg.Clusters.GetByID(ctx, resourceID)
+	var ae *arm.Error
+	if errors.As(err, &ae) && ae.Status == http.StatusNotFound {
+		l.fail("ClusterExists", "ClusterNotFound", "properties.resourceId",
+			"Cluster '%s' does not exist in resource group '%s'; create it ('mlfleet aks create') or register it ('mlfleet aks import') first.", id.Name(), id.ResourceGroup)
+		return l, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	l.pass("ClusterExists", "cluster %s exists", mc.Name)
+	if state := mc.Properties.ProvisioningState; state != containerservice.StateSucceeded && state != containerservice.StateUpdating {
+		l.fail("ClusterState", "ClusterNotReady", "properties.resourceId",
+			"Cluster '%s' is %s; attach it once it has been created successfully (see 'mlfleet aks show').", mc.Name, strings.ToLower(state))
+		return l, nil, nil
+	}
+	t := &attachTarget{Cluster: mc}
+	o := s.observe(ctx, mc, true)
+	t.Obs = o
+	switch {
+	case o.BlockedFrom.IsValid():
+		ranges := mc.Properties.APIServerAccessProfile.AuthorizedIPRanges
+		l.fail("AuthorizedIPRanges", "ControlPlaneNotAuthorized", "properties.resourceId",
+			"Cluster '%s' accepts API server connections only from %s, and mlfleet's control plane connects from %s. Add %s/%d to its authorized IP ranges: mlfleet aks update -n %s -g %s --api-server-authorized-ip-ranges %s,%s/%d",
+			mc.Name, strings.Join(ranges, ", "), o.BlockedFrom, o.BlockedFrom, o.BlockedFrom.BitLen(), mc.Name, id.ResourceGroup, strings.Join(ranges, ","), o.BlockedFrom, o.BlockedFrom.BitLen())
+		return l, t, nil
+	case o.Unreachable != nil:
+		l.fail("Reachable", "ClusterUnreachable", "properties.resourceId",
+			"Cluster '%s' cannot be reached with the credentials mlfleet holds for it: %v. Check that its API server is up and reachable from the mlfleet server.", mc.Name, o.Unreachable)
+		return l, t, nil
+	}
+	l.pass("Reachable", "API server answered, Kubernetes %s", o.Version)
+	l.pass("AuthorizedIPRanges", "the control plane may reach the API server")
+	if len(o.Missing) > 0 {
+		l.fail("Permissions", "InsufficientPermissions", "properties.resourceId",
+			"The credentials mlfleet holds for cluster '%s' may not %s. Grant them (for example bind the cluster-admin role to that identity) and retry.", mc.Name, strings.Join(o.Missing, ", "))
+	} else {
+		l.pass("Permissions", "the credentials may install and remove the components")
+	}
+	versions := s.cfg.Clusters.Versions()
+	if v, ok := versions.Find(mc.Location, o.Version); !ok || v.Version != o.Version {
+		l.fail("KubernetesVersion", arm.CodeUnsupportedKubernetesVersion, "properties.resourceId",
+			"Cluster '%s' runs Kubernetes %s, which is not supported in %s. Supported versions: %s. Upgrade the cluster to one of them, then attach it.",
+			mc.Name, o.Version, mc.Location, strings.Join(versions.Names(mc.Location), ", "))
+	} else if v.Preview {
+		l.pass("KubernetesVersion", "Kubernetes %s is supported (preview)", o.Version)
+		l.warnings = append(l.warnings, fmt.Sprintf("Cluster '%s' runs Kubernetes %s, a preview version: it works but carries no SLA.", mc.Name, o.Version))
+	} else {
+		l.pass("KubernetesVersion", "Kubernetes %s is supported", o.Version)
+	}
+	fails, warns := capacity(st.Purpose, len(o.Nodes), o.Cores, fmt.Sprintf("cluster '%s'", mc.Name))
+	for _, f := range fails {
+		l.fail("Capacity", "InsufficientCapacity", "properties.properties.clusterPurpose", "%s", f)
+	}
+	if len(fails) == 0 {
+		l.pass("Capacity", "%d nodes, %d vCPUs: enough for %s", len(o.Nodes), o.Cores, st.Purpose)
+	}
+	l.warnings = append(l.warnings, warns...)
+
+	holder, err := s.attachmentHolder(ctx, mc.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	var other *replaceTarget
+	var otherDesc string
+	switch {
+	case holder != "" && !strings.EqualFold(holder, self):
+		other = &replaceTarget{ComputeID: holder, AttachmentID: attachmentID(holder)}
+		otherDesc = describeCompute(holder)
+	case o.Marker != nil && o.Marker.AttachmentID != attachmentID(self):
+		other = &replaceTarget{ComputeID: o.Marker.ComputeID, AttachmentID: o.Marker.AttachmentID}
+		otherDesc = describeCompute(o.Marker.ComputeID)
+	}
+	switch {
+	case other == nil:
+		l.pass("Attachment", "cluster %s is not attached to another compute", mc.Name)
+	case force:
+		t.Replace = other
+		l.pass("Attachment", "cluster %s is attached to %s, which will be detached first (force)", mc.Name, otherDesc)
+	default:
+		l.fail("Attachment", arm.CodeConflict, "properties.resourceId",
+			"Cluster '%s' is already attached to %s. A cluster can be attached once: detach it there first, or attach with --force (REST: force=true) to detach it from there.", mc.Name, otherDesc)
+	}
+	return l, t, nil
+}
+
+// attachmentHolder returns the id of the compute attached to a cluster, "" when none.
+func (s *Service) attachmentHolder(ctx context.Context, clusterID string) (string, error) {
+	r, err := s.cfg.Store.GetResource(ctx, attachmentClaimID(clusterID))
+	if errors.Is(err, store.ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read attachment of %s: %w", clusterID, err)
+	}
+	var c claim
+	if err := json.Unmarshal(r.Body, &c); err != nil {
+		return "", fmt.Errorf("decode attachment of %s: %w", clusterID, err)
+	}
+	return c.ComputeID, nil
+}
+
+// describeCompute names a compute by its id for messages.
+func describeCompute(id string) string {
+	p, err := arm.ParseID(id)
+	if err != nil || len(p.Names) < 2 {
+		return fmt.Sprintf("compute %s", id)
+	}
+	return fmt.Sprintf("compute '%s' of workspace '%s' (resource group '%s', id %s)", p.Names[1], p.Names[0], p.ResourceGroup, id)
+}

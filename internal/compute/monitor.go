@@ -1,0 +1,196 @@
+package compute
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/mlfleet/mlfleet/internal/store"
+)
+
+// Start runs the health monitor (B4) until ctx ends or Close is called: every
+// MonitorInterval it observes each attached compute's cluster and refreshes its conditions,
+// live facts and derived provisioning state.
+func (s *Service) Start(ctx context.Context) {
+	s.monitorOnce.Do(func() {
+		ctx, cancel := context.WithCancel(ctx)
+		s.monitorStop = cancel
+		s.monitorDone = make(chan struct{})
+		go func() {
+			defer close(s.monitorDone)
+			t := time.NewTicker(s.cfg.MonitorInterval)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+				}
+				if err := s.Refresh(ctx); err != nil && ctx.Err() == nil {
+					s.log.Warn("health monitor", "err", err)
+				}
+			}
+		}()
+	})
+}
+
+// Close stops the health monitor.
+func (s *Service) Close(ctx context.Context) error {
+	if s.monitorStop == nil {
+		return nil
+	}
+	s.monitorStop()
+	select {
+	case <-s.monitorDone:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Refresh observes every attached compute once (what the monitor does on each tick).
+func (s *Service) Refresh(ctx context.Context) error {
+	rows, err := s.cfg.Store.ListResources(ctx, store.ListOptions{Type: TypeCompute})
+	if err != nil {
+		return fmt.Errorf("list computes: %w", err)
+	}
+	for _, r := range rows {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		c, err := decode(r)
+		if err != nil || !c.Properties.Mlfleet.Attached || busy(c.Properties.ProvisioningState) {
+			continue
+		}
+		mc, err := s.attachedCluster(ctx, c)
+		if err != nil {
+			continue
+		}
+		o := s.observe(ctx, mc, false)
+		if err := s.modify(ctx, r.ID, func(c *Compute) {
+			if busy(c.Properties.ProvisioningState) || !c.Properties.Mlfleet.Attached {
+				return // an operation started meanwhile: it records the state
+			}
+			s.apply(c, o)
+			c.Properties.ProvisioningState = derivedState(c.Properties.Mlfleet.Conditions)
+		}); err != nil {
+			s.log.Warn("record compute health", "compute", r.ID, "err", err)
+		}
+	}
+	return nil
+}
+
+func busy(state string) bool {
+	return state == StateCreating || state == StateUpdating || state == StateDeleting
+}
+
+// apply records an observation on a compute: conditions, live facts, provisioning errors.
+func (s *Service) apply(c *Compute, o *observation) {
+	p := c.Properties.Properties
+	purpose := deref(p.ClusterPurpose)
+	now := s.now().UTC()
+	set := func(typ string, ok bool, reason, format string, args ...any) {
+		status := "False"
+		if ok {
+			status = "True"
+		}
+		setCondition(&c.Properties.Mlfleet.Conditions, Condition{Type: typ, Status: status, Reason: reason, Message: fmt.Sprintf(format, args...)}, now)
+	}
+	unknown := func(typ string) {
+		setCondition(&c.Properties.Mlfleet.Conditions, Condition{Type: typ, Status: "Unknown", Reason: "ClusterUnreachable", Message: "the cluster cannot be reached"}, now)
+	}
+	name := o.Cluster.Name
+	if o.Unreachable != nil {
+		set(ConditionReachable, false, "ClusterUnreachable", "Cluster '%s' cannot be reached: %v", name, o.Unreachable)
+		unknown(ConditionVersionSupported)
+		unknown(ConditionCapacitySufficient)
+		unknown(ConditionComponentsReady)
+	} else {
+		set(ConditionReachable, true, "APIServerResponding", "Kubernetes %s answers", o.Version)
+		c.Properties.Mlfleet.KubernetesVersion = o.Version
+		c.Properties.Mlfleet.ClusterUID = o.UID
+		versions := s.cfg.Clusters.Versions()
+		if v, ok := versions.Find(o.Cluster.Location, o.Version); ok && v.Version == o.Version {
+			reason := "Supported"
+			if v.Preview {
+				reason = "Preview"
+			}
+			set(ConditionVersionSupported, true, reason, "Kubernetes %s is supported in %s", o.Version, o.Cluster.Location)
+		} else {
+			set(ConditionVersionSupported, false, "UnsupportedVersion", "Kubernetes %s is not supported in %s; supported: %v", o.Version, o.Cluster.Location, versions.Names(o.Cluster.Location))
+		}
+		fails, _ := capacity(purpose, len(o.Nodes), o.Cores, fmt.Sprintf("cluster '%s'", name))
+		if len(fails) == 0 {
+			set(ConditionCapacitySufficient, true, "Sufficient", "%d nodes, %d vCPUs", len(o.Nodes), o.Cores)
+		} else {
+			set(ConditionCapacitySufficient, false, "InsufficientCapacity", "%s", fails[0])
+		}
+		want := replicas(purpose)
+		switch fe := o.FrontEnd; {
+		case fe == nil:
+			set(ConditionComponentsReady, false, "NotInstalled", "the inference front-end azureml-fe is missing from namespace azureml")
+		case fe.ReadyReplicas < want:
+			set(ConditionComponentsReady, false, "FrontEndNotReady", "azureml-fe has %d of %d replicas ready", fe.ReadyReplicas, want)
+		default:
+			set(ConditionComponentsReady, true, "Ready", "azureml-fe has %d replicas ready", fe.ReadyReplicas)
+		}
+		if len(o.Nodes) > 0 {
+			p.AgentCount = ptr(len(o.Nodes))
+			sizes := map[string]int{}
+			best := ""
+			for _, n := range o.Nodes {
+				sizes[n.VMSize]++
+				if sizes[n.VMSize] > sizes[best] {
+					best = n.VMSize
+				}
+			}
+			p.AgentVMSize = ptr(best)
+		}
+		p.SystemServices = []SystemService{}
+		if fe := o.FrontEnd; fe != nil {
+			p.SystemServices = append(p.SystemServices, SystemService{SystemServiceType: "ScoringFrontEnd", PublicIPAddress: nonEmpty(fe.Address), Version: fe.Version})
+		}
+	}
+	if fqdn := o.Cluster.Properties.FQDN; fqdn != nil {
+		p.ClusterFqdn = ptr(*fqdn)
+	} else if pf := o.Cluster.Properties.PrivateFQDN; pf != nil {
+		p.ClusterFqdn = ptr(*pf)
+	}
+	c.Properties.ProvisioningErrors = nil
+	for _, cond := range c.Properties.Mlfleet.Conditions {
+		if cond.Status == "False" {
+			c.Properties.ProvisioningErrors = append(c.Properties.ProvisioningErrors, ProvisioningError{Error: ErrorDetail{Code: cond.Reason, Message: cond.Message}})
+		}
+	}
+}
+
+// setCondition sets one condition, keeping its transition time unless its status changes.
+func setCondition(conds *[]Condition, c Condition, now time.Time) {
+	i := slices.IndexFunc(*conds, func(x Condition) bool { return x.Type == c.Type })
+	if i < 0 {
+		c.LastTransitionTime = now
+		*conds = append(*conds, c)
+		return
+	}
+	c.LastTransitionTime = (*conds)[i].LastTransitionTime
+	if (*conds)[i].Status != c.Status {
+		c.LastTransitionTime = now
+	}
+	(*conds)[i] = c
+}
+
+// derivedState summarizes the conditions (B4, STYLE 14): Succeeded when all hold, Unknown
+// when the cluster cannot be reached, Failed when another one does not hold.
+func derivedState(conds []Condition) string {
+	state := StateSucceeded
+	for _, c := range conds {
+		switch {
+		case c.Type == ConditionReachable && c.Status != "True":
+			return StateUnknown
+		case c.Status == "False":
+			state = StateFailed
+		}
+	}
+	return state
+}

@@ -1,0 +1,481 @@
+package compute
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mlfleet/mlfleet/internal/arm"
+	"github.com/mlfleet/mlfleet/internal/containerservice"
+	"github.com/mlfleet/mlfleet/internal/operations"
+	"github.com/mlfleet/mlfleet/internal/pki"
+	"github.com/mlfleet/mlfleet/internal/resources"
+	"github.com/mlfleet/mlfleet/internal/secrets"
+	"github.com/mlfleet/mlfleet/internal/store"
+	"github.com/mlfleet/mlfleet/internal/workspaces"
+)
+
+// Operation kinds run by this package.
+const (
+	KindCreate = "computes.create"
+	KindAttach = "computes.attach"
+	KindUpdate = "computes.update"
+	KindDelete = "computes.delete"
+)
+
+// Config wires a Service. Zero durations mean the documented defaults.
+type Config struct {
+	Store      store.Store
+	Engine     *operations.Engine
+	Resources  *resources.Service
+	Workspaces *workspaces.Service
+	Clusters   *containerservice.Service
+	Secrets    *secrets.Box
+	// CA issues the certificates of TLS status Auto.
+	CA *pki.CA
+	// MonitorInterval is how often the health monitor looks at every attached compute;
+	// default 30s.
+	MonitorInterval time.Duration
+	// CheckTimeout bounds the live checks of one cluster (reachability and the rest);
+	// default 10s.
+	CheckTimeout time.Duration
+	// ReadyTimeout bounds how long an operation waits for the installed components to be
+	// ready; default 3m.
+	ReadyTimeout time.Duration
+	Logger       *slog.Logger
+}
+
+// Service manages computes.
+type Service struct {
+	cfg    Config
+	log    *slog.Logger
+	now    func() time.Time
+	access *access
+
+	monitorOnce sync.Once
+	monitorStop context.CancelFunc
+	monitorDone chan struct{}
+}
+
+// New returns a Service, registering its operation handlers and its cascade deleter.
+func New(cfg Config) *Service {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.MonitorInterval <= 0 {
+		cfg.MonitorInterval = 30 * time.Second
+	}
+	if cfg.CheckTimeout <= 0 {
+		cfg.CheckTimeout = 10 * time.Second
+	}
+	if cfg.ReadyTimeout <= 0 {
+		cfg.ReadyTimeout = 3 * time.Minute
+	}
+	s := &Service{cfg: cfg, log: cfg.Logger.With("component", "compute"), now: time.Now}
+	s.access = newAccess(cfg.Clusters)
+	cfg.Engine.Register(KindCreate, s.runCreate)
+	cfg.Engine.Register(KindAttach, s.runAttach)
+	cfg.Engine.Register(KindUpdate, s.runUpdate)
+	cfg.Engine.Register(KindDelete, s.runDelete)
+	cfg.Resources.RegisterDeleter(TypeCompute, s.cascadeDelete)
+	return s
+}
+
+// ID returns a compute's ARM id.
+func ID(sub, rg, ws, name string) string {
+	return arm.ResourcePath(sub, rg, Namespace, "workspaces", ws, "computes", name)
+}
+
+// attachmentID labels what mlfleet installs in a cluster for one compute: a DNS label,
+// stable for the compute id.
+func attachmentID(computeID string) string {
+	sum := sha256.Sum256([]byte(strings.ToLower(computeID)))
+	return "a" + hex.EncodeToString(sum[:])[:15]
+}
+
+// nameClaimID is the row that reserves a compute name in a region (S4).
+func nameClaimID(location, name string) string {
+	return "/providers/" + Namespace + "/locations/" + location + "/computeNames/" + strings.ToLower(name)
+}
+
+// attachmentClaimID is the row that records the compute attached to a cluster (S11).
+func attachmentClaimID(clusterID string) string { return clusterID + "/mlfleetAttachments/current" }
+
+func tlsSecretID(computeID string) string { return computeID + "/mlfleetSecrets/tls" }
+
+// claim is the body of name and attachment claims.
+type claim struct {
+	ComputeID string `json:"computeId"`
+}
+
+// Result is the answer of a PUT.
+type Result struct {
+	// Compute is the compute as stored (nil for a dry run).
+	Compute *Compute
+	// Created is true when the PUT made a new compute.
+	Created bool
+	// Operation follows the work (always set unless dry run).
+	Operation *store.Operation
+	// Validation is the answer of a dry run.
+	Validation *ComputeValidation
+	// Warnings are things to tell the user that did not stop the request.
+	Warnings []string
+}
+
+// Put creates, attaches or updates a compute, or with opts.ValidateOnly only checks that it
+// could. Every failed check is reported together in one 400 UserError (B1).
+func (s *Service) Put(ctx context.Context, sub, rg, ws, name string, in Compute, opts Options) (*Result, error) {
+	if _, err := s.cfg.Resources.WritableGroup(ctx, sub, rg); err != nil {
+		return nil, err
+	}
+	w, err := s.cfg.Workspaces.Get(ctx, sub, rg, ws)
+	if err != nil {
+		return nil, err
+	}
+	if !strings.EqualFold(in.Properties.ComputeType, "AKS") {
+		if in.Properties.ComputeType == "" {
+			return nil, arm.BadRequest(arm.CodeUserError, "properties.computeType is required; mlfleet serves computes of type AKS.").WithTarget("properties.computeType")
+		}
+		return nil, arm.BadRequest(arm.CodeUserError, "Compute type '%s' is not supported: mlfleet serves computes of type AKS (inference clusters).", in.Properties.ComputeType).WithTarget("properties.computeType")
+	}
+	id := ID(sub, rg, w.Name, name)
+	existing, err := s.cfg.Store.GetResource(ctx, id)
+	switch {
+	case err == nil:
+		return s.update(ctx, w, existing, in, opts)
+	case !errors.Is(err, store.ErrNotFound):
+		return nil, fmt.Errorf("get compute %s: %w", name, err)
+	}
+	if e := ValidateName(name); e != nil {
+		return nil, e
+	}
+	if in.Properties.ResourceID != nil && *in.Properties.ResourceID != "" {
+		return s.attach(ctx, w, id, name, in, opts)
+	}
+	return s.create(ctx, w, id, name, in, opts)
+}
+
+// computeLocation is where a new compute lives: computeLocation, else the body's location,
+// else the workspace's.
+func computeLocation(w *workspaces.Workspace, in Compute) (string, error) {
+	loc := in.Properties.ComputeLocation
+	if loc == "" {
+		loc = in.Location
+	}
+	if loc == "" {
+		loc = w.Location
+	}
+	norm, ok := arm.NormalizeLocation(loc)
+	if !ok {
+		return "", resources.InvalidLocation(loc)
+	}
+	return norm, nil
+}
+
+// store saves a new compute with its name claim, TLS secret and operation. On any failure
+// it removes what it wrote.
+func (s *Service) insert(ctx context.Context, w *workspaces.Workspace, c *Compute, st settings, kind string, input any) (*store.Operation, error) {
+	location := c.Properties.ComputeLocation
+	claimBody, _ := json.Marshal(claim{ComputeID: c.ID})
+	nameClaim := &store.Resource{ID: nameClaimID(location, c.Name), Type: typeNameClaim, Name: strings.ToLower(c.Name), Location: location, Body: claimBody}
+	if err := s.cfg.Store.CreateResource(ctx, nameClaim); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return nil, s.nameTaken(ctx, location, c.Name)
+		}
+		return nil, fmt.Errorf("claim compute name %s: %w", c.Name, err)
+	}
+	parsed, _ := arm.ParseID(c.ID)
+	body, _ := json.Marshal(c)
+	r := &store.Resource{ID: c.ID, ParentID: w.ID, Type: TypeCompute, Name: c.Name, SubscriptionID: parsed.SubscriptionID,
+		ResourceGroup: parsed.ResourceGroup, Location: location, Body: body}
+	undo := func() { _ = s.cfg.Store.DeleteResource(context.WithoutCancel(ctx), nameClaim.ID) }
+	if err := s.cfg.Store.CreateResource(ctx, r); err != nil {
+		undo()
+		if errors.Is(err, store.ErrConflict) {
+			return nil, arm.Conflict("Compute '%s' is being created in workspace '%s' by another request; wait for it, then retry.", c.Name, w.Name)
+		}
+		return nil, fmt.Errorf("create compute %s: %w", c.Name, err)
+	}
+	if err := s.saveTLS(ctx, r, st.SSL); err != nil {
+		_ = s.cfg.Store.DeleteResource(context.WithoutCancel(ctx), r.ID)
+		undo()
+		return nil, err
+	}
+	op, err := s.cfg.Engine.Submit(ctx, kind, c.ID, parsed.SubscriptionID, input)
+	if err != nil {
+		_ = s.cfg.Store.DeleteResource(context.WithoutCancel(ctx), tlsSecretID(r.ID))
+		_ = s.cfg.Store.DeleteResource(context.WithoutCancel(ctx), r.ID)
+		undo()
+		return nil, err
+	}
+	return op, nil
+}
+
+// nameTaken is the 409 for a compute name used elsewhere in the region.
+func (s *Service) nameTaken(ctx context.Context, location, name string) error {
+	owner := "another workspace"
+	if r, err := s.cfg.Store.GetResource(ctx, nameClaimID(location, name)); err == nil {
+		var c claim
+		if json.Unmarshal(r.Body, &c) == nil {
+			if id, err := arm.ParseID(c.ComputeID); err == nil && len(id.Names) > 0 {
+				owner = fmt.Sprintf("workspace '%s' (resource group '%s')", id.Names[0], id.ResourceGroup)
+			}
+		}
+	}
+	return arm.Conflict("Compute name '%s' is already used in region %s by %s: compute names are unique per region. Choose another name.", name, location, owner)
+}
+
+// CheckName says whether a new compute of the workspace may be called name (S4).
+func (s *Service) CheckName(ctx context.Context, sub, rg, ws, name, location string) (*NameAvailability, error) {
+	w, err := s.cfg.Workspaces.Get(ctx, sub, rg, ws)
+	if err != nil {
+		return nil, err
+	}
+	if e := ValidateName(name); e != nil {
+		return &NameAvailability{NameAvailable: false, Reason: "Invalid", Message: e.Message}, nil
+	}
+	if _, err := s.cfg.Store.GetResource(ctx, ID(sub, rg, w.Name, name)); err == nil {
+		return &NameAvailability{Reason: "AlreadyExists", Message: fmt.Sprintf("Workspace '%s' already has a compute named '%s'.", w.Name, name)}, nil
+	}
+	loc, err := computeLocation(w, Compute{Location: location})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.cfg.Store.GetResource(ctx, nameClaimID(loc, name)); err == nil {
+		return &NameAvailability{Reason: "AlreadyExists", Message: s.nameTaken(ctx, loc, name).(*arm.Error).Message}, nil
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("check name %s: %w", name, err)
+	}
+	return &NameAvailability{NameAvailable: true}, nil
+}
+
+// Get returns a compute, or a 404.
+func (s *Service) Get(ctx context.Context, sub, rg, ws, name string) (*Compute, error) {
+	r, err := s.getResource(ctx, sub, rg, ws, name)
+	if err != nil {
+		return nil, err
+	}
+	return decode(r)
+}
+
+func (s *Service) getResource(ctx context.Context, sub, rg, ws, name string) (*store.Resource, error) {
+	w, err := s.cfg.Workspaces.Get(ctx, sub, rg, ws)
+	if err != nil {
+		return nil, err
+	}
+	r, err := s.cfg.Store.GetResource(ctx, ID(sub, rg, w.Name, name))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, arm.NotFound(arm.CodeResourceNotFound, "Workspace '%s' has no compute named '%s'.", w.Name, name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get compute %s: %w", name, err)
+	}
+	return r, nil
+}
+
+// List returns a page of the computes of a workspace.
+func (s *Service) List(ctx context.Context, sub, rg, ws string, p resources.Page) ([]*Compute, bool, error) {
+	w, err := s.cfg.Workspaces.Get(ctx, sub, rg, ws)
+	if err != nil {
+		return nil, false, err
+	}
+	rows, more, err := resources.ListPage(ctx, s.cfg.Store, store.ListOptions{ParentID: w.ID, Type: TypeCompute}, p)
+	if err != nil {
+		return nil, false, fmt.Errorf("list computes: %w", err)
+	}
+	out := make([]*Compute, 0, len(rows))
+	for _, r := range rows {
+		c, err := decode(r)
+		if err != nil {
+			return nil, false, err
+		}
+		out = append(out, c)
+	}
+	return out, more, nil
+}
+
+// Delete starts detaching (action Detach) or deleting (action Delete) a compute. It returns
+// nil, nil when the compute does not exist.
+func (s *Service) Delete(ctx context.Context, sub, rg, ws, name, action string) (*store.Operation, error) {
+	switch {
+	case action == "":
+		return nil, arm.BadRequest(arm.CodeUserError, "The underlyingResourceAction query parameter is required: Detach keeps the cluster, Delete also deletes a cluster the compute created.").WithTarget("underlyingResourceAction")
+	case strings.EqualFold(action, "detach"):
+		action = "Detach"
+	case strings.EqualFold(action, "delete"):
+		action = "Delete"
+	default:
+		return nil, arm.BadRequest(arm.CodeUserError, "underlyingResourceAction '%s' is invalid: use Detach or Delete.", action).WithTarget("underlyingResourceAction")
+	}
+	r, err := s.getResource(ctx, sub, rg, ws, name)
+	var ae *arm.Error
+	if errors.As(err, &ae) && ae.Code == arm.CodeResourceNotFound {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	c, err := decode(r)
+	if err != nil {
+		return nil, err
+	}
+	ops, err := s.cfg.Store.ListOperations(ctx, store.OperationFilter{ResourceID: r.ID, Status: store.StatusInProgress})
+	if err != nil {
+		return nil, fmt.Errorf("list operations: %w", err)
+	}
+	for _, op := range ops {
+		if op.Kind == KindDelete {
+			return op, nil
+		}
+	}
+	if len(ops) > 0 {
+		return nil, arm.Errorf(http.StatusConflict, arm.CodeOperationInProgress,
+			"Compute '%s' is %s (operation %s); wait for it to finish, then retry.", name, strings.ToLower(c.Properties.ProvisioningState), ops[0].ID)
+	}
+	if action == "Delete" && c.Properties.IsAttachedCompute {
+		return nil, arm.BadRequest(arm.CodeUserError,
+			"Compute '%s' is attached to cluster %s, which it did not create, so underlyingResourceAction=Delete would delete a cluster mlfleet does not own. Detach it instead ('mlfleet ml computetarget detach -n %s'), then delete the cluster on its own ('mlfleet aks delete') if you mean to.",
+			name, deref(c.Properties.ResourceID), name).WithTarget("underlyingResourceAction")
+	}
+	if err := s.modify(ctx, r.ID, func(c *Compute) { c.Properties.ProvisioningState = StateDeleting }); err != nil {
+		return nil, err
+	}
+	return s.cfg.Engine.Submit(ctx, KindDelete, r.ID, r.SubscriptionID, deleteInput{ID: r.ID, Action: action})
+}
+
+// Keys returns the kubeconfigs of a compute's cluster (listKeys).
+func (s *Service) Keys(ctx context.Context, sub, rg, ws, name string) (*ComputeKeys, error) {
+	c, err := s.Get(ctx, sub, rg, ws, name)
+	if err != nil {
+		return nil, err
+	}
+	mc, err := s.attachedCluster(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	creds, err := s.cfg.Clusters.ClusterCredentials(ctx, mc)
+	if err != nil {
+		return nil, err
+	}
+	return &ComputeKeys{ComputeType: "AKS", UserKubeConfig: string(creds.User), AdminKubeConfig: string(creds.Admin)}, nil
+}
+
+// Nodes returns the live nodes of a compute's cluster (listNodes).
+func (s *Service) Nodes(ctx context.Context, sub, rg, ws, name string) (*ComputeNodes, error) {
+	c, err := s.Get(ctx, sub, rg, ws, name)
+	if err != nil {
+		return nil, err
+	}
+	mc, err := s.attachedCluster(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.CheckTimeout)
+	defer cancel()
+	kc, err := s.access.connect(ctx, mc)
+	if err != nil {
+		return nil, unreachable(mc.Name, err)
+	}
+	nodes, err := kc.Nodes(ctx, s.cfg.Clusters.VMSizes())
+	if err != nil {
+		return nil, unreachable(mc.Name, err)
+	}
+	out := &ComputeNodes{Nodes: []ComputeNode{}}
+	for _, n := range nodes {
+		state := "idle"
+		if !n.Ready {
+			state = "unusable"
+		}
+		out.Nodes = append(out.Nodes, ComputeNode{NodeID: n.Name, PrivateIPAddress: nonEmpty(n.InternalIP), PublicIPAddress: nonEmpty(n.ExternalIP), Port: 22, NodeState: state})
+	}
+	return out, nil
+}
+
+// attachedCluster returns the managed cluster of a compute that has one.
+func (s *Service) attachedCluster(ctx context.Context, c *Compute) (*containerservice.ManagedCluster, error) {
+	if c.Properties.ResourceID == nil || *c.Properties.ResourceID == "" {
+		return nil, arm.Conflict("Compute '%s' has no cluster yet (it is %s).", c.Name, strings.ToLower(c.Properties.ProvisioningState))
+	}
+	mc, err := s.cfg.Clusters.GetByID(ctx, *c.Properties.ResourceID)
+	var ae *arm.Error
+	if errors.As(err, &ae) && ae.Status == http.StatusNotFound {
+		return nil, arm.Conflict("The cluster of compute '%s' (%s) no longer exists; detach the compute.", c.Name, *c.Properties.ResourceID)
+	}
+	return mc, err
+}
+
+func unreachable(cluster string, err error) error {
+	return arm.Errorf(http.StatusConflict, "ClusterUnreachable", "Cluster '%s' cannot be reached: %v", cluster, err)
+}
+
+// modify applies fn to the stored compute, retrying on concurrent updates.
+func (s *Service) modify(ctx context.Context, id string, fn func(*Compute)) error {
+	for {
+		r, err := s.cfg.Store.GetResource(ctx, id)
+		if err != nil {
+			return fmt.Errorf("get compute %s: %w", id, err)
+		}
+		c, err := decode(r)
+		if err != nil {
+			return err
+		}
+		fn(c)
+		c.Properties.ModifiedOn = ptr(s.now().UTC())
+		r.Body, _ = json.Marshal(c)
+		err = s.cfg.Store.UpdateResource(ctx, r)
+		if errors.Is(err, store.ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("update compute %s: %w", id, err)
+		}
+		return nil
+	}
+}
+
+func decode(r *store.Resource) (*Compute, error) {
+	var c Compute
+	if err := json.Unmarshal(r.Body, &c); err != nil {
+		return nil, fmt.Errorf("decode compute %s: %w", r.ID, err)
+	}
+	if c.Properties.Mlfleet == nil {
+		c.Properties.Mlfleet = &ComputeMlfleet{}
+	}
+	if c.Properties.Mlfleet.Conditions == nil {
+		c.Properties.Mlfleet.Conditions = []Condition{}
+	}
+	if c.Properties.Properties == nil {
+		c.Properties.Properties = &AKSProperties{}
+	}
+	if c.Properties.Properties.SystemServices == nil {
+		c.Properties.Properties.SystemServices = []SystemService{}
+	}
+	if ssl := c.Properties.Properties.SSLConfiguration; ssl != nil {
+		ssl.Key = "" // write-only (A7)
+	}
+	return &c, nil
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func nonEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}

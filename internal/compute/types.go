@@ -1,0 +1,63 @@
+package compute
+
+import "github.com/mlfleet/mlfleet/pkg/mlfleet"
+
+// Namespace is the ARM provider namespace of computes.
+const Namespace = "Microsoft.MachineLearningServices"
+
+// ARM types stored by this package.
+const (
+	TypeCompute = Namespace + "/workspaces/computes"
+	// typeNameClaim rows reserve a compute name in a region (S4).
+	typeNameClaim = Namespace + "/locations/computeNames"
+	// typeAttachment rows, under a managed cluster, record the compute attached to it (S11).
+	typeAttachment = "Microsoft.ContainerService/managedClusters/mlfleetAttachments"
+	// typeSecret rows, under a compute, hold its sealed TLS key.
+	typeSecret = TypeCompute + "/mlfleetSecrets"
+)
+
+// Provisioning states of computes.
+const (
+	StateCreating  = "Creating"
+	StateUpdating  = "Updating"
+	StateDeleting  = "Deleting"
+	StateSucceeded = "Succeeded"
+	StateFailed    = "Failed"
+	StateUnknown   = "Unknown"
+)
+
+// The wire types are the SDK's, so that server and clients agree by construction.
+type (
+	Compute                    = mlfleet.Compute
+	ComputeProperties          = mlfleet.ComputeProperties
+	AKSProperties              = mlfleet.AKSProperties
+	SSLConfiguration           = mlfleet.SSLConfiguration
+	AKSNetworkingConfiguration = mlfleet.AKSNetworkingConfiguration
+	SystemService              = mlfleet.SystemService
+	ComputeMlfleet             = mlfleet.ComputeMlfleet
+	Condition                  = mlfleet.Condition
+	ProvisioningError          = mlfleet.ProvisioningError
+	ErrorDetail                = mlfleet.ErrorDetail
+	ComputeKeys                = mlfleet.ComputeKeys
+	ComputeNode                = mlfleet.ComputeNode
+	ComputeNodes               = mlfleet.ComputeNodes
+	NameAvailability           = mlfleet.NameAvailability
+	ComputeValidation          = mlfleet.ComputeValidation
+	Check                      = mlfleet.Check
+)
+
+// Options change how a PUT is handled.
+type Options struct {
+	// Force lets an attach take a cluster attached elsewhere, detaching that first (S11).
+	Force bool
+	// ValidateOnly runs the checks and changes nothing (B1).
+	ValidateOnly bool
+}
+
+// Condition types (B4).
+const (
+	ConditionReachable          = mlfleet.ConditionReachable
+	ConditionVersionSupported   = mlfleet.ConditionVersionSupported
+	ConditionCapacitySufficient = mlfleet.ConditionCapacitySufficient
+	ConditionComponentsReady    = mlfleet.ConditionComponentsReady
+)

@@ -8,7 +8,7 @@ import (
 
 func newMLCommand(streams Streams, g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "ml", Short: "Manage Machine Learning workspaces and their compute targets"}
-	cmd.AddCommand(newWorkspaceCommand(streams, g))
+	cmd.AddCommand(newWorkspaceCommand(streams, g), newComputeTargetCommand(streams, g))
 	return cmd
 }
 

@@ -1,0 +1,410 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mlfleet/mlfleet/pkg/mlfleet"
+)
+
+// newComputeTargetCommand is `mlfleet ml computetarget`: the inference clusters of a
+// workspace (computes of type AKS), as `az ml computetarget` manages them.
+func newComputeTargetCommand(streams Streams, g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "computetarget", Short: "Create, attach, change and detach the inference clusters of a workspace"}
+	create := &cobra.Command{Use: "create", Short: "Create a compute target"}
+	create.AddCommand(newComputeTargetCreateAKS(streams, g))
+	attach := &cobra.Command{Use: "attach", Short: "Attach an existing cluster as a compute target"}
+	attach.AddCommand(newComputeTargetAttachAKS(streams, g))
+	update := &cobra.Command{Use: "update", Short: "Change a compute target's settings in place"}
+	update.AddCommand(newComputeTargetUpdateAKS(streams, g))
+	cmd.AddCommand(create, attach, update,
+		newComputeTargetScale(streams, g),
+		newComputeTargetDetach(streams, g),
+		newComputeTargetDelete(streams, g),
+		newComputeTargetShow(streams, g),
+		newComputeTargetList(streams, g),
+		newComputeTargetGetCredentials(streams, g),
+		newComputeTargetListNodes(streams, g),
+		newComputeTargetCheckName(streams, g),
+	)
+	return cmd
+}
+
+// computeRef names one compute: -n, and -g/-w defaulting to `mlfleet configure --defaults`.
+type computeRef struct{ name, group, workspace string }
+
+func (r *computeRef) bind(cmd *cobra.Command) {
+	cmd.Flags().StringVarP(&r.name, "name", "n", "", "Name of the compute target")
+	r.bindWorkspace(cmd)
+}
+
+func (r *computeRef) bindWorkspace(cmd *cobra.Command) {
+	cmd.Flags().StringVarP(&r.group, "resource-group", "g", "", "Resource group of the workspace (default: 'mlfleet configure --defaults group=')")
+	cmd.Flags().StringVarP(&r.workspace, "workspace-name", "w", "", "Workspace (default: 'mlfleet configure --defaults workspace=')")
+}
+
+// resolve checks -n and fills -g and -w from the configured defaults.
+func (r *computeRef) resolve() error {
+	if err := required(r.name, "--name/-n"); err != nil {
+		return err
+	}
+	return r.resolveWorkspace()
+}
+
+func (r *computeRef) resolveWorkspace() error {
+	var err error
+	if r.group, err = withDefault(r.group, "group", "--resource-group/-g"); err != nil {
+		return err
+	}
+	r.workspace, err = withDefault(r.workspace, "workspace", "--workspace-name/-w")
+	return err
+}
+
+type computeRow struct {
+	Name        any
+	ComputeType any
+	Location    any
+	State       any
+	Purpose     any
+	Nodes       any
+	VMSize      any
+}
+
+// computeTable is the table of `computetarget list` and `show`.
+func computeTable(v any) any {
+	return rows(v, func(m map[string]any) any {
+		loc := dig(m, "properties", "computeLocation")
+		if loc == nil || loc == "" {
+			loc = m["location"]
+		}
+		return computeRow{Name: m["name"], ComputeType: dig(m, "properties", "computeType"), Location: loc,
+			State: dig(m, "properties", "provisioningState"), Purpose: dig(m, "properties", "properties", "clusterPurpose"),
+			Nodes: dig(m, "properties", "properties", "agentCount"), VMSize: dig(m, "properties", "properties", "agentVmSize")}
+	})
+}
+
+type checkRow struct {
+	Check   any
+	Result  string
+	Message any
+}
+
+// validationTable is the table of a --dry-run: one row per check.
+func validationTable(v any) any {
+	m, _ := v.(map[string]any)
+	checks, _ := m["checks"].([]any)
+	out := []checkRow{}
+	for _, item := range checks {
+		c, _ := item.(map[string]any)
+		result := "Failed"
+		if c["passed"] == true {
+			result = "Passed"
+		}
+		out = append(out, checkRow{Check: c["name"], Result: result, Message: c["message"]})
+	}
+	return out
+}
+
+type nodeRow struct {
+	NodeID           any `json:"NodeId"`
+	PrivateIPAddress any `json:"PrivateIpAddress"`
+	PublicIPAddress  any `json:"PublicIpAddress"`
+	Port             any
+	NodeState        any
+}
+
+func nodeTable(v any) any {
+	return rows(v, func(m map[string]any) any {
+		return nodeRow{NodeID: m["nodeId"], PrivateIPAddress: m["privateIpAddress"], PublicIPAddress: m["publicIpAddress"], Port: m["port"], NodeState: m["nodeState"]}
+	})
+}
+
+// printWarnings shows the warnings a compute PUT or dry run answered with.
+func printWarnings(streams Streams, warnings []string) {
+	for _, w := range warnings {
+		fmt.Fprintf(streams.Err, "WARNING: %s\n", w)
+	}
+}
+
+func computeWarnings(c *mlfleet.Compute) []string {
+	if c == nil || c.Properties.Mlfleet == nil {
+		return nil
+	}
+	return c.Properties.Mlfleet.Warnings
+}
+
+// progress prints a compute operation the way azureml-core's
+// wait_for_completion(show_output=True) does: the first state, a dot per poll, the new
+// state on a new line when it changes, and a closing line with the operation's status.
+type progress struct {
+	w     io.Writer
+	shown string
+}
+
+func (p *progress) update(state string) {
+	if p.shown == "" {
+		fmt.Fprint(p.w, state)
+	} else {
+		fmt.Fprint(p.w, ".")
+		if state != p.shown {
+			fmt.Fprintf(p.w, "\n%s", state)
+		}
+	}
+	p.shown = state
+}
+
+func (p *progress) finish(status string) {
+	if p.shown != "" {
+		fmt.Fprintln(p.w)
+	}
+	if status != "" {
+		fmt.Fprintf(p.w, "Provisioning operation finished, operation \"%s\"\n", status)
+	}
+}
+
+// waitCompute follows a compute operation to its end, printing progress on stdout (S21).
+// While the operation runs the state shown is the compute's provisioningState; once it
+// ends, the operation's status. A failed operation returns its error (an *mlfleet.Error).
+func waitCompute(ctx context.Context, streams Streams, c *mlfleet.Client, p *mlfleet.Poller, ref computeRef) error {
+	if p == nil {
+		return nil
+	}
+	pr := &progress{w: streams.Out}
+	st, err := p.Wait(ctx, func(st *mlfleet.OperationStatus) {
+		state := st.Status
+		if !st.Done() {
+			if comp, err := c.GetCompute(ctx, ref.group, ref.workspace, ref.name); err == nil && comp.Properties.ProvisioningState != "" {
+				state = comp.Properties.ProvisioningState
+			} else if pr.shown != "" {
+				// Gone already (a detach near its end) or a hiccup: keep what was shown.
+				state = pr.shown
+			}
+		}
+		pr.update(state)
+	})
+	status := ""
+	if st != nil && st.Done() {
+		status = st.Status
+	}
+	pr.finish(status)
+	return err
+}
+
+// finishCompute waits for a create, attach, update or scale (unless noWait) and prints the
+// compute as it then is.
+func (g *globals) finishCompute(cmd *cobra.Command, streams Streams, c *mlfleet.Client, accepted *mlfleet.Compute, p *mlfleet.Poller, ref computeRef, noWait bool) error {
+	printWarnings(streams, computeWarnings(accepted))
+	if noWait {
+		return nil
+	}
+	if err := waitCompute(cmd.Context(), streams, c, p, ref); err != nil {
+		return err
+	}
+	comp, err := c.GetCompute(cmd.Context(), ref.group, ref.workspace, ref.name)
+	if err != nil {
+		return err
+	}
+	return g.print(streams, comp, computeTable)
+}
+
+func newComputeTargetShow(streams Streams, g *globals) *cobra.Command {
+	ref := &computeRef{}
+	cmd := &cobra.Command{
+		Use:   "show -n NAME [-g GROUP] [-w WORKSPACE]",
+		Short: "Show a compute target",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := ref.resolve(); err != nil {
+				return err
+			}
+			c, err := g.client(streams)
+			if err != nil {
+				return err
+			}
+			comp, err := c.GetCompute(cmd.Context(), ref.group, ref.workspace, ref.name)
+			if err != nil {
+				return err
+			}
+			return g.print(streams, comp, computeTable)
+		},
+	}
+	ref.bind(cmd)
+	return cmd
+}
+
+func newComputeTargetList(streams Streams, g *globals) *cobra.Command {
+	ref := &computeRef{}
+	cmd := &cobra.Command{
+		Use:   "list [-g GROUP] [-w WORKSPACE]",
+		Short: "List the compute targets of a workspace",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := ref.resolveWorkspace(); err != nil {
+				return err
+			}
+			c, err := g.client(streams)
+			if err != nil {
+				return err
+			}
+			list, err := c.ListComputes(cmd.Context(), ref.group, ref.workspace)
+			if err != nil {
+				return err
+			}
+			return g.print(streams, list, computeTable)
+		},
+	}
+	ref.bindWorkspace(cmd)
+	return cmd
+}
+
+func newComputeTargetListNodes(streams Streams, g *globals) *cobra.Command {
+	ref := &computeRef{}
+	cmd := &cobra.Command{
+		Use:   "list-nodes -n NAME [-g GROUP] [-w WORKSPACE]",
+		Short: "List the nodes of a compute target's cluster",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := ref.resolve(); err != nil {
+				return err
+			}
+			c, err := g.client(streams)
+			if err != nil {
+				return err
+			}
+			nodes, err := c.ComputeNodes(cmd.Context(), ref.group, ref.workspace, ref.name)
+			if err != nil {
+				return err
+			}
+			if nodes == nil {
+				nodes = []mlfleet.ComputeNode{}
+			}
+			return g.print(streams, nodes, nodeTable)
+		},
+	}
+	ref.bind(cmd)
+	return cmd
+}
+
+func newComputeTargetCheckName(streams Streams, g *globals) *cobra.Command {
+	ref := &computeRef{}
+	cmd := &cobra.Command{
+		Use:   "check-name -n NAME [-g GROUP] [-w WORKSPACE]",
+		Short: "Say whether a name can be used for a new compute target (naming rules, workspace and region uniqueness)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := ref.resolve(); err != nil {
+				return err
+			}
+			c, err := g.client(streams)
+			if err != nil {
+				return err
+			}
+			na, err := c.CheckComputeName(cmd.Context(), ref.group, ref.workspace, ref.name)
+			if err != nil {
+				return err
+			}
+			return g.print(streams, na, nil)
+		},
+	}
+	ref.bind(cmd)
+	return cmd
+}
+
+func newComputeTargetDetach(streams Streams, g *globals) *cobra.Command {
+	ref := &computeRef{}
+	var noWait bool
+	cmd := &cobra.Command{
+		Use:   "detach -n NAME [-g GROUP] [-w WORKSPACE]",
+		Short: "Detach a compute target: remove what mlfleet installed in the cluster, keep the cluster",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := ref.resolve(); err != nil {
+				return err
+			}
+			return g.removeCompute(cmd, streams, *ref, mlfleet.ActionDetach, noWait)
+		},
+	}
+	ref.bind(cmd)
+	cmd.Flags().BoolVar(&noWait, "no-wait", false, "Do not wait for the long-running operation to finish")
+	return cmd
+}
+
+func newComputeTargetDelete(streams Streams, g *globals) *cobra.Command {
+	ref := &computeRef{}
+	var yes, noWait bool
+	cmd := &cobra.Command{
+		Use:   "delete -n NAME [-g GROUP] [-w WORKSPACE] [--yes]",
+		Short: "Delete a compute target and the cluster it created (an attached cluster is refused: detach it)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := ref.resolve(); err != nil {
+				return err
+			}
+			if err := confirm(streams, yes, fmt.Sprintf("Are you sure you want to delete compute target '%s' and its cluster?", ref.name)); err != nil {
+				return err
+			}
+			return g.removeCompute(cmd, streams, *ref, mlfleet.ActionDelete, noWait)
+		},
+	}
+	ref.bind(cmd)
+	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "Do not prompt for confirmation")
+	cmd.Flags().BoolVar(&noWait, "no-wait", false, "Do not wait for the long-running operation to finish")
+	return cmd
+}
+
+// removeCompute detaches or deletes a compute. Like azureml-core it reads the compute
+// first, so a name that does not exist is an error rather than a silent no-op.
+func (g *globals) removeCompute(cmd *cobra.Command, streams Streams, ref computeRef, action string, noWait bool) error {
+	c, err := g.client(streams)
+	if err != nil {
+		return err
+	}
+	if _, err := c.GetCompute(cmd.Context(), ref.group, ref.workspace, ref.name); err != nil {
+		return err
+	}
+	p, err := c.BeginDeleteCompute(cmd.Context(), ref.group, ref.workspace, ref.name, action)
+	if err != nil {
+		return err
+	}
+	if noWait {
+		return nil
+	}
+	return waitCompute(cmd.Context(), streams, c, p, ref)
+}
+
+// optInt is an int flag that remembers whether it was given, so that only the settings a
+// user gave go into a request.
+type optInt struct {
+	v   int
+	set bool
+}
+
+func (o *optInt) String() string {
+	if !o.set {
+		return ""
+	}
+	return strconv.Itoa(o.v)
+}
+
+func (o *optInt) Set(s string) error {
+	v, err := strconv.Atoi(s)
+	if err != nil {
+		return fmt.Errorf("%q is not an integer", s)
+	}
+	o.v, o.set = v, true
+	return nil
+}
+
+func (o *optInt) Type() string { return "int" }
+
+func (o *optInt) ptr() *int {
+	if !o.set {
+		return nil
+	}
+	v := o.v
+	return &v
+}

@@ -64,7 +64,13 @@ func (s *Service) create(ctx context.Context, w *workspaces.Workspace, id, name 
 		l.warnings = append(l.warnings, warns...)
 	}
 	parsed, _ := arm.ParseID(id)
-	err = s.cfg.Clusters.Validate(ctx, parsed.SubscriptionID, parsed.ResourceGroup, name, clusterInput(loc, st))
+	forCluster := st
+	for _, e := range shape {
+		if strings.HasPrefix(e.Target, "properties.properties.aksNetworkingConfiguration") {
+			forCluster.Network = nil // already reported, in the compute's terms
+		}
+	}
+	err = s.cfg.Clusters.Validate(ctx, parsed.SubscriptionID, parsed.ResourceGroup, name, clusterInput(loc, forCluster))
 	var ae *arm.Error
 	switch {
 	case err == nil:

@@ -33,7 +33,7 @@ const (
 var (
 	computeName   = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9-]{2,23}$`)
 	reservedNames = []string{"amlcompute", "local", "containerinstance"}
-	dnsLabel      = regexp.MustCompile(`^[a-z][a-z0-9-]{0,61}[a-z0-9]$`)
+	dnsLabel      = regexp.MustCompile(`^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$`)
 	cidrPattern   = regexp.MustCompile(`^([0-9]{1,3}\.){3}[0-9]{1,3}(/([0-9]|[1-2][0-9]|3[0-2]))?$`)
 )
 

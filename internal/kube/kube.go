@@ -1,7 +1,3 @@
-// Package kube is everything mlfleet does inside a Kubernetes cluster, through client-go,
-// whatever provider the cluster comes from: connect from a kubeconfig, read the version
-// (GET /version) and the nodes, and summarise the nodes as pools with their VM size.
-// Nothing above this package handles apimachinery errors.
 package kube
 
 import (
@@ -13,6 +9,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -21,8 +18,18 @@ import (
 	"github.com/mlfleet/mlfleet/internal/catalog"
 )
 
-// ErrUnreachable means the cluster's API server could not be reached or did not answer.
-var ErrUnreachable = errors.New("cluster unreachable")
+var (
+	// ErrUnreachable means the cluster's API server could not be reached or did not answer.
+	ErrUnreachable = errors.New("cluster unreachable")
+
+	// ErrForbidden means the API server refused the credentials (401) or the action (403);
+	// the message says what was refused.
+	ErrForbidden = errors.New("forbidden")
+
+	// ErrAttached means the cluster carries the marker of another attachment; errors
+	// wrapping it are an *AttachedError naming that attachment.
+	ErrAttached = errors.New("cluster already attached")
+)
 
 // Cluster is a connection to one cluster.
 type Cluster struct {
@@ -82,7 +89,7 @@ func (c *Cluster) Version(ctx context.Context) (string, error) {
 	go func() {
 		info, err := c.Client.Discovery().ServerVersion()
 		if err != nil {
-			ch <- result{err: fmt.Errorf("%w: GET /version: %v", ErrUnreachable, err)}
+			ch <- result{err: translate(err, "GET /version")}
 			return
 		}
 		ch <- result{v: CleanVersion(info.GitVersion)}
@@ -91,7 +98,7 @@ func (c *Cluster) Version(ctx context.Context) (string, error) {
 	case r := <-ch:
 		return r.v, r.err
 	case <-ctx.Done():
-		return "", fmt.Errorf("%w: %v", ErrUnreachable, ctx.Err())
+		return "", fmt.Errorf("GET /version: %w: %w", ErrUnreachable, ctx.Err())
 	}
 }
 
@@ -114,13 +121,17 @@ type Node struct {
 	MemoryMiB int
 	GPUs      int
 	Ready     bool
+	// InternalIP and ExternalIP are the node's first addresses of those types in its
+	// status; "" when it reports none.
+	InternalIP string
+	ExternalIP string
 }
 
 // Nodes lists the cluster's nodes.
 func (c *Cluster) Nodes(ctx context.Context, sizes *catalog.VMSizes) ([]Node, error) {
 	list, err := c.Client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 	if err != nil {
-		return nil, fmt.Errorf("%w: list nodes: %v", ErrUnreachable, err)
+		return nil, translate(err, "list nodes")
 	}
 	out := make([]Node, 0, len(list.Items))
 	for i := range list.Items {
@@ -159,6 +170,14 @@ func describe(n *corev1.Node, sizes *catalog.VMSizes) Node {
 	for _, c := range n.Status.Conditions {
 		if c.Type == corev1.NodeReady {
 			d.Ready = c.Status == corev1.ConditionTrue
+		}
+	}
+	for _, a := range n.Status.Addresses {
+		switch {
+		case a.Type == corev1.NodeInternalIP && d.InternalIP == "":
+			d.InternalIP = a.Address
+		case a.Type == corev1.NodeExternalIP && d.ExternalIP == "":
+			d.ExternalIP = a.Address
 		}
 	}
 	return d
@@ -216,4 +235,34 @@ func Pools(nodes []Node) []Pool {
 		out = append(out, p)
 	}
 	return out
+}
+
+// translate turns an error of client-go into one of this package's, saying what was
+// being done: refusals wrap ErrForbidden, failures to get an answer wrap ErrUnreachable
+// (and the transport error, so that context.Canceled stays visible), and any other answer
+// of the API server becomes a plain message. No apimachinery error leaves the package.
+func translate(err error, format string, args ...any) error {
+	if err == nil {
+		return nil
+	}
+	what := fmt.Sprintf(format, args...)
+	var status apierrors.APIStatus
+	if !errors.As(err, &status) {
+		// No answer: connection refused or reset, TLS, DNS, a timeout, a cancelled context.
+		return fmt.Errorf("%s: %w: %w", what, ErrUnreachable, err)
+	}
+	msg := status.Status().Message
+	if msg == "" {
+		msg = err.Error()
+	}
+	switch {
+	case apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause):
+		// Forbidden on the wire, but it is no matter of rights: the namespace is going.
+		return fmt.Errorf("%s: %s", what, msg)
+	case apierrors.IsForbidden(err), apierrors.IsUnauthorized(err):
+		return fmt.Errorf("%s: %w: %s", what, ErrForbidden, msg)
+	case apierrors.IsServiceUnavailable(err), apierrors.IsServerTimeout(err), apierrors.IsTimeout(err):
+		return fmt.Errorf("%s: %w: %s", what, ErrUnreachable, msg)
+	}
+	return fmt.Errorf("%s: %s", what, msg)
 }

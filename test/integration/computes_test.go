@@ -20,7 +20,6 @@ import (
 	"github.com/mlfleet/mlfleet/pkg/mlfleet"
 )
 
-
 func computePath(rg, ws, name string) string { return wsPath(rg, ws) + "/computes/" + name }
 
 // newWorkspace makes a resource group with one workspace in westus.

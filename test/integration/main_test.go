@@ -36,7 +36,7 @@ func TestMain(m *testing.M) {
 	}
 	os.Exit(testserver.Main(m.Run, func(s *testserver.Server) {
 		shared.home, shared.cfg, shared.http = s.Home, s.Config, s.HTTP
-	}, "--page-size", "5"))
+	}, "--page-size", "5", "--health-interval", "1s"))
 }
 
 func httpClient(cfg *clientconfig.Config) *http.Client {

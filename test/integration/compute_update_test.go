@@ -1,0 +1,222 @@
+package integration
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/mlfleet/mlfleet/pkg/mlfleet"
+)
+
+// selfSignedPair returns a PEM certificate and key for host.
+func selfSignedPair(t *testing.T, host string) (string, string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: host}, DNSNames: []string{host},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, _ := x509.MarshalPKCS8PrivateKey(key)
+	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})), string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kb}))
+}
+
+// update PUTs AKS properties on an existing compute and waits for the operation.
+func update(t *testing.T, rg, ws, name string, aks map[string]any) (map[string]any, map[string]any) {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"location": "westus", "properties": map[string]any{"computeType": "AKS", "properties": aks}})
+	a := putCompute(t, rg, ws, name, string(body), "")
+	must(t, a, http.StatusOK)
+	return waitPut(t, a, rg, ws, name)
+}
+
+// TestComputeUpdateInPlace: TLS, load balancer and cluster purpose change without a detach
+// (S12, S13, S14, S6, B5); the node count changes from the workspace, re-checking the cluster
+// purpose on the way down (S20).
+func TestComputeUpdateInPlace(t *testing.T) {
+	t.Parallel()
+	rg, ws := "up-rg", "up-ws"
+	newWorkspace(t, rg, ws)
+	mc := createCluster(t, sdk(t), rg, "upcluster", 3, "Standard_D3_v2", nil)
+	k := clusterAdmin(t, rg, "upcluster")
+	ctx := context.Background()
+	a := putCompute(t, rg, ws, "upaks", fmt.Sprintf(`{"location":"westus","properties":{"computeType":"AKS","resourceId":%q}}`, mc.ID), "")
+	must(t, a, http.StatusCreated)
+	if op, _ := waitPut(t, a, rg, ws, "upaks"); op["status"] != "Succeeded" {
+		t.Fatalf("attach: %v", op)
+	}
+	uid := inspect(t, k).deployment.UID
+
+	cert, key := selfSignedPair(t, "scoring.example.com")
+	op, c := update(t, rg, ws, "upaks", map[string]any{"sslConfiguration": map[string]any{"status": "Enabled", "cert": cert, "key": key, "cname": "scoring.example.com"}})
+	if op["status"] != "Succeeded" {
+		t.Fatalf("TLS on: %v", op)
+	}
+	in := inspect(t, k)
+	if !in.tlsSecret || len(in.service.Spec.Ports) != 2 || in.deployment.UID != uid {
+		t.Fatalf("TLS on: secret %v ports %v (the deployment must be updated, not replaced)", in.tlsSecret, in.service.Spec.Ports)
+	}
+	raw, _ := json.Marshal(c)
+	if strings.Contains(string(raw), "PRIVATE KEY") || aksProps(c)["sslConfiguration"].(map[string]any)["status"] != "Enabled" {
+		t.Fatalf("GET after TLS on: %s", raw)
+	}
+	// A cert that does not cover the cname, or an expired one, is refused with the reason.
+	other, otherKey := selfSignedPair(t, "other.example.com")
+	bad := putCompute(t, rg, ws, "upaks", fmt.Sprintf(`{"properties":{"computeType":"AKS","properties":{"sslConfiguration":{"status":"Enabled","cert":%q,"key":%q,"cname":"scoring.example.com"}}}}`, other, otherKey), "")
+	if bad.status != 400 || !strings.Contains(bad.errorMessage(), "does not cover cname 'scoring.example.com'") {
+		t.Fatalf("wrong cname: %s", bad.raw)
+	}
+	mismatched := putCompute(t, rg, ws, "upaks", fmt.Sprintf(`{"properties":{"computeType":"AKS","properties":{"sslConfiguration":{"status":"Enabled","cert":%q,"key":%q,"cname":"scoring.example.com"}}}}`, cert, otherKey), "")
+	if mismatched.status != 400 || !strings.Contains(mismatched.errorMessage(), "do not form a pair") {
+		t.Fatalf("mismatched pair: %s", mismatched.raw)
+	}
+
+	op, c = update(t, rg, ws, "upaks", map[string]any{"loadBalancerType": "InternalLoadBalancer", "loadBalancerSubnet": "inference-subnet"})
+	if op["status"] != "Succeeded" {
+		t.Fatalf("internal LB: %v", op)
+	}
+	in = inspect(t, k)
+	if in.service.Annotations["service.beta.kubernetes.io/azure-load-balancer-internal"] != "true" ||
+		in.service.Annotations["service.beta.kubernetes.io/azure-load-balancer-internal-subnet"] != "inference-subnet" {
+		t.Fatalf("internal LB annotations: %v", in.service.Annotations)
+	}
+	svc := aksProps(c)["systemServices"].([]any)[0].(map[string]any)
+	if !inPrefix(t, fmt.Sprint(svc["publicIpAddress"]), "10.240.0.0/16") || aksProps(c)["loadBalancerSubnet"] != "inference-subnet" {
+		t.Fatalf("internal LB address: %v", aksProps(c))
+	}
+	if !in.tlsSecret {
+		t.Fatal("changing the load balancer dropped TLS")
+	}
+
+	op, _ = update(t, rg, ws, "upaks", map[string]any{"clusterPurpose": "DevTest", "loadBalancerType": "PublicIp", "sslConfiguration": map[string]any{"status": "Disabled"}})
+	if op["status"] != "Succeeded" {
+		t.Fatalf("DevTest: %v", op)
+	}
+	in = inspect(t, k)
+	if in.replicas != 1 || in.tlsSecret || in.service.Annotations["service.beta.kubernetes.io/azure-load-balancer-internal"] != "" {
+		t.Fatalf("DevTest, public, no TLS: replicas %d secret %v annotations %v", in.replicas, in.tlsSecret, in.service.Annotations)
+	}
+
+	// TLS Auto: mlfleet issues the certificate for the leaf domain label.
+	op, c = update(t, rg, ws, "upaks", map[string]any{"sslConfiguration": map[string]any{"status": "Auto", "leafDomainLabel": "myscore"}})
+	if op["status"] != "Succeeded" {
+		t.Fatalf("TLS Auto: %v", op)
+	}
+	sec, err := k.CoreV1().Secrets("azureml").Get(ctx, "azureml-fe-tls", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, _ := pem.Decode(sec.Data["tls.crt"])
+	leaf, err := x509.ParseCertificate(block.Bytes)
+	if err != nil || leaf.VerifyHostname("myscore.westus.cloudapp.mlfleet.local") != nil || leaf.Issuer.CommonName != "mlfleet CA" {
+		t.Fatalf("issued certificate: %v %v issuer %s", err, leaf.DNSNames, leaf.Issuer.CommonName)
+	}
+
+	// S20: scale from the workspace; VM size cannot change; FastProd refuses 2 nodes.
+	op, c = update(t, rg, ws, "upaks", map[string]any{"agentCount": 4})
+	if op["status"] != "Succeeded" || aksProps(c)["agentCount"] != 4.0 {
+		t.Fatalf("scale up: %v %v", op, aksProps(c)["agentCount"])
+	}
+	eventually(t, 30*time.Second, "4 ready nodes", nodeCount(ctx, k, 4))
+	resize := putCompute(t, rg, ws, "upaks", `{"properties":{"computeType":"AKS","properties":{"agentVmSize":"Standard_D4_v3"}}}`, "")
+	if resize.status != 400 || !strings.Contains(resize.errorMessage(), "cannot be changed") {
+		t.Fatalf("VM size change: %s", resize.raw)
+	}
+	down := putCompute(t, rg, ws, "upaks", `{"properties":{"computeType":"AKS","properties":{"agentCount":2,"clusterPurpose":"FastProd"}}}`, "")
+	if down.status != 400 || !strings.Contains(down.raw, "at least 12 vCPUs") || !strings.Contains(down.raw, "at least 3 nodes") {
+		t.Fatalf("scale-down below FastProd: %s", down.raw)
+	}
+	op, c = update(t, rg, ws, "upaks", map[string]any{"agentCount": 2})
+	if op["status"] != "Succeeded" || aksProps(c)["agentCount"] != 2.0 {
+		t.Fatalf("scale down (DevTest): %v %v", op, aksProps(c))
+	}
+	got, err := sdk(t).GetManagedCluster(ctx, rg, "upcluster")
+	if err != nil || got.Properties.AgentPoolProfiles[0].Count != 2 {
+		t.Fatalf("cluster after scale: %v %+v", err, got.Properties.AgentPoolProfiles)
+	}
+}
+
+// TestComputeHealth: the monitor shows an unreachable cluster (B4), and attach names the
+// addresses to add to the cluster's authorized IP ranges (S15).
+func TestComputeHealth(t *testing.T) {
+	t.Parallel()
+	rg, ws := "hl-rg", "hl-ws"
+	newWorkspace(t, rg, ws)
+	c := sdk(t)
+	ctx := context.Background()
+	mc := createCluster(t, c, rg, "hlcluster", 3, "Standard_D3_v2", nil)
+	a := putCompute(t, rg, ws, "hlaks", fmt.Sprintf(`{"location":"westus","properties":{"computeType":"AKS","resourceId":%q}}`, mc.ID), "")
+	must(t, a, http.StatusCreated)
+	if op, got := waitPut(t, a, rg, ws, "hlaks"); op["status"] != "Succeeded" || props(got)["provisioningState"] != "Succeeded" {
+		t.Fatalf("attach: %v %v", op, props(got))
+	}
+	conditions := func() map[string]string {
+		got, err := c.GetCompute(ctx, rg, ws, "hlaks")
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{"state": got.Properties.ProvisioningState}
+		for _, cond := range got.Properties.Mlfleet.Conditions {
+			out[cond.Type] = cond.Status
+		}
+		return out
+	}
+	if got := conditions(); got["Reachable"] != "True" || got["VersionSupported"] != "True" || got["CapacitySufficient"] != "True" || got["ComponentsReady"] != "True" {
+		t.Fatalf("conditions after attach: %v", got)
+	}
+	setRanges := func(ranges ...string) {
+		t.Helper()
+		in := &mlfleet.ClusterInput{}
+		in.Properties.APIServerAccessProfile = &mlfleet.APIServerAccessProfile{AuthorizedIPRanges: ranges}
+		_, p, err := c.BeginCreateManagedCluster(ctx, rg, "hlcluster", in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.Wait(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setRanges("203.0.113.0/24")
+	eventually(t, 30*time.Second, "the compute to show the cluster unreachable", func() error {
+		if got := conditions(); got["Reachable"] != "False" || got["state"] != "Unknown" {
+			return fmt.Errorf("conditions %v", got)
+		}
+		return nil
+	})
+	got, _ := c.GetCompute(ctx, rg, ws, "hlaks")
+	if len(got.Properties.ProvisioningErrors) == 0 || got.Properties.ProvisioningErrors[0].Error.Code != "ClusterUnreachable" {
+		t.Fatalf("provisioningErrors: %+v", got.Properties.ProvisioningErrors)
+	}
+	// S15: an attach of that cluster says which address to add (with the attachment conflict).
+	if _, err := c.CreateWorkspace(ctx, rg, "hl-ws2", "westus"); err != nil {
+		t.Fatal(err)
+	}
+	blocked := putCompute(t, rg, "hl-ws2", "hlaks2", fmt.Sprintf(`{"properties":{"computeType":"AKS","resourceId":%q}}`, mc.ID), "")
+	if blocked.status != 400 || !strings.Contains(blocked.raw, "ControlPlaneNotAuthorized") || !strings.Contains(blocked.raw, "127.0.0.1/32") {
+		t.Fatalf("attach through authorized ranges: %s", blocked.raw)
+	}
+	setRanges("203.0.113.0/24", "127.0.0.1/32")
+	eventually(t, 30*time.Second, "the compute to recover", func() error {
+		if got := conditions(); got["Reachable"] != "True" || got["state"] != "Succeeded" {
+			return fmt.Errorf("conditions %v", got)
+		}
+		return nil
+	})
+}

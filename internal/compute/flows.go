@@ -110,7 +110,7 @@ func (s *Service) replace(ctx context.Context, clusterID string, prev *replaceTa
 	if err != nil {
 		return err
 	}
-	kc, err := s.access.connect(ctx, mc)
+	kc, err := s.connectWhenUp(ctx, mc)
 	if err != nil {
 		return unreachable(mc.Name, err)
 	}
@@ -175,6 +175,10 @@ func (s *Service) install(ctx context.Context, run *operations.Run, id string) e
 	if err != nil {
 		return err
 	}
+	kc, err := s.connectWhenUp(ctx, mc)
+	if err != nil {
+		return unreachable(mc.Name, err)
+	}
 	if err := run.Step(ctx, "check cluster", func(ctx context.Context) error {
 		l, _, err := s.attachChecks(ctx, w, c.ID, mc.ID, st, false)
 		if err != nil {
@@ -183,10 +187,6 @@ func (s *Service) install(ctx context.Context, run *operations.Run, id string) e
 		return l.err(fmt.Sprintf("Cluster '%s' cannot be attached as compute '%s'", mc.Name, c.Name))
 	}); err != nil {
 		return err
-	}
-	kc, err := s.access.connect(ctx, mc)
-	if err != nil {
-		return unreachable(mc.Name, err)
 	}
 	if err := run.Step(ctx, "mark cluster", func(ctx context.Context) error {
 		uid, err := kc.UID(ctx)
@@ -248,6 +248,24 @@ func (s *Service) applyAndRecord(ctx context.Context, run *operations.Run, c *Co
 		s.apply(c, o)
 		c.Properties.ProvisioningState = derivedState(c.Properties.Mlfleet.Conditions)
 	})
+}
+
+// connectWhenUp connects to a cluster, waiting (bounded) while its provider brings it back
+// up, as after a restart of the server that runs it.
+func (s *Service) connectWhenUp(ctx context.Context, mc *containerservice.ManagedCluster) (*kube.Cluster, error) {
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		kc, err := s.access.connect(ctx, mc)
+		var ae *arm.Error
+		if err == nil || !errors.As(err, &ae) || ae.Code != containerservice.CodeClusterNotRunning || time.Now().After(deadline) {
+			return kc, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(pollEvery):
+		}
+	}
 }
 
 // replicas of the inference front-end per cluster purpose (S6).
@@ -312,7 +330,7 @@ func (s *Service) updateFlow(ctx context.Context, run *operations.Run, in update
 	if err != nil {
 		return err
 	}
-	kc, err := s.access.connect(ctx, mc)
+	kc, err := s.connectWhenUp(ctx, mc)
 	if err != nil {
 		return unreachable(mc.Name, err)
 	}
@@ -389,7 +407,7 @@ func (s *Service) removeComponents(ctx context.Context, c *Compute, strict bool)
 	if holder != "" && !strings.EqualFold(holder, c.ID) {
 		return nil // the cluster was taken over (forced attach): what is there is not ours
 	}
-	kc, err := s.access.connect(ctx, mc)
+	kc, err := s.connectWhenUp(ctx, mc)
 	if err == nil {
 		err = kc.Remove(ctx, c.Properties.Mlfleet.AttachmentID)
 	}

@@ -40,6 +40,10 @@ const (
 	StateFailed    = "Failed"
 )
 
+// CodeClusterNotRunning is the error code of a cluster whose provider has not brought it up
+// (yet): right after a restart, the embedded clusters start in the background.
+const CodeClusterNotRunning = "ClusterNotRunning"
+
 // Defaults applied when a PUT leaves them out (az aks create's defaults).
 const (
 	DefaultPoolName  = "nodepool1"
@@ -652,7 +656,7 @@ func (s *Service) ClusterCredentials(ctx context.Context, mc *ManagedCluster) (*
 	}
 	creds, err := prov.Credentials(ctx, mc.Properties.Mlfleet.ClusterID)
 	if errors.Is(err, provider.ErrNotFound) {
-		return nil, arm.Errorf(http.StatusConflict, "ClusterNotRunning", "Cluster '%s' is not running on this server right now; retry in a moment.", mc.Name)
+		return nil, arm.Errorf(http.StatusConflict, CodeClusterNotRunning, "Cluster '%s' is not running on this server right now; retry in a moment.", mc.Name)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("credentials of cluster %s: %w", mc.Name, err)

@@ -18,7 +18,7 @@ import (
 )
 
 // pollEvery is how often operations look at a cluster or its components while waiting.
-const pollEvery = 250 * time.Millisecond
+const pollEvery = 100 * time.Millisecond
 
 // runCreate creates the cluster of a compute, then attaches it. A failed create removes
 // what it made (B2) and leaves the compute Failed with the reason.

@@ -51,3 +51,63 @@ func BenchmarkEmbeddedClusterCreate(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkComputeAttach measures attach (PUT of a compute with resourceId → Succeeded:
+// every check, the marker, the components ready with an address) and detach (→ the
+// components and the azureml namespace gone) of one embedded cluster, on the shared
+// server. Goal (B3): attach under a second.
+//
+//	go test -run '^$' -bench ComputeAttach -benchtime 5x ./test/integration/
+func BenchmarkComputeAttach(b *testing.B) {
+	ctx := context.Background()
+	c := sdk(b)
+	if _, err := c.CreateResourceGroup(ctx, "bench-attach-rg", "westus", nil); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := c.CreateWorkspace(ctx, "bench-attach-rg", "bench-ws", "westus"); err != nil {
+		b.Fatal(err)
+	}
+	count := 3
+	in := &mlfleet.ClusterInput{}
+	in.Properties.AgentPoolProfiles = []mlfleet.AgentPoolInput{{Name: "nodepool1", Count: &count, VMSize: "Standard_D3_v2"}}
+	mc, p, err := c.BeginCreateManagedCluster(ctx, "bench-attach-rg", "benchattach", in)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := p.Wait(ctx, nil); err != nil {
+		b.Fatal(err)
+	}
+	fast, err := mlfleet.NewClient(mlfleet.WithHome(shared.home), mlfleet.WithPollInterval(20*time.Millisecond))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var attach, detach time.Duration
+	b.ResetTimer()
+	for range b.N {
+		start := time.Now()
+		body := &mlfleet.Compute{Properties: mlfleet.ComputeProperties{ComputeType: "AKS", ResourceID: &mc.ID}}
+		_, p, err := fast.BeginCreateOrUpdateCompute(ctx, "bench-attach-rg", "bench-ws", "benchaks", body, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := p.Wait(ctx, nil); err != nil {
+			b.Fatal(err)
+		}
+		attach += time.Since(start)
+		start = time.Now()
+		p, err = fast.BeginDeleteCompute(ctx, "bench-attach-rg", "bench-ws", "benchaks", mlfleet.ActionDetach)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := p.Wait(ctx, nil); err != nil {
+			b.Fatal(err)
+		}
+		detach += time.Since(start)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(attach.Milliseconds())/float64(b.N), "ms/attach")
+	b.ReportMetric(float64(detach.Milliseconds())/float64(b.N), "ms/detach")
+	if p, err := c.BeginDeleteResourceGroup(ctx, "bench-attach-rg"); err == nil && p != nil {
+		_, _ = p.Wait(ctx, nil)
+	}
+}

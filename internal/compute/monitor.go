@@ -2,10 +2,14 @@ package compute
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"time"
 
+	"github.com/mlfleet/mlfleet/internal/arm"
+	"github.com/mlfleet/mlfleet/internal/containerservice"
 	"github.com/mlfleet/mlfleet/internal/store"
 )
 
@@ -63,11 +67,19 @@ func (s *Service) Refresh(ctx context.Context) error {
 		if err != nil || !c.Properties.Mlfleet.Attached || busy(c.Properties.ProvisioningState) {
 			continue
 		}
+		var o *observation
 		mc, err := s.attachedCluster(ctx, c)
-		if err != nil {
+		var ae *arm.Error
+		switch {
+		case errors.As(err, &ae) && ae.Status == http.StatusConflict:
+			// The cluster was deleted under the compute: say so until it is detached.
+			id, _ := arm.ParseID(deref(c.Properties.ResourceID))
+			o = &observation{Cluster: &containerservice.ManagedCluster{Name: id.Name()}, Unreachable: errors.New("the cluster no longer exists; detach this compute")}
+		case err != nil:
 			continue
+		default:
+			o = s.observe(ctx, mc, false)
 		}
-		o := s.observe(ctx, mc, false)
 		if err := s.modify(ctx, r.ID, func(c *Compute) {
 			if busy(c.Properties.ProvisioningState) || !c.Properties.Mlfleet.Attached {
 				return // an operation started meanwhile: it records the state
@@ -152,7 +164,7 @@ func (s *Service) apply(c *Compute, o *observation) {
 			p.SystemServices = append(p.SystemServices, SystemService{SystemServiceType: "ScoringFrontEnd", PublicIPAddress: nonEmpty(fe.Address), Version: fe.Version})
 		}
 	}
-	if fqdn := o.Cluster.Properties.FQDN; fqdn != nil {
+	if fqdn := o.Cluster.Properties.FQDN; fqdn != nil && o.Unreachable == nil {
 		p.ClusterFqdn = ptr(*fqdn)
 	} else if pf := o.Cluster.Properties.PrivateFQDN; pf != nil {
 		p.ClusterFqdn = ptr(*pf)

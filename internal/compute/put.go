@@ -248,7 +248,8 @@ func (s *Service) update(ctx context.Context, w *workspaces.Workspace, r *store.
 	}
 	renew := st.SSL.Renew || (st.SSL.Status == "Auto" && st.SSL.Overwrite)
 	st.SSL.Renew, base.SSL.Renew = false, false
-	if reflect.DeepEqual(st, base) && !renew && !tagsChanged(in, c) && in.Properties.Description == nil {
+	descChanged := in.Properties.Description != nil && deref(in.Properties.Description) != deref(c.Properties.Description)
+	if reflect.DeepEqual(st, base) && !renew && !tagsChanged(in, c) && !descChanged {
 		op, err := s.cfg.Engine.Completed(ctx, KindUpdate, r.ID, r.SubscriptionID)
 		if err != nil {
 			return nil, err

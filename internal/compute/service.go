@@ -180,7 +180,7 @@ func computeLocation(w *workspaces.Workspace, in Compute) (string, error) {
 	return norm, nil
 }
 
-// store saves a new compute with its name claim, TLS secret and operation. On any failure
+// insert saves a new compute with its name claim, TLS secret and operation. On any failure
 // it removes what it wrote.
 func (s *Service) insert(ctx context.Context, w *workspaces.Workspace, c *Compute, st settings, kind string, input any) (*store.Operation, error) {
 	location := c.Properties.ComputeLocation

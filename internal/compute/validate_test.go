@@ -56,15 +56,15 @@ func TestCheckNetwork(t *testing.T) {
 		in   AKSNetworkingConfiguration
 		want []string // substrings, one per expected problem
 	}{
-		{"valid", AKSNetworkingConfiguration{subnet, "10.0.0.0/16", "10.0.0.10", "172.17.0.1/16"}, nil},
+		{"valid", nc(subnet, "10.0.0.0/16", "10.0.0.10", "172.17.0.1/16"), nil},
 		{"missing", AKSNetworkingConfiguration{ServiceCidr: "10.0.0.0/16"}, []string{"missing: subnetId, dnsServiceIP, dockerBridgeCidr"}},
-		{"bad subnet id", AKSNetworkingConfiguration{"/subscriptions/s/resourceGroups/vg", "10.0.0.0/16", "10.0.0.10", "172.17.0.1/16"}, []string{"Subnet id"}},
-		{"bad cidr", AKSNetworkingConfiguration{subnet, "10.0.0.0/33", "10.0.0.10", "172.17.0.1/16"}, []string{"serviceCidr '10.0.0.0/33'"}},
-		{"overlap", AKSNetworkingConfiguration{subnet, "10.0.0.0/16", "10.0.0.10", "10.0.5.0/24"}, []string{"overlaps"}},
-		{"dns outside", AKSNetworkingConfiguration{subnet, "10.0.0.0/16", "10.2.0.10", "172.17.0.1/16"}, []string{"outside the service CIDR"}},
-		{"dns first", AKSNetworkingConfiguration{subnet, "10.0.0.0/16", "10.0.0.0", "172.17.0.1/16"}, []string{"first address"}},
-		{"dns not ipv4", AKSNetworkingConfiguration{subnet, "10.0.0.0/16", "fd00::10", "172.17.0.1/16"}, []string{"not an IPv4 address"}},
-		{"all at once", AKSNetworkingConfiguration{"x", "10.0.0.0/16", "10.0.0.0", "10.0.0.0/8"}, []string{"Subnet id", "overlaps", "first address"}},
+		{"bad subnet id", nc("/subscriptions/s/resourceGroups/vg", "10.0.0.0/16", "10.0.0.10", "172.17.0.1/16"), []string{"Subnet id"}},
+		{"bad cidr", nc(subnet, "10.0.0.0/33", "10.0.0.10", "172.17.0.1/16"), []string{"serviceCidr '10.0.0.0/33'"}},
+		{"overlap", nc(subnet, "10.0.0.0/16", "10.0.0.10", "10.0.5.0/24"), []string{"overlaps"}},
+		{"dns outside", nc(subnet, "10.0.0.0/16", "10.2.0.10", "172.17.0.1/16"), []string{"outside the service CIDR"}},
+		{"dns first", nc(subnet, "10.0.0.0/16", "10.0.0.0", "172.17.0.1/16"), []string{"first address"}},
+		{"dns not ipv4", nc(subnet, "10.0.0.0/16", "fd00::10", "172.17.0.1/16"), []string{"not an IPv4 address"}},
+		{"all at once", nc("x", "10.0.0.0/16", "10.0.0.0", "10.0.0.0/8"), []string{"Subnet id", "overlaps", "first address"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -204,4 +204,8 @@ func TestDerivedState(t *testing.T) {
 	if !conds[0].LastTransitionTime.Equal(t0.Add(2 * time.Minute)) {
 		t.Fatalf("status change kept the old transition time: %+v", conds[0])
 	}
+}
+
+func nc(subnet, serviceCIDR, dnsIP, bridge string) AKSNetworkingConfiguration {
+	return AKSNetworkingConfiguration{SubnetID: subnet, ServiceCidr: serviceCIDR, DNSServiceIP: dnsIP, DockerBridgeCidr: bridge}
 }

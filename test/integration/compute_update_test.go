@@ -196,6 +196,12 @@ func TestComputeHealth(t *testing.T) {
 	if blocked.status != 400 || !strings.Contains(blocked.raw, "ControlPlaneNotAuthorized") || !strings.Contains(blocked.raw, "127.0.0.1/32") {
 		t.Fatalf("attach through authorized ranges: %s", blocked.raw)
 	}
+	// Detach cannot remove the components of a cluster it cannot reach: it fails and says so,
+	// keeping the compute, rather than leaving them behind.
+	op := deleteCompute(t, rg, ws, "hlaks", "Detach")
+	if op["status"] != "Failed" || !strings.Contains(fmt.Sprint(op["error"]), "ClusterUnreachable") {
+		t.Fatalf("detach of an unreachable cluster: %v", op)
+	}
 	setRanges("203.0.113.0/24", "127.0.0.1/32")
 	eventually(t, 30*time.Second, "the compute to recover", func() error {
 		if got := conditions(); got["Reachable"] != "True" || got["state"] != "Succeeded" {
@@ -203,4 +209,10 @@ func TestComputeHealth(t *testing.T) {
 		}
 		return nil
 	})
+	if op := deleteCompute(t, rg, ws, "hlaks", "Detach"); op["status"] != "Succeeded" {
+		t.Fatalf("detach after recovery: %v", op)
+	}
+	if in := inspect(t, clusterAdmin(t, rg, "hlcluster")); in.namespace || in.marker != nil {
+		t.Fatalf("detach left components: %+v", in)
+	}
 }

@@ -108,6 +108,17 @@ type Orchestrator struct {
 	} `json:"upgrades"`
 }
 
+// DefaultVersion returns the version a cluster created from a workspace gets ("" when the
+// location has no default).
+func (o *Orchestrators) DefaultVersion() string {
+	for _, v := range o.Properties.Orchestrators {
+		if v.Default != nil && *v.Default {
+			return v.OrchestratorVersion
+		}
+	}
+	return ""
+}
+
 // KubernetesVersions returns the Kubernetes versions of a location (newest first).
 func (c *Client) KubernetesVersions(ctx context.Context, location string) (*Orchestrators, error) {
 	var o Orchestrators

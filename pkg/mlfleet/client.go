@@ -263,6 +263,7 @@ type Error struct {
 	RequestID string `json:"-"`
 }
 
+// Error returns `(Code) Message`; Details are not included.
 func (e *Error) Error() string { return fmt.Sprintf("(%s) %s", e.Code, e.Message) }
 
 // IsNotFound reports whether err is a 404 from the server.

@@ -29,7 +29,10 @@ type ResourceGroup struct {
 	} `json:"properties"`
 }
 
-// Workspace is a Machine Learning workspace.
+// Workspace is a Machine Learning workspace. A Workspace returned by the Client's
+// GetWorkspace, CreateWorkspace or ListWorkspaces is bound to that client: its methods
+// (workspace.go) create, attach and find the workspace's inference clusters, as
+// azureml-core's Workspace object does.
 type Workspace struct {
 	ID         string            `json:"id"`
 	Name       string            `json:"name"`
@@ -44,6 +47,9 @@ type Workspace struct {
 		WorkspaceID       string `json:"workspaceId"`
 		CreationTime      string `json:"creationTime"`
 	} `json:"properties"`
+
+	c     *Client
+	group string
 }
 
 // AccessToken is a bearer token minted by the server.
@@ -120,15 +126,15 @@ func (c *Client) CreateWorkspace(ctx context.Context, group, name, location stri
 		}
 		location = rg.Location
 	}
-	var ws Workspace
+	ws := Workspace{c: c, group: group}
 	body := map[string]any{"location": location}
 	_, err := c.do(ctx, request{method: http.MethodPut, path: c.workspacePath(group, name), apiVersion: MachineLearningAPIVersion, body: body}, &ws)
 	return &ws, err
 }
 
-// GetWorkspace returns a workspace.
+// GetWorkspace returns a workspace, bound to c: azureml-core's Workspace.get.
 func (c *Client) GetWorkspace(ctx context.Context, group, name string) (*Workspace, error) {
-	var ws Workspace
+	ws := Workspace{c: c, group: group}
 	_, err := c.do(ctx, request{method: http.MethodGet, path: c.workspacePath(group, name), apiVersion: MachineLearningAPIVersion}, &ws)
 	return &ws, err
 }
@@ -140,7 +146,11 @@ func (c *Client) ListWorkspaces(ctx context.Context, group string) ([]*Workspace
 	if group != "" {
 		p = c.groupPath(group) + "/providers/Microsoft.MachineLearningServices/workspaces"
 	}
-	return listAll[Workspace](ctx, c, p, MachineLearningAPIVersion)
+	list, err := listAll[Workspace](ctx, c, p, MachineLearningAPIVersion)
+	for _, ws := range list {
+		ws.c, ws.group = c, resourceGroupOf(ws.ID)
+	}
+	return list, err
 }
 
 // BeginDeleteWorkspace starts deleting a workspace with everything in it. The poller is nil

@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"io"
 	"strconv"
 
 	"github.com/spf13/cobra"
@@ -130,85 +129,37 @@ func printWarnings(streams Streams, warnings []string) {
 	}
 }
 
-func computeWarnings(c *mlfleet.Compute) []string {
-	if c == nil || c.Properties.Mlfleet == nil {
-		return nil
+// workspace returns the workspace ref names, from the SDK.
+func (g *globals) workspace(ctx context.Context, streams Streams, ref computeRef) (*mlfleet.Workspace, error) {
+	c, err := g.client(streams)
+	if err != nil {
+		return nil, err
 	}
-	return c.Properties.Mlfleet.Warnings
+	return c.GetWorkspace(ctx, ref.group, ref.workspace)
 }
 
-// progress prints a compute operation the way azureml-core's
-// wait_for_completion(show_output=True) does: the first state, a dot per poll, the new
-// state on a new line when it changes, and a closing line with the operation's status.
-type progress struct {
-	w     io.Writer
-	shown string
+// aksCompute returns the compute ref names, from the SDK. Like azureml-core it reads the
+// compute, so a name that does not exist is an error rather than a silent no-op.
+func (g *globals) aksCompute(ctx context.Context, streams Streams, ref computeRef) (*mlfleet.AKSCompute, error) {
+	ws, err := g.workspace(ctx, streams, ref)
+	if err != nil {
+		return nil, err
+	}
+	return ws.Compute(ctx, ref.name)
 }
 
-func (p *progress) update(state string) {
-	if p.shown == "" {
-		fmt.Fprint(p.w, state)
-	} else {
-		fmt.Fprint(p.w, ".")
-		if state != p.shown {
-			fmt.Fprintf(p.w, "\n%s", state)
-		}
-	}
-	p.shown = state
-}
-
-func (p *progress) finish(status string) {
-	if p.shown != "" {
-		fmt.Fprintln(p.w)
-	}
-	if status != "" {
-		fmt.Fprintf(p.w, "Provisioning operation finished, operation \"%s\"\n", status)
-	}
-}
-
-// waitCompute follows a compute operation to its end, printing progress on stdout (S21).
-// While the operation runs the state shown is the compute's provisioningState; once it
-// ends, the operation's status. A failed operation returns its error (an *mlfleet.Error).
-func waitCompute(ctx context.Context, streams Streams, c *mlfleet.Client, p *mlfleet.Poller, ref computeRef) error {
-	if p == nil {
-		return nil
-	}
-	pr := &progress{w: streams.Out}
-	st, err := p.Wait(ctx, func(st *mlfleet.OperationStatus) {
-		state := st.Status
-		if !st.Done() {
-			if comp, err := c.GetCompute(ctx, ref.group, ref.workspace, ref.name); err == nil && comp.Properties.ProvisioningState != "" {
-				state = comp.Properties.ProvisioningState
-			} else if pr.shown != "" {
-				// Gone already (a detach near its end) or a hiccup: keep what was shown.
-				state = pr.shown
-			}
-		}
-		pr.update(state)
-	})
-	status := ""
-	if st != nil && st.Done() {
-		status = st.Status
-	}
-	pr.finish(status)
-	return err
-}
-
-// finishCompute waits for a create, attach, update or scale (unless noWait) and prints the
-// compute as it then is.
-func (g *globals) finishCompute(cmd *cobra.Command, streams Streams, c *mlfleet.Client, accepted *mlfleet.Compute, p *mlfleet.Poller, ref computeRef, noWait bool) error {
-	printWarnings(streams, computeWarnings(accepted))
+// finishCompute waits for a create, attach, update or scale (unless noWait), printing
+// its progress the way azureml-core does (S21, the SDK's WaitForCompletion), and prints
+// the compute as it then is.
+func (g *globals) finishCompute(cmd *cobra.Command, streams Streams, aks *mlfleet.AKSCompute, noWait bool) error {
+	printWarnings(streams, aks.Warnings())
 	if noWait {
 		return nil
 	}
-	if err := waitCompute(cmd.Context(), streams, c, p, ref); err != nil {
+	if err := aks.WaitForCompletion(cmd.Context(), streams.Out); err != nil {
 		return err
 	}
-	comp, err := c.GetCompute(cmd.Context(), ref.group, ref.workspace, ref.name)
-	if err != nil {
-		return err
-	}
-	return g.print(streams, comp, computeTable)
+	return g.print(streams, aks.Compute(), computeTable)
 }
 
 func newComputeTargetShow(streams Streams, g *globals) *cobra.Command {
@@ -356,24 +307,21 @@ func newComputeTargetDelete(streams Streams, g *globals) *cobra.Command {
 	return cmd
 }
 
-// removeCompute detaches or deletes a compute. Like azureml-core it reads the compute
-// first, so a name that does not exist is an error rather than a silent no-op.
+// removeCompute detaches or deletes a compute.
 func (g *globals) removeCompute(cmd *cobra.Command, streams Streams, ref computeRef, action string, noWait bool) error {
-	c, err := g.client(streams)
+	aks, err := g.aksCompute(cmd.Context(), streams, ref)
 	if err != nil {
 		return err
 	}
-	if _, err := c.GetCompute(cmd.Context(), ref.group, ref.workspace, ref.name); err != nil {
+	if action == mlfleet.ActionDelete {
+		err = aks.Delete(cmd.Context())
+	} else {
+		err = aks.Detach(cmd.Context())
+	}
+	if err != nil || noWait {
 		return err
 	}
-	p, err := c.BeginDeleteCompute(cmd.Context(), ref.group, ref.workspace, ref.name, action)
-	if err != nil {
-		return err
-	}
-	if noWait {
-		return nil
-	}
-	return waitCompute(cmd.Context(), streams, c, p, ref)
+	return aks.WaitForCompletion(cmd.Context(), streams.Out)
 }
 
 // optInt is an int flag that remembers whether it was given, so that only the settings a
@@ -400,11 +348,3 @@ func (o *optInt) Set(s string) error {
 }
 
 func (o *optInt) Type() string { return "int" }
-
-func (o *optInt) ptr() *int {
-	if !o.set {
-		return nil
-	}
-	v := o.v
-	return &v
-}

@@ -1,7 +1,8 @@
 package cli
 
 import (
-	"os"
+	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -9,28 +10,70 @@ import (
 	"github.com/mlfleet/mlfleet/pkg/mlfleet"
 )
 
-// The client-side checks below are those azureml-core makes before it sends anything
-// (AksCompute provisioning and attach configurations); they fail as usage errors. Every
-// other rule (names, vCPUs, CIDRs, versions, certificates) is the server's.
+// The client-side checks of these commands are the SDK's (the configurations' Validate,
+// azureml-core's rules); their problems fail as usage errors naming the flags. Every other
+// rule (names, vCPUs, CIDRs, versions, certificates) is the server's.
 
-// oneOf returns the allowed value v names (case-insensitively), "" for "".
-func oneOf(flag, v string, allowed ...string) (string, error) {
-	if v == "" {
-		return "", nil
+// flagName returns the flag that sets a field of the SDK's configurations, to name it in
+// a validation problem.
+func flagName(field string) string {
+	switch field {
+	case "AgentCount":
+		return "--agent-count"
+	case "ClusterPurpose":
+		return "--cluster-purpose"
+	case "LoadBalancerType":
+		return "--load-balancer-type"
+	case "LoadBalancerSubnet":
+		return "--load-balancer-subnet"
+	case "ResourceID":
+		return "--compute-resource-id"
+	case "SSL":
+		return "--ssl-* options"
+	case "DisableSSL":
+		return "--ssl-disable"
+	case "SSL.Cname":
+		return "--ssl-cname"
+	case "SSL.Cert", "SSL.CertFile":
+		return "--ssl-cert-file"
+	case "SSL.Key", "SSL.KeyFile":
+		return "--ssl-key-file"
+	case "SSL.LeafDomainLabel":
+		return "--ssl-leaf-domain-label"
+	case "SSL.OverwriteExistingDomain":
+		return "--ssl-overwrite-domain"
+	case "VnetName":
+		return "--vnet-name"
+	case "VnetResourceGroup":
+		return "--vnet-resourcegroup-name"
+	case "SubnetName":
+		return "--subnet-name"
+	case "ServiceCIDR":
+		return "--service-cidr"
+	case "DNSServiceIP":
+		return "--dns-service-ip"
+	case "DockerBridgeCIDR":
+		return "--docker-bridge-cidr"
 	}
-	for _, a := range allowed {
-		if strings.EqualFold(a, v) {
-			return a, nil
-		}
-	}
-	return "", usagef("invalid value %q for %s: allowed values are %s", v, flag, strings.Join(allowed, ", "))
+	return field
 }
 
-func optString(s string) *string {
-	if s == "" {
-		return nil
+// flagErrors turns an SDK *ValidationError into a usage error that names the flags and
+// lists every problem; other errors pass through.
+func flagErrors(err error) error {
+	var ve *mlfleet.ValidationError
+	if !errors.As(err, &ve) {
+		return err
 	}
-	return &s
+	if len(ve.Problems) == 1 {
+		return usagef("%s", ve.Problems[0].Describe(flagName))
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d problems with the options:", len(ve.Problems))
+	for _, p := range ve.Problems {
+		fmt.Fprintf(&b, "\n  - %s", p.Describe(flagName))
+	}
+	return usagef("%s", b.String())
 }
 
 // sslFlags are the TLS options of the inference front-end (S13).
@@ -51,45 +94,18 @@ func (s *sslFlags) bind(cmd *cobra.Command, withDisable bool) {
 	}
 }
 
-func (s *sslFlags) given() bool {
-	return s.certFile != "" || s.keyFile != "" || s.cname != "" || s.leafLabel != "" || s.overwrite || s.disable
+// options returns the SDK's TLS settings the flags give (the PEM files not read yet).
+func (s *sslFlags) options() mlfleet.SSLOptions {
+	return mlfleet.SSLOptions{Cname: s.cname, CertFile: s.certFile, KeyFile: s.keyFile, LeafDomainLabel: s.leafLabel, OverwriteExistingDomain: s.overwrite}
 }
 
-func (s *sslFlags) validate() error {
-	own := s.certFile != "" || s.keyFile != "" || s.cname != ""
-	switch {
-	case s.disable && (own || s.leafLabel != "" || s.overwrite):
-		return usagef("--ssl-disable cannot be combined with other --ssl-* options")
-	case own && (s.certFile == "" || s.keyFile == "" || s.cname == ""):
-		return usagef("TLS with your own certificate needs --ssl-cname, --ssl-cert-file and --ssl-key-file together (or --ssl-leaf-domain-label alone for a certificate issued by mlfleet)")
-	case own && s.leafLabel != "":
-		return usagef("give either --ssl-cname, --ssl-cert-file and --ssl-key-file, or --ssl-leaf-domain-label, not both")
-	case s.overwrite && s.leafLabel == "":
-		return usagef("--ssl-overwrite-domain applies only with --ssl-leaf-domain-label")
+// checked validates a configuration with the SDK's rules and reads its TLS files, so that
+// every client-side mistake is a usage error before anything is sent.
+func checked(validate func() error, ssl *mlfleet.SSLOptions) error {
+	if err := validate(); err != nil {
+		return flagErrors(err)
 	}
-	return nil
-}
-
-// config returns the sslConfiguration the flags ask for, reading the PEM files; nil when
-// no TLS option was given. Call validate first.
-func (s *sslFlags) config() (*mlfleet.SSLConfiguration, error) {
-	switch {
-	case s.disable:
-		return &mlfleet.SSLConfiguration{Status: mlfleet.SSLDisabled}, nil
-	case s.leafLabel != "":
-		return &mlfleet.SSLConfiguration{Status: mlfleet.SSLAuto, LeafDomainLabel: s.leafLabel, OverwriteExistingDomain: s.overwrite}, nil
-	case s.certFile != "":
-		cert, err := os.ReadFile(s.certFile)
-		if err != nil {
-			return nil, usagef("read --ssl-cert-file: %v", err)
-		}
-		key, err := os.ReadFile(s.keyFile)
-		if err != nil {
-			return nil, usagef("read --ssl-key-file: %v", err)
-		}
-		return &mlfleet.SSLConfiguration{Status: mlfleet.SSLEnabled, Cert: string(cert), Key: string(key), Cname: s.cname}, nil
-	}
-	return nil, nil
+	return flagErrors(ssl.ReadFiles())
 }
 
 // lbFlags choose the inference front-end's load balancer (S14).
@@ -98,28 +114,6 @@ type lbFlags struct{ lbType, subnet string }
 func (l *lbFlags) bind(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&l.lbType, "load-balancer-type", "", "Load balancer of the inference front-end: PublicIp or InternalLoadBalancer")
 	cmd.Flags().StringVar(&l.subnet, "load-balancer-subnet", "", "Subnet of an InternalLoadBalancer (server default: aks-subnet)")
-}
-
-// normalize checks the type's spelling and returns it canonical.
-func (l *lbFlags) normalize() error {
-	t, err := oneOf("--load-balancer-type", l.lbType, mlfleet.LoadBalancerPublicIP, mlfleet.LoadBalancerInternal)
-	l.lbType = t
-	return err
-}
-
-// validate checks the flags of a create or attach, where the type is what the flags say.
-func (l *lbFlags) validate() error {
-	if err := l.normalize(); err != nil {
-		return err
-	}
-	if l.subnet != "" && l.lbType != mlfleet.LoadBalancerInternal {
-		return usagef("--load-balancer-subnet applies only with --load-balancer-type InternalLoadBalancer")
-	}
-	return nil
-}
-
-func purposeOf(v string) (string, error) {
-	return oneOf("--cluster-purpose", v, mlfleet.PurposeFastProd, mlfleet.PurposeDenseProd, mlfleet.PurposeDevTest)
 }
 
 // vnetFlags put a created cluster in an existing virtual network (S26).
@@ -137,34 +131,6 @@ func (v *vnetFlags) bind(cmd *cobra.Command) {
 	fl.StringVar(&v.dockerBridgeCidr, "docker-bridge-cidr", "", "CIDR of the docker bridge, e.g. 172.17.0.1/16")
 }
 
-func (v *vnetFlags) fields() []string {
-	return []string{v.vnet, v.vnetGroup, v.subnet, v.serviceCidr, v.dnsServiceIP, v.dockerBridgeCidr}
-}
-
-func (v *vnetFlags) validate() error {
-	n := 0
-	for _, f := range v.fields() {
-		if f != "" {
-			n++
-		}
-	}
-	if n != 0 && n != len(v.fields()) {
-		return usagef("a custom virtual network needs --vnet-name, --vnet-resourcegroup-name, --subnet-name, --service-cidr, --dns-service-ip and --docker-bridge-cidr together")
-	}
-	return nil
-}
-
-// config returns the aksNetworkingConfiguration, nil when no network option was given.
-func (v *vnetFlags) config(subscription string) *mlfleet.AKSNetworkingConfiguration {
-	if v.vnet == "" {
-		return nil
-	}
-	return &mlfleet.AKSNetworkingConfiguration{
-		SubnetID:    "/subscriptions/" + subscription + "/resourceGroups/" + v.vnetGroup + "/providers/Microsoft.Network/virtualNetworks/" + v.vnet + "/subnets/" + v.subnet,
-		ServiceCidr: v.serviceCidr, DNSServiceIP: v.dnsServiceIP, DockerBridgeCidr: v.dockerBridgeCidr,
-	}
-}
-
 type createAKSFlags struct {
 	ref                                    computeRef
 	agentCount                             optInt
@@ -175,44 +141,33 @@ type createAKSFlags struct {
 	noWait, dryRun                         bool
 }
 
-func (f *createAKSFlags) validate() error {
-	if err := f.ref.resolve(); err != nil {
-		return err
+// config returns the SDK's provisioning configuration the flags give.
+func (f *createAKSFlags) config() mlfleet.AKSProvisioningConfig {
+	return mlfleet.AKSProvisioningConfig{
+		AgentCount: f.agentCount.v, VMSize: f.vmSize, ClusterPurpose: f.purpose, SSL: f.ssl.options(), Location: f.location,
+		VnetResourceGroup: f.vnet.vnetGroup, VnetName: f.vnet.vnet, SubnetName: f.vnet.subnet,
+		ServiceCIDR: f.vnet.serviceCidr, DNSServiceIP: f.vnet.dnsServiceIP, DockerBridgeCIDR: f.vnet.dockerBridgeCidr,
+		LoadBalancerType: f.lb.lbType, LoadBalancerSubnet: f.lb.subnet, Description: f.description,
 	}
-	if f.agentCount.set && f.agentCount.v <= 0 {
-		return usagef("--agent-count must be a positive integer")
-	}
-	var err error
-	if f.purpose, err = purposeOf(f.purpose); err != nil {
-		return err
-	}
-	if err := f.lb.validate(); err != nil {
-		return err
-	}
-	if err := f.ssl.validate(); err != nil {
-		return err
-	}
-	return f.vnet.validate()
 }
 
-// body is the PUT body of a create, shaped as azureml-core sends it: the workspace's
-// location, computeLocation only when given, and only the AKS settings the user gave (the
-// server applies the defaults).
-func (f *createAKSFlags) body(subscription, workspaceLocation string, ssl *mlfleet.SSLConfiguration) *mlfleet.Compute {
-	comp := &mlfleet.Compute{Location: workspaceLocation}
-	comp.Properties.ComputeType = mlfleet.ComputeTypeAKS
-	comp.Properties.ComputeLocation = f.location
-	comp.Properties.Description = optString(f.description)
-	comp.Properties.Properties = &mlfleet.AKSProperties{
-		AgentCount:                 f.agentCount.ptr(),
-		AgentVMSize:                optString(f.vmSize),
-		ClusterPurpose:             optString(f.purpose),
-		SSLConfiguration:           ssl,
-		AKSNetworkingConfiguration: f.vnet.config(subscription),
-		LoadBalancerType:           optString(f.lb.lbType),
-		LoadBalancerSubnet:         optString(f.lb.subnet),
+// validate makes the client-side checks and returns the configuration to send, its TLS
+// files read.
+func (f *createAKSFlags) validate() (mlfleet.AKSProvisioningConfig, error) {
+	cfg := f.config()
+	if err := f.ref.resolve(); err != nil {
+		return cfg, err
 	}
-	return comp
+	// The SDK reads 0 as "the server's default"; a 0 given on the command line is a mistake.
+	if f.agentCount.set {
+		if err := mlfleet.ValidateAgentCount(f.agentCount.v); err != nil {
+			return cfg, flagErrors(err)
+		}
+	}
+	if err := checked(cfg.Validate, &cfg.SSL); err != nil {
+		return cfg, err
+	}
+	return cfg, nil
 }
 
 func newComputeTargetCreateAKS(streams Streams, g *globals) *cobra.Command {
@@ -225,30 +180,23 @@ func newComputeTargetCreateAKS(streams Streams, g *globals) *cobra.Command {
 		Example: "  mlfleet ml computetarget create aks -n myaks\n  mlfleet ml computetarget create aks -n devaks --cluster-purpose DevTest --agent-count 1 --dry-run",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := f.validate(); err != nil {
-				return err
-			}
-			ssl, err := f.ssl.config()
+			cfg, err := f.validate()
 			if err != nil {
 				return err
 			}
-			c, err := g.client(streams)
+			ws, err := g.workspace(cmd.Context(), streams, f.ref)
 			if err != nil {
 				return err
 			}
-			ws, err := c.GetWorkspace(cmd.Context(), f.ref.group, f.ref.workspace)
-			if err != nil {
-				return err
-			}
-			body := f.body(c.SubscriptionID(), ws.Location, ssl)
 			if f.dryRun {
-				return g.dryRun(cmd, streams, c, f.ref, body, nil)
+				v, err := ws.ValidateCreateAKS(cmd.Context(), f.ref.name, cfg)
+				return g.dryRun(streams, v, err)
 			}
-			accepted, p, err := c.BeginCreateOrUpdateCompute(cmd.Context(), f.ref.group, f.ref.workspace, f.ref.name, body, nil)
+			aks, err := ws.CreateAKS(cmd.Context(), f.ref.name, cfg)
 			if err != nil {
-				return err
+				return flagErrors(err)
 			}
-			return g.finishCompute(cmd, streams, c, accepted, p, f.ref, f.noWait)
+			return g.finishCompute(cmd, streams, aks, f.noWait)
 		},
 	}
 	f.ref.bind(cmd)
@@ -274,65 +222,28 @@ type attachAKSFlags struct {
 	force, noWait, dryRun bool
 }
 
-// validateAKSResourceID checks the shape of a managed cluster's id the way azureml-core
-// does: split on '/', the id has 9 parts (the first empty) and provider
-// Microsoft.ContainerService.
-func validateAKSResourceID(id string) error {
-	const shape = "/subscriptions/{subscription}/resourceGroups/{group}/providers/Microsoft.ContainerService/managedClusters/{name}"
-	parts := strings.Split(id, "/")
-	if len(parts) != 9 || parts[0] != "" || !strings.EqualFold(parts[1], "subscriptions") || !strings.EqualFold(parts[3], "resourceGroups") ||
-		!strings.EqualFold(parts[5], "providers") || !strings.EqualFold(parts[7], "managedClusters") || strings.Contains(id, "//") || strings.HasSuffix(id, "/") {
-		return usagef("invalid --compute-resource-id %q: expected %s (see 'mlfleet aks show -n NAME -g GROUP --query id')", id, shape)
-	}
-	if !strings.EqualFold(parts[6], "Microsoft.ContainerService") {
-		return usagef("invalid --compute-resource-id %q: provider %s is not Microsoft.ContainerService; attach takes the id of a managed cluster (%s)", id, parts[6], shape)
-	}
-	return nil
+// config returns the SDK's attach configuration the flags give.
+func (f *attachAKSFlags) config() mlfleet.AKSAttachConfig {
+	return mlfleet.AKSAttachConfig{ResourceID: f.resourceID, ClusterPurpose: f.purpose, SSL: f.ssl.options(),
+		LoadBalancerType: f.lb.lbType, LoadBalancerSubnet: f.lb.subnet, Force: f.force}
 }
 
-func (f *attachAKSFlags) validate() error {
+// validate makes the client-side checks and returns the configuration to send, its TLS
+// files read.
+func (f *attachAKSFlags) validate() (mlfleet.AKSAttachConfig, error) {
 	if err := f.ref.resolve(); err != nil {
-		return err
+		return mlfleet.AKSAttachConfig{}, err
 	}
 	if err := required(f.resourceID, "--compute-resource-id/-i"); err != nil {
-		return err
+		return mlfleet.AKSAttachConfig{}, err
 	}
 	// A value pasted from `aks show --query id` keeps its JSON quotes.
 	f.resourceID = strings.Trim(strings.TrimSpace(f.resourceID), `"`)
-	if err := validateAKSResourceID(f.resourceID); err != nil {
-		return err
+	cfg := f.config()
+	if err := checked(cfg.Validate, &cfg.SSL); err != nil {
+		return cfg, err
 	}
-	var err error
-	if f.purpose, err = purposeOf(f.purpose); err != nil {
-		return err
-	}
-	if err := f.lb.validate(); err != nil {
-		return err
-	}
-	return f.ssl.validate()
-}
-
-// body is the PUT body of an attach, shaped as azureml-core sends it.
-func (f *attachAKSFlags) body(workspaceLocation string, ssl *mlfleet.SSLConfiguration) *mlfleet.Compute {
-	comp := &mlfleet.Compute{Location: workspaceLocation}
-	comp.Properties.ComputeType = mlfleet.ComputeTypeAKS
-	id := f.resourceID
-	comp.Properties.ResourceID = &id
-	comp.Properties.IsAttachedCompute = true
-	comp.Properties.Properties = &mlfleet.AKSProperties{
-		ClusterPurpose:     optString(f.purpose),
-		SSLConfiguration:   ssl,
-		LoadBalancerType:   optString(f.lb.lbType),
-		LoadBalancerSubnet: optString(f.lb.subnet),
-	}
-	return comp
-}
-
-func (f *attachAKSFlags) options() *mlfleet.ComputeOptions {
-	if !f.force {
-		return nil
-	}
-	return &mlfleet.ComputeOptions{Force: true}
+	return cfg, nil
 }
 
 func newComputeTargetAttachAKS(streams Streams, g *globals) *cobra.Command {
@@ -345,30 +256,23 @@ func newComputeTargetAttachAKS(streams Streams, g *globals) *cobra.Command {
 		Example: "  mlfleet ml computetarget attach aks -n myaks -i $(mlfleet aks show -n myexistingcluster -g myresourcegroup --query id -o tsv)",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := f.validate(); err != nil {
-				return err
-			}
-			ssl, err := f.ssl.config()
+			cfg, err := f.validate()
 			if err != nil {
 				return err
 			}
-			c, err := g.client(streams)
+			ws, err := g.workspace(cmd.Context(), streams, f.ref)
 			if err != nil {
 				return err
 			}
-			ws, err := c.GetWorkspace(cmd.Context(), f.ref.group, f.ref.workspace)
-			if err != nil {
-				return err
-			}
-			body := f.body(ws.Location, ssl)
 			if f.dryRun {
-				return g.dryRun(cmd, streams, c, f.ref, body, f.options())
+				v, err := ws.ValidateAttachAKS(cmd.Context(), f.ref.name, cfg)
+				return g.dryRun(streams, v, err)
 			}
-			accepted, p, err := c.BeginCreateOrUpdateCompute(cmd.Context(), f.ref.group, f.ref.workspace, f.ref.name, body, f.options())
+			aks, err := ws.AttachAKS(cmd.Context(), f.ref.name, cfg)
 			if err != nil {
-				return err
+				return flagErrors(err)
 			}
-			return g.finishCompute(cmd, streams, c, accepted, p, f.ref, f.noWait)
+			return g.finishCompute(cmd, streams, aks, f.noWait)
 		},
 	}
 	f.ref.bind(cmd)
@@ -383,12 +287,11 @@ func newComputeTargetAttachAKS(streams Streams, g *globals) *cobra.Command {
 	return cmd
 }
 
-// dryRun runs a create's or attach's checks (validateOnly) and prints them. Failed checks
-// come back as an error with one detail per failure.
-func (g *globals) dryRun(cmd *cobra.Command, streams Streams, c *mlfleet.Client, ref computeRef, body *mlfleet.Compute, opts *mlfleet.ComputeOptions) error {
-	v, err := c.ValidateCompute(cmd.Context(), ref.group, ref.workspace, ref.name, body, opts)
+// dryRun prints the outcome of a create's or attach's checks (validateOnly). Failed
+// checks come back as an error with one detail per failure.
+func (g *globals) dryRun(streams Streams, v *mlfleet.ComputeValidation, err error) error {
 	if err != nil {
-		return err
+		return flagErrors(err)
 	}
 	printWarnings(streams, v.Warnings)
 	return g.print(streams, v, validationTable)

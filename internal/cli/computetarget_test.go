@@ -3,9 +3,9 @@ package cli
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -110,232 +110,79 @@ func TestComputeTargetPassesChecks(t *testing.T) {
 	}
 }
 
-// marshal returns v as generic JSON, the way the server reads it.
-func marshal(t *testing.T, v any) map[string]any {
-	t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
-
-// set returns the keys of an object whose value is not null.
-func set(m any) map[string]any {
-	out := map[string]any{}
-	mm, _ := m.(map[string]any)
-	for k, v := range mm {
-		if v != nil {
-			out[k] = v
-		}
-	}
-	return out
-}
-
-func TestCreateBody(t *testing.T) {
-	t.Run("defaults: only location and type", func(t *testing.T) {
-		f := &createAKSFlags{}
-		m := marshal(t, f.body("sub1", "westus", nil))
-		if m["location"] != "westus" {
-			t.Errorf("location = %v, want the workspace's", m["location"])
-		}
-		props := m["properties"].(map[string]any)
-		if props["computeType"] != "AKS" {
-			t.Errorf("computeType = %v", props["computeType"])
-		}
-		if _, ok := props["computeLocation"]; ok {
-			t.Errorf("computeLocation sent without --location: %v", props)
-		}
-		if got := set(props["properties"]); len(got) != 0 {
-			t.Errorf("AKS settings sent that the user did not give: %v", got)
-		}
-		if props["resourceId"] != nil {
-			t.Errorf("a create sends no resourceId: %v", props["resourceId"])
-		}
-	})
-	t.Run("every setting", func(t *testing.T) {
-		f := &createAKSFlags{vmSize: "Standard_D2_v2", purpose: "DevTest", location: "eastus", description: "d",
-			lb:   lbFlags{lbType: "InternalLoadBalancer", subnet: "s1"},
-			vnet: vnetFlags{vnet: "net", vnetGroup: "netrg", subnet: "default", serviceCidr: "10.0.0.0/16", dnsServiceIP: "10.0.0.10", dockerBridgeCidr: "172.17.0.1/16"}}
-		if err := f.agentCount.Set("2"); err != nil {
-			t.Fatal(err)
-		}
-		ssl := &mlfleet.SSLConfiguration{Status: mlfleet.SSLAuto, LeafDomainLabel: "leaf"}
-		m := marshal(t, f.body("sub1", "westus", ssl))
-		props := m["properties"].(map[string]any)
-		if props["computeLocation"] != "eastus" || props["description"] != "d" {
-			t.Errorf("properties: %v", props)
-		}
-		want := map[string]any{
-			"agentCount": 2.0, "agentVmSize": "Standard_D2_v2", "clusterPurpose": "DevTest",
-			"loadBalancerType": "InternalLoadBalancer", "loadBalancerSubnet": "s1",
-			"sslConfiguration": map[string]any{"status": "Auto", "leafDomainLabel": "leaf"},
-			"aksNetworkingConfiguration": map[string]any{
-				"subnetId":    "/subscriptions/sub1/resourceGroups/netrg/providers/Microsoft.Network/virtualNetworks/net/subnets/default",
-				"serviceCidr": "10.0.0.0/16", "dnsServiceIP": "10.0.0.10", "dockerBridgeCidr": "172.17.0.1/16"},
-		}
-		got := set(props["properties"])
-		gb, _ := json.Marshal(got)
-		wb, _ := json.Marshal(want)
-		if string(gb) != string(wb) {
-			t.Errorf("AKS properties\n got %s\nwant %s", gb, wb)
-		}
-	})
-}
-
-func TestSSLConfig(t *testing.T) {
+// TestComputeTargetConfigs: the flags become the SDK's configurations field by field, the
+// PEM files read (the request bodies are the SDK's, tested in pkg/mlfleet).
+func TestComputeTargetConfigs(t *testing.T) {
 	dir := t.TempDir()
 	cert, key := filepath.Join(dir, "c.pem"), filepath.Join(dir, "k.pem")
 	_ = os.WriteFile(cert, []byte("CERT"), 0o600)
 	_ = os.WriteFile(key, []byte("KEY"), 0o600)
-	cases := []struct {
-		name  string
-		flags sslFlags
-		want  *mlfleet.SSLConfiguration
-	}{
-		{"none", sslFlags{}, nil},
-		{"own certificate", sslFlags{certFile: cert, keyFile: key, cname: "www.example.com"}, &mlfleet.SSLConfiguration{Status: "Enabled", Cert: "CERT", Key: "KEY", Cname: "www.example.com"}},
-		{"issued", sslFlags{leafLabel: "myleaf", overwrite: true}, &mlfleet.SSLConfiguration{Status: "Auto", LeafDomainLabel: "myleaf", OverwriteExistingDomain: true}},
-		{"disabled", sslFlags{disable: true}, &mlfleet.SSLConfiguration{Status: "Disabled"}},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			if err := tc.flags.validate(); err != nil {
-				t.Fatal(err)
-			}
-			got, err := tc.flags.config()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if (got == nil) != (tc.want == nil) || (got != nil && *got != *tc.want) {
-				t.Errorf("got %+v, want %+v", got, tc.want)
-			}
-		})
-	}
-}
+	t.Setenv("MLFLEET_HOME", t.TempDir())
+	ref := computeRef{name: "a1", group: "rg", workspace: "ws"}
 
-func TestAttachBody(t *testing.T) {
-	f := &attachAKSFlags{resourceID: "/subscriptions/s/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/c", purpose: "DevTest"}
-	m := marshal(t, f.body("westus", nil))
-	props := m["properties"].(map[string]any)
-	if m["location"] != "westus" || props["computeType"] != "AKS" || props["resourceId"] != f.resourceID {
-		t.Errorf("attach body: %v", m)
-	}
-	if got := set(props["properties"]); len(got) != 1 || got["clusterPurpose"] != "DevTest" {
-		t.Errorf("attach AKS settings: %v (want only clusterPurpose)", got)
-	}
-	if f.options() != nil {
-		t.Error("options without --force")
-	}
-	f.force = true
-	if o := f.options(); o == nil || !o.Force {
-		t.Error("--force does not set ComputeOptions.Force")
-	}
-}
-
-func TestUpdateBody(t *testing.T) {
-	str := func(s string) *string { return &s }
-	three := 3
-	current := func(attached bool) *mlfleet.Compute {
-		c := &mlfleet.Compute{ID: "/x", Name: "c1", Type: "Microsoft.MachineLearningServices/workspaces/computes", Location: "westus"}
-		c.Properties.ComputeType = "AKS"
-		c.Properties.ProvisioningState = "Succeeded"
-		c.Properties.IsAttachedCompute = attached
-		c.Properties.ResourceID = str("/subscriptions/s/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/c1")
-		c.Properties.Mlfleet = &mlfleet.ComputeMlfleet{ClusterUID: "u"}
-		c.Properties.Properties = &mlfleet.AKSProperties{ClusterFqdn: str("c1.example"), AgentCount: &three, AgentVMSize: str("Standard_D3_v2"),
-			ClusterPurpose: str("FastProd"), LoadBalancerType: str("InternalLoadBalancer"), LoadBalancerSubnet: str("aks-subnet"),
-			SystemServices:   []mlfleet.SystemService{{SystemServiceType: "ScoringFrontEnd"}},
-			SSLConfiguration: &mlfleet.SSLConfiguration{Status: "Enabled", Cert: "CERT", Cname: "x"}}
-		return c
-	}
-	t.Run("created compute: no resourceId, no read-only fields, TLS kept by the server", func(t *testing.T) {
-		f := &updateAKSFlags{purpose: "DevTest"}
-		b, err := f.apply(current(false), nil)
+	t.Run("create", func(t *testing.T) {
+		f := &createAKSFlags{ref: ref, vmSize: "Standard_D2_v2", purpose: "devtest", location: "eastus", description: "d",
+			lb:   lbFlags{lbType: "InternalLoadBalancer", subnet: "s1"},
+			ssl:  sslFlags{cname: "www.example.com", certFile: cert, keyFile: key},
+			vnet: vnetFlags{vnet: "net", vnetGroup: "netrg", subnet: "default", serviceCidr: "10.0.0.0/16", dnsServiceIP: "10.0.0.10", dockerBridgeCidr: "172.17.0.1/16"}}
+		if err := f.agentCount.Set("2"); err != nil {
+			t.Fatal(err)
+		}
+		got, err := f.validate()
 		if err != nil {
 			t.Fatal(err)
 		}
-		m := marshal(t, b)
-		props := m["properties"].(map[string]any)
-		for _, k := range []string{"id", "name", "type", "systemData"} {
-			if m[k] != nil {
-				t.Errorf("read-only %s sent: %v", k, m[k])
-			}
-		}
-		if props["resourceId"] != nil || props["provisioningState"] != nil || props["mlfleet"] != nil {
-			t.Errorf("properties: %v", props)
-		}
-		aks := set(props["properties"])
-		if aks["clusterPurpose"] != "DevTest" || aks["agentCount"] != 3.0 || aks["sslConfiguration"] != nil || aks["systemServices"] != nil || aks["clusterFqdn"] != nil {
-			t.Errorf("AKS properties: %v", aks)
+		want := mlfleet.AKSProvisioningConfig{AgentCount: 2, VMSize: "Standard_D2_v2", ClusterPurpose: "devtest", Location: "eastus", Description: "d",
+			SSL:               mlfleet.SSLOptions{Cname: "www.example.com", Cert: []byte("CERT"), Key: []byte("KEY")},
+			VnetResourceGroup: "netrg", VnetName: "net", SubnetName: "default", ServiceCIDR: "10.0.0.0/16", DNSServiceIP: "10.0.0.10", DockerBridgeCIDR: "172.17.0.1/16",
+			LoadBalancerType: "InternalLoadBalancer", LoadBalancerSubnet: "s1"}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("config\n got %+v\nwant %+v", got, want)
 		}
 	})
-	t.Run("attached compute keeps resourceId", func(t *testing.T) {
-		f := &updateAKSFlags{ssl: sslFlags{disable: true}}
-		ssl, _ := f.ssl.config()
-		b, err := f.apply(current(true), ssl)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if b.Properties.ResourceID == nil || b.Properties.Properties.SSLConfiguration.Status != "Disabled" {
-			t.Errorf("body: %+v", b.Properties)
+	t.Run("create defaults", func(t *testing.T) {
+		f := &createAKSFlags{ref: ref}
+		got, err := f.validate()
+		if err != nil || !reflect.DeepEqual(got, mlfleet.AKSProvisioningConfig{}) {
+			t.Errorf("config %+v, %v; want the zero configuration (the server's defaults)", got, err)
 		}
 	})
-	t.Run("switch to PublicIp drops the subnet", func(t *testing.T) {
-		f := &updateAKSFlags{lb: lbFlags{lbType: "PublicIp"}}
-		b, _ := f.apply(current(false), nil)
-		if *b.Properties.Properties.LoadBalancerType != "PublicIp" || b.Properties.Properties.LoadBalancerSubnet != nil {
-			t.Errorf("lb: %+v", b.Properties.Properties)
+	t.Run("attach", func(t *testing.T) {
+		const id = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/c"
+		f := &attachAKSFlags{ref: ref, resourceID: ` "` + id + `"`, purpose: "DevTest", force: true, ssl: sslFlags{leafLabel: "leaf", overwrite: true}}
+		got, err := f.validate()
+		want := mlfleet.AKSAttachConfig{ResourceID: id, ClusterPurpose: "DevTest", Force: true, SSL: mlfleet.SSLOptions{LeafDomainLabel: "leaf", OverwriteExistingDomain: true}}
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("config %+v, %v; want %+v", got, err, want)
 		}
 	})
-	t.Run("subnet on an internal load balancer", func(t *testing.T) {
-		f := &updateAKSFlags{lb: lbFlags{subnet: "s2"}}
-		b, err := f.apply(current(false), nil)
-		if err != nil || *b.Properties.Properties.LoadBalancerSubnet != "s2" {
-			t.Errorf("subnet: %v %+v", err, b)
-		}
-	})
-	t.Run("subnet on a public load balancer is refused", func(t *testing.T) {
-		cur := current(false)
-		cur.Properties.Properties.LoadBalancerType = str("PublicIp")
-		f := &updateAKSFlags{lb: lbFlags{subnet: "s2"}}
-		if _, err := f.apply(cur, nil); ExitCode(err) != 2 {
-			t.Errorf("want a usage error, got %v", err)
+	t.Run("update", func(t *testing.T) {
+		f := &updateAKSFlags{ref: ref, lb: lbFlags{subnet: "s2"}, ssl: sslFlags{disable: true}}
+		got, err := f.validate()
+		want := mlfleet.AKSUpdateConfig{LoadBalancerSubnet: "s2", DisableSSL: true}
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("config %+v, %v; want %+v", got, err, want)
 		}
 	})
 }
 
-// TestProgress: the progress lines azureml-core's wait_for_completion(show_output=True)
-// prints.
-func TestProgress(t *testing.T) {
-	cases := []struct {
-		name   string
-		states []string
-		status string
-		want   string
-	}{
-		{"create", []string{"Creating", "Creating", "Creating", "Succeeded"}, "Succeeded", "Creating...\nSucceeded\nProvisioning operation finished, operation \"Succeeded\"\n"},
-		{"done at first poll", []string{"Succeeded"}, "Succeeded", "Succeeded\nProvisioning operation finished, operation \"Succeeded\"\n"},
-		{"failed", []string{"Creating", "Failed"}, "Failed", "Creating.\nFailed\nProvisioning operation finished, operation \"Failed\"\n"},
-		{"two changes", []string{"Updating", "Updating", "Deleting", "Succeeded"}, "Succeeded", "Updating..\nDeleting.\nSucceeded\nProvisioning operation finished, operation \"Succeeded\"\n"},
-		{"poll error", []string{"Creating"}, "", "Creating\n"},
+// TestFlagErrors: the SDK's problems name the flags, all of them listed.
+func TestFlagErrors(t *testing.T) {
+	cfg := mlfleet.AKSProvisioningConfig{ClusterPurpose: "Prod", LoadBalancerSubnet: "s1", SSL: mlfleet.SSLOptions{OverwriteExistingDomain: true}}
+	err := flagErrors(cfg.Validate())
+	want := "3 problems with the options:\n" +
+		"  - invalid --cluster-purpose \"Prod\": allowed values are FastProd, DenseProd, DevTest\n" +
+		"  - --ssl-overwrite-domain applies only with --ssl-leaf-domain-label\n" +
+		"  - --load-balancer-subnet applies only with --load-balancer-type InternalLoadBalancer"
+	if ExitCode(err) != 2 || err.Error() != want {
+		t.Errorf("got (exit %d)\n%v\nwant\n%s", ExitCode(err), err, want)
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			var b bytes.Buffer
-			p := &progress{w: &b}
-			for _, s := range tc.states {
-				p.update(s)
-			}
-			p.finish(tc.status)
-			if b.String() != tc.want {
-				t.Errorf("got\n%q\nwant\n%q", b.String(), tc.want)
-			}
-		})
+	if err := flagErrors(nil); err != nil {
+		t.Errorf("flagErrors(nil) = %v", err)
+	}
+	other := &mlfleet.Error{Code: "Conflict", Message: "m"}
+	if err := flagErrors(other); err != other {
+		t.Errorf("a server error changed: %v", err)
 	}
 }
 

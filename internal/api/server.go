@@ -70,6 +70,8 @@ func New(cfg Config) *Server {
 	s.clusterRoutes()
 	s.computeRoutes()
 	s.policyRoutes()
+	s.vmSizeRoutes()
+	s.locationRoutes()
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 	mux.HandleFunc("GET /readyz", s.readyz)

@@ -1,0 +1,127 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+
+	"github.com/mlfleet/mlfleet/internal/auth"
+	"github.com/mlfleet/mlfleet/internal/catalog"
+	"github.com/mlfleet/mlfleet/internal/containerservice"
+	"github.com/mlfleet/mlfleet/internal/operations"
+	"github.com/mlfleet/mlfleet/internal/resources"
+	"github.com/mlfleet/mlfleet/internal/store"
+)
+
+const testSub = "00000000-0000-0000-0000-0000000000aa"
+
+// catalogServer is a real API server over a real SQLite store, with one subscription and a
+// Reader token: enough for the read-only catalog routes. Its operation engine never starts.
+func catalogServer(t *testing.T) (srv *httptest.Server, token string) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "mlfleet.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	engine := operations.New(st, operations.Config{})
+	rs := resources.New(st, engine)
+	if _, err := rs.EnsureSubscription(ctx, testSub, "test", "tenant"); err != nil {
+		t.Fatal(err)
+	}
+	authn := auth.New(st)
+	token, _, err = authn.Mint(ctx, "reader", auth.RoleReader, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clusters := containerservice.New(containerservice.Config{Store: st, Engine: engine, Resources: rs,
+		Versions: catalog.DefaultVersions(), VMSizes: catalog.DefaultVMSizes()})
+	srv = httptest.NewServer(New(Config{Store: st, Auth: authn, Resources: rs, Clusters: clusters}))
+	t.Cleanup(srv.Close)
+	return srv, token
+}
+
+// get calls path on srv with token ("" = none) and decodes the JSON answer.
+func get(t *testing.T, srv *httptest.Server, token, path string) (int, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, srv.URL+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var body map[string]any
+	if err := json.Unmarshal(raw, &body); err != nil {
+		t.Fatalf("GET %s: %d, body is not JSON: %q", path, resp.StatusCode, raw)
+	}
+	return resp.StatusCode, body
+}
+
+func errorCode(body map[string]any) string {
+	e, _ := body["error"].(map[string]any)
+	code, _ := e["code"].(string)
+	return code
+}
+
+func TestListVMSizes(t *testing.T) {
+	t.Parallel()
+	srv, token := catalogServer(t)
+	sizes := "/providers/Microsoft.Compute/locations/%s/vmSizes?api-version=2024-07-01"
+	path := func(sub, loc string) string {
+		return "/subscriptions/" + sub + fmt.Sprintf(sizes, loc)
+	}
+	tests := []struct {
+		name     string
+		token    string
+		path     string
+		status   int
+		wantCode string
+	}{
+		{name: "region name", token: token, path: path(testSub, "westus"), status: http.StatusOK},
+		{name: "region display name", token: token, path: path(testSub, "West%20US"), status: http.StatusOK},
+		{name: "unknown region", token: token, path: path(testSub, "atlantis"), status: http.StatusNotFound, wantCode: "NoRegisteredProviderFound"},
+		{name: "unknown subscription", token: token, path: path("00000000-0000-0000-0000-000000000bad", "westus"), status: http.StatusNotFound, wantCode: "SubscriptionNotFound"},
+		{name: "no api-version", token: token, path: "/subscriptions/" + testSub + "/providers/Microsoft.Compute/locations/westus/vmSizes", status: http.StatusBadRequest, wantCode: "MissingApiVersionParameter"},
+		{name: "no token", path: path(testSub, "westus"), status: http.StatusUnauthorized, wantCode: "AuthenticationFailed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, body := get(t, srv, tt.token, tt.path)
+			if status != tt.status || errorCode(body) != tt.wantCode {
+				t.Fatalf("GET %s = %d %q, want %d %q; body %v", tt.path, status, errorCode(body), tt.status, tt.wantCode, body)
+			}
+			if status != http.StatusOK {
+				return
+			}
+			byName := map[string]map[string]any{}
+			for _, v := range body["value"].([]any) {
+				size := v.(map[string]any)
+				byName[size["name"].(string)] = size
+			}
+			if len(byName) != len(catalog.DefaultVMSizes().All()) {
+				t.Errorf("%d sizes listed, the catalog has %d", len(byName), len(catalog.DefaultVMSizes().All()))
+			}
+			d3 := byName["Standard_D3_v2"]
+			if d3["numberOfCores"] != 4.0 || d3["memoryInMB"] != 14336.0 || d3["mlfleet"] != nil {
+				t.Errorf("Standard_D3_v2 = %v, want 4 cores, 14336 MB, no accelerators", d3)
+			}
+			nc6 := byName["Standard_NC6"]
+			if extras, _ := nc6["mlfleet"].(map[string]any); extras["gpus"] != 1.0 {
+				t.Errorf("Standard_NC6 = %v, want mlfleet.gpus 1", nc6)
+			}
+		})
+	}
+}

@@ -24,6 +24,7 @@ import (
 	"github.com/mlfleet/mlfleet/internal/policy"
 	"github.com/mlfleet/mlfleet/internal/resources"
 	"github.com/mlfleet/mlfleet/internal/store"
+	"github.com/mlfleet/mlfleet/internal/ui"
 	"github.com/mlfleet/mlfleet/internal/workspaces"
 )
 
@@ -76,6 +77,10 @@ func New(cfg Config) *Server {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{}))
+	// The Studio page at exactly "/" and its assets; every other path is the ARM API.
+	studio := ui.Handler()
+	mux.Handle("GET /{$}", studio)
+	mux.Handle("GET "+ui.Prefix, studio)
 	mux.HandleFunc("/", s.serveAPI)
 	s.handler = s.withRequestID(mux)
 	return s

@@ -16,6 +16,7 @@ import (
 // dry-run Check that shows every failed precondition (B1), attach a managed cluster, the
 // page in a narrow window, scale (S20), detach (S3: the cluster stays) and delete.
 func TestStudioInferenceClusters(t *testing.T) {
+	requireChromium(t)
 	const rg, ws = "studio-rg", "studio-ws"
 	c := sdk(t)
 	workspace(t, c, rg, ws)

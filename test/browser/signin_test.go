@@ -13,6 +13,7 @@ import (
 // in the tab's sessionStorage only (not localStorage, not a cookie), survives a reload,
 // and Sign out forgets it. Done with the keyboard only.
 func TestStudioSignIn(t *testing.T) {
+	requireChromium(t)
 	s := openStudio(t, 1280, 800)
 	s.do("open the page", chromedp.Navigate(shared.srv.Config.Server+"/"))
 	s.waitFor("the focus on the token field", `document.activeElement && document.activeElement.id === "token"`, 20*time.Second)
@@ -57,6 +58,7 @@ func TestStudioSignIn(t *testing.T) {
 // TestStudioKeyboard: the create and attach forms are reached with the keyboard, put the
 // focus on their first field, and every field has a label.
 func TestStudioKeyboard(t *testing.T) {
+	requireChromium(t)
 	const rg, ws = "keys-rg", "keys-ws"
 	workspace(t, sdk(t), rg, ws)
 	s := openStudio(t, 1280, 800)

@@ -8,6 +8,7 @@ import (
 // TestStudioKubernetesVersions: Compute → Kubernetes versions lists a location's versions
 // with the default, the preview ones and their upgrades (S7).
 func TestStudioKubernetesVersions(t *testing.T) {
+	requireChromium(t)
 	s := openStudio(t, 1280, 800)
 	s.signIn(adminToken(t), "", "")
 	s.click(`nav a[data-nav="versions"]`)

@@ -231,7 +231,7 @@ func (s *Service) attachChecks(ctx context.Context, w *workspaces.Workspace, sel
 		l.fail("Capacity", "InsufficientCapacity", "properties.properties.clusterPurpose", "%s", f)
 	}
 	if len(fails) == 0 {
-		l.pass("Capacity", "%d nodes, %d vCPUs: enough for %s", len(o.Nodes), o.Cores, st.Purpose)
+		l.pass("Capacity", "%s, %d vCPUs: enough for %s", count(len(o.Nodes), "node"), o.Cores, st.Purpose)
 	}
 	l.warnings = append(l.warnings, warns...)
 

@@ -134,7 +134,7 @@ func (s *Service) apply(c *Compute, o *observation) {
 		}
 		fails, _ := capacity(purpose, len(o.Nodes), o.Cores, fmt.Sprintf("cluster '%s'", name))
 		if len(fails) == 0 {
-			set(ConditionCapacitySufficient, true, "Sufficient", "%d nodes, %d vCPUs", len(o.Nodes), o.Cores)
+			set(ConditionCapacitySufficient, true, "Sufficient", "%s, %d vCPUs", count(len(o.Nodes), "node"), o.Cores)
 		} else {
 			set(ConditionCapacitySufficient, false, "InsufficientCapacity", "%s", fails[0])
 		}
@@ -143,9 +143,9 @@ func (s *Service) apply(c *Compute, o *observation) {
 		case fe == nil:
 			set(ConditionComponentsReady, false, "NotInstalled", "the inference front-end azureml-fe is missing from namespace azureml")
 		case fe.ReadyReplicas < want:
-			set(ConditionComponentsReady, false, "FrontEndNotReady", "azureml-fe has %d of %d replicas ready", fe.ReadyReplicas, want)
+			set(ConditionComponentsReady, false, "FrontEndNotReady", "azureml-fe has %d of %s ready", fe.ReadyReplicas, count(int(want), "replica"))
 		default:
-			set(ConditionComponentsReady, true, "Ready", "azureml-fe has %d replicas ready", fe.ReadyReplicas)
+			set(ConditionComponentsReady, true, "Ready", "azureml-fe has %s ready", count(int(fe.ReadyReplicas), "replica"))
 		}
 		if len(o.Nodes) > 0 {
 			p.AgentCount = ptr(len(o.Nodes))

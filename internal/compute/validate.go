@@ -323,8 +323,8 @@ func capacity(purpose string, nodes, cores int, where string) (fails []string, w
 	switch purpose {
 	case "FastProd", "DenseProd":
 		if cores < ProductionMinCores {
-			fails = append(fails, fmt.Sprintf("A %s (production) cluster needs at least %d vCPUs; %s has %d (%d nodes). Add nodes, use a larger VM size, or use cluster purpose DevTest.",
-				purpose, ProductionMinCores, where, cores, nodes))
+			fails = append(fails, fmt.Sprintf("A %s (production) cluster needs at least %d vCPUs; %s has %d (%s). Add nodes, use a larger VM size, or use cluster purpose DevTest.",
+				purpose, ProductionMinCores, where, cores, count(nodes, "node")))
 		}
 		if purpose == "FastProd" && nodes < FastProdMinNodes {
 			fails = append(fails, fmt.Sprintf("A FastProd cluster needs at least %d nodes; %s has %d. Add nodes, or use cluster purpose DevTest.", FastProdMinNodes, where, nodes))
@@ -335,4 +335,12 @@ func capacity(purpose string, nodes, cores int, where string) (fails []string, w
 		}
 	}
 	return fails, warnings
+}
+
+// count renders "1 node", "3 nodes".
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -491,7 +491,7 @@ func TestComputeValidation(t *testing.T) {
 		{"bad resource id", "cvaks", `{"properties":{"computeType":"AKS","resourceId":"/subscriptions/x/resourceGroups/y/providers/Microsoft.Compute/virtualMachines/z"}}`, 400, "UserError", 1, []string{"not the id of a managed cluster"}},
 		{"other subscription", "cvaks", `{"properties":{"computeType":"AKS","resourceId":"/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/y/providers/Microsoft.ContainerService/managedClusters/z"}}`, 400, "UserError", 1, []string{"own subscription"}},
 		{"missing cluster", "cvaks", fmt.Sprintf(`{"properties":{"computeType":"AKS","resourceId":"/subscriptions/%s/resourceGroups/%s/providers/Microsoft.ContainerService/managedClusters/nope"}}`, sub(), rg), 400, "UserError", 1, []string{"does not exist"}},
-		{"attach too small", "cvaks", fmt.Sprintf(`{"properties":{"computeType":"AKS","resourceId":%q}}`, mc.ID), 400, "UserError", 2, []string{"12 vCPUs; cluster 'cvsmall' has 4 (1 nodes)", "at least 3 nodes"}},
+		{"attach too small", "cvaks", fmt.Sprintf(`{"properties":{"computeType":"AKS","resourceId":%q}}`, mc.ID), 400, "UserError", 2, []string{"12 vCPUs; cluster 'cvsmall' has 4 (1 node)", "at least 3 nodes"}},
 		{"attach too small and bad ssl", "cvaks", fmt.Sprintf(`{"properties":{"computeType":"AKS","resourceId":%q,"properties":{"clusterPurpose":"DenseProd","sslConfiguration":{"status":"Enabled"}}}}`, mc.ID), 400, "UserError", 2, []string{"12 vCPUs", "cname, cert and key"}},
 	}
 	for _, tc := range cases {

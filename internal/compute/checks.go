@@ -47,13 +47,21 @@ func (l *checkList) shape(errs problems) {
 
 // err turns the failures into the error to answer: a 409 when the only problem is an
 // existing attachment (S11), else one 400 UserError listing them all (B1).
+// Every check, passed or not, rides along in additionalInfo (type "ComputeChecks"), so that
+// a failed dry run still shows the whole list.
 func (l *checkList) err(what string) error {
-	if len(l.errs) == 1 && l.errs[0].Code == arm.CodeConflict {
-		e := arm.Conflict("%s", l.errs[0].Message)
-		e.Target = l.errs[0].Target
-		return e
+	if len(l.errs) == 0 {
+		return nil
 	}
-	return l.errs.err(what)
+	var e *arm.Error
+	if len(l.errs) == 1 && l.errs[0].Code == arm.CodeConflict {
+		e = arm.Conflict("%s", l.errs[0].Message)
+		e.Target = l.errs[0].Target
+	} else {
+		e = l.errs.err(what).(*arm.Error)
+	}
+	e.AdditionalInfo = []any{map[string]any{"type": "ComputeChecks", "info": map[string]any{"checks": l.checks}}}
+	return e
 }
 
 func (l *checkList) validation() *ComputeValidation {

@@ -506,6 +506,9 @@ func TestComputeValidation(t *testing.T) {
 					t.Fatalf("%d details, want %d: %s", len(d), tc.details, a.raw)
 				}
 			}
+			if tc.details > 0 && !strings.Contains(a.raw, `"type":"ComputeChecks"`) {
+				t.Errorf("error lacks the list of checks in additionalInfo: %s", a.raw)
+			}
 			for _, s := range tc.contains {
 				if !strings.Contains(a.raw, s) {
 					t.Errorf("error lacks %q: %s", s, a.raw)

@@ -468,6 +468,11 @@ func (s *Service) forget(ctx context.Context, r *store.Resource) error {
 			}
 		}
 	}
+	if ssl := c.Properties.Properties.SSLConfiguration; ssl != nil && ssl.Status == "Auto" {
+		if err := s.releaseLeaf(ctx, c.Properties.ComputeLocation, ssl.LeafDomainLabel, c.ID); err != nil {
+			return err
+		}
+	}
 	for _, id := range []string{tlsSecretID(r.ID), r.ID} {
 		if err := s.cfg.Store.DeleteResource(ctx, id); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return fmt.Errorf("delete %s: %w", id, err)

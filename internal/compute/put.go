@@ -63,6 +63,9 @@ func (s *Service) create(ctx context.Context, w *workspaces.Workspace, id, name 
 		}
 		l.warnings = append(l.warnings, warns...)
 	}
+	if err := s.checkLeaf(ctx, loc, id, st.SSL, l); err != nil {
+		return nil, err
+	}
 	parsed, _ := arm.ParseID(id)
 	forCluster := st
 	for _, e := range shape {
@@ -142,6 +145,11 @@ func (s *Service) attach(ctx context.Context, w *workspaces.Workspace, id, name 
 	all.checks = append(all.checks, l.checks...)
 	all.errs = append(all.errs, l.errs...)
 	all.warnings = l.warnings
+	if t != nil {
+		if err := s.checkLeaf(ctx, t.Cluster.Location, id, st.SSL, all); err != nil {
+			return nil, err
+		}
+	}
 	if err := all.err(fmt.Sprintf("Cluster cannot be attached as compute '%s'", name)); err != nil {
 		return nil, err
 	}
@@ -240,6 +248,9 @@ func (s *Service) update(ctx context.Context, w *workspaces.Workspace, r *store.
 			l.warnings = append(l.warnings, warns...)
 		}
 	}
+	if err := s.checkLeaf(ctx, c.Properties.ComputeLocation, c.ID, st.SSL, l); err != nil {
+		return nil, err
+	}
 	if err := l.err(fmt.Sprintf("Compute '%s' cannot be updated", c.Name)); err != nil {
 		return nil, err
 	}
@@ -255,6 +266,14 @@ func (s *Service) update(ctx context.Context, w *workspaces.Workspace, r *store.
 			return nil, err
 		}
 		return &Result{Compute: c, Operation: op}, nil
+	}
+	if err := s.claimLeaf(ctx, c.Properties.ComputeLocation, c.ID, st.SSL); err != nil {
+		return nil, err
+	}
+	if base.SSL.Status == "Auto" && (st.SSL.Status != "Auto" || !strings.EqualFold(st.SSL.Leaf, base.SSL.Leaf)) {
+		if err := s.releaseLeaf(ctx, c.Properties.ComputeLocation, base.SSL.Leaf, c.ID); err != nil {
+			return nil, err
+		}
 	}
 	if err := s.saveTLS(ctx, r, st.SSL); err != nil {
 		return nil, err

@@ -192,11 +192,18 @@ func (s *Service) insert(ctx context.Context, w *workspaces.Workspace, c *Comput
 		}
 		return nil, fmt.Errorf("claim compute name %s: %w", c.Name, err)
 	}
+	if err := s.claimLeaf(ctx, location, c.ID, st.SSL); err != nil {
+		_ = s.cfg.Store.DeleteResource(context.WithoutCancel(ctx), nameClaim.ID)
+		return nil, err
+	}
 	parsed, _ := arm.ParseID(c.ID)
 	body, _ := json.Marshal(c)
 	r := &store.Resource{ID: c.ID, ParentID: w.ID, Type: TypeCompute, Name: c.Name, SubscriptionID: parsed.SubscriptionID,
 		ResourceGroup: parsed.ResourceGroup, Location: location, Body: body}
-	undo := func() { _ = s.cfg.Store.DeleteResource(context.WithoutCancel(ctx), nameClaim.ID) }
+	undo := func() {
+		_ = s.releaseLeaf(context.WithoutCancel(ctx), location, st.SSL.Leaf, c.ID)
+		_ = s.cfg.Store.DeleteResource(context.WithoutCancel(ctx), nameClaim.ID)
+	}
 	if err := s.cfg.Store.CreateResource(ctx, r); err != nil {
 		undo()
 		if errors.Is(err, store.ErrConflict) {

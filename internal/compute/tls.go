@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
+	"github.com/mlfleet/mlfleet/internal/arm"
 	"github.com/mlfleet/mlfleet/internal/kube"
 	"github.com/mlfleet/mlfleet/internal/store"
 )
@@ -153,4 +155,98 @@ func (s *Service) tlsFor(ctx context.Context, c *Compute, st settings) (*kube.TL
 		return &kube.TLS{Cert: []byte(sec.IssuedCert), Key: []byte(sec.IssuedKey), CName: fqdn}, fqdn, nil
 	}
 	return nil, "", nil
+}
+
+// leafClaimID is the row that gives one compute a leaf domain label in a region: its
+// front-end's name (S13).
+func leafClaimID(location, leaf string) string {
+	return "/providers/" + Namespace + "/locations/" + location + "/leafDomains/" + strings.ToLower(leaf)
+}
+
+// leafHolder returns the compute holding a leaf domain label, "" when none.
+func (s *Service) leafHolder(ctx context.Context, location, leaf string) (string, error) {
+	r, err := s.cfg.Store.GetResource(ctx, leafClaimID(location, leaf))
+	if errors.Is(err, store.ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read leaf domain %s: %w", leaf, err)
+	}
+	var c claim
+	if err := json.Unmarshal(r.Body, &c); err != nil {
+		return "", fmt.Errorf("decode leaf domain %s: %w", leaf, err)
+	}
+	return c.ComputeID, nil
+}
+
+// checkLeaf adds the check that an Auto label is free in the region, or taken over with
+// overwriteExistingDomain.
+func (s *Service) checkLeaf(ctx context.Context, location, self string, ssl sslSettings, l *checkList) error {
+	if ssl.Status != "Auto" || ssl.Leaf == "" {
+		return nil
+	}
+	holder, err := s.leafHolder(ctx, location, ssl.Leaf)
+	switch {
+	case err != nil:
+		return err
+	case holder == "" || strings.EqualFold(holder, self):
+		l.pass("LeafDomainLabel", "%s is free", frontEndFqdn(ssl.Leaf, location))
+	case ssl.Overwrite:
+		l.pass("LeafDomainLabel", "%s is taken over from %s (overwriteExistingDomain)", frontEndFqdn(ssl.Leaf, location), describeCompute(holder))
+	default:
+		l.fail("LeafDomainLabel", arm.CodeConflict, "properties.properties.sslConfiguration.leafDomainLabel",
+			"Leaf domain label '%s' (%s) is used by %s. Choose another label, or set overwriteExistingDomain (--ssl-overwrite-domain) to take it over.",
+			ssl.Leaf, frontEndFqdn(ssl.Leaf, location), describeCompute(holder))
+	}
+	return nil
+}
+
+// claimLeaf gives the Auto label of ssl to compute self (taking it over when ssl.Overwrite);
+// nothing for other TLS settings.
+func (s *Service) claimLeaf(ctx context.Context, location, self string, ssl sslSettings) error {
+	if ssl.Status != "Auto" || ssl.Leaf == "" {
+		return nil
+	}
+	body, _ := json.Marshal(claim{ComputeID: self})
+	id := leafClaimID(location, ssl.Leaf)
+	for {
+		r, err := s.cfg.Store.GetResource(ctx, id)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			err = s.cfg.Store.CreateResource(ctx, &store.Resource{ID: id, Type: Namespace + "/locations/leafDomains", Name: strings.ToLower(ssl.Leaf), Location: location, Body: body})
+		case err == nil:
+			var c claim
+			_ = json.Unmarshal(r.Body, &c)
+			if strings.EqualFold(c.ComputeID, self) {
+				return nil
+			}
+			if !ssl.Overwrite {
+				return arm.Conflict("Leaf domain label '%s' was taken by %s in the meantime; choose another label, or set overwriteExistingDomain.", ssl.Leaf, describeCompute(c.ComputeID))
+			}
+			r.Body = body
+			err = s.cfg.Store.UpdateResource(ctx, r)
+		}
+		if errors.Is(err, store.ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("claim leaf domain %s: %w", ssl.Leaf, err)
+		}
+		return nil
+	}
+}
+
+// releaseLeaf frees a label held by compute self.
+func (s *Service) releaseLeaf(ctx context.Context, location, leaf, self string) error {
+	if leaf == "" {
+		return nil
+	}
+	holder, err := s.leafHolder(ctx, location, leaf)
+	if err != nil || !strings.EqualFold(holder, self) {
+		return err
+	}
+	if err := s.cfg.Store.DeleteResource(ctx, leafClaimID(location, leaf)); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	return nil
 }

@@ -113,6 +113,18 @@ func TestComputeUpdateInPlace(t *testing.T) {
 		t.Fatalf("issued certificate: %v %v issuer %s", err, leaf.DNSNames, leaf.Issuer.CommonName)
 	}
 
+	// The label is this compute's in westus: another workspace there must choose another
+	// one, or take it over with overwriteExistingDomain.
+	if _, err := sdk(t).CreateWorkspace(ctx, rg, "up-ws2", "westus"); err != nil {
+		t.Fatal(err)
+	}
+	leafBody := `{"properties":{"computeType":"AKS","properties":{"sslConfiguration":{"status":"Auto","leafDomainLabel":"myscore"%s}}}}`
+	taken := putCompute(t, rg, "up-ws2", "upaks2", fmt.Sprintf(leafBody, ""), "&validateOnly=true")
+	if taken.status != 409 || !strings.Contains(taken.errorMessage(), "compute 'upaks'") || !strings.Contains(taken.errorMessage(), "overwriteExistingDomain") {
+		t.Fatalf("taken leaf domain label: %s", taken.raw)
+	}
+	must(t, putCompute(t, rg, "up-ws2", "upaks2", fmt.Sprintf(leafBody, `,"overwriteExistingDomain":true`), "&validateOnly=true"), 200)
+
 	// S20: scale from the workspace; VM size cannot change; FastProd refuses 2 nodes.
 	op, c = update(t, rg, ws, "upaks", map[string]any{"agentCount": 4})
 	if op["status"] != "Succeeded" || aksProps(c)["agentCount"] != 4.0 {

@@ -117,7 +117,7 @@ func TestStudioInferenceClusters(t *testing.T) {
 		s.click("#attach-check")
 		s.waitFor("the failed checks", `document.querySelector("#attach-result .error-box")`, 20*time.Second)
 		got := s.text("#attach-result")
-		for _, want := range []string{"UserError", "3 problems:", "needs at least 12 vCPUs", "needs at least 3 nodes", "already attached to"} {
+		for _, want := range []string{"UserError", "3 problems:", "needs at least 12 vCPUs", "needs at least 3 nodes", "already attached to", "Some checks failed.", "✓ Reachable"} {
 			if !strings.Contains(got, want) {
 				t.Errorf("dry run result lacks %q:\n%s", want, got)
 			}

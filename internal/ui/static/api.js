@@ -14,12 +14,13 @@ export const versions = {
 // ApiError is an answer of the API that is not a success, or a request that got no answer.
 // code, message, target and details come from the ARM error body; raw is the body as sent.
 export class ApiError extends Error {
-  constructor({ status, code, message, target, details, raw, method, url, requestId }) {
+  constructor({ status, code, message, target, details, additionalInfo, raw, method, url, requestId }) {
     super(message);
     this.status = status;
     this.code = code;
     this.target = target || "";
     this.details = details || [];
+    this.additionalInfo = additionalInfo || [];
     this.raw = raw || "";
     this.method = method;
     this.url = url;
@@ -38,7 +39,8 @@ function parseError(status, raw, method, url, requestId) {
   if (e && typeof e === "object") {
     return new ApiError({
       status, code: e.code || "", message: e.message || "", target: e.target,
-      details: Array.isArray(e.details) ? e.details : [], raw, method, url, requestId,
+      details: Array.isArray(e.details) ? e.details : [],
+      additionalInfo: Array.isArray(e.additionalInfo) ? e.additionalInfo : [], raw, method, url, requestId,
     });
   }
   return new ApiError({ status, code: "HTTP " + status, message: raw.trim() || "(empty answer)", raw, method, url, requestId });

@@ -1058,6 +1058,18 @@ function renderChecks(v, warnings) {
   return box;
 }
 
+// checksError shows a failed dry run: the error, then every check it ran, passed or not
+// (the server sends them in additionalInfo, type ComputeChecks).
+function checksError(e, heading) {
+  const info = (e.additionalInfo || []).find((i) => i && i.type === "ComputeChecks");
+  const box = errorBox(e, heading);
+  if (!info || !info.info || !Array.isArray(info.info.checks)) {
+    return box;
+  }
+  box.append(renderChecks({ valid: false, checks: info.info.checks }, []));
+  return box;
+}
+
 async function dryRun(name, body, area, heading) {
   if (!name) {
     showResult(area, errorBox({ code: "", message: "Enter a compute name first." }, "Nothing to check"));
@@ -1068,7 +1080,7 @@ async function dryRun(name, body, area, heading) {
     const res = await state.client.request("PUT", paths.compute(state.ctx, name), { apiVersion: versions.ml, query: { validateOnly: "true" }, body });
     showResult(area, renderChecks(res.data || {}, res.warnings));
   } catch (e) {
-    showResult(area, errorBox(e, heading));
+    showResult(area, checksError(e, heading));
   }
 }
 
@@ -1302,7 +1314,7 @@ function renderAttach(main) {
         const res = await state.client.request("PUT", paths.compute(state.ctx, n), { apiVersion: versions.ml, query: { ...query(), validateOnly: "true" }, body: body() });
         showResult(result, renderChecks(res.data || {}, res.warnings));
       } catch (e) {
-        showResult(result, errorBox(e, e.status === 409 ? "The cluster cannot be attached" : "The checks found problems"));
+        showResult(result, checksError(e, e.status === 409 ? "The cluster cannot be attached" : "The checks found problems"));
       }
     }),
     result,

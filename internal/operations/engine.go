@@ -45,7 +45,6 @@ type Engine struct {
 	store    store.Store
 	handlers map[string]Handler
 	wake     chan struct{}
-	done     chan struct{} // closed after Close; nil before Start
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 	log      *slog.Logger

@@ -309,9 +309,8 @@ func testListResources(t *testing.T, open func() Store) {
 	// Names chosen so that case, LIKE wildcards and shared prefixes would trip a naive
 	// implementation: "rg_1" as a LIKE pattern matches "rgx1", "rg%" matches everything
 	// starting with "rg", "rg1" is a prefix of "rg10", and "B" sorts before "a" by bytes.
-	var ids []string
 	for _, name := range []string{"a", "B", "rg1", "rg10", "rg_1", "rgx1", "rg%", "rgzz"} {
-		ids = append(ids, mustCreate(t, s, resource(subID, rgType, name)).ID)
+		mustCreate(t, s, resource(subID, rgType, name))
 	}
 	ws := func(rg, name string) string {
 		return mustCreate(t, s, resource(subID+"/resourceGroups/"+rg, wsType, name)).ID

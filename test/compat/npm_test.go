@@ -111,7 +111,7 @@ func TestNpmArmMachineLearning(t *testing.T) {
 	in.Properties.DNSPrefix = "npmattach"
 	in.Properties.AgentPoolProfiles = []mlfleet.AgentPoolInput{{Name: "nodepool1", Count: npmPtr(nodes), VMSize: vmSize, Mode: "System"}}
 	start := time.Now()
-	mc, poller, err := c.BeginCreateManagedCluster(ctx, rg, clusterName, in)
+	_, poller, err := c.BeginCreateManagedCluster(ctx, rg, clusterName, in)
 	if err != nil {
 		t.Fatalf("create cluster %s: %v", clusterName, err)
 	}
@@ -120,7 +120,8 @@ func TestNpmArmMachineLearning(t *testing.T) {
 			t.Fatalf("create cluster %s: %v", clusterName, err)
 		}
 	}
-	if mc, err = c.GetManagedCluster(ctx, rg, clusterName); err != nil {
+	mc, err := c.GetManagedCluster(ctx, rg, clusterName)
+	if err != nil {
 		t.Fatalf("get cluster %s: %v", clusterName, err)
 	}
 	t.Logf("cluster %s created through the mlfleet SDK in %v: %s", clusterName, time.Since(start).Round(time.Millisecond), mc.ID)

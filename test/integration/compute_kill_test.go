@@ -176,7 +176,7 @@ func TestComputeKillAndVersions(t *testing.T) {
 		t.Fatal(err)
 	}
 	kill(p, "restart with another version catalog")
-	p, _ = startServerProcess(t, home, addr, "--versions-file", catalog)
+	startServerProcess(t, home, addr, "--versions-file", catalog)
 	admin("kvsmall")
 	_, _, err = c.BeginCreateOrUpdateCompute(ctx, "kv", "kvws", "kvold", &mlfleet.Compute{Properties: mlfleet.ComputeProperties{ComputeType: "AKS", ResourceID: &small.ID}}, nil)
 	var e *mlfleet.Error

@@ -99,7 +99,7 @@ func TestComputeUpdateInPlace(t *testing.T) {
 	}
 
 	// TLS Auto: mlfleet issues the certificate for the leaf domain label.
-	op, c = update(t, rg, ws, "upaks", map[string]any{"sslConfiguration": map[string]any{"status": "Auto", "leafDomainLabel": "myscore"}})
+	op, _ = update(t, rg, ws, "upaks", map[string]any{"sslConfiguration": map[string]any{"status": "Auto", "leafDomainLabel": "myscore"}})
 	if op["status"] != "Succeeded" {
 		t.Fatalf("TLS Auto: %v", op)
 	}

@@ -17,23 +17,52 @@ import (
 	"github.com/mlfleet/mlfleet/internal/workspaces"
 )
 
+// handler makes an operation handler of a flow: it decodes the operation's input, runs the
+// flow, and when the flow fails (rather than the operation being stopped, to be resumed)
+// records the failure with onFail.
+func handler[In any](flow func(context.Context, *operations.Run, In) error, onFail func(context.Context, In, error)) operations.Handler {
+	return func(ctx context.Context, run *operations.Run) error {
+		var in In
+		if err := run.Input(&in); err != nil {
+			return err
+		}
+		err := flow(ctx, run, in)
+		if err != nil && ctx.Err() == nil {
+			onFail(context.WithoutCancel(ctx), in, err)
+		}
+		return err
+	}
+}
+
+// register sets the handlers of this package's operations.
+func (s *Service) register(e *operations.Engine) {
+	// A failed create or attach removes what it made (B2) and leaves the compute Failed.
+	e.Register(KindCreate, handler(s.createFlow, func(ctx context.Context, in createInput, err error) { s.fail(ctx, in.ID, err, true) }))
+	e.Register(KindAttach, handler(s.attachFlow, func(ctx context.Context, in attachInput, err error) { s.fail(ctx, in.ID, err, false) }))
+	// A failed update leaves the compute working with what is in the cluster: the failure
+	// goes on the operation and in provisioningErrors, and the conditions say the state.
+	e.Register(KindUpdate, handler(s.updateFlow, func(ctx context.Context, in updateInput, err error) {
+		s.recordFailure(ctx, in.ID, err, func(c *Compute) string { return derivedState(c.Properties.Mlfleet.Conditions) })
+	}))
+	e.Register(KindDelete, handler(s.deleteFlow, func(ctx context.Context, in deleteInput, err error) {
+		s.recordFailure(ctx, in.ID, err, func(*Compute) string { return StateFailed })
+	}))
+}
+
+// recordFailure puts err in a compute's provisioningErrors and sets its state.
+func (s *Service) recordFailure(ctx context.Context, id string, err error, state func(*Compute) string) {
+	if merr := s.modify(ctx, id, func(c *Compute) {
+		c.Properties.ProvisioningErrors = []ProvisioningError{{Error: errorDetail(err)}}
+		c.Properties.ProvisioningState = state(c)
+	}); merr != nil {
+		s.log.Error("record failed operation", "compute", id, "err", merr)
+	}
+}
+
 // pollEvery is how often operations look at a cluster or its components while waiting.
 const pollEvery = 100 * time.Millisecond
 
-// runCreate creates the cluster of a compute, then attaches it. A failed create removes
-// what it made (B2) and leaves the compute Failed with the reason.
-func (s *Service) runCreate(ctx context.Context, run *operations.Run) error {
-	var in createInput
-	if err := run.Input(&in); err != nil {
-		return err
-	}
-	err := s.createFlow(ctx, run, in)
-	if err != nil && ctx.Err() == nil {
-		s.fail(context.WithoutCancel(ctx), in.ID, err, true)
-	}
-	return err
-}
-
+// createFlow creates the cluster of a compute, then attaches it.
 func (s *Service) createFlow(ctx context.Context, run *operations.Run, in createInput) error {
 	c, err := s.getByID(ctx, in.ID)
 	if err != nil {
@@ -67,20 +96,8 @@ func (s *Service) createFlow(ctx context.Context, run *operations.Run, in create
 	return s.install(ctx, run, in.ID)
 }
 
-// runAttach attaches an existing cluster: detach a forced-out holder, check again, claim,
-// install. A failed attach removes what it installed and leaves the compute Failed.
-func (s *Service) runAttach(ctx context.Context, run *operations.Run) error {
-	var in attachInput
-	if err := run.Input(&in); err != nil {
-		return err
-	}
-	err := s.attachFlow(ctx, run, in)
-	if err != nil && ctx.Err() == nil {
-		s.fail(context.WithoutCancel(ctx), in.ID, err, false)
-	}
-	return err
-}
-
+// attachFlow attaches an existing cluster: detach a forced-out holder, claim, check again,
+// install.
 func (s *Service) attachFlow(ctx context.Context, run *operations.Run, in attachInput) error {
 	c, err := s.getByID(ctx, in.ID)
 	if err != nil {
@@ -276,24 +293,7 @@ func replicas(purpose string) int32 {
 	return 3
 }
 
-// runUpdate applies changed settings in place: scale the cluster, re-apply the components.
-func (s *Service) runUpdate(ctx context.Context, run *operations.Run) error {
-	var in updateInput
-	if err := run.Input(&in); err != nil {
-		return err
-	}
-	err := s.updateFlow(ctx, run, in)
-	if err != nil && ctx.Err() == nil {
-		// The compute keeps working with what is in the cluster: report the failure on the
-		// operation and in provisioningErrors, and let the conditions say the state.
-		_ = s.modify(context.WithoutCancel(ctx), in.ID, func(c *Compute) {
-			c.Properties.ProvisioningErrors = []ProvisioningError{{Error: errorDetail(err)}}
-			c.Properties.ProvisioningState = derivedState(c.Properties.Mlfleet.Conditions)
-		})
-	}
-	return err
-}
-
+// updateFlow applies changed settings in place: scale the cluster, re-apply the components.
 func (s *Service) updateFlow(ctx context.Context, run *operations.Run, in updateInput) error {
 	c, err := s.getByID(ctx, in.ID)
 	if err != nil {
@@ -337,22 +337,7 @@ func (s *Service) updateFlow(ctx context.Context, run *operations.Run, in update
 	return s.applyAndRecord(ctx, run, c, mc, kc, st)
 }
 
-// runDelete detaches or deletes a compute (S3).
-func (s *Service) runDelete(ctx context.Context, run *operations.Run) error {
-	var in deleteInput
-	if err := run.Input(&in); err != nil {
-		return err
-	}
-	err := s.deleteFlow(ctx, run, in)
-	if err != nil && ctx.Err() == nil {
-		_ = s.modify(context.WithoutCancel(ctx), in.ID, func(c *Compute) {
-			c.Properties.ProvisioningErrors = []ProvisioningError{{Error: errorDetail(err)}}
-			c.Properties.ProvisioningState = StateFailed
-		})
-	}
-	return err
-}
-
+// deleteFlow detaches or deletes a compute (S3).
 func (s *Service) deleteFlow(ctx context.Context, run *operations.Run, in deleteInput) error {
 	r, err := s.cfg.Store.GetResource(ctx, in.ID)
 	if errors.Is(err, store.ErrNotFound) {

@@ -81,10 +81,7 @@ func New(cfg Config) *Service {
 	}
 	s := &Service{cfg: cfg, log: cfg.Logger.With("component", "compute"), now: time.Now}
 	s.access = newAccess(cfg.Clusters)
-	cfg.Engine.Register(KindCreate, s.runCreate)
-	cfg.Engine.Register(KindAttach, s.runAttach)
-	cfg.Engine.Register(KindUpdate, s.runUpdate)
-	cfg.Engine.Register(KindDelete, s.runDelete)
+	s.register(cfg.Engine)
 	cfg.Resources.RegisterDeleter(TypeCompute, s.cascadeDelete)
 	return s
 }

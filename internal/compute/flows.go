@@ -146,7 +146,7 @@ func (s *Service) replace(ctx context.Context, clusterID string, prev *replaceTa
 		return err
 	}
 	if holder != "" && strings.EqualFold(holder, prev.ComputeID) {
-		if err := s.cfg.Store.DeleteResource(ctx, attachmentClaimID(clusterID)); err != nil && !errors.Is(err, store.ErrNotFound) {
+		if err := s.cfg.Store.DeleteResource(ctx, attachmentClaimID(clusterID), 0); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
 	}
@@ -448,7 +448,7 @@ func (s *Service) forget(ctx context.Context, r *store.Resource) error {
 			return err
 		}
 		if strings.EqualFold(holder, c.ID) {
-			if err := s.cfg.Store.DeleteResource(ctx, attachmentClaimID(clusterID)); err != nil && !errors.Is(err, store.ErrNotFound) {
+			if err := s.cfg.Store.DeleteResource(ctx, attachmentClaimID(clusterID), 0); err != nil && !errors.Is(err, store.ErrNotFound) {
 				return err
 			}
 		}
@@ -459,7 +459,7 @@ func (s *Service) forget(ctx context.Context, r *store.Resource) error {
 		}
 	}
 	for _, id := range []string{tlsSecretID(r.ID), r.ID} {
-		if err := s.cfg.Store.DeleteResource(ctx, id); err != nil && !errors.Is(err, store.ErrNotFound) {
+		if err := s.cfg.Store.DeleteResource(ctx, id, 0); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return fmt.Errorf("delete %s: %w", id, err)
 		}
 	}
@@ -468,7 +468,7 @@ func (s *Service) forget(ctx context.Context, r *store.Resource) error {
 	if err == nil {
 		var cl claim
 		if json.Unmarshal(nc.Body, &cl) == nil && strings.EqualFold(cl.ComputeID, r.ID) {
-			if err := s.cfg.Store.DeleteResource(ctx, nc.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+			if err := s.cfg.Store.DeleteResource(ctx, nc.ID, 0); err != nil && !errors.Is(err, store.ErrNotFound) {
 				return err
 			}
 		}
@@ -509,7 +509,7 @@ func (s *Service) fail(ctx context.Context, id string, cause error, created bool
 	}
 	clusterID := deref(c.Properties.ResourceID)
 	if holder, _ := s.attachmentHolder(ctx, clusterID); strings.EqualFold(holder, id) {
-		_ = s.cfg.Store.DeleteResource(ctx, attachmentClaimID(clusterID))
+		_ = s.cfg.Store.DeleteResource(ctx, attachmentClaimID(clusterID), 0)
 	}
 	if created {
 		if err := s.deleteCluster(ctx, clusterID); err != nil {

@@ -188,7 +188,7 @@ func (s *Service) attach(ctx context.Context, w *workspaces.Workspace, id, name 
 	op, err := s.insert(ctx, w, c, st, KindAttach, attachInput{ID: id, Replace: t.Replace})
 	if err != nil {
 		if claimed {
-			_ = s.cfg.Store.DeleteResource(context.WithoutCancel(ctx), attachmentClaimID(mc.ID))
+			_ = s.cfg.Store.DeleteResource(context.WithoutCancel(ctx), attachmentClaimID(mc.ID), 0)
 		}
 		return nil, err
 	}

@@ -190,7 +190,7 @@ func (s *Service) insert(ctx context.Context, w *workspaces.Workspace, c *Comput
 		return nil, fmt.Errorf("claim compute name %s: %w", c.Name, err)
 	}
 	if err := s.claimLeaf(ctx, location, c.ID, st.SSL); err != nil {
-		_ = s.cfg.Store.DeleteResource(context.WithoutCancel(ctx), nameClaim.ID)
+		_ = s.cfg.Store.DeleteResource(context.WithoutCancel(ctx), nameClaim.ID, 0)
 		return nil, err
 	}
 	parsed, _ := arm.ParseID(c.ID)
@@ -199,7 +199,7 @@ func (s *Service) insert(ctx context.Context, w *workspaces.Workspace, c *Comput
 		ResourceGroup: parsed.ResourceGroup, Location: location, Body: body}
 	undo := func() {
 		_ = s.releaseLeaf(context.WithoutCancel(ctx), location, st.SSL.Leaf, c.ID)
-		_ = s.cfg.Store.DeleteResource(context.WithoutCancel(ctx), nameClaim.ID)
+		_ = s.cfg.Store.DeleteResource(context.WithoutCancel(ctx), nameClaim.ID, 0)
 	}
 	if err := s.cfg.Store.CreateResource(ctx, r); err != nil {
 		undo()
@@ -209,14 +209,14 @@ func (s *Service) insert(ctx context.Context, w *workspaces.Workspace, c *Comput
 		return nil, fmt.Errorf("create compute %s: %w", c.Name, err)
 	}
 	if err := s.saveTLS(ctx, r, st.SSL); err != nil {
-		_ = s.cfg.Store.DeleteResource(context.WithoutCancel(ctx), r.ID)
+		_ = s.cfg.Store.DeleteResource(context.WithoutCancel(ctx), r.ID, 0)
 		undo()
 		return nil, err
 	}
 	op, err := s.cfg.Engine.Submit(ctx, kind, c.ID, parsed.SubscriptionID, input)
 	if err != nil {
-		_ = s.cfg.Store.DeleteResource(context.WithoutCancel(ctx), tlsSecretID(r.ID))
-		_ = s.cfg.Store.DeleteResource(context.WithoutCancel(ctx), r.ID)
+		_ = s.cfg.Store.DeleteResource(context.WithoutCancel(ctx), tlsSecretID(r.ID), 0)
+		_ = s.cfg.Store.DeleteResource(context.WithoutCancel(ctx), r.ID, 0)
 		undo()
 		return nil, err
 	}

@@ -245,7 +245,7 @@ func (s *Service) releaseLeaf(ctx context.Context, location, leaf, self string) 
 	if err != nil || !strings.EqualFold(holder, self) {
 		return err
 	}
-	if err := s.cfg.Store.DeleteResource(ctx, leafClaimID(location, leaf)); err != nil && !errors.Is(err, store.ErrNotFound) {
+	if err := s.cfg.Store.DeleteResource(ctx, leafClaimID(location, leaf), 0); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
 	return nil

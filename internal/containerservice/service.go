@@ -873,11 +873,11 @@ func (s *Service) deleteCluster(ctx context.Context, run *operations.Run, r *sto
 		return err
 	}
 	for _, c := range children {
-		if err := s.cfg.Store.DeleteResource(ctx, c.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+		if err := s.cfg.Store.DeleteResource(ctx, c.ID, 0); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
 	}
-	if err := s.cfg.Store.DeleteResource(ctx, r.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+	if err := s.cfg.Store.DeleteResource(ctx, r.ID, 0); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("delete cluster %s: %w", mc.Name, err)
 	}
 	return nil

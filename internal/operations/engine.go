@@ -12,12 +12,23 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/mlfleet/mlfleet/internal/arm"
+	"github.com/mlfleet/mlfleet/internal/failpoint"
 	"github.com/mlfleet/mlfleet/internal/store"
 )
 
 // Handler runs one kind of operation. It must be safe to call again on an operation it
 // already partly ran: use Run.Step for each unit of work.
 type Handler func(ctx context.Context, run *Run) error
+
+// Cleanup undoes what a failed operation left half-made, so that its resource ends Failed
+// with the error, or gone. The engine calls it exactly when the operation is going to end
+// Failed: after the handler returned an error, and also when the engine gives up on an
+// operation it could not finish (interrupted too often). cause is the error the operation
+// ends with. It must be idempotent: the engine records that the operation is failing before
+// calling it, and a crash during it runs it again on the next claim, with the same cause.
+// Its error is logged; the operation ends Failed with cause either way, unless the cleanup
+// was stopped by shutdown or a lost lease, when it resumes later.
+type Cleanup func(ctx context.Context, run *Run, cause error) error
 
 // Config tunes an Engine. Zero values mean the documented defaults.
 type Config struct {
@@ -44,6 +55,7 @@ type Engine struct {
 	cfg      Config
 	store    store.Store
 	handlers map[string]Handler
+	cleanups map[string]Cleanup
 	wake     chan struct{}
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
@@ -70,15 +82,30 @@ func New(s store.Store, cfg Config) *Engine {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Engine{cfg: cfg, store: s, handlers: map[string]Handler{}, wake: make(chan struct{}, 1),
+	return &Engine{cfg: cfg, store: s, handlers: map[string]Handler{}, cleanups: map[string]Cleanup{}, wake: make(chan struct{}, 1),
 		log: cfg.Logger.With("component", "operations", "owner", cfg.Owner)}
 }
 
 // Register sets the handler of a kind. Call it before Start.
 func (e *Engine) Register(kind string, h Handler) { e.handlers[kind] = h }
 
+// OnFailure sets the cleanup of a kind (see Cleanup). Call it before Start.
+func (e *Engine) OnFailure(kind string, c Cleanup) { e.cleanups[kind] = c }
+
 // Submit records a new InProgress operation and wakes a worker to run it.
 func (e *Engine) Submit(ctx context.Context, kind, resourceID, subscriptionID string, input any) (*store.Operation, error) {
+	op, err := e.SubmitIn(ctx, e.store, kind, resourceID, subscriptionID, input)
+	if err != nil {
+		return nil, err
+	}
+	e.Wake()
+	return op, nil
+}
+
+// SubmitIn records a new InProgress operation through tx, a transaction of the engine's
+// store, so that it commits together with the rows it works on. Call Wake once the
+// transaction has committed.
+func (e *Engine) SubmitIn(ctx context.Context, tx store.Store, kind, resourceID, subscriptionID string, input any) (*store.Operation, error) {
 	if _, ok := e.handlers[kind]; !ok {
 		return nil, fmt.Errorf("submit operation: no handler for kind %q", kind)
 	}
@@ -90,22 +117,26 @@ func (e *Engine) Submit(ctx context.Context, kind, resourceID, subscriptionID st
 		ID: uuid.NewString(), Kind: kind, ResourceID: resourceID, SubscriptionID: subscriptionID,
 		Status: store.StatusInProgress, Input: in, StartedAt: time.Now().UTC(),
 	}
-	if err := e.store.CreateOperation(ctx, op); err != nil {
+	if err := tx.CreateOperation(ctx, op); err != nil {
 		return nil, fmt.Errorf("submit operation: %w", err)
 	}
-	e.Wake()
 	return op, nil
 }
 
 // Completed records an operation that finished as soon as it was asked for (a PUT that
 // changes nothing), so that clients that always follow an operation URL see it succeed.
 func (e *Engine) Completed(ctx context.Context, kind, resourceID, subscriptionID string) (*store.Operation, error) {
+	return e.CompletedIn(ctx, e.store, kind, resourceID, subscriptionID)
+}
+
+// CompletedIn is Completed through tx, a transaction of the engine's store.
+func (e *Engine) CompletedIn(ctx context.Context, tx store.Store, kind, resourceID, subscriptionID string) (*store.Operation, error) {
 	now := time.Now().UTC()
 	op := &store.Operation{
 		ID: uuid.NewString(), Kind: kind, ResourceID: resourceID, SubscriptionID: subscriptionID,
 		Status: store.StatusSucceeded, Input: []byte("{}"), StartedAt: now, EndedAt: now,
 	}
-	if err := e.store.CreateOperation(ctx, op); err != nil {
+	if err := tx.CreateOperation(ctx, op); err != nil {
 		return nil, fmt.Errorf("record operation: %w", err)
 	}
 	return op, nil
@@ -152,7 +183,8 @@ func (e *Engine) Close(ctx context.Context) error {
 func (e *Engine) work(ctx context.Context) {
 	backoff := e.cfg.PollInterval
 	for ctx.Err() == nil {
-		op, err := e.store.ClaimOperation(ctx, e.cfg.Owner, time.Now().UTC(), e.cfg.LeaseTTL)
+		// The zero time leases by the database's clock, on which all replicas agree.
+		op, err := e.store.ClaimOperation(ctx, e.cfg.Owner, time.Time{}, e.cfg.LeaseTTL)
 		switch {
 		case err == nil:
 			backoff = e.cfg.PollInterval
@@ -175,7 +207,9 @@ func (e *Engine) work(ctx context.Context) {
 	}
 }
 
-// run executes one claimed operation until it ends, the lease is lost or ctx ends.
+// run executes one claimed operation until it ends, the lease is lost or ctx ends. An
+// operation that fails, or that the engine gives up, first records that it is failing,
+// then runs its kind's cleanup, then ends Failed; a crash in between resumes the cleanup.
 func (e *Engine) run(parent context.Context, op *store.Operation) {
 	log := e.log.With("operation", op.ID, "kind", op.Kind, "resource", op.ResourceID, "attempt", op.Attempts)
 	r := &Run{op: op, engine: e, log: log}
@@ -187,35 +221,101 @@ func (e *Engine) run(parent context.Context, op *store.Operation) {
 		e.finish(parent, r, arm.Errorf(500, arm.CodeInternalServerError, "this server has no handler for operations of kind %q", op.Kind))
 		return
 	}
-	if op.Attempts > e.cfg.MaxAttempts {
-		e.finish(parent, r, arm.Errorf(500, arm.CodeOperationInterrupted,
+	switch {
+	case r.progress.Failure != nil:
+		log.Info("resuming the cleanup of a failed operation", "err", r.progress.Failure.Message)
+		e.fail(parent, r, r.progress.Failure)
+		return
+	case op.Attempts > e.cfg.MaxAttempts:
+		e.fail(parent, r, arm.Errorf(500, arm.CodeOperationInterrupted,
 			"the operation was interrupted %d times and was given up; inspect the resource %s and retry the request", op.Attempts-1, op.ResourceID))
 		return
-	}
-	if op.Attempts > 1 {
+	case op.Attempts > 1:
 		log.Info("resuming operation", "stepsDone", len(r.progress.Done))
 	}
+	err, paused := e.leased(parent, r, func(ctx context.Context) error { return safeCall(ctx, h, r) })
+	switch {
+	case paused:
+		return
+	case err == nil:
+		e.finish(parent, r, nil)
+	default:
+		e.fail(parent, r, err)
+	}
+}
 
+// leased runs fn while renewing the operation's lease. paused is true when fn was stopped
+// by shutdown or by the loss of the lease: the operation is left to the next claim.
+func (e *Engine) leased(parent context.Context, r *Run, fn func(ctx context.Context) error) (err error, paused bool) {
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
 	renewDone := make(chan struct{})
 	go func() {
 		defer close(renewDone)
-		if !e.renew(ctx, cancel, op.ID, log) {
-			r.lost = true
+		if !e.renew(ctx, cancel, r.op.ID, r.log) {
+			r.lost.Store(true)
 		}
 	}()
-	err := safeCall(ctx, h, r)
+	err = fn(ctx)
 	cancel()
 	<-renewDone
-
-	if parent.Err() != nil || r.lost {
-		// Shutdown or lease lost: leave the operation to the next claim.
-		log.Info("operation paused", "reason", "shutdown or lease lost")
-		e.release(op)
-		return
+	if parent.Err() != nil || r.lost.Load() {
+		r.log.Info("operation paused", "reason", "shutdown or lease lost")
+		e.release(r.op)
+		return err, true
 	}
-	e.finish(parent, r, err)
+	return err, false
+}
+
+// fail ends an operation Failed with cause, after recording that it is failing and running
+// its kind's cleanup. An operation whose cleanup itself was interrupted too often ends
+// without it, logged.
+func (e *Engine) fail(parent context.Context, r *Run, cause error) {
+	ae := asARM(cause)
+	if r.progress.Failure == nil {
+		r.progress.Failure = ae
+		if err := r.saveProgress(parent); err != nil {
+			if errors.Is(err, store.ErrConflict) || parent.Err() != nil {
+				r.log.Info("operation paused before its cleanup", "err", err)
+				e.release(r.op)
+				return
+			}
+			r.log.Error("record failing operation", "err", err)
+		}
+	}
+	cleanup, ok := e.cleanups[r.op.Kind]
+	switch {
+	case !ok:
+	case r.op.Attempts > 2*e.cfg.MaxAttempts:
+		r.log.Error("cleanup of the failed operation was interrupted too often; giving it up", "attempts", r.op.Attempts)
+	default:
+		name := "op/" + r.op.Kind + "/cleanup"
+		err, paused := e.leased(parent, r, func(ctx context.Context) error {
+			if err := failpoint.Hit(name + "/before"); err != nil {
+				return err
+			}
+			if err := safeCleanup(ctx, cleanup, r, ae); err != nil {
+				return err
+			}
+			return failpoint.Hit(name + "/after")
+		})
+		if paused {
+			return
+		}
+		if err != nil {
+			r.log.Error("clean up failed operation", "err", err)
+		}
+	}
+	e.finish(parent, r, ae)
+}
+
+// asARM returns err as the ARM error an operation ends with.
+func asARM(err error) *arm.Error {
+	var ae *arm.Error
+	if !errors.As(err, &ae) {
+		ae = arm.Errorf(500, arm.CodeInternalServerError, "%v", err)
+	}
+	return ae
 }
 
 // renew keeps the lease of a running operation until ctx ends. It returns false when the
@@ -228,7 +328,7 @@ func (e *Engine) renew(ctx context.Context, cancel context.CancelFunc, id string
 		case <-ctx.Done():
 			return true
 		case <-t.C:
-			err := e.store.RenewLease(ctx, id, e.cfg.Owner, time.Now().UTC().Add(e.cfg.LeaseTTL))
+			err := e.store.ExtendLease(ctx, id, e.cfg.Owner, e.cfg.LeaseTTL)
 			if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) {
 				log.Warn("lease lost; stopping")
 				cancel()
@@ -246,7 +346,7 @@ func (e *Engine) renew(ctx context.Context, cancel context.CancelFunc, id string
 func (e *Engine) release(op *store.Operation) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := e.store.RenewLease(ctx, op.ID, e.cfg.Owner, time.Unix(0, 0).UTC()); err != nil {
+	if err := e.store.ExtendLease(ctx, op.ID, e.cfg.Owner, 0); err != nil {
 		e.log.Warn("release lease", "operation", op.ID, "err", err)
 	}
 }
@@ -260,17 +360,13 @@ func (e *Engine) finish(ctx context.Context, r *Run, err error) {
 		r.log.Info("operation succeeded", "took", op.EndedAt.Sub(op.StartedAt))
 	} else {
 		op.Status = store.StatusFailed
-		var ae *arm.Error
-		if !errors.As(err, &ae) {
-			ae = arm.Errorf(500, arm.CodeInternalServerError, "%v", err)
-		}
-		op.Error, _ = json.Marshal(ae)
+		op.Error, _ = json.Marshal(asARM(err))
 		r.log.Warn("operation failed", "err", err)
 	}
 	op.Progress, _ = json.Marshal(r.progress)
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	if err := e.store.SaveOperation(sctx, op, e.cfg.Owner); err != nil {
+	if err := retry(sctx, func() error { return e.store.SaveOperation(sctx, op, e.cfg.Owner) }); err != nil {
 		r.log.Error("save operation result", "err", err)
 	}
 }
@@ -285,6 +381,36 @@ func safeCall(ctx context.Context, h Handler, r *Run) (err error) {
 		}
 	}()
 	return h(ctx, r)
+}
+
+// safeCleanup is safeCall for a cleanup.
+func safeCleanup(ctx context.Context, c Cleanup, r *Run, cause error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			r.log.Error("cleanup panicked", "panic", p)
+			err = fmt.Errorf("cleanup panicked: %v", p)
+		}
+	}()
+	return c(ctx, r, cause)
+}
+
+// retry runs a store write until it succeeds, fails for a reason retrying cannot change
+// (not found, conflict), or ctx ends, backing off between attempts: a database that is
+// briefly unavailable must not fail an operation that did its work.
+func retry(ctx context.Context, write func() error) error {
+	backoff := 50 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		err := write()
+		if err == nil || errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConflict) || attempt == 8 {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 2*time.Second)
+	}
 }
 
 func nonEmpty(b []byte) []byte {

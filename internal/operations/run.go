@@ -7,8 +7,11 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"sync/atomic"
 	"time"
 
+	"github.com/mlfleet/mlfleet/internal/arm"
+	"github.com/mlfleet/mlfleet/internal/failpoint"
 	"github.com/mlfleet/mlfleet/internal/store"
 )
 
@@ -18,6 +21,9 @@ type progress struct {
 	Done []string `json:"done,omitempty"`
 	// State is the handler's own JSON state, carried between steps and attempts.
 	State json.RawMessage `json:"state,omitempty"`
+	// Failure, once set, is the error the operation ends with: it is failing, and what is
+	// left is its cleanup.
+	Failure *arm.Error `json:"failure,omitempty"`
 }
 
 // Run is one attempt at running an operation, handed to its Handler.
@@ -26,7 +32,8 @@ type Run struct {
 	engine   *Engine
 	progress progress
 	log      *slog.Logger
-	lost     bool
+	// lost is set by the lease renewer or a step that found the lease taken.
+	lost atomic.Bool
 }
 
 // ID returns the operation's id.
@@ -73,7 +80,8 @@ func (r *Run) SetState(v any) error {
 
 // Step runs fn unless a step of this name already finished in an earlier attempt, then
 // records it as finished. fn must be idempotent: a crash after fn returns but before the
-// record is saved runs it again.
+// record is saved runs it again. Failpoints "op/<kind>/<name>/before" and ".../after"
+// surround fn.
 func (r *Run) Step(ctx context.Context, name string, fn func(ctx context.Context) error) error {
 	if slices.Contains(r.progress.Done, name) {
 		return nil
@@ -89,26 +97,34 @@ func (r *Run) Step(ctx context.Context, name string, fn func(ctx context.Context
 		return err
 	}
 	r.log.Debug("step", "name", name)
+	fp := "op/" + r.op.Kind + "/" + name
+	if err := failpoint.Hit(fp + "/before"); err != nil {
+		return err
+	}
 	if err := fn(ctx); err != nil {
 		return err
 	}
+	if err := failpoint.Hit(fp + "/after"); err != nil {
+		return err
+	}
 	r.progress.Done = append(r.progress.Done, name)
-	if err := r.saveProgress(); err != nil {
+	if err := r.saveProgress(ctx); err != nil {
 		if errors.Is(err, store.ErrConflict) {
-			r.lost = true
+			r.lost.Store(true)
 		}
 		return fmt.Errorf("record step %s: %w", name, err)
 	}
 	return nil
 }
 
-func (r *Run) saveProgress() error {
+// saveProgress saves the checkpoint, retrying a failing database for a while.
+func (r *Run) saveProgress(ctx context.Context) error {
 	b, err := json.Marshal(r.progress)
 	if err != nil {
 		return fmt.Errorf("encode progress: %w", err)
 	}
 	r.op.Progress = b
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	return r.engine.store.SaveOperation(ctx, r.op, r.engine.cfg.Owner)
+	return retry(ctx, func() error { return r.engine.store.SaveOperation(ctx, r.op, r.engine.cfg.Owner) })
 }

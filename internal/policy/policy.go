@@ -159,7 +159,7 @@ func (s *Service) List(ctx context.Context, sub string) ([]*Assignment, error) {
 
 // Delete removes an assignment; found is false when there was none.
 func (s *Service) Delete(ctx context.Context, sub, name string) (found bool, err error) {
-	err = s.store.DeleteResource(ctx, id(sub, name))
+	err = s.store.DeleteResource(ctx, id(sub, name), 0)
 	if errors.Is(err, store.ErrNotFound) {
 		return false, nil
 	}

@@ -378,7 +378,7 @@ func (s *Service) deleteOne(ctx context.Context, run *operations.Run, r *store.R
 	if d, ok := s.deleters[strings.ToLower(r.Type)]; ok {
 		return d(ctx, run, r)
 	}
-	if err := s.store.DeleteResource(ctx, r.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+	if err := s.store.DeleteResource(ctx, r.ID, 0); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("delete %s: %w", r.ID, err)
 	}
 	return nil

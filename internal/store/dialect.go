@@ -3,6 +3,7 @@ package store
 import (
 	"database/sql"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -29,13 +30,28 @@ type dialect struct {
 	// opening the same database apply migrations one after the other. SQLite needs none: its
 	// transactions begin IMMEDIATE, which already takes the database's write lock.
 	lockMigrations string
+	// nowMillis is an SQL expression for the database's clock in unix milliseconds: lease
+	// expiry is compared against it, so replicas with skewed clocks agree.
+	nowMillis string
 	// isUniqueViolation reports whether err is the driver's unique-constraint error.
 	isUniqueViolation func(error) bool
+	// isRetryable reports whether err means the database aborted the transaction because
+	// of a concurrent one, so that running it again may succeed.
+	isRetryable func(error) bool
 }
 
 var sqliteDialect = &dialect{
-	name:    "sqlite",
-	noLimit: "-1",
+	name:      "sqlite",
+	noLimit:   "-1",
+	nowMillis: "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)",
+	isRetryable: func(err error) bool {
+		var e *sqlite.Error
+		if !errors.As(err, &e) {
+			return false
+		}
+		// Another process held the write lock past busy_timeout.
+		return e.Code()&0xff == sqlite3.SQLITE_BUSY || e.Code()&0xff == sqlite3.SQLITE_LOCKED
+	},
 	isUniqueViolation: func(err error) bool {
 		var e *sqlite.Error
 		if !errors.As(err, &e) {
@@ -55,6 +71,12 @@ var postgresDialect = &dialect{
 	// The lock is per schema, so stores in different schemas of one database (as the tests
 	// use) do not wait for each other.
 	lockMigrations: `SELECT pg_advisory_xact_lock(hashtext('mlfleet.schema_migrations.' || coalesce(current_schema(), '')))`,
+	nowMillis:      "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)",
+	isRetryable: func(err error) bool {
+		var e *pgconn.PgError
+		// 40001 serialization_failure, 40P01 deadlock_detected.
+		return errors.As(err, &e) && (e.Code == "40001" || e.Code == "40P01")
+	},
 	isUniqueViolation: func(err error) bool {
 		var e *pgconn.PgError
 		// 23505 is unique_violation.
@@ -106,6 +128,8 @@ func (d *dialect) translate(err error) error {
 		return ErrNotFound
 	case d.isUniqueViolation(err):
 		return ErrConflict
+	case d.isRetryable(err):
+		return fmt.Errorf("%w: %v", ErrRetry, err)
 	}
 	return err
 }

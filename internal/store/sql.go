@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -10,6 +11,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+
+	"github.com/mlfleet/mlfleet/internal/failpoint"
 )
 
 // sqliteParams configure every SQLite connection: WAL so readers do not block the writer,
@@ -40,7 +43,7 @@ func Open(ctx context.Context, dsn string) (Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("migrate %s: %w", d.name, err)
 	}
-	return &sqlStore{db: db, d: d}, nil
+	return &sqlStore{db: db, q: db, d: d}, nil
 }
 
 // openDB makes the connection pool for dsn without connecting.
@@ -87,16 +90,48 @@ func openDB(dsn string) (*sql.DB, *dialect, error) {
 	return db, sqliteDialect, nil
 }
 
-// sqlStore is the Store over database/sql, for any dialect.
+// sqlStore is the Store over database/sql, for any dialect. The Store Open returns runs
+// each call on the pool; the one InTx hands its function runs them in the transaction.
 type sqlStore struct {
 	db *sql.DB
+	// q is db, or tx inside InTx.
+	q  querier
+	tx *txState
 	d  *dialect
+}
+
+// querier is what *sql.DB and *sql.Tx have in common.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// txState is what a transaction remembers for its commit failpoint.
+type txState struct {
+	// what names the first write, e.g. "CreateResource/Microsoft.MachineLearningServices/workspaces/computes".
+	what string
 }
 
 var _ Store = (*sqlStore)(nil)
 
+// hit is the failpoint of a write: "store/<what>/before" or ".../after". Outside a
+// transaction both surround the write; inside one, a write is durable only at commit, whose
+// own failpoints are "store/commit/<first write>/before|after".
+func (s *sqlStore) hit(what, when string) error {
+	if s.tx != nil {
+		if s.tx.what == "" {
+			s.tx.what = what
+		}
+		if when == "after" {
+			return nil
+		}
+	}
+	return failpoint.Hit("store/" + what + "/" + when)
+}
+
 func (s *sqlStore) exec(ctx context.Context, q string, args ...any) (int64, error) {
-	res, err := s.db.ExecContext(ctx, s.d.rebind(q), args...)
+	res, err := s.q.ExecContext(ctx, s.d.rebind(q), args...)
 	if err != nil {
 		return 0, s.d.translate(err)
 	}
@@ -108,7 +143,7 @@ func (s *sqlStore) exec(ctx context.Context, q string, args ...any) (int64, erro
 }
 
 func (s *sqlStore) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
-	return s.db.QueryRowContext(ctx, s.d.rebind(q), args...)
+	return s.q.QueryRowContext(ctx, s.d.rebind(q), args...)
 }
 
 // exists reports whether table has a row with this key, to tell ErrNotFound from
@@ -125,9 +160,64 @@ func (s *sqlStore) exists(ctx context.Context, table, key string) (bool, error) 
 	return false, err
 }
 
-// Close releases the connection pool.
+// Close releases the connection pool. Inside a transaction it does nothing.
 func (s *sqlStore) Close() error {
+	if s.tx != nil {
+		return nil
+	}
 	return s.db.Close()
+}
+
+// txAttempts bounds how often InTx runs a function the database aborted (ErrRetry).
+const txAttempts = 6
+
+// InTx runs fn in one transaction, again when the database aborts it for a concurrent one.
+func (s *sqlStore) InTx(ctx context.Context, fn func(tx Store) error) error {
+	if s.tx != nil {
+		return fn(s)
+	}
+	backoff := 5 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		err := s.runTx(ctx, fn)
+		if !errors.Is(err, ErrRetry) || attempt == txAttempts {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w (%w)", err, ctx.Err())
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 200*time.Millisecond)
+	}
+}
+
+func (s *sqlStore) runTx(ctx context.Context, fn func(tx Store) error) (err error) {
+	sqlTx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", s.d.translate(err))
+	}
+	tx := &sqlStore{db: s.db, q: sqlTx, tx: &txState{}, d: s.d}
+	defer func() {
+		if err != nil {
+			_ = sqlTx.Rollback()
+		}
+	}()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	what := tx.tx.what
+	if what == "" {
+		what = "read-only"
+	}
+	if err := failpoint.Hit("store/commit/" + what + "/before"); err != nil {
+		return err
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return fmt.Errorf("commit transaction: %w", s.d.translate(err))
+	}
+	// A failure here is reported, but the transaction has committed: callers must not
+	// assume it did not (a crash at this point is what the failpoint simulates).
+	return failpoint.Hit("store/commit/" + what + "/after")
 }
 
 // idKey is the stored form of an id that compares case-insensitively.
@@ -161,7 +251,7 @@ type scanner interface {
 	Scan(dest ...any) error
 }
 
-const resourceColumns = `id, parent_id, type, name, subscription_id, resource_group, location, body, version, created_at, updated_at`
+const resourceColumns = `id, parent_id, type, name, subscription_id, resource_group, location, body, version, created_at, updated_at, owner_id`
 
 func scanResource(sc scanner) (*Resource, error) {
 	var (
@@ -169,7 +259,7 @@ func scanResource(sc scanner) (*Resource, error) {
 		created, updated int64
 	)
 	if err := sc.Scan(&r.ID, &r.ParentID, &r.Type, &r.Name, &r.SubscriptionID, &r.ResourceGroup,
-		&r.Location, &r.Body, &r.Version, &created, &updated); err != nil {
+		&r.Location, &r.Body, &r.Version, &created, &updated, &r.OwnerID); err != nil {
 		return nil, err
 	}
 	r.CreatedAt, r.UpdatedAt = fromMillis(created), fromMillis(updated)
@@ -182,16 +272,20 @@ func (s *sqlStore) CreateResource(ctx context.Context, r *Resource) error {
 		return fmt.Errorf("create resource: empty id")
 	}
 	t := now()
+	what := "CreateResource/" + r.Type
+	if err := s.hit(what, "before"); err != nil {
+		return fmt.Errorf("create resource %s: %w", r.ID, err)
+	}
 	_, err := s.exec(ctx, `INSERT INTO resources
-	(key, id, parent_key, parent_id, type, type_key, name, subscription_id, resource_group, location, body, version, created_at, updated_at)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)`,
+	(key, id, parent_key, parent_id, type, type_key, name, subscription_id, resource_group, location, body, version, created_at, updated_at, owner_key, owner_id)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)`,
 		idKey(r.ID), r.ID, idKey(r.ParentID), r.ParentID, r.Type, idKey(r.Type), r.Name, r.SubscriptionID,
-		r.ResourceGroup, r.Location, r.Body, millis(t), millis(t))
+		r.ResourceGroup, r.Location, r.Body, millis(t), millis(t), idKey(r.OwnerID), r.OwnerID)
 	if err != nil {
 		return fmt.Errorf("create resource %s: %w", r.ID, err)
 	}
 	r.Version, r.CreatedAt, r.UpdatedAt = 1, t, t
-	return nil
+	return s.hit(what, "after")
 }
 
 // GetResource returns the resource with this id (any case), or ErrNotFound.
@@ -206,6 +300,13 @@ func (s *sqlStore) GetResource(ctx context.Context, id string) (*Resource, error
 // UpdateResource replaces Body and Location if the stored Version equals r.Version.
 func (s *sqlStore) UpdateResource(ctx context.Context, r *Resource) error {
 	t := now()
+	what := "UpdateResource/" + r.Type
+	if r.Type == "" {
+		what = "UpdateResource"
+	}
+	if err := s.hit(what, "before"); err != nil {
+		return fmt.Errorf("update resource %s: %w", r.ID, err)
+	}
 	n, err := s.exec(ctx, `UPDATE resources SET body = ?, location = ?, version = version + 1, updated_at = ?
 	WHERE key = ? AND version = ?`,
 		r.Body, r.Location, millis(t), idKey(r.ID), r.Version)
@@ -225,19 +326,79 @@ func (s *sqlStore) UpdateResource(ctx context.Context, r *Resource) error {
 	}
 	r.Version++
 	r.UpdatedAt = t
-	return nil
+	return s.hit(what, "after")
 }
 
-// DeleteResource removes the resource with this id (any case).
-func (s *sqlStore) DeleteResource(ctx context.Context, id string) error {
-	n, err := s.exec(ctx, `DELETE FROM resources WHERE key = ?`, idKey(id))
+// DeleteResource removes the resource with this id (any case), if its version is ifVersion
+// when that is set.
+func (s *sqlStore) DeleteResource(ctx context.Context, id string, ifVersion int64) error {
+	what := "DeleteResource/" + resourceKind(id)
+	if err := s.hit(what, "before"); err != nil {
+		return fmt.Errorf("delete resource %s: %w", id, err)
+	}
+	q, args := `DELETE FROM resources WHERE key = ?`, []any{idKey(id)}
+	if ifVersion > 0 {
+		q += ` AND version = ?`
+		args = append(args, ifVersion)
+	}
+	n, err := s.exec(ctx, q, args...)
 	if err != nil {
 		return fmt.Errorf("delete resource %s: %w", id, err)
 	}
 	if n == 0 {
+		found, err := s.exists(ctx, "resources", idKey(id))
+		switch {
+		case err != nil:
+			return fmt.Errorf("delete resource %s: %w", id, err)
+		case found:
+			return fmt.Errorf("delete resource %s: version %d is stale: %w", id, ifVersion, ErrConflict)
+		}
 		return fmt.Errorf("delete resource %s: %w", id, ErrNotFound)
 	}
-	return nil
+	return s.hit(what, "after")
+}
+
+// resourceKind names what an id is, for failpoint names: its type segments without the
+// names, e.g. "workspaces/computes" for a compute, "locations/computeNames" for a name claim.
+func resourceKind(id string) string {
+	segs := strings.Split(strings.Trim(id, "/"), "/")
+	var kinds []string
+	for i := 0; i < len(segs); i += 2 {
+		switch strings.ToLower(segs[i]) {
+		case "subscriptions", "providers":
+		case "resourcegroups":
+			kinds = append(kinds, "resourceGroups")
+		default:
+			kinds = append(kinds, segs[i])
+		}
+	}
+	if len(kinds) == 0 {
+		return "subscriptions"
+	}
+	return strings.Join(kinds, "/")
+}
+
+// ListOrphans returns resources whose owner no longer exists.
+func (s *sqlStore) ListOrphans(ctx context.Context, limit int) ([]*Resource, error) {
+	q := `SELECT ` + resourceColumns + ` FROM resources r WHERE r.owner_key <> ''
+	AND NOT EXISTS (SELECT 1 FROM resources o WHERE o.key = r.owner_key) ORDER BY r.key` + s.d.limitOffset(limit, 0)
+	rows, err := s.q.QueryContext(ctx, s.d.rebind(q))
+	if err != nil {
+		return nil, fmt.Errorf("list orphans: %w", s.d.translate(err))
+	}
+	defer rows.Close()
+	var rs []*Resource
+	for rows.Next() {
+		r, err := scanResource(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list orphans: %w", err)
+		}
+		rs = append(rs, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list orphans: %w", err)
+	}
+	return rs, nil
 }
 
 // ListResources returns the resources selected by opts, ordered by lowercased id.
@@ -269,7 +430,7 @@ func (s *sqlStore) ListResources(ctx context.Context, opts ListOptions) ([]*Reso
 	}
 	q += " ORDER BY key" + s.d.limitOffset(opts.Limit, opts.Offset)
 
-	rows, err := s.db.QueryContext(ctx, s.d.rebind(q), args...)
+	rows, err := s.q.QueryContext(ctx, s.d.rebind(q), args...)
 	if err != nil {
 		return nil, fmt.Errorf("list resources: %w", s.d.translate(err))
 	}
@@ -322,6 +483,10 @@ func (s *sqlStore) CreateOperation(ctx context.Context, op *Operation) error {
 	if started.IsZero() {
 		started = now()
 	}
+	what := "CreateOperation/" + op.Kind
+	if err := s.hit(what, "before"); err != nil {
+		return fmt.Errorf("create operation %s: %w", op.ID, err)
+	}
 	_, err := s.exec(ctx, `INSERT INTO operations
 	(key, id, kind, resource_id, resource_key, subscription_id, status, input, progress, error, attempts, lease_owner, lease_expires_at, started_at, ended_at)
 	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -333,7 +498,7 @@ func (s *sqlStore) CreateOperation(ctx context.Context, op *Operation) error {
 	}
 	op.Status = status
 	op.StartedAt = fromMillis(millis(started))
-	return nil
+	return s.hit(what, "after")
 }
 
 // GetOperation returns the operation with this id, or ErrNotFound.
@@ -365,7 +530,7 @@ func (s *sqlStore) ListOperations(ctx context.Context, f OperationFilter) ([]*Op
 	}
 	q += " ORDER BY started_at, seq"
 
-	rows, err := s.db.QueryContext(ctx, s.d.rebind(q), args...)
+	rows, err := s.q.QueryContext(ctx, s.d.rebind(q), args...)
 	if err != nil {
 		return nil, fmt.Errorf("list operations: %w", s.d.translate(err))
 	}
@@ -387,26 +552,52 @@ func (s *sqlStore) ListOperations(ctx context.Context, f OperationFilter) ([]*Op
 // ClaimOperation leases the oldest claimable operation to owner in one statement. The
 // subquery picks a row (on PostgreSQL locking it and skipping rows other claimers hold);
 // the outer WHERE repeats the lease condition, so even a row picked from a stale snapshot
-// is only taken if it is still free when written.
+// is only taken if it is still free when written. A zero at means the database's clock.
 func (s *sqlStore) ClaimOperation(ctx context.Context, owner string, at time.Time, ttl time.Duration) (*Operation, error) {
 	if owner == "" {
 		return nil, fmt.Errorf("claim operation: empty owner")
 	}
-	nowMs := millis(at)
+	// now appears three times in the statement: as the database's clock, or as at.
+	now := s.d.nowMillis
+	args := []any{owner, ttl.Milliseconds(), StatusInProgress, StatusInProgress}
+	if !at.IsZero() {
+		ms := millis(at)
+		now = "CAST(? AS BIGINT)"
+		args = []any{owner, ms, ttl.Milliseconds(), StatusInProgress, ms, StatusInProgress, ms}
+	}
 	op, err := scanOperation(s.queryRow(ctx, `UPDATE operations
-	SET lease_owner = ?, lease_expires_at = ?, attempts = attempts + 1
+	SET lease_owner = ?, lease_expires_at = `+now+` + CAST(? AS BIGINT), attempts = attempts + 1
 	WHERE seq = (
 		SELECT seq FROM operations
-		WHERE status = ? AND (lease_owner = '' OR lease_expires_at <= ?)
+		WHERE status = ? AND (lease_owner = '' OR lease_expires_at <= `+now+`)
 		ORDER BY started_at, seq
 		LIMIT 1`+s.d.skipLocked+`
-	) AND status = ? AND (lease_owner = '' OR lease_expires_at <= ?)
-	RETURNING `+operationColumns,
-		owner, millis(at.Add(ttl)), StatusInProgress, nowMs, StatusInProgress, nowMs))
+	) AND status = ? AND (lease_owner = '' OR lease_expires_at <= `+now+`)
+	RETURNING `+operationColumns, args...))
 	if err != nil {
 		return nil, fmt.Errorf("claim operation for %s: %w", owner, s.d.translate(err))
 	}
 	return op, nil
+}
+
+// ExtendLease extends owner's lease on operation id to the database's clock plus ttl, or
+// frees it when ttl <= 0.
+func (s *sqlStore) ExtendLease(ctx context.Context, id, owner string, ttl time.Duration) error {
+	expires, args := "0", []any{}
+	if ttl > 0 {
+		expires = s.d.nowMillis + " + CAST(? AS BIGINT)"
+		args = append(args, ttl.Milliseconds())
+	}
+	args = append(args, idKey(id), owner, StatusInProgress)
+	n, err := s.exec(ctx, `UPDATE operations SET lease_expires_at = `+expires+`
+	WHERE key = ? AND lease_owner = ? AND lease_owner <> '' AND status = ?`, args...)
+	if err != nil {
+		return fmt.Errorf("extend lease on operation %s: %w", id, err)
+	}
+	if n == 0 {
+		return s.leaseLost(ctx, "extend lease on operation", id, owner)
+	}
+	return nil
 }
 
 // RenewLease extends owner's lease on operation id to expiresAt.
@@ -437,6 +628,13 @@ func (s *sqlStore) SaveOperation(ctx context.Context, op *Operation, owner strin
 		q += `, lease_owner = '', lease_expires_at = 0`
 	}
 	q += ` WHERE key = ? AND lease_owner = ? AND lease_owner <> ''`
+	what := "SaveOperation/" + op.Kind
+	if terminal {
+		what += "/" + op.Status
+	}
+	if err := s.hit(what, "before"); err != nil {
+		return fmt.Errorf("save operation %s: %w", op.ID, err)
+	}
 	n, err := s.exec(ctx, q, op.Status, op.Progress, op.Error, millis(ended), idKey(op.ID), owner)
 	if err != nil {
 		return fmt.Errorf("save operation %s: %w", op.ID, err)
@@ -448,7 +646,7 @@ func (s *sqlStore) SaveOperation(ctx context.Context, op *Operation, owner strin
 	if terminal {
 		op.LeaseOwner, op.LeaseExpiresAt = "", time.Time{}
 	}
-	return nil
+	return s.hit(what, "after")
 }
 
 // leaseLost explains why a lease-guarded update of operation id changed nothing.

@@ -14,6 +14,10 @@ var (
 	// ErrConflict means a row with the same key already exists, or an optimistic-concurrency
 	// check (Version, lease owner) failed.
 	ErrConflict = errors.New("conflict")
+	// ErrRetry means the database gave up a transaction because of another one (a
+	// serialization failure, a deadlock, a busy database). InTx retries these itself; it
+	// returns ErrRetry only when its attempts are used up.
+	ErrRetry = errors.New("transaction aborted by a concurrent one; retry")
 )
 
 // Resource is one ARM resource as stored: a subscription, a resource group, a workspace, a
@@ -37,6 +41,10 @@ type Resource struct {
 	Location string
 	// Body is the resource's JSON document, owned by the service that stores it.
 	Body []byte
+	// OwnerID, when set, is the id of the resource this one exists for: a compute's name
+	// claim, TLS secret and attachment claim, a cluster the compute created. The sweeper
+	// deletes rows whose owner is gone (ListOrphans). Set at creation, never changed.
+	OwnerID string
 	// Version counts updates, starting at 1 on create; UpdateResource compares it.
 	Version int64
 	// CreatedAt and UpdatedAt are set by the store (UTC).
@@ -129,11 +137,25 @@ type Store interface {
 	// Version equals r.Version; it then increments r.Version and sets r.UpdatedAt.
 	// Returns ErrNotFound when it is missing, ErrConflict when the version differs.
 	UpdateResource(ctx context.Context, r *Resource) error
-	// DeleteResource removes the resource with this id (any case). Returns ErrNotFound when
-	// it is missing. Children are not removed.
-	DeleteResource(ctx context.Context, id string) error
+	// DeleteResource removes the resource with this id (any case). With ifVersion > 0 it
+	// removes it only while its Version is ifVersion, so a row read, checked and then deleted
+	// is not one another writer changed in between. Returns ErrNotFound when it is missing,
+	// ErrConflict when the version differs. Children are not removed.
+	DeleteResource(ctx context.Context, id string, ifVersion int64) error
 	// ListResources returns the resources selected by opts, ordered by lowercased id.
 	ListResources(ctx context.Context, opts ListOptions) ([]*Resource, error)
+	// ListOrphans returns up to limit resources whose OwnerID names a resource that does not
+	// exist, ordered by lowercased id.
+	ListOrphans(ctx context.Context, limit int) ([]*Resource, error)
+
+	// InTx runs fn in one transaction: every write fn makes through tx commits together, or
+	// none does when fn returns an error (which InTx returns). fn must use tx, not the Store
+	// InTx was called on, for all its reads and writes (on SQLite the other would wait for
+	// the transaction's connection forever). fn may run more than once: when the database
+	// aborts the transaction because of a concurrent one (ErrRetry), InTx runs it again, a
+	// bounded number of times; fn must therefore have no effect outside tx. InTx on a
+	// transaction's Store runs fn in that same transaction.
+	InTx(ctx context.Context, fn func(tx Store) error) error
 
 	// CreateOperation inserts op (ErrConflict if the id exists).
 	CreateOperation(ctx context.Context, op *Operation) error
@@ -142,10 +164,15 @@ type Store interface {
 	// ListOperations returns operations selected by f, oldest first.
 	ListOperations(ctx context.Context, f OperationFilter) ([]*Operation, error)
 	// ClaimOperation atomically leases the oldest InProgress operation whose lease is free or
-	// expired at now to owner until now+ttl, increments its Attempts, and returns it.
-	// Returns ErrNotFound when there is nothing to claim. Two concurrent callers never get
-	// the same operation.
+	// expired at now to owner until now+ttl, increments its Attempts, and returns it. A zero
+	// now means the database's clock, which is what servers use: replicas whose clocks
+	// disagree still agree on when a lease lapses. Returns ErrNotFound when there is nothing
+	// to claim. Two concurrent callers never get the same operation.
 	ClaimOperation(ctx context.Context, owner string, now time.Time, ttl time.Duration) (*Operation, error)
+	// ExtendLease extends owner's lease on operation id to the database's clock plus ttl
+	// (ttl <= 0 frees the lease at once, keeping the operation InProgress). Returns
+	// ErrConflict when owner no longer holds it, ErrNotFound if missing.
+	ExtendLease(ctx context.Context, id, owner string, ttl time.Duration) error
 	// RenewLease extends owner's lease on operation id to expiresAt. Returns ErrConflict when
 	// owner no longer holds it (lease taken over, or operation terminal), ErrNotFound if missing.
 	RenewLease(ctx context.Context, id, owner string, expiresAt time.Time) error

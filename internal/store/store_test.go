@@ -113,6 +113,13 @@ func runContract(t *testing.T, newDatabase func(t *testing.T) func() Store) {
 		{"WriteConcurrent", testWriteConcurrent},
 		{"OpenConcurrent", testOpenConcurrent},
 		{"Tokens", testTokens},
+		{"DeleteIfVersion", testDeleteIfVersion},
+		{"Owners", testOwners},
+		{"TxCommit", testTxCommit},
+		{"TxRollback", testTxRollback},
+		{"TxConcurrent", testTxConcurrent},
+		{"TxClaimsRace", testTxClaimsRace},
+		{"DatabaseClockLeases", testDatabaseClockLeases},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -229,7 +236,7 @@ func testResourceNotFound(t *testing.T, open func() Store) {
 	mustCreate(t, s, resource(subID, rgType, "present"))
 	_, err := s.GetResource(ctx, subID+"/resourceGroups/absent")
 	wantErr(t, "GetResource", err, ErrNotFound)
-	wantErr(t, "DeleteResource", s.DeleteResource(ctx, subID+"/resourceGroups/absent"), ErrNotFound)
+	wantErr(t, "DeleteResource", s.DeleteResource(ctx, subID+"/resourceGroups/absent", 0), ErrNotFound)
 	missing := resource(subID, rgType, "absent")
 	missing.Version = 1
 	wantErr(t, "UpdateResource", s.UpdateResource(ctx, missing), ErrNotFound)
@@ -288,12 +295,12 @@ func testResourceDelete(t *testing.T, open func() Store) {
 	s, ctx := open(), context.Background()
 	rg := mustCreate(t, s, resource(subID, rgType, "Del"))
 	ws := mustCreate(t, s, resource(rg.ID, wsType, "ws"))
-	if err := s.DeleteResource(ctx, idKey(rg.ID)); err != nil {
+	if err := s.DeleteResource(ctx, idKey(rg.ID), 0); err != nil {
 		t.Fatalf("DeleteResource: %v", err)
 	}
 	_, err := s.GetResource(ctx, rg.ID)
 	wantErr(t, "GetResource after delete", err, ErrNotFound)
-	wantErr(t, "DeleteResource again", s.DeleteResource(ctx, rg.ID), ErrNotFound)
+	wantErr(t, "DeleteResource again", s.DeleteResource(ctx, rg.ID, 0), ErrNotFound)
 	// Children stay.
 	if _, err := s.GetResource(ctx, ws.ID); err != nil {
 		t.Fatalf("child after parent delete: %v", err)

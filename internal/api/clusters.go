@@ -49,7 +49,7 @@ func (s *Server) putCluster(w http.ResponseWriter, r *http.Request, p params) {
 		writeError(w, r, err)
 		return
 	}
-	mc, created, op, err := s.cfg.Clusters.Put(r.Context(), p["sub"], p["rg"], p["name"], in)
+	mc, created, op, err := s.cfg.Clusters.Put(r.Context(), p["sub"], p["rg"], p["name"], in, arm.Preconditions{})
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -70,7 +70,7 @@ func (s *Server) getCluster(w http.ResponseWriter, r *http.Request, p params) {
 }
 
 func (s *Server) deleteCluster(w http.ResponseWriter, r *http.Request, p params) {
-	op, err := s.cfg.Clusters.Delete(r.Context(), p["sub"], p["rg"], p["name"])
+	op, err := s.cfg.Clusters.Delete(r.Context(), p["sub"], p["rg"], p["name"], arm.Preconditions{})
 	if err != nil {
 		writeError(w, r, err)
 		return

@@ -97,7 +97,7 @@ func (s *Server) deleteCompute(w http.ResponseWriter, r *http.Request, p params)
 			action = v[0]
 		}
 	}
-	op, err := s.cfg.Computes.Delete(r.Context(), p["sub"], p["rg"], p["ws"], p["name"], action)
+	op, err := s.cfg.Computes.Delete(r.Context(), p["sub"], p["rg"], p["ws"], p["name"], action, arm.Preconditions{})
 	if err != nil {
 		writeError(w, r, err)
 		return

@@ -30,6 +30,7 @@ const (
 	CodeOperationInterrupted         = "OperationInterrupted"
 	CodeUnsupportedKubernetesVersion = "UnsupportedKubernetesVersion"
 	CodeRequestDisallowedByPolicy    = "RequestDisallowedByPolicy"
+	CodePreconditionFailed           = "PreconditionFailed"
 )
 
 // Error is an ARM error: it carries the HTTP status it is served with and the body

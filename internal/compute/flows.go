@@ -78,7 +78,7 @@ func (s *Service) createFlow(ctx context.Context, run *operations.Run, in create
 		if _, err := s.cfg.Clusters.GetByID(ctx, clusterID); err == nil {
 			return nil // made by an earlier attempt of this operation
 		}
-		_, _, _, err := s.cfg.Clusters.Put(ctx, cid.SubscriptionID, cid.ResourceGroup, cid.Name(), clusterInput(c.Properties.ComputeLocation, st))
+		_, _, _, err := s.cfg.Clusters.Put(ctx, cid.SubscriptionID, cid.ResourceGroup, cid.Name(), clusterInput(c.Properties.ComputeLocation, st), arm.Preconditions{})
 		return err
 	}); err != nil {
 		return err

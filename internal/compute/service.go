@@ -308,7 +308,7 @@ func (s *Service) List(ctx context.Context, sub, rg, ws string, p resources.Page
 
 // Delete starts detaching (action Detach) or deleting (action Delete) a compute. It returns
 // nil, nil when the compute does not exist.
-func (s *Service) Delete(ctx context.Context, sub, rg, ws, name, action string) (*store.Operation, error) {
+func (s *Service) Delete(ctx context.Context, sub, rg, ws, name, action string, pre arm.Preconditions) (*store.Operation, error) {
 	switch {
 	case action == "":
 		return nil, arm.BadRequest(arm.CodeUserError, "The underlyingResourceAction query parameter is required: Detach keeps the cluster, Delete also deletes a cluster the compute created.").WithTarget("underlyingResourceAction")

@@ -1,6 +1,9 @@
 package compute
 
-import "github.com/mlfleet/mlfleet/pkg/mlfleet"
+import (
+	"github.com/mlfleet/mlfleet/internal/arm"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet"
+)
 
 // Namespace is the ARM provider namespace of computes.
 const Namespace = "Microsoft.MachineLearningServices"
@@ -52,6 +55,9 @@ type Options struct {
 	Force bool
 	// ValidateOnly runs the checks and changes nothing (B1).
 	ValidateOnly bool
+	// Preconditions are the request's If-Match and If-None-Match headers: If-None-Match: *
+	// (what clients send to create or attach) refuses to change an existing compute.
+	Preconditions arm.Preconditions
 }
 
 // Condition types (B4).

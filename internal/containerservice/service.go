@@ -136,7 +136,7 @@ func (f fieldErrors) err() error {
 // Put creates a cluster, or changes an existing one (node counts, authorized IP ranges,
 // tags). It returns the cluster as stored, whether it is new, and the operation when work
 // runs in the background (nil when nothing had to change).
-func (s *Service) Put(ctx context.Context, sub, rg, name string, in ClusterInput) (*ManagedCluster, bool, *store.Operation, error) {
+func (s *Service) Put(ctx context.Context, sub, rg, name string, in ClusterInput, pre arm.Preconditions) (*ManagedCluster, bool, *store.Operation, error) {
 	group, err := s.cfg.Resources.WritableGroup(ctx, sub, rg)
 	if err != nil {
 		return nil, false, nil, err
@@ -521,7 +521,7 @@ func (s *Service) ScalePool(ctx context.Context, sub, rg, name, pool string, in 
 	}
 	var ci ClusterInput
 	ci.Properties.AgentPoolProfiles = []AgentPoolInput{{Name: pool, Count: in.Properties.Count, VMSize: in.Properties.VMSize}}
-	updated, _, op, err := s.Put(ctx, sub, rg, name, ci)
+	updated, _, op, err := s.Put(ctx, sub, rg, name, ci, arm.Preconditions{})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -617,7 +617,7 @@ func (s *Service) List(ctx context.Context, sub, rg string, p resources.Page) ([
 }
 
 // Delete starts deleting a cluster; nil, nil when it does not exist.
-func (s *Service) Delete(ctx context.Context, sub, rg, name string) (*store.Operation, error) {
+func (s *Service) Delete(ctx context.Context, sub, rg, name string, pre arm.Preconditions) (*store.Operation, error) {
 	mc, err := s.Get(ctx, sub, rg, name)
 	var ae *arm.Error
 	if errors.As(err, &ae) && ae.Code == arm.CodeResourceNotFound {

@@ -10,6 +10,8 @@ type ManagedCluster struct {
 	Location   string            `json:"location"`
 	Tags       map[string]string `json:"tags"`
 	SystemData *SystemData       `json:"systemData,omitempty"`
+	// ETag changes with every change of the cluster (see Compute.ETag).
+	ETag       string            `json:"etag,omitempty"`
 	SKU        SKU               `json:"sku"`
 	Properties ClusterProperties `json:"properties"`
 }

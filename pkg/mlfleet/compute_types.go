@@ -41,6 +41,9 @@ type Compute struct {
 	Location   string            `json:"location"`
 	Tags       map[string]string `json:"tags"`
 	SystemData *SystemData       `json:"systemData,omitempty"`
+	// ETag changes with every change of the compute; send it back in If-Match to change or
+	// delete the compute only if nobody changed it since.
+	ETag       string            `json:"etag,omitempty"`
 	Properties ComputeProperties `json:"properties"`
 }
 

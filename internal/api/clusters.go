@@ -44,12 +44,17 @@ func (s *Server) listClusters(w http.ResponseWriter, r *http.Request, p params) 
 }
 
 func (s *Server) putCluster(w http.ResponseWriter, r *http.Request, p params) {
+	pre, err := preconditions(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
 	var in containerservice.ClusterInput
 	if err := decodeBody(r, &in); err != nil {
 		writeError(w, r, err)
 		return
 	}
-	mc, created, op, err := s.cfg.Clusters.Put(r.Context(), p["sub"], p["rg"], p["name"], in, arm.Preconditions{})
+	mc, created, op, err := s.cfg.Clusters.Put(r.Context(), p["sub"], p["rg"], p["name"], in, pre)
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -57,6 +62,7 @@ func (s *Server) putCluster(w http.ResponseWriter, r *http.Request, p params) {
 	if op != nil {
 		s.setAsyncHeaders(w, r, op, containerservice.Namespace)
 	}
+	setETag(w, mc.ETag)
 	writeJSON(w, createdStatus(created), mc)
 }
 
@@ -66,11 +72,17 @@ func (s *Server) getCluster(w http.ResponseWriter, r *http.Request, p params) {
 		writeError(w, r, err)
 		return
 	}
+	setETag(w, mc.ETag)
 	writeJSON(w, http.StatusOK, mc)
 }
 
 func (s *Server) deleteCluster(w http.ResponseWriter, r *http.Request, p params) {
-	op, err := s.cfg.Clusters.Delete(r.Context(), p["sub"], p["rg"], p["name"], arm.Preconditions{})
+	pre, err := preconditions(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	op, err := s.cfg.Clusters.Delete(r.Context(), p["sub"], p["rg"], p["name"], pre)
 	if err != nil {
 		writeError(w, r, err)
 		return

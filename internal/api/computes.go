@@ -52,6 +52,10 @@ func boolQuery(r *http.Request, name string) (bool, error) {
 func (s *Server) putCompute(w http.ResponseWriter, r *http.Request, p params) {
 	var opts compute.Options
 	var err error
+	if opts.Preconditions, err = preconditions(r); err != nil {
+		writeError(w, r, err)
+		return
+	}
 	if opts.Force, err = boolQuery(r, "force"); err != nil {
 		writeError(w, r, err)
 		return
@@ -78,6 +82,9 @@ func (s *Server) putCompute(w http.ResponseWriter, r *http.Request, p params) {
 		return
 	}
 	s.setAsyncHeaders(w, r, res.Operation, compute.Namespace)
+	if res.Compute != nil {
+		setETag(w, res.Compute.ETag)
+	}
 	writeJSON(w, createdStatus(res.Created), res.Compute)
 }
 
@@ -87,17 +94,23 @@ func (s *Server) getCompute(w http.ResponseWriter, r *http.Request, p params) {
 		writeError(w, r, err)
 		return
 	}
+	setETag(w, c.ETag)
 	writeJSON(w, http.StatusOK, c)
 }
 
 func (s *Server) deleteCompute(w http.ResponseWriter, r *http.Request, p params) {
+	pre, err := preconditions(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
 	action := ""
 	for k, v := range r.URL.Query() {
 		if strings.EqualFold(k, "underlyingResourceAction") && len(v) > 0 {
 			action = v[0]
 		}
 	}
-	op, err := s.cfg.Computes.Delete(r.Context(), p["sub"], p["rg"], p["ws"], p["name"], action, arm.Preconditions{})
+	op, err := s.cfg.Computes.Delete(r.Context(), p["sub"], p["rg"], p["ws"], p["name"], action, pre)
 	if err != nil {
 		writeError(w, r, err)
 		return

@@ -17,46 +17,59 @@ import (
 	"github.com/mlfleet/mlfleet/internal/workspaces"
 )
 
-// handler makes an operation handler of a flow: it decodes the operation's input, runs the
-// flow, and when the flow fails (rather than the operation being stopped, to be resumed)
-// records the failure with onFail.
-func handler[In any](flow func(context.Context, *operations.Run, In) error, onFail func(context.Context, In, error)) operations.Handler {
+// handler makes an operation handler of a flow: it decodes the operation's input and runs
+// the flow.
+func handler[In any](flow func(context.Context, *operations.Run, In) error) operations.Handler {
 	return func(ctx context.Context, run *operations.Run) error {
 		var in In
 		if err := run.Input(&in); err != nil {
 			return err
 		}
-		err := flow(ctx, run, in)
-		if err != nil && ctx.Err() == nil {
-			onFail(context.WithoutCancel(ctx), in, err)
-		}
-		return err
+		return flow(ctx, run, in)
 	}
 }
 
-// register sets the handlers of this package's operations.
+// cleanup makes the engine's cleanup of a flow's failures from onFail.
+func cleanup[In any](onFail func(context.Context, In, error) error) operations.Cleanup {
+	return func(ctx context.Context, run *operations.Run, cause error) error {
+		var in In
+		if err := run.Input(&in); err != nil {
+			return err
+		}
+		return onFail(ctx, in, cause)
+	}
+}
+
+// register sets the handlers of this package's operations and their cleanups, which the
+// engine runs whenever an operation ends Failed, including when it gives one up.
 func (s *Service) register(e *operations.Engine) {
+	e.Register(KindCreate, handler(s.createFlow))
+	e.Register(KindAttach, handler(s.attachFlow))
+	e.Register(KindUpdate, handler(s.updateFlow))
+	e.Register(KindDelete, handler(s.deleteFlow))
 	// A failed create or attach removes what it made (B2) and leaves the compute Failed.
-	e.Register(KindCreate, handler(s.createFlow, func(ctx context.Context, in createInput, err error) { s.fail(ctx, in.ID, err, true) }))
-	e.Register(KindAttach, handler(s.attachFlow, func(ctx context.Context, in attachInput, err error) { s.fail(ctx, in.ID, err, false) }))
+	e.OnFailure(KindCreate, cleanup(func(ctx context.Context, in createInput, err error) error { return s.fail(ctx, in.ID, err, true) }))
+	e.OnFailure(KindAttach, cleanup(func(ctx context.Context, in attachInput, err error) error { return s.fail(ctx, in.ID, err, false) }))
 	// A failed update leaves the compute working with what is in the cluster: the failure
 	// goes on the operation and in provisioningErrors, and the conditions say the state.
-	e.Register(KindUpdate, handler(s.updateFlow, func(ctx context.Context, in updateInput, err error) {
-		s.recordFailure(ctx, in.ID, err, func(c *Compute) string { return derivedState(c.Properties.Mlfleet.Conditions) })
+	e.OnFailure(KindUpdate, cleanup(func(ctx context.Context, in updateInput, err error) error {
+		return s.recordFailure(ctx, in.ID, err, func(c *Compute) string { return derivedState(c.Properties.Mlfleet.Conditions) })
 	}))
-	e.Register(KindDelete, handler(s.deleteFlow, func(ctx context.Context, in deleteInput, err error) {
-		s.recordFailure(ctx, in.ID, err, func(*Compute) string { return StateFailed })
+	e.OnFailure(KindDelete, cleanup(func(ctx context.Context, in deleteInput, err error) error {
+		return s.recordFailure(ctx, in.ID, err, func(*Compute) string { return StateFailed })
 	}))
 }
 
 // recordFailure puts err in a compute's provisioningErrors and sets its state.
-func (s *Service) recordFailure(ctx context.Context, id string, err error, state func(*Compute) string) {
-	if merr := s.modify(ctx, id, func(c *Compute) {
+func (s *Service) recordFailure(ctx context.Context, id string, err error, state func(*Compute) string) error {
+	merr := s.modify(ctx, id, func(c *Compute) {
 		c.Properties.ProvisioningErrors = []ProvisioningError{{Error: errorDetail(err)}}
 		c.Properties.ProvisioningState = state(c)
-	}); merr != nil {
-		s.log.Error("record failed operation", "compute", id, "err", merr)
+	})
+	if errors.Is(merr, store.ErrNotFound) {
+		return nil
 	}
+	return merr
 }
 
 // pollEvery is how often operations look at a cluster or its components while waiting.
@@ -70,21 +83,19 @@ func (s *Service) createFlow(ctx context.Context, run *operations.Run, in create
 	}
 	clusterID := deref(c.Properties.ResourceID)
 	cid, _ := arm.ParseID(clusterID)
-	st, err := s.settingsOf(ctx, c)
-	if err != nil {
-		return err
-	}
-	if err := run.Step(ctx, "create cluster", func(ctx context.Context) error {
-		if _, err := s.cfg.Clusters.GetByID(ctx, clusterID); err == nil {
-			return nil // made by an earlier attempt of this operation
-		}
-		_, _, _, err := s.cfg.Clusters.Put(ctx, cid.SubscriptionID, cid.ResourceGroup, cid.Name(), clusterInput(c.Properties.ComputeLocation, st), arm.Preconditions{})
-		return err
-	}); err != nil {
-		return err
-	}
+	// The cluster was reserved with the compute, and its own create operation brings it up.
 	if err := run.Step(ctx, "wait for cluster", func(ctx context.Context) error {
-		return s.waitCluster(ctx, clusterID, nil)
+		if err := s.waitCluster(ctx, clusterID, nil); err != nil {
+			return err
+		}
+		mc, err := s.cfg.Clusters.GetByID(ctx, clusterID)
+		if err != nil {
+			return err
+		}
+		if !strings.EqualFold(mc.Properties.Mlfleet.CreatedFor, in.ID) {
+			return arm.Conflict("Cluster '%s' was not created for compute '%s'; it is left as it is.", cid.Name(), c.Name)
+		}
+		return nil
 	}); err != nil {
 		return err
 	}
@@ -134,23 +145,19 @@ func (s *Service) replace(ctx context.Context, clusterID string, prev *replaceTa
 	if err := kc.Remove(ctx, prev.AttachmentID); err != nil {
 		return clusterError(mc.Name, "remove the previous attachment's components", err)
 	}
-	if prev.ComputeID != "" {
-		if r, err := s.cfg.Store.GetResource(ctx, prev.ComputeID); err == nil {
-			if err := s.forget(ctx, r); err != nil {
+	// The previous compute (if this server has it) goes with its claims, together.
+	return s.cfg.Store.InTx(ctx, func(tx store.Store) error {
+		if prev.ComputeID != "" {
+			if r, err := tx.GetResource(ctx, prev.ComputeID); err == nil {
+				if err := s.forgetIn(ctx, tx, r, 0); err != nil {
+					return err
+				}
+			} else if !errors.Is(err, store.ErrNotFound) {
 				return err
 			}
 		}
-	}
-	holder, err := s.attachmentHolder(ctx, clusterID)
-	if err != nil {
-		return err
-	}
-	if holder != "" && strings.EqualFold(holder, prev.ComputeID) {
-		if err := s.cfg.Store.DeleteResource(ctx, attachmentClaimID(clusterID), 0); err != nil && !errors.Is(err, store.ErrNotFound) {
-			return err
-		}
-	}
-	return nil
+		return releaseClaim(ctx, tx, attachmentClaimID(clusterID), prev.ComputeID)
+	})
 }
 
 // claimCluster records computeID as the one attachment of a cluster; idempotent for the
@@ -159,7 +166,7 @@ func (s *Service) claimCluster(ctx context.Context, clusterID, computeID string)
 	body, _ := json.Marshal(claim{ComputeID: computeID})
 	cid, _ := arm.ParseID(clusterID)
 	err := s.cfg.Store.CreateResource(ctx, &store.Resource{ID: attachmentClaimID(clusterID), ParentID: clusterID, Type: typeAttachment, Name: "current",
-		SubscriptionID: cid.SubscriptionID, ResourceGroup: cid.ResourceGroup, Body: body})
+		SubscriptionID: cid.SubscriptionID, ResourceGroup: cid.ResourceGroup, Body: body, OwnerID: computeID})
 	if errors.Is(err, store.ErrConflict) {
 		holder, herr := s.attachmentHolder(ctx, clusterID)
 		if herr != nil {
@@ -355,15 +362,32 @@ func (s *Service) deleteFlow(ctx context.Context, run *operations.Run, in delete
 	}); err != nil {
 		return err
 	}
+	clusterID := deref(c.Properties.ResourceID)
 	if in.Action == "Delete" && c.Properties.Mlfleet.CreatedCluster {
-		clusterID := deref(c.Properties.ResourceID)
 		if err := run.Step(ctx, "delete cluster", func(ctx context.Context) error {
-			return s.deleteCluster(ctx, clusterID)
+			return s.deleteCluster(ctx, clusterID, in.ID)
 		}); err != nil {
 			return err
 		}
 	}
-	return run.Step(ctx, "forget compute", func(ctx context.Context) error { return s.forget(ctx, r) })
+	return run.Step(ctx, "forget compute", func(ctx context.Context) error {
+		return s.cfg.Store.InTx(ctx, func(tx store.Store) error {
+			r, err := tx.GetResource(ctx, in.ID)
+			if errors.Is(err, store.ErrNotFound) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			// A detached compute leaves the cluster it created to the user.
+			if c.Properties.Mlfleet.CreatedCluster && clusterID != "" {
+				if err := s.cfg.Clusters.Disown(ctx, tx, clusterID, in.ID); err != nil {
+					return err
+				}
+			}
+			return s.forgetIn(ctx, tx, r, 0)
+		})
+	})
 }
 
 // removeComponents removes what mlfleet installed for a compute from its cluster. A cluster
@@ -407,16 +431,17 @@ func (s *Service) removeComponents(ctx context.Context, c *Compute, strict bool)
 	return nil
 }
 
-// deleteCluster deletes a cluster a compute created and waits until it is gone.
-func (s *Service) deleteCluster(ctx context.Context, clusterID string) error {
-	if _, err := s.cfg.Clusters.GetByID(ctx, clusterID); err != nil {
+// deleteCluster deletes a cluster compute computeID created, and waits until it is gone.
+// A cluster the compute did not create is left alone (DeleteFor checks the owner).
+func (s *Service) deleteCluster(ctx context.Context, clusterID, computeID string) error {
+	if clusterID == "" {
 		return nil
 	}
-	cid, _ := arm.ParseID(clusterID)
-	op, err := s.cfg.Resources.StartDelete(ctx, clusterID, cid.SubscriptionID)
-	if err != nil {
+	op, err := s.cfg.Clusters.DeleteFor(ctx, clusterID, computeID)
+	if err != nil || op == nil {
 		return err
 	}
+	cid, _ := arm.ParseID(clusterID)
 	for {
 		cur, err := s.cfg.Store.GetOperation(ctx, op.ID)
 		if err != nil {
@@ -436,44 +461,31 @@ func (s *Service) deleteCluster(ctx context.Context, clusterID string) error {
 	}
 }
 
-// forget removes a compute's rows: its attachment claim, TLS secret, name claim and itself.
-func (s *Service) forget(ctx context.Context, r *store.Resource) error {
+// forgetIn removes a compute's rows through tx: its attachment claim and TLS label (if
+// still its own), its TLS secret, its region name claim and itself. With ifVersion > 0 the
+// compute is removed only as it was read.
+func (s *Service) forgetIn(ctx context.Context, tx store.Store, r *store.Resource, ifVersion int64) error {
 	c, err := decode(r)
 	if err != nil {
 		return err
 	}
 	if clusterID := deref(c.Properties.ResourceID); clusterID != "" {
-		holder, err := s.attachmentHolder(ctx, clusterID)
-		if err != nil {
+		if err := releaseClaim(ctx, tx, attachmentClaimID(clusterID), c.ID); err != nil {
 			return err
-		}
-		if strings.EqualFold(holder, c.ID) {
-			if err := s.cfg.Store.DeleteResource(ctx, attachmentClaimID(clusterID), 0); err != nil && !errors.Is(err, store.ErrNotFound) {
-				return err
-			}
 		}
 	}
 	if ssl := c.Properties.Properties.SSLConfiguration; ssl != nil && ssl.Status == "Auto" {
-		if err := s.releaseLeaf(ctx, c.Properties.ComputeLocation, ssl.LeafDomainLabel, c.ID); err != nil {
+		if err := s.releaseLeaf(ctx, tx, c.Properties.ComputeLocation, ssl.LeafDomainLabel, c.ID); err != nil {
 			return err
 		}
 	}
-	for _, id := range []string{tlsSecretID(r.ID), r.ID} {
-		if err := s.cfg.Store.DeleteResource(ctx, id, 0); err != nil && !errors.Is(err, store.ErrNotFound) {
-			return fmt.Errorf("delete %s: %w", id, err)
-		}
+	if err := tx.DeleteResource(ctx, tlsSecretID(r.ID), 0); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("delete TLS secret of %s: %w", r.ID, err)
 	}
-	// Release the name last, and only if it is this compute's.
-	nc, err := s.cfg.Store.GetResource(ctx, nameClaimID(c.Properties.ComputeLocation, c.Name))
-	if err == nil {
-		var cl claim
-		if json.Unmarshal(nc.Body, &cl) == nil && strings.EqualFold(cl.ComputeID, r.ID) {
-			if err := s.cfg.Store.DeleteResource(ctx, nc.ID, 0); err != nil && !errors.Is(err, store.ErrNotFound) {
-				return err
-			}
-		}
+	if err := tx.DeleteResource(ctx, r.ID, ifVersion); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("delete compute %s: %w", r.ID, err)
 	}
-	return nil
+	return releaseClaim(ctx, tx, nameClaimID(c.Properties.ComputeLocation, c.Name), r.ID)
 }
 
 // cascadeDelete is the deleter of computes when their workspace or resource group goes:
@@ -486,19 +498,31 @@ func (s *Service) cascadeDelete(ctx context.Context, run *operations.Run, r *sto
 	if err := s.removeComponents(ctx, c, false); err != nil {
 		return err
 	}
-	return s.forget(ctx, r)
+	return s.cfg.Store.InTx(ctx, func(tx store.Store) error {
+		cur, err := tx.GetResource(ctx, r.ID)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return s.forgetIn(ctx, tx, cur, 0)
+	})
 }
 
-// fail records a failed create or attach: what was installed is removed, a cluster the
-// create made is deleted (B2), the cluster claim is released, and the compute is Failed
-// with the reason.
-func (s *Service) fail(ctx context.Context, id string, cause error, created bool) {
+// fail is the cleanup of a failed create or attach: what was installed is removed, a
+// cluster the create made for this compute is deleted (B2), the cluster claim, the region
+// name and the TLS label are released, and the compute is Failed with the reason, so that
+// a new create or attach of its name replaces it. Idempotent.
+func (s *Service) fail(ctx context.Context, id string, cause error, created bool) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	c, err := s.getByID(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
 	if err != nil {
-		s.log.Error("record failed compute", "compute", id, "err", err)
-		return
+		return err
 	}
 	var ae *arm.Error
 	conflict := errors.As(cause, &ae) && ae.Code == arm.CodeConflict
@@ -508,21 +532,34 @@ func (s *Service) fail(ctx context.Context, id string, cause error, created bool
 		}
 	}
 	clusterID := deref(c.Properties.ResourceID)
-	if holder, _ := s.attachmentHolder(ctx, clusterID); strings.EqualFold(holder, id) {
-		_ = s.cfg.Store.DeleteResource(ctx, attachmentClaimID(clusterID), 0)
-	}
 	if created {
-		if err := s.deleteCluster(ctx, clusterID); err != nil {
-			s.log.Warn("delete cluster of failed compute", "compute", id, "err", err)
+		if err := s.deleteCluster(ctx, clusterID, id); err != nil {
+			return err
 		}
 	}
-	if err := s.modify(ctx, id, func(c *Compute) {
-		c.Properties.ProvisioningState = StateFailed
-		c.Properties.ProvisioningErrors = []ProvisioningError{{Error: errorDetail(cause)}}
-		c.Properties.Mlfleet.Attached = false
-	}); err != nil {
-		s.log.Error("record failed compute", "compute", id, "err", err)
-	}
+	return s.cfg.Store.InTx(ctx, func(tx store.Store) error {
+		if clusterID != "" {
+			if err := releaseClaim(ctx, tx, attachmentClaimID(clusterID), id); err != nil {
+				return err
+			}
+		}
+		if ssl := c.Properties.Properties.SSLConfiguration; ssl != nil && ssl.Status == "Auto" {
+			if err := s.releaseLeaf(ctx, tx, c.Properties.ComputeLocation, ssl.LeafDomainLabel, id); err != nil {
+				return err
+			}
+		}
+		if err := releaseClaim(ctx, tx, nameClaimID(c.Properties.ComputeLocation, c.Name), id); err != nil {
+			return err
+		}
+		if err := tx.DeleteResource(ctx, tlsSecretID(id), 0); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		return s.modifyIn(ctx, tx, id, func(c *Compute) {
+			c.Properties.ProvisioningState = StateFailed
+			c.Properties.ProvisioningErrors = []ProvisioningError{{Error: errorDetail(cause)}}
+			c.Properties.Mlfleet.Attached = false
+		})
+	})
 }
 
 // waitCluster waits until a cluster's provisioning ends (and done, when given, holds).

@@ -45,7 +45,7 @@ func (s *Service) create(ctx context.Context, w *workspaces.Workspace, id, name 
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.cfg.Store.GetResource(ctx, nameClaimID(loc, name)); err == nil {
+	if r, err := s.cfg.Store.GetResource(ctx, nameClaimID(loc, name)); err == nil && !heldBy(r, opts.replace) {
 		return nil, s.nameTaken(ctx, loc, name)
 	}
 	var shape problems
@@ -99,12 +99,25 @@ func (s *Service) create(ctx context.Context, w *workspaces.Workspace, id, name 
 	if opts.ValidateOnly {
 		return &Result{Validation: l.validation(), Warnings: l.warnings}, nil
 	}
-	clusterID := containerservice.ID(parsed.SubscriptionID, parsed.ResourceGroup, name)
+	// The cluster is reserved in the same transaction as the compute, recording the compute
+	// as the one that created it: a user's cluster of that name is never taken for it.
+	nc, err := s.cfg.Clusters.Prepare(ctx, parsed.SubscriptionID, parsed.ResourceGroup, name, clusterInput(loc, forCluster), id)
+	if err != nil {
+		return nil, err
+	}
+	clusterID := nc.ID()
 	c := s.newCompute(id, name, loc, in, st)
 	c.Properties.ResourceID = &clusterID
 	c.Properties.Mlfleet.CreatedCluster = true
 	c.Properties.Mlfleet.Warnings = l.warnings
-	op, err := s.insert(ctx, w, c, st, KindCreate, createInput{ID: id})
+	op, err := s.insert(ctx, w, c, st, KindCreate, createInput{ID: id}, opts, func(tx store.Store) error {
+		_, err := s.cfg.Clusters.Insert(ctx, tx, nc)
+		if errors.Is(err, store.ErrConflict) {
+			return arm.Conflict("Resource group '%s' already has a managed cluster named '%s' (created a moment ago). To use it, attach it ('mlfleet ml computetarget attach aks -n %s -i %s'); to create a new one, choose another compute name.",
+				parsed.ResourceGroup, name, name, clusterID)
+		}
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -168,31 +181,46 @@ func (s *Service) attach(ctx context.Context, w *workspaces.Workspace, id, name 
 	c.Properties.Mlfleet.Warnings = all.warnings
 	c.Properties.Mlfleet.ClusterUID = t.Obs.UID
 	c.Properties.Mlfleet.KubernetesVersion = t.Obs.Version
-	// Claim the cluster now, so that of two concurrent attaches exactly one is accepted. A
-	// forced attach takes the claim over in its operation, after detaching the holder.
-	claimed := false
+	// Claim the cluster with the compute, so that of two concurrent attaches exactly one is
+	// accepted. A forced attach takes the claim over in its operation, after detaching the
+	// holder.
+	var claimCluster func(tx store.Store) error
 	if t.Replace == nil {
 		body, _ := json.Marshal(claim{ComputeID: id})
 		cid, _ := arm.ParseID(mc.ID)
-		err := s.cfg.Store.CreateResource(ctx, &store.Resource{ID: attachmentClaimID(mc.ID), ParentID: mc.ID, Type: typeAttachment, Name: "current",
-			SubscriptionID: cid.SubscriptionID, ResourceGroup: cid.ResourceGroup, Body: body})
-		if errors.Is(err, store.ErrConflict) {
-			holder, _ := s.attachmentHolder(ctx, mc.ID)
-			return nil, arm.Conflict("Cluster '%s' is already attached to %s. A cluster can be attached once: detach it there first, or attach with --force (REST: force=true) to detach it from there.", mc.Name, describeCompute(holder))
+		claimCluster = func(tx store.Store) error {
+			err := tx.CreateResource(ctx, &store.Resource{ID: attachmentClaimID(mc.ID), ParentID: mc.ID, Type: typeAttachment, Name: "current",
+				SubscriptionID: cid.SubscriptionID, ResourceGroup: cid.ResourceGroup, Body: body, OwnerID: id})
+			if errors.Is(err, store.ErrConflict) {
+				return errClusterTaken
+			}
+			if err != nil {
+				return fmt.Errorf("claim cluster %s: %w", mc.Name, err)
+			}
+			return nil
 		}
-		if err != nil {
-			return nil, fmt.Errorf("claim cluster %s: %w", mc.Name, err)
-		}
-		claimed = true
 	}
-	op, err := s.insert(ctx, w, c, st, KindAttach, attachInput{ID: id, Replace: t.Replace})
+	op, err := s.insert(ctx, w, c, st, KindAttach, attachInput{ID: id, Replace: t.Replace}, opts, claimCluster)
+	if errors.Is(err, errClusterTaken) {
+		holder, _ := s.attachmentHolder(ctx, mc.ID)
+		return nil, arm.Conflict("Cluster '%s' is already attached to %s. A cluster can be attached once: detach it there first, or attach with --force (REST: force=true) to detach it from there.", mc.Name, describeCompute(holder))
+	}
 	if err != nil {
-		if claimed {
-			_ = s.cfg.Store.DeleteResource(context.WithoutCancel(ctx), attachmentClaimID(mc.ID), 0)
-		}
 		return nil, err
 	}
 	return &Result{Compute: redact(c), Created: true, Operation: op, Warnings: all.warnings}, nil
+}
+
+// errClusterTaken is the conflict of an attachment claim: the cluster is attached already.
+var errClusterTaken = errors.New("cluster attached already")
+
+// heldBy says whether the claim row r is held by the compute old (nil: never).
+func heldBy(r *store.Resource, old *store.Resource) bool {
+	if old == nil {
+		return false
+	}
+	var c claim
+	return json.Unmarshal(r.Body, &c) == nil && strings.EqualFold(c.ComputeID, old.ID)
 }
 
 // update handles a PUT on an existing compute: TLS, load balancer, cluster purpose and node
@@ -267,42 +295,67 @@ func (s *Service) update(ctx context.Context, w *workspaces.Workspace, r *store.
 		}
 		return &Result{Compute: c, Operation: op}, nil
 	}
-	if err := s.claimLeaf(ctx, c.Properties.ComputeLocation, c.ID, st.SSL); err != nil {
-		return nil, err
-	}
-	if base.SSL.Status == "Auto" && (st.SSL.Status != "Auto" || !strings.EqualFold(st.SSL.Leaf, base.SSL.Leaf)) {
-		if err := s.releaseLeaf(ctx, c.Properties.ComputeLocation, base.SSL.Leaf, c.ID); err != nil {
-			return nil, err
-		}
-	}
-	if err := s.saveTLS(ctx, r, st.SSL); err != nil {
-		return nil, err
-	}
-	if renew {
-		if err := s.forgetIssuedCert(ctx, r.ID); err != nil {
-			return nil, err
-		}
-	}
+	// Claims, secret, state and operation commit together; the version read above guards
+	// against a concurrent change, which gets a 409 instead of being overwritten.
 	count := base.AgentCount
-	err = s.modify(ctx, r.ID, func(c *Compute) {
-		s.render(c, st)
-		c.Properties.Properties.AgentCount = &count // changes when the cluster has scaled
-		c.Properties.ProvisioningState = StateUpdating
-		c.Properties.Mlfleet.Warnings = l.warnings
+	var op *store.Operation
+	err = s.cfg.Store.InTx(ctx, func(tx store.Store) error {
+		ops, err := tx.ListOperations(ctx, store.OperationFilter{ResourceID: r.ID, Status: store.StatusInProgress})
+		if err != nil {
+			return fmt.Errorf("list operations: %w", err)
+		}
+		if len(ops) > 0 {
+			return arm.Errorf(http.StatusConflict, arm.CodeOperationInProgress,
+				"Compute '%s' is %s (operation %s); wait for it to finish, then retry.", c.Name, strings.ToLower(c.Properties.ProvisioningState), ops[0].ID)
+		}
+		if err := s.claimLeaf(ctx, tx, c.Properties.ComputeLocation, c.ID, st.SSL); err != nil {
+			return err
+		}
+		if base.SSL.Status == "Auto" && (st.SSL.Status != "Auto" || !strings.EqualFold(st.SSL.Leaf, base.SSL.Leaf)) {
+			if err := s.releaseLeaf(ctx, tx, c.Properties.ComputeLocation, base.SSL.Leaf, c.ID); err != nil {
+				return err
+			}
+		}
+		if err := s.saveTLS(ctx, tx, r.ID, st.SSL); err != nil {
+			return err
+		}
+		if renew {
+			if err := s.forgetIssuedCert(ctx, tx, r.ID); err != nil {
+				return err
+			}
+		}
+		cur, err := decode(r)
+		if err != nil {
+			return err
+		}
+		s.render(cur, st)
+		cur.Properties.Properties.AgentCount = &count // changes when the cluster has scaled
+		cur.Properties.ProvisioningState = StateUpdating
+		cur.Properties.Mlfleet.Warnings = l.warnings
 		if in.Tags != nil {
-			c.Tags = in.Tags
+			cur.Tags = in.Tags
 		}
 		if in.Properties.Description != nil {
-			c.Properties.Description = in.Properties.Description
+			cur.Properties.Description = in.Properties.Description
 		}
+		cur.Properties.ModifiedOn = ptr(s.now().UTC())
+		cur.ETag = ""
+		w := *r
+		w.Body, _ = json.Marshal(cur)
+		if err := tx.UpdateResource(ctx, &w); err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				return arm.Errorf(http.StatusConflict, arm.CodeOperationInProgress,
+					"Compute '%s' was changed by another request at the same time; read it again and retry.", c.Name)
+			}
+			return err
+		}
+		op, err = s.cfg.Engine.SubmitIn(ctx, tx, KindUpdate, r.ID, r.SubscriptionID, updateInput{ID: r.ID, Scale: scale})
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	op, err := s.cfg.Engine.Submit(ctx, KindUpdate, r.ID, r.SubscriptionID, updateInput{ID: r.ID, Scale: scale})
-	if err != nil {
-		return nil, err
-	}
+	s.cfg.Engine.Wake()
 	c, err = s.getByID(ctx, r.ID)
 	if err != nil {
 		return nil, err
@@ -388,7 +441,7 @@ func (s *Service) settingsOf(ctx context.Context, c *Compute) (settings, error) 
 		st.SSL = sslSettings{Status: ssl.Status, Cert: ssl.Cert, CName: ssl.Cname, Leaf: ssl.LeafDomainLabel, Overwrite: ssl.OverwriteExistingDomain}
 	}
 	if st.SSL.Status == "Enabled" {
-		sec, err := s.loadTLS(ctx, c.ID)
+		sec, err := s.loadTLS(ctx, s.cfg.Store, c.ID)
 		if err != nil {
 			return st, err
 		}

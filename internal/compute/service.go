@@ -144,12 +144,31 @@ func (s *Service) Put(ctx context.Context, sub, rg, ws, name string, in Compute,
 		return nil, arm.BadRequest(arm.CodeUserError, "Compute type '%s' is not supported: mlfleet serves computes of type AKS (inference clusters).", in.Properties.ComputeType).WithTarget("properties.computeType")
 	}
 	id := ID(sub, rg, w.Name, name)
+	what := fmt.Sprintf("Compute '%s'", name)
 	existing, err := s.cfg.Store.GetResource(ctx, id)
 	switch {
 	case err == nil:
-		return s.update(ctx, w, existing, in, opts)
+		if err := opts.Preconditions.CheckIfMatch(what, true, arm.ETag(existing.Version)); err != nil {
+			return nil, err
+		}
+		replace, err := s.replaceable(ctx, existing)
+		if err != nil {
+			return nil, err
+		}
+		if !replace {
+			if opts.Preconditions.IfNoneMatch {
+				return nil, s.exists(existing, w)
+			}
+			return s.update(ctx, w, existing, in, opts)
+		}
+		// A compute whose create or attach failed is replaced by a new create or attach.
+		opts.replace = existing
 	case !errors.Is(err, store.ErrNotFound):
 		return nil, fmt.Errorf("get compute %s: %w", name, err)
+	default:
+		if err := opts.Preconditions.CheckIfMatch(what, false, ""); err != nil {
+			return nil, err
+		}
 	}
 	if e := ValidateName(name); e != nil {
 		return nil, e
@@ -158,6 +177,28 @@ func (s *Service) Put(ctx context.Context, sub, rg, ws, name string, in Compute,
 		return s.attach(ctx, w, id, name, in, opts)
 	}
 	return s.create(ctx, w, id, name, in, opts)
+}
+
+// exists is the 409 of a create or attach (If-None-Match: *) on an existing compute.
+func (s *Service) exists(r *store.Resource, w *workspaces.Workspace) error {
+	return arm.Conflict("Compute '%s' already exists in workspace '%s' (resource group '%s'); use 'mlfleet ml computetarget update' to change it, or choose another name.", r.Name, w.Name, r.ResourceGroup)
+}
+
+// replaceable says whether a stored compute is what a failed create or attach left: Failed,
+// not attached, with no operation running. A new create or attach of its name replaces it.
+func (s *Service) replaceable(ctx context.Context, r *store.Resource) (bool, error) {
+	c, err := decode(r)
+	if err != nil {
+		return false, err
+	}
+	if c.Properties.ProvisioningState != StateFailed || c.Properties.Mlfleet.Attached {
+		return false, nil
+	}
+	ops, err := s.cfg.Store.ListOperations(ctx, store.OperationFilter{ResourceID: r.ID, Status: store.StatusInProgress})
+	if err != nil {
+		return false, fmt.Errorf("list operations: %w", err)
+	}
+	return len(ops) == 0, nil
 }
 
 // computeLocation is where a new compute lives: computeLocation, else the body's location,
@@ -177,49 +218,73 @@ func computeLocation(w *workspaces.Workspace, in Compute) (string, error) {
 	return norm, nil
 }
 
-// insert saves a new compute with its name claim, TLS secret and operation. On any failure
-// it removes what it wrote.
-func (s *Service) insert(ctx context.Context, w *workspaces.Workspace, c *Compute, st settings, kind string, input any) (*store.Operation, error) {
+// Conflicts insert reports, so that the caller can say which name is taken.
+var (
+	errNameTaken     = errors.New("compute name taken in the region")
+	errComputeExists = errors.New("compute exists")
+)
+
+// insert saves a new compute in one transaction with everything it needs: its region name
+// claim, its TLS label claim and sealed secret, what also adds (the cluster a create makes,
+// the attachment claim of an attach) and its operation. Either all of it commits or none
+// does. opts.replace, when set, is the failed compute of the same name it replaces.
+func (s *Service) insert(ctx context.Context, w *workspaces.Workspace, c *Compute, st settings, kind string, input any, opts Options, also func(tx store.Store) error) (*store.Operation, error) {
 	location := c.Properties.ComputeLocation
 	claimBody, _ := json.Marshal(claim{ComputeID: c.ID})
-	nameClaim := &store.Resource{ID: nameClaimID(location, c.Name), Type: typeNameClaim, Name: strings.ToLower(c.Name), Location: location, Body: claimBody}
-	if err := s.cfg.Store.CreateResource(ctx, nameClaim); err != nil {
-		if errors.Is(err, store.ErrConflict) {
-			return nil, s.nameTaken(ctx, location, c.Name)
-		}
-		return nil, fmt.Errorf("claim compute name %s: %w", c.Name, err)
-	}
-	if err := s.claimLeaf(ctx, location, c.ID, st.SSL); err != nil {
-		_ = s.cfg.Store.DeleteResource(context.WithoutCancel(ctx), nameClaim.ID, 0)
-		return nil, err
-	}
 	parsed, _ := arm.ParseID(c.ID)
 	body, _ := json.Marshal(c)
-	r := &store.Resource{ID: c.ID, ParentID: w.ID, Type: TypeCompute, Name: c.Name, SubscriptionID: parsed.SubscriptionID,
-		ResourceGroup: parsed.ResourceGroup, Location: location, Body: body}
-	undo := func() {
-		_ = s.releaseLeaf(context.WithoutCancel(ctx), location, st.SSL.Leaf, c.ID)
-		_ = s.cfg.Store.DeleteResource(context.WithoutCancel(ctx), nameClaim.ID, 0)
-	}
-	if err := s.cfg.Store.CreateResource(ctx, r); err != nil {
-		undo()
-		if errors.Is(err, store.ErrConflict) {
-			return nil, arm.Conflict("Compute '%s' is being created in workspace '%s' by another request; wait for it, then retry.", c.Name, w.Name)
+	var op *store.Operation
+	err := s.cfg.Store.InTx(ctx, func(tx store.Store) error {
+		if old := opts.replace; old != nil {
+			if err := s.forgetIn(ctx, tx, old, old.Version); err != nil {
+				return err
+			}
 		}
-		return nil, fmt.Errorf("create compute %s: %w", c.Name, err)
-	}
-	if err := s.saveTLS(ctx, r, st.SSL); err != nil {
-		_ = s.cfg.Store.DeleteResource(context.WithoutCancel(ctx), r.ID, 0)
-		undo()
+		nameClaim := &store.Resource{ID: nameClaimID(location, c.Name), Type: typeNameClaim, Name: strings.ToLower(c.Name), Location: location, Body: claimBody, OwnerID: c.ID}
+		if err := tx.CreateResource(ctx, nameClaim); err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				return fmt.Errorf("%w: %w", errNameTaken, err)
+			}
+			return fmt.Errorf("claim compute name %s: %w", c.Name, err)
+		}
+		if err := s.claimLeaf(ctx, tx, location, c.ID, st.SSL); err != nil {
+			return err
+		}
+		r := &store.Resource{ID: c.ID, ParentID: w.ID, Type: TypeCompute, Name: c.Name, SubscriptionID: parsed.SubscriptionID,
+			ResourceGroup: parsed.ResourceGroup, Location: location, Body: body}
+		if err := tx.CreateResource(ctx, r); err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				return fmt.Errorf("%w: %w", errComputeExists, err)
+			}
+			return fmt.Errorf("create compute %s: %w", c.Name, err)
+		}
+		if err := s.saveTLS(ctx, tx, r.ID, st.SSL); err != nil {
+			return err
+		}
+		if also != nil {
+			if err := also(tx); err != nil {
+				return err
+			}
+		}
+		var err error
+		op, err = s.cfg.Engine.SubmitIn(ctx, tx, kind, c.ID, parsed.SubscriptionID, input)
+		return err
+	})
+	switch {
+	case errors.Is(err, errNameTaken):
+		return nil, s.nameTaken(ctx, location, c.Name)
+	case errors.Is(err, errComputeExists):
+		if opts.Preconditions.IfNoneMatch {
+			if r, gerr := s.cfg.Store.GetResource(ctx, c.ID); gerr == nil {
+				return nil, s.exists(r, w)
+			}
+		}
+		return nil, arm.Conflict("Compute '%s' is being created in workspace '%s' by another request; wait for it, then retry.", c.Name, w.Name)
+	case err != nil:
 		return nil, err
 	}
-	op, err := s.cfg.Engine.Submit(ctx, kind, c.ID, parsed.SubscriptionID, input)
-	if err != nil {
-		_ = s.cfg.Store.DeleteResource(context.WithoutCancel(ctx), tlsSecretID(r.ID), 0)
-		_ = s.cfg.Store.DeleteResource(context.WithoutCancel(ctx), r.ID, 0)
-		undo()
-		return nil, err
-	}
+	s.cfg.Engine.Wake()
+	c.ETag = arm.ETag(1)
 	return op, nil
 }
 
@@ -309,6 +374,7 @@ func (s *Service) List(ctx context.Context, sub, rg, ws string, p resources.Page
 // Delete starts detaching (action Detach) or deleting (action Delete) a compute. It returns
 // nil, nil when the compute does not exist.
 func (s *Service) Delete(ctx context.Context, sub, rg, ws, name, action string, pre arm.Preconditions) (*store.Operation, error) {
+	what := fmt.Sprintf("Compute '%s'", name)
 	switch {
 	case action == "":
 		return nil, arm.BadRequest(arm.CodeUserError, "The underlyingResourceAction query parameter is required: Detach keeps the cluster, Delete also deletes a cluster the compute created.").WithTarget("underlyingResourceAction")
@@ -322,7 +388,7 @@ func (s *Service) Delete(ctx context.Context, sub, rg, ws, name, action string, 
 	r, err := s.getResource(ctx, sub, rg, ws, name)
 	var ae *arm.Error
 	if errors.As(err, &ae) && ae.Code == arm.CodeResourceNotFound {
-		return nil, nil
+		return nil, pre.CheckIfMatch(what, false, "")
 	}
 	if err != nil {
 		return nil, err
@@ -331,28 +397,49 @@ func (s *Service) Delete(ctx context.Context, sub, rg, ws, name, action string, 
 	if err != nil {
 		return nil, err
 	}
-	ops, err := s.cfg.Store.ListOperations(ctx, store.OperationFilter{ResourceID: r.ID, Status: store.StatusInProgress})
-	if err != nil {
-		return nil, fmt.Errorf("list operations: %w", err)
-	}
-	for _, op := range ops {
-		if op.Kind == KindDelete {
-			return op, nil
-		}
-	}
-	if len(ops) > 0 {
-		return nil, arm.Errorf(http.StatusConflict, arm.CodeOperationInProgress,
-			"Compute '%s' is %s (operation %s); wait for it to finish, then retry.", name, strings.ToLower(c.Properties.ProvisioningState), ops[0].ID)
-	}
 	if action == "Delete" && c.Properties.IsAttachedCompute {
 		return nil, arm.BadRequest(arm.CodeUserError,
 			"Compute '%s' is attached to cluster %s, which it did not create, so underlyingResourceAction=Delete would delete a cluster mlfleet does not own. Detach it instead ('mlfleet ml computetarget detach -n %s'), then delete the cluster on its own ('mlfleet aks delete') if you mean to.",
 			name, deref(c.Properties.ResourceID), name).WithTarget("underlyingResourceAction")
 	}
-	if err := s.modify(ctx, r.ID, func(c *Compute) { c.Properties.ProvisioningState = StateDeleting }); err != nil {
+	// The state and the operation commit together, checked against what runs now.
+	var op *store.Operation
+	err = s.cfg.Store.InTx(ctx, func(tx store.Store) error {
+		cur, err := tx.GetResource(ctx, r.ID)
+		if errors.Is(err, store.ErrNotFound) {
+			return pre.CheckIfMatch(what, false, "")
+		}
+		if err != nil {
+			return err
+		}
+		if err := pre.CheckIfMatch(what, true, arm.ETag(cur.Version)); err != nil {
+			return err
+		}
+		ops, err := tx.ListOperations(ctx, store.OperationFilter{ResourceID: r.ID, Status: store.StatusInProgress})
+		if err != nil {
+			return fmt.Errorf("list operations: %w", err)
+		}
+		for _, o := range ops {
+			if o.Kind == KindDelete {
+				op = o
+				return nil
+			}
+		}
+		if len(ops) > 0 {
+			return arm.Errorf(http.StatusConflict, arm.CodeOperationInProgress,
+				"Compute '%s' is %s (operation %s); wait for it to finish, then retry.", name, strings.ToLower(c.Properties.ProvisioningState), ops[0].ID)
+		}
+		if err := s.modifyIn(ctx, tx, r.ID, func(c *Compute) { c.Properties.ProvisioningState = StateDeleting }); err != nil {
+			return err
+		}
+		op, err = s.cfg.Engine.SubmitIn(ctx, tx, KindDelete, r.ID, r.SubscriptionID, deleteInput{ID: r.ID, Action: action})
+		return err
+	})
+	if err != nil {
 		return nil, err
 	}
-	return s.cfg.Engine.Submit(ctx, KindDelete, r.ID, r.SubscriptionID, deleteInput{ID: r.ID, Action: action})
+	s.cfg.Engine.Wake()
+	return op, nil
 }
 
 // Keys returns the kubeconfigs of a compute's cluster (listKeys).
@@ -420,29 +507,28 @@ func unreachable(cluster string, err error) error {
 	return arm.Errorf(http.StatusConflict, "ClusterUnreachable", "Cluster '%s' cannot be reached: %v", cluster, err)
 }
 
-// modify applies fn to the stored compute, retrying on concurrent updates.
+// modify applies fn to the stored compute, retrying (bounded) on concurrent updates.
 func (s *Service) modify(ctx context.Context, id string, fn func(*Compute)) error {
-	for {
-		r, err := s.cfg.Store.GetResource(ctx, id)
-		if err != nil {
-			return fmt.Errorf("get compute %s: %w", id, err)
-		}
+	return s.modifyIn(ctx, s.cfg.Store, id, fn)
+}
+
+// modifyIn is modify through st, which may be a transaction.
+func (s *Service) modifyIn(ctx context.Context, st store.Store, id string, fn func(*Compute)) error {
+	_, err := store.Modify(ctx, st, id, func(r *store.Resource) error {
 		c, err := decode(r)
 		if err != nil {
 			return err
 		}
 		fn(c)
 		c.Properties.ModifiedOn = ptr(s.now().UTC())
+		c.ETag = ""
 		r.Body, _ = json.Marshal(c)
-		err = s.cfg.Store.UpdateResource(ctx, r)
-		if errors.Is(err, store.ErrConflict) {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("update compute %s: %w", id, err)
-		}
 		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("update compute %s: %w", id, err)
 	}
+	return nil
 }
 
 func decode(r *store.Resource) (*Compute, error) {
@@ -465,6 +551,7 @@ func decode(r *store.Resource) (*Compute, error) {
 	if ssl := c.Properties.Properties.SSLConfiguration; ssl != nil {
 		ssl.Key = "" // write-only (A7)
 	}
+	c.ETag = arm.ETag(r.Version)
 	return &c, nil
 }
 

@@ -29,8 +29,8 @@ type sealedTLS struct {
 	IssuedFor  string `json:"issuedFor,omitempty"`
 }
 
-func (s *Service) loadTLS(ctx context.Context, computeID string) (*tlsSecret, error) {
-	r, err := s.cfg.Store.GetResource(ctx, tlsSecretID(computeID))
+func (s *Service) loadTLS(ctx context.Context, st store.Store, computeID string) (*tlsSecret, error) {
+	r, err := st.GetResource(ctx, tlsSecretID(computeID))
 	if errors.Is(err, store.ErrNotFound) {
 		return &tlsSecret{}, nil
 	}
@@ -58,7 +58,8 @@ func (s *Service) loadTLS(ctx context.Context, computeID string) (*tlsSecret, er
 	return out, nil
 }
 
-func (s *Service) writeTLS(ctx context.Context, computeID string, sec *tlsSecret) error {
+// writeTLS stores a compute's sealed TLS material through st (which may be a transaction).
+func (s *Service) writeTLS(ctx context.Context, st store.Store, computeID string, sec *tlsSecret) error {
 	sealed := sealedTLS{IssuedFor: sec.IssuedFor}
 	if sec.Key != "" {
 		sealed.Key = s.cfg.Secrets.Seal([]byte(sec.Key))
@@ -69,28 +70,20 @@ func (s *Service) writeTLS(ctx context.Context, computeID string, sec *tlsSecret
 	}
 	body, _ := json.Marshal(sealed)
 	id := tlsSecretID(computeID)
-	for {
-		r, err := s.cfg.Store.GetResource(ctx, id)
-		if errors.Is(err, store.ErrNotFound) {
-			err = s.cfg.Store.CreateResource(ctx, &store.Resource{ID: id, ParentID: computeID, Type: typeSecret, Name: "tls", Body: body})
-		} else if err == nil {
-			r.Body = body
-			err = s.cfg.Store.UpdateResource(ctx, r)
-		}
-		if errors.Is(err, store.ErrConflict) {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("save TLS secret of %s: %w", computeID, err)
-		}
-		return nil
+	_, err := store.Modify(ctx, st, id, func(r *store.Resource) error { r.Body = body; return nil })
+	if errors.Is(err, store.ErrNotFound) {
+		err = st.CreateResource(ctx, &store.Resource{ID: id, ParentID: computeID, Type: typeSecret, Name: "tls", Body: body, OwnerID: computeID})
 	}
+	if err != nil {
+		return fmt.Errorf("save TLS secret of %s: %w", computeID, err)
+	}
+	return nil
 }
 
 // saveTLS keeps the key of an Enabled configuration sealed; an Auto certificate already
 // issued for the same label is kept.
-func (s *Service) saveTLS(ctx context.Context, r *store.Resource, ssl sslSettings) error {
-	cur, err := s.loadTLS(ctx, r.ID)
+func (s *Service) saveTLS(ctx context.Context, st store.Store, computeID string, ssl sslSettings) error {
+	cur, err := s.loadTLS(ctx, st, computeID)
 	if err != nil {
 		return err
 	}
@@ -104,18 +97,18 @@ func (s *Service) saveTLS(ctx context.Context, r *store.Resource, ssl sslSetting
 	if *next == (tlsSecret{}) && *cur == (tlsSecret{}) {
 		return nil
 	}
-	return s.writeTLS(ctx, r.ID, next)
+	return s.writeTLS(ctx, st, computeID, next)
 }
 
 // forgetIssuedCert drops an Auto certificate so the next install issues a new one (renew,
 // overwriteExistingDomain).
-func (s *Service) forgetIssuedCert(ctx context.Context, computeID string) error {
-	cur, err := s.loadTLS(ctx, computeID)
+func (s *Service) forgetIssuedCert(ctx context.Context, st store.Store, computeID string) error {
+	cur, err := s.loadTLS(ctx, st, computeID)
 	if err != nil || cur.IssuedCert == "" {
 		return err
 	}
 	cur.IssuedCert, cur.IssuedKey, cur.IssuedFor = "", "", ""
-	return s.writeTLS(ctx, computeID, cur)
+	return s.writeTLS(ctx, st, computeID, cur)
 }
 
 // frontEndFqdn is the name an Auto certificate is issued for.
@@ -128,14 +121,14 @@ func frontEndFqdn(leaf, location string) string {
 func (s *Service) tlsFor(ctx context.Context, c *Compute, st settings) (*kube.TLS, string, error) {
 	switch st.SSL.Status {
 	case "Enabled":
-		sec, err := s.loadTLS(ctx, c.ID)
+		sec, err := s.loadTLS(ctx, s.cfg.Store, c.ID)
 		if err != nil {
 			return nil, "", err
 		}
 		return &kube.TLS{Cert: []byte(st.SSL.Cert), Key: []byte(sec.Key), CName: st.SSL.CName}, st.SSL.CName, nil
 	case "Auto":
 		fqdn := frontEndFqdn(st.SSL.Leaf, c.Properties.ComputeLocation)
-		sec, err := s.loadTLS(ctx, c.ID)
+		sec, err := s.loadTLS(ctx, s.cfg.Store, c.ID)
 		if err != nil {
 			return nil, "", err
 		}
@@ -148,7 +141,7 @@ func (s *Service) tlsFor(ctx context.Context, c *Compute, st settings) (*kube.TL
 				return nil, "", err
 			}
 			sec = &tlsSecret{IssuedCert: string(cert), IssuedKey: string(key), IssuedFor: fqdn}
-			if err := s.writeTLS(ctx, c.ID, sec); err != nil {
+			if err := s.writeTLS(ctx, s.cfg.Store, c.ID, sec); err != nil {
 				return nil, "", err
 			}
 		}
@@ -201,52 +194,69 @@ func (s *Service) checkLeaf(ctx context.Context, location, self string, ssl sslS
 	return nil
 }
 
-// claimLeaf gives the Auto label of ssl to compute self (taking it over when ssl.Overwrite);
-// nothing for other TLS settings.
-func (s *Service) claimLeaf(ctx context.Context, location, self string, ssl sslSettings) error {
+// claimLeaf gives the Auto label of ssl to compute self (taking it over when ssl.Overwrite)
+// through st, a transaction; nothing for other TLS settings.
+func (s *Service) claimLeaf(ctx context.Context, st store.Store, location, self string, ssl sslSettings) error {
 	if ssl.Status != "Auto" || ssl.Leaf == "" {
 		return nil
 	}
-	body, _ := json.Marshal(claim{ComputeID: self})
 	id := leafClaimID(location, ssl.Leaf)
-	for {
-		r, err := s.cfg.Store.GetResource(ctx, id)
-		switch {
-		case errors.Is(err, store.ErrNotFound):
-			err = s.cfg.Store.CreateResource(ctx, &store.Resource{ID: id, Type: Namespace + "/locations/leafDomains", Name: strings.ToLower(ssl.Leaf), Location: location, Body: body})
-		case err == nil:
-			var c claim
-			_ = json.Unmarshal(r.Body, &c)
-			if strings.EqualFold(c.ComputeID, self) {
-				return nil
-			}
-			if !ssl.Overwrite {
-				return arm.Conflict("Leaf domain label '%s' was taken by %s in the meantime; choose another label, or set overwriteExistingDomain.", ssl.Leaf, describeCompute(c.ComputeID))
-			}
-			r.Body = body
-			err = s.cfg.Store.UpdateResource(ctx, r)
+	body, _ := json.Marshal(claim{ComputeID: self})
+	r, err := st.GetResource(ctx, id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		err = st.CreateResource(ctx, &store.Resource{ID: id, Type: Namespace + "/locations/leafDomains", Name: strings.ToLower(ssl.Leaf), Location: location, Body: body, OwnerID: self})
+	case err == nil:
+		var c claim
+		_ = json.Unmarshal(r.Body, &c)
+		if strings.EqualFold(c.ComputeID, self) {
+			return nil
 		}
-		if errors.Is(err, store.ErrConflict) {
-			continue
+		if !ssl.Overwrite {
+			return arm.Conflict("Leaf domain label '%s' was taken by %s in the meantime; choose another label, or set overwriteExistingDomain.", ssl.Leaf, describeCompute(c.ComputeID))
 		}
-		if err != nil {
-			return fmt.Errorf("claim leaf domain %s: %w", ssl.Leaf, err)
+		// Take it over: the holder's claim goes (only as it was read), the new one is ours.
+		if err = st.DeleteResource(ctx, id, r.Version); err == nil {
+			err = st.CreateResource(ctx, &store.Resource{ID: id, Type: Namespace + "/locations/leafDomains", Name: strings.ToLower(ssl.Leaf), Location: location, Body: body, OwnerID: self})
 		}
-		return nil
 	}
+	if errors.Is(err, store.ErrConflict) {
+		return arm.Conflict("Leaf domain label '%s' was claimed by another request at the same time; retry.", ssl.Leaf)
+	}
+	if err != nil {
+		return fmt.Errorf("claim leaf domain %s: %w", ssl.Leaf, err)
+	}
+	return nil
 }
 
-// releaseLeaf frees a label held by compute self.
-func (s *Service) releaseLeaf(ctx context.Context, location, leaf, self string) error {
+// releaseLeaf frees a label held by compute self, through st; a label another compute
+// took over in the meantime stays theirs.
+func (s *Service) releaseLeaf(ctx context.Context, st store.Store, location, leaf, self string) error {
 	if leaf == "" {
 		return nil
 	}
-	holder, err := s.leafHolder(ctx, location, leaf)
-	if err != nil || !strings.EqualFold(holder, self) {
+	return releaseClaim(ctx, st, leafClaimID(location, leaf), self)
+}
+
+// releaseClaim deletes the claim row id if compute self holds it, only as it was read: a
+// claim another compute has just taken is not deleted. Nothing when it is gone.
+func releaseClaim(ctx context.Context, st store.Store, id, self string) error {
+	r, err := st.GetResource(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
 		return err
 	}
-	if err := s.cfg.Store.DeleteResource(ctx, leafClaimID(location, leaf), 0); err != nil && !errors.Is(err, store.ErrNotFound) {
-		return err
+	var c claim
+	if json.Unmarshal(r.Body, &c) != nil || !strings.EqualFold(c.ComputeID, self) {
+		return nil
+	}
+	if err := st.DeleteResource(ctx, id, r.Version); err != nil && !errors.Is(err, store.ErrNotFound) {
+		if errors.Is(err, store.ErrConflict) {
+			return nil // taken over since it was read: no longer ours to release
+		}
+		return fmt.Errorf("release %s: %w", id, err)
 	}
 	return nil
 }

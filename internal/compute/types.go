@@ -2,6 +2,7 @@ package compute
 
 import (
 	"github.com/mlfleet/mlfleet/internal/arm"
+	"github.com/mlfleet/mlfleet/internal/store"
 	"github.com/mlfleet/mlfleet/pkg/mlfleet"
 )
 
@@ -58,6 +59,9 @@ type Options struct {
 	// Preconditions are the request's If-Match and If-None-Match headers: If-None-Match: *
 	// (what clients send to create or attach) refuses to change an existing compute.
 	Preconditions arm.Preconditions
+
+	// replace is the failed compute of the same name a create or attach replaces.
+	replace *store.Resource
 }
 
 // Condition types (B4).

@@ -74,6 +74,9 @@ type Service struct {
 	cfg Config
 	log *slog.Logger
 	now func() time.Time
+	// locks serialise what this process does to one cluster's provider: bringing it up
+	// (create, resume after restart) and deleting it, so a delete never races a start.
+	locks *keyedMutex
 }
 
 // New returns a Service, registering its operation handlers and its cascade deleter.
@@ -81,9 +84,11 @@ func New(cfg Config) *Service {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	s := &Service{cfg: cfg, log: cfg.Logger.With("component", "containerservice"), now: time.Now}
+	s := &Service{cfg: cfg, log: cfg.Logger.With("component", "containerservice"), now: time.Now, locks: newKeyedMutex()}
 	cfg.Engine.Register(KindCreate, s.runCreate)
+	cfg.Engine.OnFailure(KindCreate, s.failedCreate)
 	cfg.Engine.Register(KindUpdate, s.runUpdate)
+	cfg.Engine.OnFailure(KindUpdate, s.failedUpdate)
 	cfg.Resources.RegisterDeleter(TypeManagedCluster, s.deleteCluster)
 	return s
 }
@@ -135,7 +140,8 @@ func (f fieldErrors) err() error {
 
 // Put creates a cluster, or changes an existing one (node counts, authorized IP ranges,
 // tags). It returns the cluster as stored, whether it is new, and the operation when work
-// runs in the background (nil when nothing had to change).
+// runs in the background (nil when nothing had to change). With If-None-Match: * it only
+// creates: an existing cluster is a 409 that says how to change it.
 func (s *Service) Put(ctx context.Context, sub, rg, name string, in ClusterInput, pre arm.Preconditions) (*ManagedCluster, bool, *store.Operation, error) {
 	group, err := s.cfg.Resources.WritableGroup(ctx, sub, rg)
 	if err != nil {
@@ -148,37 +154,98 @@ func (s *Service) Put(ctx context.Context, sub, rg, name string, in ClusterInput
 	id := ID(sub, group.Name, name)
 	existing, err := s.cfg.Store.GetResource(ctx, id)
 	if err == nil {
-		return s.update(ctx, existing, in)
+		if pre.IfNoneMatch {
+			return nil, false, nil, s.exists(existing)
+		}
+		if err := pre.CheckIfMatch(fmt.Sprintf("Managed cluster '%s'", name), true, arm.ETag(existing.Version)); err != nil {
+			return nil, false, nil, err
+		}
+		return s.update(ctx, existing, in, pre)
 	}
 	if !errors.Is(err, store.ErrNotFound) {
 		return nil, false, nil, fmt.Errorf("get cluster %s: %w", name, err)
 	}
-	mc, kubeconfig, err := s.validateNew(ctx, sub, group, name, in)
+	if err := pre.CheckIfMatch(fmt.Sprintf("Managed cluster '%s'", name), false, ""); err != nil {
+		return nil, false, nil, err
+	}
+	nc, err := s.Prepare(ctx, sub, group.Name, name, in, "")
 	if err != nil {
 		return nil, false, nil, err
 	}
+	var op *store.Operation
+	err = s.cfg.Store.InTx(ctx, func(tx store.Store) error {
+		op, err = s.Insert(ctx, tx, nc)
+		return err
+	})
+	if errors.Is(err, store.ErrConflict) {
+		if pre.IfNoneMatch {
+			if r, gerr := s.cfg.Store.GetResource(ctx, id); gerr == nil {
+				return nil, false, nil, s.exists(r)
+			}
+		}
+		return nil, false, nil, arm.Conflict("Cluster '%s' is being created by another request; wait for it, then retry.", name)
+	}
+	if err != nil {
+		return nil, false, nil, err
+	}
+	s.cfg.Engine.Wake()
+	nc.cluster.ETag = arm.ETag(1)
+	return nc.cluster, true, op, nil
+}
+
+// exists is the 409 of a create (If-None-Match: *) on an existing cluster.
+func (s *Service) exists(r *store.Resource) error {
+	return arm.Conflict("Managed cluster '%s' already exists in resource group '%s'; use 'mlfleet aks update' or 'mlfleet aks scale' to change it, or choose another name.", r.Name, r.ResourceGroup)
+}
+
+// NewCluster is a validated request to create a cluster, ready to Insert.
+type NewCluster struct {
+	resource   *store.Resource
+	cluster    *ManagedCluster
+	kubeconfig []byte
+}
+
+// ID returns the new cluster's ARM id.
+func (nc *NewCluster) ID() string { return nc.resource.ID }
+
+// Prepare validates a request to create cluster name in resource group rg (every problem
+// together, policy included) and returns it ready to Insert. createdFor, when set, is the
+// id of the compute that creates the cluster from its workspace: the cluster records it,
+// and only that compute may delete it. Prepare writes nothing.
+func (s *Service) Prepare(ctx context.Context, sub, rg, name string, in ClusterInput, createdFor string) (*NewCluster, error) {
+	group, err := s.cfg.Resources.WritableGroup(ctx, sub, rg)
+	if err != nil {
+		return nil, err
+	}
+	mc, kubeconfig, err := s.validateNew(ctx, sub, group, name, in)
+	if err != nil {
+		return nil, err
+	}
+	id := ID(sub, group.Name, name)
 	mc.ID = id
 	mc.Properties.Mlfleet.ClusterID = ClusterID(id)
+	mc.Properties.Mlfleet.CreatedFor = createdFor
 	mc.SystemData = resources.Touch(ctx, nil, s.now())
 	body, _ := json.Marshal(mc)
 	r := &store.Resource{ID: id, ParentID: group.ID, Type: TypeManagedCluster, Name: name, SubscriptionID: sub,
 		ResourceGroup: group.Name, Location: mc.Location, Body: body}
-	if err := s.cfg.Store.CreateResource(ctx, r); err != nil {
-		if errors.Is(err, store.ErrConflict) {
-			return nil, false, nil, arm.Conflict("Cluster '%s' is being created by another request; wait for it, then retry.", name)
+	return &NewCluster{resource: r, cluster: mc, kubeconfig: kubeconfig}, nil
+}
+
+// Insert writes a prepared cluster, its sealed kubeconfig and its create operation through
+// tx, a transaction of the store; the caller wakes the engine once it committed. Returns
+// an error wrapping store.ErrConflict when a cluster of that name exists.
+func (s *Service) Insert(ctx context.Context, tx store.Store, nc *NewCluster) (*store.Operation, error) {
+	r := *nc.resource
+	if err := tx.CreateResource(ctx, &r); err != nil {
+		return nil, fmt.Errorf("create cluster %s: %w", r.Name, err)
+	}
+	if nc.kubeconfig != nil {
+		if err := s.saveKubeconfig(ctx, tx, &r, nc.kubeconfig); err != nil {
+			return nil, err
 		}
-		return nil, false, nil, fmt.Errorf("create cluster %s: %w", name, err)
 	}
-	if kubeconfig != nil {
-		if err := s.saveKubeconfig(ctx, r, kubeconfig); err != nil {
-			return nil, false, nil, err
-		}
-	}
-	op, err := s.cfg.Engine.Submit(ctx, KindCreate, id, sub, clusterOp{ID: id})
-	if err != nil {
-		return nil, false, nil, err
-	}
-	return mc, true, op, nil
+	return s.cfg.Engine.SubmitIn(ctx, tx, KindCreate, r.ID, r.SubscriptionID, clusterOp{ID: r.ID})
 }
 
 // Validate checks a request to create a new cluster without creating it: the same checks,
@@ -399,12 +466,12 @@ func (s *Service) validateNew(ctx context.Context, sub string, group *resources.
 
 // update changes an existing cluster in place: node counts of existing pools, authorized
 // IP ranges and tags. Anything else is refused with the reason.
-func (s *Service) update(ctx context.Context, r *store.Resource, in ClusterInput) (*ManagedCluster, bool, *store.Operation, error) {
+func (s *Service) update(ctx context.Context, r *store.Resource, in ClusterInput, pre arm.Preconditions) (*ManagedCluster, bool, *store.Operation, error) {
 	var mc ManagedCluster
 	if err := json.Unmarshal(r.Body, &mc); err != nil {
 		return nil, false, nil, fmt.Errorf("decode cluster %s: %w", r.ID, err)
 	}
-	if err := s.idle(ctx, r.ID, &mc); err != nil {
+	if err := s.idle(ctx, s.cfg.Store, r.ID, &mc); err != nil {
 		return nil, false, nil, err
 	}
 	var errs fieldErrors
@@ -481,21 +548,42 @@ func (s *Service) update(ctx context.Context, r *store.Resource, in ClusterInput
 		mc.Properties.ProvisioningState = StateUpdating
 	}
 	r.Body, _ = json.Marshal(&mc)
-	if err := s.cfg.Store.UpdateResource(ctx, r); err != nil {
-		return nil, false, nil, fmt.Errorf("update cluster %s: %w", mc.Name, err)
-	}
-	if mc.Properties.ProvisioningState == StateUpdating {
-		var err error
-		if op, err = s.cfg.Engine.Submit(ctx, KindUpdate, r.ID, r.SubscriptionID, want); err != nil {
-			return nil, false, nil, err
+	// The change and its operation commit together; the version read above guards against
+	// a concurrent change (which gets the 409 below instead of being overwritten).
+	err := s.cfg.Store.InTx(ctx, func(tx store.Store) error {
+		if err := s.idle(ctx, tx, r.ID, &mc); err != nil {
+			return err
 		}
+		w := *r
+		if err := tx.UpdateResource(ctx, &w); err != nil {
+			return fmt.Errorf("update cluster %s: %w", mc.Name, err)
+		}
+		r.Version = w.Version
+		op = nil
+		if mc.Properties.ProvisioningState == StateUpdating {
+			var err error
+			op, err = s.cfg.Engine.SubmitIn(ctx, tx, KindUpdate, r.ID, r.SubscriptionID, want)
+			return err
+		}
+		return nil
+	})
+	if errors.Is(err, store.ErrConflict) {
+		return nil, false, nil, arm.Errorf(http.StatusConflict, arm.CodeOperationInProgress,
+			"Cluster '%s' was changed by another request at the same time; read it again and retry.", mc.Name)
 	}
+	if err != nil {
+		return nil, false, nil, err
+	}
+	if op != nil {
+		s.cfg.Engine.Wake()
+	}
+	mc.ETag = arm.ETag(r.Version)
 	return &mc, false, op, nil
 }
 
 // idle refuses a change while another operation runs on the cluster.
-func (s *Service) idle(ctx context.Context, id string, mc *ManagedCluster) error {
-	ops, err := s.cfg.Store.ListOperations(ctx, store.OperationFilter{ResourceID: id, Status: store.StatusInProgress})
+func (s *Service) idle(ctx context.Context, st store.Store, id string, mc *ManagedCluster) error {
+	ops, err := st.ListOperations(ctx, store.OperationFilter{ResourceID: id, Status: store.StatusInProgress})
 	if err != nil {
 		return fmt.Errorf("list operations: %w", err)
 	}
@@ -621,13 +709,91 @@ func (s *Service) Delete(ctx context.Context, sub, rg, name string, pre arm.Prec
 	mc, err := s.Get(ctx, sub, rg, name)
 	var ae *arm.Error
 	if errors.As(err, &ae) && ae.Code == arm.CodeResourceNotFound {
+		if err := pre.CheckIfMatch(fmt.Sprintf("Managed cluster '%s'", name), false, ""); err != nil {
+			return nil, err
+		}
 		return nil, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	return s.cfg.Resources.StartDelete(ctx, mc.ID, sub)
+	var op *store.Operation
+	err = s.cfg.Store.InTx(ctx, func(tx store.Store) error {
+		r, err := tx.GetResource(ctx, mc.ID)
+		if err != nil {
+			return err
+		}
+		if err := pre.CheckIfMatch(fmt.Sprintf("Managed cluster '%s'", name), true, arm.ETag(r.Version)); err != nil {
+			return err
+		}
+		op, err = s.cfg.Resources.StartDeleteIn(ctx, tx, mc.ID, sub)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.cfg.Engine.Wake()
+	return op, nil
 }
+
+// DeleteFor starts deleting the cluster clusterID on behalf of compute computeID, only if
+// that compute created it (CreatedFor). It returns nil, nil when the cluster is gone or is
+// not the compute's to delete: a cluster mlfleet did not create for that compute is never
+// deleted by it.
+func (s *Service) DeleteFor(ctx context.Context, clusterID, computeID string) (*store.Operation, error) {
+	var op *store.Operation
+	err := s.cfg.Store.InTx(ctx, func(tx store.Store) error {
+		r, err := tx.GetResource(ctx, clusterID)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		mc, err := decode(r)
+		if err != nil {
+			return err
+		}
+		if !strings.EqualFold(mc.Properties.Mlfleet.CreatedFor, computeID) {
+			s.log.Info("cluster not deleted: the compute did not create it", "cluster", clusterID, "compute", computeID, "createdFor", mc.Properties.Mlfleet.CreatedFor)
+			return nil
+		}
+		op, err = s.cfg.Resources.StartDeleteIn(ctx, tx, clusterID, r.SubscriptionID)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if op != nil {
+		s.cfg.Engine.Wake()
+	}
+	return op, nil
+}
+
+// Disown makes a cluster that compute computeID created the user's: the compute is going
+// away without it (detach). Nothing when the compute did not create it. st may be a
+// transaction.
+func (s *Service) Disown(ctx context.Context, st store.Store, clusterID, computeID string) error {
+	_, err := store.Modify(ctx, st, clusterID, func(r *store.Resource) error {
+		mc, err := decode(r)
+		if err != nil {
+			return err
+		}
+		if !strings.EqualFold(mc.Properties.Mlfleet.CreatedFor, computeID) {
+			return errNoChange
+		}
+		mc.Properties.Mlfleet.CreatedFor = ""
+		r.Body, _ = json.Marshal(mc)
+		return nil
+	})
+	if errors.Is(err, errNoChange) || errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
+// errNoChange stops a store.Modify that has nothing to write.
+var errNoChange = errors.New("no change")
 
 // Credentials returns the cluster's admin or user kubeconfig.
 func (s *Service) Credentials(ctx context.Context, sub, rg, name string, admin bool) (*CredentialResults, error) {
@@ -664,7 +830,9 @@ func (s *Service) ClusterCredentials(ctx context.Context, mc *ManagedCluster) (*
 	return creds, nil
 }
 
-// Resume brings every created cluster up again after a restart (in the background).
+// Resume brings every created cluster up again after a restart (in the background). A
+// cluster being created is left to its create operation; one being deleted is never
+// started again (its delete operation resumes and finishes the job).
 func (s *Service) Resume(ctx context.Context) error {
 	rows, err := s.cfg.Store.ListResources(ctx, store.ListOptions{Type: TypeManagedCluster})
 	if err != nil {
@@ -675,26 +843,54 @@ func (s *Service) Resume(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if mc.Properties.ProvisioningState == StateCreating || mc.Properties.ProvisioningState == StateFailed {
-			continue // the create operation, if any, brings it up
-		}
-		spec, err := s.spec(ctx, r, mc)
-		if err != nil {
-			s.log.Error("resume cluster", "cluster", mc.ID, "err", err)
-			continue
-		}
-		prov, err := s.provider(mc.Properties.Mlfleet.Provider)
-		if err != nil {
-			s.log.Error("resume cluster", "cluster", mc.ID, "err", err)
+		if !resumable(mc) {
 			continue
 		}
 		go func() {
-			if _, err := prov.Ensure(ctx, spec); err != nil && ctx.Err() == nil {
-				s.log.Error("resume cluster", "cluster", mc.ID, "err", err)
+			if err := s.resume(ctx, r.ID); err != nil && ctx.Err() == nil {
+				s.log.Error("resume cluster", "cluster", r.ID, "err", err)
 			}
 		}()
 	}
 	return nil
+}
+
+// resumable says whether a stored cluster should run: not while its create operation brings
+// it up, not once it failed, not while it is being deleted.
+func resumable(mc *ManagedCluster) bool {
+	switch mc.Properties.ProvisioningState {
+	case StateCreating, StateFailed, resources.StateDeleting:
+		return false
+	}
+	return true
+}
+
+// resume brings one cluster up, under its lock, if it is still there and still resumable
+// once the lock is held (a delete may have started since Resume listed it).
+func (s *Service) resume(ctx context.Context, id string) error {
+	unlock := s.locks.lock(id)
+	defer unlock()
+	r, err := s.cfg.Store.GetResource(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	mc, err := decode(r)
+	if err != nil || !resumable(mc) {
+		return err
+	}
+	spec, err := s.spec(ctx, r, mc)
+	if err != nil {
+		return err
+	}
+	prov, err := s.provider(mc.Properties.Mlfleet.Provider)
+	if err != nil {
+		return err
+	}
+	_, err = prov.Ensure(ctx, spec)
+	return err
 }
 
 type clusterOp struct {
@@ -707,18 +903,42 @@ type updateOp struct {
 	Ranges *[]string      `json:"ranges,omitempty"`
 }
 
-// runCreate brings a new cluster up and records its live facts. A failed create removes
-// what it made and leaves the resource Failed with the reason.
+// runCreate brings a new cluster up and records its live facts.
 func (s *Service) runCreate(ctx context.Context, run *operations.Run) error {
 	var in clusterOp
 	if err := run.Input(&in); err != nil {
 		return err
 	}
-	err := s.create(ctx, run, in.ID)
-	if err != nil && ctx.Err() == nil {
-		s.markFailed(in.ID)
+	return s.create(ctx, run, in.ID)
+}
+
+// failedCreate is the cleanup of a failed create: the provider's cluster, if it was made,
+// is destroyed, and the resource is left Failed with the reason on its operation.
+func (s *Service) failedCreate(ctx context.Context, run *operations.Run, _ error) error {
+	var in clusterOp
+	if err := run.Input(&in); err != nil {
+		return err
 	}
-	return err
+	r, err := s.cfg.Store.GetResource(ctx, in.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	mc, err := decode(r)
+	if err != nil {
+		return err
+	}
+	if prov, err := s.provider(mc.Properties.Mlfleet.Provider); err == nil && prov.Info().DeleteDestroys {
+		unlock := s.locks.lock(in.ID)
+		err := prov.Delete(ctx, mc.Properties.Mlfleet.ClusterID)
+		unlock()
+		if err != nil {
+			return providerError("clean up cluster "+mc.Name, err)
+		}
+	}
+	return s.markFailed(ctx, in.ID)
 }
 
 func (s *Service) create(ctx context.Context, run *operations.Run, id string) error {
@@ -740,15 +960,12 @@ func (s *Service) create(ctx context.Context, run *operations.Run, id string) er
 	}
 	var st *provider.Status
 	err = run.Step(ctx, "ensure cluster", func(ctx context.Context) error {
+		unlock := s.locks.lock(id)
+		defer unlock()
 		st, err = prov.Ensure(ctx, spec)
 		return err
 	})
 	if err != nil {
-		if ctx.Err() == nil && prov.Info().DeleteDestroys {
-			if derr := prov.Delete(context.WithoutCancel(ctx), spec.ID); derr != nil {
-				run.Logger().Error("clean up failed create", "err", derr)
-			}
-		}
 		return providerError("create cluster "+mc.Name, err)
 	}
 	if st == nil { // step done in an earlier attempt
@@ -796,10 +1013,19 @@ func (s *Service) runUpdate(ctx context.Context, run *operations.Run) error {
 	if err := run.Input(&in); err != nil {
 		return err
 	}
-	err := s.applyUpdate(ctx, run, in)
-	if err != nil && ctx.Err() == nil {
-		// The cluster still runs: report the failure on the operation, keep it Succeeded.
-		_ = s.modify(context.WithoutCancel(ctx), in.ID, func(mc *ManagedCluster) { mc.Properties.ProvisioningState = StateSucceeded })
+	return s.applyUpdate(ctx, run, in)
+}
+
+// failedUpdate is the cleanup of a failed update: the cluster still runs, so it is
+// Succeeded again; the failure is on the operation.
+func (s *Service) failedUpdate(ctx context.Context, run *operations.Run, _ error) error {
+	var in updateOp
+	if err := run.Input(&in); err != nil {
+		return err
+	}
+	err := s.modify(ctx, in.ID, func(mc *ManagedCluster) { mc.Properties.ProvisioningState = StateSucceeded })
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
 	}
 	return err
 }
@@ -864,23 +1090,27 @@ func (s *Service) deleteCluster(ctx context.Context, run *operations.Run, r *sto
 		return err
 	}
 	if prov, err := s.provider(mc.Properties.Mlfleet.Provider); err == nil {
-		if err := prov.Delete(ctx, mc.Properties.Mlfleet.ClusterID); err != nil {
+		// Under the cluster's lock, so that a resume of it cannot start it again meanwhile.
+		unlock := s.locks.lock(r.ID)
+		err := prov.Delete(ctx, mc.Properties.Mlfleet.ClusterID)
+		unlock()
+		if err != nil {
 			return providerError("delete cluster "+mc.Name, err)
 		}
 	}
-	children, err := s.cfg.Store.ListResources(ctx, store.ListOptions{Scope: r.ID})
-	if err != nil {
-		return err
-	}
-	for _, c := range children {
-		if err := s.cfg.Store.DeleteResource(ctx, c.ID, 0); err != nil && !errors.Is(err, store.ErrNotFound) {
+	// The cluster's rows (its sealed kubeconfig, its attachment claim) go with it, together.
+	return s.cfg.Store.InTx(ctx, func(tx store.Store) error {
+		children, err := tx.ListResources(ctx, store.ListOptions{Scope: r.ID})
+		if err != nil {
 			return err
 		}
-	}
-	if err := s.cfg.Store.DeleteResource(ctx, r.ID, 0); err != nil && !errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("delete cluster %s: %w", mc.Name, err)
-	}
-	return nil
+		for _, c := range append(children, r) {
+			if err := tx.DeleteResource(ctx, c.ID, 0); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("delete cluster %s: %w", mc.Name, err)
+			}
+		}
+		return nil
+	})
 }
 
 // spec builds the provider's view of a stored cluster.
@@ -904,46 +1134,43 @@ func (s *Service) spec(ctx context.Context, r *store.Resource, mc *ManagedCluste
 	return spec, nil
 }
 
-// modify applies fn to the stored cluster, retrying on concurrent updates.
+// modify applies fn to the stored cluster, retrying (bounded) on concurrent updates.
 func (s *Service) modify(ctx context.Context, id string, fn func(*ManagedCluster)) error {
-	for {
-		r, err := s.cfg.Store.GetResource(ctx, id)
-		if err != nil {
-			return fmt.Errorf("get cluster %s: %w", id, err)
-		}
+	_, err := store.Modify(ctx, s.cfg.Store, id, func(r *store.Resource) error {
 		mc, err := decode(r)
 		if err != nil {
 			return err
 		}
 		fn(mc)
+		mc.ETag = ""
 		r.Body, _ = json.Marshal(mc)
-		err = s.cfg.Store.UpdateResource(ctx, r)
-		if errors.Is(err, store.ErrConflict) {
-			continue
-		}
-		return err
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("update cluster %s: %w", id, err)
 	}
+	return nil
 }
 
-func (s *Service) markFailed(id string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := s.modify(ctx, id, func(mc *ManagedCluster) {
+func (s *Service) markFailed(ctx context.Context, id string) error {
+	err := s.modify(ctx, id, func(mc *ManagedCluster) {
 		mc.Properties.ProvisioningState = StateFailed
 		for i := range mc.Properties.AgentPoolProfiles {
 			mc.Properties.AgentPoolProfiles[i].ProvisioningState = StateFailed
 		}
-	}); err != nil {
-		s.log.Error("mark cluster failed", "cluster", id, "err", err)
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
 	}
+	return err
 }
 
 const kubeconfigSecret = "/mlfleetSecrets/kubeconfig"
 
-func (s *Service) saveKubeconfig(ctx context.Context, r *store.Resource, kubeconfig []byte) error {
+func (s *Service) saveKubeconfig(ctx context.Context, tx store.Store, r *store.Resource, kubeconfig []byte) error {
 	body, _ := json.Marshal(map[string][]byte{"sealed": s.cfg.Secrets.Seal(kubeconfig)})
-	err := s.cfg.Store.CreateResource(ctx, &store.Resource{ID: r.ID + kubeconfigSecret, ParentID: r.ID, Type: TypeManagedCluster + "/mlfleetSecrets",
-		Name: "kubeconfig", SubscriptionID: r.SubscriptionID, ResourceGroup: r.ResourceGroup, Body: body})
+	err := tx.CreateResource(ctx, &store.Resource{ID: r.ID + kubeconfigSecret, ParentID: r.ID, Type: TypeManagedCluster + "/mlfleetSecrets",
+		Name: "kubeconfig", SubscriptionID: r.SubscriptionID, ResourceGroup: r.ResourceGroup, Body: body, OwnerID: r.ID})
 	if err != nil {
 		return fmt.Errorf("save kubeconfig: %w", err)
 	}
@@ -997,6 +1224,7 @@ func decode(r *store.Resource) (*ManagedCluster, error) {
 		return nil, fmt.Errorf("decode cluster %s: %w", r.ID, err)
 	}
 	mc.Properties.Mlfleet.Kubeconfig = ""
+	mc.ETag = arm.ETag(r.Version)
 	return &mc, nil
 }
 

@@ -44,6 +44,7 @@ type Service struct {
 func New(s store.Store, engine *operations.Engine) *Service {
 	svc := &Service{store: s, engine: engine, deleters: map[string]Deleter{}, now: time.Now}
 	engine.Register(KindDelete, svc.runDelete)
+	engine.OnFailure(KindDelete, svc.failedDelete)
 	return svc
 }
 
@@ -176,7 +177,10 @@ func (s *Service) PutGroup(ctx context.Context, sub, name string, in GroupInput)
 		return nil, false, InvalidLocation(in.Location)
 	}
 	id := arm.ResourceGroupPath(sub, name)
-	for {
+	for attempt := 1; ; attempt++ {
+		if attempt > 20 {
+			return nil, false, fmt.Errorf("put resource group %s: changed by others %d times in a row: %w", name, attempt-1, store.ErrConflict)
+		}
 		existing, err := s.store.GetResource(ctx, id)
 		if errors.Is(err, store.ErrNotFound) {
 			rg := &ResourceGroup{ID: id, Name: name, Type: arm.TypeResourceGroup, Location: loc, ManagedBy: in.ManagedBy,
@@ -293,9 +297,26 @@ func (s *Service) DeleteGroup(ctx context.Context, sub, name string) (*store.Ope
 }
 
 // StartDelete marks the resource with this id Deleting and starts a cascading delete of it
-// and everything under it. A delete already under way is returned instead of a new one.
+// and everything under it, in one transaction. A delete already under way is returned
+// instead of a new one.
 func (s *Service) StartDelete(ctx context.Context, id, sub string) (*store.Operation, error) {
-	ops, err := s.store.ListOperations(ctx, store.OperationFilter{ResourceID: id, Status: store.StatusInProgress})
+	var op *store.Operation
+	err := s.store.InTx(ctx, func(tx store.Store) error {
+		var err error
+		op, err = s.StartDeleteIn(ctx, tx, id, sub)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.engine.Wake()
+	return op, nil
+}
+
+// StartDeleteIn is StartDelete through tx, a transaction of the store; call the engine's
+// Wake once it committed.
+func (s *Service) StartDeleteIn(ctx context.Context, tx store.Store, id, sub string) (*store.Operation, error) {
+	ops, err := tx.ListOperations(ctx, store.OperationFilter{ResourceID: id, Status: store.StatusInProgress})
 	if err != nil {
 		return nil, fmt.Errorf("delete %s: %w", id, err)
 	}
@@ -308,19 +329,16 @@ func (s *Service) StartDelete(ctx context.Context, id, sub string) (*store.Opera
 		return nil, arm.Errorf(http.StatusConflict, arm.CodeOperationInProgress,
 			"Another operation (%s) is in progress on '%s'; wait for it to finish, then retry the delete.", ops[0].ID, id)
 	}
-	if err := s.SetProvisioningState(ctx, id, StateDeleting); err != nil {
+	if err := SetProvisioningState(ctx, tx, id, StateDeleting); err != nil {
 		return nil, fmt.Errorf("delete %s: %w", id, err)
 	}
-	return s.engine.Submit(ctx, KindDelete, id, sub, deleteInput{ID: id})
+	return s.engine.SubmitIn(ctx, tx, KindDelete, id, sub, deleteInput{ID: id})
 }
 
 // SetProvisioningState sets properties.provisioningState in the stored body of a resource.
-func (s *Service) SetProvisioningState(ctx context.Context, id, state string) error {
-	for {
-		r, err := s.store.GetResource(ctx, id)
-		if err != nil {
-			return err
-		}
+// st may be a transaction.
+func SetProvisioningState(ctx context.Context, st store.Store, id, state string) error {
+	_, err := store.Modify(ctx, st, id, func(r *store.Resource) error {
 		var doc map[string]any
 		if err := json.Unmarshal(r.Body, &doc); err != nil {
 			return fmt.Errorf("decode %s: %w", id, err)
@@ -332,12 +350,29 @@ func (s *Service) SetProvisioningState(ctx context.Context, id, state string) er
 		}
 		props["provisioningState"] = state
 		r.Body, _ = json.Marshal(doc)
-		err = s.store.UpdateResource(ctx, r)
-		if errors.Is(err, store.ErrConflict) {
-			continue
-		}
+		return nil
+	})
+	return err
+}
+
+// failedDelete is the cleanup of a delete that failed or was given up: what is left of the
+// target stays, usable again. A resource group or workspace is Succeeded again (it still
+// holds what could not be deleted, and can be deleted again); any other resource is Failed,
+// since part of it may be gone.
+func (s *Service) failedDelete(ctx context.Context, run *operations.Run, cause error) error {
+	var in deleteInput
+	if err := run.Input(&in); err != nil {
 		return err
 	}
+	state := "Failed"
+	if r, err := s.store.GetResource(ctx, in.ID); errors.Is(err, store.ErrNotFound) {
+		return nil
+	} else if err != nil {
+		return err
+	} else if strings.EqualFold(r.Type, arm.TypeResourceGroup) || strings.HasSuffix(strings.ToLower(r.Type), "/workspaces") {
+		state = StateSucceeded
+	}
+	return SetProvisioningState(ctx, s.store, in.ID, state)
 }
 
 type deleteInput struct {

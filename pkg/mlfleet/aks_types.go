@@ -85,6 +85,10 @@ type MlfleetProperties struct {
 	ClusterID string `json:"clusterId"`
 	// APIServerURL is the URL of the cluster's API server.
 	APIServerURL string `json:"apiServerUrl,omitempty"`
+	// CreatedFor is the id of the compute that created this cluster from its workspace:
+	// only that compute may delete it. Empty for clusters users created, and once that
+	// compute was detached (the cluster is then the user's).
+	CreatedFor string `json:"createdFor,omitempty"`
 	// Kubeconfig and Context register an existing cluster (write-only: never returned).
 	Kubeconfig string `json:"kubeconfig,omitempty"`
 	Context    string `json:"context,omitempty"`

@@ -11,6 +11,10 @@ export const versions = {
   compute: "2024-07-01",
 };
 
+// createOnly are the headers of a PUT that creates or attaches: it must not change a
+// resource that exists (the server answers 409 Conflict, saying how to change it instead).
+export const createOnly = { "If-None-Match": "*" };
+
 // ApiError is an answer of the API that is not a success, or a request that got no answer.
 // code, message, target and details come from the ARM error body; raw is the body as sent.
 export class ApiError extends Error {
@@ -54,8 +58,9 @@ export class Client {
   }
 
   // request calls the API. path is relative to the server (or an absolute URL from the
-  // API itself, such as a nextLink); apiVersion is added unless the URL has one.
-  async request(method, path, { apiVersion, query, body } = {}) {
+  // API itself, such as a nextLink); apiVersion is added unless the URL has one; headers
+  // are sent with the others (e.g. createOnly).
+  async request(method, path, { apiVersion, query, body, headers: extra } = {}) {
     const url = new URL(path, window.location.origin);
     if (apiVersion && !url.searchParams.has("api-version")) {
       url.searchParams.set("api-version", apiVersion);
@@ -63,7 +68,7 @@ export class Client {
     for (const [k, v] of Object.entries(query || {})) {
       url.searchParams.set(k, v);
     }
-    const headers = { Authorization: "Bearer " + this.token, Accept: "application/json" };
+    const headers = { ...extra, Authorization: "Bearer " + this.token, Accept: "application/json" };
     const init = { method, headers, cache: "no-store" };
     if (body !== undefined) {
       headers["Content-Type"] = "application/json";

@@ -3,7 +3,7 @@
 // Everything is built with DOM calls and textContent: nothing the API returns is parsed as
 // HTML.
 
-import { ApiError, Client, paths, versions } from "./api.js";
+import { ApiError, Client, createOnly, paths, versions } from "./api.js";
 
 // The rules of cluster purposes (SPEC S5), for the hints shown while typing; the server
 // checks them again and its answer is what counts.
@@ -1070,14 +1070,16 @@ function checksError(e, heading) {
   return box;
 }
 
-async function dryRun(name, body, area, heading) {
+// dryRun runs a PUT's checks (validateOnly); headers are the PUT's own (createOnly for a
+// create).
+async function dryRun(name, body, area, heading, headers) {
   if (!name) {
     showResult(area, errorBox({ code: "", message: "Enter a compute name first." }, "Nothing to check"));
     return;
   }
   clear(area).append(h("p", { class: "muted" }, "Checking…"));
   try {
-    const res = await state.client.request("PUT", paths.compute(state.ctx, name), { apiVersion: versions.ml, query: { validateOnly: "true" }, body });
+    const res = await state.client.request("PUT", paths.compute(state.ctx, name), { apiVersion: versions.ml, query: { validateOnly: "true" }, body, headers });
     showResult(area, renderChecks(res.data || {}, res.warnings));
   } catch (e) {
     showResult(area, checksError(e, heading));
@@ -1176,7 +1178,7 @@ function renderCreate(main) {
       version,
       lb.wrap),
     tls.wrap,
-    formButtons("create", "Create", () => dryRun(name.input.value.trim(), body(), result, "The checks found problems")),
+    formButtons("create", "Create", () => dryRun(name.input.value.trim(), body(), result, "The checks found problems", createOnly)),
     result,
   ]);
   clearOnEdit(form, result);
@@ -1191,7 +1193,7 @@ function renderCreate(main) {
     submit.disabled = true;
     clear(result).append(h("p", { class: "muted" }, "Submitting…"));
     try {
-      const res = await state.client.request("PUT", paths.compute(state.ctx, n), { apiVersion: versions.ml, body: body() });
+      const res = await state.client.request("PUT", paths.compute(state.ctx, n), { apiVersion: versions.ml, body: body(), headers: createOnly });
       track(n, "Creating", res);
       state.computes = state.computes.filter((c) => c.name.toLowerCase() !== n.toLowerCase());
       if (res.data) {
@@ -1311,7 +1313,7 @@ function renderAttach(main) {
       }
       clear(result).append(h("p", { class: "muted" }, "Checking…"));
       try {
-        const res = await state.client.request("PUT", paths.compute(state.ctx, n), { apiVersion: versions.ml, query: { ...query(), validateOnly: "true" }, body: body() });
+        const res = await state.client.request("PUT", paths.compute(state.ctx, n), { apiVersion: versions.ml, query: { ...query(), validateOnly: "true" }, body: body(), headers: createOnly });
         showResult(result, renderChecks(res.data || {}, res.warnings));
       } catch (e) {
         showResult(result, checksError(e, e.status === 409 ? "The cluster cannot be attached" : "The checks found problems"));
@@ -1331,7 +1333,7 @@ function renderAttach(main) {
     submit.disabled = true;
     clear(result).append(h("p", { class: "muted" }, "Submitting…"));
     try {
-      const res = await state.client.request("PUT", paths.compute(state.ctx, n), { apiVersion: versions.ml, query: query(), body: body() });
+      const res = await state.client.request("PUT", paths.compute(state.ctx, n), { apiVersion: versions.ml, query: query(), body: body(), headers: createOnly });
       track(n, "Attaching", res);
       state.computes = state.computes.filter((c) => c.name.toLowerCase() !== n.toLowerCase());
       if (res.data) {

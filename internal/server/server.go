@@ -35,6 +35,7 @@ import (
 	"github.com/mlfleet/mlfleet/internal/resources"
 	"github.com/mlfleet/mlfleet/internal/secrets"
 	"github.com/mlfleet/mlfleet/internal/store"
+	"github.com/mlfleet/mlfleet/internal/sweeper"
 	"github.com/mlfleet/mlfleet/internal/workspaces"
 )
 
@@ -59,6 +60,9 @@ type Config struct {
 	HealthInterval time.Duration
 	// VersionsFile replaces the built-in Kubernetes version catalog ("" = built-in).
 	VersionsFile string
+	// SweepInterval is how often rows that lost their owner (claims, secrets) are removed;
+	// 0 means 1m.
+	SweepInterval time.Duration
 	// Logger receives logs; nil means JSON logs on stderr at info level.
 	Logger *slog.Logger
 }
@@ -212,6 +216,8 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		log.Error("resume clusters", "err", err)
 	}
 	computes.Start(engineCtx)
+	sweep := sweeper.New(st, sweeper.Config{Interval: cfg.SweepInterval, Logger: log})
+	sweep.Start(engineCtx)
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.ServeTLS(ln, "", "") }()
@@ -236,6 +242,9 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	}
 	if err := computes.Close(shutdownCtx); err != nil {
 		log.Warn("health monitor shutdown", "err", err)
+	}
+	if err := sweep.Close(shutdownCtx); err != nil {
+		log.Warn("sweeper shutdown", "err", err)
 	}
 	if err := engine.Close(shutdownCtx); err != nil {
 		log.Warn("operations shutdown", "err", err)

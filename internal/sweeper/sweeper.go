@@ -1,0 +1,111 @@
+// Package sweeper removes rows that lost their owner: name claims, TLS label claims,
+// sealed secrets and attachment claims whose compute (or cluster) no longer exists. Every
+// request path writes such rows in the same transaction as their owner and removes them
+// with it, so orphans come only from a store edited by hand, an older mlfleet or a bug;
+// the sweeper makes sure none keeps a name taken forever. It is the garbage collection half
+// of the owner references the store keeps (store.Resource.OwnerID), as cluster-api pairs
+// owner references with a garbage collector.
+package sweeper
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/mlfleet/mlfleet/internal/store"
+)
+
+// Config tunes a Sweeper. Zero values mean the defaults.
+type Config struct {
+	// Interval is the time between sweeps; default 1m.
+	Interval time.Duration
+	// Batch is how many orphans one sweep removes at most; default 500.
+	Batch int
+	// Logger receives one line per removed row; default slog.Default().
+	Logger *slog.Logger
+}
+
+// Sweeper removes orphaned rows in the background.
+type Sweeper struct {
+	cfg    Config
+	store  store.Store
+	log    *slog.Logger
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// New returns a Sweeper over s; Start it.
+func New(s store.Store, cfg Config) *Sweeper {
+	if cfg.Interval <= 0 {
+		cfg.Interval = time.Minute
+	}
+	if cfg.Batch <= 0 {
+		cfg.Batch = 500
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Sweeper{cfg: cfg, store: s, log: cfg.Logger.With("component", "sweeper")}
+}
+
+// Sweep removes the orphans it finds now, each only as it was read (a row changed since is
+// left for the next sweep), and returns how many it removed. Safe to run on several
+// replicas at once.
+func (w *Sweeper) Sweep(ctx context.Context) (int, error) {
+	orphans, err := w.store.ListOrphans(ctx, w.cfg.Batch)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, r := range orphans {
+		err := w.store.DeleteResource(ctx, r.ID, r.Version)
+		switch {
+		case err == nil:
+			n++
+			w.log.Info("removed an orphaned row", "id", r.ID, "type", r.Type, "owner", r.OwnerID)
+		case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrConflict):
+		default:
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// Start sweeps at once, then every Interval, until Close or ctx ends.
+func (w *Sweeper) Start(ctx context.Context) {
+	ctx, w.cancel = context.WithCancel(ctx)
+	w.wg.Add(1)
+	go func() {
+		defer w.wg.Done()
+		t := time.NewTicker(w.cfg.Interval)
+		defer t.Stop()
+		for {
+			if _, err := w.Sweep(ctx); err != nil && ctx.Err() == nil {
+				w.log.Warn("sweep", "err", err)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+}
+
+// Close stops the sweeper and waits for a running sweep, or for ctx to end.
+func (w *Sweeper) Close(ctx context.Context) error {
+	if w.cancel == nil {
+		return nil
+	}
+	w.cancel()
+	done := make(chan struct{})
+	go func() { w.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

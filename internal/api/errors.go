@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 
@@ -43,6 +44,9 @@ func toARM(err error) *arm.Error {
 // writeError serves err as an ARM error body.
 func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	ae := toARM(err)
+	if id := w.Header().Get("x-ms-request-id"); ae.Code == arm.CodeInternalServerError && ae.Status == http.StatusInternalServerError && id != "" && !errors.As(err, new(*arm.Error)) {
+		ae.Message = fmt.Sprintf("The server hit an internal error (request id %s, in the server log); retry the request, and report the id if it fails again.", id)
+	}
 	if ae.Status >= 500 {
 		slog.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err,
 			"requestId", w.Header().Get("x-ms-request-id"))

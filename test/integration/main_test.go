@@ -8,14 +8,18 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/mlfleet/mlfleet/internal/cli"
 	"github.com/mlfleet/mlfleet/internal/clientconfig"
+	"github.com/mlfleet/mlfleet/internal/failpoint"
 	"github.com/mlfleet/mlfleet/pkg/mlfleet"
 	"github.com/mlfleet/mlfleet/test/testserver"
 )
@@ -32,11 +36,35 @@ var shared struct {
 
 func TestMain(m *testing.M) {
 	if os.Getenv(childEnv) == "1" {
+		armOnSignal()
 		os.Exit(cli.Main())
 	}
 	os.Exit(testserver.Main(m.Run, func(s *testserver.Server) {
 		shared.home, shared.cfg, shared.http = s.Home, s.Config, s.HTTP
 	}, "--page-size", "5", "--health-interval", "1s"))
+}
+
+// armEnv holds a failpoint spec that a child server arms when it receives SIGUSR1, so that
+// a test can prepare what a flow needs before the failpoints count (the crash test).
+const armEnv = "MLFLEET_TEST_ARM_ON_SIGUSR1"
+
+// armOnSignal arms the failpoints of armEnv on SIGUSR1 and says so on stderr.
+func armOnSignal() {
+	spec := os.Getenv(armEnv)
+	if spec == "" {
+		return
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGUSR1)
+	go func() {
+		for range sig {
+			if err := failpoint.Arm(spec); err != nil {
+				fmt.Fprintf(os.Stderr, "failpoints not armed: %v\n", err)
+				continue
+			}
+			fmt.Fprintf(os.Stderr, "failpoints armed: %s\n", spec)
+		}
+	}()
 }
 
 func httpClient(cfg *clientconfig.Config) *http.Client {

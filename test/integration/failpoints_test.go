@@ -1,0 +1,647 @@
+package integration
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/mlfleet/mlfleet/internal/clientconfig"
+	"github.com/mlfleet/mlfleet/internal/failpoint"
+	"github.com/mlfleet/mlfleet/internal/store"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet"
+)
+
+// The crash test (N5, N7): for every flow that changes state — compute create, attach,
+// update, detach and delete; cluster create, scale and delete; resource group and workspace
+// delete — it first runs the flow once with tracing on, to learn every failpoint the code
+// passes (the store hits one before and after every write and around every commit, the
+// operations engine one before and after every step and cleanup, so a new write cannot
+// escape it). Then, for each failpoint (all of them with MLFLEET_FAILPOINT_TRIALS=all, an
+// even sample otherwise), it prepares the flow on a real server process, arms a crash at
+// that point, sends the request, lets the process die there (exit 137, no cleanup, as kill
+// -9), restarts it on the same home, and checks the invariants: every operation ends;
+// nothing stays Creating/Updating/Deleting; no orphaned claim, secret or cluster data
+// directory; a cluster's azureml namespace exists exactly when an attachment claim does;
+// the request took full effect or none, and sending it again succeeds. A second pass arms
+// an injected error (mode error) instead of a crash: the request fails cleanly (a 5xx
+// InternalServerError with a request id, never a hang) or its operation retries, and the
+// same invariants hold. On PostgreSQL too when MLFLEET_TEST_POSTGRES is set.
+
+// fpFlow is one request whose failpoints the crash test tries.
+type fpFlow struct {
+	name string
+	// setup makes what the request needs in resource group rg (which exists).
+	setup func(e *fpEnv, rg string)
+	// request sends the request and returns its operation's poller (nil when none).
+	request func(e *fpEnv, rg string) (*mlfleet.Poller, error)
+	// check says whether the request has taken full effect.
+	check func(e *fpEnv, rg string) error
+}
+
+// fpEnv is one server home the crash test works in, across restarts.
+type fpEnv struct {
+	t     *testing.T
+	home  string
+	dsn   string // "" for SQLite in home
+	addr  string
+	p     *serverProcess
+	cfg   *clientconfig.Config
+	c     *mlfleet.Client
+	st    store.Store
+	trace string
+}
+
+const fpWS = "ws"
+
+func devTest(n int) *mlfleet.Compute {
+	return &mlfleet.Compute{Location: "westus", Properties: mlfleet.ComputeProperties{ComputeType: "AKS",
+		Properties: &mlfleet.AKSProperties{AgentCount: &n, ClusterPurpose: strp("DevTest")}}}
+}
+
+func oneNodeCluster() *mlfleet.ClusterInput {
+	one := 1
+	in := &mlfleet.ClusterInput{Location: "westus"}
+	in.Properties.AgentPoolProfiles = []mlfleet.AgentPoolInput{{Name: "nodepool1", Count: &one, VMSize: "Standard_D3_v2"}}
+	return in
+}
+
+// fpFlows are the flows of the crash test, each on a DevTest 1-node cluster to stay fast.
+func fpFlows() []fpFlow {
+	ctx := context.Background()
+	workspace := func(e *fpEnv, rg string) {
+		if _, err := e.c.CreateWorkspace(ctx, rg, fpWS, "westus"); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	cluster := func(e *fpEnv, rg string) {
+		_, p, err := e.c.BeginCreateManagedCluster(ctx, rg, "mc", oneNodeCluster())
+		if err == nil {
+			_, err = p.Wait(ctx, nil)
+		}
+		if err != nil {
+			e.t.Fatalf("setup cluster: %v", err)
+		}
+	}
+	wait := func(p *mlfleet.Poller, err error) {
+		if err == nil && p != nil {
+			_, err = p.Wait(ctx, nil)
+		}
+		if err != nil {
+			panic(err) // setup failures are reported by fpSetup
+		}
+	}
+	createCompute := func(e *fpEnv, rg string) (*mlfleet.Poller, error) {
+		_, p, err := e.c.BeginCreateOrUpdateCompute(ctx, rg, fpWS, "cc"+rg, devTest(1), nil)
+		return p, err
+	}
+	attach := func(e *fpEnv, rg string) (*mlfleet.Poller, error) {
+		in := devTest(1)
+		in.Properties.Properties.AgentCount = nil
+		id := e.c.AKSResourceID(rg, "mc")
+		in.Properties.ResourceID = &id
+		_, p, err := e.c.BeginCreateOrUpdateCompute(ctx, rg, fpWS, "att"+rg, in, nil)
+		return p, err
+	}
+	computeState := func(e *fpEnv, rg, name, want string) error {
+		got, err := e.c.GetCompute(ctx, rg, fpWS, name)
+		if err != nil {
+			return err
+		}
+		if got.Properties.ProvisioningState != want {
+			return fmt.Errorf("compute %s is %s, want %s", name, got.Properties.ProvisioningState, want)
+		}
+		return nil
+	}
+	gone := func(err error, what string) error {
+		var me *mlfleet.Error
+		if errors.As(err, &me) && me.StatusCode == 404 {
+			return nil
+		}
+		if err == nil {
+			return fmt.Errorf("%s still exists", what)
+		}
+		return err
+	}
+	return []fpFlow{
+		{name: "compute create", setup: workspace, request: createCompute,
+			check: func(e *fpEnv, rg string) error { return computeState(e, rg, "cc"+rg, "Succeeded") }},
+		{name: "compute attach", setup: func(e *fpEnv, rg string) { workspace(e, rg); cluster(e, rg) }, request: attach,
+			check: func(e *fpEnv, rg string) error { return computeState(e, rg, "att"+rg, "Succeeded") }},
+		{name: "compute update",
+			setup: func(e *fpEnv, rg string) { workspace(e, rg); wait(createCompute(e, rg)) },
+			request: func(e *fpEnv, rg string) (*mlfleet.Poller, error) {
+				_, p, err := e.c.BeginCreateOrUpdateCompute(ctx, rg, fpWS, "cc"+rg, devTest(2), nil)
+				return p, err
+			},
+			check: func(e *fpEnv, rg string) error {
+				got, err := e.c.GetCompute(ctx, rg, fpWS, "cc"+rg)
+				if err != nil {
+					return err
+				}
+				if n := got.Properties.Properties.AgentCount; n == nil || *n != 2 || got.Properties.ProvisioningState != "Succeeded" {
+					return fmt.Errorf("compute is %s with %v nodes, want Succeeded with 2", got.Properties.ProvisioningState, n)
+				}
+				return nil
+			}},
+		{name: "compute detach",
+			setup: func(e *fpEnv, rg string) { workspace(e, rg); cluster(e, rg); wait(attach(e, rg)) },
+			request: func(e *fpEnv, rg string) (*mlfleet.Poller, error) {
+				return e.c.BeginDeleteCompute(ctx, rg, fpWS, "att"+rg, "Detach")
+			},
+			check: func(e *fpEnv, rg string) error {
+				_, err := e.c.GetCompute(ctx, rg, fpWS, "att"+rg)
+				if err := gone(err, "the detached compute"); err != nil {
+					return err
+				}
+				_, err = e.c.GetManagedCluster(ctx, rg, "mc") // detach keeps the cluster
+				return err
+			}},
+		{name: "compute delete",
+			setup: func(e *fpEnv, rg string) { workspace(e, rg); wait(createCompute(e, rg)) },
+			request: func(e *fpEnv, rg string) (*mlfleet.Poller, error) {
+				return e.c.BeginDeleteCompute(ctx, rg, fpWS, "cc"+rg, "Delete")
+			},
+			check: func(e *fpEnv, rg string) error {
+				_, err := e.c.GetCompute(ctx, rg, fpWS, "cc"+rg)
+				if err := gone(err, "the deleted compute"); err != nil {
+					return err
+				}
+				_, err = e.c.GetManagedCluster(ctx, rg, "cc"+rg)
+				return gone(err, "the cluster the compute created")
+			}},
+		{name: "cluster create", setup: func(*fpEnv, string) {},
+			request: func(e *fpEnv, rg string) (*mlfleet.Poller, error) {
+				_, p, err := e.c.BeginCreateManagedCluster(ctx, rg, "mc", oneNodeCluster())
+				return p, err
+			},
+			check: func(e *fpEnv, rg string) error {
+				mc, err := e.c.GetManagedCluster(ctx, rg, "mc")
+				if err == nil && mc.Properties.ProvisioningState != "Succeeded" {
+					err = fmt.Errorf("cluster is %s", mc.Properties.ProvisioningState)
+				}
+				return err
+			}},
+		{name: "cluster scale", setup: cluster,
+			request: func(e *fpEnv, rg string) (*mlfleet.Poller, error) {
+				_, p, err := e.c.BeginScaleAgentPool(ctx, rg, "mc", "nodepool1", 2)
+				return p, err
+			},
+			check: func(e *fpEnv, rg string) error {
+				mc, err := e.c.GetManagedCluster(ctx, rg, "mc")
+				if err == nil && (mc.Properties.AgentPoolProfiles[0].Count != 2 || mc.Properties.ProvisioningState != "Succeeded") {
+					err = fmt.Errorf("cluster is %s with %d nodes", mc.Properties.ProvisioningState, mc.Properties.AgentPoolProfiles[0].Count)
+				}
+				return err
+			}},
+		{name: "cluster delete", setup: cluster,
+			request: func(e *fpEnv, rg string) (*mlfleet.Poller, error) {
+				return e.c.BeginDeleteManagedCluster(ctx, rg, "mc")
+			},
+			check: func(e *fpEnv, rg string) error {
+				_, err := e.c.GetManagedCluster(ctx, rg, "mc")
+				return gone(err, "the deleted cluster")
+			}},
+		{name: "workspace delete",
+			setup: func(e *fpEnv, rg string) { workspace(e, rg); cluster(e, rg); wait(attach(e, rg)) },
+			request: func(e *fpEnv, rg string) (*mlfleet.Poller, error) {
+				return e.c.BeginDeleteWorkspace(ctx, rg, fpWS)
+			},
+			check: func(e *fpEnv, rg string) error {
+				_, err := e.c.GetWorkspace(ctx, rg, fpWS)
+				return gone(err, "the deleted workspace")
+			}},
+		{name: "resource group delete",
+			setup: func(e *fpEnv, rg string) { workspace(e, rg); wait(createCompute(e, rg)) },
+			request: func(e *fpEnv, rg string) (*mlfleet.Poller, error) {
+				return e.c.BeginDeleteResourceGroup(ctx, rg)
+			},
+			check: func(e *fpEnv, rg string) error {
+				_, err := e.c.GetResourceGroup(ctx, rg)
+				return gone(err, "the deleted resource group")
+			}},
+	}
+}
+
+func TestFailpoints(t *testing.T) {
+	t.Parallel()
+	t.Run("sqlite", func(t *testing.T) { runFailpoints(t, "") })
+	if dsn := os.Getenv("MLFLEET_TEST_POSTGRES"); dsn != "" {
+		t.Run("postgres", func(t *testing.T) { runFailpoints(t, freshSchema(t, dsn)) })
+	}
+}
+
+// fpBudget is how many crash trials each flow gets: every failpoint with
+// MLFLEET_FAILPOINT_TRIALS=all, else that many (default 2), spread over the flow.
+func fpBudget() int {
+	switch v := os.Getenv("MLFLEET_FAILPOINT_TRIALS"); v {
+	case "all":
+		return 1 << 30
+	case "":
+		return 2
+	default:
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return 2
+		}
+		return n
+	}
+}
+
+func runFailpoints(t *testing.T, dsn string) {
+	e := &fpEnv{t: t, home: t.TempDir(), dsn: dsn}
+	e.trace = filepath.Join(e.home, "failpoints.trace")
+	e.start("")
+	defer e.stop()
+	budget := fpBudget()
+	points, trials, notReached := map[string]bool{}, 0, 0
+	seq := 0
+	for _, f := range fpFlows() {
+		// Discover the flow's failpoints, in order, from the trace of one clean run.
+		seq++
+		rg := fmt.Sprintf("fp%d", seq)
+		e.setup(f, rg)
+		hits := e.traced(func() { e.send(f, rg, true) })
+		e.settle()
+		e.invariants(f.name + " (clean run)")
+		if err := f.check(e, rg); err != nil {
+			t.Fatalf("%s: the clean run did not take effect: %v", f.name, err)
+		}
+		e.deleteGroup(rg)
+		for _, h := range hits {
+			points[h.name] = true
+		}
+		chosen := spread(hits, budget)
+		t.Logf("%s: %d failpoint hits (%d distinct), trying %d", f.name, len(hits), distinct(hits), len(chosen))
+		for _, h := range chosen {
+			for _, mode := range []string{"crash", "error"} {
+				seq++
+				rg := fmt.Sprintf("fp%d", seq)
+				spec := fmt.Sprintf("%s=%s@%d", h.name, mode, h.k)
+				e.setup(f, rg)
+				reached := e.trial(f, rg, spec, mode)
+				trials++
+				if !reached {
+					notReached++
+				}
+				what := fmt.Sprintf("%s, %s", f.name, spec)
+				e.settle()
+				e.invariants(what)
+				// Sending the request again takes it to its end; a create re-creates the name.
+				e.send(f, rg, false)
+				e.settle()
+				if err := f.check(e, rg); err != nil {
+					t.Errorf("%s: after a retry of the request: %v\n%s", what, err, e.p.logs)
+				}
+				e.invariants(what + ", after the retry")
+				e.deleteGroup(rg)
+				if t.Failed() {
+					t.FailNow()
+				}
+			}
+		}
+	}
+	t.Logf("crash test: %d distinct failpoints seen, %d trials (crash and error), %d not reached (timing)", len(points), trials, notReached)
+}
+
+// fpHit is the k-th hit of a failpoint in a flow.
+type fpHit struct {
+	name string
+	k    int
+}
+
+func distinct(hits []fpHit) int {
+	seen := map[string]bool{}
+	for _, h := range hits {
+		seen[h.name] = true
+	}
+	return len(seen)
+}
+
+// spread picks n hits evenly over the flow (all when n ≥ len).
+func spread(hits []fpHit, n int) []fpHit {
+	if n >= len(hits) {
+		return hits
+	}
+	out := make([]fpHit, 0, n)
+	for i := range n {
+		out = append(out, hits[(2*i+1)*len(hits)/(2*n)])
+	}
+	return out
+}
+
+func (e *fpEnv) start(spec string) {
+	e.t.Helper()
+	args := []string{"serve", "--addr", "127.0.0.1:0", "--log-level", "debug", "--health-interval", "1h", "--sweep-interval", "1h"}
+	if e.addr != "" {
+		args[2] = e.addr
+	}
+	if e.dsn != "" {
+		args = append(args, "--store", e.dsn)
+	}
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), childEnv+"=1", "MLFLEET_HOME="+e.home, failpoint.EnvTrace+"="+e.trace)
+	if spec != "" {
+		cmd.Env = append(cmd.Env, armEnv+"="+spec)
+	}
+	logs := &bytes.Buffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		e.t.Fatal(err)
+	}
+	p := &serverProcess{cmd: cmd, logs: logs, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); close(p.done) }()
+	e.p = p
+	cfg, err := waitReadyProcess(e.home, p)
+	if err != nil {
+		e.t.Fatalf("%v\n%s", err, logs)
+	}
+	e.cfg = cfg
+	if e.addr == "" {
+		_, port, _ := net.SplitHostPort(strings.TrimPrefix(cfg.Server, "https://"))
+		e.addr = "127.0.0.1:" + port
+	}
+	if e.c, err = mlfleet.NewClient(mlfleet.WithHome(e.home), mlfleet.WithPollInterval(100*time.Millisecond)); err != nil {
+		e.t.Fatal(err)
+	}
+	if e.st == nil {
+		dsn := e.dsn
+		if dsn == "" {
+			dsn = filepath.Join(e.home, "mlfleet.db")
+		}
+		if e.st, err = store.Open(context.Background(), dsn); err != nil {
+			e.t.Fatal(err)
+		}
+		e.t.Cleanup(func() { e.st.Close() })
+	}
+}
+
+func (e *fpEnv) stop() {
+	if e.p == nil {
+		return
+	}
+	_ = e.p.cmd.Process.Signal(syscall.SIGKILL)
+	<-e.p.done
+	e.p = nil
+}
+
+// setup makes resource group rg and what flow f needs in it, unarmed.
+func (e *fpEnv) setup(f fpFlow, rg string) {
+	e.t.Helper()
+	if _, err := e.c.CreateResourceGroup(context.Background(), rg, "westus", nil); err != nil {
+		e.t.Fatal(err)
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			e.t.Fatalf("%s: setup: %v\n%s", f.name, p, e.p.logs)
+		}
+	}()
+	f.setup(e, rg)
+}
+
+// send sends f's request and, when wait, waits for its operation.
+func (e *fpEnv) send(f fpFlow, rg string, wait bool) {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	p, err := f.request(e, rg)
+	if err == nil && p != nil && wait {
+		_, err = p.Wait(ctx, nil)
+	}
+	if err != nil && wait {
+		e.t.Fatalf("%s: %v\n%s", f.name, err, e.p.logs)
+	}
+}
+
+// traced runs fn and returns the failpoints the server hit meanwhile, numbered per name.
+func (e *fpEnv) traced(fn func()) []fpHit {
+	e.t.Helper()
+	before := fileSize(e.trace)
+	fn()
+	b, err := os.ReadFile(e.trace)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var hits []fpHit
+	count := map[string]int{}
+	sc := bufio.NewScanner(bytes.NewReader(b[before:]))
+	for sc.Scan() {
+		name := sc.Text()
+		count[name]++
+		hits = append(hits, fpHit{name: name, k: count[name]})
+	}
+	return hits
+}
+
+func fileSize(path string) int64 {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
+}
+
+// trial restarts the server with spec armed, sends f's request, and for a crash waits for
+// the process to die at the failpoint; then restarts it unarmed. It reports whether the
+// failpoint was reached.
+func (e *fpEnv) trial(f fpFlow, rg, spec, mode string) bool {
+	e.t.Helper()
+	e.stop()
+	e.start(spec)
+	if err := e.p.cmd.Process.Signal(syscall.SIGUSR1); err != nil {
+		e.t.Fatal(err)
+	}
+	eventually(e.t, 10*time.Second, "failpoints to be armed", func() error {
+		if !strings.Contains(e.p.logs.String(), "failpoints armed: "+spec) {
+			return errors.New("not yet")
+		}
+		return nil
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	name := strings.SplitN(spec, "=", 2)[0]
+	before := fileSize(e.trace)
+	p, err := f.request(e, rg)
+	var me *mlfleet.Error
+	if mode == "error" && errors.As(err, &me) {
+		// An injected store error on the request path: a clean 5xx with the request id.
+		if me.StatusCode < 500 || me.Code != "InternalServerError" || me.RequestID == "" || !strings.Contains(me.Message, me.RequestID) {
+			e.t.Errorf("%s, %s: the request failed with %d %s (request id %q): %s; want a 5xx InternalServerError naming the request id", f.name, spec, me.StatusCode, me.Code, me.RequestID, me.Message)
+		}
+	}
+	if err == nil && p != nil && mode == "error" {
+		_, _ = p.Wait(ctx, nil) // the operation retries or fails; either way it must end
+	}
+	reached := false
+	if mode == "crash" {
+		select {
+		case <-e.p.done:
+			reached = true
+		case <-ctx.Done():
+		}
+	} else {
+		b, _ := os.ReadFile(e.trace)
+		reached = int64(len(b)) > before && bytes.Contains(b[before:], []byte(name+"\n"))
+	}
+	if mode == "crash" && reached && !strings.Contains(e.p.logs.String(), "failpoint: crash at ") {
+		e.t.Errorf("%s, %s: the server exited without the crash line:\n%s", f.name, spec, e.p.logs)
+	}
+	e.stop()
+	e.start("")
+	return reached
+}
+
+// settle waits until no operation is in progress.
+func (e *fpEnv) settle() {
+	e.t.Helper()
+	eventually(e.t, 3*time.Minute, "every operation to end", func() error {
+		ops, err := e.st.ListOperations(context.Background(), store.OperationFilter{Status: store.StatusInProgress})
+		if err != nil {
+			return err
+		}
+		if len(ops) > 0 {
+			return fmt.Errorf("%d in progress, e.g. %s on %s", len(ops), ops[0].Kind, ops[0].ResourceID)
+		}
+		return nil
+	})
+}
+
+// deleteGroup deletes rg and waits for it to go.
+func (e *fpEnv) deleteGroup(rg string) {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	p, err := e.c.BeginDeleteResourceGroup(ctx, rg)
+	if err == nil {
+		_, err = p.Wait(ctx, nil)
+	}
+	if err != nil {
+		e.t.Fatalf("delete resource group %s: %v\n%s", rg, err, e.p.logs)
+	}
+}
+
+// invariants checks the whole store and every cluster after operations settled.
+func (e *fpEnv) invariants(what string) {
+	e.t.Helper()
+	ctx := context.Background()
+	rows, err := e.st.ListResources(ctx, store.ListOptions{})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	byKey := map[string]*store.Resource{}
+	for _, r := range rows {
+		byKey[strings.ToLower(r.ID)] = r
+	}
+	fail := func(format string, args ...any) {
+		e.t.Errorf("%s: "+format, append([]any{what}, args...)...)
+	}
+	type body struct {
+		ComputeID  string `json:"computeId"`
+		Properties struct {
+			ProvisioningState string  `json:"provisioningState"`
+			ResourceID        *string `json:"resourceId"`
+			Mlfleet           struct {
+				Attached   bool   `json:"attached"`
+				ClusterID  string `json:"clusterId"`
+				Provider   string `json:"provider"`
+				CreatedFor string `json:"createdFor"`
+			} `json:"mlfleet"`
+		} `json:"properties"`
+	}
+	attachments := map[string]string{} // cluster key → compute id
+	clusterDirs := map[string]bool{}
+	var clusters []*store.Resource
+	for _, r := range rows {
+		var b body
+		_ = json.Unmarshal(r.Body, &b)
+		switch ps := b.Properties.ProvisioningState; ps {
+		case "Creating", "Updating", "Deleting":
+			fail("%s is still %s", r.ID, ps)
+		}
+		typ := strings.ToLower(r.Type)
+		switch {
+		case strings.HasSuffix(typ, "/computenames"), strings.HasSuffix(typ, "/leafdomains"):
+			if byKey[strings.ToLower(b.ComputeID)] == nil {
+				fail("claim %s is held by compute %s, which does not exist", r.ID, b.ComputeID)
+			}
+		case strings.HasSuffix(typ, "/mlfleetattachments"):
+			c := byKey[strings.ToLower(b.ComputeID)]
+			if c == nil {
+				fail("cluster %s is claimed by compute %s, which does not exist", r.ParentID, b.ComputeID)
+				continue
+			}
+			var cb body
+			_ = json.Unmarshal(c.Body, &cb)
+			if cb.Properties.ResourceID == nil || !strings.EqualFold(*cb.Properties.ResourceID, r.ParentID) {
+				fail("cluster %s is claimed by compute %s, which is on another cluster", r.ParentID, b.ComputeID)
+			}
+			attachments[strings.ToLower(r.ParentID)] = b.ComputeID
+		case typ == "microsoft.containerservice/managedclusters":
+			clusters = append(clusters, r)
+			if b.Properties.Mlfleet.Provider == "embedded" {
+				clusterDirs[b.Properties.Mlfleet.ClusterID] = true
+			}
+			if cf := b.Properties.Mlfleet.CreatedFor; cf != "" && byKey[strings.ToLower(cf)] == nil {
+				fail("cluster %s records compute %s as its creator, which does not exist", r.ID, cf)
+			}
+		}
+	}
+	for _, r := range rows {
+		var b body
+		_ = json.Unmarshal(r.Body, &b)
+		if strings.EqualFold(r.Type, "Microsoft.MachineLearningServices/workspaces/computes") && b.Properties.Mlfleet.Attached {
+			if b.Properties.ResourceID == nil || !strings.EqualFold(attachments[strings.ToLower(*b.Properties.ResourceID)], r.ID) {
+				fail("compute %s is attached but holds no claim on its cluster", r.ID)
+			}
+		}
+	}
+	if orphans, err := e.st.ListOrphans(ctx, 0); err != nil || len(orphans) > 0 {
+		fail("orphaned rows: %v %v", len(orphans), err)
+		for _, o := range orphans {
+			fail("orphan %s (owner %s)", o.ID, o.OwnerID)
+		}
+	}
+	// Data directories of embedded clusters: exactly those of stored clusters.
+	entries, _ := os.ReadDir(filepath.Join(e.home, "clusters"))
+	for _, d := range entries {
+		if d.IsDir() && d.Name() != "etcd" && !clusterDirs[d.Name()] {
+			fail("cluster data directory %s has no cluster", d.Name())
+		}
+	}
+	// In each running cluster, the azureml namespace exists exactly when it is attached.
+	for _, r := range clusters {
+		var b body
+		_ = json.Unmarshal(r.Body, &b)
+		if b.Properties.ProvisioningState != "Succeeded" {
+			continue
+		}
+		_, attached := attachments[strings.ToLower(r.ID)]
+		eventually(e.t, 60*time.Second, "the azureml namespace of "+r.Name+" to match its attachment", func() error {
+			kc, err := e.c.ClusterCredentials(ctx, r.ResourceGroup, r.Name, true)
+			if err != nil {
+				return err
+			}
+			_, err = kubeClient(e.t, kc).CoreV1().Namespaces().Get(ctx, "azureml", metav1.GetOptions{})
+			switch {
+			case attached && err != nil:
+				return fmt.Errorf("attached, but namespace azureml: %v", err)
+			case !attached && err == nil:
+				return fmt.Errorf("not attached, but namespace azureml exists")
+			}
+			return nil
+		})
+	}
+}

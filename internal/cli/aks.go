@@ -71,7 +71,9 @@ func newAKSCreate(streams Streams, g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			_, p, err := c.BeginCreateManagedCluster(cmd.Context(), group, f.name, in)
+			// Create only, as az: an existing cluster is refused (409) with a pointer to
+			// `aks update` and `aks scale` rather than changed.
+			_, p, err := c.BeginCreateOrUpdateManagedCluster(cmd.Context(), group, f.name, in, &mlfleet.ClusterOptions{IfNoneMatch: true})
 			if err != nil {
 				return err
 			}
@@ -284,7 +286,7 @@ func newAKSUpdate(streams Streams, g *globals) *cobra.Command {
 			if in.Properties.APIServerAccessProfile.AuthorizedIPRanges == nil {
 				in.Properties.APIServerAccessProfile.AuthorizedIPRanges = []string{}
 			}
-			_, p, err := c.BeginCreateManagedCluster(cmd.Context(), group, name, in)
+			_, p, err := c.BeginCreateOrUpdateManagedCluster(cmd.Context(), group, name, in, nil)
 			if err != nil {
 				return err
 			}

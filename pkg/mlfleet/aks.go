@@ -11,11 +11,40 @@ func (c *Client) clusterPath(group, name string) string {
 	return c.groupPath(group) + "/providers/Microsoft.ContainerService/managedClusters/" + url.PathEscape(name)
 }
 
-// BeginCreateManagedCluster creates a managed cluster (or changes an existing one) and
-// returns the cluster as accepted and a poller for the operation (nil when nothing runs).
+// ClusterOptions make a managed cluster PUT conditional.
+type ClusterOptions struct {
+	// IfMatch, when set, makes the PUT change the cluster only if its etag is still this
+	// one (ManagedCluster.ETag, as last read); otherwise the server answers 412
+	// PreconditionFailed and changes nothing. "*" means only if the cluster exists. REST:
+	// header If-Match.
+	IfMatch string
+	// IfNoneMatch makes the PUT create only: if the cluster exists, the server answers 409
+	// Conflict and changes nothing (`mlfleet aks create` sets it). REST: header
+	// If-None-Match: *.
+	IfNoneMatch bool
+}
+
+func (o *ClusterOptions) header() http.Header {
+	if o == nil {
+		return nil
+	}
+	return conditionHeader(o.IfMatch, o.IfNoneMatch)
+}
+
+// BeginCreateManagedCluster creates a managed cluster or changes an existing one:
+// BeginCreateOrUpdateManagedCluster without options.
 func (c *Client) BeginCreateManagedCluster(ctx context.Context, group, name string, in *ClusterInput) (*ManagedCluster, *Poller, error) {
+	return c.BeginCreateOrUpdateManagedCluster(ctx, group, name, in, nil)
+}
+
+// BeginCreateOrUpdateManagedCluster creates a managed cluster or changes an existing one:
+// with nil opts, whichever the cluster's existence makes it; opts.IfNoneMatch makes it
+// create only, opts.IfMatch change only a cluster nobody changed since it was read. It
+// returns the cluster as accepted and a poller for the operation (nil when nothing runs).
+func (c *Client) BeginCreateOrUpdateManagedCluster(ctx context.Context, group, name string, in *ClusterInput, opts *ClusterOptions) (*ManagedCluster, *Poller, error) {
 	var mc ManagedCluster
-	resp, err := c.do(ctx, request{method: http.MethodPut, path: c.clusterPath(group, name), apiVersion: ContainerServiceAPIVersion, body: in}, &mc)
+	resp, err := c.do(ctx, request{method: http.MethodPut, path: c.clusterPath(group, name), apiVersion: ContainerServiceAPIVersion,
+		header: opts.header(), body: in}, &mc)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -98,9 +98,7 @@ func (c AKSAttachConfig) compute(subscription, workspaceLocation string) *Comput
 	return comp
 }
 
+// options are the attach's: create only, and Force as set.
 func (c AKSAttachConfig) options() *ComputeOptions {
-	if !c.Force {
-		return nil
-	}
-	return &ComputeOptions{Force: true}
+	return &ComputeOptions{Force: c.Force, IfNoneMatch: true}
 }

@@ -107,11 +107,11 @@ func TestAttachBody(t *testing.T) {
 			sameJSON(t, "AKS settings", set(props["properties"]), map[string]any{"clusterPurpose": "DevTest"})
 		})
 	}
-	if (AKSAttachConfig{}).options() != nil {
-		t.Error("options without Force")
+	if o := (AKSAttachConfig{}).options(); o == nil || o.Force || !o.IfNoneMatch || o.IfMatch != "" {
+		t.Errorf("attach options without Force: %+v, want create only (IfNoneMatch)", o)
 	}
-	if o := (AKSAttachConfig{Force: true}).options(); o == nil || !o.Force {
-		t.Error("Force does not set ComputeOptions.Force")
+	if o := (AKSAttachConfig{Force: true}).options(); o == nil || !o.Force || !o.IfNoneMatch {
+		t.Errorf("attach options with Force: %+v, want Force and create only", o)
 	}
 }
 

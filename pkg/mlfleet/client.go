@@ -158,6 +158,7 @@ type request struct {
 	path       string // absolute path, or a full URL (nextLink, operation URLs)
 	apiVersion string
 	query      url.Values
+	header     http.Header // extra headers, e.g. If-Match
 	body       any
 }
 
@@ -187,8 +188,14 @@ func (c *Client) do(ctx context.Context, req request, out any) (*http.Response, 
 	if raw != nil {
 		hr.Header.Set("Content-Type", "application/json")
 	}
+	for k, vs := range req.header {
+		hr.Header[k] = vs
+	}
 	if c.debug != nil {
 		fmt.Fprintf(c.debug, "DEBUG: Request %s %s\n", req.method, u)
+		for k, vs := range req.header {
+			fmt.Fprintf(c.debug, "DEBUG: Request header %s: %s\n", k, strings.Join(vs, ", "))
+		}
 		if raw != nil {
 			fmt.Fprintf(c.debug, "DEBUG: Request body: %s\n", raw)
 		}

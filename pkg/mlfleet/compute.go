@@ -11,10 +11,26 @@ type ComputeOptions struct {
 	// Force lets an attach take a cluster that is attached elsewhere: the previous
 	// attachment is detached first (S11). REST: query force=true.
 	Force bool
+	// IfMatch, when set, makes the PUT change the compute only if its etag is still this
+	// one (Compute.ETag, as last read): if somebody changed the compute since, the server
+	// answers 412 PreconditionFailed and changes nothing. "*" means only if the compute
+	// exists. REST: header If-Match.
+	IfMatch string
+	// IfNoneMatch makes the PUT create only: if the compute exists, the server answers 409
+	// Conflict and changes nothing. Workspace.CreateAKS and AttachAKS set it. REST: header
+	// If-None-Match: *.
+	IfNoneMatch bool
 }
 
 func (c *Client) computePath(group, workspace, name string) string {
 	return c.workspacePath(group, workspace) + "/computes/" + url.PathEscape(name)
+}
+
+func (o *ComputeOptions) header() http.Header {
+	if o == nil {
+		return nil
+	}
+	return conditionHeader(o.IfMatch, o.IfNoneMatch)
 }
 
 func (o *ComputeOptions) query(validate bool) url.Values {
@@ -29,12 +45,14 @@ func (o *ComputeOptions) query(validate bool) url.Values {
 }
 
 // BeginCreateOrUpdateCompute creates (no resourceId), attaches (resourceId of a managed
-// cluster) or updates a compute. It returns the compute as accepted, with any warnings in
-// Properties.Mlfleet.Warnings, and a poller for the operation.
+// cluster) or updates a compute: with nil opts, whichever the compute's existence makes
+// it; opts.IfNoneMatch makes it create or attach only, opts.IfMatch update only a compute
+// nobody changed since it was read. It returns the compute as accepted, with any warnings
+// in Properties.Mlfleet.Warnings, and a poller for the operation.
 func (c *Client) BeginCreateOrUpdateCompute(ctx context.Context, group, workspace, name string, in *Compute, opts *ComputeOptions) (*Compute, *Poller, error) {
 	var out Compute
 	resp, err := c.do(ctx, request{method: http.MethodPut, path: c.computePath(group, workspace, name), apiVersion: MachineLearningAPIVersion,
-		query: opts.query(false), body: in}, &out)
+		query: opts.query(false), header: opts.header(), body: in}, &out)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -46,7 +64,7 @@ func (c *Client) BeginCreateOrUpdateCompute(ctx context.Context, group, workspac
 func (c *Client) ValidateCompute(ctx context.Context, group, workspace, name string, in *Compute, opts *ComputeOptions) (*ComputeValidation, error) {
 	var out ComputeValidation
 	_, err := c.do(ctx, request{method: http.MethodPut, path: c.computePath(group, workspace, name), apiVersion: MachineLearningAPIVersion,
-		query: opts.query(true), body: in}, &out)
+		query: opts.query(true), header: opts.header(), body: in}, &out)
 	if err != nil {
 		return nil, err
 	}

@@ -35,14 +35,16 @@ func (w *Workspace) compute(name string) *AKSCompute {
 // configuration. It checks cfg first (Validate; a *ValidationError when it fails) and
 // reads its TLS files. The returned compute is Creating; WaitForCompletion follows the
 // operation to its end. Checks the server makes (name rules and uniqueness, capacity for
-// the purpose, CIDRs) fail as an *Error listing every failed precondition.
+// the purpose, CIDRs) fail as an *Error listing every failed precondition. A compute of
+// that name that exists is never changed: the server answers 409 Conflict (use Update or
+// Scale to change it).
 func (w *Workspace) CreateAKS(ctx context.Context, name string, cfg AKSProvisioningConfig) (*AKSCompute, error) {
 	body, err := w.createBody(cfg)
 	if err != nil {
 		return nil, err
 	}
 	a := w.compute(name)
-	if err := a.put(ctx, body, nil); err != nil {
+	if err := a.put(ctx, body, &ComputeOptions{IfNoneMatch: true}); err != nil {
 		return nil, err
 	}
 	return a, nil
@@ -56,7 +58,7 @@ func (w *Workspace) ValidateCreateAKS(ctx context.Context, name string, cfg AKSP
 	if err != nil {
 		return nil, err
 	}
-	return w.c.ValidateCompute(ctx, w.group, w.Name, name, body, nil)
+	return w.c.ValidateCompute(ctx, w.group, w.Name, name, body, &ComputeOptions{IfNoneMatch: true})
 }
 
 func (w *Workspace) createBody(cfg AKSProvisioningConfig) (*Compute, error) {
@@ -77,7 +79,8 @@ func (w *Workspace) createBody(cfg AKSProvisioningConfig) (*Compute, error) {
 // first (Validate; a *ValidationError when it fails) and reads its TLS files. Every
 // precondition (reachability, permissions, version, capacity, an existing attachment) is
 // checked by the server before anything is installed and fails as one *Error listing
-// them. The returned compute is Creating; WaitForCompletion follows the operation.
+// them. A compute of that name that exists is never changed (409 Conflict). The returned
+// compute is Creating; WaitForCompletion follows the operation.
 func (w *Workspace) AttachAKS(ctx context.Context, name string, cfg AKSAttachConfig) (*AKSCompute, error) {
 	body, err := w.attachBody(cfg)
 	if err != nil {

@@ -103,7 +103,10 @@ func (s *Service) Put(ctx context.Context, sub, name string, in Input) (*Assignm
 		PolicyDefinitionID: NotAllowedResourceTypes, Scope: arm.SubscriptionPath(sub), Parameters: in.Properties.Parameters, EnforcementMode: mode}}
 	body, _ := json.Marshal(a)
 	r := &store.Resource{ID: a.ID, ParentID: arm.SubscriptionPath(sub), Type: Type, Name: name, SubscriptionID: sub, Body: body}
-	for {
+	for attempt := 1; ; attempt++ {
+		if attempt > 20 {
+			return nil, false, fmt.Errorf("put policy assignment %s: changed by others %d times in a row: %w", name, attempt-1, store.ErrConflict)
+		}
 		existing, err := s.store.GetResource(ctx, a.ID)
 		if errors.Is(err, store.ErrNotFound) {
 			err = s.store.CreateResource(ctx, r)

@@ -97,7 +97,10 @@ func (s *Service) Put(ctx context.Context, sub, rg, name string, in Input) (ws *
 	}
 	id := ID(sub, group.Name, name)
 	now := s.now()
-	for {
+	for attempt := 1; ; attempt++ {
+		if attempt > 20 {
+			return nil, false, fmt.Errorf("put workspace %s: changed by others %d times in a row: %w", name, attempt-1, store.ErrConflict)
+		}
 		existing, err := s.store.GetResource(ctx, id)
 		if errors.Is(err, store.ErrNotFound) {
 			ws := &Workspace{ID: id, Name: name, Type: arm.TypeWorkspace, Location: loc, Tags: tags(in.Tags),

@@ -574,6 +574,18 @@ func (s *Service) waitCluster(ctx context.Context, clusterID string, done func(*
 			if done == nil || done(mc) {
 				return nil
 			}
+			// Not there yet: fine while an operation works on the cluster, an error once none
+			// does (its update failed, or was given up).
+			ops, err := s.cfg.Store.ListOperations(ctx, store.OperationFilter{ResourceID: clusterID, Status: store.StatusInProgress})
+			if err != nil {
+				return err
+			}
+			if len(ops) == 0 {
+				if err := s.clusterFailure(ctx, clusterID); err != nil {
+					return err
+				}
+				return arm.Errorf(http.StatusInternalServerError, "ClusterUpdateFailed", "Cluster '%s' did not reach the requested state; retry the request.", mc.Name)
+			}
 		case containerservice.StateFailed:
 			if err := s.clusterFailure(ctx, clusterID); err != nil {
 				return err

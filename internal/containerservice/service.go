@@ -855,11 +855,12 @@ func (s *Service) Resume(ctx context.Context) error {
 	return nil
 }
 
-// resumable says whether a stored cluster should run: not while its create operation brings
-// it up, not once it failed, not while it is being deleted.
+// resumable says whether Resume brings a stored cluster up: not while its create or update
+// operation does (with the state it is going to), not once it failed, not while it is being
+// deleted.
 func resumable(mc *ManagedCluster) bool {
 	switch mc.Properties.ProvisioningState {
-	case StateCreating, StateFailed, resources.StateDeleting:
+	case StateCreating, StateUpdating, StateFailed, resources.StateDeleting:
 		return false
 	}
 	return true
@@ -958,8 +959,10 @@ func (s *Service) create(ctx context.Context, run *operations.Run, id string) er
 	if err != nil {
 		return err
 	}
+	// On every attempt: after a restart, the cluster is down until its operation brings it
+	// up (Resume leaves clusters being created to their operation).
 	var st *provider.Status
-	err = run.Step(ctx, "ensure cluster", func(ctx context.Context) error {
+	err = run.Always(ctx, "ensure cluster", func(ctx context.Context) error {
 		unlock := s.locks.lock(id)
 		defer unlock()
 		st, err = prov.Ensure(ctx, spec)
@@ -967,11 +970,6 @@ func (s *Service) create(ctx context.Context, run *operations.Run, id string) er
 	})
 	if err != nil {
 		return providerError("create cluster "+mc.Name, err)
-	}
-	if st == nil { // step done in an earlier attempt
-		if st, err = prov.Status(ctx, spec.ID); err != nil {
-			return providerError("read cluster "+mc.Name, err)
-		}
 	}
 	return s.record(ctx, id, st)
 }
@@ -1027,7 +1025,11 @@ func (s *Service) failedUpdate(ctx context.Context, run *operations.Run, _ error
 	if errors.Is(err, store.ErrNotFound) {
 		return nil
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	// Resume skipped it while it was Updating: make sure it runs, as it is stored.
+	return s.resume(ctx, in.ID)
 }
 
 func (s *Service) applyUpdate(ctx context.Context, run *operations.Run, in updateOp) error {
@@ -1043,27 +1045,38 @@ func (s *Service) applyUpdate(ctx context.Context, run *operations.Run, in updat
 	if err != nil {
 		return err
 	}
-	cid := mc.Properties.Mlfleet.ClusterID
-	for _, p := range mc.Properties.AgentPoolProfiles {
-		count, ok := in.Counts[p.Name]
-		if !ok {
-			continue
-		}
-		pool := provider.NodePool{Name: p.Name, Count: count, VMSize: p.VMSize, Mode: p.Mode}
-		if err := run.Step(ctx, "scale "+p.Name, func(ctx context.Context) error { return prov.Scale(ctx, cid, pool) }); err != nil {
-			return providerError("scale cluster "+mc.Name, err)
+	// Bring the cluster to the wanted state on every attempt: Ensure with the new counts
+	// scales it, and after a restart also brings it up (Resume leaves clusters being updated
+	// to their operation, so that it never starts them with the old counts).
+	spec, err := s.spec(ctx, r, mc)
+	if err != nil {
+		return err
+	}
+	for i, p := range spec.Pools {
+		if count, ok := in.Counts[p.Name]; ok {
+			spec.Pools[i].Count = count
 		}
 	}
 	if in.Ranges != nil {
-		if err := run.Step(ctx, "authorized ranges", func(ctx context.Context) error {
-			return prov.SetAuthorizedIPRanges(ctx, cid, *in.Ranges)
-		}); err != nil {
-			return providerError("set authorized IP ranges of "+mc.Name, err)
-		}
+		spec.AuthorizedIPRanges = *in.Ranges
 	}
-	st, err := prov.Status(ctx, cid)
-	if err != nil {
-		return providerError("read cluster "+mc.Name, err)
+	var st *provider.Status
+	if err := run.Always(ctx, "ensure cluster", func(ctx context.Context) error {
+		unlock := s.locks.lock(in.ID)
+		defer unlock()
+		if !prov.Info().CanCreate {
+			st, err = prov.Status(ctx, spec.ID)
+			return err
+		}
+		if st, err = prov.Ensure(ctx, spec); err != nil {
+			return err
+		}
+		if in.Ranges != nil {
+			return prov.SetAuthorizedIPRanges(ctx, spec.ID, *in.Ranges)
+		}
+		return nil
+	}); err != nil {
+		return providerError("update cluster "+mc.Name, err)
 	}
 	return s.modify(ctx, in.ID, func(mc *ManagedCluster) {
 		for i, p := range mc.Properties.AgentPoolProfiles {

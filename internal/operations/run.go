@@ -117,6 +117,24 @@ func (r *Run) Step(ctx context.Context, name string, fn func(ctx context.Context
 	return nil
 }
 
+// Always runs fn on every attempt, between the failpoints "op/<kind>/<name>/before" and
+// ".../after", without recording it: for idempotent work whose effect does not survive a
+// restart of the server, such as bringing a cluster up, which a resumed operation must do
+// again even though an earlier attempt did it.
+func (r *Run) Always(ctx context.Context, name string, fn func(ctx context.Context) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	fp := "op/" + r.op.Kind + "/" + name
+	if err := failpoint.Hit(fp + "/before"); err != nil {
+		return err
+	}
+	if err := fn(ctx); err != nil {
+		return err
+	}
+	return failpoint.Hit(fp + "/after")
+}
+
 // saveProgress saves the checkpoint, retrying a failing database for a while.
 func (r *Run) saveProgress(ctx context.Context) error {
 	b, err := json.Marshal(r.progress)

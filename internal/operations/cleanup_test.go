@@ -1,0 +1,720 @@
+package operations_test
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, for the schema of each PostgreSQL test
+
+	"github.com/mlfleet/mlfleet/internal/arm"
+	"github.com/mlfleet/mlfleet/internal/failpoint"
+	"github.com/mlfleet/mlfleet/internal/operations"
+	"github.com/mlfleet/mlfleet/internal/store"
+)
+
+// eachStore runs test on a fresh store of every dialect: a SQLite file always, and a schema
+// of its own in the PostgreSQL database MLFLEET_TEST_POSTGRES names when that is set (an
+// engine claims any operation of its store, so tests cannot share one). Tests that arm
+// failpoints pass parallel false: failpoints are process-wide.
+func eachStore(t *testing.T, parallel bool, test func(t *testing.T, s store.Store)) {
+	t.Helper()
+	dialects := []string{"sqlite"}
+	dsn := os.Getenv("MLFLEET_TEST_POSTGRES")
+	if dsn != "" {
+		dialects = append(dialects, "postgres")
+	}
+	for _, dialect := range dialects {
+		t.Run(dialect, func(t *testing.T) {
+			if parallel {
+				t.Parallel()
+			}
+			if dialect == "sqlite" {
+				test(t, openStore(t))
+				return
+			}
+			test(t, openPostgres(t, dsn))
+		})
+	}
+}
+
+// openPostgres opens a store on a new schema of the database dsn names, dropped when the
+// test ends.
+func openPostgres(t *testing.T, dsn string) store.Store {
+	t.Helper()
+	ctx := context.Background()
+	admin, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatalf("open postgres: %v", err)
+	}
+	t.Cleanup(func() { admin.Close() })
+	schema := "mlfleet_ops_" + strings.ReplaceAll(uuid.NewString(), "-", "")[:16]
+	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
+		t.Fatalf("create schema: %v", err)
+	}
+	t.Cleanup(func() {
+		if _, err := admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+		}
+	})
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatalf("parse MLFLEET_TEST_POSTGRES: %v", err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	s, err := store.Open(ctx, u.String())
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("close store: %v", err)
+		}
+	})
+	return s
+}
+
+// cleanupCall is what one call of a cleanup saw.
+type cleanupCall struct {
+	op      string
+	attempt int
+	cause   error
+	// made is what the handler's steps recorded in the operation's state.
+	made string
+}
+
+// cleanupLog records the calls of a cleanup, safe for the engine's goroutines.
+type cleanupLog struct {
+	mu    sync.Mutex
+	calls []cleanupCall
+}
+
+// cleanup returns a Cleanup that records its call, then returns what do returns (nil
+// when do is nil).
+func (l *cleanupLog) cleanup(do func(ctx context.Context) error) operations.Cleanup {
+	return func(ctx context.Context, run *operations.Run, cause error) error {
+		var st madeState
+		if err := run.State(&st); err != nil {
+			return err
+		}
+		l.mu.Lock()
+		l.calls = append(l.calls, cleanupCall{op: run.ID(), attempt: run.Attempt(), cause: cause, made: st.Made})
+		l.mu.Unlock()
+		if do == nil {
+			return nil
+		}
+		return do(ctx)
+	}
+}
+
+func (l *cleanupLog) get() []cleanupCall {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.calls)
+}
+
+// only returns the one call made, failing the test when there were more or none.
+func (l *cleanupLog) only(t *testing.T) cleanupCall {
+	t.Helper()
+	calls := l.get()
+	if len(calls) != 1 {
+		t.Fatalf("cleanup called %d times (%+v), want once", len(calls), calls)
+	}
+	return calls[0]
+}
+
+// madeState is the handler state of the pipelines below: what they made, for the cleanup.
+type madeState struct{ Made string }
+
+// makeThenFail is a pipeline whose step one makes "vm1", recording it in the state, and
+// whose step two fails with err.
+func makeThenFail(err error) operations.Handler {
+	return func(ctx context.Context, run *operations.Run) error {
+		if err := run.Step(ctx, "one", func(context.Context) error { return run.SetState(madeState{Made: "vm1"}) }); err != nil {
+			return err
+		}
+		return run.Step(ctx, "two", func(context.Context) error { return err })
+	}
+}
+
+// causeOf returns the cleanup's cause as the ARM error it must be.
+func causeOf(t *testing.T, c cleanupCall) *arm.Error {
+	t.Helper()
+	var ae *arm.Error
+	if !errors.As(c.cause, &ae) {
+		t.Fatalf("cleanup cause %v (%T) is not an *arm.Error", c.cause, c.cause)
+	}
+	return ae
+}
+
+// failureOf decodes the failure the engine records in an operation's progress while it
+// is failing, or returns nil when there is none.
+func failureOf(t *testing.T, op *store.Operation) *arm.Error {
+	t.Helper()
+	var p struct {
+		Failure *arm.Error `json:"failure"`
+	}
+	if len(op.Progress) != 0 {
+		if err := json.Unmarshal(op.Progress, &p); err != nil {
+			t.Fatalf("decode progress %s: %v", op.Progress, err)
+		}
+	}
+	return p.Failure
+}
+
+// logBuffer collects an engine's log, safe for its goroutines.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func TestEngineCleanupAfterHandlerError(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		// err is what step two returns.
+		err         error
+		noCleanup   bool
+		wantCode    string
+		wantMessage string
+	}{
+		{
+			name:        "arm error",
+			err:         fmt.Errorf("create cluster: %w", arm.Conflict("cluster aks1 is being deleted")),
+			wantCode:    arm.CodeConflict,
+			wantMessage: "cluster aks1 is being deleted",
+		},
+		{
+			name:        "plain error",
+			err:         errors.New("disk full"),
+			wantCode:    arm.CodeInternalServerError,
+			wantMessage: "disk full",
+		},
+		{
+			name:        "kind without cleanup",
+			err:         arm.Conflict("cluster aks1 is being deleted"),
+			noCleanup:   true,
+			wantCode:    arm.CodeConflict,
+			wantMessage: "cluster aks1 is being deleted",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			eachStore(t, true, func(t *testing.T, s store.Store) {
+				var cl cleanupLog
+				e := newEngine(t, s, operations.Config{}, makeThenFail(tt.err))
+				if !tt.noCleanup {
+					e.OnFailure(kind, cl.cleanup(nil))
+				}
+				start(t, e)
+				op := submit(t, e, nil)
+				got := waitStatus(t, s, op.ID, store.StatusFailed)
+
+				if ae := errorOf(t, got); ae.Code != tt.wantCode || ae.Message != tt.wantMessage {
+					t.Errorf("operation error = (%s) %q, want (%s) %q", ae.Code, ae.Message, tt.wantCode, tt.wantMessage)
+				}
+				if got.EndedAt.IsZero() || got.LeaseOwner != "" {
+					t.Errorf("EndedAt = %v, LeaseOwner = %q; want set and freed", got.EndedAt, got.LeaseOwner)
+				}
+				if p := progressOf(t, got); !slices.Equal(p.Done, []string{"one"}) {
+					t.Errorf("progress records %q, want [one]", p.Done)
+				}
+				if tt.noCleanup {
+					return
+				}
+				call := cl.only(t)
+				if ae := causeOf(t, call); ae.Code != tt.wantCode || ae.Message != tt.wantMessage {
+					t.Errorf("cleanup cause = (%s) %q, want (%s) %q", ae.Code, ae.Message, tt.wantCode, tt.wantMessage)
+				}
+				if call.op != op.ID || call.attempt != 1 || call.made != "vm1" {
+					t.Errorf("cleanup ran for %s at attempt %d seeing %q made; want %s, 1, vm1", call.op, call.attempt, call.made, op.ID)
+				}
+			})
+		})
+	}
+}
+
+func TestEngineCleanupAfterHandlerPanic(t *testing.T) {
+	t.Parallel()
+	eachStore(t, true, func(t *testing.T, s store.Store) {
+		var cl cleanupLog
+		e := newEngine(t, s, operations.Config{}, func(ctx context.Context, run *operations.Run) error {
+			if err := run.Step(ctx, "one", func(context.Context) error { return run.SetState(madeState{Made: "vm1"}) }); err != nil {
+				return err
+			}
+			panic("nil map in handler")
+		})
+		e.OnFailure(kind, cl.cleanup(nil))
+		start(t, e)
+		op := submit(t, e, nil)
+		got := waitStatus(t, s, op.ID, store.StatusFailed)
+
+		ae := errorOf(t, got)
+		if ae.Code != arm.CodeInternalServerError || !strings.Contains(ae.Message, "nil map in handler") {
+			t.Errorf("operation error = (%s) %q, want InternalServerError naming the panic", ae.Code, ae.Message)
+		}
+		call := cl.only(t)
+		if cause := causeOf(t, call); cause.Code != ae.Code || cause.Message != ae.Message {
+			t.Errorf("cleanup cause = (%s) %q, want the operation's error (%s) %q", cause.Code, cause.Message, ae.Code, ae.Message)
+		}
+		if call.made != "vm1" {
+			t.Errorf("cleanup saw %q made, want vm1", call.made)
+		}
+	})
+}
+
+func TestEngineCleanupErrorKeepsCause(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		cleanup func(ctx context.Context) error
+		// wantLog are the lines the operator reads in the log.
+		wantLog []string
+	}{
+		{
+			name:    "error",
+			cleanup: func(context.Context) error { return errors.New("delete vm1: quota service unavailable") },
+			wantLog: []string{"clean up failed operation", "delete vm1: quota service unavailable"},
+		},
+		{
+			name:    "panic",
+			cleanup: func(context.Context) error { panic("nil map in cleanup") },
+			wantLog: []string{"cleanup panicked", "nil map in cleanup"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			eachStore(t, true, func(t *testing.T, s store.Store) {
+				var cl cleanupLog
+				var logs logBuffer
+				logger := slog.New(slog.NewTextHandler(io.MultiWriter(t.Output(), &logs), nil))
+				e := newEngine(t, s, operations.Config{Logger: logger}, makeThenFail(arm.Conflict("cluster aks1 is being deleted")))
+				e.OnFailure(kind, cl.cleanup(tt.cleanup))
+				start(t, e)
+				op := submit(t, e, nil)
+				got := waitStatus(t, s, op.ID, store.StatusFailed)
+
+				if ae := errorOf(t, got); ae.Code != arm.CodeConflict || ae.Message != "cluster aks1 is being deleted" {
+					t.Errorf("operation error = (%s) %q, want the handler's (Conflict) %q, not the cleanup's",
+						ae.Code, ae.Message, "cluster aks1 is being deleted")
+				}
+				cl.only(t)
+				for _, want := range tt.wantLog {
+					if !strings.Contains(logs.String(), want) {
+						t.Errorf("log does not contain %q:\n%s", want, logs.String())
+					}
+				}
+			})
+		})
+	}
+}
+
+// failDuringCleanup runs an engine whose handler fails with cause and whose cleanup waits
+// for shutdown, and closes it during the cleanup, as a server stopped (or crashed) while
+// cleaning up a failed operation is. It returns the operation, left InProgress and failing.
+func failDuringCleanup(t *testing.T, s store.Store, cause error) *store.Operation {
+	t.Helper()
+	cleaning := make(chan struct{})
+	var handlerRuns recorder
+	var cl cleanupLog
+	// One worker, the one running the cleanup. With more, a claim an idle worker sent just
+	// before Close can, on PostgreSQL, still commit after the cleanup's lease is freed: the
+	// operation then stays leased to the stopped engine until its lease runs out, an attempt
+	// spent (an engine issue, not what this helper sets up).
+	first := newEngine(t, s, operations.Config{Owner: "replica-1", Workers: 1}, func(ctx context.Context, run *operations.Run) error {
+		handlerRuns.add("attempt %d", run.Attempt())
+		return makeThenFail(cause)(ctx, run)
+	})
+	first.OnFailure(kind, cl.cleanup(func(ctx context.Context) error {
+		close(cleaning)
+		<-ctx.Done()
+		return ctx.Err()
+	}))
+	first.Start(context.Background())
+	op := submit(t, first, nil)
+	await(t, cleaning, "the first engine's cleanup to start")
+
+	failing := getOperation(t, s, op.ID)
+	want := asARMError(cause)
+	if f := failureOf(t, failing); f == nil || f.Code != want.Code || f.Message != want.Message {
+		t.Errorf("during the cleanup progress is %s, want a failure (%s) %q", failing.Progress, want.Code, want.Message)
+	}
+	closeEngine(t, first)
+
+	paused := getOperation(t, s, op.ID)
+	if paused.Status != store.StatusInProgress || len(paused.Error) != 0 || !paused.EndedAt.IsZero() {
+		t.Errorf("after shutdown during the cleanup: status %s, error %s, ended %v; want InProgress, no error, not ended",
+			paused.Status, paused.Error, paused.EndedAt)
+	}
+	if f := failureOf(t, paused); f == nil || f.Code != want.Code {
+		t.Errorf("after shutdown progress is %s, want the failure (%s) still recorded", paused.Progress, want.Code)
+	}
+	if runs := handlerRuns.get(); !slices.Equal(runs, []string{"attempt 1"}) {
+		t.Errorf("first engine ran the handler %q, want once", runs)
+	}
+	return paused
+}
+
+// asARMError is the ARM error an operation failing with err ends with.
+func asARMError(err error) *arm.Error {
+	var ae *arm.Error
+	if errors.As(err, &ae) {
+		return ae
+	}
+	return arm.Errorf(500, arm.CodeInternalServerError, "%v", err)
+}
+
+func TestEngineResumesInterruptedCleanup(t *testing.T) {
+	t.Parallel()
+	eachStore(t, true, func(t *testing.T, s store.Store) {
+		cause := fmt.Errorf("create cluster: %w", arm.Conflict("cluster aks1 is being deleted"))
+		op := failDuringCleanup(t, s, cause)
+
+		// No ReleaseLeases: the first engine freed its lease when it stopped, so the second
+		// one claims the operation at once.
+		var handlerRuns recorder
+		var cl cleanupLog
+		second := newEngine(t, s, operations.Config{Owner: "replica-2"}, func(ctx context.Context, run *operations.Run) error {
+			handlerRuns.add("attempt %d", run.Attempt())
+			return nil
+		})
+		second.OnFailure(kind, cl.cleanup(nil))
+		start(t, second)
+		got := waitStatus(t, s, op.ID, store.StatusFailed)
+
+		if ae := errorOf(t, got); ae.Code != arm.CodeConflict || ae.Message != "cluster aks1 is being deleted" {
+			t.Errorf("operation error = (%s) %q, want the original (Conflict) %q", ae.Code, ae.Message, "cluster aks1 is being deleted")
+		}
+		if got.Attempts != 2 || got.LeaseOwner != "" || got.EndedAt.IsZero() {
+			t.Errorf("Attempts = %d, LeaseOwner = %q, EndedAt = %v; want 2, freed, set", got.Attempts, got.LeaseOwner, got.EndedAt)
+		}
+		if runs := handlerRuns.get(); len(runs) != 0 {
+			t.Errorf("second engine ran the handler (%q), want never: only the cleanup was left", runs)
+		}
+		call := cl.only(t)
+		if ae := causeOf(t, call); ae.Code != arm.CodeConflict || ae.Message != "cluster aks1 is being deleted" {
+			t.Errorf("resumed cleanup cause = (%s) %q, want the original (Conflict) %q", ae.Code, ae.Message, "cluster aks1 is being deleted")
+		}
+		if call.attempt != 2 || call.made != "vm1" {
+			t.Errorf("resumed cleanup ran at attempt %d seeing %q made; want 2 and vm1", call.attempt, call.made)
+		}
+	})
+}
+
+func TestEngineGivesUp(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name        string
+		maxAttempts int
+		// cleanupStarted makes the first attempt fail and stop during its cleanup.
+		cleanupStarted bool
+		// deadClaims is how many workers then claimed the operation and died.
+		deadClaims  int
+		wantCleanup bool
+		wantCode    string
+	}{
+		{
+			name:        "interrupted too often",
+			maxAttempts: 2, deadClaims: 2,
+			wantCleanup: true, wantCode: arm.CodeOperationInterrupted,
+		},
+		{
+			name:        "default interrupted too often",
+			deadClaims:  5,
+			wantCleanup: true, wantCode: arm.CodeOperationInterrupted,
+		},
+		{
+			name:        "cleanup interrupted but within its attempts",
+			maxAttempts: 1, cleanupStarted: true, deadClaims: 0,
+			wantCleanup: true, wantCode: arm.CodeConflict,
+		},
+		{
+			name:        "cleanup interrupted too often",
+			maxAttempts: 1, cleanupStarted: true, deadClaims: 1,
+			wantCleanup: false, wantCode: arm.CodeConflict,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			eachStore(t, true, func(t *testing.T, s store.Store) {
+				ctx := context.Background()
+				var handlerRuns recorder
+				var cl cleanupLog
+				e := newEngine(t, s, operations.Config{Owner: "replica-2", MaxAttempts: tt.maxAttempts},
+					func(ctx context.Context, run *operations.Run) error {
+						handlerRuns.add("attempt %d", run.Attempt())
+						return nil
+					})
+				e.OnFailure(kind, cl.cleanup(nil))
+
+				var op *store.Operation
+				prior := tt.deadClaims
+				if tt.cleanupStarted {
+					op = failDuringCleanup(t, s, arm.Conflict("cluster aks1 is being deleted"))
+					prior++
+				} else {
+					op = submit(t, e, nil)
+				}
+				for i := range tt.deadClaims {
+					if _, err := s.ClaimOperation(ctx, fmt.Sprintf("dead-replica-%d", i), time.Time{}, time.Minute); err != nil {
+						t.Fatalf("claim %d: %v", i, err)
+					}
+					if _, err := s.ReleaseLeases(ctx); err != nil {
+						t.Fatalf("ReleaseLeases: %v", err)
+					}
+				}
+				start(t, e)
+				got := waitStatus(t, s, op.ID, store.StatusFailed)
+
+				if got.Attempts != prior+1 {
+					t.Errorf("Attempts = %d, want %d", got.Attempts, prior+1)
+				}
+				ae := errorOf(t, got)
+				if ae.Code != tt.wantCode {
+					t.Errorf("operation error = (%s) %q, want code %s", ae.Code, ae.Message, tt.wantCode)
+				}
+				if runs := handlerRuns.get(); len(runs) != 0 {
+					t.Errorf("handler ran (%q), want never once the attempts are used up", runs)
+				}
+				if !tt.wantCleanup {
+					if calls := cl.get(); len(calls) != 0 {
+						t.Errorf("cleanup ran %d times, want it given up", len(calls))
+					}
+					return
+				}
+				if cause := causeOf(t, cl.only(t)); cause.Code != ae.Code || cause.Message != ae.Message {
+					t.Errorf("cleanup cause = (%s) %q, want the operation's error (%s) %q", cause.Code, cause.Message, ae.Code, ae.Message)
+				}
+			})
+		})
+	}
+}
+
+func TestSubmitIn(t *testing.T) {
+	t.Parallel()
+	errRollBack := errors.New("roll back")
+	tests := []struct {
+		name string
+		// txErr is what the transaction's function returns after submitting.
+		txErr   error
+		wantRun bool
+	}{
+		{name: "rolled back", txErr: errRollBack},
+		{name: "committed", wantRun: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			eachStore(t, true, func(t *testing.T, s store.Store) {
+				ctx := context.Background()
+				var ran recorder
+				// One worker, so the operations run in the order they were submitted.
+				e := newEngine(t, s, operations.Config{Workers: 1}, func(ctx context.Context, run *operations.Run) error {
+					ran.add("%s", run.ID())
+					return nil
+				})
+				start(t, e)
+
+				res := &store.Resource{ID: resourceID + "/providers/Tests/things/t1", Type: "Tests/things", Name: "t1", Body: []byte(`{}`)}
+				var op *store.Operation
+				err := s.InTx(ctx, func(tx store.Store) error {
+					if err := tx.CreateResource(ctx, res); err != nil {
+						return err
+					}
+					var err error
+					if op, err = e.SubmitIn(ctx, tx, kind, res.ID, subID, nil); err != nil {
+						return err
+					}
+					return tt.txErr
+				})
+				if !errors.Is(err, tt.txErr) {
+					t.Fatalf("InTx = %v, want %v", err, tt.txErr)
+				}
+				e.Wake()
+
+				if !tt.wantRun {
+					if _, err := s.GetOperation(ctx, op.ID); !errors.Is(err, store.ErrNotFound) {
+						t.Errorf("GetOperation of the rolled-back operation = %v, want ErrNotFound", err)
+					}
+					if _, err := s.GetResource(ctx, res.ID); !errors.Is(err, store.ErrNotFound) {
+						t.Errorf("GetResource of the rolled-back resource = %v, want ErrNotFound", err)
+					}
+					// The worker is idle once a later operation has run: the rolled-back
+					// one never did.
+					later := submit(t, e, nil)
+					waitStatus(t, s, later.ID, store.StatusSucceeded)
+					if got := ran.get(); !slices.Equal(got, []string{later.ID}) {
+						t.Errorf("handler ran for %q, want only the later operation %s", got, later.ID)
+					}
+					ops, err := s.ListOperations(ctx, store.OperationFilter{})
+					if err != nil {
+						t.Fatalf("ListOperations: %v", err)
+					}
+					if len(ops) != 1 {
+						t.Errorf("store holds %d operations, want only the later one", len(ops))
+					}
+					return
+				}
+				waitStatus(t, s, op.ID, store.StatusSucceeded)
+				if got := ran.get(); !slices.Equal(got, []string{op.ID}) {
+					t.Errorf("handler ran for %q, want %s once", got, op.ID)
+				}
+				if _, err := s.GetResource(ctx, res.ID); err != nil {
+					t.Errorf("GetResource of the resource committed with the operation: %v", err)
+				}
+			})
+		})
+	}
+}
+
+// armFailpoints arms spec for the rest of the test. Tests that call it must not be
+// parallel: failpoints are process-wide.
+func armFailpoints(t *testing.T, spec string) {
+	t.Helper()
+	if err := failpoint.Arm(spec); err != nil {
+		t.Fatalf("arm failpoints %q: %v", spec, err)
+	}
+	t.Cleanup(func() {
+		if err := failpoint.Arm(""); err != nil {
+			t.Errorf("disarm failpoints: %v", err)
+		}
+	})
+}
+
+// fpKind is the kind of the failpoint tests, so that no other test's operation matches
+// their failpoints.
+const fpKind = "tests.failpoints"
+
+// newFailpointEngine returns an engine with h and c registered for fpKind.
+func newFailpointEngine(t *testing.T, s store.Store, h operations.Handler, c operations.Cleanup) *operations.Engine {
+	t.Helper()
+	e := newEngine(t, s, operations.Config{}, h)
+	e.Register(fpKind, h)
+	if c != nil {
+		e.OnFailure(fpKind, c)
+	}
+	return e
+}
+
+// Not parallel: it arms failpoints and traces them.
+func TestEngineRetriesTransientStepSave(t *testing.T) {
+	eachStore(t, false, func(t *testing.T, s store.Store) {
+		savePoint := "store/SaveOperation/" + fpKind + "/before"
+		armFailpoints(t, savePoint+"=error@1")
+		if err := failpoint.EnableTrace(filepath.Join(t.TempDir(), "trace")); err != nil {
+			t.Fatalf("EnableTrace: %v", err)
+		}
+		t.Cleanup(func() {
+			if err := failpoint.EnableTrace(""); err != nil {
+				t.Errorf("stop failpoint trace: %v", err)
+			}
+		})
+		var steps recorder
+		var cl cleanupLog
+		e := newFailpointEngine(t, s, func(ctx context.Context, run *operations.Run) error {
+			return run.Step(ctx, "one", func(context.Context) error {
+				steps.add("one")
+				return nil
+			})
+		}, cl.cleanup(nil))
+		start(t, e)
+		op, err := e.Submit(context.Background(), fpKind, resourceID, subID, nil)
+		if err != nil {
+			t.Fatalf("Submit: %v", err)
+		}
+		got := waitStatus(t, s, op.ID, store.StatusSucceeded)
+
+		if p := progressOf(t, got); !slices.Equal(p.Done, []string{"one"}) {
+			t.Errorf("progress records %q, want [one]", p.Done)
+		}
+		if ran := steps.get(); len(ran) != 1 {
+			t.Errorf("step ran %d times, want once: only its save is retried", len(ran))
+		}
+		if calls := cl.get(); len(calls) != 0 {
+			t.Errorf("cleanup ran %d times for an operation that succeeded", len(calls))
+		}
+		saves := 0
+		for _, name := range failpoint.Trace() {
+			if name == savePoint {
+				saves++
+			}
+		}
+		if saves != 2 {
+			t.Errorf("the step's progress was saved %d times, want 2: the injected failure, then the retry", saves)
+		}
+	})
+}
+
+// Not parallel: it arms failpoints.
+func TestEngineStepFailpoint(t *testing.T) {
+	eachStore(t, false, func(t *testing.T, s store.Store) {
+		point := "op/" + fpKind + "/two/before"
+		armFailpoints(t, point+"=error")
+		var steps recorder
+		handlerErr := make(chan error, 1)
+		var cl cleanupLog
+		e := newFailpointEngine(t, s, func(ctx context.Context, run *operations.Run) error {
+			for _, name := range []string{"one", "two"} {
+				if err := run.Step(ctx, name, func(context.Context) error {
+					steps.add("%s", name)
+					return nil
+				}); err != nil {
+					handlerErr <- err
+					return err
+				}
+			}
+			return nil
+		}, cl.cleanup(nil))
+		start(t, e)
+		op, err := e.Submit(context.Background(), fpKind, resourceID, subID, nil)
+		if err != nil {
+			t.Fatalf("Submit: %v", err)
+		}
+		got := waitStatus(t, s, op.ID, store.StatusFailed)
+
+		if err := await(t, handlerErr, "step two to fail"); !errors.Is(err, failpoint.ErrInjected) {
+			t.Errorf("step two returned %v, want an error wrapping failpoint.ErrInjected", err)
+		}
+		ae := errorOf(t, got)
+		if ae.Code != arm.CodeInternalServerError || !strings.Contains(ae.Message, point) {
+			t.Errorf("operation error = (%s) %q, want InternalServerError naming %s", ae.Code, ae.Message, point)
+		}
+		if ran := steps.get(); !slices.Equal(ran, []string{"one"}) {
+			t.Errorf("steps ran %q, want [one]: the failpoint stops step two before it runs", ran)
+		}
+		if cause := causeOf(t, cl.only(t)); cause.Code != ae.Code || cause.Message != ae.Message {
+			t.Errorf("cleanup cause = (%s) %q, want the operation's error (%s) %q", cause.Code, cause.Message, ae.Code, ae.Message)
+		}
+	})
+}

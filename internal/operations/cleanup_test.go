@@ -454,13 +454,15 @@ func TestEngineGivesUp(t *testing.T) {
 			wantCleanup: true, wantCode: arm.CodeOperationInterrupted,
 		},
 		{
+			// The cleanup has its own budget of MaxAttempts starts: its second start is
+			// within 2, whatever the operation's claims were.
 			name:        "cleanup interrupted but within its attempts",
-			maxAttempts: 1, cleanupStarted: true, deadClaims: 0,
+			maxAttempts: 2, cleanupStarted: true, deadClaims: 1,
 			wantCleanup: true, wantCode: arm.CodeConflict,
 		},
 		{
 			name:        "cleanup interrupted too often",
-			maxAttempts: 1, cleanupStarted: true, deadClaims: 1,
+			maxAttempts: 1, cleanupStarted: true, deadClaims: 0,
 			wantCleanup: false, wantCode: arm.CodeConflict,
 		},
 	}

@@ -183,9 +183,21 @@ func (e *Engine) Close(ctx context.Context) error {
 func (e *Engine) work(ctx context.Context) {
 	backoff := e.cfg.PollInterval
 	for ctx.Err() == nil {
-		// The zero time leases by the database's clock, on which all replicas agree.
-		op, err := e.store.ClaimOperation(ctx, e.cfg.Owner, time.Time{}, e.cfg.LeaseTTL)
+		// The zero time leases by the database's clock, on which all replicas agree. The
+		// claim is not cancelled by shutdown: a driver that gives up waiting may still have
+		// the database commit it, which would leave the operation leased to a stopped
+		// engine. A claim that lands after shutdown is released at once instead.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		op, err := e.store.ClaimOperation(cctx, e.cfg.Owner, time.Time{}, e.cfg.LeaseTTL)
+		cancel()
 		switch {
+		case err == nil && ctx.Err() != nil:
+			uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			if err := e.store.Unclaim(uctx, op.ID, e.cfg.Owner); err != nil {
+				e.log.Warn("give back a claim made while stopping", "operation", op.ID, "err", err)
+			}
+			cancel()
+			return
 		case err == nil:
 			backoff = e.cfg.PollInterval
 			e.run(ctx, op)
@@ -224,6 +236,7 @@ func (e *Engine) run(parent context.Context, op *store.Operation) {
 	switch {
 	case r.progress.Failure != nil:
 		log.Info("resuming the cleanup of a failed operation", "err", r.progress.Failure.Message)
+		r.progress.Failure.Status = r.progress.FailureStatus
 		e.fail(parent, r, r.progress.Failure)
 		return
 	case op.Attempts > e.cfg.MaxAttempts:
@@ -273,21 +286,24 @@ func (e *Engine) leased(parent context.Context, r *Run, fn func(ctx context.Cont
 func (e *Engine) fail(parent context.Context, r *Run, cause error) {
 	ae := asARM(cause)
 	if r.progress.Failure == nil {
-		r.progress.Failure = ae
-		if err := r.saveProgress(parent); err != nil {
-			if errors.Is(err, store.ErrConflict) || parent.Err() != nil {
-				r.log.Info("operation paused before its cleanup", "err", err)
-				e.release(r.op)
-				return
-			}
-			r.log.Error("record failing operation", "err", err)
+		r.progress.Failure, r.progress.FailureStatus = ae, ae.Status
+	}
+	// Count the cleanup's own attempts, saved before it runs, so that a cleanup that keeps
+	// being interrupted is given up, and one that never ran is always tried.
+	r.progress.CleanupAttempts++
+	if err := r.saveProgress(parent); err != nil {
+		if errors.Is(err, store.ErrConflict) || parent.Err() != nil {
+			r.log.Info("operation paused before its cleanup", "err", err)
+			e.release(r.op)
+			return
 		}
+		r.log.Error("record failing operation", "err", err)
 	}
 	cleanup, ok := e.cleanups[r.op.Kind]
 	switch {
 	case !ok:
-	case r.op.Attempts > 2*e.cfg.MaxAttempts:
-		r.log.Error("cleanup of the failed operation was interrupted too often; giving it up", "attempts", r.op.Attempts)
+	case r.progress.CleanupAttempts > e.cfg.MaxAttempts:
+		r.log.Error("cleanup of the failed operation was interrupted too often; giving it up", "attempts", r.progress.CleanupAttempts-1)
 	default:
 		name := "op/" + r.op.Kind + "/cleanup"
 		err, paused := e.leased(parent, r, func(ctx context.Context) error {

@@ -24,6 +24,10 @@ type progress struct {
 	// Failure, once set, is the error the operation ends with: it is failing, and what is
 	// left is its cleanup.
 	Failure *arm.Error `json:"failure,omitempty"`
+	// FailureStatus is Failure's HTTP status, which arm.Error does not serialise.
+	FailureStatus int `json:"failureStatus,omitempty"`
+	// CleanupAttempts counts how often the cleanup was started.
+	CleanupAttempts int `json:"cleanupAttempts,omitempty"`
 }
 
 // Run is one attempt at running an operation, handed to its Handler.

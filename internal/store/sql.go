@@ -600,6 +600,19 @@ func (s *sqlStore) ExtendLease(ctx context.Context, id, owner string, ttl time.D
 	return nil
 }
 
+// Unclaim frees owner's lease on operation id and takes back the attempt its claim counted.
+func (s *sqlStore) Unclaim(ctx context.Context, id, owner string) error {
+	n, err := s.exec(ctx, `UPDATE operations SET lease_owner = '', lease_expires_at = 0, attempts = attempts - 1
+	WHERE key = ? AND lease_owner = ? AND lease_owner <> '' AND status = ? AND attempts > 0`, idKey(id), owner, StatusInProgress)
+	if err != nil {
+		return fmt.Errorf("unclaim operation %s: %w", id, err)
+	}
+	if n == 0 {
+		return s.leaseLost(ctx, "unclaim operation", id, owner)
+	}
+	return nil
+}
+
 // RenewLease extends owner's lease on operation id to expiresAt.
 func (s *sqlStore) RenewLease(ctx context.Context, id, owner string, expiresAt time.Time) error {
 	n, err := s.exec(ctx, `UPDATE operations SET lease_expires_at = ?

@@ -173,6 +173,10 @@ type Store interface {
 	// (ttl <= 0 frees the lease at once, keeping the operation InProgress). Returns
 	// ErrConflict when owner no longer holds it, ErrNotFound if missing.
 	ExtendLease(ctx context.Context, id, owner string, ttl time.Duration) error
+	// Unclaim gives back a claim owner made but did not act on (it was shutting down): the
+	// lease is freed and the claim's attempt is not counted. ErrConflict when owner does not
+	// hold the lease, ErrNotFound if missing.
+	Unclaim(ctx context.Context, id, owner string) error
 	// RenewLease extends owner's lease on operation id to expiresAt. Returns ErrConflict when
 	// owner no longer holds it (lease taken over, or operation terminal), ErrNotFound if missing.
 	RenewLease(ctx context.Context, id, owner string, expiresAt time.Time) error

@@ -258,6 +258,17 @@ func testDatabaseClockLeases(t *testing.T, open func() Store) {
 	}
 	wantErr(t, "ExtendLease by other", s.ExtendLease(ctx, op.ID, "other", time.Hour), ErrConflict)
 	wantErr(t, "ExtendLease missing", s.ExtendLease(ctx, "missing", "w", time.Hour), ErrNotFound)
+	// Unclaim gives the claim back without counting it.
+	if err := s.Unclaim(ctx, op.ID, "w"); err != nil {
+		t.Fatalf("Unclaim: %v", err)
+	}
+	if got := mustGetOp(t, s, op.ID); got.Attempts != 0 || got.LeaseOwner != "" {
+		t.Fatalf("after Unclaim: attempts %d, owner %q; want 0 and none", got.Attempts, got.LeaseOwner)
+	}
+	wantErr(t, "Unclaim unheld", s.Unclaim(ctx, op.ID, "w"), ErrConflict)
+	if op, err = s.ClaimOperation(ctx, "w", time.Time{}, time.Minute); err != nil || op.Attempts != 1 {
+		t.Fatalf("ClaimOperation after Unclaim: %v, %v", op, err)
+	}
 	// ttl 0 frees it: claimable at once, by the database's clock.
 	if err := s.ExtendLease(ctx, op.ID, "w", 0); err != nil {
 		t.Fatalf("ExtendLease(0): %v", err)

@@ -65,7 +65,7 @@ type fpEnv struct {
 	trace string
 }
 
-const fpWS = "ws"
+const fpWS = "fpws"
 
 func devTest(n int) *mlfleet.Compute {
 	return &mlfleet.Compute{Location: "westus", Properties: mlfleet.ComputeProperties{ComputeType: "AKS",
@@ -562,6 +562,7 @@ func (e *fpEnv) invariants(what string) {
 		} `json:"properties"`
 	}
 	attachments := map[string]string{} // cluster key → compute id
+	attachedFailed := map[string]bool{} // clusters held by a Failed compute
 	clusterDirs := map[string]bool{}
 	var clusters []*store.Resource
 	for _, r := range rows {
@@ -588,7 +589,14 @@ func (e *fpEnv) invariants(what string) {
 			if cb.Properties.ResourceID == nil || !strings.EqualFold(*cb.Properties.ResourceID, r.ParentID) {
 				fail("cluster %s is claimed by compute %s, which is on another cluster", r.ParentID, b.ComputeID)
 			}
-			attachments[strings.ToLower(r.ParentID)] = b.ComputeID
+			// A compute whose detach failed still holds the cluster (so nobody attaches it
+			// before the detach is retried) with its components maybe gone already: only a
+			// working attachment must have its namespace.
+			if cb.Properties.ProvisioningState != "Failed" {
+				attachments[strings.ToLower(r.ParentID)] = b.ComputeID
+			} else {
+				attachedFailed[strings.ToLower(r.ParentID)] = true
+			}
 		case typ == "microsoft.containerservice/managedclusters":
 			clusters = append(clusters, r)
 			if b.Properties.Mlfleet.Provider == "embedded" {
@@ -603,6 +611,9 @@ func (e *fpEnv) invariants(what string) {
 		var b body
 		_ = json.Unmarshal(r.Body, &b)
 		if strings.EqualFold(r.Type, "Microsoft.MachineLearningServices/workspaces/computes") && b.Properties.Mlfleet.Attached {
+			if b.Properties.ProvisioningState == "Failed" {
+				continue
+			}
 			if b.Properties.ResourceID == nil || !strings.EqualFold(attachments[strings.ToLower(*b.Properties.ResourceID)], r.ID) {
 				fail("compute %s is attached but holds no claim on its cluster", r.ID)
 			}
@@ -629,7 +640,10 @@ func (e *fpEnv) invariants(what string) {
 			continue
 		}
 		_, attached := attachments[strings.ToLower(r.ID)]
-		eventually(e.t, 60*time.Second, "the azureml namespace of "+r.Name+" to match its attachment", func() error {
+		if attachedFailed[strings.ToLower(r.ID)] {
+			continue
+		}
+		eventually(e.t, 60*time.Second, what+": the azureml namespace of "+r.Name+" to match its attachment", func() error {
 			kc, err := e.c.ClusterCredentials(ctx, r.ResourceGroup, r.Name, true)
 			if err != nil {
 				return err

@@ -561,7 +561,7 @@ func (e *fpEnv) invariants(what string) {
 			} `json:"mlfleet"`
 		} `json:"properties"`
 	}
-	attachments := map[string]string{} // cluster key → compute id
+	attachments := map[string]string{}  // cluster key → compute id
 	attachedFailed := map[string]bool{} // clusters held by a Failed compute
 	clusterDirs := map[string]bool{}
 	var clusters []*store.Resource

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -238,83 +239,124 @@ func fpFlows() []fpFlow {
 
 func TestFailpoints(t *testing.T) {
 	t.Parallel()
-	t.Run("sqlite", func(t *testing.T) { runFailpoints(t, "") })
-	if dsn := os.Getenv("MLFLEET_TEST_POSTGRES"); dsn != "" {
-		t.Run("postgres", func(t *testing.T) { runFailpoints(t, freshSchema(t, dsn)) })
+	pg := os.Getenv("MLFLEET_TEST_POSTGRES")
+	// Each flow runs on its own server process and home, a few at a time: a trial spends
+	// most of its time waiting for processes and clusters to start.
+	slots := make(chan struct{}, 4)
+	var mu sync.Mutex
+	var total fpCount
+	for _, f := range fpFlows() {
+		for _, dialect := range []string{"sqlite", "postgres"} {
+			if dialect == "postgres" && pg == "" {
+				continue
+			}
+			t.Run(dialect+"/"+strings.ReplaceAll(f.name, " ", "-"), func(t *testing.T) {
+				t.Parallel()
+				slots <- struct{}{}
+				defer func() { <-slots }()
+				dsn := ""
+				if dialect == "postgres" {
+					dsn = freshSchema(t, pg)
+				}
+				n := runFailpoints(t, f, dsn)
+				mu.Lock()
+				total.add(n)
+				mu.Unlock()
+			})
+		}
 	}
+	t.Cleanup(func() {
+		t.Logf("crash test: %d failpoint hits traced (%d distinct failpoints), %d trials (crash and error) of which %d did not reach their failpoint",
+			total.hits, len(total.points), total.trials, total.notReached)
+	})
 }
 
-// fpBudget is how many crash trials each flow gets: every failpoint with
-// MLFLEET_FAILPOINT_TRIALS=all, else that many (default 2), spread over the flow.
+// fpCount sums up the crash test.
+type fpCount struct {
+	hits, trials, notReached int
+	points                   map[string]bool
+}
+
+func (c *fpCount) add(o fpCount) {
+	if c.points == nil {
+		c.points = map[string]bool{}
+	}
+	for p := range o.points {
+		c.points[p] = true
+	}
+	c.hits += o.hits
+	c.trials += o.trials
+	c.notReached += o.notReached
+}
+
+// fpBudget is how many failpoint hits of each flow get a crash and an error trial: every
+// one with MLFLEET_FAILPOINT_TRIALS=all, else that many (default 1), spread over the flow.
 func fpBudget() int {
 	switch v := os.Getenv("MLFLEET_FAILPOINT_TRIALS"); v {
 	case "all":
 		return 1 << 30
 	case "":
-		return 2
+		return 1
 	default:
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
-			return 2
+			return 1
 		}
 		return n
 	}
 }
 
-func runFailpoints(t *testing.T, dsn string) {
+func runFailpoints(t *testing.T, f fpFlow, dsn string) fpCount {
 	e := &fpEnv{t: t, home: t.TempDir(), dsn: dsn}
 	e.trace = filepath.Join(e.home, "failpoints.trace")
 	e.start("")
 	defer e.stop()
-	budget := fpBudget()
-	points, trials, notReached := map[string]bool{}, 0, 0
-	seq := 0
-	for _, f := range fpFlows() {
-		// Discover the flow's failpoints, in order, from the trace of one clean run.
-		seq++
-		rg := fmt.Sprintf("fp%d", seq)
-		e.setup(f, rg)
-		hits := e.traced(func() { e.send(f, rg, true) })
-		e.settle()
-		e.invariants(f.name + " (clean run)")
-		if err := f.check(e, rg); err != nil {
-			t.Fatalf("%s: the clean run did not take effect: %v", f.name, err)
-		}
-		e.deleteGroup(rg)
-		for _, h := range hits {
-			points[h.name] = true
-		}
-		chosen := spread(hits, budget)
-		t.Logf("%s: %d failpoint hits (%d distinct), trying %d", f.name, len(hits), distinct(hits), len(chosen))
-		for _, h := range chosen {
-			for _, mode := range []string{"crash", "error"} {
-				seq++
-				rg := fmt.Sprintf("fp%d", seq)
-				spec := fmt.Sprintf("%s=%s@%d", h.name, mode, h.k)
-				e.setup(f, rg)
-				reached := e.trial(f, rg, spec, mode)
-				trials++
-				if !reached {
-					notReached++
-				}
-				what := fmt.Sprintf("%s, %s", f.name, spec)
-				e.settle()
-				e.invariants(what)
-				// Sending the request again takes it to its end; a create re-creates the name.
-				e.send(f, rg, false)
-				e.settle()
-				if err := f.check(e, rg); err != nil {
-					t.Errorf("%s: after a retry of the request: %v\n%s", what, err, e.p.logs)
-				}
-				e.invariants(what + ", after the retry")
-				e.deleteGroup(rg)
-				if t.Failed() {
-					t.FailNow()
-				}
+	n := fpCount{points: map[string]bool{}}
+	// Discover the flow's failpoints, in order, from the trace of one clean run.
+	seq := 1
+	rg := fmt.Sprintf("fp%d", seq)
+	e.setup(f, rg)
+	hits := e.traced(func() { e.send(f, rg, true) })
+	e.settle()
+	e.invariants(f.name + " (clean run)")
+	if err := f.check(e, rg); err != nil {
+		t.Fatalf("%s: the clean run did not take effect: %v", f.name, err)
+	}
+	e.deleteGroup(rg)
+	for _, h := range hits {
+		n.points[h.name] = true
+	}
+	n.hits = len(hits)
+	chosen := spread(hits, fpBudget())
+	t.Logf("%s: %d failpoint hits (%d distinct), trying %d", f.name, len(hits), distinct(hits), len(chosen))
+	for _, h := range chosen {
+		for _, mode := range []string{"crash", "error"} {
+			seq++
+			rg := fmt.Sprintf("fp%d", seq)
+			spec := fmt.Sprintf("%s=%s@%d", h.name, mode, h.k)
+			e.setup(f, rg)
+			reached := e.trial(f, rg, spec, mode)
+			n.trials++
+			if !reached {
+				n.notReached++
+			}
+			what := fmt.Sprintf("%s, %s", f.name, spec)
+			e.settle()
+			e.invariants(what)
+			// Sending the request again takes it to its end; a create re-creates the name.
+			e.send(f, rg, false)
+			e.settle()
+			if err := f.check(e, rg); err != nil {
+				t.Errorf("%s: after a retry of the request: %v\n%s", what, err, e.p.logs)
+			}
+			e.invariants(what + ", after the retry")
+			e.deleteGroup(rg)
+			if t.Failed() {
+				t.FailNow()
 			}
 		}
 	}
-	t.Logf("crash test: %d distinct failpoints seen, %d trials (crash and error), %d not reached (timing)", len(points), trials, notReached)
+	return n
 }
 
 // fpHit is the k-th hit of a failpoint in a flow.

@@ -152,21 +152,30 @@ func (s *Service) Put(ctx context.Context, sub, rg, name string, in ClusterInput
 			"Cluster name '%s' is invalid: use 1 to 63 letters, digits, '-' or '_', starting and ending with a letter or digit.", name).WithTarget("resourceName")
 	}
 	id := ID(sub, group.Name, name)
+	what := fmt.Sprintf("Managed cluster '%s'", name)
 	existing, err := s.cfg.Store.GetResource(ctx, id)
-	if err == nil {
-		if pre.IfNoneMatch {
-			return nil, false, nil, s.exists(existing)
-		}
-		if err := pre.CheckIfMatch(fmt.Sprintf("Managed cluster '%s'", name), true, arm.ETag(existing.Version)); err != nil {
+	var failed *store.Resource
+	switch {
+	case err == nil:
+		if err := pre.CheckIfMatch(what, true, arm.ETag(existing.Version)); err != nil {
 			return nil, false, nil, err
 		}
-		return s.update(ctx, existing, in, pre)
-	}
-	if !errors.Is(err, store.ErrNotFound) {
+		if failed, err = s.failedLeftover(ctx, existing); err != nil {
+			return nil, false, nil, err
+		}
+		if failed == nil {
+			if pre.IfNoneMatch {
+				return nil, false, nil, s.exists(existing)
+			}
+			return s.update(ctx, existing, in, pre)
+		}
+		// A cluster whose create failed is created again, as ARM re-runs a failed PUT.
+	case !errors.Is(err, store.ErrNotFound):
 		return nil, false, nil, fmt.Errorf("get cluster %s: %w", name, err)
-	}
-	if err := pre.CheckIfMatch(fmt.Sprintf("Managed cluster '%s'", name), false, ""); err != nil {
-		return nil, false, nil, err
+	default:
+		if err := pre.CheckIfMatch(what, false, ""); err != nil {
+			return nil, false, nil, err
+		}
 	}
 	nc, err := s.Prepare(ctx, sub, group.Name, name, in, "")
 	if err != nil {
@@ -174,6 +183,11 @@ func (s *Service) Put(ctx context.Context, sub, rg, name string, in ClusterInput
 	}
 	var op *store.Operation
 	err = s.cfg.Store.InTx(ctx, func(tx store.Store) error {
+		if failed != nil {
+			if err := removeRows(ctx, tx, failed, failed.Version); err != nil {
+				return err
+			}
+		}
 		op, err = s.Insert(ctx, tx, nc)
 		return err
 	})
@@ -191,6 +205,38 @@ func (s *Service) Put(ctx context.Context, sub, rg, name string, in ClusterInput
 	s.cfg.Engine.Wake()
 	nc.cluster.ETag = arm.ETag(1)
 	return nc.cluster, true, op, nil
+}
+
+// failedLeftover returns r when it is a cluster whose create failed and on which nothing
+// runs: a new PUT creates it again. nil otherwise.
+func (s *Service) failedLeftover(ctx context.Context, r *store.Resource) (*store.Resource, error) {
+	mc, err := decode(r)
+	if err != nil || mc.Properties.ProvisioningState != StateFailed {
+		return nil, err
+	}
+	ops, err := s.cfg.Store.ListOperations(ctx, store.OperationFilter{ResourceID: r.ID, Status: store.StatusInProgress})
+	if err != nil || len(ops) > 0 {
+		return nil, err
+	}
+	return r, nil
+}
+
+// removeRows deletes a cluster's row (only at version ifVersion when that is set) and the
+// rows under it, through tx.
+func removeRows(ctx context.Context, tx store.Store, r *store.Resource, ifVersion int64) error {
+	children, err := tx.ListResources(ctx, store.ListOptions{Scope: r.ID})
+	if err != nil {
+		return err
+	}
+	for _, c := range children {
+		if err := tx.DeleteResource(ctx, c.ID, 0); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+	}
+	if err := tx.DeleteResource(ctx, r.ID, ifVersion); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("delete cluster %s: %w", r.Name, err)
+	}
+	return nil
 }
 
 // exists is the 409 of a create (If-None-Match: *) on an existing cluster.
@@ -1112,18 +1158,7 @@ func (s *Service) deleteCluster(ctx context.Context, run *operations.Run, r *sto
 		}
 	}
 	// The cluster's rows (its sealed kubeconfig, its attachment claim) go with it, together.
-	return s.cfg.Store.InTx(ctx, func(tx store.Store) error {
-		children, err := tx.ListResources(ctx, store.ListOptions{Scope: r.ID})
-		if err != nil {
-			return err
-		}
-		for _, c := range append(children, r) {
-			if err := tx.DeleteResource(ctx, c.ID, 0); err != nil && !errors.Is(err, store.ErrNotFound) {
-				return fmt.Errorf("delete cluster %s: %w", mc.Name, err)
-			}
-		}
-		return nil
-	})
+	return s.cfg.Store.InTx(ctx, func(tx store.Store) error { return removeRows(ctx, tx, r, 0) })
 }
 
 // spec builds the provider's view of a stored cluster.

@@ -570,6 +570,10 @@ func (e *fpEnv) deleteGroup(rg string) {
 	if err == nil {
 		_, err = p.Wait(ctx, nil)
 	}
+	var me *mlfleet.Error
+	if errors.As(err, &me) && me.StatusCode == 404 {
+		return // the flow deleted it
+	}
 	if err != nil {
 		e.t.Fatalf("delete resource group %s: %v\n%s", rg, err, e.p.logs)
 	}

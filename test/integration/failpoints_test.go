@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -241,8 +242,8 @@ func TestFailpoints(t *testing.T) {
 	t.Parallel()
 	pg := os.Getenv("MLFLEET_TEST_POSTGRES")
 	// Each flow runs on its own server process and home, a few at a time: a trial spends
-	// most of its time waiting for processes and clusters to start.
-	slots := make(chan struct{}, 4)
+	// most of its time waiting for processes, clusters and namespaces to start or go.
+	slots := make(chan struct{}, 6)
 	var mu sync.Mutex
 	var total fpCount
 	for _, f := range fpFlows() {
@@ -333,13 +334,17 @@ func runFailpoints(t *testing.T, f fpFlow, dsn string) fpCount {
 		for _, mode := range []string{"crash", "error"} {
 			seq++
 			rg := fmt.Sprintf("fp%d", seq)
-			spec := fmt.Sprintf("%s=%s@%d", h.name, mode, h.k)
+			// Step names may hold the ids of the flow's resources, named after the group.
+			name := regexp.MustCompile(`fp1(\D|$)`).ReplaceAllString(h.name, rg+"$1")
+			spec := fmt.Sprintf("%s=%s@%d", name, mode, h.k)
 			e.setup(f, rg)
+			began := time.Now()
 			reached := e.trial(f, rg, spec, mode)
 			n.trials++
 			if !reached {
 				n.notReached++
 			}
+			t.Logf("%s: %s reached=%v in %v", f.name, spec, reached, time.Since(began).Round(time.Millisecond))
 			what := fmt.Sprintf("%s, %s", f.name, spec)
 			e.settle()
 			e.invariants(what)

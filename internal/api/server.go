@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -81,9 +82,48 @@ func New(cfg Config) *Server {
 	studio := ui.Handler()
 	mux.Handle("GET /{$}", studio)
 	mux.Handle("GET "+ui.Prefix, studio)
-	mux.HandleFunc("/", s.serveAPI)
-	s.handler = s.withRequestID(mux)
+	// API paths never go through the mux: it cleans paths and redirects (307 keeps the
+	// method), which would turn PUT …/computes/.. into a PUT on the workspace.
+	s.handler = s.withRequestID(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if servedByMux(r.URL.Path) {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		s.serveAPI(w, r)
+	}))
 	return s
+}
+
+// servedByMux reports whether path is one of the few non-API paths: health, metrics and
+// the Studio page.
+func servedByMux(path string) bool {
+	switch path {
+	case "/", "/healthz", "/readyz", "/metrics":
+		return true
+	}
+	return strings.HasPrefix(path, ui.Prefix)
+}
+
+// checkPath refuses a path whose segments are not all names: "." or "..", an empty segment
+// (//), or an encoded slash or backslash in a segment. Such a path must never reach the
+// parent of the resource it names.
+func checkPath(r *http.Request) error {
+	raw := strings.TrimSuffix(r.URL.EscapedPath(), "/")
+	segs := strings.Split(strings.TrimPrefix(raw, "/"), "/")
+	for i, seg := range segs {
+		name, err := url.PathUnescape(seg)
+		switch {
+		case err != nil:
+			return arm.BadRequest(arm.CodeInvalidResourceName, "Path segment %d ('%s') is not validly escaped.", i+1, seg)
+		case name == "" && raw != "":
+			return arm.BadRequest(arm.CodeInvalidResourceName, "The path %s has an empty segment (//): every segment must be a name.", raw)
+		case name == "." || name == "..":
+			return arm.BadRequest(arm.CodeInvalidResourceName, "'%s' is not a valid resource name (path segment %d of %s): names cannot be '.' or '..'.", name, i+1, raw)
+		case strings.ContainsAny(name, "/\\"):
+			return arm.BadRequest(arm.CodeInvalidResourceName, "'%s' is not a valid resource name (path segment %d): names cannot contain '/' or '\\'.", name, i+1)
+		}
+	}
+	return nil
 }
 
 // ServeHTTP implements http.Handler.
@@ -139,6 +179,10 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r = r.WithContext(auth.WithPrincipal(r.Context(), principal))
+	if err := checkPath(r); err != nil {
+		writeError(w, r, err)
+		return
+	}
 	if rt == nil {
 		writeError(w, r, arm.NotFound(arm.CodeNotFound, "No API answers %s %s. Check the path against the ARM reference (e.g. /subscriptions/{id}/resourceGroups/{name}).", r.Method, r.URL.Path))
 		return

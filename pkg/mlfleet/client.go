@@ -134,7 +134,7 @@ func NewClient(opts ...Option) (*Client, error) {
 			}
 			tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 		}
-		hc = &http.Client{Transport: tr, Timeout: 2 * time.Minute}
+		hc = &http.Client{Transport: tr, Timeout: 2 * time.Minute, CheckRedirect: noWriteRedirects}
 	}
 	c := &Client{server: u, http: hc, token: o.token, subscription: o.subscription, debug: o.debug, pollInterval: o.pollInterval}
 	if cfg != nil {
@@ -227,6 +227,34 @@ func (c *Client) do(ctx context.Context, req request, out any) (*http.Response, 
 	return resp, nil
 }
 
+// noWriteRedirects follows redirects of reads only: a redirected PUT or DELETE would act on
+// a resource the caller did not name.
+func noWriteRedirects(req *http.Request, via []*http.Request) error {
+	if req.Method != http.MethodGet && req.Method != http.MethodHead {
+		return fmt.Errorf("refusing to follow a redirect of %s to %s", req.Method, req.URL.Redacted())
+	}
+	if len(via) >= 10 {
+		return errors.New("stopped after 10 redirects")
+	}
+	return nil
+}
+
+// checkNames refuses a request path with a segment that is no name: empty (an empty
+// name), "." or ".." (which url.PathEscape leaves as they are, and which would name the
+// parent of the resource).
+func checkNames(path string) error {
+	path, _, _ = strings.Cut(path, "?")
+	for _, seg := range strings.Split(strings.TrimPrefix(path, "/"), "/") {
+		switch seg {
+		case "":
+			return &ValidationError{What: "request", Problems: []*Problem{{Message: "a name is empty; give every name"}}}
+		case ".", "..":
+			return &ValidationError{What: "request", Problems: []*Problem{{Message: fmt.Sprintf("'%s' is not a valid name: names cannot be '.' or '..'", seg)}}}
+		}
+	}
+	return nil
+}
+
 func (c *Client) resolve(req request) (string, error) {
 	var u *url.URL
 	if strings.HasPrefix(req.path, "https://") || strings.HasPrefix(req.path, "http://") {
@@ -236,6 +264,9 @@ func (c *Client) resolve(req request) (string, error) {
 		}
 		u = p
 	} else {
+		if err := checkNames(req.path); err != nil {
+			return "", err
+		}
 		// req.path is already escaped (names go through url.PathEscape): parse, don't assign.
 		p, err := url.Parse(strings.TrimRight(c.server.String(), "/") + req.path)
 		if err != nil {

@@ -16,7 +16,7 @@ func TestCheckPath(t *testing.T) {
 		ok         bool
 	}{
 		{"resource", "/subscriptions/s/resourceGroups/rg/providers/X/workspaces/ws/computes/c", true},
-		{"trailing slash", "/subscriptions/s/resourceGroups/rg/", true},
+		{"trailing slash", "/subscriptions/s/resourceGroups/rg/", false},
 		{"dots inside a name", "/subscriptions/s/resourceGroups/my.rg..x", true},
 		{"encoded space", "/subscriptions/s/resourceGroups/a%20b", true},
 		{"dot dot", "/subscriptions/s/resourceGroups/rg/providers/X/workspaces/ws/computes/..", false},

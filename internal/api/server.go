@@ -108,15 +108,15 @@ func servedByMux(path string) bool {
 // (//), or an encoded slash or backslash in a segment. Such a path must never reach the
 // parent of the resource it names.
 func checkPath(r *http.Request) error {
-	raw := strings.TrimSuffix(r.URL.EscapedPath(), "/")
+	raw := r.URL.EscapedPath()
 	segs := strings.Split(strings.TrimPrefix(raw, "/"), "/")
 	for i, seg := range segs {
 		name, err := url.PathUnescape(seg)
 		switch {
 		case err != nil:
 			return arm.BadRequest(arm.CodeInvalidResourceName, "Path segment %d ('%s') is not validly escaped.", i+1, seg)
-		case name == "" && raw != "":
-			return arm.BadRequest(arm.CodeInvalidResourceName, "The path %s has an empty segment (//): every segment must be a name.", raw)
+		case name == "" && raw != "/":
+			return arm.BadRequest(arm.CodeInvalidResourceName, "The path %s has an empty segment (// or a trailing /): every segment must be a name.", raw)
 		case name == "." || name == "..":
 			return arm.BadRequest(arm.CodeInvalidResourceName, "'%s' is not a valid resource name (path segment %d of %s): names cannot be '.' or '..'.", name, i+1, raw)
 		case strings.ContainsAny(name, "/\\"):

@@ -94,8 +94,16 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		}
 		cfg.Home = h
 	}
+	// The home holds the database, keys, kubeconfigs and every cluster's data: whatever the
+	// user's umask, what the server creates is for its user only (files 0600, directories
+	// 0700), including what libraries create (SQLite's -wal and -shm, etcd, apiserver
+	// certificates).
+	syscall.Umask(0o077)
 	if err := os.MkdirAll(cfg.Home, 0o700); err != nil {
 		return fmt.Errorf("create home %s: %w", cfg.Home, err)
+	}
+	if err := os.Chmod(cfg.Home, 0o700); err != nil {
+		return fmt.Errorf("restrict home %s: %w", cfg.Home, err)
 	}
 	sqlite := cfg.StoreDSN == ""
 	if sqlite {

@@ -176,7 +176,7 @@ func (p *pki) loadOrCreateCA(clusterID string, now time.Time) error {
 	if err := writeFileAtomic(keyFile, keyPEM, 0o600); err != nil {
 		return fmt.Errorf("write cluster CA: %w", err)
 	}
-	if err := writeFileAtomic(certFile, certPEM, 0o644); err != nil {
+	if err := writeFileAtomic(certFile, certPEM, 0o600); err != nil {
 		return fmt.Errorf("write cluster CA: %w", err)
 	}
 	p.caCert, p.caKey, p.caPEM = cert, key, certPEM
@@ -212,7 +212,7 @@ func (p *pki) loadOrCreateServiceAccountKey() error {
 	if err != nil {
 		return fmt.Errorf("write service account public key: %w", err)
 	}
-	if err := writeFileAtomic(pubFile, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o644); err != nil {
+	if err := writeFileAtomic(pubFile, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o600); err != nil {
 		return fmt.Errorf("write service account public key: %w", err)
 	}
 	return nil
@@ -271,7 +271,7 @@ func (p *pki) loadOrIssue(spec leafSpec, now time.Time) (keyPair, error) {
 	if err := writeFileAtomic(keyFile, keyPEM, 0o600); err != nil {
 		return keyPair{}, fmt.Errorf("write %s certificate: %w", spec.file, err)
 	}
-	if err := writeFileAtomic(certFile, certPEM, 0o644); err != nil {
+	if err := writeFileAtomic(certFile, certPEM, 0o600); err != nil {
 		return keyPair{}, fmt.Errorf("write %s certificate: %w", spec.file, err)
 	}
 	return keyPair{cert: certPEM, key: keyPEM}, nil

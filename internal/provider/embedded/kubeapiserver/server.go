@@ -527,7 +527,7 @@ func listenPublic(dataDir, addr string) (net.Listener, error) {
 		return nil, fmt.Errorf("listen on %s: %w", addr, err)
 	}
 	actual := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
-	if err := writeFileAtomic(recordFile, []byte(actual+"\n"), 0o644); err != nil {
+	if err := writeFileAtomic(recordFile, []byte(actual+"\n"), 0o600); err != nil {
 		l.Close()
 		return nil, fmt.Errorf("record port: %w", err)
 	}

@@ -224,7 +224,8 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		log.Error("resume clusters", "err", err)
 	}
 	computes.Start(engineCtx)
-	sweep := sweeper.New(st, sweeper.Config{Interval: cfg.SweepInterval, Logger: log})
+	sweep := sweeper.New(st, sweeper.Config{Interval: cfg.SweepInterval, Logger: log,
+		Also: []func(context.Context) (int, error){computes.SweepMarkers}})
 	sweep.Start(engineCtx)
 
 	serveErr := make(chan error, 1)

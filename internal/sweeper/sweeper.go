@@ -1,5 +1,6 @@
 // Package sweeper removes rows that lost their owner: name claims, TLS label claims,
-// sealed secrets and attachment claims whose compute (or cluster) no longer exists. Every
+// sealed secrets and attachment claims whose compute (or cluster) no longer exists; and,
+// through the sweeps it is given, attachment markers left in clusters. Every
 // request path writes such rows in the same transaction as their owner and removes them
 // with it, so orphans come only from a store edited by hand, an older mlfleet or a bug;
 // the sweeper makes sure none keeps a name taken forever. It is the garbage collection half
@@ -25,6 +26,9 @@ type Config struct {
 	Batch int
 	// Logger receives one line per removed row; default slog.Default().
 	Logger *slog.Logger
+	// Also are sweeps of what lives outside the store (attachment markers in clusters),
+	// run after the store's; each returns how many things it removed.
+	Also []func(ctx context.Context) (int, error)
 }
 
 // Sweeper removes orphaned rows in the background.
@@ -67,6 +71,13 @@ func (w *Sweeper) Sweep(ctx context.Context) (int, error) {
 			w.log.Info("removed an orphaned row", "id", r.ID, "type", r.Type, "owner", r.OwnerID)
 		case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrConflict):
 		default:
+			return n, err
+		}
+	}
+	for _, sweep := range w.cfg.Also {
+		m, err := sweep(ctx)
+		n += m
+		if err != nil {
 			return n, err
 		}
 	}

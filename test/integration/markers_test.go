@@ -1,0 +1,97 @@
+package integration
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/mlfleet/mlfleet/internal/kube"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet"
+)
+
+// TestSweepMarkers (#10, "no orphaned marker"): a workspace deleted while its compute's
+// cluster cannot be reached leaves the attachment marker and components in the cluster.
+// Once the cluster can be reached again, the sweeper removes them, and the cluster can be
+// attached again (without it, the marker would refuse every attach forever).
+func TestSweepMarkers(t *testing.T) {
+	t.Parallel()
+	home := t.TempDir()
+	p, _ := startServerProcess(t, home, "127.0.0.1:0", "--sweep-interval", "1s", "--health-interval", "1h")
+	c, err := mlfleet.NewClient(mlfleet.WithHome(home), mlfleet.WithPollInterval(100*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	wait := func(p *mlfleet.Poller, err error) {
+		t.Helper()
+		if err == nil && p != nil {
+			_, err = p.Wait(ctx, nil)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.CreateResourceGroup(ctx, "mk", "westus", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateWorkspace(ctx, "mk", "mkws", "westus"); err != nil {
+		t.Fatal(err)
+	}
+	_, cp, err := c.BeginCreateManagedCluster(ctx, "mk", "mkc", oneNodeCluster())
+	wait(cp, err)
+	attach := func(ws, name string) {
+		t.Helper()
+		in := devTest(1)
+		in.Properties.Properties.AgentCount = nil
+		id := c.AKSResourceID("mk", "mkc")
+		in.Properties.ResourceID = &id
+		_, ap, err := c.BeginCreateOrUpdateCompute(ctx, "mk", ws, name, in, nil)
+		wait(ap, err)
+	}
+	attach("mkws", "mkaks")
+	kc, err := c.ClusterCredentials(ctx, "mk", "mkc", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := kubeClient(t, kc)
+
+	setRanges := func(ranges ...string) {
+		t.Helper()
+		in := &mlfleet.ClusterInput{}
+		in.Properties.APIServerAccessProfile = &mlfleet.APIServerAccessProfile{AuthorizedIPRanges: ranges}
+		_, up, err := c.BeginCreateManagedCluster(ctx, "mk", "mkc", in)
+		wait(up, err)
+	}
+	setRanges("203.0.113.0/24") // the control plane can no longer reach the cluster
+	wait(c.BeginDeleteWorkspace(ctx, "mk", "mkws"))
+	setRanges()
+
+	// Left behind, then swept.
+	eventually(t, 60*time.Second, "the sweeper to remove the orphaned marker and namespace", func() error {
+		if _, err := k.CoreV1().ConfigMaps("kube-system").Get(ctx, kube.MarkerName, metav1.GetOptions{}); err == nil {
+			return errors.New("the marker is still there")
+		}
+		if _, err := k.CoreV1().Namespaces().Get(ctx, "azureml", metav1.GetOptions{}); err == nil {
+			return errors.New("namespace azureml is still there")
+		}
+		return nil
+	})
+	eventually(t, 10*time.Second, "the sweeper to log what it removed", func() error {
+		if !strings.Contains(p.logs.String(), "removed an orphaned attachment from a cluster") {
+			return errors.New("not logged: was the marker left behind at all?")
+		}
+		return nil
+	})
+	// The cluster can be attached again.
+	if _, err := c.CreateWorkspace(ctx, "mk", "mkws2", "westus"); err != nil {
+		t.Fatal(err)
+	}
+	attach("mkws2", "mkaks2")
+	if _, err := k.CoreV1().ConfigMaps("kube-system").Get(ctx, kube.MarkerName, metav1.GetOptions{}); err != nil {
+		t.Fatalf("marker after the new attach: %v\n%s", err, p.logs)
+	}
+}

@@ -23,6 +23,7 @@ import (
 
 	"github.com/mlfleet/mlfleet/internal/clientconfig"
 	"github.com/mlfleet/mlfleet/internal/failpoint"
+	"github.com/mlfleet/mlfleet/internal/kube"
 	"github.com/mlfleet/mlfleet/internal/store"
 	"github.com/mlfleet/mlfleet/pkg/mlfleet"
 )
@@ -694,17 +695,25 @@ func (e *fpEnv) invariants(what string) {
 		if attachedFailed[strings.ToLower(r.ID)] {
 			continue
 		}
-		eventually(e.t, 60*time.Second, what+": the azureml namespace of "+r.Name+" to match its attachment", func() error {
+		eventually(e.t, 60*time.Second, what+": the azureml namespace and marker of "+r.Name+" to match its attachment", func() error {
 			kc, err := e.c.ClusterCredentials(ctx, r.ResourceGroup, r.Name, true)
 			if err != nil {
 				return err
 			}
-			_, err = kubeClient(e.t, kc).CoreV1().Namespaces().Get(ctx, "azureml", metav1.GetOptions{})
+			k := kubeClient(e.t, kc)
+			_, err = k.CoreV1().Namespaces().Get(ctx, "azureml", metav1.GetOptions{})
 			switch {
 			case attached && err != nil:
 				return fmt.Errorf("attached, but namespace azureml: %v", err)
 			case !attached && err == nil:
 				return fmt.Errorf("not attached, but namespace azureml exists")
+			}
+			_, err = k.CoreV1().ConfigMaps("kube-system").Get(ctx, kube.MarkerName, metav1.GetOptions{})
+			switch {
+			case attached && err != nil:
+				return fmt.Errorf("attached, but the attachment marker: %v", err)
+			case !attached && err == nil:
+				return fmt.Errorf("not attached, but the attachment marker is there")
 			}
 			return nil
 		})

@@ -53,6 +53,9 @@ type fpFlow struct {
 	request func(e *fpEnv, rg string) (*mlfleet.Poller, error)
 	// check says whether the request has taken full effect.
 	check func(e *fpEnv, rg string) error
+	// recreate, for a delete, makes the same name again (nil for the others, whose retry
+	// is a re-create already): it must work as if nothing had happened.
+	recreate func(e *fpEnv, rg string)
 }
 
 // fpEnv is one server home the crash test works in, across restarts.
@@ -172,7 +175,8 @@ func fpFlows() []fpFlow {
 				}
 				_, err = e.c.GetManagedCluster(ctx, rg, "mc") // detach keeps the cluster
 				return err
-			}},
+			},
+			recreate: func(e *fpEnv, rg string) { wait(attach(e, rg)) }},
 		{name: "compute delete",
 			setup: func(e *fpEnv, rg string) { workspace(e, rg); wait(createCompute(e, rg)) },
 			request: func(e *fpEnv, rg string) (*mlfleet.Poller, error) {
@@ -185,7 +189,8 @@ func fpFlows() []fpFlow {
 				}
 				_, err = e.c.GetManagedCluster(ctx, rg, "cc"+rg)
 				return gone(err, "the cluster the compute created")
-			}},
+			},
+			recreate: func(e *fpEnv, rg string) { wait(createCompute(e, rg)) }},
 		{name: "cluster create", setup: func(*fpEnv, string) {},
 			request: func(e *fpEnv, rg string) (*mlfleet.Poller, error) {
 				_, p, err := e.c.BeginCreateManagedCluster(ctx, rg, "mc", oneNodeCluster())
@@ -217,7 +222,8 @@ func fpFlows() []fpFlow {
 			check: func(e *fpEnv, rg string) error {
 				_, err := e.c.GetManagedCluster(ctx, rg, "mc")
 				return gone(err, "the deleted cluster")
-			}},
+			},
+			recreate: cluster},
 		{name: "workspace delete",
 			setup: func(e *fpEnv, rg string) { workspace(e, rg); cluster(e, rg); wait(attach(e, rg)) },
 			request: func(e *fpEnv, rg string) (*mlfleet.Poller, error) {
@@ -356,6 +362,11 @@ func runFailpoints(t *testing.T, f fpFlow, dsn string) fpCount {
 				t.Errorf("%s: after a retry of the request: %v\n%s", what, err, e.p.logs)
 			}
 			e.invariants(what + ", after the retry")
+			if f.recreate != nil {
+				e.setupStep(f.name+": re-create", func() { f.recreate(e, rg) })
+				e.settle()
+				e.invariants(what + ", after a re-create")
+			}
 			e.deleteGroup(rg)
 			if t.Failed() {
 				t.FailNow()
@@ -458,6 +469,17 @@ func (e *fpEnv) setup(f fpFlow, rg string) {
 		}
 	}()
 	f.setup(e, rg)
+}
+
+// setupStep runs fn, reporting a panic of the setup helpers as a test failure.
+func (e *fpEnv) setupStep(what string, fn func()) {
+	e.t.Helper()
+	defer func() {
+		if p := recover(); p != nil {
+			e.t.Fatalf("%s: %v\n%s", what, p, e.p.logs)
+		}
+	}()
+	fn()
 }
 
 // send sends f's request and, when wait, waits for its operation.

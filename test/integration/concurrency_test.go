@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -15,6 +17,8 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/mlfleet/mlfleet/internal/store"
 )
 
 // settleWithin bounds every wait of TestConcurrency: operations ending, resources leaving
@@ -27,6 +31,26 @@ const settleWithin = 90 * time.Second
 // S4, S11, issue #10).
 func TestConcurrency(t *testing.T) {
 	t.Parallel()
+	// Whatever raced, nothing is left without its owner: every claim, secret and cluster
+	// row written for a loser went with it.
+	t.Cleanup(func() {
+		db := filepath.Join(shared.home, "mlfleet.db")
+		if _, err := os.Stat(db); err != nil {
+			t.Fatalf("the shared server's database: %v", err)
+		}
+		st, err := store.Open(context.Background(), db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		orphans, err := st.ListOrphans(context.Background(), 0)
+		if err != nil || len(orphans) > 0 {
+			t.Errorf("after the races, %d orphaned rows (%v)", len(orphans), err)
+			for _, o := range orphans {
+				t.Errorf("orphan %s (owner %s)", o.ID, o.OwnerID)
+			}
+		}
+	})
 
 	// S11: 50 attaches of one cluster under 50 names of one workspace.
 	t.Run("attach one cluster under 50 names", func(t *testing.T) {

@@ -284,6 +284,16 @@ func (s *Service) connectWhenUp(ctx context.Context, mc *containerservice.Manage
 		if err == nil || !errors.As(err, &ae) || ae.Code != containerservice.CodeClusterNotRunning || time.Now().After(deadline) {
 			return kc, err
 		}
+		// Waiting only makes sense for a cluster that is coming up, not one that failed or
+		// is going away.
+		cur, gerr := s.cfg.Clusters.GetByID(ctx, mc.ID)
+		if gerr != nil {
+			return nil, gerr
+		}
+		switch cur.Properties.ProvisioningState {
+		case containerservice.StateFailed, StateDeleting:
+			return nil, err
+		}
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()

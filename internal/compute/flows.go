@@ -508,7 +508,7 @@ func (s *Service) cascadeDelete(ctx context.Context, run *operations.Run, r *sto
 	if err := s.removeComponents(ctx, c, false); err != nil {
 		return err
 	}
-	return s.cfg.Store.InTx(ctx, func(tx store.Store) error {
+	err = s.cfg.Store.InTx(ctx, func(tx store.Store) error {
 		cur, err := tx.GetResource(ctx, r.ID)
 		if errors.Is(err, store.ErrNotFound) {
 			return nil
@@ -518,6 +518,18 @@ func (s *Service) cascadeDelete(ctx context.Context, run *operations.Run, r *sto
 		}
 		return s.forgetIn(ctx, tx, cur, 0)
 	})
+	if err != nil && ctx.Err() == nil {
+		// Its components are gone but the compute stays: say so, rather than leave it
+		// Succeeded and attached until the delete is retried.
+		if merr := s.modify(context.WithoutCancel(ctx), r.ID, func(c *Compute) {
+			c.Properties.ProvisioningState = StateFailed
+			c.Properties.ProvisioningErrors = []ProvisioningError{{Error: errorDetail(err)}}
+			c.Properties.Mlfleet.Attached = false
+		}); merr != nil && !errors.Is(merr, store.ErrNotFound) {
+			s.log.Error("record a compute its delete left behind", "compute", r.ID, "err", merr)
+		}
+	}
+	return err
 }
 
 // fail is the cleanup of a failed create or attach: what was installed is removed, a

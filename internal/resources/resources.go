@@ -390,7 +390,18 @@ func (s *Service) runDelete(ctx context.Context, run *operations.Run) error {
 		return fmt.Errorf("list resources under %s: %w", in.ID, err)
 	}
 	sort.SliceStable(children, func(i, j int) bool { return depth(children[i].ID) > depth(children[j].ID) })
+	// A row owned by another row that is being deleted too (a compute's attachment claim on
+	// a cluster of the group) goes with its owner, whose deleter removes it in the same
+	// transaction: deleted on its own first, it would leave the owner without it if the
+	// owner's delete then failed.
+	deleting := map[string]bool{strings.ToLower(in.ID): true}
 	for _, r := range children {
+		deleting[strings.ToLower(r.ID)] = true
+	}
+	for _, r := range children {
+		if r.OwnerID != "" && deleting[strings.ToLower(r.OwnerID)] {
+			continue
+		}
 		if err := run.Step(ctx, "delete "+strings.ToLower(r.ID), func(ctx context.Context) error {
 			return s.deleteOne(ctx, run, r)
 		}); err != nil {

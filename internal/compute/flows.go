@@ -516,6 +516,12 @@ func (s *Service) cascadeDelete(ctx context.Context, run *operations.Run, r *sto
 		if err != nil {
 			return err
 		}
+		// A cluster the compute created outlives it here: it becomes the user's.
+		if clusterID := deref(c.Properties.ResourceID); c.Properties.Mlfleet.CreatedCluster && clusterID != "" {
+			if err := s.cfg.Clusters.Disown(ctx, tx, clusterID, r.ID); err != nil {
+				return err
+			}
+		}
 		return s.forgetIn(ctx, tx, cur, 0)
 	})
 	if err != nil && ctx.Err() == nil {

@@ -48,8 +48,11 @@ func TestServedByMux(t *testing.T) {
 		"/": true, "/healthz": true, "/readyz": true, "/metrics": true, "/ui/app.js": true,
 		"/subscriptions": false, "/subscriptions/../healthz": false, "//": false, "/mlfleet/v1/tokens": false,
 	} {
-		if got := servedByMux(path); got != want {
-			t.Errorf("servedByMux(%q) = %v, want %v", path, got, want)
+		if got := servedByMux(http.MethodGet, path); got != want {
+			t.Errorf("servedByMux(GET %q) = %v, want %v", path, got, want)
+		}
+		if servedByMux(http.MethodPost, path) {
+			t.Errorf("servedByMux(POST %q) = true, want the API", path)
 		}
 	}
 }

@@ -85,7 +85,7 @@ func New(cfg Config) *Server {
 	// API paths never go through the mux: it cleans paths and redirects (307 keeps the
 	// method), which would turn PUT …/computes/.. into a PUT on the workspace.
 	s.handler = s.withRequestID(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if servedByMux(r.URL.Path) {
+		if servedByMux(r.Method, r.URL.Path) {
 			mux.ServeHTTP(w, r)
 			return
 		}
@@ -94,9 +94,12 @@ func New(cfg Config) *Server {
 	return s
 }
 
-// servedByMux reports whether path is one of the few non-API paths: health, metrics and
-// the Studio page.
-func servedByMux(path string) bool {
+// servedByMux reports whether a request is for one of the few non-API pages, which are
+// read with GET (or HEAD): health, metrics and the Studio page.
+func servedByMux(method, path string) bool {
+	if method != http.MethodGet && method != http.MethodHead {
+		return false
+	}
 	switch path {
 	case "/", "/healthz", "/readyz", "/metrics":
 		return true

@@ -324,29 +324,38 @@ func (s *Service) update(ctx context.Context, w *workspaces.Workspace, r *store.
 				return err
 			}
 		}
-		cur, err := decode(r)
-		if err != nil {
-			return err
-		}
-		s.render(cur, st)
-		cur.Properties.Properties.AgentCount = &count // changes when the cluster has scaled
-		cur.Properties.ProvisioningState = StateUpdating
-		cur.Properties.Mlfleet.Warnings = l.warnings
-		if in.Tags != nil {
-			cur.Tags = in.Tags
-		}
-		if in.Properties.Description != nil {
-			cur.Properties.Description = in.Properties.Description
-		}
-		cur.Properties.ModifiedOn = ptr(s.now().UTC())
-		cur.ETag = ""
-		w := *r
-		w.Body, _ = json.Marshal(cur)
-		if err := tx.UpdateResource(ctx, &w); err != nil {
-			if errors.Is(err, store.ErrConflict) {
-				return arm.Errorf(http.StatusConflict, arm.CodeOperationInProgress,
-					"Compute '%s' was changed by another request at the same time; read it again and retry.", c.Name)
+		// With If-Match, only the compute as it was read may change; without, a change the
+		// health monitor made meanwhile is kept and this one applied over it.
+		guard := func(cur *store.Resource) error {
+			if opts.Preconditions.IfMatch != "" && cur.Version != r.Version {
+				return opts.Preconditions.CheckIfMatch(fmt.Sprintf("Compute '%s'", c.Name), true, arm.ETag(cur.Version))
 			}
+			return nil
+		}
+		_, err = store.Modify(ctx, tx, r.ID, func(cur *store.Resource) error {
+			if err := guard(cur); err != nil {
+				return err
+			}
+			next, err := decode(cur)
+			if err != nil {
+				return err
+			}
+			s.render(next, st)
+			next.Properties.Properties.AgentCount = &count // changes when the cluster has scaled
+			next.Properties.ProvisioningState = StateUpdating
+			next.Properties.Mlfleet.Warnings = l.warnings
+			if in.Tags != nil {
+				next.Tags = in.Tags
+			}
+			if in.Properties.Description != nil {
+				next.Properties.Description = in.Properties.Description
+			}
+			next.Properties.ModifiedOn = ptr(s.now().UTC())
+			next.ETag = ""
+			cur.Body, _ = json.Marshal(next)
+			return nil
+		})
+		if err != nil {
 			return err
 		}
 		op, err = s.cfg.Engine.SubmitIn(ctx, tx, KindUpdate, r.ID, r.SubscriptionID, updateInput{ID: r.ID, Scale: scale})

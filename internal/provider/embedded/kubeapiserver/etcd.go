@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -27,9 +28,9 @@ type Etcd struct {
 }
 
 // StartEtcd starts an embedded etcd member whose data lives in dir (created if missing; an
-// existing member in dir is restarted with its data). It listens on loopback ports picked by
-// the operating system, so the endpoints change from one start to the next; ask Endpoints
-// after every start. Only errors are logged (JSON on stderr), and nothing once Close has
+// existing member in dir is restarted with its data). Clients reach it on a unix socket in
+// dir (0700), so no other user of the machine can connect to it and read what clusters
+// store there (Secrets included); ask Endpoints after every start. Only errors are logged (JSON on stderr), and nothing once Close has
 // begun. StartEtcd returns when the member serves requests, or with ctx's error if ctx ends
 // first.
 func StartEtcd(ctx context.Context, dir string) (*Etcd, error) {
@@ -44,12 +45,21 @@ func StartEtcd(ctx context.Context, dir string) (*Etcd, error) {
 	// never race for a fixed one. The peer URL is never dialled by a single-member cluster,
 	// and it is only compared with itself (advertised vs initial cluster), so ":0" is stable
 	// across restarts and the member ID stored in dir keeps matching.
+	//
+	// The peer listener stays on loopback TCP, because the member's ID derives from its peer
+	// URL and existing data directories must keep matching; it serves only raft and member
+	// metadata, not the key-value API.
 	loopback := url.URL{Scheme: "http", Host: "127.0.0.1:0"}
+	sock, err := clientSocket(dir)
+	if err != nil {
+		return nil, fmt.Errorf("start etcd: %w", err)
+	}
+	client := url.URL{Scheme: "unix", Path: sock}
 	cfg := embed.NewConfig()
 	cfg.Name = "mlfleet"
 	cfg.Dir = dir
-	cfg.ListenClientUrls = []url.URL{loopback}
-	cfg.AdvertiseClientUrls = []url.URL{loopback}
+	cfg.ListenClientUrls = []url.URL{client}
+	cfg.AdvertiseClientUrls = []url.URL{client}
 	cfg.ListenPeerUrls = []url.URL{loopback}
 	cfg.AdvertisePeerUrls = []url.URL{loopback}
 	cfg.InitialCluster = cfg.InitialClusterFromName(cfg.Name)
@@ -79,13 +89,34 @@ func StartEtcd(ctx context.Context, dir string) (*Etcd, error) {
 
 	endpoints := make([]string, 0, len(e.Clients))
 	for _, l := range e.Clients {
-		endpoints = append(endpoints, "http://"+l.Addr().String())
+		endpoints = append(endpoints, "unix://"+l.Addr().String())
 	}
 	if len(endpoints) == 0 {
 		e.Close()
 		return nil, errors.New("start etcd: no client listener")
 	}
 	return &Etcd{etcd: e, endpoints: endpoints, logLevel: logLevel, closed: make(chan struct{})}, nil
+}
+
+// maxSocketPath is the longest path a unix socket may have (sun_path is 108 bytes on Linux,
+// with the terminating NUL).
+const maxSocketPath = 107
+
+// clientSocket returns where etcd's client socket goes: in dir, or, when that path would be
+// too long for a unix socket, in a new private (0700) temporary directory.
+func clientSocket(dir string) (string, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	if p := filepath.Join(abs, "client.sock"); len(p) <= maxSocketPath {
+		return p, nil
+	}
+	tmp, err := os.MkdirTemp("", "mlfleet-etcd-")
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(tmp, "client.sock"), nil
 }
 
 // newEtcdLogger returns the logger given to etcd: JSON lines on stderr at the given level,

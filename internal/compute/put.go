@@ -73,7 +73,9 @@ func (s *Service) create(ctx context.Context, w *workspaces.Workspace, id, name 
 			forCluster.Network = nil // already reported, in the compute's terms
 		}
 	}
-	err = s.cfg.Clusters.Validate(ctx, parsed.SubscriptionID, parsed.ResourceGroup, name, clusterInput(loc, forCluster))
+	// The cluster is reserved in the same transaction as the compute (below), recording the
+	// compute as the one that created it: a user's cluster of that name is never taken for it.
+	nc, err := s.cfg.Clusters.Validate(ctx, parsed.SubscriptionID, parsed.ResourceGroup, name, clusterInput(loc, forCluster), id)
 	var ae *arm.Error
 	switch {
 	case err == nil:
@@ -98,12 +100,6 @@ func (s *Service) create(ctx context.Context, w *workspaces.Workspace, id, name 
 	}
 	if opts.ValidateOnly {
 		return &Result{Validation: l.validation(), Warnings: l.warnings}, nil
-	}
-	// The cluster is reserved in the same transaction as the compute, recording the compute
-	// as the one that created it: a user's cluster of that name is never taken for it.
-	nc, err := s.cfg.Clusters.Prepare(ctx, parsed.SubscriptionID, parsed.ResourceGroup, name, clusterInput(loc, forCluster), id)
-	if err != nil {
-		return nil, err
 	}
 	clusterID := nc.ID()
 	c := s.newCompute(id, name, loc, in, st)

@@ -295,23 +295,23 @@ func (s *Service) Insert(ctx context.Context, tx store.Store, nc *NewCluster) (*
 }
 
 // Validate checks a request to create a new cluster without creating it: the same checks,
-// policy included, and the same errors as Put. A cluster of that name must not exist.
-func (s *Service) Validate(ctx context.Context, sub, rg, name string, in ClusterInput) error {
+// policy included, and the same errors as Put. A cluster of that name must not exist. It
+// returns the cluster ready to Insert, recording createdFor as Prepare does.
+func (s *Service) Validate(ctx context.Context, sub, rg, name string, in ClusterInput, createdFor string) (*NewCluster, error) {
 	group, err := s.cfg.Resources.WritableGroup(ctx, sub, rg)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if !clusterName.MatchString(name) {
-		return arm.BadRequest(arm.CodeInvalidResourceName,
+		return nil, arm.BadRequest(arm.CodeInvalidResourceName,
 			"Cluster name '%s' is invalid: use 1 to 63 letters, digits, '-' or '_', starting and ending with a letter or digit.", name).WithTarget("resourceName")
 	}
 	if _, err := s.cfg.Store.GetResource(ctx, ID(sub, group.Name, name)); err == nil {
-		return arm.Conflict("A managed cluster named '%s' already exists in resource group '%s'.", name, group.Name)
+		return nil, arm.Conflict("A managed cluster named '%s' already exists in resource group '%s'.", name, group.Name)
 	} else if !errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("get cluster %s: %w", name, err)
+		return nil, fmt.Errorf("get cluster %s: %w", name, err)
 	}
-	_, _, err = s.validateNew(ctx, sub, group, name, in)
-	return err
+	return s.Prepare(ctx, sub, group.Name, name, in, createdFor)
 }
 
 // validateNew checks a create request, reporting every problem together, and returns the

@@ -120,9 +120,64 @@ type Token struct {
 	Name string
 	// Role is Owner, Contributor or Reader.
 	Role string
+	// PrincipalID is the principal the token acts as ("" for tokens minted before
+	// principals existed, which act as the bootstrap admin).
+	PrincipalID string
 	// CreatedAt is set by the caller; ExpiresAt zero means it never expires.
 	CreatedAt time.Time
 	ExpiresAt time.Time
+}
+
+// Principal types, as Microsoft Graph and ARM's principalType spell them.
+const (
+	PrincipalUser             = "User"
+	PrincipalServicePrincipal = "ServicePrincipal"
+)
+
+// Principal is a user or a service principal: who a token acts as.
+type Principal struct {
+	// ID is the object id, a GUID (lowercase).
+	ID string
+	// Type is PrincipalUser or PrincipalServicePrincipal.
+	Type string
+	// Login is what the principal signs in with: a service principal's appId, a user's
+	// user principal name. Unique among principals, compared case-insensitively.
+	Login string
+	// Name is the display name.
+	Name string
+	// SecretHash is the salted hash of the password or client secret ("" = cannot sign in).
+	SecretHash string
+	// CreatedBy is the id of the principal that created this one.
+	CreatedBy string
+	// CreatedAt and UpdatedAt are set by the store (UTC).
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// RoleAssignment grants a principal a role at a scope and everything under it.
+type RoleAssignment struct {
+	// Name is the assignment's GUID, the last segment of its ARM id.
+	Name string
+	// Scope is "/" (everything), a subscription, a resource group or a resource id.
+	Scope string
+	// PrincipalID is the object id of the principal.
+	PrincipalID string
+	// Role is Owner, Contributor or Reader.
+	Role string
+	// CreatedBy is the id of the principal that created it.
+	CreatedBy string
+	// CreatedAt is set by the store (UTC).
+	CreatedAt time.Time
+}
+
+// RoleAssignmentFilter selects role assignments. Zero fields do not filter.
+type RoleAssignmentFilter struct {
+	// PrincipalID keeps the assignments of this principal.
+	PrincipalID string
+	// Around keeps assignments at this scope, above it (they are inherited by it) or below it.
+	Around string
+	// AtOrBelow keeps assignments at this scope or below it.
+	AtOrBelow string
 }
 
 // Store is mlfleet's persistent state. Implementations: SQLite (embedded default) and
@@ -191,6 +246,32 @@ type Store interface {
 	CreateToken(ctx context.Context, t *Token) error
 	// GetToken returns the token with this hash, or ErrNotFound.
 	GetToken(ctx context.Context, hash string) (*Token, error)
+
+	// CreatePrincipal stores p. Returns ErrConflict when its id or login is taken.
+	CreatePrincipal(ctx context.Context, p *Principal) error
+	// GetPrincipal returns the principal whose id or login is ref (any case), or ErrNotFound.
+	GetPrincipal(ctx context.Context, ref string) (*Principal, error)
+	// ListPrincipals returns every principal, ordered by login.
+	ListPrincipals(ctx context.Context) ([]*Principal, error)
+	// SetPrincipalSecret replaces the principal's secret hash and deletes every token
+	// minted for it, in one transaction. ErrNotFound if missing.
+	SetPrincipalSecret(ctx context.Context, id, secretHash string) error
+	// DeletePrincipal deletes the principal, its tokens and its role assignments, in one
+	// transaction. ErrNotFound if missing.
+	DeletePrincipal(ctx context.Context, id string) error
+
+	// CreateRoleAssignment stores a. Returns ErrConflict when its name is taken or the
+	// principal already holds that role at that scope.
+	CreateRoleAssignment(ctx context.Context, a *RoleAssignment) error
+	// GetRoleAssignment returns the assignment with this name (any case), or ErrNotFound.
+	GetRoleAssignment(ctx context.Context, name string) (*RoleAssignment, error)
+	// ListRoleAssignments returns the assignments f selects, ordered by scope then name.
+	ListRoleAssignments(ctx context.Context, f RoleAssignmentFilter) ([]*RoleAssignment, error)
+	// DeleteRoleAssignment deletes the assignment with this name. ErrNotFound if missing.
+	DeleteRoleAssignment(ctx context.Context, name string) error
+	// DeleteRoleAssignmentsAtOrBelow deletes every assignment at scope or below it (the
+	// scope was deleted) and returns how many it deleted.
+	DeleteRoleAssignmentsAtOrBelow(ctx context.Context, scope string) (int, error)
 
 	// Close releases the connection pool.
 	Close() error

@@ -1,0 +1,266 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+)
+
+const principalColumns = `id, type, login, name, secret_hash, created_by, created_at, updated_at`
+
+func scanPrincipal(sc scanner) (*Principal, error) {
+	var (
+		p                Principal
+		created, updated int64
+	)
+	if err := sc.Scan(&p.ID, &p.Type, &p.Login, &p.Name, &p.SecretHash, &p.CreatedBy, &created, &updated); err != nil {
+		return nil, err
+	}
+	p.CreatedAt, p.UpdatedAt = fromMillis(created), fromMillis(updated)
+	return &p, nil
+}
+
+// CreatePrincipal stores p (ErrConflict when its id or login is taken).
+func (s *sqlStore) CreatePrincipal(ctx context.Context, p *Principal) error {
+	if p.ID == "" || p.Login == "" {
+		return fmt.Errorf("create principal: empty id or login")
+	}
+	t := now()
+	if err := s.hit("CreatePrincipal", "before"); err != nil {
+		return fmt.Errorf("create principal %s: %w", p.Login, err)
+	}
+	_, err := s.exec(ctx, `INSERT INTO principals (key, id, type, login_key, login, name, secret_hash, created_by, created_at, updated_at)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		idKey(p.ID), p.ID, p.Type, idKey(p.Login), p.Login, p.Name, p.SecretHash, p.CreatedBy, millis(t), millis(t))
+	if err != nil {
+		return fmt.Errorf("create principal %s: %w", p.Login, err)
+	}
+	p.CreatedAt, p.UpdatedAt = t, t
+	return s.hit("CreatePrincipal", "after")
+}
+
+// GetPrincipal returns the principal whose id or login is ref.
+func (s *sqlStore) GetPrincipal(ctx context.Context, ref string) (*Principal, error) {
+	p, err := scanPrincipal(s.queryRow(ctx, `SELECT `+principalColumns+` FROM principals WHERE key = ? OR login_key = ?
+	ORDER BY CASE WHEN key = ? THEN 0 ELSE 1 END LIMIT 1`, idKey(ref), idKey(ref), idKey(ref)))
+	if err != nil {
+		return nil, fmt.Errorf("get principal %s: %w", ref, s.d.translate(err))
+	}
+	return p, nil
+}
+
+// ListPrincipals returns every principal, ordered by login.
+func (s *sqlStore) ListPrincipals(ctx context.Context) ([]*Principal, error) {
+	rows, err := s.q.QueryContext(ctx, `SELECT `+principalColumns+` FROM principals ORDER BY login_key`)
+	if err != nil {
+		return nil, fmt.Errorf("list principals: %w", s.d.translate(err))
+	}
+	defer rows.Close()
+	var ps []*Principal
+	for rows.Next() {
+		p, err := scanPrincipal(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list principals: %w", err)
+		}
+		ps = append(ps, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list principals: %w", err)
+	}
+	return ps, nil
+}
+
+// SetPrincipalSecret replaces the secret hash and revokes the principal's tokens.
+func (s *sqlStore) SetPrincipalSecret(ctx context.Context, id, secretHash string) error {
+	return s.InTx(ctx, func(tx Store) error {
+		t := tx.(*sqlStore)
+		if err := t.hit("SetPrincipalSecret", "before"); err != nil {
+			return fmt.Errorf("set secret of %s: %w", id, err)
+		}
+		n, err := t.exec(ctx, `UPDATE principals SET secret_hash = ?, updated_at = ? WHERE key = ?`, secretHash, millis(now()), idKey(id))
+		if err != nil {
+			return fmt.Errorf("set secret of %s: %w", id, err)
+		}
+		if n == 0 {
+			return fmt.Errorf("set secret of %s: %w", id, ErrNotFound)
+		}
+		if _, err := t.exec(ctx, `DELETE FROM tokens WHERE principal_key = ?`, idKey(id)); err != nil {
+			return fmt.Errorf("revoke tokens of %s: %w", id, err)
+		}
+		return nil
+	})
+}
+
+// DeletePrincipal deletes the principal with its tokens and role assignments.
+func (s *sqlStore) DeletePrincipal(ctx context.Context, id string) error {
+	return s.InTx(ctx, func(tx Store) error {
+		t := tx.(*sqlStore)
+		if err := t.hit("DeletePrincipal", "before"); err != nil {
+			return fmt.Errorf("delete principal %s: %w", id, err)
+		}
+		n, err := t.exec(ctx, `DELETE FROM principals WHERE key = ?`, idKey(id))
+		if err != nil {
+			return fmt.Errorf("delete principal %s: %w", id, err)
+		}
+		if n == 0 {
+			return fmt.Errorf("delete principal %s: %w", id, ErrNotFound)
+		}
+		for _, table := range []string{"tokens", "role_assignments"} {
+			if _, err := t.exec(ctx, `DELETE FROM `+table+` WHERE principal_key = ?`, idKey(id)); err != nil {
+				return fmt.Errorf("delete principal %s: %s: %w", id, table, err)
+			}
+		}
+		return nil
+	})
+}
+
+const roleAssignmentColumns = `name, scope, principal_id, role, created_by, created_at`
+
+func scanRoleAssignment(sc scanner) (*RoleAssignment, error) {
+	var (
+		a       RoleAssignment
+		created int64
+	)
+	if err := sc.Scan(&a.Name, &a.Scope, &a.PrincipalID, &a.Role, &a.CreatedBy, &created); err != nil {
+		return nil, err
+	}
+	a.CreatedAt = fromMillis(created)
+	return &a, nil
+}
+
+// CreateRoleAssignment stores a (ErrConflict when the name or the grant exists).
+func (s *sqlStore) CreateRoleAssignment(ctx context.Context, a *RoleAssignment) error {
+	if a.Name == "" || a.Scope == "" || a.PrincipalID == "" {
+		return fmt.Errorf("create role assignment: empty name, scope or principal")
+	}
+	t := now()
+	if err := s.hit("CreateRoleAssignment", "before"); err != nil {
+		return fmt.Errorf("create role assignment %s: %w", a.Name, err)
+	}
+	_, err := s.exec(ctx, `INSERT INTO role_assignments (key, name, scope_key, scope, principal_key, principal_id, role, created_by, created_at)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		idKey(a.Name), a.Name, scopeKey(a.Scope), a.Scope, idKey(a.PrincipalID), a.PrincipalID, a.Role, a.CreatedBy, millis(t))
+	if err != nil {
+		return fmt.Errorf("create role assignment %s: %w", a.Name, err)
+	}
+	a.CreatedAt = t
+	return s.hit("CreateRoleAssignment", "after")
+}
+
+// GetRoleAssignment returns the assignment with this name.
+func (s *sqlStore) GetRoleAssignment(ctx context.Context, name string) (*RoleAssignment, error) {
+	a, err := scanRoleAssignment(s.queryRow(ctx, `SELECT `+roleAssignmentColumns+` FROM role_assignments WHERE key = ?`, idKey(name)))
+	if err != nil {
+		return nil, fmt.Errorf("get role assignment %s: %w", name, s.d.translate(err))
+	}
+	return a, nil
+}
+
+// ListRoleAssignments returns the assignments f selects.
+func (s *sqlStore) ListRoleAssignments(ctx context.Context, f RoleAssignmentFilter) ([]*RoleAssignment, error) {
+	var (
+		where []string
+		args  []any
+	)
+	if f.PrincipalID != "" {
+		where = append(where, "principal_key = ?")
+		args = append(args, idKey(f.PrincipalID))
+	}
+	if f.AtOrBelow != "" {
+		w, a := atOrBelow(f.AtOrBelow)
+		where, args = append(where, w), append(args, a...)
+	}
+	if f.Around != "" {
+		below, a := atOrBelow(f.Around)
+		above := ancestors(f.Around)
+		where = append(where, "("+below+" OR scope_key IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(above)), ", ")+"))")
+		args = append(args, a...)
+		for _, k := range above {
+			args = append(args, k)
+		}
+	}
+	q := `SELECT ` + roleAssignmentColumns + ` FROM role_assignments`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY scope_key, key"
+	rows, err := s.q.QueryContext(ctx, s.d.rebind(q), args...)
+	if err != nil {
+		return nil, fmt.Errorf("list role assignments: %w", s.d.translate(err))
+	}
+	defer rows.Close()
+	var as []*RoleAssignment
+	for rows.Next() {
+		a, err := scanRoleAssignment(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list role assignments: %w", err)
+		}
+		as = append(as, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list role assignments: %w", err)
+	}
+	return as, nil
+}
+
+// DeleteRoleAssignment deletes the assignment with this name.
+func (s *sqlStore) DeleteRoleAssignment(ctx context.Context, name string) error {
+	if err := s.hit("DeleteRoleAssignment", "before"); err != nil {
+		return fmt.Errorf("delete role assignment %s: %w", name, err)
+	}
+	n, err := s.exec(ctx, `DELETE FROM role_assignments WHERE key = ?`, idKey(name))
+	if err != nil {
+		return fmt.Errorf("delete role assignment %s: %w", name, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("delete role assignment %s: %w", name, ErrNotFound)
+	}
+	return s.hit("DeleteRoleAssignment", "after")
+}
+
+// DeleteRoleAssignmentsAtOrBelow deletes the assignments at scope or below it.
+func (s *sqlStore) DeleteRoleAssignmentsAtOrBelow(ctx context.Context, scope string) (int, error) {
+	if err := s.hit("DeleteRoleAssignmentsAtOrBelow", "before"); err != nil {
+		return 0, fmt.Errorf("delete role assignments under %s: %w", scope, err)
+	}
+	w, args := atOrBelow(scope)
+	n, err := s.exec(ctx, `DELETE FROM role_assignments WHERE `+w, args...)
+	if err != nil {
+		return 0, fmt.Errorf("delete role assignments under %s: %w", scope, err)
+	}
+	return int(n), s.hit("DeleteRoleAssignmentsAtOrBelow", "after")
+}
+
+// scopeKey is the stored form of a scope: lowercased, without a trailing slash except for
+// the root "/".
+func scopeKey(scope string) string {
+	k := strings.TrimRight(idKey(scope), "/")
+	if k == "" {
+		return "/"
+	}
+	return k
+}
+
+// atOrBelow is the condition on scope_key for "at scope or below it", with its arguments.
+// Below are the keys in [scope+"/", scope+"0") (see ListResources); below the root is
+// everything.
+func atOrBelow(scope string) (string, []any) {
+	k := scopeKey(scope)
+	if k == "/" {
+		return "1 = 1", nil
+	}
+	return "(scope_key = ? OR (scope_key >= ? AND scope_key < ?))", []any{k, k + "/", k + "0"}
+}
+
+// ancestors returns the keys of every scope strictly above scope: the root and each
+// shorter prefix ending at a segment boundary.
+func ancestors(scope string) []string {
+	k := scopeKey(scope)
+	out := []string{"/"}
+	for i := 1; i < len(k); i++ {
+		if k[i] == '/' {
+			out = append(out, k[:i])
+		}
+	}
+	return out
+}

@@ -1,0 +1,39 @@
+-- Principals (users and service principals), role assignments at a scope, and the
+-- principal each token was minted for. Keys are lowercased ids, as in 0001.
+
+CREATE TABLE principals (
+	key         TEXT    NOT NULL PRIMARY KEY,
+	id          TEXT    NOT NULL,
+	type        TEXT    NOT NULL,
+	-- login_key is what a principal logs in with, lowercased: a service principal's appId,
+	-- a user's user principal name. Unique among principals.
+	login_key   TEXT    NOT NULL UNIQUE,
+	login       TEXT    NOT NULL,
+	name        TEXT    NOT NULL,
+	secret_hash TEXT    NOT NULL,
+	created_by  TEXT    NOT NULL,
+	created_at  INTEGER NOT NULL,
+	updated_at  INTEGER NOT NULL
+) STRICT;
+
+-- A role assignment is named by a GUID, unique in the tenant as in Azure; scope is "/" or
+-- an ARM id. One principal holds a role at a scope at most once.
+CREATE TABLE role_assignments (
+	key           TEXT    NOT NULL PRIMARY KEY,
+	name          TEXT    NOT NULL,
+	scope_key     TEXT    NOT NULL,
+	scope         TEXT    NOT NULL,
+	principal_key TEXT    NOT NULL,
+	principal_id  TEXT    NOT NULL,
+	role          TEXT    NOT NULL,
+	created_by    TEXT    NOT NULL,
+	created_at    INTEGER NOT NULL,
+	UNIQUE (scope_key, principal_key, role)
+) STRICT;
+
+CREATE INDEX role_assignments_principal ON role_assignments (principal_key);
+
+-- Tokens minted before principals existed have principal_key '' and act as the bootstrap
+-- admin, capped by their role.
+ALTER TABLE tokens ADD COLUMN principal_key TEXT NOT NULL DEFAULT '';
+CREATE INDEX tokens_principal ON tokens (principal_key);

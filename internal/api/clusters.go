@@ -23,8 +23,8 @@ func (s *Server) clusterRoutes() {
 	rt.handle(http.MethodGet, mcPath+"/agentPools", s.listPools)
 	rt.handle(http.MethodGet, mcPath+"/agentPools/{pool}", s.getPool)
 	rt.handle(http.MethodPut, mcPath+"/agentPools/{pool}", s.putPool)
-	rt.handle(http.MethodPost, mcPath+"/listClusterUserCredential", s.clusterCredentials(false)).secret = true
-	rt.handle(http.MethodPost, mcPath+"/listClusterAdminCredential", s.clusterCredentials(true)).secret = true
+	rt.handle(http.MethodPost, mcPath+"/listClusterUserCredential", s.clusterCredentials(false))
+	rt.handle(http.MethodPost, mcPath+"/listClusterAdminCredential", s.clusterCredentials(true))
 	rt.handle(http.MethodGet, csSubPath+"/locations/{location}/orchestrators", s.orchestrators)
 	rt.handle(http.MethodGet, csSubPath+"/locations/{location}/kubernetesVersions", s.kubernetesVersions)
 }

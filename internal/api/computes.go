@@ -17,7 +17,7 @@ func (s *Server) computeRoutes() {
 	rt.handle(http.MethodPut, computePath, s.putCompute)
 	rt.handle(http.MethodGet, computePath, s.getCompute)
 	rt.handle(http.MethodDelete, computePath, s.deleteCompute)
-	rt.handle(http.MethodPost, computePath+"/listKeys", s.computeKeys).secret = true
+	rt.handle(http.MethodPost, computePath+"/listKeys", s.computeKeys)
 	rt.handle(http.MethodPost, computePath+"/listNodes", s.computeNodes)
 	rt.handle(http.MethodPost, wsPath+"/checkComputeNameAvailability", s.checkComputeName)
 }

@@ -27,10 +27,10 @@ func toARM(err error) *arm.Error {
 		return ae
 	case errors.Is(err, auth.ErrUnauthenticated):
 		return arm.Errorf(http.StatusUnauthorized, arm.CodeAuthenticationFailed,
-			"Authentication failed: send 'Authorization: Bearer <token>' with a valid mlfleet token (see 'mlfleet account get-access-token').")
+			"Authentication failed: send 'Authorization: Bearer <token>' with a valid, unexpired mlfleet token (see 'mlfleet account get-access-token', or sign in again).")
 	case errors.Is(err, auth.ErrForbidden):
 		return arm.Errorf(http.StatusForbidden, arm.CodeAuthorizationFailed,
-			"The token's role does not allow this action; use a token with the Contributor or Owner role.")
+			"The caller does not have authorization to perform this action; ask an Owner of the scope for a role assignment.")
 	case errors.Is(err, store.ErrNotFound):
 		return arm.NotFound(arm.CodeResourceNotFound, "The resource could not be found.")
 	case errors.Is(err, store.ErrConflict):

@@ -22,6 +22,11 @@ func (s *Server) listPolicies(w http.ResponseWriter, r *http.Request, p params) 
 		writeError(w, r, err)
 		return
 	}
+	if readableWithin(r.Context()) != nil {
+		// The assignments are the subscription's: a caller who may read only some of its
+		// resource groups sees none of them.
+		list = list[:0]
+	}
 	writeJSON(w, http.StatusOK, listBody{Value: list})
 }
 

@@ -70,11 +70,7 @@ func TestPreconditionsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	authn := auth.New(st)
-	token, _, err := authn.Mint(ctx, "writer", auth.RoleContributor, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	authn, token := cappedToken(t, st, auth.RoleContributor)
 	// No services: a request that got past the header check would fail with a 500.
 	srv := httptest.NewServer(New(Config{Store: st, Auth: authn}))
 	t.Cleanup(srv.Close)
@@ -126,4 +122,27 @@ func TestPreconditionFailedStatus(t *testing.T) {
 	if rec.Code != http.StatusPreconditionFailed || rec.Header().Get("x-ms-error-code") != arm.CodePreconditionFailed {
 		t.Errorf("a failed If-Match is served as %d %s, want 412 %s", rec.Code, rec.Header().Get("x-ms-error-code"), arm.CodePreconditionFailed)
 	}
+}
+
+// cappedToken bootstraps the admin of st and returns a token of it limited to role.
+func cappedToken(t *testing.T, st store.Store, role string) (*auth.Authenticator, string) {
+	t.Helper()
+	ctx := context.Background()
+	authn := auth.New(st, auth.Options{Tenant: "tenant"})
+	if _, err := authn.Bootstrap(ctx); err != nil {
+		t.Fatal(err)
+	}
+	admin, err := authn.MintAdmin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := authn.Authenticate(ctx, admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, _, err := authn.MintFor(ctx, p, role, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return authn, token
 }

@@ -13,8 +13,9 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request, p params)
 type route struct {
 	segments []string // literal (matched case-insensitively) or {name}
 	methods  map[string]handlerFunc
-	// secret marks routes whose answers hold secrets (Readers may not call them).
-	secret bool
+	// selfAuthorized marks routes whose handler checks what the caller may do (operation
+	// status, tokens, principals) instead of serveAPI's check of the route's action.
+	selfAuthorized bool
 }
 
 // router matches ARM paths. Literal segments match case-insensitively, as ARM does.

@@ -33,9 +33,8 @@ func (s *Server) routes() {
 	rt.handle(http.MethodPut, wsPath, s.putWorkspace)
 	rt.handle(http.MethodGet, wsPath, s.getWorkspace)
 	rt.handle(http.MethodDelete, wsPath, s.deleteWorkspace)
-	rt.handle(http.MethodGet, subPath+"/providers/{ns}/operationStatuses/{op}", s.getOperationStatus)
-	rt.handle(http.MethodGet, subPath+"/providers/{ns}/operationResults/{op}", s.getOperationResult)
-	rt.handle(http.MethodPost, "/mlfleet/v1/tokens", s.mintToken)
+	rt.handle(http.MethodGet, subPath+"/providers/{ns}/operationStatuses/{op}", s.getOperationStatus).selfAuthorized = true
+	rt.handle(http.MethodGet, subPath+"/providers/{ns}/operationResults/{op}", s.getOperationResult).selfAuthorized = true
 }
 
 func (s *Server) listSubscriptions(w http.ResponseWriter, r *http.Request, _ params) {
@@ -44,7 +43,14 @@ func (s *Server) listSubscriptions(w http.ResponseWriter, r *http.Request, _ par
 		writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, listBody{Value: subs})
+	caller := auth.PrincipalFrom(r.Context())
+	visible := []*resources.Subscription{}
+	for _, sub := range subs {
+		if caller.SeesAnything(sub.ID) {
+			visible = append(visible, sub)
+		}
+	}
+	writeJSON(w, http.StatusOK, listBody{Value: visible})
 }
 
 func (s *Server) getSubscription(w http.ResponseWriter, r *http.Request, p params) {
@@ -177,7 +183,14 @@ func (s *Server) operation(r *http.Request, p params) (*store.Operation, error) 
 	if errors.Is(err, store.ErrNotFound) || (err == nil && op.SubscriptionID != p["sub"]) {
 		return nil, arm.NotFound(arm.CodeNotFound, "Operation '%s' could not be found in subscription '%s'.", p["op"], p["sub"])
 	}
-	return op, err
+	if err != nil {
+		return nil, err
+	}
+	// Who may read the resource may follow its operations.
+	if caller := auth.PrincipalFrom(r.Context()); !caller.CanRead(op.ResourceID) {
+		return nil, caller.Forbidden(p["ns"]+"/operationStatuses/read", op.ResourceID)
+	}
+	return op, nil
 }
 
 func (s *Server) getOperationStatus(w http.ResponseWriter, r *http.Request, p params) {
@@ -258,57 +271,4 @@ func createdStatus(created bool) int {
 		return http.StatusCreated
 	}
 	return http.StatusOK
-}
-
-// tokenRequest is the body of POST /mlfleet/v1/tokens.
-type tokenRequest struct {
-	Name             string `json:"name"`
-	Role             string `json:"role"`
-	ExpiresInSeconds int64  `json:"expiresInSeconds"`
-}
-
-// TokenResponse is the answer to POST /mlfleet/v1/tokens.
-type TokenResponse struct {
-	AccessToken string    `json:"accessToken"`
-	TokenType   string    `json:"tokenType"`
-	Role        string    `json:"role"`
-	ExpiresOn   time.Time `json:"expiresOn"`
-}
-
-// mintToken issues a new token with at most the caller's role (default: the caller's role,
-// one hour).
-func (s *Server) mintToken(w http.ResponseWriter, r *http.Request, _ params) {
-	var in tokenRequest
-	if err := decodeBody(r, &in); err != nil {
-		writeError(w, r, err)
-		return
-	}
-	caller := auth.PrincipalFrom(r.Context())
-	if in.Role == "" {
-		in.Role = caller.Role
-	}
-	if in.Name == "" {
-		in.Name = caller.Name
-	}
-	if in.ExpiresInSeconds == 0 {
-		in.ExpiresInSeconds = 3600
-	}
-	if in.ExpiresInSeconds < 60 || in.ExpiresInSeconds > 366*24*3600 {
-		writeError(w, r, arm.BadRequest(arm.CodeInvalidRequestContent, "expiresInSeconds must be between 60 and 31622400.").WithTarget("expiresInSeconds"))
-		return
-	}
-	if in.Role != auth.RoleOwner && in.Role != auth.RoleContributor && in.Role != auth.RoleReader {
-		writeError(w, r, arm.BadRequest(arm.CodeInvalidRequestContent, "role must be Owner, Contributor or Reader, not '%s'.", in.Role).WithTarget("role"))
-		return
-	}
-	if !auth.CanGrant(caller.Role, in.Role) {
-		writeError(w, r, auth.ErrForbidden)
-		return
-	}
-	secret, tok, err := s.cfg.Auth.Mint(r.Context(), in.Name, in.Role, time.Duration(in.ExpiresInSeconds)*time.Second)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, TokenResponse{AccessToken: secret, TokenType: "Bearer", Role: tok.Role, ExpiresOn: tok.ExpiresAt})
 }

@@ -74,6 +74,7 @@ func New(cfg Config) *Server {
 	s.policyRoutes()
 	s.vmSizeRoutes()
 	s.locationRoutes()
+	s.identityRoutes()
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 	mux.HandleFunc("GET /readyz", s.readyz)
@@ -87,6 +88,10 @@ func New(cfg Config) *Server {
 	s.handler = s.withRequestID(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if servedByMux(r.Method, r.URL.Path) {
 			mux.ServeHTTP(w, r)
+			return
+		}
+		if anonymous(r.Method, r.URL.Path) {
+			s.serveAnonymous(w, r)
 			return
 		}
 		s.serveAPI(w, r)
@@ -186,6 +191,10 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
+	if scope, kind, name, ok := authorizationPath(r.URL.Path); ok {
+		s.serveAuthorization(w, r, scope, kind, name)
+		return
+	}
 	if rt == nil {
 		writeError(w, r, arm.NotFound(arm.CodeNotFound, "No API answers %s %s. Check the path against the ARM reference (e.g. /subscriptions/{id}/resourceGroups/{name}).", r.Method, r.URL.Path))
 		return
@@ -195,8 +204,8 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, arm.Errorf(http.StatusMethodNotAllowed, arm.CodeMethodNotAllowed, "The method %s is not supported on %s.", r.Method, r.URL.Path))
 		return
 	}
-	if !auth.Allowed(principal.Role, r.Method, rt.secret) {
-		writeError(w, r, auth.ErrForbidden)
+	if r, err = authorize(r, rt); err != nil {
+		writeError(w, r, err)
 		return
 	}
 	if !strings.HasPrefix(routeName, "/mlfleet/") {
@@ -281,7 +290,7 @@ func jsonType(kind string) string {
 
 // page reads $skip (and $top) of a list request.
 func (s *Server) page(r *http.Request) (resources.Page, error) {
-	p := resources.Page{Top: s.cfg.PageSize}
+	p := resources.Page{Top: s.cfg.PageSize, Within: readableWithin(r.Context())}
 	q := r.URL.Query()
 	if v := q.Get("$skip"); v != "" {
 		n, err := strconv.Atoi(v)

@@ -35,11 +35,8 @@ func catalogServer(t *testing.T) (srv *httptest.Server, token string) {
 	if _, err := rs.EnsureSubscription(ctx, testSub, "test", "tenant"); err != nil {
 		t.Fatal(err)
 	}
-	authn := auth.New(st)
-	token, _, err = authn.Mint(ctx, "reader", auth.RoleReader, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	var authn *auth.Authenticator
+	authn, token = cappedToken(t, st, auth.RoleReader)
 	clusters := containerservice.New(containerservice.Config{Store: st, Engine: engine, Resources: rs,
 		Versions: catalog.DefaultVersions(), VMSizes: catalog.DefaultVMSizes()})
 	srv = httptest.NewServer(New(Config{Store: st, Auth: authn, Resources: rs, Clusters: clusters}))

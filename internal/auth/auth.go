@@ -1,5 +1,13 @@
-// Package auth issues and checks mlfleet's bearer tokens. A token is a random secret shown
-// once; the store keeps only its SHA-256 hash, with a role that says what it may do.
+// Package auth is mlfleet's identity: principals (users and service principals), role
+// assignments at a scope, and the bearer tokens minted for a principal.
+//
+// A request's caller is a Principal loaded from its token: who it is, the strongest role
+// the token allows (its cap) and the principal's role assignments. The caller may perform
+// an action over a scope when an assignment at that scope or above it grants a role that
+// allows the action, and the token's cap allows it too (see access.go).
+//
+// Token secrets are random, shown once, and stored as SHA-256 hashes; principal secrets
+// (passwords, client secrets) are stored as salted PBKDF2 hashes (see secret.go).
 package auth
 
 import (
@@ -10,7 +18,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/http"
 	"time"
 
 	"github.com/mlfleet/mlfleet/internal/store"
@@ -26,54 +33,174 @@ const (
 var (
 	// ErrUnauthenticated means no valid token was presented.
 	ErrUnauthenticated = errors.New("unauthenticated")
-	// ErrForbidden means the token's role does not allow the call.
+	// ErrForbidden means the caller may not make the call (see ForbiddenError for the
+	// details ARM reports).
 	ErrForbidden = errors.New("forbidden")
+	// ErrInvalidCredentials means a login named an unknown principal or a wrong secret.
+	ErrInvalidCredentials = errors.New("invalid credentials")
 )
 
 // tokenPrefix marks mlfleet tokens so they are recognisable in logs and secret scanners.
 const tokenPrefix = "mlf_"
 
-// Authenticator checks tokens against the store and mints new ones.
+// AdminLogin is the login of the bootstrap admin: the principal of the token `mlfleet
+// serve` writes on first start, Owner at the root scope "/" (every subscription).
+const AdminLogin = "admin"
+
+// adminAssignment names the admin's root Owner assignment, so that every start (of every
+// replica) ensures the same one.
+const adminAssignment = "6d6c666c-6565-7400-0000-0000000a0d31"
+
+// Options tune an Authenticator. Zero fields take the defaults.
+type Options struct {
+	// Tenant is the tenant id principals belong to.
+	Tenant string
+	// TokenLifetime is how long a minted token lives unless asked otherwise (default 1 h).
+	TokenLifetime time.Duration
+	// MaxTokenLifetime caps what a caller may ask for (default 24 h).
+	MaxTokenLifetime time.Duration
+}
+
+// Authenticator checks tokens against the store, mints new ones and manages principals.
 type Authenticator struct {
 	store store.Store
+	opts  Options
 	now   func() time.Time
+	// adminID is the bootstrap admin's principal id, set by Bootstrap.
+	adminID string
 }
 
 // New returns an Authenticator backed by s.
-func New(s store.Store) *Authenticator {
-	return &Authenticator{store: s, now: time.Now}
-}
-
-// Principal is who a request acts as.
-type Principal struct {
-	Name      string
-	Role      string
-	ExpiresAt time.Time
-}
-
-// Mint creates a token with this name and role, valid for ttl (0 = never expires), and
-// returns the secret, which is not stored and cannot be recovered.
-func (a *Authenticator) Mint(ctx context.Context, name, role string, ttl time.Duration) (secret string, tok *store.Token, err error) {
-	if !validRole(role) {
-		return "", nil, fmt.Errorf("mint token: unknown role %q", role)
+func New(s store.Store, opts Options) *Authenticator {
+	if opts.TokenLifetime <= 0 {
+		opts.TokenLifetime = time.Hour
 	}
+	if opts.MaxTokenLifetime <= 0 {
+		opts.MaxTokenLifetime = 24 * time.Hour
+	}
+	opts.TokenLifetime = min(opts.TokenLifetime, opts.MaxTokenLifetime)
+	return &Authenticator{store: s, opts: opts, now: time.Now}
+}
+
+// Tenant returns the tenant id principals belong to.
+func (a *Authenticator) Tenant() string { return a.opts.Tenant }
+
+// TokenLifetime returns the default lifetime of a minted token.
+func (a *Authenticator) TokenLifetime() time.Duration { return a.opts.TokenLifetime }
+
+// Bootstrap makes sure the admin principal exists and is Owner at the root scope, and
+// returns its id. Every server start calls it; replicas may race, and agree.
+func (a *Authenticator) Bootstrap(ctx context.Context) (string, error) {
+	admin, err := a.store.GetPrincipal(ctx, AdminLogin)
+	if errors.Is(err, store.ErrNotFound) {
+		admin = &store.Principal{ID: newGUID(), Type: store.PrincipalUser, Login: AdminLogin, Name: "mlfleet admin", CreatedBy: "mlfleet"}
+		err = a.store.CreatePrincipal(ctx, admin)
+		if errors.Is(err, store.ErrConflict) {
+			admin, err = a.store.GetPrincipal(ctx, AdminLogin)
+		}
+	}
+	if err != nil {
+		return "", fmt.Errorf("bootstrap admin: %w", err)
+	}
+	ra := &store.RoleAssignment{Name: adminAssignment, Scope: "/", PrincipalID: admin.ID, Role: RoleOwner, CreatedBy: "mlfleet"}
+	if err := a.store.CreateRoleAssignment(ctx, ra); err != nil && !errors.Is(err, store.ErrConflict) {
+		return "", fmt.Errorf("bootstrap admin: %w", err)
+	}
+	a.adminID = admin.ID
+	return admin.ID, nil
+}
+
+// MintAdmin mints a token for the bootstrap admin that never expires: the one `mlfleet
+// serve` writes into its home on first start.
+func (a *Authenticator) MintAdmin(ctx context.Context) (string, error) {
+	if a.adminID == "" {
+		return "", fmt.Errorf("mint admin token: Bootstrap has not run")
+	}
+	secret, _, err := a.mint(ctx, a.adminID, AdminLogin, RoleOwner, time.Time{})
+	return secret, err
+}
+
+// MintFor mints a token for the caller's own principal, valid for ttl (0 = the default
+// lifetime) with at most role ("" = the caller's cap). A token is never stronger or
+// longer-lived than the one that asked for it.
+func (a *Authenticator) MintFor(ctx context.Context, caller *Principal, role string, ttl time.Duration) (string, *store.Token, error) {
+	if role == "" {
+		role = caller.Cap
+	}
+	if !validRole(role) {
+		return "", nil, badInput("role must be Owner, Contributor or Reader, not '%s'.", role)
+	}
+	if rank(role) > rank(caller.Cap) {
+		return "", nil, badInput("A token with role %s cannot mint a %s token: a token is never stronger than the one that asks for it.", caller.Cap, role)
+	}
+	if caller.ID == "" {
+		return "", nil, ErrForbidden
+	}
+	expires, err := a.expiry(ttl, caller.ExpiresAt)
+	if err != nil {
+		return "", nil, err
+	}
+	return a.mint(ctx, caller.ID, caller.Name, role, expires)
+}
+
+// Login checks a principal's login and secret (a service principal's appId and client
+// secret, a user's name and password) and mints a token for it with the default lifetime.
+func (a *Authenticator) Login(ctx context.Context, login, secret string) (string, *store.Token, *store.Principal, error) {
+	p, err := a.store.GetPrincipal(ctx, login)
+	if errors.Is(err, store.ErrNotFound) {
+		// Spend the time a check would, so that timing does not tell which logins exist.
+		checkSecret(dummyHash, secret)
+		return "", nil, nil, ErrInvalidCredentials
+	}
+	if err != nil {
+		return "", nil, nil, fmt.Errorf("login: %w", err)
+	}
+	if p.ID == a.adminID || !checkSecret(p.SecretHash, secret) {
+		return "", nil, nil, ErrInvalidCredentials
+	}
+	expires, err := a.expiry(0, time.Time{})
+	if err != nil {
+		return "", nil, nil, err
+	}
+	tokenSecret, tok, err := a.mint(ctx, p.ID, p.Login, RoleOwner, expires)
+	return tokenSecret, tok, p, err
+}
+
+// expiry is when a token asked for with ttl expires: the default lifetime when ttl is 0,
+// never after MaxTokenLifetime from now nor after notAfter (when set).
+func (a *Authenticator) expiry(ttl time.Duration, notAfter time.Time) (time.Time, error) {
+	if ttl == 0 {
+		ttl = a.opts.TokenLifetime
+	}
+	if ttl < time.Minute || ttl > a.opts.MaxTokenLifetime {
+		return time.Time{}, badInput("A token lives between 1 minute and %s (the server's --token-max-lifetime), not %s.", a.opts.MaxTokenLifetime, ttl)
+	}
+	now := a.now().UTC()
+	expires := now.Add(ttl)
+	if !notAfter.IsZero() && expires.After(notAfter) {
+		if !notAfter.After(now.Add(time.Minute)) {
+			return time.Time{}, badInput("The token asking for a new one expires at %s: it is too close to expiry to mint another.", notAfter.Format(time.RFC3339))
+		}
+		expires = notAfter
+	}
+	return expires, nil
+}
+
+func (a *Authenticator) mint(ctx context.Context, principalID, name, role string, expires time.Time) (string, *store.Token, error) {
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
 		return "", nil, fmt.Errorf("mint token: %w", err)
 	}
-	secret = tokenPrefix + base64.RawURLEncoding.EncodeToString(b)
-	now := a.now().UTC()
-	tok = &store.Token{Hash: Hash(secret), Name: name, Role: role, CreatedAt: now}
-	if ttl > 0 {
-		tok.ExpiresAt = now.Add(ttl)
-	}
+	secret := tokenPrefix + base64.RawURLEncoding.EncodeToString(b)
+	tok := &store.Token{Hash: Hash(secret), Name: name, Role: role, PrincipalID: principalID, CreatedAt: a.now().UTC(), ExpiresAt: expires}
 	if err := a.store.CreateToken(ctx, tok); err != nil {
 		return "", nil, fmt.Errorf("mint token: %w", err)
 	}
 	return secret, tok, nil
 }
 
-// Authenticate returns the principal of a secret token, or ErrUnauthenticated.
+// Authenticate returns the principal of a secret token, with its role assignments, or
+// ErrUnauthenticated.
 func (a *Authenticator) Authenticate(ctx context.Context, secret string) (*Principal, error) {
 	if secret == "" {
 		return nil, ErrUnauthenticated
@@ -88,24 +215,24 @@ func (a *Authenticator) Authenticate(ctx context.Context, secret string) (*Princ
 	if !tok.ExpiresAt.IsZero() && a.now().After(tok.ExpiresAt) {
 		return nil, ErrUnauthenticated
 	}
-	return &Principal{Name: tok.Name, Role: tok.Role, ExpiresAt: tok.ExpiresAt}, nil
-}
-
-// Allowed reports whether role may make a call with this HTTP method. secret marks calls
-// that reveal secrets (listKeys, credentials), which readers may not make.
-func Allowed(role, method string, secret bool) bool {
-	switch role {
-	case RoleOwner, RoleContributor:
-		return true
-	case RoleReader:
-		return (method == http.MethodGet || method == http.MethodHead) && !secret
+	id := tok.PrincipalID
+	if id == "" {
+		// A token minted before principals existed acts as the admin, capped by its role.
+		id = a.adminID
 	}
-	return false
-}
-
-// CanGrant reports whether a principal with role may mint a token with role want.
-func CanGrant(role, want string) bool {
-	return rank(role) >= rank(want) && rank(want) > 0
+	p, err := a.store.GetPrincipal(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, ErrUnauthenticated
+	}
+	if err != nil {
+		return nil, fmt.Errorf("authenticate: %w", err)
+	}
+	assignments, err := a.store.ListRoleAssignments(ctx, store.RoleAssignmentFilter{PrincipalID: p.ID})
+	if err != nil {
+		return nil, fmt.Errorf("authenticate: %w", err)
+	}
+	return &Principal{ID: p.ID, Name: p.Login, DisplayName: p.Name, Type: p.Type, Cap: tok.Role,
+		ExpiresAt: tok.ExpiresAt, assignments: assignments}, nil
 }
 
 // Hash returns the hex SHA-256 of a secret token.
@@ -128,6 +255,28 @@ func rank(r string) int {
 	return 0
 }
 
+// CanonicalRole returns the built-in role named r in any case, or "".
+func CanonicalRole(r string) string {
+	for _, role := range []string{RoleOwner, RoleContributor, RoleReader} {
+		if equalFold(role, r) {
+			return role
+		}
+	}
+	return ""
+}
+
+// newGUID returns a random (version 4) GUID in lowercase.
+func newGUID() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err)
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
 type principalKey struct{}
 
 // WithPrincipal returns ctx carrying p.
@@ -135,10 +284,11 @@ func WithPrincipal(ctx context.Context, p *Principal) context.Context {
 	return context.WithValue(ctx, principalKey{}, p)
 }
 
-// PrincipalFrom returns the principal in ctx, or one named "system" for background work.
+// PrincipalFrom returns the principal in ctx, or the system (Owner of everything) for
+// background work.
 func PrincipalFrom(ctx context.Context) *Principal {
 	if p, ok := ctx.Value(principalKey{}).(*Principal); ok {
 		return p
 	}
-	return &Principal{Name: "system", Role: RoleOwner}
+	return System
 }

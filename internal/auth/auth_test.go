@@ -3,12 +3,13 @@ package auth
 import (
 	"context"
 	"errors"
-	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/mlfleet/mlfleet/internal/arm"
 	"github.com/mlfleet/mlfleet/internal/store"
 )
 
@@ -31,243 +32,425 @@ type clock struct{ now time.Time }
 
 func (c *clock) Now() time.Time { return c.now }
 
-func newAuthenticator(t *testing.T) (*Authenticator, store.Store, *clock) {
-	t.Helper()
-	s := openStore(t)
-	c := &clock{now: time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)}
-	a := New(s)
-	a.now = c.Now
-	return a, s, c
+const (
+	sub = "/subscriptions/00000000-0000-0000-0000-0000000000aa"
+	rg1 = sub + "/resourceGroups/rg1"
+	rg2 = sub + "/resourceGroups/rg2"
+	mc1 = rg1 + "/providers/Microsoft.ContainerService/managedClusters/c1"
+)
+
+// fixture is an Authenticator with its admin bootstrapped.
+type fixture struct {
+	a     *Authenticator
+	s     store.Store
+	clock *clock
+	admin *Principal
 }
 
-func TestMintAuthenticate(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name string
-		role string
-		ttl  time.Duration
-		// after is how long after minting the token is presented.
-		after   time.Duration
-		wantErr error
-	}{
-		{name: "owner without expiry", role: RoleOwner, after: 10 * 365 * 24 * time.Hour},
-		{name: "reader within ttl", role: RoleReader, ttl: time.Hour, after: 59 * time.Minute},
-		{name: "contributor at expiry", role: RoleContributor, ttl: time.Hour, after: time.Hour},
-		{name: "expired", role: RoleContributor, ttl: time.Hour, after: time.Hour + time.Second, wantErr: ErrUnauthenticated},
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	s := openStore(t)
+	c := &clock{now: time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)}
+	a := New(s, Options{Tenant: "tenant-1"})
+	a.now = c.Now
+	ctx := context.Background()
+	if _, err := a.Bootstrap(ctx); err != nil {
+		t.Fatalf("Bootstrap: %v", err)
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			ctx := context.Background()
-			a, s, c := newAuthenticator(t)
-			minted := c.now
-			secret, tok, err := a.Mint(ctx, "ci-"+tt.role, tt.role, tt.ttl)
-			if err != nil {
-				t.Fatalf("Mint: %v", err)
-			}
-			if !strings.HasPrefix(secret, tokenPrefix) {
-				t.Errorf("secret %q lacks the %q prefix", secret, tokenPrefix)
-			}
-			if tok.Hash == secret || strings.Contains(tok.Hash, secret) {
-				t.Errorf("token hash %q holds the secret", tok.Hash)
-			}
-			if tok.Hash != Hash(secret) {
-				t.Errorf("token hash = %q, want Hash(secret) %q", tok.Hash, Hash(secret))
-			}
-			if tt.ttl == 0 && !tok.ExpiresAt.IsZero() {
-				t.Errorf("ExpiresAt = %v, want zero (never expires)", tok.ExpiresAt)
-			}
-			if tt.ttl > 0 && !tok.ExpiresAt.Equal(minted.Add(tt.ttl)) {
-				t.Errorf("ExpiresAt = %v, want %v", tok.ExpiresAt, minted.Add(tt.ttl))
-			}
+	secret, err := a.MintAdmin(ctx)
+	if err != nil {
+		t.Fatalf("MintAdmin: %v", err)
+	}
+	admin, err := a.Authenticate(ctx, secret)
+	if err != nil {
+		t.Fatalf("Authenticate admin: %v", err)
+	}
+	return &fixture{a: a, s: s, clock: c, admin: admin}
+}
 
-			// The store keeps the hash, never the secret.
-			stored, err := s.GetToken(ctx, Hash(secret))
-			if err != nil {
-				t.Fatalf("GetToken(Hash(secret)): %v", err)
-			}
-			if stored.Hash == secret {
-				t.Error("the store holds the secret itself")
-			}
-			if _, err := s.GetToken(ctx, secret); !errors.Is(err, store.ErrNotFound) {
-				t.Errorf("GetToken(secret) = %v, want ErrNotFound: the secret must not be a key", err)
-			}
+// sp creates a service principal with role at scopes and returns its caller.
+func (f *fixture) sp(t *testing.T, name, role string, scopes ...string) (*CreatedPrincipal, *Principal) {
+	t.Helper()
+	ctx := context.Background()
+	cp, err := f.a.CreatePrincipal(ctx, f.admin, NewPrincipal{Type: store.PrincipalServicePrincipal, Name: name, Role: role, Scopes: scopes})
+	if err != nil {
+		t.Fatalf("CreatePrincipal %s: %v", name, err)
+	}
+	secret, _, _, err := f.a.Login(ctx, cp.Principal.Login, cp.Secret)
+	if err != nil {
+		t.Fatalf("Login %s: %v", name, err)
+	}
+	p, err := f.a.Authenticate(ctx, secret)
+	if err != nil {
+		t.Fatalf("Authenticate %s: %v", name, err)
+	}
+	return cp, p
+}
 
-			c.now = minted.Add(tt.after)
-			p, err := a.Authenticate(ctx, secret)
-			if tt.wantErr != nil {
-				if !errors.Is(err, tt.wantErr) {
-					t.Fatalf("Authenticate = %+v, %v; want %v", p, err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatalf("Authenticate: %v", err)
-			}
-			if p.Name != "ci-"+tt.role || p.Role != tt.role || !p.ExpiresAt.Equal(tok.ExpiresAt) {
-				t.Errorf("Authenticate = %+v, want name %q, role %q, expires %v", p, "ci-"+tt.role, tt.role, tok.ExpiresAt)
-			}
-		})
+func wantStatus(t *testing.T, what string, err error, status int) {
+	t.Helper()
+	var ae *arm.Error
+	if !errors.As(err, &ae) || ae.Status != status {
+		t.Fatalf("%s: err = %v, want an ARM error with status %d", what, err, status)
+	}
+}
+
+func TestBootstrapIsIdempotent(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	id, err := f.a.Bootstrap(ctx)
+	if err != nil || id != f.admin.ID {
+		t.Fatalf("second Bootstrap = %q, %v; want %q", id, err, f.admin.ID)
+	}
+	as, _ := f.s.ListRoleAssignments(ctx, store.RoleAssignmentFilter{PrincipalID: id})
+	if len(as) != 1 || as[0].Scope != "/" || as[0].Role != RoleOwner {
+		t.Fatalf("admin assignments = %+v, want one Owner at /", as)
+	}
+	if f.admin.Name != AdminLogin || !f.admin.IsRootOwner() || !f.admin.ExpiresAt.IsZero() {
+		t.Fatalf("admin = %+v", f.admin)
+	}
+}
+
+func TestRoleAtInheritsDownwards(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	_, p := f.sp(t, "ci", RoleReader, sub)
+	if _, _, err := f.a.AssignRole(ctx, f.admin, newGUID(), rg1, p.ID, RoleContributor); err != nil {
+		t.Fatal(err)
+	}
+	p, _ = f.a.Authenticate(ctx, mustLogin(t, f, p))
+	for _, tc := range []struct{ scope, want string }{
+		{"/", ""},
+		{"/subscriptions/other", ""},
+		{sub, RoleReader},
+		{rg2, RoleReader},
+		{rg1, RoleContributor},
+		{strings.ToUpper(mc1), RoleContributor},
+		{sub + "/resourceGroups/rg10", RoleReader},
+	} {
+		if got := p.RoleAt(tc.scope); got != tc.want {
+			t.Errorf("RoleAt(%s) = %q, want %q", tc.scope, got, tc.want)
+		}
+	}
+	err := p.Check("Microsoft.ContainerService/managedClusters/write", rg2+"/providers/Microsoft.ContainerService/managedClusters/x")
+	wantStatus(t, "write in rg2", err, 403)
+	for _, want := range []string{p.Name, p.ID, "Microsoft.ContainerService/managedClusters/write", rg2 + "/providers"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("403 message %q does not name %q", err, want)
+		}
+	}
+	if err := p.Check("Microsoft.ContainerService/managedClusters/write", mc1); err != nil {
+		t.Errorf("write in rg1: %v", err)
+	}
+	if err := p.Check(ActionRoleAssignmentWrite, rg1); err == nil {
+		t.Error("a Contributor may grant access")
+	}
+}
+
+func mustLogin(t *testing.T, f *fixture, p *Principal) string {
+	t.Helper()
+	// Service principals in these tests get a new secret to log in again.
+	_, secret, err := f.a.ResetSecret(context.Background(), f.admin, p.ID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, _, _, err := f.a.Login(context.Background(), p.Name, secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+func TestRoleAllows(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		role, action string
+		want         bool
+	}{
+		{RoleReader, "Microsoft.ContainerService/managedClusters/read", true},
+		{RoleReader, "Microsoft.ContainerService/managedClusters/write", false},
+		{RoleReader, "Microsoft.ContainerService/managedClusters/listClusterAdminCredential/action", false},
+		{RoleContributor, "Microsoft.ContainerService/managedClusters/delete", true},
+		{RoleContributor, "Microsoft.MachineLearningServices/workspaces/computes/listKeys/action", true},
+		{RoleContributor, "Microsoft.Authorization/roleAssignments/write", false},
+		{RoleContributor, "Microsoft.Authorization/policyAssignments/delete", false},
+		{RoleContributor, "Microsoft.Authorization/roleAssignments/read", true},
+		{RoleOwner, "Microsoft.Authorization/roleAssignments/write", true},
+		{"", "Microsoft.Resources/subscriptions/read", false},
+	} {
+		if got := RoleAllows(tc.role, tc.action); got != tc.want {
+			t.Errorf("RoleAllows(%q, %q) = %v, want %v", tc.role, tc.action, got, tc.want)
+		}
+	}
+}
+
+func TestWithin(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		id, scope string
+		want      bool
+	}{
+		{rg1, "/", true},
+		{"/", "/", true},
+		{rg1, sub, true},
+		{rg1, strings.ToUpper(rg1), true},
+		{sub + "/resourceGroups/rg10", rg1, false},
+		{sub, rg1, false},
+		{mc1, rg1, true},
+	} {
+		if got := Within(tc.id, tc.scope); got != tc.want {
+			t.Errorf("Within(%s, %s) = %v, want %v", tc.id, tc.scope, got, tc.want)
+		}
+	}
+}
+
+func TestMintForNeverExceedsTheCaller(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	// A Reader-capped one-minute-and-a-half token from the admin.
+	_, short, err := f.a.MintFor(ctx, f.admin, RoleReader, 90*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reader := &Principal{ID: f.admin.ID, Name: f.admin.Name, Cap: short.Role, ExpiresAt: short.ExpiresAt, assignments: f.admin.assignments}
+	if reader.RoleAt(sub) != RoleReader {
+		t.Fatalf("capped admin RoleAt = %q, want Reader", reader.RoleAt(sub))
+	}
+	_, _, err = f.a.MintFor(ctx, reader, RoleOwner, time.Hour)
+	wantStatus(t, "Reader mints Owner", err, 400)
+	_, tok, err := f.a.MintFor(ctx, reader, "", 366*24*time.Hour)
+	wantStatus(t, "past the max lifetime", err, 400)
+	_, tok, err = f.a.MintFor(ctx, reader, "", time.Hour)
+	if err != nil {
+		t.Fatalf("MintFor within limits: %v", err)
+	}
+	if !tok.ExpiresAt.Equal(short.ExpiresAt) || tok.Role != RoleReader {
+		t.Fatalf("minted %+v, want role Reader expiring with its parent at %v", tok, short.ExpiresAt)
+	}
+	f.clock.now = f.clock.now.Add(45 * time.Second)
+	_, _, err = f.a.MintFor(ctx, reader, "", time.Hour)
+	wantStatus(t, "parent about to expire", err, 400)
+	_, def, err := f.a.MintFor(ctx, f.admin, "", 0)
+	if err != nil || !def.ExpiresAt.Equal(f.clock.now.Add(time.Hour)) {
+		t.Fatalf("default lifetime: %+v, %v", def, err)
 	}
 }
 
 func TestAuthenticateRejects(t *testing.T) {
 	t.Parallel()
+	f := newFixture(t)
 	ctx := context.Background()
-	a, _, _ := newAuthenticator(t)
-	secret, _, err := a.Mint(ctx, "admin", RoleOwner, 0)
+	secret, tok, err := f.a.MintFor(ctx, f.admin, "", time.Hour)
 	if err != nil {
-		t.Fatalf("Mint: %v", err)
+		t.Fatal(err)
 	}
-	tests := []struct {
-		name   string
-		secret string
-	}{
-		{name: "empty", secret: ""},
-		{name: "unknown", secret: "mlf_unknown"},
-		{name: "hash instead of secret", secret: Hash(secret)},
-		{name: "secret with extra character", secret: secret + "x"},
-		{name: "secret in other case", secret: strings.ToUpper(secret)},
+	for _, bad := range []string{"", "mlf_nope", tok.Hash, strings.ToUpper(secret), secret + "x"} {
+		if _, err := f.a.Authenticate(ctx, bad); !errors.Is(err, ErrUnauthenticated) {
+			t.Errorf("Authenticate(%q) = %v, want ErrUnauthenticated", bad, err)
+		}
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			p, err := a.Authenticate(ctx, tt.secret)
-			if !errors.Is(err, ErrUnauthenticated) {
-				t.Errorf("Authenticate(%q) = %+v, %v; want ErrUnauthenticated", tt.secret, p, err)
-			}
-		})
+	f.clock.now = f.clock.now.Add(time.Hour + time.Second)
+	if _, err := f.a.Authenticate(ctx, secret); !errors.Is(err, ErrUnauthenticated) {
+		t.Errorf("expired token: %v", err)
 	}
 }
 
-func TestMintErrors(t *testing.T) {
+func TestLegacyTokenActsAsCappedAdmin(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name string
-		role string
-	}{
-		{name: "empty role", role: ""},
-		{name: "unknown role", role: "Admin"},
-		{name: "role in other case", role: "owner"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			a, _, _ := newAuthenticator(t)
-			if secret, _, err := a.Mint(context.Background(), "x", tt.role, 0); err == nil {
-				t.Errorf("Mint(role %q) = %q, want an error", tt.role, secret)
-			}
-		})
-	}
-}
-
-func TestMintGivesDistinctSecrets(t *testing.T) {
-	t.Parallel()
+	f := newFixture(t)
 	ctx := context.Background()
-	a, _, _ := newAuthenticator(t)
-	seen := map[string]bool{}
-	for range 20 {
-		secret, _, err := a.Mint(ctx, "same-name", RoleReader, 0)
-		if err != nil {
-			t.Fatalf("Mint: %v", err)
-		}
-		if seen[secret] {
-			t.Fatalf("Mint returned %q twice", secret)
-		}
-		seen[secret] = true
+	secret := tokenPrefix + "legacy-reader"
+	if err := f.s.CreateToken(ctx, &store.Token{Hash: Hash(secret), Name: "old", Role: RoleReader, CreatedAt: f.clock.now}); err != nil {
+		t.Fatal(err)
+	}
+	p, err := f.a.Authenticate(ctx, secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.ID != f.admin.ID || p.RoleAt(sub) != RoleReader {
+		t.Fatalf("legacy token = %+v at %s: %s", p, sub, p.RoleAt(sub))
 	}
 }
 
-func TestAllowed(t *testing.T) {
+func TestLoginAndRevocation(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name   string
-		role   string
-		method string
-		secret bool
-		want   bool
-	}{
-		{name: "reader GET", role: RoleReader, method: http.MethodGet, want: true},
-		{name: "reader HEAD", role: RoleReader, method: http.MethodHead, want: true},
-		{name: "reader PUT", role: RoleReader, method: http.MethodPut, want: false},
-		{name: "reader PATCH", role: RoleReader, method: http.MethodPatch, want: false},
-		{name: "reader POST", role: RoleReader, method: http.MethodPost, want: false},
-		{name: "reader DELETE", role: RoleReader, method: http.MethodDelete, want: false},
-		{name: "reader secret GET", role: RoleReader, method: http.MethodGet, secret: true, want: false},
-		{name: "reader secret POST", role: RoleReader, method: http.MethodPost, secret: true, want: false},
-		{name: "contributor GET", role: RoleContributor, method: http.MethodGet, want: true},
-		{name: "contributor PUT", role: RoleContributor, method: http.MethodPut, want: true},
-		{name: "contributor DELETE", role: RoleContributor, method: http.MethodDelete, want: true},
-		{name: "contributor POST", role: RoleContributor, method: http.MethodPost, want: true},
-		{name: "contributor secret GET", role: RoleContributor, method: http.MethodGet, secret: true, want: true},
-		{name: "contributor secret POST", role: RoleContributor, method: http.MethodPost, secret: true, want: true},
-		{name: "owner secret POST", role: RoleOwner, method: http.MethodPost, secret: true, want: true},
-		{name: "owner DELETE", role: RoleOwner, method: http.MethodDelete, want: true},
-		{name: "unknown role GET", role: "Guest", method: http.MethodGet, want: false},
-		{name: "empty role GET", role: "", method: http.MethodGet, want: false},
+	f := newFixture(t)
+	ctx := context.Background()
+	cp, p := f.sp(t, "deployer", RoleContributor, rg1)
+	if cp.Principal.SecretHash == "" || strings.Contains(cp.Principal.SecretHash, cp.Secret) || len(cp.Secret) != 40 {
+		t.Fatalf("secret %q stored as %q", cp.Secret, cp.Principal.SecretHash)
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			if got := Allowed(tt.role, tt.method, tt.secret); got != tt.want {
-				t.Errorf("Allowed(%q, %q, secret=%v) = %v, want %v", tt.role, tt.method, tt.secret, got, tt.want)
-			}
-		})
+	stored, _ := f.s.GetPrincipal(ctx, cp.Principal.ID)
+	if strings.Contains(stored.SecretHash, cp.Secret) {
+		t.Fatal("the store holds the secret")
+	}
+	for _, bad := range []struct{ login, secret string }{
+		{cp.Principal.Login, cp.Secret + "x"},
+		{cp.Principal.Login, ""},
+		{"no-such-app", cp.Secret},
+		{AdminLogin, ""},
+	} {
+		if _, _, _, err := f.a.Login(ctx, bad.login, bad.secret); !errors.Is(err, ErrInvalidCredentials) {
+			t.Errorf("Login(%q, %q) = %v, want ErrInvalidCredentials", bad.login, bad.secret, err)
+		}
+	}
+	token, _, _, err := f.a.Login(ctx, cp.Principal.Login, cp.Secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Resetting the credential stops every token of the principal at once.
+	_, newSecret, err := f.a.ResetSecret(ctx, f.admin, cp.Principal.Login, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.a.Authenticate(ctx, token); !errors.Is(err, ErrUnauthenticated) {
+		t.Fatalf("token after reset: %v", err)
+	}
+	if _, _, _, err := f.a.Login(ctx, cp.Principal.Login, cp.Secret); !errors.Is(err, ErrInvalidCredentials) {
+		t.Fatalf("old secret after reset: %v", err)
+	}
+	token, _, _, err = f.a.Login(ctx, cp.Principal.Login, newSecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A Contributor cannot manage principals; the admin deletes this one, and its token dies.
+	if err := f.a.DeletePrincipal(ctx, p, cp.Principal.ID); err == nil {
+		t.Fatal("a Contributor deleted a principal")
+	}
+	if err := f.a.DeletePrincipal(ctx, f.admin, cp.Principal.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.a.Authenticate(ctx, token); !errors.Is(err, ErrUnauthenticated) {
+		t.Fatalf("token after delete: %v", err)
+	}
+	wantStatus(t, "delete the admin", f.a.DeletePrincipal(ctx, f.admin, AdminLogin), 400)
+}
+
+func TestCreatePrincipalChecksTheCaller(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	_, contributor := f.sp(t, "contrib", RoleContributor, sub)
+	_, err := f.a.CreatePrincipal(ctx, contributor, NewPrincipal{Type: store.PrincipalServicePrincipal, Name: "x"})
+	wantStatus(t, "Contributor creates a principal", err, 403)
+
+	_, rgOwner := f.sp(t, "rg-owner", RoleOwner, rg1)
+	// An Owner of rg1 may create principals and grant roles in rg1, not elsewhere.
+	_, err = f.a.CreatePrincipal(ctx, rgOwner, NewPrincipal{Type: store.PrincipalServicePrincipal, Name: "y", Role: RoleReader, Scopes: []string{rg2}})
+	wantStatus(t, "rg1 Owner grants in rg2", err, 403)
+	if ps, _ := f.s.ListPrincipals(ctx); len(ps) != 3 {
+		t.Fatalf("a refused create left a principal: %d principals", len(ps))
+	}
+	cp, err := f.a.CreatePrincipal(ctx, rgOwner, NewPrincipal{Type: store.PrincipalServicePrincipal, Name: "y", Role: "reader", Scopes: []string{mc1}})
+	if err != nil || len(cp.Assignments) != 1 || cp.Assignments[0].Role != RoleReader {
+		t.Fatalf("rg1 Owner grants on a cluster in rg1: %+v, %v", cp, err)
+	}
+	// Its creator may delete it; the Contributor may not even see it.
+	if _, err := f.a.GetPrincipal(ctx, contributor, cp.Principal.ID); err == nil {
+		t.Fatal("a Contributor sees another principal")
+	}
+	if err := f.a.DeletePrincipal(ctx, rgOwner, cp.Principal.ID); err != nil {
+		t.Fatalf("creator deletes: %v", err)
+	}
+	for _, bad := range []NewPrincipal{
+		{Type: "Group", Name: "g"},
+		{Type: store.PrincipalServicePrincipal, Name: " "},
+		{Type: store.PrincipalUser, Name: "u", Login: "bad name", Password: "long enough"},
+		{Type: store.PrincipalUser, Name: "u", Login: "u@x", Password: "short"},
+		{Type: store.PrincipalServicePrincipal, Name: "r", Role: "Admin", Scopes: []string{sub}},
+		{Type: store.PrincipalServicePrincipal, Name: "r", Role: RoleReader},
+	} {
+		_, err := f.a.CreatePrincipal(ctx, f.admin, bad)
+		wantStatus(t, "bad input "+bad.Name, err, 400)
 	}
 }
 
-func TestCanGrant(t *testing.T) {
+func TestAssignAndListRoles(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name string
-		role string
-		want string
-		ok   bool
-	}{
-		{name: "owner grants owner", role: RoleOwner, want: RoleOwner, ok: true},
-		{name: "owner grants contributor", role: RoleOwner, want: RoleContributor, ok: true},
-		{name: "owner grants reader", role: RoleOwner, want: RoleReader, ok: true},
-		{name: "contributor cannot grant owner", role: RoleContributor, want: RoleOwner, ok: false},
-		{name: "contributor grants contributor", role: RoleContributor, want: RoleContributor, ok: true},
-		{name: "contributor grants reader", role: RoleContributor, want: RoleReader, ok: true},
-		{name: "reader cannot grant owner", role: RoleReader, want: RoleOwner, ok: false},
-		{name: "reader cannot grant contributor", role: RoleReader, want: RoleContributor, ok: false},
-		{name: "reader grants reader", role: RoleReader, want: RoleReader, ok: true},
-		{name: "owner cannot grant unknown role", role: RoleOwner, want: "Admin", ok: false},
-		{name: "owner cannot grant empty role", role: RoleOwner, want: "", ok: false},
-		{name: "unknown role cannot grant reader", role: "Guest", want: RoleReader, ok: false},
-		{name: "unknown role cannot grant unknown role", role: "Guest", want: "Guest", ok: false},
+	f := newFixture(t)
+	ctx := context.Background()
+	cpA, a := f.sp(t, "a", RoleReader, rg1)
+	cpB, _ := f.sp(t, "b", RoleContributor, rg2)
+	name := newGUID()
+	ra, created, err := f.a.AssignRole(ctx, f.admin, name, mc1, cpB.Principal.Login, RoleOwner)
+	if err != nil || !created || ra.PrincipalID != cpB.Principal.ID {
+		t.Fatalf("AssignRole = %+v, %v, %v", ra, created, err)
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			if got := CanGrant(tt.role, tt.want); got != tt.ok {
-				t.Errorf("CanGrant(%q, %q) = %v, want %v", tt.role, tt.want, got, tt.ok)
-			}
-		})
+	if _, created, err := f.a.AssignRole(ctx, f.admin, name, mc1, cpB.Principal.ID, RoleOwner); err != nil || created {
+		t.Fatalf("same assignment again = %v, %v; want the existing one", created, err)
+	}
+	_, _, err = f.a.AssignRole(ctx, f.admin, newGUID(), mc1, cpB.Principal.ID, RoleOwner)
+	wantStatus(t, "same grant, new name", err, 409)
+	_, _, err = f.a.AssignRole(ctx, a, newGUID(), rg1, cpA.Principal.ID, RoleOwner)
+	wantStatus(t, "a Reader elevates itself", err, 403)
+
+	// a, Reader on rg1, sees the assignments at rg1 and below, not b's in rg2 nor the admin's.
+	list, err := f.a.ListRoleAssignments(ctx, a, sub, "", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, ra := range list {
+		got = append(got, ra.Scope)
+	}
+	slices.Sort(got)
+	if want := []string{rg1, mc1}; !slices.Equal(got, want) {
+		t.Fatalf("a lists %v, want %v", got, want)
+	}
+	_, err = f.a.ListRoleAssignments(ctx, a, "/subscriptions/other", "", false)
+	wantStatus(t, "list elsewhere", err, 403)
+	if _, err := f.a.DeleteRoleAssignment(ctx, a, mc1, name); err == nil {
+		t.Fatal("a Reader deleted a role assignment")
+	}
+	if old, err := f.a.DeleteRoleAssignment(ctx, f.admin, mc1, name); err != nil || old == nil {
+		t.Fatalf("DeleteRoleAssignment = %v, %v", old, err)
+	}
+	if old, err := f.a.DeleteRoleAssignment(ctx, f.admin, mc1, name); err != nil || old != nil {
+		t.Fatalf("DeleteRoleAssignment again = %v, %v; want nothing", old, err)
+	}
+	_, err = f.a.DeleteRoleAssignment(ctx, f.admin, "/", adminAssignment)
+	wantStatus(t, "remove the admin's root Owner", err, 400)
+}
+
+func TestReadableUnder(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	_, p := f.sp(t, "r", RoleReader, rg1, mc1)
+	if all, scopes := p.ReadableUnder(sub); all || !slices.Equal(scopes, []string{rg1, mc1}) {
+		t.Fatalf("ReadableUnder(sub) = %v, %v", all, scopes)
+	}
+	if all, _ := p.ReadableUnder(rg1); !all {
+		t.Fatal("ReadableUnder(rg1) is not all")
+	}
+	if all, scopes := p.ReadableUnder(rg2); all || len(scopes) != 0 {
+		t.Fatalf("ReadableUnder(rg2) = %v, %v", all, scopes)
+	}
+	if !p.SeesAnything(sub) || p.SeesAnything(rg2) || !p.SeesAnything("/") {
+		t.Fatal("SeesAnything is wrong")
+	}
+}
+
+func TestSecretHash(t *testing.T) {
+	t.Parallel()
+	h := hashSecret("correct horse")
+	if !checkSecret(h, "correct horse") || checkSecret(h, "correct hors") || checkSecret("", "") || checkSecret("pbkdf2-sha256$x$y$z", "") {
+		t.Fatal("checkSecret is wrong")
+	}
+	if hashSecret("correct horse") == h {
+		t.Fatal("two hashes of one secret are equal: no salt")
 	}
 }
 
 func TestPrincipalContext(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name string
-		ctx  context.Context
-		want Principal
-	}{
-		{name: "background work acts as system owner", ctx: context.Background(), want: Principal{Name: "system", Role: RoleOwner}},
-		{
-			name: "request principal",
-			ctx:  WithPrincipal(context.Background(), &Principal{Name: "ci", Role: RoleReader}),
-			want: Principal{Name: "ci", Role: RoleReader},
-		},
+	if p := PrincipalFrom(context.Background()); p != System || p.RoleAt(sub) != RoleOwner {
+		t.Fatalf("PrincipalFrom(background) = %+v", p)
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			if got := PrincipalFrom(tt.ctx); *got != tt.want {
-				t.Errorf("PrincipalFrom = %+v, want %+v", *got, tt.want)
-			}
-		})
+	p := &Principal{Name: "x", Cap: RoleReader}
+	if got := PrincipalFrom(WithPrincipal(context.Background(), p)); got != p {
+		t.Fatalf("PrincipalFrom = %+v, want %+v", got, p)
 	}
 }

@@ -29,6 +29,8 @@ type serveFlags struct {
 	versions  string
 	health    time.Duration
 	sweep     time.Duration
+
+	tokenLifetime, maxTokenLifetime time.Duration
 }
 
 func newServeCommand(streams Streams) *cobra.Command {
@@ -61,6 +63,7 @@ other mlfleet commands work with no flags. Stop it with Ctrl-C (SIGINT) or SIGTE
 			return server.Run(cmd.Context(), server.Config{
 				Addr: f.addr, Home: f.dataDir, StoreDSN: f.store, PageSize: f.pageSize,
 				LeaseTTL: f.leaseTTL, StepDelay: f.stepDelay, VersionsFile: f.versions, HealthInterval: f.health, SweepInterval: f.sweep, Logger: logger,
+				TokenLifetime: f.tokenLifetime, MaxTokenLifetime: f.maxTokenLifetime,
 			}, streams.Out)
 		},
 	}
@@ -74,6 +77,8 @@ other mlfleet commands work with no flags. Stop it with Ctrl-C (SIGINT) or SIGTE
 	fl.DurationVar(&f.leaseTTL, "lease-ttl", 15*time.Second, "How long an operation lease lasts without renewal")
 	fl.DurationVar(&f.health, "health-interval", 30*time.Second, "How often the health monitor checks the cluster of every attached compute")
 	fl.DurationVar(&f.sweep, "sweep-interval", time.Minute, "How often rows that lost their owner (name claims, secrets) are removed")
+	fl.DurationVar(&f.tokenLifetime, "token-lifetime", time.Hour, "How long an access token lives unless the caller asks for less")
+	fl.DurationVar(&f.maxTokenLifetime, "token-max-lifetime", 24*time.Hour, "The longest lifetime a caller may ask for a token (the admin token in the home never expires)")
 	fl.DurationVar(&f.stepDelay, "fault-step-delay", 0, "Fault injection for tests: sleep before every operation step")
 	_ = fl.MarkHidden("fault-step-delay")
 	return cmd

@@ -105,6 +105,9 @@ type GroupInput struct {
 type Page struct {
 	Skip int
 	Top  int
+	// Within, when not nil, keeps only resources at or under one of these ids: what the
+	// caller may read (see store.ListOptions.Within).
+	Within []string
 }
 
 // EnsureSubscription creates the subscription if it is missing. Idempotent.
@@ -273,7 +276,7 @@ func (s *Service) ListGroups(ctx context.Context, sub string, p Page) (groups []
 
 // ListPage lists one page of rows selected by opts.
 func ListPage(ctx context.Context, st store.Store, opts store.ListOptions, p Page) (rows []*store.Resource, more bool, err error) {
-	opts.Offset, opts.Limit = p.Skip, 0
+	opts.Offset, opts.Limit, opts.Within = p.Skip, 0, p.Within
 	if p.Top > 0 {
 		opts.Limit = p.Top + 1
 	}

@@ -60,6 +60,10 @@ type Config struct {
 	HealthInterval time.Duration
 	// VersionsFile replaces the built-in Kubernetes version catalog ("" = built-in).
 	VersionsFile string
+	// TokenLifetime is how long a minted access token lives by default (0 = 1 h);
+	// MaxTokenLifetime the most a caller may ask for (0 = 24 h).
+	TokenLifetime    time.Duration
+	MaxTokenLifetime time.Duration
 	// SweepInterval is how often rows that lost their owner (claims, secrets) are removed;
 	// 0 means 1m.
 	SweepInterval time.Duration
@@ -143,7 +147,6 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		return err
 	}
 
-	authn := auth.New(st)
 	engine := operations.New(st, operations.Config{LeaseTTL: cfg.LeaseTTL, StepDelay: cfg.StepDelay, Logger: log})
 	rs := resources.New(st, engine)
 	ws := workspaces.New(st, rs)
@@ -174,8 +177,15 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		MonitorInterval: cfg.HealthInterval, Logger: log,
 	})
 
-	ccfg, err := prepareClientConfig(ctx, cfg.Home, authn, rs)
+	ccfg, err := prepareClientConfig(ctx, cfg.Home, rs)
 	if err != nil {
+		return err
+	}
+	authn := auth.New(st, auth.Options{Tenant: ccfg.Tenant, TokenLifetime: cfg.TokenLifetime, MaxTokenLifetime: cfg.MaxTokenLifetime})
+	if _, err := authn.Bootstrap(ctx); err != nil {
+		return err
+	}
+	if ccfg.TokenFile, err = ensureAdminToken(ctx, cfg.Home, authn); err != nil {
 		return err
 	}
 
@@ -261,9 +271,9 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	return nil
 }
 
-// prepareClientConfig makes sure the home has an admin token, a subscription and a CLI
-// config, creating what is missing, and returns the config (not yet saved).
-func prepareClientConfig(ctx context.Context, home string, authn *auth.Authenticator, rs *resources.Service) (*clientconfig.Config, error) {
+// prepareClientConfig makes sure the home has a subscription and a CLI config, creating
+// what is missing, and returns the config (not yet saved).
+func prepareClientConfig(ctx context.Context, home string, rs *resources.Service) (*clientconfig.Config, error) {
 	ccfg, err := clientconfig.Load(home)
 	if errors.Is(err, clientconfig.ErrNoConfig) {
 		ccfg, err = &clientconfig.Config{}, nil
@@ -271,20 +281,6 @@ func prepareClientConfig(ctx context.Context, home string, authn *auth.Authentic
 	if err != nil {
 		return nil, err
 	}
-	tokenPath := filepath.Join(home, adminTokenFile)
-	if valid, err := tokenValid(ctx, authn, tokenPath); err != nil {
-		return nil, err
-	} else if !valid {
-		secret, _, err := authn.Mint(ctx, "admin", auth.RoleOwner, 0)
-		if err != nil {
-			return nil, err
-		}
-		if err := os.WriteFile(tokenPath, []byte(secret+"\n"), 0o600); err != nil {
-			return nil, fmt.Errorf("write admin token: %w", err)
-		}
-	}
-	ccfg.TokenFile = tokenPath
-
 	if ccfg.Subscription == "" {
 		subs, err := rs.ListSubscriptions(ctx)
 		if err != nil {
@@ -303,6 +299,24 @@ func prepareClientConfig(ctx context.Context, home string, authn *auth.Authentic
 		return nil, err
 	}
 	return ccfg, nil
+}
+
+// ensureAdminToken makes sure the home holds a valid token of the bootstrap admin, minting
+// one on first start, and returns the file's path.
+func ensureAdminToken(ctx context.Context, home string, authn *auth.Authenticator) (string, error) {
+	tokenPath := filepath.Join(home, adminTokenFile)
+	valid, err := tokenValid(ctx, authn, tokenPath)
+	if err != nil || valid {
+		return tokenPath, err
+	}
+	secret, err := authn.MintAdmin(ctx)
+	if err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(tokenPath, []byte(secret+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("write admin token: %w", err)
+	}
+	return tokenPath, nil
 }
 
 // tokenValid reports whether the token file holds a token the store knows.

@@ -416,6 +416,18 @@ func (s *sqlStore) ListResources(ctx context.Context, opts ListOptions) ([]*Reso
 		where = append(where, "key >= ? AND key < ?")
 		args = append(args, scope+"/", scope+"0")
 	}
+	if opts.Within != nil {
+		if len(opts.Within) == 0 {
+			return nil, nil
+		}
+		var any []string
+		for _, scope := range opts.Within {
+			k := idKey(strings.TrimRight(scope, "/"))
+			any = append(any, "(key = ? OR (key >= ? AND key < ?))")
+			args = append(args, k, k+"/", k+"0")
+		}
+		where = append(where, "("+strings.Join(any, " OR ")+")")
+	}
 	if opts.ParentID != "" {
 		where = append(where, "parent_key = ?")
 		args = append(args, idKey(opts.ParentID))

@@ -61,6 +61,10 @@ type ListOptions struct {
 	ParentID string
 	// Type keeps only resources of this ARM type (case-insensitive).
 	Type string
+	// Within, when not nil, keeps only resources whose id is one of these ids or lies under
+	// one of them (case-insensitive); an empty non-nil Within keeps nothing. It is how a
+	// list shows a caller only what it may read.
+	Within []string
 	// Offset skips that many rows of the ordered result.
 	Offset int
 	// Limit caps the number of rows returned; 0 means no cap.

@@ -1,0 +1,131 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/mlfleet/mlfleet/internal/auth"
+)
+
+// The token endpoint is an ADFS-style OAuth 2.0 authority inside mlfleet, which is where
+// the Azure CLI (and MSAL) sign in when a cloud's login endpoint ends in /adfs. It needs
+// no bearer token: it is how a principal gets one.
+const (
+	adfsPrefix        = "/adfs"
+	adfsTokenPath     = adfsPrefix + "/oauth2/token"
+	adfsDiscoveryPath = adfsPrefix + "/.well-known/openid-configuration"
+)
+
+// anonymous reports whether a request is for a page served without authentication.
+func anonymous(method, path string) bool {
+	switch {
+	case method == http.MethodPost && strings.EqualFold(path, adfsTokenPath):
+		return true
+	case (method == http.MethodGet || method == http.MethodHead) && strings.EqualFold(path, adfsDiscoveryPath):
+		return true
+	}
+	return false
+}
+
+func (s *Server) serveAnonymous(w http.ResponseWriter, r *http.Request) {
+	if strings.EqualFold(r.URL.Path, adfsTokenPath) {
+		s.token(w, r)
+		return
+	}
+	s.openIDConfiguration(w, r)
+}
+
+func (s *Server) openIDConfiguration(w http.ResponseWriter, r *http.Request) {
+	base := "https://" + r.Host + adfsPrefix
+	writeJSON(w, http.StatusOK, map[string]any{
+		"issuer":                                base,
+		"token_endpoint":                        base + "/oauth2/token",
+		"authorization_endpoint":                base + "/oauth2/authorize",
+		"grant_types_supported":                 []string{"client_credentials", "password"},
+		"token_endpoint_auth_methods_supported": []string{"client_secret_post", "client_secret_basic"},
+		"response_types_supported":              []string{"token"},
+		"scopes_supported":                      []string{"openid"},
+	})
+}
+
+// tokenAnswer is a successful token response (RFC 6749 section 5.1).
+type tokenAnswer struct {
+	TokenType    string `json:"token_type"`
+	AccessToken  string `json:"access_token"`
+	ExpiresIn    int64  `json:"expires_in"`
+	ExtExpiresIn int64  `json:"ext_expires_in"`
+	ExpiresOn    int64  `json:"expires_on"`
+}
+
+// oauthError writes an RFC 6749 error body.
+func oauthError(w http.ResponseWriter, status int, code, description string) {
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, status, map[string]string{"error": code, "error_description": description})
+}
+
+// token serves the client_credentials grant (a service principal's appId and secret) and
+// the password grant (a user's name and password).
+func (s *Server) token(w http.ResponseWriter, r *http.Request) {
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if ct != "application/x-www-form-urlencoded" {
+		oauthError(w, http.StatusBadRequest, "invalid_request", "Send the token request as application/x-www-form-urlencoded.")
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, 64<<10+1))
+	if err != nil || len(body) > 64<<10 {
+		oauthError(w, http.StatusBadRequest, "invalid_request", "The token request body is unreadable or larger than 64 KiB.")
+		return
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		oauthError(w, http.StatusBadRequest, "invalid_request", "The token request body is not a valid form: "+err.Error())
+		return
+	}
+	var login, secret string
+	switch grant := form.Get("grant_type"); grant {
+	case "client_credentials":
+		login, secret = form.Get("client_id"), form.Get("client_secret")
+		if id, pw, ok := r.BasicAuth(); ok {
+			login, secret = id, pw
+		}
+		if login == "" || secret == "" {
+			oauthError(w, http.StatusBadRequest, "invalid_request", "client_credentials needs client_id and client_secret (the appId and password of 'mlfleet ad sp create-for-rbac').")
+			return
+		}
+	case "password":
+		login, secret = form.Get("username"), form.Get("password")
+		if login == "" || secret == "" {
+			oauthError(w, http.StatusBadRequest, "invalid_request", "The password grant needs username and password.")
+			return
+		}
+	case "":
+		oauthError(w, http.StatusBadRequest, "invalid_request", "grant_type is required: client_credentials or password.")
+		return
+	default:
+		oauthError(w, http.StatusBadRequest, "unsupported_grant_type", "mlfleet supports the client_credentials and password grants, not '"+grant+"'.")
+		return
+	}
+	token, tok, _, err := s.cfg.Auth.Login(r.Context(), login, secret)
+	switch {
+	case errors.Is(err, auth.ErrInvalidCredentials) && form.Get("grant_type") == "password":
+		oauthError(w, http.StatusBadRequest, "invalid_grant", "MSIS9659: Invalid 'username' or 'password': no user '"+login+"' with that password in tenant "+s.cfg.Auth.Tenant()+".")
+		return
+	case errors.Is(err, auth.ErrInvalidCredentials):
+		oauthError(w, http.StatusUnauthorized, "invalid_client", "MSIS9607: The client '"+login+"' is unknown or its secret is wrong: check the appId and password that 'mlfleet ad sp create-for-rbac' printed (or reset it with 'mlfleet ad sp credential reset').")
+		return
+	case err != nil:
+		s.log.Error("token request failed", "err", err)
+		oauthError(w, http.StatusInternalServerError, "server_error", "The server could not issue a token; see its log.")
+		return
+	}
+	in := int64(time.Until(tok.ExpiresAt).Seconds())
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	_ = json.NewEncoder(w).Encode(tokenAnswer{TokenType: "Bearer", AccessToken: token, ExpiresIn: in, ExtExpiresIn: in, ExpiresOn: tok.ExpiresAt.Unix()})
+}

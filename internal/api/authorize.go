@@ -1,0 +1,124 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"strings"
+
+	"github.com/mlfleet/mlfleet/internal/auth"
+)
+
+// permission is what a request needs: an ARM action over a scope, as ARM's role-based
+// access control names them.
+type permission struct {
+	// action is e.g. "Microsoft.ContainerService/managedClusters/write".
+	action string
+	// scope is the id the action is over: "/", a subscription, a resource group or a
+	// resource.
+	scope string
+	// list marks the read of a collection: the caller needs some role at, above or below
+	// scope, and sees only the items it may read.
+	list bool
+}
+
+type permissionKey struct{}
+
+// permissionFrom returns the permission serveAPI checked for the request in ctx.
+func permissionFrom(ctx context.Context) (permission, bool) {
+	p, ok := ctx.Value(permissionKey{}).(permission)
+	return p, ok
+}
+
+// requestPermission derives the action and scope of a request from its route, the way
+// ARM does from the path: the provider namespace and resource types give the action's
+// name, the method its verb (read, write, delete, or a POST's action), and the longest
+// prefix naming a subscription, a resource group or a resource in one is the scope.
+// Paths under a subscription's providers with no resource group (catalogs, usages,
+// policy assignments) are scoped to the subscription.
+func requestPermission(pattern []string, method, path string) permission {
+	segs := split(path)
+	namespace := "Microsoft.Resources"
+	var types []string
+	scopeLen := 0
+	inGroup := false
+	trailing := false // the path ends in a type (a collection) or an action name
+	for i := 0; i < len(pattern); {
+		lit := pattern[i]
+		hasName := i+1 < len(pattern)
+		switch {
+		case strings.EqualFold(lit, "providers") && hasName:
+			namespace = segs[i+1]
+			types = nil
+			i += 2
+			continue
+		case strings.EqualFold(lit, "subscriptions"):
+			types = append(types, "subscriptions")
+			if hasName {
+				scopeLen = i + 2
+			}
+		case strings.EqualFold(lit, "resourceGroups") && len(types) == 1:
+			types = append(types, "resourceGroups")
+			if hasName {
+				scopeLen, inGroup = i+2, true
+			}
+		default:
+			types = append(types, lit)
+			if hasName && inGroup {
+				scopeLen = i + 2
+			}
+		}
+		if !hasName {
+			trailing = true
+		}
+		i += 2
+	}
+	scope := "/"
+	if scopeLen > 0 {
+		scope = "/" + strings.Join(segs[:scopeLen], "/")
+	}
+	p := permission{scope: scope}
+	switch {
+	case trailing && method == http.MethodPost:
+		p.action = namespace + "/" + strings.Join(types, "/") + "/action"
+	case method == http.MethodGet || method == http.MethodHead:
+		p.action = namespace + "/" + strings.Join(types, "/") + "/read"
+		p.list = trailing
+	case method == http.MethodDelete:
+		p.action = namespace + "/" + strings.Join(types, "/") + "/delete"
+	default:
+		p.action = namespace + "/" + strings.Join(types, "/") + "/write"
+	}
+	return p
+}
+
+// authorize checks that the caller may make the request; the permission goes into the
+// request's context for the lists to filter by.
+func authorize(r *http.Request, rt *route) (*http.Request, error) {
+	if rt.selfAuthorized {
+		return r, nil
+	}
+	caller := auth.PrincipalFrom(r.Context())
+	p := requestPermission(rt.segments, r.Method, r.URL.Path)
+	if p.list {
+		if !caller.SeesAnything(p.scope) {
+			return r, caller.Forbidden(p.action, p.scope)
+		}
+	} else if err := caller.Check(p.action, p.scope); err != nil {
+		return r, err
+	}
+	return r.WithContext(context.WithValue(r.Context(), permissionKey{}, p)), nil
+}
+
+// readableWithin returns, for a list request, the scopes its items must lie at or under:
+// nil when the caller may read the whole listed scope.
+func readableWithin(ctx context.Context) []string {
+	p, ok := permissionFrom(ctx)
+	if !ok || !p.list {
+		return nil
+	}
+	all, scopes := auth.PrincipalFrom(ctx).ReadableUnder(p.scope)
+	if all {
+		return nil
+	}
+	return scopes
+}

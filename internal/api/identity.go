@@ -1,0 +1,211 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/mlfleet/mlfleet/internal/arm"
+	"github.com/mlfleet/mlfleet/internal/auth"
+	"github.com/mlfleet/mlfleet/internal/store"
+)
+
+// identityRoutes serves principals and tokens under /mlfleet/v1 (Azure keeps principals in
+// Microsoft Graph, which mlfleet does not serve). Role assignments are ARM's: see
+// serveAuthorization.
+func (s *Server) identityRoutes() {
+	rt := &s.router
+	rt.handle(http.MethodPost, "/mlfleet/v1/tokens", s.mintToken).selfAuthorized = true
+	rt.handle(http.MethodGet, "/mlfleet/v1/principals", s.listPrincipals).selfAuthorized = true
+	rt.handle(http.MethodPost, "/mlfleet/v1/principals", s.createPrincipal).selfAuthorized = true
+	rt.handle(http.MethodGet, "/mlfleet/v1/principals/{ref}", s.getPrincipal).selfAuthorized = true
+	rt.handle(http.MethodDelete, "/mlfleet/v1/principals/{ref}", s.deletePrincipal).selfAuthorized = true
+	rt.handle(http.MethodPost, "/mlfleet/v1/principals/{ref}/resetCredential", s.resetCredential).selfAuthorized = true
+}
+
+// tokenRequest is the body of POST /mlfleet/v1/tokens.
+type tokenRequest struct {
+	Role             string `json:"role"`
+	ExpiresInSeconds int64  `json:"expiresInSeconds"`
+}
+
+// TokenResponse is the answer to POST /mlfleet/v1/tokens.
+type TokenResponse struct {
+	AccessToken string    `json:"accessToken"`
+	TokenType   string    `json:"tokenType"`
+	Role        string    `json:"role"`
+	ExpiresOn   time.Time `json:"expiresOn"`
+}
+
+// mintToken issues the caller a new token for its own principal: by default with its
+// token's role for the server's default lifetime, never stronger nor longer-lived than the
+// token that asks.
+func (s *Server) mintToken(w http.ResponseWriter, r *http.Request, _ params) {
+	var in tokenRequest
+	if err := decodeOptionalBody(r, &in); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if in.ExpiresInSeconds < 0 || in.ExpiresInSeconds > 1<<31 {
+		writeError(w, r, arm.BadRequest(arm.CodeInvalidRequestContent, "expiresInSeconds must be a positive number of seconds.").WithTarget("expiresInSeconds"))
+		return
+	}
+	secret, tok, err := s.cfg.Auth.MintFor(r.Context(), auth.PrincipalFrom(r.Context()), in.Role, time.Duration(in.ExpiresInSeconds)*time.Second)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, TokenResponse{AccessToken: secret, TokenType: "Bearer", Role: tok.Role, ExpiresOn: tok.ExpiresAt})
+}
+
+// decodeOptionalBody is decodeBody for requests whose body may be empty.
+func decodeOptionalBody(r *http.Request, v any) error {
+	if r.ContentLength == 0 {
+		return nil
+	}
+	return decodeBody(r, v)
+}
+
+// PrincipalBody is a principal as /mlfleet/v1/principals shows it, in the shape of `az ad
+// sp create-for-rbac` and `az ad sp show` (appId and password for service principals).
+type PrincipalBody struct {
+	ID                string `json:"id"`
+	Type              string `json:"type"`
+	DisplayName       string `json:"displayName"`
+	AppID             string `json:"appId,omitempty"`
+	UserPrincipalName string `json:"userPrincipalName,omitempty"`
+	// Password is the secret, only in the answers that create or reset it.
+	Password        string    `json:"password,omitempty"`
+	Tenant          string    `json:"tenant"`
+	CreatedDateTime time.Time `json:"createdDateTime"`
+	// RoleAssignments are the ids of the assignments made with the principal.
+	RoleAssignments []string `json:"roleAssignments,omitempty"`
+}
+
+func (s *Server) principalBody(p *store.Principal) PrincipalBody {
+	b := PrincipalBody{ID: p.ID, Type: p.Type, DisplayName: p.Name, Tenant: s.cfg.Auth.Tenant(), CreatedDateTime: p.CreatedAt}
+	if p.Type == store.PrincipalServicePrincipal {
+		b.AppID = p.Login
+	} else {
+		b.UserPrincipalName = p.Login
+	}
+	return b
+}
+
+// principalRequest is the body of POST /mlfleet/v1/principals.
+type principalRequest struct {
+	Type              string   `json:"type"`
+	DisplayName       string   `json:"displayName"`
+	UserPrincipalName string   `json:"userPrincipalName"`
+	Password          string   `json:"password"`
+	Role              string   `json:"role"`
+	Scopes            []string `json:"scopes"`
+}
+
+func (s *Server) createPrincipal(w http.ResponseWriter, r *http.Request, _ params) {
+	var in principalRequest
+	if err := decodeBody(r, &in); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if in.Type == "" {
+		in.Type = store.PrincipalServicePrincipal
+	}
+	for i, scope := range in.Scopes {
+		canonical, err := s.existingScope(r, scope)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		in.Scopes[i] = canonical
+	}
+	cp, err := s.cfg.Auth.CreatePrincipal(r.Context(), auth.PrincipalFrom(r.Context()), auth.NewPrincipal{
+		Type: in.Type, Name: in.DisplayName, Login: in.UserPrincipalName, Password: in.Password, Role: in.Role, Scopes: in.Scopes})
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	b := s.principalBody(cp.Principal)
+	if cp.Principal.Type == store.PrincipalServicePrincipal {
+		b.Password = cp.Secret
+	}
+	for _, ra := range cp.Assignments {
+		b.RoleAssignments = append(b.RoleAssignments, roleAssignmentID(ra))
+	}
+	writeJSON(w, http.StatusCreated, b)
+}
+
+func (s *Server) listPrincipals(w http.ResponseWriter, r *http.Request, _ params) {
+	ps, err := s.cfg.Auth.ListPrincipals(r.Context(), auth.PrincipalFrom(r.Context()))
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	out := []PrincipalBody{}
+	for _, p := range ps {
+		out = append(out, s.principalBody(p))
+	}
+	writeJSON(w, http.StatusOK, listBody{Value: out})
+}
+
+func (s *Server) getPrincipal(w http.ResponseWriter, r *http.Request, p params) {
+	pr, err := s.cfg.Auth.GetPrincipal(r.Context(), auth.PrincipalFrom(r.Context()), p["ref"])
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.principalBody(pr))
+}
+
+func (s *Server) deletePrincipal(w http.ResponseWriter, r *http.Request, p params) {
+	if err := s.cfg.Auth.DeletePrincipal(r.Context(), auth.PrincipalFrom(r.Context()), p["ref"]); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// resetRequest is the body of POST /mlfleet/v1/principals/{ref}/resetCredential: a user's
+// new password (a service principal gets a new secret).
+type resetRequest struct {
+	Password string `json:"password"`
+}
+
+func (s *Server) resetCredential(w http.ResponseWriter, r *http.Request, p params) {
+	var in resetRequest
+	if err := decodeOptionalBody(r, &in); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	pr, secret, err := s.cfg.Auth.ResetSecret(r.Context(), auth.PrincipalFrom(r.Context()), p["ref"], in.Password)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	b := s.principalBody(pr)
+	if pr.Type == store.PrincipalServicePrincipal {
+		b.Password = secret
+	}
+	writeJSON(w, http.StatusOK, b)
+}
+
+// existingScope checks that a role assignment's scope is "/" or the id of something that
+// exists, and returns it with the case it was created with.
+func (s *Server) existingScope(r *http.Request, scope string) (string, error) {
+	scope = strings.TrimRight(scope, "/")
+	if scope == "" {
+		return "/", nil
+	}
+	if !strings.HasPrefix(strings.ToLower(scope), "/subscriptions/") {
+		return "", arm.BadRequest("InvalidScope", "The scope '%s' is not valid: use '/', /subscriptions/{id}, /subscriptions/{id}/resourceGroups/{name} or a resource id.", scope)
+	}
+	res, err := s.cfg.Store.GetResource(r.Context(), scope)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", arm.NotFound("ScopeNotFound", "The scope '%s' does not exist: create it first, or check its spelling.", scope)
+	}
+	if err != nil {
+		return "", err
+	}
+	return res.ID, nil
+}

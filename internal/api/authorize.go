@@ -82,7 +82,8 @@ func requestPermission(pattern []string, method, path string) permission {
 		p.action = namespace + "/" + strings.Join(types, "/") + "/action"
 	case method == http.MethodGet || method == http.MethodHead:
 		p.action = namespace + "/" + strings.Join(types, "/") + "/read"
-		p.list = trailing
+		// A subscription is shown, as in a list, to whoever holds a role somewhere in it.
+		p.list = trailing || len(types) == 1 && types[0] == "subscriptions"
 	case method == http.MethodDelete:
 		p.action = namespace + "/" + strings.Join(types, "/") + "/delete"
 	default:

@@ -17,7 +17,7 @@ func TestRequestPermission(t *testing.T) {
 		want         permission
 	}{
 		{"GET", "/subscriptions", permission{"Microsoft.Resources/subscriptions/read", "/", true}},
-		{"GET", sub, permission{"Microsoft.Resources/subscriptions/read", sub, false}},
+		{"GET", sub, permission{"Microsoft.Resources/subscriptions/read", sub, true}},
 		{"GET", sub + "/resourceGroups", permission{"Microsoft.Resources/subscriptions/resourceGroups/read", sub, true}},
 		{"PUT", rg, permission{"Microsoft.Resources/subscriptions/resourceGroups/write", rg, false}},
 		{"HEAD", rg, permission{"Microsoft.Resources/subscriptions/resourceGroups/read", rg, false}},

@@ -454,3 +454,24 @@ func TestPrincipalContext(t *testing.T) {
 		t.Fatalf("PrincipalFrom = %+v, want %+v", got, p)
 	}
 }
+
+func TestSweepAssignments(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	if err := f.s.CreateResource(ctx, &store.Resource{ID: sub, Type: "Microsoft.Resources/subscriptions", Name: "s"}); err != nil {
+		t.Fatal(err)
+	}
+	_, p := f.sp(t, "p", RoleReader, sub, rg1)
+	n, err := f.a.SweepAssignments(ctx)
+	if err != nil || n != 1 {
+		t.Fatalf("SweepAssignments = %d, %v; want 1 (rg1 does not exist)", n, err)
+	}
+	left, _ := f.s.ListRoleAssignments(ctx, store.RoleAssignmentFilter{PrincipalID: p.ID})
+	if len(left) != 1 || left[0].Scope != sub {
+		t.Fatalf("left %+v, want the subscription's", left)
+	}
+	if n, _ := f.a.SweepAssignments(ctx); n != 0 {
+		t.Fatalf("second sweep deleted %d", n)
+	}
+}

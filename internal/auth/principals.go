@@ -336,3 +336,28 @@ func (a *Authenticator) PrincipalType(ctx context.Context, id string) string {
 	}
 	return p.Type
 }
+
+// SweepAssignments deletes role assignments whose scope no longer exists (a resource
+// deleted outside a group's cascade, or a crash between a delete and its assignments'),
+// and returns how many it deleted. The sweeper calls it.
+func (a *Authenticator) SweepAssignments(ctx context.Context) (int, error) {
+	all, err := a.store.ListRoleAssignments(ctx, store.RoleAssignmentFilter{})
+	if err != nil {
+		return 0, fmt.Errorf("sweep role assignments: %w", err)
+	}
+	n := 0
+	for _, ra := range all {
+		if strings.Trim(ra.Scope, "/") == "" {
+			continue
+		}
+		_, err := a.store.GetResource(ctx, ra.Scope)
+		if !errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err := a.store.DeleteRoleAssignment(ctx, ra.Name); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return n, fmt.Errorf("sweep role assignments: %w", err)
+		}
+		n++
+	}
+	return n, nil
+}

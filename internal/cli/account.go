@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -30,7 +31,7 @@ func newAccountCommand(streams Streams, g *globals) *cobra.Command {
 				"tenantId":           sub.TenantID,
 				"homeTenantId":       sub.TenantID,
 				"managementEndpoint": c.Server(),
-				"user":               map[string]any{"name": "admin", "type": "user"},
+				"user":               signedInUser(),
 			}, nil)
 		},
 	})
@@ -60,7 +61,19 @@ func newAccountCommand(streams Streams, g *globals) *cobra.Command {
 		},
 	}
 	tok.Flags().StringVar(&role, "role", "", "Role of the token: Owner, Contributor or Reader (default: your own)")
-	tok.Flags().DurationVar(&ttl, "expires-in", time.Hour, "How long the token is valid")
+	tok.Flags().DurationVar(&ttl, "expires-in", 0, "How long the token is valid (default: the server's --token-lifetime, 1h; never past your own token's expiry)")
 	cmd.AddCommand(tok)
 	return cmd
+}
+
+// signedInUser is who the CLI acts as, in `az account show`'s shape.
+func signedInUser() map[string]any {
+	if _, cfg, err := loadConfig(); err == nil && cfg.Login != nil && os.Getenv("MLFLEET_TOKEN") == "" {
+		kind := "user"
+		if cfg.Login.ServicePrincipal {
+			kind = "servicePrincipal"
+		}
+		return map[string]any{"name": cfg.Login.Username, "type": kind}
+	}
+	return map[string]any{"name": "admin", "type": "user"}
 }

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -133,6 +134,10 @@ func NewRootCommand(streams Streams) *cobra.Command {
 		newPolicyCommand(streams, g),
 		newConfigureCommand(streams, g),
 		newAccountCommand(streams, g),
+		newLoginCommand(streams, g),
+		newLogoutCommand(streams),
+		newADCommand(streams, g),
+		newRoleCommand(streams, g),
 		newVersionCommand(streams),
 	)
 	return root
@@ -147,7 +152,34 @@ func (g *globals) client(streams Streams) (*mlfleet.Client, error) {
 	if g.debug {
 		opts = append(opts, mlfleet.WithDebug(streams.Err))
 	}
+	if err := renewLogin(); err != nil {
+		return nil, err
+	}
 	return mlfleet.NewClient(opts...)
+}
+
+// renewLogin gets a new token for a signed-in service principal whose token expired, as
+// az does with the secret it keeps. A user signs in again.
+func renewLogin() error {
+	if os.Getenv("MLFLEET_TOKEN") != "" {
+		return nil
+	}
+	home, cfg, err := loadConfig()
+	if err != nil || cfg.Login == nil || !cfg.Login.ServicePrincipal || cfg.Login.Secret == "" || !cfg.Login.Expired(time.Now()) {
+		return nil // NewClient reports a missing config or an expired user sign-in
+	}
+	hc, err := mlfleet.NewHTTPClient(cfg.CAFile)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	token, expires, err := mlfleet.SignIn(ctx, hc, cfg.Server, true, cfg.Login.Username, cfg.Login.Secret)
+	if err != nil {
+		return fmt.Errorf("renew the sign-in of %s: %w", cfg.Login.Username, err)
+	}
+	cfg.Login.AccessToken, cfg.Login.ExpiresOn = token, expires
+	return clientconfig.Save(home, cfg)
 }
 
 // print writes a result with the global output options.

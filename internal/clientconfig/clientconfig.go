@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // FileName is the config file's name inside the home directory.
@@ -29,6 +30,9 @@ type Config struct {
 	// TokenFile holds the bearer token; Token, when set, is used instead.
 	TokenFile string `json:"tokenFile,omitempty"`
 	Token     string `json:"token,omitempty"`
+	// Login, when set, is who `mlfleet login` signed in as: the CLI acts as that principal
+	// instead of the admin until `mlfleet logout`.
+	Login *Login `json:"login,omitempty"`
 	// Defaults are the values of `mlfleet configure --defaults` (keys: group, workspace, location).
 	Defaults map[string]string `json:"defaults,omitempty"`
 }
@@ -96,10 +100,32 @@ func Save(home string, c *Config) error {
 	return nil
 }
 
-// ReadToken returns the token of c: Token, else the content of TokenFile.
+// Login is a principal the CLI signed in as, with its current access token.
+type Login struct {
+	// ServicePrincipal tells whether Username is an appId (else a user principal name).
+	ServicePrincipal bool   `json:"servicePrincipal"`
+	Username         string `json:"username"`
+	// Secret is a service principal's client secret, kept (in this 0600 file, as az keeps
+	// it) to get a new token when one expires. A user's password is never kept.
+	Secret      string    `json:"secret,omitempty"`
+	AccessToken string    `json:"accessToken"`
+	ExpiresOn   time.Time `json:"expiresOn"`
+}
+
+// Expired reports whether the login's token is expired, or will be within a minute.
+func (l *Login) Expired(now time.Time) bool { return !now.Add(time.Minute).Before(l.ExpiresOn) }
+
+// ReadToken returns the token of c: Token, else the signed-in principal's, else the
+// content of TokenFile.
 func (c *Config) ReadToken() (string, error) {
 	if c.Token != "" {
 		return c.Token, nil
+	}
+	if c.Login != nil {
+		if c.Login.Expired(time.Now()) {
+			return "", fmt.Errorf("the sign-in of %s expired at %s: run 'mlfleet login' again (or 'mlfleet logout' to act as the admin)", c.Login.Username, c.Login.ExpiresOn.Local().Format(time.RFC3339))
+		}
+		return c.Login.AccessToken, nil
 	}
 	if c.TokenFile == "" {
 		return "", errors.New("no token configured: set MLFLEET_TOKEN or run 'mlfleet serve' once to create one")

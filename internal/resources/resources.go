@@ -419,7 +419,14 @@ func (s *Service) runDelete(ctx context.Context, run *operations.Run) error {
 		if err != nil {
 			return err
 		}
-		return s.deleteOne(ctx, run, r)
+		if err := s.deleteOne(ctx, run, r); err != nil {
+			return err
+		}
+		// Role assignments at the deleted scope go with it, so that a group created again
+		// with the same name does not inherit them. A crash before this leaves them to
+		// the sweeper (auth.SweepAssignments).
+		_, err = s.store.DeleteRoleAssignmentsAtOrBelow(ctx, r.ID)
+		return err
 	})
 }
 

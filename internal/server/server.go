@@ -235,7 +235,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	}
 	computes.Start(engineCtx)
 	sweep := sweeper.New(st, sweeper.Config{Interval: cfg.SweepInterval, Logger: log,
-		Also: []func(context.Context) (int, error){computes.SweepMarkers}})
+		Also: []func(context.Context) (int, error){computes.SweepMarkers, authn.SweepAssignments}})
 	sweep.Start(engineCtx)
 
 	serveErr := make(chan error, 1)

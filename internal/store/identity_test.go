@@ -147,4 +147,3 @@ func testRoleAssignments(t *testing.T, open func() Store) {
 		t.Fatalf("left after deletes: %v", got)
 	}
 }
-

@@ -122,25 +122,33 @@ func NewClient(opts ...Option) (*Client, error) {
 	}
 	hc := o.httpClient
 	if hc == nil {
-		tr := http.DefaultTransport.(*http.Transport).Clone()
-		if o.caFile != "" {
-			pem, err := os.ReadFile(o.caFile)
-			if err != nil {
-				return nil, fmt.Errorf("read CA file: %w", err)
-			}
-			pool := x509.NewCertPool()
-			if !pool.AppendCertsFromPEM(pem) {
-				return nil, fmt.Errorf("CA file %s holds no PEM certificate", o.caFile)
-			}
-			tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+		if hc, err = NewHTTPClient(o.caFile); err != nil {
+			return nil, err
 		}
-		hc = &http.Client{Transport: tr, Timeout: 2 * time.Minute, CheckRedirect: noWriteRedirects}
 	}
 	c := &Client{server: u, http: hc, token: o.token, subscription: o.subscription, debug: o.debug, pollInterval: o.pollInterval}
 	if cfg != nil {
 		c.tenant = cfg.Tenant
 	}
 	return c, nil
+}
+
+// NewHTTPClient returns an HTTP client for an mlfleet server that trusts the CA in caFile
+// ("" = the system's roots) and does not follow redirects of writes.
+func NewHTTPClient(caFile string) (*http.Client, error) {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, fmt.Errorf("read CA file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("CA file %s holds no PEM certificate", caFile)
+		}
+		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	return &http.Client{Transport: tr, Timeout: 2 * time.Minute, CheckRedirect: noWriteRedirects}, nil
 }
 
 // SubscriptionID returns the subscription the client works in.

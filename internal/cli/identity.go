@@ -1,0 +1,404 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mlfleet/mlfleet/internal/clientconfig"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet"
+)
+
+// newADCommand is `mlfleet ad`: users and service principals, as `az ad` manages them.
+func newADCommand(streams Streams, g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "ad", Short: "Manage users and service principals"}
+	sp := &cobra.Command{Use: "sp", Short: "Manage service principals"}
+	sp.AddCommand(newSPCreateForRBAC(streams, g), newPrincipalList(streams, g, mlfleet.PrincipalServicePrincipal),
+		newPrincipalShow(streams, g), newPrincipalDelete(streams, g), newSPCredential(streams, g))
+	user := &cobra.Command{Use: "user", Short: "Manage users"}
+	user.AddCommand(newUserCreate(streams, g), newPrincipalList(streams, g, mlfleet.PrincipalUser),
+		newPrincipalShow(streams, g), newPrincipalDelete(streams, g))
+	cmd.AddCommand(sp, user)
+	return cmd
+}
+
+func newSPCreateForRBAC(streams Streams, g *globals) *cobra.Command {
+	var name, role string
+	var scopes []string
+	cmd := &cobra.Command{
+		Use:   "create-for-rbac -n NAME [--role ROLE --scopes SCOPE...]",
+		Short: "Create a service principal, and give it a role at the scopes",
+		Long: "Create a service principal and print its appId, password and tenant (the password is shown once).\n" +
+			"With --role and --scopes it gets that role at each scope, in the same step.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := required(name, "--name/-n"); err != nil {
+				return err
+			}
+			if (role == "") != (len(scopes) == 0) {
+				return usagef("--role and --scopes go together: give both, or neither")
+			}
+			c, err := g.client(streams)
+			if err != nil {
+				return err
+			}
+			p, err := c.CreatePrincipal(cmd.Context(), mlfleet.NewPrincipal{Type: mlfleet.PrincipalServicePrincipal, DisplayName: name, Role: role, Scopes: scopes})
+			if err != nil {
+				return err
+			}
+			return g.print(streams, map[string]any{"appId": p.AppID, "displayName": p.DisplayName, "password": p.Password, "tenant": p.Tenant}, nil)
+		},
+	}
+	cmd.Flags().StringVarP(&name, "name", "n", "", "Display name of the service principal")
+	cmd.Flags().StringVar(&role, "role", "", "Role to assign: Owner, Contributor or Reader")
+	cmd.Flags().StringSliceVar(&scopes, "scopes", nil, "Space- or comma-separated scopes the role applies to, e.g. /subscriptions/{id}/resourceGroups/{name}")
+	return cmd
+}
+
+func newUserCreate(streams Streams, g *globals) *cobra.Command {
+	var name, upn, password string
+	cmd := &cobra.Command{
+		Use:   "create --display-name NAME --user-principal-name UPN --password PASSWORD",
+		Short: "Create a user who signs in with a name and password",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			for _, f := range []struct{ v, flag string }{{name, "--display-name"}, {upn, "--user-principal-name"}, {password, "--password"}} {
+				if err := required(f.v, f.flag); err != nil {
+					return err
+				}
+			}
+			c, err := g.client(streams)
+			if err != nil {
+				return err
+			}
+			p, err := c.CreatePrincipal(cmd.Context(), mlfleet.NewPrincipal{Type: mlfleet.PrincipalUser, DisplayName: name, UserPrincipalName: upn, Password: password})
+			if err != nil {
+				return err
+			}
+			return g.print(streams, p, nil)
+		},
+	}
+	cmd.Flags().StringVar(&name, "display-name", "", "Display name")
+	cmd.Flags().StringVar(&upn, "user-principal-name", "", "Name the user signs in with, e.g. alice@mlfleet.local")
+	cmd.Flags().StringVar(&password, "password", "", "Password (at least 8 characters)")
+	return cmd
+}
+
+func newPrincipalList(streams Streams, g *globals, typ string) *cobra.Command {
+	return &cobra.Command{
+		Use:   "list",
+		Short: "List the principals of this kind you may see",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client(streams)
+			if err != nil {
+				return err
+			}
+			all, err := c.ListPrincipals(cmd.Context())
+			if err != nil {
+				return err
+			}
+			out := []*mlfleet.Principal{}
+			for _, p := range all {
+				if p.Type == typ {
+					out = append(out, p)
+				}
+			}
+			return g.print(streams, out, principalTable)
+		},
+	}
+}
+
+// principalTable is az's table shape for principals.
+func principalTable(v any) any {
+	return rows(v, func(m map[string]any) any {
+		return struct{ DisplayName, Id, AppId, UserPrincipalName, CreatedDateTime any }{
+			m["displayName"], m["id"], m["appId"], m["userPrincipalName"], m["createdDateTime"]}
+	})
+}
+
+func newPrincipalShow(streams Streams, g *globals) *cobra.Command {
+	var id string
+	cmd := &cobra.Command{
+		Use:   "show --id ID",
+		Short: "Show a principal by object id, appId or user principal name",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := required(id, "--id"); err != nil {
+				return err
+			}
+			c, err := g.client(streams)
+			if err != nil {
+				return err
+			}
+			p, err := c.GetPrincipal(cmd.Context(), id)
+			if err != nil {
+				return err
+			}
+			return g.print(streams, p, nil)
+		},
+	}
+	cmd.Flags().StringVar(&id, "id", "", "Object id, appId or user principal name")
+	return cmd
+}
+
+func newPrincipalDelete(streams Streams, g *globals) *cobra.Command {
+	var id string
+	cmd := &cobra.Command{
+		Use:   "delete --id ID",
+		Short: "Delete a principal, its role assignments and its tokens",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := required(id, "--id"); err != nil {
+				return err
+			}
+			c, err := g.client(streams)
+			if err != nil {
+				return err
+			}
+			return c.DeletePrincipal(cmd.Context(), id)
+		},
+	}
+	cmd.Flags().StringVar(&id, "id", "", "Object id, appId or user principal name")
+	return cmd
+}
+
+func newSPCredential(streams Streams, g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "credential", Short: "Manage a service principal's secret"}
+	var id string
+	reset := &cobra.Command{
+		Use:   "reset --id ID",
+		Short: "Give a service principal a new secret; the old one and its tokens stop working at once",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := required(id, "--id"); err != nil {
+				return err
+			}
+			c, err := g.client(streams)
+			if err != nil {
+				return err
+			}
+			p, err := c.ResetCredential(cmd.Context(), id, "")
+			if err != nil {
+				return err
+			}
+			return g.print(streams, map[string]any{"appId": p.AppID, "password": p.Password, "tenant": p.Tenant}, nil)
+		},
+	}
+	reset.Flags().StringVar(&id, "id", "", "Object id or appId")
+	cmd.AddCommand(reset)
+	return cmd
+}
+
+// newRoleCommand is `mlfleet role`: role assignments, as `az role` manages them.
+func newRoleCommand(streams Streams, g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "role", Short: "Manage role assignments"}
+	assignment := &cobra.Command{Use: "assignment", Short: "Grant, list and remove roles at a scope"}
+	assignment.AddCommand(newRoleAssignmentCreate(streams, g), newRoleAssignmentList(streams, g), newRoleAssignmentDelete(streams, g))
+	cmd.AddCommand(assignment)
+	return cmd
+}
+
+func newRoleAssignmentCreate(streams Streams, g *globals) *cobra.Command {
+	var assignee, role, scope string
+	cmd := &cobra.Command{
+		Use:   "create --assignee ID --role ROLE --scope SCOPE",
+		Short: "Grant a role at a scope (and everything under it)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			for _, f := range []struct{ v, flag string }{{assignee, "--assignee"}, {role, "--role"}, {scope, "--scope"}} {
+				if err := required(f.v, f.flag); err != nil {
+					return err
+				}
+			}
+			c, err := g.client(streams)
+			if err != nil {
+				return err
+			}
+			ra, err := c.AssignRole(cmd.Context(), assignee, role, scope)
+			if err != nil {
+				return err
+			}
+			return g.print(streams, roleAssignmentView(ra), nil)
+		},
+	}
+	cmd.Flags().StringVar(&assignee, "assignee", "", "Object id, appId or user principal name")
+	cmd.Flags().StringVar(&role, "role", "", "Owner, Contributor or Reader")
+	cmd.Flags().StringVar(&scope, "scope", "", "Scope: /subscriptions/{id}, a resource group's or a resource's id")
+	return cmd
+}
+
+func newRoleAssignmentList(streams Streams, g *globals) *cobra.Command {
+	var assignee, scope string
+	cmd := &cobra.Command{
+		Use:   "list [--assignee ID] [--scope SCOPE]",
+		Short: "List the role assignments at, above and below a scope (default: the subscription) that you may read",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client(streams)
+			if err != nil {
+				return err
+			}
+			if scope == "" {
+				scope = "/subscriptions/" + c.SubscriptionID()
+			}
+			list, err := c.ListRoleAssignments(cmd.Context(), scope, assignee)
+			if err != nil {
+				return err
+			}
+			out := []map[string]any{}
+			for _, ra := range list {
+				out = append(out, roleAssignmentView(ra))
+			}
+			return g.print(streams, out, roleAssignmentTable)
+		},
+	}
+	cmd.Flags().StringVar(&assignee, "assignee", "", "Only this principal's (object id, appId or user principal name)")
+	cmd.Flags().StringVar(&scope, "scope", "", "Scope (default: the subscription)")
+	return cmd
+}
+
+func newRoleAssignmentDelete(streams Streams, g *globals) *cobra.Command {
+	var ids []string
+	var assignee, role, scope string
+	cmd := &cobra.Command{
+		Use:   "delete (--ids ID... | --assignee ID [--role ROLE] [--scope SCOPE])",
+		Short: "Remove role assignments",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(ids) == 0 && assignee == "" {
+				return usagef("give --ids, or --assignee (with --role and --scope to narrow it)")
+			}
+			c, err := g.client(streams)
+			if err != nil {
+				return err
+			}
+			if len(ids) == 0 {
+				if scope == "" {
+					scope = "/subscriptions/" + c.SubscriptionID()
+				}
+				list, err := c.ListRoleAssignments(cmd.Context(), scope, assignee)
+				if err != nil {
+					return err
+				}
+				for _, ra := range list {
+					if (role == "" || strings.EqualFold(ra.RoleName(), role)) && strings.EqualFold(strings.TrimRight(ra.Properties.Scope, "/"), strings.TrimRight(scope, "/")) {
+						ids = append(ids, ra.ID)
+					}
+				}
+				if len(ids) == 0 {
+					return fmt.Errorf("no role assignment of %s matches at %s", assignee, scope)
+				}
+			}
+			for _, id := range ids {
+				if err := c.DeleteRoleAssignment(cmd.Context(), id); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringSliceVar(&ids, "ids", nil, "Ids of the role assignments")
+	cmd.Flags().StringVar(&assignee, "assignee", "", "Object id, appId or user principal name")
+	cmd.Flags().StringVar(&role, "role", "", "Only this role")
+	cmd.Flags().StringVar(&scope, "scope", "", "Only at this scope (default: the subscription)")
+	return cmd
+}
+
+// roleAssignmentView is a role assignment as `az role assignment list` prints it.
+func roleAssignmentView(ra *mlfleet.RoleAssignment) map[string]any {
+	return map[string]any{
+		"id": ra.ID, "name": ra.Name, "type": ra.Type,
+		"principalId": ra.Properties.PrincipalID, "principalType": ra.Properties.PrincipalType,
+		"roleDefinitionId": ra.Properties.RoleDefinitionID, "roleDefinitionName": ra.RoleName(),
+		"scope": ra.Properties.Scope, "createdOn": ra.Properties.CreatedOn, "createdBy": ra.Properties.CreatedBy,
+	}
+}
+
+// roleAssignmentTable is az's table shape for role assignments.
+func roleAssignmentTable(v any) any {
+	return rows(v, func(m map[string]any) any {
+		return struct{ Principal, Role, Scope any }{m["principalId"], m["roleDefinitionName"], m["scope"]}
+	})
+}
+
+// newLoginCommand is `mlfleet login`: sign in as a service principal or a user, as `az
+// login` does; the CLI then acts as that principal until `mlfleet logout`.
+func newLoginCommand(streams Streams, g *globals) *cobra.Command {
+	var sp bool
+	var username, password, tenant string
+	cmd := &cobra.Command{
+		Use:   "login [--service-principal] -u NAME -p SECRET [--tenant TENANT]",
+		Short: "Sign in as a service principal or a user",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := required(username, "--username/-u"); err != nil {
+				return err
+			}
+			if err := required(password, "--password/-p"); err != nil {
+				return err
+			}
+			home, cfg, err := loadConfig()
+			if err != nil {
+				return err
+			}
+			if tenant != "" && cfg.Tenant != "" && !strings.EqualFold(tenant, cfg.Tenant) {
+				return fmt.Errorf("tenant '%s' not found: this server's tenant is %s", tenant, cfg.Tenant)
+			}
+			hc, err := mlfleet.NewHTTPClient(cfg.CAFile)
+			if err != nil {
+				return err
+			}
+			token, expires, err := mlfleet.SignIn(cmd.Context(), hc, cfg.Server, sp, username, password)
+			if err != nil {
+				return err
+			}
+			cfg.Login = &clientconfig.Login{ServicePrincipal: sp, Username: username, AccessToken: token, ExpiresOn: expires}
+			if sp {
+				cfg.Login.Secret = password
+			}
+			if err := clientconfig.Save(home, cfg); err != nil {
+				return err
+			}
+			kind := "user"
+			if sp {
+				kind = "servicePrincipal"
+			}
+			return g.print(streams, []map[string]any{{
+				"cloudName": "mlfleet", "id": cfg.Subscription, "isDefault": true, "state": "Enabled",
+				"tenantId": cfg.Tenant, "user": map[string]any{"name": username, "type": kind},
+			}}, nil)
+		},
+	}
+	cmd.Flags().BoolVar(&sp, "service-principal", false, "Sign in as a service principal (-u is its appId)")
+	cmd.Flags().StringVarP(&username, "username", "u", "", "User principal name, or a service principal's appId")
+	cmd.Flags().StringVarP(&password, "password", "p", "", "Password, or a service principal's secret")
+	cmd.Flags().StringVarP(&tenant, "tenant", "t", "", "Tenant id (checked against the server's)")
+	return cmd
+}
+
+func newLogoutCommand(streams Streams) *cobra.Command {
+	return &cobra.Command{
+		Use:   "logout",
+		Short: "Forget the signed-in principal: the CLI acts as the admin of the local server again",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			home, cfg, err := loadConfig()
+			if err != nil {
+				return err
+			}
+			cfg.Login = nil
+			return clientconfig.Save(home, cfg)
+		},
+	}
+}
+
+func loadConfig() (string, *clientconfig.Config, error) {
+	home, err := clientconfig.Home()
+	if err != nil {
+		return "", nil, err
+	}
+	cfg, err := clientconfig.Load(home)
+	return home, cfg, err
+}

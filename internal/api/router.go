@@ -83,3 +83,22 @@ func equalPattern(a, b []string) bool {
 	}
 	return true
 }
+
+// Route is one method and path pattern the API serves, e.g. GET
+// /subscriptions/{sub}/resourceGroups/{rg}.
+type Route struct {
+	Method  string
+	Pattern string
+}
+
+// Routes lists every route of the API (not the role assignment paths, whose scope has any
+// depth, nor the token endpoint), for tests that try each one.
+func (s *Server) Routes() []Route {
+	var out []Route
+	for _, r := range s.router.routes {
+		for m := range r.methods {
+			out = append(out, Route{Method: m, Pattern: "/" + strings.Join(r.segments, "/")})
+		}
+	}
+	return out
+}

@@ -179,6 +179,10 @@ type operationStatus struct {
 }
 
 func (s *Server) operation(r *http.Request, p params) (*store.Operation, error) {
+	caller := auth.PrincipalFrom(r.Context())
+	if scope := arm.SubscriptionPath(p["sub"]); !caller.SeesAnything(scope) {
+		return nil, caller.Forbidden(p["ns"]+"/operationStatuses/read", scope)
+	}
 	op, err := s.cfg.Store.GetOperation(r.Context(), p["op"])
 	if errors.Is(err, store.ErrNotFound) || (err == nil && op.SubscriptionID != p["sub"]) {
 		return nil, arm.NotFound(arm.CodeNotFound, "Operation '%s' could not be found in subscription '%s'.", p["op"], p["sub"])
@@ -187,7 +191,7 @@ func (s *Server) operation(r *http.Request, p params) (*store.Operation, error) 
 		return nil, err
 	}
 	// Who may read the resource may follow its operations.
-	if caller := auth.PrincipalFrom(r.Context()); !caller.CanRead(op.ResourceID) {
+	if !caller.CanRead(op.ResourceID) {
 		return nil, caller.Forbidden(p["ns"]+"/operationStatuses/read", op.ResourceID)
 	}
 	return op, nil

@@ -18,8 +18,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
+	"github.com/mlfleet/mlfleet/internal/arm"
 	"github.com/mlfleet/mlfleet/internal/store"
 )
 
@@ -131,7 +133,8 @@ func (a *Authenticator) MintFor(ctx context.Context, caller *Principal, role str
 		return "", nil, badInput("role must be Owner, Contributor or Reader, not '%s'.", role)
 	}
 	if rank(role) > rank(caller.Cap) {
-		return "", nil, badInput("A token with role %s cannot mint a %s token: a token is never stronger than the one that asks for it.", caller.Cap, role)
+		return "", nil, arm.Errorf(http.StatusForbidden, arm.CodeAuthorizationFailed,
+			"A token limited to the %s role cannot mint a %s token: a token is never stronger than the one that asks for it.", caller.Cap, role)
 	}
 	if caller.ID == "" {
 		return "", nil, ErrForbidden

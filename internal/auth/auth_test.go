@@ -220,7 +220,7 @@ func TestMintForNeverExceedsTheCaller(t *testing.T) {
 		t.Fatalf("capped admin RoleAt = %q, want Reader", reader.RoleAt(sub))
 	}
 	_, _, err = f.a.MintFor(ctx, reader, RoleOwner, time.Hour)
-	wantStatus(t, "Reader mints Owner", err, 400)
+	wantStatus(t, "Reader mints Owner", err, 403)
 	_, tok, err := f.a.MintFor(ctx, reader, "", 366*24*time.Hour)
 	wantStatus(t, "past the max lifetime", err, 400)
 	_, tok, err = f.a.MintFor(ctx, reader, "", time.Hour)

@@ -2,20 +2,15 @@ package integration
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"fmt"
-	"net/url"
 	"os"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver, to make a schema
-
 	"github.com/mlfleet/mlfleet/pkg/mlfleet"
+	"github.com/mlfleet/mlfleet/test/testserver"
 )
 
 // TestReplicasShareOperations runs two `mlfleet serve` replicas on one PostgreSQL. Replica A
@@ -99,30 +94,10 @@ func TestReplicasShareOperations(t *testing.T) {
 // uses it.
 func freshSchema(t *testing.T, dsn string) string {
 	t.Helper()
-	db, err := sql.Open("pgx", dsn)
+	schemaDSN, drop, err := testserver.PostgresSchema(dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "mlfleet_it_" + hex.EncodeToString(b)
-	if _, err := db.Exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		db, err := sql.Open("pgx", dsn)
-		if err == nil {
-			_, _ = db.Exec("DROP SCHEMA " + schema + " CASCADE")
-			db.Close()
-		}
-	})
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
+	t.Cleanup(drop)
+	return schemaDSN
 }

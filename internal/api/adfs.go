@@ -22,9 +22,15 @@ const (
 	adfsDiscoveryPath = adfsPrefix + "/.well-known/openid-configuration"
 )
 
+// metadataPath is where Azure clients discover a cloud's endpoints (`az cloud register
+// --endpoint-resource-manager URL` fetches it, as for Azure Stack Hub).
+const metadataPath = "/metadata/endpoints"
+
 // anonymous reports whether a request is for a page served without authentication.
 func anonymous(method, path string) bool {
 	switch {
+	case (method == http.MethodGet || method == http.MethodHead) && isMetadataPath(path):
+		return true
 	case method == http.MethodPost && strings.EqualFold(path, adfsTokenPath):
 		return true
 	case (method == http.MethodGet || method == http.MethodHead) && strings.EqualFold(path, adfsDiscoveryPath):
@@ -33,12 +39,37 @@ func anonymous(method, path string) bool {
 	return false
 }
 
+// isMetadataPath accepts /metadata/endpoints and //metadata/endpoints, which is what a
+// client asks for when the URL it was given ends in a slash.
+func isMetadataPath(path string) bool {
+	return strings.EqualFold(path, metadataPath) || strings.EqualFold(path, "/"+metadataPath)
+}
+
 func (s *Server) serveAnonymous(w http.ResponseWriter, r *http.Request) {
+	if isMetadataPath(r.URL.Path) {
+		s.cloudMetadata(w, r)
+		return
+	}
 	if strings.EqualFold(r.URL.Path, adfsTokenPath) {
 		s.token(w, r)
 		return
 	}
 	s.openIDConfiguration(w, r)
+}
+
+// cloudMetadata describes mlfleet as a cloud: its token authority (an ADFS-style one in
+// mlfleet itself) and the audience tokens are for (the server's URL).
+func (s *Server) cloudMetadata(w http.ResponseWriter, r *http.Request) {
+	base := "https://" + r.Host
+	writeJSON(w, http.StatusOK, map[string]any{
+		"galleryEndpoint": base + "/",
+		"graphEndpoint":   base + "/graph/",
+		"portalEndpoint":  base + "/",
+		"authentication": map[string]any{
+			"loginEndpoint": base + adfsPrefix,
+			"audiences":     []string{base + "/"},
+		},
+	})
 }
 
 func (s *Server) openIDConfiguration(w http.ResponseWriter, r *http.Request) {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/mlfleet/mlfleet/internal/auth"
+	"github.com/mlfleet/mlfleet/internal/store"
 )
 
 // The token endpoint is an ADFS-style OAuth 2.0 authority inside mlfleet, which is where
@@ -20,6 +21,7 @@ const (
 	adfsPrefix        = "/adfs"
 	adfsTokenPath     = adfsPrefix + "/oauth2/token"
 	adfsDiscoveryPath = adfsPrefix + "/.well-known/openid-configuration"
+	adfsKeysPath      = adfsPrefix + "/discovery/keys"
 )
 
 // metadataPath is where Azure clients discover a cloud's endpoints (`az cloud register
@@ -33,7 +35,7 @@ func anonymous(method, path string) bool {
 		return true
 	case method == http.MethodPost && strings.EqualFold(path, adfsTokenPath):
 		return true
-	case (method == http.MethodGet || method == http.MethodHead) && strings.EqualFold(path, adfsDiscoveryPath):
+	case (method == http.MethodGet || method == http.MethodHead) && (strings.EqualFold(path, adfsDiscoveryPath) || strings.EqualFold(path, adfsKeysPath)):
 		return true
 	}
 	return false
@@ -50,11 +52,18 @@ func (s *Server) serveAnonymous(w http.ResponseWriter, r *http.Request) {
 		s.cloudMetadata(w, r)
 		return
 	}
-	if strings.EqualFold(r.URL.Path, adfsTokenPath) {
+	switch {
+	case strings.EqualFold(r.URL.Path, adfsTokenPath):
 		s.token(w, r)
-		return
+	case strings.EqualFold(r.URL.Path, adfsKeysPath):
+		keys := map[string]any{"keys": []any{}}
+		if k := s.cfg.Auth.SigningKey(); k != nil {
+			keys = k.JWKS()
+		}
+		writeJSON(w, http.StatusOK, keys)
+	default:
+		s.openIDConfiguration(w, r)
 	}
-	s.openIDConfiguration(w, r)
 }
 
 // cloudMetadata describes mlfleet as a cloud: its token authority (an ADFS-style one in
@@ -78,10 +87,13 @@ func (s *Server) openIDConfiguration(w http.ResponseWriter, r *http.Request) {
 		"issuer":                                base,
 		"token_endpoint":                        base + "/oauth2/token",
 		"authorization_endpoint":                base + "/oauth2/authorize",
-		"grant_types_supported":                 []string{"client_credentials", "password"},
+		"jwks_uri":                              base + "/discovery/keys",
+		"grant_types_supported":                 []string{"client_credentials", "password", "refresh_token"},
+		"id_token_signing_alg_values_supported": []string{"ES256"},
+		"subject_types_supported":               []string{"pairwise"},
 		"token_endpoint_auth_methods_supported": []string{"client_secret_post", "client_secret_basic"},
-		"response_types_supported":              []string{"token"},
-		"scopes_supported":                      []string{"openid"},
+		"response_types_supported":              []string{"token", "id_token"},
+		"scopes_supported":                      []string{"openid", "profile", "offline_access"},
 	})
 }
 
@@ -92,6 +104,10 @@ type tokenAnswer struct {
 	ExpiresIn    int64  `json:"expires_in"`
 	ExtExpiresIn int64  `json:"ext_expires_in"`
 	ExpiresOn    int64  `json:"expires_on"`
+	// The password and refresh grants also return who signed in and how to renew it.
+	IDToken      string `json:"id_token,omitempty"`
+	RefreshToken string `json:"refresh_token,omitempty"`
+	Scope        string `json:"scope,omitempty"`
 }
 
 // oauthError writes an RFC 6749 error body.
@@ -135,14 +151,31 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 			oauthError(w, http.StatusBadRequest, "invalid_request", "The password grant needs username and password.")
 			return
 		}
+	case "refresh_token":
+		if form.Get("refresh_token") == "" {
+			oauthError(w, http.StatusBadRequest, "invalid_request", "The refresh_token grant needs refresh_token.")
+			return
+		}
+		token, tok, p, err := s.cfg.Auth.Refresh(r.Context(), form.Get("refresh_token"))
+		if errors.Is(err, auth.ErrInvalidCredentials) {
+			oauthError(w, http.StatusBadRequest, "invalid_grant", "MSIS9615: The refresh token is unknown, expired or revoked: sign in again ('az login' or 'mlfleet login').")
+			return
+		}
+		if err != nil {
+			s.log.Error("token request failed", "err", err)
+			oauthError(w, http.StatusInternalServerError, "server_error", "The server could not issue a token; see its log.")
+			return
+		}
+		s.writeToken(w, r, form, token, tok, p, form.Get("refresh_token"))
+		return
 	case "":
-		oauthError(w, http.StatusBadRequest, "invalid_request", "grant_type is required: client_credentials or password.")
+		oauthError(w, http.StatusBadRequest, "invalid_request", "grant_type is required: client_credentials, password or refresh_token.")
 		return
 	default:
-		oauthError(w, http.StatusBadRequest, "unsupported_grant_type", "mlfleet supports the client_credentials and password grants, not '"+grant+"'.")
+		oauthError(w, http.StatusBadRequest, "unsupported_grant_type", "mlfleet supports the client_credentials, password and refresh_token grants, not '"+grant+"'.")
 		return
 	}
-	token, tok, _, err := s.cfg.Auth.Login(r.Context(), login, secret)
+	token, tok, p, err := s.cfg.Auth.Login(r.Context(), login, secret)
 	switch {
 	case errors.Is(err, auth.ErrInvalidCredentials) && form.Get("grant_type") == "password":
 		oauthError(w, http.StatusBadRequest, "invalid_grant", "MSIS9659: Invalid 'username' or 'password': no user '"+login+"' with that password in tenant "+s.cfg.Auth.Tenant()+".")
@@ -155,8 +188,38 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		oauthError(w, http.StatusInternalServerError, "server_error", "The server could not issue a token; see its log.")
 		return
 	}
+	refresh := ""
+	if form.Get("grant_type") == "password" {
+		if refresh, err = s.cfg.Auth.IssueRefresh(r.Context(), p.ID, p.Login); err != nil {
+			s.log.Error("token request failed", "err", err)
+			oauthError(w, http.StatusInternalServerError, "server_error", "The server could not issue a token; see its log.")
+			return
+		}
+	}
+	s.writeToken(w, r, form, token, tok, p, refresh)
+}
+
+// writeToken answers a token request; a user's sign-in (password or refresh grant) also
+// gets an ID token and its refresh token.
+func (s *Server) writeToken(w http.ResponseWriter, r *http.Request, form url.Values, token string, tok *store.Token, p *store.Principal, refresh string) {
 	in := int64(time.Until(tok.ExpiresAt).Seconds())
+	answer := tokenAnswer{TokenType: "Bearer", AccessToken: token, ExpiresIn: in, ExtExpiresIn: in, ExpiresOn: tok.ExpiresAt.Unix()}
+	if refresh != "" {
+		answer.RefreshToken, answer.Scope = refresh, form.Get("scope")
+		if k := s.cfg.Auth.SigningKey(); k != nil {
+			caller := &auth.Principal{ID: p.ID, Name: p.Login, DisplayName: p.Name, Type: p.Type}
+			audience := form.Get("client_id")
+			if audience == "" {
+				audience = "mlfleet"
+			}
+			id, err := k.IDToken("https://"+r.Host+adfsPrefix, audience, s.cfg.Auth.Tenant(), caller, time.Now(), time.Hour)
+			if err != nil {
+				s.log.Error("sign ID token", "err", err)
+			}
+			answer.IDToken = id
+		}
+	}
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	_ = json.NewEncoder(w).Encode(tokenAnswer{TokenType: "Bearer", AccessToken: token, ExpiresIn: in, ExtExpiresIn: in, ExpiresOn: tok.ExpiresAt.Unix()})
+	_ = json.NewEncoder(w).Encode(answer)
 }

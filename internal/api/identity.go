@@ -22,6 +22,17 @@ func (s *Server) identityRoutes() {
 	rt.handle(http.MethodGet, "/mlfleet/v1/principals/{ref}", s.getPrincipal).selfAuthorized = true
 	rt.handle(http.MethodDelete, "/mlfleet/v1/principals/{ref}", s.deletePrincipal).selfAuthorized = true
 	rt.handle(http.MethodPost, "/mlfleet/v1/principals/{ref}/resetCredential", s.resetCredential).selfAuthorized = true
+	rt.handle(http.MethodGet, "/tenants", s.listTenants).selfAuthorized = true
+}
+
+// listTenants lists the one tenant every principal of this server belongs to (az login
+// asks for it when no --tenant is given).
+func (s *Server) listTenants(w http.ResponseWriter, r *http.Request, _ params) {
+	t := s.cfg.Auth.Tenant()
+	writeJSON(w, http.StatusOK, listBody{Value: []map[string]any{{
+		"id": "/tenants/" + t, "tenantId": t, "tenantCategory": "Home", "displayName": "mlfleet",
+		"defaultDomain": "mlfleet.local", "domains": []string{"mlfleet.local"}, "tenantType": "AAD",
+	}}})
 }
 
 // tokenRequest is the body of POST /mlfleet/v1/tokens.

@@ -61,6 +61,8 @@ type Options struct {
 	TokenLifetime time.Duration
 	// MaxTokenLifetime caps what a caller may ask for (default 24 h).
 	MaxTokenLifetime time.Duration
+	// SigningKey signs ID tokens (nil: sign-ins get no ID token).
+	SigningKey *SigningKey
 }
 
 // Authenticator checks tokens against the store, mints new ones and manages principals.
@@ -86,6 +88,9 @@ func New(s store.Store, opts Options) *Authenticator {
 
 // Tenant returns the tenant id principals belong to.
 func (a *Authenticator) Tenant() string { return a.opts.Tenant }
+
+// SigningKey returns the key ID tokens are signed with (nil when there is none).
+func (a *Authenticator) SigningKey() *SigningKey { return a.opts.SigningKey }
 
 // TokenLifetime returns the default lifetime of a minted token.
 func (a *Authenticator) TokenLifetime() time.Duration { return a.opts.TokenLifetime }
@@ -169,6 +174,45 @@ func (a *Authenticator) Login(ctx context.Context, login, secret string) (string
 	return tokenSecret, tok, p, err
 }
 
+// refreshRole marks a refresh token in the tokens table: it renews a sign-in at the token
+// endpoint and is never accepted as a bearer token.
+const refreshRole = "refresh"
+
+// refreshLifetime is how long a user's sign-in lasts without signing in again.
+const refreshLifetime = 14 * 24 * time.Hour
+
+// IssueRefresh returns a refresh token for the principal id: what a user's client keeps
+// to get new access tokens without the password.
+func (a *Authenticator) IssueRefresh(ctx context.Context, id, name string) (string, error) {
+	secret, _, err := a.mint(ctx, id, name, refreshRole, a.now().UTC().Add(refreshLifetime))
+	return secret, err
+}
+
+// Refresh mints a new access token from a refresh token, for its principal; it fails with
+// ErrInvalidCredentials when the refresh token is unknown, expired or revoked.
+func (a *Authenticator) Refresh(ctx context.Context, refresh string) (string, *store.Token, *store.Principal, error) {
+	tok, err := a.store.GetToken(ctx, Hash(refresh))
+	if errors.Is(err, store.ErrNotFound) || (err == nil && (tok.Role != refreshRole || a.now().After(tok.ExpiresAt))) {
+		return "", nil, nil, ErrInvalidCredentials
+	}
+	if err != nil {
+		return "", nil, nil, fmt.Errorf("refresh: %w", err)
+	}
+	p, err := a.store.GetPrincipal(ctx, tok.PrincipalID)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", nil, nil, ErrInvalidCredentials
+	}
+	if err != nil {
+		return "", nil, nil, fmt.Errorf("refresh: %w", err)
+	}
+	expires, err := a.expiry(0, time.Time{})
+	if err != nil {
+		return "", nil, nil, err
+	}
+	secret, access, err := a.mint(ctx, p.ID, p.Login, RoleOwner, expires)
+	return secret, access, p, err
+}
+
 // expiry is when a token asked for with ttl expires: the default lifetime when ttl is 0,
 // never after MaxTokenLifetime from now nor after notAfter (when set).
 func (a *Authenticator) expiry(ttl time.Duration, notAfter time.Time) (time.Time, error) {
@@ -215,7 +259,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, secret string) (*Princ
 	if err != nil {
 		return nil, fmt.Errorf("authenticate: %w", err)
 	}
-	if !tok.ExpiresAt.IsZero() && a.now().After(tok.ExpiresAt) {
+	if (!tok.ExpiresAt.IsZero() && a.now().After(tok.ExpiresAt)) || tok.Role == refreshRole {
 		return nil, ErrUnauthenticated
 	}
 	id := tok.PrincipalID

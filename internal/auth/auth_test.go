@@ -475,3 +475,64 @@ func TestSweepAssignments(t *testing.T) {
 		t.Fatalf("second sweep deleted %d", n)
 	}
 }
+
+func TestRefreshTokens(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	cp, err := f.a.CreatePrincipal(ctx, f.admin, NewPrincipal{Type: store.PrincipalUser, Name: "Bob", Login: "bob", Password: "bobs password"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	refresh, err := f.a.IssueRefresh(ctx, cp.Principal.ID, "bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.a.Authenticate(ctx, refresh); !errors.Is(err, ErrUnauthenticated) {
+		t.Fatalf("a refresh token authenticates: %v", err)
+	}
+	access, _, p, err := f.a.Refresh(ctx, refresh)
+	if err != nil || p.ID != cp.Principal.ID {
+		t.Fatalf("Refresh = %v, %v", p, err)
+	}
+	if _, err := f.a.Authenticate(ctx, access); err != nil {
+		t.Fatalf("refreshed token: %v", err)
+	}
+	if _, _, _, err := f.a.Refresh(ctx, access); !errors.Is(err, ErrInvalidCredentials) {
+		t.Fatalf("an access token refreshes: %v", err)
+	}
+	// A new password ends the sign-in.
+	if _, _, err := f.a.ResetSecret(ctx, f.admin, "bob", "a new password"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := f.a.Refresh(ctx, refresh); !errors.Is(err, ErrInvalidCredentials) {
+		t.Fatalf("refresh after reset: %v", err)
+	}
+	f.clock.now = f.clock.now.Add(refreshLifetime + time.Second)
+	if _, _, _, err := f.a.Refresh(ctx, refresh); !errors.Is(err, ErrInvalidCredentials) {
+		t.Fatalf("expired refresh: %v", err)
+	}
+}
+
+func TestSigningKey(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "k.pem")
+	k, err := LoadOrCreateSigningKey(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := LoadOrCreateSigningKey(path)
+	if err != nil || again.ID != k.ID {
+		t.Fatalf("reloaded key %v, %v; want id %s", again, err, k.ID)
+	}
+	tok, err := k.Sign(map[string]any{"sub": "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, err := again.Verify(tok); err != nil || c["sub"] != "x" {
+		t.Fatalf("Verify = %v, %v", c, err)
+	}
+	if _, err := k.Verify(tok[:len(tok)-2] + "AA"); err == nil {
+		t.Fatal("a forged signature verifies")
+	}
+}

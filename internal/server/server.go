@@ -78,6 +78,7 @@ const (
 	adminTokenFile = "admin.token"
 	pkiDir         = "pki"
 	secretKeyFile  = "secret.key"
+	tokenKeyFile   = "token-signing.key"
 )
 
 // Run serves until ctx ends. It prints to out where the server listens and where the
@@ -181,7 +182,11 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	authn := auth.New(st, auth.Options{Tenant: ccfg.Tenant, TokenLifetime: cfg.TokenLifetime, MaxTokenLifetime: cfg.MaxTokenLifetime})
+	signing, err := auth.LoadOrCreateSigningKey(filepath.Join(cfg.Home, pkiDir, tokenKeyFile))
+	if err != nil {
+		return err
+	}
+	authn := auth.New(st, auth.Options{Tenant: ccfg.Tenant, TokenLifetime: cfg.TokenLifetime, MaxTokenLifetime: cfg.MaxTokenLifetime, SigningKey: signing})
 	if _, err := authn.Bootstrap(ctx); err != nil {
 		return err
 	}
@@ -246,7 +251,13 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	fmt.Fprintf(out, "  admin token:  %s\n", filepath.Join(cfg.Home, adminTokenFile))
 	fmt.Fprintf(out, "  CA:           %s\n", ccfg.CAFile)
 	fmt.Fprintf(out, "  subscription: %s\n", ccfg.Subscription)
+	fmt.Fprintf(out, "  tenant:       %s\n", ccfg.Tenant)
 	fmt.Fprintf(out, "The CLI is configured: try 'mlfleet group create -n rg1 -l westus'.\n")
+	fmt.Fprintf(out, "For the Azure CLI, create a service principal and sign in with it:\n")
+	fmt.Fprintf(out, "  mlfleet ad sp create-for-rbac -n me --role Owner --scopes /subscriptions/%s\n", ccfg.Subscription)
+	fmt.Fprintf(out, "  az cloud register -n mlfleet --endpoint-resource-manager %s/ && az cloud set -n mlfleet\n", url)
+	fmt.Fprintf(out, "  export REQUESTS_CA_BUNDLE=%s\n", ccfg.CAFile)
+	fmt.Fprintf(out, "  az login --service-principal -u <appId> -p <password> --tenant %s\n", ccfg.Tenant)
 
 	select {
 	case err := <-serveErr:

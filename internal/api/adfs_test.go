@@ -1,0 +1,164 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/mlfleet/mlfleet/internal/auth"
+	"github.com/mlfleet/mlfleet/internal/store"
+)
+
+// tokenServer is an API with an authenticator that signs ID tokens, a service principal
+// and a user.
+func tokenServer(t *testing.T) (srv *httptest.Server, key *auth.SigningKey, sp, user *auth.CreatedPrincipal) {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	st, err := store.Open(ctx, filepath.Join(dir, "mlfleet.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	key, err = auth.LoadOrCreateSigningKey(filepath.Join(dir, "token.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	authn := auth.New(st, auth.Options{Tenant: "tenant-1", SigningKey: key})
+	if _, err := authn.Bootstrap(ctx); err != nil {
+		t.Fatal(err)
+	}
+	admin, _ := authn.MintAdmin(ctx)
+	caller, err := authn.Authenticate(ctx, admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp, err = authn.CreatePrincipal(ctx, caller, auth.NewPrincipal{Type: store.PrincipalServicePrincipal, Name: "ci"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	user, err = authn.CreatePrincipal(ctx, caller, auth.NewPrincipal{Type: store.PrincipalUser, Name: "Alice", Login: "alice@mlfleet.local", Password: "correct horse"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv = httptest.NewTLSServer(New(Config{Store: st, Auth: authn}))
+	t.Cleanup(srv.Close)
+	return srv, key, sp, user
+}
+
+func postToken(t *testing.T, srv *httptest.Server, contentType, body string) (int, map[string]any) {
+	t.Helper()
+	resp, err := srv.Client().Post(srv.URL+"/adfs/oauth2/token", contentType, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("token answer is not JSON: %d %s", resp.StatusCode, b)
+	}
+	return resp.StatusCode, m
+}
+
+const form = "application/x-www-form-urlencoded"
+
+func TestTokenEndpointGrants(t *testing.T) {
+	t.Parallel()
+	srv, key, sp, user := tokenServer(t)
+
+	status, m := postToken(t, srv, form, url.Values{"grant_type": {"client_credentials"}, "client_id": {sp.Principal.Login},
+		"client_secret": {sp.Secret}, "scope": {"https://mlfleet/.default"}}.Encode())
+	if status != 200 || m["token_type"] != "Bearer" || m["access_token"] == "" || m["expires_in"].(float64) < 3500 || m["refresh_token"] != nil {
+		t.Fatalf("client_credentials: %d %v", status, m)
+	}
+	bearer(t, srv, m["access_token"].(string), http.StatusOK)
+
+	status, m = postToken(t, srv, form+"; charset=utf-8", url.Values{"grant_type": {"password"}, "client_id": {"04b07795-8ddb-461a-bbee-02f9e1bf7b46"},
+		"username": {"ALICE@mlfleet.local"}, "password": {"correct horse"}, "scope": {"https://mlfleet//.default openid profile offline_access"}}.Encode())
+	if status != 200 || m["refresh_token"] == nil || m["id_token"] == nil {
+		t.Fatalf("password: %d %v", status, m)
+	}
+	claims, err := key.Verify(m["id_token"].(string))
+	if err != nil {
+		t.Fatalf("id_token does not verify: %v", err)
+	}
+	if claims["aud"] != "04b07795-8ddb-461a-bbee-02f9e1bf7b46" || claims["sub"] != user.Principal.ID || claims["upn"] != "alice@mlfleet.local" ||
+		!strings.HasSuffix(claims["iss"].(string), "/adfs") || claims["exp"] == nil {
+		t.Fatalf("id_token claims: %v", claims)
+	}
+	refresh := m["refresh_token"].(string)
+	// A refresh token is no bearer token.
+	bearer(t, srv, refresh, http.StatusUnauthorized)
+	status, m = postToken(t, srv, form, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh}, "client_id": {"x"}}.Encode())
+	if status != 200 || m["access_token"] == "" || m["id_token"] == nil {
+		t.Fatalf("refresh_token: %d %v", status, m)
+	}
+	bearer(t, srv, m["access_token"].(string), http.StatusOK)
+
+	// The key set verifies what the token endpoint signs.
+	resp, err := srv.Client().Get(srv.URL + "/adfs/discovery/keys")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("keys: %v %v", resp, err)
+	}
+	resp.Body.Close()
+}
+
+// bearer calls GET /tenants with token and checks the status.
+func bearer(t *testing.T, srv *httptest.Server, token string, want int) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/tenants?api-version=2019-11-01", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != want {
+		t.Fatalf("GET /tenants with the token: %d, want %d", resp.StatusCode, want)
+	}
+}
+
+// TestTokenEndpointRefuses: bad requests get OAuth 2.0 error bodies, never a 5xx.
+func TestTokenEndpointRefuses(t *testing.T) {
+	t.Parallel()
+	srv, _, sp, _ := tokenServer(t)
+	cc := func(id, secret string) string {
+		return url.Values{"grant_type": {"client_credentials"}, "client_id": {id}, "client_secret": {secret}}.Encode()
+	}
+	tests := []struct {
+		name, contentType, body string
+		status                  int
+		code                    string
+	}{
+		{"json body", "application/json", `{"grant_type":"client_credentials"}`, 400, "invalid_request"},
+		{"no content type", "", cc(sp.Principal.Login, sp.Secret), 400, "invalid_request"},
+		{"no grant", form, "client_id=x", 400, "invalid_request"},
+		{"unknown grant", form, "grant_type=authorization_code&code=x", 400, "unsupported_grant_type"},
+		{"no secret", form, "grant_type=client_credentials&client_id=" + sp.Principal.Login, 400, "invalid_request"},
+		{"wrong secret", form, cc(sp.Principal.Login, sp.Secret+"x"), 401, "invalid_client"},
+		{"unknown client", form, cc("00000000-0000-0000-0000-000000000000", sp.Secret), 401, "invalid_client"},
+		{"admin by name", form, cc("admin", ""), 400, "invalid_request"},
+		{"wrong password", form, "grant_type=password&username=alice@mlfleet.local&password=nope", 400, "invalid_grant"},
+		{"password without user", form, "grant_type=password&password=nope", 400, "invalid_request"},
+		{"bad refresh", form, "grant_type=refresh_token&refresh_token=mlf_nope", 400, "invalid_grant"},
+		{"empty refresh", form, "grant_type=refresh_token", 400, "invalid_request"},
+		{"bad form", form, "grant_type=%zz", 400, "invalid_request"},
+		{"huge body", form, "grant_type=client_credentials&client_id=" + strings.Repeat("a", 70<<10), 400, "invalid_request"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			status, m := postToken(t, srv, tt.contentType, tt.body)
+			if status != tt.status || m["error"] != tt.code || m["error_description"] == "" {
+				t.Fatalf("%d %v, want %d %s", status, m, tt.status, tt.code)
+			}
+		})
+	}
+}

@@ -1,0 +1,131 @@
+package auth
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"math/big"
+	"os"
+	"strings"
+	"time"
+)
+
+// SigningKey signs the ID tokens the token endpoint returns with a user's sign-in (ES256),
+// so that clients such as MSAL learn who signed in. It is not used for access tokens,
+// which are opaque and checked against the store.
+type SigningKey struct {
+	key *ecdsa.PrivateKey
+	// ID is the key id ("kid"): a thumbprint of the public key.
+	ID string
+}
+
+// LoadOrCreateSigningKey reads the PEM EC key at path, creating it (0600) when missing.
+func LoadOrCreateSigningKey(path string) (*SigningKey, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			return nil, fmt.Errorf("token signing key: %w", err)
+		}
+		der, err := x509.MarshalECPrivateKey(key)
+		if err != nil {
+			return nil, fmt.Errorf("token signing key: %w", err)
+		}
+		if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+			return nil, fmt.Errorf("write token signing key: %w", err)
+		}
+		return newSigningKey(key), nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read token signing key: %w", err)
+	}
+	block, _ := pem.Decode(b)
+	if block == nil {
+		return nil, fmt.Errorf("token signing key %s holds no PEM block", path)
+	}
+	key, err := x509.ParseECPrivateKey(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("parse token signing key %s: %w", path, err)
+	}
+	return newSigningKey(key), nil
+}
+
+func newSigningKey(key *ecdsa.PrivateKey) *SigningKey {
+	pub, _ := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	sum := sha256.Sum256(pub)
+	return &SigningKey{key: key, ID: base64.RawURLEncoding.EncodeToString(sum[:16])}
+}
+
+var b64 = base64.RawURLEncoding
+
+// Sign returns the compact JWS (ES256) of claims.
+func (k *SigningKey) Sign(claims map[string]any) (string, error) {
+	header, err := json.Marshal(map[string]string{"alg": "ES256", "typ": "JWT", "kid": k.ID})
+	if err != nil {
+		return "", err
+	}
+	payload, err := json.Marshal(claims)
+	if err != nil {
+		return "", err
+	}
+	signing := b64.EncodeToString(header) + "." + b64.EncodeToString(payload)
+	sum := sha256.Sum256([]byte(signing))
+	r, s, err := ecdsa.Sign(rand.Reader, k.key, sum[:])
+	if err != nil {
+		return "", err
+	}
+	sig := make([]byte, 64)
+	r.FillBytes(sig[:32])
+	s.FillBytes(sig[32:])
+	return signing + "." + b64.EncodeToString(sig), nil
+}
+
+// Verify checks a compact JWS made by Sign and returns its claims.
+func (k *SigningKey) Verify(token string) (map[string]any, error) {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return nil, errors.New("not a compact JWS")
+	}
+	sig, err := b64.DecodeString(parts[2])
+	if err != nil || len(sig) != 64 {
+		return nil, errors.New("bad signature encoding")
+	}
+	sum := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
+	if !ecdsa.Verify(&k.key.PublicKey, sum[:], new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])) {
+		return nil, errors.New("bad signature")
+	}
+	payload, err := b64.DecodeString(parts[1])
+	if err != nil {
+		return nil, err
+	}
+	var claims map[string]any
+	return claims, json.Unmarshal(payload, &claims)
+}
+
+// JWKS is the key set clients verify ID tokens with (RFC 7517).
+func (k *SigningKey) JWKS() map[string]any {
+	x := make([]byte, 32)
+	y := make([]byte, 32)
+	k.key.PublicKey.X.FillBytes(x)
+	k.key.PublicKey.Y.FillBytes(y)
+	return map[string]any{"keys": []map[string]string{{
+		"kty": "EC", "crv": "P-256", "use": "sig", "alg": "ES256", "kid": k.ID,
+		"x": b64.EncodeToString(x), "y": b64.EncodeToString(y),
+	}}}
+}
+
+// IDToken is the OpenID Connect ID token of a user's sign-in.
+func (k *SigningKey) IDToken(issuer, audience, tenant string, p *Principal, now time.Time, lifetime time.Duration) (string, error) {
+	return k.Sign(map[string]any{
+		"iss": issuer, "aud": audience, "sub": p.ID, "oid": p.ID, "tid": tenant,
+		"upn": p.Name, "unique_name": p.Name, "preferred_username": p.Name, "name": p.DisplayName,
+		"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(lifetime).Unix(), "ver": "1.0",
+	})
+}

@@ -73,6 +73,7 @@ func New(cfg Config) *Server {
 	s.computeRoutes()
 	s.policyRoutes()
 	s.vmSizeRoutes()
+	s.usageRoutes()
 	s.locationRoutes()
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })

@@ -130,7 +130,7 @@ func Parse(b []byte, families []string) (*Quotas, error) {
 		return nil, errors.New("unexpected data after the JSON object")
 	}
 	q := Defaults()
-	if err := check(f.Default, "default", families); err != nil {
+	if err := validLimits(f.Default, "default", families); err != nil {
 		return nil, err
 	}
 	for k, v := range f.Default {
@@ -145,7 +145,7 @@ func Parse(b []byte, families []string) (*Quotas, error) {
 		if _, dup := q.subs[strings.ToLower(sub)]; dup {
 			return nil, fmt.Errorf("%s: subscription given twice", where)
 		}
-		if err := check(sf.Default, where+".default", families); err != nil {
+		if err := validLimits(sf.Default, where+".default", families); err != nil {
 			return nil, err
 		}
 		sl := subscriptionLimits{all: sf.Default, locations: map[string]Limits{}}
@@ -157,7 +157,7 @@ func Parse(b []byte, families []string) (*Quotas, error) {
 			if _, dup := sl.locations[name]; dup {
 				return nil, fmt.Errorf("%s.locations: location %s given twice", where, name)
 			}
-			if err := check(l, where+".locations."+name, families); err != nil {
+			if err := validLimits(l, where+".locations."+name, families); err != nil {
 				return nil, err
 			}
 			sl.locations[name] = l
@@ -167,8 +167,8 @@ func Parse(b []byte, families []string) (*Quotas, error) {
 	return q, nil
 }
 
-// check refuses unknown quota names and negative limits.
-func check(l Limits, where string, families []string) error {
+// validLimits refuses unknown quota names and negative limits.
+func validLimits(l Limits, where string, families []string) error {
 	for name, n := range l {
 		if name != Cores && name != ManagedClusters && !slices.Contains(families, name) {
 			return fmt.Errorf("%s: unknown quota %q; use %s, %s or a VM family (%s)", where, name, ManagedClusters, Cores, strings.Join(families, ", "))

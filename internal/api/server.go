@@ -73,6 +73,7 @@ func New(cfg Config) *Server {
 	s.computeRoutes()
 	s.policyRoutes()
 	s.vmSizeRoutes()
+	s.usageRoutes()
 	s.locationRoutes()
 	s.identityRoutes()
 	mux := http.NewServeMux()

@@ -186,7 +186,10 @@ func Less(a, b string) bool {
 
 // VMSize is a virtual machine size.
 type VMSize struct {
-	Name      string `json:"name"`
+	Name string `json:"name"`
+	// Family is the size's vCPU quota family as Microsoft.Compute usages name it, e.g.
+	// standardDv2Family for Standard_D3_v2.
+	Family    string `json:"family"`
 	Cores     int    `json:"cores"`
 	MemoryMiB int    `json:"memoryMiB"`
 	GPUs      int    `json:"gpus,omitempty"`
@@ -206,6 +209,11 @@ func DefaultVMSizes() *VMSizes {
 	if err := json.Unmarshal(defaultSizes, &f); err != nil {
 		panic(fmt.Sprintf("built-in vmsizes.json: %v", err)) // caught by tests
 	}
+	for _, s := range f.Sizes {
+		if s.Family == "" || s.Cores < 1 {
+			panic(fmt.Sprintf("built-in vmsizes.json: size %s needs a family and cores", s.Name)) // caught by tests
+		}
+	}
 	return &VMSizes{sizes: f.Sizes}
 }
 
@@ -221,6 +229,20 @@ func (s *VMSizes) Get(name string) (VMSize, bool) {
 
 // All returns every size.
 func (s *VMSizes) All() []VMSize { return append([]VMSize(nil), s.sizes...) }
+
+// Families returns the quota family names of the sizes, each once, sorted.
+func (s *VMSizes) Families() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, x := range s.sizes {
+		if !seen[x.Family] {
+			seen[x.Family] = true
+			out = append(out, x.Family)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
 
 // Names returns every size's name.
 func (s *VMSizes) Names() []string {

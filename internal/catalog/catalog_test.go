@@ -26,6 +26,16 @@ func TestDefaultCatalogs(t *testing.T) {
 	if pb, _ := DefaultVMSizes().Get("Standard_PB6"); pb.FPGAs != 1 {
 		t.Errorf("PB6 FPGAs = %d", pb.FPGAs)
 	}
+	for name, family := range map[string]string{"Standard_D3_v2": "standardDv2Family", "Standard_DS2_v2": "standardDSv2Family",
+		"Standard_D4s_v3": "standardDSv3Family", "Standard_NC6s_v3": "standardNCSv3Family"} {
+		if s, _ := DefaultVMSizes().Get(name); s.Family != family {
+			t.Errorf("%s family = %q, want %s", name, s.Family, family)
+		}
+	}
+	families := DefaultVMSizes().Families()
+	if len(families) != 8 || families[0] != "standardAv2Family" {
+		t.Errorf("Families() = %v, want 8 sorted names from standardAv2Family", families)
+	}
 }
 
 func TestFind(t *testing.T) {

@@ -131,6 +131,7 @@ func NewRootCommand(streams Streams) *cobra.Command {
 		newGroupCommand(streams, g),
 		newMLCommand(streams, g),
 		newAKSCommand(streams, g),
+		newVMCommand(streams, g),
 		newPolicyCommand(streams, g),
 		newConfigureCommand(streams, g),
 		newAccountCommand(streams, g),

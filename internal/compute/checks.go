@@ -46,7 +46,8 @@ func (l *checkList) shape(errs problems) {
 }
 
 // err turns the failures into the error to answer: a 409 when the only problem is an
-// existing attachment (S11), else one 400 UserError listing them all (B1).
+// existing attachment (S11), a 400 QuotaExceeded when it is a quota, else one 400 UserError
+// listing them all (B1).
 // Every check, passed or not, rides along in additionalInfo (type "ComputeChecks"), so that
 // a failed dry run still shows the whole list.
 func (l *checkList) err(what string) error {
@@ -54,10 +55,14 @@ func (l *checkList) err(what string) error {
 		return nil
 	}
 	var e *arm.Error
-	if len(l.errs) == 1 && l.errs[0].Code == arm.CodeConflict {
+	switch {
+	case len(l.errs) == 1 && l.errs[0].Code == arm.CodeConflict:
 		e = arm.Conflict("%s", l.errs[0].Message)
 		e.Target = l.errs[0].Target
-	} else {
+	case len(l.errs) == 1 && l.errs[0].Code == arm.CodeQuotaExceeded:
+		e = arm.BadRequest(arm.CodeQuotaExceeded, "%s", l.errs[0].Message)
+		e.Target = l.errs[0].Target
+	default:
 		e = l.errs.err(what).(*arm.Error)
 	}
 	e.AdditionalInfo = []any{map[string]any{"type": "ComputeChecks", "info": map[string]any{"checks": l.checks}}}

@@ -82,6 +82,8 @@ func (s *Service) create(ctx context.Context, w *workspaces.Workspace, id, name 
 		l.pass("Cluster", "a cluster named %s can be created in resource group %s", name, parsed.ResourceGroup)
 	case errors.As(err, &ae) && ae.Status == http.StatusForbidden:
 		return nil, err // a policy refuses it (S16): served as ARM serves it
+	case errors.As(err, &ae) && ae.Code == arm.CodeQuotaExceeded:
+		l.fail("Quota", ae.Code, ae.Target, "%s", ae.Message)
 	case errors.As(err, &ae) && ae.Status == http.StatusConflict:
 		l.fail("Cluster", arm.CodeConflict, "name",
 			"Resource group '%s' already has a managed cluster named '%s'. To use it, attach it ('mlfleet ml computetarget attach aks -n %s -i %s'); to create a new one, choose another compute name.",
@@ -260,6 +262,17 @@ func (s *Service) update(ctx context.Context, w *workspaces.Workspace, r *store.
 	if st.AgentCount != base.AgentCount {
 		scale = &st.AgentCount
 		s.checkScale(mc, c, st, l)
+		if len(mc.Properties.AgentPoolProfiles) == 1 {
+			// Checked again, atomically, when the update operation scales the cluster.
+			err := s.cfg.Clusters.CheckScale(ctx, mc, mc.Properties.AgentPoolProfiles[0].Name, st.AgentCount)
+			var ae *arm.Error
+			switch {
+			case errors.As(err, &ae) && ae.Code == arm.CodeQuotaExceeded:
+				l.fail("Quota", ae.Code, ae.Target, "%s", ae.Message)
+			case err != nil:
+				return nil, err
+			}
+		}
 	} else if st.Purpose != base.Purpose {
 		o := s.observe(ctx, mc, false)
 		if o.Unreachable != nil {

@@ -21,6 +21,7 @@ import (
 	"github.com/mlfleet/mlfleet/internal/catalog"
 	"github.com/mlfleet/mlfleet/internal/operations"
 	"github.com/mlfleet/mlfleet/internal/provider"
+	"github.com/mlfleet/mlfleet/internal/quota"
 	"github.com/mlfleet/mlfleet/internal/resources"
 	"github.com/mlfleet/mlfleet/internal/secrets"
 	"github.com/mlfleet/mlfleet/internal/store"
@@ -66,7 +67,10 @@ type Config struct {
 	Providers map[string]provider.Provider
 	// Policy reports whether public IPs are forbidden in a subscription (S16); nil = never.
 	PublicIPsForbidden func(ctx context.Context, sub string) (bool, string, error)
-	Logger             *slog.Logger
+	// Quotas limit the clusters and vCPUs of each subscription in each region; nil means
+	// quota.Defaults().
+	Quotas *quota.Quotas
+	Logger *slog.Logger
 }
 
 // Service manages managed clusters.
@@ -83,6 +87,9 @@ type Service struct {
 func New(cfg Config) *Service {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.Quotas == nil {
+		cfg.Quotas = quota.Defaults()
 	}
 	s := &Service{cfg: cfg, log: cfg.Logger.With("component", "containerservice"), now: time.Now, locks: newKeyedMutex()}
 	cfg.Engine.Register(KindCreate, s.runCreate)
@@ -280,11 +287,17 @@ func (s *Service) Prepare(ctx context.Context, sub, rg, name string, in ClusterI
 
 // Insert writes a prepared cluster, its sealed kubeconfig and its create operation through
 // tx, a transaction of the store; the caller wakes the engine once it committed. Returns
-// an error wrapping store.ErrConflict when a cluster of that name exists.
+// an error wrapping store.ErrConflict when a cluster of that name exists, and a 400
+// QuotaExceeded when the cluster does not fit in its subscription's quotas in its region,
+// counted in tx (see quota.go).
 func (s *Service) Insert(ctx context.Context, tx store.Store, nc *NewCluster) (*store.Operation, error) {
 	r := *nc.resource
+	// Written first, so that a cluster of that name is a conflict whatever the quotas.
 	if err := tx.CreateResource(ctx, &r); err != nil {
 		return nil, fmt.Errorf("create cluster %s: %w", r.Name, err)
+	}
+	if err := s.reserve(ctx, tx, r.SubscriptionID, r.Location, s.createRequest(nc.cluster), r.ID); err != nil {
+		return nil, err
 	}
 	if nc.kubeconfig != nil {
 		if err := s.saveKubeconfig(ctx, tx, &r, nc.kubeconfig); err != nil {
@@ -295,8 +308,9 @@ func (s *Service) Insert(ctx context.Context, tx store.Store, nc *NewCluster) (*
 }
 
 // Validate checks a request to create a new cluster without creating it: the same checks,
-// policy included, and the same errors as Put. A cluster of that name must not exist. It
-// returns the cluster ready to Insert, recording createdFor as Prepare does.
+// policy and quotas included, and the same errors as Put. A cluster of that name must not
+// exist. It returns the cluster ready to Insert, recording createdFor as Prepare does; the
+// quotas are checked again, atomically, by Insert.
 func (s *Service) Validate(ctx context.Context, sub, rg, name string, in ClusterInput, createdFor string) (*NewCluster, error) {
 	group, err := s.cfg.Resources.WritableGroup(ctx, sub, rg)
 	if err != nil {
@@ -311,7 +325,14 @@ func (s *Service) Validate(ctx context.Context, sub, rg, name string, in Cluster
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return nil, fmt.Errorf("get cluster %s: %w", name, err)
 	}
-	return s.Prepare(ctx, sub, group.Name, name, in, createdFor)
+	nc, err := s.Prepare(ctx, sub, group.Name, name, in, createdFor)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkQuota(ctx, s.cfg.Store, sub, nc.cluster.Location, s.createRequest(nc.cluster), ""); err != nil {
+		return nil, err
+	}
+	return nc, nil
 }
 
 // validateNew checks a create request, reporting every problem together, and returns the
@@ -590,14 +611,19 @@ func (s *Service) update(ctx context.Context, r *store.Resource, in ClusterInput
 	}
 	mc.SystemData = resources.Touch(ctx, mc.SystemData, s.now())
 	var op *store.Operation
+	request := s.scaleRequest(&mc, want.Counts)
 	if len(want.Counts) > 0 || want.Ranges != nil {
 		mc.Properties.ProvisioningState = StateUpdating
 	}
 	r.Body, _ = json.Marshal(&mc)
 	// The change and its operation commit together; the version read above guards against
-	// a concurrent change (which gets the 409 below instead of being overwritten).
+	// a concurrent change (which gets the 409 below instead of being overwritten), the
+	// quota lock against concurrent creates and scales in the region.
 	err := s.cfg.Store.InTx(ctx, func(tx store.Store) error {
 		if err := s.idle(ctx, tx, r.ID, &mc); err != nil {
+			return err
+		}
+		if err := s.reserve(ctx, tx, r.SubscriptionID, mc.Location, request, ""); err != nil {
 			return err
 		}
 		w := *r

@@ -32,6 +32,7 @@ import (
 	"github.com/mlfleet/mlfleet/internal/operations"
 	"github.com/mlfleet/mlfleet/internal/pki"
 	"github.com/mlfleet/mlfleet/internal/policy"
+	"github.com/mlfleet/mlfleet/internal/quota"
 	"github.com/mlfleet/mlfleet/internal/resources"
 	"github.com/mlfleet/mlfleet/internal/secrets"
 	"github.com/mlfleet/mlfleet/internal/store"
@@ -64,6 +65,9 @@ type Config struct {
 	// MaxTokenLifetime the most a caller may ask for (0 = 24 h).
 	TokenLifetime    time.Duration
 	MaxTokenLifetime time.Duration
+	// QuotaFile sets the quotas of subscriptions per region (JSON, see internal/quota);
+	// "" means the built-in limits (quota.Defaults).
+	QuotaFile string
 	// SweepInterval is how often rows that lost their owner (claims, secrets) are removed;
 	// 0 means 1m.
 	SweepInterval time.Duration
@@ -109,6 +113,16 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	}
 	if err := os.Chmod(cfg.Home, 0o700); err != nil {
 		return fmt.Errorf("restrict home %s: %w", cfg.Home, err)
+	}
+	// A bad quota file stops the start before anything is opened.
+	sizes := catalog.DefaultVMSizes()
+	quotas := quota.Defaults()
+	if cfg.QuotaFile != "" {
+		q, err := quota.Load(cfg.QuotaFile, sizes.Families())
+		if err != nil {
+			return err
+		}
+		quotas = q
 	}
 	sqlite := cfg.StoreDSN == ""
 	if sqlite {
@@ -161,7 +175,6 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	sizes := catalog.DefaultVMSizes()
 	providers, closeProviders, err := startProviders(ctx, cfg.Home, sizes, log)
 	if err != nil {
 		return err
@@ -170,7 +183,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	policies := policy.New(st, rs)
 	clusters := containerservice.New(containerservice.Config{
 		Store: st, Engine: engine, Resources: rs, Versions: versions, VMSizes: sizes, Secrets: box,
-		Providers: providers, PublicIPsForbidden: policies.PublicIPsForbidden, Logger: log,
+		Providers: providers, PublicIPsForbidden: policies.PublicIPsForbidden, Quotas: quotas, Logger: log,
 	})
 
 	computes := compute.New(compute.Config{

@@ -30,6 +30,12 @@ type dialect struct {
 	// opening the same database apply migrations one after the other. SQLite needs none: its
 	// transactions begin IMMEDIATE, which already takes the database's write lock.
 	lockMigrations string
+	// lockKey, when set, is the statement of Store.Lock: on PostgreSQL a transaction-scoped
+	// advisory lock on a hash of the key (and the schema, as lockMigrations), which read
+	// committed needs for a count and the insert it allows to be atomic. SQLite needs none:
+	// every transaction begins IMMEDIATE, holding the database's only write lock until it
+	// ends, so no other transaction runs between its count and its insert.
+	lockKey string
 	// nowMillis is an SQL expression for the database's clock in unix milliseconds: lease
 	// expiry is compared against it, so replicas with skewed clocks agree.
 	nowMillis string
@@ -71,7 +77,9 @@ var postgresDialect = &dialect{
 	// The lock is per schema, so stores in different schemas of one database (as the tests
 	// use) do not wait for each other.
 	lockMigrations: `SELECT pg_advisory_xact_lock(hashtext('mlfleet.schema_migrations.' || coalesce(current_schema(), '')))`,
-	nowMillis:      "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)",
+	// Two keys with the same 64-bit hash only wait for each other, which is harmless.
+	lockKey:   `SELECT pg_advisory_xact_lock(hashtextextended('mlfleet.lock.' || coalesce(current_schema(), '') || '.' || CAST(? AS TEXT), 0))`,
+	nowMillis: "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)",
 	isRetryable: func(err error) bool {
 		var e *pgconn.PgError
 		// 40001 serialization_failure, 40P01 deadlock_detected.

@@ -9,7 +9,8 @@
 //   - store.go: the Store interface, its types and sentinel errors.
 //   - sql.go: Open, which picks the dialect from the DSN, and the queries, written once.
 //   - dialect.go: what differs between SQLite and PostgreSQL (placeholders, LIMIT, row
-//     locking, migration locking, unique-violation codes) and translate, the error mapping.
+//     locking, migration locking, the transaction locks of Store.Lock, unique-violation
+//     codes) and translate, the error mapping.
 //   - migrate.go and migrations/<dialect>/NNNN_*.sql: the schema, recorded in
 //     schema_migrations and applied in one transaction; on PostgreSQL under an advisory
 //     lock so replicas starting together apply it once.

@@ -220,6 +220,20 @@ func (s *sqlStore) runTx(ctx context.Context, fn func(tx Store) error) (err erro
 	return failpoint.Hit("store/commit/" + what + "/after")
 }
 
+// Lock takes the lock named key until the transaction ends (see Store.Lock).
+func (s *sqlStore) Lock(ctx context.Context, key string) error {
+	if s.tx == nil {
+		return fmt.Errorf("lock %s: not in a transaction", key)
+	}
+	if s.d.lockKey == "" {
+		return nil
+	}
+	if _, err := s.q.ExecContext(ctx, s.d.rebind(s.d.lockKey), key); err != nil {
+		return fmt.Errorf("lock %s: %w", key, s.d.translate(err))
+	}
+	return nil
+}
+
 // idKey is the stored form of an id that compares case-insensitively.
 func idKey(id string) string {
 	return strings.ToLower(id)

@@ -215,6 +215,14 @@ type Store interface {
 	// bounded number of times; fn must therefore have no effect outside tx. InTx on a
 	// transaction's Store runs fn in that same transaction.
 	InTx(ctx context.Context, fn func(tx Store) error) error
+	// Lock takes the lock named key for the rest of the transaction it is called in (a
+	// Store InTx handed to fn): a concurrent transaction's Lock of the same key waits until
+	// this one commits or rolls back, and what it reads afterwards includes this one's
+	// writes. It serialises a count and the write the count allows (a quota checked and a
+	// cluster inserted), which the version checks of single rows cannot. It writes nothing;
+	// taking a key again in the same transaction returns at once. Outside a transaction it
+	// returns an error.
+	Lock(ctx context.Context, key string) error
 
 	// CreateOperation inserts op (ErrConflict if the id exists).
 	CreateOperation(ctx context.Context, op *Operation) error

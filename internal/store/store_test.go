@@ -119,6 +119,7 @@ func runContract(t *testing.T, newDatabase func(t *testing.T) func() Store) {
 		{"TxRollback", testTxRollback},
 		{"TxConcurrent", testTxConcurrent},
 		{"TxClaimsRace", testTxClaimsRace},
+		{"TxLockCount", testTxLockCount},
 		{"DatabaseClockLeases", testDatabaseClockLeases},
 		{"Principals", testPrincipals},
 		{"RoleAssignments", testRoleAssignments},

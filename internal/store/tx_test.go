@@ -277,3 +277,62 @@ func testDatabaseClockLeases(t *testing.T, open func() Store) {
 		t.Fatalf("ClaimOperation after the lease was freed: %v", err)
 	}
 }
+
+// testTxLockCount has 20 transactions each count the rows under a parent and add one only
+// while there are fewer than 5, as a quota check does: with Lock, exactly 5 are added. A
+// pause between the count and the insert gives every transaction time to count before the
+// others commit, which without the lock would let read committed (PostgreSQL) overshoot.
+func testTxLockCount(t *testing.T, open func() Store) {
+	const racers, limit = 20, 5
+	stores := []Store{open(), open()}
+	ctx := context.Background()
+	parent := subID + "/resourceGroups/counted"
+	errFull := errors.New("full")
+	var wg sync.WaitGroup
+	var added, refused atomic.Int64
+	errs := make(chan error, racers)
+	for i := range racers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := stores[i%2].InTx(ctx, func(tx Store) error {
+				if err := tx.Lock(ctx, "quota/"+parent); err != nil {
+					return err
+				}
+				if err := tx.Lock(ctx, "quota/"+parent); err != nil {
+					return fmt.Errorf("lock taken again: %w", err)
+				}
+				rows, err := tx.ListResources(ctx, ListOptions{ParentID: parent})
+				if err != nil {
+					return err
+				}
+				if len(rows) >= limit {
+					return errFull
+				}
+				time.Sleep(5 * time.Millisecond)
+				return tx.CreateResource(ctx, resource(parent, wsType, fmt.Sprintf("ws-%d", i)))
+			})
+			switch {
+			case err == nil:
+				added.Add(1)
+			case errors.Is(err, errFull):
+				refused.Add(1)
+			default:
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	rows, err := stores[0].ListResources(ctx, ListOptions{ParentID: parent})
+	if added.Load() != limit || refused.Load() != racers-limit || err != nil || len(rows) != limit {
+		t.Fatalf("%d added, %d refused, %d rows (%v); want %d, %d, %d", added.Load(), refused.Load(), len(rows), err, limit, racers-limit, limit)
+	}
+	// Outside a transaction there is nothing to hold the lock for.
+	if err := stores[0].Lock(ctx, "quota/"+parent); err == nil {
+		t.Fatal("Lock outside a transaction succeeded")
+	}
+}

@@ -381,3 +381,30 @@ func ExampleAKSAttachConfig_Validate() {
 	// invalid AKS attach configuration: name the cluster with ResourceGroup and ClusterName, or with ResourceID
 	// invalid AKS attach configuration: invalid ResourceID "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/myresourcegroup/providers/Microsoft.Compute/virtualMachines/myvm": provider Microsoft.Compute is not Microsoft.ContainerService; attach takes the id of a managed cluster (/subscriptions/{subscription}/resourceGroups/{group}/providers/Microsoft.ContainerService/managedClusters/{name})
 }
+
+// The quotas of a region with their use, as `mlfleet vm list-usage -l westus` prints them.
+func ExampleClient_ListUsages() {
+	ctx := context.Background()
+	client, err := mlfleet.NewClient()
+	if err != nil {
+		log.Fatal(err)
+	}
+	usages, err := client.ListUsages(ctx, "westus")
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, u := range usages {
+		switch u.Name.Value {
+		case "cores", "managedClusters":
+			// The fixtures use some of each; the limits are the server's built-in ones.
+			fmt.Printf("%s: some used %v, limit %d\n", u.Name.LocalizedValue, u.CurrentValue > 0, u.Limit)
+		}
+	}
+	// The location is checked before anything is sent.
+	_, err = client.ListUsages(ctx, "")
+	fmt.Println(err)
+	// Output:
+	// Total Regional vCPUs: some used true, limit 100
+	// Managed Clusters: some used true, limit 10
+	// invalid request: a name is empty; give every name
+}

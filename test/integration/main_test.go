@@ -39,9 +39,23 @@ func TestMain(m *testing.M) {
 		armOnSignal()
 		os.Exit(cli.Main())
 	}
-	os.Exit(testserver.Main(m.Run, func(s *testserver.Server) {
+	// The tests share one server and create dozens of clusters at once in westus: more than
+	// the built-in quotas allow one subscription on a laptop. Servers the tests start
+	// themselves keep the built-in quotas.
+	quotas, err := os.CreateTemp("", "mlfleet-quotas-*.json")
+	if err == nil {
+		_, err = quotas.WriteString(`{"default": {"managedClusters": 1000, "cores": 100000}}`)
+		quotas.Close()
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "write quota file:", err)
+		os.Exit(1)
+	}
+	code := testserver.Main(m.Run, func(s *testserver.Server) {
 		shared.home, shared.cfg, shared.http = s.Home, s.Config, s.HTTP
-	}, "--page-size", "5", "--health-interval", "1s"))
+	}, "--page-size", "5", "--health-interval", "1s", "--quota-file", quotas.Name())
+	os.Remove(quotas.Name())
+	os.Exit(code)
 }
 
 // armEnv holds a failpoint spec that a child server arms when it receives SIGUSR1, so that

@@ -1,0 +1,57 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+)
+
+func newVMCommand(streams Streams, g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "vm", Short: "Virtual machine quotas (Microsoft.Compute)"}
+	cmd.AddCommand(newVMListUsage(streams, g))
+	return cmd
+}
+
+// usageRow is a row of az's table of list-usage.
+type usageRow struct {
+	Name         any
+	CurrentValue string
+	Limit        string
+}
+
+// usageTable is az's table of `vm list-usage`: the localized name, the use and the limit.
+func usageTable(v any) any {
+	return rows(v, func(m map[string]any) any {
+		return usageRow{Name: dig(m, "name", "localizedValue"), CurrentValue: fmt.Sprint(m["currentValue"]), Limit: fmt.Sprint(m["limit"])}
+	})
+}
+
+func newVMListUsage(streams Streams, g *globals) *cobra.Command {
+	var location string
+	cmd := &cobra.Command{
+		Use:   "list-usage -l LOCATION",
+		Short: "List the quotas of a location with their use: vCPUs in total and per VM family, managed clusters",
+		Long: `List the quotas of the subscription in a location with what its clusters use of them.
+
+A create or scale past a quota fails with QuotaExceeded. The server's limits come from
+'mlfleet serve --quota-file'.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			location, err := withDefault(location, "location", "--location/-l")
+			if err != nil {
+				return err
+			}
+			c, err := g.client(streams)
+			if err != nil {
+				return err
+			}
+			usages, err := c.ListUsages(cmd.Context(), location)
+			if err != nil {
+				return err
+			}
+			return g.print(streams, usages, usageTable)
+		},
+	}
+	cmd.Flags().StringVarP(&location, "location", "l", "", "Location, e.g. westus")
+	return cmd
+}

@@ -1,0 +1,335 @@
+package containerservice
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mlfleet/mlfleet/internal/arm"
+	"github.com/mlfleet/mlfleet/internal/catalog"
+	"github.com/mlfleet/mlfleet/internal/operations"
+	"github.com/mlfleet/mlfleet/internal/provider"
+	"github.com/mlfleet/mlfleet/internal/quota"
+	"github.com/mlfleet/mlfleet/internal/resources"
+	"github.com/mlfleet/mlfleet/internal/store"
+)
+
+const (
+	testSub = "00000000-0000-0000-0000-0000000000aa"
+	testRG  = "rg"
+)
+
+// infoOnlyProvider stands in for the embedded provider in these tests and is named so: it
+// answers Info, which is all a request reads. The operations that would call the rest never
+// run here (no engine is started), and the real provider would link a kube-apiserver into
+// this package's tests.
+type infoOnlyProvider struct{}
+
+var _ provider.Provider = infoOnlyProvider{}
+
+func (infoOnlyProvider) Info() provider.Info {
+	return provider.Info{Name: "embedded", CanCreate: true, CanScale: true, DeleteDestroys: true, EnforcesAuthorizedIPRanges: true,
+		Versions: []string{catalog.DefaultVersions().Default("westus").Version}}
+}
+func (infoOnlyProvider) Ensure(context.Context, provider.ClusterSpec) (*provider.Status, error) {
+	return nil, provider.ErrUnsupported
+}
+func (infoOnlyProvider) Status(context.Context, string) (*provider.Status, error) {
+	return nil, provider.ErrUnsupported
+}
+func (infoOnlyProvider) Scale(context.Context, string, provider.NodePool) error {
+	return provider.ErrUnsupported
+}
+func (infoOnlyProvider) SetAuthorizedIPRanges(context.Context, string, []string) error {
+	return provider.ErrUnsupported
+}
+func (infoOnlyProvider) Credentials(context.Context, string) (*provider.Credentials, error) {
+	return nil, provider.ErrUnsupported
+}
+func (infoOnlyProvider) Delete(context.Context, string) error { return provider.ErrUnsupported }
+func (infoOnlyProvider) Close(context.Context) error          { return nil }
+
+// dialects returns, per store dialect to test, a function that makes an empty database and
+// returns how to open a Store on it (each call another connection pool, as another replica
+// would): SQLite always, PostgreSQL when MLFLEET_TEST_POSTGRES holds a DSN.
+func dialects(t *testing.T) map[string]func(t *testing.T) func() store.Store {
+	out := map[string]func(t *testing.T) func() store.Store{
+		"sqlite": func(t *testing.T) func() store.Store {
+			path := filepath.Join(t.TempDir(), "mlfleet.db")
+			return func() store.Store { return openStore(t, path) }
+		},
+	}
+	dsn := os.Getenv("MLFLEET_TEST_POSTGRES")
+	if dsn == "" {
+		t.Log("MLFLEET_TEST_POSTGRES is not set: PostgreSQL not tested; export MLFLEET_TEST_POSTGRES=$(hack/postgres.sh) to")
+		return out
+	}
+	out["postgres"] = func(t *testing.T) func() store.Store {
+		db, err := sql.Open("pgx", dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		b := make([]byte, 6)
+		_, _ = rand.Read(b)
+		schema := "mlfleet_cs_" + hex.EncodeToString(b)
+		if _, err := db.Exec("CREATE SCHEMA " + schema); err != nil {
+			t.Fatalf("create schema: %v", err)
+		}
+		t.Cleanup(func() {
+			if db, err := sql.Open("pgx", dsn); err == nil {
+				_, _ = db.Exec("DROP SCHEMA " + schema + " CASCADE")
+				db.Close()
+			}
+		})
+		u, err := url.Parse(dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q := u.Query()
+		q.Set("search_path", schema)
+		u.RawQuery = q.Encode()
+		return func() store.Store { return openStore(t, u.String()) }
+	}
+	return out
+}
+
+func openStore(t *testing.T, dsn string) store.Store {
+	t.Helper()
+	st, err := store.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// newService returns a cluster service over st with the quotas of quotaJSON, and makes
+// the test subscription and resource group (westus) the first time.
+func newService(t *testing.T, st store.Store, quotaJSON string) *Service {
+	t.Helper()
+	ctx := context.Background()
+	q, err := quota.Parse([]byte(quotaJSON), catalog.DefaultVMSizes().Families())
+	if err != nil {
+		t.Fatal(err)
+	}
+	engine := operations.New(st, operations.Config{})
+	rs := resources.New(st, engine)
+	if _, err := rs.EnsureSubscription(ctx, testSub, "test", "tenant"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := rs.PutGroup(ctx, testSub, testRG, resources.GroupInput{Location: "westus"}); err != nil {
+		t.Fatal(err)
+	}
+	return New(Config{Store: st, Engine: engine, Resources: rs, Versions: catalog.DefaultVersions(), VMSizes: catalog.DefaultVMSizes(),
+		Providers: map[string]provider.Provider{"embedded": infoOnlyProvider{}}, Quotas: q})
+}
+
+func clusterInput(count int, size string) ClusterInput {
+	var in ClusterInput
+	in.Location = "westus"
+	in.Properties.AgentPoolProfiles = []AgentPoolInput{{Name: "nodepool1", Count: &count, VMSize: size}}
+	return in
+}
+
+// usageOf returns currentValue and limit of quota name in the usages of westus.
+func usageOf(t *testing.T, s *Service, name string) (int, int) {
+	t.Helper()
+	us, err := s.Usages(context.Background(), testSub, "westus")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range us {
+		if u.Name.Value == name {
+			return u.CurrentValue, u.Limit
+		}
+	}
+	t.Fatalf("no usage %s in %+v", name, us)
+	return 0, 0
+}
+
+// wantQuotaExceeded fails unless err is a 400 QuotaExceeded whose message has every part.
+func wantQuotaExceeded(t *testing.T, err error, parts ...string) {
+	t.Helper()
+	var ae *arm.Error
+	if !errors.As(err, &ae) || ae.Status != 400 || ae.Code != arm.CodeQuotaExceeded {
+		t.Fatalf("error = %v, want a 400 QuotaExceeded", err)
+	}
+	for _, p := range parts {
+		if !strings.Contains(ae.Message, p) {
+			t.Fatalf("message %q lacks %q", ae.Message, p)
+		}
+	}
+}
+
+// TestQuotaConcurrentCreates has 20 requests create clusters at once, through two services
+// on two connection pools (two replicas), against a limit of 5 managed clusters: exactly 5
+// are created, the others get QuotaExceeded, and the usage never exceeds the limit.
+func TestQuotaConcurrentCreates(t *testing.T) {
+	t.Parallel()
+	for name, newDB := range dialects(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			open := newDB(t)
+			const limit = `{"default": {"managedClusters": 5, "cores": 1000}}`
+			services := []*Service{newService(t, open(), limit), newService(t, open(), limit)}
+			ctx := context.Background()
+			var wg sync.WaitGroup
+			var mu sync.Mutex
+			created, refused := 0, 0
+			errs := make(chan error, 20)
+			for i := range 20 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					_, _, _, err := services[i%2].Put(ctx, testSub, testRG, fmt.Sprintf("c%02d", i), clusterInput(1, "Standard_D2_v2"), arm.Preconditions{IfNoneMatch: true})
+					var ae *arm.Error
+					mu.Lock()
+					defer mu.Unlock()
+					switch {
+					case err == nil:
+						created++
+					case errors.As(err, &ae) && ae.Code == arm.CodeQuotaExceeded:
+						refused++
+						if !strings.Contains(ae.Message, "Managed Clusters quota. Location: westus, Current Limit: 5, Current Usage: 5, Additional Required: 1") {
+							errs <- fmt.Errorf("message %q", ae.Message)
+						}
+					default:
+						errs <- err
+					}
+				}()
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Error(err)
+			}
+			if created != 5 || refused != 15 {
+				t.Fatalf("%d created, %d refused; want 5 and 15", created, refused)
+			}
+			rows, err := open().ListResources(ctx, store.ListOptions{Type: TypeManagedCluster})
+			if err != nil || len(rows) != 5 {
+				t.Fatalf("%d clusters stored (%v), want 5", len(rows), err)
+			}
+			if cur, lim := usageOf(t, services[0], quota.ManagedClusters); cur != 5 || lim != 5 {
+				t.Fatalf("managedClusters usage %d of %d, want 5 of 5", cur, lim)
+			}
+			if cur, _ := usageOf(t, services[1], quota.Cores); cur != 10 {
+				t.Fatalf("cores usage %d, want 10 (5 × Standard_D2_v2)", cur)
+			}
+		})
+	}
+}
+
+// finishOperations ends every operation in progress as its handler would have: the engine
+// is not started in these tests. Clusters being created or updated become Succeeded.
+func finishOperations(t *testing.T, st store.Store) {
+	t.Helper()
+	ctx := context.Background()
+	for {
+		op, err := st.ClaimOperation(ctx, "test", time.Time{}, time.Minute)
+		if errors.Is(err, store.ErrNotFound) {
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = store.Modify(ctx, st, op.ResourceID, func(r *store.Resource) error {
+			var mc ManagedCluster
+			if err := json.Unmarshal(r.Body, &mc); err != nil {
+				return err
+			}
+			if op.Kind == KindUpdate {
+				var in updateOp
+				if err := json.Unmarshal(op.Input, &in); err != nil {
+					return err
+				}
+				for i, p := range mc.Properties.AgentPoolProfiles {
+					if c, ok := in.Counts[p.Name]; ok {
+						mc.Properties.AgentPoolProfiles[i].Count = c
+					}
+				}
+			}
+			mc.Properties.ProvisioningState = StateSucceeded
+			r.Body, _ = json.Marshal(&mc)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		op.Status = store.StatusSucceeded
+		if err := st.SaveOperation(ctx, op, "test"); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestQuotaScale: a scale past the regional vCPUs is refused with AKS's numbers, a scale
+// under way counts at its new size, a scale-down always passes, and a failed cluster
+// counts for nothing.
+func TestQuotaScale(t *testing.T) {
+	t.Parallel()
+	for name, newDB := range dialects(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			st := newDB(t)()
+			s := newService(t, st, `{"default": {"managedClusters": 10, "cores": 24}}`)
+			ctx := context.Background()
+			scale := func(pool string, count int) error {
+				var in AgentPoolPut
+				in.Properties.Count = &count
+				_, _, err := s.ScalePool(ctx, testSub, testRG, "big", pool, in)
+				return err
+			}
+			if _, _, _, err := s.Put(ctx, testSub, testRG, "big", clusterInput(3, "Standard_D3_v2"), arm.Preconditions{}); err != nil {
+				t.Fatal(err)
+			}
+			finishOperations(t, st)
+			wantQuotaExceeded(t, scale("nodepool1", 7),
+				"Operation could not be completed as it results in exceeding approved Total Regional Cores quota. Location: westus, Current Limit: 24, Current Usage: 12, Additional Required: 16, (Minimum) New Limit Required: 28.")
+			if err := scale("nodepool1", 5); err != nil {
+				t.Fatalf("scale to 5 × Standard_D3_v2 = 20 vCPUs of 24: %v", err)
+			}
+			// The scale has not run yet: its 20 vCPUs count already.
+			if cur, _ := usageOf(t, s, "standardDv2Family"); cur != 20 {
+				t.Fatalf("standardDv2Family usage %d while scaling 3 → 5 × Standard_D3_v2, want 20", cur)
+			}
+			if _, _, _, err := s.Put(ctx, testSub, testRG, "small", clusterInput(2, "Standard_DS2_v2"), arm.Preconditions{}); err != nil {
+				t.Fatalf("create 2 × Standard_DS2_v2 = 4 vCPUs, 24 of 24: %v", err)
+			}
+			_, _, _, err := s.Put(ctx, testSub, testRG, "one-more", clusterInput(1, "Standard_D1_v2"), arm.Preconditions{})
+			wantQuotaExceeded(t, err, "Current Limit: 24, Current Usage: 24, Additional Required: 1,")
+			finishOperations(t, st)
+			if err := scale("nodepool1", 1); err != nil {
+				t.Fatalf("scale down: %v", err)
+			}
+			finishOperations(t, st)
+			if cur, _ := usageOf(t, s, quota.Cores); cur != 8 {
+				t.Fatalf("cores usage %d after the scale-down, want 4 + 4", cur)
+			}
+			if err := s.markFailed(ctx, ID(testSub, testRG, "small")); err != nil {
+				t.Fatal(err)
+			}
+			if cur, _ := usageOf(t, s, quota.ManagedClusters); cur != 1 {
+				t.Fatalf("managedClusters usage %d with one cluster failed, want 1", cur)
+			}
+			// Validate, which a workspace's create calls first, checks the quotas too.
+			_, err = s.Validate(ctx, testSub, testRG, "ws-cluster", clusterInput(6, "Standard_D3_v2"), "")
+			wantQuotaExceeded(t, err, "Current Limit: 24, Current Usage: 4, Additional Required: 24,", "list-usage -l westus")
+			if _, err := s.Validate(ctx, testSub, testRG, "ws-cluster", clusterInput(3, "Standard_D2_v2"), ""); err != nil {
+				t.Fatalf("Validate of 6 vCPUs with 4 of 24 used: %v", err)
+			}
+		})
+	}
+}

@@ -1,0 +1,363 @@
+// Package azcli runs the real Azure CLI (`az`, as Debian packages it) against a real
+// mlfleet server: `az cloud register`, `az login` as a service principal and as a user,
+// then the README's `az aks`, `az group`, `az provider` and `az resource` commands verbatim.
+// Every az runs with its own configuration directory and with a proxy that records any
+// connection: nothing may leave loopback. It skips when az is not installed, unless CI is set.
+package azcli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mlfleet/mlfleet/pkg/mlfleet"
+	"github.com/mlfleet/mlfleet/test/testserver"
+)
+
+var srv *testserver.Server
+
+func TestMain(m *testing.M) {
+	os.Exit(testserver.Main(m.Run, func(s *testserver.Server) { srv = s }))
+}
+
+// proxy is a listener az is told to use for every host but loopback: it records who tried
+// to connect, and refuses them.
+type proxy struct {
+	ln    net.Listener
+	mu    sync.Mutex
+	tries []string
+}
+
+func startProxy(t *testing.T) *proxy {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &proxy{ln: ln}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			buf := make([]byte, 512)
+			c.SetReadDeadline(time.Now().Add(2 * time.Second))
+			n, _ := c.Read(buf)
+			line, _, _ := strings.Cut(string(buf[:n]), "\r\n")
+			p.mu.Lock()
+			p.tries = append(p.tries, line)
+			p.mu.Unlock()
+			c.Write([]byte("HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n"))
+			c.Close()
+		}
+	}()
+	t.Cleanup(func() { ln.Close() })
+	return p
+}
+
+func (p *proxy) attempts() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.tries...)
+}
+
+// azEnv is one isolated az installation: its config directory and environment.
+type azEnv struct {
+	t     *testing.T
+	dir   string
+	env   []string
+	proxy *proxy
+}
+
+func newAz(t *testing.T) *azEnv {
+	t.Helper()
+	if _, err := exec.LookPath("az"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("az is not installed (CI installs Debian's azure-cli)")
+		}
+		t.Skip("az is not installed: apt-get install azure-cli")
+	}
+	p := startProxy(t)
+	dir := t.TempDir()
+	proxyURL := "http://" + p.ln.Addr().String()
+	env := []string{
+		"HOME=" + dir, "PATH=" + os.Getenv("PATH"), "LANG=C.UTF-8",
+		"AZURE_CONFIG_DIR=" + filepath.Join(dir, "azure"),
+		"AZURE_CORE_COLLECT_TELEMETRY=0", "AZURE_CORE_NO_COLOR=1", "AZURE_CORE_ONLY_SHOW_ERRORS=0",
+		"AZURE_CORE_SURVEY_MESSAGE=0", "AZURE_EXTENSION_USE_DYNAMIC_INSTALL=no",
+		"REQUESTS_CA_BUNDLE=" + srv.Config.CAFile,
+		"HTTPS_PROXY=" + proxyURL, "HTTP_PROXY=" + proxyURL, "https_proxy=" + proxyURL, "http_proxy=" + proxyURL,
+		"NO_PROXY=127.0.0.1,localhost", "no_proxy=127.0.0.1,localhost",
+		"KUBECONFIG=" + filepath.Join(dir, "kubeconfig"),
+	}
+	seedVersionCheck(t, filepath.Join(dir, "azure"))
+	a := &azEnv{t: t, dir: dir, env: env, proxy: p}
+	t.Cleanup(func() {
+		if tries := p.attempts(); len(tries) > 0 {
+			t.Errorf("az tried to leave loopback: %q", tries)
+		}
+	})
+	a.must("cloud", "register", "-n", "mlfleet", "--endpoint-resource-manager", srv.Config.Server+"/")
+	a.must("cloud", "set", "-n", "mlfleet")
+	return a
+}
+
+// seedVersionCheck writes az's cache of its daily version check as an az that ran today
+// has it. Without it, the first command of a new configuration asks azure.microsoft.com
+// whether a newer az exists, whatever cloud is set: that is az's own traffic, not
+// mlfleet's, and the proxy would report it.
+func seedVersionCheck(t *testing.T, configDir string) {
+	t.Helper()
+	out, err := exec.Command(azPython(t), "-c", "from azure.cli.core import __version__; print(__version__)").Output()
+	if err != nil {
+		t.Fatalf("find az's version: %v", err)
+	}
+	v := strings.TrimSpace(string(out))
+	seed := map[string]any{
+		"versions":    map[string]any{"azure-cli": map[string]string{"local": v, "pypi": v}, "core": map[string]string{"local": v, "pypi": v}},
+		"update_time": time.Now().Format("2006-01-02 15:04:05.000000"),
+	}
+	b, _ := json.Marshal(seed)
+	if err := os.MkdirAll(configDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(configDir, "versionCheck.json"), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// azPython is the interpreter az runs with (its #! line), which has az's modules.
+func azPython(t *testing.T) string {
+	t.Helper()
+	path, err := exec.LookPath("az")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	if py, ok := strings.CutPrefix(line, "#!"); ok && !strings.Contains(py, " ") {
+		return py
+	}
+	return "python3"
+}
+
+// run runs az with args and returns its stdout, stderr and error.
+func (a *azEnv) run(args ...string) (string, string, error) {
+	a.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "az", args...)
+	cmd.Env, cmd.Dir = a.env, a.dir
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	start := time.Now()
+	err := cmd.Run()
+	a.t.Logf("az %s (%s)", strings.Join(args, " "), time.Since(start).Round(100*time.Millisecond))
+	return out.String(), errb.String(), err
+}
+
+// must runs az and fails the test when it fails.
+func (a *azEnv) must(args ...string) string {
+	a.t.Helper()
+	out, errOut, err := a.run(args...)
+	if err != nil {
+		a.t.Fatalf("az %s: %v\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), err, out, errOut)
+	}
+	return out
+}
+
+// mustJSON runs az with -o json and decodes its output.
+func (a *azEnv) mustJSON(v any, args ...string) {
+	a.t.Helper()
+	out := a.must(append(args, "-o", "json")...)
+	if err := json.Unmarshal([]byte(out), v); err != nil {
+		a.t.Fatalf("az %s: output is not JSON: %v\n%s", strings.Join(args, " "), err, out)
+	}
+}
+
+// admin is an SDK client of the server's admin.
+func admin(t *testing.T) *mlfleet.Client {
+	t.Helper()
+	c, err := mlfleet.NewClient(mlfleet.WithHome(srv.Home))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// servicePrincipal creates a service principal with role at scope.
+func servicePrincipal(t *testing.T, name, role, scope string) *mlfleet.Principal {
+	t.Helper()
+	p, err := admin(t).CreatePrincipal(context.Background(), mlfleet.NewPrincipal{Type: mlfleet.PrincipalServicePrincipal, DisplayName: name, Role: role, Scopes: []string{scope}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func subscriptionScope() string { return "/subscriptions/" + srv.Config.Subscription }
+
+// TestSeedCommands runs the README's az block verbatim, as a service principal that is
+// Owner of the subscription, and checks each result.
+func TestSeedCommands(t *testing.T) {
+	az := newAz(t)
+	sp := servicePrincipal(t, "az-seed", "Owner", subscriptionScope())
+	var accounts []map[string]any
+	az.mustJSON(&accounts, "login", "--service-principal", "-u", sp.AppID, "-p", sp.Password, "--tenant", sp.Tenant)
+	if len(accounts) != 1 || accounts[0]["id"] != srv.Config.Subscription {
+		t.Fatalf("az login lists %v", accounts)
+	}
+
+	if out := az.must("aks", "get-versions", "-l", "westus", "-o", "table"); !strings.Contains(out, "KubernetesVersion") || !strings.Contains(out, "1.37.2") {
+		t.Errorf("get-versions table:\n%s", out)
+	}
+	def := strings.TrimSpace(az.must("aks", "get-versions", "-l", "westus", "--query", "orchestrators[?default == `true`].orchestratorVersion", "-o", "table"))
+	if lines := strings.Split(def, "\n"); len(lines) != 3 || !strings.HasPrefix(lines[2], "1.") {
+		t.Errorf("default version table:\n%s", def)
+	}
+	var rg map[string]any
+	az.mustJSON(&rg, "group", "create", "-n", "myresourcegroup", "-l", "westus")
+	if rg["name"] != "myresourcegroup" || rg["location"] != "westus" {
+		t.Errorf("group create: %v", rg)
+	}
+	var mc map[string]any
+	az.mustJSON(&mc, "aks", "create", "-n", "myexistingcluster", "-g", "myresourcegroup", "--node-count", "3", "--node-vm-size", "Standard_D3_v2", "--generate-ssh-keys")
+	if props, _ := mc["properties"].(map[string]any); mc["provisioningState"] != "Succeeded" && (props == nil || props["provisioningState"] != "Succeeded") {
+		t.Errorf("aks create: %.500v", mc)
+	}
+	id := strings.Trim(strings.TrimSpace(az.must("aks", "show", "-n", "myexistingcluster", "-g", "myresourcegroup", "--query", "id")), `"`)
+	if want := subscriptionScope() + "/resourcegroups/myresourcegroup/providers/Microsoft.ContainerService/managedClusters/myexistingcluster"; !strings.EqualFold(id, want) {
+		t.Errorf("aks show --query id = %s, want %s", id, want)
+	}
+	if out := az.must("aks", "list", "-o", "table"); !strings.Contains(out, "myexistingcluster") || !strings.Contains(out, "westus") {
+		t.Errorf("aks list table:\n%s", out)
+	}
+	kc := filepath.Join(az.dir, "kc")
+	az.must("aks", "get-credentials", "-n", "myexistingcluster", "-g", "myresourcegroup", "--admin", "-f", kc)
+	nodes := kubectlNodes(t, kc)
+	if nodes != 3 {
+		t.Errorf("kubectl get nodes: %d nodes, want 3", nodes)
+	}
+	az.must("aks", "scale", "-n", "myexistingcluster", "-g", "myresourcegroup", "--node-count", "4")
+	if nodes := kubectlNodes(t, kc); nodes != 4 {
+		t.Errorf("after scale: %d nodes, want 4", nodes)
+	}
+	if out := az.must("aks", "nodepool", "list", "--cluster-name", "myexistingcluster", "-g", "myresourcegroup", "-o", "table"); !strings.Contains(out, "Standard_D3_v2") || !strings.Contains(out, " 4 ") {
+		t.Errorf("nodepool list table:\n%s", out)
+	}
+	az.mustJSON(&mc, "aks", "update", "-n", "myexistingcluster", "-g", "myresourcegroup", "--api-server-authorized-ip-ranges", "8.8.8.8/32")
+	if !strings.Contains(fmt.Sprint(mc), "8.8.8.8/32") {
+		t.Errorf("aks update did not set the range: %.500v", mc)
+	}
+	var upgrades map[string]any
+	az.mustJSON(&upgrades, "aks", "get-upgrades", "-n", "myexistingcluster", "-g", "myresourcegroup")
+	if !strings.Contains(fmt.Sprint(upgrades), "controlPlaneProfile") {
+		t.Errorf("get-upgrades: %v", upgrades)
+	}
+	var provider map[string]any
+	az.mustJSON(&provider, "provider", "show", "-n", "Microsoft.ContainerService")
+	if provider["namespace"] != "Microsoft.ContainerService" || provider["registrationState"] != "Registered" {
+		t.Errorf("provider show: %.300v", provider)
+	}
+	if out := az.must("resource", "list", "-g", "myresourcegroup", "-o", "table"); !strings.Contains(out, "myexistingcluster") || !strings.Contains(out, "Microsoft.ContainerService/managedClusters") {
+		t.Errorf("resource list table:\n%s", out)
+	}
+	// az rest: attach the cluster to a workspace as a compute, the seed's way.
+	ws := subscriptionScope() + "/resourceGroups/myresourcegroup/providers/Microsoft.MachineLearningServices/workspaces/myworkspace"
+	az.must("rest", "--method", "put", "--url", ws+"?api-version=2023-04-01", "--body", `{"location":"westus"}`)
+	attach := filepath.Join(az.dir, "attach.json")
+	body := fmt.Sprintf(`{"location":"westus","properties":{"computeType":"AKS","resourceId":"%s"}}`, id)
+	if err := os.WriteFile(attach, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	az.must("rest", "--method", "put", "--url", ws+"/computes/myaks2?api-version=2023-04-01", "--body", "@"+attach)
+	state := waitCompute(t, az, ws+"/computes/myaks2?api-version=2023-04-01")
+	if state != "Succeeded" {
+		t.Errorf("attach by az rest ended %s", state)
+	}
+	az.must("rest", "--method", "delete", "--url", ws+"/computes/myaks2?api-version=2023-04-01&underlyingResourceAction=Detach")
+
+	az.must("aks", "delete", "-n", "myexistingcluster", "-g", "myresourcegroup", "--yes")
+	out, errOut, err := az.run("aks", "show", "-n", "myexistingcluster", "-g", "myresourcegroup")
+	if err == nil || !strings.Contains(errOut, "ResourceNotFound") && !strings.Contains(errOut, "NotFound") {
+		t.Errorf("aks show after delete: err %v\n%s\n%s", err, out, errOut)
+	}
+}
+
+// kubectlNodes counts the nodes kubectl sees with the kubeconfig az wrote.
+func kubectlNodes(t *testing.T, kubeconfig string) int {
+	t.Helper()
+	out, err := exec.Command("kubectl", "--kubeconfig", kubeconfig, "get", "nodes", "-o", "name").CombinedOutput()
+	if err != nil {
+		t.Fatalf("kubectl get nodes: %v\n%s", err, out)
+	}
+	return strings.Count(string(out), "node/")
+}
+
+// waitCompute polls a compute with az rest until it leaves Creating/Updating.
+func waitCompute(t *testing.T, az *azEnv, url string) string {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		var c map[string]any
+		az.mustJSON(&c, "rest", "--method", "get", "--url", url)
+		props, _ := c["properties"].(map[string]any)
+		state, _ := props["provisioningState"].(string)
+		if (state != "Creating" && state != "Updating") || time.Now().After(deadline) {
+			return state
+		}
+		time.Sleep(time.Second)
+	}
+}
+
+// TestUserLoginAndRoles: a user signs in with a password (an ID token and a refresh token
+// come back), a Reader gets ARM's 403 on a write, and a wrong secret fails with mlfleet's
+// message.
+func TestUserLoginAndRoles(t *testing.T) {
+	az := newAz(t)
+	ctx := context.Background()
+	if _, err := admin(t).CreatePrincipal(ctx, mlfleet.NewPrincipal{Type: mlfleet.PrincipalUser, DisplayName: "Reader Rita",
+		UserPrincipalName: "rita@mlfleet.local", Password: "rita's long password"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin(t).AssignRole(ctx, "rita@mlfleet.local", "Reader", subscriptionScope()); err != nil {
+		t.Fatal(err)
+	}
+	var accounts []map[string]any
+	az.mustJSON(&accounts, "login", "-u", "rita@mlfleet.local", "-p", "rita's long password")
+	if len(accounts) != 1 || fmt.Sprint(accounts[0]["user"]) != "map[name:rita@mlfleet.local type:user]" {
+		t.Fatalf("az login as a user lists %v", accounts)
+	}
+	if out := az.must("group", "list", "-o", "tsv", "--query", "length(@)"); strings.TrimSpace(out) == "" {
+		t.Errorf("group list as Reader: %q", out)
+	}
+	_, errOut, err := az.run("group", "create", "-n", "rita-rg", "-l", "westus")
+	if err == nil || !strings.Contains(errOut, "AuthorizationFailed") || !strings.Contains(errOut, "rita@mlfleet.local") ||
+		!strings.Contains(errOut, "Microsoft.Resources/subscriptions/resourceGroups/write") {
+		t.Errorf("Reader creates a group: err %v\n%s", err, errOut)
+	}
+	// A second command uses the cached token or the refresh token, not the password.
+	az.must("account", "get-access-token", "--query", "expiresOn", "-o", "tsv")
+
+	sp := servicePrincipal(t, "az-wrong", "Reader", subscriptionScope())
+	_, errOut, err = az.run("login", "--service-principal", "-u", sp.AppID, "-p", sp.Password+"x", "--tenant", sp.Tenant)
+	if err == nil || !strings.Contains(errOut, "create-for-rbac") {
+		t.Errorf("wrong secret: err %v\n%s", err, errOut)
+	}
+	_, errOut, err = az.run("login", "-u", "rita@mlfleet.local", "-p", "wrong password")
+	if err == nil || !strings.Contains(errOut, "Invalid 'username' or 'password'") {
+		t.Errorf("wrong password: err %v\n%s", err, errOut)
+	}
+}

@@ -25,6 +25,7 @@ import (
 	"github.com/mlfleet/mlfleet/internal/policy"
 	"github.com/mlfleet/mlfleet/internal/resources"
 	"github.com/mlfleet/mlfleet/internal/store"
+	"github.com/mlfleet/mlfleet/internal/throttle"
 	"github.com/mlfleet/mlfleet/internal/ui"
 	"github.com/mlfleet/mlfleet/internal/workspaces"
 )
@@ -38,6 +39,9 @@ type Config struct {
 	Clusters   *containerservice.Service
 	Computes   *compute.Service
 	Policies   *policy.Service
+	// Limiter throttles requests per principal and subscription (429 with Retry-After);
+	// nil means no limits.
+	Limiter *throttle.Limiter
 	// PageSize is the number of items per list page; 0 means 100.
 	PageSize int
 	// Ready reports whether the server can take traffic (for /readyz); nil means always.
@@ -182,6 +186,9 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r = r.WithContext(auth.WithPrincipal(r.Context(), principal))
+	if !s.admit(w, r) {
+		return
+	}
 	if err := checkPath(r); err != nil {
 		writeError(w, r, err)
 		return

@@ -31,6 +31,7 @@ const (
 	CodeUnsupportedKubernetesVersion = "UnsupportedKubernetesVersion"
 	CodeRequestDisallowedByPolicy    = "RequestDisallowedByPolicy"
 	CodePreconditionFailed           = "PreconditionFailed"
+	CodeTooManyRequests              = "TooManyRequests"
 )
 
 // Error is an ARM error: it carries the HTTP status it is served with and the body

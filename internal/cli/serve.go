@@ -12,6 +12,7 @@ import (
 
 	"github.com/mlfleet/mlfleet/internal/failpoint"
 	"github.com/mlfleet/mlfleet/internal/server"
+	"github.com/mlfleet/mlfleet/internal/throttle"
 )
 
 func signalContext() (context.Context, context.CancelFunc) {
@@ -29,6 +30,8 @@ type serveFlags struct {
 	versions  string
 	health    time.Duration
 	sweep     time.Duration
+	reads     throttle.Limit
+	writes    throttle.Limit
 }
 
 func newServeCommand(streams Streams) *cobra.Command {
@@ -56,11 +59,15 @@ other mlfleet commands work with no flags. Stop it with Ctrl-C (SIGINT) or SIGTE
 			if err := failpoint.FromEnv(); err != nil {
 				return usagef("%v", err)
 			}
+			if f.reads.PerHour < 0 || f.writes.PerHour < 0 || f.reads.Burst < 0 || f.writes.Burst < 0 {
+				return usagef("--rate-limit-* flags take a count of 0 or more")
+			}
 			logger := slog.New(slog.NewJSONHandler(streams.Err, &slog.HandlerOptions{Level: level}))
 			slog.SetDefault(logger)
 			return server.Run(cmd.Context(), server.Config{
 				Addr: f.addr, Home: f.dataDir, StoreDSN: f.store, PageSize: f.pageSize,
-				LeaseTTL: f.leaseTTL, StepDelay: f.stepDelay, VersionsFile: f.versions, HealthInterval: f.health, SweepInterval: f.sweep, Logger: logger,
+				LeaseTTL: f.leaseTTL, StepDelay: f.stepDelay, VersionsFile: f.versions, HealthInterval: f.health, SweepInterval: f.sweep,
+				ReadLimit: f.reads, WriteLimit: f.writes, Logger: logger,
 			}, streams.Out)
 		},
 	}
@@ -74,6 +81,10 @@ other mlfleet commands work with no flags. Stop it with Ctrl-C (SIGINT) or SIGTE
 	fl.DurationVar(&f.leaseTTL, "lease-ttl", 15*time.Second, "How long an operation lease lasts without renewal")
 	fl.DurationVar(&f.health, "health-interval", 30*time.Second, "How often the health monitor checks the cluster of every attached compute")
 	fl.DurationVar(&f.sweep, "sweep-interval", time.Minute, "How often rows that lost their owner (name claims, secrets) are removed")
+	fl.IntVar(&f.reads.PerHour, "rate-limit-reads", server.DefaultReadLimit.PerHour, "Read requests (GET, HEAD) an hour per principal and subscription, beyond which the API answers 429 with Retry-After (0 = unlimited)")
+	fl.IntVar(&f.reads.Burst, "rate-limit-read-burst", server.DefaultReadLimit.Burst, "Read requests a principal may make at once (0 = 100 seconds' worth of --rate-limit-reads)")
+	fl.IntVar(&f.writes.PerHour, "rate-limit-writes", server.DefaultWriteLimit.PerHour, "Write requests (PUT, PATCH, DELETE, POST) an hour per principal and subscription, beyond which the API answers 429 with Retry-After (0 = unlimited)")
+	fl.IntVar(&f.writes.Burst, "rate-limit-write-burst", server.DefaultWriteLimit.Burst, "Write requests a principal may make at once (0 = 100 seconds' worth of --rate-limit-writes)")
 	fl.DurationVar(&f.stepDelay, "fault-step-delay", 0, "Fault injection for tests: sleep before every operation step")
 	_ = fl.MarkHidden("fault-step-delay")
 	return cmd

@@ -120,6 +120,7 @@ func runContract(t *testing.T, newDatabase func(t *testing.T) func() Store) {
 		{"TxConcurrent", testTxConcurrent},
 		{"TxClaimsRace", testTxClaimsRace},
 		{"DatabaseClockLeases", testDatabaseClockLeases},
+		{"ActivityEvents", testActivityEvents},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

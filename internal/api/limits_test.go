@@ -14,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/mlfleet/mlfleet/internal/activity"
 	"github.com/mlfleet/mlfleet/internal/auth"
 	"github.com/mlfleet/mlfleet/internal/operations"
 	"github.com/mlfleet/mlfleet/internal/resources"
@@ -41,13 +42,13 @@ func (c *testClock) advance(d time.Duration) {
 }
 
 // apiServer is a real API server over a real SQLite store with resource groups and
-// workspaces, one subscription and two Owner tokens, "admin" and "other". Its operation
-// engine never starts.
+// workspaces, an activity log, one subscription, two Owner tokens ("admin" and "other")
+// and a Reader token ("reader"). Its operation engine runs.
 type apiServer struct {
-	srv          *httptest.Server
-	store        store.Store
-	reg          *prometheus.Registry
-	admin, other string
+	srv                  *httptest.Server
+	store                store.Store
+	reg                  *prometheus.Registry
+	admin, other, reader string
 }
 
 func newAPIServer(t *testing.T, cfg Config) *apiServer {
@@ -58,7 +59,7 @@ func newAPIServer(t *testing.T, cfg Config) *apiServer {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	engine := operations.New(st, operations.Config{})
+	engine := operations.New(st, operations.Config{PollInterval: 20 * time.Millisecond})
 	rs := resources.New(st, engine)
 	if _, err := rs.EnsureSubscription(ctx, testSub, "test", "tenant"); err != nil {
 		t.Fatal(err)
@@ -71,7 +72,18 @@ func newAPIServer(t *testing.T, cfg Config) *apiServer {
 	if a.other, _, err = authn.Mint(ctx, "other", auth.RoleOwner, 0); err != nil {
 		t.Fatal(err)
 	}
+	if a.reader, _, err = authn.Mint(ctx, "reader", auth.RoleReader, 0); err != nil {
+		t.Fatal(err)
+	}
 	cfg.Store, cfg.Auth, cfg.Resources, cfg.Workspaces, cfg.Registry = st, authn, rs, workspaces.New(st, rs), a.reg
+	cfg.Activity = activity.New(activity.Config{Store: st})
+	engine.OnEnd(cfg.Activity.OperationEnded)
+	engine.Start(ctx)
+	t.Cleanup(func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		engine.Close(cctx)
+	})
 	a.srv = httptest.NewServer(New(cfg))
 	t.Cleanup(a.srv.Close)
 	return a

@@ -32,6 +32,7 @@ const (
 	CodeRequestDisallowedByPolicy    = "RequestDisallowedByPolicy"
 	CodePreconditionFailed           = "PreconditionFailed"
 	CodeTooManyRequests              = "TooManyRequests"
+	CodeInvalidFilter                = "InvalidFilter"
 )
 
 // Error is an ARM error: it carries the HTTP status it is served with and the body

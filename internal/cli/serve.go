@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/mlfleet/mlfleet/internal/activity"
 	"github.com/mlfleet/mlfleet/internal/failpoint"
 	"github.com/mlfleet/mlfleet/internal/server"
 	"github.com/mlfleet/mlfleet/internal/throttle"
@@ -32,6 +33,7 @@ type serveFlags struct {
 	sweep     time.Duration
 	reads     throttle.Limit
 	writes    throttle.Limit
+	retention time.Duration
 }
 
 func newServeCommand(streams Streams) *cobra.Command {
@@ -67,7 +69,7 @@ other mlfleet commands work with no flags. Stop it with Ctrl-C (SIGINT) or SIGTE
 			return server.Run(cmd.Context(), server.Config{
 				Addr: f.addr, Home: f.dataDir, StoreDSN: f.store, PageSize: f.pageSize,
 				LeaseTTL: f.leaseTTL, StepDelay: f.stepDelay, VersionsFile: f.versions, HealthInterval: f.health, SweepInterval: f.sweep,
-				ReadLimit: f.reads, WriteLimit: f.writes, Logger: logger,
+				ReadLimit: f.reads, WriteLimit: f.writes, ActivityRetention: f.retention, Logger: logger,
 			}, streams.Out)
 		},
 	}
@@ -85,6 +87,7 @@ other mlfleet commands work with no flags. Stop it with Ctrl-C (SIGINT) or SIGTE
 	fl.IntVar(&f.reads.Burst, "rate-limit-read-burst", server.DefaultReadLimit.Burst, "Read requests a principal may make at once (0 = 100 seconds' worth of --rate-limit-reads)")
 	fl.IntVar(&f.writes.PerHour, "rate-limit-writes", server.DefaultWriteLimit.PerHour, "Write requests (PUT, PATCH, DELETE, POST) an hour per principal and subscription, beyond which the API answers 429 with Retry-After (0 = unlimited)")
 	fl.IntVar(&f.writes.Burst, "rate-limit-write-burst", server.DefaultWriteLimit.Burst, "Write requests a principal may make at once (0 = 100 seconds' worth of --rate-limit-writes)")
+	fl.DurationVar(&f.retention, "activity-log-retention", activity.DefaultRetention, "How long the activity log keeps an event before the sweeper removes it")
 	fl.DurationVar(&f.stepDelay, "fault-step-delay", 0, "Fault injection for tests: sleep before every operation step")
 	_ = fl.MarkHidden("fault-step-delay")
 	return cmd

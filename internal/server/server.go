@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/mlfleet/mlfleet/internal/activity"
 	"github.com/mlfleet/mlfleet/internal/api"
 	"github.com/mlfleet/mlfleet/internal/auth"
 	"github.com/mlfleet/mlfleet/internal/catalog"
@@ -69,6 +70,9 @@ type Config struct {
 	// TooManyRequests with Retry-After. A zero PerHour means unlimited; `serve` defaults
 	// them to DefaultReadLimit and DefaultWriteLimit.
 	ReadLimit, WriteLimit throttle.Limit
+	// ActivityRetention is how long the activity log keeps an event (pruned by the
+	// sweeper); 0 means 90 days.
+	ActivityRetention time.Duration
 	// Logger receives logs; nil means JSON logs on stderr at info level.
 	Logger *slog.Logger
 }
@@ -161,6 +165,8 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 
 	authn := auth.New(st)
 	engine := operations.New(st, operations.Config{LeaseTTL: cfg.LeaseTTL, StepDelay: cfg.StepDelay, Logger: log})
+	activityLog := activity.New(activity.Config{Store: st, Retention: cfg.ActivityRetention, Logger: log})
+	engine.OnEnd(activityLog.OperationEnded)
 	rs := resources.New(st, engine)
 	ws := workspaces.New(st, rs)
 	versions := catalog.DefaultVersions()
@@ -209,7 +215,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	handler := api.New(api.Config{
 		Store: st, Auth: authn, Resources: rs, Workspaces: ws, Clusters: clusters, Computes: computes, Policies: policies, PageSize: cfg.PageSize, Registry: reg, Logger: log,
-		Limiter: throttle.New(throttle.Config{Reads: cfg.ReadLimit, Writes: cfg.WriteLimit}),
+		Limiter: throttle.New(throttle.Config{Reads: cfg.ReadLimit, Writes: cfg.WriteLimit}), Activity: activityLog,
 		Ready: func(ctx context.Context) error {
 			_, err := st.ListResources(ctx, store.ListOptions{Limit: 1})
 			return err
@@ -242,7 +248,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	}
 	computes.Start(engineCtx)
 	sweep := sweeper.New(st, sweeper.Config{Interval: cfg.SweepInterval, Logger: log,
-		Also: []func(context.Context) (int, error){computes.SweepMarkers}})
+		Also: []func(context.Context) (int, error){computes.SweepMarkers, activityLog.Prune}})
 	sweep.Start(engineCtx)
 
 	serveErr := make(chan error, 1)

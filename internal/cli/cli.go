@@ -131,6 +131,7 @@ func NewRootCommand(streams Streams) *cobra.Command {
 		newMLCommand(streams, g),
 		newAKSCommand(streams, g),
 		newPolicyCommand(streams, g),
+		newMonitorCommand(streams, g),
 		newConfigureCommand(streams, g),
 		newAccountCommand(streams, g),
 		newVersionCommand(streams),

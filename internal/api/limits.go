@@ -51,8 +51,7 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request) bool {
 		return true
 	}
 	s.metrics.throttled.WithLabelValues(key.Kind.String()).Inc()
-	secs := int(math.Ceil(d.RetryAfter.Seconds()))
-	secs = max(secs, 1)
+	secs := max(int(math.Ceil(d.RetryAfter.Seconds())), 1)
 	w.Header().Set("Retry-After", strconv.Itoa(secs))
 	where := "outside any subscription"
 	if sub != "" {

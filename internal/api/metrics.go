@@ -10,6 +10,8 @@ import (
 type metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	// throttled counts requests refused with 429 by the request limits, by kind.
+	throttled *prometheus.CounterVec
 }
 
 func newMetrics(reg *prometheus.Registry) *metrics {
@@ -21,8 +23,11 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 			Name: "mlfleet_http_request_duration_seconds", Help: "API request latency by method and route.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2.5, 12),
 		}, []string{"method", "route"}),
+		throttled: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "mlfleet_http_throttled_requests_total", Help: "API requests refused with 429 by the request limits, by kind (reads or writes).",
+		}, []string{"kind"}),
 	}
-	reg.MustRegister(m.requests, m.duration)
+	reg.MustRegister(m.requests, m.duration, m.throttled)
 	return m
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/mlfleet/mlfleet/internal/activity"
 	"github.com/mlfleet/mlfleet/internal/arm"
 	"github.com/mlfleet/mlfleet/internal/auth"
 	"github.com/mlfleet/mlfleet/internal/compute"
@@ -25,6 +26,7 @@ import (
 	"github.com/mlfleet/mlfleet/internal/policy"
 	"github.com/mlfleet/mlfleet/internal/resources"
 	"github.com/mlfleet/mlfleet/internal/store"
+	"github.com/mlfleet/mlfleet/internal/throttle"
 	"github.com/mlfleet/mlfleet/internal/ui"
 	"github.com/mlfleet/mlfleet/internal/workspaces"
 )
@@ -38,6 +40,12 @@ type Config struct {
 	Clusters   *containerservice.Service
 	Computes   *compute.Service
 	Policies   *policy.Service
+	// Limiter throttles requests per principal and subscription (429 with Retry-After);
+	// nil means no limits.
+	Limiter *throttle.Limiter
+	// Activity records every write that passed authentication and serves the activity
+	// log; nil means none is kept.
+	Activity *activity.Log
 	// PageSize is the number of items per list page; 0 means 100.
 	PageSize int
 	// Ready reports whether the server can take traffic (for /readyz); nil means always.
@@ -76,6 +84,7 @@ func New(cfg Config) *Server {
 	s.usageRoutes()
 	s.locationRoutes()
 	s.identityRoutes()
+	s.activityRoutes()
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 	mux.HandleFunc("GET /readyz", s.readyz)
@@ -150,10 +159,13 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	io.WriteString(w, "ok\n")
 }
 
-// withRequestID sets x-ms-request-id on every response and echoes x-ms-client-request-id.
+// withRequestID sets x-ms-request-id and x-ms-correlation-request-id (the client's, else
+// the request id) on every response and echoes x-ms-client-request-id.
 func (s *Server) withRequestID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("x-ms-request-id", uuid.NewString())
+		id := uuid.NewString()
+		w.Header().Set("x-ms-request-id", id)
+		w.Header().Set(correlationHeader, correlationID(r, id))
 		if id := r.Header.Get("x-ms-client-request-id"); id != "" {
 			w.Header().Set("x-ms-client-request-id", id)
 		}
@@ -170,11 +182,13 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	if rt != nil {
 		routeName = "/" + strings.Join(rt.segments, "/")
 	}
+	var act *activity.Request
 	defer func() {
 		if v := recover(); v != nil {
 			s.log.Error("handler panicked", "panic", v, "path", r.URL.Path)
 			writeError(rec, r, fmt.Errorf("panic: %v", v))
 		}
+		s.endActivity(r, act, rec)
 		s.metrics.observe(r.Method, routeName, rec.status, time.Since(start))
 		s.log.Debug("request", "method", r.Method, "path", r.URL.Path, "status", rec.status, "took", time.Since(start),
 			"requestId", w.Header().Get("x-ms-request-id"))
@@ -188,6 +202,10 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r = r.WithContext(auth.WithPrincipal(r.Context(), principal))
+	if !s.admit(w, r) {
+		return
+	}
+	act, r = s.beginActivity(w, r, rt)
 	if err := checkPath(r); err != nil {
 		writeError(w, r, err)
 		return

@@ -32,6 +32,8 @@ const (
 	CodeRequestDisallowedByPolicy    = "RequestDisallowedByPolicy"
 	CodePreconditionFailed           = "PreconditionFailed"
 	CodeQuotaExceeded                = "QuotaExceeded"
+	CodeTooManyRequests              = "TooManyRequests"
+	CodeInvalidFilter                = "InvalidFilter"
 )
 
 // Error is an ARM error: it carries the HTTP status it is served with and the body

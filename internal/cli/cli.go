@@ -133,6 +133,7 @@ func NewRootCommand(streams Streams) *cobra.Command {
 		newAKSCommand(streams, g),
 		newVMCommand(streams, g),
 		newPolicyCommand(streams, g),
+		newMonitorCommand(streams, g),
 		newConfigureCommand(streams, g),
 		newAccountCommand(streams, g),
 		newLoginCommand(streams, g),

@@ -11,9 +11,11 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/mlfleet/mlfleet/internal/activity"
 	"github.com/mlfleet/mlfleet/internal/failpoint"
 	"github.com/mlfleet/mlfleet/internal/quota"
 	"github.com/mlfleet/mlfleet/internal/server"
+	"github.com/mlfleet/mlfleet/internal/throttle"
 )
 
 func signalContext() (context.Context, context.CancelFunc) {
@@ -34,6 +36,9 @@ type serveFlags struct {
 	sweep     time.Duration
 
 	tokenLifetime, maxTokenLifetime time.Duration
+	reads                           throttle.Limit
+	writes                          throttle.Limit
+	retention                       time.Duration
 }
 
 func newServeCommand(streams Streams) *cobra.Command {
@@ -61,12 +66,16 @@ other mlfleet commands work with no flags. Stop it with Ctrl-C (SIGINT) or SIGTE
 			if err := failpoint.FromEnv(); err != nil {
 				return usagef("%v", err)
 			}
+			if f.reads.PerHour < 0 || f.writes.PerHour < 0 || f.reads.Burst < 0 || f.writes.Burst < 0 {
+				return usagef("--rate-limit-* flags take a count of 0 or more")
+			}
 			logger := slog.New(slog.NewJSONHandler(streams.Err, &slog.HandlerOptions{Level: level}))
 			slog.SetDefault(logger)
 			return server.Run(cmd.Context(), server.Config{
 				Addr: f.addr, Home: f.dataDir, StoreDSN: f.store, PageSize: f.pageSize,
 				TokenLifetime: f.tokenLifetime, MaxTokenLifetime: f.maxTokenLifetime,
-				LeaseTTL: f.leaseTTL, StepDelay: f.stepDelay, VersionsFile: f.versions, QuotaFile: f.quotas, HealthInterval: f.health, SweepInterval: f.sweep, Logger: logger,
+				LeaseTTL: f.leaseTTL, StepDelay: f.stepDelay, VersionsFile: f.versions, QuotaFile: f.quotas, HealthInterval: f.health, SweepInterval: f.sweep,
+				ReadLimit: f.reads, WriteLimit: f.writes, ActivityRetention: f.retention, Logger: logger,
 			}, streams.Out)
 		},
 	}
@@ -83,6 +92,11 @@ other mlfleet commands work with no flags. Stop it with Ctrl-C (SIGINT) or SIGTE
 	fl.DurationVar(&f.sweep, "sweep-interval", time.Minute, "How often rows that lost their owner (name claims, secrets) are removed")
 	fl.DurationVar(&f.tokenLifetime, "token-lifetime", time.Hour, "How long an access token lives unless the caller asks for less")
 	fl.DurationVar(&f.maxTokenLifetime, "token-max-lifetime", 24*time.Hour, "The longest lifetime a caller may ask for a token (the admin token in the home never expires)")
+	fl.IntVar(&f.reads.PerHour, "rate-limit-reads", server.DefaultReadLimit.PerHour, "Read requests (GET, HEAD) an hour per principal and subscription, beyond which the API answers 429 with Retry-After (0 = unlimited)")
+	fl.IntVar(&f.reads.Burst, "rate-limit-read-burst", server.DefaultReadLimit.Burst, "Read requests a principal may make at once (0 = 100 seconds' worth of --rate-limit-reads)")
+	fl.IntVar(&f.writes.PerHour, "rate-limit-writes", server.DefaultWriteLimit.PerHour, "Write requests (PUT, PATCH, DELETE, POST) an hour per principal and subscription, beyond which the API answers 429 with Retry-After (0 = unlimited)")
+	fl.IntVar(&f.writes.Burst, "rate-limit-write-burst", server.DefaultWriteLimit.Burst, "Write requests a principal may make at once (0 = 100 seconds' worth of --rate-limit-writes)")
+	fl.DurationVar(&f.retention, "activity-log-retention", activity.DefaultRetention, "How long the activity log keeps an event before the sweeper removes it")
 	fl.DurationVar(&f.stepDelay, "fault-step-delay", 0, "Fault injection for tests: sleep before every operation step")
 	_ = fl.MarkHidden("fault-step-delay")
 	return cmd

@@ -7,4 +7,8 @@
 // and recorded when done, so an operation interrupted by a crash resumes from its last
 // finished step on the next claim. An operation claimed too many times without finishing is
 // failed with a clear error instead of staying InProgress forever.
+//
+// An operation may carry an origin from the request that submitted it (WithOrigin): the
+// EndHook set with OnEnd gets it back when the operation ends, which is how the activity
+// log records an operation's result with its request's caller and correlation id.
 package operations

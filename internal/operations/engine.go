@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -29,6 +30,12 @@ type Handler func(ctx context.Context, run *Run) error
 // Its error is logged; the operation ends Failed with cause either way, unless the cleanup
 // was stopped by shutdown or a lost lease, when it resumes later.
 type Cleanup func(ctx context.Context, run *Run, cause error) error
+
+// EndHook is told of every operation that ended (Succeeded or Failed) once its result is
+// saved, with the origin it was submitted with (nil when none, see WithOrigin). It runs on
+// the engine's worker and should be quick; it is not called again after a crash, so what
+// it records is best effort.
+type EndHook func(ctx context.Context, op *store.Operation, origin json.RawMessage)
 
 // Config tunes an Engine. Zero values mean the documented defaults.
 type Config struct {
@@ -56,6 +63,7 @@ type Engine struct {
 	store    store.Store
 	handlers map[string]Handler
 	cleanups map[string]Cleanup
+	onEnd    EndHook
 	wake     chan struct{}
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
@@ -92,6 +100,33 @@ func (e *Engine) Register(kind string, h Handler) { e.handlers[kind] = h }
 // OnFailure sets the cleanup of a kind (see Cleanup). Call it before Start.
 func (e *Engine) OnFailure(kind string, c Cleanup) { e.cleanups[kind] = c }
 
+// OnEnd sets the hook told of every operation that ends. Call it before Start.
+func (e *Engine) OnEnd(h EndHook) { e.onEnd = h }
+
+// originKey is the context key of an *origin.
+type originKey struct{}
+
+// origin is what WithOrigin puts in a context.
+type origin struct {
+	data json.RawMessage
+	mu   sync.Mutex
+	ids  []string
+}
+
+// WithOrigin returns ctx carrying origin, what the operations submitted with it remember of
+// the request that asked for them (the activity log keeps the caller and correlation id
+// there); the engine hands it to the EndHook when they end. submitted lists the ids of the
+// operations submitted with the returned context so far, including any whose transaction
+// was then rolled back.
+func WithOrigin(ctx context.Context, data json.RawMessage) (_ context.Context, submitted func() []string) {
+	o := &origin{data: data}
+	return context.WithValue(ctx, originKey{}, o), func() []string {
+		o.mu.Lock()
+		defer o.mu.Unlock()
+		return slices.Clone(o.ids)
+	}
+}
+
 // Submit records a new InProgress operation and wakes a worker to run it.
 func (e *Engine) Submit(ctx context.Context, kind, resourceID, subscriptionID string, input any) (*store.Operation, error) {
 	op, err := e.SubmitIn(ctx, e.store, kind, resourceID, subscriptionID, input)
@@ -117,8 +152,19 @@ func (e *Engine) SubmitIn(ctx context.Context, tx store.Store, kind, resourceID,
 		ID: uuid.NewString(), Kind: kind, ResourceID: resourceID, SubscriptionID: subscriptionID,
 		Status: store.StatusInProgress, Input: in, StartedAt: time.Now().UTC(),
 	}
+	o, _ := ctx.Value(originKey{}).(*origin)
+	if o != nil {
+		if op.Progress, err = json.Marshal(progress{Origin: o.data}); err != nil {
+			return nil, fmt.Errorf("submit operation: encode origin: %w", err)
+		}
+	}
 	if err := tx.CreateOperation(ctx, op); err != nil {
 		return nil, fmt.Errorf("submit operation: %w", err)
+	}
+	if o != nil {
+		o.mu.Lock()
+		o.ids = append(o.ids, op.ID)
+		o.mu.Unlock()
 	}
 	return op, nil
 }
@@ -384,6 +430,10 @@ func (e *Engine) finish(ctx context.Context, r *Run, err error) {
 	defer cancel()
 	if err := retry(sctx, func() error { return e.store.SaveOperation(sctx, op, e.cfg.Owner) }); err != nil {
 		r.log.Error("save operation result", "err", err)
+		return
+	}
+	if e.onEnd != nil {
+		e.onEnd(sctx, op, r.progress.Origin)
 	}
 }
 

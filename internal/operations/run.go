@@ -28,6 +28,8 @@ type progress struct {
 	FailureStatus int `json:"failureStatus,omitempty"`
 	// CleanupAttempts counts how often the cleanup was started.
 	CleanupAttempts int `json:"cleanupAttempts,omitempty"`
+	// Origin is what the submitting request left for the EndHook (see WithOrigin).
+	Origin json.RawMessage `json:"origin,omitempty"`
 }
 
 // Run is one attempt at running an operation, handed to its Handler.

@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/mlfleet/mlfleet/internal/activity"
 	"github.com/mlfleet/mlfleet/internal/api"
 	"github.com/mlfleet/mlfleet/internal/auth"
 	"github.com/mlfleet/mlfleet/internal/catalog"
@@ -37,6 +38,7 @@ import (
 	"github.com/mlfleet/mlfleet/internal/secrets"
 	"github.com/mlfleet/mlfleet/internal/store"
 	"github.com/mlfleet/mlfleet/internal/sweeper"
+	"github.com/mlfleet/mlfleet/internal/throttle"
 	"github.com/mlfleet/mlfleet/internal/workspaces"
 )
 
@@ -71,9 +73,27 @@ type Config struct {
 	// SweepInterval is how often rows that lost their owner (claims, secrets) are removed;
 	// 0 means 1m.
 	SweepInterval time.Duration
+	// ReadLimit and WriteLimit limit each principal's requests in each subscription (reads
+	// are GET and HEAD, writes the rest) with token buckets: an empty bucket answers 429
+	// TooManyRequests with Retry-After. A zero PerHour means unlimited; `serve` defaults
+	// them to DefaultReadLimit and DefaultWriteLimit.
+	ReadLimit, WriteLimit throttle.Limit
+	// ActivityRetention is how long the activity log keeps an event (pruned by the
+	// sweeper); 0 means 90 days.
+	ActivityRetention time.Duration
 	// Logger receives logs; nil means JSON logs on stderr at info level.
 	Logger *slog.Logger
 }
+
+// The request limits `serve` applies unless told otherwise: generous next to ARM's 12000
+// reads and 1200 writes an hour per principal and subscription, so that no ordinary client
+// (the CLI, Studio, a test suite polling operations) meets them, while one runaway client
+// is held to 200 reads and 20 writes a second after a burst of 20000 and 2000 (100
+// seconds' worth, the default burst).
+var (
+	DefaultReadLimit  = throttle.Limit{PerHour: 720000}
+	DefaultWriteLimit = throttle.Limit{PerHour: 72000}
+)
 
 // Files in the home directory.
 const (
@@ -163,6 +183,8 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	}
 
 	engine := operations.New(st, operations.Config{LeaseTTL: cfg.LeaseTTL, StepDelay: cfg.StepDelay, Logger: log})
+	activityLog := activity.New(activity.Config{Store: st, Retention: cfg.ActivityRetention, Logger: log})
+	engine.OnEnd(activityLog.OperationEnded)
 	rs := resources.New(st, engine)
 	ws := workspaces.New(st, rs)
 	versions := catalog.DefaultVersions()
@@ -221,6 +243,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	handler := api.New(api.Config{
 		Store: st, Auth: authn, Resources: rs, Workspaces: ws, Clusters: clusters, Computes: computes, Policies: policies, PageSize: cfg.PageSize, Registry: reg, Logger: log,
+		Limiter: throttle.New(throttle.Config{Reads: cfg.ReadLimit, Writes: cfg.WriteLimit}), Activity: activityLog,
 		Ready: func(ctx context.Context) error {
 			_, err := st.ListResources(ctx, store.ListOptions{Limit: 1})
 			return err
@@ -253,7 +276,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	}
 	computes.Start(engineCtx)
 	sweep := sweeper.New(st, sweeper.Config{Interval: cfg.SweepInterval, Logger: log,
-		Also: []func(context.Context) (int, error){computes.SweepMarkers, authn.SweepAssignments}})
+		Also: []func(context.Context) (int, error){computes.SweepMarkers, authn.SweepAssignments, activityLog.Prune}})
 	sweep.Start(engineCtx)
 
 	serveErr := make(chan error, 1)

@@ -1,4 +1,5 @@
-// Package store keeps mlfleet's state: ARM resources, durable operations and API tokens.
+// Package store keeps mlfleet's state: ARM resources, durable operations, API tokens and
+// the activity log.
 //
 // One Store interface has one SQL implementation with two dialects, SQLite (pure Go,
 // modernc.org/sqlite, the embedded default) and PostgreSQL (pgx, for several replicas).

@@ -14,8 +14,14 @@ import (
 )
 
 // migrationFiles holds the schema, one directory per dialect. Files are named
-// NNNN_description.sql; versions start at 1 and have no gaps, and both dialects have the
-// same versions. A released migration is never edited: a change is a new file.
+// NNNN_description.sql; versions are unique, and both dialects have the same versions. A
+// released migration is never edited: a change is a new file.
+//
+// Versions may have gaps: changes made side by side on branches take their numbers up
+// front, so a branch may hold 0005 before 0004 is merged. That is safe because migrate
+// applies every version the database has not recorded, not only those above its newest:
+// a database that has 0005 gets 0004 when a binary that knows it starts. Migrations on
+// parallel branches therefore must not depend on each other.
 //
 //go:embed migrations
 var migrationFiles embed.FS
@@ -52,9 +58,9 @@ func loadMigrations(d *dialect) ([]migration, error) {
 		ms = append(ms, migration{version: version, name: strings.TrimSuffix(name, ".sql"), sql: string(b)})
 	}
 	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	for i, m := range ms {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("check migrations %s: version %d found where %d expected", dir, m.version, i+1)
+	for i := 1; i < len(ms); i++ {
+		if ms[i].version == ms[i-1].version {
+			return nil, fmt.Errorf("check migrations %s: version %d is used by both %s and %s", dir, ms[i].version, ms[i-1].name, ms[i].name)
 		}
 	}
 	return ms, nil
@@ -63,8 +69,8 @@ func loadMigrations(d *dialect) ([]migration, error) {
 // migrate applies the migrations db has not seen yet, all in one transaction, and returns
 // the versions it applied. Two processes may call it at once on the same database: the
 // dialect's lock makes the second wait, and it then finds nothing to do. A database whose
-// schema is newer than this binary's is refused rather than used with queries that may no
-// longer fit it.
+// schema has a migration this binary does not know is refused rather than used with
+// queries that may no longer fit it.
 func migrate(ctx context.Context, db *sql.DB, d *dialect) (applied []int, err error) {
 	ms, err := loadMigrations(d)
 	if err != nil {
@@ -95,10 +101,13 @@ func migrate(ctx context.Context, db *sql.DB, d *dialect) (applied []int, err er
 	if err != nil {
 		return nil, err
 	}
-	latest := ms[len(ms)-1].version
+	known := map[int]bool{}
+	for _, m := range ms {
+		known[m.version] = true
+	}
 	for v := range done {
-		if v > latest {
-			return nil, fmt.Errorf("check schema version: database has migration %d, this binary knows up to %d; upgrade mlfleet", v, latest)
+		if !known[v] {
+			return nil, fmt.Errorf("check schema version: database has migration %d, which this binary does not know (it knows up to %d); upgrade mlfleet", v, ms[len(ms)-1].version)
 		}
 	}
 	for _, m := range ms {

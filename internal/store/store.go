@@ -184,6 +184,65 @@ type RoleAssignmentFilter struct {
 	AtOrBelow string
 }
 
+// ActivityEvent is one entry of the activity log: a write request that reached the API
+// (after authentication), or the end of a long-running operation one started. It holds who
+// did what where, the outcome and the correlation id; never a request or response body,
+// which may carry secrets.
+type ActivityEvent struct {
+	// Seq orders events in the order they were recorded; set by CreateActivityEvent.
+	Seq int64
+	// ID is the event's unique id (ARM's eventDataId, a GUID).
+	ID string
+	// Time is when the event happened (UTC, kept to the millisecond).
+	Time time.Time
+	// SubscriptionID is the subscription the request named ("" for requests outside any).
+	SubscriptionID string
+	// ResourceGroup is the resource group of ResourceID ("" when none).
+	ResourceGroup string
+	// ResourceID is the scope the request acted on: the resource id, without an action.
+	ResourceID string
+	// ResourceProvider is the namespace, e.g. Microsoft.ContainerService.
+	ResourceProvider string
+	// OperationName is ARM's, e.g. Microsoft.ContainerService/managedClusters/write.
+	OperationName string
+	// OperationID is shared by the events of one operation (its request and its end).
+	OperationID string
+	// Status is Accepted, Succeeded or Failed.
+	Status string
+	// HTTPStatus is the answer's status code (0 for the end of an operation).
+	HTTPStatus int
+	// ErrorCode is the ARM error code of a failure ("" otherwise).
+	ErrorCode string
+	// Caller identifies the principal.
+	Caller string
+	// CorrelationID ties the events of one client call together.
+	CorrelationID string
+	// ClientRequestID is the client's x-ms-client-request-id ("" when not sent).
+	ClientRequestID string
+	// Method is the HTTP method of the request.
+	Method string
+	// ClientIP is the address the request came from.
+	ClientIP string
+}
+
+// ActivityFilter selects activity events for ListActivityEvents. Zero fields do not
+// filter, except SubscriptionID, which is required.
+type ActivityFilter struct {
+	// SubscriptionID keeps events of this subscription (case-insensitive).
+	SubscriptionID string
+	// From and To keep events with From <= Time <= To.
+	From, To time.Time
+	// ResourceGroup, ResourceID and ResourceProvider keep events on that group, resource
+	// (exactly that id) or provider namespace, case-insensitively.
+	ResourceGroup, ResourceID, ResourceProvider string
+	// CorrelationID, Caller and Status keep events with that value, case-insensitively.
+	CorrelationID, Caller, Status string
+	// BeforeSeq keeps events with Seq < BeforeSeq: the cursor of the next page.
+	BeforeSeq int64
+	// Limit caps the number of events returned; 0 means no cap.
+	Limit int
+}
+
 // Store is mlfleet's persistent state. Implementations: SQLite (embedded default) and
 // PostgreSQL (shared by several replicas). All methods are safe for concurrent use.
 type Store interface {
@@ -284,6 +343,16 @@ type Store interface {
 	// DeleteRoleAssignmentsAtOrBelow deletes every assignment at scope or below it (the
 	// scope was deleted) and returns how many it deleted.
 	DeleteRoleAssignmentsAtOrBelow(ctx context.Context, scope string) (int, error)
+	// CreateActivityEvent records e and sets e.Seq. Returns ErrConflict when an event with
+	// e.ID exists (so recording the same event twice leaves one).
+	CreateActivityEvent(ctx context.Context, e *ActivityEvent) error
+	// ListActivityEvents returns the events f selects, newest (highest Seq) first. It
+	// returns an error when f.SubscriptionID is empty.
+	ListActivityEvents(ctx context.Context, f ActivityFilter) ([]*ActivityEvent, error)
+	// DeleteActivityEventsBefore removes up to limit of the oldest events whose Time is
+	// before t and returns how many it removed; repeating it until it returns less than
+	// limit removes them all. Idempotent.
+	DeleteActivityEventsBefore(ctx context.Context, t time.Time, limit int) (int, error)
 
 	// Close releases the connection pool.
 	Close() error

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -34,6 +35,8 @@ type Client struct {
 	tenant       string
 	debug        io.Writer
 	pollInterval time.Duration
+	retries      int
+	maxRetryWait time.Duration
 }
 
 type options struct {
@@ -45,6 +48,8 @@ type options struct {
 	httpClient   *http.Client
 	debug        io.Writer
 	pollInterval time.Duration
+	retries      int
+	maxRetryWait time.Duration
 }
 
 // Option configures NewClient.
@@ -76,11 +81,20 @@ func WithDebug(w io.Writer) Option { return func(o *options) { o.debug = w } }
 // Retry-After (1 s by default).
 func WithPollInterval(d time.Duration) Option { return func(o *options) { o.pollInterval = d } }
 
+// WithRetries sets how often a request refused for now (429 Too Many Requests, or 503 with
+// Retry-After) is sent again, waiting the server's Retry-After each time, and the longest
+// such wait: an answer asking for a longer one is returned as the error at once. The
+// default is 4 retries of at most 60 s each; 0 retries turns retrying off.
+func WithRetries(n int, maxWait time.Duration) Option {
+	return func(o *options) { o.retries, o.maxRetryWait = n, maxWait }
+}
+
 // NewClient returns a Client. Settings not given as options come from the environment
 // (MLFLEET_SERVER, MLFLEET_TOKEN, MLFLEET_SUBSCRIPTION) and then from the configuration in
 // the mlfleet home directory.
 func NewClient(opts ...Option) (*Client, error) {
-	o := options{server: os.Getenv("MLFLEET_SERVER"), token: os.Getenv("MLFLEET_TOKEN"), subscription: os.Getenv("MLFLEET_SUBSCRIPTION")}
+	o := options{server: os.Getenv("MLFLEET_SERVER"), token: os.Getenv("MLFLEET_TOKEN"), subscription: os.Getenv("MLFLEET_SUBSCRIPTION"),
+		retries: 4, maxRetryWait: time.Minute}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -126,7 +140,8 @@ func NewClient(opts ...Option) (*Client, error) {
 			return nil, err
 		}
 	}
-	c := &Client{server: u, http: hc, token: o.token, subscription: o.subscription, debug: o.debug, pollInterval: o.pollInterval}
+	c := &Client{server: u, http: hc, token: o.token, subscription: o.subscription, debug: o.debug, pollInterval: o.pollInterval,
+		retries: max(o.retries, 0), maxRetryWait: o.maxRetryWait}
 	if cfg != nil {
 		c.tenant = cfg.Tenant
 	}
@@ -171,24 +186,60 @@ type request struct {
 }
 
 // do sends req and decodes a 2xx JSON answer into out (when out is not nil). Any non-2xx
-// answer becomes an *Error.
+// answer becomes an *Error. A request the server refused for now — 429 Too Many Requests,
+// or 503 with Retry-After — is sent again after the server's Retry-After (see
+// WithRetries): such a request was not processed, so this holds for writes too.
 func (c *Client) do(ctx context.Context, req request, out any) (*http.Response, error) {
 	u, err := c.resolve(req)
 	if err != nil {
 		return nil, err
 	}
-	var body io.Reader
 	var raw []byte
 	if req.body != nil {
 		raw, err = json.Marshal(req.body)
 		if err != nil {
 			return nil, fmt.Errorf("encode request: %w", err)
 		}
+	}
+	for attempt := 1; ; attempt++ {
+		resp, data, err := c.send(ctx, req, u, raw)
+		if err != nil {
+			return nil, err
+		}
+		if wait, ok := c.retryWait(ctx, resp, attempt); ok {
+			if c.debug != nil {
+				fmt.Fprintf(c.debug, "DEBUG: Response %d: retrying in %v (retry %d of %d)\n", resp.StatusCode, wait, attempt, c.retries)
+			}
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return resp, fmt.Errorf("%w (waiting to retry after: %w)", ctx.Err(), newError(resp, data))
+			case <-t.C:
+			}
+			continue
+		}
+		if resp.StatusCode >= 300 {
+			return resp, newError(resp, data)
+		}
+		if out != nil && len(bytes.TrimSpace(data)) > 0 {
+			if err := json.Unmarshal(data, out); err != nil {
+				return resp, fmt.Errorf("decode response of %s %s: %w", req.method, u, err)
+			}
+		}
+		return resp, nil
+	}
+}
+
+// send makes one attempt at a request and reads the whole answer.
+func (c *Client) send(ctx context.Context, req request, u string, raw []byte) (*http.Response, []byte, error) {
+	var body io.Reader
+	if raw != nil {
 		body = bytes.NewReader(raw)
 	}
 	hr, err := http.NewRequestWithContext(ctx, req.method, u, body)
 	if err != nil {
-		return nil, fmt.Errorf("build request: %w", err)
+		return nil, nil, fmt.Errorf("build request: %w", err)
 	}
 	hr.Header.Set("Authorization", "Bearer "+c.token)
 	hr.Header.Set("Accept", "application/json")
@@ -211,12 +262,12 @@ func (c *Client) do(ctx context.Context, req request, out any) (*http.Response, 
 	start := time.Now()
 	resp, err := c.http.Do(hr)
 	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w", req.method, u, err)
+		return nil, nil, fmt.Errorf("%s %s: %w", req.method, u, err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return nil, fmt.Errorf("read response: %w", err)
+		return nil, nil, fmt.Errorf("read response: %w", err)
 	}
 	if c.debug != nil {
 		fmt.Fprintf(c.debug, "DEBUG: Response %d in %v (x-ms-request-id %s)\n", resp.StatusCode, time.Since(start).Round(time.Millisecond), resp.Header.Get("x-ms-request-id"))
@@ -224,15 +275,47 @@ func (c *Client) do(ctx context.Context, req request, out any) (*http.Response, 
 			fmt.Fprintf(c.debug, "DEBUG: Response body: %s\n", data)
 		}
 	}
-	if resp.StatusCode >= 300 {
-		return resp, newError(resp, data)
+	return resp, data, nil
+}
+
+// retryWait says whether to send a request again after this answer to its attempt-th try,
+// and after how long: only for 429, or 503 with Retry-After; only while retries are left;
+// only when the wait is at most the cap (a longer one is the caller's to decide, and the
+// error says it) and ends before ctx's deadline.
+func (c *Client) retryWait(ctx context.Context, resp *http.Response, attempt int) (time.Duration, bool) {
+	if attempt > c.retries {
+		return 0, false
 	}
-	if out != nil && len(bytes.TrimSpace(data)) > 0 {
-		if err := json.Unmarshal(data, out); err != nil {
-			return resp, fmt.Errorf("decode response of %s %s: %w", req.method, u, err)
-		}
+	wait, given := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+	switch {
+	case resp.StatusCode == http.StatusTooManyRequests && !given:
+		wait = time.Duration(1<<(attempt-1)) * time.Second
+	case resp.StatusCode == http.StatusTooManyRequests, resp.StatusCode == http.StatusServiceUnavailable && given:
+	default:
+		return 0, false
 	}
-	return resp, nil
+	if wait > c.maxRetryWait {
+		return 0, false
+	}
+	if dl, ok := ctx.Deadline(); ok && time.Now().Add(wait).After(dl) {
+		return 0, false
+	}
+	return wait, true
+}
+
+// parseRetryAfter reads a Retry-After header: delay-seconds or an HTTP date.
+func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
+		return time.Duration(s) * time.Second, true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(t.Sub(now), 0), true
+	}
+	return 0, false
 }
 
 // noWriteRedirects follows redirects of reads only: a redirected PUT or DELETE would act on

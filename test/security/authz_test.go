@@ -184,5 +184,28 @@ func TestListsShowOnlyWhatTheCallerMayRead(t *testing.T) {
 		if a := e.call(t, callerContribOther, "DELETE", e.rgPath(targetRG)+"/providers/Microsoft.MachineLearningServices/workspaces/ws-"+targetRG+apiVersion, ""); a.status != http.StatusForbidden {
 			t.Errorf("Contributor deletes in another group: %d %s", a.status, a.raw)
 		}
+		// The activity log shows it the events of its group only; the Owner sees the others.
+		logPath := "/subscriptions/" + e.sub + "/providers/Microsoft.Insights/eventtypes/management/values?api-version=2015-04-01"
+		seen := func(caller string) (mine, others int) {
+			a := e.call(t, caller, "GET", logPath, "")
+			if a.status != http.StatusOK {
+				t.Fatalf("activity log as %s: %d %s", caller, a.status, a.raw)
+			}
+			for _, v := range a.body["value"].([]any) {
+				id, _ := v.(map[string]any)["resourceId"].(string)
+				if strings.HasPrefix(strings.ToLower(id), strings.ToLower(e.rgPath(otherRG))) {
+					mine++
+				} else {
+					others++
+				}
+			}
+			return mine, others
+		}
+		if mine, others := seen(callerContribOther); mine == 0 || others != 0 {
+			t.Errorf("Contributor of %s sees %d events of its group and %d others", otherRG, mine, others)
+		}
+		if _, others := seen(callerOwner); others == 0 {
+			t.Errorf("Owner sees no event outside %s", otherRG)
+		}
 	})
 }

@@ -1,0 +1,210 @@
+package activity
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mlfleet/mlfleet/internal/operations"
+	"github.com/mlfleet/mlfleet/internal/store"
+)
+
+const (
+	testSub = "00000000-0000-0000-0000-0000000000aa"
+	mcID    = "/subscriptions/" + testSub + "/resourceGroups/rg1/providers/Microsoft.ContainerService/managedClusters/aks1"
+)
+
+func openStore(t *testing.T) store.Store {
+	t.Helper()
+	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "mlfleet.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// listAll returns every event of the subscription, newest first, as JSON objects.
+func listAll(t *testing.T, l *Log, q Query) []map[string]any {
+	t.Helper()
+	var all []map[string]any
+	opts := ListOptions{PageSize: 2}
+	for {
+		page, next, err := l.List(context.Background(), testSub, q, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := json.Marshal(page)
+		var items []map[string]any
+		if err := json.Unmarshal(b, &items); err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, items...)
+		if next == "" {
+			return all
+		}
+		opts.SkipToken = next
+	}
+}
+
+// TestRecordRequests: reads are not recorded; a write that starts an operation is Accepted
+// with the operation's id, then the operation's end is recorded with the same caller and
+// correlation id; an error answer is Failed with its code; an answer pointing at an
+// operation that had already ended is Succeeded.
+func TestRecordRequests(t *testing.T) {
+	t.Parallel()
+	st := openStore(t)
+	now := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
+	l := New(Config{Store: st}, WithClock(func() time.Time { return now }))
+	engine := operations.New(st, operations.Config{})
+	engine.Register("managedclusters.create", func(context.Context, *operations.Run) error { return nil })
+	ctx := context.Background()
+
+	if req, got := l.Begin(ctx, "GET", mcID, "admin", "c-0", "", "127.0.0.1"); req != nil || got != ctx {
+		t.Fatal("a read was recorded")
+	}
+
+	// A create: Accepted, then the operation's end.
+	req, octx := l.Begin(ctx, "PUT", mcID, "admin", "c-1", "client-1", "127.0.0.1")
+	op, err := engine.Submit(octx, "managedclusters.create", mcID, testSub, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := http.Header{}
+	h.Set("x-ms-request-id", "req-1")
+	h.Set("Azure-AsyncOperation", "https://127.0.0.1:8443/subscriptions/"+testSub+"/providers/Microsoft.ContainerService/operationStatuses/"+op.ID+"?api-version=2025-02-01")
+	l.End(ctx, req, http.StatusCreated, h)
+	saved, err := st.GetOperation(ctx, op.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved.Status, saved.EndedAt = store.StatusSucceeded, now.Add(time.Minute)
+	var origin struct {
+		Origin json.RawMessage `json:"origin"`
+	}
+	if err := json.Unmarshal(saved.Progress, &origin); err != nil || len(origin.Origin) == 0 {
+		t.Fatalf("the operation does not carry the request's origin: %s", saved.Progress)
+	}
+	l.OperationEnded(ctx, saved, origin.Origin)
+
+	// A forbidden delete.
+	req, _ = l.Begin(ctx, "DELETE", mcID, "reader", "c-2", "", "10.0.0.2")
+	h = http.Header{}
+	h.Set("x-ms-request-id", "req-2")
+	h.Set("x-ms-error-code", "AuthorizationFailed")
+	l.End(ctx, req, http.StatusForbidden, h)
+
+	// A PUT answered with an operation that had already ended (nothing to do).
+	req, _ = l.Begin(ctx, "PUT", mcID, "admin", "c-3", "", "127.0.0.1")
+	h = http.Header{}
+	h.Set("x-ms-request-id", "req-3")
+	h.Set("Azure-AsyncOperation", "https://127.0.0.1:8443/subscriptions/"+testSub+"/providers/Microsoft.ContainerService/operationStatuses/done-op?api-version=2025-02-01")
+	l.End(ctx, req, http.StatusOK, h)
+
+	// An operation without an origin (not started by a request) is not recorded.
+	l.OperationEnded(ctx, &store.Operation{ID: "bg", Kind: "managedclusters.update", ResourceID: mcID, SubscriptionID: testSub, Status: store.StatusSucceeded, EndedAt: now}, nil)
+
+	events := listAll(t, l, Query{From: now.Add(-time.Hour), To: now.Add(time.Hour)})
+	type row struct{ status, subStatus, operationID, correlationID, caller, level string }
+	var got []row
+	for _, e := range events {
+		got = append(got, row{
+			status: e["status"].(map[string]any)["value"].(string), subStatus: e["subStatus"].(map[string]any)["value"].(string),
+			operationID: e["operationId"].(string), correlationID: e["correlationId"].(string), caller: e["caller"].(string), level: e["level"].(string),
+		})
+	}
+	want := []row{
+		{"Succeeded", "OK", "req-3", "c-3", "admin", "Informational"},
+		{"Failed", "Forbidden", "req-2", "c-2", "reader", "Error"},
+		{"Succeeded", "", op.ID, "c-1", "admin", "Informational"},
+		{"Accepted", "Created", op.ID, "c-1", "admin", "Informational"},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("events %+v, want %+v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("event %d = %+v, want %+v", i, got[i], want[i])
+		}
+	}
+
+	// The ARM shape of the Accepted event.
+	e := events[3]
+	checks := map[string]any{
+		"caller": "admin", "correlationId": "c-1", "resourceGroupName": "rg1", "resourceId": mcID, "subscriptionId": testSub,
+		"eventTimestamp": "2026-11-29T10:00:00Z", "submissionTimestamp": "2026-11-29T10:00:00Z",
+	}
+	for k, v := range checks {
+		if e[k] != v {
+			t.Errorf("%s = %v, want %v", k, e[k], v)
+		}
+	}
+	for path, v := range map[string]string{
+		"authorization.action": "Microsoft.ContainerService/managedClusters/write", "authorization.scope": mcID,
+		"operationName.value": "Microsoft.ContainerService/managedClusters/write", "eventName.value": "EndRequest",
+		"category.value": "Administrative", "resourceProviderName.value": "Microsoft.ContainerService",
+		"resourceType.value": "Microsoft.ContainerService/managedClusters", "httpRequest.method": "PUT",
+		"httpRequest.clientRequestId": "client-1", "httpRequest.clientIpAddress": "127.0.0.1",
+		"subStatus.localizedValue": "Created (HTTP Status Code: 201)", "properties.statusCode": "Created",
+	} {
+		k1, k2, _ := strings.Cut(path, ".")
+		if m, _ := e[k1].(map[string]any); m == nil || m[k2] != v {
+			t.Errorf("%s = %v, want %v", path, e[k1], v)
+		}
+	}
+	if id, _ := e["id"].(string); !strings.HasPrefix(id, mcID+"/events/"+e["eventDataId"].(string)+"/ticks/6") {
+		t.Errorf("id = %v", e["id"])
+	}
+	if sm := events[1]["properties"].(map[string]any)["statusMessage"]; sm != `{"error":{"code":"AuthorizationFailed"}}` {
+		t.Errorf("a failure's statusMessage = %v", sm)
+	}
+
+	// Filters and $select.
+	if got := listAll(t, l, Query{From: now.Add(-time.Hour), To: now.Add(time.Hour), CorrelationID: "c-1"}); len(got) != 2 {
+		t.Errorf("correlationId c-1 lists %d events, want 2", len(got))
+	}
+	if got := listAll(t, l, Query{From: now.Add(time.Second), To: now.Add(time.Hour)}); len(got) != 1 {
+		t.Errorf("after now lists %d events, want the operation's end", len(got))
+	}
+	fields, err := ParseSelect("caller, STATUS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _, err := l.List(ctx, testSub, Query{From: now.Add(-time.Hour), To: now.Add(time.Hour)}, ListOptions{PageSize: 1, Select: fields})
+	if b, _ := json.Marshal(page); err != nil || string(b) != `[{"caller":"admin","status":{"value":"Succeeded","localizedValue":"Succeeded"}}]` {
+		t.Errorf("$select=caller,status: %s, %v", b, err)
+	}
+	if _, err := ParseSelect("caller,body"); err == nil {
+		t.Error("$select of an unknown property was accepted")
+	}
+	if _, _, err := l.List(ctx, testSub, Query{}, ListOptions{SkipToken: "x"}); err == nil {
+		t.Error("a made-up $skiptoken was accepted")
+	}
+}
+
+// TestPrune: events older than the retention go, in batches, the others stay.
+func TestPrune(t *testing.T) {
+	t.Parallel()
+	st := openStore(t)
+	now := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
+	l := New(Config{Store: st, Retention: 24 * time.Hour}, WithClock(func() time.Time { return now }))
+	ctx := context.Background()
+	for i := range pruneBatch + 5 {
+		e := l.newEvent(Describe("PUT", mcID), origin{Caller: "admin", CorrelationID: "old"})
+		e.Time = now.Add(-48*time.Hour + time.Duration(i)*time.Millisecond)
+		l.record(ctx, e)
+	}
+	l.record(ctx, l.newEvent(Describe("PUT", mcID), origin{Caller: "admin", CorrelationID: "new"}))
+	n, err := l.Prune(ctx)
+	if err != nil || n != pruneBatch+5 {
+		t.Fatalf("Prune = %d, %v; want %d", n, err, pruneBatch+5)
+	}
+	left := listAll(t, l, Query{From: now.Add(-72 * time.Hour), To: now})
+	if len(left) != 1 || left[0]["correlationId"] != "new" {
+		t.Fatalf("after Prune: %v", left)
+	}
+}

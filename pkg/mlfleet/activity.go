@@ -1,0 +1,116 @@
+package mlfleet
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// InsightsAPIVersion is the api-version the client sends to the activity log.
+const InsightsAPIVersion = "2015-04-01"
+
+// LocalizableString is ARM's {value, localizedValue} pair.
+type LocalizableString struct {
+	Value          string `json:"value"`
+	LocalizedValue string `json:"localizedValue"`
+}
+
+// EventData is one entry of the activity log: a write (or the end of the long-running
+// operation one started), who made it, on what, with what outcome.
+type EventData struct {
+	Authorization struct {
+		Action string `json:"action"`
+		Scope  string `json:"scope"`
+	} `json:"authorization"`
+	Caller        string            `json:"caller"`
+	Category      LocalizableString `json:"category"`
+	CorrelationID string            `json:"correlationId"`
+	Description   string            `json:"description"`
+	EventDataID   string            `json:"eventDataId"`
+	EventName     LocalizableString `json:"eventName"`
+	// EventTimestamp is when the event happened.
+	EventTimestamp time.Time `json:"eventTimestamp"`
+	HTTPRequest    *struct {
+		ClientRequestID string `json:"clientRequestId"`
+		ClientIPAddress string `json:"clientIpAddress"`
+		Method          string `json:"method"`
+	} `json:"httpRequest,omitempty"`
+	ID                   string            `json:"id"`
+	Level                string            `json:"level"`
+	OperationID          string            `json:"operationId"`
+	OperationName        LocalizableString `json:"operationName"`
+	Properties           map[string]string `json:"properties"`
+	ResourceGroupName    string            `json:"resourceGroupName"`
+	ResourceProviderName LocalizableString `json:"resourceProviderName"`
+	ResourceType         LocalizableString `json:"resourceType"`
+	ResourceID           string            `json:"resourceId"`
+	// Status is Accepted, Succeeded or Failed.
+	Status              LocalizableString `json:"status"`
+	SubStatus           LocalizableString `json:"subStatus"`
+	SubmissionTimestamp time.Time         `json:"submissionTimestamp"`
+	SubscriptionID      string            `json:"subscriptionId"`
+}
+
+// ActivityLogFilter selects activity log events, as the options of `az monitor
+// activity-log list` do. Zero fields do not filter.
+type ActivityLogFilter struct {
+	// StartTime and EndTime bound the events' time (both included). A zero StartTime
+	// means the oldest kept, a zero EndTime now.
+	StartTime, EndTime time.Time
+	// ResourceGroup, ResourceID, ResourceProvider, CorrelationID, Caller and Status keep
+	// events with that value (case-insensitive).
+	ResourceGroup, ResourceID, ResourceProvider, CorrelationID, Caller, Status string
+	// MaxEvents stops after that many events; 0 means all.
+	MaxEvents int
+}
+
+// odata returns the $filter of f.
+func (f ActivityLogFilter) odata() string {
+	var conds []string
+	add := func(field, op, v string) {
+		if v != "" {
+			conds = append(conds, field+" "+op+" '"+strings.ReplaceAll(v, "'", "''")+"'")
+		}
+	}
+	if !f.StartTime.IsZero() {
+		add("eventTimestamp", "ge", f.StartTime.UTC().Format(time.RFC3339Nano))
+	}
+	if !f.EndTime.IsZero() {
+		add("eventTimestamp", "le", f.EndTime.UTC().Format(time.RFC3339Nano))
+	}
+	add("resourceGroupName", "eq", f.ResourceGroup)
+	add("resourceUri", "eq", f.ResourceID)
+	add("resourceProvider", "eq", f.ResourceProvider)
+	add("correlationId", "eq", f.CorrelationID)
+	add("caller", "eq", f.Caller)
+	add("status", "eq", f.Status)
+	return strings.Join(conds, " and ")
+}
+
+// ListActivityLog returns the activity log events of the client's subscription that f
+// selects, newest first, following pages.
+func (c *Client) ListActivityLog(ctx context.Context, f ActivityLogFilter) ([]*EventData, error) {
+	events := []*EventData{}
+	next := c.subPath() + "/providers/Microsoft.Insights/eventtypes/management/values"
+	query := url.Values{}
+	if filter := f.odata(); filter != "" {
+		query.Set("$filter", filter)
+	}
+	for next != "" && (f.MaxEvents <= 0 || len(events) < f.MaxEvents) {
+		var page struct {
+			Value    []*EventData `json:"value"`
+			NextLink string       `json:"nextLink"`
+		}
+		if _, err := c.do(ctx, request{method: http.MethodGet, path: next, apiVersion: InsightsAPIVersion, query: query}, &page); err != nil {
+			return nil, err
+		}
+		events = append(events, page.Value...)
+		next, query = page.NextLink, nil
+	}
+	if f.MaxEvents > 0 && len(events) > f.MaxEvents {
+		events = events[:f.MaxEvents]
+	}
+	return events, nil
+}

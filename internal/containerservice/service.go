@@ -854,10 +854,18 @@ func (s *Service) Credentials(ctx context.Context, sub, rg, name string, admin b
 	if err != nil {
 		return nil, err
 	}
+	kc, kind := creds.User, "clusterUser"
 	if admin {
-		return &CredentialResults{Kubeconfigs: []CredentialResult{{Name: "clusterAdmin", Value: creds.Admin}}}, nil
+		kc, kind = creds.Admin, "clusterAdmin"
 	}
-	return &CredentialResults{Kubeconfigs: []CredentialResult{{Name: "clusterUser", Value: creds.User}}}, nil
+	parsed, err := arm.ParseID(mc.ID)
+	if err != nil {
+		return nil, fmt.Errorf("credentials of cluster %s: %w", mc.Name, err)
+	}
+	if kc, err = aksKubeconfig(kc, mc.Properties.Mlfleet.Context, parsed.ResourceGroup, mc.Name, admin); err != nil {
+		return nil, err
+	}
+	return &CredentialResults{Kubeconfigs: []CredentialResult{{Name: kind, Value: kc}}}, nil
 }
 
 // ClusterCredentials returns the kubeconfigs of a cluster from its provider.

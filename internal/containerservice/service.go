@@ -358,6 +358,10 @@ func (s *Service) validateNew(ctx context.Context, sub string, group *resources.
 	}
 	props.NodeResourceGroup = fmt.Sprintf("MC_%s_%s_%s", group.Name, name, location)
 	props.Mlfleet.Provider = info.Name
+	if err := s.setIdentity(ctx, sub, mc, in, &errs); err != nil {
+		return nil, nil, err
+	}
+	checkProfiles(in, props, nil, &errs)
 
 	if !info.CanCreate {
 		// A registered cluster: its facts come from the live cluster.
@@ -517,6 +521,8 @@ func (s *Service) update(ctx context.Context, r *store.Resource, in ClusterInput
 	if err := json.Unmarshal(r.Body, &mc); err != nil {
 		return nil, false, nil, fmt.Errorf("decode cluster %s: %w", r.ID, err)
 	}
+	withDefaults(&mc)
+	cur := mc
 	if err := s.idle(ctx, s.cfg.Store, r.ID, &mc); err != nil {
 		return nil, false, nil, err
 	}
@@ -531,6 +537,8 @@ func (s *Service) update(ctx context.Context, r *store.Resource, in ClusterInput
 		!strings.HasPrefix(mc.Properties.KubernetesVersion, strings.TrimPrefix(p.KubernetesVersion, "v")+".") {
 		errs.add("InvalidParameter", "properties.kubernetesVersion", "Cluster '%s' runs Kubernetes %s; upgrades are not supported by mlfleet yet.", mc.Name, mc.Properties.KubernetesVersion)
 	}
+	checkIdentityUnchanged(in, &mc, &errs)
+	checkProfiles(in, &mc.Properties, &cur.Properties, &errs)
 	want := updateOp{ID: r.ID, Counts: map[string]int{}}
 	info := s.providerInfo(mc.Properties.Mlfleet.Provider)
 	for i, ap := range p.AgentPoolProfiles {
@@ -1281,6 +1289,7 @@ func decode(r *store.Resource) (*ManagedCluster, error) {
 	}
 	mc.Properties.Mlfleet.Kubeconfig = ""
 	mc.ETag = arm.ETag(r.Version)
+	withDefaults(&mc)
 	return &mc, nil
 }
 

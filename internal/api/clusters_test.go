@@ -208,3 +208,39 @@ func TestClusterUpdateRoundTrip(t *testing.T) {
 	}
 }
 
+// TestUpgradeProfile: az aks get-upgrades reads the upgrades of the cluster's version from
+// the catalog of its location.
+func TestUpgradeProfile(t *testing.T) {
+	t.Parallel()
+	a := newTestARM(t)
+	a.group(t, "rg1")
+	id := succeededCluster(t, a, "rg1", "aks1", "1.37.2")
+	succeededCluster(t, a, "rg1", "old", "1.20.1")
+	status, body := a.call(t, a.owner, http.MethodGet, id+"/upgradeProfiles/default?api-version=2022-11-01", nil)
+	if status != http.StatusOK || body["id"] != id+"/upgradeProfiles/default" || body["name"] != "default" ||
+		body["type"] != "Microsoft.ContainerService/managedClusters/upgradeProfiles" {
+		t.Fatalf("upgrade profile = %d %v", status, body)
+	}
+	cp := dig(body, "properties.controlPlaneProfile").(map[string]any)
+	ups := cp["upgrades"].([]any)
+	if cp["kubernetesVersion"] != "1.37.2" || cp["osType"] != "Linux" || len(ups) != 1 ||
+		dig(ups[0].(map[string]any), "kubernetesVersion") != "1.38.0" || dig(ups[0].(map[string]any), "isPreview") != true {
+		t.Errorf("control plane profile = %v", cp)
+	}
+	pools := dig(body, "properties.agentPoolProfiles").([]any)
+	if len(pools) != 1 || dig(pools[0].(map[string]any), "name") != "nodepool1" || dig(pools[0].(map[string]any), "kubernetesVersion") != "1.37.2" ||
+		len(dig(pools[0].(map[string]any), "upgrades").([]any)) != 1 {
+		t.Errorf("agent pool profiles = %v", pools)
+	}
+
+	// A version the catalog does not list has no upgrades (an empty list).
+	_, body = a.call(t, a.owner, http.MethodGet, containerservice.ID(testSub, "rg1", "old")+"/upgradeProfiles/default?api-version=2022-11-01", nil)
+	if ups, ok := dig(body, "properties.controlPlaneProfile.upgrades").([]any); !ok || len(ups) != 0 {
+		t.Errorf("upgrades of an unlisted version = %v", body)
+	}
+	for _, path := range []string{id + "/upgradeProfiles/other", containerservice.ID(testSub, "rg1", "nope") + "/upgradeProfiles/default"} {
+		if status, body := a.call(t, a.owner, http.MethodGet, path+"?api-version=2022-11-01", nil); status != http.StatusNotFound || errorCode(body) != "ResourceNotFound" {
+			t.Errorf("GET %s = %d %v, want 404 ResourceNotFound", path, status, body)
+		}
+	}
+}

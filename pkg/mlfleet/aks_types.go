@@ -240,3 +240,32 @@ type SystemData struct {
 	LastModifiedByType string    `json:"lastModifiedByType"`
 }
 
+// UpgradeProfile is what a cluster and its agent pools can upgrade to
+// (managedClusters/{name}/upgradeProfiles/default).
+type UpgradeProfile struct {
+	ID         string                   `json:"id"`
+	Name       string                   `json:"name"`
+	Type       string                   `json:"type"`
+	Properties UpgradeProfileProperties `json:"properties"`
+}
+
+// UpgradeProfileProperties are the upgrades of the control plane and of each agent pool.
+type UpgradeProfileProperties struct {
+	ControlPlaneProfile PoolUpgradeProfile   `json:"controlPlaneProfile"`
+	AgentPoolProfiles   []PoolUpgradeProfile `json:"agentPoolProfiles"`
+}
+
+// PoolUpgradeProfile is the version a control plane or an agent pool (Name) runs and the
+// versions it can upgrade to.
+type PoolUpgradeProfile struct {
+	Name              string           `json:"name,omitempty"`
+	KubernetesVersion string           `json:"kubernetesVersion"`
+	OSType            string           `json:"osType"`
+	Upgrades          []VersionUpgrade `json:"upgrades"`
+}
+
+// VersionUpgrade is one version an upgrade can go to.
+type VersionUpgrade struct {
+	KubernetesVersion string `json:"kubernetesVersion"`
+	IsPreview         *bool  `json:"isPreview,omitempty"`
+}

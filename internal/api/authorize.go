@@ -72,6 +72,12 @@ func requestPermission(pattern []string, method, path string) permission {
 		}
 		i += 2
 	}
+	if len(types) == 0 {
+		// …/providers/{namespace}[/register]: the namespace itself, a child of the
+		// subscription's provider list.
+		namespace, types = "Microsoft.Resources", []string{"subscriptions", "providers"}
+		trailing = true
+	}
 	scope := "/"
 	if scopeLen > 0 {
 		scope = "/" + strings.Join(segs[:scopeLen], "/")

@@ -33,6 +33,12 @@ func TestRequestPermission(t *testing.T) {
 		{"POST", ws + "/computes/aks1/listKeys", permission{"Microsoft.MachineLearningServices/workspaces/computes/listKeys/action", ws + "/computes/aks1", false}},
 		{"POST", ws + "/checkComputeNameAvailability", permission{"Microsoft.MachineLearningServices/workspaces/checkComputeNameAvailability/action", ws, false}},
 		{"PUT", sub + "/providers/Microsoft.Authorization/policyAssignments/p1", permission{"Microsoft.Authorization/policyAssignments/write", sub, false}},
+		{"GET", mc + "/upgradeProfiles/default", permission{"Microsoft.ContainerService/managedClusters/upgradeProfiles/read", mc + "/upgradeProfiles/default", false}},
+		{"GET", sub + "/providers", permission{"Microsoft.Resources/subscriptions/providers/read", sub, true}},
+		{"GET", sub + "/providers/Microsoft.ContainerService", permission{"Microsoft.Resources/subscriptions/providers/read", sub, true}},
+		{"POST", sub + "/providers/Microsoft.ContainerService/register", permission{"Microsoft.ContainerService/register/action", sub, false}},
+		{"GET", sub + "/resources", permission{"Microsoft.Resources/subscriptions/resources/read", sub, true}},
+		{"GET", rg + "/resources", permission{"Microsoft.Resources/subscriptions/resourceGroups/resources/read", rg, true}},
 	}
 	for _, tt := range tests {
 		rt, _ := s.router.match(tt.path)

@@ -23,6 +23,7 @@ func (s *Server) clusterRoutes() {
 	rt.handle(http.MethodGet, mcPath+"/agentPools", s.listPools)
 	rt.handle(http.MethodGet, mcPath+"/agentPools/{pool}", s.getPool)
 	rt.handle(http.MethodPut, mcPath+"/agentPools/{pool}", s.putPool)
+	rt.handle(http.MethodGet, mcPath+"/upgradeProfiles/{profile}", s.getUpgradeProfile)
 	rt.handle(http.MethodPost, mcPath+"/listClusterUserCredential", s.clusterCredentials(false))
 	rt.handle(http.MethodPost, mcPath+"/listClusterAdminCredential", s.clusterCredentials(true))
 	rt.handle(http.MethodGet, csSubPath+"/locations/{location}/orchestrators", s.orchestrators)
@@ -127,6 +128,15 @@ func (s *Server) putPool(w http.ResponseWriter, r *http.Request, p params) {
 		s.setAsyncHeaders(w, r, op, containerservice.Namespace)
 	}
 	writeJSON(w, http.StatusOK, pool)
+}
+
+func (s *Server) getUpgradeProfile(w http.ResponseWriter, r *http.Request, p params) {
+	profile, err := s.cfg.Clusters.UpgradeProfile(r.Context(), p["sub"], p["rg"], p["name"], p["profile"])
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, profile)
 }
 
 func (s *Server) clusterCredentials(admin bool) handlerFunc {

@@ -85,6 +85,7 @@ func New(cfg Config) *Server {
 	s.locationRoutes()
 	s.identityRoutes()
 	s.activityRoutes()
+	s.providerRoutes()
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 	mux.HandleFunc("GET /readyz", s.readyz)

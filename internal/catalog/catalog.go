@@ -137,6 +137,28 @@ func (v *Versions) Find(location, version string) (Version, bool) {
 	return Version{}, false
 }
 
+// UpgradesOf returns the catalog entries a cluster running version (major.minor.patch) in
+// a location can upgrade to, oldest first; none when the version is not in the catalog.
+func (v *Versions) UpgradesOf(location, version string) []Version {
+	want := strings.TrimPrefix(version, "v")
+	list := v.For(location)
+	var out []Version
+	for _, x := range list {
+		if x.Version != want {
+			continue
+		}
+		for _, u := range x.Upgrades {
+			for _, y := range list {
+				if y.Version == u {
+					out = append(out, y)
+				}
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return Less(out[i].Version, out[j].Version) })
+	return out
+}
+
 // Names returns the version strings of a location, with " (preview)" marks.
 func (v *Versions) Names(location string) []string {
 	var out []string

@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -55,6 +56,34 @@ func TestFind(t *testing.T) {
 			got, ok := v.Find("eastus", tc.in)
 			if ok != tc.ok || got.Version != tc.want {
 				t.Fatalf("Find(%q) = %q, %v", tc.in, got.Version, ok)
+			}
+		})
+	}
+}
+
+func TestUpgradesOf(t *testing.T) {
+	v := DefaultVersions()
+	cases := []struct {
+		name, location, version string
+		want                    string
+	}{
+		{"to the next minor", "westus", "1.36.3", "[1.37.2]"},
+		{"to a preview", "eastus", "v1.37.2", "[1.38.0(preview)]"},
+		{"newest has none", "westus", "1.38.0", "[]"},
+		{"unknown version", "westus", "1.36.1", "[]"},
+		{"a minor is not a version", "westus", "1.36", "[]"},
+	}
+	for _, tt := range cases {
+		t.Run(tt.name, func(t *testing.T) {
+			got := []string{}
+			for _, u := range v.UpgradesOf(tt.location, tt.version) {
+				if u.Preview {
+					u.Version += "(preview)"
+				}
+				got = append(got, u.Version)
+			}
+			if fmt.Sprint(got) != tt.want {
+				t.Errorf("UpgradesOf(%s, %s) = %s, want %s", tt.location, tt.version, got, tt.want)
 			}
 		})
 	}

@@ -331,6 +331,9 @@ func newAKSGetCredentials(streams Streams, g *globals) *cobra.Command {
 				}
 				file = filepath.Join(home, ".kube", "config")
 			}
+			if kc, err = adminContext(kc); err != nil {
+				return err
+			}
 			ctxName, err := mergeKubeconfig(file, kc)
 			if err != nil {
 				return err
@@ -343,6 +346,30 @@ func newAKSGetCredentials(streams Streams, g *globals) *cobra.Command {
 	cmd.Flags().BoolVarP(&admin, "admin", "a", false, "Get cluster-admin credentials")
 	cmd.Flags().StringVarP(&file, "file", "f", "", "Kubeconfig file to update (default ~/.kube/config; '-' prints to stdout)")
 	return cmd
+}
+
+// adminContext renames the context of a clusterAdmin user to the cluster's name with
+// "-admin", as az aks get-credentials does: the server names both the user's and the
+// admin's context after the cluster, and the admin's must not replace the user's.
+func adminContext(kc []byte) ([]byte, error) {
+	cfg, err := clientcmd.Load(kc)
+	if err != nil {
+		return nil, fmt.Errorf("parse kubeconfig from the server: %w", err)
+	}
+	var admins []string
+	for name, c := range cfg.Contexts {
+		if strings.HasPrefix(c.AuthInfo, "clusterAdmin") {
+			admins = append(admins, name)
+		}
+	}
+	for _, name := range admins {
+		cfg.Contexts[name+"-admin"] = cfg.Contexts[name]
+		delete(cfg.Contexts, name)
+		if cfg.CurrentContext == name {
+			cfg.CurrentContext = name + "-admin"
+		}
+	}
+	return clientcmd.Write(*cfg)
 }
 
 // mergeKubeconfig merges kc into the kubeconfig file at path (created if missing) and makes

@@ -379,6 +379,10 @@ func (s *Service) validateNew(ctx context.Context, sub string, group *resources.
 	}
 	props.NodeResourceGroup = fmt.Sprintf("MC_%s_%s_%s", group.Name, name, location)
 	props.Mlfleet.Provider = info.Name
+	if err := s.setIdentity(ctx, sub, mc, in, &errs); err != nil {
+		return nil, nil, err
+	}
+	checkProfiles(in, props, nil, &errs)
 
 	if !info.CanCreate {
 		// A registered cluster: its facts come from the live cluster.
@@ -538,6 +542,8 @@ func (s *Service) update(ctx context.Context, r *store.Resource, in ClusterInput
 	if err := json.Unmarshal(r.Body, &mc); err != nil {
 		return nil, false, nil, fmt.Errorf("decode cluster %s: %w", r.ID, err)
 	}
+	withDefaults(&mc)
+	cur := mc
 	if err := s.idle(ctx, s.cfg.Store, r.ID, &mc); err != nil {
 		return nil, false, nil, err
 	}
@@ -552,6 +558,8 @@ func (s *Service) update(ctx context.Context, r *store.Resource, in ClusterInput
 		!strings.HasPrefix(mc.Properties.KubernetesVersion, strings.TrimPrefix(p.KubernetesVersion, "v")+".") {
 		errs.add("InvalidParameter", "properties.kubernetesVersion", "Cluster '%s' runs Kubernetes %s; upgrades are not supported by mlfleet yet.", mc.Name, mc.Properties.KubernetesVersion)
 	}
+	checkIdentityUnchanged(in, &mc, &errs)
+	checkProfiles(in, &mc.Properties, &cur.Properties, &errs)
 	want := updateOp{ID: r.ID, Counts: map[string]int{}}
 	info := s.providerInfo(mc.Properties.Mlfleet.Provider)
 	for i, ap := range p.AgentPoolProfiles {
@@ -880,10 +888,18 @@ func (s *Service) Credentials(ctx context.Context, sub, rg, name string, admin b
 	if err != nil {
 		return nil, err
 	}
+	kc, kind := creds.User, "clusterUser"
 	if admin {
-		return &CredentialResults{Kubeconfigs: []CredentialResult{{Name: "clusterAdmin", Value: creds.Admin}}}, nil
+		kc, kind = creds.Admin, "clusterAdmin"
 	}
-	return &CredentialResults{Kubeconfigs: []CredentialResult{{Name: "clusterUser", Value: creds.User}}}, nil
+	parsed, err := arm.ParseID(mc.ID)
+	if err != nil {
+		return nil, fmt.Errorf("credentials of cluster %s: %w", mc.Name, err)
+	}
+	if kc, err = aksKubeconfig(kc, mc.Properties.Mlfleet.Context, parsed.ResourceGroup, mc.Name, admin); err != nil {
+		return nil, err
+	}
+	return &CredentialResults{Kubeconfigs: []CredentialResult{{Name: kind, Value: kc}}}, nil
 }
 
 // ClusterCredentials returns the kubeconfigs of a cluster from its provider.
@@ -1299,6 +1315,7 @@ func decode(r *store.Resource) (*ManagedCluster, error) {
 	}
 	mc.Properties.Mlfleet.Kubeconfig = ""
 	mc.ETag = arm.ETag(r.Version)
+	withDefaults(&mc)
 	return &mc, nil
 }
 

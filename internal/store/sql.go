@@ -450,6 +450,17 @@ func (s *sqlStore) ListResources(ctx context.Context, opts ListOptions) ([]*Reso
 		where = append(where, "type_key = ?")
 		args = append(args, idKey(opts.Type))
 	}
+	if opts.Types != nil {
+		if len(opts.Types) == 0 {
+			return nil, nil
+		}
+		marks := make([]string, len(opts.Types))
+		for i, t := range opts.Types {
+			marks[i] = "?"
+			args = append(args, idKey(t))
+		}
+		where = append(where, "type_key IN ("+strings.Join(marks, ", ")+")")
+	}
 	q := `SELECT ` + resourceColumns + ` FROM resources`
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")

@@ -61,6 +61,10 @@ type ListOptions struct {
 	ParentID string
 	// Type keeps only resources of this ARM type (case-insensitive).
 	Type string
+	// Types, when not nil, keeps only resources of one of these ARM types
+	// (case-insensitive); an empty non-nil Types keeps nothing. It is how a generic list
+	// leaves out mlfleet's internal rows (claims, secrets).
+	Types []string
 	// Within, when not nil, keeps only resources whose id is one of these ids or lies under
 	// one of them (case-insensitive); an empty non-nil Within keeps nothing. It is how a
 	// list shows a caller only what it may read.

@@ -11,9 +11,65 @@ type ManagedCluster struct {
 	Tags       map[string]string `json:"tags"`
 	SystemData *SystemData       `json:"systemData,omitempty"`
 	// ETag changes with every change of the cluster (see Compute.ETag).
-	ETag       string            `json:"etag,omitempty"`
-	SKU        SKU               `json:"sku"`
+	ETag string `json:"etag,omitempty"`
+	SKU  SKU    `json:"sku"`
+	// Identity is the cluster's managed identity (nil for a cluster that runs as a service
+	// principal).
+	Identity   *ClusterIdentity  `json:"identity,omitempty"`
 	Properties ClusterProperties `json:"properties"`
+}
+
+// ClusterIdentity is a cluster's managed identity: SystemAssigned, or UserAssigned with
+// one identity. PrincipalID and TenantID are set by the server for SystemAssigned.
+type ClusterIdentity struct {
+	Type                   string                              `json:"type"`
+	PrincipalID            string                              `json:"principalId,omitempty"`
+	TenantID               string                              `json:"tenantId,omitempty"`
+	UserAssignedIdentities map[string]*UserAssignedIdentityRef `json:"userAssignedIdentities,omitempty"`
+}
+
+// UserAssignedIdentityRef is the value of a user-assigned identity in an identity's map,
+// keyed by the identity's ARM id ({} in requests; the server fills the ids).
+type UserAssignedIdentityRef struct {
+	PrincipalID string `json:"principalId,omitempty"`
+	ClientID    string `json:"clientId,omitempty"`
+}
+
+// UserAssignedIdentity is an identity a cluster's components run as (identityProfile).
+type UserAssignedIdentity struct {
+	ResourceID string `json:"resourceId"`
+	ClientID   string `json:"clientId"`
+	ObjectID   string `json:"objectId"`
+}
+
+// ServicePrincipalProfile is the service principal a cluster runs as; clientId "msi" for
+// a cluster with a managed identity. The secret is write-only: never stored or returned.
+type ServicePrincipalProfile struct {
+	ClientID string `json:"clientId"`
+	Secret   string `json:"secret,omitempty"`
+}
+
+// LinuxProfile is the administrator account and SSH keys of the nodes.
+type LinuxProfile struct {
+	AdminUsername string           `json:"adminUsername"`
+	SSH           SSHConfiguration `json:"ssh"`
+}
+
+// SSHConfiguration holds the SSH public keys of the nodes' administrator.
+type SSHConfiguration struct {
+	PublicKeys []SSHPublicKey `json:"publicKeys"`
+}
+
+// SSHPublicKey is one SSH public key.
+type SSHPublicKey struct {
+	KeyData string `json:"keyData"`
+}
+
+// AddonProfile is one cluster add-on (addonProfiles). mlfleet runs none, so only disabled
+// ones are accepted.
+type AddonProfile struct {
+	Enabled bool              `json:"enabled"`
+	Config  map[string]string `json:"config,omitempty"`
 }
 
 // SKU is the cluster's pricing tier (always Base/Free here).
@@ -36,6 +92,16 @@ type ClusterProperties struct {
 	EnableRBAC               bool                    `json:"enableRBAC"`
 	NetworkProfile           NetworkProfile          `json:"networkProfile"`
 	APIServerAccessProfile   *APIServerAccessProfile `json:"apiServerAccessProfile,omitempty"`
+	// MaxAgentPools is how many agent pools the cluster may have.
+	MaxAgentPools int `json:"maxAgentPools"`
+	// ServicePrincipalProfile is {"clientId":"msi"} for a cluster with a managed identity.
+	ServicePrincipalProfile *ServicePrincipalProfile `json:"servicePrincipalProfile,omitempty"`
+	// IdentityProfile names the identities the cluster's components run as; "kubeletidentity"
+	// for a cluster with a managed identity.
+	IdentityProfile      map[string]*UserAssignedIdentity `json:"identityProfile,omitempty"`
+	LinuxProfile         *LinuxProfile                    `json:"linuxProfile,omitempty"`
+	AddonProfiles        map[string]AddonProfile          `json:"addonProfiles,omitempty"`
+	DisableLocalAccounts bool                             `json:"disableLocalAccounts"`
 	// Mlfleet holds mlfleet's own facts about the cluster (ignored by Azure clients).
 	Mlfleet MlfleetProperties `json:"mlfleet"`
 }
@@ -98,6 +164,7 @@ type MlfleetProperties struct {
 type ClusterInput struct {
 	Location   string            `json:"location"`
 	Tags       map[string]string `json:"tags"`
+	Identity   *ClusterIdentity  `json:"identity,omitempty"`
 	Properties struct {
 		KubernetesVersion      string                  `json:"kubernetesVersion"`
 		DNSPrefix              string                  `json:"dnsPrefix"`
@@ -105,7 +172,14 @@ type ClusterInput struct {
 		NetworkProfile         *NetworkProfile         `json:"networkProfile"`
 		APIServerAccessProfile *APIServerAccessProfile `json:"apiServerAccessProfile"`
 		EnableRBAC             *bool                   `json:"enableRBAC"`
-		Mlfleet                *MlfleetProperties      `json:"mlfleet"`
+		// ServicePrincipalProfile, LinuxProfile, AddonProfiles and DisableLocalAccounts
+		// are what az aks create and update send; IdentityProfile, which update sends
+		// back, is read-only and ignored.
+		ServicePrincipalProfile *ServicePrincipalProfile `json:"servicePrincipalProfile,omitempty"`
+		LinuxProfile            *LinuxProfile            `json:"linuxProfile,omitempty"`
+		AddonProfiles           map[string]AddonProfile  `json:"addonProfiles,omitempty"`
+		DisableLocalAccounts    *bool                    `json:"disableLocalAccounts,omitempty"`
+		Mlfleet                 *MlfleetProperties       `json:"mlfleet"`
 	} `json:"properties"`
 }
 
@@ -164,4 +238,34 @@ type SystemData struct {
 	LastModifiedAt     time.Time `json:"lastModifiedAt"`
 	LastModifiedBy     string    `json:"lastModifiedBy"`
 	LastModifiedByType string    `json:"lastModifiedByType"`
+}
+
+// UpgradeProfile is what a cluster and its agent pools can upgrade to
+// (managedClusters/{name}/upgradeProfiles/default).
+type UpgradeProfile struct {
+	ID         string                   `json:"id"`
+	Name       string                   `json:"name"`
+	Type       string                   `json:"type"`
+	Properties UpgradeProfileProperties `json:"properties"`
+}
+
+// UpgradeProfileProperties are the upgrades of the control plane and of each agent pool.
+type UpgradeProfileProperties struct {
+	ControlPlaneProfile PoolUpgradeProfile   `json:"controlPlaneProfile"`
+	AgentPoolProfiles   []PoolUpgradeProfile `json:"agentPoolProfiles"`
+}
+
+// PoolUpgradeProfile is the version a control plane or an agent pool (Name) runs and the
+// versions it can upgrade to.
+type PoolUpgradeProfile struct {
+	Name              string           `json:"name,omitempty"`
+	KubernetesVersion string           `json:"kubernetesVersion"`
+	OSType            string           `json:"osType"`
+	Upgrades          []VersionUpgrade `json:"upgrades"`
+}
+
+// VersionUpgrade is one version an upgrade can go to.
+type VersionUpgrade struct {
+	KubernetesVersion string `json:"kubernetesVersion"`
+	IsPreview         *bool  `json:"isPreview,omitempty"`
 }

@@ -56,12 +56,13 @@ func expected(caller string, rt api.Route) string {
 		return "allowed"
 	case callerContribOther:
 		// A role in another group of the subscription lets it list the subscription's
-		// resources (and see only its own group's) and follow operations, nothing in the
-		// target group nor the subscription's own settings.
+		// resources (and see only its own group's), read the subscription and its resource
+		// providers and follow operations, nothing in the target group nor the
+		// subscription's own settings.
 		if inGroup || (underSub && !read) {
 			return "403"
 		}
-		if read && underSub && !operation && !isList(rt.Pattern) && rt.Pattern != "/subscriptions/{sub}" {
+		if read && underSub && !operation && !isList(rt.Pattern) && rt.Pattern != "/subscriptions/{sub}" && rt.Pattern != "/subscriptions/{sub}/providers/{namespace}" {
 			return "403"
 		}
 		return "allowed"

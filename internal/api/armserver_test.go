@@ -1,0 +1,152 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+
+	"github.com/mlfleet/mlfleet/internal/auth"
+	"github.com/mlfleet/mlfleet/internal/catalog"
+	"github.com/mlfleet/mlfleet/internal/containerservice"
+	"github.com/mlfleet/mlfleet/internal/operations"
+	"github.com/mlfleet/mlfleet/internal/provider"
+	"github.com/mlfleet/mlfleet/internal/provider/external"
+	"github.com/mlfleet/mlfleet/internal/resources"
+	"github.com/mlfleet/mlfleet/internal/secrets"
+	"github.com/mlfleet/mlfleet/internal/store"
+	"github.com/mlfleet/mlfleet/internal/workspaces"
+)
+
+// subURL is the path of the test subscription.
+const subURL = "/subscriptions/" + testSub
+
+// testARM is a real API server over a real SQLite store with one subscription, the
+// resource, workspace and cluster services (clusters of the external provider, which
+// reaches nothing until an operation runs) and an Owner token. Its operation engine never
+// starts, so what a PUT submits stays InProgress.
+type testARM struct {
+	srv   *httptest.Server
+	st    store.Store
+	authn *auth.Authenticator
+	admin *auth.Principal
+	rs    *resources.Service
+	ws    *workspaces.Service
+	owner string
+}
+
+func newTestARM(t *testing.T) *testARM {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "mlfleet.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	engine := operations.New(st, operations.Config{})
+	rs := resources.New(st, engine)
+	if _, err := rs.EnsureSubscription(ctx, testSub, "test", "tenant"); err != nil {
+		t.Fatal(err)
+	}
+	authn := auth.New(st, auth.Options{Tenant: "tenant"})
+	if _, err := authn.Bootstrap(ctx); err != nil {
+		t.Fatal(err)
+	}
+	owner, err := authn.MintAdmin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, err := authn.Authenticate(ctx, owner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	box, err := secrets.New(make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sizes := catalog.DefaultVMSizes()
+	clusters := containerservice.New(containerservice.Config{Store: st, Engine: engine, Resources: rs, Versions: catalog.DefaultVersions(),
+		VMSizes: sizes, Secrets: box, Providers: map[string]provider.Provider{"external": external.New(sizes)}})
+	ws := workspaces.New(st, rs)
+	srv := httptest.NewServer(New(Config{Store: st, Auth: authn, Resources: rs, Workspaces: ws, Clusters: clusters}))
+	t.Cleanup(srv.Close)
+	return &testARM{srv: srv, st: st, authn: authn, admin: admin, rs: rs, ws: ws, owner: owner}
+}
+
+// principal creates a service principal holding role at scope (none when role is "") and
+// returns a token of it.
+func (a *testARM) principal(t *testing.T, role, scope string) string {
+	t.Helper()
+	ctx := context.Background()
+	in := auth.NewPrincipal{Type: store.PrincipalServicePrincipal, Name: "p-" + role}
+	if role != "" {
+		in.Role, in.Scopes = role, []string{scope}
+	}
+	created, err := a.authn.CreatePrincipal(ctx, a.admin, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, _, _, err := a.authn.Login(ctx, created.Principal.Login, created.Secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return token
+}
+
+// group creates resource group name in westus.
+func (a *testARM) group(t *testing.T, name string) {
+	t.Helper()
+	if _, _, err := a.rs.PutGroup(context.Background(), testSub, name, resources.GroupInput{Location: "westus"}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// row writes a resource row as a service would, body marshalled from v.
+func (a *testARM) row(t *testing.T, r *store.Resource, v any) {
+	t.Helper()
+	r.Body, _ = json.Marshal(v)
+	if err := a.st.CreateResource(context.Background(), r); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// call makes a request (body marshalled from in unless nil; url relative to the server or
+// absolute) and decodes the JSON answer, if any.
+func (a *testARM) call(t *testing.T, token, method, url string, in any) (int, map[string]any) {
+	t.Helper()
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body = bytes.NewReader(b)
+	}
+	if url[0] == '/' {
+		url = a.srv.URL + url
+	}
+	req, err := http.NewRequest(method, url, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := a.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var out map[string]any
+	if len(bytes.TrimSpace(raw)) > 0 {
+		if err := json.Unmarshal(raw, &out); err != nil {
+			t.Fatalf("%s %s: %d, body is not JSON: %q", method, url, resp.StatusCode, raw)
+		}
+	}
+	return resp.StatusCode, out
+}

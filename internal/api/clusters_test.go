@@ -1,0 +1,246 @@
+package api
+
+import (
+	"encoding/base64"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/mlfleet/mlfleet/internal/containerservice"
+	"github.com/mlfleet/mlfleet/internal/store"
+)
+
+var guid = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+
+const kubeconfig = `apiVersion: v1
+kind: Config
+clusters:
+- name: k
+  cluster:
+    server: https://127.0.0.1:1
+users:
+- name: u
+  user:
+    token: t
+contexts:
+- name: k
+  context:
+    cluster: k
+    user: u
+current-context: k
+`
+
+// azCreateBody is the body az aks create (2.45) sends, for a registered cluster.
+func azCreateBody() map[string]any {
+	return map[string]any{
+		"location": "westus",
+		"identity": map[string]any{"type": "SystemAssigned"},
+		"properties": map[string]any{
+			"kubernetesVersion": "", "dnsPrefix": "aks1-rg1-000000",
+			"agentPoolProfiles": []any{map[string]any{"count": 3, "vmSize": "Standard_D3_v2", "osDiskSizeGB": 0, "osType": "Linux", "enableAutoScaling": false,
+				"type": "VirtualMachineScaleSets", "mode": "System", "orchestratorVersion": "", "upgradeSettings": map[string]any{}, "enableNodePublicIP": false,
+				"scaleSetPriority": "Regular", "scaleSetEvictionPolicy": "Delete", "spotMaxPrice": -1.0, "nodeTaints": []any{}, "enableEncryptionAtHost": false,
+				"enableUltraSSD": false, "enableFIPS": false, "name": "nodepool1"}},
+			"linuxProfile":  map[string]any{"adminUsername": "azureuser", "ssh": map[string]any{"publicKeys": []any{map[string]any{"keyData": "ssh-rsa AAAAB3Nza test"}}}},
+			"addonProfiles": map[string]any{}, "enableRBAC": true,
+			"networkProfile": map[string]any{"networkPlugin": "kubenet", "podCidr": "10.244.0.0/16", "serviceCidr": "10.0.0.0/16", "dnsServiceIP": "10.0.0.10",
+				"dockerBridgeCidr": "172.17.0.1/16", "outboundType": "loadBalancer", "loadBalancerSku": "standard"},
+			"disableLocalAccounts": false, "storageProfile": map[string]any{},
+			"mlfleet": map[string]any{"provider": "external", "kubeconfig": base64.StdEncoding.EncodeToString([]byte(kubeconfig))},
+		},
+	}
+}
+
+func dig(m map[string]any, path string) any {
+	var v any = m
+	for _, k := range strings.Split(path, ".") {
+		obj, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = obj[k]
+	}
+	return v
+}
+
+// TestClusterFieldsAzReads: a cluster carries what az aks show, list and update
+// dereference: its identity (with ids of its own), a service principal profile, the
+// kubelet identity, the Linux profile it was given and maxAgentPools.
+func TestClusterFieldsAzReads(t *testing.T) {
+	t.Parallel()
+	a := newTestARM(t)
+	a.group(t, "rg1")
+	path := subURL + "/resourceGroups/rg1/providers/Microsoft.ContainerService/managedClusters/aks1?api-version=2022-11-01"
+	status, created := a.call(t, a.owner, http.MethodPut, path, azCreateBody())
+	if status != http.StatusCreated {
+		t.Fatalf("PUT = %d %v", status, created)
+	}
+	_, got := a.call(t, a.owner, http.MethodGet, path, nil)
+	for _, body := range []map[string]any{created, got} {
+		checks := []struct {
+			path string
+			want any
+		}{
+			{"identity.type", "SystemAssigned"},
+			{"identity.tenantId", "tenant"},
+			{"properties.servicePrincipalProfile.clientId", "msi"},
+			{"properties.maxAgentPools", 100.0},
+			{"properties.disableLocalAccounts", false},
+			{"properties.linuxProfile.adminUsername", "azureuser"},
+			{"properties.identityProfile.kubeletidentity.resourceId",
+				"/subscriptions/" + testSub + "/resourcegroups/MC_rg1_aks1_westus/providers/Microsoft.ManagedIdentity/userAssignedIdentities/aks1-agentpool"},
+		}
+		for _, c := range checks {
+			if v := dig(body, c.path); v != c.want {
+				t.Errorf("%s = %v, want %v", c.path, v, c.want)
+			}
+		}
+		for _, p := range []string{"identity.principalId", "properties.identityProfile.kubeletidentity.clientId", "properties.identityProfile.kubeletidentity.objectId"} {
+			if v, _ := dig(body, p).(string); !guid.MatchString(v) {
+				t.Errorf("%s = %q, want a GUID", p, v)
+			}
+		}
+		if keys, _ := dig(body, "properties.linuxProfile.ssh.publicKeys").([]any); len(keys) != 1 || dig(keys[0].(map[string]any), "keyData") != "ssh-rsa AAAAB3Nza test" {
+			t.Errorf("ssh keys = %v", keys)
+		}
+	}
+	if dig(created, "identity.principalId") != dig(got, "identity.principalId") {
+		t.Errorf("the principal id changed between PUT and GET: %v, %v", dig(created, "identity.principalId"), dig(got, "identity.principalId"))
+	}
+
+	tests := []struct {
+		name   string
+		change func(b map[string]any)
+		target string
+	}{
+		{"unknown identity type", func(b map[string]any) { b["identity"] = map[string]any{"type": "Magic"} }, "identity.type"},
+		{"user-assigned without an identity", func(b map[string]any) { b["identity"] = map[string]any{"type": "UserAssigned"} }, "identity.userAssignedIdentities"},
+		{"an enabled add-on", func(b map[string]any) {
+			b["properties"].(map[string]any)["addonProfiles"] = map[string]any{"omsagent": map[string]any{"enabled": true}}
+		}, "properties.addonProfiles.omsagent"},
+		{"local accounts disabled", func(b map[string]any) { b["properties"].(map[string]any)["disableLocalAccounts"] = true }, "properties.disableLocalAccounts"},
+		{"no SSH key", func(b map[string]any) {
+			b["properties"].(map[string]any)["linuxProfile"] = map[string]any{"adminUsername": "azureuser", "ssh": map[string]any{"publicKeys": []any{}}}
+		}, "properties.linuxProfile.ssh.publicKeys"},
+		{"bad administrator name", func(b map[string]any) {
+			b["properties"].(map[string]any)["linuxProfile"].(map[string]any)["adminUsername"] = "1root"
+		}, "properties.linuxProfile.adminUsername"},
+	}
+	for _, tt := range tests {
+		body := azCreateBody()
+		tt.change(body)
+		status, out := a.call(t, a.owner, http.MethodPut, strings.Replace(path, "aks1", "bad1", 1), body)
+		if status != http.StatusBadRequest || dig(out, "error.target") != tt.target {
+			t.Errorf("%s: PUT = %d %v, want 400 with target %s", tt.name, status, out, tt.target)
+		}
+	}
+
+	// A cluster that runs as a service principal has no identity; the secret is not kept.
+	body := azCreateBody()
+	delete(body, "identity")
+	body["properties"].(map[string]any)["servicePrincipalProfile"] = map[string]any{"clientId": "11111111-2222-3333-4444-555555555555", "secret": "s3cret"}
+	status, out := a.call(t, a.owner, http.MethodPut, strings.Replace(path, "aks1", "sp1", 1), body)
+	if status != http.StatusCreated || out["identity"] != nil || dig(out, "properties.identityProfile") != nil ||
+		dig(out, "properties.servicePrincipalProfile.clientId") != "11111111-2222-3333-4444-555555555555" || dig(out, "properties.servicePrincipalProfile.secret") != nil {
+		t.Errorf("service principal cluster = %d %v", status, out)
+	}
+	// Without identity nor service principal (mlfleet's own clients), a system-assigned one.
+	body = azCreateBody()
+	delete(body, "identity")
+	status, out = a.call(t, a.owner, http.MethodPut, strings.Replace(path, "aks1", "plain1", 1), body)
+	if status != http.StatusCreated || dig(out, "identity.type") != "SystemAssigned" {
+		t.Errorf("cluster without identity = %d %v", status, out)
+	}
+}
+
+// succeededCluster stores a cluster as a finished create leaves it (no operation runs).
+func succeededCluster(t *testing.T, a *testARM, rg, name, version string) string {
+	t.Helper()
+	id := containerservice.ID(testSub, rg, name)
+	mc := &containerservice.ManagedCluster{ID: id, Name: name, Type: containerservice.TypeManagedCluster, Location: "westus", Tags: map[string]string{},
+		Identity: &containerservice.ClusterIdentity{Type: "SystemAssigned", PrincipalID: "00000000-0000-0000-0000-000000000001", TenantID: "tenant"}}
+	p := &mc.Properties
+	p.ProvisioningState, p.KubernetesVersion, p.CurrentKubernetesVersion = "Succeeded", version, version
+	p.AgentPoolProfiles = []containerservice.AgentPoolProfile{{Name: "nodepool1", Count: 3, VMSize: "Standard_D3_v2", Mode: "System", OSType: "Linux",
+		OrchestratorVersion: version, ProvisioningState: "Succeeded"}}
+	p.NetworkProfile = containerservice.NetworkProfile{NetworkPlugin: "kubenet", LoadBalancerSku: "standard", OutboundType: "loadBalancer",
+		ServiceCidr: "10.0.0.0/16", DNSServiceIP: "10.0.0.10", PodCidr: "10.244.0.0/16"}
+	p.LinuxProfile = &containerservice.LinuxProfile{AdminUsername: "azureuser", SSH: containerservice.SSHConfiguration{PublicKeys: []containerservice.SSHPublicKey{{KeyData: "ssh-rsa A"}}}}
+	p.Mlfleet.Provider = "external"
+	a.row(t, &store.Resource{ID: id, ParentID: subURL + "/resourceGroups/" + rg, Type: containerservice.TypeManagedCluster, Name: name,
+		SubscriptionID: testSub, ResourceGroup: rg, Location: "westus"}, mc)
+	return id
+}
+
+// TestClusterUpdateRoundTrip: az aks update PUTs back the cluster it read, with its
+// read-only fields; that is accepted, and the identity cannot change.
+func TestClusterUpdateRoundTrip(t *testing.T) {
+	t.Parallel()
+	a := newTestARM(t)
+	a.group(t, "rg1")
+	path := succeededCluster(t, a, "rg1", "aks1", "1.36.3") + "?api-version=2022-11-01"
+	_, read := a.call(t, a.owner, http.MethodGet, path, nil)
+	if dig(read, "properties.servicePrincipalProfile.clientId") != "msi" || dig(read, "properties.maxAgentPools") != 100.0 {
+		t.Fatalf("stored cluster = %v", read)
+	}
+	read["tags"] = map[string]any{"team": "ml"}
+	status, out := a.call(t, a.owner, http.MethodPut, path, read)
+	if status != http.StatusOK || dig(out, "tags.team") != "ml" || dig(out, "identity.principalId") != "00000000-0000-0000-0000-000000000001" {
+		t.Fatalf("PUT of the cluster read = %d %v", status, out)
+	}
+	tests := []struct {
+		name   string
+		change func(b map[string]any)
+		target string
+	}{
+		{"identity type", func(b map[string]any) { b["identity"] = map[string]any{"type": "UserAssigned"} }, "identity.type"},
+		{"administrator", func(b map[string]any) {
+			b["properties"].(map[string]any)["linuxProfile"].(map[string]any)["adminUsername"] = "root"
+		}, "properties.linuxProfile.adminUsername"},
+	}
+	for _, tt := range tests {
+		_, body := a.call(t, a.owner, http.MethodGet, path, nil)
+		tt.change(body)
+		if status, out := a.call(t, a.owner, http.MethodPut, path, body); status != http.StatusBadRequest || dig(out, "error.target") != tt.target {
+			t.Errorf("%s: PUT = %d %v, want 400 with target %s", tt.name, status, out, tt.target)
+		}
+	}
+}
+
+// TestUpgradeProfile: az aks get-upgrades reads the upgrades of the cluster's version from
+// the catalog of its location.
+func TestUpgradeProfile(t *testing.T) {
+	t.Parallel()
+	a := newTestARM(t)
+	a.group(t, "rg1")
+	id := succeededCluster(t, a, "rg1", "aks1", "1.37.2")
+	succeededCluster(t, a, "rg1", "old", "1.20.1")
+	status, body := a.call(t, a.owner, http.MethodGet, id+"/upgradeProfiles/default?api-version=2022-11-01", nil)
+	if status != http.StatusOK || body["id"] != id+"/upgradeProfiles/default" || body["name"] != "default" ||
+		body["type"] != "Microsoft.ContainerService/managedClusters/upgradeProfiles" {
+		t.Fatalf("upgrade profile = %d %v", status, body)
+	}
+	cp := dig(body, "properties.controlPlaneProfile").(map[string]any)
+	ups := cp["upgrades"].([]any)
+	if cp["kubernetesVersion"] != "1.37.2" || cp["osType"] != "Linux" || len(ups) != 1 ||
+		dig(ups[0].(map[string]any), "kubernetesVersion") != "1.38.0" || dig(ups[0].(map[string]any), "isPreview") != true {
+		t.Errorf("control plane profile = %v", cp)
+	}
+	pools := dig(body, "properties.agentPoolProfiles").([]any)
+	if len(pools) != 1 || dig(pools[0].(map[string]any), "name") != "nodepool1" || dig(pools[0].(map[string]any), "kubernetesVersion") != "1.37.2" ||
+		len(dig(pools[0].(map[string]any), "upgrades").([]any)) != 1 {
+		t.Errorf("agent pool profiles = %v", pools)
+	}
+
+	// A version the catalog does not list has no upgrades (an empty list).
+	_, body = a.call(t, a.owner, http.MethodGet, containerservice.ID(testSub, "rg1", "old")+"/upgradeProfiles/default?api-version=2022-11-01", nil)
+	if ups, ok := dig(body, "properties.controlPlaneProfile.upgrades").([]any); !ok || len(ups) != 0 {
+		t.Errorf("upgrades of an unlisted version = %v", body)
+	}
+	for _, path := range []string{id + "/upgradeProfiles/other", containerservice.ID(testSub, "rg1", "nope") + "/upgradeProfiles/default"} {
+		if status, body := a.call(t, a.owner, http.MethodGet, path+"?api-version=2022-11-01", nil); status != http.StatusNotFound || errorCode(body) != "ResourceNotFound" {
+			t.Errorf("GET %s = %d %v, want 404 ResourceNotFound", path, status, body)
+		}
+	}
+}

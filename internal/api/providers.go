@@ -1,0 +1,213 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/mlfleet/mlfleet/internal/arm"
+	"github.com/mlfleet/mlfleet/internal/compute"
+	"github.com/mlfleet/mlfleet/internal/containerservice"
+	"github.com/mlfleet/mlfleet/internal/resources"
+)
+
+// resourceType is one resource type a provider namespace serves.
+type resourceType struct {
+	// name is the type within the namespace, e.g. "managedClusters/agentPools".
+	name string
+	// apiVersions are the versions clients are known to send, newest first (az resource
+	// show uses the first stable one); mlfleet serves one shape for every version.
+	apiVersions []string
+	// tracked types have a location and are what the generic resource list shows.
+	tracked bool
+}
+
+// providerNamespace is a resource provider as GET …/providers lists it.
+type providerNamespace struct {
+	namespace string
+	types     []resourceType
+}
+
+// API versions clients send: the Go SDKs (armcontainerservice v6: 2025-02-01), az 2.45
+// (managedClusters 2022-11-01, resources 2021-04-01, role assignments 2022-04-01), the
+// reference specs and azureml-core / the npm client for Machine Learning.
+var (
+	containerServiceVersions = []string{"2025-02-01", "2024-05-01", "2023-01-01", "2022-11-01"}
+	orchestratorVersions     = []string{"2019-08-01", "2019-04-01"}
+	machineLearningVersions  = []string{"2024-04-01", "2023-04-01", "2022-10-01", "2021-07-01"}
+	resourcesVersions        = []string{"2022-09-01", "2021-04-01"}
+	computeVersions          = []string{"2024-07-01", "2023-03-01"}
+	roleVersions             = []string{"2022-04-01", "2015-07-01"}
+	policyVersions           = []string{"2022-06-01", "2021-06-01"}
+)
+
+// providers are the namespaces and resource types mlfleet serves (TestProvidersCoverRoutes
+// checks them against the routes).
+var providers = []providerNamespace{
+	{namespace: containerservice.Namespace, types: []resourceType{
+		{name: "managedClusters", apiVersions: containerServiceVersions, tracked: true},
+		{name: "managedClusters/agentPools", apiVersions: containerServiceVersions},
+		{name: "managedClusters/upgradeProfiles", apiVersions: containerServiceVersions},
+		{name: "locations", apiVersions: containerServiceVersions},
+		{name: "locations/orchestrators", apiVersions: orchestratorVersions},
+		{name: "locations/kubernetesVersions", apiVersions: containerServiceVersions},
+		{name: "operationStatuses", apiVersions: containerServiceVersions},
+		{name: "operationResults", apiVersions: containerServiceVersions},
+	}},
+	{namespace: compute.Namespace, types: []resourceType{
+		{name: "workspaces", apiVersions: machineLearningVersions, tracked: true},
+		{name: "workspaces/computes", apiVersions: machineLearningVersions, tracked: true},
+		{name: "operationStatuses", apiVersions: machineLearningVersions},
+		{name: "operationResults", apiVersions: machineLearningVersions},
+	}},
+	{namespace: "Microsoft.Resources", types: []resourceType{
+		{name: "subscriptions", apiVersions: resourcesVersions},
+		{name: "resourceGroups", apiVersions: resourcesVersions},
+		{name: "subscriptions/resourceGroups", apiVersions: resourcesVersions},
+		{name: "subscriptions/resources", apiVersions: resourcesVersions},
+		{name: "subscriptions/resourceGroups/resources", apiVersions: resourcesVersions},
+		{name: "subscriptions/providers", apiVersions: resourcesVersions},
+		{name: "subscriptions/locations", apiVersions: resourcesVersions},
+		{name: "operationStatuses", apiVersions: resourcesVersions},
+		{name: "operationResults", apiVersions: resourcesVersions},
+	}},
+	{namespace: "Microsoft.Compute", types: []resourceType{
+		{name: "locations", apiVersions: computeVersions},
+		{name: "locations/vmSizes", apiVersions: computeVersions},
+	}},
+	{namespace: "Microsoft.Authorization", types: []resourceType{
+		{name: "roleAssignments", apiVersions: roleVersions},
+		{name: "roleDefinitions", apiVersions: roleVersions},
+		{name: "policyAssignments", apiVersions: policyVersions},
+	}},
+}
+
+// trackedTypes are the full ARM types the generic resource list shows: what users create.
+// The store also holds rows mlfleet keeps for itself (name and attachment claims, sealed
+// secrets, leaf domain claims), which are never listed.
+func trackedTypes() []string {
+	var out []string
+	for _, p := range providers {
+		for _, t := range p.types {
+			if t.tracked {
+				out = append(out, p.namespace+"/"+t.name)
+			}
+		}
+	}
+	return out
+}
+
+// providerBody is a provider as ARM serves it (GET …/providers/{namespace}).
+type providerBody struct {
+	ID                 string             `json:"id"`
+	Namespace          string             `json:"namespace"`
+	RegistrationState  string             `json:"registrationState"`
+	RegistrationPolicy string             `json:"registrationPolicy"`
+	ResourceTypes      []resourceTypeBody `json:"resourceTypes"`
+}
+
+type resourceTypeBody struct {
+	ResourceType string   `json:"resourceType"`
+	Locations    []string `json:"locations"`
+	APIVersions  []string `json:"apiVersions"`
+}
+
+func (s *Server) providerRoutes() {
+	rt := &s.router
+	rt.handle(http.MethodGet, subPath+"/providers", s.listProviders)
+	rt.handle(http.MethodGet, subPath+"/providers/{namespace}", s.getProvider)
+	rt.handle(http.MethodPost, subPath+"/providers/{namespace}/register", s.getProvider)
+	rt.handle(http.MethodGet, subPath+"/resources", s.listResources)
+	rt.handle(http.MethodGet, rgPath+"/resources", s.listResources)
+}
+
+func providerOf(sub string, p providerNamespace) providerBody {
+	b := providerBody{ID: arm.SubscriptionPath(sub) + "/providers/" + p.namespace, Namespace: p.namespace,
+		RegistrationState: "Registered", RegistrationPolicy: "RegistrationRequired"}
+	for _, t := range p.types {
+		locations := []string{}
+		if t.tracked {
+			locations = arm.Regions()
+		}
+		b.ResourceTypes = append(b.ResourceTypes, resourceTypeBody{ResourceType: t.name, Locations: locations, APIVersions: t.apiVersions})
+	}
+	return b
+}
+
+// listProviders lists the namespaces mlfleet serves, all registered: there is nothing to
+// register.
+func (s *Server) listProviders(w http.ResponseWriter, r *http.Request, p params) {
+	if _, err := s.cfg.Resources.GetSubscription(r.Context(), p["sub"]); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	out := make([]providerBody, 0, len(providers))
+	for _, ns := range providers {
+		out = append(out, providerOf(p["sub"], ns))
+	}
+	writeJSON(w, http.StatusOK, listBody{Value: out})
+}
+
+// getProvider serves one namespace; registering one (POST …/register) answers the same,
+// as every namespace mlfleet serves is registered in every subscription.
+func (s *Server) getProvider(w http.ResponseWriter, r *http.Request, p params) {
+	if _, err := s.cfg.Resources.GetSubscription(r.Context(), p["sub"]); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	for _, ns := range providers {
+		if strings.EqualFold(ns.namespace, p["namespace"]) {
+			writeJSON(w, http.StatusOK, providerOf(p["sub"], ns))
+			return
+		}
+	}
+	names := make([]string, len(providers))
+	for i, ns := range providers {
+		names[i] = ns.namespace
+	}
+	writeError(w, r, arm.NotFound("InvalidResourceNamespace", "The resource namespace '%s' is invalid: mlfleet serves %s.", p["namespace"], strings.Join(names, ", ")))
+}
+
+// listResources is ARM's generic resource list of a subscription or a resource group:
+// every tracked resource the caller may read, with $filter, $expand, $top and paging by
+// $skiptoken.
+func (s *Server) listResources(w http.ResponseWriter, r *http.Request, p params) {
+	pg, err := s.page(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	q := r.URL.Query()
+	pg.Skip = 0
+	if v := q.Get("$skiptoken"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			writeError(w, r, arm.BadRequest(arm.CodeInvalidRequestContent, "The $skiptoken '%s' is not one this server issued; follow the nextLink as given.", v).WithTarget("$skiptoken"))
+			return
+		}
+		pg.Skip = n
+	}
+	filter, err := resources.ParseFilter(q.Get("$filter"))
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	expand := strings.ToLower(q.Get("$expand"))
+	query := resources.GenericQuery{Subscription: p["sub"], ResourceGroup: p["rg"], Types: trackedTypes(), Filter: filter,
+		Expand: strings.Contains(expand, "createdtime") || strings.Contains(expand, "changedtime") || strings.Contains(expand, "provisioningstate")}
+	items, next, more, err := s.cfg.Resources.ListGeneric(r.Context(), query, pg)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	body := listBody{Value: items}
+	if more {
+		u := *r.URL
+		v := u.Query()
+		v.Del("$skip")
+		v.Set("$skiptoken", strconv.Itoa(next))
+		u.RawQuery = v.Encode()
+		body.NextLink = baseURL(r) + u.RequestURI()
+	}
+	writeJSON(w, http.StatusOK, body)
+}

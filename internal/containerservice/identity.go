@@ -1,0 +1,145 @@
+package containerservice
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/mlfleet/mlfleet/internal/arm"
+)
+
+// MaxAgentPools is how many agent pools a cluster may have (AKS's limit).
+const MaxAgentPools = 100
+
+// Identity types of a cluster.
+const (
+	IdentitySystemAssigned = "SystemAssigned"
+	IdentityUserAssigned   = "UserAssigned"
+)
+
+// msiClientID is the client id of the service principal profile of a cluster that runs as
+// a managed identity: az reads the profile of every cluster.
+const msiClientID = "msi"
+
+var adminUsername = regexp.MustCompile(`^[A-Za-z][-A-Za-z0-9_]*$`)
+
+// setIdentity gives a new cluster its identity: the managed identity the request asks for,
+// else the service principal it names, else a system-assigned identity (what az aks create
+// asks for by default). A managed identity gets ids of its own and a kubelet identity in
+// the node resource group; a service principal's secret is never kept.
+func (s *Service) setIdentity(ctx context.Context, sub string, mc *ManagedCluster, in ClusterInput, errs *fieldErrors) error {
+	p := &mc.Properties
+	p.MaxAgentPools = MaxAgentPools
+	sp := in.Properties.ServicePrincipalProfile
+	if in.Identity == nil && sp != nil && !strings.EqualFold(sp.ClientID, msiClientID) {
+		if strings.TrimSpace(sp.ClientID) == "" {
+			errs.add("InvalidParameter", "properties.servicePrincipalProfile.clientId", "The service principal profile needs a clientId (or leave it out for a managed identity).")
+		}
+		p.ServicePrincipalProfile = &ServicePrincipalProfile{ClientID: sp.ClientID}
+		return nil
+	}
+	p.ServicePrincipalProfile = &ServicePrincipalProfile{ClientID: msiClientID}
+	id := &ClusterIdentity{Type: IdentitySystemAssigned}
+	if in.Identity != nil {
+		switch {
+		case strings.EqualFold(in.Identity.Type, IdentitySystemAssigned):
+		case strings.EqualFold(in.Identity.Type, IdentityUserAssigned):
+			id.Type = IdentityUserAssigned
+			if len(in.Identity.UserAssignedIdentities) != 1 {
+				errs.add("InvalidParameter", "identity.userAssignedIdentities", "A UserAssigned identity needs exactly one entry in userAssignedIdentities (the identity's resource id), not %d.", len(in.Identity.UserAssignedIdentities))
+			}
+			id.UserAssignedIdentities = map[string]*UserAssignedIdentityRef{}
+			for rid := range in.Identity.UserAssignedIdentities {
+				if _, err := arm.ParseID(rid); err != nil || !strings.Contains(strings.ToLower(rid), "/providers/microsoft.managedidentity/userassignedidentities/") {
+					errs.add("InvalidParameter", "identity.userAssignedIdentities", "'%s' is not the resource id of a user-assigned identity (/subscriptions/{id}/resourceGroups/{group}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{name}).", rid)
+				}
+				id.UserAssignedIdentities[rid] = &UserAssignedIdentityRef{PrincipalID: uuid.NewString(), ClientID: uuid.NewString()}
+			}
+		default:
+			errs.add("InvalidParameter", "identity.type", "Identity type '%s' is not supported: use SystemAssigned or UserAssigned (or a servicePrincipalProfile).", in.Identity.Type)
+		}
+	}
+	if id.Type == IdentitySystemAssigned {
+		subscription, err := s.cfg.Resources.GetSubscription(ctx, sub)
+		if err != nil {
+			return err
+		}
+		id.PrincipalID, id.TenantID = uuid.NewString(), subscription.TenantID
+	}
+	mc.Identity = id
+	p.IdentityProfile = map[string]*UserAssignedIdentity{"kubeletidentity": {
+		ResourceID: fmt.Sprintf("/subscriptions/%s/resourcegroups/%s/providers/Microsoft.ManagedIdentity/userAssignedIdentities/%s-agentpool", sub, p.NodeResourceGroup, mc.Name),
+		ClientID:   uuid.NewString(),
+		ObjectID:   uuid.NewString(),
+	}}
+	return nil
+}
+
+// checkProfiles validates what a PUT says of the nodes' account, the add-ons and local
+// accounts, and sets it on p. cur is the stored cluster's properties on an update (nil on
+// a create): its administrator cannot change, nor can a profile be added later.
+func checkProfiles(in ClusterInput, p *ClusterProperties, cur *ClusterProperties, errs *fieldErrors) {
+	if lp := in.Properties.LinuxProfile; lp != nil {
+		switch {
+		case cur != nil && cur.LinuxProfile == nil:
+			errs.add("InvalidParameter", "properties.linuxProfile", "Cluster has no Linux profile; one cannot be added after creation.")
+		case cur != nil && cur.LinuxProfile.AdminUsername != lp.AdminUsername:
+			errs.add("InvalidParameter", "properties.linuxProfile.adminUsername", "The nodes' administrator is '%s' and cannot be changed.", cur.LinuxProfile.AdminUsername)
+		case !adminUsername.MatchString(lp.AdminUsername):
+			errs.add("InvalidParameter", "properties.linuxProfile.adminUsername", "Administrator name '%s' is invalid: start with a letter, then letters, digits, '-' or '_'.", lp.AdminUsername)
+		}
+		keys := lp.SSH.PublicKeys
+		if len(keys) == 0 || slices.ContainsFunc(keys, func(k SSHPublicKey) bool { return strings.TrimSpace(k.KeyData) == "" }) {
+			errs.add("InvalidParameter", "properties.linuxProfile.ssh.publicKeys", "The Linux profile needs at least one SSH public key, each with keyData.")
+		}
+		p.LinuxProfile = &LinuxProfile{AdminUsername: lp.AdminUsername, SSH: SSHConfiguration{PublicKeys: slices.Clone(keys)}}
+	}
+	if in.Properties.AddonProfiles != nil {
+		for _, name := range sortedKeys(in.Properties.AddonProfiles) {
+			if in.Properties.AddonProfiles[name].Enabled {
+				errs.add("InvalidParameter", "properties.addonProfiles."+name, "Add-on '%s' is not available: mlfleet clusters run no add-ons; leave it disabled.", name)
+			}
+		}
+		p.AddonProfiles = in.Properties.AddonProfiles
+	}
+	if d := in.Properties.DisableLocalAccounts; d != nil && *d {
+		errs.add("InvalidParameter", "properties.disableLocalAccounts", "Local accounts cannot be disabled: mlfleet clusters have no Microsoft Entra integration, so their kubeconfigs are local accounts.")
+	}
+}
+
+// checkIdentityUnchanged refuses an update that changes the kind of identity of a cluster.
+func checkIdentityUnchanged(in ClusterInput, mc *ManagedCluster, errs *fieldErrors) {
+	if in.Identity == nil {
+		return
+	}
+	cur, as := "None", "a service principal"
+	if mc.Identity != nil {
+		cur, as = mc.Identity.Type, "a "+mc.Identity.Type+" identity"
+	}
+	if !strings.EqualFold(in.Identity.Type, cur) {
+		errs.add("InvalidParameter", "identity.type", "Cluster '%s' runs as %s; its identity type cannot be changed to '%s'.", mc.Name, as, in.Identity.Type)
+	}
+}
+
+// withDefaults fills what clusters stored before these fields existed lack.
+func withDefaults(mc *ManagedCluster) {
+	if mc.Properties.MaxAgentPools == 0 {
+		mc.Properties.MaxAgentPools = MaxAgentPools
+	}
+	if mc.Properties.ServicePrincipalProfile == nil {
+		mc.Properties.ServicePrincipalProfile = &ServicePrincipalProfile{ClientID: msiClientID}
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}

@@ -39,6 +39,7 @@ var (
 	computeVersions          = []string{"2024-07-01", "2023-03-01"}
 	roleVersions             = []string{"2022-04-01", "2015-07-01"}
 	policyVersions           = []string{"2022-06-01", "2021-06-01"}
+	insightsVersions         = []string{"2015-04-01"}
 )
 
 // providers are the namespaces and resource types mlfleet serves (TestProvidersCoverRoutes
@@ -68,12 +69,18 @@ var providers = []providerNamespace{
 		{name: "subscriptions/resourceGroups/resources", apiVersions: resourcesVersions},
 		{name: "subscriptions/providers", apiVersions: resourcesVersions},
 		{name: "subscriptions/locations", apiVersions: resourcesVersions},
+		{name: "tenants", apiVersions: resourcesVersions},
 		{name: "operationStatuses", apiVersions: resourcesVersions},
 		{name: "operationResults", apiVersions: resourcesVersions},
 	}},
 	{namespace: "Microsoft.Compute", types: []resourceType{
 		{name: "locations", apiVersions: computeVersions},
 		{name: "locations/vmSizes", apiVersions: computeVersions},
+		{name: "locations/usages", apiVersions: computeVersions},
+	}},
+	{namespace: "Microsoft.Insights", types: []resourceType{
+		{name: "eventtypes", apiVersions: insightsVersions},
+		{name: "eventtypes/values", apiVersions: insightsVersions},
 	}},
 	{namespace: "Microsoft.Authorization", types: []resourceType{
 		{name: "roleAssignments", apiVersions: roleVersions},

@@ -274,11 +274,16 @@ func TestSeedCommands(t *testing.T) {
 	if out := az.must("resource", "list", "-g", "myresourcegroup", "-o", "table"); !strings.Contains(out, "myexistingcluster") || !strings.Contains(out, "Microsoft.ContainerService/managedClusters") {
 		t.Errorf("resource list table:\n%s", out)
 	}
-	// az rest: attach the cluster to a workspace as a compute, the seed's way.
+	// az rest: attach a cluster to a workspace as a compute, the seed's way. Not
+	// myexistingcluster, which now accepts API server connections from 8.8.8.8 only (the
+	// attach says so: TestAttachRefusesAuthorizedRanges).
+	var second map[string]any
+	az.mustJSON(&second, "aks", "create", "-n", "myaks2cluster", "-g", "myresourcegroup", "--node-count", "1", "--node-vm-size", "Standard_D3_v2", "--generate-ssh-keys")
+	attached, _ := second["id"].(string)
 	ws := subscriptionScope() + "/resourceGroups/myresourcegroup/providers/Microsoft.MachineLearningServices/workspaces/myworkspace"
 	az.must("rest", "--method", "put", "--url", ws+"?api-version=2023-04-01", "--body", `{"location":"westus"}`)
 	attach := filepath.Join(az.dir, "attach.json")
-	body := fmt.Sprintf(`{"location":"westus","properties":{"computeType":"AKS","resourceId":"%s"}}`, id)
+	body := fmt.Sprintf(`{"location":"westus","properties":{"computeType":"AKS","resourceId":"%s","properties":{"clusterPurpose":"DevTest"}}}`, attached)
 	if err := os.WriteFile(attach, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -288,9 +293,16 @@ func TestSeedCommands(t *testing.T) {
 		t.Errorf("attach by az rest ended %s", state)
 	}
 	az.must("rest", "--method", "delete", "--url", ws+"/computes/myaks2?api-version=2023-04-01&underlyingResourceAction=Detach")
+	// The authorized ranges of myexistingcluster keep mlfleet out: the attach says what to add.
+	out, errOut, err := az.run("rest", "--method", "put", "--url", ws+"/computes/myaks3?api-version=2023-04-01", "--body",
+		fmt.Sprintf(`{"location":"westus","properties":{"computeType":"AKS","resourceId":"%s"}}`, id))
+	if err == nil || !strings.Contains(errOut, "127.0.0.1/32") {
+		t.Errorf("attach of a cluster closed to mlfleet: err %v\n%s\n%s", err, out, errOut)
+	}
 
 	az.must("aks", "delete", "-n", "myexistingcluster", "-g", "myresourcegroup", "--yes")
-	out, errOut, err := az.run("aks", "show", "-n", "myexistingcluster", "-g", "myresourcegroup")
+	az.must("aks", "delete", "-n", "myaks2cluster", "-g", "myresourcegroup", "--yes", "--no-wait")
+	out, errOut, err = az.run("aks", "show", "-n", "myexistingcluster", "-g", "myresourcegroup")
 	if err == nil || !strings.Contains(errOut, "ResourceNotFound") && !strings.Contains(errOut, "NotFound") {
 		t.Errorf("aks show after delete: err %v\n%s\n%s", err, out, errOut)
 	}

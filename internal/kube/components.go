@@ -384,8 +384,10 @@ func resourceName(gvr schema.GroupVersionResource) string {
 // in azureml and kube-system, the ClusterRole and ClusterRoleBinding, then the namespace
 // azureml if it carries the label and holds nothing of anyone else's (see foreignKinds),
 // and the marker last. A namespace that holds foreign objects stays, without mlfleet's
-// labels. Remove waits, bounded by ctx, until a deleted namespace is gone, so that an
-// Apply can follow at once. It is idempotent: nil when nothing is there.
+// labels. Remove does not wait for the namespace controller to finish a deleted
+// namespace (it waits 5 s before it starts, for HA API servers): everything of mlfleet's
+// in it is gone already, and an Apply that follows waits for the namespace itself. It is
+// idempotent: nil when nothing is there.
 func (c *Cluster) Remove(ctx context.Context, attachmentID string) error {
 	if msgs := validation.IsDNS1123Label(attachmentID); len(msgs) > 0 {
 		return fmt.Errorf("remove: attachment id %q: %s", attachmentID, strings.Join(msgs, "; "))
@@ -561,7 +563,7 @@ func (c *Cluster) deleteNamespace(ctx context.Context, uid types.UID) error {
 	if err != nil {
 		return translate(err, "delete namespace %s", Namespace)
 	}
-	return c.waitNamespaceGone(ctx, uid)
+	return nil
 }
 
 // waitNamespaceNotTerminating waits until namespace azureml is either live or gone.

@@ -131,7 +131,9 @@ func inspect(t *testing.T, k kubernetes.Interface) installed {
 	t.Helper()
 	ctx := context.Background()
 	var in installed
-	if _, err := k.CoreV1().Namespaces().Get(ctx, "azureml", metav1.GetOptions{}); err == nil {
+	// A namespace being deleted counts as gone: detach does not wait for the namespace
+	// controller's grace period.
+	if ns, err := k.CoreV1().Namespaces().Get(ctx, "azureml", metav1.GetOptions{}); err == nil && ns.DeletionTimestamp == nil {
 		in.namespace = true
 	}
 	if d, err := k.AppsV1().Deployments("azureml").Get(ctx, "azureml-fe", metav1.GetOptions{}); err == nil {

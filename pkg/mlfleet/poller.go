@@ -35,8 +35,20 @@ type Poller struct {
 	c          *Client
 	statusURL  string
 	retryAfter time.Duration
-	last       *OperationStatus
+	// fixed is set when the client chose the interval (WithPollInterval).
+	fixed   bool
+	started time.Time
+	last    *OperationStatus
 }
+
+// Most operations of a local control plane end within seconds (an attach in a fraction of
+// one, a cluster create in about three), while Retry-After is whole seconds: for the first
+// quickPollFor the poller asks every quickPoll instead, so that a command returns within a
+// quarter second of the operation's end; after that it keeps to Retry-After.
+const (
+	quickPoll    = 250 * time.Millisecond
+	quickPollFor = 15 * time.Second
+)
 
 // newPoller returns a poller for the operation named by resp's Azure-AsyncOperation header,
 // or nil when the call finished synchronously.
@@ -45,14 +57,22 @@ func (c *Client) newPoller(resp *http.Response) *Poller {
 	if u == "" {
 		return nil
 	}
-	p := &Poller{c: c, statusURL: u, retryAfter: time.Second}
+	p := &Poller{c: c, statusURL: u, retryAfter: time.Second, started: time.Now()}
 	if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s > 0 {
 		p.retryAfter = time.Duration(s) * time.Second
 	}
 	if c.pollInterval > 0 {
-		p.retryAfter = c.pollInterval
+		p.retryAfter, p.fixed = c.pollInterval, true
 	}
 	return p
+}
+
+// interval is how long to wait before the next poll.
+func (p *Poller) interval() time.Duration {
+	if p.fixed || time.Since(p.started) >= quickPollFor {
+		return p.retryAfter
+	}
+	return min(p.retryAfter, quickPoll)
 }
 
 // OperationURL returns the operation-status URL the poller reads.
@@ -91,7 +111,7 @@ func (p *Poller) Wait(ctx context.Context, progress func(*OperationStatus)) (*Op
 		select {
 		case <-ctx.Done():
 			return st, ctx.Err()
-		case <-time.After(p.retryAfter):
+		case <-time.After(p.interval()):
 		}
 	}
 }

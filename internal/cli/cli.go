@@ -10,9 +10,11 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/mlfleet/mlfleet/internal/clientconfig"
 	"github.com/mlfleet/mlfleet/internal/output"
@@ -100,8 +102,15 @@ type globals struct {
 	subscription string
 }
 
+// hideKubernetesFlags: the flags Kubernetes libraries register on pflag.CommandLine when
+// they are linked in (component-base's --version, which would set the reported version).
+// cobra shows and parses every flag there as the root command's own; mlfleet's commands
+// have only their own flags, so the root command takes them out once.
+var hideKubernetesFlags sync.Once
+
 // NewRootCommand returns the `mlfleet` command with every subcommand.
 func NewRootCommand(streams Streams) *cobra.Command {
+	hideKubernetesFlags.Do(func() { pflag.CommandLine = pflag.NewFlagSet(os.Args[0], pflag.ContinueOnError) })
 	g := &globals{}
 	root := &cobra.Command{
 		Use:           "mlfleet",

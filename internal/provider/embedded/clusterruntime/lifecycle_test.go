@@ -238,29 +238,37 @@ func TestLeasesRenewedOnClock(t *testing.T) {
 	}
 }
 
-// TestFootprint reports what one more cluster costs: the memory of an apiserver with its
-// runtime, and the time until three nodes are Ready. It asserts nothing about either.
-func TestFootprint(t *testing.T) {
-	sharedCluster(t) // so that what every first apiserver loads once is not counted here
+// BenchmarkFootprint reports what one more cluster costs: the memory of an apiserver with
+// its runtime, and the time until three nodes are Ready and three replicas Running. It is
+// a benchmark (go test -run '^$' -bench Footprint -benchtime 1x), so that it starts its
+// extra apiserver only when asked.
+func BenchmarkFootprint(b *testing.B) {
+	for i := range b.N {
+		footprint(b, fmt.Sprintf("footprint-%d", i))
+	}
+}
+
+func footprint(b *testing.B, id string) {
+	sharedCluster(b) // so that what every first apiserver loads once is not counted here
 	before := procstat.SettledRSS()
 	start := time.Now()
-	c := newCluster(t, "footprint")
+	c := newCluster(b, id)
 	serverUp := time.Since(start)
 	withServer := procstat.SettledRSS()
 
 	start = time.Now()
-	rt, err := Start(t.Context(), c.config, Options{Logger: testLogger()})
+	rt, err := Start(b.Context(), c.config, Options{Logger: testLogger()})
 	if err != nil {
-		t.Fatal(err)
+		b.Fatal(err)
 	}
 	c.runtime = rt
 	runtimeUp := time.Since(start)
 	start = time.Now()
-	if err := rt.SetPool(t.Context(), poolD3); err != nil {
-		t.Fatal(err)
+	if err := rt.SetPool(b.Context(), poolD3); err != nil {
+		b.Fatal(err)
 	}
-	waitFor(t, 30*time.Second, "3 nodes Ready", func() (bool, string) {
-		nodes, err := c.client.CoreV1().Nodes().List(t.Context(), metav1.ListOptions{})
+	waitFor(b, 30*time.Second, "3 nodes Ready", func() (bool, string) {
+		nodes, err := c.client.CoreV1().Nodes().List(b.Context(), metav1.ListOptions{})
 		if err != nil {
 			return false, err.Error()
 		}
@@ -274,21 +282,23 @@ func TestFootprint(t *testing.T) {
 	})
 	nodesReady := time.Since(start)
 
-	ns := newNamespace(t, c.client, "load")
+	ns := newNamespace(b, c.client, "load")
 	d := deploymentOf("app", 3, v1.ResourceList{v1.ResourceCPU: resource.MustParse("100m")})
 	start = time.Now()
-	if _, err := c.client.AppsV1().Deployments(ns).Create(t.Context(), d, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
+	if _, err := c.client.AppsV1().Deployments(ns).Create(b.Context(), d, metav1.CreateOptions{}); err != nil {
+		b.Fatal(err)
 	}
-	runningPods(t, c.client, ns, "app=app", 3)
+	runningPods(b, c.client, ns, "app=app", 3)
 	podsRunning := time.Since(start)
 	// Give the garbage collector's monitors time to start, then measure.
 	time.Sleep(3 * time.Second)
 	withRuntime := procstat.SettledRSS()
 
-	t.Logf("apiserver: ready in %v, RSS +%s", serverUp.Round(time.Millisecond), mib(withServer-before))
-	t.Logf("runtime: started in %v, 3 nodes Ready %v after SetPool, 3 replicas Running %v after create",
+	b.Logf("apiserver: ready in %v, RSS +%s", serverUp.Round(time.Millisecond), mib(withServer-before))
+	b.Logf("runtime: started in %v, 3 nodes Ready %v after SetPool, 3 replicas Running %v after create",
 		runtimeUp.Round(time.Millisecond), nodesReady.Round(time.Millisecond), podsRunning.Round(time.Millisecond))
-	t.Logf("runtime: RSS +%s; apiserver and runtime together +%s (process now %s, %d goroutines)",
+	b.Logf("runtime: RSS +%s; apiserver and runtime together +%s (process now %s, %d goroutines)",
 		mib(withRuntime-withServer), mib(withRuntime-before), mib(withRuntime), runtime.NumGoroutine())
+	b.ReportMetric(float64(withRuntime-before)/(1<<20), "MiB/cluster")
+	b.ReportMetric(nodesReady.Seconds(), "s/3-nodes-ready")
 }

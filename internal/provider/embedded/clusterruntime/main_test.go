@@ -143,7 +143,7 @@ func startServer(ctx context.Context, id string) (*testCluster, error) {
 
 // newCluster starts an apiserver for one test and stops it (and its runtime, if the test
 // started one into c.runtime) when the test ends.
-func newCluster(t *testing.T, id string) *testCluster {
+func newCluster(t testing.TB, id string) *testCluster {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -163,7 +163,7 @@ func newCluster(t *testing.T, id string) *testCluster {
 
 // sharedCluster returns the shared cluster, starting it on first use with the pools
 // poolD3 and poolNC6.
-func sharedCluster(t *testing.T) *testCluster {
+func sharedCluster(t testing.TB) *testCluster {
 	t.Helper()
 	sharedOnce.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -191,7 +191,7 @@ func sharedCluster(t *testing.T) *testCluster {
 
 // waitFor polls cond until it returns true, failing the test after timeout with the last
 // state cond described.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) {
+func waitFor(t testing.TB, timeout time.Duration, what string, cond func() (bool, string)) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {

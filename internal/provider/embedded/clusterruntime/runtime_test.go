@@ -119,7 +119,7 @@ func TestNodesOfPools(t *testing.T) {
 }
 
 // newNamespace creates a namespace for one test and deletes it afterwards.
-func newNamespace(t *testing.T, client kubernetes.Interface, name string) string {
+func newNamespace(t testing.TB, client kubernetes.Interface, name string) string {
 	t.Helper()
 	ns := &v1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
 	if _, err := client.CoreV1().Namespaces().Create(t.Context(), ns, metav1.CreateOptions{}); err != nil {
@@ -162,7 +162,7 @@ func podOf(name string, resources v1.ResourceRequirements) *v1.Pod {
 
 // runningPods returns the pods of ns matching selector once there are want of them, all
 // Running and Ready.
-func runningPods(t *testing.T, client kubernetes.Interface, ns, selector string, want int) []v1.Pod {
+func runningPods(t testing.TB, client kubernetes.Interface, ns, selector string, want int) []v1.Pod {
 	t.Helper()
 	var pods []v1.Pod
 	waitFor(t, 30*time.Second, fmt.Sprintf("%d running pods %s in %s", want, selector, ns), func() (bool, string) {

@@ -85,7 +85,7 @@ func runTests(m *testing.M) int {
 }
 
 // sharedServers returns the two shared servers, starting them on first use.
-func sharedServers(t *testing.T) (*Server, *Server) {
+func sharedServers(t testing.TB) (*Server, *Server) {
 	t.Helper()
 	sharedOnce.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -122,7 +122,7 @@ func testConfig(id string) Config {
 }
 
 // startServer starts a server for one test and stops it when the test ends.
-func startServer(t *testing.T, cfg Config) *Server {
+func startServer(t testing.TB, cfg Config) *Server {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

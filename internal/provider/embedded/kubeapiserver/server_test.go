@@ -366,23 +366,32 @@ func reportLeftoverGoroutines(t *testing.T, before int) {
 	}
 }
 
-func TestStartupCost(t *testing.T) {
-	sharedServers(t)
+// BenchmarkStartupCost reports what starting etcd and apiservers costs, in time and RSS
+// (go test -run '^$' -bench StartupCost -benchtime 1x): a benchmark, so that its two extra
+// apiservers start only when asked.
+func BenchmarkStartupCost(b *testing.B) {
+	for i := range b.N {
+		startupCost(b, i)
+	}
+}
+
+func startupCost(b *testing.B, round int) {
+	sharedServers(b)
 	st := sharedTimings
-	t.Logf("etcd ready after %v", st.etcd.Round(time.Millisecond))
-	t.Logf("first apiserver: Start to ready %v, RSS %s -> %s (+%s)",
+	b.Logf("etcd ready after %v", st.etcd.Round(time.Millisecond))
+	b.Logf("first apiserver: Start to ready %v, RSS %s -> %s (+%s)",
 		st.first.Round(time.Millisecond), mib(st.rssBefore), mib(st.rssFirst), mib(st.rssFirst-st.rssBefore))
-	t.Logf("second apiserver: Start to ready %v, RSS +%s",
+	b.Logf("second apiserver: Start to ready %v, RSS +%s",
 		st.second.Round(time.Millisecond), mib(st.rssSecond-st.rssFirst))
 
 	// Two more, measured one by one.
-	for i, id := range []string{"extra-1", "extra-2"} {
+	for i, id := range []string{fmt.Sprintf("extra-%d-1", round), fmt.Sprintf("extra-%d-2", round)} {
 		before := procstat.SettledRSS()
 		start := time.Now()
-		startServer(t, testConfig(id))
+		startServer(b, testConfig(id))
 		took := time.Since(start)
 		after := procstat.SettledRSS()
-		t.Logf("extra apiserver %d: Start to ready %v, RSS +%s (now %s)", i+1, took.Round(time.Millisecond), mib(after-before), mib(after))
+		b.Logf("extra apiserver %d: Start to ready %v, RSS +%s (now %s)", i+1, took.Round(time.Millisecond), mib(after-before), mib(after))
 	}
 }
 

@@ -230,6 +230,31 @@ func required(v, flag string) error {
 	return nil
 }
 
+// requiredAll is required for several flags, given as value, flag name, value, flag name…;
+// it reports the first missing one.
+func requiredAll(valueFlagPairs ...string) error {
+	for i := 0; i+1 < len(valueFlagPairs); i += 2 {
+		if err := required(valueFlagPairs[i], valueFlagPairs[i+1]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// call is the body of most commands: build the client, make the call, print its result
+// (with table for -o table) unless it is nil.
+func (g *globals) call(streams Streams, table func(any) any, fn func(c *mlfleet.Client) (any, error)) error {
+	c, err := g.client(streams)
+	if err != nil {
+		return err
+	}
+	v, err := fn(c)
+	if err != nil || v == nil {
+		return err
+	}
+	return g.print(streams, v, table)
+}
+
 // confirm asks a yes/no question on streams; yes skips it.
 func confirm(streams Streams, yes bool, question string) error {
 	if yes {

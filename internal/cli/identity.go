@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -39,15 +40,13 @@ func newSPCreateForRBAC(streams Streams, g *globals) *cobra.Command {
 			if (role == "") != (len(scopes) == 0) {
 				return usagef("--role and --scopes go together: give both, or neither")
 			}
-			c, err := g.client(streams)
-			if err != nil {
-				return err
-			}
-			p, err := c.CreatePrincipal(cmd.Context(), mlfleet.NewPrincipal{Type: mlfleet.PrincipalServicePrincipal, DisplayName: name, Role: role, Scopes: scopes})
-			if err != nil {
-				return err
-			}
-			return g.print(streams, map[string]any{"appId": p.AppID, "displayName": p.DisplayName, "password": p.Password, "tenant": p.Tenant}, nil)
+			return g.call(streams, nil, func(c *mlfleet.Client) (any, error) {
+				p, err := c.CreatePrincipal(cmd.Context(), mlfleet.NewPrincipal{Type: mlfleet.PrincipalServicePrincipal, DisplayName: name, Role: role, Scopes: scopes})
+				if err != nil {
+					return nil, err
+				}
+				return map[string]any{"appId": p.AppID, "displayName": p.DisplayName, "password": p.Password, "tenant": p.Tenant}, nil
+			})
 		},
 	}
 	cmd.Flags().StringVarP(&name, "name", "n", "", "Display name of the service principal")
@@ -63,20 +62,12 @@ func newUserCreate(streams Streams, g *globals) *cobra.Command {
 		Short: "Create a user who signs in with a name and password",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			for _, f := range []struct{ v, flag string }{{name, "--display-name"}, {upn, "--user-principal-name"}, {password, "--password"}} {
-				if err := required(f.v, f.flag); err != nil {
-					return err
-				}
-			}
-			c, err := g.client(streams)
-			if err != nil {
+			if err := requiredAll(name, "--display-name", upn, "--user-principal-name", password, "--password"); err != nil {
 				return err
 			}
-			p, err := c.CreatePrincipal(cmd.Context(), mlfleet.NewPrincipal{Type: mlfleet.PrincipalUser, DisplayName: name, UserPrincipalName: upn, Password: password})
-			if err != nil {
-				return err
-			}
-			return g.print(streams, p, nil)
+			return g.call(streams, nil, func(c *mlfleet.Client) (any, error) {
+				return c.CreatePrincipal(cmd.Context(), mlfleet.NewPrincipal{Type: mlfleet.PrincipalUser, DisplayName: name, UserPrincipalName: upn, Password: password})
+			})
 		},
 	}
 	cmd.Flags().StringVar(&name, "display-name", "", "Display name")
@@ -91,21 +82,16 @@ func newPrincipalList(streams Streams, g *globals, typ string) *cobra.Command {
 		Short: "List the principals of this kind you may see",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client(streams)
-			if err != nil {
-				return err
-			}
-			all, err := c.ListPrincipals(cmd.Context())
-			if err != nil {
-				return err
-			}
-			out := []*mlfleet.Principal{}
-			for _, p := range all {
-				if p.Type == typ {
-					out = append(out, p)
+			return g.call(streams, principalTable, func(c *mlfleet.Client) (any, error) {
+				all, err := c.ListPrincipals(cmd.Context())
+				out := []*mlfleet.Principal{}
+				for _, p := range all {
+					if p.Type == typ {
+						out = append(out, p)
+					}
 				}
-			}
-			return g.print(streams, out, principalTable)
+				return out, err
+			})
 		},
 	}
 }
@@ -118,76 +104,47 @@ func principalTable(v any) any {
 	})
 }
 
-func newPrincipalShow(streams Streams, g *globals) *cobra.Command {
+// idCommand is a command that takes a principal's --id (object id, appId or user
+// principal name) and prints what run returns.
+func idCommand(streams Streams, g *globals, use, short string, run func(ctx context.Context, c *mlfleet.Client, id string) (any, error)) *cobra.Command {
 	var id string
 	cmd := &cobra.Command{
-		Use:   "show --id ID",
-		Short: "Show a principal by object id, appId or user principal name",
+		Use:   use + " --id ID",
+		Short: short,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := required(id, "--id"); err != nil {
 				return err
 			}
-			c, err := g.client(streams)
-			if err != nil {
-				return err
-			}
-			p, err := c.GetPrincipal(cmd.Context(), id)
-			if err != nil {
-				return err
-			}
-			return g.print(streams, p, nil)
+			return g.call(streams, nil, func(c *mlfleet.Client) (any, error) { return run(cmd.Context(), c, id) })
 		},
 	}
 	cmd.Flags().StringVar(&id, "id", "", "Object id, appId or user principal name")
 	return cmd
 }
 
+func newPrincipalShow(streams Streams, g *globals) *cobra.Command {
+	return idCommand(streams, g, "show", "Show a principal by object id, appId or user principal name",
+		func(ctx context.Context, c *mlfleet.Client, id string) (any, error) { return c.GetPrincipal(ctx, id) })
+}
+
 func newPrincipalDelete(streams Streams, g *globals) *cobra.Command {
-	var id string
-	cmd := &cobra.Command{
-		Use:   "delete --id ID",
-		Short: "Delete a principal, its role assignments and its tokens",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := required(id, "--id"); err != nil {
-				return err
-			}
-			c, err := g.client(streams)
-			if err != nil {
-				return err
-			}
-			return c.DeletePrincipal(cmd.Context(), id)
-		},
-	}
-	cmd.Flags().StringVar(&id, "id", "", "Object id, appId or user principal name")
-	return cmd
+	return idCommand(streams, g, "delete", "Delete a principal, its role assignments and its tokens",
+		func(ctx context.Context, c *mlfleet.Client, id string) (any, error) {
+			return nil, c.DeletePrincipal(ctx, id)
+		})
 }
 
 func newSPCredential(streams Streams, g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "credential", Short: "Manage a service principal's secret"}
-	var id string
-	reset := &cobra.Command{
-		Use:   "reset --id ID",
-		Short: "Give a service principal a new secret; the old one and its tokens stop working at once",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := required(id, "--id"); err != nil {
-				return err
-			}
-			c, err := g.client(streams)
+	cmd.AddCommand(idCommand(streams, g, "reset", "Give a service principal a new secret; the old one and its tokens stop working at once",
+		func(ctx context.Context, c *mlfleet.Client, id string) (any, error) {
+			p, err := c.ResetCredential(ctx, id, "")
 			if err != nil {
-				return err
+				return nil, err
 			}
-			p, err := c.ResetCredential(cmd.Context(), id, "")
-			if err != nil {
-				return err
-			}
-			return g.print(streams, map[string]any{"appId": p.AppID, "password": p.Password, "tenant": p.Tenant}, nil)
-		},
-	}
-	reset.Flags().StringVar(&id, "id", "", "Object id or appId")
-	cmd.AddCommand(reset)
+			return map[string]any{"appId": p.AppID, "password": p.Password, "tenant": p.Tenant}, nil
+		}))
 	return cmd
 }
 
@@ -207,20 +164,16 @@ func newRoleAssignmentCreate(streams Streams, g *globals) *cobra.Command {
 		Short: "Grant a role at a scope (and everything under it)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			for _, f := range []struct{ v, flag string }{{assignee, "--assignee"}, {role, "--role"}, {scope, "--scope"}} {
-				if err := required(f.v, f.flag); err != nil {
-					return err
+			if err := requiredAll(assignee, "--assignee", role, "--role", scope, "--scope"); err != nil {
+				return err
+			}
+			return g.call(streams, nil, func(c *mlfleet.Client) (any, error) {
+				ra, err := c.AssignRole(cmd.Context(), assignee, role, scope)
+				if err != nil {
+					return nil, err
 				}
-			}
-			c, err := g.client(streams)
-			if err != nil {
-				return err
-			}
-			ra, err := c.AssignRole(cmd.Context(), assignee, role, scope)
-			if err != nil {
-				return err
-			}
-			return g.print(streams, roleAssignmentView(ra), nil)
+				return roleAssignmentView(ra), nil
+			})
 		},
 	}
 	cmd.Flags().StringVar(&assignee, "assignee", "", "Object id, appId or user principal name")
@@ -236,22 +189,17 @@ func newRoleAssignmentList(streams Streams, g *globals) *cobra.Command {
 		Short: "List the role assignments at, above and below a scope (default: the subscription) that you may read",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client(streams)
-			if err != nil {
-				return err
-			}
-			if scope == "" {
-				scope = "/subscriptions/" + c.SubscriptionID()
-			}
-			list, err := c.ListRoleAssignments(cmd.Context(), scope, assignee)
-			if err != nil {
-				return err
-			}
-			out := []map[string]any{}
-			for _, ra := range list {
-				out = append(out, roleAssignmentView(ra))
-			}
-			return g.print(streams, out, roleAssignmentTable)
+			return g.call(streams, roleAssignmentTable, func(c *mlfleet.Client) (any, error) {
+				if scope == "" {
+					scope = "/subscriptions/" + c.SubscriptionID()
+				}
+				list, err := c.ListRoleAssignments(cmd.Context(), scope, assignee)
+				out := []map[string]any{}
+				for _, ra := range list {
+					out = append(out, roleAssignmentView(ra))
+				}
+				return out, err
+			})
 		},
 	}
 	cmd.Flags().StringVar(&assignee, "assignee", "", "Only this principal's (object id, appId or user principal name)")
@@ -333,10 +281,7 @@ func newLoginCommand(streams Streams, g *globals) *cobra.Command {
 		Short: "Sign in as a service principal or a user",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := required(username, "--username/-u"); err != nil {
-				return err
-			}
-			if err := required(password, "--password/-p"); err != nil {
+			if err := requiredAll(username, "--username/-u", password, "--password/-p"); err != nil {
 				return err
 			}
 			home, cfg, err := loadConfig()

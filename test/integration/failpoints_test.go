@@ -233,6 +233,39 @@ func fpFlows() []fpFlow {
 				_, err := e.c.GetWorkspace(ctx, rg, fpWS)
 				return gone(err, "the deleted workspace")
 			}},
+		{name: "service principal create",
+			// create-for-rbac: the principal and its role assignment commit together or not
+			// at all, whatever the crash; a retry makes another principal, as az's does.
+			setup: func(*fpEnv, string) {},
+			request: func(e *fpEnv, rg string) (*mlfleet.Poller, error) {
+				_, err := e.c.CreatePrincipal(ctx, mlfleet.NewPrincipal{Type: mlfleet.PrincipalServicePrincipal, DisplayName: "fpsp-" + rg,
+					Role: mlfleet.RoleContributor, Scopes: []string{"/subscriptions/" + e.cfg.Subscription + "/resourceGroups/" + rg}})
+				return nil, err
+			},
+			check: func(e *fpEnv, rg string) error {
+				ps, err := e.c.ListPrincipals(ctx)
+				if err != nil {
+					return err
+				}
+				found := 0
+				for _, p := range ps {
+					if p.DisplayName != "fpsp-"+rg {
+						continue
+					}
+					found++
+					ras, err := e.c.ListRoleAssignments(ctx, "/subscriptions/"+e.cfg.Subscription+"/resourceGroups/"+rg, p.ID)
+					if err != nil {
+						return err
+					}
+					if len(ras) != 1 || ras[0].RoleName() != mlfleet.RoleContributor {
+						return fmt.Errorf("principal %s has %d role assignments at its group, want its one Contributor", p.ID, len(ras))
+					}
+				}
+				if found == 0 {
+					return errors.New("no principal fpsp-" + rg)
+				}
+				return nil
+			}},
 		{name: "resource group delete",
 			setup: func(e *fpEnv, rg string) { workspace(e, rg); wait(createCompute(e, rg)) },
 			request: func(e *fpEnv, rg string) (*mlfleet.Poller, error) {

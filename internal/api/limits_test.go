@@ -51,7 +51,7 @@ type apiServer struct {
 	admin, other, reader string
 }
 
-func newAPIServer(t *testing.T, cfg Config) *apiServer {
+func newAPIServer(t testing.TB, cfg Config) *apiServer {
 	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "mlfleet.db"))
@@ -112,7 +112,7 @@ type answer struct {
 	raw    string
 }
 
-func (a *apiServer) call(t *testing.T, token, method, path, body string, headers ...string) answer {
+func (a *apiServer) call(t testing.TB, token, method, path, body string, headers ...string) answer {
 	t.Helper()
 	req, err := http.NewRequest(method, a.srv.URL+path, strings.NewReader(body))
 	if err != nil {

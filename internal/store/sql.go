@@ -43,7 +43,8 @@ func Open(ctx context.Context, dsn string) (Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("migrate %s: %w", d.name, err)
 	}
-	return &sqlStore{db: db, q: db, d: d}, nil
+	cache := &stmtCache{}
+	return &sqlStore{db: db, q: &cachingDB{db: db, cache: cache}, cache: cache, d: d}, nil
 }
 
 // openDB makes the connection pool for dsn without connecting.
@@ -94,10 +95,11 @@ func openDB(dsn string) (*sql.DB, *dialect, error) {
 // each call on the pool; the one InTx hands its function runs them in the transaction.
 type sqlStore struct {
 	db *sql.DB
-	// q is db, or tx inside InTx.
-	q  querier
-	tx *txState
-	d  *dialect
+	// q runs statements on db, or on the transaction inside InTx, prepared once (cache).
+	q     querier
+	cache *stmtCache
+	tx    *txState
+	d     *dialect
 }
 
 // querier is what *sql.DB and *sql.Tx have in common.
@@ -165,6 +167,7 @@ func (s *sqlStore) Close() error {
 	if s.tx != nil {
 		return nil
 	}
+	s.cache.close()
 	return s.db.Close()
 }
 
@@ -196,7 +199,7 @@ func (s *sqlStore) runTx(ctx context.Context, fn func(tx Store) error) (err erro
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", s.d.translate(err))
 	}
-	tx := &sqlStore{db: s.db, q: sqlTx, tx: &txState{}, d: s.d}
+	tx := &sqlStore{db: s.db, q: &cachingTx{tx: sqlTx, cache: s.cache}, cache: s.cache, tx: &txState{}, d: s.d}
 	defer func() {
 		if err != nil {
 			_ = sqlTx.Rollback()

@@ -1,0 +1,427 @@
+package clusterruntime
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+	corelisters "k8s.io/client-go/listers/core/v1"
+	"k8s.io/client-go/tools/record"
+	"k8s.io/component-helpers/scheduling/corev1/nodeaffinity"
+	"k8s.io/utils/clock"
+)
+
+// Events and objects of the cluster autoscaler, named as cluster-autoscaler names them.
+const (
+	EventTriggeredScaleUp  = "TriggeredScaleUp"
+	EventNotTriggerScaleUp = "NotTriggerScaleUp"
+	EventScaleDown         = "ScaleDown"
+	// AutoscalerStatusConfigMap is the ConfigMap in kube-system where the autoscaler
+	// writes its status.
+	AutoscalerStatusConfigMap = "cluster-autoscaler-status"
+	autoscalerComponent       = "cluster-autoscaler"
+	reasonMaxSizeReached      = "max node group size reached"
+)
+
+// AutoscalerSettings are the settings of a cluster's autoscaler (AKS's autoScalerProfile).
+type AutoscalerSettings struct {
+	// ScanInterval is how often pending pods and idle nodes are looked at. Zero means 10s.
+	ScanInterval time.Duration
+	// ScaleDownDelayAfterAdd is how long after a scale-up no node is removed.
+	ScaleDownDelayAfterAdd time.Duration
+	// ScaleDownUnneededTime is how long a node must stay under the threshold before it goes.
+	ScaleDownUnneededTime time.Duration
+	// UtilizationThreshold is the share of a node's allocatable cpu and memory that its
+	// pods' requests must stay under for the node to be unneeded. Zero means 0.5.
+	UtilizationThreshold float64
+	// MaxGracefulTermination bounds how long a drain waits for the evicted pods to go.
+	// Zero means 10m.
+	MaxGracefulTermination time.Duration
+}
+
+// PoolBounds are the node counts the autoscaler keeps an autoscaled pool within.
+type PoolBounds struct {
+	Min, Max int
+}
+
+// AutoscalerConfig turns the autoscaler of a runtime on for some pools.
+type AutoscalerConfig struct {
+	Settings AutoscalerSettings
+	// Pools are the autoscaled pools by name; pools not listed are left alone. Empty
+	// turns the autoscaler off.
+	Pools map[string]PoolBounds
+	// Resize is called with the new node count of a pool before the runtime changes the
+	// pool, so that the owner of the pool can record the decision durably (and refuse it
+	// with an error: the pool is then left as it is and the decision is made again at the
+	// next scan). Nil means the runtime only changes its own pool.
+	Resize func(ctx context.Context, pool string, count int) error
+}
+
+// SetAutoscaler sets (or, with no pools, turns off) the cluster autoscaler. It takes
+// effect at the next scan and is idempotent.
+func (r *Runtime) SetAutoscaler(cfg AutoscalerConfig) {
+	r.autoscaler.set(cfg)
+}
+
+// autoscaler grows autoscaled pools when pods are unschedulable for lack of resources and
+// shrinks them when nodes stay underused, as AKS's cluster autoscaler does.
+type autoscaler struct {
+	client   kubernetes.Interface
+	pods     corelisters.PodLister
+	nodeList corelisters.NodeLister
+	podSim   *podSimulator
+	nodeSim  *nodeSimulator
+	recorder record.EventRecorder
+	clock    clock.WithTicker
+	log      *slog.Logger
+
+	mu      sync.Mutex
+	cfg     AutoscalerConfig
+	wake    chan struct{}
+	lastUp  time.Time
+	since   map[string]time.Time // nodes under the threshold, since when
+	noticed map[types.UID]string // last NotTriggerScaleUp message per pod
+	status  string               // last status written, without its time
+}
+
+func (a *autoscaler) set(cfg AutoscalerConfig) {
+	a.mu.Lock()
+	a.cfg = cfg
+	a.mu.Unlock()
+	select {
+	case a.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (a *autoscaler) config() AutoscalerConfig {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	c := a.cfg
+	if c.Settings.ScanInterval <= 0 {
+		c.Settings.ScanInterval = 10 * time.Second
+	}
+	if c.Settings.UtilizationThreshold <= 0 {
+		c.Settings.UtilizationThreshold = 0.5
+	}
+	if c.Settings.MaxGracefulTermination <= 0 {
+		c.Settings.MaxGracefulTermination = 10 * time.Minute
+	}
+	return c
+}
+
+func (a *autoscaler) run(ctx context.Context) {
+	for {
+		cfg := a.config()
+		select {
+		case <-ctx.Done():
+			return
+		case <-a.wake:
+		case <-a.clock.After(cfg.Settings.ScanInterval):
+		}
+		if len(a.config().Pools) > 0 {
+			if err := a.scan(ctx); err != nil && ctx.Err() == nil {
+				a.log.Warn("cluster autoscaler scan", "err", err)
+			}
+		}
+	}
+}
+
+// autoscaledPool is a pool with its bounds.
+type autoscaledPool struct {
+	pool NodePool
+	PoolBounds
+}
+
+// templateNode is what a new node of pool would look like to the scheduler.
+func templateNode(pool NodePool) *v1.Node {
+	name := "template-node-for-" + pool.Name
+	return &v1.Node{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: nodeLabels(pool, name)},
+		Status: v1.NodeStatus{Capacity: nodeCapacity(pool), Allocatable: nodeAllocatable(pool),
+			Conditions: []v1.NodeCondition{{Type: v1.NodeReady, Status: v1.ConditionTrue}}},
+	}
+}
+
+// scaleUpPlan is what a scan decides for the pending pods.
+type scaleUpPlan struct {
+	grow      map[string]int       // new nodes per pool
+	triggered map[types.UID]string // pods that new nodes will take, with their pool
+	noScaleUp map[types.UID]string // pods no new node helps, with the reason
+}
+
+// planScaleUp places the pending pods, largest first, on the room the existing nodes have
+// left, then on new nodes of the autoscaled pools (first pool by name that fits, a new
+// node only when the planned ones are full), never past a pool's maximum. Pods that fit
+// on no new node of any pool are reported with the reasons, as the scheduler words them.
+func planScaleUp(pending []*v1.Pod, nodes []*v1.Node, usage map[string]nodeUsage, pools []autoscaledPool) scaleUpPlan {
+	plan := scaleUpPlan{grow: map[string]int{}, triggered: map[types.UID]string{}, noScaleUp: map[types.UID]string{}}
+	used := map[string]nodeUsage{}
+	for name, u := range usage {
+		used[name] = u.clone()
+	}
+	type newNode struct {
+		pool string
+		node *v1.Node
+	}
+	var added []newNode
+	pods := slices.Clone(pending)
+	slices.SortStableFunc(pods, func(a, b *v1.Pod) int {
+		ra, rb := podRequests(a), podRequests(b)
+		if c := rb.Cpu().Cmp(*ra.Cpu()); c != 0 {
+			return c
+		}
+		return rb.Memory().Cmp(*ra.Memory())
+	})
+	place := func(pod *v1.Pod, requests v1.ResourceList, affinity nodeaffinity.RequiredNodeAffinity, node *v1.Node) bool {
+		u := used[node.Name]
+		if len(unfitReasons(pod, requests, affinity, node, u)) > 0 {
+			return false
+		}
+		u.add(pod, requests)
+		used[node.Name] = u
+		return true
+	}
+next:
+	for _, pod := range pods {
+		requests := podRequests(pod)
+		affinity := nodeaffinity.GetRequiredNodeAffinity(pod)
+		for _, n := range nodes {
+			if place(pod, requests, affinity, n) {
+				continue next // the scheduler will find the room at its next try
+			}
+		}
+		for _, n := range added {
+			if place(pod, requests, affinity, n.node) {
+				plan.triggered[pod.UID] = n.pool
+				continue next
+			}
+		}
+		reasons := map[string]int{}
+		for _, p := range pools {
+			tmpl := templateNode(p.pool)
+			why := unfitReasons(pod, requests, affinity, tmpl, nodeUsage{})
+			if len(why) == 0 && p.pool.Count+plan.grow[p.pool.Name] >= p.Max {
+				why = []string{reasonMaxSizeReached}
+			}
+			if len(why) > 0 {
+				for _, r := range why {
+					reasons[r]++
+				}
+				continue
+			}
+			plan.grow[p.pool.Name]++
+			tmpl.Name = fmt.Sprintf("%s-new-%d", tmpl.Name, plan.grow[p.pool.Name])
+			added = append(added, newNode{pool: p.pool.Name, node: tmpl})
+			place(pod, requests, affinity, tmpl)
+			plan.triggered[pod.UID] = p.pool.Name
+			continue next
+		}
+		parts := make([]string, 0, len(reasons))
+		for r, n := range reasons {
+			parts = append(parts, fmt.Sprintf("%d %s", n, r))
+		}
+		slices.Sort(parts)
+		if len(parts) == 0 {
+			parts = []string{"no node group can take it"}
+		}
+		plan.noScaleUp[pod.UID] = "pod didn't trigger scale-up: " + strings.Join(parts, ", ")
+	}
+	return plan
+}
+
+func (u nodeUsage) clone() nodeUsage {
+	c := nodeUsage{requests: u.requests.DeepCopy(), pods: u.pods}
+	if u.owners != nil {
+		c.owners = make(map[types.UID]int, len(u.owners))
+		for k, v := range u.owners {
+			c.owners[k] = v
+		}
+	}
+	return c
+}
+
+// pendingPods are the pods the scheduler stand-in found no node for.
+func (a *autoscaler) pendingPods() ([]*v1.Pod, error) {
+	all, err := a.pods.List(labels.Everything())
+	if err != nil {
+		return nil, err
+	}
+	var out []*v1.Pod
+	for _, p := range all {
+		if p.Spec.NodeName != "" || p.DeletionTimestamp != nil || terminal(p) || !usesDefaultScheduler(p) {
+			continue
+		}
+		for _, c := range p.Status.Conditions {
+			if c.Type == v1.PodScheduled && c.Status == v1.ConditionFalse && c.Reason == v1.PodReasonUnschedulable {
+				out = append(out, p)
+				break
+			}
+		}
+	}
+	return out, nil
+}
+
+// state is the cluster as the autoscaler sees it at one scan.
+type state struct {
+	pools []autoscaledPool
+	nodes []*v1.Node // live, not retired
+	usage map[string]nodeUsage
+}
+
+func (a *autoscaler) observe(cfg AutoscalerConfig) (*state, error) {
+	st := &state{usage: a.podSim.usage()}
+	for _, p := range a.nodeSim.poolList() {
+		if b, ok := cfg.Pools[p.Name]; ok {
+			st.pools = append(st.pools, autoscaledPool{pool: p, PoolBounds: b})
+		}
+	}
+	nodes, err := a.nodeList.List(labels.Everything())
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range nodes {
+		if !a.nodeSim.retired(n) {
+			st.nodes = append(st.nodes, n)
+		}
+	}
+	slices.SortFunc(st.nodes, func(x, y *v1.Node) int { return cmp.Compare(x.Name, y.Name) })
+	return st, nil
+}
+
+func (a *autoscaler) scan(ctx context.Context) error {
+	cfg := a.config()
+	st, err := a.observe(cfg)
+	if err != nil {
+		return err
+	}
+	pending, err := a.pendingPods()
+	if err != nil {
+		return err
+	}
+	plan := planScaleUp(pending, st.nodes, st.usage, st.pools)
+	byUID := map[types.UID]*v1.Pod{}
+	for _, p := range pending {
+		byUID[p.UID] = p
+	}
+	scaledUp := false
+	for _, ap := range st.pools {
+		n := plan.grow[ap.pool.Name]
+		if n == 0 {
+			continue
+		}
+		from, to := ap.pool.Count, min(ap.pool.Count+n, ap.Max)
+		if err := a.resize(ctx, cfg, ap.pool, to); err != nil {
+			return fmt.Errorf("scale up pool %s to %d: %w", ap.pool.Name, to, err)
+		}
+		scaledUp = true
+		a.log.Info("cluster autoscaler scaled up", "pool", ap.pool.Name, "from", from, "to", to)
+		for uid, pool := range plan.triggered {
+			if pool == ap.pool.Name && byUID[uid] != nil {
+				a.recorder.Eventf(byUID[uid], v1.EventTypeNormal, EventTriggeredScaleUp,
+					"pod triggered scale-up: [{%s %d->%d (max: %d)}]", ap.pool.Name, from, to, ap.Max)
+			}
+		}
+	}
+	a.mu.Lock()
+	if scaledUp {
+		a.lastUp = a.clock.Now()
+	}
+	for uid, msg := range plan.noScaleUp {
+		if a.noticed[uid] != msg && byUID[uid] != nil {
+			a.noticed[uid] = msg
+			a.recorder.Event(byUID[uid], v1.EventTypeNormal, EventNotTriggerScaleUp, msg)
+		}
+	}
+	for uid := range a.noticed {
+		if byUID[uid] == nil {
+			delete(a.noticed, uid)
+		}
+	}
+	a.mu.Unlock()
+
+	candidates := 0
+	if !scaledUp && len(plan.triggered) == 0 {
+		if candidates, err = a.scaleDown(ctx, cfg, st); err != nil {
+			return err
+		}
+	}
+	return a.writeStatus(ctx, cfg, st, len(plan.triggered) > 0, candidates)
+}
+
+// resize records the decision with the pool's owner, then changes the pool.
+func (a *autoscaler) resize(ctx context.Context, cfg AutoscalerConfig, pool NodePool, count int) error {
+	if cfg.Resize != nil {
+		if err := cfg.Resize(ctx, pool.Name, count); err != nil {
+			return err
+		}
+	}
+	pool.Count = count
+	return a.nodeSim.setPool(ctx, pool, false)
+}
+
+// writeStatus keeps kube-system/cluster-autoscaler-status up to date, in the spirit of
+// cluster-autoscaler's status text.
+func (a *autoscaler) writeStatus(ctx context.Context, cfg AutoscalerConfig, st *state, scaleUpInProgress bool, candidates int) error {
+	var b strings.Builder
+	ready := 0
+	for _, n := range st.nodes {
+		if nodeReady(n) {
+			ready++
+		}
+	}
+	up, down := "NoActivity", "NoCandidates"
+	if scaleUpInProgress {
+		up = "InProgress"
+	}
+	if candidates > 0 {
+		down = fmt.Sprintf("CandidatesPresent (candidates=%d)", candidates)
+	}
+	fmt.Fprintf(&b, "Cluster-wide:\n  Health:    Healthy (ready=%d registered=%d)\n  ScaleUp:   %s\n  ScaleDown: %s\n\nNodeGroups:\n", ready, len(st.nodes), up, down)
+	for _, p := range st.pools {
+		fmt.Fprintf(&b, "  Name:   %s\n  Health: Healthy (ready=%d registered=%d cloudProviderTarget=%d (minSize=%d, maxSize=%d))\n",
+			p.pool.Name, p.pool.Count, p.pool.Count, p.pool.Count, p.Min, p.Max)
+	}
+	body := b.String()
+	a.mu.Lock()
+	same := body == a.status
+	a.mu.Unlock()
+	if same {
+		return nil
+	}
+	text := fmt.Sprintf("Cluster-autoscaler status at %s:\n%s", a.clock.Now().UTC().Format(time.RFC3339), body)
+	cms := a.client.CoreV1().ConfigMaps(metav1.NamespaceSystem)
+	cm, err := cms.Get(ctx, AutoscalerStatusConfigMap, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		cm = &v1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: AutoscalerStatusConfigMap, Namespace: metav1.NamespaceSystem},
+			Data: map[string]string{"status": text}}
+		_, err = cms.Create(ctx, cm, metav1.CreateOptions{})
+	case err == nil:
+		cm.Data = map[string]string{"status": text}
+		_, err = cms.Update(ctx, cm, metav1.UpdateOptions{})
+	}
+	if err != nil {
+		return fmt.Errorf("write %s: %w", AutoscalerStatusConfigMap, err)
+	}
+	a.mu.Lock()
+	a.status = body
+	a.mu.Unlock()
+	return nil
+}
+
+// scaleDown is filled in by the scale-down slice; it reports the candidates.
+func (a *autoscaler) scaleDown(ctx context.Context, cfg AutoscalerConfig, st *state) (int, error) {
+	return 0, nil
+}

@@ -1,11 +1,18 @@
 package containerservice
 
 import (
+	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/mlfleet/mlfleet/internal/provider"
+	"github.com/mlfleet/mlfleet/internal/store"
 )
 
 // MaxPoolCount is the most nodes one agent pool may have, counted or autoscaled.
@@ -273,4 +280,82 @@ func ptrs(ps ...*int) []int {
 		}
 	}
 	return out
+}
+
+// autoscaler is the provider's autoscaler of cluster id. Its decisions are made durable
+// here, in the store, before the provider changes the pool: the stored count stays the
+// one source of truth, which a restart brings the cluster back to.
+func (s *Service) autoscaler(id string, p AutoScalerProfile) *provider.Autoscaler {
+	set := Settings(p)
+	return &provider.Autoscaler{ScanInterval: set.ScanInterval, ScaleDownDelayAfterAdd: set.ScaleDownDelayAfterAdd,
+		ScaleDownUnneededTime: set.ScaleDownUnneededTime, UtilizationThreshold: set.UtilizationThreshold,
+		MaxGracefulTermination: set.MaxGracefulTermination,
+		Resize:                 func(ctx context.Context, pool string, count int) error { return s.autoscale(ctx, id, pool, count) }}
+}
+
+// errAutoscaleRefused is why an autoscaler decision was not recorded; the autoscaler
+// decides again at its next scan.
+var errAutoscaleRefused = errors.New("autoscaler decision refused")
+
+// autoscale records the node count the autoscaler chose for a pool: only on a cluster
+// that no operation is changing, for a pool that still autoscales, within its bounds and
+// the vCPU quota, in one transaction.
+func (s *Service) autoscale(ctx context.Context, id, pool string, count int) error {
+	return s.cfg.Store.InTx(ctx, func(tx store.Store) error {
+		r, err := tx.GetResource(ctx, id)
+		if err != nil {
+			return fmt.Errorf("get cluster %s: %w", id, err)
+		}
+		mc, err := decode(r)
+		if err != nil {
+			return err
+		}
+		if mc.Properties.ProvisioningState != StateSucceeded {
+			return fmt.Errorf("%w: cluster %s is %s", errAutoscaleRefused, mc.Name, mc.Properties.ProvisioningState)
+		}
+		idx := slices.IndexFunc(mc.Properties.AgentPoolProfiles, func(x AgentPoolProfile) bool { return x.Name == pool })
+		if idx < 0 {
+			return fmt.Errorf("%w: cluster %s has no pool %s", errAutoscaleRefused, mc.Name, pool)
+		}
+		ap := &mc.Properties.AgentPoolProfiles[idx]
+		if !ap.EnableAutoScaling || ap.MinCount == nil || ap.MaxCount == nil || count < *ap.MinCount || count > *ap.MaxCount {
+			return fmt.Errorf("%w: pool %s of %s does not autoscale to %d", errAutoscaleRefused, pool, mc.Name, count)
+		}
+		if ap.Count == count {
+			return nil
+		}
+		if err := s.reserve(ctx, tx, r.SubscriptionID, mc.Location, s.scaleRequest(mc, map[string]int{pool: count}), ""); err != nil {
+			return err
+		}
+		ap.Count = count
+		mc.ETag = ""
+		r.Body, _ = json.Marshal(mc)
+		if err := tx.UpdateResource(ctx, r); err != nil {
+			return fmt.Errorf("update cluster %s: %w", mc.Name, err)
+		}
+		return nil
+	})
+}
+
+// autoscaleChanged tells whether an update changes the autoscaling of a pool or the
+// autoscaler's profile.
+func autoscaleChanged(cur, next *ManagedCluster) bool {
+	view := func(mc *ManagedCluster) string {
+		type pool struct {
+			Name     string
+			On       bool
+			Min, Max []int
+		}
+		var v struct {
+			Pools   []pool
+			Profile AutoScalerProfile
+		}
+		for _, p := range mc.Properties.AgentPoolProfiles {
+			v.Pools = append(v.Pools, pool{Name: p.Name, On: p.EnableAutoScaling, Min: ptrs(p.MinCount), Max: ptrs(p.MaxCount)})
+		}
+		v.Profile = mc.Properties.AutoScalerProfile
+		b, _ := json.Marshal(v)
+		return string(b)
+	}
+	return view(cur) != view(next)
 }

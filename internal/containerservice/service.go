@@ -551,6 +551,7 @@ func (s *Service) update(ctx context.Context, r *store.Resource, in ClusterInput
 	}
 	withDefaults(&mc)
 	cur := mc
+	cur.Properties.AgentPoolProfiles = slices.Clone(mc.Properties.AgentPoolProfiles)
 	if err := s.idle(ctx, s.cfg.Store, r.ID, &mc); err != nil {
 		return nil, false, nil, err
 	}
@@ -646,7 +647,9 @@ func (s *Service) update(ctx context.Context, r *store.Resource, in ClusterInput
 	mc.SystemData = resources.Touch(ctx, mc.SystemData, s.now())
 	var op *store.Operation
 	request := s.scaleRequest(&mc, want.Counts)
-	if len(want.Counts) > 0 || want.Ranges != nil {
+	// A change of the autoscaler runs as an operation too: it reconfigures the provider.
+	want.Autoscale = autoscaleChanged(&cur, &mc)
+	if len(want.Counts) > 0 || want.Ranges != nil || want.Autoscale {
 		mc.Properties.ProvisioningState = StateUpdating
 	}
 	r.Body, _ = json.Marshal(&mc)
@@ -1021,6 +1024,8 @@ type updateOp struct {
 	ID     string         `json:"id"`
 	Counts map[string]int `json:"counts,omitempty"`
 	Ranges *[]string      `json:"ranges,omitempty"`
+	// Autoscale says the autoscaler's settings changed (they are stored with the cluster).
+	Autoscale bool `json:"autoscale,omitempty"`
 }
 
 // runCreate brings a new cluster up and records its live facts.
@@ -1240,7 +1245,14 @@ func (s *Service) spec(ctx context.Context, r *store.Resource, mc *ManagedCluste
 	spec := provider.ClusterSpec{ID: p.Mlfleet.ClusterID, Name: mc.Name, Location: mc.Location, KubernetesVersion: p.KubernetesVersion,
 		ServiceCIDR: p.NetworkProfile.ServiceCidr, DNSServiceIP: p.NetworkProfile.DNSServiceIP, Context: p.Mlfleet.Context}
 	for _, ap := range p.AgentPoolProfiles {
-		spec.Pools = append(spec.Pools, provider.NodePool{Name: ap.Name, Count: ap.Count, VMSize: ap.VMSize, Mode: ap.Mode})
+		pool := provider.NodePool{Name: ap.Name, Count: ap.Count, VMSize: ap.VMSize, Mode: ap.Mode}
+		if ap.EnableAutoScaling && ap.MinCount != nil && ap.MaxCount != nil {
+			pool.Autoscale = &provider.PoolBounds{Min: *ap.MinCount, Max: *ap.MaxCount}
+			if spec.Autoscaler == nil {
+				spec.Autoscaler = s.autoscaler(r.ID, p.AutoScalerProfile)
+			}
+		}
+		spec.Pools = append(spec.Pools, pool)
 	}
 	if p.APIServerAccessProfile != nil {
 		spec.AuthorizedIPRanges = p.APIServerAccessProfile.AuthorizedIPRanges

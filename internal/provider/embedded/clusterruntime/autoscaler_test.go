@@ -159,6 +159,38 @@ func TestAutoscaler(t *testing.T) {
 	if err := c.client.CoreV1().Pods(ns).Delete(ctx, "big", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	_ = intstr.FromInt32
-	_ = policyv1.PodDisruptionBudget{}
+
+	// Scale the Deployment down under a PodDisruptionBudget: the idle nodes are drained
+	// (through evictions) and removed, down to the minimum and no further.
+	minAvailable := intstr.FromInt32(1)
+	pdb := &policyv1.PodDisruptionBudget{ObjectMeta: metav1.ObjectMeta{Name: "app"},
+		Spec: policyv1.PodDisruptionBudgetSpec{MinAvailable: &minAvailable, Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "app"}}}}
+	if _, err := c.client.PolicyV1().PodDisruptionBudgets(ns).Create(ctx, pdb, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	scale, err := c.client.AppsV1().Deployments(ns).GetScale(ctx, "app", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	scale.Spec.Replicas = 2
+	if _, err := c.client.AppsV1().Deployments(ns).UpdateScale(ctx, "app", scale, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 90*time.Second, "the pool back at 3 nodes", func() (bool, string) {
+		nodes := len(nodeNames(t, c.client, pool.Name))
+		return nodes == 3, fmt.Sprintf("%d nodes", nodes)
+	})
+	runningPods(t, c.client, ns, "app=app", 2)
+	if len(eventsOf(t, c, "", EventScaleDown)) == 0 {
+		t.Error("no ScaleDown event")
+	}
+	time.Sleep(3 * time.Second) // a few more scans: never below the minimum
+	if n := len(nodeNames(t, c.client, pool.Name)); n != 3 {
+		t.Errorf("%d nodes after more scans, want the minimum 3", n)
+	}
+	mu.Lock()
+	if resized[len(resized)-1] != 3 {
+		t.Errorf("Resize calls %v, want the last to be 3", resized)
+	}
+	mu.Unlock()
 }

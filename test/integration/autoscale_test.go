@@ -1,0 +1,76 @@
+package integration
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// TestClusterAutoscaler: through the CLI, a 3 × Standard_D3_v2 cluster gets the cluster
+// autoscaler (min 3, max 6, fast profile); manual scaling is then refused; a Deployment of
+// 20 pods of one cpu grows the pool to 6 nodes and the managedCluster's count follows;
+// scaled down to 2 pods, the pool goes back to 3 nodes and the count with it (B6).
+func TestClusterAutoscaler(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	const rg, name = "autoscale-rg", "asaks"
+	mustCLI(t, "group", "create", "-n", rg, "-l", "westus")
+	mustCLI(t, "aks", "create", "-n", name, "-g", rg, "--node-count", "3", "--node-vm-size", "Standard_D3_v2")
+	out := mustCLI(t, "aks", "update", "-n", name, "-g", rg, "--enable-cluster-autoscaler", "--min-count", "3", "--max-count", "6",
+		"--cluster-autoscaler-profile", "scan-interval=1s scale-down-unneeded-time=5s scale-down-delay-after-add=0s",
+		"--query", "[properties.agentPoolProfiles[0].enableAutoScaling, properties.agentPoolProfiles[0].maxCount, properties.autoScalerProfile.\"scan-interval\", properties.autoScalerProfile.expander]", "-o", "tsv")
+	if got := strings.Fields(out); strings.Join(got, " ") != "True 6 1s random" && strings.Join(got, " ") != "true 6 1s random" {
+		t.Fatalf("aks update --enable-cluster-autoscaler: %q", out)
+	}
+	r := mlfleetCLI(t, "aks", "scale", "-n", name, "-g", rg, "--node-count", "4")
+	if r.code == 0 || !strings.Contains(r.err, "Cannot scale cluster autoscaler enabled node pool") {
+		t.Fatalf("aks scale of an autoscaled pool: %+v", r)
+	}
+
+	c := sdk(t)
+	kc, err := c.ClusterCredentials(ctx, rg, name, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := kubeClient(t, kc)
+	count := func(want int) func() error {
+		return func() error {
+			mc, err := c.GetManagedCluster(ctx, rg, name)
+			if err != nil {
+				return err
+			}
+			if got := mc.Properties.AgentPoolProfiles[0].Count; got != want {
+				return fmt.Errorf("count %d, want %d", got, want)
+			}
+			return nodeCount(ctx, k, want)()
+		}
+	}
+	replicas := int32(20)
+	labels := map[string]string{"app": "burst"}
+	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "burst"}, Spec: appsv1.DeploymentSpec{
+		Replicas: &replicas, Selector: &metav1.LabelSelector{MatchLabels: labels},
+		Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: corev1.PodSpec{Containers: []corev1.Container{{
+			Name: "main", Image: "busybox", Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1")}}}}}},
+	}}
+	if _, err := k.AppsV1().Deployments("default").Create(ctx, d, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 90*time.Second, "the pool grown to its maximum, count following", count(6))
+	scale, err := k.AppsV1().Deployments("default").GetScale(ctx, "burst", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	scale.Spec.Replicas = 2
+	if _, err := k.AppsV1().Deployments("default").UpdateScale(ctx, "burst", scale, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 120*time.Second, "the pool back at its minimum, count following", count(3))
+	mustCLI(t, "aks", "delete", "-n", name, "-g", rg, "--yes")
+}

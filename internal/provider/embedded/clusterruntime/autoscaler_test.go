@@ -194,3 +194,21 @@ func TestAutoscaler(t *testing.T) {
 	}
 	mu.Unlock()
 }
+
+// TestPlanScaleUpGPU: a pod asking for a GPU grows the GPU pool, not the CPU one, and
+// triggers nothing where no autoscaled pool has GPUs.
+func TestPlanScaleUpGPU(t *testing.T) {
+	gpuPod := podOf("gpu", v1.ResourceRequirements{Requests: v1.ResourceList{ResourceGPU: resource.MustParse("1")},
+		Limits: v1.ResourceList{ResourceGPU: resource.MustParse("1")}})
+	gpuPod.UID = "gpu"
+	cpu := autoscaledPool{pool: poolD3, PoolBounds: PoolBounds{Min: 1, Max: 6}}
+	gpu := autoscaledPool{pool: poolNC6, PoolBounds: PoolBounds{Min: 1, Max: 3}}
+	plan := planScaleUp([]*v1.Pod{gpuPod}, nil, nil, []autoscaledPool{cpu, gpu})
+	if plan.grow[poolNC6.Name] != 1 || plan.grow[poolD3.Name] != 0 {
+		t.Errorf("grow %v, want one %s node", plan.grow, poolNC6.Name)
+	}
+	plan = planScaleUp([]*v1.Pod{gpuPod}, nil, nil, []autoscaledPool{cpu})
+	if msg := plan.noScaleUp["gpu"]; !strings.Contains(msg, "Insufficient "+string(ResourceGPU)) {
+		t.Errorf("without a GPU pool: %q", msg)
+	}
+}

@@ -3,7 +3,9 @@ package integration
 import (
 	"context"
 	"fmt"
+	"net"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -11,6 +13,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/mlfleet/mlfleet/pkg/mlfleet"
 )
 
 // TestClusterAutoscaler: through the CLI, a 3 × Standard_D3_v2 cluster gets the cluster
@@ -73,4 +77,73 @@ func TestClusterAutoscaler(t *testing.T) {
 	}
 	eventually(t, 120*time.Second, "the pool back at its minimum, count following", count(3))
 	mustCLI(t, "aks", "delete", "-n", name, "-g", rg, "--yes")
+}
+
+// TestKillDuringAutoscale: the server is killed with SIGKILL as soon as the autoscaler has
+// recorded a scale-up; after a restart the cluster comes back with the recorded count, the
+// autoscaler goes on to the maximum, and the stored count matches the live nodes (B6, N5).
+func TestKillDuringAutoscale(t *testing.T) {
+	t.Parallel()
+	home := t.TempDir()
+	p, cfg := startServerProcess(t, home, "127.0.0.1:0")
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(cfg.Server, "https://"))
+	c, err := mlfleet.NewClient(mlfleet.WithHome(home))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	const rg, name = "killscale", "killaks"
+	if _, err := c.CreateResourceGroup(ctx, rg, "westus", nil); err != nil {
+		t.Fatal(err)
+	}
+	createCluster(t, c, rg, name, 3, "Standard_D3_v2", func(in *mlfleet.ClusterInput) {
+		on, lo, hi := true, 3, 6
+		ap := &in.Properties.AgentPoolProfiles[0]
+		ap.EnableAutoScaling, ap.MinCount, ap.MaxCount = &on, &lo, &hi
+		in.Properties.AutoScalerProfile = mlfleet.AutoScalerProfile{"scan-interval": "1s", "scale-down-delay-after-add": "10m"}
+	})
+	storedCount := func() int {
+		mc, err := c.GetManagedCluster(ctx, rg, name)
+		if err != nil {
+			return -1
+		}
+		return mc.Properties.AgentPoolProfiles[0].Count
+	}
+	kc, err := c.ClusterCredentials(ctx, rg, name, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := kubeClient(t, kc)
+	replicas := int32(20)
+	labels := map[string]string{"app": "burst"}
+	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "burst"}, Spec: appsv1.DeploymentSpec{
+		Replicas: &replicas, Selector: &metav1.LabelSelector{MatchLabels: labels},
+		Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: corev1.PodSpec{Containers: []corev1.Container{{
+			Name: "main", Image: "busybox", Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1")}}}}}},
+	}}
+	if _, err := k.AppsV1().Deployments("default").Create(ctx, d, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 60*time.Second, "a recorded scale-up", func() error {
+		if n := storedCount(); n <= 3 {
+			return fmt.Errorf("count %d", n)
+		}
+		return nil
+	})
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-p.done
+	p2, _ := startServerProcess(t, home, "127.0.0.1:"+port)
+	kc, err = c.ClusterCredentials(ctx, rg, name, true)
+	if err != nil {
+		t.Fatalf("credentials after restart: %v\n%s", err, p2.logs)
+	}
+	k = kubeClient(t, kc)
+	eventually(t, 90*time.Second, "the pool at its maximum after the restart, count following", func() error {
+		if n := storedCount(); n != 6 {
+			return fmt.Errorf("count %d", n)
+		}
+		return nodeCount(ctx, k, 6)()
+	})
 }

@@ -170,9 +170,11 @@ type AutoScalerSettings struct {
 	ScanInterval           time.Duration
 	ScaleDownDelayAfterAdd time.Duration
 	ScaleDownUnneededTime  time.Duration
-	UtilizationThreshold   float64
-	MaxGracefulTermination time.Duration
-	Expander               string
+	// ScaleDownDelayAfterFailure is scale-down-delay-after-failure.
+	ScaleDownDelayAfterFailure time.Duration
+	UtilizationThreshold       float64
+	MaxGracefulTermination     time.Duration
+	Expander                   string
 }
 
 // Settings parses a (validated) profile; keys it lacks take AKS's defaults.
@@ -199,7 +201,7 @@ func Settings(p AutoScalerProfile) AutoScalerSettings {
 		grace = 600
 	}
 	return AutoScalerSettings{ScanInterval: dur("scan-interval"), ScaleDownDelayAfterAdd: dur("scale-down-delay-after-add"),
-		ScaleDownUnneededTime: dur("scale-down-unneeded-time"), UtilizationThreshold: th,
+		ScaleDownUnneededTime: dur("scale-down-unneeded-time"), ScaleDownDelayAfterFailure: dur("scale-down-delay-after-failure"), UtilizationThreshold: th,
 		MaxGracefulTermination: time.Duration(grace) * time.Second, Expander: str("expander")}
 }
 
@@ -288,7 +290,8 @@ func ptrs(ps ...*int) []int {
 func (s *Service) autoscaler(id string, p AutoScalerProfile) *provider.Autoscaler {
 	set := Settings(p)
 	return &provider.Autoscaler{ScanInterval: set.ScanInterval, ScaleDownDelayAfterAdd: set.ScaleDownDelayAfterAdd,
-		ScaleDownUnneededTime: set.ScaleDownUnneededTime, UtilizationThreshold: set.UtilizationThreshold,
+		ScaleDownUnneededTime: set.ScaleDownUnneededTime, ScaleDownDelayAfterFailure: set.ScaleDownDelayAfterFailure,
+		UtilizationThreshold:   set.UtilizationThreshold,
 		MaxGracefulTermination: set.MaxGracefulTermination,
 		Resize:                 func(ctx context.Context, pool string, count int) error { return s.autoscale(ctx, id, pool, count) }}
 }

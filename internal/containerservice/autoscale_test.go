@@ -100,7 +100,7 @@ func TestMergeProfile(t *testing.T) {
 		})
 	}
 	s := Settings(DefaultAutoScalerProfile())
-	if s.ScanInterval != 10*time.Second || s.ScaleDownDelayAfterAdd != 10*time.Minute || s.ScaleDownUnneededTime != 10*time.Minute ||
+	if s.ScanInterval != 10*time.Second || s.ScaleDownDelayAfterAdd != 10*time.Minute || s.ScaleDownUnneededTime != 10*time.Minute || s.ScaleDownDelayAfterFailure != 3*time.Minute ||
 		s.UtilizationThreshold != 0.5 || s.MaxGracefulTermination != 600*time.Second || s.Expander != "random" {
 		t.Errorf("default settings = %+v", s)
 	}

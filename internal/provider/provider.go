@@ -58,8 +58,10 @@ type Autoscaler struct {
 	ScanInterval           time.Duration
 	ScaleDownDelayAfterAdd time.Duration
 	ScaleDownUnneededTime  time.Duration
-	UtilizationThreshold   float64
-	MaxGracefulTermination time.Duration
+	// ScaleDownDelayAfterFailure pauses scale-down after a drain failed.
+	ScaleDownDelayAfterFailure time.Duration
+	UtilizationThreshold       float64
+	MaxGracefulTermination     time.Duration
 	// Resize records the node count the autoscaler chose for a pool, before the provider
 	// changes the pool; an error leaves the pool as it is until the next decision. Nil
 	// means the provider changes the pool without asking.

@@ -45,6 +45,9 @@ type AutoscalerSettings struct {
 	ScaleDownDelayAfterAdd time.Duration
 	// ScaleDownUnneededTime is how long a node must stay under the threshold before it goes.
 	ScaleDownUnneededTime time.Duration
+	// ScaleDownDelayAfterFailure is how long after a failed drain (an eviction refused,
+	// say by a PodDisruptionBudget) no node is removed.
+	ScaleDownDelayAfterFailure time.Duration
 	// UtilizationThreshold is the share of a node's allocatable cpu and memory that its
 	// pods' requests must stay under for the node to be unneeded. Zero means 0.5.
 	UtilizationThreshold float64
@@ -93,6 +96,7 @@ type autoscaler struct {
 	cfg     AutoscalerConfig
 	wake    chan struct{}
 	lastUp  time.Time
+	failed  time.Time            // last failed scale-down
 	since   map[string]time.Time // nodes under the threshold, since when
 	noticed map[types.UID]string // last NotTriggerScaleUp message per pod
 	status  string               // last status written, without its time
@@ -434,7 +438,8 @@ func (a *autoscaler) writeStatus(ctx context.Context, cfg AutoscalerConfig, st *
 func (a *autoscaler) scaleDown(ctx context.Context, cfg AutoscalerConfig, st *state) (int, error) {
 	now := a.clock.Now()
 	a.mu.Lock()
-	recentUp := !a.lastUp.IsZero() && now.Sub(a.lastUp) < cfg.Settings.ScaleDownDelayAfterAdd
+	recentUp := !a.lastUp.IsZero() && now.Sub(a.lastUp) < cfg.Settings.ScaleDownDelayAfterAdd ||
+		!a.failed.IsZero() && now.Sub(a.failed) < cfg.Settings.ScaleDownDelayAfterFailure
 	a.mu.Unlock()
 	// Every underused node of an autoscaled pool starts its unneeded time now, so that
 	// the nodes below the last one are ready to go one after the other.
@@ -479,6 +484,9 @@ func (a *autoscaler) scaleDown(ctx context.Context, cfg AutoscalerConfig, st *st
 			continue
 		}
 		if err := a.drain(ctx, cfg, node, pods); err != nil {
+			a.mu.Lock()
+			a.failed = now
+			a.mu.Unlock()
 			return len(seen), err
 		}
 		if err := a.resize(ctx, cfg, ap.pool, ap.pool.Count-1); err != nil {
@@ -586,7 +594,13 @@ func (a *autoscaler) drain(ctx context.Context, cfg AutoscalerConfig, node *v1.N
 		if daemonSetPod(p) {
 			continue
 		}
-		err := a.client.PolicyV1().Evictions(p.Namespace).Evict(ctx, &policyv1.Eviction{ObjectMeta: metav1.ObjectMeta{Name: p.Name, Namespace: p.Namespace}})
+		// The pod's own grace period, capped by max-graceful-termination-sec.
+		grace := int64(cfg.Settings.MaxGracefulTermination / time.Second)
+		if g := p.Spec.TerminationGracePeriodSeconds; g != nil && *g < grace {
+			grace = *g
+		}
+		err := a.client.PolicyV1().Evictions(p.Namespace).Evict(ctx, &policyv1.Eviction{ObjectMeta: metav1.ObjectMeta{Name: p.Name, Namespace: p.Namespace},
+			DeleteOptions: &metav1.DeleteOptions{GracePeriodSeconds: &grace}})
 		switch {
 		case err == nil, apierrors.IsNotFound(err):
 		default:

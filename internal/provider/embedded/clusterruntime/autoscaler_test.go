@@ -212,3 +212,72 @@ func TestPlanScaleUpGPU(t *testing.T) {
 		t.Errorf("without a GPU pool: %q", msg)
 	}
 }
+
+// TestAutoscalerRespectsPDB: an idle node whose pod a PodDisruptionBudget protects is not
+// removed: the eviction is refused, the node is uncordoned and stays.
+func TestAutoscalerRespectsPDB(t *testing.T) {
+	c := newCluster(t, "autoscale-pdb")
+	ctx := t.Context()
+	rt, err := Start(ctx, c.config, Options{Logger: testLogger(), SchedulingRetryInterval: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.runtime = rt
+	pool := poolD3
+	pool.Count = 2
+	if err := rt.SetPool(ctx, pool); err != nil {
+		t.Fatal(err)
+	}
+	ns := newNamespace(t, c.client, "guarded")
+	minAvailable := intstr.FromInt32(2)
+	pdb := &policyv1.PodDisruptionBudget{ObjectMeta: metav1.ObjectMeta{Name: "app"},
+		Spec: policyv1.PodDisruptionBudgetSpec{MinAvailable: &minAvailable, Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "app"}}}}
+	if _, err := c.client.PolicyV1().PodDisruptionBudgets(ns).Create(ctx, pdb, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.client.AppsV1().Deployments(ns).Create(ctx, deploymentOf("app", 2, v1.ResourceList{v1.ResourceCPU: resource.MustParse("100m")}), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	runningPods(t, c.client, ns, "app=app", 2) // one per node: replicas are spread
+	rt.SetAutoscaler(AutoscalerConfig{
+		Settings: AutoscalerSettings{ScanInterval: time.Second, ScaleDownUnneededTime: time.Second, ScaleDownDelayAfterFailure: time.Minute},
+		Pools:    map[string]PoolBounds{pool.Name: {Min: 1, Max: 3}},
+	})
+	waitFor(t, 30*time.Second, "a refused eviction", func() (bool, string) {
+		for _, e := range eventsOf(t, c, ns, EventScaleDown) {
+			if e.Type == v1.EventTypeWarning {
+				return true, ""
+			}
+		}
+		return false, "no warning"
+	})
+	time.Sleep(3 * time.Second)
+	// Within scale-down-delay-after-failure it does not try again.
+	var warnings int32
+	for _, e := range eventsOf(t, c, ns, EventScaleDown) {
+		if e.Type == v1.EventTypeWarning {
+			warnings += max(e.Count, 1)
+		}
+	}
+	if warnings != 1 {
+		t.Errorf("%d refused evictions, want 1 within the delay after a failure", warnings)
+	}
+	names := nodeNames(t, c.client, pool.Name)
+	if len(names) != 2 {
+		t.Fatalf("nodes %v, want both kept", names)
+	}
+	runningPods(t, c.client, ns, "app=app", 2)
+	for _, name := range names {
+		n, err := c.client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n.Spec.Unschedulable {
+			// A scan may be between its cordon and its uncordon; look again.
+			time.Sleep(time.Second)
+			if n, err = c.client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{}); err == nil && n.Spec.Unschedulable {
+				t.Errorf("node %s left cordoned", name)
+			}
+		}
+	}
+}

@@ -282,9 +282,10 @@ func (a *autoscaler) pendingPods() ([]*v1.Pod, error) {
 
 // state is the cluster as the autoscaler sees it at one scan.
 type state struct {
-	pools []autoscaledPool
-	nodes []*v1.Node // live, not retired
-	usage map[string]nodeUsage
+	pools    []autoscaledPool
+	nodes    []*v1.Node // live, not retired
+	upcoming []*v1.Node // nodes a pool has and the cache does not show yet, as templates
+	usage    map[string]nodeUsage
 }
 
 func (a *autoscaler) observe(cfg AutoscalerConfig) (*state, error) {
@@ -304,6 +305,20 @@ func (a *autoscaler) observe(cfg AutoscalerConfig) (*state, error) {
 		}
 	}
 	slices.SortFunc(st.nodes, func(x, y *v1.Node) int { return cmp.Compare(x.Name, y.Name) })
+	// A scale-up whose nodes the cache has not caught up with must not be planned again.
+	seen := map[string]int{}
+	for _, n := range st.nodes {
+		if pool, _, ok := parseNodeName(n.Name); ok {
+			seen[pool]++
+		}
+	}
+	for _, ap := range st.pools {
+		for i := seen[ap.pool.Name]; i < ap.pool.Count; i++ {
+			n := templateNode(ap.pool)
+			n.Name = fmt.Sprintf("%s-upcoming-%d", n.Name, i)
+			st.upcoming = append(st.upcoming, n)
+		}
+	}
 	return st, nil
 }
 
@@ -317,7 +332,7 @@ func (a *autoscaler) scan(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	plan := planScaleUp(pending, st.nodes, st.usage, st.pools)
+	plan := planScaleUp(pending, slices.Concat(st.nodes, st.upcoming), st.usage, st.pools)
 	byUID := map[types.UID]*v1.Pod{}
 	for _, p := range pending {
 		byUID[p.UID] = p

@@ -56,14 +56,7 @@ func TestClusterAutoscaler(t *testing.T) {
 			return nodeCount(ctx, k, want)()
 		}
 	}
-	replicas := int32(20)
-	labels := map[string]string{"app": "burst"}
-	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "burst"}, Spec: appsv1.DeploymentSpec{
-		Replicas: &replicas, Selector: &metav1.LabelSelector{MatchLabels: labels},
-		Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: corev1.PodSpec{Containers: []corev1.Container{{
-			Name: "main", Image: "busybox", Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1")}}}}}},
-	}}
-	if _, err := k.AppsV1().Deployments("default").Create(ctx, d, metav1.CreateOptions{}); err != nil {
+	if _, err := k.AppsV1().Deployments("default").Create(ctx, burstDeployment(20), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, 90*time.Second, "the pool grown to its maximum, count following", count(6))
@@ -114,14 +107,7 @@ func TestKillDuringAutoscale(t *testing.T) {
 		t.Fatal(err)
 	}
 	k := kubeClient(t, kc)
-	replicas := int32(20)
-	labels := map[string]string{"app": "burst"}
-	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "burst"}, Spec: appsv1.DeploymentSpec{
-		Replicas: &replicas, Selector: &metav1.LabelSelector{MatchLabels: labels},
-		Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: corev1.PodSpec{Containers: []corev1.Container{{
-			Name: "main", Image: "busybox", Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1")}}}}}},
-	}}
-	if _, err := k.AppsV1().Deployments("default").Create(ctx, d, metav1.CreateOptions{}); err != nil {
+	if _, err := k.AppsV1().Deployments("default").Create(ctx, burstDeployment(20), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, 60*time.Second, "a recorded scale-up", func() error {
@@ -146,4 +132,14 @@ func TestKillDuringAutoscale(t *testing.T) {
 		}
 		return nodeCount(ctx, k, 6)()
 	})
+}
+
+// burstDeployment is a Deployment "burst" of pods requesting one cpu each.
+func burstDeployment(replicas int32) *appsv1.Deployment {
+	labels := map[string]string{"app": "burst"}
+	return &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "burst"}, Spec: appsv1.DeploymentSpec{
+		Replicas: &replicas, Selector: &metav1.LabelSelector{MatchLabels: labels},
+		Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: corev1.PodSpec{Containers: []corev1.Container{{
+			Name: "main", Image: "busybox", Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1")}}}}}},
+	}}
 }

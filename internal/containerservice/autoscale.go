@@ -90,9 +90,9 @@ func mergeProfile(in, cur AutoScalerProfile, errs *fieldErrors) AutoScalerProfil
 			errs.add("InvalidParameter", target, "Unknown cluster autoscaler profile key '%s'; valid keys are %s.", k, strings.Join(sortedKeys(autoScalerKeys), ", "))
 			continue
 		}
-		v, err := profileValue(k, key.kind, in[k])
-		if err != nil {
-			errs.add("InvalidParameter", target, "%s", err.Error())
+		v, problem := profileValue(k, key.kind, in[k])
+		if problem != "" {
+			errs.add("InvalidParameter", target, "%s", problem)
 			continue
 		}
 		out[k] = v
@@ -100,18 +100,19 @@ func mergeProfile(in, cur AutoScalerProfile, errs *fieldErrors) AutoScalerProfil
 	return out
 }
 
-// profileValue checks one value and returns it in its wire form.
-func profileValue(k, kind string, raw any) (any, error) {
+// profileValue checks one value and returns it in its wire form, or the message that
+// says what is wrong with it.
+func profileValue(k, kind string, raw any) (any, string) {
 	if kind == kindBool {
 		switch v := raw.(type) {
 		case bool:
-			return v, nil
+			return v, ""
 		case string:
 			if b, err := strconv.ParseBool(v); err == nil {
-				return b, nil
+				return b, ""
 			}
 		}
-		return nil, fmt.Errorf("Cluster autoscaler profile key '%s' must be true or false, not %v.", k, raw)
+		return nil, fmt.Sprintf("Cluster autoscaler profile key '%s' must be true or false, not %v.", k, raw)
 	}
 	var s string
 	switch v := raw.(type) {
@@ -122,34 +123,34 @@ func profileValue(k, kind string, raw any) (any, error) {
 	case bool:
 		s = strconv.FormatBool(v)
 	default:
-		return nil, fmt.Errorf("Cluster autoscaler profile key '%s' must be a string, not %v.", k, raw)
+		return nil, fmt.Sprintf("Cluster autoscaler profile key '%s' must be a string, not %v.", k, raw)
 	}
 	switch kind {
 	case kindDuration:
 		if !profileDuration.MatchString(s) {
-			return nil, fmt.Errorf("Cluster autoscaler profile key '%s' is '%s': use an integer followed by a unit s, m or h, such as 10s or 10m.", k, s)
+			return nil, fmt.Sprintf("Cluster autoscaler profile key '%s' is '%s': use an integer followed by a unit s, m or h, such as 10s or 10m.", k, s)
 		}
 	case kindInt, kindNonNegInt, kindPercent:
 		n, err := strconv.Atoi(s)
 		switch {
 		case err != nil:
-			return nil, fmt.Errorf("Cluster autoscaler profile key '%s' is '%s': use an integer.", k, s)
+			return nil, fmt.Sprintf("Cluster autoscaler profile key '%s' is '%s': use an integer.", k, s)
 		case kind == kindInt && n < 1:
-			return nil, fmt.Errorf("Cluster autoscaler profile key '%s' is %d: use a positive integer.", k, n)
+			return nil, fmt.Sprintf("Cluster autoscaler profile key '%s' is %d: use a positive integer.", k, n)
 		case kind == kindNonNegInt && n < 0:
-			return nil, fmt.Errorf("Cluster autoscaler profile key '%s' is %d: use 0 or more.", k, n)
+			return nil, fmt.Sprintf("Cluster autoscaler profile key '%s' is %d: use 0 or more.", k, n)
 		case kind == kindPercent && (n < 0 || n > 100):
-			return nil, fmt.Errorf("Cluster autoscaler profile key '%s' is %d: use 0 to 100.", k, n)
+			return nil, fmt.Sprintf("Cluster autoscaler profile key '%s' is %d: use 0 to 100.", k, n)
 		}
 	case kindRatio:
 		f, err := strconv.ParseFloat(s, 64)
 		if err != nil || f < 0 || f > 1 {
-			return nil, fmt.Errorf("Cluster autoscaler profile key '%s' is '%s': use a number from 0 to 1, such as 0.5.", k, s)
+			return nil, fmt.Sprintf("Cluster autoscaler profile key '%s' is '%s': use a number from 0 to 1, such as 0.5.", k, s)
 		}
 	case kindBoolText:
 		b, err := strconv.ParseBool(s)
 		if err != nil {
-			return nil, fmt.Errorf("Cluster autoscaler profile key '%s' is '%s': use true or false.", k, s)
+			return nil, fmt.Sprintf("Cluster autoscaler profile key '%s' is '%s': use true or false.", k, s)
 		}
 		s = strconv.FormatBool(b)
 	case kindExpander:
@@ -158,10 +159,10 @@ func profileValue(k, kind string, raw any) (any, error) {
 			found = found || e == s
 		}
 		if !found {
-			return nil, fmt.Errorf("Cluster autoscaler profile key 'expander' is '%s': use one of %s.", s, strings.Join(expanders, ", "))
+			return nil, fmt.Sprintf("Cluster autoscaler profile key 'expander' is '%s': use one of %s.", s, strings.Join(expanders, ", "))
 		}
 	}
-	return s, nil
+	return s, ""
 }
 
 // AutoScalerSettings are the parsed settings of a profile that the embedded clusters'

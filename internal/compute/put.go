@@ -179,6 +179,7 @@ func (s *Service) attach(ctx context.Context, w *workspaces.Workspace, id, name 
 	c.Properties.Mlfleet.Warnings = all.warnings
 	c.Properties.Mlfleet.ClusterUID = t.Obs.UID
 	c.Properties.Mlfleet.KubernetesVersion = t.Obs.Version
+	c.Properties.Mlfleet.Autoscale = autoscaleOf(mc)
 	// Claim the cluster with the compute, so that of two concurrent attaches exactly one is
 	// accepted. A forced attach takes the claim over in its operation, after detaching the
 	// holder.

@@ -742,7 +742,9 @@ function nodesCell(c) {
   if (p.agentCount === null || p.agentCount === undefined) {
     return "—";
   }
-  const text = `${p.agentCount} × ${p.agentVmSize || "?"}`;
+  const auto = mlf(c).autoscale;
+  // An autoscaled cluster shows its range, as the portal does, and how many nodes run now.
+  const text = auto ? `${auto.minCount}–${auto.maxCount} × ${p.agentVmSize || "?"} (autoscale)` : `${p.agentCount} × ${p.agentVmSize || "?"}`;
   const size = sizeOf(p.agentVmSize);
   if (!size) {
     if (!state.vmSizes && !state.vmSizesLoading) {
@@ -752,7 +754,8 @@ function nodesCell(c) {
     }
     return text;
   }
-  return h("span", {}, text, h("span", { class: "muted small block" }, `${p.agentCount * size.numberOfCores} vCPUs`));
+  const now = auto ? `${p.agentCount} nodes now, ` : "";
+  return h("span", {}, text, h("span", { class: "muted small block" }, `${now}${p.agentCount * size.numberOfCores} vCPUs`));
 }
 
 function conditionsCell(c) {

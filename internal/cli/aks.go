@@ -15,7 +15,7 @@ import (
 func newAKSCommand(streams Streams, g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "aks", Short: "Manage Kubernetes clusters (managedClusters)"}
 	cmd.AddCommand(newAKSCreate(streams, g), newAKSShow(streams, g), newAKSList(streams, g), newAKSDelete(streams, g),
-		newAKSScale(streams, g), newAKSUpdate(streams, g), newAKSGetCredentials(streams, g), newAKSImport(streams, g), newAKSGetVersions(streams, g))
+		newAKSScale(streams, g), newAKSUpdate(streams, g), newAKSGetCredentials(streams, g), newAKSImport(streams, g), newAKSGetVersions(streams, g), newAKSNodepool(streams, g))
 	return cmd
 }
 
@@ -42,6 +42,7 @@ type aksCreateFlags struct {
 	name, group, location, vmSize, version, lbSku, ranges, outbound, dnsPrefix, poolName string
 	count                                                                                int
 	private, noWait                                                                      bool
+	autoscale                                                                            autoscaleFlags
 }
 
 func newAKSCreate(streams Streams, g *globals) *cobra.Command {
@@ -62,7 +63,20 @@ func newAKSCreate(streams Streams, g *globals) *cobra.Command {
 			in.Properties.KubernetesVersion = f.version
 			in.Properties.DNSPrefix = f.dnsPrefix
 			count := f.count
-			in.Properties.AgentPoolProfiles = []mlfleet.AgentPoolInput{{Name: f.poolName, Count: &count, VMSize: f.vmSize, Mode: "System"}}
+			pool := mlfleet.AgentPoolInput{Name: f.poolName, Count: &count, VMSize: f.vmSize, Mode: "System"}
+			if cmd.Flags().Changed("disable-cluster-autoscaler") || cmd.Flags().Changed("update-cluster-autoscaler") {
+				return usagef("aks create takes only --enable-cluster-autoscaler")
+			}
+			if pool.EnableAutoScaling, pool.MinCount, pool.MaxCount, err = f.autoscale.pool(cmd); err != nil {
+				return err
+			}
+			if pool.EnableAutoScaling != nil && !cmd.Flags().Changed("node-count") {
+				pool.Count = nil // the server starts the pool within min..max
+			}
+			if in.Properties.AutoScalerProfile, err = f.autoscale.profileMap(); err != nil {
+				return err
+			}
+			in.Properties.AgentPoolProfiles = []mlfleet.AgentPoolInput{pool}
 			in.Properties.NetworkProfile = &mlfleet.NetworkProfile{LoadBalancerSku: f.lbSku, OutboundType: f.outbound}
 			if f.ranges != "" || f.private {
 				in.Properties.APIServerAccessProfile = &mlfleet.APIServerAccessProfile{EnablePrivateCluster: f.private, AuthorizedIPRanges: splitList(f.ranges)}
@@ -94,6 +108,7 @@ func newAKSCreate(streams Streams, g *globals) *cobra.Command {
 	fl.StringVar(&f.outbound, "outbound-type", "loadBalancer", "Outbound type: loadBalancer or userDefinedRouting")
 	fl.StringVar(&f.dnsPrefix, "dns-name-prefix", "", "DNS prefix (default: from the names)")
 	fl.BoolVar(&f.noWait, "no-wait", false, "Do not wait for the long-running operation to finish")
+	f.autoscale.bind(fl, false)
 	return cmd
 }
 
@@ -256,19 +271,29 @@ func newAKSScale(streams Streams, g *globals) *cobra.Command {
 
 func newAKSUpdate(streams Streams, g *globals) *cobra.Command {
 	f := &clusterFlags{}
-	var ranges string
+	var ranges, pool string
 	var noWait bool
+	a := &autoscaleFlags{}
 	cmd := &cobra.Command{
-		Use:   "update -n NAME -g GROUP --api-server-authorized-ip-ranges RANGES",
-		Short: "Change a cluster's API server authorized IP ranges (\"\" removes them)",
+		Use:   "update -n NAME -g GROUP [--api-server-authorized-ip-ranges RANGES] [--enable-cluster-autoscaler --min-count N --max-count M]",
+		Short: "Change a cluster's API server authorized IP ranges (\"\" removes them) or its cluster autoscaler",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name, group, err := f.resolve()
 			if err != nil {
 				return err
 			}
-			if !cmd.Flags().Changed("api-server-authorized-ip-ranges") {
-				return usagef("nothing to update: give --api-server-authorized-ip-ranges")
+			setRanges := cmd.Flags().Changed("api-server-authorized-ip-ranges")
+			if !setRanges && !a.changed(cmd) {
+				return usagef("nothing to update: give --api-server-authorized-ip-ranges, --enable-cluster-autoscaler, --disable-cluster-autoscaler, --update-cluster-autoscaler or --cluster-autoscaler-profile")
+			}
+			enable, lo, hi, err := a.pool(cmd)
+			if err != nil {
+				return err
+			}
+			profile, err := a.profileMap()
+			if err != nil {
+				return err
 			}
 			c, err := g.client(streams)
 			if err != nil {
@@ -279,12 +304,24 @@ func newAKSUpdate(streams Streams, g *globals) *cobra.Command {
 				return err
 			}
 			in := &mlfleet.ClusterInput{}
-			in.Properties.APIServerAccessProfile = &mlfleet.APIServerAccessProfile{AuthorizedIPRanges: splitList(ranges)}
-			if ap := cur.Properties.APIServerAccessProfile; ap != nil {
-				in.Properties.APIServerAccessProfile.EnablePrivateCluster = ap.EnablePrivateCluster
+			in.Properties.AutoScalerProfile = profile
+			if enable != nil {
+				if pool == "" {
+					if len(cur.Properties.AgentPoolProfiles) != 1 {
+						return usagef("cluster '%s' has %d node pools; use aks nodepool update, or choose one with --nodepool-name", name, len(cur.Properties.AgentPoolProfiles))
+					}
+					pool = cur.Properties.AgentPoolProfiles[0].Name
+				}
+				in.Properties.AgentPoolProfiles = []mlfleet.AgentPoolInput{{Name: pool, EnableAutoScaling: enable, MinCount: lo, MaxCount: hi}}
 			}
-			if in.Properties.APIServerAccessProfile.AuthorizedIPRanges == nil {
-				in.Properties.APIServerAccessProfile.AuthorizedIPRanges = []string{}
+			if setRanges {
+				in.Properties.APIServerAccessProfile = &mlfleet.APIServerAccessProfile{AuthorizedIPRanges: splitList(ranges)}
+				if ap := cur.Properties.APIServerAccessProfile; ap != nil {
+					in.Properties.APIServerAccessProfile.EnablePrivateCluster = ap.EnablePrivateCluster
+				}
+				if in.Properties.APIServerAccessProfile.AuthorizedIPRanges == nil {
+					in.Properties.APIServerAccessProfile.AuthorizedIPRanges = []string{}
+				}
 			}
 			_, p, err := c.BeginCreateOrUpdateManagedCluster(cmd.Context(), group, name, in, nil)
 			if err != nil {
@@ -295,7 +332,9 @@ func newAKSUpdate(streams Streams, g *globals) *cobra.Command {
 	}
 	f.bind(cmd)
 	cmd.Flags().StringVar(&ranges, "api-server-authorized-ip-ranges", "", "Comma-separated IP ranges allowed to reach the API server")
+	cmd.Flags().StringVar(&pool, "nodepool-name", "", "Node pool whose autoscaler to change (default: the only one)")
 	cmd.Flags().BoolVar(&noWait, "no-wait", false, "Do not wait for the long-running operation to finish")
+	a.bind(cmd.Flags(), true)
 	return cmd
 }
 

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/mlfleet/mlfleet/internal/arm"
+	"github.com/mlfleet/mlfleet/internal/catalog"
 	"github.com/mlfleet/mlfleet/internal/containerservice"
 	"github.com/mlfleet/mlfleet/internal/kube"
 	"github.com/mlfleet/mlfleet/internal/store"
@@ -243,7 +244,11 @@ func (s *Service) attachChecks(ctx context.Context, w *workspaces.Workspace, sel
 	for _, f := range fails {
 		l.fail("Capacity", "InsufficientCapacity", "properties.properties.clusterPurpose", "%s", f)
 	}
-	if len(fails) == 0 {
+	floor := floorFailures(mc, st.Purpose, s.cfg.Clusters.VMSizes())
+	for _, f := range floor {
+		l.fail("Capacity", "InsufficientCapacity", "properties.properties.clusterPurpose", "%s", f)
+	}
+	if len(fails) == 0 && len(floor) == 0 {
 		l.pass("Capacity", "%s, %d vCPUs: enough for %s", count(len(o.Nodes), "node"), o.Cores, st.Purpose)
 	}
 	l.warnings = append(l.warnings, warns...)
@@ -298,4 +303,28 @@ func describeCompute(id string) string {
 		return fmt.Sprintf("compute %s", id)
 	}
 	return fmt.Sprintf("compute '%s' of workspace '%s' (resource group '%s', id %s)", p.Names[1], p.Names[0], p.ResourceGroup, id)
+}
+
+// floorFailures applies the purpose rule (S5) to the autoscaling floor of mc (B6): the
+// nodes its autoscaler may shrink it to, minCount of each autoscaled pool and the count of
+// the others. Nil when no pool autoscales or the floor is enough.
+func floorFailures(mc *containerservice.ManagedCluster, purpose string, sizes *catalog.VMSizes) []string {
+	nodes, cores, auto := 0, 0, false
+	for _, p := range mc.Properties.AgentPoolProfiles {
+		n := p.Count
+		if p.EnableAutoScaling && p.MinCount != nil {
+			n, auto = *p.MinCount, true
+		}
+		if vm, ok := sizes.Get(p.VMSize); ok {
+			nodes, cores = nodes+n, cores+n*vm.Cores
+		}
+	}
+	if !auto {
+		return nil
+	}
+	fails, _ := capacity(purpose, nodes, cores, fmt.Sprintf("the autoscaling floor of cluster '%s' (the sum of its pools' minCount)", mc.Name))
+	for i := range fails {
+		fails[i] += " The cluster autoscaler may shrink it that far: raise minCount ('mlfleet aks update --update-cluster-autoscaler --min-count N --max-count M')."
+	}
+	return fails
 }

@@ -113,6 +113,7 @@ func (s *Service) apply(c *Compute, o *observation) {
 		setCondition(&c.Properties.Mlfleet.Conditions, Condition{Type: typ, Status: "Unknown", Reason: "ClusterUnreachable", Message: "the cluster cannot be reached"}, now)
 	}
 	name := o.Cluster.Name
+	c.Properties.Mlfleet.Autoscale = autoscaleOf(o.Cluster)
 	if o.Unreachable != nil {
 		set(ConditionReachable, false, "ClusterUnreachable", "Cluster '%s' cannot be reached: %v", name, o.Unreachable)
 		unknown(ConditionVersionSupported)
@@ -205,4 +206,13 @@ func derivedState(conds []Condition) string {
 		}
 	}
 	return state
+}
+
+// autoscaleOf is the autoscaling range of a one-pool cluster, nil when it has none.
+func autoscaleOf(mc *containerservice.ManagedCluster) *ComputeAutoscale {
+	pools := mc.Properties.AgentPoolProfiles
+	if len(pools) != 1 || !pools[0].EnableAutoScaling || pools[0].MinCount == nil || pools[0].MaxCount == nil {
+		return nil
+	}
+	return &ComputeAutoscale{MinCount: *pools[0].MinCount, MaxCount: *pools[0].MaxCount}
 }

@@ -179,6 +179,7 @@ func (s *Service) attach(ctx context.Context, w *workspaces.Workspace, id, name 
 	c.Properties.Mlfleet.Warnings = all.warnings
 	c.Properties.Mlfleet.ClusterUID = t.Obs.UID
 	c.Properties.Mlfleet.KubernetesVersion = t.Obs.Version
+	c.Properties.Mlfleet.Autoscale = autoscaleOf(mc)
 	// Claim the cluster with the compute, so that of two concurrent attaches exactly one is
 	// accepted. A forced attach takes the claim over in its operation, after detaching the
 	// holder.
@@ -279,7 +280,7 @@ func (s *Service) update(ctx context.Context, w *workspaces.Workspace, r *store.
 			l.fail("Reachable", "ClusterUnreachable", "properties.resourceId", "Cluster '%s' cannot be reached to check the new cluster purpose: %v.", mc.Name, o.Unreachable)
 		} else {
 			fails, warns := capacity(st.Purpose, len(o.Nodes), o.Cores, fmt.Sprintf("cluster '%s'", mc.Name))
-			for _, f := range fails {
+			for _, f := range append(fails, floorFailures(mc, st.Purpose, s.cfg.Clusters.VMSizes())...) {
 				l.fail("Capacity", "InsufficientCapacity", "properties.properties.clusterPurpose", "%s", f)
 			}
 			l.warnings = append(l.warnings, warns...)

@@ -39,6 +39,7 @@ type (
 	AKSNetworkingConfiguration = mlfleet.AKSNetworkingConfiguration
 	SystemService              = mlfleet.SystemService
 	ComputeMlfleet             = mlfleet.ComputeMlfleet
+	ComputeAutoscale           = mlfleet.ComputeAutoscale
 	Condition                  = mlfleet.Condition
 	ProvisioningError          = mlfleet.ProvisioningError
 	ErrorDetail                = mlfleet.ErrorDetail

@@ -419,6 +419,7 @@ func (s *Service) validateNew(ctx context.Context, sub string, group *resources.
 		pools = []AgentPoolInput{{Name: DefaultPoolName}}
 	}
 	seen := map[string]bool{}
+	autoscaled := false
 	for i, ap := range pools {
 		target := fmt.Sprintf("properties.agentPoolProfiles[%d]", i)
 		if ap.Name == "" {
@@ -455,8 +456,14 @@ func (s *Service) validateNew(ctx context.Context, sub string, group *resources.
 		if mode != "System" && mode != "User" {
 			errs.add("InvalidParameter", target+".mode", "Agent pool mode '%s' is invalid: use System or User.", mode)
 		}
-		props.AgentPoolProfiles = append(props.AgentPoolProfiles, AgentPoolProfile{Name: ap.Name, Count: count, VMSize: size,
-			Mode: mode, OSType: "Linux", Type: "VirtualMachineScaleSets", OrchestratorVersion: props.KubernetesVersion, ProvisioningState: StateCreating})
+		pool := AgentPoolProfile{Name: ap.Name, Count: count, VMSize: size,
+			Mode: mode, OSType: "Linux", Type: "VirtualMachineScaleSets", OrchestratorVersion: props.KubernetesVersion, ProvisioningState: StateCreating}
+		pool.Count = poolScaling(target, ap, &pool, ap.Count != nil, false, &errs)
+		autoscaled = autoscaled || pool.EnableAutoScaling
+		props.AgentPoolProfiles = append(props.AgentPoolProfiles, pool)
+	}
+	if autoscaled || p.AutoScalerProfile != nil {
+		props.AutoScalerProfile = mergeProfile(p.AutoScalerProfile, nil, &errs)
 	}
 
 	np := NetworkProfile{}
@@ -544,6 +551,7 @@ func (s *Service) update(ctx context.Context, r *store.Resource, in ClusterInput
 	}
 	withDefaults(&mc)
 	cur := mc
+	cur.Properties.AgentPoolProfiles = slices.Clone(mc.Properties.AgentPoolProfiles)
 	if err := s.idle(ctx, s.cfg.Store, r.ID, &mc); err != nil {
 		return nil, false, nil, err
 	}
@@ -562,6 +570,7 @@ func (s *Service) update(ctx context.Context, r *store.Resource, in ClusterInput
 	checkProfiles(in, &mc.Properties, &cur.Properties, &errs)
 	want := updateOp{ID: r.ID, Counts: map[string]int{}}
 	info := s.providerInfo(mc.Properties.Mlfleet.Provider)
+	autoscaled := slices.ContainsFunc(mc.Properties.AgentPoolProfiles, func(x AgentPoolProfile) bool { return x.EnableAutoScaling })
 	for i, ap := range p.AgentPoolProfiles {
 		target := fmt.Sprintf("properties.agentPoolProfiles[%d]", i)
 		idx := slices.IndexFunc(mc.Properties.AgentPoolProfiles, func(x AgentPoolProfile) bool { return x.Name == orDefault(ap.Name, DefaultPoolName) })
@@ -573,7 +582,22 @@ func (s *Service) update(ctx context.Context, r *store.Resource, in ClusterInput
 		if ap.VMSize != "" && !strings.EqualFold(ap.VMSize, cur.VMSize) {
 			errs.add("InvalidParameter", target+".vmSize", "The VM size of agent pool '%s' is %s and cannot be changed; create a new cluster with the size you need.", cur.Name, cur.VMSize)
 		}
-		if ap.Count != nil && *ap.Count != cur.Count {
+		next := cur
+		count := poolScaling(target, ap, &next, ap.Count != nil, true, &errs)
+		if next.EnableAutoScaling != cur.EnableAutoScaling || !slices.Equal(ptrs(next.MinCount, next.MaxCount), ptrs(cur.MinCount, cur.MaxCount)) {
+			if !info.CanScale {
+				errs.add("InvalidParameter", target+".enableAutoScaling", "Clusters of the %s provider are scaled where they run: their autoscaling cannot be changed through mlfleet.", info.Name)
+				continue
+			}
+			pool := &mc.Properties.AgentPoolProfiles[idx]
+			pool.EnableAutoScaling, pool.MinCount, pool.MaxCount = next.EnableAutoScaling, next.MinCount, next.MaxCount
+		}
+		autoscaled = autoscaled || next.EnableAutoScaling
+		if next.EnableAutoScaling || cur.EnableAutoScaling {
+			if count != cur.Count {
+				want.Counts[cur.Name] = count
+			}
+		} else if ap.Count != nil && *ap.Count != cur.Count {
 			if !info.CanScale {
 				errs.add("InvalidParameter", target+".count", "Clusters of the %s provider are scaled where they run, not through mlfleet.", info.Name)
 			} else if *ap.Count < 1 || *ap.Count > 100 {
@@ -582,6 +606,9 @@ func (s *Service) update(ctx context.Context, r *store.Resource, in ClusterInput
 				want.Counts[cur.Name] = *ap.Count
 			}
 		}
+	}
+	if autoscaled || p.AutoScalerProfile != nil {
+		mc.Properties.AutoScalerProfile = mergeProfile(p.AutoScalerProfile, cur.Properties.AutoScalerProfile, &errs)
 	}
 	if ap := p.APIServerAccessProfile; ap != nil {
 		cur := mc.Properties.APIServerAccessProfile
@@ -620,7 +647,9 @@ func (s *Service) update(ctx context.Context, r *store.Resource, in ClusterInput
 	mc.SystemData = resources.Touch(ctx, mc.SystemData, s.now())
 	var op *store.Operation
 	request := s.scaleRequest(&mc, want.Counts)
-	if len(want.Counts) > 0 || want.Ranges != nil {
+	// A change of the autoscaler runs as an operation too: it reconfigures the provider.
+	want.Autoscale = autoscaleChanged(&cur, &mc)
+	if len(want.Counts) > 0 || want.Ranges != nil || want.Autoscale {
 		mc.Properties.ProvisioningState = StateUpdating
 	}
 	r.Body, _ = json.Marshal(&mc)
@@ -684,18 +713,22 @@ func (s *Service) ScalePool(ctx context.Context, sub, rg, name, pool string, in 
 	if idx < 0 {
 		return nil, nil, arm.NotFound(arm.CodeResourceNotFound, "Cluster '%s' has no agent pool '%s'; adding pools is not supported.", name, pool)
 	}
-	if in.Properties.Count == nil {
+	ip := in.Properties
+	if ip.Count == nil && ip.EnableAutoScaling == nil && ip.MinCount == nil && ip.MaxCount == nil {
 		return nil, nil, arm.BadRequest("InvalidParameter", "properties.count is required to scale agent pool '%s'.", pool).WithTarget("properties.count")
 	}
 	var ci ClusterInput
-	ci.Properties.AgentPoolProfiles = []AgentPoolInput{{Name: pool, Count: in.Properties.Count, VMSize: in.Properties.VMSize}}
+	ci.Properties.AgentPoolProfiles = []AgentPoolInput{{Name: pool, Count: ip.Count, VMSize: ip.VMSize,
+		EnableAutoScaling: ip.EnableAutoScaling, MinCount: ip.MinCount, MaxCount: ip.MaxCount}}
 	updated, _, op, err := s.Put(ctx, sub, rg, name, ci, arm.Preconditions{})
 	if err != nil {
 		return nil, nil, err
 	}
 	ap := agentPool(updated, updated.Properties.AgentPoolProfiles[idx])
 	if op != nil {
-		ap.Properties.Count = *in.Properties.Count
+		if ip.Count != nil && !ap.Properties.EnableAutoScaling {
+			ap.Properties.Count = *ip.Count
+		}
 		ap.Properties.ProvisioningState = StateUpdating
 	}
 	return ap, op, nil
@@ -731,7 +764,8 @@ func (s *Service) ListPools(ctx context.Context, sub, rg, name string) ([]*Agent
 func agentPool(mc *ManagedCluster, p AgentPoolProfile) *AgentPool {
 	return &AgentPool{ID: mc.ID + "/agentPools/" + p.Name, Name: p.Name, Type: TypeManagedCluster + "/agentPools",
 		Properties: AgentPoolProperties{Count: p.Count, VMSize: p.VMSize, Mode: p.Mode, OSType: p.OSType, Type: p.Type,
-			OrchestratorVersion: p.OrchestratorVersion, ProvisioningState: p.ProvisioningState}}
+			OrchestratorVersion: p.OrchestratorVersion, ProvisioningState: p.ProvisioningState,
+			EnableAutoScaling: p.EnableAutoScaling, MinCount: p.MinCount, MaxCount: p.MaxCount}}
 }
 
 // Get returns a cluster, or a 404.
@@ -990,6 +1024,8 @@ type updateOp struct {
 	ID     string         `json:"id"`
 	Counts map[string]int `json:"counts,omitempty"`
 	Ranges *[]string      `json:"ranges,omitempty"`
+	// Autoscale says the autoscaler's settings changed (they are stored with the cluster).
+	Autoscale bool `json:"autoscale,omitempty"`
 }
 
 // runCreate brings a new cluster up and records its live facts.
@@ -1209,7 +1245,14 @@ func (s *Service) spec(ctx context.Context, r *store.Resource, mc *ManagedCluste
 	spec := provider.ClusterSpec{ID: p.Mlfleet.ClusterID, Name: mc.Name, Location: mc.Location, KubernetesVersion: p.KubernetesVersion,
 		ServiceCIDR: p.NetworkProfile.ServiceCidr, DNSServiceIP: p.NetworkProfile.DNSServiceIP, Context: p.Mlfleet.Context}
 	for _, ap := range p.AgentPoolProfiles {
-		spec.Pools = append(spec.Pools, provider.NodePool{Name: ap.Name, Count: ap.Count, VMSize: ap.VMSize, Mode: ap.Mode})
+		pool := provider.NodePool{Name: ap.Name, Count: ap.Count, VMSize: ap.VMSize, Mode: ap.Mode}
+		if ap.EnableAutoScaling && ap.MinCount != nil && ap.MaxCount != nil {
+			pool.Autoscale = &provider.PoolBounds{Min: *ap.MinCount, Max: *ap.MaxCount}
+			if spec.Autoscaler == nil {
+				spec.Autoscaler = s.autoscaler(r.ID, p.AutoScalerProfile)
+			}
+		}
+		spec.Pools = append(spec.Pools, pool)
 	}
 	if p.APIServerAccessProfile != nil {
 		spec.AuthorizedIPRanges = p.APIServerAccessProfile.AuthorizedIPRanges

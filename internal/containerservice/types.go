@@ -15,6 +15,7 @@ type (
 	ClusterProperties        = mlfleet.ClusterProperties
 	PowerState               = mlfleet.PowerState
 	AgentPoolProfile         = mlfleet.AgentPoolProfile
+	AutoScalerProfile        = mlfleet.AutoScalerProfile
 	NetworkProfile           = mlfleet.NetworkProfile
 	APIServerAccessProfile   = mlfleet.APIServerAccessProfile
 	MlfleetProperties        = mlfleet.MlfleetProperties

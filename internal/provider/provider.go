@@ -8,6 +8,7 @@ package provider
 import (
 	"context"
 	"errors"
+	"time"
 )
 
 var (
@@ -42,6 +43,29 @@ type NodePool struct {
 	VMSize string
 	// Mode is System or User.
 	Mode string
+	// Autoscale, when set, lets the provider's cluster autoscaler move Count within it
+	// (providers that cannot autoscale ignore it).
+	Autoscale *PoolBounds
+}
+
+// PoolBounds are the node counts a cluster autoscaler keeps a pool within.
+type PoolBounds struct {
+	Min, Max int
+}
+
+// Autoscaler configures the cluster autoscaler of a cluster with autoscaled pools.
+type Autoscaler struct {
+	ScanInterval           time.Duration
+	ScaleDownDelayAfterAdd time.Duration
+	ScaleDownUnneededTime  time.Duration
+	// ScaleDownDelayAfterFailure pauses scale-down after a drain failed.
+	ScaleDownDelayAfterFailure time.Duration
+	UtilizationThreshold       float64
+	MaxGracefulTermination     time.Duration
+	// Resize records the node count the autoscaler chose for a pool, before the provider
+	// changes the pool; an error leaves the pool as it is until the next decision. Nil
+	// means the provider changes the pool without asking.
+	Resize func(ctx context.Context, pool string, count int) error
 }
 
 // ClusterSpec describes a cluster to bring up or reach.
@@ -60,6 +84,8 @@ type ClusterSpec struct {
 	Kubeconfig []byte
 	// Context picks a kubeconfig context ("" = the current one; external provider only).
 	Context string
+	// Autoscaler configures the autoscaling of the pools with Autoscale set (nil: none).
+	Autoscaler *Autoscaler
 }
 
 // Status is a cluster's live state.

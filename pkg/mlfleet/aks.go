@@ -66,6 +66,14 @@ func (c *Client) GetManagedCluster(ctx context.Context, group, name string) (*Ma
 	return &mc, err
 }
 
+// GetAgentPool returns one agent pool of a cluster.
+func (c *Client) GetAgentPool(ctx context.Context, group, name, pool string) (*AgentPool, error) {
+	var ap AgentPool
+	_, err := c.do(ctx, request{method: http.MethodGet, path: c.clusterPath(group, name) + "/agentPools/" + url.PathEscape(pool),
+		apiVersion: ContainerServiceAPIVersion}, &ap)
+	return &ap, err
+}
+
 // ListManagedClusters returns the clusters of a group, or of the subscription when group is "".
 func (c *Client) ListManagedClusters(ctx context.Context, group string) ([]*ManagedCluster, error) {
 	p := c.subPath() + "/providers/Microsoft.ContainerService/managedClusters"
@@ -88,6 +96,18 @@ func (c *Client) BeginDeleteManagedCluster(ctx context.Context, group, name stri
 func (c *Client) BeginScaleAgentPool(ctx context.Context, group, name, pool string, count int) (*AgentPool, *Poller, error) {
 	var body AgentPoolPut
 	body.Properties.Count = &count
+	var ap AgentPool
+	resp, err := c.do(ctx, request{method: http.MethodPut, path: c.clusterPath(group, name) + "/agentPools/" + url.PathEscape(pool),
+		apiVersion: ContainerServiceAPIVersion, body: body}, &ap)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &ap, c.newPoller(resp), nil
+}
+
+// BeginUpdateAgentPool changes one agent pool as the body says (count, autoscaling and its
+// bounds). The poller is nil when nothing had to run in the background.
+func (c *Client) BeginUpdateAgentPool(ctx context.Context, group, name, pool string, body AgentPoolPut) (*AgentPool, *Poller, error) {
 	var ap AgentPool
 	resp, err := c.do(ctx, request{method: http.MethodPut, path: c.clusterPath(group, name) + "/agentPools/" + url.PathEscape(pool),
 		apiVersion: ContainerServiceAPIVersion, body: body}, &ap)

@@ -92,6 +92,9 @@ type ClusterProperties struct {
 	EnableRBAC               bool                    `json:"enableRBAC"`
 	NetworkProfile           NetworkProfile          `json:"networkProfile"`
 	APIServerAccessProfile   *APIServerAccessProfile `json:"apiServerAccessProfile,omitempty"`
+	// AutoScalerProfile holds the cluster autoscaler's settings, every key with its value
+	// (AKS's defaults where the user set none); nil when no pool ever autoscaled.
+	AutoScalerProfile AutoScalerProfile `json:"autoScalerProfile,omitempty"`
 	// MaxAgentPools is how many agent pools the cluster may have.
 	MaxAgentPools int `json:"maxAgentPools"`
 	// ServicePrincipalProfile is {"clientId":"msi"} for a cluster with a managed identity.
@@ -121,7 +124,17 @@ type AgentPoolProfile struct {
 	Type                string `json:"type"`
 	OrchestratorVersion string `json:"orchestratorVersion"`
 	ProvisioningState   string `json:"provisioningState"`
+	// EnableAutoScaling lets the cluster autoscaler set Count between MinCount and MaxCount.
+	EnableAutoScaling bool `json:"enableAutoScaling"`
+	// MinCount and MaxCount bound the autoscaler; nil when autoscaling is off.
+	MinCount *int `json:"minCount,omitempty"`
+	MaxCount *int `json:"maxCount,omitempty"`
 }
+
+// AutoScalerProfile is properties.autoScalerProfile: AKS's cluster autoscaler settings by
+// their hyphenated names ("scan-interval": "10s"). Values are strings, except the
+// daemonset-* keys, which are booleans on the wire.
+type AutoScalerProfile map[string]any
 
 // NetworkProfile is the cluster's network configuration.
 type NetworkProfile struct {
@@ -171,7 +184,9 @@ type ClusterInput struct {
 		AgentPoolProfiles      []AgentPoolInput        `json:"agentPoolProfiles"`
 		NetworkProfile         *NetworkProfile         `json:"networkProfile"`
 		APIServerAccessProfile *APIServerAccessProfile `json:"apiServerAccessProfile"`
-		EnableRBAC             *bool                   `json:"enableRBAC"`
+		// AutoScalerProfile changes the keys it names; nil leaves the profile as it is.
+		AutoScalerProfile AutoScalerProfile `json:"autoScalerProfile,omitempty"`
+		EnableRBAC        *bool             `json:"enableRBAC"`
 		// ServicePrincipalProfile, LinuxProfile, AddonProfiles and DisableLocalAccounts
 		// are what az aks create and update send; IdentityProfile, which update sends
 		// back, is read-only and ignored.
@@ -189,6 +204,10 @@ type AgentPoolInput struct {
 	Count  *int   `json:"count"`
 	VMSize string `json:"vmSize"`
 	Mode   string `json:"mode"`
+	// EnableAutoScaling nil leaves autoscaling as it is (on an update) or off (on a create).
+	EnableAutoScaling *bool `json:"enableAutoScaling,omitempty"`
+	MinCount          *int  `json:"minCount,omitempty"`
+	MaxCount          *int  `json:"maxCount,omitempty"`
 }
 
 // AgentPool is a node pool served as a child resource (agentPools/{name}).
@@ -208,14 +227,20 @@ type AgentPoolProperties struct {
 	Type                string `json:"type"`
 	OrchestratorVersion string `json:"orchestratorVersion"`
 	ProvisioningState   string `json:"provisioningState"`
+	EnableAutoScaling   bool   `json:"enableAutoScaling"`
+	MinCount            *int   `json:"minCount,omitempty"`
+	MaxCount            *int   `json:"maxCount,omitempty"`
 }
 
 // AgentPoolPut is the body of an agent pool PUT.
 type AgentPoolPut struct {
 	Properties struct {
-		Count  *int   `json:"count"`
-		VMSize string `json:"vmSize"`
-		Mode   string `json:"mode"`
+		Count             *int   `json:"count"`
+		VMSize            string `json:"vmSize"`
+		Mode              string `json:"mode"`
+		EnableAutoScaling *bool  `json:"enableAutoScaling,omitempty"`
+		MinCount          *int   `json:"minCount,omitempty"`
+		MaxCount          *int   `json:"maxCount,omitempty"`
 	} `json:"properties"`
 }
 

@@ -140,6 +140,15 @@ type ComputeMlfleet struct {
 	AttachmentID string `json:"attachmentId,omitempty"`
 	// FrontEndFqdn is the name the inference front-end's TLS certificate is for.
 	FrontEndFqdn string `json:"frontEndFqdn,omitempty"`
+	// Autoscale is the range the cluster autoscaler keeps the cluster's node pool within;
+	// nil when the pool does not autoscale (or the cluster has several pools).
+	Autoscale *ComputeAutoscale `json:"autoscale,omitempty"`
+}
+
+// ComputeAutoscale is the node range of an autoscaled cluster.
+type ComputeAutoscale struct {
+	MinCount int `json:"minCount"`
+	MaxCount int `json:"maxCount"`
 }
 
 // Condition is one observed fact about a compute's cluster.

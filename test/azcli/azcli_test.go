@@ -373,3 +373,47 @@ func TestUserLoginAndRoles(t *testing.T) {
 		t.Errorf("wrong password: err %v\n%s", err, errOut)
 	}
 }
+
+// TestAzAutoscaler: az's own bodies for the cluster autoscaler are accepted: aks create
+// with --enable-cluster-autoscaler, aks update --update-cluster-autoscaler with a profile,
+// aks scale refused on an autoscaled pool, nodepool update --disable-cluster-autoscaler
+// and aks update --enable-cluster-autoscaler again (B6).
+func TestAzAutoscaler(t *testing.T) {
+	az := newAz(t)
+	sp := servicePrincipal(t, "az-autoscale", "Owner", subscriptionScope())
+	az.must("login", "--service-principal", "-u", sp.AppID, "-p", sp.Password, "--tenant", sp.Tenant)
+	az.must("group", "create", "-n", "autoscalerg", "-l", "westus")
+	pool := func() map[string]any {
+		var mc map[string]any
+		az.mustJSON(&mc, "aks", "show", "-n", "azas", "-g", "autoscalerg")
+		return mc["agentPoolProfiles"].([]any)[0].(map[string]any)
+	}
+	az.must("aks", "create", "-n", "azas", "-g", "autoscalerg", "--node-count", "3", "--node-vm-size", "Standard_D3_v2", "--generate-ssh-keys",
+		"--enable-cluster-autoscaler", "--min-count", "3", "--max-count", "5")
+	if p := pool(); p["enableAutoScaling"] != true || p["minCount"] != 3.0 || p["maxCount"] != 5.0 {
+		t.Errorf("after create: pool %v", p)
+	}
+	var mc map[string]any
+	az.mustJSON(&mc, "aks", "update", "-n", "azas", "-g", "autoscalerg", "--update-cluster-autoscaler", "--min-count", "3", "--max-count", "6",
+		"--cluster-autoscaler-profile", "scan-interval=30s")
+	if prof, _ := mc["autoScalerProfile"].(map[string]any); prof["scanInterval"] != "30s" && prof["scan-interval"] != "30s" {
+		t.Errorf("after update: autoScalerProfile %v", mc["autoScalerProfile"])
+	}
+	if p := pool(); p["maxCount"] != 6.0 {
+		t.Errorf("after update: pool %v", p)
+	}
+	if _, errOut, err := az.run("aks", "scale", "-n", "azas", "-g", "autoscalerg", "--node-count", "4"); err == nil {
+		t.Errorf("aks scale of an autoscaled pool succeeded")
+	} else {
+		t.Logf("aks scale refused: %s", strings.TrimSpace(errOut))
+	}
+	az.must("aks", "nodepool", "update", "--cluster-name", "azas", "-g", "autoscalerg", "-n", "nodepool1", "--disable-cluster-autoscaler")
+	if p := pool(); p["enableAutoScaling"] != false || p["minCount"] != nil {
+		t.Errorf("after disable: pool %v", p)
+	}
+	az.must("aks", "update", "-n", "azas", "-g", "autoscalerg", "--enable-cluster-autoscaler", "--min-count", "3", "--max-count", "4")
+	if p := pool(); p["enableAutoScaling"] != true || p["maxCount"] != 4.0 {
+		t.Errorf("after enable: pool %v", p)
+	}
+	az.must("aks", "delete", "-n", "azas", "-g", "autoscalerg", "--yes", "--no-wait")
+}

@@ -199,6 +199,39 @@ func TestStudioInferenceClusters(t *testing.T) {
 		}
 	})
 
+	step(s, "autoscale", func(t *testing.T, s *studio) {
+		// The cluster side turns the autoscaler on; the list shows the range and the nodes now.
+		var body mlfleet.AgentPoolPut
+		on, lo, hi := true, 3, 6
+		body.Properties.EnableAutoScaling, body.Properties.MinCount, body.Properties.MaxCount = &on, &lo, &hi
+		_, p, err := c.BeginUpdateAgentPool(ctx, rg, "aks-attach", "nodepool1", body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p != nil {
+			if _, err := p.Wait(ctx, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s.waitFor("prod1 autoscaled", rowHas("prod1", "3–6 × Standard_D3_v2 (autoscale)", "4 nodes now, 16 vCPUs"), 2*time.Minute)
+		s.shot("16b-autoscale")
+		// Scale now edits the range.
+		s.click(`button[aria-label="Scale prod1"]`)
+		s.waitFor("the range dialog", `document.getElementById("dialog").open && document.getElementById("scale-min") && document.getElementById("scale-max") && !document.getElementById("scale-count")`, 10*time.Second)
+		s.typeInto("#scale-max", "8")
+		s.shot("16c-autoscale-range")
+		s.click("#scale-submit")
+		s.waitFor("the dialog to close", `!document.getElementById("dialog").open`, 10*time.Second)
+		s.waitFor("prod1 within 3–8", rowHas("prod1", "3–8 × Standard_D3_v2 (autoscale)"), 2*time.Minute)
+		mc, err := c.GetManagedCluster(ctx, rg, "aks-attach")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ap := mc.Properties.AgentPoolProfiles[0]; !ap.EnableAutoScaling || ap.MaxCount == nil || *ap.MaxCount != 8 {
+			t.Errorf("after the range dialog, pool = %+v", ap)
+		}
+	})
+
 	step(s, "detach", func(t *testing.T, s *studio) {
 		s.click(`button[aria-label="Detach prod1"]`)
 		s.waitFor("the confirmation", `document.getElementById("dialog").open && document.getElementById("detach-note")`, 10*time.Second)

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/mlfleet/mlfleet/internal/procstat"
@@ -128,4 +129,66 @@ func BenchmarkComputeAttach(b *testing.B) {
 	if p, err := c.BeginDeleteResourceGroup(ctx, "bench-attach-rg"); err == nil && p != nil {
 		_, _ = p.Wait(ctx, nil)
 	}
+}
+
+// BenchmarkAutoscaleBurst measures, on the shared server, the time from a burst of 18
+// pending pods of one cpu on an autoscaled 3 × Standard_D3_v2 cluster (min 3, max 6,
+// scan-interval 1s) to all of them Running on the nodes the autoscaler added (B6, N4).
+//
+//	go test -run '^$' -bench AutoscaleBurst -benchtime 1x ./test/integration/
+func BenchmarkAutoscaleBurst(b *testing.B) {
+	ctx := context.Background()
+	c := sdk(b)
+	if _, err := c.CreateResourceGroup(ctx, "bench-as-rg", "westus", nil); err != nil {
+		b.Fatal(err)
+	}
+	var total time.Duration
+	for i := range b.N {
+		b.StopTimer()
+		name := fmt.Sprintf("benchas%d-%d", time.Now().UnixNano()%100000, i)
+		count, on, lo, hi := 3, true, 3, 6
+		in := &mlfleet.ClusterInput{}
+		in.Properties.AgentPoolProfiles = []mlfleet.AgentPoolInput{{Name: "nodepool1", Count: &count, VMSize: "Standard_D3_v2",
+			EnableAutoScaling: &on, MinCount: &lo, MaxCount: &hi}}
+		in.Properties.AutoScalerProfile = mlfleet.AutoScalerProfile{"scan-interval": "1s"}
+		_, p, err := c.BeginCreateManagedCluster(ctx, "bench-as-rg", name, in)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := p.Wait(ctx, nil); err != nil {
+			b.Fatal(err)
+		}
+		kc, err := c.ClusterCredentials(ctx, "bench-as-rg", name, true)
+		if err != nil {
+			b.Fatal(err)
+		}
+		k := kubeClient(b, kc)
+		b.StartTimer()
+		start := time.Now()
+		if _, err := k.AppsV1().Deployments("default").Create(ctx, burstDeployment(18), metav1.CreateOptions{}); err != nil {
+			b.Fatal(err)
+		}
+		eventually(b, 2*time.Minute, "18 pods running", func() error {
+			pods, err := k.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: "app=burst"})
+			if err != nil {
+				return err
+			}
+			running := 0
+			for _, p := range pods.Items {
+				if p.Status.Phase == corev1.PodRunning {
+					running++
+				}
+			}
+			if running != 18 {
+				return fmt.Errorf("%d running", running)
+			}
+			return nil
+		})
+		total += time.Since(start)
+		b.StopTimer()
+		if p, err := c.BeginDeleteManagedCluster(ctx, "bench-as-rg", name); err == nil && p != nil {
+			_, _ = p.Wait(ctx, nil)
+		}
+	}
+	b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "ms/burst-to-running")
 }

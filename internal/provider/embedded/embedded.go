@@ -108,7 +108,25 @@ func (p *Provider) Ensure(ctx context.Context, spec provider.ClusterSpec) (*prov
 			return nil, err
 		}
 	}
+	c.runtime.SetAutoscaler(autoscalerConfig(spec))
 	return p.status(ctx, c)
+}
+
+// autoscalerConfig is the runtime's autoscaler for spec: off unless a pool autoscales.
+func autoscalerConfig(spec provider.ClusterSpec) clusterruntime.AutoscalerConfig {
+	cfg := clusterruntime.AutoscalerConfig{Pools: map[string]clusterruntime.PoolBounds{}}
+	for _, pool := range spec.Pools {
+		if pool.Autoscale != nil {
+			cfg.Pools[pool.Name] = clusterruntime.PoolBounds{Min: pool.Autoscale.Min, Max: pool.Autoscale.Max}
+		}
+	}
+	if a := spec.Autoscaler; a != nil {
+		cfg.Settings = clusterruntime.AutoscalerSettings{ScanInterval: a.ScanInterval, ScaleDownDelayAfterAdd: a.ScaleDownDelayAfterAdd,
+			ScaleDownUnneededTime: a.ScaleDownUnneededTime, ScaleDownDelayAfterFailure: a.ScaleDownDelayAfterFailure,
+			UtilizationThreshold: a.UtilizationThreshold, MaxGracefulTermination: a.MaxGracefulTermination}
+		cfg.Resize = a.Resize
+	}
+	return cfg
 }
 
 func (p *Provider) start(ctx context.Context, c *cluster, spec provider.ClusterSpec) error {

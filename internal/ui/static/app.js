@@ -742,7 +742,9 @@ function nodesCell(c) {
   if (p.agentCount === null || p.agentCount === undefined) {
     return "—";
   }
-  const text = `${p.agentCount} × ${p.agentVmSize || "?"}`;
+  const auto = mlf(c).autoscale;
+  // An autoscaled cluster shows its range, as the portal does, and how many nodes run now.
+  const text = auto ? `${auto.minCount}–${auto.maxCount} × ${p.agentVmSize || "?"} (autoscale)` : `${p.agentCount} × ${p.agentVmSize || "?"}`;
   const size = sizeOf(p.agentVmSize);
   if (!size) {
     if (!state.vmSizes && !state.vmSizesLoading) {
@@ -752,7 +754,8 @@ function nodesCell(c) {
     }
     return text;
   }
-  return h("span", {}, text, h("span", { class: "muted small block" }, `${p.agentCount * size.numberOfCores} vCPUs`));
+  const now = auto ? `${p.agentCount} nodes now, ` : "";
+  return h("span", {}, text, h("span", { class: "muted small block" }, `${now}${p.agentCount * size.numberOfCores} vCPUs`));
 }
 
 function conditionsCell(c) {
@@ -1391,6 +1394,10 @@ function openScale(name) {
   }
   const p = aks(c);
   vmSizes().catch(() => {});
+  if (mlf(c).autoscale) {
+    openAutoscale(c, p, mlf(c).autoscale);
+    return;
+  }
   openDialog(`Scale ${c.name}`, (close) => {
     const count = h("input", { id: "scale-count", type: "number", min: 1, max: 100, step: 1, value: p.agentCount, required: true, autofocus: true });
     const capacity = capacityPanel("scale-capacity");
@@ -1426,6 +1433,61 @@ function openScale(name) {
         updateLiveViews();
       } catch (e) {
         showResult(result, errorBox(e, `${c.name} was not scaled`));
+      } finally {
+        submit.disabled = false;
+      }
+    });
+    update();
+    vmSizes().then(update).catch(() => {});
+    return form;
+  });
+}
+
+// openAutoscale edits the range of an autoscaled cluster: the autoscaler sets the node
+// count, so the dialog changes minCount and maxCount of its pool instead (the purpose rules
+// apply to the minimum, the nodes it may shrink to).
+function openAutoscale(c, p, auto) {
+  openDialog(`Scale ${c.name}`, (close) => {
+    const num = (id, value) => h("input", { id, type: "number", min: 1, max: 100, step: 1, value, required: true });
+    const lo = num("scale-min", auto.minCount);
+    const hi = num("scale-max", auto.maxCount);
+    lo.autofocus = true;
+    const capacity = capacityPanel("scale-capacity");
+    const result = h("div", { class: "result", id: "scale-result" });
+    const update = () => capacity.update(Number.parseInt(lo.value, 10), sizeOf(p.agentVmSize), p.clusterPurpose);
+    lo.addEventListener("input", update);
+    const form = h("form", { id: "scale-form", method: "dialog" },
+      h("dl", { class: "props compact" },
+        h("dt", {}, "VM size"), h("dd", { id: "scale-vmsize" }, p.agentVmSize || "—"),
+        h("dt", {}, "Cluster purpose"), h("dd", {}, p.clusterPurpose || "—"),
+        h("dt", {}, "Nodes now"), h("dd", {}, String(p.agentCount))),
+      h("p", { class: "hint", id: "scale-autoscale-note" }, "The cluster autoscaler sets the node count within this range."),
+      field("Minimum nodes", lo),
+      field("Maximum nodes", hi),
+      capacity.el,
+      result,
+      h("div", { class: "actions" },
+        h("button", { type: "submit", class: "primary", id: "scale-submit" }, "Save range"),
+        button("Cancel", { onClick: close })));
+    clearOnEdit(form, result);
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      if (!form.reportValidity()) {
+        return;
+      }
+      const submit = $("scale-submit");
+      submit.disabled = true;
+      try {
+        const clusterID = c.properties.resourceId;
+        const mc = await state.client.request("GET", clusterID, { apiVersion: versions.containerService });
+        const pool = mc.data.properties.agentPoolProfiles[0].name;
+        const body = { properties: { enableAutoScaling: true, minCount: Number.parseInt(lo.value, 10), maxCount: Number.parseInt(hi.value, 10) } };
+        const res = await state.client.request("PUT", `${clusterID}/agentPools/${pool}`, { apiVersion: versions.containerService, body });
+        track(c.name, "Autoscaling", res, `within ${lo.value}–${hi.value} nodes`);
+        close();
+        updateLiveViews();
+      } catch (e) {
+        showResult(result, errorBox(e, `the range of ${c.name} was not changed`));
       } finally {
         submit.disabled = false;
       }

@@ -11,12 +11,15 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/metadata/metadatainformer"
 	"k8s.io/client-go/restmapper"
+	"k8s.io/client-go/scale"
 	"k8s.io/controller-manager/pkg/informerfactory"
 	"k8s.io/klog/v2"
 	"k8s.io/kubernetes/pkg/controller/deployment"
+	"k8s.io/kubernetes/pkg/controller/disruption"
 	"k8s.io/kubernetes/pkg/controller/endpointslice"
 	"k8s.io/kubernetes/pkg/controller/garbagecollector"
 	"k8s.io/kubernetes/pkg/controller/namespace"
@@ -33,6 +36,7 @@ const (
 	garbageWorkers        = 4
 	endpointSliceWorkers  = 2
 	serviceAccountWorkers = 1
+	disruptionWorkers     = 1
 
 	// replicaSetBurst caps the pods a ReplicaSet creates or deletes in one sync, the
 	// kube-controller-manager default.
@@ -209,6 +213,32 @@ func newControllers(ctx context.Context, c *clients, typed informers.SharedInfor
 	}
 
 	// The "default" ServiceAccount of every namespace.
+	{
+		// The disruption controller keeps the status of PodDisruptionBudgets, which the
+		// apiserver's eviction subresource reads: without it, every eviction of a pod
+		// under a budget is refused, and the autoscaler's drains could not proceed.
+		const name = "disruption-controller"
+		client, err := c.kube(name)
+		if err != nil {
+			return nil, err
+		}
+		mapperDiscovery, err := c.discovery(name)
+		if err != nil {
+			return nil, err
+		}
+		mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(mapperDiscovery))
+		scales, err := scale.NewForConfig(c.configFor(name, 1), mapper, dynamic.LegacyAPIPathResolverFunc,
+			scale.NewDiscoveryScaleKindResolver(client.Discovery()))
+		if err != nil {
+			return nil, fmt.Errorf("create %s: %w", name, err)
+		}
+		ctx := named(name)
+		dc := disruption.NewDisruptionController(ctx, typed.Core().V1().Pods(), typed.Policy().V1().PodDisruptionBudgets(),
+			typed.Core().V1().ReplicationControllers(), typed.Apps().V1().ReplicaSets(), typed.Apps().V1().Deployments(),
+			typed.Apps().V1().StatefulSets(), client, mapper, scales, client.Discovery())
+		loops = append(loops, controllerLoop{name, func() { dc.Run(ctx, disruptionWorkers) }})
+	}
+
 	{
 		const name = "service-account-controller"
 		client, err := c.kube(name)

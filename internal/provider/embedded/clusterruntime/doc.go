@@ -7,8 +7,9 @@
 //   - Upstream controllers from k8s.io/kubernetes/pkg/controller, built from their
 //     constructors on one shared informer factory (controllers.go): deployment,
 //     replicaset, namespace (namespace deletion), garbage collector (cascading deletion
-//     through ownerReferences, for every resource discovery lists), endpointslice and
-//     serviceaccount (the "default" ServiceAccount of each namespace). Not the whole
+//     through ownerReferences, for every resource discovery lists), endpointslice,
+//     serviceaccount (the "default" ServiceAccount of each namespace) and disruption (the
+//     status of PodDisruptionBudgets, which evictions check). Not the whole
 //     kube-controller-manager: no leader election, no HTTP server, no controllers that a
 //     simulated cluster cannot use (node lifecycle, routes, volumes, certificates).
 //   - A node simulator (nodes.go, nodepool.go): [Runtime.SetPool] registers the nodes of
@@ -29,6 +30,19 @@
 //     tried again when nodes or pods change. Pods bound to simulated nodes are reported
 //     Running and Ready with a pod IP; pods being deleted there are removed at once, as
 //     a kubelet does when their containers have stopped.
+//   - A cluster autoscaler (autoscaler.go), off until [Runtime.SetAutoscaler] names
+//     autoscaled pools. Every scan interval it plans the pods the scheduler stand-in left
+//     Unschedulable onto the room the nodes have left, then onto template nodes of the
+//     autoscaled pools (the scheduler's own fit checks), and grows each pool by the new
+//     nodes it needs, never past its maximum; pods no new node could take get a
+//     NotTriggerScaleUp event with the reasons. A node whose pods' requests stay under
+//     the utilization threshold for the unneeded time, and whose pods fit elsewhere, is
+//     cordoned, drained through evictions (PodDisruptionBudgets hold) and removed, never
+//     below the minimum nor within the delay after a scale-up. It only removes the last
+//     node of a pool, since SetPool shrinks a pool from its highest index. Each decision
+//     goes first to AutoscalerConfig.Resize, so that the owner of the pool (mlfleet's
+//     store) records it before the pool changes; its status is the ConfigMap
+//     kube-system/cluster-autoscaler-status.
 //   - A load balancer simulator (loadbalancer.go) standing in for the Azure cloud
 //     provider's service controller: Services of type LoadBalancer get an address,
 //     internal or public after the Azure annotations, kept until the Service goes or

@@ -13,6 +13,7 @@ import (
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
@@ -152,8 +153,9 @@ func (o Options) complete() (*Options, error) {
 // controllers, simulated nodes, a scheduler and kubelets that start pods, and load
 // balancers. Its methods are safe for concurrent use.
 type Runtime struct {
-	log   *slog.Logger
-	nodes *nodeSimulator
+	log        *slog.Logger
+	nodes      *nodeSimulator
+	autoscaler *autoscaler
 
 	runCtx  context.Context
 	cancel  context.CancelFunc
@@ -243,6 +245,10 @@ func Start(ctx context.Context, config *rest.Config, opts Options) (*Runtime, er
 		return fail(err)
 	}
 	r.nodes = nodes
+	r.autoscaler = &autoscaler{client: client, pods: coreInformers.Pods().Lister(), nodeList: coreInformers.Nodes().Lister(),
+		podSim: pods, nodeSim: nodes, clock: o.Clock, log: o.Logger.With("component", autoscalerComponent),
+		recorder: events.NewRecorder(scheme.Scheme, v1.EventSource{Component: autoscalerComponent}),
+		wake:     make(chan struct{}, 1), since: map[string]time.Time{}, noticed: map[types.UID]string{}}
 
 	typed.StartWithContext(runCtx)
 	metadataOnly.Start(runCtx.Done())
@@ -264,6 +270,7 @@ func Start(ctx context.Context, config *rest.Config, opts Options) (*Runtime, er
 	r.wg.Go(func() { nodes.run(runCtx) })
 	r.wg.Go(func() { pods.run(runCtx) })
 	r.wg.Go(func() { lbs.run(runCtx) })
+	r.wg.Go(func() { r.autoscaler.run(runCtx) })
 	o.Logger.Debug("cluster runtime started", "controllers", len(loops))
 	return r, nil
 }

@@ -1,0 +1,107 @@
+package containerservice
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func intp(n int) *int    { return &n }
+func boolp(b bool) *bool { return &b }
+
+func TestPoolScaling(t *testing.T) {
+	on := func(lo, hi int) AgentPoolProfile {
+		return AgentPoolProfile{Name: "nodepool1", Mode: "System", Count: 3, EnableAutoScaling: true, MinCount: intp(lo), MaxCount: intp(hi)}
+	}
+	off := AgentPoolProfile{Name: "nodepool1", Mode: "System", Count: 3}
+	for _, tc := range []struct {
+		name      string
+		cur       AgentPoolProfile
+		in        AgentPoolInput
+		update    bool
+		wantCount int
+		wantErr   string // substring of the message; "" = valid
+		wantOn    bool
+	}{
+		{name: "create enables", cur: off, in: AgentPoolInput{EnableAutoScaling: boolp(true), MinCount: intp(3), MaxCount: intp(10)}, wantCount: 3, wantOn: true},
+		{name: "create count clamped up to min", cur: off, in: AgentPoolInput{EnableAutoScaling: boolp(true), MinCount: intp(5), MaxCount: intp(10)}, wantCount: 5, wantOn: true},
+		{name: "create count outside range", cur: AgentPoolProfile{Name: "nodepool1", Mode: "System", Count: 2}, in: AgentPoolInput{Count: intp(2), EnableAutoScaling: boolp(true), MinCount: intp(3), MaxCount: intp(10)}, wantErr: "not in the range"},
+		{name: "min above max", cur: off, in: AgentPoolInput{EnableAutoScaling: boolp(true), MinCount: intp(7), MaxCount: intp(4)}, wantErr: "greater than maxCount"},
+		{name: "max zero", cur: off, in: AgentPoolInput{EnableAutoScaling: boolp(true), MinCount: intp(1), MaxCount: intp(0)}, wantErr: "maxCount 0 is out of range"},
+		{name: "max above limit", cur: off, in: AgentPoolInput{EnableAutoScaling: boolp(true), MinCount: intp(1), MaxCount: intp(1000)}, wantErr: "maxCount 1000 is out of range"},
+		{name: "system pool min zero", cur: off, in: AgentPoolInput{EnableAutoScaling: boolp(true), MinCount: intp(0), MaxCount: intp(3)}, wantErr: "minCount 0 is out of range"},
+		{name: "user pool min zero", cur: AgentPoolProfile{Name: "user1", Mode: "User", Count: 3}, in: AgentPoolInput{EnableAutoScaling: boolp(true), MinCount: intp(0), MaxCount: intp(3)}, wantCount: 3, wantOn: true},
+		{name: "missing bounds", cur: off, in: AgentPoolInput{EnableAutoScaling: boolp(true)}, wantErr: "required when enableAutoScaling"},
+		{name: "bounds without autoscaling", cur: off, in: AgentPoolInput{MinCount: intp(1), MaxCount: intp(3)}, update: true, wantErr: "does not autoscale"},
+		{name: "manual scale refused", cur: on(3, 6), in: AgentPoolInput{Count: intp(5)}, update: true, wantErr: "Cannot scale cluster autoscaler enabled node pool"},
+		{name: "same count resent (az)", cur: on(3, 6), in: AgentPoolInput{Count: intp(3), EnableAutoScaling: boolp(true), MinCount: intp(3), MaxCount: intp(6)}, update: true, wantCount: 3, wantOn: true},
+		{name: "update range moves count", cur: on(3, 6), in: AgentPoolInput{MinCount: intp(4), MaxCount: intp(6)}, update: true, wantCount: 4, wantOn: true},
+		{name: "enable on update clamps", cur: AgentPoolProfile{Name: "nodepool1", Mode: "System", Count: 1}, in: AgentPoolInput{Count: intp(1), EnableAutoScaling: boolp(true), MinCount: intp(3), MaxCount: intp(6)}, update: true, wantCount: 3, wantOn: true},
+		{name: "disable keeps count", cur: on(3, 6), in: AgentPoolInput{EnableAutoScaling: boolp(false)}, update: true, wantCount: 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var errs fieldErrors
+			ap := tc.cur
+			count := poolScaling("p", tc.in, &ap, tc.in.Count != nil, tc.update, &errs)
+			err := errs.err()
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("error = %v, want one containing %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("error = %v", err)
+			}
+			if count != tc.wantCount || ap.EnableAutoScaling != tc.wantOn {
+				t.Errorf("count %d autoscale %v, want %d %v", count, ap.EnableAutoScaling, tc.wantCount, tc.wantOn)
+			}
+			if !tc.wantOn && (ap.MinCount != nil || ap.MaxCount != nil) {
+				t.Errorf("min/max kept on a pool that does not autoscale")
+			}
+		})
+	}
+}
+
+func TestMergeProfile(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		in      AutoScalerProfile
+		wantErr []string
+	}{
+		{name: "defaults", in: nil},
+		{name: "valid keys", in: AutoScalerProfile{"scan-interval": "30s", "scale-down-utilization-threshold": "0.7", "expander": "least-waste", "daemonset-eviction-for-empty-nodes": true}},
+		{name: "unknown key", in: AutoScalerProfile{"scan-intervall": "30s"}, wantErr: []string{"Unknown cluster autoscaler profile key 'scan-intervall'"}},
+		{name: "bad values reported together", in: AutoScalerProfile{"scan-interval": "ten", "scale-down-utilization-threshold": "2", "expander": "cheapest", "max-total-unready-percentage": "101"},
+			wantErr: []string{"'scan-interval' is 'ten'", "use a number from 0 to 1", "use one of least-waste", "use 0 to 100", "4 problems"}},
+		{name: "bool key", in: AutoScalerProfile{"ignore-daemonsets-utilization": "maybe"}, wantErr: []string{"must be true or false"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var errs fieldErrors
+			out := mergeProfile(tc.in, nil, &errs)
+			err := errs.err()
+			if len(tc.wantErr) == 0 {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(out) != len(autoScalerKeys) {
+					t.Errorf("profile has %d keys, want all %d", len(out), len(autoScalerKeys))
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, w := range tc.wantErr {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %q", err, w)
+				}
+			}
+		})
+	}
+	s := Settings(DefaultAutoScalerProfile())
+	if s.ScanInterval != 10*time.Second || s.ScaleDownDelayAfterAdd != 10*time.Minute || s.ScaleDownUnneededTime != 10*time.Minute || s.ScaleDownDelayAfterFailure != 3*time.Minute ||
+		s.UtilizationThreshold != 0.5 || s.MaxGracefulTermination != 600*time.Second || s.Expander != "random" {
+		t.Errorf("default settings = %+v", s)
+	}
+}

@@ -1,0 +1,283 @@
+package clusterruntime
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
+
+func cpuPod(name string, cpu string) *v1.Pod {
+	p := podOf(name, v1.ResourceRequirements{Requests: v1.ResourceList{v1.ResourceCPU: resource.MustParse(cpu)}})
+	p.UID = types.UID(name)
+	return p
+}
+
+// TestPlanScaleUp: pending pods go first to the room existing nodes have left, then to as
+// few new nodes as hold them, never past the maximum; pods larger than a node trigger
+// nothing.
+func TestPlanScaleUp(t *testing.T) {
+	pool := poolD3 // 3860m allocatable: three pods of one cpu per node
+	full := templateNode(pool)
+	full.Name = "existing"
+	usage := map[string]nodeUsage{}
+	u := nodeUsage{}
+	u.add(cpuPod("running", "2"), podRequests(cpuPod("running", "2")))
+	usage["existing"] = u
+	for _, tc := range []struct {
+		name       string
+		pods       int
+		cpu        string
+		count, max int
+		wantGrow   int
+		wantNone   int
+		wantReason string
+	}{
+		{name: "one spare slot then new nodes", pods: 7, cpu: "1", count: 1, max: 6, wantGrow: 2},
+		{name: "capped at max", pods: 20, cpu: "1", count: 1, max: 3, wantGrow: 2, wantNone: 13, wantReason: "max node group size reached"},
+		{name: "larger than a node", pods: 1, cpu: "64", count: 1, max: 6, wantNone: 1, wantReason: "Insufficient cpu"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var pending []*v1.Pod
+			for i := range tc.pods {
+				pending = append(pending, cpuPod(fmt.Sprintf("p%d", i), tc.cpu))
+			}
+			p := pool
+			p.Count = tc.count
+			plan := planScaleUp(pending, []*v1.Node{full}, usage, []autoscaledPool{{pool: p, PoolBounds: PoolBounds{Min: 1, Max: tc.max}}})
+			if plan.grow[pool.Name] != tc.wantGrow || len(plan.noScaleUp) != tc.wantNone {
+				t.Fatalf("grow %d, no scale-up for %d pods; want %d and %d", plan.grow[pool.Name], len(plan.noScaleUp), tc.wantGrow, tc.wantNone)
+			}
+			for _, msg := range plan.noScaleUp {
+				if !strings.Contains(msg, tc.wantReason) {
+					t.Errorf("reason %q lacks %q", msg, tc.wantReason)
+				}
+			}
+		})
+	}
+}
+
+// podEvents returns the reasons and messages of the events about pods in ns.
+func eventsOf(t *testing.T, c *testCluster, ns, reason string) []v1.Event {
+	t.Helper()
+	list, err := c.client.CoreV1().Events(ns).List(context.Background(), metav1.ListOptions{FieldSelector: "reason=" + reason})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return list.Items
+}
+
+// TestAutoscaler: on a real apiserver, 20 pods of one cpu on a pool of 3 × D3_v2 (min 3,
+// max 6) grow the pool to 6 nodes, 18 pods run and the 2 left get NotTriggerScaleUp; a
+// pod of 64 cpus triggers nothing; every decision goes through Resize first.
+func TestAutoscaler(t *testing.T) {
+	c := newCluster(t, "autoscale")
+	ctx := t.Context()
+	rt, err := Start(ctx, c.config, Options{Logger: testLogger(), SchedulingRetryInterval: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.runtime = rt
+	pool := poolD3
+	if err := rt.SetPool(ctx, pool); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var resized []int
+	rt.SetAutoscaler(AutoscalerConfig{
+		Settings: AutoscalerSettings{ScanInterval: time.Second, ScaleDownDelayAfterAdd: 0, ScaleDownUnneededTime: 5 * time.Second},
+		Pools:    map[string]PoolBounds{pool.Name: {Min: 3, Max: 6}},
+		Resize: func(_ context.Context, name string, count int) error {
+			mu.Lock()
+			defer mu.Unlock()
+			resized = append(resized, count)
+			return nil
+		},
+	})
+	ns := newNamespace(t, c.client, "burst")
+	if _, err := c.client.AppsV1().Deployments(ns).Create(ctx, deploymentOf("app", 20, v1.ResourceList{v1.ResourceCPU: resource.MustParse("1")}), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 60*time.Second, "18 pods running on 6 nodes, 2 with NotTriggerScaleUp", func() (bool, string) {
+		pods, err := c.client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		running := 0
+		for _, p := range pods.Items {
+			if p.Status.Phase == v1.PodRunning {
+				running++
+			}
+		}
+		nodes := len(nodeNames(t, c.client, pool.Name))
+		none := 0
+		for _, e := range eventsOf(t, c, ns, EventNotTriggerScaleUp) {
+			if strings.Contains(e.Message, reasonMaxSizeReached) {
+				none++
+			}
+		}
+		return running == 18 && nodes == 6 && none >= 2, fmt.Sprintf("running %d, nodes %d, NotTriggerScaleUp at max %d", running, nodes, none)
+	})
+	if len(eventsOf(t, c, ns, EventTriggeredScaleUp)) == 0 {
+		t.Error("no TriggeredScaleUp event")
+	}
+	mu.Lock()
+	if len(resized) == 0 || resized[len(resized)-1] != 6 {
+		t.Errorf("Resize calls %v, want the last to be 6", resized)
+	}
+	mu.Unlock()
+	if got := rt.Pools()[0].Count; got != 6 {
+		t.Errorf("pool count %d, want 6", got)
+	}
+	cm, err := c.client.CoreV1().ConfigMaps(metav1.NamespaceSystem).Get(ctx, AutoscalerStatusConfigMap, metav1.GetOptions{})
+	if err != nil || !strings.Contains(cm.Data["status"], "maxSize=6") {
+		t.Errorf("status ConfigMap = %v, %v", cm, err)
+	}
+
+	// A pod larger than any node triggers nothing and says why.
+	big := podOf("big", v1.ResourceRequirements{Requests: v1.ResourceList{v1.ResourceCPU: resource.MustParse("64")}})
+	if _, err := c.client.CoreV1().Pods(ns).Create(ctx, big, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 20*time.Second, "NotTriggerScaleUp for the 64-cpu pod", func() (bool, string) {
+		for _, e := range eventsOf(t, c, ns, EventNotTriggerScaleUp) {
+			if e.InvolvedObject.Name == "big" && strings.Contains(e.Message, "Insufficient cpu") {
+				return true, ""
+			}
+		}
+		return false, "no event"
+	})
+	if err := c.client.CoreV1().Pods(ns).Delete(ctx, "big", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
+	// Scale the Deployment down under a PodDisruptionBudget: the idle nodes are drained
+	// (through evictions) and removed, down to the minimum and no further.
+	minAvailable := intstr.FromInt32(1)
+	pdb := &policyv1.PodDisruptionBudget{ObjectMeta: metav1.ObjectMeta{Name: "app"},
+		Spec: policyv1.PodDisruptionBudgetSpec{MinAvailable: &minAvailable, Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "app"}}}}
+	if _, err := c.client.PolicyV1().PodDisruptionBudgets(ns).Create(ctx, pdb, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	scale, err := c.client.AppsV1().Deployments(ns).GetScale(ctx, "app", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	scale.Spec.Replicas = 2
+	if _, err := c.client.AppsV1().Deployments(ns).UpdateScale(ctx, "app", scale, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 90*time.Second, "the pool back at 3 nodes", func() (bool, string) {
+		nodes := len(nodeNames(t, c.client, pool.Name))
+		return nodes == 3, fmt.Sprintf("%d nodes", nodes)
+	})
+	runningPods(t, c.client, ns, "app=app", 2)
+	if len(eventsOf(t, c, "", EventScaleDown)) == 0 {
+		t.Error("no ScaleDown event")
+	}
+	time.Sleep(3 * time.Second) // a few more scans: never below the minimum
+	if n := len(nodeNames(t, c.client, pool.Name)); n != 3 {
+		t.Errorf("%d nodes after more scans, want the minimum 3", n)
+	}
+	mu.Lock()
+	if resized[len(resized)-1] != 3 {
+		t.Errorf("Resize calls %v, want the last to be 3", resized)
+	}
+	mu.Unlock()
+}
+
+// TestPlanScaleUpGPU: a pod asking for a GPU grows the GPU pool, not the CPU one, and
+// triggers nothing where no autoscaled pool has GPUs.
+func TestPlanScaleUpGPU(t *testing.T) {
+	gpuPod := podOf("gpu", v1.ResourceRequirements{Requests: v1.ResourceList{ResourceGPU: resource.MustParse("1")},
+		Limits: v1.ResourceList{ResourceGPU: resource.MustParse("1")}})
+	gpuPod.UID = "gpu"
+	cpu := autoscaledPool{pool: poolD3, PoolBounds: PoolBounds{Min: 1, Max: 6}}
+	gpu := autoscaledPool{pool: poolNC6, PoolBounds: PoolBounds{Min: 1, Max: 3}}
+	plan := planScaleUp([]*v1.Pod{gpuPod}, nil, nil, []autoscaledPool{cpu, gpu})
+	if plan.grow[poolNC6.Name] != 1 || plan.grow[poolD3.Name] != 0 {
+		t.Errorf("grow %v, want one %s node", plan.grow, poolNC6.Name)
+	}
+	plan = planScaleUp([]*v1.Pod{gpuPod}, nil, nil, []autoscaledPool{cpu})
+	if msg := plan.noScaleUp["gpu"]; !strings.Contains(msg, "Insufficient "+string(ResourceGPU)) {
+		t.Errorf("without a GPU pool: %q", msg)
+	}
+}
+
+// TestAutoscalerRespectsPDB: an idle node whose pod a PodDisruptionBudget protects is not
+// removed: the eviction is refused, the node is uncordoned and stays.
+func TestAutoscalerRespectsPDB(t *testing.T) {
+	c := newCluster(t, "autoscale-pdb")
+	ctx := t.Context()
+	rt, err := Start(ctx, c.config, Options{Logger: testLogger(), SchedulingRetryInterval: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.runtime = rt
+	pool := poolD3
+	pool.Count = 2
+	if err := rt.SetPool(ctx, pool); err != nil {
+		t.Fatal(err)
+	}
+	ns := newNamespace(t, c.client, "guarded")
+	minAvailable := intstr.FromInt32(2)
+	pdb := &policyv1.PodDisruptionBudget{ObjectMeta: metav1.ObjectMeta{Name: "app"},
+		Spec: policyv1.PodDisruptionBudgetSpec{MinAvailable: &minAvailable, Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "app"}}}}
+	if _, err := c.client.PolicyV1().PodDisruptionBudgets(ns).Create(ctx, pdb, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.client.AppsV1().Deployments(ns).Create(ctx, deploymentOf("app", 2, v1.ResourceList{v1.ResourceCPU: resource.MustParse("100m")}), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	runningPods(t, c.client, ns, "app=app", 2) // one per node: replicas are spread
+	rt.SetAutoscaler(AutoscalerConfig{
+		Settings: AutoscalerSettings{ScanInterval: time.Second, ScaleDownUnneededTime: time.Second, ScaleDownDelayAfterFailure: time.Minute},
+		Pools:    map[string]PoolBounds{pool.Name: {Min: 1, Max: 3}},
+	})
+	waitFor(t, 30*time.Second, "a refused eviction", func() (bool, string) {
+		for _, e := range eventsOf(t, c, ns, EventScaleDown) {
+			if e.Type == v1.EventTypeWarning {
+				return true, ""
+			}
+		}
+		return false, "no warning"
+	})
+	time.Sleep(3 * time.Second)
+	// Within scale-down-delay-after-failure it does not try again.
+	var warnings int32
+	for _, e := range eventsOf(t, c, ns, EventScaleDown) {
+		if e.Type == v1.EventTypeWarning {
+			warnings += max(e.Count, 1)
+		}
+	}
+	if warnings != 1 {
+		t.Errorf("%d refused evictions, want 1 within the delay after a failure", warnings)
+	}
+	names := nodeNames(t, c.client, pool.Name)
+	if len(names) != 2 {
+		t.Fatalf("nodes %v, want both kept", names)
+	}
+	runningPods(t, c.client, ns, "app=app", 2)
+	for _, name := range names {
+		n, err := c.client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n.Spec.Unschedulable {
+			// A scan may be between its cordon and its uncordon; look again.
+			time.Sleep(time.Second)
+			if n, err = c.client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{}); err == nil && n.Spec.Unschedulable {
+				t.Errorf("node %s left cordoned", name)
+			}
+		}
+	}
+}

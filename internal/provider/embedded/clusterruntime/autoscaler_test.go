@@ -213,6 +213,50 @@ func TestPlanScaleUpGPU(t *testing.T) {
 	}
 }
 
+// TestAutoscalerGPU: on a real apiserver, pods asking for a GPU each grow the GPU pool
+// (NC6, one GPU a node) by a node, up to its maximum; the one beyond it stays Pending with
+// NotTriggerScaleUp.
+func TestAutoscalerGPU(t *testing.T) {
+	c := newCluster(t, "autoscale-gpu")
+	ctx := t.Context()
+	rt, err := Start(ctx, c.config, Options{Logger: testLogger(), SchedulingRetryInterval: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.runtime = rt
+	if err := rt.SetPool(ctx, poolNC6); err != nil {
+		t.Fatal(err)
+	}
+	rt.SetAutoscaler(AutoscalerConfig{
+		Settings: AutoscalerSettings{ScanInterval: time.Second, ScaleDownDelayAfterAdd: time.Hour, ScaleDownUnneededTime: time.Hour},
+		Pools:    map[string]PoolBounds{poolNC6.Name: {Min: 1, Max: 3}},
+		Resize:   func(context.Context, string, int) error { return nil },
+	})
+	ns := newNamespace(t, c.client, "gpu")
+	gpu := v1.ResourceList{ResourceGPU: resource.MustParse("1")}
+	for i := range 4 {
+		p := podOf(fmt.Sprintf("train-%d", i), v1.ResourceRequirements{Requests: gpu, Limits: gpu})
+		if _, err := c.client.CoreV1().Pods(ns).Create(ctx, p, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, 60*time.Second, "3 GPU pods running on 3 GPU nodes, the 4th refused", func() (bool, string) {
+		pods, err := c.client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		running := 0
+		for _, p := range pods.Items {
+			if p.Status.Phase == v1.PodRunning {
+				running++
+			}
+		}
+		nodes := len(nodeNames(t, c.client, poolNC6.Name))
+		refused := len(eventsOf(t, c, ns, EventNotTriggerScaleUp))
+		return running == 3 && nodes == 3 && refused > 0, fmt.Sprintf("running %d, GPU nodes %d, NotTriggerScaleUp %d", running, nodes, refused)
+	})
+}
+
 // TestAutoscalerRespectsPDB: an idle node whose pod a PodDisruptionBudget protects is not
 // removed: the eviction is refused, the node is uncordoned and stays.
 func TestAutoscalerRespectsPDB(t *testing.T) {

@@ -2,13 +2,9 @@ package containerservice
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,6 +19,7 @@ import (
 	"github.com/mlfleet/mlfleet/internal/quota"
 	"github.com/mlfleet/mlfleet/internal/resources"
 	"github.com/mlfleet/mlfleet/internal/store"
+	"github.com/mlfleet/mlfleet/internal/store/storetest"
 )
 
 const (
@@ -76,31 +73,12 @@ func dialects(t *testing.T) map[string]func(t *testing.T) func() store.Store {
 		return out
 	}
 	out["postgres"] = func(t *testing.T) func() store.Store {
-		db, err := sql.Open("pgx", dsn)
+		schemaDSN, drop, err := storetest.PostgresSchema(dsn)
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer db.Close()
-		b := make([]byte, 6)
-		_, _ = rand.Read(b)
-		schema := "mlfleet_cs_" + hex.EncodeToString(b)
-		if _, err := db.Exec("CREATE SCHEMA " + schema); err != nil {
-			t.Fatalf("create schema: %v", err)
-		}
-		t.Cleanup(func() {
-			if db, err := sql.Open("pgx", dsn); err == nil {
-				_, _ = db.Exec("DROP SCHEMA " + schema + " CASCADE")
-				db.Close()
-			}
-		})
-		u, err := url.Parse(dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		q := u.Query()
-		q.Set("search_path", schema)
-		u.RawQuery = q.Encode()
-		return func() store.Store { return openStore(t, u.String()) }
+		t.Cleanup(drop)
+		return func() store.Store { return openStore(t, schemaDSN) }
 	}
 	return out
 }

@@ -3,13 +3,11 @@ package operations_test
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -18,13 +16,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
-	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, for the schema of each PostgreSQL test
-
 	"github.com/mlfleet/mlfleet/internal/arm"
 	"github.com/mlfleet/mlfleet/internal/failpoint"
 	"github.com/mlfleet/mlfleet/internal/operations"
 	"github.com/mlfleet/mlfleet/internal/store"
+	"github.com/mlfleet/mlfleet/internal/store/storetest"
 )
 
 // eachStore runs test on a fresh store of every dialect: a SQLite file always, and a schema
@@ -57,28 +53,12 @@ func eachStore(t *testing.T, parallel bool, test func(t *testing.T, s store.Stor
 func openPostgres(t *testing.T, dsn string) store.Store {
 	t.Helper()
 	ctx := context.Background()
-	admin, err := sql.Open("pgx", dsn)
+	schemaDSN, drop, err := storetest.PostgresSchema(dsn)
 	if err != nil {
-		t.Fatalf("open postgres: %v", err)
-	}
-	t.Cleanup(func() { admin.Close() })
-	schema := "mlfleet_ops_" + strings.ReplaceAll(uuid.NewString(), "-", "")[:16]
-	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
 		t.Fatalf("create schema: %v", err)
 	}
-	t.Cleanup(func() {
-		if _, err := admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatalf("parse MLFLEET_TEST_POSTGRES: %v", err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	s, err := store.Open(ctx, u.String())
+	t.Cleanup(drop)
+	s, err := store.Open(ctx, schemaDSN)
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mlfleet/mlfleet/internal/store/storetest"
 	"github.com/mlfleet/mlfleet/pkg/mlfleet"
-	"github.com/mlfleet/mlfleet/test/testserver"
 )
 
 // TestReplicasShareOperations runs two `mlfleet serve` replicas on one PostgreSQL. Replica A
@@ -94,7 +94,7 @@ func TestReplicasShareOperations(t *testing.T) {
 // uses it.
 func freshSchema(t *testing.T, dsn string) string {
 	t.Helper()
-	schemaDSN, drop, err := testserver.PostgresSchema(dsn)
+	schemaDSN, drop, err := storetest.PostgresSchema(dsn)
 	if err != nil {
 		t.Fatal(err)
 	}

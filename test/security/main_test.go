@@ -23,6 +23,7 @@ import (
 	"github.com/mlfleet/mlfleet/internal/operations"
 	"github.com/mlfleet/mlfleet/internal/resources"
 	"github.com/mlfleet/mlfleet/internal/store"
+	"github.com/mlfleet/mlfleet/internal/store/storetest"
 	"github.com/mlfleet/mlfleet/test/testserver"
 )
 
@@ -76,7 +77,7 @@ func run(m *testing.M) int {
 	type spec struct{ name, dsn string }
 	specs := []spec{{"sqlite", ""}}
 	if pg := os.Getenv("MLFLEET_TEST_POSTGRES"); pg != "" {
-		dsn, drop, err := testserver.PostgresSchema(pg)
+		dsn, drop, err := storetest.PostgresSchema(pg)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "postgres schema:", err)
 			return 1

@@ -2,14 +2,10 @@ package security
 
 import (
 	"bytes"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mlfleet/mlfleet/internal/store/storetest"
 	"github.com/mlfleet/mlfleet/test/testserver"
 )
 
@@ -230,31 +227,12 @@ func deleteClusters(c *quotaClient, path func(string) string, names []string) {
 // test ends, and returns a DSN whose search_path is that schema.
 func freshSchema(t *testing.T, dsn string) string {
 	t.Helper()
-	db, err := sql.Open("pgx", dsn)
+	schemaDSN, drop, err := storetest.PostgresSchema(dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "mlfleet_sec_" + hex.EncodeToString(b)
-	if _, err := db.Exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		if db, err := sql.Open("pgx", dsn); err == nil {
-			_, _ = db.Exec("DROP SCHEMA " + schema + " CASCADE")
-			db.Close()
-		}
-	})
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
+	t.Cleanup(drop)
+	return schemaDSN
 }
 
 // TestQuotaFileRefused: a quota file with a mistake stops `mlfleet serve` at start-up with

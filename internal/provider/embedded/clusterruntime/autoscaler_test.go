@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/kubernetes"
 )
 
 func cpuPod(name string, cpu string) *v1.Pod {
@@ -108,15 +109,9 @@ func TestAutoscaler(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, 60*time.Second, "18 pods running on 6 nodes, 2 with NotTriggerScaleUp", func() (bool, string) {
-		pods, err := c.client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+		running, err := countRunning(ctx, c.client, ns)
 		if err != nil {
 			return false, err.Error()
-		}
-		running := 0
-		for _, p := range pods.Items {
-			if p.Status.Phase == v1.PodRunning {
-				running++
-			}
 		}
 		nodes := len(nodeNames(t, c.client, pool.Name))
 		none := 0
@@ -213,6 +208,21 @@ func TestPlanScaleUpGPU(t *testing.T) {
 	}
 }
 
+// countRunning counts the pods of ns that are Running.
+func countRunning(ctx context.Context, client kubernetes.Interface, ns string) (int, error) {
+	pods, err := client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return 0, err
+	}
+	running := 0
+	for _, p := range pods.Items {
+		if p.Status.Phase == v1.PodRunning {
+			running++
+		}
+	}
+	return running, nil
+}
+
 // TestAutoscalerGPU: on a real apiserver, pods asking for a GPU each grow the GPU pool
 // (NC6, one GPU a node) by a node, up to its maximum; the one beyond it stays Pending with
 // NotTriggerScaleUp.
@@ -241,15 +251,9 @@ func TestAutoscalerGPU(t *testing.T) {
 		}
 	}
 	waitFor(t, 60*time.Second, "3 GPU pods running on 3 GPU nodes, the 4th refused", func() (bool, string) {
-		pods, err := c.client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+		running, err := countRunning(ctx, c.client, ns)
 		if err != nil {
 			return false, err.Error()
-		}
-		running := 0
-		for _, p := range pods.Items {
-			if p.Status.Phase == v1.PodRunning {
-				running++
-			}
 		}
 		nodes := len(nodeNames(t, c.client, poolNC6.Name))
 		refused := len(eventsOf(t, c, ns, EventNotTriggerScaleUp))

@@ -1,4 +1,5 @@
-package testserver
+// Package storetest helps tests that need a database of their own.
+package storetest
 
 import (
 	"crypto/rand"

@@ -15,39 +15,18 @@ import (
 	"github.com/mlfleet/mlfleet/internal/containerservice"
 	"github.com/mlfleet/mlfleet/internal/operations"
 	"github.com/mlfleet/mlfleet/internal/provider"
+	"github.com/mlfleet/mlfleet/internal/provider/providertest"
 	"github.com/mlfleet/mlfleet/internal/quota"
 	"github.com/mlfleet/mlfleet/internal/resources"
 	"github.com/mlfleet/mlfleet/internal/store"
 )
 
 // infoOnlyProvider stands in for the embedded provider and is named so: it answers Info,
-// which is all a PUT of a cluster reads. The create operations never run (the engine is not
-// started), and the real provider would link a kube-apiserver into this package's tests.
-type infoOnlyProvider struct{}
-
-var _ provider.Provider = infoOnlyProvider{}
-
-func (infoOnlyProvider) Info() provider.Info {
-	return provider.Info{Name: "embedded", CanCreate: true, CanScale: true, DeleteDestroys: true,
-		Versions: []string{catalog.DefaultVersions().Default("westus").Version}}
+// and refuses to run anything.
+func infoOnlyProvider() provider.Provider {
+	return providertest.InfoOnly{I: provider.Info{Name: "embedded", CanCreate: true, CanScale: true, DeleteDestroys: true,
+		Versions: []string{catalog.DefaultVersions().Default("westus").Version}}}
 }
-func (infoOnlyProvider) Ensure(context.Context, provider.ClusterSpec) (*provider.Status, error) {
-	return nil, provider.ErrUnsupported
-}
-func (infoOnlyProvider) Status(context.Context, string) (*provider.Status, error) {
-	return nil, provider.ErrUnsupported
-}
-func (infoOnlyProvider) Scale(context.Context, string, provider.NodePool) error {
-	return provider.ErrUnsupported
-}
-func (infoOnlyProvider) SetAuthorizedIPRanges(context.Context, string, []string) error {
-	return provider.ErrUnsupported
-}
-func (infoOnlyProvider) Credentials(context.Context, string) (*provider.Credentials, error) {
-	return nil, provider.ErrUnsupported
-}
-func (infoOnlyProvider) Delete(context.Context, string) error { return provider.ErrUnsupported }
-func (infoOnlyProvider) Close(context.Context) error          { return nil }
 
 // quotaServer is a real API server over a real SQLite store with the quotas of quotaJSON,
 // a resource group rg1 in westus and an Owner token. Its operation engine never starts.
@@ -75,7 +54,7 @@ func quotaServer(t *testing.T, quotaJSON string) (srv *httptest.Server, token st
 	authn, token = cappedToken(t, st, auth.RoleOwner)
 	clusters := containerservice.New(containerservice.Config{Store: st, Engine: engine, Resources: rs,
 		Versions: catalog.DefaultVersions(), VMSizes: catalog.DefaultVMSizes(),
-		Providers: map[string]provider.Provider{"embedded": infoOnlyProvider{}}, Quotas: q})
+		Providers: map[string]provider.Provider{"embedded": infoOnlyProvider()}, Quotas: q})
 	srv = httptest.NewServer(New(Config{Store: st, Auth: authn, Resources: rs, Clusters: clusters}))
 	t.Cleanup(srv.Close)
 	return srv, token

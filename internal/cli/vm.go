@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+
+	"github.com/mlfleet/mlfleet/pkg/mlfleet"
 )
 
 func newVMCommand(streams Streams, g *globals) *cobra.Command {
@@ -41,15 +43,9 @@ A create or scale past a quota fails with QuotaExceeded. The server's limits com
 			if err != nil {
 				return err
 			}
-			c, err := g.client(streams)
-			if err != nil {
-				return err
-			}
-			usages, err := c.ListUsages(cmd.Context(), location)
-			if err != nil {
-				return err
-			}
-			return g.print(streams, usages, usageTable)
+			return g.call(streams, usageTable, func(c *mlfleet.Client) (any, error) {
+				return c.ListUsages(cmd.Context(), location)
+			})
 		},
 	}
 	cmd.Flags().StringVarP(&location, "location", "l", "", "Location, e.g. westus")

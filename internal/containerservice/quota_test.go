@@ -16,6 +16,7 @@ import (
 	"github.com/mlfleet/mlfleet/internal/catalog"
 	"github.com/mlfleet/mlfleet/internal/operations"
 	"github.com/mlfleet/mlfleet/internal/provider"
+	"github.com/mlfleet/mlfleet/internal/provider/providertest"
 	"github.com/mlfleet/mlfleet/internal/quota"
 	"github.com/mlfleet/mlfleet/internal/resources"
 	"github.com/mlfleet/mlfleet/internal/store"
@@ -27,35 +28,12 @@ const (
 	testRG  = "rg"
 )
 
-// infoOnlyProvider stands in for the embedded provider in these tests and is named so: it
-// answers Info, which is all a request reads. The operations that would call the rest never
-// run here (no engine is started), and the real provider would link a kube-apiserver into
-// this package's tests.
-type infoOnlyProvider struct{}
-
-var _ provider.Provider = infoOnlyProvider{}
-
-func (infoOnlyProvider) Info() provider.Info {
-	return provider.Info{Name: "embedded", CanCreate: true, CanScale: true, DeleteDestroys: true, EnforcesAuthorizedIPRanges: true,
-		Versions: []string{catalog.DefaultVersions().Default("westus").Version}}
+// infoOnlyProvider stands in for the embedded provider and is named so: it answers Info,
+// and refuses to run anything.
+func infoOnlyProvider() provider.Provider {
+	return providertest.InfoOnly{I: provider.Info{Name: "embedded", CanCreate: true, CanScale: true, DeleteDestroys: true, EnforcesAuthorizedIPRanges: true,
+		Versions: []string{catalog.DefaultVersions().Default("westus").Version}}}
 }
-func (infoOnlyProvider) Ensure(context.Context, provider.ClusterSpec) (*provider.Status, error) {
-	return nil, provider.ErrUnsupported
-}
-func (infoOnlyProvider) Status(context.Context, string) (*provider.Status, error) {
-	return nil, provider.ErrUnsupported
-}
-func (infoOnlyProvider) Scale(context.Context, string, provider.NodePool) error {
-	return provider.ErrUnsupported
-}
-func (infoOnlyProvider) SetAuthorizedIPRanges(context.Context, string, []string) error {
-	return provider.ErrUnsupported
-}
-func (infoOnlyProvider) Credentials(context.Context, string) (*provider.Credentials, error) {
-	return nil, provider.ErrUnsupported
-}
-func (infoOnlyProvider) Delete(context.Context, string) error { return provider.ErrUnsupported }
-func (infoOnlyProvider) Close(context.Context) error          { return nil }
 
 // dialects returns, per store dialect to test, a function that makes an empty database and
 // returns how to open a Store on it (each call another connection pool, as another replica
@@ -111,7 +89,7 @@ func newService(t *testing.T, st store.Store, quotaJSON string) *Service {
 		t.Fatal(err)
 	}
 	return New(Config{Store: st, Engine: engine, Resources: rs, Versions: catalog.DefaultVersions(), VMSizes: catalog.DefaultVMSizes(),
-		Providers: map[string]provider.Provider{"embedded": infoOnlyProvider{}}, Quotas: q})
+		Providers: map[string]provider.Provider{"embedded": infoOnlyProvider()}, Quotas: q})
 }
 
 func clusterInput(count int, size string) ClusterInput {

@@ -89,7 +89,9 @@ func Print(w io.Writer, v any, o Options) error {
 	case "jsonc":
 		out = formatJSON(data, o.Color)
 	case "yaml":
-		out = formatYAML(data)
+		if out, err = formatYAML(data); err != nil {
+			return err
+		}
 	case "table":
 		keys := ord.sortedKeys
 		if q != nil {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mlfleet/mlfleet/internal/arm"
 	"github.com/mlfleet/mlfleet/internal/provider"
 	"github.com/mlfleet/mlfleet/internal/store"
 )
@@ -76,7 +77,7 @@ func DefaultAutoScalerProfile() AutoScalerProfile {
 
 // mergeProfile checks the keys of in and lays them over cur (or the defaults), reporting
 // every bad key or value.
-func mergeProfile(in, cur AutoScalerProfile, errs *fieldErrors) AutoScalerProfile {
+func mergeProfile(in, cur AutoScalerProfile, errs *arm.Problems) AutoScalerProfile {
 	out := DefaultAutoScalerProfile()
 	for k, v := range cur {
 		if _, ok := autoScalerKeys[k]; ok {
@@ -87,12 +88,12 @@ func mergeProfile(in, cur AutoScalerProfile, errs *fieldErrors) AutoScalerProfil
 		target := "properties.autoScalerProfile." + k
 		key, ok := autoScalerKeys[k]
 		if !ok {
-			errs.add("InvalidParameter", target, "Unknown cluster autoscaler profile key '%s'; valid keys are %s.", k, strings.Join(sortedKeys(autoScalerKeys), ", "))
+			errs.Add("InvalidParameter", target, "Unknown cluster autoscaler profile key '%s'; valid keys are %s.", k, strings.Join(sortedKeys(autoScalerKeys), ", "))
 			continue
 		}
 		v, problem := profileValue(k, key.kind, in[k])
 		if problem != "" {
-			errs.add("InvalidParameter", target, "%s", problem)
+			errs.Add("InvalidParameter", target, "%s", problem)
 			continue
 		}
 		out[k] = v
@@ -210,7 +211,7 @@ func Settings(p AutoScalerProfile) AutoScalerSettings {
 // holds its stored settings on an update; on a create ap starts without any). countSet
 // says whether the request names a count. It returns the count the pool must have: the
 // requested one, or the current one moved into min..max when autoscaling bounds it.
-func poolScaling(target string, in AgentPoolInput, ap *AgentPoolProfile, countSet, update bool, errs *fieldErrors) int {
+func poolScaling(target string, in AgentPoolInput, ap *AgentPoolProfile, countSet, update bool, errs *arm.Problems) int {
 	enable := ap.EnableAutoScaling
 	if in.EnableAutoScaling != nil {
 		enable = *in.EnableAutoScaling
@@ -218,9 +219,9 @@ func poolScaling(target string, in AgentPoolInput, ap *AgentPoolProfile, countSe
 	count := ap.Count
 	if !enable {
 		if (in.MinCount != nil || in.MaxCount != nil) && in.EnableAutoScaling != nil {
-			errs.add("InvalidParameter", target, "Agent pool '%s': minCount and maxCount are only allowed when enableAutoScaling is true.", ap.Name)
+			errs.Add("InvalidParameter", target, "Agent pool '%s': minCount and maxCount are only allowed when enableAutoScaling is true.", ap.Name)
 		} else if in.MinCount != nil || in.MaxCount != nil {
-			errs.add("InvalidParameter", target, "Agent pool '%s' does not autoscale: enable the cluster autoscaler (enableAutoScaling, --enable-cluster-autoscaler) to set minCount and maxCount.", ap.Name)
+			errs.Add("InvalidParameter", target, "Agent pool '%s' does not autoscale: enable the cluster autoscaler (enableAutoScaling, --enable-cluster-autoscaler) to set minCount and maxCount.", ap.Name)
 		}
 		ap.EnableAutoScaling, ap.MinCount, ap.MaxCount = false, nil, nil
 		return count
@@ -229,7 +230,7 @@ func poolScaling(target string, in AgentPoolInput, ap *AgentPoolProfile, countSe
 	// autoscaler on (az aks create/nodepool add --node-count with --enable-cluster-autoscaler).
 	wasOn := update && ap.EnableAutoScaling
 	if wasOn && countSet && in.Count != nil && *in.Count != ap.Count {
-		errs.add("InvalidParameter", target+".count", "Cannot scale cluster autoscaler enabled node pool '%s': disable the cluster autoscaler first (--disable-cluster-autoscaler), or change its range with --update-cluster-autoscaler --min-count --max-count.", ap.Name)
+		errs.Add("InvalidParameter", target+".count", "Cannot scale cluster autoscaler enabled node pool '%s': disable the cluster autoscaler first (--disable-cluster-autoscaler), or change its range with --update-cluster-autoscaler --min-count --max-count.", ap.Name)
 		return count
 	}
 	lo, hi := ap.MinCount, ap.MaxCount
@@ -240,7 +241,7 @@ func poolScaling(target string, in AgentPoolInput, ap *AgentPoolProfile, countSe
 		hi = in.MaxCount
 	}
 	if lo == nil || hi == nil {
-		errs.add("InvalidParameter", target, "Agent pool '%s': minCount and maxCount are required when enableAutoScaling is true.", ap.Name)
+		errs.Add("InvalidParameter", target, "Agent pool '%s': minCount and maxCount are required when enableAutoScaling is true.", ap.Name)
 		return count
 	}
 	minAllowed := 0
@@ -249,22 +250,22 @@ func poolScaling(target string, in AgentPoolInput, ap *AgentPoolProfile, countSe
 	}
 	bad := false
 	if *lo < minAllowed || *lo > MaxPoolCount {
-		errs.add("InvalidParameter", target+".minCount", "Agent pool '%s' minCount %d is out of range: use %d to %d (a System pool keeps at least one node).", ap.Name, *lo, minAllowed, MaxPoolCount)
+		errs.Add("InvalidParameter", target+".minCount", "Agent pool '%s' minCount %d is out of range: use %d to %d (a System pool keeps at least one node).", ap.Name, *lo, minAllowed, MaxPoolCount)
 		bad = true
 	}
 	if *hi < 1 || *hi > MaxPoolCount {
-		errs.add("InvalidParameter", target+".maxCount", "Agent pool '%s' maxCount %d is out of range: use 1 to %d.", ap.Name, *hi, MaxPoolCount)
+		errs.Add("InvalidParameter", target+".maxCount", "Agent pool '%s' maxCount %d is out of range: use 1 to %d.", ap.Name, *hi, MaxPoolCount)
 		bad = true
 	}
 	if !bad && *lo > *hi {
-		errs.add("InvalidParameter", target+".minCount", "Agent pool '%s' minCount %d is greater than maxCount %d.", ap.Name, *lo, *hi)
+		errs.Add("InvalidParameter", target+".minCount", "Agent pool '%s' minCount %d is greater than maxCount %d.", ap.Name, *lo, *hi)
 		bad = true
 	}
 	if bad {
 		return count
 	}
 	if countSet && !wasOn && in.Count != nil && !(update && *in.Count == ap.Count) && (*in.Count < *lo || *in.Count > *hi) {
-		errs.add("InvalidParameter", target+".count", "Agent pool '%s' count %d is not in the range of minCount %d and maxCount %d.", ap.Name, *in.Count, *lo, *hi)
+		errs.Add("InvalidParameter", target+".count", "Agent pool '%s' count %d is not in the range of minCount %d and maxCount %d.", ap.Name, *in.Count, *lo, *hi)
 		return count
 	}
 	count = max(*lo, min(*hi, count))

@@ -189,16 +189,16 @@ func (s *Service) update(ctx context.Context, r *store.Resource, in ClusterInput
 	if err := s.idle(ctx, s.cfg.Store, r.ID, &mc); err != nil {
 		return nil, false, nil, err
 	}
-	var errs fieldErrors
+	var errs arm.Problems
 	p := in.Properties
 	if in.Location != "" {
 		if loc, _ := arm.NormalizeLocation(in.Location); loc != mc.Location {
-			errs.add("InvalidParameter", "location", "Cluster '%s' is in %s; its location cannot be changed.", mc.Name, mc.Location)
+			errs.Add("InvalidParameter", "location", "Cluster '%s' is in %s; its location cannot be changed.", mc.Name, mc.Location)
 		}
 	}
 	if p.KubernetesVersion != "" && strings.TrimPrefix(p.KubernetesVersion, "v") != mc.Properties.KubernetesVersion &&
 		!strings.HasPrefix(mc.Properties.KubernetesVersion, strings.TrimPrefix(p.KubernetesVersion, "v")+".") {
-		errs.add("InvalidParameter", "properties.kubernetesVersion", "Cluster '%s' runs Kubernetes %s; upgrades are not supported by mlfleet yet.", mc.Name, mc.Properties.KubernetesVersion)
+		errs.Add("InvalidParameter", "properties.kubernetesVersion", "Cluster '%s' runs Kubernetes %s; upgrades are not supported by mlfleet yet.", mc.Name, mc.Properties.KubernetesVersion)
 	}
 	checkIdentityUnchanged(in, &mc, &errs)
 	checkProfiles(in, &mc.Properties, &cur.Properties, &errs)
@@ -209,18 +209,18 @@ func (s *Service) update(ctx context.Context, r *store.Resource, in ClusterInput
 		target := fmt.Sprintf("properties.agentPoolProfiles[%d]", i)
 		idx := slices.IndexFunc(mc.Properties.AgentPoolProfiles, func(x AgentPoolProfile) bool { return x.Name == orDefault(ap.Name, DefaultPoolName) })
 		if idx < 0 {
-			errs.add("InvalidParameter", target+".name", "Cluster '%s' has no agent pool '%s'; adding pools is not supported.", mc.Name, ap.Name)
+			errs.Add("InvalidParameter", target+".name", "Cluster '%s' has no agent pool '%s'; adding pools is not supported.", mc.Name, ap.Name)
 			continue
 		}
 		cur := mc.Properties.AgentPoolProfiles[idx]
 		if ap.VMSize != "" && !strings.EqualFold(ap.VMSize, cur.VMSize) {
-			errs.add("InvalidParameter", target+".vmSize", "The VM size of agent pool '%s' is %s and cannot be changed; create a new cluster with the size you need.", cur.Name, cur.VMSize)
+			errs.Add("InvalidParameter", target+".vmSize", "The VM size of agent pool '%s' is %s and cannot be changed; create a new cluster with the size you need.", cur.Name, cur.VMSize)
 		}
 		next := cur
 		count := poolScaling(target, ap, &next, ap.Count != nil, true, &errs)
 		if next.EnableAutoScaling != cur.EnableAutoScaling || !slices.Equal(ptrs(next.MinCount, next.MaxCount), ptrs(cur.MinCount, cur.MaxCount)) {
 			if !info.CanScale {
-				errs.add("InvalidParameter", target+".enableAutoScaling", "Clusters of the %s provider are scaled where they run: their autoscaling cannot be changed through mlfleet.", info.Name)
+				errs.Add("InvalidParameter", target+".enableAutoScaling", "Clusters of the %s provider are scaled where they run: their autoscaling cannot be changed through mlfleet.", info.Name)
 				continue
 			}
 			pool := &mc.Properties.AgentPoolProfiles[idx]
@@ -233,9 +233,9 @@ func (s *Service) update(ctx context.Context, r *store.Resource, in ClusterInput
 			}
 		} else if ap.Count != nil && *ap.Count != cur.Count {
 			if !info.CanScale {
-				errs.add("InvalidParameter", target+".count", "Clusters of the %s provider are scaled where they run, not through mlfleet.", info.Name)
+				errs.Add("InvalidParameter", target+".count", "Clusters of the %s provider are scaled where they run, not through mlfleet.", info.Name)
 			} else if *ap.Count < 1 || *ap.Count > 100 {
-				errs.add("InvalidParameter", target+".count", "Agent pool '%s' node count %d is out of range: use 1 to 100.", cur.Name, *ap.Count)
+				errs.Add("InvalidParameter", target+".count", "Agent pool '%s' node count %d is out of range: use 1 to 100.", cur.Name, *ap.Count)
 			} else {
 				want.Counts[cur.Name] = *ap.Count
 			}
@@ -250,29 +250,29 @@ func (s *Service) update(ctx context.Context, r *store.Resource, in ClusterInput
 			cur = &APIServerAccessProfile{}
 		}
 		if ap.EnablePrivateCluster != cur.EnablePrivateCluster {
-			errs.add("InvalidParameter", "properties.apiServerAccessProfile.enablePrivateCluster", "A cluster cannot be made private or public after creation.")
+			errs.Add("InvalidParameter", "properties.apiServerAccessProfile.enablePrivateCluster", "A cluster cannot be made private or public after creation.")
 		}
 		if cur.EnablePrivateCluster && len(ap.AuthorizedIPRanges) > 0 {
-			errs.add("InvalidParameter", "properties.apiServerAccessProfile.authorizedIPRanges", "A private cluster cannot have authorized IP ranges: its API server has no public endpoint.")
+			errs.Add("InvalidParameter", "properties.apiServerAccessProfile.authorizedIPRanges", "A private cluster cannot have authorized IP ranges: its API server has no public endpoint.")
 		}
 		for _, x := range ap.AuthorizedIPRanges {
 			if _, err := parseRange(x); err != nil {
-				errs.add("InvalidParameter", "properties.apiServerAccessProfile.authorizedIPRanges", "Authorized IP range '%s' is not an IP address or CIDR.", x)
+				errs.Add("InvalidParameter", "properties.apiServerAccessProfile.authorizedIPRanges", "Authorized IP range '%s' is not an IP address or CIDR.", x)
 			}
 		}
 		if !slices.Equal(ap.AuthorizedIPRanges, cur.AuthorizedIPRanges) {
 			switch {
 			case len(ap.AuthorizedIPRanges) > 0 && mc.Properties.NetworkProfile.LoadBalancerSku == "basic":
-				errs.add("InvalidParameter", "properties.apiServerAccessProfile.authorizedIPRanges", "API server authorized IP ranges need a standard load balancer; this cluster has a basic one.")
+				errs.Add("InvalidParameter", "properties.apiServerAccessProfile.authorizedIPRanges", "API server authorized IP ranges need a standard load balancer; this cluster has a basic one.")
 			case !info.EnforcesAuthorizedIPRanges:
-				errs.add("InvalidParameter", "properties.apiServerAccessProfile.authorizedIPRanges", "The %s provider cannot enforce authorized IP ranges.", info.Name)
+				errs.Add("InvalidParameter", "properties.apiServerAccessProfile.authorizedIPRanges", "The %s provider cannot enforce authorized IP ranges.", info.Name)
 			default:
 				ranges := append([]string{}, ap.AuthorizedIPRanges...)
 				want.Ranges = &ranges
 			}
 		}
 	}
-	if err := errs.err(); err != nil {
+	if err := errs.Err("", "The cluster request"); err != nil {
 		return nil, false, nil, err
 	}
 	if in.Tags != nil {

@@ -16,29 +16,6 @@ import (
 	"github.com/mlfleet/mlfleet/internal/store"
 )
 
-// fieldErrors collects validation failures to report them together.
-type fieldErrors []*arm.Error
-
-func (f *fieldErrors) add(code, target, format string, args ...any) {
-	*f = append(*f, arm.BadRequest(code, format, args...).WithTarget(target))
-}
-
-func (f fieldErrors) err() error {
-	switch len(f) {
-	case 0:
-		return nil
-	case 1:
-		return f[0]
-	}
-	msgs := make([]string, len(f))
-	for i, e := range f {
-		msgs[i] = e.Message
-	}
-	e := arm.BadRequest("InvalidParameter", "%d problems with the request: %s", len(f), strings.Join(msgs, " "))
-	e.Details = f
-	return e
-}
-
 // Validate checks a request to create a new cluster without creating it: the same checks,
 // policy and quotas included, and the same errors as Put. A cluster of that name must not
 // exist. It returns the cluster ready to Insert, recording createdFor as Prepare does; the
@@ -70,7 +47,7 @@ func (s *Service) Validate(ctx context.Context, sub, rg, name string, in Cluster
 // validateNew checks a create request, reporting every problem together, and returns the
 // cluster to store with defaults applied (and the kubeconfig of an external cluster).
 func (s *Service) validateNew(ctx context.Context, sub string, group *resources.ResourceGroup, name string, in ClusterInput) (*ManagedCluster, []byte, error) {
-	var errs fieldErrors
+	var errs arm.Problems
 	p := in.Properties
 	providerName := "embedded"
 	var kubeconfig []byte
@@ -119,14 +96,14 @@ func (s *Service) validateNew(ctx context.Context, sub string, group *resources.
 	if !info.CanCreate {
 		// A registered cluster: its facts come from the live cluster.
 		if p.Mlfleet == nil || strings.TrimSpace(p.Mlfleet.Kubeconfig) == "" {
-			errs.add("InvalidParameter", "properties.mlfleet.kubeconfig", "Registering a cluster with provider '%s' needs properties.mlfleet.kubeconfig (the kubeconfig file, plain or base64).", info.Name)
+			errs.Add("InvalidParameter", "properties.mlfleet.kubeconfig", "Registering a cluster with provider '%s' needs properties.mlfleet.kubeconfig (the kubeconfig file, plain or base64).", info.Name)
 		} else {
 			kubeconfig = decodeMaybeBase64(p.Mlfleet.Kubeconfig)
 			props.Mlfleet.Context = p.Mlfleet.Context
 		}
 		props.NetworkProfile = NetworkProfile{NetworkPlugin: "kubenet", LoadBalancerSku: "standard", OutboundType: "loadBalancer"}
 		props.AgentPoolProfiles = []AgentPoolProfile{}
-		return mc, kubeconfig, errs.err()
+		return mc, kubeconfig, errs.Err("", "The cluster request")
 	}
 
 	// Kubernetes version: the location's default, or a supported one this provider runs.
@@ -158,10 +135,10 @@ func (s *Service) validateNew(ctx context.Context, sub string, group *resources.
 			ap.Name = DefaultPoolName
 		}
 		if !poolName.MatchString(ap.Name) {
-			errs.add("InvalidParameter", target+".name", "Agent pool name '%s' is invalid: 1 to 12 lowercase letters and digits, starting with a letter.", ap.Name)
+			errs.Add("InvalidParameter", target+".name", "Agent pool name '%s' is invalid: 1 to 12 lowercase letters and digits, starting with a letter.", ap.Name)
 		}
 		if seen[ap.Name] {
-			errs.add("InvalidParameter", target+".name", "Agent pool name '%s' is used twice.", ap.Name)
+			errs.Add("InvalidParameter", target+".name", "Agent pool name '%s' is used twice.", ap.Name)
 		}
 		seen[ap.Name] = true
 		count := DefaultNodeCount
@@ -169,7 +146,7 @@ func (s *Service) validateNew(ctx context.Context, sub string, group *resources.
 			count = *ap.Count
 		}
 		if count < 1 || count > 100 {
-			errs.add("InvalidParameter", target+".count", "Agent pool '%s' node count %d is out of range: use 1 to 100.", ap.Name, count)
+			errs.Add("InvalidParameter", target+".count", "Agent pool '%s' node count %d is out of range: use 1 to 100.", ap.Name, count)
 		}
 		size := ap.VMSize
 		if size == "" {
@@ -177,7 +154,7 @@ func (s *Service) validateNew(ctx context.Context, sub string, group *resources.
 		}
 		vm, ok := s.cfg.VMSizes.Get(size)
 		if !ok {
-			errs.add("InvalidParameter", target+".vmSize", "VM size '%s' is not available; use one of %s.", size, strings.Join(s.cfg.VMSizes.Names(), ", "))
+			errs.Add("InvalidParameter", target+".vmSize", "VM size '%s' is not available; use one of %s.", size, strings.Join(s.cfg.VMSizes.Names(), ", "))
 		} else {
 			size = vm.Name
 		}
@@ -186,7 +163,7 @@ func (s *Service) validateNew(ctx context.Context, sub string, group *resources.
 			mode = "System"
 		}
 		if mode != "System" && mode != "User" {
-			errs.add("InvalidParameter", target+".mode", "Agent pool mode '%s' is invalid: use System or User.", mode)
+			errs.Add("InvalidParameter", target+".mode", "Agent pool mode '%s' is invalid: use System or User.", mode)
 		}
 		pool := AgentPoolProfile{Name: ap.Name, Count: count, VMSize: size,
 			Mode: mode, OSType: "Linux", Type: "VirtualMachineScaleSets", OrchestratorVersion: props.KubernetesVersion, ProvisioningState: StateCreating}
@@ -205,7 +182,7 @@ func (s *Service) validateNew(ctx context.Context, sub string, group *resources.
 	np.NetworkPlugin = orDefault(np.NetworkPlugin, "kubenet")
 	np.LoadBalancerSku = strings.ToLower(orDefault(np.LoadBalancerSku, "standard"))
 	if np.LoadBalancerSku != "standard" && np.LoadBalancerSku != "basic" {
-		errs.add("InvalidParameter", "properties.networkProfile.loadBalancerSku", "Load balancer SKU '%s' is invalid: use standard or basic.", np.LoadBalancerSku)
+		errs.Add("InvalidParameter", "properties.networkProfile.loadBalancerSku", "Load balancer SKU '%s' is invalid: use standard or basic.", np.LoadBalancerSku)
 	}
 	np.OutboundType = orDefault(np.OutboundType, "loadBalancer")
 	switch strings.ToLower(np.OutboundType) {
@@ -214,19 +191,19 @@ func (s *Service) validateNew(ctx context.Context, sub string, group *resources.
 	case "userdefinedrouting":
 		np.OutboundType = "userDefinedRouting"
 	default:
-		errs.add("InvalidParameter", "properties.networkProfile.outboundType", "Outbound type '%s' is invalid: use loadBalancer or userDefinedRouting.", np.OutboundType)
+		errs.Add("InvalidParameter", "properties.networkProfile.outboundType", "Outbound type '%s' is invalid: use loadBalancer or userDefinedRouting.", np.OutboundType)
 	}
 	np.ServiceCidr = orDefault(np.ServiceCidr, DefaultService)
 	np.DNSServiceIP = orDefault(np.DNSServiceIP, DefaultDNSIP)
 	np.PodCidr = orDefault(np.PodCidr, DefaultPodCIDR)
 	svc, err := netip.ParsePrefix(np.ServiceCidr)
 	if err != nil {
-		errs.add("InvalidParameter", "properties.networkProfile.serviceCidr", "Service CIDR '%s' is not a valid CIDR such as 10.0.0.0/16.", np.ServiceCidr)
+		errs.Add("InvalidParameter", "properties.networkProfile.serviceCidr", "Service CIDR '%s' is not a valid CIDR such as 10.0.0.0/16.", np.ServiceCidr)
 	} else if dns, err := netip.ParseAddr(np.DNSServiceIP); err != nil || !svc.Contains(dns) || dns == svc.Masked().Addr() {
-		errs.add("InvalidParameter", "properties.networkProfile.dnsServiceIP", "DNS service IP '%s' must be an address inside the service CIDR %s other than its first.", np.DNSServiceIP, np.ServiceCidr)
+		errs.Add("InvalidParameter", "properties.networkProfile.dnsServiceIP", "DNS service IP '%s' must be an address inside the service CIDR %s other than its first.", np.DNSServiceIP, np.ServiceCidr)
 	}
 	if _, err := netip.ParsePrefix(np.PodCidr); err != nil {
-		errs.add("InvalidParameter", "properties.networkProfile.podCidr", "Pod CIDR '%s' is not a valid CIDR such as 10.244.0.0/16.", np.PodCidr)
+		errs.Add("InvalidParameter", "properties.networkProfile.podCidr", "Pod CIDR '%s' is not a valid CIDR such as 10.244.0.0/16.", np.PodCidr)
 	}
 	props.NetworkProfile = np
 
@@ -234,19 +211,19 @@ func (s *Service) validateNew(ctx context.Context, sub string, group *resources.
 		props.APIServerAccessProfile = &APIServerAccessProfile{EnablePrivateCluster: ap.EnablePrivateCluster}
 		for _, r := range ap.AuthorizedIPRanges {
 			if _, err := parseRange(r); err != nil {
-				errs.add("InvalidParameter", "properties.apiServerAccessProfile.authorizedIPRanges", "Authorized IP range '%s' is not an IP address or CIDR.", r)
+				errs.Add("InvalidParameter", "properties.apiServerAccessProfile.authorizedIPRanges", "Authorized IP range '%s' is not an IP address or CIDR.", r)
 				continue
 			}
 			props.APIServerAccessProfile.AuthorizedIPRanges = append(props.APIServerAccessProfile.AuthorizedIPRanges, r)
 		}
 		if len(ap.AuthorizedIPRanges) > 0 && np.LoadBalancerSku == "basic" {
-			errs.add("InvalidParameter", "properties.apiServerAccessProfile.authorizedIPRanges", "API server authorized IP ranges need a standard load balancer; create the cluster with --load-balancer-sku standard.")
+			errs.Add("InvalidParameter", "properties.apiServerAccessProfile.authorizedIPRanges", "API server authorized IP ranges need a standard load balancer; create the cluster with --load-balancer-sku standard.")
 		}
 		if len(ap.AuthorizedIPRanges) > 0 && ap.EnablePrivateCluster {
-			errs.add("InvalidParameter", "properties.apiServerAccessProfile", "A private cluster cannot also have authorized IP ranges: its API server has no public endpoint.")
+			errs.Add("InvalidParameter", "properties.apiServerAccessProfile", "A private cluster cannot also have authorized IP ranges: its API server has no public endpoint.")
 		}
 		if len(ap.AuthorizedIPRanges) > 0 && !info.EnforcesAuthorizedIPRanges {
-			errs.add("InvalidParameter", "properties.apiServerAccessProfile.authorizedIPRanges", "The %s provider cannot enforce authorized IP ranges.", info.Name)
+			errs.Add("InvalidParameter", "properties.apiServerAccessProfile.authorizedIPRanges", "The %s provider cannot enforce authorized IP ranges.", info.Name)
 		}
 	}
 	fqdn := fmt.Sprintf("%s.hcp.%s.mlfleet.local", props.DNSPrefix, location)
@@ -256,7 +233,7 @@ func (s *Service) validateNew(ctx context.Context, sub string, group *resources.
 	} else {
 		props.FQDN = &fqdn
 	}
-	if err := errs.err(); err != nil {
+	if err := errs.Err("", "The cluster request"); err != nil {
 		return nil, nil, err
 	}
 

@@ -274,7 +274,7 @@ func TestClusterValidation(t *testing.T) {
 		{"private with ranges", "c1", `{"location":"westus","properties":{"apiServerAccessProfile":{"enablePrivateCluster":true,"authorizedIPRanges":["10.0.0.0/8"]}}}`, 400, "InvalidParameter", "private cluster"},
 		{"dns IP outside the service CIDR", "c1", `{"location":"westus","properties":{"networkProfile":{"serviceCidr":"10.0.0.0/16","dnsServiceIP":"10.1.0.10"}}}`, 400, "InvalidParameter", "inside the service CIDR"},
 		{"bad outbound type", "c1", `{"location":"westus","properties":{"networkProfile":{"outboundType":"nat"}}}`, 400, "InvalidParameter", "userDefinedRouting"},
-		{"several problems together", "c1", `{"location":"westus","properties":{"kubernetesVersion":"1.19.0","agentPoolProfiles":[{"name":"np","count":0,"vmSize":"nope"}]}}`, 400, "InvalidParameter", "3 problems"},
+		{"several problems together", "c1", `{"location":"westus","properties":{"kubernetesVersion":"1.19.0","agentPoolProfiles":[{"name":"np","count":0,"vmSize":"nope"}]}}`, 400, "InvalidParameter", "3 checks failed"},
 		{"unknown provider", "c1", `{"location":"westus","properties":{"mlfleet":{"provider":"gke"}}}`, 400, "InvalidParameter", "embedded, external"},
 		{"import without kubeconfig", "c1", `{"location":"westus","properties":{"mlfleet":{"provider":"external"}}}`, 400, "InvalidParameter", "kubeconfig"},
 		{"wrong type", "c1", `{"location":"westus","properties":{"agentPoolProfiles":[{"count":"three"}]}}`, 400, "InvalidRequestContent", "count"},

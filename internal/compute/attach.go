@@ -186,7 +186,7 @@ func (s *Service) connectWhenUp(ctx context.Context, mc *containerservice.Manage
 	var notRunning error
 	err := wait.PollUntilContextTimeout(ctx, pollEvery, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
 		var err error
-		kc, err = s.access.connect(ctx, mc)
+		kc, err = s.cfg.Clusters.Client(ctx, mc)
 		var ae *arm.Error
 		if err == nil || !errors.As(err, &ae) || ae.Code != containerservice.CodeClusterNotRunning {
 			return true, err

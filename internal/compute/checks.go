@@ -97,7 +97,7 @@ func (s *Service) observe(ctx context.Context, mc *containerservice.ManagedClust
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.CheckTimeout)
 	defer cancel()
 	o := &observation{Cluster: mc}
-	kc, err := s.access.connect(ctx, mc)
+	kc, err := s.cfg.Clusters.Client(ctx, mc)
 	if err != nil {
 		o.Unreachable = err
 		return o

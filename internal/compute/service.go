@@ -55,10 +55,9 @@ type Config struct {
 
 // Service manages computes.
 type Service struct {
-	cfg    Config
-	log    *slog.Logger
-	now    func() time.Time
-	access *access
+	cfg Config
+	log *slog.Logger
+	now func() time.Time
 
 	monitorOnce sync.Once
 	monitorStop context.CancelFunc
@@ -80,7 +79,6 @@ func New(cfg Config) *Service {
 		cfg.ReadyTimeout = 3 * time.Minute
 	}
 	s := &Service{cfg: cfg, log: cfg.Logger.With("component", "compute"), now: time.Now}
-	s.access = newAccess(cfg.Clusters)
 	s.register(cfg.Engine)
 	cfg.Resources.RegisterDeleter(TypeCompute, s.cascadeDelete)
 	return s
@@ -471,7 +469,7 @@ func (s *Service) Nodes(ctx context.Context, sub, rg, ws, name string) (*Compute
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.CheckTimeout)
 	defer cancel()
-	kc, err := s.access.connect(ctx, mc)
+	kc, err := s.cfg.Clusters.Client(ctx, mc)
 	if err != nil {
 		return nil, unreachable(mc.Name, err)
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/mlfleet/mlfleet/internal/arm"
+	"github.com/mlfleet/mlfleet/internal/kube"
 	"github.com/mlfleet/mlfleet/internal/provider"
 	"github.com/mlfleet/mlfleet/internal/store"
 )
@@ -54,6 +55,24 @@ func (s *Service) ClusterCredentials(ctx context.Context, mc *ManagedCluster) (*
 		return nil, fmt.Errorf("credentials of cluster %s: %w", mc.Name, err)
 	}
 	return creds, nil
+}
+
+// Client returns a client of the cluster with its admin credentials, shared by everyone in
+// this process who reaches the cluster: one per cluster, kept while its kubeconfig stays
+// the same and dropped when the cluster is deleted (kube.Cache). It does not contact the
+// cluster.
+func (s *Service) Client(ctx context.Context, mc *ManagedCluster) (*kube.Cluster, error) {
+	creds, err := s.ClusterCredentials(ctx, mc)
+	if err != nil {
+		return nil, err
+	}
+	return s.clients.Get(mc.Properties.Mlfleet.ClusterID, creds.Admin, mc.Properties.Mlfleet.Context)
+}
+
+// ProbeClient checks the health of the cluster's cached client (kube.Cache.Probe): GET
+// /readyz, the client dropped after repeated failures.
+func (s *Service) ProbeClient(ctx context.Context, mc *ManagedCluster) error {
+	return s.clients.Probe(ctx, mc.Properties.Mlfleet.ClusterID)
 }
 
 const kubeconfigSecret = "/mlfleetSecrets/kubeconfig"

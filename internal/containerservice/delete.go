@@ -115,6 +115,7 @@ func (s *Service) deleteCluster(ctx context.Context, run *operations.Run, r *sto
 		unlock := s.locks.lock(r.ID)
 		err := prov.Delete(ctx, mc.Properties.Mlfleet.ClusterID)
 		unlock()
+		s.clients.Forget(mc.Properties.Mlfleet.ClusterID)
 		if err != nil {
 			return providerError("delete cluster "+mc.Name, err)
 		}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/mlfleet/mlfleet/internal/arm"
 	"github.com/mlfleet/mlfleet/internal/catalog"
+	"github.com/mlfleet/mlfleet/internal/kube"
 	"github.com/mlfleet/mlfleet/internal/operations"
 	"github.com/mlfleet/mlfleet/internal/provider"
 	"github.com/mlfleet/mlfleet/internal/quota"
@@ -77,6 +78,8 @@ type Service struct {
 	// locks serialise what this process does to one cluster's provider: bringing it up
 	// (create, resume after restart) and deleting it, so a delete never races a start.
 	locks *keyedMutex
+	// clients are the clients of the clusters, for this process (Client).
+	clients *kube.Cache
 }
 
 // New returns a Service, registering its operation handlers and its cascade deleter.
@@ -87,7 +90,7 @@ func New(cfg Config) *Service {
 	if cfg.Quotas == nil {
 		cfg.Quotas = quota.Defaults()
 	}
-	s := &Service{cfg: cfg, log: cfg.Logger.With("component", "containerservice"), now: time.Now, locks: newKeyedMutex()}
+	s := &Service{cfg: cfg, log: cfg.Logger.With("component", "containerservice"), now: time.Now, locks: newKeyedMutex(), clients: kube.NewCache()}
 	cfg.Engine.Register(KindCreate, s.runCreate)
 	cfg.Engine.OnFailure(KindCreate, s.failedCreate)
 	cfg.Engine.Register(KindUpdate, s.runUpdate)

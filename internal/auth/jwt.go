@@ -111,10 +111,12 @@ func (k *SigningKey) Verify(token string) (map[string]any, error) {
 
 // JWKS is the key set clients verify ID tokens with (RFC 7517).
 func (k *SigningKey) JWKS() map[string]any {
-	x := make([]byte, 32)
-	y := make([]byte, 32)
-	k.key.PublicKey.X.FillBytes(x)
-	k.key.PublicKey.Y.FillBytes(y)
+	// The uncompressed point is 0x04 || X || Y, 32 bytes each on P-256.
+	point, err := k.key.PublicKey.Bytes()
+	if err != nil || len(point) != 65 {
+		panic(fmt.Sprintf("P-256 public key encoding: %d bytes, %v", len(point), err))
+	}
+	x, y := point[1:33], point[33:]
 	return map[string]any{"keys": []map[string]string{{
 		"kty": "EC", "crv": "P-256", "use": "sig", "alg": "ES256", "kid": k.ID,
 		"x": b64.EncodeToString(x), "y": b64.EncodeToString(y),

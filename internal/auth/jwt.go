@@ -15,6 +15,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/mlfleet/mlfleet/internal/atomicfile"
 )
 
 // SigningKey signs the ID tokens the token endpoint returns with a user's sign-in (ES256),
@@ -38,7 +40,7 @@ func LoadOrCreateSigningKey(path string) (*SigningKey, error) {
 		if err != nil {
 			return nil, fmt.Errorf("token signing key: %w", err)
 		}
-		if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		if err := atomicfile.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}), 0o600); err != nil {
 			return nil, fmt.Errorf("write token signing key: %w", err)
 		}
 		return newSigningKey(key), nil

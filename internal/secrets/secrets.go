@@ -10,6 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+
+	"github.com/mlfleet/mlfleet/internal/atomicfile"
 )
 
 // Box seals and opens secrets with one key.
@@ -25,7 +27,7 @@ func LoadOrCreate(path string) (*Box, error) {
 		if _, err := rand.Read(key); err != nil {
 			return nil, fmt.Errorf("generate secret key: %w", err)
 		}
-		if err := os.WriteFile(path, key, 0o600); err != nil {
+		if err := atomicfile.WriteFile(path, key, 0o600); err != nil {
 			return nil, fmt.Errorf("write secret key: %w", err)
 		}
 	} else if err != nil {

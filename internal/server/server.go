@@ -25,6 +25,7 @@ import (
 
 	"github.com/mlfleet/mlfleet/internal/activity"
 	"github.com/mlfleet/mlfleet/internal/api"
+	"github.com/mlfleet/mlfleet/internal/atomicfile"
 	"github.com/mlfleet/mlfleet/internal/auth"
 	"github.com/mlfleet/mlfleet/internal/catalog"
 	"github.com/mlfleet/mlfleet/internal/clientconfig"
@@ -360,7 +361,7 @@ func ensureAdminToken(ctx context.Context, home string, authn *auth.Authenticato
 	if err != nil {
 		return "", err
 	}
-	if err := os.WriteFile(tokenPath, []byte(secret+"\n"), 0o600); err != nil {
+	if err := atomicfile.WriteFile(tokenPath, []byte(secret+"\n"), 0o600); err != nil {
 		return "", fmt.Errorf("write admin token: %w", err)
 	}
 	return tokenPath, nil

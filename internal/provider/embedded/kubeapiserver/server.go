@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mlfleet/mlfleet/internal/atomicfile"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
@@ -527,7 +528,7 @@ func listenPublic(dataDir, addr string) (net.Listener, error) {
 		return nil, fmt.Errorf("listen on %s: %w", addr, err)
 	}
 	actual := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
-	if err := writeFileAtomic(recordFile, []byte(actual+"\n"), 0o600); err != nil {
+	if err := atomicfile.WriteFile(recordFile, []byte(actual+"\n"), 0o600); err != nil {
 		l.Close()
 		return nil, fmt.Errorf("record port: %w", err)
 	}

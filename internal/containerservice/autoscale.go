@@ -363,3 +363,10 @@ func autoscaleChanged(cur, next *ManagedCluster) bool {
 	}
 	return view(cur) != view(next)
 }
+
+// profileEqual tells whether two merged profiles hold the same settings.
+func profileEqual(a, b AutoScalerProfile) bool {
+	x, _ := json.Marshal(a)
+	y, _ := json.Marshal(b)
+	return string(x) == string(y)
+}

@@ -594,7 +594,9 @@ func (s *Service) update(ctx context.Context, r *store.Resource, in ClusterInput
 		}
 		autoscaled = autoscaled || next.EnableAutoScaling
 		if next.EnableAutoScaling || cur.EnableAutoScaling {
-			if count != cur.Count {
+			if count != cur.Count && !info.CanScale {
+				errs.add("InvalidParameter", target+".count", "Clusters of the %s provider are scaled where they run, not through mlfleet.", info.Name)
+			} else if count != cur.Count {
 				want.Counts[cur.Name] = count
 			}
 		} else if ap.Count != nil && *ap.Count != cur.Count {
@@ -608,7 +610,13 @@ func (s *Service) update(ctx context.Context, r *store.Resource, in ClusterInput
 		}
 	}
 	if autoscaled || p.AutoScalerProfile != nil {
-		mc.Properties.AutoScalerProfile = mergeProfile(p.AutoScalerProfile, cur.Properties.AutoScalerProfile, &errs)
+		merged := mergeProfile(p.AutoScalerProfile, cur.Properties.AutoScalerProfile, &errs)
+		switch {
+		case info.CanScale:
+			mc.Properties.AutoScalerProfile = merged
+		case p.AutoScalerProfile != nil && !profileEqual(merged, mergeProfile(nil, cur.Properties.AutoScalerProfile, &fieldErrors{})):
+			errs.add("InvalidParameter", "properties.autoScalerProfile", "Clusters of the %s provider are scaled where they run: change their cluster autoscaler's settings in the cluster itself, not through mlfleet.", info.Name)
+		}
 	}
 	if ap := p.APIServerAccessProfile; ap != nil {
 		cur := mc.Properties.APIServerAccessProfile
@@ -1114,8 +1122,14 @@ func (s *Service) record(ctx context.Context, id string, st *provider.Status) er
 		if p.Mlfleet.Provider != "embedded" && len(st.Pools) > 0 {
 			p.AgentPoolProfiles = nil
 			for _, lp := range st.Pools {
-				p.AgentPoolProfiles = append(p.AgentPoolProfiles, AgentPoolProfile{Name: lp.Name, Count: lp.Count, VMSize: lp.VMSize,
-					Mode: orDefault(lp.Mode, "System"), OSType: "Linux", Type: "VirtualMachineScaleSets", OrchestratorVersion: st.KubernetesVersion})
+				ap := AgentPoolProfile{Name: lp.Name, Count: lp.Count, VMSize: lp.VMSize,
+					Mode: orDefault(lp.Mode, "System"), OSType: "Linux", Type: "VirtualMachineScaleSets", OrchestratorVersion: st.KubernetesVersion}
+				// The cluster's own autoscaler, as it reports itself.
+				if b := lp.Autoscale; b != nil {
+					lo, hi := b.Min, b.Max
+					ap.EnableAutoScaling, ap.MinCount, ap.MaxCount = true, &lo, &hi
+				}
+				p.AgentPoolProfiles = append(p.AgentPoolProfiles, ap)
 			}
 		}
 		if p.Mlfleet.Provider != "embedded" && st.Server != "" {

@@ -44,7 +44,8 @@ type NodePool struct {
 	// Mode is System or User.
 	Mode string
 	// Autoscale, when set, lets the provider's cluster autoscaler move Count within it
-	// (providers that cannot autoscale ignore it).
+	// (providers that cannot autoscale ignore it). In a Status, it is what the cluster's own
+	// autoscaler keeps the pool within, when the provider can tell.
 	Autoscale *PoolBounds
 }
 

@@ -63,6 +63,9 @@ type Autoscaler struct {
 	ScaleDownDelayAfterFailure time.Duration
 	UtilizationThreshold       float64
 	MaxGracefulTermination     time.Duration
+	// Expander picks the pool to grow when several would take a pod: random (also ""),
+	// least-waste or most-pods.
+	Expander string
 	// Resize records the node count the autoscaler chose for a pool, before the provider
 	// changes the pool; an error leaves the pool as it is until the next decision. Nil
 	// means the provider changes the pool without asking.

@@ -54,6 +54,9 @@ type AutoscalerSettings struct {
 	// MaxGracefulTermination bounds how long a drain waits for the evicted pods to go.
 	// Zero means 10m.
 	MaxGracefulTermination time.Duration
+	// Expander picks the pool to grow when several would take a pod: ExpanderRandom
+	// (also ""), ExpanderLeastWaste or ExpanderMostPods.
+	Expander string
 }
 
 // PoolBounds are the node counts the autoscaler keeps an autoscaled pool within.
@@ -100,6 +103,43 @@ type autoscaler struct {
 	since   map[string]time.Time // nodes under the threshold, since when
 	noticed map[types.UID]string // last NotTriggerScaleUp message per pod
 	status  string               // last status written, without its time
+	exp     *expander            // the expander of the last scan
+	warned  string               // the last scan's failure, logged once
+}
+
+// expander returns the expander called name, keeping the one of earlier scans (and its
+// random sequence) while the name stays.
+func (a *autoscaler) expander(name string) *expander {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if name == "" {
+		name = ExpanderRandom
+	}
+	if a.exp == nil || a.exp.name != name {
+		a.exp = newExpander(name, uint64(a.clock.Now().UnixNano()))
+	}
+	return a.exp
+}
+
+// scanFailed logs why a scan failed (a refused Resize, say) once per distinct reason,
+// not at every scan while it lasts; err nil ends the failure.
+func (a *autoscaler) scanFailed(err error) {
+	msg := ""
+	if err != nil {
+		msg = err.Error()
+	}
+	a.mu.Lock()
+	same := msg == a.warned
+	a.warned = msg
+	a.mu.Unlock()
+	switch {
+	case err == nil && !same:
+		a.log.Info("cluster autoscaler scan succeeds again")
+	case err != nil && !same:
+		a.log.Warn("cluster autoscaler scan", "err", err)
+	case err != nil:
+		a.log.Debug("cluster autoscaler scan", "err", err)
+	}
 }
 
 func (a *autoscaler) set(cfg AutoscalerConfig) {
@@ -138,8 +178,8 @@ func (a *autoscaler) run(ctx context.Context) {
 		case <-a.clock.After(cfg.Settings.ScanInterval):
 		}
 		if len(a.config().Pools) > 0 {
-			if err := a.scan(ctx); err != nil && ctx.Err() == nil {
-				a.log.Warn("cluster autoscaler scan", "err", err)
+			if err := a.scan(ctx); ctx.Err() == nil {
+				a.scanFailed(err)
 			}
 		}
 	}
@@ -169,10 +209,11 @@ type scaleUpPlan struct {
 }
 
 // planScaleUp places the pending pods, largest first, on the room the existing nodes have
-// left, then on new nodes of the autoscaled pools (first pool by name that fits, a new
-// node only when the planned ones are full), never past a pool's maximum. Pods that fit
-// on no new node of any pool are reported with the reasons, as the scheduler words them.
-func planScaleUp(pending []*v1.Pod, nodes []*v1.Node, usage map[string]nodeUsage, pools []autoscaledPool) scaleUpPlan {
+// left, then on new nodes of the autoscaled pools (a new node only when the planned ones
+// are full; the pool the expander picks among those whose node takes the pod), never past
+// a pool's maximum. Pods that fit on no new node of any pool are reported with the
+// reasons, as the scheduler words them.
+func planScaleUp(pending []*v1.Pod, nodes []*v1.Node, usage map[string]nodeUsage, pools []autoscaledPool, exp *expander) scaleUpPlan {
 	plan := scaleUpPlan{grow: map[string]int{}, triggered: map[types.UID]string{}, noScaleUp: map[types.UID]string{}}
 	used := map[string]nodeUsage{}
 	for name, u := range usage {
@@ -201,7 +242,7 @@ func planScaleUp(pending []*v1.Pod, nodes []*v1.Node, usage map[string]nodeUsage
 		return true
 	}
 next:
-	for _, pod := range pods {
+	for i, pod := range pods {
 		requests := podRequests(pod)
 		affinity := nodeaffinity.GetRequiredNodeAffinity(pod)
 		for _, n := range nodes {
@@ -216,19 +257,10 @@ next:
 			}
 		}
 		reasons := map[string]int{}
-		for _, p := range pools {
-			tmpl := templateNode(p.pool)
-			why := unfitReasons(pod, requests, affinity, tmpl, nodeUsage{})
-			if len(why) == 0 && p.pool.Count+plan.grow[p.pool.Name] >= p.Max {
-				why = []string{reasonMaxSizeReached}
-			}
-			if len(why) > 0 {
-				for _, r := range why {
-					reasons[r]++
-				}
-				continue
-			}
+		if options := expanderOptions(pools, plan.grow, pod, requests, affinity, reasons); len(options) > 0 {
+			p := options[exp.choose(options, pod, pods[i:])]
 			plan.grow[p.pool.Name]++
+			tmpl := templateNode(p.pool)
 			tmpl.Name = fmt.Sprintf("%s-new-%d", tmpl.Name, plan.grow[p.pool.Name])
 			added = append(added, newNode{pool: p.pool.Name, node: tmpl})
 			place(pod, requests, affinity, tmpl)
@@ -332,7 +364,7 @@ func (a *autoscaler) scan(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	plan := planScaleUp(pending, slices.Concat(st.nodes, st.upcoming), st.usage, st.pools)
+	plan := planScaleUp(pending, slices.Concat(st.nodes, st.upcoming), st.usage, st.pools, a.expander(cfg.Settings.Expander))
 	byUID := map[types.UID]*v1.Pod{}
 	for _, p := range pending {
 		byUID[p.UID] = p

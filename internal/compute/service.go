@@ -335,30 +335,36 @@ func (s *Service) Get(ctx context.Context, sub, rg, ws, name string) (*Compute, 
 	return decode(r)
 }
 
+// getResource reads the compute's row first: a compute exists only under its workspace
+// and group (a delete removes the deepest rows first), so one read answers when it is
+// there; only a miss reads the workspace, for the 404 that names what is missing.
 func (s *Service) getResource(ctx context.Context, sub, rg, ws, name string) (*store.Resource, error) {
+	r, err := s.cfg.Store.GetResource(ctx, ID(sub, rg, ws, name))
+	if err == nil {
+		return r, nil
+	}
+	if !errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("get compute %s: %w", name, err)
+	}
 	w, err := s.cfg.Workspaces.Get(ctx, sub, rg, ws)
 	if err != nil {
 		return nil, err
 	}
-	r, err := s.cfg.Store.GetResource(ctx, ID(sub, rg, w.Name, name))
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, arm.NotFound(arm.CodeResourceNotFound, "Workspace '%s' has no compute named '%s'.", w.Name, name)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("get compute %s: %w", name, err)
-	}
-	return r, nil
+	return nil, arm.NotFound(arm.CodeResourceNotFound, "Workspace '%s' has no compute named '%s'.", w.Name, name)
 }
 
 // List returns a page of the computes of a workspace.
+// Computes found prove their workspace exists (see getResource); an empty page reads the
+// workspace, for its 404.
 func (s *Service) List(ctx context.Context, sub, rg, ws string, p resources.Page) ([]*Compute, bool, error) {
-	w, err := s.cfg.Workspaces.Get(ctx, sub, rg, ws)
-	if err != nil {
-		return nil, false, err
-	}
-	rows, more, err := resources.ListPage(ctx, s.cfg.Store, store.ListOptions{ParentID: w.ID, Type: TypeCompute}, p)
+	rows, more, err := resources.ListPage(ctx, s.cfg.Store, store.ListOptions{ParentID: workspaces.ID(sub, rg, ws), Type: TypeCompute}, p)
 	if err != nil {
 		return nil, false, fmt.Errorf("list computes: %w", err)
+	}
+	if len(rows) == 0 {
+		if _, err := s.cfg.Workspaces.Get(ctx, sub, rg, ws); err != nil {
+			return nil, false, err
+		}
 	}
 	out := make([]*Compute, 0, len(rows))
 	for _, r := range rows {

@@ -123,6 +123,7 @@ func runContract(t *testing.T, newDatabase func(t *testing.T) func() Store) {
 		{"DatabaseClockLeases", testDatabaseClockLeases},
 		{"Principals", testPrincipals},
 		{"RoleAssignments", testRoleAssignments},
+		{"Authenticate", testAuthenticate},
 		{"ActivityEvents", testActivityEvents},
 	}
 	for _, tt := range tests {

@@ -23,6 +23,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/mlfleet/mlfleet/internal/clientconfig"
 	"github.com/mlfleet/mlfleet/internal/failpoint"
@@ -247,7 +248,7 @@ func fpFlows() []fpFlow {
 				// The scale-up happens in the background: wait for it (or for the crash).
 				deadline := time.Now().Add(60 * time.Second)
 				for time.Now().Before(deadline) && e.p != nil {
-					if autoscaled(e, rg) == nil {
+					if autoscaled(e, rg, k) == nil {
 						return nil, nil
 					}
 					select {
@@ -259,9 +260,13 @@ func fpFlows() []fpFlow {
 				return nil, errors.New("no scale-up")
 			},
 			check: func(e *fpEnv, rg string) error {
-				var err error
+				kc, err := e.c.ClusterCredentials(ctx, rg, "mc", true)
+				if err != nil {
+					return err
+				}
+				k := kubeClient(e.t, kc)
 				for range 120 { // the nodes follow the count a moment later
-					if err = autoscaled(e, rg); err == nil {
+					if err = autoscaled(e, rg, k); err == nil {
 						return nil
 					}
 					time.Sleep(250 * time.Millisecond)
@@ -830,7 +835,7 @@ func (e *fpEnv) invariants(what string) {
 
 // autoscaled says whether the autoscale flow's cluster has taken its pods: all Running,
 // the stored count within its bounds and equal to the live (ready) nodes.
-func autoscaled(e *fpEnv, rg string) error {
+func autoscaled(e *fpEnv, rg string, k kubernetes.Interface) error {
 	ctx := context.Background()
 	mc, err := e.c.GetManagedCluster(ctx, rg, "mc")
 	if err != nil {
@@ -840,11 +845,6 @@ func autoscaled(e *fpEnv, rg string) error {
 	if mc.Properties.ProvisioningState != "Succeeded" || ap.MinCount == nil || ap.MaxCount == nil || ap.Count < *ap.MinCount || ap.Count > *ap.MaxCount {
 		return fmt.Errorf("cluster is %s with count %d, bounds %v..%v", mc.Properties.ProvisioningState, ap.Count, ap.MinCount, ap.MaxCount)
 	}
-	kc, err := e.c.ClusterCredentials(ctx, rg, "mc", true)
-	if err != nil {
-		return err
-	}
-	k := kubeClient(e.t, kc)
 	if err := nodeCount(ctx, k, ap.Count)(); err != nil {
 		return fmt.Errorf("stored count %d: %w", ap.Count, err)
 	}

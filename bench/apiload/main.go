@@ -49,6 +49,7 @@ type options struct {
 	h2, setup              bool
 	pid                    int
 	inflight               int
+	conns                  int
 }
 
 func run() error {
@@ -68,13 +69,14 @@ func run() error {
 	flag.BoolVar(&o.setup, "setup", false, "create the group, workspace and a DevTest compute of one node first, when missing")
 	flag.IntVar(&o.pid, "pid", 0, "the server's process id, to read its CPU time from /proc (default: its metrics)")
 	flag.IntVar(&o.inflight, "max-inflight", 4000, "requests outstanding at most; beyond, a departure counts as an error")
+	flag.IntVar(&o.conns, "conns", 64, "HTTP/1.1 connections at most (requests beyond wait for one, and their wait counts); HTTP/2 multiplexes on one")
 	flag.Parse()
 
 	cfg, err := o.resolve()
 	if err != nil {
 		return err
 	}
-	hc, err := httpClient(cfg.CAFile, o.h2)
+	hc, err := httpClient(cfg.CAFile, o.h2, o.conns)
 	if err != nil {
 		return err
 	}
@@ -154,8 +156,9 @@ func (o options) resolve() (*clientconfig.Config, error) {
 	return cfg, nil
 }
 
-// httpClient trusts the server's CA and speaks HTTP/1.1 only, or HTTP/2.
-func httpClient(caFile string, h2 bool) (*http.Client, error) {
+// httpClient trusts the server's CA and speaks HTTP/1.1 only (on at most conns
+// connections, as a client's pool would), or HTTP/2.
+func httpClient(caFile string, h2 bool, conns int) (*http.Client, error) {
 	tc := &tls.Config{MinVersion: tls.VersionTLS12}
 	if caFile != "" {
 		pem, err := os.ReadFile(caFile)
@@ -167,7 +170,7 @@ func httpClient(caFile string, h2 bool) (*http.Client, error) {
 			return nil, fmt.Errorf("%s holds no certificate", caFile)
 		}
 	}
-	tr := &http.Transport{TLSClientConfig: tc, MaxIdleConns: 1024, MaxIdleConnsPerHost: 1024, IdleConnTimeout: time.Minute}
+	tr := &http.Transport{TLSClientConfig: tc, MaxIdleConns: conns, MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns, IdleConnTimeout: time.Minute}
 	if h2 {
 		tr.ForceAttemptHTTP2 = true
 	} else {

@@ -60,6 +60,8 @@ type Service struct {
 	now    func() time.Time
 	access *access
 
+	views views
+
 	monitorOnce sync.Once
 	monitorStop context.CancelFunc
 	monitorDone chan struct{}
@@ -354,17 +356,41 @@ func (s *Service) getResource(ctx context.Context, sub, rg, ws, name string) (*s
 }
 
 // List returns a page of the computes of a workspace.
+// GetJSON returns a compute as GET serves it, and its ETag: what Get returns, encoded,
+// from a cache of views of unchanged rows.
+func (s *Service) GetJSON(ctx context.Context, sub, rg, ws, name string) (json.RawMessage, string, error) {
+	r, err := s.getResource(ctx, sub, rg, ws, name)
+	if err != nil {
+		return nil, "", err
+	}
+	wire, err := s.views.of(r)
+	return wire, arm.ETag(r.Version), err
+}
+
+// ListJSON returns a page of a workspace's computes as a list serves them (see List and
+// GetJSON).
+func (s *Service) ListJSON(ctx context.Context, sub, rg, ws string, p resources.Page) ([]json.RawMessage, bool, error) {
+	rows, more, err := s.listRows(ctx, sub, rg, ws, p)
+	if err != nil {
+		return nil, false, err
+	}
+	out := make([]json.RawMessage, 0, len(rows))
+	for _, r := range rows {
+		wire, err := s.views.of(r)
+		if err != nil {
+			return nil, false, err
+		}
+		out = append(out, wire)
+	}
+	return out, more, nil
+}
+
 // Computes found prove their workspace exists (see getResource); an empty page reads the
 // workspace, for its 404.
 func (s *Service) List(ctx context.Context, sub, rg, ws string, p resources.Page) ([]*Compute, bool, error) {
-	rows, more, err := resources.ListPage(ctx, s.cfg.Store, store.ListOptions{ParentID: workspaces.ID(sub, rg, ws), Type: TypeCompute}, p)
+	rows, more, err := s.listRows(ctx, sub, rg, ws, p)
 	if err != nil {
-		return nil, false, fmt.Errorf("list computes: %w", err)
-	}
-	if len(rows) == 0 {
-		if _, err := s.cfg.Workspaces.Get(ctx, sub, rg, ws); err != nil {
-			return nil, false, err
-		}
+		return nil, false, err
 	}
 	out := make([]*Compute, 0, len(rows))
 	for _, r := range rows {
@@ -375,6 +401,19 @@ func (s *Service) List(ctx context.Context, sub, rg, ws string, p resources.Page
 		out = append(out, c)
 	}
 	return out, more, nil
+}
+
+func (s *Service) listRows(ctx context.Context, sub, rg, ws string, p resources.Page) ([]*store.Resource, bool, error) {
+	rows, more, err := resources.ListPage(ctx, s.cfg.Store, store.ListOptions{ParentID: workspaces.ID(sub, rg, ws), Type: TypeCompute}, p)
+	if err != nil {
+		return nil, false, fmt.Errorf("list computes: %w", err)
+	}
+	if len(rows) == 0 {
+		if _, err := s.cfg.Workspaces.Get(ctx, sub, rg, ws); err != nil {
+			return nil, false, err
+		}
+	}
+	return rows, more, nil
 }
 
 // Delete starts detaching (action Detach) or deleting (action Delete) a compute. It returns

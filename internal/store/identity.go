@@ -1,9 +1,11 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -49,8 +51,7 @@ func (s *sqlStore) Authenticate(ctx context.Context, hash, fallback string) (*To
 	FROM tokens t
 	JOIN principals p ON p.key = CASE WHEN t.principal_key = '' THEN CAST(? AS TEXT) ELSE t.principal_key END
 	LEFT JOIN role_assignments ra ON ra.principal_key = p.key
-	WHERE t.hash = ?
-	ORDER BY ra.scope_key, ra.key`), idKey(fallback), hash)
+	WHERE t.hash = ?`), idKey(fallback), hash)
 	if err != nil {
 		// The hash is a credential; keep it out of error messages.
 		return nil, nil, nil, fmt.Errorf("authenticate: %w", s.d.translate(err))
@@ -90,6 +91,11 @@ func (s *sqlStore) Authenticate(ctx context.Context, hash, fallback string) (*To
 	if t == nil {
 		return nil, nil, nil, fmt.Errorf("authenticate: %w", ErrNotFound)
 	}
+	// Ordered as ListRoleAssignments orders them (scope_key, key), here rather than by
+	// the database, which would sort in a temporary b-tree.
+	slices.SortFunc(assignments, func(x, y *RoleAssignment) int {
+		return cmp.Or(cmp.Compare(idKey(x.Scope), idKey(y.Scope)), cmp.Compare(idKey(x.Name), idKey(y.Name)))
+	})
 	return t, p, assignments, nil
 }
 

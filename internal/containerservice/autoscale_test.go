@@ -76,6 +76,7 @@ func TestMergeProfile(t *testing.T) {
 		{name: "unknown key", in: AutoScalerProfile{"scan-intervall": "30s"}, wantErr: []string{"Unknown cluster autoscaler profile key 'scan-intervall'"}},
 		{name: "bad values reported together", in: AutoScalerProfile{"scan-interval": "ten", "scale-down-utilization-threshold": "2", "expander": "cheapest", "max-total-unready-percentage": "101"},
 			wantErr: []string{"'scan-interval' is 'ten'", "use a number from 0 to 1", "use one of least-waste", "use 0 to 100", "4 checks failed"}},
+		{name: "priority expander", in: AutoScalerProfile{"expander": "priority"}, wantErr: []string{"cluster-autoscaler-priority-expander", "use random, least-waste or most-pods"}},
 		{name: "bool key", in: AutoScalerProfile{"ignore-daemonsets-utilization": "maybe"}, wantErr: []string{"must be true or false"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -228,7 +228,9 @@ func (s *Service) update(ctx context.Context, r *store.Resource, in ClusterInput
 		}
 		autoscaled = autoscaled || next.EnableAutoScaling
 		if next.EnableAutoScaling || cur.EnableAutoScaling {
-			if count != cur.Count {
+			if count != cur.Count && !info.CanScale {
+				errs.Add("InvalidParameter", target+".count", "Clusters of the %s provider are scaled where they run, not through mlfleet.", info.Name)
+			} else if count != cur.Count {
 				want.Counts[cur.Name] = count
 			}
 		} else if ap.Count != nil && *ap.Count != cur.Count {
@@ -242,7 +244,13 @@ func (s *Service) update(ctx context.Context, r *store.Resource, in ClusterInput
 		}
 	}
 	if autoscaled || p.AutoScalerProfile != nil {
-		mc.Properties.AutoScalerProfile = mergeProfile(p.AutoScalerProfile, cur.Properties.AutoScalerProfile, &errs)
+		merged := mergeProfile(p.AutoScalerProfile, cur.Properties.AutoScalerProfile, &errs)
+		switch {
+		case info.CanScale:
+			mc.Properties.AutoScalerProfile = merged
+		case p.AutoScalerProfile != nil && !profileEqual(merged, mergeProfile(nil, cur.Properties.AutoScalerProfile, &arm.Problems{})):
+			errs.Add("InvalidParameter", "properties.autoScalerProfile", "Clusters of the %s provider are scaled where they run: change their cluster autoscaler's settings in the cluster itself, not through mlfleet.", info.Name)
+		}
 	}
 	if ap := p.APIServerAccessProfile; ap != nil {
 		cur := mc.Properties.APIServerAccessProfile

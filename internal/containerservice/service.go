@@ -68,6 +68,9 @@ type Config struct {
 	// quota.Defaults().
 	Quotas *quota.Quotas
 	Logger *slog.Logger
+	// ResumeParallelism is how many clusters Resume starts at once (0: one more than the
+	// cores).
+	ResumeParallelism int
 }
 
 // Service manages managed clusters.

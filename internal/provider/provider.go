@@ -44,7 +44,8 @@ type NodePool struct {
 	// Mode is System or User.
 	Mode string
 	// Autoscale, when set, lets the provider's cluster autoscaler move Count within it
-	// (providers that cannot autoscale ignore it).
+	// (providers that cannot autoscale ignore it). In a Status, it is what the cluster's own
+	// autoscaler keeps the pool within, when the provider can tell.
 	Autoscale *PoolBounds
 }
 
@@ -62,6 +63,9 @@ type Autoscaler struct {
 	ScaleDownDelayAfterFailure time.Duration
 	UtilizationThreshold       float64
 	MaxGracefulTermination     time.Duration
+	// Expander picks the pool to grow when several would take a pod: random (also ""),
+	// least-waste or most-pods.
+	Expander string
 	// Resize records the node count the autoscaler chose for a pool, before the provider
 	// changes the pool; an error leaves the pool as it is until the next decision. Nil
 	// means the provider changes the pool without asking.

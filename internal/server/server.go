@@ -145,6 +145,11 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		}
 		quotas = q
 	}
+	stopPprof, err := startPprof(log)
+	if err != nil {
+		return err
+	}
+	defer stopPprof()
 	sqlite := cfg.StoreDSN == ""
 	if sqlite {
 		// SQLite has one writer; the lock keeps a second server off the same home, and

@@ -322,6 +322,11 @@ type Store interface {
 	// GetToken returns the token with this hash, or ErrNotFound.
 	GetToken(ctx context.Context, hash string) (*Token, error)
 
+	// Authenticate returns, in one query, the token with this hash, its principal (the
+	// principal whose id is fallback when the token names none) and that principal's role
+	// assignments ordered by scope. ErrNotFound when the token or its principal is missing.
+	Authenticate(ctx context.Context, hash, fallback string) (*Token, *Principal, []*RoleAssignment, error)
+
 	// CreatePrincipal stores p. Returns ErrConflict when its id or login is taken.
 	CreatePrincipal(ctx context.Context, p *Principal) error
 	// GetPrincipal returns the principal whose id or login is ref (any case), or ErrNotFound.

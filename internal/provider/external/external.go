@@ -1,7 +1,8 @@
 // Package external is the provider of existing clusters, anywhere (kind, k3s, EKS, GKE,
 // on-premises): a cluster is reached by the kubeconfig it was registered with, and its
 // version, node count and VM sizes are read from the live cluster. Deleting it only forgets
-// it; the cluster itself is never changed by this provider.
+// it; the cluster itself is never changed by this provider. The pools a cluster autoscaler
+// manages (named in kube-system/cluster-autoscaler-status) are reported with its bounds.
 package external
 
 import (
@@ -74,9 +75,24 @@ func (p *Provider) read(ctx context.Context, c *kube.Cluster) (*provider.Status,
 	if err != nil {
 		return nil, err
 	}
+	groups, err := c.AutoscalerStatus(ctx)
+	if err != nil {
+		return nil, err
+	}
 	st := &provider.Status{KubernetesVersion: v, Server: c.Config.Host}
-	for _, pool := range kube.Pools(nodes) {
-		st.Pools = append(st.Pools, provider.NodePool{Name: pool.Name, Count: pool.Count, VMSize: pool.VMSize, Mode: "System"})
+	pools := kube.Pools(nodes)
+	names := make([]string, len(pools))
+	for i, p := range pools {
+		names[i] = p.Name
+	}
+	bounds := map[string]*provider.PoolBounds{}
+	for _, g := range groups {
+		if p := kube.PoolOf(g.Name, names); p != "" {
+			bounds[p] = &provider.PoolBounds{Min: g.Min, Max: g.Max}
+		}
+	}
+	for _, pool := range pools {
+		st.Pools = append(st.Pools, provider.NodePool{Name: pool.Name, Count: pool.Count, VMSize: pool.VMSize, Mode: "System", Autoscale: bounds[pool.Name]})
 	}
 	return st, nil
 }

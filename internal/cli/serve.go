@@ -26,6 +26,7 @@ type serveFlags struct {
 	addr      string
 	dataDir   string
 	store     string
+	secretKey string
 	logLevel  string
 	pageSize  int
 	leaseTTL  time.Duration
@@ -72,7 +73,7 @@ other mlfleet commands work with no flags. Stop it with Ctrl-C (SIGINT) or SIGTE
 			logger := slog.New(slog.NewJSONHandler(streams.Err, &slog.HandlerOptions{Level: level}))
 			slog.SetDefault(logger)
 			return server.Run(cmd.Context(), server.Config{
-				Addr: f.addr, Home: f.dataDir, StoreDSN: f.store, PageSize: f.pageSize,
+				Addr: f.addr, Home: f.dataDir, StoreDSN: f.store, SecretKeyFile: f.secretKey, PageSize: f.pageSize,
 				TokenLifetime: f.tokenLifetime, MaxTokenLifetime: f.maxTokenLifetime,
 				LeaseTTL: f.leaseTTL, StepDelay: f.stepDelay, VersionsFile: f.versions, QuotaFile: f.quotas, HealthInterval: f.health, SweepInterval: f.sweep,
 				ReadLimit: f.reads, WriteLimit: f.writes, ActivityRetention: f.retention, Logger: logger,
@@ -83,6 +84,7 @@ other mlfleet commands work with no flags. Stop it with Ctrl-C (SIGINT) or SIGTE
 	fl.StringVar(&f.addr, "addr", "127.0.0.1:8443", "HTTPS listen address (port 0 picks a free port)")
 	fl.StringVar(&f.dataDir, "data-dir", "", "Data directory (default $MLFLEET_HOME, else ~/.mlfleet)")
 	fl.StringVar(&f.store, "store", os.Getenv("MLFLEET_STORE"), "Store DSN: empty for SQLite in the data directory, or a postgres:// URL")
+	fl.StringVar(&f.secretKey, "secret-key-file", "", "With a postgres:// store: file holding the key (32+ characters) that every replica is given, which wraps the secrets they share (default $MLFLEET_SECRET_KEY)")
 	fl.StringVar(&f.logLevel, "log-level", "info", "Log level: debug, info, warn, error")
 	fl.StringVar(&f.versions, "versions-file", "", "Kubernetes version catalog (JSON) replacing the built-in one")
 	fl.StringVar(&f.quotas, "quota-file", "", fmt.Sprintf("Quotas per subscription and region (JSON); default: %d managed clusters and %d vCPUs per subscription and region", quota.DefaultManagedClusters, quota.DefaultCores))

@@ -52,6 +52,10 @@ type Config struct {
 	// StoreDSN selects the store: "" means SQLite in Home/mlfleet.db; a postgres:// URL
 	// means a PostgreSQL shared with other replicas.
 	StoreDSN string
+	// SecretKeyFile holds the replica key that wraps the secrets replicas of a PostgreSQL
+	// store share (the encryption key, the CA, the token-signing key); "" means
+	// $MLFLEET_SECRET_KEY. Required with PostgreSQL, unused with SQLite.
+	SecretKeyFile string
 	// PageSize is the number of items per list page; 0 means 100.
 	PageSize int
 	// LeaseTTL is how long an operation lease lasts; 0 means 15s.
@@ -156,16 +160,34 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		cfg.StoreDSN = filepath.Join(cfg.Home, dbFile)
 	}
 
+	var wrap *secrets.Box
+	if !sqlite {
+		key, ok, err := secrets.LoadReplicaKey(cfg.SecretKeyFile)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("with a PostgreSQL store every replica needs the same secret key: pass --secret-key-file PATH or set %s (make one with 'openssl rand -base64 32')", secrets.ReplicaKeyEnv)
+		}
+		wrap = key
+	}
+
 	st, err := store.Open(ctx, cfg.StoreDSN)
 	if err != nil {
 		return fmt.Errorf("open store: %w", err)
 	}
 	defer st.Close()
 
-	ca, err := pki.EnsureCA(filepath.Join(cfg.Home, pkiDir), "mlfleet CA")
+	var ks *keys
+	if sqlite {
+		ks, err = homeKeys(cfg.Home)
+	} else {
+		ks, err = sharedKeys(ctx, st, wrap, cfg.Home)
+	}
 	if err != nil {
 		return err
 	}
+	ca, box := ks.ca, ks.box
 	host, _, err := net.SplitHostPort(cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("parse --addr %q: %w", cfg.Addr, err)
@@ -193,10 +215,6 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 			return err
 		}
 	}
-	box, err := secrets.LoadOrCreate(filepath.Join(cfg.Home, secretKeyFile))
-	if err != nil {
-		return err
-	}
 	providers, closeProviders, err := startProviders(ctx, cfg.Home, sizes, log)
 	if err != nil {
 		return err
@@ -217,11 +235,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	signing, err := auth.LoadOrCreateSigningKey(filepath.Join(cfg.Home, pkiDir, tokenKeyFile))
-	if err != nil {
-		return err
-	}
-	authn := auth.New(st, auth.Options{Tenant: ccfg.Tenant, TokenLifetime: cfg.TokenLifetime, MaxTokenLifetime: cfg.MaxTokenLifetime, SigningKey: signing})
+	authn := auth.New(st, auth.Options{Tenant: ccfg.Tenant, TokenLifetime: cfg.TokenLifetime, MaxTokenLifetime: cfg.MaxTokenLifetime, SigningKey: ks.signing})
 	if _, err := authn.Bootstrap(ctx); err != nil {
 		return err
 	}

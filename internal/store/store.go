@@ -322,6 +322,13 @@ type Store interface {
 	// GetToken returns the token with this hash, or ErrNotFound.
 	GetToken(ctx context.Context, hash string) (*Token, error)
 
+	// EnsureSharedSecret stores value under name unless a value is already stored, and
+	// returns the stored value (the first writer's, whoever wins a race). Values are opaque
+	// to the store: callers wrap them before.
+	EnsureSharedSecret(ctx context.Context, name string, value []byte) ([]byte, error)
+	// GetSharedSecret returns the value stored under name, or ErrNotFound.
+	GetSharedSecret(ctx context.Context, name string) ([]byte, error)
+
 	// CreatePrincipal stores p. Returns ErrConflict when its id or login is taken.
 	CreatePrincipal(ctx context.Context, p *Principal) error
 	// GetPrincipal returns the principal whose id or login is ref (any case), or ErrNotFound.

@@ -124,6 +124,7 @@ func runContract(t *testing.T, newDatabase func(t *testing.T) func() Store) {
 		{"Principals", testPrincipals},
 		{"RoleAssignments", testRoleAssignments},
 		{"ActivityEvents", testActivityEvents},
+		{"SharedSecrets", testSharedSecrets},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

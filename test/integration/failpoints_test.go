@@ -24,8 +24,10 @@ import (
 	"github.com/mlfleet/mlfleet/internal/clientconfig"
 	"github.com/mlfleet/mlfleet/internal/failpoint"
 	"github.com/mlfleet/mlfleet/internal/kube"
+	"github.com/mlfleet/mlfleet/internal/secrets"
 	"github.com/mlfleet/mlfleet/internal/store"
 	"github.com/mlfleet/mlfleet/pkg/mlfleet"
+	"github.com/mlfleet/mlfleet/test/testserver"
 )
 
 // The crash test (N5, N7): for every flow that changes state — compute create, attach,
@@ -445,7 +447,7 @@ func (e *fpEnv) start(spec string) {
 		args = append(args, "--store", e.dsn)
 	}
 	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = append(os.Environ(), childEnv+"=1", "MLFLEET_HOME="+e.home, failpoint.EnvTrace+"="+e.trace)
+	cmd.Env = append(os.Environ(), childEnv+"=1", "MLFLEET_HOME="+e.home, failpoint.EnvTrace+"="+e.trace, secrets.ReplicaKeyEnv+"="+testserver.ReplicaKey)
 	if spec != "" {
 		cmd.Env = append(cmd.Env, armEnv+"="+spec)
 	}

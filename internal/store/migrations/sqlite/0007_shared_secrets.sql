@@ -1,0 +1,9 @@
+-- Secrets every replica of a PostgreSQL store shares (the at-rest encryption key, the CA,
+-- the token-signing key), each wrapped with the key every replica is given. The first
+-- replica inserts them; the others read what it inserted. A row is never updated. (The
+-- SQLite store keeps its keys in the home directory; the table exists for parity.)
+CREATE TABLE shared_secrets (
+	name       TEXT    PRIMARY KEY,
+	value      BLOB    NOT NULL,
+	created_at INTEGER NOT NULL
+) STRICT;

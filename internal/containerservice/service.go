@@ -277,6 +277,7 @@ func (s *Service) Prepare(ctx context.Context, sub, rg, name string, in ClusterI
 	id := ID(sub, group.Name, name)
 	mc.ID = id
 	mc.Properties.Mlfleet.ClusterID = ClusterID(id)
+	uniqueFQDN(mc)
 	mc.Properties.Mlfleet.CreatedFor = createdFor
 	mc.SystemData = resources.Touch(ctx, nil, s.now())
 	body, _ := json.Marshal(mc)
@@ -1239,6 +1240,19 @@ func (s *Service) deleteCluster(ctx context.Context, run *operations.Run, r *sto
 	return s.cfg.Store.InTx(ctx, func(tx store.Store) error { return removeRows(ctx, tx, r, 0) })
 }
 
+// uniqueFQDN makes a new cluster's fqdn (or private fqdn) name it alone, as AKS does: the
+// DNS prefix gets a suffix from the cluster's id, so that two clusters with one prefix in
+// one region differ. The front door routes a cluster's connections by this name.
+func uniqueFQDN(mc *ManagedCluster) {
+	p := &mc.Properties
+	suffix := "-" + strings.TrimPrefix(p.Mlfleet.ClusterID, "c")[:8]
+	for _, f := range []*string{p.FQDN, p.PrivateFQDN} {
+		if f != nil && p.DNSPrefix != "" && strings.HasPrefix(*f, p.DNSPrefix+".") {
+			*f = p.DNSPrefix + suffix + strings.TrimPrefix(*f, p.DNSPrefix)
+		}
+	}
+}
+
 // spec builds the provider's view of a stored cluster.
 func (s *Service) spec(ctx context.Context, r *store.Resource, mc *ManagedCluster) (provider.ClusterSpec, error) {
 	p := mc.Properties
@@ -1256,6 +1270,11 @@ func (s *Service) spec(ctx context.Context, r *store.Resource, mc *ManagedCluste
 	}
 	if p.APIServerAccessProfile != nil {
 		spec.AuthorizedIPRanges = p.APIServerAccessProfile.AuthorizedIPRanges
+	}
+	if p.FQDN != nil {
+		spec.FQDN = *p.FQDN
+	} else if p.PrivateFQDN != nil {
+		spec.FQDN = *p.PrivateFQDN
 	}
 	if p.Mlfleet.Provider != "embedded" {
 		kc, err := s.loadKubeconfig(ctx, r)

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -30,6 +31,7 @@ import (
 	"github.com/mlfleet/mlfleet/internal/clientconfig"
 	"github.com/mlfleet/mlfleet/internal/compute"
 	"github.com/mlfleet/mlfleet/internal/containerservice"
+	"github.com/mlfleet/mlfleet/internal/frontdoor"
 	"github.com/mlfleet/mlfleet/internal/operations"
 	"github.com/mlfleet/mlfleet/internal/pki"
 	"github.com/mlfleet/mlfleet/internal/policy"
@@ -107,6 +109,7 @@ const (
 	pkiDir         = "pki"
 	secretKeyFile  = "secret.key"
 	tokenKeyFile   = "token-signing.key"
+	portFile       = "api.port"
 )
 
 // Run serves until ctx ends. It prints to out where the server listens and where the
@@ -215,7 +218,15 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 			return err
 		}
 	}
-	providers, closeProviders, err := startProviders(ctx, cfg.Home, sizes, log)
+	// The API port is also every embedded cluster's front door: the clusters' kubeconfigs
+	// name it, so it is known before they start.
+	ln, err := listenAPI(cfg.Home, cfg.Addr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	frontDoor := urlHost(ln.Addr().(*net.TCPAddr), host)
+	providers, resolver, closeProviders, err := startProviders(ctx, cfg.Home, sizes, frontDoor, log)
 	if err != nil {
 		return err
 	}
@@ -264,11 +275,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		},
 	})
 
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w (is another mlfleet serving? use --addr to pick another port)", cfg.Addr, err)
-	}
-	url := "https://" + urlHost(ln.Addr().(*net.TCPAddr), host)
+	url := "https://" + frontDoor
 	ccfg.Server = url
 	ccfg.CAFile = filepath.Join(cfg.Home, pkiDir, pki.CACertFile)
 	if err := clientconfig.Save(cfg.Home, ccfg); err != nil {
@@ -294,7 +301,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	sweep.Start(engineCtx)
 
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.ServeTLS(ln, "", "") }()
+	go func() { serveErr <- srv.ServeTLS(frontdoor.New(ln, resolver, log), "", "") }()
 	log.Info("serving", "url", url, "home", cfg.Home)
 	fmt.Fprintf(out, "mlfleet is serving at %s\n", url)
 	fmt.Fprintf(out, "  home:         %s\n", cfg.Home)
@@ -416,4 +423,35 @@ func lockHome(home string) (func(), error) {
 		return nil, fmt.Errorf("another mlfleet server is using %s; stop it first or set MLFLEET_HOME to another directory", home)
 	}
 	return func() { f.Close() }, nil
+}
+
+// listenAPI listens on addr. Port 0 reuses the port of the previous start when it is free
+// (recorded in the home), else picks a free one: the kubeconfigs of embedded clusters name
+// this address, so keeping it keeps them valid across restarts.
+func listenAPI(home, addr string) (net.Listener, error) {
+	record := filepath.Join(home, portFile)
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("parse --addr %q: %w", addr, err)
+	}
+	var ln net.Listener
+	if port == "0" {
+		if b, err := os.ReadFile(record); err == nil {
+			if p, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && p > 0 && p < 65536 {
+				ln, _ = net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(p)))
+			}
+		}
+	}
+	if ln == nil {
+		if ln, err = net.Listen("tcp", addr); err != nil {
+			return nil, fmt.Errorf("listen on %s: %w (is another mlfleet serving? use --addr to pick another port)", addr, err)
+		}
+	}
+	if port == "0" {
+		if err := os.WriteFile(record, []byte(strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)+"\n"), 0o600); err != nil {
+			ln.Close()
+			return nil, fmt.Errorf("record the API port: %w", err)
+		}
+	}
+	return ln, nil
 }

@@ -1240,19 +1240,6 @@ func (s *Service) deleteCluster(ctx context.Context, run *operations.Run, r *sto
 	return s.cfg.Store.InTx(ctx, func(tx store.Store) error { return removeRows(ctx, tx, r, 0) })
 }
 
-// uniqueFQDN makes a new cluster's fqdn (or private fqdn) name it alone, as AKS does: the
-// DNS prefix gets a suffix from the cluster's id, so that two clusters with one prefix in
-// one region differ. The front door routes a cluster's connections by this name.
-func uniqueFQDN(mc *ManagedCluster) {
-	p := &mc.Properties
-	suffix := "-" + strings.TrimPrefix(p.Mlfleet.ClusterID, "c")[:8]
-	for _, f := range []*string{p.FQDN, p.PrivateFQDN} {
-		if f != nil && p.DNSPrefix != "" && strings.HasPrefix(*f, p.DNSPrefix+".") {
-			*f = p.DNSPrefix + suffix + strings.TrimPrefix(*f, p.DNSPrefix)
-		}
-	}
-}
-
 // spec builds the provider's view of a stored cluster.
 func (s *Service) spec(ctx context.Context, r *store.Resource, mc *ManagedCluster) (provider.ClusterSpec, error) {
 	p := mc.Properties

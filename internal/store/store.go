@@ -329,6 +329,16 @@ type Store interface {
 	// GetSharedSecret returns the value stored under name, or ErrNotFound.
 	GetSharedSecret(ctx context.Context, name string) ([]byte, error)
 
+	// HeartbeatReplica writes the replica's row with the database's clock as its
+	// heartbeat, creating it on first call.
+	HeartbeatReplica(ctx context.Context, r *Replica) error
+	// ListReplicas returns every replica row, ordered by id, with Silence set.
+	ListReplicas(ctx context.Context) ([]*Replica, error)
+	// DeleteReplica removes a replica's row (missing: no error).
+	DeleteReplica(ctx context.Context, id string) error
+	// DeleteSilentReplicas removes the rows of replicas silent for longer than d.
+	DeleteSilentReplicas(ctx context.Context, d time.Duration) (int, error)
+
 	// CreatePrincipal stores p. Returns ErrConflict when its id or login is taken.
 	CreatePrincipal(ctx context.Context, p *Principal) error
 	// GetPrincipal returns the principal whose id or login is ref (any case), or ErrNotFound.

@@ -125,6 +125,7 @@ func runContract(t *testing.T, newDatabase func(t *testing.T) func() Store) {
 		{"RoleAssignments", testRoleAssignments},
 		{"ActivityEvents", testActivityEvents},
 		{"SharedSecrets", testSharedSecrets},
+		{"Replicas", testReplicas},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

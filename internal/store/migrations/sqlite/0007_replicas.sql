@@ -7,3 +7,14 @@ CREATE TABLE shared_secrets (
 	value      BLOB    NOT NULL,
 	created_at INTEGER NOT NULL
 ) STRICT;
+
+-- The replicas serving this store: each writes its row at start and every few seconds
+-- (heartbeat_at, on the database's clock, so that replicas with skewed clocks agree on who
+-- is alive), with the address clients and peers reach it at and the clusters it runs.
+CREATE TABLE replicas (
+	id           TEXT    PRIMARY KEY,
+	address      TEXT    NOT NULL,
+	started_at   INTEGER NOT NULL,
+	heartbeat_at INTEGER NOT NULL,
+	clusters     TEXT    NOT NULL
+) STRICT;

@@ -14,6 +14,7 @@ import (
 	"github.com/mlfleet/mlfleet/internal/activity"
 	"github.com/mlfleet/mlfleet/internal/failpoint"
 	"github.com/mlfleet/mlfleet/internal/quota"
+	"github.com/mlfleet/mlfleet/internal/replicas"
 	"github.com/mlfleet/mlfleet/internal/server"
 	"github.com/mlfleet/mlfleet/internal/throttle"
 )
@@ -40,6 +41,7 @@ type serveFlags struct {
 	reads                           throttle.Limit
 	writes                          throttle.Limit
 	retention                       time.Duration
+	replicaInterval                 time.Duration
 }
 
 func newServeCommand(streams Streams) *cobra.Command {
@@ -76,7 +78,7 @@ other mlfleet commands work with no flags. Stop it with Ctrl-C (SIGINT) or SIGTE
 				Addr: f.addr, Home: f.dataDir, StoreDSN: f.store, SecretKeyFile: f.secretKey, PageSize: f.pageSize,
 				TokenLifetime: f.tokenLifetime, MaxTokenLifetime: f.maxTokenLifetime,
 				LeaseTTL: f.leaseTTL, StepDelay: f.stepDelay, VersionsFile: f.versions, QuotaFile: f.quotas, HealthInterval: f.health, SweepInterval: f.sweep,
-				ReadLimit: f.reads, WriteLimit: f.writes, ActivityRetention: f.retention, Logger: logger,
+				ReadLimit: f.reads, WriteLimit: f.writes, ActivityRetention: f.retention, ReplicaInterval: f.replicaInterval, Logger: logger,
 			}, streams.Out)
 		},
 	}
@@ -99,6 +101,7 @@ other mlfleet commands work with no flags. Stop it with Ctrl-C (SIGINT) or SIGTE
 	fl.IntVar(&f.writes.PerHour, "rate-limit-writes", server.DefaultWriteLimit.PerHour, "Write requests (PUT, PATCH, DELETE, POST) an hour per principal and subscription, beyond which the API answers 429 with Retry-After (0 = unlimited)")
 	fl.IntVar(&f.writes.Burst, "rate-limit-write-burst", server.DefaultWriteLimit.Burst, "Write requests a principal may make at once (0 = 100 seconds' worth of --rate-limit-writes)")
 	fl.DurationVar(&f.retention, "activity-log-retention", activity.DefaultRetention, "How long the activity log keeps an event before the sweeper removes it")
+	fl.DurationVar(&f.replicaInterval, "replica-heartbeat-interval", replicas.DefaultInterval, "How often this server renews its row in the replica table; a replica silent for 3 intervals is listed as Lost")
 	fl.DurationVar(&f.stepDelay, "fault-step-delay", 0, "Fault injection for tests: sleep before every operation step")
 	_ = fl.MarkHidden("fault-step-delay")
 	return cmd

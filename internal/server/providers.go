@@ -7,16 +7,15 @@ import (
 	"time"
 
 	"github.com/mlfleet/mlfleet/internal/catalog"
-	"github.com/mlfleet/mlfleet/internal/frontdoor"
 	"github.com/mlfleet/mlfleet/internal/provider"
 	"github.com/mlfleet/mlfleet/internal/provider/embedded"
 	"github.com/mlfleet/mlfleet/internal/provider/external"
 )
 
-// startProviders starts the cluster providers and returns them by name, the resolver the
-// front door at frontDoor (host:port) finds clusters with, and a function that stops them
-// (keeping their data).
-func startProviders(ctx context.Context, home string, sizes *catalog.VMSizes, frontDoor string, log *slog.Logger) (map[string]provider.Provider, frontdoor.Resolver, func(), error) {
+// startProviders starts the cluster providers and returns them by name, the embedded one
+// (the front door at frontDoor, host:port, finds its clusters), and a function that stops
+// them (keeping their data).
+func startProviders(ctx context.Context, home string, sizes *catalog.VMSizes, frontDoor string, log *slog.Logger) (map[string]provider.Provider, *embedded.Provider, func(), error) {
 	emb, err := embedded.New(filepath.Join(home, "clusters"), sizes, log)
 	if err != nil {
 		return nil, nil, nil, err

@@ -36,6 +36,7 @@ import (
 	"github.com/mlfleet/mlfleet/internal/pki"
 	"github.com/mlfleet/mlfleet/internal/policy"
 	"github.com/mlfleet/mlfleet/internal/quota"
+	"github.com/mlfleet/mlfleet/internal/replicas"
 	"github.com/mlfleet/mlfleet/internal/resources"
 	"github.com/mlfleet/mlfleet/internal/secrets"
 	"github.com/mlfleet/mlfleet/internal/store"
@@ -87,6 +88,9 @@ type Config struct {
 	// ActivityRetention is how long the activity log keeps an event (pruned by the
 	// sweeper); 0 means 90 days.
 	ActivityRetention time.Duration
+	// ReplicaInterval is how often this server renews its row in the replica table; 0
+	// means replicas.DefaultInterval.
+	ReplicaInterval time.Duration
 	// Logger receives logs; nil means JSON logs on stderr at info level.
 	Logger *slog.Logger
 }
@@ -110,6 +114,7 @@ const (
 	secretKeyFile  = "secret.key"
 	tokenKeyFile   = "token-signing.key"
 	portFile       = "api.port"
+	replicaIDFile  = "replica.id"
 )
 
 // Run serves until ctx ends. It prints to out where the server listens and where the
@@ -226,7 +231,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	}
 	defer ln.Close()
 	frontDoor := urlHost(ln.Addr().(*net.TCPAddr), host)
-	providers, resolver, closeProviders, err := startProviders(ctx, cfg.Home, sizes, frontDoor, log)
+	providers, emb, closeProviders, err := startProviders(ctx, cfg.Home, sizes, frontDoor, log)
 	if err != nil {
 		return err
 	}
@@ -267,7 +272,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	handler := api.New(api.Config{
-		Store: st, Auth: authn, Resources: rs, Workspaces: ws, Clusters: clusters, Computes: computes, Policies: policies, PageSize: cfg.PageSize, Registry: reg, Logger: log,
+		Store: st, Auth: authn, Resources: rs, Workspaces: ws, Clusters: clusters, Computes: computes, Policies: policies, PageSize: cfg.PageSize, ReplicaInterval: cfg.ReplicaInterval, Registry: reg, Logger: log,
 		Limiter: throttle.New(throttle.Config{Reads: cfg.ReadLimit, Writes: cfg.WriteLimit}), Activity: activityLog,
 		Ready: func(ctx context.Context) error {
 			_, err := st.ListResources(ctx, store.ListOptions{Limit: 1})
@@ -296,12 +301,21 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		log.Error("resume clusters", "err", err)
 	}
 	computes.Start(engineCtx)
+	replicaID, err := replicas.LoadOrCreateID(filepath.Join(cfg.Home, replicaIDFile))
+	if err != nil {
+		return err
+	}
+	heartbeat, err := replicas.Start(ctx, replicas.Config{Store: st, ID: replicaID, Address: frontDoor,
+		Interval: cfg.ReplicaInterval, Clusters: emb.Running, Logger: log})
+	if err != nil {
+		return err
+	}
 	sweep := sweeper.New(st, sweeper.Config{Interval: cfg.SweepInterval, Logger: log,
 		Also: []func(context.Context) (int, error){computes.SweepMarkers, authn.SweepAssignments, activityLog.Prune}})
 	sweep.Start(engineCtx)
 
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.ServeTLS(frontdoor.New(ln, resolver, log), "", "") }()
+	go func() { serveErr <- srv.ServeTLS(frontdoor.New(ln, emb, log), "", "") }()
 	log.Info("serving", "url", url, "home", cfg.Home)
 	fmt.Fprintf(out, "mlfleet is serving at %s\n", url)
 	fmt.Fprintf(out, "  home:         %s\n", cfg.Home)
@@ -326,6 +340,9 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		log.Warn("http shutdown", "err", err)
+	}
+	if err := heartbeat.Close(shutdownCtx); err != nil {
+		log.Warn("replica heartbeat shutdown", "err", err)
 	}
 	if err := computes.Close(shutdownCtx); err != nil {
 		log.Warn("health monitor shutdown", "err", err)

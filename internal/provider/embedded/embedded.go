@@ -13,6 +13,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -45,6 +46,7 @@ type Provider struct {
 	mu       sync.Mutex
 	clusters map[string]*cluster
 	byName   map[string]*kubeapiserver.Server // running clusters by lower-case FQDN
+	up       map[string]*kubeapiserver.Server // running clusters by id
 }
 
 // cluster is one running cluster; its mutex serialises changes to it.
@@ -66,7 +68,7 @@ func New(dir string, sizes *catalog.VMSizes, log *slog.Logger) (*Provider, error
 		log = slog.Default()
 	}
 	v = kube.CleanVersion(v)
-	return &Provider{dir: dir, sizes: sizes, version: v, log: log.With("provider", "embedded"), clusters: map[string]*cluster{}, byName: map[string]*kubeapiserver.Server{}}, nil
+	return &Provider{dir: dir, sizes: sizes, version: v, log: log.With("provider", "embedded"), clusters: map[string]*cluster{}, byName: map[string]*kubeapiserver.Server{}, up: map[string]*kubeapiserver.Server{}}, nil
 }
 
 // ServeThrough makes the clusters started from now on hand out kubeconfigs that reach them
@@ -296,14 +298,28 @@ func deletePrefix(ctx context.Context, endpoints []string, prefix string) error 
 	return err
 }
 
+// Running returns the ids of the clusters running in this process, sorted. It never
+// waits for a cluster that is starting or stopping.
+func (p *Provider) Running() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]string, 0, len(p.up))
+	for id := range p.up {
+		out = append(out, id)
+	}
+	slices.Sort(out)
+	return out
+}
+
 // register makes a started cluster reachable through the front door by its FQDN.
 func (p *Provider) register(spec provider.ClusterSpec, srv *kubeapiserver.Server) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.up[spec.ID] = srv
 	name := strings.ToLower(spec.FQDN)
 	if name == "" {
 		return
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	if other, taken := p.byName[name]; taken && other != srv {
 		// Clusters created before FQDNs were made unique may share one: the first keeps it.
 		p.log.Warn("another running cluster has this fqdn; this one is not reachable through the front door", "cluster", spec.Name, "fqdn", name)
@@ -316,6 +332,11 @@ func (p *Provider) register(spec provider.ClusterSpec, srv *kubeapiserver.Server
 func (p *Provider) unregister(srv *kubeapiserver.Server) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	for id, s := range p.up {
+		if s == srv {
+			delete(p.up, id)
+		}
+	}
 	for name, s := range p.byName {
 		if s == srv {
 			delete(p.byName, name)

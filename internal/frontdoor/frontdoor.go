@@ -178,3 +178,18 @@ func (c *replayConn) Read(p []byte) (int, error) {
 	c.mu.Unlock()
 	return c.Conn.Read(p)
 }
+
+// Chain is a Resolver that asks its resolvers in order, the first that knows a name
+// winning: the local clusters first, then, once clusters are hosted by one replica at a
+// time, a resolver of the peers' clusters (from the replica table).
+type Chain []Resolver
+
+// Resolve implements Resolver.
+func (c Chain) Resolve(name string) (Target, bool) {
+	for _, r := range c {
+		if t, ok := r.Resolve(name); ok {
+			return t, true
+		}
+	}
+	return nil, false
+}

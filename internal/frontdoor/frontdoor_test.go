@@ -240,3 +240,17 @@ func TestClose(t *testing.T) {
 		t.Fatal("Accept after Close succeeded")
 	}
 }
+
+func TestChain(t *testing.T) {
+	a, b := &echoTarget{name: "a"}, &echoTarget{name: "b"}
+	c := Chain{mapResolver{"x": a}, mapResolver{"x": b, "y": b}}
+	if got, ok := c.Resolve("x"); !ok || got != a {
+		t.Errorf("x resolved to %v, want the first resolver's", got)
+	}
+	if got, ok := c.Resolve("y"); !ok || got != b {
+		t.Errorf("y resolved to %v", got)
+	}
+	if _, ok := c.Resolve("z"); ok {
+		t.Error("z resolved")
+	}
+}

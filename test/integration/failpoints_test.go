@@ -439,7 +439,7 @@ func spread(hits []fpHit, n int) []fpHit {
 
 func (e *fpEnv) start(spec string) {
 	e.t.Helper()
-	args := []string{"serve", "--addr", "127.0.0.1:0", "--log-level", "debug", "--health-interval", "1h", "--sweep-interval", "1h"}
+	args := []string{"serve", "--addr", "127.0.0.1:0", "--log-level", "debug", "--health-interval", "1h", "--sweep-interval", "1h", "--replica-heartbeat-interval", "1h"}
 	if e.addr != "" {
 		args[2] = e.addr
 	}

@@ -1,7 +1,10 @@
 // Package server runs the mlfleet control plane (`mlfleet serve`): it prepares the home
 // directory on first start (CA, server certificate, admin token, default subscription, CLI
 // config), opens the store, starts the operations engine and serves the API over HTTPS until
-// its context ends, then shuts down gracefully.
+// its context ends, then shuts down gracefully. With a PostgreSQL store the keys and the CA
+// come from the store, shared by every replica (see sharedKeys); the API port is also the
+// front door of every embedded cluster (package frontdoor), and the replica's heartbeat row
+// is kept (package replicas).
 package server
 
 import (

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -85,7 +86,7 @@ func sharedKeys(ctx context.Context, st secrets.SharedStore, wrap *secrets.Box, 
 	if err != nil {
 		return nil, fmt.Errorf("shared CA: %w", err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, pki.CACertFile), ca.CertPEM, 0o644); err != nil {
+	if err := writeIfChanged(filepath.Join(dir, pki.CACertFile), ca.CertPEM, 0o644); err != nil {
 		return nil, fmt.Errorf("write CA certificate: %w", err)
 	}
 	signingPEM, err := secrets.EnsureShared(ctx, st, wrap, sharedSigningKey, func() ([]byte, error) {
@@ -107,4 +108,30 @@ func sharedKeys(ctx context.Context, st secrets.SharedStore, wrap *secrets.Box, 
 		return nil, fmt.Errorf("shared token signing key: %w", err)
 	}
 	return &keys{box: box, ca: ca, signing: signing}, nil
+}
+
+// writeIfChanged writes data to path unless the file holds it already, through a temporary
+// file and a rename: clients reading the file while a restarted server writes it never see
+// it empty or half written.
+func writeIfChanged(path string, data []byte, perm os.FileMode) error {
+	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, data) {
+		return nil
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // no-op after the rename
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(perm); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
 }

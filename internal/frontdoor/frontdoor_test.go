@@ -53,7 +53,7 @@ type fixture struct {
 	targets map[string]*echoTarget
 }
 
-func newFixture(t *testing.T, names ...string) *fixture {
+func newFixture(t testing.TB, names ...string) *fixture {
 	t.Helper()
 	certPEM, keyPEM, err := pki.NewCAPEM("test CA")
 	if err != nil {

@@ -96,6 +96,25 @@ func TestFrontDoor(t *testing.T) {
 	if a := do(t, call{method: "GET", path: clusterPath("frontdoor-rg", "fd1") + csAPI}); a.status != 200 {
 		t.Fatalf("control plane through the front door: %d %s", a.status, a.raw)
 	}
+	// Authorized ranges that leave 127.0.0.1 out close fd2's connections at the front door;
+	// fd1 and the control plane, on the same port, still answer.
+	r := mlfleetCLI(t, "aks", "update", "-n", "fd2", "-g", "frontdoor-rg", "--api-server-authorized-ip-ranges", "203.0.113.0/24")
+	if r.code != 0 {
+		t.Fatalf("aks update: %+v", r)
+	}
+	eventually(t, 10*time.Second, "fd2 refused outside its ranges", func() error {
+		out, err := exec.Command(kubectl, "--kubeconfig", file, "--context", contexts["fd2"], "get", "nodes", "--request-timeout", "5s").CombinedOutput()
+		if err == nil {
+			return fmt.Errorf("kubectl reached fd2: %s", out)
+		}
+		return nil
+	})
+	if out, err := exec.Command(kubectl, "--kubeconfig", file, "--context", contexts["fd1"], "get", "configmap", "only-in-one").CombinedOutput(); err != nil {
+		t.Fatalf("fd1 after fd2's ranges changed: %v\n%s", err, out)
+	}
+	if a := do(t, call{method: "GET", path: clusterPath("frontdoor-rg", "fd2") + csAPI}); a.status != 200 {
+		t.Fatalf("control plane after fd2's ranges changed: %d %s", a.status, a.raw)
+	}
 	for _, name := range []string{"fd1", "fd2"} {
 		if p, err := c.BeginDeleteManagedCluster(ctx, "frontdoor-rg", name); err == nil {
 			_, _ = p.Wait(ctx, nil)

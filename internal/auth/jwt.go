@@ -32,29 +32,44 @@ type SigningKey struct {
 func LoadOrCreateSigningKey(path string) (*SigningKey, error) {
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
-		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			return nil, fmt.Errorf("token signing key: %w", err)
+		if b, err = NewSigningKeyPEM(); err != nil {
+			return nil, err
 		}
-		der, err := x509.MarshalECPrivateKey(key)
-		if err != nil {
-			return nil, fmt.Errorf("token signing key: %w", err)
-		}
-		if err := atomicfile.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		if err := atomicfile.WriteFile(path, b, 0o600); err != nil {
 			return nil, fmt.Errorf("write token signing key: %w", err)
 		}
-		return newSigningKey(key), nil
-	}
-	if err != nil {
+	} else if err != nil {
 		return nil, fmt.Errorf("read token signing key: %w", err)
 	}
+	k, err := ParseSigningKey(b)
+	if err != nil {
+		return nil, fmt.Errorf("token signing key %s: %w", path, err)
+	}
+	return k, nil
+}
+
+// NewSigningKeyPEM generates a signing key and returns it in PEM form (EC PRIVATE KEY).
+func NewSigningKeyPEM() ([]byte, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("token signing key: %w", err)
+	}
+	der, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return nil, fmt.Errorf("token signing key: %w", err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}), nil
+}
+
+// ParseSigningKey returns the signing key in PEM form made by NewSigningKeyPEM.
+func ParseSigningKey(b []byte) (*SigningKey, error) {
 	block, _ := pem.Decode(b)
 	if block == nil {
-		return nil, fmt.Errorf("token signing key %s holds no PEM block", path)
+		return nil, errors.New("no PEM block")
 	}
 	key, err := x509.ParseECPrivateKey(block.Bytes)
 	if err != nil {
-		return nil, fmt.Errorf("parse token signing key %s: %w", path, err)
+		return nil, fmt.Errorf("parse token signing key: %w", err)
 	}
 	return newSigningKey(key), nil
 }

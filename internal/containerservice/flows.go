@@ -349,6 +349,11 @@ func (s *Service) spec(ctx context.Context, r *store.Resource, mc *ManagedCluste
 	if p.APIServerAccessProfile != nil {
 		spec.AuthorizedIPRanges = p.APIServerAccessProfile.AuthorizedIPRanges
 	}
+	if p.FQDN != nil {
+		spec.FQDN = *p.FQDN
+	} else if p.PrivateFQDN != nil {
+		spec.FQDN = *p.PrivateFQDN
+	}
 	if p.Mlfleet.Provider != "embedded" {
 		kc, err := s.loadKubeconfig(ctx, r)
 		if err != nil {

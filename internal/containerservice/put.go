@@ -146,6 +146,7 @@ func (s *Service) Prepare(ctx context.Context, sub, rg, name string, in ClusterI
 	id := ID(sub, group.Name, name)
 	mc.ID = id
 	mc.Properties.Mlfleet.ClusterID = ClusterID(id)
+	uniqueFQDN(mc)
 	mc.Properties.Mlfleet.CreatedFor = createdFor
 	mc.SystemData = resources.Touch(ctx, nil, s.now())
 	body, _ := json.Marshal(mc)

@@ -75,9 +75,12 @@ type Autoscaler struct {
 // ClusterSpec describes a cluster to bring up or reach.
 type ClusterSpec struct {
 	// ID is the provider's id of the cluster: a DNS label, stable for the resource's life.
-	ID                string
-	Name              string
-	Location          string
+	ID       string
+	Name     string
+	Location string
+	// FQDN is the cluster's DNS name (properties.fqdn or privateFQDN), which names it on the
+	// control plane's front door (package frontdoor).
+	FQDN              string
 	KubernetesVersion string
 	Pools             []NodePool
 	ServiceCIDR       string

@@ -12,13 +12,15 @@ import (
 	"github.com/mlfleet/mlfleet/internal/provider/external"
 )
 
-// startProviders starts the cluster providers and returns them by name, with a function
-// that stops them (keeping their data).
-func startProviders(ctx context.Context, home string, sizes *catalog.VMSizes, log *slog.Logger) (map[string]provider.Provider, func(), error) {
+// startProviders starts the cluster providers and returns them by name, the embedded one
+// (the front door at frontDoor, host:port, finds its clusters), and a function that stops
+// them (keeping their data).
+func startProviders(ctx context.Context, home string, sizes *catalog.VMSizes, frontDoor string, log *slog.Logger) (map[string]provider.Provider, *embedded.Provider, func(), error) {
 	emb, err := embedded.New(filepath.Join(home, "clusters"), sizes, log)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
+	emb.ServeThrough(frontDoor)
 	providers := map[string]provider.Provider{"embedded": emb, "external": external.New(sizes)}
 	stop := func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -29,5 +31,5 @@ func startProviders(ctx context.Context, home string, sizes *catalog.VMSizes, lo
 			}
 		}
 	}
-	return providers, stop, nil
+	return providers, emb, stop, nil
 }

@@ -125,6 +125,8 @@ func runContract(t *testing.T, newDatabase func(t *testing.T) func() Store) {
 		{"RoleAssignments", testRoleAssignments},
 		{"Authenticate", testAuthenticate},
 		{"ActivityEvents", testActivityEvents},
+		{"SharedSecrets", testSharedSecrets},
+		{"Replicas", testReplicas},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

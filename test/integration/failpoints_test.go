@@ -28,8 +28,10 @@ import (
 	"github.com/mlfleet/mlfleet/internal/clientconfig"
 	"github.com/mlfleet/mlfleet/internal/failpoint"
 	"github.com/mlfleet/mlfleet/internal/kube"
+	"github.com/mlfleet/mlfleet/internal/secrets"
 	"github.com/mlfleet/mlfleet/internal/store"
 	"github.com/mlfleet/mlfleet/pkg/mlfleet"
+	"github.com/mlfleet/mlfleet/test/testserver"
 )
 
 // The crash test (N5, N7): for every flow that changes state — compute create, attach,
@@ -495,7 +497,7 @@ func spread(hits []fpHit, n int) []fpHit {
 
 func (e *fpEnv) start(spec string) {
 	e.t.Helper()
-	args := []string{"serve", "--addr", "127.0.0.1:0", "--log-level", "debug", "--health-interval", "1h", "--sweep-interval", "1h"}
+	args := []string{"serve", "--addr", "127.0.0.1:0", "--log-level", "debug", "--health-interval", "1h", "--sweep-interval", "1h", "--replica-heartbeat-interval", "1h"}
 	if e.addr != "" {
 		args[2] = e.addr
 	}
@@ -503,7 +505,7 @@ func (e *fpEnv) start(spec string) {
 		args = append(args, "--store", e.dsn)
 	}
 	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = append(os.Environ(), childEnv+"=1", "MLFLEET_HOME="+e.home, failpoint.EnvTrace+"="+e.trace)
+	cmd.Env = append(os.Environ(), childEnv+"=1", "MLFLEET_HOME="+e.home, failpoint.EnvTrace+"="+e.trace, secrets.ReplicaKeyEnv+"="+testserver.ReplicaKey)
 	if spec != "" {
 		cmd.Env = append(cmd.Env, armEnv+"="+spec)
 	}

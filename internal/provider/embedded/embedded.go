@@ -10,14 +10,18 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/mlfleet/mlfleet/internal/catalog"
+	"github.com/mlfleet/mlfleet/internal/frontdoor"
 	"github.com/mlfleet/mlfleet/internal/kube"
 	"github.com/mlfleet/mlfleet/internal/provider"
 	"github.com/mlfleet/mlfleet/internal/provider/embedded/clusterruntime"
@@ -37,8 +41,12 @@ type Provider struct {
 	etcd     *kubeapiserver.Etcd
 	etcdErr  error
 
+	frontDoor string
+
 	mu       sync.Mutex
 	clusters map[string]*cluster
+	byName   map[string]*kubeapiserver.Server // running clusters by lower-case FQDN
+	up       map[string]*kubeapiserver.Server // running clusters by id
 }
 
 // cluster is one running cluster; its mutex serialises changes to it.
@@ -60,8 +68,29 @@ func New(dir string, sizes *catalog.VMSizes, log *slog.Logger) (*Provider, error
 		log = slog.Default()
 	}
 	v = kube.CleanVersion(v)
-	return &Provider{dir: dir, sizes: sizes, version: v, log: log.With("provider", "embedded"), clusters: map[string]*cluster{}}, nil
+	return &Provider{dir: dir, sizes: sizes, version: v, log: log.With("provider", "embedded"), clusters: map[string]*cluster{}, byName: map[string]*kubeapiserver.Server{}, up: map[string]*kubeapiserver.Server{}}, nil
 }
+
+// ServeThrough makes the clusters started from now on hand out kubeconfigs that reach them
+// through the front door at hostPort (the control plane's address), by their FQDN as TLS
+// server name; the front door finds them with Resolve. Call it before the first Ensure.
+func (p *Provider) ServeThrough(hostPort string) { p.frontDoor = hostPort }
+
+// Resolve implements frontdoor.Resolver: the running cluster whose FQDN is name.
+func (p *Provider) Resolve(name string) (frontdoor.Target, bool) {
+	p.mu.Lock()
+	srv := p.byName[strings.ToLower(name)]
+	p.mu.Unlock()
+	if srv == nil {
+		return nil, false
+	}
+	return target{srv}, true
+}
+
+// target is a local cluster's API server as a front door target.
+type target struct{ *kubeapiserver.Server }
+
+func (t target) Serve(conn net.Conn) { t.Handoff(conn) }
 
 // Info implements provider.Provider: the embedded provider runs exactly the Kubernetes
 // version it was built with.
@@ -138,6 +167,7 @@ func (p *Provider) start(ctx context.Context, c *cluster, spec provider.ClusterS
 	srv, err := kubeapiserver.Start(ctx, kubeapiserver.Config{
 		ID: spec.ID, DataDir: filepath.Join(p.dir, spec.ID), EtcdEndpoints: etcd.Endpoints(),
 		ServiceCIDR: spec.ServiceCIDR, AuthorizedIPRanges: spec.AuthorizedIPRanges,
+		ServerName: strings.ToLower(spec.FQDN), FrontDoor: p.frontDoor,
 	})
 	if err != nil {
 		return fmt.Errorf("start apiserver of %s: %w", spec.Name, err)
@@ -157,6 +187,7 @@ func (p *Provider) start(ctx context.Context, c *cluster, spec provider.ClusterS
 		return err
 	}
 	c.server, c.runtime, c.kube = srv, rt, kc
+	p.register(spec, srv)
 	p.log.Info("cluster started", "cluster", spec.Name, "id", spec.ID, "url", srv.URL(), "took", time.Since(start).Round(time.Millisecond))
 	return nil
 }
@@ -267,8 +298,57 @@ func deletePrefix(ctx context.Context, endpoints []string, prefix string) error 
 	return err
 }
 
+// Running returns the ids of the clusters running in this process, sorted. It never
+// waits for a cluster that is starting or stopping.
+func (p *Provider) Running() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]string, 0, len(p.up))
+	for id := range p.up {
+		out = append(out, id)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// register makes a started cluster reachable through the front door by its FQDN.
+func (p *Provider) register(spec provider.ClusterSpec, srv *kubeapiserver.Server) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.up[spec.ID] = srv
+	name := strings.ToLower(spec.FQDN)
+	if name == "" {
+		return
+	}
+	if other, taken := p.byName[name]; taken && other != srv {
+		// Clusters created before FQDNs were made unique may share one: the first keeps it.
+		p.log.Warn("another running cluster has this fqdn; this one is not reachable through the front door", "cluster", spec.Name, "fqdn", name)
+		return
+	}
+	p.byName[name] = srv
+}
+
+// unregister removes a stopping cluster from the front door.
+func (p *Provider) unregister(srv *kubeapiserver.Server) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for id, s := range p.up {
+		if s == srv {
+			delete(p.up, id)
+		}
+	}
+	for name, s := range p.byName {
+		if s == srv {
+			delete(p.byName, name)
+		}
+	}
+}
+
 // stop stops a cluster's runtime and apiserver, keeping its data.
 func (p *Provider) stop(ctx context.Context, c *cluster) {
+	if c.server != nil {
+		p.unregister(c.server)
+	}
 	if c.runtime != nil {
 		if err := c.runtime.Stop(ctx); err != nil {
 			p.log.Warn("stop cluster runtime", "cluster", c.spec.Name, "err", err)

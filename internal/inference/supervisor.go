@@ -39,9 +39,9 @@ const (
 
 // Reasons of ProcessState.Waiting, as a kubelet words them.
 const (
-	WaitingStarting  = "ContainerCreating"
-	WaitingBackOff   = "CrashLoopBackOff"
-	ExitReasonError  = "Error"
+	WaitingStarting = "ContainerCreating"
+	WaitingBackOff  = "CrashLoopBackOff"
+	ExitReasonError = "Error"
 )
 
 // ErrInvalidSpec means a ProcessSpec lacks something; the message names it.

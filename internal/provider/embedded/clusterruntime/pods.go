@@ -63,6 +63,10 @@ type podSimulator struct {
 	unschedulable map[string]struct{}
 	// podIPs are the address pools of the nodes' pod ranges, by node name.
 	podIPs map[string]*addressPool
+
+	// procs runs the pods asking for a local inference process; nil without
+	// Options.DataDir.
+	procs *podProcesses
 }
 
 type assumedPod struct {
@@ -90,6 +94,7 @@ func newPodSimulator(client kubernetes.Interface, podInformer coreinformers.PodI
 		unschedulable: map[string]struct{}{},
 		podIPs:        map[string]*addressPool{},
 	}
+	s.procs = newPodProcesses(o, func(key string) { s.queue.Add(key) })
 	err := podInformer.Informer().AddIndexers(cache.Indexers{podsByNodeIndex: func(obj any) ([]string, error) {
 		if p, ok := obj.(*v1.Pod); ok && p.Spec.NodeName != "" {
 			return []string{p.Spec.NodeName}, nil
@@ -175,6 +180,9 @@ func (s *podSimulator) podDeleted(obj any) {
 		ips.release(string(pod.UID))
 	}
 	s.mu.Unlock()
+	if s.procs != nil {
+		s.procs.stopDeleted(pod.UID)
+	}
 	// The room the pod took is free again.
 	if pod.Spec.NodeName != "" {
 		s.retryUnschedulable()
@@ -255,6 +263,13 @@ func (s *podSimulator) run(ctx context.Context) {
 		wait.Until(s.retryUnschedulable, s.retry, ctx.Done())
 	})
 	<-ctx.Done()
+	if s.procs != nil {
+		// The processes stop with the runtime; their pods keep their status, and the
+		// next runtime on the cluster starts them again.
+		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		s.procs.stopAll(stopCtx)
+	}
 }
 
 func (s *podSimulator) processNext(ctx context.Context) bool {
@@ -310,9 +325,17 @@ func (s *podSimulator) sync(ctx context.Context, key string) error {
 		}
 		return nil // a node that someone else runs
 	case pod.DeletionTimestamp != nil:
+		if s.procs != nil {
+			// As a kubelet, stop the containers before the pod goes.
+			if err := s.procs.stop(ctx, pod.UID, true); err != nil {
+				return err
+			}
+		}
 		return s.forceDelete(ctx, pod)
 	case terminal(pod) || pod.Spec.NodeName == "":
 		return nil
+	case runsProcess(pod) && s.procs != nil:
+		return s.startProcessPod(ctx, pod)
 	default:
 		return s.start(ctx, pod)
 	}
@@ -467,31 +490,14 @@ func (s *podSimulator) start(ctx context.Context, pod *v1.Pod) error {
 	if pod.Status.Phase == v1.PodRunning && pod.Status.PodIP != "" && podReady(pod) {
 		return nil
 	}
-	hostIP, _, ok := s.sim.network(pod.Spec.NodeName)
-	if !ok {
-		return nil
-	}
-	podIP := hostIP
-	if !pod.Spec.HostNetwork {
-		pool := s.podIPPool(pod.Spec.NodeName)
-		if pool == nil {
-			return nil
-		}
-		var err error
-		if podIP, err = pool.assign(string(pod.UID)); err != nil {
-			return fmt.Errorf("address for pod %s: %w", podKey(pod), err)
-		}
-	}
-
-	now := metav1.NewTime(s.clock.Now())
 	updated := pod.DeepCopy()
+	if ok, err := s.setNetworkStatus(updated); !ok || err != nil {
+		return err
+	}
+	now := metav1.NewTime(s.clock.Now())
 	st := &updated.Status
 	st.Phase = v1.PodRunning
 	st.ObservedGeneration = pod.Generation
-	st.HostIP = hostIP.String()
-	st.HostIPs = []v1.HostIP{{IP: hostIP.String()}}
-	st.PodIP = podIP.String()
-	st.PodIPs = []v1.PodIP{{IP: podIP.String()}}
 	if st.StartTime == nil {
 		st.StartTime = &now
 	}
@@ -522,6 +528,33 @@ func (s *podSimulator) start(ctx context.Context, pod *v1.Pod) error {
 		return fmt.Errorf("start pod %s: %w", podKey(pod), err)
 	}
 	return nil
+}
+
+// setNetworkStatus sets the host and pod IPs of pod (a copy) on its node. It returns
+// false when the node's network is not known (yet).
+func (s *podSimulator) setNetworkStatus(pod *v1.Pod) (bool, error) {
+	hostIP, _, ok := s.sim.network(pod.Spec.NodeName)
+	if !ok {
+		return false, nil
+	}
+	podIP := hostIP
+	if !pod.Spec.HostNetwork {
+		pool := s.podIPPool(pod.Spec.NodeName)
+		if pool == nil {
+			return false, nil
+		}
+		var err error
+		if podIP, err = pool.assign(string(pod.UID)); err != nil {
+			return false, fmt.Errorf("address for pod %s: %w", podKey(pod), err)
+		}
+	}
+
+	st := &pod.Status
+	st.HostIP = hostIP.String()
+	st.HostIPs = []v1.HostIP{{IP: hostIP.String()}}
+	st.PodIP = podIP.String()
+	st.PodIPs = []v1.PodIP{{IP: podIP.String()}}
+	return true, nil
 }
 
 func podReady(pod *v1.Pod) bool {

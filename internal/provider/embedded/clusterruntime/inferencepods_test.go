@@ -1,0 +1,264 @@
+package clusterruntime
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	v1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/ptr"
+
+	"github.com/mlfleet/mlfleet/internal/inference"
+)
+
+// pidScript is a scoring script that records its process id in its work directory and
+// answers with it, so that tests can find and count the processes.
+const pidScript = `
+import json, os
+def init():
+    with open("pid", "w") as f:
+        f.write(str(os.getpid()))
+def run(raw):
+    return {"pid": os.getpid(), "input": json.loads(raw), "model": sorted(os.listdir(os.environ["AZUREML_MODEL_DIR"])), "flavour": os.environ.get("FLAVOUR")}
+`
+
+// needPython skips the test where no Python runs.
+func needPython(t *testing.T) {
+	t.Helper()
+	if testPython == "" {
+		t.Skip("no python3")
+	}
+}
+
+// inferenceDeployment is a Deployment as the API side writes it, running script.
+func inferenceDeployment(t *testing.T, name string, replicas int32, script string) *appsv1.Deployment {
+	t.Helper()
+	code, model := t.TempDir(), t.TempDir()
+	if err := os.WriteFile(filepath.Join(code, "score.py"), []byte(script), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(model, "model.pkl"), []byte("m"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d := deploymentOf(name, replicas, v1.ResourceList{})
+	tpl := &d.Spec.Template
+	tpl.Labels[inference.LabelEndpoint] = "ep"
+	tpl.Labels[inference.LabelDeployment] = name
+	tpl.Annotations = map[string]string{
+		inference.AnnotationRuntime: inference.RuntimePython, inference.AnnotationModelDir: model,
+		inference.AnnotationCodeDir: code, inference.AnnotationScoringScript: "score.py",
+	}
+	tpl.Spec.Containers[0].Name = inference.ContainerName
+	tpl.Spec.Containers[0].Image = inference.DefaultImage
+	tpl.Spec.Containers[0].Env = []v1.EnvVar{{Name: "FLAVOUR", Value: "vanilla"}}
+	return d
+}
+
+// score posts a request to the process at addr and returns the pid it answers with.
+func score(addr string) (int, error) {
+	resp, err := http.Post("http://"+addr+"/score", "application/json", strings.NewReader(`{"x": [1, 2]}`))
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var out struct {
+		PID     int
+		Input   map[string][]int
+		Model   []string
+		Flavour string
+	}
+	if resp.StatusCode != 200 || json.Unmarshal(b, &out) != nil || out.Flavour != "vanilla" ||
+		len(out.Model) != 1 || out.Model[0] != "model.pkl" || len(out.Input["x"]) != 2 {
+		return 0, fmt.Errorf("POST %s/score = %d %s", addr, resp.StatusCode, b)
+	}
+	return out.PID, nil
+}
+
+// processPods waits until ns has want Ready pods of app with a local address each and
+// returns the pids their processes answer with, by address.
+func processPods(t *testing.T, client kubernetes.Interface, ns, app string, want int) map[string]int {
+	t.Helper()
+	pods := runningPods(t, client, ns, "app="+app, want)
+	pids := map[string]int{}
+	for _, p := range pods {
+		addr := p.Annotations[inference.AnnotationLocalAddress]
+		if addr == "" {
+			t.Fatalf("ready pod %s has no local address", p.Name)
+		}
+		// Right after a restart the pods still show the status from before.
+		waitFor(t, 30*time.Second, "process of "+p.Name+" answers", func() (bool, string) {
+			pid, err := score(addr)
+			pids[addr] = pid
+			return err == nil, fmt.Sprint(err)
+		})
+	}
+	if len(pids) != want {
+		t.Fatalf("%d pods share %d addresses", want, len(pids))
+	}
+	return pids
+}
+
+func processAlive(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
+}
+
+func waitGone(t *testing.T, pids map[string]int) {
+	t.Helper()
+	waitFor(t, 30*time.Second, "processes gone", func() (bool, string) {
+		var left []string
+		for addr, pid := range pids {
+			if processAlive(pid) {
+				left = append(left, addr+"="+strconv.Itoa(pid))
+			}
+		}
+		return len(left) == 0, "still running: " + strings.Join(left, " ")
+	})
+}
+
+func setReplicas(t *testing.T, client kubernetes.Interface, ns, name string, n int32) {
+	t.Helper()
+	scale, err := client.AppsV1().Deployments(ns).GetScale(t.Context(), name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	scale.Spec.Replicas = n
+	if _, err := client.AppsV1().Deployments(ns).UpdateScale(t.Context(), name, scale, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestInferencePodsRunAsProcesses(t *testing.T) {
+	needPython(t)
+	c := sharedCluster(t)
+	ctx := t.Context()
+	ns := newNamespace(t, c.client, "inference")
+	if _, err := c.client.AppsV1().Deployments(ns).Create(ctx, inferenceDeployment(t, "blue", 1, pidScript), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	one := processPods(t, c.client, ns, "blue", 1)
+
+	setReplicas(t, c.client, ns, "blue", 3)
+	three := processPods(t, c.client, ns, "blue", 3)
+	for addr, pid := range one {
+		if three[addr] != pid {
+			t.Errorf("scale-out replaced the process at %s: %v, then %v", addr, one, three)
+		}
+	}
+
+	setReplicas(t, c.client, ns, "blue", 1)
+	left := processPods(t, c.client, ns, "blue", 1)
+	gone := map[string]int{}
+	for addr, pid := range three {
+		if _, ok := left[addr]; !ok {
+			gone[addr] = pid
+		}
+	}
+	if len(gone) != 2 {
+		t.Fatalf("after scale-in to 1: %v left of %v", left, three)
+	}
+	waitGone(t, gone)
+
+	if err := c.client.AppsV1().Deployments(ns).Delete(ctx, "blue", metav1.DeleteOptions{PropagationPolicy: ptr.To(metav1.DeletePropagationForeground)}); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, left)
+}
+
+func TestInferencePodInitFails(t *testing.T) {
+	needPython(t)
+	c := sharedCluster(t)
+	ctx := t.Context()
+	ns := newNamespace(t, c.client, "inference-broken")
+	d := inferenceDeployment(t, "broken", 1, "def init():\n    raise RuntimeError('cannot load the model')\ndef run(raw):\n    return raw\n")
+	if _, err := c.client.AppsV1().Deployments(ns).Create(ctx, d, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var pod v1.Pod
+	waitFor(t, 60*time.Second, "crash loop reported", func() (bool, string) {
+		list, err := c.client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=broken"})
+		if err != nil || len(list.Items) != 1 {
+			return false, fmt.Sprintf("%v %v", list, err)
+		}
+		pod = list.Items[0]
+		if len(pod.Status.ContainerStatuses) != 1 {
+			return false, fmt.Sprintf("%+v", pod.Status)
+		}
+		cs := pod.Status.ContainerStatuses[0]
+		last := cs.LastTerminationState.Terminated
+		return cs.RestartCount >= 2 && last != nil && cs.State.Waiting != nil && cs.State.Waiting.Reason == "CrashLoopBackOff",
+			fmt.Sprintf("%+v", cs)
+	})
+	cs := pod.Status.ContainerStatuses[0]
+	last := cs.LastTerminationState.Terminated
+	if cs.Ready || podReady(&pod) || last.ExitCode != 1 || last.Reason != "Error" || !strings.Contains(last.Message, "RuntimeError: cannot load the model") {
+		t.Fatalf("status of a pod whose init() raises: %+v", pod.Status)
+	}
+	logs, err := c.runtime.PodLogs(ns, pod.Name, "", 50)
+	if err != nil || !strings.Contains(logs, "Traceback (most recent call last)") || !strings.Contains(logs, "RuntimeError: cannot load the model") {
+		t.Fatalf("PodLogs = %q, %v; want the traceback", logs, err)
+	}
+	if _, err := c.runtime.PodLogs(ns, "nope", "", 10); err == nil {
+		t.Fatal("PodLogs of a missing pod succeeded")
+	}
+}
+
+// TestInferencePodsComeBackAfterRestart stops the runtime (its processes end) and starts
+// another one on the same cluster: the pods get their processes back.
+func TestInferencePodsComeBackAfterRestart(t *testing.T) {
+	needPython(t)
+	c := newCluster(t, "inference-restart")
+	ctx := t.Context()
+	first, err := Start(ctx, c.config, processOptions("inference-restart"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := first.SetPool(ctx, poolD3); err != nil {
+		t.Fatal(err)
+	}
+	ns := newNamespace(t, c.client, "keep")
+	if _, err := c.client.AppsV1().Deployments(ns).Create(ctx, inferenceDeployment(t, "green", 2, pidScript), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	before := processPods(t, c.client, ns, "green", 2)
+	stopCtx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := first.Stop(stopCtx); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, before)
+
+	c.runtime, err = Start(ctx, c.config, processOptions("inference-restart"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := processPods(t, c.client, ns, "green", 2)
+	for addr, pid := range after {
+		if before[addr] == pid {
+			t.Errorf("process %d at %s survived the stop", pid, addr)
+		}
+	}
+	stopCtx2, cancel2 := context.WithTimeout(ctx, time.Minute)
+	defer cancel2()
+	if err := c.runtime.Stop(stopCtx2); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, after)
+}

@@ -20,6 +20,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/mlfleet/mlfleet/internal/inference"
+	"github.com/mlfleet/mlfleet/internal/inference/router"
 )
 
 // pidScript is a scoring script that records its process id in its work directory and
@@ -261,4 +262,78 @@ func TestInferencePodsComeBackAfterRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitGone(t, after)
+}
+
+// TestRouterScoresThroughProcesses runs the whole path on a real apiserver: an endpoint's
+// Secret, a Deployment as the API side writes it and the azureml-fe Service; the router
+// reports its address on the Service and forwards a scoring request to a Python process.
+func TestRouterScoresThroughProcesses(t *testing.T) {
+	needPython(t)
+	c := sharedCluster(t)
+	ctx := t.Context()
+	ns := newNamespace(t, c.client, inference.Namespace)
+	cfg, _ := json.Marshal(inference.EndpointConfig{Name: "ep", AuthMode: inference.AuthKey, Keys: []string{"k1", "k2"},
+		Traffic: map[string]int{"blue": 100}, Deployments: map[string]inference.DeploymentRouting{"blue": {RequestTimeoutMS: 10_000}}})
+	secret := &v1.Secret{ObjectMeta: metav1.ObjectMeta{Name: inference.SecretObjectName("ep"),
+		Labels: map[string]string{inference.LabelEndpointConfig: "true", inference.LabelEndpoint: "ep"}},
+		Data: map[string][]byte{inference.SecretKeyConfig: cfg}}
+	if _, err := c.client.CoreV1().Secrets(ns).Create(ctx, secret, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.client.AppsV1().Deployments(ns).Create(ctx, inferenceDeployment(t, "blue", 2, pidScript), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	svc := &v1.Service{ObjectMeta: metav1.ObjectMeta{Name: inference.FrontEndService},
+		Spec: v1.ServiceSpec{Selector: map[string]string{"app": "azureml-fe"}, Ports: []v1.ServicePort{{Port: 80}}}}
+	if _, err := c.client.CoreV1().Services(ns).Create(ctx, svc, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := router.StartServer(ctx, c.client, router.ServerOptions{Logger: testLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := srv.Stop(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
+	pids := processPods(t, c.client, ns, "blue", 2)
+
+	var addr string
+	waitFor(t, 30*time.Second, "router address on the service", func() (bool, string) {
+		s, err := c.client.CoreV1().Services(ns).Get(ctx, inference.FrontEndService, metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		addr = s.Annotations[inference.AnnotationLocalAddress]
+		return addr != "" && s.Annotations[inference.AnnotationLocalScheme] == "http", fmt.Sprint(s.Annotations)
+	})
+	call := func(key string) (int, string) {
+		req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/api/v1/endpoint/ep/score", strings.NewReader(`{"x": [1, 2]}`))
+		req.Header.Set("Authorization", "Bearer "+key)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	answered := map[int]bool{}
+	waitFor(t, 30*time.Second, "both instances answer through the router", func() (bool, string) {
+		code, body := call("k2")
+		var out struct{ PID int }
+		if code == 200 && json.Unmarshal([]byte(body), &out) == nil {
+			answered[out.PID] = true
+		}
+		return len(answered) == 2, fmt.Sprintf("%d %s; answered %v of %v", code, body, answered, pids)
+	})
+	for _, pid := range pids {
+		if !answered[pid] {
+			t.Fatalf("instances answering %v, want the pods' processes %v", answered, pids)
+		}
+	}
+	if code, body := call("wrong"); code != http.StatusUnauthorized {
+		t.Fatalf("wrong key = %d %s, want 401", code, body)
+	}
 }

@@ -2,6 +2,8 @@ package clusterruntime
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -21,6 +23,7 @@ import (
 
 	"github.com/mlfleet/mlfleet/internal/inference"
 	"github.com/mlfleet/mlfleet/internal/inference/router"
+	"github.com/mlfleet/mlfleet/internal/pki"
 )
 
 // pidScript is a scoring script that records its process id in its work directory and
@@ -335,5 +338,41 @@ func TestRouterScoresThroughProcesses(t *testing.T) {
 	}
 	if code, body := call("wrong"); code != http.StatusUnauthorized {
 		t.Fatalf("wrong key = %d %s, want 401", code, body)
+	}
+
+	// With the front-end's TLS Secret the router serves HTTPS with its certificate.
+	ca, err := pki.EnsureCA(t.TempDir(), "test CA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPEM, keyPEM, err := ca.Issue("azureml-fe", nil, []string{"127.0.0.1"}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tlsSecret := &v1.Secret{ObjectMeta: metav1.ObjectMeta{Name: inference.FrontEndTLSSecret}, Type: v1.SecretTypeTLS,
+		Data: map[string][]byte{v1.TLSCertKey: certPEM, v1.TLSPrivateKeyKey: keyPEM}}
+	if _, err := c.client.CoreV1().Secrets(ns).Create(ctx, tlsSecret, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "router on https", func() (bool, string) {
+		s, err := c.client.CoreV1().Services(ns).Get(ctx, inference.FrontEndService, metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		addr = s.Annotations[inference.AnnotationLocalAddress]
+		return s.Annotations[inference.AnnotationLocalScheme] == "https", fmt.Sprint(s.Annotations)
+	})
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(ca.CertPEM)
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}
+	req, _ := http.NewRequest(http.MethodPost, "https://"+addr+"/api/v1/endpoint/ep/score", strings.NewReader(`{"x": [1, 2]}`))
+	req.Header.Set("Authorization", "Bearer k1")
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("score over https: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("score over https = %d", resp.StatusCode)
 	}
 }

@@ -81,6 +81,14 @@ type Config struct {
 	// ActivityRetention is how long the activity log keeps an event (pruned by the
 	// sweeper); 0 means 90 days.
 	ActivityRetention time.Duration
+	// Python is the interpreter that runs the inference pods of embedded clusters
+	// (serve --python): a command or a path. "" means "python3", and its absence only
+	// leaves those pods waiting with an error; a Python named here must work.
+	Python string
+	// RouterImage is the image of the inference router (azureml-fe) on external
+	// clusters (serve --router-image); "" leaves their front-end a placeholder, and online
+	// endpoints cannot serve there.
+	RouterImage string
 	// Logger receives logs; nil means JSON logs on stderr at info level.
 	Logger *slog.Logger
 }
@@ -197,7 +205,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	providers, closeProviders, err := startProviders(ctx, cfg.Home, sizes, log)
+	providers, closeProviders, err := startProviders(ctx, cfg, sizes, log)
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -237,6 +238,11 @@ func (s *Supervisor) Done() <-chan struct{} { return s.done }
 func (s *Supervisor) loop(ctx context.Context) {
 	defer close(s.done)
 	defer s.out.Close()
+	// Pdeathsig fires when the thread that started the process exits, not the process:
+	// keep this goroutine on its thread, which the runtime then never retires, so that the
+	// server dies with mlfleet and only then.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	backoff := s.spec.MinBackoff
 	for first := true; ; first = false {
 		if !first {

@@ -165,7 +165,9 @@ func BenchmarkRouterLatencyAt200rps(b *testing.B) {
 		b.Fatalf("no request succeeded (%d failed)", failed)
 	}
 	slices.Sort(latencies)
-	pct := func(p float64) float64 { return float64(latencies[int(p*float64(len(latencies)-1))].Microseconds()) / 1000 }
+	pct := func(p float64) float64 {
+		return float64(latencies[int(p*float64(len(latencies)-1))].Microseconds()) / 1000
+	}
 	b.ReportMetric(pct(0.50), "p50-ms")
 	b.ReportMetric(pct(0.99), "p99-ms")
 	b.ReportMetric(float64(failed), "failed")

@@ -8,7 +8,6 @@ import (
 	"encoding/pem"
 	"fmt"
 	"io"
-	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -112,7 +111,10 @@ func tokenKeyPEM(t *testing.T, k *auth.SigningKey) string {
 	jwk := k.JWKS()["keys"].([]map[string]string)[0]
 	x, _ := base64.RawURLEncoding.DecodeString(jwk["x"])
 	y, _ := base64.RawURLEncoding.DecodeString(jwk["y"])
-	pub := &ecdsa.PublicKey{Curve: elliptic.P256(), X: new(big.Int).SetBytes(x), Y: new(big.Int).SetBytes(y)}
+	pub, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), append(append([]byte{4}, x...), y...))
+	if err != nil {
+		t.Fatal(err)
+	}
 	der, err := x509.MarshalPKIXPublicKey(pub)
 	if err != nil {
 		t.Fatal(err)
@@ -282,4 +284,40 @@ func inflight(h *Handler, addr string) int32 {
 		return in.inflight.Load()
 	}
 	return -1
+}
+
+func TestMirrorTraffic(t *testing.T) {
+	var mu sync.Mutex
+	mirrored := 0
+	shadow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		mirrored++
+		mu.Unlock()
+		_, _ = io.WriteString(w, `{"shadow": true}`)
+	}))
+	t.Cleanup(shadow.Close)
+	h := NewHandler(HandlerOptions{})
+	// Copies go out in the background, side by side: green takes them all at once.
+	cfg := keyConfig(map[string]int{"blue": 100}, map[string]inference.DeploymentRouting{"green": {MaxConcurrentRequestsPerInstance: 100}})
+	cfg.MirrorTraffic = map[string]int{"green": 20}
+	h.Update([]EndpointState{{Config: cfg, Instances: map[string][]string{"blue": {upstream(t, "blue-0", nil)}, "green": {strings.TrimPrefix(shadow.URL, "http://")}}}})
+	for range 100 {
+		resp, body := post(t, h, "/api/v1/endpoint/ep/score", "primary-key", nil)
+		if resp.StatusCode != 200 || !strings.Contains(body, "blue-0") {
+			t.Fatalf("= %d %s; the caller gets the live deployment's answer", resp.StatusCode, body)
+		}
+	}
+	waitFor := time.Now().Add(10 * time.Second)
+	for {
+		mu.Lock()
+		n := mirrored
+		mu.Unlock()
+		if n == 20 {
+			break
+		}
+		if time.Now().After(waitFor) {
+			t.Fatalf("%d of 100 requests mirrored, want 20", n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

@@ -143,13 +143,6 @@ func reusablePort(addr string) int {
 	return n
 }
 
-// get returns the supervisor of a pod, nil if there is none.
-func (p *podProcesses) get(uid types.UID) *inference.Supervisor {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.procs[uid]
-}
-
 // stop stops the process of a pod and waits until it is gone; removeFiles also removes its
 // work directory and logs (the pod is gone for good).
 func (p *podProcesses) stop(ctx context.Context, uid types.UID, removeFiles bool) error {

@@ -331,8 +331,10 @@ func (s *Supervisor) runOnce(ctx context.Context) *ProcessExit {
 		}
 	})
 	err := cmd.Wait()
-	// Whatever the process left behind in its group goes with it.
+	// Whatever the process left behind in its group goes with it, and is gone before
+	// the next start or the end of Stop.
 	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	waitGroupGone(cmd.Process.Pid, stopGrace)
 	close(exited)
 	wg.Wait()
 
@@ -348,6 +350,15 @@ func (s *Supervisor) runOnce(ctx context.Context) *ProcessExit {
 	fmt.Fprintf(s.out, "mlfleet: process exited with code %d\n", exit.ExitCode)
 	exit.Output, _ = TailLog(s.spec.LogFile, exitOutputLines)
 	return exit
+}
+
+// waitGroupGone waits, at most timeout, until no process of the group pgid is left
+// (signals are delivered asynchronously; orphans are reaped by init).
+func waitGroupGone(pgid int, timeout time.Duration) {
+	deadline := time.Now().Add(timeout)
+	for syscall.Kill(-pgid, 0) == nil && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 func (s *Supervisor) failedStart(exit *ProcessExit, err error) *ProcessExit {

@@ -74,6 +74,9 @@ type ProcessSpec struct {
 	MinBackoff, MaxBackoff time.Duration
 	// ProbeInterval is how often GET /ready is probed; zero means 1s.
 	ProbeInterval time.Duration
+	// RestartsBefore is the restart count to continue from (a pod's, from before a
+	// restart of mlfleet), so that the count never goes back.
+	RestartsBefore int
 	// OnChange, if set, is called (from the supervisor's goroutines) whenever State
 	// changes. It must not block.
 	OnChange func()
@@ -177,7 +180,7 @@ func StartProcess(spec ProcessSpec) (*Supervisor, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Supervisor{spec: spec, addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(spec.Port)),
 		log: spec.Logger, script: script, out: out, cancel: cancel, done: make(chan struct{}),
-		state: ProcessState{Waiting: WaitingStarting}}
+		state: ProcessState{Waiting: WaitingStarting, Restarts: max(spec.RestartsBefore, 0)}}
 	go s.loop(ctx)
 	return s, nil
 }

@@ -166,9 +166,9 @@ func TestProcessInitFailsRestartsWithBackoff(t *testing.T) {
 }
 
 func TestProcessMissingScript(t *testing.T) {
-	s := startTestProcess(t, ProcessSpec{CodeDir: t.TempDir(), ScoringScript: "nope.py", MinBackoff: time.Hour})
+	s := startTestProcess(t, ProcessSpec{CodeDir: t.TempDir(), ScoringScript: "nope.py", MinBackoff: time.Hour, RestartsBefore: 4})
 	st := waitState(t, s, "exit", func(st ProcessState) bool { return st.LastExit != nil })
-	if !strings.Contains(st.LastExit.Output, "scoring script nope.py not found") || st.Waiting != WaitingBackOff {
+	if !strings.Contains(st.LastExit.Output, "scoring script nope.py not found") || st.Waiting != WaitingBackOff || st.Restarts != 4 {
 		t.Fatalf("state = %+v, want the missing script named and a back-off", st)
 	}
 }

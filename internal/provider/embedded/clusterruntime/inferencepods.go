@@ -106,19 +106,26 @@ func (p *podProcesses) ensure(pod *v1.Pod) (*inference.Supervisor, error) {
 		}
 	}
 	key := podKey(pod)
+	restarts := 0
+	for _, cs := range pod.Status.ContainerStatuses {
+		if cs.Name == c.Name {
+			restarts = int(cs.RestartCount)
+		}
+	}
 	s, err := inference.StartProcess(inference.ProcessSpec{
-		Python:        p.python,
-		WorkDir:       p.podDir(pod.UID),
-		ModelDir:      pod.Annotations[inference.AnnotationModelDir],
-		CodeDir:       pod.Annotations[inference.AnnotationCodeDir],
-		ScoringScript: pod.Annotations[inference.AnnotationScoringScript],
-		Env:           env,
-		Port:          reusablePort(pod.Annotations[inference.AnnotationLocalAddress]),
-		LogFile:       p.logPath(pod.UID, c.Name),
-		MinBackoff:    p.backoff[0],
-		MaxBackoff:    p.backoff[1],
-		OnChange:      func() { p.changed(key) },
-		Logger:        p.log.With("pod", key),
+		RestartsBefore: restarts,
+		Python:         p.python,
+		WorkDir:        p.podDir(pod.UID),
+		ModelDir:       pod.Annotations[inference.AnnotationModelDir],
+		CodeDir:        pod.Annotations[inference.AnnotationCodeDir],
+		ScoringScript:  pod.Annotations[inference.AnnotationScoringScript],
+		Env:            env,
+		Port:           reusablePort(pod.Annotations[inference.AnnotationLocalAddress]),
+		LogFile:        p.logPath(pod.UID, c.Name),
+		MinBackoff:     p.backoff[0],
+		MaxBackoff:     p.backoff[1],
+		OnChange:       func() { p.changed(key) },
+		Logger:         p.log.With("pod", key),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start process of pod %s: %w", key, err)

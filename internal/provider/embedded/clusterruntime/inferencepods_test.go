@@ -19,6 +19,7 @@ import (
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 
 	"github.com/mlfleet/mlfleet/internal/inference"
@@ -90,27 +91,28 @@ func score(addr string) (int, error) {
 	return out.PID, nil
 }
 
-// processPods waits until ns has want Ready pods of app with a local address each and
-// returns the pids their processes answer with, by address.
+// processPods waits until ns has want Ready pods of app, each with a local address
+// where its process answers, and returns the pids the processes answer with, by address.
 func processPods(t *testing.T, client kubernetes.Interface, ns, app string, want int) map[string]int {
 	t.Helper()
-	pods := runningPods(t, client, ns, "app="+app, want)
-	pids := map[string]int{}
-	for _, p := range pods {
-		addr := p.Annotations[inference.AnnotationLocalAddress]
-		if addr == "" {
-			t.Fatalf("ready pod %s has no local address", p.Name)
-		}
-		// Right after a restart the pods still show the status from before.
-		waitFor(t, 30*time.Second, "process of "+p.Name+" answers", func() (bool, string) {
+	var pids map[string]int
+	waitFor(t, 60*time.Second, fmt.Sprintf("%d pods of %s answering", want, app), func() (bool, string) {
+		// Right after a restart the pods still show the status and address from before.
+		pods := runningPods(t, client, ns, "app="+app, want)
+		pids = map[string]int{}
+		for _, p := range pods {
+			addr := p.Annotations[inference.AnnotationLocalAddress]
+			if addr == "" {
+				return false, "ready pod " + p.Name + " has no local address"
+			}
 			pid, err := score(addr)
+			if err != nil {
+				return false, err.Error()
+			}
 			pids[addr] = pid
-			return err == nil, fmt.Sprint(err)
-		})
-	}
-	if len(pids) != want {
-		t.Fatalf("%d pods share %d addresses", want, len(pids))
-	}
+		}
+		return len(pids) == want, fmt.Sprintf("%d pods on %d addresses", want, len(pids))
+	})
 	return pids
 }
 
@@ -139,12 +141,17 @@ func waitGone(t *testing.T, pids map[string]int) {
 
 func setReplicas(t *testing.T, client kubernetes.Interface, ns, name string, n int32) {
 	t.Helper()
-	scale, err := client.AppsV1().Deployments(ns).GetScale(t.Context(), name, metav1.GetOptions{})
+	// The deployment controller writes the Deployment too: retry on conflicts.
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		scale, err := client.AppsV1().Deployments(ns).GetScale(t.Context(), name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		scale.Spec.Replicas = n
+		_, err = client.AppsV1().Deployments(ns).UpdateScale(t.Context(), name, scale, metav1.UpdateOptions{})
+		return err
+	})
 	if err != nil {
-		t.Fatal(err)
-	}
-	scale.Spec.Replicas = n
-	if _, err := client.AppsV1().Deployments(ns).UpdateScale(t.Context(), name, scale, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -382,4 +383,17 @@ func TestRouterScoresThroughProcesses(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("score over https = %d", resp.StatusCode)
 	}
+
+	// Without the Service the router stops listening.
+	if err := c.client.CoreV1().Services(ns).Delete(ctx, inference.FrontEndService, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "router closed", func() (bool, string) {
+		a, _ := srv.Addr()
+		conn, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			conn.Close()
+		}
+		return a == "" && err != nil, fmt.Sprintf("router at %q, dial %s: %v", a, addr, err)
+	})
 }

@@ -269,16 +269,16 @@ func (s *podSimulator) writeProcessStatus(ctx context.Context, pod *v1.Pod, proc
 	st.ContainerStatuses = nil
 	for _, c := range pod.Spec.Containers {
 		cs, had := old[c.Name]
-		if !had || main == nil || c.Name != main.Name {
-			if !had || cs.State.Running == nil {
-				cs = containerStatus(pod, c, now)
-			}
-			if main == nil || c.Name != main.Name {
-				st.ContainerStatuses = append(st.ContainerStatuses, cs)
-				continue
-			}
+		if !had {
+			cs = containerStatus(pod, c, now)
 		}
-		st.ContainerStatuses = append(st.ContainerStatuses, processContainerStatus(cs, state, proc != nil, failure))
+		switch {
+		case main != nil && c.Name == main.Name:
+			cs = processContainerStatus(cs, state, proc != nil, failure)
+		case cs.State.Running == nil:
+			cs = containerStatus(pod, c, now) // a sidecar: simulated, running
+		}
+		st.ContainerStatuses = append(st.ContainerStatuses, cs)
 	}
 	if equality.Semantic.DeepEqual(pod.Status, updated.Status) {
 		return nil

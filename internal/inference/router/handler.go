@@ -93,6 +93,7 @@ func NewHandler(o HandlerOptions) *Handler {
 		metrics: newMetrics(), endpoints: map[string]*endpoint{}, instances: map[string]*instance{}}
 	h.mux = http.NewServeMux()
 	h.mux.HandleFunc("POST /api/v1/endpoint/{endpoint}/score", h.score)
+	h.mux.HandleFunc("GET /api/v1/endpoint/{endpoint}/swagger.json", h.swagger)
 	h.mux.Handle("GET /metrics", promhttp.HandlerFor(h.metrics.registry, promhttp.HandlerOpts{}))
 	h.mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "mlfleet inference router\n") })
 	return h
@@ -341,6 +342,44 @@ func (h *Handler) score(w http.ResponseWriter, r *http.Request) {
 		reason = "upstream_error"
 	}
 	h.metrics.observe(epName, dep, resp.StatusCode, reason, time.Since(start))
+}
+
+// swagger describes the endpoint's scoring API (OpenAPI 2.0), for the endpoint's
+// swaggerUri; it asks for the same credentials as scoring.
+func (h *Handler) swagger(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("endpoint")
+	h.mu.Lock()
+	ep := h.endpoints[name]
+	var rerr *routeError
+	if ep == nil {
+		rerr = &routeError{status: http.StatusNotFound, msg: fmt.Sprintf("endpoint %q does not exist on this cluster", name)}
+	} else {
+		rerr = ep.authorize(r.Header.Get("Authorization"), name, h.now())
+	}
+	h.mu.Unlock()
+	if rerr != nil {
+		writeError(w, rerr.status, rerr.msg)
+		return
+	}
+	doc := map[string]any{
+		"swagger": "2.0",
+		"info":    map[string]string{"title": name, "description": "Online endpoint " + name + " served by mlfleet", "version": "1.0"},
+		"schemes": []string{"http", "https"}, "consumes": []string{"application/json"}, "produces": []string{"application/json"},
+		"securityDefinitions": map[string]any{"Bearer": map[string]string{"type": "apiKey", "name": "Authorization", "in": "header",
+			"description": "Bearer followed by the endpoint's key or token"}},
+		"paths": map[string]any{"/api/v1/endpoint/" + name + "/score": map[string]any{"post": map[string]any{
+			"description": "Runs the scoring script's run() on the request body",
+			"security":    []map[string][]string{{"Bearer": {}}},
+			"parameters": []map[string]any{
+				{"name": "body", "in": "body", "required": true, "schema": map[string]string{"type": "object"}},
+				{"name": inference.HeaderDeployment, "in": "header", "type": "string", "required": false,
+					"description": "Pins the request to a deployment instead of the traffic split"},
+			},
+			"responses": map[string]any{"200": map[string]string{"description": "What run() returned, as JSON"}},
+		}}},
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(doc)
 }
 
 // forward posts body to an instance's /score.

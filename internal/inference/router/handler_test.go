@@ -321,3 +321,26 @@ func TestMirrorTraffic(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+func TestSwagger(t *testing.T) {
+	h := NewHandler(HandlerOptions{})
+	h.Update([]EndpointState{{Config: keyConfig(map[string]int{}, nil)}})
+	get := func(path, key string) (int, string) {
+		req := httptest.NewRequest(http.MethodGet, path, nil)
+		if key != "" {
+			req.Header.Set("Authorization", "Bearer "+key)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec.Code, rec.Body.String()
+	}
+	if code, body := get("/api/v1/endpoint/ep/swagger.json", "primary-key"); code != 200 || !strings.Contains(body, `"/api/v1/endpoint/ep/score"`) {
+		t.Fatalf("swagger = %d %s", code, body)
+	}
+	if code, _ := get("/api/v1/endpoint/ep/swagger.json", "nope"); code != 401 {
+		t.Fatalf("swagger with a wrong key = %d, want 401", code)
+	}
+	if code, _ := get("/api/v1/endpoint/other/swagger.json", "primary-key"); code != 404 {
+		t.Fatalf("swagger of a missing endpoint = %d, want 404", code)
+	}
+}

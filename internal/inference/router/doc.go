@@ -4,7 +4,8 @@
 // weights (or the one the azureml-model-deployment header names), forwards the request
 // to one of that deployment's Ready instances (round robin, skipping instances already
 // serving their maxConcurrentRequestsPerInstance) and answers 401, 404, 429, 502, 503 or
-// 504 itself when it cannot. GET /metrics exposes per endpoint and deployment request
+// 504 itself when it cannot. GET /api/v1/endpoint/{endpoint}/swagger.json describes the
+// scoring API (same auth). GET /metrics exposes per endpoint and deployment request
 // counts, errors and latencies in the Prometheus text format.
 //
 // [Handler] is the HTTP side, fed whole snapshots of the endpoints and their instances

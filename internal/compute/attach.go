@@ -147,7 +147,10 @@ func (s *Service) applyAndRecord(ctx context.Context, run *operations.Run, c *Co
 		return err
 	}
 	comp := kube.Components{AttachmentID: c.Properties.Mlfleet.AttachmentID, ComputeID: c.ID, Replicas: replicas(st.Purpose),
-		LoadBalancer: st.LB, Subnet: st.Subnet, TLS: tls}
+		LoadBalancer: st.LB, Subnet: st.Subnet, TLS: tls,
+		// External clusters run the router image of serve --router-image as azureml-fe;
+		// embedded ones route in-process and keep the placeholder.
+		Image: s.cfg.Clusters.ProviderInfo(mc).RouterImage}
 	if err := run.Step(ctx, "install components", func(ctx context.Context) error {
 		return clusterError(mc.Name, "install the components", kc.Apply(ctx, comp))
 	}); err != nil {

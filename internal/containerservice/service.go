@@ -213,6 +213,12 @@ func (s *Service) provider(name string) (provider.Provider, error) {
 	return p, nil
 }
 
+// ProviderInfo says what the provider of mc can do, e.g. whether its clusters serve online
+// endpoints and with which router image.
+func (s *Service) ProviderInfo(mc *ManagedCluster) provider.Info {
+	return s.providerInfo(mc.Properties.Mlfleet.Provider)
+}
+
 func (s *Service) providerInfo(name string) provider.Info {
 	if p, ok := s.cfg.Providers[name]; ok {
 		return p.Info()

@@ -95,6 +95,14 @@ type Config struct {
 	// ReplicaInterval is how often this server renews its row in the replica table; 0
 	// means replicas.DefaultInterval.
 	ReplicaInterval time.Duration
+	// Python is the interpreter that runs the inference pods of embedded clusters
+	// (serve --python): a command or a path. "" means "python3", and its absence only
+	// leaves those pods waiting with an error; a Python named here must work.
+	Python string
+	// RouterImage is the image of the inference router (azureml-fe) on external
+	// clusters (serve --router-image); "" leaves their front-end a placeholder, and online
+	// endpoints cannot serve there.
+	RouterImage string
 	// Logger receives logs; nil means JSON logs on stderr at info level.
 	Logger *slog.Logger
 }
@@ -240,7 +248,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	}
 	defer ln.Close()
 	frontDoor := urlHost(ln.Addr().(*net.TCPAddr), host)
-	providers, emb, closeProviders, err := startProviders(ctx, cfg.Home, sizes, frontDoor, log)
+	providers, emb, closeProviders, err := startProviders(ctx, cfg, sizes, frontDoor, log)
 	if err != nil {
 		return err
 	}

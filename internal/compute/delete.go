@@ -193,3 +193,74 @@ func (s *Service) cascadeDelete(ctx context.Context, run *operations.Run, r *sto
 	}
 	return err
 }
+
+// Delete starts detaching (action Detach) or deleting (action Delete) a compute. It returns
+// nil, nil when the compute does not exist.
+func (s *Service) Delete(ctx context.Context, sub, rg, ws, name, action string, pre arm.Preconditions) (*store.Operation, error) {
+	what := fmt.Sprintf("Compute '%s'", name)
+	switch {
+	case action == "":
+		return nil, arm.BadRequest(arm.CodeUserError, "The underlyingResourceAction query parameter is required: Detach keeps the cluster, Delete also deletes a cluster the compute created.").WithTarget("underlyingResourceAction")
+	case strings.EqualFold(action, "detach"):
+		action = "Detach"
+	case strings.EqualFold(action, "delete"):
+		action = "Delete"
+	default:
+		return nil, arm.BadRequest(arm.CodeUserError, "underlyingResourceAction '%s' is invalid: use Detach or Delete.", action).WithTarget("underlyingResourceAction")
+	}
+	r, err := s.getResource(ctx, sub, rg, ws, name)
+	var ae *arm.Error
+	if errors.As(err, &ae) && ae.Code == arm.CodeResourceNotFound {
+		return nil, pre.CheckIfMatch(what, false, "")
+	}
+	if err != nil {
+		return nil, err
+	}
+	c, err := decode(r)
+	if err != nil {
+		return nil, err
+	}
+	if action == "Delete" && c.Properties.IsAttachedCompute {
+		return nil, arm.BadRequest(arm.CodeUserError,
+			"Compute '%s' is attached to cluster %s, which it did not create, so underlyingResourceAction=Delete would delete a cluster mlfleet does not own. Detach it instead ('mlfleet ml computetarget detach -n %s'), then delete the cluster on its own ('mlfleet aks delete') if you mean to.",
+			name, deref(c.Properties.ResourceID), name).WithTarget("underlyingResourceAction")
+	}
+	// The state and the operation commit together, checked against what runs now.
+	var op *store.Operation
+	err = s.cfg.Store.InTx(ctx, func(tx store.Store) error {
+		cur, err := tx.GetResource(ctx, r.ID)
+		if errors.Is(err, store.ErrNotFound) {
+			return pre.CheckIfMatch(what, false, "")
+		}
+		if err != nil {
+			return err
+		}
+		if err := pre.CheckIfMatch(what, true, arm.ETag(cur.Version)); err != nil {
+			return err
+		}
+		ops, err := tx.ListOperations(ctx, store.OperationFilter{ResourceID: r.ID, Status: store.StatusInProgress})
+		if err != nil {
+			return fmt.Errorf("list operations: %w", err)
+		}
+		for _, o := range ops {
+			if o.Kind == KindDelete {
+				op = o
+				return nil
+			}
+		}
+		if len(ops) > 0 {
+			return arm.Errorf(http.StatusConflict, arm.CodeOperationInProgress,
+				"Compute '%s' is %s (operation %s); wait for it to finish, then retry.", name, strings.ToLower(c.Properties.ProvisioningState), ops[0].ID)
+		}
+		if err := s.modifyIn(ctx, tx, r.ID, func(c *Compute) { c.Properties.ProvisioningState = StateDeleting }); err != nil {
+			return err
+		}
+		op, err = s.cfg.Engine.SubmitIn(ctx, tx, KindDelete, r.ID, r.SubscriptionID, deleteInput{ID: r.ID, Action: action})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.cfg.Engine.Wake()
+	return op, nil
+}

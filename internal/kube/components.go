@@ -82,6 +82,7 @@ const (
 
 // TLS is the front-end's certificate.
 type TLS struct {
+	// CName is the host name the certificate was issued for, kept on the Secret.
 	Cert, Key []byte // PEM
 	CName     string
 }
@@ -220,8 +221,13 @@ func (c *Cluster) Apply(ctx context.Context, comp Components) error {
 	if _, err := core.Services(Namespace).Apply(ctx, frontEndService(comp, owned, annotations), opts); err != nil {
 		return translate(err, "apply service %s/%s", Namespace, FrontEndName)
 	}
+	// The order above is the order of dependence: the namespace, then who the pods run as
+	// and what they may do, then the Secret they mount, then the pods, then the Service
+	// selecting them. A crash between two applies leaves a prefix that the next Apply
+	// (the operation's step, resumed) completes.
 	if comp.TLS == nil {
-		// After the Deployment stopped mounting it.
+		// After the Deployment stopped mounting it, so no pod is left waiting on a
+		// missing volume.
 		err := core.Secrets(Namespace).Delete(ctx, TLSSecretName, metav1.DeleteOptions{})
 		if err != nil && !apierrors.IsNotFound(err) {
 			return translate(err, "delete secret %s/%s", Namespace, TLSSecretName)
@@ -303,6 +309,7 @@ func frontEndService(comp Components, owned, annotations map[string]string) *cor
 
 // FrontEnd is the state of azureml-fe in the cluster.
 type FrontEnd struct {
+	// Replicas and ReadyReplicas are the Deployment's spec and status counts.
 	Replicas, ReadyReplicas int32
 	// Address is the load balancer's ingress address, "" until one is assigned.
 	Address string

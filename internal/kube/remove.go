@@ -73,6 +73,9 @@ func (c *Cluster) Remove(ctx context.Context, attachmentID string) error {
 		}
 	}
 
+	// The marker goes last: while anything of the attachment is left, the marker keeps
+	// another attach away, and a detach interrupted before this line finds the marker
+	// still there and runs again from the start.
 	marker, err := c.Client.CoreV1().ConfigMaps(kubeSystem).Get(ctx, MarkerName, metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err):
@@ -82,6 +85,8 @@ func (c *Cluster) Remove(ctx context.Context, attachmentID string) error {
 	case markerFrom(marker).AttachmentID != attachmentID:
 		return nil // another attachment's
 	}
+	// The UID precondition makes sure the marker deleted is the one read: if another
+	// attachment claimed the cluster in between, its marker stays (Conflict, ignored).
 	err = c.Client.CoreV1().ConfigMaps(kubeSystem).Delete(ctx, MarkerName, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &marker.UID}})
 	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
 		return translate(err, "delete configmap %s/%s", kubeSystem, MarkerName)

@@ -42,7 +42,6 @@ func (s *Service) getResource(ctx context.Context, sub, rg, ws, name string) (*s
 	return nil, arm.NotFound(arm.CodeResourceNotFound, "Workspace '%s' has no compute named '%s'.", w.Name, name)
 }
 
-// List returns a page of the computes of a workspace.
 // GetJSON returns a compute as GET serves it, and its ETag: what Get returns, encoded,
 // from a cache of views of unchanged rows.
 func (s *Service) GetJSON(ctx context.Context, sub, rg, ws, name string) (json.RawMessage, string, error) {
@@ -72,6 +71,7 @@ func (s *Service) ListJSON(ctx context.Context, sub, rg, ws string, p resources.
 	return out, more, nil
 }
 
+// List returns a page of the computes of a workspace.
 // Computes found prove their workspace exists (see getResource); an empty page reads the
 // workspace, for its 404.
 func (s *Service) List(ctx context.Context, sub, rg, ws string, p resources.Page) ([]*Compute, bool, error) {

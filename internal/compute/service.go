@@ -30,26 +30,37 @@ const (
 	KindDelete = "computes.delete"
 )
 
-// Config wires a Service. Zero durations mean the documented defaults.
+// Config wires a Service. Zero durations mean the documented defaults; every other field
+// without a stated default is required.
 type Config struct {
-	Store      store.Store
-	Engine     *operations.Engine
-	Resources  *resources.Service
+	// Store holds the computes, their claims and secrets, and the operations.
+	Store store.Store
+	// Engine runs the create, attach, update and delete operations.
+	Engine *operations.Engine
+	// Resources owns resource groups and the cascading delete that reaches computes.
+	Resources *resources.Service
+	// Workspaces are the computes' parents.
 	Workspaces *workspaces.Service
-	Clusters   *containerservice.Service
-	Secrets    *secrets.Box
+	// Clusters is the only way to the managed clusters and their providers.
+	Clusters *containerservice.Service
+	// Secrets seals the TLS keys and issued certificates at rest (S13).
+	Secrets *secrets.Box
 	// CA issues the certificates of TLS status Auto.
 	CA *pki.CA
 	// MonitorInterval is how often the health monitor looks at every attached compute;
-	// default 30s.
+	// default 30s. Each tick makes a few API calls per attached cluster, so the interval
+	// trades how fresh the conditions are (B4) against load on the clusters.
 	MonitorInterval time.Duration
 	// CheckTimeout bounds the live checks of one cluster (reachability and the rest);
-	// default 10s.
+	// default 10s. The checks run on the request path of an attach, so an unreachable
+	// cluster must become a 400 the user sees, not a request that hangs.
 	CheckTimeout time.Duration
 	// ReadyTimeout bounds how long an operation waits for the installed components to be
-	// ready; default 3m.
+	// ready; default 3m, which leaves room for an image pull on a real cluster (an
+	// embedded one is ready in about a second, B3).
 	ReadyTimeout time.Duration
-	Logger       *slog.Logger
+	// Logger is where the service logs; nil means slog.Default().
+	Logger *slog.Logger
 }
 
 // Service manages computes.
@@ -91,13 +102,16 @@ func ID(sub, rg, ws, name string) string {
 }
 
 // attachmentID labels what mlfleet installs in a cluster for one compute: a DNS label,
-// stable for the compute id.
+// stable for the compute id. Derived rather than random, so that a step resumed after a
+// crash (or a PUT sent again) labels and finds the same objects and marker (B2); the id
+// is lower-cased because ARM ids are case-insensitive (A1).
 func attachmentID(computeID string) string {
 	sum := sha256.Sum256([]byte(strings.ToLower(computeID)))
 	return "a" + hex.EncodeToString(sum[:])[:15]
 }
 
-// nameClaimID is the row that reserves a compute name in a region (S4).
+// nameClaimID is the row that reserves a compute name in a region (S4). The name is
+// lower-cased so that "MyAks" and "myaks" collide, as names are case-insensitive (A1).
 func nameClaimID(location, name string) string {
 	return "/providers/" + Namespace + "/locations/" + location + "/computeNames/" + strings.ToLower(name)
 }
@@ -105,6 +119,8 @@ func nameClaimID(location, name string) string {
 // attachmentClaimID is the row that records the compute attached to a cluster (S11).
 func attachmentClaimID(clusterID string) string { return clusterID + "/mlfleetAttachments/current" }
 
+// tlsSecretID is the row that holds a compute's sealed TLS material, apart from its body
+// so that GET never carries it (A7).
 func tlsSecretID(computeID string) string { return computeID + "/mlfleetSecrets/tls" }
 
 // claim is the body of name and attachment claims.
@@ -160,7 +176,8 @@ func (s *Service) Put(ctx context.Context, sub, rg, ws, name string, in Compute,
 			}
 			return s.update(ctx, w, existing, in, opts)
 		}
-		// A compute whose create or attach failed is replaced by a new create or attach.
+		// A compute whose create or attach failed is replaced by a new create or attach,
+		// as ARM re-runs a failed PUT; the user need not delete it first.
 		opts.replace = existing
 	case !errors.Is(err, store.ErrNotFound):
 		return nil, fmt.Errorf("get compute %s: %w", name, err)
@@ -212,10 +229,14 @@ func (s *Service) insert(ctx context.Context, w *workspaces.Workspace, c *Comput
 	var op *store.Operation
 	err := s.cfg.Store.InTx(ctx, func(tx store.Store) error {
 		if old := opts.replace; old != nil {
+			// At the version read: two PUTs replacing the same failed compute must not both
+			// win; the second finds the row changed and gets a 409.
 			if err := s.forgetIn(ctx, tx, old, old.Version); err != nil {
 				return err
 			}
 		}
+		// The claim first: a name taken in the region is the most likely conflict, and it
+		// is reported as such (errNameTaken) rather than as whichever row collided later.
 		nameClaim := &store.Resource{ID: nameClaimID(location, c.Name), Type: typeNameClaim, Name: strings.ToLower(c.Name), Location: location, Body: claimBody, OwnerID: c.ID}
 		if err := tx.CreateResource(ctx, nameClaim); err != nil {
 			if errors.Is(err, store.ErrConflict) {
@@ -259,12 +280,14 @@ func (s *Service) insert(ctx context.Context, w *workspaces.Workspace, c *Comput
 	case err != nil:
 		return nil, err
 	}
-	s.cfg.Engine.Wake()
+	s.cfg.Engine.Wake() // after the commit, so the engine finds the operation
 	c.ETag = arm.ETag(1)
 	return op, nil
 }
 
-// modify applies fn to the stored compute, retrying (bounded) on concurrent updates.
+// modify applies fn to the stored compute, retrying (bounded) on concurrent updates: the
+// health monitor writes the same rows as the operations, and neither may lose the
+// other's change.
 func (s *Service) modify(ctx context.Context, id string, fn func(*Compute)) error {
 	return s.modifyIn(ctx, s.cfg.Store, id, fn)
 }
@@ -288,6 +311,8 @@ func (s *Service) modifyIn(ctx context.Context, st store.Store, id string, fn fu
 	return nil
 }
 
+// decode reads a stored compute, filling the empty lists and objects that the azureml-core
+// SDK indexes (A7: present, never missing) and blanking the write-only TLS key.
 func decode(r *store.Resource) (*Compute, error) {
 	var c Compute
 	if err := json.Unmarshal(r.Body, &c); err != nil {

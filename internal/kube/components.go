@@ -82,9 +82,9 @@ const (
 
 // TLS is the front-end's certificate.
 type TLS struct {
-	// CName is the host name the certificate was issued for, kept on the Secret.
 	Cert, Key []byte // PEM
-	CName     string
+	// CName is the host name the certificate was issued for, kept on the Secret.
+	CName string
 }
 
 // Components is what Apply installs for one attachment.

@@ -49,7 +49,9 @@ func (s *Service) nameTaken(ctx context.Context, location, name string) error {
 	return arm.Conflict("Compute name '%s' is already used in region %s by %s: compute names are unique per region. Choose another name.", name, location, owner)
 }
 
-// CheckName says whether a new compute of the workspace may be called name (S4).
+// CheckName says whether a new compute of the workspace may be called name (S4). Its
+// answer is advice for the form (Studio's alert): the name claim that insert writes is
+// what enforces uniqueness, so a name free here can still be a 409 on the PUT.
 func (s *Service) CheckName(ctx context.Context, sub, rg, ws, name, location string) (*NameAvailability, error) {
 	w, err := s.cfg.Workspaces.Get(ctx, sub, rg, ws)
 	if err != nil {

@@ -179,9 +179,11 @@ func start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}
 	// Until the apiserver runs, releasing what was set up here is ours to do.
 	running := false
+	etcd := &sharedEtcd{}
 	defer func() {
 		if !running {
 			informerName.Release()
+			etcd.close()
 		}
 	}()
 
@@ -258,6 +260,11 @@ func start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("build config: %w", err)
 	}
+	// Every resource's storage on one etcd client of this server (see etcdclient.go).
+	config.KubeAPIs.ControlPlane.Generic.RESTOptionsGetter = etcd.wrap(config.KubeAPIs.ControlPlane.Generic.RESTOptionsGetter)
+	config.ApiExtensions.GenericConfig.RESTOptionsGetter = etcd.wrap(config.ApiExtensions.GenericConfig.RESTOptionsGetter)
+	config.ApiExtensions.ExtraConfig.CRDRESTOptionsGetter = etcd.wrap(config.ApiExtensions.ExtraConfig.CRDRESTOptionsGetter)
+	config.Aggregator.GenericConfig.RESTOptionsGetter = etcd.wrap(config.Aggregator.GenericConfig.RESTOptionsGetter)
 	completedConfig, err := config.Complete()
 	if err != nil {
 		return nil, fmt.Errorf("complete config: %w", err)
@@ -287,6 +294,7 @@ func start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	go func() {
 		defer close(s.done)
 		defer informerName.Release()
+		defer etcd.close()
 		s.runErr = prepared.Run(runCtx)
 	}()
 
@@ -358,6 +366,10 @@ func newOptions(cfg Config, listener *authorizedListener, advertise net.IP, host
 	// fewer goroutines and 10-15 MiB less per cluster, and no slower to start. The
 	// clusters are small, so etcd serves their lists easily.
 	o.Etcd.EnableWatchCache = false
+	// The per-resource object counts feed API priority and fairness (off, see below) and a
+	// metric; polling them costs a goroutine per resource and a count request per resource
+	// and minute.
+	o.Etcd.StorageConfig.CountMetricPollPeriod = 0
 
 	o.Authentication.ClientCert.ClientCA = certs.caFile()
 	o.Authentication.ServiceAccounts.Issuers = []string{serviceAccountIssuer}

@@ -18,6 +18,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
+	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/util/validation"
 	utilfeature "k8s.io/apiserver/pkg/util/feature"
 	"k8s.io/client-go/kubernetes"
@@ -68,6 +69,13 @@ var disabledAdmissionPlugins = []string{
 var disabledGroupVersions = []string{
 	"flowcontrol.apiserver.k8s.io/v1",
 	"storagemigration.k8s.io/v1",
+}
+
+// disabledPostStartHooks are post-start hooks of kube-apiserver that have nothing to do in
+// an embedded cluster: its only apiserver has no peers to tell about itself.
+var disabledPostStartHooks = []string{
+	"start-kube-apiserver-identity-lease-controller",
+	"start-kube-apiserver-identity-lease-garbage-collector",
 }
 
 // Config describes one cluster's apiserver. Only ID, DataDir and EtcdEndpoints are required.
@@ -260,6 +268,13 @@ func start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("build config: %w", err)
 	}
+	// The identity lease of the apiserver (kube-system/apiserver-<id>), renewed every 10 s,
+	// is for peers in a highly available control plane, which an embedded cluster never has.
+	generic := config.KubeAPIs.ControlPlane.Generic
+	if generic.DisabledPostStartHooks == nil {
+		generic.DisabledPostStartHooks = sets.NewString()
+	}
+	generic.DisabledPostStartHooks.Insert(disabledPostStartHooks...)
 	// Every resource's storage on one etcd client of this server (see etcdclient.go).
 	config.KubeAPIs.ControlPlane.Generic.RESTOptionsGetter = etcd.wrap(config.KubeAPIs.ControlPlane.Generic.RESTOptionsGetter)
 	config.ApiExtensions.GenericConfig.RESTOptionsGetter = etcd.wrap(config.ApiExtensions.GenericConfig.RESTOptionsGetter)

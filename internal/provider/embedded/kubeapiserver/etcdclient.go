@@ -1,6 +1,7 @@
 package kubeapiserver
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
 	"sync"
@@ -52,7 +53,7 @@ const (
 )
 
 // errEtcdClosed is returned by a storage asked for after the server stopped.
-var errEtcdClosed = fmt.Errorf("etcd client of the stopped apiserver is closed")
+var errEtcdClosed = errors.New("etcd client of the stopped apiserver is closed")
 
 // sharedClient returns the server's client, dialling it on first use with the transport of
 // the first resource (all resources of a server share the same transport).

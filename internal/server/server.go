@@ -482,7 +482,7 @@ func listenAPI(home, addr string) (net.Listener, error) {
 		}
 	}
 	if port == "0" {
-		if err := os.WriteFile(record, []byte(strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)+"\n"), 0o600); err != nil {
+		if err := atomicfile.WriteFile(record, []byte(strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)+"\n"), 0o600); err != nil {
 			ln.Close()
 			return nil, fmt.Errorf("record the API port: %w", err)
 		}

@@ -21,6 +21,7 @@ import (
 	"github.com/mlfleet/mlfleet/internal/activity"
 	"github.com/mlfleet/mlfleet/internal/arm"
 	"github.com/mlfleet/mlfleet/internal/auth"
+	"github.com/mlfleet/mlfleet/internal/blobs"
 	"github.com/mlfleet/mlfleet/internal/compute"
 	"github.com/mlfleet/mlfleet/internal/containerservice"
 	"github.com/mlfleet/mlfleet/internal/policy"
@@ -40,6 +41,8 @@ type Config struct {
 	Clusters   *containerservice.Service
 	Computes   *compute.Service
 	Policies   *policy.Service
+	// Blobs keeps uploaded model and code content; nil means uploads are refused.
+	Blobs blobs.Store
 	// Limiter throttles requests per principal and subscription (429 with Retry-After);
 	// nil means no limits.
 	Limiter *throttle.Limiter
@@ -86,6 +89,7 @@ func New(cfg Config) *Server {
 	s.identityRoutes()
 	s.activityRoutes()
 	s.providerRoutes()
+	s.blobRoutes()
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 	mux.HandleFunc("GET /readyz", s.readyz)

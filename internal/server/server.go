@@ -26,6 +26,7 @@ import (
 	"github.com/mlfleet/mlfleet/internal/activity"
 	"github.com/mlfleet/mlfleet/internal/api"
 	"github.com/mlfleet/mlfleet/internal/auth"
+	"github.com/mlfleet/mlfleet/internal/blobs"
 	"github.com/mlfleet/mlfleet/internal/catalog"
 	"github.com/mlfleet/mlfleet/internal/clientconfig"
 	"github.com/mlfleet/mlfleet/internal/compute"
@@ -81,6 +82,9 @@ type Config struct {
 	// ActivityRetention is how long the activity log keeps an event (pruned by the
 	// sweeper); 0 means 90 days.
 	ActivityRetention time.Duration
+	// MaxUploadSize is the largest blob (model or code upload) accepted, in bytes; 0 means
+	// blobs.DefaultMaxSize (512 MiB).
+	MaxUploadSize int64
 	// Logger receives logs; nil means JSON logs on stderr at info level.
 	Logger *slog.Logger
 }
@@ -103,6 +107,7 @@ const (
 	pkiDir         = "pki"
 	secretKeyFile  = "secret.key"
 	tokenKeyFile   = "token-signing.key"
+	blobsDir       = "blobs"
 )
 
 // Run serves until ctx ends. It prints to out where the server listens and where the
@@ -239,10 +244,15 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		}
 	}
 
+	blobStore, err := openBlobs(cfg.Home, st, sqlite, cfg.MaxUploadSize)
+	if err != nil {
+		return err
+	}
+
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	handler := api.New(api.Config{
-		Store: st, Auth: authn, Resources: rs, Workspaces: ws, Clusters: clusters, Computes: computes, Policies: policies, PageSize: cfg.PageSize, Registry: reg, Logger: log,
+		Store: st, Auth: authn, Resources: rs, Workspaces: ws, Clusters: clusters, Computes: computes, Policies: policies, Blobs: blobStore, PageSize: cfg.PageSize, Registry: reg, Logger: log,
 		Limiter: throttle.New(throttle.Config{Reads: cfg.ReadLimit, Writes: cfg.WriteLimit}), Activity: activityLog,
 		Ready: func(ctx context.Context) error {
 			_, err := st.ListResources(ctx, store.ListOptions{Limit: 1})
@@ -402,4 +412,21 @@ func lockHome(home string) (func(), error) {
 		return nil, fmt.Errorf("another mlfleet server is using %s; stop it first or set MLFLEET_HOME to another directory", home)
 	}
 	return func() { f.Close() }, nil
+}
+
+// openBlobs returns the blob store: files under the home for a SQLite server, the
+// database's tables for PostgreSQL, whose replicas must share the blobs.
+func openBlobs(home string, st store.Store, sqlite bool, maxSize int64) (blobs.Store, error) {
+	if sqlite {
+		return blobs.NewFiles(filepath.Join(home, blobsDir), maxSize)
+	}
+	bs, ok := st.(store.BlobStore)
+	if !ok {
+		return nil, fmt.Errorf("open blob store: the store keeps no blobs")
+	}
+	tmp := filepath.Join(home, "tmp")
+	if err := os.MkdirAll(tmp, 0o700); err != nil {
+		return nil, fmt.Errorf("open blob store: %w", err)
+	}
+	return blobs.NewDatabase(bs, tmp, maxSize), nil
 }

@@ -12,13 +12,12 @@ import (
 
 // Error codes of the blob endpoints.
 const (
-	codeBlobNotFound  = "BlobNotFound"
-	codeBlobCorrupt   = "BlobCorrupt"
-	codeBlobTooLarge  = "RequestEntityTooLarge"
-	blobsPath         = wsPath + "/blobs"
-	blobContentType   = "application/octet-stream"
-	blobDigestHeader  = "x-ms-blob-content-sha256"
-	blobsNotAvailable = "This server keeps no blob store."
+	codeBlobNotFound = "BlobNotFound"
+	codeBlobCorrupt  = "BlobCorrupt"
+	codeBlobTooLarge = "RequestEntityTooLarge"
+	blobsPath        = wsPath + "/blobs"
+	blobContentType  = "application/octet-stream"
+	blobDigestHeader = "x-ms-blob-content-sha256"
 )
 
 // blobRoutes serves uploads and downloads of the content-addressed blobs that model and
@@ -67,7 +66,7 @@ func humanBytes(n int64) string {
 
 func (s *Server) putBlob(w http.ResponseWriter, r *http.Request, p params) {
 	if s.cfg.Blobs == nil {
-		writeError(w, r, arm.Errorf(http.StatusNotImplemented, arm.CodeMethodNotAllowed, blobsNotAvailable))
+		writeError(w, r, notServed("blobs"))
 		return
 	}
 	if _, err := s.cfg.Workspaces.Get(r.Context(), p["sub"], p["rg"], p["ws"]); err != nil {
@@ -89,7 +88,7 @@ func (s *Server) putBlob(w http.ResponseWriter, r *http.Request, p params) {
 
 func (s *Server) getBlob(w http.ResponseWriter, r *http.Request, p params) {
 	if s.cfg.Blobs == nil {
-		writeError(w, r, arm.Errorf(http.StatusNotImplemented, arm.CodeMethodNotAllowed, blobsNotAvailable))
+		writeError(w, r, notServed("blobs"))
 		return
 	}
 	if _, err := s.cfg.Workspaces.Get(r.Context(), p["sub"], p["rg"], p["ws"]); err != nil {
@@ -114,4 +113,9 @@ func (s *Server) getBlob(w http.ResponseWriter, r *http.Request, p params) {
 	w.Header().Set(blobDigestHeader, info.Digest)
 	w.WriteHeader(http.StatusOK)
 	_, _ = io.Copy(w, rc)
+}
+
+// notServed is the answer for a feature this server was not configured with.
+func notServed(what string) error {
+	return arm.Errorf(http.StatusNotImplemented, arm.CodeMethodNotAllowed, "This server does not serve %s.", what)
 }

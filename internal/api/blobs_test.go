@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/mlfleet/mlfleet/internal/blobs"
+	"github.com/mlfleet/mlfleet/internal/mlassets"
 	"github.com/mlfleet/mlfleet/internal/workspaces"
 )
 
@@ -26,7 +27,8 @@ func blobARM(t *testing.T, limit int64) (*testARM, *httptest.Server, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(New(Config{Store: a.st, Auth: a.authn, Resources: a.rs, Workspaces: a.ws, Blobs: bs}))
+	assets := mlassets.New(mlassets.Config{Store: a.st, Resources: a.rs, Workspaces: a.ws, Blobs: bs})
+	srv := httptest.NewServer(New(Config{Store: a.st, Auth: a.authn, Resources: a.rs, Workspaces: a.ws, Blobs: bs, Assets: assets}))
 	t.Cleanup(srv.Close)
 	a.group(t, "rg1")
 	if _, _, err := a.ws.Put(context.Background(), testSub, "rg1", "ws1", workspaces.Input{Location: "westus"}); err != nil {

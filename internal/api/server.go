@@ -24,6 +24,7 @@ import (
 	"github.com/mlfleet/mlfleet/internal/blobs"
 	"github.com/mlfleet/mlfleet/internal/compute"
 	"github.com/mlfleet/mlfleet/internal/containerservice"
+	"github.com/mlfleet/mlfleet/internal/mlassets"
 	"github.com/mlfleet/mlfleet/internal/policy"
 	"github.com/mlfleet/mlfleet/internal/resources"
 	"github.com/mlfleet/mlfleet/internal/store"
@@ -43,6 +44,8 @@ type Config struct {
 	Policies   *policy.Service
 	// Blobs keeps uploaded model and code content; nil means uploads are refused.
 	Blobs blobs.Store
+	// Assets serves model, code and environment versions; nil means they are not served.
+	Assets *mlassets.Service
 	// Limiter throttles requests per principal and subscription (429 with Retry-After);
 	// nil means no limits.
 	Limiter *throttle.Limiter
@@ -90,6 +93,7 @@ func New(cfg Config) *Server {
 	s.activityRoutes()
 	s.providerRoutes()
 	s.blobRoutes()
+	s.assetRoutes()
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 	mux.HandleFunc("GET /readyz", s.readyz)

@@ -69,17 +69,27 @@ type Store interface {
 	Open(ctx context.Context, digest string) (io.ReadCloser, Info, error)
 }
 
-// ParseURI returns the digest of an mlfleet://blobs/<sha256> URI, or an error wrapping
-// ErrInvalidURI that says what a valid one looks like.
-func ParseURI(uri string) (string, error) {
+// ParseURI reads an mlfleet://blobs/<sha256>[/<file name>] URI. With a file name the blob
+// is one file of that name; without one it is a tar archive (optionally gzipped) of a
+// directory. Errors wrap ErrInvalidURI and say what a valid URI looks like.
+func ParseURI(uri string) (digest, fileName string, err error) {
 	rest, ok := strings.CutPrefix(uri, URIPrefix)
 	if !ok {
-		return "", fmt.Errorf("%w: %q does not start with %s; upload the content first (mlfleet ml model create --path, or PUT /mlfleet/v1/blobs) and use the uri it returns", ErrInvalidURI, uri, URIPrefix)
+		return "", "", fmt.Errorf("%w: %q does not start with %s; upload the content first (mlfleet ml model create --path, or PUT …/workspaces/{ws}/blobs) and use the uri it returns", ErrInvalidURI, uri, URIPrefix)
 	}
-	if !ValidDigest(rest) {
-		return "", fmt.Errorf("%w: %q does not end in a SHA-256 digest (64 lowercase hex characters)", ErrInvalidURI, uri)
+	digest, fileName, _ = strings.Cut(rest, "/")
+	if !ValidDigest(digest) {
+		return "", "", fmt.Errorf("%w: %q does not name a blob by its SHA-256 digest (64 lowercase hex characters after %s)", ErrInvalidURI, uri, URIPrefix)
 	}
-	return rest, nil
+	if _, _, more := strings.Cut(rest, "/"); more && !ValidFileName(fileName) {
+		return "", "", fmt.Errorf("%w: %q ends in %q, which is not a file name (one path segment, not . or .., no / or \\)", ErrInvalidURI, uri, fileName)
+	}
+	return digest, fileName, nil
+}
+
+// ValidFileName reports whether s is a plain file name: one path segment, not "." or "..".
+func ValidFileName(s string) bool {
+	return s != "" && s != "." && s != ".." && !strings.ContainsAny(s, "/\\\x00") && len(s) <= 255
 }
 
 // ValidDigest reports whether s is 64 lowercase hex characters.

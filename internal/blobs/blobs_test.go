@@ -110,7 +110,7 @@ func TestStoreContract(t *testing.T) {
 			if info.Digest != digestOf(content) || info.Size != int64(len(content)) {
 				t.Fatalf("Put = %+v, want digest %s size %d", info, digestOf(content), len(content))
 			}
-			if got, err := ParseURI(info.URI()); err != nil || got != info.Digest {
+			if got, _, err := ParseURI(info.URI()); err != nil || got != info.Digest {
 				t.Fatalf("ParseURI(%s) = %s, %v", info.URI(), got, err)
 			}
 			again, err := s.Put(ctx, bytes.NewReader(content))
@@ -222,13 +222,17 @@ func TestParseURI(t *testing.T) {
 		ok  bool
 	}{
 		"valid":     {good, true},
+		"file":      {good + "/model.pkl", true},
+		"dotdot":    {good + "/..", false},
+		"nested":    {good + "/a/b", false},
+		"emptyname": {good + "/", false},
 		"http":      {"https://example.com/model.pkl", false},
 		"short":     {URIPrefix + "abc", false},
 		"uppercase": {URIPrefix + "ABCDEF" + digestOf(nil)[6:], false},
 		"empty":     {"", false},
 	} {
 		t.Run(name, func(t *testing.T) {
-			_, err := ParseURI(tc.uri)
+			_, _, err := ParseURI(tc.uri)
 			if (err == nil) != tc.ok || (err != nil && !errors.Is(err, ErrInvalidURI)) {
 				t.Fatalf("ParseURI(%q) = %v, want ok=%v", tc.uri, err, tc.ok)
 			}

@@ -40,7 +40,9 @@ func New(cfg Config) *Service { return &Service{cfg: cfg, now: time.Now} }
 
 // SetInUse sets the check that refuses to delete a version something still uses: it
 // returns what uses it ("" for nothing).
-func (s *Service) SetInUse(f func(ctx context.Context, versionID string) (string, error)) { s.inUse = f }
+func (s *Service) SetInUse(f func(ctx context.Context, versionID string) (string, error)) {
+	s.inUse = f
+}
 
 // ContainerID returns the ARM id of an asset container.
 func ContainerID(sub, rg, ws string, k Kind, name string) string {

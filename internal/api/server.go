@@ -24,6 +24,7 @@ import (
 	"github.com/mlfleet/mlfleet/internal/blobs"
 	"github.com/mlfleet/mlfleet/internal/compute"
 	"github.com/mlfleet/mlfleet/internal/containerservice"
+	"github.com/mlfleet/mlfleet/internal/endpoints"
 	"github.com/mlfleet/mlfleet/internal/mlassets"
 	"github.com/mlfleet/mlfleet/internal/policy"
 	"github.com/mlfleet/mlfleet/internal/resources"
@@ -46,6 +47,8 @@ type Config struct {
 	Blobs blobs.Store
 	// Assets serves model, code and environment versions; nil means they are not served.
 	Assets *mlassets.Service
+	// Endpoints serves online endpoints and deployments; nil means they are not served.
+	Endpoints *endpoints.Service
 	// Limiter throttles requests per principal and subscription (429 with Retry-After);
 	// nil means no limits.
 	Limiter *throttle.Limiter
@@ -94,6 +97,7 @@ func New(cfg Config) *Server {
 	s.providerRoutes()
 	s.blobRoutes()
 	s.assetRoutes()
+	s.endpointRoutes()
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 	mux.HandleFunc("GET /readyz", s.readyz)

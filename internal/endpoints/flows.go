@@ -344,4 +344,3 @@ func (s *Service) cascadeDeleteDeployment(ctx context.Context, run *operations.R
 func (s *Service) cascadeDeleteEndpoint(ctx context.Context, run *operations.Run, r *store.Resource) error {
 	return s.removeEndpointSecrets(ctx, r.ID)
 }
-

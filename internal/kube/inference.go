@@ -331,4 +331,3 @@ func matches(labels, sel map[string]string) bool {
 	}
 	return true
 }
-

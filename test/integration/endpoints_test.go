@@ -1,0 +1,199 @@
+package integration
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+)
+
+// tarOf packs files (name → content) as a tar archive.
+func tarOf(t *testing.T, files map[string]string) string {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for name, content := range files {
+		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(content)), Typeflag: tar.TypeReg}); err != nil {
+			t.Fatal(err)
+		}
+		tw.Write([]byte(content))
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.String()
+}
+
+// endpointSecret reads endpoint.json of an endpoint's Secret.
+func endpointSecret(t *testing.T, k kubernetes.Interface, ep string) (map[string]string, map[string]any) {
+	t.Helper()
+	s, err := k.CoreV1().Secrets("azureml").Get(context.Background(), "azureml-endpoint-"+ep, metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("endpoint secret: %v", err)
+	}
+	var cfg map[string]any
+	if err := json.Unmarshal(s.Data["endpoint.json"], &cfg); err != nil {
+		t.Fatalf("endpoint.json: %v", err)
+	}
+	return s.Labels, cfg
+}
+
+// TestOnlineEndpointDeploy registers a model and code, creates an endpoint and a
+// deployment on an embedded compute, and checks what lands in the cluster (the contract
+// with the runtime) and what the API reports, then traffic, keys and deletes.
+func TestOnlineEndpointDeploy(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	rg, ws := "ep-rg", "ep-ws"
+	newWorkspace(t, rg, ws)
+	a := putCompute(t, rg, ws, "epaks", `{"location":"westus","properties":{"computeType":"AKS","properties":{"clusterPurpose":"DevTest","agentCount":1}}}`, "")
+	must(t, a, http.StatusCreated)
+	if op, _ := waitPut(t, a, rg, ws, "epaks"); op["status"] != "Succeeded" {
+		t.Fatalf("compute create: %v", op["error"])
+	}
+	computeID := computePath(rg, ws, "epaks")
+	base := wsPath(rg, ws)
+
+	up := do(t, call{method: "PUT", path: base + "/blobs" + mlAPI, body: "pickled model"})
+	must(t, up, http.StatusCreated)
+	modelURI := up.body["uri"].(string) + "/model.pkl"
+	upc := do(t, call{method: "PUT", path: base + "/blobs" + mlAPI, body: tarOf(t, map[string]string{"score.py": "def init():\n    pass\n\ndef run(raw):\n    return raw\n"})})
+	must(t, upc, http.StatusCreated)
+	must(t, do(t, call{method: "PUT", path: base + "/models/m/versions/1" + mlAPI, body: `{"properties":{"modelUri":"` + modelURI + `"}}`}), http.StatusCreated)
+	must(t, do(t, call{method: "PUT", path: base + "/codes/c/versions/1" + mlAPI, body: `{"properties":{"codeUri":"` + upc.body["uri"].(string) + `"}}`}), http.StatusCreated)
+	modelID, codeID := base+"/models/m/versions/1", base+"/codes/c/versions/1"
+
+	epPath := base + "/onlineEndpoints/ep1"
+	e := do(t, call{method: "PUT", path: epPath + mlAPI, body: `{"location":"westus","properties":{"authMode":"Key","compute":"` + computeID + `"}}`,
+		headers: map[string]string{"If-None-Match": "*"}})
+	must(t, e, http.StatusCreated)
+	if e.header.Get("Azure-AsyncOperation") == "" || e.body["properties"].(map[string]any)["provisioningState"] != "Creating" {
+		t.Fatalf("endpoint create answer: %v %s", e.header, e.raw)
+	}
+	if op := waitOperation(t, e.header.Get("Azure-AsyncOperation")); op["status"] != "Succeeded" {
+		t.Fatalf("endpoint create: %v", op["error"])
+	}
+	must(t, do(t, call{method: "PUT", path: epPath + mlAPI, body: `{"location":"westus","properties":{}}`, headers: map[string]string{"If-None-Match": "*"}}), http.StatusConflict)
+	keys := do(t, call{method: "POST", path: epPath + "/listKeys" + mlAPI})
+	must(t, keys, http.StatusOK)
+	primary := keys.body["primaryKey"].(string)
+
+	k := clusterAdmin(t, rg, "epaks")
+	labels, cfg := endpointSecret(t, k, "ep1")
+	if labels["ml.mlfleet.io/endpoint"] != "ep1" || labels["ml.mlfleet.io/endpoint-config"] != "true" || labels["app.kubernetes.io/managed-by"] != "mlfleet" {
+		t.Fatalf("secret labels %v", labels)
+	}
+	if cfg["authMode"] != "Key" || !strings.Contains(fmt.Sprint(cfg["keys"]), primary) {
+		t.Fatalf("endpoint.json %v lacks the primary key", cfg)
+	}
+
+	// Refused deployments: too many instances, a missing model, every problem together.
+	depPath := epPath + "/deployments/blue"
+	body := func(count int, itype, model string) string {
+		return fmt.Sprintf(`{"location":"westus","sku":{"capacity":%d},"properties":{"endpointComputeType":"Kubernetes","model":%q,`+
+			`"codeConfiguration":{"codeId":%q,"scoringScript":"score.py"},"instanceType":%q,"environmentVariables":{"GREETING":"hi"}}}`, count, model, codeID, itype)
+	}
+	big := do(t, call{method: "PUT", path: depPath + mlAPI, body: body(40, "largeinstancetype", modelID)})
+	must(t, big, http.StatusBadRequest)
+	if !strings.Contains(big.errorMessage(), "short by") {
+		t.Errorf("capacity refusal does not name the shortfall: %s", big.errorMessage())
+	}
+	missing := do(t, call{method: "PUT", path: depPath + mlAPI, body: body(0, "tiny", base+"/models/m/versions/9")})
+	must(t, missing, http.StatusBadRequest)
+	for _, want := range []string{"properties.model", "properties.instanceType", "sku.capacity"} {
+		if !strings.Contains(missing.raw, `"target":"`+want+`"`) {
+			t.Errorf("refusal lacks %s: %s", want, missing.raw)
+		}
+	}
+
+	d := do(t, call{method: "PUT", path: depPath + mlAPI, body: body(2, "smallinstancetype", modelID)})
+	must(t, d, http.StatusCreated)
+	var dep *appsv1.Deployment
+	eventually(t, 30*time.Second, "Deployment ep1-blue in the cluster", func() error {
+		var err error
+		dep, err = k.AppsV1().Deployments("azureml").Get(ctx, "ep1-blue", metav1.GetOptions{})
+		return err
+	})
+	pt := dep.Spec.Template
+	if *dep.Spec.Replicas != 2 || pt.Labels["ml.mlfleet.io/endpoint"] != "ep1" || pt.Labels["ml.mlfleet.io/deployment"] != "blue" ||
+		dep.Spec.Selector.MatchLabels["ml.mlfleet.io/deployment"] != "blue" || dep.Labels["app.kubernetes.io/managed-by"] != "mlfleet" {
+		t.Fatalf("deployment %+v", dep.ObjectMeta)
+	}
+	ann := pt.Annotations
+	if ann["ml.mlfleet.io/runtime"] != "python-inference" || ann["ml.mlfleet.io/scoring-script"] != "score.py" {
+		t.Fatalf("pod annotations %v", ann)
+	}
+	if b, err := os.ReadFile(filepath.Join(ann["ml.mlfleet.io/model-dir"], "model.pkl")); err != nil || string(b) != "pickled model" {
+		t.Errorf("model dir %s: %q %v", ann["ml.mlfleet.io/model-dir"], b, err)
+	}
+	if _, err := os.Stat(filepath.Join(ann["ml.mlfleet.io/code-dir"], "score.py")); err != nil {
+		t.Errorf("code dir: %v", err)
+	}
+	ct := pt.Spec.Containers[0]
+	if ct.Name != "inference-server" || ct.Ports[0].ContainerPort != 5001 || ct.ReadinessProbe.HTTPGet.Path != "/ready" || ct.LivenessProbe.HTTPGet.Path != "/" ||
+		ct.Resources.Requests.Cpu().MilliValue() != 250 || !ct.Resources.Limits.Memory().Equal(*ct.Resources.Requests.Memory()) || ct.Env[0].Name != "GREETING" {
+		t.Fatalf("container %+v", ct)
+	}
+	if op := waitOperation(t, d.header.Get("Azure-AsyncOperation")); op["status"] != "Succeeded" {
+		t.Fatalf("deployment: %v", op["error"])
+	}
+	got := do(t, call{method: "GET", path: depPath + mlAPI})
+	must(t, got, http.StatusOK)
+	props := got.body["properties"].(map[string]any)
+	if props["provisioningState"] != "Succeeded" || props["mlfleet"].(map[string]any)["readyInstances"] != 2.0 || props["compute"] != computeID {
+		t.Fatalf("deployment %v", props)
+	}
+	must(t, do(t, call{method: "DELETE", path: base + "/models/m/versions/1" + mlAPI}), http.StatusConflict)
+
+	// Traffic goes into the Secret; a deployment with traffic cannot be deleted.
+	p := do(t, call{method: "PATCH", path: epPath + mlAPI, body: `{"properties":{"traffic":{"blue":100}}}`})
+	must(t, p, http.StatusAccepted)
+	waitOperation(t, p.header.Get("Azure-AsyncOperation"))
+	_, cfg = endpointSecret(t, k, "ep1")
+	if fmt.Sprint(cfg["traffic"]) != "map[blue:100]" || cfg["deployments"].(map[string]any)["blue"].(map[string]any)["requestTimeoutMs"] != 5000.0 {
+		t.Fatalf("endpoint.json after traffic: %v", cfg)
+	}
+	must(t, do(t, call{method: "DELETE", path: depPath + mlAPI}), http.StatusConflict)
+	ep := do(t, call{method: "GET", path: epPath + mlAPI})
+	if uri, _ := ep.body["properties"].(map[string]any)["scoringUri"].(string); !strings.HasSuffix(uri, "/api/v1/endpoint/ep1/score") {
+		t.Errorf("scoringUri %q", uri)
+	}
+
+	// A regenerated key replaces the old one in the cluster.
+	rk := do(t, call{method: "POST", path: epPath + "/regenerateKeys" + mlAPI, body: `{"keyType":"Primary"}`})
+	must(t, rk, http.StatusAccepted)
+	waitOperation(t, rk.header.Get("Azure-AsyncOperation"))
+	keys = do(t, call{method: "POST", path: epPath + "/listKeys" + mlAPI})
+	if keys.body["primaryKey"] == primary {
+		t.Fatal("primary key not regenerated")
+	}
+	if _, cfg = endpointSecret(t, k, "ep1"); strings.Contains(fmt.Sprint(cfg["keys"]), primary) {
+		t.Fatal("the old key is still in the secret")
+	}
+
+	// Deleting the endpoint removes its deployments and objects.
+	del := do(t, call{method: "DELETE", path: epPath + mlAPI})
+	must(t, del, http.StatusAccepted)
+	if op := waitOperation(t, del.header.Get("Azure-AsyncOperation")); op["status"] != "Succeeded" {
+		t.Fatalf("endpoint delete: %v", op["error"])
+	}
+	must(t, do(t, call{method: "GET", path: epPath + mlAPI}), http.StatusNotFound)
+	if _, err := k.AppsV1().Deployments("azureml").Get(ctx, "ep1-blue", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("deployment left in the cluster: %v", err)
+	}
+	if _, err := k.CoreV1().Secrets("azureml").Get(ctx, "azureml-endpoint-ep1", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("secret left in the cluster: %v", err)
+	}
+}

@@ -1,7 +1,7 @@
 package mlassets
 
 import (
-	"github.com/mlfleet/mlfleet/internal/resources"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet"
 )
 
 // Namespace is the provider namespace of the assets.
@@ -48,69 +48,12 @@ const (
 // State values of provisioningState.
 const StateSucceeded = "Succeeded"
 
-// Version is a model, code or environment version as ARM serves it.
-type Version struct {
-	ID         string                `json:"id"`
-	Name       string                `json:"name"`
-	Type       string                `json:"type"`
-	Properties VersionProperties     `json:"properties"`
-	SystemData *resources.SystemData `json:"systemData,omitempty"`
-}
-
-// VersionProperties are the properties of every kind; the fields of the other kinds stay
-// empty (and are refused when sent).
-type VersionProperties struct {
-	Description string            `json:"description,omitempty"`
-	Tags        map[string]string `json:"tags,omitempty"`
-	Properties  map[string]string `json:"properties,omitempty"`
-	IsArchived  bool              `json:"isArchived"`
-	IsAnonymous bool              `json:"isAnonymous"`
-
-	// ModelType and ModelURI are a model's.
-	ModelType string `json:"modelType,omitempty"`
-	ModelURI  string `json:"modelUri,omitempty"`
-	// CodeURI is a code's.
-	CodeURI string `json:"codeUri,omitempty"`
-	// Image, EnvironmentType, OSType, CondaFile and InferenceConfig are an environment's.
-	Image           string           `json:"image,omitempty"`
-	EnvironmentType string           `json:"environmentType,omitempty"`
-	OSType          string           `json:"osType,omitempty"`
-	CondaFile       string           `json:"condaFile,omitempty"`
-	InferenceConfig *InferenceConfig `json:"inferenceConfig,omitempty"`
-	Build           any              `json:"build,omitempty"`
-
-	ProvisioningState string `json:"provisioningState"`
-}
-
-// InferenceConfig names the routes of an environment's inference server.
-type InferenceConfig struct {
-	LivenessRoute  *Route `json:"livenessRoute,omitempty"`
-	ReadinessRoute *Route `json:"readinessRoute,omitempty"`
-	ScoringRoute   *Route `json:"scoringRoute,omitempty"`
-}
-
-// Route is a path and port.
-type Route struct {
-	Path string `json:"path"`
-	Port int    `json:"port"`
-}
-
-// Container is a model, code or environment container (the versions' parent).
-type Container struct {
-	ID         string                `json:"id"`
-	Name       string                `json:"name"`
-	Type       string                `json:"type"`
-	Properties ContainerProperties   `json:"properties"`
-	SystemData *resources.SystemData `json:"systemData,omitempty"`
-}
-
-// ContainerProperties are a container's properties.
-type ContainerProperties struct {
-	Description       string            `json:"description,omitempty"`
-	Tags              map[string]string `json:"tags,omitempty"`
-	Properties        map[string]string `json:"properties,omitempty"`
-	IsArchived        bool              `json:"isArchived"`
-	LatestVersion     string            `json:"latestVersion,omitempty"`
-	NextVersion       string            `json:"nextVersion,omitempty"`
-	ProvisioningState string            `json:"provisioningState"`
-}
+// The wire types are the SDK's, so that server and clients agree by construction.
+type (
+	Version             = mlfleet.AssetVersion
+	VersionProperties   = mlfleet.AssetVersionProperties
+	InferenceConfig     = mlfleet.InferenceConfig
+	Route               = mlfleet.InferenceRoute
+	Container           = mlfleet.AssetContainer
+	ContainerProperties = mlfleet.AssetContainerProperties
+)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -99,13 +100,29 @@ func (c *Cluster) ApplyInferenceDeployment(ctx context.Context, d InferenceDeplo
 	return nil
 }
 
-// DeleteInferenceDeployment deletes the Deployment and its pods (foreground). Idempotent.
+// DeleteInferenceDeployment deletes the Deployment with foreground propagation and waits
+// until it is gone, which is after its pods are: when it returns, no instance runs.
+// Idempotent.
 func (c *Cluster) DeleteInferenceDeployment(ctx context.Context, name string) error {
-	err := c.Client.AppsV1().Deployments(Namespace).Delete(ctx, name, metav1.DeleteOptions{PropagationPolicy: ptr.To(metav1.DeletePropagationForeground)})
+	deps := c.Client.AppsV1().Deployments(Namespace)
+	err := deps.Delete(ctx, name, metav1.DeleteOptions{PropagationPolicy: ptr.To(metav1.DeletePropagationForeground)})
 	if err != nil && !apierrors.IsNotFound(err) {
 		return translate(err, "delete deployment %s/%s", Namespace, name)
 	}
-	return nil
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	for {
+		_, err := deps.Get(ctx, name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		if err != nil {
+			return translate(err, "wait for deployment %s/%s to go", Namespace, name)
+		}
+		if err := sleep(ctx, 100*time.Millisecond); err != nil {
+			return fmt.Errorf("wait for deployment %s/%s and its pods to go: %w", Namespace, name, err)
+		}
+	}
 }
 
 // ApplySecret creates or updates an Opaque Secret in the components' namespace.

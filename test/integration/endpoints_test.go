@@ -14,9 +14,12 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/mlfleet/mlfleet/internal/failpoint"
 )
 
 // tarOf packs files (name → content) as a tar archive.
@@ -195,5 +198,70 @@ func TestOnlineEndpointDeploy(t *testing.T) {
 	}
 	if _, err := k.CoreV1().Secrets("azureml").Get(ctx, "azureml-endpoint-ep1", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("secret left in the cluster: %v", err)
+	}
+}
+
+// TestDeploymentCrashLoop: a deployment whose container keeps failing ends Failed with the
+// container's last message. Until the runtime runs real inference servers, the test plays
+// the pod stand-in's part: it reports the crash loop on the pods the way the runtime will
+// (restartCount, waiting CrashLoopBackOff, lastState.terminated.message). The wait step is
+// slowed with a failpoint so that the pods are patched before the operation looks; the
+// test is not parallel because failpoints are process-wide.
+func TestDeploymentCrashLoop(t *testing.T) {
+	ctx := context.Background()
+	rg, ws := "crash-rg", "crash-ws"
+	newWorkspace(t, rg, ws)
+	a := putCompute(t, rg, ws, "crashaks", `{"location":"westus","properties":{"computeType":"AKS","properties":{"clusterPurpose":"DevTest","agentCount":1}}}`, "")
+	must(t, a, http.StatusCreated)
+	if op, _ := waitPut(t, a, rg, ws, "crashaks"); op["status"] != "Succeeded" {
+		t.Fatalf("compute create: %v", op["error"])
+	}
+	base := wsPath(rg, ws)
+	must(t, do(t, call{method: "PUT", path: base + "/environments/env/versions/1" + mlAPI, body: `{"properties":{"image":"example.com/scorer:1"}}`}), http.StatusCreated)
+	epPath := base + "/onlineEndpoints/crashep"
+	e := do(t, call{method: "PUT", path: epPath + mlAPI, body: `{"location":"westus","properties":{"compute":"` + computePath(rg, ws, "crashaks") + `"}}`})
+	must(t, e, http.StatusCreated)
+	waitOperation(t, e.header.Get("Azure-AsyncOperation"))
+
+	if err := failpoint.Arm("op/onlinedeployments.put/wait for instances/before=sleep(3s)"); err != nil {
+		t.Fatal(err)
+	}
+	defer failpoint.Arm("")
+	d := do(t, call{method: "PUT", path: epPath + "/deployments/red" + mlAPI,
+		body: `{"location":"westus","properties":{"endpointComputeType":"Kubernetes","environmentId":"` + base + `/environments/env/versions/1"}}`})
+	must(t, d, http.StatusCreated)
+	k := clusterAdmin(t, rg, "crashaks")
+	const msg = "Traceback (most recent call last):\n  File \"score.py\", line 3, in init\nValueError: model file missing"
+	eventually(t, 20*time.Second, "crash loop reported on the pods", func() error {
+		pods, err := k.CoreV1().Pods("azureml").List(ctx, metav1.ListOptions{LabelSelector: "ml.mlfleet.io/deployment=red"})
+		if err != nil || len(pods.Items) == 0 {
+			return fmt.Errorf("no pods yet (%v)", err)
+		}
+		for _, p := range pods.Items {
+			if len(p.Status.ContainerStatuses) == 0 {
+				return fmt.Errorf("pod %s not started", p.Name)
+			}
+			cs := &p.Status.ContainerStatuses[0]
+			cs.RestartCount, cs.Ready = 3, false
+			cs.State = corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff"}}
+			cs.LastTerminationState = corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 1, Reason: "Error", Message: msg}}
+			if _, err := k.CoreV1().Pods("azureml").UpdateStatus(ctx, &p, metav1.UpdateOptions{}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	op := waitOperation(t, d.header.Get("Azure-AsyncOperation"))
+	if op["status"] != "Failed" || !strings.Contains(fmt.Sprint(op["error"]), "ValueError: model file missing") {
+		t.Fatalf("operation %v: %v", op["status"], op["error"])
+	}
+	got := do(t, call{method: "GET", path: epPath + "/deployments/red" + mlAPI})
+	props := got.body["properties"].(map[string]any)
+	if props["provisioningState"] != "Failed" || !strings.Contains(fmt.Sprint(props["mlfleet"]), "keeps failing") {
+		t.Fatalf("deployment after the crash loop: %v", props)
+	}
+	dep, err := k.AppsV1().Deployments("azureml").Get(ctx, "crashep-red", metav1.GetOptions{})
+	if err != nil || dep.Spec.Template.Spec.Containers[0].Image != "example.com/scorer:1" {
+		t.Fatalf("the failed deployment's objects stay for its logs, with the environment's image: %v", err)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/mlfleet/mlfleet/internal/blobs"
+	"github.com/mlfleet/mlfleet/internal/endpoints"
 	"github.com/mlfleet/mlfleet/internal/mlassets"
 	"github.com/mlfleet/mlfleet/internal/workspaces"
 )
@@ -114,4 +115,15 @@ func TestBlobUploadDownload(t *testing.T) {
 	if status, body := rawCall(t, srv, a.owner, http.MethodGet, ws+"/"+digest+q, nil); status != http.StatusOK || !bytes.Equal(body, content) {
 		t.Errorf("after repair: %d %q", status, body)
 	}
+}
+
+// newEndpointServer is a's server with the blob, asset and endpoint services.
+func newEndpointServer(t *testing.T, a *testARM, eps *endpoints.Service, assets *mlassets.Service) string {
+	bs, err := blobs.NewFiles(t.TempDir(), 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(New(Config{Store: a.st, Auth: a.authn, Resources: a.rs, Workspaces: a.ws, Blobs: bs, Assets: assets, Endpoints: eps}))
+	t.Cleanup(srv.Close)
+	return srv.URL
 }

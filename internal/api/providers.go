@@ -67,6 +67,7 @@ var providers = []providerNamespace{
 		{name: "workspaces/environments/versions", apiVersions: machineLearningVersions},
 		{name: "workspaces/onlineEndpoints", apiVersions: machineLearningVersions, tracked: true},
 		{name: "workspaces/onlineEndpoints/deployments", apiVersions: machineLearningVersions, tracked: true},
+		{name: "workspaces/onlineEndpoints/deployments/skus", apiVersions: machineLearningVersions},
 		{name: "operationStatuses", apiVersions: machineLearningVersions},
 		{name: "operationResults", apiVersions: machineLearningVersions},
 	}},

@@ -13,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/big"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -219,7 +218,10 @@ func (s *Service) tokenKeyPEM() (string, error) {
 	if err1 != nil || err2 != nil {
 		return "", fmt.Errorf("decode token signing key")
 	}
-	pub := &ecdsa.PublicKey{Curve: elliptic.P256(), X: new(big.Int).SetBytes(x), Y: new(big.Int).SetBytes(y)}
+	pub, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), append(append([]byte{4}, x...), y...))
+	if err != nil {
+		return "", fmt.Errorf("token signing key: %w", err)
+	}
 	der, err := x509.MarshalPKIXPublicKey(pub)
 	if err != nil {
 		return "", err

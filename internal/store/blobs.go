@@ -33,6 +33,11 @@ var _ BlobStore = (*sqlStore)(nil)
 func (s *sqlStore) PutBlob(ctx context.Context, digest string, size int64, r io.ReadSeeker) error {
 	return s.InTx(ctx, func(tx Store) error {
 		t := tx.(*sqlStore)
+		// Concurrent uploads of the same content wait for each other here, and the later
+		// ones then find the blob stored.
+		if err := t.Lock(ctx, "blob/"+digest); err != nil {
+			return err
+		}
 		if _, _, err := t.BlobInfo(ctx, digest); err == nil {
 			return nil
 		} else if !errors.Is(err, ErrNotFound) {
@@ -91,6 +96,9 @@ func (s *sqlStore) BlobChunk(ctx context.Context, digest string, seq int) ([]byt
 func (s *sqlStore) DeleteBlob(ctx context.Context, digest string) error {
 	return s.InTx(ctx, func(tx Store) error {
 		t := tx.(*sqlStore)
+		if err := t.Lock(ctx, "blob/"+digest); err != nil {
+			return err
+		}
 		if err := t.hit("DeleteBlob", "before"); err != nil {
 			return fmt.Errorf("delete blob %s: %w", digest, err)
 		}

@@ -163,7 +163,7 @@ func (s *Service) applyDeployment(ctx context.Context, epName, id string) error 
 		return kube.Probe{Path: path, InitialDelaySeconds: seconds(p.InitialDelay), PeriodSeconds: max(seconds(p.Period), 1),
 			TimeoutSeconds: max(seconds(p.Timeout), 1), FailureThreshold: int32(p.FailureThreshold), SuccessThreshold: int32(p.SuccessThreshold)}
 	}
-	kc, _, err := s.cluster(ctx, d.Properties.Compute)
+	kc, _, err := s.clusterReady(ctx, d.Properties.Compute)
 	if err != nil {
 		return err
 	}
@@ -182,7 +182,7 @@ func (s *Service) waitReady(ctx context.Context, epName, id string) error {
 	if err != nil {
 		return err
 	}
-	kc, _, err := s.cluster(ctx, d.Properties.Compute)
+	kc, _, err := s.clusterReady(ctx, d.Properties.Compute)
 	if err != nil {
 		return err
 	}
@@ -243,7 +243,7 @@ func (s *Service) deploymentDeleteFlow(ctx context.Context, run *operations.Run,
 	epID := id.Parent()
 	epName := lastSegment(epID)
 	if err := run.Step(ctx, "delete deployment objects", func(ctx context.Context) error {
-		kc, _, err := s.cluster(ctx, d.Properties.Compute)
+		kc, _, err := s.clusterReady(ctx, d.Properties.Compute)
 		if gone(err) {
 			return nil
 		}

@@ -183,7 +183,7 @@ func (s *Service) syncEndpoint(ctx context.Context, endpointID, except string) e
 	data, _ := json.Marshal(cfg)
 	keep := computesOf(&ep, ds, except)
 	for _, c := range keep {
-		kc, _, err := s.cluster(ctx, c)
+		kc, _, err := s.clusterReady(ctx, c)
 		if err != nil {
 			return err
 		}
@@ -196,7 +196,7 @@ func (s *Service) syncEndpoint(ctx context.Context, endpointID, except string) e
 		if slices.Contains(keep, c) {
 			continue
 		}
-		if kc, _, err := s.cluster(ctx, c); err == nil {
+		if kc, _, err := s.clusterReady(ctx, c); err == nil {
 			if err := kc.DeleteSecret(ctx, SecretName(ep.Name)); err != nil {
 				return err
 			}
@@ -221,7 +221,7 @@ func (s *Service) scoringURI(ctx context.Context, endpointID string) (uri, swagg
 	if len(computes) == 0 {
 		return "", "", "The endpoint has no compute yet: create a deployment on an AKS compute (or set the endpoint's compute) to get a scoring URI."
 	}
-	kc, _, err := s.cluster(ctx, computes[0])
+	kc, _, err := s.clusterReady(ctx, computes[0])
 	if err != nil {
 		return "", "", fmt.Sprintf("The cluster of compute '%s' could not be reached: %v", lastSegment(computes[0]), err)
 	}
@@ -265,7 +265,7 @@ func (s *Service) endpointDeleteFlow(ctx context.Context, run *operations.Run, i
 // removeDeployment deletes a deployment's objects and its row.
 func (s *Service) removeDeployment(ctx context.Context, endpointID string, d *Deployment) error {
 	if d.Properties.Compute != "" {
-		kc, _, err := s.cluster(ctx, d.Properties.Compute)
+		kc, _, err := s.clusterReady(ctx, d.Properties.Compute)
 		if err != nil && !gone(err) {
 			return err
 		}
@@ -306,7 +306,7 @@ func (s *Service) removeEndpointSecrets(ctx context.Context, endpointID string) 
 		return err
 	}
 	for _, c := range computesOf(&ep, ds, "") {
-		kc, _, err := s.cluster(ctx, c)
+		kc, _, err := s.clusterReady(ctx, c)
 		if gone(err) {
 			continue
 		}
@@ -330,7 +330,7 @@ func (s *Service) cascadeDeleteDeployment(ctx context.Context, run *operations.R
 	if d.Properties.Compute == "" {
 		return nil
 	}
-	kc, _, err := s.cluster(ctx, d.Properties.Compute)
+	kc, _, err := s.clusterReady(ctx, d.Properties.Compute)
 	if gone(err) {
 		return nil
 	}

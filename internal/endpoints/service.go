@@ -204,6 +204,34 @@ func (s *Service) cluster(ctx context.Context, computeID string) (*kube.Cluster,
 	return kc, mc, nil
 }
 
+// clusterWaitTimeout bounds how long an operation waits for a cluster that is not running
+// yet (after a restart of mlfleet, clusters come back in the background).
+const clusterWaitTimeout = 3 * time.Minute
+
+// clusterReady is cluster for operations: a cluster that is not running yet, or not
+// reachable for a moment, is waited for rather than failing the operation.
+func (s *Service) clusterReady(ctx context.Context, computeID string) (*kube.Cluster, *containerservice.ManagedCluster, error) {
+	deadline := time.Now().Add(clusterWaitTimeout)
+	for {
+		kc, mc, err := s.cluster(ctx, computeID)
+		if err == nil {
+			if _, err = kc.Version(ctx); err == nil {
+				return kc, mc, nil
+			}
+		}
+		var ae *arm.Error
+		transient := errors.As(err, &ae) && ae.Code == containerservice.CodeClusterNotRunning || errors.Is(err, kube.ErrUnreachable)
+		if !transient || time.Now().After(deadline) {
+			return nil, nil, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, nil, ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
 // tokenKeyPEM is the PEM of the public key that verifies AMLToken tokens.
 func (s *Service) tokenKeyPEM() (string, error) {
 	if s.cfg.SigningKey == nil {

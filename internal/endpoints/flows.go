@@ -226,8 +226,11 @@ func (s *Service) scoringURI(ctx context.Context, endpointID string) (uri, swagg
 		return "", "", fmt.Sprintf("The cluster of compute '%s' could not be reached: %v", lastSegment(computes[0]), err)
 	}
 	addr, err := kc.FrontEndAddress(ctx, AnnotationLocalAddress, AnnotationLocalScheme)
-	if err != nil || addr.Host == "" {
+	switch {
+	case err != nil || addr.Host == "":
 		return "", "", fmt.Sprintf("The router (azureml-fe) of compute '%s' has no address yet; on an external cluster it needs serve --router-image.", lastSegment(computes[0]))
+	case addr.Placeholder:
+		return "", "", fmt.Sprintf("Compute '%s' runs no router (its azureml-fe is the placeholder image), so the endpoint cannot be scored there: start mlfleet with serve --router-image and update the compute.", lastSegment(computes[0]))
 	}
 	base := addr.Scheme + "://" + addr.Host + "/api/v1/endpoint/" + ep.Name
 	return base + "/score", base + "/swagger.json", ""

@@ -247,6 +247,9 @@ type RouterAddress struct {
 	Scheme, Host string
 	// Local is true for an address on this host (embedded clusters).
 	Local bool
+	// Placeholder is true when azureml-fe runs the placeholder image (FrontEndImage): no
+	// router answers behind the address.
+	Placeholder bool
 }
 
 // FrontEndAddress reads the azureml-fe Service; localAddress and localScheme are the
@@ -267,6 +270,12 @@ func (c *Cluster) FrontEndAddress(ctx context.Context, localAddress, localScheme
 		}
 		return RouterAddress{Scheme: scheme, Host: a, Local: true}, nil
 	}
+	placeholder := false
+	if dep, err := c.Client.AppsV1().Deployments(Namespace).Get(ctx, FrontEndName, metav1.GetOptions{}); err == nil {
+		for _, ct := range dep.Spec.Template.Spec.Containers {
+			placeholder = placeholder || ct.Image == FrontEndImage
+		}
+	}
 	for _, in := range svc.Status.LoadBalancer.Ingress {
 		host := in.IP
 		if host == "" {
@@ -277,10 +286,10 @@ func (c *Cluster) FrontEndAddress(ctx context.Context, localAddress, localScheme
 		}
 		for _, p := range svc.Spec.Ports {
 			if p.Name == "https" || p.Port == 443 {
-				return RouterAddress{Scheme: "https", Host: fmt.Sprintf("%s:%d", host, p.Port)}, nil
+				return RouterAddress{Scheme: "https", Host: fmt.Sprintf("%s:%d", host, p.Port), Placeholder: placeholder}, nil
 			}
 		}
-		return RouterAddress{Scheme: "http", Host: host}, nil
+		return RouterAddress{Scheme: "http", Host: host, Placeholder: placeholder}, nil
 	}
 	return RouterAddress{}, nil
 }

@@ -268,3 +268,49 @@ func TestDeploymentCrashLoop(t *testing.T) {
 		t.Fatalf("the failed deployment's objects stay for its logs, with the environment's image: %v", err)
 	}
 }
+
+// TestDeploymentWaitsForAutoscaler: instances that fit only once the compute's autoscaled
+// pool has grown are accepted; they stay pending until the autoscaler adds nodes, and the
+// deployment ends Succeeded with all of them Ready. Beyond the pool's maximum, the PUT is
+// refused naming the autoscaler's maximum.
+func TestDeploymentWaitsForAutoscaler(t *testing.T) {
+	t.Parallel()
+	const rg, ws, cluster = "epas-rg", "epas-ws", "epasaks"
+	newWorkspace(t, rg, ws)
+	mustCLI(t, "aks", "create", "-n", cluster, "-g", rg, "--node-count", "1", "--node-vm-size", "Standard_D3_v2")
+	mustCLI(t, "aks", "update", "-n", cluster, "-g", rg, "--enable-cluster-autoscaler", "--min-count", "1", "--max-count", "3",
+		"--cluster-autoscaler-profile", "scan-interval=1s")
+	mc, err := sdk(t).GetManagedCluster(context.Background(), rg, cluster)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := putCompute(t, rg, ws, "epasc", `{"location":"westus","properties":{"computeType":"AKS","resourceId":"`+mc.ID+`","properties":{"clusterPurpose":"DevTest"}}}`, "")
+	must(t, a, http.StatusCreated)
+	if op, _ := waitPut(t, a, rg, ws, "epasc"); op["status"] != "Succeeded" {
+		t.Fatalf("attach: %v", op["error"])
+	}
+	base := wsPath(rg, ws)
+	must(t, do(t, call{method: "PUT", path: base + "/environments/env/versions/1" + mlAPI, body: `{"properties":{"image":"example.com/scorer:1"}}`}), http.StatusCreated)
+	epPath := base + "/onlineEndpoints/asep"
+	e := do(t, call{method: "PUT", path: epPath + mlAPI, body: `{"location":"westus","properties":{"compute":"` + computePath(rg, ws, "epasc") + `"}}`})
+	must(t, e, http.StatusCreated)
+	waitOperation(t, e.header.Get("Azure-AsyncOperation"))
+	body := func(n int) string {
+		return fmt.Sprintf(`{"location":"westus","sku":{"capacity":%d},"properties":{"endpointComputeType":"Kubernetes","instanceType":"largeinstancetype","environmentId":"%s/environments/env/versions/1"}}`, n, base)
+	}
+	tooMany := do(t, call{method: "PUT", path: epPath + "/deployments/big" + mlAPI, body: body(12)})
+	must(t, tooMany, http.StatusBadRequest)
+	if !strings.Contains(tooMany.errorMessage(), "autoscaler's maximum") {
+		t.Errorf("refusal beyond the maximum: %s", tooMany.errorMessage())
+	}
+	d := do(t, call{method: "PUT", path: epPath + "/deployments/big" + mlAPI, body: body(3)})
+	must(t, d, http.StatusCreated)
+	if op := waitOperation(t, d.header.Get("Azure-AsyncOperation")); op["status"] != "Succeeded" {
+		t.Fatalf("deployment: %v", op["error"])
+	}
+	k := clusterAdmin(t, rg, cluster)
+	nodes, err := readyNodes(context.Background(), k)
+	if err != nil || len(nodes) < 2 {
+		t.Fatalf("the pool did not grow for the pending instances: %d nodes (%v)", len(nodes), err)
+	}
+}

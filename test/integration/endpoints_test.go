@@ -159,6 +159,12 @@ func TestOnlineEndpointDeploy(t *testing.T) {
 		t.Fatalf("deployment %v", props)
 	}
 	must(t, do(t, call{method: "DELETE", path: base + "/models/m/versions/1" + mlAPI}), http.StatusConflict)
+	must(t, do(t, call{method: "POST", path: depPath + "/getLogs" + mlAPI, body: `{"tail":-1}`}), http.StatusBadRequest)
+	// The log comes from the provider when it can read it (the runtime's pods), else through
+	// the API server; either way an answer, or a clear 409, never a 500.
+	if logs := do(t, call{method: "POST", path: depPath + "/getLogs" + mlAPI, body: `{"containerType":"InferenceServer","tail":10}`}); logs.status != http.StatusOK && logs.status != http.StatusConflict {
+		t.Errorf("getLogs: %d %s", logs.status, logs.raw)
+	}
 
 	// Traffic goes into the Secret; a deployment with traffic cannot be deleted.
 	p := do(t, call{method: "PATCH", path: epPath + mlAPI, body: `{"properties":{"traffic":{"blue":100}}}`})

@@ -273,6 +273,17 @@ func TestDeploymentCrashLoop(t *testing.T) {
 	if err != nil || dep.Spec.Template.Spec.Containers[0].Image != "example.com/scorer:1" {
 		t.Fatalf("the failed deployment's objects stay for its logs, with the environment's image: %v", err)
 	}
+
+	// Deleting the workspace takes the endpoint, its deployment and their objects along.
+	failpoint.Arm("")
+	p, err := sdk(t).BeginDeleteWorkspace(ctx, rg, ws)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Wait(ctx, nil); err != nil {
+		t.Fatalf("workspace delete with an endpoint: %v", err)
+	}
+	must(t, do(t, call{method: "GET", path: epPath + mlAPI}), http.StatusNotFound)
 }
 
 // TestDeploymentWaitsForAutoscaler: instances that fit only once the compute's autoscaled

@@ -79,10 +79,7 @@ func (s *Service) refreshScoringURI(ctx context.Context, epID string) error {
 	uri, swagger, msg := s.scoringURI(ctx, epID)
 	err := modify(ctx, s.cfg.Store, epID, func(ep *Endpoint) error {
 		ep.Properties.ScoringURI, ep.Properties.SwaggerURI = uri, swagger
-		ep.Properties.Mlfleet = nil
-		if msg != "" {
-			ep.Properties.Mlfleet = &EndpointStatus{Message: msg}
-		}
+		setMessage(ep, msg)
 		return nil
 	})
 	if err != nil && !isNotFound(err) {

@@ -64,7 +64,7 @@ func (s *Service) markFailed(ctx context.Context, id string, cause error) error 
 	} else {
 		err = modify(ctx, s.cfg.Store, id, func(ep *Endpoint) error {
 			ep.Properties.ProvisioningState = StateFailed
-			ep.Properties.Mlfleet = &EndpointStatus{Message: msg}
+			setMessage(ep, msg)
 			return nil
 		})
 	}
@@ -93,12 +93,20 @@ func (s *Service) finishEndpoint(ctx context.Context, id string) error {
 			ep.Properties.ProvisioningState = StateSucceeded
 		}
 		ep.Properties.ScoringURI, ep.Properties.SwaggerURI = uri, swagger
-		ep.Properties.Mlfleet = nil
-		if msg != "" {
-			ep.Properties.Mlfleet = &EndpointStatus{Message: msg}
-		}
+		setMessage(ep, msg)
 		return nil
 	})
+}
+
+// setMessage sets (or clears) an endpoint's status message, keeping the rest of its status.
+func setMessage(ep *Endpoint, msg string) {
+	if ep.Properties.Mlfleet == nil {
+		ep.Properties.Mlfleet = &EndpointStatus{}
+	}
+	ep.Properties.Mlfleet.Message = msg
+	if msg == "" && len(ep.Properties.Mlfleet.SecretComputes) == 0 {
+		ep.Properties.Mlfleet = nil
+	}
 }
 
 // computesOf returns the computes an endpoint's Secret belongs on: the endpoint's and
@@ -192,17 +200,34 @@ func (s *Service) syncEndpoint(ctx context.Context, endpointID, except string) e
 			return fmt.Errorf("write the secret of endpoint %s on compute %s: %w", ep.Name, lastSegment(c), err)
 		}
 	}
-	for _, c := range computesOf(&ep, ds, "") {
-		if slices.Contains(keep, c) {
+	// Clusters that held the Secret and no longer should: a compute the endpoint moved off,
+	// the compute of a deployment being deleted.
+	stale := computesOf(&ep, ds, "")
+	if ep.Properties.Mlfleet != nil {
+		stale = append(stale, ep.Properties.Mlfleet.SecretComputes...)
+	}
+	for _, c := range stale {
+		if slices.ContainsFunc(keep, func(k string) bool { return strings.EqualFold(k, c) }) {
 			continue
 		}
-		if kc, _, err := s.clusterReady(ctx, c); err == nil {
-			if err := kc.DeleteSecret(ctx, SecretName(ep.Name)); err != nil {
-				return err
-			}
+		kc, _, err := s.clusterReady(ctx, c)
+		if gone(err) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if err := kc.DeleteSecret(ctx, SecretName(ep.Name)); err != nil {
+			return err
 		}
 	}
-	return nil
+	return modify(ctx, s.cfg.Store, endpointID, func(ep *Endpoint) error {
+		if ep.Properties.Mlfleet == nil {
+			ep.Properties.Mlfleet = &EndpointStatus{}
+		}
+		ep.Properties.Mlfleet.SecretComputes = keep
+		return nil
+	})
 }
 
 // scoringURI is where an endpoint is scored: through the router of its first compute.
@@ -308,7 +333,15 @@ func (s *Service) removeEndpointSecrets(ctx context.Context, endpointID string) 
 	if err != nil {
 		return err
 	}
-	for _, c := range computesOf(&ep, ds, "") {
+	all := computesOf(&ep, ds, "")
+	if ep.Properties.Mlfleet != nil {
+		for _, c := range ep.Properties.Mlfleet.SecretComputes {
+			if !slices.ContainsFunc(all, func(x string) bool { return strings.EqualFold(x, c) }) {
+				all = append(all, c)
+			}
+		}
+	}
+	for _, c := range all {
 		kc, _, err := s.clusterReady(ctx, c)
 		if gone(err) {
 			continue

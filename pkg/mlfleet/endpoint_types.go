@@ -41,6 +41,8 @@ type OnlineEndpointProperties struct {
 type OnlineEndpointMlfleet struct {
 	// Message explains a missing scoringUri (no router, no compute yet).
 	Message string `json:"message,omitempty"`
+	// SecretComputes are the computes whose clusters hold the endpoint's Secret.
+	SecretComputes []string `json:"secretComputes,omitempty"`
 }
 
 // EndpointKeys are an endpoint's keys (listKeys).

@@ -1,9 +1,13 @@
 package api
 
 import (
+	"context"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/mlfleet/mlfleet/internal/containerservice"
 )
 
 // TestAutoscaleRegisteredCluster: a registered cluster accepts az's update body as read
@@ -39,5 +43,73 @@ func TestAutoscaleRegisteredCluster(t *testing.T) {
 	msg, _ := dig(out, "error.message").(string)
 	if status != http.StatusBadRequest || !strings.Contains(msg, "'scan-interval' is 'soon'") || !strings.Contains(msg, "'expandr'") {
 		t.Errorf("bad profile = %d %v", status, out)
+	}
+}
+
+// TestAutoscaleRegisteredAutoscaled: a registered cluster whose own autoscaler manages a
+// pool (as record stores what the external provider read) shows its range; az's update
+// body as read is accepted, and every change of the autoscaling, the count or the
+// profile is a 400 that says the cluster is scaled where it runs.
+func TestAutoscaleRegisteredAutoscaled(t *testing.T) {
+	t.Parallel()
+	a := newTestARM(t)
+	a.group(t, "rg1")
+	id := succeededCluster(t, a, "rg1", "aks1", "1.36.3")
+	ctx := context.Background()
+	r, err := a.st.GetResource(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mc containerservice.ManagedCluster
+	if err := json.Unmarshal(r.Body, &mc); err != nil {
+		t.Fatal(err)
+	}
+	lo, hi := 2, 5
+	ap := &mc.Properties.AgentPoolProfiles[0]
+	ap.EnableAutoScaling, ap.MinCount, ap.MaxCount = true, &lo, &hi
+	r.Body, _ = json.Marshal(&mc)
+	if err := a.st.UpdateResource(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	path := id + "?api-version=2022-11-01"
+	_, read := a.call(t, a.owner, http.MethodGet, path, nil)
+	if dig(read, "properties.agentPoolProfiles") == nil {
+		t.Fatalf("GET = %v", read)
+	}
+	pool := read["properties"].(map[string]any)["agentPoolProfiles"].([]any)[0].(map[string]any)
+	if pool["enableAutoScaling"] != true || pool["minCount"] != 2.0 || pool["maxCount"] != 5.0 || pool["count"] != 3.0 {
+		t.Fatalf("pool = %v, want autoscaling 2..5 with count 3", pool)
+	}
+	if status, out := a.call(t, a.owner, http.MethodPut, path, read); status != http.StatusOK {
+		t.Fatalf("PUT as read = %d %v", status, out)
+	}
+	changes := []struct {
+		name   string
+		change func(p, props map[string]any)
+		msg    string
+	}{
+		{"max", func(p, _ map[string]any) { p["maxCount"] = 6 }, "scaled where they run"},
+		{"disable", func(p, _ map[string]any) { p["enableAutoScaling"], p["minCount"], p["maxCount"] = false, nil, nil }, "scaled where they run"},
+		{"count", func(p, _ map[string]any) { p["count"] = 4 }, "disable the cluster autoscaler first"},
+		{"profile", func(_, props map[string]any) { props["autoScalerProfile"] = map[string]any{"scan-interval": "30s"} }, "scaled where they run"},
+	}
+	for _, c := range changes {
+		_, body := a.call(t, a.owner, http.MethodGet, path, nil)
+		props := body["properties"].(map[string]any)
+		c.change(props["agentPoolProfiles"].([]any)[0].(map[string]any), props)
+		status, out := a.call(t, a.owner, http.MethodPut, path, body)
+		msg, _ := dig(out, "error.message").(string)
+		if status != http.StatusBadRequest || !strings.Contains(msg, c.msg) {
+			t.Errorf("%s: PUT = %d %v, want 400 with %q", c.name, status, out, c.msg)
+		}
+	}
+	status, out := a.call(t, a.owner, http.MethodPut, id+"/agentPools/nodepool1?api-version=2022-11-01",
+		map[string]any{"properties": map[string]any{"enableAutoScaling": true, "minCount": 1, "maxCount": 4}})
+	if status != http.StatusBadRequest {
+		t.Errorf("agent pool PUT = %d %v", status, out)
+	}
+	_, after := a.call(t, a.owner, http.MethodGet, path, nil)
+	if dig(after, "properties.provisioningState") != "Succeeded" {
+		t.Errorf("cluster after refusals = %v", after)
 	}
 }

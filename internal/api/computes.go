@@ -28,7 +28,7 @@ func (s *Server) listComputes(w http.ResponseWriter, r *http.Request, p params) 
 		writeError(w, r, err)
 		return
 	}
-	list, more, err := s.cfg.Computes.List(r.Context(), p["sub"], p["rg"], p["ws"], pg)
+	list, more, err := s.cfg.Computes.ListJSON(r.Context(), p["sub"], p["rg"], p["ws"], pg)
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -89,12 +89,12 @@ func (s *Server) putCompute(w http.ResponseWriter, r *http.Request, p params) {
 }
 
 func (s *Server) getCompute(w http.ResponseWriter, r *http.Request, p params) {
-	c, err := s.cfg.Computes.Get(r.Context(), p["sub"], p["rg"], p["ws"], p["name"])
+	c, etag, err := s.cfg.Computes.GetJSON(r.Context(), p["sub"], p["rg"], p["ws"], p["name"])
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	setETag(w, c.ETag)
+	setETag(w, etag)
 	writeJSON(w, http.StatusOK, c)
 }
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/mlfleet/mlfleet/internal/activity"
 	"github.com/mlfleet/mlfleet/internal/auth"
+	"github.com/mlfleet/mlfleet/internal/compute"
 	"github.com/mlfleet/mlfleet/internal/operations"
 	"github.com/mlfleet/mlfleet/internal/resources"
 	"github.com/mlfleet/mlfleet/internal/store"
@@ -91,6 +92,10 @@ func newAPIServer(t testing.TB, cfg Config) *apiServer {
 	}
 	a.other, a.reader = principal("other", auth.RoleOwner), principal("reader", auth.RoleReader)
 	cfg.Store, cfg.Auth, cfg.Resources, cfg.Workspaces, cfg.Registry = st, authn, rs, workspaces.New(st, rs), a.reg
+	if cfg.Computes == nil {
+		// Reads of computes need no cluster; writes are not tested through this server.
+		cfg.Computes = compute.New(compute.Config{Store: st, Engine: engine, Resources: rs, Workspaces: cfg.Workspaces})
+	}
 	cfg.Activity = activity.New(activity.Config{Store: st})
 	engine.OnEnd(cfg.Activity.OperationEnded)
 	engine.Start(ctx)

@@ -57,6 +57,9 @@ type Config struct {
 	Activity *activity.Log
 	// PageSize is the number of items per list page; 0 means 100.
 	PageSize int
+	// ReplicaInterval is the replicas' heartbeat interval, which tells live replicas from
+	// lost ones; 0 means replicas.DefaultInterval.
+	ReplicaInterval time.Duration
 	// Ready reports whether the server can take traffic (for /readyz); nil means always.
 	Ready func(ctx context.Context) error
 	// Registry receives the API's Prometheus metrics; nil means a new registry.
@@ -98,6 +101,7 @@ func New(cfg Config) *Server {
 	s.blobRoutes()
 	s.assetRoutes()
 	s.endpointRoutes()
+	s.replicaRoutes()
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 	mux.HandleFunc("GET /readyz", s.readyz)

@@ -252,7 +252,9 @@ func (a *Authenticator) Authenticate(ctx context.Context, secret string) (*Princ
 	if secret == "" {
 		return nil, ErrUnauthenticated
 	}
-	tok, err := a.store.GetToken(ctx, Hash(secret))
+	// One query: the token, its principal (the admin for a token minted before principals
+	// existed, capped by its role) and the principal's role assignments.
+	tok, p, assignments, err := a.store.Authenticate(ctx, Hash(secret), a.adminID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, ErrUnauthenticated
 	}
@@ -261,22 +263,6 @@ func (a *Authenticator) Authenticate(ctx context.Context, secret string) (*Princ
 	}
 	if (!tok.ExpiresAt.IsZero() && a.now().After(tok.ExpiresAt)) || tok.Role == refreshRole {
 		return nil, ErrUnauthenticated
-	}
-	id := tok.PrincipalID
-	if id == "" {
-		// A token minted before principals existed acts as the admin, capped by its role.
-		id = a.adminID
-	}
-	p, err := a.store.GetPrincipal(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, ErrUnauthenticated
-	}
-	if err != nil {
-		return nil, fmt.Errorf("authenticate: %w", err)
-	}
-	assignments, err := a.store.ListRoleAssignments(ctx, store.RoleAssignmentFilter{PrincipalID: p.ID})
-	if err != nil {
-		return nil, fmt.Errorf("authenticate: %w", err)
 	}
 	return &Principal{ID: p.ID, Name: p.Login, DisplayName: p.Name, Type: p.Type, Cap: tok.Role,
 		ExpiresAt: tok.ExpiresAt, assignments: assignments}, nil

@@ -221,9 +221,9 @@ func TestMintForNeverExceedsTheCaller(t *testing.T) {
 	}
 	_, _, err = f.a.MintFor(ctx, reader, RoleOwner, time.Hour)
 	wantStatus(t, "Reader mints Owner", err, 403)
-	_, tok, err := f.a.MintFor(ctx, reader, "", 366*24*time.Hour)
+	_, _, err = f.a.MintFor(ctx, reader, "", 366*24*time.Hour)
 	wantStatus(t, "past the max lifetime", err, 400)
-	_, tok, err = f.a.MintFor(ctx, reader, "", time.Hour)
+	_, tok, err := f.a.MintFor(ctx, reader, "", time.Hour)
 	if err != nil {
 		t.Fatalf("MintFor within limits: %v", err)
 	}

@@ -15,6 +15,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/mlfleet/mlfleet/internal/atomicfile"
 )
 
 // SigningKey signs the ID tokens the token endpoint returns with a user's sign-in (ES256),
@@ -30,29 +32,44 @@ type SigningKey struct {
 func LoadOrCreateSigningKey(path string) (*SigningKey, error) {
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
-		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			return nil, fmt.Errorf("token signing key: %w", err)
+		if b, err = NewSigningKeyPEM(); err != nil {
+			return nil, err
 		}
-		der, err := x509.MarshalECPrivateKey(key)
-		if err != nil {
-			return nil, fmt.Errorf("token signing key: %w", err)
-		}
-		if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		if err := atomicfile.WriteFile(path, b, 0o600); err != nil {
 			return nil, fmt.Errorf("write token signing key: %w", err)
 		}
-		return newSigningKey(key), nil
-	}
-	if err != nil {
+	} else if err != nil {
 		return nil, fmt.Errorf("read token signing key: %w", err)
 	}
+	k, err := ParseSigningKey(b)
+	if err != nil {
+		return nil, fmt.Errorf("token signing key %s: %w", path, err)
+	}
+	return k, nil
+}
+
+// NewSigningKeyPEM generates a signing key and returns it in PEM form (EC PRIVATE KEY).
+func NewSigningKeyPEM() ([]byte, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("token signing key: %w", err)
+	}
+	der, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return nil, fmt.Errorf("token signing key: %w", err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}), nil
+}
+
+// ParseSigningKey returns the signing key in PEM form made by NewSigningKeyPEM.
+func ParseSigningKey(b []byte) (*SigningKey, error) {
 	block, _ := pem.Decode(b)
 	if block == nil {
-		return nil, fmt.Errorf("token signing key %s holds no PEM block", path)
+		return nil, errors.New("no PEM block")
 	}
 	key, err := x509.ParseECPrivateKey(block.Bytes)
 	if err != nil {
-		return nil, fmt.Errorf("parse token signing key %s: %w", path, err)
+		return nil, fmt.Errorf("parse token signing key: %w", err)
 	}
 	return newSigningKey(key), nil
 }
@@ -111,10 +128,12 @@ func (k *SigningKey) Verify(token string) (map[string]any, error) {
 
 // JWKS is the key set clients verify ID tokens with (RFC 7517).
 func (k *SigningKey) JWKS() map[string]any {
-	x := make([]byte, 32)
-	y := make([]byte, 32)
-	k.key.PublicKey.X.FillBytes(x)
-	k.key.PublicKey.Y.FillBytes(y)
+	// The uncompressed point is 0x04 || X || Y, 32 bytes each on P-256.
+	point, err := k.key.PublicKey.Bytes()
+	if err != nil || len(point) != 65 {
+		panic(fmt.Sprintf("P-256 public key encoding: %d bytes, %v", len(point), err))
+	}
+	x, y := point[1:33], point[33:]
 	return map[string]any{"keys": []map[string]string{{
 		"kty": "EC", "crv": "P-256", "use": "sig", "alg": "ES256", "kid": k.ID,
 		"x": b64.EncodeToString(x), "y": b64.EncodeToString(y),

@@ -155,15 +155,7 @@ func newAKSShow(streams Streams, g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			c, err := g.client(streams)
-			if err != nil {
-				return err
-			}
-			mc, err := c.GetManagedCluster(cmd.Context(), group, name)
-			if err != nil {
-				return err
-			}
-			return g.print(streams, mc, clusterTable)
+			return g.call(streams, clusterTable, func(c *mlfleet.Client) (any, error) { return c.GetManagedCluster(cmd.Context(), group, name) })
 		},
 	}
 	f.bind(cmd)
@@ -177,15 +169,7 @@ func newAKSList(streams Streams, g *globals) *cobra.Command {
 		Short: "List clusters of a resource group, or of the subscription",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client(streams)
-			if err != nil {
-				return err
-			}
-			list, err := c.ListManagedClusters(cmd.Context(), group)
-			if err != nil {
-				return err
-			}
-			return g.print(streams, list, clusterTable)
+			return g.call(streams, clusterTable, func(c *mlfleet.Client) (any, error) { return c.ListManagedClusters(cmd.Context(), group) })
 		},
 	}
 	cmd.Flags().StringVarP(&group, "resource-group", "g", "", "Resource group (default: every group)")

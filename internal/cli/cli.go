@@ -149,6 +149,7 @@ func NewRootCommand(streams Streams) *cobra.Command {
 		newLogoutCommand(streams),
 		newADCommand(streams, g),
 		newRoleCommand(streams, g),
+		newReplicaCommand(streams, g),
 		newVersionCommand(streams),
 	)
 	return root

@@ -172,15 +172,9 @@ func newComputeTargetShow(streams Streams, g *globals) *cobra.Command {
 			if err := ref.resolve(); err != nil {
 				return err
 			}
-			c, err := g.client(streams)
-			if err != nil {
-				return err
-			}
-			comp, err := c.GetCompute(cmd.Context(), ref.group, ref.workspace, ref.name)
-			if err != nil {
-				return err
-			}
-			return g.print(streams, comp, computeTable)
+			return g.call(streams, computeTable, func(c *mlfleet.Client) (any, error) {
+				return c.GetCompute(cmd.Context(), ref.group, ref.workspace, ref.name)
+			})
 		},
 	}
 	ref.bind(cmd)
@@ -197,15 +191,7 @@ func newComputeTargetList(streams Streams, g *globals) *cobra.Command {
 			if err := ref.resolveWorkspace(); err != nil {
 				return err
 			}
-			c, err := g.client(streams)
-			if err != nil {
-				return err
-			}
-			list, err := c.ListComputes(cmd.Context(), ref.group, ref.workspace)
-			if err != nil {
-				return err
-			}
-			return g.print(streams, list, computeTable)
+			return g.call(streams, computeTable, func(c *mlfleet.Client) (any, error) { return c.ListComputes(cmd.Context(), ref.group, ref.workspace) })
 		},
 	}
 	ref.bindWorkspace(cmd)
@@ -250,15 +236,9 @@ func newComputeTargetCheckName(streams Streams, g *globals) *cobra.Command {
 			if err := ref.resolve(); err != nil {
 				return err
 			}
-			c, err := g.client(streams)
-			if err != nil {
-				return err
-			}
-			na, err := c.CheckComputeName(cmd.Context(), ref.group, ref.workspace, ref.name)
-			if err != nil {
-				return err
-			}
-			return g.print(streams, na, nil)
+			return g.call(streams, nil, func(c *mlfleet.Client) (any, error) {
+				return c.CheckComputeName(cmd.Context(), ref.group, ref.workspace, ref.name)
+			})
 		},
 	}
 	ref.bind(cmd)

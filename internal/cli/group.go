@@ -34,15 +34,7 @@ func newGroupCreate(streams Streams, g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			c, err := g.client(streams)
-			if err != nil {
-				return err
-			}
-			rg, err := c.CreateResourceGroup(cmd.Context(), name, location, t)
-			if err != nil {
-				return err
-			}
-			return g.print(streams, rg, groupTable)
+			return g.call(streams, groupTable, func(c *mlfleet.Client) (any, error) { return c.CreateResourceGroup(cmd.Context(), name, location, t) })
 		},
 	}
 	cmd.Flags().StringVarP(&name, "name", "n", "", "Name of the resource group")
@@ -62,15 +54,7 @@ func newGroupShow(streams Streams, g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			c, err := g.client(streams)
-			if err != nil {
-				return err
-			}
-			rg, err := c.GetResourceGroup(cmd.Context(), name)
-			if err != nil {
-				return err
-			}
-			return g.print(streams, rg, groupTable)
+			return g.call(streams, groupTable, func(c *mlfleet.Client) (any, error) { return c.GetResourceGroup(cmd.Context(), name) })
 		},
 	}
 	cmd.Flags().StringVarP(&name, "name", "n", "", "Name of the resource group")
@@ -83,15 +67,7 @@ func newGroupList(streams Streams, g *globals) *cobra.Command {
 		Short: "List resource groups",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client(streams)
-			if err != nil {
-				return err
-			}
-			list, err := c.ListResourceGroups(cmd.Context())
-			if err != nil {
-				return err
-			}
-			return g.print(streams, list, groupTable)
+			return g.call(streams, groupTable, func(c *mlfleet.Client) (any, error) { return c.ListResourceGroups(cmd.Context()) })
 		},
 	}
 }

@@ -52,15 +52,7 @@ func newWorkspaceCreate(streams Streams, g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			c, err := g.client(streams)
-			if err != nil {
-				return err
-			}
-			ws, err := c.CreateWorkspace(cmd.Context(), group, name, location)
-			if err != nil {
-				return err
-			}
-			return g.print(streams, ws, workspaceTable)
+			return g.call(streams, workspaceTable, func(c *mlfleet.Client) (any, error) { return c.CreateWorkspace(cmd.Context(), group, name, location) })
 		},
 	}
 	cmd.Flags().StringVarP(&name, "name", "n", "", "Name of the workspace")
@@ -84,15 +76,7 @@ func newWorkspaceShow(streams Streams, g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			c, err := g.client(streams)
-			if err != nil {
-				return err
-			}
-			ws, err := c.GetWorkspace(cmd.Context(), group, name)
-			if err != nil {
-				return err
-			}
-			return g.print(streams, ws, workspaceTable)
+			return g.call(streams, workspaceTable, func(c *mlfleet.Client) (any, error) { return c.GetWorkspace(cmd.Context(), group, name) })
 		},
 	}
 	workspaceNameFlags(cmd, &name)
@@ -110,15 +94,7 @@ func newWorkspaceList(streams Streams, g *globals) *cobra.Command {
 			if group == "" {
 				group = defaults()["group"]
 			}
-			c, err := g.client(streams)
-			if err != nil {
-				return err
-			}
-			list, err := c.ListWorkspaces(cmd.Context(), group)
-			if err != nil {
-				return err
-			}
-			return g.print(streams, list, workspaceTable)
+			return g.call(streams, workspaceTable, func(c *mlfleet.Client) (any, error) { return c.ListWorkspaces(cmd.Context(), group) })
 		},
 	}
 	cmd.Flags().StringVarP(&group, "resource-group", "g", "", "Resource group (default: the configured one, else all)")

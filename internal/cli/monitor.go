@@ -44,15 +44,7 @@ from the other, and when both are, the range ends now.`,
 			if err != nil {
 				return err
 			}
-			c, err := g.client(streams)
-			if err != nil {
-				return err
-			}
-			events, err := c.ListActivityLog(cmd.Context(), filter)
-			if err != nil {
-				return err
-			}
-			return g.print(streams, events, activityTable)
+			return g.call(streams, activityTable, func(c *mlfleet.Client) (any, error) { return c.ListActivityLog(cmd.Context(), filter) })
 		},
 	}
 	fl := cmd.Flags()

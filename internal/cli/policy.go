@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/mlfleet/mlfleet/pkg/mlfleet"
 	"github.com/spf13/cobra"
 )
 
@@ -33,15 +34,9 @@ func newPolicyCommand(streams Streams, g *globals) *cobra.Command {
 					return usagef("--params is not a JSON object: %v", err)
 				}
 			}
-			c, err := g.client(streams)
-			if err != nil {
-				return err
-			}
-			a, err := c.CreatePolicyAssignment(cmd.Context(), name, def, display, p)
-			if err != nil {
-				return err
-			}
-			return g.print(streams, a, nil)
+			return g.call(streams, nil, func(c *mlfleet.Client) (any, error) {
+				return c.CreatePolicyAssignment(cmd.Context(), name, def, display, p)
+			})
 		},
 	}
 	create.Flags().StringVarP(&name, "name", "n", "", "Name of the assignment")
@@ -54,15 +49,7 @@ func newPolicyCommand(streams Streams, g *globals) *cobra.Command {
 		Short: "List policy assignments",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client(streams)
-			if err != nil {
-				return err
-			}
-			l, err := c.ListPolicyAssignments(cmd.Context())
-			if err != nil {
-				return err
-			}
-			return g.print(streams, l, nil)
+			return g.call(streams, nil, func(c *mlfleet.Client) (any, error) { return c.ListPolicyAssignments(cmd.Context()) })
 		},
 	}
 	var delName string

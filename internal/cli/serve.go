@@ -14,6 +14,7 @@ import (
 	"github.com/mlfleet/mlfleet/internal/activity"
 	"github.com/mlfleet/mlfleet/internal/failpoint"
 	"github.com/mlfleet/mlfleet/internal/quota"
+	"github.com/mlfleet/mlfleet/internal/replicas"
 	"github.com/mlfleet/mlfleet/internal/server"
 	"github.com/mlfleet/mlfleet/internal/throttle"
 )
@@ -26,6 +27,7 @@ type serveFlags struct {
 	addr      string
 	dataDir   string
 	store     string
+	secretKey string
 	logLevel  string
 	pageSize  int
 	leaseTTL  time.Duration
@@ -40,6 +42,9 @@ type serveFlags struct {
 	writes                          throttle.Limit
 	retention                       time.Duration
 	maxUpload                       string
+	replicaInterval                 time.Duration
+	python                          string
+	routerImage                     string
 }
 
 func newServeCommand(streams Streams) *cobra.Command {
@@ -70,6 +75,14 @@ other mlfleet commands work with no flags. Stop it with Ctrl-C (SIGINT) or SIGTE
 			if f.reads.PerHour < 0 || f.writes.PerHour < 0 || f.reads.Burst < 0 || f.writes.Burst < 0 {
 				return usagef("--rate-limit-* flags take a count of 0 or more")
 			}
+			// The default python3 may be missing (then embedded inference pods wait with an
+			// error); a --python given must work.
+			python := ""
+			if cmd.Flags().Changed("python") {
+				if python = f.python; python == "" {
+					return usagef("--python needs an interpreter: a command such as python3 or a path")
+				}
+			}
 			maxUpload, err := parseByteSize(f.maxUpload)
 			if err != nil {
 				return usagef("--max-upload-size: %v", err)
@@ -77,10 +90,11 @@ other mlfleet commands work with no flags. Stop it with Ctrl-C (SIGINT) or SIGTE
 			logger := slog.New(slog.NewJSONHandler(streams.Err, &slog.HandlerOptions{Level: level}))
 			slog.SetDefault(logger)
 			return server.Run(cmd.Context(), server.Config{
-				Addr: f.addr, Home: f.dataDir, StoreDSN: f.store, PageSize: f.pageSize,
+				Addr: f.addr, Home: f.dataDir, StoreDSN: f.store, SecretKeyFile: f.secretKey, PageSize: f.pageSize,
 				TokenLifetime: f.tokenLifetime, MaxTokenLifetime: f.maxTokenLifetime,
 				LeaseTTL: f.leaseTTL, StepDelay: f.stepDelay, VersionsFile: f.versions, QuotaFile: f.quotas, HealthInterval: f.health, SweepInterval: f.sweep,
-				ReadLimit: f.reads, WriteLimit: f.writes, ActivityRetention: f.retention, MaxUploadSize: maxUpload, Logger: logger,
+				ReadLimit: f.reads, WriteLimit: f.writes, ActivityRetention: f.retention, ReplicaInterval: f.replicaInterval, MaxUploadSize: maxUpload, Logger: logger,
+				Python: python, RouterImage: f.routerImage,
 			}, streams.Out)
 		},
 	}
@@ -88,6 +102,7 @@ other mlfleet commands work with no flags. Stop it with Ctrl-C (SIGINT) or SIGTE
 	fl.StringVar(&f.addr, "addr", "127.0.0.1:8443", "HTTPS listen address (port 0 picks a free port)")
 	fl.StringVar(&f.dataDir, "data-dir", "", "Data directory (default $MLFLEET_HOME, else ~/.mlfleet)")
 	fl.StringVar(&f.store, "store", os.Getenv("MLFLEET_STORE"), "Store DSN: empty for SQLite in the data directory, or a postgres:// URL")
+	fl.StringVar(&f.secretKey, "secret-key-file", "", "With a postgres:// store: file holding the key (32+ characters) that every replica is given, which wraps the secrets they share (default $MLFLEET_SECRET_KEY)")
 	fl.StringVar(&f.logLevel, "log-level", "info", "Log level: debug, info, warn, error")
 	fl.StringVar(&f.versions, "versions-file", "", "Kubernetes version catalog (JSON) replacing the built-in one")
 	fl.StringVar(&f.quotas, "quota-file", "", fmt.Sprintf("Quotas per subscription and region (JSON); default: %d managed clusters and %d vCPUs per subscription and region", quota.DefaultManagedClusters, quota.DefaultCores))
@@ -103,6 +118,9 @@ other mlfleet commands work with no flags. Stop it with Ctrl-C (SIGINT) or SIGTE
 	fl.IntVar(&f.writes.Burst, "rate-limit-write-burst", server.DefaultWriteLimit.Burst, "Write requests a principal may make at once (0 = 100 seconds' worth of --rate-limit-writes)")
 	fl.DurationVar(&f.retention, "activity-log-retention", activity.DefaultRetention, "How long the activity log keeps an event before the sweeper removes it")
 	fl.StringVar(&f.maxUpload, "max-upload-size", "512MiB", "Largest model or code upload accepted (bytes, or with KiB, MiB, GiB)")
+	fl.DurationVar(&f.replicaInterval, "replica-heartbeat-interval", replicas.DefaultInterval, "How often this server renews its row in the replica table; a replica silent for 3 intervals is listed as Lost")
+	fl.StringVar(&f.python, "python", "python3", "Python interpreter (command or path) that runs the online deployments of embedded clusters; it imports the deployment's scoring script and its packages (e.g. scikit-learn)")
+	fl.StringVar(&f.routerImage, "router-image", "", "Image of the inference router (azureml-fe) on external clusters; without it online endpoints cannot serve there")
 	fl.DurationVar(&f.stepDelay, "fault-step-delay", 0, "Fault injection for tests: sleep before every operation step")
 	_ = fl.MarkHidden("fault-step-delay")
 	return cmd

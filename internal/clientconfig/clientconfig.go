@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/mlfleet/mlfleet/internal/atomicfile"
 )
 
 // FileName is the config file's name inside the home directory.
@@ -78,23 +80,7 @@ func Save(home string, c *Config) error {
 	if err != nil {
 		return fmt.Errorf("encode config: %w", err)
 	}
-	tmp, err := os.CreateTemp(home, FileName+".*")
-	if err != nil {
-		return fmt.Errorf("write config: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write config: %w", err)
-	}
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write config: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write config: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), filepath.Join(home, FileName)); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(home, FileName), append(b, '\n'), 0o600); err != nil {
 		return fmt.Errorf("write config: %w", err)
 	}
 	return nil

@@ -20,7 +20,7 @@ import (
 // checkList records every check of a request with its outcome.
 type checkList struct {
 	checks   []Check
-	errs     problems
+	errs     arm.Problems
 	warnings []string
 }
 
@@ -35,7 +35,7 @@ func (l *checkList) fail(name, code, target, format string, args ...any) {
 }
 
 // shape adds the failures of the request's own fields as one check.
-func (l *checkList) shape(errs problems) {
+func (l *checkList) shape(errs arm.Problems) {
 	if len(errs) == 0 {
 		l.pass("Settings", "cluster purpose, TLS, load balancer and network settings are valid")
 		return
@@ -64,7 +64,7 @@ func (l *checkList) err(what string) error {
 		e = arm.BadRequest(arm.CodeQuotaExceeded, "%s", l.errs[0].Message)
 		e.Target = l.errs[0].Target
 	default:
-		e = l.errs.err(what).(*arm.Error)
+		e = l.errs.Err(arm.CodeUserError, what).(*arm.Error)
 	}
 	e.AdditionalInfo = []any{map[string]any{"type": "ComputeChecks", "info": map[string]any{"checks": l.checks}}}
 	return e
@@ -97,7 +97,7 @@ func (s *Service) observe(ctx context.Context, mc *containerservice.ManagedClust
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.CheckTimeout)
 	defer cancel()
 	o := &observation{Cluster: mc}
-	kc, err := s.access.connect(ctx, mc)
+	kc, err := s.cfg.Clusters.Client(ctx, mc)
 	if err != nil {
 		o.Unreachable = err
 		return o

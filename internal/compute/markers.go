@@ -49,7 +49,7 @@ func (s *Service) sweepMarker(ctx context.Context, mc *containerservice.ManagedC
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.CheckTimeout)
 	defer cancel()
-	kc, err := s.access.connect(ctx, mc)
+	kc, err := s.cfg.Clusters.Client(ctx, mc)
 	if err != nil {
 		return 0, err
 	}

@@ -78,6 +78,9 @@ func (s *Service) Refresh(ctx context.Context) error {
 		case err != nil:
 			continue
 		default:
+			// The cached client is probed first: a client that keeps failing is dropped,
+			// so that this observation connects afresh.
+			_ = s.cfg.Clusters.ProbeClient(ctx, mc)
 			o = s.observe(ctx, mc, false)
 		}
 		if err := s.modify(ctx, r.ID, func(c *Compute) {

@@ -48,7 +48,7 @@ func (s *Service) create(ctx context.Context, w *workspaces.Workspace, id, name 
 	if r, err := s.cfg.Store.GetResource(ctx, nameClaimID(loc, name)); err == nil && !heldBy(r, opts.replace) {
 		return nil, s.nameTaken(ctx, loc, name)
 	}
-	var shape problems
+	var shape arm.Problems
 	st := readSettings(in.Properties.Properties, defaults(), s.cfg.Clusters.VMSizes(), true, &shape)
 	l := &checkList{}
 	l.shape(shape)
@@ -141,9 +141,9 @@ func clusterInput(loc string, st settings) containerservice.ClusterInput {
 
 // attach handles a PUT with resourceId: attach an existing cluster (S2).
 func (s *Service) attach(ctx context.Context, w *workspaces.Workspace, id, name string, in Compute, opts Options) (*Result, error) {
-	var shape problems
+	var shape arm.Problems
 	if p := in.Properties.Properties; p != nil && p.AKSNetworkingConfiguration != nil && *p.AKSNetworkingConfiguration != (AKSNetworkingConfiguration{}) {
-		shape.add(arm.CodeUserError, "properties.properties.aksNetworkingConfiguration", "A virtual network is chosen when a cluster is created; an attached cluster keeps its own.")
+		shape.Add(arm.CodeUserError, "properties.properties.aksNetworkingConfiguration", "A virtual network is chosen when a cluster is created; an attached cluster keeps its own.")
 	}
 	st := readSettings(in.Properties.Properties, defaults(), s.cfg.Clusters.VMSizes(), false, &shape)
 	resourceID := *in.Properties.ResourceID
@@ -247,10 +247,10 @@ func (s *Service) update(ctx context.Context, w *workspaces.Workspace, r *store.
 	if err != nil {
 		return nil, err
 	}
-	var shape problems
+	var shape arm.Problems
 	st := readSettings(in.Properties.Properties, base, s.cfg.Clusters.VMSizes(), false, &shape)
 	if st.VMSize != base.VMSize {
-		shape.add(arm.CodeUserError, "properties.properties.agentVmSize", "The VM size of compute '%s' is %s and cannot be changed: create a new compute with the size you need.", c.Name, base.VMSize)
+		shape.Add(arm.CodeUserError, "properties.properties.agentVmSize", "The VM size of compute '%s' is %s and cannot be changed: create a new compute with the size you need.", c.Name, base.VMSize)
 		st.VMSize = base.VMSize
 	}
 	l := &checkList{}

@@ -55,10 +55,11 @@ type Config struct {
 
 // Service manages computes.
 type Service struct {
-	cfg    Config
-	log    *slog.Logger
-	now    func() time.Time
-	access *access
+	cfg Config
+	log *slog.Logger
+	now func() time.Time
+
+	views views
 
 	monitorOnce sync.Once
 	monitorStop context.CancelFunc
@@ -80,7 +81,6 @@ func New(cfg Config) *Service {
 		cfg.ReadyTimeout = 3 * time.Minute
 	}
 	s := &Service{cfg: cfg, log: cfg.Logger.With("component", "compute"), now: time.Now}
-	s.access = newAccess(cfg.Clusters)
 	s.register(cfg.Engine)
 	cfg.Resources.RegisterDeleter(TypeCompute, s.cascadeDelete)
 	return s
@@ -335,30 +335,60 @@ func (s *Service) Get(ctx context.Context, sub, rg, ws, name string) (*Compute, 
 	return decode(r)
 }
 
+// getResource reads the compute's row first: a compute exists only under its workspace
+// and group (a delete removes the deepest rows first), so one read answers when it is
+// there; only a miss reads the workspace, for the 404 that names what is missing.
 func (s *Service) getResource(ctx context.Context, sub, rg, ws, name string) (*store.Resource, error) {
+	r, err := s.cfg.Store.GetResource(ctx, ID(sub, rg, ws, name))
+	if err == nil {
+		return r, nil
+	}
+	if !errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("get compute %s: %w", name, err)
+	}
 	w, err := s.cfg.Workspaces.Get(ctx, sub, rg, ws)
 	if err != nil {
 		return nil, err
 	}
-	r, err := s.cfg.Store.GetResource(ctx, ID(sub, rg, w.Name, name))
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, arm.NotFound(arm.CodeResourceNotFound, "Workspace '%s' has no compute named '%s'.", w.Name, name)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("get compute %s: %w", name, err)
-	}
-	return r, nil
+	return nil, arm.NotFound(arm.CodeResourceNotFound, "Workspace '%s' has no compute named '%s'.", w.Name, name)
 }
 
 // List returns a page of the computes of a workspace.
-func (s *Service) List(ctx context.Context, sub, rg, ws string, p resources.Page) ([]*Compute, bool, error) {
-	w, err := s.cfg.Workspaces.Get(ctx, sub, rg, ws)
+// GetJSON returns a compute as GET serves it, and its ETag: what Get returns, encoded,
+// from a cache of views of unchanged rows.
+func (s *Service) GetJSON(ctx context.Context, sub, rg, ws, name string) (json.RawMessage, string, error) {
+	r, err := s.getResource(ctx, sub, rg, ws, name)
+	if err != nil {
+		return nil, "", err
+	}
+	wire, err := s.views.of(r)
+	return wire, arm.ETag(r.Version), err
+}
+
+// ListJSON returns a page of a workspace's computes as a list serves them (see List and
+// GetJSON).
+func (s *Service) ListJSON(ctx context.Context, sub, rg, ws string, p resources.Page) ([]json.RawMessage, bool, error) {
+	rows, more, err := s.listRows(ctx, sub, rg, ws, p)
 	if err != nil {
 		return nil, false, err
 	}
-	rows, more, err := resources.ListPage(ctx, s.cfg.Store, store.ListOptions{ParentID: w.ID, Type: TypeCompute}, p)
+	out := make([]json.RawMessage, 0, len(rows))
+	for _, r := range rows {
+		wire, err := s.views.of(r)
+		if err != nil {
+			return nil, false, err
+		}
+		out = append(out, wire)
+	}
+	return out, more, nil
+}
+
+// Computes found prove their workspace exists (see getResource); an empty page reads the
+// workspace, for its 404.
+func (s *Service) List(ctx context.Context, sub, rg, ws string, p resources.Page) ([]*Compute, bool, error) {
+	rows, more, err := s.listRows(ctx, sub, rg, ws, p)
 	if err != nil {
-		return nil, false, fmt.Errorf("list computes: %w", err)
+		return nil, false, err
 	}
 	out := make([]*Compute, 0, len(rows))
 	for _, r := range rows {
@@ -369,6 +399,19 @@ func (s *Service) List(ctx context.Context, sub, rg, ws string, p resources.Page
 		out = append(out, c)
 	}
 	return out, more, nil
+}
+
+func (s *Service) listRows(ctx context.Context, sub, rg, ws string, p resources.Page) ([]*store.Resource, bool, error) {
+	rows, more, err := resources.ListPage(ctx, s.cfg.Store, store.ListOptions{ParentID: workspaces.ID(sub, rg, ws), Type: TypeCompute}, p)
+	if err != nil {
+		return nil, false, fmt.Errorf("list computes: %w", err)
+	}
+	if len(rows) == 0 {
+		if _, err := s.cfg.Workspaces.Get(ctx, sub, rg, ws); err != nil {
+			return nil, false, err
+		}
+	}
+	return rows, more, nil
 }
 
 // Delete starts detaching (action Detach) or deleting (action Delete) a compute. It returns
@@ -471,7 +514,7 @@ func (s *Service) Nodes(ctx context.Context, sub, rg, ws, name string) (*Compute
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.CheckTimeout)
 	defer cancel()
-	kc, err := s.access.connect(ctx, mc)
+	kc, err := s.cfg.Clusters.Client(ctx, mc)
 	if err != nil {
 		return nil, unreachable(mc.Name, err)
 	}

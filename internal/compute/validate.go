@@ -37,31 +37,6 @@ var (
 	cidrPattern   = regexp.MustCompile(`^([0-9]{1,3}\.){3}[0-9]{1,3}(/([0-9]|[1-2][0-9]|3[0-2]))?$`)
 )
 
-// problems collects every failed check of a request, to report them together (B1).
-type problems []*arm.Error
-
-func (p *problems) add(code, target, format string, args ...any) {
-	*p = append(*p, arm.BadRequest(code, format, args...).WithTarget(target))
-}
-
-// err is nil when nothing failed, else one 400 UserError with a detail per failure.
-func (p problems) err(what string) error {
-	if len(p) == 0 {
-		return nil
-	}
-	msgs := make([]string, len(p))
-	for i, e := range p {
-		msgs[i] = e.Message
-	}
-	msg := msgs[0]
-	if len(p) > 1 {
-		msg = fmt.Sprintf("%s: %d checks failed. %s", what, len(p), strings.Join(msgs, " "))
-	}
-	e := arm.BadRequest(arm.CodeUserError, "%s", msg)
-	e.Details = p
-	return e
-}
-
 // ValidateName checks the compute naming rules of S4 (not uniqueness).
 func ValidateName(name string) *arm.Error {
 	if slices.Contains(reservedNames, strings.ToLower(name)) {
@@ -116,7 +91,7 @@ func normalizeLB(s string) string {
 
 // readSettings applies the AKS properties of a request over base (defaults or current
 // values) and checks each of them, adding failures to errs.
-func readSettings(in *AKSProperties, base settings, sizes *catalog.VMSizes, creating bool, errs *problems) settings {
+func readSettings(in *AKSProperties, base settings, sizes *catalog.VMSizes, creating bool, errs *arm.Problems) settings {
 	s := base
 	if in == nil {
 		return s
@@ -124,21 +99,21 @@ func readSettings(in *AKSProperties, base settings, sizes *catalog.VMSizes, crea
 	const t = "properties.properties."
 	if in.AgentCount != nil {
 		if *in.AgentCount < 1 || *in.AgentCount > 100 {
-			errs.add(arm.CodeUserError, t+"agentCount", "Agent count %d is invalid: it must be a positive integer (1 to 100).", *in.AgentCount)
+			errs.Add(arm.CodeUserError, t+"agentCount", "Agent count %d is invalid: it must be a positive integer (1 to 100).", *in.AgentCount)
 		} else {
 			s.AgentCount = *in.AgentCount
 		}
 	}
 	if in.AgentVMSize != nil && *in.AgentVMSize != "" {
 		if vm, ok := sizes.Get(*in.AgentVMSize); !ok {
-			errs.add(arm.CodeUserError, t+"agentVmSize", "VM size '%s' is not available; use one of %s.", *in.AgentVMSize, strings.Join(sizes.Names(), ", "))
+			errs.Add(arm.CodeUserError, t+"agentVmSize", "VM size '%s' is not available; use one of %s.", *in.AgentVMSize, strings.Join(sizes.Names(), ", "))
 		} else {
 			s.VMSize = vm.Name
 		}
 	}
 	if in.ClusterPurpose != nil && *in.ClusterPurpose != "" {
 		if p := normalizePurpose(*in.ClusterPurpose); p == "" {
-			errs.add(arm.CodeUserError, t+"clusterPurpose", "Cluster purpose '%s' is invalid: use FastProd, DenseProd or DevTest.", *in.ClusterPurpose)
+			errs.Add(arm.CodeUserError, t+"clusterPurpose", "Cluster purpose '%s' is invalid: use FastProd, DenseProd or DevTest.", *in.ClusterPurpose)
 		} else {
 			s.Purpose = p
 		}
@@ -146,7 +121,7 @@ func readSettings(in *AKSProperties, base settings, sizes *catalog.VMSizes, crea
 	lbGiven := in.LoadBalancerType != nil && *in.LoadBalancerType != ""
 	if lbGiven {
 		if lb := normalizeLB(*in.LoadBalancerType); lb == "" {
-			errs.add(arm.CodeUserError, t+"loadBalancerType", "Load balancer type '%s' is invalid: use PublicIp or InternalLoadBalancer.", *in.LoadBalancerType)
+			errs.Add(arm.CodeUserError, t+"loadBalancerType", "Load balancer type '%s' is invalid: use PublicIp or InternalLoadBalancer.", *in.LoadBalancerType)
 		} else {
 			if lb != s.LB {
 				s.Subnet = ""
@@ -156,7 +131,7 @@ func readSettings(in *AKSProperties, base settings, sizes *catalog.VMSizes, crea
 	}
 	if in.LoadBalancerSubnet != nil && *in.LoadBalancerSubnet != "" {
 		if s.LB != "InternalLoadBalancer" {
-			errs.add(arm.CodeUserError, t+"loadBalancerSubnet", "A load balancer subnet ('%s') can only be given with load balancer type InternalLoadBalancer.", *in.LoadBalancerSubnet)
+			errs.Add(arm.CodeUserError, t+"loadBalancerSubnet", "A load balancer subnet ('%s') can only be given with load balancer type InternalLoadBalancer.", *in.LoadBalancerSubnet)
 		} else {
 			s.Subnet = *in.LoadBalancerSubnet
 		}
@@ -173,7 +148,7 @@ func readSettings(in *AKSProperties, base settings, sizes *catalog.VMSizes, crea
 	if in.AKSNetworkingConfiguration != nil {
 		if !creating {
 			if base.Network == nil || *base.Network != *in.AKSNetworkingConfiguration {
-				errs.add(arm.CodeUserError, t+"aksNetworkingConfiguration", "The virtual network of a cluster cannot be changed after it is created.")
+				errs.Add(arm.CodeUserError, t+"aksNetworkingConfiguration", "The virtual network of a cluster cannot be changed after it is created.")
 			}
 		} else if n := in.AKSNetworkingConfiguration; *n != (AKSNetworkingConfiguration{}) {
 			checkNetwork(n, errs)
@@ -185,7 +160,7 @@ func readSettings(in *AKSProperties, base settings, sizes *catalog.VMSizes, crea
 }
 
 // readSSL checks a TLS configuration (S13).
-func readSSL(in *SSLConfiguration, cur sslSettings, errs *problems) sslSettings {
+func readSSL(in *SSLConfiguration, cur sslSettings, errs *arm.Problems) sslSettings {
 	const t = "properties.properties.sslConfiguration"
 	status := in.Status
 	switch {
@@ -202,33 +177,33 @@ func readSSL(in *SSLConfiguration, cur sslSettings, errs *problems) sslSettings 
 	case "enabled":
 		out := sslSettings{Status: "Enabled", Cert: in.Cert, Key: in.Key, CName: in.Cname, Renew: in.Renew}
 		if in.LeafDomainLabel != "" || in.OverwriteExistingDomain {
-			errs.add(arm.CodeUserError, t, "TLS with your own certificate takes cname, cert and key; leafDomainLabel and overwriteExistingDomain belong to status Auto.")
+			errs.Add(arm.CodeUserError, t, "TLS with your own certificate takes cname, cert and key; leafDomainLabel and overwriteExistingDomain belong to status Auto.")
 		}
 		// An update may leave the key out to keep the stored one for the same certificate.
 		if out.Key == "" && cur.Status == "Enabled" && cur.Cert == out.Cert {
 			out.Key = cur.Key
 		}
 		if out.Cert == "" || out.Key == "" || out.CName == "" {
-			errs.add(arm.CodeUserError, t, "TLS status Enabled needs cname, cert and key together (missing: %s).", missing(map[string]string{"cname": out.CName, "cert": out.Cert, "key": out.Key}))
+			errs.Add(arm.CodeUserError, t, "TLS status Enabled needs cname, cert and key together (missing: %s).", missing(map[string]string{"cname": out.CName, "cert": out.Cert, "key": out.Key}))
 			return out
 		}
 		if err := checkCertificate(out.Cert, out.Key, out.CName, time.Now()); err != nil {
-			errs.add(arm.CodeUserError, t, "%s", err)
+			errs.Add(arm.CodeUserError, t, "%s", err)
 		}
 		return out
 	case "auto":
 		out := sslSettings{Status: "Auto", Leaf: strings.ToLower(in.LeafDomainLabel), Overwrite: in.OverwriteExistingDomain, Renew: in.Renew}
 		if in.Cert != "" || in.Key != "" || in.Cname != "" {
-			errs.add(arm.CodeUserError, t, "TLS status Auto takes a leafDomainLabel only; cname, cert and key belong to status Enabled.")
+			errs.Add(arm.CodeUserError, t, "TLS status Auto takes a leafDomainLabel only; cname, cert and key belong to status Enabled.")
 		}
 		if out.Leaf == "" {
-			errs.add(arm.CodeUserError, t+".leafDomainLabel", "TLS status Auto needs a leafDomainLabel: mlfleet issues a certificate for it.")
+			errs.Add(arm.CodeUserError, t+".leafDomainLabel", "TLS status Auto needs a leafDomainLabel: mlfleet issues a certificate for it.")
 		} else if !dnsLabel.MatchString(out.Leaf) {
-			errs.add(arm.CodeUserError, t+".leafDomainLabel", "Leaf domain label '%s' is invalid: use up to 63 lowercase letters, digits or '-', starting with a letter.", in.LeafDomainLabel)
+			errs.Add(arm.CodeUserError, t+".leafDomainLabel", "Leaf domain label '%s' is invalid: use up to 63 lowercase letters, digits or '-', starting with a letter.", in.LeafDomainLabel)
 		}
 		return out
 	default:
-		errs.add(arm.CodeUserError, t+".status", "TLS status '%s' is invalid: use Disabled, Enabled or Auto.", in.Status)
+		errs.Add(arm.CodeUserError, t+".status", "TLS status '%s' is invalid: use Disabled, Enabled or Auto.", in.Status)
 		return cur
 	}
 }
@@ -271,7 +246,7 @@ func checkCertificate(certPEM, keyPEM, cname string, now time.Time) error {
 }
 
 // checkNetwork checks a custom virtual network (S26), every rule at once.
-func checkNetwork(n *AKSNetworkingConfiguration, errs *problems) {
+func checkNetwork(n *AKSNetworkingConfiguration, errs *arm.Problems) {
 	const t = "properties.properties.aksNetworkingConfiguration."
 	var absent []string
 	for _, f := range []struct{ name, v string }{{"subnetId", n.SubnetID}, {"serviceCidr", n.ServiceCidr}, {"dnsServiceIP", n.DNSServiceIP}, {"dockerBridgeCidr", n.DockerBridgeCidr}} {
@@ -280,12 +255,12 @@ func checkNetwork(n *AKSNetworkingConfiguration, errs *problems) {
 		}
 	}
 	if len(absent) > 0 {
-		errs.add(arm.CodeUserError, strings.TrimSuffix(t, "."), "A custom virtual network needs the subnet (vnet resource group, vnet name and subnet name), service CIDR, DNS service IP and docker bridge CIDR together; missing: %s.", strings.Join(absent, ", "))
+		errs.Add(arm.CodeUserError, strings.TrimSuffix(t, "."), "A custom virtual network needs the subnet (vnet resource group, vnet name and subnet name), service CIDR, DNS service IP and docker bridge CIDR together; missing: %s.", strings.Join(absent, ", "))
 	}
 	if n.SubnetID != "" {
 		id, err := arm.ParseID(n.SubnetID)
 		if err != nil || !strings.EqualFold(id.Namespace, "Microsoft.Network") || !strings.EqualFold(id.Type(), "Microsoft.Network/virtualNetworks/subnets") {
-			errs.add(arm.CodeUserError, t+"subnetId", "Subnet id '%s' is invalid: use /subscriptions/{sub}/resourceGroups/{vnetGroup}/providers/Microsoft.Network/virtualNetworks/{vnet}/subnets/{subnet}.", n.SubnetID)
+			errs.Add(arm.CodeUserError, t+"subnetId", "Subnet id '%s' is invalid: use /subscriptions/{sub}/resourceGroups/{vnetGroup}/providers/Microsoft.Network/virtualNetworks/{vnet}/subnets/{subnet}.", n.SubnetID)
 		}
 	}
 	parse := func(field, v string) (netip.Prefix, bool) {
@@ -294,7 +269,7 @@ func checkNetwork(n *AKSNetworkingConfiguration, errs *problems) {
 		}
 		p, err := netip.ParsePrefix(v)
 		if !cidrPattern.MatchString(v) || err != nil {
-			errs.add(arm.CodeUserError, t+field, "%s '%s' is not a valid IPv4 CIDR such as 10.0.0.0/16.", field, v)
+			errs.Add(arm.CodeUserError, t+field, "%s '%s' is not a valid IPv4 CIDR such as 10.0.0.0/16.", field, v)
 			return netip.Prefix{}, false
 		}
 		return p, true
@@ -302,17 +277,17 @@ func checkNetwork(n *AKSNetworkingConfiguration, errs *problems) {
 	svc, svcOK := parse("serviceCidr", n.ServiceCidr)
 	bridge, bridgeOK := parse("dockerBridgeCidr", n.DockerBridgeCidr)
 	if svcOK && bridgeOK && svc.Overlaps(bridge) {
-		errs.add(arm.CodeUserError, t+"dockerBridgeCidr", "Docker bridge CIDR %s overlaps service CIDR %s: choose ranges that do not overlap.", n.DockerBridgeCidr, n.ServiceCidr)
+		errs.Add(arm.CodeUserError, t+"dockerBridgeCidr", "Docker bridge CIDR %s overlaps service CIDR %s: choose ranges that do not overlap.", n.DockerBridgeCidr, n.ServiceCidr)
 	}
 	if n.DNSServiceIP != "" {
 		dns, err := netip.ParseAddr(n.DNSServiceIP)
 		switch {
 		case err != nil || !dns.Is4():
-			errs.add(arm.CodeUserError, t+"dnsServiceIP", "DNS service IP '%s' is not an IPv4 address.", n.DNSServiceIP)
+			errs.Add(arm.CodeUserError, t+"dnsServiceIP", "DNS service IP '%s' is not an IPv4 address.", n.DNSServiceIP)
 		case svcOK && !svc.Contains(dns):
-			errs.add(arm.CodeUserError, t+"dnsServiceIP", "DNS service IP %s is outside the service CIDR %s: pick an address inside it.", n.DNSServiceIP, n.ServiceCidr)
+			errs.Add(arm.CodeUserError, t+"dnsServiceIP", "DNS service IP %s is outside the service CIDR %s: pick an address inside it.", n.DNSServiceIP, n.ServiceCidr)
 		case svcOK && dns == svc.Masked().Addr():
-			errs.add(arm.CodeUserError, t+"dnsServiceIP", "DNS service IP %s is the first address of the service CIDR %s, which Kubernetes reserves: use another (such as the .10 address).", n.DNSServiceIP, n.ServiceCidr)
+			errs.Add(arm.CodeUserError, t+"dnsServiceIP", "DNS service IP %s is the first address of the service CIDR %s, which Kubernetes reserves: use another (such as the .10 address).", n.DNSServiceIP, n.ServiceCidr)
 		}
 	}
 }

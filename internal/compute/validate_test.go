@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mlfleet/mlfleet/internal/arm"
 	"github.com/mlfleet/mlfleet/internal/catalog"
 )
 
@@ -68,10 +69,10 @@ func TestCheckNetwork(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			var errs problems
+			var errs arm.Problems
 			checkNetwork(&tc.in, &errs)
 			if len(errs) != len(tc.want) {
-				t.Fatalf("%d problems, want %d: %v", len(errs), len(tc.want), errs)
+				t.Fatalf("%d arm.Problems, want %d: %v", len(errs), len(tc.want), errs)
 			}
 			for i, w := range tc.want {
 				if !strings.Contains(errs[i].Message, w) {
@@ -123,13 +124,13 @@ func TestReadSSL(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			var errs problems
+			var errs arm.Problems
 			got := readSSL(&tc.in, sslSettings{}, &errs)
 			if got.Status != tc.status {
 				t.Errorf("status %q, want %q", got.Status, tc.status)
 			}
 			if len(errs) != len(tc.want) {
-				t.Fatalf("%d problems, want %d: %v", len(errs), len(tc.want), errs)
+				t.Fatalf("%d arm.Problems, want %d: %v", len(errs), len(tc.want), errs)
 			}
 			for i, w := range tc.want {
 				if !strings.Contains(errs[i].Message, w) {
@@ -139,7 +140,7 @@ func TestReadSSL(t *testing.T) {
 		})
 	}
 	// An update that leaves the key out keeps the stored one for the same certificate.
-	var errs problems
+	var errs arm.Problems
 	got := readSSL(&SSLConfiguration{Status: "Enabled", Cert: cert, Cname: "score.example.com"}, sslSettings{Status: "Enabled", Cert: cert, Key: key}, &errs)
 	if len(errs) != 0 || got.Key != key {
 		t.Fatalf("key not kept: %v", errs)
@@ -165,10 +166,10 @@ func TestReadSettings(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			var errs problems
+			var errs arm.Problems
 			got := readSettings(tc.in, defaults(), sizes, true, &errs)
 			if len(errs) != tc.errs {
-				t.Fatalf("%d problems, want %d: %v", len(errs), tc.errs, errs)
+				t.Fatalf("%d arm.Problems, want %d: %v", len(errs), tc.errs, errs)
 			}
 			if tc.errs == 0 && got != tc.want {
 				t.Fatalf("settings %+v, want %+v", got, tc.want)

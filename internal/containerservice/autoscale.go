@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mlfleet/mlfleet/internal/arm"
+	"github.com/mlfleet/mlfleet/internal/failpoint"
 	"github.com/mlfleet/mlfleet/internal/provider"
 	"github.com/mlfleet/mlfleet/internal/store"
 )
@@ -62,7 +64,7 @@ var autoScalerKeys = map[string]profileKey{
 
 var (
 	profileDuration = regexp.MustCompile(`^[0-9]+(s|m|h)$`)
-	expanders       = []string{"least-waste", "most-pods", "priority", "random"}
+	expanders       = []string{"least-waste", "most-pods", "random"}
 )
 
 // DefaultAutoScalerProfile is AKS's profile: every key with its default.
@@ -76,7 +78,7 @@ func DefaultAutoScalerProfile() AutoScalerProfile {
 
 // mergeProfile checks the keys of in and lays them over cur (or the defaults), reporting
 // every bad key or value.
-func mergeProfile(in, cur AutoScalerProfile, errs *fieldErrors) AutoScalerProfile {
+func mergeProfile(in, cur AutoScalerProfile, errs *arm.Problems) AutoScalerProfile {
 	out := DefaultAutoScalerProfile()
 	for k, v := range cur {
 		if _, ok := autoScalerKeys[k]; ok {
@@ -87,12 +89,12 @@ func mergeProfile(in, cur AutoScalerProfile, errs *fieldErrors) AutoScalerProfil
 		target := "properties.autoScalerProfile." + k
 		key, ok := autoScalerKeys[k]
 		if !ok {
-			errs.add("InvalidParameter", target, "Unknown cluster autoscaler profile key '%s'; valid keys are %s.", k, strings.Join(sortedKeys(autoScalerKeys), ", "))
+			errs.Add("InvalidParameter", target, "Unknown cluster autoscaler profile key '%s'; valid keys are %s.", k, strings.Join(sortedKeys(autoScalerKeys), ", "))
 			continue
 		}
 		v, problem := profileValue(k, key.kind, in[k])
 		if problem != "" {
-			errs.add("InvalidParameter", target, "%s", problem)
+			errs.Add("InvalidParameter", target, "%s", problem)
 			continue
 		}
 		out[k] = v
@@ -154,6 +156,9 @@ func profileValue(k, kind string, raw any) (any, string) {
 		}
 		s = strconv.FormatBool(b)
 	case kindExpander:
+		if s == "priority" {
+			return nil, "Cluster autoscaler profile key 'expander' is 'priority', which needs a cluster-autoscaler-priority-expander ConfigMap that mlfleet's autoscaler does not read: use random, least-waste or most-pods."
+		}
 		found := false
 		for _, e := range expanders {
 			found = found || e == s
@@ -210,7 +215,7 @@ func Settings(p AutoScalerProfile) AutoScalerSettings {
 // holds its stored settings on an update; on a create ap starts without any). countSet
 // says whether the request names a count. It returns the count the pool must have: the
 // requested one, or the current one moved into min..max when autoscaling bounds it.
-func poolScaling(target string, in AgentPoolInput, ap *AgentPoolProfile, countSet, update bool, errs *fieldErrors) int {
+func poolScaling(target string, in AgentPoolInput, ap *AgentPoolProfile, countSet, update bool, errs *arm.Problems) int {
 	enable := ap.EnableAutoScaling
 	if in.EnableAutoScaling != nil {
 		enable = *in.EnableAutoScaling
@@ -218,9 +223,9 @@ func poolScaling(target string, in AgentPoolInput, ap *AgentPoolProfile, countSe
 	count := ap.Count
 	if !enable {
 		if (in.MinCount != nil || in.MaxCount != nil) && in.EnableAutoScaling != nil {
-			errs.add("InvalidParameter", target, "Agent pool '%s': minCount and maxCount are only allowed when enableAutoScaling is true.", ap.Name)
+			errs.Add("InvalidParameter", target, "Agent pool '%s': minCount and maxCount are only allowed when enableAutoScaling is true.", ap.Name)
 		} else if in.MinCount != nil || in.MaxCount != nil {
-			errs.add("InvalidParameter", target, "Agent pool '%s' does not autoscale: enable the cluster autoscaler (enableAutoScaling, --enable-cluster-autoscaler) to set minCount and maxCount.", ap.Name)
+			errs.Add("InvalidParameter", target, "Agent pool '%s' does not autoscale: enable the cluster autoscaler (enableAutoScaling, --enable-cluster-autoscaler) to set minCount and maxCount.", ap.Name)
 		}
 		ap.EnableAutoScaling, ap.MinCount, ap.MaxCount = false, nil, nil
 		return count
@@ -229,7 +234,7 @@ func poolScaling(target string, in AgentPoolInput, ap *AgentPoolProfile, countSe
 	// autoscaler on (az aks create/nodepool add --node-count with --enable-cluster-autoscaler).
 	wasOn := update && ap.EnableAutoScaling
 	if wasOn && countSet && in.Count != nil && *in.Count != ap.Count {
-		errs.add("InvalidParameter", target+".count", "Cannot scale cluster autoscaler enabled node pool '%s': disable the cluster autoscaler first (--disable-cluster-autoscaler), or change its range with --update-cluster-autoscaler --min-count --max-count.", ap.Name)
+		errs.Add("InvalidParameter", target+".count", "Cannot scale cluster autoscaler enabled node pool '%s': disable the cluster autoscaler first (--disable-cluster-autoscaler), or change its range with --update-cluster-autoscaler --min-count --max-count.", ap.Name)
 		return count
 	}
 	lo, hi := ap.MinCount, ap.MaxCount
@@ -240,7 +245,7 @@ func poolScaling(target string, in AgentPoolInput, ap *AgentPoolProfile, countSe
 		hi = in.MaxCount
 	}
 	if lo == nil || hi == nil {
-		errs.add("InvalidParameter", target, "Agent pool '%s': minCount and maxCount are required when enableAutoScaling is true.", ap.Name)
+		errs.Add("InvalidParameter", target, "Agent pool '%s': minCount and maxCount are required when enableAutoScaling is true.", ap.Name)
 		return count
 	}
 	minAllowed := 0
@@ -249,22 +254,22 @@ func poolScaling(target string, in AgentPoolInput, ap *AgentPoolProfile, countSe
 	}
 	bad := false
 	if *lo < minAllowed || *lo > MaxPoolCount {
-		errs.add("InvalidParameter", target+".minCount", "Agent pool '%s' minCount %d is out of range: use %d to %d (a System pool keeps at least one node).", ap.Name, *lo, minAllowed, MaxPoolCount)
+		errs.Add("InvalidParameter", target+".minCount", "Agent pool '%s' minCount %d is out of range: use %d to %d (a System pool keeps at least one node).", ap.Name, *lo, minAllowed, MaxPoolCount)
 		bad = true
 	}
 	if *hi < 1 || *hi > MaxPoolCount {
-		errs.add("InvalidParameter", target+".maxCount", "Agent pool '%s' maxCount %d is out of range: use 1 to %d.", ap.Name, *hi, MaxPoolCount)
+		errs.Add("InvalidParameter", target+".maxCount", "Agent pool '%s' maxCount %d is out of range: use 1 to %d.", ap.Name, *hi, MaxPoolCount)
 		bad = true
 	}
 	if !bad && *lo > *hi {
-		errs.add("InvalidParameter", target+".minCount", "Agent pool '%s' minCount %d is greater than maxCount %d.", ap.Name, *lo, *hi)
+		errs.Add("InvalidParameter", target+".minCount", "Agent pool '%s' minCount %d is greater than maxCount %d.", ap.Name, *lo, *hi)
 		bad = true
 	}
 	if bad {
 		return count
 	}
 	if countSet && !wasOn && in.Count != nil && !(update && *in.Count == ap.Count) && (*in.Count < *lo || *in.Count > *hi) {
-		errs.add("InvalidParameter", target+".count", "Agent pool '%s' count %d is not in the range of minCount %d and maxCount %d.", ap.Name, *in.Count, *lo, *hi)
+		errs.Add("InvalidParameter", target+".count", "Agent pool '%s' count %d is not in the range of minCount %d and maxCount %d.", ap.Name, *in.Count, *lo, *hi)
 		return count
 	}
 	count = max(*lo, min(*hi, count))
@@ -293,8 +298,8 @@ func (s *Service) autoscaler(id string, p AutoScalerProfile) *provider.Autoscale
 	return &provider.Autoscaler{ScanInterval: set.ScanInterval, ScaleDownDelayAfterAdd: set.ScaleDownDelayAfterAdd,
 		ScaleDownUnneededTime: set.ScaleDownUnneededTime, ScaleDownDelayAfterFailure: set.ScaleDownDelayAfterFailure,
 		UtilizationThreshold:   set.UtilizationThreshold,
-		MaxGracefulTermination: set.MaxGracefulTermination,
-		Resize:                 func(ctx context.Context, pool string, count int) error { return s.autoscale(ctx, id, pool, count) }}
+		MaxGracefulTermination: set.MaxGracefulTermination, Expander: set.Expander,
+		Resize: func(ctx context.Context, pool string, count int) error { return s.autoscale(ctx, id, pool, count) }}
 }
 
 // errAutoscaleRefused is why an autoscaler decision was not recorded; the autoscaler
@@ -304,7 +309,21 @@ var errAutoscaleRefused = errors.New("autoscaler decision refused")
 // autoscale records the node count the autoscaler chose for a pool: only on a cluster
 // that no operation is changing, for a pool that still autoscales, within its bounds and
 // the vCPU quota, in one transaction.
+//
+// Failpoints autoscale/resize/before and /after surround the write: a crash before it
+// leaves the pool and its count as they were, one after it leaves the new count stored
+// and the pool unchanged until a restart (Ensure with the stored count) or the next scan.
 func (s *Service) autoscale(ctx context.Context, id, pool string, count int) error {
+	if err := failpoint.Hit("autoscale/resize/before"); err != nil {
+		return err
+	}
+	if err := s.resize(ctx, id, pool, count); err != nil {
+		return err
+	}
+	return failpoint.Hit("autoscale/resize/after")
+}
+
+func (s *Service) resize(ctx context.Context, id, pool string, count int) error {
 	return s.cfg.Store.InTx(ctx, func(tx store.Store) error {
 		r, err := tx.GetResource(ctx, id)
 		if err != nil {
@@ -362,4 +381,11 @@ func autoscaleChanged(cur, next *ManagedCluster) bool {
 		return string(b)
 	}
 	return view(cur) != view(next)
+}
+
+// profileEqual tells whether two merged profiles hold the same settings.
+func profileEqual(a, b AutoScalerProfile) bool {
+	x, _ := json.Marshal(a)
+	y, _ := json.Marshal(b)
+	return string(x) == string(y)
 }

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mlfleet/mlfleet/internal/arm"
 )
 
 func intp(n int) *int    { return &n }
@@ -40,10 +42,10 @@ func TestPoolScaling(t *testing.T) {
 		{name: "disable keeps count", cur: on(3, 6), in: AgentPoolInput{EnableAutoScaling: boolp(false)}, update: true, wantCount: 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var errs fieldErrors
+			var errs arm.Problems
 			ap := tc.cur
 			count := poolScaling("p", tc.in, &ap, tc.in.Count != nil, tc.update, &errs)
-			err := errs.err()
+			err := errs.Err("", "The cluster request")
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("error = %v, want one containing %q", err, tc.wantErr)
@@ -73,13 +75,14 @@ func TestMergeProfile(t *testing.T) {
 		{name: "valid keys", in: AutoScalerProfile{"scan-interval": "30s", "scale-down-utilization-threshold": "0.7", "expander": "least-waste", "daemonset-eviction-for-empty-nodes": true}},
 		{name: "unknown key", in: AutoScalerProfile{"scan-intervall": "30s"}, wantErr: []string{"Unknown cluster autoscaler profile key 'scan-intervall'"}},
 		{name: "bad values reported together", in: AutoScalerProfile{"scan-interval": "ten", "scale-down-utilization-threshold": "2", "expander": "cheapest", "max-total-unready-percentage": "101"},
-			wantErr: []string{"'scan-interval' is 'ten'", "use a number from 0 to 1", "use one of least-waste", "use 0 to 100", "4 problems"}},
+			wantErr: []string{"'scan-interval' is 'ten'", "use a number from 0 to 1", "use one of least-waste", "use 0 to 100", "4 checks failed"}},
+		{name: "priority expander", in: AutoScalerProfile{"expander": "priority"}, wantErr: []string{"cluster-autoscaler-priority-expander", "use random, least-waste or most-pods"}},
 		{name: "bool key", in: AutoScalerProfile{"ignore-daemonsets-utilization": "maybe"}, wantErr: []string{"must be true or false"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var errs fieldErrors
+			var errs arm.Problems
 			out := mergeProfile(tc.in, nil, &errs)
-			err := errs.err()
+			err := errs.Err("", "The cluster request")
 			if len(tc.wantErr) == 0 {
 				if err != nil {
 					t.Fatal(err)

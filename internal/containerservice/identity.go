@@ -31,13 +31,13 @@ var adminUsername = regexp.MustCompile(`^[A-Za-z][-A-Za-z0-9_]*$`)
 // else the service principal it names, else a system-assigned identity (what az aks create
 // asks for by default). A managed identity gets ids of its own and a kubelet identity in
 // the node resource group; a service principal's secret is never kept.
-func (s *Service) setIdentity(ctx context.Context, sub string, mc *ManagedCluster, in ClusterInput, errs *fieldErrors) error {
+func (s *Service) setIdentity(ctx context.Context, sub string, mc *ManagedCluster, in ClusterInput, errs *arm.Problems) error {
 	p := &mc.Properties
 	p.MaxAgentPools = MaxAgentPools
 	sp := in.Properties.ServicePrincipalProfile
 	if in.Identity == nil && sp != nil && !strings.EqualFold(sp.ClientID, msiClientID) {
 		if strings.TrimSpace(sp.ClientID) == "" {
-			errs.add("InvalidParameter", "properties.servicePrincipalProfile.clientId", "The service principal profile needs a clientId (or leave it out for a managed identity).")
+			errs.Add("InvalidParameter", "properties.servicePrincipalProfile.clientId", "The service principal profile needs a clientId (or leave it out for a managed identity).")
 		}
 		p.ServicePrincipalProfile = &ServicePrincipalProfile{ClientID: sp.ClientID}
 		return nil
@@ -50,17 +50,17 @@ func (s *Service) setIdentity(ctx context.Context, sub string, mc *ManagedCluste
 		case strings.EqualFold(in.Identity.Type, IdentityUserAssigned):
 			id.Type = IdentityUserAssigned
 			if len(in.Identity.UserAssignedIdentities) != 1 {
-				errs.add("InvalidParameter", "identity.userAssignedIdentities", "A UserAssigned identity needs exactly one entry in userAssignedIdentities (the identity's resource id), not %d.", len(in.Identity.UserAssignedIdentities))
+				errs.Add("InvalidParameter", "identity.userAssignedIdentities", "A UserAssigned identity needs exactly one entry in userAssignedIdentities (the identity's resource id), not %d.", len(in.Identity.UserAssignedIdentities))
 			}
 			id.UserAssignedIdentities = map[string]*UserAssignedIdentityRef{}
 			for rid := range in.Identity.UserAssignedIdentities {
 				if _, err := arm.ParseID(rid); err != nil || !strings.Contains(strings.ToLower(rid), "/providers/microsoft.managedidentity/userassignedidentities/") {
-					errs.add("InvalidParameter", "identity.userAssignedIdentities", "'%s' is not the resource id of a user-assigned identity (/subscriptions/{id}/resourceGroups/{group}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{name}).", rid)
+					errs.Add("InvalidParameter", "identity.userAssignedIdentities", "'%s' is not the resource id of a user-assigned identity (/subscriptions/{id}/resourceGroups/{group}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{name}).", rid)
 				}
 				id.UserAssignedIdentities[rid] = &UserAssignedIdentityRef{PrincipalID: uuid.NewString(), ClientID: uuid.NewString()}
 			}
 		default:
-			errs.add("InvalidParameter", "identity.type", "Identity type '%s' is not supported: use SystemAssigned or UserAssigned (or a servicePrincipalProfile).", in.Identity.Type)
+			errs.Add("InvalidParameter", "identity.type", "Identity type '%s' is not supported: use SystemAssigned or UserAssigned (or a servicePrincipalProfile).", in.Identity.Type)
 		}
 	}
 	if id.Type == IdentitySystemAssigned {
@@ -82,37 +82,37 @@ func (s *Service) setIdentity(ctx context.Context, sub string, mc *ManagedCluste
 // checkProfiles validates what a PUT says of the nodes' account, the add-ons and local
 // accounts, and sets it on p. cur is the stored cluster's properties on an update (nil on
 // a create): its administrator cannot change, nor can a profile be added later.
-func checkProfiles(in ClusterInput, p *ClusterProperties, cur *ClusterProperties, errs *fieldErrors) {
+func checkProfiles(in ClusterInput, p *ClusterProperties, cur *ClusterProperties, errs *arm.Problems) {
 	if lp := in.Properties.LinuxProfile; lp != nil {
 		switch {
 		case cur != nil && cur.LinuxProfile == nil:
-			errs.add("InvalidParameter", "properties.linuxProfile", "Cluster has no Linux profile; one cannot be added after creation.")
+			errs.Add("InvalidParameter", "properties.linuxProfile", "Cluster has no Linux profile; one cannot be added after creation.")
 		case cur != nil && cur.LinuxProfile.AdminUsername != lp.AdminUsername:
-			errs.add("InvalidParameter", "properties.linuxProfile.adminUsername", "The nodes' administrator is '%s' and cannot be changed.", cur.LinuxProfile.AdminUsername)
+			errs.Add("InvalidParameter", "properties.linuxProfile.adminUsername", "The nodes' administrator is '%s' and cannot be changed.", cur.LinuxProfile.AdminUsername)
 		case !adminUsername.MatchString(lp.AdminUsername):
-			errs.add("InvalidParameter", "properties.linuxProfile.adminUsername", "Administrator name '%s' is invalid: start with a letter, then letters, digits, '-' or '_'.", lp.AdminUsername)
+			errs.Add("InvalidParameter", "properties.linuxProfile.adminUsername", "Administrator name '%s' is invalid: start with a letter, then letters, digits, '-' or '_'.", lp.AdminUsername)
 		}
 		keys := lp.SSH.PublicKeys
 		if len(keys) == 0 || slices.ContainsFunc(keys, func(k SSHPublicKey) bool { return strings.TrimSpace(k.KeyData) == "" }) {
-			errs.add("InvalidParameter", "properties.linuxProfile.ssh.publicKeys", "The Linux profile needs at least one SSH public key, each with keyData.")
+			errs.Add("InvalidParameter", "properties.linuxProfile.ssh.publicKeys", "The Linux profile needs at least one SSH public key, each with keyData.")
 		}
 		p.LinuxProfile = &LinuxProfile{AdminUsername: lp.AdminUsername, SSH: SSHConfiguration{PublicKeys: slices.Clone(keys)}}
 	}
 	if in.Properties.AddonProfiles != nil {
 		for _, name := range sortedKeys(in.Properties.AddonProfiles) {
 			if in.Properties.AddonProfiles[name].Enabled {
-				errs.add("InvalidParameter", "properties.addonProfiles."+name, "Add-on '%s' is not available: mlfleet clusters run no add-ons; leave it disabled.", name)
+				errs.Add("InvalidParameter", "properties.addonProfiles."+name, "Add-on '%s' is not available: mlfleet clusters run no add-ons; leave it disabled.", name)
 			}
 		}
 		p.AddonProfiles = in.Properties.AddonProfiles
 	}
 	if d := in.Properties.DisableLocalAccounts; d != nil && *d {
-		errs.add("InvalidParameter", "properties.disableLocalAccounts", "Local accounts cannot be disabled: mlfleet clusters have no Microsoft Entra integration, so their kubeconfigs are local accounts.")
+		errs.Add("InvalidParameter", "properties.disableLocalAccounts", "Local accounts cannot be disabled: mlfleet clusters have no Microsoft Entra integration, so their kubeconfigs are local accounts.")
 	}
 }
 
 // checkIdentityUnchanged refuses an update that changes the kind of identity of a cluster.
-func checkIdentityUnchanged(in ClusterInput, mc *ManagedCluster, errs *fieldErrors) {
+func checkIdentityUnchanged(in ClusterInput, mc *ManagedCluster, errs *arm.Problems) {
 	if in.Identity == nil {
 		return
 	}
@@ -121,7 +121,7 @@ func checkIdentityUnchanged(in ClusterInput, mc *ManagedCluster, errs *fieldErro
 		cur, as = mc.Identity.Type, "a "+mc.Identity.Type+" identity"
 	}
 	if !strings.EqualFold(in.Identity.Type, cur) {
-		errs.add("InvalidParameter", "identity.type", "Cluster '%s' runs as %s; its identity type cannot be changed to '%s'.", mc.Name, as, in.Identity.Type)
+		errs.Add("InvalidParameter", "identity.type", "Cluster '%s' runs as %s; its identity type cannot be changed to '%s'.", mc.Name, as, in.Identity.Type)
 	}
 }
 

@@ -110,6 +110,9 @@ type Components struct {
 	Subnet string
 	// TLS nil means TLS disabled: no port 443, and the TLS Secret is removed if present.
 	TLS *TLS
+	// Image is the image of azureml-fe, the inference router (serve --router-image); ""
+	// means FrontEndImage, a placeholder that routes nothing.
+	Image string
 }
 
 func (comp Components) internal() bool {
@@ -236,7 +239,11 @@ func (c *Cluster) Apply(ctx context.Context, comp Components) error {
 
 func frontEndDeployment(comp Components, owned, annotations map[string]string) *appsv1ac.DeploymentApplyConfiguration {
 	podAnnotations := with(annotations, AnnotationVersion, ComponentsVersion)
-	container := corev1ac.Container().WithName(FrontEndName).WithImage(FrontEndImage).
+	image := comp.Image
+	if image == "" {
+		image = FrontEndImage
+	}
+	container := corev1ac.Container().WithName(FrontEndName).WithImage(image).
 		WithPorts(corev1ac.ContainerPort().WithName("http").WithContainerPort(httpPort).WithProtocol(corev1.ProtocolTCP)).
 		WithEnv(corev1ac.EnvVar().WithName("AZUREML_FE_VERSION").WithValue(ComponentsVersion)).
 		WithResources(corev1ac.ResourceRequirements().WithRequests(corev1.ResourceList{

@@ -12,8 +12,10 @@
 //   - jsonc: json with Pygments' TerminalFormatter colours (keys bright blue, strings yellow,
 //     numbers/true/false/null blue, whitespace grey). With Options.Color false it is plain json,
 //     as az does when stdout is not a terminal.
-//   - yaml: PyYAML's safe_dump(default_flow_style=False, allow_unicode=True) of the same data:
-//     block style, sorted keys, PyYAML's quoting, folding and number forms (see yaml.go).
+//   - yaml: what PyYAML's safe_dump(default_flow_style=False, allow_unicode=True) writes, as
+//     data: block style, sorted keys, Python's float forms, strings quoted wherever YAML 1.1
+//     or 1.2 would read them as another type; emitted by go-yaml, whose quoting and line
+//     breaks differ from PyYAML's (see yaml.go).
 //   - table: knack's table. A list gives one row per item (anything else is a one-item
 //     list). For an object item the columns are its keys whose values are neither null nor
 //     an object/array, skipping the keys "id", "type" and "etag"; headers are the keys with
@@ -40,5 +42,6 @@
 //
 // The behaviour was established by reading knack/output.py, knack/query.py and knack/cli.py
 // (microsoft/knack e0c14114), tabulate 0.9.0 and PyYAML's emitter, and checked by running
-// them: the golden files in testdata were produced by knack itself.
+// them: the golden files in testdata were produced by knack itself (the YAML ones are compared
+// as data and key order).
 package output

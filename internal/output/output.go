@@ -35,10 +35,13 @@ func ValidFormat(s string) error {
 	if slices.Contains(formats, strings.ToLower(s)) {
 		return nil
 	}
+	//lint:ignore ST1005 az's own message, printed as it is
 	return fmt.Errorf("'%s' is not a valid value for '--output'. Allowed values: %s.", s, strings.Join(formats, ", "))
 }
 
 // ErrTableUnavailable is knack's error when the table transformer fails.
+//
+//lint:ignore ST1005 knack's own message, printed as it is
 var ErrTableUnavailable = errors.New("Table output unavailable. Use the --query option to specify an appropriate query. Use --debug for more info.")
 
 // ValidQuery reports whether expr is a valid JMESPath expression; the error is a *QueryError.
@@ -89,7 +92,9 @@ func Print(w io.Writer, v any, o Options) error {
 	case "jsonc":
 		out = formatJSON(data, o.Color)
 	case "yaml":
-		out = formatYAML(data)
+		if out, err = formatYAML(data); err != nil {
+			return err
+		}
 	case "table":
 		keys := ord.sortedKeys
 		if q != nil {

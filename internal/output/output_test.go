@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	yamlv3 "go.yaml.in/yaml/v3"
 	"sigs.k8s.io/yaml"
 )
 
@@ -83,11 +85,63 @@ func TestPrintGolden(t *testing.T) {
 			if err := Print(&b, readInput(t, c.input), Options{Format: c.format, Query: c.query, Color: true}); err != nil {
 				t.Fatalf("Print: %v", err)
 			}
-			if got := b.String(); got != string(want) {
+			got := b.String()
+			if c.format == "yaml" {
+				// Our YAML is go-yaml's, not PyYAML's: it must read back as the same data
+				// with the keys in the same order as knack's document.
+				if diff := sameYAML(t, []byte(got), want); diff != "" {
+					t.Errorf("-o yaml --query %q: %s\ngot:\n%s\nknack:\n%s", c.query, diff, got, want)
+				}
+				return
+			}
+			if got != string(want) {
 				t.Errorf("-o %s --query %q\ngot:\n%s\nwant:\n%s\ngot  %q\nwant %q", c.format, c.query, got, want, got, want)
 			}
 		})
 	}
+}
+
+// sameYAML compares two YAML documents node by node: the same kinds, mapping keys in the same
+// order, scalars that decode to the same value. It returns "" or the first difference.
+func sameYAML(t *testing.T, got, want []byte) string {
+	t.Helper()
+	var g, w yamlv3.Node
+	if err := yamlv3.Unmarshal(got, &g); err != nil {
+		return "ours is not YAML: " + err.Error()
+	}
+	if err := yamlv3.Unmarshal(want, &w); err != nil {
+		t.Fatalf("golden is not YAML: %v", err)
+	}
+	return diffYAMLNode("$", &g, &w)
+}
+
+func diffYAMLNode(path string, g, w *yamlv3.Node) string {
+	if g.Kind != w.Kind || len(g.Content) != len(w.Content) {
+		return fmt.Sprintf("%s: kind %v with %d children, knack's %v with %d", path, g.Kind, len(g.Content), w.Kind, len(w.Content))
+	}
+	if g.Kind == yamlv3.ScalarNode {
+		var gv, wv any
+		if err := g.Decode(&gv); err != nil {
+			return fmt.Sprintf("%s: %v", path, err)
+		}
+		if err := w.Decode(&wv); err != nil {
+			return fmt.Sprintf("%s: knack's: %v", path, err)
+		}
+		if fmt.Sprintf("%T %v", gv, gv) != fmt.Sprintf("%T %v", wv, wv) {
+			return fmt.Sprintf("%s: %T %q, knack's %T %q", path, gv, g.Value, wv, w.Value)
+		}
+		return ""
+	}
+	for i := range g.Content {
+		sub := fmt.Sprintf("%s[%d]", path, i)
+		if g.Kind == yamlv3.MappingNode && i%2 == 1 {
+			sub = path + "." + g.Content[i-1].Value
+		}
+		if d := diffYAMLNode(sub, g.Content[i], w.Content[i]); d != "" {
+			return d
+		}
+	}
+	return ""
 }
 
 // The seed's example, spelled out: the dashes are the header's width plus tabulate's
@@ -196,9 +250,9 @@ func TestPrintCases(t *testing.T) {
 		{"query float", map[string]any{"x": []float64{1, 2}}, Options{Format: "json", Query: "avg(x)"}, "1.5\n"},
 		{"python float repr", []float64{0.00001, 1e16, 1e21, 123456789.25, 0.1}, Options{Format: "json"},
 			"[\n  1e-05,\n  10000000000000000,\n  1e+21,\n  123456789.25,\n  0.1\n]\n"},
-		{"yaml", map[string]any{"b": []any{"x", map[string]any{"k": "123"}}, "a": 1e21, "c": "multi\nline"}, Options{Format: "yaml"},
-			"a: 1.0e+21\nb:\n- x\n- k: '123'\nc: 'multi\n\n  line'\n"},
-		{"yaml top-level plain scalar ends the document", "abc", Options{Format: "yaml"}, "abc\n...\n"},
+		{"yaml", map[string]any{"b": []any{"x", map[string]any{"k": "123"}}, "a": 1e21, "c": "multi\nline", "d": "on", "e": "1_000"}, Options{Format: "yaml"},
+			"a: 1.0e+21\nb:\n- x\n- k: \"123\"\nc: |-\n  multi\n  line\nd: \"on\"\ne: \"1_000\"\n"},
+		{"yaml top-level scalar", "abc", Options{Format: "yaml"}, "abc\n"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -81,98 +82,35 @@ func numbersToFloat(v any) any {
 func isIntLiteral(s string) bool { return !strings.ContainsAny(s, ".eE") }
 
 // multiselectKeys lists, for each multiselect hash ({key: expr, ...}) in a valid JMESPath
-// expression, its keys in the order written. It only scans tokens to find keys; evaluation is
-// go-jmespath's.
+// expression, its keys in the order written, innermost hashes first. It walks go-jmespath's
+// own parse tree, so keys are found exactly where its evaluator builds objects.
+//
+// go-jmespath v0.4 exports the tree's node types but not its fields (nodeType, value,
+// children), so the walk reads them through reflection, which may read unexported fields;
+// TestMultiselectKeys fails if a new version renames them.
 func multiselectKeys(expr string) [][]string {
-	type frame struct {
-		open byte
-		keys []string
+	tree, err := jmespath.NewParser().Parse(expr)
+	if err != nil {
+		return nil
 	}
-	var (
-		stack  []frame
-		out    [][]string
-		keyPos bool // at the start of a key in a multiselect hash
-	)
-	src := expr
-	// colonNext reports whether the next non-space character from i is ':'.
-	colonNext := func(i int) bool {
-		for ; i < len(src); i++ {
-			switch src[i] {
-			case ' ', '\t', '\n', '\r':
-				continue
-			case ':':
-				return true
-			}
-			return false
+	var out [][]string
+	var walk func(n reflect.Value)
+	walk = func(n reflect.Value) {
+		children := n.FieldByName("children")
+		for i := 0; i < children.Len(); i++ {
+			walk(children.Index(i))
 		}
-		return false
-	}
-	// skipQuoted returns the index just past the closing q of a token opened at i.
-	skipQuoted := func(i int, q byte) int {
-		for j := i + 1; j < len(src); j++ {
-			if src[j] == '\\' {
-				j++
-				continue
-			}
-			if src[j] == q {
-				return j + 1
+		if n.FieldByName("nodeType").Int() != int64(jmespath.ASTMultiSelectHash) {
+			return
+		}
+		keys := make([]string, 0, children.Len())
+		for i := 0; i < children.Len(); i++ {
+			if k := children.Index(i).FieldByName("value"); k.Kind() == reflect.Interface && k.Elem().Kind() == reflect.String {
+				keys = append(keys, k.Elem().String())
 			}
 		}
-		return len(src)
+		out = append(out, keys)
 	}
-	addKey := func(k string) {
-		if len(stack) > 0 && stack[len(stack)-1].open == '{' {
-			stack[len(stack)-1].keys = append(stack[len(stack)-1].keys, k)
-		}
-	}
-	for i := 0; i < len(src); {
-		c := src[i]
-		switch {
-		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
-			i++
-			continue
-		case c == '`' || c == '\'':
-			i = skipQuoted(i, c)
-		case c == '"':
-			end := skipQuoted(i, '"')
-			if keyPos && colonNext(end) {
-				var k string
-				if json.Unmarshal([]byte(src[i:end]), &k) == nil {
-					addKey(k)
-				}
-			}
-			i = end
-		case c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z':
-			j := i + 1
-			for j < len(src) && (src[j] == '_' || src[j] >= 'a' && src[j] <= 'z' || src[j] >= 'A' && src[j] <= 'Z' || src[j] >= '0' && src[j] <= '9') {
-				j++
-			}
-			if keyPos && colonNext(j) {
-				addKey(src[i:j])
-			}
-			i = j
-		case c == '{' || c == '[' || c == '(':
-			stack = append(stack, frame{open: c})
-			i++
-			keyPos = c == '{'
-			continue
-		case c == '}' || c == ']' || c == ')':
-			if len(stack) > 0 {
-				top := stack[len(stack)-1]
-				stack = stack[:len(stack)-1]
-				if top.open == '{' {
-					out = append(out, top.keys)
-				}
-			}
-			i++
-		case c == ',':
-			i++
-			keyPos = len(stack) > 0 && stack[len(stack)-1].open == '{'
-			continue
-		default:
-			i++
-		}
-		keyPos = false
-	}
+	walk(reflect.ValueOf(tree))
 	return out
 }

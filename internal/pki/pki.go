@@ -18,6 +18,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/mlfleet/mlfleet/internal/atomicfile"
 )
 
 // CA is a certificate authority whose key is at hand.
@@ -45,9 +47,24 @@ func EnsureCA(dir, commonName string) (*CA, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create pki dir: %w", err)
 	}
+	certPEM, keyPEM, err := NewCAPEM(commonName)
+	if err != nil {
+		return nil, err
+	}
+	if err := atomicfile.WriteFile(keyPath, keyPEM, 0o600); err != nil {
+		return nil, fmt.Errorf("write key: %w", err)
+	}
+	if err := atomicfile.WriteFile(certPath, certPEM, 0o644); err != nil {
+		return nil, fmt.Errorf("write certificate: %w", err)
+	}
+	return LoadCA(certPath, keyPath)
+}
+
+// NewCAPEM creates a CA valid for ten years and returns its certificate and key in PEM form.
+func NewCAPEM(commonName string) (certPEM, keyPEM []byte, err error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return nil, fmt.Errorf("generate ca key: %w", err)
+		return nil, nil, fmt.Errorf("generate ca key: %w", err)
 	}
 	now := time.Now()
 	tmpl := &x509.Certificate{
@@ -61,12 +78,32 @@ func EnsureCA(dir, commonName string) (*CA, error) {
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
 	if err != nil {
-		return nil, fmt.Errorf("sign ca certificate: %w", err)
+		return nil, nil, fmt.Errorf("sign ca certificate: %w", err)
 	}
-	if err := writePair(certPath, keyPath, der, key); err != nil {
-		return nil, err
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return nil, nil, fmt.Errorf("encode key: %w", err)
 	}
-	return LoadCA(certPath, keyPath)
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), nil
+}
+
+// ParseCA returns the CA whose certificate and key are in PEM form (they may be the same
+// bundle).
+func ParseCA(certPEM, keyPEM []byte) (*CA, error) {
+	pair, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		return nil, fmt.Errorf("load ca: %w", err)
+	}
+	cert, err := x509.ParseCertificate(pair.Certificate[0])
+	if err != nil {
+		return nil, fmt.Errorf("parse ca certificate: %w", err)
+	}
+	signer, ok := pair.PrivateKey.(crypto.Signer)
+	if !ok {
+		return nil, errors.New("load ca: key cannot sign")
+	}
+	return &CA{Cert: cert, Key: signer, CertPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw})}, nil
 }
 
 // LoadCA reads a CA certificate and key from PEM files.
@@ -142,10 +179,10 @@ func EnsureServerCert(ca *CA, dir string, hosts []string) (tls.Certificate, erro
 	if err != nil {
 		return tls.Certificate{}, err
 	}
-	if err := os.WriteFile(keyPath, keyPEM, 0o600); err != nil {
+	if err := atomicfile.WriteFile(keyPath, keyPEM, 0o600); err != nil {
 		return tls.Certificate{}, fmt.Errorf("write server key: %w", err)
 	}
-	if err := os.WriteFile(certPath, certPEM, 0o644); err != nil {
+	if err := atomicfile.WriteFile(certPath, certPEM, 0o644); err != nil {
 		return tls.Certificate{}, fmt.Errorf("write server certificate: %w", err)
 	}
 	return tls.X509KeyPair(certPEM, keyPEM)
@@ -158,20 +195,6 @@ func covers(leaf *x509.Certificate, hosts []string) bool {
 		}
 	}
 	return true
-}
-
-func writePair(certPath, keyPath string, der []byte, key *ecdsa.PrivateKey) error {
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		return fmt.Errorf("encode key: %w", err)
-	}
-	if err := os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
-		return fmt.Errorf("write key: %w", err)
-	}
-	if err := os.WriteFile(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
-		return fmt.Errorf("write certificate: %w", err)
-	}
-	return nil
 }
 
 func serial() *big.Int {

@@ -16,6 +16,9 @@ var (
 	ErrNotFound = errors.New("cluster not found")
 	// ErrUnsupported means the provider cannot do this (see Info).
 	ErrUnsupported = errors.New("not supported by this provider")
+	// ErrNoLogs means a pod has no log to read: it does not exist, or runs nothing whose
+	// output the provider keeps.
+	ErrNoLogs = errors.New("no logs for this pod")
 )
 
 // Info says what a provider can do.
@@ -34,6 +37,14 @@ type Info struct {
 	// Versions lists the Kubernetes versions (major.minor.patch) the provider can create;
 	// empty when it creates none.
 	Versions []string
+	// ServesEndpoints is true when the provider's clusters route scoring requests to
+	// online deployments: the embedded provider runs the router in-process; the external
+	// one only with a router image (serve --router-image).
+	ServesEndpoints bool
+	// RouterImage is the image of the inference router (azureml-fe) that the provider's
+	// clusters run; empty for the embedded provider (in-process) and for an external
+	// provider without one, whose azureml-fe stays a placeholder.
+	RouterImage string
 }
 
 // NodePool is a group of identical nodes.
@@ -44,7 +55,8 @@ type NodePool struct {
 	// Mode is System or User.
 	Mode string
 	// Autoscale, when set, lets the provider's cluster autoscaler move Count within it
-	// (providers that cannot autoscale ignore it).
+	// (providers that cannot autoscale ignore it). In a Status, it is what the cluster's own
+	// autoscaler keeps the pool within, when the provider can tell.
 	Autoscale *PoolBounds
 }
 
@@ -62,6 +74,9 @@ type Autoscaler struct {
 	ScaleDownDelayAfterFailure time.Duration
 	UtilizationThreshold       float64
 	MaxGracefulTermination     time.Duration
+	// Expander picks the pool to grow when several would take a pod: random (also ""),
+	// least-waste or most-pods.
+	Expander string
 	// Resize records the node count the autoscaler chose for a pool, before the provider
 	// changes the pool; an error leaves the pool as it is until the next decision. Nil
 	// means the provider changes the pool without asking.
@@ -71,9 +86,12 @@ type Autoscaler struct {
 // ClusterSpec describes a cluster to bring up or reach.
 type ClusterSpec struct {
 	// ID is the provider's id of the cluster: a DNS label, stable for the resource's life.
-	ID                string
-	Name              string
-	Location          string
+	ID       string
+	Name     string
+	Location string
+	// FQDN is the cluster's DNS name (properties.fqdn or privateFQDN), which names it on the
+	// control plane's front door (package frontdoor).
+	FQDN              string
 	KubernetesVersion string
 	Pools             []NodePool
 	ServiceCIDR       string
@@ -127,4 +145,13 @@ type Provider interface {
 	Delete(ctx context.Context, id string) error
 	// Close stops what the provider runs, keeping data so Ensure can bring it back.
 	Close(ctx context.Context) error
+}
+
+// PodLogReader is implemented by providers that can read a pod's container log.
+type PodLogReader interface {
+	// PodLogs returns the last tailLines lines (all when tailLines <= 0) of the output of
+	// container ("" for the pod's main container) of a pod in the cluster clusterID. It
+	// returns ErrNotFound when the cluster is not running here, and an error wrapping
+	// ErrNoLogs when the pod does not exist or has no log.
+	PodLogs(ctx context.Context, clusterID, namespace, pod, container string, tailLines int) (string, error)
 }

@@ -1,6 +1,8 @@
 // Package secrets encrypts what mlfleet keeps at rest and must not store in clear
 // (kubeconfigs of registered clusters, TLS keys): AES-256-GCM with a key file in the home
-// directory, created on first use.
+// directory, created on first use. With a shared store (PostgreSQL) the key, like the CA
+// and the token-signing key, lives in the store instead, wrapped by a replica key that
+// every replica is given (EnsureShared).
 package secrets
 
 import (
@@ -10,6 +12,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+
+	"github.com/mlfleet/mlfleet/internal/atomicfile"
 )
 
 // Box seals and opens secrets with one key.
@@ -25,7 +29,7 @@ func LoadOrCreate(path string) (*Box, error) {
 		if _, err := rand.Read(key); err != nil {
 			return nil, fmt.Errorf("generate secret key: %w", err)
 		}
-		if err := os.WriteFile(path, key, 0o600); err != nil {
+		if err := atomicfile.WriteFile(path, key, 0o600); err != nil {
 			return nil, fmt.Errorf("write secret key: %w", err)
 		}
 	} else if err != nil {
@@ -51,19 +55,27 @@ func New(key []byte) (*Box, error) {
 }
 
 // Seal encrypts plaintext; the result carries its nonce.
-func (b *Box) Seal(plaintext []byte) []byte {
-	nonce := make([]byte, b.aead.NonceSize())
-	_, _ = rand.Read(nonce)
-	return b.aead.Seal(nonce, nonce, plaintext, nil)
-}
+func (b *Box) Seal(plaintext []byte) []byte { return b.seal(plaintext, nil) }
 
 // Open decrypts what Seal returned.
-func (b *Box) Open(sealed []byte) ([]byte, error) {
+func (b *Box) Open(sealed []byte) ([]byte, error) { return b.open(sealed, nil) }
+
+// randRead fills p with random bytes.
+var randRead = rand.Read
+
+// seal encrypts plaintext bound to aad (additional data that open must be given again).
+func (b *Box) seal(plaintext, aad []byte) []byte {
+	nonce := make([]byte, b.aead.NonceSize())
+	_, _ = rand.Read(nonce)
+	return b.aead.Seal(nonce, nonce, plaintext, aad)
+}
+
+func (b *Box) open(sealed, aad []byte) ([]byte, error) {
 	n := b.aead.NonceSize()
 	if len(sealed) < n {
 		return nil, errors.New("open secret: too short")
 	}
-	out, err := b.aead.Open(nil, sealed[:n], sealed[n:], nil)
+	out, err := b.aead.Open(nil, sealed[:n], sealed[n:], aad)
 	if err != nil {
 		return nil, fmt.Errorf("open secret: %w", err)
 	}

@@ -7,19 +7,32 @@ import (
 	"time"
 
 	"github.com/mlfleet/mlfleet/internal/catalog"
+	"github.com/mlfleet/mlfleet/internal/inference"
 	"github.com/mlfleet/mlfleet/internal/provider"
 	"github.com/mlfleet/mlfleet/internal/provider/embedded"
 	"github.com/mlfleet/mlfleet/internal/provider/external"
 )
 
-// startProviders starts the cluster providers and returns them by name, with a function
-// that stops them (keeping their data).
-func startProviders(ctx context.Context, home string, sizes *catalog.VMSizes, log *slog.Logger) (map[string]provider.Provider, func(), error) {
-	emb, err := embedded.New(filepath.Join(home, "clusters"), sizes, log)
-	if err != nil {
-		return nil, nil, err
+// startProviders starts the cluster providers and returns them by name, the embedded one
+// (the front door at frontDoor, host:port, finds its clusters), and a function that stops
+// them (keeping their data).
+func startProviders(ctx context.Context, cfg Config, sizes *catalog.VMSizes, frontDoor string, log *slog.Logger) (map[string]provider.Provider, *embedded.Provider, func(), error) {
+	python, err := inference.ResolvePython(ctx, cfg.Python)
+	switch {
+	case err != nil && cfg.Python != "":
+		return nil, nil, nil, err
+	case err != nil:
+		log.Warn("no Python for the inference pods of embedded clusters; online deployments there will not start (install python3 or set serve --python)", "err", err)
+		python = ""
+	default:
+		log.Info("inference pods of embedded clusters run with Python", "python", python)
 	}
-	providers := map[string]provider.Provider{"embedded": emb, "external": external.New(sizes)}
+	emb, err := embedded.New(filepath.Join(cfg.Home, "clusters"), sizes, log, embedded.WithPython(python))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	emb.ServeThrough(frontDoor)
+	providers := map[string]provider.Provider{"embedded": emb, "external": external.New(sizes, external.WithRouterImage(cfg.RouterImage))}
 	stop := func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -29,5 +42,5 @@ func startProviders(ctx context.Context, home string, sizes *catalog.VMSizes, lo
 			}
 		}
 	}
-	return providers, stop, nil
+	return providers, emb, stop, nil
 }

@@ -1,7 +1,10 @@
 // Package server runs the mlfleet control plane (`mlfleet serve`): it prepares the home
 // directory on first start (CA, server certificate, admin token, default subscription, CLI
 // config), opens the store, starts the operations engine and serves the API over HTTPS until
-// its context ends, then shuts down gracefully.
+// its context ends, then shuts down gracefully. With a PostgreSQL store the keys and the CA
+// come from the store, shared by every replica (see sharedKeys); the API port is also the
+// front door of every embedded cluster (package frontdoor), and the replica's heartbeat row
+// is kept (package replicas).
 package server
 
 import (
@@ -15,6 +18,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -25,6 +29,7 @@ import (
 
 	"github.com/mlfleet/mlfleet/internal/activity"
 	"github.com/mlfleet/mlfleet/internal/api"
+	"github.com/mlfleet/mlfleet/internal/atomicfile"
 	"github.com/mlfleet/mlfleet/internal/auth"
 	"github.com/mlfleet/mlfleet/internal/blobs"
 	"github.com/mlfleet/mlfleet/internal/catalog"
@@ -32,11 +37,13 @@ import (
 	"github.com/mlfleet/mlfleet/internal/compute"
 	"github.com/mlfleet/mlfleet/internal/containerservice"
 	"github.com/mlfleet/mlfleet/internal/endpoints"
+	"github.com/mlfleet/mlfleet/internal/frontdoor"
 	"github.com/mlfleet/mlfleet/internal/mlassets"
 	"github.com/mlfleet/mlfleet/internal/operations"
 	"github.com/mlfleet/mlfleet/internal/pki"
 	"github.com/mlfleet/mlfleet/internal/policy"
 	"github.com/mlfleet/mlfleet/internal/quota"
+	"github.com/mlfleet/mlfleet/internal/replicas"
 	"github.com/mlfleet/mlfleet/internal/resources"
 	"github.com/mlfleet/mlfleet/internal/secrets"
 	"github.com/mlfleet/mlfleet/internal/store"
@@ -55,6 +62,10 @@ type Config struct {
 	// StoreDSN selects the store: "" means SQLite in Home/mlfleet.db; a postgres:// URL
 	// means a PostgreSQL shared with other replicas.
 	StoreDSN string
+	// SecretKeyFile holds the replica key that wraps the secrets replicas of a PostgreSQL
+	// store share (the encryption key, the CA, the token-signing key); "" means
+	// $MLFLEET_SECRET_KEY. Required with PostgreSQL, unused with SQLite.
+	SecretKeyFile string
 	// PageSize is the number of items per list page; 0 means 100.
 	PageSize int
 	// LeaseTTL is how long an operation lease lasts; 0 means 15s.
@@ -87,6 +98,17 @@ type Config struct {
 	// MaxUploadSize is the largest blob (model or code upload) accepted, in bytes; 0 means
 	// blobs.DefaultMaxSize (512 MiB).
 	MaxUploadSize int64
+	// ReplicaInterval is how often this server renews its row in the replica table; 0
+	// means replicas.DefaultInterval.
+	ReplicaInterval time.Duration
+	// Python is the interpreter that runs the inference pods of embedded clusters
+	// (serve --python): a command or a path. "" means "python3", and its absence only
+	// leaves those pods waiting with an error; a Python named here must work.
+	Python string
+	// RouterImage is the image of the inference router (azureml-fe) on external
+	// clusters (serve --router-image); "" leaves their front-end a placeholder, and online
+	// endpoints cannot serve there.
+	RouterImage string
 	// Logger receives logs; nil means JSON logs on stderr at info level.
 	Logger *slog.Logger
 }
@@ -110,6 +132,8 @@ const (
 	secretKeyFile  = "secret.key"
 	tokenKeyFile   = "token-signing.key"
 	blobsDir       = "blobs"
+	portFile       = "api.port"
+	replicaIDFile  = "replica.id"
 )
 
 // Run serves until ctx ends. It prints to out where the server listens and where the
@@ -151,6 +175,11 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		}
 		quotas = q
 	}
+	stopPprof, err := startPprof(log)
+	if err != nil {
+		return err
+	}
+	defer stopPprof()
 	sqlite := cfg.StoreDSN == ""
 	if sqlite {
 		// SQLite has one writer; the lock keeps a second server off the same home, and
@@ -163,16 +192,34 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		cfg.StoreDSN = filepath.Join(cfg.Home, dbFile)
 	}
 
+	var wrap *secrets.Box
+	if !sqlite {
+		key, ok, err := secrets.LoadReplicaKey(cfg.SecretKeyFile)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("with a PostgreSQL store every replica needs the same secret key: pass --secret-key-file PATH or set %s (make one with 'openssl rand -base64 32')", secrets.ReplicaKeyEnv)
+		}
+		wrap = key
+	}
+
 	st, err := store.Open(ctx, cfg.StoreDSN)
 	if err != nil {
 		return fmt.Errorf("open store: %w", err)
 	}
 	defer st.Close()
 
-	ca, err := pki.EnsureCA(filepath.Join(cfg.Home, pkiDir), "mlfleet CA")
+	var ks *keys
+	if sqlite {
+		ks, err = homeKeys(cfg.Home)
+	} else {
+		ks, err = sharedKeys(ctx, st, wrap, cfg.Home)
+	}
 	if err != nil {
 		return err
 	}
+	ca, box := ks.ca, ks.box
 	host, _, err := net.SplitHostPort(cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("parse --addr %q: %w", cfg.Addr, err)
@@ -200,11 +247,15 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 			return err
 		}
 	}
-	box, err := secrets.LoadOrCreate(filepath.Join(cfg.Home, secretKeyFile))
+	// The API port is also every embedded cluster's front door: the clusters' kubeconfigs
+	// name it, so it is known before they start.
+	ln, err := listenAPI(cfg.Home, cfg.Addr)
 	if err != nil {
 		return err
 	}
-	providers, closeProviders, err := startProviders(ctx, cfg.Home, sizes, log)
+	defer ln.Close()
+	frontDoor := urlHost(ln.Addr().(*net.TCPAddr), host)
+	providers, emb, closeProviders, err := startProviders(ctx, cfg, sizes, frontDoor, log)
 	if err != nil {
 		return err
 	}
@@ -224,11 +275,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	signing, err := auth.LoadOrCreateSigningKey(filepath.Join(cfg.Home, pkiDir, tokenKeyFile))
-	if err != nil {
-		return err
-	}
-	authn := auth.New(st, auth.Options{Tenant: ccfg.Tenant, TokenLifetime: cfg.TokenLifetime, MaxTokenLifetime: cfg.MaxTokenLifetime, SigningKey: signing})
+	authn := auth.New(st, auth.Options{Tenant: ccfg.Tenant, TokenLifetime: cfg.TokenLifetime, MaxTokenLifetime: cfg.MaxTokenLifetime, SigningKey: ks.signing})
 	if _, err := authn.Bootstrap(ctx); err != nil {
 		return err
 	}
@@ -255,13 +302,13 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 
 	endpointService := endpoints.New(endpoints.Config{
 		Store: st, Engine: engine, Resources: rs, Workspaces: ws, Computes: computes, Clusters: clusters, Assets: assets,
-		Blobs: blobStore, Secrets: box, SigningKey: signing, Providers: providers, Home: cfg.Home, Logger: log,
+		Blobs: blobStore, Secrets: box, SigningKey: ks.signing, Providers: providers, Home: cfg.Home, Logger: log,
 	})
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	handler := api.New(api.Config{
-		Store: st, Auth: authn, Resources: rs, Workspaces: ws, Clusters: clusters, Computes: computes, Policies: policies, Blobs: blobStore, Assets: assets, Endpoints: endpointService, PageSize: cfg.PageSize, Registry: reg, Logger: log,
+		Store: st, Auth: authn, Resources: rs, Workspaces: ws, Clusters: clusters, Computes: computes, Policies: policies, Blobs: blobStore, Assets: assets, Endpoints: endpointService, PageSize: cfg.PageSize, ReplicaInterval: cfg.ReplicaInterval, Registry: reg, Logger: log,
 		Limiter: throttle.New(throttle.Config{Reads: cfg.ReadLimit, Writes: cfg.WriteLimit}), Activity: activityLog,
 		Ready: func(ctx context.Context) error {
 			_, err := st.ListResources(ctx, store.ListOptions{Limit: 1})
@@ -269,11 +316,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		},
 	})
 
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w (is another mlfleet serving? use --addr to pick another port)", cfg.Addr, err)
-	}
-	url := "https://" + urlHost(ln.Addr().(*net.TCPAddr), host)
+	url := "https://" + frontDoor
 	ccfg.Server = url
 	ccfg.CAFile = filepath.Join(cfg.Home, pkiDir, pki.CACertFile)
 	if err := clientconfig.Save(cfg.Home, ccfg); err != nil {
@@ -294,12 +337,21 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		log.Error("resume clusters", "err", err)
 	}
 	computes.Start(engineCtx)
+	replicaID, err := replicas.LoadOrCreateID(filepath.Join(cfg.Home, replicaIDFile))
+	if err != nil {
+		return err
+	}
+	heartbeat, err := replicas.Start(ctx, replicas.Config{Store: st, ID: replicaID, Address: frontDoor,
+		Interval: cfg.ReplicaInterval, Clusters: emb.Running, Logger: log})
+	if err != nil {
+		return err
+	}
 	sweep := sweeper.New(st, sweeper.Config{Interval: cfg.SweepInterval, Logger: log,
 		Also: []func(context.Context) (int, error){computes.SweepMarkers, authn.SweepAssignments, activityLog.Prune}})
 	sweep.Start(engineCtx)
 
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.ServeTLS(ln, "", "") }()
+	go func() { serveErr <- srv.ServeTLS(frontdoor.New(ln, emb, log), "", "") }()
 	log.Info("serving", "url", url, "home", cfg.Home)
 	fmt.Fprintf(out, "mlfleet is serving at %s\n", url)
 	fmt.Fprintf(out, "  home:         %s\n", cfg.Home)
@@ -324,6 +376,9 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		log.Warn("http shutdown", "err", err)
+	}
+	if err := heartbeat.Close(shutdownCtx); err != nil {
+		log.Warn("replica heartbeat shutdown", "err", err)
 	}
 	if err := computes.Close(shutdownCtx); err != nil {
 		log.Warn("health monitor shutdown", "err", err)
@@ -379,7 +434,7 @@ func ensureAdminToken(ctx context.Context, home string, authn *auth.Authenticato
 	if err != nil {
 		return "", err
 	}
-	if err := os.WriteFile(tokenPath, []byte(secret+"\n"), 0o600); err != nil {
+	if err := atomicfile.WriteFile(tokenPath, []byte(secret+"\n"), 0o600); err != nil {
 		return "", fmt.Errorf("write admin token: %w", err)
 	}
 	return tokenPath, nil
@@ -421,6 +476,37 @@ func lockHome(home string) (func(), error) {
 		return nil, fmt.Errorf("another mlfleet server is using %s; stop it first or set MLFLEET_HOME to another directory", home)
 	}
 	return func() { f.Close() }, nil
+}
+
+// listenAPI listens on addr. Port 0 reuses the port of the previous start when it is free
+// (recorded in the home), else picks a free one: the kubeconfigs of embedded clusters name
+// this address, so keeping it keeps them valid across restarts.
+func listenAPI(home, addr string) (net.Listener, error) {
+	record := filepath.Join(home, portFile)
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("parse --addr %q: %w", addr, err)
+	}
+	var ln net.Listener
+	if port == "0" {
+		if b, err := os.ReadFile(record); err == nil {
+			if p, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && p > 0 && p < 65536 {
+				ln, _ = net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(p)))
+			}
+		}
+	}
+	if ln == nil {
+		if ln, err = net.Listen("tcp", addr); err != nil {
+			return nil, fmt.Errorf("listen on %s: %w (is another mlfleet serving? use --addr to pick another port)", addr, err)
+		}
+	}
+	if port == "0" {
+		if err := os.WriteFile(record, []byte(strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)+"\n"), 0o600); err != nil {
+			ln.Close()
+			return nil, fmt.Errorf("record the API port: %w", err)
+		}
+	}
+	return ln, nil
 }
 
 // openBlobs returns the blob store: files under the home for a SQLite server, the

@@ -1,8 +1,11 @@
 package store
 
 import (
+	"cmp"
 	"context"
+	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -37,6 +40,63 @@ func (s *sqlStore) CreatePrincipal(ctx context.Context, p *Principal) error {
 	}
 	p.CreatedAt, p.UpdatedAt = t, t
 	return s.hit("CreatePrincipal", "after")
+}
+
+// Authenticate reads a token, its principal and the principal's role assignments with
+// one query (a join; one row per assignment, or one with NULL assignment columns).
+func (s *sqlStore) Authenticate(ctx context.Context, hash, fallback string) (*Token, *Principal, []*RoleAssignment, error) {
+	rows, err := s.q.QueryContext(ctx, s.d.rebind(`SELECT t.hash, t.name, t.role, t.created_at, t.expires_at, t.principal_key,
+	p.id, p.type, p.login, p.name, p.secret_hash, p.created_by, p.created_at, p.updated_at,
+	ra.name, ra.scope, ra.principal_id, ra.role, ra.created_by, ra.created_at
+	FROM tokens t
+	JOIN principals p ON p.key = CASE WHEN t.principal_key = '' THEN CAST(? AS TEXT) ELSE t.principal_key END
+	LEFT JOIN role_assignments ra ON ra.principal_key = p.key
+	WHERE t.hash = ?`), idKey(fallback), hash)
+	if err != nil {
+		// The hash is a credential; keep it out of error messages.
+		return nil, nil, nil, fmt.Errorf("authenticate: %w", s.d.translate(err))
+	}
+	defer rows.Close()
+	var (
+		t           *Token
+		p           *Principal
+		assignments []*RoleAssignment
+	)
+	for rows.Next() {
+		var (
+			tok                                   Token
+			pr                                    Principal
+			tCreated, tExpires, pCreated, pUpdate int64
+			aName, aScope, aPrincipal, aRole, aBy sql.NullString
+			aCreated                              sql.NullInt64
+		)
+		if err := rows.Scan(&tok.Hash, &tok.Name, &tok.Role, &tCreated, &tExpires, &tok.PrincipalID,
+			&pr.ID, &pr.Type, &pr.Login, &pr.Name, &pr.SecretHash, &pr.CreatedBy, &pCreated, &pUpdate,
+			&aName, &aScope, &aPrincipal, &aRole, &aBy, &aCreated); err != nil {
+			return nil, nil, nil, fmt.Errorf("authenticate: %w", err)
+		}
+		if t == nil {
+			tok.CreatedAt, tok.ExpiresAt = fromMillis(tCreated), fromMillis(tExpires)
+			pr.CreatedAt, pr.UpdatedAt = fromMillis(pCreated), fromMillis(pUpdate)
+			t, p = &tok, &pr
+		}
+		if aName.Valid {
+			assignments = append(assignments, &RoleAssignment{Name: aName.String, Scope: aScope.String, PrincipalID: aPrincipal.String,
+				Role: aRole.String, CreatedBy: aBy.String, CreatedAt: fromMillis(aCreated.Int64)})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, nil, fmt.Errorf("authenticate: %w", s.d.translate(err))
+	}
+	if t == nil {
+		return nil, nil, nil, fmt.Errorf("authenticate: %w", ErrNotFound)
+	}
+	// Ordered as ListRoleAssignments orders them (scope_key, key), here rather than by
+	// the database, which would sort in a temporary b-tree.
+	slices.SortFunc(assignments, func(x, y *RoleAssignment) int {
+		return cmp.Or(cmp.Compare(idKey(x.Scope), idKey(y.Scope)), cmp.Compare(idKey(x.Name), idKey(y.Name)))
+	})
+	return t, p, assignments, nil
 }
 
 // GetPrincipal returns the principal whose id or login is ref.

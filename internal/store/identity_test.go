@@ -147,3 +147,62 @@ func testRoleAssignments(t *testing.T, open func() Store) {
 		t.Fatalf("left after deletes: %v", got)
 	}
 }
+
+// testAuthenticate: one query returns a token with its principal and the principal's
+// role assignments by scope; a token without a principal gets the fallback's; a missing
+// token, a token whose principal is gone and a revoked token are ErrNotFound.
+func testAuthenticate(t *testing.T, open func() Store) {
+	s, ctx := open(), context.Background()
+	admin := &Principal{ID: "00000000-0000-0000-0000-0000000000aa", Type: PrincipalUser, Login: "admin", Name: "Admin", CreatedBy: "mlfleet"}
+	sp := &Principal{ID: "11111111-1111-1111-1111-11111111111B", Type: PrincipalServicePrincipal, Login: "app1", Name: "ci", SecretHash: "h", CreatedBy: "admin"}
+	for _, p := range []*Principal{admin, sp} {
+		if err := s.CreatePrincipal(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, a := range []*RoleAssignment{
+		{Name: "ra-2", Scope: "/subscriptions/s1/resourceGroups/rg1", PrincipalID: sp.ID, Role: "Contributor", CreatedBy: "admin"},
+		{Name: "ra-1", Scope: "/subscriptions/s1", PrincipalID: sp.ID, Role: "Reader", CreatedBy: "admin"},
+		{Name: "ra-3", Scope: "/", PrincipalID: admin.ID, Role: "Owner", CreatedBy: "mlfleet"},
+	} {
+		if err := s.CreateRoleAssignment(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exp := ms.Add(time.Hour)
+	mine := &Token{Hash: randomHex(t, 32), Name: "ci", Role: "Reader", PrincipalID: strings.ToLower(sp.ID), CreatedAt: ms, ExpiresAt: exp}
+	legacy := &Token{Hash: randomHex(t, 32), Name: "old", Role: "Owner", CreatedAt: ms}
+	for _, tok := range []*Token{mine, legacy} {
+		if err := s.CreateToken(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tok, p, ras, err := s.Authenticate(ctx, mine.Hash, admin.ID)
+	if err != nil || tok.Role != "Reader" || !tok.ExpiresAt.Equal(exp) || p.ID != sp.ID || p.Login != "app1" || p.Type != PrincipalServicePrincipal {
+		t.Fatalf("Authenticate = %+v %+v %v", tok, p, err)
+	}
+	if len(ras) != 2 || ras[0].Name != "ra-1" || ras[1].Role != "Contributor" || ras[0].PrincipalID != sp.ID || ras[0].CreatedAt.IsZero() {
+		t.Fatalf("assignments = %+v, want ra-1 then ra-2", ras)
+	}
+	tok, p, ras, err = s.Authenticate(ctx, legacy.Hash, strings.ToUpper(admin.ID))
+	if err != nil || tok.Name != "old" || p.ID != admin.ID || len(ras) != 1 || ras[0].Scope != "/" {
+		t.Fatalf("legacy token = %+v %+v %+v %v, want the admin's", tok, p, ras, err)
+	}
+	_, _, _, err = s.Authenticate(ctx, randomHex(t, 32), admin.ID)
+	wantErr(t, "unknown token", err, ErrNotFound)
+	_, _, _, err = s.Authenticate(ctx, legacy.Hash, "nobody")
+	wantErr(t, "legacy token without an admin", err, ErrNotFound)
+	// A principal without assignments still authenticates, with none.
+	if err := s.DeleteRoleAssignment(ctx, "ra-3"); err != nil {
+		t.Fatal(err)
+	}
+	if _, p, ras, err := s.Authenticate(ctx, legacy.Hash, admin.ID); err != nil || p.ID != admin.ID || len(ras) != 0 {
+		t.Fatalf("without assignments = %+v %+v %v", p, ras, err)
+	}
+	// Revocation is immediate: a reset secret deletes the tokens.
+	if err := s.SetPrincipalSecret(ctx, sp.ID, "h2"); err != nil {
+		t.Fatal(err)
+	}
+	_, _, _, err = s.Authenticate(ctx, mine.Hash, admin.ID)
+	wantErr(t, "revoked token", err, ErrNotFound)
+}

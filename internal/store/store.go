@@ -322,6 +322,28 @@ type Store interface {
 	// GetToken returns the token with this hash, or ErrNotFound.
 	GetToken(ctx context.Context, hash string) (*Token, error)
 
+	// Authenticate returns, in one query, the token with this hash, its principal (the
+	// principal whose id is fallback when the token names none) and that principal's role
+	// assignments ordered by scope. ErrNotFound when the token or its principal is missing.
+	Authenticate(ctx context.Context, hash, fallback string) (*Token, *Principal, []*RoleAssignment, error)
+
+	// EnsureSharedSecret stores value under name unless a value is already stored, and
+	// returns the stored value (the first writer's, whoever wins a race). Values are opaque
+	// to the store: callers wrap them before.
+	EnsureSharedSecret(ctx context.Context, name string, value []byte) ([]byte, error)
+	// GetSharedSecret returns the value stored under name, or ErrNotFound.
+	GetSharedSecret(ctx context.Context, name string) ([]byte, error)
+
+	// HeartbeatReplica writes the replica's row with the database's clock as its
+	// heartbeat, creating it on first call.
+	HeartbeatReplica(ctx context.Context, r *Replica) error
+	// ListReplicas returns every replica row, ordered by id, with Silence set.
+	ListReplicas(ctx context.Context) ([]*Replica, error)
+	// DeleteReplica removes a replica's row (missing: no error).
+	DeleteReplica(ctx context.Context, id string) error
+	// DeleteSilentReplicas removes the rows of replicas silent for longer than d.
+	DeleteSilentReplicas(ctx context.Context, d time.Duration) (int, error)
+
 	// CreatePrincipal stores p. Returns ErrConflict when its id or login is taken.
 	CreatePrincipal(ctx context.Context, p *Principal) error
 	// GetPrincipal returns the principal whose id or login is ref (any case), or ErrNotFound.

@@ -68,7 +68,7 @@ func postgresDatabases(t *testing.T, dsn string) func(t *testing.T) func() Store
 	}
 }
 
-func mustOpen(t *testing.T, dsn string) Store {
+func mustOpen(t testing.TB, dsn string) Store {
 	t.Helper()
 	s, err := Open(context.Background(), dsn)
 	if err != nil {
@@ -123,7 +123,10 @@ func runContract(t *testing.T, newDatabase func(t *testing.T) func() Store) {
 		{"DatabaseClockLeases", testDatabaseClockLeases},
 		{"Principals", testPrincipals},
 		{"RoleAssignments", testRoleAssignments},
+		{"Authenticate", testAuthenticate},
 		{"ActivityEvents", testActivityEvents},
+		{"SharedSecrets", testSharedSecrets},
+		{"Replicas", testReplicas},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/mlfleet/mlfleet/pkg/mlfleet"
 )
@@ -60,12 +61,16 @@ func TestClusterAutoscaler(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, 90*time.Second, "the pool grown to its maximum, count following", count(6))
-	scale, err := k.AppsV1().Deployments("default").GetScale(ctx, "burst", metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	scale.Spec.Replicas = 2
-	if _, err := k.AppsV1().Deployments("default").UpdateScale(ctx, "burst", scale, metav1.UpdateOptions{}); err != nil {
+	// The deployment controller writes the object too: retry on a conflict, as kubectl does.
+	if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		scale, err := k.AppsV1().Deployments("default").GetScale(ctx, "burst", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		scale.Spec.Replicas = 2
+		_, err = k.AppsV1().Deployments("default").UpdateScale(ctx, "burst", scale, metav1.UpdateOptions{})
+		return err
+	}); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, 120*time.Second, "the pool back at its minimum, count following", count(3))

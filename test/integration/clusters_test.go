@@ -274,7 +274,7 @@ func TestClusterValidation(t *testing.T) {
 		{"private with ranges", "c1", `{"location":"westus","properties":{"apiServerAccessProfile":{"enablePrivateCluster":true,"authorizedIPRanges":["10.0.0.0/8"]}}}`, 400, "InvalidParameter", "private cluster"},
 		{"dns IP outside the service CIDR", "c1", `{"location":"westus","properties":{"networkProfile":{"serviceCidr":"10.0.0.0/16","dnsServiceIP":"10.1.0.10"}}}`, 400, "InvalidParameter", "inside the service CIDR"},
 		{"bad outbound type", "c1", `{"location":"westus","properties":{"networkProfile":{"outboundType":"nat"}}}`, 400, "InvalidParameter", "userDefinedRouting"},
-		{"several problems together", "c1", `{"location":"westus","properties":{"kubernetesVersion":"1.19.0","agentPoolProfiles":[{"name":"np","count":0,"vmSize":"nope"}]}}`, 400, "InvalidParameter", "3 problems"},
+		{"several problems together", "c1", `{"location":"westus","properties":{"kubernetesVersion":"1.19.0","agentPoolProfiles":[{"name":"np","count":0,"vmSize":"nope"}]}}`, 400, "InvalidParameter", "3 checks failed"},
 		{"unknown provider", "c1", `{"location":"westus","properties":{"mlfleet":{"provider":"gke"}}}`, 400, "InvalidParameter", "embedded, external"},
 		{"import without kubeconfig", "c1", `{"location":"westus","properties":{"mlfleet":{"provider":"external"}}}`, 400, "InvalidParameter", "kubeconfig"},
 		{"wrong type", "c1", `{"location":"westus","properties":{"agentPoolProfiles":[{"count":"three"}]}}`, 400, "InvalidRequestContent", "count"},
@@ -406,11 +406,21 @@ func TestExternalCluster(t *testing.T) {
 	if _, err := c.CreateResourceGroup(ctx, "aks-ext-rg", "eastus", nil); err != nil {
 		t.Fatal(err)
 	}
-	createCluster(t, c, "aks-ext-rg", "source", 2, "Standard_NC6", nil)
+	// The source autoscales, so that its autoscaler writes kube-system/cluster-autoscaler-status.
+	createCluster(t, c, "aks-ext-rg", "source", 2, "Standard_NC6", func(in *mlfleet.ClusterInput) {
+		on, lo, hi := true, 2, 4
+		ap := &in.Properties.AgentPoolProfiles[0]
+		ap.EnableAutoScaling, ap.MinCount, ap.MaxCount = &on, &lo, &hi
+		in.Properties.AutoScalerProfile = mlfleet.AutoScalerProfile{"scan-interval": "1s"}
+	})
 	admin, err := c.ClusterCredentials(ctx, "aks-ext-rg", "source", true)
 	if err != nil {
 		t.Fatal(err)
 	}
+	eventually(t, 30*time.Second, "the source's autoscaler status", func() error {
+		_, err := kubeClient(t, admin).CoreV1().ConfigMaps("kube-system").Get(ctx, "cluster-autoscaler-status", metav1.GetOptions{})
+		return err
+	})
 	file := filepath.Join(t.TempDir(), "kubeconfig")
 	if err := os.WriteFile(file, admin, 0o600); err != nil {
 		t.Fatal(err)
@@ -440,6 +450,17 @@ func TestExternalCluster(t *testing.T) {
 		t.Fatalf("GET leaks the kubeconfig: %s", a.raw)
 	}
 	// Deleting the registration leaves the cluster running.
+	// The registration reports the autoscaling the cluster's own autoscaler runs, and
+	// refuses to change it.
+	out = mustCLI(t, "aks", "show", "-n", "registered", "-g", "aks-ext-rg",
+		"--query", "[properties.agentPoolProfiles[0].enableAutoScaling, properties.agentPoolProfiles[0].minCount, properties.agentPoolProfiles[0].maxCount]", "-o", "tsv")
+	if got := strings.Join(strings.Fields(out), " "); !strings.EqualFold(got, "true 2 4") {
+		t.Errorf("registered cluster's autoscaling: %q, want true 2 4", out)
+	}
+	r := mlfleetCLI(t, "aks", "update", "-n", "registered", "-g", "aks-ext-rg", "--update-cluster-autoscaler", "--min-count", "1", "--max-count", "5")
+	if r.code == 0 || !strings.Contains(r.err, "scaled where they run") {
+		t.Errorf("aks update --update-cluster-autoscaler of a registered cluster: %+v", r)
+	}
 	mustCLI(t, "aks", "delete", "-n", "registered", "-g", "aks-ext-rg", "--yes")
 	if _, err := kubeClient(t, admin).Discovery().ServerVersion(); err != nil {
 		t.Fatalf("the source cluster stopped when its registration was deleted: %v", err)

@@ -19,13 +19,19 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/mlfleet/mlfleet/internal/clientconfig"
 	"github.com/mlfleet/mlfleet/internal/failpoint"
 	"github.com/mlfleet/mlfleet/internal/kube"
+	"github.com/mlfleet/mlfleet/internal/secrets"
 	"github.com/mlfleet/mlfleet/internal/store"
 	"github.com/mlfleet/mlfleet/pkg/mlfleet"
+	"github.com/mlfleet/mlfleet/test/testserver"
 )
 
 // The crash test (N5, N7): for every flow that changes state — compute create, attach,
@@ -212,6 +218,60 @@ func fpFlows() []fpFlow {
 				mc, err := e.c.GetManagedCluster(ctx, rg, "mc")
 				if err == nil && (mc.Properties.AgentPoolProfiles[0].Count != 2 || mc.Properties.ProvisioningState != "Succeeded") {
 					err = fmt.Errorf("cluster is %s with %d nodes", mc.Properties.ProvisioningState, mc.Properties.AgentPoolProfiles[0].Count)
+				}
+				return err
+			}},
+		{name: "autoscale resize",
+			// The autoscaler's Resize writes the count it chose before the pool grows
+			// (autoscale/resize/before|after around the store write). Whatever the crash,
+			// the pods end up Running and the stored count is the live node count.
+			setup: func(e *fpEnv, rg string) {
+				in := oneNodeCluster()
+				on, lo, hi := true, 1, 3
+				ap := &in.Properties.AgentPoolProfiles[0]
+				ap.EnableAutoScaling, ap.MinCount, ap.MaxCount = &on, &lo, &hi
+				in.Properties.AutoScalerProfile = mlfleet.AutoScalerProfile{"scan-interval": "1s"}
+				wait(func() (*mlfleet.Poller, error) {
+					_, p, err := e.c.BeginCreateManagedCluster(ctx, rg, "mc", in)
+					return p, err
+				}())
+			},
+			request: func(e *fpEnv, rg string) (*mlfleet.Poller, error) {
+				kc, err := e.c.ClusterCredentials(ctx, rg, "mc", true)
+				if err != nil {
+					return nil, err
+				}
+				k := kubeClient(e.t, kc)
+				d := burstDeployment(3)
+				d.Spec.Template.Spec.Containers[0].Resources.Requests[corev1.ResourceCPU] = resource.MustParse("2")
+				if _, err := k.AppsV1().Deployments("default").Create(ctx, d, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+					return nil, err
+				}
+				// The scale-up happens in the background: wait for it (or for the crash).
+				deadline := time.Now().Add(60 * time.Second)
+				for time.Now().Before(deadline) && e.p != nil {
+					if autoscaled(e, rg, k) == nil {
+						return nil, nil
+					}
+					select {
+					case <-e.p.done:
+						return nil, errors.New("the server died")
+					case <-time.After(250 * time.Millisecond):
+					}
+				}
+				return nil, errors.New("no scale-up")
+			},
+			check: func(e *fpEnv, rg string) error {
+				kc, err := e.c.ClusterCredentials(ctx, rg, "mc", true)
+				if err != nil {
+					return err
+				}
+				k := kubeClient(e.t, kc)
+				for range 120 { // the nodes follow the count a moment later
+					if err = autoscaled(e, rg, k); err == nil {
+						return nil
+					}
+					time.Sleep(250 * time.Millisecond)
 				}
 				return err
 			}},
@@ -437,7 +497,7 @@ func spread(hits []fpHit, n int) []fpHit {
 
 func (e *fpEnv) start(spec string) {
 	e.t.Helper()
-	args := []string{"serve", "--addr", "127.0.0.1:0", "--log-level", "debug", "--health-interval", "1h", "--sweep-interval", "1h"}
+	args := []string{"serve", "--addr", "127.0.0.1:0", "--log-level", "debug", "--health-interval", "1h", "--sweep-interval", "1h", "--replica-heartbeat-interval", "1h"}
 	if e.addr != "" {
 		args[2] = e.addr
 	}
@@ -445,7 +505,7 @@ func (e *fpEnv) start(spec string) {
 		args = append(args, "--store", e.dsn)
 	}
 	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = append(os.Environ(), childEnv+"=1", "MLFLEET_HOME="+e.home, failpoint.EnvTrace+"="+e.trace)
+	cmd.Env = append(os.Environ(), childEnv+"=1", "MLFLEET_HOME="+e.home, failpoint.EnvTrace+"="+e.trace, secrets.ReplicaKeyEnv+"="+testserver.ReplicaKey)
 	if spec != "" {
 		cmd.Env = append(cmd.Env, armEnv+"="+spec)
 	}
@@ -773,4 +833,35 @@ func (e *fpEnv) invariants(what string) {
 			return nil
 		})
 	}
+}
+
+// autoscaled says whether the autoscale flow's cluster has taken its pods: all Running,
+// the stored count within its bounds and equal to the live (ready) nodes.
+func autoscaled(e *fpEnv, rg string, k kubernetes.Interface) error {
+	ctx := context.Background()
+	mc, err := e.c.GetManagedCluster(ctx, rg, "mc")
+	if err != nil {
+		return err
+	}
+	ap := mc.Properties.AgentPoolProfiles[0]
+	if mc.Properties.ProvisioningState != "Succeeded" || ap.MinCount == nil || ap.MaxCount == nil || ap.Count < *ap.MinCount || ap.Count > *ap.MaxCount {
+		return fmt.Errorf("cluster is %s with count %d, bounds %v..%v", mc.Properties.ProvisioningState, ap.Count, ap.MinCount, ap.MaxCount)
+	}
+	if err := nodeCount(ctx, k, ap.Count)(); err != nil {
+		return fmt.Errorf("stored count %d: %w", ap.Count, err)
+	}
+	pods, err := k.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: "app=burst"})
+	if err != nil {
+		return err
+	}
+	running := 0
+	for _, p := range pods.Items {
+		if p.Status.Phase == corev1.PodRunning {
+			running++
+		}
+	}
+	if running != 3 || ap.Count < 2 {
+		return fmt.Errorf("%d of 3 pods Running on %d nodes", running, ap.Count)
+	}
+	return nil
 }

@@ -13,7 +13,9 @@ import (
 	"time"
 
 	"github.com/mlfleet/mlfleet/internal/clientconfig"
+	"github.com/mlfleet/mlfleet/internal/secrets"
 	"github.com/mlfleet/mlfleet/pkg/mlfleet"
+	"github.com/mlfleet/mlfleet/test/testserver"
 )
 
 // serverProcess is `mlfleet serve` in its own process (this test binary re-executed).
@@ -27,7 +29,7 @@ func startServerProcess(t *testing.T, home, addr string, extra ...string) (*serv
 	t.Helper()
 	args := append([]string{"serve", "--addr", addr, "--log-level", "debug"}, extra...)
 	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = append(os.Environ(), childEnv+"=1", "MLFLEET_HOME="+home)
+	cmd.Env = append(os.Environ(), childEnv+"=1", "MLFLEET_HOME="+home, secrets.ReplicaKeyEnv+"="+testserver.ReplicaKey)
 	logs := &bytes.Buffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {

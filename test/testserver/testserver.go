@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -64,12 +65,24 @@ func Main(run func() int, set func(*Server), flags ...string) int {
 	return code
 }
 
+// ReplicaKey is the secret key test servers on a PostgreSQL store are given (every test
+// replica the same, as in production every replica of one database).
+const ReplicaKey = "mlfleet test replica key, not for production use"
+
 // Start runs `mlfleet serve --addr 127.0.0.1:0 --log-level debug FLAGS...` in-process with
-// home as its data directory and returns once it answers /healthz.
+// home as its data directory and returns once it answers /healthz. A server on a
+// PostgreSQL store (--store) is given ReplicaKey unless flags name a --secret-key-file.
 func Start(home string, flags ...string) (*Server, error) {
 	logs, err := os.Create(filepath.Join(home, "server.log"))
 	if err != nil {
 		return nil, err
+	}
+	if slices.Contains(flags, "--store") && !slices.Contains(flags, "--secret-key-file") {
+		keyFile := filepath.Join(home, "replica.key")
+		if err := os.WriteFile(keyFile, []byte(ReplicaKey), 0o600); err != nil {
+			return nil, err
+		}
+		flags = append(slices.Clone(flags), "--secret-key-file", keyFile)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{Home: home, cancel: cancel, done: make(chan error, 1), logs: logs}

@@ -10,14 +10,19 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/mlfleet/mlfleet/internal/catalog"
+	"github.com/mlfleet/mlfleet/internal/frontdoor"
+	"github.com/mlfleet/mlfleet/internal/inference/router"
 	"github.com/mlfleet/mlfleet/internal/kube"
 	"github.com/mlfleet/mlfleet/internal/provider"
 	"github.com/mlfleet/mlfleet/internal/provider/embedded/clusterruntime"
@@ -32,13 +37,18 @@ type Provider struct {
 	sizes   *catalog.VMSizes
 	version string
 	log     *slog.Logger
+	python  string
 
 	etcdOnce sync.Once
 	etcd     *kubeapiserver.Etcd
 	etcdErr  error
 
+	frontDoor string
+
 	mu       sync.Mutex
 	clusters map[string]*cluster
+	byName   map[string]*kubeapiserver.Server // running clusters by lower-case FQDN
+	up       map[string]*kubeapiserver.Server // running clusters by id
 }
 
 // cluster is one running cluster; its mutex serialises changes to it.
@@ -46,12 +56,23 @@ type cluster struct {
 	mu      sync.Mutex
 	server  *kubeapiserver.Server
 	runtime *clusterruntime.Runtime
+	router  *router.Server
 	kube    *kube.Cluster
 	spec    provider.ClusterSpec
 }
 
+// Option configures a Provider.
+type Option func(*Provider)
+
+// WithPython sets the Python interpreter (an absolute path, see inference.ResolvePython)
+// that runs the clusters' inference pods. Without it those pods wait with an error that
+// says so.
+func WithPython(path string) Option {
+	return func(p *Provider) { p.python = path }
+}
+
 // New returns a provider keeping its data under dir. Nothing starts until the first Ensure.
-func New(dir string, sizes *catalog.VMSizes, log *slog.Logger) (*Provider, error) {
+func New(dir string, sizes *catalog.VMSizes, log *slog.Logger, opts ...Option) (*Provider, error) {
 	v, err := kubeapiserver.KubernetesVersion()
 	if err != nil {
 		return nil, fmt.Errorf("embedded provider: %w", err)
@@ -60,14 +81,39 @@ func New(dir string, sizes *catalog.VMSizes, log *slog.Logger) (*Provider, error
 		log = slog.Default()
 	}
 	v = kube.CleanVersion(v)
-	return &Provider{dir: dir, sizes: sizes, version: v, log: log.With("provider", "embedded"), clusters: map[string]*cluster{}}, nil
+	p := &Provider{dir: dir, sizes: sizes, version: v, log: log.With("provider", "embedded"), clusters: map[string]*cluster{}, byName: map[string]*kubeapiserver.Server{}, up: map[string]*kubeapiserver.Server{}}
+	for _, o := range opts {
+		o(p)
+	}
+	return p, nil
 }
+
+// ServeThrough makes the clusters started from now on hand out kubeconfigs that reach them
+// through the front door at hostPort (the control plane's address), by their FQDN as TLS
+// server name; the front door finds them with Resolve. Call it before the first Ensure.
+func (p *Provider) ServeThrough(hostPort string) { p.frontDoor = hostPort }
+
+// Resolve implements frontdoor.Resolver: the running cluster whose FQDN is name.
+func (p *Provider) Resolve(name string) (frontdoor.Target, bool) {
+	p.mu.Lock()
+	srv := p.byName[strings.ToLower(name)]
+	p.mu.Unlock()
+	if srv == nil {
+		return nil, false
+	}
+	return target{srv}, true
+}
+
+// target is a local cluster's API server as a front door target.
+type target struct{ *kubeapiserver.Server }
+
+func (t target) Serve(conn net.Conn) { t.Handoff(conn) }
 
 // Info implements provider.Provider: the embedded provider runs exactly the Kubernetes
 // version it was built with.
 func (p *Provider) Info() provider.Info {
 	return provider.Info{Name: "embedded", CanCreate: true, CanScale: true, DeleteDestroys: true,
-		EnforcesAuthorizedIPRanges: true, Versions: []string{p.version}}
+		EnforcesAuthorizedIPRanges: true, Versions: []string{p.version}, ServesEndpoints: true}
 }
 
 func (p *Provider) startEtcd(ctx context.Context) (*kubeapiserver.Etcd, error) {
@@ -123,7 +169,7 @@ func autoscalerConfig(spec provider.ClusterSpec) clusterruntime.AutoscalerConfig
 	if a := spec.Autoscaler; a != nil {
 		cfg.Settings = clusterruntime.AutoscalerSettings{ScanInterval: a.ScanInterval, ScaleDownDelayAfterAdd: a.ScaleDownDelayAfterAdd,
 			ScaleDownUnneededTime: a.ScaleDownUnneededTime, ScaleDownDelayAfterFailure: a.ScaleDownDelayAfterFailure,
-			UtilizationThreshold: a.UtilizationThreshold, MaxGracefulTermination: a.MaxGracefulTermination}
+			UtilizationThreshold: a.UtilizationThreshold, MaxGracefulTermination: a.MaxGracefulTermination, Expander: a.Expander}
 		cfg.Resize = a.Resize
 	}
 	return cfg
@@ -138,6 +184,7 @@ func (p *Provider) start(ctx context.Context, c *cluster, spec provider.ClusterS
 	srv, err := kubeapiserver.Start(ctx, kubeapiserver.Config{
 		ID: spec.ID, DataDir: filepath.Join(p.dir, spec.ID), EtcdEndpoints: etcd.Endpoints(),
 		ServiceCIDR: spec.ServiceCIDR, AuthorizedIPRanges: spec.AuthorizedIPRanges,
+		ServerName: strings.ToLower(spec.FQDN), FrontDoor: p.frontDoor,
 	})
 	if err != nil {
 		return fmt.Errorf("start apiserver of %s: %w", spec.Name, err)
@@ -145,7 +192,9 @@ func (p *Provider) start(ctx context.Context, c *cluster, spec provider.ClusterS
 	// The runtime stands for the cluster's nodes and controllers: it talks to the API
 	// server over the internal listener, which authorized IP ranges do not filter.
 	cfg := srv.InClusterConfig()
-	rt, err := clusterruntime.Start(ctx, cfg, clusterruntime.Options{Logger: p.log.With("cluster", spec.Name)})
+	log := p.log.With("cluster", spec.Name)
+	rt, err := clusterruntime.Start(ctx, cfg, clusterruntime.Options{Logger: log,
+		DataDir: filepath.Join(p.dir, spec.ID, "inference"), Python: p.python})
 	if err != nil {
 		_ = srv.Stop(context.WithoutCancel(ctx))
 		return fmt.Errorf("start cluster runtime of %s: %w", spec.Name, err)
@@ -156,7 +205,15 @@ func (p *Provider) start(ctx context.Context, c *cluster, spec provider.ClusterS
 		_ = srv.Stop(context.WithoutCancel(ctx))
 		return err
 	}
-	c.server, c.runtime, c.kube = srv, rt, kc
+	// The inference router stands for azureml-fe: in-process, reachable from this machine.
+	rtr, err := startRouter(ctx, cfg, log)
+	if err != nil {
+		_ = rt.Stop(context.WithoutCancel(ctx))
+		_ = srv.Stop(context.WithoutCancel(ctx))
+		return fmt.Errorf("start inference router of %s: %w", spec.Name, err)
+	}
+	c.server, c.runtime, c.router, c.kube = srv, rt, rtr, kc
+	p.register(spec, srv)
 	p.log.Info("cluster started", "cluster", spec.Name, "id", spec.ID, "url", srv.URL(), "took", time.Since(start).Round(time.Millisecond))
 	return nil
 }
@@ -267,8 +324,62 @@ func deletePrefix(ctx context.Context, endpoints []string, prefix string) error 
 	return err
 }
 
-// stop stops a cluster's runtime and apiserver, keeping its data.
+// Running returns the ids of the clusters running in this process, sorted. It never
+// waits for a cluster that is starting or stopping.
+func (p *Provider) Running() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]string, 0, len(p.up))
+	for id := range p.up {
+		out = append(out, id)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// register makes a started cluster reachable through the front door by its FQDN.
+func (p *Provider) register(spec provider.ClusterSpec, srv *kubeapiserver.Server) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.up[spec.ID] = srv
+	name := strings.ToLower(spec.FQDN)
+	if name == "" {
+		return
+	}
+	if other, taken := p.byName[name]; taken && other != srv {
+		// Clusters created before FQDNs were made unique may share one: the first keeps it.
+		p.log.Warn("another running cluster has this fqdn; this one is not reachable through the front door", "cluster", spec.Name, "fqdn", name)
+		return
+	}
+	p.byName[name] = srv
+}
+
+// unregister removes a stopping cluster from the front door.
+func (p *Provider) unregister(srv *kubeapiserver.Server) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for id, s := range p.up {
+		if s == srv {
+			delete(p.up, id)
+		}
+	}
+	for name, s := range p.byName {
+		if s == srv {
+			delete(p.byName, name)
+		}
+	}
+}
+
+// stop stops a cluster's router, runtime and apiserver, keeping its data.
 func (p *Provider) stop(ctx context.Context, c *cluster) {
+	if c.server != nil {
+		p.unregister(c.server)
+	}
+	if c.router != nil {
+		if err := c.router.Stop(ctx); err != nil {
+			p.log.Warn("stop inference router", "cluster", c.spec.Name, "err", err)
+		}
+	}
 	if c.runtime != nil {
 		if err := c.runtime.Stop(ctx); err != nil {
 			p.log.Warn("stop cluster runtime", "cluster", c.spec.Name, "err", err)
@@ -279,7 +390,7 @@ func (p *Provider) stop(ctx context.Context, c *cluster) {
 			p.log.Warn("stop apiserver", "cluster", c.spec.Name, "err", err)
 		}
 	}
-	c.server, c.runtime, c.kube = nil, nil, nil
+	c.server, c.runtime, c.router, c.kube = nil, nil, nil, nil
 }
 
 // Close stops every cluster and the etcd, keeping their data.

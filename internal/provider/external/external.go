@@ -1,7 +1,8 @@
 // Package external is the provider of existing clusters, anywhere (kind, k3s, EKS, GKE,
 // on-premises): a cluster is reached by the kubeconfig it was registered with, and its
 // version, node count and VM sizes are read from the live cluster. Deleting it only forgets
-// it; the cluster itself is never changed by this provider.
+// it; the cluster itself is never changed by this provider. The pools a cluster autoscaler
+// manages (named in kube-system/cluster-autoscaler-status) are reported with its bounds.
 package external
 
 import (
@@ -18,9 +19,10 @@ var _ provider.Provider = (*Provider)(nil)
 
 // Provider registers existing clusters.
 type Provider struct {
-	sizes    *catalog.VMSizes
-	mu       sync.Mutex
-	clusters map[string]registered
+	sizes       *catalog.VMSizes
+	routerImage string
+	mu          sync.Mutex
+	clusters    map[string]registered
 }
 
 type registered struct {
@@ -28,15 +30,29 @@ type registered struct {
 	cluster    *kube.Cluster
 }
 
+// Option configures a Provider.
+type Option func(*Provider)
+
+// WithRouterImage sets the image of the inference router (azureml-fe) that the
+// provider's clusters run (serve --router-image). Without one, online endpoints cannot
+// serve on external clusters, and Info says so.
+func WithRouterImage(image string) Option {
+	return func(p *Provider) { p.routerImage = image }
+}
+
 // New returns an external provider; sizes names nodes' VM sizes from their capacity when
 // they carry no instance-type label.
-func New(sizes *catalog.VMSizes) *Provider {
-	return &Provider{sizes: sizes, clusters: map[string]registered{}}
+func New(sizes *catalog.VMSizes, opts ...Option) *Provider {
+	p := &Provider{sizes: sizes, clusters: map[string]registered{}}
+	for _, o := range opts {
+		o(p)
+	}
+	return p
 }
 
 // Info implements provider.Provider.
 func (p *Provider) Info() provider.Info {
-	return provider.Info{Name: "external"}
+	return provider.Info{Name: "external", ServesEndpoints: p.routerImage != "", RouterImage: p.routerImage}
 }
 
 // Ensure connects with spec.Kubeconfig, reads the live cluster and remembers it.
@@ -74,9 +90,24 @@ func (p *Provider) read(ctx context.Context, c *kube.Cluster) (*provider.Status,
 	if err != nil {
 		return nil, err
 	}
+	groups, err := c.AutoscalerStatus(ctx)
+	if err != nil {
+		return nil, err
+	}
 	st := &provider.Status{KubernetesVersion: v, Server: c.Config.Host}
-	for _, pool := range kube.Pools(nodes) {
-		st.Pools = append(st.Pools, provider.NodePool{Name: pool.Name, Count: pool.Count, VMSize: pool.VMSize, Mode: "System"})
+	pools := kube.Pools(nodes)
+	names := make([]string, len(pools))
+	for i, p := range pools {
+		names[i] = p.Name
+	}
+	bounds := map[string]*provider.PoolBounds{}
+	for _, g := range groups {
+		if p := kube.PoolOf(g.Name, names); p != "" {
+			bounds[p] = &provider.PoolBounds{Min: g.Min, Max: g.Max}
+		}
+	}
+	for _, pool := range pools {
+		st.Pools = append(st.Pools, provider.NodePool{Name: pool.Name, Count: pool.Count, VMSize: pool.VMSize, Mode: "System", Autoscale: bounds[pool.Name]})
 	}
 	return st, nil
 }

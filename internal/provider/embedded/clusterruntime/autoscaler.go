@@ -3,17 +3,14 @@ package clusterruntime
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	v1 "k8s.io/api/core/v1"
-	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -54,6 +51,9 @@ type AutoscalerSettings struct {
 	// MaxGracefulTermination bounds how long a drain waits for the evicted pods to go.
 	// Zero means 10m.
 	MaxGracefulTermination time.Duration
+	// Expander picks the pool to grow when several would take a pod: ExpanderRandom
+	// (also ""), ExpanderLeastWaste or ExpanderMostPods.
+	Expander string
 }
 
 // PoolBounds are the node counts the autoscaler keeps an autoscaled pool within.
@@ -100,6 +100,43 @@ type autoscaler struct {
 	since   map[string]time.Time // nodes under the threshold, since when
 	noticed map[types.UID]string // last NotTriggerScaleUp message per pod
 	status  string               // last status written, without its time
+	exp     *expander            // the expander of the last scan
+	warned  string               // the last scan's failure, logged once
+}
+
+// expander returns the expander called name, keeping the one of earlier scans (and its
+// random sequence) while the name stays.
+func (a *autoscaler) expander(name string) *expander {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if name == "" {
+		name = ExpanderRandom
+	}
+	if a.exp == nil || a.exp.name != name {
+		a.exp = newExpander(name, uint64(a.clock.Now().UnixNano()))
+	}
+	return a.exp
+}
+
+// scanFailed logs why a scan failed (a refused Resize, say) once per distinct reason,
+// not at every scan while it lasts; err nil ends the failure.
+func (a *autoscaler) scanFailed(err error) {
+	msg := ""
+	if err != nil {
+		msg = err.Error()
+	}
+	a.mu.Lock()
+	same := msg == a.warned
+	a.warned = msg
+	a.mu.Unlock()
+	switch {
+	case err == nil && !same:
+		a.log.Info("cluster autoscaler scan succeeds again")
+	case err != nil && !same:
+		a.log.Warn("cluster autoscaler scan", "err", err)
+	case err != nil:
+		a.log.Debug("cluster autoscaler scan", "err", err)
+	}
 }
 
 func (a *autoscaler) set(cfg AutoscalerConfig) {
@@ -138,8 +175,8 @@ func (a *autoscaler) run(ctx context.Context) {
 		case <-a.clock.After(cfg.Settings.ScanInterval):
 		}
 		if len(a.config().Pools) > 0 {
-			if err := a.scan(ctx); err != nil && ctx.Err() == nil {
-				a.log.Warn("cluster autoscaler scan", "err", err)
+			if err := a.scan(ctx); ctx.Err() == nil {
+				a.scanFailed(err)
 			}
 		}
 	}
@@ -169,10 +206,11 @@ type scaleUpPlan struct {
 }
 
 // planScaleUp places the pending pods, largest first, on the room the existing nodes have
-// left, then on new nodes of the autoscaled pools (first pool by name that fits, a new
-// node only when the planned ones are full), never past a pool's maximum. Pods that fit
-// on no new node of any pool are reported with the reasons, as the scheduler words them.
-func planScaleUp(pending []*v1.Pod, nodes []*v1.Node, usage map[string]nodeUsage, pools []autoscaledPool) scaleUpPlan {
+// left, then on new nodes of the autoscaled pools (a new node only when the planned ones
+// are full; the pool the expander picks among those whose node takes the pod), never past
+// a pool's maximum. Pods that fit on no new node of any pool are reported with the
+// reasons, as the scheduler words them.
+func planScaleUp(pending []*v1.Pod, nodes []*v1.Node, usage map[string]nodeUsage, pools []autoscaledPool, exp *expander) scaleUpPlan {
 	plan := scaleUpPlan{grow: map[string]int{}, triggered: map[types.UID]string{}, noScaleUp: map[types.UID]string{}}
 	used := map[string]nodeUsage{}
 	for name, u := range usage {
@@ -201,7 +239,7 @@ func planScaleUp(pending []*v1.Pod, nodes []*v1.Node, usage map[string]nodeUsage
 		return true
 	}
 next:
-	for _, pod := range pods {
+	for i, pod := range pods {
 		requests := podRequests(pod)
 		affinity := nodeaffinity.GetRequiredNodeAffinity(pod)
 		for _, n := range nodes {
@@ -216,19 +254,10 @@ next:
 			}
 		}
 		reasons := map[string]int{}
-		for _, p := range pools {
-			tmpl := templateNode(p.pool)
-			why := unfitReasons(pod, requests, affinity, tmpl, nodeUsage{})
-			if len(why) == 0 && p.pool.Count+plan.grow[p.pool.Name] >= p.Max {
-				why = []string{reasonMaxSizeReached}
-			}
-			if len(why) > 0 {
-				for _, r := range why {
-					reasons[r]++
-				}
-				continue
-			}
+		if options := expanderOptions(pools, plan.grow, pod, requests, affinity, reasons); len(options) > 0 {
+			p := options[exp.choose(options, pod, pods[i:])]
 			plan.grow[p.pool.Name]++
+			tmpl := templateNode(p.pool)
 			tmpl.Name = fmt.Sprintf("%s-new-%d", tmpl.Name, plan.grow[p.pool.Name])
 			added = append(added, newNode{pool: p.pool.Name, node: tmpl})
 			place(pod, requests, affinity, tmpl)
@@ -332,7 +361,7 @@ func (a *autoscaler) scan(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	plan := planScaleUp(pending, slices.Concat(st.nodes, st.upcoming), st.usage, st.pools)
+	plan := planScaleUp(pending, slices.Concat(st.nodes, st.upcoming), st.usage, st.pools, a.expander(cfg.Settings.Expander))
 	byUID := map[types.UID]*v1.Pod{}
 	for _, p := range pending {
 		byUID[p.UID] = p
@@ -440,227 +469,5 @@ func (a *autoscaler) writeStatus(ctx context.Context, cfg AutoscalerConfig, st *
 	a.mu.Lock()
 	a.status = body
 	a.mu.Unlock()
-	return nil
-}
-
-// scaleDown removes at most one node per scan: the last node of an autoscaled pool above
-// its minimum (SetPool removes the highest indexes), once its pods' requests have stayed
-// under the utilization threshold for the unneeded time and they all fit on the other
-// nodes. The node is cordoned, its pods are evicted through the eviction API (so that
-// PodDisruptionBudgets hold; a refusal leaves the node and uncordons it), and once they
-// are gone the pool shrinks. Nothing is removed within the delay after a scale-up. It
-// returns how many nodes are candidates.
-func (a *autoscaler) scaleDown(ctx context.Context, cfg AutoscalerConfig, st *state) (int, error) {
-	now := a.clock.Now()
-	a.mu.Lock()
-	recentUp := !a.lastUp.IsZero() && now.Sub(a.lastUp) < cfg.Settings.ScaleDownDelayAfterAdd ||
-		!a.failed.IsZero() && now.Sub(a.failed) < cfg.Settings.ScaleDownDelayAfterFailure
-	a.mu.Unlock()
-	// Every underused node of an autoscaled pool starts its unneeded time now, so that
-	// the nodes below the last one are ready to go one after the other.
-	autoscaled := map[string]autoscaledPool{}
-	for _, ap := range st.pools {
-		autoscaled[ap.pool.Name] = ap
-	}
-	seen := map[string]bool{}
-	a.mu.Lock()
-	for _, n := range st.nodes {
-		pool, _, ok := parseNodeName(n.Name)
-		if _, auto := autoscaled[pool]; !ok || !auto {
-			continue
-		}
-		if utilization(n, st.usage[n.Name]) < cfg.Settings.UtilizationThreshold && movable(a.podsOn(n.Name)) {
-			seen[n.Name] = true
-			if _, ok := a.since[n.Name]; !ok {
-				a.since[n.Name] = now
-			}
-		}
-	}
-	for name := range a.since {
-		if !seen[name] {
-			delete(a.since, name)
-		}
-	}
-	since := maps.Clone(a.since)
-	a.mu.Unlock()
-
-	for _, ap := range st.pools {
-		if ap.pool.Count <= ap.Min {
-			continue
-		}
-		name := nodeName(ap.pool.Name, poolID(a.nodeSim.clusterUID, ap.pool.Name), ap.pool.Count-1)
-		i := slices.IndexFunc(st.nodes, func(n *v1.Node) bool { return n.Name == name })
-		if i < 0 || !seen[name] || recentUp || now.Sub(since[name]) < cfg.Settings.ScaleDownUnneededTime {
-			continue
-		}
-		node, pods := st.nodes[i], a.podsOn(name)
-		others := slices.Delete(slices.Clone(st.nodes), i, i+1)
-		if !fitElsewhere(pods, others, st.usage) {
-			continue
-		}
-		if err := a.drain(ctx, cfg, node, pods); err != nil {
-			a.mu.Lock()
-			a.failed = now
-			a.mu.Unlock()
-			return len(seen), err
-		}
-		if err := a.resize(ctx, cfg, ap.pool, ap.pool.Count-1); err != nil {
-			return len(seen), errors.Join(fmt.Errorf("scale down pool %s to %d: %w", ap.pool.Name, ap.pool.Count-1, err), a.cordon(ctx, name, false))
-		}
-		a.log.Info("cluster autoscaler scaled down", "pool", ap.pool.Name, "node", name, "to", ap.pool.Count-1)
-		a.recorder.Eventf(node, v1.EventTypeNormal, EventScaleDown, "node removed by cluster autoscaler: %s %d->%d (min: %d)",
-			ap.pool.Name, ap.pool.Count, ap.pool.Count-1, ap.Min)
-		a.mu.Lock()
-		delete(a.since, name)
-		a.mu.Unlock()
-		break
-	}
-	return len(seen), nil
-}
-
-// podsOn returns the pods bound to a node that still run.
-func (a *autoscaler) podsOn(node string) []*v1.Pod {
-	objs, err := a.podSim.podIndex.ByIndex(podsByNodeIndex, node)
-	if err != nil {
-		return nil
-	}
-	var out []*v1.Pod
-	for _, o := range objs {
-		if p, ok := o.(*v1.Pod); ok && !terminal(p) && p.DeletionTimestamp == nil {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
-// utilization is the larger share of the node's allocatable cpu and memory that the
-// requests of its pods take.
-func utilization(node *v1.Node, used nodeUsage) float64 {
-	var worst float64
-	for _, name := range []v1.ResourceName{v1.ResourceCPU, v1.ResourceMemory} {
-		alloc := node.Status.Allocatable[name]
-		if alloc.IsZero() {
-			continue
-		}
-		q := used.requests[name]
-		worst = max(worst, float64(q.MilliValue())/float64(alloc.MilliValue()))
-	}
-	return worst
-}
-
-// movable tells whether every pod of a node would come back elsewhere: pods of a
-// controller other than a DaemonSet (which runs on every node anyway) outside kube-system.
-// A bare pod, or a system pod, keeps its node, as cluster-autoscaler's defaults do.
-func movable(pods []*v1.Pod) bool {
-	for _, p := range pods {
-		if daemonSetPod(p) {
-			continue
-		}
-		if controllerOf(p) == "" || p.Namespace == metav1.NamespaceSystem {
-			return false
-		}
-	}
-	return true
-}
-
-func daemonSetPod(p *v1.Pod) bool {
-	for _, ref := range p.OwnerReferences {
-		if ref.Controller != nil && *ref.Controller && ref.Kind == "DaemonSet" {
-			return true
-		}
-	}
-	return false
-}
-
-// fitElsewhere tells whether the pods (but DaemonSet pods) fit on nodes next to what they run.
-func fitElsewhere(pods []*v1.Pod, nodes []*v1.Node, usage map[string]nodeUsage) bool {
-	used := map[string]nodeUsage{}
-	for name, u := range usage {
-		used[name] = u.clone()
-	}
-next:
-	for _, pod := range pods {
-		if daemonSetPod(pod) {
-			continue
-		}
-		requests := podRequests(pod)
-		affinity := nodeaffinity.GetRequiredNodeAffinity(pod)
-		for _, n := range nodes {
-			u := used[n.Name]
-			if len(unfitReasons(pod, requests, affinity, n, u)) == 0 {
-				u.add(pod, requests)
-				used[n.Name] = u
-				continue next
-			}
-		}
-		return false
-	}
-	return true
-}
-
-// drain cordons node and evicts its pods, waiting up to the graceful termination limit
-// for them to go. A refused eviction (a PodDisruptionBudget) uncordons the node.
-func (a *autoscaler) drain(ctx context.Context, cfg AutoscalerConfig, node *v1.Node, pods []*v1.Pod) error {
-	if err := a.cordon(ctx, node.Name, true); err != nil {
-		return err
-	}
-	a.recorder.Event(node, v1.EventTypeNormal, EventScaleDown, "marked the node as toBeDeleted/unschedulable")
-	for _, p := range pods {
-		if daemonSetPod(p) {
-			continue
-		}
-		// The pod's own grace period, capped by max-graceful-termination-sec.
-		grace := int64(cfg.Settings.MaxGracefulTermination / time.Second)
-		if g := p.Spec.TerminationGracePeriodSeconds; g != nil && *g < grace {
-			grace = *g
-		}
-		err := a.client.PolicyV1().Evictions(p.Namespace).Evict(ctx, &policyv1.Eviction{ObjectMeta: metav1.ObjectMeta{Name: p.Name, Namespace: p.Namespace},
-			DeleteOptions: &metav1.DeleteOptions{GracePeriodSeconds: &grace}})
-		switch {
-		case err == nil, apierrors.IsNotFound(err):
-		default:
-			a.recorder.Eventf(p, v1.EventTypeWarning, EventScaleDown, "failed to evict pod for scale-down: %v", err)
-			if uerr := a.cordon(ctx, node.Name, false); uerr != nil {
-				return uerr
-			}
-			return fmt.Errorf("drain node %s: evict pod %s: %w", node.Name, podKey(p), err)
-		}
-		a.recorder.Event(p, v1.EventTypeNormal, EventScaleDown, "deleting pod for node scale down")
-	}
-	deadline := a.clock.Now().Add(cfg.Settings.MaxGracefulTermination)
-	for {
-		left := 0
-		for _, p := range a.podsOn(node.Name) {
-			if !daemonSetPod(p) {
-				left++
-			}
-		}
-		if left == 0 {
-			return nil
-		}
-		if a.clock.Now().After(deadline) {
-			return fmt.Errorf("drain node %s: %d pods still there after %v", node.Name, left, cfg.Settings.MaxGracefulTermination)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-a.clock.After(100 * time.Millisecond):
-		}
-	}
-}
-
-// cordon marks a node unschedulable (or schedulable again).
-func (a *autoscaler) cordon(ctx context.Context, name string, on bool) error {
-	node, err := a.client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
-	if err != nil {
-		return fmt.Errorf("cordon node %s: %w", name, err)
-	}
-	if node.Spec.Unschedulable == on {
-		return nil
-	}
-	node.Spec.Unschedulable = on
-	if _, err := a.client.CoreV1().Nodes().Update(ctx, node, metav1.UpdateOptions{}); err != nil {
-		return fmt.Errorf("cordon node %s: %w", name, err)
-	}
 	return nil
 }

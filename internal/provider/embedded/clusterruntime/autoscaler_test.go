@@ -54,7 +54,7 @@ func TestPlanScaleUp(t *testing.T) {
 			}
 			p := pool
 			p.Count = tc.count
-			plan := planScaleUp(pending, []*v1.Node{full}, usage, []autoscaledPool{{pool: p, PoolBounds: PoolBounds{Min: 1, Max: tc.max}}})
+			plan := planScaleUp(pending, []*v1.Node{full}, usage, []autoscaledPool{{pool: p, PoolBounds: PoolBounds{Min: 1, Max: tc.max}}}, newExpander("", 1))
 			if plan.grow[pool.Name] != tc.wantGrow || len(plan.noScaleUp) != tc.wantNone {
 				t.Fatalf("grow %d, no scale-up for %d pods; want %d and %d", plan.grow[pool.Name], len(plan.noScaleUp), tc.wantGrow, tc.wantNone)
 			}
@@ -198,11 +198,11 @@ func TestPlanScaleUpGPU(t *testing.T) {
 	gpuPod.UID = "gpu"
 	cpu := autoscaledPool{pool: poolD3, PoolBounds: PoolBounds{Min: 1, Max: 6}}
 	gpu := autoscaledPool{pool: poolNC6, PoolBounds: PoolBounds{Min: 1, Max: 3}}
-	plan := planScaleUp([]*v1.Pod{gpuPod}, nil, nil, []autoscaledPool{cpu, gpu})
+	plan := planScaleUp([]*v1.Pod{gpuPod}, nil, nil, []autoscaledPool{cpu, gpu}, newExpander("", 1))
 	if plan.grow[poolNC6.Name] != 1 || plan.grow[poolD3.Name] != 0 {
 		t.Errorf("grow %v, want one %s node", plan.grow, poolNC6.Name)
 	}
-	plan = planScaleUp([]*v1.Pod{gpuPod}, nil, nil, []autoscaledPool{cpu})
+	plan = planScaleUp([]*v1.Pod{gpuPod}, nil, nil, []autoscaledPool{cpu}, newExpander("", 1))
 	if msg := plan.noScaleUp["gpu"]; !strings.Contains(msg, "Insufficient "+string(ResourceGPU)) {
 		t.Errorf("without a GPU pool: %q", msg)
 	}

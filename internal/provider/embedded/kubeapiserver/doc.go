@@ -28,6 +28,10 @@
 //     the apiserver must keep reaching itself whatever the ranges say (an AKS control plane
 //     is not subject to its own authorized ranges either). [Server.InClusterConfig] hands
 //     that path to the in-process components that stand for the cluster's nodes.
+//   - With Config.FrontDoor and Config.ServerName, the kubeconfigs name the front door (the
+//     control plane's port) as server and ServerName as tls-server-name; the front door
+//     passes such connections to [Server.Handoff], which filters and tracks them as it does
+//     those of the secure port.
 //
 // # Identities
 //

@@ -100,6 +100,23 @@ func (l *authorizedListener) pump(from net.Listener, filtered bool) {
 	}
 }
 
+// handoff serves a connection accepted elsewhere (the front door) as if it came from the
+// public listener: filtered by its remote address and tracked.
+func (l *authorizedListener) handoff(conn net.Conn) {
+	if !l.allows(conn.RemoteAddr()) {
+		conn.Close()
+		return
+	}
+	tracked := l.track(conn)
+	go func() {
+		select {
+		case l.conns <- tracked:
+		case <-l.done:
+			tracked.Close()
+		}
+	}()
+}
+
 // Accept returns the next allowed connection from either listener.
 func (l *authorizedListener) Accept() (net.Conn, error) {
 	select {

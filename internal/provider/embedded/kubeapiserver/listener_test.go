@@ -149,3 +149,81 @@ func TestAuthorizedListener(t *testing.T) {
 		t.Errorf("Accept after Close = %v, want net.ErrClosed", err)
 	}
 }
+
+// TestAuthorizedListenerHandoff: a connection handed over by the front door is filtered by
+// its own remote address, served like an accepted one, and cut when the ranges change.
+func TestAuthorizedListenerHandoff(t *testing.T) {
+	public, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	internal, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := newAuthorizedListener(public, internal, nil)
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				b := make([]byte, 1)
+				for {
+					if _, err := c.Read(b); err != nil {
+						return
+					}
+					c.Write(b)
+				}
+			}()
+		}
+	}()
+	// A front door stand-in: accept on another port and hand the connection over.
+	door, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer door.Close()
+	go func() {
+		for {
+			c, err := door.Accept()
+			if err != nil {
+				return
+			}
+			l.handoff(c)
+		}
+	}()
+	echo := func(c net.Conn) error {
+		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+		if _, err := c.Write([]byte{'x'}); err != nil {
+			return err
+		}
+		b := make([]byte, 1)
+		_, err := io.ReadFull(c, b)
+		return err
+	}
+	kept, err := net.Dial("tcp", door.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kept.Close()
+	if err := echo(kept); err != nil {
+		t.Fatalf("handed-over connection: %v", err)
+	}
+	deny, _ := parseIPRanges([]string{"192.0.2.0/24"})
+	l.setRanges(deny)
+	if err := echo(kept); err == nil {
+		t.Fatal("a handed-over connection outlived a range change that excludes it")
+	}
+	refused, err := net.Dial("tcp", door.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer refused.Close()
+	if err := echo(refused); err == nil {
+		t.Fatal("a connection from outside the ranges was served")
+	}
+}

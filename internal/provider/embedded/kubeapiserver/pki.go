@@ -17,6 +17,8 @@ import (
 	"path/filepath"
 	"slices"
 	"time"
+
+	"github.com/mlfleet/mlfleet/internal/atomicfile"
 )
 
 const (
@@ -173,10 +175,10 @@ func (p *pki) loadOrCreateCA(clusterID string, now time.Time) error {
 	certPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
 	// Key first: a crash between the two writes leaves a key without a certificate, which
 	// the next start reports instead of silently creating a second CA.
-	if err := writeFileAtomic(keyFile, keyPEM, 0o600); err != nil {
+	if err := atomicfile.WriteFile(keyFile, keyPEM, 0o600); err != nil {
 		return fmt.Errorf("write cluster CA: %w", err)
 	}
-	if err := writeFileAtomic(certFile, certPEM, 0o600); err != nil {
+	if err := atomicfile.WriteFile(certFile, certPEM, 0o600); err != nil {
 		return fmt.Errorf("write cluster CA: %w", err)
 	}
 	p.caCert, p.caKey, p.caPEM = cert, key, certPEM
@@ -200,7 +202,7 @@ func (p *pki) loadOrCreateServiceAccountKey() error {
 		if keyPEM, err = encodeKeyPEM(ecKey); err != nil {
 			return fmt.Errorf("generate service account key: %w", err)
 		}
-		if err := writeFileAtomic(keyFile, keyPEM, 0o600); err != nil {
+		if err := atomicfile.WriteFile(keyFile, keyPEM, 0o600); err != nil {
 			return fmt.Errorf("write service account key: %w", err)
 		}
 		key = ecKey
@@ -212,7 +214,7 @@ func (p *pki) loadOrCreateServiceAccountKey() error {
 	if err != nil {
 		return fmt.Errorf("write service account public key: %w", err)
 	}
-	if err := writeFileAtomic(pubFile, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o600); err != nil {
+	if err := atomicfile.WriteFile(pubFile, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o600); err != nil {
 		return fmt.Errorf("write service account public key: %w", err)
 	}
 	return nil
@@ -268,10 +270,10 @@ func (p *pki) loadOrIssue(spec leafSpec, now time.Time) (keyPair, error) {
 		return keyPair{}, fmt.Errorf("issue %s certificate: %w", spec.file, err)
 	}
 	certPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	if err := writeFileAtomic(keyFile, keyPEM, 0o600); err != nil {
+	if err := atomicfile.WriteFile(keyFile, keyPEM, 0o600); err != nil {
 		return keyPair{}, fmt.Errorf("write %s certificate: %w", spec.file, err)
 	}
-	if err := writeFileAtomic(certFile, certPEM, 0o600); err != nil {
+	if err := atomicfile.WriteFile(certFile, certPEM, 0o600); err != nil {
 		return keyPair{}, fmt.Errorf("write %s certificate: %w", spec.file, err)
 	}
 	return keyPair{cert: certPEM, key: keyPEM}, nil
@@ -354,30 +356,4 @@ func encodeKeyPEM(key crypto.Signer) ([]byte, error) {
 		return nil, err
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
-}
-
-// writeFileAtomic writes data to path through a temporary file and a rename, so that a crash
-// never leaves a truncated key or certificate behind.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // no-op after a successful rename
-	if err := tmp.Chmod(perm); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mlfleet/mlfleet/internal/atomicfile"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
@@ -97,6 +98,16 @@ type Config struct {
 	// ServiceCIDR is the range that Service cluster IPs come from. Empty means
 	// "10.0.0.0/16" (the AKS default); its first address becomes the kubernetes Service.
 	ServiceCIDR string
+
+	// ServerName is the cluster's DNS name (its fqdn): the serving certificate is valid for
+	// it. Empty means none.
+	ServerName string
+
+	// FrontDoor is the host:port of a front door (package frontdoor) that passes
+	// connections whose TLS server name is ServerName to this server (Server.Handoff). When
+	// set, with ServerName, the kubeconfigs name FrontDoor as their server and ServerName as
+	// their tls-server-name, instead of the secure port's own address.
+	FrontDoor string
 
 	// AuthorizedIPRanges restricts which source addresses may connect to the secure port:
 	// CIDRs or single IP addresses. Empty means every source is allowed. The apiserver's
@@ -211,16 +222,23 @@ func start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if !advertise.IsLoopback() {
 		names.ips = append(names.ips, advertise)
 	}
+	if cfg.ServerName != "" {
+		names.dns = append(names.dns, cfg.ServerName)
+	}
 	certs, err := loadOrCreatePKI(filepath.Join(cfg.DataDir, "pki"), cfg.ID, names, time.Now())
 	if err != nil {
 		return nil, err
 	}
 	url := "https://" + hostPort
-	adminKubeconfig, err := kubeconfig(cfg.ID, cfg.ID+"-admin", "clusterAdmin_"+cfg.ID, url, certs.caPEM, certs.admin)
+	endpoint := kubeEndpoint{server: url}
+	if cfg.FrontDoor != "" && cfg.ServerName != "" {
+		endpoint = kubeEndpoint{server: "https://" + cfg.FrontDoor, serverName: cfg.ServerName}
+	}
+	adminKubeconfig, err := kubeconfig(cfg.ID, cfg.ID+"-admin", "clusterAdmin_"+cfg.ID, endpoint, certs.caPEM, certs.admin)
 	if err != nil {
 		return nil, err
 	}
-	userKubeconfig, err := kubeconfig(cfg.ID, cfg.ID, "clusterUser_"+cfg.ID, url, certs.caPEM, certs.user)
+	userKubeconfig, err := kubeconfig(cfg.ID, cfg.ID, "clusterUser_"+cfg.ID, endpoint, certs.caPEM, certs.user)
 	if err != nil {
 		return nil, err
 	}
@@ -257,7 +275,7 @@ func start(ctx context.Context, cfg Config) (_ *Server, err error) {
 
 	s := &Server{
 		id:       cfg.ID,
-		url:      url,
+		url:      endpoint.server,
 		listener: listener,
 		caPEM:    certs.caPEM,
 		admin:    adminKubeconfig,
@@ -527,15 +545,25 @@ func listenPublic(dataDir, addr string) (net.Listener, error) {
 		return nil, fmt.Errorf("listen on %s: %w", addr, err)
 	}
 	actual := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
-	if err := writeFileAtomic(recordFile, []byte(actual+"\n"), 0o600); err != nil {
+	if err := atomicfile.WriteFile(recordFile, []byte(actual+"\n"), 0o600); err != nil {
 		l.Close()
 		return nil, fmt.Errorf("record port: %w", err)
 	}
 	return l, nil
 }
 
-// URL returns the https URL of the secure port, the one in the kubeconfigs.
+// URL returns the https URL in the kubeconfigs: the secure port's, or the front door's
+// (Config.FrontDoor).
 func (s *Server) URL() string { return s.url }
+
+// Handoff takes over a connection the front door accepted for this server, its
+// ClientHello still unread. The authorized IP ranges apply to conn's remote address as
+// they do to connections on the secure port, and so does closing on a range change.
+func (s *Server) Handoff(conn net.Conn) { s.listener.handoff(conn) }
+
+// Allows tells whether a connection from addr may reach the server under the current
+// authorized IP ranges.
+func (s *Server) Allows(addr net.Addr) bool { return s.listener.allows(addr) }
 
 // AdminKubeconfig returns a kubeconfig of a cluster administrator (group system:masters).
 // It stays valid across restarts on the same DataDir while the port stays the same.

@@ -1,0 +1,70 @@
+package api
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/mlfleet/mlfleet/internal/auth"
+	"github.com/mlfleet/mlfleet/internal/containerservice"
+	"github.com/mlfleet/mlfleet/internal/replicas"
+	"github.com/mlfleet/mlfleet/internal/store"
+)
+
+// replicaRoutes serves the replica table under /mlfleet/v1 (ARM has no such resource).
+func (s *Server) replicaRoutes() {
+	s.router.handle(http.MethodGet, "/mlfleet/v1/replicas", s.listReplicas).selfAuthorized = true
+}
+
+// ReplicaBody is one replica in GET /mlfleet/v1/replicas.
+type ReplicaBody struct {
+	ID            string    `json:"id"`
+	Address       string    `json:"address"`
+	State         string    `json:"state"` // Live or Lost
+	StartedAt     time.Time `json:"startedAt"`
+	LastHeartbeat time.Time `json:"lastHeartbeat"`
+	// SilenceSeconds is how long ago the latest heartbeat was, on the database's clock.
+	SilenceSeconds float64 `json:"silenceSeconds"`
+	// Clusters are the ARM ids of the managed clusters the replica runs.
+	Clusters []string `json:"clusters"`
+}
+
+// replicaReadAction is what a caller needs at "/" to list replicas: any role at the root.
+const replicaReadAction = "Microsoft.Mlfleet/replicas/read"
+
+// listReplicas lists the replicas serving this store, live ones and lost ones, with the
+// clusters each runs. Only a principal with a role at the root scope may.
+func (s *Server) listReplicas(w http.ResponseWriter, r *http.Request, _ params) {
+	if err := auth.PrincipalFrom(r.Context()).Check(replicaReadAction, "/"); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	rows, err := s.cfg.Store.ListReplicas(r.Context())
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	names := map[string]string{} // provider cluster id -> ARM id
+	clusters, err := s.cfg.Store.ListResources(r.Context(), store.ListOptions{Type: containerservice.TypeManagedCluster})
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	for _, c := range clusters {
+		names[containerservice.ClusterID(c.ID)] = c.ID
+	}
+	out := make([]ReplicaBody, 0, len(rows))
+	for _, row := range rows {
+		b := ReplicaBody{ID: row.ID, Address: row.Address, State: "Lost", StartedAt: row.StartedAt.UTC(),
+			LastHeartbeat: row.HeartbeatAt.UTC(), SilenceSeconds: row.Silence.Seconds(), Clusters: []string{}}
+		if replicas.Live(row, s.cfg.ReplicaInterval) {
+			b.State = "Live"
+		}
+		for _, id := range row.Clusters {
+			if armID, ok := names[id]; ok {
+				b.Clusters = append(b.Clusters, armID)
+			}
+		}
+		out = append(out, b)
+	}
+	writeJSON(w, http.StatusOK, listBody{Value: out})
+}

@@ -1,0 +1,52 @@
+package cli
+
+import (
+	"fmt"
+	"path"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mlfleet/mlfleet/pkg/mlfleet"
+)
+
+func newReplicaCommand(streams Streams, g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "replica",
+		Short: "The mlfleet server processes (replicas) serving this control plane",
+	}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "list",
+		Short: "List the replicas, live and lost, with their addresses and the clusters each runs",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return g.call(streams, replicaTable, func(c *mlfleet.Client) (any, error) {
+				return c.ListReplicas(cmd.Context())
+			})
+		},
+	})
+	return cmd
+}
+
+// replicaTable shows one replica a row; clusters by resource group and name.
+func replicaTable(v any) any {
+	return rows(v, func(m map[string]any) any {
+		var names []string
+		if list, ok := m["clusters"].([]any); ok {
+			for _, id := range list {
+				s := fmt.Sprint(id)
+				group := ""
+				if parts := strings.Split(s, "/"); len(parts) > 4 {
+					group = parts[4]
+				}
+				names = append(names, group+"/"+path.Base(s))
+			}
+		}
+		silence := ""
+		if f, ok := m["silenceSeconds"].(float64); ok {
+			silence = fmt.Sprintf("%.1fs", f)
+		}
+		return struct{ Id, Address, State, LastHeartbeat, Silence, Clusters any }{
+			m["id"], m["address"], m["state"], m["lastHeartbeat"], silence, strings.Join(names, ", ")}
+	})
+}

@@ -1,0 +1,222 @@
+package compute
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/mlfleet/mlfleet/internal/arm"
+	"github.com/mlfleet/mlfleet/internal/containerservice"
+	"github.com/mlfleet/mlfleet/internal/kube"
+	"github.com/mlfleet/mlfleet/internal/operations"
+	"github.com/mlfleet/mlfleet/internal/store"
+	"k8s.io/apimachinery/pkg/util/wait"
+)
+
+// attachFlow attaches an existing cluster: detach a forced-out holder, claim, check again,
+// install.
+func (s *Service) attachFlow(ctx context.Context, run *operations.Run, in attachInput) error {
+	c, err := s.getByID(ctx, in.ID)
+	if err != nil {
+		return err
+	}
+	clusterID := deref(c.Properties.ResourceID)
+	if in.Replace != nil {
+		if err := run.Step(ctx, "detach previous attachment", func(ctx context.Context) error {
+			return s.replace(ctx, clusterID, in.Replace)
+		}); err != nil {
+			return err
+		}
+		if err := run.Step(ctx, "claim cluster", func(ctx context.Context) error {
+			return s.claimCluster(ctx, clusterID, in.ID)
+		}); err != nil {
+			return err
+		}
+	}
+	return s.install(ctx, run, in.ID)
+}
+
+// replace detaches the attachment a forced attach takes the cluster from (S11): its
+// components leave the cluster, its compute (if this server has it) is forgotten, and its
+// claim is released.
+func (s *Service) replace(ctx context.Context, clusterID string, prev *replaceTarget) error {
+	mc, err := s.cfg.Clusters.GetByID(ctx, clusterID)
+	if err != nil {
+		return err
+	}
+	kc, err := s.connectWhenUp(ctx, mc)
+	if err != nil {
+		return unreachable(mc.Name, err)
+	}
+	if err := kc.Remove(ctx, prev.AttachmentID); err != nil {
+		return clusterError(mc.Name, "remove the previous attachment's components", err)
+	}
+	// The previous compute (if this server has it) goes with its claims, together.
+	return s.cfg.Store.InTx(ctx, func(tx store.Store) error {
+		if prev.ComputeID != "" {
+			if r, err := tx.GetResource(ctx, prev.ComputeID); err == nil {
+				if err := s.forgetIn(ctx, tx, r, 0); err != nil {
+					return err
+				}
+			} else if !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+		}
+		return releaseClaim(ctx, tx, attachmentClaimID(clusterID), prev.ComputeID)
+	})
+}
+
+// claimCluster records computeID as the one attachment of a cluster; idempotent for the
+// same compute.
+func (s *Service) claimCluster(ctx context.Context, clusterID, computeID string) error {
+	body, _ := json.Marshal(claim{ComputeID: computeID})
+	cid, _ := arm.ParseID(clusterID)
+	err := s.cfg.Store.CreateResource(ctx, &store.Resource{ID: attachmentClaimID(clusterID), ParentID: clusterID, Type: typeAttachment, Name: "current",
+		SubscriptionID: cid.SubscriptionID, ResourceGroup: cid.ResourceGroup, Body: body, OwnerID: computeID})
+	if errors.Is(err, store.ErrConflict) {
+		holder, herr := s.attachmentHolder(ctx, clusterID)
+		if herr != nil {
+			return herr
+		}
+		if strings.EqualFold(holder, computeID) {
+			return nil
+		}
+		return arm.Conflict("Cluster '%s' was attached to %s in the meantime.", cid.Name(), describeCompute(holder))
+	}
+	return err
+}
+
+// install checks the cluster again, marks it as attached, applies the components and waits
+// until they are ready, then records the compute Succeeded. Shared by create, attach.
+func (s *Service) install(ctx context.Context, run *operations.Run, id string) error {
+	c, err := s.getByID(ctx, id)
+	if err != nil {
+		return err
+	}
+	mc, err := s.cfg.Clusters.GetByID(ctx, deref(c.Properties.ResourceID))
+	if err != nil {
+		return err
+	}
+	st, err := s.settingsOf(ctx, c)
+	if err != nil {
+		return err
+	}
+	w, err := s.workspaceOf(ctx, c)
+	if err != nil {
+		return err
+	}
+	kc, err := s.connectWhenUp(ctx, mc)
+	if err != nil {
+		return unreachable(mc.Name, err)
+	}
+	if err := run.Step(ctx, "check cluster", func(ctx context.Context) error {
+		l, _, err := s.attachChecks(ctx, w, c.ID, mc.ID, st, false)
+		if err != nil {
+			return err
+		}
+		return l.err(fmt.Sprintf("Cluster '%s' cannot be attached as compute '%s'", mc.Name, c.Name))
+	}); err != nil {
+		return err
+	}
+	if err := run.Step(ctx, "mark cluster", func(ctx context.Context) error {
+		uid, err := kc.UID(ctx)
+		if err != nil {
+			return clusterError(mc.Name, "read its identity", err)
+		}
+		_, err = kc.ClaimMarker(ctx, kube.Marker{AttachmentID: c.Properties.Mlfleet.AttachmentID, ComputeID: c.ID, ComputeName: c.Name,
+			WorkspaceID: w.ID, ClusterUID: uid, AttachedAt: s.now().UTC()})
+		if errors.Is(err, kube.ErrAttached) {
+			return arm.Conflict("Cluster '%s' was attached by another control plane in the meantime: %v", mc.Name, err)
+		}
+		return clusterError(mc.Name, "write the attachment marker", err)
+	}); err != nil {
+		return err
+	}
+	return s.applyAndRecord(ctx, run, c, mc, kc, st)
+}
+
+// applyAndRecord applies the components for st, waits until they are ready and records the
+// compute's live state. Shared by install and update.
+func (s *Service) applyAndRecord(ctx context.Context, run *operations.Run, c *Compute, mc *containerservice.ManagedCluster, kc *kube.Cluster, st settings) error {
+	tls, fqdn, err := s.tlsFor(ctx, c, st)
+	if err != nil {
+		return err
+	}
+	comp := kube.Components{AttachmentID: c.Properties.Mlfleet.AttachmentID, ComputeID: c.ID, Replicas: replicas(st.Purpose),
+		LoadBalancer: st.LB, Subnet: st.Subnet, TLS: tls,
+		// External clusters run the router image of serve --router-image as azureml-fe;
+		// embedded ones route in-process and keep the placeholder.
+		Image: s.cfg.Clusters.ProviderInfo(mc).RouterImage}
+	if err := run.Step(ctx, "install components", func(ctx context.Context) error {
+		return clusterError(mc.Name, "install the components", kc.Apply(ctx, comp))
+	}); err != nil {
+		return err
+	}
+	// Wait for the front-end: ready replicas, and its address when a load balancer gives one.
+	addressBy := time.Now().Add(20 * time.Second)
+	err = wait.PollUntilContextTimeout(ctx, pollEvery, s.cfg.ReadyTimeout, true, func(ctx context.Context) (bool, error) {
+		fe, err := kc.FrontEnd(ctx)
+		if err != nil {
+			return false, clusterError(mc.Name, "read the front-end", err)
+		}
+		return fe != nil && fe.ReadyReplicas >= comp.Replicas && (fe.Address != "" || time.Now().After(addressBy)), nil
+	})
+	if wait.Interrupted(err) && ctx.Err() == nil {
+		return arm.Errorf(http.StatusInternalServerError, "ComponentsNotReady",
+			"The inference front-end of cluster '%s' did not become ready within %v; see 'kubectl -n azureml describe deployment azureml-fe'.", mc.Name, s.cfg.ReadyTimeout)
+	}
+	if err != nil {
+		return err
+	}
+	o := s.observe(ctx, mc, false)
+	return s.modify(ctx, c.ID, func(c *Compute) {
+		c.Properties.Mlfleet.Attached = true
+		c.Properties.Mlfleet.FrontEndFqdn = fqdn
+		c.Properties.Mlfleet.ComponentsVersion = kube.ComponentsVersion
+		s.apply(c, o)
+		c.Properties.ProvisioningState = derivedState(c.Properties.Mlfleet.Conditions)
+	})
+}
+
+// connectWhenUp connects to a cluster, waiting (bounded) while its provider brings it back
+// up, as after a restart of the server that runs it.
+func (s *Service) connectWhenUp(ctx context.Context, mc *containerservice.ManagedCluster) (*kube.Cluster, error) {
+	var kc *kube.Cluster
+	var notRunning error
+	err := wait.PollUntilContextTimeout(ctx, pollEvery, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
+		var err error
+		kc, err = s.cfg.Clusters.Client(ctx, mc)
+		var ae *arm.Error
+		if err == nil || !errors.As(err, &ae) || ae.Code != containerservice.CodeClusterNotRunning {
+			return true, err
+		}
+		notRunning = err
+		// Waiting only makes sense for a cluster that is coming up, not one that failed or
+		// is going away.
+		cur, err := s.cfg.Clusters.GetByID(ctx, mc.ID)
+		if err != nil {
+			return false, err
+		}
+		switch cur.Properties.ProvisioningState {
+		case containerservice.StateFailed, StateDeleting:
+			return false, notRunning
+		}
+		return false, nil
+	})
+	if wait.Interrupted(err) && ctx.Err() == nil {
+		return nil, notRunning // still not running after the wait
+	}
+	return kc, err
+}
+
+// replicas of the inference front-end per cluster purpose (S6).
+func replicas(purpose string) int32 {
+	if purpose == "DevTest" {
+		return 1
+	}
+	return 3
+}

@@ -1,0 +1,195 @@
+package compute
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/mlfleet/mlfleet/internal/arm"
+	"github.com/mlfleet/mlfleet/internal/containerservice"
+	"github.com/mlfleet/mlfleet/internal/operations"
+	"github.com/mlfleet/mlfleet/internal/store"
+	"k8s.io/apimachinery/pkg/util/wait"
+)
+
+// deleteFlow detaches or deletes a compute (S3).
+func (s *Service) deleteFlow(ctx context.Context, run *operations.Run, in deleteInput) error {
+	r, err := s.cfg.Store.GetResource(ctx, in.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	c, err := decode(r)
+	if err != nil {
+		return err
+	}
+	if err := run.Step(ctx, "remove components", func(ctx context.Context) error {
+		return s.removeComponents(ctx, c, true)
+	}); err != nil {
+		return err
+	}
+	clusterID := deref(c.Properties.ResourceID)
+	if in.Action == "Delete" && c.Properties.Mlfleet.CreatedCluster {
+		if err := run.Step(ctx, "delete cluster", func(ctx context.Context) error {
+			return s.deleteCluster(ctx, clusterID, in.ID)
+		}); err != nil {
+			return err
+		}
+	}
+	return run.Step(ctx, "forget compute", func(ctx context.Context) error {
+		return s.cfg.Store.InTx(ctx, func(tx store.Store) error {
+			r, err := tx.GetResource(ctx, in.ID)
+			if errors.Is(err, store.ErrNotFound) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			// A detached compute leaves the cluster it created to the user.
+			if c.Properties.Mlfleet.CreatedCluster && clusterID != "" {
+				if err := s.cfg.Clusters.Disown(ctx, tx, clusterID, in.ID); err != nil {
+					return err
+				}
+			}
+			return s.forgetIn(ctx, tx, r, 0)
+		})
+	})
+}
+
+// removeComponents removes what mlfleet installed for a compute from its cluster. A cluster
+// that no longer exists has nothing to remove. strict refuses to go on when the cluster
+// cannot be reached (detach would otherwise leave the components behind).
+func (s *Service) removeComponents(ctx context.Context, c *Compute, strict bool) error {
+	clusterID := deref(c.Properties.ResourceID)
+	if clusterID == "" {
+		return nil
+	}
+	mc, err := s.cfg.Clusters.GetByID(ctx, clusterID)
+	var ae *arm.Error
+	if errors.As(err, &ae) && ae.Status == http.StatusNotFound {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if mc.Properties.ProvisioningState == containerservice.StateCreating || mc.Properties.ProvisioningState == containerservice.StateFailed {
+		return nil // never attached: nothing was installed
+	}
+	holder, err := s.attachmentHolder(ctx, clusterID)
+	if err != nil {
+		return err
+	}
+	if holder != "" && !strings.EqualFold(holder, c.ID) {
+		return nil // the cluster was taken over (forced attach): what is there is not ours
+	}
+	kc, err := s.connectWhenUp(ctx, mc)
+	if err == nil {
+		err = kc.Remove(ctx, c.Properties.Mlfleet.AttachmentID)
+	}
+	if err != nil {
+		if !strict {
+			s.log.Warn("components left in an unreachable cluster", "compute", c.ID, "cluster", clusterID, "err", err)
+			return nil
+		}
+		return arm.Errorf(http.StatusConflict, "ClusterUnreachable",
+			"The components mlfleet installed in cluster '%s' cannot be removed: %v. Make the cluster reachable and retry, or delete the cluster first ('mlfleet aks delete').", mc.Name, err)
+	}
+	return nil
+}
+
+// deleteCluster deletes a cluster compute computeID created, and waits until it is gone.
+// A cluster the compute did not create is left alone (DeleteFor checks the owner).
+func (s *Service) deleteCluster(ctx context.Context, clusterID, computeID string) error {
+	if clusterID == "" {
+		return nil
+	}
+	op, err := s.cfg.Clusters.DeleteFor(ctx, clusterID, computeID)
+	if err != nil || op == nil {
+		return err
+	}
+	cid, _ := arm.ParseID(clusterID)
+	return wait.PollUntilContextCancel(ctx, pollEvery, true, func(ctx context.Context) (bool, error) {
+		cur, err := s.cfg.Store.GetOperation(ctx, op.ID)
+		if err != nil {
+			return false, err
+		}
+		switch cur.Status {
+		case store.StatusSucceeded:
+			return true, nil
+		case store.StatusFailed, store.StatusCanceled:
+			return false, fmt.Errorf("delete cluster %s: %s", cid.Name(), cur.Error)
+		}
+		return false, nil
+	})
+}
+
+// forgetIn removes a compute's rows through tx: its attachment claim and TLS label (if
+// still its own), its TLS secret, its region name claim and itself. With ifVersion > 0 the
+// compute is removed only as it was read.
+func (s *Service) forgetIn(ctx context.Context, tx store.Store, r *store.Resource, ifVersion int64) error {
+	c, err := decode(r)
+	if err != nil {
+		return err
+	}
+	if clusterID := deref(c.Properties.ResourceID); clusterID != "" {
+		if err := releaseClaim(ctx, tx, attachmentClaimID(clusterID), c.ID); err != nil {
+			return err
+		}
+	}
+	if ssl := c.Properties.Properties.SSLConfiguration; ssl != nil && ssl.Status == "Auto" {
+		if err := s.releaseLeaf(ctx, tx, c.Properties.ComputeLocation, ssl.LeafDomainLabel, c.ID); err != nil {
+			return err
+		}
+	}
+	if err := tx.DeleteResource(ctx, tlsSecretID(r.ID), 0); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("delete TLS secret of %s: %w", r.ID, err)
+	}
+	if err := tx.DeleteResource(ctx, r.ID, ifVersion); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("delete compute %s: %w", r.ID, err)
+	}
+	return releaseClaim(ctx, tx, nameClaimID(c.Properties.ComputeLocation, c.Name), r.ID)
+}
+
+// cascadeDelete is the deleter of computes when their workspace or resource group goes:
+// remove the components when the cluster can be reached, then forget the compute.
+func (s *Service) cascadeDelete(ctx context.Context, run *operations.Run, r *store.Resource) error {
+	c, err := decode(r)
+	if err != nil {
+		return err
+	}
+	if err := s.removeComponents(ctx, c, false); err != nil {
+		return err
+	}
+	err = s.cfg.Store.InTx(ctx, func(tx store.Store) error {
+		cur, err := tx.GetResource(ctx, r.ID)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		// A cluster the compute created outlives it here: it becomes the user's.
+		if clusterID := deref(c.Properties.ResourceID); c.Properties.Mlfleet.CreatedCluster && clusterID != "" {
+			if err := s.cfg.Clusters.Disown(ctx, tx, clusterID, r.ID); err != nil {
+				return err
+			}
+		}
+		return s.forgetIn(ctx, tx, cur, 0)
+	})
+	if err != nil && ctx.Err() == nil {
+		// Its components are gone but the compute stays: say so, rather than leave it
+		// Succeeded and attached until the delete is retried.
+		if merr := s.modify(context.WithoutCancel(ctx), r.ID, func(c *Compute) {
+			c.Properties.ProvisioningState = StateFailed
+			c.Properties.ProvisioningErrors = []ProvisioningError{{Error: errorDetail(err)}}
+			c.Properties.Mlfleet.Attached = false
+		}); merr != nil && !errors.Is(merr, store.ErrNotFound) {
+			s.log.Error("record a compute its delete left behind", "compute", r.ID, "err", merr)
+		}
+	}
+	return err
+}

@@ -1,0 +1,100 @@
+package containerservice
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/mlfleet/mlfleet/internal/arm"
+	"github.com/mlfleet/mlfleet/internal/kube"
+	"github.com/mlfleet/mlfleet/internal/provider"
+	"github.com/mlfleet/mlfleet/internal/store"
+)
+
+// Credentials returns the cluster's admin or user kubeconfig.
+func (s *Service) Credentials(ctx context.Context, sub, rg, name string, admin bool) (*CredentialResults, error) {
+	mc, err := s.Get(ctx, sub, rg, name)
+	if err != nil {
+		return nil, err
+	}
+	if mc.Properties.ProvisioningState == StateCreating || mc.Properties.ProvisioningState == StateFailed {
+		return nil, arm.Conflict("Cluster '%s' is %s; credentials exist once it has been created.", name, strings.ToLower(mc.Properties.ProvisioningState))
+	}
+	creds, err := s.ClusterCredentials(ctx, mc)
+	if err != nil {
+		return nil, err
+	}
+	kc, kind := creds.User, "clusterUser"
+	if admin {
+		kc, kind = creds.Admin, "clusterAdmin"
+	}
+	parsed, err := arm.ParseID(mc.ID)
+	if err != nil {
+		return nil, fmt.Errorf("credentials of cluster %s: %w", mc.Name, err)
+	}
+	if kc, err = aksKubeconfig(kc, mc.Properties.Mlfleet.Context, parsed.ResourceGroup, mc.Name, admin); err != nil {
+		return nil, err
+	}
+	return &CredentialResults{Kubeconfigs: []CredentialResult{{Name: kind, Value: kc}}}, nil
+}
+
+// ClusterCredentials returns the kubeconfigs of a cluster from its provider.
+func (s *Service) ClusterCredentials(ctx context.Context, mc *ManagedCluster) (*provider.Credentials, error) {
+	prov, err := s.provider(mc.Properties.Mlfleet.Provider)
+	if err != nil {
+		return nil, err
+	}
+	creds, err := prov.Credentials(ctx, mc.Properties.Mlfleet.ClusterID)
+	if errors.Is(err, provider.ErrNotFound) {
+		return nil, arm.Errorf(http.StatusConflict, CodeClusterNotRunning, "Cluster '%s' is not running on this server right now; retry in a moment.", mc.Name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("credentials of cluster %s: %w", mc.Name, err)
+	}
+	return creds, nil
+}
+
+// Client returns a client of the cluster with its admin credentials, shared by everyone in
+// this process who reaches the cluster: one per cluster, kept while its kubeconfig stays
+// the same and dropped when the cluster is deleted (kube.Cache). It does not contact the
+// cluster.
+func (s *Service) Client(ctx context.Context, mc *ManagedCluster) (*kube.Cluster, error) {
+	creds, err := s.ClusterCredentials(ctx, mc)
+	if err != nil {
+		return nil, err
+	}
+	return s.clients.Get(mc.Properties.Mlfleet.ClusterID, creds.Admin, mc.Properties.Mlfleet.Context)
+}
+
+// ProbeClient checks the health of the cluster's cached client (kube.Cache.Probe): GET
+// /readyz, the client dropped after repeated failures.
+func (s *Service) ProbeClient(ctx context.Context, mc *ManagedCluster) error {
+	return s.clients.Probe(ctx, mc.Properties.Mlfleet.ClusterID)
+}
+
+const kubeconfigSecret = "/mlfleetSecrets/kubeconfig"
+
+func (s *Service) saveKubeconfig(ctx context.Context, tx store.Store, r *store.Resource, kubeconfig []byte) error {
+	body, _ := json.Marshal(map[string][]byte{"sealed": s.cfg.Secrets.Seal(kubeconfig)})
+	err := tx.CreateResource(ctx, &store.Resource{ID: r.ID + kubeconfigSecret, ParentID: r.ID, Type: TypeManagedCluster + "/mlfleetSecrets",
+		Name: "kubeconfig", SubscriptionID: r.SubscriptionID, ResourceGroup: r.ResourceGroup, Body: body, OwnerID: r.ID})
+	if err != nil {
+		return fmt.Errorf("save kubeconfig: %w", err)
+	}
+	return nil
+}
+
+func (s *Service) loadKubeconfig(ctx context.Context, r *store.Resource) ([]byte, error) {
+	sr, err := s.cfg.Store.GetResource(ctx, r.ID+kubeconfigSecret)
+	if err != nil {
+		return nil, fmt.Errorf("load kubeconfig of %s: %w", r.ID, err)
+	}
+	var body map[string][]byte
+	if err := json.Unmarshal(sr.Body, &body); err != nil {
+		return nil, fmt.Errorf("decode kubeconfig of %s: %w", r.ID, err)
+	}
+	return s.cfg.Secrets.Open(body["sealed"])
+}

@@ -1,0 +1,125 @@
+package containerservice
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/mlfleet/mlfleet/internal/arm"
+	"github.com/mlfleet/mlfleet/internal/operations"
+	"github.com/mlfleet/mlfleet/internal/store"
+)
+
+// Delete starts deleting a cluster; nil, nil when it does not exist.
+func (s *Service) Delete(ctx context.Context, sub, rg, name string, pre arm.Preconditions) (*store.Operation, error) {
+	mc, err := s.Get(ctx, sub, rg, name)
+	var ae *arm.Error
+	if errors.As(err, &ae) && ae.Code == arm.CodeResourceNotFound {
+		if err := pre.CheckIfMatch(fmt.Sprintf("Managed cluster '%s'", name), false, ""); err != nil {
+			return nil, err
+		}
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var op *store.Operation
+	err = s.cfg.Store.InTx(ctx, func(tx store.Store) error {
+		r, err := tx.GetResource(ctx, mc.ID)
+		if err != nil {
+			return err
+		}
+		if err := pre.CheckIfMatch(fmt.Sprintf("Managed cluster '%s'", name), true, arm.ETag(r.Version)); err != nil {
+			return err
+		}
+		op, err = s.cfg.Resources.StartDeleteIn(ctx, tx, mc.ID, sub)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.cfg.Engine.Wake()
+	return op, nil
+}
+
+// DeleteFor starts deleting the cluster clusterID on behalf of compute computeID, only if
+// that compute created it (CreatedFor). It returns nil, nil when the cluster is gone or is
+// not the compute's to delete: a cluster mlfleet did not create for that compute is never
+// deleted by it.
+func (s *Service) DeleteFor(ctx context.Context, clusterID, computeID string) (*store.Operation, error) {
+	var op *store.Operation
+	err := s.cfg.Store.InTx(ctx, func(tx store.Store) error {
+		r, err := tx.GetResource(ctx, clusterID)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		mc, err := decode(r)
+		if err != nil {
+			return err
+		}
+		if !strings.EqualFold(mc.Properties.Mlfleet.CreatedFor, computeID) {
+			s.log.Info("cluster not deleted: the compute did not create it", "cluster", clusterID, "compute", computeID, "createdFor", mc.Properties.Mlfleet.CreatedFor)
+			return nil
+		}
+		op, err = s.cfg.Resources.StartDeleteIn(ctx, tx, clusterID, r.SubscriptionID)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if op != nil {
+		s.cfg.Engine.Wake()
+	}
+	return op, nil
+}
+
+// Disown makes a cluster that compute computeID created the user's: the compute is going
+// away without it (detach). Nothing when the compute did not create it. st may be a
+// transaction.
+func (s *Service) Disown(ctx context.Context, st store.Store, clusterID, computeID string) error {
+	_, err := store.Modify(ctx, st, clusterID, func(r *store.Resource) error {
+		mc, err := decode(r)
+		if err != nil {
+			return err
+		}
+		if !strings.EqualFold(mc.Properties.Mlfleet.CreatedFor, computeID) {
+			return errNoChange
+		}
+		mc.Properties.Mlfleet.CreatedFor = ""
+		r.Body, _ = json.Marshal(mc)
+		return nil
+	})
+	if errors.Is(err, errNoChange) || errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
+// errNoChange stops a store.Modify that has nothing to write.
+var errNoChange = errors.New("no change")
+
+// deleteCluster is the cascade deleter of managed clusters: the provider destroys (or
+// forgets) the cluster, then the resource goes.
+func (s *Service) deleteCluster(ctx context.Context, run *operations.Run, r *store.Resource) error {
+	mc, err := decode(r)
+	if err != nil {
+		return err
+	}
+	if prov, err := s.provider(mc.Properties.Mlfleet.Provider); err == nil {
+		// Under the cluster's lock, so that a resume of it cannot start it again meanwhile.
+		unlock := s.locks.lock(r.ID)
+		err := prov.Delete(ctx, mc.Properties.Mlfleet.ClusterID)
+		unlock()
+		s.clients.Forget(mc.Properties.Mlfleet.ClusterID)
+		if err != nil {
+			return providerError("delete cluster "+mc.Name, err)
+		}
+	}
+	// The cluster's rows (its sealed kubeconfig, its attachment claim) go with it, together.
+	return s.cfg.Store.InTx(ctx, func(tx store.Store) error { return removeRows(ctx, tx, r, 0) })
+}

@@ -1,0 +1,88 @@
+package containerservice
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/mlfleet/mlfleet/internal/arm"
+)
+
+// TestValidate runs create bodies through Validate: every problem of a body is reported in
+// one 400, each with its target, and a valid body gets az aks create's defaults.
+func TestValidate(t *testing.T) {
+	s := newService(t, openStore(t, filepath.Join(t.TempDir(), "mlfleet.db")), `{}`)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name, clusterName, body string
+		wantCode                string   // "" = valid
+		wantTargets             []string // every target of the details (or of the one error)
+	}{
+		{name: "defaults", body: `{"location": "westus"}`},
+		{name: "location from the group", body: `{}`},
+		{name: "invalid name", clusterName: "-bad-", body: `{}`, wantCode: arm.CodeInvalidResourceName, wantTargets: []string{"resourceName"}},
+		{name: "unknown provider", body: `{"properties": {"mlfleet": {"provider": "gke"}}}`, wantCode: "InvalidParameter", wantTargets: []string{"properties.mlfleet.provider"}},
+		{name: "every pool problem together", body: `{"properties": {"kubernetesVersion": "1.2.3", "agentPoolProfiles": [
+			{"name": "Pool_1", "count": 0, "vmSize": "Standard_Nope"}, {"name": "p2", "mode": "Spot"}, {"name": "p2"}]}}`,
+			wantCode: "InvalidParameter", wantTargets: []string{"properties.kubernetesVersion",
+				"properties.agentPoolProfiles[0].name", "properties.agentPoolProfiles[0].count", "properties.agentPoolProfiles[0].vmSize",
+				"properties.agentPoolProfiles[1].mode", "properties.agentPoolProfiles[2].name"}},
+		{name: "network", body: `{"properties": {"networkProfile": {"loadBalancerSku": "premium", "outboundType": "nat",
+			"serviceCidr": "10.1.0.0/16", "dnsServiceIP": "10.2.0.10", "podCidr": "nope"}}}`,
+			wantCode: "InvalidParameter", wantTargets: []string{"properties.networkProfile.loadBalancerSku", "properties.networkProfile.outboundType",
+				"properties.networkProfile.dnsServiceIP", "properties.networkProfile.podCidr"}},
+		{name: "dns service ip is the network address", body: `{"properties": {"networkProfile": {"serviceCidr": "10.1.0.0/16", "dnsServiceIP": "10.1.0.0"}}}`,
+			wantCode: "InvalidParameter", wantTargets: []string{"properties.networkProfile.dnsServiceIP"}},
+		{name: "authorized ranges need a standard load balancer", body: `{"properties": {"networkProfile": {"loadBalancerSku": "basic"},
+			"apiServerAccessProfile": {"authorizedIPRanges": ["10.0.0.0/8", "not-an-ip"]}}}`,
+			wantCode: "InvalidParameter", wantTargets: []string{"properties.apiServerAccessProfile.authorizedIPRanges", "properties.apiServerAccessProfile.authorizedIPRanges"}},
+		{name: "private cluster with authorized ranges", body: `{"properties": {"apiServerAccessProfile": {"enablePrivateCluster": true, "authorizedIPRanges": ["1.2.3.4"]}}}`,
+			wantCode: "InvalidParameter", wantTargets: []string{"properties.apiServerAccessProfile"}},
+		{name: "autoscaler bounds and profile", body: `{"properties": {"agentPoolProfiles": [{"name": "p1", "enableAutoScaling": true, "minCount": 5, "maxCount": 2}],
+			"autoScalerProfile": {"scan-interval": "soon"}}}`,
+			wantCode: "InvalidParameter", wantTargets: []string{"properties.agentPoolProfiles[0].minCount", "properties.autoScalerProfile.scan-interval"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var in ClusterInput
+			if err := json.Unmarshal([]byte(tc.body), &in); err != nil {
+				t.Fatal(err)
+			}
+			name := tc.clusterName
+			if name == "" {
+				name = "aks1"
+			}
+			nc, err := s.Validate(ctx, testSub, testRG, name, in, "")
+			if tc.wantCode == "" {
+				if err != nil {
+					t.Fatalf("Validate: %v", err)
+				}
+				p := nc.cluster.Properties
+				if nc.cluster.Location != "westus" || len(p.AgentPoolProfiles) != 1 || p.AgentPoolProfiles[0].Count != DefaultNodeCount ||
+					p.AgentPoolProfiles[0].VMSize != DefaultVMSize || p.NetworkProfile.ServiceCidr != DefaultService || p.ProvisioningState != StateCreating {
+					t.Errorf("defaults not applied: %+v", nc.cluster)
+				}
+				return
+			}
+			var ae *arm.Error
+			if !errors.As(err, &ae) || ae.Status != 400 || ae.Code != tc.wantCode {
+				t.Fatalf("Validate = %v, want a 400 %s", err, tc.wantCode)
+			}
+			var targets []string
+			for _, d := range ae.Details {
+				targets = append(targets, d.Target)
+			}
+			if len(ae.Details) == 0 {
+				targets = []string{ae.Target}
+			}
+			slices.Sort(targets)
+			want := slices.Clone(tc.wantTargets)
+			slices.Sort(want)
+			if !slices.Equal(targets, want) {
+				t.Errorf("targets %q, want %q (%s)", targets, want, ae.Message)
+			}
+		})
+	}
+}

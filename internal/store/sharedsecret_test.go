@@ -1,0 +1,60 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+)
+
+// testSharedSecrets: the first value stored under a name wins, also when several
+// processes (connection pools) race to store theirs, and every racer reads the winner's.
+func testSharedSecrets(t *testing.T, open func() Store) {
+	ctx := context.Background()
+	s := open()
+	if _, err := s.GetSharedSecret(ctx, "ca"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("GetSharedSecret of a missing name: %v, want ErrNotFound", err)
+	}
+	if _, err := s.EnsureSharedSecret(ctx, "", []byte("x")); err == nil {
+		t.Fatal("EnsureSharedSecret accepted an empty name")
+	}
+	got, err := s.EnsureSharedSecret(ctx, "ca", []byte("first"))
+	if err != nil || string(got) != "first" {
+		t.Fatalf("first EnsureSharedSecret = %q, %v", got, err)
+	}
+	got, err = open().EnsureSharedSecret(ctx, "ca", []byte("second"))
+	if err != nil || string(got) != "first" {
+		t.Fatalf("second EnsureSharedSecret = %q, %v; want the first value", got, err)
+	}
+
+	const racers = 8
+	stores := make([]Store, racers)
+	for i := range stores {
+		stores[i] = open()
+	}
+	results := make([][]byte, racers)
+	errs := make([]error, racers)
+	var wg sync.WaitGroup
+	for i := range racers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i], errs[i] = stores[i].EnsureSharedSecret(ctx, "race", fmt.Appendf(nil, "value-%d", i))
+		}()
+	}
+	wg.Wait()
+	for i := range racers {
+		if errs[i] != nil {
+			t.Fatalf("racer %d: %v", i, errs[i])
+		}
+		if !bytes.Equal(results[i], results[0]) {
+			t.Fatalf("racer %d got %q, racer 0 got %q", i, results[i], results[0])
+		}
+	}
+	stored, err := s.GetSharedSecret(ctx, "race")
+	if err != nil || !bytes.Equal(stored, results[0]) {
+		t.Fatalf("stored %q (%v), racers got %q", stored, err, results[0])
+	}
+}

@@ -63,6 +63,15 @@ func BenchmarkDeploy(b *testing.B) {
 		b.Fatal(err)
 	}
 	modelID = c.AssetVersionID(rg, ws, mlfleet.AssetModels, "benchmodel", version)
+	code, err := c.UploadBlob(ctx, rg, ws, strings.NewReader(tarOf(&testing.T{}, map[string]string{"score.py": echoScore})))
+	if err != nil {
+		b.Fatal(err)
+	}
+	cv := &mlfleet.AssetVersion{Properties: mlfleet.AssetVersionProperties{CodeURI: code.URI}}
+	if _, err := c.CreateOrUpdateAssetVersion(ctx, rg, ws, mlfleet.AssetCodes, "benchcode", version, cv, true); err != nil {
+		b.Fatal(err)
+	}
+	codeID := c.AssetVersionID(rg, ws, mlfleet.AssetCodes, "benchcode", version)
 	var deploy, remove time.Duration
 	b.ResetTimer()
 	for i := range b.N {
@@ -70,6 +79,7 @@ func BenchmarkDeploy(b *testing.B) {
 		d := &mlfleet.OnlineDeployment{Location: "westus"}
 		d.Properties.EndpointComputeType = "Kubernetes"
 		d.Properties.Model = modelID
+		d.Properties.CodeConfiguration = &mlfleet.CodeConfiguration{CodeID: codeID, ScoringScript: "score.py"}
 		start := time.Now()
 		_, p, err := c.BeginCreateOrUpdateOnlineDeployment(ctx, rg, ws, "benchep", name, d, true)
 		if err == nil {

@@ -14,12 +14,9 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-
-	"github.com/mlfleet/mlfleet/internal/failpoint"
 )
 
 // tarOf packs files (name → content) as a tar archive.
@@ -38,6 +35,19 @@ func tarOf(t *testing.T, files map[string]string) string {
 	}
 	return buf.String()
 }
+
+// registerCode uploads files as a tar and registers them as code version name:1 of a
+// workspace, returning its id.
+func registerCode(t *testing.T, rg, ws, name string, files map[string]string) string {
+	t.Helper()
+	base := wsPath(rg, ws)
+	up := do(t, call{method: "PUT", path: base + "/blobs" + mlAPI, body: tarOf(t, files)})
+	must(t, up, http.StatusCreated)
+	must(t, do(t, call{method: "PUT", path: base + "/codes/" + name + "/versions/1" + mlAPI, body: `{"properties":{"codeUri":"` + up.body["uri"].(string) + `"}}`}), http.StatusCreated)
+	return base + "/codes/" + name + "/versions/1"
+}
+
+const echoScore = "def init():\n    pass\n\ndef run(raw):\n    return raw\n"
 
 // endpointSecret reads endpoint.json of an endpoint's Secret.
 func endpointSecret(t *testing.T, k kubernetes.Interface, ep string) (map[string]string, map[string]any) {
@@ -210,13 +220,11 @@ func TestOnlineEndpointDeploy(t *testing.T) {
 	}
 }
 
-// TestDeploymentCrashLoop: a deployment whose container keeps failing ends Failed with the
-// container's last message. Until the runtime runs real inference servers, the test plays
-// the pod stand-in's part: it reports the crash loop on the pods the way the runtime will
-// (restartCount, waiting CrashLoopBackOff, lastState.terminated.message). The wait step is
-// slowed with a failpoint so that the pods are patched before the operation looks; the
-// test is not parallel because failpoints are process-wide.
+// TestDeploymentCrashLoop: a deployment whose scoring script's init() raises keeps
+// crashing; it ends Failed with the traceback from the container's last output, and its
+// objects stay for getLogs. Deleting the workspace then takes everything along.
 func TestDeploymentCrashLoop(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	rg, ws := "crash-rg", "crash-ws"
 	newWorkspace(t, rg, ws)
@@ -226,42 +234,17 @@ func TestDeploymentCrashLoop(t *testing.T) {
 		t.Fatalf("compute create: %v", op["error"])
 	}
 	base := wsPath(rg, ws)
-	must(t, do(t, call{method: "PUT", path: base + "/environments/env/versions/1" + mlAPI, body: `{"properties":{"image":"example.com/scorer:1"}}`}), http.StatusCreated)
+	codeID := registerCode(t, rg, ws, "bad", map[string]string{"score.py": "def init():\n    raise ValueError('model file missing')\n\ndef run(raw):\n    return raw\n"})
 	epPath := base + "/onlineEndpoints/crashep"
 	e := do(t, call{method: "PUT", path: epPath + mlAPI, body: `{"location":"westus","properties":{"compute":"` + computePath(rg, ws, "crashaks") + `"}}`})
 	must(t, e, http.StatusCreated)
 	waitOperation(t, e.header.Get("Azure-AsyncOperation"))
 
-	if err := failpoint.Arm("op/onlinedeployments.put/wait for instances/before=sleep(3s)"); err != nil {
-		t.Fatal(err)
-	}
-	defer failpoint.Arm("")
 	d := do(t, call{method: "PUT", path: epPath + "/deployments/red" + mlAPI,
-		body: `{"location":"westus","properties":{"endpointComputeType":"Kubernetes","environmentId":"` + base + `/environments/env/versions/1"}}`})
+		body: `{"location":"westus","properties":{"endpointComputeType":"Kubernetes","codeConfiguration":{"codeId":"` + codeID + `","scoringScript":"score.py"}}}`})
 	must(t, d, http.StatusCreated)
-	k := clusterAdmin(t, rg, "crashaks")
-	const msg = "Traceback (most recent call last):\n  File \"score.py\", line 3, in init\nValueError: model file missing"
-	eventually(t, 20*time.Second, "crash loop reported on the pods", func() error {
-		pods, err := k.CoreV1().Pods("azureml").List(ctx, metav1.ListOptions{LabelSelector: "ml.mlfleet.io/deployment=red"})
-		if err != nil || len(pods.Items) == 0 {
-			return fmt.Errorf("no pods yet (%v)", err)
-		}
-		for _, p := range pods.Items {
-			if len(p.Status.ContainerStatuses) == 0 {
-				return fmt.Errorf("pod %s not started", p.Name)
-			}
-			cs := &p.Status.ContainerStatuses[0]
-			cs.RestartCount, cs.Ready = 3, false
-			cs.State = corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff"}}
-			cs.LastTerminationState = corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 1, Reason: "Error", Message: msg}}
-			if _, err := k.CoreV1().Pods("azureml").UpdateStatus(ctx, &p, metav1.UpdateOptions{}); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
 	op := waitOperation(t, d.header.Get("Azure-AsyncOperation"))
-	if op["status"] != "Failed" || !strings.Contains(fmt.Sprint(op["error"]), "ValueError: model file missing") {
+	if op["status"] != "Failed" || !strings.Contains(fmt.Sprint(op["error"]), "model file missing") {
 		t.Fatalf("operation %v: %v", op["status"], op["error"])
 	}
 	got := do(t, call{method: "GET", path: epPath + "/deployments/red" + mlAPI})
@@ -269,13 +252,17 @@ func TestDeploymentCrashLoop(t *testing.T) {
 	if props["provisioningState"] != "Failed" || !strings.Contains(fmt.Sprint(props["mlfleet"]), "keeps failing") {
 		t.Fatalf("deployment after the crash loop: %v", props)
 	}
-	dep, err := k.AppsV1().Deployments("azureml").Get(ctx, "crashep-red", metav1.GetOptions{})
-	if err != nil || dep.Spec.Template.Spec.Containers[0].Image != "example.com/scorer:1" {
-		t.Fatalf("the failed deployment's objects stay for its logs, with the environment's image: %v", err)
+	logs := do(t, call{method: "POST", path: epPath + "/deployments/red/getLogs" + mlAPI, body: `{"tail":50}`})
+	must(t, logs, http.StatusOK)
+	if !strings.Contains(fmt.Sprint(logs.body["content"]), "ValueError") {
+		t.Errorf("getLogs lacks the traceback: %v", logs.body["content"])
+	}
+	k := clusterAdmin(t, rg, "crashaks")
+	if _, err := k.AppsV1().Deployments("azureml").Get(ctx, "crashep-red", metav1.GetOptions{}); err != nil {
+		t.Fatalf("the failed deployment's objects stay for its logs: %v", err)
 	}
 
 	// Deleting the workspace takes the endpoint, its deployment and their objects along.
-	failpoint.Arm("")
 	p, err := sdk(t).BeginDeleteWorkspace(ctx, rg, ws)
 	if err != nil {
 		t.Fatal(err)
@@ -307,13 +294,13 @@ func TestDeploymentWaitsForAutoscaler(t *testing.T) {
 		t.Fatalf("attach: %v", op["error"])
 	}
 	base := wsPath(rg, ws)
-	must(t, do(t, call{method: "PUT", path: base + "/environments/env/versions/1" + mlAPI, body: `{"properties":{"image":"example.com/scorer:1"}}`}), http.StatusCreated)
+	codeID := registerCode(t, rg, ws, "echo", map[string]string{"score.py": echoScore})
 	epPath := base + "/onlineEndpoints/asep"
 	e := do(t, call{method: "PUT", path: epPath + mlAPI, body: `{"location":"westus","properties":{"compute":"` + computePath(rg, ws, "epasc") + `"}}`})
 	must(t, e, http.StatusCreated)
 	waitOperation(t, e.header.Get("Azure-AsyncOperation"))
 	body := func(n int) string {
-		return fmt.Sprintf(`{"location":"westus","sku":{"capacity":%d},"properties":{"endpointComputeType":"Kubernetes","instanceType":"largeinstancetype","environmentId":"%s/environments/env/versions/1"}}`, n, base)
+		return fmt.Sprintf(`{"location":"westus","sku":{"capacity":%d},"properties":{"endpointComputeType":"Kubernetes","instanceType":"largeinstancetype","codeConfiguration":{"codeId":%q,"scoringScript":"score.py"}}}`, n, codeID)
 	}
 	tooMany := do(t, call{method: "PUT", path: epPath + "/deployments/big" + mlAPI, body: body(12)})
 	must(t, tooMany, http.StatusBadRequest)

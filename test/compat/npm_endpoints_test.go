@@ -1,6 +1,7 @@
 package compat
 
 import (
+	"archive/tar"
 	"bufio"
 	"bytes"
 	"context"
@@ -49,6 +50,18 @@ func TestNpmOnlineEndpoints(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var tarball bytes.Buffer
+	tw := tar.NewWriter(&tarball)
+	score := "def init():\n    pass\n\ndef run(raw):\n    return raw\n"
+	if err := tw.WriteHeader(&tar.Header{Name: "score.py", Mode: 0o644, Size: int64(len(score)), Typeflag: tar.TypeReg}); err != nil {
+		t.Fatal(err)
+	}
+	tw.Write([]byte(score))
+	tw.Close()
+	code, err := c.UploadBlob(ctx, rg, ws, &tarball)
+	if err != nil {
+		t.Fatal(err)
+	}
 	token, err := server.Config.ReadToken()
 	if err != nil {
 		t.Fatal(err)
@@ -65,6 +78,7 @@ func TestNpmOnlineEndpoints(t *testing.T) {
 		"MLFLEET_LOCATION="+location,
 		"MLFLEET_COMPUTE_ID="+c.ComputeID(rg, ws, computeName),
 		"MLFLEET_MODEL_URI="+blob.URI+"/model.pkl",
+		"MLFLEET_CODE_URI="+code.URI,
 	)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

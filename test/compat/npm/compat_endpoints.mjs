@@ -14,6 +14,7 @@
 // MLFLEET_WORKSPACE, MLFLEET_LOCATION as for compat.mjs, and
 //   MLFLEET_COMPUTE_ID     id of the AKS compute to deploy to
 //   MLFLEET_MODEL_URI      mlfleet://blobs/... uri of the uploaded model file
+//   MLFLEET_CODE_URI       mlfleet://blobs/... uri of the uploaded code (tar with score.py)
 
 import { webcrypto } from "node:crypto";
 import { AzureMachineLearningWorkspaces } from "@azure/arm-machinelearning";
@@ -39,6 +40,7 @@ const ws = env("MLFLEET_WORKSPACE");
 const location = env("MLFLEET_LOCATION");
 const computeId = env("MLFLEET_COMPUTE_ID");
 const modelUri = env("MLFLEET_MODEL_URI");
+const codeUri = env("MLFLEET_CODE_URI");
 
 // The client asks a TokenCredential for a token; mlfleet's is static.
 const credential = {
@@ -170,12 +172,20 @@ await step("token", async () => {
   return { tokenType: t.tokenType, parts: t.accessToken?.split(".").length ?? 0, expiry: t.expiryTimeUtc };
 });
 
+await step("code-create", async () => {
+  const v = await client.codeVersions.createOrUpdate(rg, ws, "npmcode", "1", { properties: { codeUri } });
+  return { id: v.id, codeUri: v.properties?.codeUri };
+});
+const codeId = `/subscriptions/${subscription}/resourceGroups/${rg}/providers/Microsoft.MachineLearningServices/workspaces/${ws}/codes/npmcode/versions/1`;
 const modelId = `/subscriptions/${subscription}/resourceGroups/${rg}/providers/Microsoft.MachineLearningServices/workspaces/${ws}/models/npmmodel/versions/1`;
 await step("deployment-create", async () => {
   const d = await deployments.beginCreateOrUpdateAndWait(rg, ws, "npmep", "blue", {
     location,
     sku: { name: "Default", capacity: 1 },
-    properties: { endpointComputeType: "Kubernetes", model: modelId, instanceType: "smallinstancetype", requestSettings: { requestTimeout: "PT3S" } },
+    properties: {
+      endpointComputeType: "Kubernetes", model: modelId, instanceType: "smallinstancetype", requestSettings: { requestTimeout: "PT3S" },
+      codeConfiguration: { codeId, scoringScript: "score.py" },
+    },
   }, lro);
   return { id: d.id, provisioningState: d.properties?.provisioningState, endpointComputeType: d.properties?.endpointComputeType, capacity: d.sku?.capacity };
 });

@@ -186,11 +186,18 @@ func TestOnlineEndpointDeploy(t *testing.T) {
 	}
 	must(t, do(t, call{method: "DELETE", path: depPath + mlAPI}), http.StatusConflict)
 	ep := do(t, call{method: "GET", path: epPath + mlAPI})
-	// Behind a router the endpoint has a scoring URI; behind the placeholder front-end it
-	// says why it has none.
-	if uri, _ := ep.body["properties"].(map[string]any)["scoringUri"].(string); !strings.HasSuffix(uri, "/api/v1/endpoint/ep1/score") &&
-		(uri != "" || !strings.Contains(fmt.Sprint(ep.body["properties"].(map[string]any)["mlfleet"]), "router")) {
-		t.Errorf("scoringUri %q, mlfleet %v", uri, ep.body["properties"].(map[string]any)["mlfleet"])
+	// The embedded cluster's router serves the scoring URI: the key is checked, the request
+	// reaches the deployment's score.py.
+	uri, _ := ep.body["properties"].(map[string]any)["scoringUri"].(string)
+	if !strings.HasSuffix(uri, "/api/v1/endpoint/ep1/score") {
+		t.Fatalf("scoringUri %q, mlfleet %v", uri, ep.body["properties"].(map[string]any)["mlfleet"])
+	}
+	res, err := sdk(t).InvokeOnlineEndpoint(ctx, uri, primary, "", []byte(`{"data":[[1,2]]}`))
+	if err != nil || res.StatusCode != http.StatusOK || !strings.Contains(string(res.Body), "data") {
+		t.Fatalf("invoke: %v %+v", err, res)
+	}
+	if res, err := sdk(t).InvokeOnlineEndpoint(ctx, uri, "wrong-key-wrong-key", "", []byte(`{}`)); err != nil || res.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("invoke with a wrong key: %v %+v", err, res)
 	}
 
 	// A regenerated key replaces the old one in the cluster.
@@ -204,6 +211,17 @@ func TestOnlineEndpointDeploy(t *testing.T) {
 	if _, cfg = endpointSecret(t, k, "ep1"); strings.Contains(fmt.Sprint(cfg["keys"]), primary) {
 		t.Fatal("the old key is still in the secret")
 	}
+	eventually(t, 20*time.Second, "the router refuses the old key and takes the new one", func() error {
+		old, err := sdk(t).InvokeOnlineEndpoint(ctx, uri, primary, "", []byte(`{}`))
+		if err != nil || old.StatusCode != http.StatusUnauthorized {
+			return fmt.Errorf("old key: %v %+v", err, old)
+		}
+		fresh, err := sdk(t).InvokeOnlineEndpoint(ctx, uri, keys.body["primaryKey"].(string), "", []byte(`{"data":1}`))
+		if err != nil || fresh.StatusCode != http.StatusOK {
+			return fmt.Errorf("new key: %v %+v", err, fresh)
+		}
+		return nil
+	})
 
 	// Deleting the endpoint removes its deployments and objects.
 	del := do(t, call{method: "DELETE", path: epPath + mlAPI})

@@ -74,6 +74,13 @@ func TestOnlineEndpointCLI(t *testing.T) {
 	if out := mustCLI(t, append([]string{"ml", "online-endpoint", "get-credentials", "-n", "cliep", "--query", "primaryKey", "-o", "tsv"}, gw...)...); len(strings.TrimSpace(out)) < 16 {
 		t.Errorf("get-credentials: %q", out)
 	}
+	sample := write("sample.json", `{"data": [[1, 2, 3]]}`)
+	if out := mustCLI(t, append([]string{"ml", "online-endpoint", "invoke", "-n", "cliep", "--request-file", sample, "--deployment-name", "blue"}, gw...)...); !strings.Contains(out, "data") {
+		t.Errorf("invoke printed %q", out)
+	}
+	if out := mustCLI(t, append([]string{"ml", "online-deployment", "get-logs", "-n", "blue", "-e", "cliep", "--lines", "20"}, gw...)...); out == "" {
+		t.Error("get-logs printed nothing")
+	}
 	if out := mustCLI(t, append([]string{"ml", "online-deployment", "list", "-e", "cliep", "-o", "table"}, gw...)...); !strings.Contains(out, "blue") || !strings.Contains(out, "Succeeded") {
 		t.Errorf("deployment list:\n%s", out)
 	}

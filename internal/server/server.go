@@ -31,11 +31,14 @@ import (
 	"github.com/mlfleet/mlfleet/internal/api"
 	"github.com/mlfleet/mlfleet/internal/atomicfile"
 	"github.com/mlfleet/mlfleet/internal/auth"
+	"github.com/mlfleet/mlfleet/internal/blobs"
 	"github.com/mlfleet/mlfleet/internal/catalog"
 	"github.com/mlfleet/mlfleet/internal/clientconfig"
 	"github.com/mlfleet/mlfleet/internal/compute"
 	"github.com/mlfleet/mlfleet/internal/containerservice"
+	"github.com/mlfleet/mlfleet/internal/endpoints"
 	"github.com/mlfleet/mlfleet/internal/frontdoor"
+	"github.com/mlfleet/mlfleet/internal/mlassets"
 	"github.com/mlfleet/mlfleet/internal/operations"
 	"github.com/mlfleet/mlfleet/internal/pki"
 	"github.com/mlfleet/mlfleet/internal/policy"
@@ -92,6 +95,9 @@ type Config struct {
 	// ActivityRetention is how long the activity log keeps an event (pruned by the
 	// sweeper); 0 means 90 days.
 	ActivityRetention time.Duration
+	// MaxUploadSize is the largest blob (model or code upload) accepted, in bytes; 0 means
+	// blobs.DefaultMaxSize (512 MiB).
+	MaxUploadSize int64
 	// ReplicaInterval is how often this server renews its row in the replica table; 0
 	// means replicas.DefaultInterval.
 	ReplicaInterval time.Duration
@@ -125,6 +131,7 @@ const (
 	pkiDir         = "pki"
 	secretKeyFile  = "secret.key"
 	tokenKeyFile   = "token-signing.key"
+	blobsDir       = "blobs"
 	portFile       = "api.port"
 	replicaIDFile  = "replica.id"
 )
@@ -286,10 +293,22 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		}
 	}
 
+	blobStore, err := openBlobs(cfg.Home, st, sqlite, cfg.MaxUploadSize)
+	if err != nil {
+		return err
+	}
+
+	assets := mlassets.New(mlassets.Config{Store: st, Resources: rs, Workspaces: ws, Blobs: blobStore})
+
+	endpointService := endpoints.New(endpoints.Config{
+		Store: st, Engine: engine, Resources: rs, Workspaces: ws, Computes: computes, Clusters: clusters, Assets: assets,
+		Blobs: blobStore, Secrets: box, SigningKey: ks.signing, Providers: providers, Home: cfg.Home, Logger: log,
+	})
+
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	handler := api.New(api.Config{
-		Store: st, Auth: authn, Resources: rs, Workspaces: ws, Clusters: clusters, Computes: computes, Policies: policies, PageSize: cfg.PageSize, ReplicaInterval: cfg.ReplicaInterval, Registry: reg, Logger: log,
+		Store: st, Auth: authn, Resources: rs, Workspaces: ws, Clusters: clusters, Computes: computes, Policies: policies, Blobs: blobStore, Assets: assets, Endpoints: endpointService, PageSize: cfg.PageSize, ReplicaInterval: cfg.ReplicaInterval, Registry: reg, Logger: log,
 		Limiter: throttle.New(throttle.Config{Reads: cfg.ReadLimit, Writes: cfg.WriteLimit}), Activity: activityLog,
 		Ready: func(ctx context.Context) error {
 			_, err := st.ListResources(ctx, store.ListOptions{Limit: 1})
@@ -488,4 +507,21 @@ func listenAPI(home, addr string) (net.Listener, error) {
 		}
 	}
 	return ln, nil
+}
+
+// openBlobs returns the blob store: files under the home for a SQLite server, the
+// database's tables for PostgreSQL, whose replicas must share the blobs.
+func openBlobs(home string, st store.Store, sqlite bool, maxSize int64) (blobs.Store, error) {
+	if sqlite {
+		return blobs.NewFiles(filepath.Join(home, blobsDir), maxSize)
+	}
+	bs, ok := st.(store.BlobStore)
+	if !ok {
+		return nil, fmt.Errorf("open blob store: the store keeps no blobs")
+	}
+	tmp := filepath.Join(home, "tmp")
+	if err := os.MkdirAll(tmp, 0o700); err != nil {
+		return nil, fmt.Errorf("open blob store: %w", err)
+	}
+	return blobs.NewDatabase(bs, tmp, maxSize), nil
 }

@@ -168,6 +168,9 @@ func (c *Client) OnlineDeploymentLogs(ctx context.Context, group, workspace, end
 type InvokeResult struct {
 	StatusCode int
 	Body       []byte
+	// Deployment is the deployment that answered (the router's azureml-model-deployment
+	// header), "" when the router did not say.
+	Deployment string
 }
 
 // InvokeOnlineEndpoint posts body (JSON) to an endpoint's scoring URI with its key or
@@ -196,5 +199,5 @@ func (c *Client) InvokeOnlineEndpoint(ctx context.Context, scoringURI, credentia
 	if err != nil {
 		return nil, fmt.Errorf("read answer: %w", err)
 	}
-	return &InvokeResult{StatusCode: resp.StatusCode, Body: data}, nil
+	return &InvokeResult{StatusCode: resp.StatusCode, Body: data, Deployment: resp.Header.Get("azureml-model-deployment")}, nil
 }

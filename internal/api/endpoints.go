@@ -1,9 +1,12 @@
 package api
 
 import (
+	"encoding/json"
+	"io"
 	"net/http"
 	"strings"
 
+	"github.com/mlfleet/mlfleet/internal/arm"
 	"github.com/mlfleet/mlfleet/internal/endpoints"
 )
 
@@ -23,6 +26,7 @@ func (s *Server) endpointRoutes() {
 	rt.handle(http.MethodPost, endpointPath+"/listKeys", s.endpointKeys)
 	rt.handle(http.MethodPost, endpointPath+"/regenerateKeys", s.regenerateEndpointKeys)
 	rt.handle(http.MethodPost, endpointPath+"/token", s.endpointToken)
+	rt.handle(http.MethodPost, endpointPath+"/score", s.scoreEndpoint)
 	rt.handle(http.MethodGet, endpointPath+"/deployments", s.listDeployments)
 	rt.handle(http.MethodPut, deploymentPath, s.putDeployment)
 	rt.handle(http.MethodGet, deploymentPath, s.getDeployment)
@@ -315,4 +319,33 @@ func (s *Server) deploymentSkus(w http.ResponseWriter, r *http.Request, p params
 		return
 	}
 	writeJSON(w, http.StatusOK, listBody{Value: skus})
+}
+
+// scoreEndpoint forwards a test request (the body, JSON) to the endpoint's scoring URI with
+// its primary key or a token, and answers the router's status and body as a value: Studio's
+// test box, whose Content-Security-Policy keeps it from calling the router itself. The
+// caller needs …/onlineEndpoints/score/action; ?deployment= pins a deployment.
+func (s *Server) scoreEndpoint(w http.ResponseWriter, r *http.Request, p params) {
+	if !s.endpointsConfigured(w, r) {
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, endpoints.ScoreMaxRequest+1))
+	if err != nil {
+		writeError(w, r, arm.BadRequest(arm.CodeInvalidRequestContent, "The request body could not be read: %v", err))
+		return
+	}
+	if len(strings.TrimSpace(string(body))) == 0 {
+		writeError(w, r, arm.BadRequest(arm.CodeInvalidRequestContent, "The request body is empty; send the JSON the scoring script expects."))
+		return
+	}
+	if len(body) <= endpoints.ScoreMaxRequest && !json.Valid(body) {
+		writeError(w, r, arm.BadRequest(arm.CodeInvalidRequestContent, "The test request is not valid JSON; send the JSON the scoring script expects."))
+		return
+	}
+	res, err := s.cfg.Endpoints.Score(r.Context(), p["sub"], p["rg"], p["ws"], p["ep"], r.URL.Query().Get("deployment"), body)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
 }

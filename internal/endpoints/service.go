@@ -56,6 +56,9 @@ type Config struct {
 	SigningKey *auth.SigningKey
 	// Providers by name, to read pod logs through a provider that can (PodLogReader).
 	Providers map[string]provider.Provider
+	// ScoreRoots are the certificates Score trusts for scoring URIs (the server's CA, which
+	// signs the routers' certificates of TLS Auto computes); nil means the system's.
+	ScoreRoots *x509.CertPool
 	// Home is the data directory; models and code are materialized under Home/inference.
 	Home string
 	// ReadyTimeout bounds the wait for a deployment's instances; default 10m.

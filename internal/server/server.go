@@ -10,6 +10,7 @@ package server
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -303,6 +304,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	endpointService := endpoints.New(endpoints.Config{
 		Store: st, Engine: engine, Resources: rs, Workspaces: ws, Computes: computes, Clusters: clusters, Assets: assets,
 		Blobs: blobStore, Secrets: box, SigningKey: ks.signing, Providers: providers, Home: cfg.Home, Logger: log,
+		ScoreRoots: caPool(ca),
 	})
 
 	reg := prometheus.NewRegistry()
@@ -524,4 +526,11 @@ func openBlobs(home string, st store.Store, sqlite bool, maxSize int64) (blobs.S
 		return nil, fmt.Errorf("open blob store: %w", err)
 	}
 	return blobs.NewDatabase(bs, tmp, maxSize), nil
+}
+
+// caPool is a pool of the server's CA alone, for clients of the routers it certifies.
+func caPool(ca *pki.CA) *x509.CertPool {
+	pool := x509.NewCertPool()
+	pool.AddCert(ca.Cert)
+	return pool
 }

@@ -4,6 +4,7 @@
 // HTML.
 
 import { ApiError, Client, createOnly, paths, versions } from "./api.js";
+import { renderEndpoints } from "./endpoints.js";
 
 // The rules of cluster purposes (SPEC S5), for the hints shown while typing; the server
 // checks them again and its answer is what counts.
@@ -22,7 +23,7 @@ const BUSY_STATES = new Set(["Creating", "Updating", "Deleting"]);
 const TOKEN_KEY = "mlfleet.token";
 const CONTEXT_KEY = "mlfleet.context";
 
-const state = {
+export const state = {
   client: null,
   ctx: { sub: "", rg: "", ws: "" },
   workspace: null,
@@ -44,7 +45,7 @@ function $(id) {
 }
 
 // h builds an element: props are attributes, except class, text, and on<Event> handlers.
-function h(tag, props, ...children) {
+export function h(tag, props, ...children) {
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(props || {})) {
     if (v === undefined || v === null || v === false) {
@@ -68,7 +69,7 @@ function h(tag, props, ...children) {
   return el;
 }
 
-function append(el, children) {
+export function append(el, children) {
   for (const c of children.flat()) {
     if (c === null || c === undefined || c === false) {
       continue;
@@ -78,7 +79,7 @@ function append(el, children) {
   return el;
 }
 
-function clear(el) {
+export function clear(el) {
   el.replaceChildren();
   return el;
 }
@@ -90,7 +91,7 @@ function nextId(prefix) {
 }
 
 // field is a labelled control with an optional hint, wired with aria-describedby.
-function field(label, control, hint) {
+export function field(label, control, hint) {
   if (!control.id) {
     control.id = nextId("f");
   }
@@ -104,7 +105,7 @@ function field(label, control, hint) {
   return h("div", { class: "field" }, parts);
 }
 
-function select(id, options, value) {
+export function select(id, options, value) {
   const s = h("select", { id });
   setOptions(s, options, value);
   return s;
@@ -121,11 +122,11 @@ function setOptions(sel, options, value) {
   }
 }
 
-function button(text, props) {
+export function button(text, props) {
   return h("button", { type: "button", ...props }, text);
 }
 
-function code(text) {
+export function code(text) {
   return h("code", {}, text);
 }
 
@@ -154,7 +155,7 @@ function fmtDuration(ms) {
   return s < 60 ? `${s} s` : `${Math.floor(s / 60)} min ${s % 60} s`;
 }
 
-function plural(n, word) {
+export function plural(n, word) {
   return `${n} ${word}${n === 1 ? "" : "s"}`;
 }
 
@@ -162,7 +163,7 @@ function plural(n, word) {
 
 // errorBox shows an API error as it came (code, message, target, every detail) and the raw
 // answer on demand.
-function errorBox(err, heading) {
+export function errorBox(err, heading) {
   const box = h("div", { class: "error-box", role: "alert", tabindex: "-1" });
   const title = heading || (err.status ? `The request failed (HTTP ${err.status})` : "The request failed");
   box.append(h("p", { class: "error-title" }, title));
@@ -218,7 +219,7 @@ function errorBox(err, heading) {
 }
 
 // asError turns the error of an operation status into an ApiError-shaped object.
-function operationError(e) {
+export function operationError(e) {
   if (!e) {
     return { code: "", message: "The operation failed without an error message." };
   }
@@ -227,7 +228,7 @@ function operationError(e) {
 
 // showResult puts el in area and, unless told not to, moves the focus to it so that a
 // keyboard or screen-reader user lands on the outcome.
-function showResult(area, el, focus = true) {
+export function showResult(area, el, focus = true) {
   clear(area).append(el);
   if (focus && el.getAttribute("tabindex") === "-1") {
     el.focus();
@@ -428,6 +429,8 @@ function render() {
     renderVersions(main);
   } else if (!state.workspace) {
     renderNoWorkspace(main);
+  } else if (r.view === "endpoints") {
+    renderEndpoints(main, r.arg);
   } else if (r.view === "clusters" && r.arg === "new") {
     renderCreate(main);
   } else if (r.view === "clusters" && r.arg === "attach") {

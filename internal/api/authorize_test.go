@@ -31,6 +31,7 @@ func TestRequestPermission(t *testing.T) {
 		{"GET", sub + "/providers/Microsoft.ContainerService/locations/westus/orchestrators", permission{"Microsoft.ContainerService/locations/orchestrators/read", sub, true}},
 		{"PUT", ws + "/computes/aks1", permission{"Microsoft.MachineLearningServices/workspaces/computes/write", ws + "/computes/aks1", false}},
 		{"POST", ws + "/computes/aks1/listKeys", permission{"Microsoft.MachineLearningServices/workspaces/computes/listKeys/action", ws + "/computes/aks1", false}},
+		{"POST", ws + "/onlineEndpoints/ep1/score", permission{"Microsoft.MachineLearningServices/workspaces/onlineEndpoints/score/action", ws + "/onlineEndpoints/ep1", false}},
 		{"POST", ws + "/checkComputeNameAvailability", permission{"Microsoft.MachineLearningServices/workspaces/checkComputeNameAvailability/action", ws, false}},
 		{"PUT", sub + "/providers/Microsoft.Authorization/policyAssignments/p1", permission{"Microsoft.Authorization/policyAssignments/write", sub, false}},
 		{"GET", mc + "/upgradeProfiles/default", permission{"Microsoft.ContainerService/managedClusters/upgradeProfiles/read", mc + "/upgradeProfiles/default", false}},

@@ -2,9 +2,12 @@ package api
 
 import (
 	"bytes"
+	"context"
+	"crypto/x509"
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -59,5 +62,73 @@ func TestScoreRefusals(t *testing.T) {
 				t.Errorf("%d %s, want %d with %q", resp.StatusCode, raw, tc.status, tc.message)
 			}
 		})
+	}
+}
+
+// TestScoreForwards: POST …/score sends the body to the scoring URI over TLS (trusting
+// the configured roots) with the endpoint's primary key and the pinned deployment, and
+// answers the router's status, body and deployment as a value; an unreachable router is
+// a 502 that names the URI.
+func TestScoreForwards(t *testing.T) {
+	type seen struct{ auth, deployment, body string }
+	got := make(chan seen, 1)
+	router := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got <- seen{r.Header.Get("Authorization"), r.Header.Get("azureml-model-deployment"), string(b)}
+		w.Header().Set("azureml-model-deployment", "green")
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusTeapot)
+		w.Write([]byte(`{"answer": 42}`))
+	}))
+	defer router.Close()
+	roots := x509.NewCertPool()
+	roots.AddCert(router.Certificate())
+
+	a, _, _ := blobARM(t, 1<<20)
+	box, err := secrets.New(make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	assets := mlassets.New(mlassets.Config{Store: a.st, Resources: a.rs, Workspaces: a.ws})
+	eps := endpoints.New(endpoints.Config{Store: a.st, Engine: operations.New(a.st, operations.Config{}), Resources: a.rs, Workspaces: a.ws, Assets: assets, Secrets: box, ScoreRoots: roots})
+	srv := newEndpointServer(t, a, eps, assets)
+	status, body := jsonCall(t, a, srv, a.owner, http.MethodPut, assetWS+"/onlineEndpoints/ep1?api-version=2024-04-01", map[string]any{"location": "westus", "properties": map[string]any{"authMode": "Key"}})
+	if status != http.StatusCreated {
+		t.Fatalf("create: %d %v", status, body)
+	}
+	// The router's address, as the endpoint's operation would have set it.
+	setScoringURI := func(uri string) {
+		t.Helper()
+		ctx := context.Background()
+		r, err := a.st.GetResource(ctx, endpoints.EndpointID(testSub, "rg1", "ws1", "ep1"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ep map[string]any
+		if err := json.Unmarshal(r.Body, &ep); err != nil {
+			t.Fatal(err)
+		}
+		ep["properties"].(map[string]any)["scoringUri"] = uri
+		r.Body, _ = json.Marshal(ep)
+		if err := a.st.UpdateResource(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setScoringURI(router.URL + "/api/v1/endpoint/ep1/score")
+	_, keys := jsonCall(t, a, srv, a.owner, http.MethodPost, assetWS+"/onlineEndpoints/ep1/listKeys?api-version=2024-04-01", nil)
+
+	status, res := jsonCall(t, a, srv, a.owner, http.MethodPost, assetWS+"/onlineEndpoints/ep1/score?api-version=2024-04-01&deployment=green", map[string]any{"data": []int{1, 2}})
+	if status != http.StatusOK || res["statusCode"] != float64(http.StatusTeapot) || res["body"] != `{"answer": 42}` || res["deployment"] != "green" {
+		t.Fatalf("score: %d %v", status, res)
+	}
+	s := <-got
+	if s.auth != "Bearer "+keys["primaryKey"].(string) || s.deployment != "green" || s.body != `{"data":[1,2]}` {
+		t.Fatalf("the router got %+v", s)
+	}
+
+	router.Close()
+	status, res = jsonCall(t, a, srv, a.owner, http.MethodPost, assetWS+"/onlineEndpoints/ep1/score?api-version=2024-04-01", map[string]any{"data": []int{1}})
+	if msg, _ := res["error"].(map[string]any)["message"].(string); status != http.StatusBadGateway || !strings.Contains(msg, router.URL) {
+		t.Fatalf("score of a closed router: %d %v", status, res)
 	}
 }

@@ -56,7 +56,9 @@ func TestScoreRefusals(t *testing.T) {
 			}
 			defer resp.Body.Close()
 			raw, _ := io.ReadAll(resp.Body)
-			var e struct{ Error struct{ Code, Message string } }
+			var e struct {
+				Error struct{ Code, Message string }
+			}
 			_ = json.Unmarshal(raw, &e)
 			if resp.StatusCode != tc.status || !strings.Contains(e.Error.Message, tc.message) {
 				t.Errorf("%d %s, want %d with %q", resp.StatusCode, raw, tc.status, tc.message)

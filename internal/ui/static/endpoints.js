@@ -42,7 +42,9 @@ function renderList(main) {
   const ws = state.workspace;
   const tbody = h("tbody", { id: "endpoints-body" }, h("tr", {}, h("td", { colspan: 5, class: "empty" }, "Loading…")));
   const errArea = h("div", { id: "endpoints-error" });
+  let timer = 0;
   const load = async () => {
+    clearTimeout(timer);
     try {
       const list = await state.client.list(paths.endpoints(state.ctx), versions.ml);
       clear(errArea);
@@ -60,6 +62,15 @@ function renderList(main) {
           h("td", { "data-label": "Scoring URI" }, p.scoringUri ? code(p.scoringUri) : h("span", { class: "muted" }, (p.mlfleet && p.mlfleet.message) || "—")),
           h("td", { "data-label": "Traffic" }, trafficText(p.traffic))));
       }
+      // While an endpoint is being created, updated or deleted, follow it every 2 s for as
+      // long as the list is on screen.
+      if (list.some((ep) => BUSY.has((ep.properties || {}).provisioningState))) {
+        timer = setTimeout(() => {
+          if (tbody.isConnected) {
+            load();
+          }
+        }, 2000);
+      }
     } catch (e) {
       clear(tbody);
       showResult(errArea, errorBox(e, "The online endpoints could not be listed"), false);
@@ -70,7 +81,7 @@ function renderList(main) {
       h("h1", {}, "Online endpoints"),
       h("p", { class: "lead" }, `Endpoints of workspace ${ws.name} that serve models deployed to its inference clusters. Open one to see its deployments and keys, test it and read its logs.`)),
     h("div", { class: "toolbar", role: "toolbar", "aria-label": "Online endpoints" },
-      button("Refresh", { id: "endpoints-refresh", onClick: load })),
+      button("Refresh", { id: "endpoints-refresh", onClick: () => load() })),
     errArea,
     grid("endpoints", `Online endpoints of workspace ${ws.name}`, ["Name", "Auth mode", "State", "Scoring URI", "Traffic"], tbody));
   load();

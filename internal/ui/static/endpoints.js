@@ -303,6 +303,8 @@ function openLogs(ep, dep) {
     out,
     h("div", { class: "actions" }, button("Close", { id: "logs-close", onClick: () => d.close() })),
   ]);
+  d.classList.add("wide");
+  d.addEventListener("close", () => d.classList.remove("wide"), { once: true });
   d.showModal();
   tail.focus();
   load();

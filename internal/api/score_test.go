@@ -8,9 +8,11 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/mlfleet/mlfleet/internal/auth"
 	"github.com/mlfleet/mlfleet/internal/endpoints"
 	"github.com/mlfleet/mlfleet/internal/mlassets"
 	"github.com/mlfleet/mlfleet/internal/operations"
@@ -92,17 +94,25 @@ func TestScoreForwards(t *testing.T) {
 		t.Fatal(err)
 	}
 	assets := mlassets.New(mlassets.Config{Store: a.st, Resources: a.rs, Workspaces: a.ws})
-	eps := endpoints.New(endpoints.Config{Store: a.st, Engine: operations.New(a.st, operations.Config{}), Resources: a.rs, Workspaces: a.ws, Assets: assets, Secrets: box, ScoreRoots: roots})
+	key, err := auth.LoadOrCreateSigningKey(filepath.Join(t.TempDir(), "signing.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	eps := endpoints.New(endpoints.Config{Store: a.st, Engine: operations.New(a.st, operations.Config{}), Resources: a.rs, Workspaces: a.ws, Assets: assets, Secrets: box, SigningKey: key, ScoreRoots: roots})
 	srv := newEndpointServer(t, a, eps, assets)
 	status, body := jsonCall(t, a, srv, a.owner, http.MethodPut, assetWS+"/onlineEndpoints/ep1?api-version=2024-04-01", map[string]any{"location": "westus", "properties": map[string]any{"authMode": "Key"}})
 	if status != http.StatusCreated {
 		t.Fatalf("create: %d %v", status, body)
 	}
+	status, body = jsonCall(t, a, srv, a.owner, http.MethodPut, assetWS+"/onlineEndpoints/ep2?api-version=2024-04-01", map[string]any{"location": "westus", "properties": map[string]any{"authMode": "AMLToken"}})
+	if status != http.StatusCreated {
+		t.Fatalf("create ep2: %d %v", status, body)
+	}
 	// The router's address, as the endpoint's operation would have set it.
-	setScoringURI := func(uri string) {
+	setScoringURI := func(name, uri string) {
 		t.Helper()
 		ctx := context.Background()
-		r, err := a.st.GetResource(ctx, endpoints.EndpointID(testSub, "rg1", "ws1", "ep1"))
+		r, err := a.st.GetResource(ctx, endpoints.EndpointID(testSub, "rg1", "ws1", name))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -116,7 +126,8 @@ func TestScoreForwards(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	setScoringURI(router.URL + "/api/v1/endpoint/ep1/score")
+	setScoringURI("ep1", router.URL+"/api/v1/endpoint/ep1/score")
+	setScoringURI("ep2", router.URL+"/api/v1/endpoint/ep2/score")
 	_, keys := jsonCall(t, a, srv, a.owner, http.MethodPost, assetWS+"/onlineEndpoints/ep1/listKeys?api-version=2024-04-01", nil)
 
 	status, res := jsonCall(t, a, srv, a.owner, http.MethodPost, assetWS+"/onlineEndpoints/ep1/score?api-version=2024-04-01&deployment=green", map[string]any{"data": []int{1, 2}})
@@ -126,6 +137,16 @@ func TestScoreForwards(t *testing.T) {
 	s := <-got
 	if s.auth != "Bearer "+keys["primaryKey"].(string) || s.deployment != "green" || s.body != `{"data":[1,2]}` {
 		t.Fatalf("the router got %+v", s)
+	}
+
+	// authMode AMLToken: a fresh token signed by the server's key.
+	status, res = jsonCall(t, a, srv, a.owner, http.MethodPost, assetWS+"/onlineEndpoints/ep2/score?api-version=2024-04-01", []int{3})
+	if status != http.StatusOK || res["statusCode"] != float64(http.StatusTeapot) {
+		t.Fatalf("score ep2: %d %v", status, res)
+	}
+	s = <-got
+	if tok, ok := strings.CutPrefix(s.auth, "Bearer "); !ok || strings.Count(tok, ".") != 2 || s.deployment != "" || s.body != "[3]" {
+		t.Fatalf("the router got %+v, want a JWT and no pinned deployment", s)
 	}
 
 	router.Close()

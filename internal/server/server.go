@@ -59,6 +59,10 @@ type Config struct {
 	// StoreDSN selects the store: "" means SQLite in Home/mlfleet.db; a postgres:// URL
 	// means a PostgreSQL shared with other replicas.
 	StoreDSN string
+	// EtcdEndpoints, when set, are the client URLs of an existing etcd cluster in which
+	// embedded clusters keep their objects. Otherwise they use kine on the PostgreSQL store,
+	// or the embedded etcd with SQLite.
+	EtcdEndpoints []string
 	// SecretKeyFile holds the replica key that wraps the secrets replicas of a PostgreSQL
 	// store share (the encryption key, the CA, the token-signing key); "" means
 	// $MLFLEET_SECRET_KEY. Required with PostgreSQL, unused with SQLite.
@@ -240,7 +244,11 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	}
 	defer ln.Close()
 	frontDoor := urlHost(ln.Addr().(*net.TCPAddr), host)
-	providers, emb, closeProviders, err := startProviders(ctx, cfg.Home, sizes, frontDoor, log)
+	state := clusterState{etcd: cfg.EtcdEndpoints}
+	if !sqlite {
+		state.kineDSN = cfg.StoreDSN
+	}
+	providers, emb, closeProviders, err := startProviders(ctx, cfg.Home, sizes, frontDoor, state, log)
 	if err != nil {
 		return err
 	}

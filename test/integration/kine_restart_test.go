@@ -21,7 +21,8 @@ import (
 // TestKineRestartKeepsClusters is TestRestartKeepsClusters on a PostgreSQL store, where the
 // embedded clusters keep their objects in the database through kine: `mlfleet serve` is
 // killed with SIGKILL and started again, and the old kubeconfig finds the cluster's objects.
-// The objects are rows of kine's table, and no embedded etcd was started.
+// The objects are rows of kine's table, and no embedded etcd was started; deleting the
+// cluster deletes them.
 func TestKineRestartKeepsClusters(t *testing.T) {
 	dsn := os.Getenv("MLFLEET_TEST_POSTGRES")
 	if dsn == "" {
@@ -84,4 +85,22 @@ func TestKineRestartKeepsClusters(t *testing.T) {
 		return err
 	})
 	eventually(t, 30*time.Second, "node ready after restart", nodeCount(ctx, k, 1))
+
+	// Deleting the cluster deletes its objects from kine's table (kine has no range delete,
+	// so the provider deletes them one by one).
+	poller, err := c.BeginDeleteManagedCluster(ctx, "rg", "onkine")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := poller.Wait(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	var live int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT DISTINCT ON (name) name, deleted FROM kine
+		WHERE name LIKE '/clusters/%' ORDER BY name, id DESC) AS latest WHERE deleted = 0`).Scan(&live); err != nil {
+		t.Fatal(err)
+	}
+	if live != 0 {
+		t.Errorf("%d of the deleted cluster's keys are still live in kine's table", live)
+	}
 }

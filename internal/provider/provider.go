@@ -16,6 +16,8 @@ var (
 	ErrNotFound = errors.New("cluster not found")
 	// ErrUnsupported means the provider cannot do this (see Info).
 	ErrUnsupported = errors.New("not supported by this provider")
+	// ErrHostedElsewhere means another replica hosts the cluster (it holds its lease).
+	ErrHostedElsewhere = errors.New("the cluster is hosted by another replica")
 )
 
 // Info says what a provider can do.

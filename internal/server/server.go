@@ -36,9 +36,11 @@ import (
 	"github.com/mlfleet/mlfleet/internal/compute"
 	"github.com/mlfleet/mlfleet/internal/containerservice"
 	"github.com/mlfleet/mlfleet/internal/frontdoor"
+	"github.com/mlfleet/mlfleet/internal/hosting"
 	"github.com/mlfleet/mlfleet/internal/operations"
 	"github.com/mlfleet/mlfleet/internal/pki"
 	"github.com/mlfleet/mlfleet/internal/policy"
+	"github.com/mlfleet/mlfleet/internal/provider/embedded"
 	"github.com/mlfleet/mlfleet/internal/quota"
 	"github.com/mlfleet/mlfleet/internal/replicas"
 	"github.com/mlfleet/mlfleet/internal/resources"
@@ -244,6 +246,24 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	}
 	defer ln.Close()
 	frontDoor := urlHost(ln.Addr().(*net.TCPAddr), host)
+	replicaID, err := replicas.LoadOrCreateID(filepath.Join(cfg.Home, replicaIDFile))
+	if err != nil {
+		return err
+	}
+	// With a shared store a cluster runs on one replica at a time: the holder of its lease.
+	var keeper *hosting.Keeper
+	var emb *embedded.Provider
+	if !sqlite {
+		keeper = hosting.New(hosting.Config{Store: st, ID: replicaID, Logger: log,
+			OnLost: func(id string) { emb.Fence(id) }})
+		defer func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := keeper.Close(ctx); err != nil {
+				log.Warn("release hosting leases", "err", err)
+			}
+		}()
+	}
 	state := clusterState{etcd: cfg.EtcdEndpoints}
 	if !sqlite {
 		state.kineDSN = cfg.StoreDSN
@@ -251,6 +271,9 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	providers, emb, closeProviders, err := startProviders(ctx, cfg.Home, sizes, frontDoor, state, log)
 	if err != nil {
 		return err
+	}
+	if keeper != nil {
+		emb.HostBy(leases{keeper})
 	}
 	defer closeProviders()
 	policies := policy.New(st, rs)
@@ -318,9 +341,8 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		log.Error("resume clusters", "err", err)
 	}
 	computes.Start(engineCtx)
-	replicaID, err := replicas.LoadOrCreateID(filepath.Join(cfg.Home, replicaIDFile))
-	if err != nil {
-		return err
+	if keeper != nil {
+		go takeOver(engineCtx, st, emb, clusters, hosting.DefaultTTL, log)
 	}
 	heartbeat, err := replicas.Start(ctx, replicas.Config{Store: st, ID: replicaID, Address: frontDoor,
 		Interval: cfg.ReplicaInterval, Clusters: emb.Running, Logger: log})

@@ -48,6 +48,8 @@ type Provider struct {
 	stateErr      error
 
 	frontDoor string
+	// leases, when set, makes this replica host a cluster only while it holds its lease.
+	leases Leases
 
 	mu       sync.Mutex
 	clusters map[string]*cluster
@@ -75,6 +77,41 @@ func New(dir string, sizes *catalog.VMSizes, log *slog.Logger) (*Provider, error
 	}
 	v = kube.CleanVersion(v)
 	return &Provider{dir: dir, sizes: sizes, version: v, log: log.With("provider", "embedded"), clusters: map[string]*cluster{}, byName: map[string]*kubeapiserver.Server{}, up: map[string]*kubeapiserver.Server{}}, nil
+}
+
+// Leases are the hosting leases of this replica (hosting.Keeper): with them, a cluster
+// starts here only once this replica holds its lease, and stops when the lease is lost.
+type Leases interface {
+	Acquire(ctx context.Context, clusterID string) (token int64, holder string, err error)
+	Release(ctx context.Context, clusterID string) error
+}
+
+// HostBy makes the provider host a cluster only while this replica holds its lease in
+// leases; Ensure on a cluster another replica hosts returns provider.ErrHostedElsewhere.
+// The lease keeper must call Fence when it loses a lease. Call it before the first Ensure.
+func (p *Provider) HostBy(leases Leases) { p.leases = leases }
+
+// Fence stops serving a cluster whose lease this replica lost, at once: it leaves the front
+// door first, then its runtime and apiserver stop (in the background), keeping the data.
+func (p *Provider) Fence(id string) {
+	p.mu.Lock()
+	c := p.clusters[id]
+	srv := p.up[id]
+	p.mu.Unlock()
+	if srv != nil {
+		p.unregister(srv)
+	}
+	if c == nil {
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		p.stop(ctx, c)
+		p.log.Warn("cluster fenced: its hosting lease was lost", "cluster", c.spec.Name, "id", id)
+	}()
 }
 
 // ServeThrough makes the clusters started from now on hand out kubeconfigs that reach them
@@ -180,7 +217,18 @@ func (p *Provider) Ensure(ctx context.Context, spec provider.ClusterSpec) (*prov
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.server == nil {
+		if p.leases != nil {
+			if _, holder, err := p.leases.Acquire(ctx, spec.ID); err != nil {
+				if holder != "" {
+					return nil, fmt.Errorf("%w (replica %s)", provider.ErrHostedElsewhere, holder)
+				}
+				return nil, fmt.Errorf("hosting lease of %s: %w", spec.Name, err)
+			}
+		}
 		if err := p.start(ctx, c, spec); err != nil {
+			if p.leases != nil {
+				_ = p.leases.Release(context.WithoutCancel(ctx), spec.ID)
+			}
 			return nil, err
 		}
 	}
@@ -325,6 +373,11 @@ func (p *Provider) Delete(ctx context.Context, id string) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	p.stop(ctx, c)
+	if p.leases != nil {
+		if err := p.leases.Release(ctx, id); err != nil {
+			p.log.Warn("release hosting lease", "id", id, "err", err)
+		}
+	}
 	state, err := p.startState(context.WithoutCancel(ctx))
 	if err != nil {
 		return fmt.Errorf("start %s: %w", p.StateBackend(), err)

@@ -1,0 +1,112 @@
+package integration
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/mlfleet/mlfleet/pkg/mlfleet"
+)
+
+// TestHostingFailover runs two replicas on one PostgreSQL: a cluster created through A is
+// hosted by A alone (its lease row names A, B does not run it); after kill -9 of A, B takes
+// the lease over (token 2) once it lapses and serves the cluster with every object A's
+// clients wrote (kept in kine). Credentials are read again through B: each replica still
+// makes its own cluster PKI, so A's kubeconfig does not verify against B yet.
+func TestHostingFailover(t *testing.T) {
+	dsn := os.Getenv("MLFLEET_TEST_POSTGRES")
+	if dsn == "" {
+		t.Skip("MLFLEET_TEST_POSTGRES is not set")
+	}
+	t.Parallel()
+	dsn = freshSchema(t, dsn)
+	homeA, homeB := t.TempDir(), t.TempDir()
+	a, _ := startServerProcess(t, homeA, "127.0.0.1:0", "--store", dsn)
+	startServerProcess(t, homeB, "127.0.0.1:0", "--store", dsn)
+	idA, idB := readID(t, homeA), readID(t, homeB)
+	ca, err := mlfleet.NewClient(mlfleet.WithHome(homeA))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cb, err := mlfleet.NewClient(mlfleet.WithHome(homeB))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := ca.CreateResourceGroup(ctx, "ha-rg", "westus", nil); err != nil {
+		t.Fatal(err)
+	}
+	createCluster(t, ca, "ha-rg", "ha", 1, "Standard_D2_v2", nil)
+	admin, err := ca.ClusterCredentials(ctx, "ha-rg", "ha", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "survivor"}, Data: map[string]string{"k": "v"}}
+	if _, err := kubeClient(t, admin).CoreV1().ConfigMaps("default").Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	lease := func() (holder string, token int64, err error) {
+		err = db.QueryRowContext(ctx, `SELECT holder, token FROM cluster_leases`).Scan(&holder, &token)
+		return
+	}
+	if h, tok, err := lease(); err != nil || h != idA || tok != 1 {
+		t.Fatalf("lease after create = %s/%d (%v), want %s/1", h, tok, err, idA)
+	}
+	// B does not run the cluster: its takeover loop sees a live lease.
+	time.Sleep(6 * time.Second)
+	if h, tok, _ := lease(); h != idA || tok != 1 {
+		t.Fatalf("lease moved while A was alive: %s/%d", h, tok)
+	}
+
+	if err := a.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-a.done
+	killed := time.Now()
+	eventually(t, 60*time.Second, "B holds the lease", func() error {
+		if h, tok, err := lease(); err != nil || h != idB || tok != 2 {
+			return fmt.Errorf("lease %s/%d (%v)", h, tok, err)
+		}
+		return nil
+	})
+	var answered time.Duration
+	eventually(t, 60*time.Second, "the cluster answers through B with A's objects", func() error {
+		kc, err := cb.ClusterCredentials(ctx, "ha-rg", "ha", true)
+		if err != nil {
+			return err
+		}
+		got, err := kubeClient(t, kc).CoreV1().ConfigMaps("default").Get(ctx, "survivor", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if got.Data["k"] != "v" {
+			return fmt.Errorf("data %v", got.Data)
+		}
+		answered = time.Since(killed)
+		return nil
+	})
+	t.Logf("failover: kill -9 of the host to the cluster answering through the other replica: %v", answered.Round(100*time.Millisecond))
+}
+
+func readID(t *testing.T, home string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(home, "replica.id"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(b))
+}

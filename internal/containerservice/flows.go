@@ -371,3 +371,29 @@ func (s *Service) spec(ctx context.Context, r *store.Resource, mc *ManagedCluste
 	}
 	return spec, nil
 }
+
+// FQDNs returns the provider id of every stored cluster by its fqdn (lower-case), public or
+// private: the names the front door routes by.
+func (s *Service) FQDNs(ctx context.Context) (map[string]string, error) {
+	rows, err := s.cfg.Store.ListResources(ctx, store.ListOptions{Type: TypeManagedCluster})
+	if err != nil {
+		return nil, fmt.Errorf("list clusters: %w", err)
+	}
+	out := map[string]string{}
+	for _, r := range rows {
+		mc, err := decode(r)
+		if err != nil {
+			continue
+		}
+		p := mc.Properties
+		if p.Mlfleet.ClusterID == "" {
+			continue
+		}
+		for _, f := range []*string{p.FQDN, p.PrivateFQDN} {
+			if f != nil && *f != "" {
+				out[strings.ToLower(*f)] = p.Mlfleet.ClusterID
+			}
+		}
+	}
+	return out, nil
+}

@@ -354,7 +354,20 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	sweep.Start(engineCtx)
 
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.ServeTLS(frontdoor.New(ln, emb, log), "", "") }()
+	var door *frontdoor.Listener
+	if keeper != nil {
+		// Clusters other replicas host are reached through them, with the client's address.
+		interval := cfg.ReplicaInterval
+		if interval <= 0 {
+			interval = replicas.DefaultInterval
+		}
+		pr := &peers{self: replicaID, st: st, clusters: clusters, alive: replicas.LostAfter * interval, log: log}
+		go pr.run(engineCtx, 2*time.Second)
+		door = frontdoor.New(ln, frontdoor.Chain{emb, pr}, log, frontdoor.TrustProxyFrom(pr.trusts))
+	} else {
+		door = frontdoor.New(ln, emb, log)
+	}
+	go func() { serveErr <- srv.ServeTLS(door, "", "") }()
 	log.Info("serving", "url", url, "home", cfg.Home)
 	fmt.Fprintf(out, "mlfleet is serving at %s\n", url)
 	fmt.Fprintf(out, "  home:         %s\n", cfg.Home)

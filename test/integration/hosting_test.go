@@ -13,12 +13,14 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/mlfleet/mlfleet/pkg/mlfleet"
 )
 
 // TestHostingFailover runs two replicas on one PostgreSQL: a cluster created through A is
-// hosted by A alone (its lease row names A, B does not run it); after kill -9 of A, B takes
+// hosted by A alone (its lease row names A, B does not run it) and reachable through B's
+// front door with A's kubeconfig (B forwards to A behind a PROXY line); after kill -9 of A, B takes
 // the lease over (token 2) once it lapses and serves the cluster with every object A's
 // clients wrote (kept in kine). Credentials are read again through B: each replica still
 // makes its own cluster PKI, so A's kubeconfig does not verify against B yet.
@@ -31,7 +33,7 @@ func TestHostingFailover(t *testing.T) {
 	dsn = freshSchema(t, dsn)
 	homeA, homeB := t.TempDir(), t.TempDir()
 	a, _ := startServerProcess(t, homeA, "127.0.0.1:0", "--store", dsn)
-	startServerProcess(t, homeB, "127.0.0.1:0", "--store", dsn)
+	_, cfgB := startServerProcess(t, homeB, "127.0.0.1:0", "--store", dsn)
 	idA, idB := readID(t, homeA), readID(t, homeB)
 	ca, err := mlfleet.NewClient(mlfleet.WithHome(homeA))
 	if err != nil {
@@ -66,7 +68,13 @@ func TestHostingFailover(t *testing.T) {
 	if h, tok, err := lease(); err != nil || h != idA || tok != 1 {
 		t.Fatalf("lease after create = %s/%d (%v), want %s/1", h, tok, err, idA)
 	}
-	// B does not run the cluster: its takeover loop sees a live lease.
+	// B does not run the cluster (its takeover loop sees a live lease), but its front door
+	// forwards A's kubeconfig, pointed at B, to A.
+	viaB := pointAt(t, admin, cfgB.Server)
+	eventually(t, 30*time.Second, "A's cluster through B's front door", func() error {
+		_, err := kubeClient(t, viaB).CoreV1().ConfigMaps("default").Get(ctx, "survivor", metav1.GetOptions{})
+		return err
+	})
 	time.Sleep(6 * time.Second)
 	if h, tok, _ := lease(); h != idA || tok != 1 {
 		t.Fatalf("lease moved while A was alive: %s/%d", h, tok)
@@ -100,6 +108,23 @@ func TestHostingFailover(t *testing.T) {
 		return nil
 	})
 	t.Logf("failover: kill -9 of the host to the cluster answering through the other replica: %v", answered.Round(100*time.Millisecond))
+}
+
+// pointAt returns kubeconfig with every cluster's server set to server.
+func pointAt(t *testing.T, kubeconfig []byte, server string) []byte {
+	t.Helper()
+	cfg, err := clientcmd.Load(kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cfg.Clusters {
+		c.Server = server
+	}
+	out, err := clientcmd.Write(*cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 func readID(t *testing.T, home string) string {

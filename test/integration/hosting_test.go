@@ -135,3 +135,82 @@ func readID(t *testing.T, home string) string {
 	}
 	return strings.TrimSpace(string(b))
 }
+
+// TestHostingFencing pauses the host (SIGSTOP) past its lease: the other replica takes the
+// cluster over; when the first resumes (SIGCONT) it fences itself, and stops the cluster:
+// afterwards one replica runs it, the one the lease names.
+func TestHostingFencing(t *testing.T) {
+	dsn := os.Getenv("MLFLEET_TEST_POSTGRES")
+	if dsn == "" {
+		t.Skip("MLFLEET_TEST_POSTGRES is not set")
+	}
+	t.Parallel()
+	dsn = freshSchema(t, dsn)
+	homeA, homeB := t.TempDir(), t.TempDir()
+	a, _ := startServerProcess(t, homeA, "127.0.0.1:0", "--store", dsn, "--replica-heartbeat-interval", "1s")
+	startServerProcess(t, homeB, "127.0.0.1:0", "--store", dsn, "--replica-heartbeat-interval", "1s")
+	idA, idB := readID(t, homeA), readID(t, homeB)
+	ca, err := mlfleet.NewClient(mlfleet.WithHome(homeA))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := ca.CreateResourceGroup(ctx, "fence-rg", "westus", nil); err != nil {
+		t.Fatal(err)
+	}
+	createCluster(t, ca, "fence-rg", "fenced", 1, "Standard_D2_v2", nil)
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	lease := func() (holder string, token int64) {
+		_ = db.QueryRowContext(ctx, `SELECT holder, token FROM cluster_leases`).Scan(&holder, &token)
+		return
+	}
+	// runners returns the replicas whose heartbeat lists a running cluster.
+	runners := func() map[string]bool {
+		out := map[string]bool{}
+		rows, err := db.QueryContext(ctx, `SELECT id, clusters FROM replicas`)
+		if err != nil {
+			return out
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id, clusters string
+			if rows.Scan(&id, &clusters) == nil && clusters != "[]" {
+				out[id] = true
+			}
+		}
+		return out
+	}
+	if h, tok := lease(); h != idA || tok != 1 {
+		t.Fatalf("lease after create = %s/%d, want %s/1", h, tok, idA)
+	}
+
+	if err := a.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 60*time.Second, "B takes the lease from the paused A", func() error {
+		if h, tok := lease(); h != idB || tok != 2 {
+			return fmt.Errorf("lease %s/%d", h, tok)
+		}
+		return nil
+	})
+	if err := a.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "A fenced: only B runs the cluster", func() error {
+		r := runners()
+		if len(r) != 1 || !r[idB] {
+			return fmt.Errorf("running on %v", r)
+		}
+		return nil
+	})
+	if !strings.Contains(a.logs.String(), "lost the hosting lease") {
+		t.Error("A did not log that it lost the lease")
+	}
+	if h, tok := lease(); h != idB || tok != 2 {
+		t.Errorf("lease after A resumed = %s/%d, want %s/2", h, tok, idB)
+	}
+}

@@ -21,8 +21,11 @@ import (
 	"github.com/mlfleet/mlfleet/internal/activity"
 	"github.com/mlfleet/mlfleet/internal/arm"
 	"github.com/mlfleet/mlfleet/internal/auth"
+	"github.com/mlfleet/mlfleet/internal/blobs"
 	"github.com/mlfleet/mlfleet/internal/compute"
 	"github.com/mlfleet/mlfleet/internal/containerservice"
+	"github.com/mlfleet/mlfleet/internal/endpoints"
+	"github.com/mlfleet/mlfleet/internal/mlassets"
 	"github.com/mlfleet/mlfleet/internal/policy"
 	"github.com/mlfleet/mlfleet/internal/resources"
 	"github.com/mlfleet/mlfleet/internal/store"
@@ -40,6 +43,12 @@ type Config struct {
 	Clusters   *containerservice.Service
 	Computes   *compute.Service
 	Policies   *policy.Service
+	// Blobs keeps uploaded model and code content; nil means uploads are refused.
+	Blobs blobs.Store
+	// Assets serves model, code and environment versions; nil means they are not served.
+	Assets *mlassets.Service
+	// Endpoints serves online endpoints and deployments; nil means they are not served.
+	Endpoints *endpoints.Service
 	// Limiter throttles requests per principal and subscription (429 with Retry-After);
 	// nil means no limits.
 	Limiter *throttle.Limiter
@@ -89,6 +98,9 @@ func New(cfg Config) *Server {
 	s.identityRoutes()
 	s.activityRoutes()
 	s.providerRoutes()
+	s.blobRoutes()
+	s.assetRoutes()
+	s.endpointRoutes()
 	s.replicaRoutes()
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })

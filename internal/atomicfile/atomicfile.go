@@ -5,14 +5,19 @@
 package atomicfile
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 )
 
-// WriteFile writes data to path with permissions perm, atomically (see the package doc).
+// WriteFile writes data to path, atomically (see the package doc). Like os.WriteFile, the
+// file gets perm less the process's umask (a server that tightens its umask keeps every file
+// private, whatever perm says).
 func WriteFile(path string, data []byte, perm os.FileMode) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	tmp, err := createTemp(path, perm)
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
@@ -23,9 +28,6 @@ func WriteFile(path string, data []byte, perm os.FileMode) (err error) {
 			err = fmt.Errorf("write %s: %w", path, err)
 		}
 	}()
-	if err := tmp.Chmod(perm); err != nil {
-		return err
-	}
 	if _, err := tmp.Write(data); err != nil {
 		return err
 	}
@@ -36,4 +38,17 @@ func WriteFile(path string, data []byte, perm os.FileMode) (err error) {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+// createTemp creates a new file next to path, with perm subject to the umask (os.CreateTemp
+// would make it 0600 whatever perm is, and a chmod afterwards would ignore the umask).
+func createTemp(path string, perm os.FileMode) (*os.File, error) {
+	for range 100 {
+		name := fmt.Sprintf("%s/.%s.tmp%d", filepath.Dir(path), filepath.Base(path), rand.Uint64())
+		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, perm)
+		if !errors.Is(err, fs.ErrExist) {
+			return f, err
+		}
+	}
+	return nil, fmt.Errorf("no free temporary name next to %s", path)
 }

@@ -3,6 +3,7 @@ package atomicfile
 import (
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 )
 
@@ -19,8 +20,8 @@ func TestWriteFile(t *testing.T) {
 	if err != nil || string(b) != "two" {
 		t.Fatalf("read back %q, %v", b, err)
 	}
-	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o640 {
-		t.Errorf("mode %v, want 0640", fi.Mode().Perm())
+	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o640&^umask() {
+		t.Errorf("mode %v, want 0640 less the umask %o", fi.Mode().Perm(), umask())
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
 		t.Errorf("temporary files left: %v", entries)
@@ -41,5 +42,26 @@ func TestWriteFile(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 2 {
 		t.Errorf("temporary files left after a failed rename: %v", entries)
+	}
+}
+
+// umask returns the process's umask.
+func umask() os.FileMode {
+	m := syscall.Umask(0)
+	syscall.Umask(m)
+	return os.FileMode(m)
+}
+
+// TestWriteFileUmask: the umask applies, as with os.WriteFile (a server tightening its umask
+// keeps certificates written 0644 private).
+func TestWriteFileUmask(t *testing.T) {
+	old := syscall.Umask(0o077)
+	defer syscall.Umask(old)
+	path := filepath.Join(t.TempDir(), "ca.crt")
+	if err := WriteFile(path, []byte("cert"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v under umask 077, want -rw-------", fi.Mode().Perm())
 	}
 }

@@ -3,13 +3,18 @@ package cli
 import (
 	"fmt"
 
-	"github.com/mlfleet/mlfleet/pkg/mlfleet"
 	"github.com/spf13/cobra"
+
+	"github.com/mlfleet/mlfleet/pkg/mlfleet"
 )
 
 func newMLCommand(streams Streams, g *globals) *cobra.Command {
-	cmd := &cobra.Command{Use: "ml", Short: "Manage Machine Learning workspaces and their compute targets"}
-	cmd.AddCommand(newWorkspaceCommand(streams, g), newComputeTargetCommand(streams, g))
+	cmd := &cobra.Command{Use: "ml", Short: "Manage Machine Learning workspaces, compute targets, models and online endpoints"}
+	cmd.AddCommand(newWorkspaceCommand(streams, g), newComputeTargetCommand(streams, g),
+		newAssetCommand(streams, g, mlfleet.AssetModels, "model", "Register and manage model versions"),
+		newAssetCommand(streams, g, mlfleet.AssetCodes, "code", "Register and manage code versions"),
+		newAssetCommand(streams, g, mlfleet.AssetEnvironments, "environment", "Register and manage environment versions (container images)"),
+		newOnlineEndpointCommand(streams, g), newOnlineDeploymentCommand(streams, g))
 	return cmd
 }
 

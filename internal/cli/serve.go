@@ -43,7 +43,10 @@ type serveFlags struct {
 	reads                           throttle.Limit
 	writes                          throttle.Limit
 	retention                       time.Duration
+	maxUpload                       string
 	replicaInterval                 time.Duration
+	python                          string
+	routerImage                     string
 }
 
 func newServeCommand(streams Streams) *cobra.Command {
@@ -79,13 +82,26 @@ other mlfleet commands work with no flags. Stop it with Ctrl-C (SIGINT) or SIGTE
 			if f.reads.PerHour < 0 || f.writes.PerHour < 0 || f.reads.Burst < 0 || f.writes.Burst < 0 {
 				return usagef("--rate-limit-* flags take a count of 0 or more")
 			}
+			// The default python3 may be missing (then embedded inference pods wait with an
+			// error); a --python given must work.
+			python := ""
+			if cmd.Flags().Changed("python") {
+				if python = f.python; python == "" {
+					return usagef("--python needs an interpreter: a command such as python3 or a path")
+				}
+			}
+			maxUpload, err := parseByteSize(f.maxUpload)
+			if err != nil {
+				return usagef("--max-upload-size: %v", err)
+			}
 			logger := slog.New(slog.NewJSONHandler(streams.Err, &slog.HandlerOptions{Level: level}))
 			slog.SetDefault(logger)
 			return server.Run(cmd.Context(), server.Config{
 				Addr: f.addr, Home: f.dataDir, StoreDSN: f.store, EtcdEndpoints: f.etcd, SecretKeyFile: f.secretKey, PageSize: f.pageSize,
 				TokenLifetime: f.tokenLifetime, MaxTokenLifetime: f.maxTokenLifetime,
 				LeaseTTL: f.leaseTTL, StepDelay: f.stepDelay, VersionsFile: f.versions, QuotaFile: f.quotas, HealthInterval: f.health, SweepInterval: f.sweep,
-				ReadLimit: f.reads, WriteLimit: f.writes, ActivityRetention: f.retention, ReplicaInterval: f.replicaInterval, Logger: logger,
+				ReadLimit: f.reads, WriteLimit: f.writes, ActivityRetention: f.retention, ReplicaInterval: f.replicaInterval, MaxUploadSize: maxUpload, Logger: logger,
+				Python: python, RouterImage: f.routerImage,
 			}, streams.Out)
 		},
 	}
@@ -109,7 +125,10 @@ other mlfleet commands work with no flags. Stop it with Ctrl-C (SIGINT) or SIGTE
 	fl.IntVar(&f.writes.PerHour, "rate-limit-writes", server.DefaultWriteLimit.PerHour, "Write requests (PUT, PATCH, DELETE, POST) an hour per principal and subscription, beyond which the API answers 429 with Retry-After (0 = unlimited)")
 	fl.IntVar(&f.writes.Burst, "rate-limit-write-burst", server.DefaultWriteLimit.Burst, "Write requests a principal may make at once (0 = 100 seconds' worth of --rate-limit-writes)")
 	fl.DurationVar(&f.retention, "activity-log-retention", activity.DefaultRetention, "How long the activity log keeps an event before the sweeper removes it")
+	fl.StringVar(&f.maxUpload, "max-upload-size", "512MiB", "Largest model or code upload accepted (bytes, or with KiB, MiB, GiB)")
 	fl.DurationVar(&f.replicaInterval, "replica-heartbeat-interval", replicas.DefaultInterval, "How often this server renews its row in the replica table; a replica silent for 3 intervals is listed as Lost")
+	fl.StringVar(&f.python, "python", "python3", "Python interpreter (command or path) that runs the online deployments of embedded clusters; it imports the deployment's scoring script and its packages (e.g. scikit-learn)")
+	fl.StringVar(&f.routerImage, "router-image", "", "Image of the inference router (azureml-fe) on external clusters; without it online endpoints cannot serve there")
 	fl.DurationVar(&f.stepDelay, "fault-step-delay", 0, "Fault injection for tests: sleep before every operation step")
 	_ = fl.MarkHidden("fault-step-delay")
 	return cmd

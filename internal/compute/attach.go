@@ -25,6 +25,10 @@ func (s *Service) attachFlow(ctx context.Context, run *operations.Run, in attach
 		return err
 	}
 	clusterID := deref(c.Properties.ResourceID)
+	// Without Replace the claim was taken with the compute, on the request path. A forced
+	// attach (S11) detaches the holder first and only then claims: the claim row is the
+	// holder's until its components are gone, so no moment has two attachments' objects in
+	// the cluster with both believing they own it.
 	if in.Replace != nil {
 		if err := run.Step(ctx, "detach previous attachment", func(ctx context.Context) error {
 			return s.replace(ctx, clusterID, in.Replace)
@@ -71,7 +75,8 @@ func (s *Service) replace(ctx context.Context, clusterID string, prev *replaceTa
 }
 
 // claimCluster records computeID as the one attachment of a cluster; idempotent for the
-// same compute.
+// same compute, so the step passes again when it is resumed after a crash that followed
+// its commit.
 func (s *Service) claimCluster(ctx context.Context, clusterID, computeID string) error {
 	body, _ := json.Marshal(claim{ComputeID: computeID})
 	cid, _ := arm.ParseID(clusterID)
@@ -113,6 +118,9 @@ func (s *Service) install(ctx context.Context, run *operations.Run, id string) e
 	if err != nil {
 		return unreachable(mc.Name, err)
 	}
+	// Checked again: the request's checks may be minutes old (a create waited for its
+	// cluster, a restart came between), and a cluster that lost its nodes or changed its
+	// version since must not be installed into (B1).
 	if err := run.Step(ctx, "check cluster", func(ctx context.Context) error {
 		l, _, err := s.attachChecks(ctx, w, c.ID, mc.ID, st, false)
 		if err != nil {
@@ -122,6 +130,10 @@ func (s *Service) install(ctx context.Context, run *operations.Run, id string) e
 	}); err != nil {
 		return err
 	}
+	// The marker before the components: the store's claim cannot see the same cluster
+	// registered under another id or attached by another control plane; the marker in the
+	// cluster can, and of concurrent claims exactly one wins. ClaimMarker returns the
+	// existing marker for the same attachment id, so a resumed step passes.
 	if err := run.Step(ctx, "mark cluster", func(ctx context.Context) error {
 		uid, err := kc.UID(ctx)
 		if err != nil {
@@ -147,13 +159,19 @@ func (s *Service) applyAndRecord(ctx context.Context, run *operations.Run, c *Co
 		return err
 	}
 	comp := kube.Components{AttachmentID: c.Properties.Mlfleet.AttachmentID, ComputeID: c.ID, Replicas: replicas(st.Purpose),
-		LoadBalancer: st.LB, Subnet: st.Subnet, TLS: tls}
+		LoadBalancer: st.LB, Subnet: st.Subnet, TLS: tls,
+		// External clusters run the router image of serve --router-image as azureml-fe;
+		// embedded ones route in-process and keep the placeholder.
+		Image: s.cfg.Clusters.ProviderInfo(mc).RouterImage}
 	if err := run.Step(ctx, "install components", func(ctx context.Context) error {
 		return clusterError(mc.Name, "install the components", kc.Apply(ctx, comp))
 	}); err != nil {
 		return err
 	}
 	// Wait for the front-end: ready replicas, and its address when a load balancer gives one.
+	// A cluster without a load balancer controller (kind, k3s without servicelb) never
+	// assigns one; after 20 s ready replicas are enough, and the monitor records the
+	// address if it comes later.
 	addressBy := time.Now().Add(20 * time.Second)
 	err = wait.PollUntilContextTimeout(ctx, pollEvery, s.cfg.ReadyTimeout, true, func(ctx context.Context) (bool, error) {
 		fe, err := kc.FrontEnd(ctx)
@@ -162,6 +180,7 @@ func (s *Service) applyAndRecord(ctx context.Context, run *operations.Run, c *Co
 		}
 		return fe != nil && fe.ReadyReplicas >= comp.Replicas && (fe.Address != "" || time.Now().After(addressBy)), nil
 	})
+	// A timeout of ours, not a cancelled operation: say where to look.
 	if wait.Interrupted(err) && ctx.Err() == nil {
 		return arm.Errorf(http.StatusInternalServerError, "ComponentsNotReady",
 			"The inference front-end of cluster '%s' did not become ready within %v; see 'kubectl -n azureml describe deployment azureml-fe'.", mc.Name, s.cfg.ReadyTimeout)
@@ -180,7 +199,9 @@ func (s *Service) applyAndRecord(ctx context.Context, run *operations.Run, c *Co
 }
 
 // connectWhenUp connects to a cluster, waiting (bounded) while its provider brings it back
-// up, as after a restart of the server that runs it.
+// up, as after a restart of the server that runs it. Two minutes: Resume starts clusters
+// a few at a time (attached ones first), so on a server with many clusters one may wait
+// for others; longer than that, something is wrong and the operation should say so.
 func (s *Service) connectWhenUp(ctx context.Context, mc *containerservice.ManagedCluster) (*kube.Cluster, error) {
 	var kc *kube.Cluster
 	var notRunning error

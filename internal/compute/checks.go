@@ -55,6 +55,9 @@ func (l *checkList) err(what string) error {
 	if len(l.errs) == 0 {
 		return nil
 	}
+	// A conflict or a quota alone keeps its own status and code, which clients branch on
+	// (S11's 409, N8's QuotaExceeded); with other failures beside it, one 400 listing all
+	// lets the user fix everything before the next try (B1).
 	var e *arm.Error
 	switch {
 	case len(l.errs) == 1 && l.errs[0].Code == arm.CodeConflict:
@@ -103,6 +106,8 @@ func (s *Service) observe(ctx context.Context, mc *containerservice.ManagedClust
 		return o
 	}
 	o.Kube = kc
+	// Before any call: a listener that drops connections from outside its ranges looks like
+	// a timeout, while knowing our source address lets the check name the range to add (S15).
 	if ap := mc.Properties.APIServerAccessProfile; ap != nil && len(ap.AuthorizedIPRanges) > 0 {
 		if src, ok := sourceAddress(kc); ok && !allowed(src, ap.AuthorizedIPRanges) {
 			o.BlockedFrom = src
@@ -125,6 +130,8 @@ func (s *Service) observe(ctx context.Context, mc *containerservice.ManagedClust
 		o.Unreachable = err
 		return o
 	}
+	// Credentials that may not read the marker or the front-end are no sign of an
+	// unreachable cluster: the permission review reports them, in words.
 	if o.Marker, err = kc.Marker(ctx); err != nil && !errors.Is(err, kube.ErrForbidden) {
 		o.Unreachable = err
 		return o
@@ -182,6 +189,8 @@ func (s *Service) attachChecks(ctx context.Context, w *workspaces.Workspace, sel
 			"Resource id '%s' is not the id of a managed cluster: use /subscriptions/{sub}/resourceGroups/{group}/providers/Microsoft.ContainerService/managedClusters/{name} (see 'mlfleet aks show -n NAME -g GROUP --query id').", resourceID)
 		return l, nil, nil
 	}
+	// The checks up to the cluster's state stop at the first failure: each later one
+	// needs what the earlier found. From there on, every check runs and reports (B1).
 	l.pass("ResourceId", "%s is a managed cluster id", resourceID)
 	wsID, _ := arm.ParseID(w.ID)
 	if !strings.EqualFold(id.SubscriptionID, wsID.SubscriptionID) {
@@ -201,6 +210,7 @@ func (s *Service) attachChecks(ctx context.Context, w *workspaces.Workspace, sel
 		return nil, nil, err
 	}
 	l.pass("ClusterExists", "cluster %s exists", mc.Name)
+	// Updating is fine: a scale or a change of ranges under way leaves the cluster running.
 	if state := mc.Properties.ProvisioningState; state != containerservice.StateSucceeded && state != containerservice.StateUpdating {
 		l.fail("ClusterState", "ClusterNotReady", "properties.resourceId",
 			"Cluster '%s' is %s; attach it once it has been created successfully (see 'mlfleet aks show').", mc.Name, strings.ToLower(state))
@@ -229,6 +239,8 @@ func (s *Service) attachChecks(ctx context.Context, w *workspaces.Workspace, sel
 	} else {
 		l.pass("Permissions", "the credentials may install and remove the components")
 	}
+	// The version the API server reports, not the one stored (S8, S9): a cluster never
+	// counts as running a version it does not run.
 	versions := s.cfg.Clusters.Versions()
 	if v, ok := versions.Find(mc.Location, o.Version); !ok || v.Version != o.Version {
 		l.fail("KubernetesVersion", arm.CodeUnsupportedKubernetesVersion, "properties.resourceId",
@@ -253,6 +265,9 @@ func (s *Service) attachChecks(ctx context.Context, w *workspaces.Workspace, sel
 	}
 	l.warnings = append(l.warnings, warns...)
 
+	// Both records are asked: the store's claim knows this server's computes, the marker in
+	// the cluster also those of another control plane or of the same cluster registered
+	// under another id (S11).
 	holder, err := s.attachmentHolder(ctx, mc.ID)
 	if err != nil {
 		return nil, nil, err

@@ -14,6 +14,8 @@ import (
 // name and the TLS label are released, and the compute is Failed with the reason, so that
 // a new create or attach of its name replaces it. Idempotent.
 func (s *Service) fail(ctx context.Context, id string, cause error, created bool) error {
+	// Bounded, so that a cluster that never answers does not keep the operation from
+	// ending Failed; the engine logs a cleanup's error and ends the operation anyway.
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	c, err := s.getByID(ctx, id)
@@ -31,6 +33,8 @@ func (s *Service) fail(ctx context.Context, id string, cause error, created bool
 		}
 	}
 	clusterID := deref(c.Properties.ResourceID)
+	// The cluster before the rows: while its claim is ours nobody else attaches the
+	// cluster being deleted, and a crash in between finds the claim still there to release.
 	if created {
 		if err := s.deleteCluster(ctx, clusterID, id); err != nil {
 			return err

@@ -30,6 +30,9 @@ func (s *Service) createFlow(ctx context.Context, run *operations.Run, in create
 		if err != nil {
 			return err
 		}
+		// The reservation can have been replaced meanwhile (its create failed, and a
+		// user's PUT created a cluster of the same name): then the cluster is not ours to
+		// attach, and above all not ours to delete in the cleanup.
 		if !strings.EqualFold(mc.Properties.Mlfleet.CreatedFor, in.ID) {
 			return arm.Conflict("Cluster '%s' was not created for compute '%s'; it is left as it is.", cid.Name(), c.Name)
 		}
@@ -37,6 +40,8 @@ func (s *Service) createFlow(ctx context.Context, run *operations.Run, in create
 	}); err != nil {
 		return err
 	}
+	// Claim before install: the claim row is what makes another attach of this cluster a
+	// 409 (S11), so nothing goes into the cluster until it is held.
 	if err := run.Step(ctx, "claim cluster", func(ctx context.Context) error {
 		return s.claimCluster(ctx, clusterID, in.ID)
 	}); err != nil {
@@ -45,7 +50,9 @@ func (s *Service) createFlow(ctx context.Context, run *operations.Run, in create
 	return s.install(ctx, run, in.ID)
 }
 
-// waitCluster waits until a cluster's provisioning ends (and done, when given, holds).
+// waitCluster waits until a cluster's provisioning ends (and done, when given, holds). It
+// has no timeout of its own: the cluster's operation has its own bounds and ends Failed
+// when it gives up, which ends this wait too.
 func (s *Service) waitCluster(ctx context.Context, clusterID string, done func(*containerservice.ManagedCluster) bool) error {
 	return wait.PollUntilContextCancel(ctx, pollEvery, true, func(ctx context.Context) (bool, error) {
 		mc, err := s.cfg.Clusters.GetByID(ctx, clusterID)
@@ -67,6 +74,8 @@ func (s *Service) waitCluster(ctx context.Context, clusterID string, done func(*
 				if err := s.clusterFailure(ctx, clusterID); err != nil {
 					return false, err
 				}
+				// 500: the request was valid, the cluster side failed it; the cluster
+				// operation's own error, when there is one, is returned above instead.
 				return false, arm.Errorf(http.StatusInternalServerError, "ClusterUpdateFailed", "Cluster '%s' did not reach the requested state; retry the request.", mc.Name)
 			}
 		case containerservice.StateFailed:

@@ -27,6 +27,10 @@ func (s *Service) deleteFlow(ctx context.Context, run *operations.Run, in delete
 	if err != nil {
 		return err
 	}
+	// The order makes every crash point safe to resume: the components go first, while the
+	// claims still keep another attach away; the cluster (a created one, on Delete) next;
+	// the compute and its claims last, so an interrupted delete still has its compute row
+	// (Deleting) and its operation resumes from the first step not done.
 	if err := run.Step(ctx, "remove components", func(ctx context.Context) error {
 		return s.removeComponents(ctx, c, true)
 	}); err != nil {
@@ -49,7 +53,9 @@ func (s *Service) deleteFlow(ctx context.Context, run *operations.Run, in delete
 			if err != nil {
 				return err
 			}
-			// A detached compute leaves the cluster it created to the user.
+			// A detached compute leaves the cluster it created to the user (S3). In the
+			// same transaction as the forget: a cluster must never name as its creator a
+			// compute that no longer exists.
 			if c.Properties.Mlfleet.CreatedCluster && clusterID != "" {
 				if err := s.cfg.Clusters.Disown(ctx, tx, clusterID, in.ID); err != nil {
 					return err
@@ -62,7 +68,9 @@ func (s *Service) deleteFlow(ctx context.Context, run *operations.Run, in delete
 
 // removeComponents removes what mlfleet installed for a compute from its cluster. A cluster
 // that no longer exists has nothing to remove. strict refuses to go on when the cluster
-// cannot be reached (detach would otherwise leave the components behind).
+// cannot be reached (detach would otherwise leave the components behind). Not strict is
+// for cascading deletes and cleanups, which an unreachable cluster must not block: the
+// marker left behind is removed by SweepMarkers once the cluster answers.
 func (s *Service) removeComponents(ctx context.Context, c *Compute, strict bool) error {
 	clusterID := deref(c.Properties.ResourceID)
 	if clusterID == "" {
@@ -103,6 +111,9 @@ func (s *Service) removeComponents(ctx context.Context, c *Compute, strict bool)
 
 // deleteCluster deletes a cluster compute computeID created, and waits until it is gone.
 // A cluster the compute did not create is left alone (DeleteFor checks the owner).
+// Waiting makes the compute's delete end only once its cluster is gone, so a client that
+// polls the compute's operation knows the cluster is deleted too. Resumed after a crash,
+// DeleteFor returns the delete operation already running.
 func (s *Service) deleteCluster(ctx context.Context, clusterID, computeID string) error {
 	if clusterID == "" {
 		return nil
@@ -129,7 +140,9 @@ func (s *Service) deleteCluster(ctx context.Context, clusterID, computeID string
 
 // forgetIn removes a compute's rows through tx: its attachment claim and TLS label (if
 // still its own), its TLS secret, its region name claim and itself. With ifVersion > 0 the
-// compute is removed only as it was read.
+// compute is removed only as it was read. All in one transaction: a compute without its
+// name claim would let another compute take the name while this one still exists, and a
+// claim without its compute would hold the name for nobody (N7).
 func (s *Service) forgetIn(ctx context.Context, tx store.Store, r *store.Resource, ifVersion int64) error {
 	c, err := decode(r)
 	if err != nil {
@@ -192,4 +205,79 @@ func (s *Service) cascadeDelete(ctx context.Context, run *operations.Run, r *sto
 		}
 	}
 	return err
+}
+
+// Delete starts detaching (action Detach) or deleting (action Delete) a compute. It returns
+// nil, nil when the compute does not exist.
+func (s *Service) Delete(ctx context.Context, sub, rg, ws, name, action string, pre arm.Preconditions) (*store.Operation, error) {
+	what := fmt.Sprintf("Compute '%s'", name)
+	switch {
+	case action == "":
+		return nil, arm.BadRequest(arm.CodeUserError, "The underlyingResourceAction query parameter is required: Detach keeps the cluster, Delete also deletes a cluster the compute created.").WithTarget("underlyingResourceAction")
+	case strings.EqualFold(action, "detach"):
+		action = "Detach"
+	case strings.EqualFold(action, "delete"):
+		action = "Delete"
+	default:
+		return nil, arm.BadRequest(arm.CodeUserError, "underlyingResourceAction '%s' is invalid: use Detach or Delete.", action).WithTarget("underlyingResourceAction")
+	}
+	r, err := s.getResource(ctx, sub, rg, ws, name)
+	var ae *arm.Error
+	if errors.As(err, &ae) && ae.Code == arm.CodeResourceNotFound {
+		return nil, pre.CheckIfMatch(what, false, "")
+	}
+	if err != nil {
+		return nil, err
+	}
+	c, err := decode(r)
+	if err != nil {
+		return nil, err
+	}
+	// Refused here, on the request, not in the operation: the user learns at once, and
+	// nothing has been removed yet (S3).
+	if action == "Delete" && c.Properties.IsAttachedCompute {
+		return nil, arm.BadRequest(arm.CodeUserError,
+			"Compute '%s' is attached to cluster %s, which it did not create, so underlyingResourceAction=Delete would delete a cluster mlfleet does not own. Detach it instead ('mlfleet ml computetarget detach -n %s'), then delete the cluster on its own ('mlfleet aks delete') if you mean to.",
+			name, deref(c.Properties.ResourceID), name).WithTarget("underlyingResourceAction")
+	}
+	// The state and the operation commit together, checked against what runs now.
+	var op *store.Operation
+	err = s.cfg.Store.InTx(ctx, func(tx store.Store) error {
+		cur, err := tx.GetResource(ctx, r.ID)
+		if errors.Is(err, store.ErrNotFound) {
+			return pre.CheckIfMatch(what, false, "")
+		}
+		if err != nil {
+			return err
+		}
+		if err := pre.CheckIfMatch(what, true, arm.ETag(cur.Version)); err != nil {
+			return err
+		}
+		ops, err := tx.ListOperations(ctx, store.OperationFilter{ResourceID: r.ID, Status: store.StatusInProgress})
+		if err != nil {
+			return fmt.Errorf("list operations: %w", err)
+		}
+		// A second DELETE while one runs answers with the running operation rather than a
+		// conflict: the client polls the delete it asked for.
+		for _, o := range ops {
+			if o.Kind == KindDelete {
+				op = o
+				return nil
+			}
+		}
+		if len(ops) > 0 {
+			return arm.Errorf(http.StatusConflict, arm.CodeOperationInProgress,
+				"Compute '%s' is %s (operation %s); wait for it to finish, then retry.", name, strings.ToLower(c.Properties.ProvisioningState), ops[0].ID)
+		}
+		if err := s.modifyIn(ctx, tx, r.ID, func(c *Compute) { c.Properties.ProvisioningState = StateDeleting }); err != nil {
+			return err
+		}
+		op, err = s.cfg.Engine.SubmitIn(ctx, tx, KindDelete, r.ID, r.SubscriptionID, deleteInput{ID: r.ID, Action: action})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.cfg.Engine.Wake()
+	return op, nil
 }

@@ -20,4 +20,21 @@
 //
 // A health monitor keeps each attached compute's conditions (Reachable, VersionSupported,
 // CapacitySufficient, ComponentsReady) fresh; the provisioning state is derived from them.
+//
+// The files follow a request: service.go (Put, insert) and put.go (create, attach, update
+// on the request path, each ending in one transaction), validate.go, checks.go, names.go
+// and tls.go (what is checked and claimed), create.go, attach.go, update.go, delete.go
+// (the operations' steps), cleanup.go (what a failed create or attach undoes), monitor.go,
+// markers.go (orphaned markers), read.go and views.go (GET and list).
+//
+// This package owns the compute rows and the rows that only exist for a compute: the
+// region name claim, the attachment claim under the cluster, the TLS leaf label claim and
+// the sealed TLS secret. Each records the compute as its owner, so the sweeper can remove
+// what a lost compute leaves behind.
+//
+// What it must not do: talk to a provider (clusters are created, reached and deleted only
+// through containerservice: Prepare/Insert, Client, DeleteFor, Disown), touch a cluster
+// outside package kube (no client-go here), delete a cluster it did not create (S3, N7:
+// the check is containerservice.DeleteFor's, on the cluster's createdFor), or write
+// several rows on the request path outside one store transaction (N7).
 package compute

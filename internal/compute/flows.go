@@ -69,7 +69,9 @@ func (s *Service) recordFailure(ctx context.Context, id string, err error, state
 	return merr
 }
 
-// pollEvery is how often operations look at a cluster or its components while waiting.
+// pollEvery is how often operations look at a cluster or its components while waiting:
+// an embedded cluster is ready within seconds (B3), so a coarser poll would dominate an
+// attach's time, and one GET per 100 ms is nothing to an API server.
 const pollEvery = 100 * time.Millisecond
 
 func (s *Service) workspaceOf(ctx context.Context, c *Compute) (*workspaces.Workspace, error) {
@@ -81,6 +83,10 @@ func (s *Service) workspaceOf(ctx context.Context, c *Compute) (*workspaces.Work
 }
 
 // clusterError wraps an error of the kube package as the ARM error users see. nil stays nil.
+// The codes say who can act: an unreachable cluster is a 409 (the request is fine, the
+// cluster's state conflicts with it, and the same request succeeds once it answers); a
+// refusal is a 403 naming what the credentials may not do; an existing attachment is the
+// 409 of S11; anything else the cluster answered is a 500, since the checks passed.
 func clusterError(cluster, what string, err error) error {
 	switch {
 	case err == nil:

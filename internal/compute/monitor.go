@@ -63,6 +63,8 @@ func (s *Service) Refresh(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
+		// A compute an operation works on is left to it: the operation records the state
+		// when it ends, and a monitor write in between would report a half-made attach.
 		c, err := decode(r)
 		if err != nil || !c.Properties.Mlfleet.Attached || busy(c.Properties.ProvisioningState) {
 			continue
@@ -96,6 +98,7 @@ func (s *Service) Refresh(ctx context.Context) error {
 	return nil
 }
 
+// busy says whether a provisioning state belongs to a running operation.
 func busy(state string) bool {
 	return state == StateCreating || state == StateUpdating || state == StateDeleting
 }
@@ -151,6 +154,8 @@ func (s *Service) apply(c *Compute, o *observation) {
 		default:
 			set(ConditionComponentsReady, true, "Ready", "azureml-fe has %s ready", count(int(fe.ReadyReplicas), "replica"))
 		}
+		// The live nodes, not the stored request: an autoscaled or registered cluster
+		// changes size on its own, and azureml-core reads agentCount (S2, B6).
 		if len(o.Nodes) > 0 {
 			p.AgentCount = ptr(len(o.Nodes))
 			sizes := map[string]int{}
@@ -197,7 +202,9 @@ func setCondition(conds *[]Condition, c Condition, now time.Time) {
 }
 
 // derivedState summarizes the conditions (B4, STYLE 14): Succeeded when all hold, Unknown
-// when the cluster cannot be reached, Failed when another one does not hold.
+// when the cluster cannot be reached, Failed when another one does not hold. Unreachable
+// is Unknown rather than Failed because the other conditions could not be looked at: the
+// cluster may be fine, and a network blip must not read as a broken compute.
 func derivedState(conds []Condition) string {
 	state := StateSucceeded
 	for _, c := range conds {

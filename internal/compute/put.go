@@ -264,7 +264,8 @@ func (s *Service) update(ctx context.Context, w *workspaces.Workspace, r *store.
 		scale = &st.AgentCount
 		s.checkScale(mc, c, st, l)
 		if len(mc.Properties.AgentPoolProfiles) == 1 {
-			// Checked again, atomically, when the update operation scales the cluster.
+			// Checked here so that a quota failure is in the one 400 with every other
+			// problem (B1); checked again, atomically, when the operation scales the cluster.
 			err := s.cfg.Clusters.CheckScale(ctx, mc, mc.Properties.AgentPoolProfiles[0].Name, st.AgentCount)
 			var ae *arm.Error
 			switch {
@@ -298,6 +299,8 @@ func (s *Service) update(ctx context.Context, w *workspaces.Workspace, r *store.
 	renew := st.SSL.Renew || (st.SSL.Status == "Auto" && st.SSL.Overwrite)
 	st.SSL.Renew, base.SSL.Renew = false, false
 	descChanged := in.Properties.Description != nil && deref(in.Properties.Description) != deref(c.Properties.Description)
+	// An identical PUT changes nothing (B2), but still answers with an operation that has
+	// succeeded, for clients that always follow the Azure-AsyncOperation URL (A4).
 	if reflect.DeepEqual(st, base) && !renew && !tagsChanged(in, c) && !descChanged {
 		op, err := s.cfg.Engine.Completed(ctx, KindUpdate, r.ID, r.SubscriptionID)
 		if err != nil {
@@ -321,6 +324,8 @@ func (s *Service) update(ctx context.Context, w *workspaces.Workspace, r *store.
 		if err := s.claimLeaf(ctx, tx, c.Properties.ComputeLocation, c.ID, st.SSL); err != nil {
 			return err
 		}
+		// The old label is released in the same transaction the new one is claimed: a crash
+		// must not leave the compute holding two labels, or none.
 		if base.SSL.Status == "Auto" && (st.SSL.Status != "Auto" || !strings.EqualFold(st.SSL.Leaf, base.SSL.Leaf)) {
 			if err := s.releaseLeaf(ctx, tx, c.Properties.ComputeLocation, base.SSL.Leaf, c.ID); err != nil {
 				return err

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -31,26 +30,37 @@ const (
 	KindDelete = "computes.delete"
 )
 
-// Config wires a Service. Zero durations mean the documented defaults.
+// Config wires a Service. Zero durations mean the documented defaults; every other field
+// without a stated default is required.
 type Config struct {
-	Store      store.Store
-	Engine     *operations.Engine
-	Resources  *resources.Service
+	// Store holds the computes, their claims and secrets, and the operations.
+	Store store.Store
+	// Engine runs the create, attach, update and delete operations.
+	Engine *operations.Engine
+	// Resources owns resource groups and the cascading delete that reaches computes.
+	Resources *resources.Service
+	// Workspaces are the computes' parents.
 	Workspaces *workspaces.Service
-	Clusters   *containerservice.Service
-	Secrets    *secrets.Box
+	// Clusters is the only way to the managed clusters and their providers.
+	Clusters *containerservice.Service
+	// Secrets seals the TLS keys and issued certificates at rest (S13).
+	Secrets *secrets.Box
 	// CA issues the certificates of TLS status Auto.
 	CA *pki.CA
 	// MonitorInterval is how often the health monitor looks at every attached compute;
-	// default 30s.
+	// default 30s. Each tick makes a few API calls per attached cluster, so the interval
+	// trades how fresh the conditions are (B4) against load on the clusters.
 	MonitorInterval time.Duration
 	// CheckTimeout bounds the live checks of one cluster (reachability and the rest);
-	// default 10s.
+	// default 10s. The checks run on the request path of an attach, so an unreachable
+	// cluster must become a 400 the user sees, not a request that hangs.
 	CheckTimeout time.Duration
 	// ReadyTimeout bounds how long an operation waits for the installed components to be
-	// ready; default 3m.
+	// ready; default 3m, which leaves room for an image pull on a real cluster (an
+	// embedded one is ready in about a second, B3).
 	ReadyTimeout time.Duration
-	Logger       *slog.Logger
+	// Logger is where the service logs; nil means slog.Default().
+	Logger *slog.Logger
 }
 
 // Service manages computes.
@@ -92,13 +102,16 @@ func ID(sub, rg, ws, name string) string {
 }
 
 // attachmentID labels what mlfleet installs in a cluster for one compute: a DNS label,
-// stable for the compute id.
+// stable for the compute id. Derived rather than random, so that a step resumed after a
+// crash (or a PUT sent again) labels and finds the same objects and marker (B2); the id
+// is lower-cased because ARM ids are case-insensitive (A1).
 func attachmentID(computeID string) string {
 	sum := sha256.Sum256([]byte(strings.ToLower(computeID)))
 	return "a" + hex.EncodeToString(sum[:])[:15]
 }
 
-// nameClaimID is the row that reserves a compute name in a region (S4).
+// nameClaimID is the row that reserves a compute name in a region (S4). The name is
+// lower-cased so that "MyAks" and "myaks" collide, as names are case-insensitive (A1).
 func nameClaimID(location, name string) string {
 	return "/providers/" + Namespace + "/locations/" + location + "/computeNames/" + strings.ToLower(name)
 }
@@ -106,6 +119,8 @@ func nameClaimID(location, name string) string {
 // attachmentClaimID is the row that records the compute attached to a cluster (S11).
 func attachmentClaimID(clusterID string) string { return clusterID + "/mlfleetAttachments/current" }
 
+// tlsSecretID is the row that holds a compute's sealed TLS material, apart from its body
+// so that GET never carries it (A7).
 func tlsSecretID(computeID string) string { return computeID + "/mlfleetSecrets/tls" }
 
 // claim is the body of name and attachment claims.
@@ -161,7 +176,8 @@ func (s *Service) Put(ctx context.Context, sub, rg, ws, name string, in Compute,
 			}
 			return s.update(ctx, w, existing, in, opts)
 		}
-		// A compute whose create or attach failed is replaced by a new create or attach.
+		// A compute whose create or attach failed is replaced by a new create or attach,
+		// as ARM re-runs a failed PUT; the user need not delete it first.
 		opts.replace = existing
 	case !errors.Is(err, store.ErrNotFound):
 		return nil, fmt.Errorf("get compute %s: %w", name, err)
@@ -201,29 +217,6 @@ func (s *Service) replaceable(ctx context.Context, r *store.Resource) (bool, err
 	return len(ops) == 0, nil
 }
 
-// computeLocation is where a new compute lives: computeLocation, else the body's location,
-// else the workspace's.
-func computeLocation(w *workspaces.Workspace, in Compute) (string, error) {
-	loc := in.Properties.ComputeLocation
-	if loc == "" {
-		loc = in.Location
-	}
-	if loc == "" {
-		loc = w.Location
-	}
-	norm, ok := arm.NormalizeLocation(loc)
-	if !ok {
-		return "", resources.InvalidLocation(loc)
-	}
-	return norm, nil
-}
-
-// Conflicts insert reports, so that the caller can say which name is taken.
-var (
-	errNameTaken     = errors.New("compute name taken in the region")
-	errComputeExists = errors.New("compute exists")
-)
-
 // insert saves a new compute in one transaction with everything it needs: its region name
 // claim, its TLS label claim and sealed secret, what also adds (the cluster a create makes,
 // the attachment claim of an attach) and its operation. Either all of it commits or none
@@ -236,10 +229,14 @@ func (s *Service) insert(ctx context.Context, w *workspaces.Workspace, c *Comput
 	var op *store.Operation
 	err := s.cfg.Store.InTx(ctx, func(tx store.Store) error {
 		if old := opts.replace; old != nil {
+			// At the version read: two PUTs replacing the same failed compute must not both
+			// win; the second finds the row changed and gets a 409.
 			if err := s.forgetIn(ctx, tx, old, old.Version); err != nil {
 				return err
 			}
 		}
+		// The claim first: a name taken in the region is the most likely conflict, and it
+		// is reported as such (errNameTaken) rather than as whichever row collided later.
 		nameClaim := &store.Resource{ID: nameClaimID(location, c.Name), Type: typeNameClaim, Name: strings.ToLower(c.Name), Location: location, Body: claimBody, OwnerID: c.ID}
 		if err := tx.CreateResource(ctx, nameClaim); err != nil {
 			if errors.Is(err, store.ErrConflict) {
@@ -283,274 +280,14 @@ func (s *Service) insert(ctx context.Context, w *workspaces.Workspace, c *Comput
 	case err != nil:
 		return nil, err
 	}
-	s.cfg.Engine.Wake()
+	s.cfg.Engine.Wake() // after the commit, so the engine finds the operation
 	c.ETag = arm.ETag(1)
 	return op, nil
 }
 
-// nameTaken is the 409 for a compute name used elsewhere in the region.
-func (s *Service) nameTaken(ctx context.Context, location, name string) error {
-	owner := "another workspace"
-	if r, err := s.cfg.Store.GetResource(ctx, nameClaimID(location, name)); err == nil {
-		var c claim
-		if json.Unmarshal(r.Body, &c) == nil {
-			if id, err := arm.ParseID(c.ComputeID); err == nil && len(id.Names) > 0 {
-				owner = fmt.Sprintf("workspace '%s' (resource group '%s')", id.Names[0], id.ResourceGroup)
-			}
-		}
-	}
-	return arm.Conflict("Compute name '%s' is already used in region %s by %s: compute names are unique per region. Choose another name.", name, location, owner)
-}
-
-// CheckName says whether a new compute of the workspace may be called name (S4).
-func (s *Service) CheckName(ctx context.Context, sub, rg, ws, name, location string) (*NameAvailability, error) {
-	w, err := s.cfg.Workspaces.Get(ctx, sub, rg, ws)
-	if err != nil {
-		return nil, err
-	}
-	if e := ValidateName(name); e != nil {
-		return &NameAvailability{NameAvailable: false, Reason: "Invalid", Message: e.Message}, nil
-	}
-	if _, err := s.cfg.Store.GetResource(ctx, ID(sub, rg, w.Name, name)); err == nil {
-		return &NameAvailability{Reason: "AlreadyExists", Message: fmt.Sprintf("Workspace '%s' already has a compute named '%s'.", w.Name, name)}, nil
-	}
-	loc, err := computeLocation(w, Compute{Location: location})
-	if err != nil {
-		return nil, err
-	}
-	if _, err := s.cfg.Store.GetResource(ctx, nameClaimID(loc, name)); err == nil {
-		return &NameAvailability{Reason: "AlreadyExists", Message: s.nameTaken(ctx, loc, name).(*arm.Error).Message}, nil
-	} else if !errors.Is(err, store.ErrNotFound) {
-		return nil, fmt.Errorf("check name %s: %w", name, err)
-	}
-	return &NameAvailability{NameAvailable: true}, nil
-}
-
-// Get returns a compute, or a 404.
-func (s *Service) Get(ctx context.Context, sub, rg, ws, name string) (*Compute, error) {
-	r, err := s.getResource(ctx, sub, rg, ws, name)
-	if err != nil {
-		return nil, err
-	}
-	return decode(r)
-}
-
-// getResource reads the compute's row first: a compute exists only under its workspace
-// and group (a delete removes the deepest rows first), so one read answers when it is
-// there; only a miss reads the workspace, for the 404 that names what is missing.
-func (s *Service) getResource(ctx context.Context, sub, rg, ws, name string) (*store.Resource, error) {
-	r, err := s.cfg.Store.GetResource(ctx, ID(sub, rg, ws, name))
-	if err == nil {
-		return r, nil
-	}
-	if !errors.Is(err, store.ErrNotFound) {
-		return nil, fmt.Errorf("get compute %s: %w", name, err)
-	}
-	w, err := s.cfg.Workspaces.Get(ctx, sub, rg, ws)
-	if err != nil {
-		return nil, err
-	}
-	return nil, arm.NotFound(arm.CodeResourceNotFound, "Workspace '%s' has no compute named '%s'.", w.Name, name)
-}
-
-// List returns a page of the computes of a workspace.
-// GetJSON returns a compute as GET serves it, and its ETag: what Get returns, encoded,
-// from a cache of views of unchanged rows.
-func (s *Service) GetJSON(ctx context.Context, sub, rg, ws, name string) (json.RawMessage, string, error) {
-	r, err := s.getResource(ctx, sub, rg, ws, name)
-	if err != nil {
-		return nil, "", err
-	}
-	wire, err := s.views.of(r)
-	return wire, arm.ETag(r.Version), err
-}
-
-// ListJSON returns a page of a workspace's computes as a list serves them (see List and
-// GetJSON).
-func (s *Service) ListJSON(ctx context.Context, sub, rg, ws string, p resources.Page) ([]json.RawMessage, bool, error) {
-	rows, more, err := s.listRows(ctx, sub, rg, ws, p)
-	if err != nil {
-		return nil, false, err
-	}
-	out := make([]json.RawMessage, 0, len(rows))
-	for _, r := range rows {
-		wire, err := s.views.of(r)
-		if err != nil {
-			return nil, false, err
-		}
-		out = append(out, wire)
-	}
-	return out, more, nil
-}
-
-// Computes found prove their workspace exists (see getResource); an empty page reads the
-// workspace, for its 404.
-func (s *Service) List(ctx context.Context, sub, rg, ws string, p resources.Page) ([]*Compute, bool, error) {
-	rows, more, err := s.listRows(ctx, sub, rg, ws, p)
-	if err != nil {
-		return nil, false, err
-	}
-	out := make([]*Compute, 0, len(rows))
-	for _, r := range rows {
-		c, err := decode(r)
-		if err != nil {
-			return nil, false, err
-		}
-		out = append(out, c)
-	}
-	return out, more, nil
-}
-
-func (s *Service) listRows(ctx context.Context, sub, rg, ws string, p resources.Page) ([]*store.Resource, bool, error) {
-	rows, more, err := resources.ListPage(ctx, s.cfg.Store, store.ListOptions{ParentID: workspaces.ID(sub, rg, ws), Type: TypeCompute}, p)
-	if err != nil {
-		return nil, false, fmt.Errorf("list computes: %w", err)
-	}
-	if len(rows) == 0 {
-		if _, err := s.cfg.Workspaces.Get(ctx, sub, rg, ws); err != nil {
-			return nil, false, err
-		}
-	}
-	return rows, more, nil
-}
-
-// Delete starts detaching (action Detach) or deleting (action Delete) a compute. It returns
-// nil, nil when the compute does not exist.
-func (s *Service) Delete(ctx context.Context, sub, rg, ws, name, action string, pre arm.Preconditions) (*store.Operation, error) {
-	what := fmt.Sprintf("Compute '%s'", name)
-	switch {
-	case action == "":
-		return nil, arm.BadRequest(arm.CodeUserError, "The underlyingResourceAction query parameter is required: Detach keeps the cluster, Delete also deletes a cluster the compute created.").WithTarget("underlyingResourceAction")
-	case strings.EqualFold(action, "detach"):
-		action = "Detach"
-	case strings.EqualFold(action, "delete"):
-		action = "Delete"
-	default:
-		return nil, arm.BadRequest(arm.CodeUserError, "underlyingResourceAction '%s' is invalid: use Detach or Delete.", action).WithTarget("underlyingResourceAction")
-	}
-	r, err := s.getResource(ctx, sub, rg, ws, name)
-	var ae *arm.Error
-	if errors.As(err, &ae) && ae.Code == arm.CodeResourceNotFound {
-		return nil, pre.CheckIfMatch(what, false, "")
-	}
-	if err != nil {
-		return nil, err
-	}
-	c, err := decode(r)
-	if err != nil {
-		return nil, err
-	}
-	if action == "Delete" && c.Properties.IsAttachedCompute {
-		return nil, arm.BadRequest(arm.CodeUserError,
-			"Compute '%s' is attached to cluster %s, which it did not create, so underlyingResourceAction=Delete would delete a cluster mlfleet does not own. Detach it instead ('mlfleet ml computetarget detach -n %s'), then delete the cluster on its own ('mlfleet aks delete') if you mean to.",
-			name, deref(c.Properties.ResourceID), name).WithTarget("underlyingResourceAction")
-	}
-	// The state and the operation commit together, checked against what runs now.
-	var op *store.Operation
-	err = s.cfg.Store.InTx(ctx, func(tx store.Store) error {
-		cur, err := tx.GetResource(ctx, r.ID)
-		if errors.Is(err, store.ErrNotFound) {
-			return pre.CheckIfMatch(what, false, "")
-		}
-		if err != nil {
-			return err
-		}
-		if err := pre.CheckIfMatch(what, true, arm.ETag(cur.Version)); err != nil {
-			return err
-		}
-		ops, err := tx.ListOperations(ctx, store.OperationFilter{ResourceID: r.ID, Status: store.StatusInProgress})
-		if err != nil {
-			return fmt.Errorf("list operations: %w", err)
-		}
-		for _, o := range ops {
-			if o.Kind == KindDelete {
-				op = o
-				return nil
-			}
-		}
-		if len(ops) > 0 {
-			return arm.Errorf(http.StatusConflict, arm.CodeOperationInProgress,
-				"Compute '%s' is %s (operation %s); wait for it to finish, then retry.", name, strings.ToLower(c.Properties.ProvisioningState), ops[0].ID)
-		}
-		if err := s.modifyIn(ctx, tx, r.ID, func(c *Compute) { c.Properties.ProvisioningState = StateDeleting }); err != nil {
-			return err
-		}
-		op, err = s.cfg.Engine.SubmitIn(ctx, tx, KindDelete, r.ID, r.SubscriptionID, deleteInput{ID: r.ID, Action: action})
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	s.cfg.Engine.Wake()
-	return op, nil
-}
-
-// Keys returns the kubeconfigs of a compute's cluster (listKeys).
-func (s *Service) Keys(ctx context.Context, sub, rg, ws, name string) (*ComputeKeys, error) {
-	c, err := s.Get(ctx, sub, rg, ws, name)
-	if err != nil {
-		return nil, err
-	}
-	mc, err := s.attachedCluster(ctx, c)
-	if err != nil {
-		return nil, err
-	}
-	creds, err := s.cfg.Clusters.ClusterCredentials(ctx, mc)
-	if err != nil {
-		return nil, err
-	}
-	return &ComputeKeys{ComputeType: "AKS", UserKubeConfig: string(creds.User), AdminKubeConfig: string(creds.Admin)}, nil
-}
-
-// Nodes returns the live nodes of a compute's cluster (listNodes).
-func (s *Service) Nodes(ctx context.Context, sub, rg, ws, name string) (*ComputeNodes, error) {
-	c, err := s.Get(ctx, sub, rg, ws, name)
-	if err != nil {
-		return nil, err
-	}
-	mc, err := s.attachedCluster(ctx, c)
-	if err != nil {
-		return nil, err
-	}
-	ctx, cancel := context.WithTimeout(ctx, s.cfg.CheckTimeout)
-	defer cancel()
-	kc, err := s.cfg.Clusters.Client(ctx, mc)
-	if err != nil {
-		return nil, unreachable(mc.Name, err)
-	}
-	nodes, err := kc.Nodes(ctx, s.cfg.Clusters.VMSizes())
-	if err != nil {
-		return nil, unreachable(mc.Name, err)
-	}
-	out := &ComputeNodes{Nodes: []ComputeNode{}}
-	for _, n := range nodes {
-		state := "idle"
-		if !n.Ready {
-			state = "unusable"
-		}
-		out.Nodes = append(out.Nodes, ComputeNode{NodeID: n.Name, PrivateIPAddress: nonEmpty(n.InternalIP), PublicIPAddress: nonEmpty(n.ExternalIP), Port: 22, NodeState: state})
-	}
-	return out, nil
-}
-
-// attachedCluster returns the managed cluster of a compute that has one.
-func (s *Service) attachedCluster(ctx context.Context, c *Compute) (*containerservice.ManagedCluster, error) {
-	if c.Properties.ResourceID == nil || *c.Properties.ResourceID == "" {
-		return nil, arm.Conflict("Compute '%s' has no cluster yet (it is %s).", c.Name, strings.ToLower(c.Properties.ProvisioningState))
-	}
-	mc, err := s.cfg.Clusters.GetByID(ctx, *c.Properties.ResourceID)
-	var ae *arm.Error
-	if errors.As(err, &ae) && ae.Status == http.StatusNotFound {
-		return nil, arm.Conflict("The cluster of compute '%s' (%s) no longer exists; detach the compute.", c.Name, *c.Properties.ResourceID)
-	}
-	return mc, err
-}
-
-func unreachable(cluster string, err error) error {
-	return arm.Errorf(http.StatusConflict, "ClusterUnreachable", "Cluster '%s' cannot be reached: %v", cluster, err)
-}
-
-// modify applies fn to the stored compute, retrying (bounded) on concurrent updates.
+// modify applies fn to the stored compute, retrying (bounded) on concurrent updates: the
+// health monitor writes the same rows as the operations, and neither may lose the
+// other's change.
 func (s *Service) modify(ctx context.Context, id string, fn func(*Compute)) error {
 	return s.modifyIn(ctx, s.cfg.Store, id, fn)
 }
@@ -574,6 +311,8 @@ func (s *Service) modifyIn(ctx context.Context, st store.Store, id string, fn fu
 	return nil
 }
 
+// decode reads a stored compute, filling the empty lists and objects that the azureml-core
+// SDK indexes (A7: present, never missing) and blanking the write-only TLS key.
 func decode(r *store.Resource) (*Compute, error) {
 	var c Compute
 	if err := json.Unmarshal(r.Body, &c); err != nil {

@@ -132,6 +132,9 @@ func (s *Service) tlsFor(ctx context.Context, c *Compute, st settings) (*kube.TL
 		if err != nil {
 			return nil, "", err
 		}
+		// Issued once per name and stored before it is used, so that a resumed install
+		// applies the same certificate again instead of issuing another, which would
+		// change the TLS checksum and roll the front-end's pods for nothing.
 		if sec.IssuedCert == "" || sec.IssuedFor != fqdn {
 			if s.cfg.CA == nil {
 				return nil, "", fmt.Errorf("TLS Auto: this server has no CA to issue certificates")

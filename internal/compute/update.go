@@ -27,8 +27,11 @@ func (s *Service) updateFlow(ctx context.Context, run *operations.Run, in update
 			body.Properties.Count = in.Scale
 			_, _, err := s.cfg.Clusters.ScalePool(ctx, cid.SubscriptionID, cid.ResourceGroup, cid.Name(), pool, body)
 			var ae *arm.Error
+			// An earlier attempt's scale still runs: this step crashed after submitting it.
+			// Waiting for it, then checking the count in the next step, makes the step
+			// idempotent without a second scale.
 			if errors.As(err, &ae) && ae.Code == arm.CodeOperationInProgress {
-				return s.waitCluster(ctx, mc.ID, nil) // an earlier attempt's scale still runs
+				return s.waitCluster(ctx, mc.ID, nil)
 			}
 			return err
 		}); err != nil {

@@ -171,16 +171,23 @@ func profileValue(k, kind string, raw any) (any, string) {
 }
 
 // AutoScalerSettings are the parsed settings of a profile that the embedded clusters'
-// autoscaler uses.
+// autoscaler uses. Each field is the profile key of the same name (AKS's
+// autoScalerProfile, which are cluster-autoscaler's flags).
 type AutoScalerSettings struct {
-	ScanInterval           time.Duration
+	// ScanInterval is scan-interval.
+	ScanInterval time.Duration
+	// ScaleDownDelayAfterAdd is scale-down-delay-after-add.
 	ScaleDownDelayAfterAdd time.Duration
-	ScaleDownUnneededTime  time.Duration
+	// ScaleDownUnneededTime is scale-down-unneeded-time.
+	ScaleDownUnneededTime time.Duration
 	// ScaleDownDelayAfterFailure is scale-down-delay-after-failure.
 	ScaleDownDelayAfterFailure time.Duration
-	UtilizationThreshold       float64
-	MaxGracefulTermination     time.Duration
-	Expander                   string
+	// UtilizationThreshold is scale-down-utilization-threshold, a fraction (0.5 = 50%).
+	UtilizationThreshold float64
+	// MaxGracefulTermination is max-graceful-termination-sec.
+	MaxGracefulTermination time.Duration
+	// Expander is expander: random, least-waste or most-pods.
+	Expander string
 }
 
 // Settings parses a (validated) profile; keys it lacks take AKS's defaults.

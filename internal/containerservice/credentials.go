@@ -20,6 +20,8 @@ func (s *Service) Credentials(ctx context.Context, sub, rg, name string, admin b
 	if err != nil {
 		return nil, err
 	}
+	// 409 rather than 404: the cluster exists, and its credentials will once the create
+	// finished (or after a PUT re-creates a failed one).
 	if mc.Properties.ProvisioningState == StateCreating || mc.Properties.ProvisioningState == StateFailed {
 		return nil, arm.Conflict("Cluster '%s' is %s; credentials exist once it has been created.", name, strings.ToLower(mc.Properties.ProvisioningState))
 	}
@@ -75,8 +77,12 @@ func (s *Service) ProbeClient(ctx context.Context, mc *ManagedCluster) error {
 	return s.clients.Probe(ctx, mc.Properties.Mlfleet.ClusterID)
 }
 
+// kubeconfigSecret is the id suffix of a registered cluster's sealed kubeconfig: a row of
+// its own under the cluster, so that the cluster's body (returned by GET) never holds it.
 const kubeconfigSecret = "/mlfleetSecrets/kubeconfig"
 
+// saveKubeconfig writes the sealed kubeconfig through tx. Its OwnerID is the cluster, so
+// the sweeper removes it should the cluster's row ever go without it.
 func (s *Service) saveKubeconfig(ctx context.Context, tx store.Store, r *store.Resource, kubeconfig []byte) error {
 	body, _ := json.Marshal(map[string][]byte{"sealed": s.cfg.Secrets.Seal(kubeconfig)})
 	err := tx.CreateResource(ctx, &store.Resource{ID: r.ID + kubeconfigSecret, ParentID: r.ID, Type: TypeManagedCluster + "/mlfleetSecrets",

@@ -12,7 +12,8 @@ import (
 	"github.com/mlfleet/mlfleet/internal/store"
 )
 
-// Delete starts deleting a cluster; nil, nil when it does not exist.
+// Delete starts deleting a cluster; nil, nil when it does not exist (ARM answers a DELETE
+// of a missing resource with 204, unless If-Match asked for one to exist).
 func (s *Service) Delete(ctx context.Context, sub, rg, name string, pre arm.Preconditions) (*store.Operation, error) {
 	mc, err := s.Get(ctx, sub, rg, name)
 	var ae *arm.Error
@@ -26,6 +27,8 @@ func (s *Service) Delete(ctx context.Context, sub, rg, name string, pre arm.Prec
 		return nil, err
 	}
 	var op *store.Operation
+	// The etag is checked in the transaction that starts the delete, so that a change
+	// committed between the check and the delete cannot slip under If-Match.
 	err = s.cfg.Store.InTx(ctx, func(tx store.Store) error {
 		r, err := tx.GetResource(ctx, mc.ID)
 		if err != nil {
@@ -47,7 +50,7 @@ func (s *Service) Delete(ctx context.Context, sub, rg, name string, pre arm.Prec
 // DeleteFor starts deleting the cluster clusterID on behalf of compute computeID, only if
 // that compute created it (CreatedFor). It returns nil, nil when the cluster is gone or is
 // not the compute's to delete: a cluster mlfleet did not create for that compute is never
-// deleted by it.
+// deleted by it (S3, N7).
 func (s *Service) DeleteFor(ctx context.Context, clusterID, computeID string) (*store.Operation, error) {
 	var op *store.Operation
 	err := s.cfg.Store.InTx(ctx, func(tx store.Store) error {
@@ -81,6 +84,10 @@ func (s *Service) DeleteFor(ctx context.Context, clusterID, computeID string) (*
 // Disown makes a cluster that compute computeID created the user's: the compute is going
 // away without it (detach). Nothing when the compute did not create it. st may be a
 // transaction.
+//
+// A detach must not delete the cluster (S3), but createdFor left in place would let a
+// later compute of the same id (the user re-creates "myaks") delete a cluster it never
+// made; clearing it makes the cluster like any the user created with az aks.
 func (s *Service) Disown(ctx context.Context, st store.Store, clusterID, computeID string) error {
 	_, err := store.Modify(ctx, st, clusterID, func(r *store.Resource) error {
 		mc, err := decode(r)
@@ -121,5 +128,7 @@ func (s *Service) deleteCluster(ctx context.Context, run *operations.Run, r *sto
 		}
 	}
 	// The cluster's rows (its sealed kubeconfig, its attachment claim) go with it, together.
+	// Unconditionally (version 0): the cascading delete holds the row Deleting, nobody
+	// else writes it now, and a rerun after a crash must find nothing left to fail on.
 	return s.cfg.Store.InTx(ctx, func(tx store.Store) error { return removeRows(ctx, tx, r, 0) })
 }

@@ -19,4 +19,17 @@
 // The store is the source of truth; a provider is told the desired state (Ensure) and
 // reports what runs (Status). What this process does to one cluster's provider (start,
 // delete) is serialised by a per-cluster lock (locks.go).
+//
+// This package is the only one that talks to providers: compute reaches a cluster through
+// Client and ClusterCredentials, and creates or deletes one through Prepare/Insert,
+// DeleteFor and Disown, never through a provider.Provider of its own. It owns the
+// managedClusters rows and the rows under them (the sealed kubeconfig; the attachment
+// claim is compute's, but goes with the cluster's rows when the cluster is deleted).
+//
+// What it must not do: know about computes beyond the opaque createdFor id (whether a
+// cluster is attached is compute's business; Resume only peeks at the attachment claims
+// to order its starts), install anything into a cluster (that is compute's, through
+// kube), or let a request-path change of several rows out of one transaction (N7): a
+// create's row, its quota count, its sealed kubeconfig and its operation commit together
+// or not at all, so there is no undo code on the request path.
 package containerservice

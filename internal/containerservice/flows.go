@@ -130,10 +130,16 @@ func (s *Service) resume(ctx context.Context, id string, want func(string) bool)
 	return err
 }
 
+// clusterOp is the input of a create operation: only the id. The spec is read from the
+// stored row on each attempt, so that a resumed operation ensures the cluster as it is
+// stored now, not as it was submitted.
 type clusterOp struct {
 	ID string `json:"id"`
 }
 
+// updateOp is the input of an update operation: what changes. Counts and ranges travel
+// in the operation, not in the row, so that the stored cluster shows what runs until the
+// provider did the change (a failed scale leaves the old count, which still runs).
 type updateOp struct {
 	ID     string         `json:"id"`
 	Counts map[string]int `json:"counts,omitempty"`
@@ -169,6 +175,9 @@ func (s *Service) failedCreate(ctx context.Context, run *operations.Run, _ error
 	if err != nil {
 		return err
 	}
+	// Only a provider that made the cluster destroys it; a registered (external) cluster
+	// is the user's, and a failed registration made nothing to clean up. Under the lock,
+	// so that a concurrent resume cannot start what is being destroyed.
 	if prov, err := s.provider(mc.Properties.Mlfleet.Provider); err == nil && prov.Info().DeleteDestroys {
 		unlock := s.locks.lock(in.ID)
 		err := prov.Delete(ctx, mc.Properties.Mlfleet.ClusterID)
@@ -225,6 +234,8 @@ func (s *Service) record(ctx context.Context, id string, st *provider.Status) er
 			}
 		}
 		p.Mlfleet.APIServerURL = st.Server
+		// A registered cluster's pools, counts and sizes are whatever runs (S25); an
+		// embedded cluster's are what was asked for, which Ensure made true.
 		if p.Mlfleet.Provider != "embedded" && len(st.Pools) > 0 {
 			p.AgentPoolProfiles = nil
 			for _, lp := range st.Pools {
@@ -308,6 +319,8 @@ func (s *Service) applyUpdate(ctx context.Context, run *operations.Run, in updat
 	if err := run.Always(ctx, "ensure cluster", func(ctx context.Context) error {
 		unlock := s.locks.lock(in.ID)
 		defer unlock()
+		// A provider that cannot create (external) has nothing to ensure: an update of a
+		// registered cluster only changes stored fields, so read what runs.
 		if !prov.Info().CanCreate {
 			st, err = prov.Status(ctx, spec.ID)
 			return err

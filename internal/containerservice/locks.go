@@ -6,7 +6,9 @@ import (
 )
 
 // keyedMutex is one mutex per key (a cluster id, any case), created on first use and
-// dropped when nobody holds or waits for it.
+// dropped when nobody holds or waits for it, so that a server that ran thousands of
+// clusters does not keep a mutex for each. It is per process only: it orders what this
+// process does to a cluster, not what two replicas do.
 type keyedMutex struct {
 	mu    sync.Mutex
 	locks map[string]*keyedLock

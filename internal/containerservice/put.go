@@ -45,7 +45,8 @@ func (s *Service) Put(ctx context.Context, sub, rg, name string, in ClusterInput
 			}
 			return s.update(ctx, existing, in, pre)
 		}
-		// A cluster whose create failed is created again, as ARM re-runs a failed PUT.
+		// A cluster whose create failed is created again, as ARM re-runs a failed PUT:
+		// its row is replaced in the same transaction as the insert (see below).
 	case !errors.Is(err, store.ErrNotFound):
 		return nil, false, nil, fmt.Errorf("get cluster %s: %w", name, err)
 	default:
@@ -60,6 +61,9 @@ func (s *Service) Put(ctx context.Context, sub, rg, name string, in ClusterInput
 	var op *store.Operation
 	err = s.cfg.Store.InTx(ctx, func(tx store.Store) error {
 		if failed != nil {
+			// At the version read: of two PUTs re-creating the same failed cluster, the
+			// second finds the row changed and gets the 409 below, instead of deleting the
+			// cluster the first one just inserted.
 			if err := removeRows(ctx, tx, failed, failed.Version); err != nil {
 				return err
 			}
@@ -67,6 +71,7 @@ func (s *Service) Put(ctx context.Context, sub, rg, name string, in ClusterInput
 		op, err = s.Insert(ctx, tx, nc)
 		return err
 	})
+	// A conflict here is a concurrent create of the same name: the row's id collided.
 	if errors.Is(err, store.ErrConflict) {
 		if pre.IfNoneMatch {
 			if r, gerr := s.cfg.Store.GetResource(ctx, id); gerr == nil {
@@ -78,8 +83,10 @@ func (s *Service) Put(ctx context.Context, sub, rg, name string, in ClusterInput
 	if err != nil {
 		return nil, false, nil, err
 	}
+	// Wake only after the commit: an engine woken inside the transaction could look for the
+	// operation before it is visible and sleep until its next poll.
 	s.cfg.Engine.Wake()
-	nc.cluster.ETag = arm.ETag(1)
+	nc.cluster.ETag = arm.ETag(1) // a new row's first version
 	return nc.cluster, true, op, nil
 }
 
@@ -120,7 +127,9 @@ func (s *Service) exists(r *store.Resource) error {
 	return arm.Conflict("Managed cluster '%s' already exists in resource group '%s'; use 'mlfleet aks update' or 'mlfleet aks scale' to change it, or choose another name.", r.Name, r.ResourceGroup)
 }
 
-// NewCluster is a validated request to create a cluster, ready to Insert.
+// NewCluster is a validated request to create a cluster, ready to Insert. Validation and
+// insert are split so that compute can validate a cluster with its own checks (all
+// problems in one 400, B1) and insert it in the transaction that writes the compute (N7).
 type NewCluster struct {
 	resource   *store.Resource
 	cluster    *ManagedCluster
@@ -187,6 +196,8 @@ func (s *Service) update(ctx context.Context, r *store.Resource, in ClusterInput
 	withDefaults(&mc)
 	cur := mc
 	cur.Properties.AgentPoolProfiles = slices.Clone(mc.Properties.AgentPoolProfiles)
+	// Checked here for a quick, precise answer, and again in the transaction below, where
+	// it counts.
 	if err := s.idle(ctx, s.cfg.Store, r.ID, &mc); err != nil {
 		return nil, false, nil, err
 	}
@@ -333,7 +344,9 @@ func (s *Service) update(ctx context.Context, r *store.Resource, in ClusterInput
 	return &mc, false, op, nil
 }
 
-// idle refuses a change while another operation runs on the cluster.
+// idle refuses a change while another operation runs on the cluster, with a 409
+// OperationInProgress: two operations on one cluster would each Ensure their own counts,
+// and the last to finish would win.
 func (s *Service) idle(ctx context.Context, st store.Store, id string, mc *ManagedCluster) error {
 	ops, err := st.ListOperations(ctx, store.OperationFilter{ResourceID: id, Status: store.StatusInProgress})
 	if err != nil {

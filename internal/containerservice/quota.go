@@ -56,7 +56,8 @@ func quotaLock(sub, location string) string {
 // sub in location besides what is used there, leaving out the cluster with id exclude (the
 // one being created, already written in tx). It holds the quota lock until tx ends, so the
 // write tx makes for request is in every later count. A request that adds nothing is not
-// checked.
+// checked: a scale-down must go through even in a region already over a quota that was
+// lowered since, since it is the way back under it.
 func (s *Service) reserve(ctx context.Context, tx store.Store, sub, location string, request quota.Amount, exclude string) error {
 	if !raises(request) {
 		return nil

@@ -39,10 +39,14 @@ const (
 )
 
 // CodeClusterNotRunning is the error code of a cluster whose provider has not brought it up
-// (yet): right after a restart, the embedded clusters start in the background.
+// (yet): right after a restart, the embedded clusters start in the background. It is a
+// 409, not a 404: the resource exists, and the same request succeeds once the start
+// finished.
 const CodeClusterNotRunning = "ClusterNotRunning"
 
-// Defaults applied when a PUT leaves them out (az aks create's defaults).
+// Defaults applied when a PUT leaves them out (az aks create's defaults). They differ
+// from a workspace's create (S1: 3 × Standard_D3_v2), which compute fills in itself
+// before it calls Prepare, as Azure ML does.
 const (
 	DefaultPoolName  = "nodepool1"
 	DefaultNodeCount = 3
@@ -53,13 +57,21 @@ const (
 )
 
 // Config wires a Service.
+//
+// Every field without a stated default is required.
 type Config struct {
-	Store     store.Store
-	Engine    *operations.Engine
+	// Store holds the clusters and their operations.
+	Store store.Store
+	// Engine runs the create and update operations; New registers their handlers.
+	Engine *operations.Engine
+	// Resources owns the resource groups and the cascading delete that deletes clusters.
 	Resources *resources.Service
-	Versions  *catalog.Versions
-	VMSizes   *catalog.VMSizes
-	Secrets   *secrets.Box
+	// Versions is the catalog of Kubernetes versions per location (S7, S8).
+	Versions *catalog.Versions
+	// VMSizes is the catalog of VM sizes (S18), for validation and quotas.
+	VMSizes *catalog.VMSizes
+	// Secrets seals the kubeconfigs of registered clusters at rest.
+	Secrets *secrets.Box
 	// Providers by name; "embedded" is the default for new clusters.
 	Providers map[string]provider.Provider
 	// Policy reports whether public IPs are forbidden in a subscription (S16); nil = never.
@@ -67,6 +79,7 @@ type Config struct {
 	// Quotas limit the clusters and vCPUs of each subscription in each region; nil means
 	// quota.Defaults().
 	Quotas *quota.Quotas
+	// Logger is where the service logs; nil means slog.Default().
 	Logger *slog.Logger
 	// ResumeParallelism is how many clusters Resume starts at once (0: one more than the
 	// cores).
@@ -114,14 +127,20 @@ func ID(sub, rg, name string) string {
 }
 
 // ClusterID is the provider id of the cluster with this ARM id: a stable DNS label.
+// It hashes the lower-cased id because ARM names are case-insensitive (A1), so the same
+// cluster always has the same data directory and fqdn suffix however a request spells
+// it; the leading letter keeps the label valid where it must not start with a digit.
 func ClusterID(armID string) string {
 	sum := sha256.Sum256([]byte(strings.ToLower(armID)))
 	return "c" + hex.EncodeToString(sum[:])[:15]
 }
 
+// AKS's own name rules, so that a name mlfleet accepts is one Azure would accept too.
 var (
+	// clusterName: 1 to 63 characters, letters, digits, '-' and '_', alphanumeric ends.
 	clusterName = regexp.MustCompile(`^[a-zA-Z0-9]$|^[a-zA-Z0-9][-_a-zA-Z0-9]{0,61}[a-zA-Z0-9]$`)
-	poolName    = regexp.MustCompile(`^[a-z][a-z0-9]{0,11}$`)
+	// poolName: a Linux pool's name, lower case, at most 12 characters.
+	poolName = regexp.MustCompile(`^[a-z][a-z0-9]{0,11}$`)
 )
 
 // Get returns a cluster, or a 404.
@@ -175,6 +194,8 @@ func (s *Service) List(ctx context.Context, sub, rg string, p resources.Page) ([
 }
 
 // modify applies fn to the stored cluster, retrying (bounded) on concurrent updates.
+// Operations write through it, not through a plain update, because the request path and
+// the autoscaler may change the same row meanwhile: a lost update would undo a scale.
 func (s *Service) modify(ctx context.Context, id string, fn func(*ManagedCluster)) error {
 	_, err := store.Modify(ctx, s.cfg.Store, id, func(r *store.Resource) error {
 		mc, err := decode(r)
@@ -192,6 +213,8 @@ func (s *Service) modify(ctx context.Context, id string, fn func(*ManagedCluster
 	return nil
 }
 
+// markFailed leaves a cluster Failed, with its pools. A cluster deleted meanwhile is not
+// an error: the cleanup that calls it must be able to run again after a crash.
 func (s *Service) markFailed(ctx context.Context, id string) error {
 	err := s.modify(ctx, id, func(mc *ManagedCluster) {
 		mc.Properties.ProvisioningState = StateFailed
@@ -213,6 +236,12 @@ func (s *Service) provider(name string) (provider.Provider, error) {
 	return p, nil
 }
 
+// ProviderInfo says what the provider of mc can do, e.g. whether its clusters serve online
+// endpoints and with which router image.
+func (s *Service) ProviderInfo(mc *ManagedCluster) provider.Info {
+	return s.providerInfo(mc.Properties.Mlfleet.Provider)
+}
+
 func (s *Service) providerInfo(name string) provider.Info {
 	if p, ok := s.cfg.Providers[name]; ok {
 		return p.Info()
@@ -220,7 +249,9 @@ func (s *Service) providerInfo(name string) provider.Info {
 	return provider.Info{Name: name}
 }
 
-// providerError keeps *arm.Error values from providers and wraps the rest.
+// providerError keeps *arm.Error values from providers and wraps the rest. What a provider
+// fails to do after validation passed is not the user's doing, so it is a 500 with a
+// stable code; it ends up on the operation, not on the PUT's answer.
 func providerError(what string, err error) error {
 	var ae *arm.Error
 	if errors.As(err, &ae) {
@@ -229,6 +260,9 @@ func providerError(what string, err error) error {
 	return arm.Errorf(http.StatusInternalServerError, "ClusterOperationFailed", "%s: %v", what, err)
 }
 
+// decode reads a stored cluster. It blanks the kubeconfig (a secret is never returned by
+// GET, A7: only listClusterUserCredential hands it out) and sets the etag from the row
+// version, which is what If-Match is checked against.
 func decode(r *store.Resource) (*ManagedCluster, error) {
 	var mc ManagedCluster
 	if err := json.Unmarshal(r.Body, &mc); err != nil {

@@ -114,6 +114,9 @@ func (s *Service) validateNew(ctx context.Context, sub string, group *resources.
 	if v, ok := s.cfg.Versions.Find(location, version); !ok {
 		errs = append(errs, unsupportedVersion(version, location, s.cfg.Versions))
 	} else if !slices.Contains(info.Versions, v.Version) {
+		// The catalog says what Azure offers; the provider what it can run. A version in
+		// the first and not the second is refused rather than created with another, since
+		// a cluster never reports a version it does not run (S8).
 		e := arm.BadRequest(arm.CodeUnsupportedKubernetesVersion,
 			"Kubernetes version %s is supported in %s but the %s provider runs only %s; create the cluster with --kubernetes-version %s, or register a cluster of that version from its kubeconfig ('mlfleet aks import').",
 			v.Version, location, info.Name, strings.Join(info.Versions, ", "), info.Versions[0]).WithTarget("properties.kubernetesVersion")
@@ -238,6 +241,9 @@ func (s *Service) validateNew(ctx context.Context, sub string, group *resources.
 	}
 
 	// S16: a policy that forbids public IPs refuses clusters whose outbound traffic needs one.
+	// Apart from the other problems and last, because ARM reports a policy refusal as a 403
+	// RequestDisallowedByPolicy of its own, not as one detail of a 400; it is answered
+	// only for a request that would otherwise be created.
 	if np.OutboundType == "loadBalancer" && s.cfg.PublicIPsForbidden != nil {
 		forbidden, assignment, err := s.cfg.PublicIPsForbidden(ctx, sub)
 		if err != nil {
@@ -256,6 +262,8 @@ func unsupportedVersion(version, location string, v *catalog.Versions) *arm.Erro
 		"Kubernetes version %s is not supported in %s. Supported versions: %s.", version, location, strings.Join(v.Names(location), ", ")).WithTarget("properties.kubernetesVersion")
 }
 
+// dnsPrefix is az aks create's default DNS prefix: the name and group cut short, and the
+// start of the subscription id, so that it is a valid DNS label however long the names.
 func dnsPrefix(name, rg, sub string) string {
 	clean := func(s string, n int) string {
 		var b strings.Builder
@@ -273,6 +281,8 @@ func dnsPrefix(name, rg, sub string) string {
 	return fmt.Sprintf("%s-%s-%s", clean(name, 10), clean(rg, 16), sub[:6])
 }
 
+// decodeMaybeBase64 accepts a kubeconfig plain or base64-encoded: a kubeconfig's YAML
+// holds ':' and spaces, which base64 never does, so the two cannot be mistaken.
 func decodeMaybeBase64(s string) []byte {
 	if b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(s)); err == nil {
 		return b
@@ -280,6 +290,8 @@ func decodeMaybeBase64(s string) []byte {
 	return []byte(s)
 }
 
+// parseRange reads an authorized IP range, a CIDR or a bare address (as az accepts both),
+// masked so that 10.0.0.1/8 and 10.0.0.0/8 compare equal.
 func parseRange(s string) (netip.Prefix, error) {
 	if p, err := netip.ParsePrefix(s); err == nil {
 		return p.Masked(), nil

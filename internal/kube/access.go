@@ -54,6 +54,8 @@ func required() []access {
 	return dedupe(out)
 }
 
+// dedupe drops repeated accesses, keeping the first, so that each is reviewed and
+// reported once.
 func dedupe(in []access) []access {
 	seen := map[access]bool{}
 	out := in[:0]
@@ -103,6 +105,9 @@ func (c *Cluster) MissingPermissions(ctx context.Context) ([]string, error) {
 
 	allowed := make([]bool, len(all))
 	errs := make([]error, len(all))
+	// Eight at a time: in parallel so that the reviews of a limited identity do not make
+	// attach's checks slow (B3), bounded so that they do not queue behind the client's own
+	// rate limiter all at once.
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 8)
 	for i, a := range all {
@@ -139,6 +144,8 @@ func (c *Cluster) MissingPermissions(ctx context.Context) ([]string, error) {
 	return missing, nil
 }
 
+// can asks whether the credentials may do a. A review asks about the caller itself and
+// needs no permission of its own, so it works for credentials that may do nothing else.
 func (c *Cluster) can(ctx context.Context, a access) (bool, error) {
 	review := &authorizationv1.SelfSubjectAccessReview{Spec: authorizationv1.SelfSubjectAccessReviewSpec{
 		ResourceAttributes: &authorizationv1.ResourceAttributes{Verb: a.verb, Group: a.group, Resource: a.resource, Namespace: a.namespace},

@@ -20,7 +20,8 @@ const AutoscalerStatusConfigMap = "cluster-autoscaler-status"
 type NodeGroup struct {
 	// Name is the autoscaler's name of the group: a pool name, or a cloud's group name
 	// such as AKS's aks-nodepool1-12345678-vmss.
-	Name     string
+	Name string
+	// Min and Max are the bounds the autoscaler keeps the group within.
 	Min, Max int
 }
 

@@ -19,6 +19,22 @@
 // access.go asks the API server, with SelfSubjectAccessReviews, whether the credentials
 // may do what Apply and Remove do, so that an attach can refuse before installing anything.
 //
+// cache.go keeps one client per cluster ([Cache]) with a /readyz probe, so that the
+// operations and the health monitor reaching the same cluster share connections, and a
+// client whose API server went away is rebuilt rather than reused (STYLE 15).
+//
+// A request flows in here from above: compute's checks and steps, and containerservice's
+// live facts, get a [*Cluster] (from [Connect], [FromConfig] or [Cache.Get]), call one
+// method per step and receive either a result or one of the errors below.
+//
+// What this package must not do: it knows nothing of ARM (no resource ids beyond the
+// opaque strings it is handed to write into labels and the marker, no arm.Error, no HTTP
+// status of the ARM API), nothing of the store or of providers, and it decides no policy
+// (which version is supported, how many vCPUs a purpose needs): it reports what the
+// cluster says and its callers judge. It never deletes what does not carry an
+// attachment's label, so a detach cannot touch the user's workloads (SPEC §3, S3).
+//
 // Nothing above this package handles apimachinery errors: they are translated here into
-// [ErrUnreachable], [ErrForbidden], [ErrAttached] or a plain message saying what was refused.
+// [ErrUnreachable], [ErrForbidden], [ErrAttached] or a plain message saying what was refused
+// (STYLE 11), so that compute can map them to ARM codes with errors.Is alone.
 package kube

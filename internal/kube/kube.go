@@ -33,7 +33,10 @@ var (
 
 // Cluster is a connection to one cluster.
 type Cluster struct {
+	// Config is the rest.Config the client was built from, with FromConfig's settings;
+	// Remove builds its metadata client from it.
 	Config *rest.Config
+	// Client is the typed client every method uses.
 	Client kubernetes.Interface
 }
 
@@ -65,10 +68,16 @@ func Connect(kubeconfig []byte, context string) (*Cluster, error) {
 // FromConfig wraps a rest.Config, setting mlfleet's user agent, timeouts and rate limits.
 func FromConfig(cfg *rest.Config) (*Cluster, error) {
 	cfg = rest.CopyConfig(cfg)
+	// The user agent lets a cluster's audit log tell mlfleet's calls from the user's.
 	cfg.UserAgent = "mlfleet"
+	// Without a timeout a request to an API server that accepted the connection and then
+	// hangs would hold an operation step or a health check until its context ends; 15 s
+	// is well above one apply on a loaded cluster.
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 15 * time.Second
 	}
+	// client-go's default (5 QPS, burst 10) would make MissingPermissions' ~60 access
+	// reviews and Remove's listings take seconds; B3 wants attach under a second.
 	cfg.QPS, cfg.Burst = 50, 100
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
@@ -113,14 +122,20 @@ func CleanVersion(v string) string {
 
 // Node is what mlfleet needs to know about a node.
 type Node struct {
-	Name   string
-	Pool   string
+	Name string
+	// Pool is the node's pool from the first pool label a cloud sets (AKS, EKS, GKE), or
+	// "default" when it carries none.
+	Pool string
+	// VMSize is the node's instance-type label, or else a size guessed from its capacity
+	// (see sizeFromCapacity).
 	VMSize string
 	// Cores is the node's CPU capacity in whole cores; MemoryMiB its memory.
 	Cores     int
 	MemoryMiB int
-	GPUs      int
-	Ready     bool
+	// GPUs is the node's nvidia.com/gpu capacity (S18).
+	GPUs int
+	// Ready is the node's Ready condition; a node not ready is listed as "unusable".
+	Ready bool
 	// InternalIP and ExternalIP are the node's first addresses of those types in its
 	// status; "" when it reports none.
 	InternalIP string
@@ -149,6 +164,8 @@ func describe(n *corev1.Node, sizes *catalog.VMSizes) Node {
 	d.Cores = int(cpu.Value())
 	d.MemoryMiB = int(mem.Value() >> 20)
 	d.GPUs = int(gpu.Value())
+	// Clusters registered from anywhere (S25) name their pools with their cloud's label;
+	// AKS's own label comes first, the legacy "agentpool" after it.
 	for _, l := range []string{"kubernetes.azure.com/agentpool", "agentpool", "eks.amazonaws.com/nodegroup", "cloud.google.com/gke-nodepool"} {
 		if v := n.Labels[l]; v != "" {
 			d.Pool = v
@@ -184,7 +201,9 @@ func describe(n *corev1.Node, sizes *catalog.VMSizes) Node {
 }
 
 // sizeFromCapacity names a node's size from the catalog size with the same cores, memory and
-// GPUs, else describes the capacity ("custom-4cpu-16384mib").
+// GPUs, else describes the capacity ("custom-4cpu-16384mib"). Memory may differ by 5%:
+// a kubelet reports capacity minus what the kernel keeps, never exactly the size's
+// nominal memory.
 func sizeFromCapacity(n Node, sizes *catalog.VMSizes) string {
 	if sizes != nil {
 		for _, s := range sizes.All() {
@@ -205,12 +224,16 @@ func abs(x int) int {
 
 // Pool is a group of nodes with the same pool name.
 type Pool struct {
-	Name   string
-	Count  int
+	Name string
+	// Count is the number of nodes of the pool, ready or not.
+	Count int
+	// VMSize is the most common size among the pool's nodes.
 	VMSize string
 }
 
-// Pools groups nodes by pool; the VM size is the most common one of the pool.
+// Pools groups nodes by pool; the VM size is the most common one of the pool. Ties go to
+// the smaller name, so that the same nodes always give the same pools (the stored
+// agentVmSize must not flip between two reads).
 func Pools(nodes []Node) []Pool {
 	byName := map[string]map[string]int{}
 	var names []string

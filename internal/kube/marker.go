@@ -22,13 +22,22 @@ const (
 )
 
 // Marker records inside the cluster which compute it is attached to (S11).
+//
+// The marker lives in the cluster, not only in the store, because the same cluster may be
+// known to mlfleet under two ids (registered twice, or also attached by another mlfleet):
+// the store's attachment claim cannot see that, the cluster can.
 type Marker struct {
+	// AttachmentID is the DNS label that also labels every installed object.
 	AttachmentID string
 	ComputeID    string // ARM id of the compute
-	ComputeName  string
-	WorkspaceID  string // ARM id of the workspace
-	ClusterUID   string // UID of kube-system when the marker was made
-	AttachedAt   time.Time
+	// ComputeName is the compute's name, for the message of an AttachedError.
+	ComputeName string
+	WorkspaceID string // ARM id of the workspace
+	// ClusterUID is the UID of kube-system when the marker was made: the cluster's
+	// identity (S11), the same under whichever id mlfleet knows the cluster.
+	ClusterUID string
+	// AttachedAt is when the marker was claimed, to the second.
+	AttachedAt time.Time
 }
 
 // AttachedError is the error of a claim on a cluster that another attachment holds. It
@@ -37,6 +46,8 @@ type AttachedError struct {
 	Marker Marker // the attachment that holds the cluster
 }
 
+// Error names the attachment that holds the cluster and says to detach it first, since
+// the message reaches the user as the 409 of S11.
 func (e *AttachedError) Error() string {
 	m := e.Marker
 	msg := fmt.Sprintf("%v: attachment %s", ErrAttached, m.AttachmentID)
@@ -55,6 +66,7 @@ func (e *AttachedError) Error() string {
 	return msg + "; detach it first"
 }
 
+// Unwrap returns ErrAttached, so that callers test for it with errors.Is.
 func (e *AttachedError) Unwrap() error { return ErrAttached }
 
 // UID returns the uid of the kube-system namespace: the cluster's identity, which stays
@@ -116,6 +128,9 @@ func (c *Cluster) ClaimMarker(ctx context.Context, m Marker) (*Marker, error) {
 			markerAttachedAt:   m.AttachedAt.Format(time.RFC3339),
 		},
 	}
+	// Create, not Apply: server-side apply would let a second attach overwrite the first
+	// one's marker, while Create fails with AlreadyExists for all but one of concurrent
+	// claims, which is what makes S11 hold inside the cluster.
 	// A marker found and then deleted before it could be read is tried again.
 	for attempt := 0; ; attempt++ {
 		created, err := c.Client.CoreV1().ConfigMaps(kubeSystem).Create(ctx, cm, metav1.CreateOptions{FieldManager: FieldManager})

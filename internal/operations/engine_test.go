@@ -179,50 +179,50 @@ func errorOf(t *testing.T, op *store.Operation) *arm.Error {
 var steps = []string{"one", "two", "three"}
 
 func TestEngineRunsSteps(t *testing.T) {
-	t.Parallel()
-	s := openStore(t)
-	var rec recorder
-	type input struct{ Size int }
-	e := newEngine(t, s, operations.Config{Workers: 2}, func(ctx context.Context, run *operations.Run) error {
-		var in input
-		if err := run.Input(&in); err != nil {
-			return err
-		}
-		rec.add("start attempt=%d resource=%s size=%d", run.Attempt(), run.ResourceID(), in.Size)
-		for _, name := range steps {
-			if err := run.Step(ctx, name, func(context.Context) error {
-				rec.add("step %s", name)
-				return nil
-			}); err != nil {
+	eachStore(t, true, func(t *testing.T, s store.Store) {
+		var rec recorder
+		type input struct{ Size int }
+		e := newEngine(t, s, operations.Config{Workers: 2}, func(ctx context.Context, run *operations.Run) error {
+			var in input
+			if err := run.Input(&in); err != nil {
 				return err
 			}
+			rec.add("start attempt=%d resource=%s size=%d", run.Attempt(), run.ResourceID(), in.Size)
+			for _, name := range steps {
+				if err := run.Step(ctx, name, func(context.Context) error {
+					rec.add("step %s", name)
+					return nil
+				}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		start(t, e)
+
+		op := submit(t, e, input{Size: 3})
+		if op.Status != store.StatusInProgress || op.ID == "" {
+			t.Errorf("Submit = %+v, want an InProgress operation with an id", op)
 		}
-		return nil
+		got := waitStatus(t, s, op.ID, store.StatusSucceeded)
+
+		if got.EndedAt.IsZero() || got.EndedAt.Before(got.StartedAt) {
+			t.Errorf("EndedAt = %v (StartedAt %v), want set, not before the start", got.EndedAt, got.StartedAt)
+		}
+		if len(got.Error) != 0 {
+			t.Errorf("Error = %s, want none", got.Error)
+		}
+		if got.Attempts != 1 || got.LeaseOwner != "" {
+			t.Errorf("Attempts = %d, LeaseOwner = %q; want 1 and the lease freed", got.Attempts, got.LeaseOwner)
+		}
+		if p := progressOf(t, got); !slices.Equal(p.Done, steps) {
+			t.Errorf("progress records steps %q, want %q", p.Done, steps)
+		}
+		want := []string{"start attempt=1 resource=" + resourceID + " size=3", "step one", "step two", "step three"}
+		if ev := rec.get(); !slices.Equal(ev, want) {
+			t.Errorf("handler did %q, want %q", ev, want)
+		}
 	})
-	start(t, e)
-
-	op := submit(t, e, input{Size: 3})
-	if op.Status != store.StatusInProgress || op.ID == "" {
-		t.Errorf("Submit = %+v, want an InProgress operation with an id", op)
-	}
-	got := waitStatus(t, s, op.ID, store.StatusSucceeded)
-
-	if got.EndedAt.IsZero() || got.EndedAt.Before(got.StartedAt) {
-		t.Errorf("EndedAt = %v (StartedAt %v), want set, not before the start", got.EndedAt, got.StartedAt)
-	}
-	if len(got.Error) != 0 {
-		t.Errorf("Error = %s, want none", got.Error)
-	}
-	if got.Attempts != 1 || got.LeaseOwner != "" {
-		t.Errorf("Attempts = %d, LeaseOwner = %q; want 1 and the lease freed", got.Attempts, got.LeaseOwner)
-	}
-	if p := progressOf(t, got); !slices.Equal(p.Done, steps) {
-		t.Errorf("progress records steps %q, want %q", p.Done, steps)
-	}
-	want := []string{"start attempt=1 resource=" + resourceID + " size=3", "step one", "step two", "step three"}
-	if ev := rec.get(); !slices.Equal(ev, want) {
-		t.Errorf("handler did %q, want %q", ev, want)
-	}
 }
 
 // resumable is a three-step pipeline that, on its first attempt, stops after step one and
@@ -248,119 +248,119 @@ func resumable(rec *recorder, paused chan<- struct{}) operations.Handler {
 }
 
 func TestEngineResumesAfterShutdown(t *testing.T) {
-	t.Parallel()
-	s := openStore(t)
-	var rec recorder
-	paused := make(chan struct{})
-	h := resumable(&rec, paused)
+	eachStore(t, true, func(t *testing.T, s store.Store) {
+		var rec recorder
+		paused := make(chan struct{})
+		h := resumable(&rec, paused)
 
-	first := newEngine(t, s, operations.Config{Owner: "replica-1"}, h)
-	first.Start(context.Background())
-	op := submit(t, first, nil)
-	await(t, paused, "the first attempt to finish step one")
-	closeEngine(t, first)
+		first := newEngine(t, s, operations.Config{Owner: "replica-1"}, h)
+		first.Start(context.Background())
+		op := submit(t, first, nil)
+		await(t, paused, "the first attempt to finish step one")
+		closeEngine(t, first)
 
-	interrupted := getOperation(t, s, op.ID)
-	if interrupted.Status != store.StatusInProgress || !interrupted.EndedAt.IsZero() || len(interrupted.Error) != 0 {
-		t.Fatalf("after shutdown: status %s, ended %v, error %s; want InProgress, not ended, no error",
-			interrupted.Status, interrupted.EndedAt, interrupted.Error)
-	}
-	if p := progressOf(t, interrupted); !slices.Equal(p.Done, []string{"one"}) {
-		t.Errorf("after shutdown progress records %q, want [one]", p.Done)
-	}
+		interrupted := getOperation(t, s, op.ID)
+		if interrupted.Status != store.StatusInProgress || !interrupted.EndedAt.IsZero() || len(interrupted.Error) != 0 {
+			t.Fatalf("after shutdown: status %s, ended %v, error %s; want InProgress, not ended, no error",
+				interrupted.Status, interrupted.EndedAt, interrupted.Error)
+		}
+		if p := progressOf(t, interrupted); !slices.Equal(p.Done, []string{"one"}) {
+			t.Errorf("after shutdown progress records %q, want [one]", p.Done)
+		}
 
-	// A new process on the same database frees the dead one's leases at start-up.
-	if _, err := s.ReleaseLeases(context.Background()); err != nil {
-		t.Fatalf("ReleaseLeases: %v", err)
-	}
-	second := newEngine(t, s, operations.Config{Owner: "replica-2"}, h)
-	start(t, second)
-	done := waitStatus(t, s, op.ID, store.StatusSucceeded)
+		// A new process on the same database frees the dead one's leases at start-up.
+		if _, err := s.ReleaseLeases(context.Background()); err != nil {
+			t.Fatalf("ReleaseLeases: %v", err)
+		}
+		second := newEngine(t, s, operations.Config{Owner: "replica-2"}, h)
+		start(t, second)
+		done := waitStatus(t, s, op.ID, store.StatusSucceeded)
 
-	want := []string{"attempt 1", "step one", "attempt 2", "step two", "step three"}
-	if ev := rec.get(); !slices.Equal(ev, want) {
-		t.Errorf("handlers did %q, want %q (step one must not run again)", ev, want)
-	}
-	if done.Attempts != 2 {
-		t.Errorf("Attempts = %d, want 2", done.Attempts)
-	}
-	if p := progressOf(t, done); !slices.Equal(p.Done, steps) {
-		t.Errorf("progress records %q, want %q", p.Done, steps)
-	}
-	if done.EndedAt.IsZero() || done.LeaseOwner != "" {
-		t.Errorf("EndedAt = %v, LeaseOwner = %q; want set and freed", done.EndedAt, done.LeaseOwner)
-	}
+		want := []string{"attempt 1", "step one", "attempt 2", "step two", "step three"}
+		if ev := rec.get(); !slices.Equal(ev, want) {
+			t.Errorf("handlers did %q, want %q (step one must not run again)", ev, want)
+		}
+		if done.Attempts != 2 {
+			t.Errorf("Attempts = %d, want 2", done.Attempts)
+		}
+		if p := progressOf(t, done); !slices.Equal(p.Done, steps) {
+			t.Errorf("progress records %q, want %q", p.Done, steps)
+		}
+		if done.EndedAt.IsZero() || done.LeaseOwner != "" {
+			t.Errorf("EndedAt = %v, LeaseOwner = %q; want set and freed", done.EndedAt, done.LeaseOwner)
+		}
+	})
 }
 
 func TestEngineStateSurvivesAttempts(t *testing.T) {
-	t.Parallel()
-	s := openStore(t)
-	type state struct{ Items []string }
-	var rec recorder
-	paused := make(chan struct{})
-	h := func(ctx context.Context, run *operations.Run) error {
-		st := state{Items: []string{"untouched"}}
-		if err := run.State(&st); err != nil {
-			return err
-		}
-		rec.add("attempt %d starts with %q", run.Attempt(), st.Items)
-		if err := run.Step(ctx, "one", func(context.Context) error {
-			if run.Attempt() == 1 {
-				st.Items = []string{"a"}
+	eachStore(t, true, func(t *testing.T, s store.Store) {
+		type state struct{ Items []string }
+		var rec recorder
+		paused := make(chan struct{})
+		h := func(ctx context.Context, run *operations.Run) error {
+			st := state{Items: []string{"untouched"}}
+			if err := run.State(&st); err != nil {
+				return err
 			}
+			rec.add("attempt %d starts with %q", run.Attempt(), st.Items)
+			if err := run.Step(ctx, "one", func(context.Context) error {
+				if run.Attempt() == 1 {
+					st.Items = []string{"a"}
+				}
+				return run.SetState(st)
+			}); err != nil {
+				return err
+			}
+			// Within an attempt, State returns what SetState recorded.
+			var now state
+			if err := run.State(&now); err != nil {
+				return err
+			}
+			rec.add("attempt %d after one has %q", run.Attempt(), now.Items)
+			if run.Attempt() == 1 {
+				close(paused)
+				<-ctx.Done()
+				return ctx.Err()
+			}
+			if err := run.Step(ctx, "two", func(context.Context) error {
+				st.Items = append(st.Items, "b")
+				return run.SetState(st)
+			}); err != nil {
+				return err
+			}
+			// State set after the last step is kept with the result.
+			st.Items = append(st.Items, "c")
 			return run.SetState(st)
-		}); err != nil {
-			return err
 		}
-		// Within an attempt, State returns what SetState recorded.
-		var now state
-		if err := run.State(&now); err != nil {
-			return err
-		}
-		rec.add("attempt %d after one has %q", run.Attempt(), now.Items)
-		if run.Attempt() == 1 {
-			close(paused)
-			<-ctx.Done()
-			return ctx.Err()
-		}
-		if err := run.Step(ctx, "two", func(context.Context) error {
-			st.Items = append(st.Items, "b")
-			return run.SetState(st)
-		}); err != nil {
-			return err
-		}
-		// State set after the last step is kept with the result.
-		st.Items = append(st.Items, "c")
-		return run.SetState(st)
-	}
 
-	first := newEngine(t, s, operations.Config{Owner: "replica-1"}, h)
-	first.Start(context.Background())
-	op := submit(t, first, nil)
-	await(t, paused, "the first attempt to finish step one")
-	closeEngine(t, first)
-	if _, err := s.ReleaseLeases(context.Background()); err != nil {
-		t.Fatalf("ReleaseLeases: %v", err)
-	}
-	start(t, newEngine(t, s, operations.Config{Owner: "replica-2"}, h))
-	done := waitStatus(t, s, op.ID, store.StatusSucceeded)
+		first := newEngine(t, s, operations.Config{Owner: "replica-1"}, h)
+		first.Start(context.Background())
+		op := submit(t, first, nil)
+		await(t, paused, "the first attempt to finish step one")
+		closeEngine(t, first)
+		if _, err := s.ReleaseLeases(context.Background()); err != nil {
+			t.Fatalf("ReleaseLeases: %v", err)
+		}
+		start(t, newEngine(t, s, operations.Config{Owner: "replica-2"}, h))
+		done := waitStatus(t, s, op.ID, store.StatusSucceeded)
 
-	want := []string{
-		`attempt 1 starts with ["untouched"]`,
-		`attempt 1 after one has ["a"]`,
-		`attempt 2 starts with ["a"]`,
-		`attempt 2 after one has ["a"]`,
-	}
-	if ev := rec.get(); !slices.Equal(ev, want) {
-		t.Errorf("handlers saw %q, want %q", ev, want)
-	}
-	var final state
-	if err := json.Unmarshal(progressOf(t, done).State, &final); err != nil {
-		t.Fatalf("decode saved state: %v", err)
-	}
-	if wantItems := []string{"a", "b", "c"}; !slices.Equal(final.Items, wantItems) {
-		t.Errorf("saved state = %q, want %q", final.Items, wantItems)
-	}
+		want := []string{
+			`attempt 1 starts with ["untouched"]`,
+			`attempt 1 after one has ["a"]`,
+			`attempt 2 starts with ["a"]`,
+			`attempt 2 after one has ["a"]`,
+		}
+		if ev := rec.get(); !slices.Equal(ev, want) {
+			t.Errorf("handlers saw %q, want %q", ev, want)
+		}
+		var final state
+		if err := json.Unmarshal(progressOf(t, done).State, &final); err != nil {
+			t.Fatalf("decode saved state: %v", err)
+		}
+		if wantItems := []string{"a", "b", "c"}; !slices.Equal(final.Items, wantItems) {
+			t.Errorf("saved state = %q, want %q", final.Items, wantItems)
+		}
+	})
 }
 
 func TestEngineFailures(t *testing.T) {
@@ -421,75 +421,76 @@ func TestEngineFailures(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			s := openStore(t)
-			e := newEngine(t, s, operations.Config{}, tt.handler)
-			start(t, e)
-			op := submit(t, e, nil)
-			got := waitStatus(t, s, op.ID, store.StatusFailed)
+			eachStore(t, true, func(t *testing.T, s store.Store) {
+				e := newEngine(t, s, operations.Config{}, tt.handler)
+				start(t, e)
+				op := submit(t, e, nil)
+				got := waitStatus(t, s, op.ID, store.StatusFailed)
 
-			ae := errorOf(t, got)
-			if ae.Code != tt.wantCode {
-				t.Errorf("error code = %q, want %q (error %s)", ae.Code, tt.wantCode, got.Error)
-			}
-			if tt.wantContains != "" {
-				if !strings.Contains(ae.Message, tt.wantContains) {
-					t.Errorf("error message = %q, want it to contain %q", ae.Message, tt.wantContains)
+				ae := errorOf(t, got)
+				if ae.Code != tt.wantCode {
+					t.Errorf("error code = %q, want %q (error %s)", ae.Code, tt.wantCode, got.Error)
 				}
-			} else if ae.Message != tt.wantMessage {
-				t.Errorf("error message = %q, want %q", ae.Message, tt.wantMessage)
-			}
-			if ae.Target != tt.wantTarget {
-				t.Errorf("error target = %q, want %q", ae.Target, tt.wantTarget)
-			}
-			if got.EndedAt.IsZero() || got.LeaseOwner != "" {
-				t.Errorf("EndedAt = %v, LeaseOwner = %q; want set and freed", got.EndedAt, got.LeaseOwner)
-			}
-			if p := progressOf(t, got); !slices.Equal(p.Done, tt.wantDone) {
-				t.Errorf("progress records %q, want %q", p.Done, tt.wantDone)
-			}
+				if tt.wantContains != "" {
+					if !strings.Contains(ae.Message, tt.wantContains) {
+						t.Errorf("error message = %q, want it to contain %q", ae.Message, tt.wantContains)
+					}
+				} else if ae.Message != tt.wantMessage {
+					t.Errorf("error message = %q, want %q", ae.Message, tt.wantMessage)
+				}
+				if ae.Target != tt.wantTarget {
+					t.Errorf("error target = %q, want %q", ae.Target, tt.wantTarget)
+				}
+				if got.EndedAt.IsZero() || got.LeaseOwner != "" {
+					t.Errorf("EndedAt = %v, LeaseOwner = %q; want set and freed", got.EndedAt, got.LeaseOwner)
+				}
+				if p := progressOf(t, got); !slices.Equal(p.Done, tt.wantDone) {
+					t.Errorf("progress records %q, want %q", p.Done, tt.wantDone)
+				}
+			})
 		})
 	}
 }
 
 func TestEngineKeepsWorkingAfterPanic(t *testing.T) {
-	t.Parallel()
-	s := openStore(t)
-	type input struct{ Panic bool }
-	// One worker, so the operation after the panic runs on the worker that panicked.
-	e := newEngine(t, s, operations.Config{Workers: 1}, func(ctx context.Context, run *operations.Run) error {
-		var in input
-		if err := run.Input(&in); err != nil {
-			return err
-		}
-		if in.Panic {
-			panic("boom")
-		}
-		return run.Step(ctx, "one", func(context.Context) error { return nil })
-	})
-	start(t, e)
+	eachStore(t, true, func(t *testing.T, s store.Store) {
+		type input struct{ Panic bool }
+		// One worker, so the operation after the panic runs on the worker that panicked.
+		e := newEngine(t, s, operations.Config{Workers: 1}, func(ctx context.Context, run *operations.Run) error {
+			var in input
+			if err := run.Input(&in); err != nil {
+				return err
+			}
+			if in.Panic {
+				panic("boom")
+			}
+			return run.Step(ctx, "one", func(context.Context) error { return nil })
+		})
+		start(t, e)
 
-	bad := submit(t, e, input{Panic: true})
-	failed := waitStatus(t, s, bad.ID, store.StatusFailed)
-	if ae := errorOf(t, failed); ae.Code != arm.CodeInternalServerError || !strings.Contains(ae.Message, "boom") {
-		t.Errorf("error = %s, want InternalServerError naming the panic", failed.Error)
-	}
-	good := submit(t, e, input{})
-	waitStatus(t, s, good.ID, store.StatusSucceeded)
+		bad := submit(t, e, input{Panic: true})
+		failed := waitStatus(t, s, bad.ID, store.StatusFailed)
+		if ae := errorOf(t, failed); ae.Code != arm.CodeInternalServerError || !strings.Contains(ae.Message, "boom") {
+			t.Errorf("error = %s, want InternalServerError naming the panic", failed.Error)
+		}
+		good := submit(t, e, input{})
+		waitStatus(t, s, good.ID, store.StatusSucceeded)
+	})
 }
 
 func TestEngineFailsUnknownKind(t *testing.T) {
-	t.Parallel()
-	s := openStore(t)
-	// Another replica, with a handler this one lacks, recorded the operation.
-	op := &store.Operation{ID: "0b5e0d6c-6f0e-4a53-9d1e-8c0f1f0a0001", Kind: "tests.newer", ResourceID: resourceID, SubscriptionID: subID}
-	if err := s.CreateOperation(context.Background(), op); err != nil {
-		t.Fatalf("CreateOperation: %v", err)
-	}
-	start(t, newEngine(t, s, operations.Config{}, func(context.Context, *operations.Run) error { return nil }))
-	got := waitStatus(t, s, op.ID, store.StatusFailed)
-	if ae := errorOf(t, got); ae.Code != arm.CodeInternalServerError || !strings.Contains(ae.Message, "tests.newer") {
-		t.Errorf("error = %s, want InternalServerError naming the kind", got.Error)
-	}
+	eachStore(t, true, func(t *testing.T, s store.Store) {
+		// Another replica, with a handler this one lacks, recorded the operation.
+		op := &store.Operation{ID: "0b5e0d6c-6f0e-4a53-9d1e-8c0f1f0a0001", Kind: "tests.newer", ResourceID: resourceID, SubscriptionID: subID}
+		if err := s.CreateOperation(context.Background(), op); err != nil {
+			t.Fatalf("CreateOperation: %v", err)
+		}
+		start(t, newEngine(t, s, operations.Config{}, func(context.Context, *operations.Run) error { return nil }))
+		got := waitStatus(t, s, op.ID, store.StatusFailed)
+		if ae := errorOf(t, got); ae.Code != arm.CodeInternalServerError || !strings.Contains(ae.Message, "tests.newer") {
+			t.Errorf("error = %s, want InternalServerError naming the kind", got.Error)
+		}
+	})
 }
 
 func TestEngineMaxAttempts(t *testing.T) {
@@ -511,48 +512,49 @@ func TestEngineMaxAttempts(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			s := openStore(t)
-			var rec recorder
-			e := newEngine(t, s, operations.Config{MaxAttempts: tt.maxAttempts}, func(ctx context.Context, run *operations.Run) error {
-				rec.add("attempt %d", run.Attempt())
-				return nil
-			})
-			op := submit(t, e, nil)
-			for i := range tt.priorClaims {
-				if _, err := s.ClaimOperation(ctx, fmt.Sprintf("dead-replica-%d", i), time.Now(), time.Minute); err != nil {
-					t.Fatalf("claim %d: %v", i, err)
+			eachStore(t, true, func(t *testing.T, s store.Store) {
+				var rec recorder
+				e := newEngine(t, s, operations.Config{MaxAttempts: tt.maxAttempts}, func(ctx context.Context, run *operations.Run) error {
+					rec.add("attempt %d", run.Attempt())
+					return nil
+				})
+				op := submit(t, e, nil)
+				for i := range tt.priorClaims {
+					if _, err := s.ClaimOperation(ctx, fmt.Sprintf("dead-replica-%d", i), time.Now(), time.Minute); err != nil {
+						t.Fatalf("claim %d: %v", i, err)
+					}
+					if _, err := s.ReleaseLeases(ctx); err != nil {
+						t.Fatalf("ReleaseLeases: %v", err)
+					}
 				}
-				if _, err := s.ReleaseLeases(ctx); err != nil {
-					t.Fatalf("ReleaseLeases: %v", err)
-				}
-			}
-			start(t, e)
-			got := waitStatus(t, s, op.ID, tt.wantStatus)
+				start(t, e)
+				got := waitStatus(t, s, op.ID, tt.wantStatus)
 
-			if got.Attempts != tt.priorClaims+1 {
-				t.Errorf("Attempts = %d, want %d", got.Attempts, tt.priorClaims+1)
-			}
-			if got.EndedAt.IsZero() {
-				t.Error("EndedAt is not set")
-			}
-			if tt.wantStatus == store.StatusSucceeded {
-				if want := []string{fmt.Sprintf("attempt %d", tt.priorClaims+1)}; !slices.Equal(rec.get(), want) {
-					t.Errorf("handler ran %q, want %q", rec.get(), want)
+				if got.Attempts != tt.priorClaims+1 {
+					t.Errorf("Attempts = %d, want %d", got.Attempts, tt.priorClaims+1)
 				}
-				return
-			}
-			if ev := rec.get(); len(ev) != 0 {
-				t.Errorf("handler ran %q, want it not run once the attempts are used up", ev)
-			}
-			ae := errorOf(t, got)
-			if ae.Code != arm.CodeOperationInterrupted {
-				t.Errorf("error code = %q, want %q", ae.Code, arm.CodeOperationInterrupted)
-			}
-			for _, want := range []string{fmt.Sprintf("interrupted %d times", tt.priorClaims), resourceID} {
-				if !strings.Contains(ae.Message, want) {
-					t.Errorf("error message %q does not contain %q", ae.Message, want)
+				if got.EndedAt.IsZero() {
+					t.Error("EndedAt is not set")
 				}
-			}
+				if tt.wantStatus == store.StatusSucceeded {
+					if want := []string{fmt.Sprintf("attempt %d", tt.priorClaims+1)}; !slices.Equal(rec.get(), want) {
+						t.Errorf("handler ran %q, want %q", rec.get(), want)
+					}
+					return
+				}
+				if ev := rec.get(); len(ev) != 0 {
+					t.Errorf("handler ran %q, want it not run once the attempts are used up", ev)
+				}
+				ae := errorOf(t, got)
+				if ae.Code != arm.CodeOperationInterrupted {
+					t.Errorf("error code = %q, want %q", ae.Code, arm.CodeOperationInterrupted)
+				}
+				for _, want := range []string{fmt.Sprintf("interrupted %d times", tt.priorClaims), resourceID} {
+					if !strings.Contains(ae.Message, want) {
+						t.Errorf("error message %q does not contain %q", ae.Message, want)
+					}
+				}
+			})
 		})
 	}
 }
@@ -574,67 +576,68 @@ func TestEngineLeaseLost(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			s := openStore(t)
-			started := make(chan struct{})
-			proceed := make(chan struct{})
-			stopped := make(chan error, 1)
-			e := newEngine(t, s, operations.Config{Owner: "replica-1", Workers: 1, LeaseTTL: tt.leaseTTL},
-				func(ctx context.Context, run *operations.Run) error {
-					if err := run.Step(ctx, "one", func(context.Context) error { return nil }); err != nil {
+			eachStore(t, true, func(t *testing.T, s store.Store) {
+				started := make(chan struct{})
+				proceed := make(chan struct{})
+				stopped := make(chan error, 1)
+				e := newEngine(t, s, operations.Config{Owner: "replica-1", Workers: 1, LeaseTTL: tt.leaseTTL},
+					func(ctx context.Context, run *operations.Run) error {
+						if err := run.Step(ctx, "one", func(context.Context) error { return nil }); err != nil {
+							return err
+						}
+						close(started)
+						var err error
+						if tt.stepAfterTheft {
+							<-proceed
+							err = run.Step(ctx, "two", func(context.Context) error { return nil })
+						} else {
+							<-ctx.Done()
+							err = ctx.Err()
+						}
+						stopped <- err
 						return err
-					}
-					close(started)
-					var err error
-					if tt.stepAfterTheft {
-						<-proceed
-						err = run.Step(ctx, "two", func(context.Context) error { return nil })
-					} else {
-						<-ctx.Done()
-						err = ctx.Err()
-					}
-					stopped <- err
-					return err
-				})
-			start(t, e)
-			op := submit(t, e, nil)
-			await(t, started, "the handler to start")
+					})
+				start(t, e)
+				op := submit(t, e, nil)
+				await(t, started, "the handler to start")
 
-			// replica-1 keeps renewing its lease, so the thief claims as of a time after
-			// the lease ran out, as a replica whose peer stalled past its lease does.
-			stolen, err := s.ClaimOperation(ctx, "thief", time.Now().Add(time.Hour), 2*time.Hour)
-			if err != nil {
-				t.Fatalf("thief's claim: %v", err)
-			}
-			if stolen.ID != op.ID || stolen.Attempts != 2 {
-				t.Fatalf("thief claimed %s at attempt %d, want %s at attempt 2", stolen.ID, stolen.Attempts, op.ID)
-			}
-			close(proceed)
-			if err := await(t, stopped, "the first engine to stop its handler"); err == nil {
-				t.Error("the handler's work after the theft succeeded, want an error")
-			}
-			// Close waits until replica-1 is done with the operation.
-			closeEngine(t, e)
+				// replica-1 keeps renewing its lease, so the thief claims as of a time after
+				// the lease ran out, as a replica whose peer stalled past its lease does.
+				stolen, err := s.ClaimOperation(ctx, "thief", time.Now().Add(time.Hour), 2*time.Hour)
+				if err != nil {
+					t.Fatalf("thief's claim: %v", err)
+				}
+				if stolen.ID != op.ID || stolen.Attempts != 2 {
+					t.Fatalf("thief claimed %s at attempt %d, want %s at attempt 2", stolen.ID, stolen.Attempts, op.ID)
+				}
+				close(proceed)
+				if err := await(t, stopped, "the first engine to stop its handler"); err == nil {
+					t.Error("the handler's work after the theft succeeded, want an error")
+				}
+				// Close waits until replica-1 is done with the operation.
+				closeEngine(t, e)
 
-			got := getOperation(t, s, op.ID)
-			if got.Status != store.StatusInProgress || len(got.Error) != 0 || !got.EndedAt.IsZero() {
-				t.Errorf("after the theft: status %s, error %s, ended %v; want InProgress, no error, not ended",
-					got.Status, got.Error, got.EndedAt)
-			}
-			if got.LeaseOwner != "thief" {
-				t.Errorf("LeaseOwner = %q, want thief", got.LeaseOwner)
-			}
-			if p := progressOf(t, got); !slices.Equal(p.Done, []string{"one"}) {
-				t.Errorf("progress records %q, want [one]: replica-1 must save nothing after losing the lease", p.Done)
-			}
+				got := getOperation(t, s, op.ID)
+				if got.Status != store.StatusInProgress || len(got.Error) != 0 || !got.EndedAt.IsZero() {
+					t.Errorf("after the theft: status %s, error %s, ended %v; want InProgress, no error, not ended",
+						got.Status, got.Error, got.EndedAt)
+				}
+				if got.LeaseOwner != "thief" {
+					t.Errorf("LeaseOwner = %q, want thief", got.LeaseOwner)
+				}
+				if p := progressOf(t, got); !slices.Equal(p.Done, []string{"one"}) {
+					t.Errorf("progress records %q, want [one]: replica-1 must save nothing after losing the lease", p.Done)
+				}
 
-			// The thief finishes the operation; its result stands.
-			stolen.Status = store.StatusSucceeded
-			if err := s.SaveOperation(ctx, stolen, "thief"); err != nil {
-				t.Fatalf("thief's save: %v", err)
-			}
-			if final := getOperation(t, s, op.ID); final.Status != store.StatusSucceeded || len(final.Error) != 0 {
-				t.Errorf("final status %s, error %s; want the thief's Succeeded", final.Status, final.Error)
-			}
+				// The thief finishes the operation; its result stands.
+				stolen.Status = store.StatusSucceeded
+				if err := s.SaveOperation(ctx, stolen, "thief"); err != nil {
+					t.Fatalf("thief's save: %v", err)
+				}
+				if final := getOperation(t, s, op.ID); final.Status != store.StatusSucceeded || len(final.Error) != 0 {
+					t.Errorf("final status %s, error %s; want the thief's Succeeded", final.Status, final.Error)
+				}
+			})
 		})
 	}
 }
@@ -654,19 +657,20 @@ func TestSubmitErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			s := openStore(t)
-			e := newEngine(t, s, operations.Config{}, func(context.Context, *operations.Run) error { return nil })
-			start(t, e)
-			if op, err := e.Submit(ctx, tt.kind, resourceID, subID, tt.input); err == nil {
-				t.Fatalf("Submit = %+v, want an error", op)
-			}
-			ops, err := s.ListOperations(ctx, store.OperationFilter{})
-			if err != nil {
-				t.Fatalf("ListOperations: %v", err)
-			}
-			if len(ops) != 0 {
-				t.Errorf("store holds %d operations after a failed Submit, want 0", len(ops))
-			}
+			eachStore(t, true, func(t *testing.T, s store.Store) {
+				e := newEngine(t, s, operations.Config{}, func(context.Context, *operations.Run) error { return nil })
+				start(t, e)
+				if op, err := e.Submit(ctx, tt.kind, resourceID, subID, tt.input); err == nil {
+					t.Fatalf("Submit = %+v, want an error", op)
+				}
+				ops, err := s.ListOperations(ctx, store.OperationFilter{})
+				if err != nil {
+					t.Fatalf("ListOperations: %v", err)
+				}
+				if len(ops) != 0 {
+					t.Errorf("store holds %d operations after a failed Submit, want 0", len(ops))
+				}
+			})
 		})
 	}
 }
@@ -682,36 +686,37 @@ func TestEngineClose(t *testing.T) {
 	})
 	t.Run("handler ignoring shutdown", func(t *testing.T) {
 		t.Parallel()
-		s := openStore(t)
-		started := make(chan struct{})
-		release := make(chan struct{})
-		e := newEngine(t, s, operations.Config{}, func(context.Context, *operations.Run) error {
-			close(started)
-			<-release
-			return nil
-		})
-		e.Start(context.Background())
-		op := submit(t, e, nil)
-		await(t, started, "the handler to start")
+		eachStore(t, true, func(t *testing.T, s store.Store) {
+			started := make(chan struct{})
+			release := make(chan struct{})
+			e := newEngine(t, s, operations.Config{}, func(context.Context, *operations.Run) error {
+				close(started)
+				<-release
+				return nil
+			})
+			e.Start(context.Background())
+			op := submit(t, e, nil)
+			await(t, started, "the handler to start")
 
-		ctx, cancel := context.WithCancel(context.Background())
-		cancel()
-		if err := e.Close(ctx); !errors.Is(err, context.Canceled) {
-			t.Errorf("Close with a handler still running and an ended context = %v, want context.Canceled", err)
-		}
-		close(release)
-		closeEngine(t, e)
-		// The operation is left to the next start with its lease freed, so the next
-		// worker can claim it at once instead of waiting for the lease to run out.
-		if got := getOperation(t, s, op.ID); got.Status != store.StatusInProgress {
-			t.Errorf("status = %s, want InProgress", got.Status)
-		}
-		next, err := s.ClaimOperation(context.Background(), "replica-2", time.Now(), time.Minute)
-		if err != nil {
-			t.Fatalf("claim after Close: %v (the lease was not freed)", err)
-		}
-		if next.ID != op.ID {
-			t.Errorf("claimed %s, want %s", next.ID, op.ID)
-		}
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			if err := e.Close(ctx); !errors.Is(err, context.Canceled) {
+				t.Errorf("Close with a handler still running and an ended context = %v, want context.Canceled", err)
+			}
+			close(release)
+			closeEngine(t, e)
+			// The operation is left to the next start with its lease freed, so the next
+			// worker can claim it at once instead of waiting for the lease to run out.
+			if got := getOperation(t, s, op.ID); got.Status != store.StatusInProgress {
+				t.Errorf("status = %s, want InProgress", got.Status)
+			}
+			next, err := s.ClaimOperation(context.Background(), "replica-2", time.Now(), time.Minute)
+			if err != nil {
+				t.Fatalf("claim after Close: %v (the lease was not freed)", err)
+			}
+			if next.ID != op.ID {
+				t.Errorf("claimed %s, want %s", next.ID, op.ID)
+			}
+		})
 	})
 }

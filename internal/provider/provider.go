@@ -18,6 +18,9 @@ var (
 	ErrUnsupported = errors.New("not supported by this provider")
 	// ErrHostedElsewhere means another replica hosts the cluster (it holds its lease).
 	ErrHostedElsewhere = errors.New("the cluster is hosted by another replica")
+	// ErrNoLogs means a pod has no log to read: it does not exist, or runs nothing whose
+	// output the provider keeps.
+	ErrNoLogs = errors.New("no logs for this pod")
 )
 
 // Info says what a provider can do.
@@ -36,6 +39,14 @@ type Info struct {
 	// Versions lists the Kubernetes versions (major.minor.patch) the provider can create;
 	// empty when it creates none.
 	Versions []string
+	// ServesEndpoints is true when the provider's clusters route scoring requests to
+	// online deployments: the embedded provider runs the router in-process; the external
+	// one only with a router image (serve --router-image).
+	ServesEndpoints bool
+	// RouterImage is the image of the inference router (azureml-fe) that the provider's
+	// clusters run; empty for the embedded provider (in-process) and for an external
+	// provider without one, whose azureml-fe stays a placeholder.
+	RouterImage string
 }
 
 // NodePool is a group of identical nodes.
@@ -136,4 +147,13 @@ type Provider interface {
 	Delete(ctx context.Context, id string) error
 	// Close stops what the provider runs, keeping data so Ensure can bring it back.
 	Close(ctx context.Context) error
+}
+
+// PodLogReader is implemented by providers that can read a pod's container log.
+type PodLogReader interface {
+	// PodLogs returns the last tailLines lines (all when tailLines <= 0) of the output of
+	// container ("" for the pod's main container) of a pod in the cluster clusterID. It
+	// returns ErrNotFound when the cluster is not running here, and an error wrapping
+	// ErrNoLogs when the pod does not exist or has no log.
+	PodLogs(ctx context.Context, clusterID, namespace, pod, container string, tailLines int) (string, error)
 }

@@ -103,8 +103,10 @@ type GroupInput struct {
 
 // Page selects a page of a list: Skip items, then at most Top.
 type Page struct {
+	// Skip is $skip, the position where the page starts (A5's continuation).
 	Skip int
-	Top  int
+	// Top is $top, the most items on the page; 0 means no limit.
+	Top int
 	// Within, when not nil, keeps only resources at or under one of these ids: what the
 	// caller may read (see store.ListOptions.Within).
 	Within []string
@@ -118,6 +120,8 @@ func (s *Service) EnsureSubscription(ctx context.Context, id, displayName, tenan
 		return nil, err
 	}
 	r := &store.Resource{ID: sub.ID, Type: arm.TypeSubscription, Name: id, SubscriptionID: id, Body: body}
+	// Create, not read-then-create: replicas starting together (N2) each try, one wins,
+	// and the others read the winner's row.
 	err = s.store.CreateResource(ctx, r)
 	if err != nil && !errors.Is(err, store.ErrConflict) {
 		return nil, fmt.Errorf("ensure subscription %s: %w", id, err)
@@ -180,6 +184,9 @@ func (s *Service) PutGroup(ctx context.Context, sub, name string, in GroupInput)
 		return nil, false, InvalidLocation(in.Location)
 	}
 	id := arm.ResourceGroupPath(sub, name)
+	// PUT is idempotent in ARM: a create that loses to a concurrent create becomes an
+	// update, and an update that loses to a concurrent update (the row version changed)
+	// reads again. Bounded, so that a group changed without pause still gets an answer.
 	for attempt := 1; ; attempt++ {
 		if attempt > 20 {
 			return nil, false, fmt.Errorf("put resource group %s: changed by others %d times in a row: %w", name, attempt-1, store.ErrConflict)
@@ -209,6 +216,8 @@ func (s *Service) PutGroup(ctx context.Context, sub, name string, in GroupInput)
 		if rg.Properties.ProvisioningState == StateDeleting {
 			return nil, false, beingDeleted(rg.Name)
 		}
+		// ARM answers a PUT that moves a group with a 409, not a 400: the request is
+		// well formed, it conflicts with the group that exists.
 		if rg.Location != loc {
 			return nil, false, arm.Conflict("Resource group '%s' already exists in location '%s'; a resource group's location cannot be changed. Use --location %s or another name.", rg.Name, rg.Location, rg.Location).WithTarget("location")
 		}
@@ -274,7 +283,9 @@ func (s *Service) ListGroups(ctx context.Context, sub string, p Page) (groups []
 	return groups, more, err
 }
 
-// ListPage lists one page of rows selected by opts.
+// ListPage lists one page of rows selected by opts. It asks the store for one row more than
+// Top: that row says whether a nextLink is due (A5: omitted on the last page) without a
+// count of every row.
 func ListPage(ctx context.Context, st store.Store, opts store.ListOptions, p Page) (rows []*store.Resource, more bool, err error) {
 	opts.Offset, opts.Limit, opts.Within = p.Skip, 0, p.Within
 	if p.Top > 0 {
@@ -392,6 +403,8 @@ func (s *Service) runDelete(ctx context.Context, run *operations.Run) error {
 	if err != nil {
 		return fmt.Errorf("list resources under %s: %w", in.ID, err)
 	}
+	// Deepest first, so that a crash never leaves a row whose parent is gone: the resumed
+	// operation lists again and finds whatever is left under a target that still exists.
 	sort.SliceStable(children, func(i, j int) bool { return depth(children[i].ID) > depth(children[j].ID) })
 	// A row owned by another row that is being deleted too (a compute's attachment claim on
 	// a cluster of the group) goes with its owner, whose deleter removes it in the same
@@ -405,6 +418,8 @@ func (s *Service) runDelete(ctx context.Context, run *operations.Run) error {
 		if r.OwnerID != "" && deleting[strings.ToLower(r.OwnerID)] {
 			continue
 		}
+		// Step names carry the lower-cased id: ids are case-insensitive (A1), and a resumed
+		// operation must recognise the steps it already did.
 		if err := run.Step(ctx, "delete "+strings.ToLower(r.ID), func(ctx context.Context) error {
 			return s.deleteOne(ctx, run, r)
 		}); err != nil {
@@ -430,6 +445,9 @@ func (s *Service) runDelete(ctx context.Context, run *operations.Run) error {
 	})
 }
 
+// deleteOne deletes r through its type's Deleter, or as a plain row. The row is deleted
+// whatever its version (0): the target is Deleting, and a row changed since it was listed
+// is still under it and goes.
 func (s *Service) deleteOne(ctx context.Context, run *operations.Run, r *store.Resource) error {
 	if d, ok := s.deleters[strings.ToLower(r.Type)]; ok {
 		return d(ctx, run, r)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/mlfleet/mlfleet/internal/catalog"
+	"github.com/mlfleet/mlfleet/internal/inference"
 	"github.com/mlfleet/mlfleet/internal/provider"
 	"github.com/mlfleet/mlfleet/internal/provider/embedded"
 	"github.com/mlfleet/mlfleet/internal/provider/external"
@@ -22,8 +23,18 @@ type clusterState struct {
 // startProviders starts the cluster providers and returns them by name, the embedded one
 // (the front door at frontDoor, host:port, finds its clusters), and a function that stops
 // them (keeping their data).
-func startProviders(ctx context.Context, home string, sizes *catalog.VMSizes, frontDoor string, state clusterState, log *slog.Logger) (map[string]provider.Provider, *embedded.Provider, func(), error) {
-	emb, err := embedded.New(filepath.Join(home, "clusters"), sizes, log)
+func startProviders(ctx context.Context, cfg Config, sizes *catalog.VMSizes, frontDoor string, state clusterState, log *slog.Logger) (map[string]provider.Provider, *embedded.Provider, func(), error) {
+	python, err := inference.ResolvePython(ctx, cfg.Python)
+	switch {
+	case err != nil && cfg.Python != "":
+		return nil, nil, nil, err
+	case err != nil:
+		log.Warn("no Python for the inference pods of embedded clusters; online deployments there will not start (install python3 or set serve --python)", "err", err)
+		python = ""
+	default:
+		log.Info("inference pods of embedded clusters run with Python", "python", python)
+	}
+	emb, err := embedded.New(filepath.Join(cfg.Home, "clusters"), sizes, log, embedded.WithPython(python))
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -35,7 +46,7 @@ func startProviders(ctx context.Context, home string, sizes *catalog.VMSizes, fr
 		emb.UseKine(state.kineDSN)
 	}
 	log.Info("embedded clusters keep their objects in " + emb.StateBackend())
-	providers := map[string]provider.Provider{"embedded": emb, "external": external.New(sizes)}
+	providers := map[string]provider.Provider{"embedded": emb, "external": external.New(sizes, external.WithRouterImage(cfg.RouterImage))}
 	stop := func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()

@@ -31,12 +31,15 @@ import (
 	"github.com/mlfleet/mlfleet/internal/api"
 	"github.com/mlfleet/mlfleet/internal/atomicfile"
 	"github.com/mlfleet/mlfleet/internal/auth"
+	"github.com/mlfleet/mlfleet/internal/blobs"
 	"github.com/mlfleet/mlfleet/internal/catalog"
 	"github.com/mlfleet/mlfleet/internal/clientconfig"
 	"github.com/mlfleet/mlfleet/internal/compute"
 	"github.com/mlfleet/mlfleet/internal/containerservice"
+	"github.com/mlfleet/mlfleet/internal/endpoints"
 	"github.com/mlfleet/mlfleet/internal/frontdoor"
 	"github.com/mlfleet/mlfleet/internal/hosting"
+	"github.com/mlfleet/mlfleet/internal/mlassets"
 	"github.com/mlfleet/mlfleet/internal/operations"
 	"github.com/mlfleet/mlfleet/internal/pki"
 	"github.com/mlfleet/mlfleet/internal/policy"
@@ -98,9 +101,20 @@ type Config struct {
 	// ActivityRetention is how long the activity log keeps an event (pruned by the
 	// sweeper); 0 means 90 days.
 	ActivityRetention time.Duration
+	// MaxUploadSize is the largest blob (model or code upload) accepted, in bytes; 0 means
+	// blobs.DefaultMaxSize (512 MiB).
+	MaxUploadSize int64
 	// ReplicaInterval is how often this server renews its row in the replica table; 0
 	// means replicas.DefaultInterval.
 	ReplicaInterval time.Duration
+	// Python is the interpreter that runs the inference pods of embedded clusters
+	// (serve --python): a command or a path. "" means "python3", and its absence only
+	// leaves those pods waiting with an error; a Python named here must work.
+	Python string
+	// RouterImage is the image of the inference router (azureml-fe) on external
+	// clusters (serve --router-image); "" leaves their front-end a placeholder, and online
+	// endpoints cannot serve there.
+	RouterImage string
 	// Logger receives logs; nil means JSON logs on stderr at info level.
 	Logger *slog.Logger
 }
@@ -123,6 +137,7 @@ const (
 	pkiDir         = "pki"
 	secretKeyFile  = "secret.key"
 	tokenKeyFile   = "token-signing.key"
+	blobsDir       = "blobs"
 	portFile       = "api.port"
 	replicaIDFile  = "replica.id"
 )
@@ -268,7 +283,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	if !sqlite {
 		state.kineDSN = cfg.StoreDSN
 	}
-	providers, emb, closeProviders, err := startProviders(ctx, cfg.Home, sizes, frontDoor, state, log)
+	providers, emb, closeProviders, err := startProviders(ctx, cfg, sizes, frontDoor, state, log)
 	if err != nil {
 		return err
 	}
@@ -309,10 +324,22 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		}
 	}
 
+	blobStore, err := openBlobs(cfg.Home, st, sqlite, cfg.MaxUploadSize)
+	if err != nil {
+		return err
+	}
+
+	assets := mlassets.New(mlassets.Config{Store: st, Resources: rs, Workspaces: ws, Blobs: blobStore})
+
+	endpointService := endpoints.New(endpoints.Config{
+		Store: st, Engine: engine, Resources: rs, Workspaces: ws, Computes: computes, Clusters: clusters, Assets: assets,
+		Blobs: blobStore, Secrets: box, SigningKey: ks.signing, Providers: providers, Home: cfg.Home, Logger: log,
+	})
+
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	handler := api.New(api.Config{
-		Store: st, Auth: authn, Resources: rs, Workspaces: ws, Clusters: clusters, Computes: computes, Policies: policies, PageSize: cfg.PageSize, ReplicaInterval: cfg.ReplicaInterval, Registry: reg, Logger: log,
+		Store: st, Auth: authn, Resources: rs, Workspaces: ws, Clusters: clusters, Computes: computes, Policies: policies, Blobs: blobStore, Assets: assets, Endpoints: endpointService, PageSize: cfg.PageSize, ReplicaInterval: cfg.ReplicaInterval, Registry: reg, Logger: log,
 		Limiter: throttle.New(throttle.Config{Reads: cfg.ReadLimit, Writes: cfg.WriteLimit}), Activity: activityLog,
 		Ready: func(ctx context.Context) error {
 			_, err := st.ListResources(ctx, store.ListOptions{Limit: 1})
@@ -517,10 +544,27 @@ func listenAPI(home, addr string) (net.Listener, error) {
 		}
 	}
 	if port == "0" {
-		if err := os.WriteFile(record, []byte(strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)+"\n"), 0o600); err != nil {
+		if err := atomicfile.WriteFile(record, []byte(strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)+"\n"), 0o600); err != nil {
 			ln.Close()
 			return nil, fmt.Errorf("record the API port: %w", err)
 		}
 	}
 	return ln, nil
+}
+
+// openBlobs returns the blob store: files under the home for a SQLite server, the
+// database's tables for PostgreSQL, whose replicas must share the blobs.
+func openBlobs(home string, st store.Store, sqlite bool, maxSize int64) (blobs.Store, error) {
+	if sqlite {
+		return blobs.NewFiles(filepath.Join(home, blobsDir), maxSize)
+	}
+	bs, ok := st.(store.BlobStore)
+	if !ok {
+		return nil, fmt.Errorf("open blob store: the store keeps no blobs")
+	}
+	tmp := filepath.Join(home, "tmp")
+	if err := os.MkdirAll(tmp, 0o700); err != nil {
+		return nil, fmt.Errorf("open blob store: %w", err)
+	}
+	return blobs.NewDatabase(bs, tmp, maxSize), nil
 }

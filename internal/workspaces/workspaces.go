@@ -1,5 +1,3 @@
-// Package workspaces manages Machine Learning workspaces
-// (Microsoft.MachineLearningServices/workspaces), the parents of inference computes.
 package workspaces
 
 import (
@@ -35,10 +33,14 @@ type Workspace struct {
 // Properties are a workspace's properties.
 type Properties struct {
 	ProvisioningState string `json:"provisioningState"`
-	FriendlyName      string `json:"friendlyName"`
-	Description       string `json:"description"`
-	WorkspaceID       string `json:"workspaceId"`
-	CreationTime      string `json:"creationTime"`
+	// FriendlyName is the display name; the workspace's name when the PUT gives none.
+	FriendlyName string `json:"friendlyName"`
+	Description  string `json:"description"`
+	// WorkspaceID is a GUID made at creation, as Azure ML gives every workspace; it never
+	// changes, even when the workspace is updated.
+	WorkspaceID string `json:"workspaceId"`
+	// CreationTime is when the workspace was created, RFC 3339 in UTC.
+	CreationTime string `json:"creationTime"`
 }
 
 // Input is the body of a workspace PUT.
@@ -63,6 +65,7 @@ func New(s store.Store, rs *resources.Service) *Service {
 	return &Service{store: s, resources: rs, now: time.Now}
 }
 
+// namePattern is A6's rule for workspace names (Azure ML's: 3 to 33 characters).
 var namePattern = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_-]{2,32}$`)
 
 // ValidateName returns a 400 InvalidResourceName when name breaks the workspace name rule.
@@ -97,6 +100,8 @@ func (s *Service) Put(ctx context.Context, sub, rg, name string, in Input) (ws *
 	}
 	id := ID(sub, group.Name, name)
 	now := s.now()
+	// A create that loses to a concurrent create becomes an update; an update that loses
+	// to a concurrent change reads again. Bounded, as resources.PutGroup is.
 	for attempt := 1; ; attempt++ {
 		if attempt > 20 {
 			return nil, false, fmt.Errorf("put workspace %s: changed by others %d times in a row: %w", name, attempt-1, store.ErrConflict)
@@ -131,6 +136,8 @@ func (s *Service) Put(ctx context.Context, sub, rg, name string, in Input) (ws *
 		if ws.Properties.ProvisioningState == resources.StateDeleting {
 			return nil, false, arm.Conflict("Workspace '%s' is being deleted; wait for the delete to finish, then create it again.", ws.Name)
 		}
+		// A 409 as for a resource group: the request is well formed, it conflicts with the
+		// workspace that exists elsewhere.
 		if ws.Location != loc {
 			return nil, false, arm.Conflict("Workspace '%s' already exists in location '%s'; its location cannot be changed.", ws.Name, ws.Location).WithTarget("location")
 		}
@@ -202,7 +209,7 @@ func (s *Service) List(ctx context.Context, sub, rg string, p resources.Page) (l
 }
 
 // Delete starts deleting a workspace with everything in it. It returns nil, nil when the
-// workspace does not exist.
+// workspace does not exist (ARM's 204 for a DELETE of nothing).
 func (s *Service) Delete(ctx context.Context, sub, rg, name string) (*store.Operation, error) {
 	ws, err := s.Get(ctx, sub, rg, name)
 	var ae *arm.Error
@@ -215,6 +222,7 @@ func (s *Service) Delete(ctx context.Context, sub, rg, name string) (*store.Oper
 	return s.resources.StartDelete(ctx, ws.ID, sub)
 }
 
+// tags returns t, or an empty map: ARM bodies carry "tags": {} rather than null.
 func tags(t map[string]string) map[string]string {
 	if t == nil {
 		return map[string]string{}

@@ -141,6 +141,30 @@ func TestKubeComponents(t *testing.T) {
 		}
 	})
 
+	t.Run("RouterImage", func(t *testing.T) {
+		image := func() string {
+			dep, err := k.AppsV1().Deployments(kube.Namespace).Get(ctx, kube.FrontEndName, metav1.GetOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return dep.Spec.Template.Spec.Containers[0].Image
+		}
+		withRouter := prod
+		withRouter.Image = "registry.example.com/mlfleet/router:1"
+		if err := kc.Apply(ctx, withRouter); err != nil {
+			t.Fatal(err)
+		}
+		if got := image(); got != withRouter.Image {
+			t.Errorf("azureml-fe image with a router image = %s, want %s", got, withRouter.Image)
+		}
+		if err := kc.Apply(ctx, prod); err != nil {
+			t.Fatal(err)
+		}
+		if got := image(); got != kube.FrontEndImage {
+			t.Errorf("azureml-fe image without a router image = %s, want the placeholder %s", got, kube.FrontEndImage)
+		}
+	})
+
 	t.Run("InternalLoadBalancer", func(t *testing.T) {
 		internal := prod
 		internal.LoadBalancer, internal.Subnet = kube.LoadBalancerInternal, "aks-subnet"

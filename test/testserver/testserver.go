@@ -10,9 +10,11 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/mlfleet/mlfleet/internal/cli"
@@ -65,6 +67,18 @@ func Main(run func() int, set func(*Server), flags ...string) int {
 	return code
 }
 
+// SklearnPython returns a Python interpreter that imports scikit-learn (python3 on the
+// PATH, else Debian's /usr/bin/python3, where .ci/run installs python3-sklearn), or "" when
+// there is none. Test servers run their inference pods with it.
+var SklearnPython = sync.OnceValue(func() string {
+	for _, py := range []string{"python3", "/usr/bin/python3"} {
+		if exec.Command(py, "-c", "import sklearn").Run() == nil {
+			return py
+		}
+	}
+	return ""
+})
+
 // ReplicaKey is the secret key test servers on a PostgreSQL store are given (every test
 // replica the same, as in production every replica of one database).
 const ReplicaKey = "mlfleet test replica key, not for production use"
@@ -83,6 +97,9 @@ func Start(home string, flags ...string) (*Server, error) {
 			return nil, err
 		}
 		flags = append(slices.Clone(flags), "--secret-key-file", keyFile)
+	}
+	if py := SklearnPython(); py != "" && !slices.Contains(flags, "--python") {
+		flags = append(slices.Clone(flags), "--python", py)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{Home: home, cancel: cancel, done: make(chan error, 1), logs: logs}

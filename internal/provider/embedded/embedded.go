@@ -24,6 +24,7 @@ import (
 
 	"github.com/mlfleet/mlfleet/internal/catalog"
 	"github.com/mlfleet/mlfleet/internal/frontdoor"
+	"github.com/mlfleet/mlfleet/internal/inference/router"
 	"github.com/mlfleet/mlfleet/internal/kube"
 	"github.com/mlfleet/mlfleet/internal/provider"
 	"github.com/mlfleet/mlfleet/internal/provider/embedded/clusterruntime"
@@ -38,6 +39,7 @@ type Provider struct {
 	sizes   *catalog.VMSizes
 	version string
 	log     *slog.Logger
+	python  string
 
 	// state is where clusters keep their objects: the embedded etcd (default), kine on
 	// a PostgreSQL database (UseKine) or an external etcd (UseEtcd).
@@ -62,12 +64,23 @@ type cluster struct {
 	mu      sync.Mutex
 	server  *kubeapiserver.Server
 	runtime *clusterruntime.Runtime
+	router  *router.Server
 	kube    *kube.Cluster
 	spec    provider.ClusterSpec
 }
 
+// Option configures a Provider.
+type Option func(*Provider)
+
+// WithPython sets the Python interpreter (an absolute path, see inference.ResolvePython)
+// that runs the clusters' inference pods. Without it those pods wait with an error that
+// says so.
+func WithPython(path string) Option {
+	return func(p *Provider) { p.python = path }
+}
+
 // New returns a provider keeping its data under dir. Nothing starts until the first Ensure.
-func New(dir string, sizes *catalog.VMSizes, log *slog.Logger) (*Provider, error) {
+func New(dir string, sizes *catalog.VMSizes, log *slog.Logger, opts ...Option) (*Provider, error) {
 	v, err := kubeapiserver.KubernetesVersion()
 	if err != nil {
 		return nil, fmt.Errorf("embedded provider: %w", err)
@@ -76,7 +89,11 @@ func New(dir string, sizes *catalog.VMSizes, log *slog.Logger) (*Provider, error
 		log = slog.Default()
 	}
 	v = kube.CleanVersion(v)
-	return &Provider{dir: dir, sizes: sizes, version: v, log: log.With("provider", "embedded"), clusters: map[string]*cluster{}, byName: map[string]*kubeapiserver.Server{}, up: map[string]*kubeapiserver.Server{}}, nil
+	p := &Provider{dir: dir, sizes: sizes, version: v, log: log.With("provider", "embedded"), clusters: map[string]*cluster{}, byName: map[string]*kubeapiserver.Server{}, up: map[string]*kubeapiserver.Server{}}
+	for _, o := range opts {
+		o(p)
+	}
+	return p, nil
 }
 
 // Leases are the hosting leases of this replica (hosting.Keeper): with them, a cluster
@@ -139,7 +156,7 @@ func (t target) Serve(conn net.Conn) { t.Handoff(conn) }
 // version it was built with.
 func (p *Provider) Info() provider.Info {
 	return provider.Info{Name: "embedded", CanCreate: true, CanScale: true, DeleteDestroys: true,
-		EnforcesAuthorizedIPRanges: true, Versions: []string{p.version}}
+		EnforcesAuthorizedIPRanges: true, Versions: []string{p.version}, ServesEndpoints: true}
 }
 
 // stateStore serves the etcd API that clusters' apiservers keep their objects in.
@@ -276,7 +293,9 @@ func (p *Provider) start(ctx context.Context, c *cluster, spec provider.ClusterS
 	// The runtime stands for the cluster's nodes and controllers: it talks to the API
 	// server over the internal listener, which authorized IP ranges do not filter.
 	cfg := srv.InClusterConfig()
-	rt, err := clusterruntime.Start(ctx, cfg, clusterruntime.Options{Logger: p.log.With("cluster", spec.Name)})
+	log := p.log.With("cluster", spec.Name)
+	rt, err := clusterruntime.Start(ctx, cfg, clusterruntime.Options{Logger: log,
+		DataDir: filepath.Join(p.dir, spec.ID, "inference"), Python: p.python})
 	if err != nil {
 		_ = srv.Stop(context.WithoutCancel(ctx))
 		return fmt.Errorf("start cluster runtime of %s: %w", spec.Name, err)
@@ -287,7 +306,14 @@ func (p *Provider) start(ctx context.Context, c *cluster, spec provider.ClusterS
 		_ = srv.Stop(context.WithoutCancel(ctx))
 		return err
 	}
-	c.server, c.runtime, c.kube = srv, rt, kc
+	// The inference router stands for azureml-fe: in-process, reachable from this machine.
+	rtr, err := startRouter(ctx, cfg, log)
+	if err != nil {
+		_ = rt.Stop(context.WithoutCancel(ctx))
+		_ = srv.Stop(context.WithoutCancel(ctx))
+		return fmt.Errorf("start inference router of %s: %w", spec.Name, err)
+	}
+	c.server, c.runtime, c.router, c.kube = srv, rt, rtr, kc
 	p.register(spec, srv)
 	p.log.Info("cluster started", "cluster", spec.Name, "id", spec.ID, "url", srv.URL(), "took", time.Since(start).Round(time.Millisecond))
 	return nil
@@ -466,10 +492,15 @@ func (p *Provider) unregister(srv *kubeapiserver.Server) {
 	}
 }
 
-// stop stops a cluster's runtime and apiserver, keeping its data.
+// stop stops a cluster's router, runtime and apiserver, keeping its data.
 func (p *Provider) stop(ctx context.Context, c *cluster) {
 	if c.server != nil {
 		p.unregister(c.server)
+	}
+	if c.router != nil {
+		if err := c.router.Stop(ctx); err != nil {
+			p.log.Warn("stop inference router", "cluster", c.spec.Name, "err", err)
+		}
 	}
 	if c.runtime != nil {
 		if err := c.runtime.Stop(ctx); err != nil {
@@ -481,7 +512,7 @@ func (p *Provider) stop(ctx context.Context, c *cluster) {
 			p.log.Warn("stop apiserver", "cluster", c.spec.Name, "err", err)
 		}
 	}
-	c.server, c.runtime, c.kube = nil, nil, nil
+	c.server, c.runtime, c.router, c.kube = nil, nil, nil, nil
 }
 
 // Close stops every cluster and the etcd, keeping their data.

@@ -19,9 +19,10 @@ var _ provider.Provider = (*Provider)(nil)
 
 // Provider registers existing clusters.
 type Provider struct {
-	sizes    *catalog.VMSizes
-	mu       sync.Mutex
-	clusters map[string]registered
+	sizes       *catalog.VMSizes
+	routerImage string
+	mu          sync.Mutex
+	clusters    map[string]registered
 }
 
 type registered struct {
@@ -29,15 +30,29 @@ type registered struct {
 	cluster    *kube.Cluster
 }
 
+// Option configures a Provider.
+type Option func(*Provider)
+
+// WithRouterImage sets the image of the inference router (azureml-fe) that the
+// provider's clusters run (serve --router-image). Without one, online endpoints cannot
+// serve on external clusters, and Info says so.
+func WithRouterImage(image string) Option {
+	return func(p *Provider) { p.routerImage = image }
+}
+
 // New returns an external provider; sizes names nodes' VM sizes from their capacity when
 // they carry no instance-type label.
-func New(sizes *catalog.VMSizes) *Provider {
-	return &Provider{sizes: sizes, clusters: map[string]registered{}}
+func New(sizes *catalog.VMSizes, opts ...Option) *Provider {
+	p := &Provider{sizes: sizes, clusters: map[string]registered{}}
+	for _, o := range opts {
+		o(p)
+	}
+	return p
 }
 
 // Info implements provider.Provider.
 func (p *Provider) Info() provider.Info {
-	return provider.Info{Name: "external"}
+	return provider.Info{Name: "external", ServesEndpoints: p.routerImage != "", RouterImage: p.routerImage}
 }
 
 // Ensure connects with spec.Kubeconfig, reads the live cluster and remembers it.

@@ -30,6 +30,16 @@
 //     tried again when nodes or pods change. Pods bound to simulated nodes are reported
 //     Running and Ready with a pod IP; pods being deleted there are removed at once, as
 //     a kubelet does when their containers have stopped.
+//   - Inference pods as local processes (inferencepods.go): with Options.DataDir set, a
+//     pod bound to a simulated node whose annotation inference.AnnotationRuntime says
+//     inference.RuntimePython is run as mlfleet's Python inference server on 127.0.0.1
+//     (one process per pod, under an inference.Supervisor), its address written into the
+//     pod's annotation inference.AnnotationLocalAddress. Ready follows the server's
+//     GET /ready; a process that dies is restarted with back-off and its container status
+//     shows the restart count, the last termination (exit code, the end of its output)
+//     and CrashLoopBackOff. Deleting the pod, scaling in or stopping the runtime stops the
+//     process group; a runtime started again on the cluster starts the processes of the
+//     pods again. [Runtime.PodLogs] reads their output.
 //   - A cluster autoscaler (autoscaler.go), off until [Runtime.SetAutoscaler] names
 //     autoscaled pools. Every scan interval it plans the pods the scheduler stand-in left
 //     Unschedulable onto the room the nodes have left, then onto template nodes of the

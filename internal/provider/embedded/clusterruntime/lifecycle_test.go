@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -250,6 +251,9 @@ func BenchmarkFootprint(b *testing.B) {
 
 func footprint(b *testing.B, id string) {
 	sharedCluster(b) // so that what every first apiserver loads once is not counted here
+	time.Sleep(2 * time.Second)
+	cpuBefore := idleCPU(5 * time.Second)
+	goroutinesBefore := runtime.NumGoroutine()
 	before := procstat.SettledRSS()
 	start := time.Now()
 	c := newCluster(b, id)
@@ -293,12 +297,32 @@ func footprint(b *testing.B, id string) {
 	// Give the garbage collector's monitors time to start, then measure.
 	time.Sleep(3 * time.Second)
 	withRuntime := procstat.SettledRSS()
+	goroutines := runtime.NumGoroutine() - goroutinesBefore
+	cpuAfter := idleCPU(5 * time.Second)
 
 	b.Logf("apiserver: ready in %v, RSS +%s", serverUp.Round(time.Millisecond), mib(withServer-before))
 	b.Logf("runtime: started in %v, 3 nodes Ready %v after SetPool, 3 replicas Running %v after create",
 		runtimeUp.Round(time.Millisecond), nodesReady.Round(time.Millisecond), podsRunning.Round(time.Millisecond))
 	b.Logf("runtime: RSS +%s; apiserver and runtime together +%s (process now %s, %d goroutines)",
 		mib(withRuntime-withServer), mib(withRuntime-before), mib(withRuntime), runtime.NumGoroutine())
+	b.Logf("idle cluster: +%d goroutines, idle CPU +%.2f %% of a core (process %.2f %% -> %.2f %%)",
+		goroutines, 100*(cpuAfter-cpuBefore), 100*cpuBefore, 100*cpuAfter)
 	b.ReportMetric(float64(withRuntime-before)/(1<<20), "MiB/cluster")
+	b.ReportMetric(float64(goroutines), "goroutines/cluster")
+	b.ReportMetric(100*(cpuAfter-cpuBefore), "%core-idle/cluster")
 	b.ReportMetric(nodesReady.Seconds(), "s/3-nodes-ready")
+}
+
+// idleCPU returns the process's CPU use over d, in cores (1 = one core busy).
+func idleCPU(d time.Duration) float64 {
+	var before, after syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &before); err != nil {
+		return 0
+	}
+	time.Sleep(d)
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &after); err != nil {
+		return 0
+	}
+	used := time.Duration(after.Utime.Nano() + after.Stime.Nano() - before.Utime.Nano() - before.Stime.Nano())
+	return used.Seconds() / d.Seconds()
 }

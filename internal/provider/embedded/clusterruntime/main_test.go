@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2"
 
+	"github.com/mlfleet/mlfleet/internal/inference"
 	"github.com/mlfleet/mlfleet/internal/provider/embedded/kubeapiserver"
 )
 
@@ -25,6 +26,8 @@ import (
 var (
 	testEtcd *kubeapiserver.Etcd
 	testRoot string
+	// testPython is the interpreter inference pods run with; empty where there is none.
+	testPython string
 
 	sharedOnce sync.Once
 	shared     *testCluster
@@ -59,6 +62,11 @@ func runTests(m *testing.M) int {
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
+	if p, err := inference.ResolvePython(ctx, "python3"); err == nil {
+		testPython = p
+	} else {
+		fmt.Fprintln(os.Stderr, "inference pod tests skipped:", err)
+	}
 	testEtcd, err = kubeapiserver.StartEtcd(ctx, filepath.Join(testRoot, "etcd"))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -89,6 +97,13 @@ func testLogger() *slog.Logger {
 		level = slog.LevelDebug
 	}
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+}
+
+// processOptions are the options of a runtime that runs inference pods as processes,
+// with its data under the test root and short restart back-offs.
+func processOptions(id string) Options {
+	return Options{Logger: testLogger(), DataDir: filepath.Join(testRoot, "data", id), Python: testPython,
+		ProcessMinBackoff: 100 * time.Millisecond, ProcessMaxBackoff: 400 * time.Millisecond}
 }
 
 // testCluster is an apiserver with a runtime.
@@ -174,7 +189,7 @@ func sharedCluster(t testing.TB) *testCluster {
 			return
 		}
 		shared = c
-		if c.runtime, sharedErr = Start(ctx, c.config, Options{Logger: testLogger()}); sharedErr != nil {
+		if c.runtime, sharedErr = Start(ctx, c.config, processOptions("shared")); sharedErr != nil {
 			return
 		}
 		for _, p := range []NodePool{poolD3, poolNC6} {

@@ -2,8 +2,6 @@ package clusterruntime
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"net/netip"
@@ -63,6 +61,10 @@ type podSimulator struct {
 	unschedulable map[string]struct{}
 	// podIPs are the address pools of the nodes' pod ranges, by node name.
 	podIPs map[string]*addressPool
+
+	// procs runs the pods asking for a local inference process; nil without
+	// Options.DataDir.
+	procs *podProcesses
 }
 
 type assumedPod struct {
@@ -90,6 +92,7 @@ func newPodSimulator(client kubernetes.Interface, podInformer coreinformers.PodI
 		unschedulable: map[string]struct{}{},
 		podIPs:        map[string]*addressPool{},
 	}
+	s.procs = newPodProcesses(o, func(key string) { s.queue.Add(key) })
 	err := podInformer.Informer().AddIndexers(cache.Indexers{podsByNodeIndex: func(obj any) ([]string, error) {
 		if p, ok := obj.(*v1.Pod); ok && p.Spec.NodeName != "" {
 			return []string{p.Spec.NodeName}, nil
@@ -175,6 +178,9 @@ func (s *podSimulator) podDeleted(obj any) {
 		ips.release(string(pod.UID))
 	}
 	s.mu.Unlock()
+	if s.procs != nil {
+		s.procs.stopDeleted(pod.UID)
+	}
 	// The room the pod took is free again.
 	if pod.Spec.NodeName != "" {
 		s.retryUnschedulable()
@@ -255,6 +261,13 @@ func (s *podSimulator) run(ctx context.Context) {
 		wait.Until(s.retryUnschedulable, s.retry, ctx.Done())
 	})
 	<-ctx.Done()
+	if s.procs != nil {
+		// The processes stop with the runtime; their pods keep their status, and the
+		// next runtime on the cluster starts them again.
+		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		s.procs.stopAll(stopCtx)
+	}
 }
 
 func (s *podSimulator) processNext(ctx context.Context) bool {
@@ -310,9 +323,17 @@ func (s *podSimulator) sync(ctx context.Context, key string) error {
 		}
 		return nil // a node that someone else runs
 	case pod.DeletionTimestamp != nil:
+		if s.procs != nil {
+			// As a kubelet, stop the containers before the pod goes.
+			if err := s.procs.stop(ctx, pod.UID, true); err != nil {
+				return err
+			}
+		}
 		return s.forceDelete(ctx, pod)
 	case terminal(pod) || pod.Spec.NodeName == "":
 		return nil
+	case runsProcess(pod) && s.procs != nil:
+		return s.startProcessPod(ctx, pod)
 	default:
 		return s.start(ctx, pod)
 	}
@@ -459,94 +480,6 @@ func setPodCondition(status *v1.PodStatus, c v1.PodCondition) {
 		}
 	}
 	status.Conditions = append(status.Conditions, c)
-}
-
-// start reports pod as running on its node, as the node's kubelet would once its
-// containers run: phase Running, every container running and ready, a pod IP.
-func (s *podSimulator) start(ctx context.Context, pod *v1.Pod) error {
-	if pod.Status.Phase == v1.PodRunning && pod.Status.PodIP != "" && podReady(pod) {
-		return nil
-	}
-	hostIP, _, ok := s.sim.network(pod.Spec.NodeName)
-	if !ok {
-		return nil
-	}
-	podIP := hostIP
-	if !pod.Spec.HostNetwork {
-		pool := s.podIPPool(pod.Spec.NodeName)
-		if pool == nil {
-			return nil
-		}
-		var err error
-		if podIP, err = pool.assign(string(pod.UID)); err != nil {
-			return fmt.Errorf("address for pod %s: %w", podKey(pod), err)
-		}
-	}
-
-	now := metav1.NewTime(s.clock.Now())
-	updated := pod.DeepCopy()
-	st := &updated.Status
-	st.Phase = v1.PodRunning
-	st.ObservedGeneration = pod.Generation
-	st.HostIP = hostIP.String()
-	st.HostIPs = []v1.HostIP{{IP: hostIP.String()}}
-	st.PodIP = podIP.String()
-	st.PodIPs = []v1.PodIP{{IP: podIP.String()}}
-	if st.StartTime == nil {
-		st.StartTime = &now
-	}
-	for _, t := range []v1.PodConditionType{v1.PodReadyToStartContainers, v1.PodInitialized, v1.PodReady, v1.ContainersReady, v1.PodScheduled} {
-		setPodCondition(st, v1.PodCondition{Type: t, Status: v1.ConditionTrue, LastTransitionTime: now, ObservedGeneration: pod.Generation})
-	}
-	st.InitContainerStatuses = nil
-	for _, c := range pod.Spec.InitContainers {
-		cs := containerStatus(pod, c, now)
-		if c.RestartPolicy == nil || *c.RestartPolicy != v1.ContainerRestartPolicyAlways {
-			// A plain init container has run to completion; sidecars keep running.
-			cs.State = v1.ContainerState{Terminated: &v1.ContainerStateTerminated{
-				ExitCode: 0, Reason: "Completed", StartedAt: now, FinishedAt: now, ContainerID: cs.ContainerID,
-			}}
-			cs.Ready = false
-			cs.Started = ptr.To(false)
-		}
-		st.InitContainerStatuses = append(st.InitContainerStatuses, cs)
-	}
-	st.ContainerStatuses = nil
-	for _, c := range pod.Spec.Containers {
-		st.ContainerStatuses = append(st.ContainerStatuses, containerStatus(pod, c, now))
-	}
-	if _, err := s.client.CoreV1().Pods(pod.Namespace).UpdateStatus(ctx, updated, metav1.UpdateOptions{}); err != nil {
-		if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
-			return nil // the next event brings the current pod
-		}
-		return fmt.Errorf("start pod %s: %w", podKey(pod), err)
-	}
-	return nil
-}
-
-func podReady(pod *v1.Pod) bool {
-	for _, c := range pod.Status.Conditions {
-		if c.Type == v1.PodReady {
-			return c.Status == v1.ConditionTrue
-		}
-	}
-	return false
-}
-
-// containerStatus is the status of a running container of pod; its container ID is
-// derived from the pod UID and the container name, so it does not change between writes.
-func containerStatus(pod *v1.Pod, c v1.Container, now metav1.Time) v1.ContainerStatus {
-	id := sha256.Sum256([]byte(string(pod.UID) + "/" + c.Name))
-	return v1.ContainerStatus{
-		Name:         c.Name,
-		Image:        c.Image,
-		ImageID:      "",
-		ContainerID:  "containerd://" + hex.EncodeToString(id[:]),
-		Ready:        true,
-		Started:      ptr.To(true),
-		RestartCount: 0,
-		State:        v1.ContainerState{Running: &v1.ContainerStateRunning{StartedAt: now}},
-	}
 }
 
 // forceDelete removes a pod at once, as the kubelet does when the pod's containers have

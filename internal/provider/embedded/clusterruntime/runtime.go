@@ -100,6 +100,20 @@ type Options struct {
 	// InternalLoadBalancerCIDR. Nil means no named subnets.
 	InternalLoadBalancerSubnets map[string]string
 
+	// DataDir is where the runtime keeps the work directories and logs of the pods it runs
+	// as local processes (pods annotated inference.AnnotationRuntime). Empty means it runs
+	// none: such pods are reported Running and Ready like any other.
+	DataDir string
+
+	// Python is the interpreter (an absolute path, see inference.ResolvePython) the
+	// inference pods run with. Empty, with DataDir set, leaves them waiting with an error
+	// that says so.
+	Python string
+
+	// ProcessMinBackoff and ProcessMaxBackoff bound the wait before a pod's process is
+	// restarted; zero means 1s and 30s.
+	ProcessMinBackoff, ProcessMaxBackoff time.Duration
+
 	nodePrefix, podPrefix, publicLBPrefix, internalLBPrefix netip.Prefix
 	subnetPrefixes                                          map[string]netip.Prefix
 }
@@ -155,6 +169,7 @@ func (o Options) complete() (*Options, error) {
 type Runtime struct {
 	log        *slog.Logger
 	nodes      *nodeSimulator
+	pods       *podSimulator
 	autoscaler *autoscaler
 
 	runCtx  context.Context
@@ -244,7 +259,7 @@ func Start(ctx context.Context, config *rest.Config, opts Options) (*Runtime, er
 	if err != nil {
 		return fail(err)
 	}
-	r.nodes = nodes
+	r.nodes, r.pods = nodes, pods
 	r.autoscaler = &autoscaler{client: client, pods: coreInformers.Pods().Lister(), nodeList: coreInformers.Nodes().Lister(),
 		podSim: pods, nodeSim: nodes, clock: o.Clock, log: o.Logger.With("component", autoscalerComponent),
 		recorder: events.NewRecorder(scheme.Scheme, v1.EventSource{Component: autoscalerComponent}),

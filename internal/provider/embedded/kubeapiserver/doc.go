@@ -56,12 +56,21 @@
 //
 // # What is left out
 //
-// To keep a cluster light (about 80 MiB and 1,700 goroutines each, ready in about 3 s):
-// the watch cache (etcd serves lists and watches), API priority and fairness, profiling
-// endpoints, the admission plugins that need controllers or running pods (ServiceAccount,
-// ResourceQuota, the two webhook plugins), and the API versions flowcontrol.apiserver.k8s.io/v1
-// and storagemigration.k8s.io/v1. The kubernetes Service gets no endpoints (loopback
-// addresses are not valid endpoints).
+// To keep a cluster light: the watch cache (etcd serves lists and watches), API priority and
+// fairness, profiling endpoints, the per-resource object count polling, the apiserver
+// identity lease (for peers an embedded cluster never has), the admission plugins that need
+// controllers or running pods (ServiceAccount, ResourceQuota, the two webhook plugins), and
+// the API versions flowcontrol.apiserver.k8s.io/v1 and storagemigration.k8s.io/v1. The
+// kubernetes Service gets no endpoints (loopback addresses are not valid endpoints). All
+// resources of a server share one etcd client (etcdclient.go) instead of one connection per
+// resource.
+//
+// Measured on a shared 2-core machine (load average 10-13): one more apiserver adds about
+// 860 goroutines and 65-90 MiB RSS (BenchmarkServerStart: 91 MiB, 1.7 s of process CPU per
+// start, of which about a third is garbage collection and a third builds and serialises the
+// OpenAPI v2/v3 documents); with its cluster runtime, 3 nodes and 3 pods, about 1,900
+// goroutines, 86 MiB and 0.7 % of a core when idle (clusterruntime BenchmarkFootprint).
+// Start to ready takes 3-4 s on that machine.
 //
 // # Process-wide state
 //

@@ -18,6 +18,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
+	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/util/validation"
 	utilfeature "k8s.io/apiserver/pkg/util/feature"
 	"k8s.io/client-go/kubernetes"
@@ -68,6 +69,13 @@ var disabledAdmissionPlugins = []string{
 var disabledGroupVersions = []string{
 	"flowcontrol.apiserver.k8s.io/v1",
 	"storagemigration.k8s.io/v1",
+}
+
+// disabledPostStartHooks are post-start hooks of kube-apiserver that have nothing to do in
+// an embedded cluster: its only apiserver has no peers to tell about itself.
+var disabledPostStartHooks = []string{
+	"start-kube-apiserver-identity-lease-controller",
+	"start-kube-apiserver-identity-lease-garbage-collector",
 }
 
 // Config describes one cluster's apiserver. Only ID, DataDir and EtcdEndpoints are required.
@@ -179,9 +187,11 @@ func start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}
 	// Until the apiserver runs, releasing what was set up here is ours to do.
 	running := false
+	etcd := &sharedEtcd{}
 	defer func() {
 		if !running {
 			informerName.Release()
+			etcd.close()
 		}
 	}()
 
@@ -258,6 +268,18 @@ func start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("build config: %w", err)
 	}
+	// The identity lease of the apiserver (kube-system/apiserver-<id>), renewed every 10 s,
+	// is for peers in a highly available control plane, which an embedded cluster never has.
+	generic := config.KubeAPIs.ControlPlane.Generic
+	if generic.DisabledPostStartHooks == nil {
+		generic.DisabledPostStartHooks = sets.NewString()
+	}
+	generic.DisabledPostStartHooks.Insert(disabledPostStartHooks...)
+	// Every resource's storage on one etcd client of this server (see etcdclient.go).
+	config.KubeAPIs.ControlPlane.Generic.RESTOptionsGetter = etcd.wrap(config.KubeAPIs.ControlPlane.Generic.RESTOptionsGetter)
+	config.ApiExtensions.GenericConfig.RESTOptionsGetter = etcd.wrap(config.ApiExtensions.GenericConfig.RESTOptionsGetter)
+	config.ApiExtensions.ExtraConfig.CRDRESTOptionsGetter = etcd.wrap(config.ApiExtensions.ExtraConfig.CRDRESTOptionsGetter)
+	config.Aggregator.GenericConfig.RESTOptionsGetter = etcd.wrap(config.Aggregator.GenericConfig.RESTOptionsGetter)
 	completedConfig, err := config.Complete()
 	if err != nil {
 		return nil, fmt.Errorf("complete config: %w", err)
@@ -287,6 +309,7 @@ func start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	go func() {
 		defer close(s.done)
 		defer informerName.Release()
+		defer etcd.close()
 		s.runErr = prepared.Run(runCtx)
 	}()
 
@@ -358,6 +381,10 @@ func newOptions(cfg Config, listener *authorizedListener, advertise net.IP, host
 	// fewer goroutines and 10-15 MiB less per cluster, and no slower to start. The
 	// clusters are small, so etcd serves their lists easily.
 	o.Etcd.EnableWatchCache = false
+	// The per-resource object counts feed API priority and fairness (off, see below) and a
+	// metric; polling them costs a goroutine per resource and a count request per resource
+	// and minute.
+	o.Etcd.StorageConfig.CountMetricPollPeriod = 0
 
 	o.Authentication.ClientCert.ClientCA = certs.caFile()
 	o.Authentication.ServiceAccounts.Issuers = []string{serviceAccountIssuer}

@@ -1,0 +1,121 @@
+package api
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/mlfleet/mlfleet/internal/arm"
+	"github.com/mlfleet/mlfleet/internal/blobs"
+)
+
+// Error codes of the blob endpoints.
+const (
+	codeBlobNotFound = "BlobNotFound"
+	codeBlobCorrupt  = "BlobCorrupt"
+	codeBlobTooLarge = "RequestEntityTooLarge"
+	blobsPath        = wsPath + "/blobs"
+	blobContentType  = "application/octet-stream"
+	blobDigestHeader = "x-ms-blob-content-sha256"
+)
+
+// blobRoutes serves uploads and downloads of the content-addressed blobs that model and
+// code versions point at. They hang under a workspace so that the route table authorizes
+// them like the workspace's assets: writing a blob needs write access to the workspace.
+func (s *Server) blobRoutes() {
+	rt := &s.router
+	rt.handle(http.MethodPut, blobsPath, s.putBlob)
+	rt.handle(http.MethodGet, blobsPath+"/{digest}", s.getBlob)
+}
+
+// BlobResponse is the answer of an upload.
+type BlobResponse struct {
+	// URI is mlfleet://blobs/<sha256>, what modelUri and codeUri take.
+	URI string `json:"uri"`
+	// Digest is the lowercase hex SHA-256 of the content.
+	Digest string `json:"digest"`
+	// Size is the content's length in bytes.
+	Size int64 `json:"size"`
+}
+
+// blobError maps the blob store's errors to ARM errors.
+func blobError(err error, digest string) error {
+	var tl *blobs.TooLargeError
+	switch {
+	case errors.As(err, &tl):
+		return arm.Errorf(http.StatusRequestEntityTooLarge, codeBlobTooLarge,
+			"The upload is larger than this server's limit of %d bytes (%s); upload a smaller file, or ask the administrator to raise serve --max-upload-size.", tl.Limit, humanBytes(tl.Limit))
+	case errors.Is(err, blobs.ErrNotFound):
+		return arm.NotFound(codeBlobNotFound, "No blob has digest '%s' on this server; upload the content first (PUT …/workspaces/{ws}/blobs).", digest)
+	case errors.Is(err, blobs.ErrCorrupt):
+		return arm.Errorf(http.StatusConflict, codeBlobCorrupt, "The stored content of blob '%s' no longer matches its digest; upload the same content again to repair it.", digest)
+	}
+	return err
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<30 && n%(1<<30) == 0:
+		return strconv.FormatInt(n>>30, 10) + " GiB"
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return strconv.FormatInt(n>>20, 10) + " MiB"
+	}
+	return strconv.FormatInt(n, 10) + " bytes"
+}
+
+func (s *Server) putBlob(w http.ResponseWriter, r *http.Request, p params) {
+	if s.cfg.Blobs == nil {
+		writeError(w, r, notServed("blobs"))
+		return
+	}
+	if _, err := s.cfg.Workspaces.Get(r.Context(), p["sub"], p["rg"], p["ws"]); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	info, err := s.cfg.Blobs.Put(r.Context(), r.Body)
+	if err != nil {
+		writeError(w, r, blobError(err, ""))
+		return
+	}
+	if want := r.Header.Get(blobDigestHeader); want != "" && want != info.Digest {
+		writeError(w, r, arm.BadRequest(arm.CodeInvalidRequestContent,
+			"The uploaded content hashes to %s, not to the %s header's %s: it changed on the way; upload it again.", info.Digest, blobDigestHeader, want).WithTarget(blobDigestHeader))
+		return
+	}
+	writeJSON(w, http.StatusCreated, BlobResponse{URI: info.URI(), Digest: info.Digest, Size: info.Size})
+}
+
+func (s *Server) getBlob(w http.ResponseWriter, r *http.Request, p params) {
+	if s.cfg.Blobs == nil {
+		writeError(w, r, notServed("blobs"))
+		return
+	}
+	if _, err := s.cfg.Workspaces.Get(r.Context(), p["sub"], p["rg"], p["ws"]); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	digest := p["digest"]
+	// Check the whole content before the first byte goes out: a corrupt blob is a clear
+	// error, not a truncated download.
+	if err := blobs.Verify(r.Context(), s.cfg.Blobs, digest); err != nil {
+		writeError(w, r, blobError(err, digest))
+		return
+	}
+	rc, info, err := s.cfg.Blobs.Open(r.Context(), digest)
+	if err != nil {
+		writeError(w, r, blobError(err, digest))
+		return
+	}
+	defer rc.Close()
+	w.Header().Set("Content-Type", blobContentType)
+	w.Header().Set("Content-Length", strconv.FormatInt(info.Size, 10))
+	w.Header().Set(blobDigestHeader, info.Digest)
+	w.WriteHeader(http.StatusOK)
+	_, _ = io.Copy(w, rc)
+}
+
+// notServed is the answer for a feature this server was not configured with.
+func notServed(what string) error {
+	return arm.Errorf(http.StatusNotImplemented, arm.CodeMethodNotAllowed, "This server does not serve %s.", what)
+}

@@ -1,0 +1,129 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/mlfleet/mlfleet/internal/blobs"
+	"github.com/mlfleet/mlfleet/internal/endpoints"
+	"github.com/mlfleet/mlfleet/internal/mlassets"
+	"github.com/mlfleet/mlfleet/internal/workspaces"
+)
+
+// blobARM is testARM's server with a file blob store of limit bytes.
+func blobARM(t *testing.T, limit int64) (*testARM, *httptest.Server, string) {
+	a := newTestARM(t)
+	dir := t.TempDir()
+	bs, err := blobs.NewFiles(dir, limit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	assets := mlassets.New(mlassets.Config{Store: a.st, Resources: a.rs, Workspaces: a.ws, Blobs: bs})
+	srv := httptest.NewServer(New(Config{Store: a.st, Auth: a.authn, Resources: a.rs, Workspaces: a.ws, Blobs: bs, Assets: assets}))
+	t.Cleanup(srv.Close)
+	a.group(t, "rg1")
+	if _, _, err := a.ws.Put(context.Background(), testSub, "rg1", "ws1", workspaces.Input{Location: "westus"}); err != nil {
+		t.Fatal(err)
+	}
+	return a, srv, dir
+}
+
+func rawCall(t *testing.T, srv *httptest.Server, token, method, path string, body []byte) (int, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, srv.URL+path, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+func rawErrorCode(b []byte) string {
+	var e struct {
+		Error struct{ Code, Message string }
+	}
+	_ = json.Unmarshal(b, &e)
+	return e.Error.Code
+}
+
+func TestBlobUploadDownload(t *testing.T) {
+	a, srv, dir := blobARM(t, 1024)
+	ws := subURL + "/resourceGroups/rg1/providers/Microsoft.MachineLearningServices/workspaces/ws1/blobs"
+	q := "?api-version=2023-04-01"
+	content := []byte("pickled model bytes")
+	sum := sha256.Sum256(content)
+	digest := hex.EncodeToString(sum[:])
+
+	status, body := rawCall(t, srv, a.owner, http.MethodPut, ws+q, content)
+	if status != http.StatusCreated {
+		t.Fatalf("upload: %d %s", status, body)
+	}
+	var up BlobResponse
+	if err := json.Unmarshal(body, &up); err != nil || up.URI != "mlfleet://blobs/"+digest || up.Size != int64(len(content)) {
+		t.Fatalf("upload answer %s (%v), want uri mlfleet://blobs/%s size %d", body, err, digest, len(content))
+	}
+	status, body = rawCall(t, srv, a.owner, http.MethodGet, ws+"/"+digest+q, nil)
+	if status != http.StatusOK || !bytes.Equal(body, content) {
+		t.Fatalf("download: %d %q", status, body)
+	}
+
+	reader := a.principal(t, "Reader", subURL)
+	if status, body := rawCall(t, srv, reader, http.MethodPut, ws+q, content); status != http.StatusForbidden {
+		t.Errorf("a Reader uploaded: %d %s", status, body)
+	}
+	if status, body := rawCall(t, srv, reader, http.MethodGet, ws+"/"+digest+q, nil); status != http.StatusOK {
+		t.Errorf("a Reader could not download: %d %s", status, body)
+	}
+
+	status, body = rawCall(t, srv, a.owner, http.MethodPut, ws+q, make([]byte, 1025))
+	if status != http.StatusRequestEntityTooLarge || rawErrorCode(body) != codeBlobTooLarge || !strings.Contains(string(body), "--max-upload-size") {
+		t.Errorf("upload over the limit: %d %s", status, body)
+	}
+	missing := strings.Repeat("0", 64)
+	if status, body := rawCall(t, srv, a.owner, http.MethodGet, ws+"/"+missing+q, nil); status != http.StatusNotFound || rawErrorCode(body) != codeBlobNotFound {
+		t.Errorf("missing blob: %d %s", status, body)
+	}
+	if status, body := rawCall(t, srv, a.owner, http.MethodPut, subURL+"/resourceGroups/rg1/providers/Microsoft.MachineLearningServices/workspaces/nope/blobs"+q, content); status != http.StatusNotFound {
+		t.Errorf("upload to a missing workspace: %d %s", status, body)
+	}
+
+	if err := os.WriteFile(filepath.Join(dir, digest[:2], digest), []byte("flipped"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if status, body := rawCall(t, srv, a.owner, http.MethodGet, ws+"/"+digest+q, nil); status != http.StatusConflict || rawErrorCode(body) != codeBlobCorrupt {
+		t.Errorf("corrupt blob: %d %s", status, body)
+	}
+	if status, body := rawCall(t, srv, a.owner, http.MethodPut, ws+q, content); status != http.StatusCreated {
+		t.Fatalf("upload again: %d %s", status, body)
+	}
+	if status, body := rawCall(t, srv, a.owner, http.MethodGet, ws+"/"+digest+q, nil); status != http.StatusOK || !bytes.Equal(body, content) {
+		t.Errorf("after repair: %d %q", status, body)
+	}
+}
+
+// newEndpointServer is a's server with the blob, asset and endpoint services.
+func newEndpointServer(t *testing.T, a *testARM, eps *endpoints.Service, assets *mlassets.Service) string {
+	bs, err := blobs.NewFiles(t.TempDir(), 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(New(Config{Store: a.st, Auth: a.authn, Resources: a.rs, Workspaces: a.ws, Blobs: bs, Assets: assets, Endpoints: eps}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}

@@ -1,0 +1,117 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+func newAKSGetCredentials(streams Streams, g *globals) *cobra.Command {
+	f := &clusterFlags{}
+	var admin bool
+	var file string
+	cmd := &cobra.Command{
+		Use:   "get-credentials -n NAME -g GROUP [--admin] [--file FILE]",
+		Short: "Write the cluster's kubeconfig into a file (merged; default ~/.kube/config; '-' prints it)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name, group, err := f.resolve()
+			if err != nil {
+				return err
+			}
+			c, err := g.client(streams)
+			if err != nil {
+				return err
+			}
+			kc, err := c.ClusterCredentials(cmd.Context(), group, name, admin)
+			if err != nil {
+				return err
+			}
+			if file == "-" {
+				_, err := streams.Out.Write(kc)
+				return err
+			}
+			if file == "" {
+				home, err := os.UserHomeDir()
+				if err != nil {
+					return err
+				}
+				file = filepath.Join(home, ".kube", "config")
+			}
+			if kc, err = adminContext(kc); err != nil {
+				return err
+			}
+			ctxName, err := mergeKubeconfig(file, kc)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(streams.Err, "Merged \"%s\" as current context in %s\n", ctxName, file)
+			return nil
+		},
+	}
+	f.bind(cmd)
+	cmd.Flags().BoolVarP(&admin, "admin", "a", false, "Get cluster-admin credentials")
+	cmd.Flags().StringVarP(&file, "file", "f", "", "Kubeconfig file to update (default ~/.kube/config; '-' prints to stdout)")
+	return cmd
+}
+
+// adminContext renames the context of a clusterAdmin user to the cluster's name with
+// "-admin", as az aks get-credentials does: the server names both the user's and the
+// admin's context after the cluster, and the admin's must not replace the user's.
+func adminContext(kc []byte) ([]byte, error) {
+	cfg, err := clientcmd.Load(kc)
+	if err != nil {
+		return nil, fmt.Errorf("parse kubeconfig from the server: %w", err)
+	}
+	var admins []string
+	for name, c := range cfg.Contexts {
+		if strings.HasPrefix(c.AuthInfo, "clusterAdmin") {
+			admins = append(admins, name)
+		}
+	}
+	for _, name := range admins {
+		cfg.Contexts[name+"-admin"] = cfg.Contexts[name]
+		delete(cfg.Contexts, name)
+		if cfg.CurrentContext == name {
+			cfg.CurrentContext = name + "-admin"
+		}
+	}
+	return clientcmd.Write(*cfg)
+}
+
+// mergeKubeconfig merges kc into the kubeconfig file at path (created if missing) and makes
+// its context current.
+func mergeKubeconfig(path string, kc []byte) (string, error) {
+	add, err := clientcmd.Load(kc)
+	if err != nil {
+		return "", fmt.Errorf("parse kubeconfig from the server: %w", err)
+	}
+	cfg, err := clientcmd.LoadFromFile(path)
+	if os.IsNotExist(err) {
+		cfg, err = clientcmd.Load(nil)
+	}
+	if err != nil {
+		return "", fmt.Errorf("read %s: %w", path, err)
+	}
+	for k, v := range add.Clusters {
+		cfg.Clusters[k] = v
+	}
+	for k, v := range add.AuthInfos {
+		cfg.AuthInfos[k] = v
+	}
+	for k, v := range add.Contexts {
+		cfg.Contexts[k] = v
+	}
+	cfg.CurrentContext = add.CurrentContext
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return "", err
+	}
+	if err := clientcmd.WriteToFile(*cfg, path); err != nil {
+		return "", fmt.Errorf("write %s: %w", path, err)
+	}
+	return add.CurrentContext, nil
+}

@@ -1,0 +1,190 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mlfleet/mlfleet/pkg/mlfleet"
+)
+
+// assetRow is the table row of models, code and environments.
+type assetRow struct {
+	Name    any
+	Version any
+	Type    any
+	URI     any `json:"Uri"`
+}
+
+func assetTable(v any) any {
+	return rows(v, func(m map[string]any) any {
+		uri := dig(m, "properties", "modelUri")
+		if uri == nil {
+			uri = dig(m, "properties", "codeUri")
+		}
+		if uri == nil {
+			uri = dig(m, "properties", "image")
+		}
+		name := m["name"]
+		if id, ok := m["id"].(string); ok {
+			parts := splitID(id)
+			if len(parts) >= 3 && equalFold(parts[len(parts)-2], "versions") {
+				name = parts[len(parts)-3]
+			}
+		}
+		return assetRow{Name: name, Version: m["name"], Type: dig(m, "properties", "modelType"), URI: uri}
+	})
+}
+
+// newAssetCommand is `mlfleet ml model|code|environment`: versioned assets of a workspace.
+func newAssetCommand(streams Streams, g *globals, kind, use, short string) *cobra.Command {
+	cmd := &cobra.Command{Use: use, Short: short}
+	cmd.AddCommand(newAssetCreate(streams, g, kind), newAssetShow(streams, g, kind), newAssetList(streams, g, kind), newAssetDelete(streams, g, kind))
+	return cmd
+}
+
+func newAssetCreate(streams Streams, g *globals, kind string) *cobra.Command {
+	var ref computeRef
+	var version, path, modelType, image, description string
+	use := "create -n NAME --version V --path PATH"
+	switch kind {
+	case mlfleet.AssetEnvironments:
+		use = "create -n NAME --version V --image IMAGE"
+	}
+	cmd := &cobra.Command{
+		Use:   use,
+		Short: "Register a new version (a local file or directory is uploaded to the server's blob store)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := ref.resolve(); err != nil {
+				return err
+			}
+			if err := required(version, "--version"); err != nil {
+				return err
+			}
+			c, err := g.client(streams)
+			if err != nil {
+				return err
+			}
+			in := &mlfleet.AssetVersion{Properties: mlfleet.AssetVersionProperties{Description: description}}
+			a := &assetsClient{c: c, ctx: cmd.Context(), group: ref.group, ws: ref.workspace}
+			switch kind {
+			case mlfleet.AssetEnvironments:
+				if err := required(image, "--image"); err != nil {
+					return err
+				}
+				in.Properties.Image = image
+			default:
+				if err := required(path, "--path"); err != nil {
+					return err
+				}
+				uri, _, err := a.upload(path)
+				if err != nil {
+					return err
+				}
+				if kind == mlfleet.AssetModels {
+					in.Properties.ModelURI, in.Properties.ModelType = uri, modelType
+				} else {
+					in.Properties.CodeURI = uri
+				}
+			}
+			v, err := c.CreateOrUpdateAssetVersion(cmd.Context(), ref.group, ref.workspace, kind, ref.name, version, in, true)
+			if err != nil {
+				return err
+			}
+			return g.print(streams, v, assetTable)
+		},
+	}
+	ref.bind(cmd)
+	cmd.Flags().StringVar(&version, "version", "", "Version to register, e.g. 1")
+	cmd.Flags().StringVar(&description, "description", "", "Description")
+	switch kind {
+	case mlfleet.AssetEnvironments:
+		cmd.Flags().StringVar(&image, "image", "", "Container image of the environment")
+	case mlfleet.AssetModels:
+		cmd.Flags().StringVarP(&path, "path", "p", "", "Model file or directory to upload")
+		cmd.Flags().StringVar(&modelType, "type", "custom_model", "Model type: custom_model, mlflow_model or triton_model")
+	default:
+		cmd.Flags().StringVarP(&path, "path", "p", "", "Code directory (or file) to upload")
+	}
+	return cmd
+}
+
+func newAssetShow(streams Streams, g *globals, kind string) *cobra.Command {
+	var ref computeRef
+	var version string
+	cmd := &cobra.Command{
+		Use:   "show -n NAME [--version V]",
+		Short: "Show a version (default: the latest)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := ref.resolve(); err != nil {
+				return err
+			}
+			return g.call(streams, assetTable, func(c *mlfleet.Client) (any, error) {
+				if version == "" {
+					cont, err := c.GetAssetContainer(cmd.Context(), ref.group, ref.workspace, kind, ref.name)
+					if err != nil {
+						return nil, err
+					}
+					version = cont.Properties.LatestVersion
+				}
+				return c.GetAssetVersion(cmd.Context(), ref.group, ref.workspace, kind, ref.name, version)
+			})
+		},
+	}
+	ref.bind(cmd)
+	cmd.Flags().StringVar(&version, "version", "", "Version (default: the latest)")
+	return cmd
+}
+
+func newAssetList(streams Streams, g *globals, kind string) *cobra.Command {
+	var ref computeRef
+	cmd := &cobra.Command{
+		Use:   "list [-n NAME]",
+		Short: "List the versions of one asset, or every asset's latest version",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := ref.resolveWorkspace(); err != nil {
+				return err
+			}
+			return g.call(streams, assetTable, func(c *mlfleet.Client) (any, error) {
+				if ref.name == "" {
+					return c.ListAssetContainers(cmd.Context(), ref.group, ref.workspace, kind)
+				}
+				return c.ListAssetVersions(cmd.Context(), ref.group, ref.workspace, kind, ref.name)
+			})
+		},
+	}
+	ref.bind(cmd)
+	return cmd
+}
+
+func newAssetDelete(streams Streams, g *globals, kind string) *cobra.Command {
+	var ref computeRef
+	var version string
+	var yes bool
+	cmd := &cobra.Command{
+		Use:   "delete -n NAME --version V",
+		Short: "Delete a version (refused while a deployment uses it)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := ref.resolve(); err != nil {
+				return err
+			}
+			if err := required(version, "--version"); err != nil {
+				return err
+			}
+			if err := confirm(streams, yes, fmt.Sprintf("Are you sure you want to delete version %s of '%s'?", version, ref.name)); err != nil {
+				return err
+			}
+			return g.call(streams, nil, func(c *mlfleet.Client) (any, error) {
+				return nil, c.DeleteAssetVersion(cmd.Context(), ref.group, ref.workspace, kind, ref.name, version)
+			})
+		},
+	}
+	ref.bind(cmd)
+	cmd.Flags().StringVar(&version, "version", "", "Version to delete")
+	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "Do not prompt for confirmation")
+	return cmd
+}

@@ -1,0 +1,344 @@
+package cli
+
+import (
+	"archive/tar"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/mlfleet/mlfleet/pkg/mlfleet"
+)
+
+// endpointSpec is an online endpoint YAML file as az ml reads it.
+type endpointSpec struct {
+	Name        string            `json:"name"`
+	Description string            `json:"description"`
+	Tags        map[string]string `json:"tags"`
+	AuthMode    string            `json:"auth_mode"`
+	Compute     string            `json:"compute"`
+	Traffic     map[string]int    `json:"traffic"`
+}
+
+// deploymentSpec is an online deployment YAML file as az ml reads it (Kubernetes online
+// deployment), with compute as mlfleet's addition.
+type deploymentSpec struct {
+	Name              string            `json:"name"`
+	EndpointName      string            `json:"endpoint_name"`
+	Description       string            `json:"description"`
+	Tags              map[string]string `json:"tags"`
+	Model             any               `json:"model"`
+	CodeConfiguration *struct {
+		Code          string `json:"code"`
+		ScoringScript string `json:"scoring_script"`
+	} `json:"code_configuration"`
+	Environment          any               `json:"environment"`
+	EnvironmentVariables map[string]string `json:"environment_variables"`
+	InstanceType         string            `json:"instance_type"`
+	InstanceCount        *int              `json:"instance_count"`
+	Compute              string            `json:"compute"`
+	RequestSettings      *struct {
+		RequestTimeoutMS                 int `json:"request_timeout_ms"`
+		MaxConcurrentRequestsPerInstance int `json:"max_concurrent_requests_per_instance"`
+	} `json:"request_settings"`
+	LivenessProbe  *probeSpec `json:"liveness_probe"`
+	ReadinessProbe *probeSpec `json:"readiness_probe"`
+}
+
+// probeSpec is a probe in az ml's YAML: seconds.
+type probeSpec struct {
+	InitialDelay     int `json:"initial_delay"`
+	Period           int `json:"period"`
+	Timeout          int `json:"timeout"`
+	SuccessThreshold int `json:"success_threshold"`
+	FailureThreshold int `json:"failure_threshold"`
+}
+
+func (p *probeSpec) settings() *mlfleet.ProbeSettings {
+	if p == nil {
+		return nil
+	}
+	secs := func(n int) string {
+		if n <= 0 {
+			return ""
+		}
+		return fmt.Sprintf("PT%dS", n)
+	}
+	return &mlfleet.ProbeSettings{InitialDelay: secs(p.InitialDelay), Period: secs(p.Period), Timeout: secs(p.Timeout),
+		SuccessThreshold: p.SuccessThreshold, FailureThreshold: p.FailureThreshold}
+}
+
+// readSpec reads a YAML (or JSON) file into v, refusing unknown keys so that a typo is
+// not silently ignored.
+func readSpec(file string, v any) error {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return usagef("read --file: %v", err)
+	}
+	// $schema is what az ml's YAML files start with; it says nothing mlfleet needs.
+	var generic map[string]any
+	if err := yaml.Unmarshal(b, &generic); err != nil {
+		return usagef("%s is not valid YAML: %v", file, err)
+	}
+	delete(generic, "$schema")
+	j, _ := yaml.Marshal(generic)
+	if err := yaml.UnmarshalStrict(j, v); err != nil {
+		return usagef("%s: %v", file, err)
+	}
+	return nil
+}
+
+// assetRef parses azureml:<name>:<version> (or azureml:<name>@latest); ok is false for
+// anything else (a local path).
+func assetRef(s string) (name, version string, ok bool) {
+	rest, found := strings.CutPrefix(s, "azureml:")
+	if !found {
+		return "", "", false
+	}
+	if n, found := strings.CutSuffix(rest, "@latest"); found {
+		return n, "", true
+	}
+	name, version, _ = strings.Cut(rest, ":")
+	return name, version, true
+}
+
+// assetsClient is what resolving a spec needs from the SDK.
+type assetsClient struct {
+	c         *mlfleet.Client
+	ctx       context.Context
+	group, ws string
+	dir       string // the YAML file's directory: relative paths are relative to it
+}
+
+// versionID returns the id of an asset version, looking up the latest when version is "".
+func (a *assetsClient) versionID(kind, name, version string) (string, error) {
+	if version == "" {
+		cont, err := a.c.GetAssetContainer(a.ctx, a.group, a.ws, kind, name)
+		if err != nil {
+			return "", err
+		}
+		version = cont.Properties.LatestVersion
+	}
+	return a.c.AssetVersionID(a.group, a.ws, kind, name, version), nil
+}
+
+// upload sends a file as one blob (URI ending in its name) or a directory as a tar
+// archive, and returns the URI and a short content hash to version anonymous assets by.
+func (a *assetsClient) upload(path string) (uri, hash string, err error) {
+	if !filepath.IsAbs(path) && a.dir != "" {
+		path = filepath.Join(a.dir, path)
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		return "", "", usagef("%v", err)
+	}
+	var body io.Reader
+	if st.IsDir() {
+		pr, pw := io.Pipe()
+		go func() { pw.CloseWithError(writeTar(pw, path)) }()
+		body = pr
+	} else {
+		f, err := os.Open(path)
+		if err != nil {
+			return "", "", err
+		}
+		defer f.Close()
+		body = f
+	}
+	blob, err := a.c.UploadBlob(a.ctx, a.group, a.ws, body)
+	if err != nil {
+		return "", "", err
+	}
+	uri = blob.URI
+	if !st.IsDir() {
+		uri += "/" + filepath.Base(path)
+	}
+	sum := sha256.Sum256([]byte(uri))
+	return uri, hex.EncodeToString(sum[:])[:16], nil
+}
+
+// writeTar writes dir as a tar archive with sorted entries and no times or owners, so
+// that the same files always give the same archive (and blob).
+func writeTar(w io.Writer, dir string) error {
+	var files []string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.Type().IsRegular() {
+			files = append(files, p)
+		} else if !d.IsDir() {
+			return fmt.Errorf("%s is not a file or directory; mlfleet uploads files and directories only", p)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	sort.Strings(files)
+	tw := tar.NewWriter(w)
+	for _, p := range files {
+		rel, _ := filepath.Rel(dir, p)
+		st, err := os.Stat(p)
+		if err != nil {
+			return err
+		}
+		if err := tw.WriteHeader(&tar.Header{Name: filepath.ToSlash(rel), Mode: int64(st.Mode().Perm()), Size: st.Size(), Typeflag: tar.TypeReg, Format: tar.FormatPAX}); err != nil {
+			return err
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			return err
+		}
+		_, err = io.Copy(tw, f)
+		f.Close()
+		if err != nil {
+			return err
+		}
+	}
+	return tw.Close()
+}
+
+// modelID resolves a deployment's model: azureml:name:version, or a local path (a file or
+// directory, uploaded and registered as an anonymous model version).
+func (a *assetsClient) modelID(model any) (string, error) {
+	var path string
+	switch m := model.(type) {
+	case nil:
+		return "", nil
+	case string:
+		if name, version, ok := assetRef(m); ok {
+			return a.versionID(mlfleet.AssetModels, name, version)
+		}
+		path = m
+	case map[string]any:
+		p, _ := m["path"].(string)
+		if p == "" {
+			return "", usagef("model needs azureml:<name>:<version>, a path, or {path: ...}")
+		}
+		path = p
+	default:
+		return "", usagef("model needs azureml:<name>:<version> or a local path")
+	}
+	uri, hash, err := a.upload(path)
+	if err != nil {
+		return "", err
+	}
+	in := &mlfleet.AssetVersion{Properties: mlfleet.AssetVersionProperties{ModelURI: uri, IsAnonymous: true}}
+	if _, err := a.c.CreateOrUpdateAssetVersion(a.ctx, a.group, a.ws, mlfleet.AssetModels, "anonymous-model", hash, in, false); err != nil {
+		return "", err
+	}
+	return a.c.AssetVersionID(a.group, a.ws, mlfleet.AssetModels, "anonymous-model", hash), nil
+}
+
+// codeID resolves code: azureml:name:version, or a local directory uploaded as an
+// anonymous code version.
+func (a *assetsClient) codeID(code string) (string, error) {
+	if name, version, ok := assetRef(code); ok {
+		return a.versionID(mlfleet.AssetCodes, name, version)
+	}
+	uri, hash, err := a.upload(code)
+	if err != nil {
+		return "", err
+	}
+	in := &mlfleet.AssetVersion{Properties: mlfleet.AssetVersionProperties{CodeURI: uri, IsAnonymous: true}}
+	if _, err := a.c.CreateOrUpdateAssetVersion(a.ctx, a.group, a.ws, mlfleet.AssetCodes, "anonymous-code", hash, in, false); err != nil {
+		return "", err
+	}
+	return a.c.AssetVersionID(a.group, a.ws, mlfleet.AssetCodes, "anonymous-code", hash), nil
+}
+
+// environmentID resolves an environment: azureml:name:version, or {image: ...} registered
+// as an anonymous environment version.
+func (a *assetsClient) environmentID(env any) (string, error) {
+	switch e := env.(type) {
+	case nil:
+		return "", nil
+	case string:
+		if name, version, ok := assetRef(e); ok {
+			return a.versionID(mlfleet.AssetEnvironments, name, version)
+		}
+		return "", usagef("environment '%s' needs the form azureml:<name>:<version>, or give {image: ...}", e)
+	case map[string]any:
+		image, _ := e["image"].(string)
+		if image == "" {
+			return "", usagef("an inline environment needs image: (building from conda files is not supported)")
+		}
+		sum := sha256.Sum256([]byte(image))
+		version := hex.EncodeToString(sum[:])[:16]
+		in := &mlfleet.AssetVersion{Properties: mlfleet.AssetVersionProperties{Image: image, IsAnonymous: true}}
+		if _, err := a.c.CreateOrUpdateAssetVersion(a.ctx, a.group, a.ws, mlfleet.AssetEnvironments, "anonymous-environment", version, in, false); err != nil {
+			return "", err
+		}
+		return a.c.AssetVersionID(a.group, a.ws, mlfleet.AssetEnvironments, "anonymous-environment", version), nil
+	}
+	return "", usagef("environment needs azureml:<name>:<version> or {image: ...}")
+}
+
+// computeID resolves azureml:<name> (or a bare name, or an id) to a compute id.
+func (a *assetsClient) computeID(ref string) string {
+	if ref == "" || strings.HasPrefix(ref, "/") {
+		return ref
+	}
+	return a.c.ComputeID(a.group, a.ws, strings.TrimPrefix(ref, "azureml:"))
+}
+
+// deployment builds the ARM body of a deployment spec, uploading and registering what it
+// names by path.
+func (a *assetsClient) deployment(s *deploymentSpec) (*mlfleet.OnlineDeployment, error) {
+	d := &mlfleet.OnlineDeployment{Tags: s.Tags}
+	p := &d.Properties
+	p.EndpointComputeType = "Kubernetes"
+	p.Description, p.InstanceType, p.EnvironmentVariables = s.Description, s.InstanceType, s.EnvironmentVariables
+	p.Compute = a.computeID(s.Compute)
+	if s.InstanceCount != nil {
+		d.Sku = &mlfleet.DeploymentSku{Name: "Default", Capacity: s.InstanceCount}
+	}
+	var err error
+	if p.Model, err = a.modelID(s.Model); err != nil {
+		return nil, err
+	}
+	if cc := s.CodeConfiguration; cc != nil {
+		if cc.Code == "" {
+			return nil, usagef("code_configuration needs code: (a directory, or azureml:<name>:<version>)")
+		}
+		id, err := a.codeID(cc.Code)
+		if err != nil {
+			return nil, err
+		}
+		p.CodeConfiguration = &mlfleet.CodeConfiguration{CodeID: id, ScoringScript: cc.ScoringScript}
+	}
+	if p.EnvironmentID, err = a.environmentID(s.Environment); err != nil {
+		return nil, err
+	}
+	if rs := s.RequestSettings; rs != nil {
+		p.RequestSettings = &mlfleet.RequestSettings{MaxConcurrentRequestsPerInstance: rs.MaxConcurrentRequestsPerInstance}
+		if rs.RequestTimeoutMS > 0 {
+			p.RequestSettings.RequestTimeout = fmt.Sprintf("PT%gS", float64(rs.RequestTimeoutMS)/1000)
+		}
+	}
+	p.LivenessProbe, p.ReadinessProbe = s.LivenessProbe.settings(), s.ReadinessProbe.settings()
+	return d, nil
+}
+
+// parseTraffic reads "blue=90 green=10" (spaces or commas between).
+func parseTraffic(s string) (map[string]int, error) {
+	out := map[string]int{}
+	for _, part := range strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == ',' }) {
+		name, pct, ok := strings.Cut(part, "=")
+		var n int
+		if _, err := fmt.Sscanf(pct, "%d", &n); !ok || err != nil || name == "" {
+			return nil, usagef("--traffic takes deployment=percent pairs, e.g. \"blue=90 green=10\", not %q", part)
+		}
+		out[name] = n
+	}
+	return out, nil
+}

@@ -1,0 +1,87 @@
+package endpoints
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/mlfleet/mlfleet/internal/arm"
+	"github.com/mlfleet/mlfleet/internal/kube"
+)
+
+// fit places count instances of t on the nodes, first fit, and returns how many fit.
+func fit(rooms []kube.NodeRoom, t InstanceType, count int) int {
+	free := append([]kube.NodeRoom(nil), rooms...)
+	placed := 0
+	for range count {
+		ok := false
+		for i := range free {
+			if free[i].MilliCPU >= t.MilliCPU && free[i].MemoryMiB >= t.MemoryMiB {
+				free[i].MilliCPU -= t.MilliCPU
+				free[i].MemoryMiB -= t.MemoryMiB
+				placed++
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			break
+		}
+	}
+	return placed
+}
+
+// checkCapacity answers a 400 naming the shortfall when the deployment's instances fit
+// neither the compute's nodes as they are nor the nodes its autoscaled pools may add.
+func (s *Service) checkCapacity(ctx context.Context, computeID, endpoint, name string, n normalized) error {
+	kc, mc, err := s.cluster(ctx, computeID)
+	if err != nil {
+		return err
+	}
+	rooms, err := kc.Room(ctx, map[string]string{LabelEndpoint: endpoint, LabelDeployment: name})
+	if err != nil {
+		return arm.Errorf(409, arm.CodeConflict, "The cluster of compute '%s' could not be asked for its capacity (%v); retry when it is reachable.", lastSegment(computeID), err)
+	}
+	if fit(rooms, n.InstanceType, n.InstanceCount) == n.InstanceCount {
+		return nil
+	}
+	// Nodes the autoscaler may add count as room: instances left pending make it scale up.
+	grown := append([]kube.NodeRoom(nil), rooms...)
+	var autoscaled []string
+	for _, p := range mc.Properties.AgentPoolProfiles {
+		if !p.EnableAutoScaling || p.MaxCount == nil || *p.MaxCount <= p.Count {
+			continue
+		}
+		size, ok := s.cfg.Clusters.VMSizes().Get(p.VMSize)
+		if !ok {
+			continue
+		}
+		autoscaled = append(autoscaled, fmt.Sprintf("%s up to %d nodes", p.Name, *p.MaxCount))
+		for range *p.MaxCount - p.Count {
+			grown = append(grown, kube.NodeRoom{Name: p.Name + " (new node)", MilliCPU: int64(size.Cores) * 1000, MemoryMiB: int64(size.MemoryMiB)})
+		}
+	}
+	placed := fit(grown, n.InstanceType, n.InstanceCount)
+	if placed == n.InstanceCount {
+		return nil
+	}
+	short := n.InstanceCount - placed
+	var free []string
+	for _, r := range rooms {
+		free = append(free, fmt.Sprintf("%s %s CPU/%s", r.Name, cpuString(max(r.MilliCPU, 0)), memString(max(r.MemoryMiB, 0))))
+	}
+	where := "no Ready node"
+	if len(free) > 0 {
+		where = "free: " + strings.Join(free, ", ")
+	}
+	scale := "scale its node pool (mlfleet aks nodepool scale) or enable its autoscaler"
+	if len(autoscaled) > 0 {
+		scale = "raise the autoscaler's maximum (" + strings.Join(autoscaled, ", ") + ")"
+	}
+	return arm.BadRequest(arm.CodeUserError,
+		"%d instances of %s do not fit compute '%s': only %d fit (%s); short by %d instances (%s CPU, %s memory). Lower the instance count, pick a smaller instanceType, or %s.",
+		n.InstanceCount, n.InstanceType, lastSegment(computeID), placed, where, short,
+		cpuString(int64(short)*n.InstanceType.MilliCPU), memString(int64(short)*n.InstanceType.MemoryMiB), scale).WithTarget("sku.capacity")
+}
+
+func lastSegment(id string) string { return id[strings.LastIndex(id, "/")+1:] }

@@ -1,0 +1,265 @@
+package endpoints
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/mlfleet/mlfleet/internal/arm"
+	"github.com/mlfleet/mlfleet/internal/kube"
+	"github.com/mlfleet/mlfleet/internal/mlassets"
+	"github.com/mlfleet/mlfleet/internal/operations"
+	"github.com/mlfleet/mlfleet/internal/store"
+)
+
+// pollEvery is how often a deployment operation looks at its instances.
+const pollEvery = 200 * time.Millisecond
+
+func (s *Service) getDeployment(ctx context.Context, id string) (*Deployment, error) {
+	r, err := s.cfg.Store.GetResource(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("get deployment %s: %w", id, err)
+	}
+	var d Deployment
+	return &d, decode(r, &d)
+}
+
+func (s *Service) deploymentPutFlow(ctx context.Context, run *operations.Run, in deploymentInput) error {
+	d, err := s.getDeployment(ctx, in.ID)
+	if err != nil {
+		return err
+	}
+	epID := (func() string { id, _ := arm.ParseID(in.ID); return id.Parent() })()
+	epName := lastSegment(epID)
+	if d.Properties.Model != "" {
+		if err := run.Step(ctx, "materialize model", func(ctx context.Context) error {
+			return s.materializeAsset(ctx, in.ID, mlassets.Models, d.Properties.Model)
+		}); err != nil {
+			return err
+		}
+	}
+	if c := d.Properties.CodeConfiguration; c != nil && c.CodeID != "" {
+		if err := run.Step(ctx, "materialize code", func(ctx context.Context) error {
+			return s.materializeAsset(ctx, in.ID, mlassets.Codes, c.CodeID)
+		}); err != nil {
+			return err
+		}
+	}
+	if err := run.Step(ctx, "apply deployment", func(ctx context.Context) error {
+		return s.applyDeployment(ctx, epName, in.ID)
+	}); err != nil {
+		return err
+	}
+	if err := run.Step(ctx, "write endpoint secret", func(ctx context.Context) error {
+		return s.syncEndpoint(ctx, epID, "")
+	}); err != nil {
+		return err
+	}
+	if err := run.Step(ctx, "wait for instances", func(ctx context.Context) error {
+		return s.waitReady(ctx, epName, in.ID)
+	}); err != nil {
+		return err
+	}
+	return run.Step(ctx, "finish", func(ctx context.Context) error {
+		if err := modify(ctx, s.cfg.Store, in.ID, func(d *Deployment) error {
+			d.Properties.ProvisioningState = StateSucceeded
+			d.Properties.Mlfleet.Message = ""
+			return nil
+		}); err != nil {
+			return err
+		}
+		return s.refreshScoringURI(ctx, epID)
+	})
+}
+
+// refreshScoringURI sets an endpoint's scoring URI once it has a compute through a
+// deployment, without changing its state.
+func (s *Service) refreshScoringURI(ctx context.Context, epID string) error {
+	uri, swagger, msg := s.scoringURI(ctx, epID)
+	err := modify(ctx, s.cfg.Store, epID, func(ep *Endpoint) error {
+		ep.Properties.ScoringURI, ep.Properties.SwaggerURI = uri, swagger
+		setMessage(ep, msg)
+		return nil
+	})
+	if err != nil && !isNotFound(err) {
+		return err
+	}
+	return nil
+}
+
+func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
+
+// materializeAsset writes a model or code version's content under the home and records
+// the directory on the deployment.
+func (s *Service) materializeAsset(ctx context.Context, id string, k mlassets.Kind, ref string) error {
+	field := "properties.model"
+	if k == mlassets.Codes {
+		field = "properties.codeConfiguration.codeId"
+	}
+	v, err := s.cfg.Assets.Resolve(ctx, k, ref, field)
+	if err != nil {
+		return err
+	}
+	uri, kind := v.Properties.ModelURI, "model"
+	if k == mlassets.Codes {
+		uri, kind = v.Properties.CodeURI, "code"
+	}
+	dir, err := materialize(ctx, s.cfg.Blobs, s.inferenceDir(), uri, kind)
+	if err != nil {
+		return arm.BadRequest(arm.CodeUserError, "The %s of the deployment could not be prepared: %v", kind, err).WithTarget(field)
+	}
+	return modify(ctx, s.cfg.Store, id, func(d *Deployment) error {
+		if d.Properties.Mlfleet == nil {
+			d.Properties.Mlfleet = &DeploymentStatus{}
+		}
+		if kind == "model" {
+			d.Properties.Mlfleet.ModelDir = dir
+		} else {
+			d.Properties.Mlfleet.CodeDir = dir
+		}
+		return nil
+	})
+}
+
+func seconds(d time.Duration) int32 { return int32(max(d/time.Second, 0)) }
+
+// applyDeployment applies the deployment's Deployment in its compute's cluster.
+func (s *Service) applyDeployment(ctx context.Context, epName, id string) error {
+	d, err := s.getDeployment(ctx, id)
+	if err != nil {
+		return err
+	}
+	copyOf := *d
+	n, err := validateDeployment(d.Name, &copyOf)
+	if err != nil {
+		return err
+	}
+	image := DefaultImage
+	if d.Properties.EnvironmentID != "" {
+		env, err := s.cfg.Assets.Resolve(ctx, mlassets.Environments, d.Properties.EnvironmentID, "properties.environmentId")
+		if err != nil {
+			return err
+		}
+		image = env.Properties.Image
+	}
+	labels := map[string]string{LabelEndpoint: epName, LabelDeployment: d.Name}
+	annotations := map[string]string{AnnotationRuntime: RuntimePython}
+	if st := d.Properties.Mlfleet; st != nil {
+		if st.ModelDir != "" {
+			annotations[AnnotationModelDir] = st.ModelDir
+		}
+		if st.CodeDir != "" {
+			annotations[AnnotationCodeDir] = st.CodeDir
+		}
+	}
+	if c := d.Properties.CodeConfiguration; c != nil {
+		annotations[AnnotationScoringScript] = c.ScoringScript
+	}
+	probe := func(path string, p probe) kube.Probe {
+		return kube.Probe{Path: path, InitialDelaySeconds: seconds(p.InitialDelay), PeriodSeconds: max(seconds(p.Period), 1),
+			TimeoutSeconds: max(seconds(p.Timeout), 1), FailureThreshold: int32(p.FailureThreshold), SuccessThreshold: int32(p.SuccessThreshold)}
+	}
+	kc, _, err := s.clusterReady(ctx, d.Properties.Compute)
+	if err != nil {
+		return err
+	}
+	return kc.ApplyInferenceDeployment(ctx, kube.InferenceDeployment{
+		Name: DeploymentName(epName, d.Name), Labels: labels, PodAnnotations: annotations,
+		Replicas: int32(n.InstanceCount), Container: ContainerName, Image: image, Port: ServerPort,
+		Env: d.Properties.EnvironmentVariables, MilliCPU: n.InstanceType.MilliCPU, MemoryMiB: n.InstanceType.MemoryMiB,
+		Liveness: probe("/", n.Liveness), Readiness: probe("/ready", n.Readiness),
+	})
+}
+
+// waitReady waits until every instance of the deployment is Ready, recording progress on
+// the deployment; a crash-looping container or the timeout fails it.
+func (s *Service) waitReady(ctx context.Context, epName, id string) error {
+	d, err := s.getDeployment(ctx, id)
+	if err != nil {
+		return err
+	}
+	kc, _, err := s.clusterReady(ctx, d.Properties.Compute)
+	if err != nil {
+		return err
+	}
+	name := DeploymentName(epName, d.Name)
+	labels := map[string]string{LabelEndpoint: epName, LabelDeployment: d.Name}
+	deadline := time.Now().Add(s.cfg.ReadyTimeout)
+	lastReady, lastMsg := -1, ""
+	for {
+		st, err := kc.InferenceDeploymentStatus(ctx, name, labels)
+		if err != nil {
+			return err
+		}
+		if !st.Found {
+			return fmt.Errorf("deployment %s disappeared from the cluster", name)
+		}
+		if st.Crashing != "" {
+			return arm.BadRequest(arm.CodeUserError, "Deployment '%s' failed: %s. See 'mlfleet ml online-deployment get-logs -n %s -e %s'.", d.Name, st.Crashing, d.Name, epName)
+		}
+		if int(st.Ready) != lastReady || st.Pending != lastMsg {
+			lastReady, lastMsg = int(st.Ready), st.Pending
+			if err := modify(ctx, s.cfg.Store, id, func(d *Deployment) error {
+				if d.Properties.Mlfleet == nil {
+					d.Properties.Mlfleet = &DeploymentStatus{}
+				}
+				d.Properties.Mlfleet.ReadyInstances, d.Properties.Mlfleet.Message = int(st.Ready), st.Pending
+				return nil
+			}); err != nil {
+				return err
+			}
+		}
+		if st.Current && st.Ready >= st.Replicas && st.Updated >= st.Replicas {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			why := st.Pending
+			if why == "" {
+				why = "instances did not become Ready (readiness probe GET /ready)"
+			}
+			return arm.BadRequest(arm.CodeUserError, "Deployment '%s' has %d of %d instances Ready after %s: %s.", d.Name, st.Ready, st.Replicas, s.cfg.ReadyTimeout, why)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(pollEvery):
+		}
+	}
+}
+
+func (s *Service) deploymentDeleteFlow(ctx context.Context, run *operations.Run, in deploymentInput) error {
+	d, err := s.getDeployment(ctx, in.ID)
+	if isNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	id, _ := arm.ParseID(in.ID)
+	epID := id.Parent()
+	epName := lastSegment(epID)
+	if err := run.Step(ctx, "delete deployment objects", func(ctx context.Context) error {
+		kc, _, err := s.clusterReady(ctx, d.Properties.Compute)
+		if gone(err) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return kc.DeleteInferenceDeployment(ctx, DeploymentName(epName, d.Name))
+	}); err != nil {
+		return err
+	}
+	if err := run.Step(ctx, "write endpoint secret", func(ctx context.Context) error {
+		return s.syncEndpoint(ctx, epID, d.Name)
+	}); err != nil {
+		return err
+	}
+	return run.Step(ctx, "delete deployment", func(ctx context.Context) error {
+		if err := s.cfg.Store.DeleteResource(ctx, in.ID, 0); err != nil && !isNotFound(err) {
+			return err
+		}
+		return s.refreshScoringURI(ctx, epID)
+	})
+}

@@ -1,0 +1,284 @@
+package endpoints
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/mlfleet/mlfleet/internal/arm"
+	"github.com/mlfleet/mlfleet/internal/mlassets"
+	"github.com/mlfleet/mlfleet/internal/resources"
+	"github.com/mlfleet/mlfleet/internal/store"
+)
+
+// deploymentInput is the input of a deployment operation.
+type deploymentInput struct {
+	ID string `json:"id"`
+}
+
+// PutDeployment creates or updates a deployment after checking everything it refers to
+// (compute, model, code, environment) and that its instances fit the compute, and starts
+// the operation that deploys it.
+func (s *Service) PutDeployment(ctx context.Context, sub, rg, ws, endpoint, name string, in Deployment, opts Options) (*Result[Deployment], error) {
+	if _, err := s.cfg.Resources.WritableGroup(ctx, sub, rg); err != nil {
+		return nil, err
+	}
+	w, err := s.cfg.Workspaces.Get(ctx, sub, rg, ws)
+	if err != nil {
+		return nil, err
+	}
+	epID := EndpointID(sub, rg, w.Name, endpoint)
+	_, ep, err := s.endpointRow(ctx, s.cfg.Store, epID, endpoint, w.Name)
+	if err != nil {
+		return nil, err
+	}
+	if ep.Properties.ProvisioningState == StateDeleting {
+		return nil, busy(fmt.Sprintf("Online endpoint '%s'", endpoint), StateDeleting)
+	}
+	id := DeploymentID(sub, rg, w.Name, endpoint, name)
+	what := fmt.Sprintf("Deployment '%s' of endpoint '%s'", name, endpoint)
+	existing, err := s.cfg.Store.GetResource(ctx, id)
+	var prev *Deployment
+	switch {
+	case err == nil:
+		if err := opts.Preconditions.CheckIfMatch(what, true, arm.ETag(existing.Version)); err != nil {
+			return nil, err
+		}
+		if opts.Preconditions.IfNoneMatch {
+			return nil, arm.Conflict("%s already exists; use 'mlfleet ml online-deployment update' to change it, or choose another name.", what)
+		}
+		prev = &Deployment{}
+		if err := decode(existing, prev); err != nil {
+			return nil, err
+		}
+		if inProgress(prev.Properties.ProvisioningState) {
+			return nil, busy(what, prev.Properties.ProvisioningState)
+		}
+	case !errors.Is(err, store.ErrNotFound):
+		return nil, err
+	default:
+		if err := opts.Preconditions.CheckIfMatch(what, false, ""); err != nil {
+			return nil, err
+		}
+	}
+
+	d := in
+	n, verr := validateDeployment(name, &d)
+	var problems []*arm.Error
+	if verr != nil {
+		problems = append(problems, verr.(*arm.Error).Details...)
+	}
+	p := &d.Properties
+	collect := func(err error) bool {
+		var ae *arm.Error
+		if errors.As(err, &ae) && ae.Status < 500 {
+			problems = append(problems, ae)
+			return true
+		}
+		return err == nil
+	}
+	ref := p.Compute
+	field := "properties.compute"
+	if ref == "" {
+		ref, field = ep.Properties.Compute, "properties.compute (the endpoint's)"
+	}
+	computeOK := false
+	if ref == "" {
+		problems = append(problems, arm.BadRequest(arm.CodeUserError, "The deployment needs a compute: set properties.compute (compute: azureml:<name> in the YAML) to an AKS compute of the workspace, or set it on the endpoint.").WithTarget("properties.compute"))
+	} else if c, err := s.computeOf(ctx, w, ref, field); !collect(err) {
+		return nil, err
+	} else if err == nil {
+		p.Compute, computeOK = c.ID, true
+	}
+	if p.Model != "" {
+		if _, err := s.cfg.Assets.Resolve(ctx, mlassets.Models, p.Model, "properties.model"); !collect(err) {
+			return nil, err
+		}
+	}
+	if c := p.CodeConfiguration; c != nil && c.CodeID != "" {
+		if _, err := s.cfg.Assets.Resolve(ctx, mlassets.Codes, c.CodeID, "properties.codeConfiguration.codeId"); !collect(err) {
+			return nil, err
+		}
+	}
+	if p.EnvironmentID != "" {
+		if _, err := s.cfg.Assets.Resolve(ctx, mlassets.Environments, p.EnvironmentID, "properties.environmentId"); !collect(err) {
+			return nil, err
+		}
+	}
+	if computeOK && verr == nil {
+		if err := s.checkCapacity(ctx, p.Compute, endpoint, name, n); !collect(err) {
+			return nil, err
+		}
+	}
+	if len(problems) > 0 {
+		return nil, problemsErr(what, problems)
+	}
+
+	d.ID, d.Name, d.Type = id, name, TypeDeployment
+	if d.Location == "" {
+		d.Location = ep.Location
+	}
+	if d.Kind == "" {
+		d.Kind = "Kubernetes"
+	}
+	p.Mlfleet = &DeploymentStatus{InstanceCount: n.InstanceCount}
+	var op *store.Operation
+	err = s.cfg.Store.InTx(ctx, func(tx store.Store) error {
+		if prev != nil {
+			p.ProvisioningState = StateUpdating
+			if prev.Properties.Mlfleet != nil {
+				p.Mlfleet.ReadyInstances = prev.Properties.Mlfleet.ReadyInstances
+			}
+			d.SystemData = resources.Touch(ctx, prev.SystemData, s.now())
+			existing.Body, _ = json.Marshal(d)
+			if err := tx.UpdateResource(ctx, existing); err != nil {
+				return err
+			}
+		} else {
+			p.ProvisioningState = StateCreating
+			d.SystemData = resources.Touch(ctx, nil, s.now())
+			body, _ := json.Marshal(d)
+			if err := tx.CreateResource(ctx, &store.Resource{ID: id, ParentID: epID, Type: TypeDeployment, Name: name, SubscriptionID: sub, ResourceGroup: rg, Location: d.Location, Body: body}); err != nil {
+				return err
+			}
+		}
+		var err error
+		op, err = s.cfg.Engine.SubmitIn(ctx, tx, KindDeploymentPut, id, sub, deploymentInput{ID: id})
+		return err
+	})
+	if errors.Is(err, store.ErrConflict) {
+		return nil, arm.Conflict("%s was changed by another request at the same time; read it again and retry.", what)
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.cfg.Engine.Wake()
+	etag := ""
+	if r, err := s.cfg.Store.GetResource(ctx, id); err == nil {
+		etag = arm.ETag(r.Version)
+	}
+	return &Result[Deployment]{Value: &d, Created: prev == nil, ETag: etag, Operation: op}, nil
+}
+
+// deploymentRow reads a deployment, 404 when missing.
+func (s *Service) deploymentRow(ctx context.Context, sub, rg, ws, endpoint, name string) (*store.Resource, *Deployment, error) {
+	w, err := s.cfg.Workspaces.Get(ctx, sub, rg, ws)
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := s.cfg.Store.GetResource(ctx, DeploymentID(sub, rg, w.Name, endpoint, name))
+	if errors.Is(err, store.ErrNotFound) {
+		if _, _, err := s.endpointRow(ctx, s.cfg.Store, EndpointID(sub, rg, w.Name, endpoint), endpoint, w.Name); err != nil {
+			return nil, nil, err
+		}
+		return nil, nil, arm.NotFound(arm.CodeResourceNotFound, "Deployment '%s' could not be found in online endpoint '%s'.", name, endpoint)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	var d Deployment
+	if err := decode(r, &d); err != nil {
+		return nil, nil, err
+	}
+	return r, &d, nil
+}
+
+// GetDeployment returns a deployment and its etag.
+func (s *Service) GetDeployment(ctx context.Context, sub, rg, ws, endpoint, name string) (*Deployment, string, error) {
+	r, d, err := s.deploymentRow(ctx, sub, rg, ws, endpoint, name)
+	if err != nil {
+		return nil, "", err
+	}
+	return d, arm.ETag(r.Version), nil
+}
+
+// ListDeployments returns a page of an endpoint's deployments.
+func (s *Service) ListDeployments(ctx context.Context, sub, rg, ws, endpoint string, p resources.Page) ([]json.RawMessage, bool, error) {
+	w, err := s.cfg.Workspaces.Get(ctx, sub, rg, ws)
+	if err != nil {
+		return nil, false, err
+	}
+	epID := EndpointID(sub, rg, w.Name, endpoint)
+	if _, _, err := s.endpointRow(ctx, s.cfg.Store, epID, endpoint, w.Name); err != nil {
+		return nil, false, err
+	}
+	return s.listRows(ctx, store.ListOptions{ParentID: epID, Type: TypeDeployment}, p)
+}
+
+// DeleteDeployment starts deleting a deployment (nil, nil when there is none). A
+// deployment that still gets traffic is refused: route its traffic elsewhere first.
+func (s *Service) DeleteDeployment(ctx context.Context, sub, rg, ws, endpoint, name string, pre arm.Preconditions) (*store.Operation, error) {
+	if _, err := s.cfg.Resources.WritableGroup(ctx, sub, rg); err != nil {
+		return nil, err
+	}
+	what := fmt.Sprintf("Deployment '%s' of endpoint '%s'", name, endpoint)
+	r, d, err := s.deploymentRow(ctx, sub, rg, ws, endpoint, name)
+	var ae *arm.Error
+	if errors.As(err, &ae) && ae.Status == 404 && strings.HasPrefix(ae.Message, "Deployment") {
+		return nil, pre.CheckIfMatch(what, false, "")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := pre.CheckIfMatch(what, true, arm.ETag(r.Version)); err != nil {
+		return nil, err
+	}
+	if d.Properties.ProvisioningState == StateDeleting {
+		if ops, err := s.cfg.Store.ListOperations(ctx, store.OperationFilter{ResourceID: r.ID, Status: store.StatusInProgress}); err == nil && len(ops) > 0 {
+			return ops[0], nil
+		}
+	}
+	var op *store.Operation
+	err = s.cfg.Store.InTx(ctx, func(tx store.Store) error {
+		_, ep, err := s.endpointRow(ctx, tx, r.ParentID, endpoint, ws)
+		if err != nil {
+			return err
+		}
+		for dep, w := range ep.Properties.Traffic {
+			if strings.EqualFold(dep, name) && w > 0 {
+				return arm.Conflict("%s still gets %d%% of the endpoint's traffic; route it elsewhere first (mlfleet ml online-endpoint update -n %s --traffic \"...\").", what, w, endpoint)
+			}
+		}
+		d.Properties.ProvisioningState = StateDeleting
+		r.Body, _ = json.Marshal(d)
+		if err := tx.UpdateResource(ctx, r); err != nil {
+			return err
+		}
+		op, err = s.cfg.Engine.SubmitIn(ctx, tx, KindDeploymentDelete, r.ID, sub, deploymentInput{ID: r.ID})
+		return err
+	})
+	if errors.Is(err, store.ErrConflict) {
+		return nil, arm.Conflict("%s was changed by another request at the same time; retry.", what)
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.cfg.Engine.Wake()
+	return op, nil
+}
+
+// SkuCapacity is one entry of GET …/deployments/{d}/skus.
+type SkuCapacity struct {
+	ResourceType string      `json:"resourceType"`
+	Sku          Sku         `json:"sku"`
+	Capacity     SkuSettings `json:"capacity"`
+}
+
+// SkuSettings are the instance counts a deployment may have.
+type SkuSettings struct {
+	Minimum   int    `json:"minimum"`
+	Maximum   int    `json:"maximum"`
+	Default   int    `json:"default"`
+	ScaleType string `json:"scaleType"`
+}
+
+// Skus lists the instance counts a deployment may scale to.
+func (s *Service) Skus(ctx context.Context, sub, rg, ws, endpoint, name string) ([]SkuCapacity, error) {
+	if _, _, err := s.deploymentRow(ctx, sub, rg, ws, endpoint, name); err != nil {
+		return nil, err
+	}
+	return []SkuCapacity{{ResourceType: TypeDeployment, Sku: Sku{Name: "Default", Tier: "Standard"},
+		Capacity: SkuSettings{Minimum: 1, Maximum: 100, Default: 1, ScaleType: "Manual"}}}, nil
+}

@@ -1,0 +1,23 @@
+// Package endpoints serves Azure ML v2 online endpoints and their deployments on the AKS
+// computes of a workspace (…/workspaces/{ws}/onlineEndpoints/{ep}[/deployments/{d}]).
+//
+// The store keeps the ARM resources; everything that reaches a cluster goes through
+// Kubernetes objects in the compute's cluster (namespace azureml), so embedded and external
+// clusters look the same from here:
+//
+//   - an endpoint is a Secret azureml-endpoint-<ep> whose endpoint.json (EndpointConfig)
+//     tells the in-cluster router the auth mode, keys, token key, traffic and the
+//     deployments' request settings. It goes into the cluster of every compute the endpoint
+//     or one of its deployments runs on, and is rewritten whenever any of that changes
+//     (traffic, keys, a deployment added or removed);
+//   - a deployment is an apps/v1 Deployment <ep>-<d> whose pods carry the runtime
+//     annotations (model and code directories materialized from the blob store on this
+//     host, scoring script) and the resources of the instance type.
+//
+// Creates, updates and deletes are durable operations (internal/operations) with recorded
+// steps: a deployment materializes its model and code, applies its Deployment, rewrites
+// the endpoint's Secret and waits for its instances to be Ready (a crash-looping container
+// fails it with the container's last message). The scoring URI comes from the azureml-fe
+// Service the router serves behind. Keys are generated at create and kept sealed in the
+// store (internal/secrets); AMLToken tokens are ES256 JWTs signed with the server's key.
+package endpoints

@@ -1,0 +1,362 @@
+package endpoints
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/mlfleet/mlfleet/internal/arm"
+	"github.com/mlfleet/mlfleet/internal/resources"
+	"github.com/mlfleet/mlfleet/internal/store"
+)
+
+// Result is the answer of a write that started an operation.
+type Result[T any] struct {
+	Value     *T
+	Created   bool
+	ETag      string
+	Operation *store.Operation
+}
+
+// endpointInput is the input of an endpoint operation.
+type endpointInput struct {
+	ID string `json:"id"`
+}
+
+// PutEndpoint creates or updates an endpoint (traffic, auth mode, description, compute)
+// and starts the operation that writes its Secret into the clusters.
+func (s *Service) PutEndpoint(ctx context.Context, sub, rg, ws, name string, in Endpoint, opts Options) (*Result[Endpoint], error) {
+	if _, err := s.cfg.Resources.WritableGroup(ctx, sub, rg); err != nil {
+		return nil, err
+	}
+	w, err := s.cfg.Workspaces.Get(ctx, sub, rg, ws)
+	if err != nil {
+		return nil, err
+	}
+	id := EndpointID(sub, rg, w.Name, name)
+	what := fmt.Sprintf("Online endpoint '%s'", name)
+	existing, err := s.cfg.Store.GetResource(ctx, id)
+	var prev *Endpoint
+	switch {
+	case err == nil:
+		if err := opts.Preconditions.CheckIfMatch(what, true, arm.ETag(existing.Version)); err != nil {
+			return nil, err
+		}
+		if opts.Preconditions.IfNoneMatch {
+			return nil, arm.Conflict("%s already exists in workspace '%s'; use 'mlfleet ml online-endpoint update' to change it, or choose another name.", what, w.Name)
+		}
+		prev = &Endpoint{}
+		if err := decode(existing, prev); err != nil {
+			return nil, err
+		}
+		if inProgress(prev.Properties.ProvisioningState) {
+			return nil, busy(what, prev.Properties.ProvisioningState)
+		}
+	case !errors.Is(err, store.ErrNotFound):
+		return nil, err
+	default:
+		if err := opts.Preconditions.CheckIfMatch(what, false, ""); err != nil {
+			return nil, err
+		}
+	}
+	var deployments []string
+	if prev != nil {
+		ds, err := s.deploymentsOf(ctx, s.cfg.Store, id)
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range ds {
+			deployments = append(deployments, d.Name)
+		}
+	}
+	p := in.Properties
+	verr := validateEndpoint(name, &p, deployments)
+	var problems []*arm.Error
+	if verr != nil {
+		problems = append(problems, verr.(*arm.Error).Details...)
+	}
+	if p.AuthMode == AuthAMLToken && s.cfg.SigningKey == nil {
+		problems = append(problems, arm.BadRequest(arm.CodeUserError, "This server has no token signing key; use authMode Key.").WithTarget("properties.authMode"))
+	}
+	if p.Compute != "" {
+		c, err := s.computeOf(ctx, w, p.Compute, "properties.compute")
+		var ae *arm.Error
+		switch {
+		case errors.As(err, &ae) && ae.Status == 400:
+			problems = append(problems, ae)
+		case err != nil:
+			return nil, err
+		default:
+			p.Compute = c.ID
+		}
+	}
+	if len(problems) > 0 {
+		return nil, problemsErr(what, problems)
+	}
+	keys := p.Keys
+	p.Keys, p.ScoringURI, p.SwaggerURI, p.Mlfleet = nil, "", "", nil
+	ep := &Endpoint{ID: id, Name: name, Type: TypeEndpoint, Location: in.Location, Tags: in.Tags, Kind: in.Kind, Identity: in.Identity, Properties: p}
+	if ep.Location == "" {
+		ep.Location = w.Location
+	}
+	if ep.Kind == "" {
+		ep.Kind = "K8S"
+	}
+	var op *store.Operation
+	err = s.cfg.Store.InTx(ctx, func(tx store.Store) error {
+		if prev != nil {
+			ep.Properties.ScoringURI, ep.Properties.SwaggerURI, ep.Properties.Mlfleet = prev.Properties.ScoringURI, prev.Properties.SwaggerURI, prev.Properties.Mlfleet
+			ep.Properties.ProvisioningState = StateUpdating
+			ep.SystemData = resources.Touch(ctx, prev.SystemData, s.now())
+			existing.Body, _ = json.Marshal(ep)
+			existing.Location = ep.Location
+			if err := tx.UpdateResource(ctx, existing); err != nil {
+				return err
+			}
+			if keys != nil {
+				if err := s.saveKeys(ctx, tx, id, keys); err != nil {
+					return err
+				}
+			}
+		} else {
+			ep.Properties.ProvisioningState = StateCreating
+			ep.SystemData = resources.Touch(ctx, nil, s.now())
+			body, _ := json.Marshal(ep)
+			if err := tx.CreateResource(ctx, &store.Resource{ID: id, ParentID: w.ID, Type: TypeEndpoint, Name: name, SubscriptionID: sub, ResourceGroup: rg, Location: ep.Location, Body: body}); err != nil {
+				return err
+			}
+			if keys == nil {
+				keys = &Keys{PrimaryKey: generateKey(), SecondaryKey: generateKey()}
+			}
+			if err := tx.CreateResource(ctx, &store.Resource{ID: keysID(id), ParentID: id, Type: typeKeys, Name: "keys", SubscriptionID: sub, ResourceGroup: rg, OwnerID: id, Body: s.sealKeys(keys)}); err != nil {
+				return err
+			}
+		}
+		var err error
+		op, err = s.cfg.Engine.SubmitIn(ctx, tx, KindEndpointPut, id, sub, endpointInput{ID: id})
+		return err
+	})
+	if errors.Is(err, store.ErrConflict) {
+		return nil, arm.Conflict("%s was changed by another request at the same time; read it again and retry.", what)
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.cfg.Engine.Wake()
+	r, _ := s.cfg.Store.GetResource(ctx, id)
+	etag := ""
+	if r != nil {
+		etag = arm.ETag(r.Version)
+	}
+	return &Result[Endpoint]{Value: ep, Created: prev == nil, ETag: etag, Operation: op}, nil
+}
+
+func (s *Service) saveKeys(ctx context.Context, tx store.Store, endpointID string, k *Keys) error {
+	r, err := tx.GetResource(ctx, keysID(endpointID))
+	if err != nil {
+		return err
+	}
+	r.Body = s.sealKeys(k)
+	return tx.UpdateResource(ctx, r)
+}
+
+// problemsErr is one 400 UserError listing problems.
+func problemsErr(what string, problems []*arm.Error) error {
+	msgs := make([]string, len(problems))
+	for i, p := range problems {
+		msgs[i] = p.Message
+	}
+	msg := msgs[0]
+	if len(problems) > 1 {
+		msg = fmt.Sprintf("%s: %d checks failed. %s", what, len(problems), strings.Join(msgs, " "))
+	}
+	e := arm.BadRequest(arm.CodeUserError, "%s", msg)
+	if len(problems) == 1 {
+		e.Target = problems[0].Target
+	}
+	e.Details = problems
+	return e
+}
+
+// GetEndpoint returns an endpoint and its etag.
+func (s *Service) GetEndpoint(ctx context.Context, sub, rg, ws, name string) (*Endpoint, string, error) {
+	w, err := s.cfg.Workspaces.Get(ctx, sub, rg, ws)
+	if err != nil {
+		return nil, "", err
+	}
+	r, ep, err := s.endpointRow(ctx, s.cfg.Store, EndpointID(sub, rg, w.Name, name), name, w.Name)
+	if err != nil {
+		return nil, "", err
+	}
+	return ep, arm.ETag(r.Version), nil
+}
+
+// ListEndpoints returns a page of a workspace's endpoints.
+func (s *Service) ListEndpoints(ctx context.Context, sub, rg, ws string, p resources.Page) ([]json.RawMessage, bool, error) {
+	w, err := s.cfg.Workspaces.Get(ctx, sub, rg, ws)
+	if err != nil {
+		return nil, false, err
+	}
+	return s.listRows(ctx, store.ListOptions{ParentID: w.ID, Type: TypeEndpoint}, p)
+}
+
+func (s *Service) listRows(ctx context.Context, opts store.ListOptions, p resources.Page) ([]json.RawMessage, bool, error) {
+	rows, more, err := resources.ListPage(ctx, s.cfg.Store, opts, p)
+	if err != nil {
+		return nil, false, err
+	}
+	out := make([]json.RawMessage, len(rows))
+	for i, r := range rows {
+		out[i] = r.Body
+	}
+	return out, more, nil
+}
+
+// DeleteEndpoint starts deleting an endpoint with its deployments (nil, nil when there is
+// none).
+func (s *Service) DeleteEndpoint(ctx context.Context, sub, rg, ws, name string, pre arm.Preconditions) (*store.Operation, error) {
+	if _, err := s.cfg.Resources.WritableGroup(ctx, sub, rg); err != nil {
+		return nil, err
+	}
+	w, err := s.cfg.Workspaces.Get(ctx, sub, rg, ws)
+	if err != nil {
+		return nil, err
+	}
+	id := EndpointID(sub, rg, w.Name, name)
+	what := fmt.Sprintf("Online endpoint '%s'", name)
+	r, ep, err := s.endpointRow(ctx, s.cfg.Store, id, name, w.Name)
+	var ae *arm.Error
+	if errors.As(err, &ae) && ae.Status == 404 {
+		return nil, pre.CheckIfMatch(what, false, "")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := pre.CheckIfMatch(what, true, arm.ETag(r.Version)); err != nil {
+		return nil, err
+	}
+	if ep.Properties.ProvisioningState == StateDeleting {
+		ops, err := s.cfg.Store.ListOperations(ctx, store.OperationFilter{ResourceID: id, Status: store.StatusInProgress})
+		if err == nil && len(ops) > 0 {
+			return ops[0], nil
+		}
+	}
+	var op *store.Operation
+	err = s.cfg.Store.InTx(ctx, func(tx store.Store) error {
+		ep.Properties.ProvisioningState = StateDeleting
+		r.Body, _ = json.Marshal(ep)
+		if err := tx.UpdateResource(ctx, r); err != nil {
+			return err
+		}
+		var err error
+		op, err = s.cfg.Engine.SubmitIn(ctx, tx, KindEndpointDelete, id, sub, endpointInput{ID: id})
+		return err
+	})
+	if errors.Is(err, store.ErrConflict) {
+		return nil, arm.Conflict("%s was changed by another request at the same time; retry.", what)
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.cfg.Engine.Wake()
+	return op, nil
+}
+
+// ListKeys returns an endpoint's keys (authMode Key).
+func (s *Service) ListKeys(ctx context.Context, sub, rg, ws, name string) (*Keys, error) {
+	ep, _, err := s.GetEndpoint(ctx, sub, rg, ws, name)
+	if err != nil {
+		return nil, err
+	}
+	if ep.Properties.AuthMode != AuthKey {
+		return nil, arm.BadRequest(arm.CodeUserError, "Online endpoint '%s' uses authMode %s, which has no keys; get a token instead (POST …/token, or 'mlfleet ml online-endpoint get-credentials').", name, ep.Properties.AuthMode)
+	}
+	return s.loadKeys(ctx, s.cfg.Store, ep.ID)
+}
+
+// RegenerateKeys replaces the primary or secondary key (keyValue "" = a random one) and
+// starts the operation that rewrites the endpoint's Secret.
+func (s *Service) RegenerateKeys(ctx context.Context, sub, rg, ws, name, keyType, keyValue string) (*store.Operation, error) {
+	if _, err := s.cfg.Resources.WritableGroup(ctx, sub, rg); err != nil {
+		return nil, err
+	}
+	w, err := s.cfg.Workspaces.Get(ctx, sub, rg, ws)
+	if err != nil {
+		return nil, err
+	}
+	id := EndpointID(sub, rg, w.Name, name)
+	var problems []*arm.Error
+	if !strings.EqualFold(keyType, "Primary") && !strings.EqualFold(keyType, "Secondary") {
+		problems = append(problems, arm.BadRequest(arm.CodeUserError, "keyType '%s' is not Primary or Secondary.", keyType).WithTarget("keyType"))
+	}
+	if keyValue != "" && len(keyValue) < 16 {
+		problems = append(problems, arm.BadRequest(arm.CodeUserError, "keyValue must have at least 16 characters (or leave it out for a random key).").WithTarget("keyValue"))
+	}
+	if len(problems) > 0 {
+		return nil, problemsErr("Regenerate keys", problems)
+	}
+	if keyValue == "" {
+		keyValue = generateKey()
+	}
+	what := fmt.Sprintf("Online endpoint '%s'", name)
+	var op *store.Operation
+	err = s.cfg.Store.InTx(ctx, func(tx store.Store) error {
+		r, ep, err := s.endpointRow(ctx, tx, id, name, w.Name)
+		if err != nil {
+			return err
+		}
+		if inProgress(ep.Properties.ProvisioningState) {
+			return busy(what, ep.Properties.ProvisioningState)
+		}
+		if ep.Properties.AuthMode != AuthKey {
+			return arm.BadRequest(arm.CodeUserError, "Online endpoint '%s' uses authMode %s, which has no keys.", name, ep.Properties.AuthMode)
+		}
+		k, err := s.loadKeys(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if strings.EqualFold(keyType, "Primary") {
+			k.PrimaryKey = keyValue
+		} else {
+			k.SecondaryKey = keyValue
+		}
+		if err := s.saveKeys(ctx, tx, id, k); err != nil {
+			return err
+		}
+		ep.Properties.ProvisioningState = StateUpdating
+		r.Body, _ = json.Marshal(ep)
+		if err := tx.UpdateResource(ctx, r); err != nil {
+			return err
+		}
+		op, err = s.cfg.Engine.SubmitIn(ctx, tx, KindEndpointPut, id, sub, endpointInput{ID: id})
+		return err
+	})
+	if errors.Is(err, store.ErrConflict) {
+		return nil, arm.Conflict("%s was changed by another request at the same time; retry.", what)
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.cfg.Engine.Wake()
+	return op, nil
+}
+
+// Token mints an AMLToken for an endpoint whose authMode is AMLToken.
+func (s *Service) Token(ctx context.Context, sub, rg, ws, name string) (*Token, error) {
+	ep, _, err := s.GetEndpoint(ctx, sub, rg, ws, name)
+	if err != nil {
+		return nil, err
+	}
+	if ep.Properties.AuthMode != AuthAMLToken || s.cfg.SigningKey == nil {
+		return nil, arm.BadRequest(arm.CodeUserError, "Online endpoint '%s' uses authMode %s; tokens are for authMode AMLToken. Use its keys (listKeys).", name, ep.Properties.AuthMode)
+	}
+	now := s.now()
+	exp := now.Add(s.cfg.TokenLifetime)
+	tok, err := s.cfg.SigningKey.Sign(map[string]any{"aud": TokenAudience, "endpoint": ep.Name, "iat": now.Unix(), "exp": exp.Unix()})
+	if err != nil {
+		return nil, err
+	}
+	return &Token{AccessToken: tok, TokenType: "Bearer", ExpiryTimeUTC: exp.Unix(), RefreshAfterTimeUTC: now.Add(s.cfg.TokenLifetime / 2).Unix()}, nil
+}

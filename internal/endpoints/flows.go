@@ -1,0 +1,382 @@
+package endpoints
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/mlfleet/mlfleet/internal/arm"
+	"github.com/mlfleet/mlfleet/internal/operations"
+	"github.com/mlfleet/mlfleet/internal/store"
+)
+
+// handler makes an operations.Handler of a flow taking its decoded input.
+func handler[In any](flow func(context.Context, *operations.Run, In) error) operations.Handler {
+	return func(ctx context.Context, run *operations.Run) error {
+		var in In
+		if err := run.Input(&in); err != nil {
+			return err
+		}
+		return flow(ctx, run, in)
+	}
+}
+
+// register sets the handlers and the cleanups, which leave a resource Failed with the
+// reason when its operation fails.
+func (s *Service) register(e *operations.Engine) {
+	e.Register(KindEndpointPut, handler(s.endpointPutFlow))
+	e.Register(KindEndpointDelete, handler(s.endpointDeleteFlow))
+	e.Register(KindDeploymentPut, handler(s.deploymentPutFlow))
+	e.Register(KindDeploymentDelete, handler(s.deploymentDeleteFlow))
+	fail := func(ctx context.Context, run *operations.Run, cause error) error {
+		var in struct{ ID string }
+		if err := run.Input(&in); err != nil {
+			return err
+		}
+		return s.markFailed(ctx, in.ID, cause)
+	}
+	for _, k := range []string{KindEndpointPut, KindEndpointDelete, KindDeploymentPut, KindDeploymentDelete} {
+		e.OnFailure(k, fail)
+	}
+}
+
+// markFailed sets an endpoint or deployment Failed with the cause in its message.
+func (s *Service) markFailed(ctx context.Context, id string, cause error) error {
+	msg := cause.Error()
+	var ae *arm.Error
+	if errors.As(cause, &ae) {
+		msg = ae.Message
+	}
+	var err error
+	if strings.Contains(strings.ToLower(id), "/deployments/") {
+		err = modify(ctx, s.cfg.Store, id, func(d *Deployment) error {
+			d.Properties.ProvisioningState = StateFailed
+			if d.Properties.Mlfleet == nil {
+				d.Properties.Mlfleet = &DeploymentStatus{}
+			}
+			d.Properties.Mlfleet.Message = msg
+			return nil
+		})
+	} else {
+		err = modify(ctx, s.cfg.Store, id, func(ep *Endpoint) error {
+			ep.Properties.ProvisioningState = StateFailed
+			setMessage(ep, msg)
+			return nil
+		})
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
+func (s *Service) endpointPutFlow(ctx context.Context, run *operations.Run, in endpointInput) error {
+	if err := run.Step(ctx, "write endpoint secret", func(ctx context.Context) error {
+		return s.syncEndpoint(ctx, in.ID, "")
+	}); err != nil {
+		return err
+	}
+	return run.Step(ctx, "finish", func(ctx context.Context) error {
+		return s.finishEndpoint(ctx, in.ID)
+	})
+}
+
+// finishEndpoint sets an endpoint Succeeded with its scoring URI.
+func (s *Service) finishEndpoint(ctx context.Context, id string) error {
+	uri, swagger, msg := s.scoringURI(ctx, id)
+	return modify(ctx, s.cfg.Store, id, func(ep *Endpoint) error {
+		if ep.Properties.ProvisioningState == StateCreating || ep.Properties.ProvisioningState == StateUpdating {
+			ep.Properties.ProvisioningState = StateSucceeded
+		}
+		ep.Properties.ScoringURI, ep.Properties.SwaggerURI = uri, swagger
+		setMessage(ep, msg)
+		return nil
+	})
+}
+
+// setMessage sets (or clears) an endpoint's status message, keeping the rest of its status.
+func setMessage(ep *Endpoint, msg string) {
+	if ep.Properties.Mlfleet == nil {
+		ep.Properties.Mlfleet = &EndpointStatus{}
+	}
+	ep.Properties.Mlfleet.Message = msg
+	if msg == "" && len(ep.Properties.Mlfleet.SecretComputes) == 0 {
+		ep.Properties.Mlfleet = nil
+	}
+}
+
+// computesOf returns the computes an endpoint's Secret belongs on: the endpoint's and
+// those of its deployments (but except's).
+func computesOf(ep *Endpoint, ds []*Deployment, except string) []string {
+	var out []string
+	add := func(id string) {
+		if id != "" && !slices.ContainsFunc(out, func(x string) bool { return strings.EqualFold(x, id) }) {
+			out = append(out, id)
+		}
+	}
+	add(ep.Properties.Compute)
+	for _, d := range ds {
+		if !strings.EqualFold(d.Name, except) {
+			add(d.Properties.Compute)
+		}
+	}
+	return out
+}
+
+// endpointConfig is the Secret's content for an endpoint and its deployments (but
+// except, being deleted).
+func (s *Service) endpointConfig(ctx context.Context, ep *Endpoint, ds []*Deployment, except string) (*EndpointConfig, error) {
+	cfg := &EndpointConfig{Name: ep.Name, AuthMode: ep.Properties.AuthMode, Traffic: map[string]int{}, MirrorTraffic: map[string]int{}, Deployments: map[string]DeploymentRouting{}}
+	keys, err := s.loadKeys(ctx, s.cfg.Store, ep.ID)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.AuthMode == AuthKey {
+		cfg.Keys = []string{keys.PrimaryKey, keys.SecondaryKey}
+	} else if cfg.TokenKeyPEM, err = s.tokenKeyPEM(); err != nil {
+		return nil, err
+	}
+	for _, d := range ds {
+		if strings.EqualFold(d.Name, except) {
+			continue
+		}
+		r := DeploymentRouting{RequestTimeoutMS: 5000, MaxConcurrentRequestsPerInstance: 1}
+		if rs := d.Properties.RequestSettings; rs != nil {
+			if t, err := ParseDuration(rs.RequestTimeout); err == nil && t > 0 {
+				r.RequestTimeoutMS = int(t / time.Millisecond)
+			}
+			if rs.MaxConcurrentRequestsPerInstance > 0 {
+				r.MaxConcurrentRequestsPerInstance = rs.MaxConcurrentRequestsPerInstance
+			}
+		}
+		cfg.Deployments[d.Name] = r
+		for name, w := range ep.Properties.Traffic {
+			if strings.EqualFold(name, d.Name) {
+				cfg.Traffic[d.Name] = w
+			}
+		}
+		for name, w := range ep.Properties.MirrorTraffic {
+			if strings.EqualFold(name, d.Name) && w > 0 {
+				cfg.MirrorTraffic[d.Name] = w
+			}
+		}
+	}
+	return cfg, nil
+}
+
+// syncEndpoint writes an endpoint's Secret into the cluster of every compute it or its
+// deployments use, leaving except out (a deployment being deleted); a cluster that only
+// except used loses the Secret.
+func (s *Service) syncEndpoint(ctx context.Context, endpointID, except string) error {
+	r, err := s.cfg.Store.GetResource(ctx, endpointID)
+	if err != nil {
+		return fmt.Errorf("get endpoint %s: %w", endpointID, err)
+	}
+	var ep Endpoint
+	if err := decode(r, &ep); err != nil {
+		return err
+	}
+	ds, err := s.deploymentsOf(ctx, s.cfg.Store, endpointID)
+	if err != nil {
+		return err
+	}
+	cfg, err := s.endpointConfig(ctx, &ep, ds, except)
+	if err != nil {
+		return err
+	}
+	data, _ := json.Marshal(cfg)
+	keep := computesOf(&ep, ds, except)
+	for _, c := range keep {
+		kc, _, err := s.clusterReady(ctx, c)
+		if err != nil {
+			return err
+		}
+		labels := map[string]string{LabelEndpoint: ep.Name, LabelEndpointConfig: "true"}
+		if err := kc.ApplySecret(ctx, SecretName(ep.Name), labels, map[string][]byte{ConfigKey: data}); err != nil {
+			return fmt.Errorf("write the secret of endpoint %s on compute %s: %w", ep.Name, lastSegment(c), err)
+		}
+	}
+	// Clusters that held the Secret and no longer should: a compute the endpoint moved off,
+	// the compute of a deployment being deleted.
+	stale := computesOf(&ep, ds, "")
+	if ep.Properties.Mlfleet != nil {
+		stale = append(stale, ep.Properties.Mlfleet.SecretComputes...)
+	}
+	for _, c := range stale {
+		if slices.ContainsFunc(keep, func(k string) bool { return strings.EqualFold(k, c) }) {
+			continue
+		}
+		kc, _, err := s.clusterReady(ctx, c)
+		if gone(err) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if err := kc.DeleteSecret(ctx, SecretName(ep.Name)); err != nil {
+			return err
+		}
+	}
+	return modify(ctx, s.cfg.Store, endpointID, func(ep *Endpoint) error {
+		if ep.Properties.Mlfleet == nil {
+			ep.Properties.Mlfleet = &EndpointStatus{}
+		}
+		ep.Properties.Mlfleet.SecretComputes = keep
+		return nil
+	})
+}
+
+// scoringURI is where an endpoint is scored: through the router of its first compute.
+// msg says why there is none.
+func (s *Service) scoringURI(ctx context.Context, endpointID string) (uri, swagger, msg string) {
+	r, err := s.cfg.Store.GetResource(ctx, endpointID)
+	if err != nil {
+		return "", "", ""
+	}
+	var ep Endpoint
+	if decode(r, &ep) != nil {
+		return "", "", ""
+	}
+	ds, _ := s.deploymentsOf(ctx, s.cfg.Store, endpointID)
+	computes := computesOf(&ep, ds, "")
+	if len(computes) == 0 {
+		return "", "", "The endpoint has no compute yet: create a deployment on an AKS compute (or set the endpoint's compute) to get a scoring URI."
+	}
+	kc, _, err := s.clusterReady(ctx, computes[0])
+	if err != nil {
+		return "", "", fmt.Sprintf("The cluster of compute '%s' could not be reached: %v", lastSegment(computes[0]), err)
+	}
+	addr, err := kc.FrontEndAddress(ctx, AnnotationLocalAddress, AnnotationLocalScheme)
+	switch {
+	case err != nil || addr.Host == "":
+		return "", "", fmt.Sprintf("The router (azureml-fe) of compute '%s' has no address yet; on an external cluster it needs serve --router-image.", lastSegment(computes[0]))
+	case addr.Placeholder:
+		return "", "", fmt.Sprintf("Compute '%s' runs no router (its azureml-fe is the placeholder image), so the endpoint cannot be scored there: start mlfleet with serve --router-image and update the compute.", lastSegment(computes[0]))
+	}
+	base := addr.Scheme + "://" + addr.Host + "/api/v1/endpoint/" + ep.Name
+	return base + "/score", base + "/swagger.json", ""
+}
+
+func (s *Service) endpointDeleteFlow(ctx context.Context, run *operations.Run, in endpointInput) error {
+	ds, err := s.deploymentsOf(ctx, s.cfg.Store, in.ID)
+	if err != nil {
+		return err
+	}
+	for _, d := range ds {
+		if err := run.Step(ctx, "delete deployment "+d.Name, func(ctx context.Context) error {
+			return s.removeDeployment(ctx, in.ID, d)
+		}); err != nil {
+			return err
+		}
+	}
+	if err := run.Step(ctx, "delete endpoint secret", func(ctx context.Context) error {
+		return s.removeEndpointSecrets(ctx, in.ID)
+	}); err != nil {
+		return err
+	}
+	return run.Step(ctx, "delete endpoint", func(ctx context.Context) error {
+		return s.cfg.Store.InTx(ctx, func(tx store.Store) error {
+			for _, id := range []string{keysID(in.ID), in.ID} {
+				if err := tx.DeleteResource(ctx, id, 0); err != nil && !errors.Is(err, store.ErrNotFound) {
+					return err
+				}
+			}
+			return nil
+		})
+	})
+}
+
+// removeDeployment deletes a deployment's objects and its row.
+func (s *Service) removeDeployment(ctx context.Context, endpointID string, d *Deployment) error {
+	if d.Properties.Compute != "" {
+		kc, _, err := s.clusterReady(ctx, d.Properties.Compute)
+		if err != nil && !gone(err) {
+			return err
+		}
+		if err == nil {
+			if err := kc.DeleteInferenceDeployment(ctx, DeploymentName(lastSegment(endpointID), d.Name)); err != nil {
+				return err
+			}
+		}
+	}
+	if err := s.cfg.Store.DeleteResource(ctx, d.ID, 0); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	return nil
+}
+
+// gone reports whether an error says the compute or its cluster no longer exists, so
+// that there is nothing left in it to delete.
+func gone(err error) bool {
+	var ae *arm.Error
+	return errors.As(err, &ae) && ae.Status == 404
+}
+
+// removeEndpointSecrets deletes the endpoint's Secret from every cluster it is on.
+func (s *Service) removeEndpointSecrets(ctx context.Context, endpointID string) error {
+	r, err := s.cfg.Store.GetResource(ctx, endpointID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var ep Endpoint
+	if err := decode(r, &ep); err != nil {
+		return err
+	}
+	ds, err := s.deploymentsOf(ctx, s.cfg.Store, endpointID)
+	if err != nil {
+		return err
+	}
+	all := computesOf(&ep, ds, "")
+	if ep.Properties.Mlfleet != nil {
+		for _, c := range ep.Properties.Mlfleet.SecretComputes {
+			if !slices.ContainsFunc(all, func(x string) bool { return strings.EqualFold(x, c) }) {
+				all = append(all, c)
+			}
+		}
+	}
+	for _, c := range all {
+		kc, _, err := s.clusterReady(ctx, c)
+		if gone(err) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if err := kc.DeleteSecret(ctx, SecretName(ep.Name)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// cascadeDeleteDeployment removes a deployment's objects when its workspace or group is
+// deleted (the cascade then removes the row).
+func (s *Service) cascadeDeleteDeployment(ctx context.Context, run *operations.Run, r *store.Resource) error {
+	var d Deployment
+	if err := decode(r, &d); err != nil {
+		return err
+	}
+	if d.Properties.Compute == "" {
+		return nil
+	}
+	kc, _, err := s.clusterReady(ctx, d.Properties.Compute)
+	if gone(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return kc.DeleteInferenceDeployment(ctx, DeploymentName(lastSegment(r.ParentID), d.Name))
+}
+
+// cascadeDeleteEndpoint removes an endpoint's Secrets in a cascading delete.
+func (s *Service) cascadeDeleteEndpoint(ctx context.Context, run *operations.Run, r *store.Resource) error {
+	return s.removeEndpointSecrets(ctx, r.ID)
+}

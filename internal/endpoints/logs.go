@@ -1,0 +1,89 @@
+package endpoints
+
+import (
+	"context"
+	"strings"
+
+	"github.com/mlfleet/mlfleet/internal/arm"
+	"github.com/mlfleet/mlfleet/internal/kube"
+)
+
+// podLogReader is provider.PodLogReader: a provider that reads a pod's container log
+// itself (the embedded provider, whose pods are local processes).
+type podLogReader interface {
+	PodLogs(ctx context.Context, clusterID, namespace, pod, container string, tailLines int) (string, error)
+}
+
+// LogsRequest is the body of POST …/deployments/{d}/getLogs.
+type LogsRequest struct {
+	// ContainerType is InferenceServer (default) or StorageInitializer.
+	ContainerType string `json:"containerType"`
+	// Tail is the number of lines from the end; 0 means all.
+	Tail *int `json:"tail"`
+}
+
+// Logs is the answer of getLogs.
+type Logs struct {
+	Content string `json:"content"`
+}
+
+// GetLogs returns the inference server's log of a deployment's instances.
+func (s *Service) GetLogs(ctx context.Context, sub, rg, ws, endpoint, name string, in LogsRequest) (*Logs, error) {
+	_, d, err := s.deploymentRow(ctx, sub, rg, ws, endpoint, name)
+	if err != nil {
+		return nil, err
+	}
+	var problems []*arm.Error
+	switch strings.ToLower(in.ContainerType) {
+	case "", "inferenceserver":
+	case "storageinitializer":
+		// The model and code are materialized on the host by the deployment's operation;
+		// there is no initializer container, so its log is empty.
+		return &Logs{Content: ""}, nil
+	default:
+		problems = append(problems, arm.BadRequest(arm.CodeUserError, "containerType '%s' is not InferenceServer or StorageInitializer.", in.ContainerType).WithTarget("containerType"))
+	}
+	tail := 0
+	if in.Tail != nil {
+		tail = *in.Tail
+		if tail < 0 || tail > 10000 {
+			problems = append(problems, arm.BadRequest(arm.CodeUserError, "tail is %d; ask for 0 (all) to 10000 lines.", tail).WithTarget("tail"))
+		}
+	}
+	if len(problems) > 0 {
+		return nil, problemsErr("getLogs", problems)
+	}
+	kc, mc, err := s.cluster(ctx, d.Properties.Compute)
+	if err != nil {
+		return nil, err
+	}
+	labels := map[string]string{LabelEndpoint: endpoint, LabelDeployment: d.Name}
+	st, err := kc.InferenceDeploymentStatus(ctx, DeploymentName(endpoint, d.Name), labels)
+	if err != nil {
+		return nil, err
+	}
+	if len(st.Pods) == 0 {
+		return nil, arm.Errorf(409, arm.CodeConflict, "Deployment '%s' has no instances yet, so there are no logs; retry once it has started.", d.Name)
+	}
+	read := func(pod string) (string, error) {
+		if r, ok := s.cfg.Providers[mc.Properties.Mlfleet.Provider].(podLogReader); ok {
+			return r.PodLogs(ctx, mc.Properties.Mlfleet.ClusterID, kube.Namespace, pod, ContainerName, tail)
+		}
+		return kc.PodLogs(ctx, pod, ContainerName, tail)
+	}
+	var b strings.Builder
+	for i, pod := range st.Pods {
+		out, err := read(pod)
+		if err != nil {
+			return nil, arm.Errorf(409, arm.CodeConflict, "The log of instance %s could not be read: %v", pod, err)
+		}
+		if len(st.Pods) > 1 {
+			if i > 0 {
+				b.WriteString("\n")
+			}
+			b.WriteString("==> instance " + pod + " <==\n")
+		}
+		b.WriteString(out)
+	}
+	return &Logs{Content: b.String()}, nil
+}

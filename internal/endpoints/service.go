@@ -1,0 +1,368 @@
+package endpoints
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mlfleet/mlfleet/internal/arm"
+	"github.com/mlfleet/mlfleet/internal/auth"
+	"github.com/mlfleet/mlfleet/internal/blobs"
+	"github.com/mlfleet/mlfleet/internal/compute"
+	"github.com/mlfleet/mlfleet/internal/containerservice"
+	"github.com/mlfleet/mlfleet/internal/kube"
+	"github.com/mlfleet/mlfleet/internal/mlassets"
+	"github.com/mlfleet/mlfleet/internal/operations"
+	"github.com/mlfleet/mlfleet/internal/provider"
+	"github.com/mlfleet/mlfleet/internal/resources"
+	"github.com/mlfleet/mlfleet/internal/secrets"
+	"github.com/mlfleet/mlfleet/internal/store"
+	"github.com/mlfleet/mlfleet/internal/workspaces"
+)
+
+// Operation kinds run by this package.
+const (
+	KindEndpointPut      = "onlineendpoints.put"
+	KindEndpointDelete   = "onlineendpoints.delete"
+	KindDeploymentPut    = "onlinedeployments.put"
+	KindDeploymentDelete = "onlinedeployments.delete"
+)
+
+// Config wires a Service. Zero durations mean the documented defaults.
+type Config struct {
+	Store      store.Store
+	Engine     *operations.Engine
+	Resources  *resources.Service
+	Workspaces *workspaces.Service
+	Computes   *compute.Service
+	Clusters   *containerservice.Service
+	Assets     *mlassets.Service
+	Blobs      blobs.Store
+	Secrets    *secrets.Box
+	// SigningKey signs AMLToken tokens; nil refuses endpoints with authMode AMLToken.
+	SigningKey *auth.SigningKey
+	// Providers by name, to read pod logs through a provider that can (PodLogReader).
+	Providers map[string]provider.Provider
+	// Home is the data directory; models and code are materialized under Home/inference.
+	Home string
+	// ReadyTimeout bounds the wait for a deployment's instances; default 10m.
+	ReadyTimeout time.Duration
+	// TokenLifetime is how long an AMLToken lives; default 1h.
+	TokenLifetime time.Duration
+	Logger        *slog.Logger
+}
+
+// Service manages online endpoints and deployments.
+type Service struct {
+	cfg Config
+	log *slog.Logger
+	now func() time.Time
+
+	mu    sync.Mutex
+	cache map[string]cachedClient // by provider cluster id
+}
+
+type cachedClient struct {
+	kubeconfig []byte
+	client     *kube.Cluster
+}
+
+// New returns a Service, registering its operations, its cascade deleters and the check
+// that keeps assets in use from being deleted.
+func New(cfg Config) *Service {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.ReadyTimeout <= 0 {
+		cfg.ReadyTimeout = 10 * time.Minute
+	}
+	if cfg.TokenLifetime <= 0 {
+		cfg.TokenLifetime = time.Hour
+	}
+	s := &Service{cfg: cfg, log: cfg.Logger.With("component", "endpoints"), now: time.Now, cache: map[string]cachedClient{}}
+	s.register(cfg.Engine)
+	cfg.Resources.RegisterDeleter(TypeDeployment, s.cascadeDeleteDeployment)
+	cfg.Resources.RegisterDeleter(TypeEndpoint, s.cascadeDeleteEndpoint)
+	if cfg.Assets != nil {
+		cfg.Assets.SetInUse(s.assetUser)
+	}
+	return s
+}
+
+// EndpointID returns an endpoint's ARM id.
+func EndpointID(sub, rg, ws, name string) string {
+	return arm.ResourcePath(sub, rg, Namespace, "workspaces", ws, "onlineEndpoints", name)
+}
+
+// DeploymentID returns a deployment's ARM id.
+func DeploymentID(sub, rg, ws, endpoint, name string) string {
+	return arm.ResourcePath(sub, rg, Namespace, "workspaces", ws, "onlineEndpoints", endpoint, "deployments", name)
+}
+
+func keysID(endpointID string) string { return endpointID + "/mlfleetSecrets/keys" }
+
+func (s *Service) inferenceDir() string { return filepath.Join(s.cfg.Home, "inference") }
+
+// Options are a write's preconditions.
+type Options struct {
+	Preconditions arm.Preconditions
+}
+
+// busy is the 409 of a write while an operation runs on the resource.
+func busy(what, state string) error {
+	return arm.Errorf(409, arm.CodeOperationInProgress, "%s is %s; wait for that operation to finish, then retry.", what, strings.ToLower(state))
+}
+
+func inProgress(state string) bool {
+	return state == StateCreating || state == StateUpdating || state == StateDeleting
+}
+
+// generateKey returns a random key of 32 bytes, base64url.
+func generateKey() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// computeOf resolves a compute reference (an id or a name) of the workspace and checks
+// that a deployment can run on it: an AKS compute of the same workspace, Succeeded.
+func (s *Service) computeOf(ctx context.Context, w *workspaces.Workspace, ref, field string) (*compute.Compute, error) {
+	parsed, _ := arm.ParseID(w.ID)
+	name := strings.TrimPrefix(ref, "azureml:")
+	if strings.HasPrefix(ref, "/") {
+		id, err := arm.ParseID(ref)
+		if err != nil || !strings.EqualFold(id.Type(), compute.TypeCompute) {
+			return nil, arm.BadRequest(arm.CodeUserError, "%s '%s' is not the id of a compute (…/workspaces/{ws}/computes/{name}).", field, ref).WithTarget(field)
+		}
+		if !strings.EqualFold(id.SubscriptionID, parsed.SubscriptionID) || !strings.EqualFold(id.ResourceGroup, parsed.ResourceGroup) || !strings.EqualFold(id.Names[0], w.Name) {
+			return nil, arm.BadRequest(arm.CodeUserError, "%s '%s' is a compute of another workspace; use a compute of workspace '%s'.", field, ref, w.Name).WithTarget(field)
+		}
+		name = id.Name()
+	}
+	c, err := s.cfg.Computes.Get(ctx, parsed.SubscriptionID, parsed.ResourceGroup, w.Name, name)
+	var ae *arm.Error
+	if errors.As(err, &ae) && ae.Status == 404 {
+		return nil, arm.BadRequest(arm.CodeUserError, "%s: compute '%s' does not exist in workspace '%s'; create or attach it first (mlfleet ml computetarget create).", field, name, w.Name).WithTarget(field)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !strings.EqualFold(c.Properties.ComputeType, "AKS") {
+		return nil, arm.BadRequest(arm.CodeUserError, "%s: compute '%s' is of type %s; deployments run on AKS computes.", field, name, c.Properties.ComputeType).WithTarget(field)
+	}
+	if c.Properties.ProvisioningState != compute.StateSucceeded || c.Properties.ResourceID == nil {
+		return nil, arm.BadRequest(arm.CodeUserError, "%s: compute '%s' is %s, not Succeeded; wait for it (or fix it) before deploying to it.", field, name, c.Properties.ProvisioningState).WithTarget(field)
+	}
+	return c, nil
+}
+
+// cluster connects to the cluster of a compute.
+func (s *Service) cluster(ctx context.Context, computeID string) (*kube.Cluster, *containerservice.ManagedCluster, error) {
+	id, err := arm.ParseID(computeID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("parse compute id %s: %w", computeID, err)
+	}
+	c, err := s.cfg.Computes.Get(ctx, id.SubscriptionID, id.ResourceGroup, id.Names[0], id.Name())
+	if err != nil {
+		return nil, nil, err
+	}
+	if c.Properties.ResourceID == nil {
+		return nil, nil, arm.Conflict("Compute '%s' has no cluster.", c.Name)
+	}
+	mc, err := s.cfg.Clusters.GetByID(ctx, *c.Properties.ResourceID)
+	if err != nil {
+		return nil, nil, err
+	}
+	creds, err := s.cfg.Clusters.ClusterCredentials(ctx, mc)
+	if err != nil {
+		return nil, nil, err
+	}
+	key := mc.Properties.Mlfleet.ClusterID
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if cc, ok := s.cache[key]; ok && bytes.Equal(cc.kubeconfig, creds.Admin) {
+		return cc.client, mc, nil
+	}
+	kc, err := kube.Connect(creds.Admin, mc.Properties.Mlfleet.Context)
+	if err != nil {
+		return nil, nil, err
+	}
+	s.cache[key] = cachedClient{kubeconfig: creds.Admin, client: kc}
+	return kc, mc, nil
+}
+
+// clusterWaitTimeout bounds how long an operation waits for a cluster that is not running
+// yet (after a restart of mlfleet, clusters come back in the background).
+const clusterWaitTimeout = 3 * time.Minute
+
+// clusterReady is cluster for operations: a cluster that is not running yet, or not
+// reachable for a moment, is waited for rather than failing the operation.
+func (s *Service) clusterReady(ctx context.Context, computeID string) (*kube.Cluster, *containerservice.ManagedCluster, error) {
+	deadline := time.Now().Add(clusterWaitTimeout)
+	for {
+		kc, mc, err := s.cluster(ctx, computeID)
+		if err == nil {
+			if _, err = kc.Version(ctx); err == nil {
+				return kc, mc, nil
+			}
+		}
+		var ae *arm.Error
+		transient := errors.As(err, &ae) && ae.Code == containerservice.CodeClusterNotRunning || errors.Is(err, kube.ErrUnreachable)
+		if !transient || time.Now().After(deadline) {
+			return nil, nil, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, nil, ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+// tokenKeyPEM is the PEM of the public key that verifies AMLToken tokens.
+func (s *Service) tokenKeyPEM() (string, error) {
+	if s.cfg.SigningKey == nil {
+		return "", nil
+	}
+	keys, _ := s.cfg.SigningKey.JWKS()["keys"].([]map[string]string)
+	if len(keys) == 0 {
+		return "", fmt.Errorf("token signing key has no public key")
+	}
+	x, err1 := base64.RawURLEncoding.DecodeString(keys[0]["x"])
+	y, err2 := base64.RawURLEncoding.DecodeString(keys[0]["y"])
+	if err1 != nil || err2 != nil {
+		return "", fmt.Errorf("decode token signing key")
+	}
+	pub, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), append(append([]byte{4}, x...), y...))
+	if err != nil {
+		return "", fmt.Errorf("token signing key: %w", err)
+	}
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return "", err
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})), nil
+}
+
+// loadKeys reads an endpoint's sealed keys.
+func (s *Service) loadKeys(ctx context.Context, st store.Store, endpointID string) (*Keys, error) {
+	r, err := st.GetResource(ctx, keysID(endpointID))
+	if err != nil {
+		return nil, fmt.Errorf("get keys of %s: %w", endpointID, err)
+	}
+	plain, err := s.cfg.Secrets.Open(r.Body)
+	if err != nil {
+		return nil, fmt.Errorf("open keys of %s: %w", endpointID, err)
+	}
+	var k Keys
+	if err := json.Unmarshal(plain, &k); err != nil {
+		return nil, fmt.Errorf("decode keys of %s: %w", endpointID, err)
+	}
+	return &k, nil
+}
+
+func (s *Service) sealKeys(k *Keys) []byte {
+	b, _ := json.Marshal(k)
+	return s.cfg.Secrets.Seal(b)
+}
+
+// decode reads a stored row into v.
+func decode(r *store.Resource, v any) error {
+	if err := json.Unmarshal(r.Body, v); err != nil {
+		return fmt.Errorf("decode %s: %w", r.ID, err)
+	}
+	return nil
+}
+
+// modify applies fn to a stored endpoint or deployment (read, change, write at version).
+func modify[T any](ctx context.Context, st store.Store, id string, fn func(v *T) error) error {
+	_, err := store.Modify(ctx, st, id, func(r *store.Resource) error {
+		var v T
+		if err := decode(r, &v); err != nil {
+			return err
+		}
+		if err := fn(&v); err != nil {
+			return err
+		}
+		r.Body, _ = json.Marshal(v)
+		return nil
+	})
+	return err
+}
+
+// endpointRow reads an endpoint, 404 when missing.
+func (s *Service) endpointRow(ctx context.Context, st store.Store, id, name, ws string) (*store.Resource, *Endpoint, error) {
+	r, err := st.GetResource(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil, arm.NotFound(arm.CodeResourceNotFound, "Online endpoint '%s' could not be found in workspace '%s'; create it with 'mlfleet ml online-endpoint create -n %s'.", name, ws, name)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	var ep Endpoint
+	if err := decode(r, &ep); err != nil {
+		return nil, nil, err
+	}
+	return r, &ep, nil
+}
+
+// deploymentsOf lists an endpoint's deployments.
+func (s *Service) deploymentsOf(ctx context.Context, st store.Store, endpointID string) ([]*Deployment, error) {
+	rows, err := st.ListResources(ctx, store.ListOptions{ParentID: endpointID, Type: TypeDeployment})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*Deployment, 0, len(rows))
+	for _, r := range rows {
+		var d Deployment
+		if err := decode(r, &d); err != nil {
+			return nil, err
+		}
+		out = append(out, &d)
+	}
+	return out, nil
+}
+
+// assetUser names the deployment that uses an asset version, if any.
+func (s *Service) assetUser(ctx context.Context, versionID string) (string, error) {
+	id, err := arm.ParseID(versionID)
+	if err != nil {
+		return "", nil
+	}
+	ws := arm.ResourcePath(id.SubscriptionID, id.ResourceGroup, Namespace, "workspaces", id.Names[0])
+	rows, err := s.cfg.Store.ListResources(ctx, store.ListOptions{Scope: ws, Type: TypeDeployment})
+	if err != nil {
+		return "", err
+	}
+	for _, r := range rows {
+		var d Deployment
+		if decode(r, &d) != nil {
+			continue
+		}
+		p := d.Properties
+		refs := []string{p.Model, p.EnvironmentID}
+		if p.CodeConfiguration != nil {
+			refs = append(refs, p.CodeConfiguration.CodeID)
+		}
+		for _, ref := range refs {
+			if strings.EqualFold(ref, versionID) {
+				did, _ := arm.ParseID(r.ID)
+				return fmt.Sprintf("deployment '%s' of endpoint '%s'", did.Name(), did.Names[1]), nil
+			}
+		}
+	}
+	return "", nil
+}

@@ -1,0 +1,147 @@
+package endpoints
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/mlfleet/mlfleet/internal/arm"
+	"github.com/mlfleet/mlfleet/internal/kube"
+)
+
+// errTargets lists the targets of a validation error's details.
+func errTargets(err error) []string {
+	if err == nil {
+		return nil
+	}
+	var out []string
+	for _, d := range err.(*arm.Error).Details {
+		if !slices.Contains(out, d.Target) {
+			out = append(out, d.Target)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func TestValidateEndpoint(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		epName      string
+		props       EndpointProperties
+		deployments []string
+		want        []string
+	}{
+		{"defaults", "ep1", EndpointProperties{}, nil, nil},
+		{"traffic split", "ep1", EndpointProperties{Traffic: map[string]int{"blue": 90, "green": 10}}, []string{"blue", "green"}, nil},
+		{"no traffic", "ep1", EndpointProperties{Traffic: map[string]int{"blue": 0}}, []string{"blue"}, nil},
+		{"bad name", "1ep", EndpointProperties{}, nil, []string{"name"}},
+		{"short name", "ep", EndpointProperties{}, nil, []string{"name"}},
+		{"auth mode", "ep1", EndpointProperties{AuthMode: "AADToken"}, nil, []string{"properties.authMode"}},
+		{"unknown deployment", "ep1", EndpointProperties{Traffic: map[string]int{"blue": 100}}, nil, []string{"properties.traffic"}},
+		{"sum not 100", "ep1", EndpointProperties{Traffic: map[string]int{"blue": 50, "green": 40}}, []string{"blue", "green"}, []string{"properties.traffic"}},
+		{"negative", "ep1", EndpointProperties{Traffic: map[string]int{"blue": 110, "green": -10}}, []string{"blue", "green"}, []string{"properties.traffic"}},
+		{"mirror too much", "ep1", EndpointProperties{Traffic: map[string]int{"blue": 100}, MirrorTraffic: map[string]int{"green": 60}}, []string{"blue", "green"}, []string{"properties.mirrorTraffic"}},
+		{"mirror and live", "ep1", EndpointProperties{Traffic: map[string]int{"blue": 100}, MirrorTraffic: map[string]int{"blue": 10}}, []string{"blue"}, []string{"properties.mirrorTraffic"}},
+		{"short keys", "ep1", EndpointProperties{Keys: &Keys{PrimaryKey: "x"}}, nil, []string{"properties.keys"}},
+		{"every problem", "-", EndpointProperties{AuthMode: "x", Traffic: map[string]int{"a": 5}}, nil, []string{"name", "properties.authMode", "properties.traffic"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := tc.props
+			err := validateEndpoint(tc.epName, &p, tc.deployments)
+			if got := errTargets(err); !slices.Equal(got, tc.want) {
+				t.Fatalf("targets %v, want %v (%v)", got, tc.want, err)
+			}
+			if err == nil && (p.AuthMode == "" || p.Traffic == nil) {
+				t.Errorf("defaults not filled: %+v", p)
+			}
+		})
+	}
+}
+
+func TestValidateDeployment(t *testing.T) {
+	three, two := 3, 2
+	for _, tc := range []struct {
+		name string
+		d    Deployment
+		want []string
+	}{
+		{"minimal", Deployment{Properties: DeploymentProperties{Model: "m"}}, nil},
+		{"full", Deployment{Sku: &Sku{Capacity: &three}, Properties: DeploymentProperties{
+			EndpointComputeType: "kubernetes", Model: "m", InstanceType: "largeinstancetype",
+			CodeConfiguration:    &CodeConfiguration{CodeID: "c", ScoringScript: "src/score.py"},
+			RequestSettings:      &RequestSettings{RequestTimeout: "PT1M", MaxConcurrentRequestsPerInstance: 4},
+			EnvironmentVariables: map[string]string{"WORKERS": "2"},
+			LivenessProbe:        &ProbeSettings{InitialDelay: "PT1S", Period: "PT5S"},
+		}}, nil},
+		{"nothing to serve", Deployment{}, []string{"properties.model"}},
+		{"managed", Deployment{Properties: DeploymentProperties{Model: "m", EndpointComputeType: "Managed"}}, []string{"properties.endpointComputeType"}},
+		{"instance type", Deployment{Properties: DeploymentProperties{Model: "m", InstanceType: "Standard_F2s_v2"}}, []string{"properties.instanceType"}},
+		{"count", Deployment{Sku: &Sku{Capacity: new(int)}, Properties: DeploymentProperties{Model: "m"}}, []string{"sku.capacity"}},
+		{"counts disagree", Deployment{Sku: &Sku{Capacity: &three}, Properties: DeploymentProperties{Model: "m", ScaleSettings: &ScaleSettings{InstanceCount: &two}}}, []string{"sku.capacity"}},
+		{"target utilization", Deployment{Properties: DeploymentProperties{Model: "m", ScaleSettings: &ScaleSettings{ScaleType: "TargetUtilization"}}}, []string{"properties.scaleSettings.scaleType"}},
+		{"timeout", Deployment{Properties: DeploymentProperties{Model: "m", RequestSettings: &RequestSettings{RequestTimeout: "5s"}}}, []string{"properties.requestSettings.requestTimeout"}},
+		{"timeout too long", Deployment{Properties: DeploymentProperties{Model: "m", RequestSettings: &RequestSettings{RequestTimeout: "PT1H"}}}, []string{"properties.requestSettings.requestTimeout"}},
+		{"script escapes", Deployment{Properties: DeploymentProperties{CodeConfiguration: &CodeConfiguration{CodeID: "c", ScoringScript: "../score.py"}}}, []string{"properties.codeConfiguration.scoringScript"}},
+		{"script not python", Deployment{Properties: DeploymentProperties{CodeConfiguration: &CodeConfiguration{CodeID: "c", ScoringScript: "score.sh"}}}, []string{"properties.codeConfiguration.scoringScript"}},
+		{"no code id", Deployment{Properties: DeploymentProperties{CodeConfiguration: &CodeConfiguration{ScoringScript: "score.py"}}}, []string{"properties.codeConfiguration.codeId"}},
+		{"env vars", Deployment{Properties: DeploymentProperties{Model: "m", EnvironmentVariables: map[string]string{"1X": "", "AZUREML_MODEL_DIR": "/"}}}, []string{"properties.environmentVariables"}},
+		{"probe", Deployment{Properties: DeploymentProperties{Model: "m", ReadinessProbe: &ProbeSettings{Period: "PT0S", FailureThreshold: -1}}}, []string{"properties.readinessProbe", "properties.readinessProbe.period"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := tc.d
+			n, err := validateDeployment("blue", &d)
+			if got := errTargets(err); !slices.Equal(got, tc.want) {
+				t.Fatalf("targets %v, want %v (%v)", got, tc.want, err)
+			}
+			if err != nil {
+				return
+			}
+			if n.InstanceCount < 1 || *d.Sku.Capacity != n.InstanceCount || *d.Properties.ScaleSettings.InstanceCount != n.InstanceCount {
+				t.Errorf("instance count not normalized: %+v %+v", n, d.Sku)
+			}
+			if n.RequestTimeout <= 0 || n.MaxConcurrent < 1 || d.Properties.EndpointComputeType != "Kubernetes" {
+				t.Errorf("defaults: %+v", n)
+			}
+		})
+	}
+}
+
+func TestParseDuration(t *testing.T) {
+	for in, want := range map[string]time.Duration{
+		"PT5S": 5 * time.Second, "PT0.5S": 500 * time.Millisecond, "PT1M30S": 90 * time.Second, "P1D": 24 * time.Hour, "PT2H": 2 * time.Hour,
+	} {
+		if got, err := ParseDuration(in); err != nil || got != want {
+			t.Errorf("ParseDuration(%s) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "P", "PT", "5s", "PT-1S", "T5S"} {
+		if _, err := ParseDuration(bad); err == nil {
+			t.Errorf("ParseDuration(%q) accepted", bad)
+		}
+	}
+}
+
+func TestObjectNames(t *testing.T) {
+	if got := DeploymentName("My-Endpoint", "Blue"); got != "my-endpoint-blue" {
+		t.Errorf("DeploymentName = %s", got)
+	}
+	long := DeploymentName("e2345678901234567890123456789012", "d2345678901234567890123456789012")
+	if len(long) != 63 || long == DeploymentName("e2345678901234567890123456789012", "d2345678901234567890123456789013") {
+		t.Errorf("long name %s (%d)", long, len(long))
+	}
+	if SecretName("ep1") != "azureml-endpoint-ep1" {
+		t.Errorf("SecretName = %s", SecretName("ep1"))
+	}
+}
+
+func TestFit(t *testing.T) {
+	it := InstanceType{Name: "t", MilliCPU: 500, MemoryMiB: 1024}
+	rooms := []kube.NodeRoom{{Name: "a", MilliCPU: 1200, MemoryMiB: 4096}, {Name: "b", MilliCPU: 600, MemoryMiB: 800}}
+	if got := fit(rooms, it, 5); got != 2 {
+		t.Errorf("fit = %d, want 2 (two on a, none on b for memory)", got)
+	}
+	if rooms[0].MilliCPU != 1200 {
+		t.Error("fit changed its input")
+	}
+}

@@ -1,0 +1,293 @@
+package inference
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// testPython resolves the interpreter the tests run the server with.
+func testPython(t testing.TB) string {
+	t.Helper()
+	if _, err := exec.LookPath("python3"); err != nil {
+		t.Skip("no python3 on this machine")
+	}
+	p, err := ResolvePython(context.Background(), "python3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// writeCode writes a scoring script into a new code directory and returns it.
+func writeCode(t testing.TB, script string) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "code")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "score.py"), []byte(script), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func startTestProcess(t *testing.T, spec ProcessSpec) *Supervisor {
+	t.Helper()
+	if spec.Python == "" {
+		spec.Python = testPython(t)
+	}
+	if spec.WorkDir == "" {
+		spec.WorkDir = filepath.Join(t.TempDir(), "work")
+	}
+	if spec.ProbeInterval == 0 {
+		spec.ProbeInterval = 50 * time.Millisecond
+	}
+	s, err := StartProcess(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := s.Stop(ctx); err != nil {
+			t.Error(err)
+		}
+	})
+	return s
+}
+
+func waitState(t *testing.T, s *Supervisor, what string, cond func(ProcessState) bool) ProcessState {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		st := s.State()
+		if cond(st) {
+			return st
+		}
+		if time.Now().After(deadline) {
+			log, _ := TailLog(s.LogFile(), 30)
+			t.Fatalf("%s: not within 60s; state %+v; log:\n%s", what, st, log)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+const echoScript = `
+import json, os
+model = None
+def init():
+    global model
+    with open(os.path.join(os.environ["AZUREML_MODEL_DIR"], "model.txt")) as f:
+        model = f.read().strip()
+def run(raw_data):
+    if raw_data == "text":
+        return '{"passed": "through"}'
+    data = json.loads(raw_data)
+    return {"model": model, "sum": sum(data["data"]), "env": os.environ.get("GREETING"), "home": os.environ["HOME"]}
+`
+
+func TestProcessScores(t *testing.T) {
+	modelDir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(modelDir, "model.txt"), []byte("m-42\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	work := filepath.Join(t.TempDir(), "work")
+	s := startTestProcess(t, ProcessSpec{WorkDir: work, ModelDir: modelDir, CodeDir: writeCode(t, echoScript),
+		Env: []string{"GREETING=hello", "HOME=/nowhere"}})
+	waitState(t, s, "ready", func(st ProcessState) bool { return st.Ready })
+
+	resp, err := http.Get("http://" + s.Addr() + "/")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("GET / = %v, %v", resp, err)
+	}
+	resp.Body.Close()
+
+	for _, tc := range []struct{ name, body, want string }{
+		{"json", `{"data": [1, 2, 3.5]}`, fmt.Sprintf(`{"model": "m-42", "sum": 6.5, "env": "hello", "home": %q}`, work)},
+		{"string passes through", "text", `{"passed": "through"}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, err := http.Post("http://"+s.Addr()+"/score", "application/json", strings.NewReader(tc.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != 200 || string(b) != tc.want {
+				t.Fatalf("POST /score = %d %s, want 200 %s", resp.StatusCode, b, tc.want)
+			}
+		})
+	}
+	// A failing run() is the caller's 500, the process lives on.
+	resp, err = http.Post("http://"+s.Addr()+"/score", "application/json", strings.NewReader("not json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	var e struct{ Message string }
+	if resp.StatusCode != 500 || json.Unmarshal(b, &e) != nil || !strings.Contains(e.Message, "JSONDecodeError") {
+		t.Fatalf("POST /score with a bad body = %d %s, want 500 naming JSONDecodeError", resp.StatusCode, b)
+	}
+	if st := s.State(); st.Restarts != 0 || !st.Running {
+		t.Fatalf("state after a failing run() = %+v, want running without restarts", st)
+	}
+}
+
+func TestProcessInitFailsRestartsWithBackoff(t *testing.T) {
+	s := startTestProcess(t, ProcessSpec{CodeDir: writeCode(t, "def init():\n    raise ValueError('broken model')\ndef run(d):\n    return d\n"),
+		MinBackoff: 50 * time.Millisecond, MaxBackoff: 200 * time.Millisecond})
+	st := waitState(t, s, "three restarts", func(st ProcessState) bool { return st.Restarts >= 3 && st.LastExit != nil })
+	if st.Ready {
+		t.Fatalf("a process whose init() raises is ready: %+v", st)
+	}
+	if st.LastExit.ExitCode != 1 || !strings.Contains(st.LastExit.Output, "ValueError: broken model") ||
+		!strings.Contains(st.LastExit.Output, "Traceback") {
+		t.Fatalf("last exit = %+v, want code 1 with the traceback", st.LastExit)
+	}
+	log, err := TailLog(s.LogFile(), 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(log, "ValueError: broken model"); n < 3 {
+		t.Fatalf("log holds %d tracebacks, want one per run:\n%s", n, log)
+	}
+	waitState(t, s, "back-off", func(st ProcessState) bool { return st.Waiting == WaitingBackOff })
+}
+
+func TestProcessMissingScript(t *testing.T) {
+	s := startTestProcess(t, ProcessSpec{CodeDir: t.TempDir(), ScoringScript: "nope.py", MinBackoff: time.Hour, RestartsBefore: 4})
+	st := waitState(t, s, "exit", func(st ProcessState) bool { return st.LastExit != nil })
+	if !strings.Contains(st.LastExit.Output, "scoring script nope.py not found") || st.Waiting != WaitingBackOff || st.Restarts != 4 {
+		t.Fatalf("state = %+v, want the missing script named and a back-off", st)
+	}
+}
+
+// TestProcessStopLeavesNothing starts a script that starts a child of its own and checks
+// that Stop ends both.
+func TestProcessStopLeavesNothing(t *testing.T) {
+	script := `
+import os, subprocess
+child = None
+def init():
+    global child
+    child = subprocess.Popen(["sleep", "600"])
+    with open("pids", "w") as f:
+        f.write("%d %d" % (os.getpid(), child.pid))
+def run(d):
+    return d
+`
+	work := filepath.Join(t.TempDir(), "work")
+	s, err := StartProcess(ProcessSpec{Python: testPython(t), WorkDir: work, CodeDir: writeCode(t, script), ProbeInterval: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, s, "ready", func(st ProcessState) bool { return st.Ready })
+	b, err := os.ReadFile(filepath.Join(work, "pids"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pids []int
+	for _, f := range strings.Fields(string(b)) {
+		p, _ := strconv.Atoi(f)
+		pids = append(pids, p)
+	}
+	for _, p := range pids {
+		if !alive(p) {
+			t.Fatalf("process %d is not running before Stop", p)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := s.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range pids {
+		if alive(p) {
+			t.Errorf("process %d still runs after Stop", p)
+		}
+	}
+	if st := s.State(); st.Running || st.Ready || st.Waiting != "" {
+		t.Fatalf("state after Stop = %+v", st)
+	}
+	if err := s.Stop(ctx); err != nil {
+		t.Fatalf("second Stop: %v", err)
+	}
+}
+
+// alive tells whether pid is a process that has not ended (zombies count as ended).
+func alive(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	// pid (comm) state ...
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
+}
+
+func TestLogRotation(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "out.log")
+	l, err := openLog(path, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 30 {
+		fmt.Fprintf(l, "line %02d\n", i)
+	}
+	l.Close()
+	for _, p := range []string{path, path + ".1"} {
+		if st, err := os.Stat(p); err != nil || st.Size() > 100 {
+			t.Fatalf("%s: %v, %v; want at most 100 bytes", p, st, err)
+		}
+	}
+	tail, err := TailLog(path, 3)
+	if err != nil || tail != "line 27\nline 28\nline 29\n" {
+		t.Fatalf("tail = %q, %v", tail, err)
+	}
+	// More lines than the current file holds come from the rotated one too.
+	tail, _ = TailLog(path, 15)
+	if !strings.HasPrefix(tail, "line 15\n") || strings.Count(tail, "\n") != 15 {
+		t.Fatalf("tail of 15 = %q", tail)
+	}
+}
+
+func TestParseEndpointConfig(t *testing.T) {
+	for _, tc := range []struct{ name, json, err string }{
+		{"key", `{"name":"ep","authMode":"Key","keys":["a","b"],"traffic":{"blue":90,"green":10}}`, ""},
+		{"no traffic", `{"name":"ep","authMode":"Key","keys":["a"],"traffic":{}}`, ""},
+		{"bad sum", `{"name":"ep","authMode":"Key","keys":["a"],"traffic":{"blue":50}}`, "sums to 50"},
+		{"token without key", `{"name":"ep","authMode":"AMLToken","traffic":{}}`, "without tokenKeyPem"},
+		{"unknown mode", `{"name":"ep","authMode":"AAD","traffic":{}}`, `"AAD"`},
+		{"not json", `{`, "invalid endpoint configuration"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseEndpointConfig([]byte(tc.json))
+			if (err == nil) != (tc.err == "") || (err != nil && !strings.Contains(err.Error(), tc.err)) {
+				t.Fatalf("err = %v, want %q", err, tc.err)
+			}
+		})
+	}
+}
+
+func TestObjectName(t *testing.T) {
+	long := strings.Repeat("e", 40)
+	if got := DeploymentObjectName("ep", "blue"); got != "ep-blue" {
+		t.Fatalf("short name = %q", got)
+	}
+	a, b := DeploymentObjectName(long, long+"1"), DeploymentObjectName(long, long+"2")
+	if len(a) != 63 || a == b || a[:54] != b[:54] {
+		t.Fatalf("long names %q and %q: want 63 characters, distinct", a, b)
+	}
+}

@@ -1,0 +1,359 @@
+package kube
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	appsv1ac "k8s.io/client-go/applyconfigurations/apps/v1"
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
+	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
+	"k8s.io/utils/ptr"
+)
+
+// InferenceDeployment is the apps/v1 Deployment of an online deployment (see
+// internal/endpoints for the contract its labels and annotations follow).
+type InferenceDeployment struct {
+	Name string
+	// Labels go on the Deployment and its pods; the Deployment selects its pods by them.
+	Labels map[string]string
+	// PodAnnotations go on the pod template.
+	PodAnnotations map[string]string
+	Replicas       int32
+	Container      string
+	Image          string
+	Port           int32
+	Env            map[string]string
+	// MilliCPU and MemoryMiB are each instance's requests and limits.
+	MilliCPU, MemoryMiB int64
+	Liveness, Readiness Probe
+}
+
+// Probe is an HTTP GET probe on the container's port.
+type Probe struct {
+	Path                               string
+	InitialDelaySeconds, PeriodSeconds int32
+	TimeoutSeconds                     int32
+	FailureThreshold, SuccessThreshold int32
+}
+
+func (p Probe) apply() *corev1ac.ProbeApplyConfiguration {
+	return corev1ac.Probe().WithHTTPGet(corev1ac.HTTPGetAction().WithPath(p.Path).WithPort(intstr.FromString("http"))).
+		WithInitialDelaySeconds(p.InitialDelaySeconds).WithPeriodSeconds(p.PeriodSeconds).WithTimeoutSeconds(p.TimeoutSeconds).
+		WithFailureThreshold(p.FailureThreshold).WithSuccessThreshold(p.SuccessThreshold)
+}
+
+// checkNamespace returns a clear error when the components' namespace is missing: the
+// compute is not attached (or its components were removed).
+func (c *Cluster) checkNamespace(ctx context.Context) error {
+	_, err := c.Client.CoreV1().Namespaces().Get(ctx, Namespace, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return fmt.Errorf("namespace %s is missing from the cluster: attach the compute again (mlfleet ml computetarget attach)", Namespace)
+	}
+	if err != nil {
+		return translate(err, "get namespace %s", Namespace)
+	}
+	return nil
+}
+
+// ApplyInferenceDeployment creates or updates the Deployment (server-side apply).
+func (c *Cluster) ApplyInferenceDeployment(ctx context.Context, d InferenceDeployment) error {
+	if err := c.checkNamespace(ctx); err != nil {
+		return err
+	}
+	labels := with(d.Labels, LabelManagedBy, ManagedBy)
+	res := corev1.ResourceList{
+		corev1.ResourceCPU:    *resource.NewMilliQuantity(d.MilliCPU, resource.DecimalSI),
+		corev1.ResourceMemory: *resource.NewQuantity(d.MemoryMiB<<20, resource.BinarySI),
+	}
+	var env []*corev1ac.EnvVarApplyConfiguration
+	names := make([]string, 0, len(d.Env))
+	for k := range d.Env {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		env = append(env, corev1ac.EnvVar().WithName(k).WithValue(d.Env[k]))
+	}
+	container := corev1ac.Container().WithName(d.Container).WithImage(d.Image).
+		WithPorts(corev1ac.ContainerPort().WithName("http").WithContainerPort(d.Port).WithProtocol(corev1.ProtocolTCP)).
+		WithEnv(env...).
+		WithResources(corev1ac.ResourceRequirements().WithRequests(res).WithLimits(res)).
+		WithLivenessProbe(d.Liveness.apply()).WithReadinessProbe(d.Readiness.apply())
+	dep := appsv1ac.Deployment(d.Name, Namespace).WithLabels(labels).
+		WithSpec(appsv1ac.DeploymentSpec().WithReplicas(d.Replicas).
+			WithSelector(metav1ac.LabelSelector().WithMatchLabels(d.Labels)).
+			WithTemplate(corev1ac.PodTemplateSpec().
+				WithLabels(labels).WithAnnotations(d.PodAnnotations).
+				WithSpec(corev1ac.PodSpec().WithContainers(container).WithAutomountServiceAccountToken(false))))
+	opts := metav1.ApplyOptions{FieldManager: FieldManager, Force: true}
+	if _, err := c.Client.AppsV1().Deployments(Namespace).Apply(ctx, dep, opts); err != nil {
+		return translate(err, "apply deployment %s/%s", Namespace, d.Name)
+	}
+	return nil
+}
+
+// DeleteInferenceDeployment deletes the Deployment with foreground propagation and waits
+// until it is gone, which is after its pods are: when it returns, no instance runs.
+// Idempotent.
+func (c *Cluster) DeleteInferenceDeployment(ctx context.Context, name string) error {
+	deps := c.Client.AppsV1().Deployments(Namespace)
+	err := deps.Delete(ctx, name, metav1.DeleteOptions{PropagationPolicy: ptr.To(metav1.DeletePropagationForeground)})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return translate(err, "delete deployment %s/%s", Namespace, name)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	for {
+		_, err := deps.Get(ctx, name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		if err != nil {
+			return translate(err, "wait for deployment %s/%s to go", Namespace, name)
+		}
+		if err := sleep(ctx, 100*time.Millisecond); err != nil {
+			return fmt.Errorf("wait for deployment %s/%s and its pods to go: %w", Namespace, name, err)
+		}
+	}
+}
+
+// ApplySecret creates or updates an Opaque Secret in the components' namespace.
+func (c *Cluster) ApplySecret(ctx context.Context, name string, labels map[string]string, data map[string][]byte) error {
+	if err := c.checkNamespace(ctx); err != nil {
+		return err
+	}
+	s := corev1ac.Secret(name, Namespace).WithLabels(with(labels, LabelManagedBy, ManagedBy)).
+		WithType(corev1.SecretTypeOpaque).WithData(data)
+	if _, err := c.Client.CoreV1().Secrets(Namespace).Apply(ctx, s, metav1.ApplyOptions{FieldManager: FieldManager, Force: true}); err != nil {
+		return translate(err, "apply secret %s/%s", Namespace, name)
+	}
+	return nil
+}
+
+// DeleteSecret deletes a Secret of the components' namespace. Idempotent.
+func (c *Cluster) DeleteSecret(ctx context.Context, name string) error {
+	err := c.Client.CoreV1().Secrets(Namespace).Delete(ctx, name, metav1.DeleteOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return translate(err, "delete secret %s/%s", Namespace, name)
+	}
+	return nil
+}
+
+// InferenceStatus is the live state of an inference Deployment.
+type InferenceStatus struct {
+	// Found is false when the Deployment does not exist.
+	Found bool
+	// Replicas wanted; Ready and Updated counts of the current template.
+	Replicas, Ready, Updated int32
+	// Current is true when the controller has seen the latest spec.
+	Current bool
+	// Crashing names a container that keeps failing, with its last termination message.
+	Crashing string
+	// Pending says why pods are not running (unschedulable, image pull), when they are not.
+	Pending string
+	// Pods are the names of the Deployment's pods, oldest first.
+	Pods []string
+}
+
+// InferenceDeploymentStatus reads a Deployment and its pods (selected by labels).
+func (c *Cluster) InferenceDeploymentStatus(ctx context.Context, name string, labels map[string]string) (*InferenceStatus, error) {
+	dep, err := c.Client.AppsV1().Deployments(Namespace).Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return &InferenceStatus{}, nil
+	}
+	if err != nil {
+		return nil, translate(err, "get deployment %s/%s", Namespace, name)
+	}
+	st := &InferenceStatus{Found: true, Replicas: ptr.Deref(dep.Spec.Replicas, 1), Ready: dep.Status.ReadyReplicas,
+		Updated: dep.Status.UpdatedReplicas, Current: dep.Status.ObservedGeneration >= dep.Generation}
+	if dep.Status.Replicas > dep.Status.UpdatedReplicas {
+		st.Current = false
+	}
+	pods, err := c.Client.CoreV1().Pods(Namespace).List(ctx, metav1.ListOptions{LabelSelector: selector(labels)})
+	if err != nil {
+		return nil, translate(err, "list pods of %s/%s", Namespace, name)
+	}
+	sort.Slice(pods.Items, func(i, j int) bool {
+		return pods.Items[i].CreationTimestamp.Before(&pods.Items[j].CreationTimestamp)
+	})
+	for _, p := range pods.Items {
+		if p.DeletionTimestamp != nil {
+			continue
+		}
+		st.Pods = append(st.Pods, p.Name)
+		for _, cs := range p.Status.ContainerStatuses {
+			crash := cs.State.Waiting != nil && cs.State.Waiting.Reason == "CrashLoopBackOff" || cs.RestartCount >= 2
+			if crash && st.Crashing == "" {
+				msg := "no message"
+				if t := cs.LastTerminationState.Terminated; t != nil {
+					msg = fmt.Sprintf("exit code %d (%s)", t.ExitCode, t.Reason)
+					if m := strings.TrimSpace(t.Message); m != "" {
+						msg += ": " + m
+					}
+				}
+				st.Crashing = fmt.Sprintf("container %s of pod %s keeps failing (restarted %d times): %s", cs.Name, p.Name, cs.RestartCount, msg)
+			}
+			if w := cs.State.Waiting; w != nil && st.Pending == "" && (strings.Contains(w.Reason, "Image") || w.Reason == "CreateContainerConfigError") {
+				st.Pending = fmt.Sprintf("pod %s: %s: %s", p.Name, w.Reason, w.Message)
+			}
+		}
+		for _, cond := range p.Status.Conditions {
+			if cond.Type == corev1.PodScheduled && cond.Status == corev1.ConditionFalse && st.Pending == "" {
+				st.Pending = fmt.Sprintf("pod %s is not scheduled: %s", p.Name, cond.Message)
+			}
+		}
+	}
+	return st, nil
+}
+
+func selector(labels map[string]string) string {
+	keys := make([]string, 0, len(labels))
+	for k := range labels {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + "=" + labels[k]
+	}
+	return strings.Join(parts, ",")
+}
+
+// PodLogs returns the last tail lines (0 = all) of a container's log.
+func (c *Cluster) PodLogs(ctx context.Context, pod, container string, tail int) (string, error) {
+	opts := &corev1.PodLogOptions{Container: container}
+	if tail > 0 {
+		opts.TailLines = ptr.To(int64(tail))
+	}
+	b, err := c.Client.CoreV1().Pods(Namespace).GetLogs(pod, opts).DoRaw(ctx)
+	if err != nil {
+		return "", translate(err, "get logs of pod %s/%s", Namespace, pod)
+	}
+	return string(b), nil
+}
+
+// RouterAddress is where the router behind the azureml-fe Service listens: the local
+// address an embedded cluster's runtime annotates, else the load balancer's ingress.
+type RouterAddress struct {
+	// Scheme is https or http; Host is host:port. Empty Host means no address yet.
+	Scheme, Host string
+	// Local is true for an address on this host (embedded clusters).
+	Local bool
+	// Placeholder is true when azureml-fe runs the placeholder image (FrontEndImage): no
+	// router answers behind the address.
+	Placeholder bool
+}
+
+// FrontEndAddress reads the azureml-fe Service; localAddress and localScheme are the
+// annotations the embedded runtime sets. It returns a zero RouterAddress when the
+// Service has no address yet.
+func (c *Cluster) FrontEndAddress(ctx context.Context, localAddress, localScheme string) (RouterAddress, error) {
+	svc, err := c.Client.CoreV1().Services(Namespace).Get(ctx, FrontEndName, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return RouterAddress{}, nil
+	}
+	if err != nil {
+		return RouterAddress{}, translate(err, "get service %s/%s", Namespace, FrontEndName)
+	}
+	if a := svc.Annotations[localAddress]; a != "" {
+		scheme := svc.Annotations[localScheme]
+		if scheme == "" {
+			scheme = "http"
+		}
+		return RouterAddress{Scheme: scheme, Host: a, Local: true}, nil
+	}
+	placeholder := false
+	if dep, err := c.Client.AppsV1().Deployments(Namespace).Get(ctx, FrontEndName, metav1.GetOptions{}); err == nil {
+		for _, ct := range dep.Spec.Template.Spec.Containers {
+			placeholder = placeholder || ct.Image == FrontEndImage
+		}
+	}
+	for _, in := range svc.Status.LoadBalancer.Ingress {
+		host := in.IP
+		if host == "" {
+			host = in.Hostname
+		}
+		if host == "" {
+			continue
+		}
+		for _, p := range svc.Spec.Ports {
+			if p.Name == "https" || p.Port == 443 {
+				return RouterAddress{Scheme: "https", Host: fmt.Sprintf("%s:%d", host, p.Port), Placeholder: placeholder}, nil
+			}
+		}
+		return RouterAddress{Scheme: "http", Host: host, Placeholder: placeholder}, nil
+	}
+	return RouterAddress{}, nil
+}
+
+// NodeRoom is what a node can still take: allocatable minus the requests of its pods.
+type NodeRoom struct {
+	Name                string
+	MilliCPU, MemoryMiB int64
+}
+
+// Room returns every schedulable, Ready node's free CPU and memory, counting the requests
+// of its running and pending pods except those matching except (a Deployment being
+// replaced).
+func (c *Cluster) Room(ctx context.Context, except map[string]string) ([]NodeRoom, error) {
+	nodes, err := c.Client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, translate(err, "list nodes")
+	}
+	pods, err := c.Client.CoreV1().Pods("").List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, translate(err, "list pods")
+	}
+	used := map[string][2]int64{}
+	for _, p := range pods.Items {
+		if p.Spec.NodeName == "" || p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed || matches(p.Labels, except) {
+			continue
+		}
+		u := used[p.Spec.NodeName]
+		for _, ct := range p.Spec.Containers {
+			u[0] += ct.Resources.Requests.Cpu().MilliValue()
+			u[1] += ct.Resources.Requests.Memory().Value() >> 20
+		}
+		used[p.Spec.NodeName] = u
+	}
+	var out []NodeRoom
+	for _, n := range nodes.Items {
+		if n.Spec.Unschedulable || !nodeReady(&n) {
+			continue
+		}
+		u := used[n.Name]
+		out = append(out, NodeRoom{Name: n.Name,
+			MilliCPU:  n.Status.Allocatable.Cpu().MilliValue() - u[0],
+			MemoryMiB: n.Status.Allocatable.Memory().Value()>>20 - u[1]})
+	}
+	return out, nil
+}
+
+func nodeReady(n *corev1.Node) bool {
+	for _, c := range n.Status.Conditions {
+		if c.Type == corev1.NodeReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+func matches(labels, sel map[string]string) bool {
+	if len(sel) == 0 {
+		return false
+	}
+	for k, v := range sel {
+		if labels[k] != v {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,310 @@
+package mlassets
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mlfleet/mlfleet/internal/arm"
+	"github.com/mlfleet/mlfleet/internal/blobs"
+	"github.com/mlfleet/mlfleet/internal/resources"
+	"github.com/mlfleet/mlfleet/internal/store"
+	"github.com/mlfleet/mlfleet/internal/workspaces"
+)
+
+// Config wires a Service.
+type Config struct {
+	Store      store.Store
+	Resources  *resources.Service
+	Workspaces *workspaces.Service
+	// Blobs is asked whether the blobs that URIs name exist; nil refuses model and code
+	// versions.
+	Blobs blobs.Store
+}
+
+// Service manages model, code and environment versions.
+type Service struct {
+	cfg Config
+	now func() time.Time
+	// inUse, when set, names what still uses a version (a deployment), to refuse its delete.
+	inUse func(ctx context.Context, versionID string) (string, error)
+}
+
+// New returns a Service.
+func New(cfg Config) *Service { return &Service{cfg: cfg, now: time.Now} }
+
+// SetInUse sets the check that refuses to delete a version something still uses: it
+// returns what uses it ("" for nothing).
+func (s *Service) SetInUse(f func(ctx context.Context, versionID string) (string, error)) {
+	s.inUse = f
+}
+
+// ContainerID returns the ARM id of an asset container.
+func ContainerID(sub, rg, ws string, k Kind, name string) string {
+	return arm.ResourcePath(sub, rg, Namespace, "workspaces", ws, string(k), name)
+}
+
+// VersionID returns the ARM id of an asset version.
+func VersionID(sub, rg, ws string, k Kind, name, version string) string {
+	return arm.ResourcePath(sub, rg, Namespace, "workspaces", ws, string(k), name, "versions", version)
+}
+
+// Options are the request's preconditions.
+type Options struct {
+	Preconditions arm.Preconditions
+}
+
+// Put creates a version, or changes the mutable fields (description, tags, properties,
+// isArchived) of an existing one. It returns the version and whether it was created.
+func (s *Service) Put(ctx context.Context, k Kind, sub, rg, ws, name, version string, in Version, opts Options) (*Version, bool, error) {
+	if _, err := s.cfg.Resources.WritableGroup(ctx, sub, rg); err != nil {
+		return nil, false, err
+	}
+	w, err := s.cfg.Workspaces.Get(ctx, sub, rg, ws)
+	if err != nil {
+		return nil, false, err
+	}
+	p := in.Properties
+	if err := validate(ctx, k, name, version, &p, s.cfg.Blobs); err != nil {
+		return nil, false, err
+	}
+	id := VersionID(sub, rg, w.Name, k, name, version)
+	what := fmt.Sprintf("%s version %s:%s", k.singular(), name, version)
+	existing, err := s.cfg.Store.GetResource(ctx, id)
+	switch {
+	case err == nil:
+		if err := opts.Preconditions.CheckIfMatch(what, true, arm.ETag(existing.Version)); err != nil {
+			return nil, false, err
+		}
+		if opts.Preconditions.IfNoneMatch {
+			return nil, false, arm.Conflict("%s already exists in workspace '%s'; versions cannot be replaced: register the new content as another version (e.g. --version %s).", what, w.Name, nextVersion(version))
+		}
+		v, err := s.update(ctx, k, existing, p, what)
+		return v, false, err
+	case !errors.Is(err, store.ErrNotFound):
+		return nil, false, fmt.Errorf("get %s: %w", what, err)
+	}
+	if err := opts.Preconditions.CheckIfMatch(what, false, ""); err != nil {
+		return nil, false, err
+	}
+	p.ProvisioningState = StateSucceeded
+	v := &Version{ID: id, Name: version, Type: k.VersionType(), Properties: p, SystemData: resources.Touch(ctx, nil, s.now())}
+	body, _ := json.Marshal(v)
+	cid := ContainerID(sub, rg, w.Name, k, name)
+	err = s.cfg.Store.InTx(ctx, func(tx store.Store) error {
+		if err := s.touchContainer(ctx, tx, k, cid, w.ID, sub, rg, name, version); err != nil {
+			return err
+		}
+		return tx.CreateResource(ctx, &store.Resource{ID: id, ParentID: cid, Type: k.VersionType(), Name: version,
+			SubscriptionID: sub, ResourceGroup: rg, Body: body})
+	})
+	if errors.Is(err, store.ErrConflict) {
+		return nil, false, arm.Conflict("%s is being created by another request; retry to update it.", what)
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("create %s: %w", what, err)
+	}
+	return v, true, nil
+}
+
+// touchContainer creates the container of a new version, or records the version as its
+// latest.
+func (s *Service) touchContainer(ctx context.Context, tx store.Store, k Kind, cid, wsID, sub, rg, name, version string) error {
+	r, err := tx.GetResource(ctx, cid)
+	if errors.Is(err, store.ErrNotFound) {
+		c := &Container{ID: cid, Name: name, Type: k.ContainerType(), SystemData: resources.Touch(ctx, nil, s.now()),
+			Properties: ContainerProperties{LatestVersion: version, ProvisioningState: StateSucceeded}}
+		body, _ := json.Marshal(c)
+		return tx.CreateResource(ctx, &store.Resource{ID: cid, ParentID: wsID, Type: k.ContainerType(), Name: name,
+			SubscriptionID: sub, ResourceGroup: rg, Body: body})
+	}
+	if err != nil {
+		return err
+	}
+	var c Container
+	if err := json.Unmarshal(r.Body, &c); err != nil {
+		return fmt.Errorf("decode %s: %w", cid, err)
+	}
+	c.Properties.LatestVersion = version
+	c.SystemData = resources.Touch(ctx, c.SystemData, s.now())
+	r.Body, _ = json.Marshal(c)
+	return tx.UpdateResource(ctx, r)
+}
+
+// update changes the mutable fields of an existing version; a change of its content is a
+// 409 that says to register a new version.
+func (s *Service) update(ctx context.Context, k Kind, r *store.Resource, p VersionProperties, what string) (*Version, error) {
+	var v Version
+	if err := json.Unmarshal(r.Body, &v); err != nil {
+		return nil, fmt.Errorf("decode %s: %w", what, err)
+	}
+	cur := v.Properties
+	var changed []string
+	for field, pair := range map[string][2]any{
+		"modelUri": {cur.ModelURI, p.ModelURI}, "modelType": {cur.ModelType, p.ModelType}, "codeUri": {cur.CodeURI, p.CodeURI},
+		"image": {cur.Image, p.Image}, "inferenceConfig": {cur.InferenceConfig, p.InferenceConfig}, "condaFile": {cur.CondaFile, p.CondaFile},
+	} {
+		if !reflect.DeepEqual(pair[0], pair[1]) {
+			changed = append(changed, "properties."+field)
+		}
+	}
+	if len(changed) > 0 {
+		return nil, arm.Conflict("%s exists with other content (%s differ); a version's content cannot change: register it as a new version (e.g. --version %s).",
+			what, strings.Join(changed, ", "), nextVersion(v.Name))
+	}
+	v.Properties.Description, v.Properties.Tags, v.Properties.Properties, v.Properties.IsArchived = p.Description, p.Tags, p.Properties, p.IsArchived
+	v.SystemData = resources.Touch(ctx, v.SystemData, s.now())
+	r.Body, _ = json.Marshal(v)
+	if err := s.cfg.Store.UpdateResource(ctx, r); errors.Is(err, store.ErrConflict) {
+		return nil, arm.Conflict("%s was changed by another request; read it again and retry.", what)
+	} else if err != nil {
+		return nil, fmt.Errorf("update %s: %w", what, err)
+	}
+	return &v, nil
+}
+
+// nextVersion suggests the version after v: v+1 for a number, else v.2.
+func nextVersion(v string) string {
+	if n, err := strconv.Atoi(v); err == nil {
+		return strconv.Itoa(n + 1)
+	}
+	return v + ".2"
+}
+
+// notFound is the 404 of a missing version.
+func notFound(k Kind, name, version, ws string) error {
+	return arm.NotFound(arm.CodeResourceNotFound, "%s version %s:%s could not be found in workspace '%s'; list them with 'mlfleet ml %s list'.",
+		k.singular(), name, version, ws, strings.ToLower(k.singular()))
+}
+
+// Get returns a version.
+func (s *Service) Get(ctx context.Context, k Kind, sub, rg, ws, name, version string) (*Version, string, error) {
+	w, err := s.cfg.Workspaces.Get(ctx, sub, rg, ws)
+	if err != nil {
+		return nil, "", err
+	}
+	r, err := s.cfg.Store.GetResource(ctx, VersionID(sub, rg, w.Name, k, name, version))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, "", notFound(k, name, version, w.Name)
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	var v Version
+	if err := json.Unmarshal(r.Body, &v); err != nil {
+		return nil, "", fmt.Errorf("decode %s: %w", r.ID, err)
+	}
+	return &v, arm.ETag(r.Version), nil
+}
+
+// Resolve returns the version an ARM id names, checking its kind; a 400 naming field when
+// the id is not one, a 404 when it does not exist.
+func (s *Service) Resolve(ctx context.Context, k Kind, id, field string) (*Version, error) {
+	parsed, err := arm.ParseID(id)
+	if err != nil || !strings.EqualFold(parsed.Type(), k.VersionType()) || len(parsed.Names) != 3 {
+		return nil, arm.BadRequest(arm.CodeUserError, "%s '%s' is not the id of a %s version (…/workspaces/{ws}/%s/{name}/versions/{version}).", field, id, strings.ToLower(k.singular()), k).WithTarget(field)
+	}
+	r, err := s.cfg.Store.GetResource(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		e := notFound(k, parsed.Names[1], parsed.Names[2], parsed.Names[0]).(*arm.Error)
+		e.Status, e.Target = 400, field
+		return nil, e
+	}
+	if err != nil {
+		return nil, err
+	}
+	var v Version
+	if err := json.Unmarshal(r.Body, &v); err != nil {
+		return nil, fmt.Errorf("decode %s: %w", r.ID, err)
+	}
+	return &v, nil
+}
+
+// List returns a page of the versions of one asset, or of the containers of a kind when
+// name is "".
+func (s *Service) List(ctx context.Context, k Kind, sub, rg, ws, name string, p resources.Page) ([]json.RawMessage, bool, error) {
+	w, err := s.cfg.Workspaces.Get(ctx, sub, rg, ws)
+	if err != nil {
+		return nil, false, err
+	}
+	opts := store.ListOptions{ParentID: w.ID, Type: k.ContainerType()}
+	if name != "" {
+		opts = store.ListOptions{ParentID: ContainerID(sub, rg, w.Name, k, name), Type: k.VersionType()}
+	}
+	rows, more, err := resources.ListPage(ctx, s.cfg.Store, opts, p)
+	if err != nil {
+		return nil, false, err
+	}
+	out := make([]json.RawMessage, len(rows))
+	for i, r := range rows {
+		out[i] = r.Body
+	}
+	return out, more, nil
+}
+
+// GetContainer returns an asset container.
+func (s *Service) GetContainer(ctx context.Context, k Kind, sub, rg, ws, name string) (*Container, error) {
+	w, err := s.cfg.Workspaces.Get(ctx, sub, rg, ws)
+	if err != nil {
+		return nil, err
+	}
+	r, err := s.cfg.Store.GetResource(ctx, ContainerID(sub, rg, w.Name, k, name))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, arm.NotFound(arm.CodeResourceNotFound, "%s '%s' could not be found in workspace '%s'.", k.singular(), name, w.Name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var c Container
+	if err := json.Unmarshal(r.Body, &c); err != nil {
+		return nil, fmt.Errorf("decode %s: %w", r.ID, err)
+	}
+	if c.Properties.LatestVersion != "" {
+		c.Properties.NextVersion = nextVersion(c.Properties.LatestVersion)
+	}
+	return &c, nil
+}
+
+// Delete removes a version, unless a deployment still uses it. It returns whether there
+// was one to delete.
+func (s *Service) Delete(ctx context.Context, k Kind, sub, rg, ws, name, version string, pre arm.Preconditions) (bool, error) {
+	if _, err := s.cfg.Resources.WritableGroup(ctx, sub, rg); err != nil {
+		return false, err
+	}
+	w, err := s.cfg.Workspaces.Get(ctx, sub, rg, ws)
+	if err != nil {
+		return false, err
+	}
+	id := VersionID(sub, rg, w.Name, k, name, version)
+	what := fmt.Sprintf("%s version %s:%s", k.singular(), name, version)
+	r, err := s.cfg.Store.GetResource(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, pre.CheckIfMatch(what, false, "")
+	}
+	if err != nil {
+		return false, err
+	}
+	if err := pre.CheckIfMatch(what, true, arm.ETag(r.Version)); err != nil {
+		return false, err
+	}
+	if s.inUse != nil {
+		user, err := s.inUse(ctx, r.ID)
+		if err != nil {
+			return false, err
+		}
+		if user != "" {
+			return false, arm.Conflict("%s is used by %s; delete or change that first.", what, user)
+		}
+	}
+	if err := s.cfg.Store.DeleteResource(ctx, r.ID, r.Version); errors.Is(err, store.ErrConflict) {
+		return false, arm.Conflict("%s was changed by another request; retry.", what)
+	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return false, err
+	}
+	return true, nil
+}

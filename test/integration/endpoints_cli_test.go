@@ -1,0 +1,106 @@
+package integration
+
+import (
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestOnlineEndpointCLI walks az ml's v2 grammar: a model uploaded from a file, an endpoint
+// and a deployment from YAML files (code from a local directory), traffic, credentials,
+// deletes.
+func TestOnlineEndpointCLI(t *testing.T) {
+	t.Parallel()
+	rg, ws := "epcli-rg", "epcli-ws"
+	newWorkspace(t, rg, ws)
+	a := putCompute(t, rg, ws, "epcliaks", `{"location":"westus","properties":{"computeType":"AKS","properties":{"clusterPurpose":"DevTest","agentCount":1}}}`, "")
+	must(t, a, http.StatusCreated)
+	if op, _ := waitPut(t, a, rg, ws, "epcliaks"); op["status"] != "Succeeded" {
+		t.Fatalf("compute create: %v", op["error"])
+	}
+	gw := []string{"-g", rg, "-w", ws}
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	model := write("model.pkl", "weights")
+	write("src/score.py", "def init():\n    pass\n\ndef run(raw):\n    return raw\n")
+	epFile := write("endpoint.yml", "$schema: https://azuremlschemas.azureedge.net/latest/kubernetesOnlineEndpoint.schema.json\nname: cliep\ncompute: azureml:epcliaks\nauth_mode: key\n")
+	depFile := write("blue.yml", "name: blue\nendpoint_name: cliep\nmodel: azureml:m:1\ncode_configuration:\n  code: ./src\n  scoring_script: score.py\n"+
+		"instance_type: smallinstancetype\ninstance_count: 1\nrequest_settings:\n  request_timeout_ms: 3000\n")
+	typo := write("typo.yml", "name: blue\nendpoint_name: cliep\nmodle: azureml:m:1\n")
+
+	out := mustCLI(t, append([]string{"ml", "model", "create", "-n", "m", "--version", "1", "--path", model}, gw...)...)
+	var mv map[string]any
+	if err := json.Unmarshal([]byte(out), &mv); err != nil || !strings.HasSuffix(dig(mv, "properties.modelUri").(string), "/model.pkl") {
+		t.Fatalf("model create printed %s (%v)", out, err)
+	}
+	if r := mlfleetCLI(t, append([]string{"ml", "model", "create", "-n", "m", "--version", "1", "--path", model}, gw...)...); r.code == 0 || !strings.Contains(r.err, "already exists") {
+		t.Errorf("registering version 1 again: exit %d, %s", r.code, r.err)
+	}
+	if out := mustCLI(t, append([]string{"ml", "model", "show", "-n", "m", "--query", "name", "-o", "tsv"}, gw...)...); out != "1\n" {
+		t.Errorf("model show: %q", out)
+	}
+
+	out = mustCLI(t, append([]string{"ml", "online-endpoint", "create", "--file", epFile}, gw...)...)
+	if !strings.Contains(out, `"provisioningState": "Succeeded"`) {
+		t.Fatalf("endpoint create: %s", out)
+	}
+	if r := mlfleetCLI(t, append([]string{"ml", "online-deployment", "create", "--file", typo}, gw...)...); r.code == 0 || !strings.Contains(r.err, "modle") {
+		t.Errorf("a typo in the YAML: exit %d, %s", r.code, r.err)
+	}
+	out = mustCLI(t, append([]string{"ml", "online-deployment", "create", "--file", depFile, "--all-traffic"}, gw...)...)
+	var dep map[string]any
+	if err := json.Unmarshal([]byte(out), &dep); err != nil || dig(dep, "properties.provisioningState") != "Succeeded" ||
+		dig(dep, "properties.requestSettings.requestTimeout") != "PT3S" || !strings.Contains(dig(dep, "properties.codeConfiguration.codeId").(string), "/codes/anonymous-code/versions/") {
+		t.Fatalf("deployment create printed %s (%v)", out, err)
+	}
+	if out := mustCLI(t, append([]string{"ml", "online-endpoint", "show", "-n", "cliep", "--query", "properties.traffic.blue", "-o", "tsv"}, gw...)...); out != "100\n" {
+		t.Errorf("--all-traffic: traffic %q", out)
+	}
+	if r := mlfleetCLI(t, append([]string{"ml", "online-endpoint", "update", "-n", "cliep", "--traffic", "blue=90 green=10"}, gw...)...); r.code == 0 || !strings.Contains(r.err, "green") {
+		t.Errorf("traffic to a missing deployment: exit %d, %s", r.code, r.err)
+	}
+	if out := mustCLI(t, append([]string{"ml", "online-endpoint", "get-credentials", "-n", "cliep", "--query", "primaryKey", "-o", "tsv"}, gw...)...); len(strings.TrimSpace(out)) < 16 {
+		t.Errorf("get-credentials: %q", out)
+	}
+	sample := write("sample.json", `{"data": [[1, 2, 3]]}`)
+	if out := mustCLI(t, append([]string{"ml", "online-endpoint", "invoke", "-n", "cliep", "--request-file", sample, "--deployment-name", "blue"}, gw...)...); !strings.Contains(out, "data") {
+		t.Errorf("invoke printed %q", out)
+	}
+	if out := mustCLI(t, append([]string{"ml", "online-deployment", "get-logs", "-n", "blue", "-e", "cliep", "--lines", "20"}, gw...)...); out == "" {
+		t.Error("get-logs printed nothing")
+	}
+	if out := mustCLI(t, append([]string{"ml", "online-deployment", "list", "-e", "cliep", "-o", "table"}, gw...)...); !strings.Contains(out, "blue") || !strings.Contains(out, "Succeeded") {
+		t.Errorf("deployment list:\n%s", out)
+	}
+	mustCLI(t, append([]string{"ml", "online-endpoint", "update", "-n", "cliep", "--traffic", "blue=0"}, gw...)...)
+	mustCLI(t, append([]string{"ml", "online-deployment", "delete", "-n", "blue", "-e", "cliep", "-y"}, gw...)...)
+	mustCLI(t, append([]string{"ml", "online-endpoint", "delete", "-n", "cliep", "-y"}, gw...)...)
+	if r := mlfleetCLI(t, append([]string{"ml", "online-endpoint", "show", "-n", "cliep"}, gw...)...); r.code == 0 {
+		t.Error("endpoint still there after delete")
+	}
+}
+
+// dig reads a dotted path of a decoded JSON object.
+func dig(m map[string]any, path string) any {
+	var v any = m
+	for _, k := range strings.Split(path, ".") {
+		mm, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = mm[k]
+	}
+	return v
+}

@@ -1,0 +1,100 @@
+package integration
+
+import (
+	"context"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mlfleet/mlfleet/pkg/mlfleet"
+)
+
+// TestKillDuringDeployment: the server dies (failpoint crash, as kill -9) right after a
+// deployment's Deployment was applied; the restarted server resumes the operation, which
+// finishes the deployment. The test is not parallel: the failpoint reaches the child
+// server through the environment.
+func TestKillDuringDeployment(t *testing.T) {
+	t.Setenv("MLFLEET_FAILPOINTS", "op/onlinedeployments.put/apply deployment/after=crash")
+	home := t.TempDir()
+	p, cfg := startServerProcess(t, home, "127.0.0.1:0")
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(cfg.Server, "https://"))
+	c, err := mlfleet.NewClient(mlfleet.WithHome(home), mlfleet.WithPollInterval(200*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	const rg, ws = "kd-rg", "kd-ws"
+	if _, err := c.CreateResourceGroup(ctx, rg, "westus", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateWorkspace(ctx, rg, ws, "westus"); err != nil {
+		t.Fatal(err)
+	}
+	purpose, count := "DevTest", 1
+	in := &mlfleet.Compute{Location: "westus"}
+	in.Properties.ComputeType = mlfleet.ComputeTypeAKS
+	in.Properties.Properties = &mlfleet.AKSProperties{ClusterPurpose: &purpose, AgentCount: &count}
+	_, cp, err := c.BeginCreateOrUpdateCompute(ctx, rg, ws, "kdaks", in, &mlfleet.ComputeOptions{IfNoneMatch: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cp.Wait(ctx, nil); err != nil {
+		t.Fatalf("compute: %v", err)
+	}
+	blob, err := c.UploadBlob(ctx, rg, ws, strings.NewReader("model"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mv := &mlfleet.AssetVersion{Properties: mlfleet.AssetVersionProperties{ModelURI: blob.URI + "/model.pkl"}}
+	if _, err := c.CreateOrUpdateAssetVersion(ctx, rg, ws, mlfleet.AssetModels, "m", "1", mv, true); err != nil {
+		t.Fatal(err)
+	}
+	code, err := c.UploadBlob(ctx, rg, ws, strings.NewReader(tarOf(t, map[string]string{"score.py": "def init():\n    pass\n\ndef run(raw):\n    return raw\n"})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cv := &mlfleet.AssetVersion{Properties: mlfleet.AssetVersionProperties{CodeURI: code.URI}}
+	if _, err := c.CreateOrUpdateAssetVersion(ctx, rg, ws, mlfleet.AssetCodes, "echo", "1", cv, true); err != nil {
+		t.Fatal(err)
+	}
+	ep := &mlfleet.OnlineEndpoint{Location: "westus"}
+	ep.Properties.Compute = c.ComputeID(rg, ws, "kdaks")
+	_, epp, err := c.BeginCreateOrUpdateOnlineEndpoint(ctx, rg, ws, "kdep", ep, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := epp.Wait(ctx, nil); err != nil {
+		t.Fatalf("endpoint: %v", err)
+	}
+	d := &mlfleet.OnlineDeployment{Location: "westus"}
+	d.Properties.EndpointComputeType = "Kubernetes"
+	d.Properties.Model = c.AssetVersionID(rg, ws, mlfleet.AssetModels, "m", "1")
+	d.Properties.CodeConfiguration = &mlfleet.CodeConfiguration{CodeID: c.AssetVersionID(rg, ws, mlfleet.AssetCodes, "echo", "1"), ScoringScript: "score.py"}
+	_, dp, err := c.BeginCreateOrUpdateOnlineDeployment(ctx, rg, ws, "kdep", "blue", d, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-p.done:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("the server did not crash at the failpoint:\n%s", p.logs)
+	}
+	if !strings.Contains(p.logs.String(), "failpoint: crash at op/onlinedeployments.put/apply deployment/after") {
+		t.Fatalf("the server died elsewhere:\n%s", p.logs)
+	}
+
+	t.Setenv("MLFLEET_FAILPOINTS", "")
+	p2, _ := startServerProcess(t, home, "127.0.0.1:"+port)
+	if _, err := dp.Wait(ctx, nil); err != nil {
+		t.Fatalf("deployment after restart: %v\n%s", err, p2.logs)
+	}
+	got, err := c.GetOnlineDeployment(ctx, rg, ws, "kdep", "blue")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Properties.ProvisioningState != "Succeeded" || got.Properties.Mlfleet == nil || got.Properties.Mlfleet.ReadyInstances != 1 {
+		t.Fatalf("deployment after restart: %+v", got.Properties)
+	}
+}

@@ -1,0 +1,338 @@
+package integration
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+)
+
+// tarOf packs files (name → content) as a tar archive.
+func tarOf(t *testing.T, files map[string]string) string {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for name, content := range files {
+		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(content)), Typeflag: tar.TypeReg}); err != nil {
+			t.Fatal(err)
+		}
+		tw.Write([]byte(content))
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.String()
+}
+
+// registerCode uploads files as a tar and registers them as code version name:1 of a
+// workspace, returning its id.
+func registerCode(t *testing.T, rg, ws, name string, files map[string]string) string {
+	t.Helper()
+	base := wsPath(rg, ws)
+	up := do(t, call{method: "PUT", path: base + "/blobs" + mlAPI, body: tarOf(t, files)})
+	must(t, up, http.StatusCreated)
+	must(t, do(t, call{method: "PUT", path: base + "/codes/" + name + "/versions/1" + mlAPI, body: `{"properties":{"codeUri":"` + up.body["uri"].(string) + `"}}`}), http.StatusCreated)
+	return base + "/codes/" + name + "/versions/1"
+}
+
+const echoScore = "def init():\n    pass\n\ndef run(raw):\n    return raw\n"
+
+// endpointSecret reads endpoint.json of an endpoint's Secret.
+func endpointSecret(t *testing.T, k kubernetes.Interface, ep string) (map[string]string, map[string]any) {
+	t.Helper()
+	s, err := k.CoreV1().Secrets("azureml").Get(context.Background(), "azureml-endpoint-"+ep, metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("endpoint secret: %v", err)
+	}
+	var cfg map[string]any
+	if err := json.Unmarshal(s.Data["endpoint.json"], &cfg); err != nil {
+		t.Fatalf("endpoint.json: %v", err)
+	}
+	return s.Labels, cfg
+}
+
+// TestOnlineEndpointDeploy registers a model and code, creates an endpoint and a
+// deployment on an embedded compute, and checks what lands in the cluster (the contract
+// with the runtime) and what the API reports, then traffic, keys and deletes.
+func TestOnlineEndpointDeploy(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	rg, ws := "ep-rg", "ep-ws"
+	newWorkspace(t, rg, ws)
+	a := putCompute(t, rg, ws, "epaks", `{"location":"westus","properties":{"computeType":"AKS","properties":{"clusterPurpose":"DevTest","agentCount":1}}}`, "")
+	must(t, a, http.StatusCreated)
+	if op, _ := waitPut(t, a, rg, ws, "epaks"); op["status"] != "Succeeded" {
+		t.Fatalf("compute create: %v", op["error"])
+	}
+	computeID := computePath(rg, ws, "epaks")
+	base := wsPath(rg, ws)
+
+	up := do(t, call{method: "PUT", path: base + "/blobs" + mlAPI, body: "pickled model"})
+	must(t, up, http.StatusCreated)
+	modelURI := up.body["uri"].(string) + "/model.pkl"
+	upc := do(t, call{method: "PUT", path: base + "/blobs" + mlAPI, body: tarOf(t, map[string]string{"score.py": "def init():\n    pass\n\ndef run(raw):\n    return raw\n"})})
+	must(t, upc, http.StatusCreated)
+	must(t, do(t, call{method: "PUT", path: base + "/models/m/versions/1" + mlAPI, body: `{"properties":{"modelUri":"` + modelURI + `"}}`}), http.StatusCreated)
+	must(t, do(t, call{method: "PUT", path: base + "/codes/c/versions/1" + mlAPI, body: `{"properties":{"codeUri":"` + upc.body["uri"].(string) + `"}}`}), http.StatusCreated)
+	modelID, codeID := base+"/models/m/versions/1", base+"/codes/c/versions/1"
+
+	epPath := base + "/onlineEndpoints/ep1"
+	e := do(t, call{method: "PUT", path: epPath + mlAPI, body: `{"location":"westus","properties":{"authMode":"Key","compute":"` + computeID + `"}}`,
+		headers: map[string]string{"If-None-Match": "*"}})
+	must(t, e, http.StatusCreated)
+	if e.header.Get("Azure-AsyncOperation") == "" || e.body["properties"].(map[string]any)["provisioningState"] != "Creating" {
+		t.Fatalf("endpoint create answer: %v %s", e.header, e.raw)
+	}
+	if op := waitOperation(t, e.header.Get("Azure-AsyncOperation")); op["status"] != "Succeeded" {
+		t.Fatalf("endpoint create: %v", op["error"])
+	}
+	must(t, do(t, call{method: "PUT", path: epPath + mlAPI, body: `{"location":"westus","properties":{}}`, headers: map[string]string{"If-None-Match": "*"}}), http.StatusConflict)
+	keys := do(t, call{method: "POST", path: epPath + "/listKeys" + mlAPI})
+	must(t, keys, http.StatusOK)
+	primary := keys.body["primaryKey"].(string)
+
+	k := clusterAdmin(t, rg, "epaks")
+	labels, cfg := endpointSecret(t, k, "ep1")
+	if labels["ml.mlfleet.io/endpoint"] != "ep1" || labels["ml.mlfleet.io/endpoint-config"] != "true" || labels["app.kubernetes.io/managed-by"] != "mlfleet" {
+		t.Fatalf("secret labels %v", labels)
+	}
+	if cfg["authMode"] != "Key" || !strings.Contains(fmt.Sprint(cfg["keys"]), primary) {
+		t.Fatalf("endpoint.json %v lacks the primary key", cfg)
+	}
+
+	// Refused deployments: too many instances, a missing model, every problem together.
+	depPath := epPath + "/deployments/blue"
+	body := func(count int, itype, model string) string {
+		return fmt.Sprintf(`{"location":"westus","sku":{"capacity":%d},"properties":{"endpointComputeType":"Kubernetes","model":%q,`+
+			`"codeConfiguration":{"codeId":%q,"scoringScript":"score.py"},"instanceType":%q,"environmentVariables":{"GREETING":"hi"}}}`, count, model, codeID, itype)
+	}
+	big := do(t, call{method: "PUT", path: depPath + mlAPI, body: body(40, "largeinstancetype", modelID)})
+	must(t, big, http.StatusBadRequest)
+	if !strings.Contains(big.errorMessage(), "short by") {
+		t.Errorf("capacity refusal does not name the shortfall: %s", big.errorMessage())
+	}
+	missing := do(t, call{method: "PUT", path: depPath + mlAPI, body: body(0, "tiny", base+"/models/m/versions/9")})
+	must(t, missing, http.StatusBadRequest)
+	for _, want := range []string{"properties.model", "properties.instanceType", "sku.capacity"} {
+		if !strings.Contains(missing.raw, `"target":"`+want+`"`) {
+			t.Errorf("refusal lacks %s: %s", want, missing.raw)
+		}
+	}
+
+	d := do(t, call{method: "PUT", path: depPath + mlAPI, body: body(2, "smallinstancetype", modelID)})
+	must(t, d, http.StatusCreated)
+	var dep *appsv1.Deployment
+	eventually(t, 30*time.Second, "Deployment ep1-blue in the cluster", func() error {
+		var err error
+		dep, err = k.AppsV1().Deployments("azureml").Get(ctx, "ep1-blue", metav1.GetOptions{})
+		return err
+	})
+	pt := dep.Spec.Template
+	if *dep.Spec.Replicas != 2 || pt.Labels["ml.mlfleet.io/endpoint"] != "ep1" || pt.Labels["ml.mlfleet.io/deployment"] != "blue" ||
+		dep.Spec.Selector.MatchLabels["ml.mlfleet.io/deployment"] != "blue" || dep.Labels["app.kubernetes.io/managed-by"] != "mlfleet" {
+		t.Fatalf("deployment %+v", dep.ObjectMeta)
+	}
+	ann := pt.Annotations
+	if ann["ml.mlfleet.io/runtime"] != "python-inference" || ann["ml.mlfleet.io/scoring-script"] != "score.py" {
+		t.Fatalf("pod annotations %v", ann)
+	}
+	if b, err := os.ReadFile(filepath.Join(ann["ml.mlfleet.io/model-dir"], "model.pkl")); err != nil || string(b) != "pickled model" {
+		t.Errorf("model dir %s: %q %v", ann["ml.mlfleet.io/model-dir"], b, err)
+	}
+	if _, err := os.Stat(filepath.Join(ann["ml.mlfleet.io/code-dir"], "score.py")); err != nil {
+		t.Errorf("code dir: %v", err)
+	}
+	ct := pt.Spec.Containers[0]
+	if ct.Name != "inference-server" || ct.Ports[0].ContainerPort != 5001 || ct.ReadinessProbe.HTTPGet.Path != "/ready" || ct.LivenessProbe.HTTPGet.Path != "/" ||
+		ct.Resources.Requests.Cpu().MilliValue() != 250 || !ct.Resources.Limits.Memory().Equal(*ct.Resources.Requests.Memory()) || ct.Env[0].Name != "GREETING" {
+		t.Fatalf("container %+v", ct)
+	}
+	if op := waitOperation(t, d.header.Get("Azure-AsyncOperation")); op["status"] != "Succeeded" {
+		t.Fatalf("deployment: %v", op["error"])
+	}
+	got := do(t, call{method: "GET", path: depPath + mlAPI})
+	must(t, got, http.StatusOK)
+	props := got.body["properties"].(map[string]any)
+	if props["provisioningState"] != "Succeeded" || props["mlfleet"].(map[string]any)["readyInstances"] != 2.0 || props["compute"] != computeID {
+		t.Fatalf("deployment %v", props)
+	}
+	must(t, do(t, call{method: "DELETE", path: base + "/models/m/versions/1" + mlAPI}), http.StatusConflict)
+	must(t, do(t, call{method: "POST", path: depPath + "/getLogs" + mlAPI, body: `{"tail":-1}`}), http.StatusBadRequest)
+	// The log comes from the provider when it can read it (the runtime's pods), else through
+	// the API server; either way an answer, or a clear 409, never a 500.
+	if logs := do(t, call{method: "POST", path: depPath + "/getLogs" + mlAPI, body: `{"containerType":"InferenceServer","tail":10}`}); logs.status != http.StatusOK && logs.status != http.StatusConflict {
+		t.Errorf("getLogs: %d %s", logs.status, logs.raw)
+	}
+
+	// Traffic goes into the Secret; a deployment with traffic cannot be deleted.
+	p := do(t, call{method: "PATCH", path: epPath + mlAPI, body: `{"properties":{"traffic":{"blue":100}}}`})
+	must(t, p, http.StatusAccepted)
+	waitOperation(t, p.header.Get("Azure-AsyncOperation"))
+	_, cfg = endpointSecret(t, k, "ep1")
+	if fmt.Sprint(cfg["traffic"]) != "map[blue:100]" || cfg["deployments"].(map[string]any)["blue"].(map[string]any)["requestTimeoutMs"] != 5000.0 {
+		t.Fatalf("endpoint.json after traffic: %v", cfg)
+	}
+	must(t, do(t, call{method: "DELETE", path: depPath + mlAPI}), http.StatusConflict)
+	ep := do(t, call{method: "GET", path: epPath + mlAPI})
+	// The embedded cluster's router serves the scoring URI: the key is checked, the request
+	// reaches the deployment's score.py.
+	uri, _ := ep.body["properties"].(map[string]any)["scoringUri"].(string)
+	if !strings.HasSuffix(uri, "/api/v1/endpoint/ep1/score") {
+		t.Fatalf("scoringUri %q, mlfleet %v", uri, ep.body["properties"].(map[string]any)["mlfleet"])
+	}
+	res, err := sdk(t).InvokeOnlineEndpoint(ctx, uri, primary, "", []byte(`{"data":[[1,2]]}`))
+	if err != nil || res.StatusCode != http.StatusOK || !strings.Contains(string(res.Body), "data") {
+		t.Fatalf("invoke: %v %+v", err, res)
+	}
+	if res, err := sdk(t).InvokeOnlineEndpoint(ctx, uri, "wrong-key-wrong-key", "", []byte(`{}`)); err != nil || res.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("invoke with a wrong key: %v %+v", err, res)
+	}
+
+	// A regenerated key replaces the old one in the cluster.
+	rk := do(t, call{method: "POST", path: epPath + "/regenerateKeys" + mlAPI, body: `{"keyType":"Primary"}`})
+	must(t, rk, http.StatusAccepted)
+	waitOperation(t, rk.header.Get("Azure-AsyncOperation"))
+	keys = do(t, call{method: "POST", path: epPath + "/listKeys" + mlAPI})
+	if keys.body["primaryKey"] == primary {
+		t.Fatal("primary key not regenerated")
+	}
+	if _, cfg = endpointSecret(t, k, "ep1"); strings.Contains(fmt.Sprint(cfg["keys"]), primary) {
+		t.Fatal("the old key is still in the secret")
+	}
+	eventually(t, 20*time.Second, "the router refuses the old key and takes the new one", func() error {
+		old, err := sdk(t).InvokeOnlineEndpoint(ctx, uri, primary, "", []byte(`{}`))
+		if err != nil || old.StatusCode != http.StatusUnauthorized {
+			return fmt.Errorf("old key: %v %+v", err, old)
+		}
+		fresh, err := sdk(t).InvokeOnlineEndpoint(ctx, uri, keys.body["primaryKey"].(string), "", []byte(`{"data":1}`))
+		if err != nil || fresh.StatusCode != http.StatusOK {
+			return fmt.Errorf("new key: %v %+v", err, fresh)
+		}
+		return nil
+	})
+
+	// Deleting the endpoint removes its deployments and objects.
+	del := do(t, call{method: "DELETE", path: epPath + mlAPI})
+	must(t, del, http.StatusAccepted)
+	if op := waitOperation(t, del.header.Get("Azure-AsyncOperation")); op["status"] != "Succeeded" {
+		t.Fatalf("endpoint delete: %v", op["error"])
+	}
+	must(t, do(t, call{method: "GET", path: epPath + mlAPI}), http.StatusNotFound)
+	if _, err := k.AppsV1().Deployments("azureml").Get(ctx, "ep1-blue", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("deployment left in the cluster: %v", err)
+	}
+	if _, err := k.CoreV1().Secrets("azureml").Get(ctx, "azureml-endpoint-ep1", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("secret left in the cluster: %v", err)
+	}
+}
+
+// TestDeploymentCrashLoop: a deployment whose scoring script's init() raises keeps
+// crashing; it ends Failed with the traceback from the container's last output, and its
+// objects stay for getLogs. Deleting the workspace then takes everything along.
+func TestDeploymentCrashLoop(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	rg, ws := "crash-rg", "crash-ws"
+	newWorkspace(t, rg, ws)
+	a := putCompute(t, rg, ws, "crashaks", `{"location":"westus","properties":{"computeType":"AKS","properties":{"clusterPurpose":"DevTest","agentCount":1}}}`, "")
+	must(t, a, http.StatusCreated)
+	if op, _ := waitPut(t, a, rg, ws, "crashaks"); op["status"] != "Succeeded" {
+		t.Fatalf("compute create: %v", op["error"])
+	}
+	base := wsPath(rg, ws)
+	codeID := registerCode(t, rg, ws, "bad", map[string]string{"score.py": "def init():\n    raise ValueError('model file missing')\n\ndef run(raw):\n    return raw\n"})
+	epPath := base + "/onlineEndpoints/crashep"
+	e := do(t, call{method: "PUT", path: epPath + mlAPI, body: `{"location":"westus","properties":{"compute":"` + computePath(rg, ws, "crashaks") + `"}}`})
+	must(t, e, http.StatusCreated)
+	waitOperation(t, e.header.Get("Azure-AsyncOperation"))
+
+	d := do(t, call{method: "PUT", path: epPath + "/deployments/red" + mlAPI,
+		body: `{"location":"westus","properties":{"endpointComputeType":"Kubernetes","codeConfiguration":{"codeId":"` + codeID + `","scoringScript":"score.py"}}}`})
+	must(t, d, http.StatusCreated)
+	op := waitOperation(t, d.header.Get("Azure-AsyncOperation"))
+	if op["status"] != "Failed" || !strings.Contains(fmt.Sprint(op["error"]), "model file missing") {
+		t.Fatalf("operation %v: %v", op["status"], op["error"])
+	}
+	got := do(t, call{method: "GET", path: epPath + "/deployments/red" + mlAPI})
+	props := got.body["properties"].(map[string]any)
+	if props["provisioningState"] != "Failed" || !strings.Contains(fmt.Sprint(props["mlfleet"]), "keeps failing") {
+		t.Fatalf("deployment after the crash loop: %v", props)
+	}
+	logs := do(t, call{method: "POST", path: epPath + "/deployments/red/getLogs" + mlAPI, body: `{"tail":50}`})
+	must(t, logs, http.StatusOK)
+	if !strings.Contains(fmt.Sprint(logs.body["content"]), "ValueError") {
+		t.Errorf("getLogs lacks the traceback: %v", logs.body["content"])
+	}
+	k := clusterAdmin(t, rg, "crashaks")
+	if _, err := k.AppsV1().Deployments("azureml").Get(ctx, "crashep-red", metav1.GetOptions{}); err != nil {
+		t.Fatalf("the failed deployment's objects stay for its logs: %v", err)
+	}
+
+	// Deleting the workspace takes the endpoint, its deployment and their objects along.
+	p, err := sdk(t).BeginDeleteWorkspace(ctx, rg, ws)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Wait(ctx, nil); err != nil {
+		t.Fatalf("workspace delete with an endpoint: %v", err)
+	}
+	must(t, do(t, call{method: "GET", path: epPath + mlAPI}), http.StatusNotFound)
+}
+
+// TestDeploymentWaitsForAutoscaler: instances that fit only once the compute's autoscaled
+// pool has grown are accepted; they stay pending until the autoscaler adds nodes, and the
+// deployment ends Succeeded with all of them Ready. Beyond the pool's maximum, the PUT is
+// refused naming the autoscaler's maximum.
+func TestDeploymentWaitsForAutoscaler(t *testing.T) {
+	t.Parallel()
+	const rg, ws, cluster = "epas-rg", "epas-ws", "epasaks"
+	newWorkspace(t, rg, ws)
+	mustCLI(t, "aks", "create", "-n", cluster, "-g", rg, "--node-count", "1", "--node-vm-size", "Standard_D3_v2")
+	mustCLI(t, "aks", "update", "-n", cluster, "-g", rg, "--enable-cluster-autoscaler", "--min-count", "1", "--max-count", "3",
+		"--cluster-autoscaler-profile", "scan-interval=1s")
+	mc, err := sdk(t).GetManagedCluster(context.Background(), rg, cluster)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := putCompute(t, rg, ws, "epasc", `{"location":"westus","properties":{"computeType":"AKS","resourceId":"`+mc.ID+`","properties":{"clusterPurpose":"DevTest"}}}`, "")
+	must(t, a, http.StatusCreated)
+	if op, _ := waitPut(t, a, rg, ws, "epasc"); op["status"] != "Succeeded" {
+		t.Fatalf("attach: %v", op["error"])
+	}
+	base := wsPath(rg, ws)
+	codeID := registerCode(t, rg, ws, "echo", map[string]string{"score.py": echoScore})
+	epPath := base + "/onlineEndpoints/asep"
+	e := do(t, call{method: "PUT", path: epPath + mlAPI, body: `{"location":"westus","properties":{"compute":"` + computePath(rg, ws, "epasc") + `"}}`})
+	must(t, e, http.StatusCreated)
+	waitOperation(t, e.header.Get("Azure-AsyncOperation"))
+	body := func(n int) string {
+		return fmt.Sprintf(`{"location":"westus","sku":{"capacity":%d},"properties":{"endpointComputeType":"Kubernetes","instanceType":"largeinstancetype","codeConfiguration":{"codeId":%q,"scoringScript":"score.py"}}}`, n, codeID)
+	}
+	tooMany := do(t, call{method: "PUT", path: epPath + "/deployments/big" + mlAPI, body: body(12)})
+	must(t, tooMany, http.StatusBadRequest)
+	if !strings.Contains(tooMany.errorMessage(), "autoscaler's maximum") {
+		t.Errorf("refusal beyond the maximum: %s", tooMany.errorMessage())
+	}
+	d := do(t, call{method: "PUT", path: epPath + "/deployments/big" + mlAPI, body: body(3)})
+	must(t, d, http.StatusCreated)
+	if op := waitOperation(t, d.header.Get("Azure-AsyncOperation")); op["status"] != "Succeeded" {
+		t.Fatalf("deployment: %v", op["error"])
+	}
+	k := clusterAdmin(t, rg, cluster)
+	nodes, err := readyNodes(context.Background(), k)
+	if err != nil || len(nodes) < 2 {
+		t.Fatalf("the pool did not grow for the pending instances: %d nodes (%v)", len(nodes), err)
+	}
+}

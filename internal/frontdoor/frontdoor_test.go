@@ -23,10 +23,9 @@ type echoTarget struct {
 	cert    tls.Certificate
 	allowed atomic.Bool
 	served  atomic.Int32
-	asked   atomic.Value // the net.Addr Allows was last asked about
 }
 
-func (e *echoTarget) Allows(a net.Addr) bool { e.asked.Store(a.String()); return e.allowed.Load() }
+func (e *echoTarget) Allows(net.Addr) bool { return e.allowed.Load() }
 
 func (e *echoTarget) Serve(conn net.Conn) {
 	e.served.Add(1)
@@ -55,11 +54,6 @@ type fixture struct {
 }
 
 func newFixture(t testing.TB, names ...string) *fixture {
-	t.Helper()
-	return newFixtureWith(t, nil, names...)
-}
-
-func newFixtureWith(t testing.TB, opts []Option, names ...string) *fixture {
 	t.Helper()
 	certPEM, keyPEM, err := pki.NewCAPEM("test CA")
 	if err != nil {
@@ -91,7 +85,7 @@ func newFixtureWith(t testing.TB, opts []Option, names ...string) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.ln = New(raw, r, nil, opts...)
+	f.ln = New(raw, r, nil)
 	t.Cleanup(func() { f.ln.Close() })
 
 	// The control plane's own server: TLS with a certificate for 127.0.0.1, answering

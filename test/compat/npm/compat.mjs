@@ -21,117 +21,12 @@
 //   MLFLEET_ATTACH_ID      resource id of the managed cluster to attach
 //   MLFLEET_AGENT_COUNT    agentCount of the created compute (default 3)
 
-import { webcrypto } from "node:crypto";
-import { AzureMachineLearningWorkspaces } from "@azure/arm-machinelearning";
+import { env, token, subscription, rg, ws, location, client, lro, print, step, expectError } from "./harness.mjs";
 
-// The locked @azure/core-* packages want Node.js 20 and use the global Web Crypto object,
-// which Node.js 18 (Debian 12's nodejs) has only in node:crypto.
-globalThis.crypto ??= webcrypto;
-
-function env(name, fallback) {
-  const v = process.env[name] ?? fallback;
-  if (v === undefined || v === "") {
-    console.error(`compat.mjs: environment variable ${name} is not set`);
-    process.exit(2);
-  }
-  return v;
-}
-
-const url = env("MLFLEET_URL").replace(/\/+$/, "");
-const token = env("MLFLEET_TOKEN");
-const subscription = env("MLFLEET_SUBSCRIPTION");
-const rg = env("MLFLEET_RG");
-const ws = env("MLFLEET_WORKSPACE");
-const location = env("MLFLEET_LOCATION");
 const createName = env("MLFLEET_CREATE_NAME");
 const attachName = env("MLFLEET_ATTACH_NAME");
 const attachId = env("MLFLEET_ATTACH_ID");
 const agentCount = Number(env("MLFLEET_AGENT_COUNT", "3"));
-
-// The client asks a TokenCredential for a token; mlfleet's is static.
-const credential = {
-  getToken: async () => ({ token, expiresOnTimestamp: Date.now() + 3600e3 }),
-};
-
-const client = new AzureMachineLearningWorkspaces(credential, subscription, {
-  endpoint: url,
-  // No retries: a failing call should show at once, not after the default backoff.
-  retryOptions: { maxRetries: 0 },
-});
-
-const t0 = Date.now();
-
-// Trace every exchange to stderr (secrets left out): what the client sent and which LRO
-// headers the server answered with.
-client.pipeline.addPolicy({
-  name: "mlfleetTrace",
-  async sendRequest(request, next) {
-    const started = Date.now();
-    const line = { t: started - t0, method: request.method, url: request.url };
-    if (request.method === "PUT" && typeof request.body === "string") {
-      line.requestBody = request.body;
-    }
-    try {
-      const response = await next(request);
-      line.status = response.status;
-      line.ms = Date.now() - started;
-      for (const h of ["azure-asyncoperation", "location", "retry-after", "x-ms-request-id", "content-type"]) {
-        const v = response.headers.get(h);
-        if (v !== undefined) line[h] = v;
-      }
-      if (!request.url.includes("/listKeys") && response.bodyAsText) {
-        line.responseBody = response.bodyAsText.length > 2000 ? response.bodyAsText.slice(0, 2000) + "…" : response.bodyAsText;
-      }
-      console.error("trace " + JSON.stringify(line));
-      return response;
-    } catch (e) {
-      line.error = String(e);
-      if (e?.statusCode) line.status = e.statusCode;
-      if (e?.response?.bodyAsText) line.responseBody = e.response.bodyAsText;
-      console.error("trace " + JSON.stringify(line));
-      throw e;
-    }
-  },
-});
-
-const lro = { updateIntervalInMs: 500 };
-
-function print(obj) {
-  process.stdout.write(JSON.stringify(obj) + "\n");
-}
-
-function errorOf(e) {
-  return {
-    name: e?.name,
-    message: e?.message,
-    statusCode: e?.statusCode,
-    code: e?.code ?? e?.details?.error?.code,
-  };
-}
-
-// step runs fn, prints {step, ...result} or {step, error} and stops the script on error.
-async function step(name, fn) {
-  let out;
-  try {
-    out = await fn();
-  } catch (e) {
-    print({ step: name, error: errorOf(e) });
-    console.error(`compat.mjs: step ${name} failed: ${e?.name === "RestError" ? e.message : e?.stack ?? e}`);
-    process.exit(1);
-  }
-  print({ step: name, ...out });
-}
-
-// expectError runs fn, which must fail: prints {step, error} (or {step, unexpected} when it
-// succeeded).
-async function expectError(name, fn) {
-  try {
-    const r = await fn();
-    print({ step: name, unexpected: r ?? null });
-  } catch (e) {
-    print({ step: name, error: errorOf(e) });
-  }
-}
 
 // summary keeps what the Go test asserts on, plus the whole resource as the client
 // deserialized it (so unknown properties can be seen).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"os/signal"
 	"syscall"
@@ -28,6 +29,7 @@ type serveFlags struct {
 	dataDir   string
 	store     string
 	secretKey string
+	etcd      []string
 	logLevel  string
 	pageSize  int
 	leaseTTL  time.Duration
@@ -72,6 +74,11 @@ other mlfleet commands work with no flags. Stop it with Ctrl-C (SIGINT) or SIGTE
 			if err := failpoint.FromEnv(); err != nil {
 				return usagef("%v", err)
 			}
+			for _, e := range f.etcd {
+				if u, err := url.Parse(e); err != nil || (u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "unix") || (u.Host == "" && u.Path == "") {
+					return usagef("--etcd-endpoints takes etcd client URLs such as http://10.0.0.5:2379 or unix:///run/etcd.sock, not %q", e)
+				}
+			}
 			if f.reads.PerHour < 0 || f.writes.PerHour < 0 || f.reads.Burst < 0 || f.writes.Burst < 0 {
 				return usagef("--rate-limit-* flags take a count of 0 or more")
 			}
@@ -90,7 +97,7 @@ other mlfleet commands work with no flags. Stop it with Ctrl-C (SIGINT) or SIGTE
 			logger := slog.New(slog.NewJSONHandler(streams.Err, &slog.HandlerOptions{Level: level}))
 			slog.SetDefault(logger)
 			return server.Run(cmd.Context(), server.Config{
-				Addr: f.addr, Home: f.dataDir, StoreDSN: f.store, SecretKeyFile: f.secretKey, PageSize: f.pageSize,
+				Addr: f.addr, Home: f.dataDir, StoreDSN: f.store, EtcdEndpoints: f.etcd, SecretKeyFile: f.secretKey, PageSize: f.pageSize,
 				TokenLifetime: f.tokenLifetime, MaxTokenLifetime: f.maxTokenLifetime,
 				LeaseTTL: f.leaseTTL, StepDelay: f.stepDelay, VersionsFile: f.versions, QuotaFile: f.quotas, HealthInterval: f.health, SweepInterval: f.sweep,
 				ReadLimit: f.reads, WriteLimit: f.writes, ActivityRetention: f.retention, ReplicaInterval: f.replicaInterval, MaxUploadSize: maxUpload, Logger: logger,
@@ -103,6 +110,7 @@ other mlfleet commands work with no flags. Stop it with Ctrl-C (SIGINT) or SIGTE
 	fl.StringVar(&f.dataDir, "data-dir", "", "Data directory (default $MLFLEET_HOME, else ~/.mlfleet)")
 	fl.StringVar(&f.store, "store", os.Getenv("MLFLEET_STORE"), "Store DSN: empty for SQLite in the data directory, or a postgres:// URL")
 	fl.StringVar(&f.secretKey, "secret-key-file", "", "With a postgres:// store: file holding the key (32+ characters) that every replica is given, which wraps the secrets they share (default $MLFLEET_SECRET_KEY)")
+	fl.StringSliceVar(&f.etcd, "etcd-endpoints", nil, "Client URLs (http://, https:// or unix://) of an existing etcd cluster in which embedded clusters keep their objects (default: kine on a postgres:// store, else an embedded etcd)")
 	fl.StringVar(&f.logLevel, "log-level", "info", "Log level: debug, info, warn, error")
 	fl.StringVar(&f.versions, "versions-file", "", "Kubernetes version catalog (JSON) replacing the built-in one")
 	fl.StringVar(&f.quotas, "quota-file", "", fmt.Sprintf("Quotas per subscription and region (JSON); default: %d managed clusters and %d vCPUs per subscription and region", quota.DefaultManagedClusters, quota.DefaultCores))

@@ -20,7 +20,12 @@ import (
 // started again (its delete operation resumes and finishes the job). Clusters start a
 // few at a time (ResumeParallelism), those a compute is attached to first: starts
 // compete for the same cores, so fewer at once bring the attached ones back sooner.
-func (s *Service) Resume(ctx context.Context) error {
+func (s *Service) Resume(ctx context.Context) error { return s.ResumeWhere(ctx, nil) }
+
+// ResumeWhere is Resume for the clusters whose provider id want accepts (nil: all): a
+// replica taking over clusters whose host has gone resumes only those not running here and
+// whose hosting lease has lapsed.
+func (s *Service) ResumeWhere(ctx context.Context, want func(providerID string) bool) error {
 	rows, err := s.cfg.Store.ListResources(ctx, store.ListOptions{Type: TypeManagedCluster})
 	if err != nil {
 		return fmt.Errorf("list clusters: %w", err)
@@ -59,7 +64,7 @@ func (s *Service) Resume(ctx context.Context) error {
 				if ctx.Err() != nil {
 					return
 				}
-				if err := s.resume(ctx, id); err != nil && ctx.Err() == nil {
+				if err := s.resume(ctx, id, want); err != nil && ctx.Err() == nil && !errors.Is(err, provider.ErrHostedElsewhere) {
 					s.log.Error("resume cluster", "cluster", id, "err", err)
 				}
 			}
@@ -96,7 +101,7 @@ func resumable(mc *ManagedCluster) bool {
 
 // resume brings one cluster up, under its lock, if it is still there and still resumable
 // once the lock is held (a delete may have started since Resume listed it).
-func (s *Service) resume(ctx context.Context, id string) error {
+func (s *Service) resume(ctx context.Context, id string, want func(string) bool) error {
 	unlock := s.locks.lock(id)
 	defer unlock()
 	r, err := s.cfg.Store.GetResource(ctx, id)
@@ -113,6 +118,9 @@ func (s *Service) resume(ctx context.Context, id string) error {
 	spec, err := s.spec(ctx, r, mc)
 	if err != nil {
 		return err
+	}
+	if want != nil && !want(spec.ID) {
+		return nil
 	}
 	prov, err := s.provider(mc.Properties.Mlfleet.Provider)
 	if err != nil {
@@ -276,7 +284,7 @@ func (s *Service) failedUpdate(ctx context.Context, run *operations.Run, _ error
 		return err
 	}
 	// Resume skipped it while it was Updating: make sure it runs, as it is stored.
-	return s.resume(ctx, in.ID)
+	return s.resume(ctx, in.ID, nil)
 }
 
 func (s *Service) applyUpdate(ctx context.Context, run *operations.Run, in updateOp) error {
@@ -375,4 +383,30 @@ func (s *Service) spec(ctx context.Context, r *store.Resource, mc *ManagedCluste
 		spec.Kubeconfig = kc
 	}
 	return spec, nil
+}
+
+// FQDNs returns the provider id of every stored cluster by its fqdn (lower-case), public or
+// private: the names the front door routes by.
+func (s *Service) FQDNs(ctx context.Context) (map[string]string, error) {
+	rows, err := s.cfg.Store.ListResources(ctx, store.ListOptions{Type: TypeManagedCluster})
+	if err != nil {
+		return nil, fmt.Errorf("list clusters: %w", err)
+	}
+	out := map[string]string{}
+	for _, r := range rows {
+		mc, err := decode(r)
+		if err != nil {
+			continue
+		}
+		p := mc.Properties
+		if p.Mlfleet.ClusterID == "" {
+			continue
+		}
+		for _, f := range []*string{p.FQDN, p.PrivateFQDN} {
+			if f != nil && *f != "" {
+				out[strings.ToLower(*f)] = p.Mlfleet.ClusterID
+			}
+		}
+	}
+	return out, nil
 }

@@ -37,6 +37,8 @@ type Listener struct {
 	net.Listener
 	resolve Resolver
 	log     *slog.Logger
+	// trustProxy, when set, tells the peers whose connections may start with a PROXY line.
+	trustProxy func(net.Addr) bool
 
 	conns chan net.Conn
 	errs  chan error
@@ -47,11 +49,14 @@ type Listener struct {
 
 // New starts serving the front door on ln. Connections for clusters go to their targets;
 // the others come out of Accept.
-func New(ln net.Listener, r Resolver, log *slog.Logger) *Listener {
+func New(ln net.Listener, r Resolver, log *slog.Logger, opts ...Option) *Listener {
 	if log == nil {
 		log = slog.Default()
 	}
 	l := &Listener{Listener: ln, resolve: r, log: log, conns: make(chan net.Conn), errs: make(chan error, 1), done: make(chan struct{})}
+	for _, o := range opts {
+		o(l)
+	}
 	l.wg.Add(1)
 	go l.acceptLoop()
 	return l
@@ -84,6 +89,27 @@ func (l *Listener) acceptLoop() {
 // route reads conn's ClientHello and sends conn where its server name says.
 func (l *Listener) route(conn net.Conn) {
 	_ = conn.SetReadDeadline(time.Now().Add(helloTimeout))
+	if l.trustProxy != nil && l.trustProxy(conn.RemoteAddr()) {
+		// A peer's connection may start with a PROXY line ('P'); a TLS one starts 0x16.
+		first := make([]byte, 1)
+		if _, err := io.ReadFull(conn, first); err != nil {
+			conn.Close()
+			return
+		}
+		if first[0] == 'P' {
+			client, err := readProxyLine(conn)
+			if err != nil {
+				l.log.Debug("front door: bad PROXY line from a peer", "peer", conn.RemoteAddr().String(), "err", err)
+				conn.Close()
+				return
+			}
+			if client != nil {
+				conn = &proxiedConn{Conn: conn, remote: client}
+			}
+		} else {
+			conn = &replayConn{Conn: conn, head: first}
+		}
+	}
 	name, hello := peekServerName(conn)
 	_ = conn.SetReadDeadline(time.Time{})
 	replay := &replayConn{Conn: conn, head: hello}

@@ -23,9 +23,10 @@ type echoTarget struct {
 	cert    tls.Certificate
 	allowed atomic.Bool
 	served  atomic.Int32
+	asked   atomic.Value // the net.Addr Allows was last asked about
 }
 
-func (e *echoTarget) Allows(net.Addr) bool { return e.allowed.Load() }
+func (e *echoTarget) Allows(a net.Addr) bool { e.asked.Store(a.String()); return e.allowed.Load() }
 
 func (e *echoTarget) Serve(conn net.Conn) {
 	e.served.Add(1)
@@ -54,6 +55,11 @@ type fixture struct {
 }
 
 func newFixture(t testing.TB, names ...string) *fixture {
+	t.Helper()
+	return newFixtureWith(t, nil, names...)
+}
+
+func newFixtureWith(t testing.TB, opts []Option, names ...string) *fixture {
 	t.Helper()
 	certPEM, keyPEM, err := pki.NewCAPEM("test CA")
 	if err != nil {
@@ -85,7 +91,7 @@ func newFixture(t testing.TB, names ...string) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.ln = New(raw, r, nil)
+	f.ln = New(raw, r, nil, opts...)
 	t.Cleanup(func() { f.ln.Close() })
 
 	// The control plane's own server: TLS with a certificate for 127.0.0.1, answering

@@ -16,6 +16,8 @@ var (
 	ErrNotFound = errors.New("cluster not found")
 	// ErrUnsupported means the provider cannot do this (see Info).
 	ErrUnsupported = errors.New("not supported by this provider")
+	// ErrHostedElsewhere means another replica hosts the cluster (it holds its lease).
+	ErrHostedElsewhere = errors.New("the cluster is hosted by another replica")
 	// ErrNoLogs means a pod has no log to read: it does not exist, or runs nothing whose
 	// output the provider keeps.
 	ErrNoLogs = errors.New("no logs for this pod")

@@ -13,10 +13,17 @@ import (
 	"github.com/mlfleet/mlfleet/internal/provider/external"
 )
 
+// clusterState says where embedded clusters keep their objects: an external etcd if etcd is
+// set, else kine on the PostgreSQL store if kineDSN is set, else the embedded etcd.
+type clusterState struct {
+	etcd    []string
+	kineDSN string
+}
+
 // startProviders starts the cluster providers and returns them by name, the embedded one
 // (the front door at frontDoor, host:port, finds its clusters), and a function that stops
 // them (keeping their data).
-func startProviders(ctx context.Context, cfg Config, sizes *catalog.VMSizes, frontDoor string, log *slog.Logger) (map[string]provider.Provider, *embedded.Provider, func(), error) {
+func startProviders(ctx context.Context, cfg Config, sizes *catalog.VMSizes, frontDoor string, state clusterState, log *slog.Logger) (map[string]provider.Provider, *embedded.Provider, func(), error) {
 	python, err := inference.ResolvePython(ctx, cfg.Python)
 	switch {
 	case err != nil && cfg.Python != "":
@@ -32,6 +39,13 @@ func startProviders(ctx context.Context, cfg Config, sizes *catalog.VMSizes, fro
 		return nil, nil, nil, err
 	}
 	emb.ServeThrough(frontDoor)
+	switch {
+	case len(state.etcd) > 0:
+		emb.UseEtcd(state.etcd)
+	case state.kineDSN != "":
+		emb.UseKine(state.kineDSN)
+	}
+	log.Info("embedded clusters keep their objects in " + emb.StateBackend())
 	providers := map[string]provider.Provider{"embedded": emb, "external": external.New(sizes, external.WithRouterImage(cfg.RouterImage))}
 	stop := func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

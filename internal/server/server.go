@@ -39,10 +39,12 @@ import (
 	"github.com/mlfleet/mlfleet/internal/containerservice"
 	"github.com/mlfleet/mlfleet/internal/endpoints"
 	"github.com/mlfleet/mlfleet/internal/frontdoor"
+	"github.com/mlfleet/mlfleet/internal/hosting"
 	"github.com/mlfleet/mlfleet/internal/mlassets"
 	"github.com/mlfleet/mlfleet/internal/operations"
 	"github.com/mlfleet/mlfleet/internal/pki"
 	"github.com/mlfleet/mlfleet/internal/policy"
+	"github.com/mlfleet/mlfleet/internal/provider/embedded"
 	"github.com/mlfleet/mlfleet/internal/quota"
 	"github.com/mlfleet/mlfleet/internal/replicas"
 	"github.com/mlfleet/mlfleet/internal/resources"
@@ -63,6 +65,10 @@ type Config struct {
 	// StoreDSN selects the store: "" means SQLite in Home/mlfleet.db; a postgres:// URL
 	// means a PostgreSQL shared with other replicas.
 	StoreDSN string
+	// EtcdEndpoints, when set, are the client URLs of an existing etcd cluster in which
+	// embedded clusters keep their objects. Otherwise they use kine on the PostgreSQL store,
+	// or the embedded etcd with SQLite.
+	EtcdEndpoints []string
 	// SecretKeyFile holds the replica key that wraps the secrets replicas of a PostgreSQL
 	// store share (the encryption key, the CA, the token-signing key); "" means
 	// $MLFLEET_SECRET_KEY. Required with PostgreSQL, unused with SQLite.
@@ -256,9 +262,34 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	}
 	defer ln.Close()
 	frontDoor := urlHost(ln.Addr().(*net.TCPAddr), host)
-	providers, emb, closeProviders, err := startProviders(ctx, cfg, sizes, frontDoor, log)
+	replicaID, err := replicas.LoadOrCreateID(filepath.Join(cfg.Home, replicaIDFile))
 	if err != nil {
 		return err
+	}
+	// With a shared store a cluster runs on one replica at a time: the holder of its lease.
+	var keeper *hosting.Keeper
+	var emb *embedded.Provider
+	if !sqlite {
+		keeper = hosting.New(hosting.Config{Store: st, ID: replicaID, Logger: log,
+			OnLost: func(id string) { emb.Fence(id) }})
+		defer func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := keeper.Close(ctx); err != nil {
+				log.Warn("release hosting leases", "err", err)
+			}
+		}()
+	}
+	state := clusterState{etcd: cfg.EtcdEndpoints}
+	if !sqlite {
+		state.kineDSN = cfg.StoreDSN
+	}
+	providers, emb, closeProviders, err := startProviders(ctx, cfg, sizes, frontDoor, state, log)
+	if err != nil {
+		return err
+	}
+	if keeper != nil {
+		emb.HostBy(leases{keeper})
 	}
 	defer closeProviders()
 	policies := policy.New(st, rs)
@@ -339,9 +370,8 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		log.Error("resume clusters", "err", err)
 	}
 	computes.Start(engineCtx)
-	replicaID, err := replicas.LoadOrCreateID(filepath.Join(cfg.Home, replicaIDFile))
-	if err != nil {
-		return err
+	if keeper != nil {
+		go takeOver(engineCtx, st, emb, clusters, hosting.DefaultTTL, log)
 	}
 	heartbeat, err := replicas.Start(ctx, replicas.Config{Store: st, ID: replicaID, Address: frontDoor,
 		Interval: cfg.ReplicaInterval, Clusters: emb.Running, Logger: log})
@@ -353,7 +383,20 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	sweep.Start(engineCtx)
 
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.ServeTLS(frontdoor.New(ln, emb, log), "", "") }()
+	var door *frontdoor.Listener
+	if keeper != nil {
+		// Clusters other replicas host are reached through them, with the client's address.
+		interval := cfg.ReplicaInterval
+		if interval <= 0 {
+			interval = replicas.DefaultInterval
+		}
+		pr := &peers{self: replicaID, st: st, clusters: clusters, alive: replicas.LostAfter * interval, log: log}
+		go pr.run(engineCtx, 2*time.Second)
+		door = frontdoor.New(ln, frontdoor.Chain{emb, pr}, log, frontdoor.TrustProxyFrom(pr.trusts))
+	} else {
+		door = frontdoor.New(ln, emb, log)
+	}
+	go func() { serveErr <- srv.ServeTLS(door, "", "") }()
 	log.Info("serving", "url", url, "home", cfg.Home)
 	fmt.Fprintf(out, "mlfleet is serving at %s\n", url)
 	fmt.Fprintf(out, "  home:         %s\n", cfg.Home)

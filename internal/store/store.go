@@ -344,6 +344,19 @@ type Store interface {
 	// DeleteSilentReplicas removes the rows of replicas silent for longer than d.
 	DeleteSilentReplicas(ctx context.Context, d time.Duration) (int, error)
 
+	// AcquireClusterLease grants holder the cluster's hosting lease for ttl (database
+	// clock) if it is free, expired or already holder's; it returns the lease and whether
+	// holder holds it.
+	AcquireClusterLease(ctx context.Context, clusterID, holder string, ttl time.Duration) (*ClusterLease, bool, error)
+	// RenewClusterLease extends holder's unexpired lease under token; false: lost.
+	RenewClusterLease(ctx context.Context, clusterID, holder string, token int64, ttl time.Duration) (bool, error)
+	// ReleaseClusterLease ends holder's lease under token at once.
+	ReleaseClusterLease(ctx context.Context, clusterID, holder string, token int64) error
+	// DeleteClusterLease removes a deleted cluster's lease row.
+	DeleteClusterLease(ctx context.Context, clusterID string) error
+	// ListClusterLeases returns every cluster lease, ordered by cluster id.
+	ListClusterLeases(ctx context.Context) ([]*ClusterLease, error)
+
 	// CreatePrincipal stores p. Returns ErrConflict when its id or login is taken.
 	CreatePrincipal(ctx context.Context, p *Principal) error
 	// GetPrincipal returns the principal whose id or login is ref (any case), or ErrNotFound.

@@ -127,6 +127,8 @@ func runContract(t *testing.T, newDatabase func(t *testing.T) func() Store) {
 		{"ActivityEvents", testActivityEvents},
 		{"SharedSecrets", testSharedSecrets},
 		{"Replicas", testReplicas},
+		{"ClusterLeases", testClusterLeases},
+		{"ClusterLeaseRace", testClusterLeaseRace},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

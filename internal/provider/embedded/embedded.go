@@ -1,6 +1,7 @@
 // Package embedded is mlfleet's default cluster provider: every cluster is a real
-// kube-apiserver (k8s.io/kubernetes, run inside mlfleet) on one embedded etcd shared by all
-// clusters under per-cluster key prefixes, made to behave like a small AKS cluster by
+// kube-apiserver (k8s.io/kubernetes, run inside mlfleet) on one etcd API shared by all
+// clusters under per-cluster key prefixes (the embedded etcd by default; kine on the store's
+// PostgreSQL with several replicas, or an external etcd), made to behave like a small AKS cluster by
 // clusterruntime (upstream controllers, simulated nodes sized after the VM size, a pod
 // scheduler/kubelet stand-in and load balancers). Cluster data lives under the provider's
 // directory, so clusters survive a restart of mlfleet; Delete removes it.
@@ -19,6 +20,7 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
 
 	"github.com/mlfleet/mlfleet/internal/catalog"
 	"github.com/mlfleet/mlfleet/internal/frontdoor"
@@ -39,11 +41,17 @@ type Provider struct {
 	log     *slog.Logger
 	python  string
 
-	etcdOnce sync.Once
-	etcd     *kubeapiserver.Etcd
-	etcdErr  error
+	// state is where clusters keep their objects: the embedded etcd (default), kine on
+	// a PostgreSQL database (UseKine) or an external etcd (UseEtcd).
+	kineDSN       string
+	etcdEndpoints []string
+	stateOnce     sync.Once
+	state         stateStore
+	stateErr      error
 
 	frontDoor string
+	// leases, when set, makes this replica host a cluster only while it holds its lease.
+	leases Leases
 
 	mu       sync.Mutex
 	clusters map[string]*cluster
@@ -88,6 +96,41 @@ func New(dir string, sizes *catalog.VMSizes, log *slog.Logger, opts ...Option) (
 	return p, nil
 }
 
+// Leases are the hosting leases of this replica (hosting.Keeper): with them, a cluster
+// starts here only once this replica holds its lease, and stops when the lease is lost.
+type Leases interface {
+	Acquire(ctx context.Context, clusterID string) (token int64, holder string, err error)
+	Release(ctx context.Context, clusterID string) error
+}
+
+// HostBy makes the provider host a cluster only while this replica holds its lease in
+// leases; Ensure on a cluster another replica hosts returns provider.ErrHostedElsewhere.
+// The lease keeper must call Fence when it loses a lease. Call it before the first Ensure.
+func (p *Provider) HostBy(leases Leases) { p.leases = leases }
+
+// Fence stops serving a cluster whose lease this replica lost, at once: it leaves the front
+// door first, then its runtime and apiserver stop (in the background), keeping the data.
+func (p *Provider) Fence(id string) {
+	p.mu.Lock()
+	c := p.clusters[id]
+	srv := p.up[id]
+	p.mu.Unlock()
+	if srv != nil {
+		p.unregister(srv)
+	}
+	if c == nil {
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		p.stop(ctx, c)
+		p.log.Warn("cluster fenced: its hosting lease was lost", "cluster", c.spec.Name, "id", id)
+	}()
+}
+
 // ServeThrough makes the clusters started from now on hand out kubeconfigs that reach them
 // through the front door at hostPort (the control plane's address), by their FQDN as TLS
 // server name; the front door finds them with Resolve. Call it before the first Ensure.
@@ -116,11 +159,58 @@ func (p *Provider) Info() provider.Info {
 		EnforcesAuthorizedIPRanges: true, Versions: []string{p.version}, ServesEndpoints: true}
 }
 
-func (p *Provider) startEtcd(ctx context.Context) (*kubeapiserver.Etcd, error) {
-	p.etcdOnce.Do(func() {
-		p.etcd, p.etcdErr = kubeapiserver.StartEtcd(ctx, filepath.Join(p.dir, "etcd"))
+// stateStore serves the etcd API that clusters' apiservers keep their objects in.
+type stateStore interface {
+	Endpoints() []string
+	Close(ctx context.Context) error
+}
+
+// externalEtcd is an etcd cluster that mlfleet does not run.
+type externalEtcd []string
+
+func (e externalEtcd) Endpoints() []string       { return append([]string(nil), e...) }
+func (externalEtcd) Close(context.Context) error { return nil }
+
+// UseKine makes clusters keep their objects in the PostgreSQL database of dsn (a postgres://
+// URL, usually the store's), through kine run in this process, instead of the embedded etcd:
+// their apiservers then hold no state, and any replica on the database can serve them. Call
+// it before the first Ensure.
+func (p *Provider) UseKine(dsn string) { p.kineDSN = dsn }
+
+// UseEtcd makes clusters keep their objects in the etcd cluster at endpoints (client URLs)
+// instead of the embedded etcd. Call it before the first Ensure.
+func (p *Provider) UseEtcd(endpoints []string) { p.etcdEndpoints = endpoints }
+
+// StateBackend names where clusters keep their objects: "kine", "etcd" (external) or
+// "embedded-etcd".
+func (p *Provider) StateBackend() string {
+	switch {
+	case p.kineDSN != "":
+		return "kine"
+	case len(p.etcdEndpoints) > 0:
+		return "etcd"
+	}
+	return "embedded-etcd"
+}
+
+func (p *Provider) startState(ctx context.Context) (stateStore, error) {
+	p.stateOnce.Do(func() {
+		switch {
+		case p.kineDSN != "":
+			var k *kubeapiserver.Kine
+			if k, p.stateErr = kubeapiserver.StartKine(ctx, p.kineDSN, filepath.Join(p.dir, "kine")); p.stateErr == nil {
+				p.state = k
+			}
+		case len(p.etcdEndpoints) > 0:
+			p.state = externalEtcd(p.etcdEndpoints)
+		default:
+			var e *kubeapiserver.Etcd
+			if e, p.stateErr = kubeapiserver.StartEtcd(ctx, filepath.Join(p.dir, "etcd")); p.stateErr == nil {
+				p.state = e
+			}
+		}
 	})
-	return p.etcd, p.etcdErr
+	return p.state, p.stateErr
 }
 
 func (p *Provider) entry(id string) *cluster {
@@ -144,7 +234,18 @@ func (p *Provider) Ensure(ctx context.Context, spec provider.ClusterSpec) (*prov
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.server == nil {
+		if p.leases != nil {
+			if _, holder, err := p.leases.Acquire(ctx, spec.ID); err != nil {
+				if holder != "" {
+					return nil, fmt.Errorf("%w (replica %s)", provider.ErrHostedElsewhere, holder)
+				}
+				return nil, fmt.Errorf("hosting lease of %s: %w", spec.Name, err)
+			}
+		}
 		if err := p.start(ctx, c, spec); err != nil {
+			if p.leases != nil {
+				_ = p.leases.Release(context.WithoutCancel(ctx), spec.ID)
+			}
 			return nil, err
 		}
 	}
@@ -176,13 +277,13 @@ func autoscalerConfig(spec provider.ClusterSpec) clusterruntime.AutoscalerConfig
 }
 
 func (p *Provider) start(ctx context.Context, c *cluster, spec provider.ClusterSpec) error {
-	etcd, err := p.startEtcd(context.WithoutCancel(ctx))
+	state, err := p.startState(context.WithoutCancel(ctx))
 	if err != nil {
-		return fmt.Errorf("start etcd: %w", err)
+		return fmt.Errorf("start %s: %w", p.StateBackend(), err)
 	}
 	start := time.Now()
 	srv, err := kubeapiserver.Start(ctx, kubeapiserver.Config{
-		ID: spec.ID, DataDir: filepath.Join(p.dir, spec.ID), EtcdEndpoints: etcd.Endpoints(),
+		ID: spec.ID, DataDir: filepath.Join(p.dir, spec.ID), EtcdEndpoints: state.Endpoints(),
 		ServiceCIDR: spec.ServiceCIDR, AuthorizedIPRanges: spec.AuthorizedIPRanges,
 		ServerName: strings.ToLower(spec.FQDN), FrontDoor: p.frontDoor,
 	})
@@ -298,11 +399,16 @@ func (p *Provider) Delete(ctx context.Context, id string) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	p.stop(ctx, c)
-	etcd, err := p.startEtcd(context.WithoutCancel(ctx))
-	if err != nil {
-		return fmt.Errorf("start etcd: %w", err)
+	if p.leases != nil {
+		if err := p.leases.Release(ctx, id); err != nil {
+			p.log.Warn("release hosting lease", "id", id, "err", err)
+		}
 	}
-	if err := deletePrefix(ctx, etcd.Endpoints(), "/clusters/"+id+"/"); err != nil {
+	state, err := p.startState(context.WithoutCancel(ctx))
+	if err != nil {
+		return fmt.Errorf("start %s: %w", p.StateBackend(), err)
+	}
+	if err := deletePrefix(ctx, state.Endpoints(), "/clusters/"+id+"/"); err != nil {
 		return fmt.Errorf("delete objects of %s: %w", id, err)
 	}
 	if err := os.RemoveAll(filepath.Join(p.dir, id)); err != nil {
@@ -314,14 +420,30 @@ func (p *Provider) Delete(ctx context.Context, id string) error {
 	return nil
 }
 
+// deletePrefix deletes every key under prefix, one key at a time with the transaction an
+// apiserver uses (delete if unchanged since read): kine supports no other kind of delete.
 func deletePrefix(ctx context.Context, endpoints []string, prefix string) error {
-	cli, err := clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: 5 * time.Second, Logger: nil})
+	cli, err := clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
 	if err != nil {
 		return err
 	}
 	defer cli.Close()
-	_, err = cli.Delete(ctx, prefix, clientv3.WithPrefix())
-	return err
+	for {
+		resp, err := cli.Get(ctx, prefix, clientv3.WithPrefix(), clientv3.WithLimit(500))
+		if err != nil {
+			return err
+		}
+		if len(resp.Kvs) == 0 {
+			return nil
+		}
+		for _, kv := range resp.Kvs {
+			key := string(kv.Key)
+			if _, err := cli.Txn(ctx).If(clientv3.Compare(clientv3.ModRevision(key), "=", kv.ModRevision)).
+				Then(clientv3.OpDelete(key)).Else(clientv3.OpGet(key)).Commit(); err != nil {
+				return err
+			}
+		}
+	}
 }
 
 // Running returns the ids of the clusters running in this process, sorted. It never
@@ -412,8 +534,8 @@ func (p *Provider) Close(ctx context.Context) error {
 		}()
 	}
 	wg.Wait()
-	if p.etcd != nil {
-		return p.etcd.Close(ctx)
+	if p.state != nil {
+		return p.state.Close(ctx)
 	}
 	return nil
 }

@@ -1,0 +1,129 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// ClusterLease is the lease that makes one replica the host of an embedded cluster.
+type ClusterLease struct {
+	// ClusterID is the cluster's provider id.
+	ClusterID string
+	// Holder is the id of the replica that holds (or last held) the lease.
+	Holder string
+	// Token is the fencing token of the current grant: it grows at every grant, never on
+	// renewal.
+	Token int64
+	// Remaining is how long the lease has left, on the database's clock, when it was read
+	// (zero or less: expired). A holder must stop serving the cluster within Remaining of
+	// the moment it sent the statement that returned it.
+	Remaining time.Duration
+}
+
+// AcquireClusterLease grants holder the cluster's lease for ttl if nobody holds it, if it
+// has expired (the token then grows by one), or if holder already holds it (a renewal,
+// same token). It returns the lease as it now stands and whether holder holds it.
+func (s *sqlStore) AcquireClusterLease(ctx context.Context, clusterID, holder string, ttl time.Duration) (*ClusterLease, bool, error) {
+	if clusterID == "" || holder == "" || ttl <= 0 {
+		return nil, false, fmt.Errorf("acquire cluster lease: empty cluster id or holder, or ttl %v", ttl)
+	}
+	if err := s.hit("AcquireClusterLease", "before"); err != nil {
+		return nil, false, fmt.Errorf("acquire lease of cluster %s: %w", clusterID, err)
+	}
+	now := s.d.nowMillis
+	_, err := s.exec(ctx, `INSERT INTO cluster_leases (cluster_id, holder, token, expires_at) VALUES (?, ?, 1, `+now+` + CAST(? AS BIGINT))
+	ON CONFLICT (cluster_id) DO UPDATE SET
+		token = CASE WHEN cluster_leases.holder = excluded.holder AND cluster_leases.expires_at > `+now+` THEN cluster_leases.token ELSE cluster_leases.token + 1 END,
+		holder = excluded.holder, expires_at = excluded.expires_at
+	WHERE cluster_leases.holder = excluded.holder OR cluster_leases.expires_at <= `+now,
+		clusterID, holder, ttl.Milliseconds())
+	if err != nil {
+		return nil, false, fmt.Errorf("acquire lease of cluster %s: %w", clusterID, err)
+	}
+	l, err := s.readClusterLease(ctx, clusterID)
+	if err != nil {
+		return nil, false, fmt.Errorf("acquire lease of cluster %s: %w", clusterID, err)
+	}
+	return l, l.Holder == holder && l.Remaining > 0, s.hit("AcquireClusterLease", "after")
+}
+
+// RenewClusterLease extends holder's lease by ttl from now if holder still holds it under
+// token and it has not expired. It returns false when the lease is lost: the caller must
+// stop serving the cluster.
+func (s *sqlStore) RenewClusterLease(ctx context.Context, clusterID, holder string, token int64, ttl time.Duration) (bool, error) {
+	if err := s.hit("RenewClusterLease", "before"); err != nil {
+		return false, fmt.Errorf("renew lease of cluster %s: %w", clusterID, err)
+	}
+	now := s.d.nowMillis
+	n, err := s.exec(ctx, `UPDATE cluster_leases SET expires_at = `+now+` + CAST(? AS BIGINT)
+	WHERE cluster_id = ? AND holder = ? AND token = ? AND expires_at > `+now, ttl.Milliseconds(), clusterID, holder, token)
+	if err != nil {
+		return false, fmt.Errorf("renew lease of cluster %s: %w", clusterID, err)
+	}
+	return n == 1, s.hit("RenewClusterLease", "after")
+}
+
+// ReleaseClusterLease ends holder's lease under token at once, so that another replica can
+// take the cluster without waiting for it to expire. Releasing a lease one no longer holds
+// does nothing.
+func (s *sqlStore) ReleaseClusterLease(ctx context.Context, clusterID, holder string, token int64) error {
+	if err := s.hit("ReleaseClusterLease", "before"); err != nil {
+		return fmt.Errorf("release lease of cluster %s: %w", clusterID, err)
+	}
+	if _, err := s.exec(ctx, `UPDATE cluster_leases SET expires_at = 0 WHERE cluster_id = ? AND holder = ? AND token = ?`,
+		clusterID, holder, token); err != nil {
+		return fmt.Errorf("release lease of cluster %s: %w", clusterID, err)
+	}
+	return s.hit("ReleaseClusterLease", "after")
+}
+
+// DeleteClusterLease removes a deleted cluster's lease row (missing: no error).
+func (s *sqlStore) DeleteClusterLease(ctx context.Context, clusterID string) error {
+	if err := s.hit("DeleteClusterLease", "before"); err != nil {
+		return fmt.Errorf("delete lease of cluster %s: %w", clusterID, err)
+	}
+	if _, err := s.exec(ctx, `DELETE FROM cluster_leases WHERE cluster_id = ?`, clusterID); err != nil {
+		return fmt.Errorf("delete lease of cluster %s: %w", clusterID, err)
+	}
+	return s.hit("DeleteClusterLease", "after")
+}
+
+// ListClusterLeases returns every cluster lease, ordered by cluster id, with Remaining
+// measured on the database's clock.
+func (s *sqlStore) ListClusterLeases(ctx context.Context) ([]*ClusterLease, error) {
+	rows, err := s.q.QueryContext(ctx, s.d.rebind(`SELECT cluster_id, holder, token, expires_at - `+s.d.nowMillis+`
+	FROM cluster_leases ORDER BY cluster_id`))
+	if err != nil {
+		return nil, fmt.Errorf("list cluster leases: %w", s.d.translate(err))
+	}
+	defer rows.Close()
+	out := []*ClusterLease{}
+	for rows.Next() {
+		var l ClusterLease
+		var ms int64
+		if err := rows.Scan(&l.ClusterID, &l.Holder, &l.Token, &ms); err != nil {
+			return nil, fmt.Errorf("list cluster leases: %w", err)
+		}
+		l.Remaining = time.Duration(ms) * time.Millisecond
+		out = append(out, &l)
+	}
+	return out, rows.Err()
+}
+
+func (s *sqlStore) readClusterLease(ctx context.Context, clusterID string) (*ClusterLease, error) {
+	l := &ClusterLease{ClusterID: clusterID}
+	var ms int64
+	err := s.q.QueryRowContext(ctx, s.d.rebind(`SELECT holder, token, expires_at - `+s.d.nowMillis+` FROM cluster_leases WHERE cluster_id = ?`),
+		clusterID).Scan(&l.Holder, &l.Token, &ms)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("no lease row for cluster %s", clusterID)
+	}
+	if err != nil {
+		return nil, s.d.translate(err)
+	}
+	l.Remaining = time.Duration(ms) * time.Millisecond
+	return l, nil
+}

@@ -1,0 +1,106 @@
+package integration
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/mlfleet/mlfleet/pkg/mlfleet"
+)
+
+// TestKineRestartKeepsClusters is TestRestartKeepsClusters on a PostgreSQL store, where the
+// embedded clusters keep their objects in the database through kine: `mlfleet serve` is
+// killed with SIGKILL and started again, and the old kubeconfig finds the cluster's objects.
+// The objects are rows of kine's table, and no embedded etcd was started; deleting the
+// cluster deletes them.
+func TestKineRestartKeepsClusters(t *testing.T) {
+	dsn := os.Getenv("MLFLEET_TEST_POSTGRES")
+	if dsn == "" {
+		t.Skip("MLFLEET_TEST_POSTGRES is not set")
+	}
+	t.Parallel()
+	dsn = freshSchema(t, dsn)
+	home := t.TempDir()
+	p, cfg := startServerProcess(t, home, "127.0.0.1:0", "--store", dsn)
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(cfg.Server, "https://"))
+	c, err := mlfleet.NewClient(mlfleet.WithHome(home))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := c.CreateResourceGroup(ctx, "rg", "westus", nil); err != nil {
+		t.Fatal(err)
+	}
+	createCluster(t, c, "rg", "onkine", 1, "Standard_D2_v2", nil)
+	admin, err := c.ClusterCredentials(ctx, "rg", "onkine", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := kubeClient(t, admin)
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "survivor"}, Data: map[string]string{"k": "v"}}
+	if _, err := k.CoreV1().ConfigMaps("default").Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-p.done
+	if _, err := k.Discovery().ServerVersion(); err == nil {
+		t.Fatal("the cluster's API server still answers after mlfleet was killed")
+	}
+
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var rows int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM kine WHERE name LIKE '/clusters/%/configmaps/default/survivor'`).Scan(&rows); err != nil {
+		t.Fatalf("read kine's table: %v", err)
+	}
+	if rows == 0 {
+		t.Error("the ConfigMap is not in kine's table")
+	}
+	if _, err := os.Stat(filepath.Join(home, "clusters", "etcd")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("an embedded etcd directory exists on a PostgreSQL store: %v", err)
+	}
+
+	startServerProcess(t, home, "127.0.0.1:"+port, "--store", dsn)
+	eventually(t, 60*time.Second, "cluster back after restart", func() error {
+		got, err := k.CoreV1().ConfigMaps("default").Get(ctx, "survivor", metav1.GetOptions{})
+		if err == nil && got.Data["k"] != "v" {
+			return errors.New("ConfigMap data changed")
+		}
+		return err
+	})
+	eventually(t, 30*time.Second, "node ready after restart", nodeCount(ctx, k, 1))
+
+	// Deleting the cluster deletes its objects from kine's table (kine has no range delete,
+	// so the provider deletes them one by one).
+	poller, err := c.BeginDeleteManagedCluster(ctx, "rg", "onkine")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := poller.Wait(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	var live int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT DISTINCT ON (name) name, deleted FROM kine
+		WHERE name LIKE '/clusters/%' ORDER BY name, id DESC) AS latest WHERE deleted = 0`).Scan(&live); err != nil {
+		t.Fatal(err)
+	}
+	if live != 0 {
+		t.Errorf("%d of the deleted cluster's keys are still live in kine's table", live)
+	}
+}

@@ -795,7 +795,7 @@ func (e *fpEnv) invariants(what string) {
 	// Data directories of embedded clusters: exactly those of stored clusters.
 	entries, _ := os.ReadDir(filepath.Join(e.home, "clusters"))
 	for _, d := range entries {
-		if d.IsDir() && d.Name() != "etcd" && !clusterDirs[d.Name()] {
+		if d.IsDir() && d.Name() != "etcd" && d.Name() != "kine" && !clusterDirs[d.Name()] { // etcd, kine: the clusters' shared state store
 			fail("cluster data directory %s has no cluster", d.Name())
 		}
 	}

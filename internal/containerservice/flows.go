@@ -385,6 +385,25 @@ func (s *Service) spec(ctx context.Context, r *store.Resource, mc *ManagedCluste
 	return spec, nil
 }
 
+// ProviderIDs returns the provider id of every stored cluster, whatever its state.
+func (s *Service) ProviderIDs(ctx context.Context) (map[string]bool, error) {
+	rows, err := s.cfg.Store.ListResources(ctx, store.ListOptions{Type: TypeManagedCluster})
+	if err != nil {
+		return nil, fmt.Errorf("list clusters: %w", err)
+	}
+	out := map[string]bool{}
+	for _, r := range rows {
+		mc, err := decode(r)
+		if err != nil {
+			return nil, err
+		}
+		if id := mc.Properties.Mlfleet.ClusterID; id != "" {
+			out[id] = true
+		}
+	}
+	return out, nil
+}
+
 // FQDNs returns the provider id of every stored cluster by its fqdn (lower-case), public or
 // private: the names the front door routes by.
 func (s *Service) FQDNs(ctx context.Context) (map[string]string, error) {

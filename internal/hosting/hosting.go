@@ -169,6 +169,25 @@ func (k *Keeper) Release(ctx context.Context, clusterID string) error {
 	return k.cfg.Store.ReleaseClusterLease(ctx, clusterID, k.cfg.ID, h.token)
 }
 
+// Seize takes the cluster's lease from whichever replica holds it, so that this replica can
+// delete the cluster, and returns how long the previous holder may still serve it: it
+// stops at the latest when its lease would have lapsed. The caller waits that long before
+// removing what the host writes to. A lease this replica held is released first.
+func (k *Keeper) Seize(ctx context.Context, clusterID string) (time.Duration, error) {
+	if err := k.Release(ctx, clusterID); err != nil {
+		return 0, err
+	}
+	return k.cfg.Store.SeizeClusterLease(ctx, clusterID, k.cfg.ID, k.cfg.TTL)
+}
+
+// Forget removes a deleted cluster's lease row.
+func (k *Keeper) Forget(ctx context.Context, clusterID string) error {
+	if err := k.Release(ctx, clusterID); err != nil {
+		return err
+	}
+	return k.cfg.Store.DeleteClusterLease(ctx, clusterID)
+}
+
 // Held returns the ids of the clusters whose leases this replica holds, sorted.
 func (k *Keeper) Held() []string {
 	k.mu.Lock()

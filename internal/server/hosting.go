@@ -2,12 +2,14 @@ package server
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 
 	"github.com/mlfleet/mlfleet/internal/containerservice"
 	"github.com/mlfleet/mlfleet/internal/hosting"
 	"github.com/mlfleet/mlfleet/internal/provider/embedded"
+	"github.com/mlfleet/mlfleet/internal/secrets"
 	"github.com/mlfleet/mlfleet/internal/store"
 )
 
@@ -20,6 +22,12 @@ func (l leases) Acquire(ctx context.Context, id string) (int64, string, error) {
 }
 
 func (l leases) Release(ctx context.Context, id string) error { return l.k.Release(ctx, id) }
+
+func (l leases) Seize(ctx context.Context, id string) (time.Duration, error) {
+	return l.k.Seize(ctx, id)
+}
+
+func (l leases) Forget(ctx context.Context, id string) error { return l.k.Forget(ctx, id) }
 
 // takeOver brings up, every interval, the clusters whose host has gone: those not running
 // here whose lease is free or has lapsed (Ensure then takes the lease; if another replica
@@ -52,5 +60,65 @@ func takeOver(ctx context.Context, st store.Store, emb *embedded.Provider, clust
 				log.Warn("take over clusters", "err", err)
 			}
 		}
+	}
+}
+
+// identities keeps the embedded clusters' identities in the shared store's secrets, sealed
+// with the key every replica shares, under "cluster-identity/{id}".
+type identities struct {
+	st  store.Store
+	box *secrets.Box
+}
+
+func identityName(clusterID string) string { return "cluster-identity/" + clusterID }
+
+func (i identities) Get(ctx context.Context, clusterID string) ([]byte, error) {
+	sealed, err := i.st.GetSharedSecret(ctx, identityName(clusterID))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return i.box.Open(sealed)
+}
+
+func (i identities) Ensure(ctx context.Context, clusterID string, value []byte) ([]byte, error) {
+	sealed, err := i.st.EnsureSharedSecret(ctx, identityName(clusterID), i.box.Seal(value))
+	if err != nil {
+		return nil, err
+	}
+	return i.box.Open(sealed)
+}
+
+func (i identities) Delete(ctx context.Context, clusterID string) error {
+	return i.st.DeleteSharedSecret(ctx, identityName(clusterID))
+}
+
+// sweepClusterData removes the data directories of embedded clusters that no longer exist:
+// deleted through another replica (which fenced this one first), or left by a crash. The
+// directories are listed before the clusters, so that a cluster created meanwhile, whose
+// row is written before its directory, is never taken for garbage.
+func sweepClusterData(emb *embedded.Provider, clusters *containerservice.Service) func(context.Context) (int, error) {
+	return func(ctx context.Context) (int, error) {
+		idle, err := emb.Idle()
+		if err != nil || len(idle) == 0 {
+			return 0, err
+		}
+		ids, err := clusters.ProviderIDs(ctx)
+		if err != nil {
+			return 0, err
+		}
+		n := 0
+		for _, id := range idle {
+			if ids[id] {
+				continue
+			}
+			if err := emb.RemoveData(id); err != nil {
+				return n, err
+			}
+			n++
+		}
+		return n, nil
 	}
 }

@@ -290,6 +290,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	}
 	if keeper != nil {
 		emb.HostBy(leases{keeper})
+		emb.ShareIdentities(identities{st: st, box: box})
 	}
 	defer closeProviders()
 	policies := policy.New(st, rs)
@@ -379,7 +380,8 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		return err
 	}
 	sweep := sweeper.New(st, sweeper.Config{Interval: cfg.SweepInterval, Logger: log,
-		Also: []func(context.Context) (int, error){computes.SweepMarkers, authn.SweepAssignments, activityLog.Prune}})
+		Also: []func(context.Context) (int, error){computes.SweepMarkers, authn.SweepAssignments, activityLog.Prune,
+			sweepClusterData(emb, clusters)}})
 	sweep.Start(engineCtx)
 
 	serveErr := make(chan error, 1)

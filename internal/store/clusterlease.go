@@ -8,6 +8,9 @@ import (
 	"time"
 )
 
+// errNoClusterLease is readClusterLease's error when the cluster has no lease row.
+var errNoClusterLease = errors.New("no lease row")
+
 // ClusterLease is the lease that makes one replica the host of an embedded cluster.
 type ClusterLease struct {
 	// ClusterID is the cluster's provider id.
@@ -80,6 +83,46 @@ func (s *sqlStore) ReleaseClusterLease(ctx context.Context, clusterID, holder st
 	return s.hit("ReleaseClusterLease", "after")
 }
 
+// SeizeClusterLease grants holder the cluster's lease for ttl whoever holds it, with a new
+// token (the previous holder's renewals fail from now on), and returns how long the
+// previous holder may still serve the cluster: the time its lease had left, when another
+// replica held it. A delete waits that long before it removes what the host writes to.
+func (s *sqlStore) SeizeClusterLease(ctx context.Context, clusterID, holder string, ttl time.Duration) (time.Duration, error) {
+	if clusterID == "" || holder == "" || ttl <= 0 {
+		return 0, fmt.Errorf("seize cluster lease: empty cluster id or holder, or ttl %v", ttl)
+	}
+	if err := s.hit("SeizeClusterLease", "before"); err != nil {
+		return 0, fmt.Errorf("seize lease of cluster %s: %w", clusterID, err)
+	}
+	now := s.d.nowMillis
+	for {
+		prev, err := s.readClusterLease(ctx, clusterID)
+		if err != nil && !errors.Is(err, errNoClusterLease) {
+			return 0, fmt.Errorf("seize lease of cluster %s: %w", clusterID, err)
+		}
+		var n int64
+		if prev == nil {
+			n, err = s.exec(ctx, `INSERT INTO cluster_leases (cluster_id, holder, token, expires_at) VALUES (?, ?, 1, `+now+` + CAST(? AS BIGINT))
+			ON CONFLICT (cluster_id) DO NOTHING`, clusterID, holder, ttl.Milliseconds())
+		} else {
+			// Compare and swap on the token: a concurrent grant makes this try again.
+			n, err = s.exec(ctx, `UPDATE cluster_leases SET holder = ?, token = token + 1, expires_at = `+now+` + CAST(? AS BIGINT)
+			WHERE cluster_id = ? AND token = ?`, holder, ttl.Milliseconds(), clusterID, prev.Token)
+		}
+		if err != nil {
+			return 0, fmt.Errorf("seize lease of cluster %s: %w", clusterID, err)
+		}
+		if n == 0 {
+			continue
+		}
+		var wait time.Duration
+		if prev != nil && prev.Holder != holder && prev.Remaining > 0 {
+			wait = prev.Remaining
+		}
+		return wait, s.hit("SeizeClusterLease", "after")
+	}
+}
+
 // DeleteClusterLease removes a deleted cluster's lease row (missing: no error).
 func (s *sqlStore) DeleteClusterLease(ctx context.Context, clusterID string) error {
 	if err := s.hit("DeleteClusterLease", "before"); err != nil {
@@ -119,7 +162,7 @@ func (s *sqlStore) readClusterLease(ctx context.Context, clusterID string) (*Clu
 	err := s.q.QueryRowContext(ctx, s.d.rebind(`SELECT holder, token, expires_at - `+s.d.nowMillis+` FROM cluster_leases WHERE cluster_id = ?`),
 		clusterID).Scan(&l.Holder, &l.Token, &ms)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("no lease row for cluster %s", clusterID)
+		return nil, fmt.Errorf("%w for cluster %s", errNoClusterLease, clusterID)
 	}
 	if err != nil {
 		return nil, s.d.translate(err)

@@ -106,3 +106,39 @@ func testClusterLeaseRace(t *testing.T, open func() Store) {
 		}
 	}
 }
+
+// testSeizeClusterLease: a delete takes the lease from a live holder with a new token and
+// learns how long that holder may still serve; the holder's renewals then fail. Seizing a
+// missing or own lease means no wait.
+func testSeizeClusterLease(t *testing.T, open func() Store) {
+	ctx := context.Background()
+	a, b := open(), open()
+	if wait, err := b.SeizeClusterLease(ctx, "s0", "r2", time.Minute); err != nil || wait != 0 {
+		t.Fatalf("seize of a cluster with no lease = %v, %v; want no wait", wait, err)
+	}
+	if _, ok, err := a.AcquireClusterLease(ctx, "s1", "r1", time.Minute); err != nil || !ok {
+		t.Fatalf("acquire = %v, %v", ok, err)
+	}
+	wait, err := b.SeizeClusterLease(ctx, "s1", "r2", time.Minute)
+	if err != nil || wait <= 50*time.Second || wait > time.Minute {
+		t.Fatalf("seize of r1's lease = %v, %v; want about a minute", wait, err)
+	}
+	if ok, err := a.RenewClusterLease(ctx, "s1", "r1", 1, time.Minute); err != nil || ok {
+		t.Fatalf("renewal by the previous holder = %v, %v; want lost", ok, err)
+	}
+	list, err := a.ListClusterLeases(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range list {
+		if l.ClusterID == "s1" && (l.Holder != "r2" || l.Token != 2) {
+			t.Fatalf("lease after seize = %+v, want r2 with token 2", l)
+		}
+	}
+	if wait, err := b.SeizeClusterLease(ctx, "s1", "r2", time.Minute); err != nil || wait != 0 {
+		t.Fatalf("seize of one's own lease = %v, %v; want no wait", wait, err)
+	}
+	if err := b.DeleteClusterLease(ctx, "s1"); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -33,3 +33,17 @@ func (s *sqlStore) GetSharedSecret(ctx context.Context, name string) ([]byte, er
 	}
 	return value, nil
 }
+
+// DeleteSharedSecret removes the value stored under name; a missing name is not an error.
+func (s *sqlStore) DeleteSharedSecret(ctx context.Context, name string) error {
+	if err := s.hit("DeleteSharedSecret", "before"); err != nil {
+		return fmt.Errorf("delete shared secret %s: %w", name, err)
+	}
+	if _, err := s.exec(ctx, `DELETE FROM shared_secrets WHERE name = ?`, name); err != nil {
+		return fmt.Errorf("delete shared secret %s: %w", name, err)
+	}
+	if err := s.hit("DeleteSharedSecret", "after"); err != nil {
+		return fmt.Errorf("delete shared secret %s: %w", name, err)
+	}
+	return nil
+}

@@ -58,3 +58,25 @@ func testSharedSecrets(t *testing.T, open func() Store) {
 		t.Fatalf("stored %q (%v), racers got %q", stored, err, results[0])
 	}
 }
+
+// testDeleteSharedSecret: a deleted name reads ErrNotFound and can be stored again;
+// deleting a missing name is not an error.
+func testDeleteSharedSecret(t *testing.T, open func() Store) {
+	ctx := context.Background()
+	s := open()
+	if err := s.DeleteSharedSecret(ctx, "cluster-identity/none"); err != nil {
+		t.Fatalf("delete of a missing name: %v", err)
+	}
+	if _, err := s.EnsureSharedSecret(ctx, "cluster-identity/c1", []byte("one")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteSharedSecret(ctx, "cluster-identity/c1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetSharedSecret(ctx, "cluster-identity/c1"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("get after delete: %v, want ErrNotFound", err)
+	}
+	if got, err := s.EnsureSharedSecret(ctx, "cluster-identity/c1", []byte("two")); err != nil || string(got) != "two" {
+		t.Fatalf("store again after delete = %q, %v", got, err)
+	}
+}

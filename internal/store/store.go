@@ -333,6 +333,9 @@ type Store interface {
 	EnsureSharedSecret(ctx context.Context, name string, value []byte) ([]byte, error)
 	// GetSharedSecret returns the value stored under name, or ErrNotFound.
 	GetSharedSecret(ctx context.Context, name string) ([]byte, error)
+	// DeleteSharedSecret removes the value stored under name (a cluster's identity when the
+	// cluster goes). Deleting a missing name is not an error.
+	DeleteSharedSecret(ctx context.Context, name string) error
 
 	// HeartbeatReplica writes the replica's row with the database's clock as its
 	// heartbeat, creating it on first call.
@@ -352,6 +355,9 @@ type Store interface {
 	RenewClusterLease(ctx context.Context, clusterID, holder string, token int64, ttl time.Duration) (bool, error)
 	// ReleaseClusterLease ends holder's lease under token at once.
 	ReleaseClusterLease(ctx context.Context, clusterID, holder string, token int64) error
+	// SeizeClusterLease takes the cluster's lease for holder whoever holds it (to delete
+	// the cluster), and returns how long its previous holder may still serve it.
+	SeizeClusterLease(ctx context.Context, clusterID, holder string, ttl time.Duration) (time.Duration, error)
 	// DeleteClusterLease removes a deleted cluster's lease row.
 	DeleteClusterLease(ctx context.Context, clusterID string) error
 	// ListClusterLeases returns every cluster lease, ordered by cluster id.

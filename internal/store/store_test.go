@@ -126,9 +126,11 @@ func runContract(t *testing.T, newDatabase func(t *testing.T) func() Store) {
 		{"Authenticate", testAuthenticate},
 		{"ActivityEvents", testActivityEvents},
 		{"SharedSecrets", testSharedSecrets},
+		{"DeleteSharedSecret", testDeleteSharedSecret},
 		{"Replicas", testReplicas},
 		{"ClusterLeases", testClusterLeases},
 		{"ClusterLeaseRace", testClusterLeaseRace},
+		{"SeizeClusterLease", testSeizeClusterLease},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

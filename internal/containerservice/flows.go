@@ -126,7 +126,7 @@ func (s *Service) resume(ctx context.Context, id string, want func(string) bool)
 	if err != nil {
 		return err
 	}
-	_, err = prov.Ensure(ctx, spec)
+	_, err = prov.Ensure(provider.ResumeOnly(ctx), spec)
 	return err
 }
 

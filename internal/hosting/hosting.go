@@ -188,6 +188,23 @@ func (k *Keeper) Forget(ctx context.Context, clusterID string) error {
 	return k.cfg.Store.DeleteClusterLease(ctx, clusterID)
 }
 
+// Holder returns the replica holding the cluster's unexpired lease, "" when none does.
+func (k *Keeper) Holder(ctx context.Context, clusterID string) (string, error) {
+	list, err := k.cfg.Store.ListClusterLeases(ctx)
+	if err != nil {
+		return "", err
+	}
+	for _, l := range list {
+		if l.ClusterID == clusterID && l.Remaining > 0 {
+			return l.Holder, nil
+		}
+	}
+	return "", nil
+}
+
+// ID is this replica's id.
+func (k *Keeper) ID() string { return k.cfg.ID }
+
 // Held returns the ids of the clusters whose leases this replica holds, sorted.
 func (k *Keeper) Held() []string {
 	k.mu.Lock()

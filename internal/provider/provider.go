@@ -23,6 +23,22 @@ var (
 	ErrNoLogs = errors.New("no logs for this pod")
 )
 
+// resumeKey marks the context of a resume (ResumeOnly).
+type resumeKey struct{}
+
+// ResumeOnly marks ctx as a resume's: Ensure brings the cluster up here if it may, and
+// never sends the call to another replica that hosts it (it answers ErrHostedElsewhere):
+// a resume applies the stored spec, which must not override an update in flight there.
+func ResumeOnly(ctx context.Context) context.Context {
+	return context.WithValue(ctx, resumeKey{}, true)
+}
+
+// IsResumeOnly says whether ctx is a resume's (ResumeOnly).
+func IsResumeOnly(ctx context.Context) bool {
+	v, _ := ctx.Value(resumeKey{}).(bool)
+	return v
+}
+
 // Info says what a provider can do.
 type Info struct {
 	// Name is the provider's name as users see it: "embedded", "external".

@@ -29,6 +29,10 @@ func (l leases) Seize(ctx context.Context, id string) (time.Duration, error) {
 
 func (l leases) Forget(ctx context.Context, id string) error { return l.k.Forget(ctx, id) }
 
+func (l leases) Holder(ctx context.Context, id string) (string, error) { return l.k.Holder(ctx, id) }
+
+func (l leases) Self() string { return l.k.ID() }
+
 // takeOver brings up, every interval, the clusters whose host has gone: those not running
 // here whose lease is free or has lapsed (Ensure then takes the lease; if another replica
 // was faster it answers ErrHostedElsewhere, which Resume does not log).

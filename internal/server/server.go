@@ -291,6 +291,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	if keeper != nil {
 		emb.HostBy(leases{keeper})
 		emb.ShareIdentities(identities{st: st, box: box})
+		emb.Forward(newForwarder(st, box, caPool(ca)))
 	}
 	defer closeProviders()
 	policies := policy.New(st, rs)
@@ -358,8 +359,12 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		return err
 	}
 
+	var serve http.Handler = handler
+	if keeper != nil {
+		serve = servePeerCalls(handler, emb, box, log)
+	}
 	srv := &http.Server{
-		Handler:           handler,
+		Handler:           serve,
 		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
@@ -372,7 +377,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	}
 	computes.Start(engineCtx)
 	if keeper != nil {
-		go takeOver(engineCtx, st, emb, clusters, hosting.DefaultTTL, log)
+		go takeOver(engineCtx, st, emb, clusters, time.Second, log)
 	}
 	heartbeat, err := replicas.Start(ctx, replicas.Config{Store: st, ID: replicaID, Address: frontDoor,
 		Interval: cfg.ReplicaInterval, Clusters: emb.Running, Logger: log})

@@ -22,8 +22,8 @@ import (
 // hosted by A alone (its lease row names A, B does not run it) and reachable through B's
 // front door with A's kubeconfig (B forwards to A behind a PROXY line); after kill -9 of A, B takes
 // the lease over (token 2) once it lapses and serves the cluster with every object A's
-// clients wrote (kept in kine). Credentials are read again through B: each replica still
-// makes its own cluster PKI, so A's kubeconfig does not verify against B yet.
+// clients wrote (kept in kine), to the kubeconfig A handed out: the cluster's identity (CA,
+// client certificates) is shared through the store.
 func TestHostingFailover(t *testing.T) {
 	dsn := os.Getenv("MLFLEET_TEST_POSTGRES")
 	if dsn == "" {
@@ -92,12 +92,8 @@ func TestHostingFailover(t *testing.T) {
 		return nil
 	})
 	var answered time.Duration
-	eventually(t, 60*time.Second, "the cluster answers through B with A's objects", func() error {
-		kc, err := cb.ClusterCredentials(ctx, "ha-rg", "ha", true)
-		if err != nil {
-			return err
-		}
-		got, err := kubeClient(t, kc).CoreV1().ConfigMaps("default").Get(ctx, "survivor", metav1.GetOptions{})
+	eventually(t, 60*time.Second, "the cluster answers A's kubeconfig through B with A's objects", func() error {
+		got, err := kubeClient(t, viaB).CoreV1().ConfigMaps("default").Get(ctx, "survivor", metav1.GetOptions{})
 		if err != nil {
 			return err
 		}
@@ -108,6 +104,41 @@ func TestHostingFailover(t *testing.T) {
 		return nil
 	})
 	t.Logf("failover: kill -9 of the host to the cluster answering through the other replica: %v", answered.Round(100*time.Millisecond))
+	// B hands out the same identity: its kubeconfig carries A's CA and client certificate.
+	kc, err := cb.ClusterCredentials(ctx, "ha-rg", "ha", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sameIdentity(t, kc, admin) {
+		t.Error("B's admin kubeconfig has another CA or client certificate than A's")
+	}
+}
+
+// sameIdentity says whether two kubeconfigs trust the same CA with the same client
+// certificate, whatever their servers.
+func sameIdentity(t *testing.T, a, b []byte) bool {
+	t.Helper()
+	ca, err := clientcmd.Load(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cb, err := clientcmd.Load(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, c := range ca.Clusters {
+		o := cb.Clusters[name]
+		if o == nil || string(o.CertificateAuthorityData) != string(c.CertificateAuthorityData) || o.TLSServerName != c.TLSServerName {
+			return false
+		}
+	}
+	for name, u := range ca.AuthInfos {
+		o := cb.AuthInfos[name]
+		if o == nil || string(o.ClientCertificateData) != string(u.ClientCertificateData) {
+			return false
+		}
+	}
+	return true
 }
 
 // pointAt returns kubeconfig with every cluster's server set to server.

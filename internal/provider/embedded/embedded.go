@@ -56,6 +56,8 @@ type Provider struct {
 	leases Leases
 	// identities, when set, keeps each cluster's identity where every replica finds it.
 	identities Identities
+	// remote, when set, carries calls on clusters other replicas host to them.
+	remote Remote
 
 	mu       sync.Mutex
 	clusters map[string]*cluster
@@ -110,6 +112,10 @@ type Leases interface {
 	Seize(ctx context.Context, clusterID string) (time.Duration, error)
 	// Forget removes a deleted cluster's lease.
 	Forget(ctx context.Context, clusterID string) error
+	// Holder returns the replica holding the cluster's unexpired lease ("" when none).
+	Holder(ctx context.Context, clusterID string) (string, error)
+	// Self is this replica's id.
+	Self() string
 }
 
 // HostBy makes the provider host a cluster only while this replica holds its lease in
@@ -306,11 +312,9 @@ func (p *Provider) Ensure(ctx context.Context, spec provider.ClusterSpec) (*prov
 	defer c.mu.Unlock()
 	if c.server == nil {
 		if p.leases != nil {
-			if _, holder, err := p.leases.Acquire(ctx, spec.ID); err != nil {
-				if holder != "" {
-					return nil, fmt.Errorf("%w (replica %s)", provider.ErrHostedElsewhere, holder)
-				}
-				return nil, fmt.Errorf("hosting lease of %s: %w", spec.Name, err)
+			st, err := p.hostOrForward(ctx, spec)
+			if st != nil || err != nil {
+				return st, err
 			}
 		}
 		if err := p.start(ctx, c, spec); err != nil {
@@ -408,6 +412,15 @@ func (p *Provider) setPool(ctx context.Context, c *cluster, pool provider.NodePo
 // Status reads the running cluster: the version from GET /version and the pools.
 func (p *Provider) Status(ctx context.Context, id string) (*provider.Status, error) {
 	c, err := p.running(id)
+	if errors.Is(err, provider.ErrNotFound) && p.remote != nil {
+		var st provider.Status
+		if err := p.onHost(ctx, id, callStatus, id, &st, false); errors.Is(err, errRunsHere) {
+			return p.Status(ctx, id)
+		} else if err != nil {
+			return nil, err
+		}
+		return &st, nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -431,6 +444,12 @@ func (p *Provider) status(ctx context.Context, c *cluster) (*provider.Status, er
 // Scale sets a pool's node count.
 func (p *Provider) Scale(ctx context.Context, id string, pool provider.NodePool) error {
 	c, err := p.running(id)
+	if errors.Is(err, provider.ErrNotFound) && p.remote != nil {
+		if err := p.onHost(ctx, id, callScale, scaleCall{ID: id, Pool: pool}, nil, true); !errors.Is(err, errRunsHere) {
+			return err
+		}
+		return p.Scale(ctx, id, pool)
+	}
 	if err != nil {
 		return err
 	}
@@ -448,8 +467,14 @@ func (p *Provider) Scale(ctx context.Context, id string, pool provider.NodePool)
 }
 
 // SetAuthorizedIPRanges changes who may connect to the cluster's API server.
-func (p *Provider) SetAuthorizedIPRanges(_ context.Context, id string, ranges []string) error {
+func (p *Provider) SetAuthorizedIPRanges(ctx context.Context, id string, ranges []string) error {
 	c, err := p.running(id)
+	if errors.Is(err, provider.ErrNotFound) && p.remote != nil {
+		if err := p.onHost(ctx, id, callRanges, rangesCall{ID: id, Ranges: ranges}, nil, true); !errors.Is(err, errRunsHere) {
+			return err
+		}
+		return p.SetAuthorizedIPRanges(ctx, id, ranges)
+	}
 	if err != nil {
 		return err
 	}

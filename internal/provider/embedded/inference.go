@@ -34,8 +34,16 @@ func startRouter(ctx context.Context, config *rest.Config, log *slog.Logger) (*r
 
 // PodLogs implements provider.PodLogReader: the tail of the log file of a pod the
 // cluster runtime runs as a local process.
-func (p *Provider) PodLogs(_ context.Context, clusterID, namespace, pod, container string, tailLines int) (string, error) {
+func (p *Provider) PodLogs(ctx context.Context, clusterID, namespace, pod, container string, tailLines int) (string, error) {
 	c, err := p.running(clusterID)
+	if errors.Is(err, provider.ErrNotFound) && p.remote != nil {
+		var out string
+		err := p.onHost(ctx, clusterID, callLogs, logsCall{ID: clusterID, Namespace: namespace, Pod: pod, Container: container, TailLines: tailLines}, &out, false)
+		if errors.Is(err, errRunsHere) {
+			return p.PodLogs(ctx, clusterID, namespace, pod, container, tailLines)
+		}
+		return out, err
+	}
 	if err != nil {
 		return "", err
 	}

@@ -1,0 +1,158 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/mlfleet/mlfleet/internal/provider"
+	"github.com/mlfleet/mlfleet/internal/provider/embedded"
+	"github.com/mlfleet/mlfleet/internal/secrets"
+	"github.com/mlfleet/mlfleet/internal/store"
+)
+
+// peerCallPath is where a replica takes provider calls on the clusters it hosts from the
+// other replicas (embedded.Remote). It is not part of the ARM API: requests and answers
+// are sealed with the key every replica shares, which is their authentication.
+const peerCallPath = "/mlfleet/peer/v1/call"
+
+// peerCallSkew is how old (or how far ahead) a sealed call may be: older ones are replays.
+const peerCallSkew = time.Minute
+
+type peerCall struct {
+	Method string          `json:"method"`
+	At     int64           `json:"at"` // unix ms, when sent
+	In     json.RawMessage `json:"in"`
+}
+
+type peerAnswer struct {
+	Out      json.RawMessage `json:"out,omitempty"`
+	Error    string          `json:"error,omitempty"`
+	NotFound bool            `json:"notFound,omitempty"`
+}
+
+// forwarder implements embedded.Remote over HTTPS to the replica's address in the store.
+type forwarder struct {
+	st     store.Store
+	box    *secrets.Box
+	client *http.Client
+}
+
+func newForwarder(st store.Store, box *secrets.Box, roots *x509.CertPool) *forwarder {
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}, ForceAttemptHTTP2: true}
+	return &forwarder{st: st, box: box, client: &http.Client{Transport: tr}}
+}
+
+func (f *forwarder) Call(ctx context.Context, replica, method string, in, out any) error {
+	addr, err := f.address(ctx, replica)
+	if err != nil {
+		return err
+	}
+	raw, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	body, err := json.Marshal(peerCall{Method: method, At: time.Now().UnixMilli(), In: raw})
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "https://"+addr+peerCallPath, bytes.NewReader(f.box.Seal(body)))
+	if err != nil {
+		return err
+	}
+	resp, err := f.client.Do(req)
+	if err != nil {
+		return fmt.Errorf("%w: %s at %s: %v", embedded.ErrUnreachable, replica, addr, err)
+	}
+	defer resp.Body.Close()
+	sealed, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return fmt.Errorf("%w: %s: %v", embedded.ErrUnreachable, replica, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%w: %s answered %s", embedded.ErrUnreachable, replica, resp.Status)
+	}
+	plain, err := f.box.Open(sealed)
+	if err != nil {
+		return fmt.Errorf("answer of replica %s: %w", replica, err)
+	}
+	var a peerAnswer
+	if err := json.Unmarshal(plain, &a); err != nil {
+		return fmt.Errorf("answer of replica %s: %w", replica, err)
+	}
+	switch {
+	case a.NotFound:
+		return fmt.Errorf("%w on replica %s", provider.ErrNotFound, replica)
+	case a.Error != "":
+		return errors.New(a.Error)
+	case out != nil && len(a.Out) > 0:
+		return json.Unmarshal(a.Out, out)
+	}
+	return nil
+}
+
+// address is the replica's address from its row, if it is alive.
+func (f *forwarder) address(ctx context.Context, replica string) (string, error) {
+	reps, err := f.st.ListReplicas(ctx)
+	if err != nil {
+		return "", err
+	}
+	for _, r := range reps {
+		if r.ID == replica && r.Address != "" {
+			return r.Address, nil
+		}
+	}
+	return "", fmt.Errorf("%w: replica %s has no row", embedded.ErrUnreachable, replica)
+}
+
+// servePeerCalls answers the calls of forwarder on emb; other requests go to next.
+func servePeerCalls(next http.Handler, emb *embedded.Provider, box *secrets.Box, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != peerCallPath {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if r.Method != http.MethodPost {
+			http.Error(w, "POST only", http.StatusMethodNotAllowed)
+			return
+		}
+		sealed, err := io.ReadAll(io.LimitReader(r.Body, 16<<20))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		plain, err := box.Open(sealed)
+		var call peerCall
+		if err == nil {
+			err = json.Unmarshal(plain, &call)
+		}
+		if err != nil || time.Since(time.UnixMilli(call.At)).Abs() > peerCallSkew {
+			http.Error(w, "not a call from a replica of this store", http.StatusForbidden)
+			return
+		}
+		out, err := emb.ServeCall(r.Context(), call.Method, call.In)
+		var a peerAnswer
+		switch {
+		case errors.Is(err, provider.ErrNotFound):
+			a.NotFound = true
+		case err != nil:
+			a.Error = err.Error()
+			log.Debug("peer call failed", "method", call.Method, "err", err)
+		default:
+			if a.Out, err = json.Marshal(out); err != nil {
+				a = peerAnswer{Error: err.Error()}
+			}
+		}
+		b, _ := json.Marshal(a)
+		w.Header().Set("Content-Type", "application/octet-stream")
+		_, _ = w.Write(box.Seal(b))
+	})
+}

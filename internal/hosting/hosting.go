@@ -30,7 +30,10 @@ type Config struct {
 	// cluster (first making it unreachable) quickly: it is called TTL/5 before the lease can
 	// be granted to another replica.
 	OnLost func(clusterID string)
-	Logger *slog.Logger
+	// ReplicaAlive is how recent a replica's heartbeat must be for Place to choose it;
+	// 0 means 15s.
+	ReplicaAlive time.Duration
+	Logger       *slog.Logger
 }
 
 // Lease is a lease this replica holds.
@@ -61,6 +64,9 @@ func New(cfg Config) *Keeper {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.ReplicaAlive <= 0 {
+		cfg.ReplicaAlive = 15 * time.Second
 	}
 	if cfg.OnLost == nil {
 		cfg.OnLost = func(string) {}
@@ -186,6 +192,25 @@ func (k *Keeper) Forget(ctx context.Context, clusterID string) error {
 		return err
 	}
 	return k.cfg.Store.DeleteClusterLease(ctx, clusterID)
+}
+
+// Place returns the replica that should host a new cluster (PickHost over the live
+// replicas), or "" when the cluster has had a lease before: it stays where its lease goes.
+func (k *Keeper) Place(ctx context.Context, clusterID string) (string, error) {
+	leases, err := k.cfg.Store.ListClusterLeases(ctx)
+	if err != nil {
+		return "", err
+	}
+	for _, l := range leases {
+		if l.ClusterID == clusterID {
+			return "", nil
+		}
+	}
+	reps, err := k.cfg.Store.ListReplicas(ctx)
+	if err != nil {
+		return "", err
+	}
+	return PickHost(reps, leases, k.cfg.ReplicaAlive), nil
 }
 
 // Holder returns the replica holding the cluster's unexpired lease, "" when none does.

@@ -33,6 +33,8 @@ func (l leases) Holder(ctx context.Context, id string) (string, error) { return 
 
 func (l leases) Self() string { return l.k.ID() }
 
+func (l leases) Place(ctx context.Context, id string) (string, error) { return l.k.Place(ctx, id) }
+
 // takeOver brings up, every interval, the clusters whose host has gone: those not running
 // here whose lease is free or has lapsed (Ensure then takes the lease; if another replica
 // was faster it answers ErrHostedElsewhere, which Resume does not log).

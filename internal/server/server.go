@@ -270,7 +270,11 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	var keeper *hosting.Keeper
 	var emb *embedded.Provider
 	if !sqlite {
-		keeper = hosting.New(hosting.Config{Store: st, ID: replicaID, Logger: log,
+		alive := cfg.ReplicaInterval
+		if alive <= 0 {
+			alive = replicas.DefaultInterval
+		}
+		keeper = hosting.New(hosting.Config{Store: st, ID: replicaID, Logger: log, ReplicaAlive: replicas.LostAfter * alive,
 			OnLost: func(id string) { emb.Fence(id) }})
 		defer func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

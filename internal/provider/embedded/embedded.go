@@ -116,6 +116,9 @@ type Leases interface {
 	Holder(ctx context.Context, clusterID string) (string, error)
 	// Self is this replica's id.
 	Self() string
+	// Place returns the replica that should host a new cluster ("" when the cluster has
+	// been hosted before, or no replica is alive).
+	Place(ctx context.Context, clusterID string) (string, error)
 }
 
 // HostBy makes the provider host a cluster only while this replica holds its lease in

@@ -33,6 +33,7 @@ const (
 	callScale  = "scale"
 	callRanges = "authorizedIPRanges"
 	callLogs   = "podLogs"
+	callPlace  = "place"
 )
 
 type scaleCall struct {
@@ -64,6 +65,16 @@ func (p *Provider) ServeCall(ctx context.Context, method string, in json.RawMess
 			return nil, err // never start a cluster because a peer asked: it may be another's
 		}
 		return p.Ensure(ctx, spec)
+	case callPlace:
+		var spec provider.ClusterSpec
+		if err := json.Unmarshal(in, &spec); err != nil {
+			return nil, err
+		}
+		// The start outlives the caller's request: a caller that gave up finds the
+		// cluster hosted here when it tries again.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+		defer cancel()
+		return p.Ensure(placed(ctx), spec)
 	case callStatus:
 		var id string
 		if err := json.Unmarshal(in, &id); err != nil {
@@ -157,6 +168,19 @@ func (p *Provider) onHost(ctx context.Context, id, method string, in, out any, w
 func (p *Provider) hostOrForward(ctx context.Context, spec provider.ClusterSpec) (*provider.Status, error) {
 	ctx, cancel := context.WithTimeout(ctx, hostWait)
 	defer cancel()
+	if p.remote != nil && !provider.IsResumeOnly(ctx) && !isPlaced(ctx) {
+		// A new cluster goes to the least loaded live replica.
+		to, err := p.leases.Place(ctx, spec.ID)
+		if err == nil && to != "" && to != p.leases.Self() {
+			var st provider.Status
+			if err = p.remote.Call(ctx, to, callPlace, spec, &st); err == nil {
+				return &st, nil
+			}
+		}
+		if err != nil {
+			p.log.Warn("place a new cluster on another replica; hosting it here", "cluster", spec.Name, "replica", to, "err", err)
+		}
+	}
 	for {
 		_, holder, err := p.leases.Acquire(ctx, spec.ID)
 		switch {
@@ -185,3 +209,13 @@ func (p *Provider) hostOrForward(ctx context.Context, spec provider.ClusterSpec)
 
 // errRunsHere tells a caller of onHost that the cluster now runs here: call again.
 var errRunsHere = errors.New("the cluster runs here now")
+
+// placedKey marks the context of an Ensure another replica placed here (callPlace).
+type placedKey struct{}
+
+func placed(ctx context.Context) context.Context { return context.WithValue(ctx, placedKey{}, true) }
+
+func isPlaced(ctx context.Context) bool {
+	v, _ := ctx.Value(placedKey{}).(bool)
+	return v
+}

@@ -1,0 +1,684 @@
+// Package ha tests several mlfleet replicas on one PostgreSQL, as a user who outgrows one
+// machine runs them: real `mlfleet serve` processes (the binary built once), three homes,
+// one database, one secret key, and kubectl. It needs MLFLEET_TEST_POSTGRES (.ci/run
+// starts a PostgreSQL and sets it) and skips without it.
+//
+// It does not link the kube-apiserver itself: the replicas are child processes.
+package ha
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/mlfleet/mlfleet/internal/clientconfig"
+	"github.com/mlfleet/mlfleet/internal/store/storetest"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet"
+)
+
+// secretKey is the key every replica of a test is given.
+const secretKey = "mlfleet ha test key: every replica of one store has the same"
+
+// binary builds cmd/mlfleet once for the package's tests.
+var binary = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "mlfleet-ha-bin-")
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "mlfleet")
+	out, err := exec.Command("go", "build", "-o", bin, "github.com/mlfleet/mlfleet/cmd/mlfleet").CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	return bin, nil
+})
+
+// replica is one `mlfleet serve` process and its home.
+type replica struct {
+	name string
+	home string
+	id   string
+	cmd  *exec.Cmd
+	logs *syncBuffer
+	done chan struct{}
+	cfg  *clientconfig.Config
+	c    *mlfleet.Client
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// startReplica starts `mlfleet serve` on a free loopback port with home, on the store dsn.
+func startReplica(t *testing.T, name, dsn string, extra ...string) *replica {
+	t.Helper()
+	bin, err := binary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	home := t.TempDir()
+	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--store", dsn, "--log-level", "debug",
+		"--replica-heartbeat-interval", "1s", "--lease-ttl", "3s", "--sweep-interval", "2s"}, extra...)
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), "MLFLEET_HOME="+home, "MLFLEET_SECRET_KEY="+secretKey)
+	r := &replica{name: name, home: home, cmd: cmd, logs: &syncBuffer{}, done: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = r.logs, r.logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = cmd.Wait(); close(r.done) }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGCONT)
+		_ = cmd.Process.Kill()
+		<-r.done
+		if t.Failed() {
+			t.Logf("--- log of replica %s (last 6 KiB) ---\n%s", name, tail(r.logs.String(), 6<<10))
+		}
+	})
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		select {
+		case <-r.done:
+			t.Fatalf("replica %s exited:\n%s", name, r.logs.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("replica %s not ready after 2m:\n%s", name, tail(r.logs.String(), 4<<10))
+		}
+		if strings.Contains(r.logs.String(), "mlfleet is serving at") {
+			if cfg, err := clientconfig.Load(home); err == nil && cfg.Server != "" {
+				if c, err := mlfleet.NewClient(mlfleet.WithHome(home)); err == nil {
+					r.cfg, r.c = cfg, c
+					break
+				}
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	b, err := os.ReadFile(filepath.Join(home, "replica.id"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.id = strings.TrimSpace(string(b))
+	return r
+}
+
+// startReplicas starts n replicas at once.
+func startReplicas(t *testing.T, dsn string, n int, extra ...string) []*replica {
+	t.Helper()
+	out := make([]*replica, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out[i] = startReplica(t, fmt.Sprintf("r%d", i+1), dsn, extra...)
+		}()
+	}
+	wg.Wait()
+	for _, r := range out {
+		if r == nil {
+			t.FailNow()
+		}
+	}
+	return out
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
+
+// freshDB returns the DSN of a new schema on MLFLEET_TEST_POSTGRES, or skips.
+func freshDB(t *testing.T) string {
+	t.Helper()
+	dsn := os.Getenv("MLFLEET_TEST_POSTGRES")
+	if dsn == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("MLFLEET_TEST_POSTGRES is not set (.ci/run starts a PostgreSQL and sets it)")
+		}
+		t.Skip("MLFLEET_TEST_POSTGRES is not set")
+	}
+	schemaDSN, drop, err := storetest.PostgresSchema(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(drop)
+	return schemaDSN
+}
+
+// leases reads the cluster lease rows: cluster id → holder and token.
+type leaseRow struct {
+	holder  string
+	token   int64
+	expired bool
+}
+
+func leases(t *testing.T, db *sql.DB) map[string]leaseRow {
+	t.Helper()
+	rows, err := db.Query(`SELECT cluster_id, holder, token, expires_at <= (EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT FROM cluster_leases`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[string]leaseRow{}
+	for rows.Next() {
+		var id string
+		var l leaseRow
+		if err := rows.Scan(&id, &l.holder, &l.token, &l.expired); err != nil {
+			t.Fatal(err)
+		}
+		out[id] = l
+	}
+	return out
+}
+
+// running reads the replica rows: replica id → the clusters its heartbeat says it runs.
+func running(t *testing.T, db *sql.DB) map[string][]string {
+	t.Helper()
+	rows, err := db.Query(`SELECT id, clusters FROM replicas`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[string][]string{}
+	for rows.Next() {
+		var id, clusters string
+		if err := rows.Scan(&id, &clusters); err != nil {
+			t.Fatal(err)
+		}
+		clusters = strings.Trim(clusters, "[]")
+		for _, c := range strings.Split(clusters, ",") {
+			if c = strings.Trim(c, `" `); c != "" {
+				out[id] = append(out[id], c)
+			}
+		}
+	}
+	return out
+}
+
+func openDB(t *testing.T, dsn string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func eventually(t *testing.T, within time.Duration, what string, f func() error) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		err := f()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not after %v: %v", what, within, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// kubectl runs kubectl with the kubeconfig file against server (another replica's front
+// door: the kubeconfig's TLS server name still picks the cluster).
+func kubectl(t *testing.T, kubeconfig, server string, args ...string) (string, error) {
+	t.Helper()
+	if _, err := exec.LookPath("kubectl"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("kubectl is not installed (.ci/run installs kubernetes-client)")
+		}
+		t.Skip("kubectl is not installed")
+	}
+	full := append([]string{"--kubeconfig", kubeconfig, "--server", server, "--request-timeout", "10s"}, args...)
+	out, err := exec.Command("kubectl", full...).CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("kubectl %s: %v: %s", strings.Join(args, " "), err, out)
+	}
+	return string(out), nil
+}
+
+func writeKubeconfig(t *testing.T, c *mlfleet.Client, rg, name string) string {
+	t.Helper()
+	kc, err := c.ClusterCredentials(context.Background(), rg, name, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), name+".kubeconfig")
+	if err := os.WriteFile(path, kc, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func oneNode(size string) *mlfleet.ClusterInput {
+	one := 1
+	in := &mlfleet.ClusterInput{Location: "westus"}
+	in.Properties.AgentPoolProfiles = []mlfleet.AgentPoolInput{{Name: "nodepool1", Count: &one, VMSize: size}}
+	return in
+}
+
+func createClusters(t *testing.T, c *mlfleet.Client, rg string, names ...string) {
+	t.Helper()
+	ctx := context.Background()
+	errs := make([]error, len(names))
+	var wg sync.WaitGroup
+	for i, name := range names {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, p, err := c.BeginCreateManagedCluster(ctx, rg, name, oneNode("Standard_D3_v2"))
+			if err == nil {
+				_, err = p.Wait(ctx, nil)
+			}
+			errs[i] = err
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// clusterIDs maps the clusters' names to their provider ids (the lease rows' keys).
+func clusterIDs(t *testing.T, c *mlfleet.Client, rg string, names ...string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, name := range names {
+		mc, err := c.GetManagedCluster(context.Background(), rg, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mc.Properties.Mlfleet.ClusterID == "" {
+			t.Fatalf("cluster %s has no provider id", name)
+		}
+		out[name] = mc.Properties.Mlfleet.ClusterID
+	}
+	return out
+}
+
+func byID(rs []*replica, id string) *replica {
+	for _, r := range rs {
+		if r.id == id {
+			return r
+		}
+	}
+	return nil
+}
+
+// TestThreeReplicas: three replicas, three homes, one database, one secret key. Three
+// clusters and a compute attach are created through replica 1; the clusters are spread
+// over the replicas (one each), every cluster answers kubectl through replicas 2 and 3 with
+// the kubeconfig file replica 1 handed out, a token minted on replica 1 works on the others,
+// and a scale sent to a replica that does not host the cluster is carried out by its host.
+// Then the host of one cluster is killed while a Deployment rolls out: through the same
+// kubeconfig the cluster answers again with every object and the rollout completes.
+func TestThreeReplicas(t *testing.T) {
+	t.Parallel()
+	dsn := freshDB(t)
+	db := openDB(t, dsn)
+	rs := startReplicas(t, dsn, 3)
+	r1 := rs[0]
+	ctx := context.Background()
+	if _, err := r1.c.CreateResourceGroup(ctx, "ha", "westus", nil); err != nil {
+		t.Fatal(err)
+	}
+	names := []string{"c1", "c2", "c3"}
+	began := time.Now()
+	createClusters(t, r1.c, "ha", names...)
+	t.Logf("three clusters created through r1 in %v", time.Since(began).Round(time.Millisecond))
+	ids := clusterIDs(t, r1.c, "ha", names...)
+
+	// Placement: each replica hosts one of the three.
+	hosts := map[string]string{} // cluster name → replica id
+	perReplica := map[string]int{}
+	ls := leases(t, db)
+	for _, name := range names {
+		l, ok := ls[ids[name]]
+		if !ok || l.expired || byID(rs, l.holder) == nil {
+			t.Fatalf("cluster %s: lease %+v (found %v), want a live one held by a replica", name, l, ok)
+		}
+		hosts[name] = l.holder
+		perReplica[l.holder]++
+	}
+	if len(perReplica) != 3 {
+		t.Errorf("clusters by host: %v; want one on each of the three replicas", hosts)
+	}
+
+	// A compute attach through replica 1, whichever replica hosts the cluster.
+	if _, err := r1.c.CreateWorkspace(ctx, "ha", "ws", "westus"); err != nil {
+		t.Fatal(err)
+	}
+	attach := &mlfleet.Compute{Location: "westus", Properties: mlfleet.ComputeProperties{ComputeType: "AKS",
+		Properties: &mlfleet.AKSProperties{ClusterPurpose: ptr("DevTest")}}}
+	id := r1.c.AKSResourceID("ha", "c1")
+	attach.Properties.ResourceID = &id
+	if _, p, err := r1.c.BeginCreateOrUpdateCompute(ctx, "ha", "ws", "att", attach, nil); err != nil {
+		t.Fatal(err)
+	} else if _, err := p.Wait(ctx, nil); err != nil {
+		t.Fatalf("attach c1: %v", err)
+	}
+
+	// Every cluster answers kubectl through replicas 2 and 3 with replica 1's kubeconfig.
+	files := map[string]string{}
+	for _, name := range names {
+		files[name] = writeKubeconfig(t, r1.c, "ha", name)
+		for _, r := range rs[1:] {
+			out, err := kubectl(t, files[name], r.cfg.Server, "get", "namespaces", "-o", "name")
+			if err != nil {
+				t.Fatalf("cluster %s through %s: %v", name, r.name, err)
+			}
+			if !strings.Contains(out, "namespace/default") {
+				t.Errorf("cluster %s through %s: namespaces %q", name, r.name, out)
+			}
+			if name == "c1" && !strings.Contains(out, "namespace/azureml") {
+				t.Errorf("attached cluster c1 through %s has no azureml namespace: %q", r.name, out)
+			}
+		}
+	}
+
+	// A token minted on replica 1 (its admin token) works on replicas 2 and 3.
+	for _, r := range rs[1:] {
+		c, err := mlfleet.NewClient(mlfleet.WithHome(r1.home), mlfleet.WithServer(r.cfg.Server))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.GetManagedCluster(ctx, "ha", "c2"); err != nil {
+			t.Errorf("replica 1's token on %s: %v", r.name, err)
+		}
+	}
+
+	// A scale sent to a replica that does not host c3 is carried out by its host.
+	var via *replica
+	for _, r := range rs {
+		if r.id != hosts["c3"] {
+			via = r
+			break
+		}
+	}
+	if _, p, err := via.c.BeginScaleAgentPool(ctx, "ha", "c3", "nodepool1", 2); err != nil {
+		t.Fatal(err)
+	} else if _, err := p.Wait(ctx, nil); err != nil {
+		t.Fatalf("scale c3 through %s (not its host): %v", via.name, err)
+	}
+	out, err := kubectl(t, files["c3"], via.cfg.Server, "get", "nodes", "-o", "name")
+	if err != nil || strings.Count(out, "node/") != 2 {
+		t.Errorf("c3 after the scale to 2 through %s: nodes %q (%v)", via.name, out, err)
+	}
+
+	// Kill the host of c2 while a Deployment rolls out.
+	host := byID(rs, hosts["c2"])
+	var other *replica
+	for _, r := range rs {
+		if r != host {
+			other = r
+			break
+		}
+	}
+	if _, err := kubectl(t, files["c2"], other.cfg.Server, "create", "configmap", "before-kill", "--from-literal=k=v"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kubectl(t, files["c2"], other.cfg.Server, "create", "deployment", "web", "--image=nginx", "--replicas=3"); err != nil {
+		t.Fatal(err)
+	}
+	if err := host.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-host.done
+	killed := time.Now()
+	eventually(t, 90*time.Second, "c2 answers again through "+other.name, func() error {
+		_, err := kubectl(t, files["c2"], other.cfg.Server, "get", "configmap", "before-kill", "-o", "name")
+		return err
+	})
+	answered := time.Since(killed)
+	eventually(t, 90*time.Second, "the rollout of web completes", func() error {
+		out, err := kubectl(t, files["c2"], other.cfg.Server, "get", "deployment", "web", "-o", "jsonpath={.status.readyReplicas}")
+		if err != nil {
+			return err
+		}
+		if strings.TrimSpace(out) != "3" {
+			return fmt.Errorf("ready replicas %q", out)
+		}
+		return nil
+	})
+	t.Logf("failover: kill -9 of c2's host to c2 answering through %s: %v (rollout complete after %v)",
+		other.name, answered.Round(100*time.Millisecond), time.Since(killed).Round(100*time.Millisecond))
+	ls = leases(t, db)
+	if l := ls[ids["c2"]]; l.holder == host.id || l.token < 2 {
+		t.Errorf("c2's lease after the kill: %+v; want another holder and a new token", l)
+	}
+	// One host per cluster: every running cluster runs on exactly one replica, its lease's.
+	eventually(t, 30*time.Second, "every cluster runs on exactly its lease holder", func() error {
+		ls := leases(t, db)
+		seen := map[string]string{}
+		for rep, clusters := range running(t, db) {
+			if rep == host.id {
+				continue // killed: its row keeps its last heartbeat
+			}
+			for _, c := range clusters {
+				if prev, dup := seen[c]; dup {
+					return fmt.Errorf("cluster %s runs on %s and %s", c, prev, rep)
+				}
+				seen[c] = rep
+				if ls[c].holder != rep {
+					return fmt.Errorf("cluster %s runs on %s, its lease is %s's", c, rep, ls[c].holder)
+				}
+			}
+		}
+		for _, name := range names {
+			if seen[ids[name]] == "" {
+				return fmt.Errorf("cluster %s runs nowhere", name)
+			}
+		}
+		return nil
+	})
+}
+
+// TestOperationsSurviveAKilledReplica: a compute create, a scale, a detach and a group
+// delete each start on a replica that runs its steps slowly and is killed mid-way; each
+// finishes on another replica (which resumes the operation once its lease lapses, and
+// reaches the cluster through its host), and nothing is left behind: no lease rows, no
+// cluster data directories, no cluster identities.
+func TestOperationsSurviveAKilledReplica(t *testing.T) {
+	t.Parallel()
+	dsn := freshDB(t)
+	db := openDB(t, dsn)
+	rs := startReplicas(t, dsn, 2)
+	ctx := context.Background()
+	c := rs[0].c
+	if _, err := c.CreateResourceGroup(ctx, "ops", "westus", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateWorkspace(ctx, "ops", "ws", "westus"); err != nil {
+		t.Fatal(err)
+	}
+	createClusters(t, c, "ops", "byo")
+
+	// Each step starts on a fresh slow replica, which is killed once the operation runs.
+	killedMidway := func(what string, begin func(c *mlfleet.Client) (*mlfleet.Poller, error), done func() error) {
+		t.Helper()
+		slow := startReplica(t, "slow-"+what, dsn, "--fault-step-delay", "3s")
+		began := time.Now()
+		if _, err := begin(slow.c); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		time.Sleep(1500 * time.Millisecond)
+		if err := slow.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		<-slow.done
+		eventually(t, 3*time.Minute, what+" finishes on another replica", done)
+		t.Logf("%s: started on a replica killed mid-way, finished after %v", what, time.Since(began).Round(100*time.Millisecond))
+	}
+	computeState := func(name, want string, nodes int) func() error {
+		return func() error {
+			got, err := c.GetCompute(ctx, "ops", "ws", name)
+			if err != nil {
+				return err
+			}
+			state := got.Properties.ProvisioningState
+			if state != want {
+				return fmt.Errorf("%s is %s", name, state)
+			}
+			if nodes > 0 {
+				ns, err := c.ComputeNodes(ctx, "ops", "ws", name)
+				if err != nil {
+					return err
+				}
+				if len(ns) != nodes {
+					return fmt.Errorf("%s has %d nodes, want %d", name, len(ns), nodes)
+				}
+			}
+			return nil
+		}
+	}
+
+	killedMidway("compute create", func(c *mlfleet.Client) (*mlfleet.Poller, error) {
+		n := 1
+		in := &mlfleet.Compute{Location: "westus", Properties: mlfleet.ComputeProperties{ComputeType: "AKS",
+			Properties: &mlfleet.AKSProperties{AgentCount: &n, ClusterPurpose: ptr("DevTest")}}}
+		_, p, err := c.BeginCreateOrUpdateCompute(ctx, "ops", "ws", "made", in, nil)
+		return p, err
+	}, computeState("made", "Succeeded", 1))
+
+	killedMidway("compute attach", func(c *mlfleet.Client) (*mlfleet.Poller, error) {
+		in := &mlfleet.Compute{Location: "westus", Properties: mlfleet.ComputeProperties{ComputeType: "AKS",
+			Properties: &mlfleet.AKSProperties{ClusterPurpose: ptr("DevTest")}}}
+		id := c.AKSResourceID("ops", "byo")
+		in.Properties.ResourceID = &id
+		_, p, err := c.BeginCreateOrUpdateCompute(ctx, "ops", "ws", "att", in, nil)
+		return p, err
+	}, computeState("att", "Succeeded", 1))
+
+	killedMidway("compute scale", func(c *mlfleet.Client) (*mlfleet.Poller, error) {
+		got, err := c.GetCompute(ctx, "ops", "ws", "made")
+		if err != nil {
+			return nil, err
+		}
+		two := 2
+		got.Properties.Properties.AgentCount = &two
+		_, p, err := c.BeginCreateOrUpdateCompute(ctx, "ops", "ws", "made", got, nil)
+		return p, err
+	}, computeState("made", "Succeeded", 2))
+
+	killedMidway("compute detach", func(c *mlfleet.Client) (*mlfleet.Poller, error) {
+		return c.BeginDeleteCompute(ctx, "ops", "ws", "att", "Detach")
+	}, func() error {
+		_, err := c.GetCompute(ctx, "ops", "ws", "att")
+		if err == nil {
+			return errors.New("att still exists")
+		}
+		var ae *mlfleet.Error
+		if !errors.As(err, &ae) || ae.StatusCode != http.StatusNotFound {
+			return err
+		}
+		_, err = c.GetManagedCluster(ctx, "ops", "byo") // detach keeps the cluster
+		return err
+	})
+
+	killedMidway("group delete", func(c *mlfleet.Client) (*mlfleet.Poller, error) {
+		return c.BeginDeleteResourceGroup(ctx, "ops")
+	}, func() error {
+		_, err := c.GetResourceGroup(ctx, "ops")
+		var ae *mlfleet.Error
+		if err == nil || !errors.As(err, &ae) || ae.StatusCode != http.StatusNotFound {
+			return fmt.Errorf("group ops: %v", err)
+		}
+		return nil
+	})
+
+	// Nothing left: no lease rows, no identities, no cluster directory in any home.
+	eventually(t, 60*time.Second, "no cluster state left", func() error {
+		if ls := leases(t, db); len(ls) > 0 {
+			return fmt.Errorf("lease rows left: %v", ls)
+		}
+		var n int
+		if err := db.QueryRow(`SELECT count(*) FROM shared_secrets WHERE name LIKE 'cluster-identity/%'`).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return fmt.Errorf("%d cluster identities left", n)
+		}
+		for _, r := range rs {
+			entries, _ := os.ReadDir(filepath.Join(r.home, "clusters"))
+			for _, e := range entries {
+				if e.IsDir() && !slices.Contains([]string{"etcd", "kine"}, e.Name()) {
+					return fmt.Errorf("%s keeps the data directory of cluster %s", r.name, e.Name())
+				}
+			}
+		}
+		return nil
+	})
+}
+
+// TestWrongSecretKey: a replica given another secret key than the first refuses to start,
+// and says why.
+func TestWrongSecretKey(t *testing.T) {
+	t.Parallel()
+	dsn := freshDB(t)
+	startReplica(t, "first", dsn)
+	bin, err := binary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--store", dsn)
+	cmd.Env = append(os.Environ(), "MLFLEET_HOME="+t.TempDir(), "MLFLEET_SECRET_KEY=another key, not the one the store was created with")
+	out, err := runWithin(cmd, time.Minute)
+	if err == nil {
+		t.Fatalf("a replica with the wrong key started:\n%s", out)
+	}
+	if !strings.Contains(out, "secret key does not match") {
+		t.Errorf("the refusal does not say why:\n%s", out)
+	}
+}
+
+func runWithin(cmd *exec.Cmd, d time.Duration) (string, error) {
+	var buf syncBuffer
+	cmd.Stdout, cmd.Stderr = &buf, &buf
+	if err := cmd.Start(); err != nil {
+		return "", err
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		return buf.String(), err
+	case <-time.After(d):
+		_ = cmd.Process.Kill()
+		<-done
+		return buf.String(), nil // still running: it started
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -49,14 +49,16 @@ var binary = sync.OnceValues(func() (string, error) {
 
 // replica is one `mlfleet serve` process and its home.
 type replica struct {
-	name string
-	home string
-	id   string
-	cmd  *exec.Cmd
-	logs *syncBuffer
-	done chan struct{}
-	cfg  *clientconfig.Config
-	c    *mlfleet.Client
+	name  string
+	home  string
+	dsn   string
+	extra []string
+	id    string
+	cmd   *exec.Cmd
+	logs  *syncBuffer
+	done  chan struct{}
+	cfg   *clientconfig.Config
+	c     *mlfleet.Client
 }
 
 type syncBuffer struct {
@@ -77,18 +79,28 @@ func (s *syncBuffer) String() string {
 }
 
 // startReplica starts `mlfleet serve` on a free loopback port with home, on the store dsn.
-func startReplica(t *testing.T, name, dsn string, extra ...string) *replica {
+func startReplica(t testing.TB, name, dsn string, extra ...string) *replica {
+	t.Helper()
+	return startReplicaIn(t, name, dsn, t.TempDir(), extra...)
+}
+
+// restartReplica starts a replica again on the home, store and flags of r (which exited).
+func restartReplica(t testing.TB, r *replica) *replica {
+	t.Helper()
+	return startReplicaIn(t, r.name, r.dsn, r.home, r.extra...)
+}
+
+func startReplicaIn(t testing.TB, name, dsn, home string, extra ...string) *replica {
 	t.Helper()
 	bin, err := binary()
 	if err != nil {
 		t.Fatal(err)
 	}
-	home := t.TempDir()
 	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--store", dsn, "--log-level", "debug",
 		"--replica-heartbeat-interval", "1s", "--lease-ttl", "3s", "--sweep-interval", "2s"}, extra...)
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), "MLFLEET_HOME="+home, "MLFLEET_SECRET_KEY="+secretKey)
-	r := &replica{name: name, home: home, cmd: cmd, logs: &syncBuffer{}, done: make(chan struct{})}
+	r := &replica{name: name, home: home, dsn: dsn, extra: extra, cmd: cmd, logs: &syncBuffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = r.logs, r.logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -236,7 +248,7 @@ func openDB(t *testing.T, dsn string) *sql.DB {
 	return db
 }
 
-func eventually(t *testing.T, within time.Duration, what string, f func() error) {
+func eventually(t testing.TB, within time.Duration, what string, f func() error) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for {
@@ -253,7 +265,7 @@ func eventually(t *testing.T, within time.Duration, what string, f func() error)
 
 // kubectl runs kubectl with the kubeconfig file against server (another replica's front
 // door: the kubeconfig's TLS server name still picks the cluster).
-func kubectl(t *testing.T, kubeconfig, server string, args ...string) (string, error) {
+func kubectl(t testing.TB, kubeconfig, server string, args ...string) (string, error) {
 	t.Helper()
 	if _, err := exec.LookPath("kubectl"); err != nil {
 		if os.Getenv("CI") != "" {
@@ -269,7 +281,7 @@ func kubectl(t *testing.T, kubeconfig, server string, args ...string) (string, e
 	return string(out), nil
 }
 
-func writeKubeconfig(t *testing.T, c *mlfleet.Client, rg, name string) string {
+func writeKubeconfig(t testing.TB, c *mlfleet.Client, rg, name string) string {
 	t.Helper()
 	kc, err := c.ClusterCredentials(context.Background(), rg, name, true)
 	if err != nil {
@@ -289,7 +301,7 @@ func oneNode(size string) *mlfleet.ClusterInput {
 	return in
 }
 
-func createClusters(t *testing.T, c *mlfleet.Client, rg string, names ...string) {
+func createClusters(t testing.TB, c *mlfleet.Client, rg string, names ...string) {
 	t.Helper()
 	ctx := context.Background()
 	errs := make([]error, len(names))
@@ -312,7 +324,7 @@ func createClusters(t *testing.T, c *mlfleet.Client, rg string, names ...string)
 }
 
 // clusterIDs maps the clusters' names to their provider ids (the lease rows' keys).
-func clusterIDs(t *testing.T, c *mlfleet.Client, rg string, names ...string) map[string]string {
+func clusterIDs(t testing.TB, c *mlfleet.Client, rg string, names ...string) map[string]string {
 	t.Helper()
 	out := map[string]string{}
 	for _, name := range names {
@@ -377,14 +389,14 @@ func TestThreeReplicas(t *testing.T) {
 	}
 
 	// A compute attach through replica 1, whichever replica hosts the cluster.
-	if _, err := r1.c.CreateWorkspace(ctx, "ha", "ws", "westus"); err != nil {
+	if _, err := r1.c.CreateWorkspace(ctx, "ha", "haws", "westus"); err != nil {
 		t.Fatal(err)
 	}
 	attach := &mlfleet.Compute{Location: "westus", Properties: mlfleet.ComputeProperties{ComputeType: "AKS",
 		Properties: &mlfleet.AKSProperties{ClusterPurpose: ptr("DevTest")}}}
 	id := r1.c.AKSResourceID("ha", "c1")
 	attach.Properties.ResourceID = &id
-	if _, p, err := r1.c.BeginCreateOrUpdateCompute(ctx, "ha", "ws", "att", attach, nil); err != nil {
+	if _, p, err := r1.c.BeginCreateOrUpdateCompute(ctx, "ha", "haws", "att", attach, nil); err != nil {
 		t.Fatal(err)
 	} else if _, err := p.Wait(ctx, nil); err != nil {
 		t.Fatalf("attach c1: %v", err)
@@ -520,7 +532,7 @@ func TestOperationsSurviveAKilledReplica(t *testing.T) {
 	if _, err := c.CreateResourceGroup(ctx, "ops", "westus", nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.CreateWorkspace(ctx, "ops", "ws", "westus"); err != nil {
+	if _, err := c.CreateWorkspace(ctx, "ops", "haws", "westus"); err != nil {
 		t.Fatal(err)
 	}
 	createClusters(t, c, "ops", "byo")
@@ -543,7 +555,7 @@ func TestOperationsSurviveAKilledReplica(t *testing.T) {
 	}
 	computeState := func(name, want string, nodes int) func() error {
 		return func() error {
-			got, err := c.GetCompute(ctx, "ops", "ws", name)
+			got, err := c.GetCompute(ctx, "ops", "haws", name)
 			if err != nil {
 				return err
 			}
@@ -552,7 +564,7 @@ func TestOperationsSurviveAKilledReplica(t *testing.T) {
 				return fmt.Errorf("%s is %s", name, state)
 			}
 			if nodes > 0 {
-				ns, err := c.ComputeNodes(ctx, "ops", "ws", name)
+				ns, err := c.ComputeNodes(ctx, "ops", "haws", name)
 				if err != nil {
 					return err
 				}
@@ -568,7 +580,7 @@ func TestOperationsSurviveAKilledReplica(t *testing.T) {
 		n := 1
 		in := &mlfleet.Compute{Location: "westus", Properties: mlfleet.ComputeProperties{ComputeType: "AKS",
 			Properties: &mlfleet.AKSProperties{AgentCount: &n, ClusterPurpose: ptr("DevTest")}}}
-		_, p, err := c.BeginCreateOrUpdateCompute(ctx, "ops", "ws", "made", in, nil)
+		_, p, err := c.BeginCreateOrUpdateCompute(ctx, "ops", "haws", "made", in, nil)
 		return p, err
 	}, computeState("made", "Succeeded", 1))
 
@@ -577,25 +589,25 @@ func TestOperationsSurviveAKilledReplica(t *testing.T) {
 			Properties: &mlfleet.AKSProperties{ClusterPurpose: ptr("DevTest")}}}
 		id := c.AKSResourceID("ops", "byo")
 		in.Properties.ResourceID = &id
-		_, p, err := c.BeginCreateOrUpdateCompute(ctx, "ops", "ws", "att", in, nil)
+		_, p, err := c.BeginCreateOrUpdateCompute(ctx, "ops", "haws", "att", in, nil)
 		return p, err
 	}, computeState("att", "Succeeded", 1))
 
 	killedMidway("compute scale", func(c *mlfleet.Client) (*mlfleet.Poller, error) {
-		got, err := c.GetCompute(ctx, "ops", "ws", "made")
+		got, err := c.GetCompute(ctx, "ops", "haws", "made")
 		if err != nil {
 			return nil, err
 		}
 		two := 2
 		got.Properties.Properties.AgentCount = &two
-		_, p, err := c.BeginCreateOrUpdateCompute(ctx, "ops", "ws", "made", got, nil)
+		_, p, err := c.BeginCreateOrUpdateCompute(ctx, "ops", "haws", "made", got, nil)
 		return p, err
 	}, computeState("made", "Succeeded", 2))
 
 	killedMidway("compute detach", func(c *mlfleet.Client) (*mlfleet.Poller, error) {
-		return c.BeginDeleteCompute(ctx, "ops", "ws", "att", "Detach")
+		return c.BeginDeleteCompute(ctx, "ops", "haws", "att", "Detach")
 	}, func() error {
-		_, err := c.GetCompute(ctx, "ops", "ws", "att")
+		_, err := c.GetCompute(ctx, "ops", "haws", "att")
 		if err == nil {
 			return errors.New("att still exists")
 		}
@@ -682,3 +694,62 @@ func runWithin(cmd *exec.Cmd, d time.Duration) (string, error) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// BenchmarkFailover: two replicas, one cluster. Each round kills the cluster's host with
+// SIGKILL and measures the time until the cluster answers kubectl again through the other
+// replica with the same kubeconfig, then starts the killed replica again on its home. It
+// prints p50 and max over the rounds (go test -run '^$' -bench Failover -benchtime 10x
+// ./test/ha/). The goal is under 10 s with the 5 s hosting lease.
+func BenchmarkFailover(b *testing.B) {
+	dsn := os.Getenv("MLFLEET_TEST_POSTGRES")
+	if dsn == "" {
+		b.Skip("MLFLEET_TEST_POSTGRES is not set")
+	}
+	schemaDSN, drop, err := storetest.PostgresSchema(dsn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(drop)
+	db, err := sql.Open("pgx", schemaDSN)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	rs := []*replica{startReplica(b, "a", schemaDSN), startReplica(b, "b", schemaDSN)}
+	ctx := context.Background()
+	if _, err := rs[0].c.CreateResourceGroup(ctx, "fo", "westus", nil); err != nil {
+		b.Fatal(err)
+	}
+	createClusters(b, rs[0].c, "fo", "fo")
+	id := clusterIDs(b, rs[0].c, "fo", "fo")["fo"]
+	file := writeKubeconfig(b, rs[0].c, "fo", "fo")
+	var times []time.Duration
+	for b.Loop() {
+		var host string
+		if err := db.QueryRow(`SELECT holder FROM cluster_leases WHERE cluster_id = $1`, id).Scan(&host); err != nil {
+			b.Fatal(err)
+		}
+		i := slices.IndexFunc(rs, func(r *replica) bool { return r.id == host })
+		if i < 0 {
+			b.Fatalf("the lease holder %s is not a replica of this benchmark", host)
+		}
+		victim, other := rs[i], rs[1-i]
+		if err := victim.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			b.Fatal(err)
+		}
+		<-victim.done
+		killed := time.Now()
+		eventually(b, 2*time.Minute, "the cluster answers through "+other.name, func() error {
+			_, err := kubectl(b, file, other.cfg.Server, "get", "namespace", "default", "-o", "name")
+			return err
+		})
+		times = append(times, time.Since(killed))
+		rs[i] = restartReplica(b, victim)
+	}
+	slices.Sort(times)
+	p50, worst := times[len(times)/2], times[len(times)-1]
+	b.Logf("failover (kill -9 of the host → the cluster answers through the other replica) over %d rounds: p50 %v, max %v",
+		len(times), p50.Round(100*time.Millisecond), worst.Round(100*time.Millisecond))
+	b.ReportMetric(p50.Seconds(), "p50-s")
+	b.ReportMetric(worst.Seconds(), "max-s")
+}

@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/mlfleet/mlfleet/internal/procstat"
 	"github.com/mlfleet/mlfleet/internal/store/storetest"
 )
 
@@ -214,4 +215,34 @@ func benchClient(b *testing.B, kubeconfig []byte) *kubernetes.Clientset {
 		b.Fatal(err)
 	}
 	return client
+}
+
+// BenchmarkRSSPerClusterKineVsEtcd starts three clusters on the embedded etcd, then three
+// on kine/PostgreSQL, and prints the settled RSS each adds to the process, per cluster
+// (go test -run '^$' -bench RSSPerClusterKineVsEtcd -benchtime 1x). The etcd and kine
+// themselves are started before the first measurement.
+func BenchmarkRSSPerClusterKineVsEtcd(b *testing.B) {
+	dsn := kineDSN(b)
+	root := b.TempDir()
+	k := startKine(b, dsn, filepath.Join(root, "kine"))
+	b.Cleanup(func() { k.Close(context.Background()) })
+	const clusters = 3
+	for b.Loop() {
+		id := benchSeq.Add(1)
+		perCluster := func(name string, endpoints []string) float64 {
+			before := procstat.SettledRSS()
+			for i := range clusters {
+				s := startServer(b, Config{ID: fmt.Sprintf("rss-%s-%d-%d", name, id, i), DataDir: filepath.Join(root, fmt.Sprintf("rss-%s-%d-%d", name, id, i)), EtcdEndpoints: endpoints})
+				if _, err := benchClient(b, s.AdminKubeconfig()).CoreV1().Namespaces().List(context.Background(), metav1.ListOptions{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			return float64(procstat.SettledRSS()-before) / clusters / (1 << 20)
+		}
+		e := perCluster("etcd", testEtcd.Endpoints())
+		kf := perCluster("kine", k.Endpoints())
+		b.Logf("RSS per hosted cluster: etcd %.0f MiB, kine %.0f MiB, kine/etcd %.2f", e, kf, kf/e)
+		b.ReportMetric(e, "MiB/cluster-etcd")
+		b.ReportMetric(kf, "MiB/cluster-kine")
+	}
 }

@@ -194,23 +194,45 @@ func (k *Keeper) Forget(ctx context.Context, clusterID string) error {
 	return k.cfg.Store.DeleteClusterLease(ctx, clusterID)
 }
 
-// Place returns the replica that should host a new cluster (PickHost over the live
-// replicas), or "" when the cluster has had a lease before: it stays where its lease goes.
+// Place chooses the replica that should host a new cluster (PickHost over the live
+// replicas) and reserves it there: the cluster's lease is granted to that replica for two
+// TTLs, in which it starts the cluster (its Acquire then keeps the lease). Placements are
+// serialised across replicas (a store lock), so that creates at once spread over the
+// replicas instead of all choosing the same least loaded one. It returns "" when the
+// cluster has had a lease before (it stays where its lease goes) or no replica is alive.
 func (k *Keeper) Place(ctx context.Context, clusterID string) (string, error) {
-	leases, err := k.cfg.Store.ListClusterLeases(ctx)
-	if err != nil {
-		return "", err
-	}
-	for _, l := range leases {
-		if l.ClusterID == clusterID {
-			return "", nil
+	var chosen string
+	err := k.cfg.Store.InTx(ctx, func(tx store.Store) error {
+		chosen = ""
+		if err := tx.Lock(ctx, "hosting.place"); err != nil {
+			return err
 		}
-	}
-	reps, err := k.cfg.Store.ListReplicas(ctx)
+		leases, err := tx.ListClusterLeases(ctx)
+		if err != nil {
+			return err
+		}
+		for _, l := range leases {
+			if l.ClusterID == clusterID {
+				return nil
+			}
+		}
+		reps, err := tx.ListReplicas(ctx)
+		if err != nil {
+			return err
+		}
+		if chosen = PickHost(reps, leases, k.cfg.ReplicaAlive); chosen == "" {
+			return nil
+		}
+		_, ok, err := tx.AcquireClusterLease(ctx, clusterID, chosen, 2*k.cfg.TTL)
+		if err == nil && !ok {
+			err = fmt.Errorf("reserve the lease of %s for %s: taken meanwhile", clusterID, chosen)
+		}
+		return err
+	})
 	if err != nil {
 		return "", err
 	}
-	return PickHost(reps, leases, k.cfg.ReplicaAlive), nil
+	return chosen, nil
 }
 
 // Holder returns the replica holding the cluster's unexpired lease, "" when none does.

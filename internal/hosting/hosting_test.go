@@ -2,6 +2,7 @@ package hosting
 
 import (
 	"context"
+	"fmt"
 	"errors"
 	"os"
 	"path/filepath"
@@ -179,5 +180,49 @@ func TestPickHost(t *testing.T) {
 	}
 	if got := PickHost(replicas[2:], nil, 15*time.Second); got != "" {
 		t.Errorf("PickHost with no live replica = %q", got)
+	}
+}
+
+// TestPlaceSpreadsConcurrentCreates: three replicas place three new clusters at the same
+// time; each replica gets one (placements are serialised and reserve the lease), and a
+// cluster placed before is not placed again.
+func TestPlaceSpreadsConcurrentCreates(t *testing.T) {
+	for name, opener := range databases(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			st := opener()
+			for _, id := range []string{"r1", "r2", "r3"} {
+				if err := st.HeartbeatReplica(ctx, &store.Replica{ID: id, Address: "127.0.0.1:1", StartedAt: time.Now()}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			keepers := []*Keeper{
+				New(Config{Store: opener(), ID: "r1"}), New(Config{Store: opener(), ID: "r2"}), New(Config{Store: opener(), ID: "r3"}),
+			}
+			chosen := make([]string, 3)
+			errs := make([]error, 3)
+			var wg sync.WaitGroup
+			for i, k := range keepers {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					chosen[i], errs[i] = k.Place(ctx, fmt.Sprintf("new-%d", i))
+				}()
+			}
+			wg.Wait()
+			count := map[string]int{}
+			for i := range chosen {
+				if errs[i] != nil {
+					t.Fatal(errs[i])
+				}
+				count[chosen[i]]++
+			}
+			if len(count) != 3 {
+				t.Errorf("three clusters placed at once went to %v; want one per replica", chosen)
+			}
+			if again, err := keepers[0].Place(ctx, "new-0"); err != nil || again != "" {
+				t.Errorf("placing a placed cluster again = %q, %v; want none", again, err)
+			}
+		})
 	}
 }

@@ -47,9 +47,8 @@ type Provider struct {
 	// a PostgreSQL database (UseKine) or an external etcd (UseEtcd).
 	kineDSN       string
 	etcdEndpoints []string
-	stateOnce     sync.Once
+	stateMu       sync.Mutex
 	state         stateStore
-	stateErr      error
 
 	frontDoor string
 	// leases, when set, makes this replica host a cluster only while it holds its lease.
@@ -273,24 +272,31 @@ func (p *Provider) StateBackend() string {
 	return "embedded-etcd"
 }
 
+// startState starts the state store on first use. A failed start is tried again on the
+// next use (the database may have been down), not remembered.
 func (p *Provider) startState(ctx context.Context) (stateStore, error) {
-	p.stateOnce.Do(func() {
-		switch {
-		case p.kineDSN != "":
-			var k *kubeapiserver.Kine
-			if k, p.stateErr = kubeapiserver.StartKine(ctx, p.kineDSN, filepath.Join(p.dir, "kine")); p.stateErr == nil {
-				p.state = k
-			}
-		case len(p.etcdEndpoints) > 0:
-			p.state = externalEtcd(p.etcdEndpoints)
-		default:
-			var e *kubeapiserver.Etcd
-			if e, p.stateErr = kubeapiserver.StartEtcd(ctx, filepath.Join(p.dir, "etcd")); p.stateErr == nil {
-				p.state = e
-			}
+	p.stateMu.Lock()
+	defer p.stateMu.Unlock()
+	if p.state != nil {
+		return p.state, nil
+	}
+	switch {
+	case p.kineDSN != "":
+		k, err := kubeapiserver.StartKine(ctx, p.kineDSN, filepath.Join(p.dir, "kine"))
+		if err != nil {
+			return nil, err
 		}
-	})
-	return p.state, p.stateErr
+		p.state = k
+	case len(p.etcdEndpoints) > 0:
+		p.state = externalEtcd(p.etcdEndpoints)
+	default:
+		e, err := kubeapiserver.StartEtcd(ctx, filepath.Join(p.dir, "etcd"))
+		if err != nil {
+			return nil, err
+		}
+		p.state = e
+	}
+	return p.state, nil
 }
 
 func (p *Provider) entry(id string) *cluster {
@@ -729,8 +735,11 @@ func (p *Provider) Close(ctx context.Context) error {
 		}()
 	}
 	wg.Wait()
-	if p.state != nil {
-		return p.state.Close(ctx)
+	p.stateMu.Lock()
+	state := p.state
+	p.stateMu.Unlock()
+	if state != nil {
+		return state.Close(ctx)
 	}
 	return nil
 }

@@ -69,41 +69,25 @@ func StartKine(ctx context.Context, dsn, dir string) (*Kine, error) {
 		return nil, fmt.Errorf("start kine: %w", err)
 	}
 
-	// The backend lives until Close, not until ctx ends: ctx only bounds the start.
-	bctx, cancel := context.WithCancel(context.Background())
-	wg := &sync.WaitGroup{}
-	type result struct {
-		backend kineserver.Backend
-		err     error
-	}
-	done := make(chan result, 1)
-	go func() {
-		_, backend, err := drivers.New(bctx, wg, &drivers.Config{
-			Endpoint:             dsn,
-			ConnectionPoolConfig: generic.ConnectionPoolConfig{MaxIdle: 5, MaxIdleTime: 2 * time.Minute},
-			CompactInterval:      kineCompactInterval,
-			CompactTimeout:       5 * time.Second,
-			CompactMinRetain:     1000,
-			CompactBatchSize:     1000,
-			PollBatchSize:        500,
-			PollInterval:         kinePollInterval,
-		})
-		if err == nil {
-			err = backend.Start(bctx)
-		}
-		done <- result{backend, err}
-	}()
+	// Several replicas starting at once race to create kine's table; PostgreSQL then
+	// refuses all but one CREATE (a unique violation in its catalog), although each said
+	// IF NOT EXISTS. The losers find the table on a second try.
 	var backend kineserver.Backend
-	select {
-	case r := <-done:
-		if r.err != nil {
-			cancel()
-			return nil, fmt.Errorf("start kine: %w", r.err)
+	var cancel context.CancelFunc
+	var wg *sync.WaitGroup
+	for attempt := 1; ; attempt++ {
+		backend, cancel, wg, err = startKineBackend(ctx, dsn)
+		if err == nil {
+			break
 		}
-		backend = r.backend
-	case <-ctx.Done():
-		cancel()
-		return nil, fmt.Errorf("start kine: %w", ctx.Err())
+		if attempt == 5 || ctx.Err() != nil {
+			return nil, fmt.Errorf("start kine: %w", err)
+		}
+		select {
+		case <-time.After(time.Duration(attempt) * 200 * time.Millisecond):
+		case <-ctx.Done():
+			return nil, fmt.Errorf("start kine: %w", ctx.Err())
+		}
 	}
 
 	if err := os.Remove(sock); err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -128,6 +112,46 @@ func StartKine(ctx context.Context, dsn, dir string) (*Kine, error) {
 		_ = gs.Serve(lis)
 	}()
 	return &Kine{endpoints: []string{"unix://" + sock}, grpc: gs, cancel: cancel, wg: wg, sock: sock, closed: make(chan struct{})}, nil
+}
+
+// startKineBackend connects kine's backend to the database of dsn (creating its table when
+// missing) and starts it. The backend lives until cancel, not until ctx ends: ctx only
+// bounds the start.
+func startKineBackend(ctx context.Context, dsn string) (kineserver.Backend, context.CancelFunc, *sync.WaitGroup, error) {
+	bctx, cancel := context.WithCancel(context.Background())
+	wg := &sync.WaitGroup{}
+	type result struct {
+		backend kineserver.Backend
+		err     error
+	}
+	done := make(chan result, 1)
+	go func() {
+		_, backend, err := drivers.New(bctx, wg, &drivers.Config{
+			Endpoint:             dsn,
+			ConnectionPoolConfig: generic.ConnectionPoolConfig{MaxIdle: 5, MaxIdleTime: 2 * time.Minute},
+			CompactInterval:      kineCompactInterval,
+			CompactTimeout:       5 * time.Second,
+			CompactMinRetain:     1000,
+			CompactBatchSize:     1000,
+			PollBatchSize:        500,
+			PollInterval:         kinePollInterval,
+		})
+		if err == nil {
+			err = backend.Start(bctx)
+		}
+		done <- result{backend, err}
+	}()
+	select {
+	case r := <-done:
+		if r.err != nil {
+			cancel()
+			return nil, nil, nil, r.err
+		}
+		return r.backend, cancel, wg, nil
+	case <-ctx.Done():
+		cancel()
+		return nil, nil, nil, ctx.Err()
+	}
 }
 
 // Endpoints returns kine's client URL, for Config.EtcdEndpoints.

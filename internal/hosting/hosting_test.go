@@ -2,8 +2,8 @@ package hosting
 
 import (
 	"context"
-	"fmt"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sync"

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
 	"os/signal"
@@ -30,6 +31,7 @@ type serveFlags struct {
 	store     string
 	secretKey string
 	etcd      []string
+	public    string
 	logLevel  string
 	pageSize  int
 	leaseTTL  time.Duration
@@ -74,6 +76,11 @@ other mlfleet commands work with no flags. Stop it with Ctrl-C (SIGINT) or SIGTE
 			if err := failpoint.FromEnv(); err != nil {
 				return usagef("%v", err)
 			}
+			if f.public != "" {
+				if _, port, err := net.SplitHostPort(f.public); err != nil || port == "" || port == "0" {
+					return usagef("--public-address takes the host:port clients reach the control plane at (a load balancer or DNS name in front of every replica), not %q", f.public)
+				}
+			}
 			for _, e := range f.etcd {
 				if u, err := url.Parse(e); err != nil || (u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "unix") || (u.Host == "" && u.Path == "") {
 					return usagef("--etcd-endpoints takes etcd client URLs such as http://10.0.0.5:2379 or unix:///run/etcd.sock, not %q", e)
@@ -97,7 +104,7 @@ other mlfleet commands work with no flags. Stop it with Ctrl-C (SIGINT) or SIGTE
 			logger := slog.New(slog.NewJSONHandler(streams.Err, &slog.HandlerOptions{Level: level}))
 			slog.SetDefault(logger)
 			return server.Run(cmd.Context(), server.Config{
-				Addr: f.addr, Home: f.dataDir, StoreDSN: f.store, EtcdEndpoints: f.etcd, SecretKeyFile: f.secretKey, PageSize: f.pageSize,
+				Addr: f.addr, Home: f.dataDir, StoreDSN: f.store, EtcdEndpoints: f.etcd, PublicAddress: f.public, SecretKeyFile: f.secretKey, PageSize: f.pageSize,
 				TokenLifetime: f.tokenLifetime, MaxTokenLifetime: f.maxTokenLifetime,
 				LeaseTTL: f.leaseTTL, StepDelay: f.stepDelay, VersionsFile: f.versions, QuotaFile: f.quotas, HealthInterval: f.health, SweepInterval: f.sweep,
 				ReadLimit: f.reads, WriteLimit: f.writes, ActivityRetention: f.retention, ReplicaInterval: f.replicaInterval, MaxUploadSize: maxUpload, Logger: logger,
@@ -110,6 +117,7 @@ other mlfleet commands work with no flags. Stop it with Ctrl-C (SIGINT) or SIGTE
 	fl.StringVar(&f.dataDir, "data-dir", "", "Data directory (default $MLFLEET_HOME, else ~/.mlfleet)")
 	fl.StringVar(&f.store, "store", os.Getenv("MLFLEET_STORE"), "Store DSN: empty for SQLite in the data directory, or a postgres:// URL")
 	fl.StringVar(&f.secretKey, "secret-key-file", "", "With a postgres:// store: file holding the key (32+ characters) that every replica is given, which wraps the secrets they share (default $MLFLEET_SECRET_KEY)")
+	fl.StringVar(&f.public, "public-address", "", "host:port that clients reach the control plane at when it is not --addr: a load balancer or DNS name in front of every replica. Cluster kubeconfigs name it, so they keep working whichever replica answers")
 	fl.StringSliceVar(&f.etcd, "etcd-endpoints", nil, "Client URLs (http://, https:// or unix://) of an existing etcd cluster in which embedded clusters keep their objects (default: kine on a postgres:// store, else an embedded etcd)")
 	fl.StringVar(&f.logLevel, "log-level", "info", "Log level: debug, info, warn, error")
 	fl.StringVar(&f.versions, "versions-file", "", "Kubernetes version catalog (JSON) replacing the built-in one")

@@ -69,6 +69,11 @@ type Config struct {
 	// embedded clusters keep their objects. Otherwise they use kine on the PostgreSQL store,
 	// or the embedded etcd with SQLite.
 	EtcdEndpoints []string
+	// PublicAddress is the host:port clients reach the control plane at when it is not
+	// Addr's (a load balancer or DNS name in front of every replica): cluster kubeconfigs
+	// name it as their server, and the server certificate covers its host. "" means the
+	// API address.
+	PublicAddress string
 	// SecretKeyFile holds the replica key that wraps the secrets replicas of a PostgreSQL
 	// store share (the encryption key, the CA, the token-signing key); "" means
 	// $MLFLEET_SECRET_KEY. Required with PostgreSQL, unused with SQLite.
@@ -238,6 +243,9 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	if hn, err := os.Hostname(); err == nil {
 		hosts = append(hosts, hn)
 	}
+	if h, _, err := net.SplitHostPort(cfg.PublicAddress); err == nil && h != "" {
+		hosts = append(hosts, h)
+	}
 	cert, err := pki.EnsureServerCert(ca, filepath.Join(cfg.Home, pkiDir), hosts)
 	if err != nil {
 		return err
@@ -288,7 +296,11 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	if !sqlite {
 		state.kineDSN = cfg.StoreDSN
 	}
-	providers, emb, closeProviders, err := startProviders(ctx, cfg, sizes, frontDoor, state, log)
+	kubeAddress := frontDoor
+	if cfg.PublicAddress != "" {
+		kubeAddress = cfg.PublicAddress
+	}
+	providers, emb, closeProviders, err := startProviders(ctx, cfg, sizes, kubeAddress, state, log)
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -24,6 +26,7 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/mlfleet/mlfleet/internal/clientconfig"
 	"github.com/mlfleet/mlfleet/internal/store/storetest"
@@ -170,6 +173,65 @@ func tail(s string, n int) string {
 	return s
 }
 
+// balancer is the load balancer a user puts in front of the replicas: it passes each TCP
+// connection, untouched, to the next replica that accepts it (round robin), so TLS to
+// clusters (by SNI) and to the API ends at a replica.
+type balancer struct {
+	ln       net.Listener
+	mu       sync.Mutex
+	backends []string
+	next     int
+}
+
+func startBalancer(t testing.TB) *balancer {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &balancer{ln: ln}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go b.serve(c)
+		}
+	}()
+	return b
+}
+
+func (b *balancer) addr() string { return b.ln.Addr().String() }
+
+func (b *balancer) setBackends(rs []*replica) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.backends = nil
+	for _, r := range rs {
+		b.backends = append(b.backends, strings.TrimPrefix(r.cfg.Server, "https://"))
+	}
+}
+
+func (b *balancer) serve(c net.Conn) {
+	defer c.Close()
+	b.mu.Lock()
+	backends, start := slices.Clone(b.backends), b.next
+	b.next++
+	b.mu.Unlock()
+	for i := range backends {
+		up, err := net.DialTimeout("tcp", backends[(start+i)%len(backends)], time.Second)
+		if err != nil {
+			continue
+		}
+		defer up.Close()
+		go func() { _, _ = io.Copy(up, c); up.Close() }()
+		_, _ = io.Copy(c, up)
+		return
+	}
+}
+
 // freshDB returns the DSN of a new schema on MLFLEET_TEST_POSTGRES, or skips.
 func freshDB(t *testing.T) string {
 	t.Helper()
@@ -263,8 +325,10 @@ func eventually(t testing.TB, within time.Duration, what string, f func() error)
 	}
 }
 
-// kubectl runs kubectl with the kubeconfig file against server (another replica's front
-// door: the kubeconfig's TLS server name still picks the cluster).
+// kubectl runs kubectl with the kubeconfig file, as written (server "": the control plane's
+// public address, the test's load balancer), or against server, one replica's front door:
+// kubectl then needs the kubeconfig's TLS server name repeated (--tls-server-name), since
+// a --server override drops it, and the name is what picks the cluster.
 func kubectl(t testing.TB, kubeconfig, server string, args ...string) (string, error) {
 	t.Helper()
 	if _, err := exec.LookPath("kubectl"); err != nil {
@@ -273,8 +337,19 @@ func kubectl(t testing.TB, kubeconfig, server string, args ...string) (string, e
 		}
 		t.Skip("kubectl is not installed")
 	}
-	full := append([]string{"--kubeconfig", kubeconfig, "--server", server, "--request-timeout", "10s"}, args...)
-	out, err := exec.Command("kubectl", full...).CombinedOutput()
+	full := []string{"--kubeconfig", kubeconfig, "--request-timeout", "10s"}
+	if server != "" {
+		cfg, err := clientcmd.LoadFromFile(kubeconfig)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := ""
+		for _, c := range cfg.Clusters {
+			name = c.TLSServerName
+		}
+		full = append(full, "--server", server, "--tls-server-name", name)
+	}
+	out, err := exec.Command("kubectl", append(full, args...)...).CombinedOutput()
 	if err != nil {
 		return string(out), fmt.Errorf("kubectl %s: %v: %s", strings.Join(args, " "), err, out)
 	}
@@ -360,7 +435,9 @@ func TestThreeReplicas(t *testing.T) {
 	t.Parallel()
 	dsn := freshDB(t)
 	db := openDB(t, dsn)
-	rs := startReplicas(t, dsn, 3)
+	lb := startBalancer(t)
+	rs := startReplicas(t, dsn, 3, "--public-address", lb.addr())
+	lb.setBackends(rs)
 	r1 := rs[0]
 	ctx := context.Background()
 	if _, err := r1.c.CreateResourceGroup(ctx, "ha", "westus", nil); err != nil {
@@ -402,10 +479,16 @@ func TestThreeReplicas(t *testing.T) {
 		t.Fatalf("attach c1: %v", err)
 	}
 
-	// Every cluster answers kubectl through replicas 2 and 3 with replica 1's kubeconfig.
+	// Every cluster answers kubectl with replica 1's kubeconfig file: as written, through
+	// the load balancer (so through every replica in turn), and pointed at replicas 2 and 3.
 	files := map[string]string{}
 	for _, name := range names {
 		files[name] = writeKubeconfig(t, r1.c, "ha", name)
+		for i := range 2 * len(rs) {
+			if _, err := kubectl(t, files[name], "", "get", "namespace", "default", "-o", "name"); err != nil {
+				t.Fatalf("cluster %s through the load balancer, try %d: %v", name, i+1, err)
+			}
+		}
 		for _, r := range rs[1:] {
 			out, err := kubectl(t, files[name], r.cfg.Server, "get", "namespaces", "-o", "name")
 			if err != nil {
@@ -444,24 +527,17 @@ func TestThreeReplicas(t *testing.T) {
 	} else if _, err := p.Wait(ctx, nil); err != nil {
 		t.Fatalf("scale c3 through %s (not its host): %v", via.name, err)
 	}
-	out, err := kubectl(t, files["c3"], via.cfg.Server, "get", "nodes", "-o", "name")
+	out, err := kubectl(t, files["c3"], "", "get", "nodes", "-o", "name")
 	if err != nil || strings.Count(out, "node/") != 2 {
 		t.Errorf("c3 after the scale to 2 through %s: nodes %q (%v)", via.name, out, err)
 	}
 
 	// Kill the host of c2 while a Deployment rolls out.
 	host := byID(rs, hosts["c2"])
-	var other *replica
-	for _, r := range rs {
-		if r != host {
-			other = r
-			break
-		}
-	}
-	if _, err := kubectl(t, files["c2"], other.cfg.Server, "create", "configmap", "before-kill", "--from-literal=k=v"); err != nil {
+	if _, err := kubectl(t, files["c2"], "", "create", "configmap", "before-kill", "--from-literal=k=v"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := kubectl(t, files["c2"], other.cfg.Server, "create", "deployment", "web", "--image=nginx", "--replicas=3"); err != nil {
+	if _, err := kubectl(t, files["c2"], "", "create", "deployment", "web", "--image=nginx", "--replicas=3"); err != nil {
 		t.Fatal(err)
 	}
 	if err := host.cmd.Process.Signal(syscall.SIGKILL); err != nil {
@@ -469,13 +545,13 @@ func TestThreeReplicas(t *testing.T) {
 	}
 	<-host.done
 	killed := time.Now()
-	eventually(t, 90*time.Second, "c2 answers again through "+other.name, func() error {
-		_, err := kubectl(t, files["c2"], other.cfg.Server, "get", "configmap", "before-kill", "-o", "name")
+	eventually(t, 90*time.Second, "c2 answers the same kubeconfig again", func() error {
+		_, err := kubectl(t, files["c2"], "", "get", "configmap", "before-kill", "-o", "name")
 		return err
 	})
 	answered := time.Since(killed)
 	eventually(t, 90*time.Second, "the rollout of web completes", func() error {
-		out, err := kubectl(t, files["c2"], other.cfg.Server, "get", "deployment", "web", "-o", "jsonpath={.status.readyReplicas}")
+		out, err := kubectl(t, files["c2"], "", "get", "deployment", "web", "-o", "jsonpath={.status.readyReplicas}")
 		if err != nil {
 			return err
 		}
@@ -484,8 +560,8 @@ func TestThreeReplicas(t *testing.T) {
 		}
 		return nil
 	})
-	t.Logf("failover: kill -9 of c2's host to c2 answering through %s: %v (rollout complete after %v)",
-		other.name, answered.Round(100*time.Millisecond), time.Since(killed).Round(100*time.Millisecond))
+	t.Logf("failover: kill -9 of c2's host to c2 answering the same kubeconfig: %v (rollout complete after %v)",
+		answered.Round(100*time.Millisecond), time.Since(killed).Round(100*time.Millisecond))
 	ls = leases(t, db)
 	if l := ls[ids["c2"]]; l.holder == host.id || l.token < 2 {
 		t.Errorf("c2's lease after the kill: %+v; want another holder and a new token", l)
@@ -545,7 +621,7 @@ func TestOperationsSurviveAKilledReplica(t *testing.T) {
 		if _, err := begin(slow.c); err != nil {
 			t.Fatalf("%s: %v", what, err)
 		}
-		time.Sleep(1500 * time.Millisecond)
+		time.Sleep(4500 * time.Millisecond) // the first step done, the second under way
 		if err := slow.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}

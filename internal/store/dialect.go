@@ -13,7 +13,8 @@ import (
 )
 
 // dialect holds everything that differs between SQLite and PostgreSQL, so the queries in
-// sql.go are written once. Queries use ? placeholders; rebind turns them into $n.
+// resources.go, operations.go and the other tables' files are written once. Queries use ?
+// placeholders; rebind turns them into $n.
 type dialect struct {
 	// name picks the migrations directory (migrations/<name>) and appears in errors.
 	name string

@@ -8,7 +8,11 @@
 //
 // The parts:
 //   - store.go: the Store interface, its types and sentinel errors.
-//   - sql.go: Open, which picks the dialect from the DSN, and the queries, written once.
+//   - sql.go: Open, which picks the dialect from the DSN, the sqlStore every query runs on
+//     (statement cache, failpoints, InTx and Lock) and the id and time conversions.
+//   - resources.go, operations.go (with the lease queries), identity.go (principals, role
+//     assignments, tokens), activity.go, replica.go, blobs.go, sharedsecret.go: the queries
+//     of each table, written once for both dialects.
 //   - dialect.go: what differs between SQLite and PostgreSQL (placeholders, LIMIT, row
 //     locking, migration locking, the transaction locks of Store.Lock, unique-violation
 //     codes) and translate, the error mapping.

@@ -324,3 +324,35 @@ func ancestors(scope string) []string {
 	}
 	return out
 }
+
+// CreateToken stores a token (ErrConflict if the hash exists).
+func (s *sqlStore) CreateToken(ctx context.Context, t *Token) error {
+	if t.Hash == "" {
+		return fmt.Errorf("create token: empty hash")
+	}
+	if err := s.hit("CreateToken", "before"); err != nil {
+		return fmt.Errorf("create token %s: %w", t.Name, err)
+	}
+	_, err := s.exec(ctx, `INSERT INTO tokens (hash, name, role, created_at, expires_at, principal_key) VALUES (?, ?, ?, ?, ?, ?)`,
+		t.Hash, t.Name, t.Role, millis(t.CreatedAt), millis(t.ExpiresAt), idKey(t.PrincipalID))
+	if err != nil {
+		return fmt.Errorf("create token %s: %w", t.Name, err)
+	}
+	return s.hit("CreateToken", "after")
+}
+
+// GetToken returns the token with this hash, or ErrNotFound.
+func (s *sqlStore) GetToken(ctx context.Context, hash string) (*Token, error) {
+	var (
+		t                Token
+		created, expires int64
+	)
+	err := s.queryRow(ctx, `SELECT hash, name, role, created_at, expires_at, principal_key FROM tokens WHERE hash = ?`, hash).
+		Scan(&t.Hash, &t.Name, &t.Role, &created, &expires, &t.PrincipalID)
+	if err != nil {
+		// The hash is a credential; keep it out of error messages.
+		return nil, fmt.Errorf("get token: %w", s.d.translate(err))
+	}
+	t.CreatedAt, t.ExpiresAt = fromMillis(created), fromMillis(expires)
+	return &t, nil
+}

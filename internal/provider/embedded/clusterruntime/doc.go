@@ -12,11 +12,12 @@
 //     status of PodDisruptionBudgets, which evictions check). Not the whole
 //     kube-controller-manager: no leader election, no HTTP server, no controllers that a
 //     simulated cluster cannot use (node lifecycle, routes, volumes, certificates).
-//   - A node simulator (nodes.go, nodepool.go): [Runtime.SetPool] registers the nodes of
-//     an agent pool under AKS names (aks-<pool>-<8 digits>-vmss<6 base-36 digits>), with
-//     AKS labels, capacity and allocatable after the AKS reservation rules, Ready
-//     conditions, an InternalIP from the node subnet and a /24 pod range. Like kubelets it
-//     renews the nodes' Leases in kube-node-lease, refreshes their heartbeats, and
+//   - A node simulator (nodes.go, nodestatus.go, nodelease.go, nodepool.go):
+//     [Runtime.SetPool] registers the nodes of an agent pool under AKS names
+//     (aks-<pool>-<8 digits>-vmss<6 base-36 digits>), with AKS labels, capacity and
+//     allocatable after the AKS reservation rules, Ready conditions, an InternalIP from the
+//     node subnet and a /24 pod range. Like kubelets it renews the nodes' Leases in
+//     kube-node-lease (nodelease.go), refreshes their heartbeats (nodestatus.go), and
 //     registers a node again if someone deletes it. Scale-down removes the highest
 //     indexes and deletes the pods bound there. Each node records its pool in the
 //     annotation mlfleet.io/node-pool, so that a runtime started again on the same cluster

@@ -17,8 +17,8 @@
 //     garbage collection, workloads, service accounts) is left to the package that simulates
 //     the rest of the cluster, through [Server.InClusterConfig].
 //   - The PKI of a cluster (CA, serving certificate, service account signing key, admin and
-//     user client certificates) is created on the first start under Config.DataDir/pki and
-//     reused afterwards, so kubeconfigs handed out before a restart keep working after it.
+//     user client certificates) is created by package internal/pki on the first start under
+//     Config.DataDir/pki (pki.go says which files) and reused afterwards, so kubeconfigs handed out before a restart keep working after it.
 //     Leaf certificates are renewed from the same CA when they come close to expiry.
 //   - The secure port is served through a listener that enforces the authorized IP ranges of
 //     the cluster (spec S15): connections from other sources are closed as soon as they are

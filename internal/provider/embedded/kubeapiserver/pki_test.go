@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	certutil "k8s.io/client-go/util/cert"
 )
 
 func TestPKIIsReusedAndRenewed(t *testing.T) {
@@ -51,7 +53,7 @@ func TestPKIIsReusedAndRenewed(t *testing.T) {
 	if _, err := loadOrCreatePKI(dir, "c1", more, now.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	cert, err := parseCertPEM(readServing())
+	cert, err := firstCert(readServing())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +62,7 @@ func TestPKIIsReusedAndRenewed(t *testing.T) {
 	}
 
 	// Close to expiry, client certificates are renewed; the CA and the SA key are kept.
-	late := now.Add(leafValidity - renewBefore/2)
+	late := now.Add(leafValidity - 15*24*time.Hour) // within the 30 days before expiry
 	renewed, err := loadOrCreatePKI(dir, "c1", more, late)
 	if err != nil {
 		t.Fatal(err)
@@ -74,7 +76,7 @@ func TestPKIIsReusedAndRenewed(t *testing.T) {
 	if sa2, _ := os.ReadFile(first.saKeyFile()); !bytes.Equal(sa2, saKey) {
 		t.Error("service account key replaced")
 	}
-	admin, err := parseCertPEM(renewed.admin.cert)
+	admin, err := firstCert(renewed.admin.cert)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,4 +101,56 @@ func TestPKIRefusesHalfACA(t *testing.T) {
 	if _, err := loadOrCreatePKI(dir, "c1", servingNames{}, time.Now()); err == nil {
 		t.Error("a CA key without its certificate was silently replaced")
 	}
+}
+
+// TestPKIV1Loads proves that a cluster directory written before the PKI code moved to
+// internal/pki (testdata/pki-v1) is loaded as it is: same CA, same service account key, same
+// serving and client certificates, and the kubeconfigs built from it are unchanged.
+func TestPKIV1Loads(t *testing.T) {
+	dir := t.TempDir()
+	fixture := filepath.Join("testdata", "pki-v1")
+	entries, err := os.ReadDir(fixture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := map[string][]byte{}
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(fixture, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		before[e.Name()] = b
+		if err := os.WriteFile(filepath.Join(dir, e.Name()), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	serving, err := firstCert(before["apiserver.crt"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A moment the fixture's certificates are valid at, whatever today's date.
+	now := serving.NotBefore.Add(2 * time.Hour)
+	names := servingNames{dns: []string{"localhost"}, ips: []net.IP{net.IPv4(127, 0, 0, 1)}}
+
+	p, err := loadOrCreatePKI(dir, "c1", names, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range before {
+		if got, err := os.ReadFile(filepath.Join(dir, name)); err != nil || !bytes.Equal(got, want) {
+			t.Errorf("%s was rewritten (err %v)", name, err)
+		}
+	}
+	if !bytes.Equal(p.caPEM, before["ca.crt"]) || !bytes.Equal(p.admin.cert, before["admin.crt"]) ||
+		!bytes.Equal(p.admin.key, before["admin.key"]) || !bytes.Equal(p.user.cert, before["user.crt"]) {
+		t.Error("the loaded PKI differs from the files on disk")
+	}
+}
+
+func firstCert(pemData []byte) (*x509.Certificate, error) {
+	certs, err := certutil.ParseCertsPEM(pemData)
+	if err != nil {
+		return nil, err
+	}
+	return certs[0], nil
 }

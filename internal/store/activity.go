@@ -1,0 +1,124 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+const activityColumns = `seq, event_id, event_time, subscription_id, resource_group, resource_id, resource_provider,
+	operation_name, operation_id, status, http_status, error_code, caller, correlation_id, client_request_id, method, client_ip`
+
+func scanActivityEvent(sc scanner) (*ActivityEvent, error) {
+	var (
+		e  ActivityEvent
+		at int64
+	)
+	if err := sc.Scan(&e.Seq, &e.ID, &at, &e.SubscriptionID, &e.ResourceGroup, &e.ResourceID, &e.ResourceProvider,
+		&e.OperationName, &e.OperationID, &e.Status, &e.HTTPStatus, &e.ErrorCode, &e.Caller, &e.CorrelationID,
+		&e.ClientRequestID, &e.Method, &e.ClientIP); err != nil {
+		return nil, err
+	}
+	e.Time = fromMillis(at)
+	return &e, nil
+}
+
+// CreateActivityEvent records e and sets e.Seq; a zero e.Time becomes now.
+func (s *sqlStore) CreateActivityEvent(ctx context.Context, e *ActivityEvent) error {
+	if e.ID == "" {
+		return fmt.Errorf("create activity event: empty id")
+	}
+	at := e.Time
+	if at.IsZero() {
+		at = now()
+	}
+	what := "CreateActivityEvent/" + resourceKind(e.ResourceID)
+	if err := s.hit(what, "before"); err != nil {
+		return fmt.Errorf("create activity event %s: %w", e.ID, err)
+	}
+	var seq int64
+	err := s.queryRow(ctx, `INSERT INTO activity_events
+	(event_id, event_time, subscription_id, subscription_key, resource_group, resource_id, resource_key, resource_provider,
+	operation_name, operation_id, status, http_status, error_code, caller, correlation_id, client_request_id, method, client_ip)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
+		e.ID, millis(at), e.SubscriptionID, idKey(e.SubscriptionID), e.ResourceGroup, e.ResourceID, idKey(e.ResourceID),
+		e.ResourceProvider, e.OperationName, e.OperationID, e.Status, e.HTTPStatus, e.ErrorCode, e.Caller,
+		e.CorrelationID, e.ClientRequestID, e.Method, e.ClientIP).Scan(&seq)
+	if err != nil {
+		return fmt.Errorf("create activity event %s: %w", e.ID, s.d.translate(err))
+	}
+	e.Seq, e.Time = seq, fromMillis(millis(at))
+	return s.hit(what, "after")
+}
+
+// ListActivityEvents returns the events f selects, newest first.
+func (s *sqlStore) ListActivityEvents(ctx context.Context, f ActivityFilter) ([]*ActivityEvent, error) {
+	if f.SubscriptionID == "" {
+		return nil, fmt.Errorf("list activity events: no subscription")
+	}
+	where := []string{"subscription_key = ?"}
+	args := []any{idKey(f.SubscriptionID)}
+	add := func(cond string, arg any) {
+		where = append(where, cond)
+		args = append(args, arg)
+	}
+	if !f.From.IsZero() {
+		add("event_time >= ?", millis(f.From))
+	}
+	if !f.To.IsZero() {
+		add("event_time <= ?", millis(f.To))
+	}
+	if f.ResourceID != "" {
+		add("resource_key = ?", idKey(f.ResourceID))
+	}
+	// lower() of these columns agrees with Go's strings.ToLower on ASCII, which names,
+	// namespaces, GUIDs and statuses are.
+	for _, c := range []struct{ column, value string }{
+		{"resource_group", f.ResourceGroup}, {"resource_provider", f.ResourceProvider},
+		{"correlation_id", f.CorrelationID}, {"caller", f.Caller}, {"status", f.Status},
+	} {
+		if c.value != "" {
+			add("lower("+c.column+") = ?", strings.ToLower(c.value))
+		}
+	}
+	if f.BeforeSeq > 0 {
+		add("seq < ?", f.BeforeSeq)
+	}
+	q := `SELECT ` + activityColumns + ` FROM activity_events WHERE ` + strings.Join(where, " AND ") +
+		` ORDER BY seq DESC` + s.d.limitOffset(f.Limit, 0)
+	rows, err := s.q.QueryContext(ctx, s.d.rebind(q), args...)
+	if err != nil {
+		return nil, fmt.Errorf("list activity events: %w", s.d.translate(err))
+	}
+	defer rows.Close()
+	var es []*ActivityEvent
+	for rows.Next() {
+		e, err := scanActivityEvent(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list activity events: %w", err)
+		}
+		es = append(es, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list activity events: %w", err)
+	}
+	return es, nil
+}
+
+// DeleteActivityEventsBefore removes up to limit of the oldest events older than t.
+func (s *sqlStore) DeleteActivityEventsBefore(ctx context.Context, t time.Time, limit int) (int, error) {
+	if limit <= 0 {
+		return 0, fmt.Errorf("delete activity events: limit %d must be positive", limit)
+	}
+	what := "DeleteActivityEvents"
+	if err := s.hit(what, "before"); err != nil {
+		return 0, fmt.Errorf("delete activity events: %w", err)
+	}
+	n, err := s.exec(ctx, `DELETE FROM activity_events WHERE seq IN (
+	SELECT seq FROM activity_events WHERE event_time < ? ORDER BY event_time, seq LIMIT ?)`, millis(t), limit)
+	if err != nil {
+		return 0, fmt.Errorf("delete activity events: %w", err)
+	}
+	return int(n), s.hit(what, "after")
+}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/mlfleet/mlfleet/internal/atomicfile"
+	mlpki "github.com/mlfleet/mlfleet/internal/pki"
 )
 
 // identityFiles are the files of a cluster's PKI that make it the same cluster wherever it
@@ -48,10 +49,7 @@ func (id Identity) Validate() error {
 			return fmt.Errorf("cluster identity: no %s", name)
 		}
 	}
-	if _, err := parseCertPEM(id["ca.crt"]); err != nil {
-		return fmt.Errorf("cluster identity: %w", err)
-	}
-	if _, err := parseKeyPEM(id["ca.key"]); err != nil {
+	if _, err := mlpki.ParseCA(id["ca.crt"], id["ca.key"]); err != nil {
 		return fmt.Errorf("cluster identity: %w", err)
 	}
 	return nil

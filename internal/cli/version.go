@@ -7,17 +7,39 @@ import (
 	"github.com/spf13/cobra"
 )
 
+// Version is mlfleet's version, stamped by hack/build.sh (-ldflags -X); empty in a plain
+// go build, go run or go test, where the build information says what it can.
+var Version string
+
+// version returns Version, else the main module's version and VCS revision from the build
+// information, else "(devel)".
+func version() string {
+	if Version != "" {
+		return Version
+	}
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "(devel)"
+	}
+	v := bi.Main.Version
+	if v == "" {
+		v = "(devel)"
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" && len(s.Value) >= 12 && v == "(devel)" {
+			v = "(devel) " + s.Value[:12]
+		}
+	}
+	return v
+}
+
 func newVersionCommand(streams Streams) *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
 		Short: "Print mlfleet's version",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			v := "(devel)"
-			if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
-				v = bi.Main.Version
-			}
-			fmt.Fprintf(streams.Out, "mlfleet %s\n", v)
+			fmt.Fprintf(streams.Out, "mlfleet %s\n", version())
 			return nil
 		},
 	}

@@ -78,7 +78,7 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	o.load, o.window, o.settle = 3*time.Second, 4*time.Second, 10*time.Second
+	o.load, o.window, o.settle = 2*time.Second, 3*time.Second, 10*time.Second
 	if o.quick {
 		o.load, o.window, o.settle = time.Second, time.Second, 2*time.Second
 		if !set["clusters"] {

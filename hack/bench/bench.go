@@ -56,37 +56,74 @@ type idleReading struct {
 	goroutines int
 }
 
-// run takes every figure, in the order the package doc gives.
-func (b *bench) run(ctx context.Context) (*report, error) {
+// figures are the rows of the table, in its order; each phase of run fills some.
+type figures struct {
+	create, cli, rss, goroutines, cpu, attach, detach, restart, stop *figure
+	// getP99, listP99 and getCPU are per protocol: HTTP/1.1, HTTP/2.
+	getP99, listP99, getCPU [2]*figure
+}
+
+var protocols = [2]string{"HTTP/1.1", "HTTP/2"}
+
+func newFigures(o *options) *figures {
+	f := &figures{
+		create: &figure{Name: "embedded cluster create, PUT → Succeeded (median = p50)", Unit: "s", Goal: 1.5,
+			Note: "3 × Standard_DS2_v2 (az's default), one after another through the SDK polling every 20 ms"},
+		cli: &figure{Name: "CLI `aks create`: wall time − server time", Unit: "s", Goal: 0.2,
+			Note: "server time: from the PUT's answer to the operation's end, as the activity log records them"},
+		rss:        &figure{Name: fmt.Sprintf("RSS per extra cluster (%d clusters)", o.clusters), Unit: "MB", Goal: 80},
+		goroutines: &figure{Name: "goroutines per idle cluster", Unit: "goroutines", Goal: 1000},
+		cpu:        &figure{Name: "idle CPU per cluster", Unit: "% of a core", Goal: 0.3},
+		attach:     &figure{Name: "compute attach, PUT → Succeeded", Unit: "s", Goal: 1},
+		detach:     &figure{Name: "compute detach, DELETE → Succeeded (median = p50)", Unit: "s", Goal: 0.5},
+		restart: &figure{Name: fmt.Sprintf("%d clusters all answering after kill -9 + restart", o.restartClusters), Unit: "s", Goal: 4,
+			Note: "from the kill to every cluster's GET /version answering through the credentials the server hands out"},
+		stop: &figure{Name: fmt.Sprintf("graceful stop (SIGTERM → exit) with %d clusters", o.restartClusters), Unit: "s", Goal: 5},
+	}
+	for i, proto := range protocols {
+		f.getP99[i] = &figure{Name: fmt.Sprintf("GET compute at %d req/s, %s, p99", o.rate, proto), Unit: "ms", Goal: 5}
+		f.listP99[i] = &figure{Name: fmt.Sprintf("list computes (%d) at %d req/s, %s, p99", o.samples, o.rate, proto), Unit: "ms", Goal: 10}
+		f.getCPU[i] = &figure{Name: fmt.Sprintf("server CPU per GET compute, %s", proto), Unit: "ms", Goal: 0.3}
+	}
+	return f
+}
+
+// list returns the figures in the table's order.
+func (f *figures) list() []*figure {
+	out := []*figure{f.create, f.cli, f.rss, f.goroutines, f.cpu, f.attach, f.detach, f.restart, f.stop}
+	out = append(out, f.getP99[:]...)
+	out = append(out, f.listP99[:]...)
+	return append(out, f.getCPU[:]...)
+}
+
+// run takes every figure, in the order the package doc gives. When it fails, the figures
+// taken so far are in f.
+func (b *bench) run(ctx context.Context, f *figures) error {
 	o := b.o
 	if err := b.start(); err != nil {
-		return nil, err
+		return err
 	}
 	if _, err := b.c.CreateResourceGroup(ctx, group, location, nil); err != nil {
-		return nil, fmt.Errorf("create group: %w", err)
+		return fmt.Errorf("create group: %w", err)
 	}
 	if _, err := b.c.CreateWorkspace(ctx, group, workspace, location); err != nil {
-		return nil, fmt.Errorf("create workspace: %w", err)
+		return fmt.Errorf("create workspace: %w", err)
 	}
 	b.logf("server up (pid %d); idle readings without clusters", b.srv.PID())
 	time.Sleep(o.settle)
 	base, err := b.idle(o.samples)
 	if err != nil {
-		return nil, err
+		return err
 	}
 
-	create := &figure{Name: "embedded cluster create, PUT → Succeeded (median = p50)", Unit: "s", Goal: 1.5,
-		Note: "3 × Standard_DS2_v2 (az's default), one after another through the SDK polling every 20 ms"}
-	cli := &figure{Name: "CLI `aks create`: wall time − server time", Unit: "s", Goal: 0.2,
-		Note: "server time: from the PUT's answer to the operation's end, as the activity log records them"}
 	var names []string
 	for i := range o.samples {
 		name := fmt.Sprintf("sdk%d", i)
 		took, err := b.createCluster(ctx, name)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		create.Samples = append(create.Samples, took.Seconds())
+		f.create.Samples = append(f.create.Samples, took.Seconds())
 		names = append(names, name)
 		b.logf("created %s in %.2fs", name, took.Seconds())
 	}
@@ -94,9 +131,9 @@ func (b *bench) run(ctx context.Context) (*report, error) {
 		name := fmt.Sprintf("cli%d", i)
 		overhead, err := b.createClusterCLI(ctx, name)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		cli.Samples = append(cli.Samples, overhead.Seconds())
+		f.cli.Samples = append(f.cli.Samples, overhead.Seconds())
 		names = append(names, name)
 		b.logf("created %s with the CLI, %.2fs more than the server took", name, overhead.Seconds())
 	}
@@ -105,7 +142,7 @@ func (b *bench) run(ctx context.Context) (*report, error) {
 		more = append(more, fmt.Sprintf("more%d", i))
 	}
 	if err := b.createClusters(ctx, more); err != nil {
-		return nil, err
+		return err
 	}
 	names = append(names, more...)
 
@@ -113,87 +150,75 @@ func (b *bench) run(ctx context.Context) (*report, error) {
 	time.Sleep(o.settle)
 	loaded, err := b.idle(o.samples)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	n := float64(len(names))
 	baseCPU, baseRSS, baseG := medianIdle(base)
-	rss := &figure{Name: fmt.Sprintf("RSS per extra cluster (%d clusters)", len(names)), Unit: "MB", Goal: 80}
-	gor := &figure{Name: "goroutines per idle cluster", Unit: "goroutines", Goal: 1000}
-	cpu := &figure{Name: "idle CPU per cluster", Unit: "% of a core", Goal: 0.3,
-		Note: fmt.Sprintf("%s readings; without clusters the server used %.2f %% of a core", o.window, baseCPU)}
+	f.cpu.Note = fmt.Sprintf("%s readings; without clusters the server used %.2f %% of a core", o.window, baseCPU)
 	for _, r := range loaded {
-		rss.Samples = append(rss.Samples, float64(r.rss-baseRSS)/n/1e6)
-		gor.Samples = append(gor.Samples, float64(r.goroutines-baseG)/n)
-		cpu.Samples = append(cpu.Samples, (r.cpu-baseCPU)/n)
+		f.rss.Samples = append(f.rss.Samples, float64(r.rss-baseRSS)/n/1e6)
+		f.goroutines.Samples = append(f.goroutines.Samples, float64(r.goroutines-baseG)/n)
+		f.cpu.Samples = append(f.cpu.Samples, (r.cpu-baseCPU)/n)
 	}
 
-	attach := &figure{Name: "compute attach, PUT → Succeeded", Unit: "s", Goal: 1}
-	detach := &figure{Name: "compute detach, DELETE → Succeeded (median = p50)", Unit: "s", Goal: 0.5}
 	var computes []string
 	for i := range o.samples {
 		compute := fmt.Sprintf("compute%d", i)
 		took, err := b.attach(ctx, compute, names[i])
 		if err != nil {
-			return nil, err
+			return err
 		}
-		attach.Samples = append(attach.Samples, took.Seconds())
+		f.attach.Samples = append(f.attach.Samples, took.Seconds())
 		computes = append(computes, compute)
 		b.logf("attached %s to %s in %.2fs", compute, names[i], took.Seconds())
 	}
-	loads, err := b.apiLoad(computes[0], len(computes))
-	if err != nil {
-		return nil, err
+	if err := b.apiLoad(f, computes[0]); err != nil {
+		return err
 	}
 	for _, compute := range computes {
 		took, err := b.detach(ctx, compute)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		detach.Samples = append(detach.Samples, took.Seconds())
+		f.detach.Samples = append(f.detach.Samples, took.Seconds())
 		b.logf("detached %s in %.2fs", compute, took.Seconds())
 	}
 
 	if err := b.deleteClusters(ctx, names[o.restartClusters:]); err != nil {
-		return nil, err
+		return err
 	}
 	names = names[:o.restartClusters]
-	restart := &figure{Name: fmt.Sprintf("%d clusters all answering after kill -9 + restart", len(names)), Unit: "s", Goal: 4,
-		Note: "from the kill to every cluster's GET /version answering through the credentials the server hands out"}
-	stop := &figure{Name: fmt.Sprintf("graceful stop (SIGTERM → exit) with %d clusters", len(names)), Unit: "s", Goal: 5}
 	// Each graceful stop takes a start more, until every cluster answers, before the next
 	// kill: stop after every other restart, and after the last.
 	for i := range o.samples {
 		took, err := b.restart(names)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		restart.Samples = append(restart.Samples, took.Seconds())
+		f.restart.Samples = append(f.restart.Samples, took.Seconds())
 		b.logf("restart %d: all %d clusters answering after %.2fs", i+1, len(names), took.Seconds())
 		if i%2 == 1 && i != o.samples-1 {
 			continue
 		}
 		began := time.Now()
 		if err := b.srv.Stop(stopWithin); err != nil {
-			return nil, err
+			return err
 		}
-		stop.Samples = append(stop.Samples, time.Since(began).Seconds())
-		b.logf("graceful stop %d: %.2fs", len(stop.Samples), time.Since(began).Seconds())
+		f.stop.Samples = append(f.stop.Samples, time.Since(began).Seconds())
+		b.logf("graceful stop %d: %.2fs", len(f.stop.Samples), time.Since(began).Seconds())
 		if i == o.samples-1 {
 			break
 		}
 		// Up again, every cluster answering, for the next kill.
 		if err := b.start(); err != nil {
-			return nil, err
+			return err
 		}
 		if _, err := serveproc.AllAnswer(b.c, group, names, answerWithin); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	b.srv = nil
-
-	figures := []*figure{create, cli, rss, gor, cpu, attach, detach, restart, stop}
-	figures = append(figures, loads...)
-	return &report{Figures: figures}, nil
+	return nil
 }
 
 // start starts the server in the home and connects to it; each start listens on a port
@@ -442,53 +467,42 @@ func (b *bench) restart(names []string) (time.Duration, error) {
 }
 
 // apiLoad GETs a compute and lists the workspace's computes at o.rate over HTTP/1.1 and
-// HTTP/2, o.samples runs of o.load each, and returns the p99 latency of each kind and
+// HTTP/2, o.samples runs of o.load each, and fills the p99 latency of each kind and
 // protocol, and the server's CPU time per GET.
-func (b *bench) apiLoad(compute string, computes int) ([]*figure, error) {
+func (b *bench) apiLoad(f *figures, compute string) error {
 	base := strings.TrimSuffix(b.cfg.Server, "/") + "/subscriptions/" + b.cfg.Subscription + "/resourceGroups/" + group +
 		"/providers/Microsoft.MachineLearningServices/workspaces/" + workspace + "/computes"
 	get := base + "/" + compute + "?api-version=" + mlfleet.MachineLearningAPIVersion
 	list := base + "?api-version=" + mlfleet.MachineLearningAPIVersion
-	var latency, cpu []*figure
-	for _, h2 := range []bool{false, true} {
-		proto := "HTTP/1.1"
-		if h2 {
-			proto = "HTTP/2"
-		}
-		hc, err := loadgen.HTTPClient(b.cfg.CAFile, h2, 64)
+	for i := range protocols {
+		hc, err := loadgen.HTTPClient(b.cfg.CAFile, i == 1, 64)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		for _, k := range []struct {
-			url  string
-			name string
-			goal float64
-		}{
-			{get, fmt.Sprintf("GET compute at %d req/s, %s, p99", b.o.rate, proto), 5},
-			{list, fmt.Sprintf("list computes (%d) at %d req/s, %s, p99", computes, b.o.rate, proto), 10},
-		} {
+			url      string
+			p99, cpu *figure
+		}{{get, f.getP99[i], f.getCPU[i]}, {list, f.listP99[i], nil}} {
 			l := &loadgen.Loader{Client: hc, URL: k.url, Token: b.token, MaxInflight: 4000}
 			if err := l.Once(); err != nil {
-				return nil, fmt.Errorf("GET %s: %w", k.url, err)
+				return fmt.Errorf("GET %s: %w", k.url, err)
 			}
 			l.Drive(b.o.rate, b.o.load/2) // warm up: connections, caches
-			p99 := &figure{Name: k.name, Unit: "ms", Goal: k.goal}
-			perGet := &figure{Name: fmt.Sprintf("server CPU per GET compute, %s", proto), Unit: "ms", Goal: 0.3}
 			failed := 0
 			var firstErr error
 			for range b.o.samples {
 				cpu0, err := procstat.ProcessCPU(b.srv.PID())
 				if err != nil {
-					return nil, err
+					return err
 				}
 				r := l.Drive(b.o.rate, b.o.load)
 				cpu1, err := procstat.ProcessCPU(b.srv.PID())
 				if err != nil {
-					return nil, err
+					return err
 				}
-				p99.Samples = append(p99.Samples, float64(r.Percentile(99))/float64(time.Millisecond))
-				if served := r.OK + r.Failed; served > 0 {
-					perGet.Samples = append(perGet.Samples, float64(cpu1-cpu0)/float64(served)/float64(time.Millisecond))
+				k.p99.Samples = append(k.p99.Samples, float64(r.Percentile(99))/float64(time.Millisecond))
+				if served := r.OK + r.Failed; served > 0 && k.cpu != nil {
+					k.cpu.Samples = append(k.cpu.Samples, float64(cpu1-cpu0)/float64(served)/float64(time.Millisecond))
 				}
 				failed += r.Failed + r.Dropped
 				if firstErr == nil {
@@ -496,14 +510,10 @@ func (b *bench) apiLoad(compute string, computes int) ([]*figure, error) {
 				}
 			}
 			if failed > 0 {
-				p99.Note = fmt.Sprintf("%d requests failed or dropped, the first: %v", failed, firstErr)
+				k.p99.Note = fmt.Sprintf("%d requests failed or dropped, the first: %v", failed, firstErr)
 			}
-			latency = append(latency, p99)
-			if k.url == get {
-				cpu = append(cpu, perGet)
-			}
-			b.logf("%s: p99 %v ms", k.name, p99.Samples)
+			b.logf("%s: %.1f ms", k.p99.Name, k.p99.Samples)
 		}
 	}
-	return append(latency, cpu...), nil
+	return nil
 }

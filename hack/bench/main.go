@@ -125,19 +125,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	b := &bench{o: o, logf: logf}
-	defer b.kill()
-	r, err := b.run(ctx)
-	if err != nil {
-		return err
-	}
-	r.Machine = machine{
+	f := newFigures(o)
+	runErr := b.run(ctx, f)
+	b.kill()
+	// After a failure, the figures taken so far.
+	r := &report{Figures: f.list(), Machine: machine{
 		Date: began.UTC().Format("2006-01-02 15:04 UTC"), Cores: runtime.NumCPU(), LoadAverage: loadAverage(),
 		Clusters: o.clusters, Samples: o.samples, Quick: o.quick, Took: time.Since(began).Seconds(),
-	}
+	}}
+	write := r.writeTable
 	if o.json {
-		return r.writeJSON(stdout)
+		write = r.writeJSON
 	}
-	return r.writeTable(stdout)
+	if err := write(stdout); err != nil {
+		return err
+	}
+	return runErr
 }
 
 // loadAverage returns the 1, 5 and 15 minute load averages, "" where there is no /proc.

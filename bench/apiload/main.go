@@ -14,22 +14,19 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/mlfleet/mlfleet/internal/clientconfig"
+	"github.com/mlfleet/mlfleet/internal/loadgen"
+	"github.com/mlfleet/mlfleet/internal/procstat"
 	"github.com/mlfleet/mlfleet/pkg/mlfleet"
 )
 
@@ -76,7 +73,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	hc, err := httpClient(cfg.CAFile, o.h2, o.conns)
+	hc, err := loadgen.HTTPClient(cfg.CAFile, o.h2, o.conns)
 	if err != nil {
 		return err
 	}
@@ -101,28 +98,28 @@ func run() error {
 	}
 	fmt.Printf("%-5s %-8s %6s %7s %6s %8s %8s %8s %8s %12s\n", "kind", "proto", "rate", "sent", "errors", "p50", "p90", "p99", "max", "server-cpu/req")
 	for _, k := range kinds {
-		l := &loader{hc: hc, url: targets[k], token: cfg.Token, max: int64(o.inflight)}
-		if _, err := l.once(); err != nil {
-			return fmt.Errorf("%s %s: %w", k, l.url, err)
+		l := &loadgen.Loader{Client: hc, URL: targets[k], Token: cfg.Token, MaxInflight: int64(o.inflight)}
+		if err := l.Once(); err != nil {
+			return fmt.Errorf("%s %s: %w", k, l.URL, err)
 		}
-		l.drive(o.rate, o.warmup)
+		l.Drive(o.rate, o.warmup)
 		cpu0, err := serverCPU(o.pid, hc, cfg)
 		if err != nil {
 			return err
 		}
-		r := l.drive(o.rate, o.duration)
+		r := l.Drive(o.rate, o.duration)
 		cpu1, err := serverCPU(o.pid, hc, cfg)
 		if err != nil {
 			return err
 		}
 		perReq := time.Duration(0)
-		if r.ok > 0 {
-			perReq = (cpu1 - cpu0) / time.Duration(r.ok+r.failed)
+		if r.OK > 0 {
+			perReq = (cpu1 - cpu0) / time.Duration(r.OK+r.Failed)
 		}
-		fmt.Printf("%-5s %-8s %6d %7d %6d %8s %8s %8s %8s %12s\n", k, proto, o.rate, r.sent, r.failed+r.dropped,
-			ms(r.pct(50)), ms(r.pct(90)), ms(r.pct(99)), ms(r.pct(100)), ms(perReq))
-		if r.firstErr != nil {
-			fmt.Printf("      first error: %v\n", r.firstErr)
+		fmt.Printf("%-5s %-8s %6d %7d %6d %8s %8s %8s %8s %12s\n", k, proto, o.rate, r.Sent, r.Failed+r.Dropped,
+			ms(r.Percentile(50)), ms(r.Percentile(90)), ms(r.Percentile(99)), ms(r.Percentile(100)), ms(perReq))
+		if r.FirstErr != nil {
+			fmt.Printf("      first error: %v\n", r.FirstErr)
 		}
 	}
 	return nil
@@ -156,29 +153,6 @@ func (o options) resolve() (*clientconfig.Config, error) {
 	return cfg, nil
 }
 
-// httpClient trusts the server's CA and speaks HTTP/1.1 only (on at most conns
-// connections, as a client's pool would), or HTTP/2.
-func httpClient(caFile string, h2 bool, conns int) (*http.Client, error) {
-	tc := &tls.Config{MinVersion: tls.VersionTLS12}
-	if caFile != "" {
-		pem, err := os.ReadFile(caFile)
-		if err != nil {
-			return nil, err
-		}
-		tc.RootCAs = x509.NewCertPool()
-		if !tc.RootCAs.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("%s holds no certificate", caFile)
-		}
-	}
-	tr := &http.Transport{TLSClientConfig: tc, MaxIdleConns: conns, MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns, IdleConnTimeout: time.Minute}
-	if h2 {
-		tr.ForceAttemptHTTP2 = true
-	} else {
-		tr.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{} // no h2
-	}
-	return &http.Client{Transport: tr, Timeout: 30 * time.Second}, nil
-}
-
 // setup creates what the requests read, unless it exists.
 func setup(o options, cfg *clientconfig.Config, hc *http.Client) error {
 	ctx := context.Background()
@@ -209,104 +183,10 @@ func setup(o options, cfg *clientconfig.Config, hc *http.Client) error {
 	return nil
 }
 
-// loader sends one kind of request.
-type loader struct {
-	hc       *http.Client
-	url      string
-	token    string
-	max      int64
-	inflight atomic.Int64
-}
-
-type result struct {
-	sent, ok, failed, dropped int
-	latencies                 []time.Duration
-	firstErr                  error
-}
-
-// pct returns the p-th percentile (100: the maximum) of the successful requests.
-func (r *result) pct(p int) time.Duration {
-	if len(r.latencies) == 0 {
-		return 0
-	}
-	i := min(len(r.latencies)-1, (len(r.latencies)*p)/100)
-	return r.latencies[i]
-}
-
-// once sends one request and returns its status.
-func (l *loader) once() (int, error) {
-	req, err := http.NewRequest(http.MethodGet, l.url, nil)
-	if err != nil {
-		return 0, err
-	}
-	req.Header.Set("Authorization", "Bearer "+l.token)
-	resp, err := l.hc.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		return resp.StatusCode, fmt.Errorf("%s: %.300s", resp.Status, body)
-	}
-	return resp.StatusCode, nil
-}
-
-// drive sends at rate for d, each request leaving at its scheduled time, and waits for
-// the answers.
-func (l *loader) drive(rate int, d time.Duration) *result {
-	var mu sync.Mutex
-	r := &result{}
-	var wg sync.WaitGroup
-	interval := time.Second / time.Duration(rate)
-	start := time.Now()
-	n := int(d / interval)
-	for i := range n {
-		due := start.Add(time.Duration(i) * interval)
-		if wait := time.Until(due); wait > 0 {
-			time.Sleep(wait)
-		}
-		r.sent++
-		if l.inflight.Load() >= l.max {
-			r.dropped++
-			continue
-		}
-		l.inflight.Add(1)
-		wg.Go(func() {
-			defer l.inflight.Add(-1)
-			_, err := l.once()
-			took := time.Since(due)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				r.failed++
-				if r.firstErr == nil {
-					r.firstErr = err
-				}
-				return
-			}
-			r.ok++
-			r.latencies = append(r.latencies, took)
-		})
-	}
-	wg.Wait()
-	slices.Sort(r.latencies)
-	return r
-}
-
 // serverCPU returns the server's CPU time so far (user and system).
 func serverCPU(pid int, hc *http.Client, cfg *clientconfig.Config) (time.Duration, error) {
 	if pid > 0 {
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		if err != nil {
-			return 0, err
-		}
-		// The fields after the command name (which may hold spaces) in parentheses.
-		s := string(b)
-		fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-		utime, _ := strconv.ParseInt(fields[11], 10, 64)
-		stime, _ := strconv.ParseInt(fields[12], 10, 64)
-		return time.Duration(utime+stime) * time.Second / clockTicks, nil
+		return procstat.ProcessCPU(pid)
 	}
 	resp, err := hc.Get(strings.TrimSuffix(cfg.Server, "/") + "/metrics")
 	if err != nil {
@@ -328,9 +208,6 @@ func serverCPU(pid int, hc *http.Client, cfg *clientconfig.Config) (time.Duratio
 	}
 	return 0, errors.New("the server's /metrics has no process_cpu_seconds_total: give -pid")
 }
-
-// clockTicks is USER_HZ, the unit of /proc/PID/stat's times: 100 on Linux.
-const clockTicks = 100
 
 func ms(d time.Duration) string {
 	return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 3, 64) + "ms"

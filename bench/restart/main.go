@@ -10,24 +10,15 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
-	"strings"
-	"sync"
-	"syscall"
 	"time"
 
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
-
+	"github.com/mlfleet/mlfleet/internal/serveproc"
 	"github.com/mlfleet/mlfleet/pkg/mlfleet"
 )
 
@@ -53,7 +44,7 @@ func run() error {
 	if err := os.MkdirAll(*home, 0o700); err != nil {
 		return err
 	}
-	p, err := start(*bin, *home)
+	p, err := serveproc.Start(*bin, *home)
 	if err != nil {
 		return err
 	}
@@ -62,30 +53,30 @@ func run() error {
 		return err
 	}
 	if err := ensureClusters(c, *n, *attached); err != nil {
-		p.kill()
+		p.Kill()
 		return err
 	}
 	names, err := clusterNames(c)
 	if err != nil {
-		p.kill()
+		p.Kill()
 		return err
 	}
 	fmt.Printf("%d clusters, %d attached\n", len(names), *attached)
 	var up, first, stops []time.Duration
 	for i := range *runs {
-		p.kill()
+		p.Kill()
 		began := time.Now()
-		if p, err = start(*bin, *home); err != nil {
+		if p, err = serveproc.Start(*bin, *home); err != nil {
 			return err
 		}
 		// The restarted server listens on another port; its client configuration says which.
 		if c, err = mlfleet.NewClient(mlfleet.WithHome(*home)); err != nil {
-			p.kill()
+			p.Kill()
 			return err
 		}
-		at, err := allAnswer(c, names, 5*time.Minute)
+		at, err := serveproc.AllAnswer(c, group, names, 5*time.Minute)
 		if err != nil {
-			p.kill()
+			p.Kill()
 			return err
 		}
 		// The computes' clusters are rc0 … rc<attached-1>.
@@ -100,7 +91,7 @@ func run() error {
 		fmt.Printf("run %d: attached clusters answering after %.2fs, all %d after %.2fs\n", i+1, att.Seconds(), len(names), up[i].Seconds())
 	}
 	began := time.Now()
-	if err := p.stop(); err != nil {
+	if err := p.Stop(2 * time.Minute); err != nil {
 		return err
 	}
 	stops = append(stops, time.Since(began))
@@ -108,69 +99,6 @@ func run() error {
 	fmt.Printf("restart to the attached clusters answering: %s\n", minMedMax(first))
 	fmt.Printf("restart to all answering: %s\n", minMedMax(up))
 	return nil
-}
-
-// server is a running `mlfleet serve`.
-type server struct {
-	cmd  *exec.Cmd
-	done chan struct{}
-}
-
-func start(bin, home string) (*server, error) {
-	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0")
-	cmd.Env = append(os.Environ(), "MLFLEET_HOME="+home)
-	logf, err := os.OpenFile(filepath.Join(home, "serve.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
-	if err != nil {
-		return nil, err
-	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	cmd.Stderr = logf
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	s := &server{cmd: cmd, done: make(chan struct{})}
-	ready := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(out)
-		once := sync.Once{}
-		for sc.Scan() {
-			if strings.HasPrefix(sc.Text(), "mlfleet is serving at") {
-				once.Do(func() { close(ready) })
-			}
-		}
-		_, _ = io.Copy(io.Discard, out)
-	}()
-	go func() { _ = cmd.Wait(); logf.Close(); close(s.done) }()
-	select {
-	case <-ready:
-		return s, nil
-	case <-s.done:
-		return nil, fmt.Errorf("the server exited at start; see %s", filepath.Join(home, "serve.log"))
-	case <-time.After(2 * time.Minute):
-		s.kill()
-		return nil, errors.New("the server did not start within 2m")
-	}
-}
-
-func (s *server) kill() {
-	_ = s.cmd.Process.Signal(syscall.SIGKILL)
-	<-s.done
-}
-
-func (s *server) stop() error {
-	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		return err
-	}
-	select {
-	case <-s.done:
-		return nil
-	case <-time.After(2 * time.Minute):
-		s.kill()
-		return errors.New("the server did not stop within 2m of SIGTERM")
-	}
 }
 
 // ensureClusters creates what is missing: attached computes first (each with its
@@ -246,47 +174,6 @@ func isAttached(name string, n int) bool {
 		}
 	}
 	return false
-}
-
-// allAnswer waits until every cluster's API server answers GET /version through the
-// credentials the server hands out, and returns when each first did.
-func allAnswer(c *mlfleet.Client, names []string, within time.Duration) ([]time.Time, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), within)
-	defer cancel()
-	var wg sync.WaitGroup
-	errs := make([]error, len(names))
-	at := make([]time.Time, len(names))
-	for i, name := range names {
-		wg.Go(func() {
-			for {
-				if errs[i] = answers(ctx, c, name); errs[i] == nil || ctx.Err() != nil {
-					at[i] = time.Now()
-					return
-				}
-				time.Sleep(100 * time.Millisecond)
-			}
-		})
-	}
-	wg.Wait()
-	return at, errors.Join(errs...)
-}
-
-func answers(ctx context.Context, c *mlfleet.Client, name string) error {
-	kc, err := c.ClusterCredentials(ctx, group, name, true)
-	if err != nil {
-		return err
-	}
-	cfg, err := clientcmd.RESTConfigFromKubeConfig(kc)
-	if err != nil {
-		return err
-	}
-	cfg.Timeout = 2 * time.Second
-	k, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return err
-	}
-	_, err = k.Discovery().ServerVersion()
-	return err
 }
 
 func minMedMax(ds []time.Duration) string {

@@ -20,11 +20,6 @@ type Result[T any] struct {
 	Operation *store.Operation
 }
 
-// endpointInput is the input of an endpoint operation.
-type endpointInput struct {
-	ID string `json:"id"`
-}
-
 // PutEndpoint creates or updates an endpoint (traffic, auth mode, description, compute)
 // and starts the operation that writes its Secret into the clusters.
 func (s *Service) PutEndpoint(ctx context.Context, sub, rg, ws, name string, in Endpoint, opts Options) (*Result[Endpoint], error) {
@@ -37,29 +32,10 @@ func (s *Service) PutEndpoint(ctx context.Context, sub, rg, ws, name string, in 
 	}
 	id := EndpointID(sub, rg, w.Name, name)
 	what := fmt.Sprintf("Online endpoint '%s'", name)
-	existing, err := s.cfg.Store.GetResource(ctx, id)
-	var prev *Endpoint
-	switch {
-	case err == nil:
-		if err := opts.Preconditions.CheckIfMatch(what, true, arm.ETag(existing.Version)); err != nil {
-			return nil, err
-		}
-		if opts.Preconditions.IfNoneMatch {
-			return nil, arm.Conflict("%s already exists in workspace '%s'; use 'mlfleet ml online-endpoint update' to change it, or choose another name.", what, w.Name)
-		}
-		prev = &Endpoint{}
-		if err := decode(existing, prev); err != nil {
-			return nil, err
-		}
-		if inProgress(prev.Properties.ProvisioningState) {
-			return nil, busy(what, prev.Properties.ProvisioningState)
-		}
-	case !errors.Is(err, store.ErrNotFound):
+	exists := arm.Conflict("%s already exists in workspace '%s'; use 'mlfleet ml online-endpoint update' to change it, or choose another name.", what, w.Name)
+	existing, prev, err := replaced(ctx, s.cfg.Store, id, what, opts.Preconditions, exists, func(ep *Endpoint) string { return ep.Properties.ProvisioningState })
+	if err != nil {
 		return nil, err
-	default:
-		if err := opts.Preconditions.CheckIfMatch(what, false, ""); err != nil {
-			return nil, err
-		}
 	}
 	var deployments []string
 	if prev != nil {
@@ -104,23 +80,8 @@ func (s *Service) PutEndpoint(ctx context.Context, sub, rg, ws, name string, in 
 	if ep.Kind == "" {
 		ep.Kind = "K8S"
 	}
-	var op *store.Operation
-	err = s.cfg.Store.InTx(ctx, func(tx store.Store) error {
-		if prev != nil {
-			ep.Properties.ScoringURI, ep.Properties.SwaggerURI, ep.Properties.Mlfleet = prev.Properties.ScoringURI, prev.Properties.SwaggerURI, prev.Properties.Mlfleet
-			ep.Properties.ProvisioningState = StateUpdating
-			ep.SystemData = resources.Touch(ctx, prev.SystemData, s.now())
-			existing.Body, _ = json.Marshal(ep)
-			existing.Location = ep.Location
-			if err := tx.UpdateResource(ctx, existing); err != nil {
-				return err
-			}
-			if keys != nil {
-				if err := s.saveKeys(ctx, tx, id, keys); err != nil {
-					return err
-				}
-			}
-		} else {
+	op, err := s.submit(ctx, change{kind: KindEndpointPut, sub: sub, id: id, what: what, retry: retryRead}, func(tx store.Store) error {
+		if prev == nil {
 			ep.Properties.ProvisioningState = StateCreating
 			ep.SystemData = resources.Touch(ctx, nil, s.now())
 			body, _ := json.Marshal(ep)
@@ -130,27 +91,25 @@ func (s *Service) PutEndpoint(ctx context.Context, sub, rg, ws, name string, in 
 			if keys == nil {
 				keys = &Keys{PrimaryKey: generateKey(), SecondaryKey: generateKey()}
 			}
-			if err := tx.CreateResource(ctx, &store.Resource{ID: keysID(id), ParentID: id, Type: typeKeys, Name: "keys", SubscriptionID: sub, ResourceGroup: rg, OwnerID: id, Body: s.sealKeys(keys)}); err != nil {
-				return err
-			}
+			return tx.CreateResource(ctx, &store.Resource{ID: keysID(id), ParentID: id, Type: typeKeys, Name: "keys", SubscriptionID: sub, ResourceGroup: rg, OwnerID: id, Body: s.sealKeys(keys)})
 		}
-		var err error
-		op, err = s.cfg.Engine.SubmitIn(ctx, tx, KindEndpointPut, id, sub, endpointInput{ID: id})
-		return err
+		ep.Properties.ScoringURI, ep.Properties.SwaggerURI, ep.Properties.Mlfleet = prev.Properties.ScoringURI, prev.Properties.SwaggerURI, prev.Properties.Mlfleet
+		ep.Properties.ProvisioningState = StateUpdating
+		ep.SystemData = resources.Touch(ctx, prev.SystemData, s.now())
+		existing.Body, _ = json.Marshal(ep)
+		existing.Location = ep.Location
+		if err := tx.UpdateResource(ctx, existing); err != nil {
+			return err
+		}
+		if keys == nil {
+			return nil
+		}
+		return s.saveKeys(ctx, tx, id, keys)
 	})
-	if errors.Is(err, store.ErrConflict) {
-		return nil, arm.Conflict("%s was changed by another request at the same time; read it again and retry.", what)
-	}
 	if err != nil {
 		return nil, err
 	}
-	s.cfg.Engine.Wake()
-	r, _ := s.cfg.Store.GetResource(ctx, id)
-	etag := ""
-	if r != nil {
-		etag = arm.ETag(r.Version)
-	}
-	return &Result[Endpoint]{Value: ep, Created: prev == nil, ETag: etag, Operation: op}, nil
+	return &Result[Endpoint]{Value: ep, Created: prev == nil, ETag: s.etagOf(ctx, id), Operation: op}, nil
 }
 
 func (s *Service) saveKeys(ctx context.Context, tx store.Store, endpointID string, k *Keys) error {
@@ -199,19 +158,7 @@ func (s *Service) ListEndpoints(ctx context.Context, sub, rg, ws string, p resou
 	if err != nil {
 		return nil, false, err
 	}
-	return s.listRows(ctx, store.ListOptions{ParentID: w.ID, Type: TypeEndpoint}, p)
-}
-
-func (s *Service) listRows(ctx context.Context, opts store.ListOptions, p resources.Page) ([]json.RawMessage, bool, error) {
-	rows, more, err := resources.ListPage(ctx, s.cfg.Store, opts, p)
-	if err != nil {
-		return nil, false, err
-	}
-	out := make([]json.RawMessage, len(rows))
-	for i, r := range rows {
-		out[i] = r.Body
-	}
-	return out, more, nil
+	return resources.ListBodies(ctx, s.cfg.Store, store.ListOptions{ParentID: w.ID, Type: TypeEndpoint}, p)
 }
 
 // DeleteEndpoint starts deleting an endpoint with its deployments (nil, nil when there is
@@ -238,30 +185,15 @@ func (s *Service) DeleteEndpoint(ctx context.Context, sub, rg, ws, name string, 
 		return nil, err
 	}
 	if ep.Properties.ProvisioningState == StateDeleting {
-		ops, err := s.cfg.Store.ListOperations(ctx, store.OperationFilter{ResourceID: id, Status: store.StatusInProgress})
-		if err == nil && len(ops) > 0 {
-			return ops[0], nil
+		if op := s.running(ctx, id); op != nil {
+			return op, nil
 		}
 	}
-	var op *store.Operation
-	err = s.cfg.Store.InTx(ctx, func(tx store.Store) error {
+	return s.submit(ctx, change{kind: KindEndpointDelete, sub: sub, id: id, what: what, retry: retryOnly}, func(tx store.Store) error {
 		ep.Properties.ProvisioningState = StateDeleting
 		r.Body, _ = json.Marshal(ep)
-		if err := tx.UpdateResource(ctx, r); err != nil {
-			return err
-		}
-		var err error
-		op, err = s.cfg.Engine.SubmitIn(ctx, tx, KindEndpointDelete, id, sub, endpointInput{ID: id})
-		return err
+		return tx.UpdateResource(ctx, r)
 	})
-	if errors.Is(err, store.ErrConflict) {
-		return nil, arm.Conflict("%s was changed by another request at the same time; retry.", what)
-	}
-	if err != nil {
-		return nil, err
-	}
-	s.cfg.Engine.Wake()
-	return op, nil
 }
 
 // ListKeys returns an endpoint's keys (authMode Key).
@@ -301,8 +233,7 @@ func (s *Service) RegenerateKeys(ctx context.Context, sub, rg, ws, name, keyType
 		keyValue = generateKey()
 	}
 	what := fmt.Sprintf("Online endpoint '%s'", name)
-	var op *store.Operation
-	err = s.cfg.Store.InTx(ctx, func(tx store.Store) error {
+	return s.submit(ctx, change{kind: KindEndpointPut, sub: sub, id: id, what: what, retry: retryOnly}, func(tx store.Store) error {
 		r, ep, err := s.endpointRow(ctx, tx, id, name, w.Name)
 		if err != nil {
 			return err
@@ -327,20 +258,8 @@ func (s *Service) RegenerateKeys(ctx context.Context, sub, rg, ws, name, keyType
 		}
 		ep.Properties.ProvisioningState = StateUpdating
 		r.Body, _ = json.Marshal(ep)
-		if err := tx.UpdateResource(ctx, r); err != nil {
-			return err
-		}
-		op, err = s.cfg.Engine.SubmitIn(ctx, tx, KindEndpointPut, id, sub, endpointInput{ID: id})
-		return err
+		return tx.UpdateResource(ctx, r)
 	})
-	if errors.Is(err, store.ErrConflict) {
-		return nil, arm.Conflict("%s was changed by another request at the same time; retry.", what)
-	}
-	if err != nil {
-		return nil, err
-	}
-	s.cfg.Engine.Wake()
-	return op, nil
 }
 
 // Token mints an AMLToken for an endpoint whose authMode is AMLToken.

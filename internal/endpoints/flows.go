@@ -14,31 +14,16 @@ import (
 	"github.com/mlfleet/mlfleet/internal/store"
 )
 
-// handler makes an operations.Handler of a flow taking its decoded input.
-func handler[In any](flow func(context.Context, *operations.Run, In) error) operations.Handler {
-	return func(ctx context.Context, run *operations.Run) error {
-		var in In
-		if err := run.Input(&in); err != nil {
-			return err
-		}
-		return flow(ctx, run, in)
-	}
-}
-
 // register sets the handlers and the cleanups, which leave a resource Failed with the
 // reason when its operation fails.
 func (s *Service) register(e *operations.Engine) {
-	e.Register(KindEndpointPut, handler(s.endpointPutFlow))
-	e.Register(KindEndpointDelete, handler(s.endpointDeleteFlow))
-	e.Register(KindDeploymentPut, handler(s.deploymentPutFlow))
-	e.Register(KindDeploymentDelete, handler(s.deploymentDeleteFlow))
-	fail := func(ctx context.Context, run *operations.Run, cause error) error {
-		var in struct{ ID string }
-		if err := run.Input(&in); err != nil {
-			return err
-		}
+	e.Register(KindEndpointPut, operations.HandlerOf(s.endpointPutFlow))
+	e.Register(KindEndpointDelete, operations.HandlerOf(s.endpointDeleteFlow))
+	e.Register(KindDeploymentPut, operations.HandlerOf(s.deploymentPutFlow))
+	e.Register(KindDeploymentDelete, operations.HandlerOf(s.deploymentDeleteFlow))
+	fail := operations.CleanupOf(func(ctx context.Context, in opInput, cause error) error {
 		return s.markFailed(ctx, in.ID, cause)
-	}
+	})
 	for _, k := range []string{KindEndpointPut, KindEndpointDelete, KindDeploymentPut, KindDeploymentDelete} {
 		e.OnFailure(k, fail)
 	}
@@ -74,7 +59,7 @@ func (s *Service) markFailed(ctx context.Context, id string, cause error) error 
 	return err
 }
 
-func (s *Service) endpointPutFlow(ctx context.Context, run *operations.Run, in endpointInput) error {
+func (s *Service) endpointPutFlow(ctx context.Context, run *operations.Run, in opInput) error {
 	if err := run.Step(ctx, "write endpoint secret", func(ctx context.Context) error {
 		return s.syncEndpoint(ctx, in.ID, "")
 	}); err != nil {
@@ -261,7 +246,7 @@ func (s *Service) scoringURI(ctx context.Context, endpointID string) (uri, swagg
 	return base + "/score", base + "/swagger.json", ""
 }
 
-func (s *Service) endpointDeleteFlow(ctx context.Context, run *operations.Run, in endpointInput) error {
+func (s *Service) endpointDeleteFlow(ctx context.Context, run *operations.Run, in opInput) error {
 	ds, err := s.deploymentsOf(ctx, s.cfg.Store, in.ID)
 	if err != nil {
 		return err

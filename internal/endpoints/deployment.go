@@ -42,7 +42,7 @@ func (s *Service) PutDeployment(ctx context.Context, sub, rg, ws, endpoint, name
 
 	d := in
 	n, verr := validateDeployment(name, &d)
-	var problems []*arm.Error
+	var problems mlassets.Problems
 	if verr != nil {
 		problems = append(problems, verr.(*arm.Error).Details...)
 	}
@@ -88,8 +88,8 @@ func (s *Service) PutDeployment(ctx context.Context, sub, rg, ws, endpoint, name
 			return nil, err
 		}
 	}
-	if len(problems) > 0 {
-		return nil, problemsErr(what, problems)
+	if err := problems.Err(what); err != nil {
+		return nil, err
 	}
 
 	d.ID, d.Name, d.Type = id, name, TypeDeployment
@@ -107,8 +107,7 @@ func (s *Service) PutDeployment(ctx context.Context, sub, rg, ws, endpoint, name
 				p.Mlfleet.ReadyInstances = prev.Properties.Mlfleet.ReadyInstances
 			}
 			d.SystemData = resources.Touch(ctx, prev.SystemData, s.now())
-			existing.Body, _ = json.Marshal(d)
-			return tx.UpdateResource(ctx, existing)
+			return update(ctx, tx, existing, d)
 		}
 		p.ProvisioningState = StateCreating
 		d.SystemData = resources.Touch(ctx, nil, s.now())
@@ -181,15 +180,8 @@ func (s *Service) DeleteDeployment(ctx context.Context, sub, rg, ws, endpoint, n
 	if err != nil {
 		return nil, err
 	}
-	if err := pre.CheckIfMatch(what, true, arm.ETag(r.Version)); err != nil {
-		return nil, err
-	}
-	if d.Properties.ProvisioningState == StateDeleting {
-		if op := s.running(ctx, r.ID); op != nil {
-			return op, nil
-		}
-	}
-	return s.submit(ctx, change{kind: KindDeploymentDelete, sub: sub, id: r.ID, what: what, retry: retryOnly}, func(tx store.Store) error {
+	c := change{kind: KindDeploymentDelete, sub: sub, id: r.ID, what: what, retry: retryOnly}
+	return s.startDelete(ctx, c, pre, r, d.Properties.ProvisioningState, func(tx store.Store) error {
 		_, ep, err := s.endpointRow(ctx, tx, r.ParentID, endpoint, ws)
 		if err != nil {
 			return err
@@ -200,8 +192,7 @@ func (s *Service) DeleteDeployment(ctx context.Context, sub, rg, ws, endpoint, n
 			}
 		}
 		d.Properties.ProvisioningState = StateDeleting
-		r.Body, _ = json.Marshal(d)
-		return tx.UpdateResource(ctx, r)
+		return update(ctx, tx, r, d)
 	})
 }
 

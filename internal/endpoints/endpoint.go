@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/mlfleet/mlfleet/internal/arm"
+	"github.com/mlfleet/mlfleet/internal/mlassets"
 	"github.com/mlfleet/mlfleet/internal/resources"
 	"github.com/mlfleet/mlfleet/internal/store"
 )
@@ -49,7 +50,7 @@ func (s *Service) PutEndpoint(ctx context.Context, sub, rg, ws, name string, in 
 	}
 	p := in.Properties
 	verr := validateEndpoint(name, &p, deployments)
-	var problems []*arm.Error
+	var problems mlassets.Problems
 	if verr != nil {
 		problems = append(problems, verr.(*arm.Error).Details...)
 	}
@@ -68,8 +69,8 @@ func (s *Service) PutEndpoint(ctx context.Context, sub, rg, ws, name string, in 
 			p.Compute = c.ID
 		}
 	}
-	if len(problems) > 0 {
-		return nil, problemsErr(what, problems)
+	if err := problems.Err(what); err != nil {
+		return nil, err
 	}
 	keys := p.Keys
 	p.Keys, p.ScoringURI, p.SwaggerURI, p.Mlfleet = nil, "", "", nil
@@ -96,9 +97,8 @@ func (s *Service) PutEndpoint(ctx context.Context, sub, rg, ws, name string, in 
 		ep.Properties.ScoringURI, ep.Properties.SwaggerURI, ep.Properties.Mlfleet = prev.Properties.ScoringURI, prev.Properties.SwaggerURI, prev.Properties.Mlfleet
 		ep.Properties.ProvisioningState = StateUpdating
 		ep.SystemData = resources.Touch(ctx, prev.SystemData, s.now())
-		existing.Body, _ = json.Marshal(ep)
 		existing.Location = ep.Location
-		if err := tx.UpdateResource(ctx, existing); err != nil {
+		if err := update(ctx, tx, existing, ep); err != nil {
 			return err
 		}
 		if keys == nil {
@@ -119,24 +119,6 @@ func (s *Service) saveKeys(ctx context.Context, tx store.Store, endpointID strin
 	}
 	r.Body = s.sealKeys(k)
 	return tx.UpdateResource(ctx, r)
-}
-
-// problemsErr is one 400 UserError listing problems.
-func problemsErr(what string, problems []*arm.Error) error {
-	msgs := make([]string, len(problems))
-	for i, p := range problems {
-		msgs[i] = p.Message
-	}
-	msg := msgs[0]
-	if len(problems) > 1 {
-		msg = fmt.Sprintf("%s: %d checks failed. %s", what, len(problems), strings.Join(msgs, " "))
-	}
-	e := arm.BadRequest(arm.CodeUserError, "%s", msg)
-	if len(problems) == 1 {
-		e.Target = problems[0].Target
-	}
-	e.Details = problems
-	return e
 }
 
 // GetEndpoint returns an endpoint and its etag.
@@ -181,18 +163,10 @@ func (s *Service) DeleteEndpoint(ctx context.Context, sub, rg, ws, name string, 
 	if err != nil {
 		return nil, err
 	}
-	if err := pre.CheckIfMatch(what, true, arm.ETag(r.Version)); err != nil {
-		return nil, err
-	}
-	if ep.Properties.ProvisioningState == StateDeleting {
-		if op := s.running(ctx, id); op != nil {
-			return op, nil
-		}
-	}
-	return s.submit(ctx, change{kind: KindEndpointDelete, sub: sub, id: id, what: what, retry: retryOnly}, func(tx store.Store) error {
+	c := change{kind: KindEndpointDelete, sub: sub, id: id, what: what, retry: retryOnly}
+	return s.startDelete(ctx, c, pre, r, ep.Properties.ProvisioningState, func(tx store.Store) error {
 		ep.Properties.ProvisioningState = StateDeleting
-		r.Body, _ = json.Marshal(ep)
-		return tx.UpdateResource(ctx, r)
+		return update(ctx, tx, r, ep)
 	})
 }
 
@@ -219,15 +193,15 @@ func (s *Service) RegenerateKeys(ctx context.Context, sub, rg, ws, name, keyType
 		return nil, err
 	}
 	id := EndpointID(sub, rg, w.Name, name)
-	var problems []*arm.Error
+	var problems mlassets.Problems
 	if !strings.EqualFold(keyType, "Primary") && !strings.EqualFold(keyType, "Secondary") {
 		problems = append(problems, arm.BadRequest(arm.CodeUserError, "keyType '%s' is not Primary or Secondary.", keyType).WithTarget("keyType"))
 	}
 	if keyValue != "" && len(keyValue) < 16 {
 		problems = append(problems, arm.BadRequest(arm.CodeUserError, "keyValue must have at least 16 characters (or leave it out for a random key).").WithTarget("keyValue"))
 	}
-	if len(problems) > 0 {
-		return nil, problemsErr("Regenerate keys", problems)
+	if err := problems.Err("Regenerate keys"); err != nil {
+		return nil, err
 	}
 	if keyValue == "" {
 		keyValue = generateKey()
@@ -257,8 +231,7 @@ func (s *Service) RegenerateKeys(ctx context.Context, sub, rg, ws, name, keyType
 			return err
 		}
 		ep.Properties.ProvisioningState = StateUpdating
-		r.Body, _ = json.Marshal(ep)
-		return tx.UpdateResource(ctx, r)
+		return update(ctx, tx, r, ep)
 	})
 }
 

@@ -191,20 +191,11 @@ func (s *Service) syncEndpoint(ctx context.Context, endpointID, except string) e
 	if ep.Properties.Mlfleet != nil {
 		stale = append(stale, ep.Properties.Mlfleet.SecretComputes...)
 	}
-	for _, c := range stale {
-		if slices.ContainsFunc(keep, func(k string) bool { return strings.EqualFold(k, c) }) {
-			continue
-		}
-		kc, _, err := s.clusterReady(ctx, c)
-		if gone(err) {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		if err := kc.DeleteSecret(ctx, SecretName(ep.Name)); err != nil {
-			return err
-		}
+	stale = slices.DeleteFunc(stale, func(c string) bool {
+		return slices.ContainsFunc(keep, func(k string) bool { return strings.EqualFold(k, c) })
+	})
+	if err := s.deleteSecrets(ctx, ep.Name, stale); err != nil {
+		return err
 	}
 	return modify(ctx, s.cfg.Store, endpointID, func(ep *Endpoint) error {
 		if ep.Properties.Mlfleet == nil {
@@ -326,7 +317,13 @@ func (s *Service) removeEndpointSecrets(ctx context.Context, endpointID string) 
 			}
 		}
 	}
-	for _, c := range all {
+	return s.deleteSecrets(ctx, ep.Name, all)
+}
+
+// deleteSecrets deletes an endpoint's Secret from the clusters of computes, but for those
+// of computes that are gone.
+func (s *Service) deleteSecrets(ctx context.Context, endpoint string, computes []string) error {
+	for _, c := range computes {
 		kc, _, err := s.clusterReady(ctx, c)
 		if gone(err) {
 			continue
@@ -334,7 +331,7 @@ func (s *Service) removeEndpointSecrets(ctx context.Context, endpointID string) 
 		if err != nil {
 			return err
 		}
-		if err := kc.DeleteSecret(ctx, SecretName(ep.Name)); err != nil {
+		if err := kc.DeleteSecret(ctx, SecretName(endpoint)); err != nil {
 			return err
 		}
 	}

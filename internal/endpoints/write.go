@@ -2,6 +2,7 @@ package endpoints
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 
 	"github.com/mlfleet/mlfleet/internal/arm"
@@ -79,6 +80,27 @@ func (s *Service) submit(ctx context.Context, c change, write func(tx store.Stor
 	}
 	s.cfg.Engine.Wake()
 	return op, nil
+}
+
+// startDelete checks a DELETE's If-Match against the row r, whose provisioning state is
+// state, and returns the delete already running on it, or submits c with mark, which
+// marks the row Deleting.
+func (s *Service) startDelete(ctx context.Context, c change, pre arm.Preconditions, r *store.Resource, state string, mark func(tx store.Store) error) (*store.Operation, error) {
+	if err := pre.CheckIfMatch(c.what, true, arm.ETag(r.Version)); err != nil {
+		return nil, err
+	}
+	if state == StateDeleting {
+		if op := s.running(ctx, r.ID); op != nil {
+			return op, nil
+		}
+	}
+	return s.submit(ctx, c, mark)
+}
+
+// update stores v as the body of row r.
+func update(ctx context.Context, tx store.Store, r *store.Resource, v any) error {
+	r.Body, _ = json.Marshal(v)
+	return tx.UpdateResource(ctx, r)
 }
 
 // etagOf returns the ETag of the row with this id, "" when it cannot be read.

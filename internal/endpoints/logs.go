@@ -5,8 +5,8 @@ import (
 	"strings"
 
 	"github.com/mlfleet/mlfleet/internal/arm"
-	"github.com/mlfleet/mlfleet/internal/mlassets"
 	"github.com/mlfleet/mlfleet/internal/kube"
+	"github.com/mlfleet/mlfleet/internal/mlassets"
 )
 
 // podLogReader is provider.PodLogReader: a provider that reads a pod's container log

@@ -105,7 +105,7 @@ func newAKSCreate(streams Streams, g *globals) *cobra.Command {
 	fl.BoolVar(&f.private, "enable-private-cluster", false, "Make the API server private")
 	fl.StringVar(&f.outbound, "outbound-type", "loadBalancer", "Outbound type: loadBalancer or userDefinedRouting")
 	fl.StringVar(&f.dnsPrefix, "dns-name-prefix", "", "DNS prefix (default: from the names)")
-	fl.BoolVar(&f.noWait, "no-wait", false, "Do not wait for the long-running operation to finish")
+	noWaitFlag(cmd, &f.noWait)
 	f.autoscale.bind(fl, false)
 	return cmd
 }
@@ -176,7 +176,7 @@ func newAKSList(streams Streams, g *globals) *cobra.Command {
 
 func newAKSDelete(streams Streams, g *globals) *cobra.Command {
 	f := &clusterFlags{}
-	var yes, noWait bool
+	var del deletion
 	cmd := &cobra.Command{
 		Use:   "delete -n NAME -g GROUP",
 		Short: "Delete a cluster (a registered one is only forgotten)",
@@ -186,23 +186,13 @@ func newAKSDelete(streams Streams, g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := confirm(streams, yes, fmt.Sprintf("Are you sure you want to delete cluster '%s'?", name)); err != nil {
-				return err
-			}
-			c, err := g.client(streams)
-			if err != nil {
-				return err
-			}
-			p, err := c.BeginDeleteManagedCluster(cmd.Context(), group, name)
-			if err != nil {
-				return err
-			}
-			return wait(cmd, streams, p, noWait)
+			return del.run(cmd, streams, g, fmt.Sprintf("Are you sure you want to delete cluster '%s'?", name), func(c *mlfleet.Client) (*mlfleet.Poller, error) {
+				return c.BeginDeleteManagedCluster(cmd.Context(), group, name)
+			})
 		},
 	}
 	f.bind(cmd)
-	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "Do not prompt for confirmation")
-	cmd.Flags().BoolVar(&noWait, "no-wait", false, "Do not wait for the long-running operation to finish")
+	del.bind(cmd)
 	return cmd
 }
 
@@ -247,7 +237,7 @@ func newAKSScale(streams Streams, g *globals) *cobra.Command {
 	f.bind(cmd)
 	cmd.Flags().IntVarP(&count, "node-count", "c", 0, "Number of nodes")
 	cmd.Flags().StringVar(&pool, "nodepool-name", "", "Node pool to scale (default: the only one)")
-	cmd.Flags().BoolVar(&noWait, "no-wait", false, "Do not wait for the long-running operation to finish")
+	noWaitFlag(cmd, &noWait)
 	return cmd
 }
 
@@ -315,7 +305,7 @@ func newAKSUpdate(streams Streams, g *globals) *cobra.Command {
 	f.bind(cmd)
 	cmd.Flags().StringVar(&ranges, "api-server-authorized-ip-ranges", "", "Comma-separated IP ranges allowed to reach the API server")
 	cmd.Flags().StringVar(&pool, "nodepool-name", "", "Node pool whose autoscaler to change (default: the only one)")
-	cmd.Flags().BoolVar(&noWait, "no-wait", false, "Do not wait for the long-running operation to finish")
+	noWaitFlag(cmd, &noWait)
 	a.bind(cmd.Flags(), true)
 	return cmd
 }
@@ -355,7 +345,7 @@ func newAKSImport(streams Streams, g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&kubeconfig, "kubeconfig", "", "Kubeconfig file of the cluster")
 	cmd.Flags().StringVar(&kubeContext, "context", "", "Context of the kubeconfig (default: its current context)")
 	cmd.Flags().StringVarP(&location, "location", "l", "", "Location to record (default: the resource group's)")
-	cmd.Flags().BoolVar(&noWait, "no-wait", false, "Do not wait for the long-running operation to finish")
+	noWaitFlag(cmd, &noWait)
 	return cmd
 }
 

@@ -68,78 +68,74 @@ func newOnlineDeploymentCommand(streams Streams, g *globals) *cobra.Command {
 
 func newDeploymentPut(streams Streams, g *globals, create bool) *cobra.Command {
 	var ref deploymentRef
+	var spec deploymentSpec
 	var file string
 	var allTraffic, noWait bool
 	var instanceCount optInt
+	// -n and -e may come from the file's name and endpoint_name.
+	fromFile := func() error {
+		if file == "" && create {
+			return usagef("the following arguments are required: --file/-f")
+		}
+		if err := readSpec(file, &spec); err != nil {
+			return err
+		}
+		ref.name, ref.endpoint = firstNonEmpty(ref.name, spec.Name), firstNonEmpty(ref.endpoint, spec.EndpointName)
+		return ref.resolve()
+	}
 	use, short := "create -n NAME -e ENDPOINT --file deployment.yml [--all-traffic]", "Deploy a model to an endpoint"
 	if !create {
 		use, short = "update -n NAME -e ENDPOINT [--file deployment.yml] [--instance-count N]", "Change a deployment (e.g. its instance count)"
 	}
-	cmd := &cobra.Command{
-		Use: use, Short: short, Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			var spec deploymentSpec
-			if file != "" {
-				if err := readSpec(file, &spec); err != nil {
-					return err
-				}
-			} else if create {
-				return usagef("the following arguments are required: --file/-f")
-			}
-			ref.name, ref.endpoint = firstNonEmpty(ref.name, spec.Name), firstNonEmpty(ref.endpoint, spec.EndpointName)
-			if err := ref.resolve(); err != nil {
+	cmd := command(use, short, resolveBy{ref.bind, fromFile}, func(cmd *cobra.Command) error {
+		c, err := g.client(streams)
+		if err != nil {
+			return err
+		}
+		ctx := cmd.Context()
+		a := &assetsClient{c: c, ctx: ctx, group: ref.group, ws: ref.workspace, dir: filepath.Dir(file)}
+		var in *mlfleet.OnlineDeployment
+		if file != "" {
+			if in, err = a.deployment(&spec); err != nil {
 				return err
 			}
-			c, err := g.client(streams)
+		}
+		if !create {
+			cur, err := c.GetOnlineDeployment(ctx, ref.group, ref.workspace, ref.endpoint, ref.name)
 			if err != nil {
 				return err
 			}
-			ctx := cmd.Context()
-			a := &assetsClient{c: c, ctx: ctx, group: ref.group, ws: ref.workspace, dir: filepath.Dir(file)}
-			var in *mlfleet.OnlineDeployment
-			if file != "" {
-				if in, err = a.deployment(&spec); err != nil {
-					return err
-				}
+			if in == nil {
+				in = cur
 			}
-			if !create {
-				cur, err := c.GetOnlineDeployment(ctx, ref.group, ref.workspace, ref.endpoint, ref.name)
-				if err != nil {
-					return err
-				}
-				if in == nil {
-					in = cur
-				}
-			}
-			if instanceCount.set {
-				n := instanceCount.v
-				in.Sku = &mlfleet.DeploymentSku{Name: "Default", Capacity: &n}
-				in.Properties.ScaleSettings = nil
-			}
-			_, p, err := c.BeginCreateOrUpdateOnlineDeployment(ctx, ref.group, ref.workspace, ref.endpoint, ref.name, in, create)
+		}
+		if instanceCount.set {
+			n := instanceCount.v
+			in.Sku = &mlfleet.DeploymentSku{Name: "Default", Capacity: &n}
+			in.Properties.ScaleSettings = nil
+		}
+		_, p, err := c.BeginCreateOrUpdateOnlineDeployment(ctx, ref.group, ref.workspace, ref.endpoint, ref.name, in, create)
+		if err != nil {
+			return err
+		}
+		if err := wait(cmd, streams, p, noWait); err != nil {
+			return err
+		}
+		if allTraffic {
+			tp, err := c.BeginUpdateOnlineEndpointTraffic(ctx, ref.group, ref.workspace, ref.endpoint, map[string]int{ref.name: 100})
 			if err != nil {
 				return err
 			}
-			if err := wait(cmd, streams, p, noWait); err != nil {
+			if err := wait(cmd, streams, tp, noWait); err != nil {
 				return err
 			}
-			if allTraffic {
-				tp, err := c.BeginUpdateOnlineEndpointTraffic(ctx, ref.group, ref.workspace, ref.endpoint, map[string]int{ref.name: 100})
-				if err != nil {
-					return err
-				}
-				if err := wait(cmd, streams, tp, noWait); err != nil {
-					return err
-				}
-			}
-			d, err := c.GetOnlineDeployment(ctx, ref.group, ref.workspace, ref.endpoint, ref.name)
-			if err != nil {
-				return err
-			}
-			return g.print(streams, d, deploymentTable)
-		},
-	}
-	ref.bind(cmd)
+		}
+		d, err := c.GetOnlineDeployment(ctx, ref.group, ref.workspace, ref.endpoint, ref.name)
+		if err != nil {
+			return err
+		}
+		return g.print(streams, d, deploymentTable)
+	})
 	cmd.Flags().StringVarP(&file, "file", "f", "", "Deployment YAML (model, code_configuration, environment, instance_type, instance_count, compute)")
 	if create {
 		cmd.Flags().BoolVar(&allTraffic, "all-traffic", false, "Send all of the endpoint's traffic to this deployment once it is ready")

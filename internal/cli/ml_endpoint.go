@@ -38,77 +38,70 @@ func newOnlineEndpointCommand(streams Streams, g *globals) *cobra.Command {
 // newEndpointPut is `create` (create only) or `update` (traffic, description, tags).
 func newEndpointPut(streams Streams, g *globals, create bool) *cobra.Command {
 	var ref computeRef
+	var spec endpointSpec
 	var file, authMode, traffic, compute string
 	var noWait bool
+	// -n may come from the file's name.
+	fromFile := func() error {
+		if err := readSpec(file, &spec); err != nil {
+			return err
+		}
+		ref.name = firstNonEmpty(ref.name, spec.Name)
+		return ref.resolve()
+	}
 	use, short := "create -n NAME [--file endpoint.yml] [--auth-mode key|aml_token]", "Create an online endpoint"
 	if !create {
 		use, short = "update -n NAME [--traffic \"blue=90 green=10\"] [--file endpoint.yml]", "Change an endpoint's traffic, description or tags"
 	}
-	cmd := &cobra.Command{
-		Use: use, Short: short, Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			var spec endpointSpec
-			if file != "" {
-				if err := readSpec(file, &spec); err != nil {
-					return err
-				}
-			}
-			if ref.name == "" {
-				ref.name = spec.Name
-			}
-			if err := ref.resolve(); err != nil {
-				return err
-			}
-			c, err := g.client(streams)
+	cmd := command(use, short, resolveBy{ref.bind, fromFile}, func(cmd *cobra.Command) error {
+		c, err := g.client(streams)
+		if err != nil {
+			return err
+		}
+		ctx := cmd.Context()
+		a := &assetsClient{c: c, ctx: ctx, group: ref.group, ws: ref.workspace}
+		in := &mlfleet.OnlineEndpoint{}
+		if !create {
+			cur, err := c.GetOnlineEndpoint(ctx, ref.group, ref.workspace, ref.name)
 			if err != nil {
 				return err
 			}
-			ctx := cmd.Context()
-			a := &assetsClient{c: c, ctx: ctx, group: ref.group, ws: ref.workspace}
-			in := &mlfleet.OnlineEndpoint{}
-			if !create {
-				cur, err := c.GetOnlineEndpoint(ctx, ref.group, ref.workspace, ref.name)
-				if err != nil {
-					return err
-				}
-				in = cur
-			}
-			if spec.Description != "" {
-				in.Properties.Description = spec.Description
-			}
-			if spec.Tags != nil {
-				in.Tags = spec.Tags
-			}
-			if m := firstNonEmpty(authMode, spec.AuthMode); m != "" {
-				in.Properties.AuthMode = authModeOf(m)
-			}
-			if ref := firstNonEmpty(compute, spec.Compute); ref != "" {
-				in.Properties.Compute = a.computeID(ref)
-			}
-			if spec.Traffic != nil {
-				in.Properties.Traffic = spec.Traffic
-			}
-			if traffic != "" {
-				if in.Properties.Traffic, err = parseTraffic(traffic); err != nil {
-					return err
-				}
-			}
-			ep, p, err := c.BeginCreateOrUpdateOnlineEndpoint(ctx, ref.group, ref.workspace, ref.name, in, create)
-			if err != nil {
+			in = cur
+		}
+		if spec.Description != "" {
+			in.Properties.Description = spec.Description
+		}
+		if spec.Tags != nil {
+			in.Tags = spec.Tags
+		}
+		if m := firstNonEmpty(authMode, spec.AuthMode); m != "" {
+			in.Properties.AuthMode = authModeOf(m)
+		}
+		if ref := firstNonEmpty(compute, spec.Compute); ref != "" {
+			in.Properties.Compute = a.computeID(ref)
+		}
+		if spec.Traffic != nil {
+			in.Properties.Traffic = spec.Traffic
+		}
+		if traffic != "" {
+			if in.Properties.Traffic, err = parseTraffic(traffic); err != nil {
 				return err
 			}
-			if err := wait(cmd, streams, p, noWait); err != nil {
+		}
+		ep, p, err := c.BeginCreateOrUpdateOnlineEndpoint(ctx, ref.group, ref.workspace, ref.name, in, create)
+		if err != nil {
+			return err
+		}
+		if err := wait(cmd, streams, p, noWait); err != nil {
+			return err
+		}
+		if !noWait {
+			if ep, err = c.GetOnlineEndpoint(ctx, ref.group, ref.workspace, ref.name); err != nil {
 				return err
 			}
-			if !noWait {
-				if ep, err = c.GetOnlineEndpoint(ctx, ref.group, ref.workspace, ref.name); err != nil {
-					return err
-				}
-			}
-			return g.print(streams, ep, endpointTable)
-		},
-	}
-	ref.bind(cmd)
+		}
+		return g.print(streams, ep, endpointTable)
+	})
 	cmd.Flags().StringVarP(&file, "file", "f", "", "Endpoint YAML (name, auth_mode, compute, description, tags, traffic)")
 	cmd.Flags().StringVar(&traffic, "traffic", "", "Traffic split, e.g. \"blue=90 green=10\" (adds up to 100, or 0)")
 	if create {

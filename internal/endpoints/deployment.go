@@ -17,10 +17,7 @@ import (
 // (compute, model, code, environment) and that its instances fit the compute, and starts
 // the operation that deploys it.
 func (s *Service) PutDeployment(ctx context.Context, sub, rg, ws, endpoint, name string, in Deployment, opts Options) (*Result[Deployment], error) {
-	if _, err := s.cfg.Resources.WritableGroup(ctx, sub, rg); err != nil {
-		return nil, err
-	}
-	w, err := s.cfg.Workspaces.Get(ctx, sub, rg, ws)
+	w, err := s.writableWorkspace(ctx, sub, rg, ws)
 	if err != nil {
 		return nil, err
 	}

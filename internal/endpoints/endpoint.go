@@ -24,10 +24,7 @@ type Result[T any] struct {
 // PutEndpoint creates or updates an endpoint (traffic, auth mode, description, compute)
 // and starts the operation that writes its Secret into the clusters.
 func (s *Service) PutEndpoint(ctx context.Context, sub, rg, ws, name string, in Endpoint, opts Options) (*Result[Endpoint], error) {
-	if _, err := s.cfg.Resources.WritableGroup(ctx, sub, rg); err != nil {
-		return nil, err
-	}
-	w, err := s.cfg.Workspaces.Get(ctx, sub, rg, ws)
+	w, err := s.writableWorkspace(ctx, sub, rg, ws)
 	if err != nil {
 		return nil, err
 	}
@@ -146,10 +143,7 @@ func (s *Service) ListEndpoints(ctx context.Context, sub, rg, ws string, p resou
 // DeleteEndpoint starts deleting an endpoint with its deployments (nil, nil when there is
 // none).
 func (s *Service) DeleteEndpoint(ctx context.Context, sub, rg, ws, name string, pre arm.Preconditions) (*store.Operation, error) {
-	if _, err := s.cfg.Resources.WritableGroup(ctx, sub, rg); err != nil {
-		return nil, err
-	}
-	w, err := s.cfg.Workspaces.Get(ctx, sub, rg, ws)
+	w, err := s.writableWorkspace(ctx, sub, rg, ws)
 	if err != nil {
 		return nil, err
 	}
@@ -185,10 +179,7 @@ func (s *Service) ListKeys(ctx context.Context, sub, rg, ws, name string) (*Keys
 // RegenerateKeys replaces the primary or secondary key (keyValue "" = a random one) and
 // starts the operation that rewrites the endpoint's Secret.
 func (s *Service) RegenerateKeys(ctx context.Context, sub, rg, ws, name, keyType, keyValue string) (*store.Operation, error) {
-	if _, err := s.cfg.Resources.WritableGroup(ctx, sub, rg); err != nil {
-		return nil, err
-	}
-	w, err := s.cfg.Workspaces.Get(ctx, sub, rg, ws)
+	w, err := s.writableWorkspace(ctx, sub, rg, ws)
 	if err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/mlfleet/mlfleet/internal/arm"
 	"github.com/mlfleet/mlfleet/internal/store"
+	"github.com/mlfleet/mlfleet/internal/workspaces"
 )
 
 // Every write of an endpoint or a deployment has one shape: check the request's
@@ -16,6 +17,15 @@ import (
 // opInput is the input of every endpoint and deployment operation: the row it works on.
 type opInput struct {
 	ID string `json:"id"`
+}
+
+// writableWorkspace returns the workspace a write goes into, after checking that its
+// resource group takes writes (it is not being deleted).
+func (s *Service) writableWorkspace(ctx context.Context, sub, rg, ws string) (*workspaces.Workspace, error) {
+	if _, err := s.cfg.Resources.WritableGroup(ctx, sub, rg); err != nil {
+		return nil, err
+	}
+	return s.cfg.Workspaces.Get(ctx, sub, rg, ws)
 }
 
 // replaced reads the row with this id that a PUT replaces, decoded into a T, and checks the

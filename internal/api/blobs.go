@@ -24,9 +24,9 @@ const (
 // code versions point at. They hang under a workspace so that the route table authorizes
 // them like the workspace's assets: writing a blob needs write access to the workspace.
 func (s *Server) blobRoutes() {
-	rt := &s.router
-	rt.handle(http.MethodPut, blobsPath, s.putBlob)
-	rt.handle(http.MethodGet, blobsPath+"/{digest}", s.getBlob)
+	served := s.cfg.Blobs != nil
+	s.router.handle(http.MethodPut, blobsPath, servedIf(served, "blobs", s.putBlob))
+	s.router.handle(http.MethodGet, blobsPath+"/{digest}", servedIf(served, "blobs", s.getBlob))
 }
 
 // BlobResponse is the answer of an upload.
@@ -65,10 +65,6 @@ func humanBytes(n int64) string {
 }
 
 func (s *Server) putBlob(w http.ResponseWriter, r *http.Request, p params) {
-	if s.cfg.Blobs == nil {
-		writeError(w, r, notServed("blobs"))
-		return
-	}
 	if _, err := s.cfg.Workspaces.Get(r.Context(), p["sub"], p["rg"], p["ws"]); err != nil {
 		writeError(w, r, err)
 		return
@@ -87,10 +83,6 @@ func (s *Server) putBlob(w http.ResponseWriter, r *http.Request, p params) {
 }
 
 func (s *Server) getBlob(w http.ResponseWriter, r *http.Request, p params) {
-	if s.cfg.Blobs == nil {
-		writeError(w, r, notServed("blobs"))
-		return
-	}
 	if _, err := s.cfg.Workspaces.Get(r.Context(), p["sub"], p["rg"], p["ws"]); err != nil {
 		writeError(w, r, err)
 		return

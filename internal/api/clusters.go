@@ -6,6 +6,8 @@ import (
 
 	"github.com/mlfleet/mlfleet/internal/arm"
 	"github.com/mlfleet/mlfleet/internal/containerservice"
+	"github.com/mlfleet/mlfleet/internal/resources"
+	"github.com/mlfleet/mlfleet/internal/store"
 )
 
 const (
@@ -31,40 +33,19 @@ func (s *Server) clusterRoutes() {
 }
 
 func (s *Server) listClusters(w http.ResponseWriter, r *http.Request, p params) {
-	pg, err := s.page(r)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	list, more, err := s.cfg.Clusters.List(r.Context(), p["sub"], p["rg"], pg)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	writePage(w, r, list, pg, len(list), more)
+	replyPage(s, w, r, func(pg resources.Page) ([]*containerservice.ManagedCluster, bool, error) {
+		return s.cfg.Clusters.List(r.Context(), p["sub"], p["rg"], pg)
+	})
 }
 
 func (s *Server) putCluster(w http.ResponseWriter, r *http.Request, p params) {
-	pre, err := preconditions(r)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	var in containerservice.ClusterInput
-	if err := decodeBody(r, &in); err != nil {
-		writeError(w, r, err)
-		return
-	}
-	mc, created, op, err := s.cfg.Clusters.Put(r.Context(), p["sub"], p["rg"], p["name"], in, pre)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	if op != nil {
-		s.setAsyncHeaders(w, r, op, containerservice.Namespace)
-	}
-	setETag(w, mc.ETag)
-	writeJSON(w, createdStatus(created), mc)
+	servePut(s, w, r, containerservice.Namespace, func(in containerservice.ClusterInput, pre arm.Preconditions) (written, error) {
+		mc, created, op, err := s.cfg.Clusters.Put(r.Context(), p["sub"], p["rg"], p["name"], in, pre)
+		if err != nil {
+			return written{}, err
+		}
+		return written{Value: mc, ETag: mc.ETag, Created: created, Operation: op}, nil
+	})
 }
 
 func (s *Server) getCluster(w http.ResponseWriter, r *http.Request, p params) {
@@ -73,44 +54,23 @@ func (s *Server) getCluster(w http.ResponseWriter, r *http.Request, p params) {
 		writeError(w, r, err)
 		return
 	}
-	setETag(w, mc.ETag)
-	writeJSON(w, http.StatusOK, mc)
+	replyTagged(w, r, mc, mc.ETag, nil)
 }
 
 func (s *Server) deleteCluster(w http.ResponseWriter, r *http.Request, p params) {
-	pre, err := preconditions(r)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	op, err := s.cfg.Clusters.Delete(r.Context(), p["sub"], p["rg"], p["name"], pre)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	if op == nil {
-		w.WriteHeader(http.StatusNoContent)
-		return
-	}
-	s.accepted(w, r, op, containerservice.Namespace)
+	s.serveDelete(w, r, containerservice.Namespace, func(pre arm.Preconditions) (*store.Operation, error) {
+		return s.cfg.Clusters.Delete(r.Context(), p["sub"], p["rg"], p["name"], pre)
+	})
 }
 
 func (s *Server) listPools(w http.ResponseWriter, r *http.Request, p params) {
 	pools, err := s.cfg.Clusters.ListPools(r.Context(), p["sub"], p["rg"], p["name"])
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, listBody{Value: pools})
+	reply(w, r, http.StatusOK, listBody{Value: pools}, err)
 }
 
 func (s *Server) getPool(w http.ResponseWriter, r *http.Request, p params) {
 	pool, err := s.cfg.Clusters.GetPool(r.Context(), p["sub"], p["rg"], p["name"], p["pool"])
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, pool)
+	reply(w, r, http.StatusOK, pool, err)
 }
 
 func (s *Server) putPool(w http.ResponseWriter, r *http.Request, p params) {
@@ -124,29 +84,18 @@ func (s *Server) putPool(w http.ResponseWriter, r *http.Request, p params) {
 		writeError(w, r, err)
 		return
 	}
-	if op != nil {
-		s.setAsyncHeaders(w, r, op, containerservice.Namespace)
-	}
-	writeJSON(w, http.StatusOK, pool)
+	s.replyWritten(w, r, containerservice.Namespace, written{Value: pool, Operation: op})
 }
 
 func (s *Server) getUpgradeProfile(w http.ResponseWriter, r *http.Request, p params) {
 	profile, err := s.cfg.Clusters.UpgradeProfile(r.Context(), p["sub"], p["rg"], p["name"], p["profile"])
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, profile)
+	reply(w, r, http.StatusOK, profile, err)
 }
 
 func (s *Server) clusterCredentials(admin bool) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, p params) {
 		creds, err := s.cfg.Clusters.Credentials(r.Context(), p["sub"], p["rg"], p["name"], admin)
-		if err != nil {
-			writeError(w, r, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, creds)
+		reply(w, r, http.StatusOK, creds, err)
 	}
 }
 
@@ -155,6 +104,19 @@ func location(p params) (string, error) {
 	loc, ok := arm.NormalizeLocation(p["location"])
 	if !ok {
 		return "", arm.NotFound("NoRegisteredProviderFound", "The location '%s' is not available; use an Azure region name such as westus.", p["location"])
+	}
+	return loc, nil
+}
+
+// subscriptionLocation checks the {location} and {sub} path segments of a per-location
+// catalog (versions, VM sizes, usages) and returns the location's canonical name.
+func (s *Server) subscriptionLocation(r *http.Request, p params) (string, error) {
+	loc, err := location(p)
+	if err != nil {
+		return "", err
+	}
+	if _, err := s.cfg.Resources.GetSubscription(r.Context(), p["sub"]); err != nil {
+		return "", err
 	}
 	return loc, nil
 }
@@ -176,12 +138,8 @@ type orchestrator struct {
 // orchestrators serves the old-generation versions list (what `az aks get-versions` read
 // when the seed was written).
 func (s *Server) orchestrators(w http.ResponseWriter, r *http.Request, p params) {
-	loc, err := location(p)
+	loc, err := s.subscriptionLocation(r, p)
 	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	if _, err := s.cfg.Resources.GetSubscription(r.Context(), p["sub"]); err != nil {
 		writeError(w, r, err)
 		return
 	}
@@ -212,12 +170,8 @@ func (s *Server) orchestrators(w http.ResponseWriter, r *http.Request, p params)
 
 // kubernetesVersions serves the new-generation versions list, grouped by minor version.
 func (s *Server) kubernetesVersions(w http.ResponseWriter, r *http.Request, p params) {
-	loc, err := location(p)
+	loc, err := s.subscriptionLocation(r, p)
 	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	if _, err := s.cfg.Resources.GetSubscription(r.Context(), p["sub"]); err != nil {
 		writeError(w, r, err)
 		return
 	}

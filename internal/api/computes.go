@@ -1,12 +1,15 @@
 package api
 
 import (
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
 
 	"github.com/mlfleet/mlfleet/internal/arm"
 	"github.com/mlfleet/mlfleet/internal/compute"
+	"github.com/mlfleet/mlfleet/internal/resources"
+	"github.com/mlfleet/mlfleet/internal/store"
 )
 
 const computePath = wsPath + "/computes/{name}"
@@ -23,17 +26,9 @@ func (s *Server) computeRoutes() {
 }
 
 func (s *Server) listComputes(w http.ResponseWriter, r *http.Request, p params) {
-	pg, err := s.page(r)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	list, more, err := s.cfg.Computes.ListJSON(r.Context(), p["sub"], p["rg"], p["ws"], pg)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	writePage(w, r, list, pg, len(list), more)
+	replyPage(s, w, r, func(pg resources.Page) ([]json.RawMessage, bool, error) {
+		return s.cfg.Computes.ListJSON(r.Context(), p["sub"], p["rg"], p["ws"], pg)
+	})
 }
 
 // boolQuery reads an optional true/false query parameter.
@@ -81,63 +76,38 @@ func (s *Server) putCompute(w http.ResponseWriter, r *http.Request, p params) {
 		writeJSON(w, http.StatusOK, res.Validation)
 		return
 	}
-	s.setAsyncHeaders(w, r, res.Operation, compute.Namespace)
+	out := written{Value: res.Compute, Created: res.Created, Operation: res.Operation}
 	if res.Compute != nil {
-		setETag(w, res.Compute.ETag)
+		out.ETag = res.Compute.ETag
 	}
-	writeJSON(w, createdStatus(res.Created), res.Compute)
+	s.replyWritten(w, r, compute.Namespace, out)
 }
 
 func (s *Server) getCompute(w http.ResponseWriter, r *http.Request, p params) {
 	c, etag, err := s.cfg.Computes.GetJSON(r.Context(), p["sub"], p["rg"], p["ws"], p["name"])
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	setETag(w, etag)
-	writeJSON(w, http.StatusOK, c)
+	replyTagged(w, r, c, etag, err)
 }
 
 func (s *Server) deleteCompute(w http.ResponseWriter, r *http.Request, p params) {
-	pre, err := preconditions(r)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
 	action := ""
 	for k, v := range r.URL.Query() {
 		if strings.EqualFold(k, "underlyingResourceAction") && len(v) > 0 {
 			action = v[0]
 		}
 	}
-	op, err := s.cfg.Computes.Delete(r.Context(), p["sub"], p["rg"], p["ws"], p["name"], action, pre)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	if op == nil {
-		w.WriteHeader(http.StatusNoContent)
-		return
-	}
-	s.accepted(w, r, op, compute.Namespace)
+	s.serveDelete(w, r, compute.Namespace, func(pre arm.Preconditions) (*store.Operation, error) {
+		return s.cfg.Computes.Delete(r.Context(), p["sub"], p["rg"], p["ws"], p["name"], action, pre)
+	})
 }
 
 func (s *Server) computeKeys(w http.ResponseWriter, r *http.Request, p params) {
 	keys, err := s.cfg.Computes.Keys(r.Context(), p["sub"], p["rg"], p["ws"], p["name"])
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, keys)
+	reply(w, r, http.StatusOK, keys, err)
 }
 
 func (s *Server) computeNodes(w http.ResponseWriter, r *http.Request, p params) {
 	nodes, err := s.cfg.Computes.Nodes(r.Context(), p["sub"], p["rg"], p["ws"], p["name"])
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, nodes)
+	reply(w, r, http.StatusOK, nodes, err)
 }
 
 func (s *Server) checkComputeName(w http.ResponseWriter, r *http.Request, p params) {
@@ -155,9 +125,5 @@ func (s *Server) checkComputeName(w http.ResponseWriter, r *http.Request, p para
 		return
 	}
 	res, err := s.cfg.Computes.CheckName(r.Context(), p["sub"], p["rg"], p["ws"], in.Name, in.Location)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, res)
+	reply(w, r, http.StatusOK, res, err)
 }

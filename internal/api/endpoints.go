@@ -8,6 +8,8 @@ import (
 
 	"github.com/mlfleet/mlfleet/internal/arm"
 	"github.com/mlfleet/mlfleet/internal/endpoints"
+	"github.com/mlfleet/mlfleet/internal/resources"
+	"github.com/mlfleet/mlfleet/internal/store"
 )
 
 const (
@@ -18,78 +20,50 @@ const (
 // endpointRoutes serves online endpoints and their deployments.
 func (s *Server) endpointRoutes() {
 	rt := &s.router
-	rt.handle(http.MethodGet, wsPath+"/onlineEndpoints", s.listEndpoints)
-	rt.handle(http.MethodPut, endpointPath, s.putEndpoint)
-	rt.handle(http.MethodPatch, endpointPath, s.patchEndpoint)
-	rt.handle(http.MethodGet, endpointPath, s.getEndpoint)
-	rt.handle(http.MethodDelete, endpointPath, s.deleteEndpoint)
-	rt.handle(http.MethodPost, endpointPath+"/listKeys", s.endpointKeys)
-	rt.handle(http.MethodPost, endpointPath+"/regenerateKeys", s.regenerateEndpointKeys)
-	rt.handle(http.MethodPost, endpointPath+"/token", s.endpointToken)
-	rt.handle(http.MethodPost, endpointPath+"/score", s.scoreEndpoint)
-	rt.handle(http.MethodGet, endpointPath+"/deployments", s.listDeployments)
-	rt.handle(http.MethodPut, deploymentPath, s.putDeployment)
-	rt.handle(http.MethodGet, deploymentPath, s.getDeployment)
-	rt.handle(http.MethodDelete, deploymentPath, s.deleteDeployment)
-	rt.handle(http.MethodPost, deploymentPath+"/getLogs", s.deploymentLogs)
-	rt.handle(http.MethodGet, deploymentPath+"/skus", s.deploymentSkus)
+	handle := func(method, pattern string, h handlerFunc) {
+		rt.handle(method, pattern, servedIf(s.cfg.Endpoints != nil, "online endpoints", h))
+	}
+	handle(http.MethodGet, wsPath+"/onlineEndpoints", s.listEndpoints)
+	handle(http.MethodPut, endpointPath, s.putEndpoint)
+	handle(http.MethodPatch, endpointPath, s.patchEndpoint)
+	handle(http.MethodGet, endpointPath, s.getEndpoint)
+	handle(http.MethodDelete, endpointPath, s.deleteEndpoint)
+	handle(http.MethodPost, endpointPath+"/listKeys", s.endpointKeys)
+	handle(http.MethodPost, endpointPath+"/regenerateKeys", s.regenerateEndpointKeys)
+	handle(http.MethodPost, endpointPath+"/token", s.endpointToken)
+	handle(http.MethodPost, endpointPath+"/score", s.scoreEndpoint)
+	handle(http.MethodGet, endpointPath+"/deployments", s.listDeployments)
+	handle(http.MethodPut, deploymentPath, s.putDeployment)
+	handle(http.MethodGet, deploymentPath, s.getDeployment)
+	handle(http.MethodDelete, deploymentPath, s.deleteDeployment)
+	handle(http.MethodPost, deploymentPath+"/getLogs", s.deploymentLogs)
+	handle(http.MethodGet, deploymentPath+"/skus", s.deploymentSkus)
 }
 
-func (s *Server) endpointsConfigured(w http.ResponseWriter, r *http.Request) bool {
-	if s.cfg.Endpoints == nil {
-		writeError(w, r, notServed("online endpoints"))
-		return false
+// endpointWritten is what replyWritten answers for an endpoint or deployment PUT.
+func endpointWritten[T any](res *endpoints.Result[T]) written {
+	if res == nil {
+		return written{}
 	}
-	return true
+	return written{Value: res.Value, ETag: res.ETag, Created: res.Created, Operation: res.Operation}
 }
 
 func (s *Server) listEndpoints(w http.ResponseWriter, r *http.Request, p params) {
-	if !s.endpointsConfigured(w, r) {
-		return
-	}
-	pg, err := s.page(r)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	list, more, err := s.cfg.Endpoints.ListEndpoints(r.Context(), p["sub"], p["rg"], p["ws"], pg)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	writePage(w, r, list, pg, len(list), more)
+	replyPage(s, w, r, func(pg resources.Page) ([]json.RawMessage, bool, error) {
+		return s.cfg.Endpoints.ListEndpoints(r.Context(), p["sub"], p["rg"], p["ws"], pg)
+	})
 }
 
 func (s *Server) putEndpoint(w http.ResponseWriter, r *http.Request, p params) {
-	if !s.endpointsConfigured(w, r) {
-		return
-	}
-	pre, err := preconditions(r)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	var in endpoints.Endpoint
-	if err := decodeBody(r, &in); err != nil {
-		writeError(w, r, err)
-		return
-	}
-	res, err := s.cfg.Endpoints.PutEndpoint(r.Context(), p["sub"], p["rg"], p["ws"], p["ep"], in, endpoints.Options{Preconditions: pre})
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	s.setAsyncHeaders(w, r, res.Operation, endpoints.Namespace)
-	setETag(w, res.ETag)
-	writeJSON(w, createdStatus(res.Created), res.Value)
+	servePut(s, w, r, endpoints.Namespace, func(in endpoints.Endpoint, pre arm.Preconditions) (written, error) {
+		res, err := s.cfg.Endpoints.PutEndpoint(r.Context(), p["sub"], p["rg"], p["ws"], p["ep"], in, endpoints.Options{Preconditions: pre})
+		return endpointWritten(res), err
+	})
 }
 
 // patchEndpoint changes the fields sent (tags, traffic, mirrorTraffic, description) of an
 // existing endpoint: a PUT of the merged endpoint.
 func (s *Server) patchEndpoint(w http.ResponseWriter, r *http.Request, p params) {
-	if !s.endpointsConfigured(w, r) {
-		return
-	}
 	pre, err := preconditions(r)
 	if err != nil {
 		writeError(w, r, err)
@@ -138,55 +112,22 @@ func (s *Server) patchEndpoint(w http.ResponseWriter, r *http.Request, p params)
 }
 
 func (s *Server) getEndpoint(w http.ResponseWriter, r *http.Request, p params) {
-	if !s.endpointsConfigured(w, r) {
-		return
-	}
 	ep, etag, err := s.cfg.Endpoints.GetEndpoint(r.Context(), p["sub"], p["rg"], p["ws"], p["ep"])
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	setETag(w, etag)
-	writeJSON(w, http.StatusOK, ep)
+	replyTagged(w, r, ep, etag, err)
 }
 
 func (s *Server) deleteEndpoint(w http.ResponseWriter, r *http.Request, p params) {
-	if !s.endpointsConfigured(w, r) {
-		return
-	}
-	pre, err := preconditions(r)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	op, err := s.cfg.Endpoints.DeleteEndpoint(r.Context(), p["sub"], p["rg"], p["ws"], p["ep"], pre)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	if op == nil {
-		w.WriteHeader(http.StatusNoContent)
-		return
-	}
-	s.accepted(w, r, op, endpoints.Namespace)
+	s.serveDelete(w, r, endpoints.Namespace, func(pre arm.Preconditions) (*store.Operation, error) {
+		return s.cfg.Endpoints.DeleteEndpoint(r.Context(), p["sub"], p["rg"], p["ws"], p["ep"], pre)
+	})
 }
 
 func (s *Server) endpointKeys(w http.ResponseWriter, r *http.Request, p params) {
-	if !s.endpointsConfigured(w, r) {
-		return
-	}
 	keys, err := s.cfg.Endpoints.ListKeys(r.Context(), p["sub"], p["rg"], p["ws"], p["ep"])
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, keys)
+	reply(w, r, http.StatusOK, keys, err)
 }
 
 func (s *Server) regenerateEndpointKeys(w http.ResponseWriter, r *http.Request, p params) {
-	if !s.endpointsConfigured(w, r) {
-		return
-	}
 	var in struct {
 		KeyType  string `json:"keyType"`
 		KeyValue string `json:"keyValue"`
@@ -204,96 +145,35 @@ func (s *Server) regenerateEndpointKeys(w http.ResponseWriter, r *http.Request, 
 }
 
 func (s *Server) endpointToken(w http.ResponseWriter, r *http.Request, p params) {
-	if !s.endpointsConfigured(w, r) {
-		return
-	}
 	tok, err := s.cfg.Endpoints.Token(r.Context(), p["sub"], p["rg"], p["ws"], p["ep"])
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, tok)
+	reply(w, r, http.StatusOK, tok, err)
 }
 
 func (s *Server) listDeployments(w http.ResponseWriter, r *http.Request, p params) {
-	if !s.endpointsConfigured(w, r) {
-		return
-	}
-	pg, err := s.page(r)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	list, more, err := s.cfg.Endpoints.ListDeployments(r.Context(), p["sub"], p["rg"], p["ws"], p["ep"], pg)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	writePage(w, r, list, pg, len(list), more)
+	replyPage(s, w, r, func(pg resources.Page) ([]json.RawMessage, bool, error) {
+		return s.cfg.Endpoints.ListDeployments(r.Context(), p["sub"], p["rg"], p["ws"], p["ep"], pg)
+	})
 }
 
 func (s *Server) putDeployment(w http.ResponseWriter, r *http.Request, p params) {
-	if !s.endpointsConfigured(w, r) {
-		return
-	}
-	pre, err := preconditions(r)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	var in endpoints.Deployment
-	if err := decodeBody(r, &in); err != nil {
-		writeError(w, r, err)
-		return
-	}
-	res, err := s.cfg.Endpoints.PutDeployment(r.Context(), p["sub"], p["rg"], p["ws"], p["ep"], p["d"], in, endpoints.Options{Preconditions: pre})
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	s.setAsyncHeaders(w, r, res.Operation, endpoints.Namespace)
-	setETag(w, res.ETag)
-	writeJSON(w, createdStatus(res.Created), res.Value)
+	servePut(s, w, r, endpoints.Namespace, func(in endpoints.Deployment, pre arm.Preconditions) (written, error) {
+		res, err := s.cfg.Endpoints.PutDeployment(r.Context(), p["sub"], p["rg"], p["ws"], p["ep"], p["d"], in, endpoints.Options{Preconditions: pre})
+		return endpointWritten(res), err
+	})
 }
 
 func (s *Server) getDeployment(w http.ResponseWriter, r *http.Request, p params) {
-	if !s.endpointsConfigured(w, r) {
-		return
-	}
 	d, etag, err := s.cfg.Endpoints.GetDeployment(r.Context(), p["sub"], p["rg"], p["ws"], p["ep"], p["d"])
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	setETag(w, etag)
-	writeJSON(w, http.StatusOK, d)
+	replyTagged(w, r, d, etag, err)
 }
 
 func (s *Server) deleteDeployment(w http.ResponseWriter, r *http.Request, p params) {
-	if !s.endpointsConfigured(w, r) {
-		return
-	}
-	pre, err := preconditions(r)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	op, err := s.cfg.Endpoints.DeleteDeployment(r.Context(), p["sub"], p["rg"], p["ws"], p["ep"], p["d"], pre)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	if op == nil {
-		w.WriteHeader(http.StatusNoContent)
-		return
-	}
-	s.accepted(w, r, op, endpoints.Namespace)
+	s.serveDelete(w, r, endpoints.Namespace, func(pre arm.Preconditions) (*store.Operation, error) {
+		return s.cfg.Endpoints.DeleteDeployment(r.Context(), p["sub"], p["rg"], p["ws"], p["ep"], p["d"], pre)
+	})
 }
 
 func (s *Server) deploymentLogs(w http.ResponseWriter, r *http.Request, p params) {
-	if !s.endpointsConfigured(w, r) {
-		return
-	}
 	var in endpoints.LogsRequest
 	if r.ContentLength != 0 && strings.TrimSpace(r.Header.Get("Content-Type")) != "" {
 		if err := decodeOptionalBody(r, &in); err != nil {
@@ -302,23 +182,12 @@ func (s *Server) deploymentLogs(w http.ResponseWriter, r *http.Request, p params
 		}
 	}
 	logs, err := s.cfg.Endpoints.GetLogs(r.Context(), p["sub"], p["rg"], p["ws"], p["ep"], p["d"], in)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, logs)
+	reply(w, r, http.StatusOK, logs, err)
 }
 
 func (s *Server) deploymentSkus(w http.ResponseWriter, r *http.Request, p params) {
-	if !s.endpointsConfigured(w, r) {
-		return
-	}
 	skus, err := s.cfg.Endpoints.Skus(r.Context(), p["sub"], p["rg"], p["ws"], p["ep"], p["d"])
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, listBody{Value: skus})
+	reply(w, r, http.StatusOK, listBody{Value: skus}, err)
 }
 
 // scoreEndpoint forwards a test request (the body, JSON) to the endpoint's scoring URI with
@@ -326,9 +195,6 @@ func (s *Server) deploymentSkus(w http.ResponseWriter, r *http.Request, p params
 // test box, whose Content-Security-Policy keeps it from calling the router itself. The
 // caller needs …/onlineEndpoints/score/action; ?deployment= pins a deployment.
 func (s *Server) scoreEndpoint(w http.ResponseWriter, r *http.Request, p params) {
-	if !s.endpointsConfigured(w, r) {
-		return
-	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, endpoints.ScoreMaxRequest+1))
 	if err != nil {
 		writeError(w, r, arm.BadRequest(arm.CodeInvalidRequestContent, "The request body could not be read: %v", err))
@@ -343,9 +209,5 @@ func (s *Server) scoreEndpoint(w http.ResponseWriter, r *http.Request, p params)
 		return
 	}
 	res, err := s.cfg.Endpoints.Score(r.Context(), p["sub"], p["rg"], p["ws"], p["ep"], r.URL.Query().Get("deployment"), body)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, res)
+	reply(w, r, http.StatusOK, res, err)
 }

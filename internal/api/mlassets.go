@@ -1,124 +1,69 @@
 package api
 
 import (
+	"encoding/json"
 	"net/http"
 
+	"github.com/mlfleet/mlfleet/internal/arm"
 	"github.com/mlfleet/mlfleet/internal/mlassets"
+	"github.com/mlfleet/mlfleet/internal/resources"
 )
 
 // assetRoutes serves models, codes and environments with their versions.
 func (s *Server) assetRoutes() {
-	rt := &s.router
+	handle := func(method, pattern string, h handlerFunc) {
+		s.router.handle(method, pattern, servedIf(s.cfg.Assets != nil, "models, codes and environments", h))
+	}
 	for _, k := range mlassets.Kinds {
 		base := wsPath + "/" + string(k)
-		rt.handle(http.MethodGet, base, s.listAssets(k))
-		rt.handle(http.MethodGet, base+"/{name}", s.getAssetContainer(k))
-		rt.handle(http.MethodGet, base+"/{name}/versions", s.listAssets(k))
-		rt.handle(http.MethodPut, base+"/{name}/versions/{version}", s.putAssetVersion(k))
-		rt.handle(http.MethodGet, base+"/{name}/versions/{version}", s.getAssetVersion(k))
-		rt.handle(http.MethodDelete, base+"/{name}/versions/{version}", s.deleteAssetVersion(k))
+		handle(http.MethodGet, base, s.listAssets(k))
+		handle(http.MethodGet, base+"/{name}", s.getAssetContainer(k))
+		handle(http.MethodGet, base+"/{name}/versions", s.listAssets(k))
+		handle(http.MethodPut, base+"/{name}/versions/{version}", s.putAssetVersion(k))
+		handle(http.MethodGet, base+"/{name}/versions/{version}", s.getAssetVersion(k))
+		handle(http.MethodDelete, base+"/{name}/versions/{version}", s.deleteAssetVersion(k))
 	}
-}
-
-func (s *Server) assetsConfigured(w http.ResponseWriter, r *http.Request) bool {
-	if s.cfg.Assets == nil {
-		writeError(w, r, notServed("models, codes and environments"))
-		return false
-	}
-	return true
 }
 
 func (s *Server) listAssets(k mlassets.Kind) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, p params) {
-		if !s.assetsConfigured(w, r) {
-			return
-		}
-		pg, err := s.page(r)
-		if err != nil {
-			writeError(w, r, err)
-			return
-		}
-		list, more, err := s.cfg.Assets.List(r.Context(), k, p["sub"], p["rg"], p["ws"], p["name"], pg)
-		if err != nil {
-			writeError(w, r, err)
-			return
-		}
-		writePage(w, r, list, pg, len(list), more)
+		replyPage(s, w, r, func(pg resources.Page) ([]json.RawMessage, bool, error) {
+			return s.cfg.Assets.List(r.Context(), k, p["sub"], p["rg"], p["ws"], p["name"], pg)
+		})
 	}
 }
 
 func (s *Server) getAssetContainer(k mlassets.Kind) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, p params) {
-		if !s.assetsConfigured(w, r) {
-			return
-		}
 		c, err := s.cfg.Assets.GetContainer(r.Context(), k, p["sub"], p["rg"], p["ws"], p["name"])
-		if err != nil {
-			writeError(w, r, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, c)
+		reply(w, r, http.StatusOK, c, err)
 	}
 }
 
 func (s *Server) putAssetVersion(k mlassets.Kind) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, p params) {
-		if !s.assetsConfigured(w, r) {
-			return
-		}
-		pre, err := preconditions(r)
-		if err != nil {
-			writeError(w, r, err)
-			return
-		}
-		var in mlassets.Version
-		if err := decodeBody(r, &in); err != nil {
-			writeError(w, r, err)
-			return
-		}
-		v, created, err := s.cfg.Assets.Put(r.Context(), k, p["sub"], p["rg"], p["ws"], p["name"], p["version"], in, mlassets.Options{Preconditions: pre})
-		if err != nil {
-			writeError(w, r, err)
-			return
-		}
-		writeJSON(w, createdStatus(created), v)
+		servePut(s, w, r, "", func(in mlassets.Version, pre arm.Preconditions) (written, error) {
+			v, created, err := s.cfg.Assets.Put(r.Context(), k, p["sub"], p["rg"], p["ws"], p["name"], p["version"], in, mlassets.Options{Preconditions: pre})
+			return written{Value: v, Created: created}, err
+		})
 	}
 }
 
 func (s *Server) getAssetVersion(k mlassets.Kind) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, p params) {
-		if !s.assetsConfigured(w, r) {
-			return
-		}
 		v, etag, err := s.cfg.Assets.Get(r.Context(), k, p["sub"], p["rg"], p["ws"], p["name"], p["version"])
-		if err != nil {
-			writeError(w, r, err)
-			return
-		}
-		setETag(w, etag)
-		writeJSON(w, http.StatusOK, v)
+		replyTagged(w, r, v, etag, err)
 	}
 }
 
 func (s *Server) deleteAssetVersion(k mlassets.Kind) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, p params) {
-		if !s.assetsConfigured(w, r) {
-			return
-		}
 		pre, err := preconditions(r)
 		if err != nil {
 			writeError(w, r, err)
 			return
 		}
 		existed, err := s.cfg.Assets.Delete(r.Context(), k, p["sub"], p["rg"], p["ws"], p["name"], p["version"], pre)
-		if err != nil {
-			writeError(w, r, err)
-			return
-		}
-		if !existed {
-			w.WriteHeader(http.StatusNoContent)
-			return
-		}
-		w.WriteHeader(http.StatusOK)
+		replyRemoved(w, r, existed, err)
 	}
 }

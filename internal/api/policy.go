@@ -37,31 +37,15 @@ func (s *Server) putPolicy(w http.ResponseWriter, r *http.Request, p params) {
 		return
 	}
 	a, created, err := s.cfg.Policies.Put(r.Context(), p["sub"], p["name"], in)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	writeJSON(w, createdStatus(created), a)
+	reply(w, r, createdStatus(created), a, err)
 }
 
 func (s *Server) getPolicy(w http.ResponseWriter, r *http.Request, p params) {
 	a, err := s.cfg.Policies.Get(r.Context(), p["sub"], p["name"])
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, a)
+	reply(w, r, http.StatusOK, a, err)
 }
 
 func (s *Server) deletePolicy(w http.ResponseWriter, r *http.Request, p params) {
 	found, err := s.cfg.Policies.Delete(r.Context(), p["sub"], p["name"])
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	if !found {
-		w.WriteHeader(http.StatusNoContent)
-		return
-	}
-	w.WriteHeader(http.StatusOK)
+	replyRemoved(w, r, found, err)
 }

@@ -55,25 +55,13 @@ func (s *Server) listSubscriptions(w http.ResponseWriter, r *http.Request, _ par
 
 func (s *Server) getSubscription(w http.ResponseWriter, r *http.Request, p params) {
 	sub, err := s.cfg.Resources.GetSubscription(r.Context(), p["sub"])
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, sub)
+	reply(w, r, http.StatusOK, sub, err)
 }
 
 func (s *Server) listGroups(w http.ResponseWriter, r *http.Request, p params) {
-	pg, err := s.page(r)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	groups, more, err := s.cfg.Resources.ListGroups(r.Context(), p["sub"], pg)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	writePage(w, r, groups, pg, len(groups), more)
+	replyPage(s, w, r, func(pg resources.Page) ([]*resources.ResourceGroup, bool, error) {
+		return s.cfg.Resources.ListGroups(r.Context(), p["sub"], pg)
+	})
 }
 
 func (s *Server) putGroup(w http.ResponseWriter, r *http.Request, p params) {
@@ -83,20 +71,12 @@ func (s *Server) putGroup(w http.ResponseWriter, r *http.Request, p params) {
 		return
 	}
 	rg, created, err := s.cfg.Resources.PutGroup(r.Context(), p["sub"], p["rg"], in)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	writeJSON(w, createdStatus(created), rg)
+	reply(w, r, createdStatus(created), rg, err)
 }
 
 func (s *Server) getGroup(w http.ResponseWriter, r *http.Request, p params) {
 	rg, err := s.cfg.Resources.GetGroup(r.Context(), p["sub"], p["rg"])
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, rg)
+	reply(w, r, http.StatusOK, rg, err)
 }
 
 func (s *Server) headGroup(w http.ResponseWriter, r *http.Request, p params) {
@@ -117,17 +97,9 @@ func (s *Server) deleteGroup(w http.ResponseWriter, r *http.Request, p params) {
 }
 
 func (s *Server) listWorkspaces(w http.ResponseWriter, r *http.Request, p params) {
-	pg, err := s.page(r)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	list, more, err := s.cfg.Workspaces.List(r.Context(), p["sub"], p["rg"], pg)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	writePage(w, r, list, pg, len(list), more)
+	replyPage(s, w, r, func(pg resources.Page) ([]*workspaces.Workspace, bool, error) {
+		return s.cfg.Workspaces.List(r.Context(), p["sub"], p["rg"], pg)
+	})
 }
 
 func (s *Server) putWorkspace(w http.ResponseWriter, r *http.Request, p params) {
@@ -137,33 +109,17 @@ func (s *Server) putWorkspace(w http.ResponseWriter, r *http.Request, p params) 
 		return
 	}
 	ws, created, err := s.cfg.Workspaces.Put(r.Context(), p["sub"], p["rg"], p["ws"], in)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	writeJSON(w, createdStatus(created), ws)
+	reply(w, r, createdStatus(created), ws, err)
 }
 
 func (s *Server) getWorkspace(w http.ResponseWriter, r *http.Request, p params) {
 	ws, err := s.cfg.Workspaces.Get(r.Context(), p["sub"], p["rg"], p["ws"])
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, ws)
+	reply(w, r, http.StatusOK, ws, err)
 }
 
 func (s *Server) deleteWorkspace(w http.ResponseWriter, r *http.Request, p params) {
 	op, err := s.cfg.Workspaces.Delete(r.Context(), p["sub"], p["rg"], p["ws"])
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	if op == nil {
-		w.WriteHeader(http.StatusNoContent)
-		return
-	}
-	s.accepted(w, r, op, workspaces.Namespace)
+	s.replyDeleted(w, r, workspaces.Namespace, op, err)
 }
 
 // operationStatus is the body of an operation-status URL.

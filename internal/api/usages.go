@@ -10,19 +10,11 @@ func (s *Server) usageRoutes() {
 }
 
 func (s *Server) listUsages(w http.ResponseWriter, r *http.Request, p params) {
-	loc, err := location(p)
+	loc, err := s.subscriptionLocation(r, p)
 	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	if _, err := s.cfg.Resources.GetSubscription(r.Context(), p["sub"]); err != nil {
 		writeError(w, r, err)
 		return
 	}
 	usages, err := s.cfg.Clusters.Usages(r.Context(), p["sub"], loc)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, listBody{Value: usages})
+	reply(w, r, http.StatusOK, listBody{Value: usages}, err)
 }

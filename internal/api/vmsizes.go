@@ -24,11 +24,7 @@ func (s *Server) vmSizeRoutes() {
 }
 
 func (s *Server) listVMSizes(w http.ResponseWriter, r *http.Request, p params) {
-	if _, err := location(p); err != nil {
-		writeError(w, r, err)
-		return
-	}
-	if _, err := s.cfg.Resources.GetSubscription(r.Context(), p["sub"]); err != nil {
+	if _, err := s.subscriptionLocation(r, p); err != nil {
 		writeError(w, r, err)
 		return
 	}

@@ -105,7 +105,7 @@ func newAKSCreate(streams Streams, g *globals) *cobra.Command {
 	fl.BoolVar(&f.private, "enable-private-cluster", false, "Make the API server private")
 	fl.StringVar(&f.outbound, "outbound-type", "loadBalancer", "Outbound type: loadBalancer or userDefinedRouting")
 	fl.StringVar(&f.dnsPrefix, "dns-name-prefix", "", "DNS prefix (default: from the names)")
-	fl.BoolVar(&f.noWait, "no-wait", false, "Do not wait for the long-running operation to finish")
+	noWaitFlag(cmd, &f.noWait)
 	f.autoscale.bind(fl, false)
 	return cmd
 }
@@ -134,30 +134,19 @@ func (f *clusterFlags) bind(cmd *cobra.Command) {
 	cmd.Flags().StringVarP(&f.group, "resource-group", "g", "", "Resource group")
 }
 
-func (f *clusterFlags) resolve() (name, group string, err error) {
-	if err := required(f.name, "--name/-n"); err != nil {
-		return "", "", err
+// resolve checks -n and fills -g from the configured default.
+func (f *clusterFlags) resolve() (err error) {
+	if err = required(f.name, "--name/-n"); err == nil {
+		f.group, err = withDefault(f.group, "group", "--resource-group/-g")
 	}
-	group, err = withDefault(f.group, "group", "--resource-group/-g")
-	return f.name, group, err
+	return err
 }
 
 func newAKSShow(streams Streams, g *globals) *cobra.Command {
 	f := &clusterFlags{}
-	cmd := &cobra.Command{
-		Use:   "show -n NAME -g GROUP",
-		Short: "Show a cluster",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			name, group, err := f.resolve()
-			if err != nil {
-				return err
-			}
-			return g.call(streams, clusterTable, func(c *mlfleet.Client) (any, error) { return c.GetManagedCluster(cmd.Context(), group, name) })
-		},
-	}
-	f.bind(cmd)
-	return cmd
+	return command("show -n NAME -g GROUP", "Show a cluster", f, func(cmd *cobra.Command) error {
+		return g.call(streams, clusterTable, func(c *mlfleet.Client) (any, error) { return c.GetManagedCluster(cmd.Context(), f.group, f.name) })
+	})
 }
 
 func newAKSList(streams Streams, g *globals) *cobra.Command {
@@ -176,33 +165,13 @@ func newAKSList(streams Streams, g *globals) *cobra.Command {
 
 func newAKSDelete(streams Streams, g *globals) *cobra.Command {
 	f := &clusterFlags{}
-	var yes, noWait bool
-	cmd := &cobra.Command{
-		Use:   "delete -n NAME -g GROUP",
-		Short: "Delete a cluster (a registered one is only forgotten)",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			name, group, err := f.resolve()
-			if err != nil {
-				return err
-			}
-			if err := confirm(streams, yes, fmt.Sprintf("Are you sure you want to delete cluster '%s'?", name)); err != nil {
-				return err
-			}
-			c, err := g.client(streams)
-			if err != nil {
-				return err
-			}
-			p, err := c.BeginDeleteManagedCluster(cmd.Context(), group, name)
-			if err != nil {
-				return err
-			}
-			return wait(cmd, streams, p, noWait)
-		},
-	}
-	f.bind(cmd)
-	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "Do not prompt for confirmation")
-	cmd.Flags().BoolVar(&noWait, "no-wait", false, "Do not wait for the long-running operation to finish")
+	var del deletion
+	cmd := command("delete -n NAME -g GROUP", "Delete a cluster (a registered one is only forgotten)", f, func(cmd *cobra.Command) error {
+		return del.run(cmd, streams, g, fmt.Sprintf("Are you sure you want to delete cluster '%s'?", f.name), func(c *mlfleet.Client) (*mlfleet.Poller, error) {
+			return c.BeginDeleteManagedCluster(cmd.Context(), f.group, f.name)
+		})
+	})
+	del.bind(cmd)
 	return cmd
 }
 
@@ -211,43 +180,33 @@ func newAKSScale(streams Streams, g *globals) *cobra.Command {
 	var count int
 	var pool string
 	var noWait bool
-	cmd := &cobra.Command{
-		Use:   "scale -n NAME -g GROUP --node-count N",
-		Short: "Change the number of nodes of a node pool",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			name, group, err := f.resolve()
+	cmd := command("scale -n NAME -g GROUP --node-count N", "Change the number of nodes of a node pool", f, func(cmd *cobra.Command) error {
+		if !cmd.Flags().Changed("node-count") {
+			return usagef("the following arguments are required: --node-count/-c")
+		}
+		c, err := g.client(streams)
+		if err != nil {
+			return err
+		}
+		if pool == "" {
+			mc, err := c.GetManagedCluster(cmd.Context(), f.group, f.name)
 			if err != nil {
 				return err
 			}
-			if !cmd.Flags().Changed("node-count") {
-				return usagef("the following arguments are required: --node-count/-c")
+			if len(mc.Properties.AgentPoolProfiles) != 1 {
+				return usagef("cluster '%s' has %d node pools; choose one with --nodepool-name", f.name, len(mc.Properties.AgentPoolProfiles))
 			}
-			c, err := g.client(streams)
-			if err != nil {
-				return err
-			}
-			if pool == "" {
-				mc, err := c.GetManagedCluster(cmd.Context(), group, name)
-				if err != nil {
-					return err
-				}
-				if len(mc.Properties.AgentPoolProfiles) != 1 {
-					return usagef("cluster '%s' has %d node pools; choose one with --nodepool-name", name, len(mc.Properties.AgentPoolProfiles))
-				}
-				pool = mc.Properties.AgentPoolProfiles[0].Name
-			}
-			_, p, err := c.BeginScaleAgentPool(cmd.Context(), group, name, pool, count)
-			if err != nil {
-				return err
-			}
-			return g.finishCluster(cmd, streams, c, p, noWait, group, name)
-		},
-	}
-	f.bind(cmd)
+			pool = mc.Properties.AgentPoolProfiles[0].Name
+		}
+		_, p, err := c.BeginScaleAgentPool(cmd.Context(), f.group, f.name, pool, count)
+		if err != nil {
+			return err
+		}
+		return g.finishCluster(cmd, streams, c, p, noWait, f.group, f.name)
+	})
 	cmd.Flags().IntVarP(&count, "node-count", "c", 0, "Number of nodes")
 	cmd.Flags().StringVar(&pool, "nodepool-name", "", "Node pool to scale (default: the only one)")
-	cmd.Flags().BoolVar(&noWait, "no-wait", false, "Do not wait for the long-running operation to finish")
+	noWaitFlag(cmd, &noWait)
 	return cmd
 }
 
@@ -256,66 +215,56 @@ func newAKSUpdate(streams Streams, g *globals) *cobra.Command {
 	var ranges, pool string
 	var noWait bool
 	a := &autoscaleFlags{}
-	cmd := &cobra.Command{
-		Use:   "update -n NAME -g GROUP [--api-server-authorized-ip-ranges RANGES] [--enable-cluster-autoscaler --min-count N --max-count M]",
-		Short: "Change a cluster's API server authorized IP ranges (\"\" removes them) or its cluster autoscaler",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			name, group, err := f.resolve()
-			if err != nil {
-				return err
-			}
-			setRanges := cmd.Flags().Changed("api-server-authorized-ip-ranges")
-			if !setRanges && !a.changed(cmd) {
-				return usagef("nothing to update: give --api-server-authorized-ip-ranges, --enable-cluster-autoscaler, --disable-cluster-autoscaler, --update-cluster-autoscaler or --cluster-autoscaler-profile")
-			}
-			enable, lo, hi, err := a.pool(cmd)
-			if err != nil {
-				return err
-			}
-			profile, err := a.profileMap()
-			if err != nil {
-				return err
-			}
-			c, err := g.client(streams)
-			if err != nil {
-				return err
-			}
-			cur, err := c.GetManagedCluster(cmd.Context(), group, name)
-			if err != nil {
-				return err
-			}
-			in := &mlfleet.ClusterInput{}
-			in.Properties.AutoScalerProfile = profile
-			if enable != nil {
-				if pool == "" {
-					if len(cur.Properties.AgentPoolProfiles) != 1 {
-						return usagef("cluster '%s' has %d node pools; use aks nodepool update, or choose one with --nodepool-name", name, len(cur.Properties.AgentPoolProfiles))
-					}
-					pool = cur.Properties.AgentPoolProfiles[0].Name
+	cmd := command("update -n NAME -g GROUP [--api-server-authorized-ip-ranges RANGES] [--enable-cluster-autoscaler --min-count N --max-count M]", "Change a cluster's API server authorized IP ranges (\"\" removes them) or its cluster autoscaler", f, func(cmd *cobra.Command) error {
+		setRanges := cmd.Flags().Changed("api-server-authorized-ip-ranges")
+		if !setRanges && !a.changed(cmd) {
+			return usagef("nothing to update: give --api-server-authorized-ip-ranges, --enable-cluster-autoscaler, --disable-cluster-autoscaler, --update-cluster-autoscaler or --cluster-autoscaler-profile")
+		}
+		enable, lo, hi, err := a.pool(cmd)
+		if err != nil {
+			return err
+		}
+		profile, err := a.profileMap()
+		if err != nil {
+			return err
+		}
+		c, err := g.client(streams)
+		if err != nil {
+			return err
+		}
+		cur, err := c.GetManagedCluster(cmd.Context(), f.group, f.name)
+		if err != nil {
+			return err
+		}
+		in := &mlfleet.ClusterInput{}
+		in.Properties.AutoScalerProfile = profile
+		if enable != nil {
+			if pool == "" {
+				if len(cur.Properties.AgentPoolProfiles) != 1 {
+					return usagef("cluster '%s' has %d node pools; use aks nodepool update, or choose one with --nodepool-name", f.name, len(cur.Properties.AgentPoolProfiles))
 				}
-				in.Properties.AgentPoolProfiles = []mlfleet.AgentPoolInput{{Name: pool, EnableAutoScaling: enable, MinCount: lo, MaxCount: hi}}
+				pool = cur.Properties.AgentPoolProfiles[0].Name
 			}
-			if setRanges {
-				in.Properties.APIServerAccessProfile = &mlfleet.APIServerAccessProfile{AuthorizedIPRanges: splitList(ranges)}
-				if ap := cur.Properties.APIServerAccessProfile; ap != nil {
-					in.Properties.APIServerAccessProfile.EnablePrivateCluster = ap.EnablePrivateCluster
-				}
-				if in.Properties.APIServerAccessProfile.AuthorizedIPRanges == nil {
-					in.Properties.APIServerAccessProfile.AuthorizedIPRanges = []string{}
-				}
+			in.Properties.AgentPoolProfiles = []mlfleet.AgentPoolInput{{Name: pool, EnableAutoScaling: enable, MinCount: lo, MaxCount: hi}}
+		}
+		if setRanges {
+			in.Properties.APIServerAccessProfile = &mlfleet.APIServerAccessProfile{AuthorizedIPRanges: splitList(ranges)}
+			if ap := cur.Properties.APIServerAccessProfile; ap != nil {
+				in.Properties.APIServerAccessProfile.EnablePrivateCluster = ap.EnablePrivateCluster
 			}
-			_, p, err := c.BeginCreateOrUpdateManagedCluster(cmd.Context(), group, name, in, nil)
-			if err != nil {
-				return err
+			if in.Properties.APIServerAccessProfile.AuthorizedIPRanges == nil {
+				in.Properties.APIServerAccessProfile.AuthorizedIPRanges = []string{}
 			}
-			return g.finishCluster(cmd, streams, c, p, noWait, group, name)
-		},
-	}
-	f.bind(cmd)
+		}
+		_, p, err := c.BeginCreateOrUpdateManagedCluster(cmd.Context(), f.group, f.name, in, nil)
+		if err != nil {
+			return err
+		}
+		return g.finishCluster(cmd, streams, c, p, noWait, f.group, f.name)
+	})
 	cmd.Flags().StringVar(&ranges, "api-server-authorized-ip-ranges", "", "Comma-separated IP ranges allowed to reach the API server")
 	cmd.Flags().StringVar(&pool, "nodepool-name", "", "Node pool whose autoscaler to change (default: the only one)")
-	cmd.Flags().BoolVar(&noWait, "no-wait", false, "Do not wait for the long-running operation to finish")
+	noWaitFlag(cmd, &noWait)
 	a.bind(cmd.Flags(), true)
 	return cmd
 }
@@ -324,38 +273,28 @@ func newAKSImport(streams Streams, g *globals) *cobra.Command {
 	f := &clusterFlags{}
 	var kubeconfig, kubeContext, location string
 	var noWait bool
-	cmd := &cobra.Command{
-		Use:   "import -n NAME -g GROUP --kubeconfig FILE [--context CTX]",
-		Short: "Register an existing cluster (kind, k3s, EKS, GKE, ...) from its kubeconfig",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			name, group, err := f.resolve()
-			if err != nil {
-				return err
-			}
-			if err := required(kubeconfig, "--kubeconfig"); err != nil {
-				return err
-			}
-			kc, err := os.ReadFile(kubeconfig)
-			if err != nil {
-				return fmt.Errorf("read kubeconfig: %w", err)
-			}
-			c, err := g.client(streams)
-			if err != nil {
-				return err
-			}
-			_, p, err := c.BeginImportManagedCluster(cmd.Context(), group, name, location, kc, kubeContext)
-			if err != nil {
-				return err
-			}
-			return g.finishCluster(cmd, streams, c, p, noWait, group, name)
-		},
-	}
-	f.bind(cmd)
+	cmd := command("import -n NAME -g GROUP --kubeconfig FILE [--context CTX]", "Register an existing cluster (kind, k3s, EKS, GKE, ...) from its kubeconfig", f, func(cmd *cobra.Command) error {
+		if err := required(kubeconfig, "--kubeconfig"); err != nil {
+			return err
+		}
+		kc, err := os.ReadFile(kubeconfig)
+		if err != nil {
+			return fmt.Errorf("read kubeconfig: %w", err)
+		}
+		c, err := g.client(streams)
+		if err != nil {
+			return err
+		}
+		_, p, err := c.BeginImportManagedCluster(cmd.Context(), f.group, f.name, location, kc, kubeContext)
+		if err != nil {
+			return err
+		}
+		return g.finishCluster(cmd, streams, c, p, noWait, f.group, f.name)
+	})
 	cmd.Flags().StringVar(&kubeconfig, "kubeconfig", "", "Kubeconfig file of the cluster")
 	cmd.Flags().StringVar(&kubeContext, "context", "", "Context of the kubeconfig (default: its current context)")
 	cmd.Flags().StringVarP(&location, "location", "l", "", "Location to record (default: the resource group's)")
-	cmd.Flags().BoolVar(&noWait, "no-wait", false, "Do not wait for the long-running operation to finish")
+	noWaitFlag(cmd, &noWait)
 	return cmd
 }
 

@@ -146,7 +146,7 @@ func newAKSNodepoolUpdate(streams Streams, g *globals) *cobra.Command {
 	fl.StringVar(&cluster, "cluster-name", "", "Name of the cluster")
 	fl.StringVarP(&pool, "name", "n", "", "Name of the node pool")
 	fl.StringVarP(&group, "resource-group", "g", "", "Resource group")
-	fl.BoolVar(&noWait, "no-wait", false, "Do not wait for the long-running operation to finish")
+	noWaitFlag(cmd, &noWait)
 	a.bind(fl, true)
 	return cmd
 }

@@ -14,46 +14,27 @@ func newAKSGetCredentials(streams Streams, g *globals) *cobra.Command {
 	f := &clusterFlags{}
 	var admin bool
 	var file string
-	cmd := &cobra.Command{
-		Use:   "get-credentials -n NAME -g GROUP [--admin] [--file FILE]",
-		Short: "Write the cluster's kubeconfig into a file (merged; default ~/.kube/config; '-' prints it)",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			name, group, err := f.resolve()
-			if err != nil {
-				return err
-			}
-			c, err := g.client(streams)
-			if err != nil {
-				return err
-			}
-			kc, err := c.ClusterCredentials(cmd.Context(), group, name, admin)
-			if err != nil {
-				return err
-			}
-			if file == "-" {
-				_, err := streams.Out.Write(kc)
-				return err
-			}
-			if file == "" {
-				home, err := os.UserHomeDir()
-				if err != nil {
-					return err
-				}
-				file = filepath.Join(home, ".kube", "config")
-			}
-			if kc, err = adminContext(kc); err != nil {
-				return err
-			}
-			ctxName, err := mergeKubeconfig(file, kc)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(streams.Err, "Merged \"%s\" as current context in %s\n", ctxName, file)
-			return nil
-		},
-	}
-	f.bind(cmd)
+	cmd := command("get-credentials -n NAME -g GROUP [--admin] [--file FILE]", "Write the cluster's kubeconfig into a file (merged; default ~/.kube/config; '-' prints it)", f, func(cmd *cobra.Command) error {
+		c, err := g.client(streams)
+		if err != nil {
+			return err
+		}
+		kc, err := c.ClusterCredentials(cmd.Context(), f.group, f.name, admin)
+		if err != nil {
+			return err
+		}
+		if file == "-" {
+			_, err := streams.Out.Write(kc)
+			return err
+		}
+		if file, err = kubeconfigFile(file); err != nil {
+			return err
+		}
+		if kc, err = adminContext(kc); err != nil {
+			return err
+		}
+		return mergeInto(streams, file, kc)
+	})
 	cmd.Flags().BoolVarP(&admin, "admin", "a", false, "Get cluster-admin credentials")
 	cmd.Flags().StringVarP(&file, "file", "f", "", "Kubeconfig file to update (default ~/.kube/config; '-' prints to stdout)")
 	return cmd
@@ -81,6 +62,28 @@ func adminContext(kc []byte) ([]byte, error) {
 		}
 	}
 	return clientcmd.Write(*cfg)
+}
+
+// kubeconfigFile returns file, or ~/.kube/config when it is "".
+func kubeconfigFile(file string) (string, error) {
+	if file != "" {
+		return file, nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(home, ".kube", "config"), nil
+}
+
+// mergeInto merges kc into the kubeconfig file and says so on stderr, as az does.
+func mergeInto(streams Streams, file string, kc []byte) error {
+	ctxName, err := mergeKubeconfig(file, kc)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(streams.Err, "Merged \"%s\" as current context in %s\n", ctxName, file)
+	return nil
 }
 
 // mergeKubeconfig merges kc into the kubeconfig file at path (created if missing) and makes

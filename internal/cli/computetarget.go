@@ -164,126 +164,70 @@ func (g *globals) finishCompute(cmd *cobra.Command, streams Streams, aks *mlflee
 
 func newComputeTargetShow(streams Streams, g *globals) *cobra.Command {
 	ref := &computeRef{}
-	cmd := &cobra.Command{
-		Use:   "show -n NAME [-g GROUP] [-w WORKSPACE]",
-		Short: "Show a compute target",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := ref.resolve(); err != nil {
-				return err
-			}
-			return g.call(streams, computeTable, func(c *mlfleet.Client) (any, error) {
-				return c.GetCompute(cmd.Context(), ref.group, ref.workspace, ref.name)
-			})
-		},
-	}
-	ref.bind(cmd)
-	return cmd
+	return command("show -n NAME [-g GROUP] [-w WORKSPACE]", "Show a compute target", ref, func(cmd *cobra.Command) error {
+		return g.call(streams, computeTable, func(c *mlfleet.Client) (any, error) {
+			return c.GetCompute(cmd.Context(), ref.group, ref.workspace, ref.name)
+		})
+	})
 }
 
 func newComputeTargetList(streams Streams, g *globals) *cobra.Command {
 	ref := &computeRef{}
-	cmd := &cobra.Command{
-		Use:   "list [-g GROUP] [-w WORKSPACE]",
-		Short: "List the compute targets of a workspace",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := ref.resolveWorkspace(); err != nil {
-				return err
-			}
-			return g.call(streams, computeTable, func(c *mlfleet.Client) (any, error) { return c.ListComputes(cmd.Context(), ref.group, ref.workspace) })
-		},
-	}
-	ref.bindWorkspace(cmd)
-	return cmd
+	return command("list [-g GROUP] [-w WORKSPACE]", "List the compute targets of a workspace", resolveBy{ref.bindWorkspace, ref.resolveWorkspace}, func(cmd *cobra.Command) error {
+		return g.call(streams, computeTable, func(c *mlfleet.Client) (any, error) { return c.ListComputes(cmd.Context(), ref.group, ref.workspace) })
+	})
 }
 
 func newComputeTargetListNodes(streams Streams, g *globals) *cobra.Command {
 	ref := &computeRef{}
-	cmd := &cobra.Command{
-		Use:   "list-nodes -n NAME [-g GROUP] [-w WORKSPACE]",
-		Short: "List the nodes of a compute target's cluster",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := ref.resolve(); err != nil {
-				return err
-			}
-			c, err := g.client(streams)
-			if err != nil {
-				return err
-			}
-			nodes, err := c.ComputeNodes(cmd.Context(), ref.group, ref.workspace, ref.name)
-			if err != nil {
-				return err
-			}
-			if nodes == nil {
-				nodes = []mlfleet.ComputeNode{}
-			}
-			return g.print(streams, nodes, nodeTable)
-		},
-	}
-	ref.bind(cmd)
-	return cmd
+	return command("list-nodes -n NAME [-g GROUP] [-w WORKSPACE]", "List the nodes of a compute target's cluster", ref, func(cmd *cobra.Command) error {
+		c, err := g.client(streams)
+		if err != nil {
+			return err
+		}
+		nodes, err := c.ComputeNodes(cmd.Context(), ref.group, ref.workspace, ref.name)
+		if err != nil {
+			return err
+		}
+		if nodes == nil {
+			nodes = []mlfleet.ComputeNode{}
+		}
+		return g.print(streams, nodes, nodeTable)
+	})
 }
 
 func newComputeTargetCheckName(streams Streams, g *globals) *cobra.Command {
 	ref := &computeRef{}
-	cmd := &cobra.Command{
-		Use:   "check-name -n NAME [-g GROUP] [-w WORKSPACE]",
-		Short: "Say whether a name can be used for a new compute target (naming rules, workspace and region uniqueness)",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := ref.resolve(); err != nil {
-				return err
-			}
-			return g.call(streams, nil, func(c *mlfleet.Client) (any, error) {
-				return c.CheckComputeName(cmd.Context(), ref.group, ref.workspace, ref.name)
-			})
-		},
-	}
-	ref.bind(cmd)
-	return cmd
+	short := "Say whether a name can be used for a new compute target (naming rules, workspace and region uniqueness)"
+	return command("check-name -n NAME [-g GROUP] [-w WORKSPACE]", short, ref, func(cmd *cobra.Command) error {
+		return g.call(streams, nil, func(c *mlfleet.Client) (any, error) {
+			return c.CheckComputeName(cmd.Context(), ref.group, ref.workspace, ref.name)
+		})
+	})
 }
 
 func newComputeTargetDetach(streams Streams, g *globals) *cobra.Command {
 	ref := &computeRef{}
 	var noWait bool
-	cmd := &cobra.Command{
-		Use:   "detach -n NAME [-g GROUP] [-w WORKSPACE]",
-		Short: "Detach a compute target: remove what mlfleet installed in the cluster, keep the cluster",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := ref.resolve(); err != nil {
-				return err
-			}
-			return g.removeCompute(cmd, streams, *ref, mlfleet.ActionDetach, noWait)
-		},
-	}
-	ref.bind(cmd)
-	cmd.Flags().BoolVar(&noWait, "no-wait", false, "Do not wait for the long-running operation to finish")
+	short := "Detach a compute target: remove what mlfleet installed in the cluster, keep the cluster"
+	cmd := command("detach -n NAME [-g GROUP] [-w WORKSPACE]", short, ref, func(cmd *cobra.Command) error {
+		return g.removeCompute(cmd, streams, *ref, mlfleet.ActionDetach, noWait)
+	})
+	noWaitFlag(cmd, &noWait)
 	return cmd
 }
 
 func newComputeTargetDelete(streams Streams, g *globals) *cobra.Command {
 	ref := &computeRef{}
-	var yes, noWait bool
-	cmd := &cobra.Command{
-		Use:   "delete -n NAME [-g GROUP] [-w WORKSPACE] [--yes]",
-		Short: "Delete a compute target and the cluster it created (an attached cluster is refused: detach it)",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := ref.resolve(); err != nil {
-				return err
-			}
-			if err := confirm(streams, yes, fmt.Sprintf("Are you sure you want to delete compute target '%s' and its cluster?", ref.name)); err != nil {
-				return err
-			}
-			return g.removeCompute(cmd, streams, *ref, mlfleet.ActionDelete, noWait)
-		},
-	}
-	ref.bind(cmd)
-	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "Do not prompt for confirmation")
-	cmd.Flags().BoolVar(&noWait, "no-wait", false, "Do not wait for the long-running operation to finish")
+	var del deletion
+	short := "Delete a compute target and the cluster it created (an attached cluster is refused: detach it)"
+	cmd := command("delete -n NAME [-g GROUP] [-w WORKSPACE] [--yes]", short, ref, func(cmd *cobra.Command) error {
+		if err := confirm(streams, del.yes, fmt.Sprintf("Are you sure you want to delete compute target '%s' and its cluster?", ref.name)); err != nil {
+			return err
+		}
+		return g.removeCompute(cmd, streams, *ref, mlfleet.ActionDelete, del.noWait)
+	})
+	del.bind(cmd)
 	return cmd
 }
 

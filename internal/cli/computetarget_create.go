@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -180,23 +181,7 @@ func newComputeTargetCreateAKS(streams Streams, g *globals) *cobra.Command {
 		Example: "  mlfleet ml computetarget create aks -n myaks\n  mlfleet ml computetarget create aks -n devaks --cluster-purpose DevTest --agent-count 1 --dry-run",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := f.validate()
-			if err != nil {
-				return err
-			}
-			ws, err := g.workspace(cmd.Context(), streams, f.ref)
-			if err != nil {
-				return err
-			}
-			if f.dryRun {
-				v, err := ws.ValidateCreateAKS(cmd.Context(), f.ref.name, cfg)
-				return g.dryRun(streams, v, err)
-			}
-			aks, err := ws.CreateAKS(cmd.Context(), f.ref.name, cfg)
-			if err != nil {
-				return flagErrors(err)
-			}
-			return g.finishCompute(cmd, streams, aks, f.noWait)
+			return provisionAKS(cmd, streams, g, &f.ref, f.dryRun, f.noWait, f.validate, (*mlfleet.Workspace).ValidateCreateAKS, (*mlfleet.Workspace).CreateAKS)
 		},
 	}
 	f.ref.bind(cmd)
@@ -209,7 +194,7 @@ func newComputeTargetCreateAKS(streams Streams, g *globals) *cobra.Command {
 	f.lb.bind(cmd)
 	f.ssl.bind(cmd, false)
 	f.vnet.bind(cmd)
-	fl.BoolVar(&f.noWait, "no-wait", false, "Do not wait for the long-running operation to finish")
+	noWaitFlag(cmd, &f.noWait)
 	fl.BoolVar(&f.dryRun, "dry-run", false, "Run every check of the create without changing anything")
 	return cmd
 }
@@ -256,23 +241,7 @@ func newComputeTargetAttachAKS(streams Streams, g *globals) *cobra.Command {
 		Example: "  mlfleet ml computetarget attach aks -n myaks -i $(mlfleet aks show -n myexistingcluster -g myresourcegroup --query id -o tsv)",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := f.validate()
-			if err != nil {
-				return err
-			}
-			ws, err := g.workspace(cmd.Context(), streams, f.ref)
-			if err != nil {
-				return err
-			}
-			if f.dryRun {
-				v, err := ws.ValidateAttachAKS(cmd.Context(), f.ref.name, cfg)
-				return g.dryRun(streams, v, err)
-			}
-			aks, err := ws.AttachAKS(cmd.Context(), f.ref.name, cfg)
-			if err != nil {
-				return flagErrors(err)
-			}
-			return g.finishCompute(cmd, streams, aks, f.noWait)
+			return provisionAKS(cmd, streams, g, &f.ref, f.dryRun, f.noWait, f.validate, (*mlfleet.Workspace).ValidateAttachAKS, (*mlfleet.Workspace).AttachAKS)
 		},
 	}
 	f.ref.bind(cmd)
@@ -282,9 +251,34 @@ func newComputeTargetAttachAKS(streams Streams, g *globals) *cobra.Command {
 	f.lb.bind(cmd)
 	f.ssl.bind(cmd, false)
 	fl.BoolVar(&f.force, "force", false, "Take the cluster over if it is attached elsewhere (that attachment is detached first)")
-	fl.BoolVar(&f.noWait, "no-wait", false, "Do not wait for the long-running operation to finish")
+	noWaitFlag(cmd, &f.noWait)
 	fl.BoolVar(&f.dryRun, "dry-run", false, "Run every check of the attach without changing anything")
 	return cmd
+}
+
+// provisionAKS is the body of create aks and attach aks: with the configuration the flags
+// give (validate: the client-side checks), it runs only the server's checks (dryRun) or
+// starts the create or attach and follows it (unless noWait).
+func provisionAKS[C any](cmd *cobra.Command, streams Streams, g *globals, ref *computeRef, dryRun, noWait bool, validate func() (C, error),
+	check func(*mlfleet.Workspace, context.Context, string, C) (*mlfleet.ComputeValidation, error),
+	start func(*mlfleet.Workspace, context.Context, string, C) (*mlfleet.AKSCompute, error)) error {
+	cfg, err := validate()
+	if err != nil {
+		return err
+	}
+	ws, err := g.workspace(cmd.Context(), streams, *ref)
+	if err != nil {
+		return err
+	}
+	if dryRun {
+		v, err := check(ws, cmd.Context(), ref.name, cfg)
+		return g.dryRun(streams, v, err)
+	}
+	aks, err := start(ws, cmd.Context(), ref.name, cfg)
+	if err != nil {
+		return flagErrors(err)
+	}
+	return g.finishCompute(cmd, streams, aks, noWait)
 }
 
 // dryRun prints the outcome of a create's or attach's checks (validateOnly). Failed

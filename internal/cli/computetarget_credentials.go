@@ -3,7 +3,6 @@ package cli
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"reflect"
 
 	"github.com/spf13/cobra"
@@ -19,58 +18,42 @@ type computeCredentialsFlags struct {
 
 func newComputeTargetGetCredentials(streams Streams, g *globals) *cobra.Command {
 	f := &computeCredentialsFlags{}
-	cmd := &cobra.Command{
-		Use:   "get-credentials -n NAME [-g GROUP] [-w WORKSPACE] [--admin] [--file FILE]",
-		Short: "Write the kubeconfig of a compute target's cluster into a file (merged; default ~/.kube/config; '-' prints it)",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := f.ref.resolve(); err != nil {
+	use := "get-credentials -n NAME [-g GROUP] [-w WORKSPACE] [--admin] [--file FILE]"
+	short := "Write the kubeconfig of a compute target's cluster into a file (merged; default ~/.kube/config; '-' prints it)"
+	cmd := command(use, short, &f.ref, func(cmd *cobra.Command) error {
+		c, err := g.client(streams)
+		if err != nil {
+			return err
+		}
+		keys, err := c.ComputeKeys(cmd.Context(), f.ref.group, f.ref.workspace, f.ref.name)
+		if err != nil {
+			return err
+		}
+		kc := []byte(keys.UserKubeConfig)
+		if f.admin {
+			kc = []byte(keys.AdminKubeConfig)
+		}
+		if len(kc) == 0 {
+			return fmt.Errorf("the server returned no kubeconfig for compute target '%s'", f.ref.name)
+		}
+		if kc, err = renameContext(kc, f.contextName); err != nil {
+			return err
+		}
+		if f.file == "-" {
+			_, err := streams.Out.Write(kc)
+			return err
+		}
+		file, err := kubeconfigFile(f.file)
+		if err != nil {
+			return err
+		}
+		if !f.overwrite {
+			if err := checkKubeconfigConflicts(file, kc); err != nil {
 				return err
 			}
-			c, err := g.client(streams)
-			if err != nil {
-				return err
-			}
-			keys, err := c.ComputeKeys(cmd.Context(), f.ref.group, f.ref.workspace, f.ref.name)
-			if err != nil {
-				return err
-			}
-			kc := []byte(keys.UserKubeConfig)
-			if f.admin {
-				kc = []byte(keys.AdminKubeConfig)
-			}
-			if len(kc) == 0 {
-				return fmt.Errorf("the server returned no kubeconfig for compute target '%s'", f.ref.name)
-			}
-			if kc, err = renameContext(kc, f.contextName); err != nil {
-				return err
-			}
-			if f.file == "-" {
-				_, err := streams.Out.Write(kc)
-				return err
-			}
-			file := f.file
-			if file == "" {
-				home, err := os.UserHomeDir()
-				if err != nil {
-					return err
-				}
-				file = filepath.Join(home, ".kube", "config")
-			}
-			if !f.overwrite {
-				if err := checkKubeconfigConflicts(file, kc); err != nil {
-					return err
-				}
-			}
-			ctxName, err := mergeKubeconfig(file, kc)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(streams.Err, "Merged \"%s\" as current context in %s\n", ctxName, file)
-			return nil
-		},
-	}
-	f.ref.bind(cmd)
+		}
+		return mergeInto(streams, file, kc)
+	})
 	fl := cmd.Flags()
 	fl.BoolVarP(&f.admin, "admin", "a", false, "Get cluster-admin credentials")
 	fl.StringVarP(&f.file, "file", "f", "", "Kubeconfig file to update (default ~/.kube/config; '-' prints to stdout)")

@@ -59,7 +59,7 @@ func newComputeTargetUpdateAKS(streams Streams, g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&f.purpose, "cluster-purpose", "", "FastProd, DenseProd or DevTest")
 	f.lb.bind(cmd)
 	f.ssl.bind(cmd, true)
-	cmd.Flags().BoolVar(&f.noWait, "no-wait", false, "Do not wait for the long-running operation to finish")
+	noWaitFlag(cmd, &f.noWait)
 	return cmd
 }
 
@@ -101,6 +101,6 @@ func newComputeTargetScale(streams Streams, g *globals) *cobra.Command {
 	}
 	f.ref.bind(cmd)
 	cmd.Flags().VarP(&f.agentCount, "agent-count", "a", "Number of agent nodes")
-	cmd.Flags().BoolVar(&f.noWait, "no-wait", false, "Do not wait for the long-running operation to finish")
+	noWaitFlag(cmd, &f.noWait)
 	return cmd
 }

@@ -74,7 +74,7 @@ func newGroupList(streams Streams, g *globals) *cobra.Command {
 
 func newGroupDelete(streams Streams, g *globals) *cobra.Command {
 	var name string
-	var yes, noWait bool
+	var del deletion
 	cmd := &cobra.Command{
 		Use:   "delete -n NAME",
 		Short: "Delete a resource group and everything in it",
@@ -83,23 +83,14 @@ func newGroupDelete(streams Streams, g *globals) *cobra.Command {
 			if err := required(name, "--name/-n"); err != nil {
 				return err
 			}
-			if err := confirm(streams, yes, fmt.Sprintf("Are you sure you want to delete resource group '%s' and everything in it?", name)); err != nil {
-				return err
-			}
-			c, err := g.client(streams)
-			if err != nil {
-				return err
-			}
-			p, err := c.BeginDeleteResourceGroup(cmd.Context(), name)
-			if err != nil {
-				return err
-			}
-			return wait(cmd, streams, p, noWait)
+			question := fmt.Sprintf("Are you sure you want to delete resource group '%s' and everything in it?", name)
+			return del.run(cmd, streams, g, question, func(c *mlfleet.Client) (*mlfleet.Poller, error) {
+				return c.BeginDeleteResourceGroup(cmd.Context(), name)
+			})
 		},
 	}
 	cmd.Flags().StringVarP(&name, "name", "n", "", "Name of the resource group")
-	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "Do not prompt for confirmation")
-	cmd.Flags().BoolVar(&noWait, "no-wait", false, "Do not wait for the long-running operation to finish")
+	del.bind(cmd)
 	return cmd
 }
 

@@ -61,27 +61,27 @@ func newWorkspaceCreate(streams Streams, g *globals) *cobra.Command {
 	return cmd
 }
 
-func newWorkspaceShow(streams Streams, g *globals) *cobra.Command {
-	var name, group string
-	cmd := &cobra.Command{
-		Use:   "show [-n NAME] [-g GROUP]",
-		Short: "Show a workspace",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			name, err := withDefault(name, "workspace", "--workspace-name/-w")
-			if err != nil {
-				return err
-			}
-			group, err := withDefault(group, "group", "--resource-group/-g")
-			if err != nil {
-				return err
-			}
-			return g.call(streams, workspaceTable, func(c *mlfleet.Client) (any, error) { return c.GetWorkspace(cmd.Context(), group, name) })
-		},
+// workspaceFlags name one workspace: -n (or -w) and -g, both defaulting to `mlfleet
+// configure --defaults`.
+type workspaceFlags struct{ name, group string }
+
+func (f *workspaceFlags) bind(cmd *cobra.Command) {
+	workspaceNameFlags(cmd, &f.name)
+	cmd.Flags().StringVarP(&f.group, "resource-group", "g", "", "Resource group (default: 'mlfleet configure --defaults group=')")
+}
+
+func (f *workspaceFlags) resolve() (err error) {
+	if f.name, err = withDefault(f.name, "workspace", "--workspace-name/-w"); err == nil {
+		f.group, err = withDefault(f.group, "group", "--resource-group/-g")
 	}
-	workspaceNameFlags(cmd, &name)
-	cmd.Flags().StringVarP(&group, "resource-group", "g", "", "Resource group (default: 'mlfleet configure --defaults group=')")
-	return cmd
+	return err
+}
+
+func newWorkspaceShow(streams Streams, g *globals) *cobra.Command {
+	ws := &workspaceFlags{}
+	return command("show [-n NAME] [-g GROUP]", "Show a workspace", ws, func(cmd *cobra.Command) error {
+		return g.call(streams, workspaceTable, func(c *mlfleet.Client) (any, error) { return c.GetWorkspace(cmd.Context(), ws.group, ws.name) })
+	})
 }
 
 func newWorkspaceList(streams Streams, g *globals) *cobra.Command {
@@ -102,39 +102,15 @@ func newWorkspaceList(streams Streams, g *globals) *cobra.Command {
 }
 
 func newWorkspaceDelete(streams Streams, g *globals) *cobra.Command {
-	var name, group string
-	var yes, noWait bool
-	cmd := &cobra.Command{
-		Use:   "delete [-n NAME] [-g GROUP]",
-		Short: "Delete a workspace and everything in it",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			name, err := withDefault(name, "workspace", "--workspace-name/-w")
-			if err != nil {
-				return err
-			}
-			group, err := withDefault(group, "group", "--resource-group/-g")
-			if err != nil {
-				return err
-			}
-			if err := confirm(streams, yes, fmt.Sprintf("Are you sure you want to delete workspace '%s' and everything in it?", name)); err != nil {
-				return err
-			}
-			c, err := g.client(streams)
-			if err != nil {
-				return err
-			}
-			p, err := c.BeginDeleteWorkspace(cmd.Context(), group, name)
-			if err != nil {
-				return err
-			}
-			return wait(cmd, streams, p, noWait)
-		},
-	}
-	workspaceNameFlags(cmd, &name)
-	cmd.Flags().StringVarP(&group, "resource-group", "g", "", "Resource group (default: 'mlfleet configure --defaults group=')")
-	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "Do not prompt for confirmation")
-	cmd.Flags().BoolVar(&noWait, "no-wait", false, "Do not wait for the long-running operation to finish")
+	ws := &workspaceFlags{}
+	var del deletion
+	cmd := command("delete [-n NAME] [-g GROUP]", "Delete a workspace and everything in it", ws, func(cmd *cobra.Command) error {
+		question := fmt.Sprintf("Are you sure you want to delete workspace '%s' and everything in it?", ws.name)
+		return del.run(cmd, streams, g, question, func(c *mlfleet.Client) (*mlfleet.Poller, error) {
+			return c.BeginDeleteWorkspace(cmd.Context(), ws.group, ws.name)
+		})
+	})
+	del.bind(cmd)
 	return cmd
 }
 

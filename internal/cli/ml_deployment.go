@@ -50,6 +50,14 @@ func (r *deploymentRef) resolve() error {
 	return required(r.endpoint, "--endpoint-name/-e")
 }
 
+// resolveEndpoint checks -e and fills -g and -w, for a list of an endpoint's deployments.
+func (r *deploymentRef) resolveEndpoint() error {
+	if err := r.resolveWorkspace(); err != nil {
+		return err
+	}
+	return required(r.endpoint, "--endpoint-name/-e")
+}
+
 // newOnlineDeploymentCommand is `mlfleet ml online-deployment`, az ml's v2 grammar.
 func newOnlineDeploymentCommand(streams Streams, g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "online-deployment", Short: "Create, update, inspect and delete the deployments of online endpoints"}
@@ -60,151 +68,112 @@ func newOnlineDeploymentCommand(streams Streams, g *globals) *cobra.Command {
 
 func newDeploymentPut(streams Streams, g *globals, create bool) *cobra.Command {
 	var ref deploymentRef
+	var spec deploymentSpec
 	var file string
 	var allTraffic, noWait bool
 	var instanceCount optInt
+	// -n and -e may come from the file's name and endpoint_name.
+	fromFile := func() error {
+		if file == "" && create {
+			return usagef("the following arguments are required: --file/-f")
+		}
+		if err := readSpec(file, &spec); err != nil {
+			return err
+		}
+		ref.name, ref.endpoint = firstNonEmpty(ref.name, spec.Name), firstNonEmpty(ref.endpoint, spec.EndpointName)
+		return ref.resolve()
+	}
 	use, short := "create -n NAME -e ENDPOINT --file deployment.yml [--all-traffic]", "Deploy a model to an endpoint"
 	if !create {
 		use, short = "update -n NAME -e ENDPOINT [--file deployment.yml] [--instance-count N]", "Change a deployment (e.g. its instance count)"
 	}
-	cmd := &cobra.Command{
-		Use: use, Short: short, Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			var spec deploymentSpec
-			if file != "" {
-				if err := readSpec(file, &spec); err != nil {
-					return err
-				}
-			} else if create {
-				return usagef("the following arguments are required: --file/-f")
-			}
-			ref.name, ref.endpoint = firstNonEmpty(ref.name, spec.Name), firstNonEmpty(ref.endpoint, spec.EndpointName)
-			if err := ref.resolve(); err != nil {
+	cmd := command(use, short, resolveBy{ref.bind, fromFile}, func(cmd *cobra.Command) error {
+		c, err := g.client(streams)
+		if err != nil {
+			return err
+		}
+		ctx := cmd.Context()
+		a := &assetsClient{c: c, ctx: ctx, group: ref.group, ws: ref.workspace, dir: filepath.Dir(file)}
+		var in *mlfleet.OnlineDeployment
+		if file != "" {
+			if in, err = a.deployment(&spec); err != nil {
 				return err
 			}
-			c, err := g.client(streams)
+		}
+		if !create {
+			cur, err := c.GetOnlineDeployment(ctx, ref.group, ref.workspace, ref.endpoint, ref.name)
 			if err != nil {
 				return err
 			}
-			ctx := cmd.Context()
-			a := &assetsClient{c: c, ctx: ctx, group: ref.group, ws: ref.workspace, dir: filepath.Dir(file)}
-			var in *mlfleet.OnlineDeployment
-			if file != "" {
-				if in, err = a.deployment(&spec); err != nil {
-					return err
-				}
+			if in == nil {
+				in = cur
 			}
-			if !create {
-				cur, err := c.GetOnlineDeployment(ctx, ref.group, ref.workspace, ref.endpoint, ref.name)
-				if err != nil {
-					return err
-				}
-				if in == nil {
-					in = cur
-				}
-			}
-			if instanceCount.set {
-				n := instanceCount.v
-				in.Sku = &mlfleet.DeploymentSku{Name: "Default", Capacity: &n}
-				in.Properties.ScaleSettings = nil
-			}
-			_, p, err := c.BeginCreateOrUpdateOnlineDeployment(ctx, ref.group, ref.workspace, ref.endpoint, ref.name, in, create)
+		}
+		if instanceCount.set {
+			n := instanceCount.v
+			in.Sku = &mlfleet.DeploymentSku{Name: "Default", Capacity: &n}
+			in.Properties.ScaleSettings = nil
+		}
+		_, p, err := c.BeginCreateOrUpdateOnlineDeployment(ctx, ref.group, ref.workspace, ref.endpoint, ref.name, in, create)
+		if err != nil {
+			return err
+		}
+		if err := wait(cmd, streams, p, noWait); err != nil {
+			return err
+		}
+		if allTraffic {
+			tp, err := c.BeginUpdateOnlineEndpointTraffic(ctx, ref.group, ref.workspace, ref.endpoint, map[string]int{ref.name: 100})
 			if err != nil {
 				return err
 			}
-			if err := wait(cmd, streams, p, noWait); err != nil {
+			if err := wait(cmd, streams, tp, noWait); err != nil {
 				return err
 			}
-			if allTraffic {
-				tp, err := c.BeginUpdateOnlineEndpointTraffic(ctx, ref.group, ref.workspace, ref.endpoint, map[string]int{ref.name: 100})
-				if err != nil {
-					return err
-				}
-				if err := wait(cmd, streams, tp, noWait); err != nil {
-					return err
-				}
-			}
-			d, err := c.GetOnlineDeployment(ctx, ref.group, ref.workspace, ref.endpoint, ref.name)
-			if err != nil {
-				return err
-			}
-			return g.print(streams, d, deploymentTable)
-		},
-	}
-	ref.bind(cmd)
+		}
+		d, err := c.GetOnlineDeployment(ctx, ref.group, ref.workspace, ref.endpoint, ref.name)
+		if err != nil {
+			return err
+		}
+		return g.print(streams, d, deploymentTable)
+	})
 	cmd.Flags().StringVarP(&file, "file", "f", "", "Deployment YAML (model, code_configuration, environment, instance_type, instance_count, compute)")
 	if create {
 		cmd.Flags().BoolVar(&allTraffic, "all-traffic", false, "Send all of the endpoint's traffic to this deployment once it is ready")
 	} else {
 		cmd.Flags().Var(&instanceCount, "instance-count", "Number of instances")
 	}
-	cmd.Flags().BoolVar(&noWait, "no-wait", false, "Do not wait for the long-running operation to finish")
+	noWaitFlag(cmd, &noWait)
 	return cmd
 }
 
 func newDeploymentShow(streams Streams, g *globals) *cobra.Command {
 	var ref deploymentRef
-	cmd := &cobra.Command{
-		Use: "show -n NAME -e ENDPOINT", Short: "Show a deployment", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := ref.resolve(); err != nil {
-				return err
-			}
-			return g.call(streams, deploymentTable, func(c *mlfleet.Client) (any, error) {
-				return c.GetOnlineDeployment(cmd.Context(), ref.group, ref.workspace, ref.endpoint, ref.name)
-			})
-		},
-	}
-	ref.bind(cmd)
-	return cmd
+	return command("show -n NAME -e ENDPOINT", "Show a deployment", &ref, func(cmd *cobra.Command) error {
+		return g.call(streams, deploymentTable, func(c *mlfleet.Client) (any, error) {
+			return c.GetOnlineDeployment(cmd.Context(), ref.group, ref.workspace, ref.endpoint, ref.name)
+		})
+	})
 }
 
 func newDeploymentList(streams Streams, g *globals) *cobra.Command {
 	var ref deploymentRef
-	cmd := &cobra.Command{
-		Use: "list -e ENDPOINT", Short: "List an endpoint's deployments", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := ref.resolveWorkspace(); err != nil {
-				return err
-			}
-			if err := required(ref.endpoint, "--endpoint-name/-e"); err != nil {
-				return err
-			}
-			return g.call(streams, deploymentTable, func(c *mlfleet.Client) (any, error) {
-				return c.ListOnlineDeployments(cmd.Context(), ref.group, ref.workspace, ref.endpoint)
-			})
-		},
-	}
-	ref.bind(cmd)
-	return cmd
+	return command("list -e ENDPOINT", "List an endpoint's deployments", resolveBy{ref.bind, ref.resolveEndpoint}, func(cmd *cobra.Command) error {
+		return g.call(streams, deploymentTable, func(c *mlfleet.Client) (any, error) {
+			return c.ListOnlineDeployments(cmd.Context(), ref.group, ref.workspace, ref.endpoint)
+		})
+	})
 }
 
 func newDeploymentDelete(streams Streams, g *globals) *cobra.Command {
 	var ref deploymentRef
-	var yes, noWait bool
-	cmd := &cobra.Command{
-		Use: "delete -n NAME -e ENDPOINT", Short: "Delete a deployment (route its traffic elsewhere first)", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := ref.resolve(); err != nil {
-				return err
-			}
-			if err := confirm(streams, yes, fmt.Sprintf("Are you sure you want to delete deployment '%s' of endpoint '%s'?", ref.name, ref.endpoint)); err != nil {
-				return err
-			}
-			c, err := g.client(streams)
-			if err != nil {
-				return err
-			}
-			p, err := c.BeginDeleteOnlineDeployment(cmd.Context(), ref.group, ref.workspace, ref.endpoint, ref.name)
-			if err != nil {
-				return err
-			}
-			return wait(cmd, streams, p, noWait)
-		},
-	}
-	ref.bind(cmd)
-	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "Do not prompt for confirmation")
-	cmd.Flags().BoolVar(&noWait, "no-wait", false, "Do not wait for the long-running operation to finish")
+	var del deletion
+	cmd := command("delete -n NAME -e ENDPOINT", "Delete a deployment (route its traffic elsewhere first)", &ref, func(cmd *cobra.Command) error {
+		question := fmt.Sprintf("Are you sure you want to delete deployment '%s' of endpoint '%s'?", ref.name, ref.endpoint)
+		return del.run(cmd, streams, g, question, func(c *mlfleet.Client) (*mlfleet.Poller, error) {
+			return c.BeginDeleteOnlineDeployment(cmd.Context(), ref.group, ref.workspace, ref.endpoint, ref.name)
+		})
+	})
+	del.bind(cmd)
 	return cmd
 }
 
@@ -212,38 +181,31 @@ func newDeploymentLogs(streams Streams, g *globals) *cobra.Command {
 	var ref deploymentRef
 	var lines optInt
 	var container string
-	cmd := &cobra.Command{
-		Use: "get-logs -n NAME -e ENDPOINT [--lines N]", Short: "Show the inference server's log of a deployment", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := ref.resolve(); err != nil {
-				return err
-			}
-			c, err := g.client(streams)
-			if err != nil {
-				return err
-			}
-			in := &mlfleet.DeploymentLogsRequest{}
-			switch container {
-			case "", "inference-server":
-				in.ContainerType = "InferenceServer"
-			case "storage-initializer":
-				in.ContainerType = "StorageInitializer"
-			default:
-				return usagef("--container is inference-server or storage-initializer, not %q", container)
-			}
-			if lines.set {
-				n := lines.v
-				in.Tail = &n
-			}
-			logs, err := c.OnlineDeploymentLogs(cmd.Context(), ref.group, ref.workspace, ref.endpoint, ref.name, in)
-			if err != nil {
-				return err
-			}
-			fmt.Fprint(streams.Out, logs.Content)
-			return nil
-		},
-	}
-	ref.bind(cmd)
+	cmd := command("get-logs -n NAME -e ENDPOINT [--lines N]", "Show the inference server's log of a deployment", &ref, func(cmd *cobra.Command) error {
+		c, err := g.client(streams)
+		if err != nil {
+			return err
+		}
+		in := &mlfleet.DeploymentLogsRequest{}
+		switch container {
+		case "", "inference-server":
+			in.ContainerType = "InferenceServer"
+		case "storage-initializer":
+			in.ContainerType = "StorageInitializer"
+		default:
+			return usagef("--container is inference-server or storage-initializer, not %q", container)
+		}
+		if lines.set {
+			n := lines.v
+			in.Tail = &n
+		}
+		logs, err := c.OnlineDeploymentLogs(cmd.Context(), ref.group, ref.workspace, ref.endpoint, ref.name, in)
+		if err != nil {
+			return err
+		}
+		fmt.Fprint(streams.Out, logs.Content)
+		return nil
+	})
 	cmd.Flags().Var(&lines, "lines", "Number of log lines from the end (default: all)")
 	cmd.Flags().StringVar(&container, "container", "", "inference-server (default) or storage-initializer")
 	return cmd

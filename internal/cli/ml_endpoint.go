@@ -38,84 +38,77 @@ func newOnlineEndpointCommand(streams Streams, g *globals) *cobra.Command {
 // newEndpointPut is `create` (create only) or `update` (traffic, description, tags).
 func newEndpointPut(streams Streams, g *globals, create bool) *cobra.Command {
 	var ref computeRef
+	var spec endpointSpec
 	var file, authMode, traffic, compute string
 	var noWait bool
+	// -n may come from the file's name.
+	fromFile := func() error {
+		if err := readSpec(file, &spec); err != nil {
+			return err
+		}
+		ref.name = firstNonEmpty(ref.name, spec.Name)
+		return ref.resolve()
+	}
 	use, short := "create -n NAME [--file endpoint.yml] [--auth-mode key|aml_token]", "Create an online endpoint"
 	if !create {
 		use, short = "update -n NAME [--traffic \"blue=90 green=10\"] [--file endpoint.yml]", "Change an endpoint's traffic, description or tags"
 	}
-	cmd := &cobra.Command{
-		Use: use, Short: short, Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			var spec endpointSpec
-			if file != "" {
-				if err := readSpec(file, &spec); err != nil {
-					return err
-				}
-			}
-			if ref.name == "" {
-				ref.name = spec.Name
-			}
-			if err := ref.resolve(); err != nil {
-				return err
-			}
-			c, err := g.client(streams)
+	cmd := command(use, short, resolveBy{ref.bind, fromFile}, func(cmd *cobra.Command) error {
+		c, err := g.client(streams)
+		if err != nil {
+			return err
+		}
+		ctx := cmd.Context()
+		a := &assetsClient{c: c, ctx: ctx, group: ref.group, ws: ref.workspace}
+		in := &mlfleet.OnlineEndpoint{}
+		if !create {
+			cur, err := c.GetOnlineEndpoint(ctx, ref.group, ref.workspace, ref.name)
 			if err != nil {
 				return err
 			}
-			ctx := cmd.Context()
-			a := &assetsClient{c: c, ctx: ctx, group: ref.group, ws: ref.workspace}
-			in := &mlfleet.OnlineEndpoint{}
-			if !create {
-				cur, err := c.GetOnlineEndpoint(ctx, ref.group, ref.workspace, ref.name)
-				if err != nil {
-					return err
-				}
-				in = cur
-			}
-			if spec.Description != "" {
-				in.Properties.Description = spec.Description
-			}
-			if spec.Tags != nil {
-				in.Tags = spec.Tags
-			}
-			if m := firstNonEmpty(authMode, spec.AuthMode); m != "" {
-				in.Properties.AuthMode = authModeOf(m)
-			}
-			if ref := firstNonEmpty(compute, spec.Compute); ref != "" {
-				in.Properties.Compute = a.computeID(ref)
-			}
-			if spec.Traffic != nil {
-				in.Properties.Traffic = spec.Traffic
-			}
-			if traffic != "" {
-				if in.Properties.Traffic, err = parseTraffic(traffic); err != nil {
-					return err
-				}
-			}
-			ep, p, err := c.BeginCreateOrUpdateOnlineEndpoint(ctx, ref.group, ref.workspace, ref.name, in, create)
-			if err != nil {
+			in = cur
+		}
+		if spec.Description != "" {
+			in.Properties.Description = spec.Description
+		}
+		if spec.Tags != nil {
+			in.Tags = spec.Tags
+		}
+		if m := firstNonEmpty(authMode, spec.AuthMode); m != "" {
+			in.Properties.AuthMode = authModeOf(m)
+		}
+		if ref := firstNonEmpty(compute, spec.Compute); ref != "" {
+			in.Properties.Compute = a.computeID(ref)
+		}
+		if spec.Traffic != nil {
+			in.Properties.Traffic = spec.Traffic
+		}
+		if traffic != "" {
+			if in.Properties.Traffic, err = parseTraffic(traffic); err != nil {
 				return err
 			}
-			if err := wait(cmd, streams, p, noWait); err != nil {
+		}
+		ep, p, err := c.BeginCreateOrUpdateOnlineEndpoint(ctx, ref.group, ref.workspace, ref.name, in, create)
+		if err != nil {
+			return err
+		}
+		if err := wait(cmd, streams, p, noWait); err != nil {
+			return err
+		}
+		if !noWait {
+			if ep, err = c.GetOnlineEndpoint(ctx, ref.group, ref.workspace, ref.name); err != nil {
 				return err
 			}
-			if !noWait {
-				if ep, err = c.GetOnlineEndpoint(ctx, ref.group, ref.workspace, ref.name); err != nil {
-					return err
-				}
-			}
-			return g.print(streams, ep, endpointTable)
-		},
-	}
-	ref.bind(cmd)
+		}
+		return g.print(streams, ep, endpointTable)
+	})
 	cmd.Flags().StringVarP(&file, "file", "f", "", "Endpoint YAML (name, auth_mode, compute, description, tags, traffic)")
 	cmd.Flags().StringVar(&traffic, "traffic", "", "Traffic split, e.g. \"blue=90 green=10\" (adds up to 100, or 0)")
 	if create {
 		cmd.Flags().StringVar(&authMode, "auth-mode", "", "key (default) or aml_token")
 		cmd.Flags().StringVar(&compute, "compute", "", "Default compute of the deployments: azureml:<compute name>")
 	}
-	cmd.Flags().BoolVar(&noWait, "no-wait", false, "Do not wait for the long-running operation to finish")
+	noWaitFlag(cmd, &noWait)
 	return cmd
 }
 
@@ -141,64 +134,32 @@ func authModeOf(s string) string {
 
 func newEndpointShow(streams Streams, g *globals) *cobra.Command {
 	var ref computeRef
-	cmd := &cobra.Command{
-		Use: "show -n NAME", Short: "Show an online endpoint", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := ref.resolve(); err != nil {
-				return err
-			}
-			return g.call(streams, endpointTable, func(c *mlfleet.Client) (any, error) {
-				return c.GetOnlineEndpoint(cmd.Context(), ref.group, ref.workspace, ref.name)
-			})
-		},
-	}
-	ref.bind(cmd)
-	return cmd
+	return command("show -n NAME", "Show an online endpoint", &ref, func(cmd *cobra.Command) error {
+		return g.call(streams, endpointTable, func(c *mlfleet.Client) (any, error) {
+			return c.GetOnlineEndpoint(cmd.Context(), ref.group, ref.workspace, ref.name)
+		})
+	})
 }
 
 func newEndpointList(streams Streams, g *globals) *cobra.Command {
 	var ref computeRef
-	cmd := &cobra.Command{
-		Use: "list", Short: "List a workspace's online endpoints", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := ref.resolveWorkspace(); err != nil {
-				return err
-			}
-			return g.call(streams, endpointTable, func(c *mlfleet.Client) (any, error) {
-				return c.ListOnlineEndpoints(cmd.Context(), ref.group, ref.workspace)
-			})
-		},
-	}
-	ref.bindWorkspace(cmd)
-	return cmd
+	return command("list", "List a workspace's online endpoints", resolveBy{ref.bindWorkspace, ref.resolveWorkspace}, func(cmd *cobra.Command) error {
+		return g.call(streams, endpointTable, func(c *mlfleet.Client) (any, error) {
+			return c.ListOnlineEndpoints(cmd.Context(), ref.group, ref.workspace)
+		})
+	})
 }
 
 func newEndpointDelete(streams Streams, g *globals) *cobra.Command {
 	var ref computeRef
-	var yes, noWait bool
-	cmd := &cobra.Command{
-		Use: "delete -n NAME", Short: "Delete an online endpoint with its deployments", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := ref.resolve(); err != nil {
-				return err
-			}
-			if err := confirm(streams, yes, fmt.Sprintf("Are you sure you want to delete endpoint '%s' and its deployments?", ref.name)); err != nil {
-				return err
-			}
-			c, err := g.client(streams)
-			if err != nil {
-				return err
-			}
-			p, err := c.BeginDeleteOnlineEndpoint(cmd.Context(), ref.group, ref.workspace, ref.name)
-			if err != nil {
-				return err
-			}
-			return wait(cmd, streams, p, noWait)
-		},
-	}
-	ref.bind(cmd)
-	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "Do not prompt for confirmation")
-	cmd.Flags().BoolVar(&noWait, "no-wait", false, "Do not wait for the long-running operation to finish")
+	var del deletion
+	cmd := command("delete -n NAME", "Delete an online endpoint with its deployments", &ref, func(cmd *cobra.Command) error {
+		question := fmt.Sprintf("Are you sure you want to delete endpoint '%s' and its deployments?", ref.name)
+		return del.run(cmd, streams, g, question, func(c *mlfleet.Client) (*mlfleet.Poller, error) {
+			return c.BeginDeleteOnlineEndpoint(cmd.Context(), ref.group, ref.workspace, ref.name)
+		})
+	})
+	del.bind(cmd)
 	return cmd
 }
 
@@ -220,42 +181,26 @@ func credential(ctx context.Context, c *mlfleet.Client, ref computeRef, ep *mlfl
 
 func newEndpointCredentials(streams Streams, g *globals) *cobra.Command {
 	var ref computeRef
-	cmd := &cobra.Command{
-		Use: "get-credentials -n NAME", Short: "Show an endpoint's keys (authMode key) or a token (aml_token)", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := ref.resolve(); err != nil {
-				return err
+	return command("get-credentials -n NAME", "Show an endpoint's keys (authMode key) or a token (aml_token)", &ref, func(cmd *cobra.Command) error {
+		return g.call(streams, nil, func(c *mlfleet.Client) (any, error) {
+			ep, err := c.GetOnlineEndpoint(cmd.Context(), ref.group, ref.workspace, ref.name)
+			if err != nil {
+				return nil, err
 			}
-			return g.call(streams, nil, func(c *mlfleet.Client) (any, error) {
-				ep, err := c.GetOnlineEndpoint(cmd.Context(), ref.group, ref.workspace, ref.name)
-				if err != nil {
-					return nil, err
-				}
-				if ep.Properties.AuthMode == "AMLToken" {
-					return c.OnlineEndpointToken(cmd.Context(), ref.group, ref.workspace, ref.name)
-				}
-				return c.OnlineEndpointKeys(cmd.Context(), ref.group, ref.workspace, ref.name)
-			})
-		},
-	}
-	ref.bind(cmd)
-	return cmd
+			if ep.Properties.AuthMode == "AMLToken" {
+				return c.OnlineEndpointToken(cmd.Context(), ref.group, ref.workspace, ref.name)
+			}
+			return c.OnlineEndpointKeys(cmd.Context(), ref.group, ref.workspace, ref.name)
+		})
+	})
 }
 
 func newEndpointRegenerateKeys(streams Streams, g *globals) *cobra.Command {
 	var ref computeRef
 	var keyType, value string
 	var noWait bool
-	cmd := &cobra.Command{
-		Use: "regenerate-keys -n NAME [--key-type primary|secondary]", Short: "Replace an endpoint's primary or secondary key", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := ref.resolve(); err != nil {
-				return err
-			}
-			c, err := g.client(streams)
-			if err != nil {
-				return err
-			}
+	cmd := command("regenerate-keys -n NAME [--key-type primary|secondary]", "Replace an endpoint's primary or secondary key", &ref, func(cmd *cobra.Command) error {
+		return g.start(cmd, streams, noWait, func(c *mlfleet.Client) (*mlfleet.Poller, error) {
 			var kt string
 			switch strings.ToLower(keyType) {
 			case "primary":
@@ -263,63 +208,51 @@ func newEndpointRegenerateKeys(streams Streams, g *globals) *cobra.Command {
 			case "secondary":
 				kt = "Secondary"
 			default:
-				return usagef("--key-type is primary or secondary, not %q", keyType)
+				return nil, usagef("--key-type is primary or secondary, not %q", keyType)
 			}
-			p, err := c.BeginRegenerateOnlineEndpointKeys(cmd.Context(), ref.group, ref.workspace, ref.name, kt, value)
-			if err != nil {
-				return err
-			}
-			return wait(cmd, streams, p, noWait)
-		},
-	}
-	ref.bind(cmd)
+			return c.BeginRegenerateOnlineEndpointKeys(cmd.Context(), ref.group, ref.workspace, ref.name, kt, value)
+		})
+	})
 	cmd.Flags().StringVar(&keyType, "key-type", "primary", "primary or secondary")
 	cmd.Flags().StringVar(&value, "key-value", "", "The new key (default: a random one)")
-	cmd.Flags().BoolVar(&noWait, "no-wait", false, "Do not wait for the long-running operation to finish")
+	noWaitFlag(cmd, &noWait)
 	return cmd
 }
 
 func newEndpointInvoke(streams Streams, g *globals) *cobra.Command {
 	var ref computeRef
 	var requestFile, deployment string
-	cmd := &cobra.Command{
-		Use: "invoke -n NAME --request-file sample.json [--deployment-name D]", Short: "Send a scoring request to an endpoint", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := ref.resolve(); err != nil {
-				return err
-			}
-			if err := required(requestFile, "--request-file"); err != nil {
-				return err
-			}
-			body, err := os.ReadFile(filepath.Clean(requestFile))
-			if err != nil {
-				return usagef("read --request-file: %v", err)
-			}
-			c, err := g.client(streams)
-			if err != nil {
-				return err
-			}
-			ctx := cmd.Context()
-			ep, err := c.GetOnlineEndpoint(ctx, ref.group, ref.workspace, ref.name)
-			if err != nil {
-				return err
-			}
-			cred, err := credential(ctx, c, ref, ep)
-			if err != nil {
-				return err
-			}
-			res, err := c.InvokeOnlineEndpoint(ctx, ep.Properties.ScoringURI, cred, deployment, body)
-			if err != nil {
-				return err
-			}
-			if res.StatusCode >= 300 {
-				return fmt.Errorf("the endpoint answered %d: %s", res.StatusCode, strings.TrimSpace(string(res.Body)))
-			}
-			fmt.Fprintln(streams.Out, strings.TrimSpace(string(res.Body)))
-			return nil
-		},
-	}
-	ref.bind(cmd)
+	cmd := command("invoke -n NAME --request-file sample.json [--deployment-name D]", "Send a scoring request to an endpoint", &ref, func(cmd *cobra.Command) error {
+		if err := required(requestFile, "--request-file"); err != nil {
+			return err
+		}
+		body, err := os.ReadFile(filepath.Clean(requestFile))
+		if err != nil {
+			return usagef("read --request-file: %v", err)
+		}
+		c, err := g.client(streams)
+		if err != nil {
+			return err
+		}
+		ctx := cmd.Context()
+		ep, err := c.GetOnlineEndpoint(ctx, ref.group, ref.workspace, ref.name)
+		if err != nil {
+			return err
+		}
+		cred, err := credential(ctx, c, ref, ep)
+		if err != nil {
+			return err
+		}
+		res, err := c.InvokeOnlineEndpoint(ctx, ep.Properties.ScoringURI, cred, deployment, body)
+		if err != nil {
+			return err
+		}
+		if res.StatusCode >= 300 {
+			return fmt.Errorf("the endpoint answered %d: %s", res.StatusCode, strings.TrimSpace(string(res.Body)))
+		}
+		fmt.Fprintln(streams.Out, strings.TrimSpace(string(res.Body)))
+		return nil
+	})
 	cmd.Flags().StringVarP(&requestFile, "request-file", "r", "", "JSON file to send")
 	cmd.Flags().StringVar(&deployment, "deployment-name", "", "Send to this deployment whatever the traffic split")
 	return cmd

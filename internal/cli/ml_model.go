@@ -113,77 +113,50 @@ func newAssetCreate(streams Streams, g *globals, kind string) *cobra.Command {
 func newAssetShow(streams Streams, g *globals, kind string) *cobra.Command {
 	var ref computeRef
 	var version string
-	cmd := &cobra.Command{
-		Use:   "show -n NAME [--version V]",
-		Short: "Show a version (default: the latest)",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := ref.resolve(); err != nil {
-				return err
-			}
-			return g.call(streams, assetTable, func(c *mlfleet.Client) (any, error) {
-				if version == "" {
-					cont, err := c.GetAssetContainer(cmd.Context(), ref.group, ref.workspace, kind, ref.name)
-					if err != nil {
-						return nil, err
-					}
-					version = cont.Properties.LatestVersion
+	cmd := command("show -n NAME [--version V]", "Show a version (default: the latest)", &ref, func(cmd *cobra.Command) error {
+		return g.call(streams, assetTable, func(c *mlfleet.Client) (any, error) {
+			if version == "" {
+				cont, err := c.GetAssetContainer(cmd.Context(), ref.group, ref.workspace, kind, ref.name)
+				if err != nil {
+					return nil, err
 				}
-				return c.GetAssetVersion(cmd.Context(), ref.group, ref.workspace, kind, ref.name, version)
-			})
-		},
-	}
-	ref.bind(cmd)
+				version = cont.Properties.LatestVersion
+			}
+			return c.GetAssetVersion(cmd.Context(), ref.group, ref.workspace, kind, ref.name, version)
+		})
+	})
 	cmd.Flags().StringVar(&version, "version", "", "Version (default: the latest)")
 	return cmd
 }
 
 func newAssetList(streams Streams, g *globals, kind string) *cobra.Command {
 	var ref computeRef
-	cmd := &cobra.Command{
-		Use:   "list [-n NAME]",
-		Short: "List the versions of one asset, or every asset's latest version",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := ref.resolveWorkspace(); err != nil {
-				return err
+	short := "List the versions of one asset, or every asset's latest version"
+	return command("list [-n NAME]", short, resolveBy{ref.bind, ref.resolveWorkspace}, func(cmd *cobra.Command) error {
+		return g.call(streams, assetTable, func(c *mlfleet.Client) (any, error) {
+			if ref.name == "" {
+				return c.ListAssetContainers(cmd.Context(), ref.group, ref.workspace, kind)
 			}
-			return g.call(streams, assetTable, func(c *mlfleet.Client) (any, error) {
-				if ref.name == "" {
-					return c.ListAssetContainers(cmd.Context(), ref.group, ref.workspace, kind)
-				}
-				return c.ListAssetVersions(cmd.Context(), ref.group, ref.workspace, kind, ref.name)
-			})
-		},
-	}
-	ref.bind(cmd)
-	return cmd
+			return c.ListAssetVersions(cmd.Context(), ref.group, ref.workspace, kind, ref.name)
+		})
+	})
 }
 
 func newAssetDelete(streams Streams, g *globals, kind string) *cobra.Command {
 	var ref computeRef
 	var version string
 	var yes bool
-	cmd := &cobra.Command{
-		Use:   "delete -n NAME --version V",
-		Short: "Delete a version (refused while a deployment uses it)",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := ref.resolve(); err != nil {
-				return err
-			}
-			if err := required(version, "--version"); err != nil {
-				return err
-			}
-			if err := confirm(streams, yes, fmt.Sprintf("Are you sure you want to delete version %s of '%s'?", version, ref.name)); err != nil {
-				return err
-			}
-			return g.call(streams, nil, func(c *mlfleet.Client) (any, error) {
-				return nil, c.DeleteAssetVersion(cmd.Context(), ref.group, ref.workspace, kind, ref.name, version)
-			})
-		},
-	}
-	ref.bind(cmd)
+	cmd := command("delete -n NAME --version V", "Delete a version (refused while a deployment uses it)", &ref, func(cmd *cobra.Command) error {
+		if err := required(version, "--version"); err != nil {
+			return err
+		}
+		if err := confirm(streams, yes, fmt.Sprintf("Are you sure you want to delete version %s of '%s'?", version, ref.name)); err != nil {
+			return err
+		}
+		return g.call(streams, nil, func(c *mlfleet.Client) (any, error) {
+			return nil, c.DeleteAssetVersion(cmd.Context(), ref.group, ref.workspace, kind, ref.name, version)
+		})
+	})
 	cmd.Flags().StringVar(&version, "version", "", "Version to delete")
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "Do not prompt for confirmation")
 	return cmd

@@ -77,8 +77,11 @@ func (p *probeSpec) settings() *mlfleet.ProbeSettings {
 }
 
 // readSpec reads a YAML (or JSON) file into v, refusing unknown keys so that a typo is
-// not silently ignored.
+// not silently ignored. No file (file "") leaves v as it is.
 func readSpec(file string, v any) error {
+	if file == "" {
+		return nil
+	}
 	b, err := os.ReadFile(file)
 	if err != nil {
 		return usagef("read --file: %v", err)

@@ -14,45 +14,22 @@ import (
 	"github.com/mlfleet/mlfleet/internal/workspaces"
 )
 
-// handler makes an operation handler of a flow: it decodes the operation's input and runs
-// the flow.
-func handler[In any](flow func(context.Context, *operations.Run, In) error) operations.Handler {
-	return func(ctx context.Context, run *operations.Run) error {
-		var in In
-		if err := run.Input(&in); err != nil {
-			return err
-		}
-		return flow(ctx, run, in)
-	}
-}
-
-// cleanup makes the engine's cleanup of a flow's failures from onFail.
-func cleanup[In any](onFail func(context.Context, In, error) error) operations.Cleanup {
-	return func(ctx context.Context, run *operations.Run, cause error) error {
-		var in In
-		if err := run.Input(&in); err != nil {
-			return err
-		}
-		return onFail(ctx, in, cause)
-	}
-}
-
 // register sets the handlers of this package's operations and their cleanups, which the
 // engine runs whenever an operation ends Failed, including when it gives one up.
 func (s *Service) register(e *operations.Engine) {
-	e.Register(KindCreate, handler(s.createFlow))
-	e.Register(KindAttach, handler(s.attachFlow))
-	e.Register(KindUpdate, handler(s.updateFlow))
-	e.Register(KindDelete, handler(s.deleteFlow))
+	e.Register(KindCreate, operations.HandlerOf(s.createFlow))
+	e.Register(KindAttach, operations.HandlerOf(s.attachFlow))
+	e.Register(KindUpdate, operations.HandlerOf(s.updateFlow))
+	e.Register(KindDelete, operations.HandlerOf(s.deleteFlow))
 	// A failed create or attach removes what it made (B2) and leaves the compute Failed.
-	e.OnFailure(KindCreate, cleanup(func(ctx context.Context, in createInput, err error) error { return s.fail(ctx, in.ID, err, true) }))
-	e.OnFailure(KindAttach, cleanup(func(ctx context.Context, in attachInput, err error) error { return s.fail(ctx, in.ID, err, false) }))
+	e.OnFailure(KindCreate, operations.CleanupOf(func(ctx context.Context, in createInput, err error) error { return s.fail(ctx, in.ID, err, true) }))
+	e.OnFailure(KindAttach, operations.CleanupOf(func(ctx context.Context, in attachInput, err error) error { return s.fail(ctx, in.ID, err, false) }))
 	// A failed update leaves the compute working with what is in the cluster: the failure
 	// goes on the operation and in provisioningErrors, and the conditions say the state.
-	e.OnFailure(KindUpdate, cleanup(func(ctx context.Context, in updateInput, err error) error {
+	e.OnFailure(KindUpdate, operations.CleanupOf(func(ctx context.Context, in updateInput, err error) error {
 		return s.recordFailure(ctx, in.ID, err, func(c *Compute) string { return derivedState(c.Properties.Mlfleet.Conditions) })
 	}))
-	e.OnFailure(KindDelete, cleanup(func(ctx context.Context, in deleteInput, err error) error {
+	e.OnFailure(KindDelete, operations.CleanupOf(func(ctx context.Context, in deleteInput, err error) error {
 		return s.recordFailure(ctx, in.ID, err, func(*Compute) string { return StateFailed })
 	}))
 }

@@ -25,7 +25,7 @@ func (s *Service) getDeployment(ctx context.Context, id string) (*Deployment, er
 	return &d, decode(r, &d)
 }
 
-func (s *Service) deploymentPutFlow(ctx context.Context, run *operations.Run, in deploymentInput) error {
+func (s *Service) deploymentPutFlow(ctx context.Context, run *operations.Run, in opInput) error {
 	d, err := s.getDeployment(ctx, in.ID)
 	if err != nil {
 		return err
@@ -228,7 +228,7 @@ func (s *Service) waitReady(ctx context.Context, epName, id string) error {
 	}
 }
 
-func (s *Service) deploymentDeleteFlow(ctx context.Context, run *operations.Run, in deploymentInput) error {
+func (s *Service) deploymentDeleteFlow(ctx context.Context, run *operations.Run, in opInput) error {
 	d, err := s.getDeployment(ctx, in.ID)
 	if isNotFound(err) {
 		return nil

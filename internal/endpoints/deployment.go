@@ -13,19 +13,11 @@ import (
 	"github.com/mlfleet/mlfleet/internal/store"
 )
 
-// deploymentInput is the input of a deployment operation.
-type deploymentInput struct {
-	ID string `json:"id"`
-}
-
 // PutDeployment creates or updates a deployment after checking everything it refers to
 // (compute, model, code, environment) and that its instances fit the compute, and starts
 // the operation that deploys it.
 func (s *Service) PutDeployment(ctx context.Context, sub, rg, ws, endpoint, name string, in Deployment, opts Options) (*Result[Deployment], error) {
-	if _, err := s.cfg.Resources.WritableGroup(ctx, sub, rg); err != nil {
-		return nil, err
-	}
-	w, err := s.cfg.Workspaces.Get(ctx, sub, rg, ws)
+	w, err := s.writableWorkspace(ctx, sub, rg, ws)
 	if err != nil {
 		return nil, err
 	}
@@ -39,34 +31,15 @@ func (s *Service) PutDeployment(ctx context.Context, sub, rg, ws, endpoint, name
 	}
 	id := DeploymentID(sub, rg, w.Name, endpoint, name)
 	what := fmt.Sprintf("Deployment '%s' of endpoint '%s'", name, endpoint)
-	existing, err := s.cfg.Store.GetResource(ctx, id)
-	var prev *Deployment
-	switch {
-	case err == nil:
-		if err := opts.Preconditions.CheckIfMatch(what, true, arm.ETag(existing.Version)); err != nil {
-			return nil, err
-		}
-		if opts.Preconditions.IfNoneMatch {
-			return nil, arm.Conflict("%s already exists; use 'mlfleet ml online-deployment update' to change it, or choose another name.", what)
-		}
-		prev = &Deployment{}
-		if err := decode(existing, prev); err != nil {
-			return nil, err
-		}
-		if inProgress(prev.Properties.ProvisioningState) {
-			return nil, busy(what, prev.Properties.ProvisioningState)
-		}
-	case !errors.Is(err, store.ErrNotFound):
+	exists := arm.Conflict("%s already exists; use 'mlfleet ml online-deployment update' to change it, or choose another name.", what)
+	existing, prev, err := replaced(ctx, s.cfg.Store, id, what, opts.Preconditions, exists, func(d *Deployment) string { return d.Properties.ProvisioningState })
+	if err != nil {
 		return nil, err
-	default:
-		if err := opts.Preconditions.CheckIfMatch(what, false, ""); err != nil {
-			return nil, err
-		}
 	}
 
 	d := in
 	n, verr := validateDeployment(name, &d)
-	var problems []*arm.Error
+	var problems mlassets.Problems
 	if verr != nil {
 		problems = append(problems, verr.(*arm.Error).Details...)
 	}
@@ -112,8 +85,8 @@ func (s *Service) PutDeployment(ctx context.Context, sub, rg, ws, endpoint, name
 			return nil, err
 		}
 	}
-	if len(problems) > 0 {
-		return nil, problemsErr(what, problems)
+	if err := problems.Err(what); err != nil {
+		return nil, err
 	}
 
 	d.ID, d.Name, d.Type = id, name, TypeDeployment
@@ -124,42 +97,24 @@ func (s *Service) PutDeployment(ctx context.Context, sub, rg, ws, endpoint, name
 		d.Kind = "Kubernetes"
 	}
 	p.Mlfleet = &DeploymentStatus{InstanceCount: n.InstanceCount}
-	var op *store.Operation
-	err = s.cfg.Store.InTx(ctx, func(tx store.Store) error {
+	op, err := s.submit(ctx, change{kind: KindDeploymentPut, sub: sub, id: id, what: what, retry: retryRead}, func(tx store.Store) error {
 		if prev != nil {
 			p.ProvisioningState = StateUpdating
 			if prev.Properties.Mlfleet != nil {
 				p.Mlfleet.ReadyInstances = prev.Properties.Mlfleet.ReadyInstances
 			}
 			d.SystemData = resources.Touch(ctx, prev.SystemData, s.now())
-			existing.Body, _ = json.Marshal(d)
-			if err := tx.UpdateResource(ctx, existing); err != nil {
-				return err
-			}
-		} else {
-			p.ProvisioningState = StateCreating
-			d.SystemData = resources.Touch(ctx, nil, s.now())
-			body, _ := json.Marshal(d)
-			if err := tx.CreateResource(ctx, &store.Resource{ID: id, ParentID: epID, Type: TypeDeployment, Name: name, SubscriptionID: sub, ResourceGroup: rg, Location: d.Location, Body: body}); err != nil {
-				return err
-			}
+			return update(ctx, tx, existing, d)
 		}
-		var err error
-		op, err = s.cfg.Engine.SubmitIn(ctx, tx, KindDeploymentPut, id, sub, deploymentInput{ID: id})
-		return err
+		p.ProvisioningState = StateCreating
+		d.SystemData = resources.Touch(ctx, nil, s.now())
+		body, _ := json.Marshal(d)
+		return tx.CreateResource(ctx, &store.Resource{ID: id, ParentID: epID, Type: TypeDeployment, Name: name, SubscriptionID: sub, ResourceGroup: rg, Location: d.Location, Body: body})
 	})
-	if errors.Is(err, store.ErrConflict) {
-		return nil, arm.Conflict("%s was changed by another request at the same time; read it again and retry.", what)
-	}
 	if err != nil {
 		return nil, err
 	}
-	s.cfg.Engine.Wake()
-	etag := ""
-	if r, err := s.cfg.Store.GetResource(ctx, id); err == nil {
-		etag = arm.ETag(r.Version)
-	}
-	return &Result[Deployment]{Value: &d, Created: prev == nil, ETag: etag, Operation: op}, nil
+	return &Result[Deployment]{Value: &d, Created: prev == nil, ETag: s.etagOf(ctx, id), Operation: op}, nil
 }
 
 // deploymentRow reads a deployment, 404 when missing.
@@ -204,7 +159,7 @@ func (s *Service) ListDeployments(ctx context.Context, sub, rg, ws, endpoint str
 	if _, _, err := s.endpointRow(ctx, s.cfg.Store, epID, endpoint, w.Name); err != nil {
 		return nil, false, err
 	}
-	return s.listRows(ctx, store.ListOptions{ParentID: epID, Type: TypeDeployment}, p)
+	return resources.ListBodies(ctx, s.cfg.Store, store.ListOptions{ParentID: epID, Type: TypeDeployment}, p)
 }
 
 // DeleteDeployment starts deleting a deployment (nil, nil when there is none). A
@@ -222,16 +177,8 @@ func (s *Service) DeleteDeployment(ctx context.Context, sub, rg, ws, endpoint, n
 	if err != nil {
 		return nil, err
 	}
-	if err := pre.CheckIfMatch(what, true, arm.ETag(r.Version)); err != nil {
-		return nil, err
-	}
-	if d.Properties.ProvisioningState == StateDeleting {
-		if ops, err := s.cfg.Store.ListOperations(ctx, store.OperationFilter{ResourceID: r.ID, Status: store.StatusInProgress}); err == nil && len(ops) > 0 {
-			return ops[0], nil
-		}
-	}
-	var op *store.Operation
-	err = s.cfg.Store.InTx(ctx, func(tx store.Store) error {
+	c := change{kind: KindDeploymentDelete, sub: sub, id: r.ID, what: what, retry: retryOnly}
+	return s.startDelete(ctx, c, pre, r, d.Properties.ProvisioningState, func(tx store.Store) error {
 		_, ep, err := s.endpointRow(ctx, tx, r.ParentID, endpoint, ws)
 		if err != nil {
 			return err
@@ -242,21 +189,8 @@ func (s *Service) DeleteDeployment(ctx context.Context, sub, rg, ws, endpoint, n
 			}
 		}
 		d.Properties.ProvisioningState = StateDeleting
-		r.Body, _ = json.Marshal(d)
-		if err := tx.UpdateResource(ctx, r); err != nil {
-			return err
-		}
-		op, err = s.cfg.Engine.SubmitIn(ctx, tx, KindDeploymentDelete, r.ID, sub, deploymentInput{ID: r.ID})
-		return err
+		return update(ctx, tx, r, d)
 	})
-	if errors.Is(err, store.ErrConflict) {
-		return nil, arm.Conflict("%s was changed by another request at the same time; retry.", what)
-	}
-	if err != nil {
-		return nil, err
-	}
-	s.cfg.Engine.Wake()
-	return op, nil
 }
 
 // SkuCapacity is one entry of GET …/deployments/{d}/skus.

@@ -14,6 +14,9 @@
 //     annotations (model and code directories materialized from the blob store on this
 //     host, scoring script) and the resources of the instance type.
 //
+// Every write checks the request's preconditions against the row it changes, then changes
+// the rows and submits its operation in one transaction (write.go).
+//
 // Creates, updates and deletes are durable operations (internal/operations) with recorded
 // steps: a deployment materializes its model and code, applies its Deployment, rewrites
 // the endpoint's Secret and waits for its instances to be Ready (a crash-looping container

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/mlfleet/mlfleet/internal/arm"
+	"github.com/mlfleet/mlfleet/internal/mlassets"
 	"github.com/mlfleet/mlfleet/internal/resources"
 	"github.com/mlfleet/mlfleet/internal/store"
 )
@@ -20,46 +21,19 @@ type Result[T any] struct {
 	Operation *store.Operation
 }
 
-// endpointInput is the input of an endpoint operation.
-type endpointInput struct {
-	ID string `json:"id"`
-}
-
 // PutEndpoint creates or updates an endpoint (traffic, auth mode, description, compute)
 // and starts the operation that writes its Secret into the clusters.
 func (s *Service) PutEndpoint(ctx context.Context, sub, rg, ws, name string, in Endpoint, opts Options) (*Result[Endpoint], error) {
-	if _, err := s.cfg.Resources.WritableGroup(ctx, sub, rg); err != nil {
-		return nil, err
-	}
-	w, err := s.cfg.Workspaces.Get(ctx, sub, rg, ws)
+	w, err := s.writableWorkspace(ctx, sub, rg, ws)
 	if err != nil {
 		return nil, err
 	}
 	id := EndpointID(sub, rg, w.Name, name)
 	what := fmt.Sprintf("Online endpoint '%s'", name)
-	existing, err := s.cfg.Store.GetResource(ctx, id)
-	var prev *Endpoint
-	switch {
-	case err == nil:
-		if err := opts.Preconditions.CheckIfMatch(what, true, arm.ETag(existing.Version)); err != nil {
-			return nil, err
-		}
-		if opts.Preconditions.IfNoneMatch {
-			return nil, arm.Conflict("%s already exists in workspace '%s'; use 'mlfleet ml online-endpoint update' to change it, or choose another name.", what, w.Name)
-		}
-		prev = &Endpoint{}
-		if err := decode(existing, prev); err != nil {
-			return nil, err
-		}
-		if inProgress(prev.Properties.ProvisioningState) {
-			return nil, busy(what, prev.Properties.ProvisioningState)
-		}
-	case !errors.Is(err, store.ErrNotFound):
+	exists := arm.Conflict("%s already exists in workspace '%s'; use 'mlfleet ml online-endpoint update' to change it, or choose another name.", what, w.Name)
+	existing, prev, err := replaced(ctx, s.cfg.Store, id, what, opts.Preconditions, exists, func(ep *Endpoint) string { return ep.Properties.ProvisioningState })
+	if err != nil {
 		return nil, err
-	default:
-		if err := opts.Preconditions.CheckIfMatch(what, false, ""); err != nil {
-			return nil, err
-		}
 	}
 	var deployments []string
 	if prev != nil {
@@ -73,7 +47,7 @@ func (s *Service) PutEndpoint(ctx context.Context, sub, rg, ws, name string, in 
 	}
 	p := in.Properties
 	verr := validateEndpoint(name, &p, deployments)
-	var problems []*arm.Error
+	var problems mlassets.Problems
 	if verr != nil {
 		problems = append(problems, verr.(*arm.Error).Details...)
 	}
@@ -92,8 +66,8 @@ func (s *Service) PutEndpoint(ctx context.Context, sub, rg, ws, name string, in 
 			p.Compute = c.ID
 		}
 	}
-	if len(problems) > 0 {
-		return nil, problemsErr(what, problems)
+	if err := problems.Err(what); err != nil {
+		return nil, err
 	}
 	keys := p.Keys
 	p.Keys, p.ScoringURI, p.SwaggerURI, p.Mlfleet = nil, "", "", nil
@@ -104,23 +78,8 @@ func (s *Service) PutEndpoint(ctx context.Context, sub, rg, ws, name string, in 
 	if ep.Kind == "" {
 		ep.Kind = "K8S"
 	}
-	var op *store.Operation
-	err = s.cfg.Store.InTx(ctx, func(tx store.Store) error {
-		if prev != nil {
-			ep.Properties.ScoringURI, ep.Properties.SwaggerURI, ep.Properties.Mlfleet = prev.Properties.ScoringURI, prev.Properties.SwaggerURI, prev.Properties.Mlfleet
-			ep.Properties.ProvisioningState = StateUpdating
-			ep.SystemData = resources.Touch(ctx, prev.SystemData, s.now())
-			existing.Body, _ = json.Marshal(ep)
-			existing.Location = ep.Location
-			if err := tx.UpdateResource(ctx, existing); err != nil {
-				return err
-			}
-			if keys != nil {
-				if err := s.saveKeys(ctx, tx, id, keys); err != nil {
-					return err
-				}
-			}
-		} else {
+	op, err := s.submit(ctx, change{kind: KindEndpointPut, sub: sub, id: id, what: what, retry: retryRead}, func(tx store.Store) error {
+		if prev == nil {
 			ep.Properties.ProvisioningState = StateCreating
 			ep.SystemData = resources.Touch(ctx, nil, s.now())
 			body, _ := json.Marshal(ep)
@@ -130,27 +89,24 @@ func (s *Service) PutEndpoint(ctx context.Context, sub, rg, ws, name string, in 
 			if keys == nil {
 				keys = &Keys{PrimaryKey: generateKey(), SecondaryKey: generateKey()}
 			}
-			if err := tx.CreateResource(ctx, &store.Resource{ID: keysID(id), ParentID: id, Type: typeKeys, Name: "keys", SubscriptionID: sub, ResourceGroup: rg, OwnerID: id, Body: s.sealKeys(keys)}); err != nil {
-				return err
-			}
+			return tx.CreateResource(ctx, &store.Resource{ID: keysID(id), ParentID: id, Type: typeKeys, Name: "keys", SubscriptionID: sub, ResourceGroup: rg, OwnerID: id, Body: s.sealKeys(keys)})
 		}
-		var err error
-		op, err = s.cfg.Engine.SubmitIn(ctx, tx, KindEndpointPut, id, sub, endpointInput{ID: id})
-		return err
+		ep.Properties.ScoringURI, ep.Properties.SwaggerURI, ep.Properties.Mlfleet = prev.Properties.ScoringURI, prev.Properties.SwaggerURI, prev.Properties.Mlfleet
+		ep.Properties.ProvisioningState = StateUpdating
+		ep.SystemData = resources.Touch(ctx, prev.SystemData, s.now())
+		existing.Location = ep.Location
+		if err := update(ctx, tx, existing, ep); err != nil {
+			return err
+		}
+		if keys == nil {
+			return nil
+		}
+		return s.saveKeys(ctx, tx, id, keys)
 	})
-	if errors.Is(err, store.ErrConflict) {
-		return nil, arm.Conflict("%s was changed by another request at the same time; read it again and retry.", what)
-	}
 	if err != nil {
 		return nil, err
 	}
-	s.cfg.Engine.Wake()
-	r, _ := s.cfg.Store.GetResource(ctx, id)
-	etag := ""
-	if r != nil {
-		etag = arm.ETag(r.Version)
-	}
-	return &Result[Endpoint]{Value: ep, Created: prev == nil, ETag: etag, Operation: op}, nil
+	return &Result[Endpoint]{Value: ep, Created: prev == nil, ETag: s.etagOf(ctx, id), Operation: op}, nil
 }
 
 func (s *Service) saveKeys(ctx context.Context, tx store.Store, endpointID string, k *Keys) error {
@@ -160,24 +116,6 @@ func (s *Service) saveKeys(ctx context.Context, tx store.Store, endpointID strin
 	}
 	r.Body = s.sealKeys(k)
 	return tx.UpdateResource(ctx, r)
-}
-
-// problemsErr is one 400 UserError listing problems.
-func problemsErr(what string, problems []*arm.Error) error {
-	msgs := make([]string, len(problems))
-	for i, p := range problems {
-		msgs[i] = p.Message
-	}
-	msg := msgs[0]
-	if len(problems) > 1 {
-		msg = fmt.Sprintf("%s: %d checks failed. %s", what, len(problems), strings.Join(msgs, " "))
-	}
-	e := arm.BadRequest(arm.CodeUserError, "%s", msg)
-	if len(problems) == 1 {
-		e.Target = problems[0].Target
-	}
-	e.Details = problems
-	return e
 }
 
 // GetEndpoint returns an endpoint and its etag.
@@ -199,28 +137,13 @@ func (s *Service) ListEndpoints(ctx context.Context, sub, rg, ws string, p resou
 	if err != nil {
 		return nil, false, err
 	}
-	return s.listRows(ctx, store.ListOptions{ParentID: w.ID, Type: TypeEndpoint}, p)
-}
-
-func (s *Service) listRows(ctx context.Context, opts store.ListOptions, p resources.Page) ([]json.RawMessage, bool, error) {
-	rows, more, err := resources.ListPage(ctx, s.cfg.Store, opts, p)
-	if err != nil {
-		return nil, false, err
-	}
-	out := make([]json.RawMessage, len(rows))
-	for i, r := range rows {
-		out[i] = r.Body
-	}
-	return out, more, nil
+	return resources.ListBodies(ctx, s.cfg.Store, store.ListOptions{ParentID: w.ID, Type: TypeEndpoint}, p)
 }
 
 // DeleteEndpoint starts deleting an endpoint with its deployments (nil, nil when there is
 // none).
 func (s *Service) DeleteEndpoint(ctx context.Context, sub, rg, ws, name string, pre arm.Preconditions) (*store.Operation, error) {
-	if _, err := s.cfg.Resources.WritableGroup(ctx, sub, rg); err != nil {
-		return nil, err
-	}
-	w, err := s.cfg.Workspaces.Get(ctx, sub, rg, ws)
+	w, err := s.writableWorkspace(ctx, sub, rg, ws)
 	if err != nil {
 		return nil, err
 	}
@@ -234,34 +157,11 @@ func (s *Service) DeleteEndpoint(ctx context.Context, sub, rg, ws, name string, 
 	if err != nil {
 		return nil, err
 	}
-	if err := pre.CheckIfMatch(what, true, arm.ETag(r.Version)); err != nil {
-		return nil, err
-	}
-	if ep.Properties.ProvisioningState == StateDeleting {
-		ops, err := s.cfg.Store.ListOperations(ctx, store.OperationFilter{ResourceID: id, Status: store.StatusInProgress})
-		if err == nil && len(ops) > 0 {
-			return ops[0], nil
-		}
-	}
-	var op *store.Operation
-	err = s.cfg.Store.InTx(ctx, func(tx store.Store) error {
+	c := change{kind: KindEndpointDelete, sub: sub, id: id, what: what, retry: retryOnly}
+	return s.startDelete(ctx, c, pre, r, ep.Properties.ProvisioningState, func(tx store.Store) error {
 		ep.Properties.ProvisioningState = StateDeleting
-		r.Body, _ = json.Marshal(ep)
-		if err := tx.UpdateResource(ctx, r); err != nil {
-			return err
-		}
-		var err error
-		op, err = s.cfg.Engine.SubmitIn(ctx, tx, KindEndpointDelete, id, sub, endpointInput{ID: id})
-		return err
+		return update(ctx, tx, r, ep)
 	})
-	if errors.Is(err, store.ErrConflict) {
-		return nil, arm.Conflict("%s was changed by another request at the same time; retry.", what)
-	}
-	if err != nil {
-		return nil, err
-	}
-	s.cfg.Engine.Wake()
-	return op, nil
 }
 
 // ListKeys returns an endpoint's keys (authMode Key).
@@ -279,30 +179,26 @@ func (s *Service) ListKeys(ctx context.Context, sub, rg, ws, name string) (*Keys
 // RegenerateKeys replaces the primary or secondary key (keyValue "" = a random one) and
 // starts the operation that rewrites the endpoint's Secret.
 func (s *Service) RegenerateKeys(ctx context.Context, sub, rg, ws, name, keyType, keyValue string) (*store.Operation, error) {
-	if _, err := s.cfg.Resources.WritableGroup(ctx, sub, rg); err != nil {
-		return nil, err
-	}
-	w, err := s.cfg.Workspaces.Get(ctx, sub, rg, ws)
+	w, err := s.writableWorkspace(ctx, sub, rg, ws)
 	if err != nil {
 		return nil, err
 	}
 	id := EndpointID(sub, rg, w.Name, name)
-	var problems []*arm.Error
+	var problems mlassets.Problems
 	if !strings.EqualFold(keyType, "Primary") && !strings.EqualFold(keyType, "Secondary") {
 		problems = append(problems, arm.BadRequest(arm.CodeUserError, "keyType '%s' is not Primary or Secondary.", keyType).WithTarget("keyType"))
 	}
 	if keyValue != "" && len(keyValue) < 16 {
 		problems = append(problems, arm.BadRequest(arm.CodeUserError, "keyValue must have at least 16 characters (or leave it out for a random key).").WithTarget("keyValue"))
 	}
-	if len(problems) > 0 {
-		return nil, problemsErr("Regenerate keys", problems)
+	if err := problems.Err("Regenerate keys"); err != nil {
+		return nil, err
 	}
 	if keyValue == "" {
 		keyValue = generateKey()
 	}
 	what := fmt.Sprintf("Online endpoint '%s'", name)
-	var op *store.Operation
-	err = s.cfg.Store.InTx(ctx, func(tx store.Store) error {
+	return s.submit(ctx, change{kind: KindEndpointPut, sub: sub, id: id, what: what, retry: retryOnly}, func(tx store.Store) error {
 		r, ep, err := s.endpointRow(ctx, tx, id, name, w.Name)
 		if err != nil {
 			return err
@@ -326,21 +222,8 @@ func (s *Service) RegenerateKeys(ctx context.Context, sub, rg, ws, name, keyType
 			return err
 		}
 		ep.Properties.ProvisioningState = StateUpdating
-		r.Body, _ = json.Marshal(ep)
-		if err := tx.UpdateResource(ctx, r); err != nil {
-			return err
-		}
-		op, err = s.cfg.Engine.SubmitIn(ctx, tx, KindEndpointPut, id, sub, endpointInput{ID: id})
-		return err
+		return update(ctx, tx, r, ep)
 	})
-	if errors.Is(err, store.ErrConflict) {
-		return nil, arm.Conflict("%s was changed by another request at the same time; retry.", what)
-	}
-	if err != nil {
-		return nil, err
-	}
-	s.cfg.Engine.Wake()
-	return op, nil
 }
 
 // Token mints an AMLToken for an endpoint whose authMode is AMLToken.

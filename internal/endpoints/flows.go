@@ -14,31 +14,16 @@ import (
 	"github.com/mlfleet/mlfleet/internal/store"
 )
 
-// handler makes an operations.Handler of a flow taking its decoded input.
-func handler[In any](flow func(context.Context, *operations.Run, In) error) operations.Handler {
-	return func(ctx context.Context, run *operations.Run) error {
-		var in In
-		if err := run.Input(&in); err != nil {
-			return err
-		}
-		return flow(ctx, run, in)
-	}
-}
-
 // register sets the handlers and the cleanups, which leave a resource Failed with the
 // reason when its operation fails.
 func (s *Service) register(e *operations.Engine) {
-	e.Register(KindEndpointPut, handler(s.endpointPutFlow))
-	e.Register(KindEndpointDelete, handler(s.endpointDeleteFlow))
-	e.Register(KindDeploymentPut, handler(s.deploymentPutFlow))
-	e.Register(KindDeploymentDelete, handler(s.deploymentDeleteFlow))
-	fail := func(ctx context.Context, run *operations.Run, cause error) error {
-		var in struct{ ID string }
-		if err := run.Input(&in); err != nil {
-			return err
-		}
+	e.Register(KindEndpointPut, operations.HandlerOf(s.endpointPutFlow))
+	e.Register(KindEndpointDelete, operations.HandlerOf(s.endpointDeleteFlow))
+	e.Register(KindDeploymentPut, operations.HandlerOf(s.deploymentPutFlow))
+	e.Register(KindDeploymentDelete, operations.HandlerOf(s.deploymentDeleteFlow))
+	fail := operations.CleanupOf(func(ctx context.Context, in opInput, cause error) error {
 		return s.markFailed(ctx, in.ID, cause)
-	}
+	})
 	for _, k := range []string{KindEndpointPut, KindEndpointDelete, KindDeploymentPut, KindDeploymentDelete} {
 		e.OnFailure(k, fail)
 	}
@@ -74,7 +59,7 @@ func (s *Service) markFailed(ctx context.Context, id string, cause error) error 
 	return err
 }
 
-func (s *Service) endpointPutFlow(ctx context.Context, run *operations.Run, in endpointInput) error {
+func (s *Service) endpointPutFlow(ctx context.Context, run *operations.Run, in opInput) error {
 	if err := run.Step(ctx, "write endpoint secret", func(ctx context.Context) error {
 		return s.syncEndpoint(ctx, in.ID, "")
 	}); err != nil {
@@ -206,20 +191,11 @@ func (s *Service) syncEndpoint(ctx context.Context, endpointID, except string) e
 	if ep.Properties.Mlfleet != nil {
 		stale = append(stale, ep.Properties.Mlfleet.SecretComputes...)
 	}
-	for _, c := range stale {
-		if slices.ContainsFunc(keep, func(k string) bool { return strings.EqualFold(k, c) }) {
-			continue
-		}
-		kc, _, err := s.clusterReady(ctx, c)
-		if gone(err) {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		if err := kc.DeleteSecret(ctx, SecretName(ep.Name)); err != nil {
-			return err
-		}
+	stale = slices.DeleteFunc(stale, func(c string) bool {
+		return slices.ContainsFunc(keep, func(k string) bool { return strings.EqualFold(k, c) })
+	})
+	if err := s.deleteSecrets(ctx, ep.Name, stale); err != nil {
+		return err
 	}
 	return modify(ctx, s.cfg.Store, endpointID, func(ep *Endpoint) error {
 		if ep.Properties.Mlfleet == nil {
@@ -261,7 +237,7 @@ func (s *Service) scoringURI(ctx context.Context, endpointID string) (uri, swagg
 	return base + "/score", base + "/swagger.json", ""
 }
 
-func (s *Service) endpointDeleteFlow(ctx context.Context, run *operations.Run, in endpointInput) error {
+func (s *Service) endpointDeleteFlow(ctx context.Context, run *operations.Run, in opInput) error {
 	ds, err := s.deploymentsOf(ctx, s.cfg.Store, in.ID)
 	if err != nil {
 		return err
@@ -341,7 +317,13 @@ func (s *Service) removeEndpointSecrets(ctx context.Context, endpointID string) 
 			}
 		}
 	}
-	for _, c := range all {
+	return s.deleteSecrets(ctx, ep.Name, all)
+}
+
+// deleteSecrets deletes an endpoint's Secret from the clusters of computes, but for those
+// of computes that are gone.
+func (s *Service) deleteSecrets(ctx context.Context, endpoint string, computes []string) error {
+	for _, c := range computes {
 		kc, _, err := s.clusterReady(ctx, c)
 		if gone(err) {
 			continue
@@ -349,7 +331,7 @@ func (s *Service) removeEndpointSecrets(ctx context.Context, endpointID string) 
 		if err != nil {
 			return err
 		}
-		if err := kc.DeleteSecret(ctx, SecretName(ep.Name)); err != nil {
+		if err := kc.DeleteSecret(ctx, SecretName(endpoint)); err != nil {
 			return err
 		}
 	}

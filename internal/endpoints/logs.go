@@ -6,6 +6,7 @@ import (
 
 	"github.com/mlfleet/mlfleet/internal/arm"
 	"github.com/mlfleet/mlfleet/internal/kube"
+	"github.com/mlfleet/mlfleet/internal/mlassets"
 )
 
 // podLogReader is provider.PodLogReader: a provider that reads a pod's container log
@@ -33,7 +34,7 @@ func (s *Service) GetLogs(ctx context.Context, sub, rg, ws, endpoint, name strin
 	if err != nil {
 		return nil, err
 	}
-	var problems []*arm.Error
+	var problems mlassets.Problems
 	switch strings.ToLower(in.ContainerType) {
 	case "", "inferenceserver":
 	case "storageinitializer":
@@ -50,8 +51,8 @@ func (s *Service) GetLogs(ctx context.Context, sub, rg, ws, endpoint, name strin
 			problems = append(problems, arm.BadRequest(arm.CodeUserError, "tail is %d; ask for 0 (all) to 10000 lines.", tail).WithTarget("tail"))
 		}
 	}
-	if len(problems) > 0 {
-		return nil, problemsErr("getLogs", problems)
+	if err := problems.Err("getLogs"); err != nil {
+		return nil, err
 	}
 	kc, mc, err := s.cluster(ctx, d.Properties.Compute)
 	if err != nil {

@@ -236,15 +236,7 @@ func (s *Service) List(ctx context.Context, k Kind, sub, rg, ws, name string, p 
 	if name != "" {
 		opts = store.ListOptions{ParentID: ContainerID(sub, rg, w.Name, k, name), Type: k.VersionType()}
 	}
-	rows, more, err := resources.ListPage(ctx, s.cfg.Store, opts, p)
-	if err != nil {
-		return nil, false, err
-	}
-	out := make([]json.RawMessage, len(rows))
-	for i, r := range rows {
-		out[i] = r.Body
-	}
-	return out, more, nil
+	return resources.ListBodies(ctx, s.cfg.Store, opts, p)
 }
 
 // GetContainer returns an asset container.

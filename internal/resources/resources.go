@@ -301,6 +301,20 @@ func ListPage(ctx context.Context, st store.Store, opts store.ListOptions, p Pag
 	return rows, false, nil
 }
 
+// ListBodies lists one page of rows selected by opts, as ListPage does, and returns their
+// stored JSON bodies: what a list serves of resources it does not rework.
+func ListBodies(ctx context.Context, st store.Store, opts store.ListOptions, p Page) ([]json.RawMessage, bool, error) {
+	rows, more, err := ListPage(ctx, st, opts, p)
+	if err != nil {
+		return nil, false, err
+	}
+	out := make([]json.RawMessage, len(rows))
+	for i, r := range rows {
+		out[i] = r.Body
+	}
+	return out, more, nil
+}
+
 // DeleteGroup starts deleting a resource group and everything in it. It returns the
 // operation, which is the one already running when a delete is under way.
 func (s *Service) DeleteGroup(ctx context.Context, sub, name string) (*store.Operation, error) {

@@ -16,7 +16,7 @@ import (
 	"github.com/mlfleet/mlfleet/internal/auth"
 	"github.com/mlfleet/mlfleet/internal/operations"
 	"github.com/mlfleet/mlfleet/internal/store"
-	"github.com/mlfleet/mlfleet/pkg/mlfleet"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
 // KindDelete is the operation kind of a cascading delete.
@@ -54,8 +54,14 @@ func (s *Service) RegisterDeleter(armType string, d Deleter) {
 	s.deleters[strings.ToLower(armType)] = d
 }
 
-// SystemData is ARM's record of who created and last changed a resource.
-type SystemData = mlfleet.SystemData
+// The wire types are package armapi's, which the SDK and the CLI read too.
+type (
+	SystemData      = armapi.SystemData
+	Subscription    = armapi.Subscription
+	ResourceGroup   = armapi.ResourceGroup
+	GroupProperties = armapi.GroupProperties
+	GroupInput      = armapi.GroupInput
+)
 
 // Touch returns system data for a change made now by the principal in ctx, keeping the
 // creation fields of prev when there is one.
@@ -67,38 +73,6 @@ func Touch(ctx context.Context, prev *SystemData, now time.Time) *SystemData {
 	}
 	sd.LastModifiedAt, sd.LastModifiedBy, sd.LastModifiedByType = now.UTC(), who, "User"
 	return sd
-}
-
-// Subscription is a subscription as ARM serves it.
-type Subscription struct {
-	ID             string `json:"id"`
-	SubscriptionID string `json:"subscriptionId"`
-	DisplayName    string `json:"displayName"`
-	State          string `json:"state"`
-	TenantID       string `json:"tenantId"`
-}
-
-// ResourceGroup is a resource group as ARM serves it.
-type ResourceGroup struct {
-	ID         string            `json:"id"`
-	Name       string            `json:"name"`
-	Type       string            `json:"type"`
-	Location   string            `json:"location"`
-	ManagedBy  *string           `json:"managedBy"`
-	Tags       map[string]string `json:"tags"`
-	Properties GroupProperties   `json:"properties"`
-}
-
-// GroupProperties are a resource group's properties.
-type GroupProperties struct {
-	ProvisioningState string `json:"provisioningState"`
-}
-
-// GroupInput is the body of a resource group PUT.
-type GroupInput struct {
-	Location  string            `json:"location"`
-	Tags      map[string]string `json:"tags"`
-	ManagedBy *string           `json:"managedBy"`
 }
 
 // Page selects a page of a list: Skip items, then at most Top.

@@ -14,44 +14,18 @@ import (
 	"github.com/mlfleet/mlfleet/internal/arm"
 	"github.com/mlfleet/mlfleet/internal/resources"
 	"github.com/mlfleet/mlfleet/internal/store"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
 // Namespace is the ARM provider namespace of workspaces.
 const Namespace = "Microsoft.MachineLearningServices"
 
-// Workspace is a workspace as ARM serves it.
-type Workspace struct {
-	ID         string                `json:"id"`
-	Name       string                `json:"name"`
-	Type       string                `json:"type"`
-	Location   string                `json:"location"`
-	Tags       map[string]string     `json:"tags"`
-	SystemData *resources.SystemData `json:"systemData"`
-	Properties Properties            `json:"properties"`
-}
-
-// Properties are a workspace's properties.
-type Properties struct {
-	ProvisioningState string `json:"provisioningState"`
-	// FriendlyName is the display name; the workspace's name when the PUT gives none.
-	FriendlyName string `json:"friendlyName"`
-	Description  string `json:"description"`
-	// WorkspaceID is a GUID made at creation, as Azure ML gives every workspace; it never
-	// changes, even when the workspace is updated.
-	WorkspaceID string `json:"workspaceId"`
-	// CreationTime is when the workspace was created, RFC 3339 in UTC.
-	CreationTime string `json:"creationTime"`
-}
-
-// Input is the body of a workspace PUT.
-type Input struct {
-	Location   string            `json:"location"`
-	Tags       map[string]string `json:"tags"`
-	Properties struct {
-		FriendlyName string `json:"friendlyName"`
-		Description  string `json:"description"`
-	} `json:"properties"`
-}
+// The wire types are package armapi's, which the SDK and the CLI read too.
+type (
+	Workspace  = armapi.Workspace
+	Properties = armapi.WorkspaceProperties
+	Input      = armapi.WorkspaceInput
+)
 
 // Service manages workspaces.
 type Service struct {

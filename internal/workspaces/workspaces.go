@@ -2,7 +2,6 @@ package workspaces
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -89,9 +88,8 @@ func (s *Service) Put(ctx context.Context, sub, rg, name string, in Input) (ws *
 			if ws.Properties.FriendlyName == "" {
 				ws.Properties.FriendlyName = name
 			}
-			body, _ := json.Marshal(ws)
 			err := s.store.CreateResource(ctx, &store.Resource{ID: id, ParentID: group.ID, Type: arm.TypeWorkspace, Name: name,
-				SubscriptionID: sub, ResourceGroup: group.Name, Location: loc, Body: body})
+				SubscriptionID: sub, ResourceGroup: group.Name, Location: loc, Body: encode(ws)})
 			if errors.Is(err, store.ErrConflict) {
 				continue
 			}
@@ -103,9 +101,9 @@ func (s *Service) Put(ctx context.Context, sub, rg, name string, in Input) (ws *
 		if err != nil {
 			return nil, false, fmt.Errorf("get workspace %s: %w", name, err)
 		}
-		var ws Workspace
-		if err := json.Unmarshal(existing.Body, &ws); err != nil {
-			return nil, false, fmt.Errorf("decode workspace %s: %w", name, err)
+		ws, err := readRecord(name, existing.Body)
+		if err != nil {
+			return nil, false, err
 		}
 		if ws.Properties.ProvisioningState == resources.StateDeleting {
 			return nil, false, arm.Conflict("Workspace '%s' is being deleted; wait for the delete to finish, then create it again.", ws.Name)
@@ -121,7 +119,7 @@ func (s *Service) Put(ctx context.Context, sub, rg, name string, in Input) (ws *
 		}
 		ws.Properties.Description = in.Properties.Description
 		ws.SystemData = resources.Touch(ctx, ws.SystemData, now)
-		existing.Body, _ = json.Marshal(&ws)
+		existing.Body = encode(ws)
 		err = s.store.UpdateResource(ctx, existing)
 		if errors.Is(err, store.ErrConflict) {
 			continue
@@ -129,7 +127,7 @@ func (s *Service) Put(ctx context.Context, sub, rg, name string, in Input) (ws *
 		if err != nil {
 			return nil, false, fmt.Errorf("update workspace %s: %w", name, err)
 		}
-		return &ws, false, nil
+		return ws, false, nil
 	}
 }
 
@@ -145,11 +143,7 @@ func (s *Service) Get(ctx context.Context, sub, rg, name string) (*Workspace, er
 	if err != nil {
 		return nil, fmt.Errorf("get workspace %s: %w", name, err)
 	}
-	var ws Workspace
-	if err := json.Unmarshal(r.Body, &ws); err != nil {
-		return nil, fmt.Errorf("decode workspace %s: %w", name, err)
-	}
-	return &ws, nil
+	return readRecord(name, r.Body)
 }
 
 // List returns a page of workspaces of a resource group, or of the whole subscription when
@@ -173,11 +167,11 @@ func (s *Service) List(ctx context.Context, sub, rg string, p resources.Page) (l
 	}
 	list = make([]*Workspace, 0, len(rows))
 	for _, r := range rows {
-		var ws Workspace
-		if err := json.Unmarshal(r.Body, &ws); err != nil {
-			return nil, false, fmt.Errorf("decode workspace %s: %w", r.ID, err)
+		ws, err := readRecord(r.ID, r.Body)
+		if err != nil {
+			return nil, false, err
 		}
-		list = append(list, &ws)
+		list = append(list, ws)
 	}
 	return list, more, nil
 }

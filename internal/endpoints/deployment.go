@@ -132,14 +132,14 @@ func (s *Service) PutDeployment(ctx context.Context, sub, rg, ws, endpoint, name
 				p.Mlfleet.ReadyInstances = prev.Properties.Mlfleet.ReadyInstances
 			}
 			d.SystemData = resources.Touch(ctx, prev.SystemData, s.now())
-			existing.Body, _ = json.Marshal(d)
+			existing.Body = encode(&d)
 			if err := tx.UpdateResource(ctx, existing); err != nil {
 				return err
 			}
 		} else {
 			p.ProvisioningState = StateCreating
 			d.SystemData = resources.Touch(ctx, nil, s.now())
-			body, _ := json.Marshal(d)
+			body := encode(&d)
 			if err := tx.CreateResource(ctx, &store.Resource{ID: id, ParentID: epID, Type: TypeDeployment, Name: name, SubscriptionID: sub, ResourceGroup: rg, Location: d.Location, Body: body}); err != nil {
 				return err
 			}
@@ -242,7 +242,7 @@ func (s *Service) DeleteDeployment(ctx context.Context, sub, rg, ws, endpoint, n
 			}
 		}
 		d.Properties.ProvisioningState = StateDeleting
-		r.Body, _ = json.Marshal(d)
+		r.Body = encode(d)
 		if err := tx.UpdateResource(ctx, r); err != nil {
 			return err
 		}

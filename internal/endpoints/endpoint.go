@@ -110,7 +110,7 @@ func (s *Service) PutEndpoint(ctx context.Context, sub, rg, ws, name string, in 
 			ep.Properties.ScoringURI, ep.Properties.SwaggerURI, ep.Properties.Mlfleet = prev.Properties.ScoringURI, prev.Properties.SwaggerURI, prev.Properties.Mlfleet
 			ep.Properties.ProvisioningState = StateUpdating
 			ep.SystemData = resources.Touch(ctx, prev.SystemData, s.now())
-			existing.Body, _ = json.Marshal(ep)
+			existing.Body = encode(ep)
 			existing.Location = ep.Location
 			if err := tx.UpdateResource(ctx, existing); err != nil {
 				return err
@@ -123,7 +123,7 @@ func (s *Service) PutEndpoint(ctx context.Context, sub, rg, ws, name string, in 
 		} else {
 			ep.Properties.ProvisioningState = StateCreating
 			ep.SystemData = resources.Touch(ctx, nil, s.now())
-			body, _ := json.Marshal(ep)
+			body := encode(ep)
 			if err := tx.CreateResource(ctx, &store.Resource{ID: id, ParentID: w.ID, Type: TypeEndpoint, Name: name, SubscriptionID: sub, ResourceGroup: rg, Location: ep.Location, Body: body}); err != nil {
 				return err
 			}
@@ -246,7 +246,7 @@ func (s *Service) DeleteEndpoint(ctx context.Context, sub, rg, ws, name string, 
 	var op *store.Operation
 	err = s.cfg.Store.InTx(ctx, func(tx store.Store) error {
 		ep.Properties.ProvisioningState = StateDeleting
-		r.Body, _ = json.Marshal(ep)
+		r.Body = encode(ep)
 		if err := tx.UpdateResource(ctx, r); err != nil {
 			return err
 		}
@@ -326,7 +326,7 @@ func (s *Service) RegenerateKeys(ctx context.Context, sub, rg, ws, name, keyType
 			return err
 		}
 		ep.Properties.ProvisioningState = StateUpdating
-		r.Body, _ = json.Marshal(ep)
+		r.Body = encode(ep)
 		if err := tx.UpdateResource(ctx, r); err != nil {
 			return err
 		}

@@ -36,6 +36,9 @@ type (
 	CredentialResult                = armapi.CredentialResult
 	CredentialResults               = armapi.CredentialResults
 	DeploymentSku                   = armapi.DeploymentSku
+	EventAuthorization              = armapi.EventAuthorization
+	EventData                       = armapi.EventData
+	EventHTTPRequest                = armapi.EventHTTPRequest
 	EndpointIdentity                = armapi.EndpointIdentity
 	EndpointKeys                    = armapi.EndpointKeys
 	EndpointToken                   = armapi.EndpointToken
@@ -45,6 +48,7 @@ type (
 	InferenceConfig                 = armapi.InferenceConfig
 	InferenceRoute                  = armapi.InferenceRoute
 	LinuxProfile                    = armapi.LinuxProfile
+	LocalizableString               = armapi.LocalizableString
 	ManagedCluster                  = armapi.ManagedCluster
 	MlfleetProperties               = armapi.MlfleetProperties
 	NameAvailability                = armapi.NameAvailability

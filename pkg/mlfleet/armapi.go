@@ -8,6 +8,7 @@ type (
 	AKSNetworkingConfiguration      = armapi.AKSNetworkingConfiguration
 	AKSProperties                   = armapi.AKSProperties
 	APIServerAccessProfile          = armapi.APIServerAccessProfile
+	AccessToken                     = armapi.AccessToken
 	AddonProfile                    = armapi.AddonProfile
 	AgentPool                       = armapi.AgentPool
 	AgentPoolInput                  = armapi.AgentPoolInput
@@ -68,6 +69,7 @@ type (
 	PowerState                      = armapi.PowerState
 	ProbeSettings                   = armapi.ProbeSettings
 	ProvisioningError               = armapi.ProvisioningError
+	Replica                         = armapi.Replica
 	RequestSettings                 = armapi.RequestSettings
 	ResourceGroup                   = armapi.ResourceGroup
 	SKU                             = armapi.SKU

@@ -20,14 +20,6 @@ type Workspace struct {
 	group string
 }
 
-// AccessToken is a bearer token minted by the server.
-type AccessToken struct {
-	AccessToken string    `json:"accessToken"`
-	TokenType   string    `json:"tokenType"`
-	Role        string    `json:"role"`
-	ExpiresOn   time.Time `json:"expiresOn"`
-}
-
 func (c *Client) subPath() string { return "/subscriptions/" + url.PathEscape(c.subscription) }
 
 func (c *Client) groupPath(name string) string {

@@ -7,59 +7,21 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/mlfleet/mlfleet/internal/arm"
 	"github.com/mlfleet/mlfleet/internal/store"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
-// LocalizableString is ARM's {value, localizedValue} pair.
-type LocalizableString struct {
-	Value          string `json:"value"`
-	LocalizedValue string `json:"localizedValue"`
-}
+// The wire types are package armapi's, which the SDK and the CLI read too.
+type (
+	LocalizableString = armapi.LocalizableString
+	Authorization     = armapi.EventAuthorization
+	HTTPRequest       = armapi.EventHTTPRequest
+	EventData         = armapi.EventData
+)
 
 func same(s string) LocalizableString { return LocalizableString{Value: s, LocalizedValue: s} }
-
-// Authorization is the permission the caller used: the action on the scope.
-type Authorization struct {
-	Action string `json:"action"`
-	Scope  string `json:"scope"`
-}
-
-// HTTPRequest describes the request behind an event.
-type HTTPRequest struct {
-	ClientRequestID string `json:"clientRequestId"`
-	ClientIPAddress string `json:"clientIpAddress"`
-	Method          string `json:"method"`
-}
-
-// EventData is one activity log entry as ARM serves it (Microsoft.Insights EventData,
-// api-version 2015-04-01).
-type EventData struct {
-	Authorization        Authorization     `json:"authorization"`
-	Caller               string            `json:"caller"`
-	Category             LocalizableString `json:"category"`
-	CorrelationID        string            `json:"correlationId"`
-	Description          string            `json:"description"`
-	EventDataID          string            `json:"eventDataId"`
-	EventName            LocalizableString `json:"eventName"`
-	EventTimestamp       time.Time         `json:"eventTimestamp"`
-	HTTPRequest          *HTTPRequest      `json:"httpRequest,omitempty"`
-	ID                   string            `json:"id"`
-	Level                string            `json:"level"`
-	OperationID          string            `json:"operationId"`
-	OperationName        LocalizableString `json:"operationName"`
-	Properties           map[string]string `json:"properties"`
-	ResourceGroupName    string            `json:"resourceGroupName"`
-	ResourceProviderName LocalizableString `json:"resourceProviderName"`
-	ResourceType         LocalizableString `json:"resourceType"`
-	ResourceID           string            `json:"resourceId"`
-	Status               LocalizableString `json:"status"`
-	SubStatus            LocalizableString `json:"subStatus"`
-	SubmissionTimestamp  time.Time         `json:"submissionTimestamp"`
-	SubscriptionID       string            `json:"subscriptionId"`
-}
 
 // unixEpochTicks is 1970-01-01 in .NET ticks (100 ns since 0001-01-01), which ARM's event
 // ids end with.

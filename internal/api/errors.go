@@ -52,7 +52,7 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 			"requestId", w.Header().Get("x-ms-request-id"))
 	}
 	w.Header().Set("x-ms-error-code", ae.Code)
-	writeJSON(w, ae.Status, arm.Body{Error: ae})
+	writeJSON(w, ae.Status, arm.Body{Error: ae.Wire()})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

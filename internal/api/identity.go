@@ -9,6 +9,7 @@ import (
 	"github.com/mlfleet/mlfleet/internal/arm"
 	"github.com/mlfleet/mlfleet/internal/auth"
 	"github.com/mlfleet/mlfleet/internal/store"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
 // identityRoutes serves principals and tokens under /mlfleet/v1 (Azure keeps principals in
@@ -42,12 +43,7 @@ type tokenRequest struct {
 }
 
 // TokenResponse is the answer to POST /mlfleet/v1/tokens.
-type TokenResponse struct {
-	AccessToken string    `json:"accessToken"`
-	TokenType   string    `json:"tokenType"`
-	Role        string    `json:"role"`
-	ExpiresOn   time.Time `json:"expiresOn"`
-}
+type TokenResponse = armapi.AccessToken
 
 // mintToken issues the caller a new token for its own principal: by default with its
 // token's role for the server's default lifetime, never stronger nor longer-lived than the

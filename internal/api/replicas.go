@@ -2,12 +2,12 @@ package api
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/mlfleet/mlfleet/internal/auth"
 	"github.com/mlfleet/mlfleet/internal/containerservice"
 	"github.com/mlfleet/mlfleet/internal/replicas"
 	"github.com/mlfleet/mlfleet/internal/store"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
 // replicaRoutes serves the replica table under /mlfleet/v1 (ARM has no such resource).
@@ -16,17 +16,7 @@ func (s *Server) replicaRoutes() {
 }
 
 // ReplicaBody is one replica in GET /mlfleet/v1/replicas.
-type ReplicaBody struct {
-	ID            string    `json:"id"`
-	Address       string    `json:"address"`
-	State         string    `json:"state"` // Live or Lost
-	StartedAt     time.Time `json:"startedAt"`
-	LastHeartbeat time.Time `json:"lastHeartbeat"`
-	// SilenceSeconds is how long ago the latest heartbeat was, on the database's clock.
-	SilenceSeconds float64 `json:"silenceSeconds"`
-	// Clusters are the ARM ids of the managed clusters the replica runs.
-	Clusters []string `json:"clusters"`
-}
+type ReplicaBody = armapi.Replica
 
 // replicaReadAction is what a caller needs at "/" to list replicas: any role at the root.
 const replicaReadAction = "Microsoft.Mlfleet/replicas/read"

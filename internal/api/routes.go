@@ -4,13 +4,13 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"time"
 
 	"github.com/mlfleet/mlfleet/internal/arm"
 	"github.com/mlfleet/mlfleet/internal/auth"
 	"github.com/mlfleet/mlfleet/internal/resources"
 	"github.com/mlfleet/mlfleet/internal/store"
 	"github.com/mlfleet/mlfleet/internal/workspaces"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
 const (
@@ -122,18 +122,6 @@ func (s *Server) deleteWorkspace(w http.ResponseWriter, r *http.Request, p param
 	s.replyDeleted(w, r, workspaces.Namespace, op, err)
 }
 
-// operationStatus is the body of an operation-status URL.
-type operationStatus struct {
-	ID              string     `json:"id"`
-	Name            string     `json:"name"`
-	ResourceID      string     `json:"resourceId"`
-	Status          string     `json:"status"`
-	StartTime       time.Time  `json:"startTime"`
-	EndTime         *time.Time `json:"endTime"`
-	PercentComplete float64    `json:"percentComplete"`
-	Error           *arm.Error `json:"error"`
-}
-
 func (s *Server) operation(r *http.Request, p params) (*store.Operation, error) {
 	caller := auth.PrincipalFrom(r.Context())
 	if scope := arm.SubscriptionPath(p["sub"]); !caller.SeesAnything(scope) {
@@ -159,7 +147,7 @@ func (s *Server) getOperationStatus(w http.ResponseWriter, r *http.Request, p pa
 		writeError(w, r, err)
 		return
 	}
-	st := operationStatus{
+	st := armapi.OperationStatus{
 		ID:         arm.SubscriptionPath(op.SubscriptionID) + "/providers/" + p["ns"] + "/operationStatuses/" + op.ID,
 		Name:       op.ID,
 		ResourceID: op.ResourceID,
@@ -171,7 +159,7 @@ func (s *Server) getOperationStatus(w http.ResponseWriter, r *http.Request, p pa
 		st.PercentComplete = 100
 	}
 	if len(op.Error) > 0 {
-		st.Error = &arm.Error{}
+		st.Error = &armapi.Error{}
 		_ = json.Unmarshal(op.Error, st.Error)
 	}
 	if op.Status == store.StatusInProgress {

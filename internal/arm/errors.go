@@ -3,6 +3,8 @@ package arm
 import (
 	"fmt"
 	"net/http"
+
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
 // Stable error codes. Clients match on these, so they never change once shipped.
@@ -38,7 +40,8 @@ const (
 
 // Error is an ARM error: it carries the HTTP status it is served with and the body
 // {"error":{"code","message","target","details"}}. Domain packages return it for failures
-// the user caused and can fix; the api package serves it as is.
+// the user caused and can fix; the api package serves it (Wire). Its JSON, which operations
+// store as their error, is armapi.Error's.
 type Error struct {
 	// Status is the HTTP status code (400, 404, 409, ...).
 	Status int `json:"-"`
@@ -87,7 +90,20 @@ func (e *Error) WithTarget(target string) *Error {
 	return e
 }
 
-// Body is the ARM error envelope {"error": ...}.
-type Body struct {
-	Error *Error `json:"error"`
+// Wire returns e as the body of an ARM error, details included.
+func (e *Error) Wire() *armapi.Error {
+	if e == nil {
+		return nil
+	}
+	w := &armapi.Error{Code: e.Code, Message: e.Message, Target: e.Target, AdditionalInfo: e.AdditionalInfo}
+	if e.Details != nil {
+		w.Details = make([]*armapi.Error, len(e.Details))
+		for i, d := range e.Details {
+			w.Details[i] = d.Wire()
+		}
+	}
+	return w
 }
+
+// Body is the ARM error envelope {"error": ...}.
+type Body = armapi.ErrorResponse

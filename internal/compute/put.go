@@ -367,7 +367,7 @@ func (s *Service) update(ctx context.Context, w *workspaces.Workspace, r *store.
 			}
 			next.Properties.ModifiedOn = ptr(s.now().UTC())
 			next.ETag = ""
-			cur.Body, _ = json.Marshal(next)
+			cur.Body = encode(next)
 			return nil
 		})
 		if err != nil {

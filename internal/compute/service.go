@@ -225,7 +225,7 @@ func (s *Service) insert(ctx context.Context, w *workspaces.Workspace, c *Comput
 	location := c.Properties.ComputeLocation
 	claimBody, _ := json.Marshal(claim{ComputeID: c.ID})
 	parsed, _ := arm.ParseID(c.ID)
-	body, _ := json.Marshal(c)
+	body := encode(c)
 	var op *store.Operation
 	err := s.cfg.Store.InTx(ctx, func(tx store.Store) error {
 		if old := opts.replace; old != nil {
@@ -302,7 +302,7 @@ func (s *Service) modifyIn(ctx context.Context, st store.Store, id string, fn fu
 		fn(c)
 		c.Properties.ModifiedOn = ptr(s.now().UTC())
 		c.ETag = ""
-		r.Body, _ = json.Marshal(c)
+		r.Body = encode(c)
 		return nil
 	})
 	if err != nil {
@@ -314,9 +314,9 @@ func (s *Service) modifyIn(ctx context.Context, st store.Store, id string, fn fu
 // decode reads a stored compute, filling the empty lists and objects that the azureml-core
 // SDK indexes (A7: present, never missing) and blanking the write-only TLS key.
 func decode(r *store.Resource) (*Compute, error) {
-	var c Compute
-	if err := json.Unmarshal(r.Body, &c); err != nil {
-		return nil, fmt.Errorf("decode compute %s: %w", r.ID, err)
+	c, err := readRecord(r.ID, r.Body)
+	if err != nil {
+		return nil, err
 	}
 	if c.Properties.Mlfleet == nil {
 		c.Properties.Mlfleet = &ComputeMlfleet{}
@@ -334,7 +334,7 @@ func decode(r *store.Resource) (*Compute, error) {
 		ssl.Key = "" // write-only (A7)
 	}
 	c.ETag = arm.ETag(r.Version)
-	return &c, nil
+	return c, nil
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -3,7 +3,7 @@ package compute
 import (
 	"github.com/mlfleet/mlfleet/internal/arm"
 	"github.com/mlfleet/mlfleet/internal/store"
-	"github.com/mlfleet/mlfleet/pkg/mlfleet"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
 // Namespace is the ARM provider namespace of computes.
@@ -30,25 +30,25 @@ const (
 	StateUnknown   = "Unknown"
 )
 
-// The wire types are the SDK's, so that server and clients agree by construction.
+// The wire types are package armapi's, which the SDK and the CLI read too.
 type (
-	Compute                    = mlfleet.Compute
-	ComputeProperties          = mlfleet.ComputeProperties
-	AKSProperties              = mlfleet.AKSProperties
-	SSLConfiguration           = mlfleet.SSLConfiguration
-	AKSNetworkingConfiguration = mlfleet.AKSNetworkingConfiguration
-	SystemService              = mlfleet.SystemService
-	ComputeMlfleet             = mlfleet.ComputeMlfleet
-	ComputeAutoscale           = mlfleet.ComputeAutoscale
-	Condition                  = mlfleet.Condition
-	ProvisioningError          = mlfleet.ProvisioningError
-	ErrorDetail                = mlfleet.ErrorDetail
-	ComputeKeys                = mlfleet.ComputeKeys
-	ComputeNode                = mlfleet.ComputeNode
-	ComputeNodes               = mlfleet.ComputeNodes
-	NameAvailability           = mlfleet.NameAvailability
-	ComputeValidation          = mlfleet.ComputeValidation
-	Check                      = mlfleet.Check
+	Compute                    = armapi.Compute
+	ComputeProperties          = armapi.ComputeProperties
+	AKSProperties              = armapi.AKSProperties
+	SSLConfiguration           = armapi.SSLConfiguration
+	AKSNetworkingConfiguration = armapi.AKSNetworkingConfiguration
+	SystemService              = armapi.SystemService
+	ComputeMlfleet             = armapi.ComputeMlfleet
+	ComputeAutoscale           = armapi.ComputeAutoscale
+	Condition                  = armapi.Condition
+	ProvisioningError          = armapi.ProvisioningError
+	ErrorDetail                = armapi.ErrorDetail
+	ComputeKeys                = armapi.ComputeKeys
+	ComputeNode                = armapi.ComputeNode
+	ComputeNodes               = armapi.ComputeNodes
+	NameAvailability           = armapi.NameAvailability
+	ComputeValidation          = armapi.ComputeValidation
+	Check                      = armapi.Check
 )
 
 // Options change how a PUT is handled.
@@ -67,8 +67,8 @@ type Options struct {
 
 // Condition types (B4).
 const (
-	ConditionReachable          = mlfleet.ConditionReachable
-	ConditionVersionSupported   = mlfleet.ConditionVersionSupported
-	ConditionCapacitySufficient = mlfleet.ConditionCapacitySufficient
-	ConditionComponentsReady    = mlfleet.ConditionComponentsReady
+	ConditionReachable          = armapi.ConditionReachable
+	ConditionVersionSupported   = armapi.ConditionVersionSupported
+	ConditionCapacitySufficient = armapi.ConditionCapacitySufficient
+	ConditionComponentsReady    = armapi.ConditionComponentsReady
 )

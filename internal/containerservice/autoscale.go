@@ -359,7 +359,7 @@ func (s *Service) resize(ctx context.Context, id, pool string, count int) error 
 		}
 		ap.Count = count
 		mc.ETag = ""
-		r.Body, _ = json.Marshal(mc)
+		r.Body = encode(mc)
 		if err := tx.UpdateResource(ctx, r); err != nil {
 			return fmt.Errorf("update cluster %s: %w", mc.Name, err)
 		}

@@ -2,7 +2,6 @@ package containerservice
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -98,7 +97,7 @@ func (s *Service) Disown(ctx context.Context, st store.Store, clusterID, compute
 			return errNoChange
 		}
 		mc.Properties.Mlfleet.CreatedFor = ""
-		r.Body, _ = json.Marshal(mc)
+		r.Body = encode(mc)
 		return nil
 	})
 	if errors.Is(err, errNoChange) || errors.Is(err, store.ErrNotFound) {

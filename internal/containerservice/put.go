@@ -2,7 +2,6 @@ package containerservice
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -158,7 +157,7 @@ func (s *Service) Prepare(ctx context.Context, sub, rg, name string, in ClusterI
 	uniqueFQDN(mc)
 	mc.Properties.Mlfleet.CreatedFor = createdFor
 	mc.SystemData = resources.Touch(ctx, nil, s.now())
-	body, _ := json.Marshal(mc)
+	body := encode(mc)
 	r := &store.Resource{ID: id, ParentID: group.ID, Type: TypeManagedCluster, Name: name, SubscriptionID: sub,
 		ResourceGroup: group.Name, Location: mc.Location, Body: body}
 	return &NewCluster{resource: r, cluster: mc, kubeconfig: kubeconfig}, nil
@@ -189,10 +188,11 @@ func (s *Service) Insert(ctx context.Context, tx store.Store, nc *NewCluster) (*
 // update changes an existing cluster in place: node counts of existing pools, authorized
 // IP ranges and tags. Anything else is refused with the reason.
 func (s *Service) update(ctx context.Context, r *store.Resource, in ClusterInput, pre arm.Preconditions) (*ManagedCluster, bool, *store.Operation, error) {
-	var mc ManagedCluster
-	if err := json.Unmarshal(r.Body, &mc); err != nil {
-		return nil, false, nil, fmt.Errorf("decode cluster %s: %w", r.ID, err)
+	stored, err := readRecord(r.ID, r.Body)
+	if err != nil {
+		return nil, false, nil, err
 	}
+	mc := *stored
 	withDefaults(&mc)
 	cur := mc
 	cur.Properties.AgentPoolProfiles = slices.Clone(mc.Properties.AgentPoolProfiles)
@@ -306,11 +306,11 @@ func (s *Service) update(ctx context.Context, r *store.Resource, in ClusterInput
 	if len(want.Counts) > 0 || want.Ranges != nil || want.Autoscale {
 		mc.Properties.ProvisioningState = StateUpdating
 	}
-	r.Body, _ = json.Marshal(&mc)
+	r.Body = encode(&mc)
 	// The change and its operation commit together; the version read above guards against
 	// a concurrent change (which gets the 409 below instead of being overwritten), the
 	// quota lock against concurrent creates and scales in the region.
-	err := s.cfg.Store.InTx(ctx, func(tx store.Store) error {
+	err = s.cfg.Store.InTx(ctx, func(tx store.Store) error {
 		if err := s.idle(ctx, tx, r.ID, &mc); err != nil {
 			return err
 		}

@@ -9,7 +9,7 @@ import (
 	"github.com/mlfleet/mlfleet/internal/arm"
 	"github.com/mlfleet/mlfleet/internal/quota"
 	"github.com/mlfleet/mlfleet/internal/store"
-	"github.com/mlfleet/mlfleet/pkg/mlfleet"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
 // Quotas are counted here, where the clusters are: a cluster uses one managed cluster and,
@@ -27,7 +27,7 @@ import (
 
 // Usages returns the quotas of subscription sub in location (a region name) with their use,
 // as GET …/providers/Microsoft.Compute/locations/{loc}/usages answers.
-func (s *Service) Usages(ctx context.Context, sub, location string) ([]mlfleet.Usage, error) {
+func (s *Service) Usages(ctx context.Context, sub, location string) ([]armapi.Usage, error) {
 	use, err := s.usage(ctx, s.cfg.Store, sub, location, "")
 	if err != nil {
 		return nil, err

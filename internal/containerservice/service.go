@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -204,7 +203,7 @@ func (s *Service) modify(ctx context.Context, id string, fn func(*ManagedCluster
 		}
 		fn(mc)
 		mc.ETag = ""
-		r.Body, _ = json.Marshal(mc)
+		r.Body = encode(mc)
 		return nil
 	})
 	if err != nil {
@@ -264,14 +263,14 @@ func providerError(what string, err error) error {
 // GET, A7: only listClusterUserCredential hands it out) and sets the etag from the row
 // version, which is what If-Match is checked against.
 func decode(r *store.Resource) (*ManagedCluster, error) {
-	var mc ManagedCluster
-	if err := json.Unmarshal(r.Body, &mc); err != nil {
-		return nil, fmt.Errorf("decode cluster %s: %w", r.ID, err)
+	mc, err := readRecord(r.ID, r.Body)
+	if err != nil {
+		return nil, err
 	}
 	mc.Properties.Mlfleet.Kubeconfig = ""
 	mc.ETag = arm.ETag(r.Version)
-	withDefaults(&mc)
-	return &mc, nil
+	withDefaults(mc)
+	return mc, nil
 }
 
 func orDefault(v, d string) string {

@@ -1,6 +1,6 @@
 package containerservice
 
-import "github.com/mlfleet/mlfleet/pkg/mlfleet"
+import "github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 
 // Namespace is the ARM provider namespace of managed clusters.
 const Namespace = "Microsoft.ContainerService"
@@ -8,34 +8,34 @@ const Namespace = "Microsoft.ContainerService"
 // TypeManagedCluster is the ARM type of a managed cluster.
 const TypeManagedCluster = Namespace + "/managedClusters"
 
-// The wire types are the SDK's, so that server and clients agree by construction.
+// The wire types are package armapi's, which the SDK and the CLI read too.
 type (
-	ManagedCluster           = mlfleet.ManagedCluster
-	SKU                      = mlfleet.SKU
-	ClusterProperties        = mlfleet.ClusterProperties
-	PowerState               = mlfleet.PowerState
-	AgentPoolProfile         = mlfleet.AgentPoolProfile
-	AutoScalerProfile        = mlfleet.AutoScalerProfile
-	NetworkProfile           = mlfleet.NetworkProfile
-	APIServerAccessProfile   = mlfleet.APIServerAccessProfile
-	MlfleetProperties        = mlfleet.MlfleetProperties
-	ClusterInput             = mlfleet.ClusterInput
-	AgentPoolInput           = mlfleet.AgentPoolInput
-	AgentPool                = mlfleet.AgentPool
-	AgentPoolProperties      = mlfleet.AgentPoolProperties
-	AgentPoolPut             = mlfleet.AgentPoolPut
-	CredentialResults        = mlfleet.CredentialResults
-	CredentialResult         = mlfleet.CredentialResult
-	ClusterIdentity          = mlfleet.ClusterIdentity
-	UserAssignedIdentityRef  = mlfleet.UserAssignedIdentityRef
-	UserAssignedIdentity     = mlfleet.UserAssignedIdentity
-	ServicePrincipalProfile  = mlfleet.ServicePrincipalProfile
-	LinuxProfile             = mlfleet.LinuxProfile
-	SSHConfiguration         = mlfleet.SSHConfiguration
-	SSHPublicKey             = mlfleet.SSHPublicKey
-	AddonProfile             = mlfleet.AddonProfile
-	UpgradeProfile           = mlfleet.UpgradeProfile
-	UpgradeProfileProperties = mlfleet.UpgradeProfileProperties
-	PoolUpgradeProfile       = mlfleet.PoolUpgradeProfile
-	VersionUpgrade           = mlfleet.VersionUpgrade
+	ManagedCluster           = armapi.ManagedCluster
+	SKU                      = armapi.SKU
+	ClusterProperties        = armapi.ClusterProperties
+	PowerState               = armapi.PowerState
+	AgentPoolProfile         = armapi.AgentPoolProfile
+	AutoScalerProfile        = armapi.AutoScalerProfile
+	NetworkProfile           = armapi.NetworkProfile
+	APIServerAccessProfile   = armapi.APIServerAccessProfile
+	MlfleetProperties        = armapi.MlfleetProperties
+	ClusterInput             = armapi.ClusterInput
+	AgentPoolInput           = armapi.AgentPoolInput
+	AgentPool                = armapi.AgentPool
+	AgentPoolProperties      = armapi.AgentPoolProperties
+	AgentPoolPut             = armapi.AgentPoolPut
+	CredentialResults        = armapi.CredentialResults
+	CredentialResult         = armapi.CredentialResult
+	ClusterIdentity          = armapi.ClusterIdentity
+	UserAssignedIdentityRef  = armapi.UserAssignedIdentityRef
+	UserAssignedIdentity     = armapi.UserAssignedIdentity
+	ServicePrincipalProfile  = armapi.ServicePrincipalProfile
+	LinuxProfile             = armapi.LinuxProfile
+	SSHConfiguration         = armapi.SSHConfiguration
+	SSHPublicKey             = armapi.SSHPublicKey
+	AddonProfile             = armapi.AddonProfile
+	UpgradeProfile           = armapi.UpgradeProfile
+	UpgradeProfileProperties = armapi.UpgradeProfileProperties
+	PoolUpgradeProfile       = armapi.PoolUpgradeProfile
+	VersionUpgrade           = armapi.VersionUpgrade
 )

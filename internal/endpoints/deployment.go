@@ -104,11 +104,11 @@ func (s *Service) PutDeployment(ctx context.Context, sub, rg, ws, endpoint, name
 				p.Mlfleet.ReadyInstances = prev.Properties.Mlfleet.ReadyInstances
 			}
 			d.SystemData = resources.Touch(ctx, prev.SystemData, s.now())
-			return update(ctx, tx, existing, d)
+			return update(ctx, tx, existing, &d)
 		}
 		p.ProvisioningState = StateCreating
 		d.SystemData = resources.Touch(ctx, nil, s.now())
-		body, _ := json.Marshal(d)
+		body := encode(&d)
 		return tx.CreateResource(ctx, &store.Resource{ID: id, ParentID: epID, Type: TypeDeployment, Name: name, SubscriptionID: sub, ResourceGroup: rg, Location: d.Location, Body: body})
 	})
 	if err != nil {

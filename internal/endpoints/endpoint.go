@@ -82,7 +82,7 @@ func (s *Service) PutEndpoint(ctx context.Context, sub, rg, ws, name string, in 
 		if prev == nil {
 			ep.Properties.ProvisioningState = StateCreating
 			ep.SystemData = resources.Touch(ctx, nil, s.now())
-			body, _ := json.Marshal(ep)
+			body := encode(ep)
 			if err := tx.CreateResource(ctx, &store.Resource{ID: id, ParentID: w.ID, Type: TypeEndpoint, Name: name, SubscriptionID: sub, ResourceGroup: rg, Location: ep.Location, Body: body}); err != nil {
 				return err
 			}

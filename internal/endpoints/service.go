@@ -282,16 +282,8 @@ func (s *Service) sealKeys(k *Keys) []byte {
 	return s.cfg.Secrets.Seal(b)
 }
 
-// decode reads a stored row into v.
-func decode(r *store.Resource, v any) error {
-	if err := json.Unmarshal(r.Body, v); err != nil {
-		return fmt.Errorf("decode %s: %w", r.ID, err)
-	}
-	return nil
-}
-
 // modify applies fn to a stored endpoint or deployment (read, change, write at version).
-func modify[T any](ctx context.Context, st store.Store, id string, fn func(v *T) error) error {
+func modify[T row](ctx context.Context, st store.Store, id string, fn func(v *T) error) error {
 	_, err := store.Modify(ctx, st, id, func(r *store.Resource) error {
 		var v T
 		if err := decode(r, &v); err != nil {
@@ -300,7 +292,7 @@ func modify[T any](ctx context.Context, st store.Store, id string, fn func(v *T)
 		if err := fn(&v); err != nil {
 			return err
 		}
-		r.Body, _ = json.Marshal(v)
+		r.Body = encode(&v)
 		return nil
 	})
 	return err

@@ -1,7 +1,7 @@
 package endpoints
 
 import (
-	"github.com/mlfleet/mlfleet/pkg/mlfleet"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
 // Namespace is the provider namespace; the ARM types follow.
@@ -27,20 +27,20 @@ const (
 	AuthAMLToken = "AMLToken"
 )
 
-// The wire types are the SDK's, so that server and clients agree by construction.
+// The wire types are package armapi's, which the SDK and the CLI read too.
 type (
-	Endpoint             = mlfleet.OnlineEndpoint
-	EndpointProperties   = mlfleet.OnlineEndpointProperties
-	Identity             = mlfleet.EndpointIdentity
-	EndpointStatus       = mlfleet.OnlineEndpointMlfleet
-	Keys                 = mlfleet.EndpointKeys
-	Token                = mlfleet.EndpointToken
-	Deployment           = mlfleet.OnlineDeployment
-	Sku                  = mlfleet.DeploymentSku
-	DeploymentProperties = mlfleet.OnlineDeploymentProperties
-	CodeConfiguration    = mlfleet.CodeConfiguration
-	ScaleSettings        = mlfleet.ScaleSettings
-	RequestSettings      = mlfleet.RequestSettings
-	ProbeSettings        = mlfleet.ProbeSettings
-	DeploymentStatus     = mlfleet.OnlineDeploymentMlfleet
+	Endpoint             = armapi.OnlineEndpoint
+	EndpointProperties   = armapi.OnlineEndpointProperties
+	Identity             = armapi.EndpointIdentity
+	EndpointStatus       = armapi.OnlineEndpointMlfleet
+	Keys                 = armapi.EndpointKeys
+	Token                = armapi.EndpointToken
+	Deployment           = armapi.OnlineDeployment
+	Sku                  = armapi.DeploymentSku
+	DeploymentProperties = armapi.OnlineDeploymentProperties
+	CodeConfiguration    = armapi.CodeConfiguration
+	ScaleSettings        = armapi.ScaleSettings
+	RequestSettings      = armapi.RequestSettings
+	ProbeSettings        = armapi.ProbeSettings
+	DeploymentStatus     = armapi.OnlineDeploymentMlfleet
 )

@@ -2,7 +2,6 @@ package endpoints
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 
 	"github.com/mlfleet/mlfleet/internal/arm"
@@ -32,7 +31,7 @@ func (s *Service) writableWorkspace(ctx context.Context, sub, rg, ws string) (*w
 // request's preconditions against it. It returns nil, nil, nil when the PUT creates the
 // row. exists is the error for If-None-Match: * on a row that exists; state reads a row's
 // provisioning state: a row with an operation in progress is busy.
-func replaced[T any](ctx context.Context, st store.Store, id, what string, pre arm.Preconditions, exists error, state func(*T) string) (*store.Resource, *T, error) {
+func replaced[T row](ctx context.Context, st store.Store, id, what string, pre arm.Preconditions, exists error, state func(*T) string) (*store.Resource, *T, error) {
 	existing, err := st.GetResource(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil, pre.CheckIfMatch(what, false, "")
@@ -108,8 +107,8 @@ func (s *Service) startDelete(ctx context.Context, c change, pre arm.Preconditio
 }
 
 // update stores v as the body of row r.
-func update(ctx context.Context, tx store.Store, r *store.Resource, v any) error {
-	r.Body, _ = json.Marshal(v)
+func update[T row](ctx context.Context, tx store.Store, r *store.Resource, v *T) error {
+	r.Body = encode(v)
 	return tx.UpdateResource(ctx, r)
 }
 

@@ -94,7 +94,7 @@ func (s *Service) Put(ctx context.Context, k Kind, sub, rg, ws, name, version st
 	}
 	p.ProvisioningState = StateSucceeded
 	v := &Version{ID: id, Name: version, Type: k.VersionType(), Properties: p, SystemData: resources.Touch(ctx, nil, s.now())}
-	body, _ := json.Marshal(v)
+	body := encode(v)
 	cid := ContainerID(sub, rg, w.Name, k, name)
 	err = s.cfg.Store.InTx(ctx, func(tx store.Store) error {
 		if err := s.touchContainer(ctx, tx, k, cid, w.ID, sub, rg, name, version); err != nil {
@@ -119,7 +119,7 @@ func (s *Service) touchContainer(ctx context.Context, tx store.Store, k Kind, ci
 	if errors.Is(err, store.ErrNotFound) {
 		c := &Container{ID: cid, Name: name, Type: k.ContainerType(), SystemData: resources.Touch(ctx, nil, s.now()),
 			Properties: ContainerProperties{LatestVersion: version, ProvisioningState: StateSucceeded}}
-		body, _ := json.Marshal(c)
+		body := encode(c)
 		return tx.CreateResource(ctx, &store.Resource{ID: cid, ParentID: wsID, Type: k.ContainerType(), Name: name,
 			SubscriptionID: sub, ResourceGroup: rg, Body: body})
 	}
@@ -127,12 +127,12 @@ func (s *Service) touchContainer(ctx context.Context, tx store.Store, k Kind, ci
 		return err
 	}
 	var c Container
-	if err := json.Unmarshal(r.Body, &c); err != nil {
-		return fmt.Errorf("decode %s: %w", cid, err)
+	if err := decode(r, &c); err != nil {
+		return err
 	}
 	c.Properties.LatestVersion = version
 	c.SystemData = resources.Touch(ctx, c.SystemData, s.now())
-	r.Body, _ = json.Marshal(c)
+	r.Body = encode(&c)
 	return tx.UpdateResource(ctx, r)
 }
 
@@ -140,8 +140,8 @@ func (s *Service) touchContainer(ctx context.Context, tx store.Store, k Kind, ci
 // 409 that says to register a new version.
 func (s *Service) update(ctx context.Context, k Kind, r *store.Resource, p VersionProperties, what string) (*Version, error) {
 	var v Version
-	if err := json.Unmarshal(r.Body, &v); err != nil {
-		return nil, fmt.Errorf("decode %s: %w", what, err)
+	if err := decode(r, &v); err != nil {
+		return nil, err
 	}
 	cur := v.Properties
 	var changed []string
@@ -159,7 +159,7 @@ func (s *Service) update(ctx context.Context, k Kind, r *store.Resource, p Versi
 	}
 	v.Properties.Description, v.Properties.Tags, v.Properties.Properties, v.Properties.IsArchived = p.Description, p.Tags, p.Properties, p.IsArchived
 	v.SystemData = resources.Touch(ctx, v.SystemData, s.now())
-	r.Body, _ = json.Marshal(v)
+	r.Body = encode(&v)
 	if err := s.cfg.Store.UpdateResource(ctx, r); errors.Is(err, store.ErrConflict) {
 		return nil, arm.Conflict("%s was changed by another request; read it again and retry.", what)
 	} else if err != nil {
@@ -196,8 +196,8 @@ func (s *Service) Get(ctx context.Context, k Kind, sub, rg, ws, name, version st
 		return nil, "", err
 	}
 	var v Version
-	if err := json.Unmarshal(r.Body, &v); err != nil {
-		return nil, "", fmt.Errorf("decode %s: %w", r.ID, err)
+	if err := decode(r, &v); err != nil {
+		return nil, "", err
 	}
 	return &v, arm.ETag(r.Version), nil
 }
@@ -219,8 +219,8 @@ func (s *Service) Resolve(ctx context.Context, k Kind, id, field string) (*Versi
 		return nil, err
 	}
 	var v Version
-	if err := json.Unmarshal(r.Body, &v); err != nil {
-		return nil, fmt.Errorf("decode %s: %w", r.ID, err)
+	if err := decode(r, &v); err != nil {
+		return nil, err
 	}
 	return &v, nil
 }
@@ -253,8 +253,8 @@ func (s *Service) GetContainer(ctx context.Context, k Kind, sub, rg, ws, name st
 		return nil, err
 	}
 	var c Container
-	if err := json.Unmarshal(r.Body, &c); err != nil {
-		return nil, fmt.Errorf("decode %s: %w", r.ID, err)
+	if err := decode(r, &c); err != nil {
+		return nil, err
 	}
 	if c.Properties.LatestVersion != "" {
 		c.Properties.NextVersion = nextVersion(c.Properties.LatestVersion)

@@ -1,7 +1,7 @@
 package mlassets
 
 import (
-	"github.com/mlfleet/mlfleet/pkg/mlfleet"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
 // Namespace is the provider namespace of the assets.
@@ -48,12 +48,12 @@ const (
 // State values of provisioningState.
 const StateSucceeded = "Succeeded"
 
-// The wire types are the SDK's, so that server and clients agree by construction.
+// The wire types are package armapi's, which the SDK and the CLI read too.
 type (
-	Version             = mlfleet.AssetVersion
-	VersionProperties   = mlfleet.AssetVersionProperties
-	InferenceConfig     = mlfleet.InferenceConfig
-	Route               = mlfleet.InferenceRoute
-	Container           = mlfleet.AssetContainer
-	ContainerProperties = mlfleet.AssetContainerProperties
+	Version             = armapi.AssetVersion
+	VersionProperties   = armapi.AssetVersionProperties
+	InferenceConfig     = armapi.InferenceConfig
+	Route               = armapi.InferenceRoute
+	Container           = armapi.AssetContainer
+	ContainerProperties = armapi.AssetContainerProperties
 )

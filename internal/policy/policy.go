@@ -7,7 +7,6 @@ package policy
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -16,6 +15,7 @@ import (
 	"github.com/mlfleet/mlfleet/internal/arm"
 	"github.com/mlfleet/mlfleet/internal/resources"
 	"github.com/mlfleet/mlfleet/internal/store"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
 // Type is the ARM type of policy assignments.
@@ -27,37 +27,13 @@ const NotAllowedResourceTypes = "/providers/Microsoft.Authorization/policyDefini
 
 const publicIPType = "Microsoft.Network/publicIPAddresses"
 
-// Assignment is a policy assignment as ARM serves it.
-type Assignment struct {
-	ID         string     `json:"id"`
-	Name       string     `json:"name"`
-	Type       string     `json:"type"`
-	Properties Properties `json:"properties"`
-}
-
-// Properties are an assignment's properties.
-type Properties struct {
-	DisplayName        string                    `json:"displayName"`
-	PolicyDefinitionID string                    `json:"policyDefinitionId"`
-	Scope              string                    `json:"scope"`
-	Parameters         map[string]ParameterValue `json:"parameters"`
-	EnforcementMode    string                    `json:"enforcementMode"`
-}
-
-// ParameterValue is the value of one policy parameter.
-type ParameterValue struct {
-	Value any `json:"value"`
-}
-
-// Input is the body of an assignment PUT.
-type Input struct {
-	Properties struct {
-		DisplayName        string                    `json:"displayName"`
-		PolicyDefinitionID string                    `json:"policyDefinitionId"`
-		Parameters         map[string]ParameterValue `json:"parameters"`
-		EnforcementMode    string                    `json:"enforcementMode"`
-	} `json:"properties"`
-}
+// The wire types are package armapi's, which the SDK and the CLI read too.
+type (
+	Assignment     = armapi.PolicyAssignment
+	Properties     = armapi.PolicyAssignmentProperties
+	ParameterValue = armapi.PolicyParameterValue
+	Input          = armapi.PolicyAssignmentInput
+)
 
 // Service manages policy assignments.
 type Service struct {
@@ -101,7 +77,7 @@ func (s *Service) Put(ctx context.Context, sub, name string, in Input) (*Assignm
 	}
 	a := &Assignment{ID: id(sub, name), Name: name, Type: Type, Properties: Properties{DisplayName: in.Properties.DisplayName,
 		PolicyDefinitionID: NotAllowedResourceTypes, Scope: arm.SubscriptionPath(sub), Parameters: in.Properties.Parameters, EnforcementMode: mode}}
-	body, _ := json.Marshal(a)
+	body := encode(a)
 	r := &store.Resource{ID: a.ID, ParentID: arm.SubscriptionPath(sub), Type: Type, Name: name, SubscriptionID: sub, Body: body}
 	for attempt := 1; ; attempt++ {
 		if attempt > 20 {
@@ -136,8 +112,7 @@ func (s *Service) Get(ctx context.Context, sub, name string) (*Assignment, error
 	if err != nil {
 		return nil, err
 	}
-	var a Assignment
-	return &a, json.Unmarshal(r.Body, &a)
+	return readRecord(r.ID, r.Body)
 }
 
 // List returns the subscription's assignments.
@@ -151,11 +126,11 @@ func (s *Service) List(ctx context.Context, sub string) ([]*Assignment, error) {
 	}
 	out := []*Assignment{}
 	for _, r := range rows {
-		var a Assignment
-		if err := json.Unmarshal(r.Body, &a); err != nil {
-			return nil, fmt.Errorf("decode %s: %w", r.ID, err)
+		a, err := readRecord(r.ID, r.Body)
+		if err != nil {
+			return nil, err
 		}
-		out = append(out, &a)
+		out = append(out, a)
 	}
 	return out, nil
 }

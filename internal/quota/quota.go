@@ -10,7 +10,7 @@ import (
 	"strings"
 
 	"github.com/mlfleet/mlfleet/internal/arm"
-	"github.com/mlfleet/mlfleet/pkg/mlfleet"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
 // Quota names besides the VM families, whose quotas are named after the family
@@ -285,12 +285,12 @@ func DisplayName(name string) string {
 
 // Usages lists the quotas with their use, as Microsoft.Compute's usages answer: the
 // regional vCPUs, each VM family of families, then the managed clusters.
-func Usages(limits Limits, use Amount, families []string) []mlfleet.Usage {
+func Usages(limits Limits, use Amount, families []string) []armapi.Usage {
 	names := append(append([]string{Cores}, families...), ManagedClusters)
-	out := make([]mlfleet.Usage, 0, len(names))
+	out := make([]armapi.Usage, 0, len(names))
 	for _, name := range names {
-		out = append(out, mlfleet.Usage{CurrentValue: use[name], Limit: limits.Of(name), Unit: "Count",
-			Name: mlfleet.UsageName{Value: name, LocalizedValue: DisplayName(name)}})
+		out = append(out, armapi.Usage{CurrentValue: use[name], Limit: limits.Of(name), Unit: "Count",
+			Name: armapi.UsageName{Value: name, LocalizedValue: DisplayName(name)}})
 	}
 	return out
 }

@@ -16,7 +16,7 @@ import (
 	"github.com/mlfleet/mlfleet/internal/auth"
 	"github.com/mlfleet/mlfleet/internal/operations"
 	"github.com/mlfleet/mlfleet/internal/store"
-	"github.com/mlfleet/mlfleet/pkg/mlfleet"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
 // KindDelete is the operation kind of a cascading delete.
@@ -54,8 +54,14 @@ func (s *Service) RegisterDeleter(armType string, d Deleter) {
 	s.deleters[strings.ToLower(armType)] = d
 }
 
-// SystemData is ARM's record of who created and last changed a resource.
-type SystemData = mlfleet.SystemData
+// The wire types are package armapi's, which the SDK and the CLI read too.
+type (
+	SystemData      = armapi.SystemData
+	Subscription    = armapi.Subscription
+	ResourceGroup   = armapi.ResourceGroup
+	GroupProperties = armapi.GroupProperties
+	GroupInput      = armapi.GroupInput
+)
 
 // Touch returns system data for a change made now by the principal in ctx, keeping the
 // creation fields of prev when there is one.
@@ -67,38 +73,6 @@ func Touch(ctx context.Context, prev *SystemData, now time.Time) *SystemData {
 	}
 	sd.LastModifiedAt, sd.LastModifiedBy, sd.LastModifiedByType = now.UTC(), who, "User"
 	return sd
-}
-
-// Subscription is a subscription as ARM serves it.
-type Subscription struct {
-	ID             string `json:"id"`
-	SubscriptionID string `json:"subscriptionId"`
-	DisplayName    string `json:"displayName"`
-	State          string `json:"state"`
-	TenantID       string `json:"tenantId"`
-}
-
-// ResourceGroup is a resource group as ARM serves it.
-type ResourceGroup struct {
-	ID         string            `json:"id"`
-	Name       string            `json:"name"`
-	Type       string            `json:"type"`
-	Location   string            `json:"location"`
-	ManagedBy  *string           `json:"managedBy"`
-	Tags       map[string]string `json:"tags"`
-	Properties GroupProperties   `json:"properties"`
-}
-
-// GroupProperties are a resource group's properties.
-type GroupProperties struct {
-	ProvisioningState string `json:"provisioningState"`
-}
-
-// GroupInput is the body of a resource group PUT.
-type GroupInput struct {
-	Location  string            `json:"location"`
-	Tags      map[string]string `json:"tags"`
-	ManagedBy *string           `json:"managedBy"`
 }
 
 // Page selects a page of a list: Skip items, then at most Top.
@@ -115,14 +89,10 @@ type Page struct {
 // EnsureSubscription creates the subscription if it is missing. Idempotent.
 func (s *Service) EnsureSubscription(ctx context.Context, id, displayName, tenantID string) (*Subscription, error) {
 	sub := &Subscription{ID: arm.SubscriptionPath(id), SubscriptionID: id, DisplayName: displayName, State: "Enabled", TenantID: tenantID}
-	body, err := json.Marshal(sub)
-	if err != nil {
-		return nil, err
-	}
-	r := &store.Resource{ID: sub.ID, Type: arm.TypeSubscription, Name: id, SubscriptionID: id, Body: body}
+	r := &store.Resource{ID: sub.ID, Type: arm.TypeSubscription, Name: id, SubscriptionID: id, Body: encodeSubscription(sub)}
 	// Create, not read-then-create: replicas starting together (N2) each try, one wins,
 	// and the others read the winner's row.
-	err = s.store.CreateResource(ctx, r)
+	err := s.store.CreateResource(ctx, r)
 	if err != nil && !errors.Is(err, store.ErrConflict) {
 		return nil, fmt.Errorf("ensure subscription %s: %w", id, err)
 	}
@@ -138,11 +108,7 @@ func (s *Service) GetSubscription(ctx context.Context, id string) (*Subscription
 	if err != nil {
 		return nil, fmt.Errorf("get subscription %s: %w", id, err)
 	}
-	var sub Subscription
-	if err := json.Unmarshal(r.Body, &sub); err != nil {
-		return nil, fmt.Errorf("decode subscription %s: %w", id, err)
-	}
-	return &sub, nil
+	return readSubscription(id, r.Body)
 }
 
 // ListSubscriptions returns every subscription.
@@ -151,7 +117,7 @@ func (s *Service) ListSubscriptions(ctx context.Context) ([]*Subscription, error
 	if err != nil {
 		return nil, fmt.Errorf("list subscriptions: %w", err)
 	}
-	return decodeAll[Subscription](rows)
+	return decodeAll(rows, readSubscription)
 }
 
 // resourceGroupName: 1-90 letters, digits, underscores, hyphens, periods, parentheses;
@@ -195,9 +161,8 @@ func (s *Service) PutGroup(ctx context.Context, sub, name string, in GroupInput)
 		if errors.Is(err, store.ErrNotFound) {
 			rg := &ResourceGroup{ID: id, Name: name, Type: arm.TypeResourceGroup, Location: loc, ManagedBy: in.ManagedBy,
 				Tags: nonNilTags(in.Tags), Properties: GroupProperties{ProvisioningState: StateSucceeded}}
-			body, _ := json.Marshal(rg)
 			err := s.store.CreateResource(ctx, &store.Resource{ID: id, ParentID: arm.SubscriptionPath(sub), Type: arm.TypeResourceGroup,
-				Name: name, SubscriptionID: sub, ResourceGroup: name, Location: loc, Body: body})
+				Name: name, SubscriptionID: sub, ResourceGroup: name, Location: loc, Body: encodeGroup(rg)})
 			if errors.Is(err, store.ErrConflict) {
 				continue // created concurrently: update it instead
 			}
@@ -209,9 +174,9 @@ func (s *Service) PutGroup(ctx context.Context, sub, name string, in GroupInput)
 		if err != nil {
 			return nil, false, fmt.Errorf("get resource group %s: %w", name, err)
 		}
-		var rg ResourceGroup
-		if err := json.Unmarshal(existing.Body, &rg); err != nil {
-			return nil, false, fmt.Errorf("decode resource group %s: %w", name, err)
+		rg, err := readGroup(name, existing.Body)
+		if err != nil {
+			return nil, false, err
 		}
 		if rg.Properties.ProvisioningState == StateDeleting {
 			return nil, false, beingDeleted(rg.Name)
@@ -225,7 +190,7 @@ func (s *Service) PutGroup(ctx context.Context, sub, name string, in GroupInput)
 		if in.ManagedBy != nil {
 			rg.ManagedBy = in.ManagedBy
 		}
-		existing.Body, _ = json.Marshal(&rg)
+		existing.Body = encodeGroup(rg)
 		err = s.store.UpdateResource(ctx, existing)
 		if errors.Is(err, store.ErrConflict) {
 			continue
@@ -233,7 +198,7 @@ func (s *Service) PutGroup(ctx context.Context, sub, name string, in GroupInput)
 		if err != nil {
 			return nil, false, fmt.Errorf("update resource group %s: %w", name, err)
 		}
-		return &rg, false, nil
+		return rg, false, nil
 	}
 }
 
@@ -249,11 +214,7 @@ func (s *Service) GetGroup(ctx context.Context, sub, name string) (*ResourceGrou
 	if err != nil {
 		return nil, fmt.Errorf("get resource group %s: %w", name, err)
 	}
-	var rg ResourceGroup
-	if err := json.Unmarshal(r.Body, &rg); err != nil {
-		return nil, fmt.Errorf("decode resource group %s: %w", name, err)
-	}
-	return &rg, nil
+	return readGroup(name, r.Body)
 }
 
 // WritableGroup returns the resource group that a new or changed child resource goes into:
@@ -279,7 +240,7 @@ func (s *Service) ListGroups(ctx context.Context, sub string, p Page) (groups []
 	if err != nil {
 		return nil, false, fmt.Errorf("list resource groups: %w", err)
 	}
-	groups, err = decodeAll[ResourceGroup](rows)
+	groups, err = decodeAll(rows, readGroup)
 	return groups, more, err
 }
 
@@ -474,12 +435,12 @@ func (s *Service) deleteOne(ctx context.Context, run *operations.Run, r *store.R
 
 func depth(id string) int { return strings.Count(id, "/") }
 
-func decodeAll[T any](rows []*store.Resource) ([]*T, error) {
+func decodeAll[T any](rows []*store.Resource, read func(id string, body []byte) (*T, error)) ([]*T, error) {
 	out := make([]*T, 0, len(rows))
 	for _, r := range rows {
-		v := new(T)
-		if err := json.Unmarshal(r.Body, v); err != nil {
-			return nil, fmt.Errorf("decode %s: %w", r.ID, err)
+		v, err := read(r.ID, r.Body)
+		if err != nil {
+			return nil, err
 		}
 		out = append(out, v)
 	}

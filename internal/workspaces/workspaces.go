@@ -2,7 +2,6 @@ package workspaces
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -14,44 +13,18 @@ import (
 	"github.com/mlfleet/mlfleet/internal/arm"
 	"github.com/mlfleet/mlfleet/internal/resources"
 	"github.com/mlfleet/mlfleet/internal/store"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
 // Namespace is the ARM provider namespace of workspaces.
 const Namespace = "Microsoft.MachineLearningServices"
 
-// Workspace is a workspace as ARM serves it.
-type Workspace struct {
-	ID         string                `json:"id"`
-	Name       string                `json:"name"`
-	Type       string                `json:"type"`
-	Location   string                `json:"location"`
-	Tags       map[string]string     `json:"tags"`
-	SystemData *resources.SystemData `json:"systemData"`
-	Properties Properties            `json:"properties"`
-}
-
-// Properties are a workspace's properties.
-type Properties struct {
-	ProvisioningState string `json:"provisioningState"`
-	// FriendlyName is the display name; the workspace's name when the PUT gives none.
-	FriendlyName string `json:"friendlyName"`
-	Description  string `json:"description"`
-	// WorkspaceID is a GUID made at creation, as Azure ML gives every workspace; it never
-	// changes, even when the workspace is updated.
-	WorkspaceID string `json:"workspaceId"`
-	// CreationTime is when the workspace was created, RFC 3339 in UTC.
-	CreationTime string `json:"creationTime"`
-}
-
-// Input is the body of a workspace PUT.
-type Input struct {
-	Location   string            `json:"location"`
-	Tags       map[string]string `json:"tags"`
-	Properties struct {
-		FriendlyName string `json:"friendlyName"`
-		Description  string `json:"description"`
-	} `json:"properties"`
-}
+// The wire types are package armapi's, which the SDK and the CLI read too.
+type (
+	Workspace  = armapi.Workspace
+	Properties = armapi.WorkspaceProperties
+	Input      = armapi.WorkspaceInput
+)
 
 // Service manages workspaces.
 type Service struct {
@@ -115,9 +88,8 @@ func (s *Service) Put(ctx context.Context, sub, rg, name string, in Input) (ws *
 			if ws.Properties.FriendlyName == "" {
 				ws.Properties.FriendlyName = name
 			}
-			body, _ := json.Marshal(ws)
 			err := s.store.CreateResource(ctx, &store.Resource{ID: id, ParentID: group.ID, Type: arm.TypeWorkspace, Name: name,
-				SubscriptionID: sub, ResourceGroup: group.Name, Location: loc, Body: body})
+				SubscriptionID: sub, ResourceGroup: group.Name, Location: loc, Body: encode(ws)})
 			if errors.Is(err, store.ErrConflict) {
 				continue
 			}
@@ -129,9 +101,9 @@ func (s *Service) Put(ctx context.Context, sub, rg, name string, in Input) (ws *
 		if err != nil {
 			return nil, false, fmt.Errorf("get workspace %s: %w", name, err)
 		}
-		var ws Workspace
-		if err := json.Unmarshal(existing.Body, &ws); err != nil {
-			return nil, false, fmt.Errorf("decode workspace %s: %w", name, err)
+		ws, err := readRecord(name, existing.Body)
+		if err != nil {
+			return nil, false, err
 		}
 		if ws.Properties.ProvisioningState == resources.StateDeleting {
 			return nil, false, arm.Conflict("Workspace '%s' is being deleted; wait for the delete to finish, then create it again.", ws.Name)
@@ -147,7 +119,7 @@ func (s *Service) Put(ctx context.Context, sub, rg, name string, in Input) (ws *
 		}
 		ws.Properties.Description = in.Properties.Description
 		ws.SystemData = resources.Touch(ctx, ws.SystemData, now)
-		existing.Body, _ = json.Marshal(&ws)
+		existing.Body = encode(ws)
 		err = s.store.UpdateResource(ctx, existing)
 		if errors.Is(err, store.ErrConflict) {
 			continue
@@ -155,7 +127,7 @@ func (s *Service) Put(ctx context.Context, sub, rg, name string, in Input) (ws *
 		if err != nil {
 			return nil, false, fmt.Errorf("update workspace %s: %w", name, err)
 		}
-		return &ws, false, nil
+		return ws, false, nil
 	}
 }
 
@@ -171,11 +143,7 @@ func (s *Service) Get(ctx context.Context, sub, rg, name string) (*Workspace, er
 	if err != nil {
 		return nil, fmt.Errorf("get workspace %s: %w", name, err)
 	}
-	var ws Workspace
-	if err := json.Unmarshal(r.Body, &ws); err != nil {
-		return nil, fmt.Errorf("decode workspace %s: %w", name, err)
-	}
-	return &ws, nil
+	return readRecord(name, r.Body)
 }
 
 // List returns a page of workspaces of a resource group, or of the whole subscription when
@@ -199,11 +167,11 @@ func (s *Service) List(ctx context.Context, sub, rg string, p resources.Page) (l
 	}
 	list = make([]*Workspace, 0, len(rows))
 	for _, r := range rows {
-		var ws Workspace
-		if err := json.Unmarshal(r.Body, &ws); err != nil {
-			return nil, false, fmt.Errorf("decode workspace %s: %w", r.ID, err)
+		ws, err := readRecord(r.ID, r.Body)
+		if err != nil {
+			return nil, false, err
 		}
-		list = append(list, &ws)
+		list = append(list, ws)
 	}
 	return list, more, nil
 }

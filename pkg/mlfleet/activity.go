@@ -11,48 +11,6 @@ import (
 // InsightsAPIVersion is the api-version the client sends to the activity log.
 const InsightsAPIVersion = "2015-04-01"
 
-// LocalizableString is ARM's {value, localizedValue} pair.
-type LocalizableString struct {
-	Value          string `json:"value"`
-	LocalizedValue string `json:"localizedValue"`
-}
-
-// EventData is one entry of the activity log: a write (or the end of the long-running
-// operation one started), who made it, on what, with what outcome.
-type EventData struct {
-	Authorization struct {
-		Action string `json:"action"`
-		Scope  string `json:"scope"`
-	} `json:"authorization"`
-	Caller        string            `json:"caller"`
-	Category      LocalizableString `json:"category"`
-	CorrelationID string            `json:"correlationId"`
-	Description   string            `json:"description"`
-	EventDataID   string            `json:"eventDataId"`
-	EventName     LocalizableString `json:"eventName"`
-	// EventTimestamp is when the event happened.
-	EventTimestamp time.Time `json:"eventTimestamp"`
-	HTTPRequest    *struct {
-		ClientRequestID string `json:"clientRequestId"`
-		ClientIPAddress string `json:"clientIpAddress"`
-		Method          string `json:"method"`
-	} `json:"httpRequest,omitempty"`
-	ID                   string            `json:"id"`
-	Level                string            `json:"level"`
-	OperationID          string            `json:"operationId"`
-	OperationName        LocalizableString `json:"operationName"`
-	Properties           map[string]string `json:"properties"`
-	ResourceGroupName    string            `json:"resourceGroupName"`
-	ResourceProviderName LocalizableString `json:"resourceProviderName"`
-	ResourceType         LocalizableString `json:"resourceType"`
-	ResourceID           string            `json:"resourceId"`
-	// Status is Accepted, Succeeded or Failed.
-	Status              LocalizableString `json:"status"`
-	SubStatus           LocalizableString `json:"subStatus"`
-	SubmissionTimestamp time.Time         `json:"submissionTimestamp"`
-	SubscriptionID      string            `json:"subscriptionId"`
-}
-
 // ActivityLogFilter selects activity log events, as the options of `az monitor
 // activity-log list` do. Zero fields do not filter.
 type ActivityLogFilter struct {

@@ -176,20 +176,6 @@ func (c *Client) KubernetesVersions(ctx context.Context, location string) (*Orch
 	return &o, err
 }
 
-// PolicyAssignment is a subscription policy assignment.
-type PolicyAssignment struct {
-	ID         string `json:"id"`
-	Name       string `json:"name"`
-	Type       string `json:"type"`
-	Properties struct {
-		DisplayName        string         `json:"displayName"`
-		PolicyDefinitionID string         `json:"policyDefinitionId"`
-		Scope              string         `json:"scope"`
-		Parameters         map[string]any `json:"parameters"`
-		EnforcementMode    string         `json:"enforcementMode"`
-	} `json:"properties"`
-}
-
 func (c *Client) policyPath(name string) string {
 	return c.subPath() + "/providers/Microsoft.Authorization/policyAssignments/" + url.PathEscape(name)
 }

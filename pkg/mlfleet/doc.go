@@ -82,5 +82,7 @@
 //
 // The Client's other methods are the wire API itself: resource groups, workspaces,
 // computes (BeginCreateOrUpdateCompute, ValidateCompute, ...), managed clusters and their
-// Kubernetes versions. Their long-running calls return a *Poller.
+// Kubernetes versions. Their long-running calls return a *Poller. The bodies they send and
+// return (Compute, ManagedCluster, ResourceGroup, ...) are the types of package armapi,
+// which the server serves from as well; this package names them under aliases.
 package mlfleet

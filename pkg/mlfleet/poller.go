@@ -8,15 +8,8 @@ import (
 	"time"
 )
 
-// Operation status values.
-const (
-	StatusInProgress = "InProgress"
-	StatusSucceeded  = "Succeeded"
-	StatusFailed     = "Failed"
-	StatusCanceled   = "Canceled"
-)
-
-// OperationStatus is the state of a long-running operation.
+// OperationStatus is the state of a long-running operation: armapi.OperationStatus as the
+// client reads it, with the error as an *Error a caller can return.
 type OperationStatus struct {
 	ID         string     `json:"id"`
 	Name       string     `json:"name"`

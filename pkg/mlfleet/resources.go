@@ -5,59 +5,19 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
-
-// Subscription is an mlfleet subscription.
-type Subscription struct {
-	ID             string `json:"id"`
-	SubscriptionID string `json:"subscriptionId"`
-	DisplayName    string `json:"displayName"`
-	State          string `json:"state"`
-	TenantID       string `json:"tenantId"`
-}
-
-// ResourceGroup is a resource group.
-type ResourceGroup struct {
-	ID         string            `json:"id"`
-	Name       string            `json:"name"`
-	Type       string            `json:"type"`
-	Location   string            `json:"location"`
-	ManagedBy  *string           `json:"managedBy"`
-	Tags       map[string]string `json:"tags"`
-	Properties struct {
-		ProvisioningState string `json:"provisioningState"`
-	} `json:"properties"`
-}
 
 // Workspace is a Machine Learning workspace. A Workspace returned by the Client's
 // GetWorkspace, CreateWorkspace or ListWorkspaces is bound to that client: its methods
 // (workspace.go) create, attach and find the workspace's inference clusters, as
 // azureml-core's Workspace object does.
 type Workspace struct {
-	ID         string            `json:"id"`
-	Name       string            `json:"name"`
-	Type       string            `json:"type"`
-	Location   string            `json:"location"`
-	Tags       map[string]string `json:"tags"`
-	SystemData map[string]any    `json:"systemData,omitempty"`
-	Properties struct {
-		ProvisioningState string `json:"provisioningState"`
-		FriendlyName      string `json:"friendlyName"`
-		Description       string `json:"description"`
-		WorkspaceID       string `json:"workspaceId"`
-		CreationTime      string `json:"creationTime"`
-	} `json:"properties"`
+	armapi.Workspace
 
 	c     *Client
 	group string
-}
-
-// AccessToken is a bearer token minted by the server.
-type AccessToken struct {
-	AccessToken string    `json:"accessToken"`
-	TokenType   string    `json:"tokenType"`
-	Role        string    `json:"role"`
-	ExpiresOn   time.Time `json:"expiresOn"`
 }
 
 func (c *Client) subPath() string { return "/subscriptions/" + url.PathEscape(c.subscription) }

@@ -1,4 +1,4 @@
-package mlfleet
+package armapi
 
 import "time"
 

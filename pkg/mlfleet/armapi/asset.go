@@ -1,4 +1,4 @@
-package mlfleet
+package armapi
 
 // AssetVersion is a model, code or environment version as ARM serves it.
 type AssetVersion struct {

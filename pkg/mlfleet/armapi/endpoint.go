@@ -1,4 +1,4 @@
-package mlfleet
+package armapi
 
 // OnlineEndpoint is an online endpoint as ARM serves it.
 type OnlineEndpoint struct {

@@ -1,6 +1,4 @@
-package mlfleet
-
-import "time"
+package armapi
 
 // ManagedCluster is a managed cluster as ARM serves it.
 type ManagedCluster struct {
@@ -253,16 +251,6 @@ type CredentialResults struct {
 type CredentialResult struct {
 	Name  string `json:"name"`
 	Value []byte `json:"value"`
-}
-
-// SystemData is ARM's record of who created and last changed a resource.
-type SystemData struct {
-	CreatedAt          time.Time `json:"createdAt"`
-	CreatedBy          string    `json:"createdBy"`
-	CreatedByType      string    `json:"createdByType"`
-	LastModifiedAt     time.Time `json:"lastModifiedAt"`
-	LastModifiedBy     string    `json:"lastModifiedBy"`
-	LastModifiedByType string    `json:"lastModifiedByType"`
 }
 
 // UpgradeProfile is what a cluster and its agent pools can upgrade to

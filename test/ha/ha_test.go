@@ -829,3 +829,81 @@ func BenchmarkFailover(b *testing.B) {
 	b.ReportMetric(p50.Seconds(), "p50-s")
 	b.ReportMetric(worst.Seconds(), "max-s")
 }
+
+// TestFencing: the host of a cluster is paused (SIGSTOP) past its lease; another replica
+// takes the cluster over with a new token and serves it; when the first resumes (SIGCONT)
+// it finds its lease gone and stops serving the cluster before anything else (it fences
+// itself): afterwards exactly one replica runs the cluster, the one its lease names, and the
+// cluster's objects written before and during the pause are all there, once.
+func TestFencing(t *testing.T) {
+	t.Parallel()
+	dsn := freshDB(t)
+	db := openDB(t, dsn)
+	lb := startBalancer(t)
+	rs := startReplicas(t, dsn, 2, "--public-address", lb.addr())
+	lb.setBackends(rs)
+	ctx := context.Background()
+	if _, err := rs[0].c.CreateResourceGroup(ctx, "fence", "westus", nil); err != nil {
+		t.Fatal(err)
+	}
+	createClusters(t, rs[0].c, "fence", "f")
+	id := clusterIDs(t, rs[0].c, "fence", "f")["f"]
+	file := writeKubeconfig(t, rs[0].c, "fence", "f")
+	if _, err := kubectl(t, file, "", "create", "configmap", "before-pause", "--from-literal=k=v"); err != nil {
+		t.Fatal(err)
+	}
+	first := leases(t, db)[id]
+	host := byID(rs, first.holder)
+	if host == nil {
+		t.Fatalf("lease %+v held by no replica of the test", first)
+	}
+	other := rs[0]
+	if other == host {
+		other = rs[1]
+	}
+	lb.setBackends([]*replica{other}) // the paused replica's port still accepts connections
+
+	if err := host.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 60*time.Second, other.name+" takes the lease of the paused host", func() error {
+		if l := leases(t, db)[id]; l.holder != other.id || l.token <= first.token || l.expired {
+			return fmt.Errorf("lease %+v", l)
+		}
+		return nil
+	})
+	eventually(t, 60*time.Second, "the cluster answers through "+other.name, func() error {
+		_, err := kubectl(t, file, "", "create", "configmap", "during-pause", "--from-literal=k=v")
+		if err != nil && strings.Contains(err.Error(), "AlreadyExists") {
+			return nil
+		}
+		return err
+	})
+	if err := host.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	lb.setBackends(rs)
+	eventually(t, 30*time.Second, "the resumed host fenced: only "+other.name+" runs the cluster", func() error {
+		for rep, clusters := range running(t, db) {
+			if slices.Contains(clusters, id) != (rep == other.id) {
+				return fmt.Errorf("replica %s runs %v", rep, clusters)
+			}
+		}
+		return nil
+	})
+	if !strings.Contains(host.logs.String(), "lost the hosting lease") {
+		t.Error("the paused host did not log that it lost the lease")
+	}
+	if l := leases(t, db)[id]; l.holder != other.id {
+		t.Errorf("lease after the host resumed: %+v, want %s's", l, other.name)
+	}
+	out, err := kubectl(t, file, "", "get", "configmaps", "-o", "name")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"configmap/before-pause", "configmap/during-pause"} {
+		if strings.Count(out, want+"\n") != 1 {
+			t.Errorf("configmaps after the fence: %q, want %s once", out, want)
+		}
+	}
+}

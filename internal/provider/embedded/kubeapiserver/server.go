@@ -20,6 +20,7 @@ import (
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/util/validation"
+	genericapiserver "k8s.io/apiserver/pkg/server"
 	utilfeature "k8s.io/apiserver/pkg/util/feature"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -275,6 +276,8 @@ func start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		generic.DisabledPostStartHooks = sets.NewString()
 	}
 	generic.DisabledPostStartHooks.Insert(disabledPostStartHooks...)
+	// The core APIs serve OpenAPI documents shared by the process (see openapi.go).
+	generic.SkipOpenAPIInstallation = true
 	// Every resource's storage on one etcd client of this server (see etcdclient.go).
 	config.KubeAPIs.ControlPlane.Generic.RESTOptionsGetter = etcd.wrap(config.KubeAPIs.ControlPlane.Generic.RESTOptionsGetter)
 	config.ApiExtensions.GenericConfig.RESTOptionsGetter = etcd.wrap(config.ApiExtensions.GenericConfig.RESTOptionsGetter)
@@ -288,6 +291,12 @@ func start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("create server chain: %w", err)
 	}
+	core, ok := chain.GenericAPIServer.NextDelegate().(*genericapiserver.GenericAPIServer)
+	if !ok {
+		chain.GenericAPIServer.Destroy()
+		return nil, fmt.Errorf("create server chain: the aggregator's delegate is a %T, not the core APIs", chain.GenericAPIServer.NextDelegate())
+	}
+	installSharedOpenAPI(core, generic.OpenAPIConfig, generic.OpenAPIV3Config)
 	prepared, err := chain.PrepareRun()
 	if err != nil {
 		// The storage of the chain already runs; Destroy stops it.

@@ -267,6 +267,8 @@ func start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
+	tokens := &tokenGetter{}
+	opts.Authentication.ServiceAccounts.OptionalTokenGetter = tokens.forFactory
 	completedOpts, err := opts.Complete(runCtx)
 	if err != nil {
 		return nil, fmt.Errorf("complete options: %w", err)
@@ -277,6 +279,9 @@ func start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	config, err := app.NewConfig(completedOpts)
 	if err != nil {
 		return nil, fmt.Errorf("build config: %w", err)
+	}
+	if tokens.client, err = kubernetes.NewForConfig(config.KubeAPIs.ControlPlane.Generic.LoopbackClientConfig); err != nil {
+		return nil, fmt.Errorf("create client for service account tokens: %w", err)
 	}
 	// The identity lease of the apiserver (kube-system/apiserver-<id>), renewed every 10 s,
 	// is for peers in a highly available control plane, which an embedded cluster never has.

@@ -99,7 +99,19 @@ func (f *garbageInformers) ForResource(gvr schema.GroupVersionResource) (informe
 // the informers the runtime's logger.
 func (f *garbageInformers) Start(<-chan struct{}) {
 	f.typed.StartWithContext(f.ctx)
-	f.metadata.Start(f.ctx.Done())
+	startMetadataInformers(f.ctx, f.metadata)
+}
+
+// startMetadataInformers starts the informers of f with ctx. The interface has only
+// Start(stopCh), and a context made from a bare channel costs every informer a goroutine
+// that waits on the channel (context.WithCancel cannot hook into it): some 60 per cluster
+// for the garbage collector's informers. The factory behind the interface can do better.
+func startMetadataInformers(ctx context.Context, f metadatainformer.SharedInformerFactory) {
+	if withContext, ok := f.(interface{ StartWithContext(context.Context) }); ok {
+		withContext.StartWithContext(ctx)
+		return
+	}
+	f.Start(ctx.Done())
 }
 
 // newControllers builds the upstream controllers of kube-controller-manager that a bare

@@ -265,8 +265,9 @@ func Start(ctx context.Context, config *rest.Config, opts Options) (*Runtime, er
 		recorder: events.NewRecorder(scheme.Scheme, v1.EventSource{Component: autoscalerComponent}),
 		wake:     make(chan struct{}, 1), since: map[string]time.Time{}, noticed: map[types.UID]string{}}
 
+	// StartWithContext, not Start(ctx.Done()): see startMetadataInformers.
 	typed.StartWithContext(runCtx)
-	metadataOnly.Start(runCtx.Done())
+	startMetadataInformers(runCtx, metadataOnly)
 	close(informersStarted)
 	for typ, ok := range typed.WaitForCacheSync(ctx.Done()) {
 		if !ok {

@@ -38,7 +38,7 @@ func startControllers(ctx context.Context, loopback *rest.Config) (*controllers,
 	c := &controllers{cancel: cancel}
 	factory := informers.NewSharedInformerFactory(client, 0)
 	aggregation := clusterroleaggregation.NewClusterRoleAggregation(factory.Rbac().V1().ClusterRoles(), client.RbacV1())
-	factory.Start(ctx.Done())
+	factory.StartWithContext(ctx)
 	c.wg.Go(func() { aggregation.Run(ctx, aggregationWorkers) })
 	// Shutdown waits for the informers, which stop with ctx.
 	c.wg.Go(func() { <-ctx.Done(); factory.Shutdown() })

@@ -20,6 +20,7 @@ import (
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/util/validation"
+	genericapiserver "k8s.io/apiserver/pkg/server"
 	utilfeature "k8s.io/apiserver/pkg/util/feature"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -54,21 +55,30 @@ const serviceAccountIssuer = "https://kubernetes.default.svc.cluster.local"
 //   - ResourceQuota needs the quota controller to recompute usage.
 //   - MutatingAdmissionWebhook and ValidatingAdmissionWebhook call Services backed by pods,
 //     which never answer here; a registered webhook would only make requests fail.
+//   - MutatingAdmissionPolicy goes with its API (see disabledAPIs): besides watching its
+//     policies and bindings, it polls /openapi/v3 every 5 seconds, which cost every idle
+//     cluster CPU and made its first start serialise every OpenAPI v3 document.
 var disabledAdmissionPlugins = []string{
 	"ServiceAccount",
 	"ResourceQuota",
 	"MutatingAdmissionWebhook",
 	"ValidatingAdmissionWebhook",
+	"MutatingAdmissionPolicy",
 }
 
-// disabledGroupVersions are API group versions that are on by default but have nothing
-// behind them in an embedded cluster: flow control objects without API priority and
-// fairness (disabled below), storage version migrations without a migrator. Everything else
-// stays, including groups the Node authorizer watches (resource.k8s.io,
-// certificates.k8s.io), which it needs to get ready.
-var disabledGroupVersions = []string{
+// disabledAPIs are API group versions, or single resources, that are on by default but
+// have nothing behind them in an embedded cluster: flow control objects without API
+// priority and fairness (disabled below), storage version migrations without a migrator,
+// mutating admission policies without their admission plugin. Each served resource costs
+// every cluster watches (the apiserver's informers, the garbage collector of package
+// clusterruntime), so what nothing uses goes. Everything else stays, including groups the
+// Node authorizer watches (resource.k8s.io, certificates.k8s.io), which it needs to get
+// ready.
+var disabledAPIs = []string{
 	"flowcontrol.apiserver.k8s.io/v1",
 	"storagemigration.k8s.io/v1",
+	"admissionregistration.k8s.io/v1/mutatingadmissionpolicies",
+	"admissionregistration.k8s.io/v1/mutatingadmissionpolicybindings",
 }
 
 // disabledPostStartHooks are post-start hooks of kube-apiserver that have nothing to do in
@@ -257,6 +267,8 @@ func start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
+	tokens := &tokenGetter{}
+	opts.Authentication.ServiceAccounts.OptionalTokenGetter = tokens.forFactory
 	completedOpts, err := opts.Complete(runCtx)
 	if err != nil {
 		return nil, fmt.Errorf("complete options: %w", err)
@@ -268,6 +280,9 @@ func start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("build config: %w", err)
 	}
+	if tokens.client, err = kubernetes.NewForConfig(config.KubeAPIs.ControlPlane.Generic.LoopbackClientConfig); err != nil {
+		return nil, fmt.Errorf("create client for service account tokens: %w", err)
+	}
 	// The identity lease of the apiserver (kube-system/apiserver-<id>), renewed every 10 s,
 	// is for peers in a highly available control plane, which an embedded cluster never has.
 	generic := config.KubeAPIs.ControlPlane.Generic
@@ -275,6 +290,8 @@ func start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		generic.DisabledPostStartHooks = sets.NewString()
 	}
 	generic.DisabledPostStartHooks.Insert(disabledPostStartHooks...)
+	// The core APIs serve OpenAPI documents shared by the process (see openapi.go).
+	generic.SkipOpenAPIInstallation = true
 	// Every resource's storage on one etcd client of this server (see etcdclient.go).
 	config.KubeAPIs.ControlPlane.Generic.RESTOptionsGetter = etcd.wrap(config.KubeAPIs.ControlPlane.Generic.RESTOptionsGetter)
 	config.ApiExtensions.GenericConfig.RESTOptionsGetter = etcd.wrap(config.ApiExtensions.GenericConfig.RESTOptionsGetter)
@@ -288,6 +305,12 @@ func start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("create server chain: %w", err)
 	}
+	core, ok := chain.GenericAPIServer.NextDelegate().(*genericapiserver.GenericAPIServer)
+	if !ok {
+		chain.GenericAPIServer.Destroy()
+		return nil, fmt.Errorf("create server chain: the aggregator's delegate is a %T, not the core APIs", chain.GenericAPIServer.NextDelegate())
+	}
+	installSharedOpenAPI(core, generic.OpenAPIConfig, generic.OpenAPIV3Config)
 	prepared, err := chain.PrepareRun()
 	if err != nil {
 		// The storage of the chain already runs; Destroy stops it.
@@ -392,8 +415,8 @@ func newOptions(cfg Config, listener *authorizedListener, advertise net.IP, host
 	o.ServiceAccountSigningKeyFile = certs.saKeyFile()
 	o.Authorization.Modes = []string{authzmodes.ModeNode, authzmodes.ModeRBAC}
 	o.Admission.GenericAdmission.DisablePlugins = disabledAdmissionPlugins
-	for _, gv := range disabledGroupVersions {
-		o.APIEnablement.RuntimeConfig[gv] = "false"
+	for _, api := range disabledAPIs {
+		o.APIEnablement.RuntimeConfig[api] = "false"
 	}
 
 	// API priority and fairness runs a configuration controller and seeds FlowSchemas in

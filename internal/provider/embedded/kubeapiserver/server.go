@@ -55,30 +55,21 @@ const serviceAccountIssuer = "https://kubernetes.default.svc.cluster.local"
 //   - ResourceQuota needs the quota controller to recompute usage.
 //   - MutatingAdmissionWebhook and ValidatingAdmissionWebhook call Services backed by pods,
 //     which never answer here; a registered webhook would only make requests fail.
-//   - MutatingAdmissionPolicy goes with its API (see disabledAPIs): besides watching its
-//     policies and bindings, it polls /openapi/v3 every 5 seconds, which cost every idle
-//     cluster CPU and made its first start serialise every OpenAPI v3 document.
 var disabledAdmissionPlugins = []string{
 	"ServiceAccount",
 	"ResourceQuota",
 	"MutatingAdmissionWebhook",
 	"ValidatingAdmissionWebhook",
-	"MutatingAdmissionPolicy",
 }
 
-// disabledAPIs are API group versions, or single resources, that are on by default but
-// have nothing behind them in an embedded cluster: flow control objects without API
-// priority and fairness (disabled below), storage version migrations without a migrator,
-// mutating admission policies without their admission plugin. Each served resource costs
-// every cluster watches (the apiserver's informers, the garbage collector of package
-// clusterruntime), so what nothing uses goes. Everything else stays, including groups the
-// Node authorizer watches (resource.k8s.io, certificates.k8s.io), which it needs to get
-// ready.
-var disabledAPIs = []string{
+// disabledGroupVersions are API group versions that are on by default but have nothing
+// behind them in an embedded cluster: flow control objects without API priority and
+// fairness (disabled below), storage version migrations without a migrator. Everything else
+// stays, including groups the Node authorizer watches (resource.k8s.io,
+// certificates.k8s.io), which it needs to get ready.
+var disabledGroupVersions = []string{
 	"flowcontrol.apiserver.k8s.io/v1",
 	"storagemigration.k8s.io/v1",
-	"admissionregistration.k8s.io/v1/mutatingadmissionpolicies",
-	"admissionregistration.k8s.io/v1/mutatingadmissionpolicybindings",
 }
 
 // disabledPostStartHooks are post-start hooks of kube-apiserver that have nothing to do in
@@ -415,8 +406,8 @@ func newOptions(cfg Config, listener *authorizedListener, advertise net.IP, host
 	o.ServiceAccountSigningKeyFile = certs.saKeyFile()
 	o.Authorization.Modes = []string{authzmodes.ModeNode, authzmodes.ModeRBAC}
 	o.Admission.GenericAdmission.DisablePlugins = disabledAdmissionPlugins
-	for _, api := range disabledAPIs {
-		o.APIEnablement.RuntimeConfig[api] = "false"
+	for _, gv := range disabledGroupVersions {
+		o.APIEnablement.RuntimeConfig[gv] = "false"
 	}
 
 	// API priority and fairness runs a configuration controller and seeds FlowSchemas in

@@ -59,12 +59,12 @@
 // To keep a cluster light: the watch cache (etcd serves lists and watches), API priority and
 // fairness, profiling endpoints, the per-resource object count polling, the apiserver
 // identity lease (for peers an embedded cluster never has), the admission plugins that need
-// controllers or running pods (ServiceAccount, ResourceQuota, the two webhook plugins),
-// mutating admission policies (plugin and API: the plugin polled /openapi/v3 every 5 s), and
+// controllers or running pods (ServiceAccount, ResourceQuota, the two webhook plugins), and
 // the API versions flowcontrol.apiserver.k8s.io/v1 and storagemigration.k8s.io/v1. The
 // kubernetes Service gets no endpoints (loopback addresses are not valid endpoints). All
 // resources of a server share one etcd client (etcdclient.go) instead of one connection per
-// resource. Service account tokens are validated with lookups instead of informers
+// resource. Mutating admission policies stay (an AKS cluster has them), although their
+// plugin reads /openapi/v3 every 5 s. Service account tokens are validated with lookups instead of informers
 // (tokengetter.go), so a cluster does not watch all its Secrets. The OpenAPI documents of
 // the built-in APIs are built once per process, on first use, and shared (openapi.go).
 //

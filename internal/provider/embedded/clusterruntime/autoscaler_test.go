@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mlfleet/mlfleet/internal/testutil"
 	v1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -108,7 +109,7 @@ func TestAutoscaler(t *testing.T) {
 	if _, err := c.client.AppsV1().Deployments(ns).Create(ctx, deploymentOf("app", 20, v1.ResourceList{v1.ResourceCPU: resource.MustParse("1")}), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 60*time.Second, "18 pods running on 6 nodes, 2 with NotTriggerScaleUp", func() (bool, string) {
+	testutil.WaitFor(t, 60*time.Second, "18 pods running on 6 nodes, 2 with NotTriggerScaleUp", func() (bool, string) {
 		running, err := countRunning(ctx, c.client, ns)
 		if err != nil {
 			return false, err.Error()
@@ -143,7 +144,7 @@ func TestAutoscaler(t *testing.T) {
 	if _, err := c.client.CoreV1().Pods(ns).Create(ctx, big, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 20*time.Second, "NotTriggerScaleUp for the 64-cpu pod", func() (bool, string) {
+	testutil.WaitFor(t, 20*time.Second, "NotTriggerScaleUp for the 64-cpu pod", func() (bool, string) {
 		for _, e := range eventsOf(t, c, ns, EventNotTriggerScaleUp) {
 			if e.InvolvedObject.Name == "big" && strings.Contains(e.Message, "Insufficient cpu") {
 				return true, ""
@@ -171,7 +172,7 @@ func TestAutoscaler(t *testing.T) {
 	if _, err := c.client.AppsV1().Deployments(ns).UpdateScale(ctx, "app", scale, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 90*time.Second, "the pool back at 3 nodes", func() (bool, string) {
+	testutil.WaitFor(t, 90*time.Second, "the pool back at 3 nodes", func() (bool, string) {
 		nodes := len(nodeNames(t, c.client, pool.Name))
 		return nodes == 3, fmt.Sprintf("%d nodes", nodes)
 	})
@@ -250,7 +251,7 @@ func TestAutoscalerGPU(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, 60*time.Second, "3 GPU pods running on 3 GPU nodes, the 4th refused", func() (bool, string) {
+	testutil.WaitFor(t, 60*time.Second, "3 GPU pods running on 3 GPU nodes, the 4th refused", func() (bool, string) {
 		running, err := countRunning(ctx, c.client, ns)
 		if err != nil {
 			return false, err.Error()
@@ -291,7 +292,7 @@ func TestAutoscalerRespectsPDB(t *testing.T) {
 		Settings: AutoscalerSettings{ScanInterval: time.Second, ScaleDownUnneededTime: time.Second, ScaleDownDelayAfterFailure: time.Minute},
 		Pools:    map[string]PoolBounds{pool.Name: {Min: 1, Max: 3}},
 	})
-	waitFor(t, 30*time.Second, "a refused eviction", func() (bool, string) {
+	testutil.WaitFor(t, 30*time.Second, "a refused eviction", func() (bool, string) {
 		for _, e := range eventsOf(t, c, ns, EventScaleDown) {
 			if e.Type == v1.EventTypeWarning {
 				return true, ""

@@ -3,7 +3,6 @@ package clusterruntime
 import (
 	"context"
 	"fmt"
-	"github.com/mlfleet/mlfleet/internal/procstat"
 	"runtime"
 	"slices"
 	"sort"
@@ -11,6 +10,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/mlfleet/mlfleet/internal/procstat"
+	"github.com/mlfleet/mlfleet/internal/testutil"
 
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -78,7 +80,7 @@ func TestStopAndRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	var newcomer *v1.Pod
-	waitFor(t, 30*time.Second, "new pod running", func() (bool, string) {
+	testutil.WaitFor(t, 30*time.Second, "new pod running", func() (bool, string) {
 		newcomer, err = c.client.CoreV1().Pods(ns).Get(ctx, "newcomer", metav1.GetOptions{})
 		if err != nil {
 			return false, err.Error()
@@ -210,7 +212,7 @@ func TestLeasesRenewedOnClock(t *testing.T) {
 
 	renewedAt := func(want time.Time) {
 		t.Helper()
-		waitFor(t, 30*time.Second, "lease renewed at "+want.String(), func() (bool, string) {
+		testutil.WaitFor(t, 30*time.Second, "lease renewed at "+want.String(), func() (bool, string) {
 			l, err := c.client.CoordinationV1().Leases(v1.NamespaceNodeLease).Get(ctx, name, metav1.GetOptions{})
 			if err != nil {
 				return false, err.Error()
@@ -229,7 +231,7 @@ func TestLeasesRenewedOnClock(t *testing.T) {
 	start := clk.Now()
 	renewedAt(start)
 	for i := 1; i <= 3; i++ {
-		waitFor(t, 10*time.Second, "lease ticker armed", func() (bool, string) { return clk.HasWaiters(), "" })
+		testutil.WaitFor(t, 10*time.Second, "lease ticker armed", func() (bool, string) { return clk.HasWaiters(), "" })
 		clk.Step(10 * time.Second)
 		renewedAt(start.Add(time.Duration(i) * 10 * time.Second))
 		// The heartbeat of the conditions is rewritten every 30s only.
@@ -271,7 +273,7 @@ func footprint(b *testing.B, id string) {
 	if err := rt.SetPool(b.Context(), poolD3); err != nil {
 		b.Fatal(err)
 	}
-	waitFor(b, 30*time.Second, "3 nodes Ready", func() (bool, string) {
+	testutil.WaitFor(b, 30*time.Second, "3 nodes Ready", func() (bool, string) {
 		nodes, err := c.client.CoreV1().Nodes().List(b.Context(), metav1.ListOptions{})
 		if err != nil {
 			return false, err.Error()
@@ -300,11 +302,11 @@ func footprint(b *testing.B, id string) {
 	goroutines := runtime.NumGoroutine() - goroutinesBefore
 	cpuAfter := idleCPU(5 * time.Second)
 
-	b.Logf("apiserver: ready in %v, RSS +%s", serverUp.Round(time.Millisecond), mib(withServer-before))
+	b.Logf("apiserver: ready in %v, RSS +%s", serverUp.Round(time.Millisecond), testutil.MiB(withServer-before))
 	b.Logf("runtime: started in %v, 3 nodes Ready %v after SetPool, 3 replicas Running %v after create",
 		runtimeUp.Round(time.Millisecond), nodesReady.Round(time.Millisecond), podsRunning.Round(time.Millisecond))
 	b.Logf("runtime: RSS +%s; apiserver and runtime together +%s (process now %s, %d goroutines)",
-		mib(withRuntime-withServer), mib(withRuntime-before), mib(withRuntime), runtime.NumGoroutine())
+		testutil.MiB(withRuntime-withServer), testutil.MiB(withRuntime-before), testutil.MiB(withRuntime), runtime.NumGoroutine())
 	b.Logf("idle cluster: +%d goroutines, idle CPU +%.2f %% of a core (process %.2f %% -> %.2f %%)",
 		goroutines, 100*(cpuAfter-cpuBefore), 100*cpuBefore, 100*cpuAfter)
 	b.ReportMetric(float64(withRuntime-before)/(1<<20), "MiB/cluster")

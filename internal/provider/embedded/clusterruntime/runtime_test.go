@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mlfleet/mlfleet/internal/testutil"
 	appsv1 "k8s.io/api/apps/v1"
 	v1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -165,7 +166,7 @@ func podOf(name string, resources v1.ResourceRequirements) *v1.Pod {
 func runningPods(t testing.TB, client kubernetes.Interface, ns, selector string, want int) []v1.Pod {
 	t.Helper()
 	var pods []v1.Pod
-	waitFor(t, 30*time.Second, fmt.Sprintf("%d running pods %s in %s", want, selector, ns), func() (bool, string) {
+	testutil.WaitFor(t, 30*time.Second, fmt.Sprintf("%d running pods %s in %s", want, selector, ns), func() (bool, string) {
 		list, err := client.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{LabelSelector: selector})
 		if err != nil {
 			return false, err.Error()
@@ -235,14 +236,14 @@ func TestDeploymentRunsSpreadOverNodes(t *testing.T) {
 	}
 
 	// The deployment controller sees them available; the endpointslice controller lists them.
-	waitFor(t, 30*time.Second, "deployment available", func() (bool, string) {
+	testutil.WaitFor(t, 30*time.Second, "deployment available", func() (bool, string) {
 		d, err := c.client.AppsV1().Deployments(ns).Get(ctx, "web", metav1.GetOptions{})
 		if err != nil {
 			return false, err.Error()
 		}
 		return d.Status.AvailableReplicas == 3, fmt.Sprintf("%+v", d.Status)
 	})
-	waitFor(t, 30*time.Second, "endpoints of the service", func() (bool, string) {
+	testutil.WaitFor(t, 30*time.Second, "endpoints of the service", func() (bool, string) {
 		slices, err := c.client.DiscoveryV1().EndpointSlices(ns).List(ctx, metav1.ListOptions{LabelSelector: discoveryv1.LabelServiceName + "=web"})
 		if err != nil {
 			return false, err.Error()
@@ -271,7 +272,7 @@ func TestDeploymentRunsSpreadOverNodes(t *testing.T) {
 func pendingCondition(t *testing.T, client kubernetes.Interface, ns, name string) v1.PodCondition {
 	t.Helper()
 	var cond v1.PodCondition
-	waitFor(t, 30*time.Second, "pod "+name+" marked unschedulable", func() (bool, string) {
+	testutil.WaitFor(t, 30*time.Second, "pod "+name+" marked unschedulable", func() (bool, string) {
 		p, err := client.CoreV1().Pods(ns).Get(context.Background(), name, metav1.GetOptions{})
 		if err != nil {
 			return false, err.Error()
@@ -331,7 +332,7 @@ func TestGPUPodLandsOnGPUPool(t *testing.T) {
 		t.Fatal(err)
 	}
 	var pod *v1.Pod
-	waitFor(t, 30*time.Second, "GPU pod running", func() (bool, string) {
+	testutil.WaitFor(t, 30*time.Second, "GPU pod running", func() (bool, string) {
 		var err error
 		pod, err = c.client.CoreV1().Pods(ns).Get(ctx, "train", metav1.GetOptions{})
 		if err != nil {
@@ -356,7 +357,7 @@ func TestGPUPodLandsOnGPUPool(t *testing.T) {
 	if err := c.client.CoreV1().Pods(ns).Delete(ctx, "train", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 30*time.Second, "second GPU pod running", func() (bool, string) {
+	testutil.WaitFor(t, 30*time.Second, "second GPU pod running", func() (bool, string) {
 		p, err := c.client.CoreV1().Pods(ns).Get(ctx, "train2", metav1.GetOptions{})
 		if err != nil {
 			return false, err.Error()
@@ -386,7 +387,7 @@ func TestNodeSelectorAndAffinity(t *testing.T) {
 		}
 	}
 	for _, name := range []string{"by-selector", "by-affinity"} {
-		waitFor(t, 30*time.Second, name+" running on gpupool", func() (bool, string) {
+		testutil.WaitFor(t, 30*time.Second, name+" running on gpupool", func() (bool, string) {
 			p, err := c.client.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
 			if err != nil {
 				return false, err.Error()
@@ -404,7 +405,7 @@ func TestNodeSelectorAndAffinity(t *testing.T) {
 func loadBalancerIP(t *testing.T, client kubernetes.Interface, ns, name string) netip.Addr {
 	t.Helper()
 	var ip netip.Addr
-	waitFor(t, 30*time.Second, "address of service "+name, func() (bool, string) {
+	testutil.WaitFor(t, 30*time.Second, "address of service "+name, func() (bool, string) {
 		svc, err := client.CoreV1().Services(ns).Get(context.Background(), name, metav1.GetOptions{})
 		if err != nil {
 			return false, err.Error()
@@ -484,7 +485,7 @@ func TestLoadBalancerAddresses(t *testing.T) {
 	if _, err := services.Update(ctx, svc, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 30*time.Second, "address removed from a ClusterIP service", func() (bool, string) {
+	testutil.WaitFor(t, 30*time.Second, "address removed from a ClusterIP service", func() (bool, string) {
 		svc, err := services.Get(ctx, "internal", metav1.GetOptions{})
 		if err != nil {
 			return false, err.Error()
@@ -520,7 +521,7 @@ func TestNamespaceDeletionCompletes(t *testing.T) {
 	if err := c.client.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 90*time.Second, "namespace gone", func() (bool, string) {
+	testutil.WaitFor(t, 90*time.Second, "namespace gone", func() (bool, string) {
 		n, err := c.client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			return true, ""
@@ -553,7 +554,7 @@ func TestGarbageCollectorCascades(t *testing.T) {
 	if err := c.client.AppsV1().Deployments(ns).Delete(ctx, "app", metav1.DeleteOptions{PropagationPolicy: &policy}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 60*time.Second, "ReplicaSets and pods collected", func() (bool, string) {
+	testutil.WaitFor(t, 60*time.Second, "ReplicaSets and pods collected", func() (bool, string) {
 		rs, err := c.client.AppsV1().ReplicaSets(ns).List(ctx, metav1.ListOptions{})
 		if err != nil {
 			return false, err.Error()
@@ -680,7 +681,7 @@ func TestScalePool(t *testing.T) {
 	if err := c.client.CoreV1().Nodes().Delete(ctx, victim, metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 30*time.Second, "deleted node registered again", func() (bool, string) {
+	testutil.WaitFor(t, 30*time.Second, "deleted node registered again", func() (bool, string) {
 		n, err := c.client.CoreV1().Nodes().Get(ctx, victim, metav1.GetOptions{})
 		if err != nil {
 			return false, err.Error()

@@ -62,8 +62,8 @@ func TestStopAndRestart(t *testing.T) {
 
 	// The apiserver starts watch caches and etcd watches on first use of a resource and
 	// keeps them; after the first runtime, it has them all (the garbage collector watches
-	// every resource). Goroutines are counted from here.
-	time.Sleep(time.Second)
+	// every resource). Goroutines are counted once their number has settled.
+	settledGoroutines()
 	goroutinesBefore, creatorsBefore := runtime.NumGoroutine(), goroutinesByCreator()
 	clientSideBefore := clientSide(creatorsBefore)
 
@@ -160,8 +160,7 @@ var serverSide = []string{
 // that outnumber creatorsBefore, by creator, leaving out the server side; "" when there
 // are none.
 func leftoverGoroutines(creatorsBefore map[string]int) string {
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	state, ok := testutil.Poll(context.Background(), 10*time.Second, func() (bool, string) {
 		var extra []string
 		for creator, n := range goroutinesByCreator() {
 			if slices.ContainsFunc(serverSide, func(p string) bool { return strings.HasPrefix(creator, p) }) {
@@ -171,15 +170,27 @@ func leftoverGoroutines(creatorsBefore map[string]int) string {
 				extra = append(extra, fmt.Sprintf("  %+4d %s", d, creator))
 			}
 		}
-		if len(extra) == 0 {
-			return ""
-		}
-		if time.Now().After(deadline) {
-			sort.Strings(extra)
-			return "more goroutines created by:\n" + strings.Join(extra, "\n")
-		}
-		time.Sleep(100 * time.Millisecond)
+		sort.Strings(extra)
+		return len(extra) == 0, strings.Join(extra, "\n")
+	})
+	if ok {
+		return ""
 	}
+	return "more goroutines created by:\n" + state
+}
+
+// settledGoroutines waits up to 10s for the number of goroutines to stay the same over
+// five looks, half a second.
+func settledGoroutines() {
+	last, same := -1, 0
+	testutil.Poll(context.Background(), 10*time.Second, func() (bool, string) {
+		if n := runtime.NumGoroutine(); n == last {
+			same++
+		} else {
+			last, same = n, 0
+		}
+		return same >= 4, ""
+	})
 }
 
 // clientSide counts the goroutines that do not belong to apiservers or etcd.
@@ -195,19 +206,11 @@ func clientSide(byCreator map[string]int) int {
 
 // TestLeasesRenewedOnClock checks that node Leases and heartbeats follow the clock.
 func TestLeasesRenewedOnClock(t *testing.T) {
-	c := newCluster(t, "clock")
-	ctx := t.Context()
 	clk := testingclock.NewFakeClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
-	rt, err := Start(ctx, c.config, Options{Logger: testLogger(), Clock: clk, LeaseRenewInterval: 10 * time.Second, NodeStatusInterval: 30 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.runtime = rt
 	pool := poolD3
 	pool.Count = 1
-	if err := rt.SetPool(ctx, pool); err != nil {
-		t.Fatal(err)
-	}
+	c := newRuntimeCluster(t, "clock", Options{Logger: testLogger(), Clock: clk, LeaseRenewInterval: 10 * time.Second, NodeStatusInterval: 30 * time.Second}, pool)
+	ctx := t.Context()
 	name := nodeName(pool.Name, poolID(mustClusterUID(t, c.client), pool.Name), 0)
 
 	renewedAt := func(want time.Time) {

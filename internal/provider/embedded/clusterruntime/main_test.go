@@ -131,6 +131,31 @@ func newCluster(t testing.TB, id string) *testCluster {
 	return testutil.Start(t, "apiserver "+id, func(ctx context.Context) (*testCluster, error) { return startServer(ctx, id) })
 }
 
+// newRuntimeCluster is newCluster with a runtime started with opts and the pools set.
+func newRuntimeCluster(t testing.TB, id string, opts Options, pools ...NodePool) *testCluster {
+	t.Helper()
+	c := newCluster(t, id)
+	if err := c.startRuntime(t.Context(), opts, pools...); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// startRuntime starts a runtime with opts into c.runtime and sets the pools.
+func (c *testCluster) startRuntime(ctx context.Context, opts Options, pools ...NodePool) error {
+	rt, err := Start(ctx, c.config, opts)
+	if err != nil {
+		return err
+	}
+	c.runtime = rt
+	for _, p := range pools {
+		if err := rt.SetPool(ctx, p); err != nil {
+			return fmt.Errorf("set pool %s: %w", p.Name, err)
+		}
+	}
+	return nil
+}
+
 // sharedCluster returns the shared cluster, starting it on first use.
 func sharedCluster(t testing.TB) *testCluster {
 	t.Helper()
@@ -144,18 +169,7 @@ func startShared(ctx context.Context) (*testCluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	err = func() (err error) {
-		if c.runtime, err = Start(ctx, c.config, processOptions("shared")); err != nil {
-			return err
-		}
-		for _, p := range []NodePool{poolD3, poolNC6} {
-			if err := c.runtime.SetPool(ctx, p); err != nil {
-				return err
-			}
-		}
-		return nil
-	}()
-	if err != nil {
+	if err := c.startRuntime(ctx, processOptions("shared"), poolD3, poolNC6); err != nil {
 		return nil, errors.Join(err, c.Stop(ctx))
 	}
 	return c, nil

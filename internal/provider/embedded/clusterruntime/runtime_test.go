@@ -304,15 +304,13 @@ func TestPodTooBigStaysPending(t *testing.T) {
 	if want := "0/4 nodes are available: 4 Insufficient cpu."; cond.Message != want {
 		t.Errorf("message %q, want %q", cond.Message, want)
 	}
-	// It stays so.
-	time.Sleep(time.Second)
-	p, err := c.client.CoreV1().Pods(ns).Get(ctx, "huge", metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if p.Spec.NodeName != "" || p.Status.Phase != v1.PodPending {
-		t.Errorf("pod is on %q in phase %s, want unbound and Pending", p.Spec.NodeName, p.Status.Phase)
-	}
+	testutil.Holds(t, time.Second, "pod huge unbound and Pending", func() (bool, string) {
+		p, err := c.client.CoreV1().Pods(ns).Get(ctx, "huge", metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		return p.Spec.NodeName == "" && p.Status.Phase == v1.PodPending, fmt.Sprintf("on %q in phase %s", p.Spec.NodeName, p.Status.Phase)
+	})
 	events, err := c.client.CoreV1().Events(ns).List(ctx, metav1.ListOptions{FieldSelector: "reason=FailedScheduling"})
 	if err != nil {
 		t.Fatal(err)
@@ -470,10 +468,10 @@ func TestLoadBalancerAddresses(t *testing.T) {
 	if _, err := services.Update(ctx, svc, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(500 * time.Millisecond)
-	if ip := loadBalancerIP(t, c.client, ns, "public"); ip != public {
-		t.Errorf("address changed from %s to %s", public, ip)
-	}
+	testutil.Holds(t, time.Second, "address "+public.String()+" of service public", func() (bool, string) {
+		ip := loadBalancerIP(t, c.client, ns, "public")
+		return ip == public, "changed to " + ip.String()
+	})
 
 	// Changing the type takes the address away; deleting releases it for others.
 	svc, err = services.Get(ctx, "internal", metav1.GetOptions{})
@@ -585,13 +583,8 @@ func nodeNames(t *testing.T, client kubernetes.Interface, pool string) []string 
 }
 
 func TestScalePool(t *testing.T) {
-	c := newCluster(t, "scale")
-	ctx := t.Context()
-	rt, err := Start(ctx, c.config, Options{Logger: testLogger()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.runtime = rt
+	c := newRuntimeCluster(t, "scale", Options{Logger: testLogger()})
+	ctx, rt := t.Context(), c.runtime
 
 	pool := poolD3
 	pool.Name = "scalepool"

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mlfleet/mlfleet/internal/testutil"
 )
 
 // testPython resolves the interpreter the tests run the server with.
@@ -68,18 +70,15 @@ func startTestProcess(t *testing.T, spec ProcessSpec) *Supervisor {
 
 func waitState(t *testing.T, s *Supervisor, what string, cond func(ProcessState) bool) ProcessState {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		st := s.State()
-		if cond(st) {
-			return st
-		}
-		if time.Now().After(deadline) {
-			log, _ := TailLog(s.LogFile(), 30)
-			t.Fatalf("%s: not within 60s; state %+v; log:\n%s", what, st, log)
-		}
-		time.Sleep(20 * time.Millisecond)
+	var st ProcessState
+	if _, ok := testutil.Poll(t.Context(), 60*time.Second, func() (bool, string) {
+		st = s.State()
+		return cond(st), ""
+	}); !ok {
+		log, _ := TailLog(s.LogFile(), 30)
+		t.Fatalf("%s: not within 60s; state %+v; log:\n%s", what, st, log)
 	}
+	return st
 }
 
 const echoScript = `

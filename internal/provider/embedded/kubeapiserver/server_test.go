@@ -335,10 +335,7 @@ func TestRestartKeepsObjectsAndCredentials(t *testing.T) {
 func reportLeftoverGoroutines(t *testing.T, before int) {
 	t.Helper()
 	// Give goroutines that are on their way out (timers, closing connections) a moment.
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) && runtime.NumGoroutine() > before {
-		time.Sleep(100 * time.Millisecond)
-	}
+	testutil.Poll(t.Context(), 5*time.Second, func() (bool, string) { return runtime.NumGoroutine() <= before, "" })
 	after := runtime.NumGoroutine()
 	t.Logf("goroutines: %d before Start, %d after Stop", before, after)
 	if after <= before {

@@ -119,9 +119,9 @@ func TestBlobUploadDownload(t *testing.T) {
 	}
 }
 
-// newEndpointServer is a's server with the blob, asset and endpoint services.
 // endpointARM is blobARM with the endpoint service, configured as extra says beyond what
-// the ARM provides (its operation engine never starts), and a server of both; it returns
+// the ARM provides (its operation engine never starts), and a server of them with the blob
+// and asset services; it returns
 // the ARM and the server's URL.
 func endpointARM(t *testing.T, extra endpoints.Config) (*testARM, string) {
 	t.Helper()

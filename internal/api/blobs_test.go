@@ -121,8 +121,7 @@ func TestBlobUploadDownload(t *testing.T) {
 
 // endpointARM is blobARM with the endpoint service, configured as extra says beyond what
 // the ARM provides (its operation engine never starts), and a server of them with the blob
-// and asset services; it returns
-// the ARM and the server's URL.
+// and asset services; it returns the ARM and the server's URL.
 func endpointARM(t *testing.T, extra endpoints.Config) (*testARM, string) {
 	t.Helper()
 	a, _, _ := blobARM(t, 1<<20)

@@ -50,14 +50,14 @@ func TestProcessDiesWithParent(t *testing.T) {
 	if pid == 0 {
 		t.Fatal("the helper reported no server pid")
 	}
-	if !alive(pid) {
+	if !testutil.ProcessAlive(pid) {
 		t.Fatalf("server %d not running", pid)
 	}
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	_ = cmd.Wait()
-	if _, ok := testutil.Poll(t.Context(), 10*time.Second, func() (bool, string) { return !alive(pid), "" }); !ok {
+	if _, ok := testutil.Poll(t.Context(), 10*time.Second, func() (bool, string) { return !testutil.ProcessAlive(pid), "" }); !ok {
 		syscall.Kill(pid, syscall.SIGKILL)
 		t.Fatalf("server %d outlives its killed parent", pid)
 	}

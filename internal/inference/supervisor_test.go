@@ -202,7 +202,7 @@ def run(d):
 		pids = append(pids, p)
 	}
 	for _, p := range pids {
-		if !alive(p) {
+		if !testutil.ProcessAlive(p) {
 			t.Fatalf("process %d is not running before Stop", p)
 		}
 	}
@@ -212,7 +212,7 @@ def run(d):
 		t.Fatal(err)
 	}
 	for _, p := range pids {
-		if alive(p) {
+		if testutil.ProcessAlive(p) {
 			t.Errorf("process %d still runs after Stop", p)
 		}
 	}
@@ -222,18 +222,6 @@ def run(d):
 	if err := s.Stop(ctx); err != nil {
 		t.Fatalf("second Stop: %v", err)
 	}
-}
-
-// alive tells whether pid is a process that has not ended (zombies count as ended).
-func alive(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	// pid (comm) state ...
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
 }
 
 func TestLogRotation(t *testing.T) {

@@ -118,22 +118,12 @@ func processPods(t *testing.T, client kubernetes.Interface, ns, app string, want
 	return pids
 }
 
-func processAlive(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
-}
-
 func waitGone(t *testing.T, pids map[string]int) {
 	t.Helper()
 	testutil.WaitFor(t, 30*time.Second, "processes gone", func() (bool, string) {
 		var left []string
 		for addr, pid := range pids {
-			if processAlive(pid) {
+			if testutil.ProcessAlive(pid) {
 				left = append(left, addr+"="+strconv.Itoa(pid))
 			}
 		}

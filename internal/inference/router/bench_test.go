@@ -37,12 +37,7 @@ func BenchmarkRouterOverhead(b *testing.B) {
 }
 
 func benchOverhead(b *testing.B, instance string) {
-	h := NewHandler(HandlerOptions{})
-	h.Update([]EndpointState{{Config: &inference.EndpointConfig{Name: "ep", AuthMode: inference.AuthKey, Keys: []string{"k"},
-		Traffic: map[string]int{"blue": 100}, Deployments: map[string]inference.DeploymentRouting{"blue": {MaxConcurrentRequestsPerInstance: 64}}},
-		Instances: map[string][]string{"blue": {instance}}}})
-	rtr := httptest.NewServer(h)
-	defer rtr.Close()
+	rtr := routerTo(b, instance)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
 	call := func(url string, auth bool) {
 		req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(`{"data": [1]}`))
@@ -84,12 +79,7 @@ func benchOverhead(b *testing.B, instance string) {
 // is one second of load.
 func BenchmarkRouterLatencyAt200rps(b *testing.B) {
 	instance := startPythonScorer(b)
-	h := NewHandler(HandlerOptions{})
-	h.Update([]EndpointState{{Config: &inference.EndpointConfig{Name: "ep", AuthMode: inference.AuthKey, Keys: []string{"k"},
-		Traffic: map[string]int{"blue": 100}, Deployments: map[string]inference.DeploymentRouting{"blue": {MaxConcurrentRequestsPerInstance: 64}}},
-		Instances: map[string][]string{"blue": {instance}}}})
-	rtr := httptest.NewServer(h)
-	defer rtr.Close()
+	rtr := routerTo(b, instance)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	const rate = 200
 	var (
@@ -156,4 +146,16 @@ func startPythonScorer(b *testing.B) string {
 	b.Cleanup(func() { s.Stop(context.Background()) })
 	testutil.WaitFor(b, 30*time.Second, "python server ready", func() (bool, string) { return s.State().Ready, "" })
 	return s.Addr()
+}
+
+// routerTo serves, until b ends, a router with one endpoint "ep" (key "k") whose one
+// deployment "blue" runs on instance.
+func routerTo(b *testing.B, instance string) *httptest.Server {
+	h := NewHandler(HandlerOptions{})
+	h.Update([]EndpointState{{Config: &inference.EndpointConfig{Name: "ep", AuthMode: inference.AuthKey, Keys: []string{"k"},
+		Traffic: map[string]int{"blue": 100}, Deployments: map[string]inference.DeploymentRouting{"blue": {MaxConcurrentRequestsPerInstance: 64}}},
+		Instances: map[string][]string{"blue": {instance}}}})
+	rtr := httptest.NewServer(h)
+	b.Cleanup(rtr.Close)
+	return rtr
 }

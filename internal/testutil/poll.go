@@ -40,8 +40,13 @@ func Holds(t testing.TB, window time.Duration, what string, cond func() (bool, s
 // timeout passes or ctx ends. It returns the last state cond described and whether cond
 // returned true. It is for callers that report a timeout in their own way.
 func Poll(ctx context.Context, timeout time.Duration, cond func() (bool, string)) (string, bool) {
+	return PollEvery(ctx, PollInterval, timeout, cond)
+}
+
+// PollEvery is Poll looking every interval: for conditions that are costly to look at.
+func PollEvery(ctx context.Context, interval, timeout time.Duration, cond func() (bool, string)) (string, bool) {
 	var state string
-	err := wait.PollUntilContextTimeout(ctx, PollInterval, timeout, true, func(context.Context) (bool, error) {
+	err := wait.PollUntilContextTimeout(ctx, interval, timeout, true, func(context.Context) (bool, error) {
 		ok, s := cond()
 		state = s
 		return ok, nil

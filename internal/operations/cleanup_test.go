@@ -52,12 +52,7 @@ func eachStore(t *testing.T, parallel bool, test func(t *testing.T, s store.Stor
 // test ends.
 func openPostgres(t *testing.T, dsn string) store.Store {
 	t.Helper()
-	schemaDSN, drop, err := storetest.PostgresSchema(dsn)
-	if err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(drop)
-	return openAt(t, schemaDSN)
+	return openAt(t, storetest.Schema(t, dsn))
 }
 
 // cleanupCall is what one call of a cleanup saw.

@@ -37,15 +37,8 @@ func TestNodesOfPools(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.pool.Name, func(t *testing.T) {
-			nodes, err := c.client.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: "agentpool=" + tt.pool.Name})
-			if err != nil {
-				t.Fatal(err)
-			}
-			var names []string
-			for _, n := range nodes.Items {
-				names = append(names, n.Name)
-			}
-			slices.Sort(names)
+			nodes := poolNodes(t, c.client, tt.pool.Name)
+			names := namesOf(nodes)
 			if len(names) != tt.pool.Count {
 				t.Fatalf("nodes = %v, want %d", names, tt.pool.Count)
 			}
@@ -60,7 +53,7 @@ func TestNodesOfPools(t *testing.T) {
 				}
 			}
 
-			for _, n := range nodes.Items {
+			for _, n := range nodes {
 				wantLabels := map[string]string{
 					"kubernetes.io/os":                 "linux",
 					"kubernetes.io/arch":               "amd64",
@@ -565,8 +558,8 @@ func TestGarbageCollectorCascades(t *testing.T) {
 	})
 }
 
-// nodeNames returns the names of the nodes of a pool, sorted.
-func nodeNames(t *testing.T, client kubernetes.Interface, pool string) []string {
+// poolNodes returns the nodes of a pool, sorted by name.
+func poolNodes(t *testing.T, client kubernetes.Interface, pool string) []v1.Node {
 	t.Helper()
 	nodes, err := client.CoreV1().Nodes().List(context.Background(), metav1.ListOptions{
 		LabelSelector: labels.SelectorFromSet(labels.Set{"agentpool": pool}).String(),
@@ -574,11 +567,22 @@ func nodeNames(t *testing.T, client kubernetes.Interface, pool string) []string 
 	if err != nil {
 		t.Fatal(err)
 	}
+	slices.SortFunc(nodes.Items, func(a, b v1.Node) int { return strings.Compare(a.Name, b.Name) })
+	return nodes.Items
+}
+
+// nodeNames returns the names of the nodes of a pool, sorted.
+func nodeNames(t *testing.T, client kubernetes.Interface, pool string) []string {
+	t.Helper()
+	return namesOf(poolNodes(t, client, pool))
+}
+
+// namesOf returns the names of nodes.
+func namesOf(nodes []v1.Node) []string {
 	var names []string
-	for _, n := range nodes.Items {
+	for _, n := range nodes {
 		names = append(names, n.Name)
 	}
-	slices.Sort(names)
 	return names
 }
 

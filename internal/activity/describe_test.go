@@ -6,25 +6,30 @@ import (
 
 func TestDescribe(t *testing.T) {
 	t.Parallel()
-	const sub = "/subscriptions/s1"
+	const (
+		sub     = "/subscriptions/s1"
+		rg      = sub + "/resourceGroups/rg1"
+		aks     = rg + "/providers/Microsoft.ContainerService/managedClusters/aks1"
+		compute = rg + "/providers/Microsoft.MachineLearningServices/workspaces/ws/computes/c1"
+	)
 	tests := []struct {
 		name, method, path string
 		want               Target
 	}{
-		{"resource group", "PUT", sub + "/resourceGroups/rg1",
-			Target{"s1", "rg1", sub + "/resourceGroups/rg1", "Microsoft.Resources", "Microsoft.Resources/subscriptions/resourceGroups/write"}},
-		{"resource group delete", "DELETE", sub + "/resourceGroups/rg1",
-			Target{"s1", "rg1", sub + "/resourceGroups/rg1", "Microsoft.Resources", "Microsoft.Resources/subscriptions/resourceGroups/delete"}},
-		{"cluster", "PUT", sub + "/resourceGroups/rg1/providers/Microsoft.ContainerService/managedClusters/aks1",
-			Target{"s1", "rg1", sub + "/resourceGroups/rg1/providers/Microsoft.ContainerService/managedClusters/aks1", "Microsoft.ContainerService", "Microsoft.ContainerService/managedClusters/write"}},
+		{"resource group", "PUT", rg,
+			Target{"s1", "rg1", rg, "Microsoft.Resources", "Microsoft.Resources/subscriptions/resourceGroups/write"}},
+		{"resource group delete", "DELETE", rg,
+			Target{"s1", "rg1", rg, "Microsoft.Resources", "Microsoft.Resources/subscriptions/resourceGroups/delete"}},
+		{"cluster", "PUT", aks,
+			Target{"s1", "rg1", aks, "Microsoft.ContainerService", "Microsoft.ContainerService/managedClusters/write"}},
 		{"agent pool", "PUT", sub + "/resourceGroups/rg1/providers/Microsoft.ContainerService/managedClusters/aks1/agentPools/np1",
 			Target{"s1", "rg1", sub + "/resourceGroups/rg1/providers/Microsoft.ContainerService/managedClusters/aks1/agentPools/np1", "Microsoft.ContainerService", "Microsoft.ContainerService/managedClusters/agentPools/write"}},
 		{"credentials action", "POST", sub + "/resourceGroups/rg1/providers/Microsoft.ContainerService/managedClusters/aks1/listClusterAdminCredential",
-			Target{"s1", "rg1", sub + "/resourceGroups/rg1/providers/Microsoft.ContainerService/managedClusters/aks1", "Microsoft.ContainerService", "Microsoft.ContainerService/managedClusters/listClusterAdminCredential/action"}},
-		{"compute delete", "DELETE", sub + "/resourceGroups/rg1/providers/Microsoft.MachineLearningServices/workspaces/ws/computes/c1",
-			Target{"s1", "rg1", sub + "/resourceGroups/rg1/providers/Microsoft.MachineLearningServices/workspaces/ws/computes/c1", "Microsoft.MachineLearningServices", "Microsoft.MachineLearningServices/workspaces/computes/delete"}},
+			Target{"s1", "rg1", aks, "Microsoft.ContainerService", "Microsoft.ContainerService/managedClusters/listClusterAdminCredential/action"}},
+		{"compute delete", "DELETE", compute,
+			Target{"s1", "rg1", compute, "Microsoft.MachineLearningServices", "Microsoft.MachineLearningServices/workspaces/computes/delete"}},
 		{"keys", "POST", sub + "/resourceGroups/rg1/providers/Microsoft.MachineLearningServices/workspaces/ws/computes/c1/listKeys",
-			Target{"s1", "rg1", sub + "/resourceGroups/rg1/providers/Microsoft.MachineLearningServices/workspaces/ws/computes/c1", "Microsoft.MachineLearningServices", "Microsoft.MachineLearningServices/workspaces/computes/listKeys/action"}},
+			Target{"s1", "rg1", compute, "Microsoft.MachineLearningServices", "Microsoft.MachineLearningServices/workspaces/computes/listKeys/action"}},
 		{"subscription-level resource", "PUT", sub + "/providers/Microsoft.Authorization/policyAssignments/p1",
 			Target{"s1", "", sub + "/providers/Microsoft.Authorization/policyAssignments/p1", "Microsoft.Authorization", "Microsoft.Authorization/policyAssignments/write"}},
 		{"subscription", "PATCH", sub, Target{"s1", "", sub, "Microsoft.Resources", "Microsoft.Resources/subscriptions/write"}},
@@ -37,7 +42,7 @@ func TestDescribe(t *testing.T) {
 			}
 		})
 	}
-	if got, want := resourceType(sub+"/resourceGroups/rg1/providers/Microsoft.MachineLearningServices/workspaces/ws/computes/c1"), "Microsoft.MachineLearningServices/workspaces/computes"; got != want {
+	if got, want := resourceType(compute), "Microsoft.MachineLearningServices/workspaces/computes"; got != want {
 		t.Errorf("resourceType = %s, want %s", got, want)
 	}
 }

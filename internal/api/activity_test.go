@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mlfleet/mlfleet/internal/testutil"
 )
 
 const activityPath = "/subscriptions/" + testSub + "/providers/Microsoft.Insights/eventtypes/management/values?api-version=2015-04-01"
@@ -87,14 +89,10 @@ func TestActivityLog(t *testing.T) {
 
 	// The delete's operation ends in the background.
 	var events []map[string]any
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testutil.Poll(t.Context(), 10*time.Second, func() (bool, string) {
 		events = a.listEvents(t, activityURL(timeFilter("")))
-		if len(events) == 5 || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return len(events) == 5, ""
+	})
 	type row struct{ op, status, sub, caller, corr string }
 	var got []row
 	for _, e := range events {

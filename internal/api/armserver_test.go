@@ -41,29 +41,10 @@ type testARM struct {
 
 func newTestARM(t *testing.T) *testARM {
 	t.Helper()
-	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "mlfleet.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := openTestStore(t)
 	engine := operations.New(st, operations.Config{})
-	rs := resources.New(st, engine)
-	if _, err := rs.EnsureSubscription(ctx, testSub, "test", "tenant"); err != nil {
-		t.Fatal(err)
-	}
-	authn := auth.New(st, auth.Options{Tenant: "tenant"})
-	if _, err := authn.Bootstrap(ctx); err != nil {
-		t.Fatal(err)
-	}
-	owner, err := authn.MintAdmin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin, err := authn.Authenticate(ctx, owner)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rs := testResources(t, st, engine)
+	authn, admin, owner := bootstrapAdmin(t, st)
 	box, err := secrets.New(make([]byte, 32))
 	if err != nil {
 		t.Fatal(err)
@@ -75,6 +56,47 @@ func newTestARM(t *testing.T) *testARM {
 	srv := httptest.NewServer(New(Config{Store: st, Auth: authn, Resources: rs, Workspaces: ws, Clusters: clusters}))
 	t.Cleanup(srv.Close)
 	return &testARM{srv: srv, st: st, authn: authn, admin: admin, rs: rs, ws: ws, owner: owner}
+}
+
+// openTestStore opens a real SQLite store in a temporary directory, closed when t ends.
+func openTestStore(t testing.TB) store.Store {
+	t.Helper()
+	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "mlfleet.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// testResources returns the resource service of st and engine, with the test subscription.
+func testResources(t testing.TB, st store.Store, engine *operations.Engine) *resources.Service {
+	t.Helper()
+	rs := resources.New(st, engine)
+	if _, err := rs.EnsureSubscription(context.Background(), testSub, "test", "tenant"); err != nil {
+		t.Fatal(err)
+	}
+	return rs
+}
+
+// bootstrapAdmin bootstraps the authenticator of st and returns it with its admin and a
+// token of the admin.
+func bootstrapAdmin(t testing.TB, st store.Store) (*auth.Authenticator, *auth.Principal, string) {
+	t.Helper()
+	ctx := context.Background()
+	authn := auth.New(st, auth.Options{Tenant: "tenant"})
+	if _, err := authn.Bootstrap(ctx); err != nil {
+		t.Fatal(err)
+	}
+	token, err := authn.MintAdmin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, err := authn.Authenticate(ctx, token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return authn, admin, token
 }
 
 // principal creates a service principal holding role at scope (none when role is "") and

@@ -17,6 +17,8 @@ import (
 	"github.com/mlfleet/mlfleet/internal/blobs"
 	"github.com/mlfleet/mlfleet/internal/endpoints"
 	"github.com/mlfleet/mlfleet/internal/mlassets"
+	"github.com/mlfleet/mlfleet/internal/operations"
+	"github.com/mlfleet/mlfleet/internal/secrets"
 	"github.com/mlfleet/mlfleet/internal/workspaces"
 )
 
@@ -117,13 +119,24 @@ func TestBlobUploadDownload(t *testing.T) {
 	}
 }
 
-// newEndpointServer is a's server with the blob, asset and endpoint services.
-func newEndpointServer(t *testing.T, a *testARM, eps *endpoints.Service, assets *mlassets.Service) string {
+// endpointARM is blobARM with the endpoint service, configured as extra says beyond what
+// the ARM provides (its operation engine never starts), and a server of them with the blob
+// and asset services; it returns the ARM and the server's URL.
+func endpointARM(t *testing.T, extra endpoints.Config) (*testARM, string) {
+	t.Helper()
+	a, _, _ := blobARM(t, 1<<20)
+	box, err := secrets.New(make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	assets := mlassets.New(mlassets.Config{Store: a.st, Resources: a.rs, Workspaces: a.ws})
+	cfg := extra
+	cfg.Store, cfg.Engine, cfg.Resources, cfg.Workspaces, cfg.Assets, cfg.Secrets = a.st, operations.New(a.st, operations.Config{}), a.rs, a.ws, assets, box
 	bs, err := blobs.NewFiles(t.TempDir(), 1<<20)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(New(Config{Store: a.st, Auth: a.authn, Resources: a.rs, Workspaces: a.ws, Blobs: bs, Assets: assets, Endpoints: eps}))
+	srv := httptest.NewServer(New(Config{Store: a.st, Auth: a.authn, Resources: a.rs, Workspaces: a.ws, Blobs: bs, Assets: assets, Endpoints: endpoints.New(cfg)}))
 	t.Cleanup(srv.Close)
-	return srv.URL
+	return a, srv.URL
 }

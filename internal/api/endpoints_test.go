@@ -6,23 +6,13 @@ import (
 	"testing"
 
 	"github.com/mlfleet/mlfleet/internal/endpoints"
-	"github.com/mlfleet/mlfleet/internal/mlassets"
-	"github.com/mlfleet/mlfleet/internal/operations"
-	"github.com/mlfleet/mlfleet/internal/secrets"
 )
 
 // TestEndpointConcurrentCreates: of many creates of one endpoint at once with
 // If-None-Match, exactly one is accepted; the others get a 409, never a 500, and one set
 // of keys exists.
 func TestEndpointConcurrentCreates(t *testing.T) {
-	a, _, _ := blobARM(t, 1<<20)
-	box, err := secrets.New(make([]byte, 32))
-	if err != nil {
-		t.Fatal(err)
-	}
-	assets := mlassets.New(mlassets.Config{Store: a.st, Resources: a.rs, Workspaces: a.ws})
-	eps := endpoints.New(endpoints.Config{Store: a.st, Engine: operations.New(a.st, operations.Config{}), Resources: a.rs, Workspaces: a.ws, Assets: assets, Secrets: box})
-	srv := newEndpointServer(t, a, eps, assets)
+	a, srv := endpointARM(t, endpoints.Config{})
 	path := assetWS + "/onlineEndpoints/race1?api-version=2023-04-01"
 	const n = 8
 	statuses := make(chan int, n)

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -18,7 +17,6 @@ import (
 	"github.com/mlfleet/mlfleet/internal/auth"
 	"github.com/mlfleet/mlfleet/internal/compute"
 	"github.com/mlfleet/mlfleet/internal/operations"
-	"github.com/mlfleet/mlfleet/internal/resources"
 	"github.com/mlfleet/mlfleet/internal/store"
 	"github.com/mlfleet/mlfleet/internal/throttle"
 	"github.com/mlfleet/mlfleet/internal/workspaces"
@@ -55,28 +53,12 @@ type apiServer struct {
 func newAPIServer(t testing.TB, cfg Config) *apiServer {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "mlfleet.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := openTestStore(t)
 	engine := operations.New(st, operations.Config{PollInterval: 20 * time.Millisecond})
-	rs := resources.New(st, engine)
-	if _, err := rs.EnsureSubscription(ctx, testSub, "test", "tenant"); err != nil {
-		t.Fatal(err)
-	}
-	authn := auth.New(st, auth.Options{Tenant: "tenant"})
+	rs := testResources(t, st, engine)
 	a := &apiServer{store: st, reg: prometheus.NewRegistry()}
-	if _, err := authn.Bootstrap(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if a.admin, err = authn.MintAdmin(ctx); err != nil {
-		t.Fatal(err)
-	}
-	admin, err := authn.Authenticate(ctx, a.admin)
-	if err != nil {
-		t.Fatal(err)
-	}
+	authn, admin, adminToken := bootstrapAdmin(t, st)
+	a.admin = adminToken
 	// Other principals than the admin, with buckets of their own.
 	principal := func(name, role string) string {
 		cp, err := authn.CreatePrincipal(ctx, admin, auth.NewPrincipal{Type: store.PrincipalUser, Name: name, Login: name,

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -64,12 +63,7 @@ func TestPreconditionsHeaders(t *testing.T) {
 // an If-None-Match other than * with a 400, before it reads the body or changes anything.
 func TestPreconditionsRefused(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "mlfleet.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := openTestStore(t)
 	authn, token := cappedToken(t, st, auth.RoleContributor)
 	// No services: a request that got past the header check would fail with a 500.
 	srv := httptest.NewServer(New(Config{Store: st, Auth: authn}))
@@ -127,20 +121,8 @@ func TestPreconditionFailedStatus(t *testing.T) {
 // cappedToken bootstraps the admin of st and returns a token of it limited to role.
 func cappedToken(t *testing.T, st store.Store, role string) (*auth.Authenticator, string) {
 	t.Helper()
-	ctx := context.Background()
-	authn := auth.New(st, auth.Options{Tenant: "tenant"})
-	if _, err := authn.Bootstrap(ctx); err != nil {
-		t.Fatal(err)
-	}
-	admin, err := authn.MintAdmin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := authn.Authenticate(ctx, admin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	token, _, err := authn.MintFor(ctx, p, role, 0)
+	authn, admin, _ := bootstrapAdmin(t, st)
+	token, _, err := authn.MintFor(context.Background(), admin, role, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

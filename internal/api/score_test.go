@@ -14,23 +14,13 @@ import (
 
 	"github.com/mlfleet/mlfleet/internal/auth"
 	"github.com/mlfleet/mlfleet/internal/endpoints"
-	"github.com/mlfleet/mlfleet/internal/mlassets"
-	"github.com/mlfleet/mlfleet/internal/operations"
-	"github.com/mlfleet/mlfleet/internal/secrets"
 )
 
 // TestScoreRefusals: POST …/score refuses what it cannot forward with a 4xx that says
 // what to do — an empty body, a body that is not JSON, one over the limit, an unknown
 // endpoint, an endpoint without a scoring URI yet — and never a 500.
 func TestScoreRefusals(t *testing.T) {
-	a, _, _ := blobARM(t, 1<<20)
-	box, err := secrets.New(make([]byte, 32))
-	if err != nil {
-		t.Fatal(err)
-	}
-	assets := mlassets.New(mlassets.Config{Store: a.st, Resources: a.rs, Workspaces: a.ws})
-	eps := endpoints.New(endpoints.Config{Store: a.st, Engine: operations.New(a.st, operations.Config{}), Resources: a.rs, Workspaces: a.ws, Assets: assets, Secrets: box})
-	srv := newEndpointServer(t, a, eps, assets)
+	a, srv := endpointARM(t, endpoints.Config{})
 	// No engine runs: the endpoint stays Creating, without a scoring URI.
 	status, body := jsonCall(t, a, srv, a.owner, http.MethodPut, assetWS+"/onlineEndpoints/ep1?api-version=2024-04-01", map[string]any{"location": "westus", "properties": map[string]any{"authMode": "Key"}})
 	if status != http.StatusCreated {
@@ -88,18 +78,11 @@ func TestScoreForwards(t *testing.T) {
 	roots := x509.NewCertPool()
 	roots.AddCert(router.Certificate())
 
-	a, _, _ := blobARM(t, 1<<20)
-	box, err := secrets.New(make([]byte, 32))
-	if err != nil {
-		t.Fatal(err)
-	}
-	assets := mlassets.New(mlassets.Config{Store: a.st, Resources: a.rs, Workspaces: a.ws})
 	key, err := auth.LoadOrCreateSigningKey(filepath.Join(t.TempDir(), "signing.pem"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	eps := endpoints.New(endpoints.Config{Store: a.st, Engine: operations.New(a.st, operations.Config{}), Resources: a.rs, Workspaces: a.ws, Assets: assets, Secrets: box, SigningKey: key, ScoreRoots: roots})
-	srv := newEndpointServer(t, a, eps, assets)
+	a, srv := endpointARM(t, endpoints.Config{SigningKey: key, ScoreRoots: roots})
 	status, body := jsonCall(t, a, srv, a.owner, http.MethodPut, assetWS+"/onlineEndpoints/ep1?api-version=2024-04-01", map[string]any{"location": "westus", "properties": map[string]any{"authMode": "Key"}})
 	if status != http.StatusCreated {
 		t.Fatalf("create: %d %v", status, body)

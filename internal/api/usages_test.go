@@ -2,11 +2,8 @@ package api
 
 import (
 	"context"
-	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -18,7 +15,6 @@ import (
 	"github.com/mlfleet/mlfleet/internal/provider/providertest"
 	"github.com/mlfleet/mlfleet/internal/quota"
 	"github.com/mlfleet/mlfleet/internal/resources"
-	"github.com/mlfleet/mlfleet/internal/store"
 )
 
 // infoOnlyProvider stands in for the embedded provider and is named so: it answers Info,
@@ -33,20 +29,13 @@ func infoOnlyProvider() provider.Provider {
 func quotaServer(t *testing.T, quotaJSON string) (srv *httptest.Server, token string) {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "mlfleet.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := openTestStore(t)
 	q, err := quota.Parse([]byte(quotaJSON), catalog.DefaultVMSizes().Families())
 	if err != nil {
 		t.Fatal(err)
 	}
 	engine := operations.New(st, operations.Config{})
-	rs := resources.New(st, engine)
-	if _, err := rs.EnsureSubscription(ctx, testSub, "test", "tenant"); err != nil {
-		t.Fatal(err)
-	}
+	rs := testResources(t, st, engine)
 	if _, _, err := rs.PutGroup(ctx, testSub, "rg1", resources.GroupInput{Location: "westus"}); err != nil {
 		t.Fatal(err)
 	}
@@ -63,23 +52,7 @@ func quotaServer(t *testing.T, quotaJSON string) (srv *httptest.Server, token st
 // put sends a PUT of body to path and decodes the JSON answer.
 func put(t *testing.T, srv *httptest.Server, token, path, body string) (int, map[string]any) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPut, srv.URL+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := srv.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	var out map[string]any
-	if err := json.Unmarshal(raw, &out); err != nil {
-		t.Fatalf("PUT %s: %d, body is not JSON: %q", path, resp.StatusCode, raw)
-	}
-	return resp.StatusCode, out
+	return callJSON(t, srv, http.MethodPut, token, path, body)
 }
 
 func TestUsagesAndQuotaExceeded(t *testing.T) {

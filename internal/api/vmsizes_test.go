@@ -1,21 +1,18 @@
 package api
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/mlfleet/mlfleet/internal/auth"
 	"github.com/mlfleet/mlfleet/internal/catalog"
 	"github.com/mlfleet/mlfleet/internal/containerservice"
 	"github.com/mlfleet/mlfleet/internal/operations"
-	"github.com/mlfleet/mlfleet/internal/resources"
-	"github.com/mlfleet/mlfleet/internal/store"
 )
 
 const testSub = "00000000-0000-0000-0000-0000000000aa"
@@ -24,17 +21,9 @@ const testSub = "00000000-0000-0000-0000-0000000000aa"
 // Reader token: enough for the read-only catalog routes. Its operation engine never starts.
 func catalogServer(t *testing.T) (srv *httptest.Server, token string) {
 	t.Helper()
-	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "mlfleet.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := openTestStore(t)
 	engine := operations.New(st, operations.Config{})
-	rs := resources.New(st, engine)
-	if _, err := rs.EnsureSubscription(ctx, testSub, "test", "tenant"); err != nil {
-		t.Fatal(err)
-	}
+	rs := testResources(t, st, engine)
 	var authn *auth.Authenticator
 	authn, token = cappedToken(t, st, auth.RoleReader)
 	clusters := containerservice.New(containerservice.Config{Store: st, Engine: engine, Resources: rs,
@@ -47,12 +36,26 @@ func catalogServer(t *testing.T) (srv *httptest.Server, token string) {
 // get calls path on srv with token ("" = none) and decodes the JSON answer.
 func get(t *testing.T, srv *httptest.Server, token, path string) (int, map[string]any) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, srv.URL+path, nil)
+	return callJSON(t, srv, http.MethodGet, token, path, "")
+}
+
+// callJSON sends a request of method to path on srv with token ("" = none) and body (as
+// JSON, "" = none), and decodes the JSON answer.
+func callJSON(t *testing.T, srv *httptest.Server, method, token, path, body string) (int, map[string]any) {
+	t.Helper()
+	var in io.Reader
+	if body != "" {
+		in = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, srv.URL+path, in)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := srv.Client().Do(req)
 	if err != nil {
@@ -60,11 +63,11 @@ func get(t *testing.T, srv *httptest.Server, token, path string) (int, map[strin
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
-	var body map[string]any
-	if err := json.Unmarshal(raw, &body); err != nil {
-		t.Fatalf("GET %s: %d, body is not JSON: %q", path, resp.StatusCode, raw)
+	var out map[string]any
+	if err := json.Unmarshal(raw, &out); err != nil {
+		t.Fatalf("%s %s: %d, body is not JSON: %q", method, path, resp.StatusCode, raw)
 	}
-	return resp.StatusCode, body
+	return resp.StatusCode, out
 }
 
 func errorCode(body map[string]any) string {

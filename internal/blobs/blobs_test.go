@@ -48,11 +48,7 @@ func impls(t *testing.T) []impl {
 		databaseImpl(t, "sqlite", sqlitePath, "sqlite", sqlitePath),
 	}
 	if dsn := os.Getenv("MLFLEET_TEST_POSTGRES"); dsn != "" {
-		schemaDSN, drop, err := storetest.PostgresSchema(dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(drop)
+		schemaDSN := storetest.Schema(t, dsn)
 		list = append(list, databaseImpl(t, "postgres", schemaDSN, "pgx", schemaDSN))
 	}
 	return list

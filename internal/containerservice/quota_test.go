@@ -51,11 +51,7 @@ func dialects(t *testing.T) map[string]func(t *testing.T) func() store.Store {
 		return out
 	}
 	out["postgres"] = func(t *testing.T) func() store.Store {
-		schemaDSN, drop, err := storetest.PostgresSchema(dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(drop)
+		schemaDSN := storetest.Schema(t, dsn)
 		return func() store.Store { return openStore(t, schemaDSN) }
 	}
 	return out

@@ -16,6 +16,7 @@ import (
 	"github.com/mlfleet/mlfleet/internal/provider/providertest"
 	"github.com/mlfleet/mlfleet/internal/resources"
 	"github.com/mlfleet/mlfleet/internal/store"
+	"github.com/mlfleet/mlfleet/internal/testutil"
 )
 
 // startRecorder records the order of Ensure calls and how many ran at once.
@@ -87,7 +88,11 @@ func TestResumeOrder(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("not every cluster was started")
 	}
-	time.Sleep(50 * time.Millisecond) // nothing else starts
+	testutil.Holds(t, 200*time.Millisecond, "nothing else starts", func() (bool, string) {
+		prov.mu.Lock()
+		defer prov.mu.Unlock()
+		return len(prov.order) == 6, fmt.Sprintf("started %v", prov.order)
+	})
 	prov.mu.Lock()
 	defer prov.mu.Unlock()
 	if len(prov.order) != 6 || prov.hi > 2 {

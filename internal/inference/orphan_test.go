@@ -2,6 +2,7 @@ package inference
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -13,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/mlfleet/mlfleet/internal/testutil"
 )
 
 // TestProcessDiesWithParent runs a supervisor in a child process (this test binary again),
@@ -47,20 +50,16 @@ func TestProcessDiesWithParent(t *testing.T) {
 	if pid == 0 {
 		t.Fatal("the helper reported no server pid")
 	}
-	if !alive(pid) {
+	if !testutil.ProcessAlive(pid) {
 		t.Fatalf("server %d not running", pid)
 	}
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	_ = cmd.Wait()
-	deadline := time.Now().Add(10 * time.Second)
-	for alive(pid) {
-		if time.Now().After(deadline) {
-			syscall.Kill(pid, syscall.SIGKILL)
-			t.Fatalf("server %d outlives its killed parent", pid)
-		}
-		time.Sleep(20 * time.Millisecond)
+	if _, ok := testutil.Poll(t.Context(), 10*time.Second, func() (bool, string) { return !testutil.ProcessAlive(pid), "" }); !ok {
+		syscall.Kill(pid, syscall.SIGKILL)
+		t.Fatalf("server %d outlives its killed parent", pid)
 	}
 }
 
@@ -73,8 +72,9 @@ func helperSupervise() {
 		fmt.Println("error", err)
 		os.Exit(1)
 	}
-	for !s.State().Ready {
-		time.Sleep(20 * time.Millisecond)
+	if _, ok := testutil.Poll(context.Background(), time.Minute, func() (bool, string) { return s.State().Ready, "" }); !ok {
+		fmt.Println("error: server not ready in a minute")
+		os.Exit(1)
 	}
 	pid, err := score(s.Addr())
 	if err != nil {

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mlfleet/mlfleet/internal/testutil"
 )
 
 // testPython resolves the interpreter the tests run the server with.
@@ -68,18 +70,15 @@ func startTestProcess(t *testing.T, spec ProcessSpec) *Supervisor {
 
 func waitState(t *testing.T, s *Supervisor, what string, cond func(ProcessState) bool) ProcessState {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		st := s.State()
-		if cond(st) {
-			return st
-		}
-		if time.Now().After(deadline) {
-			log, _ := TailLog(s.LogFile(), 30)
-			t.Fatalf("%s: not within 60s; state %+v; log:\n%s", what, st, log)
-		}
-		time.Sleep(20 * time.Millisecond)
+	var st ProcessState
+	if _, ok := testutil.Poll(t.Context(), 60*time.Second, func() (bool, string) {
+		st = s.State()
+		return cond(st), ""
+	}); !ok {
+		log, _ := TailLog(s.LogFile(), 30)
+		t.Fatalf("%s: not within 60s; state %+v; log:\n%s", what, st, log)
 	}
+	return st
 }
 
 const echoScript = `
@@ -203,7 +202,7 @@ def run(d):
 		pids = append(pids, p)
 	}
 	for _, p := range pids {
-		if !alive(p) {
+		if !testutil.ProcessAlive(p) {
 			t.Fatalf("process %d is not running before Stop", p)
 		}
 	}
@@ -213,7 +212,7 @@ def run(d):
 		t.Fatal(err)
 	}
 	for _, p := range pids {
-		if alive(p) {
+		if testutil.ProcessAlive(p) {
 			t.Errorf("process %d still runs after Stop", p)
 		}
 	}
@@ -223,18 +222,6 @@ def run(d):
 	if err := s.Stop(ctx); err != nil {
 		t.Fatalf("second Stop: %v", err)
 	}
-}
-
-// alive tells whether pid is a process that has not ended (zombies count as ended).
-func alive(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	// pid (comm) state ...
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
 }
 
 func TestLogRotation(t *testing.T) {

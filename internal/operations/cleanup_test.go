@@ -52,22 +52,7 @@ func eachStore(t *testing.T, parallel bool, test func(t *testing.T, s store.Stor
 // test ends.
 func openPostgres(t *testing.T, dsn string) store.Store {
 	t.Helper()
-	ctx := context.Background()
-	schemaDSN, drop, err := storetest.PostgresSchema(dsn)
-	if err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(drop)
-	s, err := store.Open(ctx, schemaDSN)
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			t.Errorf("close store: %v", err)
-		}
-	})
-	return s
+	return openAt(t, storetest.Schema(t, dsn))
 }
 
 // cleanupCall is what one call of a cleanup saw.

@@ -29,9 +29,17 @@ const (
 	subID      = "00000000-0000-0000-0000-000000000001"
 )
 
+// openStore opens a SQLite store in a temporary directory, closed when the test ends.
 func openStore(t *testing.T) store.Store {
 	t.Helper()
-	s, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "db"))
+	return openAt(t, filepath.Join(t.TempDir(), "db"))
+}
+
+// openAt opens the store at dsn (a SQLite path or a PostgreSQL URL), closed when the test
+// ends.
+func openAt(t *testing.T, dsn string) store.Store {
+	t.Helper()
+	s, err := store.Open(context.Background(), dsn)
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}

@@ -2,12 +2,14 @@ package replicas
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/mlfleet/mlfleet/internal/store"
+	"github.com/mlfleet/mlfleet/internal/testutil"
 )
 
 func TestHeartbeat(t *testing.T) {
@@ -41,17 +43,10 @@ func TestHeartbeat(t *testing.T) {
 	}
 	// The heartbeat carries what the replica runs now.
 	clusters <- []string{"c1", "c2"}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testutil.WaitFor(t, 10*time.Second, "the heartbeat updates the clusters", func() (bool, string) {
 		list, _ = st.ListReplicas(ctx)
-		if len(list) == 1 && slices.Equal(list[0].Clusters, []string{"c1", "c2"}) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the heartbeat did not update the clusters: %+v", list)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return len(list) == 1 && slices.Equal(list[0].Clusters, []string{"c1", "c2"}), fmt.Sprintf("%+v", list)
+	})
 	if err := h.Close(ctx); err != nil {
 		t.Fatal(err)
 	}

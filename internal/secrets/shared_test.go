@@ -73,11 +73,7 @@ func TestEnsureSharedPostgres(t *testing.T) {
 		t.Skip("MLFLEET_TEST_POSTGRES is not set")
 	}
 	t.Parallel()
-	dsn, drop, err := storetest.PostgresSchema(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(drop)
+	dsn = storetest.Schema(t, dsn)
 	testEnsureShared(t, func() store.Store { return open(t, dsn) })
 }
 

@@ -2,9 +2,12 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/mlfleet/mlfleet/internal/testutil"
 )
 
 // testReplicas: heartbeats create then update a replica's row, silence is measured on the
@@ -43,9 +46,16 @@ func testReplicas(t *testing.T, open func() Store) {
 	if len(list) != 2 || list[0].Address != "127.0.0.1:9" || !slices.Equal(list[0].Clusters, []string{"c3"}) {
 		t.Fatalf("after the second heartbeat: %+v", list[0])
 	}
-	// r2 has been silent for at least 50ms: pruning at 25ms removes it (r1 too, on a
+	// Once r2 has been silent for at least 50ms, pruning at 25ms removes it (r1 too, on a
 	// machine slow enough to take 25ms between the two statements).
-	time.Sleep(50 * time.Millisecond)
+	testutil.WaitFor(t, 10*time.Second, "r2 silent for 50ms", func() (bool, string) {
+		list, err := b.ListReplicas(ctx)
+		if err != nil {
+			return false, err.Error()
+		}
+		i := slices.IndexFunc(list, func(r *Replica) bool { return r.ID == "r2" })
+		return i >= 0 && list[i].Silence >= 50*time.Millisecond, fmt.Sprintf("%+v", list)
+	})
 	if err := a.HeartbeatReplica(ctx, &Replica{ID: "r1", Address: "127.0.0.1:9", StartedAt: started}); err != nil {
 		t.Fatal(err)
 	}

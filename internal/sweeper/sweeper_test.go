@@ -3,12 +3,14 @@ package sweeper
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/mlfleet/mlfleet/internal/store"
+	"github.com/mlfleet/mlfleet/internal/testutil"
 )
 
 // TestSweep runs on a real SQLite file, and on PostgreSQL when MLFLEET_TEST_POSTGRES is
@@ -43,17 +45,10 @@ func TestSweep(t *testing.T) {
 
 			w := New(s, Config{Interval: 10 * time.Millisecond})
 			w.Start(ctx)
-			deadline := time.Now().Add(10 * time.Second)
-			for {
+			testutil.WaitFor(t, 10*time.Second, "the orphaned claim removed", func() (bool, string) {
 				_, err := s.GetResource(ctx, "/providers/X/locations/westus/computeNames/gone"+suffix)
-				if errors.Is(err, store.ErrNotFound) {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("the orphaned claim is still there: %v", err)
-				}
-				time.Sleep(10 * time.Millisecond)
-			}
+				return errors.Is(err, store.ErrNotFound), fmt.Sprint(err)
+			})
 			if err := w.Close(ctx); err != nil {
 				t.Fatal(err)
 			}

@@ -71,14 +71,7 @@ func Example() {
 // compute is then deleted with its cluster.
 func ExampleWorkspace_CreateAKS() {
 	ctx := context.Background()
-	client, err := mlfleet.NewClient()
-	if err != nil {
-		log.Fatal(err)
-	}
-	ws, err := client.GetWorkspace(ctx, "myresourcegroup", "myworkspace")
-	if err != nil {
-		log.Fatal(err)
-	}
+	client, ws := myWorkspace(ctx)
 	cfg := mlfleet.AKSProvisioningConfig{
 		ClusterPurpose:    mlfleet.PurposeDevTest,
 		AgentCount:        1,
@@ -94,9 +87,7 @@ func ExampleWorkspace_CreateAKS() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	if err := aks.WaitForCompletion(ctx, nil); err != nil {
-		log.Fatal(err)
-	}
+	wait(ctx, aks)
 	fmt.Println(aks.ProvisioningState(), aks.ClusterPurpose())
 	mc, err := client.GetManagedCluster(ctx, "myresourcegroup", "myvnetaks")
 	if err != nil {
@@ -107,9 +98,7 @@ func ExampleWorkspace_CreateAKS() {
 	if err := aks.Delete(ctx); err != nil {
 		log.Fatal(err)
 	}
-	if err := aks.WaitForCompletion(ctx, nil); err != nil {
-		log.Fatal(err)
-	}
+	wait(ctx, aks)
 	_, err = client.GetManagedCluster(ctx, "myresourcegroup", "myvnetaks")
 	fmt.Println("cluster after delete found:", !mlfleet.IsNotFound(err))
 	// Output:
@@ -122,31 +111,17 @@ func ExampleWorkspace_CreateAKS() {
 // and ComputeTarget.attach(ws, 'myaks', attach_config).
 func ExampleWorkspace_AttachAKS() {
 	ctx := context.Background()
-	client, err := mlfleet.NewClient()
-	if err != nil {
-		log.Fatal(err)
-	}
-	ws, err := client.GetWorkspace(ctx, "myresourcegroup", "myworkspace")
-	if err != nil {
-		log.Fatal(err)
-	}
+	_, ws := myWorkspace(ctx)
 	cfg := mlfleet.AKSAttachConfig{ResourceGroup: "myresourcegroup", ClusterName: "myexistingcluster"}
 	aks, err := ws.AttachAKS(ctx, "myattachedaks", cfg)
 	if err != nil {
 		log.Fatal(err)
 	}
-	if err := aks.WaitForCompletion(ctx, nil); err != nil {
-		log.Fatal(err)
-	}
+	wait(ctx, aks)
 	// The node count and size are the live cluster's.
 	fmt.Println(aks.ProvisioningState(), aks.IsAttached(), aks.AgentCount(), aks.VMSize(), aks.ClusterPurpose())
 
-	if err := aks.Detach(ctx); err != nil {
-		log.Fatal(err)
-	}
-	if err := aks.WaitForCompletion(ctx, nil); err != nil {
-		log.Fatal(err)
-	}
+	detach(ctx, aks)
 	// Output:
 	// Succeeded true 3 Standard_D3_v2 FastProd
 }
@@ -154,14 +129,7 @@ func ExampleWorkspace_AttachAKS() {
 // Attach by resource id, as `mlfleet aks show --query id` prints it, as a dev/test cluster.
 func ExampleWorkspace_AttachAKS_resourceID() {
 	ctx := context.Background()
-	client, err := mlfleet.NewClient()
-	if err != nil {
-		log.Fatal(err)
-	}
-	ws, err := client.GetWorkspace(ctx, "myresourcegroup", "myworkspace")
-	if err != nil {
-		log.Fatal(err)
-	}
+	client, ws := myWorkspace(ctx)
 	mc, err := client.GetManagedCluster(ctx, "myresourcegroup", "myexistingcluster")
 	if err != nil {
 		log.Fatal(err)
@@ -171,31 +139,17 @@ func ExampleWorkspace_AttachAKS_resourceID() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	if err := aks.WaitForCompletion(ctx, nil); err != nil {
-		log.Fatal(err)
-	}
+	wait(ctx, aks)
 	fmt.Println(aks.ProvisioningState(), aks.IsAttached(), aks.ClusterPurpose(), strings.EqualFold(aks.ClusterResourceID(), mc.ID))
 
-	if err := aks.Detach(ctx); err != nil {
-		log.Fatal(err)
-	}
-	if err := aks.WaitForCompletion(ctx, nil); err != nil {
-		log.Fatal(err)
-	}
+	detach(ctx, aks)
 	// Output:
 	// Succeeded true DevTest true
 }
 
 func ExampleWorkspace_Compute() {
 	ctx := context.Background()
-	client, err := mlfleet.NewClient()
-	if err != nil {
-		log.Fatal(err)
-	}
-	ws, err := client.GetWorkspace(ctx, "myresourcegroup", "myworkspace")
-	if err != nil {
-		log.Fatal(err)
-	}
+	_, ws := myWorkspace(ctx)
 	aks, err := ws.Compute(ctx, "mydevaks")
 	if err != nil {
 		log.Fatal(err)
@@ -211,14 +165,7 @@ func ExampleWorkspace_Compute() {
 
 func ExampleWorkspace_KubernetesVersions() {
 	ctx := context.Background()
-	client, err := mlfleet.NewClient()
-	if err != nil {
-		log.Fatal(err)
-	}
-	ws, err := client.GetWorkspace(ctx, "myresourcegroup", "myworkspace")
-	if err != nil {
-		log.Fatal(err)
-	}
+	_, ws := myWorkspace(ctx)
 	versions, err := ws.KubernetesVersions(ctx)
 	if err != nil {
 		log.Fatal(err)
@@ -237,25 +184,12 @@ func ExampleWorkspace_KubernetesVersions() {
 // Scaling from the workspace (S20); the SDK of the seed could not.
 func ExampleAKSCompute_Scale() {
 	ctx := context.Background()
-	client, err := mlfleet.NewClient()
-	if err != nil {
-		log.Fatal(err)
-	}
-	ws, err := client.GetWorkspace(ctx, "myresourcegroup", "myworkspace")
-	if err != nil {
-		log.Fatal(err)
-	}
-	aks, err := ws.Compute(ctx, "mydevaks")
-	if err != nil {
-		log.Fatal(err)
-	}
+	aks := myDevAKS(ctx)
 	for _, n := range []int{2, 1} {
 		if err := aks.Scale(ctx, n); err != nil {
 			log.Fatal(err)
 		}
-		if err := aks.WaitForCompletion(ctx, nil); err != nil {
-			log.Fatal(err)
-		}
+		wait(ctx, aks)
 		fmt.Println(aks.AgentCount(), aks.ProvisioningState())
 	}
 	// Output:
@@ -266,18 +200,7 @@ func ExampleAKSCompute_Scale() {
 // Changing settings in place, without a detach (S12).
 func ExampleAKSCompute_Update() {
 	ctx := context.Background()
-	client, err := mlfleet.NewClient()
-	if err != nil {
-		log.Fatal(err)
-	}
-	ws, err := client.GetWorkspace(ctx, "myresourcegroup", "myworkspace")
-	if err != nil {
-		log.Fatal(err)
-	}
-	aks, err := ws.Compute(ctx, "mydevaks")
-	if err != nil {
-		log.Fatal(err)
-	}
+	aks := myDevAKS(ctx)
 	for _, cfg := range []mlfleet.AKSUpdateConfig{
 		{LoadBalancerType: mlfleet.LoadBalancerInternal, LoadBalancerSubnet: "mysubnet"},
 		{LoadBalancerType: mlfleet.LoadBalancerPublicIP},
@@ -285,9 +208,7 @@ func ExampleAKSCompute_Update() {
 		if err := aks.Update(ctx, cfg); err != nil {
 			log.Fatal(err)
 		}
-		if err := aks.WaitForCompletion(ctx, nil); err != nil {
-			log.Fatal(err)
-		}
+		wait(ctx, aks)
 		fmt.Printf("%s %q\n", aks.LoadBalancerType(), aks.LoadBalancerSubnet())
 	}
 	// Output:
@@ -297,18 +218,7 @@ func ExampleAKSCompute_Update() {
 
 func ExampleAKSCompute_GetCredentials() {
 	ctx := context.Background()
-	client, err := mlfleet.NewClient()
-	if err != nil {
-		log.Fatal(err)
-	}
-	ws, err := client.GetWorkspace(ctx, "myresourcegroup", "myworkspace")
-	if err != nil {
-		log.Fatal(err)
-	}
-	aks, err := ws.Compute(ctx, "mydevaks")
-	if err != nil {
-		log.Fatal(err)
-	}
+	aks := myDevAKS(ctx)
 	user, admin, err := aks.GetCredentials(ctx)
 	if err != nil {
 		log.Fatal(err)
@@ -323,16 +233,9 @@ func ExampleAKSCompute_GetCredentials() {
 // failed ones together.
 func ExampleFailedPreconditions() {
 	ctx := context.Background()
-	client, err := mlfleet.NewClient()
-	if err != nil {
-		log.Fatal(err)
-	}
-	ws, err := client.GetWorkspace(ctx, "myresourcegroup", "myworkspace")
-	if err != nil {
-		log.Fatal(err)
-	}
+	_, ws := myWorkspace(ctx)
 	// Production (the default purpose) on one node of 2 vCPUs.
-	_, err = ws.CreateAKS(ctx, "toosmall", mlfleet.AKSProvisioningConfig{AgentCount: 1, VMSize: "Standard_D2_v2"})
+	_, err := ws.CreateAKS(ctx, "toosmall", mlfleet.AKSProvisioningConfig{AgentCount: 1, VMSize: "Standard_D2_v2"})
 	var e *mlfleet.Error
 	if errors.As(err, &e) {
 		fmt.Println(e.StatusCode, e.Code)
@@ -407,4 +310,43 @@ func ExampleClient_ListUsages() {
 	// Total Regional vCPUs: some used true, limit 100
 	// Managed Clusters: some used true, limit 10
 	// invalid request: a name is empty; give every name
+}
+
+// myWorkspace connects as Example does and returns the client and the fixtures' workspace
+// myworkspace.
+func myWorkspace(ctx context.Context) (*mlfleet.Client, *mlfleet.Workspace) {
+	client, err := mlfleet.NewClient()
+	if err != nil {
+		log.Fatal(err)
+	}
+	ws, err := client.GetWorkspace(ctx, "myresourcegroup", "myworkspace")
+	if err != nil {
+		log.Fatal(err)
+	}
+	return client, ws
+}
+
+// myDevAKS returns the fixtures' dev/test compute mydevaks.
+func myDevAKS(ctx context.Context) *mlfleet.AKSCompute {
+	_, ws := myWorkspace(ctx)
+	aks, err := ws.Compute(ctx, "mydevaks")
+	if err != nil {
+		log.Fatal(err)
+	}
+	return aks
+}
+
+// wait waits for the operation aks runs, as Example does without progress output.
+func wait(ctx context.Context, aks *mlfleet.AKSCompute) {
+	if err := aks.WaitForCompletion(ctx, nil); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// detach detaches aks and waits until it is done; the cluster stays.
+func detach(ctx context.Context, aks *mlfleet.AKSCompute) {
+	if err := aks.Detach(ctx); err != nil {
+		log.Fatal(err)
+	}
+	wait(ctx, aks)
 }

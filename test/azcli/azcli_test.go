@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mlfleet/mlfleet/internal/testutil"
 	"github.com/mlfleet/mlfleet/pkg/mlfleet"
 	"github.com/mlfleet/mlfleet/test/testserver"
 )
@@ -321,17 +322,15 @@ func kubectlNodes(t *testing.T, kubeconfig string) int {
 // waitCompute polls a compute with az rest until it leaves Creating/Updating.
 func waitCompute(t *testing.T, az *azEnv, url string) string {
 	t.Helper()
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
+	// Each look runs az, which takes a while itself.
+	state, _ := testutil.PollEvery(t.Context(), time.Second, 2*time.Minute, func() (bool, string) {
 		var c map[string]any
 		az.mustJSON(&c, "rest", "--method", "get", "--url", url)
 		props, _ := c["properties"].(map[string]any)
 		state, _ := props["provisioningState"].(string)
-		if (state != "Creating" && state != "Updating") || time.Now().After(deadline) {
-			return state
-		}
-		time.Sleep(time.Second)
-	}
+		return state != "Creating" && state != "Updating", state
+	})
+	return state
 }
 
 // TestUserLoginAndRoles: a user signs in with a password (an ID token and a refresh token

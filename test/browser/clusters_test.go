@@ -2,12 +2,14 @@ package browser
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/mlfleet/mlfleet/internal/testutil"
 	"github.com/mlfleet/mlfleet/pkg/mlfleet"
 )
 
@@ -260,16 +262,9 @@ func TestStudioInferenceClusters(t *testing.T) {
 		s.shot("19-delete-confirm")
 		s.click("#remove-confirm")
 		s.waitFor("the empty list", `document.getElementById("computes-body").innerText.includes("No inference clusters yet")`, 2*time.Minute)
-		deadline := time.Now().Add(time.Minute)
-		for {
+		testutil.WaitFor(t, time.Minute, "cluster dev1 gone with its compute", func() (bool, string) {
 			_, err := c.GetManagedCluster(ctx, rg, "dev1")
-			if mlfleet.IsNotFound(err) {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("cluster dev1 still there a minute after its compute was deleted: %v", err)
-			}
-			time.Sleep(200 * time.Millisecond)
-		}
+			return mlfleet.IsNotFound(err), fmt.Sprint(err)
+		})
 	})
 }

@@ -2,12 +2,9 @@ package compat
 
 import (
 	"archive/tar"
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
-	"os"
-	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -25,16 +22,7 @@ func TestNpmOnlineEndpoints(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	const rg, ws, location, computeName = "compat-ep-rg", "compat-ep-ws", "westus", "npmepaks"
-	c, err := mlfleet.NewClient(mlfleet.WithHome(server.Home), mlfleet.WithPollInterval(250*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.CreateResourceGroup(ctx, rg, location, nil); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.CreateWorkspace(ctx, rg, ws, location); err != nil {
-		t.Fatal(err)
-	}
+	c := npmWorkspace(ctx, t, rg, ws, location)
 	purpose, count := "DevTest", 1
 	in := &mlfleet.Compute{Location: location}
 	in.Properties.ComputeType = mlfleet.ComputeTypeAKS
@@ -62,64 +50,26 @@ func TestNpmOnlineEndpoints(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	token, err := server.Config.ReadToken()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.CommandContext(ctx, node, "compat_endpoints.mjs")
-	cmd.Dir = npmDir
-	cmd.Env = append(os.Environ(),
-		"NODE_EXTRA_CA_CERTS="+server.Config.CAFile,
-		"MLFLEET_URL="+server.Config.Server,
-		"MLFLEET_TOKEN="+token,
-		"MLFLEET_SUBSCRIPTION="+server.Config.Subscription,
-		"MLFLEET_RG="+rg,
-		"MLFLEET_WORKSPACE="+ws,
-		"MLFLEET_LOCATION="+location,
+	steps, _ := runNpmScript(ctx, t, node, "compat_endpoints.mjs", rg, ws, location,
 		"MLFLEET_COMPUTE_ID="+c.ComputeID(rg, ws, computeName),
 		"MLFLEET_MODEL_URI="+blob.URI+"/model.pkl",
 		"MLFLEET_CODE_URI="+code.URI,
 	)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	runErr := cmd.Run()
-	t.Cleanup(func() {
-		if t.Failed() || os.Getenv("MLFLEET_NPM_TRACE") != "" {
-			t.Logf("compat_endpoints.mjs stdout:\n%s", npmRedactKeys(stdout.Bytes()))
-			t.Logf("compat_endpoints.mjs stderr (HTTP trace):\n%s", npmTail(stderr.Bytes(), 128<<10))
-		}
-	})
-	steps := map[string]json.RawMessage{}
-	var order []string
-	sc := bufio.NewScanner(bytes.NewReader(stdout.Bytes()))
-	sc.Buffer(make([]byte, 0, 1<<20), 16<<20)
-	for sc.Scan() {
-		line := bytes.TrimSpace(sc.Bytes())
-		var s npmStep
-		if len(line) == 0 || line[0] != '{' || json.Unmarshal(line, &s) != nil {
-			continue
-		}
-		steps[s.Step] = append(json.RawMessage(nil), line...)
-		order = append(order, s.Step)
-	}
-	if runErr != nil || steps["done"] == nil {
-		t.Fatalf("node compat_endpoints.mjs: %v; steps done: %v", runErr, order)
-	}
 	get := func(name string) map[string]any {
 		t.Helper()
 		var m map[string]any
-		if err := json.Unmarshal(steps[name], &m); err != nil || m["error"] != nil {
-			t.Fatalf("step %s: %s", name, steps[name])
+		if err := json.Unmarshal(steps[name].Raw, &m); err != nil || m["error"] != nil {
+			t.Fatalf("step %s: %s", name, steps[name].Raw)
 		}
 		return m
 	}
 	refused := func(name string, status float64) {
 		t.Helper()
 		var m map[string]any
-		_ = json.Unmarshal(steps[name], &m)
+		_ = json.Unmarshal(steps[name].Raw, &m)
 		e, _ := m["error"].(map[string]any)
 		if e == nil || e["statusCode"] != status {
-			t.Errorf("step %s: want a %v error, got %s", name, status, steps[name])
+			t.Errorf("step %s: want a %v error, got %s", name, status, steps[name].Raw)
 		}
 	}
 

@@ -76,6 +76,88 @@ func requireNode(t *testing.T) string {
 	return node
 }
 
+// npmWorkspace returns a client of the test server that polls every 250ms, with the
+// resource group rg and its workspace ws in location created.
+func npmWorkspace(ctx context.Context, t *testing.T, rg, ws, location string) *mlfleet.Client {
+	t.Helper()
+	c, err := mlfleet.NewClient(mlfleet.WithHome(server.Home), mlfleet.WithPollInterval(250*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateResourceGroup(ctx, rg, location, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateWorkspace(ctx, rg, ws, location); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// runNpmScript runs script in npmDir with node, as the test server's caller, on the group
+// rg, the workspace ws and location, with env added to the environment. It returns the
+// steps the script printed, by name and in order; the test fails unless the script ends
+// with its step "done". The script's output is logged when the test fails, and with
+// MLFLEET_NPM_TRACE set.
+func runNpmScript(ctx context.Context, t *testing.T, node, script, rg, ws, location string, env ...string) (map[string]npmStep, []string) {
+	t.Helper()
+	token, err := server.Config.ReadToken()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.CommandContext(ctx, node, script)
+	cmd.Dir = npmDir
+	cmd.Env = append(os.Environ(),
+		"NODE_EXTRA_CA_CERTS="+server.Config.CAFile,
+		"MLFLEET_URL="+server.Config.Server,
+		"MLFLEET_TOKEN="+token,
+		"MLFLEET_SUBSCRIPTION="+server.Config.Subscription,
+		"MLFLEET_RG="+rg,
+		"MLFLEET_WORKSPACE="+ws,
+		"MLFLEET_LOCATION="+location,
+	)
+	cmd.Env = append(cmd.Env, env...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	start := time.Now()
+	runErr := cmd.Run()
+	t.Logf("node %s: %v", script, time.Since(start).Round(time.Millisecond))
+	t.Cleanup(func() {
+		if t.Failed() || os.Getenv("MLFLEET_NPM_TRACE") != "" {
+			t.Logf("%s stdout:\n%s", script, npmRedactKeys(stdout.Bytes()))
+			t.Logf("%s stderr (HTTP trace):\n%s", script, npmTail(stderr.Bytes(), 128<<10))
+		}
+	})
+
+	steps := map[string]npmStep{}
+	var order []string
+	sc := bufio.NewScanner(bytes.NewReader(stdout.Bytes()))
+	sc.Buffer(make([]byte, 0, 1<<20), 16<<20)
+	for sc.Scan() {
+		line := bytes.TrimSpace(sc.Bytes())
+		if len(line) == 0 || line[0] != '{' {
+			continue
+		}
+		var s npmStep
+		if err := json.Unmarshal(line, &s); err != nil {
+			t.Fatalf("%s printed a line that is not a step: %v\n%s", script, err, line)
+		}
+		s.Raw = append(json.RawMessage(nil), line...)
+		steps[s.Step] = s
+		order = append(order, s.Step)
+	}
+	if runErr != nil {
+		last := "(none)"
+		if len(order) > 0 {
+			last = string(steps[order[len(order)-1]].Raw)
+		}
+		t.Fatalf("node %s: %v; steps done: %v; last: %s", script, runErr, order, npmTruncate(last, 2000))
+	}
+	if _, ok := steps["done"]; !ok {
+		t.Fatalf("%s did not finish; steps: %v", script, order)
+	}
+	return steps, order
+}
+
 // TestNpmArmMachineLearning runs test/compat/npm/compat.mjs, which drives the official npm
 // client @azure/arm-machinelearning 2.1.1 against the server: create an AKS compute from the
 // workspace (LRO to completion), get, attach a managed cluster made beforehand through the
@@ -95,16 +177,7 @@ func TestNpmArmMachineLearning(t *testing.T) {
 		vmSize           = "Standard_D3_v2" // 4 cores: 3 nodes meet FastProd's 12 vCPUs (S5)
 		nodes            = 3
 	)
-	c, err := mlfleet.NewClient(mlfleet.WithHome(server.Home), mlfleet.WithPollInterval(250*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.CreateResourceGroup(ctx, rg, location, nil); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.CreateWorkspace(ctx, rg, ws, location); err != nil {
-		t.Fatal(err)
-	}
+	c := npmWorkspace(ctx, t, rg, ws, location)
 
 	// The cluster to attach, made on the cluster side.
 	in := &mlfleet.ClusterInput{Location: location}
@@ -136,64 +209,12 @@ func TestNpmArmMachineLearning(t *testing.T) {
 		}
 	})
 
-	token, err := server.Config.ReadToken()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.CommandContext(ctx, node, "compat.mjs")
-	cmd.Dir = npmDir
-	cmd.Env = append(os.Environ(),
-		"NODE_EXTRA_CA_CERTS="+server.Config.CAFile,
-		"MLFLEET_URL="+server.Config.Server,
-		"MLFLEET_TOKEN="+token,
-		"MLFLEET_SUBSCRIPTION="+server.Config.Subscription,
-		"MLFLEET_RG="+rg,
-		"MLFLEET_WORKSPACE="+ws,
-		"MLFLEET_LOCATION="+location,
+	steps, order := runNpmScript(ctx, t, node, "compat.mjs", rg, ws, location,
 		"MLFLEET_CREATE_NAME="+createName,
 		"MLFLEET_ATTACH_NAME="+attachName,
 		"MLFLEET_ATTACH_ID="+clusterID,
 		"MLFLEET_AGENT_COUNT=3",
 	)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	start = time.Now()
-	runErr := cmd.Run()
-	t.Logf("node compat.mjs: %v", time.Since(start).Round(time.Millisecond))
-	t.Cleanup(func() {
-		if t.Failed() || os.Getenv("MLFLEET_NPM_TRACE") != "" {
-			t.Logf("compat.mjs stdout:\n%s", npmRedactKeys(stdout.Bytes()))
-			t.Logf("compat.mjs stderr (HTTP trace):\n%s", npmTail(stderr.Bytes(), 128<<10))
-		}
-	})
-
-	steps := map[string]npmStep{}
-	var order []string
-	sc := bufio.NewScanner(bytes.NewReader(stdout.Bytes()))
-	sc.Buffer(make([]byte, 0, 1<<20), 16<<20)
-	for sc.Scan() {
-		line := bytes.TrimSpace(sc.Bytes())
-		if len(line) == 0 || line[0] != '{' {
-			continue
-		}
-		var s npmStep
-		if err := json.Unmarshal(line, &s); err != nil {
-			t.Fatalf("compat.mjs printed a line that is not a step: %v\n%s", err, line)
-		}
-		s.Raw = append(json.RawMessage(nil), line...)
-		steps[s.Step] = s
-		order = append(order, s.Step)
-	}
-	if runErr != nil {
-		last := "(none)"
-		if len(order) > 0 {
-			last = string(steps[order[len(order)-1]].Raw)
-		}
-		t.Fatalf("node compat.mjs: %v; steps done: %v; last: %s", runErr, order, npmTruncate(last, 2000))
-	}
-	if _, ok := steps["done"]; !ok {
-		t.Fatalf("compat.mjs did not finish; steps: %v", order)
-	}
 
 	// get returns a step that must have succeeded, decoded into v.
 	get := func(name string, v any) {

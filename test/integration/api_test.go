@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mlfleet/mlfleet/internal/testutil"
 )
 
 const rgAPI = "?api-version=2022-09-01"
@@ -203,17 +205,14 @@ func TestHealthAndMetrics(t *testing.T) {
 // waitOperation polls an Azure-AsyncOperation URL until the operation ends.
 func waitOperation(t testing.TB, url string) map[string]any {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
+	var body map[string]any
+	testutil.WaitFor(t, 60*time.Second, "operation "+url+" ends", func() (bool, string) {
 		a := do(t, call{method: "GET", path: strings.TrimPrefix(url, shared.cfg.Server)})
 		must(t, a, http.StatusOK)
-		if s := a.body["status"]; s != "InProgress" {
-			return a.body
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("operation %s did not end in 60s", url)
-	return nil
+		body = a.body
+		return a.body["status"] != "InProgress", fmt.Sprint(a.body["status"])
+	})
+	return body
 }
 
 func must(t testing.TB, a answer, status int) {

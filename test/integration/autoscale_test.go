@@ -3,7 +3,6 @@ package integration
 import (
 	"context"
 	"fmt"
-	"net"
 	"strings"
 	"syscall"
 	"testing"
@@ -84,16 +83,10 @@ func TestKillDuringAutoscale(t *testing.T) {
 	t.Parallel()
 	home := t.TempDir()
 	p, cfg := startServerProcess(t, home, "127.0.0.1:0")
-	_, port, _ := net.SplitHostPort(strings.TrimPrefix(cfg.Server, "https://"))
-	c, err := mlfleet.NewClient(mlfleet.WithHome(home))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
+	port := serverPort(cfg)
 	const rg, name = "killscale", "killaks"
-	if _, err := c.CreateResourceGroup(ctx, rg, "westus", nil); err != nil {
-		t.Fatal(err)
-	}
+	c := homeClient(t, home, rg)
+	ctx := context.Background()
 	createCluster(t, c, rg, name, 3, "Standard_D3_v2", func(in *mlfleet.ClusterInput) {
 		on, lo, hi := true, 3, 6
 		ap := &in.Properties.AgentPoolProfiles[0]

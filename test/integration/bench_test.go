@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/mlfleet/mlfleet/internal/procstat"
@@ -169,15 +168,9 @@ func BenchmarkAutoscaleBurst(b *testing.B) {
 			b.Fatal(err)
 		}
 		eventually(b, 2*time.Minute, "18 pods running", func() error {
-			pods, err := k.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: "app=burst"})
+			running, _, err := runningPods(ctx, k, "app=burst")
 			if err != nil {
 				return err
-			}
-			running := 0
-			for _, p := range pods.Items {
-				if p.Status.Phase == corev1.PodRunning {
-					running++
-				}
 			}
 			if running != 18 {
 				return fmt.Errorf("%d running", running)

@@ -2,9 +2,12 @@ package integration
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mlfleet/mlfleet/internal/testutil"
 )
 
 // TestCLIWalkthrough runs the README's walkthrough through the CLI code path. It is not
@@ -126,12 +129,8 @@ func TestCLINoWait(t *testing.T) {
 	if r.code != 0 || strings.Contains(r.err, "Running") {
 		t.Fatalf("--no-wait: %+v", r)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if r := mlfleetCLI(t, "group", "show", "-n", "nowait-rg"); r.code == 1 && strings.Contains(r.err, "ResourceGroupNotFound") {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatal("group still there 30s after delete --no-wait")
+	testutil.WaitFor(t, 30*time.Second, "group gone after delete --no-wait", func() (bool, string) {
+		r := mlfleetCLI(t, "group", "show", "-n", "nowait-rg")
+		return r.code == 1 && strings.Contains(r.err, "ResourceGroupNotFound"), fmt.Sprintf("%+v", r)
+	})
 }

@@ -20,6 +20,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/mlfleet/mlfleet/internal/testutil"
 	"github.com/mlfleet/mlfleet/pkg/mlfleet"
 )
 
@@ -67,18 +68,31 @@ func kubeClient(t testing.TB, kubeconfig []byte) *kubernetes.Clientset {
 	return kubernetes.NewForConfigOrDie(cfg)
 }
 
+// runningPods counts the pods of the default namespace that selector selects: those Running
+// on a node, and all.
+func runningPods(ctx context.Context, k kubernetes.Interface, selector string) (running, total int, err error) {
+	pods, err := k.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: selector})
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, p := range pods.Items {
+		if p.Status.Phase == corev1.PodRunning && p.Spec.NodeName != "" {
+			running++
+		}
+	}
+	return running, len(pods.Items), nil
+}
+
 // eventually retries fn until it returns nil or the deadline passes.
 func eventually(t testing.TB, within time.Duration, what string, fn func() error) {
 	t.Helper()
-	deadline := time.Now().Add(within)
 	var err error
-	for time.Now().Before(deadline) {
-		if err = fn(); err == nil {
-			return
-		}
-		time.Sleep(200 * time.Millisecond)
+	if _, ok := testutil.Poll(t.Context(), within, func() (bool, string) {
+		err = fn()
+		return err == nil, ""
+	}); !ok {
+		t.Fatalf("%s: still failing after %v: %v", what, within, err)
 	}
-	t.Fatalf("%s: still failing after %v: %v", what, within, err)
 }
 
 func readyNodes(ctx context.Context, k kubernetes.Interface) ([]corev1.Node, error) {
@@ -178,18 +192,12 @@ func TestManagedClusterLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, 60*time.Second, "3 running pods", func() error {
-		pods, err := k.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: "app=web"})
+		running, total, err := runningPods(ctx, k, "app=web")
 		if err != nil {
 			return err
 		}
-		running := 0
-		for _, p := range pods.Items {
-			if p.Status.Phase == corev1.PodRunning && p.Spec.NodeName != "" {
-				running++
-			}
-		}
 		if running != 3 {
-			return fmt.Errorf("%d of %d pods running", running, len(pods.Items))
+			return fmt.Errorf("%d of %d pods running", running, total)
 		}
 		return nil
 	})

@@ -3,7 +3,6 @@ package integration
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -27,16 +26,10 @@ func TestComputeKillAndVersions(t *testing.T) {
 	t.Parallel()
 	home := t.TempDir()
 	p, cfg := startServerProcess(t, home, "127.0.0.1:0", "--fault-step-delay", "300ms")
-	_, port, _ := net.SplitHostPort(strings.TrimPrefix(cfg.Server, "https://"))
+	port := serverPort(cfg)
 	addr := "127.0.0.1:" + port
-	c, err := mlfleet.NewClient(mlfleet.WithHome(home), mlfleet.WithPollInterval(100*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := homeClient(t, home, "kv", mlfleet.WithPollInterval(100*time.Millisecond))
 	ctx := context.Background()
-	if _, err := c.CreateResourceGroup(ctx, "kv", "westus", nil); err != nil {
-		t.Fatal(err)
-	}
 	if _, err := c.CreateWorkspace(ctx, "kv", "kvws", "westus"); err != nil {
 		t.Fatal(err)
 	}

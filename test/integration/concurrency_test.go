@@ -19,6 +19,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/mlfleet/mlfleet/internal/store"
+	"github.com/mlfleet/mlfleet/internal/testutil"
 )
 
 // settleWithin bounds every wait of TestConcurrency: operations ending, resources leaving
@@ -310,31 +311,31 @@ func followOperation(t *testing.T, a answer) map[string]any {
 		t.Fatalf("no Azure-AsyncOperation in a %d answer", a.status)
 	}
 	path := requestURI(t, u)
-	deadline := time.Now().Add(settleWithin)
-	for {
+	var body map[string]any
+	testutil.WaitFor(t, settleWithin, "operation "+path+" ends", func() (bool, string) {
 		op := do(t, call{method: "GET", path: path})
 		must(t, op, http.StatusOK)
+		body = op.body
 		switch op.body["status"] {
 		case "Succeeded", "Failed", "Canceled":
-			return op.body
+			return true, ""
 		case "InProgress":
+			return false, "InProgress"
 		default:
 			t.Fatalf("operation %s has status %v, not an ARM one", path, op.body["status"])
+			return false, ""
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("operation %s did not end within %v", path, settleWithin)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	})
+	return body
 }
 
 // settled lists every page of a collection until no item is Creating, Updating or
 // Deleting, and returns the items.
 func settled(t *testing.T, path string) []map[string]any {
 	t.Helper()
-	deadline := time.Now().Add(settleWithin)
-	for {
-		items := listAll(t, path)
+	var items []map[string]any
+	testutil.WaitFor(t, settleWithin, path+" settled", func() (bool, string) {
+		items = listAll(t, path)
 		var busy []string
 		for _, it := range items {
 			switch st := props(it)["provisioningState"]; st {
@@ -342,14 +343,9 @@ func settled(t *testing.T, path string) []map[string]any {
 				busy = append(busy, fmt.Sprintf("%v %v", it["name"], st))
 			}
 		}
-		if len(busy) == 0 {
-			return items
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: still %v after %v", path, busy, settleWithin)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return len(busy) == 0, fmt.Sprintf("still %v", busy)
+	})
+	return items
 }
 
 // listAll follows nextLink to the last page.

@@ -2,7 +2,6 @@ package integration
 
 import (
 	"context"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -18,17 +17,11 @@ func TestKillDuringDeployment(t *testing.T) {
 	t.Setenv("MLFLEET_FAILPOINTS", "op/onlinedeployments.put/apply deployment/after=crash")
 	home := t.TempDir()
 	p, cfg := startServerProcess(t, home, "127.0.0.1:0")
-	_, port, _ := net.SplitHostPort(strings.TrimPrefix(cfg.Server, "https://"))
-	c, err := mlfleet.NewClient(mlfleet.WithHome(home), mlfleet.WithPollInterval(200*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
+	port := serverPort(cfg)
+	const rg, ws = "kd-rg", "kd-ws"
+	c := homeClient(t, home, rg, mlfleet.WithPollInterval(200*time.Millisecond))
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	const rg, ws = "kd-rg", "kd-ws"
-	if _, err := c.CreateResourceGroup(ctx, rg, "westus", nil); err != nil {
-		t.Fatal(err)
-	}
 	if _, err := c.CreateWorkspace(ctx, rg, ws, "westus"); err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -30,6 +29,8 @@ import (
 	"github.com/mlfleet/mlfleet/internal/kube"
 	"github.com/mlfleet/mlfleet/internal/secrets"
 	"github.com/mlfleet/mlfleet/internal/store"
+	"github.com/mlfleet/mlfleet/internal/store/storetest"
+	"github.com/mlfleet/mlfleet/internal/testutil"
 	"github.com/mlfleet/mlfleet/pkg/mlfleet"
 	"github.com/mlfleet/mlfleet/test/testserver"
 )
@@ -267,12 +268,11 @@ func fpFlows() []fpFlow {
 					return err
 				}
 				k := kubeClient(e.t, kc)
-				for range 120 { // the nodes follow the count a moment later
-					if err = autoscaled(e, rg, k); err == nil {
-						return nil
-					}
-					time.Sleep(250 * time.Millisecond)
-				}
+				// The nodes follow the count a moment later.
+				testutil.Poll(ctx, 30*time.Second, func() (bool, string) {
+					err = autoscaled(e, rg, k)
+					return err == nil, ""
+				})
 				return err
 			}},
 		{name: "cluster delete", setup: cluster,
@@ -357,7 +357,7 @@ func TestFailpoints(t *testing.T) {
 				defer func() { <-slots }()
 				dsn := ""
 				if dialect == "postgres" {
-					dsn = freshSchema(t, pg)
+					dsn = storetest.Schema(t, pg)
 				}
 				n := runFailpoints(t, f, dsn)
 				mu.Lock()
@@ -523,8 +523,7 @@ func (e *fpEnv) start(spec string) {
 	}
 	e.cfg = cfg
 	if e.addr == "" {
-		_, port, _ := net.SplitHostPort(strings.TrimPrefix(cfg.Server, "https://"))
-		e.addr = "127.0.0.1:" + port
+		e.addr = "127.0.0.1:" + serverPort(cfg)
 	}
 	if e.c, err = mlfleet.NewClient(mlfleet.WithHome(e.home), mlfleet.WithPollInterval(100*time.Millisecond)); err != nil {
 		e.t.Fatal(err)
@@ -850,15 +849,9 @@ func autoscaled(e *fpEnv, rg string, k kubernetes.Interface) error {
 	if err := nodeCount(ctx, k, ap.Count)(); err != nil {
 		return fmt.Errorf("stored count %d: %w", ap.Count, err)
 	}
-	pods, err := k.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: "app=burst"})
+	running, _, err := runningPods(ctx, k, "app=burst")
 	if err != nil {
 		return err
-	}
-	running := 0
-	for _, p := range pods.Items {
-		if p.Status.Phase == corev1.PodRunning {
-			running++
-		}
 	}
 	if running != 3 || ap.Count < 2 {
 		return fmt.Errorf("%d of 3 pods Running on %d nodes", running, ap.Count)

@@ -6,8 +6,6 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
-
-	"github.com/mlfleet/mlfleet/pkg/mlfleet"
 )
 
 // TestFileModes (#11): whatever the umask, every file a server writes in its home (the
@@ -19,14 +17,8 @@ func TestFileModes(t *testing.T) {
 	old := syscall.Umask(0o002) // the child server inherits a permissive umask
 	p, _ := startServerProcess(t, home, "127.0.0.1:0")
 	syscall.Umask(old)
-	c, err := mlfleet.NewClient(mlfleet.WithHome(home))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := homeClient(t, home, "modes")
 	ctx := context.Background()
-	if _, err := c.CreateResourceGroup(ctx, "modes", "westus", nil); err != nil {
-		t.Fatal(err)
-	}
 	_, poller, err := c.BeginCreateManagedCluster(ctx, "modes", "modes", oneNodeCluster())
 	if err == nil {
 		_, err = poller.Wait(ctx, nil)

@@ -6,7 +6,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -129,14 +128,8 @@ func TestFrontDoorRestart(t *testing.T) {
 	t.Parallel()
 	home := t.TempDir()
 	p, cfg := startServerProcess(t, home, "127.0.0.1:0")
-	c, err := mlfleet.NewClient(mlfleet.WithHome(home))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := homeClient(t, home, "rg")
 	ctx := context.Background()
-	if _, err := c.CreateResourceGroup(ctx, "rg", "westus", nil); err != nil {
-		t.Fatal(err)
-	}
 	createCluster(t, c, "rg", "door", 1, "Standard_D2_v2", nil)
 	before, err := c.ClusterCredentials(ctx, "rg", "door", false)
 	if err != nil {
@@ -150,14 +143,7 @@ func TestFrontDoorRestart(t *testing.T) {
 	if _, err := k.CoreV1().ConfigMaps("default").Create(ctx, cm, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-p.done:
-	case <-time.After(60 * time.Second):
-		t.Fatalf("server did not stop within 60s of SIGTERM\n%s", p.logs)
-	}
+	p.terminate(t)
 	_, cfg2 := startServerProcess(t, home, "127.0.0.1:0")
 	if cfg2.Server != cfg.Server {
 		t.Fatalf("restarted on %s, was %s", cfg2.Server, cfg.Server)

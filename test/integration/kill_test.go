@@ -14,6 +14,7 @@ import (
 
 	"github.com/mlfleet/mlfleet/internal/clientconfig"
 	"github.com/mlfleet/mlfleet/internal/secrets"
+	"github.com/mlfleet/mlfleet/internal/testutil"
 	"github.com/mlfleet/mlfleet/pkg/mlfleet"
 	"github.com/mlfleet/mlfleet/test/testserver"
 )
@@ -23,6 +24,20 @@ type serverProcess struct {
 	cmd  *exec.Cmd
 	logs *bytes.Buffer
 	done chan struct{} // closed when the process has exited
+}
+
+// terminate stops the server with SIGTERM, as a service manager does, and waits up to 60s
+// for it to exit.
+func (p *serverProcess) terminate(t *testing.T) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-p.done:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("server did not stop within 60s of SIGTERM\n%s", p.logs)
+	}
 }
 
 func startServerProcess(t *testing.T, home, addr string, extra ...string) (*serverProcess, *clientconfig.Config) {
@@ -49,26 +64,64 @@ func startServerProcess(t *testing.T, home, addr string, extra ...string) (*serv
 	return p, cfg
 }
 
+// waitReadyProcess waits up to 60s for the server process p with home home to answer
+// /readyz and returns its client configuration.
 func waitReadyProcess(home string, p *serverProcess) (*clientconfig.Config, error) {
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
+	var cfg *clientconfig.Config
+	exited := false
+	_, ready := testutil.Poll(context.Background(), 60*time.Second, func() (bool, string) {
 		select {
 		case <-p.done:
-			return nil, fmt.Errorf("server exited")
+			exited = true
+			return true, ""
 		default:
 		}
-		if cfg, err := clientconfig.Load(home); err == nil && cfg.Server != "" {
-			resp, err := httpClient(cfg).Get(cfg.Server + "/readyz")
-			if err == nil {
-				resp.Body.Close()
-				if resp.StatusCode == 200 && strings.Contains(p.logs.String(), "serving") {
-					return cfg, nil
-				}
-			}
+		c, err := clientconfig.Load(home)
+		if err != nil || c.Server == "" {
+			return false, ""
 		}
-		time.Sleep(50 * time.Millisecond)
+		resp, err := httpClient(c).Get(c.Server + "/readyz")
+		if err != nil {
+			return false, ""
+		}
+		resp.Body.Close()
+		cfg = c
+		return resp.StatusCode == 200 && strings.Contains(p.logs.String(), "serving"), ""
+	})
+	switch {
+	case exited:
+		return nil, fmt.Errorf("server exited")
+	case !ready:
+		return nil, fmt.Errorf("server not ready in 60s")
 	}
-	return nil, fmt.Errorf("server not ready in 60s")
+	return cfg, nil
+}
+
+// serverPort returns the port of the server cfg names, for starting the next process on it.
+func serverPort(cfg *clientconfig.Config) string {
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(cfg.Server, "https://"))
+	return port
+}
+
+// clientOf returns a client, with opts, of the server whose home is home.
+func clientOf(t *testing.T, home string, opts ...mlfleet.Option) *mlfleet.Client {
+	t.Helper()
+	c, err := mlfleet.NewClient(append([]mlfleet.Option{mlfleet.WithHome(home)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// homeClient returns a client of the server whose home is home, with opts, and creates the
+// resource group rg in westus.
+func homeClient(t *testing.T, home, rg string, opts ...mlfleet.Option) *mlfleet.Client {
+	t.Helper()
+	c := clientOf(t, home, opts...)
+	if _, err := c.CreateResourceGroup(context.Background(), rg, "westus", nil); err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 // TestKillDuringResourceGroupDelete kills the server with SIGKILL in the middle of a
@@ -79,15 +132,9 @@ func TestKillDuringResourceGroupDelete(t *testing.T) {
 	home := t.TempDir()
 	// Each operation step sleeps 150ms, so deleting 20 workspaces takes about 3s.
 	p, cfg := startServerProcess(t, home, "127.0.0.1:0", "--fault-step-delay", "150ms")
-	_, port, _ := net.SplitHostPort(strings.TrimPrefix(cfg.Server, "https://"))
-	c, err := mlfleet.NewClient(mlfleet.WithHome(home))
-	if err != nil {
-		t.Fatal(err)
-	}
+	port := serverPort(cfg)
+	c := homeClient(t, home, "doomed")
 	ctx := context.Background()
-	if _, err := c.CreateResourceGroup(ctx, "doomed", "westus", nil); err != nil {
-		t.Fatal(err)
-	}
 	if _, err := c.CreateResourceGroup(ctx, "survivor", "westus", nil); err != nil {
 		t.Fatal(err)
 	}
@@ -104,21 +151,19 @@ func TestKillDuringResourceGroupDelete(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Wait until the delete is under way: some workspaces gone, some left.
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	testutil.WaitFor(t, 30*time.Second, "the delete in the middle", func() (bool, string) {
 		left, err := c.ListWorkspaces(ctx, "doomed")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(left) > 0 && len(left) <= 17 {
+		if len(left) == 0 {
+			t.Fatal("could not catch the delete in the middle (0 left)")
+		}
+		if len(left) <= 17 {
 			t.Logf("killing the server with %d of 20 workspaces left", len(left))
-			break
 		}
-		if len(left) == 0 || time.Now().After(deadline) {
-			t.Fatalf("could not catch the delete in the middle (%d left)", len(left))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return len(left) <= 17, fmt.Sprintf("%d left", len(left))
+	})
 	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}

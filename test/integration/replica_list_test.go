@@ -3,7 +3,6 @@ package integration
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
 	"syscall"
 	"testing"
@@ -16,20 +15,13 @@ import (
 // replica killed with SIGKILL is listed as Lost once its heartbeat stops, and one stopped
 // cleanly leaves the list.
 func TestReplicaList(t *testing.T) {
-	dsn := os.Getenv("MLFLEET_TEST_POSTGRES")
-	if dsn == "" {
-		t.Skip("MLFLEET_TEST_POSTGRES is not set")
-	}
 	t.Parallel()
-	dsn = freshSchema(t, dsn)
+	dsn := replicaSchema(t)
 	common := []string{"--store", dsn, "--replica-heartbeat-interval", "200ms"}
 	homeA, homeB, homeC := t.TempDir(), t.TempDir(), t.TempDir()
 	a, cfgA := startServerProcess(t, homeA, "127.0.0.1:0", common...)
 	b, cfgB := startServerProcess(t, homeB, "127.0.0.1:0", common...)
-	ca, err := mlfleet.NewClient(mlfleet.WithHome(homeA))
-	if err != nil {
-		t.Fatal(err)
-	}
+	ca := clientOf(t, homeA)
 	ctx := context.Background()
 	addrA, addrB := strings.TrimPrefix(cfgA.Server, "https://"), strings.TrimPrefix(cfgB.Server, "https://")
 	states := func(c *mlfleet.Client) (map[string]string, error) {
@@ -55,15 +47,9 @@ func TestReplicaList(t *testing.T) {
 		}
 		return err
 	})
-	if err := a.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	<-a.done
+	a.terminate(t)
 	_, cfgC := startServerProcess(t, homeC, "127.0.0.1:0", common...)
-	cc, err := mlfleet.NewClient(mlfleet.WithHome(homeC))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cc := clientOf(t, homeC)
 	got, err = states(cc)
 	addrC := strings.TrimPrefix(cfgC.Server, "https://")
 	if err != nil || len(got) != 2 || got[addrC] != "Live" || got[addrB] != "Lost" {

@@ -14,7 +14,6 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/mlfleet/mlfleet/internal/secrets"
-	"github.com/mlfleet/mlfleet/pkg/mlfleet"
 )
 
 // TestReplicasShareSecrets (#13 item 4): two replicas on one PostgreSQL and one secret key
@@ -23,12 +22,8 @@ import (
 // the sealed kubeconfig of a cluster registered through one opens through the other. A
 // third replica with another key, or none, refuses to start and says why.
 func TestReplicasShareSecrets(t *testing.T) {
-	dsn := os.Getenv("MLFLEET_TEST_POSTGRES")
-	if dsn == "" {
-		t.Skip("MLFLEET_TEST_POSTGRES is not set")
-	}
 	t.Parallel()
-	dsn = freshSchema(t, dsn)
+	dsn := replicaSchema(t)
 	common := []string{"--store", dsn, "--lease-ttl", "2s"}
 	homeA, homeB := t.TempDir(), t.TempDir()
 	_, cfgA := startServerProcess(t, homeA, "127.0.0.1:0", common...)
@@ -40,10 +35,7 @@ func TestReplicasShareSecrets(t *testing.T) {
 		t.Fatalf("the replicas trust different CAs (%v, %v)", errA, errB)
 	}
 	ctx := context.Background()
-	ca, err := mlfleet.NewClient(mlfleet.WithHome(homeA))
-	if err != nil {
-		t.Fatal(err)
-	}
+	ca := clientOf(t, homeA)
 	tok, err := ca.MintToken(ctx, "", time.Hour)
 	if err != nil {
 		t.Fatal(err)
@@ -83,10 +75,7 @@ func TestReplicasShareSecrets(t *testing.T) {
 	}
 	homeC := t.TempDir()
 	startServerProcess(t, homeC, "127.0.0.1:0", common...)
-	cc, err := mlfleet.NewClient(mlfleet.WithHome(homeC))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cc := clientOf(t, homeC)
 	var viaC []byte
 	eventually(t, 30*time.Second, "credentials of the registered cluster through replica C", func() error {
 		viaC, err = cc.ClusterCredentials(ctx, "shared-secrets-rg", "registered", true)

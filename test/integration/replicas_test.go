@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/mlfleet/mlfleet/internal/store/storetest"
+	"github.com/mlfleet/mlfleet/internal/testutil"
 	"github.com/mlfleet/mlfleet/pkg/mlfleet"
 )
 
@@ -18,25 +19,15 @@ import (
 // replica B takes the operation over when A's lease expires and finishes it (N2, A4). It
 // runs when MLFLEET_TEST_POSTGRES holds a DSN (.ci/run sets it).
 func TestReplicasShareOperations(t *testing.T) {
-	dsn := os.Getenv("MLFLEET_TEST_POSTGRES")
-	if dsn == "" {
-		t.Skip("MLFLEET_TEST_POSTGRES is not set")
-	}
 	t.Parallel()
-	dsn = freshSchema(t, dsn)
+	dsn := replicaSchema(t)
 	common := []string{"--store", dsn, "--lease-ttl", "2s"}
 	homeA, homeB := t.TempDir(), t.TempDir()
 	a, _ := startServerProcess(t, homeA, "127.0.0.1:0", append(common, "--fault-step-delay", "150ms")...)
 	_, cfgB := startServerProcess(t, homeB, "127.0.0.1:0", common...)
 
-	ca, err := mlfleet.NewClient(mlfleet.WithHome(homeA))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cb, err := mlfleet.NewClient(mlfleet.WithHome(homeB))
-	if err != nil {
-		t.Fatal(err)
-	}
+	ca := clientOf(t, homeA)
+	cb := clientOf(t, homeB)
 	if ca.SubscriptionID() != cb.SubscriptionID() {
 		t.Fatalf("replicas use different subscriptions: %s, %s", ca.SubscriptionID(), cb.SubscriptionID())
 	}
@@ -74,30 +65,25 @@ func TestReplicasShareOperations(t *testing.T) {
 
 	// Follow the same operation on replica B.
 	opURL := strings.Replace(poller.OperationURL(), strings.TrimPrefix(ca.Server(), "https://"), strings.TrimPrefix(cfgB.Server, "https://"), 1)
-	deadline := time.Now().Add(60 * time.Second)
-	for {
+	testutil.WaitFor(t, 60*time.Second, "the operation succeeds on replica B", func() (bool, string) {
 		a := do(t, call{method: "GET", path: strings.TrimPrefix(opURL, cfgB.Server), token: strp(cb.Token()), base: cfgB.Server, client: httpClient(cfgB)})
-		if a.body["status"] == "Succeeded" {
-			break
-		}
-		if a.body["status"] == "Failed" || time.Now().After(deadline) {
+		if a.body["status"] == "Failed" {
 			t.Fatalf("operation on replica B: %s", a.raw)
 		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return a.body["status"] == "Succeeded", a.raw
+	})
 	if _, err := cb.GetResourceGroup(ctx, "shared-rg"); !mlfleet.IsNotFound(err) {
 		t.Fatalf("resource group after the takeover: %v", err)
 	}
 }
 
-// freshSchema creates a schema for one test in the database of dsn and returns a DSN that
-// uses it.
-func freshSchema(t *testing.T, dsn string) string {
+// replicaSchema returns the DSN of a new schema, dropped when the test ends, in the
+// PostgreSQL database MLFLEET_TEST_POSTGRES names; the test is skipped when it is not set.
+func replicaSchema(t *testing.T) string {
 	t.Helper()
-	schemaDSN, drop, err := storetest.PostgresSchema(dsn)
-	if err != nil {
-		t.Fatal(err)
+	dsn := os.Getenv("MLFLEET_TEST_POSTGRES")
+	if dsn == "" {
+		t.Skip("MLFLEET_TEST_POSTGRES is not set")
 	}
-	t.Cleanup(drop)
-	return schemaDSN
+	return storetest.Schema(t, dsn)
 }

@@ -2,18 +2,13 @@ package integration
 
 import (
 	"context"
-	"net"
 	"os"
 	"path/filepath"
-	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
-	"github.com/mlfleet/mlfleet/pkg/mlfleet"
 )
 
 // TestRestartKeepsClusters stops `mlfleet serve` gracefully and starts it again: the
@@ -23,15 +18,9 @@ func TestRestartKeepsClusters(t *testing.T) {
 	t.Parallel()
 	home := t.TempDir()
 	p, cfg := startServerProcess(t, home, "127.0.0.1:0")
-	_, port, _ := net.SplitHostPort(strings.TrimPrefix(cfg.Server, "https://"))
-	c, err := mlfleet.NewClient(mlfleet.WithHome(home))
-	if err != nil {
-		t.Fatal(err)
-	}
+	port := serverPort(cfg)
+	c := homeClient(t, home, "rg")
 	ctx := context.Background()
-	if _, err := c.CreateResourceGroup(ctx, "rg", "westus", nil); err != nil {
-		t.Fatal(err)
-	}
 	createCluster(t, c, "rg", "keep", 1, "Standard_D2_v2", nil)
 	admin, err := c.ClusterCredentials(ctx, "rg", "keep", true)
 	if err != nil {
@@ -43,14 +32,7 @@ func TestRestartKeepsClusters(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-p.done:
-	case <-time.After(60 * time.Second):
-		t.Fatalf("server did not stop within 60s of SIGTERM\n%s", p.logs)
-	}
+	p.terminate(t)
 	if _, err := k.Discovery().ServerVersion(); err == nil {
 		t.Fatal("the cluster's API server still answers after mlfleet stopped")
 	}
@@ -79,10 +61,7 @@ func TestVersionsFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	startServerProcess(t, home, "127.0.0.1:0", "--versions-file", file)
-	c, err := mlfleet.NewClient(mlfleet.WithHome(home))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := clientOf(t, home)
 	o, err := c.KubernetesVersions(context.Background(), "West Europe")
 	if err != nil {
 		t.Fatal(err)

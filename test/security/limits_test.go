@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mlfleet/mlfleet/internal/testutil"
 	"github.com/mlfleet/mlfleet/pkg/mlfleet"
 	"github.com/mlfleet/mlfleet/test/testserver"
 )
@@ -206,17 +207,13 @@ func TestActivityLogRecordsWrites(t *testing.T) {
 	created := must(s.call(t, "PUT", mc+"?api-version=2025-02-01", `{"location":"westus","tags":{"secret":"`+marker+`"},
 		"properties":{"agentPoolProfiles":[{"name":"nodepool1","count":1,"vmSize":"Standard_D2_v2","mode":"System"}]}}`, corr("corr-mc")...), http.StatusCreated)
 	opURL := created.header.Get("Azure-AsyncOperation")
-	deadline := time.Now().Add(3 * time.Minute)
-	for {
+	testutil.WaitFor(t, 3*time.Minute, "cluster create succeeds", func() (bool, string) {
 		op := must(s.call(t, "GET", opURL, ""), http.StatusOK)
-		if op.body["status"] == "Succeeded" {
-			break
-		}
-		if op.body["status"] != "InProgress" || time.Now().After(deadline) {
+		if op.body["status"] != "Succeeded" && op.body["status"] != "InProgress" {
 			t.Fatalf("cluster create: %s", op.raw)
 		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return op.body["status"] == "Succeeded", fmt.Sprint(op.body["status"])
+	})
 	creds := must(s.call(t, "POST", mc+"/listClusterAdminCredential?api-version=2025-02-01", "", corr("corr-cred")...), http.StatusOK)
 	kubeconfig64 := creds.body["kubeconfigs"].([]any)[0].(map[string]any)["value"].(string)
 	kubeconfig, err := base64.StdEncoding.DecodeString(kubeconfig64)

@@ -2,6 +2,7 @@ package security
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/mlfleet/mlfleet/internal/store/storetest"
+	"github.com/mlfleet/mlfleet/internal/testutil"
 	"github.com/mlfleet/mlfleet/test/testserver"
 )
 
@@ -72,7 +74,7 @@ func TestQuotaConcurrentCreates(t *testing.T) {
 		if dsn == "" {
 			t.Skip("MLFLEET_TEST_POSTGRES is not set; export MLFLEET_TEST_POSTGRES=$(hack/postgres.sh) to run")
 		}
-		quotaConcurrentCreates(t, "--store", freshSchema(t, dsn))
+		quotaConcurrentCreates(t, "--store", storetest.Schema(t, dsn))
 	})
 }
 
@@ -193,46 +195,29 @@ func quotaConcurrentCreates(t *testing.T, flags ...string) {
 
 // deleteClusters deletes the clusters and waits until they are gone.
 func deleteClusters(c *quotaClient, path func(string) string, names []string) {
-	deadline := time.Now().Add(2 * time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
 	for _, name := range names {
-		for {
-			status, body := c.do(http.MethodDelete, path(name), "", nil)
-			if status == http.StatusAccepted || status == http.StatusNoContent || status == http.StatusOK {
-				break
-			}
-			// A cluster still being created refuses the delete until its create ends.
-			if code, _ := errorOf(body); status != http.StatusConflict || time.Now().After(deadline) {
-				c.t.Errorf("delete cluster %s: %d %s %v", name, status, code, body)
-				break
-			}
-			time.Sleep(250 * time.Millisecond)
+		// A cluster still being created refuses the delete (409) until its create ends.
+		var status int
+		state, _ := testutil.Poll(ctx, 2*time.Minute, func() (bool, string) {
+			var body map[string]any
+			status, body = c.do(http.MethodDelete, path(name), "", nil)
+			code, _ := errorOf(body)
+			return status != http.StatusConflict, fmt.Sprintf("%d %s %v", status, code, body)
+		})
+		if status != http.StatusAccepted && status != http.StatusNoContent && status != http.StatusOK {
+			c.t.Errorf("delete cluster %s: %s", name, state)
 		}
 	}
 	for _, name := range names {
-		for {
+		if _, ok := testutil.Poll(ctx, 2*time.Minute, func() (bool, string) {
 			status, _ := c.do(http.MethodGet, path(name), "", nil)
-			if status == http.StatusNotFound {
-				break
-			}
-			if time.Now().After(deadline) {
-				c.t.Errorf("cluster %s still exists 2 minutes after its delete", name)
-				break
-			}
-			time.Sleep(250 * time.Millisecond)
+			return status == http.StatusNotFound, ""
+		}); !ok {
+			c.t.Errorf("cluster %s still exists 2 minutes after its delete", name)
 		}
 	}
-}
-
-// freshSchema makes an empty schema in the PostgreSQL database dsn names, dropped when the
-// test ends, and returns a DSN whose search_path is that schema.
-func freshSchema(t *testing.T, dsn string) string {
-	t.Helper()
-	schemaDSN, drop, err := storetest.PostgresSchema(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(drop)
-	return schemaDSN
 }
 
 // TestQuotaFileRefused: a quota file with a mistake stops `mlfleet serve` at start-up with

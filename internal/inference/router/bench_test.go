@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/mlfleet/mlfleet/internal/inference"
+	"github.com/mlfleet/mlfleet/internal/testutil"
 )
 
 // BenchmarkRouterOverhead sends the same scoring requests to an instance directly and
@@ -31,36 +32,12 @@ func BenchmarkRouterOverhead(b *testing.B) {
 		benchOverhead(b, strings.TrimPrefix(srv.URL, "http://"))
 	})
 	b.Run("python", func(b *testing.B) {
-		python, err := inference.ResolvePython(context.Background(), "python3")
-		if err != nil {
-			b.Skip(err)
-		}
-		code := b.TempDir()
-		if err := os.WriteFile(filepath.Join(code, "score.py"), []byte("import json\ndef run(raw):\n    return {'predictions': json.loads(raw)['data']}\n"), 0o644); err != nil {
-			b.Fatal(err)
-		}
-		s, err := inference.StartProcess(inference.ProcessSpec{Python: python, WorkDir: b.TempDir(), CodeDir: code, ProbeInterval: 20 * time.Millisecond})
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer s.Stop(context.Background())
-		for deadline := time.Now().Add(30 * time.Second); !s.State().Ready; {
-			if time.Now().After(deadline) {
-				b.Fatal("python server not ready")
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-		benchOverhead(b, s.Addr())
+		benchOverhead(b, startPythonScorer(b))
 	})
 }
 
 func benchOverhead(b *testing.B, instance string) {
-	h := NewHandler(HandlerOptions{})
-	h.Update([]EndpointState{{Config: &inference.EndpointConfig{Name: "ep", AuthMode: inference.AuthKey, Keys: []string{"k"},
-		Traffic: map[string]int{"blue": 100}, Deployments: map[string]inference.DeploymentRouting{"blue": {MaxConcurrentRequestsPerInstance: 64}}},
-		Instances: map[string][]string{"blue": {instance}}}})
-	rtr := httptest.NewServer(h)
-	defer rtr.Close()
+	rtr := routerTo(b, instance)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
 	call := func(url string, auth bool) {
 		req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(`{"data": [1]}`))
@@ -101,31 +78,8 @@ func benchOverhead(b *testing.B, instance string) {
 // whatever the previous ones do) and reports the latencies' p50 and p99. Each iteration
 // is one second of load.
 func BenchmarkRouterLatencyAt200rps(b *testing.B) {
-	python, err := inference.ResolvePython(context.Background(), "python3")
-	if err != nil {
-		b.Skip(err)
-	}
-	code := b.TempDir()
-	if err := os.WriteFile(filepath.Join(code, "score.py"), []byte("import json\ndef run(raw):\n    return {'predictions': json.loads(raw)['data']}\n"), 0o644); err != nil {
-		b.Fatal(err)
-	}
-	s, err := inference.StartProcess(inference.ProcessSpec{Python: python, WorkDir: b.TempDir(), CodeDir: code, ProbeInterval: 20 * time.Millisecond})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Stop(context.Background())
-	for deadline := time.Now().Add(30 * time.Second); !s.State().Ready; {
-		if time.Now().After(deadline) {
-			b.Fatal("python server not ready")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	h := NewHandler(HandlerOptions{})
-	h.Update([]EndpointState{{Config: &inference.EndpointConfig{Name: "ep", AuthMode: inference.AuthKey, Keys: []string{"k"},
-		Traffic: map[string]int{"blue": 100}, Deployments: map[string]inference.DeploymentRouting{"blue": {MaxConcurrentRequestsPerInstance: 64}}},
-		Instances: map[string][]string{"blue": {s.Addr()}}}})
-	rtr := httptest.NewServer(h)
-	defer rtr.Close()
+	instance := startPythonScorer(b)
+	rtr := routerTo(b, instance)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	const rate = 200
 	var (
@@ -171,4 +125,37 @@ func BenchmarkRouterLatencyAt200rps(b *testing.B) {
 	b.ReportMetric(pct(0.50), "p50-ms")
 	b.ReportMetric(pct(0.99), "p99-ms")
 	b.ReportMetric(float64(failed), "failed")
+}
+
+// startPythonScorer starts a Python scoring server that echoes its input's data, stopped
+// when b ends, and returns its address once it is ready; b is skipped without python3.
+func startPythonScorer(b *testing.B) string {
+	b.Helper()
+	python, err := inference.ResolvePython(context.Background(), "python3")
+	if err != nil {
+		b.Skip(err)
+	}
+	code := b.TempDir()
+	if err := os.WriteFile(filepath.Join(code, "score.py"), []byte("import json\ndef run(raw):\n    return {'predictions': json.loads(raw)['data']}\n"), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	s, err := inference.StartProcess(inference.ProcessSpec{Python: python, WorkDir: b.TempDir(), CodeDir: code, ProbeInterval: 20 * time.Millisecond})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Stop(context.Background()) })
+	testutil.WaitFor(b, 30*time.Second, "python server ready", func() (bool, string) { return s.State().Ready, "" })
+	return s.Addr()
+}
+
+// routerTo serves, until b ends, a router with one endpoint "ep" (key "k") whose one
+// deployment "blue" runs on instance.
+func routerTo(b *testing.B, instance string) *httptest.Server {
+	h := NewHandler(HandlerOptions{})
+	h.Update([]EndpointState{{Config: &inference.EndpointConfig{Name: "ep", AuthMode: inference.AuthKey, Keys: []string{"k"},
+		Traffic: map[string]int{"blue": 100}, Deployments: map[string]inference.DeploymentRouting{"blue": {MaxConcurrentRequestsPerInstance: 64}}},
+		Instances: map[string][]string{"blue": {instance}}}})
+	rtr := httptest.NewServer(h)
+	b.Cleanup(rtr.Close)
+	return rtr
 }

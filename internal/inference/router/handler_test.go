@@ -18,6 +18,7 @@ import (
 
 	"github.com/mlfleet/mlfleet/internal/auth"
 	"github.com/mlfleet/mlfleet/internal/inference"
+	"github.com/mlfleet/mlfleet/internal/testutil"
 )
 
 // upstream is an instance stand-in: an HTTP server answering /score with its name, after
@@ -199,9 +200,10 @@ func TestTimeoutConcurrencyAndNoInstance(t *testing.T) {
 	var wg sync.WaitGroup
 	var first *http.Response
 	wg.Go(func() { first, _ = post(t, h, "/api/v1/endpoint/ep/score", "primary-key", nil) })
-	for deadline := time.Now().Add(10 * time.Second); inflight(h, slow) != 1 && time.Now().Before(deadline); {
-		time.Sleep(5 * time.Millisecond) // the first request has not taken its slot yet
-	}
+	testutil.WaitFor(t, 10*time.Second, "the first request holds its slot", func() (bool, string) {
+		n := inflight(h, slow)
+		return n == 1, fmt.Sprintf("%d in flight", n)
+	})
 	resp, body = post(t, h, "/api/v1/endpoint/ep/score", "primary-key", nil)
 	if resp.StatusCode != 429 || !strings.Contains(body, "maxConcurrentRequestsPerInstance (1)") {
 		t.Fatalf("second request while the first runs = %d %s, want 429", resp.StatusCode, body)
@@ -307,19 +309,11 @@ func TestMirrorTraffic(t *testing.T) {
 			t.Fatalf("= %d %s; the caller gets the live deployment's answer", resp.StatusCode, body)
 		}
 	}
-	waitFor := time.Now().Add(10 * time.Second)
-	for {
+	testutil.WaitFor(t, 10*time.Second, "20 of 100 requests mirrored", func() (bool, string) {
 		mu.Lock()
-		n := mirrored
-		mu.Unlock()
-		if n == 20 {
-			break
-		}
-		if time.Now().After(waitFor) {
-			t.Fatalf("%d of 100 requests mirrored, want 20", n)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		defer mu.Unlock()
+		return mirrored == 20, fmt.Sprintf("%d mirrored", mirrored)
+	})
 }
 
 func TestSwagger(t *testing.T) {

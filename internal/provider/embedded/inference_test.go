@@ -25,6 +25,7 @@ import (
 	"github.com/mlfleet/mlfleet/internal/catalog"
 	"github.com/mlfleet/mlfleet/internal/inference"
 	"github.com/mlfleet/mlfleet/internal/provider"
+	"github.com/mlfleet/mlfleet/internal/testutil"
 )
 
 const scoreScript = `
@@ -115,27 +116,23 @@ func TestInferenceOnEmbeddedCluster(t *testing.T) {
 	// and returns that address and the pid of the process that answered.
 	score := func(client kubernetes.Interface) (string, int) {
 		t.Helper()
-		var addr, last string
-		deadline := time.Now().Add(60 * time.Second)
-		for time.Now().Before(deadline) {
-			time.Sleep(100 * time.Millisecond)
+		var addr string
+		var pid int
+		testutil.WaitFor(t, 60*time.Second, "the endpoint scores", func() (bool, string) {
 			svc, err := client.CoreV1().Services(ns).Get(ctx, inference.FrontEndService, metav1.GetOptions{})
 			if err != nil {
-				last = err.Error()
-				continue
+				return false, err.Error()
 			}
 			addr = svc.Annotations[inference.AnnotationLocalAddress]
 			if addr == "" {
-				last = "no address on the service"
-				continue
+				return false, "no address on the service"
 			}
 			req, _ := http.NewRequest(http.MethodPost, svc.Annotations[inference.AnnotationLocalScheme]+"://"+addr+"/api/v1/endpoint/ep/score",
 				strings.NewReader(`{"data": [1, 2.5]}`))
 			req.Header.Set("Authorization", "Bearer key1")
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
-				last = err.Error()
-				continue
+				return false, err.Error()
 			}
 			b, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
@@ -144,12 +141,12 @@ func TestInferenceOnEmbeddedCluster(t *testing.T) {
 				Doubled []float64
 			}
 			if resp.StatusCode == 200 && json.Unmarshal(b, &out) == nil && fmt.Sprint(out.Doubled) == "[2 5]" {
-				return addr, out.PID
+				pid = out.PID
+				return true, ""
 			}
-			last = fmt.Sprintf("%d %s", resp.StatusCode, b)
-		}
-		t.Fatalf("endpoint does not score: %s", last)
-		return "", 0
+			return false, fmt.Sprintf("%d %s", resp.StatusCode, b)
+		})
+		return addr, pid
 	}
 	addr, pid := score(client)
 
@@ -171,7 +168,7 @@ func TestInferenceOnEmbeddedCluster(t *testing.T) {
 	if err := p.Close(closeCtx); err != nil {
 		t.Fatal(err)
 	}
-	if alive(pid) {
+	if testutil.ProcessAlive(pid) {
 		t.Fatalf("process %d outlives the provider", pid)
 	}
 	p, client = start()
@@ -182,20 +179,10 @@ func TestInferenceOnEmbeddedCluster(t *testing.T) {
 	if err := p.Delete(ctx, spec.ID); err != nil {
 		t.Fatal(err)
 	}
-	if alive(pid2) {
+	if testutil.ProcessAlive(pid2) {
 		t.Fatalf("process %d outlives the cluster", pid2)
 	}
 	if err := p.Close(closeCtx); err != nil {
 		t.Fatal(err)
 	}
-}
-
-func alive(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/url"
+	"testing"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver, to make a schema
 )
@@ -41,4 +42,16 @@ func PostgresSchema(dsn string) (string, func(), error) {
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
 	return u.String(), drop, nil
+}
+
+// Schema is PostgresSchema for a test: it fails t when the schema cannot be made and drops
+// the schema when t ends.
+func Schema(t testing.TB, dsn string) string {
+	t.Helper()
+	schemaDSN, drop, err := PostgresSchema(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(drop)
+	return schemaDSN
 }

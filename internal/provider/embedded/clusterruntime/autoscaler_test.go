@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mlfleet/mlfleet/internal/testutil"
 	v1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -77,21 +78,19 @@ func eventsOf(t *testing.T, c *testCluster, ns, reason string) []v1.Event {
 	return list.Items
 }
 
+// autoscalerOptions are the options of a runtime whose pending pods are looked at again
+// every second, as often as the autoscalers of these tests scan.
+func autoscalerOptions() Options {
+	return Options{Logger: testLogger(), SchedulingRetryInterval: time.Second}
+}
+
 // TestAutoscaler: on a real apiserver, 20 pods of one cpu on a pool of 3 × D3_v2 (min 3,
 // max 6) grow the pool to 6 nodes, 18 pods run and the 2 left get NotTriggerScaleUp; a
 // pod of 64 cpus triggers nothing; every decision goes through Resize first.
 func TestAutoscaler(t *testing.T) {
-	c := newCluster(t, "autoscale")
-	ctx := t.Context()
-	rt, err := Start(ctx, c.config, Options{Logger: testLogger(), SchedulingRetryInterval: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.runtime = rt
 	pool := poolD3
-	if err := rt.SetPool(ctx, pool); err != nil {
-		t.Fatal(err)
-	}
+	c := newRuntimeCluster(t, "autoscale", autoscalerOptions(), pool)
+	ctx, rt := t.Context(), c.runtime
 	var mu sync.Mutex
 	var resized []int
 	rt.SetAutoscaler(AutoscalerConfig{
@@ -108,7 +107,7 @@ func TestAutoscaler(t *testing.T) {
 	if _, err := c.client.AppsV1().Deployments(ns).Create(ctx, deploymentOf("app", 20, v1.ResourceList{v1.ResourceCPU: resource.MustParse("1")}), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 60*time.Second, "18 pods running on 6 nodes, 2 with NotTriggerScaleUp", func() (bool, string) {
+	testutil.WaitFor(t, 60*time.Second, "18 pods running on 6 nodes, 2 with NotTriggerScaleUp", func() (bool, string) {
 		running, err := countRunning(ctx, c.client, ns)
 		if err != nil {
 			return false, err.Error()
@@ -143,7 +142,7 @@ func TestAutoscaler(t *testing.T) {
 	if _, err := c.client.CoreV1().Pods(ns).Create(ctx, big, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 20*time.Second, "NotTriggerScaleUp for the 64-cpu pod", func() (bool, string) {
+	testutil.WaitFor(t, 20*time.Second, "NotTriggerScaleUp for the 64-cpu pod", func() (bool, string) {
 		for _, e := range eventsOf(t, c, ns, EventNotTriggerScaleUp) {
 			if e.InvolvedObject.Name == "big" && strings.Contains(e.Message, "Insufficient cpu") {
 				return true, ""
@@ -171,7 +170,7 @@ func TestAutoscaler(t *testing.T) {
 	if _, err := c.client.AppsV1().Deployments(ns).UpdateScale(ctx, "app", scale, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 90*time.Second, "the pool back at 3 nodes", func() (bool, string) {
+	testutil.WaitFor(t, 90*time.Second, "the pool back at 3 nodes", func() (bool, string) {
 		nodes := len(nodeNames(t, c.client, pool.Name))
 		return nodes == 3, fmt.Sprintf("%d nodes", nodes)
 	})
@@ -179,10 +178,10 @@ func TestAutoscaler(t *testing.T) {
 	if len(eventsOf(t, c, "", EventScaleDown)) == 0 {
 		t.Error("no ScaleDown event")
 	}
-	time.Sleep(3 * time.Second) // a few more scans: never below the minimum
-	if n := len(nodeNames(t, c.client, pool.Name)); n != 3 {
-		t.Errorf("%d nodes after more scans, want the minimum 3", n)
-	}
+	testutil.Holds(t, 3*time.Second, "the minimum of 3 nodes over a few more scans", func() (bool, string) {
+		n := len(nodeNames(t, c.client, pool.Name))
+		return n == 3, fmt.Sprintf("%d nodes", n)
+	})
 	mu.Lock()
 	if resized[len(resized)-1] != 3 {
 		t.Errorf("Resize calls %v, want the last to be 3", resized)
@@ -227,16 +226,8 @@ func countRunning(ctx context.Context, client kubernetes.Interface, ns string) (
 // (NC6, one GPU a node) by a node, up to its maximum; the one beyond it stays Pending with
 // NotTriggerScaleUp.
 func TestAutoscalerGPU(t *testing.T) {
-	c := newCluster(t, "autoscale-gpu")
-	ctx := t.Context()
-	rt, err := Start(ctx, c.config, Options{Logger: testLogger(), SchedulingRetryInterval: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.runtime = rt
-	if err := rt.SetPool(ctx, poolNC6); err != nil {
-		t.Fatal(err)
-	}
+	c := newRuntimeCluster(t, "autoscale-gpu", autoscalerOptions(), poolNC6)
+	ctx, rt := t.Context(), c.runtime
 	rt.SetAutoscaler(AutoscalerConfig{
 		Settings: AutoscalerSettings{ScanInterval: time.Second, ScaleDownDelayAfterAdd: time.Hour, ScaleDownUnneededTime: time.Hour},
 		Pools:    map[string]PoolBounds{poolNC6.Name: {Min: 1, Max: 3}},
@@ -250,7 +241,7 @@ func TestAutoscalerGPU(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, 60*time.Second, "3 GPU pods running on 3 GPU nodes, the 4th refused", func() (bool, string) {
+	testutil.WaitFor(t, 60*time.Second, "3 GPU pods running on 3 GPU nodes, the 4th refused", func() (bool, string) {
 		running, err := countRunning(ctx, c.client, ns)
 		if err != nil {
 			return false, err.Error()
@@ -264,18 +255,10 @@ func TestAutoscalerGPU(t *testing.T) {
 // TestAutoscalerRespectsPDB: an idle node whose pod a PodDisruptionBudget protects is not
 // removed: the eviction is refused, the node is uncordoned and stays.
 func TestAutoscalerRespectsPDB(t *testing.T) {
-	c := newCluster(t, "autoscale-pdb")
-	ctx := t.Context()
-	rt, err := Start(ctx, c.config, Options{Logger: testLogger(), SchedulingRetryInterval: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.runtime = rt
 	pool := poolD3
 	pool.Count = 2
-	if err := rt.SetPool(ctx, pool); err != nil {
-		t.Fatal(err)
-	}
+	c := newRuntimeCluster(t, "autoscale-pdb", autoscalerOptions(), pool)
+	ctx, rt := t.Context(), c.runtime
 	ns := newNamespace(t, c.client, "guarded")
 	minAvailable := intstr.FromInt32(2)
 	pdb := &policyv1.PodDisruptionBudget{ObjectMeta: metav1.ObjectMeta{Name: "app"},
@@ -291,7 +274,7 @@ func TestAutoscalerRespectsPDB(t *testing.T) {
 		Settings: AutoscalerSettings{ScanInterval: time.Second, ScaleDownUnneededTime: time.Second, ScaleDownDelayAfterFailure: time.Minute},
 		Pools:    map[string]PoolBounds{pool.Name: {Min: 1, Max: 3}},
 	})
-	waitFor(t, 30*time.Second, "a refused eviction", func() (bool, string) {
+	testutil.WaitFor(t, 30*time.Second, "a refused eviction", func() (bool, string) {
 		for _, e := range eventsOf(t, c, ns, EventScaleDown) {
 			if e.Type == v1.EventTypeWarning {
 				return true, ""
@@ -299,33 +282,29 @@ func TestAutoscalerRespectsPDB(t *testing.T) {
 		}
 		return false, "no warning"
 	})
-	time.Sleep(3 * time.Second)
 	// Within scale-down-delay-after-failure it does not try again.
-	var warnings int32
-	for _, e := range eventsOf(t, c, ns, EventScaleDown) {
-		if e.Type == v1.EventTypeWarning {
-			warnings += max(e.Count, 1)
+	testutil.Holds(t, 3*time.Second, "1 refused eviction within the delay after a failure", func() (bool, string) {
+		var warnings int32
+		for _, e := range eventsOf(t, c, ns, EventScaleDown) {
+			if e.Type == v1.EventTypeWarning {
+				warnings += max(e.Count, 1)
+			}
 		}
-	}
-	if warnings != 1 {
-		t.Errorf("%d refused evictions, want 1 within the delay after a failure", warnings)
-	}
+		return warnings == 1, fmt.Sprintf("%d refused evictions", warnings)
+	})
 	names := nodeNames(t, c.client, pool.Name)
 	if len(names) != 2 {
 		t.Fatalf("nodes %v, want both kept", names)
 	}
 	runningPods(t, c.client, ns, "app=app", 2)
 	for _, name := range names {
-		n, err := c.client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n.Spec.Unschedulable {
-			// A scan may be between its cordon and its uncordon; look again.
-			time.Sleep(time.Second)
-			if n, err = c.client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{}); err == nil && n.Spec.Unschedulable {
-				t.Errorf("node %s left cordoned", name)
+		// A scan may be between its cordon and its uncordon.
+		testutil.WaitFor(t, 3*time.Second, "node "+name+" not cordoned", func() (bool, string) {
+			n, err := c.client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+			if err != nil {
+				return false, err.Error()
 			}
-		}
+			return !n.Spec.Unschedulable, "cordoned"
+		})
 	}
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/mlfleet/mlfleet/internal/inference"
 	"github.com/mlfleet/mlfleet/internal/inference/router"
 	"github.com/mlfleet/mlfleet/internal/pki"
+	"github.com/mlfleet/mlfleet/internal/testutil"
 )
 
 // pidScript is a scoring script that records its process id in its work directory and
@@ -97,7 +98,7 @@ func score(addr string) (int, error) {
 func processPods(t *testing.T, client kubernetes.Interface, ns, app string, want int) map[string]int {
 	t.Helper()
 	var pids map[string]int
-	waitFor(t, 60*time.Second, fmt.Sprintf("%d pods of %s answering", want, app), func() (bool, string) {
+	testutil.WaitFor(t, 60*time.Second, fmt.Sprintf("%d pods of %s answering", want, app), func() (bool, string) {
 		// Right after a restart the pods still show the status and address from before.
 		pods := runningPods(t, client, ns, "app="+app, want)
 		pids = map[string]int{}
@@ -117,22 +118,12 @@ func processPods(t *testing.T, client kubernetes.Interface, ns, app string, want
 	return pids
 }
 
-func processAlive(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
-}
-
 func waitGone(t *testing.T, pids map[string]int) {
 	t.Helper()
-	waitFor(t, 30*time.Second, "processes gone", func() (bool, string) {
+	testutil.WaitFor(t, 30*time.Second, "processes gone", func() (bool, string) {
 		var left []string
 		for addr, pid := range pids {
-			if processAlive(pid) {
+			if testutil.ProcessAlive(pid) {
 				left = append(left, addr+"="+strconv.Itoa(pid))
 			}
 		}
@@ -204,7 +195,7 @@ func TestInferencePodInitFails(t *testing.T) {
 		t.Fatal(err)
 	}
 	var pod v1.Pod
-	waitFor(t, 60*time.Second, "crash loop reported", func() (bool, string) {
+	testutil.WaitFor(t, 60*time.Second, "crash loop reported", func() (bool, string) {
 		list, err := c.client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=broken"})
 		if err != nil || len(list.Items) != 1 {
 			return false, fmt.Sprintf("%v %v", list, err)
@@ -311,7 +302,7 @@ func TestRouterScoresThroughProcesses(t *testing.T) {
 	pids := processPods(t, c.client, ns, "blue", 2)
 
 	var addr string
-	waitFor(t, 30*time.Second, "router address on the service", func() (bool, string) {
+	testutil.WaitFor(t, 30*time.Second, "router address on the service", func() (bool, string) {
 		s, err := c.client.CoreV1().Services(ns).Get(ctx, inference.FrontEndService, metav1.GetOptions{})
 		if err != nil {
 			return false, err.Error()
@@ -331,7 +322,7 @@ func TestRouterScoresThroughProcesses(t *testing.T) {
 		return resp.StatusCode, string(b)
 	}
 	answered := map[int]bool{}
-	waitFor(t, 30*time.Second, "both instances answer through the router", func() (bool, string) {
+	testutil.WaitFor(t, 30*time.Second, "both instances answer through the router", func() (bool, string) {
 		code, body := call("k2")
 		var out struct{ PID int }
 		if code == 200 && json.Unmarshal([]byte(body), &out) == nil {
@@ -362,7 +353,7 @@ func TestRouterScoresThroughProcesses(t *testing.T) {
 	if _, err := c.client.CoreV1().Secrets(ns).Create(ctx, tlsSecret, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 30*time.Second, "router on https", func() (bool, string) {
+	testutil.WaitFor(t, 30*time.Second, "router on https", func() (bool, string) {
 		s, err := c.client.CoreV1().Services(ns).Get(ctx, inference.FrontEndService, metav1.GetOptions{})
 		if err != nil {
 			return false, err.Error()
@@ -388,7 +379,7 @@ func TestRouterScoresThroughProcesses(t *testing.T) {
 	if err := c.client.CoreV1().Services(ns).Delete(ctx, inference.FrontEndService, metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 30*time.Second, "router closed", func() (bool, string) {
+	testutil.WaitFor(t, 30*time.Second, "router closed", func() (bool, string) {
 		a, _ := srv.Addr()
 		conn, err := net.DialTimeout("tcp", addr, time.Second)
 		if err == nil {

@@ -12,11 +12,8 @@ import (
 // The zero value is not usable; use newAddressPool. Methods are safe for concurrent use.
 type addressPool struct {
 	prefix      netip.Prefix
-	first, last uint32 // assignable range, inclusive
-
-	mu      sync.Mutex
-	byAddr  map[uint32]string
-	byOwner map[string]uint32
+	first, last uint32   // assignable range, inclusive
+	held        *holders // of addresses
 }
 
 // newAddressPool returns a pool of prefix's addresses, skipping the first skipFirst
@@ -38,11 +35,10 @@ func newAddressPool(prefix netip.Prefix, skipFirst int) (*addressPool, error) {
 		return nil, fmt.Errorf("%w: %s is too small", ErrInvalidOptions, prefix)
 	}
 	return &addressPool{
-		prefix:  prefix,
-		first:   uint32(first),
-		last:    uint32(last),
-		byAddr:  map[uint32]string{},
-		byOwner: map[string]uint32{},
+		prefix: prefix,
+		first:  uint32(first),
+		last:   uint32(last),
+		held:   newHolders(),
 	}, nil
 }
 
@@ -58,21 +54,12 @@ func (p *addressPool) assign(owner string) (netip.Addr, error) {
 // address (modulo the pool size) and wraps around, so that callers who pick offset from a
 // hash spread their owners over the pool instead of filling it from the bottom.
 func (p *addressPool) assignFrom(owner string, offset uint64) (netip.Addr, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if a, ok := p.byOwner[owner]; ok {
-		return uint32ToAddr(a), nil
-	}
 	n := p.size()
-	for i := range n {
-		a := p.first + uint32((offset+i)%n)
-		if _, taken := p.byAddr[a]; !taken {
-			p.byAddr[a] = owner
-			p.byOwner[owner] = a
-			return uint32ToAddr(a), nil
-		}
+	a, ok := p.held.take(owner, n, func(i uint64) uint32 { return p.first + uint32((offset+i)%n) })
+	if !ok {
+		return netip.Addr{}, fmt.Errorf("%w: every address of %s is in use", ErrAddressesExhausted, p.prefix)
 	}
-	return netip.Addr{}, fmt.Errorf("%w: every address of %s is in use", ErrAddressesExhausted, p.prefix)
+	return uint32ToAddr(a), nil
 }
 
 // claim gives owner the address addr, the way an address already recorded in the cluster
@@ -82,28 +69,15 @@ func (p *addressPool) claim(owner string, addr netip.Addr) error {
 	if !addr.Is4() || !p.prefix.Contains(addr) {
 		return fmt.Errorf("%w: %s is not in %s", ErrAddressUnavailable, addr, p.prefix)
 	}
-	a := addrToUint32(addr)
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if holder, taken := p.byAddr[a]; taken {
-		if holder == owner {
-			return nil
-		}
+	if !p.held.claim(owner, addrToUint32(addr)) {
 		return fmt.Errorf("%w: %s is in use", ErrAddressUnavailable, addr)
 	}
-	if old, ok := p.byOwner[owner]; ok {
-		delete(p.byAddr, old)
-	}
-	p.byAddr[a] = owner
-	p.byOwner[owner] = a
 	return nil
 }
 
 // lookup returns owner's address, if it has one.
 func (p *addressPool) lookup(owner string) (netip.Addr, bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	a, ok := p.byOwner[owner]
+	a, ok := p.held.lookup(owner)
 	if !ok {
 		return netip.Addr{}, false
 	}
@@ -114,31 +88,21 @@ func (p *addressPool) lookup(owner string) (netip.Addr, bool) {
 func (p *addressPool) contains(addr netip.Addr) bool { return p.prefix.Contains(addr) }
 
 // release frees owner's address; it does nothing if owner has none.
-func (p *addressPool) release(owner string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if a, ok := p.byOwner[owner]; ok {
-		delete(p.byAddr, a)
-		delete(p.byOwner, owner)
-	}
-}
+func (p *addressPool) release(owner string) { p.held.release(owner) }
 
 // subnetPool hands out equal-sized subnets of a prefix (the /24 pod range of each node out
 // of the cluster's pod CIDR), lowest free first. Methods are safe for concurrent use.
 type subnetPool struct {
 	prefix netip.Prefix
 	bits   int
-
-	mu      sync.Mutex
-	byIndex map[uint32]string
-	byOwner map[string]uint32
+	held   *holders // of subnet indexes
 }
 
 func newSubnetPool(prefix netip.Prefix, bits int) (*subnetPool, error) {
 	if !prefix.Addr().Is4() || bits < prefix.Bits() || bits > 30 {
 		return nil, fmt.Errorf("%w: cannot split %s into /%d subnets", ErrInvalidOptions, prefix, bits)
 	}
-	return &subnetPool{prefix: prefix.Masked(), bits: bits, byIndex: map[uint32]string{}, byOwner: map[string]uint32{}}, nil
+	return &subnetPool{prefix: prefix.Masked(), bits: bits, held: newHolders()}, nil
 }
 
 func (p *subnetPool) subnet(i uint32) netip.Prefix {
@@ -148,20 +112,11 @@ func (p *subnetPool) subnet(i uint32) netip.Prefix {
 
 // assign returns owner's subnet, taking the lowest free one if owner has none yet.
 func (p *subnetPool) assign(owner string) (netip.Prefix, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if i, ok := p.byOwner[owner]; ok {
-		return p.subnet(i), nil
+	i, ok := p.held.take(owner, uint64(1)<<(p.bits-p.prefix.Bits()), func(i uint64) uint32 { return uint32(i) })
+	if !ok {
+		return netip.Prefix{}, fmt.Errorf("%w: every /%d of %s is in use", ErrAddressesExhausted, p.bits, p.prefix)
 	}
-	n := uint32(1) << (p.bits - p.prefix.Bits())
-	for i := range n {
-		if _, taken := p.byIndex[i]; !taken {
-			p.byIndex[i] = owner
-			p.byOwner[owner] = i
-			return p.subnet(i), nil
-		}
-	}
-	return netip.Prefix{}, fmt.Errorf("%w: every /%d of %s is in use", ErrAddressesExhausted, p.bits, p.prefix)
+	return p.subnet(i), nil
 }
 
 // claim gives owner the subnet s (recorded in the cluster before a restart). It fails if s
@@ -170,28 +125,15 @@ func (p *subnetPool) claim(owner string, s netip.Prefix) error {
 	if s.Bits() != p.bits || !p.prefix.Contains(s.Addr()) || s.Masked() != s {
 		return fmt.Errorf("%w: %s is not a /%d of %s", ErrAddressUnavailable, s, p.bits, p.prefix)
 	}
-	i := (addrToUint32(s.Addr()) - addrToUint32(p.prefix.Addr())) >> (32 - p.bits)
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if holder, taken := p.byIndex[i]; taken {
-		if holder == owner {
-			return nil
-		}
+	if !p.held.claim(owner, (addrToUint32(s.Addr())-addrToUint32(p.prefix.Addr()))>>(32-p.bits)) {
 		return fmt.Errorf("%w: %s is in use", ErrAddressUnavailable, s)
 	}
-	if old, ok := p.byOwner[owner]; ok {
-		delete(p.byIndex, old)
-	}
-	p.byIndex[i] = owner
-	p.byOwner[owner] = i
 	return nil
 }
 
 // lookup returns owner's subnet, if it has one.
 func (p *subnetPool) lookup(owner string) (netip.Prefix, bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	i, ok := p.byOwner[owner]
+	i, ok := p.held.lookup(owner)
 	if !ok {
 		return netip.Prefix{}, false
 	}
@@ -199,12 +141,70 @@ func (p *subnetPool) lookup(owner string) (netip.Prefix, bool) {
 }
 
 // release frees owner's subnet; it does nothing if owner has none.
-func (p *subnetPool) release(owner string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if i, ok := p.byOwner[owner]; ok {
-		delete(p.byIndex, i)
-		delete(p.byOwner, owner)
+func (p *subnetPool) release(owner string) { p.held.release(owner) }
+
+// holders records which owner holds which slot of a pool (an address, a subnet index); an
+// owner holds at most one slot. Methods are safe for concurrent use.
+type holders struct {
+	mu      sync.Mutex
+	bySlot  map[uint32]string
+	byOwner map[string]uint32
+}
+
+func newHolders() *holders {
+	return &holders{bySlot: map[uint32]string{}, byOwner: map[string]uint32{}}
+}
+
+// take returns owner's slot or, if it has none, gives it the first free one of slot(0) to
+// slot(n-1); false when they are all held.
+func (h *holders) take(owner string, n uint64, slot func(i uint64) uint32) (uint32, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if s, ok := h.byOwner[owner]; ok {
+		return s, true
+	}
+	for i := range n {
+		s := slot(i)
+		if _, taken := h.bySlot[s]; !taken {
+			h.bySlot[s] = owner
+			h.byOwner[owner] = s
+			return s, true
+		}
+	}
+	return 0, false
+}
+
+// claim gives owner the slot s, releasing what owner held before; false if another owner
+// holds s.
+func (h *holders) claim(owner string, s uint32) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if holder, taken := h.bySlot[s]; taken {
+		return holder == owner
+	}
+	if old, ok := h.byOwner[owner]; ok {
+		delete(h.bySlot, old)
+	}
+	h.bySlot[s] = owner
+	h.byOwner[owner] = s
+	return true
+}
+
+// lookup returns owner's slot, if it has one.
+func (h *holders) lookup(owner string) (uint32, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	s, ok := h.byOwner[owner]
+	return s, ok
+}
+
+// release frees owner's slot; it does nothing if owner has none.
+func (h *holders) release(owner string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if s, ok := h.byOwner[owner]; ok {
+		delete(h.bySlot, s)
+		delete(h.byOwner, owner)
 	}
 }
 

@@ -3,7 +3,6 @@ package clusterruntime
 import (
 	"context"
 	"fmt"
-	"github.com/mlfleet/mlfleet/internal/procstat"
 	"runtime"
 	"slices"
 	"sort"
@@ -11,6 +10,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/mlfleet/mlfleet/internal/procstat"
+	"github.com/mlfleet/mlfleet/internal/testutil"
 
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -60,8 +62,8 @@ func TestStopAndRestart(t *testing.T) {
 
 	// The apiserver starts watch caches and etcd watches on first use of a resource and
 	// keeps them; after the first runtime, it has them all (the garbage collector watches
-	// every resource). Goroutines are counted from here.
-	time.Sleep(time.Second)
+	// every resource). Goroutines are counted once their number has settled.
+	settledGoroutines()
 	goroutinesBefore, creatorsBefore := runtime.NumGoroutine(), goroutinesByCreator()
 	clientSideBefore := clientSide(creatorsBefore)
 
@@ -78,7 +80,7 @@ func TestStopAndRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	var newcomer *v1.Pod
-	waitFor(t, 30*time.Second, "new pod running", func() (bool, string) {
+	testutil.WaitFor(t, 30*time.Second, "new pod running", func() (bool, string) {
 		newcomer, err = c.client.CoreV1().Pods(ns).Get(ctx, "newcomer", metav1.GetOptions{})
 		if err != nil {
 			return false, err.Error()
@@ -158,8 +160,7 @@ var serverSide = []string{
 // that outnumber creatorsBefore, by creator, leaving out the server side; "" when there
 // are none.
 func leftoverGoroutines(creatorsBefore map[string]int) string {
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	state, ok := testutil.Poll(context.Background(), 10*time.Second, func() (bool, string) {
 		var extra []string
 		for creator, n := range goroutinesByCreator() {
 			if slices.ContainsFunc(serverSide, func(p string) bool { return strings.HasPrefix(creator, p) }) {
@@ -169,15 +170,27 @@ func leftoverGoroutines(creatorsBefore map[string]int) string {
 				extra = append(extra, fmt.Sprintf("  %+4d %s", d, creator))
 			}
 		}
-		if len(extra) == 0 {
-			return ""
-		}
-		if time.Now().After(deadline) {
-			sort.Strings(extra)
-			return "more goroutines created by:\n" + strings.Join(extra, "\n")
-		}
-		time.Sleep(100 * time.Millisecond)
+		sort.Strings(extra)
+		return len(extra) == 0, strings.Join(extra, "\n")
+	})
+	if ok {
+		return ""
 	}
+	return "more goroutines created by:\n" + state
+}
+
+// settledGoroutines waits up to 10s for the number of goroutines to stay the same over
+// five looks, half a second.
+func settledGoroutines() {
+	last, same := -1, 0
+	testutil.Poll(context.Background(), 10*time.Second, func() (bool, string) {
+		if n := runtime.NumGoroutine(); n == last {
+			same++
+		} else {
+			last, same = n, 0
+		}
+		return same >= 4, ""
+	})
 }
 
 // clientSide counts the goroutines that do not belong to apiservers or etcd.
@@ -193,24 +206,16 @@ func clientSide(byCreator map[string]int) int {
 
 // TestLeasesRenewedOnClock checks that node Leases and heartbeats follow the clock.
 func TestLeasesRenewedOnClock(t *testing.T) {
-	c := newCluster(t, "clock")
-	ctx := t.Context()
 	clk := testingclock.NewFakeClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
-	rt, err := Start(ctx, c.config, Options{Logger: testLogger(), Clock: clk, LeaseRenewInterval: 10 * time.Second, NodeStatusInterval: 30 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.runtime = rt
 	pool := poolD3
 	pool.Count = 1
-	if err := rt.SetPool(ctx, pool); err != nil {
-		t.Fatal(err)
-	}
+	c := newRuntimeCluster(t, "clock", Options{Logger: testLogger(), Clock: clk, LeaseRenewInterval: 10 * time.Second, NodeStatusInterval: 30 * time.Second}, pool)
+	ctx := t.Context()
 	name := nodeName(pool.Name, poolID(mustClusterUID(t, c.client), pool.Name), 0)
 
 	renewedAt := func(want time.Time) {
 		t.Helper()
-		waitFor(t, 30*time.Second, "lease renewed at "+want.String(), func() (bool, string) {
+		testutil.WaitFor(t, 30*time.Second, "lease renewed at "+want.String(), func() (bool, string) {
 			l, err := c.client.CoordinationV1().Leases(v1.NamespaceNodeLease).Get(ctx, name, metav1.GetOptions{})
 			if err != nil {
 				return false, err.Error()
@@ -229,7 +234,7 @@ func TestLeasesRenewedOnClock(t *testing.T) {
 	start := clk.Now()
 	renewedAt(start)
 	for i := 1; i <= 3; i++ {
-		waitFor(t, 10*time.Second, "lease ticker armed", func() (bool, string) { return clk.HasWaiters(), "" })
+		testutil.WaitFor(t, 10*time.Second, "lease ticker armed", func() (bool, string) { return clk.HasWaiters(), "" })
 		clk.Step(10 * time.Second)
 		renewedAt(start.Add(time.Duration(i) * 10 * time.Second))
 		// The heartbeat of the conditions is rewritten every 30s only.
@@ -271,7 +276,7 @@ func footprint(b *testing.B, id string) {
 	if err := rt.SetPool(b.Context(), poolD3); err != nil {
 		b.Fatal(err)
 	}
-	waitFor(b, 30*time.Second, "3 nodes Ready", func() (bool, string) {
+	testutil.WaitFor(b, 30*time.Second, "3 nodes Ready", func() (bool, string) {
 		nodes, err := c.client.CoreV1().Nodes().List(b.Context(), metav1.ListOptions{})
 		if err != nil {
 			return false, err.Error()
@@ -300,11 +305,11 @@ func footprint(b *testing.B, id string) {
 	goroutines := runtime.NumGoroutine() - goroutinesBefore
 	cpuAfter := idleCPU(5 * time.Second)
 
-	b.Logf("apiserver: ready in %v, RSS +%s", serverUp.Round(time.Millisecond), mib(withServer-before))
+	b.Logf("apiserver: ready in %v, RSS +%s", serverUp.Round(time.Millisecond), testutil.MiB(withServer-before))
 	b.Logf("runtime: started in %v, 3 nodes Ready %v after SetPool, 3 replicas Running %v after create",
 		runtimeUp.Round(time.Millisecond), nodesReady.Round(time.Millisecond), podsRunning.Round(time.Millisecond))
 	b.Logf("runtime: RSS +%s; apiserver and runtime together +%s (process now %s, %d goroutines)",
-		mib(withRuntime-withServer), mib(withRuntime-before), mib(withRuntime), runtime.NumGoroutine())
+		testutil.MiB(withRuntime-withServer), testutil.MiB(withRuntime-before), testutil.MiB(withRuntime), runtime.NumGoroutine())
 	b.Logf("idle cluster: +%d goroutines, idle CPU +%.2f %% of a core (process %.2f %% -> %.2f %%)",
 		goroutines, 100*(cpuAfter-cpuBefore), 100*cpuBefore, 100*cpuAfter)
 	b.ReportMetric(float64(withRuntime-before)/(1<<20), "MiB/cluster")

@@ -19,7 +19,6 @@ import (
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
-	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/ptr"
 )
 
@@ -54,7 +53,7 @@ type loadBalancerSimulator struct {
 	internal *addressPool
 	subnets  map[string]*addressPool // by subnet name
 
-	queue workqueue.TypedRateLimitingInterface[string]
+	queue keyQueue
 }
 
 func newLoadBalancerSimulator(client kubernetes.Interface, informer coreinformers.ServiceInformer, recorder record.EventRecorder, o *Options, clusterUID string) (*loadBalancerSimulator, error) {
@@ -81,14 +80,11 @@ func newLoadBalancerSimulator(client kubernetes.Interface, informer coreinformer
 		public:     public,
 		internal:   internal,
 		subnets:    subnets,
-		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
-			workqueue.DefaultTypedControllerRateLimiter[string](),
-			workqueue.TypedRateLimitingQueueConfig[string]{Name: "mlfleet_load_balancer_simulator"},
-		),
+		queue:      newKeyQueue("mlfleet_load_balancer_simulator", "service"),
 	}
 	_, err = informer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    s.enqueue,
-		UpdateFunc: func(_, obj any) { s.enqueue(obj) },
+		AddFunc:    s.queue.enqueue,
+		UpdateFunc: func(_, obj any) { s.queue.enqueue(obj) },
 		DeleteFunc: func(obj any) {
 			if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 				obj = t.Obj
@@ -102,12 +98,6 @@ func newLoadBalancerSimulator(client kubernetes.Interface, informer coreinformer
 		return nil, fmt.Errorf("watch services: %w", err)
 	}
 	return s, nil
-}
-
-func (s *loadBalancerSimulator) enqueue(obj any) {
-	if key, err := cache.MetaNamespaceKeyFunc(obj); err == nil {
-		s.queue.Add(key)
-	}
 }
 
 // pools returns every pool, for releasing an address wherever it is.
@@ -172,28 +162,8 @@ func (s *loadBalancerSimulator) run(ctx context.Context) {
 		s.queue.ShutDown()
 		wg.Wait()
 	}()
-	wg.Go(func() {
-		for s.processNext(ctx) {
-		}
-	})
+	wg.Go(func() { s.queue.work(ctx, s.log, s.sync) })
 	<-ctx.Done()
-}
-
-func (s *loadBalancerSimulator) processNext(ctx context.Context) bool {
-	key, quit := s.queue.Get()
-	if quit {
-		return false
-	}
-	defer s.queue.Done(key)
-	if err := s.sync(ctx, key); err != nil {
-		if ctx.Err() == nil {
-			s.log.Debug("service not synced, will retry", "service", key, "error", err)
-		}
-		s.queue.AddRateLimited(key)
-		return true
-	}
-	s.queue.Forget(key)
-	return true
 }
 
 func (s *loadBalancerSimulator) sync(ctx context.Context, key string) error {

@@ -2,22 +2,21 @@ package clusterruntime
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/go-logr/logr"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
-	"k8s.io/klog/v2"
 
 	"github.com/mlfleet/mlfleet/internal/inference"
 	"github.com/mlfleet/mlfleet/internal/provider/embedded/kubeapiserver"
+	"github.com/mlfleet/mlfleet/internal/testutil"
 )
 
 // The test binary runs one etcd, as mlfleet does, and one shared cluster (apiserver and
@@ -29,9 +28,7 @@ var (
 	// testPython is the interpreter inference pods run with; empty where there is none.
 	testPython string
 
-	sharedOnce sync.Once
-	shared     *testCluster
-	sharedErr  error
+	shared = testutil.NewShared("shared cluster", startShared)
 )
 
 // Pools of the shared cluster.
@@ -43,51 +40,21 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	os.Exit(runTests(m))
-}
-
-func runTests(m *testing.M) int {
-	// kube-apiserver and a few upstream corners log through klog's global logger; keep the
-	// test output readable unless asked.
-	if os.Getenv("TMP_KLOG") == "" {
-		klog.SetLogger(logr.Discard())
-	}
-	var err error
-	testRoot, err = os.MkdirTemp("", "clusterruntime-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(testRoot)
-
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if p, err := inference.ResolvePython(ctx, "python3"); err == nil {
-		testPython = p
-	} else {
-		fmt.Fprintln(os.Stderr, "inference pod tests skipped:", err)
-	}
-	testEtcd, err = kubeapiserver.StartEtcd(ctx, filepath.Join(testRoot, "etcd"))
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-
-	code := m.Run()
-
-	stopCtx, stopCancel := context.WithTimeout(context.Background(), time.Minute)
-	defer stopCancel()
-	if shared != nil {
-		if err := shared.stop(stopCtx); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			code = 1
+	os.Exit(testutil.Main(m, "clusterruntime-test-", "TMP_KLOG", func(ctx context.Context, root string) (func(context.Context) error, error) {
+		testRoot = root
+		if p, err := inference.ResolvePython(ctx, "python3"); err == nil {
+			testPython = p
+		} else {
+			fmt.Fprintln(os.Stderr, "inference pod tests skipped:", err)
 		}
-	}
-	if err := testEtcd.Close(stopCtx); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		code = 1
-	}
-	return code
+		var err error
+		if testEtcd, err = kubeapiserver.StartEtcd(ctx, filepath.Join(root, "etcd")); err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context) error {
+			return errors.Join(shared.Stop(ctx), testEtcd.Close(ctx))
+		}, nil
+	}))
 }
 
 // testLogger logs warnings and errors to stderr, everything with CLUSTERRUNTIME_TEST_LOGS.
@@ -114,7 +81,8 @@ type testCluster struct {
 	runtime *Runtime
 }
 
-func (c *testCluster) stop(ctx context.Context) error {
+// Stop stops the runtime, if the test started one, and the apiserver.
+func (c *testCluster) Stop(ctx context.Context) error {
 	var errs []error
 	if c.runtime != nil {
 		if err := c.runtime.Stop(ctx); err != nil {
@@ -160,65 +128,49 @@ func startServer(ctx context.Context, id string) (*testCluster, error) {
 // started one into c.runtime) when the test ends.
 func newCluster(t testing.TB, id string) *testCluster {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	c, err := startServer(ctx, id)
-	if err != nil {
-		t.Fatalf("start apiserver %s: %v", id, err)
+	return testutil.Start(t, "apiserver "+id, func(ctx context.Context) (*testCluster, error) { return startServer(ctx, id) })
+}
+
+// newRuntimeCluster is newCluster with a runtime started with opts and the pools set.
+func newRuntimeCluster(t testing.TB, id string, opts Options, pools ...NodePool) *testCluster {
+	t.Helper()
+	c := newCluster(t, id)
+	if err := c.startRuntime(t.Context(), opts, pools...); err != nil {
+		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		if err := c.stop(ctx); err != nil {
-			t.Errorf("%v", err)
-		}
-	})
 	return c
 }
 
-// sharedCluster returns the shared cluster, starting it on first use with the pools
-// poolD3 and poolNC6.
+// startRuntime starts a runtime with opts into c.runtime and sets the pools.
+func (c *testCluster) startRuntime(ctx context.Context, opts Options, pools ...NodePool) error {
+	rt, err := Start(ctx, c.config, opts)
+	if err != nil {
+		return err
+	}
+	c.runtime = rt
+	for _, p := range pools {
+		if err := rt.SetPool(ctx, p); err != nil {
+			return fmt.Errorf("set pool %s: %w", p.Name, err)
+		}
+	}
+	return nil
+}
+
+// sharedCluster returns the shared cluster, starting it on first use.
 func sharedCluster(t testing.TB) *testCluster {
 	t.Helper()
-	sharedOnce.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		c, err := startServer(ctx, "shared")
-		if err != nil {
-			sharedErr = err
-			return
-		}
-		shared = c
-		if c.runtime, sharedErr = Start(ctx, c.config, processOptions("shared")); sharedErr != nil {
-			return
-		}
-		for _, p := range []NodePool{poolD3, poolNC6} {
-			if sharedErr = c.runtime.SetPool(ctx, p); sharedErr != nil {
-				return
-			}
-		}
-	})
-	if sharedErr != nil {
-		t.Fatalf("start shared cluster: %v", sharedErr)
-	}
-	return shared
+	return shared.Get(t)
 }
 
-// waitFor polls cond until it returns true, failing the test after timeout with the last
-// state cond described.
-func waitFor(t testing.TB, timeout time.Duration, what string, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		ok, state := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not after %v; last: %s", what, timeout, state)
-		}
-		time.Sleep(100 * time.Millisecond)
+// startShared starts the shared cluster: an apiserver and a runtime with the pools poolD3
+// and poolNC6.
+func startShared(ctx context.Context) (*testCluster, error) {
+	c, err := startServer(ctx, "shared")
+	if err != nil {
+		return nil, err
 	}
+	if err := c.startRuntime(ctx, processOptions("shared"), poolD3, poolNC6); err != nil {
+		return nil, errors.Join(err, c.Stop(ctx))
+	}
+	return c, nil
 }
-
-func mib(b int64) string { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }

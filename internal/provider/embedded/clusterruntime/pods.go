@@ -20,7 +20,6 @@ import (
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
-	"k8s.io/client-go/util/workqueue"
 	"k8s.io/component-helpers/scheduling/corev1/nodeaffinity"
 	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
@@ -50,7 +49,7 @@ type podSimulator struct {
 	log      *slog.Logger
 	retry    time.Duration
 
-	queue workqueue.TypedRateLimitingInterface[string]
+	queue keyQueue
 
 	mu sync.Mutex
 	// assumed are pods bound by this simulator whose binding the cache has not shown yet:
@@ -76,18 +75,15 @@ type assumedPod struct {
 func newPodSimulator(client kubernetes.Interface, podInformer coreinformers.PodInformer, nodeInformer coreinformers.NodeInformer,
 	sim *nodeSimulator, recorder record.EventRecorder, o *Options) (*podSimulator, error) {
 	s := &podSimulator{
-		client:   client,
-		pods:     podInformer.Lister(),
-		nodes:    nodeInformer.Lister(),
-		sim:      sim,
-		recorder: recorder,
-		clock:    o.Clock,
-		log:      o.Logger.With("component", "pod-simulator"),
-		retry:    o.SchedulingRetryInterval,
-		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
-			workqueue.DefaultTypedControllerRateLimiter[string](),
-			workqueue.TypedRateLimitingQueueConfig[string]{Name: "mlfleet_pod_simulator"},
-		),
+		client:        client,
+		pods:          podInformer.Lister(),
+		nodes:         nodeInformer.Lister(),
+		sim:           sim,
+		recorder:      recorder,
+		clock:         o.Clock,
+		log:           o.Logger.With("component", "pod-simulator"),
+		retry:         o.SchedulingRetryInterval,
+		queue:         newKeyQueue("mlfleet_pod_simulator", "pod"),
 		assumed:       map[types.UID]assumedPod{},
 		unschedulable: map[string]struct{}{},
 		podIPs:        map[string]*addressPool{},
@@ -105,14 +101,14 @@ func newPodSimulator(client kubernetes.Interface, podInformer coreinformers.PodI
 	s.podIndex = podInformer.Informer().GetIndexer()
 
 	_, err = podInformer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc: s.enqueue,
+		AddFunc: s.queue.enqueue,
 		UpdateFunc: func(_, obj any) {
 			if p, ok := obj.(*v1.Pod); ok && p.Spec.NodeName != "" {
 				s.mu.Lock()
 				delete(s.assumed, p.UID)
 				s.mu.Unlock()
 			}
-			s.enqueue(obj)
+			s.queue.enqueue(obj)
 		},
 		DeleteFunc: s.podDeleted,
 	})
@@ -155,12 +151,6 @@ func equalResources(a, b v1.ResourceList) bool {
 		}
 	}
 	return true
-}
-
-func (s *podSimulator) enqueue(obj any) {
-	if key, err := cache.MetaNamespaceKeyFunc(obj); err == nil {
-		s.queue.Add(key)
-	}
 }
 
 func (s *podSimulator) podDeleted(obj any) {
@@ -253,10 +243,7 @@ func (s *podSimulator) run(ctx context.Context) {
 		s.queue.ShutDown()
 		wg.Wait()
 	}()
-	wg.Go(func() {
-		for s.processNext(ctx) {
-		}
-	})
+	wg.Go(func() { s.queue.work(ctx, s.log, s.sync) })
 	wg.Go(func() {
 		wait.Until(s.retryUnschedulable, s.retry, ctx.Done())
 	})
@@ -268,23 +255,6 @@ func (s *podSimulator) run(ctx context.Context) {
 		defer cancel()
 		s.procs.stopAll(stopCtx)
 	}
-}
-
-func (s *podSimulator) processNext(ctx context.Context) bool {
-	key, quit := s.queue.Get()
-	if quit {
-		return false
-	}
-	defer s.queue.Done(key)
-	if err := s.sync(ctx, key); err != nil {
-		if ctx.Err() == nil {
-			s.log.Debug("pod not synced, will retry", "pod", key, "error", err)
-		}
-		s.queue.AddRateLimited(key)
-		return true
-	}
-	s.queue.Forget(key)
-	return true
 }
 
 // sync does what the scheduler or the kubelet would do next for one pod.

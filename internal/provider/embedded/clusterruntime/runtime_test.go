@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mlfleet/mlfleet/internal/testutil"
 	appsv1 "k8s.io/api/apps/v1"
 	v1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -36,15 +37,8 @@ func TestNodesOfPools(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.pool.Name, func(t *testing.T) {
-			nodes, err := c.client.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: "agentpool=" + tt.pool.Name})
-			if err != nil {
-				t.Fatal(err)
-			}
-			var names []string
-			for _, n := range nodes.Items {
-				names = append(names, n.Name)
-			}
-			slices.Sort(names)
+			nodes := poolNodes(t, c.client, tt.pool.Name)
+			names := namesOf(nodes)
 			if len(names) != tt.pool.Count {
 				t.Fatalf("nodes = %v, want %d", names, tt.pool.Count)
 			}
@@ -59,7 +53,7 @@ func TestNodesOfPools(t *testing.T) {
 				}
 			}
 
-			for _, n := range nodes.Items {
+			for _, n := range nodes {
 				wantLabels := map[string]string{
 					"kubernetes.io/os":                 "linux",
 					"kubernetes.io/arch":               "amd64",
@@ -165,7 +159,7 @@ func podOf(name string, resources v1.ResourceRequirements) *v1.Pod {
 func runningPods(t testing.TB, client kubernetes.Interface, ns, selector string, want int) []v1.Pod {
 	t.Helper()
 	var pods []v1.Pod
-	waitFor(t, 30*time.Second, fmt.Sprintf("%d running pods %s in %s", want, selector, ns), func() (bool, string) {
+	testutil.WaitFor(t, 30*time.Second, fmt.Sprintf("%d running pods %s in %s", want, selector, ns), func() (bool, string) {
 		list, err := client.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{LabelSelector: selector})
 		if err != nil {
 			return false, err.Error()
@@ -235,14 +229,14 @@ func TestDeploymentRunsSpreadOverNodes(t *testing.T) {
 	}
 
 	// The deployment controller sees them available; the endpointslice controller lists them.
-	waitFor(t, 30*time.Second, "deployment available", func() (bool, string) {
+	testutil.WaitFor(t, 30*time.Second, "deployment available", func() (bool, string) {
 		d, err := c.client.AppsV1().Deployments(ns).Get(ctx, "web", metav1.GetOptions{})
 		if err != nil {
 			return false, err.Error()
 		}
 		return d.Status.AvailableReplicas == 3, fmt.Sprintf("%+v", d.Status)
 	})
-	waitFor(t, 30*time.Second, "endpoints of the service", func() (bool, string) {
+	testutil.WaitFor(t, 30*time.Second, "endpoints of the service", func() (bool, string) {
 		slices, err := c.client.DiscoveryV1().EndpointSlices(ns).List(ctx, metav1.ListOptions{LabelSelector: discoveryv1.LabelServiceName + "=web"})
 		if err != nil {
 			return false, err.Error()
@@ -271,7 +265,7 @@ func TestDeploymentRunsSpreadOverNodes(t *testing.T) {
 func pendingCondition(t *testing.T, client kubernetes.Interface, ns, name string) v1.PodCondition {
 	t.Helper()
 	var cond v1.PodCondition
-	waitFor(t, 30*time.Second, "pod "+name+" marked unschedulable", func() (bool, string) {
+	testutil.WaitFor(t, 30*time.Second, "pod "+name+" marked unschedulable", func() (bool, string) {
 		p, err := client.CoreV1().Pods(ns).Get(context.Background(), name, metav1.GetOptions{})
 		if err != nil {
 			return false, err.Error()
@@ -303,15 +297,13 @@ func TestPodTooBigStaysPending(t *testing.T) {
 	if want := "0/4 nodes are available: 4 Insufficient cpu."; cond.Message != want {
 		t.Errorf("message %q, want %q", cond.Message, want)
 	}
-	// It stays so.
-	time.Sleep(time.Second)
-	p, err := c.client.CoreV1().Pods(ns).Get(ctx, "huge", metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if p.Spec.NodeName != "" || p.Status.Phase != v1.PodPending {
-		t.Errorf("pod is on %q in phase %s, want unbound and Pending", p.Spec.NodeName, p.Status.Phase)
-	}
+	testutil.Holds(t, time.Second, "pod huge unbound and Pending", func() (bool, string) {
+		p, err := c.client.CoreV1().Pods(ns).Get(ctx, "huge", metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		return p.Spec.NodeName == "" && p.Status.Phase == v1.PodPending, fmt.Sprintf("on %q in phase %s", p.Spec.NodeName, p.Status.Phase)
+	})
 	events, err := c.client.CoreV1().Events(ns).List(ctx, metav1.ListOptions{FieldSelector: "reason=FailedScheduling"})
 	if err != nil {
 		t.Fatal(err)
@@ -331,7 +323,7 @@ func TestGPUPodLandsOnGPUPool(t *testing.T) {
 		t.Fatal(err)
 	}
 	var pod *v1.Pod
-	waitFor(t, 30*time.Second, "GPU pod running", func() (bool, string) {
+	testutil.WaitFor(t, 30*time.Second, "GPU pod running", func() (bool, string) {
 		var err error
 		pod, err = c.client.CoreV1().Pods(ns).Get(ctx, "train", metav1.GetOptions{})
 		if err != nil {
@@ -356,7 +348,7 @@ func TestGPUPodLandsOnGPUPool(t *testing.T) {
 	if err := c.client.CoreV1().Pods(ns).Delete(ctx, "train", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 30*time.Second, "second GPU pod running", func() (bool, string) {
+	testutil.WaitFor(t, 30*time.Second, "second GPU pod running", func() (bool, string) {
 		p, err := c.client.CoreV1().Pods(ns).Get(ctx, "train2", metav1.GetOptions{})
 		if err != nil {
 			return false, err.Error()
@@ -386,7 +378,7 @@ func TestNodeSelectorAndAffinity(t *testing.T) {
 		}
 	}
 	for _, name := range []string{"by-selector", "by-affinity"} {
-		waitFor(t, 30*time.Second, name+" running on gpupool", func() (bool, string) {
+		testutil.WaitFor(t, 30*time.Second, name+" running on gpupool", func() (bool, string) {
 			p, err := c.client.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
 			if err != nil {
 				return false, err.Error()
@@ -404,7 +396,7 @@ func TestNodeSelectorAndAffinity(t *testing.T) {
 func loadBalancerIP(t *testing.T, client kubernetes.Interface, ns, name string) netip.Addr {
 	t.Helper()
 	var ip netip.Addr
-	waitFor(t, 30*time.Second, "address of service "+name, func() (bool, string) {
+	testutil.WaitFor(t, 30*time.Second, "address of service "+name, func() (bool, string) {
 		svc, err := client.CoreV1().Services(ns).Get(context.Background(), name, metav1.GetOptions{})
 		if err != nil {
 			return false, err.Error()
@@ -469,10 +461,10 @@ func TestLoadBalancerAddresses(t *testing.T) {
 	if _, err := services.Update(ctx, svc, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(500 * time.Millisecond)
-	if ip := loadBalancerIP(t, c.client, ns, "public"); ip != public {
-		t.Errorf("address changed from %s to %s", public, ip)
-	}
+	testutil.Holds(t, time.Second, "address "+public.String()+" of service public", func() (bool, string) {
+		ip := loadBalancerIP(t, c.client, ns, "public")
+		return ip == public, "changed to " + ip.String()
+	})
 
 	// Changing the type takes the address away; deleting releases it for others.
 	svc, err = services.Get(ctx, "internal", metav1.GetOptions{})
@@ -484,7 +476,7 @@ func TestLoadBalancerAddresses(t *testing.T) {
 	if _, err := services.Update(ctx, svc, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 30*time.Second, "address removed from a ClusterIP service", func() (bool, string) {
+	testutil.WaitFor(t, 30*time.Second, "address removed from a ClusterIP service", func() (bool, string) {
 		svc, err := services.Get(ctx, "internal", metav1.GetOptions{})
 		if err != nil {
 			return false, err.Error()
@@ -520,7 +512,7 @@ func TestNamespaceDeletionCompletes(t *testing.T) {
 	if err := c.client.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 90*time.Second, "namespace gone", func() (bool, string) {
+	testutil.WaitFor(t, 90*time.Second, "namespace gone", func() (bool, string) {
 		n, err := c.client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			return true, ""
@@ -553,7 +545,7 @@ func TestGarbageCollectorCascades(t *testing.T) {
 	if err := c.client.AppsV1().Deployments(ns).Delete(ctx, "app", metav1.DeleteOptions{PropagationPolicy: &policy}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 60*time.Second, "ReplicaSets and pods collected", func() (bool, string) {
+	testutil.WaitFor(t, 60*time.Second, "ReplicaSets and pods collected", func() (bool, string) {
 		rs, err := c.client.AppsV1().ReplicaSets(ns).List(ctx, metav1.ListOptions{})
 		if err != nil {
 			return false, err.Error()
@@ -566,8 +558,8 @@ func TestGarbageCollectorCascades(t *testing.T) {
 	})
 }
 
-// nodeNames returns the names of the nodes of a pool, sorted.
-func nodeNames(t *testing.T, client kubernetes.Interface, pool string) []string {
+// poolNodes returns the nodes of a pool, sorted by name.
+func poolNodes(t *testing.T, client kubernetes.Interface, pool string) []v1.Node {
 	t.Helper()
 	nodes, err := client.CoreV1().Nodes().List(context.Background(), metav1.ListOptions{
 		LabelSelector: labels.SelectorFromSet(labels.Set{"agentpool": pool}).String(),
@@ -575,22 +567,28 @@ func nodeNames(t *testing.T, client kubernetes.Interface, pool string) []string 
 	if err != nil {
 		t.Fatal(err)
 	}
+	slices.SortFunc(nodes.Items, func(a, b v1.Node) int { return strings.Compare(a.Name, b.Name) })
+	return nodes.Items
+}
+
+// nodeNames returns the names of the nodes of a pool, sorted.
+func nodeNames(t *testing.T, client kubernetes.Interface, pool string) []string {
+	t.Helper()
+	return namesOf(poolNodes(t, client, pool))
+}
+
+// namesOf returns the names of nodes.
+func namesOf(nodes []v1.Node) []string {
 	var names []string
-	for _, n := range nodes.Items {
+	for _, n := range nodes {
 		names = append(names, n.Name)
 	}
-	slices.Sort(names)
 	return names
 }
 
 func TestScalePool(t *testing.T) {
-	c := newCluster(t, "scale")
-	ctx := t.Context()
-	rt, err := Start(ctx, c.config, Options{Logger: testLogger()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.runtime = rt
+	c := newRuntimeCluster(t, "scale", Options{Logger: testLogger()})
+	ctx, rt := t.Context(), c.runtime
 
 	pool := poolD3
 	pool.Name = "scalepool"
@@ -680,7 +678,7 @@ func TestScalePool(t *testing.T) {
 	if err := c.client.CoreV1().Nodes().Delete(ctx, victim, metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 30*time.Second, "deleted node registered again", func() (bool, string) {
+	testutil.WaitFor(t, 30*time.Second, "deleted node registered again", func() (bool, string) {
 		n, err := c.client.CoreV1().Nodes().Get(ctx, victim, metav1.GetOptions{})
 		if err != nil {
 			return false, err.Error()

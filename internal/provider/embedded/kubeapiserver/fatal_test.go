@@ -3,10 +3,12 @@ package kubeapiserver
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"testing"
 	"time"
 
+	"github.com/mlfleet/mlfleet/internal/testutil"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	genericapiserver "k8s.io/apiserver/pkg/server"
@@ -61,8 +63,17 @@ func TestFailedPostStartHookDoesNotExit(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("hook did not run")
 	}
-	// klog.Fatalf runs right after the hook returns; give it time to (not) exit.
-	time.Sleep(500 * time.Millisecond)
+	// klog.Fatalf runs right after the hook returns; the process does not exit and the
+	// server keeps running.
+	testutil.Holds(t, 500*time.Millisecond, "server running after the hook failed", func() (bool, string) {
+		select {
+		case err := <-done:
+			done <- err
+			return false, fmt.Sprintf("RunWithContext returned %v", err)
+		default:
+			return true, ""
+		}
+	})
 	cancel()
 	select {
 	case err := <-done:

@@ -49,14 +49,7 @@ func TestParseIPRanges(t *testing.T) {
 }
 
 func TestAuthorizedListener(t *testing.T) {
-	public, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	internal, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	public, internal := listenLoopback(t), listenLoopback(t)
 	deny, _ := parseIPRanges([]string{"192.0.2.0/24"})
 	l := newAuthorizedListener(public, internal, deny)
 	defer l.Close()
@@ -66,22 +59,14 @@ func TestAuthorizedListener(t *testing.T) {
 	}
 
 	// Echo the first byte of every accepted connection back.
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				b := make([]byte, 1)
-				if _, err := c.Read(b); err == nil {
-					c.Write(b)
-				}
-				io.Copy(io.Discard, c)
-			}()
+	go acceptEach(l, func(c net.Conn) {
+		defer c.Close()
+		b := make([]byte, 1)
+		if _, err := c.Read(b); err == nil {
+			c.Write(b)
 		}
-	}()
+		io.Copy(io.Discard, c)
+	})
 
 	// roundTrip reports whether a byte comes back through addr.
 	roundTrip := func(addr string) (net.Conn, bool) {
@@ -153,39 +138,21 @@ func TestAuthorizedListener(t *testing.T) {
 // TestAuthorizedListenerHandoff: a connection handed over by the front door is filtered by
 // its own remote address, served like an accepted one, and cut when the ranges change.
 func TestAuthorizedListenerHandoff(t *testing.T) {
-	public, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	internal, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	public, internal := listenLoopback(t), listenLoopback(t)
 	l := newAuthorizedListener(public, internal, nil)
 	defer l.Close()
-	go func() {
+	go acceptEach(l, func(c net.Conn) {
+		defer c.Close()
+		b := make([]byte, 1)
 		for {
-			c, err := l.Accept()
-			if err != nil {
+			if _, err := c.Read(b); err != nil {
 				return
 			}
-			go func() {
-				defer c.Close()
-				b := make([]byte, 1)
-				for {
-					if _, err := c.Read(b); err != nil {
-						return
-					}
-					c.Write(b)
-				}
-			}()
+			c.Write(b)
 		}
-	}()
+	})
 	// A front door stand-in: accept on another port and hand the connection over.
-	door, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	door := listenLoopback(t)
 	defer door.Close()
 	go func() {
 		for {
@@ -225,5 +192,27 @@ func TestAuthorizedListenerHandoff(t *testing.T) {
 	defer refused.Close()
 	if err := echo(refused); err == nil {
 		t.Fatal("a connection from outside the ranges was served")
+	}
+}
+
+// listenLoopback listens on a free port of 127.0.0.1.
+func listenLoopback(t *testing.T) net.Listener {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// acceptEach serves every connection l accepts with serve, each in a goroutine of its own,
+// until l is closed.
+func acceptEach(l net.Listener, serve func(net.Conn)) {
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		go serve(c)
 	}
 }

@@ -2,18 +2,17 @@ package kubeapiserver
 
 import (
 	"context"
-	"fmt"
-	"github.com/mlfleet/mlfleet/internal/procstat"
+	"errors"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/go-logr/logr"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
-	"k8s.io/klog/v2"
+
+	"github.com/mlfleet/mlfleet/internal/procstat"
+	"github.com/mlfleet/mlfleet/internal/testutil"
 )
 
 // The test binary runs one etcd, as mlfleet does, and a pair of apiservers shared by the tests
@@ -22,10 +21,7 @@ var (
 	testEtcd    *Etcd
 	testRootDir string
 
-	sharedOnce    sync.Once
-	sharedA       *Server
-	sharedB       *Server
-	sharedErr     error
+	shared        = testutil.NewShared("shared servers", startPair)
 	sharedTimings startupTimings
 )
 
@@ -39,77 +35,52 @@ type startupTimings struct {
 }
 
 func TestMain(m *testing.M) {
-	os.Exit(runTests(m))
+	// kube-apiserver logs through klog; keep the test output readable unless asked.
+	os.Exit(testutil.Main(m, "kubeapiserver-test-", "KUBEAPISERVER_TEST_LOGS", func(ctx context.Context, root string) (func(context.Context) error, error) {
+		testRootDir = root
+		start := time.Now()
+		var err error
+		if testEtcd, err = StartEtcd(ctx, filepath.Join(root, "etcd")); err != nil {
+			return nil, err
+		}
+		sharedTimings.etcd = time.Since(start)
+		return func(ctx context.Context) error {
+			return errors.Join(shared.Stop(ctx), testEtcd.Close(ctx))
+		}, nil
+	}))
 }
 
-func runTests(m *testing.M) int {
-	// kube-apiserver logs through klog; keep the test output readable unless asked.
-	if os.Getenv("KUBEAPISERVER_TEST_LOGS") == "" {
-		klog.SetLogger(logr.Discard())
-	}
+// pair is the two shared servers.
+type pair struct{ a, b *Server }
+
+// Stop stops both servers.
+func (p pair) Stop(ctx context.Context) error { return errors.Join(p.a.Stop(ctx), p.b.Stop(ctx)) }
+
+// startPair starts the two shared servers and records what that cost in sharedTimings.
+func startPair(ctx context.Context) (pair, error) {
+	var p pair
 	var err error
-	testRootDir, err = os.MkdirTemp("", "kubeapiserver-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(testRootDir)
-
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
+	sharedTimings.rssBefore = procstat.SettledRSS()
 	start := time.Now()
-	testEtcd, err = StartEtcd(ctx, filepath.Join(testRootDir, "etcd"))
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
+	if p.a, err = Start(ctx, testConfig("shared-a")); err != nil {
+		return p, err
 	}
-	sharedTimings.etcd = time.Since(start)
-
-	code := m.Run()
-
-	stopCtx, stopCancel := context.WithTimeout(context.Background(), time.Minute)
-	defer stopCancel()
-	for _, s := range []*Server{sharedA, sharedB} {
-		if s != nil {
-			if err := s.Stop(stopCtx); err != nil {
-				fmt.Fprintln(os.Stderr, err)
-				code = 1
-			}
-		}
+	sharedTimings.first = time.Since(start)
+	sharedTimings.rssFirst = procstat.SettledRSS()
+	start = time.Now()
+	if p.b, err = Start(ctx, testConfig("shared-b")); err != nil {
+		return p, errors.Join(err, p.a.Stop(ctx))
 	}
-	if err := testEtcd.Close(stopCtx); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		code = 1
-	}
-	return code
+	sharedTimings.second = time.Since(start)
+	sharedTimings.rssSecond = procstat.SettledRSS()
+	return p, nil
 }
 
 // sharedServers returns the two shared servers, starting them on first use.
 func sharedServers(t testing.TB) (*Server, *Server) {
 	t.Helper()
-	sharedOnce.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		sharedTimings.rssBefore = procstat.SettledRSS()
-		start := time.Now()
-		sharedA, sharedErr = Start(ctx, testConfig("shared-a"))
-		if sharedErr != nil {
-			return
-		}
-		sharedTimings.first = time.Since(start)
-		sharedTimings.rssFirst = procstat.SettledRSS()
-		start = time.Now()
-		sharedB, sharedErr = Start(ctx, testConfig("shared-b"))
-		if sharedErr != nil {
-			return
-		}
-		sharedTimings.second = time.Since(start)
-		sharedTimings.rssSecond = procstat.SettledRSS()
-	})
-	if sharedErr != nil {
-		t.Fatalf("start shared servers: %v", sharedErr)
-	}
-	return sharedA, sharedB
+	p := shared.Get(t)
+	return p.a, p.b
 }
 
 // testConfig is the configuration of a cluster whose data lives under the test root.
@@ -124,20 +95,7 @@ func testConfig(id string) Config {
 // startServer starts a server for one test and stops it when the test ends.
 func startServer(t testing.TB, cfg Config) *Server {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	s, err := Start(ctx, cfg)
-	if err != nil {
-		t.Fatalf("Start(%s): %v", cfg.ID, err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		if err := s.Stop(ctx); err != nil {
-			t.Errorf("Stop(%s): %v", cfg.ID, err)
-		}
-	})
-	return s
+	return testutil.Start(t, "server "+cfg.ID, func(ctx context.Context) (*Server, error) { return Start(ctx, cfg) })
 }
 
 // clientFor returns a clientset that uses kubeconfig exactly as kubectl would load it.
@@ -160,5 +118,3 @@ func clientWithTimeout(t *testing.T, kubeconfig []byte, timeout time.Duration) *
 	}
 	return client
 }
-
-func mib(b int64) string { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }

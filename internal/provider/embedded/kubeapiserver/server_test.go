@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/mlfleet/mlfleet/internal/procstat"
 	"io"
 	"net"
 	"net/netip"
@@ -20,6 +19,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/mlfleet/mlfleet/internal/procstat"
+	"github.com/mlfleet/mlfleet/internal/testutil"
 
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -333,10 +335,7 @@ func TestRestartKeepsObjectsAndCredentials(t *testing.T) {
 func reportLeftoverGoroutines(t *testing.T, before int) {
 	t.Helper()
 	// Give goroutines that are on their way out (timers, closing connections) a moment.
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) && runtime.NumGoroutine() > before {
-		time.Sleep(100 * time.Millisecond)
-	}
+	testutil.Poll(t.Context(), 5*time.Second, func() (bool, string) { return runtime.NumGoroutine() <= before, "" })
 	after := runtime.NumGoroutine()
 	t.Logf("goroutines: %d before Start, %d after Stop", before, after)
 	if after <= before {
@@ -381,9 +380,9 @@ func startupCost(b *testing.B, round int) {
 	st := sharedTimings
 	b.Logf("etcd ready after %v", st.etcd.Round(time.Millisecond))
 	b.Logf("first apiserver: Start to ready %v, RSS %s -> %s (+%s)",
-		st.first.Round(time.Millisecond), mib(st.rssBefore), mib(st.rssFirst), mib(st.rssFirst-st.rssBefore))
+		st.first.Round(time.Millisecond), testutil.MiB(st.rssBefore), testutil.MiB(st.rssFirst), testutil.MiB(st.rssFirst-st.rssBefore))
 	b.Logf("second apiserver: Start to ready %v, RSS +%s",
-		st.second.Round(time.Millisecond), mib(st.rssSecond-st.rssFirst))
+		st.second.Round(time.Millisecond), testutil.MiB(st.rssSecond-st.rssFirst))
 
 	// Two more, measured one by one.
 	for i, id := range []string{fmt.Sprintf("extra-%d-1", round), fmt.Sprintf("extra-%d-2", round)} {
@@ -392,7 +391,7 @@ func startupCost(b *testing.B, round int) {
 		startServer(b, testConfig(id))
 		took := time.Since(start)
 		after := procstat.SettledRSS()
-		b.Logf("extra apiserver %d: Start to ready %v, RSS +%s (now %s)", i+1, took.Round(time.Millisecond), mib(after-before), mib(after))
+		b.Logf("extra apiserver %d: Start to ready %v, RSS +%s (now %s)", i+1, took.Round(time.Millisecond), testutil.MiB(after-before), testutil.MiB(after))
 	}
 }
 

@@ -1,0 +1,93 @@
+package testutil
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+)
+
+func TestPoll(t *testing.T) {
+	t.Run("true at once", func(t *testing.T) {
+		looks := 0
+		if _, ok := Poll(t.Context(), time.Minute, func() (bool, string) { looks++; return true, "" }); !ok || looks != 1 {
+			t.Errorf("ok %v after %d looks, want true after 1", ok, looks)
+		}
+	})
+	t.Run("true on the third look", func(t *testing.T) {
+		looks := 0
+		state, ok := Poll(t.Context(), time.Minute, func() (bool, string) { looks++; return looks == 3, "looked" })
+		if !ok || looks != 3 || state != "looked" {
+			t.Errorf("ok %v, state %q after %d looks, want true, looked after 3", ok, state, looks)
+		}
+	})
+	t.Run("never true", func(t *testing.T) {
+		state, ok := Poll(t.Context(), 3*PollInterval, func() (bool, string) { return false, "still false" })
+		if ok || state != "still false" {
+			t.Errorf("ok %v, state %q; want false with the last state", ok, state)
+		}
+	})
+	t.Run("context ended", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel()
+		if _, ok := Poll(ctx, time.Minute, func() (bool, string) { return false, "" }); ok {
+			t.Error("ok after the context ended")
+		}
+	})
+}
+
+func TestHoldsLooksOverTheWindow(t *testing.T) {
+	looks := 0
+	Holds(t, 3*PollInterval, "always so", func() (bool, string) { looks++; return true, "" })
+	if looks < 2 {
+		t.Errorf("%d looks over three poll intervals, want several", looks)
+	}
+}
+
+// counter is a Stopper that counts its stops.
+type counter struct{ stops int }
+
+func (c *counter) Stop(context.Context) error {
+	c.stops++
+	return nil
+}
+
+func TestShared(t *testing.T) {
+	var c counter
+	starts := 0
+	s := NewShared("counter", func(context.Context) (*counter, error) { starts++; return &c, nil })
+	if err := s.Stop(t.Context()); err != nil || c.stops != 0 {
+		t.Fatalf("Stop before any Get = %v with %d stops, want nil and none", err, c.stops)
+	}
+	first, second := s.Get(t), s.Get(t)
+	if first != &c || second != &c || starts != 1 {
+		t.Errorf("two Gets started %d times, want once", starts)
+	}
+	if err := s.Stop(t.Context()); err != nil || c.stops != 1 {
+		t.Errorf("Stop = %v with %d stops, want nil and one", err, c.stops)
+	}
+}
+
+func TestStartStopsWhenTheTestEnds(t *testing.T) {
+	var c counter
+	t.Run("user", func(t *testing.T) {
+		if got := Start(t, "counter", func(context.Context) (*counter, error) { return &c, nil }); got != &c {
+			t.Fatalf("Start returned %p, want %p", got, &c)
+		}
+		if c.stops != 0 {
+			t.Error("stopped before the test ended")
+		}
+	})
+	if c.stops != 1 {
+		t.Errorf("%d stops after the test ended, want 1", c.stops)
+	}
+}
+
+func TestProcessAlive(t *testing.T) {
+	if !ProcessAlive(os.Getpid()) {
+		t.Error("this process is not alive")
+	}
+	if ProcessAlive(-1) {
+		t.Error("pid -1 is alive")
+	}
+}

@@ -24,12 +24,8 @@ import (
 // The objects are rows of kine's table, and no embedded etcd was started; deleting the
 // cluster deletes them.
 func TestKineRestartKeepsClusters(t *testing.T) {
-	dsn := os.Getenv("MLFLEET_TEST_POSTGRES")
-	if dsn == "" {
-		t.Skip("MLFLEET_TEST_POSTGRES is not set")
-	}
 	t.Parallel()
-	dsn = freshSchema(t, dsn)
+	dsn := replicaSchema(t)
 	home := t.TempDir()
 	p, cfg := startServerProcess(t, home, "127.0.0.1:0", "--store", dsn)
 	_, port, _ := net.SplitHostPort(strings.TrimPrefix(cfg.Server, "https://"))

@@ -30,6 +30,7 @@ import (
 
 	"github.com/mlfleet/mlfleet/internal/clientconfig"
 	"github.com/mlfleet/mlfleet/internal/store/storetest"
+	"github.com/mlfleet/mlfleet/internal/testutil"
 	"github.com/mlfleet/mlfleet/pkg/mlfleet"
 )
 
@@ -242,12 +243,7 @@ func freshDB(t *testing.T) string {
 		}
 		t.Skip("MLFLEET_TEST_POSTGRES is not set")
 	}
-	schemaDSN, drop, err := storetest.PostgresSchema(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(drop)
-	return schemaDSN
+	return storetest.Schema(t, dsn)
 }
 
 // leases reads the cluster lease rows: cluster id → holder and token.
@@ -310,19 +306,16 @@ func openDB(t *testing.T, dsn string) *sql.DB {
 	return db
 }
 
+// eventually polls f (testutil.WaitFor) until it returns nil, failing t with its last
+// error after within.
 func eventually(t testing.TB, within time.Duration, what string, f func() error) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		err := f()
-		if err == nil {
-			return
+	testutil.WaitFor(t, within, what, func() (bool, string) {
+		if err := f(); err != nil {
+			return false, err.Error()
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not after %v: %v", what, within, err)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return true, ""
+	})
 }
 
 // kubectl runs kubectl with the kubeconfig file, as written (server "": the control plane's
@@ -781,11 +774,7 @@ func BenchmarkFailover(b *testing.B) {
 	if dsn == "" {
 		b.Skip("MLFLEET_TEST_POSTGRES is not set")
 	}
-	schemaDSN, drop, err := storetest.PostgresSchema(dsn)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(drop)
+	schemaDSN := storetest.Schema(b, dsn)
 	db, err := sql.Open("pgx", schemaDSN)
 	if err != nil {
 		b.Fatal(err)

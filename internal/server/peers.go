@@ -28,17 +28,53 @@ type peers struct {
 	mu      sync.Mutex
 	byName  map[string]string // fqdn → peer host:port
 	trusted map[netip.Addr]bool
+
+	refreshed time.Time // when byName was last read from the store (under mu)
+	// refreshMu makes connections for unknown cluster names wait for one refresh.
+	refreshMu sync.Mutex
 }
 
-// Resolve implements frontdoor.Resolver.
+// Resolve implements frontdoor.Resolver. A cluster name it does not know yet (a cluster
+// that just started or moved, within the refresh interval) makes it read the store again
+// at once, at most every missRefresh: the connection would otherwise reach the API
+// server, whose certificate the cluster's clients refuse.
 func (p *peers) Resolve(name string) (frontdoor.Target, bool) {
-	p.mu.Lock()
-	addr, ok := p.byName[strings.ToLower(name)]
-	p.mu.Unlock()
-	if !ok {
+	name = strings.ToLower(name)
+	if addr, ok := p.lookup(name); ok {
+		return frontdoor.Peer{Addr: addr}, true
+	}
+	if !strings.HasSuffix(name, clusterDomain) {
 		return nil, false
 	}
-	return frontdoor.Peer{Addr: addr}, true
+	p.refreshMu.Lock()
+	p.mu.Lock()
+	stale := time.Since(p.refreshed) > missRefresh
+	p.mu.Unlock()
+	if stale {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		if err := p.refresh(ctx); err != nil {
+			p.log.Debug("front door: refresh peers for an unknown cluster name", "name", name, "err", err)
+		}
+		cancel()
+	}
+	p.refreshMu.Unlock()
+	if addr, ok := p.lookup(name); ok {
+		return frontdoor.Peer{Addr: addr}, true
+	}
+	return nil, false
+}
+
+// clusterDomain ends every cluster's fqdn (containerservice).
+const clusterDomain = ".mlfleet.local"
+
+// missRefresh is how often an unknown cluster name may make peers read the store.
+const missRefresh = 200 * time.Millisecond
+
+func (p *peers) lookup(name string) (string, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	addr, ok := p.byName[name]
+	return addr, ok
 }
 
 // trusts says whether a connection from a comes from a live replica.
@@ -91,7 +127,7 @@ func (p *peers) refresh(ctx context.Context) error {
 		}
 	}
 	p.mu.Lock()
-	p.byName, p.trusted = byName, trusted
+	p.byName, p.trusted, p.refreshed = byName, trusted, time.Now()
 	p.mu.Unlock()
 	return nil
 }

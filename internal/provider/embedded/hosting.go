@@ -125,6 +125,18 @@ func (p *Provider) Fence(id string) {
 }
 
 func (p *Provider) remoteCredentials(ctx context.Context, id string) (*provider.Credentials, error) {
+	// Only a cluster another replica runs is reachable through the front door; one that
+	// runs nowhere (a host died, or this replica is starting it) answers ErrNotFound, so
+	// that callers wait for it to come up instead of dialling nobody.
+	if p.leases != nil {
+		holder, err := p.leases.Holder(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("hosting lease of %s: %w", id, err)
+		}
+		if holder == "" || holder == p.leases.Self() {
+			return nil, provider.ErrNotFound
+		}
+	}
 	b, err := p.identities.Get(ctx, id)
 	if err != nil {
 		return nil, fmt.Errorf("load identity of %s: %w", id, err)

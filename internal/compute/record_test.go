@@ -16,13 +16,13 @@ func exampleCompute() *Compute {
 	n := func(v int) *int { return &v }
 	detail := ErrorDetail{Code: "ClusterUnreachable", Message: "the API server did not answer", Target: "properties.resourceId"}
 	return &Compute{
-		ID:       "/subscriptions/s1/resourceGroups/rg1/providers/Microsoft.MachineLearningServices/workspaces/ws1/computes/aks1",
-		Name:     "aks1",
-		Type:     TypeCompute,
-		Location: "westus",
-		Tags:     map[string]string{"team": "ml"},
+		ID:         "/subscriptions/s1/resourceGroups/rg1/providers/Microsoft.MachineLearningServices/workspaces/ws1/computes/aks1",
+		Name:       "aks1",
+		Type:       TypeCompute,
+		Location:   "westus",
+		Tags:       map[string]string{"team": "ml"},
 		SystemData: recordtest.SystemData(),
-		ETag: `"7"`,
+		ETag:       `"7"`,
 		Properties: ComputeProperties{
 			ComputeType:        "AKS",
 			ComputeLocation:    "westus",

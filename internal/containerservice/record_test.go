@@ -15,14 +15,14 @@ func exampleCluster() *ManagedCluster {
 	id := "/subscriptions/s1/resourceGroups/rg1/providers/Microsoft.ContainerService/managedClusters/c1"
 	mi := "/subscriptions/s1/resourceGroups/rg1/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id1"
 	return &ManagedCluster{
-		ID:       id,
-		Name:     "c1",
-		Type:     TypeManagedCluster,
-		Location: "westus",
-		Tags:     map[string]string{"team": "ml"},
+		ID:         id,
+		Name:       "c1",
+		Type:       TypeManagedCluster,
+		Location:   "westus",
+		Tags:       map[string]string{"team": "ml"},
 		SystemData: recordtest.SystemData(),
-		ETag: `"4"`,
-		SKU:  SKU{Name: "Base", Tier: "Free"},
+		ETag:       `"4"`,
+		SKU:        SKU{Name: "Base", Tier: "Free"},
 		Identity: &ClusterIdentity{Type: "UserAssigned", PrincipalID: "p1", TenantID: "t1",
 			UserAssignedIdentities: map[string]*UserAssignedIdentityRef{mi: {PrincipalID: "p2", ClientID: "c2"}}},
 		Properties: ClusterProperties{

@@ -11,11 +11,11 @@ import (
 func exampleWorkspace() *Workspace {
 	at := recordtest.Time()
 	return &Workspace{
-		ID:       "/subscriptions/s1/resourceGroups/rg1/providers/Microsoft.MachineLearningServices/workspaces/ws1",
-		Name:     "ws1",
-		Type:     "Microsoft.MachineLearningServices/workspaces",
-		Location: "westus",
-		Tags:     map[string]string{"team": "ml"},
+		ID:         "/subscriptions/s1/resourceGroups/rg1/providers/Microsoft.MachineLearningServices/workspaces/ws1",
+		Name:       "ws1",
+		Type:       "Microsoft.MachineLearningServices/workspaces",
+		Location:   "westus",
+		Tags:       map[string]string{"team": "ml"},
 		SystemData: recordtest.SystemData(),
 		Properties: Properties{ProvisioningState: "Succeeded", FriendlyName: "Workspace 1", Description: "inference",
 			WorkspaceID: "6f1c3c7e-0000-4000-8000-000000000001", CreationTime: at.Format(time.RFC3339Nano)},

@@ -119,11 +119,7 @@ func (s *Service) attachFlow(ctx context.Context, run *operations.Run, in attach
 		}); err != nil {
 			return err
 		}
-		if err := run.Step(ctx, "claim cluster", func(ctx context.Context) error {
-			return s.claimCluster(ctx, clusterID, in.ID)
-		}); err != nil {
-			return err
-		}
+		return s.claimAndInstall(ctx, run, clusterID, in.ID)
 	}
 	return s.install(ctx, run, in.ID)
 }
@@ -177,6 +173,18 @@ func (s *Service) claimCluster(ctx context.Context, clusterID, computeID string)
 		return arm.Conflict("Cluster '%s' was attached to %s in the meantime.", cid.Name(), describeCompute(holder))
 	}
 	return err
+}
+
+// claimAndInstall claims a cluster for the compute id, then installs into it: the claim
+// row is what makes another attach of the cluster a 409 (S11), so nothing goes into the
+// cluster until it is held. Shared by create, attach.
+func (s *Service) claimAndInstall(ctx context.Context, run *operations.Run, clusterID, id string) error {
+	if err := run.Step(ctx, "claim cluster", func(ctx context.Context) error {
+		return s.claimCluster(ctx, clusterID, id)
+	}); err != nil {
+		return err
+	}
+	return s.install(ctx, run, id)
 }
 
 // install checks the cluster again, marks it as attached, applies the components and waits

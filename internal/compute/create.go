@@ -143,14 +143,7 @@ func (s *Service) createFlow(ctx context.Context, run *operations.Run, in create
 	}); err != nil {
 		return err
 	}
-	// Claim before install: the claim row is what makes another attach of this cluster a
-	// 409 (S11), so nothing goes into the cluster until it is held.
-	if err := run.Step(ctx, "claim cluster", func(ctx context.Context) error {
-		return s.claimCluster(ctx, clusterID, in.ID)
-	}); err != nil {
-		return err
-	}
-	return s.install(ctx, run, in.ID)
+	return s.claimAndInstall(ctx, run, clusterID, in.ID)
 }
 
 // waitCluster waits until a cluster's provisioning ends (and done, when given, holds). It

@@ -387,16 +387,12 @@ func (s *Service) spec(ctx context.Context, r *store.Resource, mc *ManagedCluste
 
 // ProviderIDs returns the provider id of every stored cluster, whatever its state.
 func (s *Service) ProviderIDs(ctx context.Context) (map[string]bool, error) {
-	rows, err := s.cfg.Store.ListResources(ctx, store.ListOptions{Type: TypeManagedCluster})
+	mcs, err := s.storedClusters(ctx, false)
 	if err != nil {
-		return nil, fmt.Errorf("list clusters: %w", err)
+		return nil, err
 	}
 	out := map[string]bool{}
-	for _, r := range rows {
-		mc, err := decode(r)
-		if err != nil {
-			return nil, err
-		}
+	for _, mc := range mcs {
 		if id := mc.Properties.Mlfleet.ClusterID; id != "" {
 			out[id] = true
 		}
@@ -404,19 +400,36 @@ func (s *Service) ProviderIDs(ctx context.Context) (map[string]bool, error) {
 	return out, nil
 }
 
-// FQDNs returns the provider id of every stored cluster by its fqdn (lower-case), public or
-// private: the names the front door routes by.
-func (s *Service) FQDNs(ctx context.Context) (map[string]string, error) {
+// storedClusters decodes every stored cluster, whatever its state. A row that does not
+// decode is the error, or with skipUndecodable passed over.
+func (s *Service) storedClusters(ctx context.Context, skipUndecodable bool) ([]*ManagedCluster, error) {
 	rows, err := s.cfg.Store.ListResources(ctx, store.ListOptions{Type: TypeManagedCluster})
 	if err != nil {
 		return nil, fmt.Errorf("list clusters: %w", err)
 	}
-	out := map[string]string{}
+	out := make([]*ManagedCluster, 0, len(rows))
 	for _, r := range rows {
 		mc, err := decode(r)
 		if err != nil {
-			continue
+			if skipUndecodable {
+				continue
+			}
+			return nil, err
 		}
+		out = append(out, mc)
+	}
+	return out, nil
+}
+
+// FQDNs returns the provider id of every stored cluster by its fqdn (lower-case), public or
+// private: the names the front door routes by.
+func (s *Service) FQDNs(ctx context.Context) (map[string]string, error) {
+	mcs, err := s.storedClusters(ctx, true)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, mc := range mcs {
 		p := mc.Properties
 		if p.Mlfleet.ClusterID == "" {
 			continue

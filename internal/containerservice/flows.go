@@ -189,23 +189,41 @@ func (s *Service) failedCreate(ctx context.Context, run *operations.Run, _ error
 	return s.markFailed(ctx, in.ID)
 }
 
-func (s *Service) create(ctx context.Context, run *operations.Run, id string) error {
+// loaded is a stored cluster as a create or an update starts from it: the cluster, its
+// provider and the spec the provider is given.
+type loaded struct {
+	mc   *ManagedCluster
+	prov provider.Provider
+	spec provider.ClusterSpec
+}
+
+// load reads the stored cluster id, its provider and its spec.
+func (s *Service) load(ctx context.Context, id string) (*loaded, error) {
 	r, err := s.cfg.Store.GetResource(ctx, id)
 	if err != nil {
-		return fmt.Errorf("get cluster %s: %w", id, err)
+		return nil, fmt.Errorf("get cluster %s: %w", id, err)
 	}
 	mc, err := decode(r)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	prov, err := s.provider(mc.Properties.Mlfleet.Provider)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	spec, err := s.spec(ctx, r, mc)
 	if err != nil {
+		return nil, err
+	}
+	return &loaded{mc: mc, prov: prov, spec: spec}, nil
+}
+
+func (s *Service) create(ctx context.Context, run *operations.Run, id string) error {
+	l, err := s.load(ctx, id)
+	if err != nil {
 		return err
 	}
+	mc, prov, spec := l.mc, l.prov, l.spec
 	// On every attempt: after a restart, the cluster is down until its operation brings it
 	// up (Resume leaves clusters being created to their operation).
 	var st *provider.Status
@@ -288,25 +306,14 @@ func (s *Service) failedUpdate(ctx context.Context, run *operations.Run, _ error
 }
 
 func (s *Service) applyUpdate(ctx context.Context, run *operations.Run, in updateOp) error {
-	r, err := s.cfg.Store.GetResource(ctx, in.ID)
-	if err != nil {
-		return fmt.Errorf("get cluster %s: %w", in.ID, err)
-	}
-	mc, err := decode(r)
+	l, err := s.load(ctx, in.ID)
 	if err != nil {
 		return err
 	}
-	prov, err := s.provider(mc.Properties.Mlfleet.Provider)
-	if err != nil {
-		return err
-	}
+	mc, prov, spec := l.mc, l.prov, l.spec
 	// Bring the cluster to the wanted state on every attempt: Ensure with the new counts
 	// scales it, and after a restart also brings it up (Resume leaves clusters being updated
 	// to their operation, so that it never starts them with the old counts).
-	spec, err := s.spec(ctx, r, mc)
-	if err != nil {
-		return err
-	}
 	for i, p := range spec.Pools {
 		if count, ok := in.Counts[p.Name]; ok {
 			spec.Pools[i].Count = count

@@ -1,13 +1,9 @@
 package main
 
 import (
-	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/mlfleet/mlfleet/internal/clientconfig"
@@ -89,21 +85,8 @@ func medianIdle(rs []idleReading) (cpu float64, rss int64, goroutines int) {
 
 // goroutines reads go_goroutines from the server's /metrics.
 func (b *bench) goroutines() (int, error) {
-	resp, err := b.metrics.Get(strings.TrimSuffix(b.cfg.Server, "/") + "/metrics")
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return 0, err
-	}
-	for line := range strings.SplitSeq(string(body), "\n") {
-		if v, ok := strings.CutPrefix(line, "go_goroutines "); ok {
-			return strconv.Atoi(strings.TrimSpace(v))
-		}
-	}
-	return 0, errors.New("the server's /metrics has no go_goroutines")
+	g, err := procstat.ServerMetric(b.metrics, b.cfg.Server, "go_goroutines")
+	return int(g), err
 }
 
 // restart kills the server with SIGKILL, starts it again and returns the time from the

@@ -15,11 +15,14 @@ import (
 
 const exampleContainerID = "/subscriptions/s1/resourceGroups/rg1/providers/Microsoft.MachineLearningServices/workspaces/ws1/models/m1"
 
+func exampleBase() AssetBase {
+	return AssetBase{Description: "model", Tags: map[string]string{"a": "b"}, Properties: map[string]string{"c": "d"}, IsArchived: true}
+}
+
 func exampleVersion() *Version {
 	route := func(p string) *Route { return &Route{Path: p, Port: 5001} }
 	return &Version{ID: exampleContainerID + "/versions/1", Name: "1", Type: Models.VersionType(),
-		Properties: VersionProperties{Description: "model", Tags: map[string]string{"a": "b"}, Properties: map[string]string{"c": "d"},
-			IsArchived: true, IsAnonymous: true, ModelType: ModelTypeCustom, ModelURI: "azureml://blobs/sha256/0a1b",
+		Properties: VersionProperties{AssetBase: exampleBase(), IsAnonymous: true, ModelType: ModelTypeCustom, ModelURI: "azureml://blobs/sha256/0a1b",
 			CodeURI: "azureml://blobs/sha256/2c3d", Image: "python:3.12", EnvironmentType: "UserCreated", OSType: "Linux",
 			CondaFile:       "name: env",
 			InferenceConfig: &InferenceConfig{LivenessRoute: route("/live"), ReadinessRoute: route("/ready"), ScoringRoute: route("/score")},
@@ -29,8 +32,7 @@ func exampleVersion() *Version {
 
 func exampleContainer() *Container {
 	return &Container{ID: exampleContainerID, Name: "m1", Type: Models.ContainerType(),
-		Properties: ContainerProperties{Description: "model", Tags: map[string]string{"a": "b"}, Properties: map[string]string{"c": "d"},
-			IsArchived: true, LatestVersion: "1", NextVersion: "2", ProvisioningState: StateSucceeded},
+		Properties: ContainerProperties{AssetBase: exampleBase(), LatestVersion: "1", NextVersion: "2", ProvisioningState: StateSucceeded},
 		SystemData: recordtest.SystemData()}
 }
 

@@ -17,7 +17,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"strconv"
@@ -188,25 +187,12 @@ func serverCPU(pid int, hc *http.Client, cfg *clientconfig.Config) (time.Duratio
 	if pid > 0 {
 		return procstat.ProcessCPU(pid)
 	}
-	resp, err := hc.Get(strings.TrimSuffix(cfg.Server, "/") + "/metrics")
-	if err != nil {
-		return 0, err
+	f, err := procstat.ServerMetric(hc, cfg.Server, "process_cpu_seconds_total")
+	var nm *procstat.NoMetricError
+	if errors.As(err, &nm) {
+		return 0, fmt.Errorf("%w: give -pid", err)
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return 0, err
-	}
-	for line := range strings.SplitSeq(string(body), "\n") {
-		if v, ok := strings.CutPrefix(line, "process_cpu_seconds_total "); ok {
-			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-			if err != nil {
-				return 0, err
-			}
-			return time.Duration(f * float64(time.Second)), nil
-		}
-	}
-	return 0, errors.New("the server's /metrics has no process_cpu_seconds_total: give -pid")
+	return time.Duration(f * float64(time.Second)), err
 }
 
 func ms(d time.Duration) string {

@@ -74,21 +74,8 @@ func decodeOptionalBody(r *http.Request, v any) error {
 	return decodeBody(r, v)
 }
 
-// PrincipalBody is a principal as /mlfleet/v1/principals shows it, in the shape of `az ad
-// sp create-for-rbac` and `az ad sp show` (appId and password for service principals).
-type PrincipalBody struct {
-	ID                string `json:"id"`
-	Type              string `json:"type"`
-	DisplayName       string `json:"displayName"`
-	AppID             string `json:"appId,omitempty"`
-	UserPrincipalName string `json:"userPrincipalName,omitempty"`
-	// Password is the secret, only in the answers that create or reset it.
-	Password        string    `json:"password,omitempty"`
-	Tenant          string    `json:"tenant"`
-	CreatedDateTime time.Time `json:"createdDateTime"`
-	// RoleAssignments are the ids of the assignments made with the principal.
-	RoleAssignments []string `json:"roleAssignments,omitempty"`
-}
+// PrincipalBody is a principal as /mlfleet/v1/principals shows it.
+type PrincipalBody = armapi.Principal
 
 func (s *Server) principalBody(p *store.Principal) PrincipalBody {
 	b := PrincipalBody{ID: p.ID, Type: p.Type, DisplayName: p.Name, Tenant: s.cfg.Auth.Tenant(), CreatedDateTime: p.CreatedAt}

@@ -132,14 +132,30 @@ func (v *vnetFlags) bind(cmd *cobra.Command) {
 	fl.StringVar(&v.dockerBridgeCidr, "docker-bridge-cidr", "", "CIDR of the docker bridge, e.g. 172.17.0.1/16")
 }
 
+// provisionFlags are the flags create aks and attach aks share.
+type provisionFlags struct {
+	ref            computeRef
+	purpose        string
+	lb             lbFlags
+	ssl            sslFlags
+	noWait, dryRun bool
+}
+
+// bind binds the flags; verb names the command in the help of --dry-run.
+func (p *provisionFlags) bind(cmd *cobra.Command, verb string) {
+	p.ref.bind(cmd)
+	cmd.Flags().StringVar(&p.purpose, "cluster-purpose", "", "FastProd (default), DenseProd or DevTest")
+	p.lb.bind(cmd)
+	p.ssl.bind(cmd, false)
+	noWaitFlag(cmd, &p.noWait)
+	cmd.Flags().BoolVar(&p.dryRun, "dry-run", false, "Run every check of the "+verb+" without changing anything")
+}
+
 type createAKSFlags struct {
-	ref                                    computeRef
-	agentCount                             optInt
-	vmSize, purpose, location, description string
-	lb                                     lbFlags
-	ssl                                    sslFlags
-	vnet                                   vnetFlags
-	noWait, dryRun                         bool
+	provisionFlags
+	agentCount                    optInt
+	vmSize, location, description string
+	vnet                          vnetFlags
 }
 
 // config returns the SDK's provisioning configuration the flags give.
@@ -184,27 +200,20 @@ func newComputeTargetCreateAKS(streams Streams, g *globals) *cobra.Command {
 			return provisionAKS(cmd, streams, g, &f.ref, f.dryRun, f.noWait, f.validate, (*mlfleet.Workspace).ValidateCreateAKS, (*mlfleet.Workspace).CreateAKS)
 		},
 	}
-	f.ref.bind(cmd)
+	f.provisionFlags.bind(cmd, "create")
 	fl := cmd.Flags()
 	fl.VarP(&f.agentCount, "agent-count", "a", "Number of agent nodes (server default: 3)")
 	fl.StringVarP(&f.vmSize, "vm-size", "s", "", "VM size of the agent nodes (server default: Standard_D3_v2)")
-	fl.StringVar(&f.purpose, "cluster-purpose", "", "FastProd (default), DenseProd or DevTest")
 	fl.StringVarP(&f.location, "location", "l", "", "Location of the cluster (default: the workspace's)")
 	fl.StringVar(&f.description, "description", "", "Description of the compute target")
-	f.lb.bind(cmd)
-	f.ssl.bind(cmd, false)
 	f.vnet.bind(cmd)
-	noWaitFlag(cmd, &f.noWait)
-	fl.BoolVar(&f.dryRun, "dry-run", false, "Run every check of the create without changing anything")
 	return cmd
 }
 
 type attachAKSFlags struct {
-	ref                   computeRef
-	resourceID, purpose   string
-	lb                    lbFlags
-	ssl                   sslFlags
-	force, noWait, dryRun bool
+	provisionFlags
+	resourceID string
+	force      bool
 }
 
 // config returns the SDK's attach configuration the flags give.
@@ -244,15 +253,10 @@ func newComputeTargetAttachAKS(streams Streams, g *globals) *cobra.Command {
 			return provisionAKS(cmd, streams, g, &f.ref, f.dryRun, f.noWait, f.validate, (*mlfleet.Workspace).ValidateAttachAKS, (*mlfleet.Workspace).AttachAKS)
 		},
 	}
-	f.ref.bind(cmd)
+	f.provisionFlags.bind(cmd, "attach")
 	fl := cmd.Flags()
 	fl.StringVarP(&f.resourceID, "compute-resource-id", "i", "", "Resource id of the cluster: /subscriptions/…/resourceGroups/…/providers/Microsoft.ContainerService/managedClusters/NAME")
-	fl.StringVar(&f.purpose, "cluster-purpose", "", "FastProd (default), DenseProd or DevTest")
-	f.lb.bind(cmd)
-	f.ssl.bind(cmd, false)
 	fl.BoolVar(&f.force, "force", false, "Take the cluster over if it is attached elsewhere (that attachment is detached first)")
-	noWaitFlag(cmd, &f.noWait)
-	fl.BoolVar(&f.dryRun, "dry-run", false, "Run every check of the attach without changing anything")
 	return cmd
 }
 

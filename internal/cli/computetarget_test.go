@@ -121,9 +121,10 @@ func TestComputeTargetConfigs(t *testing.T) {
 	ref := computeRef{name: "a1", group: "rg", workspace: "ws"}
 
 	t.Run("create", func(t *testing.T) {
-		f := &createAKSFlags{ref: ref, vmSize: "Standard_D2_v2", purpose: "devtest", location: "eastus", description: "d",
-			lb:   lbFlags{lbType: "InternalLoadBalancer", subnet: "s1"},
-			ssl:  sslFlags{cname: "www.example.com", certFile: cert, keyFile: key},
+		f := &createAKSFlags{vmSize: "Standard_D2_v2", location: "eastus", description: "d",
+			provisionFlags: provisionFlags{ref: ref, purpose: "devtest",
+				lb:  lbFlags{lbType: "InternalLoadBalancer", subnet: "s1"},
+				ssl: sslFlags{cname: "www.example.com", certFile: cert, keyFile: key}},
 			vnet: vnetFlags{vnet: "net", vnetGroup: "netrg", subnet: "default", serviceCidr: "10.0.0.0/16", dnsServiceIP: "10.0.0.10", dockerBridgeCidr: "172.17.0.1/16"}}
 		if err := f.agentCount.Set("2"); err != nil {
 			t.Fatal(err)
@@ -141,7 +142,7 @@ func TestComputeTargetConfigs(t *testing.T) {
 		}
 	})
 	t.Run("create defaults", func(t *testing.T) {
-		f := &createAKSFlags{ref: ref}
+		f := &createAKSFlags{provisionFlags: provisionFlags{ref: ref}}
 		got, err := f.validate()
 		if err != nil || !reflect.DeepEqual(got, mlfleet.AKSProvisioningConfig{}) {
 			t.Errorf("config %+v, %v; want the zero configuration (the server's defaults)", got, err)
@@ -149,7 +150,8 @@ func TestComputeTargetConfigs(t *testing.T) {
 	})
 	t.Run("attach", func(t *testing.T) {
 		const id = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/c"
-		f := &attachAKSFlags{ref: ref, resourceID: ` "` + id + `"`, purpose: "DevTest", force: true, ssl: sslFlags{leafLabel: "leaf", overwrite: true}}
+		f := &attachAKSFlags{resourceID: ` "` + id + `"`, force: true,
+			provisionFlags: provisionFlags{ref: ref, purpose: "DevTest", ssl: sslFlags{leafLabel: "leaf", overwrite: true}}}
 		got, err := f.validate()
 		want := mlfleet.AKSAttachConfig{ResourceID: id, ClusterPurpose: "DevTest", Force: true, SSL: mlfleet.SSLOptions{LeafDomainLabel: "leaf", OverwriteExistingDomain: true}}
 		if err != nil || !reflect.DeepEqual(got, want) {

@@ -66,7 +66,7 @@ func newAssetCreate(streams Streams, g *globals, kind string) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			in := &mlfleet.AssetVersion{Properties: mlfleet.AssetVersionProperties{Description: description}}
+			in := &mlfleet.AssetVersion{Properties: mlfleet.AssetVersionProperties{AssetBase: mlfleet.AssetBase{Description: description}}}
 			a := &assetsClient{c: c, ctx: cmd.Context(), group: ref.group, ws: ref.workspace}
 			switch kind {
 			case mlfleet.AssetEnvironments:

@@ -14,8 +14,92 @@ import (
 	"github.com/mlfleet/mlfleet/internal/kube"
 	"github.com/mlfleet/mlfleet/internal/operations"
 	"github.com/mlfleet/mlfleet/internal/store"
+	"github.com/mlfleet/mlfleet/internal/workspaces"
 	"k8s.io/apimachinery/pkg/util/wait"
 )
+
+// attach handles a PUT with resourceId: attach an existing cluster (S2).
+func (s *Service) attach(ctx context.Context, w *workspaces.Workspace, id, name string, in Compute, opts Options) (*Result, error) {
+	var shape arm.Problems
+	if p := in.Properties.Properties; p != nil && p.AKSNetworkingConfiguration != nil && *p.AKSNetworkingConfiguration != (AKSNetworkingConfiguration{}) {
+		shape.Add(arm.CodeUserError, "properties.properties.aksNetworkingConfiguration", "A virtual network is chosen when a cluster is created; an attached cluster keeps its own.")
+	}
+	st := readSettings(in.Properties.Properties, defaults(), s.cfg.Clusters.VMSizes(), false, &shape)
+	resourceID := *in.Properties.ResourceID
+	l, t, err := s.attachChecks(ctx, w, id, resourceID, st, opts.Force)
+	if err != nil {
+		return nil, err
+	}
+	all := &checkList{}
+	all.shape(shape)
+	all.checks = append(all.checks, l.checks...)
+	all.errs = append(all.errs, l.errs...)
+	all.warnings = l.warnings
+	if t != nil {
+		if err := s.checkLeaf(ctx, t.Cluster.Location, id, st.SSL, all); err != nil {
+			return nil, err
+		}
+	}
+	if err := all.err(fmt.Sprintf("Cluster cannot be attached as compute '%s'", name)); err != nil {
+		return nil, err
+	}
+	if opts.ValidateOnly {
+		return &Result{Validation: all.validation(), Warnings: all.warnings}, nil
+	}
+	mc := t.Cluster
+	st.AgentCount = len(t.Obs.Nodes)
+	st.VMSize = ""
+	if pools := mc.Properties.AgentPoolProfiles; len(pools) > 0 {
+		st.VMSize = pools[0].VMSize
+	}
+	c := s.newCompute(id, name, mc.Location, in, st)
+	c.Properties.ResourceID = &mc.ID
+	c.Properties.IsAttachedCompute = true
+	c.Properties.Mlfleet.Warnings = all.warnings
+	c.Properties.Mlfleet.ClusterUID = t.Obs.UID
+	c.Properties.Mlfleet.KubernetesVersion = t.Obs.Version
+	c.Properties.Mlfleet.Autoscale = autoscaleOf(mc)
+	// Claim the cluster with the compute, so that of two concurrent attaches exactly one is
+	// accepted. A forced attach takes the claim over in its operation, after detaching the
+	// holder.
+	var claimCluster func(tx store.Store) error
+	if t.Replace == nil {
+		body, _ := json.Marshal(claim{ComputeID: id})
+		cid, _ := arm.ParseID(mc.ID)
+		claimCluster = func(tx store.Store) error {
+			err := tx.CreateResource(ctx, &store.Resource{ID: attachmentClaimID(mc.ID), ParentID: mc.ID, Type: typeAttachment, Name: "current",
+				SubscriptionID: cid.SubscriptionID, ResourceGroup: cid.ResourceGroup, Body: body, OwnerID: id})
+			if errors.Is(err, store.ErrConflict) {
+				return errClusterTaken
+			}
+			if err != nil {
+				return fmt.Errorf("claim cluster %s: %w", mc.Name, err)
+			}
+			return nil
+		}
+	}
+	op, err := s.insert(ctx, w, c, st, KindAttach, attachInput{ID: id, Replace: t.Replace}, opts, claimCluster)
+	if errors.Is(err, errClusterTaken) {
+		holder, _ := s.attachmentHolder(ctx, mc.ID)
+		return nil, arm.Conflict("Cluster '%s' is already attached to %s. A cluster can be attached once: detach it there first, or attach with --force (REST: force=true) to detach it from there.", mc.Name, describeCompute(holder))
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &Result{Compute: redact(c), Created: true, Operation: op, Warnings: all.warnings}, nil
+}
+
+// errClusterTaken is the conflict of an attachment claim: the cluster is attached already.
+var errClusterTaken = errors.New("cluster attached already")
+
+// heldBy says whether the claim row r is held by the compute old (nil: never).
+func heldBy(r *store.Resource, old *store.Resource) bool {
+	if old == nil {
+		return false
+	}
+	var c claim
+	return json.Unmarshal(r.Body, &c) == nil && strings.EqualFold(c.ComputeID, old.ID)
+}
 
 // attachFlow attaches an existing cluster: detach a forced-out holder, claim, check again,
 // install.
@@ -35,11 +119,7 @@ func (s *Service) attachFlow(ctx context.Context, run *operations.Run, in attach
 		}); err != nil {
 			return err
 		}
-		if err := run.Step(ctx, "claim cluster", func(ctx context.Context) error {
-			return s.claimCluster(ctx, clusterID, in.ID)
-		}); err != nil {
-			return err
-		}
+		return s.claimAndInstall(ctx, run, clusterID, in.ID)
 	}
 	return s.install(ctx, run, in.ID)
 }
@@ -93,6 +173,18 @@ func (s *Service) claimCluster(ctx context.Context, clusterID, computeID string)
 		return arm.Conflict("Cluster '%s' was attached to %s in the meantime.", cid.Name(), describeCompute(holder))
 	}
 	return err
+}
+
+// claimAndInstall claims a cluster for the compute id, then installs into it: the claim
+// row is what makes another attach of the cluster a 409 (S11), so nothing goes into the
+// cluster until it is held. Shared by create, attach.
+func (s *Service) claimAndInstall(ctx context.Context, run *operations.Run, clusterID, id string) error {
+	if err := run.Step(ctx, "claim cluster", func(ctx context.Context) error {
+		return s.claimCluster(ctx, clusterID, id)
+	}); err != nil {
+		return err
+	}
+	return s.install(ctx, run, id)
 }
 
 // install checks the cluster again, marks it as attached, applies the components and waits

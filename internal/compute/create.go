@@ -3,6 +3,8 @@ package compute
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -10,8 +12,109 @@ import (
 	"github.com/mlfleet/mlfleet/internal/containerservice"
 	"github.com/mlfleet/mlfleet/internal/operations"
 	"github.com/mlfleet/mlfleet/internal/store"
+	"github.com/mlfleet/mlfleet/internal/workspaces"
 	"k8s.io/apimachinery/pkg/util/wait"
 )
+
+// create handles a PUT without resourceId: a new cluster from the workspace (S1).
+func (s *Service) create(ctx context.Context, w *workspaces.Workspace, id, name string, in Compute, opts Options) (*Result, error) {
+	loc, err := computeLocation(w, in)
+	if err != nil {
+		return nil, err
+	}
+	if r, err := s.cfg.Store.GetResource(ctx, nameClaimID(loc, name)); err == nil && !heldBy(r, opts.replace) {
+		return nil, s.nameTaken(ctx, loc, name)
+	}
+	var shape arm.Problems
+	st := readSettings(in.Properties.Properties, defaults(), s.cfg.Clusters.VMSizes(), true, &shape)
+	l := &checkList{}
+	l.shape(shape)
+	if vm, ok := s.cfg.Clusters.VMSizes().Get(st.VMSize); ok {
+		fails, warns := capacity(st.Purpose, st.AgentCount, st.AgentCount*vm.Cores,
+			fmt.Sprintf("the requested cluster (%d × %s, %d vCPUs each)", st.AgentCount, vm.Name, vm.Cores))
+		for _, f := range fails {
+			l.fail("Capacity", "InsufficientCapacity", "properties.properties.agentCount", "%s", f)
+		}
+		if len(fails) == 0 {
+			l.pass("Capacity", "%d × %s = %d vCPUs: enough for %s", st.AgentCount, vm.Name, st.AgentCount*vm.Cores, st.Purpose)
+		}
+		l.warnings = append(l.warnings, warns...)
+	}
+	if err := s.checkLeaf(ctx, loc, id, st.SSL, l); err != nil {
+		return nil, err
+	}
+	parsed, _ := arm.ParseID(id)
+	forCluster := st
+	for _, e := range shape {
+		if strings.HasPrefix(e.Target, "properties.properties.aksNetworkingConfiguration") {
+			forCluster.Network = nil // already reported, in the compute's terms
+		}
+	}
+	// The cluster is reserved in the same transaction as the compute (below), recording the
+	// compute as the one that created it: a user's cluster of that name is never taken for it.
+	nc, err := s.cfg.Clusters.Validate(ctx, parsed.SubscriptionID, parsed.ResourceGroup, name, clusterInput(loc, forCluster), id)
+	var ae *arm.Error
+	switch {
+	case err == nil:
+		l.pass("Cluster", "a cluster named %s can be created in resource group %s", name, parsed.ResourceGroup)
+	case errors.As(err, &ae) && ae.Status == http.StatusForbidden:
+		return nil, err // a policy refuses it (S16): served as ARM serves it
+	case errors.As(err, &ae) && ae.Code == arm.CodeQuotaExceeded:
+		l.fail("Quota", ae.Code, ae.Target, "%s", ae.Message)
+	case errors.As(err, &ae) && ae.Status == http.StatusConflict:
+		l.fail("Cluster", arm.CodeConflict, "name",
+			"Resource group '%s' already has a managed cluster named '%s'. To use it, attach it ('mlfleet ml computetarget attach aks -n %s -i %s'); to create a new one, choose another compute name.",
+			parsed.ResourceGroup, name, name, containerservice.ID(parsed.SubscriptionID, parsed.ResourceGroup, name))
+	case errors.As(err, &ae) && len(ae.Details) > 0:
+		for _, d := range ae.Details {
+			l.fail("Cluster", d.Code, d.Target, "%s", d.Message)
+		}
+	case errors.As(err, &ae):
+		l.fail("Cluster", ae.Code, ae.Target, "%s", ae.Message)
+	default:
+		return nil, err
+	}
+	if err := l.err(fmt.Sprintf("Compute '%s' cannot be created", name)); err != nil {
+		return nil, err
+	}
+	if opts.ValidateOnly {
+		return &Result{Validation: l.validation(), Warnings: l.warnings}, nil
+	}
+	clusterID := nc.ID()
+	c := s.newCompute(id, name, loc, in, st)
+	c.Properties.ResourceID = &clusterID
+	c.Properties.Mlfleet.CreatedCluster = true
+	c.Properties.Mlfleet.Warnings = l.warnings
+	op, err := s.insert(ctx, w, c, st, KindCreate, createInput{ID: id}, opts, func(tx store.Store) error {
+		_, err := s.cfg.Clusters.Insert(ctx, tx, nc)
+		if errors.Is(err, store.ErrConflict) {
+			return arm.Conflict("Resource group '%s' already has a managed cluster named '%s' (created a moment ago). To use it, attach it ('mlfleet ml computetarget attach aks -n %s -i %s'); to create a new one, choose another compute name.",
+				parsed.ResourceGroup, name, name, clusterID)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &Result{Compute: redact(c), Created: true, Operation: op, Warnings: l.warnings}, nil
+}
+
+// clusterInput is the managed cluster a compute creates: basic load balancer, the
+// location's default version, one system pool (S1, S8, S14, S26).
+func clusterInput(loc string, st settings) containerservice.ClusterInput {
+	var ci containerservice.ClusterInput
+	ci.Location = loc
+	ci.Tags = map[string]string{"createdBy": "mlfleet-workspace"}
+	count := st.AgentCount
+	ci.Properties.AgentPoolProfiles = []containerservice.AgentPoolInput{{Name: "agentpool", Count: &count, VMSize: st.VMSize, Mode: "System"}}
+	np := &containerservice.NetworkProfile{LoadBalancerSku: "basic", OutboundType: "loadBalancer"}
+	if n := st.Network; n != nil {
+		np.ServiceCidr, np.DNSServiceIP, np.DockerBridgeCidr, np.SubnetID = n.ServiceCidr, n.DNSServiceIP, n.DockerBridgeCidr, n.SubnetID
+		np.NetworkPlugin = "azure"
+	}
+	ci.Properties.NetworkProfile = np
+	return ci
+}
 
 // createFlow creates the cluster of a compute, then attaches it.
 func (s *Service) createFlow(ctx context.Context, run *operations.Run, in createInput) error {
@@ -40,14 +143,7 @@ func (s *Service) createFlow(ctx context.Context, run *operations.Run, in create
 	}); err != nil {
 		return err
 	}
-	// Claim before install: the claim row is what makes another attach of this cluster a
-	// 409 (S11), so nothing goes into the cluster until it is held.
-	if err := run.Step(ctx, "claim cluster", func(ctx context.Context) error {
-		return s.claimCluster(ctx, clusterID, in.ID)
-	}); err != nil {
-		return err
-	}
-	return s.install(ctx, run, in.ID)
+	return s.claimAndInstall(ctx, run, clusterID, in.ID)
 }
 
 // waitCluster waits until a cluster's provisioning ends (and done, when given, holds). It

@@ -1,34 +1,28 @@
 package compute
 
 import (
-	"errors"
-	"os"
-	"reflect"
 	"testing"
 	"time"
 
-	"github.com/mlfleet/mlfleet/internal/record"
 	"github.com/mlfleet/mlfleet/internal/record/recordtest"
 	"github.com/mlfleet/mlfleet/internal/store"
-	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
 // exampleCompute sets every field of a compute, so that the goldens show each of them.
 func exampleCompute() *Compute {
-	at := time.Date(2026, 1, 2, 3, 4, 5, 600, time.UTC)
+	at := recordtest.Time()
 	later := at.Add(time.Hour)
 	s := func(v string) *string { return &v }
 	n := func(v int) *int { return &v }
 	detail := ErrorDetail{Code: "ClusterUnreachable", Message: "the API server did not answer", Target: "properties.resourceId"}
 	return &Compute{
-		ID:       "/subscriptions/s1/resourceGroups/rg1/providers/Microsoft.MachineLearningServices/workspaces/ws1/computes/aks1",
-		Name:     "aks1",
-		Type:     TypeCompute,
-		Location: "westus",
-		Tags:     map[string]string{"team": "ml"},
-		SystemData: &armapi.SystemData{CreatedAt: at, CreatedBy: "alice", CreatedByType: "User",
-			LastModifiedAt: later, LastModifiedBy: "bob", LastModifiedByType: "User"},
-		ETag: `"7"`,
+		ID:         "/subscriptions/s1/resourceGroups/rg1/providers/Microsoft.MachineLearningServices/workspaces/ws1/computes/aks1",
+		Name:       "aks1",
+		Type:       TypeCompute,
+		Location:   "westus",
+		Tags:       map[string]string{"team": "ml"},
+		SystemData: recordtest.SystemData(),
+		ETag:       `"7"`,
 		Properties: ComputeProperties{
 			ComputeType:        "AKS",
 			ComputeLocation:    "westus",
@@ -70,31 +64,12 @@ func exampleCompute() *Compute {
 	}
 }
 
-// TestRecordGolden pins what a compute's row holds, so that a change of the wire type
-// cannot change the database's format unnoticed.
-func TestRecordGolden(t *testing.T) {
-	c := exampleCompute()
-	recordtest.AllSet(t, c)
-	recordtest.Golden(t, "testdata/record/compute.v1.json", encode(c))
-}
-
-// TestRecordReadsEveryVersion reads rows of every format a server wrote: v0 is what servers
-// before record versions wrote (the wire body alone).
-func TestRecordReadsEveryVersion(t *testing.T) {
-	for _, file := range []string{"compute.v0.json", "compute.v1.json"} {
-		t.Run(file, func(t *testing.T) {
-			body, err := os.ReadFile("testdata/record/" + file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := readRecord("aks1", body)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if want := exampleCompute(); !reflect.DeepEqual(got, want) {
-				t.Errorf("read %s:\n got %+v\nwant %+v", file, got, want)
-			}
-			// What GET serves from it: the row's etag, never the TLS key.
+func TestRecord(t *testing.T) {
+	recordtest.Run(t, recordtest.Kind[Compute]{
+		Name: "compute", Schema: schema, Example: exampleCompute, Encode: encode,
+		Read: func(body []byte) (*Compute, error) { return readRecord("aks1", body) },
+		// What GET serves from a row: the row's etag, never the TLS key.
+		Served: func(t *testing.T, file string, body []byte) {
 			c, err := decode(&store.Resource{ID: "aks1", Version: 9, Body: body})
 			if err != nil {
 				t.Fatal(err)
@@ -103,13 +78,6 @@ func TestRecordReadsEveryVersion(t *testing.T) {
 				t.Errorf("decode %s: etag %s, key %q, attachment %q; want \"9\", no key, att-1", file, c.ETag,
 					c.Properties.Properties.SSLConfiguration.Key, c.Properties.Mlfleet.AttachmentID)
 			}
-		})
-	}
-}
-
-func TestRecordNewerVersionRefused(t *testing.T) {
-	_, err := readRecord("aks1", []byte(`{"schemaVersion":2,"name":"aks1"}`))
-	if !errors.Is(err, record.ErrNewerSchema) {
-		t.Errorf("read a version 2 row: %v; want ErrNewerSchema", err)
-	}
+		},
+	})
 }

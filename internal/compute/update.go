@@ -3,11 +3,214 @@ package compute
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/http"
+	"reflect"
+	"strings"
 
 	"github.com/mlfleet/mlfleet/internal/arm"
 	"github.com/mlfleet/mlfleet/internal/containerservice"
 	"github.com/mlfleet/mlfleet/internal/operations"
+	"github.com/mlfleet/mlfleet/internal/store"
+	"github.com/mlfleet/mlfleet/internal/workspaces"
 )
+
+// update handles a PUT on an existing compute: TLS, load balancer, cluster purpose and node
+// count change in place (S12, S20, B5); an identical PUT changes nothing (B2).
+func (s *Service) update(ctx context.Context, w *workspaces.Workspace, r *store.Resource, in Compute, opts Options) (*Result, error) {
+	c, err := decode(r)
+	if err != nil {
+		return nil, err
+	}
+	ops, err := s.cfg.Store.ListOperations(ctx, store.OperationFilter{ResourceID: r.ID, Status: store.StatusInProgress})
+	if err != nil {
+		return nil, fmt.Errorf("list operations: %w", err)
+	}
+	if len(ops) > 0 {
+		return nil, arm.Errorf(http.StatusConflict, arm.CodeOperationInProgress,
+			"Compute '%s' is %s (operation %s); wait for it to finish, then retry.", c.Name, strings.ToLower(c.Properties.ProvisioningState), ops[0].ID)
+	}
+	if !c.Properties.Mlfleet.Attached {
+		return nil, arm.Conflict("Compute '%s' is %s and has no working cluster to update: detach it ('mlfleet ml computetarget detach -n %s'), then create or attach it again.", c.Name, strings.ToLower(c.Properties.ProvisioningState), c.Name)
+	}
+	if rid := deref(in.Properties.ResourceID); rid != "" && !strings.EqualFold(rid, deref(c.Properties.ResourceID)) {
+		return nil, arm.BadRequest(arm.CodeUserError, "Compute '%s' is on cluster %s; to use cluster %s, detach this compute first, or attach that cluster under another name.", c.Name, deref(c.Properties.ResourceID), rid).WithTarget("properties.resourceId")
+	}
+	base, err := s.settingsOf(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	var shape arm.Problems
+	st := readSettings(in.Properties.Properties, base, s.cfg.Clusters.VMSizes(), false, &shape)
+	if st.VMSize != base.VMSize {
+		shape.Add(arm.CodeUserError, "properties.properties.agentVmSize", "The VM size of compute '%s' is %s and cannot be changed: create a new compute with the size you need.", c.Name, base.VMSize)
+		st.VMSize = base.VMSize
+	}
+	l := &checkList{}
+	l.shape(shape)
+	mc, err := s.attachedCluster(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	var scale *int
+	if st.AgentCount != base.AgentCount {
+		scale = &st.AgentCount
+		s.checkScale(mc, c, st, l)
+		if len(mc.Properties.AgentPoolProfiles) == 1 {
+			// Checked here so that a quota failure is in the one 400 with every other
+			// problem (B1); checked again, atomically, when the operation scales the cluster.
+			err := s.cfg.Clusters.CheckScale(ctx, mc, mc.Properties.AgentPoolProfiles[0].Name, st.AgentCount)
+			var ae *arm.Error
+			switch {
+			case errors.As(err, &ae) && ae.Code == arm.CodeQuotaExceeded:
+				l.fail("Quota", ae.Code, ae.Target, "%s", ae.Message)
+			case err != nil:
+				return nil, err
+			}
+		}
+	} else if st.Purpose != base.Purpose {
+		o := s.observe(ctx, mc, false)
+		if o.Unreachable != nil {
+			l.fail("Reachable", "ClusterUnreachable", "properties.resourceId", "Cluster '%s' cannot be reached to check the new cluster purpose: %v.", mc.Name, o.Unreachable)
+		} else {
+			fails, warns := capacity(st.Purpose, len(o.Nodes), o.Cores, fmt.Sprintf("cluster '%s'", mc.Name))
+			for _, f := range append(fails, floorFailures(mc, st.Purpose, s.cfg.Clusters.VMSizes())...) {
+				l.fail("Capacity", "InsufficientCapacity", "properties.properties.clusterPurpose", "%s", f)
+			}
+			l.warnings = append(l.warnings, warns...)
+		}
+	}
+	if err := s.checkLeaf(ctx, c.Properties.ComputeLocation, c.ID, st.SSL, l); err != nil {
+		return nil, err
+	}
+	if err := l.err(fmt.Sprintf("Compute '%s' cannot be updated", c.Name)); err != nil {
+		return nil, err
+	}
+	if opts.ValidateOnly {
+		return &Result{Validation: l.validation(), Warnings: l.warnings}, nil
+	}
+	renew := st.SSL.Renew || (st.SSL.Status == "Auto" && st.SSL.Overwrite)
+	st.SSL.Renew, base.SSL.Renew = false, false
+	descChanged := in.Properties.Description != nil && deref(in.Properties.Description) != deref(c.Properties.Description)
+	// An identical PUT changes nothing (B2), but still answers with an operation that has
+	// succeeded, for clients that always follow the Azure-AsyncOperation URL (A4).
+	if reflect.DeepEqual(st, base) && !renew && !tagsChanged(in, c) && !descChanged {
+		op, err := s.cfg.Engine.Completed(ctx, KindUpdate, r.ID, r.SubscriptionID)
+		if err != nil {
+			return nil, err
+		}
+		return &Result{Compute: c, Operation: op}, nil
+	}
+	// Claims, secret, state and operation commit together; the version read above guards
+	// against a concurrent change, which gets a 409 instead of being overwritten.
+	count := base.AgentCount
+	var op *store.Operation
+	err = s.cfg.Store.InTx(ctx, func(tx store.Store) error {
+		ops, err := tx.ListOperations(ctx, store.OperationFilter{ResourceID: r.ID, Status: store.StatusInProgress})
+		if err != nil {
+			return fmt.Errorf("list operations: %w", err)
+		}
+		if len(ops) > 0 {
+			return arm.Errorf(http.StatusConflict, arm.CodeOperationInProgress,
+				"Compute '%s' is %s (operation %s); wait for it to finish, then retry.", c.Name, strings.ToLower(c.Properties.ProvisioningState), ops[0].ID)
+		}
+		if err := s.claimLeaf(ctx, tx, c.Properties.ComputeLocation, c.ID, st.SSL); err != nil {
+			return err
+		}
+		// The old label is released in the same transaction the new one is claimed: a crash
+		// must not leave the compute holding two labels, or none.
+		if base.SSL.Status == "Auto" && (st.SSL.Status != "Auto" || !strings.EqualFold(st.SSL.Leaf, base.SSL.Leaf)) {
+			if err := s.releaseLeaf(ctx, tx, c.Properties.ComputeLocation, base.SSL.Leaf, c.ID); err != nil {
+				return err
+			}
+		}
+		if err := s.saveTLS(ctx, tx, r.ID, st.SSL); err != nil {
+			return err
+		}
+		if renew {
+			if err := s.forgetIssuedCert(ctx, tx, r.ID); err != nil {
+				return err
+			}
+		}
+		// With If-Match, only the compute as it was read may change; without, a change the
+		// health monitor made meanwhile is kept and this one applied over it.
+		guard := func(cur *store.Resource) error {
+			if opts.Preconditions.IfMatch != "" && cur.Version != r.Version {
+				return opts.Preconditions.CheckIfMatch(fmt.Sprintf("Compute '%s'", c.Name), true, arm.ETag(cur.Version))
+			}
+			return nil
+		}
+		_, err = store.Modify(ctx, tx, r.ID, func(cur *store.Resource) error {
+			if err := guard(cur); err != nil {
+				return err
+			}
+			next, err := decode(cur)
+			if err != nil {
+				return err
+			}
+			s.render(next, st)
+			next.Properties.Properties.AgentCount = &count // changes when the cluster has scaled
+			next.Properties.ProvisioningState = StateUpdating
+			next.Properties.Mlfleet.Warnings = l.warnings
+			if in.Tags != nil {
+				next.Tags = in.Tags
+			}
+			if in.Properties.Description != nil {
+				next.Properties.Description = in.Properties.Description
+			}
+			next.Properties.ModifiedOn = ptr(s.now().UTC())
+			next.ETag = ""
+			cur.Body = encode(next)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		op, err = s.cfg.Engine.SubmitIn(ctx, tx, KindUpdate, r.ID, r.SubscriptionID, updateInput{ID: r.ID, Scale: scale})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.cfg.Engine.Wake()
+	c, err = s.getByID(ctx, r.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &Result{Compute: c, Operation: op, Warnings: l.warnings}, nil
+}
+
+// checkScale checks a change of node count (S20): the cluster must be one mlfleet can
+// scale, with one pool, and the new size must still satisfy the cluster purpose (S5).
+func (s *Service) checkScale(mc *containerservice.ManagedCluster, c *Compute, st settings, l *checkList) {
+	pools := mc.Properties.AgentPoolProfiles
+	switch {
+	case mc.Properties.Mlfleet.Provider != "embedded":
+		l.fail("Scale", arm.CodeUserError, "properties.properties.agentCount",
+			"Cluster '%s' comes from the %s provider and is scaled where it runs, not through mlfleet.", mc.Name, mc.Properties.Mlfleet.Provider)
+		return
+	case len(pools) != 1:
+		l.fail("Scale", arm.CodeUserError, "properties.properties.agentCount",
+			"Cluster '%s' has %d node pools; scale the pool you mean with 'mlfleet aks scale --nodepool-name'.", mc.Name, len(pools))
+		return
+	}
+	vm, ok := s.cfg.Clusters.VMSizes().Get(pools[0].VMSize)
+	if !ok {
+		return
+	}
+	fails, warns := capacity(st.Purpose, st.AgentCount, st.AgentCount*vm.Cores, fmt.Sprintf("cluster '%s' scaled to %d × %s", mc.Name, st.AgentCount, vm.Name))
+	for _, f := range fails {
+		l.fail("Capacity", "InsufficientCapacity", "properties.properties.agentCount", "%s", f)
+	}
+	if len(fails) == 0 {
+		l.pass("Scale", "%d × %s = %d vCPUs: enough for %s", st.AgentCount, vm.Name, st.AgentCount*vm.Cores, st.Purpose)
+	}
+	l.warnings = append(l.warnings, warns...)
+}
+
+func tagsChanged(in Compute, c *Compute) bool {
+	return in.Tags != nil && !reflect.DeepEqual(in.Tags, c.Tags) && !(len(in.Tags) == 0 && len(c.Tags) == 0)
+}
 
 // updateFlow applies changed settings in place: scale the cluster, re-apply the components.
 func (s *Service) updateFlow(ctx context.Context, run *operations.Run, in updateInput) error {

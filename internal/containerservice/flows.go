@@ -189,23 +189,41 @@ func (s *Service) failedCreate(ctx context.Context, run *operations.Run, _ error
 	return s.markFailed(ctx, in.ID)
 }
 
-func (s *Service) create(ctx context.Context, run *operations.Run, id string) error {
+// loaded is a stored cluster as a create or an update starts from it: the cluster, its
+// provider and the spec the provider is given.
+type loaded struct {
+	mc   *ManagedCluster
+	prov provider.Provider
+	spec provider.ClusterSpec
+}
+
+// load reads the stored cluster id, its provider and its spec.
+func (s *Service) load(ctx context.Context, id string) (*loaded, error) {
 	r, err := s.cfg.Store.GetResource(ctx, id)
 	if err != nil {
-		return fmt.Errorf("get cluster %s: %w", id, err)
+		return nil, fmt.Errorf("get cluster %s: %w", id, err)
 	}
 	mc, err := decode(r)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	prov, err := s.provider(mc.Properties.Mlfleet.Provider)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	spec, err := s.spec(ctx, r, mc)
 	if err != nil {
+		return nil, err
+	}
+	return &loaded{mc: mc, prov: prov, spec: spec}, nil
+}
+
+func (s *Service) create(ctx context.Context, run *operations.Run, id string) error {
+	l, err := s.load(ctx, id)
+	if err != nil {
 		return err
 	}
+	mc, prov, spec := l.mc, l.prov, l.spec
 	// On every attempt: after a restart, the cluster is down until its operation brings it
 	// up (Resume leaves clusters being created to their operation).
 	var st *provider.Status
@@ -288,25 +306,14 @@ func (s *Service) failedUpdate(ctx context.Context, run *operations.Run, _ error
 }
 
 func (s *Service) applyUpdate(ctx context.Context, run *operations.Run, in updateOp) error {
-	r, err := s.cfg.Store.GetResource(ctx, in.ID)
-	if err != nil {
-		return fmt.Errorf("get cluster %s: %w", in.ID, err)
-	}
-	mc, err := decode(r)
+	l, err := s.load(ctx, in.ID)
 	if err != nil {
 		return err
 	}
-	prov, err := s.provider(mc.Properties.Mlfleet.Provider)
-	if err != nil {
-		return err
-	}
+	mc, prov, spec := l.mc, l.prov, l.spec
 	// Bring the cluster to the wanted state on every attempt: Ensure with the new counts
 	// scales it, and after a restart also brings it up (Resume leaves clusters being updated
 	// to their operation, so that it never starts them with the old counts).
-	spec, err := s.spec(ctx, r, mc)
-	if err != nil {
-		return err
-	}
 	for i, p := range spec.Pools {
 		if count, ok := in.Counts[p.Name]; ok {
 			spec.Pools[i].Count = count
@@ -387,16 +394,12 @@ func (s *Service) spec(ctx context.Context, r *store.Resource, mc *ManagedCluste
 
 // ProviderIDs returns the provider id of every stored cluster, whatever its state.
 func (s *Service) ProviderIDs(ctx context.Context) (map[string]bool, error) {
-	rows, err := s.cfg.Store.ListResources(ctx, store.ListOptions{Type: TypeManagedCluster})
+	mcs, err := s.storedClusters(ctx, false)
 	if err != nil {
-		return nil, fmt.Errorf("list clusters: %w", err)
+		return nil, err
 	}
 	out := map[string]bool{}
-	for _, r := range rows {
-		mc, err := decode(r)
-		if err != nil {
-			return nil, err
-		}
+	for _, mc := range mcs {
 		if id := mc.Properties.Mlfleet.ClusterID; id != "" {
 			out[id] = true
 		}
@@ -404,19 +407,36 @@ func (s *Service) ProviderIDs(ctx context.Context) (map[string]bool, error) {
 	return out, nil
 }
 
-// FQDNs returns the provider id of every stored cluster by its fqdn (lower-case), public or
-// private: the names the front door routes by.
-func (s *Service) FQDNs(ctx context.Context) (map[string]string, error) {
+// storedClusters decodes every stored cluster, whatever its state. A row that does not
+// decode is the error, or with skipUndecodable passed over.
+func (s *Service) storedClusters(ctx context.Context, skipUndecodable bool) ([]*ManagedCluster, error) {
 	rows, err := s.cfg.Store.ListResources(ctx, store.ListOptions{Type: TypeManagedCluster})
 	if err != nil {
 		return nil, fmt.Errorf("list clusters: %w", err)
 	}
-	out := map[string]string{}
+	out := make([]*ManagedCluster, 0, len(rows))
 	for _, r := range rows {
 		mc, err := decode(r)
 		if err != nil {
-			continue
+			if skipUndecodable {
+				continue
+			}
+			return nil, err
 		}
+		out = append(out, mc)
+	}
+	return out, nil
+}
+
+// FQDNs returns the provider id of every stored cluster by its fqdn (lower-case), public or
+// private: the names the front door routes by.
+func (s *Service) FQDNs(ctx context.Context) (map[string]string, error) {
+	mcs, err := s.storedClusters(ctx, true)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, mc := range mcs {
 		p := mc.Properties
 		if p.Mlfleet.ClusterID == "" {
 			continue

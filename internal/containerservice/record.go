@@ -9,7 +9,7 @@ import (
 
 // schema is the version of the stored cluster's format (see package record). Raise it,
 // and teach readRecord the version before, when a change of the wire type changes what
-// encode writes; TestRecordGolden fails until then.
+// encode writes; TestRecord fails until then.
 const schema = 1
 
 // storedCluster is a managed cluster as its row holds it.

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/mlfleet/mlfleet/internal/arm"
+	"github.com/mlfleet/mlfleet/internal/inference"
 	"github.com/mlfleet/mlfleet/internal/kube"
 )
 
@@ -38,7 +39,7 @@ func (s *Service) checkCapacity(ctx context.Context, computeID, endpoint, name s
 	if err != nil {
 		return err
 	}
-	rooms, err := kc.Room(ctx, map[string]string{LabelEndpoint: endpoint, LabelDeployment: name})
+	rooms, err := kc.Room(ctx, map[string]string{inference.LabelEndpoint: endpoint, inference.LabelDeployment: name})
 	if err != nil {
 		return arm.Errorf(409, arm.CodeConflict, "The cluster of compute '%s' could not be asked for its capacity (%v); retry when it is reachable.", lastSegment(computeID), err)
 	}

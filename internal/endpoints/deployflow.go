@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/mlfleet/mlfleet/internal/arm"
+	"github.com/mlfleet/mlfleet/internal/inference"
 	"github.com/mlfleet/mlfleet/internal/kube"
 	"github.com/mlfleet/mlfleet/internal/mlassets"
 	"github.com/mlfleet/mlfleet/internal/operations"
@@ -135,7 +136,7 @@ func (s *Service) applyDeployment(ctx context.Context, epName, id string) error 
 	if err != nil {
 		return err
 	}
-	image := DefaultImage
+	image := inference.DefaultImage
 	if d.Properties.EnvironmentID != "" {
 		env, err := s.cfg.Assets.Resolve(ctx, mlassets.Environments, d.Properties.EnvironmentID, "properties.environmentId")
 		if err != nil {
@@ -143,18 +144,18 @@ func (s *Service) applyDeployment(ctx context.Context, epName, id string) error 
 		}
 		image = env.Properties.Image
 	}
-	labels := map[string]string{LabelEndpoint: epName, LabelDeployment: d.Name}
-	annotations := map[string]string{AnnotationRuntime: RuntimePython}
+	labels := map[string]string{inference.LabelEndpoint: epName, inference.LabelDeployment: d.Name}
+	annotations := map[string]string{inference.AnnotationRuntime: inference.RuntimePython}
 	if st := d.Properties.Mlfleet; st != nil {
 		if st.ModelDir != "" {
-			annotations[AnnotationModelDir] = st.ModelDir
+			annotations[inference.AnnotationModelDir] = st.ModelDir
 		}
 		if st.CodeDir != "" {
-			annotations[AnnotationCodeDir] = st.CodeDir
+			annotations[inference.AnnotationCodeDir] = st.CodeDir
 		}
 	}
 	if c := d.Properties.CodeConfiguration; c != nil {
-		annotations[AnnotationScoringScript] = c.ScoringScript
+		annotations[inference.AnnotationScoringScript] = c.ScoringScript
 	}
 	probe := func(path string, p probe) kube.Probe {
 		return kube.Probe{Path: path, InitialDelaySeconds: seconds(p.InitialDelay), PeriodSeconds: max(seconds(p.Period), 1),
@@ -166,7 +167,7 @@ func (s *Service) applyDeployment(ctx context.Context, epName, id string) error 
 	}
 	return kc.ApplyInferenceDeployment(ctx, kube.InferenceDeployment{
 		Name: DeploymentName(epName, d.Name), Labels: labels, PodAnnotations: annotations,
-		Replicas: int32(n.InstanceCount), Container: ContainerName, Image: image, Port: ServerPort,
+		Replicas: int32(n.InstanceCount), Container: inference.ContainerName, Image: image, Port: inference.Port,
 		Env: d.Properties.EnvironmentVariables, MilliCPU: n.InstanceType.MilliCPU, MemoryMiB: n.InstanceType.MemoryMiB,
 		Liveness: probe("/", n.Liveness), Readiness: probe("/ready", n.Readiness),
 	})
@@ -184,7 +185,7 @@ func (s *Service) waitReady(ctx context.Context, epName, id string) error {
 		return err
 	}
 	name := DeploymentName(epName, d.Name)
-	labels := map[string]string{LabelEndpoint: epName, LabelDeployment: d.Name}
+	labels := map[string]string{inference.LabelEndpoint: epName, inference.LabelDeployment: d.Name}
 	deadline := time.Now().Add(s.cfg.ReadyTimeout)
 	lastReady, lastMsg := -1, ""
 	for {

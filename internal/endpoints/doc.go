@@ -5,7 +5,7 @@
 // Kubernetes objects in the compute's cluster (namespace azureml), so embedded and external
 // clusters look the same from here:
 //
-//   - an endpoint is a Secret azureml-endpoint-<ep> whose endpoint.json (EndpointConfig)
+//   - an endpoint is a Secret azureml-endpoint-<ep> whose endpoint.json (inference.EndpointConfig)
 //     tells the in-cluster router the auth mode, keys, token key, traffic and the
 //     deployments' request settings. It goes into the cluster of every compute the endpoint
 //     or one of its deployments runs on, and is rewritten whenever any of that changes

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/mlfleet/mlfleet/internal/arm"
+	"github.com/mlfleet/mlfleet/internal/inference"
 	"github.com/mlfleet/mlfleet/internal/mlassets"
 	"github.com/mlfleet/mlfleet/internal/resources"
 	"github.com/mlfleet/mlfleet/internal/store"
@@ -237,7 +238,7 @@ func (s *Service) Token(ctx context.Context, sub, rg, ws, name string) (*Token, 
 	}
 	now := s.now()
 	exp := now.Add(s.cfg.TokenLifetime)
-	tok, err := s.cfg.SigningKey.Sign(map[string]any{"aud": TokenAudience, "endpoint": ep.Name, "iat": now.Unix(), "exp": exp.Unix()})
+	tok, err := s.cfg.SigningKey.Sign(map[string]any{"aud": inference.TokenAudience, "endpoint": ep.Name, "iat": now.Unix(), "exp": exp.Unix()})
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/mlfleet/mlfleet/internal/arm"
+	"github.com/mlfleet/mlfleet/internal/inference"
 	"github.com/mlfleet/mlfleet/internal/operations"
 	"github.com/mlfleet/mlfleet/internal/store"
 )
@@ -114,8 +115,8 @@ func computesOf(ep *Endpoint, ds []*Deployment, except string) []string {
 
 // endpointConfig is the Secret's content for an endpoint and its deployments (but
 // except, being deleted).
-func (s *Service) endpointConfig(ctx context.Context, ep *Endpoint, ds []*Deployment, except string) (*EndpointConfig, error) {
-	cfg := &EndpointConfig{Name: ep.Name, AuthMode: ep.Properties.AuthMode, Traffic: map[string]int{}, MirrorTraffic: map[string]int{}, Deployments: map[string]DeploymentRouting{}}
+func (s *Service) endpointConfig(ctx context.Context, ep *Endpoint, ds []*Deployment, except string) (*inference.EndpointConfig, error) {
+	cfg := &inference.EndpointConfig{Name: ep.Name, AuthMode: ep.Properties.AuthMode, Traffic: map[string]int{}, MirrorTraffic: map[string]int{}, Deployments: map[string]inference.DeploymentRouting{}}
 	keys, err := s.loadKeys(ctx, s.cfg.Store, ep.ID)
 	if err != nil {
 		return nil, err
@@ -129,7 +130,7 @@ func (s *Service) endpointConfig(ctx context.Context, ep *Endpoint, ds []*Deploy
 		if strings.EqualFold(d.Name, except) {
 			continue
 		}
-		r := DeploymentRouting{RequestTimeoutMS: 5000, MaxConcurrentRequestsPerInstance: 1}
+		r := inference.DeploymentRouting{RequestTimeoutMS: 5000, MaxConcurrentRequestsPerInstance: 1}
 		if rs := d.Properties.RequestSettings; rs != nil {
 			if t, err := ParseDuration(rs.RequestTimeout); err == nil && t > 0 {
 				r.RequestTimeoutMS = int(t / time.Millisecond)
@@ -180,8 +181,8 @@ func (s *Service) syncEndpoint(ctx context.Context, endpointID, except string) e
 		if err != nil {
 			return err
 		}
-		labels := map[string]string{LabelEndpoint: ep.Name, LabelEndpointConfig: "true"}
-		if err := kc.ApplySecret(ctx, SecretName(ep.Name), labels, map[string][]byte{ConfigKey: data}); err != nil {
+		labels := map[string]string{inference.LabelEndpoint: ep.Name, inference.LabelEndpointConfig: "true"}
+		if err := kc.ApplySecret(ctx, SecretName(ep.Name), labels, map[string][]byte{inference.SecretKeyConfig: data}); err != nil {
 			return fmt.Errorf("write the secret of endpoint %s on compute %s: %w", ep.Name, lastSegment(c), err)
 		}
 	}
@@ -226,7 +227,7 @@ func (s *Service) scoringURI(ctx context.Context, endpointID string) (uri, swagg
 	if err != nil {
 		return "", "", fmt.Sprintf("The cluster of compute '%s' could not be reached: %v", lastSegment(computes[0]), err)
 	}
-	addr, err := kc.FrontEndAddress(ctx, AnnotationLocalAddress, AnnotationLocalScheme)
+	addr, err := kc.FrontEndAddress(ctx, inference.AnnotationLocalAddress, inference.AnnotationLocalScheme)
 	switch {
 	case err != nil || addr.Host == "":
 		return "", "", fmt.Sprintf("The router (azureml-fe) of compute '%s' has no address yet; on an external cluster it needs serve --router-image.", lastSegment(computes[0]))

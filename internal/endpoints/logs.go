@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/mlfleet/mlfleet/internal/arm"
+	"github.com/mlfleet/mlfleet/internal/inference"
 	"github.com/mlfleet/mlfleet/internal/kube"
 	"github.com/mlfleet/mlfleet/internal/mlassets"
 )
@@ -58,7 +59,7 @@ func (s *Service) GetLogs(ctx context.Context, sub, rg, ws, endpoint, name strin
 	if err != nil {
 		return nil, err
 	}
-	labels := map[string]string{LabelEndpoint: endpoint, LabelDeployment: d.Name}
+	labels := map[string]string{inference.LabelEndpoint: endpoint, inference.LabelDeployment: d.Name}
 	st, err := kc.InferenceDeploymentStatus(ctx, DeploymentName(endpoint, d.Name), labels)
 	if err != nil {
 		return nil, err
@@ -68,9 +69,9 @@ func (s *Service) GetLogs(ctx context.Context, sub, rg, ws, endpoint, name strin
 	}
 	read := func(pod string) (string, error) {
 		if r, ok := s.cfg.Providers[mc.Properties.Mlfleet.Provider].(podLogReader); ok {
-			return r.PodLogs(ctx, mc.Properties.Mlfleet.ClusterID, kube.Namespace, pod, ContainerName, tail)
+			return r.PodLogs(ctx, mc.Properties.Mlfleet.ClusterID, kube.Namespace, pod, inference.ContainerName, tail)
 		}
-		return kc.PodLogs(ctx, pod, ContainerName, tail)
+		return kc.PodLogs(ctx, pod, inference.ContainerName, tail)
 	}
 	var b strings.Builder
 	for i, pod := range st.Pods {

@@ -10,7 +10,7 @@ import (
 
 // Versions of the stored formats of endpoints and deployments (see package record). Raise
 // one, and teach decode the version before, when a change of the wire type changes what
-// encode writes; TestRecordGolden fails until then.
+// encode writes; TestRecord fails until then.
 const (
 	endpointSchema   = 1
 	deploymentSchema = 1

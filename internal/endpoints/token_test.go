@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/mlfleet/mlfleet/internal/auth"
+	"github.com/mlfleet/mlfleet/internal/inference"
 )
 
 // TestTokenKeyVerifiesTokens: the PEM that goes into the endpoint Secret verifies the
@@ -37,7 +38,7 @@ func TestTokenKeyVerifiesTokens(t *testing.T) {
 		t.Fatal(err)
 	}
 	pub := parsed.(*ecdsa.PublicKey)
-	tok, err := key.Sign(map[string]any{"aud": TokenAudience, "endpoint": "ep1", "iat": time.Now().Unix(), "exp": time.Now().Add(time.Hour).Unix()})
+	tok, err := key.Sign(map[string]any{"aud": inference.TokenAudience, "endpoint": "ep1", "iat": time.Now().Unix(), "exp": time.Now().Add(time.Hour).Unix()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +53,7 @@ func TestTokenKeyVerifiesTokens(t *testing.T) {
 	}
 	payload, _ := base64.RawURLEncoding.DecodeString(parts[1])
 	var claims map[string]any
-	if err := json.Unmarshal(payload, &claims); err != nil || claims["aud"] != TokenAudience || claims["endpoint"] != "ep1" {
+	if err := json.Unmarshal(payload, &claims); err != nil || claims["aud"] != inference.TokenAudience || claims["endpoint"] != "ep1" {
 		t.Fatalf("claims %v (%v)", claims, err)
 	}
 }

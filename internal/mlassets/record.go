@@ -10,7 +10,7 @@ import (
 
 // Versions of the stored formats of asset versions and containers (see package record).
 // Raise one, and teach decode the version before, when a change of the wire type changes
-// what encode writes; TestRecordGolden fails until then.
+// what encode writes; TestRecord fails until then.
 const (
 	versionSchema   = 1
 	containerSchema = 1

@@ -157,7 +157,8 @@ func (s *Service) update(ctx context.Context, k Kind, r *store.Resource, p Versi
 		return nil, arm.Conflict("%s exists with other content (%s differ); a version's content cannot change: register it as a new version (e.g. --version %s).",
 			what, strings.Join(changed, ", "), nextVersion(v.Name))
 	}
-	v.Properties.Description, v.Properties.Tags, v.Properties.Properties, v.Properties.IsArchived = p.Description, p.Tags, p.Properties, p.IsArchived
+	// The mutable fields are the ones every asset has.
+	v.Properties.AssetBase = p.AssetBase
 	v.SystemData = resources.Touch(ctx, v.SystemData, s.now())
 	r.Body = encode(&v)
 	if err := s.cfg.Store.UpdateResource(ctx, r); errors.Is(err, store.ErrConflict) {

@@ -50,6 +50,7 @@ const StateSucceeded = "Succeeded"
 
 // The wire types are package armapi's, which the SDK and the CLI read too.
 type (
+	AssetBase           = armapi.AssetBase
 	Version             = armapi.AssetVersion
 	VersionProperties   = armapi.AssetVersionProperties
 	InferenceConfig     = armapi.InferenceConfig

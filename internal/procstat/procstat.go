@@ -1,6 +1,7 @@
 // Package procstat reads a process's resource use from /proc, for the benchmarks and tests
 // that report memory per cluster and CPU per request: this process's (RSS, SettledRSS) or
-// another's, by process id (ProcessRSS, ProcessCPU).
+// another's, by process id (ProcessRSS, ProcessCPU); or an mlfleet server's, from its
+// /metrics (ServerMetric).
 package procstat
 
 import (

@@ -9,7 +9,7 @@ import (
 
 // Versions of the stored formats of subscriptions and resource groups (see package
 // record). Raise one, and teach its reader the version before, when a change of the wire
-// type changes what is written; TestRecordGolden fails until then.
+// type changes what is written; TestRecord fails until then.
 const (
 	subscriptionSchema = 1
 	groupSchema        = 1

@@ -15,6 +15,7 @@ type (
 	AgentPoolProfile                = armapi.AgentPoolProfile
 	AgentPoolProperties             = armapi.AgentPoolProperties
 	AgentPoolPut                    = armapi.AgentPoolPut
+	AssetBase                       = armapi.AssetBase
 	AssetContainer                  = armapi.AssetContainer
 	AssetContainerProperties        = armapi.AssetContainerProperties
 	AssetVersion                    = armapi.AssetVersion

@@ -11,6 +11,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
 // AuthorizationAPIVersion is the api-version of role assignments and definitions.
@@ -23,27 +25,8 @@ const (
 	RoleReader      = "Reader"
 )
 
-// Principal is a user or a service principal. Password is set only in the answers that
-// create a service principal or reset its secret: it is shown once.
-type Principal struct {
-	ID                string    `json:"id"`
-	Type              string    `json:"type"`
-	DisplayName       string    `json:"displayName"`
-	AppID             string    `json:"appId,omitempty"`
-	UserPrincipalName string    `json:"userPrincipalName,omitempty"`
-	Password          string    `json:"password,omitempty"`
-	Tenant            string    `json:"tenant"`
-	CreatedDateTime   time.Time `json:"createdDateTime"`
-	RoleAssignments   []string  `json:"roleAssignments,omitempty"`
-}
-
-// Login returns what the principal signs in with: its appId or user principal name.
-func (p *Principal) Login() string {
-	if p.AppID != "" {
-		return p.AppID
-	}
-	return p.UserPrincipalName
-}
+// Principal is a user or a service principal (see package armapi).
+type Principal = armapi.Principal
 
 // NewPrincipal describes a principal to create. A service principal gets an appId and a
 // secret from the server; a user needs UserPrincipalName and Password.

@@ -1,6 +1,8 @@
-// Package recordtest has the checks a domain package's record tests share: the golden file
-// of a record's JSON, and that a test's example value sets every field, so that a field
-// added to a wire type shows up in the golden comparison.
+// Package recordtest has the checks a domain package's record tests share: Run tests one
+// kind (its golden, the fixtures of every version, a newer version refused) from what
+// Kind says of it; Golden compares a record's JSON with its golden file; AllSet checks that
+// a test's example value sets every field, so that a field added to a wire type shows up
+// in the golden comparison.
 package recordtest
 
 import (

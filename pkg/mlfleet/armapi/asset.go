@@ -9,14 +9,19 @@ type AssetVersion struct {
 	SystemData *SystemData            `json:"systemData,omitempty"`
 }
 
-// AssetVersionProperties are the properties of every kind; the fields of the other kinds stay
-// empty (and are refused when sent).
-type AssetVersionProperties struct {
+// AssetBase is what the properties of asset versions and containers begin with.
+type AssetBase struct {
 	Description string            `json:"description,omitempty"`
 	Tags        map[string]string `json:"tags,omitempty"`
 	Properties  map[string]string `json:"properties,omitempty"`
 	IsArchived  bool              `json:"isArchived"`
-	IsAnonymous bool              `json:"isAnonymous"`
+}
+
+// AssetVersionProperties are the properties of every kind; the fields of the other kinds stay
+// empty (and are refused when sent).
+type AssetVersionProperties struct {
+	AssetBase
+	IsAnonymous bool `json:"isAnonymous"`
 
 	// ModelType and ModelURI are a model's.
 	ModelType string `json:"modelType,omitempty"`
@@ -58,11 +63,8 @@ type AssetContainer struct {
 
 // AssetContainerProperties are a container's properties.
 type AssetContainerProperties struct {
-	Description       string            `json:"description,omitempty"`
-	Tags              map[string]string `json:"tags,omitempty"`
-	Properties        map[string]string `json:"properties,omitempty"`
-	IsArchived        bool              `json:"isArchived"`
-	LatestVersion     string            `json:"latestVersion,omitempty"`
-	NextVersion       string            `json:"nextVersion,omitempty"`
-	ProvisioningState string            `json:"provisioningState"`
+	AssetBase
+	LatestVersion     string `json:"latestVersion,omitempty"`
+	NextVersion       string `json:"nextVersion,omitempty"`
+	ProvisioningState string `json:"provisioningState"`
 }

@@ -26,3 +26,29 @@ type Replica struct {
 	// Clusters are the ARM ids of the managed clusters the replica runs.
 	Clusters []string `json:"clusters"`
 }
+
+// Principal is a user or a service principal (/mlfleet/v1/principals), in the shape of
+// `az ad sp create-for-rbac` and `az ad sp show` (appId and password for service
+// principals).
+type Principal struct {
+	ID                string `json:"id"`
+	Type              string `json:"type"`
+	DisplayName       string `json:"displayName"`
+	AppID             string `json:"appId,omitempty"`
+	UserPrincipalName string `json:"userPrincipalName,omitempty"`
+	// Password is the secret, only in the answers that create a service principal or reset
+	// its secret: it is shown once.
+	Password        string    `json:"password,omitempty"`
+	Tenant          string    `json:"tenant"`
+	CreatedDateTime time.Time `json:"createdDateTime"`
+	// RoleAssignments are the ids of the assignments made with the principal.
+	RoleAssignments []string `json:"roleAssignments,omitempty"`
+}
+
+// Login returns what the principal signs in with: its appId or user principal name.
+func (p *Principal) Login() string {
+	if p.AppID != "" {
+		return p.AppID
+	}
+	return p.UserPrincipalName
+}

@@ -1092,6 +1092,37 @@ async function dryRun(name, body, area, heading, headers) {
   }
 }
 
+// submitCompute makes form's submit button PUT the compute named in name (a create: it
+// must not exist yet) with what request returns (body and query), track the operation as
+// progress ("Creating", "Attaching") and go back to the list; a failure shows in result
+// under "Compute <name> was not <failed>".
+function submitCompute(form, name, result, request, progress, failed) {
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const n = name.input.value.trim();
+    if (name.result.available === false && name.result.name === n) {
+      name.input.focus();
+      return;
+    }
+    const submit = form.querySelector("button[type=submit]");
+    submit.disabled = true;
+    clear(result).append(h("p", { class: "muted" }, "Submitting…"));
+    try {
+      const res = await state.client.request("PUT", paths.compute(state.ctx, n), { apiVersion: versions.ml, ...request(), headers: createOnly });
+      track(n, progress, res);
+      state.computes = state.computes.filter((c) => c.name.toLowerCase() !== n.toLowerCase());
+      if (res.data) {
+        state.computes.push(res.data);
+      }
+      go("#/clusters");
+    } catch (e) {
+      showResult(result, errorBox(e, `Compute ${n} was not ${failed}`));
+    } finally {
+      submit.disabled = false;
+    }
+  });
+}
+
 // clearOnEdit empties a result area as soon as the form changes: a check's outcome is
 // about the values it was run with.
 function clearOnEdit(form, area) {
@@ -1188,30 +1219,7 @@ function renderCreate(main) {
     result,
   ]);
   clearOnEdit(form, result);
-  form.addEventListener("submit", async (ev) => {
-    ev.preventDefault();
-    const n = name.input.value.trim();
-    if (name.result.available === false && name.result.name === n) {
-      name.input.focus();
-      return;
-    }
-    const submit = form.querySelector("button[type=submit]");
-    submit.disabled = true;
-    clear(result).append(h("p", { class: "muted" }, "Submitting…"));
-    try {
-      const res = await state.client.request("PUT", paths.compute(state.ctx, n), { apiVersion: versions.ml, body: body(), headers: createOnly });
-      track(n, "Creating", res);
-      state.computes = state.computes.filter((c) => c.name.toLowerCase() !== n.toLowerCase());
-      if (res.data) {
-        state.computes.push(res.data);
-      }
-      go("#/clusters");
-    } catch (e) {
-      showResult(result, errorBox(e, `Compute ${n} was not created`));
-    } finally {
-      submit.disabled = false;
-    }
-  });
+  submitCompute(form, name, result, () => ({ body: body() }), "Creating", "created");
 
   main.append(
     h("p", { class: "crumbs" }, h("a", { href: "#/clusters" }, "Inference clusters"), " › Create"),
@@ -1328,30 +1336,7 @@ function renderAttach(main) {
     result,
   ]);
   clearOnEdit(form, result);
-  form.addEventListener("submit", async (ev) => {
-    ev.preventDefault();
-    const n = name.input.value.trim();
-    if (name.result.available === false && name.result.name === n) {
-      name.input.focus();
-      return;
-    }
-    const submit = form.querySelector("button[type=submit]");
-    submit.disabled = true;
-    clear(result).append(h("p", { class: "muted" }, "Submitting…"));
-    try {
-      const res = await state.client.request("PUT", paths.compute(state.ctx, n), { apiVersion: versions.ml, query: query(), body: body(), headers: createOnly });
-      track(n, "Attaching", res);
-      state.computes = state.computes.filter((c) => c.name.toLowerCase() !== n.toLowerCase());
-      if (res.data) {
-        state.computes.push(res.data);
-      }
-      go("#/clusters");
-    } catch (e) {
-      showResult(result, errorBox(e, `Compute ${n} was not attached`));
-    } finally {
-      submit.disabled = false;
-    }
-  });
+  submitCompute(form, name, result, () => ({ query: query(), body: body() }), "Attaching", "attached");
 
   main.append(
     h("p", { class: "crumbs" }, h("a", { href: "#/clusters" }, "Inference clusters"), " › Attach"),

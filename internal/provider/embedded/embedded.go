@@ -154,9 +154,7 @@ func autoscalerConfig(spec provider.ClusterSpec) clusterruntime.AutoscalerConfig
 		}
 	}
 	if a := spec.Autoscaler; a != nil {
-		cfg.Settings = clusterruntime.AutoscalerSettings{ScanInterval: a.ScanInterval, ScaleDownDelayAfterAdd: a.ScaleDownDelayAfterAdd,
-			ScaleDownUnneededTime: a.ScaleDownUnneededTime, ScaleDownDelayAfterFailure: a.ScaleDownDelayAfterFailure,
-			UtilizationThreshold: a.UtilizationThreshold, MaxGracefulTermination: a.MaxGracefulTermination, Expander: a.Expander}
+		cfg.Settings = a.AutoscalerSettings
 		cfg.Resize = a.Resize
 	}
 	return cfg

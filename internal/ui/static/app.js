@@ -1407,23 +1407,9 @@ function openScale(name) {
         button("Check", { id: "scale-check", onClick: () => form.reportValidity() && dryRun(c.name, body(), result, "The new node count is not allowed") }),
         button("Cancel", { onClick: close })));
     clearOnEdit(form, result);
-    form.addEventListener("submit", async (ev) => {
-      ev.preventDefault();
-      if (!form.reportValidity()) {
-        return;
-      }
-      const submit = $("scale-submit");
-      submit.disabled = true;
-      try {
-        const res = await state.client.request("PUT", paths.compute(state.ctx, c.name), { apiVersion: versions.ml, body: body() });
-        track(c.name, "Scaling", res, `to ${plural(Number.parseInt(count.value, 10), "node")}`);
-        close();
-        updateLiveViews();
-      } catch (e) {
-        showResult(result, errorBox(e, `${c.name} was not scaled`));
-      } finally {
-        submit.disabled = false;
-      }
+    submitScale(form, result, close, `${c.name} was not scaled`, async () => {
+      const res = await state.client.request("PUT", paths.compute(state.ctx, c.name), { apiVersion: versions.ml, body: body() });
+      track(c.name, "Scaling", res, `to ${plural(Number.parseInt(count.value, 10), "node")}`);
     });
     update();
     vmSizes().then(update).catch(() => {});
@@ -1458,31 +1444,39 @@ function openAutoscale(c, p, auto) {
         h("button", { type: "submit", class: "primary", id: "scale-submit" }, "Save range"),
         button("Cancel", { onClick: close })));
     clearOnEdit(form, result);
-    form.addEventListener("submit", async (ev) => {
-      ev.preventDefault();
-      if (!form.reportValidity()) {
-        return;
-      }
-      const submit = $("scale-submit");
-      submit.disabled = true;
-      try {
-        const clusterID = c.properties.resourceId;
-        const mc = await state.client.request("GET", clusterID, { apiVersion: versions.containerService });
-        const pool = mc.data.properties.agentPoolProfiles[0].name;
-        const body = { properties: { enableAutoScaling: true, minCount: Number.parseInt(lo.value, 10), maxCount: Number.parseInt(hi.value, 10) } };
-        const res = await state.client.request("PUT", `${clusterID}/agentPools/${pool}`, { apiVersion: versions.containerService, body });
-        track(c.name, "Autoscaling", res, `within ${lo.value}–${hi.value} nodes`);
-        close();
-        updateLiveViews();
-      } catch (e) {
-        showResult(result, errorBox(e, `the range of ${c.name} was not changed`));
-      } finally {
-        submit.disabled = false;
-      }
+    submitScale(form, result, close, `the range of ${c.name} was not changed`, async () => {
+      const clusterID = c.properties.resourceId;
+      const mc = await state.client.request("GET", clusterID, { apiVersion: versions.containerService });
+      const pool = mc.data.properties.agentPoolProfiles[0].name;
+      const body = { properties: { enableAutoScaling: true, minCount: Number.parseInt(lo.value, 10), maxCount: Number.parseInt(hi.value, 10) } };
+      const res = await state.client.request("PUT", `${clusterID}/agentPools/${pool}`, { apiVersion: versions.containerService, body });
+      track(c.name, "Autoscaling", res, `within ${lo.value}–${hi.value} nodes`);
     });
     update();
     vmSizes().then(update).catch(() => {});
     return form;
+  });
+}
+
+// submitScale makes a scale dialog's form run send (the request and its tracking) on
+// submit and then close the dialog; a failure shows in result under heading.
+function submitScale(form, result, close, heading, send) {
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    if (!form.reportValidity()) {
+      return;
+    }
+    const submit = $("scale-submit");
+    submit.disabled = true;
+    try {
+      await send();
+      close();
+      updateLiveViews();
+    } catch (e) {
+      showResult(result, errorBox(e, heading));
+    } finally {
+      submit.disabled = false;
+    }
   });
 }
 

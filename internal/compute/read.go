@@ -105,11 +105,7 @@ func (s *Service) listRows(ctx context.Context, sub, rg, ws string, p resources.
 
 // Keys returns the kubeconfigs of a compute's cluster (listKeys).
 func (s *Service) Keys(ctx context.Context, sub, rg, ws, name string) (*ComputeKeys, error) {
-	c, err := s.Get(ctx, sub, rg, ws, name)
-	if err != nil {
-		return nil, err
-	}
-	mc, err := s.attachedCluster(ctx, c)
+	mc, err := s.clusterOf(ctx, sub, rg, ws, name)
 	if err != nil {
 		return nil, err
 	}
@@ -122,11 +118,7 @@ func (s *Service) Keys(ctx context.Context, sub, rg, ws, name string) (*ComputeK
 
 // Nodes returns the live nodes of a compute's cluster (listNodes).
 func (s *Service) Nodes(ctx context.Context, sub, rg, ws, name string) (*ComputeNodes, error) {
-	c, err := s.Get(ctx, sub, rg, ws, name)
-	if err != nil {
-		return nil, err
-	}
-	mc, err := s.attachedCluster(ctx, c)
+	mc, err := s.clusterOf(ctx, sub, rg, ws, name)
 	if err != nil {
 		return nil, err
 	}
@@ -149,6 +141,15 @@ func (s *Service) Nodes(ctx context.Context, sub, rg, ws, name string) (*Compute
 		out.Nodes = append(out.Nodes, ComputeNode{NodeID: n.Name, PrivateIPAddress: nonEmpty(n.InternalIP), PublicIPAddress: nonEmpty(n.ExternalIP), Port: 22, NodeState: state})
 	}
 	return out, nil
+}
+
+// clusterOf returns the cluster of the compute name (attachedCluster).
+func (s *Service) clusterOf(ctx context.Context, sub, rg, ws, name string) (*containerservice.ManagedCluster, error) {
+	c, err := s.Get(ctx, sub, rg, ws, name)
+	if err != nil {
+		return nil, err
+	}
+	return s.attachedCluster(ctx, c)
 }
 
 // attachedCluster returns the managed cluster of a compute that has one.

@@ -170,28 +170,11 @@ func profileValue(k, kind string, raw any) (any, string) {
 	return s, ""
 }
 
-// AutoScalerSettings are the parsed settings of a profile that the embedded clusters'
-// autoscaler uses. Each field is the profile key of the same name (AKS's
-// autoScalerProfile, which are cluster-autoscaler's flags).
-type AutoScalerSettings struct {
-	// ScanInterval is scan-interval.
-	ScanInterval time.Duration
-	// ScaleDownDelayAfterAdd is scale-down-delay-after-add.
-	ScaleDownDelayAfterAdd time.Duration
-	// ScaleDownUnneededTime is scale-down-unneeded-time.
-	ScaleDownUnneededTime time.Duration
-	// ScaleDownDelayAfterFailure is scale-down-delay-after-failure.
-	ScaleDownDelayAfterFailure time.Duration
-	// UtilizationThreshold is scale-down-utilization-threshold, a fraction (0.5 = 50%).
-	UtilizationThreshold float64
-	// MaxGracefulTermination is max-graceful-termination-sec.
-	MaxGracefulTermination time.Duration
-	// Expander is expander: random, least-waste or most-pods.
-	Expander string
-}
-
-// Settings parses a (validated) profile; keys it lacks take AKS's defaults.
-func Settings(p AutoScalerProfile) AutoScalerSettings {
+// Settings parses a (validated) profile into the settings the embedded clusters'
+// autoscaler uses; keys it lacks take AKS's defaults. Each field is the profile key of the
+// same name (max-graceful-termination-sec for MaxGracefulTermination; the utilization
+// threshold is a fraction, 0.5 = 50%).
+func Settings(p AutoScalerProfile) provider.AutoscalerSettings {
 	str := func(k string) string {
 		if v, ok := p[k].(string); ok {
 			return v
@@ -213,7 +196,7 @@ func Settings(p AutoScalerProfile) AutoScalerSettings {
 	if err != nil {
 		grace = 600
 	}
-	return AutoScalerSettings{ScanInterval: dur("scan-interval"), ScaleDownDelayAfterAdd: dur("scale-down-delay-after-add"),
+	return provider.AutoscalerSettings{ScanInterval: dur("scan-interval"), ScaleDownDelayAfterAdd: dur("scale-down-delay-after-add"),
 		ScaleDownUnneededTime: dur("scale-down-unneeded-time"), ScaleDownDelayAfterFailure: dur("scale-down-delay-after-failure"), UtilizationThreshold: th,
 		MaxGracefulTermination: time.Duration(grace) * time.Second, Expander: str("expander")}
 }
@@ -301,11 +284,7 @@ func ptrs(ps ...*int) []int {
 // here, in the store, before the provider changes the pool: the stored count stays the
 // one source of truth, which a restart brings the cluster back to.
 func (s *Service) autoscaler(id string, p AutoScalerProfile) *provider.Autoscaler {
-	set := Settings(p)
-	return &provider.Autoscaler{ScanInterval: set.ScanInterval, ScaleDownDelayAfterAdd: set.ScaleDownDelayAfterAdd,
-		ScaleDownUnneededTime: set.ScaleDownUnneededTime, ScaleDownDelayAfterFailure: set.ScaleDownDelayAfterFailure,
-		UtilizationThreshold:   set.UtilizationThreshold,
-		MaxGracefulTermination: set.MaxGracefulTermination, Expander: set.Expander,
+	return &provider.Autoscaler{AutoscalerSettings: Settings(p),
 		Resize: func(ctx context.Context, pool string, count int) error { return s.autoscale(ctx, id, pool, count) }}
 }
 

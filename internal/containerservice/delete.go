@@ -53,15 +53,8 @@ func (s *Service) Delete(ctx context.Context, sub, rg, name string, pre arm.Prec
 func (s *Service) DeleteFor(ctx context.Context, clusterID, computeID string) (*store.Operation, error) {
 	var op *store.Operation
 	err := s.cfg.Store.InTx(ctx, func(tx store.Store) error {
-		r, err := tx.GetResource(ctx, clusterID)
-		if errors.Is(err, store.ErrNotFound) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		mc, err := decode(r)
-		if err != nil {
+		r, mc, err := stored(ctx, tx, clusterID)
+		if err != nil || mc == nil {
 			return err
 		}
 		if !strings.EqualFold(mc.Properties.Mlfleet.CreatedFor, computeID) {

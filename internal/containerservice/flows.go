@@ -104,15 +104,8 @@ func resumable(mc *ManagedCluster) bool {
 func (s *Service) resume(ctx context.Context, id string, want func(string) bool) error {
 	unlock := s.locks.lock(id)
 	defer unlock()
-	r, err := s.cfg.Store.GetResource(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	mc, err := decode(r)
-	if err != nil || !resumable(mc) {
+	r, mc, err := stored(ctx, s.cfg.Store, id)
+	if err != nil || mc == nil || !resumable(mc) {
 		return err
 	}
 	spec, err := s.spec(ctx, r, mc)
@@ -164,15 +157,8 @@ func (s *Service) failedCreate(ctx context.Context, run *operations.Run, _ error
 	if err := run.Input(&in); err != nil {
 		return err
 	}
-	r, err := s.cfg.Store.GetResource(ctx, in.ID)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	mc, err := decode(r)
-	if err != nil {
+	_, mc, err := stored(ctx, s.cfg.Store, in.ID)
+	if err != nil || mc == nil {
 		return err
 	}
 	// Only a provider that made the cluster destroys it; a registered (external) cluster

@@ -262,6 +262,23 @@ func providerError(what string, err error) error {
 // decode reads a stored cluster. It blanks the kubeconfig (a secret is never returned by
 // GET, A7: only listClusterUserCredential hands it out) and sets the etag from the row
 // version, which is what If-Match is checked against.
+// stored reads the cluster id from st, which may be a transaction: its row and the cluster,
+// or all nil when it is gone.
+func stored(ctx context.Context, st store.Store, id string) (*store.Resource, *ManagedCluster, error) {
+	r, err := st.GetResource(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	mc, err := decode(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	return r, mc, nil
+}
+
 func decode(r *store.Resource) (*ManagedCluster, error) {
 	mc, err := readRecord(r.ID, r.Body)
 	if err != nil {

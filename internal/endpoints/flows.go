@@ -162,11 +162,7 @@ func (s *Service) syncEndpoint(ctx context.Context, endpointID, except string) e
 	if err != nil {
 		return fmt.Errorf("get endpoint %s: %w", endpointID, err)
 	}
-	var ep Endpoint
-	if err := decode(r, &ep); err != nil {
-		return err
-	}
-	ds, err := s.deploymentsOf(ctx, s.cfg.Store, endpointID)
+	ep, ds, err := s.withDeployments(ctx, r, endpointID)
 	if err != nil {
 		return err
 	}
@@ -293,6 +289,17 @@ func gone(err error) bool {
 	return errors.As(err, &ae) && ae.Status == 404
 }
 
+// withDeployments decodes r, the row of the endpoint endpointID, and reads its
+// deployments.
+func (s *Service) withDeployments(ctx context.Context, r *store.Resource, endpointID string) (Endpoint, []*Deployment, error) {
+	var ep Endpoint
+	if err := decode(r, &ep); err != nil {
+		return ep, nil, err
+	}
+	ds, err := s.deploymentsOf(ctx, s.cfg.Store, endpointID)
+	return ep, ds, err
+}
+
 // removeEndpointSecrets deletes the endpoint's Secret from every cluster it is on.
 func (s *Service) removeEndpointSecrets(ctx context.Context, endpointID string) error {
 	r, err := s.cfg.Store.GetResource(ctx, endpointID)
@@ -302,11 +309,7 @@ func (s *Service) removeEndpointSecrets(ctx context.Context, endpointID string) 
 	if err != nil {
 		return err
 	}
-	var ep Endpoint
-	if err := decode(r, &ep); err != nil {
-		return err
-	}
-	ds, err := s.deploymentsOf(ctx, s.cfg.Store, endpointID)
+	ep, ds, err := s.withDeployments(ctx, r, endpointID)
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/mlfleet/mlfleet/internal/accept"
 )
 
 // Target is where the connections for one cluster go.
@@ -64,26 +66,10 @@ func New(ln net.Listener, r Resolver, log *slog.Logger, opts ...Option) *Listene
 
 func (l *Listener) acceptLoop() {
 	defer l.wg.Done()
-	for {
-		conn, err := l.Listener.Accept()
-		if err != nil {
-			var temporary interface{ Temporary() bool }
-			if errors.As(err, &temporary) && temporary.Temporary() {
-				select {
-				case <-time.After(50 * time.Millisecond):
-					continue
-				case <-l.done:
-					return
-				}
-			}
-			select {
-			case l.errs <- err:
-			case <-l.done:
-			}
-			return
-		}
+	accept.Loop(l.Listener, l.done, l.errs, func(conn net.Conn) bool {
 		go l.route(conn)
-	}
+		return true
+	})
 }
 
 // route reads conn's ClientHello and sends conn where its server name says.

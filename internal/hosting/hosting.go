@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -256,12 +257,7 @@ func (k *Keeper) ID() string { return k.cfg.ID }
 func (k *Keeper) Held() []string {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	out := make([]string, 0, len(k.held))
-	for id := range k.held {
-		out = append(out, id)
-	}
-	slices.Sort(out)
-	return out
+	return slices.Sorted(maps.Keys(k.held))
 }
 
 // Close releases every lease (call it after stopping the clusters).

@@ -83,18 +83,32 @@ type PoolBounds struct {
 	Min, Max int
 }
 
-// Autoscaler configures the cluster autoscaler of a cluster with autoscaled pools.
-type Autoscaler struct {
-	ScanInterval           time.Duration
+// AutoscalerSettings are the settings of a cluster's autoscaler (AKS's autoScalerProfile,
+// which are cluster-autoscaler's flags).
+type AutoscalerSettings struct {
+	// ScanInterval is how often pending pods and idle nodes are looked at. Zero means 10s.
+	ScanInterval time.Duration
+	// ScaleDownDelayAfterAdd is how long after a scale-up no node is removed.
 	ScaleDownDelayAfterAdd time.Duration
-	ScaleDownUnneededTime  time.Duration
-	// ScaleDownDelayAfterFailure pauses scale-down after a drain failed.
+	// ScaleDownUnneededTime is how long a node must stay under the threshold before it goes.
+	ScaleDownUnneededTime time.Duration
+	// ScaleDownDelayAfterFailure is how long after a failed drain (an eviction refused,
+	// say by a PodDisruptionBudget) no node is removed.
 	ScaleDownDelayAfterFailure time.Duration
-	UtilizationThreshold       float64
-	MaxGracefulTermination     time.Duration
+	// UtilizationThreshold is the share of a node's allocatable cpu and memory that its
+	// pods' requests must stay under for the node to be unneeded. Zero means 0.5.
+	UtilizationThreshold float64
+	// MaxGracefulTermination bounds how long a drain waits for the evicted pods to go.
+	// Zero means 10m.
+	MaxGracefulTermination time.Duration
 	// Expander picks the pool to grow when several would take a pod: random (also ""),
 	// least-waste or most-pods.
 	Expander string
+}
+
+// Autoscaler configures the cluster autoscaler of a cluster with autoscaled pools.
+type Autoscaler struct {
+	AutoscalerSettings
 	// Resize records the node count the autoscaler chose for a pool, before the provider
 	// changes the pool; an error leaves the pool as it is until the next decision. Nil
 	// means the provider changes the pool without asking.

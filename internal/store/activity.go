@@ -87,23 +87,7 @@ func (s *sqlStore) ListActivityEvents(ctx context.Context, f ActivityFilter) ([]
 	}
 	q := `SELECT ` + activityColumns + ` FROM activity_events WHERE ` + strings.Join(where, " AND ") +
 		` ORDER BY seq DESC` + s.d.limitOffset(f.Limit, 0)
-	rows, err := s.q.QueryContext(ctx, s.d.rebind(q), args...)
-	if err != nil {
-		return nil, fmt.Errorf("list activity events: %w", s.d.translate(err))
-	}
-	defer rows.Close()
-	var es []*ActivityEvent
-	for rows.Next() {
-		e, err := scanActivityEvent(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list activity events: %w", err)
-		}
-		es = append(es, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list activity events: %w", err)
-	}
-	return es, nil
+	return queryAll(ctx, s, "list activity events", scanActivityEvent, s.d.rebind(q), args...)
 }
 
 // DeleteActivityEventsBefore removes up to limit of the oldest events older than t.

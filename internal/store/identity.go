@@ -111,23 +111,7 @@ func (s *sqlStore) GetPrincipal(ctx context.Context, ref string) (*Principal, er
 
 // ListPrincipals returns every principal, ordered by login.
 func (s *sqlStore) ListPrincipals(ctx context.Context) ([]*Principal, error) {
-	rows, err := s.q.QueryContext(ctx, `SELECT `+principalColumns+` FROM principals ORDER BY login_key`)
-	if err != nil {
-		return nil, fmt.Errorf("list principals: %w", s.d.translate(err))
-	}
-	defer rows.Close()
-	var ps []*Principal
-	for rows.Next() {
-		p, err := scanPrincipal(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list principals: %w", err)
-		}
-		ps = append(ps, p)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list principals: %w", err)
-	}
-	return ps, nil
+	return queryAll(ctx, s, "list principals", scanPrincipal, `SELECT `+principalColumns+` FROM principals ORDER BY login_key`)
 }
 
 // SetPrincipalSecret replaces the secret hash and revokes the principal's tokens.
@@ -244,23 +228,7 @@ func (s *sqlStore) ListRoleAssignments(ctx context.Context, f RoleAssignmentFilt
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
 	q += " ORDER BY scope_key, key"
-	rows, err := s.q.QueryContext(ctx, s.d.rebind(q), args...)
-	if err != nil {
-		return nil, fmt.Errorf("list role assignments: %w", s.d.translate(err))
-	}
-	defer rows.Close()
-	var as []*RoleAssignment
-	for rows.Next() {
-		a, err := scanRoleAssignment(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list role assignments: %w", err)
-		}
-		as = append(as, a)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list role assignments: %w", err)
-	}
-	return as, nil
+	return queryAll(ctx, s, "list role assignments", scanRoleAssignment, s.d.rebind(q), args...)
 }
 
 // DeleteRoleAssignment deletes the assignment with this name.

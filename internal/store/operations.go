@@ -87,24 +87,7 @@ func (s *sqlStore) ListOperations(ctx context.Context, f OperationFilter) ([]*Op
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
 	q += " ORDER BY started_at, seq"
-
-	rows, err := s.q.QueryContext(ctx, s.d.rebind(q), args...)
-	if err != nil {
-		return nil, fmt.Errorf("list operations: %w", s.d.translate(err))
-	}
-	defer rows.Close()
-	var ops []*Operation
-	for rows.Next() {
-		op, err := scanOperation(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list operations: %w", err)
-		}
-		ops = append(ops, op)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list operations: %w", err)
-	}
-	return ops, nil
+	return queryAll(ctx, s, "list operations", scanOperation, s.d.rebind(q), args...)
 }
 
 // ClaimOperation leases the oldest claimable operation to owner in one statement. The

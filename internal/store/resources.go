@@ -137,23 +137,7 @@ func resourceKind(id string) string {
 func (s *sqlStore) ListOrphans(ctx context.Context, limit int) ([]*Resource, error) {
 	q := `SELECT ` + resourceColumns + ` FROM resources r WHERE r.owner_key <> ''
 	AND NOT EXISTS (SELECT 1 FROM resources o WHERE o.key = r.owner_key) ORDER BY r.key` + s.d.limitOffset(limit, 0)
-	rows, err := s.q.QueryContext(ctx, s.d.rebind(q))
-	if err != nil {
-		return nil, fmt.Errorf("list orphans: %w", s.d.translate(err))
-	}
-	defer rows.Close()
-	var rs []*Resource
-	for rows.Next() {
-		r, err := scanResource(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list orphans: %w", err)
-		}
-		rs = append(rs, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list orphans: %w", err)
-	}
-	return rs, nil
+	return queryAll(ctx, s, "list orphans", scanResource, s.d.rebind(q))
 }
 
 // ListResources returns the resources selected by opts, ordered by lowercased id.
@@ -207,22 +191,5 @@ func (s *sqlStore) ListResources(ctx context.Context, opts ListOptions) ([]*Reso
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
 	q += " ORDER BY key" + s.d.limitOffset(opts.Limit, opts.Offset)
-
-	rows, err := s.q.QueryContext(ctx, s.d.rebind(q), args...)
-	if err != nil {
-		return nil, fmt.Errorf("list resources: %w", s.d.translate(err))
-	}
-	defer rows.Close()
-	var rs []*Resource
-	for rows.Next() {
-		r, err := scanResource(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list resources: %w", err)
-		}
-		rs = append(rs, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list resources: %w", err)
-	}
-	return rs, nil
+	return queryAll(ctx, s, "list resources", scanResource, s.d.rebind(q), args...)
 }

@@ -267,3 +267,25 @@ func now() time.Time {
 type scanner interface {
 	Scan(dest ...any) error
 }
+
+// queryAll runs query and scans each row it returns with scan; its errors start with what
+// (the operation, as in "list operations").
+func queryAll[T any](ctx context.Context, s *sqlStore, what string, scan func(scanner) (*T, error), query string, args ...any) ([]*T, error) {
+	rows, err := s.q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, s.d.translate(err))
+	}
+	defer rows.Close()
+	var out []*T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return out, nil
+}

@@ -96,13 +96,7 @@ func (c *Client) BeginDeleteManagedCluster(ctx context.Context, group, name stri
 func (c *Client) BeginScaleAgentPool(ctx context.Context, group, name, pool string, count int) (*AgentPool, *Poller, error) {
 	var body AgentPoolPut
 	body.Properties.Count = &count
-	var ap AgentPool
-	resp, err := c.do(ctx, request{method: http.MethodPut, path: c.clusterPath(group, name) + "/agentPools/" + url.PathEscape(pool),
-		apiVersion: ContainerServiceAPIVersion, body: body}, &ap)
-	if err != nil {
-		return nil, nil, err
-	}
-	return &ap, c.newPoller(resp), nil
+	return c.BeginUpdateAgentPool(ctx, group, name, pool, body)
 }
 
 // BeginUpdateAgentPool changes one agent pool as the body says (count, autoscaling and its

@@ -102,3 +102,5 @@ func (c AKSAttachConfig) compute(subscription, workspaceLocation string) *Comput
 func (c AKSAttachConfig) options() *ComputeOptions {
 	return &ComputeOptions{Force: c.Force, IfNoneMatch: true}
 }
+
+func (c *AKSAttachConfig) readFiles() error { return c.SSL.ReadFiles() }

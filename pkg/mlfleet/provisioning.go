@@ -161,6 +161,13 @@ func (c AKSProvisioningConfig) Validate() error {
 	return ps.err("AKS provisioning configuration")
 }
 
+// options are the create's: create only.
+func (c AKSProvisioningConfig) options() *ComputeOptions {
+	return &ComputeOptions{IfNoneMatch: true}
+}
+
+func (c *AKSProvisioningConfig) readFiles() error { return c.SSL.ReadFiles() }
+
 // compute returns the PUT body of the create, shaped as azureml-core sends it: the
 // workspace's location, computeLocation only when given, and only the AKS settings that
 // are set. The TLS files must have been read.

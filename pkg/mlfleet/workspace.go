@@ -39,39 +39,14 @@ func (w *Workspace) compute(name string) *AKSCompute {
 // that name that exists is never changed: the server answers 409 Conflict (use Update or
 // Scale to change it).
 func (w *Workspace) CreateAKS(ctx context.Context, name string, cfg AKSProvisioningConfig) (*AKSCompute, error) {
-	body, err := w.createBody(cfg)
-	if err != nil {
-		return nil, err
-	}
-	a := w.compute(name)
-	if err := a.put(ctx, body, &ComputeOptions{IfNoneMatch: true}); err != nil {
-		return nil, err
-	}
-	return a, nil
+	return w.putAKS(ctx, name, &cfg)
 }
 
 // ValidateCreateAKS runs every check of CreateAKS, the server's included, without
 // creating anything (a dry run, B1). Failed checks come back as an *Error with one detail
 // per failure; when all pass, the result lists the checks and any warnings.
 func (w *Workspace) ValidateCreateAKS(ctx context.Context, name string, cfg AKSProvisioningConfig) (*ComputeValidation, error) {
-	body, err := w.createBody(cfg)
-	if err != nil {
-		return nil, err
-	}
-	return w.c.ValidateCompute(ctx, w.group, w.Name, name, body, &ComputeOptions{IfNoneMatch: true})
-}
-
-func (w *Workspace) createBody(cfg AKSProvisioningConfig) (*Compute, error) {
-	if w.c == nil {
-		return nil, errUnbound
-	}
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	if err := cfg.SSL.ReadFiles(); err != nil {
-		return nil, err
-	}
-	return cfg.compute(w.c.SubscriptionID(), w.Location), nil
+	return w.validateAKS(ctx, name, &cfg)
 }
 
 // AttachAKS starts attaching an existing cluster to the workspace as the AKS compute name
@@ -82,7 +57,29 @@ func (w *Workspace) createBody(cfg AKSProvisioningConfig) (*Compute, error) {
 // them. A compute of that name that exists is never changed (409 Conflict). The returned
 // compute is Creating; WaitForCompletion follows the operation.
 func (w *Workspace) AttachAKS(ctx context.Context, name string, cfg AKSAttachConfig) (*AKSCompute, error) {
-	body, err := w.attachBody(cfg)
+	return w.putAKS(ctx, name, &cfg)
+}
+
+// ValidateAttachAKS runs every check of AttachAKS, the server's included, without
+// changing anything (a dry run, B1). Failed checks come back as an *Error with one detail
+// per failure; when all pass, the result lists the checks and any warnings.
+func (w *Workspace) ValidateAttachAKS(ctx context.Context, name string, cfg AKSAttachConfig) (*ComputeValidation, error) {
+	return w.validateAKS(ctx, name, &cfg)
+}
+
+// aksConfig is what makes an AKS compute: *AKSProvisioningConfig or *AKSAttachConfig.
+type aksConfig interface {
+	Validate() error
+	// readFiles reads the TLS files the SSL options name.
+	readFiles() error
+	// compute returns the PUT body; the TLS files must have been read.
+	compute(subscription, workspaceLocation string) *Compute
+	options() *ComputeOptions
+}
+
+// putAKS checks cfg, reads its TLS files and PUTs the compute name it makes.
+func (w *Workspace) putAKS(ctx context.Context, name string, cfg aksConfig) (*AKSCompute, error) {
+	body, err := w.aksBody(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -93,25 +90,23 @@ func (w *Workspace) AttachAKS(ctx context.Context, name string, cfg AKSAttachCon
 	return a, nil
 }
 
-// ValidateAttachAKS runs every check of AttachAKS, the server's included, without
-// changing anything (a dry run, B1). Failed checks come back as an *Error with one detail
-// per failure; when all pass, the result lists the checks and any warnings.
-func (w *Workspace) ValidateAttachAKS(ctx context.Context, name string, cfg AKSAttachConfig) (*ComputeValidation, error) {
-	body, err := w.attachBody(cfg)
+// validateAKS is putAKS's dry run.
+func (w *Workspace) validateAKS(ctx context.Context, name string, cfg aksConfig) (*ComputeValidation, error) {
+	body, err := w.aksBody(cfg)
 	if err != nil {
 		return nil, err
 	}
 	return w.c.ValidateCompute(ctx, w.group, w.Name, name, body, cfg.options())
 }
 
-func (w *Workspace) attachBody(cfg AKSAttachConfig) (*Compute, error) {
+func (w *Workspace) aksBody(cfg aksConfig) (*Compute, error) {
 	if w.c == nil {
 		return nil, errUnbound
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if err := cfg.SSL.ReadFiles(); err != nil {
+	if err := cfg.readFiles(); err != nil {
 		return nil, err
 	}
 	return cfg.compute(w.c.SubscriptionID(), w.Location), nil

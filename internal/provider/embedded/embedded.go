@@ -154,9 +154,7 @@ func autoscalerConfig(spec provider.ClusterSpec) clusterruntime.AutoscalerConfig
 		}
 	}
 	if a := spec.Autoscaler; a != nil {
-		cfg.Settings = clusterruntime.AutoscalerSettings{ScanInterval: a.ScanInterval, ScaleDownDelayAfterAdd: a.ScaleDownDelayAfterAdd,
-			ScaleDownUnneededTime: a.ScaleDownUnneededTime, ScaleDownDelayAfterFailure: a.ScaleDownDelayAfterFailure,
-			UtilizationThreshold: a.UtilizationThreshold, MaxGracefulTermination: a.MaxGracefulTermination, Expander: a.Expander}
+		cfg.Settings = a.AutoscalerSettings
 		cfg.Resize = a.Resize
 	}
 	return cfg
@@ -254,44 +252,43 @@ func (p *Provider) status(ctx context.Context, c *cluster) (*provider.Status, er
 
 // Scale sets a pool's node count.
 func (p *Provider) Scale(ctx context.Context, id string, pool provider.NodePool) error {
-	c, err := p.running(id)
-	if errors.Is(err, provider.ErrNotFound) && p.remote != nil {
-		if err := p.onHost(ctx, id, callScale, scaleCall{ID: id, Pool: pool}, nil, true); !errors.Is(err, errRunsHere) {
+	return p.onCluster(ctx, id, callScale, scaleCall{ID: id, Pool: pool}, func(c *cluster) error {
+		if err := p.setPool(ctx, c, pool); err != nil {
 			return err
 		}
-		return p.Scale(ctx, id, pool)
-	}
-	if err != nil {
-		return err
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if err := p.setPool(ctx, c, pool); err != nil {
-		return err
-	}
-	for i := range c.spec.Pools {
-		if c.spec.Pools[i].Name == pool.Name {
-			c.spec.Pools[i] = pool
+		for i := range c.spec.Pools {
+			if c.spec.Pools[i].Name == pool.Name {
+				c.spec.Pools[i] = pool
+			}
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // SetAuthorizedIPRanges changes who may connect to the cluster's API server.
 func (p *Provider) SetAuthorizedIPRanges(ctx context.Context, id string, ranges []string) error {
+	return p.onCluster(ctx, id, callRanges, rangesCall{ID: id, Ranges: ranges}, func(c *cluster) error {
+		return c.server.SetAuthorizedIPRanges(ranges)
+	})
+}
+
+// onCluster runs change on the cluster id, under its lock, when it runs in this process.
+// When it runs on another replica the change goes there as the call method with in, and
+// is tried again here if that replica answers that the cluster runs here after all.
+func (p *Provider) onCluster(ctx context.Context, id, method string, in any, change func(c *cluster) error) error {
 	c, err := p.running(id)
 	if errors.Is(err, provider.ErrNotFound) && p.remote != nil {
-		if err := p.onHost(ctx, id, callRanges, rangesCall{ID: id, Ranges: ranges}, nil, true); !errors.Is(err, errRunsHere) {
+		if err := p.onHost(ctx, id, method, in, nil, true); !errors.Is(err, errRunsHere) {
 			return err
 		}
-		return p.SetAuthorizedIPRanges(ctx, id, ranges)
+		return p.onCluster(ctx, id, method, in, change)
 	}
 	if err != nil {
 		return err
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.server.SetAuthorizedIPRanges(ranges)
+	return change(c)
 }
 
 // Credentials returns the cluster-admin and the cluster user's kubeconfigs. A cluster

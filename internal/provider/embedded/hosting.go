@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -160,12 +161,7 @@ func (p *Provider) remoteCredentials(ctx context.Context, id string) (*provider.
 func (p *Provider) Running() []string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	out := make([]string, 0, len(p.up))
-	for id := range p.up {
-		out = append(out, id)
-	}
-	slices.Sort(out)
-	return out
+	return slices.Sorted(maps.Keys(p.up))
 }
 
 // stateDirs are the directories under the provider's directory that are not a cluster's.

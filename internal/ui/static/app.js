@@ -1092,6 +1092,37 @@ async function dryRun(name, body, area, heading, headers) {
   }
 }
 
+// submitCompute makes form's submit button PUT the compute named in name (a create: it
+// must not exist yet) with what request returns (body and query), track the operation as
+// progress ("Creating", "Attaching") and go back to the list; a failure shows in result
+// under "Compute <name> was not <failed>".
+function submitCompute(form, name, result, request, progress, failed) {
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const n = name.input.value.trim();
+    if (name.result.available === false && name.result.name === n) {
+      name.input.focus();
+      return;
+    }
+    const submit = form.querySelector("button[type=submit]");
+    submit.disabled = true;
+    clear(result).append(h("p", { class: "muted" }, "Submitting…"));
+    try {
+      const res = await state.client.request("PUT", paths.compute(state.ctx, n), { apiVersion: versions.ml, ...request(), headers: createOnly });
+      track(n, progress, res);
+      state.computes = state.computes.filter((c) => c.name.toLowerCase() !== n.toLowerCase());
+      if (res.data) {
+        state.computes.push(res.data);
+      }
+      go("#/clusters");
+    } catch (e) {
+      showResult(result, errorBox(e, `Compute ${n} was not ${failed}`));
+    } finally {
+      submit.disabled = false;
+    }
+  });
+}
+
 // clearOnEdit empties a result area as soon as the form changes: a check's outcome is
 // about the values it was run with.
 function clearOnEdit(form, area) {
@@ -1188,30 +1219,7 @@ function renderCreate(main) {
     result,
   ]);
   clearOnEdit(form, result);
-  form.addEventListener("submit", async (ev) => {
-    ev.preventDefault();
-    const n = name.input.value.trim();
-    if (name.result.available === false && name.result.name === n) {
-      name.input.focus();
-      return;
-    }
-    const submit = form.querySelector("button[type=submit]");
-    submit.disabled = true;
-    clear(result).append(h("p", { class: "muted" }, "Submitting…"));
-    try {
-      const res = await state.client.request("PUT", paths.compute(state.ctx, n), { apiVersion: versions.ml, body: body(), headers: createOnly });
-      track(n, "Creating", res);
-      state.computes = state.computes.filter((c) => c.name.toLowerCase() !== n.toLowerCase());
-      if (res.data) {
-        state.computes.push(res.data);
-      }
-      go("#/clusters");
-    } catch (e) {
-      showResult(result, errorBox(e, `Compute ${n} was not created`));
-    } finally {
-      submit.disabled = false;
-    }
-  });
+  submitCompute(form, name, result, () => ({ body: body() }), "Creating", "created");
 
   main.append(
     h("p", { class: "crumbs" }, h("a", { href: "#/clusters" }, "Inference clusters"), " › Create"),
@@ -1328,30 +1336,7 @@ function renderAttach(main) {
     result,
   ]);
   clearOnEdit(form, result);
-  form.addEventListener("submit", async (ev) => {
-    ev.preventDefault();
-    const n = name.input.value.trim();
-    if (name.result.available === false && name.result.name === n) {
-      name.input.focus();
-      return;
-    }
-    const submit = form.querySelector("button[type=submit]");
-    submit.disabled = true;
-    clear(result).append(h("p", { class: "muted" }, "Submitting…"));
-    try {
-      const res = await state.client.request("PUT", paths.compute(state.ctx, n), { apiVersion: versions.ml, query: query(), body: body(), headers: createOnly });
-      track(n, "Attaching", res);
-      state.computes = state.computes.filter((c) => c.name.toLowerCase() !== n.toLowerCase());
-      if (res.data) {
-        state.computes.push(res.data);
-      }
-      go("#/clusters");
-    } catch (e) {
-      showResult(result, errorBox(e, `Compute ${n} was not attached`));
-    } finally {
-      submit.disabled = false;
-    }
-  });
+  submitCompute(form, name, result, () => ({ query: query(), body: body() }), "Attaching", "attached");
 
   main.append(
     h("p", { class: "crumbs" }, h("a", { href: "#/clusters" }, "Inference clusters"), " › Attach"),
@@ -1422,23 +1407,9 @@ function openScale(name) {
         button("Check", { id: "scale-check", onClick: () => form.reportValidity() && dryRun(c.name, body(), result, "The new node count is not allowed") }),
         button("Cancel", { onClick: close })));
     clearOnEdit(form, result);
-    form.addEventListener("submit", async (ev) => {
-      ev.preventDefault();
-      if (!form.reportValidity()) {
-        return;
-      }
-      const submit = $("scale-submit");
-      submit.disabled = true;
-      try {
-        const res = await state.client.request("PUT", paths.compute(state.ctx, c.name), { apiVersion: versions.ml, body: body() });
-        track(c.name, "Scaling", res, `to ${plural(Number.parseInt(count.value, 10), "node")}`);
-        close();
-        updateLiveViews();
-      } catch (e) {
-        showResult(result, errorBox(e, `${c.name} was not scaled`));
-      } finally {
-        submit.disabled = false;
-      }
+    submitScale(form, result, close, `${c.name} was not scaled`, async () => {
+      const res = await state.client.request("PUT", paths.compute(state.ctx, c.name), { apiVersion: versions.ml, body: body() });
+      track(c.name, "Scaling", res, `to ${plural(Number.parseInt(count.value, 10), "node")}`);
     });
     update();
     vmSizes().then(update).catch(() => {});
@@ -1473,31 +1444,39 @@ function openAutoscale(c, p, auto) {
         h("button", { type: "submit", class: "primary", id: "scale-submit" }, "Save range"),
         button("Cancel", { onClick: close })));
     clearOnEdit(form, result);
-    form.addEventListener("submit", async (ev) => {
-      ev.preventDefault();
-      if (!form.reportValidity()) {
-        return;
-      }
-      const submit = $("scale-submit");
-      submit.disabled = true;
-      try {
-        const clusterID = c.properties.resourceId;
-        const mc = await state.client.request("GET", clusterID, { apiVersion: versions.containerService });
-        const pool = mc.data.properties.agentPoolProfiles[0].name;
-        const body = { properties: { enableAutoScaling: true, minCount: Number.parseInt(lo.value, 10), maxCount: Number.parseInt(hi.value, 10) } };
-        const res = await state.client.request("PUT", `${clusterID}/agentPools/${pool}`, { apiVersion: versions.containerService, body });
-        track(c.name, "Autoscaling", res, `within ${lo.value}–${hi.value} nodes`);
-        close();
-        updateLiveViews();
-      } catch (e) {
-        showResult(result, errorBox(e, `the range of ${c.name} was not changed`));
-      } finally {
-        submit.disabled = false;
-      }
+    submitScale(form, result, close, `the range of ${c.name} was not changed`, async () => {
+      const clusterID = c.properties.resourceId;
+      const mc = await state.client.request("GET", clusterID, { apiVersion: versions.containerService });
+      const pool = mc.data.properties.agentPoolProfiles[0].name;
+      const body = { properties: { enableAutoScaling: true, minCount: Number.parseInt(lo.value, 10), maxCount: Number.parseInt(hi.value, 10) } };
+      const res = await state.client.request("PUT", `${clusterID}/agentPools/${pool}`, { apiVersion: versions.containerService, body });
+      track(c.name, "Autoscaling", res, `within ${lo.value}–${hi.value} nodes`);
     });
     update();
     vmSizes().then(update).catch(() => {});
     return form;
+  });
+}
+
+// submitScale makes a scale dialog's form run send (the request and its tracking) on
+// submit and then close the dialog; a failure shows in result under heading.
+function submitScale(form, result, close, heading, send) {
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    if (!form.reportValidity()) {
+      return;
+    }
+    const submit = $("scale-submit");
+    submit.disabled = true;
+    try {
+      await send();
+      close();
+      updateLiveViews();
+    } catch (e) {
+      showResult(result, errorBox(e, heading));
+    } finally {
+      submit.disabled = false;
+    }
   });
 }
 

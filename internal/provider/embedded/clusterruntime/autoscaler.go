@@ -20,6 +20,8 @@ import (
 	"k8s.io/client-go/tools/record"
 	"k8s.io/component-helpers/scheduling/corev1/nodeaffinity"
 	"k8s.io/utils/clock"
+
+	"github.com/mlfleet/mlfleet/internal/provider"
 )
 
 // Events and objects of the cluster autoscaler, named as cluster-autoscaler names them.
@@ -34,27 +36,9 @@ const (
 	reasonMaxSizeReached      = "max node group size reached"
 )
 
-// AutoscalerSettings are the settings of a cluster's autoscaler (AKS's autoScalerProfile).
-type AutoscalerSettings struct {
-	// ScanInterval is how often pending pods and idle nodes are looked at. Zero means 10s.
-	ScanInterval time.Duration
-	// ScaleDownDelayAfterAdd is how long after a scale-up no node is removed.
-	ScaleDownDelayAfterAdd time.Duration
-	// ScaleDownUnneededTime is how long a node must stay under the threshold before it goes.
-	ScaleDownUnneededTime time.Duration
-	// ScaleDownDelayAfterFailure is how long after a failed drain (an eviction refused,
-	// say by a PodDisruptionBudget) no node is removed.
-	ScaleDownDelayAfterFailure time.Duration
-	// UtilizationThreshold is the share of a node's allocatable cpu and memory that its
-	// pods' requests must stay under for the node to be unneeded. Zero means 0.5.
-	UtilizationThreshold float64
-	// MaxGracefulTermination bounds how long a drain waits for the evicted pods to go.
-	// Zero means 10m.
-	MaxGracefulTermination time.Duration
-	// Expander picks the pool to grow when several would take a pod: ExpanderRandom
-	// (also ""), ExpanderLeastWaste or ExpanderMostPods.
-	Expander string
-}
+// AutoscalerSettings are the settings of a cluster's autoscaler; Expander is one of
+// ExpanderRandom (also ""), ExpanderLeastWaste or ExpanderMostPods.
+type AutoscalerSettings = provider.AutoscalerSettings
 
 // PoolBounds are the node counts the autoscaler keeps an autoscaled pool within.
 type PoolBounds struct {

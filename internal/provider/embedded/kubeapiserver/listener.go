@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/mlfleet/mlfleet/internal/accept"
 )
 
 // authorizedListener is the listener handed to the apiserver's secure serving options. It
@@ -61,25 +63,7 @@ func newAuthorizedListener(public, internal net.Listener, ranges []netip.Prefix)
 // pump accepts from one listener and hands the connections to Accept.
 func (l *authorizedListener) pump(from net.Listener, filtered bool) {
 	defer l.pumping.Done()
-	for {
-		conn, err := from.Accept()
-		if err != nil {
-			var temporary interface{ Temporary() bool }
-			if errors.As(err, &temporary) && temporary.Temporary() {
-				// Out of file descriptors and the like: net/http backs off the same way.
-				select {
-				case <-time.After(50 * time.Millisecond):
-					continue
-				case <-l.done:
-					return
-				}
-			}
-			select {
-			case l.errs <- err:
-			case <-l.done:
-			}
-			return
-		}
+	accept.Loop(from, l.done, l.errs, func(conn net.Conn) bool {
 		if tcp, ok := conn.(*net.TCPConn); ok {
 			_ = tcp.SetKeepAlive(true)
 			_ = tcp.SetKeepAlivePeriod(tcpKeepAlivePeriod)
@@ -87,17 +71,18 @@ func (l *authorizedListener) pump(from net.Listener, filtered bool) {
 		if filtered {
 			if !l.allows(conn.RemoteAddr()) {
 				conn.Close()
-				continue
+				return true
 			}
 			conn = l.track(conn)
 		}
 		select {
 		case l.conns <- conn:
+			return true
 		case <-l.done:
 			conn.Close()
-			return
+			return false
 		}
-	}
+	})
 }
 
 // handoff serves a connection accepted elsewhere (the front door) as if it came from the

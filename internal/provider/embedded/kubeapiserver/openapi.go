@@ -58,21 +58,11 @@ func installSharedOpenAPI(core *genericapiserver.GenericAPIServer, v2 *common.Co
 
 	// The closures hold this server's container and configs, not docs: a stopped server
 	// is not kept alive by the shared documents.
-	serveV2 := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		docs.v2Once.Do(func() {
-			m := mux.NewPathRecorderMux("shared-openapi-v2")
-			routes.OpenAPI{Config: v2}.InstallV2(container, m)
-			docs.v2 = m
-		})
-		docs.v2.ServeHTTP(w, r)
+	serveV2 := installedOnce(&docs.v2Once, &docs.v2, "shared-openapi-v2", func(m *mux.PathRecorderMux) {
+		routes.OpenAPI{Config: v2}.InstallV2(container, m)
 	})
-	serveV3 := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		docs.v3Once.Do(func() {
-			m := mux.NewPathRecorderMux("shared-openapi-v3")
-			routes.OpenAPI{V3Config: v3}.InstallV3(container, m)
-			docs.v3 = m
-		})
-		docs.v3.ServeHTTP(w, r)
+	serveV3 := installedOnce(&docs.v3Once, &docs.v3, "shared-openapi-v3", func(m *mux.PathRecorderMux) {
+		routes.OpenAPI{V3Config: v3}.InstallV3(container, m)
 	})
 	if v2 != nil {
 		core.Handler.NonGoRestfulMux.Handle("/openapi/v2", serveV2)
@@ -81,6 +71,19 @@ func installSharedOpenAPI(core *genericapiserver.GenericAPIServer, v2 *common.Co
 		core.Handler.NonGoRestfulMux.Handle("/openapi/v3", serveV3)
 		core.Handler.NonGoRestfulMux.HandlePrefix("/openapi/v3/", serveV3)
 	}
+}
+
+// installedOnce serves the mux named name that install fills, installing it on the first
+// request (once) and keeping it in *h.
+func installedOnce(once *sync.Once, h *http.Handler, name string, install func(*mux.PathRecorderMux)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		once.Do(func() {
+			m := mux.NewPathRecorderMux(name)
+			install(m)
+			*h = m
+		})
+		(*h).ServeHTTP(w, r)
+	})
 }
 
 // routesKey identifies what the OpenAPI documents of a server are built from besides the

@@ -427,35 +427,32 @@ func TestEngineFailures(t *testing.T) {
 		},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			eachStore(t, true, func(t *testing.T, s store.Store) {
-				e := newEngine(t, s, operations.Config{}, tt.handler)
-				start(t, e)
-				op := submit(t, e, nil)
-				got := waitStatus(t, s, op.ID, store.StatusFailed)
+		eachStoreCase(t, tt.name, func(t *testing.T, s store.Store) {
+			e := newEngine(t, s, operations.Config{}, tt.handler)
+			start(t, e)
+			op := submit(t, e, nil)
+			got := waitStatus(t, s, op.ID, store.StatusFailed)
 
-				ae := errorOf(t, got)
-				if ae.Code != tt.wantCode {
-					t.Errorf("error code = %q, want %q (error %s)", ae.Code, tt.wantCode, got.Error)
+			ae := errorOf(t, got)
+			if ae.Code != tt.wantCode {
+				t.Errorf("error code = %q, want %q (error %s)", ae.Code, tt.wantCode, got.Error)
+			}
+			if tt.wantContains != "" {
+				if !strings.Contains(ae.Message, tt.wantContains) {
+					t.Errorf("error message = %q, want it to contain %q", ae.Message, tt.wantContains)
 				}
-				if tt.wantContains != "" {
-					if !strings.Contains(ae.Message, tt.wantContains) {
-						t.Errorf("error message = %q, want it to contain %q", ae.Message, tt.wantContains)
-					}
-				} else if ae.Message != tt.wantMessage {
-					t.Errorf("error message = %q, want %q", ae.Message, tt.wantMessage)
-				}
-				if ae.Target != tt.wantTarget {
-					t.Errorf("error target = %q, want %q", ae.Target, tt.wantTarget)
-				}
-				if got.EndedAt.IsZero() || got.LeaseOwner != "" {
-					t.Errorf("EndedAt = %v, LeaseOwner = %q; want set and freed", got.EndedAt, got.LeaseOwner)
-				}
-				if p := progressOf(t, got); !slices.Equal(p.Done, tt.wantDone) {
-					t.Errorf("progress records %q, want %q", p.Done, tt.wantDone)
-				}
-			})
+			} else if ae.Message != tt.wantMessage {
+				t.Errorf("error message = %q, want %q", ae.Message, tt.wantMessage)
+			}
+			if ae.Target != tt.wantTarget {
+				t.Errorf("error target = %q, want %q", ae.Target, tt.wantTarget)
+			}
+			if got.EndedAt.IsZero() || got.LeaseOwner != "" {
+				t.Errorf("EndedAt = %v, LeaseOwner = %q; want set and freed", got.EndedAt, got.LeaseOwner)
+			}
+			if p := progressOf(t, got); !slices.Equal(p.Done, tt.wantDone) {
+				t.Errorf("progress records %q, want %q", p.Done, tt.wantDone)
+			}
 		})
 	}
 }
@@ -517,52 +514,49 @@ func TestEngineMaxAttempts(t *testing.T) {
 		{name: "default fails the sixth attempt", priorClaims: 5, wantStatus: store.StatusFailed},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
+		eachStoreCase(t, tt.name, func(t *testing.T, s store.Store) {
 			ctx := context.Background()
-			eachStore(t, true, func(t *testing.T, s store.Store) {
-				var rec recorder
-				e := newEngine(t, s, operations.Config{MaxAttempts: tt.maxAttempts}, func(ctx context.Context, run *operations.Run) error {
-					rec.add("attempt %d", run.Attempt())
-					return nil
-				})
-				op := submit(t, e, nil)
-				for i := range tt.priorClaims {
-					if _, err := s.ClaimOperation(ctx, fmt.Sprintf("dead-replica-%d", i), time.Now(), time.Minute); err != nil {
-						t.Fatalf("claim %d: %v", i, err)
-					}
-					if _, err := s.ReleaseLeases(ctx); err != nil {
-						t.Fatalf("ReleaseLeases: %v", err)
-					}
-				}
-				start(t, e)
-				got := waitStatus(t, s, op.ID, tt.wantStatus)
-
-				if got.Attempts != tt.priorClaims+1 {
-					t.Errorf("Attempts = %d, want %d", got.Attempts, tt.priorClaims+1)
-				}
-				if got.EndedAt.IsZero() {
-					t.Error("EndedAt is not set")
-				}
-				if tt.wantStatus == store.StatusSucceeded {
-					if want := []string{fmt.Sprintf("attempt %d", tt.priorClaims+1)}; !slices.Equal(rec.get(), want) {
-						t.Errorf("handler ran %q, want %q", rec.get(), want)
-					}
-					return
-				}
-				if ev := rec.get(); len(ev) != 0 {
-					t.Errorf("handler ran %q, want it not run once the attempts are used up", ev)
-				}
-				ae := errorOf(t, got)
-				if ae.Code != arm.CodeOperationInterrupted {
-					t.Errorf("error code = %q, want %q", ae.Code, arm.CodeOperationInterrupted)
-				}
-				for _, want := range []string{fmt.Sprintf("interrupted %d times", tt.priorClaims), resourceID} {
-					if !strings.Contains(ae.Message, want) {
-						t.Errorf("error message %q does not contain %q", ae.Message, want)
-					}
-				}
+			var rec recorder
+			e := newEngine(t, s, operations.Config{MaxAttempts: tt.maxAttempts}, func(ctx context.Context, run *operations.Run) error {
+				rec.add("attempt %d", run.Attempt())
+				return nil
 			})
+			op := submit(t, e, nil)
+			for i := range tt.priorClaims {
+				if _, err := s.ClaimOperation(ctx, fmt.Sprintf("dead-replica-%d", i), time.Now(), time.Minute); err != nil {
+					t.Fatalf("claim %d: %v", i, err)
+				}
+				if _, err := s.ReleaseLeases(ctx); err != nil {
+					t.Fatalf("ReleaseLeases: %v", err)
+				}
+			}
+			start(t, e)
+			got := waitStatus(t, s, op.ID, tt.wantStatus)
+
+			if got.Attempts != tt.priorClaims+1 {
+				t.Errorf("Attempts = %d, want %d", got.Attempts, tt.priorClaims+1)
+			}
+			if got.EndedAt.IsZero() {
+				t.Error("EndedAt is not set")
+			}
+			if tt.wantStatus == store.StatusSucceeded {
+				if want := []string{fmt.Sprintf("attempt %d", tt.priorClaims+1)}; !slices.Equal(rec.get(), want) {
+					t.Errorf("handler ran %q, want %q", rec.get(), want)
+				}
+				return
+			}
+			if ev := rec.get(); len(ev) != 0 {
+				t.Errorf("handler ran %q, want it not run once the attempts are used up", ev)
+			}
+			ae := errorOf(t, got)
+			if ae.Code != arm.CodeOperationInterrupted {
+				t.Errorf("error code = %q, want %q", ae.Code, arm.CodeOperationInterrupted)
+			}
+			for _, want := range []string{fmt.Sprintf("interrupted %d times", tt.priorClaims), resourceID} {
+				if !strings.Contains(ae.Message, want) {
+					t.Errorf("error message %q does not contain %q", ae.Message, want)
+				}
+			}
 		})
 	}
 }
@@ -581,71 +575,68 @@ func TestEngineLeaseLost(t *testing.T) {
 		{name: "step save notices", leaseTTL: time.Hour, stepAfterTheft: true},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
+		eachStoreCase(t, tt.name, func(t *testing.T, s store.Store) {
 			ctx := context.Background()
-			eachStore(t, true, func(t *testing.T, s store.Store) {
-				started := make(chan struct{})
-				proceed := make(chan struct{})
-				stopped := make(chan error, 1)
-				e := newEngine(t, s, operations.Config{Owner: "replica-1", Workers: 1, LeaseTTL: tt.leaseTTL},
-					func(ctx context.Context, run *operations.Run) error {
-						if err := run.Step(ctx, "one", func(context.Context) error { return nil }); err != nil {
-							return err
-						}
-						close(started)
-						var err error
-						if tt.stepAfterTheft {
-							<-proceed
-							err = run.Step(ctx, "two", func(context.Context) error { return nil })
-						} else {
-							<-ctx.Done()
-							err = ctx.Err()
-						}
-						stopped <- err
+			started := make(chan struct{})
+			proceed := make(chan struct{})
+			stopped := make(chan error, 1)
+			e := newEngine(t, s, operations.Config{Owner: "replica-1", Workers: 1, LeaseTTL: tt.leaseTTL},
+				func(ctx context.Context, run *operations.Run) error {
+					if err := run.Step(ctx, "one", func(context.Context) error { return nil }); err != nil {
 						return err
-					})
-				start(t, e)
-				op := submit(t, e, nil)
-				await(t, started, "the handler to start")
+					}
+					close(started)
+					var err error
+					if tt.stepAfterTheft {
+						<-proceed
+						err = run.Step(ctx, "two", func(context.Context) error { return nil })
+					} else {
+						<-ctx.Done()
+						err = ctx.Err()
+					}
+					stopped <- err
+					return err
+				})
+			start(t, e)
+			op := submit(t, e, nil)
+			await(t, started, "the handler to start")
 
-				// replica-1 keeps renewing its lease, so the thief claims as of a time after
-				// the lease ran out, as a replica whose peer stalled past its lease does.
-				stolen, err := s.ClaimOperation(ctx, "thief", time.Now().Add(time.Hour), 2*time.Hour)
-				if err != nil {
-					t.Fatalf("thief's claim: %v", err)
-				}
-				if stolen.ID != op.ID || stolen.Attempts != 2 {
-					t.Fatalf("thief claimed %s at attempt %d, want %s at attempt 2", stolen.ID, stolen.Attempts, op.ID)
-				}
-				close(proceed)
-				if err := await(t, stopped, "the first engine to stop its handler"); err == nil {
-					t.Error("the handler's work after the theft succeeded, want an error")
-				}
-				// Close waits until replica-1 is done with the operation.
-				closeEngine(t, e)
+			// replica-1 keeps renewing its lease, so the thief claims as of a time after
+			// the lease ran out, as a replica whose peer stalled past its lease does.
+			stolen, err := s.ClaimOperation(ctx, "thief", time.Now().Add(time.Hour), 2*time.Hour)
+			if err != nil {
+				t.Fatalf("thief's claim: %v", err)
+			}
+			if stolen.ID != op.ID || stolen.Attempts != 2 {
+				t.Fatalf("thief claimed %s at attempt %d, want %s at attempt 2", stolen.ID, stolen.Attempts, op.ID)
+			}
+			close(proceed)
+			if err := await(t, stopped, "the first engine to stop its handler"); err == nil {
+				t.Error("the handler's work after the theft succeeded, want an error")
+			}
+			// Close waits until replica-1 is done with the operation.
+			closeEngine(t, e)
 
-				got := getOperation(t, s, op.ID)
-				if got.Status != store.StatusInProgress || len(got.Error) != 0 || !got.EndedAt.IsZero() {
-					t.Errorf("after the theft: status %s, error %s, ended %v; want InProgress, no error, not ended",
-						got.Status, got.Error, got.EndedAt)
-				}
-				if got.LeaseOwner != "thief" {
-					t.Errorf("LeaseOwner = %q, want thief", got.LeaseOwner)
-				}
-				if p := progressOf(t, got); !slices.Equal(p.Done, []string{"one"}) {
-					t.Errorf("progress records %q, want [one]: replica-1 must save nothing after losing the lease", p.Done)
-				}
+			got := getOperation(t, s, op.ID)
+			if got.Status != store.StatusInProgress || len(got.Error) != 0 || !got.EndedAt.IsZero() {
+				t.Errorf("after the theft: status %s, error %s, ended %v; want InProgress, no error, not ended",
+					got.Status, got.Error, got.EndedAt)
+			}
+			if got.LeaseOwner != "thief" {
+				t.Errorf("LeaseOwner = %q, want thief", got.LeaseOwner)
+			}
+			if p := progressOf(t, got); !slices.Equal(p.Done, []string{"one"}) {
+				t.Errorf("progress records %q, want [one]: replica-1 must save nothing after losing the lease", p.Done)
+			}
 
-				// The thief finishes the operation; its result stands.
-				stolen.Status = store.StatusSucceeded
-				if err := s.SaveOperation(ctx, stolen, "thief"); err != nil {
-					t.Fatalf("thief's save: %v", err)
-				}
-				if final := getOperation(t, s, op.ID); final.Status != store.StatusSucceeded || len(final.Error) != 0 {
-					t.Errorf("final status %s, error %s; want the thief's Succeeded", final.Status, final.Error)
-				}
-			})
+			// The thief finishes the operation; its result stands.
+			stolen.Status = store.StatusSucceeded
+			if err := s.SaveOperation(ctx, stolen, "thief"); err != nil {
+				t.Fatalf("thief's save: %v", err)
+			}
+			if final := getOperation(t, s, op.ID); final.Status != store.StatusSucceeded || len(final.Error) != 0 {
+				t.Errorf("final status %s, error %s; want the thief's Succeeded", final.Status, final.Error)
+			}
 		})
 	}
 }
@@ -662,23 +653,20 @@ func TestSubmitErrors(t *testing.T) {
 		{name: "input not encodable", kind: kind, input: func() {}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
+		eachStoreCase(t, tt.name, func(t *testing.T, s store.Store) {
 			ctx := context.Background()
-			eachStore(t, true, func(t *testing.T, s store.Store) {
-				e := newEngine(t, s, operations.Config{}, func(context.Context, *operations.Run) error { return nil })
-				start(t, e)
-				if op, err := e.Submit(ctx, tt.kind, resourceID, subID, tt.input); err == nil {
-					t.Fatalf("Submit = %+v, want an error", op)
-				}
-				ops, err := s.ListOperations(ctx, store.OperationFilter{})
-				if err != nil {
-					t.Fatalf("ListOperations: %v", err)
-				}
-				if len(ops) != 0 {
-					t.Errorf("store holds %d operations after a failed Submit, want 0", len(ops))
-				}
-			})
+			e := newEngine(t, s, operations.Config{}, func(context.Context, *operations.Run) error { return nil })
+			start(t, e)
+			if op, err := e.Submit(ctx, tt.kind, resourceID, subID, tt.input); err == nil {
+				t.Fatalf("Submit = %+v, want an error", op)
+			}
+			ops, err := s.ListOperations(ctx, store.OperationFilter{})
+			if err != nil {
+				t.Fatalf("ListOperations: %v", err)
+			}
+			if len(ops) != 0 {
+				t.Errorf("store holds %d operations after a failed Submit, want 0", len(ops))
+			}
 		})
 	}
 }

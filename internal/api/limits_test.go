@@ -17,6 +17,7 @@ import (
 	"github.com/mlfleet/mlfleet/internal/compute"
 	"github.com/mlfleet/mlfleet/internal/operations"
 	"github.com/mlfleet/mlfleet/internal/store"
+	"github.com/mlfleet/mlfleet/internal/store/storetest"
 	"github.com/mlfleet/mlfleet/internal/testutil"
 	"github.com/mlfleet/mlfleet/internal/throttle"
 	"github.com/mlfleet/mlfleet/internal/workspaces"
@@ -35,7 +36,7 @@ type apiServer struct {
 func newAPIServer(t testing.TB, cfg Config) *apiServer {
 	t.Helper()
 	ctx := context.Background()
-	st := openTestStore(t)
+	st := storetest.OpenSQLite(t)
 	engine := operations.New(st, operations.Config{PollInterval: 20 * time.Millisecond})
 	rs := testResources(t, st, engine)
 	a := &apiServer{store: st, reg: prometheus.NewRegistry()}

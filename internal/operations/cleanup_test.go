@@ -40,7 +40,7 @@ func eachStore(t *testing.T, parallel bool, test func(t *testing.T, s store.Stor
 				t.Parallel()
 			}
 			if dialect == "sqlite" {
-				test(t, openStore(t))
+				test(t, storetest.OpenSQLite(t))
 				return
 			}
 			test(t, openPostgres(t, dsn))
@@ -62,7 +62,7 @@ func eachStoreCase(t *testing.T, name string, test func(t *testing.T, s store.St
 // test ends.
 func openPostgres(t *testing.T, dsn string) store.Store {
 	t.Helper()
-	return openAt(t, storetest.Schema(t, dsn))
+	return storetest.Open(t, storetest.Schema(t, dsn))
 }
 
 // cleanupCall is what one call of a cleanup saw.

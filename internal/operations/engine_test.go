@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -16,6 +15,7 @@ import (
 	"github.com/mlfleet/mlfleet/internal/arm"
 	"github.com/mlfleet/mlfleet/internal/operations"
 	"github.com/mlfleet/mlfleet/internal/store"
+	"github.com/mlfleet/mlfleet/internal/store/storetest"
 )
 
 // deadline bounds every wait for something the engine does in the background. It is long
@@ -28,28 +28,6 @@ const (
 	resourceID = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg1"
 	subID      = "00000000-0000-0000-0000-000000000001"
 )
-
-// openStore opens a SQLite store in a temporary directory, closed when the test ends.
-func openStore(t *testing.T) store.Store {
-	t.Helper()
-	return openAt(t, filepath.Join(t.TempDir(), "db"))
-}
-
-// openAt opens the store at dsn (a SQLite path or a PostgreSQL URL), closed when the test
-// ends.
-func openAt(t *testing.T, dsn string) store.Store {
-	t.Helper()
-	s, err := store.Open(context.Background(), dsn)
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			t.Errorf("close store: %v", err)
-		}
-	})
-	return s
-}
 
 // newEngine returns an engine over s with h registered for kind, not yet started. Zero
 // fields of cfg get quick test values where the defaults would only slow the tests down.
@@ -675,7 +653,7 @@ func TestEngineClose(t *testing.T) {
 	t.Parallel()
 	t.Run("before start", func(t *testing.T) {
 		t.Parallel()
-		e := newEngine(t, openStore(t), operations.Config{}, func(context.Context, *operations.Run) error { return nil })
+		e := newEngine(t, storetest.OpenSQLite(t), operations.Config{}, func(context.Context, *operations.Run) error { return nil })
 		if err := e.Close(context.Background()); err != nil {
 			t.Errorf("Close before Start = %v, want nil", err)
 		}

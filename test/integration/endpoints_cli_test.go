@@ -14,8 +14,7 @@ import (
 func TestOnlineEndpointCLI(t *testing.T) {
 	t.Parallel()
 	rg, ws := "epcli-rg", "epcli-ws"
-	newWorkspace(t, rg, ws)
-	createDevTestCompute(t, rg, ws, "epcliaks")
+	newWorkspaceWithCompute(t, rg, ws, "epcliaks")
 	gw := []string{"-g", rg, "-w", ws}
 	dir := t.TempDir()
 	write := func(name, content string) string {

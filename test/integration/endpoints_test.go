@@ -63,10 +63,11 @@ func endpointSecret(t *testing.T, k kubernetes.Interface, ep string) (map[string
 	return s.Labels, cfg
 }
 
-// createDevTestCompute creates the one-node DevTest AKS compute name in workspace ws of rg,
-// on the embedded provider, and waits until it has succeeded.
-func createDevTestCompute(t *testing.T, rg, ws, name string) {
+// newWorkspaceWithCompute creates the workspace ws in rg and in it the one-node DevTest AKS
+// compute name, on the embedded provider, and waits until the compute has succeeded.
+func newWorkspaceWithCompute(t *testing.T, rg, ws, name string) {
 	t.Helper()
+	newWorkspace(t, rg, ws)
 	a := putCompute(t, rg, ws, name, `{"location":"westus","properties":{"computeType":"AKS","properties":{"clusterPurpose":"DevTest","agentCount":1}}}`, "")
 	must(t, a, http.StatusCreated)
 	if op, _ := waitPut(t, a, rg, ws, name); op["status"] != "Succeeded" {
@@ -81,8 +82,7 @@ func TestOnlineEndpointDeploy(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	rg, ws := "ep-rg", "ep-ws"
-	newWorkspace(t, rg, ws)
-	createDevTestCompute(t, rg, ws, "epaks")
+	newWorkspaceWithCompute(t, rg, ws, "epaks")
 	computeID := computePath(rg, ws, "epaks")
 	base := wsPath(rg, ws)
 
@@ -252,8 +252,7 @@ func TestDeploymentCrashLoop(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	rg, ws := "crash-rg", "crash-ws"
-	newWorkspace(t, rg, ws)
-	createDevTestCompute(t, rg, ws, "crashaks")
+	newWorkspaceWithCompute(t, rg, ws, "crashaks")
 	base := wsPath(rg, ws)
 	codeID := registerCode(t, rg, ws, "bad", map[string]string{"score.py": "def init():\n    raise ValueError('model file missing')\n\ndef run(raw):\n    return raw\n"})
 	epPath := base + "/onlineEndpoints/crashep"

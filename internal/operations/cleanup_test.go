@@ -437,7 +437,6 @@ func TestEngineGivesUp(t *testing.T) {
 	}
 	for _, tt := range tests {
 		eachStoreCase(t, tt.name, func(t *testing.T, s store.Store) {
-			ctx := context.Background()
 			var handlerRuns recorder
 			var cl cleanupLog
 			e := newEngine(t, s, operations.Config{Owner: "replica-2", MaxAttempts: tt.maxAttempts},
@@ -455,14 +454,7 @@ func TestEngineGivesUp(t *testing.T) {
 			} else {
 				op = submit(t, e, nil)
 			}
-			for i := range tt.deadClaims {
-				if _, err := s.ClaimOperation(ctx, fmt.Sprintf("dead-replica-%d", i), time.Time{}, time.Minute); err != nil {
-					t.Fatalf("claim %d: %v", i, err)
-				}
-				if _, err := s.ReleaseLeases(ctx); err != nil {
-					t.Fatalf("ReleaseLeases: %v", err)
-				}
-			}
+			claimAndDie(t, s, tt.deadClaims, time.Time{})
 			start(t, e)
 			got := waitStatus(t, s, op.ID, store.StatusFailed)
 

@@ -175,10 +175,7 @@ func TestEngineRunsSteps(t *testing.T) {
 			}
 			rec.add("start attempt=%d resource=%s size=%d", run.Attempt(), run.ResourceID(), in.Size)
 			for _, name := range steps {
-				if err := run.Step(ctx, name, func(context.Context) error {
-					rec.add("step %s", name)
-					return nil
-				}); err != nil {
+				if err := recordedStep(ctx, run, &rec, name); err != nil {
 					return err
 				}
 			}
@@ -211,16 +208,36 @@ func TestEngineRunsSteps(t *testing.T) {
 	})
 }
 
+// recordedStep runs the step name of run, which adds "step <name>" to rec.
+func recordedStep(ctx context.Context, run *operations.Run, rec *recorder, name string) error {
+	return run.Step(ctx, name, func(context.Context) error {
+		rec.add("step %s", name)
+		return nil
+	})
+}
+
+// claimAndDie has n workers in turn claim an operation of s, as of now, and die: their
+// leases are released as when their replica is gone, and each claim counts as an attempt.
+func claimAndDie(t *testing.T, s store.Store, n int, now time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	for i := range n {
+		if _, err := s.ClaimOperation(ctx, fmt.Sprintf("dead-replica-%d", i), now, time.Minute); err != nil {
+			t.Fatalf("claim %d: %v", i, err)
+		}
+		if _, err := s.ReleaseLeases(ctx); err != nil {
+			t.Fatalf("ReleaseLeases: %v", err)
+		}
+	}
+}
+
 // resumable is a three-step pipeline that, on its first attempt, stops after step one and
 // waits for the engine to shut down, as a server being stopped mid-operation does.
 func resumable(rec *recorder, paused chan<- struct{}) operations.Handler {
 	return func(ctx context.Context, run *operations.Run) error {
 		rec.add("attempt %d", run.Attempt())
 		for _, name := range steps {
-			if err := run.Step(ctx, name, func(context.Context) error {
-				rec.add("step %s", name)
-				return nil
-			}); err != nil {
+			if err := recordedStep(ctx, run, rec, name); err != nil {
 				return err
 			}
 			if name == "one" && run.Attempt() == 1 {
@@ -493,21 +510,13 @@ func TestEngineMaxAttempts(t *testing.T) {
 	}
 	for _, tt := range tests {
 		eachStoreCase(t, tt.name, func(t *testing.T, s store.Store) {
-			ctx := context.Background()
 			var rec recorder
 			e := newEngine(t, s, operations.Config{MaxAttempts: tt.maxAttempts}, func(ctx context.Context, run *operations.Run) error {
 				rec.add("attempt %d", run.Attempt())
 				return nil
 			})
 			op := submit(t, e, nil)
-			for i := range tt.priorClaims {
-				if _, err := s.ClaimOperation(ctx, fmt.Sprintf("dead-replica-%d", i), time.Now(), time.Minute); err != nil {
-					t.Fatalf("claim %d: %v", i, err)
-				}
-				if _, err := s.ReleaseLeases(ctx); err != nil {
-					t.Fatalf("ReleaseLeases: %v", err)
-				}
-			}
+			claimAndDie(t, s, tt.priorClaims, time.Now())
 			start(t, e)
 			got := waitStatus(t, s, op.ID, tt.wantStatus)
 

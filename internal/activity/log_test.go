@@ -4,29 +4,19 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/mlfleet/mlfleet/internal/operations"
 	"github.com/mlfleet/mlfleet/internal/store"
+	"github.com/mlfleet/mlfleet/internal/store/storetest"
 )
 
 const (
 	testSub = "00000000-0000-0000-0000-0000000000aa"
 	mcID    = "/subscriptions/" + testSub + "/resourceGroups/rg1/providers/Microsoft.ContainerService/managedClusters/aks1"
 )
-
-func openStore(t *testing.T) store.Store {
-	t.Helper()
-	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "mlfleet.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return st
-}
 
 // listAll returns every event of the subscription, newest first, as JSON objects.
 func listAll(t *testing.T, l *Log, q Query) []map[string]any {
@@ -57,7 +47,7 @@ func listAll(t *testing.T, l *Log, q Query) []map[string]any {
 // operation that had already ended is Succeeded.
 func TestRecordRequests(t *testing.T) {
 	t.Parallel()
-	st := openStore(t)
+	st := storetest.OpenSQLite(t)
 	now := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
 	l := New(Config{Store: st}, WithClock(func() time.Time { return now }))
 	engine := operations.New(st, operations.Config{})
@@ -189,7 +179,7 @@ func TestRecordRequests(t *testing.T) {
 // TestPrune: events older than the retention go, in batches, the others stay.
 func TestPrune(t *testing.T) {
 	t.Parallel()
-	st := openStore(t)
+	st := storetest.OpenSQLite(t)
 	now := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
 	l := New(Config{Store: st, Retention: 24 * time.Hour}, WithClock(func() time.Time { return now }))
 	ctx := context.Background()

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"testing"
 
 	"github.com/mlfleet/mlfleet/internal/auth"
@@ -19,6 +18,7 @@ import (
 	"github.com/mlfleet/mlfleet/internal/resources"
 	"github.com/mlfleet/mlfleet/internal/secrets"
 	"github.com/mlfleet/mlfleet/internal/store"
+	"github.com/mlfleet/mlfleet/internal/store/storetest"
 	"github.com/mlfleet/mlfleet/internal/workspaces"
 )
 
@@ -41,7 +41,7 @@ type testARM struct {
 
 func newTestARM(t *testing.T) *testARM {
 	t.Helper()
-	st := openTestStore(t)
+	st := storetest.OpenSQLite(t)
 	engine := operations.New(st, operations.Config{})
 	rs := testResources(t, st, engine)
 	authn, admin, owner := bootstrapAdmin(t, st)
@@ -56,17 +56,6 @@ func newTestARM(t *testing.T) *testARM {
 	srv := httptest.NewServer(New(Config{Store: st, Auth: authn, Resources: rs, Workspaces: ws, Clusters: clusters}))
 	t.Cleanup(srv.Close)
 	return &testARM{srv: srv, st: st, authn: authn, admin: admin, rs: rs, ws: ws, owner: owner}
-}
-
-// openTestStore opens a real SQLite store in a temporary directory, closed when t ends.
-func openTestStore(t testing.TB) store.Store {
-	t.Helper()
-	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "mlfleet.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return st
 }
 
 // testResources returns the resource service of st and engine, with the test subscription.

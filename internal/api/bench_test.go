@@ -20,14 +20,27 @@ import (
 //	go test -run '^$' -bench GetGroup ./internal/api/
 func BenchmarkGetGroup(b *testing.B) {
 	a := newAPIServer(b, Config{})
+	benchGroup(b, a)
+	benchGET(b, a, rgURL("bench"), "GET", nil)
+}
+
+// benchGroup makes the resource group bench.
+func benchGroup(b testing.TB, a *apiServer) {
+	b.Helper()
 	if ans := a.call(b, a.admin, "PUT", rgURL("bench"), `{"location":"westus"}`); ans.status >= 300 {
 		b.Fatalf("create group: %d %s", ans.status, ans.raw)
 	}
+}
+
+// benchGET measures the reader's GET of url, which must answer 200 and pass check where
+// check is not nil; what names the request when it does not.
+func benchGET(b *testing.B, a *apiServer, url, what string, check func(answer) bool) {
+	b.Helper()
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
-		if ans := a.call(b, a.reader, "GET", rgURL("bench"), ""); ans.status != http.StatusOK {
-			b.Fatalf("GET: %d %s", ans.status, ans.raw)
+		if ans := a.call(b, a.reader, "GET", url, ""); ans.status != http.StatusOK || check != nil && !check(ans) {
+			b.Fatalf("%s: %d %s", what, ans.status, ans.raw)
 		}
 	}
 }
@@ -36,9 +49,7 @@ func BenchmarkGetGroup(b *testing.B) {
 // attach leaves them; no cluster behind them) and returns the computes' URL.
 func benchComputes(b testing.TB, a *apiServer, n int) string {
 	b.Helper()
-	if ans := a.call(b, a.admin, "PUT", rgURL("bench"), `{"location":"westus"}`); ans.status >= 300 {
-		b.Fatalf("create group: %d %s", ans.status, ans.raw)
-	}
+	benchGroup(b, a)
 	wsURL := "/subscriptions/" + testSub + "/resourceGroups/bench/providers/Microsoft.MachineLearningServices/workspaces/ws1"
 	if ans := a.call(b, a.admin, "PUT", wsURL+"?api-version=2024-04-01", `{"location":"westus"}`); ans.status >= 300 {
 		b.Fatalf("create workspace: %d %s", ans.status, ans.raw)
@@ -66,24 +77,12 @@ func benchComputes(b testing.TB, a *apiServer, n int) string {
 func BenchmarkGetCompute(b *testing.B) {
 	a := newAPIServer(b, Config{})
 	url := benchComputes(b, a, 10) + "/c3?api-version=2024-04-01"
-	b.ReportAllocs()
-	b.ResetTimer()
-	for range b.N {
-		if ans := a.call(b, a.reader, "GET", url, ""); ans.status != http.StatusOK {
-			b.Fatalf("GET: %d %s", ans.status, ans.raw)
-		}
-	}
+	benchGET(b, a, url, "GET", nil)
 }
 
 // BenchmarkListComputes measures one authenticated list of a workspace's ten computes.
 func BenchmarkListComputes(b *testing.B) {
 	a := newAPIServer(b, Config{})
 	url := benchComputes(b, a, 10) + "?api-version=2024-04-01"
-	b.ReportAllocs()
-	b.ResetTimer()
-	for range b.N {
-		if ans := a.call(b, a.reader, "GET", url, ""); ans.status != http.StatusOK || len(ans.body["value"].([]any)) != 10 {
-			b.Fatalf("list: %d %s", ans.status, ans.raw)
-		}
-	}
+	benchGET(b, a, url, "list", func(ans answer) bool { return len(ans.body["value"].([]any)) == 10 })
 }

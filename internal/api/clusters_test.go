@@ -8,28 +8,11 @@ import (
 	"testing"
 
 	"github.com/mlfleet/mlfleet/internal/containerservice"
+	"github.com/mlfleet/mlfleet/internal/provider/providertest"
 	"github.com/mlfleet/mlfleet/internal/store"
 )
 
 var guid = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
-
-const kubeconfig = `apiVersion: v1
-kind: Config
-clusters:
-- name: k
-  cluster:
-    server: https://127.0.0.1:1
-users:
-- name: u
-  user:
-    token: t
-contexts:
-- name: k
-  context:
-    cluster: k
-    user: u
-current-context: k
-`
 
 // azCreateBody is the body az aks create (2.45) sends, for a registered cluster.
 func azCreateBody() map[string]any {
@@ -47,7 +30,7 @@ func azCreateBody() map[string]any {
 			"networkProfile": map[string]any{"networkPlugin": "kubenet", "podCidr": "10.244.0.0/16", "serviceCidr": "10.0.0.0/16", "dnsServiceIP": "10.0.0.10",
 				"dockerBridgeCidr": "172.17.0.1/16", "outboundType": "loadBalancer", "loadBalancerSku": "standard"},
 			"disableLocalAccounts": false, "storageProfile": map[string]any{},
-			"mlfleet": map[string]any{"provider": "external", "kubeconfig": base64.StdEncoding.EncodeToString([]byte(kubeconfig))},
+			"mlfleet": map[string]any{"provider": "external", "kubeconfig": base64.StdEncoding.EncodeToString(providertest.Kubeconfig("https://127.0.0.1:1"))},
 		},
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,27 +17,11 @@ import (
 	"github.com/mlfleet/mlfleet/internal/compute"
 	"github.com/mlfleet/mlfleet/internal/operations"
 	"github.com/mlfleet/mlfleet/internal/store"
+	"github.com/mlfleet/mlfleet/internal/store/storetest"
+	"github.com/mlfleet/mlfleet/internal/testutil"
 	"github.com/mlfleet/mlfleet/internal/throttle"
 	"github.com/mlfleet/mlfleet/internal/workspaces"
 )
-
-// testClock is a settable clock for the Limiter.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // apiServer is a real API server over a real SQLite store with resource groups and
 // workspaces, an activity log, one subscription, two Owner tokens ("admin" and "other")
@@ -53,7 +36,7 @@ type apiServer struct {
 func newAPIServer(t testing.TB, cfg Config) *apiServer {
 	t.Helper()
 	ctx := context.Background()
-	st := openTestStore(t)
+	st := storetest.OpenSQLite(t)
 	engine := operations.New(st, operations.Config{PollInterval: 20 * time.Millisecond})
 	rs := testResources(t, st, engine)
 	a := &apiServer{store: st, reg: prometheus.NewRegistry()}
@@ -133,11 +116,11 @@ func rgURL(name string) string {
 // unauthenticated requests are not affected; after Retry-After the writes pass again.
 func TestRequestLimits(t *testing.T) {
 	t.Parallel()
-	clock := &testClock{t: time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)}
+	clock := testutil.NewClock(time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC))
 	limiter := throttle.New(throttle.Config{
 		Reads:  throttle.Limit{PerHour: 36000, Burst: 100},
 		Writes: throttle.Limit{PerHour: 1800, Burst: 3}, // one token every 2 s
-	}, throttle.WithClock(clock.now))
+	}, throttle.WithClock(clock.Now))
 	a := newAPIServer(t, Config{Limiter: limiter})
 
 	for i := range 3 {
@@ -178,7 +161,7 @@ func TestRequestLimits(t *testing.T) {
 		t.Errorf("a request outside any subscription carries no tenant-reads header: %v", ans.header)
 	}
 
-	clock.advance(2 * time.Second)
+	clock.Advance(2 * time.Second)
 	if ans := a.call(t, a.admin, "DELETE", rgURL("rg1"), ""); ans.status != http.StatusAccepted {
 		t.Fatalf("a write after Retry-After = %d %s, want 202", ans.status, ans.raw)
 	}

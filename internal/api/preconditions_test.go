@@ -12,6 +12,7 @@ import (
 	"github.com/mlfleet/mlfleet/internal/arm"
 	"github.com/mlfleet/mlfleet/internal/auth"
 	"github.com/mlfleet/mlfleet/internal/store"
+	"github.com/mlfleet/mlfleet/internal/store/storetest"
 )
 
 func TestPreconditionsHeaders(t *testing.T) {
@@ -63,7 +64,7 @@ func TestPreconditionsHeaders(t *testing.T) {
 // an If-None-Match other than * with a 400, before it reads the body or changes anything.
 func TestPreconditionsRefused(t *testing.T) {
 	t.Parallel()
-	st := openTestStore(t)
+	st := storetest.OpenSQLite(t)
 	authn, token := cappedToken(t, st, auth.RoleContributor)
 	// No services: a request that got past the header check would fail with a 500.
 	srv := httptest.NewServer(New(Config{Store: st, Auth: authn}))

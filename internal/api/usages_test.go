@@ -15,6 +15,7 @@ import (
 	"github.com/mlfleet/mlfleet/internal/provider/providertest"
 	"github.com/mlfleet/mlfleet/internal/quota"
 	"github.com/mlfleet/mlfleet/internal/resources"
+	"github.com/mlfleet/mlfleet/internal/store/storetest"
 )
 
 // infoOnlyProvider stands in for the embedded provider and is named so: it answers Info,
@@ -29,7 +30,7 @@ func infoOnlyProvider() provider.Provider {
 func quotaServer(t *testing.T, quotaJSON string) (srv *httptest.Server, token string) {
 	t.Helper()
 	ctx := context.Background()
-	st := openTestStore(t)
+	st := storetest.OpenSQLite(t)
 	q, err := quota.Parse([]byte(quotaJSON), catalog.DefaultVMSizes().Families())
 	if err != nil {
 		t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 	"github.com/mlfleet/mlfleet/internal/catalog"
 	"github.com/mlfleet/mlfleet/internal/containerservice"
 	"github.com/mlfleet/mlfleet/internal/operations"
+	"github.com/mlfleet/mlfleet/internal/store/storetest"
 )
 
 const testSub = "00000000-0000-0000-0000-0000000000aa"
@@ -21,7 +22,7 @@ const testSub = "00000000-0000-0000-0000-0000000000aa"
 // Reader token: enough for the read-only catalog routes. Its operation engine never starts.
 func catalogServer(t *testing.T) (srv *httptest.Server, token string) {
 	t.Helper()
-	st := openTestStore(t)
+	st := storetest.OpenSQLite(t)
 	engine := operations.New(st, operations.Config{})
 	rs := testResources(t, st, engine)
 	var authn *auth.Authenticator

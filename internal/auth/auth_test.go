@@ -11,21 +11,8 @@ import (
 
 	"github.com/mlfleet/mlfleet/internal/arm"
 	"github.com/mlfleet/mlfleet/internal/store"
+	"github.com/mlfleet/mlfleet/internal/store/storetest"
 )
-
-func openStore(t *testing.T) store.Store {
-	t.Helper()
-	s, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "db"))
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			t.Errorf("close store: %v", err)
-		}
-	})
-	return s
-}
 
 // clock is a settable time source for an Authenticator under test.
 type clock struct{ now time.Time }
@@ -49,7 +36,7 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	s := openStore(t)
+	s := storetest.OpenSQLite(t)
 	c := &clock{now: time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)}
 	a := New(s, Options{Tenant: "tenant-1"})
 	a.now = c.Now

@@ -42,7 +42,7 @@ func dialects(t *testing.T) map[string]func(t *testing.T) func() store.Store {
 	out := map[string]func(t *testing.T) func() store.Store{
 		"sqlite": func(t *testing.T) func() store.Store {
 			path := filepath.Join(t.TempDir(), "mlfleet.db")
-			return func() store.Store { return openStore(t, path) }
+			return func() store.Store { return storetest.Open(t, path) }
 		},
 	}
 	dsn := os.Getenv("MLFLEET_TEST_POSTGRES")
@@ -52,19 +52,9 @@ func dialects(t *testing.T) map[string]func(t *testing.T) func() store.Store {
 	}
 	out["postgres"] = func(t *testing.T) func() store.Store {
 		schemaDSN := storetest.Schema(t, dsn)
-		return func() store.Store { return openStore(t, schemaDSN) }
+		return func() store.Store { return storetest.Open(t, schemaDSN) }
 	}
 	return out
-}
-
-func openStore(t *testing.T, dsn string) store.Store {
-	t.Helper()
-	st, err := store.Open(context.Background(), dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return st
 }
 
 // newService returns a cluster service over st with the quotas of quotaJSON, and makes

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
@@ -16,6 +15,7 @@ import (
 	"github.com/mlfleet/mlfleet/internal/provider/providertest"
 	"github.com/mlfleet/mlfleet/internal/resources"
 	"github.com/mlfleet/mlfleet/internal/store"
+	"github.com/mlfleet/mlfleet/internal/store/storetest"
 	"github.com/mlfleet/mlfleet/internal/testutil"
 )
 
@@ -50,7 +50,7 @@ func (p *startRecorder) Ensure(_ context.Context, spec provider.ClusterSpec) (*p
 // updated, deleted or failed are not started.
 func TestResumeOrder(t *testing.T) {
 	ctx := context.Background()
-	st := openStore(t, filepath.Join(t.TempDir(), "mlfleet.db"))
+	st := storetest.OpenSQLite(t)
 	engine := operations.New(st, operations.Config{})
 	rs := resources.New(st, engine)
 	prov := &startRecorder{InfoOnly: providertest.InfoOnly{I: provider.Info{Name: "embedded", CanCreate: true}}, done: make(chan struct{}), want: 6}

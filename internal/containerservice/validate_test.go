@@ -4,17 +4,17 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"path/filepath"
 	"slices"
 	"testing"
 
 	"github.com/mlfleet/mlfleet/internal/arm"
+	"github.com/mlfleet/mlfleet/internal/store/storetest"
 )
 
 // TestValidate runs create bodies through Validate: every problem of a body is reported in
 // one 400, each with its target, and a valid body gets az aks create's defaults.
 func TestValidate(t *testing.T) {
-	s := newService(t, openStore(t, filepath.Join(t.TempDir(), "mlfleet.db")), `{}`)
+	s := newService(t, storetest.OpenSQLite(t), `{}`)
 	ctx := context.Background()
 	for _, tc := range []struct {
 		name, clusterName, body string

@@ -20,25 +20,16 @@ import (
 func databases(t *testing.T) map[string]func() store.Store {
 	out := map[string]func() store.Store{}
 	dir := t.TempDir()
-	out["sqlite"] = func() store.Store { return open(t, filepath.Join(dir, "db.sqlite")) }
+	out["sqlite"] = func() store.Store { return storetest.Open(t, filepath.Join(dir, "db.sqlite")) }
 	if dsn := os.Getenv("MLFLEET_TEST_POSTGRES"); dsn != "" {
 		schema, drop, err := storetest.PostgresSchema(dsn)
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(drop)
-		out["postgres"] = func() store.Store { return open(t, schema) }
+		out["postgres"] = func() store.Store { return storetest.Open(t, schema) }
 	}
 	return out
-}
-
-func open(t *testing.T, dsn string) store.Store {
-	st, err := store.Open(context.Background(), dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return st
 }
 
 // flaky is a store whose lease renewals fail while down is set, as when the database is
@@ -141,7 +132,7 @@ func TestKeeperConcurrentAcquire(t *testing.T) {
 	dsn := filepath.Join(dir, "db.sqlite")
 	keepers := make([]*Keeper, 4)
 	for i := range keepers {
-		keepers[i] = New(Config{Store: open(t, dsn), ID: string(rune('a' + i)), TTL: time.Minute})
+		keepers[i] = New(Config{Store: storetest.Open(t, dsn), ID: string(rune('a' + i)), TTL: time.Minute})
 		defer keepers[i].Close(ctx)
 	}
 	for _, c := range []string{"c1", "c2", "c3"} {

@@ -3,11 +3,11 @@ package mlassets
 import (
 	"bytes"
 	"encoding/json"
-	"os"
 	"testing"
 
 	"github.com/mlfleet/mlfleet/internal/record/recordtest"
 	"github.com/mlfleet/mlfleet/internal/store"
+	"github.com/mlfleet/mlfleet/internal/testutil"
 )
 
 // The examples set every field, so that the goldens show each of them (a version has the
@@ -42,7 +42,7 @@ func TestRecord(t *testing.T) {
 		// Lists serve a row of every version as the wire body alone.
 		Served: func(t *testing.T, file string, body []byte) {
 			var v0 bytes.Buffer
-			if err := json.Compact(&v0, readFile(t, "testdata/record/assetversion.v0.json")); err != nil {
+			if err := json.Compact(&v0, testutil.ReadFile(t, "testdata/record/assetversion.v0.json")); err != nil {
 				t.Fatal(err)
 			}
 			if w, err := wire[Version](&store.Resource{ID: file, Body: body}); err != nil || !bytes.Equal(w, v0.Bytes()) {
@@ -58,13 +58,4 @@ func TestRecord(t *testing.T) {
 func read[T row](body []byte) (*T, error) {
 	v := new(T)
 	return v, decode(&store.Resource{ID: "row", Body: body}, v)
-}
-
-func readFile(t *testing.T, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }

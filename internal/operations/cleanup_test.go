@@ -40,7 +40,7 @@ func eachStore(t *testing.T, parallel bool, test func(t *testing.T, s store.Stor
 				t.Parallel()
 			}
 			if dialect == "sqlite" {
-				test(t, openStore(t))
+				test(t, storetest.OpenSQLite(t))
 				return
 			}
 			test(t, openPostgres(t, dsn))
@@ -48,11 +48,21 @@ func eachStore(t *testing.T, parallel bool, test func(t *testing.T, s store.Stor
 	}
 }
 
+// eachStoreCase runs test as the parallel subtest name, on a fresh store of every dialect
+// in parallel: the body of a table test's loop.
+func eachStoreCase(t *testing.T, name string, test func(t *testing.T, s store.Store)) {
+	t.Helper()
+	t.Run(name, func(t *testing.T) {
+		t.Parallel()
+		eachStore(t, true, test)
+	})
+}
+
 // openPostgres opens a store on a new schema of the database dsn names, dropped when the
 // test ends.
 func openPostgres(t *testing.T, dsn string) store.Store {
 	t.Helper()
-	return openAt(t, storetest.Schema(t, dsn))
+	return storetest.Open(t, storetest.Schema(t, dsn))
 }
 
 // cleanupCall is what one call of a cleanup saw.
@@ -192,38 +202,35 @@ func TestEngineCleanupAfterHandlerError(t *testing.T) {
 		},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			eachStore(t, true, func(t *testing.T, s store.Store) {
-				var cl cleanupLog
-				e := newEngine(t, s, operations.Config{}, makeThenFail(tt.err))
-				if !tt.noCleanup {
-					e.OnFailure(kind, cl.cleanup(nil))
-				}
-				start(t, e)
-				op := submit(t, e, nil)
-				got := waitStatus(t, s, op.ID, store.StatusFailed)
+		eachStoreCase(t, tt.name, func(t *testing.T, s store.Store) {
+			var cl cleanupLog
+			e := newEngine(t, s, operations.Config{}, makeThenFail(tt.err))
+			if !tt.noCleanup {
+				e.OnFailure(kind, cl.cleanup(nil))
+			}
+			start(t, e)
+			op := submit(t, e, nil)
+			got := waitStatus(t, s, op.ID, store.StatusFailed)
 
-				if ae := errorOf(t, got); ae.Code != tt.wantCode || ae.Message != tt.wantMessage {
-					t.Errorf("operation error = (%s) %q, want (%s) %q", ae.Code, ae.Message, tt.wantCode, tt.wantMessage)
-				}
-				if got.EndedAt.IsZero() || got.LeaseOwner != "" {
-					t.Errorf("EndedAt = %v, LeaseOwner = %q; want set and freed", got.EndedAt, got.LeaseOwner)
-				}
-				if p := progressOf(t, got); !slices.Equal(p.Done, []string{"one"}) {
-					t.Errorf("progress records %q, want [one]", p.Done)
-				}
-				if tt.noCleanup {
-					return
-				}
-				call := cl.only(t)
-				if ae := causeOf(t, call); ae.Code != tt.wantCode || ae.Message != tt.wantMessage {
-					t.Errorf("cleanup cause = (%s) %q, want (%s) %q", ae.Code, ae.Message, tt.wantCode, tt.wantMessage)
-				}
-				if call.op != op.ID || call.attempt != 1 || call.made != "vm1" {
-					t.Errorf("cleanup ran for %s at attempt %d seeing %q made; want %s, 1, vm1", call.op, call.attempt, call.made, op.ID)
-				}
-			})
+			if ae := errorOf(t, got); ae.Code != tt.wantCode || ae.Message != tt.wantMessage {
+				t.Errorf("operation error = (%s) %q, want (%s) %q", ae.Code, ae.Message, tt.wantCode, tt.wantMessage)
+			}
+			if got.EndedAt.IsZero() || got.LeaseOwner != "" {
+				t.Errorf("EndedAt = %v, LeaseOwner = %q; want set and freed", got.EndedAt, got.LeaseOwner)
+			}
+			if p := progressOf(t, got); !slices.Equal(p.Done, []string{"one"}) {
+				t.Errorf("progress records %q, want [one]", p.Done)
+			}
+			if tt.noCleanup {
+				return
+			}
+			call := cl.only(t)
+			if ae := causeOf(t, call); ae.Code != tt.wantCode || ae.Message != tt.wantMessage {
+				t.Errorf("cleanup cause = (%s) %q, want (%s) %q", ae.Code, ae.Message, tt.wantCode, tt.wantMessage)
+			}
+			if call.op != op.ID || call.attempt != 1 || call.made != "vm1" {
+				t.Errorf("cleanup ran for %s at attempt %d seeing %q made; want %s, 1, vm1", call.op, call.attempt, call.made, op.ID)
+			}
 		})
 	}
 }
@@ -277,29 +284,26 @@ func TestEngineCleanupErrorKeepsCause(t *testing.T) {
 		},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			eachStore(t, true, func(t *testing.T, s store.Store) {
-				var cl cleanupLog
-				var logs logBuffer
-				logger := slog.New(slog.NewTextHandler(io.MultiWriter(t.Output(), &logs), nil))
-				e := newEngine(t, s, operations.Config{Logger: logger}, makeThenFail(arm.Conflict("cluster aks1 is being deleted")))
-				e.OnFailure(kind, cl.cleanup(tt.cleanup))
-				start(t, e)
-				op := submit(t, e, nil)
-				got := waitStatus(t, s, op.ID, store.StatusFailed)
+		eachStoreCase(t, tt.name, func(t *testing.T, s store.Store) {
+			var cl cleanupLog
+			var logs logBuffer
+			logger := slog.New(slog.NewTextHandler(io.MultiWriter(t.Output(), &logs), nil))
+			e := newEngine(t, s, operations.Config{Logger: logger}, makeThenFail(arm.Conflict("cluster aks1 is being deleted")))
+			e.OnFailure(kind, cl.cleanup(tt.cleanup))
+			start(t, e)
+			op := submit(t, e, nil)
+			got := waitStatus(t, s, op.ID, store.StatusFailed)
 
-				if ae := errorOf(t, got); ae.Code != arm.CodeConflict || ae.Message != "cluster aks1 is being deleted" {
-					t.Errorf("operation error = (%s) %q, want the handler's (Conflict) %q, not the cleanup's",
-						ae.Code, ae.Message, "cluster aks1 is being deleted")
+			if ae := errorOf(t, got); ae.Code != arm.CodeConflict || ae.Message != "cluster aks1 is being deleted" {
+				t.Errorf("operation error = (%s) %q, want the handler's (Conflict) %q, not the cleanup's",
+					ae.Code, ae.Message, "cluster aks1 is being deleted")
+			}
+			cl.only(t)
+			for _, want := range tt.wantLog {
+				if !strings.Contains(logs.String(), want) {
+					t.Errorf("log does not contain %q:\n%s", want, logs.String())
 				}
-				cl.only(t)
-				for _, want := range tt.wantLog {
-					if !strings.Contains(logs.String(), want) {
-						t.Errorf("log does not contain %q:\n%s", want, logs.String())
-					}
-				}
-			})
+			}
 		})
 	}
 }
@@ -432,58 +436,47 @@ func TestEngineGivesUp(t *testing.T) {
 		},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			eachStore(t, true, func(t *testing.T, s store.Store) {
-				ctx := context.Background()
-				var handlerRuns recorder
-				var cl cleanupLog
-				e := newEngine(t, s, operations.Config{Owner: "replica-2", MaxAttempts: tt.maxAttempts},
-					func(ctx context.Context, run *operations.Run) error {
-						handlerRuns.add("attempt %d", run.Attempt())
-						return nil
-					})
-				e.OnFailure(kind, cl.cleanup(nil))
+		eachStoreCase(t, tt.name, func(t *testing.T, s store.Store) {
+			var handlerRuns recorder
+			var cl cleanupLog
+			e := newEngine(t, s, operations.Config{Owner: "replica-2", MaxAttempts: tt.maxAttempts},
+				func(ctx context.Context, run *operations.Run) error {
+					handlerRuns.add("attempt %d", run.Attempt())
+					return nil
+				})
+			e.OnFailure(kind, cl.cleanup(nil))
 
-				var op *store.Operation
-				prior := tt.deadClaims
-				if tt.cleanupStarted {
-					op = failDuringCleanup(t, s, arm.Conflict("cluster aks1 is being deleted"))
-					prior++
-				} else {
-					op = submit(t, e, nil)
-				}
-				for i := range tt.deadClaims {
-					if _, err := s.ClaimOperation(ctx, fmt.Sprintf("dead-replica-%d", i), time.Time{}, time.Minute); err != nil {
-						t.Fatalf("claim %d: %v", i, err)
-					}
-					if _, err := s.ReleaseLeases(ctx); err != nil {
-						t.Fatalf("ReleaseLeases: %v", err)
-					}
-				}
-				start(t, e)
-				got := waitStatus(t, s, op.ID, store.StatusFailed)
+			var op *store.Operation
+			prior := tt.deadClaims
+			if tt.cleanupStarted {
+				op = failDuringCleanup(t, s, arm.Conflict("cluster aks1 is being deleted"))
+				prior++
+			} else {
+				op = submit(t, e, nil)
+			}
+			claimAndDie(t, s, tt.deadClaims, time.Time{})
+			start(t, e)
+			got := waitStatus(t, s, op.ID, store.StatusFailed)
 
-				if got.Attempts != prior+1 {
-					t.Errorf("Attempts = %d, want %d", got.Attempts, prior+1)
+			if got.Attempts != prior+1 {
+				t.Errorf("Attempts = %d, want %d", got.Attempts, prior+1)
+			}
+			ae := errorOf(t, got)
+			if ae.Code != tt.wantCode {
+				t.Errorf("operation error = (%s) %q, want code %s", ae.Code, ae.Message, tt.wantCode)
+			}
+			if runs := handlerRuns.get(); len(runs) != 0 {
+				t.Errorf("handler ran (%q), want never once the attempts are used up", runs)
+			}
+			if !tt.wantCleanup {
+				if calls := cl.get(); len(calls) != 0 {
+					t.Errorf("cleanup ran %d times, want it given up", len(calls))
 				}
-				ae := errorOf(t, got)
-				if ae.Code != tt.wantCode {
-					t.Errorf("operation error = (%s) %q, want code %s", ae.Code, ae.Message, tt.wantCode)
-				}
-				if runs := handlerRuns.get(); len(runs) != 0 {
-					t.Errorf("handler ran (%q), want never once the attempts are used up", runs)
-				}
-				if !tt.wantCleanup {
-					if calls := cl.get(); len(calls) != 0 {
-						t.Errorf("cleanup ran %d times, want it given up", len(calls))
-					}
-					return
-				}
-				if cause := causeOf(t, cl.only(t)); cause.Code != ae.Code || cause.Message != ae.Message {
-					t.Errorf("cleanup cause = (%s) %q, want the operation's error (%s) %q", cause.Code, cause.Message, ae.Code, ae.Message)
-				}
-			})
+				return
+			}
+			if cause := causeOf(t, cl.only(t)); cause.Code != ae.Code || cause.Message != ae.Message {
+				t.Errorf("cleanup cause = (%s) %q, want the operation's error (%s) %q", cause.Code, cause.Message, ae.Code, ae.Message)
+			}
 		})
 	}
 }
@@ -501,66 +494,63 @@ func TestSubmitIn(t *testing.T) {
 		{name: "committed", wantRun: true},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			eachStore(t, true, func(t *testing.T, s store.Store) {
-				ctx := context.Background()
-				var ran recorder
-				// One worker, so the operations run in the order they were submitted.
-				e := newEngine(t, s, operations.Config{Workers: 1}, func(ctx context.Context, run *operations.Run) error {
-					ran.add("%s", run.ID())
-					return nil
-				})
-				start(t, e)
-
-				res := &store.Resource{ID: resourceID + "/providers/Tests/things/t1", Type: "Tests/things", Name: "t1", Body: []byte(`{}`)}
-				var op *store.Operation
-				err := s.InTx(ctx, func(tx store.Store) error {
-					if err := tx.CreateResource(ctx, res); err != nil {
-						return err
-					}
-					var err error
-					if op, err = e.SubmitIn(ctx, tx, kind, res.ID, subID, nil); err != nil {
-						return err
-					}
-					return tt.txErr
-				})
-				if !errors.Is(err, tt.txErr) {
-					t.Fatalf("InTx = %v, want %v", err, tt.txErr)
-				}
-				e.Wake()
-
-				if !tt.wantRun {
-					if _, err := s.GetOperation(ctx, op.ID); !errors.Is(err, store.ErrNotFound) {
-						t.Errorf("GetOperation of the rolled-back operation = %v, want ErrNotFound", err)
-					}
-					if _, err := s.GetResource(ctx, res.ID); !errors.Is(err, store.ErrNotFound) {
-						t.Errorf("GetResource of the rolled-back resource = %v, want ErrNotFound", err)
-					}
-					// The worker is idle once a later operation has run: the rolled-back
-					// one never did.
-					later := submit(t, e, nil)
-					waitStatus(t, s, later.ID, store.StatusSucceeded)
-					if got := ran.get(); !slices.Equal(got, []string{later.ID}) {
-						t.Errorf("handler ran for %q, want only the later operation %s", got, later.ID)
-					}
-					ops, err := s.ListOperations(ctx, store.OperationFilter{})
-					if err != nil {
-						t.Fatalf("ListOperations: %v", err)
-					}
-					if len(ops) != 1 {
-						t.Errorf("store holds %d operations, want only the later one", len(ops))
-					}
-					return
-				}
-				waitStatus(t, s, op.ID, store.StatusSucceeded)
-				if got := ran.get(); !slices.Equal(got, []string{op.ID}) {
-					t.Errorf("handler ran for %q, want %s once", got, op.ID)
-				}
-				if _, err := s.GetResource(ctx, res.ID); err != nil {
-					t.Errorf("GetResource of the resource committed with the operation: %v", err)
-				}
+		eachStoreCase(t, tt.name, func(t *testing.T, s store.Store) {
+			ctx := context.Background()
+			var ran recorder
+			// One worker, so the operations run in the order they were submitted.
+			e := newEngine(t, s, operations.Config{Workers: 1}, func(ctx context.Context, run *operations.Run) error {
+				ran.add("%s", run.ID())
+				return nil
 			})
+			start(t, e)
+
+			res := &store.Resource{ID: resourceID + "/providers/Tests/things/t1", Type: "Tests/things", Name: "t1", Body: []byte(`{}`)}
+			var op *store.Operation
+			err := s.InTx(ctx, func(tx store.Store) error {
+				if err := tx.CreateResource(ctx, res); err != nil {
+					return err
+				}
+				var err error
+				if op, err = e.SubmitIn(ctx, tx, kind, res.ID, subID, nil); err != nil {
+					return err
+				}
+				return tt.txErr
+			})
+			if !errors.Is(err, tt.txErr) {
+				t.Fatalf("InTx = %v, want %v", err, tt.txErr)
+			}
+			e.Wake()
+
+			if !tt.wantRun {
+				if _, err := s.GetOperation(ctx, op.ID); !errors.Is(err, store.ErrNotFound) {
+					t.Errorf("GetOperation of the rolled-back operation = %v, want ErrNotFound", err)
+				}
+				if _, err := s.GetResource(ctx, res.ID); !errors.Is(err, store.ErrNotFound) {
+					t.Errorf("GetResource of the rolled-back resource = %v, want ErrNotFound", err)
+				}
+				// The worker is idle once a later operation has run: the rolled-back
+				// one never did.
+				later := submit(t, e, nil)
+				waitStatus(t, s, later.ID, store.StatusSucceeded)
+				if got := ran.get(); !slices.Equal(got, []string{later.ID}) {
+					t.Errorf("handler ran for %q, want only the later operation %s", got, later.ID)
+				}
+				ops, err := s.ListOperations(ctx, store.OperationFilter{})
+				if err != nil {
+					t.Fatalf("ListOperations: %v", err)
+				}
+				if len(ops) != 1 {
+					t.Errorf("store holds %d operations, want only the later one", len(ops))
+				}
+				return
+			}
+			waitStatus(t, s, op.ID, store.StatusSucceeded)
+			if got := ran.get(); !slices.Equal(got, []string{op.ID}) {
+				t.Errorf("handler ran for %q, want %s once", got, op.ID)
+			}
+			if _, err := s.GetResource(ctx, res.ID); err != nil {
+				t.Errorf("GetResource of the resource committed with the operation: %v", err)
+			}
 		})
 	}
 }
@@ -594,6 +584,17 @@ func newFailpointEngine(t *testing.T, s store.Store, h operations.Handler, c ope
 	return e
 }
 
+// runFailpointOperation starts e, submits an fpKind operation and waits until it has status.
+func runFailpointOperation(t *testing.T, s store.Store, e *operations.Engine, status string) *store.Operation {
+	t.Helper()
+	start(t, e)
+	op, err := e.Submit(context.Background(), fpKind, resourceID, subID, nil)
+	if err != nil {
+		t.Fatalf("Submit: %v", err)
+	}
+	return waitStatus(t, s, op.ID, status)
+}
+
 // Not parallel: it arms failpoints and traces them.
 func TestEngineRetriesTransientStepSave(t *testing.T) {
 	eachStore(t, false, func(t *testing.T, s store.Store) {
@@ -615,12 +616,7 @@ func TestEngineRetriesTransientStepSave(t *testing.T) {
 				return nil
 			})
 		}, cl.cleanup(nil))
-		start(t, e)
-		op, err := e.Submit(context.Background(), fpKind, resourceID, subID, nil)
-		if err != nil {
-			t.Fatalf("Submit: %v", err)
-		}
-		got := waitStatus(t, s, op.ID, store.StatusSucceeded)
+		got := runFailpointOperation(t, s, e, store.StatusSucceeded)
 
 		if p := progressOf(t, got); !slices.Equal(p.Done, []string{"one"}) {
 			t.Errorf("progress records %q, want [one]", p.Done)
@@ -663,12 +659,7 @@ func TestEngineStepFailpoint(t *testing.T) {
 			}
 			return nil
 		}, cl.cleanup(nil))
-		start(t, e)
-		op, err := e.Submit(context.Background(), fpKind, resourceID, subID, nil)
-		if err != nil {
-			t.Fatalf("Submit: %v", err)
-		}
-		got := waitStatus(t, s, op.ID, store.StatusFailed)
+		got := runFailpointOperation(t, s, e, store.StatusFailed)
 
 		if err := await(t, handlerErr, "step two to fail"); !errors.Is(err, failpoint.ErrInjected) {
 			t.Errorf("step two returned %v, want an error wrapping failpoint.ErrInjected", err)

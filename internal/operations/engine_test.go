@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -16,6 +15,7 @@ import (
 	"github.com/mlfleet/mlfleet/internal/arm"
 	"github.com/mlfleet/mlfleet/internal/operations"
 	"github.com/mlfleet/mlfleet/internal/store"
+	"github.com/mlfleet/mlfleet/internal/store/storetest"
 )
 
 // deadline bounds every wait for something the engine does in the background. It is long
@@ -28,28 +28,6 @@ const (
 	resourceID = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg1"
 	subID      = "00000000-0000-0000-0000-000000000001"
 )
-
-// openStore opens a SQLite store in a temporary directory, closed when the test ends.
-func openStore(t *testing.T) store.Store {
-	t.Helper()
-	return openAt(t, filepath.Join(t.TempDir(), "db"))
-}
-
-// openAt opens the store at dsn (a SQLite path or a PostgreSQL URL), closed when the test
-// ends.
-func openAt(t *testing.T, dsn string) store.Store {
-	t.Helper()
-	s, err := store.Open(context.Background(), dsn)
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			t.Errorf("close store: %v", err)
-		}
-	})
-	return s
-}
 
 // newEngine returns an engine over s with h registered for kind, not yet started. Zero
 // fields of cfg get quick test values where the defaults would only slow the tests down.
@@ -197,10 +175,7 @@ func TestEngineRunsSteps(t *testing.T) {
 			}
 			rec.add("start attempt=%d resource=%s size=%d", run.Attempt(), run.ResourceID(), in.Size)
 			for _, name := range steps {
-				if err := run.Step(ctx, name, func(context.Context) error {
-					rec.add("step %s", name)
-					return nil
-				}); err != nil {
+				if err := recordedStep(ctx, run, &rec, name); err != nil {
 					return err
 				}
 			}
@@ -233,16 +208,36 @@ func TestEngineRunsSteps(t *testing.T) {
 	})
 }
 
+// recordedStep runs the step name of run, which adds "step <name>" to rec.
+func recordedStep(ctx context.Context, run *operations.Run, rec *recorder, name string) error {
+	return run.Step(ctx, name, func(context.Context) error {
+		rec.add("step %s", name)
+		return nil
+	})
+}
+
+// claimAndDie has n workers in turn claim an operation of s, as of now, and die: their
+// leases are released as when their replica is gone, and each claim counts as an attempt.
+func claimAndDie(t *testing.T, s store.Store, n int, now time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	for i := range n {
+		if _, err := s.ClaimOperation(ctx, fmt.Sprintf("dead-replica-%d", i), now, time.Minute); err != nil {
+			t.Fatalf("claim %d: %v", i, err)
+		}
+		if _, err := s.ReleaseLeases(ctx); err != nil {
+			t.Fatalf("ReleaseLeases: %v", err)
+		}
+	}
+}
+
 // resumable is a three-step pipeline that, on its first attempt, stops after step one and
 // waits for the engine to shut down, as a server being stopped mid-operation does.
 func resumable(rec *recorder, paused chan<- struct{}) operations.Handler {
 	return func(ctx context.Context, run *operations.Run) error {
 		rec.add("attempt %d", run.Attempt())
 		for _, name := range steps {
-			if err := run.Step(ctx, name, func(context.Context) error {
-				rec.add("step %s", name)
-				return nil
-			}); err != nil {
+			if err := recordedStep(ctx, run, rec, name); err != nil {
 				return err
 			}
 			if name == "one" && run.Attempt() == 1 {
@@ -427,35 +422,32 @@ func TestEngineFailures(t *testing.T) {
 		},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			eachStore(t, true, func(t *testing.T, s store.Store) {
-				e := newEngine(t, s, operations.Config{}, tt.handler)
-				start(t, e)
-				op := submit(t, e, nil)
-				got := waitStatus(t, s, op.ID, store.StatusFailed)
+		eachStoreCase(t, tt.name, func(t *testing.T, s store.Store) {
+			e := newEngine(t, s, operations.Config{}, tt.handler)
+			start(t, e)
+			op := submit(t, e, nil)
+			got := waitStatus(t, s, op.ID, store.StatusFailed)
 
-				ae := errorOf(t, got)
-				if ae.Code != tt.wantCode {
-					t.Errorf("error code = %q, want %q (error %s)", ae.Code, tt.wantCode, got.Error)
+			ae := errorOf(t, got)
+			if ae.Code != tt.wantCode {
+				t.Errorf("error code = %q, want %q (error %s)", ae.Code, tt.wantCode, got.Error)
+			}
+			if tt.wantContains != "" {
+				if !strings.Contains(ae.Message, tt.wantContains) {
+					t.Errorf("error message = %q, want it to contain %q", ae.Message, tt.wantContains)
 				}
-				if tt.wantContains != "" {
-					if !strings.Contains(ae.Message, tt.wantContains) {
-						t.Errorf("error message = %q, want it to contain %q", ae.Message, tt.wantContains)
-					}
-				} else if ae.Message != tt.wantMessage {
-					t.Errorf("error message = %q, want %q", ae.Message, tt.wantMessage)
-				}
-				if ae.Target != tt.wantTarget {
-					t.Errorf("error target = %q, want %q", ae.Target, tt.wantTarget)
-				}
-				if got.EndedAt.IsZero() || got.LeaseOwner != "" {
-					t.Errorf("EndedAt = %v, LeaseOwner = %q; want set and freed", got.EndedAt, got.LeaseOwner)
-				}
-				if p := progressOf(t, got); !slices.Equal(p.Done, tt.wantDone) {
-					t.Errorf("progress records %q, want %q", p.Done, tt.wantDone)
-				}
-			})
+			} else if ae.Message != tt.wantMessage {
+				t.Errorf("error message = %q, want %q", ae.Message, tt.wantMessage)
+			}
+			if ae.Target != tt.wantTarget {
+				t.Errorf("error target = %q, want %q", ae.Target, tt.wantTarget)
+			}
+			if got.EndedAt.IsZero() || got.LeaseOwner != "" {
+				t.Errorf("EndedAt = %v, LeaseOwner = %q; want set and freed", got.EndedAt, got.LeaseOwner)
+			}
+			if p := progressOf(t, got); !slices.Equal(p.Done, tt.wantDone) {
+				t.Errorf("progress records %q, want %q", p.Done, tt.wantDone)
+			}
 		})
 	}
 }
@@ -517,52 +509,41 @@ func TestEngineMaxAttempts(t *testing.T) {
 		{name: "default fails the sixth attempt", priorClaims: 5, wantStatus: store.StatusFailed},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			ctx := context.Background()
-			eachStore(t, true, func(t *testing.T, s store.Store) {
-				var rec recorder
-				e := newEngine(t, s, operations.Config{MaxAttempts: tt.maxAttempts}, func(ctx context.Context, run *operations.Run) error {
-					rec.add("attempt %d", run.Attempt())
-					return nil
-				})
-				op := submit(t, e, nil)
-				for i := range tt.priorClaims {
-					if _, err := s.ClaimOperation(ctx, fmt.Sprintf("dead-replica-%d", i), time.Now(), time.Minute); err != nil {
-						t.Fatalf("claim %d: %v", i, err)
-					}
-					if _, err := s.ReleaseLeases(ctx); err != nil {
-						t.Fatalf("ReleaseLeases: %v", err)
-					}
-				}
-				start(t, e)
-				got := waitStatus(t, s, op.ID, tt.wantStatus)
-
-				if got.Attempts != tt.priorClaims+1 {
-					t.Errorf("Attempts = %d, want %d", got.Attempts, tt.priorClaims+1)
-				}
-				if got.EndedAt.IsZero() {
-					t.Error("EndedAt is not set")
-				}
-				if tt.wantStatus == store.StatusSucceeded {
-					if want := []string{fmt.Sprintf("attempt %d", tt.priorClaims+1)}; !slices.Equal(rec.get(), want) {
-						t.Errorf("handler ran %q, want %q", rec.get(), want)
-					}
-					return
-				}
-				if ev := rec.get(); len(ev) != 0 {
-					t.Errorf("handler ran %q, want it not run once the attempts are used up", ev)
-				}
-				ae := errorOf(t, got)
-				if ae.Code != arm.CodeOperationInterrupted {
-					t.Errorf("error code = %q, want %q", ae.Code, arm.CodeOperationInterrupted)
-				}
-				for _, want := range []string{fmt.Sprintf("interrupted %d times", tt.priorClaims), resourceID} {
-					if !strings.Contains(ae.Message, want) {
-						t.Errorf("error message %q does not contain %q", ae.Message, want)
-					}
-				}
+		eachStoreCase(t, tt.name, func(t *testing.T, s store.Store) {
+			var rec recorder
+			e := newEngine(t, s, operations.Config{MaxAttempts: tt.maxAttempts}, func(ctx context.Context, run *operations.Run) error {
+				rec.add("attempt %d", run.Attempt())
+				return nil
 			})
+			op := submit(t, e, nil)
+			claimAndDie(t, s, tt.priorClaims, time.Now())
+			start(t, e)
+			got := waitStatus(t, s, op.ID, tt.wantStatus)
+
+			if got.Attempts != tt.priorClaims+1 {
+				t.Errorf("Attempts = %d, want %d", got.Attempts, tt.priorClaims+1)
+			}
+			if got.EndedAt.IsZero() {
+				t.Error("EndedAt is not set")
+			}
+			if tt.wantStatus == store.StatusSucceeded {
+				if want := []string{fmt.Sprintf("attempt %d", tt.priorClaims+1)}; !slices.Equal(rec.get(), want) {
+					t.Errorf("handler ran %q, want %q", rec.get(), want)
+				}
+				return
+			}
+			if ev := rec.get(); len(ev) != 0 {
+				t.Errorf("handler ran %q, want it not run once the attempts are used up", ev)
+			}
+			ae := errorOf(t, got)
+			if ae.Code != arm.CodeOperationInterrupted {
+				t.Errorf("error code = %q, want %q", ae.Code, arm.CodeOperationInterrupted)
+			}
+			for _, want := range []string{fmt.Sprintf("interrupted %d times", tt.priorClaims), resourceID} {
+				if !strings.Contains(ae.Message, want) {
+					t.Errorf("error message %q does not contain %q", ae.Message, want)
+				}
+			}
 		})
 	}
 }
@@ -581,71 +562,68 @@ func TestEngineLeaseLost(t *testing.T) {
 		{name: "step save notices", leaseTTL: time.Hour, stepAfterTheft: true},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
+		eachStoreCase(t, tt.name, func(t *testing.T, s store.Store) {
 			ctx := context.Background()
-			eachStore(t, true, func(t *testing.T, s store.Store) {
-				started := make(chan struct{})
-				proceed := make(chan struct{})
-				stopped := make(chan error, 1)
-				e := newEngine(t, s, operations.Config{Owner: "replica-1", Workers: 1, LeaseTTL: tt.leaseTTL},
-					func(ctx context.Context, run *operations.Run) error {
-						if err := run.Step(ctx, "one", func(context.Context) error { return nil }); err != nil {
-							return err
-						}
-						close(started)
-						var err error
-						if tt.stepAfterTheft {
-							<-proceed
-							err = run.Step(ctx, "two", func(context.Context) error { return nil })
-						} else {
-							<-ctx.Done()
-							err = ctx.Err()
-						}
-						stopped <- err
+			started := make(chan struct{})
+			proceed := make(chan struct{})
+			stopped := make(chan error, 1)
+			e := newEngine(t, s, operations.Config{Owner: "replica-1", Workers: 1, LeaseTTL: tt.leaseTTL},
+				func(ctx context.Context, run *operations.Run) error {
+					if err := run.Step(ctx, "one", func(context.Context) error { return nil }); err != nil {
 						return err
-					})
-				start(t, e)
-				op := submit(t, e, nil)
-				await(t, started, "the handler to start")
+					}
+					close(started)
+					var err error
+					if tt.stepAfterTheft {
+						<-proceed
+						err = run.Step(ctx, "two", func(context.Context) error { return nil })
+					} else {
+						<-ctx.Done()
+						err = ctx.Err()
+					}
+					stopped <- err
+					return err
+				})
+			start(t, e)
+			op := submit(t, e, nil)
+			await(t, started, "the handler to start")
 
-				// replica-1 keeps renewing its lease, so the thief claims as of a time after
-				// the lease ran out, as a replica whose peer stalled past its lease does.
-				stolen, err := s.ClaimOperation(ctx, "thief", time.Now().Add(time.Hour), 2*time.Hour)
-				if err != nil {
-					t.Fatalf("thief's claim: %v", err)
-				}
-				if stolen.ID != op.ID || stolen.Attempts != 2 {
-					t.Fatalf("thief claimed %s at attempt %d, want %s at attempt 2", stolen.ID, stolen.Attempts, op.ID)
-				}
-				close(proceed)
-				if err := await(t, stopped, "the first engine to stop its handler"); err == nil {
-					t.Error("the handler's work after the theft succeeded, want an error")
-				}
-				// Close waits until replica-1 is done with the operation.
-				closeEngine(t, e)
+			// replica-1 keeps renewing its lease, so the thief claims as of a time after
+			// the lease ran out, as a replica whose peer stalled past its lease does.
+			stolen, err := s.ClaimOperation(ctx, "thief", time.Now().Add(time.Hour), 2*time.Hour)
+			if err != nil {
+				t.Fatalf("thief's claim: %v", err)
+			}
+			if stolen.ID != op.ID || stolen.Attempts != 2 {
+				t.Fatalf("thief claimed %s at attempt %d, want %s at attempt 2", stolen.ID, stolen.Attempts, op.ID)
+			}
+			close(proceed)
+			if err := await(t, stopped, "the first engine to stop its handler"); err == nil {
+				t.Error("the handler's work after the theft succeeded, want an error")
+			}
+			// Close waits until replica-1 is done with the operation.
+			closeEngine(t, e)
 
-				got := getOperation(t, s, op.ID)
-				if got.Status != store.StatusInProgress || len(got.Error) != 0 || !got.EndedAt.IsZero() {
-					t.Errorf("after the theft: status %s, error %s, ended %v; want InProgress, no error, not ended",
-						got.Status, got.Error, got.EndedAt)
-				}
-				if got.LeaseOwner != "thief" {
-					t.Errorf("LeaseOwner = %q, want thief", got.LeaseOwner)
-				}
-				if p := progressOf(t, got); !slices.Equal(p.Done, []string{"one"}) {
-					t.Errorf("progress records %q, want [one]: replica-1 must save nothing after losing the lease", p.Done)
-				}
+			got := getOperation(t, s, op.ID)
+			if got.Status != store.StatusInProgress || len(got.Error) != 0 || !got.EndedAt.IsZero() {
+				t.Errorf("after the theft: status %s, error %s, ended %v; want InProgress, no error, not ended",
+					got.Status, got.Error, got.EndedAt)
+			}
+			if got.LeaseOwner != "thief" {
+				t.Errorf("LeaseOwner = %q, want thief", got.LeaseOwner)
+			}
+			if p := progressOf(t, got); !slices.Equal(p.Done, []string{"one"}) {
+				t.Errorf("progress records %q, want [one]: replica-1 must save nothing after losing the lease", p.Done)
+			}
 
-				// The thief finishes the operation; its result stands.
-				stolen.Status = store.StatusSucceeded
-				if err := s.SaveOperation(ctx, stolen, "thief"); err != nil {
-					t.Fatalf("thief's save: %v", err)
-				}
-				if final := getOperation(t, s, op.ID); final.Status != store.StatusSucceeded || len(final.Error) != 0 {
-					t.Errorf("final status %s, error %s; want the thief's Succeeded", final.Status, final.Error)
-				}
-			})
+			// The thief finishes the operation; its result stands.
+			stolen.Status = store.StatusSucceeded
+			if err := s.SaveOperation(ctx, stolen, "thief"); err != nil {
+				t.Fatalf("thief's save: %v", err)
+			}
+			if final := getOperation(t, s, op.ID); final.Status != store.StatusSucceeded || len(final.Error) != 0 {
+				t.Errorf("final status %s, error %s; want the thief's Succeeded", final.Status, final.Error)
+			}
 		})
 	}
 }
@@ -662,23 +640,20 @@ func TestSubmitErrors(t *testing.T) {
 		{name: "input not encodable", kind: kind, input: func() {}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
+		eachStoreCase(t, tt.name, func(t *testing.T, s store.Store) {
 			ctx := context.Background()
-			eachStore(t, true, func(t *testing.T, s store.Store) {
-				e := newEngine(t, s, operations.Config{}, func(context.Context, *operations.Run) error { return nil })
-				start(t, e)
-				if op, err := e.Submit(ctx, tt.kind, resourceID, subID, tt.input); err == nil {
-					t.Fatalf("Submit = %+v, want an error", op)
-				}
-				ops, err := s.ListOperations(ctx, store.OperationFilter{})
-				if err != nil {
-					t.Fatalf("ListOperations: %v", err)
-				}
-				if len(ops) != 0 {
-					t.Errorf("store holds %d operations after a failed Submit, want 0", len(ops))
-				}
-			})
+			e := newEngine(t, s, operations.Config{}, func(context.Context, *operations.Run) error { return nil })
+			start(t, e)
+			if op, err := e.Submit(ctx, tt.kind, resourceID, subID, tt.input); err == nil {
+				t.Fatalf("Submit = %+v, want an error", op)
+			}
+			ops, err := s.ListOperations(ctx, store.OperationFilter{})
+			if err != nil {
+				t.Fatalf("ListOperations: %v", err)
+			}
+			if len(ops) != 0 {
+				t.Errorf("store holds %d operations after a failed Submit, want 0", len(ops))
+			}
 		})
 	}
 }
@@ -687,7 +662,7 @@ func TestEngineClose(t *testing.T) {
 	t.Parallel()
 	t.Run("before start", func(t *testing.T) {
 		t.Parallel()
-		e := newEngine(t, openStore(t), operations.Config{}, func(context.Context, *operations.Run) error { return nil })
+		e := newEngine(t, storetest.OpenSQLite(t), operations.Config{}, func(context.Context, *operations.Run) error { return nil })
 		if err := e.Close(context.Background()); err != nil {
 			t.Errorf("Close before Start = %v, want nil", err)
 		}

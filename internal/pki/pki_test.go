@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mlfleet/mlfleet/internal/testutil"
 	"k8s.io/client-go/util/cert"
 	"k8s.io/client-go/util/keyutil"
 )
@@ -33,27 +34,18 @@ func copyDir(t *testing.T, name string) string {
 	return dir
 }
 
-func readFile(t *testing.T, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 // TestHomeV1Loads proves that a home written before client-go's cert and keyutil were used
 // still works: the CA and the server certificate are loaded, not replaced, and what the CA
 // issues now verifies against the CA its clients already trust.
 func TestHomeV1Loads(t *testing.T) {
 	dir := copyDir(t, "home-v1")
-	caPEM, serverPEM := readFile(t, filepath.Join(dir, CACertFile)), readFile(t, filepath.Join(dir, ServerCertFile))
+	caPEM, serverPEM := testutil.ReadFile(t, filepath.Join(dir, CACertFile)), testutil.ReadFile(t, filepath.Join(dir, ServerCertFile))
 
 	ca, err := EnsureCA(dir, "mlfleet CA")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(ca.CertPEM, caPEM) || !bytes.Equal(readFile(t, filepath.Join(dir, CACertFile)), caPEM) {
+	if !bytes.Equal(ca.CertPEM, caPEM) || !bytes.Equal(testutil.ReadFile(t, filepath.Join(dir, CACertFile)), caPEM) {
 		t.Fatal("the CA of an existing home was replaced")
 	}
 	server, err := parseCertPEM(serverPEM)
@@ -65,14 +57,14 @@ func TestHomeV1Loads(t *testing.T) {
 	if _, err := ensureServerCert(ca, dir, []string{"localhost", "127.0.0.1"}, now); err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(readFile(t, filepath.Join(dir, ServerCertFile)), serverPEM) {
+	if !bytes.Equal(testutil.ReadFile(t, filepath.Join(dir, ServerCertFile)), serverPEM) {
 		t.Error("a server certificate that still fits was reissued")
 	}
 
 	if _, err := ensureServerCert(ca, dir, []string{"localhost", "127.0.0.1", "mlfleet.example"}, now); err != nil {
 		t.Fatal(err)
 	}
-	reissued, err := parseCertPEM(readFile(t, filepath.Join(dir, ServerCertFile)))
+	reissued, err := parseCertPEM(testutil.ReadFile(t, filepath.Join(dir, ServerCertFile)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +103,7 @@ func TestEnsureCA(t *testing.T) {
 					t.Errorf("%s has mode %v, want %v", file, info.Mode().Perm(), want)
 				}
 			}
-			if block := readFile(t, filepath.Join(dir, CAKeyFile)); !bytes.HasPrefix(block, []byte("-----BEGIN PRIVATE KEY-----")) {
+			if block := testutil.ReadFile(t, filepath.Join(dir, CAKeyFile)); !bytes.HasPrefix(block, []byte("-----BEGIN PRIVATE KEY-----")) {
 				t.Errorf("CA key is not PKCS#8: %.40s", block)
 			}
 			again, err := EnsureCA(dir, "test CA", tt.opts...)
@@ -230,8 +222,8 @@ func TestLoadOrIssue(t *testing.T) {
 			if reused := bytes.Equal(certPEM, first); reused != tt.wantReused {
 				t.Fatalf("certificate reused = %v, want %v", reused, tt.wantReused)
 			}
-			if !bytes.Equal(readFile(t, filepath.Join(dir, "apiserver.crt")), certPEM) ||
-				!bytes.Equal(readFile(t, filepath.Join(dir, "apiserver.key")), keyPEM) {
+			if !bytes.Equal(testutil.ReadFile(t, filepath.Join(dir, "apiserver.crt")), certPEM) ||
+				!bytes.Equal(testutil.ReadFile(t, filepath.Join(dir, "apiserver.key")), keyPEM) {
 				t.Error("the files do not hold the certificate returned")
 			}
 			c, err := parseCertPEM(certPEM)
@@ -279,21 +271,21 @@ func TestEnsureSigningKey(t *testing.T) {
 	if err := EnsureSigningKey(keyPath, pubPath); err != nil {
 		t.Fatal(err)
 	}
-	key := readFile(t, keyPath)
+	key := testutil.ReadFile(t, keyPath)
 	if err := os.Remove(pubPath); err != nil {
 		t.Fatal(err)
 	}
 	if err := EnsureSigningKey(keyPath, pubPath); err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(readFile(t, keyPath), key) {
+	if !bytes.Equal(testutil.ReadFile(t, keyPath), key) {
 		t.Error("an existing signing key was replaced")
 	}
 	priv, err := parseKeyPEM(key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pubs, err := keyutil.ParsePublicKeysPEM(readFile(t, pubPath))
+	pubs, err := keyutil.ParsePublicKeysPEM(testutil.ReadFile(t, pubPath))
 	if err != nil {
 		t.Fatal(err)
 	}

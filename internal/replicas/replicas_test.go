@@ -9,16 +9,13 @@ import (
 	"time"
 
 	"github.com/mlfleet/mlfleet/internal/store"
+	"github.com/mlfleet/mlfleet/internal/store/storetest"
 	"github.com/mlfleet/mlfleet/internal/testutil"
 )
 
 func TestHeartbeat(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "mlfleet.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := storetest.OpenSQLite(t)
 	clusters := make(chan []string, 1)
 	clusters <- []string{"c1"}
 	current := []string{"c1"}

@@ -64,7 +64,7 @@ func TestLoadReplicaKey(t *testing.T) {
 func TestEnsureSharedSQLite(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "mlfleet.db")
-	testEnsureShared(t, func() store.Store { return open(t, path) })
+	testEnsureShared(t, func() store.Store { return storetest.Open(t, path) })
 }
 
 func TestEnsureSharedPostgres(t *testing.T) {
@@ -74,16 +74,7 @@ func TestEnsureSharedPostgres(t *testing.T) {
 	}
 	t.Parallel()
 	dsn = storetest.Schema(t, dsn)
-	testEnsureShared(t, func() store.Store { return open(t, dsn) })
-}
-
-func open(t *testing.T, dsn string) store.Store {
-	st, err := store.Open(context.Background(), dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return st
+	testEnsureShared(t, func() store.Store { return storetest.Open(t, dsn) })
 }
 
 // testEnsureShared: replicas racing to create a shared secret all get the winner's; a

@@ -139,6 +139,26 @@ func testTxRollback(t *testing.T, open func() Store) {
 	}
 }
 
+// race runs do(0) … do(n-1) at once and, when all have returned, fails the test with the
+// errors they returned.
+func race(t *testing.T, n int, do func(i int) error) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Go(func() {
+			if err := do(i); err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+}
+
 // testTxConcurrent runs read-modify-write transactions on one counter from two pools at
 // once: with the version check, no increment is lost, and InTx itself retries what the
 // database aborts.
@@ -147,43 +167,32 @@ func testTxConcurrent(t *testing.T, open func() Store) {
 	stores := []Store{open(), open()}
 	ctx := context.Background()
 	counter := mustCreate(t, stores[0], resource(subID, rgType, "counter"))
-	var wg sync.WaitGroup
 	var conflicts atomic.Int64
-	errs := make(chan error, writers*each)
-	for w := range writers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			s := stores[w%2]
-			for i := 0; i < each; {
-				err := s.InTx(ctx, func(tx Store) error {
-					cur, err := tx.GetResource(ctx, counter.ID)
-					if err != nil {
-						return err
-					}
-					cur.Body = fmt.Appendf(nil, `{"n":%d}`, cur.Version)
-					if err := tx.UpdateResource(ctx, cur); err != nil {
-						return err
-					}
-					return tx.CreateResource(ctx, resource(subID, rgType, fmt.Sprintf("c-%d-%d", w, i)))
-				})
-				switch {
-				case err == nil:
-					i++
-				case errors.Is(err, ErrConflict):
-					conflicts.Add(1) // a concurrent update won; the whole transaction is retried
-				default:
-					errs <- err
-					return
+	race(t, writers, func(w int) error {
+		s := stores[w%2]
+		for i := 0; i < each; {
+			err := s.InTx(ctx, func(tx Store) error {
+				cur, err := tx.GetResource(ctx, counter.ID)
+				if err != nil {
+					return err
 				}
+				cur.Body = fmt.Appendf(nil, `{"n":%d}`, cur.Version)
+				if err := tx.UpdateResource(ctx, cur); err != nil {
+					return err
+				}
+				return tx.CreateResource(ctx, resource(subID, rgType, fmt.Sprintf("c-%d-%d", w, i)))
+			})
+			switch {
+			case err == nil:
+				i++
+			case errors.Is(err, ErrConflict):
+				conflicts.Add(1) // a concurrent update won; the whole transaction is retried
+			default:
+				return err
 			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
+		}
+		return nil
+	})
 	cur, err := stores[1].GetResource(ctx, counter.ID)
 	if err != nil || cur.Version != 1+writers*each {
 		t.Fatalf("counter version %d, %v; want %d (no lost update)", cur.Version, err, 1+writers*each)
@@ -201,32 +210,22 @@ func testTxClaimsRace(t *testing.T, open func() Store) {
 	const racers = 12
 	stores := []Store{open(), open()}
 	ctx := context.Background()
-	var wg sync.WaitGroup
 	var wins atomic.Int64
-	errs := make(chan error, racers)
-	for i := range racers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			err := stores[i%2].InTx(ctx, func(tx Store) error {
-				if err := tx.CreateResource(ctx, resource(subID, rgType, fmt.Sprintf("mine-%d", i))); err != nil {
-					return err
-				}
-				return tx.CreateResource(ctx, resource(subID, rgType, "the-name"))
-			})
-			switch {
-			case err == nil:
-				wins.Add(1)
-			case !errors.Is(err, ErrConflict):
-				errs <- err
+	race(t, racers, func(i int) error {
+		err := stores[i%2].InTx(ctx, func(tx Store) error {
+			if err := tx.CreateResource(ctx, resource(subID, rgType, fmt.Sprintf("mine-%d", i))); err != nil {
+				return err
 			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
+			return tx.CreateResource(ctx, resource(subID, rgType, "the-name"))
+		})
+		switch {
+		case err == nil:
+			wins.Add(1)
+		case !errors.Is(err, ErrConflict):
+			return err
+		}
+		return nil
+	})
 	all, err := stores[0].ListResources(ctx, ListOptions{ParentID: subID})
 	if wins.Load() != 1 || err != nil || len(all) != 2 {
 		t.Fatalf("%d winners, %d rows (%v); want 1 winner and its 2 rows", wins.Load(), len(all), err)
@@ -288,45 +287,35 @@ func testTxLockCount(t *testing.T, open func() Store) {
 	ctx := context.Background()
 	parent := subID + "/resourceGroups/counted"
 	errFull := errors.New("full")
-	var wg sync.WaitGroup
 	var added, refused atomic.Int64
-	errs := make(chan error, racers)
-	for i := range racers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			err := stores[i%2].InTx(ctx, func(tx Store) error {
-				if err := tx.Lock(ctx, "quota/"+parent); err != nil {
-					return err
-				}
-				if err := tx.Lock(ctx, "quota/"+parent); err != nil {
-					return fmt.Errorf("lock taken again: %w", err)
-				}
-				rows, err := tx.ListResources(ctx, ListOptions{ParentID: parent})
-				if err != nil {
-					return err
-				}
-				if len(rows) >= limit {
-					return errFull
-				}
-				time.Sleep(5 * time.Millisecond)
-				return tx.CreateResource(ctx, resource(parent, wsType, fmt.Sprintf("ws-%d", i)))
-			})
-			switch {
-			case err == nil:
-				added.Add(1)
-			case errors.Is(err, errFull):
-				refused.Add(1)
-			default:
-				errs <- err
+	race(t, racers, func(i int) error {
+		err := stores[i%2].InTx(ctx, func(tx Store) error {
+			if err := tx.Lock(ctx, "quota/"+parent); err != nil {
+				return err
 			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
+			if err := tx.Lock(ctx, "quota/"+parent); err != nil {
+				return fmt.Errorf("lock taken again: %w", err)
+			}
+			rows, err := tx.ListResources(ctx, ListOptions{ParentID: parent})
+			if err != nil {
+				return err
+			}
+			if len(rows) >= limit {
+				return errFull
+			}
+			time.Sleep(5 * time.Millisecond)
+			return tx.CreateResource(ctx, resource(parent, wsType, fmt.Sprintf("ws-%d", i)))
+		})
+		switch {
+		case err == nil:
+			added.Add(1)
+		case errors.Is(err, errFull):
+			refused.Add(1)
+		default:
+			return err
+		}
+		return nil
+	})
 	rows, err := stores[0].ListResources(ctx, ListOptions{ParentID: parent})
 	if added.Load() != limit || refused.Load() != racers-limit || err != nil || len(rows) != limit {
 		t.Fatalf("%d added, %d refused, %d rows (%v); want %d, %d, %d", added.Load(), refused.Load(), len(rows), err, limit, racers-limit, limit)

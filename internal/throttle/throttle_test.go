@@ -6,27 +6,13 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/mlfleet/mlfleet/internal/testutil"
 )
 
-// clock is a settable time for the Limiter.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
+func newClock() *testutil.Clock {
+	return testutil.NewClock(time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC))
 }
-
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)} }
 
 var admin = Key{Principal: "admin", Subscription: "sub1", Kind: Writes}
 
@@ -34,7 +20,7 @@ var admin = Key{Principal: "admin", Subscription: "sub1", Kind: Writes}
 // the time until a token is back, and lets requests through again after that time.
 func TestBurstThenRecovery(t *testing.T) {
 	c := newClock()
-	l := New(Config{Writes: Limit{PerHour: 3600, Burst: 5}}, WithClock(c.now))
+	l := New(Config{Writes: Limit{PerHour: 3600, Burst: 5}}, WithClock(c.Now))
 	for i := range 5 {
 		d := l.Take(admin)
 		if !d.Allowed || !d.Limited || d.Remaining != 4-i {
@@ -45,16 +31,16 @@ func TestBurstThenRecovery(t *testing.T) {
 	if d.Allowed || d.RetryAfter != time.Second || d.Remaining != 0 {
 		t.Fatalf("request 6: %+v, want refused with RetryAfter 1s", d)
 	}
-	c.advance(500 * time.Millisecond)
+	c.Advance(500 * time.Millisecond)
 	if d := l.Take(admin); d.Allowed || d.RetryAfter != 500*time.Millisecond {
 		t.Fatalf("half a second later: %+v, want refused with RetryAfter 500ms", d)
 	}
-	c.advance(500 * time.Millisecond)
+	c.Advance(500 * time.Millisecond)
 	if d := l.Take(admin); !d.Allowed || d.Remaining != 0 {
 		t.Fatalf("after RetryAfter: %+v, want allowed", d)
 	}
 	// A long pause refills to the burst, not beyond.
-	c.advance(time.Hour)
+	c.Advance(time.Hour)
 	for i := range 5 {
 		if d := l.Take(admin); !d.Allowed {
 			t.Fatalf("after an hour, request %d refused: %+v", i+1, d)
@@ -67,7 +53,7 @@ func TestBurstThenRecovery(t *testing.T) {
 
 func TestKeysAreIndependent(t *testing.T) {
 	c := newClock()
-	l := New(Config{Reads: Limit{PerHour: 3600, Burst: 1}, Writes: Limit{PerHour: 3600, Burst: 1}}, WithClock(c.now))
+	l := New(Config{Reads: Limit{PerHour: 3600, Burst: 1}, Writes: Limit{PerHour: 3600, Burst: 1}}, WithClock(c.Now))
 	if !l.Take(admin).Allowed || l.Take(admin).Allowed {
 		t.Fatal("the first write should pass and the second be refused")
 	}
@@ -105,7 +91,7 @@ func TestUnlimitedAndDefaults(t *testing.T) {
 // MaxBuckets (plus its shared overflow buckets).
 func TestBoundedMemory(t *testing.T) {
 	c := newClock()
-	l := New(Config{Writes: Limit{PerHour: 3600, Burst: 2}, MaxSubscriptions: 3, MaxBuckets: 10}, WithClock(c.now))
+	l := New(Config{Writes: Limit{PerHour: 3600, Burst: 2}, MaxSubscriptions: 3, MaxBuckets: 10}, WithClock(c.Now))
 	// One principal, many subscriptions: 3 buckets, then the overflow one, which fills up.
 	allowed := 0
 	for i := range 20 {
@@ -127,10 +113,10 @@ func TestBoundedMemory(t *testing.T) {
 		t.Errorf("%d buckets, want at most MaxBuckets+1", n)
 	}
 	// Once every bucket has refilled, a sweep drops them all.
-	c.advance(time.Hour)
+	c.Advance(time.Hour)
 	l.Take(Key{Principal: "late", Subscription: "s", Kind: Writes})
 	l.mu.Lock()
-	l.sweep(c.now())
+	l.sweep(c.Now())
 	n, per := len(l.buckets), len(l.perPrincipal)
 	l.mu.Unlock()
 	if n != 1 || per != 1 {
@@ -145,7 +131,7 @@ func TestBoundedMemory(t *testing.T) {
 // TestConcurrent (run with -race): concurrent callers never get more than the burst.
 func TestConcurrent(t *testing.T) {
 	c := newClock()
-	l := New(Config{Writes: Limit{PerHour: 3600, Burst: 100}, Reads: Limit{PerHour: 3600, Burst: 100}}, WithClock(c.now))
+	l := New(Config{Writes: Limit{PerHour: 3600, Burst: 100}, Reads: Limit{PerHour: 3600, Burst: 100}}, WithClock(c.Now))
 	var allowed atomic.Int64
 	var wg sync.WaitGroup
 	for g := range 8 {

@@ -174,6 +174,16 @@ func tail(s string, n int) string {
 	return s
 }
 
+// startBalancedReplicas starts n replicas on the database dsn behind a new balancer, which
+// they name as their public address, and returns both.
+func startBalancedReplicas(t *testing.T, dsn string, n int) (*balancer, []*replica) {
+	t.Helper()
+	lb := startBalancer(t)
+	rs := startReplicas(t, dsn, n, "--public-address", lb.addr())
+	lb.setBackends(rs)
+	return lb, rs
+}
+
 // balancer is the load balancer a user puts in front of the replicas: it passes each TCP
 // connection, untouched, to the next replica that accepts it (round robin), so TLS to
 // clusters (by SNI) and to the API ends at a replica.
@@ -428,9 +438,7 @@ func TestThreeReplicas(t *testing.T) {
 	t.Parallel()
 	dsn := freshDB(t)
 	db := openDB(t, dsn)
-	lb := startBalancer(t)
-	rs := startReplicas(t, dsn, 3, "--public-address", lb.addr())
-	lb.setBackends(rs)
+	_, rs := startBalancedReplicas(t, dsn, 3)
 	r1 := rs[0]
 	ctx := context.Background()
 	if _, err := r1.c.CreateResourceGroup(ctx, "ha", "westus", nil); err != nil {
@@ -828,9 +836,7 @@ func TestFencing(t *testing.T) {
 	t.Parallel()
 	dsn := freshDB(t)
 	db := openDB(t, dsn)
-	lb := startBalancer(t)
-	rs := startReplicas(t, dsn, 2, "--public-address", lb.addr())
-	lb.setBackends(rs)
+	lb, rs := startBalancedReplicas(t, dsn, 2)
 	ctx := context.Background()
 	if _, err := rs[0].c.CreateResourceGroup(ctx, "fence", "westus", nil); err != nil {
 		t.Fatal(err)

@@ -47,6 +47,19 @@ func putCompute(t *testing.T, rg, ws, name, body, query string) answer {
 	return a
 }
 
+// putComputesAtOnce PUTs body as the computes of targets (resource group, workspace, name)
+// at the same time, each with putCompute, and returns the answers in the order of targets.
+func putComputesAtOnce(t *testing.T, body string, targets ...[3]string) []answer {
+	t.Helper()
+	answers := make([]answer, len(targets))
+	var wg sync.WaitGroup
+	for i, c := range targets {
+		wg.Go(func() { answers[i] = putCompute(t, c[0], c[1], c[2], body, "") })
+	}
+	wg.Wait()
+	return answers
+}
+
 // waitPut waits for the operation of a PUT and returns the compute afterwards.
 func waitPut(t *testing.T, a answer, rg, ws, name string) (map[string]any, map[string]any) {
 	t.Helper()
@@ -376,16 +389,7 @@ func TestConcurrentAttach(t *testing.T) {
 	}
 	mc := createCluster(t, sdk(t), rg, "cacluster", 3, "Standard_D3_v2", nil)
 	body := fmt.Sprintf(`{"location":"westus","properties":{"computeType":"AKS","resourceId":%q}}`, mc.ID)
-	var wg sync.WaitGroup
-	answers := make([]answer, 2)
-	for i := range answers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			answers[i] = putCompute(t, rg, fmt.Sprintf("ca-ws%d", i+1), fmt.Sprintf("caaks%d", i+1), body, "")
-		}()
-	}
-	wg.Wait()
+	answers := putComputesAtOnce(t, body, [3]string{rg, "ca-ws1", "caaks1"}, [3]string{rg, "ca-ws2", "caaks2"})
 	won, lost := -1, -1
 	for i, a := range answers {
 		switch a.status {
@@ -422,17 +426,8 @@ func TestConcurrentCreateSameName(t *testing.T) {
 		t.Fatal(err)
 	}
 	body := `{"location":"westus","properties":{"computeType":"AKS","properties":{"clusterPurpose":"DevTest","agentCount":1}}}`
-	targets := [][2]string{{rg, "cn-ws1"}, {"cn-rg2", "cn-ws2"}}
-	var wg sync.WaitGroup
-	answers := make([]answer, 2)
-	for i := range answers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			answers[i] = putCompute(t, targets[i][0], targets[i][1], "samename", body, "")
-		}()
-	}
-	wg.Wait()
+	targets := [][3]string{{rg, "cn-ws1", "samename"}, {"cn-rg2", "cn-ws2", "samename"}}
+	answers := putComputesAtOnce(t, body, targets...)
 	if answers[0].status+answers[1].status != 201+409 {
 		t.Fatalf("want one 201 and one 409: %d %s / %d %s", answers[0].status, answers[0].raw, answers[1].status, answers[1].raw)
 	}

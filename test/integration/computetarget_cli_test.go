@@ -19,6 +19,15 @@ import (
 // Compute names are unique per region across the package's tests (S4): the ones here
 // start with ctcli-.
 
+// cliWorkspace creates, through the CLI, the resource group rg in westus (deleted when the
+// test ends) and the workspace ws in it.
+func cliWorkspace(t *testing.T, rg, ws string) {
+	t.Helper()
+	mustCLI(t, "group", "create", "-n", rg, "-l", "westus")
+	t.Cleanup(func() { mlfleetCLI(t, "group", "delete", "-n", rg, "--yes") })
+	mustCLI(t, "ml", "workspace", "create", "-n", ws, "-g", rg)
+}
+
 // TestComputeTargetCLICreate: a compute created from the workspace through every
 // `ml computetarget` command a user has for it, from the name check to delete (S1, S4,
 // S12-S14, S20, S21, B1).
@@ -26,9 +35,7 @@ func TestComputeTargetCLICreate(t *testing.T) {
 	t.Parallel()
 	const rg, ws, name = "ctcli-rg", "ctcli-ws", "ctcli-dev"
 	ctx := context.Background()
-	mustCLI(t, "group", "create", "-n", rg, "-l", "westus")
-	t.Cleanup(func() { mlfleetCLI(t, "group", "delete", "-n", rg, "--yes") })
-	mustCLI(t, "ml", "workspace", "create", "-n", ws, "-g", rg)
+	cliWorkspace(t, rg, ws)
 	at := []string{"-g", rg, "-w", ws}
 	ct := func(args ...string) result {
 		return mlfleetCLI(t, append(append([]string{"ml", "computetarget"}, args...), at...)...)
@@ -198,9 +205,7 @@ func TestComputeTargetCLIAttach(t *testing.T) {
 	t.Parallel()
 	const rg, ws, ws2 = "ctcli-att-rg", "ctcli-att-ws", "ctcli-att-ws2"
 	ctx := context.Background()
-	mustCLI(t, "group", "create", "-n", rg, "-l", "westus")
-	t.Cleanup(func() { mlfleetCLI(t, "group", "delete", "-n", rg, "--yes") })
-	mustCLI(t, "ml", "workspace", "create", "-n", ws, "-g", rg)
+	cliWorkspace(t, rg, ws)
 	mustCLI(t, "ml", "workspace", "create", "-n", ws2, "-g", rg)
 	// One node of one core: too small for production, a warning for DevTest.
 	mustCLI(t, "aks", "create", "-n", "ctcli-ext", "-g", rg, "--node-count", "1", "--node-vm-size", "Standard_D1_v2")

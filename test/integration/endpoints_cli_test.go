@@ -2,7 +2,6 @@ package integration
 
 import (
 	"encoding/json"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,12 +14,7 @@ import (
 func TestOnlineEndpointCLI(t *testing.T) {
 	t.Parallel()
 	rg, ws := "epcli-rg", "epcli-ws"
-	newWorkspace(t, rg, ws)
-	a := putCompute(t, rg, ws, "epcliaks", `{"location":"westus","properties":{"computeType":"AKS","properties":{"clusterPurpose":"DevTest","agentCount":1}}}`, "")
-	must(t, a, http.StatusCreated)
-	if op, _ := waitPut(t, a, rg, ws, "epcliaks"); op["status"] != "Succeeded" {
-		t.Fatalf("compute create: %v", op["error"])
-	}
+	newWorkspaceWithCompute(t, rg, ws, "epcliaks")
 	gw := []string{"-g", rg, "-w", ws}
 	dir := t.TempDir()
 	write := func(name, content string) string {

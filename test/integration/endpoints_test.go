@@ -63,6 +63,18 @@ func endpointSecret(t *testing.T, k kubernetes.Interface, ep string) (map[string
 	return s.Labels, cfg
 }
 
+// newWorkspaceWithCompute creates the workspace ws in rg and in it the one-node DevTest AKS
+// compute name, on the embedded provider, and waits until the compute has succeeded.
+func newWorkspaceWithCompute(t *testing.T, rg, ws, name string) {
+	t.Helper()
+	newWorkspace(t, rg, ws)
+	a := putCompute(t, rg, ws, name, `{"location":"westus","properties":{"computeType":"AKS","properties":{"clusterPurpose":"DevTest","agentCount":1}}}`, "")
+	must(t, a, http.StatusCreated)
+	if op, _ := waitPut(t, a, rg, ws, name); op["status"] != "Succeeded" {
+		t.Fatalf("compute create: %v", op["error"])
+	}
+}
+
 // TestOnlineEndpointDeploy registers a model and code, creates an endpoint and a
 // deployment on an embedded compute, and checks what lands in the cluster (the contract
 // with the runtime) and what the API reports, then traffic, keys and deletes.
@@ -70,12 +82,7 @@ func TestOnlineEndpointDeploy(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	rg, ws := "ep-rg", "ep-ws"
-	newWorkspace(t, rg, ws)
-	a := putCompute(t, rg, ws, "epaks", `{"location":"westus","properties":{"computeType":"AKS","properties":{"clusterPurpose":"DevTest","agentCount":1}}}`, "")
-	must(t, a, http.StatusCreated)
-	if op, _ := waitPut(t, a, rg, ws, "epaks"); op["status"] != "Succeeded" {
-		t.Fatalf("compute create: %v", op["error"])
-	}
+	newWorkspaceWithCompute(t, rg, ws, "epaks")
 	computeID := computePath(rg, ws, "epaks")
 	base := wsPath(rg, ws)
 
@@ -245,12 +252,7 @@ func TestDeploymentCrashLoop(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	rg, ws := "crash-rg", "crash-ws"
-	newWorkspace(t, rg, ws)
-	a := putCompute(t, rg, ws, "crashaks", `{"location":"westus","properties":{"computeType":"AKS","properties":{"clusterPurpose":"DevTest","agentCount":1}}}`, "")
-	must(t, a, http.StatusCreated)
-	if op, _ := waitPut(t, a, rg, ws, "crashaks"); op["status"] != "Succeeded" {
-		t.Fatalf("compute create: %v", op["error"])
-	}
+	newWorkspaceWithCompute(t, rg, ws, "crashaks")
 	base := wsPath(rg, ws)
 	codeID := registerCode(t, rg, ws, "bad", map[string]string{"score.py": "def init():\n    raise ValueError('model file missing')\n\ndef run(raw):\n    return raw\n"})
 	epPath := base + "/onlineEndpoints/crashep"

@@ -4,18 +4,13 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"net"
 	"os"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
-	"github.com/mlfleet/mlfleet/pkg/mlfleet"
 )
 
 // TestKineRestartKeepsClusters is TestRestartKeepsClusters on a PostgreSQL store, where the
@@ -28,25 +23,10 @@ func TestKineRestartKeepsClusters(t *testing.T) {
 	dsn := replicaSchema(t)
 	home := t.TempDir()
 	p, cfg := startServerProcess(t, home, "127.0.0.1:0", "--store", dsn)
-	_, port, _ := net.SplitHostPort(strings.TrimPrefix(cfg.Server, "https://"))
-	c, err := mlfleet.NewClient(mlfleet.WithHome(home))
-	if err != nil {
-		t.Fatal(err)
-	}
+	port := serverPort(cfg)
+	c := homeClient(t, home, "rg")
 	ctx := context.Background()
-	if _, err := c.CreateResourceGroup(ctx, "rg", "westus", nil); err != nil {
-		t.Fatal(err)
-	}
-	createCluster(t, c, "rg", "onkine", 1, "Standard_D2_v2", nil)
-	admin, err := c.ClusterCredentials(ctx, "rg", "onkine", true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k := kubeClient(t, admin)
-	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "survivor"}, Data: map[string]string{"k": "v"}}
-	if _, err := k.CoreV1().ConfigMaps("default").Create(ctx, cm, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	k := clusterWithSurvivor(t, c, "rg", "onkine")
 
 	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)

@@ -9,6 +9,9 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/mlfleet/mlfleet/pkg/mlfleet"
 )
 
 // TestRestartKeepsClusters stops `mlfleet serve` gracefully and starts it again: the
@@ -21,16 +24,7 @@ func TestRestartKeepsClusters(t *testing.T) {
 	port := serverPort(cfg)
 	c := homeClient(t, home, "rg")
 	ctx := context.Background()
-	createCluster(t, c, "rg", "keep", 1, "Standard_D2_v2", nil)
-	admin, err := c.ClusterCredentials(ctx, "rg", "keep", true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k := kubeClient(t, admin)
-	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "survivor"}, Data: map[string]string{"k": "v"}}
-	if _, err := k.CoreV1().ConfigMaps("default").Create(ctx, cm, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	k := clusterWithSurvivor(t, c, "rg", "keep")
 
 	p.terminate(t)
 	if _, err := k.Discovery().ServerVersion(); err == nil {
@@ -48,6 +42,25 @@ func TestRestartKeepsClusters(t *testing.T) {
 	if err != nil || mc.Properties.ProvisioningState != "Succeeded" {
 		t.Fatalf("cluster after restart: %v %+v", err, mc)
 	}
+}
+
+// clusterWithSurvivor creates the one-node cluster name in rg and in it the ConfigMap
+// default/survivor with data k=v, the object a restart must keep; it returns the cluster's
+// admin client.
+func clusterWithSurvivor(t *testing.T, c *mlfleet.Client, rg, name string) *kubernetes.Clientset {
+	t.Helper()
+	ctx := context.Background()
+	createCluster(t, c, rg, name, 1, "Standard_D2_v2", nil)
+	admin, err := c.ClusterCredentials(ctx, rg, name, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := kubeClient(t, admin)
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "survivor"}, Data: map[string]string{"k": "v"}}
+	if _, err := k.CoreV1().ConfigMaps("default").Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return k
 }
 
 // TestVersionsFile: `serve --versions-file` replaces the version catalog without a rebuild,

@@ -3,13 +3,13 @@ package external
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 
 	"github.com/mlfleet/mlfleet/internal/catalog"
 	"github.com/mlfleet/mlfleet/internal/provider"
+	"github.com/mlfleet/mlfleet/internal/provider/providertest"
 )
 
 // fakeAPIServer answers what the provider reads: /version, the nodes and, when status is
@@ -48,24 +48,6 @@ func fakeAPIServer(t *testing.T, status string) *httptest.Server {
 	return srv
 }
 
-func kubeconfig(server string) []byte {
-	return fmt.Appendf(nil, `apiVersion: v1
-kind: Config
-clusters:
-- name: k
-  cluster:
-    server: %s
-users:
-- name: u
-  user:
-    token: t
-contexts:
-- name: k
-  context: {cluster: k, user: u}
-current-context: k
-`, server)
-}
-
 // TestAutoscalerReported: the pools the cluster's autoscaler names in its status come with
 // its bounds; the others, and every pool of a cluster without that status, without.
 func TestAutoscalerReported(t *testing.T) {
@@ -81,7 +63,7 @@ func TestAutoscalerReported(t *testing.T) {
 	} {
 		srv := fakeAPIServer(t, tt.status)
 		p := New(catalog.DefaultVMSizes())
-		st, err := p.Ensure(context.Background(), provider.ClusterSpec{ID: "c1", Name: "c1", Kubeconfig: kubeconfig(srv.URL)})
+		st, err := p.Ensure(context.Background(), provider.ClusterSpec{ID: "c1", Name: "c1", Kubeconfig: providertest.Kubeconfig(srv.URL)})
 		if err != nil {
 			t.Fatalf("%s: %v", tt.name, err)
 		}

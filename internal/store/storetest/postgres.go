@@ -1,4 +1,4 @@
-// Package storetest helps tests that need a database of their own.
+// Package storetest helps tests that need a store or a database of their own.
 package storetest
 
 import (

@@ -40,6 +40,15 @@ def run(raw):
     return {"pid": os.getpid(), "input": json.loads(raw), "model": sorted(os.listdir(os.environ["AZUREML_MODEL_DIR"])), "flavour": os.environ.get("FLAVOUR")}
 `
 
+// inferenceNamespace skips the test where no Python runs, and returns the shared cluster and
+// the namespace name made in it for the test.
+func inferenceNamespace(t *testing.T, name string) (*testCluster, string) {
+	t.Helper()
+	needPython(t)
+	c := sharedCluster(t)
+	return c, newNamespace(t, c.client, name)
+}
+
 // needPython skips the test where no Python runs.
 func needPython(t *testing.T) {
 	t.Helper()
@@ -149,10 +158,8 @@ func setReplicas(t *testing.T, client kubernetes.Interface, ns, name string, n i
 }
 
 func TestInferencePodsRunAsProcesses(t *testing.T) {
-	needPython(t)
-	c := sharedCluster(t)
+	c, ns := inferenceNamespace(t, "inference")
 	ctx := t.Context()
-	ns := newNamespace(t, c.client, "inference")
 	if _, err := c.client.AppsV1().Deployments(ns).Create(ctx, inferenceDeployment(t, "blue", 1, pidScript), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -186,10 +193,8 @@ func TestInferencePodsRunAsProcesses(t *testing.T) {
 }
 
 func TestInferencePodInitFails(t *testing.T) {
-	needPython(t)
-	c := sharedCluster(t)
+	c, ns := inferenceNamespace(t, "inference-broken")
 	ctx := t.Context()
-	ns := newNamespace(t, c.client, "inference-broken")
 	d := inferenceDeployment(t, "broken", 1, "def init():\n    raise RuntimeError('cannot load the model')\ndef run(raw):\n    return raw\n")
 	if _, err := c.client.AppsV1().Deployments(ns).Create(ctx, d, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
@@ -270,10 +275,8 @@ func TestInferencePodsComeBackAfterRestart(t *testing.T) {
 // Secret, a Deployment as the API side writes it and the azureml-fe Service; the router
 // reports its address on the Service and forwards a scoring request to a Python process.
 func TestRouterScoresThroughProcesses(t *testing.T) {
-	needPython(t)
-	c := sharedCluster(t)
+	c, ns := inferenceNamespace(t, inference.Namespace)
 	ctx := t.Context()
-	ns := newNamespace(t, c.client, inference.Namespace)
 	cfg, _ := json.Marshal(inference.EndpointConfig{Name: "ep", AuthMode: inference.AuthKey, Keys: []string{"k1", "k2"},
 		Traffic: map[string]int{"blue": 100}, Deployments: map[string]inference.DeploymentRouting{"blue": {RequestTimeoutMS: 10_000}}})
 	secret := &v1.Secret{ObjectMeta: metav1.ObjectMeta{Name: inference.SecretObjectName("ep"),

@@ -63,15 +63,7 @@ func TestKineWholeProcessRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	admin := s1.AdminKubeconfig()
-	client := clientFor(t, admin)
-	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "before-restart"}, Data: map[string]string{"k": "v"}}
-	if _, err := client.CoreV1().ConfigMaps("default").Create(ctx, cm, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	sys, err := client.CoreV1().Namespaces().Get(ctx, "kube-system", metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	mark := markBeforeRestart(t, clientFor(t, admin), "before-restart")
 	stopCtx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	if err := s1.Stop(stopCtx); err != nil {
@@ -88,20 +80,7 @@ func TestKineWholeProcessRestart(t *testing.T) {
 	t.Cleanup(func() { kine2.Close(context.Background()) })
 	cfg.EtcdEndpoints = kine2.Endpoints()
 	s2 := startServer(t, cfg)
-	got, err := clientFor(t, admin).CoreV1().ConfigMaps("default").Get(ctx, cm.Name, metav1.GetOptions{})
-	if err != nil {
-		t.Fatalf("ConfigMap after a restart of kine and apiserver: %v", err)
-	}
-	if got.Data["k"] != "v" {
-		t.Errorf("ConfigMap data after restart = %v", got.Data)
-	}
-	sys2, err := clientFor(t, s2.AdminKubeconfig()).CoreV1().Namespaces().Get(ctx, "kube-system", metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if sys2.UID != sys.UID {
-		t.Errorf("kube-system UID changed across restart: %s -> %s", sys.UID, sys2.UID)
-	}
+	mark.check(t, admin, s2.AdminKubeconfig())
 }
 
 // TestKineClustersAreIsolated: two clusters on one kine see only their own objects.

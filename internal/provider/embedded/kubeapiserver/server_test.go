@@ -27,6 +27,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 )
@@ -281,14 +282,7 @@ func TestRestartKeepsObjectsAndCredentials(t *testing.T) {
 	}
 	oldAdmin, oldURL, oldCA := first.AdminKubeconfig(), first.URL(), first.CACertificate()
 	client := clientFor(t, oldAdmin)
-	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "survivor"}, Data: map[string]string{"k": "v"}}
-	if _, err := client.CoreV1().ConfigMaps("default").Create(ctx, cm, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	sys, err := client.CoreV1().Namespaces().Get(ctx, "kube-system", metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	mark := markBeforeRestart(t, client, "survivor")
 
 	stopStart := time.Now()
 	stopCtx, cancel := context.WithTimeout(ctx, time.Minute)
@@ -300,7 +294,7 @@ func TestRestartKeepsObjectsAndCredentials(t *testing.T) {
 	if err := first.Stop(stopCtx); err != nil {
 		t.Errorf("second Stop: %v", err)
 	}
-	if _, err := client.CoreV1().ConfigMaps("default").Get(ctx, cm.Name, metav1.GetOptions{}); err == nil {
+	if _, err := client.CoreV1().ConfigMaps("default").Get(ctx, mark.configMap, metav1.GetOptions{}); err == nil {
 		t.Error("stopped server still answers")
 	}
 	reportLeftoverGoroutines(t, goroutinesBefore)
@@ -312,20 +306,50 @@ func TestRestartKeepsObjectsAndCredentials(t *testing.T) {
 	if !bytes.Equal(second.CACertificate(), oldCA) {
 		t.Error("CA changed across restart")
 	}
-	// The kubeconfig handed out before the restart still works.
-	got, err := clientFor(t, oldAdmin).CoreV1().ConfigMaps("default").Get(ctx, cm.Name, metav1.GetOptions{})
+	mark.check(t, oldAdmin, second.AdminKubeconfig())
+}
+
+// restartMark is what a restart test writes into a cluster before the restart, to find it
+// again after: a ConfigMap in default, and the UID of kube-system.
+type restartMark struct {
+	configMap  string
+	kubeSystem types.UID
+}
+
+// markBeforeRestart creates the ConfigMap default/name, with data k=v, through client and
+// notes the UID of kube-system.
+func markBeforeRestart(t *testing.T, client kubernetes.Interface, name string) restartMark {
+	t.Helper()
+	ctx := context.Background()
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name}, Data: map[string]string{"k": "v"}}
+	if _, err := client.CoreV1().ConfigMaps("default").Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	sys, err := client.CoreV1().Namespaces().Get(ctx, "kube-system", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return restartMark{configMap: name, kubeSystem: sys.UID}
+}
+
+// check checks, after the restart, that oldAdmin (the kubeconfig handed out before it)
+// still reads the ConfigMap and its data, and that newAdmin sees the same kube-system.
+func (m restartMark) check(t *testing.T, oldAdmin, newAdmin []byte) {
+	t.Helper()
+	ctx := context.Background()
+	got, err := clientFor(t, oldAdmin).CoreV1().ConfigMaps("default").Get(ctx, m.configMap, metav1.GetOptions{})
 	if err != nil {
 		t.Fatalf("ConfigMap after restart: %v", err)
 	}
 	if got.Data["k"] != "v" {
 		t.Errorf("ConfigMap data after restart = %v", got.Data)
 	}
-	sys2, err := clientFor(t, second.AdminKubeconfig()).CoreV1().Namespaces().Get(ctx, "kube-system", metav1.GetOptions{})
+	sys, err := clientFor(t, newAdmin).CoreV1().Namespaces().Get(ctx, "kube-system", metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sys2.UID != sys.UID {
-		t.Errorf("kube-system UID changed across restart: %s -> %s", sys.UID, sys2.UID)
+	if sys.UID != m.kubeSystem {
+		t.Errorf("kube-system UID changed across restart: %s -> %s", m.kubeSystem, sys.UID)
 	}
 }
 

@@ -85,7 +85,7 @@ func (s *Service) Refresh(ctx context.Context) error {
 			_ = s.cfg.Clusters.ProbeClient(ctx, mc)
 			o = s.observe(ctx, mc, false)
 		}
-		if err := s.modify(ctx, r.ID, func(c *Compute) {
+		if err := s.modifyIfChanged(ctx, r.ID, func(c *Compute) {
 			if busy(c.Properties.ProvisioningState) || !c.Properties.Mlfleet.Attached {
 				return // an operation started meanwhile: it records the state
 			}

@@ -1,6 +1,7 @@
 package compute
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -291,6 +292,34 @@ func (s *Service) insert(ctx context.Context, w *workspaces.Workspace, c *Comput
 func (s *Service) modify(ctx context.Context, id string, fn func(*Compute)) error {
 	return s.modifyIn(ctx, s.cfg.Store, id, fn)
 }
+
+// modifyIfChanged is modify that writes only when fn changed the compute: an observation
+// that finds everything as it was leaves the row, its modifiedOn and its etag alone, so
+// that the health monitor does not turn a client's If-Match stale every few seconds.
+func (s *Service) modifyIfChanged(ctx context.Context, id string, fn func(*Compute)) error {
+	_, err := store.Modify(ctx, s.cfg.Store, id, func(r *store.Resource) error {
+		c, err := decode(r)
+		if err != nil {
+			return err
+		}
+		before := encode(c)
+		fn(c)
+		if bytes.Equal(encode(c), before) {
+			return errUnchanged
+		}
+		c.Properties.ModifiedOn = ptr(s.now().UTC())
+		c.ETag = ""
+		r.Body = encode(c)
+		return nil
+	})
+	if err != nil && !errors.Is(err, errUnchanged) {
+		return fmt.Errorf("update compute %s: %w", id, err)
+	}
+	return nil
+}
+
+// errUnchanged stops a modifyIfChanged that has nothing to write.
+var errUnchanged = errors.New("unchanged")
 
 // modifyIn is modify through st, which may be a transaction.
 func (s *Service) modifyIn(ctx context.Context, st store.Store, id string, fn func(*Compute)) error {

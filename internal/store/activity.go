@@ -57,37 +57,32 @@ func (s *sqlStore) ListActivityEvents(ctx context.Context, f ActivityFilter) ([]
 	if f.SubscriptionID == "" {
 		return nil, fmt.Errorf("list activity events: no subscription")
 	}
-	where := []string{"subscription_key = ?"}
-	args := []any{idKey(f.SubscriptionID)}
-	add := func(cond string, arg any) {
-		where = append(where, cond)
-		args = append(args, arg)
-	}
+	var c conditions
+	c.add("subscription_key = ?", idKey(f.SubscriptionID))
 	if !f.From.IsZero() {
-		add("event_time >= ?", millis(f.From))
+		c.add("event_time >= ?", millis(f.From))
 	}
 	if !f.To.IsZero() {
-		add("event_time <= ?", millis(f.To))
+		c.add("event_time <= ?", millis(f.To))
 	}
 	if f.ResourceID != "" {
-		add("resource_key = ?", idKey(f.ResourceID))
+		c.add("resource_key = ?", idKey(f.ResourceID))
 	}
 	// lower() of these columns agrees with Go's strings.ToLower on ASCII, which names,
 	// namespaces, GUIDs and statuses are.
-	for _, c := range []struct{ column, value string }{
+	for _, col := range []struct{ name, value string }{
 		{"resource_group", f.ResourceGroup}, {"resource_provider", f.ResourceProvider},
 		{"correlation_id", f.CorrelationID}, {"caller", f.Caller}, {"status", f.Status},
 	} {
-		if c.value != "" {
-			add("lower("+c.column+") = ?", strings.ToLower(c.value))
+		if col.value != "" {
+			c.add("lower("+col.name+") = ?", strings.ToLower(col.value))
 		}
 	}
 	if f.BeforeSeq > 0 {
-		add("seq < ?", f.BeforeSeq)
+		c.add("seq < ?", f.BeforeSeq)
 	}
-	q := `SELECT ` + activityColumns + ` FROM activity_events WHERE ` + strings.Join(where, " AND ") +
-		` ORDER BY seq DESC` + s.d.limitOffset(f.Limit, 0)
-	return queryAll(ctx, s, "list activity events", scanActivityEvent, s.d.rebind(q), args...)
+	q := `SELECT ` + activityColumns + ` FROM activity_events` + c.where() + ` ORDER BY seq DESC` + s.d.limitOffset(f.Limit, 0)
+	return queryAll(ctx, s, "list activity events", scanActivityEvent, q, c.args...)
 }
 
 // DeleteActivityEventsBefore removes up to limit of the oldest events older than t.

@@ -101,12 +101,8 @@ func (s *sqlStore) Authenticate(ctx context.Context, hash, fallback string) (*To
 
 // GetPrincipal returns the principal whose id or login is ref.
 func (s *sqlStore) GetPrincipal(ctx context.Context, ref string) (*Principal, error) {
-	p, err := scanPrincipal(s.queryRow(ctx, `SELECT `+principalColumns+` FROM principals WHERE key = ? OR login_key = ?
-	ORDER BY CASE WHEN key = ? THEN 0 ELSE 1 END LIMIT 1`, idKey(ref), idKey(ref), idKey(ref)))
-	if err != nil {
-		return nil, fmt.Errorf("get principal %s: %w", ref, s.d.translate(err))
-	}
-	return p, nil
+	return queryOne(ctx, s, "get principal "+ref, scanPrincipal, `SELECT `+principalColumns+` FROM principals WHERE key = ? OR login_key = ?
+	ORDER BY CASE WHEN key = ? THEN 0 ELSE 1 END LIMIT 1`, idKey(ref), idKey(ref), idKey(ref))
 }
 
 // ListPrincipals returns every principal, ordered by login.
@@ -193,42 +189,30 @@ func (s *sqlStore) CreateRoleAssignment(ctx context.Context, a *RoleAssignment) 
 
 // GetRoleAssignment returns the assignment with this name.
 func (s *sqlStore) GetRoleAssignment(ctx context.Context, name string) (*RoleAssignment, error) {
-	a, err := scanRoleAssignment(s.queryRow(ctx, `SELECT `+roleAssignmentColumns+` FROM role_assignments WHERE key = ?`, idKey(name)))
-	if err != nil {
-		return nil, fmt.Errorf("get role assignment %s: %w", name, s.d.translate(err))
-	}
-	return a, nil
+	return queryOne(ctx, s, "get role assignment "+name, scanRoleAssignment,
+		`SELECT `+roleAssignmentColumns+` FROM role_assignments WHERE key = ?`, idKey(name))
 }
 
 // ListRoleAssignments returns the assignments f selects.
 func (s *sqlStore) ListRoleAssignments(ctx context.Context, f RoleAssignmentFilter) ([]*RoleAssignment, error) {
-	var (
-		where []string
-		args  []any
-	)
+	var c conditions
 	if f.PrincipalID != "" {
-		where = append(where, "principal_key = ?")
-		args = append(args, idKey(f.PrincipalID))
+		c.add("principal_key = ?", idKey(f.PrincipalID))
 	}
 	if f.AtOrBelow != "" {
 		w, a := atOrBelow(f.AtOrBelow)
-		where, args = append(where, w), append(args, a...)
+		c.add(w, a...)
 	}
 	if f.Around != "" {
-		below, a := atOrBelow(f.Around)
+		below, args := atOrBelow(f.Around)
 		above := ancestors(f.Around)
-		where = append(where, "("+below+" OR scope_key IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(above)), ", ")+"))")
-		args = append(args, a...)
 		for _, k := range above {
 			args = append(args, k)
 		}
+		c.add("("+below+" OR scope_key IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(above)), ", ")+"))", args...)
 	}
-	q := `SELECT ` + roleAssignmentColumns + ` FROM role_assignments`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += " ORDER BY scope_key, key"
-	return queryAll(ctx, s, "list role assignments", scanRoleAssignment, s.d.rebind(q), args...)
+	q := `SELECT ` + roleAssignmentColumns + ` FROM role_assignments` + c.where() + ` ORDER BY scope_key, key`
+	return queryAll(ctx, s, "list role assignments", scanRoleAssignment, q, c.args...)
 }
 
 // DeleteRoleAssignment deletes the assignment with this name.

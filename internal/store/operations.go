@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -61,33 +60,20 @@ func (s *sqlStore) CreateOperation(ctx context.Context, op *Operation) error {
 
 // GetOperation returns the operation with this id, or ErrNotFound.
 func (s *sqlStore) GetOperation(ctx context.Context, id string) (*Operation, error) {
-	op, err := scanOperation(s.queryRow(ctx, `SELECT `+operationColumns+` FROM operations WHERE key = ?`, idKey(id)))
-	if err != nil {
-		return nil, fmt.Errorf("get operation %s: %w", id, s.d.translate(err))
-	}
-	return op, nil
+	return queryOne(ctx, s, "get operation "+id, scanOperation, `SELECT `+operationColumns+` FROM operations WHERE key = ?`, idKey(id))
 }
 
 // ListOperations returns operations selected by f, oldest first.
 func (s *sqlStore) ListOperations(ctx context.Context, f OperationFilter) ([]*Operation, error) {
-	var (
-		where []string
-		args  []any
-	)
+	var c conditions
 	if f.ResourceID != "" {
-		where = append(where, "resource_key = ?")
-		args = append(args, idKey(f.ResourceID))
+		c.add("resource_key = ?", idKey(f.ResourceID))
 	}
 	if f.Status != "" {
-		where = append(where, "status = ?")
-		args = append(args, f.Status)
+		c.add("status = ?", f.Status)
 	}
-	q := `SELECT ` + operationColumns + ` FROM operations`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += " ORDER BY started_at, seq"
-	return queryAll(ctx, s, "list operations", scanOperation, s.d.rebind(q), args...)
+	q := `SELECT ` + operationColumns + ` FROM operations` + c.where() + ` ORDER BY started_at, seq`
+	return queryAll(ctx, s, "list operations", scanOperation, q, c.args...)
 }
 
 // ClaimOperation leases the oldest claimable operation to owner in one statement. The

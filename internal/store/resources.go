@@ -45,11 +45,7 @@ func (s *sqlStore) CreateResource(ctx context.Context, r *Resource) error {
 
 // GetResource returns the resource with this id (any case), or ErrNotFound.
 func (s *sqlStore) GetResource(ctx context.Context, id string) (*Resource, error) {
-	r, err := scanResource(s.queryRow(ctx, `SELECT `+resourceColumns+` FROM resources WHERE key = ?`, idKey(id)))
-	if err != nil {
-		return nil, fmt.Errorf("get resource %s: %w", id, s.d.translate(err))
-	}
-	return r, nil
+	return queryOne(ctx, s, "get resource "+id, scanResource, `SELECT `+resourceColumns+` FROM resources WHERE key = ?`, idKey(id))
 }
 
 // UpdateResource replaces Body and Location if the stored Version equals r.Version.
@@ -137,59 +133,52 @@ func resourceKind(id string) string {
 func (s *sqlStore) ListOrphans(ctx context.Context, limit int) ([]*Resource, error) {
 	q := `SELECT ` + resourceColumns + ` FROM resources r WHERE r.owner_key <> ''
 	AND NOT EXISTS (SELECT 1 FROM resources o WHERE o.key = r.owner_key) ORDER BY r.key` + s.d.limitOffset(limit, 0)
-	return queryAll(ctx, s, "list orphans", scanResource, s.d.rebind(q))
+	return queryAll(ctx, s, "list orphans", scanResource, q)
 }
 
 // ListResources returns the resources selected by opts, ordered by lowercased id.
 func (s *sqlStore) ListResources(ctx context.Context, opts ListOptions) ([]*Resource, error) {
-	var (
-		where []string
-		args  []any
-	)
+	var c conditions
 	if opts.Scope != "" {
 		// Descendants are the keys starting with scope+"/". Both dialects compare keys
 		// bytewise, so those are exactly the keys in [scope+"/", scope+"0"): '0' is the byte
 		// after '/'. A range needs no LIKE, hence no escaping of % and _ in ids, and uses
 		// the primary key index.
 		scope := idKey(opts.Scope)
-		where = append(where, "key >= ? AND key < ?")
-		args = append(args, scope+"/", scope+"0")
+		c.add("key >= ? AND key < ?", scope+"/", scope+"0")
 	}
 	if opts.Within != nil {
 		if len(opts.Within) == 0 {
 			return nil, nil
 		}
-		var any []string
+		var (
+			ranges []string
+			args   []any
+		)
 		for _, scope := range opts.Within {
 			k := idKey(strings.TrimRight(scope, "/"))
-			any = append(any, "(key = ? OR (key >= ? AND key < ?))")
+			ranges = append(ranges, "(key = ? OR (key >= ? AND key < ?))")
 			args = append(args, k, k+"/", k+"0")
 		}
-		where = append(where, "("+strings.Join(any, " OR ")+")")
+		c.add("("+strings.Join(ranges, " OR ")+")", args...)
 	}
 	if opts.ParentID != "" {
-		where = append(where, "parent_key = ?")
-		args = append(args, idKey(opts.ParentID))
+		c.add("parent_key = ?", idKey(opts.ParentID))
 	}
 	if opts.Type != "" {
-		where = append(where, "type_key = ?")
-		args = append(args, idKey(opts.Type))
+		c.add("type_key = ?", idKey(opts.Type))
 	}
 	if opts.Types != nil {
 		if len(opts.Types) == 0 {
 			return nil, nil
 		}
 		marks := make([]string, len(opts.Types))
+		args := make([]any, len(opts.Types))
 		for i, t := range opts.Types {
-			marks[i] = "?"
-			args = append(args, idKey(t))
+			marks[i], args[i] = "?", idKey(t)
 		}
-		where = append(where, "type_key IN ("+strings.Join(marks, ", ")+")")
+		c.add("type_key IN ("+strings.Join(marks, ", ")+")", args...)
 	}
-	q := `SELECT ` + resourceColumns + ` FROM resources`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += " ORDER BY key" + s.d.limitOffset(opts.Limit, opts.Offset)
-	return queryAll(ctx, s, "list resources", scanResource, s.d.rebind(q), args...)
+	q := `SELECT ` + resourceColumns + ` FROM resources` + c.where() + ` ORDER BY key` + s.d.limitOffset(opts.Limit, opts.Offset)
+	return queryAll(ctx, s, "list resources", scanResource, q, c.args...)
 }

@@ -268,10 +268,21 @@ type scanner interface {
 	Scan(dest ...any) error
 }
 
+// queryOne runs query, which selects at most one row, and scans that row with scan; its
+// errors start with what (the operation, as in "get operation ID"), and are ErrNotFound
+// when there is no row.
+func queryOne[T any](ctx context.Context, s *sqlStore, what string, scan func(scanner) (*T, error), query string, args ...any) (*T, error) {
+	v, err := scan(s.queryRow(ctx, query, args...))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, s.d.translate(err))
+	}
+	return v, nil
+}
+
 // queryAll runs query and scans each row it returns with scan; its errors start with what
 // (the operation, as in "list operations").
 func queryAll[T any](ctx context.Context, s *sqlStore, what string, scan func(scanner) (*T, error), query string, args ...any) ([]*T, error) {
-	rows, err := s.q.QueryContext(ctx, query, args...)
+	rows, err := s.q.QueryContext(ctx, s.d.rebind(query), args...)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, s.d.translate(err))
 	}
@@ -288,4 +299,25 @@ func queryAll[T any](ctx context.Context, s *sqlStore, what string, scan func(sc
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	return out, nil
+}
+
+// conditions collects the conditions of a WHERE clause, from the filters a caller set, with
+// the arguments of their placeholders in order.
+type conditions struct {
+	terms []string
+	args  []any
+}
+
+// add appends the condition cond, whose placeholders take args.
+func (c *conditions) add(cond string, args ...any) {
+	c.terms = append(c.terms, cond)
+	c.args = append(c.args, args...)
+}
+
+// where is " WHERE " and the conditions joined by AND, or "" when there are none.
+func (c *conditions) where() string {
+	if len(c.terms) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(c.terms, " AND ")
 }

@@ -125,13 +125,9 @@ func (s *sqlStore) SeizeClusterLease(ctx context.Context, clusterID, holder stri
 
 // DeleteClusterLease removes a deleted cluster's lease row (missing: no error).
 func (s *sqlStore) DeleteClusterLease(ctx context.Context, clusterID string) error {
-	if err := s.hit("DeleteClusterLease", "before"); err != nil {
-		return fmt.Errorf("delete lease of cluster %s: %w", clusterID, err)
-	}
-	if _, err := s.exec(ctx, `DELETE FROM cluster_leases WHERE cluster_id = ?`, clusterID); err != nil {
-		return fmt.Errorf("delete lease of cluster %s: %w", clusterID, err)
-	}
-	return s.hit("DeleteClusterLease", "after")
+	_, err := s.deleteRows(ctx, "DeleteClusterLease", "delete lease of cluster "+clusterID,
+		`DELETE FROM cluster_leases WHERE cluster_id = ?`, clusterID)
+	return err
 }
 
 // ListClusterLeases returns every cluster lease, ordered by cluster id, with Remaining

@@ -232,15 +232,10 @@ func (s *sqlStore) DeleteRoleAssignment(ctx context.Context, name string) error 
 
 // DeleteRoleAssignmentsAtOrBelow deletes the assignments at scope or below it.
 func (s *sqlStore) DeleteRoleAssignmentsAtOrBelow(ctx context.Context, scope string) (int, error) {
-	if err := s.hit("DeleteRoleAssignmentsAtOrBelow", "before"); err != nil {
-		return 0, fmt.Errorf("delete role assignments under %s: %w", scope, err)
-	}
 	w, args := atOrBelow(scope)
-	n, err := s.exec(ctx, `DELETE FROM role_assignments WHERE `+w, args...)
-	if err != nil {
-		return 0, fmt.Errorf("delete role assignments under %s: %w", scope, err)
-	}
-	return int(n), s.hit("DeleteRoleAssignmentsAtOrBelow", "after")
+	n, err := s.deleteRows(ctx, "DeleteRoleAssignmentsAtOrBelow", "delete role assignments under "+scope,
+		`DELETE FROM role_assignments WHERE `+w, args...)
+	return int(n), err
 }
 
 // scopeKey is the stored form of a scope: lowercased, without a trailing slash except for

@@ -78,24 +78,14 @@ func (s *sqlStore) ListReplicas(ctx context.Context) ([]*Replica, error) {
 // DeleteReplica removes a replica's row (a replica stopping cleanly). Deleting a missing
 // row is not an error.
 func (s *sqlStore) DeleteReplica(ctx context.Context, id string) error {
-	if err := s.hit("DeleteReplica", "before"); err != nil {
-		return fmt.Errorf("delete replica %s: %w", id, err)
-	}
-	if _, err := s.exec(ctx, `DELETE FROM replicas WHERE id = ?`, id); err != nil {
-		return fmt.Errorf("delete replica %s: %w", id, err)
-	}
-	return s.hit("DeleteReplica", "after")
+	_, err := s.deleteRows(ctx, "DeleteReplica", "delete replica "+id, `DELETE FROM replicas WHERE id = ?`, id)
+	return err
 }
 
 // DeleteSilentReplicas removes the rows of replicas silent for longer than d (on the
 // database's clock) and returns how many.
 func (s *sqlStore) DeleteSilentReplicas(ctx context.Context, d time.Duration) (int, error) {
-	if err := s.hit("DeleteSilentReplicas", "before"); err != nil {
-		return 0, fmt.Errorf("delete silent replicas: %w", err)
-	}
-	n, err := s.exec(ctx, `DELETE FROM replicas WHERE heartbeat_at < `+s.d.nowMillis+` - CAST(? AS BIGINT)`, d.Milliseconds())
-	if err != nil {
-		return 0, fmt.Errorf("delete silent replicas: %w", err)
-	}
-	return int(n), s.hit("DeleteSilentReplicas", "after")
+	n, err := s.deleteRows(ctx, "DeleteSilentReplicas", "delete silent replicas",
+		`DELETE FROM replicas WHERE heartbeat_at < `+s.d.nowMillis+` - CAST(? AS BIGINT)`, d.Milliseconds())
+	return int(n), err
 }

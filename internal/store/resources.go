@@ -65,15 +65,7 @@ func (s *sqlStore) UpdateResource(ctx context.Context, r *Resource) error {
 		return fmt.Errorf("update resource %s: %w", r.ID, err)
 	}
 	if n == 0 {
-		found, err := s.exists(ctx, "resources", idKey(r.ID))
-		switch {
-		case err != nil:
-			return fmt.Errorf("update resource %s: %w", r.ID, err)
-		case found:
-			return fmt.Errorf("update resource %s: version %d is stale: %w", r.ID, r.Version, ErrConflict)
-		default:
-			return fmt.Errorf("update resource %s: %w", r.ID, ErrNotFound)
-		}
+		return s.versionMissed(ctx, "update resource", r.ID, r.Version)
 	}
 	r.Version++
 	r.UpdatedAt = t
@@ -97,16 +89,22 @@ func (s *sqlStore) DeleteResource(ctx context.Context, id string, ifVersion int6
 		return fmt.Errorf("delete resource %s: %w", id, err)
 	}
 	if n == 0 {
-		found, err := s.exists(ctx, "resources", idKey(id))
-		switch {
-		case err != nil:
-			return fmt.Errorf("delete resource %s: %w", id, err)
-		case found:
-			return fmt.Errorf("delete resource %s: version %d is stale: %w", id, ifVersion, ErrConflict)
-		}
-		return fmt.Errorf("delete resource %s: %w", id, ErrNotFound)
+		return s.versionMissed(ctx, "delete resource", id, ifVersion)
 	}
 	return s.hit(what, "after")
+}
+
+// versionMissed explains why a version-guarded write of resource id changed nothing: the
+// resource is gone (ErrNotFound), or its version is no longer version (ErrConflict).
+func (s *sqlStore) versionMissed(ctx context.Context, verb, id string, version int64) error {
+	found, err := s.exists(ctx, "resources", idKey(id))
+	switch {
+	case err != nil:
+		return fmt.Errorf("%s %s: %w", verb, id, err)
+	case found:
+		return fmt.Errorf("%s %s: version %d is stale: %w", verb, id, version, ErrConflict)
+	}
+	return fmt.Errorf("%s %s: %w", verb, id, ErrNotFound)
 }
 
 // resourceKind names what an id is, for failpoint names: its type segments without the

@@ -144,6 +144,20 @@ func (s *sqlStore) exec(ctx context.Context, q string, args ...any) (int64, erro
 	return n, nil
 }
 
+// deleteRows runs the DELETE statement q as the write named what, between its failpoints, and
+// returns how many rows it removed; removing none is not an error. Its errors start with
+// desc, but for the failpoint after the write, returned as it is.
+func (s *sqlStore) deleteRows(ctx context.Context, what, desc, q string, args ...any) (int64, error) {
+	if err := s.hit(what, "before"); err != nil {
+		return 0, fmt.Errorf("%s: %w", desc, err)
+	}
+	n, err := s.exec(ctx, q, args...)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", desc, err)
+	}
+	return n, s.hit(what, "after")
+}
+
 func (s *sqlStore) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
 	return s.q.QueryRowContext(ctx, s.d.rebind(q), args...)
 }

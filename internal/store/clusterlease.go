@@ -133,36 +133,35 @@ func (s *sqlStore) DeleteClusterLease(ctx context.Context, clusterID string) err
 // ListClusterLeases returns every cluster lease, ordered by cluster id, with Remaining
 // measured on the database's clock.
 func (s *sqlStore) ListClusterLeases(ctx context.Context) ([]*ClusterLease, error) {
-	rows, err := s.q.QueryContext(ctx, s.d.rebind(`SELECT cluster_id, holder, token, expires_at - `+s.d.nowMillis+`
-	FROM cluster_leases ORDER BY cluster_id`))
-	if err != nil {
-		return nil, fmt.Errorf("list cluster leases: %w", s.d.translate(err))
-	}
-	defer rows.Close()
-	out := []*ClusterLease{}
-	for rows.Next() {
-		var l ClusterLease
-		var ms int64
-		if err := rows.Scan(&l.ClusterID, &l.Holder, &l.Token, &ms); err != nil {
-			return nil, fmt.Errorf("list cluster leases: %w", err)
-		}
-		l.Remaining = time.Duration(ms) * time.Millisecond
-		out = append(out, &l)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, s, "list cluster leases", scanClusterLease,
+		`SELECT `+s.clusterLeaseColumns()+` FROM cluster_leases ORDER BY cluster_id`)
 }
 
 func (s *sqlStore) readClusterLease(ctx context.Context, clusterID string) (*ClusterLease, error) {
-	l := &ClusterLease{ClusterID: clusterID}
-	var ms int64
-	err := s.q.QueryRowContext(ctx, s.d.rebind(`SELECT holder, token, expires_at - `+s.d.nowMillis+` FROM cluster_leases WHERE cluster_id = ?`),
-		clusterID).Scan(&l.Holder, &l.Token, &ms)
+	l, err := scanClusterLease(s.queryRow(ctx, `SELECT `+s.clusterLeaseColumns()+` FROM cluster_leases WHERE cluster_id = ?`, clusterID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("%w for cluster %s", errNoClusterLease, clusterID)
 	}
 	if err != nil {
 		return nil, s.d.translate(err)
 	}
-	l.Remaining = time.Duration(ms) * time.Millisecond
 	return l, nil
+}
+
+// clusterLeaseColumns are the columns scanClusterLease reads; the time left is measured on
+// the database's clock.
+func (s *sqlStore) clusterLeaseColumns() string {
+	return `cluster_id, holder, token, expires_at - ` + s.d.nowMillis
+}
+
+func scanClusterLease(sc scanner) (*ClusterLease, error) {
+	var (
+		l  ClusterLease
+		ms int64
+	)
+	if err := sc.Scan(&l.ClusterID, &l.Holder, &l.Token, &ms); err != nil {
+		return nil, err
+	}
+	l.Remaining = time.Duration(ms) * time.Millisecond
+	return &l, nil
 }

@@ -50,29 +50,24 @@ func (s *sqlStore) HeartbeatReplica(ctx context.Context, r *Replica) error {
 // ListReplicas returns every replica row, ordered by id, with its silence measured on the
 // database's clock.
 func (s *sqlStore) ListReplicas(ctx context.Context) ([]*Replica, error) {
-	rows, err := s.q.QueryContext(ctx, s.d.rebind(`SELECT id, address, started_at, heartbeat_at, clusters, `+s.d.nowMillis+` - heartbeat_at
-	FROM replicas ORDER BY id`))
-	if err != nil {
-		return nil, fmt.Errorf("list replicas: %w", s.d.translate(err))
+	return queryAll(ctx, s, "list replicas", scanReplica, `SELECT id, address, started_at, heartbeat_at, clusters, `+s.d.nowMillis+` - heartbeat_at
+	FROM replicas ORDER BY id`)
+}
+
+func scanReplica(sc scanner) (*Replica, error) {
+	var (
+		r                       Replica
+		started, beat, silentMs int64
+		clusters                string
+	)
+	if err := sc.Scan(&r.ID, &r.Address, &started, &beat, &clusters, &silentMs); err != nil {
+		return nil, err
 	}
-	defer rows.Close()
-	out := []*Replica{}
-	for rows.Next() {
-		var (
-			r                       Replica
-			started, beat, silentMs int64
-			clusters                string
-		)
-		if err := rows.Scan(&r.ID, &r.Address, &started, &beat, &clusters, &silentMs); err != nil {
-			return nil, fmt.Errorf("list replicas: %w", err)
-		}
-		r.StartedAt, r.HeartbeatAt, r.Silence = fromMillis(started), fromMillis(beat), time.Duration(silentMs)*time.Millisecond
-		if err := json.Unmarshal([]byte(clusters), &r.Clusters); err != nil {
-			return nil, fmt.Errorf("list replicas: clusters of %s: %w", r.ID, err)
-		}
-		out = append(out, &r)
+	r.StartedAt, r.HeartbeatAt, r.Silence = fromMillis(started), fromMillis(beat), time.Duration(silentMs)*time.Millisecond
+	if err := json.Unmarshal([]byte(clusters), &r.Clusters); err != nil {
+		return nil, fmt.Errorf("clusters of %s: %w", r.ID, err)
 	}
-	return out, rows.Err()
+	return &r, nil
 }
 
 // DeleteReplica removes a replica's row (a replica stopping cleanly). Deleting a missing

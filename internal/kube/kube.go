@@ -1,6 +1,7 @@
 package kube
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -166,29 +167,13 @@ func describe(n *corev1.Node, sizes *catalog.VMSizes) Node {
 	d.GPUs = int(gpu.Value())
 	// Clusters registered from anywhere (S25) name their pools with their cloud's label;
 	// AKS's own label comes first, the legacy "agentpool" after it.
-	for _, l := range []string{"kubernetes.azure.com/agentpool", "agentpool", "eks.amazonaws.com/nodegroup", "cloud.google.com/gke-nodepool"} {
-		if v := n.Labels[l]; v != "" {
-			d.Pool = v
-			break
-		}
-	}
-	if d.Pool == "" {
-		d.Pool = "default"
-	}
-	for _, l := range []string{"node.kubernetes.io/instance-type", "beta.kubernetes.io/instance-type"} {
-		if v := n.Labels[l]; v != "" {
-			d.VMSize = v
-			break
-		}
-	}
+	d.Pool = cmp.Or(n.Labels["kubernetes.azure.com/agentpool"], n.Labels["agentpool"],
+		n.Labels["eks.amazonaws.com/nodegroup"], n.Labels["cloud.google.com/gke-nodepool"], "default")
+	d.VMSize = cmp.Or(n.Labels["node.kubernetes.io/instance-type"], n.Labels["beta.kubernetes.io/instance-type"])
 	if d.VMSize == "" {
 		d.VMSize = sizeFromCapacity(d, sizes)
 	}
-	for _, c := range n.Status.Conditions {
-		if c.Type == corev1.NodeReady {
-			d.Ready = c.Status == corev1.ConditionTrue
-		}
-	}
+	d.Ready = nodeReady(n)
 	for _, a := range n.Status.Addresses {
 		switch {
 		case a.Type == corev1.NodeInternalIP && d.InternalIP == "":

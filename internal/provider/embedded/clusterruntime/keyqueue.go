@@ -34,6 +34,19 @@ func (q keyQueue) enqueue(obj any) {
 	}
 }
 
+// run syncs keys until ctx ends, then shuts the queue down and waits for the sync under
+// way.
+func (q keyQueue) run(ctx context.Context, log *slog.Logger, sync func(ctx context.Context, key string) error) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		q.work(ctx, log, sync)
+	}()
+	<-ctx.Done()
+	q.ShutDown()
+	<-done
+}
+
 // work syncs the keys one at a time until the queue shuts down.
 func (q keyQueue) work(ctx context.Context, log *slog.Logger, sync func(ctx context.Context, key string) error) {
 	for q.processNext(ctx, log, sync) {

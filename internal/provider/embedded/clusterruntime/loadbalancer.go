@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/netip"
 	"strings"
-	"sync"
 
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -156,15 +155,7 @@ func (s *loadBalancerSimulator) adopt() error {
 }
 
 // run works the queue until ctx ends.
-func (s *loadBalancerSimulator) run(ctx context.Context) {
-	var wg sync.WaitGroup
-	defer func() {
-		s.queue.ShutDown()
-		wg.Wait()
-	}()
-	wg.Go(func() { s.queue.work(ctx, s.log, s.sync) })
-	<-ctx.Done()
-}
+func (s *loadBalancerSimulator) run(ctx context.Context) { s.queue.run(ctx, s.log, s.sync) }
 
 func (s *loadBalancerSimulator) sync(ctx context.Context, key string) error {
 	ns, name, err := cache.SplitMetaNamespaceKey(key)

@@ -236,17 +236,12 @@ func (s *podSimulator) podIPPool(node string) *addressPool {
 	return p
 }
 
-// run works the queue until ctx ends.
+// run works the queue, and retries the unschedulable pods, until ctx ends.
 func (s *podSimulator) run(ctx context.Context) {
 	var wg sync.WaitGroup
-	defer func() {
-		s.queue.ShutDown()
-		wg.Wait()
-	}()
-	wg.Go(func() { s.queue.work(ctx, s.log, s.sync) })
-	wg.Go(func() {
-		wait.Until(s.retryUnschedulable, s.retry, ctx.Done())
-	})
+	defer wg.Wait()
+	wg.Go(func() { s.queue.run(ctx, s.log, s.sync) })
+	wg.Go(func() { wait.Until(s.retryUnschedulable, s.retry, ctx.Done()) })
 	<-ctx.Done()
 	if s.procs != nil {
 		// The processes stop with the runtime; their pods keep their status, and the

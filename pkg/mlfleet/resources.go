@@ -128,10 +128,7 @@ func listAll[T any](ctx context.Context, c *Client, path, apiVersion string) ([]
 	var all []*T
 	next := path
 	for next != "" {
-		var page struct {
-			Value    []*T   `json:"value"`
-			NextLink string `json:"nextLink"`
-		}
+		var page List[*T]
 		if _, err := c.do(ctx, request{method: http.MethodGet, path: next, apiVersion: apiVersion}, &page); err != nil {
 			return nil, err
 		}

@@ -145,8 +145,8 @@ func succeededCluster(t *testing.T, a *testARM, rg, name, version string) string
 		Identity: &containerservice.ClusterIdentity{Type: "SystemAssigned", PrincipalID: "00000000-0000-0000-0000-000000000001", TenantID: "tenant"}}
 	p := &mc.Properties
 	p.ProvisioningState, p.KubernetesVersion, p.CurrentKubernetesVersion = "Succeeded", version, version
-	p.AgentPoolProfiles = []containerservice.AgentPoolProfile{{Name: "nodepool1", Count: 3, VMSize: "Standard_D3_v2", Mode: "System", OSType: "Linux",
-		OrchestratorVersion: version, ProvisioningState: "Succeeded"}}
+	p.AgentPoolProfiles = []containerservice.AgentPoolProfile{{Name: "nodepool1", AgentPoolProperties: containerservice.AgentPoolProperties{Count: 3, VMSize: "Standard_D3_v2",
+		Mode: "System", OSType: "Linux", OrchestratorVersion: version, ProvisioningState: "Succeeded"}}}
 	p.NetworkProfile = containerservice.NetworkProfile{NetworkPlugin: "kubenet", LoadBalancerSku: "standard", OutboundType: "loadBalancer",
 		ServiceCidr: "10.0.0.0/16", DNSServiceIP: "10.0.0.10", PodCidr: "10.244.0.0/16"}
 	p.LinuxProfile = &containerservice.LinuxProfile{AdminUsername: "azureuser", SSH: containerservice.SSHConfiguration{PublicKeys: []containerservice.SSHPublicKey{{KeyData: "ssh-rsa A"}}}}

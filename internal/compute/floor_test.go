@@ -13,7 +13,7 @@ import (
 func TestAutoscalingFloor(t *testing.T) {
 	sizes := catalog.DefaultVMSizes()
 	pool := func(count, lo, hi int, auto bool) *containerservice.ManagedCluster {
-		p := containerservice.AgentPoolProfile{Name: "nodepool1", Count: count, VMSize: "Standard_D3_v2", EnableAutoScaling: auto}
+		p := containerservice.AgentPoolProfile{Name: "nodepool1", AgentPoolProperties: containerservice.AgentPoolProperties{Count: count, VMSize: "Standard_D3_v2", EnableAutoScaling: auto}}
 		if auto {
 			p.MinCount, p.MaxCount = &lo, &hi
 		}

@@ -13,9 +13,9 @@ func boolp(b bool) *bool { return &b }
 
 func TestPoolScaling(t *testing.T) {
 	on := func(lo, hi int) AgentPoolProfile {
-		return AgentPoolProfile{Name: "nodepool1", Mode: "System", Count: 3, EnableAutoScaling: true, MinCount: intp(lo), MaxCount: intp(hi)}
+		return AgentPoolProfile{Name: "nodepool1", AgentPoolProperties: AgentPoolProperties{Mode: "System", Count: 3, EnableAutoScaling: true, MinCount: intp(lo), MaxCount: intp(hi)}}
 	}
-	off := AgentPoolProfile{Name: "nodepool1", Mode: "System", Count: 3}
+	off := AgentPoolProfile{Name: "nodepool1", AgentPoolProperties: AgentPoolProperties{Mode: "System", Count: 3}}
 	for _, tc := range []struct {
 		name      string
 		cur       AgentPoolProfile
@@ -27,18 +27,18 @@ func TestPoolScaling(t *testing.T) {
 	}{
 		{name: "create enables", cur: off, in: AgentPoolInput{EnableAutoScaling: boolp(true), MinCount: intp(3), MaxCount: intp(10)}, wantCount: 3, wantOn: true},
 		{name: "create count clamped up to min", cur: off, in: AgentPoolInput{EnableAutoScaling: boolp(true), MinCount: intp(5), MaxCount: intp(10)}, wantCount: 5, wantOn: true},
-		{name: "create count outside range", cur: AgentPoolProfile{Name: "nodepool1", Mode: "System", Count: 2}, in: AgentPoolInput{Count: intp(2), EnableAutoScaling: boolp(true), MinCount: intp(3), MaxCount: intp(10)}, wantErr: "not in the range"},
+		{name: "create count outside range", cur: AgentPoolProfile{Name: "nodepool1", AgentPoolProperties: AgentPoolProperties{Mode: "System", Count: 2}}, in: AgentPoolInput{Count: intp(2), EnableAutoScaling: boolp(true), MinCount: intp(3), MaxCount: intp(10)}, wantErr: "not in the range"},
 		{name: "min above max", cur: off, in: AgentPoolInput{EnableAutoScaling: boolp(true), MinCount: intp(7), MaxCount: intp(4)}, wantErr: "greater than maxCount"},
 		{name: "max zero", cur: off, in: AgentPoolInput{EnableAutoScaling: boolp(true), MinCount: intp(1), MaxCount: intp(0)}, wantErr: "maxCount 0 is out of range"},
 		{name: "max above limit", cur: off, in: AgentPoolInput{EnableAutoScaling: boolp(true), MinCount: intp(1), MaxCount: intp(1000)}, wantErr: "maxCount 1000 is out of range"},
 		{name: "system pool min zero", cur: off, in: AgentPoolInput{EnableAutoScaling: boolp(true), MinCount: intp(0), MaxCount: intp(3)}, wantErr: "minCount 0 is out of range"},
-		{name: "user pool min zero", cur: AgentPoolProfile{Name: "user1", Mode: "User", Count: 3}, in: AgentPoolInput{EnableAutoScaling: boolp(true), MinCount: intp(0), MaxCount: intp(3)}, wantCount: 3, wantOn: true},
+		{name: "user pool min zero", cur: AgentPoolProfile{Name: "user1", AgentPoolProperties: AgentPoolProperties{Mode: "User", Count: 3}}, in: AgentPoolInput{EnableAutoScaling: boolp(true), MinCount: intp(0), MaxCount: intp(3)}, wantCount: 3, wantOn: true},
 		{name: "missing bounds", cur: off, in: AgentPoolInput{EnableAutoScaling: boolp(true)}, wantErr: "required when enableAutoScaling"},
 		{name: "bounds without autoscaling", cur: off, in: AgentPoolInput{MinCount: intp(1), MaxCount: intp(3)}, update: true, wantErr: "does not autoscale"},
 		{name: "manual scale refused", cur: on(3, 6), in: AgentPoolInput{Count: intp(5)}, update: true, wantErr: "Cannot scale cluster autoscaler enabled node pool"},
 		{name: "same count resent (az)", cur: on(3, 6), in: AgentPoolInput{Count: intp(3), EnableAutoScaling: boolp(true), MinCount: intp(3), MaxCount: intp(6)}, update: true, wantCount: 3, wantOn: true},
 		{name: "update range moves count", cur: on(3, 6), in: AgentPoolInput{MinCount: intp(4), MaxCount: intp(6)}, update: true, wantCount: 4, wantOn: true},
-		{name: "enable on update clamps", cur: AgentPoolProfile{Name: "nodepool1", Mode: "System", Count: 1}, in: AgentPoolInput{Count: intp(1), EnableAutoScaling: boolp(true), MinCount: intp(3), MaxCount: intp(6)}, update: true, wantCount: 3, wantOn: true},
+		{name: "enable on update clamps", cur: AgentPoolProfile{Name: "nodepool1", AgentPoolProperties: AgentPoolProperties{Mode: "System", Count: 1}}, in: AgentPoolInput{Count: intp(1), EnableAutoScaling: boolp(true), MinCount: intp(3), MaxCount: intp(6)}, update: true, wantCount: 3, wantOn: true},
 		{name: "disable keeps count", cur: on(3, 6), in: AgentPoolInput{EnableAutoScaling: boolp(false)}, update: true, wantCount: 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -243,8 +243,8 @@ func (s *Service) record(ctx context.Context, id string, st *provider.Status) er
 		if p.Mlfleet.Provider != "embedded" && len(st.Pools) > 0 {
 			p.AgentPoolProfiles = nil
 			for _, lp := range st.Pools {
-				ap := AgentPoolProfile{Name: lp.Name, Count: lp.Count, VMSize: lp.VMSize,
-					Mode: orDefault(lp.Mode, "System"), OSType: "Linux", Type: "VirtualMachineScaleSets", OrchestratorVersion: st.KubernetesVersion}
+				ap := AgentPoolProfile{Name: lp.Name, AgentPoolProperties: AgentPoolProperties{Count: lp.Count, VMSize: lp.VMSize,
+					Mode: orDefault(lp.Mode, "System"), OSType: "Linux", Type: "VirtualMachineScaleSets", OrchestratorVersion: st.KubernetesVersion}}
 				// The cluster's own autoscaler, as it reports itself.
 				if b := lp.Autoscale; b != nil {
 					lo, hi := b.Min, b.Max

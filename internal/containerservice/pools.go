@@ -68,7 +68,5 @@ func (s *Service) ListPools(ctx context.Context, sub, rg, name string) ([]*Agent
 
 func agentPool(mc *ManagedCluster, p AgentPoolProfile) *AgentPool {
 	return &AgentPool{ID: mc.ID + "/agentPools/" + p.Name, Name: p.Name, Type: TypeManagedCluster + "/agentPools",
-		Properties: AgentPoolProperties{Count: p.Count, VMSize: p.VMSize, Mode: p.Mode, OSType: p.OSType, Type: p.Type,
-			OrchestratorVersion: p.OrchestratorVersion, ProvisioningState: p.ProvisioningState,
-			EnableAutoScaling: p.EnableAutoScaling, MinCount: p.MinCount, MaxCount: p.MaxCount}}
+		Properties: p.AgentPoolProperties}
 }

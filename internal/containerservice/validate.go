@@ -168,8 +168,8 @@ func (s *Service) validateNew(ctx context.Context, sub string, group *resources.
 		if mode != "System" && mode != "User" {
 			errs.Add("InvalidParameter", target+".mode", "Agent pool mode '%s' is invalid: use System or User.", mode)
 		}
-		pool := AgentPoolProfile{Name: ap.Name, Count: count, VMSize: size,
-			Mode: mode, OSType: "Linux", Type: "VirtualMachineScaleSets", OrchestratorVersion: props.KubernetesVersion, ProvisioningState: StateCreating}
+		pool := AgentPoolProfile{Name: ap.Name, AgentPoolProperties: AgentPoolProperties{Count: count, VMSize: size,
+			Mode: mode, OSType: "Linux", Type: "VirtualMachineScaleSets", OrchestratorVersion: props.KubernetesVersion, ProvisioningState: StateCreating}}
 		pool.Count = poolScaling(target, ap, &pool, ap.Count != nil, false, &errs)
 		autoscaled = autoscaled || pool.EnableAutoScaling
 		props.AgentPoolProfiles = append(props.AgentPoolProfiles, pool)

@@ -57,10 +57,7 @@ func (c *Client) ListActivityLog(ctx context.Context, f ActivityLogFilter) ([]*E
 		query.Set("$filter", filter)
 	}
 	for next != "" && (f.MaxEvents <= 0 || len(events) < f.MaxEvents) {
-		var page struct {
-			Value    []*EventData `json:"value"`
-			NextLink string       `json:"nextLink"`
-		}
+		var page List[*EventData]
 		if _, err := c.do(ctx, request{method: http.MethodGet, path: next, apiVersion: InsightsAPIVersion, query: query}, &page); err != nil {
 			return nil, err
 		}

@@ -42,13 +42,8 @@ func (c *Client) BeginCreateManagedCluster(ctx context.Context, group, name stri
 // create only, opts.IfMatch change only a cluster nobody changed since it was read. It
 // returns the cluster as accepted and a poller for the operation (nil when nothing runs).
 func (c *Client) BeginCreateOrUpdateManagedCluster(ctx context.Context, group, name string, in *ClusterInput, opts *ClusterOptions) (*ManagedCluster, *Poller, error) {
-	var mc ManagedCluster
-	resp, err := c.do(ctx, request{method: http.MethodPut, path: c.clusterPath(group, name), apiVersion: ContainerServiceAPIVersion,
-		header: opts.header(), body: in}, &mc)
-	if err != nil {
-		return nil, nil, err
-	}
-	return &mc, c.newPoller(resp), nil
+	return callOperation[ManagedCluster](ctx, c, request{method: http.MethodPut, path: c.clusterPath(group, name), apiVersion: ContainerServiceAPIVersion,
+		header: opts.header(), body: in})
 }
 
 // BeginImportManagedCluster registers an existing cluster from its kubeconfig (provider
@@ -85,11 +80,7 @@ func (c *Client) ListManagedClusters(ctx context.Context, group string) ([]*Mana
 
 // BeginDeleteManagedCluster starts deleting a cluster; the poller is nil when it did not exist.
 func (c *Client) BeginDeleteManagedCluster(ctx context.Context, group, name string) (*Poller, error) {
-	resp, err := c.do(ctx, request{method: http.MethodDelete, path: c.clusterPath(group, name), apiVersion: ContainerServiceAPIVersion}, nil)
-	if err != nil {
-		return nil, err
-	}
-	return c.newPoller(resp), nil
+	return c.operation(ctx, request{method: http.MethodDelete, path: c.clusterPath(group, name), apiVersion: ContainerServiceAPIVersion})
 }
 
 // BeginScaleAgentPool sets the node count of a pool.
@@ -102,13 +93,8 @@ func (c *Client) BeginScaleAgentPool(ctx context.Context, group, name, pool stri
 // BeginUpdateAgentPool changes one agent pool as the body says (count, autoscaling and its
 // bounds). The poller is nil when nothing had to run in the background.
 func (c *Client) BeginUpdateAgentPool(ctx context.Context, group, name, pool string, body AgentPoolPut) (*AgentPool, *Poller, error) {
-	var ap AgentPool
-	resp, err := c.do(ctx, request{method: http.MethodPut, path: c.clusterPath(group, name) + "/agentPools/" + url.PathEscape(pool),
-		apiVersion: ContainerServiceAPIVersion, body: body}, &ap)
-	if err != nil {
-		return nil, nil, err
-	}
-	return &ap, c.newPoller(resp), nil
+	return callOperation[AgentPool](ctx, c, request{method: http.MethodPut, path: c.clusterPath(group, name) + "/agentPools/" + url.PathEscape(pool),
+		apiVersion: ContainerServiceAPIVersion, body: body})
 }
 
 // ClusterCredentials returns the cluster's kubeconfig: cluster-admin when admin, else the

@@ -95,6 +95,9 @@ type (
 	WorkspaceProperties             = armapi.WorkspaceProperties
 )
 
+// List is one page of an ARM list (see armapi.List).
+type List[T any] = armapi.List[T]
+
 // Values of the wire types' fields, as Azure spells them (see package armapi).
 const (
 	ComputeTypeAKS              = armapi.ComputeTypeAKS

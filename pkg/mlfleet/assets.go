@@ -73,22 +73,13 @@ func (c *Client) AssetVersionID(group, workspace, kind, name, version string) st
 // it exists). A version's content cannot change once created: only its description, tags
 // and isArchived.
 func (c *Client) CreateOrUpdateAssetVersion(ctx context.Context, group, workspace, kind, name, version string, in *AssetVersion, ifNoneMatch bool) (*AssetVersion, error) {
-	var out AssetVersion
-	_, err := c.do(ctx, request{method: http.MethodPut, path: c.AssetVersionID(group, workspace, kind, name, version), apiVersion: MachineLearningAPIVersion,
-		header: conditionHeader("", ifNoneMatch), body: in}, &out)
-	if err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return call[AssetVersion](ctx, c, request{method: http.MethodPut, path: c.AssetVersionID(group, workspace, kind, name, version), apiVersion: MachineLearningAPIVersion,
+		header: conditionHeader("", ifNoneMatch), body: in})
 }
 
 // GetAssetVersion returns a version.
 func (c *Client) GetAssetVersion(ctx context.Context, group, workspace, kind, name, version string) (*AssetVersion, error) {
-	var out AssetVersion
-	if _, err := c.do(ctx, request{method: http.MethodGet, path: c.AssetVersionID(group, workspace, kind, name, version), apiVersion: MachineLearningAPIVersion}, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return call[AssetVersion](ctx, c, request{method: http.MethodGet, path: c.AssetVersionID(group, workspace, kind, name, version), apiVersion: MachineLearningAPIVersion})
 }
 
 // ListAssetVersions returns the versions of an asset.
@@ -104,11 +95,7 @@ func (c *Client) ListAssetContainers(ctx context.Context, group, workspace, kind
 
 // GetAssetContainer returns an asset with its latest version.
 func (c *Client) GetAssetContainer(ctx context.Context, group, workspace, kind, name string) (*AssetContainer, error) {
-	var out AssetContainer
-	if _, err := c.do(ctx, request{method: http.MethodGet, path: c.assetPath(group, workspace, kind, name), apiVersion: MachineLearningAPIVersion}, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return call[AssetContainer](ctx, c, request{method: http.MethodGet, path: c.assetPath(group, workspace, kind, name), apiVersion: MachineLearningAPIVersion})
 }
 
 // DeleteAssetVersion deletes a version; the server refuses (409) while a deployment uses it.

@@ -185,6 +185,36 @@ type request struct {
 	body       any
 }
 
+// call sends req and returns its answer decoded as a T.
+func call[T any](ctx context.Context, c *Client, req request) (*T, error) {
+	var out T
+	if _, err := c.do(ctx, req, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// callOperation sends req, a PUT that may start a long-running operation, and returns its
+// answer decoded as a T with a poller for the operation (nil when nothing runs).
+func callOperation[T any](ctx context.Context, c *Client, req request) (*T, *Poller, error) {
+	var out T
+	resp, err := c.do(ctx, req, &out)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &out, c.newPoller(resp), nil
+}
+
+// operation sends req, which starts a long-running operation and answers no body worth
+// reading, and returns the operation's poller (nil when nothing runs).
+func (c *Client) operation(ctx context.Context, req request) (*Poller, error) {
+	resp, err := c.do(ctx, req, nil)
+	if err != nil {
+		return nil, err
+	}
+	return c.newPoller(resp), nil
+}
+
 // do sends req and decodes a 2xx JSON answer into out (when out is not nil). Any non-2xx
 // answer becomes an *Error. A request the server refused for now — 429 Too Many Requests,
 // or 503 with Retry-After — is sent again after the server's Retry-After (see

@@ -50,35 +50,20 @@ func (o *ComputeOptions) query(validate bool) url.Values {
 // nobody changed since it was read. It returns the compute as accepted, with any warnings
 // in Properties.Mlfleet.Warnings, and a poller for the operation.
 func (c *Client) BeginCreateOrUpdateCompute(ctx context.Context, group, workspace, name string, in *Compute, opts *ComputeOptions) (*Compute, *Poller, error) {
-	var out Compute
-	resp, err := c.do(ctx, request{method: http.MethodPut, path: c.computePath(group, workspace, name), apiVersion: MachineLearningAPIVersion,
-		query: opts.query(false), header: opts.header(), body: in}, &out)
-	if err != nil {
-		return nil, nil, err
-	}
-	return &out, c.newPoller(resp), nil
+	return callOperation[Compute](ctx, c, request{method: http.MethodPut, path: c.computePath(group, workspace, name), apiVersion: MachineLearningAPIVersion,
+		query: opts.query(false), header: opts.header(), body: in})
 }
 
 // ValidateCompute runs every check of a create or attach without changing anything
 // (validateOnly, B1). Failed checks come back as an *Error with one detail per failure.
 func (c *Client) ValidateCompute(ctx context.Context, group, workspace, name string, in *Compute, opts *ComputeOptions) (*ComputeValidation, error) {
-	var out ComputeValidation
-	_, err := c.do(ctx, request{method: http.MethodPut, path: c.computePath(group, workspace, name), apiVersion: MachineLearningAPIVersion,
-		query: opts.query(true), header: opts.header(), body: in}, &out)
-	if err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return call[ComputeValidation](ctx, c, request{method: http.MethodPut, path: c.computePath(group, workspace, name), apiVersion: MachineLearningAPIVersion,
+		query: opts.query(true), header: opts.header(), body: in})
 }
 
 // GetCompute returns a compute.
 func (c *Client) GetCompute(ctx context.Context, group, workspace, name string) (*Compute, error) {
-	var out Compute
-	_, err := c.do(ctx, request{method: http.MethodGet, path: c.computePath(group, workspace, name), apiVersion: MachineLearningAPIVersion}, &out)
-	if err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return call[Compute](ctx, c, request{method: http.MethodGet, path: c.computePath(group, workspace, name), apiVersion: MachineLearningAPIVersion})
 }
 
 // ListComputes returns every compute of a workspace.
@@ -89,22 +74,13 @@ func (c *Client) ListComputes(ctx context.Context, group, workspace string) ([]*
 // BeginDeleteCompute detaches (ActionDetach) or deletes (ActionDelete) a compute. The
 // poller is nil when the compute did not exist.
 func (c *Client) BeginDeleteCompute(ctx context.Context, group, workspace, name, action string) (*Poller, error) {
-	resp, err := c.do(ctx, request{method: http.MethodDelete, path: c.computePath(group, workspace, name), apiVersion: MachineLearningAPIVersion,
-		query: url.Values{"underlyingResourceAction": {action}}}, nil)
-	if err != nil {
-		return nil, err
-	}
-	return c.newPoller(resp), nil
+	return c.operation(ctx, request{method: http.MethodDelete, path: c.computePath(group, workspace, name), apiVersion: MachineLearningAPIVersion,
+		query: url.Values{"underlyingResourceAction": {action}}})
 }
 
 // ComputeKeys returns the kubeconfigs of a compute's cluster.
 func (c *Client) ComputeKeys(ctx context.Context, group, workspace, name string) (*ComputeKeys, error) {
-	var out ComputeKeys
-	_, err := c.do(ctx, request{method: http.MethodPost, path: c.computePath(group, workspace, name) + "/listKeys", apiVersion: MachineLearningAPIVersion}, &out)
-	if err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return call[ComputeKeys](ctx, c, request{method: http.MethodPost, path: c.computePath(group, workspace, name) + "/listKeys", apiVersion: MachineLearningAPIVersion})
 }
 
 // ComputeNodes returns the nodes of a compute's cluster.
@@ -120,14 +96,9 @@ func (c *Client) ComputeNodes(ctx context.Context, group, workspace, name string
 // CheckComputeName says whether name can be used for a new compute of the workspace: it
 // follows the naming rules and is taken neither in the workspace nor in the region (S4).
 func (c *Client) CheckComputeName(ctx context.Context, group, workspace, name string) (*NameAvailability, error) {
-	var out NameAvailability
 	body := map[string]string{"name": name, "type": "Microsoft.MachineLearningServices/workspaces/computes"}
-	_, err := c.do(ctx, request{method: http.MethodPost, path: c.workspacePath(group, workspace) + "/checkComputeNameAvailability",
-		apiVersion: MachineLearningAPIVersion, body: body}, &out)
-	if err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return call[NameAvailability](ctx, c, request{method: http.MethodPost, path: c.workspacePath(group, workspace) + "/checkComputeNameAvailability",
+		apiVersion: MachineLearningAPIVersion, body: body})
 }
 
 // AKSResourceID returns the ARM id of a managed cluster of this client's subscription.

@@ -39,33 +39,20 @@ func (c *Client) ComputeID(group, workspace, name string) string {
 // makes it create only. The poller follows the operation that writes the endpoint into
 // its clusters.
 func (c *Client) BeginCreateOrUpdateOnlineEndpoint(ctx context.Context, group, workspace, name string, in *OnlineEndpoint, ifNoneMatch bool) (*OnlineEndpoint, *Poller, error) {
-	var out OnlineEndpoint
-	resp, err := c.do(ctx, request{method: http.MethodPut, path: c.endpointPath(group, workspace, name), apiVersion: MachineLearningAPIVersion,
-		header: conditionHeader("", ifNoneMatch), body: in}, &out)
-	if err != nil {
-		return nil, nil, err
-	}
-	return &out, c.newPoller(resp), nil
+	return callOperation[OnlineEndpoint](ctx, c, request{method: http.MethodPut, path: c.endpointPath(group, workspace, name), apiVersion: MachineLearningAPIVersion,
+		header: conditionHeader("", ifNoneMatch), body: in})
 }
 
 // BeginUpdateOnlineEndpointTraffic sets the traffic split of an endpoint (deployment →
 // percent, adding up to 100 or 0), with PATCH.
 func (c *Client) BeginUpdateOnlineEndpointTraffic(ctx context.Context, group, workspace, name string, traffic map[string]int) (*Poller, error) {
 	body := map[string]any{"properties": map[string]any{"traffic": traffic}}
-	resp, err := c.do(ctx, request{method: http.MethodPatch, path: c.endpointPath(group, workspace, name), apiVersion: MachineLearningAPIVersion, body: body}, nil)
-	if err != nil {
-		return nil, err
-	}
-	return c.newPoller(resp), nil
+	return c.operation(ctx, request{method: http.MethodPatch, path: c.endpointPath(group, workspace, name), apiVersion: MachineLearningAPIVersion, body: body})
 }
 
 // GetOnlineEndpoint returns an endpoint.
 func (c *Client) GetOnlineEndpoint(ctx context.Context, group, workspace, name string) (*OnlineEndpoint, error) {
-	var out OnlineEndpoint
-	if _, err := c.do(ctx, request{method: http.MethodGet, path: c.endpointPath(group, workspace, name), apiVersion: MachineLearningAPIVersion}, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return call[OnlineEndpoint](ctx, c, request{method: http.MethodGet, path: c.endpointPath(group, workspace, name), apiVersion: MachineLearningAPIVersion})
 }
 
 // ListOnlineEndpoints returns a workspace's endpoints.
@@ -76,20 +63,12 @@ func (c *Client) ListOnlineEndpoints(ctx context.Context, group, workspace strin
 // BeginDeleteOnlineEndpoint deletes an endpoint with its deployments; the poller is nil
 // when there was none.
 func (c *Client) BeginDeleteOnlineEndpoint(ctx context.Context, group, workspace, name string) (*Poller, error) {
-	resp, err := c.do(ctx, request{method: http.MethodDelete, path: c.endpointPath(group, workspace, name), apiVersion: MachineLearningAPIVersion}, nil)
-	if err != nil {
-		return nil, err
-	}
-	return c.newPoller(resp), nil
+	return c.operation(ctx, request{method: http.MethodDelete, path: c.endpointPath(group, workspace, name), apiVersion: MachineLearningAPIVersion})
 }
 
 // OnlineEndpointKeys returns the keys of an endpoint with authMode Key.
 func (c *Client) OnlineEndpointKeys(ctx context.Context, group, workspace, name string) (*EndpointKeys, error) {
-	var out EndpointKeys
-	if _, err := c.do(ctx, request{method: http.MethodPost, path: c.endpointPath(group, workspace, name) + "/listKeys", apiVersion: MachineLearningAPIVersion}, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return call[EndpointKeys](ctx, c, request{method: http.MethodPost, path: c.endpointPath(group, workspace, name) + "/listKeys", apiVersion: MachineLearningAPIVersion})
 }
 
 // BeginRegenerateOnlineEndpointKeys replaces the Primary or Secondary key (value "" for a
@@ -99,42 +78,25 @@ func (c *Client) BeginRegenerateOnlineEndpointKeys(ctx context.Context, group, w
 	if value != "" {
 		body["keyValue"] = value
 	}
-	resp, err := c.do(ctx, request{method: http.MethodPost, path: c.endpointPath(group, workspace, name) + "/regenerateKeys", apiVersion: MachineLearningAPIVersion, body: body}, nil)
-	if err != nil {
-		return nil, err
-	}
-	return c.newPoller(resp), nil
+	return c.operation(ctx, request{method: http.MethodPost, path: c.endpointPath(group, workspace, name) + "/regenerateKeys", apiVersion: MachineLearningAPIVersion, body: body})
 }
 
 // OnlineEndpointToken returns an access token of an endpoint with authMode AMLToken.
 func (c *Client) OnlineEndpointToken(ctx context.Context, group, workspace, name string) (*EndpointToken, error) {
-	var out EndpointToken
-	if _, err := c.do(ctx, request{method: http.MethodPost, path: c.endpointPath(group, workspace, name) + "/token", apiVersion: MachineLearningAPIVersion}, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return call[EndpointToken](ctx, c, request{method: http.MethodPost, path: c.endpointPath(group, workspace, name) + "/token", apiVersion: MachineLearningAPIVersion})
 }
 
 // BeginCreateOrUpdateOnlineDeployment creates or updates a deployment of an endpoint;
 // ifNoneMatch makes it create only. The poller ends when its instances are Ready (or it
 // failed).
 func (c *Client) BeginCreateOrUpdateOnlineDeployment(ctx context.Context, group, workspace, endpoint, name string, in *OnlineDeployment, ifNoneMatch bool) (*OnlineDeployment, *Poller, error) {
-	var out OnlineDeployment
-	resp, err := c.do(ctx, request{method: http.MethodPut, path: c.deploymentPath(group, workspace, endpoint, name), apiVersion: MachineLearningAPIVersion,
-		header: conditionHeader("", ifNoneMatch), body: in}, &out)
-	if err != nil {
-		return nil, nil, err
-	}
-	return &out, c.newPoller(resp), nil
+	return callOperation[OnlineDeployment](ctx, c, request{method: http.MethodPut, path: c.deploymentPath(group, workspace, endpoint, name), apiVersion: MachineLearningAPIVersion,
+		header: conditionHeader("", ifNoneMatch), body: in})
 }
 
 // GetOnlineDeployment returns a deployment.
 func (c *Client) GetOnlineDeployment(ctx context.Context, group, workspace, endpoint, name string) (*OnlineDeployment, error) {
-	var out OnlineDeployment
-	if _, err := c.do(ctx, request{method: http.MethodGet, path: c.deploymentPath(group, workspace, endpoint, name), apiVersion: MachineLearningAPIVersion}, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return call[OnlineDeployment](ctx, c, request{method: http.MethodGet, path: c.deploymentPath(group, workspace, endpoint, name), apiVersion: MachineLearningAPIVersion})
 }
 
 // ListOnlineDeployments returns an endpoint's deployments.
@@ -145,23 +107,15 @@ func (c *Client) ListOnlineDeployments(ctx context.Context, group, workspace, en
 // BeginDeleteOnlineDeployment deletes a deployment (refused while it gets traffic); the
 // poller is nil when there was none.
 func (c *Client) BeginDeleteOnlineDeployment(ctx context.Context, group, workspace, endpoint, name string) (*Poller, error) {
-	resp, err := c.do(ctx, request{method: http.MethodDelete, path: c.deploymentPath(group, workspace, endpoint, name), apiVersion: MachineLearningAPIVersion}, nil)
-	if err != nil {
-		return nil, err
-	}
-	return c.newPoller(resp), nil
+	return c.operation(ctx, request{method: http.MethodDelete, path: c.deploymentPath(group, workspace, endpoint, name), apiVersion: MachineLearningAPIVersion})
 }
 
 // OnlineDeploymentLogs returns the inference server's log of a deployment's instances.
 func (c *Client) OnlineDeploymentLogs(ctx context.Context, group, workspace, endpoint, name string, in *DeploymentLogsRequest) (*DeploymentLogs, error) {
-	var out DeploymentLogs
 	if in == nil {
 		in = &DeploymentLogsRequest{}
 	}
-	if _, err := c.do(ctx, request{method: http.MethodPost, path: c.deploymentPath(group, workspace, endpoint, name) + "/getLogs", apiVersion: MachineLearningAPIVersion, body: in}, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return call[DeploymentLogs](ctx, c, request{method: http.MethodPost, path: c.deploymentPath(group, workspace, endpoint, name) + "/getLogs", apiVersion: MachineLearningAPIVersion, body: in})
 }
 
 // InvokeResult is the answer of a scoring request.

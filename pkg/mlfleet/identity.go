@@ -54,9 +54,7 @@ func (c *Client) CreatePrincipal(ctx context.Context, in NewPrincipal) (*Princip
 
 // ListPrincipals returns the principals the caller may see.
 func (c *Client) ListPrincipals(ctx context.Context) ([]*Principal, error) {
-	var page struct {
-		Value []*Principal `json:"value"`
-	}
+	var page List[*Principal]
 	_, err := c.do(ctx, request{method: http.MethodGet, path: "/mlfleet/v1/principals"}, &page)
 	return page.Value, err
 }

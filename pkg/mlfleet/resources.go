@@ -70,11 +70,7 @@ func (c *Client) ListResourceGroups(ctx context.Context) ([]*ResourceGroup, erro
 
 // BeginDeleteResourceGroup starts deleting a resource group and everything in it.
 func (c *Client) BeginDeleteResourceGroup(ctx context.Context, name string) (*Poller, error) {
-	resp, err := c.do(ctx, request{method: http.MethodDelete, path: c.groupPath(name), apiVersion: ResourcesAPIVersion}, nil)
-	if err != nil {
-		return nil, err
-	}
-	return c.newPoller(resp), nil
+	return c.operation(ctx, request{method: http.MethodDelete, path: c.groupPath(name), apiVersion: ResourcesAPIVersion})
 }
 
 // CreateWorkspace creates or updates a workspace; location "" means the group's location.
@@ -116,11 +112,7 @@ func (c *Client) ListWorkspaces(ctx context.Context, group string) ([]*Workspace
 // BeginDeleteWorkspace starts deleting a workspace with everything in it. The poller is nil
 // when there was nothing to delete.
 func (c *Client) BeginDeleteWorkspace(ctx context.Context, group, name string) (*Poller, error) {
-	resp, err := c.do(ctx, request{method: http.MethodDelete, path: c.workspacePath(group, name), apiVersion: MachineLearningAPIVersion}, nil)
-	if err != nil {
-		return nil, err
-	}
-	return c.newPoller(resp), nil
+	return c.operation(ctx, request{method: http.MethodDelete, path: c.workspacePath(group, name), apiVersion: MachineLearningAPIVersion})
 }
 
 // listAll follows nextLink until the last page.
@@ -128,10 +120,7 @@ func listAll[T any](ctx context.Context, c *Client, path, apiVersion string) ([]
 	var all []*T
 	next := path
 	for next != "" {
-		var page struct {
-			Value    []*T   `json:"value"`
-			NextLink string `json:"nextLink"`
-		}
+		var page List[*T]
 		if _, err := c.do(ctx, request{method: http.MethodGet, path: next, apiVersion: apiVersion}, &page); err != nil {
 			return nil, err
 		}

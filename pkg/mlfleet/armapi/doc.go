@@ -1,7 +1,7 @@
 // Package armapi holds the bodies of mlfleet's ARM-shaped REST API: the resources as the
 // server serves them (resource groups, workspaces, computes, managed clusters, online
-// endpoints, model/code/environment assets), the bodies of PUTs, the operation status and
-// the error envelope. It has types and the values of their fields only, no HTTP: the
+// endpoints, model/code/environment assets), the bodies of PUTs, the list page (List), the
+// operation status and the error envelope. It has types and the values of their fields only, no HTTP: the
 // server (internal/...) serves these types, and the Go SDK (package mlfleet) and the CLI
 // read them, so that both sides agree by construction.
 //

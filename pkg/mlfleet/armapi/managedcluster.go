@@ -112,21 +112,11 @@ type PowerState struct {
 	Code string `json:"code"`
 }
 
-// AgentPoolProfile is one node pool.
+// AgentPoolProfile is one node pool, as properties.agentPoolProfiles lists it: its name
+// and the properties its agent pool resource serves (the JSON is flat).
 type AgentPoolProfile struct {
-	Name                string `json:"name"`
-	Count               int    `json:"count"`
-	VMSize              string `json:"vmSize"`
-	Mode                string `json:"mode"`
-	OSType              string `json:"osType"`
-	Type                string `json:"type"`
-	OrchestratorVersion string `json:"orchestratorVersion"`
-	ProvisioningState   string `json:"provisioningState"`
-	// EnableAutoScaling lets the cluster autoscaler set Count between MinCount and MaxCount.
-	EnableAutoScaling bool `json:"enableAutoScaling"`
-	// MinCount and MaxCount bound the autoscaler; nil when autoscaling is off.
-	MinCount *int `json:"minCount,omitempty"`
-	MaxCount *int `json:"maxCount,omitempty"`
+	Name string `json:"name"`
+	AgentPoolProperties
 }
 
 // AutoScalerProfile is properties.autoScalerProfile: AKS's cluster autoscaler settings by
@@ -225,9 +215,11 @@ type AgentPoolProperties struct {
 	Type                string `json:"type"`
 	OrchestratorVersion string `json:"orchestratorVersion"`
 	ProvisioningState   string `json:"provisioningState"`
-	EnableAutoScaling   bool   `json:"enableAutoScaling"`
-	MinCount            *int   `json:"minCount,omitempty"`
-	MaxCount            *int   `json:"maxCount,omitempty"`
+	// EnableAutoScaling lets the cluster autoscaler set Count between MinCount and MaxCount.
+	EnableAutoScaling bool `json:"enableAutoScaling"`
+	// MinCount and MaxCount bound the autoscaler; nil when autoscaling is off.
+	MinCount *int `json:"minCount,omitempty"`
+	MaxCount *int `json:"maxCount,omitempty"`
 }
 
 // AgentPoolPut is the body of an agent pool PUT.

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"net/http"
 	"sync"
 
@@ -102,4 +103,60 @@ func routesKey(services []*restful.WebService, v2 *common.Config, v3 *common.Ope
 		}
 	}
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// Every API group a server installs builds OpenAPI models for its resources, for
+// server-side apply's type converter (GenericAPIServer.getOpenAPIModels), and each build
+// asks the OpenAPI config for all the definitions of the compiled types: a fresh map of
+// some 12 MiB, parts of which the models keep for as long as the server runs. The
+// definitions depend only on the compiled types and on how references are spelled
+// ("#/definitions/…" for v2, "#/components/schemas/…" for v3), so every server of the
+// process can share one set per spelling.
+var coreDefinitions = struct {
+	sync.Mutex
+	byRef map[string]map[string]common.OpenAPIDefinition
+}{byRef: map[string]map[string]common.OpenAPIDefinition{}}
+
+// definitionsProbe is a type whose reference shows how a ReferenceCallback spells them.
+const definitionsProbe = "k8s.io/api/core/v1.Pod"
+
+// sharedDefinitions returns get memoised for the process by reference spelling. Each call
+// returns a map of its own whose definitions share everything with the memoised ones but
+// their top-level extensions: the OpenAPI builders add and delete keys there (the group
+// version kind, the embedded v2 schema), and nothing deeper; deeper levels they copy
+// before changing.
+func sharedDefinitions(get common.GetOpenAPIDefinitions) common.GetOpenAPIDefinitions {
+	return func(ref common.ReferenceCallback) map[string]common.OpenAPIDefinition {
+		probe := ref(definitionsProbe)
+		key := probe.String()
+		coreDefinitions.Lock()
+		defs, ok := coreDefinitions.byRef[key]
+		if !ok {
+			defs = get(ref)
+			coreDefinitions.byRef[key] = defs
+		}
+		coreDefinitions.Unlock()
+
+		out := make(map[string]common.OpenAPIDefinition, len(defs))
+		for name, d := range defs {
+			d.Schema.Extensions = maps.Clone(d.Schema.Extensions)
+			out[name] = d
+		}
+		return out
+	}
+}
+
+// shareOpenAPI makes the core APIs of generic serve the process's shared documents (see
+// installSharedOpenAPI) and every API group of the server build its models from the
+// process's shared definitions. The apiextensions server and the aggregator share
+// generic's OpenAPI configs (their configs are copies of generic's with the same
+// pointers), so their models do too.
+func shareOpenAPI(generic *genericapiserver.Config) {
+	generic.SkipOpenAPIInstallation = true
+	if generic.OpenAPIConfig != nil {
+		generic.OpenAPIConfig.GetDefinitions = sharedDefinitions(generic.OpenAPIConfig.GetDefinitions)
+	}
+	if generic.OpenAPIV3Config != nil {
+		generic.OpenAPIV3Config.GetDefinitions = sharedDefinitions(generic.OpenAPIV3Config.GetDefinitions)
+	}
 }

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/kube-openapi/pkg/common"
+	"k8s.io/kube-openapi/pkg/validation/spec"
 )
 
 // TestOpenAPIDocuments checks what clients read from /openapi/v2 and /openapi/v3, whose
@@ -72,6 +74,18 @@ func TestOpenAPIDocuments(t *testing.T) {
 	}
 	if out, err := run(a, "", "explain", "deployment.spec.replicas"); err != nil || !strings.Contains(out, "replicas") {
 		t.Errorf("kubectl explain deployment.spec.replicas: %v\n%s", err, out)
+	}
+
+	// Server-side apply on B, whose models come from the definitions A's servers built
+	// (sharedDefinitions): the apiserver merges the second apply by the Deployment's schema.
+	for _, replicas := range []string{"1", "3"} {
+		if out, err := run(b, deploymentManifest(replicas), "apply", "--server-side", "--field-manager", "check", "-f", "-"); err != nil {
+			t.Fatalf("kubectl apply --server-side on B (replicas %s): %v\n%s", replicas, err, out)
+		}
+	}
+	t.Cleanup(func() { run(b, "", "delete", "deployment", "openapi-check", "--wait=false") })
+	if out, err := run(b, "", "get", "deployment", "openapi-check", "-o", "jsonpath={.spec.replicas} {.metadata.managedFields[0].manager}"); err != nil || out != "3 check" {
+		t.Errorf("B's deployment after two server-side applies = %q, %v; want replicas 3 managed by check", out, err)
 	}
 
 	// A CRD in A shows in A's documents only.
@@ -154,3 +168,41 @@ spec:
                 type: integer
                 description: size of the widget
 `
+
+// TestSharedDefinitionsAreBuiltOnceAndCopiedAtTheTop checks the memo of sharedDefinitions:
+// one build per reference spelling, and each caller's top-level extensions its own, since
+// the OpenAPI builders write there.
+func TestSharedDefinitionsAreBuiltOnceAndCopiedAtTheTop(t *testing.T) {
+	builds := 0
+	get := func(ref common.ReferenceCallback) map[string]common.OpenAPIDefinition {
+		builds++
+		part := ref("example.test/v1.Part")
+		return map[string]common.OpenAPIDefinition{
+			"example.test/v1.Thing": {Schema: spec.Schema{
+				VendorExtensible: spec.VendorExtensible{Extensions: spec.Extensions{"x-original": true}},
+				SchemaProps:      spec.SchemaProps{Description: part.String()},
+			}},
+		}
+	}
+	v2 := func(name string) spec.Ref { return spec.MustCreateRef("#/definitions/" + name) }
+	v3 := func(name string) spec.Ref { return spec.MustCreateRef("#/components/schemas/" + name) }
+	shared := sharedDefinitions(get)
+
+	first := shared(v3)
+	first["example.test/v1.Thing"].Schema.Extensions["x-gvk"] = "written by a builder"
+	delete(first["example.test/v1.Thing"].Schema.Extensions, "x-original")
+	second := shared(v3)
+	if builds != 1 {
+		t.Errorf("definitions built %d times for one spelling, want 1", builds)
+	}
+	if ext := second["example.test/v1.Thing"].Schema.Extensions; len(ext) != 1 || ext["x-original"] != true {
+		t.Errorf("second caller's extensions = %v, want only the original one", ext)
+	}
+
+	if got := shared(v2)["example.test/v1.Thing"].Schema.Description; got != "#/definitions/example.test/v1.Part" {
+		t.Errorf("v2 spelling got description %q, want a v2 reference", got)
+	}
+	if builds != 2 {
+		t.Errorf("definitions built %d times for two spellings, want 2", builds)
+	}
+}

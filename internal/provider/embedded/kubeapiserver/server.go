@@ -161,12 +161,10 @@ func start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
-	installFatalGuard()
-	gitVersion, err := KubernetesVersion()
-	if err != nil {
+	if err := prepareProcess(); err != nil {
 		return nil, err
 	}
-	effectiveVersion, err := newServedVersion(gitVersion)
+	effectiveVersion, err := binaryServedVersion()
 	if err != nil {
 		return nil, err
 	}
@@ -277,8 +275,8 @@ func start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		generic.DisabledPostStartHooks = sets.NewString()
 	}
 	generic.DisabledPostStartHooks.Insert(disabledPostStartHooks...)
-	// The core APIs serve OpenAPI documents shared by the process (see openapi.go).
-	generic.SkipOpenAPIInstallation = true
+	// OpenAPI documents and definitions shared by the process (see openapi.go).
+	shareOpenAPI(generic)
 	// Every resource's storage on one etcd client of this server (see etcdclient.go).
 	config.KubeAPIs.ControlPlane.Generic.RESTOptionsGetter = etcd.wrap(config.KubeAPIs.ControlPlane.Generic.RESTOptionsGetter)
 	config.ApiExtensions.GenericConfig.RESTOptionsGetter = etcd.wrap(config.ApiExtensions.GenericConfig.RESTOptionsGetter)

@@ -120,6 +120,15 @@ type servedVersion struct {
 	stamped    bool
 }
 
+// binaryServedVersion is the served version of the Kubernetes version this binary runs.
+func binaryServedVersion() (*servedVersion, error) {
+	gitVersion, err := KubernetesVersion()
+	if err != nil {
+		return nil, err
+	}
+	return newServedVersion(gitVersion)
+}
+
 // newServedVersion returns an effective version whose binary version is gitVersion.
 func newServedVersion(gitVersion string) (*servedVersion, error) {
 	binary, err := utilversion.ParseSemantic(gitVersion)

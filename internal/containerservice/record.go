@@ -2,13 +2,10 @@ package containerservice
 
 import "github.com/mlfleet/mlfleet/internal/record"
 
-// schema is the version of the stored cluster's format (see package record). Raise it,
-// and teach readRecord the version before, when a change of the wire type changes what
-// encode writes; TestRecord fails until then.
-const schema = 1
-
-// clusterRecord is the format of the row of a managed cluster.
-var clusterRecord = record.Kind[ManagedCluster]{Name: "managed cluster", Schema: schema}
+// clusterRecord is the format of the row of a managed cluster (see package record). Raise
+// its Schema, and teach readRecord the version before, when a change of the wire type
+// changes what encode writes; TestRecord fails until then.
+var clusterRecord = record.Kind[ManagedCluster]{Name: "managed cluster", Schema: 1}
 
 // encode returns the row body of mc.
 func encode(mc *ManagedCluster) []byte { return clusterRecord.Encode(mc) }

@@ -5,18 +5,12 @@ import (
 	"github.com/mlfleet/mlfleet/internal/store"
 )
 
-// Versions of the stored formats of endpoints and deployments (see package record). Raise
-// one, and teach decode the version before, when a change of the wire type changes what
+// The formats of the rows of endpoints and deployments (see package record). Raise a
+// Schema, and teach decode the version before, when a change of the wire type changes what
 // encode writes; TestRecord fails until then.
-const (
-	endpointSchema   = 1
-	deploymentSchema = 1
-)
-
-// The formats of the rows of endpoints and deployments.
 var (
-	endpointRecord   = record.Kind[Endpoint]{Name: "online endpoint", Schema: endpointSchema}
-	deploymentRecord = record.Kind[Deployment]{Name: "online deployment", Schema: deploymentSchema}
+	endpointRecord   = record.Kind[Endpoint]{Name: "online endpoint", Schema: 1}
+	deploymentRecord = record.Kind[Deployment]{Name: "online deployment", Schema: 1}
 )
 
 // row is what this package stores as resources (its keys are sealed apart).

@@ -7,18 +7,12 @@ import (
 	"github.com/mlfleet/mlfleet/internal/store"
 )
 
-// Versions of the stored formats of asset versions and containers (see package record).
-// Raise one, and teach decode the version before, when a change of the wire type changes
-// what encode writes; TestRecord fails until then.
-const (
-	versionSchema   = 1
-	containerSchema = 1
-)
-
-// The formats of the rows of asset versions and containers.
+// The formats of the rows of asset versions and containers (see package record). Raise a
+// Schema, and teach decode the version before, when a change of the wire type changes what
+// encode writes; TestRecord fails until then.
 var (
-	versionRecord   = record.Kind[Version]{Name: "asset version", Schema: versionSchema}
-	containerRecord = record.Kind[Container]{Name: "asset container", Schema: containerSchema}
+	versionRecord   = record.Kind[Version]{Name: "asset version", Schema: 1}
+	containerRecord = record.Kind[Container]{Name: "asset container", Schema: 1}
 )
 
 // row is what this package stores.

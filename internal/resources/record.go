@@ -2,18 +2,12 @@ package resources
 
 import "github.com/mlfleet/mlfleet/internal/record"
 
-// Versions of the stored formats of subscriptions and resource groups (see package
-// record). Raise one, and teach its reader the version before, when a change of the wire
-// type changes what is written; TestRecord fails until then.
-const (
-	subscriptionSchema = 1
-	groupSchema        = 1
-)
-
-// The formats of the rows of subscriptions and resource groups.
+// The formats of the rows of subscriptions and resource groups (see package record). Raise
+// a Schema, and teach its reader the version before, when a change of the wire type
+// changes what is written; TestRecord fails until then.
 var (
-	subscriptionRecord = record.Kind[Subscription]{Name: "subscription", Schema: subscriptionSchema}
-	groupRecord        = record.Kind[ResourceGroup]{Name: "resource group", Schema: groupSchema}
+	subscriptionRecord = record.Kind[Subscription]{Name: "subscription", Schema: 1}
+	groupRecord        = record.Kind[ResourceGroup]{Name: "resource group", Schema: 1}
 )
 
 // encodeSubscription returns the row body of sub.

@@ -110,15 +110,7 @@ func (s *Service) List(ctx context.Context, sub string) ([]*Assignment, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := []*Assignment{}
-	for _, r := range rows {
-		a, err := readRecord(r.ID, r.Body)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	return out, nil
+	return resources.DecodeRows(rows, func(r *store.Resource) (*Assignment, error) { return readRecord(r.ID, r.Body) })
 }
 
 // Delete removes an assignment; found is false when there was none.

@@ -117,7 +117,7 @@ func (s *Service) ListSubscriptions(ctx context.Context) ([]*Subscription, error
 	if err != nil {
 		return nil, fmt.Errorf("list subscriptions: %w", err)
 	}
-	return decodeAll(rows, readSubscription)
+	return DecodeRows(rows, func(r *store.Resource) (*Subscription, error) { return readSubscription(r.ID, r.Body) })
 }
 
 // resourceGroupName: 1-90 letters, digits, underscores, hyphens, periods, parentheses;
@@ -219,7 +219,7 @@ func (s *Service) ListGroups(ctx context.Context, sub string, p Page) (groups []
 	if err != nil {
 		return nil, false, fmt.Errorf("list resource groups: %w", err)
 	}
-	groups, err = decodeAll(rows, readGroup)
+	groups, err = DecodeRows(rows, func(r *store.Resource) (*ResourceGroup, error) { return readGroup(r.ID, r.Body) })
 	return groups, more, err
 }
 
@@ -414,10 +414,11 @@ func (s *Service) deleteOne(ctx context.Context, run *operations.Run, r *store.R
 
 func depth(id string) int { return strings.Count(id, "/") }
 
-func decodeAll[T any](rows []*store.Resource, read func(id string, body []byte) (*T, error)) ([]*T, error) {
-	out := make([]*T, 0, len(rows))
+// DecodeRows decodes each of rows with decode, in order; the first error stops it.
+func DecodeRows[T any](rows []*store.Resource, decode func(*store.Resource) (T, error)) ([]T, error) {
+	out := make([]T, 0, len(rows))
 	for _, r := range rows {
-		v, err := read(r.ID, r.Body)
+		v, err := decode(r)
 		if err != nil {
 			return nil, err
 		}

@@ -145,13 +145,9 @@ func (s *Service) List(ctx context.Context, sub, rg string, p resources.Page) (l
 	if err != nil {
 		return nil, false, fmt.Errorf("list workspaces: %w", err)
 	}
-	list = make([]*Workspace, 0, len(rows))
-	for _, r := range rows {
-		ws, err := readRecord(r.ID, r.Body)
-		if err != nil {
-			return nil, false, err
-		}
-		list = append(list, ws)
+	list, err = resources.DecodeRows(rows, func(r *store.Resource) (*Workspace, error) { return readRecord(r.ID, r.Body) })
+	if err != nil {
+		return nil, false, err
 	}
 	return list, more, nil
 }

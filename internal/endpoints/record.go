@@ -37,3 +37,12 @@ func decode[T row](r *store.Resource, v *T) error {
 	}
 	return nil
 }
+
+// decodeRow returns the endpoint or deployment that row r holds.
+func decodeRow[T row](r *store.Resource) (*T, error) {
+	v := new(T)
+	if err := decode(r, v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}

@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -225,12 +226,10 @@ func (s *Server) listResources(w http.ResponseWriter, r *http.Request, p params)
 	}
 	body := listBody{Value: items}
 	if more {
-		u := *r.URL
-		v := u.Query()
-		v.Del("$skip")
-		v.Set("$skiptoken", strconv.Itoa(next))
-		u.RawQuery = v.Encode()
-		body.NextLink = baseURL(r) + u.RequestURI()
+		body.NextLink = nextLink(r, func(q url.Values) {
+			q.Del("$skip")
+			q.Set("$skiptoken", strconv.Itoa(next))
+		})
 	}
 	writeJSON(w, http.StatusOK, body)
 }

@@ -44,8 +44,8 @@ func (h Header) Check(kind string, current int) error {
 type Kind[T any] struct {
 	// Name names the kind in errors ("compute").
 	Name string
-	// Schema is the kind's current version, 1 or above: what Encode writes and the newest
-	// Decode reads.
+	// Schema is the kind's current version: what Encode writes and the newest Decode
+	// reads. Versions start at 1.
 	Schema int
 }
 
@@ -54,7 +54,7 @@ func (k Kind[T]) Encode(v *T) []byte {
 	head, _ := json.Marshal(Header{Schema: k.Schema}) // {"schemaVersion":N}
 	body, _ := json.Marshal(v)
 	row := head[:len(head)-1]
-	if len(body) > len("{}") {
+	if len(head) > len("{}") && len(body) > len("{}") {
 		row = append(row, ',')
 	}
 	return append(row, body[1:]...)

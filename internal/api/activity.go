@@ -3,6 +3,7 @@ package api
 import (
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -106,11 +107,10 @@ func (s *Server) listActivity(w http.ResponseWriter, r *http.Request, p params) 
 	}
 	body := listBody{Value: page}
 	if next != "" {
-		u := *r.URL
-		values.Del("$skipToken")
-		values.Set("$skiptoken", next)
-		u.RawQuery = values.Encode()
-		body.NextLink = baseURL(r) + u.RequestURI()
+		body.NextLink = nextLink(r, func(q url.Values) {
+			q.Del("$skipToken")
+			q.Set("$skiptoken", next)
+		})
 	}
 	writeJSON(w, http.StatusOK, body)
 }

@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -15,8 +16,7 @@ import (
 type resourceType struct {
 	// name is the type within the namespace, e.g. "managedClusters/agentPools".
 	name string
-	// apiVersions are the versions clients are known to send, newest first (az resource
-	// show uses the first stable one); mlfleet serves one shape for every version.
+	// apiVersions, when set, are the type's own versions; nil means its namespace's.
 	apiVersions []string
 	// tracked types have a location and are what the generic resource list shows.
 	tracked bool
@@ -25,7 +25,10 @@ type resourceType struct {
 // providerNamespace is a resource provider as GET …/providers lists it.
 type providerNamespace struct {
 	namespace string
-	types     []resourceType
+	// apiVersions are the versions clients are known to send, newest first (az resource
+	// show uses the first stable one); mlfleet serves one shape for every version.
+	apiVersions []string
+	types       []resourceType
 }
 
 // API versions clients send: the Go SDKs (armcontainerservice v6: 2025-02-01), az 2.45
@@ -45,56 +48,56 @@ var (
 // providers are the namespaces and resource types mlfleet serves (TestProvidersCoverRoutes
 // checks them against the routes).
 var providers = []providerNamespace{
-	{namespace: containerservice.Namespace, types: []resourceType{
-		{name: "managedClusters", apiVersions: containerServiceVersions, tracked: true},
-		{name: "managedClusters/agentPools", apiVersions: containerServiceVersions},
-		{name: "managedClusters/upgradeProfiles", apiVersions: containerServiceVersions},
-		{name: "locations", apiVersions: containerServiceVersions},
+	{namespace: containerservice.Namespace, apiVersions: containerServiceVersions, types: []resourceType{
+		{name: "managedClusters", tracked: true},
+		{name: "managedClusters/agentPools"},
+		{name: "managedClusters/upgradeProfiles"},
+		{name: "locations"},
 		{name: "locations/orchestrators", apiVersions: orchestratorVersions},
-		{name: "locations/kubernetesVersions", apiVersions: containerServiceVersions},
-		{name: "operationStatuses", apiVersions: containerServiceVersions},
-		{name: "operationResults", apiVersions: containerServiceVersions},
+		{name: "locations/kubernetesVersions"},
+		{name: "operationStatuses"},
+		{name: "operationResults"},
 	}},
-	{namespace: compute.Namespace, types: []resourceType{
-		{name: "workspaces", apiVersions: machineLearningVersions, tracked: true},
-		{name: "workspaces/computes", apiVersions: machineLearningVersions, tracked: true},
-		{name: "workspaces/blobs", apiVersions: machineLearningVersions},
-		{name: "workspaces/models", apiVersions: machineLearningVersions},
-		{name: "workspaces/models/versions", apiVersions: machineLearningVersions},
-		{name: "workspaces/codes", apiVersions: machineLearningVersions},
-		{name: "workspaces/codes/versions", apiVersions: machineLearningVersions},
-		{name: "workspaces/environments", apiVersions: machineLearningVersions},
-		{name: "workspaces/environments/versions", apiVersions: machineLearningVersions},
-		{name: "workspaces/onlineEndpoints", apiVersions: machineLearningVersions, tracked: true},
-		{name: "workspaces/onlineEndpoints/deployments", apiVersions: machineLearningVersions, tracked: true},
-		{name: "workspaces/onlineEndpoints/deployments/skus", apiVersions: machineLearningVersions},
-		{name: "operationStatuses", apiVersions: machineLearningVersions},
-		{name: "operationResults", apiVersions: machineLearningVersions},
+	{namespace: compute.Namespace, apiVersions: machineLearningVersions, types: []resourceType{
+		{name: "workspaces", tracked: true},
+		{name: "workspaces/computes", tracked: true},
+		{name: "workspaces/blobs"},
+		{name: "workspaces/models"},
+		{name: "workspaces/models/versions"},
+		{name: "workspaces/codes"},
+		{name: "workspaces/codes/versions"},
+		{name: "workspaces/environments"},
+		{name: "workspaces/environments/versions"},
+		{name: "workspaces/onlineEndpoints", tracked: true},
+		{name: "workspaces/onlineEndpoints/deployments", tracked: true},
+		{name: "workspaces/onlineEndpoints/deployments/skus"},
+		{name: "operationStatuses"},
+		{name: "operationResults"},
 	}},
-	{namespace: "Microsoft.Resources", types: []resourceType{
-		{name: "subscriptions", apiVersions: resourcesVersions},
-		{name: "resourceGroups", apiVersions: resourcesVersions},
-		{name: "subscriptions/resourceGroups", apiVersions: resourcesVersions},
-		{name: "subscriptions/resources", apiVersions: resourcesVersions},
-		{name: "subscriptions/resourceGroups/resources", apiVersions: resourcesVersions},
-		{name: "subscriptions/providers", apiVersions: resourcesVersions},
-		{name: "subscriptions/locations", apiVersions: resourcesVersions},
-		{name: "tenants", apiVersions: resourcesVersions},
-		{name: "operationStatuses", apiVersions: resourcesVersions},
-		{name: "operationResults", apiVersions: resourcesVersions},
+	{namespace: "Microsoft.Resources", apiVersions: resourcesVersions, types: []resourceType{
+		{name: "subscriptions"},
+		{name: "resourceGroups"},
+		{name: "subscriptions/resourceGroups"},
+		{name: "subscriptions/resources"},
+		{name: "subscriptions/resourceGroups/resources"},
+		{name: "subscriptions/providers"},
+		{name: "subscriptions/locations"},
+		{name: "tenants"},
+		{name: "operationStatuses"},
+		{name: "operationResults"},
 	}},
-	{namespace: "Microsoft.Compute", types: []resourceType{
-		{name: "locations", apiVersions: computeVersions},
-		{name: "locations/vmSizes", apiVersions: computeVersions},
-		{name: "locations/usages", apiVersions: computeVersions},
+	{namespace: "Microsoft.Compute", apiVersions: computeVersions, types: []resourceType{
+		{name: "locations"},
+		{name: "locations/vmSizes"},
+		{name: "locations/usages"},
 	}},
-	{namespace: "Microsoft.Insights", types: []resourceType{
-		{name: "eventtypes", apiVersions: insightsVersions},
-		{name: "eventtypes/values", apiVersions: insightsVersions},
+	{namespace: "Microsoft.Insights", apiVersions: insightsVersions, types: []resourceType{
+		{name: "eventtypes"},
+		{name: "eventtypes/values"},
 	}},
-	{namespace: "Microsoft.Authorization", types: []resourceType{
-		{name: "roleAssignments", apiVersions: roleVersions},
-		{name: "roleDefinitions", apiVersions: roleVersions},
+	{namespace: "Microsoft.Authorization", apiVersions: roleVersions, types: []resourceType{
+		{name: "roleAssignments"},
+		{name: "roleDefinitions"},
 		{name: "policyAssignments", apiVersions: policyVersions},
 	}},
 }
@@ -146,7 +149,11 @@ func providerOf(sub string, p providerNamespace) providerBody {
 		if t.tracked {
 			locations = arm.Regions()
 		}
-		b.ResourceTypes = append(b.ResourceTypes, resourceTypeBody{ResourceType: t.name, Locations: locations, APIVersions: t.apiVersions})
+		versions := t.apiVersions
+		if versions == nil {
+			versions = p.apiVersions
+		}
+		b.ResourceTypes = append(b.ResourceTypes, resourceTypeBody{ResourceType: t.name, Locations: locations, APIVersions: versions})
 	}
 	return b
 }
@@ -219,12 +226,10 @@ func (s *Server) listResources(w http.ResponseWriter, r *http.Request, p params)
 	}
 	body := listBody{Value: items}
 	if more {
-		u := *r.URL
-		v := u.Query()
-		v.Del("$skip")
-		v.Set("$skiptoken", strconv.Itoa(next))
-		u.RawQuery = v.Encode()
-		body.NextLink = baseURL(r) + u.RequestURI()
+		body.NextLink = nextLink(r, func(q url.Values) {
+			q.Del("$skip")
+			q.Set("$skiptoken", strconv.Itoa(next))
+		})
 	}
 	writeJSON(w, http.StatusOK, body)
 }

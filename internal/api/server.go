@@ -355,13 +355,19 @@ type listBody struct {
 func writePage(w http.ResponseWriter, r *http.Request, items any, p resources.Page, n int, more bool) {
 	body := listBody{Value: items}
 	if more {
-		u := *r.URL
-		q := u.Query()
-		q.Set("$skip", strconv.Itoa(p.Skip+n))
-		u.RawQuery = q.Encode()
-		body.NextLink = baseURL(r) + u.RequestURI()
+		body.NextLink = nextLink(r, func(q url.Values) { q.Set("$skip", strconv.Itoa(p.Skip+n)) })
 	}
 	writeJSON(w, http.StatusOK, body)
+}
+
+// nextLink returns the absolute URL of the request r with its query changed by edit: the
+// link to the next page of a list.
+func nextLink(r *http.Request, edit func(q url.Values)) string {
+	u := *r.URL
+	q := u.Query()
+	edit(q)
+	u.RawQuery = q.Encode()
+	return baseURL(r) + u.RequestURI()
 }
 
 func baseURL(r *http.Request) string {

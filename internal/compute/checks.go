@@ -297,16 +297,22 @@ func (s *Service) attachChecks(ctx context.Context, w *workspaces.Workspace, sel
 
 // attachmentHolder returns the id of the compute attached to a cluster, "" when none.
 func (s *Service) attachmentHolder(ctx context.Context, clusterID string) (string, error) {
-	r, err := s.cfg.Store.GetResource(ctx, attachmentClaimID(clusterID))
+	return s.claimHolder(ctx, attachmentClaimID(clusterID), "attachment of "+clusterID)
+}
+
+// claimHolder returns the id of the compute holding the claim row id, "" when there is no
+// such row; what names the claim in errors.
+func (s *Service) claimHolder(ctx context.Context, id, what string) (string, error) {
+	r, err := s.cfg.Store.GetResource(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return "", nil
 	}
 	if err != nil {
-		return "", fmt.Errorf("read attachment of %s: %w", clusterID, err)
+		return "", fmt.Errorf("read %s: %w", what, err)
 	}
 	var c claim
 	if err := json.Unmarshal(r.Body, &c); err != nil {
-		return "", fmt.Errorf("decode attachment of %s: %w", clusterID, err)
+		return "", fmt.Errorf("decode %s: %w", what, err)
 	}
 	return c.ComputeID, nil
 }

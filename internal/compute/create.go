@@ -162,7 +162,7 @@ func (s *Service) waitCluster(ctx context.Context, clusterID string, done func(*
 			}
 			// Not there yet: fine while an operation works on the cluster, an error once none
 			// does (its update failed, or was given up).
-			ops, err := s.cfg.Store.ListOperations(ctx, store.OperationFilter{ResourceID: clusterID, Status: store.StatusInProgress})
+			ops, err := running(ctx, s.cfg.Store, clusterID)
 			if err != nil {
 				return false, err
 			}

@@ -253,9 +253,9 @@ func (s *Service) Delete(ctx context.Context, sub, rg, ws, name, action string, 
 		if err := pre.CheckIfMatch(what, true, arm.ETag(cur.Version)); err != nil {
 			return err
 		}
-		ops, err := tx.ListOperations(ctx, store.OperationFilter{ResourceID: r.ID, Status: store.StatusInProgress})
+		ops, err := running(ctx, tx, r.ID)
 		if err != nil {
-			return fmt.Errorf("list operations: %w", err)
+			return err
 		}
 		// A second DELETE while one runs answers with the running operation rather than a
 		// conflict: the client polls the delete it asked for.
@@ -266,8 +266,7 @@ func (s *Service) Delete(ctx context.Context, sub, rg, ws, name, action string, 
 			}
 		}
 		if len(ops) > 0 {
-			return arm.Errorf(http.StatusConflict, arm.CodeOperationInProgress,
-				"Compute '%s' is %s (operation %s); wait for it to finish, then retry.", name, strings.ToLower(c.Properties.ProvisioningState), ops[0].ID)
+			return operationInProgress(name, c.Properties.ProvisioningState, ops[0])
 		}
 		if err := s.modifyIn(ctx, tx, r.ID, func(c *Compute) { c.Properties.ProvisioningState = StateDeleting }); err != nil {
 			return err

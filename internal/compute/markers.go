@@ -108,6 +108,6 @@ func (s *Service) orphanMarker(ctx context.Context, mc *containerservice.Managed
 
 // operationsOn reports whether an operation runs on the resource id.
 func (s *Service) operationsOn(ctx context.Context, id string) (bool, error) {
-	ops, err := s.cfg.Store.ListOperations(ctx, store.OperationFilter{ResourceID: id, Status: store.StatusInProgress})
+	ops, err := running(ctx, s.cfg.Store, id)
 	return len(ops) > 0, err
 }

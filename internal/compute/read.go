@@ -60,13 +60,9 @@ func (s *Service) ListJSON(ctx context.Context, sub, rg, ws string, p resources.
 	if err != nil {
 		return nil, false, err
 	}
-	out := make([]json.RawMessage, 0, len(rows))
-	for _, r := range rows {
-		wire, err := s.views.of(r)
-		if err != nil {
-			return nil, false, err
-		}
-		out = append(out, wire)
+	out, err := resources.DecodeRows(rows, s.views.of)
+	if err != nil {
+		return nil, false, err
 	}
 	return out, more, nil
 }
@@ -79,13 +75,9 @@ func (s *Service) List(ctx context.Context, sub, rg, ws string, p resources.Page
 	if err != nil {
 		return nil, false, err
 	}
-	out := make([]*Compute, 0, len(rows))
-	for _, r := range rows {
-		c, err := decode(r)
-		if err != nil {
-			return nil, false, err
-		}
-		out = append(out, c)
+	out, err := resources.DecodeRows(rows, decode)
+	if err != nil {
+		return nil, false, err
 	}
 	return out, more, nil
 }

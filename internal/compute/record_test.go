@@ -66,7 +66,7 @@ func exampleCompute() *Compute {
 
 func TestRecord(t *testing.T) {
 	recordtest.Run(t, recordtest.Kind[Compute]{
-		Name: "compute", Schema: schema, Example: exampleCompute, Encode: encode,
+		Name: "compute", Schema: computeRecord.Schema, Example: exampleCompute, Encode: encode,
 		Read: func(body []byte) (*Compute, error) { return readRecord("aks1", body) },
 		// What GET serves from a row: the row's etag, never the TLS key.
 		Served: func(t *testing.T, file string, body []byte) {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -211,11 +212,28 @@ func (s *Service) replaceable(ctx context.Context, r *store.Resource) (bool, err
 	if c.Properties.ProvisioningState != StateFailed || c.Properties.Mlfleet.Attached {
 		return false, nil
 	}
-	ops, err := s.cfg.Store.ListOperations(ctx, store.OperationFilter{ResourceID: r.ID, Status: store.StatusInProgress})
+	ops, err := running(ctx, s.cfg.Store, r.ID)
 	if err != nil {
-		return false, fmt.Errorf("list operations: %w", err)
+		return false, err
 	}
 	return len(ops) == 0, nil
+}
+
+// running lists the operations in progress on the resource id, through st (the store or a
+// transaction).
+func running(ctx context.Context, st store.Store, id string) ([]*store.Operation, error) {
+	ops, err := st.ListOperations(ctx, store.OperationFilter{ResourceID: id, Status: store.StatusInProgress})
+	if err != nil {
+		return nil, fmt.Errorf("list operations: %w", err)
+	}
+	return ops, nil
+}
+
+// operationInProgress is the 409 of a change to the compute name, in provisioning state
+// state, while the operation op runs on it.
+func operationInProgress(name, state string, op *store.Operation) error {
+	return arm.Errorf(http.StatusConflict, arm.CodeOperationInProgress,
+		"Compute '%s' is %s (operation %s); wait for it to finish, then retry.", name, strings.ToLower(state), op.ID)
 }
 
 // insert saves a new compute in one transaction with everything it needs: its region name

@@ -161,18 +161,7 @@ func leafClaimID(location, leaf string) string {
 
 // leafHolder returns the compute holding a leaf domain label, "" when none.
 func (s *Service) leafHolder(ctx context.Context, location, leaf string) (string, error) {
-	r, err := s.cfg.Store.GetResource(ctx, leafClaimID(location, leaf))
-	if errors.Is(err, store.ErrNotFound) {
-		return "", nil
-	}
-	if err != nil {
-		return "", fmt.Errorf("read leaf domain %s: %w", leaf, err)
-	}
-	var c claim
-	if err := json.Unmarshal(r.Body, &c); err != nil {
-		return "", fmt.Errorf("decode leaf domain %s: %w", leaf, err)
-	}
-	return c.ComputeID, nil
+	return s.claimHolder(ctx, leafClaimID(location, leaf), "leaf domain "+leaf)
 }
 
 // checkLeaf adds the check that an Auto label is free in the region, or taken over with

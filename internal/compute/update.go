@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"reflect"
 	"strings"
 
@@ -22,13 +21,12 @@ func (s *Service) update(ctx context.Context, w *workspaces.Workspace, r *store.
 	if err != nil {
 		return nil, err
 	}
-	ops, err := s.cfg.Store.ListOperations(ctx, store.OperationFilter{ResourceID: r.ID, Status: store.StatusInProgress})
+	ops, err := running(ctx, s.cfg.Store, r.ID)
 	if err != nil {
-		return nil, fmt.Errorf("list operations: %w", err)
+		return nil, err
 	}
 	if len(ops) > 0 {
-		return nil, arm.Errorf(http.StatusConflict, arm.CodeOperationInProgress,
-			"Compute '%s' is %s (operation %s); wait for it to finish, then retry.", c.Name, strings.ToLower(c.Properties.ProvisioningState), ops[0].ID)
+		return nil, operationInProgress(c.Name, c.Properties.ProvisioningState, ops[0])
 	}
 	if !c.Properties.Mlfleet.Attached {
 		return nil, arm.Conflict("Compute '%s' is %s and has no working cluster to update: detach it ('mlfleet ml computetarget detach -n %s'), then create or attach it again.", c.Name, strings.ToLower(c.Properties.ProvisioningState), c.Name)
@@ -106,13 +104,12 @@ func (s *Service) update(ctx context.Context, w *workspaces.Workspace, r *store.
 	count := base.AgentCount
 	var op *store.Operation
 	err = s.cfg.Store.InTx(ctx, func(tx store.Store) error {
-		ops, err := tx.ListOperations(ctx, store.OperationFilter{ResourceID: r.ID, Status: store.StatusInProgress})
+		ops, err := running(ctx, tx, r.ID)
 		if err != nil {
-			return fmt.Errorf("list operations: %w", err)
+			return err
 		}
 		if len(ops) > 0 {
-			return arm.Errorf(http.StatusConflict, arm.CodeOperationInProgress,
-				"Compute '%s' is %s (operation %s); wait for it to finish, then retry.", c.Name, strings.ToLower(c.Properties.ProvisioningState), ops[0].ID)
+			return operationInProgress(c.Name, c.Properties.ProvisioningState, ops[0])
 		}
 		if err := s.claimLeaf(ctx, tx, c.Properties.ComputeLocation, c.ID, st.SSL); err != nil {
 			return err

@@ -57,7 +57,7 @@ func exampleCluster() *ManagedCluster {
 
 func TestRecord(t *testing.T) {
 	recordtest.Run(t, recordtest.Kind[ManagedCluster]{
-		Name: "managedcluster", Schema: schema, Example: exampleCluster, Encode: encode,
+		Name: "managedcluster", Schema: clusterRecord.Schema, Example: exampleCluster, Encode: encode,
 		Read: func(body []byte) (*ManagedCluster, error) { return readRecord("c1", body) },
 		// What GET serves from a row: the row's etag, never the kubeconfig.
 		Served: func(t *testing.T, file string, body []byte) {

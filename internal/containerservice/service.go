@@ -181,13 +181,9 @@ func (s *Service) List(ctx context.Context, sub, rg string, p resources.Page) ([
 	if err != nil {
 		return nil, false, fmt.Errorf("list clusters: %w", err)
 	}
-	out := make([]*ManagedCluster, 0, len(rows))
-	for _, r := range rows {
-		mc, err := decode(r)
-		if err != nil {
-			return nil, false, err
-		}
-		out = append(out, mc)
+	out, err := resources.DecodeRows(rows, decode)
+	if err != nil {
+		return nil, false, err
 	}
 	return out, more, nil
 }

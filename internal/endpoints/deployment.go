@@ -123,21 +123,12 @@ func (s *Service) deploymentRow(ctx context.Context, sub, rg, ws, endpoint, name
 	if err != nil {
 		return nil, nil, err
 	}
-	r, err := s.cfg.Store.GetResource(ctx, DeploymentID(sub, rg, w.Name, endpoint, name))
-	if errors.Is(err, store.ErrNotFound) {
+	return getRow[Deployment](ctx, s.cfg.Store, DeploymentID(sub, rg, w.Name, endpoint, name), func() error {
 		if _, _, err := s.endpointRow(ctx, s.cfg.Store, EndpointID(sub, rg, w.Name, endpoint), endpoint, w.Name); err != nil {
-			return nil, nil, err
+			return err
 		}
-		return nil, nil, arm.NotFound(arm.CodeResourceNotFound, "Deployment '%s' could not be found in online endpoint '%s'.", name, endpoint)
-	}
-	if err != nil {
-		return nil, nil, err
-	}
-	var d Deployment
-	if err := decode(r, &d); err != nil {
-		return nil, nil, err
-	}
-	return r, &d, nil
+		return arm.NotFound(arm.CodeResourceNotFound, "Deployment '%s' could not be found in online endpoint '%s'.", name, endpoint)
+	})
 }
 
 // GetDeployment returns a deployment and its etag.

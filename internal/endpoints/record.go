@@ -1,65 +1,48 @@
 package endpoints
 
 import (
-	"encoding/json"
-	"fmt"
-
 	"github.com/mlfleet/mlfleet/internal/record"
 	"github.com/mlfleet/mlfleet/internal/store"
 )
 
-// Versions of the stored formats of endpoints and deployments (see package record). Raise
-// one, and teach decode the version before, when a change of the wire type changes what
+// The formats of the rows of endpoints and deployments (see package record). Raise a
+// Schema, and teach decode the version before, when a change of the wire type changes what
 // encode writes; TestRecord fails until then.
-const (
-	endpointSchema   = 1
-	deploymentSchema = 1
+var (
+	endpointRecord   = record.Kind[Endpoint]{Name: "online endpoint", Schema: 1}
+	deploymentRecord = record.Kind[Deployment]{Name: "online deployment", Schema: 1}
 )
-
-// storedEndpoint is an online endpoint as its row holds it.
-type storedEndpoint struct {
-	record.Header
-	*Endpoint
-}
-
-// storedDeployment is an online deployment as its row holds it.
-type storedDeployment struct {
-	record.Header
-	*Deployment
-}
 
 // row is what this package stores as resources (its keys are sealed apart).
 type row interface{ Endpoint | Deployment }
 
 // encode returns the row body of an endpoint or a deployment.
 func encode[T row](v *T) []byte {
-	var b []byte
 	switch v := any(v).(type) {
 	case *Endpoint:
-		b, _ = json.Marshal(storedEndpoint{Header: record.Header{Schema: endpointSchema}, Endpoint: v})
+		return endpointRecord.Encode(v)
 	case *Deployment:
-		b, _ = json.Marshal(storedDeployment{Header: record.Header{Schema: deploymentSchema}, Deployment: v})
+		return deploymentRecord.Encode(v)
 	}
-	return b
+	return nil
 }
 
 // decode reads a row written by encode, or before record versions, into v.
 func decode[T row](r *store.Resource, v *T) error {
-	var err error
 	switch v := any(v).(type) {
 	case *Endpoint:
-		rec := storedEndpoint{Endpoint: v}
-		if err = json.Unmarshal(r.Body, &rec); err == nil {
-			err = rec.Check("online endpoint", endpointSchema)
-		}
+		return endpointRecord.Decode(r.ID, r.Body, v)
 	case *Deployment:
-		rec := storedDeployment{Deployment: v}
-		if err = json.Unmarshal(r.Body, &rec); err == nil {
-			err = rec.Check("online deployment", deploymentSchema)
-		}
-	}
-	if err != nil {
-		return fmt.Errorf("decode %s: %w", r.ID, err)
+		return deploymentRecord.Decode(r.ID, r.Body, v)
 	}
 	return nil
+}
+
+// decodeRow returns the endpoint or deployment that row r holds.
+func decodeRow[T row](r *store.Resource) (*T, error) {
+	v := new(T)
+	if err := decode(r, v); err != nil {
+		return nil, err
+	}
+	return v, nil
 }

@@ -58,9 +58,9 @@ func exampleDeployment() *Deployment {
 
 func TestRecord(t *testing.T) {
 	recordtest.Run(t, recordtest.Kind[Endpoint]{
-		Name: "onlineendpoint", Schema: endpointSchema, Example: exampleEndpoint, Encode: encode[Endpoint], Read: read[Endpoint]})
+		Name: "onlineendpoint", Schema: endpointRecord.Schema, Example: exampleEndpoint, Encode: encode[Endpoint], Read: read[Endpoint]})
 	recordtest.Run(t, recordtest.Kind[Deployment]{
-		Name: "onlinedeployment", Schema: deploymentSchema, Example: exampleDeployment, Encode: encode[Deployment], Read: read[Deployment]})
+		Name: "onlinedeployment", Schema: deploymentRecord.Schema, Example: exampleDeployment, Encode: encode[Deployment], Read: read[Deployment]})
 }
 
 // read reads a row body into a new T.

@@ -300,18 +300,26 @@ func modify[T row](ctx context.Context, st store.Store, id string, fn func(v *T)
 
 // endpointRow reads an endpoint, 404 when missing.
 func (s *Service) endpointRow(ctx context.Context, st store.Store, id, name, ws string) (*store.Resource, *Endpoint, error) {
+	return getRow[Endpoint](ctx, st, id, func() error {
+		return arm.NotFound(arm.CodeResourceNotFound, "Online endpoint '%s' could not be found in workspace '%s'; create it with 'mlfleet ml online-endpoint create -n %s'.", name, ws, name)
+	})
+}
+
+// getRow reads the row id and what it holds; missing returns the error when there is no
+// such row.
+func getRow[T row](ctx context.Context, st store.Store, id string, missing func() error) (*store.Resource, *T, error) {
 	r, err := st.GetResource(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil, arm.NotFound(arm.CodeResourceNotFound, "Online endpoint '%s' could not be found in workspace '%s'; create it with 'mlfleet ml online-endpoint create -n %s'.", name, ws, name)
+		return nil, nil, missing()
 	}
 	if err != nil {
 		return nil, nil, err
 	}
-	var ep Endpoint
-	if err := decode(r, &ep); err != nil {
+	v, err := decodeRow[T](r)
+	if err != nil {
 		return nil, nil, err
 	}
-	return r, &ep, nil
+	return r, v, nil
 }
 
 // deploymentsOf lists an endpoint's deployments.
@@ -320,15 +328,7 @@ func (s *Service) deploymentsOf(ctx context.Context, st store.Store, endpointID 
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*Deployment, 0, len(rows))
-	for _, r := range rows {
-		var d Deployment
-		if err := decode(r, &d); err != nil {
-			return nil, err
-		}
-		out = append(out, &d)
-	}
-	return out, nil
+	return resources.DecodeRows(rows, decodeRow[Deployment])
 }
 
 // assetUser names the deployment that uses an asset version, if any.

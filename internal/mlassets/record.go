@@ -2,64 +2,40 @@ package mlassets
 
 import (
 	"encoding/json"
-	"fmt"
 
 	"github.com/mlfleet/mlfleet/internal/record"
 	"github.com/mlfleet/mlfleet/internal/store"
 )
 
-// Versions of the stored formats of asset versions and containers (see package record).
-// Raise one, and teach decode the version before, when a change of the wire type changes
-// what encode writes; TestRecord fails until then.
-const (
-	versionSchema   = 1
-	containerSchema = 1
+// The formats of the rows of asset versions and containers (see package record). Raise a
+// Schema, and teach decode the version before, when a change of the wire type changes what
+// encode writes; TestRecord fails until then.
+var (
+	versionRecord   = record.Kind[Version]{Name: "asset version", Schema: 1}
+	containerRecord = record.Kind[Container]{Name: "asset container", Schema: 1}
 )
-
-// storedVersion is an asset version as its row holds it.
-type storedVersion struct {
-	record.Header
-	*Version
-}
-
-// storedContainer is an asset container as its row holds it.
-type storedContainer struct {
-	record.Header
-	*Container
-}
 
 // row is what this package stores.
 type row interface{ Version | Container }
 
 // encode returns the row body of a version or a container.
 func encode[T row](v *T) []byte {
-	var b []byte
 	switch v := any(v).(type) {
 	case *Version:
-		b, _ = json.Marshal(storedVersion{Header: record.Header{Schema: versionSchema}, Version: v})
+		return versionRecord.Encode(v)
 	case *Container:
-		b, _ = json.Marshal(storedContainer{Header: record.Header{Schema: containerSchema}, Container: v})
+		return containerRecord.Encode(v)
 	}
-	return b
+	return nil
 }
 
 // decode reads a row written by encode, or before record versions, into v.
 func decode[T row](r *store.Resource, v *T) error {
-	var err error
 	switch v := any(v).(type) {
 	case *Version:
-		rec := storedVersion{Version: v}
-		if err = json.Unmarshal(r.Body, &rec); err == nil {
-			err = rec.Check("asset version", versionSchema)
-		}
+		return versionRecord.Decode(r.ID, r.Body, v)
 	case *Container:
-		rec := storedContainer{Container: v}
-		if err = json.Unmarshal(r.Body, &rec); err == nil {
-			err = rec.Check("asset container", containerSchema)
-		}
-	}
-	if err != nil {
-		return fmt.Errorf("decode %s: %w", r.ID, err)
+		return containerRecord.Decode(r.ID, r.Body, v)
 	}
 	return nil
 }

@@ -38,7 +38,7 @@ func exampleContainer() *Container {
 
 func TestRecord(t *testing.T) {
 	recordtest.Run(t, recordtest.Kind[Version]{
-		Name: "assetversion", Schema: versionSchema, Example: exampleVersion, Encode: encode[Version], Read: read[Version],
+		Name: "assetversion", Schema: versionRecord.Schema, Example: exampleVersion, Encode: encode[Version], Read: read[Version],
 		// Lists serve a row of every version as the wire body alone.
 		Served: func(t *testing.T, file string, body []byte) {
 			var v0 bytes.Buffer
@@ -51,7 +51,7 @@ func TestRecord(t *testing.T) {
 		},
 	})
 	recordtest.Run(t, recordtest.Kind[Container]{
-		Name: "assetcontainer", Schema: containerSchema, Example: exampleContainer, Encode: encode[Container], Read: read[Container]})
+		Name: "assetcontainer", Schema: containerRecord.Schema, Example: exampleContainer, Encode: encode[Container], Read: read[Container]})
 }
 
 // read reads a row body into a new T.

@@ -8,7 +8,6 @@ package policy
 import (
 	"context"
 	"errors"
-	"fmt"
 	"regexp"
 	"strings"
 
@@ -78,29 +77,16 @@ func (s *Service) Put(ctx context.Context, sub, name string, in Input) (*Assignm
 	a := &Assignment{ID: id(sub, name), Name: name, Type: Type, Properties: Properties{DisplayName: in.Properties.DisplayName,
 		PolicyDefinitionID: NotAllowedResourceTypes, Scope: arm.SubscriptionPath(sub), Parameters: in.Properties.Parameters, EnforcementMode: mode}}
 	body := encode(a)
-	r := &store.Resource{ID: a.ID, ParentID: arm.SubscriptionPath(sub), Type: Type, Name: name, SubscriptionID: sub, Body: body}
-	for attempt := 1; ; attempt++ {
-		if attempt > 20 {
-			return nil, false, fmt.Errorf("put policy assignment %s: changed by others %d times in a row: %w", name, attempt-1, store.ErrConflict)
-		}
-		existing, err := s.store.GetResource(ctx, a.ID)
-		if errors.Is(err, store.ErrNotFound) {
-			err = s.store.CreateResource(ctx, r)
-			if errors.Is(err, store.ErrConflict) {
-				continue
-			}
-			return a, true, err
-		}
-		if err != nil {
-			return nil, false, err
-		}
+	created, err := resources.Upsert(ctx, s.store, "policy assignment "+name, a.ID, func() *store.Resource {
+		return &store.Resource{ID: a.ID, ParentID: arm.SubscriptionPath(sub), Type: Type, Name: name, SubscriptionID: sub, Body: body}
+	}, func(existing *store.Resource) error {
 		existing.Body = body
-		err = s.store.UpdateResource(ctx, existing)
-		if errors.Is(err, store.ErrConflict) {
-			continue
-		}
-		return a, false, err
+		return nil
+	})
+	if err != nil {
+		return nil, false, err
 	}
+	return a, created, nil
 }
 
 // Get returns an assignment or a 404.
@@ -124,15 +110,7 @@ func (s *Service) List(ctx context.Context, sub string) ([]*Assignment, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := []*Assignment{}
-	for _, r := range rows {
-		a, err := readRecord(r.ID, r.Body)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	return out, nil
+	return resources.DecodeRows(rows, func(r *store.Resource) (*Assignment, error) { return readRecord(r.ID, r.Body) })
 }
 
 // Delete removes an assignment; found is false when there was none.

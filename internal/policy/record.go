@@ -1,37 +1,14 @@
 package policy
 
-import (
-	"encoding/json"
-	"fmt"
+import "github.com/mlfleet/mlfleet/internal/record"
 
-	"github.com/mlfleet/mlfleet/internal/record"
-)
-
-// schema is the version of the stored assignment's format (see package record). Raise it,
-// and teach readRecord the version before, when a change of the wire type changes what
-// encode writes; TestRecord fails until then.
-const schema = 1
-
-// storedAssignment is a policy assignment as its row holds it.
-type storedAssignment struct {
-	record.Header
-	*Assignment
-}
+// assignmentRecord is the format of the row of a policy assignment (see package record).
+// Raise its Schema, and teach readRecord the version before, when a change of the wire
+// type changes what encode writes; TestRecord fails until then.
+var assignmentRecord = record.Kind[Assignment]{Name: "policy assignment", Schema: 1}
 
 // encode returns the row body of a.
-func encode(a *Assignment) []byte {
-	b, _ := json.Marshal(storedAssignment{Header: record.Header{Schema: schema}, Assignment: a})
-	return b
-}
+func encode(a *Assignment) []byte { return assignmentRecord.Encode(a) }
 
 // readRecord reads a row body written by encode, or before record versions.
-func readRecord(id string, body []byte) (*Assignment, error) {
-	rec := storedAssignment{Assignment: &Assignment{}}
-	if err := json.Unmarshal(body, &rec); err != nil {
-		return nil, fmt.Errorf("decode policy assignment %s: %w", id, err)
-	}
-	if err := rec.Check("policy assignment", schema); err != nil {
-		return nil, fmt.Errorf("decode policy assignment %s: %w", id, err)
-	}
-	return rec.Assignment, nil
-}
+func readRecord(id string, body []byte) (*Assignment, error) { return assignmentRecord.Read(id, body) }

@@ -18,7 +18,7 @@ func exampleAssignment() *Assignment {
 
 func TestRecord(t *testing.T) {
 	recordtest.Run(t, recordtest.Kind[Assignment]{
-		Name: "policyassignment", Schema: schema, Example: exampleAssignment, Encode: encode,
+		Name: "policyassignment", Schema: assignmentRecord.Schema, Example: exampleAssignment, Encode: encode,
 		Read: func(body []byte) (*Assignment, error) { return readRecord("no-public-ip", body) },
 	})
 }

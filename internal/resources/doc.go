@@ -16,5 +16,7 @@
 // What it must not do: know what the types under a group are or need (no import of
 // compute, containerservice or providers; they register Deleters), or hold the rows
 // another package owns beyond deleting them through that Deleter. ListPage is the paging
-// helper every domain list shares (A5).
+// helper every domain list shares (A5), DecodeRows turns its rows into resources, and
+// Upsert is the bounded create-or-update of a PUT that resource groups, workspaces and
+// policy assignments share.
 package resources

@@ -85,22 +85,19 @@ func (f *Filter) add(clause string) error {
 	if err != nil || strings.TrimSpace(tail) != "" {
 		return invalidFilter(clause, "expected FIELD eq 'value'")
 	}
-	switch strings.ToLower(field) {
-	case "resourcetype":
-		f.ResourceType = value
-	case "resourcegroup":
-		f.ResourceGroup = value
-	case "name":
-		f.Name = value
-	case "location":
-		f.Location = value
-	case "tagname":
-		f.TagName = value
-	case "tagvalue":
-		f.TagValue = value
-	default:
+	fields := map[string]*string{
+		"resourcetype":  &f.ResourceType,
+		"resourcegroup": &f.ResourceGroup,
+		"name":          &f.Name,
+		"location":      &f.Location,
+		"tagname":       &f.TagName,
+		"tagvalue":      &f.TagValue,
+	}
+	into, ok := fields[strings.ToLower(field)]
+	if !ok {
 		return invalidFilter(clause, "'"+field+"' cannot be filtered on")
 	}
+	*into = value
 	return nil
 }
 

@@ -20,11 +20,11 @@ func exampleGroup() *ResourceGroup {
 
 func TestRecord(t *testing.T) {
 	recordtest.Run(t, recordtest.Kind[Subscription]{
-		Name: "subscription", Schema: subscriptionSchema, Example: exampleSubscription, Encode: encodeSubscription,
+		Name: "subscription", Schema: subscriptionRecord.Schema, Example: exampleSubscription, Encode: encodeSubscription,
 		Read: func(body []byte) (*Subscription, error) { return readSubscription("s1", body) },
 	})
 	recordtest.Run(t, recordtest.Kind[ResourceGroup]{
-		Name: "resourcegroup", Schema: groupSchema, Example: exampleGroup, Encode: encodeGroup,
+		Name: "resourcegroup", Schema: groupRecord.Schema, Example: exampleGroup, Encode: encodeGroup,
 		Read: func(body []byte) (*ResourceGroup, error) { return readGroup("rg1", body) },
 	})
 }

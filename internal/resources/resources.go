@@ -117,7 +117,7 @@ func (s *Service) ListSubscriptions(ctx context.Context) ([]*Subscription, error
 	if err != nil {
 		return nil, fmt.Errorf("list subscriptions: %w", err)
 	}
-	return decodeAll(rows, readSubscription)
+	return DecodeRows(rows, func(r *store.Resource) (*Subscription, error) { return readSubscription(r.ID, r.Body) })
 }
 
 // resourceGroupName: 1-90 letters, digits, underscores, hyphens, periods, parentheses;
@@ -150,56 +150,35 @@ func (s *Service) PutGroup(ctx context.Context, sub, name string, in GroupInput)
 		return nil, false, InvalidLocation(in.Location)
 	}
 	id := arm.ResourceGroupPath(sub, name)
-	// PUT is idempotent in ARM: a create that loses to a concurrent create becomes an
-	// update, and an update that loses to a concurrent update (the row version changed)
-	// reads again. Bounded, so that a group changed without pause still gets an answer.
-	for attempt := 1; ; attempt++ {
-		if attempt > 20 {
-			return nil, false, fmt.Errorf("put resource group %s: changed by others %d times in a row: %w", name, attempt-1, store.ErrConflict)
-		}
-		existing, err := s.store.GetResource(ctx, id)
-		if errors.Is(err, store.ErrNotFound) {
-			rg := &ResourceGroup{ID: id, Name: name, Type: arm.TypeResourceGroup, Location: loc, ManagedBy: in.ManagedBy,
-				Tags: nonNilTags(in.Tags), Properties: GroupProperties{ProvisioningState: StateSucceeded}}
-			err := s.store.CreateResource(ctx, &store.Resource{ID: id, ParentID: arm.SubscriptionPath(sub), Type: arm.TypeResourceGroup,
-				Name: name, SubscriptionID: sub, ResourceGroup: name, Location: loc, Body: encodeGroup(rg)})
-			if errors.Is(err, store.ErrConflict) {
-				continue // created concurrently: update it instead
-			}
-			if err != nil {
-				return nil, false, fmt.Errorf("create resource group %s: %w", name, err)
-			}
-			return rg, true, nil
-		}
-		if err != nil {
-			return nil, false, fmt.Errorf("get resource group %s: %w", name, err)
-		}
-		rg, err := readGroup(name, existing.Body)
-		if err != nil {
-			return nil, false, err
+	created, err = Upsert(ctx, s.store, "resource group "+name, id, func() *store.Resource {
+		rg = &ResourceGroup{ID: id, Name: name, Type: arm.TypeResourceGroup, Location: loc, ManagedBy: in.ManagedBy,
+			Tags: nonNilTags(in.Tags), Properties: GroupProperties{ProvisioningState: StateSucceeded}}
+		return &store.Resource{ID: id, ParentID: arm.SubscriptionPath(sub), Type: arm.TypeResourceGroup,
+			Name: name, SubscriptionID: sub, ResourceGroup: name, Location: loc, Body: encodeGroup(rg)}
+	}, func(existing *store.Resource) error {
+		var err error
+		if rg, err = readGroup(name, existing.Body); err != nil {
+			return err
 		}
 		if rg.Properties.ProvisioningState == StateDeleting {
-			return nil, false, beingDeleted(rg.Name)
+			return beingDeleted(rg.Name)
 		}
 		// ARM answers a PUT that moves a group with a 409, not a 400: the request is
 		// well formed, it conflicts with the group that exists.
 		if rg.Location != loc {
-			return nil, false, arm.Conflict("Resource group '%s' already exists in location '%s'; a resource group's location cannot be changed. Use --location %s or another name.", rg.Name, rg.Location, rg.Location).WithTarget("location")
+			return arm.Conflict("Resource group '%s' already exists in location '%s'; a resource group's location cannot be changed. Use --location %s or another name.", rg.Name, rg.Location, rg.Location).WithTarget("location")
 		}
 		rg.Tags = nonNilTags(in.Tags)
 		if in.ManagedBy != nil {
 			rg.ManagedBy = in.ManagedBy
 		}
 		existing.Body = encodeGroup(rg)
-		err = s.store.UpdateResource(ctx, existing)
-		if errors.Is(err, store.ErrConflict) {
-			continue
-		}
-		if err != nil {
-			return nil, false, fmt.Errorf("update resource group %s: %w", name, err)
-		}
-		return rg, false, nil
+		return nil
+	})
+	if err != nil {
+		return nil, false, err
 	}
+	return rg, created, nil
 }
 
 // GetGroup returns a resource group, or a 404 ResourceGroupNotFound.
@@ -240,7 +219,7 @@ func (s *Service) ListGroups(ctx context.Context, sub string, p Page) (groups []
 	if err != nil {
 		return nil, false, fmt.Errorf("list resource groups: %w", err)
 	}
-	groups, err = decodeAll(rows, readGroup)
+	groups, err = DecodeRows(rows, func(r *store.Resource) (*ResourceGroup, error) { return readGroup(r.ID, r.Body) })
 	return groups, more, err
 }
 
@@ -435,10 +414,11 @@ func (s *Service) deleteOne(ctx context.Context, run *operations.Run, r *store.R
 
 func depth(id string) int { return strings.Count(id, "/") }
 
-func decodeAll[T any](rows []*store.Resource, read func(id string, body []byte) (*T, error)) ([]*T, error) {
-	out := make([]*T, 0, len(rows))
+// DecodeRows decodes each of rows with decode, in order; the first error stops it.
+func DecodeRows[T any](rows []*store.Resource, decode func(*store.Resource) (T, error)) ([]T, error) {
+	out := make([]T, 0, len(rows))
 	for _, r := range rows {
-		v, err := read(r.ID, r.Body)
+		v, err := decode(r)
 		if err != nil {
 			return nil, err
 		}

@@ -1,37 +1,14 @@
 package workspaces
 
-import (
-	"encoding/json"
-	"fmt"
+import "github.com/mlfleet/mlfleet/internal/record"
 
-	"github.com/mlfleet/mlfleet/internal/record"
-)
-
-// schema is the version of the stored workspace's format (see package record). Raise it,
-// and teach readRecord the version before, when a change of the wire type changes what
-// encode writes; TestRecord fails until then.
-const schema = 1
-
-// storedWorkspace is a workspace as its row holds it.
-type storedWorkspace struct {
-	record.Header
-	*Workspace
-}
+// workspaceRecord is the format of the row of a workspace (see package record). Raise its
+// Schema, and teach readRecord the version before, when a change of the wire type changes
+// what encode writes; TestRecord fails until then.
+var workspaceRecord = record.Kind[Workspace]{Name: "workspace", Schema: 1}
 
 // encode returns the row body of ws.
-func encode(ws *Workspace) []byte {
-	b, _ := json.Marshal(storedWorkspace{Header: record.Header{Schema: schema}, Workspace: ws})
-	return b
-}
+func encode(ws *Workspace) []byte { return workspaceRecord.Encode(ws) }
 
 // readRecord reads a row body written by encode, or before record versions.
-func readRecord(id string, body []byte) (*Workspace, error) {
-	rec := storedWorkspace{Workspace: &Workspace{}}
-	if err := json.Unmarshal(body, &rec); err != nil {
-		return nil, fmt.Errorf("decode workspace %s: %w", id, err)
-	}
-	if err := rec.Check("workspace", schema); err != nil {
-		return nil, fmt.Errorf("decode workspace %s: %w", id, err)
-	}
-	return rec.Workspace, nil
-}
+func readRecord(id string, body []byte) (*Workspace, error) { return workspaceRecord.Read(id, body) }

@@ -24,7 +24,7 @@ func exampleWorkspace() *Workspace {
 
 func TestRecord(t *testing.T) {
 	recordtest.Run(t, recordtest.Kind[Workspace]{
-		Name: "workspace", Schema: schema, Example: exampleWorkspace, Encode: encode,
+		Name: "workspace", Schema: workspaceRecord.Schema, Example: exampleWorkspace, Encode: encode,
 		Read: func(body []byte) (*Workspace, error) { return readRecord("ws1", body) },
 	})
 }

@@ -73,45 +73,28 @@ func (s *Service) Put(ctx context.Context, sub, rg, name string, in Input) (ws *
 	}
 	id := ID(sub, group.Name, name)
 	now := s.now()
-	// A create that loses to a concurrent create becomes an update; an update that loses
-	// to a concurrent change reads again. Bounded, as resources.PutGroup is.
-	for attempt := 1; ; attempt++ {
-		if attempt > 20 {
-			return nil, false, fmt.Errorf("put workspace %s: changed by others %d times in a row: %w", name, attempt-1, store.ErrConflict)
+	created, err = resources.Upsert(ctx, s.store, "workspace "+name, id, func() *store.Resource {
+		ws = &Workspace{ID: id, Name: name, Type: arm.TypeWorkspace, Location: loc, Tags: tags(in.Tags),
+			SystemData: resources.Touch(ctx, nil, now),
+			Properties: Properties{ProvisioningState: resources.StateSucceeded, FriendlyName: in.Properties.FriendlyName,
+				Description: in.Properties.Description, WorkspaceID: uuid.NewString(), CreationTime: now.UTC().Format(time.RFC3339Nano)}}
+		if ws.Properties.FriendlyName == "" {
+			ws.Properties.FriendlyName = name
 		}
-		existing, err := s.store.GetResource(ctx, id)
-		if errors.Is(err, store.ErrNotFound) {
-			ws := &Workspace{ID: id, Name: name, Type: arm.TypeWorkspace, Location: loc, Tags: tags(in.Tags),
-				SystemData: resources.Touch(ctx, nil, now),
-				Properties: Properties{ProvisioningState: resources.StateSucceeded, FriendlyName: in.Properties.FriendlyName,
-					Description: in.Properties.Description, WorkspaceID: uuid.NewString(), CreationTime: now.UTC().Format(time.RFC3339Nano)}}
-			if ws.Properties.FriendlyName == "" {
-				ws.Properties.FriendlyName = name
-			}
-			err := s.store.CreateResource(ctx, &store.Resource{ID: id, ParentID: group.ID, Type: arm.TypeWorkspace, Name: name,
-				SubscriptionID: sub, ResourceGroup: group.Name, Location: loc, Body: encode(ws)})
-			if errors.Is(err, store.ErrConflict) {
-				continue
-			}
-			if err != nil {
-				return nil, false, fmt.Errorf("create workspace %s: %w", name, err)
-			}
-			return ws, true, nil
-		}
-		if err != nil {
-			return nil, false, fmt.Errorf("get workspace %s: %w", name, err)
-		}
-		ws, err := readRecord(name, existing.Body)
-		if err != nil {
-			return nil, false, err
+		return &store.Resource{ID: id, ParentID: group.ID, Type: arm.TypeWorkspace, Name: name,
+			SubscriptionID: sub, ResourceGroup: group.Name, Location: loc, Body: encode(ws)}
+	}, func(existing *store.Resource) error {
+		var err error
+		if ws, err = readRecord(name, existing.Body); err != nil {
+			return err
 		}
 		if ws.Properties.ProvisioningState == resources.StateDeleting {
-			return nil, false, arm.Conflict("Workspace '%s' is being deleted; wait for the delete to finish, then create it again.", ws.Name)
+			return arm.Conflict("Workspace '%s' is being deleted; wait for the delete to finish, then create it again.", ws.Name)
 		}
 		// A 409 as for a resource group: the request is well formed, it conflicts with the
 		// workspace that exists elsewhere.
 		if ws.Location != loc {
-			return nil, false, arm.Conflict("Workspace '%s' already exists in location '%s'; its location cannot be changed.", ws.Name, ws.Location).WithTarget("location")
+			return arm.Conflict("Workspace '%s' already exists in location '%s'; its location cannot be changed.", ws.Name, ws.Location).WithTarget("location")
 		}
 		ws.Tags = tags(in.Tags)
 		if in.Properties.FriendlyName != "" {
@@ -120,15 +103,12 @@ func (s *Service) Put(ctx context.Context, sub, rg, name string, in Input) (ws *
 		ws.Properties.Description = in.Properties.Description
 		ws.SystemData = resources.Touch(ctx, ws.SystemData, now)
 		existing.Body = encode(ws)
-		err = s.store.UpdateResource(ctx, existing)
-		if errors.Is(err, store.ErrConflict) {
-			continue
-		}
-		if err != nil {
-			return nil, false, fmt.Errorf("update workspace %s: %w", name, err)
-		}
-		return ws, false, nil
+		return nil
+	})
+	if err != nil {
+		return nil, false, err
 	}
+	return ws, created, nil
 }
 
 // Get returns a workspace, or a 404 (ResourceGroupNotFound or WorkspaceNotFound).
@@ -165,13 +145,9 @@ func (s *Service) List(ctx context.Context, sub, rg string, p resources.Page) (l
 	if err != nil {
 		return nil, false, fmt.Errorf("list workspaces: %w", err)
 	}
-	list = make([]*Workspace, 0, len(rows))
-	for _, r := range rows {
-		ws, err := readRecord(r.ID, r.Body)
-		if err != nil {
-			return nil, false, err
-		}
-		list = append(list, ws)
+	list, err = resources.DecodeRows(rows, func(r *store.Resource) (*Workspace, error) { return readRecord(r.ID, r.Body) })
+	if err != nil {
+		return nil, false, err
 	}
 	return list, more, nil
 }

@@ -17,18 +17,31 @@ type resolver interface {
 	resolve() error
 }
 
+// parent is a command that only groups subcommands.
+func parent(use, short string, subs ...*cobra.Command) *cobra.Command {
+	cmd := &cobra.Command{Use: use, Short: short}
+	cmd.AddCommand(subs...)
+	return cmd
+}
+
+// leaf is a command without arguments: run is its body. A command whose flags name a
+// resource is a command instead.
+func leaf(use, short string, run func(cmd *cobra.Command) error) *cobra.Command {
+	return &cobra.Command{
+		Use: use, Short: short, Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error { return run(cmd) },
+	}
+}
+
 // command is a command without arguments whose flags ref names a resource: run runs once
 // they are resolved.
 func command(use, short string, ref resolver, run func(cmd *cobra.Command) error) *cobra.Command {
-	cmd := &cobra.Command{
-		Use: use, Short: short, Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := ref.resolve(); err != nil {
-				return err
-			}
-			return run(cmd)
-		},
-	}
+	cmd := leaf(use, short, func(cmd *cobra.Command) error {
+		if err := ref.resolve(); err != nil {
+			return err
+		}
+		return run(cmd)
+	})
 	ref.bind(cmd)
 	return cmd
 }

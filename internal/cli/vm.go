@@ -9,9 +9,7 @@ import (
 )
 
 func newVMCommand(streams Streams, g *globals) *cobra.Command {
-	cmd := &cobra.Command{Use: "vm", Short: "Virtual machine quotas (Microsoft.Compute)"}
-	cmd.AddCommand(newVMListUsage(streams, g))
-	return cmd
+	return parent("vm", "Virtual machine quotas (Microsoft.Compute)", newVMListUsage(streams, g))
 }
 
 // usageRow is a row of az's table of list-usage.

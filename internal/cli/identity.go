@@ -285,12 +285,3 @@ func newLogoutCommand(streams Streams) *cobra.Command {
 		return clientconfig.Save(home, cfg)
 	})
 }
-
-func loadConfig() (string, *clientconfig.Config, error) {
-	home, err := clientconfig.Home()
-	if err != nil {
-		return "", nil, err
-	}
-	cfg, err := clientconfig.Load(home)
-	return home, cfg, err
-}

@@ -15,14 +15,10 @@ type versionRow struct {
 }
 
 func newAKSGetVersions(streams Streams, g *globals) *cobra.Command {
-	var location string
-	cmd := leaf("get-versions -l LOCATION", "List the Kubernetes versions of a location", func(cmd *cobra.Command) error {
-		location, err := withDefault(location, "location", "--location/-l")
-		if err != nil {
-			return err
-		}
+	var l locationFlag
+	return command("get-versions -l LOCATION", "List the Kubernetes versions of a location", &l, func(cmd *cobra.Command) error {
 		return g.call(streams, versionsTable, func(c *mlfleet.Client) (any, error) {
-			o, err := c.KubernetesVersions(cmd.Context(), location)
+			o, err := c.KubernetesVersions(cmd.Context(), l.location)
 			if err != nil {
 				return nil, err
 			}
@@ -30,8 +26,6 @@ func newAKSGetVersions(streams Streams, g *globals) *cobra.Command {
 			return map[string]any{"id": o.ID, "name": o.Name, "type": o.Type, "orchestrators": o.Properties.Orchestrators}, nil
 		})
 	})
-	cmd.Flags().StringVarP(&location, "location", "l", "", "Location, e.g. westus")
-	return cmd
 }
 
 // versionsTable is az's table of get-versions: KubernetesVersion and Upgrades with

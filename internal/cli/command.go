@@ -70,6 +70,18 @@ func (g *globals) start(cmd *cobra.Command, streams Streams, noWait bool, begin 
 	return wait(cmd, streams, p, noWait)
 }
 
+// locationFlag is -l of a command on one location, defaulting to the configured one.
+type locationFlag struct{ location string }
+
+func (f *locationFlag) bind(cmd *cobra.Command) {
+	cmd.Flags().StringVarP(&f.location, "location", "l", "", "Location, e.g. westus")
+}
+
+func (f *locationFlag) resolve() (err error) {
+	f.location, err = withDefault(f.location, "location", "--location/-l")
+	return err
+}
+
 // deletion holds the flags of a delete: --yes and --no-wait.
 type deletion struct{ yes, noWait bool }
 

@@ -24,8 +24,8 @@ func parent(use, short string, subs ...*cobra.Command) *cobra.Command {
 	return cmd
 }
 
-// leaf is a command without arguments: run is its body. A command whose flags name a
-// resource is a command instead.
+// leaf is a command without arguments whose body is run; command is a leaf that resolves
+// a resource's flags first.
 func leaf(use, short string, run func(cmd *cobra.Command) error) *cobra.Command {
 	return &cobra.Command{
 		Use: use, Short: short, Args: cobra.NoArgs,

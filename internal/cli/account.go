@@ -5,24 +5,22 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/mlfleet/mlfleet/pkg/mlfleet"
 )
 
 func newAccountCommand(streams Streams, g *globals) *cobra.Command {
-	cmd := &cobra.Command{Use: "account", Short: "Show the subscription and get access tokens"}
-	cmd.AddCommand(&cobra.Command{
-		Use:   "show",
-		Short: "Show the subscription the CLI uses",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client(streams)
-			if err != nil {
-				return err
-			}
+	return parent("account", "Show the subscription and get access tokens", newAccountShow(streams, g), newAccountGetAccessToken(streams, g))
+}
+
+func newAccountShow(streams Streams, g *globals) *cobra.Command {
+	return leaf("show", "Show the subscription the CLI uses", func(cmd *cobra.Command) error {
+		return g.call(streams, nil, func(c *mlfleet.Client) (any, error) {
 			sub, err := c.Subscription(cmd.Context())
 			if err != nil {
-				return err
+				return nil, err
 			}
-			return g.print(streams, map[string]any{
+			return map[string]any{
 				"environmentName":    "mlfleet",
 				"id":                 sub.SubscriptionID,
 				"isDefault":          true,
@@ -32,48 +30,48 @@ func newAccountCommand(streams Streams, g *globals) *cobra.Command {
 				"homeTenantId":       sub.TenantID,
 				"managementEndpoint": c.Server(),
 				"user":               signedInUser(),
-			}, nil)
-		},
+			}, nil
+		})
 	})
+}
+
+func newAccountGetAccessToken(streams Streams, g *globals) *cobra.Command {
 	var role string
 	var ttl time.Duration
-	tok := &cobra.Command{
-		Use:   "get-access-token",
-		Short: "Get a bearer token for the mlfleet API (for scripts and other clients)",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client(streams)
-			if err != nil {
-				return err
-			}
+	cmd := leaf("get-access-token", "Get a bearer token for the mlfleet API (for scripts and other clients)", func(cmd *cobra.Command) error {
+		return g.call(streams, nil, func(c *mlfleet.Client) (any, error) {
 			t, err := c.MintToken(cmd.Context(), role, ttl)
 			if err != nil {
-				return err
+				return nil, err
 			}
-			return g.print(streams, map[string]any{
+			return map[string]any{
 				"accessToken":  t.AccessToken,
 				"expiresOn":    t.ExpiresOn.Local().Format("2006-01-02 15:04:05.000000"),
 				"expires_on":   t.ExpiresOn.Unix(),
 				"subscription": c.SubscriptionID(),
 				"tenant":       c.TenantID(),
 				"tokenType":    t.TokenType,
-			}, nil)
-		},
-	}
-	tok.Flags().StringVar(&role, "role", "", "Role of the token: Owner, Contributor or Reader (default: your own)")
-	tok.Flags().DurationVar(&ttl, "expires-in", 0, "How long the token is valid (default: the server's --token-lifetime, 1h; never past your own token's expiry)")
-	cmd.AddCommand(tok)
+			}, nil
+		})
+	})
+	cmd.Flags().StringVar(&role, "role", "", "Role of the token: Owner, Contributor or Reader (default: your own)")
+	cmd.Flags().DurationVar(&ttl, "expires-in", 0, "How long the token is valid (default: the server's --token-lifetime, 1h; never past your own token's expiry)")
 	return cmd
 }
 
 // signedInUser is who the CLI acts as, in `az account show`'s shape.
 func signedInUser() map[string]any {
 	if _, cfg, err := loadConfig(); err == nil && cfg.Login != nil && os.Getenv("MLFLEET_TOKEN") == "" {
-		kind := "user"
-		if cfg.Login.ServicePrincipal {
-			kind = "servicePrincipal"
-		}
-		return map[string]any{"name": cfg.Login.Username, "type": kind}
+		return userView(cfg.Login.Username, cfg.Login.ServicePrincipal)
 	}
-	return map[string]any{"name": "admin", "type": "user"}
+	return userView("admin", false)
+}
+
+// userView is a principal the CLI signs in as, in az's shape: its name and type.
+func userView(name string, servicePrincipal bool) map[string]any {
+	kind := "user"
+	if servicePrincipal {
+		kind = "servicePrincipal"
+	}
+	return map[string]any{"name": name, "type": kind}
 }

@@ -11,10 +11,9 @@ import (
 )
 
 func newAKSCommand(streams Streams, g *globals) *cobra.Command {
-	cmd := &cobra.Command{Use: "aks", Short: "Manage Kubernetes clusters (managedClusters)"}
-	cmd.AddCommand(newAKSCreate(streams, g), newAKSShow(streams, g), newAKSList(streams, g), newAKSDelete(streams, g),
+	return parent("aks", "Manage Kubernetes clusters (managedClusters)",
+		newAKSCreate(streams, g), newAKSShow(streams, g), newAKSList(streams, g), newAKSDelete(streams, g),
 		newAKSScale(streams, g), newAKSUpdate(streams, g), newAKSGetCredentials(streams, g), newAKSImport(streams, g), newAKSGetVersions(streams, g), newAKSNodepool(streams, g))
-	return cmd
 }
 
 type clusterRow struct {
@@ -37,64 +36,53 @@ func clusterTable(v any) any {
 }
 
 type aksCreateFlags struct {
-	name, group, location, vmSize, version, lbSku, ranges, outbound, dnsPrefix, poolName string
-	count                                                                                int
-	private, noWait                                                                      bool
-	autoscale                                                                            autoscaleFlags
+	clusterFlags
+	location, vmSize, version, lbSku, ranges, outbound, dnsPrefix, poolName string
+	count                                                                   int
+	private, noWait                                                         bool
+	autoscale                                                               autoscaleFlags
 }
 
 func newAKSCreate(streams Streams, g *globals) *cobra.Command {
 	f := &aksCreateFlags{}
-	cmd := &cobra.Command{
-		Use:   "create -n NAME -g GROUP",
-		Short: "Create a Kubernetes cluster (embedded provider: a real kube-apiserver run by mlfleet)",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := required(f.name, "--name/-n"); err != nil {
-				return err
-			}
-			group, err := withDefault(f.group, "group", "--resource-group/-g")
-			if err != nil {
-				return err
-			}
-			in := &mlfleet.ClusterInput{Location: f.location}
-			in.Properties.KubernetesVersion = f.version
-			in.Properties.DNSPrefix = f.dnsPrefix
-			count := f.count
-			pool := mlfleet.AgentPoolInput{Name: f.poolName, Count: &count, VMSize: f.vmSize, Mode: "System"}
-			if cmd.Flags().Changed("disable-cluster-autoscaler") || cmd.Flags().Changed("update-cluster-autoscaler") {
-				return usagef("aks create takes only --enable-cluster-autoscaler")
-			}
-			if pool.EnableAutoScaling, pool.MinCount, pool.MaxCount, err = f.autoscale.pool(cmd); err != nil {
-				return err
-			}
-			if pool.EnableAutoScaling != nil && !cmd.Flags().Changed("node-count") {
-				pool.Count = nil // the server starts the pool within min..max
-			}
-			if in.Properties.AutoScalerProfile, err = f.autoscale.profileMap(); err != nil {
-				return err
-			}
-			in.Properties.AgentPoolProfiles = []mlfleet.AgentPoolInput{pool}
-			in.Properties.NetworkProfile = &mlfleet.NetworkProfile{LoadBalancerSku: f.lbSku, OutboundType: f.outbound}
-			if f.ranges != "" || f.private {
-				in.Properties.APIServerAccessProfile = &mlfleet.APIServerAccessProfile{EnablePrivateCluster: f.private, AuthorizedIPRanges: splitList(f.ranges)}
-			}
-			c, err := g.client(streams)
-			if err != nil {
-				return err
-			}
-			// Create only, as az: an existing cluster is refused (409) with a pointer to
-			// `aks update` and `aks scale` rather than changed.
-			_, p, err := c.BeginCreateOrUpdateManagedCluster(cmd.Context(), group, f.name, in, &mlfleet.ClusterOptions{IfNoneMatch: true})
-			if err != nil {
-				return err
-			}
-			return g.finishCluster(cmd, streams, c, p, f.noWait, group, f.name)
-		},
-	}
+	short := "Create a Kubernetes cluster (embedded provider: a real kube-apiserver run by mlfleet)"
+	cmd := command("create -n NAME -g GROUP", short, &f.clusterFlags, func(cmd *cobra.Command) error {
+		in := &mlfleet.ClusterInput{Location: f.location}
+		in.Properties.KubernetesVersion = f.version
+		in.Properties.DNSPrefix = f.dnsPrefix
+		count := f.count
+		pool := mlfleet.AgentPoolInput{Name: f.poolName, Count: &count, VMSize: f.vmSize, Mode: "System"}
+		if cmd.Flags().Changed("disable-cluster-autoscaler") || cmd.Flags().Changed("update-cluster-autoscaler") {
+			return usagef("aks create takes only --enable-cluster-autoscaler")
+		}
+		var err error
+		if pool.EnableAutoScaling, pool.MinCount, pool.MaxCount, err = f.autoscale.pool(cmd); err != nil {
+			return err
+		}
+		if pool.EnableAutoScaling != nil && !cmd.Flags().Changed("node-count") {
+			pool.Count = nil // the server starts the pool within min..max
+		}
+		if in.Properties.AutoScalerProfile, err = f.autoscale.profileMap(); err != nil {
+			return err
+		}
+		in.Properties.AgentPoolProfiles = []mlfleet.AgentPoolInput{pool}
+		in.Properties.NetworkProfile = &mlfleet.NetworkProfile{LoadBalancerSku: f.lbSku, OutboundType: f.outbound}
+		if f.ranges != "" || f.private {
+			in.Properties.APIServerAccessProfile = &mlfleet.APIServerAccessProfile{EnablePrivateCluster: f.private, AuthorizedIPRanges: splitList(f.ranges)}
+		}
+		c, err := g.client(streams)
+		if err != nil {
+			return err
+		}
+		// Create only, as az: an existing cluster is refused (409) with a pointer to
+		// `aks update` and `aks scale` rather than changed.
+		_, p, err := c.BeginCreateOrUpdateManagedCluster(cmd.Context(), f.group, f.name, in, &mlfleet.ClusterOptions{IfNoneMatch: true})
+		if err != nil {
+			return err
+		}
+		return g.finishCluster(cmd, streams, c, p, f.noWait, f.group, f.name)
+	})
 	fl := cmd.Flags()
-	fl.StringVarP(&f.name, "name", "n", "", "Name of the cluster")
-	fl.StringVarP(&f.group, "resource-group", "g", "", "Resource group")
 	fl.StringVarP(&f.location, "location", "l", "", "Location (default: the resource group's)")
 	fl.IntVarP(&f.count, "node-count", "c", 3, "Number of nodes")
 	fl.StringVarP(&f.vmSize, "node-vm-size", "s", "Standard_DS2_v2", "VM size of the nodes")
@@ -126,7 +114,7 @@ func (g *globals) finishCluster(cmd *cobra.Command, streams Streams, c *mlfleet.
 	return g.print(streams, mc, clusterTable)
 }
 
-// clusterFlags are -n and -g of commands on one existing cluster.
+// clusterFlags are -n and -g of commands on one cluster.
 type clusterFlags struct{ name, group string }
 
 func (f *clusterFlags) bind(cmd *cobra.Command) {
@@ -151,14 +139,9 @@ func newAKSShow(streams Streams, g *globals) *cobra.Command {
 
 func newAKSList(streams Streams, g *globals) *cobra.Command {
 	var group string
-	cmd := &cobra.Command{
-		Use:   "list [-g GROUP]",
-		Short: "List clusters of a resource group, or of the subscription",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return g.call(streams, clusterTable, func(c *mlfleet.Client) (any, error) { return c.ListManagedClusters(cmd.Context(), group) })
-		},
-	}
+	cmd := leaf("list [-g GROUP]", "List clusters of a resource group, or of the subscription", func(cmd *cobra.Command) error {
+		return g.call(streams, clusterTable, func(c *mlfleet.Client) (any, error) { return c.ListManagedClusters(cmd.Context(), group) })
+	})
 	cmd.Flags().StringVarP(&group, "resource-group", "g", "", "Resource group (default: every group)")
 	return cmd
 }

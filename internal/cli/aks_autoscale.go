@@ -91,57 +91,51 @@ func (a *autoscaleFlags) profileMap() (mlfleet.AutoScalerProfile, error) {
 }
 
 func newAKSNodepool(streams Streams, g *globals) *cobra.Command {
-	cmd := &cobra.Command{Use: "nodepool", Short: "Manage the node pools of a Kubernetes cluster"}
-	cmd.AddCommand(newAKSNodepoolUpdate(streams, g))
-	return cmd
+	return parent("nodepool", "Manage the node pools of a Kubernetes cluster", newAKSNodepoolUpdate(streams, g))
 }
 
 func newAKSNodepoolUpdate(streams Streams, g *globals) *cobra.Command {
 	var cluster, group, pool string
 	var noWait bool
 	a := &autoscaleFlags{}
-	cmd := &cobra.Command{
-		Use:   "update --cluster-name CLUSTER -n POOL -g GROUP --enable-cluster-autoscaler --min-count N --max-count M",
-		Short: "Change a node pool's cluster autoscaler",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := required(cluster, "--cluster-name"); err != nil {
-				return err
-			}
-			if err := required(pool, "--name/-n"); err != nil {
-				return err
-			}
-			group, err := withDefault(group, "group", "--resource-group/-g")
-			if err != nil {
-				return err
-			}
-			enable, lo, hi, err := a.pool(cmd)
-			if err != nil {
-				return err
-			}
-			if enable == nil {
-				return usagef("nothing to update: give --enable-cluster-autoscaler, --disable-cluster-autoscaler or --update-cluster-autoscaler")
-			}
-			c, err := g.client(streams)
-			if err != nil {
-				return err
-			}
-			var body mlfleet.AgentPoolPut
-			body.Properties.EnableAutoScaling, body.Properties.MinCount, body.Properties.MaxCount = enable, lo, hi
-			_, p, err := c.BeginUpdateAgentPool(cmd.Context(), group, cluster, pool, body)
-			if err != nil {
-				return err
-			}
-			if err := wait(cmd, streams, p, noWait); err != nil || noWait {
-				return err
-			}
-			ap, err := c.GetAgentPool(cmd.Context(), group, cluster, pool)
-			if err != nil {
-				return err
-			}
-			return g.print(streams, ap, nil)
-		},
-	}
+	use := "update --cluster-name CLUSTER -n POOL -g GROUP --enable-cluster-autoscaler --min-count N --max-count M"
+	cmd := leaf(use, "Change a node pool's cluster autoscaler", func(cmd *cobra.Command) error {
+		if err := required(cluster, "--cluster-name"); err != nil {
+			return err
+		}
+		if err := required(pool, "--name/-n"); err != nil {
+			return err
+		}
+		group, err := withDefault(group, "group", "--resource-group/-g")
+		if err != nil {
+			return err
+		}
+		enable, lo, hi, err := a.pool(cmd)
+		if err != nil {
+			return err
+		}
+		if enable == nil {
+			return usagef("nothing to update: give --enable-cluster-autoscaler, --disable-cluster-autoscaler or --update-cluster-autoscaler")
+		}
+		c, err := g.client(streams)
+		if err != nil {
+			return err
+		}
+		var body mlfleet.AgentPoolPut
+		body.Properties.EnableAutoScaling, body.Properties.MinCount, body.Properties.MaxCount = enable, lo, hi
+		_, p, err := c.BeginUpdateAgentPool(cmd.Context(), group, cluster, pool, body)
+		if err != nil {
+			return err
+		}
+		if err := wait(cmd, streams, p, noWait); err != nil || noWait {
+			return err
+		}
+		ap, err := c.GetAgentPool(cmd.Context(), group, cluster, pool)
+		if err != nil {
+			return err
+		}
+		return g.print(streams, ap, nil)
+	})
 	fl := cmd.Flags()
 	fl.StringVar(&cluster, "cluster-name", "", "Name of the cluster")
 	fl.StringVarP(&pool, "name", "n", "", "Name of the node pool")

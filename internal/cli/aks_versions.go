@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/mlfleet/mlfleet/pkg/mlfleet"
 )
 
 type versionRow struct {
@@ -13,31 +15,17 @@ type versionRow struct {
 }
 
 func newAKSGetVersions(streams Streams, g *globals) *cobra.Command {
-	var location string
-	cmd := &cobra.Command{
-		Use:   "get-versions -l LOCATION",
-		Short: "List the Kubernetes versions of a location",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			location, err := withDefault(location, "location", "--location/-l")
+	var l locationFlag
+	return command("get-versions -l LOCATION", "List the Kubernetes versions of a location", &l, func(cmd *cobra.Command) error {
+		return g.call(streams, versionsTable, func(c *mlfleet.Client) (any, error) {
+			o, err := c.KubernetesVersions(cmd.Context(), l.location)
 			if err != nil {
-				return err
-			}
-			c, err := g.client(streams)
-			if err != nil {
-				return err
-			}
-			o, err := c.KubernetesVersions(cmd.Context(), location)
-			if err != nil {
-				return err
+				return nil, err
 			}
 			// az flattens the properties: the result has id, name, type and orchestrators.
-			flat := map[string]any{"id": o.ID, "name": o.Name, "type": o.Type, "orchestrators": o.Properties.Orchestrators}
-			return g.print(streams, flat, versionsTable)
-		},
-	}
-	cmd.Flags().StringVarP(&location, "location", "l", "", "Location, e.g. westus")
-	return cmd
+			return map[string]any{"id": o.ID, "name": o.Name, "type": o.Type, "orchestrators": o.Properties.Orchestrators}, nil
+		})
+	})
 }
 
 // versionsTable is az's table of get-versions: KubernetesVersion and Upgrades with

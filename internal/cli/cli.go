@@ -201,15 +201,21 @@ func (g *globals) print(streams Streams, v any, table func(any) any) error {
 
 // defaults returns the values set by `mlfleet configure --defaults` (empty when none).
 func defaults() map[string]string {
-	home, err := clientconfig.Home()
-	if err != nil {
-		return map[string]string{}
-	}
-	c, err := clientconfig.Load(home)
+	_, c, err := loadConfig()
 	if err != nil || c.Defaults == nil {
 		return map[string]string{}
 	}
 	return c.Defaults
+}
+
+// loadConfig returns the home directory and the client configuration in it.
+func loadConfig() (string, *clientconfig.Config, error) {
+	home, err := clientconfig.Home()
+	if err != nil {
+		return "", nil, err
+	}
+	cfg, err := clientconfig.Load(home)
+	return home, cfg, err
 }
 
 // withDefault returns v, else the configured default for key, else a usage error naming

@@ -17,18 +17,31 @@ type resolver interface {
 	resolve() error
 }
 
+// parent is a command that only groups subcommands.
+func parent(use, short string, subs ...*cobra.Command) *cobra.Command {
+	cmd := &cobra.Command{Use: use, Short: short}
+	cmd.AddCommand(subs...)
+	return cmd
+}
+
+// leaf is a command without arguments whose body is run; command is a leaf that resolves
+// a resource's flags first.
+func leaf(use, short string, run func(cmd *cobra.Command) error) *cobra.Command {
+	return &cobra.Command{
+		Use: use, Short: short, Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error { return run(cmd) },
+	}
+}
+
 // command is a command without arguments whose flags ref names a resource: run runs once
 // they are resolved.
 func command(use, short string, ref resolver, run func(cmd *cobra.Command) error) *cobra.Command {
-	cmd := &cobra.Command{
-		Use: use, Short: short, Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := ref.resolve(); err != nil {
-				return err
-			}
-			return run(cmd)
-		},
-	}
+	cmd := leaf(use, short, func(cmd *cobra.Command) error {
+		if err := ref.resolve(); err != nil {
+			return err
+		}
+		return run(cmd)
+	})
 	ref.bind(cmd)
 	return cmd
 }
@@ -55,6 +68,18 @@ func (g *globals) start(cmd *cobra.Command, streams Streams, noWait bool, begin 
 		return err
 	}
 	return wait(cmd, streams, p, noWait)
+}
+
+// locationFlag is -l of a command on one location, defaulting to the configured one.
+type locationFlag struct{ location string }
+
+func (f *locationFlag) bind(cmd *cobra.Command) {
+	cmd.Flags().StringVarP(&f.location, "location", "l", "", "Location, e.g. westus")
+}
+
+func (f *locationFlag) resolve() (err error) {
+	f.location, err = withDefault(f.location, "location", "--location/-l")
+	return err
 }
 
 // deletion holds the flags of a delete: --yes and --no-wait.

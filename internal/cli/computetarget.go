@@ -13,14 +13,10 @@ import (
 // newComputeTargetCommand is `mlfleet ml computetarget`: the inference clusters of a
 // workspace (computes of type AKS), as `az ml computetarget` manages them.
 func newComputeTargetCommand(streams Streams, g *globals) *cobra.Command {
-	cmd := &cobra.Command{Use: "computetarget", Short: "Create, attach, change and detach the inference clusters of a workspace"}
-	create := &cobra.Command{Use: "create", Short: "Create a compute target"}
-	create.AddCommand(newComputeTargetCreateAKS(streams, g))
-	attach := &cobra.Command{Use: "attach", Short: "Attach an existing cluster as a compute target"}
-	attach.AddCommand(newComputeTargetAttachAKS(streams, g))
-	update := &cobra.Command{Use: "update", Short: "Change a compute target's settings in place"}
-	update.AddCommand(newComputeTargetUpdateAKS(streams, g))
-	cmd.AddCommand(create, attach, update,
+	return parent("computetarget", "Create, attach, change and detach the inference clusters of a workspace",
+		parent("create", "Create a compute target", newComputeTargetCreateAKS(streams, g)),
+		parent("attach", "Attach an existing cluster as a compute target", newComputeTargetAttachAKS(streams, g)),
+		parent("update", "Change a compute target's settings in place", newComputeTargetUpdateAKS(streams, g)),
 		newComputeTargetScale(streams, g),
 		newComputeTargetDetach(streams, g),
 		newComputeTargetDelete(streams, g),
@@ -30,7 +26,6 @@ func newComputeTargetCommand(streams Streams, g *globals) *cobra.Command {
 		newComputeTargetListNodes(streams, g),
 		newComputeTargetCheckName(streams, g),
 	)
-	return cmd
 }
 
 // computeRef names one compute: -n, and -g/-w defaulting to `mlfleet configure --defaults`.

@@ -181,26 +181,17 @@ func (f *createAKSFlags) validate() (mlfleet.AKSProvisioningConfig, error) {
 			return cfg, flagErrors(err)
 		}
 	}
-	if err := checked(cfg.Validate, &cfg.SSL); err != nil {
-		return cfg, err
-	}
-	return cfg, nil
+	err := checked(cfg.Validate, &cfg.SSL) // reads the TLS files into cfg first
+	return cfg, err
 }
 
 func newComputeTargetCreateAKS(streams Streams, g *globals) *cobra.Command {
 	f := &createAKSFlags{}
-	cmd := &cobra.Command{
-		Use:   "aks -n NAME [-g GROUP] [-w WORKSPACE]",
-		Short: "Create a Kubernetes cluster from the workspace and attach it",
-		Long: "Create a Kubernetes cluster from the workspace and attach it. Settings not given are the server's defaults:\n" +
-			"3 agents of Standard_D3_v2, purpose FastProd, a PublicIp load balancer, the workspace's location and the location's default Kubernetes version.",
-		Example: "  mlfleet ml computetarget create aks -n myaks\n  mlfleet ml computetarget create aks -n devaks --cluster-purpose DevTest --agent-count 1 --dry-run",
-		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return provisionAKS(cmd, streams, g, &f.ref, f.dryRun, f.noWait, f.validate, (*mlfleet.Workspace).ValidateCreateAKS, (*mlfleet.Workspace).CreateAKS)
-		},
-	}
-	f.provisionFlags.bind(cmd, "create")
+	cmd := provisionCommand(streams, g, &f.provisionFlags, "create", "aks -n NAME [-g GROUP] [-w WORKSPACE]", "Create a Kubernetes cluster from the workspace and attach it",
+		f.validate, (*mlfleet.Workspace).ValidateCreateAKS, (*mlfleet.Workspace).CreateAKS)
+	cmd.Long = "Create a Kubernetes cluster from the workspace and attach it. Settings not given are the server's defaults:\n" +
+		"3 agents of Standard_D3_v2, purpose FastProd, a PublicIp load balancer, the workspace's location and the location's default Kubernetes version."
+	cmd.Example = "  mlfleet ml computetarget create aks -n myaks\n  mlfleet ml computetarget create aks -n devaks --cluster-purpose DevTest --agent-count 1 --dry-run"
 	fl := cmd.Flags()
 	fl.VarP(&f.agentCount, "agent-count", "a", "Number of agent nodes (server default: 3)")
 	fl.StringVarP(&f.vmSize, "vm-size", "s", "", "VM size of the agent nodes (server default: Standard_D3_v2)")
@@ -234,55 +225,51 @@ func (f *attachAKSFlags) validate() (mlfleet.AKSAttachConfig, error) {
 	// A value pasted from `aks show --query id` keeps its JSON quotes.
 	f.resourceID = strings.Trim(strings.TrimSpace(f.resourceID), `"`)
 	cfg := f.config()
-	if err := checked(cfg.Validate, &cfg.SSL); err != nil {
-		return cfg, err
-	}
-	return cfg, nil
+	err := checked(cfg.Validate, &cfg.SSL) // reads the TLS files into cfg first
+	return cfg, err
 }
 
 func newComputeTargetAttachAKS(streams Streams, g *globals) *cobra.Command {
 	f := &attachAKSFlags{}
-	cmd := &cobra.Command{
-		Use:   "aks -n NAME -i RESOURCE_ID [-g GROUP] [-w WORKSPACE]",
-		Short: "Attach an existing Kubernetes cluster to the workspace",
-		Long: "Attach an existing Kubernetes cluster (a managedClusters resource of the workspace's subscription) to the workspace.\n" +
-			"mlfleet checks every precondition first (--dry-run shows them) and then installs its components in the cluster.",
-		Example: "  mlfleet ml computetarget attach aks -n myaks -i $(mlfleet aks show -n myexistingcluster -g myresourcegroup --query id -o tsv)",
-		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return provisionAKS(cmd, streams, g, &f.ref, f.dryRun, f.noWait, f.validate, (*mlfleet.Workspace).ValidateAttachAKS, (*mlfleet.Workspace).AttachAKS)
-		},
-	}
-	f.provisionFlags.bind(cmd, "attach")
+	cmd := provisionCommand(streams, g, &f.provisionFlags, "attach", "aks -n NAME -i RESOURCE_ID [-g GROUP] [-w WORKSPACE]", "Attach an existing Kubernetes cluster to the workspace",
+		f.validate, (*mlfleet.Workspace).ValidateAttachAKS, (*mlfleet.Workspace).AttachAKS)
+	cmd.Long = "Attach an existing Kubernetes cluster (a managedClusters resource of the workspace's subscription) to the workspace.\n" +
+		"mlfleet checks every precondition first (--dry-run shows them) and then installs its components in the cluster."
+	cmd.Example = "  mlfleet ml computetarget attach aks -n myaks -i $(mlfleet aks show -n myexistingcluster -g myresourcegroup --query id -o tsv)"
 	fl := cmd.Flags()
 	fl.StringVarP(&f.resourceID, "compute-resource-id", "i", "", "Resource id of the cluster: /subscriptions/…/resourceGroups/…/providers/Microsoft.ContainerService/managedClusters/NAME")
 	fl.BoolVar(&f.force, "force", false, "Take the cluster over if it is attached elsewhere (that attachment is detached first)")
 	return cmd
 }
 
-// provisionAKS is the body of create aks and attach aks: with the configuration the flags
-// give (validate: the client-side checks), it runs only the server's checks (dryRun) or
-// starts the create or attach and follows it (unless noWait).
-func provisionAKS[C any](cmd *cobra.Command, streams Streams, g *globals, ref *computeRef, dryRun, noWait bool, validate func() (C, error),
+// provisionCommand is create aks or attach aks (verb), with f's flags bound: with the
+// configuration the flags give (validate: the client-side checks), it runs only the
+// server's checks (--dry-run) or starts the create or attach and follows it (unless
+// --no-wait).
+func provisionCommand[C any](streams Streams, g *globals, f *provisionFlags, verb, use, short string, validate func() (C, error),
 	check func(*mlfleet.Workspace, context.Context, string, C) (*mlfleet.ComputeValidation, error),
-	start func(*mlfleet.Workspace, context.Context, string, C) (*mlfleet.AKSCompute, error)) error {
-	cfg, err := validate()
-	if err != nil {
-		return err
-	}
-	ws, err := g.workspace(cmd.Context(), streams, *ref)
-	if err != nil {
-		return err
-	}
-	if dryRun {
-		v, err := check(ws, cmd.Context(), ref.name, cfg)
-		return g.dryRun(streams, v, err)
-	}
-	aks, err := start(ws, cmd.Context(), ref.name, cfg)
-	if err != nil {
-		return flagErrors(err)
-	}
-	return g.finishCompute(cmd, streams, aks, noWait)
+	start func(*mlfleet.Workspace, context.Context, string, C) (*mlfleet.AKSCompute, error)) *cobra.Command {
+	cmd := leaf(use, short, func(cmd *cobra.Command) error {
+		cfg, err := validate()
+		if err != nil {
+			return err
+		}
+		ws, err := g.workspace(cmd.Context(), streams, f.ref)
+		if err != nil {
+			return err
+		}
+		if f.dryRun {
+			v, err := check(ws, cmd.Context(), f.ref.name, cfg)
+			return g.dryRun(streams, v, err)
+		}
+		aks, err := start(ws, cmd.Context(), f.ref.name, cfg)
+		if err != nil {
+			return flagErrors(err)
+		}
+		return g.finishCompute(cmd, streams, aks, f.noWait)
+	})
+	f.bind(cmd, verb)
+	return cmd
 }
 
 // dryRun prints the outcome of a create's or attach's checks (validateOnly). Failed

@@ -27,34 +27,23 @@ func (f *updateAKSFlags) validate() (mlfleet.AKSUpdateConfig, error) {
 	if err := f.ref.resolve(); err != nil {
 		return cfg, err
 	}
-	if err := checked(cfg.Validate, &cfg.SSL); err != nil {
-		return cfg, err
-	}
-	return cfg, nil
+	err := checked(cfg.Validate, &cfg.SSL) // reads the TLS files into cfg first
+	return cfg, err
 }
 
 func newComputeTargetUpdateAKS(streams Streams, g *globals) *cobra.Command {
 	f := &updateAKSFlags{}
-	cmd := &cobra.Command{
-		Use:   "aks -n NAME [-g GROUP] [-w WORKSPACE] [--cluster-purpose P] [--load-balancer-type T] [--ssl-… | --ssl-disable]",
-		Short: "Change an AKS compute target's purpose, load balancer or TLS in place (no detach needed)",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := f.validate()
-			if err != nil {
-				return err
-			}
-			aks, err := g.aksCompute(cmd.Context(), streams, f.ref)
-			if err != nil {
-				return err
-			}
+	use := "aks -n NAME [-g GROUP] [-w WORKSPACE] [--cluster-purpose P] [--load-balancer-type T] [--ssl-… | --ssl-disable]"
+	cmd := leaf(use, "Change an AKS compute target's purpose, load balancer or TLS in place (no detach needed)", func(cmd *cobra.Command) error {
+		cfg, err := f.validate()
+		if err != nil {
+			return err
+		}
+		return g.changeCompute(cmd, streams, f.ref, f.noWait, func(aks *mlfleet.AKSCompute) error {
 			// A subnet given alone is checked against the compute's load balancer here.
-			if err := aks.Update(cmd.Context(), cfg); err != nil {
-				return flagErrors(err)
-			}
-			return g.finishCompute(cmd, streams, aks, f.noWait)
-		},
-	}
+			return flagErrors(aks.Update(cmd.Context(), cfg))
+		})
+	})
 	f.ref.bind(cmd)
 	cmd.Flags().StringVar(&f.purpose, "cluster-purpose", "", "FastProd, DenseProd or DevTest")
 	f.lb.bind(cmd)
@@ -81,26 +70,26 @@ func (f *scaleFlags) validate() error {
 
 func newComputeTargetScale(streams Streams, g *globals) *cobra.Command {
 	f := &scaleFlags{}
-	cmd := &cobra.Command{
-		Use:   "scale -n NAME --agent-count N [-g GROUP] [-w WORKSPACE]",
-		Short: "Change the number of nodes of a compute target's cluster (the VM size cannot change)",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := f.validate(); err != nil {
-				return err
-			}
-			aks, err := g.aksCompute(cmd.Context(), streams, f.ref)
-			if err != nil {
-				return err
-			}
-			if err := aks.Scale(cmd.Context(), f.agentCount.v); err != nil {
-				return err
-			}
-			return g.finishCompute(cmd, streams, aks, f.noWait)
-		},
-	}
-	f.ref.bind(cmd)
+	short := "Change the number of nodes of a compute target's cluster (the VM size cannot change)"
+	cmd := command("scale -n NAME --agent-count N [-g GROUP] [-w WORKSPACE]", short, resolveBy{f.ref.bind, f.validate}, func(cmd *cobra.Command) error {
+		return g.changeCompute(cmd, streams, f.ref, f.noWait, func(aks *mlfleet.AKSCompute) error {
+			return aks.Scale(cmd.Context(), f.agentCount.v)
+		})
+	})
 	cmd.Flags().VarP(&f.agentCount, "agent-count", "a", "Number of agent nodes")
 	noWaitFlag(cmd, &f.noWait)
 	return cmd
+}
+
+// changeCompute reads the compute ref names, makes change to it and follows the change
+// (unless noWait).
+func (g *globals) changeCompute(cmd *cobra.Command, streams Streams, ref computeRef, noWait bool, change func(aks *mlfleet.AKSCompute) error) error {
+	aks, err := g.aksCompute(cmd.Context(), streams, ref)
+	if err != nil {
+		return err
+	}
+	if err := change(aks); err != nil {
+		return err
+	}
+	return g.finishCompute(cmd, streams, aks, noWait)
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -29,11 +30,7 @@ func newConfigureCommand(streams Streams, g *globals) *cobra.Command {
 				return usagef("unexpected arguments %q: give them after --defaults", args)
 			}
 			set = append(set, args...)
-			home, err := clientconfig.Home()
-			if err != nil {
-				return err
-			}
-			cfg, err := clientconfig.Load(home)
+			home, cfg, err := loadConfig()
 			if err != nil {
 				return err
 			}
@@ -46,7 +43,7 @@ func newConfigureCommand(streams Streams, g *globals) *cobra.Command {
 			for _, kv := range set {
 				for _, item := range strings.Fields(kv) {
 					k, v, ok := strings.Cut(item, "=")
-					if !ok || !validDefaultKey(k) {
+					if !ok || !slices.Contains(defaultKeys, k) {
 						return usagef("--defaults takes KEY=VALUE with KEY one of %s, not %q", strings.Join(defaultKeys, ", "), item)
 					}
 					if v == "" {
@@ -83,13 +80,4 @@ func newConfigureCommand(streams Streams, g *globals) *cobra.Command {
 	cmd.Flags().StringArrayVar(&set, "defaults", nil, fmt.Sprintf("Space-separated KEY=VALUE defaults; keys: %s; an empty value clears", strings.Join(defaultKeys, ", ")))
 	cmd.Flags().BoolVarP(&list, "list-defaults", "l", false, "List the defaults")
 	return cmd
-}
-
-func validDefaultKey(k string) bool {
-	for _, d := range defaultKeys {
-		if k == d {
-			return true
-		}
-	}
-	return false
 }

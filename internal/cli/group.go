@@ -10,33 +10,26 @@ import (
 )
 
 func newGroupCommand(streams Streams, g *globals) *cobra.Command {
-	cmd := &cobra.Command{Use: "group", Short: "Manage resource groups"}
-	cmd.AddCommand(newGroupCreate(streams, g), newGroupShow(streams, g), newGroupList(streams, g), newGroupDelete(streams, g))
-	return cmd
+	return parent("group", "Manage resource groups", newGroupCreate(streams, g), newGroupShow(streams, g), newGroupList(streams, g), newGroupDelete(streams, g))
 }
 
 func newGroupCreate(streams Streams, g *globals) *cobra.Command {
 	var name, location string
 	var tags []string
-	cmd := &cobra.Command{
-		Use:   "create -n NAME -l LOCATION",
-		Short: "Create or update a resource group",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := required(name, "--name/-n"); err != nil {
-				return err
-			}
-			location, err := withDefault(location, "location", "--location/-l")
-			if err != nil {
-				return err
-			}
-			t, err := parseTags(tags)
-			if err != nil {
-				return err
-			}
-			return g.call(streams, groupTable, func(c *mlfleet.Client) (any, error) { return c.CreateResourceGroup(cmd.Context(), name, location, t) })
-		},
-	}
+	cmd := leaf("create -n NAME -l LOCATION", "Create or update a resource group", func(cmd *cobra.Command) error {
+		if err := required(name, "--name/-n"); err != nil {
+			return err
+		}
+		location, err := withDefault(location, "location", "--location/-l")
+		if err != nil {
+			return err
+		}
+		t, err := parseTags(tags)
+		if err != nil {
+			return err
+		}
+		return g.call(streams, groupTable, func(c *mlfleet.Client) (any, error) { return c.CreateResourceGroup(cmd.Context(), name, location, t) })
+	})
 	cmd.Flags().StringVarP(&name, "name", "n", "", "Name of the resource group")
 	cmd.Flags().StringVarP(&location, "location", "l", "", "Location, e.g. westus")
 	cmd.Flags().StringSliceVar(&tags, "tags", nil, "Space- or comma-separated tags: key[=value]")
@@ -45,50 +38,35 @@ func newGroupCreate(streams Streams, g *globals) *cobra.Command {
 
 func newGroupShow(streams Streams, g *globals) *cobra.Command {
 	var name string
-	cmd := &cobra.Command{
-		Use:   "show -n NAME",
-		Short: "Show a resource group",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			name, err := withDefault(name, "group", "--name/-n")
-			if err != nil {
-				return err
-			}
-			return g.call(streams, groupTable, func(c *mlfleet.Client) (any, error) { return c.GetResourceGroup(cmd.Context(), name) })
-		},
-	}
+	cmd := leaf("show -n NAME", "Show a resource group", func(cmd *cobra.Command) error {
+		name, err := withDefault(name, "group", "--name/-n")
+		if err != nil {
+			return err
+		}
+		return g.call(streams, groupTable, func(c *mlfleet.Client) (any, error) { return c.GetResourceGroup(cmd.Context(), name) })
+	})
 	cmd.Flags().StringVarP(&name, "name", "n", "", "Name of the resource group")
 	return cmd
 }
 
 func newGroupList(streams Streams, g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:   "list",
-		Short: "List resource groups",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return g.call(streams, groupTable, func(c *mlfleet.Client) (any, error) { return c.ListResourceGroups(cmd.Context()) })
-		},
-	}
+	return leaf("list", "List resource groups", func(cmd *cobra.Command) error {
+		return g.call(streams, groupTable, func(c *mlfleet.Client) (any, error) { return c.ListResourceGroups(cmd.Context()) })
+	})
 }
 
 func newGroupDelete(streams Streams, g *globals) *cobra.Command {
 	var name string
 	var del deletion
-	cmd := &cobra.Command{
-		Use:   "delete -n NAME",
-		Short: "Delete a resource group and everything in it",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := required(name, "--name/-n"); err != nil {
-				return err
-			}
-			question := fmt.Sprintf("Are you sure you want to delete resource group '%s' and everything in it?", name)
-			return del.run(cmd, streams, g, question, func(c *mlfleet.Client) (*mlfleet.Poller, error) {
-				return c.BeginDeleteResourceGroup(cmd.Context(), name)
-			})
-		},
-	}
+	cmd := leaf("delete -n NAME", "Delete a resource group and everything in it", func(cmd *cobra.Command) error {
+		if err := required(name, "--name/-n"); err != nil {
+			return err
+		}
+		question := fmt.Sprintf("Are you sure you want to delete resource group '%s' and everything in it?", name)
+		return del.run(cmd, streams, g, question, func(c *mlfleet.Client) (*mlfleet.Poller, error) {
+			return c.BeginDeleteResourceGroup(cmd.Context(), name)
+		})
+	})
 	cmd.Flags().StringVarP(&name, "name", "n", "", "Name of the resource group")
 	del.bind(cmd)
 	return cmd

@@ -13,15 +13,11 @@ import (
 
 // newADCommand is `mlfleet ad`: users and service principals, as `az ad` manages them.
 func newADCommand(streams Streams, g *globals) *cobra.Command {
-	cmd := &cobra.Command{Use: "ad", Short: "Manage users and service principals"}
-	sp := &cobra.Command{Use: "sp", Short: "Manage service principals"}
-	sp.AddCommand(newSPCreateForRBAC(streams, g), newPrincipalList(streams, g, mlfleet.PrincipalServicePrincipal),
+	sp := parent("sp", "Manage service principals", newSPCreateForRBAC(streams, g), newPrincipalList(streams, g, mlfleet.PrincipalServicePrincipal),
 		newPrincipalShow(streams, g), newPrincipalDelete(streams, g), newSPCredential(streams, g))
-	user := &cobra.Command{Use: "user", Short: "Manage users"}
-	user.AddCommand(newUserCreate(streams, g), newPrincipalList(streams, g, mlfleet.PrincipalUser),
+	user := parent("user", "Manage users", newUserCreate(streams, g), newPrincipalList(streams, g, mlfleet.PrincipalUser),
 		newPrincipalShow(streams, g), newPrincipalDelete(streams, g))
-	cmd.AddCommand(sp, user)
-	return cmd
+	return parent("ad", "Manage users and service principals", sp, user)
 }
 
 func newSPCreateForRBAC(streams Streams, g *globals) *cobra.Command {
@@ -57,19 +53,14 @@ func newSPCreateForRBAC(streams Streams, g *globals) *cobra.Command {
 
 func newUserCreate(streams Streams, g *globals) *cobra.Command {
 	var name, upn, password string
-	cmd := &cobra.Command{
-		Use:   "create --display-name NAME --user-principal-name UPN --password PASSWORD",
-		Short: "Create a user who signs in with a name and password",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := requiredAll(name, "--display-name", upn, "--user-principal-name", password, "--password"); err != nil {
-				return err
-			}
-			return g.call(streams, nil, func(c *mlfleet.Client) (any, error) {
-				return c.CreatePrincipal(cmd.Context(), mlfleet.NewPrincipal{Type: mlfleet.PrincipalUser, DisplayName: name, UserPrincipalName: upn, Password: password})
-			})
-		},
-	}
+	cmd := leaf("create --display-name NAME --user-principal-name UPN --password PASSWORD", "Create a user who signs in with a name and password", func(cmd *cobra.Command) error {
+		if err := requiredAll(name, "--display-name", upn, "--user-principal-name", password, "--password"); err != nil {
+			return err
+		}
+		return g.call(streams, nil, func(c *mlfleet.Client) (any, error) {
+			return c.CreatePrincipal(cmd.Context(), mlfleet.NewPrincipal{Type: mlfleet.PrincipalUser, DisplayName: name, UserPrincipalName: upn, Password: password})
+		})
+	})
 	cmd.Flags().StringVar(&name, "display-name", "", "Display name")
 	cmd.Flags().StringVar(&upn, "user-principal-name", "", "Name the user signs in with, e.g. alice@mlfleet.local")
 	cmd.Flags().StringVar(&password, "password", "", "Password (at least 8 characters)")
@@ -77,23 +68,18 @@ func newUserCreate(streams Streams, g *globals) *cobra.Command {
 }
 
 func newPrincipalList(streams Streams, g *globals, typ string) *cobra.Command {
-	return &cobra.Command{
-		Use:   "list",
-		Short: "List the principals of this kind you may see",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return g.call(streams, principalTable, func(c *mlfleet.Client) (any, error) {
-				all, err := c.ListPrincipals(cmd.Context())
-				out := []*mlfleet.Principal{}
-				for _, p := range all {
-					if p.Type == typ {
-						out = append(out, p)
-					}
+	return leaf("list", "List the principals of this kind you may see", func(cmd *cobra.Command) error {
+		return g.call(streams, principalTable, func(c *mlfleet.Client) (any, error) {
+			all, err := c.ListPrincipals(cmd.Context())
+			out := []*mlfleet.Principal{}
+			for _, p := range all {
+				if p.Type == typ {
+					out = append(out, p)
 				}
-				return out, err
-			})
-		},
-	}
+			}
+			return out, err
+		})
+	})
 }
 
 // principalTable is az's table shape for principals.
@@ -108,17 +94,12 @@ func principalTable(v any) any {
 // principal name) and prints what run returns.
 func idCommand(streams Streams, g *globals, use, short string, run func(ctx context.Context, c *mlfleet.Client, id string) (any, error)) *cobra.Command {
 	var id string
-	cmd := &cobra.Command{
-		Use:   use + " --id ID",
-		Short: short,
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := required(id, "--id"); err != nil {
-				return err
-			}
-			return g.call(streams, nil, func(c *mlfleet.Client) (any, error) { return run(cmd.Context(), c, id) })
-		},
-	}
+	cmd := leaf(use+" --id ID", short, func(cmd *cobra.Command) error {
+		if err := required(id, "--id"); err != nil {
+			return err
+		}
+		return g.call(streams, nil, func(c *mlfleet.Client) (any, error) { return run(cmd.Context(), c, id) })
+	})
 	cmd.Flags().StringVar(&id, "id", "", "Object id, appId or user principal name")
 	return cmd
 }
@@ -136,8 +117,7 @@ func newPrincipalDelete(streams Streams, g *globals) *cobra.Command {
 }
 
 func newSPCredential(streams Streams, g *globals) *cobra.Command {
-	cmd := &cobra.Command{Use: "credential", Short: "Manage a service principal's secret"}
-	cmd.AddCommand(idCommand(streams, g, "reset", "Give a service principal a new secret; the old one and its tokens stop working at once",
+	return parent("credential", "Manage a service principal's secret", idCommand(streams, g, "reset", "Give a service principal a new secret; the old one and its tokens stop working at once",
 		func(ctx context.Context, c *mlfleet.Client, id string) (any, error) {
 			p, err := c.ResetCredential(ctx, id, "")
 			if err != nil {
@@ -145,37 +125,28 @@ func newSPCredential(streams Streams, g *globals) *cobra.Command {
 			}
 			return map[string]any{"appId": p.AppID, "password": p.Password, "tenant": p.Tenant}, nil
 		}))
-	return cmd
 }
 
 // newRoleCommand is `mlfleet role`: role assignments, as `az role` manages them.
 func newRoleCommand(streams Streams, g *globals) *cobra.Command {
-	cmd := &cobra.Command{Use: "role", Short: "Manage role assignments"}
-	assignment := &cobra.Command{Use: "assignment", Short: "Grant, list and remove roles at a scope"}
-	assignment.AddCommand(newRoleAssignmentCreate(streams, g), newRoleAssignmentList(streams, g), newRoleAssignmentDelete(streams, g))
-	cmd.AddCommand(assignment)
-	return cmd
+	return parent("role", "Manage role assignments",
+		parent("assignment", "Grant, list and remove roles at a scope", newRoleAssignmentCreate(streams, g), newRoleAssignmentList(streams, g), newRoleAssignmentDelete(streams, g)))
 }
 
 func newRoleAssignmentCreate(streams Streams, g *globals) *cobra.Command {
 	var assignee, role, scope string
-	cmd := &cobra.Command{
-		Use:   "create --assignee ID --role ROLE --scope SCOPE",
-		Short: "Grant a role at a scope (and everything under it)",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := requiredAll(assignee, "--assignee", role, "--role", scope, "--scope"); err != nil {
-				return err
+	cmd := leaf("create --assignee ID --role ROLE --scope SCOPE", "Grant a role at a scope (and everything under it)", func(cmd *cobra.Command) error {
+		if err := requiredAll(assignee, "--assignee", role, "--role", scope, "--scope"); err != nil {
+			return err
+		}
+		return g.call(streams, nil, func(c *mlfleet.Client) (any, error) {
+			ra, err := c.AssignRole(cmd.Context(), assignee, role, scope)
+			if err != nil {
+				return nil, err
 			}
-			return g.call(streams, nil, func(c *mlfleet.Client) (any, error) {
-				ra, err := c.AssignRole(cmd.Context(), assignee, role, scope)
-				if err != nil {
-					return nil, err
-				}
-				return roleAssignmentView(ra), nil
-			})
-		},
-	}
+			return roleAssignmentView(ra), nil
+		})
+	})
 	cmd.Flags().StringVar(&assignee, "assignee", "", "Object id, appId or user principal name")
 	cmd.Flags().StringVar(&role, "role", "", "Owner, Contributor or Reader")
 	cmd.Flags().StringVar(&scope, "scope", "", "Scope: /subscriptions/{id}, a resource group's or a resource's id")
@@ -184,24 +155,19 @@ func newRoleAssignmentCreate(streams Streams, g *globals) *cobra.Command {
 
 func newRoleAssignmentList(streams Streams, g *globals) *cobra.Command {
 	var assignee, scope string
-	cmd := &cobra.Command{
-		Use:   "list [--assignee ID] [--scope SCOPE]",
-		Short: "List the role assignments at, above and below a scope (default: the subscription) that you may read",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return g.call(streams, roleAssignmentTable, func(c *mlfleet.Client) (any, error) {
-				if scope == "" {
-					scope = "/subscriptions/" + c.SubscriptionID()
-				}
-				list, err := c.ListRoleAssignments(cmd.Context(), scope, assignee)
-				out := []map[string]any{}
-				for _, ra := range list {
-					out = append(out, roleAssignmentView(ra))
-				}
-				return out, err
-			})
-		},
-	}
+	cmd := leaf("list [--assignee ID] [--scope SCOPE]", "List the role assignments at, above and below a scope (default: the subscription) that you may read", func(cmd *cobra.Command) error {
+		return g.call(streams, roleAssignmentTable, func(c *mlfleet.Client) (any, error) {
+			if scope == "" {
+				scope = "/subscriptions/" + c.SubscriptionID()
+			}
+			list, err := c.ListRoleAssignments(cmd.Context(), scope, assignee)
+			out := []map[string]any{}
+			for _, ra := range list {
+				out = append(out, roleAssignmentView(ra))
+			}
+			return out, err
+		})
+	})
 	cmd.Flags().StringVar(&assignee, "assignee", "", "Only this principal's (object id, appId or user principal name)")
 	cmd.Flags().StringVar(&scope, "scope", "", "Scope (default: the subscription)")
 	return cmd
@@ -210,43 +176,38 @@ func newRoleAssignmentList(streams Streams, g *globals) *cobra.Command {
 func newRoleAssignmentDelete(streams Streams, g *globals) *cobra.Command {
 	var ids []string
 	var assignee, role, scope string
-	cmd := &cobra.Command{
-		Use:   "delete (--ids ID... | --assignee ID [--role ROLE] [--scope SCOPE])",
-		Short: "Remove role assignments",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(ids) == 0 && assignee == "" {
-				return usagef("give --ids, or --assignee (with --role and --scope to narrow it)")
+	cmd := leaf("delete (--ids ID... | --assignee ID [--role ROLE] [--scope SCOPE])", "Remove role assignments", func(cmd *cobra.Command) error {
+		if len(ids) == 0 && assignee == "" {
+			return usagef("give --ids, or --assignee (with --role and --scope to narrow it)")
+		}
+		c, err := g.client(streams)
+		if err != nil {
+			return err
+		}
+		if len(ids) == 0 {
+			if scope == "" {
+				scope = "/subscriptions/" + c.SubscriptionID()
 			}
-			c, err := g.client(streams)
+			list, err := c.ListRoleAssignments(cmd.Context(), scope, assignee)
 			if err != nil {
 				return err
 			}
+			for _, ra := range list {
+				if (role == "" || strings.EqualFold(ra.RoleName(), role)) && strings.EqualFold(strings.TrimRight(ra.Properties.Scope, "/"), strings.TrimRight(scope, "/")) {
+					ids = append(ids, ra.ID)
+				}
+			}
 			if len(ids) == 0 {
-				if scope == "" {
-					scope = "/subscriptions/" + c.SubscriptionID()
-				}
-				list, err := c.ListRoleAssignments(cmd.Context(), scope, assignee)
-				if err != nil {
-					return err
-				}
-				for _, ra := range list {
-					if (role == "" || strings.EqualFold(ra.RoleName(), role)) && strings.EqualFold(strings.TrimRight(ra.Properties.Scope, "/"), strings.TrimRight(scope, "/")) {
-						ids = append(ids, ra.ID)
-					}
-				}
-				if len(ids) == 0 {
-					return fmt.Errorf("no role assignment of %s matches at %s", assignee, scope)
-				}
+				return fmt.Errorf("no role assignment of %s matches at %s", assignee, scope)
 			}
-			for _, id := range ids {
-				if err := c.DeleteRoleAssignment(cmd.Context(), id); err != nil {
-					return err
-				}
+		}
+		for _, id := range ids {
+			if err := c.DeleteRoleAssignment(cmd.Context(), id); err != nil {
+				return err
 			}
-			return nil
-		},
-	}
+		}
+		return nil
+	})
 	cmd.Flags().StringSliceVar(&ids, "ids", nil, "Ids of the role assignments")
 	cmd.Flags().StringVar(&assignee, "assignee", "", "Object id, appId or user principal name")
 	cmd.Flags().StringVar(&role, "role", "", "Only this role")
@@ -276,46 +237,37 @@ func roleAssignmentTable(v any) any {
 func newLoginCommand(streams Streams, g *globals) *cobra.Command {
 	var sp bool
 	var username, password, tenant string
-	cmd := &cobra.Command{
-		Use:   "login [--service-principal] -u NAME -p SECRET [--tenant TENANT]",
-		Short: "Sign in as a service principal or a user",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := requiredAll(username, "--username/-u", password, "--password/-p"); err != nil {
-				return err
-			}
-			home, cfg, err := loadConfig()
-			if err != nil {
-				return err
-			}
-			if tenant != "" && cfg.Tenant != "" && !strings.EqualFold(tenant, cfg.Tenant) {
-				return fmt.Errorf("tenant '%s' not found: this server's tenant is %s", tenant, cfg.Tenant)
-			}
-			hc, err := mlfleet.NewHTTPClient(cfg.CAFile)
-			if err != nil {
-				return err
-			}
-			token, expires, err := mlfleet.SignIn(cmd.Context(), hc, cfg.Server, sp, username, password)
-			if err != nil {
-				return err
-			}
-			cfg.Login = &clientconfig.Login{ServicePrincipal: sp, Username: username, AccessToken: token, ExpiresOn: expires}
-			if sp {
-				cfg.Login.Secret = password
-			}
-			if err := clientconfig.Save(home, cfg); err != nil {
-				return err
-			}
-			kind := "user"
-			if sp {
-				kind = "servicePrincipal"
-			}
-			return g.print(streams, []map[string]any{{
-				"cloudName": "mlfleet", "id": cfg.Subscription, "isDefault": true, "state": "Enabled",
-				"tenantId": cfg.Tenant, "user": map[string]any{"name": username, "type": kind},
-			}}, nil)
-		},
-	}
+	cmd := leaf("login [--service-principal] -u NAME -p SECRET [--tenant TENANT]", "Sign in as a service principal or a user", func(cmd *cobra.Command) error {
+		if err := requiredAll(username, "--username/-u", password, "--password/-p"); err != nil {
+			return err
+		}
+		home, cfg, err := loadConfig()
+		if err != nil {
+			return err
+		}
+		if tenant != "" && cfg.Tenant != "" && !strings.EqualFold(tenant, cfg.Tenant) {
+			return fmt.Errorf("tenant '%s' not found: this server's tenant is %s", tenant, cfg.Tenant)
+		}
+		hc, err := mlfleet.NewHTTPClient(cfg.CAFile)
+		if err != nil {
+			return err
+		}
+		token, expires, err := mlfleet.SignIn(cmd.Context(), hc, cfg.Server, sp, username, password)
+		if err != nil {
+			return err
+		}
+		cfg.Login = &clientconfig.Login{ServicePrincipal: sp, Username: username, AccessToken: token, ExpiresOn: expires}
+		if sp {
+			cfg.Login.Secret = password
+		}
+		if err := clientconfig.Save(home, cfg); err != nil {
+			return err
+		}
+		return g.print(streams, []map[string]any{{
+			"cloudName": "mlfleet", "id": cfg.Subscription, "isDefault": true, "state": "Enabled",
+			"tenantId": cfg.Tenant, "user": userView(username, sp),
+		}}, nil)
+	})
 	cmd.Flags().BoolVar(&sp, "service-principal", false, "Sign in as a service principal (-u is its appId)")
 	cmd.Flags().StringVarP(&username, "username", "u", "", "User principal name, or a service principal's appId")
 	cmd.Flags().StringVarP(&password, "password", "p", "", "Password, or a service principal's secret")
@@ -324,26 +276,12 @@ func newLoginCommand(streams Streams, g *globals) *cobra.Command {
 }
 
 func newLogoutCommand(streams Streams) *cobra.Command {
-	return &cobra.Command{
-		Use:   "logout",
-		Short: "Forget the signed-in principal: the CLI acts as the admin of the local server again",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			home, cfg, err := loadConfig()
-			if err != nil {
-				return err
-			}
-			cfg.Login = nil
-			return clientconfig.Save(home, cfg)
-		},
-	}
-}
-
-func loadConfig() (string, *clientconfig.Config, error) {
-	home, err := clientconfig.Home()
-	if err != nil {
-		return "", nil, err
-	}
-	cfg, err := clientconfig.Load(home)
-	return home, cfg, err
+	return leaf("logout", "Forget the signed-in principal: the CLI acts as the admin of the local server again", func(cmd *cobra.Command) error {
+		home, cfg, err := loadConfig()
+		if err != nil {
+			return err
+		}
+		cfg.Login = nil
+		return clientconfig.Save(home, cfg)
+	})
 }

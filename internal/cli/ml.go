@@ -9,19 +9,15 @@ import (
 )
 
 func newMLCommand(streams Streams, g *globals) *cobra.Command {
-	cmd := &cobra.Command{Use: "ml", Short: "Manage Machine Learning workspaces, compute targets, models and online endpoints"}
-	cmd.AddCommand(newWorkspaceCommand(streams, g), newComputeTargetCommand(streams, g),
+	return parent("ml", "Manage Machine Learning workspaces, compute targets, models and online endpoints", newWorkspaceCommand(streams, g), newComputeTargetCommand(streams, g),
 		newAssetCommand(streams, g, mlfleet.AssetModels, "model", "Register and manage model versions"),
 		newAssetCommand(streams, g, mlfleet.AssetCodes, "code", "Register and manage code versions"),
 		newAssetCommand(streams, g, mlfleet.AssetEnvironments, "environment", "Register and manage environment versions (container images)"),
 		newOnlineEndpointCommand(streams, g), newOnlineDeploymentCommand(streams, g))
-	return cmd
 }
 
 func newWorkspaceCommand(streams Streams, g *globals) *cobra.Command {
-	cmd := &cobra.Command{Use: "workspace", Short: "Manage Machine Learning workspaces"}
-	cmd.AddCommand(newWorkspaceCreate(streams, g), newWorkspaceShow(streams, g), newWorkspaceList(streams, g), newWorkspaceDelete(streams, g))
-	return cmd
+	return parent("workspace", "Manage Machine Learning workspaces", newWorkspaceCreate(streams, g), newWorkspaceShow(streams, g), newWorkspaceList(streams, g), newWorkspaceDelete(streams, g))
 }
 
 type workspaceRow struct {
@@ -40,21 +36,16 @@ func workspaceTable(v any) any {
 
 func newWorkspaceCreate(streams Streams, g *globals) *cobra.Command {
 	var name, group, location string
-	cmd := &cobra.Command{
-		Use:   "create -n NAME -g GROUP [-l LOCATION]",
-		Short: "Create or update a workspace (location defaults to the group's)",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := required(name, "--name/-n"); err != nil {
-				return err
-			}
-			group, err := withDefault(group, "group", "--resource-group/-g")
-			if err != nil {
-				return err
-			}
-			return g.call(streams, workspaceTable, func(c *mlfleet.Client) (any, error) { return c.CreateWorkspace(cmd.Context(), group, name, location) })
-		},
-	}
+	cmd := leaf("create -n NAME -g GROUP [-l LOCATION]", "Create or update a workspace (location defaults to the group's)", func(cmd *cobra.Command) error {
+		if err := required(name, "--name/-n"); err != nil {
+			return err
+		}
+		group, err := withDefault(group, "group", "--resource-group/-g")
+		if err != nil {
+			return err
+		}
+		return g.call(streams, workspaceTable, func(c *mlfleet.Client) (any, error) { return c.CreateWorkspace(cmd.Context(), group, name, location) })
+	})
 	cmd.Flags().StringVarP(&name, "name", "n", "", "Name of the workspace")
 	cmd.Flags().StringVarP(&group, "resource-group", "g", "", "Resource group (default: 'mlfleet configure --defaults group=')")
 	cmd.Flags().StringVarP(&location, "location", "l", "", "Location (default: the resource group's)")
@@ -86,17 +77,12 @@ func newWorkspaceShow(streams Streams, g *globals) *cobra.Command {
 
 func newWorkspaceList(streams Streams, g *globals) *cobra.Command {
 	var group string
-	cmd := &cobra.Command{
-		Use:   "list [-g GROUP]",
-		Short: "List workspaces of a resource group (or of the subscription)",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if group == "" {
-				group = defaults()["group"]
-			}
-			return g.call(streams, workspaceTable, func(c *mlfleet.Client) (any, error) { return c.ListWorkspaces(cmd.Context(), group) })
-		},
-	}
+	cmd := leaf("list [-g GROUP]", "List workspaces of a resource group (or of the subscription)", func(cmd *cobra.Command) error {
+		if group == "" {
+			group = defaults()["group"]
+		}
+		return g.call(streams, workspaceTable, func(c *mlfleet.Client) (any, error) { return c.ListWorkspaces(cmd.Context(), group) })
+	})
 	cmd.Flags().StringVarP(&group, "resource-group", "g", "", "Resource group (default: the configured one, else all)")
 	return cmd
 }

@@ -60,10 +60,9 @@ func (r *deploymentRef) resolveEndpoint() error {
 
 // newOnlineDeploymentCommand is `mlfleet ml online-deployment`, az ml's v2 grammar.
 func newOnlineDeploymentCommand(streams Streams, g *globals) *cobra.Command {
-	cmd := &cobra.Command{Use: "online-deployment", Short: "Create, update, inspect and delete the deployments of online endpoints"}
-	cmd.AddCommand(newDeploymentPut(streams, g, true), newDeploymentPut(streams, g, false), newDeploymentShow(streams, g),
+	return parent("online-deployment", "Create, update, inspect and delete the deployments of online endpoints",
+		newDeploymentPut(streams, g, true), newDeploymentPut(streams, g, false), newDeploymentShow(streams, g),
 		newDeploymentList(streams, g), newDeploymentDelete(streams, g), newDeploymentLogs(streams, g))
-	return cmd
 }
 
 func newDeploymentPut(streams Streams, g *globals, create bool) *cobra.Command {

@@ -29,10 +29,9 @@ func endpointTable(v any) any {
 
 // newOnlineEndpointCommand is `mlfleet ml online-endpoint`, az ml's v2 grammar.
 func newOnlineEndpointCommand(streams Streams, g *globals) *cobra.Command {
-	cmd := &cobra.Command{Use: "online-endpoint", Short: "Create, update, invoke and delete online endpoints"}
-	cmd.AddCommand(newEndpointPut(streams, g, true), newEndpointPut(streams, g, false), newEndpointShow(streams, g), newEndpointList(streams, g),
+	return parent("online-endpoint", "Create, update, invoke and delete online endpoints",
+		newEndpointPut(streams, g, true), newEndpointPut(streams, g, false), newEndpointShow(streams, g), newEndpointList(streams, g),
 		newEndpointDelete(streams, g), newEndpointCredentials(streams, g), newEndpointRegenerateKeys(streams, g), newEndpointInvoke(streams, g))
-	return cmd
 }
 
 // newEndpointPut is `create` (create only) or `update` (traffic, description, tags).

@@ -38,9 +38,7 @@ func assetTable(v any) any {
 
 // newAssetCommand is `mlfleet ml model|code|environment`: versioned assets of a workspace.
 func newAssetCommand(streams Streams, g *globals, kind, use, short string) *cobra.Command {
-	cmd := &cobra.Command{Use: use, Short: short}
-	cmd.AddCommand(newAssetCreate(streams, g, kind), newAssetShow(streams, g, kind), newAssetList(streams, g, kind), newAssetDelete(streams, g, kind))
-	return cmd
+	return parent(use, short, newAssetCreate(streams, g, kind), newAssetShow(streams, g, kind), newAssetList(streams, g, kind), newAssetDelete(streams, g, kind))
 }
 
 func newAssetCreate(streams Streams, g *globals, kind string) *cobra.Command {
@@ -51,36 +49,27 @@ func newAssetCreate(streams Streams, g *globals, kind string) *cobra.Command {
 	case mlfleet.AssetEnvironments:
 		use = "create -n NAME --version V --image IMAGE"
 	}
-	cmd := &cobra.Command{
-		Use:   use,
-		Short: "Register a new version (a local file or directory is uploaded to the server's blob store)",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := ref.resolve(); err != nil {
-				return err
-			}
-			if err := required(version, "--version"); err != nil {
-				return err
-			}
-			c, err := g.client(streams)
-			if err != nil {
-				return err
-			}
+	short := "Register a new version (a local file or directory is uploaded to the server's blob store)"
+	cmd := command(use, short, &ref, func(cmd *cobra.Command) error {
+		if err := required(version, "--version"); err != nil {
+			return err
+		}
+		return g.call(streams, assetTable, func(c *mlfleet.Client) (any, error) {
 			in := &mlfleet.AssetVersion{Properties: mlfleet.AssetVersionProperties{AssetBase: mlfleet.AssetBase{Description: description}}}
-			a := &assetsClient{c: c, ctx: cmd.Context(), group: ref.group, ws: ref.workspace}
 			switch kind {
 			case mlfleet.AssetEnvironments:
 				if err := required(image, "--image"); err != nil {
-					return err
+					return nil, err
 				}
 				in.Properties.Image = image
 			default:
 				if err := required(path, "--path"); err != nil {
-					return err
+					return nil, err
 				}
+				a := &assetsClient{c: c, ctx: cmd.Context(), group: ref.group, ws: ref.workspace}
 				uri, _, err := a.upload(path)
 				if err != nil {
-					return err
+					return nil, err
 				}
 				if kind == mlfleet.AssetModels {
 					in.Properties.ModelURI, in.Properties.ModelType = uri, modelType
@@ -88,14 +77,9 @@ func newAssetCreate(streams Streams, g *globals, kind string) *cobra.Command {
 					in.Properties.CodeURI = uri
 				}
 			}
-			v, err := c.CreateOrUpdateAssetVersion(cmd.Context(), ref.group, ref.workspace, kind, ref.name, version, in, true)
-			if err != nil {
-				return err
-			}
-			return g.print(streams, v, assetTable)
-		},
-	}
-	ref.bind(cmd)
+			return c.CreateOrUpdateAssetVersion(cmd.Context(), ref.group, ref.workspace, kind, ref.name, version, in, true)
+		})
+	})
 	cmd.Flags().StringVar(&version, "version", "", "Version to register, e.g. 1")
 	cmd.Flags().StringVar(&description, "description", "", "Description")
 	switch kind {

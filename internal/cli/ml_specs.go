@@ -235,11 +235,7 @@ func (a *assetsClient) modelID(model any) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	in := &mlfleet.AssetVersion{Properties: mlfleet.AssetVersionProperties{ModelURI: uri, IsAnonymous: true}}
-	if _, err := a.c.CreateOrUpdateAssetVersion(a.ctx, a.group, a.ws, mlfleet.AssetModels, "anonymous-model", hash, in, false); err != nil {
-		return "", err
-	}
-	return a.c.AssetVersionID(a.group, a.ws, mlfleet.AssetModels, "anonymous-model", hash), nil
+	return a.anonymousID(mlfleet.AssetModels, "anonymous-model", hash, mlfleet.AssetVersionProperties{ModelURI: uri})
 }
 
 // codeID resolves code: azureml:name:version, or a local directory uploaded as an
@@ -252,11 +248,7 @@ func (a *assetsClient) codeID(code string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	in := &mlfleet.AssetVersion{Properties: mlfleet.AssetVersionProperties{CodeURI: uri, IsAnonymous: true}}
-	if _, err := a.c.CreateOrUpdateAssetVersion(a.ctx, a.group, a.ws, mlfleet.AssetCodes, "anonymous-code", hash, in, false); err != nil {
-		return "", err
-	}
-	return a.c.AssetVersionID(a.group, a.ws, mlfleet.AssetCodes, "anonymous-code", hash), nil
+	return a.anonymousID(mlfleet.AssetCodes, "anonymous-code", hash, mlfleet.AssetVersionProperties{CodeURI: uri})
 }
 
 // environmentID resolves an environment: azureml:name:version, or {image: ...} registered
@@ -277,13 +269,19 @@ func (a *assetsClient) environmentID(env any) (string, error) {
 		}
 		sum := sha256.Sum256([]byte(image))
 		version := hex.EncodeToString(sum[:])[:16]
-		in := &mlfleet.AssetVersion{Properties: mlfleet.AssetVersionProperties{Image: image, IsAnonymous: true}}
-		if _, err := a.c.CreateOrUpdateAssetVersion(a.ctx, a.group, a.ws, mlfleet.AssetEnvironments, "anonymous-environment", version, in, false); err != nil {
-			return "", err
-		}
-		return a.c.AssetVersionID(a.group, a.ws, mlfleet.AssetEnvironments, "anonymous-environment", version), nil
+		return a.anonymousID(mlfleet.AssetEnvironments, "anonymous-environment", version, mlfleet.AssetVersionProperties{Image: image})
 	}
 	return "", usagef("environment needs azureml:<name>:<version> or {image: ...}")
+}
+
+// anonymousID registers props as a version, named by its content, of the anonymous asset
+// name of kind, and returns its id.
+func (a *assetsClient) anonymousID(kind, name, version string, props mlfleet.AssetVersionProperties) (string, error) {
+	props.IsAnonymous = true
+	if _, err := a.c.CreateOrUpdateAssetVersion(a.ctx, a.group, a.ws, kind, name, version, &mlfleet.AssetVersion{Properties: props}, false); err != nil {
+		return "", err
+	}
+	return a.c.AssetVersionID(a.group, a.ws, kind, name, version), nil
 }
 
 // computeID resolves azureml:<name> (or a bare name, or an id) to a compute id.

@@ -11,11 +11,8 @@ import (
 )
 
 func newMonitorCommand(streams Streams, g *globals) *cobra.Command {
-	cmd := &cobra.Command{Use: "monitor", Short: "Monitor the control plane"}
-	log := &cobra.Command{Use: "activity-log", Short: "Read the activity log: every write, who made it and how it ended"}
-	log.AddCommand(newActivityLogList(streams, g))
-	cmd.AddCommand(log)
-	return cmd
+	return parent("monitor", "Monitor the control plane",
+		parent("activity-log", "Read the activity log: every write, who made it and how it ended", newActivityLogList(streams, g)))
 }
 
 type activityLogFlags struct {

@@ -9,69 +9,57 @@ import (
 )
 
 func newPolicyCommand(streams Streams, g *globals) *cobra.Command {
-	cmd := &cobra.Command{Use: "policy", Short: "Manage subscription policies"}
-	assignment := &cobra.Command{Use: "assignment", Short: "Manage policy assignments"}
-	cmd.AddCommand(assignment)
+	return parent("policy", "Manage subscription policies",
+		parent("assignment", "Manage policy assignments", newPolicyAssignmentCreate(streams, g), newPolicyAssignmentList(streams, g), newPolicyAssignmentDelete(streams, g)))
+}
 
+func newPolicyAssignmentCreate(streams Streams, g *globals) *cobra.Command {
 	var name, def, display, params string
-	create := &cobra.Command{
-		Use:   "create -n NAME --policy DEFINITION --params JSON",
-		Short: "Assign a policy to the subscription",
-		Example: `  # forbid public IP addresses (clusters then need --outbound-type userDefinedRouting)
+	cmd := leaf("create -n NAME --policy DEFINITION --params JSON", "Assign a policy to the subscription", func(cmd *cobra.Command) error {
+		if err := requiredAll(name, "--name/-n", def, "--policy"); err != nil {
+			return err
+		}
+		var p map[string]any
+		if params != "" {
+			if err := json.Unmarshal([]byte(params), &p); err != nil {
+				return usagef("--params is not a JSON object: %v", err)
+			}
+		}
+		return g.call(streams, nil, func(c *mlfleet.Client) (any, error) {
+			return c.CreatePolicyAssignment(cmd.Context(), name, def, display, p)
+		})
+	})
+	cmd.Example = `  # forbid public IP addresses (clusters then need --outbound-type userDefinedRouting)
   mlfleet policy assignment create -n no-public-ip --policy not-allowed-resource-types \
-    --params '{"listOfResourceTypesNotAllowed":{"value":["Microsoft.Network/publicIPAddresses"]}}'`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := required(name, "--name/-n"); err != nil {
-				return err
-			}
-			if err := required(def, "--policy"); err != nil {
-				return err
-			}
-			var p map[string]any
-			if params != "" {
-				if err := json.Unmarshal([]byte(params), &p); err != nil {
-					return usagef("--params is not a JSON object: %v", err)
-				}
-			}
-			return g.call(streams, nil, func(c *mlfleet.Client) (any, error) {
-				return c.CreatePolicyAssignment(cmd.Context(), name, def, display, p)
-			})
-		},
-	}
-	create.Flags().StringVarP(&name, "name", "n", "", "Name of the assignment")
-	create.Flags().StringVar(&def, "policy", "", "Policy definition id or name (not-allowed-resource-types)")
-	create.Flags().StringVar(&display, "display-name", "", "Display name")
-	create.Flags().StringVar(&params, "params", "", "Parameters as JSON")
+    --params '{"listOfResourceTypesNotAllowed":{"value":["Microsoft.Network/publicIPAddresses"]}}'`
+	cmd.Flags().StringVarP(&name, "name", "n", "", "Name of the assignment")
+	cmd.Flags().StringVar(&def, "policy", "", "Policy definition id or name (not-allowed-resource-types)")
+	cmd.Flags().StringVar(&display, "display-name", "", "Display name")
+	cmd.Flags().StringVar(&params, "params", "", "Parameters as JSON")
+	return cmd
+}
 
-	list := &cobra.Command{
-		Use:   "list",
-		Short: "List policy assignments",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return g.call(streams, nil, func(c *mlfleet.Client) (any, error) { return c.ListPolicyAssignments(cmd.Context()) })
-		},
-	}
-	var delName string
-	del := &cobra.Command{
-		Use:   "delete -n NAME",
-		Short: "Remove a policy assignment",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := required(delName, "--name/-n"); err != nil {
-				return err
-			}
-			c, err := g.client(streams)
-			if err != nil {
-				return err
-			}
-			if err := c.DeletePolicyAssignment(cmd.Context(), delName); err != nil {
-				return fmt.Errorf("delete policy assignment: %w", err)
-			}
-			return nil
-		},
-	}
-	del.Flags().StringVarP(&delName, "name", "n", "", "Name of the assignment")
-	assignment.AddCommand(create, list, del)
+func newPolicyAssignmentList(streams Streams, g *globals) *cobra.Command {
+	return leaf("list", "List policy assignments", func(cmd *cobra.Command) error {
+		return g.call(streams, nil, func(c *mlfleet.Client) (any, error) { return c.ListPolicyAssignments(cmd.Context()) })
+	})
+}
+
+func newPolicyAssignmentDelete(streams Streams, g *globals) *cobra.Command {
+	var name string
+	cmd := leaf("delete -n NAME", "Remove a policy assignment", func(cmd *cobra.Command) error {
+		if err := required(name, "--name/-n"); err != nil {
+			return err
+		}
+		c, err := g.client(streams)
+		if err != nil {
+			return err
+		}
+		if err := c.DeletePolicyAssignment(cmd.Context(), name); err != nil {
+			return fmt.Errorf("delete policy assignment: %w", err)
+		}
+		return nil
+	})
+	cmd.Flags().StringVarP(&name, "name", "n", "", "Name of the assignment")
 	return cmd
 }

@@ -11,21 +11,11 @@ import (
 )
 
 func newReplicaCommand(streams Streams, g *globals) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "replica",
-		Short: "The mlfleet server processes (replicas) serving this control plane",
-	}
-	cmd.AddCommand(&cobra.Command{
-		Use:   "list",
-		Short: "List the replicas, live and lost, with their addresses and the clusters each runs",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return g.call(streams, replicaTable, func(c *mlfleet.Client) (any, error) {
-				return c.ListReplicas(cmd.Context())
-			})
-		},
-	})
-	return cmd
+	return parent("replica", "The mlfleet server processes (replicas) serving this control plane", leaf("list", "List the replicas, live and lost, with their addresses and the clusters each runs", func(cmd *cobra.Command) error {
+		return g.call(streams, replicaTable, func(c *mlfleet.Client) (any, error) {
+			return c.ListReplicas(cmd.Context())
+		})
+	}))
 }
 
 // replicaTable shows one replica a row; clusters by resource group and name.

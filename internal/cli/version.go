@@ -34,13 +34,8 @@ func version() string {
 }
 
 func newVersionCommand(streams Streams) *cobra.Command {
-	return &cobra.Command{
-		Use:   "version",
-		Short: "Print mlfleet's version",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			fmt.Fprintf(streams.Out, "mlfleet %s\n", version())
-			return nil
-		},
-	}
+	return leaf("version", "Print mlfleet's version", func(cmd *cobra.Command) error {
+		fmt.Fprintf(streams.Out, "mlfleet %s\n", version())
+		return nil
+	})
 }

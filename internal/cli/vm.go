@@ -9,9 +9,7 @@ import (
 )
 
 func newVMCommand(streams Streams, g *globals) *cobra.Command {
-	cmd := &cobra.Command{Use: "vm", Short: "Virtual machine quotas (Microsoft.Compute)"}
-	cmd.AddCommand(newVMListUsage(streams, g))
-	return cmd
+	return parent("vm", "Virtual machine quotas (Microsoft.Compute)", newVMListUsage(streams, g))
 }
 
 // usageRow is a row of az's table of list-usage.
@@ -29,25 +27,16 @@ func usageTable(v any) any {
 }
 
 func newVMListUsage(streams Streams, g *globals) *cobra.Command {
-	var location string
-	cmd := &cobra.Command{
-		Use:   "list-usage -l LOCATION",
-		Short: "List the quotas of a location with their use: vCPUs in total and per VM family, managed clusters",
-		Long: `List the quotas of the subscription in a location with what its clusters use of them.
+	var l locationFlag
+	short := "List the quotas of a location with their use: vCPUs in total and per VM family, managed clusters"
+	cmd := command("list-usage -l LOCATION", short, &l, func(cmd *cobra.Command) error {
+		return g.call(streams, usageTable, func(c *mlfleet.Client) (any, error) {
+			return c.ListUsages(cmd.Context(), l.location)
+		})
+	})
+	cmd.Long = `List the quotas of the subscription in a location with what its clusters use of them.
 
 A create or scale past a quota fails with QuotaExceeded. The server's limits come from
-'mlfleet serve --quota-file'.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			location, err := withDefault(location, "location", "--location/-l")
-			if err != nil {
-				return err
-			}
-			return g.call(streams, usageTable, func(c *mlfleet.Client) (any, error) {
-				return c.ListUsages(cmd.Context(), location)
-			})
-		},
-	}
-	cmd.Flags().StringVarP(&location, "location", "l", "", "Location, e.g. westus")
+'mlfleet serve --quota-file'.`
 	return cmd
 }

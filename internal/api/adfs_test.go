@@ -13,6 +13,7 @@ import (
 
 	"github.com/mlfleet/mlfleet/internal/auth"
 	"github.com/mlfleet/mlfleet/internal/store"
+	"github.com/mlfleet/mlfleet/internal/store/storetest"
 )
 
 // tokenServer is an API with an authenticator that signs ID tokens, a service principal
@@ -20,13 +21,8 @@ import (
 func tokenServer(t *testing.T) (srv *httptest.Server, key *auth.SigningKey, sp, user *auth.CreatedPrincipal) {
 	t.Helper()
 	ctx := context.Background()
-	dir := t.TempDir()
-	st, err := store.Open(ctx, filepath.Join(dir, "mlfleet.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	key, err = auth.LoadOrCreateSigningKey(filepath.Join(dir, "token.key"))
+	st := storetest.OpenSQLite(t)
+	key, err := auth.LoadOrCreateSigningKey(filepath.Join(t.TempDir(), "token.key"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -39,11 +39,7 @@ func TestClusterAutoscaler(t *testing.T) {
 	}
 
 	c := sdk(t)
-	kc, err := c.ClusterCredentials(ctx, rg, name, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k := kubeClient(t, kc)
+	k := clusterAdmin(t, rg, name)
 	count := func(want int) func() error {
 		return func() error {
 			mc, err := c.GetManagedCluster(ctx, rg, name)

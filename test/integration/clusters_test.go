@@ -30,6 +30,27 @@ func clusterPath(rg, name string) string {
 	return rgPath(rg) + "/providers/Microsoft.ContainerService/managedClusters/" + name
 }
 
+// createGroup creates resource group rg in location through c; t fails when it cannot.
+func createGroup(t testing.TB, c *mlfleet.Client, rg, location string) {
+	t.Helper()
+	if _, err := c.CreateResourceGroup(context.Background(), rg, location, nil); err != nil {
+		t.Fatalf("create resource group %s: %v", rg, err)
+	}
+}
+
+// finish waits for the operation a Begin call started (its poller p and error err); t fails,
+// naming it what, unless both the call and the operation succeed. A nil poller is an
+// operation the server ended at once.
+func finish(ctx context.Context, t testing.TB, what string, p *mlfleet.Poller, err error) {
+	t.Helper()
+	if err == nil && p != nil {
+		_, err = p.Wait(ctx, nil)
+	}
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
 // createCluster creates an embedded cluster through the SDK and waits for it.
 func createCluster(t *testing.T, c *mlfleet.Client, rg, name string, count int, size string, mutate func(*mlfleet.ClusterInput)) *mlfleet.ManagedCluster {
 	t.Helper()
@@ -132,20 +153,14 @@ func TestManagedClusterLifecycle(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	c := sdk(t)
-	if _, err := c.CreateResourceGroup(ctx, "aks-life-rg", "westus", nil); err != nil {
-		t.Fatal(err)
-	}
+	createGroup(t, c, "aks-life-rg", "westus")
 	mc := createCluster(t, c, "aks-life-rg", "life", 3, "Standard_D3_v2", nil)
 	p := mc.Properties
 	if p.ProvisioningState != "Succeeded" || p.CurrentKubernetesVersion == "" || p.PowerState.Code != "Running" || p.Mlfleet.Provider != "embedded" {
 		t.Fatalf("cluster after create: %+v", p)
 	}
 
-	admin, err := c.ClusterCredentials(ctx, "aks-life-rg", "life", true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k := kubeClient(t, admin)
+	k := clusterAdmin(t, "aks-life-rg", "life")
 	v, err := k.Discovery().ServerVersion()
 	if err != nil {
 		t.Fatal(err)
@@ -222,12 +237,7 @@ func TestManagedClusterLifecycle(t *testing.T) {
 	// Scale up and down from the cluster side; the VM size cannot change.
 	for _, n := range []int{5, 2} {
 		_, poller, err := c.BeginScaleAgentPool(ctx, "aks-life-rg", "life", "nodepool1", n)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := poller.Wait(ctx, nil); err != nil {
-			t.Fatalf("scale to %d: %v", n, err)
-		}
+		finish(ctx, t, fmt.Sprintf("scale to %d", n), poller, err)
 		eventually(t, 30*time.Second, fmt.Sprintf("%d nodes", n), nodeCount(ctx, k, n))
 		mc, _ := c.GetManagedCluster(ctx, "aks-life-rg", "life")
 		if mc.Properties.AgentPoolProfiles[0].Count != n || mc.Properties.ProvisioningState != "Succeeded" {
@@ -245,12 +255,7 @@ func TestManagedClusterLifecycle(t *testing.T) {
 		t.Fatalf("cluster data dir: %v", err)
 	}
 	poller, err := c.BeginDeleteManagedCluster(ctx, "aks-life-rg", "life")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := poller.Wait(ctx, nil); err != nil {
-		t.Fatal(err)
-	}
+	finish(ctx, t, "delete managed cluster", poller, err)
 	if _, err := c.GetManagedCluster(ctx, "aks-life-rg", "life"); !mlfleet.IsNotFound(err) {
 		t.Fatalf("cluster still there: %v", err)
 	}
@@ -377,17 +382,11 @@ func TestAuthorizedIPRanges(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	c := sdk(t)
-	if _, err := c.CreateResourceGroup(ctx, "aks-ranges-rg", "westus", nil); err != nil {
-		t.Fatal(err)
-	}
+	createGroup(t, c, "aks-ranges-rg", "westus")
 	createCluster(t, c, "aks-ranges-rg", "ranges", 1, "Standard_D2_v2", func(in *mlfleet.ClusterInput) {
 		in.Properties.APIServerAccessProfile = &mlfleet.APIServerAccessProfile{AuthorizedIPRanges: []string{"203.0.113.0/24"}}
 	})
-	admin, err := c.ClusterCredentials(ctx, "aks-ranges-rg", "ranges", true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k := kubeClient(t, admin)
+	k := clusterAdmin(t, "aks-ranges-rg", "ranges")
 	if _, err := k.Discovery().ServerVersion(); err == nil {
 		t.Fatal("a client on 127.0.0.1 reached an API server that allows only 203.0.113.0/24")
 	}
@@ -411,9 +410,7 @@ func TestExternalCluster(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	c := sdk(t)
-	if _, err := c.CreateResourceGroup(ctx, "aks-ext-rg", "eastus", nil); err != nil {
-		t.Fatal(err)
-	}
+	createGroup(t, c, "aks-ext-rg", "eastus")
 	// The source autoscales, so that its autoscaler writes kube-system/cluster-autoscaler-status.
 	createCluster(t, c, "aks-ext-rg", "source", 2, "Standard_NC6", func(in *mlfleet.ClusterInput) {
 		on, lo, hi := true, 2, 4
@@ -441,11 +438,7 @@ func TestExternalCluster(t *testing.T) {
 		t.Fatalf("registered cluster facts:\n%q\nwant\n%q", out, want)
 	}
 	// The registered cluster's GPU nodes are visible through its credentials.
-	kc, err := c.ClusterCredentials(ctx, "aks-ext-rg", "registered", true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	nodes, err := kubeClient(t, kc).CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	nodes, err := clusterAdmin(t, "aks-ext-rg", "registered").CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 	if err != nil || len(nodes.Items) != 2 {
 		t.Fatalf("nodes through the registered kubeconfig: %v", err)
 	}

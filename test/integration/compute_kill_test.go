@@ -109,25 +109,12 @@ func TestComputeKillAndVersions(t *testing.T) {
 	}
 
 	// 2. Kill during an attach, between marking the cluster and installing the components.
-	mcIn := &mlfleet.ClusterInput{Location: "westus"}
-	one := 1
-	mcIn.Properties.AgentPoolProfiles = []mlfleet.AgentPoolInput{{Name: "nodepool1", Count: &one, VMSize: "Standard_D3_v2"}}
-	_, cp, err := c.BeginCreateManagedCluster(ctx, "kv", "kvsmall", mcIn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := cp.Wait(ctx, nil); err != nil {
-		t.Fatal(err)
-	}
-	preview := &mlfleet.ClusterInput{Location: "eastus"}
-	preview.Properties.AgentPoolProfiles = mcIn.Properties.AgentPoolProfiles
+	_, cp, err := c.BeginCreateManagedCluster(ctx, "kv", "kvsmall", oneNodeCluster())
+	finish(ctx, t, "create managed cluster", cp, err)
+	preview := oneNodeCluster()
+	preview.Location = "eastus"
 	_, cp, err = c.BeginCreateManagedCluster(ctx, "kv", "kvpreview", preview)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := cp.Wait(ctx, nil); err != nil {
-		t.Fatal(err)
-	}
+	finish(ctx, t, "create managed cluster", cp, err)
 	p2ready := p
 	kill(p2ready, "restart with the step delay for the attach")
 	p, _ = startServerProcess(t, home, addr, "--fault-step-delay", "300ms")
@@ -153,12 +140,7 @@ func TestComputeKillAndVersions(t *testing.T) {
 		t.Fatalf("components after the resumed attach: %v %d", err, len(deps.Items))
 	}
 	dp, err := c.BeginDeleteCompute(ctx, "kv", "kvws", "kvattach", mlfleet.ActionDetach)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := dp.Wait(ctx, nil); err != nil {
-		t.Fatal(err)
-	}
+	finish(ctx, t, "delete compute", dp, err)
 
 	// 3. A catalog without the clusters' version: westus supports 1.35.4 and 1.36.3 only;
 	// elsewhere 1.37.2 is a preview.

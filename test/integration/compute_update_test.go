@@ -182,12 +182,7 @@ func TestComputeHealth(t *testing.T) {
 		in := &mlfleet.ClusterInput{}
 		in.Properties.APIServerAccessProfile = &mlfleet.APIServerAccessProfile{AuthorizedIPRanges: ranges}
 		_, p, err := c.BeginCreateManagedCluster(ctx, rg, "hlcluster", in)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := p.Wait(ctx, nil); err != nil {
-			t.Fatal(err)
-		}
+		finish(ctx, t, "create managed cluster", p, err)
 	}
 	setRanges("203.0.113.0/24")
 	eventually(t, 30*time.Second, "the compute to show the cluster unreachable", func() error {

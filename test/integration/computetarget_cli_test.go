@@ -125,7 +125,7 @@ func TestComputeTargetCLICreate(t *testing.T) {
 	if r.code != 0 || !strings.HasPrefix(r.out, "Updating") || !strings.HasSuffix(r.out, finished+"\n2\n") {
 		t.Fatalf("scale: %+v", r)
 	}
-	admin := adminKube(t, rg, name)
+	admin := clusterAdmin(t, rg, name)
 	eventually(t, 60*time.Second, "2 ready nodes after scale", nodeCount(ctx, admin, 2))
 	if r := ct("scale", "-n", name, "--agent-count", "3", "--no-wait"); r.code != 0 || r.out != "" {
 		t.Errorf("scale --no-wait: %+v", r)
@@ -224,7 +224,7 @@ func TestComputeTargetCLIAttach(t *testing.T) {
 	if r.code != 0 || json.Unmarshal([]byte(r.out), &v) != nil || !v.Valid || len(v.Checks) == 0 || !strings.Contains(r.err, "WARNING: ") {
 		t.Fatalf("DevTest dry run: %+v", r)
 	}
-	k := adminKube(t, rg, "ctcli-ext")
+	k := clusterAdmin(t, rg, "ctcli-ext")
 	if _, err := k.CoreV1().Namespaces().Get(ctx, "azureml", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("a dry run installed something: %v", err)
 	}

@@ -26,32 +26,16 @@ func BenchmarkDeploy(b *testing.B) {
 	const rg, ws = "bench-ep-rg", "bench-ep-ws"
 	var modelID string
 	benchEndpointOnce.Do(func() {
-		if _, err := c.CreateResourceGroup(ctx, rg, "westus", nil); err != nil {
-			b.Fatal(err)
-		}
+		createGroup(b, c, rg, "westus")
 		if _, err := c.CreateWorkspace(ctx, rg, ws, "westus"); err != nil {
 			b.Fatal(err)
 		}
-		purpose, count := "DevTest", 1
-		in := &mlfleet.Compute{Location: "westus"}
-		in.Properties.ComputeType = mlfleet.ComputeTypeAKS
-		in.Properties.Properties = &mlfleet.AKSProperties{ClusterPurpose: &purpose, AgentCount: &count}
-		_, p, err := c.BeginCreateOrUpdateCompute(ctx, rg, ws, "benchaks", in, nil)
-		if err == nil {
-			_, err = p.Wait(ctx, nil)
-		}
-		if err != nil {
-			b.Fatal(err)
-		}
+		_, p, err := c.BeginCreateOrUpdateCompute(ctx, rg, ws, "benchaks", devTest(1), nil)
+		finish(ctx, b, "create compute", p, err)
 		ep := &mlfleet.OnlineEndpoint{Location: "westus"}
 		ep.Properties.Compute = c.ComputeID(rg, ws, "benchaks")
 		_, p, err = c.BeginCreateOrUpdateOnlineEndpoint(ctx, rg, ws, "benchep", ep, false)
-		if err == nil {
-			_, err = p.Wait(ctx, nil)
-		}
-		if err != nil {
-			b.Fatal(err)
-		}
+		finish(ctx, b, "create endpoint", p, err)
 	})
 	blob, err := c.UploadBlob(ctx, rg, ws, strings.NewReader(fmt.Sprint("model ", time.Now().UnixNano())))
 	if err != nil {
@@ -82,21 +66,11 @@ func BenchmarkDeploy(b *testing.B) {
 		d.Properties.CodeConfiguration = &mlfleet.CodeConfiguration{CodeID: codeID, ScoringScript: "score.py"}
 		start := time.Now()
 		_, p, err := c.BeginCreateOrUpdateOnlineDeployment(ctx, rg, ws, "benchep", name, d, true)
-		if err == nil {
-			_, err = p.Wait(ctx, nil)
-		}
-		if err != nil {
-			b.Fatal(err)
-		}
+		finish(ctx, b, "create deployment", p, err)
 		deploy += time.Since(start)
 		start = time.Now()
 		p, err = c.BeginDeleteOnlineDeployment(ctx, rg, ws, "benchep", name)
-		if err == nil {
-			_, err = p.Wait(ctx, nil)
-		}
-		if err != nil {
-			b.Fatal(err)
-		}
+		finish(ctx, b, "delete deployment", p, err)
 		remove += time.Since(start)
 	}
 	b.StopTimer()

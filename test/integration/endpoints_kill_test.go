@@ -25,17 +25,8 @@ func TestKillDuringDeployment(t *testing.T) {
 	if _, err := c.CreateWorkspace(ctx, rg, ws, "westus"); err != nil {
 		t.Fatal(err)
 	}
-	purpose, count := "DevTest", 1
-	in := &mlfleet.Compute{Location: "westus"}
-	in.Properties.ComputeType = mlfleet.ComputeTypeAKS
-	in.Properties.Properties = &mlfleet.AKSProperties{ClusterPurpose: &purpose, AgentCount: &count}
-	_, cp, err := c.BeginCreateOrUpdateCompute(ctx, rg, ws, "kdaks", in, &mlfleet.ComputeOptions{IfNoneMatch: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := cp.Wait(ctx, nil); err != nil {
-		t.Fatalf("compute: %v", err)
-	}
+	_, cp, err := c.BeginCreateOrUpdateCompute(ctx, rg, ws, "kdaks", devTest(1), &mlfleet.ComputeOptions{IfNoneMatch: true})
+	finish(ctx, t, "compute", cp, err)
 	blob, err := c.UploadBlob(ctx, rg, ws, strings.NewReader("model"))
 	if err != nil {
 		t.Fatal(err)
@@ -55,12 +46,7 @@ func TestKillDuringDeployment(t *testing.T) {
 	ep := &mlfleet.OnlineEndpoint{Location: "westus"}
 	ep.Properties.Compute = c.ComputeID(rg, ws, "kdaks")
 	_, epp, err := c.BeginCreateOrUpdateOnlineEndpoint(ctx, rg, ws, "kdep", ep, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := epp.Wait(ctx, nil); err != nil {
-		t.Fatalf("endpoint: %v", err)
-	}
+	finish(ctx, t, "endpoint", epp, err)
 	d := &mlfleet.OnlineDeployment{Location: "westus"}
 	d.Properties.EndpointComputeType = "Kubernetes"
 	d.Properties.Model = c.AssetVersionID(rg, ws, mlfleet.AssetModels, "m", "1")

@@ -284,12 +284,7 @@ func TestDeploymentCrashLoop(t *testing.T) {
 
 	// Deleting the workspace takes the endpoint, its deployment and their objects along.
 	p, err := sdk(t).BeginDeleteWorkspace(ctx, rg, ws)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.Wait(ctx, nil); err != nil {
-		t.Fatalf("workspace delete with an endpoint: %v", err)
-	}
+	finish(ctx, t, "workspace delete with an endpoint", p, err)
 	must(t, do(t, call{method: "GET", path: epPath + mlAPI}), http.StatusNotFound)
 }
 

@@ -24,9 +24,7 @@ func TestFrontDoor(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	c := sdk(t)
-	if _, err := c.CreateResourceGroup(ctx, "frontdoor-rg", "westus", nil); err != nil {
-		t.Fatal(err)
-	}
+	createGroup(t, c, "frontdoor-rg", "westus")
 	// One DNS prefix for both: their fqdns still differ.
 	sameDNSPrefix := func(in *mlfleet.ClusterInput) { in.Properties.DNSPrefix = "fd" }
 	one := createCluster(t, c, "frontdoor-rg", "fd1", 1, "Standard_D2_v2", sameDNSPrefix)

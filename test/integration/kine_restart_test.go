@@ -65,12 +65,7 @@ func TestKineRestartKeepsClusters(t *testing.T) {
 	// Deleting the cluster deletes its objects from kine's table (kine has no range delete,
 	// so the provider deletes them one by one).
 	poller, err := c.BeginDeleteManagedCluster(ctx, "rg", "onkine")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := poller.Wait(ctx, nil); err != nil {
-		t.Fatal(err)
-	}
+	finish(ctx, t, "delete managed cluster", poller, err)
 	var live int
 	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT DISTINCT ON (name) name, deleted FROM kine
 		WHERE name LIKE '/clusters/%' ORDER BY name, id DESC) AS latest WHERE deleted = 0`).Scan(&live); err != nil {

@@ -38,9 +38,7 @@ func TestKubeComponents(t *testing.T) {
 	ctx := context.Background()
 	c := sdk(t)
 	const rg, name = "kube-components-rg", "kubecomp"
-	if _, err := c.CreateResourceGroup(ctx, rg, "westus", nil); err != nil {
-		t.Fatal(err)
-	}
+	createGroup(t, c, rg, "westus")
 	createCluster(t, c, rg, name, 3, "Standard_D3_v2", nil)
 	t.Cleanup(func() {
 		if p, err := c.BeginDeleteManagedCluster(ctx, rg, name); err == nil && p != nil {

@@ -55,24 +55,15 @@ func TestReplicasShareSecrets(t *testing.T) {
 	// the kubeconfig is sealed in the store. A replica started afterwards opens it when it
 	// resumes the cluster, and serves its credentials.
 	src := sdk(t)
-	if _, err := src.CreateResourceGroup(ctx, "shared-secrets-rg", "westus", nil); err != nil {
-		t.Fatal(err)
-	}
+	createGroup(t, src, "shared-secrets-rg", "westus")
 	createCluster(t, src, "shared-secrets-rg", "source", 1, "Standard_D2_v2", nil)
 	source, err := src.ClusterCredentials(ctx, "shared-secrets-rg", "source", true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ca.CreateResourceGroup(ctx, "shared-secrets-rg", "westus", nil); err != nil {
-		t.Fatal(err)
-	}
+	createGroup(t, ca, "shared-secrets-rg", "westus")
 	_, p, err := ca.BeginImportManagedCluster(ctx, "shared-secrets-rg", "registered", "westus", source, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.Wait(ctx, nil); err != nil {
-		t.Fatalf("import: %v", err)
-	}
+	finish(ctx, t, "import", p, err)
 	homeC := t.TempDir()
 	startServerProcess(t, homeC, "127.0.0.1:0", common...)
 	cc := clientOf(t, homeC)

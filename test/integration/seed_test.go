@@ -80,7 +80,7 @@ func TestSeed(t *testing.T) {
 			t.Errorf("created compute: %s = %v, want %v", path, got, want)
 		}
 	}
-	created := adminKube(t, rg, "myaks")
+	created := clusterAdmin(t, rg, "myaks")
 	assertInstalled(ctx, t, created)
 
 	// The seed attaches under the name myaks: detach the created one first (the cluster
@@ -115,7 +115,7 @@ func TestSeed(t *testing.T) {
 		jsonPath(comp, "properties.provisioningState") != "Succeeded" || jsonPath(comp, "properties.properties.agentCount") != 3.0 {
 		t.Errorf("attached compute: %v", comp)
 	}
-	existing := adminKube(t, rg, "myexistingcluster")
+	existing := clusterAdmin(t, rg, "myexistingcluster")
 	assertInstalled(ctx, t, existing)
 
 	// az ml computetarget detach -n myaks -g myresourcegroup -w myworkspace
@@ -161,16 +161,6 @@ func jsonPath(m map[string]any, path string) any {
 		cur = mm[k]
 	}
 	return cur
-}
-
-// adminKube returns a client-go client for a managed cluster, with admin credentials.
-func adminKube(t *testing.T, rg, cluster string) kubernetes.Interface {
-	t.Helper()
-	kc, err := sdk(t).ClusterCredentials(context.Background(), rg, cluster, true)
-	if err != nil {
-		t.Fatalf("credentials of %s: %v", cluster, err)
-	}
-	return kubeClient(t, kc)
 }
 
 // assertInstalled checks what create and attach install (SPEC §3): namespace azureml, the

@@ -70,7 +70,7 @@ func str(p *string) string {
 func TestManagedClusterLifecycle(t *testing.T) {
 	ctx := context.Background()
 	const rg, name = "compat-rg", "compat-aks"
-	if _, err := sdk(t).CreateResourceGroup(ctx, rg, "westus", nil); err != nil {
+	if _, err := server.Client(t).CreateResourceGroup(ctx, rg, "westus", nil); err != nil {
 		t.Fatal(err)
 	}
 	f := clientFactory(t)
@@ -246,7 +246,7 @@ func TestManagedClusterLifecycle(t *testing.T) {
 func TestUnsupportedKubernetesVersion(t *testing.T) {
 	ctx := context.Background()
 	const rg, name = "compat-err-rg", "compat-old"
-	if _, err := sdk(t).CreateResourceGroup(ctx, rg, "westus", nil); err != nil {
+	if _, err := server.Client(t).CreateResourceGroup(ctx, rg, "westus", nil); err != nil {
 		t.Fatal(err)
 	}
 	mcs := clientFactory(t).NewManagedClustersClient()

@@ -66,10 +66,7 @@ func BenchmarkComputeAttach(b *testing.B) {
 	in.Properties.AgentPoolProfiles = []mlfleet.AgentPoolInput{{Name: "nodepool1", Count: &count, VMSize: "Standard_D3_v2"}}
 	mc, p, err := c.BeginCreateManagedCluster(ctx, "bench-attach-rg", "benchattach", in)
 	finish(ctx, b, "create managed cluster", p, err)
-	fast, err := mlfleet.NewClient(mlfleet.WithHome(shared.home), mlfleet.WithPollInterval(20*time.Millisecond))
-	if err != nil {
-		b.Fatal(err)
-	}
+	fast := clientOf(b, shared.home, mlfleet.WithPollInterval(20*time.Millisecond))
 	k := clusterAdmin(b, "bench-attach-rg", "benchattach")
 	var attach, detach time.Duration
 	b.ResetTimer()

@@ -104,7 +104,7 @@ func serverPort(cfg *clientconfig.Config) string {
 }
 
 // clientOf returns a client, with opts, of the server whose home is home.
-func clientOf(t *testing.T, home string, opts ...mlfleet.Option) *mlfleet.Client {
+func clientOf(t testing.TB, home string, opts ...mlfleet.Option) *mlfleet.Client {
 	t.Helper()
 	c, err := mlfleet.NewClient(append([]mlfleet.Option{mlfleet.WithHome(home)}, opts...)...)
 	if err != nil {

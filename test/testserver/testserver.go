@@ -15,10 +15,12 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"testing"
 	"time"
 
 	"github.com/mlfleet/mlfleet/internal/cli"
 	"github.com/mlfleet/mlfleet/internal/clientconfig"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet"
 )
 
 // Server is a running test server.
@@ -146,6 +148,17 @@ func (s *Server) LogTail(n int) []byte {
 		b = b[len(b)-n:]
 	}
 	return b
+}
+
+// Client returns an SDK client, with opts, of the server as the admin it set up; t fails
+// when the client cannot be made.
+func (s *Server) Client(t testing.TB, opts ...mlfleet.Option) *mlfleet.Client {
+	t.Helper()
+	c, err := mlfleet.NewClient(append([]mlfleet.Option{mlfleet.WithHome(s.Home)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 // HTTPClient returns a client that trusts the CA named in cfg.

@@ -379,6 +379,23 @@ func oneNode(size string) *mlfleet.ClusterInput {
 	return in
 }
 
+// createGroup creates resource group rg in westus through c.
+func createGroup(t testing.TB, c *mlfleet.Client, rg string) {
+	t.Helper()
+	if _, err := c.CreateResourceGroup(context.Background(), rg, "westus", nil); err != nil {
+		t.Fatalf("create resource group %s: %v", rg, err)
+	}
+}
+
+// newCluster creates resource group rg and the one-node cluster name in it through c, and
+// returns the cluster's provider id and the path of a file with its admin kubeconfig.
+func newCluster(t testing.TB, c *mlfleet.Client, rg, name string) (id, kubeconfig string) {
+	t.Helper()
+	createGroup(t, c, rg)
+	createClusters(t, c, rg, name)
+	return clusterIDs(t, c, rg, name)[name], writeKubeconfig(t, c, rg, name)
+}
+
 func createClusters(t testing.TB, c *mlfleet.Client, rg string, names ...string) {
 	t.Helper()
 	ctx := context.Background()
@@ -441,9 +458,7 @@ func TestThreeReplicas(t *testing.T) {
 	_, rs := startBalancedReplicas(t, dsn, 3)
 	r1 := rs[0]
 	ctx := context.Background()
-	if _, err := r1.c.CreateResourceGroup(ctx, "ha", "westus", nil); err != nil {
-		t.Fatal(err)
-	}
+	createGroup(t, r1.c, "ha")
 	names := []string{"c1", "c2", "c3"}
 	began := time.Now()
 	createClusters(t, r1.c, "ha", names...)
@@ -606,9 +621,7 @@ func TestOperationsSurviveAKilledReplica(t *testing.T) {
 	rs := startReplicas(t, dsn, 2)
 	ctx := context.Background()
 	c := rs[0].c
-	if _, err := c.CreateResourceGroup(ctx, "ops", "westus", nil); err != nil {
-		t.Fatal(err)
-	}
+	createGroup(t, c, "ops")
 	if _, err := c.CreateWorkspace(ctx, "ops", "haws", "westus"); err != nil {
 		t.Fatal(err)
 	}
@@ -789,13 +802,7 @@ func BenchmarkFailover(b *testing.B) {
 	}
 	defer db.Close()
 	rs := []*replica{startReplica(b, "a", schemaDSN), startReplica(b, "b", schemaDSN)}
-	ctx := context.Background()
-	if _, err := rs[0].c.CreateResourceGroup(ctx, "fo", "westus", nil); err != nil {
-		b.Fatal(err)
-	}
-	createClusters(b, rs[0].c, "fo", "fo")
-	id := clusterIDs(b, rs[0].c, "fo", "fo")["fo"]
-	file := writeKubeconfig(b, rs[0].c, "fo", "fo")
+	id, file := newCluster(b, rs[0].c, "fo", "fo")
 	var times []time.Duration
 	for b.Loop() {
 		var host string
@@ -837,13 +844,7 @@ func TestFencing(t *testing.T) {
 	dsn := freshDB(t)
 	db := openDB(t, dsn)
 	lb, rs := startBalancedReplicas(t, dsn, 2)
-	ctx := context.Background()
-	if _, err := rs[0].c.CreateResourceGroup(ctx, "fence", "westus", nil); err != nil {
-		t.Fatal(err)
-	}
-	createClusters(t, rs[0].c, "fence", "f")
-	id := clusterIDs(t, rs[0].c, "fence", "f")["f"]
-	file := writeKubeconfig(t, rs[0].c, "fence", "f")
+	id, file := newCluster(t, rs[0].c, "fence", "f")
 	if _, err := kubectl(t, file, "", "create", "configmap", "before-pause", "--from-literal=k=v"); err != nil {
 		t.Fatal(err)
 	}

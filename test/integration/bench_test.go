@@ -125,16 +125,7 @@ func BenchmarkAutoscaleBurst(b *testing.B) {
 		if _, err := k.AppsV1().Deployments("default").Create(ctx, burstDeployment(18), metav1.CreateOptions{}); err != nil {
 			b.Fatal(err)
 		}
-		eventually(b, 2*time.Minute, "18 pods running", func() error {
-			running, _, err := runningPods(ctx, k, "app=burst")
-			if err != nil {
-				return err
-			}
-			if running != 18 {
-				return fmt.Errorf("%d running", running)
-			}
-			return nil
-		})
+		eventually(b, 2*time.Minute, "18 pods running", podCount(ctx, k, "app=burst", 18))
 		total += time.Since(start)
 		b.StopTimer()
 		if p, err := c.BeginDeleteManagedCluster(ctx, "bench-as-rg", name); err == nil && p != nil {

@@ -104,6 +104,20 @@ func runningPods(ctx context.Context, k kubernetes.Interface, selector string) (
 	return running, len(pods.Items), nil
 }
 
+// podCount is a condition for eventually: want pods that selector selects are Running.
+func podCount(ctx context.Context, k kubernetes.Interface, selector string, want int) func() error {
+	return func() error {
+		running, total, err := runningPods(ctx, k, selector)
+		if err != nil {
+			return err
+		}
+		if running != want {
+			return fmt.Errorf("%d of %d pods running", running, total)
+		}
+		return nil
+	}
+}
+
 // eventually retries fn until it returns nil or the deadline passes.
 func eventually(t testing.TB, within time.Duration, what string, fn func() error) {
 	t.Helper()
@@ -206,16 +220,7 @@ func TestManagedClusterLifecycle(t *testing.T) {
 	if _, err := k.AppsV1().Deployments("default").Create(ctx, dep, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 60*time.Second, "3 running pods", func() error {
-		running, total, err := runningPods(ctx, k, "app=web")
-		if err != nil {
-			return err
-		}
-		if running != 3 {
-			return fmt.Errorf("%d of %d pods running", running, total)
-		}
-		return nil
-	})
+	eventually(t, 60*time.Second, "3 running pods", podCount(ctx, k, "app=web", 3))
 
 	// A LoadBalancer Service gets an address.
 	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "web"}, Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer,

@@ -111,13 +111,8 @@ func bearer(t *testing.T, srv *httptest.Server, token string, want int) {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/tenants?api-version=2019-11-01", nil)
 	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := srv.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != want {
-		t.Fatalf("GET /tenants with the token: %d, want %d", resp.StatusCode, want)
+	if got := send(t, srv.Client(), req).status; got != want {
+		t.Fatalf("GET /tenants with the token: %d, want %d", got, want)
 	}
 }
 

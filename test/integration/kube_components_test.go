@@ -27,6 +27,7 @@ import (
 	"k8s.io/client-go/metadata"
 
 	"github.com/mlfleet/mlfleet/internal/kube"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet"
 )
 
 // TestKubeComponents checks what an attachment does inside a real embedded cluster,
@@ -45,14 +46,7 @@ func TestKubeComponents(t *testing.T) {
 			_, _ = p.Wait(ctx, nil)
 		}
 	})
-	adminConfig, err := c.ClusterCredentials(ctx, rg, name, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kc, err := kube.Connect(adminConfig, "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	adminConfig, kc := connect(t, c, rg, name, true)
 	k := kubeClient(t, adminConfig)
 	eventually(t, 30*time.Second, "3 ready nodes", nodeCount(ctx, k, 3))
 
@@ -381,14 +375,7 @@ func TestKubeComponents(t *testing.T) {
 		if err != nil || len(missing) != 0 {
 			t.Errorf("admin: missing %v, %v", missing, err)
 		}
-		userConfig, err := c.ClusterCredentials(ctx, rg, name, false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		user, err := kube.Connect(userConfig, "")
-		if err != nil {
-			t.Fatal(err)
-		}
+		_, user := connect(t, c, rg, name, false)
 		missing, err = user.MissingPermissions(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -415,6 +402,21 @@ func TestKubeComponents(t *testing.T) {
 		}
 		t.Logf("apply as the cluster user: %v", err)
 	})
+}
+
+// connect returns the admin (or user) credentials of cluster name and package kube's
+// connection with them.
+func connect(t *testing.T, c *mlfleet.Client, rg, name string, admin bool) ([]byte, *kube.Cluster) {
+	t.Helper()
+	kubeconfig, err := c.ClusterCredentials(context.Background(), rg, name, admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kc, err := kube.Connect(kubeconfig, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kubeconfig, kc
 }
 
 // waitFrontEnd waits until azureml-fe has replicas ready replicas and an address in lb.

@@ -3,7 +3,6 @@ package integration
 import (
 	"context"
 	"fmt"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -24,7 +23,6 @@ func BenchmarkDeploy(b *testing.B) {
 	ctx := context.Background()
 	c := sdk(b)
 	const rg, ws = "bench-ep-rg", "bench-ep-ws"
-	var modelID string
 	benchEndpointOnce.Do(func() {
 		createGroup(b, c, rg, "westus")
 		if _, err := c.CreateWorkspace(ctx, rg, ws, "westus"); err != nil {
@@ -37,25 +35,7 @@ func BenchmarkDeploy(b *testing.B) {
 		_, p, err = c.BeginCreateOrUpdateOnlineEndpoint(ctx, rg, ws, "benchep", ep, false)
 		finish(ctx, b, "create endpoint", p, err)
 	})
-	blob, err := c.UploadBlob(ctx, rg, ws, strings.NewReader(fmt.Sprint("model ", time.Now().UnixNano())))
-	if err != nil {
-		b.Fatal(err)
-	}
-	mv := &mlfleet.AssetVersion{Properties: mlfleet.AssetVersionProperties{ModelURI: blob.URI + "/model.pkl"}}
-	version := fmt.Sprint(time.Now().UnixNano() % 1000000)
-	if _, err := c.CreateOrUpdateAssetVersion(ctx, rg, ws, mlfleet.AssetModels, "benchmodel", version, mv, true); err != nil {
-		b.Fatal(err)
-	}
-	modelID = c.AssetVersionID(rg, ws, mlfleet.AssetModels, "benchmodel", version)
-	code, err := c.UploadBlob(ctx, rg, ws, strings.NewReader(tarOf(&testing.T{}, map[string]string{"score.py": echoScore})))
-	if err != nil {
-		b.Fatal(err)
-	}
-	cv := &mlfleet.AssetVersion{Properties: mlfleet.AssetVersionProperties{CodeURI: code.URI}}
-	if _, err := c.CreateOrUpdateAssetVersion(ctx, rg, ws, mlfleet.AssetCodes, "benchcode", version, cv, true); err != nil {
-		b.Fatal(err)
-	}
-	codeID := c.AssetVersionID(rg, ws, mlfleet.AssetCodes, "benchcode", version)
+	modelID, codeID := registerEcho(b, c, rg, ws, "bench", fmt.Sprint(time.Now().UnixNano()%1000000))
 	var deploy, remove time.Duration
 	b.ResetTimer()
 	for i := range b.N {

@@ -28,7 +28,7 @@ func TestOnlineEndpointCLI(t *testing.T) {
 		return p
 	}
 	model := write("model.pkl", "weights")
-	write("src/score.py", "def init():\n    pass\n\ndef run(raw):\n    return raw\n")
+	write("src/score.py", echoScore)
 	epFile := write("endpoint.yml", "$schema: https://azuremlschemas.azureedge.net/latest/kubernetesOnlineEndpoint.schema.json\nname: cliep\ncompute: azureml:epcliaks\nauth_mode: key\n")
 	depFile := write("blue.yml", "name: blue\nendpoint_name: cliep\nmodel: azureml:m:1\ncode_configuration:\n  code: ./src\n  scoring_script: score.py\n"+
 		"instance_type: smallinstancetype\ninstance_count: 1\nrequest_settings:\n  request_timeout_ms: 3000\n")

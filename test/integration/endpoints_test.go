@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mlfleet/mlfleet/pkg/mlfleet"
 	appsv1 "k8s.io/api/apps/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -20,7 +21,7 @@ import (
 )
 
 // tarOf packs files (name → content) as a tar archive.
-func tarOf(t *testing.T, files map[string]string) string {
+func tarOf(t testing.TB, files map[string]string) string {
 	t.Helper()
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
@@ -45,6 +46,30 @@ func registerCode(t *testing.T, rg, ws, name string, files map[string]string) st
 	must(t, up, http.StatusCreated)
 	must(t, do(t, call{method: "PUT", path: base + "/codes/" + name + "/versions/1" + mlAPI, body: `{"properties":{"codeUri":"` + up.body["uri"].(string) + `"}}`}), http.StatusCreated)
 	return base + "/codes/" + name + "/versions/1"
+}
+
+// registerEcho uploads a model file and echoScore through c and registers them as model
+// and code name:version of workspace ws; it returns their ids.
+func registerEcho(t testing.TB, c *mlfleet.Client, rg, ws, name, version string) (modelID, codeID string) {
+	t.Helper()
+	ctx := context.Background()
+	model, err := c.UploadBlob(ctx, rg, ws, strings.NewReader("model "+version))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mv := &mlfleet.AssetVersion{Properties: mlfleet.AssetVersionProperties{ModelURI: model.URI + "/model.pkl"}}
+	if _, err := c.CreateOrUpdateAssetVersion(ctx, rg, ws, mlfleet.AssetModels, name, version, mv, true); err != nil {
+		t.Fatal(err)
+	}
+	code, err := c.UploadBlob(ctx, rg, ws, strings.NewReader(tarOf(t, map[string]string{"score.py": echoScore})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cv := &mlfleet.AssetVersion{Properties: mlfleet.AssetVersionProperties{CodeURI: code.URI}}
+	if _, err := c.CreateOrUpdateAssetVersion(ctx, rg, ws, mlfleet.AssetCodes, name, version, cv, true); err != nil {
+		t.Fatal(err)
+	}
+	return c.AssetVersionID(rg, ws, mlfleet.AssetModels, name, version), c.AssetVersionID(rg, ws, mlfleet.AssetCodes, name, version)
 }
 
 const echoScore = "def init():\n    pass\n\ndef run(raw):\n    return raw\n"
@@ -89,7 +114,7 @@ func TestOnlineEndpointDeploy(t *testing.T) {
 	up := do(t, call{method: "PUT", path: base + "/blobs" + mlAPI, body: "pickled model"})
 	must(t, up, http.StatusCreated)
 	modelURI := up.body["uri"].(string) + "/model.pkl"
-	upc := do(t, call{method: "PUT", path: base + "/blobs" + mlAPI, body: tarOf(t, map[string]string{"score.py": "def init():\n    pass\n\ndef run(raw):\n    return raw\n"})})
+	upc := do(t, call{method: "PUT", path: base + "/blobs" + mlAPI, body: tarOf(t, map[string]string{"score.py": echoScore})})
 	must(t, upc, http.StatusCreated)
 	must(t, do(t, call{method: "PUT", path: base + "/models/m/versions/1" + mlAPI, body: `{"properties":{"modelUri":"` + modelURI + `"}}`}), http.StatusCreated)
 	must(t, do(t, call{method: "PUT", path: base + "/codes/c/versions/1" + mlAPI, body: `{"properties":{"codeUri":"` + upc.body["uri"].(string) + `"}}`}), http.StatusCreated)

@@ -316,18 +316,6 @@ func openDB(t *testing.T, dsn string) *sql.DB {
 	return db
 }
 
-// eventually polls f (testutil.WaitFor) until it returns nil, failing t with its last
-// error after within.
-func eventually(t testing.TB, within time.Duration, what string, f func() error) {
-	t.Helper()
-	testutil.WaitFor(t, within, what, func() (bool, string) {
-		if err := f(); err != nil {
-			return false, err.Error()
-		}
-		return true, ""
-	})
-}
-
 // kubectl runs kubectl with the kubeconfig file, as written (server "": the control plane's
 // public address, the test's load balancer), or against server, one replica's front door:
 // kubectl then needs the kubeconfig's TLS server name repeated (--tls-server-name), since
@@ -561,12 +549,12 @@ func TestThreeReplicas(t *testing.T) {
 	}
 	<-host.done
 	killed := time.Now()
-	eventually(t, 90*time.Second, "c2 answers the same kubeconfig again", func() error {
+	testutil.Eventually(t, 90*time.Second, "c2 answers the same kubeconfig again", func() error {
 		_, err := kubectl(t, files["c2"], "", "get", "configmap", "before-kill", "-o", "name")
 		return err
 	})
 	answered := time.Since(killed)
-	eventually(t, 90*time.Second, "the rollout of web completes", func() error {
+	testutil.Eventually(t, 90*time.Second, "the rollout of web completes", func() error {
 		out, err := kubectl(t, files["c2"], "", "get", "deployment", "web", "-o", "jsonpath={.status.readyReplicas}")
 		if err != nil {
 			return err
@@ -583,7 +571,7 @@ func TestThreeReplicas(t *testing.T) {
 		t.Errorf("c2's lease after the kill: %+v; want another holder and a new token", l)
 	}
 	// One host per cluster: every running cluster runs on exactly one replica, its lease's.
-	eventually(t, 30*time.Second, "every cluster runs on exactly its lease holder", func() error {
+	testutil.Eventually(t, 30*time.Second, "every cluster runs on exactly its lease holder", func() error {
 		ls := leases(t, db)
 		seen := map[string]string{}
 		for rep, clusters := range running(t, db) {
@@ -640,7 +628,7 @@ func TestOperationsSurviveAKilledReplica(t *testing.T) {
 			t.Fatal(err)
 		}
 		<-slow.done
-		eventually(t, 3*time.Minute, what+" finishes on another replica", done)
+		testutil.Eventually(t, 3*time.Minute, what+" finishes on another replica", done)
 		t.Logf("%s: started on a replica killed mid-way, finished after %v", what, time.Since(began).Round(100*time.Millisecond))
 	}
 	computeState := func(name, want string, nodes int) func() error {
@@ -721,7 +709,7 @@ func TestOperationsSurviveAKilledReplica(t *testing.T) {
 	})
 
 	// Nothing left: no lease rows, no identities, no cluster directory in any home.
-	eventually(t, 60*time.Second, "no cluster state left", func() error {
+	testutil.Eventually(t, 60*time.Second, "no cluster state left", func() error {
 		if ls := leases(t, db); len(ls) > 0 {
 			return fmt.Errorf("lease rows left: %v", ls)
 		}
@@ -819,7 +807,7 @@ func BenchmarkFailover(b *testing.B) {
 		}
 		<-victim.done
 		killed := time.Now()
-		eventually(b, 2*time.Minute, "the cluster answers through "+other.name, func() error {
+		testutil.Eventually(b, 2*time.Minute, "the cluster answers through "+other.name, func() error {
 			_, err := kubectl(b, file, other.cfg.Server, "get", "namespace", "default", "-o", "name")
 			return err
 		})
@@ -862,13 +850,13 @@ func TestFencing(t *testing.T) {
 	if err := host.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 60*time.Second, other.name+" takes the lease of the paused host", func() error {
+	testutil.Eventually(t, 60*time.Second, other.name+" takes the lease of the paused host", func() error {
 		if l := leases(t, db)[id]; l.holder != other.id || l.token <= first.token || l.expired {
 			return fmt.Errorf("lease %+v", l)
 		}
 		return nil
 	})
-	eventually(t, 60*time.Second, "the cluster answers through "+other.name, func() error {
+	testutil.Eventually(t, 60*time.Second, "the cluster answers through "+other.name, func() error {
 		_, err := kubectl(t, file, "", "create", "configmap", "during-pause", "--from-literal=k=v")
 		if err != nil && strings.Contains(err.Error(), "AlreadyExists") {
 			return nil
@@ -879,7 +867,7 @@ func TestFencing(t *testing.T) {
 		t.Fatal(err)
 	}
 	lb.setBackends(rs)
-	eventually(t, 30*time.Second, "the resumed host fenced: only "+other.name+" runs the cluster", func() error {
+	testutil.Eventually(t, 30*time.Second, "the resumed host fenced: only "+other.name+" runs the cluster", func() error {
 		for rep, clusters := range running(t, db) {
 			if slices.Contains(clusters, id) != (rep == other.id) {
 				return fmt.Errorf("replica %s runs %v", rep, clusters)

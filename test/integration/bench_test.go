@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/mlfleet/mlfleet/internal/procstat"
+	"github.com/mlfleet/mlfleet/internal/testutil"
 	"github.com/mlfleet/mlfleet/pkg/mlfleet"
 )
 
@@ -83,7 +84,7 @@ func BenchmarkComputeAttach(b *testing.B) {
 		// Detach leaves the namespace to the namespace controller, which starts 5 s after
 		// the delete; the next attach would wait for it. Not timed: it is not the attach's.
 		b.StopTimer()
-		eventually(b, 30*time.Second, "namespace azureml gone", func() error {
+		testutil.Eventually(b, 30*time.Second, "namespace azureml gone", func() error {
 			if _, err := k.CoreV1().Namespaces().Get(ctx, "azureml", metav1.GetOptions{}); err == nil {
 				return errors.New("still there")
 			}
@@ -125,7 +126,7 @@ func BenchmarkAutoscaleBurst(b *testing.B) {
 		if _, err := k.AppsV1().Deployments("default").Create(ctx, burstDeployment(18), metav1.CreateOptions{}); err != nil {
 			b.Fatal(err)
 		}
-		eventually(b, 2*time.Minute, "18 pods running", podCount(ctx, k, "app=burst", 18))
+		testutil.Eventually(b, 2*time.Minute, "18 pods running", podCount(ctx, k, "app=burst", 18))
 		total += time.Since(start)
 		b.StopTimer()
 		if p, err := c.BeginDeleteManagedCluster(ctx, "bench-as-rg", name); err == nil && p != nil {

@@ -104,7 +104,7 @@ func runningPods(ctx context.Context, k kubernetes.Interface, selector string) (
 	return running, len(pods.Items), nil
 }
 
-// podCount is a condition for eventually: want pods that selector selects are Running.
+// podCount is a condition for testutil.Eventually: want pods that selector selects are Running.
 func podCount(ctx context.Context, k kubernetes.Interface, selector string, want int) func() error {
 	return func() error {
 		running, total, err := runningPods(ctx, k, selector)
@@ -115,18 +115,6 @@ func podCount(ctx context.Context, k kubernetes.Interface, selector string, want
 			return fmt.Errorf("%d of %d pods running", running, total)
 		}
 		return nil
-	}
-}
-
-// eventually retries fn until it returns nil or the deadline passes.
-func eventually(t testing.TB, within time.Duration, what string, fn func() error) {
-	t.Helper()
-	var err error
-	if _, ok := testutil.Poll(t.Context(), within, func() (bool, string) {
-		err = fn()
-		return err == nil, ""
-	}); !ok {
-		t.Fatalf("%s: still failing after %v: %v", what, within, err)
 	}
 }
 
@@ -182,7 +170,7 @@ func TestManagedClusterLifecycle(t *testing.T) {
 	if v.GitVersion != "v"+p.CurrentKubernetesVersion || strings.HasPrefix(v.GitVersion, "v0.") || v.Major != "1" {
 		t.Fatalf("GET /version says %s (major %s), the resource says %s", v.GitVersion, v.Major, p.CurrentKubernetesVersion)
 	}
-	eventually(t, 30*time.Second, "3 ready nodes", nodeCount(ctx, k, 3))
+	testutil.Eventually(t, 30*time.Second, "3 ready nodes", nodeCount(ctx, k, 3))
 	nodes, _ := readyNodes(ctx, k)
 	for _, n := range nodes {
 		cpu, mem := n.Status.Capacity[corev1.ResourceCPU], n.Status.Capacity[corev1.ResourceMemory]
@@ -220,7 +208,7 @@ func TestManagedClusterLifecycle(t *testing.T) {
 	if _, err := k.AppsV1().Deployments("default").Create(ctx, dep, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 60*time.Second, "3 running pods", podCount(ctx, k, "app=web", 3))
+	testutil.Eventually(t, 60*time.Second, "3 running pods", podCount(ctx, k, "app=web", 3))
 
 	// A LoadBalancer Service gets an address.
 	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "web"}, Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer,
@@ -228,7 +216,7 @@ func TestManagedClusterLifecycle(t *testing.T) {
 	if _, err := k.CoreV1().Services("default").Create(ctx, svc, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 30*time.Second, "load balancer address", func() error {
+	testutil.Eventually(t, 30*time.Second, "load balancer address", func() error {
 		s, err := k.CoreV1().Services("default").Get(ctx, "web", metav1.GetOptions{})
 		if err != nil {
 			return err
@@ -243,7 +231,7 @@ func TestManagedClusterLifecycle(t *testing.T) {
 	for _, n := range []int{5, 2} {
 		_, poller, err := c.BeginScaleAgentPool(ctx, "aks-life-rg", "life", "nodepool1", n)
 		finish(ctx, t, fmt.Sprintf("scale to %d", n), poller, err)
-		eventually(t, 30*time.Second, fmt.Sprintf("%d nodes", n), nodeCount(ctx, k, n))
+		testutil.Eventually(t, 30*time.Second, fmt.Sprintf("%d nodes", n), nodeCount(ctx, k, n))
 		mc, _ := c.GetManagedCluster(ctx, "aks-life-rg", "life")
 		if mc.Properties.AgentPoolProfiles[0].Count != n || mc.Properties.ProvisioningState != "Succeeded" {
 			t.Fatalf("after scale to %d: %+v", n, mc.Properties.AgentPoolProfiles)
@@ -400,7 +388,7 @@ func TestAuthorizedIPRanges(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.out, "127.0.0.1/32") {
 		t.Fatalf("update ranges: %+v", r)
 	}
-	eventually(t, 10*time.Second, "API server reachable after the update", func() error {
+	testutil.Eventually(t, 10*time.Second, "API server reachable after the update", func() error {
 		_, err := k.Discovery().ServerVersion()
 		return err
 	})
@@ -427,7 +415,7 @@ func TestExternalCluster(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 30*time.Second, "the source's autoscaler status", func() error {
+	testutil.Eventually(t, 30*time.Second, "the source's autoscaler status", func() error {
 		_, err := kubeClient(t, admin).CoreV1().ConfigMaps("kube-system").Get(ctx, "cluster-autoscaler-status", metav1.GetOptions{})
 		return err
 	})
@@ -501,7 +489,7 @@ func TestClusterCLI(t *testing.T) {
 	}
 	if kubectl, err := exec.LookPath("kubectl"); err == nil {
 		var out []byte
-		eventually(t, 30*time.Second, "kubectl get nodes", func() error {
+		testutil.Eventually(t, 30*time.Second, "kubectl get nodes", func() error {
 			out, err = exec.Command(kubectl, "--kubeconfig", file, "get", "nodes", "-o", "name").CombinedOutput()
 			if err != nil || strings.Count(string(out), "node/") != 1 {
 				return fmt.Errorf("%v: %s", err, out)

@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/mlfleet/mlfleet/internal/testutil"
 	"github.com/mlfleet/mlfleet/pkg/mlfleet"
 )
 
@@ -44,7 +45,7 @@ func TestComputeKillAndVersions(t *testing.T) {
 	admin := func(cluster string) kubernetes.Interface {
 		t.Helper()
 		var k kubernetes.Interface
-		eventually(t, 60*time.Second, "cluster "+cluster+" to answer", func() error {
+		testutil.Eventually(t, 60*time.Second, "cluster "+cluster+" to answer", func() error {
 			kc, err := c.ClusterCredentials(ctx, "kv", cluster, true)
 			if err != nil {
 				return err
@@ -58,7 +59,7 @@ func TestComputeKillAndVersions(t *testing.T) {
 	waitCompute := func(name string) *mlfleet.Compute {
 		t.Helper()
 		var got *mlfleet.Compute
-		eventually(t, 90*time.Second, "compute "+name+" to finish", func() error {
+		testutil.Eventually(t, 90*time.Second, "compute "+name+" to finish", func() error {
 			var err error
 			if got, err = c.GetCompute(ctx, "kv", "kvws", name); err != nil {
 				return err
@@ -79,7 +80,7 @@ func TestComputeKillAndVersions(t *testing.T) {
 	if _, _, err := c.BeginCreateOrUpdateCompute(ctx, "kv", "kvws", "kvcreate", in, nil); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 60*time.Second, "the created cluster to run", func() error {
+	testutil.Eventually(t, 60*time.Second, "the created cluster to run", func() error {
 		mc, err := c.GetManagedCluster(ctx, "kv", "kvcreate")
 		if err != nil {
 			return err
@@ -125,7 +126,7 @@ func TestComputeKillAndVersions(t *testing.T) {
 	if _, _, err := c.BeginCreateOrUpdateCompute(ctx, "kv", "kvws", "kvattach", attach, nil); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 60*time.Second, "the attachment marker", func() error {
+	testutil.Eventually(t, 60*time.Second, "the attachment marker", func() error {
 		_, err := ks.CoreV1().ConfigMaps("kube-system").Get(ctx, "azureml-attachment", metav1.GetOptions{})
 		return err
 	})

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mlfleet/mlfleet/internal/testutil"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -126,11 +127,11 @@ func TestComputeTargetCLICreate(t *testing.T) {
 		t.Fatalf("scale: %+v", r)
 	}
 	admin := clusterAdmin(t, rg, name)
-	eventually(t, 60*time.Second, "2 ready nodes after scale", nodeCount(ctx, admin, 2))
+	testutil.Eventually(t, 60*time.Second, "2 ready nodes after scale", nodeCount(ctx, admin, 2))
 	if r := ct("scale", "-n", name, "--agent-count", "3", "--no-wait"); r.code != 0 || r.out != "" {
 		t.Errorf("scale --no-wait: %+v", r)
 	}
-	eventually(t, 60*time.Second, "scale --no-wait finishing", func() error {
+	testutil.Eventually(t, 60*time.Second, "scale --no-wait finishing", func() error {
 		out := mustCLI(t, "ml", "computetarget", "show", "-n", name, "-g", rg, "-w", ws, "--query", "[properties.provisioningState, properties.properties.agentCount]", "-o", "tsv")
 		if out != "Succeeded\n3\n" {
 			return fmt.Errorf("got %q", out)
@@ -233,7 +234,7 @@ func TestComputeTargetCLIAttach(t *testing.T) {
 	if r.code != 0 || r.out != "" || !strings.Contains(r.err, "WARNING: ") {
 		t.Fatalf("attach --no-wait: %+v", r)
 	}
-	eventually(t, 60*time.Second, "attach --no-wait finishing", func() error {
+	testutil.Eventually(t, 60*time.Second, "attach --no-wait finishing", func() error {
 		out := mustCLI(t, "ml", "computetarget", "show", "-n", "ctcli-att", "-g", rg, "-w", ws, "--query", "properties.provisioningState", "-o", "tsv")
 		if out != "Succeeded\n" {
 			return fmt.Errorf("got %q", out)

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mlfleet/mlfleet/internal/testutil"
 	"github.com/mlfleet/mlfleet/pkg/mlfleet"
 	appsv1 "k8s.io/api/apps/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -166,7 +167,7 @@ func TestOnlineEndpointDeploy(t *testing.T) {
 	d := do(t, call{method: "PUT", path: depPath + mlAPI, body: body(2, "smallinstancetype", modelID)})
 	must(t, d, http.StatusCreated)
 	var dep *appsv1.Deployment
-	eventually(t, 30*time.Second, "Deployment ep1-blue in the cluster", func() error {
+	testutil.Eventually(t, 30*time.Second, "Deployment ep1-blue in the cluster", func() error {
 		var err error
 		dep, err = k.AppsV1().Deployments("azureml").Get(ctx, "ep1-blue", metav1.GetOptions{})
 		return err
@@ -243,7 +244,7 @@ func TestOnlineEndpointDeploy(t *testing.T) {
 	if _, cfg = endpointSecret(t, k, "ep1"); strings.Contains(fmt.Sprint(cfg["keys"]), primary) {
 		t.Fatal("the old key is still in the secret")
 	}
-	eventually(t, 20*time.Second, "the router refuses the old key and takes the new one", func() error {
+	testutil.Eventually(t, 20*time.Second, "the router refuses the old key and takes the new one", func() error {
 		old, err := sdk(t).InvokeOnlineEndpoint(ctx, uri, primary, "", []byte(`{}`))
 		if err != nil || old.StatusCode != http.StatusUnauthorized {
 			return fmt.Errorf("old key: %v %+v", err, old)

@@ -27,6 +27,7 @@ import (
 	"k8s.io/client-go/metadata"
 
 	"github.com/mlfleet/mlfleet/internal/kube"
+	"github.com/mlfleet/mlfleet/internal/testutil"
 	"github.com/mlfleet/mlfleet/pkg/mlfleet"
 )
 
@@ -48,7 +49,7 @@ func TestKubeComponents(t *testing.T) {
 	})
 	adminConfig, kc := connect(t, c, rg, name, true)
 	k := kubeClient(t, adminConfig)
-	eventually(t, 30*time.Second, "3 ready nodes", nodeCount(ctx, k, 3))
+	testutil.Eventually(t, 30*time.Second, "3 ready nodes", nodeCount(ctx, k, 3))
 
 	computeID := wsPath(rg, "ws") + "/computes/" + name
 	prod := kube.Components{AttachmentID: "kubecomp-1", ComputeID: computeID, Replicas: 3, LoadBalancer: kube.LoadBalancerPublic}
@@ -113,7 +114,7 @@ func TestKubeComponents(t *testing.T) {
 
 	t.Run("ApplyTwiceChangesNothing", func(t *testing.T) {
 		var before map[string]string
-		eventually(t, 20*time.Second, "objects settled", func() error {
+		testutil.Eventually(t, 20*time.Second, "objects settled", func() error {
 			a := resourceVersions(ctx, t, k)
 			time.Sleep(500 * time.Millisecond)
 			b := resourceVersions(ctx, t, k)
@@ -423,7 +424,7 @@ func connect(t *testing.T, c *mlfleet.Client, rg, name string, admin bool) ([]by
 func waitFrontEnd(t *testing.T, kc *kube.Cluster, replicas int32, lb netip.Prefix) *kube.FrontEnd {
 	t.Helper()
 	var fe *kube.FrontEnd
-	eventually(t, 60*time.Second, "front end ready", func() error {
+	testutil.Eventually(t, 60*time.Second, "front end ready", func() error {
 		var err error
 		if fe, err = kc.FrontEnd(context.Background()); err != nil {
 			return err

@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/mlfleet/mlfleet/internal/kube"
+	"github.com/mlfleet/mlfleet/internal/testutil"
 	"github.com/mlfleet/mlfleet/pkg/mlfleet"
 )
 
@@ -57,7 +58,7 @@ func TestSweepMarkers(t *testing.T) {
 	setRanges()
 
 	// Left behind, then swept.
-	eventually(t, 60*time.Second, "the sweeper to remove the orphaned marker and namespace", func() error {
+	testutil.Eventually(t, 60*time.Second, "the sweeper to remove the orphaned marker and namespace", func() error {
 		if _, err := k.CoreV1().ConfigMaps("kube-system").Get(ctx, kube.MarkerName, metav1.GetOptions{}); err == nil {
 			return errors.New("the marker is still there")
 		}
@@ -66,7 +67,7 @@ func TestSweepMarkers(t *testing.T) {
 		}
 		return nil
 	})
-	eventually(t, 10*time.Second, "the sweeper to log what it removed", func() error {
+	testutil.Eventually(t, 10*time.Second, "the sweeper to log what it removed", func() error {
 		if !strings.Contains(p.logs.String(), "removed an orphaned attachment from a cluster") {
 			return errors.New("not logged: was the marker left behind at all?")
 		}

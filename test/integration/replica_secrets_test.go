@@ -14,6 +14,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/mlfleet/mlfleet/internal/secrets"
+	"github.com/mlfleet/mlfleet/internal/testutil"
 )
 
 // TestReplicasShareSecrets (#13 item 4): two replicas on one PostgreSQL and one secret key
@@ -68,7 +69,7 @@ func TestReplicasShareSecrets(t *testing.T) {
 	startServerProcess(t, homeC, "127.0.0.1:0", common...)
 	cc := clientOf(t, homeC)
 	var viaC []byte
-	eventually(t, 30*time.Second, "credentials of the registered cluster through replica C", func() error {
+	testutil.Eventually(t, 30*time.Second, "credentials of the registered cluster through replica C", func() error {
 		viaC, err = cc.ClusterCredentials(ctx, "shared-secrets-rg", "registered", true)
 		return err
 	})

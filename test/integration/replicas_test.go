@@ -46,7 +46,7 @@ func TestReplicasShareOperations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 30*time.Second, "delete under way", func() error {
+	testutil.Eventually(t, 30*time.Second, "delete under way", func() error {
 		left, err := cb.ListWorkspaces(ctx, "shared-rg")
 		if err != nil {
 			return err

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mlfleet/mlfleet/internal/testutil"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -188,7 +189,7 @@ func assertRemoved(ctx context.Context, t *testing.T, k kubernetes.Interface) {
 	if _, err := k.CoreV1().ConfigMaps("kube-system").Get(ctx, "azureml-attachment", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("attachment marker after detach: %v", err)
 	}
-	eventually(t, 60*time.Second, "namespace azureml gone after detach", func() error {
+	testutil.Eventually(t, 60*time.Second, "namespace azureml gone after detach", func() error {
 		ns, err := k.CoreV1().Namespaces().Get(ctx, "azureml", metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			return nil

@@ -13,6 +13,7 @@ import (
 
 	"github.com/mlfleet/mlfleet/internal/auth"
 	"github.com/mlfleet/mlfleet/internal/store"
+	"github.com/mlfleet/mlfleet/internal/store/storetest"
 )
 
 // tokenServer is an API with an authenticator that signs ID tokens, a service principal
@@ -20,13 +21,8 @@ import (
 func tokenServer(t *testing.T) (srv *httptest.Server, key *auth.SigningKey, sp, user *auth.CreatedPrincipal) {
 	t.Helper()
 	ctx := context.Background()
-	dir := t.TempDir()
-	st, err := store.Open(ctx, filepath.Join(dir, "mlfleet.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	key, err = auth.LoadOrCreateSigningKey(filepath.Join(dir, "token.key"))
+	st := storetest.OpenSQLite(t)
+	key, err := auth.LoadOrCreateSigningKey(filepath.Join(t.TempDir(), "token.key"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,13 +111,8 @@ func bearer(t *testing.T, srv *httptest.Server, token string, want int) {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/tenants?api-version=2019-11-01", nil)
 	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := srv.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != want {
-		t.Fatalf("GET /tenants with the token: %d, want %d", resp.StatusCode, want)
+	if got := send(t, srv.Client(), req).status; got != want {
+		t.Fatalf("GET /tenants with the token: %d, want %d", got, want)
 	}
 }
 

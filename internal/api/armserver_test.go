@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/mlfleet/mlfleet/internal/auth"
@@ -147,17 +148,32 @@ func (a *testARM) call(t *testing.T, token, method, url string, in any) (int, ma
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	resp, err := a.srv.Client().Do(req)
+	ans := send(t, a.srv.Client(), req)
+	if strings.TrimSpace(ans.raw) != "" && ans.body == nil {
+		t.Fatalf("%s %s: %d, body is not JSON: %q", method, url, ans.status, ans.raw)
+	}
+	return ans.status, ans.body
+}
+
+// answer is one response, its body read.
+type answer struct {
+	status int
+	header http.Header
+	// body is the answer decoded, when it is a JSON object.
+	body map[string]any
+	raw  string
+}
+
+// send sends req with client and reads the answer.
+func send(t testing.TB, client *http.Client, req *http.Request) answer {
+	t.Helper()
+	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
-	var out map[string]any
-	if len(bytes.TrimSpace(raw)) > 0 {
-		if err := json.Unmarshal(raw, &out); err != nil {
-			t.Fatalf("%s %s: %d, body is not JSON: %q", method, url, resp.StatusCode, raw)
-		}
-	}
-	return resp.StatusCode, out
+	ans := answer{status: resp.StatusCode, header: resp.Header, raw: string(raw)}
+	_ = json.Unmarshal(raw, &ans.body)
+	return ans
 }

@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -47,13 +46,8 @@ func rawCall(t *testing.T, srv *httptest.Server, token, method, path string, bod
 		t.Fatal(err)
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := srv.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, b
+	ans := send(t, srv.Client(), req)
+	return ans.status, []byte(ans.raw)
 }
 
 func rawErrorCode(b []byte) string {

@@ -2,8 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -74,14 +72,6 @@ func newAPIServer(t testing.TB, cfg Config) *apiServer {
 	return a
 }
 
-// answer is one response, its body read.
-type answer struct {
-	status int
-	header http.Header
-	body   map[string]any
-	raw    string
-}
-
 func (a *apiServer) call(t testing.TB, token, method, path, body string, headers ...string) answer {
 	t.Helper()
 	req, err := http.NewRequest(method, a.srv.URL+path, strings.NewReader(body))
@@ -94,15 +84,7 @@ func (a *apiServer) call(t testing.TB, token, method, path, body string, headers
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
-	resp, err := a.srv.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	ans := answer{status: resp.StatusCode, header: resp.Header, raw: string(raw)}
-	_ = json.Unmarshal(raw, &ans.body)
-	return ans
+	return send(t, a.srv.Client(), req)
 }
 
 const rgAPI = "?api-version=2022-09-01"

@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -88,21 +87,16 @@ func TestPreconditionsRefused(t *testing.T) {
 			}
 			req.Header.Set("Authorization", "Bearer "+token)
 			req.Header.Set("If-None-Match", `"3"`)
-			resp, err := srv.Client().Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			raw, _ := io.ReadAll(resp.Body)
+			ans := send(t, srv.Client(), req)
 			var body arm.Body
-			if err := json.Unmarshal(raw, &body); err != nil || body.Error == nil {
-				t.Fatalf("%s = %d, body is not an ARM error: %q", tt.name, resp.StatusCode, raw)
+			if err := json.Unmarshal([]byte(ans.raw), &body); err != nil || body.Error == nil {
+				t.Fatalf("%s = %d, body is not an ARM error: %q", tt.name, ans.status, ans.raw)
 			}
 			e := body.Error
-			if resp.StatusCode != http.StatusBadRequest || e.Code != arm.CodeInvalidRequestContent || e.Target != "If-None-Match" ||
+			if ans.status != http.StatusBadRequest || e.Code != arm.CodeInvalidRequestContent || e.Target != "If-None-Match" ||
 				!strings.Contains(e.Message, `If-None-Match header '"3"' is not supported: only If-None-Match: * is`) {
 				t.Errorf("%s with If-None-Match: \"3\" = %d %s (target %q) %q; want 400 InvalidRequestContent saying only * is supported",
-					tt.name, resp.StatusCode, e.Code, e.Target, e.Message)
+					tt.name, ans.status, e.Code, e.Target, e.Message)
 			}
 		})
 	}

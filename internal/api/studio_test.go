@@ -1,7 +1,6 @@
 package api
 
 import (
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -33,27 +32,22 @@ func TestStudioRoutes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			resp, err := srv.Client().Do(req)
-			if err != nil {
-				t.Fatal(err)
+			ans := send(t, srv.Client(), req)
+			if ans.status != tt.status {
+				t.Fatalf("%s %s = %d, want %d: %s", tt.method, tt.path, ans.status, tt.status, ans.raw)
 			}
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != tt.status {
-				t.Fatalf("%s %s = %d, want %d: %s", tt.method, tt.path, resp.StatusCode, tt.status, body)
-			}
-			csp := resp.Header.Get("Content-Security-Policy")
+			csp := ans.header.Get("Content-Security-Policy")
 			if tt.studio && csp != ui.ContentSecurityPolicy {
 				t.Errorf("Content-Security-Policy = %q, want the Studio's", csp)
 			}
 			if !tt.studio && csp != "" {
 				t.Errorf("an API answer carries the Studio's Content-Security-Policy")
 			}
-			if resp.Header.Get("x-ms-request-id") == "" {
+			if ans.header.Get("x-ms-request-id") == "" {
 				t.Errorf("no x-ms-request-id")
 			}
-			if tt.status == http.StatusUnauthorized && !strings.Contains(string(body), `"AuthenticationFailed"`) {
-				t.Errorf("401 body is not the ARM error: %s", body)
+			if tt.status == http.StatusUnauthorized && !strings.Contains(ans.raw, `"AuthenticationFailed"`) {
+				t.Errorf("401 body is not the ARM error: %s", ans.raw)
 			}
 		})
 	}

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -58,17 +57,11 @@ func callJSON(t *testing.T, srv *httptest.Server, method, token, path, body stri
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := srv.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
+	ans := send(t, srv.Client(), req)
+	if ans.body == nil {
+		t.Fatalf("%s %s: %d, body is not JSON: %q", method, path, ans.status, ans.raw)
 	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	var out map[string]any
-	if err := json.Unmarshal(raw, &out); err != nil {
-		t.Fatalf("%s %s: %d, body is not JSON: %q", method, path, resp.StatusCode, raw)
-	}
-	return resp.StatusCode, out
+	return ans.status, ans.body
 }
 
 func errorCode(body map[string]any) string {

@@ -16,9 +16,17 @@ import (
 // command that gets past its client-side checks fails on the missing configuration.
 func runCLI(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
+	return runEnv(t, "", "", "", args...)
+}
+
+// runEnv runs the command line with an empty MLFLEET_HOME and server, token and
+// subscription as the environment's MLFLEET_SERVER, MLFLEET_TOKEN and MLFLEET_SUBSCRIPTION.
+func runEnv(t *testing.T, server, token, subscription string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
 	t.Setenv("MLFLEET_HOME", t.TempDir())
-	t.Setenv("MLFLEET_SERVER", "")
-	t.Setenv("MLFLEET_TOKEN", "")
+	t.Setenv("MLFLEET_SERVER", server)
+	t.Setenv("MLFLEET_TOKEN", token)
+	t.Setenv("MLFLEET_SUBSCRIPTION", subscription)
 	var out, errb bytes.Buffer
 	err := Run(context.Background(), Streams{In: strings.NewReader(""), Out: &out, Err: &errb}, args)
 	return out.String(), errb.String(), ExitCode(err)

@@ -1,8 +1,6 @@
 package cli
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -51,15 +49,10 @@ func activityServer(t *testing.T) (*httptest.Server, func() []string) {
 	}
 }
 
+// runAgainst runs the command line against srv with token "t" in subscription sub1.
 func runAgainst(t *testing.T, srv *httptest.Server, args ...string) (string, string, int) {
 	t.Helper()
-	t.Setenv("MLFLEET_HOME", t.TempDir())
-	t.Setenv("MLFLEET_SERVER", srv.URL)
-	t.Setenv("MLFLEET_TOKEN", "t")
-	t.Setenv("MLFLEET_SUBSCRIPTION", "sub1")
-	var out, errb bytes.Buffer
-	err := Run(context.Background(), Streams{In: strings.NewReader(""), Out: &out, Err: &errb}, args)
-	return out.String(), errb.String(), ExitCode(err)
+	return runEnv(t, srv.URL, "t", "sub1", args...)
 }
 
 // TestActivityLogList: the flags become az's $filter (the time range from --offset), pages

@@ -31,7 +31,6 @@ Managed Clusters           1               10
 }
 
 func TestVMListUsageNeedsLocation(t *testing.T) {
-	t.Setenv("MLFLEET_HOME", t.TempDir())
 	_, stderr, code := runCLI(t, "vm", "list-usage")
 	if code != 2 || !strings.Contains(stderr, "--location/-l") {
 		t.Fatalf("vm list-usage without -l: exit %d, %q; want 2 naming --location/-l", code, stderr)

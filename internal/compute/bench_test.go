@@ -4,12 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"testing"
 
 	"github.com/mlfleet/mlfleet/internal/operations"
 	"github.com/mlfleet/mlfleet/internal/resources"
 	"github.com/mlfleet/mlfleet/internal/store"
+	"github.com/mlfleet/mlfleet/internal/store/storetest"
 	"github.com/mlfleet/mlfleet/internal/workspaces"
 )
 
@@ -19,11 +19,7 @@ import (
 //	go test -run '^$' -bench List10k ./internal/compute/
 func BenchmarkList10kComputes(b *testing.B) {
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(b.TempDir(), "bench.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
+	st := storetest.OpenSQLite(b)
 	engine := operations.New(st, operations.Config{})
 	rs := resources.New(st, engine)
 	ws := workspaces.New(st, rs)

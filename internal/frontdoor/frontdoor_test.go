@@ -141,9 +141,24 @@ func (f *fixture) ask(serverName, line string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	return exchange(conn, line+"\n")
+}
+
+// askPlain sends text as it is over a connection without TLS and returns the answer's
+// first line.
+func (f *fixture) askPlain(text string) (string, error) {
+	conn, err := net.DialTimeout("tcp", f.ln.Addr().String(), 5*time.Second)
+	if err != nil {
+		return "", err
+	}
+	return exchange(conn, text)
+}
+
+// exchange writes text on conn, reads a line of answer and closes conn.
+func exchange(conn net.Conn, text string) (string, error) {
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
-	if _, err := io.WriteString(conn, line+"\n"); err != nil {
+	if _, err := io.WriteString(conn, text); err != nil {
 		return "", err
 	}
 	return bufio.NewReader(conn).ReadString('\n')
@@ -163,14 +178,7 @@ func TestRoutesByServerName(t *testing.T) {
 		}
 	}
 	// Not TLS at all: the control plane's server gets the bytes as sent.
-	conn, err := net.Dial("tcp", f.ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
-	io.WriteString(conn, "GET / HTTP/1.0\n")
-	got, err := bufio.NewReader(conn).ReadString('\n')
+	got, err := f.askPlain("GET / HTTP/1.0\n")
 	if err != nil || got != "plain api: GET / HTTP/1.0\n" {
 		t.Fatalf("plain client: %q, %v", got, err)
 	}

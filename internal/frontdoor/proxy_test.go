@@ -94,16 +94,9 @@ func TestPeerCarriesClientAddress(t *testing.T) {
 // another address: its PROXY line is just a non-TLS connection for the control plane.
 func TestProxyLineFromUntrustedIsNotBelieved(t *testing.T) {
 	f := newFixtureWith(t, []Option{TrustProxyFrom(func(net.Addr) bool { return false })}, "c.test")
-	conn, err := net.DialTimeout("tcp", f.ln.Addr().String(), 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
-	io.WriteString(conn, "PROXY TCP4 10.9.9.9 127.0.0.1 1 2\r\n")
-	got, _ := bufio.NewReader(conn).ReadString('\n')
+	got, err := f.askPlain("PROXY TCP4 10.9.9.9 127.0.0.1 1 2\r\n")
 	if !strings.HasPrefix(got, "plain api: PROXY") {
-		t.Errorf("untrusted PROXY line went to %q", got)
+		t.Errorf("untrusted PROXY line went to %q (%v)", got, err)
 	}
 	if f.targets["c.test"].served.Load() != 0 {
 		t.Error("the cluster target was reached")

@@ -3,7 +3,6 @@ package operations_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -136,21 +135,6 @@ func causeOf(t *testing.T, c cleanupCall) *arm.Error {
 		t.Fatalf("cleanup cause %v (%T) is not an *arm.Error", c.cause, c.cause)
 	}
 	return ae
-}
-
-// failureOf decodes the failure the engine records in an operation's progress while it
-// is failing, or returns nil when there is none.
-func failureOf(t *testing.T, op *store.Operation) *arm.Error {
-	t.Helper()
-	var p struct {
-		Failure *arm.Error `json:"failure"`
-	}
-	if len(op.Progress) != 0 {
-		if err := json.Unmarshal(op.Progress, &p); err != nil {
-			t.Fatalf("decode progress %s: %v", op.Progress, err)
-		}
-	}
-	return p.Failure
 }
 
 // logBuffer collects an engine's log, safe for its goroutines.
@@ -335,7 +319,7 @@ func failDuringCleanup(t *testing.T, s store.Store, cause error) *store.Operatio
 
 	failing := getOperation(t, s, op.ID)
 	want := asARMError(cause)
-	if f := failureOf(t, failing); f == nil || f.Code != want.Code || f.Message != want.Message {
+	if f := progressOf(t, failing).Failure; f == nil || f.Code != want.Code || f.Message != want.Message {
 		t.Errorf("during the cleanup progress is %s, want a failure (%s) %q", failing.Progress, want.Code, want.Message)
 	}
 	closeEngine(t, first)
@@ -345,7 +329,7 @@ func failDuringCleanup(t *testing.T, s store.Store, cause error) *store.Operatio
 		t.Errorf("after shutdown during the cleanup: status %s, error %s, ended %v; want InProgress, no error, not ended",
 			paused.Status, paused.Error, paused.EndedAt)
 	}
-	if f := failureOf(t, paused); f == nil || f.Code != want.Code {
+	if f := progressOf(t, paused).Failure; f == nil || f.Code != want.Code {
 		t.Errorf("after shutdown progress is %s, want the failure (%s) still recorded", paused.Progress, want.Code)
 	}
 	if runs := handlerRuns.get(); !slices.Equal(runs, []string{"attempt 1"}) {

@@ -132,10 +132,12 @@ func (r *recorder) get() []string {
 	return slices.Clone(r.events)
 }
 
-// savedProgress decodes the checkpoint the engine keeps in the store.
+// savedProgress decodes the checkpoint the engine keeps in the store. Failure is the
+// failure it records there while the operation is failing, nil when there is none.
 type savedProgress struct {
-	Done  []string        `json:"done"`
-	State json.RawMessage `json:"state"`
+	Done    []string        `json:"done"`
+	State   json.RawMessage `json:"state"`
+	Failure *arm.Error      `json:"failure"`
 }
 
 func progressOf(t *testing.T, op *store.Operation) savedProgress {

@@ -10,7 +10,7 @@ import (
 
 	"github.com/mlfleet/mlfleet/internal/pki"
 	"github.com/mlfleet/mlfleet/internal/secrets"
-	"github.com/mlfleet/mlfleet/internal/store"
+	"github.com/mlfleet/mlfleet/internal/store/storetest"
 )
 
 // TestSharedKeys: a home that served alone hands its keys over when it is the first
@@ -19,11 +19,7 @@ import (
 // refused.
 func TestSharedKeys(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "shared.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := storetest.OpenSQLite(t)
 	wrap, err := secrets.ReplicaKey([]byte("the key every replica of this store is given"))
 	if err != nil {
 		t.Fatal(err)

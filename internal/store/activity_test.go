@@ -100,13 +100,11 @@ func testActivityEvents(t *testing.T, open func() Store) {
 	errs := make(chan error, 40)
 	for range 4 {
 		other := open()
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for range 10 {
 				errs <- other.CreateActivityEvent(ctx, activityEvent(t, "concurrent", "rg", "", base.Add(time.Hour)))
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	close(errs)

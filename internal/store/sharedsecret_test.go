@@ -38,11 +38,9 @@ func testSharedSecrets(t *testing.T, open func() Store) {
 	errs := make([]error, racers)
 	var wg sync.WaitGroup
 	for i := range racers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			results[i], errs[i] = stores[i].EnsureSharedSecret(ctx, "race", fmt.Appendf(nil, "value-%d", i))
-		}()
+		})
 	}
 	wg.Wait()
 	for i := range racers {

@@ -667,9 +667,7 @@ func testClaimConcurrent(t *testing.T, open func() Store) {
 		errs    = make(chan error, workers)
 	)
 	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			owner := fmt.Sprintf("worker-%d", w)
 			s := stores[w%len(stores)]
 			for {
@@ -691,7 +689,7 @@ func testClaimConcurrent(t *testing.T, open func() Store) {
 					errs <- fmt.Errorf("claimed %s: owner %q attempts %d", op.ID, op.LeaseOwner, op.Attempts)
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	close(errs)
@@ -718,9 +716,7 @@ func testWriteConcurrent(t *testing.T, open func() Store) {
 	var wg sync.WaitGroup
 	errs := make(chan error, writers*each*3)
 	for w := range writers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			s := stores[w%len(stores)]
 			for i := range each {
 				r := resource(subID, rgType, fmt.Sprintf("w%d-%d", w, i))
@@ -742,7 +738,7 @@ func testWriteConcurrent(t *testing.T, open func() Store) {
 					errs <- err
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	close(errs)
@@ -762,11 +758,9 @@ func testOpenConcurrent(t *testing.T, open func() Store) {
 	stores := make([]Store, n)
 	var wg sync.WaitGroup
 	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			stores[i] = open()
-		}()
+		})
 	}
 	wg.Wait()
 	if t.Failed() {

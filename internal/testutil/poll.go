@@ -20,6 +20,18 @@ func WaitFor(t testing.TB, timeout time.Duration, what string, cond func() (bool
 	}
 }
 
+// Eventually is WaitFor for a condition that says with an error why it does not hold yet:
+// it polls f until f returns nil; the test fails after timeout with f's last error.
+func Eventually(t testing.TB, timeout time.Duration, what string, f func() error) {
+	t.Helper()
+	WaitFor(t, timeout, what, func() (bool, string) {
+		if err := f(); err != nil {
+			return false, err.Error()
+		}
+		return true, ""
+	})
+}
+
 // Holds checks that cond stays true for window, looking every PollInterval; the test fails
 // as soon as it is false, with the state cond described. It is the bounded form of "it
 // stays so".

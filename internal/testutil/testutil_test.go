@@ -2,6 +2,7 @@ package testutil
 
 import (
 	"context"
+	"errors"
 	"os"
 	"testing"
 	"time"
@@ -34,6 +35,19 @@ func TestPoll(t *testing.T) {
 			t.Error("ok after the context ended")
 		}
 	})
+}
+
+func TestEventuallyUntilNil(t *testing.T) {
+	looks := 0
+	Eventually(t, time.Minute, "the third look", func() error {
+		if looks++; looks < 3 {
+			return errors.New("not yet")
+		}
+		return nil
+	})
+	if looks != 3 {
+		t.Errorf("%d looks, want 3", looks)
+	}
 }
 
 func TestHoldsLooksOverTheWindow(t *testing.T) {

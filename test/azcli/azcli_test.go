@@ -188,20 +188,10 @@ func (a *azEnv) mustJSON(v any, args ...string) {
 	}
 }
 
-// admin is an SDK client of the server's admin.
-func admin(t *testing.T) *mlfleet.Client {
-	t.Helper()
-	c, err := mlfleet.NewClient(mlfleet.WithHome(srv.Home))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
 // servicePrincipal creates a service principal with role at scope.
 func servicePrincipal(t *testing.T, name, role, scope string) *mlfleet.Principal {
 	t.Helper()
-	p, err := admin(t).CreatePrincipal(context.Background(), mlfleet.NewPrincipal{Type: mlfleet.PrincipalServicePrincipal, DisplayName: name, Role: role, Scopes: []string{scope}})
+	p, err := srv.Client(t).CreatePrincipal(context.Background(), mlfleet.NewPrincipal{Type: mlfleet.PrincipalServicePrincipal, DisplayName: name, Role: role, Scopes: []string{scope}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -339,11 +329,11 @@ func waitCompute(t *testing.T, az *azEnv, url string) string {
 func TestUserLoginAndRoles(t *testing.T) {
 	az := newAz(t)
 	ctx := context.Background()
-	if _, err := admin(t).CreatePrincipal(ctx, mlfleet.NewPrincipal{Type: mlfleet.PrincipalUser, DisplayName: "Reader Rita",
+	if _, err := srv.Client(t).CreatePrincipal(ctx, mlfleet.NewPrincipal{Type: mlfleet.PrincipalUser, DisplayName: "Reader Rita",
 		UserPrincipalName: "rita@mlfleet.local", Password: "rita's long password"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := admin(t).AssignRole(ctx, "rita@mlfleet.local", "Reader", subscriptionScope()); err != nil {
+	if _, err := srv.Client(t).AssignRole(ctx, "rita@mlfleet.local", "Reader", subscriptionScope()); err != nil {
 		t.Fatal(err)
 	}
 	var accounts []map[string]any

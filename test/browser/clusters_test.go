@@ -20,7 +20,7 @@ import (
 func TestStudioInferenceClusters(t *testing.T) {
 	requireChromium(t)
 	const rg, ws = "studio-rg", "studio-ws"
-	c := sdk(t)
+	c := shared.srv.Client(t)
 	workspace(t, c, rg, ws)
 	attachable := managedCluster(t, c, rg, "aks-attach", 3, "Standard_D3_v2")
 	dev1Cluster := c.AKSResourceID(rg, "dev1")

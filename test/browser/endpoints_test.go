@@ -29,7 +29,7 @@ def run(raw_data):
 func TestStudioEndpoints(t *testing.T) {
 	requireChromium(t)
 	const rg, ws, ep = "studio-ep-rg", "studio-ep-ws", "studio-ep"
-	c := sdk(t)
+	c := shared.srv.Client(t)
 	workspace(t, c, rg, ws)
 	deployEcho(t, c, rg, ws, ep)
 	keys, err := c.OnlineEndpointKeys(context.Background(), rg, ws, ep)

@@ -60,7 +60,7 @@ func TestStudioSignIn(t *testing.T) {
 func TestStudioKeyboard(t *testing.T) {
 	requireChromium(t)
 	const rg, ws = "keys-rg", "keys-ws"
-	workspace(t, sdk(t), rg, ws)
+	workspace(t, shared.srv.Client(t), rg, ws)
 	s := openStudio(t, 1280, 800)
 	s.signIn(adminToken(t), rg, ws)
 	s.do("focus Create", chromedp.Focus(chromedp.CSS("#create-button")))

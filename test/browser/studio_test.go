@@ -240,16 +240,6 @@ func js(s string) string {
 	return string(b)
 }
 
-// sdk is a client of the shared server, as the admin the server set up.
-func sdk(t *testing.T) *mlfleet.Client {
-	t.Helper()
-	c, err := mlfleet.NewClient(mlfleet.WithHome(shared.srv.Home))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
 func adminToken(t *testing.T) string {
 	t.Helper()
 	tok, err := shared.srv.Config.ReadToken()

@@ -19,6 +19,21 @@ import (
 // fast makes pollers poll every second when the server sends no Retry-After.
 var fast = &runtime.PollUntilDoneOptions{Frequency: time.Second}
 
+// pollDone waits, polling fast, for the operation a Begin call started (its poller and
+// error) and returns its result; t fails, naming the operation what, when the call or the
+// operation does.
+func pollDone[T any](ctx context.Context, t *testing.T, what string, poller *runtime.Poller[T], err error) T {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("begin %s: %v", what, err)
+	}
+	res, err := poller.PollUntilDone(ctx, fast)
+	if err != nil {
+		t.Fatalf("%s PollUntilDone: %v", what, err)
+	}
+	return res
+}
+
 func clientFactory(t *testing.T) *armcontainerservice.ClientFactory {
 	t.Helper()
 	f, err := armcontainerservice.NewClientFactory(server.Config.Subscription, credential(), armOptions())
@@ -70,7 +85,7 @@ func str(p *string) string {
 func TestManagedClusterLifecycle(t *testing.T) {
 	ctx := context.Background()
 	const rg, name = "compat-rg", "compat-aks"
-	if _, err := sdk(t).CreateResourceGroup(ctx, rg, "westus", nil); err != nil {
+	if _, err := server.Client(t).CreateResourceGroup(ctx, rg, "westus", nil); err != nil {
 		t.Fatal(err)
 	}
 	f := clientFactory(t)
@@ -80,13 +95,7 @@ func TestManagedClusterLifecycle(t *testing.T) {
 	// Create.
 	start := time.Now()
 	poller, err := mcs.BeginCreateOrUpdate(ctx, rg, name, newCluster("compataks", nil), nil)
-	if err != nil {
-		t.Fatalf("BeginCreateOrUpdate: %v", err)
-	}
-	created, err := poller.PollUntilDone(ctx, fast)
-	if err != nil {
-		t.Fatalf("create PollUntilDone: %v", err)
-	}
+	created := pollDone(ctx, t, "create", poller, err)
 	t.Logf("create: %v", time.Since(start).Round(time.Millisecond))
 	if created.Properties == nil {
 		t.Fatalf("create result has no properties: %+v", created.ManagedCluster)
@@ -206,13 +215,7 @@ func TestManagedClusterLifecycle(t *testing.T) {
 			Mode:   to.Ptr(armcontainerservice.AgentPoolModeSystem),
 		},
 	}, nil)
-	if err != nil {
-		t.Fatalf("AgentPools.BeginCreateOrUpdate: %v", err)
-	}
-	scaled, err := scale.PollUntilDone(ctx, fast)
-	if err != nil {
-		t.Fatalf("scale PollUntilDone: %v", err)
-	}
+	scaled := pollDone(ctx, t, "scale", scale, err)
 	t.Logf("scale to 2: %v", time.Since(start).Round(time.Millisecond))
 	if scaled.Properties == nil || scaled.Properties.Count == nil || *scaled.Properties.Count != 2 {
 		t.Errorf("scale result: %+v", scaled.Properties)
@@ -230,12 +233,7 @@ func TestManagedClusterLifecycle(t *testing.T) {
 	// Delete.
 	start = time.Now()
 	del, err := mcs.BeginDelete(ctx, rg, name, nil)
-	if err != nil {
-		t.Fatalf("BeginDelete: %v", err)
-	}
-	if _, err := del.PollUntilDone(ctx, fast); err != nil {
-		t.Fatalf("delete PollUntilDone: %v", err)
-	}
+	pollDone(ctx, t, "delete", del, err)
 	t.Logf("delete: %v", time.Since(start).Round(time.Millisecond))
 	_, err = mcs.Get(ctx, rg, name, nil)
 	responseError(t, "Get after delete", err, http.StatusNotFound, "ResourceNotFound")
@@ -246,7 +244,7 @@ func TestManagedClusterLifecycle(t *testing.T) {
 func TestUnsupportedKubernetesVersion(t *testing.T) {
 	ctx := context.Background()
 	const rg, name = "compat-err-rg", "compat-old"
-	if _, err := sdk(t).CreateResourceGroup(ctx, rg, "westus", nil); err != nil {
+	if _, err := server.Client(t).CreateResourceGroup(ctx, rg, "westus", nil); err != nil {
 		t.Fatal(err)
 	}
 	mcs := clientFactory(t).NewManagedClustersClient()

@@ -16,7 +16,6 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 
 	"github.com/mlfleet/mlfleet/internal/clientconfig"
-	"github.com/mlfleet/mlfleet/pkg/mlfleet"
 	"github.com/mlfleet/mlfleet/test/testserver"
 )
 
@@ -57,13 +56,3 @@ func armOptions() *arm.ClientOptions {
 }
 
 func credential() azcore.TokenCredential { return tokenCredential{cfg: server.Config} }
-
-// sdk returns an mlfleet SDK client for the shared server.
-func sdk(t testing.TB) *mlfleet.Client {
-	t.Helper()
-	c, err := mlfleet.NewClient(mlfleet.WithHome(server.Home))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}

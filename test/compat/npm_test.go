@@ -80,10 +80,7 @@ func requireNode(t *testing.T) string {
 // resource group rg and its workspace ws in location created.
 func npmWorkspace(ctx context.Context, t *testing.T, rg, ws, location string) *mlfleet.Client {
 	t.Helper()
-	c, err := mlfleet.NewClient(mlfleet.WithHome(server.Home), mlfleet.WithPollInterval(250*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := server.Client(t, mlfleet.WithPollInterval(250*time.Millisecond))
 	if _, err := c.CreateResourceGroup(ctx, rg, location, nil); err != nil {
 		t.Fatal(err)
 	}

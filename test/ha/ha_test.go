@@ -316,18 +316,6 @@ func openDB(t *testing.T, dsn string) *sql.DB {
 	return db
 }
 
-// eventually polls f (testutil.WaitFor) until it returns nil, failing t with its last
-// error after within.
-func eventually(t testing.TB, within time.Duration, what string, f func() error) {
-	t.Helper()
-	testutil.WaitFor(t, within, what, func() (bool, string) {
-		if err := f(); err != nil {
-			return false, err.Error()
-		}
-		return true, ""
-	})
-}
-
 // kubectl runs kubectl with the kubeconfig file, as written (server "": the control plane's
 // public address, the test's load balancer), or against server, one replica's front door:
 // kubectl then needs the kubeconfig's TLS server name repeated (--tls-server-name), since
@@ -377,6 +365,23 @@ func oneNode(size string) *mlfleet.ClusterInput {
 	in := &mlfleet.ClusterInput{Location: "westus"}
 	in.Properties.AgentPoolProfiles = []mlfleet.AgentPoolInput{{Name: "nodepool1", Count: &one, VMSize: size}}
 	return in
+}
+
+// createGroup creates resource group rg in westus through c.
+func createGroup(t testing.TB, c *mlfleet.Client, rg string) {
+	t.Helper()
+	if _, err := c.CreateResourceGroup(context.Background(), rg, "westus", nil); err != nil {
+		t.Fatalf("create resource group %s: %v", rg, err)
+	}
+}
+
+// newCluster creates resource group rg and the one-node cluster name in it through c, and
+// returns the cluster's provider id and the path of a file with its admin kubeconfig.
+func newCluster(t testing.TB, c *mlfleet.Client, rg, name string) (id, kubeconfig string) {
+	t.Helper()
+	createGroup(t, c, rg)
+	createClusters(t, c, rg, name)
+	return clusterIDs(t, c, rg, name)[name], writeKubeconfig(t, c, rg, name)
 }
 
 func createClusters(t testing.TB, c *mlfleet.Client, rg string, names ...string) {
@@ -441,9 +446,7 @@ func TestThreeReplicas(t *testing.T) {
 	_, rs := startBalancedReplicas(t, dsn, 3)
 	r1 := rs[0]
 	ctx := context.Background()
-	if _, err := r1.c.CreateResourceGroup(ctx, "ha", "westus", nil); err != nil {
-		t.Fatal(err)
-	}
+	createGroup(t, r1.c, "ha")
 	names := []string{"c1", "c2", "c3"}
 	began := time.Now()
 	createClusters(t, r1.c, "ha", names...)
@@ -546,12 +549,12 @@ func TestThreeReplicas(t *testing.T) {
 	}
 	<-host.done
 	killed := time.Now()
-	eventually(t, 90*time.Second, "c2 answers the same kubeconfig again", func() error {
+	testutil.Eventually(t, 90*time.Second, "c2 answers the same kubeconfig again", func() error {
 		_, err := kubectl(t, files["c2"], "", "get", "configmap", "before-kill", "-o", "name")
 		return err
 	})
 	answered := time.Since(killed)
-	eventually(t, 90*time.Second, "the rollout of web completes", func() error {
+	testutil.Eventually(t, 90*time.Second, "the rollout of web completes", func() error {
 		out, err := kubectl(t, files["c2"], "", "get", "deployment", "web", "-o", "jsonpath={.status.readyReplicas}")
 		if err != nil {
 			return err
@@ -568,7 +571,7 @@ func TestThreeReplicas(t *testing.T) {
 		t.Errorf("c2's lease after the kill: %+v; want another holder and a new token", l)
 	}
 	// One host per cluster: every running cluster runs on exactly one replica, its lease's.
-	eventually(t, 30*time.Second, "every cluster runs on exactly its lease holder", func() error {
+	testutil.Eventually(t, 30*time.Second, "every cluster runs on exactly its lease holder", func() error {
 		ls := leases(t, db)
 		seen := map[string]string{}
 		for rep, clusters := range running(t, db) {
@@ -606,9 +609,7 @@ func TestOperationsSurviveAKilledReplica(t *testing.T) {
 	rs := startReplicas(t, dsn, 2)
 	ctx := context.Background()
 	c := rs[0].c
-	if _, err := c.CreateResourceGroup(ctx, "ops", "westus", nil); err != nil {
-		t.Fatal(err)
-	}
+	createGroup(t, c, "ops")
 	if _, err := c.CreateWorkspace(ctx, "ops", "haws", "westus"); err != nil {
 		t.Fatal(err)
 	}
@@ -627,7 +628,7 @@ func TestOperationsSurviveAKilledReplica(t *testing.T) {
 			t.Fatal(err)
 		}
 		<-slow.done
-		eventually(t, 3*time.Minute, what+" finishes on another replica", done)
+		testutil.Eventually(t, 3*time.Minute, what+" finishes on another replica", done)
 		t.Logf("%s: started on a replica killed mid-way, finished after %v", what, time.Since(began).Round(100*time.Millisecond))
 	}
 	computeState := func(name, want string, nodes int) func() error {
@@ -708,7 +709,7 @@ func TestOperationsSurviveAKilledReplica(t *testing.T) {
 	})
 
 	// Nothing left: no lease rows, no identities, no cluster directory in any home.
-	eventually(t, 60*time.Second, "no cluster state left", func() error {
+	testutil.Eventually(t, 60*time.Second, "no cluster state left", func() error {
 		if ls := leases(t, db); len(ls) > 0 {
 			return fmt.Errorf("lease rows left: %v", ls)
 		}
@@ -789,13 +790,7 @@ func BenchmarkFailover(b *testing.B) {
 	}
 	defer db.Close()
 	rs := []*replica{startReplica(b, "a", schemaDSN), startReplica(b, "b", schemaDSN)}
-	ctx := context.Background()
-	if _, err := rs[0].c.CreateResourceGroup(ctx, "fo", "westus", nil); err != nil {
-		b.Fatal(err)
-	}
-	createClusters(b, rs[0].c, "fo", "fo")
-	id := clusterIDs(b, rs[0].c, "fo", "fo")["fo"]
-	file := writeKubeconfig(b, rs[0].c, "fo", "fo")
+	id, file := newCluster(b, rs[0].c, "fo", "fo")
 	var times []time.Duration
 	for b.Loop() {
 		var host string
@@ -812,7 +807,7 @@ func BenchmarkFailover(b *testing.B) {
 		}
 		<-victim.done
 		killed := time.Now()
-		eventually(b, 2*time.Minute, "the cluster answers through "+other.name, func() error {
+		testutil.Eventually(b, 2*time.Minute, "the cluster answers through "+other.name, func() error {
 			_, err := kubectl(b, file, other.cfg.Server, "get", "namespace", "default", "-o", "name")
 			return err
 		})
@@ -837,13 +832,7 @@ func TestFencing(t *testing.T) {
 	dsn := freshDB(t)
 	db := openDB(t, dsn)
 	lb, rs := startBalancedReplicas(t, dsn, 2)
-	ctx := context.Background()
-	if _, err := rs[0].c.CreateResourceGroup(ctx, "fence", "westus", nil); err != nil {
-		t.Fatal(err)
-	}
-	createClusters(t, rs[0].c, "fence", "f")
-	id := clusterIDs(t, rs[0].c, "fence", "f")["f"]
-	file := writeKubeconfig(t, rs[0].c, "fence", "f")
+	id, file := newCluster(t, rs[0].c, "fence", "f")
 	if _, err := kubectl(t, file, "", "create", "configmap", "before-pause", "--from-literal=k=v"); err != nil {
 		t.Fatal(err)
 	}
@@ -861,13 +850,13 @@ func TestFencing(t *testing.T) {
 	if err := host.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 60*time.Second, other.name+" takes the lease of the paused host", func() error {
+	testutil.Eventually(t, 60*time.Second, other.name+" takes the lease of the paused host", func() error {
 		if l := leases(t, db)[id]; l.holder != other.id || l.token <= first.token || l.expired {
 			return fmt.Errorf("lease %+v", l)
 		}
 		return nil
 	})
-	eventually(t, 60*time.Second, "the cluster answers through "+other.name, func() error {
+	testutil.Eventually(t, 60*time.Second, "the cluster answers through "+other.name, func() error {
 		_, err := kubectl(t, file, "", "create", "configmap", "during-pause", "--from-literal=k=v")
 		if err != nil && strings.Contains(err.Error(), "AlreadyExists") {
 			return nil
@@ -878,7 +867,7 @@ func TestFencing(t *testing.T) {
 		t.Fatal(err)
 	}
 	lb.setBackends(rs)
-	eventually(t, 30*time.Second, "the resumed host fenced: only "+other.name+" runs the cluster", func() error {
+	testutil.Eventually(t, 30*time.Second, "the resumed host fenced: only "+other.name+" runs the cluster", func() error {
 		for rep, clusters := range running(t, db) {
 			if slices.Contains(clusters, id) != (rep == other.id) {
 				return fmt.Errorf("replica %s runs %v", rep, clusters)

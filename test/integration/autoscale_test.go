@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/util/retry"
 
+	"github.com/mlfleet/mlfleet/internal/testutil"
 	"github.com/mlfleet/mlfleet/pkg/mlfleet"
 )
 
@@ -39,11 +40,7 @@ func TestClusterAutoscaler(t *testing.T) {
 	}
 
 	c := sdk(t)
-	kc, err := c.ClusterCredentials(ctx, rg, name, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k := kubeClient(t, kc)
+	k := clusterAdmin(t, rg, name)
 	count := func(want int) func() error {
 		return func() error {
 			mc, err := c.GetManagedCluster(ctx, rg, name)
@@ -59,7 +56,7 @@ func TestClusterAutoscaler(t *testing.T) {
 	if _, err := k.AppsV1().Deployments("default").Create(ctx, burstDeployment(20), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 90*time.Second, "the pool grown to its maximum, count following", count(6))
+	testutil.Eventually(t, 90*time.Second, "the pool grown to its maximum, count following", count(6))
 	// The deployment controller writes the object too: retry on a conflict, as kubectl does.
 	if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		scale, err := k.AppsV1().Deployments("default").GetScale(ctx, "burst", metav1.GetOptions{})
@@ -72,7 +69,7 @@ func TestClusterAutoscaler(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 120*time.Second, "the pool back at its minimum, count following", count(3))
+	testutil.Eventually(t, 120*time.Second, "the pool back at its minimum, count following", count(3))
 	mustCLI(t, "aks", "delete", "-n", name, "-g", rg, "--yes")
 }
 
@@ -108,7 +105,7 @@ func TestKillDuringAutoscale(t *testing.T) {
 	if _, err := k.AppsV1().Deployments("default").Create(ctx, burstDeployment(20), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 60*time.Second, "a recorded scale-up", func() error {
+	testutil.Eventually(t, 60*time.Second, "a recorded scale-up", func() error {
 		if n := storedCount(); n <= 3 {
 			return fmt.Errorf("count %d", n)
 		}
@@ -124,7 +121,7 @@ func TestKillDuringAutoscale(t *testing.T) {
 		t.Fatalf("credentials after restart: %v\n%s", err, p2.logs)
 	}
 	k = kubeClient(t, kc)
-	eventually(t, 90*time.Second, "the pool at its maximum after the restart, count following", func() error {
+	testutil.Eventually(t, 90*time.Second, "the pool at its maximum after the restart, count following", func() error {
 		if n := storedCount(); n != 6 {
 			return fmt.Errorf("count %d", n)
 		}

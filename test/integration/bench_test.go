@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/mlfleet/mlfleet/internal/procstat"
+	"github.com/mlfleet/mlfleet/internal/testutil"
 	"github.com/mlfleet/mlfleet/pkg/mlfleet"
 )
 
@@ -21,9 +22,7 @@ import (
 func BenchmarkEmbeddedClusterCreate(b *testing.B) {
 	ctx := context.Background()
 	c := sdk(b)
-	if _, err := c.CreateResourceGroup(ctx, "bench-rg", "westus", nil); err != nil {
-		b.Fatal(err)
-	}
+	createGroup(b, c, "bench-rg", "westus")
 	before := procstat.RSS()
 	var total time.Duration
 	var names []string
@@ -35,12 +34,7 @@ func BenchmarkEmbeddedClusterCreate(b *testing.B) {
 		in.Properties.AgentPoolProfiles = []mlfleet.AgentPoolInput{{Name: "nodepool1", Count: &count, VMSize: "Standard_D3_v2"}}
 		start := time.Now()
 		_, p, err := c.BeginCreateManagedCluster(ctx, "bench-rg", name, in)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := p.Wait(ctx, nil); err != nil {
-			b.Fatal(err)
-		}
+		finish(ctx, b, "create managed cluster", p, err)
 		total += time.Since(start)
 		names = append(names, name)
 	}
@@ -64,9 +58,7 @@ func BenchmarkEmbeddedClusterCreate(b *testing.B) {
 func BenchmarkComputeAttach(b *testing.B) {
 	ctx := context.Background()
 	c := sdk(b)
-	if _, err := c.CreateResourceGroup(ctx, "bench-attach-rg", "westus", nil); err != nil {
-		b.Fatal(err)
-	}
+	createGroup(b, c, "bench-attach-rg", "westus")
 	if _, err := c.CreateWorkspace(ctx, "bench-attach-rg", "bench-ws", "westus"); err != nil {
 		b.Fatal(err)
 	}
@@ -74,47 +66,25 @@ func BenchmarkComputeAttach(b *testing.B) {
 	in := &mlfleet.ClusterInput{}
 	in.Properties.AgentPoolProfiles = []mlfleet.AgentPoolInput{{Name: "nodepool1", Count: &count, VMSize: "Standard_D3_v2"}}
 	mc, p, err := c.BeginCreateManagedCluster(ctx, "bench-attach-rg", "benchattach", in)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if _, err := p.Wait(ctx, nil); err != nil {
-		b.Fatal(err)
-	}
-	fast, err := mlfleet.NewClient(mlfleet.WithHome(shared.home), mlfleet.WithPollInterval(20*time.Millisecond))
-	if err != nil {
-		b.Fatal(err)
-	}
-	kc, err := c.ClusterCredentials(ctx, "bench-attach-rg", "benchattach", true)
-	if err != nil {
-		b.Fatal(err)
-	}
-	k := kubeClient(b, kc)
+	finish(ctx, b, "create managed cluster", p, err)
+	fast := clientOf(b, shared.home, mlfleet.WithPollInterval(20*time.Millisecond))
+	k := clusterAdmin(b, "bench-attach-rg", "benchattach")
 	var attach, detach time.Duration
 	b.ResetTimer()
 	for range b.N {
 		start := time.Now()
 		body := &mlfleet.Compute{Properties: mlfleet.ComputeProperties{ComputeType: "AKS", ResourceID: &mc.ID}}
 		_, p, err := fast.BeginCreateOrUpdateCompute(ctx, "bench-attach-rg", "bench-ws", "benchaks", body, nil)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := p.Wait(ctx, nil); err != nil {
-			b.Fatal(err)
-		}
+		finish(ctx, b, "create or update compute", p, err)
 		attach += time.Since(start)
 		start = time.Now()
 		p, err = fast.BeginDeleteCompute(ctx, "bench-attach-rg", "bench-ws", "benchaks", mlfleet.ActionDetach)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := p.Wait(ctx, nil); err != nil {
-			b.Fatal(err)
-		}
+		finish(ctx, b, "delete compute", p, err)
 		detach += time.Since(start)
 		// Detach leaves the namespace to the namespace controller, which starts 5 s after
 		// the delete; the next attach would wait for it. Not timed: it is not the attach's.
 		b.StopTimer()
-		eventually(b, 30*time.Second, "namespace azureml gone", func() error {
+		testutil.Eventually(b, 30*time.Second, "namespace azureml gone", func() error {
 			if _, err := k.CoreV1().Namespaces().Get(ctx, "azureml", metav1.GetOptions{}); err == nil {
 				return errors.New("still there")
 			}
@@ -138,9 +108,7 @@ func BenchmarkComputeAttach(b *testing.B) {
 func BenchmarkAutoscaleBurst(b *testing.B) {
 	ctx := context.Background()
 	c := sdk(b)
-	if _, err := c.CreateResourceGroup(ctx, "bench-as-rg", "westus", nil); err != nil {
-		b.Fatal(err)
-	}
+	createGroup(b, c, "bench-as-rg", "westus")
 	var total time.Duration
 	for i := range b.N {
 		b.StopTimer()
@@ -151,32 +119,14 @@ func BenchmarkAutoscaleBurst(b *testing.B) {
 			EnableAutoScaling: &on, MinCount: &lo, MaxCount: &hi}}
 		in.Properties.AutoScalerProfile = mlfleet.AutoScalerProfile{"scan-interval": "1s"}
 		_, p, err := c.BeginCreateManagedCluster(ctx, "bench-as-rg", name, in)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := p.Wait(ctx, nil); err != nil {
-			b.Fatal(err)
-		}
-		kc, err := c.ClusterCredentials(ctx, "bench-as-rg", name, true)
-		if err != nil {
-			b.Fatal(err)
-		}
-		k := kubeClient(b, kc)
+		finish(ctx, b, "create managed cluster", p, err)
+		k := clusterAdmin(b, "bench-as-rg", name)
 		b.StartTimer()
 		start := time.Now()
 		if _, err := k.AppsV1().Deployments("default").Create(ctx, burstDeployment(18), metav1.CreateOptions{}); err != nil {
 			b.Fatal(err)
 		}
-		eventually(b, 2*time.Minute, "18 pods running", func() error {
-			running, _, err := runningPods(ctx, k, "app=burst")
-			if err != nil {
-				return err
-			}
-			if running != 18 {
-				return fmt.Errorf("%d running", running)
-			}
-			return nil
-		})
+		testutil.Eventually(b, 2*time.Minute, "18 pods running", podCount(ctx, k, "app=burst", 18))
 		total += time.Since(start)
 		b.StopTimer()
 		if p, err := c.BeginDeleteManagedCluster(ctx, "bench-as-rg", name); err == nil && p != nil {

@@ -30,6 +30,27 @@ func clusterPath(rg, name string) string {
 	return rgPath(rg) + "/providers/Microsoft.ContainerService/managedClusters/" + name
 }
 
+// createGroup creates resource group rg in location through c; t fails when it cannot.
+func createGroup(t testing.TB, c *mlfleet.Client, rg, location string) {
+	t.Helper()
+	if _, err := c.CreateResourceGroup(context.Background(), rg, location, nil); err != nil {
+		t.Fatalf("create resource group %s: %v", rg, err)
+	}
+}
+
+// finish waits for the operation a Begin call started (its poller p and error err); t fails,
+// naming it what, unless both the call and the operation succeed. A nil poller is an
+// operation the server ended at once.
+func finish(ctx context.Context, t testing.TB, what string, p *mlfleet.Poller, err error) {
+	t.Helper()
+	if err == nil && p != nil {
+		_, err = p.Wait(ctx, nil)
+	}
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
 // createCluster creates an embedded cluster through the SDK and waits for it.
 func createCluster(t *testing.T, c *mlfleet.Client, rg, name string, count int, size string, mutate func(*mlfleet.ClusterInput)) *mlfleet.ManagedCluster {
 	t.Helper()
@@ -83,15 +104,17 @@ func runningPods(ctx context.Context, k kubernetes.Interface, selector string) (
 	return running, len(pods.Items), nil
 }
 
-// eventually retries fn until it returns nil or the deadline passes.
-func eventually(t testing.TB, within time.Duration, what string, fn func() error) {
-	t.Helper()
-	var err error
-	if _, ok := testutil.Poll(t.Context(), within, func() (bool, string) {
-		err = fn()
-		return err == nil, ""
-	}); !ok {
-		t.Fatalf("%s: still failing after %v: %v", what, within, err)
+// podCount is a condition for testutil.Eventually: want pods that selector selects are Running.
+func podCount(ctx context.Context, k kubernetes.Interface, selector string, want int) func() error {
+	return func() error {
+		running, total, err := runningPods(ctx, k, selector)
+		if err != nil {
+			return err
+		}
+		if running != want {
+			return fmt.Errorf("%d of %d pods running", running, total)
+		}
+		return nil
 	}
 }
 
@@ -132,20 +155,14 @@ func TestManagedClusterLifecycle(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	c := sdk(t)
-	if _, err := c.CreateResourceGroup(ctx, "aks-life-rg", "westus", nil); err != nil {
-		t.Fatal(err)
-	}
+	createGroup(t, c, "aks-life-rg", "westus")
 	mc := createCluster(t, c, "aks-life-rg", "life", 3, "Standard_D3_v2", nil)
 	p := mc.Properties
 	if p.ProvisioningState != "Succeeded" || p.CurrentKubernetesVersion == "" || p.PowerState.Code != "Running" || p.Mlfleet.Provider != "embedded" {
 		t.Fatalf("cluster after create: %+v", p)
 	}
 
-	admin, err := c.ClusterCredentials(ctx, "aks-life-rg", "life", true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k := kubeClient(t, admin)
+	k := clusterAdmin(t, "aks-life-rg", "life")
 	v, err := k.Discovery().ServerVersion()
 	if err != nil {
 		t.Fatal(err)
@@ -153,7 +170,7 @@ func TestManagedClusterLifecycle(t *testing.T) {
 	if v.GitVersion != "v"+p.CurrentKubernetesVersion || strings.HasPrefix(v.GitVersion, "v0.") || v.Major != "1" {
 		t.Fatalf("GET /version says %s (major %s), the resource says %s", v.GitVersion, v.Major, p.CurrentKubernetesVersion)
 	}
-	eventually(t, 30*time.Second, "3 ready nodes", nodeCount(ctx, k, 3))
+	testutil.Eventually(t, 30*time.Second, "3 ready nodes", nodeCount(ctx, k, 3))
 	nodes, _ := readyNodes(ctx, k)
 	for _, n := range nodes {
 		cpu, mem := n.Status.Capacity[corev1.ResourceCPU], n.Status.Capacity[corev1.ResourceMemory]
@@ -191,16 +208,7 @@ func TestManagedClusterLifecycle(t *testing.T) {
 	if _, err := k.AppsV1().Deployments("default").Create(ctx, dep, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 60*time.Second, "3 running pods", func() error {
-		running, total, err := runningPods(ctx, k, "app=web")
-		if err != nil {
-			return err
-		}
-		if running != 3 {
-			return fmt.Errorf("%d of %d pods running", running, total)
-		}
-		return nil
-	})
+	testutil.Eventually(t, 60*time.Second, "3 running pods", podCount(ctx, k, "app=web", 3))
 
 	// A LoadBalancer Service gets an address.
 	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "web"}, Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer,
@@ -208,7 +216,7 @@ func TestManagedClusterLifecycle(t *testing.T) {
 	if _, err := k.CoreV1().Services("default").Create(ctx, svc, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 30*time.Second, "load balancer address", func() error {
+	testutil.Eventually(t, 30*time.Second, "load balancer address", func() error {
 		s, err := k.CoreV1().Services("default").Get(ctx, "web", metav1.GetOptions{})
 		if err != nil {
 			return err
@@ -222,13 +230,8 @@ func TestManagedClusterLifecycle(t *testing.T) {
 	// Scale up and down from the cluster side; the VM size cannot change.
 	for _, n := range []int{5, 2} {
 		_, poller, err := c.BeginScaleAgentPool(ctx, "aks-life-rg", "life", "nodepool1", n)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := poller.Wait(ctx, nil); err != nil {
-			t.Fatalf("scale to %d: %v", n, err)
-		}
-		eventually(t, 30*time.Second, fmt.Sprintf("%d nodes", n), nodeCount(ctx, k, n))
+		finish(ctx, t, fmt.Sprintf("scale to %d", n), poller, err)
+		testutil.Eventually(t, 30*time.Second, fmt.Sprintf("%d nodes", n), nodeCount(ctx, k, n))
 		mc, _ := c.GetManagedCluster(ctx, "aks-life-rg", "life")
 		if mc.Properties.AgentPoolProfiles[0].Count != n || mc.Properties.ProvisioningState != "Succeeded" {
 			t.Fatalf("after scale to %d: %+v", n, mc.Properties.AgentPoolProfiles)
@@ -245,12 +248,7 @@ func TestManagedClusterLifecycle(t *testing.T) {
 		t.Fatalf("cluster data dir: %v", err)
 	}
 	poller, err := c.BeginDeleteManagedCluster(ctx, "aks-life-rg", "life")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := poller.Wait(ctx, nil); err != nil {
-		t.Fatal(err)
-	}
+	finish(ctx, t, "delete managed cluster", poller, err)
 	if _, err := c.GetManagedCluster(ctx, "aks-life-rg", "life"); !mlfleet.IsNotFound(err) {
 		t.Fatalf("cluster still there: %v", err)
 	}
@@ -377,17 +375,11 @@ func TestAuthorizedIPRanges(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	c := sdk(t)
-	if _, err := c.CreateResourceGroup(ctx, "aks-ranges-rg", "westus", nil); err != nil {
-		t.Fatal(err)
-	}
+	createGroup(t, c, "aks-ranges-rg", "westus")
 	createCluster(t, c, "aks-ranges-rg", "ranges", 1, "Standard_D2_v2", func(in *mlfleet.ClusterInput) {
 		in.Properties.APIServerAccessProfile = &mlfleet.APIServerAccessProfile{AuthorizedIPRanges: []string{"203.0.113.0/24"}}
 	})
-	admin, err := c.ClusterCredentials(ctx, "aks-ranges-rg", "ranges", true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k := kubeClient(t, admin)
+	k := clusterAdmin(t, "aks-ranges-rg", "ranges")
 	if _, err := k.Discovery().ServerVersion(); err == nil {
 		t.Fatal("a client on 127.0.0.1 reached an API server that allows only 203.0.113.0/24")
 	}
@@ -396,7 +388,7 @@ func TestAuthorizedIPRanges(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.out, "127.0.0.1/32") {
 		t.Fatalf("update ranges: %+v", r)
 	}
-	eventually(t, 10*time.Second, "API server reachable after the update", func() error {
+	testutil.Eventually(t, 10*time.Second, "API server reachable after the update", func() error {
 		_, err := k.Discovery().ServerVersion()
 		return err
 	})
@@ -411,9 +403,7 @@ func TestExternalCluster(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	c := sdk(t)
-	if _, err := c.CreateResourceGroup(ctx, "aks-ext-rg", "eastus", nil); err != nil {
-		t.Fatal(err)
-	}
+	createGroup(t, c, "aks-ext-rg", "eastus")
 	// The source autoscales, so that its autoscaler writes kube-system/cluster-autoscaler-status.
 	createCluster(t, c, "aks-ext-rg", "source", 2, "Standard_NC6", func(in *mlfleet.ClusterInput) {
 		on, lo, hi := true, 2, 4
@@ -425,7 +415,7 @@ func TestExternalCluster(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 30*time.Second, "the source's autoscaler status", func() error {
+	testutil.Eventually(t, 30*time.Second, "the source's autoscaler status", func() error {
 		_, err := kubeClient(t, admin).CoreV1().ConfigMaps("kube-system").Get(ctx, "cluster-autoscaler-status", metav1.GetOptions{})
 		return err
 	})
@@ -441,11 +431,7 @@ func TestExternalCluster(t *testing.T) {
 		t.Fatalf("registered cluster facts:\n%q\nwant\n%q", out, want)
 	}
 	// The registered cluster's GPU nodes are visible through its credentials.
-	kc, err := c.ClusterCredentials(ctx, "aks-ext-rg", "registered", true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	nodes, err := kubeClient(t, kc).CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	nodes, err := clusterAdmin(t, "aks-ext-rg", "registered").CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 	if err != nil || len(nodes.Items) != 2 {
 		t.Fatalf("nodes through the registered kubeconfig: %v", err)
 	}
@@ -503,7 +489,7 @@ func TestClusterCLI(t *testing.T) {
 	}
 	if kubectl, err := exec.LookPath("kubectl"); err == nil {
 		var out []byte
-		eventually(t, 30*time.Second, "kubectl get nodes", func() error {
+		testutil.Eventually(t, 30*time.Second, "kubectl get nodes", func() error {
 			out, err = exec.Command(kubectl, "--kubeconfig", file, "get", "nodes", "-o", "name").CombinedOutput()
 			if err != nil || strings.Count(string(out), "node/") != 1 {
 				return fmt.Errorf("%v: %s", err, out)

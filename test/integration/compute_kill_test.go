@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/mlfleet/mlfleet/internal/testutil"
 	"github.com/mlfleet/mlfleet/pkg/mlfleet"
 )
 
@@ -44,7 +45,7 @@ func TestComputeKillAndVersions(t *testing.T) {
 	admin := func(cluster string) kubernetes.Interface {
 		t.Helper()
 		var k kubernetes.Interface
-		eventually(t, 60*time.Second, "cluster "+cluster+" to answer", func() error {
+		testutil.Eventually(t, 60*time.Second, "cluster "+cluster+" to answer", func() error {
 			kc, err := c.ClusterCredentials(ctx, "kv", cluster, true)
 			if err != nil {
 				return err
@@ -58,7 +59,7 @@ func TestComputeKillAndVersions(t *testing.T) {
 	waitCompute := func(name string) *mlfleet.Compute {
 		t.Helper()
 		var got *mlfleet.Compute
-		eventually(t, 90*time.Second, "compute "+name+" to finish", func() error {
+		testutil.Eventually(t, 90*time.Second, "compute "+name+" to finish", func() error {
 			var err error
 			if got, err = c.GetCompute(ctx, "kv", "kvws", name); err != nil {
 				return err
@@ -79,7 +80,7 @@ func TestComputeKillAndVersions(t *testing.T) {
 	if _, _, err := c.BeginCreateOrUpdateCompute(ctx, "kv", "kvws", "kvcreate", in, nil); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 60*time.Second, "the created cluster to run", func() error {
+	testutil.Eventually(t, 60*time.Second, "the created cluster to run", func() error {
 		mc, err := c.GetManagedCluster(ctx, "kv", "kvcreate")
 		if err != nil {
 			return err
@@ -109,25 +110,12 @@ func TestComputeKillAndVersions(t *testing.T) {
 	}
 
 	// 2. Kill during an attach, between marking the cluster and installing the components.
-	mcIn := &mlfleet.ClusterInput{Location: "westus"}
-	one := 1
-	mcIn.Properties.AgentPoolProfiles = []mlfleet.AgentPoolInput{{Name: "nodepool1", Count: &one, VMSize: "Standard_D3_v2"}}
-	_, cp, err := c.BeginCreateManagedCluster(ctx, "kv", "kvsmall", mcIn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := cp.Wait(ctx, nil); err != nil {
-		t.Fatal(err)
-	}
-	preview := &mlfleet.ClusterInput{Location: "eastus"}
-	preview.Properties.AgentPoolProfiles = mcIn.Properties.AgentPoolProfiles
+	_, cp, err := c.BeginCreateManagedCluster(ctx, "kv", "kvsmall", oneNodeCluster())
+	finish(ctx, t, "create managed cluster", cp, err)
+	preview := oneNodeCluster()
+	preview.Location = "eastus"
 	_, cp, err = c.BeginCreateManagedCluster(ctx, "kv", "kvpreview", preview)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := cp.Wait(ctx, nil); err != nil {
-		t.Fatal(err)
-	}
+	finish(ctx, t, "create managed cluster", cp, err)
 	p2ready := p
 	kill(p2ready, "restart with the step delay for the attach")
 	p, _ = startServerProcess(t, home, addr, "--fault-step-delay", "300ms")
@@ -138,7 +126,7 @@ func TestComputeKillAndVersions(t *testing.T) {
 	if _, _, err := c.BeginCreateOrUpdateCompute(ctx, "kv", "kvws", "kvattach", attach, nil); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 60*time.Second, "the attachment marker", func() error {
+	testutil.Eventually(t, 60*time.Second, "the attachment marker", func() error {
 		_, err := ks.CoreV1().ConfigMaps("kube-system").Get(ctx, "azureml-attachment", metav1.GetOptions{})
 		return err
 	})
@@ -153,12 +141,7 @@ func TestComputeKillAndVersions(t *testing.T) {
 		t.Fatalf("components after the resumed attach: %v %d", err, len(deps.Items))
 	}
 	dp, err := c.BeginDeleteCompute(ctx, "kv", "kvws", "kvattach", mlfleet.ActionDetach)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := dp.Wait(ctx, nil); err != nil {
-		t.Fatal(err)
-	}
+	finish(ctx, t, "delete compute", dp, err)
 
 	// 3. A catalog without the clusters' version: westus supports 1.35.4 and 1.36.3 only;
 	// elsewhere 1.37.2 is a preview.

@@ -13,6 +13,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/mlfleet/mlfleet/internal/testutil"
 	"github.com/mlfleet/mlfleet/pkg/mlfleet"
 )
 
@@ -130,7 +131,7 @@ func TestComputeUpdateInPlace(t *testing.T) {
 	if op["status"] != "Succeeded" || aksProps(c)["agentCount"] != 4.0 {
 		t.Fatalf("scale up: %v %v", op, aksProps(c)["agentCount"])
 	}
-	eventually(t, 30*time.Second, "4 ready nodes", nodeCount(ctx, k, 4))
+	testutil.Eventually(t, 30*time.Second, "4 ready nodes", nodeCount(ctx, k, 4))
 	resize := putCompute(t, rg, ws, "upaks", `{"properties":{"computeType":"AKS","properties":{"agentVmSize":"Standard_D4_v3"}}}`, "")
 	if resize.status != 400 || !strings.Contains(resize.errorMessage(), "cannot be changed") {
 		t.Fatalf("VM size change: %s", resize.raw)
@@ -182,15 +183,10 @@ func TestComputeHealth(t *testing.T) {
 		in := &mlfleet.ClusterInput{}
 		in.Properties.APIServerAccessProfile = &mlfleet.APIServerAccessProfile{AuthorizedIPRanges: ranges}
 		_, p, err := c.BeginCreateManagedCluster(ctx, rg, "hlcluster", in)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := p.Wait(ctx, nil); err != nil {
-			t.Fatal(err)
-		}
+		finish(ctx, t, "create managed cluster", p, err)
 	}
 	setRanges("203.0.113.0/24")
-	eventually(t, 30*time.Second, "the compute to show the cluster unreachable", func() error {
+	testutil.Eventually(t, 30*time.Second, "the compute to show the cluster unreachable", func() error {
 		if got := conditions(); got["Reachable"] != "False" || got["state"] != "Unknown" {
 			return fmt.Errorf("conditions %v", got)
 		}
@@ -215,7 +211,7 @@ func TestComputeHealth(t *testing.T) {
 		t.Fatalf("detach of an unreachable cluster: %v", op)
 	}
 	setRanges("203.0.113.0/24", "127.0.0.1/32")
-	eventually(t, 30*time.Second, "the compute to recover", func() error {
+	testutil.Eventually(t, 30*time.Second, "the compute to recover", func() error {
 		if got := conditions(); got["Reachable"] != "True" || got["state"] != "Succeeded" {
 			return fmt.Errorf("conditions %v", got)
 		}

@@ -27,9 +27,7 @@ func newWorkspace(t *testing.T, rg, ws string) {
 	t.Helper()
 	c := sdk(t)
 	ctx := context.Background()
-	if _, err := c.CreateResourceGroup(ctx, rg, "westus", nil); err != nil {
-		t.Fatal(err)
-	}
+	createGroup(t, c, rg, "westus")
 	if _, err := c.CreateWorkspace(ctx, rg, ws, "westus"); err != nil {
 		t.Fatal(err)
 	}
@@ -121,11 +119,11 @@ func requireKeys(t *testing.T, c map[string]any) {
 }
 
 // clusterAdmin returns a client for a cluster with its admin credentials.
-func clusterAdmin(t *testing.T, rg, cluster string) *kubernetes.Clientset {
+func clusterAdmin(t testing.TB, rg, cluster string) *kubernetes.Clientset {
 	t.Helper()
 	kc, err := sdk(t).ClusterCredentials(context.Background(), rg, cluster, true)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("credentials of %s: %v", cluster, err)
 	}
 	return kubeClient(t, kc)
 }
@@ -363,12 +361,7 @@ func TestComputeAttachDetach(t *testing.T) {
 
 	// Deleting the workspace detaches its computes and keeps the cluster.
 	p, err := sdk(t).BeginDeleteWorkspace(ctx, rg, "ad-ws2")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.Wait(ctx, nil); err != nil {
-		t.Fatal(err)
-	}
+	finish(ctx, t, "delete workspace", p, err)
 	if in := inspect(t, k); in.namespace || in.marker != nil {
 		t.Fatalf("workspace delete left components: %+v", in)
 	}

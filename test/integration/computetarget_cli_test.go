@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mlfleet/mlfleet/internal/testutil"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -125,12 +126,12 @@ func TestComputeTargetCLICreate(t *testing.T) {
 	if r.code != 0 || !strings.HasPrefix(r.out, "Updating") || !strings.HasSuffix(r.out, finished+"\n2\n") {
 		t.Fatalf("scale: %+v", r)
 	}
-	admin := adminKube(t, rg, name)
-	eventually(t, 60*time.Second, "2 ready nodes after scale", nodeCount(ctx, admin, 2))
+	admin := clusterAdmin(t, rg, name)
+	testutil.Eventually(t, 60*time.Second, "2 ready nodes after scale", nodeCount(ctx, admin, 2))
 	if r := ct("scale", "-n", name, "--agent-count", "3", "--no-wait"); r.code != 0 || r.out != "" {
 		t.Errorf("scale --no-wait: %+v", r)
 	}
-	eventually(t, 60*time.Second, "scale --no-wait finishing", func() error {
+	testutil.Eventually(t, 60*time.Second, "scale --no-wait finishing", func() error {
 		out := mustCLI(t, "ml", "computetarget", "show", "-n", name, "-g", rg, "-w", ws, "--query", "[properties.provisioningState, properties.properties.agentCount]", "-o", "tsv")
 		if out != "Succeeded\n3\n" {
 			return fmt.Errorf("got %q", out)
@@ -224,7 +225,7 @@ func TestComputeTargetCLIAttach(t *testing.T) {
 	if r.code != 0 || json.Unmarshal([]byte(r.out), &v) != nil || !v.Valid || len(v.Checks) == 0 || !strings.Contains(r.err, "WARNING: ") {
 		t.Fatalf("DevTest dry run: %+v", r)
 	}
-	k := adminKube(t, rg, "ctcli-ext")
+	k := clusterAdmin(t, rg, "ctcli-ext")
 	if _, err := k.CoreV1().Namespaces().Get(ctx, "azureml", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("a dry run installed something: %v", err)
 	}
@@ -233,7 +234,7 @@ func TestComputeTargetCLIAttach(t *testing.T) {
 	if r.code != 0 || r.out != "" || !strings.Contains(r.err, "WARNING: ") {
 		t.Fatalf("attach --no-wait: %+v", r)
 	}
-	eventually(t, 60*time.Second, "attach --no-wait finishing", func() error {
+	testutil.Eventually(t, 60*time.Second, "attach --no-wait finishing", func() error {
 		out := mustCLI(t, "ml", "computetarget", "show", "-n", "ctcli-att", "-g", rg, "-w", ws, "--query", "properties.provisioningState", "-o", "tsv")
 		if out != "Succeeded\n" {
 			return fmt.Errorf("got %q", out)

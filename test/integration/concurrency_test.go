@@ -202,7 +202,7 @@ func TestConcurrency(t *testing.T) {
 		}
 		t.Logf("accepted counts %v, pool count %d", accepted, int(n))
 		ctx := context.Background()
-		eventually(t, settleWithin, fmt.Sprintf("%d ready nodes", int(n)), nodeCount(ctx, clusterAdmin(t, rg, name), int(n)))
+		testutil.Eventually(t, settleWithin, fmt.Sprintf("%d ready nodes", int(n)), nodeCount(ctx, clusterAdmin(t, rg, name), int(n)))
 	})
 }
 

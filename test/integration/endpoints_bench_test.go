@@ -3,7 +3,6 @@ package integration
 import (
 	"context"
 	"fmt"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -24,54 +23,19 @@ func BenchmarkDeploy(b *testing.B) {
 	ctx := context.Background()
 	c := sdk(b)
 	const rg, ws = "bench-ep-rg", "bench-ep-ws"
-	var modelID string
 	benchEndpointOnce.Do(func() {
-		if _, err := c.CreateResourceGroup(ctx, rg, "westus", nil); err != nil {
-			b.Fatal(err)
-		}
+		createGroup(b, c, rg, "westus")
 		if _, err := c.CreateWorkspace(ctx, rg, ws, "westus"); err != nil {
 			b.Fatal(err)
 		}
-		purpose, count := "DevTest", 1
-		in := &mlfleet.Compute{Location: "westus"}
-		in.Properties.ComputeType = mlfleet.ComputeTypeAKS
-		in.Properties.Properties = &mlfleet.AKSProperties{ClusterPurpose: &purpose, AgentCount: &count}
-		_, p, err := c.BeginCreateOrUpdateCompute(ctx, rg, ws, "benchaks", in, nil)
-		if err == nil {
-			_, err = p.Wait(ctx, nil)
-		}
-		if err != nil {
-			b.Fatal(err)
-		}
+		_, p, err := c.BeginCreateOrUpdateCompute(ctx, rg, ws, "benchaks", devTest(1), nil)
+		finish(ctx, b, "create compute", p, err)
 		ep := &mlfleet.OnlineEndpoint{Location: "westus"}
 		ep.Properties.Compute = c.ComputeID(rg, ws, "benchaks")
 		_, p, err = c.BeginCreateOrUpdateOnlineEndpoint(ctx, rg, ws, "benchep", ep, false)
-		if err == nil {
-			_, err = p.Wait(ctx, nil)
-		}
-		if err != nil {
-			b.Fatal(err)
-		}
+		finish(ctx, b, "create endpoint", p, err)
 	})
-	blob, err := c.UploadBlob(ctx, rg, ws, strings.NewReader(fmt.Sprint("model ", time.Now().UnixNano())))
-	if err != nil {
-		b.Fatal(err)
-	}
-	mv := &mlfleet.AssetVersion{Properties: mlfleet.AssetVersionProperties{ModelURI: blob.URI + "/model.pkl"}}
-	version := fmt.Sprint(time.Now().UnixNano() % 1000000)
-	if _, err := c.CreateOrUpdateAssetVersion(ctx, rg, ws, mlfleet.AssetModels, "benchmodel", version, mv, true); err != nil {
-		b.Fatal(err)
-	}
-	modelID = c.AssetVersionID(rg, ws, mlfleet.AssetModels, "benchmodel", version)
-	code, err := c.UploadBlob(ctx, rg, ws, strings.NewReader(tarOf(&testing.T{}, map[string]string{"score.py": echoScore})))
-	if err != nil {
-		b.Fatal(err)
-	}
-	cv := &mlfleet.AssetVersion{Properties: mlfleet.AssetVersionProperties{CodeURI: code.URI}}
-	if _, err := c.CreateOrUpdateAssetVersion(ctx, rg, ws, mlfleet.AssetCodes, "benchcode", version, cv, true); err != nil {
-		b.Fatal(err)
-	}
-	codeID := c.AssetVersionID(rg, ws, mlfleet.AssetCodes, "benchcode", version)
+	modelID, codeID := registerEcho(b, c, rg, ws, "bench", fmt.Sprint(time.Now().UnixNano()%1000000))
 	var deploy, remove time.Duration
 	b.ResetTimer()
 	for i := range b.N {
@@ -82,21 +46,11 @@ func BenchmarkDeploy(b *testing.B) {
 		d.Properties.CodeConfiguration = &mlfleet.CodeConfiguration{CodeID: codeID, ScoringScript: "score.py"}
 		start := time.Now()
 		_, p, err := c.BeginCreateOrUpdateOnlineDeployment(ctx, rg, ws, "benchep", name, d, true)
-		if err == nil {
-			_, err = p.Wait(ctx, nil)
-		}
-		if err != nil {
-			b.Fatal(err)
-		}
+		finish(ctx, b, "create deployment", p, err)
 		deploy += time.Since(start)
 		start = time.Now()
 		p, err = c.BeginDeleteOnlineDeployment(ctx, rg, ws, "benchep", name)
-		if err == nil {
-			_, err = p.Wait(ctx, nil)
-		}
-		if err != nil {
-			b.Fatal(err)
-		}
+		finish(ctx, b, "delete deployment", p, err)
 		remove += time.Since(start)
 	}
 	b.StopTimer()

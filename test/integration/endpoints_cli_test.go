@@ -28,7 +28,7 @@ func TestOnlineEndpointCLI(t *testing.T) {
 		return p
 	}
 	model := write("model.pkl", "weights")
-	write("src/score.py", "def init():\n    pass\n\ndef run(raw):\n    return raw\n")
+	write("src/score.py", echoScore)
 	epFile := write("endpoint.yml", "$schema: https://azuremlschemas.azureedge.net/latest/kubernetesOnlineEndpoint.schema.json\nname: cliep\ncompute: azureml:epcliaks\nauth_mode: key\n")
 	depFile := write("blue.yml", "name: blue\nendpoint_name: cliep\nmodel: azureml:m:1\ncode_configuration:\n  code: ./src\n  scoring_script: score.py\n"+
 		"instance_type: smallinstancetype\ninstance_count: 1\nrequest_settings:\n  request_timeout_ms: 3000\n")
@@ -36,7 +36,7 @@ func TestOnlineEndpointCLI(t *testing.T) {
 
 	out := mustCLI(t, append([]string{"ml", "model", "create", "-n", "m", "--version", "1", "--path", model}, gw...)...)
 	var mv map[string]any
-	if err := json.Unmarshal([]byte(out), &mv); err != nil || !strings.HasSuffix(dig(mv, "properties.modelUri").(string), "/model.pkl") {
+	if err := json.Unmarshal([]byte(out), &mv); err != nil || !strings.HasSuffix(jsonPath(mv, "properties.modelUri").(string), "/model.pkl") {
 		t.Fatalf("model create printed %s (%v)", out, err)
 	}
 	if r := mlfleetCLI(t, append([]string{"ml", "model", "create", "-n", "m", "--version", "1", "--path", model}, gw...)...); r.code == 0 || !strings.Contains(r.err, "already exists") {
@@ -55,8 +55,8 @@ func TestOnlineEndpointCLI(t *testing.T) {
 	}
 	out = mustCLI(t, append([]string{"ml", "online-deployment", "create", "--file", depFile, "--all-traffic"}, gw...)...)
 	var dep map[string]any
-	if err := json.Unmarshal([]byte(out), &dep); err != nil || dig(dep, "properties.provisioningState") != "Succeeded" ||
-		dig(dep, "properties.requestSettings.requestTimeout") != "PT3S" || !strings.Contains(dig(dep, "properties.codeConfiguration.codeId").(string), "/codes/anonymous-code/versions/") {
+	if err := json.Unmarshal([]byte(out), &dep); err != nil || jsonPath(dep, "properties.provisioningState") != "Succeeded" ||
+		jsonPath(dep, "properties.requestSettings.requestTimeout") != "PT3S" || !strings.Contains(jsonPath(dep, "properties.codeConfiguration.codeId").(string), "/codes/anonymous-code/versions/") {
 		t.Fatalf("deployment create printed %s (%v)", out, err)
 	}
 	if out := mustCLI(t, append([]string{"ml", "online-endpoint", "show", "-n", "cliep", "--query", "properties.traffic.blue", "-o", "tsv"}, gw...)...); out != "100\n" {
@@ -84,17 +84,4 @@ func TestOnlineEndpointCLI(t *testing.T) {
 	if r := mlfleetCLI(t, append([]string{"ml", "online-endpoint", "show", "-n", "cliep"}, gw...)...); r.code == 0 {
 		t.Error("endpoint still there after delete")
 	}
-}
-
-// dig reads a dotted path of a decoded JSON object.
-func dig(m map[string]any, path string) any {
-	var v any = m
-	for _, k := range strings.Split(path, ".") {
-		mm, ok := v.(map[string]any)
-		if !ok {
-			return nil
-		}
-		v = mm[k]
-	}
-	return v
 }

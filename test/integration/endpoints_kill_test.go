@@ -25,46 +25,17 @@ func TestKillDuringDeployment(t *testing.T) {
 	if _, err := c.CreateWorkspace(ctx, rg, ws, "westus"); err != nil {
 		t.Fatal(err)
 	}
-	purpose, count := "DevTest", 1
-	in := &mlfleet.Compute{Location: "westus"}
-	in.Properties.ComputeType = mlfleet.ComputeTypeAKS
-	in.Properties.Properties = &mlfleet.AKSProperties{ClusterPurpose: &purpose, AgentCount: &count}
-	_, cp, err := c.BeginCreateOrUpdateCompute(ctx, rg, ws, "kdaks", in, &mlfleet.ComputeOptions{IfNoneMatch: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := cp.Wait(ctx, nil); err != nil {
-		t.Fatalf("compute: %v", err)
-	}
-	blob, err := c.UploadBlob(ctx, rg, ws, strings.NewReader("model"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	mv := &mlfleet.AssetVersion{Properties: mlfleet.AssetVersionProperties{ModelURI: blob.URI + "/model.pkl"}}
-	if _, err := c.CreateOrUpdateAssetVersion(ctx, rg, ws, mlfleet.AssetModels, "m", "1", mv, true); err != nil {
-		t.Fatal(err)
-	}
-	code, err := c.UploadBlob(ctx, rg, ws, strings.NewReader(tarOf(t, map[string]string{"score.py": "def init():\n    pass\n\ndef run(raw):\n    return raw\n"})))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cv := &mlfleet.AssetVersion{Properties: mlfleet.AssetVersionProperties{CodeURI: code.URI}}
-	if _, err := c.CreateOrUpdateAssetVersion(ctx, rg, ws, mlfleet.AssetCodes, "echo", "1", cv, true); err != nil {
-		t.Fatal(err)
-	}
+	_, cp, err := c.BeginCreateOrUpdateCompute(ctx, rg, ws, "kdaks", devTest(1), &mlfleet.ComputeOptions{IfNoneMatch: true})
+	finish(ctx, t, "compute", cp, err)
+	modelID, codeID := registerEcho(t, c, rg, ws, "echo", "1")
 	ep := &mlfleet.OnlineEndpoint{Location: "westus"}
 	ep.Properties.Compute = c.ComputeID(rg, ws, "kdaks")
 	_, epp, err := c.BeginCreateOrUpdateOnlineEndpoint(ctx, rg, ws, "kdep", ep, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := epp.Wait(ctx, nil); err != nil {
-		t.Fatalf("endpoint: %v", err)
-	}
+	finish(ctx, t, "endpoint", epp, err)
 	d := &mlfleet.OnlineDeployment{Location: "westus"}
 	d.Properties.EndpointComputeType = "Kubernetes"
-	d.Properties.Model = c.AssetVersionID(rg, ws, mlfleet.AssetModels, "m", "1")
-	d.Properties.CodeConfiguration = &mlfleet.CodeConfiguration{CodeID: c.AssetVersionID(rg, ws, mlfleet.AssetCodes, "echo", "1"), ScoringScript: "score.py"}
+	d.Properties.Model = modelID
+	d.Properties.CodeConfiguration = &mlfleet.CodeConfiguration{CodeID: codeID, ScoringScript: "score.py"}
 	_, dp, err := c.BeginCreateOrUpdateOnlineDeployment(ctx, rg, ws, "kdep", "blue", d, true)
 	if err != nil {
 		t.Fatal(err)

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mlfleet/mlfleet/internal/testutil"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet"
 	appsv1 "k8s.io/api/apps/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -20,7 +22,7 @@ import (
 )
 
 // tarOf packs files (name → content) as a tar archive.
-func tarOf(t *testing.T, files map[string]string) string {
+func tarOf(t testing.TB, files map[string]string) string {
 	t.Helper()
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
@@ -45,6 +47,30 @@ func registerCode(t *testing.T, rg, ws, name string, files map[string]string) st
 	must(t, up, http.StatusCreated)
 	must(t, do(t, call{method: "PUT", path: base + "/codes/" + name + "/versions/1" + mlAPI, body: `{"properties":{"codeUri":"` + up.body["uri"].(string) + `"}}`}), http.StatusCreated)
 	return base + "/codes/" + name + "/versions/1"
+}
+
+// registerEcho uploads a model file and echoScore through c and registers them as model
+// and code name:version of workspace ws; it returns their ids.
+func registerEcho(t testing.TB, c *mlfleet.Client, rg, ws, name, version string) (modelID, codeID string) {
+	t.Helper()
+	ctx := context.Background()
+	model, err := c.UploadBlob(ctx, rg, ws, strings.NewReader("model "+version))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mv := &mlfleet.AssetVersion{Properties: mlfleet.AssetVersionProperties{ModelURI: model.URI + "/model.pkl"}}
+	if _, err := c.CreateOrUpdateAssetVersion(ctx, rg, ws, mlfleet.AssetModels, name, version, mv, true); err != nil {
+		t.Fatal(err)
+	}
+	code, err := c.UploadBlob(ctx, rg, ws, strings.NewReader(tarOf(t, map[string]string{"score.py": echoScore})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cv := &mlfleet.AssetVersion{Properties: mlfleet.AssetVersionProperties{CodeURI: code.URI}}
+	if _, err := c.CreateOrUpdateAssetVersion(ctx, rg, ws, mlfleet.AssetCodes, name, version, cv, true); err != nil {
+		t.Fatal(err)
+	}
+	return c.AssetVersionID(rg, ws, mlfleet.AssetModels, name, version), c.AssetVersionID(rg, ws, mlfleet.AssetCodes, name, version)
 }
 
 const echoScore = "def init():\n    pass\n\ndef run(raw):\n    return raw\n"
@@ -89,7 +115,7 @@ func TestOnlineEndpointDeploy(t *testing.T) {
 	up := do(t, call{method: "PUT", path: base + "/blobs" + mlAPI, body: "pickled model"})
 	must(t, up, http.StatusCreated)
 	modelURI := up.body["uri"].(string) + "/model.pkl"
-	upc := do(t, call{method: "PUT", path: base + "/blobs" + mlAPI, body: tarOf(t, map[string]string{"score.py": "def init():\n    pass\n\ndef run(raw):\n    return raw\n"})})
+	upc := do(t, call{method: "PUT", path: base + "/blobs" + mlAPI, body: tarOf(t, map[string]string{"score.py": echoScore})})
 	must(t, upc, http.StatusCreated)
 	must(t, do(t, call{method: "PUT", path: base + "/models/m/versions/1" + mlAPI, body: `{"properties":{"modelUri":"` + modelURI + `"}}`}), http.StatusCreated)
 	must(t, do(t, call{method: "PUT", path: base + "/codes/c/versions/1" + mlAPI, body: `{"properties":{"codeUri":"` + upc.body["uri"].(string) + `"}}`}), http.StatusCreated)
@@ -141,7 +167,7 @@ func TestOnlineEndpointDeploy(t *testing.T) {
 	d := do(t, call{method: "PUT", path: depPath + mlAPI, body: body(2, "smallinstancetype", modelID)})
 	must(t, d, http.StatusCreated)
 	var dep *appsv1.Deployment
-	eventually(t, 30*time.Second, "Deployment ep1-blue in the cluster", func() error {
+	testutil.Eventually(t, 30*time.Second, "Deployment ep1-blue in the cluster", func() error {
 		var err error
 		dep, err = k.AppsV1().Deployments("azureml").Get(ctx, "ep1-blue", metav1.GetOptions{})
 		return err
@@ -218,7 +244,7 @@ func TestOnlineEndpointDeploy(t *testing.T) {
 	if _, cfg = endpointSecret(t, k, "ep1"); strings.Contains(fmt.Sprint(cfg["keys"]), primary) {
 		t.Fatal("the old key is still in the secret")
 	}
-	eventually(t, 20*time.Second, "the router refuses the old key and takes the new one", func() error {
+	testutil.Eventually(t, 20*time.Second, "the router refuses the old key and takes the new one", func() error {
 		old, err := sdk(t).InvokeOnlineEndpoint(ctx, uri, primary, "", []byte(`{}`))
 		if err != nil || old.StatusCode != http.StatusUnauthorized {
 			return fmt.Errorf("old key: %v %+v", err, old)
@@ -284,12 +310,7 @@ func TestDeploymentCrashLoop(t *testing.T) {
 
 	// Deleting the workspace takes the endpoint, its deployment and their objects along.
 	p, err := sdk(t).BeginDeleteWorkspace(ctx, rg, ws)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.Wait(ctx, nil); err != nil {
-		t.Fatalf("workspace delete with an endpoint: %v", err)
-	}
+	finish(ctx, t, "workspace delete with an endpoint", p, err)
 	must(t, do(t, call{method: "GET", path: epPath + mlAPI}), http.StatusNotFound)
 }
 

@@ -626,7 +626,7 @@ func (e *fpEnv) trial(f fpFlow, rg, spec, mode string) bool {
 	if err := e.p.cmd.Process.Signal(syscall.SIGUSR1); err != nil {
 		e.t.Fatal(err)
 	}
-	eventually(e.t, 10*time.Second, "failpoints to be armed", func() error {
+	testutil.Eventually(e.t, 10*time.Second, "failpoints to be armed", func() error {
 		if !strings.Contains(e.p.logs.String(), "failpoints armed: "+spec) {
 			return errors.New("not yet")
 		}
@@ -669,7 +669,7 @@ func (e *fpEnv) trial(f fpFlow, rg, spec, mode string) bool {
 // settle waits until no operation is in progress.
 func (e *fpEnv) settle() {
 	e.t.Helper()
-	eventually(e.t, 3*time.Minute, "every operation to end", func() error {
+	testutil.Eventually(e.t, 3*time.Minute, "every operation to end", func() error {
 		ops, err := e.st.ListOperations(context.Background(), store.OperationFilter{Status: store.StatusInProgress})
 		if err != nil {
 			return err
@@ -809,7 +809,7 @@ func (e *fpEnv) invariants(what string) {
 		if attachedFailed[strings.ToLower(r.ID)] {
 			continue
 		}
-		eventually(e.t, 60*time.Second, what+": the azureml namespace and marker of "+r.Name+" to match its attachment", func() error {
+		testutil.Eventually(e.t, 60*time.Second, what+": the azureml namespace and marker of "+r.Name+" to match its attachment", func() error {
 			kc, err := e.c.ClusterCredentials(ctx, r.ResourceGroup, r.Name, true)
 			if err != nil {
 				return err

@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/mlfleet/mlfleet/internal/testutil"
 	"github.com/mlfleet/mlfleet/pkg/mlfleet"
 )
 
@@ -24,9 +25,7 @@ func TestFrontDoor(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	c := sdk(t)
-	if _, err := c.CreateResourceGroup(ctx, "frontdoor-rg", "westus", nil); err != nil {
-		t.Fatal(err)
-	}
+	createGroup(t, c, "frontdoor-rg", "westus")
 	// One DNS prefix for both: their fqdns still differ.
 	sameDNSPrefix := func(in *mlfleet.ClusterInput) { in.Properties.DNSPrefix = "fd" }
 	one := createCluster(t, c, "frontdoor-rg", "fd1", 1, "Standard_D2_v2", sameDNSPrefix)
@@ -64,7 +63,7 @@ func TestFrontDoor(t *testing.T) {
 	}
 	for name, want := range map[string]int{"fd1": 1, "fd2": 2} {
 		var out []byte
-		eventually(t, 30*time.Second, "kubectl get nodes on "+name, func() error {
+		testutil.Eventually(t, 30*time.Second, "kubectl get nodes on "+name, func() error {
 			out, err = exec.Command(kubectl, "--kubeconfig", file, "--context", contexts[name], "get", "nodes", "-o", "name").CombinedOutput()
 			if err == nil && strings.Count(string(out), "node/") != want {
 				return fmt.Errorf("%d nodes: %s", strings.Count(string(out), "node/"), out)
@@ -101,7 +100,7 @@ func TestFrontDoor(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("aks update: %+v", r)
 	}
-	eventually(t, 10*time.Second, "fd2 refused outside its ranges", func() error {
+	testutil.Eventually(t, 10*time.Second, "fd2 refused outside its ranges", func() error {
 		out, err := exec.Command(kubectl, "--kubeconfig", file, "--context", contexts["fd2"], "get", "nodes", "--request-timeout", "5s").CombinedOutput()
 		if err == nil {
 			return fmt.Errorf("kubectl reached fd2: %s", out)
@@ -148,7 +147,7 @@ func TestFrontDoorRestart(t *testing.T) {
 	if cfg2.Server != cfg.Server {
 		t.Fatalf("restarted on %s, was %s", cfg2.Server, cfg.Server)
 	}
-	eventually(t, 60*time.Second, "the old kubeconfig after the restart", func() error {
+	testutil.Eventually(t, 60*time.Second, "the old kubeconfig after the restart", func() error {
 		_, err := k.CoreV1().ConfigMaps("default").Get(ctx, "kept", metav1.GetOptions{})
 		return err
 	})

@@ -104,7 +104,7 @@ func serverPort(cfg *clientconfig.Config) string {
 }
 
 // clientOf returns a client, with opts, of the server whose home is home.
-func clientOf(t *testing.T, home string, opts ...mlfleet.Option) *mlfleet.Client {
+func clientOf(t testing.TB, home string, opts ...mlfleet.Option) *mlfleet.Client {
 	t.Helper()
 	c, err := mlfleet.NewClient(append([]mlfleet.Option{mlfleet.WithHome(home)}, opts...)...)
 	if err != nil {
@@ -118,9 +118,7 @@ func clientOf(t *testing.T, home string, opts ...mlfleet.Option) *mlfleet.Client
 func homeClient(t *testing.T, home, rg string, opts ...mlfleet.Option) *mlfleet.Client {
 	t.Helper()
 	c := clientOf(t, home, opts...)
-	if _, err := c.CreateResourceGroup(context.Background(), rg, "westus", nil); err != nil {
-		t.Fatal(err)
-	}
+	createGroup(t, c, rg, "westus")
 	return c
 }
 
@@ -135,9 +133,7 @@ func TestKillDuringResourceGroupDelete(t *testing.T) {
 	port := serverPort(cfg)
 	c := homeClient(t, home, "doomed")
 	ctx := context.Background()
-	if _, err := c.CreateResourceGroup(ctx, "survivor", "westus", nil); err != nil {
-		t.Fatal(err)
-	}
+	createGroup(t, c, "survivor", "westus")
 	for i := range 20 {
 		if _, err := c.CreateWorkspace(ctx, "doomed", fmt.Sprintf("ws-%02d", i), ""); err != nil {
 			t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mlfleet/mlfleet/internal/testutil"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -53,24 +54,19 @@ func TestKineRestartKeepsClusters(t *testing.T) {
 	}
 
 	startServerProcess(t, home, "127.0.0.1:"+port, "--store", dsn)
-	eventually(t, 60*time.Second, "cluster back after restart", func() error {
+	testutil.Eventually(t, 60*time.Second, "cluster back after restart", func() error {
 		got, err := k.CoreV1().ConfigMaps("default").Get(ctx, "survivor", metav1.GetOptions{})
 		if err == nil && got.Data["k"] != "v" {
 			return errors.New("ConfigMap data changed")
 		}
 		return err
 	})
-	eventually(t, 30*time.Second, "node ready after restart", nodeCount(ctx, k, 1))
+	testutil.Eventually(t, 30*time.Second, "node ready after restart", nodeCount(ctx, k, 1))
 
 	// Deleting the cluster deletes its objects from kine's table (kine has no range delete,
 	// so the provider deletes them one by one).
 	poller, err := c.BeginDeleteManagedCluster(ctx, "rg", "onkine")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := poller.Wait(ctx, nil); err != nil {
-		t.Fatal(err)
-	}
+	finish(ctx, t, "delete managed cluster", poller, err)
 	var live int
 	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT DISTINCT ON (name) name, deleted FROM kine
 		WHERE name LIKE '/clusters/%' ORDER BY name, id DESC) AS latest WHERE deleted = 0`).Scan(&live); err != nil {

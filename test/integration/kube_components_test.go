@@ -27,6 +27,8 @@ import (
 	"k8s.io/client-go/metadata"
 
 	"github.com/mlfleet/mlfleet/internal/kube"
+	"github.com/mlfleet/mlfleet/internal/testutil"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet"
 )
 
 // TestKubeComponents checks what an attachment does inside a real embedded cluster,
@@ -38,25 +40,16 @@ func TestKubeComponents(t *testing.T) {
 	ctx := context.Background()
 	c := sdk(t)
 	const rg, name = "kube-components-rg", "kubecomp"
-	if _, err := c.CreateResourceGroup(ctx, rg, "westus", nil); err != nil {
-		t.Fatal(err)
-	}
+	createGroup(t, c, rg, "westus")
 	createCluster(t, c, rg, name, 3, "Standard_D3_v2", nil)
 	t.Cleanup(func() {
 		if p, err := c.BeginDeleteManagedCluster(ctx, rg, name); err == nil && p != nil {
 			_, _ = p.Wait(ctx, nil)
 		}
 	})
-	adminConfig, err := c.ClusterCredentials(ctx, rg, name, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kc, err := kube.Connect(adminConfig, "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	adminConfig, kc := connect(t, c, rg, name, true)
 	k := kubeClient(t, adminConfig)
-	eventually(t, 30*time.Second, "3 ready nodes", nodeCount(ctx, k, 3))
+	testutil.Eventually(t, 30*time.Second, "3 ready nodes", nodeCount(ctx, k, 3))
 
 	computeID := wsPath(rg, "ws") + "/computes/" + name
 	prod := kube.Components{AttachmentID: "kubecomp-1", ComputeID: computeID, Replicas: 3, LoadBalancer: kube.LoadBalancerPublic}
@@ -121,7 +114,7 @@ func TestKubeComponents(t *testing.T) {
 
 	t.Run("ApplyTwiceChangesNothing", func(t *testing.T) {
 		var before map[string]string
-		eventually(t, 20*time.Second, "objects settled", func() error {
+		testutil.Eventually(t, 20*time.Second, "objects settled", func() error {
 			a := resourceVersions(ctx, t, k)
 			time.Sleep(500 * time.Millisecond)
 			b := resourceVersions(ctx, t, k)
@@ -383,14 +376,7 @@ func TestKubeComponents(t *testing.T) {
 		if err != nil || len(missing) != 0 {
 			t.Errorf("admin: missing %v, %v", missing, err)
 		}
-		userConfig, err := c.ClusterCredentials(ctx, rg, name, false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		user, err := kube.Connect(userConfig, "")
-		if err != nil {
-			t.Fatal(err)
-		}
+		_, user := connect(t, c, rg, name, false)
 		missing, err = user.MissingPermissions(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -419,11 +405,26 @@ func TestKubeComponents(t *testing.T) {
 	})
 }
 
+// connect returns the admin (or user) credentials of cluster name and package kube's
+// connection with them.
+func connect(t *testing.T, c *mlfleet.Client, rg, name string, admin bool) ([]byte, *kube.Cluster) {
+	t.Helper()
+	kubeconfig, err := c.ClusterCredentials(context.Background(), rg, name, admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kc, err := kube.Connect(kubeconfig, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kubeconfig, kc
+}
+
 // waitFrontEnd waits until azureml-fe has replicas ready replicas and an address in lb.
 func waitFrontEnd(t *testing.T, kc *kube.Cluster, replicas int32, lb netip.Prefix) *kube.FrontEnd {
 	t.Helper()
 	var fe *kube.FrontEnd
-	eventually(t, 60*time.Second, "front end ready", func() error {
+	testutil.Eventually(t, 60*time.Second, "front end ready", func() error {
 		var err error
 		if fe, err = kc.FrontEnd(context.Background()); err != nil {
 			return err

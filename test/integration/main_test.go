@@ -101,11 +101,7 @@ func adminToken(t testing.TB, cfg *clientconfig.Config) string {
 // sdk returns an SDK client for the shared server.
 func sdk(t testing.TB) *mlfleet.Client {
 	t.Helper()
-	c, err := mlfleet.NewClient(mlfleet.WithHome(shared.home))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return clientOf(t, shared.home)
 }
 
 // result is what a CLI run printed and returned.

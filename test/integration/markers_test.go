@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/mlfleet/mlfleet/internal/kube"
+	"github.com/mlfleet/mlfleet/internal/testutil"
 	"github.com/mlfleet/mlfleet/pkg/mlfleet"
 )
 
@@ -21,28 +22,13 @@ func TestSweepMarkers(t *testing.T) {
 	t.Parallel()
 	home := t.TempDir()
 	p, _ := startServerProcess(t, home, "127.0.0.1:0", "--sweep-interval", "1s", "--health-interval", "1h")
-	c, err := mlfleet.NewClient(mlfleet.WithHome(home), mlfleet.WithPollInterval(100*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := homeClient(t, home, "mk", mlfleet.WithPollInterval(100*time.Millisecond))
 	ctx := context.Background()
-	wait := func(p *mlfleet.Poller, err error) {
-		t.Helper()
-		if err == nil && p != nil {
-			_, err = p.Wait(ctx, nil)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := c.CreateResourceGroup(ctx, "mk", "westus", nil); err != nil {
-		t.Fatal(err)
-	}
 	if _, err := c.CreateWorkspace(ctx, "mk", "mkws", "westus"); err != nil {
 		t.Fatal(err)
 	}
 	_, cp, err := c.BeginCreateManagedCluster(ctx, "mk", "mkc", oneNodeCluster())
-	wait(cp, err)
+	finish(ctx, t, "create managed cluster", cp, err)
 	attach := func(ws, name string) {
 		t.Helper()
 		in := devTest(1)
@@ -50,7 +36,7 @@ func TestSweepMarkers(t *testing.T) {
 		id := c.AKSResourceID("mk", "mkc")
 		in.Properties.ResourceID = &id
 		_, ap, err := c.BeginCreateOrUpdateCompute(ctx, "mk", ws, name, in, nil)
-		wait(ap, err)
+		finish(ctx, t, "attach "+name, ap, err)
 	}
 	attach("mkws", "mkaks")
 	kc, err := c.ClusterCredentials(ctx, "mk", "mkc", true)
@@ -64,14 +50,15 @@ func TestSweepMarkers(t *testing.T) {
 		in := &mlfleet.ClusterInput{}
 		in.Properties.APIServerAccessProfile = &mlfleet.APIServerAccessProfile{AuthorizedIPRanges: ranges}
 		_, up, err := c.BeginCreateManagedCluster(ctx, "mk", "mkc", in)
-		wait(up, err)
+		finish(ctx, t, "update managed cluster", up, err)
 	}
 	setRanges("203.0.113.0/24") // the control plane can no longer reach the cluster
-	wait(c.BeginDeleteWorkspace(ctx, "mk", "mkws"))
+	dp, err := c.BeginDeleteWorkspace(ctx, "mk", "mkws")
+	finish(ctx, t, "delete workspace", dp, err)
 	setRanges()
 
 	// Left behind, then swept.
-	eventually(t, 60*time.Second, "the sweeper to remove the orphaned marker and namespace", func() error {
+	testutil.Eventually(t, 60*time.Second, "the sweeper to remove the orphaned marker and namespace", func() error {
 		if _, err := k.CoreV1().ConfigMaps("kube-system").Get(ctx, kube.MarkerName, metav1.GetOptions{}); err == nil {
 			return errors.New("the marker is still there")
 		}
@@ -80,7 +67,7 @@ func TestSweepMarkers(t *testing.T) {
 		}
 		return nil
 	})
-	eventually(t, 10*time.Second, "the sweeper to log what it removed", func() error {
+	testutil.Eventually(t, 10*time.Second, "the sweeper to log what it removed", func() error {
 		if !strings.Contains(p.logs.String(), "removed an orphaned attachment from a cluster") {
 			return errors.New("not logged: was the marker left behind at all?")
 		}

@@ -135,9 +135,7 @@ func TestPreconditionsCluster(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	rg, name := "pre-aks-rg", "preaks"
-	if _, err := sdk(t).CreateResourceGroup(ctx, rg, "westus", nil); err != nil {
-		t.Fatal(err)
-	}
+	createGroup(t, sdk(t), rg, "westus")
 	mustCLI(t, "aks", "create", "-n", name, "-g", rg, "--node-count", "1", "--node-vm-size", "Standard_D2_v2")
 	path := clusterPath(rg, name) + csAPI
 	_, etag := getETag(t, path)

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mlfleet/mlfleet/internal/testutil"
 	"github.com/mlfleet/mlfleet/pkg/mlfleet"
 )
 
@@ -40,7 +41,7 @@ func TestReplicaList(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-b.done
-	eventually(t, 20*time.Second, "the killed replica listed as Lost", func() error {
+	testutil.Eventually(t, 20*time.Second, "the killed replica listed as Lost", func() error {
 		got, err := states(ca)
 		if err == nil && got[addrB] != "Lost" {
 			err = fmt.Errorf("replicas: %v", got)

@@ -14,6 +14,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/mlfleet/mlfleet/internal/secrets"
+	"github.com/mlfleet/mlfleet/internal/testutil"
 )
 
 // TestReplicasShareSecrets (#13 item 4): two replicas on one PostgreSQL and one secret key
@@ -55,29 +56,20 @@ func TestReplicasShareSecrets(t *testing.T) {
 	// the kubeconfig is sealed in the store. A replica started afterwards opens it when it
 	// resumes the cluster, and serves its credentials.
 	src := sdk(t)
-	if _, err := src.CreateResourceGroup(ctx, "shared-secrets-rg", "westus", nil); err != nil {
-		t.Fatal(err)
-	}
+	createGroup(t, src, "shared-secrets-rg", "westus")
 	createCluster(t, src, "shared-secrets-rg", "source", 1, "Standard_D2_v2", nil)
 	source, err := src.ClusterCredentials(ctx, "shared-secrets-rg", "source", true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ca.CreateResourceGroup(ctx, "shared-secrets-rg", "westus", nil); err != nil {
-		t.Fatal(err)
-	}
+	createGroup(t, ca, "shared-secrets-rg", "westus")
 	_, p, err := ca.BeginImportManagedCluster(ctx, "shared-secrets-rg", "registered", "westus", source, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.Wait(ctx, nil); err != nil {
-		t.Fatalf("import: %v", err)
-	}
+	finish(ctx, t, "import", p, err)
 	homeC := t.TempDir()
 	startServerProcess(t, homeC, "127.0.0.1:0", common...)
 	cc := clientOf(t, homeC)
 	var viaC []byte
-	eventually(t, 30*time.Second, "credentials of the registered cluster through replica C", func() error {
+	testutil.Eventually(t, 30*time.Second, "credentials of the registered cluster through replica C", func() error {
 		viaC, err = cc.ClusterCredentials(ctx, "shared-secrets-rg", "registered", true)
 		return err
 	})

@@ -32,9 +32,7 @@ func TestReplicasShareOperations(t *testing.T) {
 		t.Fatalf("replicas use different subscriptions: %s, %s", ca.SubscriptionID(), cb.SubscriptionID())
 	}
 	ctx := context.Background()
-	if _, err := ca.CreateResourceGroup(ctx, "shared-rg", "westus", nil); err != nil {
-		t.Fatal(err)
-	}
+	createGroup(t, ca, "shared-rg", "westus")
 	for i := range 15 {
 		if _, err := ca.CreateWorkspace(ctx, "shared-rg", fmt.Sprintf("ws-%02d", i), ""); err != nil {
 			t.Fatal(err)
@@ -48,7 +46,7 @@ func TestReplicasShareOperations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 30*time.Second, "delete under way", func() error {
+	testutil.Eventually(t, 30*time.Second, "delete under way", func() error {
 		left, err := cb.ListWorkspaces(ctx, "shared-rg")
 		if err != nil {
 			return err

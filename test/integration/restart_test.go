@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/mlfleet/mlfleet/internal/testutil"
 	"github.com/mlfleet/mlfleet/pkg/mlfleet"
 )
 
@@ -33,11 +34,11 @@ func TestRestartKeepsClusters(t *testing.T) {
 
 	startServerProcess(t, home, "127.0.0.1:"+port)
 	// The old kubeconfig works again once the cluster is back, and the object is there.
-	eventually(t, 60*time.Second, "cluster back after restart", func() error {
+	testutil.Eventually(t, 60*time.Second, "cluster back after restart", func() error {
 		_, err := k.CoreV1().ConfigMaps("default").Get(ctx, "survivor", metav1.GetOptions{})
 		return err
 	})
-	eventually(t, 30*time.Second, "node ready after restart", nodeCount(ctx, k, 1))
+	testutil.Eventually(t, 30*time.Second, "node ready after restart", nodeCount(ctx, k, 1))
 	mc, err := c.GetManagedCluster(ctx, "rg", "keep")
 	if err != nil || mc.Properties.ProvisioningState != "Succeeded" {
 		t.Fatalf("cluster after restart: %v %+v", err, mc)

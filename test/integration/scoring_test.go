@@ -15,6 +15,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/mlfleet/mlfleet/internal/testutil"
 	"github.com/mlfleet/mlfleet/test/testserver"
 )
 
@@ -171,7 +172,7 @@ func TestScoringRealModel(t *testing.T) {
 		t.Fatalf("regenerate keys: %v", op["error"])
 	}
 	fresh := do(t, call{method: "POST", path: epPath + "/listKeys" + mlAPI}).body["primaryKey"].(string)
-	eventually(t, 30*time.Second, "the old key refused, the new one accepted", func() error {
+	testutil.Eventually(t, 30*time.Second, "the old key refused, the new one accepted", func() error {
 		old, _ := c.InvokeOnlineEndpoint(ctx, uri, key, "", []byte(request))
 		cur, _ := c.InvokeOnlineEndpoint(ctx, uri, fresh, "", []byte(request))
 		if old == nil || cur == nil || old.StatusCode != http.StatusUnauthorized || cur.StatusCode != http.StatusOK {
@@ -184,7 +185,7 @@ func TestScoringRealModel(t *testing.T) {
 	k := clusterAdmin(t, rg, "scoreaks")
 	compute := do(t, call{method: "GET", path: computePath(rg, ws, "scoreaks") + mlAPI})
 	mc := do(t, call{method: "GET", path: compute.body["properties"].(map[string]any)["resourceId"].(string) + csAPI})
-	clusterID, _ := dig(mc.body, "properties.mlfleet.clusterId").(string)
+	clusterID, _ := jsonPath(mc.body, "properties.mlfleet.clusterId").(string)
 	if clusterID == "" {
 		t.Fatalf("no provider id in %s", mc.raw)
 	}
@@ -204,9 +205,9 @@ func TestScoringRealModel(t *testing.T) {
 		}
 	}
 	deploy("blue", 3)
-	eventually(t, 30*time.Second, "3 blue instances", ready(3))
+	testutil.Eventually(t, 30*time.Second, "3 blue instances", ready(3))
 	deploy("blue", 1)
-	eventually(t, 30*time.Second, "1 blue instance", ready(1))
+	testutil.Eventually(t, 30*time.Second, "1 blue instance", ready(1))
 
 	// Deleting the endpoint leaves no process.
 	del := do(t, call{method: "DELETE", path: epPath + mlAPI})
@@ -218,7 +219,7 @@ func TestScoringRealModel(t *testing.T) {
 			t.Fatalf("delete endpoint: %v", op["error"])
 		}
 	}
-	eventually(t, 30*time.Second, "no inference process left", func() error {
+	testutil.Eventually(t, 30*time.Second, "no inference process left", func() error {
 		if n := inferenceProcesses(t, clusterID); n != 0 {
 			return fmt.Errorf("%d inference processes left", n)
 		}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mlfleet/mlfleet/internal/testutil"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -80,7 +81,7 @@ func TestSeed(t *testing.T) {
 			t.Errorf("created compute: %s = %v, want %v", path, got, want)
 		}
 	}
-	created := adminKube(t, rg, "myaks")
+	created := clusterAdmin(t, rg, "myaks")
 	assertInstalled(ctx, t, created)
 
 	// The seed attaches under the name myaks: detach the created one first (the cluster
@@ -115,7 +116,7 @@ func TestSeed(t *testing.T) {
 		jsonPath(comp, "properties.provisioningState") != "Succeeded" || jsonPath(comp, "properties.properties.agentCount") != 3.0 {
 		t.Errorf("attached compute: %v", comp)
 	}
-	existing := adminKube(t, rg, "myexistingcluster")
+	existing := clusterAdmin(t, rg, "myexistingcluster")
 	assertInstalled(ctx, t, existing)
 
 	// az ml computetarget detach -n myaks -g myresourcegroup -w myworkspace
@@ -163,16 +164,6 @@ func jsonPath(m map[string]any, path string) any {
 	return cur
 }
 
-// adminKube returns a client-go client for a managed cluster, with admin credentials.
-func adminKube(t *testing.T, rg, cluster string) kubernetes.Interface {
-	t.Helper()
-	kc, err := sdk(t).ClusterCredentials(context.Background(), rg, cluster, true)
-	if err != nil {
-		t.Fatalf("credentials of %s: %v", cluster, err)
-	}
-	return kubeClient(t, kc)
-}
-
 // assertInstalled checks what create and attach install (SPEC §3): namespace azureml, the
 // inference front-end's Deployment and the attachment marker.
 func assertInstalled(ctx context.Context, t *testing.T, k kubernetes.Interface) {
@@ -198,7 +189,7 @@ func assertRemoved(ctx context.Context, t *testing.T, k kubernetes.Interface) {
 	if _, err := k.CoreV1().ConfigMaps("kube-system").Get(ctx, "azureml-attachment", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("attachment marker after detach: %v", err)
 	}
-	eventually(t, 60*time.Second, "namespace azureml gone after detach", func() error {
+	testutil.Eventually(t, 60*time.Second, "namespace azureml gone after detach", func() error {
 		ns, err := k.CoreV1().Namespaces().Get(ctx, "azureml", metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			return nil

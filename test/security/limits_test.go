@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -31,24 +30,7 @@ type limServer struct {
 
 func limStart(t *testing.T, flags ...string) *limServer {
 	t.Helper()
-	home, err := os.MkdirTemp("", "mlfleet-limits-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := testserver.Start(home, flags...)
-	if err != nil {
-		os.RemoveAll(home)
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := s.Stop(); err != nil {
-			t.Errorf("server stopped with: %v", err)
-		}
-		if t.Failed() {
-			t.Logf("server log (end):\n%s", s.LogTail(8192))
-		}
-		os.RemoveAll(home)
-	})
+	s := testserver.StartTest(t, flags...)
 	token, err := s.Config.ReadToken()
 	if err != nil {
 		t.Fatal(err)

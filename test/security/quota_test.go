@@ -79,24 +79,12 @@ func TestQuotaConcurrentCreates(t *testing.T) {
 }
 
 func quotaConcurrentCreates(t *testing.T, flags ...string) {
-	home := t.TempDir()
 	const limit = 2
 	quotaFile := filepath.Join(t.TempDir(), "quotas.json")
 	if err := os.WriteFile(quotaFile, fmt.Appendf(nil, `{"default": {"managedClusters": %d, "cores": 100}}`, limit), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := testserver.Start(home, append([]string{"--quota-file", quotaFile}, flags...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := srv.Stop(); err != nil {
-			t.Errorf("server stopped with: %v", err)
-		}
-		if t.Failed() {
-			t.Logf("server log (last 8 KiB):\n%s", srv.LogTail(8192))
-		}
-	})
+	srv := testserver.StartTest(t, append([]string{"--quota-file", quotaFile}, flags...)...)
 	token, err := srv.Config.ReadToken()
 	if err != nil {
 		t.Fatal(err)

@@ -15,10 +15,12 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"testing"
 	"time"
 
 	"github.com/mlfleet/mlfleet/internal/cli"
 	"github.com/mlfleet/mlfleet/internal/clientconfig"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet"
 )
 
 // Server is a running test server.
@@ -131,6 +133,25 @@ func Start(home string, flags ...string) (*Server, error) {
 	return nil, fmt.Errorf("server in %s not ready after 60s", home)
 }
 
+// StartTest is Start for t alone, in a new home of t's: the server stops when t ends, and
+// the end of its log is logged when t failed. t fails when the server does not start.
+func StartTest(t testing.TB, flags ...string) *Server {
+	t.Helper()
+	s, err := Start(t.TempDir(), flags...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.Stop(); err != nil {
+			t.Errorf("server stopped with: %v", err)
+		}
+		if t.Failed() {
+			t.Logf("server log (last 8 KiB):\n%s", s.LogTail(8192))
+		}
+	})
+	return s
+}
+
 // Stop shuts the server down gracefully and returns what `serve` returned.
 func (s *Server) Stop() error {
 	s.cancel()
@@ -146,6 +167,17 @@ func (s *Server) LogTail(n int) []byte {
 		b = b[len(b)-n:]
 	}
 	return b
+}
+
+// Client returns an SDK client, with opts, of the server as the admin it set up; t fails
+// when the client cannot be made.
+func (s *Server) Client(t testing.TB, opts ...mlfleet.Option) *mlfleet.Client {
+	t.Helper()
+	c, err := mlfleet.NewClient(append([]mlfleet.Option{mlfleet.WithHome(s.Home)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 // HTTPClient returns a client that trusts the CA named in cfg.

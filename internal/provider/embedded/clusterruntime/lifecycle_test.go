@@ -43,10 +43,7 @@ func TestStopAndRestart(t *testing.T) {
 	}
 	podsBefore := runningPods(t, c.client, ns, "app=app", 3)
 	lbBefore := loadBalancerIP(t, c.client, ns, "app")
-	nodesBefore, err := c.client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	nodesBefore := listNodes(t, c.client)
 
 	stopCtx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
@@ -97,12 +94,9 @@ func TestStopAndRestart(t *testing.T) {
 	if err := second.SetPool(ctx, pool); err != nil {
 		t.Fatal(err)
 	}
-	nodesAfter, err := c.client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range nodesBefore.Items {
-		b, a := nodesBefore.Items[i], nodesAfter.Items[i]
+	nodesAfter := listNodes(t, c.client)
+	for i := range nodesBefore {
+		b, a := nodesBefore[i], nodesAfter[i]
 		if b.UID != a.UID || b.Spec.PodCIDR != a.Spec.PodCIDR || !slices.Equal(b.Status.Addresses, a.Status.Addresses) {
 			t.Errorf("node %s changed across the restart: %v %s -> %v %s", b.Name, b.Status.Addresses, b.Spec.PodCIDR, a.Status.Addresses, a.Spec.PodCIDR)
 		}

@@ -154,6 +154,16 @@ func podOf(name string, resources v1.ResourceRequirements) *v1.Pod {
 	}
 }
 
+// listNodes returns the cluster's nodes; t fails when they cannot be listed.
+func listNodes(t testing.TB, client kubernetes.Interface) []v1.Node {
+	t.Helper()
+	list, err := client.CoreV1().Nodes().List(t.Context(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return list.Items
+}
+
 // runningPods returns the pods of ns matching selector once there are want of them, all
 // Running and Ready.
 func runningPods(t testing.TB, client kubernetes.Interface, ns, selector string, want int) []v1.Pod {
@@ -637,20 +647,14 @@ func TestScalePool(t *testing.T) {
 	}
 
 	// SetPool is idempotent: the same pool again changes no node.
-	before, err := c.client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	before := listNodes(t, c.client)
 	if err := rt.SetPool(ctx, pool); err != nil {
 		t.Fatal(err)
 	}
-	after, err := c.client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range before.Items {
-		if before.Items[i].ResourceVersion != after.Items[i].ResourceVersion {
-			t.Errorf("node %s changed on a repeated SetPool", before.Items[i].Name)
+	after := listNodes(t, c.client)
+	for i := range before {
+		if before[i].ResourceVersion != after[i].ResourceVersion {
+			t.Errorf("node %s changed on a repeated SetPool", before[i].Name)
 		}
 	}
 
@@ -659,13 +663,10 @@ func TestScalePool(t *testing.T) {
 	if err := rt.SetPool(ctx, pool); err != nil {
 		t.Fatal(err)
 	}
-	upgraded, err := c.client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, n := range upgraded.Items {
-		if n.UID != after.Items[i].UID || n.Status.NodeInfo.KubeletVersion != "v1.34.1" {
-			t.Errorf("node %s after upgrade: uid %s (was %s), kubelet %s", n.Name, n.UID, after.Items[i].UID, n.Status.NodeInfo.KubeletVersion)
+	upgraded := listNodes(t, c.client)
+	for i, n := range upgraded {
+		if n.UID != after[i].UID || n.Status.NodeInfo.KubeletVersion != "v1.34.1" {
+			t.Errorf("node %s after upgrade: uid %s (was %s), kubelet %s", n.Name, n.UID, after[i].UID, n.Status.NodeInfo.KubeletVersion)
 		}
 	}
 

@@ -52,35 +52,10 @@ func startKine(tb testing.TB, dsn, dir string) *Kine {
 // included, and the old kubeconfig still works.
 func TestKineWholeProcessRestart(t *testing.T) {
 	dsn := kineDSN(t)
-	ctx := context.Background()
 	root := t.TempDir()
-
-	kine1 := startKine(t, dsn, filepath.Join(root, "kine1"))
-	cfg := Config{ID: "kine-restart", DataDir: filepath.Join(root, "cluster"), EtcdEndpoints: kine1.Endpoints()}
-	s1, err := Start(ctx, cfg)
-	if err != nil {
-		kine1.Close(ctx)
-		t.Fatal(err)
-	}
-	admin := s1.AdminKubeconfig()
-	mark := markBeforeRestart(t, clientFor(t, admin), "before-restart")
-	stopCtx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	if err := s1.Stop(stopCtx); err != nil {
-		t.Fatal(err)
-	}
-	if err := kine1.Close(stopCtx); err != nil {
-		t.Fatal(err)
-	}
-	if err := kine1.Close(stopCtx); err != nil {
-		t.Errorf("second Close: %v", err)
-	}
-
-	kine2 := startKine(t, dsn, filepath.Join(root, "kine2"))
-	t.Cleanup(func() { kine2.Close(context.Background()) })
-	cfg.EtcdEndpoints = kine2.Endpoints()
-	s2 := startServer(t, cfg)
-	mark.check(t, admin, s2.AdminKubeconfig())
+	wholeProcessRestart(t, "kine-restart", func(n int) objectStore {
+		return startKine(t, dsn, filepath.Join(root, fmt.Sprintf("kine%d", n)))
+	})
 }
 
 // TestKineClustersAreIsolated: two clusters on one kine see only their own objects.

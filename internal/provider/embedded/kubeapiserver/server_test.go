@@ -582,51 +582,57 @@ func processCPU() time.Duration {
 // other ports, and the cluster's apiserver starts again on the new endpoints with its data
 // directory and prefix.
 func TestWholeProcessRestart(t *testing.T) {
-	ctx := context.Background()
-	root := t.TempDir()
-	etcdDir := filepath.Join(root, "etcd")
+	etcdDir := filepath.Join(t.TempDir(), "etcd")
+	wholeProcessRestart(t, "process-restart", func(int) objectStore {
+		e, err := StartEtcd(context.Background(), etcdDir)
+		if err != nil {
+			t.Fatalf("start etcd on its data: %v", err)
+		}
+		return e
+	})
+}
 
-	etcd1, err := StartEtcd(ctx, etcdDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := Config{ID: "process-restart", DataDir: filepath.Join(root, "cluster"), EtcdEndpoints: etcd1.Endpoints()}
+// objectStore is where a cluster's apiserver keeps its objects: an Etcd or a Kine.
+type objectStore interface {
+	Endpoints() []string
+	Close(ctx context.Context) error
+}
+
+// wholeProcessRestart starts cluster id on the store startStore(1) starts, stops both (the
+// store's Close twice, the second a no-op), and starts the cluster again on startStore(2):
+// it keeps its URL and its objects, and the kubeconfig handed out before still works.
+func wholeProcessRestart(t *testing.T, id string, startStore func(n int) objectStore) {
+	ctx := context.Background()
+	store1 := startStore(1)
+	cfg := Config{ID: id, DataDir: filepath.Join(t.TempDir(), "cluster"), EtcdEndpoints: store1.Endpoints()}
 	s1, err := Start(ctx, cfg)
 	if err != nil {
-		etcd1.Close(ctx)
+		store1.Close(ctx)
 		t.Fatal(err)
 	}
-	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "before-restart"}}
-	if _, err := clientFor(t, s1.AdminKubeconfig()).CoreV1().ConfigMaps("default").Create(ctx, cm, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	url := s1.URL()
+	admin, url := s1.AdminKubeconfig(), s1.URL()
+	mark := markBeforeRestart(t, clientFor(t, admin), "before-restart")
 	stopCtx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	if err := s1.Stop(stopCtx); err != nil {
 		t.Fatal(err)
 	}
-	if err := etcd1.Close(stopCtx); err != nil {
+	if err := store1.Close(stopCtx); err != nil {
 		t.Fatal(err)
 	}
-	if err := etcd1.Close(stopCtx); err != nil {
+	if err := store1.Close(stopCtx); err != nil {
 		t.Errorf("second Close: %v", err)
 	}
 
-	etcd2, err := StartEtcd(ctx, etcdDir)
-	if err != nil {
-		t.Fatalf("restart etcd on its data: %v", err)
-	}
-	t.Cleanup(func() { etcd2.Close(context.Background()) })
-	t.Logf("etcd endpoints %v, then %v", etcd1.Endpoints(), etcd2.Endpoints())
-	cfg.EtcdEndpoints = etcd2.Endpoints()
+	store2 := startStore(2)
+	t.Cleanup(func() { store2.Close(context.Background()) })
+	t.Logf("store endpoints %v, then %v", store1.Endpoints(), store2.Endpoints())
+	cfg.EtcdEndpoints = store2.Endpoints()
 	s2 := startServer(t, cfg)
 	if s2.URL() != url {
 		t.Errorf("URL changed across restart: %s -> %s", url, s2.URL())
 	}
-	if _, err := clientFor(t, s2.AdminKubeconfig()).CoreV1().ConfigMaps("default").Get(ctx, cm.Name, metav1.GetOptions{}); err != nil {
-		t.Errorf("ConfigMap after a restart of etcd and apiserver: %v", err)
-	}
+	mark.check(t, admin, s2.AdminKubeconfig())
 }
 
 func TestStartEtcdNeedsADirectory(t *testing.T) {

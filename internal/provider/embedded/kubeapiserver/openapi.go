@@ -156,7 +156,11 @@ func shareOpenAPI(generic *genericapiserver.Config) {
 	if generic.OpenAPIConfig != nil {
 		generic.OpenAPIConfig.GetDefinitions = sharedDefinitions(generic.OpenAPIConfig.GetDefinitions)
 	}
-	if generic.OpenAPIV3Config != nil {
-		generic.OpenAPIV3Config.GetDefinitions = sharedDefinitions(generic.OpenAPIV3Config.GetDefinitions)
+	if v3 := generic.OpenAPIV3Config; v3 != nil {
+		v3.GetDefinitions = sharedDefinitions(v3.GetDefinitions)
+		// DefaultOpenAPIV3Config built this server's own set as well, which the v3
+		// builder would use before GetDefinitions; without it, the shared set is used
+		// and the server's own is garbage.
+		v3.Definitions = nil
 	}
 }

@@ -17,8 +17,15 @@ import (
 // off for watches of thousands of objects. With the watch cache off (see newOptions) every
 // watch of a cluster is served from etcd, about 95 per idle cluster, and each would cost
 // two goroutines instead of one.
+//
+// UnknownVersionInteroperabilityProxy (on by default since 1.36) lets the apiservers of a
+// control plane being upgraded proxy requests to a peer that serves a version they do not;
+// each server renews a lease announcing its peer address every 10 s for that. An embedded
+// cluster has exactly one apiserver, like the identity lease that disabledPostStartHooks
+// turns off.
 var processGates = map[string]bool{
-	string(genericfeatures.ConcurrentWatchObjectDecode): false,
+	string(genericfeatures.ConcurrentWatchObjectDecode):         false,
+	string(genericfeatures.UnknownVersionInteroperabilityProxy): false,
 }
 
 // setProcessGates applies processGates to the process's feature gates, once.

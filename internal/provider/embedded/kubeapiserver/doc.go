@@ -58,33 +58,40 @@
 //
 // To keep a cluster light: the watch cache (etcd serves lists and watches), API priority and
 // fairness, profiling endpoints, the per-resource object count polling, the apiserver
-// identity lease (for peers an embedded cluster never has), the admission plugins that need
-// controllers or running pods (ServiceAccount, ResourceQuota, the two webhook plugins), and
-// the API versions flowcontrol.apiserver.k8s.io/v1 and storagemigration.k8s.io/v1. The
-// kubernetes Service gets no endpoints (loopback addresses are not valid endpoints). All
-// resources of a server share one etcd client (etcdclient.go) instead of one connection per
-// resource. Mutating admission policies stay (an AKS cluster has them), although their
-// plugin reads /openapi/v3 every 5 s. Service account tokens are validated with lookups instead of informers
-// (tokengetter.go), so a cluster does not watch all its Secrets. The OpenAPI documents of
-// the built-in APIs are built once per process, on first use, and shared (openapi.go).
+// identity lease and the mixed-version peer proxy (for peers an embedded cluster never
+// has), the admission plugins that need controllers or running pods (ServiceAccount,
+// ResourceQuota, the two webhook plugins), and the API versions flowcontrol.apiserver.k8s.io/v1
+// and storagemigration.k8s.io/v1. The kubernetes Service gets no endpoints (loopback
+// addresses are not valid endpoints). All resources of a server share one etcd client
+// (etcdclient.go) instead of one connection per resource. Mutating admission policies stay
+// (an AKS cluster has them), although their plugin reads /openapi/v3 every 5 s. Service
+// account tokens are validated with lookups instead of informers (tokengetter.go), so a
+// cluster does not watch all its Secrets. The OpenAPI documents of the built-in APIs are
+// built once per process, on first use, and shared, and so are the OpenAPI definitions
+// every API group's server-side apply models are built from (openapi.go). Two feature gates
+// whose cost is per watch or per peer are off for the process (gates.go).
 //
-// Measured on a shared 2-core machine (load average 10-17), BenchmarkServerStart: one more
-// apiserver adds about 61 MiB RSS and takes 1.1-1.3 s of process CPU to start (91 MiB and
-// 1.8-1.9 s before the OpenAPI documents were shared), of which about a third is garbage
-// collection and an eighth the RSA key of the loopback certificate, which kube-apiserver
-// generates itself. With its cluster runtime, 3 nodes and 3 pods (clusterruntime
-// BenchmarkFootprint): about 1,760 goroutines, 48-52 MiB and 0.5-0.6 % of a core when idle.
-// Most of those goroutines belong to about 90 watches (the apiserver's informers and the
-// garbage collector's), a dozen goroutines each between client, server and etcd. Start to
-// ready takes 3-6 s on that machine under that load.
+// Measured on a shared 2-core machine (stop 22, load average about 1-3),
+// BenchmarkServerStart: one more apiserver adds 47-51 MiB RSS and takes 0.86-0.93 s of
+// process CPU to start (55 MiB before the definitions were shared). Of that CPU about a
+// third is garbage collection and about 140 ms the two 2048-bit RSA keys of the loopback
+// certificate, which kube-apiserver generates itself with no way to hand it one. With its
+// cluster runtime, 3 nodes and 3 pods (go run ./hack/bench, 10 clusters): about 75 MB RSS
+// and 1,770 goroutines per extra cluster, and 0.45-0.7 % of a core when idle. Most of those
+// goroutines belong to about 95 watches (some 30 of the apiserver's informers, some 50
+// metadata informers of the garbage collector, the controllers' typed ones), 17-19
+// goroutines each between client, server and etcd. Idle CPU is mostly scheduler wake-ups:
+// every named workqueue ticks twice a second for its metrics (about 40 per cluster), and
+// the aggregator re-reads the local OpenAPI v3 index once a second.
 //
 // # Process-wide state
 //
 // kube-apiserver keeps some state in package variables: feature gates, the legacy metrics
 // registry, klog, and klog's exit function. All servers of a process share them. This package
-// never changes feature gates and leaves log routing to the caller (klog writes to stderr
-// unless routed, e.g. with klog.SetSlogLogger). It does change one thing, once: a failed
-// post-start hook, which kube-apiserver turns into os.Exit, ends only its own goroutine
-// instead of the process (see fatal.go). And it keeps one thing itself: the OpenAPI
-// documents of the built-in APIs, shared by all servers with the same routes (openapi.go).
+// leaves log routing to the caller (klog writes to stderr unless routed, e.g. with
+// klog.SetSlogLogger). It changes two things, once, on the first Start: a failed post-start
+// hook, which kube-apiserver turns into os.Exit, ends only its own goroutine instead of the
+// process (see fatal.go), and two feature gates are turned off (gates.go). And it keeps
+// two things itself: the OpenAPI documents of the built-in APIs, shared by all servers with
+// the same routes, and the OpenAPI definitions behind them (openapi.go).
 package kubeapiserver

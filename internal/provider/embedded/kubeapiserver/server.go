@@ -364,8 +364,8 @@ func newOptions(cfg Config, listener *authorizedListener, advertise net.IP, host
 
 	// Versions and feature gates: a registry of this server's own, so that its effective
 	// version is the truthful one (see version.go). Feature gates stay the process-wide
-	// ones, which most apiserver code reads directly; nothing here changes them, and Set
-	// leaves them alone when the emulation version is unchanged (it is the binary's).
+	// ones, which most apiserver code reads directly (gates.go sets them once); Set leaves
+	// them alone when the emulation version is unchanged (it is the binary's).
 	registry := basecompatibility.NewComponentGlobalsRegistry()
 	if err := registry.Register(basecompatibility.DefaultKubeComponent, effectiveVersion, utilfeature.DefaultMutableFeatureGate); err != nil {
 		return nil, fmt.Errorf("register effective version: %w", err)

@@ -21,6 +21,7 @@ import (
 	"github.com/mlfleet/mlfleet/internal/store"
 	"github.com/mlfleet/mlfleet/internal/store/storetest"
 	"github.com/mlfleet/mlfleet/internal/workspaces"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
 // subURL is the path of the test subscription.
@@ -112,7 +113,7 @@ func (a *testARM) principal(t *testing.T, role, scope string) string {
 // group creates resource group name in westus.
 func (a *testARM) group(t *testing.T, name string) {
 	t.Helper()
-	if _, _, err := a.rs.PutGroup(context.Background(), testSub, name, resources.GroupInput{Location: "westus"}); err != nil {
+	if _, _, err := a.rs.PutGroup(context.Background(), testSub, name, armapi.GroupInput{Location: "westus"}); err != nil {
 		t.Fatal(err)
 	}
 }

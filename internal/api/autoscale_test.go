@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mlfleet/mlfleet/internal/containerservice"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
 // TestAutoscaleRegisteredCluster: a registered cluster accepts az's update body as read
@@ -60,7 +60,7 @@ func TestAutoscaleRegisteredAutoscaled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var mc containerservice.ManagedCluster
+	var mc armapi.ManagedCluster
 	if err := json.Unmarshal(r.Body, &mc); err != nil {
 		t.Fatal(err)
 	}

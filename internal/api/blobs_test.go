@@ -18,7 +18,7 @@ import (
 	"github.com/mlfleet/mlfleet/internal/mlassets"
 	"github.com/mlfleet/mlfleet/internal/operations"
 	"github.com/mlfleet/mlfleet/internal/secrets"
-	"github.com/mlfleet/mlfleet/internal/workspaces"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
 // blobARM is testARM's server with a file blob store of limit bytes.
@@ -33,7 +33,7 @@ func blobARM(t *testing.T, limit int64) (*testARM, *httptest.Server, string) {
 	srv := httptest.NewServer(New(Config{Store: a.st, Auth: a.authn, Resources: a.rs, Workspaces: a.ws, Blobs: bs, Assets: assets}))
 	t.Cleanup(srv.Close)
 	a.group(t, "rg1")
-	if _, _, err := a.ws.Put(context.Background(), testSub, "rg1", "ws1", workspaces.Input{Location: "westus"}); err != nil {
+	if _, _, err := a.ws.Put(context.Background(), testSub, "rg1", "ws1", armapi.WorkspaceInput{Location: "westus"}); err != nil {
 		t.Fatal(err)
 	}
 	return a, srv, dir

@@ -8,6 +8,7 @@ import (
 	"github.com/mlfleet/mlfleet/internal/containerservice"
 	"github.com/mlfleet/mlfleet/internal/resources"
 	"github.com/mlfleet/mlfleet/internal/store"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
 const (
@@ -33,13 +34,13 @@ func (s *Server) clusterRoutes() {
 }
 
 func (s *Server) listClusters(w http.ResponseWriter, r *http.Request, p params) {
-	replyPage(s, w, r, func(pg resources.Page) ([]*containerservice.ManagedCluster, bool, error) {
+	replyPage(s, w, r, func(pg resources.Page) ([]*armapi.ManagedCluster, bool, error) {
 		return s.cfg.Clusters.List(r.Context(), p["sub"], p["rg"], pg)
 	})
 }
 
 func (s *Server) putCluster(w http.ResponseWriter, r *http.Request, p params) {
-	servePut(s, w, r, containerservice.Namespace, func(in containerservice.ClusterInput, pre arm.Preconditions) (written, error) {
+	servePut(s, w, r, containerservice.Namespace, func(in armapi.ClusterInput, pre arm.Preconditions) (written, error) {
 		mc, created, op, err := s.cfg.Clusters.Put(r.Context(), p["sub"], p["rg"], p["name"], in, pre)
 		if err != nil {
 			return written{}, err
@@ -74,7 +75,7 @@ func (s *Server) getPool(w http.ResponseWriter, r *http.Request, p params) {
 }
 
 func (s *Server) putPool(w http.ResponseWriter, r *http.Request, p params) {
-	var in containerservice.AgentPoolPut
+	var in armapi.AgentPoolPut
 	if err := decodeBody(r, &in); err != nil {
 		writeError(w, r, err)
 		return

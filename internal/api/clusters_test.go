@@ -10,6 +10,7 @@ import (
 	"github.com/mlfleet/mlfleet/internal/containerservice"
 	"github.com/mlfleet/mlfleet/internal/provider/providertest"
 	"github.com/mlfleet/mlfleet/internal/store"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
 var guid = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
@@ -141,15 +142,15 @@ func TestClusterFieldsAzReads(t *testing.T) {
 func succeededCluster(t *testing.T, a *testARM, rg, name, version string) string {
 	t.Helper()
 	id := containerservice.ID(testSub, rg, name)
-	mc := &containerservice.ManagedCluster{ID: id, Name: name, Type: containerservice.TypeManagedCluster, Location: "westus", Tags: map[string]string{},
-		Identity: &containerservice.ClusterIdentity{Type: "SystemAssigned", PrincipalID: "00000000-0000-0000-0000-000000000001", TenantID: "tenant"}}
+	mc := &armapi.ManagedCluster{ID: id, Name: name, Type: containerservice.TypeManagedCluster, Location: "westus", Tags: map[string]string{},
+		Identity: &armapi.ClusterIdentity{Type: "SystemAssigned", PrincipalID: "00000000-0000-0000-0000-000000000001", TenantID: "tenant"}}
 	p := &mc.Properties
 	p.ProvisioningState, p.KubernetesVersion, p.CurrentKubernetesVersion = "Succeeded", version, version
-	p.AgentPoolProfiles = []containerservice.AgentPoolProfile{{Name: "nodepool1", AgentPoolProperties: containerservice.AgentPoolProperties{Count: 3, VMSize: "Standard_D3_v2",
+	p.AgentPoolProfiles = []armapi.AgentPoolProfile{{Name: "nodepool1", AgentPoolProperties: armapi.AgentPoolProperties{Count: 3, VMSize: "Standard_D3_v2",
 		Mode: "System", OSType: "Linux", OrchestratorVersion: version, ProvisioningState: "Succeeded"}}}
-	p.NetworkProfile = containerservice.NetworkProfile{NetworkPlugin: "kubenet", LoadBalancerSku: "standard", OutboundType: "loadBalancer",
+	p.NetworkProfile = armapi.NetworkProfile{NetworkPlugin: "kubenet", LoadBalancerSku: "standard", OutboundType: "loadBalancer",
 		ServiceCidr: "10.0.0.0/16", DNSServiceIP: "10.0.0.10", PodCidr: "10.244.0.0/16"}
-	p.LinuxProfile = &containerservice.LinuxProfile{AdminUsername: "azureuser", SSH: containerservice.SSHConfiguration{PublicKeys: []containerservice.SSHPublicKey{{KeyData: "ssh-rsa A"}}}}
+	p.LinuxProfile = &armapi.LinuxProfile{AdminUsername: "azureuser", SSH: armapi.SSHConfiguration{PublicKeys: []armapi.SSHPublicKey{{KeyData: "ssh-rsa A"}}}}
 	p.Mlfleet.Provider = "external"
 	a.row(t, &store.Resource{ID: id, ParentID: subURL + "/resourceGroups/" + rg, Type: containerservice.TypeManagedCluster, Name: name,
 		SubscriptionID: testSub, ResourceGroup: rg, Location: "westus"}, mc)

@@ -10,6 +10,7 @@ import (
 	"github.com/mlfleet/mlfleet/internal/compute"
 	"github.com/mlfleet/mlfleet/internal/resources"
 	"github.com/mlfleet/mlfleet/internal/store"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
 const computePath = wsPath + "/computes/{name}"
@@ -59,7 +60,7 @@ func (s *Server) putCompute(w http.ResponseWriter, r *http.Request, p params) {
 		writeError(w, r, err)
 		return
 	}
-	var in compute.Compute
+	var in armapi.Compute
 	if err := decodeBody(r, &in); err != nil {
 		writeError(w, r, err)
 		return

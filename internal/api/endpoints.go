@@ -10,6 +10,7 @@ import (
 	"github.com/mlfleet/mlfleet/internal/endpoints"
 	"github.com/mlfleet/mlfleet/internal/resources"
 	"github.com/mlfleet/mlfleet/internal/store"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
 const (
@@ -55,7 +56,7 @@ func (s *Server) listEndpoints(w http.ResponseWriter, r *http.Request, p params)
 }
 
 func (s *Server) putEndpoint(w http.ResponseWriter, r *http.Request, p params) {
-	servePut(s, w, r, endpoints.Namespace, func(in endpoints.Endpoint, pre arm.Preconditions) (written, error) {
+	servePut(s, w, r, endpoints.Namespace, func(in armapi.OnlineEndpoint, pre arm.Preconditions) (written, error) {
 		res, err := s.cfg.Endpoints.PutEndpoint(r.Context(), p["sub"], p["rg"], p["ws"], p["ep"], in, endpoints.Options{Preconditions: pre})
 		return endpointWritten(res), err
 	})
@@ -156,7 +157,7 @@ func (s *Server) listDeployments(w http.ResponseWriter, r *http.Request, p param
 }
 
 func (s *Server) putDeployment(w http.ResponseWriter, r *http.Request, p params) {
-	servePut(s, w, r, endpoints.Namespace, func(in endpoints.Deployment, pre arm.Preconditions) (written, error) {
+	servePut(s, w, r, endpoints.Namespace, func(in armapi.OnlineDeployment, pre arm.Preconditions) (written, error) {
 		res, err := s.cfg.Endpoints.PutDeployment(r.Context(), p["sub"], p["rg"], p["ws"], p["ep"], p["d"], in, endpoints.Options{Preconditions: pre})
 		return endpointWritten(res), err
 	})

@@ -7,6 +7,7 @@ import (
 	"github.com/mlfleet/mlfleet/internal/arm"
 	"github.com/mlfleet/mlfleet/internal/mlassets"
 	"github.com/mlfleet/mlfleet/internal/resources"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
 // assetRoutes serves models, codes and environments with their versions.
@@ -42,7 +43,7 @@ func (s *Server) getAssetContainer(k mlassets.Kind) handlerFunc {
 
 func (s *Server) putAssetVersion(k mlassets.Kind) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, p params) {
-		servePut(s, w, r, "", func(in mlassets.Version, pre arm.Preconditions) (written, error) {
+		servePut(s, w, r, "", func(in armapi.AssetVersion, pre arm.Preconditions) (written, error) {
 			v, created, err := s.cfg.Assets.Put(r.Context(), k, p["sub"], p["rg"], p["ws"], p["name"], p["version"], in, mlassets.Options{Preconditions: pre})
 			return written{Value: v, Created: created}, err
 		})

@@ -3,7 +3,7 @@ package api
 import (
 	"net/http"
 
-	"github.com/mlfleet/mlfleet/internal/policy"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
 const policyPath = subPath + "/providers/Microsoft.Authorization/policyAssignments"
@@ -31,7 +31,7 @@ func (s *Server) listPolicies(w http.ResponseWriter, r *http.Request, p params) 
 }
 
 func (s *Server) putPolicy(w http.ResponseWriter, r *http.Request, p params) {
-	var in policy.Input
+	var in armapi.PolicyAssignmentInput
 	if err := decodeBody(r, &in); err != nil {
 		writeError(w, r, err)
 		return

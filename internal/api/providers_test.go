@@ -10,7 +10,7 @@ import (
 
 	"github.com/mlfleet/mlfleet/internal/auth"
 	"github.com/mlfleet/mlfleet/internal/store"
-	"github.com/mlfleet/mlfleet/internal/workspaces"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
 func TestProviders(t *testing.T) {
@@ -105,7 +105,7 @@ func TestListResources(t *testing.T) {
 	a.group(t, "rg1")
 	a.group(t, "rg2")
 	for _, w := range []struct{ rg, name string }{{"rg1", "ws1"}, {"rg2", "ws2"}} {
-		if _, _, err := a.ws.Put(ctx, testSub, w.rg, w.name, workspaces.Input{Location: "westus"}); err != nil {
+		if _, _, err := a.ws.Put(ctx, testSub, w.rg, w.name, armapi.WorkspaceInput{Location: "westus"}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -236,7 +236,7 @@ func TestListResourcesAuthorization(t *testing.T) {
 	ctx := context.Background()
 	for _, rg := range []string{"rg1", "rg2"} {
 		a.group(t, rg)
-		if _, _, err := a.ws.Put(ctx, testSub, rg, "ws-"+rg, workspaces.Input{Location: "westus"}); err != nil {
+		if _, _, err := a.ws.Put(ctx, testSub, rg, "ws-"+rg, armapi.WorkspaceInput{Location: "westus"}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -44,7 +44,7 @@ func (s *Server) listSubscriptions(w http.ResponseWriter, r *http.Request, _ par
 		return
 	}
 	caller := auth.PrincipalFrom(r.Context())
-	visible := []*resources.Subscription{}
+	visible := []*armapi.Subscription{}
 	for _, sub := range subs {
 		if caller.SeesAnything(sub.ID) {
 			visible = append(visible, sub)
@@ -59,13 +59,13 @@ func (s *Server) getSubscription(w http.ResponseWriter, r *http.Request, p param
 }
 
 func (s *Server) listGroups(w http.ResponseWriter, r *http.Request, p params) {
-	replyPage(s, w, r, func(pg resources.Page) ([]*resources.ResourceGroup, bool, error) {
+	replyPage(s, w, r, func(pg resources.Page) ([]*armapi.ResourceGroup, bool, error) {
 		return s.cfg.Resources.ListGroups(r.Context(), p["sub"], pg)
 	})
 }
 
 func (s *Server) putGroup(w http.ResponseWriter, r *http.Request, p params) {
-	var in resources.GroupInput
+	var in armapi.GroupInput
 	if err := decodeBody(r, &in); err != nil {
 		writeError(w, r, err)
 		return
@@ -97,13 +97,13 @@ func (s *Server) deleteGroup(w http.ResponseWriter, r *http.Request, p params) {
 }
 
 func (s *Server) listWorkspaces(w http.ResponseWriter, r *http.Request, p params) {
-	replyPage(s, w, r, func(pg resources.Page) ([]*workspaces.Workspace, bool, error) {
+	replyPage(s, w, r, func(pg resources.Page) ([]*armapi.Workspace, bool, error) {
 		return s.cfg.Workspaces.List(r.Context(), p["sub"], p["rg"], pg)
 	})
 }
 
 func (s *Server) putWorkspace(w http.ResponseWriter, r *http.Request, p params) {
-	var in workspaces.Input
+	var in armapi.WorkspaceInput
 	if err := decodeBody(r, &in); err != nil {
 		writeError(w, r, err)
 		return

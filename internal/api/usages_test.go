@@ -14,8 +14,8 @@ import (
 	"github.com/mlfleet/mlfleet/internal/provider"
 	"github.com/mlfleet/mlfleet/internal/provider/providertest"
 	"github.com/mlfleet/mlfleet/internal/quota"
-	"github.com/mlfleet/mlfleet/internal/resources"
 	"github.com/mlfleet/mlfleet/internal/store/storetest"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
 // infoOnlyProvider stands in for the embedded provider and is named so: it answers Info,
@@ -37,7 +37,7 @@ func quotaServer(t *testing.T, quotaJSON string) (srv *httptest.Server, token st
 	}
 	engine := operations.New(st, operations.Config{})
 	rs := testResources(t, st, engine)
-	if _, _, err := rs.PutGroup(ctx, testSub, "rg1", resources.GroupInput{Location: "westus"}); err != nil {
+	if _, _, err := rs.PutGroup(ctx, testSub, "rg1", armapi.GroupInput{Location: "westus"}); err != nil {
 		t.Fatal(err)
 	}
 	var authn *auth.Authenticator

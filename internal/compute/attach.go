@@ -14,14 +14,14 @@ import (
 	"github.com/mlfleet/mlfleet/internal/kube"
 	"github.com/mlfleet/mlfleet/internal/operations"
 	"github.com/mlfleet/mlfleet/internal/store"
-	"github.com/mlfleet/mlfleet/internal/workspaces"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 	"k8s.io/apimachinery/pkg/util/wait"
 )
 
 // attach handles a PUT with resourceId: attach an existing cluster (S2).
-func (s *Service) attach(ctx context.Context, w *workspaces.Workspace, id, name string, in Compute, opts Options) (*Result, error) {
+func (s *Service) attach(ctx context.Context, w *armapi.Workspace, id, name string, in armapi.Compute, opts Options) (*Result, error) {
 	var shape arm.Problems
-	if p := in.Properties.Properties; p != nil && p.AKSNetworkingConfiguration != nil && *p.AKSNetworkingConfiguration != (AKSNetworkingConfiguration{}) {
+	if p := in.Properties.Properties; p != nil && p.AKSNetworkingConfiguration != nil && *p.AKSNetworkingConfiguration != (armapi.AKSNetworkingConfiguration{}) {
 		shape.Add(arm.CodeUserError, "properties.properties.aksNetworkingConfiguration", "A virtual network is chosen when a cluster is created; an attached cluster keeps its own.")
 	}
 	st := readSettings(in.Properties.Properties, defaults(), s.cfg.Clusters.VMSizes(), false, &shape)
@@ -245,7 +245,7 @@ func (s *Service) install(ctx context.Context, run *operations.Run, id string) e
 
 // applyAndRecord applies the components for st, waits until they are ready and records the
 // compute's live state. Shared by install and update.
-func (s *Service) applyAndRecord(ctx context.Context, run *operations.Run, c *Compute, mc *containerservice.ManagedCluster, kc *kube.Cluster, st settings) error {
+func (s *Service) applyAndRecord(ctx context.Context, run *operations.Run, c *armapi.Compute, mc *armapi.ManagedCluster, kc *kube.Cluster, st settings) error {
 	tls, fqdn, err := s.tlsFor(ctx, c, st)
 	if err != nil {
 		return err
@@ -281,7 +281,7 @@ func (s *Service) applyAndRecord(ctx context.Context, run *operations.Run, c *Co
 		return err
 	}
 	o := s.observe(ctx, mc, false)
-	return s.modify(ctx, c.ID, func(c *Compute) {
+	return s.modify(ctx, c.ID, func(c *armapi.Compute) {
 		c.Properties.Mlfleet.Attached = true
 		c.Properties.Mlfleet.FrontEndFqdn = fqdn
 		c.Properties.Mlfleet.ComponentsVersion = kube.ComponentsVersion
@@ -294,7 +294,7 @@ func (s *Service) applyAndRecord(ctx context.Context, run *operations.Run, c *Co
 // up, as after a restart of the server that runs it. Two minutes: Resume starts clusters
 // a few at a time (attached ones first), so on a server with many clusters one may wait
 // for others; longer than that, something is wrong and the operation should say so.
-func (s *Service) connectWhenUp(ctx context.Context, mc *containerservice.ManagedCluster) (*kube.Cluster, error) {
+func (s *Service) connectWhenUp(ctx context.Context, mc *armapi.ManagedCluster) (*kube.Cluster, error) {
 	var kc *kube.Cluster
 	var notRunning error
 	err := wait.PollUntilContextTimeout(ctx, pollEvery, 2*time.Minute, true, func(ctx context.Context) (bool, error) {

@@ -11,6 +11,7 @@ import (
 	"github.com/mlfleet/mlfleet/internal/store"
 	"github.com/mlfleet/mlfleet/internal/store/storetest"
 	"github.com/mlfleet/mlfleet/internal/workspaces"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
 // BenchmarkList10kComputes measures listing every compute of a workspace that has 10,000,
@@ -28,16 +29,16 @@ func BenchmarkList10kComputes(b *testing.B) {
 	if _, err := rs.EnsureSubscription(ctx, sub, "bench", "tenant"); err != nil {
 		b.Fatal(err)
 	}
-	if _, _, err := rs.PutGroup(ctx, sub, "rg", resources.GroupInput{Location: "westus"}); err != nil {
+	if _, _, err := rs.PutGroup(ctx, sub, "rg", armapi.GroupInput{Location: "westus"}); err != nil {
 		b.Fatal(err)
 	}
-	w, _, err := ws.Put(ctx, sub, "rg", "ws1", workspaces.Input{Location: "westus"})
+	w, _, err := ws.Put(ctx, sub, "rg", "ws1", armapi.WorkspaceInput{Location: "westus"})
 	if err != nil {
 		b.Fatal(err)
 	}
 	for i := range total {
 		name := fmt.Sprintf("aks%05d", i)
-		c := s.newCompute(ID(sub, "rg", "ws1", name), name, "westus", Compute{}, defaults())
+		c := s.newCompute(ID(sub, "rg", "ws1", name), name, "westus", armapi.Compute{}, defaults())
 		c.Properties.ProvisioningState = StateSucceeded
 		body, _ := json.Marshal(c)
 		if err := st.CreateResource(ctx, &store.Resource{ID: c.ID, ParentID: w.ID, Type: TypeCompute, Name: name,

@@ -14,23 +14,23 @@ import (
 	"github.com/mlfleet/mlfleet/internal/containerservice"
 	"github.com/mlfleet/mlfleet/internal/kube"
 	"github.com/mlfleet/mlfleet/internal/store"
-	"github.com/mlfleet/mlfleet/internal/workspaces"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
 // checkList records every check of a request with its outcome.
 type checkList struct {
-	checks   []Check
+	checks   []armapi.Check
 	errs     arm.Problems
 	warnings []string
 }
 
 func (l *checkList) pass(name, format string, args ...any) {
-	l.checks = append(l.checks, Check{Name: name, Passed: true, Message: fmt.Sprintf(format, args...)})
+	l.checks = append(l.checks, armapi.Check{Name: name, Passed: true, Message: fmt.Sprintf(format, args...)})
 }
 
 func (l *checkList) fail(name, code, target, format string, args ...any) {
 	e := arm.BadRequest(code, format, args...).WithTarget(target)
-	l.checks = append(l.checks, Check{Name: name, Passed: false, Message: e.Message})
+	l.checks = append(l.checks, armapi.Check{Name: name, Passed: false, Message: e.Message})
 	l.errs = append(l.errs, e)
 }
 
@@ -41,7 +41,7 @@ func (l *checkList) shape(errs arm.Problems) {
 		return
 	}
 	for _, e := range errs {
-		l.checks = append(l.checks, Check{Name: "Settings", Passed: false, Message: e.Message})
+		l.checks = append(l.checks, armapi.Check{Name: "Settings", Passed: false, Message: e.Message})
 	}
 	l.errs = append(l.errs, errs...)
 }
@@ -73,13 +73,13 @@ func (l *checkList) err(what string) error {
 	return e
 }
 
-func (l *checkList) validation() *ComputeValidation {
-	return &ComputeValidation{Valid: len(l.errs) == 0, Checks: l.checks, Warnings: l.warnings}
+func (l *checkList) validation() *armapi.ComputeValidation {
+	return &armapi.ComputeValidation{Valid: len(l.errs) == 0, Checks: l.checks, Warnings: l.warnings}
 }
 
 // observation is what the live checks of one cluster found.
 type observation struct {
-	Cluster *containerservice.ManagedCluster
+	Cluster *armapi.ManagedCluster
 	Kube    *kube.Cluster
 	// Unreachable is why the API server could not be used; nil when it answered.
 	Unreachable error
@@ -96,7 +96,7 @@ type observation struct {
 
 // observe reads what mlfleet needs to know of a live cluster. permissions adds the (slower)
 // permission review.
-func (s *Service) observe(ctx context.Context, mc *containerservice.ManagedCluster, permissions bool) *observation {
+func (s *Service) observe(ctx context.Context, mc *armapi.ManagedCluster, permissions bool) *observation {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.CheckTimeout)
 	defer cancel()
 	o := &observation{Cluster: mc}
@@ -173,7 +173,7 @@ type replaceTarget struct {
 
 // attachTarget is what the checks of an attach found out.
 type attachTarget struct {
-	Cluster *containerservice.ManagedCluster
+	Cluster *armapi.ManagedCluster
 	Obs     *observation
 	Replace *replaceTarget
 }
@@ -181,7 +181,7 @@ type attachTarget struct {
 // attachChecks runs every precondition of attaching the cluster resourceID to compute
 // self (S9–S11, S13–S15, S5, B1). Failures are in the list; the error is for failures of
 // mlfleet itself.
-func (s *Service) attachChecks(ctx context.Context, w *workspaces.Workspace, self, resourceID string, st settings, force bool) (*checkList, *attachTarget, error) {
+func (s *Service) attachChecks(ctx context.Context, w *armapi.Workspace, self, resourceID string, st settings, force bool) (*checkList, *attachTarget, error) {
 	l := &checkList{}
 	id, err := arm.ParseID(resourceID)
 	if err != nil || id.ResourceGroup == "" || !strings.EqualFold(id.Type(), containerservice.TypeManagedCluster) {
@@ -329,7 +329,7 @@ func describeCompute(id string) string {
 // floorFailures applies the purpose rule (S5) to the autoscaling floor of mc (B6): the
 // nodes its autoscaler may shrink it to, minCount of each autoscaled pool and the count of
 // the others. Nil when no pool autoscales or the floor is enough.
-func floorFailures(mc *containerservice.ManagedCluster, purpose string, sizes *catalog.VMSizes) []string {
+func floorFailures(mc *armapi.ManagedCluster, purpose string, sizes *catalog.VMSizes) []string {
 	nodes, cores, auto := 0, 0, false
 	for _, p := range mc.Properties.AgentPoolProfiles {
 		n := p.Count

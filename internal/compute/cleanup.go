@@ -7,6 +7,7 @@ import (
 
 	"github.com/mlfleet/mlfleet/internal/arm"
 	"github.com/mlfleet/mlfleet/internal/store"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
 // fail is the cleanup of a failed create or attach: what was installed is removed, a
@@ -57,9 +58,9 @@ func (s *Service) fail(ctx context.Context, id string, cause error, created bool
 		if err := tx.DeleteResource(ctx, tlsSecretID(id), 0); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
-		return s.modifyIn(ctx, tx, id, func(c *Compute) {
+		return s.modifyIn(ctx, tx, id, func(c *armapi.Compute) {
 			c.Properties.ProvisioningState = StateFailed
-			c.Properties.ProvisioningErrors = []ProvisioningError{{Error: errorDetail(cause)}}
+			c.Properties.ProvisioningErrors = []armapi.ProvisioningError{{Error: errorDetail(cause)}}
 			c.Properties.Mlfleet.Attached = false
 		})
 	})

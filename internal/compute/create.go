@@ -12,12 +12,12 @@ import (
 	"github.com/mlfleet/mlfleet/internal/containerservice"
 	"github.com/mlfleet/mlfleet/internal/operations"
 	"github.com/mlfleet/mlfleet/internal/store"
-	"github.com/mlfleet/mlfleet/internal/workspaces"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 	"k8s.io/apimachinery/pkg/util/wait"
 )
 
 // create handles a PUT without resourceId: a new cluster from the workspace (S1).
-func (s *Service) create(ctx context.Context, w *workspaces.Workspace, id, name string, in Compute, opts Options) (*Result, error) {
+func (s *Service) create(ctx context.Context, w *armapi.Workspace, id, name string, in armapi.Compute, opts Options) (*Result, error) {
 	loc, err := computeLocation(w, in)
 	if err != nil {
 		return nil, err
@@ -101,13 +101,13 @@ func (s *Service) create(ctx context.Context, w *workspaces.Workspace, id, name 
 
 // clusterInput is the managed cluster a compute creates: basic load balancer, the
 // location's default version, one system pool (S1, S8, S14, S26).
-func clusterInput(loc string, st settings) containerservice.ClusterInput {
-	var ci containerservice.ClusterInput
+func clusterInput(loc string, st settings) armapi.ClusterInput {
+	var ci armapi.ClusterInput
 	ci.Location = loc
 	ci.Tags = map[string]string{"createdBy": "mlfleet-workspace"}
 	count := st.AgentCount
-	ci.Properties.AgentPoolProfiles = []containerservice.AgentPoolInput{{Name: "agentpool", Count: &count, VMSize: st.VMSize, Mode: "System"}}
-	np := &containerservice.NetworkProfile{LoadBalancerSku: "basic", OutboundType: "loadBalancer"}
+	ci.Properties.AgentPoolProfiles = []armapi.AgentPoolInput{{Name: "agentpool", Count: &count, VMSize: st.VMSize, Mode: "System"}}
+	np := &armapi.NetworkProfile{LoadBalancerSku: "basic", OutboundType: "loadBalancer"}
 	if n := st.Network; n != nil {
 		np.ServiceCidr, np.DNSServiceIP, np.DockerBridgeCidr, np.SubnetID = n.ServiceCidr, n.DNSServiceIP, n.DockerBridgeCidr, n.SubnetID
 		np.NetworkPlugin = "azure"
@@ -149,7 +149,7 @@ func (s *Service) createFlow(ctx context.Context, run *operations.Run, in create
 // waitCluster waits until a cluster's provisioning ends (and done, when given, holds). It
 // has no timeout of its own: the cluster's operation has its own bounds and ends Failed
 // when it gives up, which ends this wait too.
-func (s *Service) waitCluster(ctx context.Context, clusterID string, done func(*containerservice.ManagedCluster) bool) error {
+func (s *Service) waitCluster(ctx context.Context, clusterID string, done func(*armapi.ManagedCluster) bool) error {
 	return wait.PollUntilContextCancel(ctx, pollEvery, true, func(ctx context.Context) (bool, error) {
 		mc, err := s.cfg.Clusters.GetByID(ctx, clusterID)
 		if err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/mlfleet/mlfleet/internal/containerservice"
 	"github.com/mlfleet/mlfleet/internal/operations"
 	"github.com/mlfleet/mlfleet/internal/store"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 	"k8s.io/apimachinery/pkg/util/wait"
 )
 
@@ -71,7 +72,7 @@ func (s *Service) deleteFlow(ctx context.Context, run *operations.Run, in delete
 // cannot be reached (detach would otherwise leave the components behind). Not strict is
 // for cascading deletes and cleanups, which an unreachable cluster must not block: the
 // marker left behind is removed by SweepMarkers once the cluster answers.
-func (s *Service) removeComponents(ctx context.Context, c *Compute, strict bool) error {
+func (s *Service) removeComponents(ctx context.Context, c *armapi.Compute, strict bool) error {
 	clusterID := deref(c.Properties.ResourceID)
 	if clusterID == "" {
 		return nil
@@ -196,9 +197,9 @@ func (s *Service) cascadeDelete(ctx context.Context, run *operations.Run, r *sto
 	if err != nil && ctx.Err() == nil {
 		// Its components are gone but the compute stays: say so, rather than leave it
 		// Succeeded and attached until the delete is retried.
-		if merr := s.modify(context.WithoutCancel(ctx), r.ID, func(c *Compute) {
+		if merr := s.modify(context.WithoutCancel(ctx), r.ID, func(c *armapi.Compute) {
 			c.Properties.ProvisioningState = StateFailed
-			c.Properties.ProvisioningErrors = []ProvisioningError{{Error: errorDetail(err)}}
+			c.Properties.ProvisioningErrors = []armapi.ProvisioningError{{Error: errorDetail(err)}}
 			c.Properties.Mlfleet.Attached = false
 		}); merr != nil && !errors.Is(merr, store.ErrNotFound) {
 			s.log.Error("record a compute its delete left behind", "compute", r.ID, "err", merr)
@@ -268,7 +269,7 @@ func (s *Service) Delete(ctx context.Context, sub, rg, ws, name, action string, 
 		if len(ops) > 0 {
 			return operationInProgress(name, c.Properties.ProvisioningState, ops[0])
 		}
-		if err := s.modifyIn(ctx, tx, r.ID, func(c *Compute) { c.Properties.ProvisioningState = StateDeleting }); err != nil {
+		if err := s.modifyIn(ctx, tx, r.ID, func(c *armapi.Compute) { c.Properties.ProvisioningState = StateDeleting }); err != nil {
 			return err
 		}
 		op, err = s.cfg.Engine.SubmitIn(ctx, tx, KindDelete, r.ID, r.SubscriptionID, deleteInput{ID: r.ID, Action: action})

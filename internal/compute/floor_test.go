@@ -5,25 +5,25 @@ import (
 	"testing"
 
 	"github.com/mlfleet/mlfleet/internal/catalog"
-	"github.com/mlfleet/mlfleet/internal/containerservice"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
 // TestAutoscalingFloor: the purpose rule applies to the nodes an autoscaler may shrink a
 // cluster to (minCount), not only to the nodes it has now (B6).
 func TestAutoscalingFloor(t *testing.T) {
 	sizes := catalog.DefaultVMSizes()
-	pool := func(count, lo, hi int, auto bool) *containerservice.ManagedCluster {
-		p := containerservice.AgentPoolProfile{Name: "nodepool1", AgentPoolProperties: containerservice.AgentPoolProperties{Count: count, VMSize: "Standard_D3_v2", EnableAutoScaling: auto}}
+	pool := func(count, lo, hi int, auto bool) *armapi.ManagedCluster {
+		p := armapi.AgentPoolProfile{Name: "nodepool1", AgentPoolProperties: armapi.AgentPoolProperties{Count: count, VMSize: "Standard_D3_v2", EnableAutoScaling: auto}}
 		if auto {
 			p.MinCount, p.MaxCount = &lo, &hi
 		}
-		mc := &containerservice.ManagedCluster{Name: "aks1"}
-		mc.Properties.AgentPoolProfiles = []containerservice.AgentPoolProfile{p}
+		mc := &armapi.ManagedCluster{Name: "aks1"}
+		mc.Properties.AgentPoolProfiles = []armapi.AgentPoolProfile{p}
 		return mc
 	}
 	for _, tc := range []struct {
 		name    string
-		mc      *containerservice.ManagedCluster
+		mc      *armapi.ManagedCluster
 		purpose string
 		want    []string
 	}{

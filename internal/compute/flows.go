@@ -11,7 +11,7 @@ import (
 	"github.com/mlfleet/mlfleet/internal/kube"
 	"github.com/mlfleet/mlfleet/internal/operations"
 	"github.com/mlfleet/mlfleet/internal/store"
-	"github.com/mlfleet/mlfleet/internal/workspaces"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
 // register sets the handlers of this package's operations and their cleanups, which the
@@ -27,17 +27,17 @@ func (s *Service) register(e *operations.Engine) {
 	// A failed update leaves the compute working with what is in the cluster: the failure
 	// goes on the operation and in provisioningErrors, and the conditions say the state.
 	e.OnFailure(KindUpdate, operations.CleanupOf(func(ctx context.Context, in updateInput, err error) error {
-		return s.recordFailure(ctx, in.ID, err, func(c *Compute) string { return derivedState(c.Properties.Mlfleet.Conditions) })
+		return s.recordFailure(ctx, in.ID, err, func(c *armapi.Compute) string { return derivedState(c.Properties.Mlfleet.Conditions) })
 	}))
 	e.OnFailure(KindDelete, operations.CleanupOf(func(ctx context.Context, in deleteInput, err error) error {
-		return s.recordFailure(ctx, in.ID, err, func(*Compute) string { return StateFailed })
+		return s.recordFailure(ctx, in.ID, err, func(*armapi.Compute) string { return StateFailed })
 	}))
 }
 
 // recordFailure puts err in a compute's provisioningErrors and sets its state.
-func (s *Service) recordFailure(ctx context.Context, id string, err error, state func(*Compute) string) error {
-	merr := s.modify(ctx, id, func(c *Compute) {
-		c.Properties.ProvisioningErrors = []ProvisioningError{{Error: errorDetail(err)}}
+func (s *Service) recordFailure(ctx context.Context, id string, err error, state func(*armapi.Compute) string) error {
+	merr := s.modify(ctx, id, func(c *armapi.Compute) {
+		c.Properties.ProvisioningErrors = []armapi.ProvisioningError{{Error: errorDetail(err)}}
 		c.Properties.ProvisioningState = state(c)
 	})
 	if errors.Is(merr, store.ErrNotFound) {
@@ -51,7 +51,7 @@ func (s *Service) recordFailure(ctx context.Context, id string, err error, state
 // attach's time, and one GET per 100 ms is nothing to an API server.
 const pollEvery = 100 * time.Millisecond
 
-func (s *Service) workspaceOf(ctx context.Context, c *Compute) (*workspaces.Workspace, error) {
+func (s *Service) workspaceOf(ctx context.Context, c *armapi.Compute) (*armapi.Workspace, error) {
 	p, err := arm.ParseID(c.ID)
 	if err != nil || len(p.Names) < 1 {
 		return nil, fmt.Errorf("compute id %s: %v", c.ID, err)
@@ -83,14 +83,14 @@ func clusterError(cluster, what string, err error) error {
 }
 
 // errorDetail turns an error into the provisioningErrors shape.
-func errorDetail(err error) ErrorDetail {
+func errorDetail(err error) armapi.ErrorDetail {
 	var ae *arm.Error
 	if !errors.As(err, &ae) {
-		return ErrorDetail{Code: arm.CodeInternalServerError, Message: err.Error()}
+		return armapi.ErrorDetail{Code: arm.CodeInternalServerError, Message: err.Error()}
 	}
-	d := ErrorDetail{Code: ae.Code, Message: ae.Message, Target: ae.Target}
+	d := armapi.ErrorDetail{Code: ae.Code, Message: ae.Message, Target: ae.Target}
 	for _, x := range ae.Details {
-		d.Details = append(d.Details, ErrorDetail{Code: x.Code, Message: x.Message, Target: x.Target})
+		d.Details = append(d.Details, armapi.ErrorDetail{Code: x.Code, Message: x.Message, Target: x.Target})
 	}
 	return d
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/mlfleet/mlfleet/internal/containerservice"
 	"github.com/mlfleet/mlfleet/internal/kube"
 	"github.com/mlfleet/mlfleet/internal/store"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
 // SweepMarkers removes, from every running cluster this server knows, an attachment marker
@@ -43,7 +44,7 @@ func (s *Service) SweepMarkers(ctx context.Context) (int, error) {
 	return removed, nil
 }
 
-func (s *Service) sweepMarker(ctx context.Context, mc *containerservice.ManagedCluster) (int, error) {
+func (s *Service) sweepMarker(ctx context.Context, mc *armapi.ManagedCluster) (int, error) {
 	if busy, err := s.operationsOn(ctx, mc.ID); err != nil || busy {
 		return 0, err
 	}
@@ -70,7 +71,7 @@ func (s *Service) sweepMarker(ctx context.Context, mc *containerservice.ManagedC
 
 // orphanMarker says whether marker m in cluster mc belongs to a compute of this server that
 // no longer holds the cluster.
-func (s *Service) orphanMarker(ctx context.Context, mc *containerservice.ManagedCluster, m *kube.Marker) (bool, error) {
+func (s *Service) orphanMarker(ctx context.Context, mc *armapi.ManagedCluster, m *kube.Marker) (bool, error) {
 	id, err := arm.ParseID(m.ComputeID)
 	if err != nil {
 		return false, nil

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/mlfleet/mlfleet/internal/arm"
-	"github.com/mlfleet/mlfleet/internal/containerservice"
 	"github.com/mlfleet/mlfleet/internal/store"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
 // Start runs the health monitor (B4) until ctx ends or Close is called: every
@@ -76,7 +76,7 @@ func (s *Service) Refresh(ctx context.Context) error {
 		case errors.As(err, &ae) && ae.Status == http.StatusConflict:
 			// The cluster was deleted under the compute: say so until it is detached.
 			id, _ := arm.ParseID(deref(c.Properties.ResourceID))
-			o = &observation{Cluster: &containerservice.ManagedCluster{Name: id.Name()}, Unreachable: errors.New("the cluster no longer exists; detach this compute")}
+			o = &observation{Cluster: &armapi.ManagedCluster{Name: id.Name()}, Unreachable: errors.New("the cluster no longer exists; detach this compute")}
 		case err != nil:
 			continue
 		default:
@@ -85,7 +85,7 @@ func (s *Service) Refresh(ctx context.Context) error {
 			_ = s.cfg.Clusters.ProbeClient(ctx, mc)
 			o = s.observe(ctx, mc, false)
 		}
-		if err := s.modifyIfChanged(ctx, r.ID, func(c *Compute) {
+		if err := s.modifyIfChanged(ctx, r.ID, func(c *armapi.Compute) {
 			if busy(c.Properties.ProvisioningState) || !c.Properties.Mlfleet.Attached {
 				return // an operation started meanwhile: it records the state
 			}
@@ -104,7 +104,7 @@ func busy(state string) bool {
 }
 
 // apply records an observation on a compute: conditions, live facts, provisioning errors.
-func (s *Service) apply(c *Compute, o *observation) {
+func (s *Service) apply(c *armapi.Compute, o *observation) {
 	p := c.Properties.Properties
 	purpose := deref(p.ClusterPurpose)
 	now := s.now().UTC()
@@ -113,20 +113,20 @@ func (s *Service) apply(c *Compute, o *observation) {
 		if ok {
 			status = "True"
 		}
-		setCondition(&c.Properties.Mlfleet.Conditions, Condition{Type: typ, Status: status, Reason: reason, Message: fmt.Sprintf(format, args...)}, now)
+		setCondition(&c.Properties.Mlfleet.Conditions, armapi.Condition{Type: typ, Status: status, Reason: reason, Message: fmt.Sprintf(format, args...)}, now)
 	}
 	unknown := func(typ string) {
-		setCondition(&c.Properties.Mlfleet.Conditions, Condition{Type: typ, Status: "Unknown", Reason: "ClusterUnreachable", Message: "the cluster cannot be reached"}, now)
+		setCondition(&c.Properties.Mlfleet.Conditions, armapi.Condition{Type: typ, Status: "Unknown", Reason: "ClusterUnreachable", Message: "the cluster cannot be reached"}, now)
 	}
 	name := o.Cluster.Name
 	c.Properties.Mlfleet.Autoscale = autoscaleOf(o.Cluster)
 	if o.Unreachable != nil {
-		set(ConditionReachable, false, "ClusterUnreachable", "Cluster '%s' cannot be reached: %v", name, o.Unreachable)
-		unknown(ConditionVersionSupported)
-		unknown(ConditionCapacitySufficient)
-		unknown(ConditionComponentsReady)
+		set(armapi.ConditionReachable, false, "ClusterUnreachable", "Cluster '%s' cannot be reached: %v", name, o.Unreachable)
+		unknown(armapi.ConditionVersionSupported)
+		unknown(armapi.ConditionCapacitySufficient)
+		unknown(armapi.ConditionComponentsReady)
 	} else {
-		set(ConditionReachable, true, "APIServerResponding", "Kubernetes %s answers", o.Version)
+		set(armapi.ConditionReachable, true, "APIServerResponding", "Kubernetes %s answers", o.Version)
 		c.Properties.Mlfleet.KubernetesVersion = o.Version
 		c.Properties.Mlfleet.ClusterUID = o.UID
 		versions := s.cfg.Clusters.Versions()
@@ -135,24 +135,24 @@ func (s *Service) apply(c *Compute, o *observation) {
 			if v.Preview {
 				reason = "Preview"
 			}
-			set(ConditionVersionSupported, true, reason, "Kubernetes %s is supported in %s", o.Version, o.Cluster.Location)
+			set(armapi.ConditionVersionSupported, true, reason, "Kubernetes %s is supported in %s", o.Version, o.Cluster.Location)
 		} else {
-			set(ConditionVersionSupported, false, "UnsupportedVersion", "Kubernetes %s is not supported in %s; supported: %v", o.Version, o.Cluster.Location, versions.Names(o.Cluster.Location))
+			set(armapi.ConditionVersionSupported, false, "UnsupportedVersion", "Kubernetes %s is not supported in %s; supported: %v", o.Version, o.Cluster.Location, versions.Names(o.Cluster.Location))
 		}
 		fails, _ := capacity(purpose, len(o.Nodes), o.Cores, fmt.Sprintf("cluster '%s'", name))
 		if len(fails) == 0 {
-			set(ConditionCapacitySufficient, true, "Sufficient", "%s, %d vCPUs", count(len(o.Nodes), "node"), o.Cores)
+			set(armapi.ConditionCapacitySufficient, true, "Sufficient", "%s, %d vCPUs", count(len(o.Nodes), "node"), o.Cores)
 		} else {
-			set(ConditionCapacitySufficient, false, "InsufficientCapacity", "%s", fails[0])
+			set(armapi.ConditionCapacitySufficient, false, "InsufficientCapacity", "%s", fails[0])
 		}
 		want := replicas(purpose)
 		switch fe := o.FrontEnd; {
 		case fe == nil:
-			set(ConditionComponentsReady, false, "NotInstalled", "the inference front-end azureml-fe is missing from namespace azureml")
+			set(armapi.ConditionComponentsReady, false, "NotInstalled", "the inference front-end azureml-fe is missing from namespace azureml")
 		case fe.ReadyReplicas < want:
-			set(ConditionComponentsReady, false, "FrontEndNotReady", "azureml-fe has %d of %s ready", fe.ReadyReplicas, count(int(want), "replica"))
+			set(armapi.ConditionComponentsReady, false, "FrontEndNotReady", "azureml-fe has %d of %s ready", fe.ReadyReplicas, count(int(want), "replica"))
 		default:
-			set(ConditionComponentsReady, true, "Ready", "azureml-fe has %s ready", count(int(fe.ReadyReplicas), "replica"))
+			set(armapi.ConditionComponentsReady, true, "Ready", "azureml-fe has %s ready", count(int(fe.ReadyReplicas), "replica"))
 		}
 		// The live nodes, not the stored request: an autoscaled or registered cluster
 		// changes size on its own, and azureml-core reads agentCount (S2, B6).
@@ -168,9 +168,9 @@ func (s *Service) apply(c *Compute, o *observation) {
 			}
 			p.AgentVMSize = ptr(best)
 		}
-		p.SystemServices = []SystemService{}
+		p.SystemServices = []armapi.SystemService{}
 		if fe := o.FrontEnd; fe != nil {
-			p.SystemServices = append(p.SystemServices, SystemService{SystemServiceType: "ScoringFrontEnd", PublicIPAddress: nonEmpty(fe.Address), Version: fe.Version})
+			p.SystemServices = append(p.SystemServices, armapi.SystemService{SystemServiceType: "ScoringFrontEnd", PublicIPAddress: nonEmpty(fe.Address), Version: fe.Version})
 		}
 	}
 	if fqdn := o.Cluster.Properties.FQDN; fqdn != nil && o.Unreachable == nil {
@@ -181,14 +181,14 @@ func (s *Service) apply(c *Compute, o *observation) {
 	c.Properties.ProvisioningErrors = nil
 	for _, cond := range c.Properties.Mlfleet.Conditions {
 		if cond.Status == "False" {
-			c.Properties.ProvisioningErrors = append(c.Properties.ProvisioningErrors, ProvisioningError{Error: ErrorDetail{Code: cond.Reason, Message: cond.Message}})
+			c.Properties.ProvisioningErrors = append(c.Properties.ProvisioningErrors, armapi.ProvisioningError{Error: armapi.ErrorDetail{Code: cond.Reason, Message: cond.Message}})
 		}
 	}
 }
 
 // setCondition sets one condition, keeping its transition time unless its status changes.
-func setCondition(conds *[]Condition, c Condition, now time.Time) {
-	i := slices.IndexFunc(*conds, func(x Condition) bool { return x.Type == c.Type })
+func setCondition(conds *[]armapi.Condition, c armapi.Condition, now time.Time) {
+	i := slices.IndexFunc(*conds, func(x armapi.Condition) bool { return x.Type == c.Type })
 	if i < 0 {
 		c.LastTransitionTime = now
 		*conds = append(*conds, c)
@@ -205,11 +205,11 @@ func setCondition(conds *[]Condition, c Condition, now time.Time) {
 // when the cluster cannot be reached, Failed when another one does not hold. Unreachable
 // is Unknown rather than Failed because the other conditions could not be looked at: the
 // cluster may be fine, and a network blip must not read as a broken compute.
-func derivedState(conds []Condition) string {
+func derivedState(conds []armapi.Condition) string {
 	state := StateSucceeded
 	for _, c := range conds {
 		switch {
-		case c.Type == ConditionReachable && c.Status != "True":
+		case c.Type == armapi.ConditionReachable && c.Status != "True":
 			return StateUnknown
 		case c.Status == "False":
 			state = StateFailed
@@ -219,10 +219,10 @@ func derivedState(conds []Condition) string {
 }
 
 // autoscaleOf is the autoscaling range of a one-pool cluster, nil when it has none.
-func autoscaleOf(mc *containerservice.ManagedCluster) *ComputeAutoscale {
+func autoscaleOf(mc *armapi.ManagedCluster) *armapi.ComputeAutoscale {
 	pools := mc.Properties.AgentPoolProfiles
 	if len(pools) != 1 || !pools[0].EnableAutoScaling || pools[0].MinCount == nil || pools[0].MaxCount == nil {
 		return nil
 	}
-	return &ComputeAutoscale{MinCount: *pools[0].MinCount, MaxCount: *pools[0].MaxCount}
+	return &armapi.ComputeAutoscale{MinCount: *pools[0].MinCount, MaxCount: *pools[0].MaxCount}
 }

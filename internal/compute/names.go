@@ -9,12 +9,12 @@ import (
 	"github.com/mlfleet/mlfleet/internal/arm"
 	"github.com/mlfleet/mlfleet/internal/resources"
 	"github.com/mlfleet/mlfleet/internal/store"
-	"github.com/mlfleet/mlfleet/internal/workspaces"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
 // computeLocation is where a new compute lives: computeLocation, else the body's location,
 // else the workspace's.
-func computeLocation(w *workspaces.Workspace, in Compute) (string, error) {
+func computeLocation(w *armapi.Workspace, in armapi.Compute) (string, error) {
 	loc := in.Properties.ComputeLocation
 	if loc == "" {
 		loc = in.Location
@@ -52,25 +52,25 @@ func (s *Service) nameTaken(ctx context.Context, location, name string) error {
 // CheckName says whether a new compute of the workspace may be called name (S4). Its
 // answer is advice for the form (Studio's alert): the name claim that insert writes is
 // what enforces uniqueness, so a name free here can still be a 409 on the PUT.
-func (s *Service) CheckName(ctx context.Context, sub, rg, ws, name, location string) (*NameAvailability, error) {
+func (s *Service) CheckName(ctx context.Context, sub, rg, ws, name, location string) (*armapi.NameAvailability, error) {
 	w, err := s.cfg.Workspaces.Get(ctx, sub, rg, ws)
 	if err != nil {
 		return nil, err
 	}
 	if e := ValidateName(name); e != nil {
-		return &NameAvailability{NameAvailable: false, Reason: "Invalid", Message: e.Message}, nil
+		return &armapi.NameAvailability{NameAvailable: false, Reason: "Invalid", Message: e.Message}, nil
 	}
 	if _, err := s.cfg.Store.GetResource(ctx, ID(sub, rg, w.Name, name)); err == nil {
-		return &NameAvailability{Reason: "AlreadyExists", Message: fmt.Sprintf("Workspace '%s' already has a compute named '%s'.", w.Name, name)}, nil
+		return &armapi.NameAvailability{Reason: "AlreadyExists", Message: fmt.Sprintf("Workspace '%s' already has a compute named '%s'.", w.Name, name)}, nil
 	}
-	loc, err := computeLocation(w, Compute{Location: location})
+	loc, err := computeLocation(w, armapi.Compute{Location: location})
 	if err != nil {
 		return nil, err
 	}
 	if _, err := s.cfg.Store.GetResource(ctx, nameClaimID(loc, name)); err == nil {
-		return &NameAvailability{Reason: "AlreadyExists", Message: s.nameTaken(ctx, loc, name).(*arm.Error).Message}, nil
+		return &armapi.NameAvailability{Reason: "AlreadyExists", Message: s.nameTaken(ctx, loc, name).(*arm.Error).Message}, nil
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return nil, fmt.Errorf("check name %s: %w", name, err)
 	}
-	return &NameAvailability{NameAvailable: true}, nil
+	return &armapi.NameAvailability{NameAvailable: true}, nil
 }

@@ -3,6 +3,8 @@ package compute
 import (
 	"context"
 	"fmt"
+
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
 type createInput struct {
@@ -30,17 +32,17 @@ func defaults() settings {
 }
 
 // newCompute builds the stored body of a new compute.
-func (s *Service) newCompute(id, name, location string, in Compute, st settings) *Compute {
+func (s *Service) newCompute(id, name, location string, in armapi.Compute, st settings) *armapi.Compute {
 	now := s.now().UTC()
-	c := &Compute{ID: id, Name: name, Type: TypeCompute, Location: location, Tags: in.Tags}
+	c := &armapi.Compute{ID: id, Name: name, Type: TypeCompute, Location: location, Tags: in.Tags}
 	if c.Tags == nil {
 		c.Tags = map[string]string{}
 	}
 	c.SystemData = nil
-	c.Properties = ComputeProperties{
+	c.Properties = armapi.ComputeProperties{
 		ComputeType: "AKS", ComputeLocation: location, ProvisioningState: StateCreating, Description: in.Properties.Description,
 		CreatedOn: &now, ModifiedOn: &now, ProvisioningErrors: nil, DisableLocalAuth: in.Properties.DisableLocalAuth,
-		Mlfleet: &ComputeMlfleet{Conditions: []Condition{}, AttachmentID: attachmentID(id)},
+		Mlfleet: &armapi.ComputeMlfleet{Conditions: []armapi.Condition{}, AttachmentID: attachmentID(id)},
 	}
 	s.render(c, st)
 	return c
@@ -48,10 +50,10 @@ func (s *Service) newCompute(id, name, location string, in Compute, st settings)
 
 // render writes settings into a compute's AKS properties (the TLS key never: it is sealed
 // apart).
-func (s *Service) render(c *Compute, st settings) {
+func (s *Service) render(c *armapi.Compute, st settings) {
 	p := c.Properties.Properties
 	if p == nil {
-		p = &AKSProperties{SystemServices: []SystemService{}}
+		p = &armapi.AKSProperties{SystemServices: []armapi.SystemService{}}
 		c.Properties.Properties = p
 	}
 	p.AgentCount = ptr(st.AgentCount)
@@ -59,15 +61,15 @@ func (s *Service) render(c *Compute, st settings) {
 	p.ClusterPurpose = ptr(st.Purpose)
 	p.LoadBalancerType = ptr(st.LB)
 	p.LoadBalancerSubnet = nonEmpty(st.Subnet)
-	p.SSLConfiguration = &SSLConfiguration{Status: st.SSL.Status, Cert: st.SSL.Cert, Cname: st.SSL.CName, LeafDomainLabel: st.SSL.Leaf, OverwriteExistingDomain: st.SSL.Overwrite}
+	p.SSLConfiguration = &armapi.SSLConfiguration{Status: st.SSL.Status, Cert: st.SSL.Cert, Cname: st.SSL.CName, LeafDomainLabel: st.SSL.Leaf, OverwriteExistingDomain: st.SSL.Overwrite}
 	p.AKSNetworkingConfiguration = st.Network
 	if p.SystemServices == nil {
-		p.SystemServices = []SystemService{}
+		p.SystemServices = []armapi.SystemService{}
 	}
 }
 
 // settingsOf reads the settings of a stored compute, with its sealed TLS key.
-func (s *Service) settingsOf(ctx context.Context, c *Compute) (settings, error) {
+func (s *Service) settingsOf(ctx context.Context, c *armapi.Compute) (settings, error) {
 	p := c.Properties.Properties
 	st := settings{AgentCount: derefInt(p.AgentCount), VMSize: deref(p.AgentVMSize), Purpose: deref(p.ClusterPurpose),
 		LB: deref(p.LoadBalancerType), Subnet: deref(p.LoadBalancerSubnet), Network: p.AKSNetworkingConfiguration, SSL: sslSettings{Status: "Disabled"}}
@@ -92,7 +94,7 @@ func derefInt(p *int) int {
 }
 
 // redact returns the compute as GET serves it.
-func redact(c *Compute) *Compute {
+func redact(c *armapi.Compute) *armapi.Compute {
 	cp := *c
 	if ssl := c.Properties.Properties.SSLConfiguration; ssl != nil {
 		s := *ssl
@@ -104,7 +106,7 @@ func redact(c *Compute) *Compute {
 	return &cp
 }
 
-func (s *Service) getByID(ctx context.Context, id string) (*Compute, error) {
+func (s *Service) getByID(ctx context.Context, id string) (*armapi.Compute, error) {
 	r, err := s.cfg.Store.GetResource(ctx, id)
 	if err != nil {
 		return nil, fmt.Errorf("get compute %s: %w", id, err)

@@ -9,14 +9,14 @@ import (
 	"strings"
 
 	"github.com/mlfleet/mlfleet/internal/arm"
-	"github.com/mlfleet/mlfleet/internal/containerservice"
 	"github.com/mlfleet/mlfleet/internal/resources"
 	"github.com/mlfleet/mlfleet/internal/store"
 	"github.com/mlfleet/mlfleet/internal/workspaces"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
 // Get returns a compute, or a 404.
-func (s *Service) Get(ctx context.Context, sub, rg, ws, name string) (*Compute, error) {
+func (s *Service) Get(ctx context.Context, sub, rg, ws, name string) (*armapi.Compute, error) {
 	r, err := s.getResource(ctx, sub, rg, ws, name)
 	if err != nil {
 		return nil, err
@@ -70,7 +70,7 @@ func (s *Service) ListJSON(ctx context.Context, sub, rg, ws string, p resources.
 // List returns a page of the computes of a workspace.
 // Computes found prove their workspace exists (see getResource); an empty page reads the
 // workspace, for its 404.
-func (s *Service) List(ctx context.Context, sub, rg, ws string, p resources.Page) ([]*Compute, bool, error) {
+func (s *Service) List(ctx context.Context, sub, rg, ws string, p resources.Page) ([]*armapi.Compute, bool, error) {
 	rows, more, err := s.listRows(ctx, sub, rg, ws, p)
 	if err != nil {
 		return nil, false, err
@@ -96,7 +96,7 @@ func (s *Service) listRows(ctx context.Context, sub, rg, ws string, p resources.
 }
 
 // Keys returns the kubeconfigs of a compute's cluster (listKeys).
-func (s *Service) Keys(ctx context.Context, sub, rg, ws, name string) (*ComputeKeys, error) {
+func (s *Service) Keys(ctx context.Context, sub, rg, ws, name string) (*armapi.ComputeKeys, error) {
 	mc, err := s.clusterOf(ctx, sub, rg, ws, name)
 	if err != nil {
 		return nil, err
@@ -105,11 +105,11 @@ func (s *Service) Keys(ctx context.Context, sub, rg, ws, name string) (*ComputeK
 	if err != nil {
 		return nil, err
 	}
-	return &ComputeKeys{ComputeType: "AKS", UserKubeConfig: string(creds.User), AdminKubeConfig: string(creds.Admin)}, nil
+	return &armapi.ComputeKeys{ComputeType: "AKS", UserKubeConfig: string(creds.User), AdminKubeConfig: string(creds.Admin)}, nil
 }
 
 // Nodes returns the live nodes of a compute's cluster (listNodes).
-func (s *Service) Nodes(ctx context.Context, sub, rg, ws, name string) (*ComputeNodes, error) {
+func (s *Service) Nodes(ctx context.Context, sub, rg, ws, name string) (*armapi.ComputeNodes, error) {
 	mc, err := s.clusterOf(ctx, sub, rg, ws, name)
 	if err != nil {
 		return nil, err
@@ -124,19 +124,19 @@ func (s *Service) Nodes(ctx context.Context, sub, rg, ws, name string) (*Compute
 	if err != nil {
 		return nil, unreachable(mc.Name, err)
 	}
-	out := &ComputeNodes{Nodes: []ComputeNode{}}
+	out := &armapi.ComputeNodes{Nodes: []armapi.ComputeNode{}}
 	for _, n := range nodes {
 		state := "idle"
 		if !n.Ready {
 			state = "unusable"
 		}
-		out.Nodes = append(out.Nodes, ComputeNode{NodeID: n.Name, PrivateIPAddress: nonEmpty(n.InternalIP), PublicIPAddress: nonEmpty(n.ExternalIP), Port: 22, NodeState: state})
+		out.Nodes = append(out.Nodes, armapi.ComputeNode{NodeID: n.Name, PrivateIPAddress: nonEmpty(n.InternalIP), PublicIPAddress: nonEmpty(n.ExternalIP), Port: 22, NodeState: state})
 	}
 	return out, nil
 }
 
 // clusterOf returns the cluster of the compute name (attachedCluster).
-func (s *Service) clusterOf(ctx context.Context, sub, rg, ws, name string) (*containerservice.ManagedCluster, error) {
+func (s *Service) clusterOf(ctx context.Context, sub, rg, ws, name string) (*armapi.ManagedCluster, error) {
 	c, err := s.Get(ctx, sub, rg, ws, name)
 	if err != nil {
 		return nil, err
@@ -145,7 +145,7 @@ func (s *Service) clusterOf(ctx context.Context, sub, rg, ws, name string) (*con
 }
 
 // attachedCluster returns the managed cluster of a compute that has one.
-func (s *Service) attachedCluster(ctx context.Context, c *Compute) (*containerservice.ManagedCluster, error) {
+func (s *Service) attachedCluster(ctx context.Context, c *armapi.Compute) (*armapi.ManagedCluster, error) {
 	if c.Properties.ResourceID == nil || *c.Properties.ResourceID == "" {
 		return nil, arm.Conflict("Compute '%s' has no cluster yet (it is %s).", c.Name, strings.ToLower(c.Properties.ProvisioningState))
 	}

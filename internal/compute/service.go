@@ -22,6 +22,7 @@ import (
 	"github.com/mlfleet/mlfleet/internal/secrets"
 	"github.com/mlfleet/mlfleet/internal/store"
 	"github.com/mlfleet/mlfleet/internal/workspaces"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
 // Operation kinds run by this package.
@@ -133,20 +134,20 @@ type claim struct {
 // Result is the answer of a PUT.
 type Result struct {
 	// Compute is the compute as stored (nil for a dry run).
-	Compute *Compute
+	Compute *armapi.Compute
 	// Created is true when the PUT made a new compute.
 	Created bool
 	// Operation follows the work (always set unless dry run).
 	Operation *store.Operation
 	// Validation is the answer of a dry run.
-	Validation *ComputeValidation
+	Validation *armapi.ComputeValidation
 	// Warnings are things to tell the user that did not stop the request.
 	Warnings []string
 }
 
 // Put creates, attaches or updates a compute, or with opts.ValidateOnly only checks that it
 // could. Every failed check is reported together in one 400 UserError (B1).
-func (s *Service) Put(ctx context.Context, sub, rg, ws, name string, in Compute, opts Options) (*Result, error) {
+func (s *Service) Put(ctx context.Context, sub, rg, ws, name string, in armapi.Compute, opts Options) (*Result, error) {
 	if _, err := s.cfg.Resources.WritableGroup(ctx, sub, rg); err != nil {
 		return nil, err
 	}
@@ -198,7 +199,7 @@ func (s *Service) Put(ctx context.Context, sub, rg, ws, name string, in Compute,
 }
 
 // exists is the 409 of a create or attach (If-None-Match: *) on an existing compute.
-func (s *Service) exists(r *store.Resource, w *workspaces.Workspace) error {
+func (s *Service) exists(r *store.Resource, w *armapi.Workspace) error {
 	return arm.Conflict("Compute '%s' already exists in workspace '%s' (resource group '%s'); use 'mlfleet ml computetarget update' to change it, or choose another name.", r.Name, w.Name, r.ResourceGroup)
 }
 
@@ -240,7 +241,7 @@ func operationInProgress(name, state string, op *store.Operation) error {
 // claim, its TLS label claim and sealed secret, what also adds (the cluster a create makes,
 // the attachment claim of an attach) and its operation. Either all of it commits or none
 // does. opts.replace, when set, is the failed compute of the same name it replaces.
-func (s *Service) insert(ctx context.Context, w *workspaces.Workspace, c *Compute, st settings, kind string, input any, opts Options, also func(tx store.Store) error) (*store.Operation, error) {
+func (s *Service) insert(ctx context.Context, w *armapi.Workspace, c *armapi.Compute, st settings, kind string, input any, opts Options, also func(tx store.Store) error) (*store.Operation, error) {
 	location := c.Properties.ComputeLocation
 	claimBody, _ := json.Marshal(claim{ComputeID: c.ID})
 	parsed, _ := arm.ParseID(c.ID)
@@ -307,14 +308,14 @@ func (s *Service) insert(ctx context.Context, w *workspaces.Workspace, c *Comput
 // modify applies fn to the stored compute, retrying (bounded) on concurrent updates: the
 // health monitor writes the same rows as the operations, and neither may lose the
 // other's change.
-func (s *Service) modify(ctx context.Context, id string, fn func(*Compute)) error {
+func (s *Service) modify(ctx context.Context, id string, fn func(*armapi.Compute)) error {
 	return s.modifyIn(ctx, s.cfg.Store, id, fn)
 }
 
 // modifyIfChanged is modify that writes only when fn changed the compute: an observation
 // that finds everything as it was leaves the row, its modifiedOn and its etag alone, so
 // that the health monitor does not turn a client's If-Match stale every few seconds.
-func (s *Service) modifyIfChanged(ctx context.Context, id string, fn func(*Compute)) error {
+func (s *Service) modifyIfChanged(ctx context.Context, id string, fn func(*armapi.Compute)) error {
 	_, err := store.Modify(ctx, s.cfg.Store, id, func(r *store.Resource) error {
 		c, err := decode(r)
 		if err != nil {
@@ -340,7 +341,7 @@ func (s *Service) modifyIfChanged(ctx context.Context, id string, fn func(*Compu
 var errUnchanged = errors.New("unchanged")
 
 // modifyIn is modify through st, which may be a transaction.
-func (s *Service) modifyIn(ctx context.Context, st store.Store, id string, fn func(*Compute)) error {
+func (s *Service) modifyIn(ctx context.Context, st store.Store, id string, fn func(*armapi.Compute)) error {
 	_, err := store.Modify(ctx, st, id, func(r *store.Resource) error {
 		c, err := decode(r)
 		if err != nil {
@@ -360,22 +361,22 @@ func (s *Service) modifyIn(ctx context.Context, st store.Store, id string, fn fu
 
 // decode reads a stored compute, filling the empty lists and objects that the azureml-core
 // SDK indexes (A7: present, never missing) and blanking the write-only TLS key.
-func decode(r *store.Resource) (*Compute, error) {
+func decode(r *store.Resource) (*armapi.Compute, error) {
 	c, err := readRecord(r.ID, r.Body)
 	if err != nil {
 		return nil, err
 	}
 	if c.Properties.Mlfleet == nil {
-		c.Properties.Mlfleet = &ComputeMlfleet{}
+		c.Properties.Mlfleet = &armapi.ComputeMlfleet{}
 	}
 	if c.Properties.Mlfleet.Conditions == nil {
-		c.Properties.Mlfleet.Conditions = []Condition{}
+		c.Properties.Mlfleet.Conditions = []armapi.Condition{}
 	}
 	if c.Properties.Properties == nil {
-		c.Properties.Properties = &AKSProperties{}
+		c.Properties.Properties = &armapi.AKSProperties{}
 	}
 	if c.Properties.Properties.SystemServices == nil {
-		c.Properties.Properties.SystemServices = []SystemService{}
+		c.Properties.Properties.SystemServices = []armapi.SystemService{}
 	}
 	if ssl := c.Properties.Properties.SSLConfiguration; ssl != nil {
 		ssl.Key = "" // write-only (A7)

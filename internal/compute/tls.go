@@ -11,6 +11,7 @@ import (
 	"github.com/mlfleet/mlfleet/internal/arm"
 	"github.com/mlfleet/mlfleet/internal/kube"
 	"github.com/mlfleet/mlfleet/internal/store"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
 // tlsSecret is what a compute keeps sealed: the key of its own certificate (Enabled), or
@@ -118,7 +119,7 @@ func frontEndFqdn(leaf, location string) string {
 
 // tlsFor returns the TLS material to install for st (nil when disabled), issuing an Auto
 // certificate from mlfleet's CA when there is none yet for the label.
-func (s *Service) tlsFor(ctx context.Context, c *Compute, st settings) (*kube.TLS, string, error) {
+func (s *Service) tlsFor(ctx context.Context, c *armapi.Compute, st settings) (*kube.TLS, string, error) {
 	switch st.SSL.Status {
 	case "Enabled":
 		sec, err := s.loadTLS(ctx, s.cfg.Store, c.ID)

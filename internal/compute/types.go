@@ -3,7 +3,6 @@ package compute
 import (
 	"github.com/mlfleet/mlfleet/internal/arm"
 	"github.com/mlfleet/mlfleet/internal/store"
-	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
 // Namespace is the ARM provider namespace of computes.
@@ -30,27 +29,6 @@ const (
 	StateUnknown   = "Unknown"
 )
 
-// The wire types are package armapi's, which the SDK and the CLI read too.
-type (
-	Compute                    = armapi.Compute
-	ComputeProperties          = armapi.ComputeProperties
-	AKSProperties              = armapi.AKSProperties
-	SSLConfiguration           = armapi.SSLConfiguration
-	AKSNetworkingConfiguration = armapi.AKSNetworkingConfiguration
-	SystemService              = armapi.SystemService
-	ComputeMlfleet             = armapi.ComputeMlfleet
-	ComputeAutoscale           = armapi.ComputeAutoscale
-	Condition                  = armapi.Condition
-	ProvisioningError          = armapi.ProvisioningError
-	ErrorDetail                = armapi.ErrorDetail
-	ComputeKeys                = armapi.ComputeKeys
-	ComputeNode                = armapi.ComputeNode
-	ComputeNodes               = armapi.ComputeNodes
-	NameAvailability           = armapi.NameAvailability
-	ComputeValidation          = armapi.ComputeValidation
-	Check                      = armapi.Check
-)
-
 // Options change how a PUT is handled.
 type Options struct {
 	// Force lets an attach take a cluster attached elsewhere, detaching that first (S11).
@@ -64,11 +42,3 @@ type Options struct {
 	// replace is the failed compute of the same name a create or attach replaces.
 	replace *store.Resource
 }
-
-// Condition types (B4).
-const (
-	ConditionReachable          = armapi.ConditionReachable
-	ConditionVersionSupported   = armapi.ConditionVersionSupported
-	ConditionCapacitySufficient = armapi.ConditionCapacitySufficient
-	ConditionComponentsReady    = armapi.ConditionComponentsReady
-)

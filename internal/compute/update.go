@@ -8,15 +8,14 @@ import (
 	"strings"
 
 	"github.com/mlfleet/mlfleet/internal/arm"
-	"github.com/mlfleet/mlfleet/internal/containerservice"
 	"github.com/mlfleet/mlfleet/internal/operations"
 	"github.com/mlfleet/mlfleet/internal/store"
-	"github.com/mlfleet/mlfleet/internal/workspaces"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
 // update handles a PUT on an existing compute: TLS, load balancer, cluster purpose and node
 // count change in place (S12, S20, B5); an identical PUT changes nothing (B2).
-func (s *Service) update(ctx context.Context, w *workspaces.Workspace, r *store.Resource, in Compute, opts Options) (*Result, error) {
+func (s *Service) update(ctx context.Context, w *armapi.Workspace, r *store.Resource, in armapi.Compute, opts Options) (*Result, error) {
 	c, err := decode(r)
 	if err != nil {
 		return nil, err
@@ -179,7 +178,7 @@ func (s *Service) update(ctx context.Context, w *workspaces.Workspace, r *store.
 
 // checkScale checks a change of node count (S20): the cluster must be one mlfleet can
 // scale, with one pool, and the new size must still satisfy the cluster purpose (S5).
-func (s *Service) checkScale(mc *containerservice.ManagedCluster, c *Compute, st settings, l *checkList) {
+func (s *Service) checkScale(mc *armapi.ManagedCluster, c *armapi.Compute, st settings, l *checkList) {
 	pools := mc.Properties.AgentPoolProfiles
 	switch {
 	case mc.Properties.Mlfleet.Provider != "embedded":
@@ -205,7 +204,7 @@ func (s *Service) checkScale(mc *containerservice.ManagedCluster, c *Compute, st
 	l.warnings = append(l.warnings, warns...)
 }
 
-func tagsChanged(in Compute, c *Compute) bool {
+func tagsChanged(in armapi.Compute, c *armapi.Compute) bool {
 	return in.Tags != nil && !reflect.DeepEqual(in.Tags, c.Tags) && !(len(in.Tags) == 0 && len(c.Tags) == 0)
 }
 
@@ -223,7 +222,7 @@ func (s *Service) updateFlow(ctx context.Context, run *operations.Run, in update
 		pool := mc.Properties.AgentPoolProfiles[0].Name
 		cid, _ := arm.ParseID(mc.ID)
 		if err := run.Step(ctx, "scale cluster", func(ctx context.Context) error {
-			var body containerservice.AgentPoolPut
+			var body armapi.AgentPoolPut
 			body.Properties.Count = in.Scale
 			_, _, err := s.cfg.Clusters.ScalePool(ctx, cid.SubscriptionID, cid.ResourceGroup, cid.Name(), pool, body)
 			var ae *arm.Error
@@ -238,7 +237,7 @@ func (s *Service) updateFlow(ctx context.Context, run *operations.Run, in update
 			return err
 		}
 		if err := run.Step(ctx, "wait for scale", func(ctx context.Context) error {
-			return s.waitCluster(ctx, mc.ID, func(mc *containerservice.ManagedCluster) bool {
+			return s.waitCluster(ctx, mc.ID, func(mc *armapi.ManagedCluster) bool {
 				return mc.Properties.AgentPoolProfiles[0].Count == *in.Scale
 			})
 		}); err != nil {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/mlfleet/mlfleet/internal/arm"
 	"github.com/mlfleet/mlfleet/internal/catalog"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
 // Defaults of a cluster created from the workspace (S1).
@@ -58,7 +59,7 @@ type settings struct {
 	LB         string
 	Subnet     string
 	SSL        sslSettings
-	Network    *AKSNetworkingConfiguration
+	Network    *armapi.AKSNetworkingConfiguration
 }
 
 type sslSettings struct {
@@ -91,7 +92,7 @@ func normalizeLB(s string) string {
 
 // readSettings applies the AKS properties of a request over base (defaults or current
 // values) and checks each of them, adding failures to errs.
-func readSettings(in *AKSProperties, base settings, sizes *catalog.VMSizes, creating bool, errs *arm.Problems) settings {
+func readSettings(in *armapi.AKSProperties, base settings, sizes *catalog.VMSizes, creating bool, errs *arm.Problems) settings {
 	s := base
 	if in == nil {
 		return s
@@ -150,7 +151,7 @@ func readSettings(in *AKSProperties, base settings, sizes *catalog.VMSizes, crea
 			if base.Network == nil || *base.Network != *in.AKSNetworkingConfiguration {
 				errs.Add(arm.CodeUserError, t+"aksNetworkingConfiguration", "The virtual network of a cluster cannot be changed after it is created.")
 			}
-		} else if n := in.AKSNetworkingConfiguration; *n != (AKSNetworkingConfiguration{}) {
+		} else if n := in.AKSNetworkingConfiguration; *n != (armapi.AKSNetworkingConfiguration{}) {
 			checkNetwork(n, errs)
 			c := *n
 			s.Network = &c
@@ -160,7 +161,7 @@ func readSettings(in *AKSProperties, base settings, sizes *catalog.VMSizes, crea
 }
 
 // readSSL checks a TLS configuration (S13).
-func readSSL(in *SSLConfiguration, cur sslSettings, errs *arm.Problems) sslSettings {
+func readSSL(in *armapi.SSLConfiguration, cur sslSettings, errs *arm.Problems) sslSettings {
 	const t = "properties.properties.sslConfiguration"
 	status := in.Status
 	switch {
@@ -246,7 +247,7 @@ func checkCertificate(certPEM, keyPEM, cname string, now time.Time) error {
 }
 
 // checkNetwork checks a custom virtual network (S26), every rule at once.
-func checkNetwork(n *AKSNetworkingConfiguration, errs *arm.Problems) {
+func checkNetwork(n *armapi.AKSNetworkingConfiguration, errs *arm.Problems) {
 	const t = "properties.properties.aksNetworkingConfiguration."
 	var absent []string
 	for _, f := range []struct{ name, v string }{{"subnetId", n.SubnetID}, {"serviceCidr", n.ServiceCidr}, {"dnsServiceIP", n.DNSServiceIP}, {"dockerBridgeCidr", n.DockerBridgeCidr}} {

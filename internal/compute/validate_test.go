@@ -14,6 +14,7 @@ import (
 
 	"github.com/mlfleet/mlfleet/internal/arm"
 	"github.com/mlfleet/mlfleet/internal/catalog"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
 func TestValidateName(t *testing.T) {
@@ -54,11 +55,11 @@ func TestCheckNetwork(t *testing.T) {
 	const subnet = "/subscriptions/s/resourceGroups/vg/providers/Microsoft.Network/virtualNetworks/vn/subnets/default"
 	cases := []struct {
 		name string
-		in   AKSNetworkingConfiguration
+		in   armapi.AKSNetworkingConfiguration
 		want []string // substrings, one per expected problem
 	}{
 		{"valid", nc(subnet, "10.0.0.0/16", "10.0.0.10", "172.17.0.1/16"), nil},
-		{"missing", AKSNetworkingConfiguration{ServiceCidr: "10.0.0.0/16"}, []string{"missing: subnetId, dnsServiceIP, dockerBridgeCidr"}},
+		{"missing", armapi.AKSNetworkingConfiguration{ServiceCidr: "10.0.0.0/16"}, []string{"missing: subnetId, dnsServiceIP, dockerBridgeCidr"}},
 		{"bad subnet id", nc("/subscriptions/s/resourceGroups/vg", "10.0.0.0/16", "10.0.0.10", "172.17.0.1/16"), []string{"Subnet id"}},
 		{"bad cidr", nc(subnet, "10.0.0.0/33", "10.0.0.10", "172.17.0.1/16"), []string{"serviceCidr '10.0.0.0/33'"}},
 		{"overlap", nc(subnet, "10.0.0.0/16", "10.0.0.10", "10.0.5.0/24"), []string{"overlaps"}},
@@ -102,25 +103,25 @@ func TestReadSSL(t *testing.T) {
 	_, otherKey := pemPair(t, "score.example.com", time.Now().Add(24*time.Hour))
 	cases := []struct {
 		name   string
-		in     SSLConfiguration
+		in     armapi.SSLConfiguration
 		status string
 		want   []string
 	}{
-		{"disabled", SSLConfiguration{Status: "Disabled"}, "Disabled", nil},
-		{"empty", SSLConfiguration{}, "Disabled", nil},
-		{"enabled", SSLConfiguration{Status: "Enabled", Cert: cert, Key: key, Cname: "score.example.com"}, "Enabled", nil},
-		{"status implied", SSLConfiguration{Cert: cert, Key: key, Cname: "score.example.com"}, "Enabled", nil},
-		{"missing key and cname", SSLConfiguration{Status: "Enabled", Cert: cert}, "Enabled", []string{"missing: cname, key"}},
-		{"expired", SSLConfiguration{Status: "Enabled", Cert: old, Key: oldKey, Cname: "score.example.com"}, "Enabled", []string{"expired"}},
-		{"not a pair", SSLConfiguration{Status: "Enabled", Cert: cert, Key: otherKey, Cname: "score.example.com"}, "Enabled", []string{"do not form a pair"}},
-		{"wrong cname", SSLConfiguration{Status: "Enabled", Cert: cert, Key: key, Cname: "other.example.com"}, "Enabled", []string{"does not cover cname"}},
-		{"not pem", SSLConfiguration{Status: "Enabled", Cert: "hello", Key: "world", Cname: "a.b"}, "Enabled", []string{"not a PEM certificate"}},
-		{"auto", SSLConfiguration{Status: "Auto", LeafDomainLabel: "myscore", OverwriteExistingDomain: true}, "Auto", nil},
-		{"auto without leaf", SSLConfiguration{Status: "auto"}, "Auto", []string{"needs a leafDomainLabel"}},
-		{"auto with cert", SSLConfiguration{Status: "Auto", LeafDomainLabel: "x", Cname: "a.b"}, "Auto", []string{"leafDomainLabel only"}},
-		{"bad leaf", SSLConfiguration{Status: "Auto", LeafDomainLabel: "my_score"}, "Auto", []string{"is invalid"}},
-		{"overwrite with own cert", SSLConfiguration{Status: "Enabled", Cert: cert, Key: key, Cname: "score.example.com", OverwriteExistingDomain: true}, "Enabled", []string{"belong to status Auto"}},
-		{"bad status", SSLConfiguration{Status: "On"}, "", []string{"Disabled, Enabled or Auto"}},
+		{"disabled", armapi.SSLConfiguration{Status: "Disabled"}, "Disabled", nil},
+		{"empty", armapi.SSLConfiguration{}, "Disabled", nil},
+		{"enabled", armapi.SSLConfiguration{Status: "Enabled", Cert: cert, Key: key, Cname: "score.example.com"}, "Enabled", nil},
+		{"status implied", armapi.SSLConfiguration{Cert: cert, Key: key, Cname: "score.example.com"}, "Enabled", nil},
+		{"missing key and cname", armapi.SSLConfiguration{Status: "Enabled", Cert: cert}, "Enabled", []string{"missing: cname, key"}},
+		{"expired", armapi.SSLConfiguration{Status: "Enabled", Cert: old, Key: oldKey, Cname: "score.example.com"}, "Enabled", []string{"expired"}},
+		{"not a pair", armapi.SSLConfiguration{Status: "Enabled", Cert: cert, Key: otherKey, Cname: "score.example.com"}, "Enabled", []string{"do not form a pair"}},
+		{"wrong cname", armapi.SSLConfiguration{Status: "Enabled", Cert: cert, Key: key, Cname: "other.example.com"}, "Enabled", []string{"does not cover cname"}},
+		{"not pem", armapi.SSLConfiguration{Status: "Enabled", Cert: "hello", Key: "world", Cname: "a.b"}, "Enabled", []string{"not a PEM certificate"}},
+		{"auto", armapi.SSLConfiguration{Status: "Auto", LeafDomainLabel: "myscore", OverwriteExistingDomain: true}, "Auto", nil},
+		{"auto without leaf", armapi.SSLConfiguration{Status: "auto"}, "Auto", []string{"needs a leafDomainLabel"}},
+		{"auto with cert", armapi.SSLConfiguration{Status: "Auto", LeafDomainLabel: "x", Cname: "a.b"}, "Auto", []string{"leafDomainLabel only"}},
+		{"bad leaf", armapi.SSLConfiguration{Status: "Auto", LeafDomainLabel: "my_score"}, "Auto", []string{"is invalid"}},
+		{"overwrite with own cert", armapi.SSLConfiguration{Status: "Enabled", Cert: cert, Key: key, Cname: "score.example.com", OverwriteExistingDomain: true}, "Enabled", []string{"belong to status Auto"}},
+		{"bad status", armapi.SSLConfiguration{Status: "On"}, "", []string{"Disabled, Enabled or Auto"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -141,7 +142,7 @@ func TestReadSSL(t *testing.T) {
 	}
 	// An update that leaves the key out keeps the stored one for the same certificate.
 	var errs arm.Problems
-	got := readSSL(&SSLConfiguration{Status: "Enabled", Cert: cert, Cname: "score.example.com"}, sslSettings{Status: "Enabled", Cert: cert, Key: key}, &errs)
+	got := readSSL(&armapi.SSLConfiguration{Status: "Enabled", Cert: cert, Cname: "score.example.com"}, sslSettings{Status: "Enabled", Cert: cert, Key: key}, &errs)
 	if len(errs) != 0 || got.Key != key {
 		t.Fatalf("key not kept: %v", errs)
 	}
@@ -153,16 +154,16 @@ func TestReadSettings(t *testing.T) {
 	s := func(v string) *string { return &v }
 	cases := []struct {
 		name string
-		in   *AKSProperties
+		in   *armapi.AKSProperties
 		want settings
 		errs int
 	}{
 		{"defaults", nil, defaults(), 0},
-		{"set", &AKSProperties{AgentCount: n(5), AgentVMSize: s("standard_nc6"), ClusterPurpose: s("devtest"), LoadBalancerType: s("internalloadbalancer")},
+		{"set", &armapi.AKSProperties{AgentCount: n(5), AgentVMSize: s("standard_nc6"), ClusterPurpose: s("devtest"), LoadBalancerType: s("internalloadbalancer")},
 			settings{AgentCount: 5, VMSize: "Standard_NC6", Purpose: "DevTest", LB: "InternalLoadBalancer", Subnet: "aks-subnet", SSL: sslSettings{Status: "Disabled"}}, 0},
-		{"internal with subnet", &AKSProperties{LoadBalancerType: s("InternalLoadBalancer"), LoadBalancerSubnet: s("sn")},
+		{"internal with subnet", &armapi.AKSProperties{LoadBalancerType: s("InternalLoadBalancer"), LoadBalancerSubnet: s("sn")},
 			settings{AgentCount: 3, VMSize: DefaultVMSize, Purpose: "FastProd", LB: "InternalLoadBalancer", Subnet: "sn", SSL: sslSettings{Status: "Disabled"}}, 0},
-		{"all wrong", &AKSProperties{AgentCount: n(-1), AgentVMSize: s("Standard_Nope"), ClusterPurpose: s("Prod"), LoadBalancerType: s("Public"), LoadBalancerSubnet: s("sn")}, defaults(), 5},
+		{"all wrong", &armapi.AKSProperties{AgentCount: n(-1), AgentVMSize: s("Standard_Nope"), ClusterPurpose: s("Prod"), LoadBalancerType: s("Public"), LoadBalancerSubnet: s("sn")}, defaults(), 5},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -179,14 +180,14 @@ func TestReadSettings(t *testing.T) {
 }
 
 func TestDerivedState(t *testing.T) {
-	cond := func(typ, status string) Condition { return Condition{Type: typ, Status: status} }
+	cond := func(typ, status string) armapi.Condition { return armapi.Condition{Type: typ, Status: status} }
 	cases := []struct {
-		conds []Condition
+		conds []armapi.Condition
 		want  string
 	}{
-		{[]Condition{cond(ConditionReachable, "True"), cond(ConditionComponentsReady, "True")}, StateSucceeded},
-		{[]Condition{cond(ConditionReachable, "True"), cond(ConditionCapacitySufficient, "False")}, StateFailed},
-		{[]Condition{cond(ConditionReachable, "False"), cond(ConditionComponentsReady, "Unknown")}, StateUnknown},
+		{[]armapi.Condition{cond(armapi.ConditionReachable, "True"), cond(armapi.ConditionComponentsReady, "True")}, StateSucceeded},
+		{[]armapi.Condition{cond(armapi.ConditionReachable, "True"), cond(armapi.ConditionCapacitySufficient, "False")}, StateFailed},
+		{[]armapi.Condition{cond(armapi.ConditionReachable, "False"), cond(armapi.ConditionComponentsReady, "Unknown")}, StateUnknown},
 	}
 	for _, tc := range cases {
 		if got := derivedState(tc.conds); got != tc.want {
@@ -194,19 +195,19 @@ func TestDerivedState(t *testing.T) {
 		}
 	}
 	// A condition keeps its transition time while its status stays.
-	var conds []Condition
+	var conds []armapi.Condition
 	t0 := time.Unix(100, 0)
-	setCondition(&conds, cond(ConditionReachable, "True"), t0)
-	setCondition(&conds, Condition{Type: ConditionReachable, Status: "True", Message: "again"}, t0.Add(time.Minute))
+	setCondition(&conds, cond(armapi.ConditionReachable, "True"), t0)
+	setCondition(&conds, armapi.Condition{Type: armapi.ConditionReachable, Status: "True", Message: "again"}, t0.Add(time.Minute))
 	if !conds[0].LastTransitionTime.Equal(t0) || conds[0].Message != "again" {
 		t.Fatalf("unchanged status moved the transition time: %+v", conds[0])
 	}
-	setCondition(&conds, cond(ConditionReachable, "False"), t0.Add(2*time.Minute))
+	setCondition(&conds, cond(armapi.ConditionReachable, "False"), t0.Add(2*time.Minute))
 	if !conds[0].LastTransitionTime.Equal(t0.Add(2 * time.Minute)) {
 		t.Fatalf("status change kept the old transition time: %+v", conds[0])
 	}
 }
 
-func nc(subnet, serviceCIDR, dnsIP, bridge string) AKSNetworkingConfiguration {
-	return AKSNetworkingConfiguration{SubnetID: subnet, ServiceCidr: serviceCIDR, DNSServiceIP: dnsIP, DockerBridgeCidr: bridge}
+func nc(subnet, serviceCIDR, dnsIP, bridge string) armapi.AKSNetworkingConfiguration {
+	return armapi.AKSNetworkingConfiguration{SubnetID: subnet, ServiceCidr: serviceCIDR, DNSServiceIP: dnsIP, DockerBridgeCidr: bridge}
 }

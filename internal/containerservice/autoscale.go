@@ -15,6 +15,7 @@ import (
 	"github.com/mlfleet/mlfleet/internal/failpoint"
 	"github.com/mlfleet/mlfleet/internal/provider"
 	"github.com/mlfleet/mlfleet/internal/store"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
 // MaxPoolCount is the most nodes one agent pool may have, counted or autoscaled.
@@ -68,8 +69,8 @@ var (
 )
 
 // DefaultAutoScalerProfile is AKS's profile: every key with its default.
-func DefaultAutoScalerProfile() AutoScalerProfile {
-	p := AutoScalerProfile{}
+func DefaultAutoScalerProfile() armapi.AutoScalerProfile {
+	p := armapi.AutoScalerProfile{}
 	for k, d := range autoScalerKeys {
 		p[k] = d.def
 	}
@@ -78,7 +79,7 @@ func DefaultAutoScalerProfile() AutoScalerProfile {
 
 // mergeProfile checks the keys of in and lays them over cur (or the defaults), reporting
 // every bad key or value.
-func mergeProfile(in, cur AutoScalerProfile, errs *arm.Problems) AutoScalerProfile {
+func mergeProfile(in, cur armapi.AutoScalerProfile, errs *arm.Problems) armapi.AutoScalerProfile {
 	out := DefaultAutoScalerProfile()
 	for k, v := range cur {
 		if _, ok := autoScalerKeys[k]; ok {
@@ -174,7 +175,7 @@ func profileValue(k, kind string, raw any) (any, string) {
 // autoscaler uses; keys it lacks take AKS's defaults. Each field is the profile key of the
 // same name (max-graceful-termination-sec for MaxGracefulTermination; the utilization
 // threshold is a fraction, 0.5 = 50%).
-func Settings(p AutoScalerProfile) provider.AutoscalerSettings {
+func Settings(p armapi.AutoScalerProfile) provider.AutoscalerSettings {
 	str := func(k string) string {
 		if v, ok := p[k].(string); ok {
 			return v
@@ -205,7 +206,7 @@ func Settings(p AutoScalerProfile) provider.AutoscalerSettings {
 // holds its stored settings on an update; on a create ap starts without any). countSet
 // says whether the request names a count. It returns the count the pool must have: the
 // requested one, or the current one moved into min..max when autoscaling bounds it.
-func poolScaling(target string, in AgentPoolInput, ap *AgentPoolProfile, countSet, update bool, errs *arm.Problems) int {
+func poolScaling(target string, in armapi.AgentPoolInput, ap *armapi.AgentPoolProfile, countSet, update bool, errs *arm.Problems) int {
 	enable := ap.EnableAutoScaling
 	if in.EnableAutoScaling != nil {
 		enable = *in.EnableAutoScaling
@@ -283,7 +284,7 @@ func ptrs(ps ...*int) []int {
 // autoscaler is the provider's autoscaler of cluster id. Its decisions are made durable
 // here, in the store, before the provider changes the pool: the stored count stays the
 // one source of truth, which a restart brings the cluster back to.
-func (s *Service) autoscaler(id string, p AutoScalerProfile) *provider.Autoscaler {
+func (s *Service) autoscaler(id string, p armapi.AutoScalerProfile) *provider.Autoscaler {
 	return &provider.Autoscaler{AutoscalerSettings: Settings(p),
 		Resize: func(ctx context.Context, pool string, count int) error { return s.autoscale(ctx, id, pool, count) }}
 }
@@ -322,7 +323,7 @@ func (s *Service) resize(ctx context.Context, id, pool string, count int) error 
 		if mc.Properties.ProvisioningState != StateSucceeded {
 			return fmt.Errorf("%w: cluster %s is %s", errAutoscaleRefused, mc.Name, mc.Properties.ProvisioningState)
 		}
-		idx := slices.IndexFunc(mc.Properties.AgentPoolProfiles, func(x AgentPoolProfile) bool { return x.Name == pool })
+		idx := slices.IndexFunc(mc.Properties.AgentPoolProfiles, func(x armapi.AgentPoolProfile) bool { return x.Name == pool })
 		if idx < 0 {
 			return fmt.Errorf("%w: cluster %s has no pool %s", errAutoscaleRefused, mc.Name, pool)
 		}
@@ -348,8 +349,8 @@ func (s *Service) resize(ctx context.Context, id, pool string, count int) error 
 
 // autoscaleChanged tells whether an update changes the autoscaling of a pool or the
 // autoscaler's profile.
-func autoscaleChanged(cur, next *ManagedCluster) bool {
-	view := func(mc *ManagedCluster) string {
+func autoscaleChanged(cur, next *armapi.ManagedCluster) bool {
+	view := func(mc *armapi.ManagedCluster) string {
 		type pool struct {
 			Name     string
 			On       bool
@@ -357,7 +358,7 @@ func autoscaleChanged(cur, next *ManagedCluster) bool {
 		}
 		var v struct {
 			Pools   []pool
-			Profile AutoScalerProfile
+			Profile armapi.AutoScalerProfile
 		}
 		for _, p := range mc.Properties.AgentPoolProfiles {
 			v.Pools = append(v.Pools, pool{Name: p.Name, On: p.EnableAutoScaling, Min: ptrs(p.MinCount), Max: ptrs(p.MaxCount)})
@@ -370,7 +371,7 @@ func autoscaleChanged(cur, next *ManagedCluster) bool {
 }
 
 // profileEqual tells whether two merged profiles hold the same settings.
-func profileEqual(a, b AutoScalerProfile) bool {
+func profileEqual(a, b armapi.AutoScalerProfile) bool {
 	x, _ := json.Marshal(a)
 	y, _ := json.Marshal(b)
 	return string(x) == string(y)

@@ -6,40 +6,41 @@ import (
 	"time"
 
 	"github.com/mlfleet/mlfleet/internal/arm"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
 func intp(n int) *int    { return &n }
 func boolp(b bool) *bool { return &b }
 
 func TestPoolScaling(t *testing.T) {
-	on := func(lo, hi int) AgentPoolProfile {
-		return AgentPoolProfile{Name: "nodepool1", AgentPoolProperties: AgentPoolProperties{Mode: "System", Count: 3, EnableAutoScaling: true, MinCount: intp(lo), MaxCount: intp(hi)}}
+	on := func(lo, hi int) armapi.AgentPoolProfile {
+		return armapi.AgentPoolProfile{Name: "nodepool1", AgentPoolProperties: armapi.AgentPoolProperties{Mode: "System", Count: 3, EnableAutoScaling: true, MinCount: intp(lo), MaxCount: intp(hi)}}
 	}
-	off := AgentPoolProfile{Name: "nodepool1", AgentPoolProperties: AgentPoolProperties{Mode: "System", Count: 3}}
+	off := armapi.AgentPoolProfile{Name: "nodepool1", AgentPoolProperties: armapi.AgentPoolProperties{Mode: "System", Count: 3}}
 	for _, tc := range []struct {
 		name      string
-		cur       AgentPoolProfile
-		in        AgentPoolInput
+		cur       armapi.AgentPoolProfile
+		in        armapi.AgentPoolInput
 		update    bool
 		wantCount int
 		wantErr   string // substring of the message; "" = valid
 		wantOn    bool
 	}{
-		{name: "create enables", cur: off, in: AgentPoolInput{EnableAutoScaling: boolp(true), MinCount: intp(3), MaxCount: intp(10)}, wantCount: 3, wantOn: true},
-		{name: "create count clamped up to min", cur: off, in: AgentPoolInput{EnableAutoScaling: boolp(true), MinCount: intp(5), MaxCount: intp(10)}, wantCount: 5, wantOn: true},
-		{name: "create count outside range", cur: AgentPoolProfile{Name: "nodepool1", AgentPoolProperties: AgentPoolProperties{Mode: "System", Count: 2}}, in: AgentPoolInput{Count: intp(2), EnableAutoScaling: boolp(true), MinCount: intp(3), MaxCount: intp(10)}, wantErr: "not in the range"},
-		{name: "min above max", cur: off, in: AgentPoolInput{EnableAutoScaling: boolp(true), MinCount: intp(7), MaxCount: intp(4)}, wantErr: "greater than maxCount"},
-		{name: "max zero", cur: off, in: AgentPoolInput{EnableAutoScaling: boolp(true), MinCount: intp(1), MaxCount: intp(0)}, wantErr: "maxCount 0 is out of range"},
-		{name: "max above limit", cur: off, in: AgentPoolInput{EnableAutoScaling: boolp(true), MinCount: intp(1), MaxCount: intp(1000)}, wantErr: "maxCount 1000 is out of range"},
-		{name: "system pool min zero", cur: off, in: AgentPoolInput{EnableAutoScaling: boolp(true), MinCount: intp(0), MaxCount: intp(3)}, wantErr: "minCount 0 is out of range"},
-		{name: "user pool min zero", cur: AgentPoolProfile{Name: "user1", AgentPoolProperties: AgentPoolProperties{Mode: "User", Count: 3}}, in: AgentPoolInput{EnableAutoScaling: boolp(true), MinCount: intp(0), MaxCount: intp(3)}, wantCount: 3, wantOn: true},
-		{name: "missing bounds", cur: off, in: AgentPoolInput{EnableAutoScaling: boolp(true)}, wantErr: "required when enableAutoScaling"},
-		{name: "bounds without autoscaling", cur: off, in: AgentPoolInput{MinCount: intp(1), MaxCount: intp(3)}, update: true, wantErr: "does not autoscale"},
-		{name: "manual scale refused", cur: on(3, 6), in: AgentPoolInput{Count: intp(5)}, update: true, wantErr: "Cannot scale cluster autoscaler enabled node pool"},
-		{name: "same count resent (az)", cur: on(3, 6), in: AgentPoolInput{Count: intp(3), EnableAutoScaling: boolp(true), MinCount: intp(3), MaxCount: intp(6)}, update: true, wantCount: 3, wantOn: true},
-		{name: "update range moves count", cur: on(3, 6), in: AgentPoolInput{MinCount: intp(4), MaxCount: intp(6)}, update: true, wantCount: 4, wantOn: true},
-		{name: "enable on update clamps", cur: AgentPoolProfile{Name: "nodepool1", AgentPoolProperties: AgentPoolProperties{Mode: "System", Count: 1}}, in: AgentPoolInput{Count: intp(1), EnableAutoScaling: boolp(true), MinCount: intp(3), MaxCount: intp(6)}, update: true, wantCount: 3, wantOn: true},
-		{name: "disable keeps count", cur: on(3, 6), in: AgentPoolInput{EnableAutoScaling: boolp(false)}, update: true, wantCount: 3},
+		{name: "create enables", cur: off, in: armapi.AgentPoolInput{EnableAutoScaling: boolp(true), MinCount: intp(3), MaxCount: intp(10)}, wantCount: 3, wantOn: true},
+		{name: "create count clamped up to min", cur: off, in: armapi.AgentPoolInput{EnableAutoScaling: boolp(true), MinCount: intp(5), MaxCount: intp(10)}, wantCount: 5, wantOn: true},
+		{name: "create count outside range", cur: armapi.AgentPoolProfile{Name: "nodepool1", AgentPoolProperties: armapi.AgentPoolProperties{Mode: "System", Count: 2}}, in: armapi.AgentPoolInput{Count: intp(2), EnableAutoScaling: boolp(true), MinCount: intp(3), MaxCount: intp(10)}, wantErr: "not in the range"},
+		{name: "min above max", cur: off, in: armapi.AgentPoolInput{EnableAutoScaling: boolp(true), MinCount: intp(7), MaxCount: intp(4)}, wantErr: "greater than maxCount"},
+		{name: "max zero", cur: off, in: armapi.AgentPoolInput{EnableAutoScaling: boolp(true), MinCount: intp(1), MaxCount: intp(0)}, wantErr: "maxCount 0 is out of range"},
+		{name: "max above limit", cur: off, in: armapi.AgentPoolInput{EnableAutoScaling: boolp(true), MinCount: intp(1), MaxCount: intp(1000)}, wantErr: "maxCount 1000 is out of range"},
+		{name: "system pool min zero", cur: off, in: armapi.AgentPoolInput{EnableAutoScaling: boolp(true), MinCount: intp(0), MaxCount: intp(3)}, wantErr: "minCount 0 is out of range"},
+		{name: "user pool min zero", cur: armapi.AgentPoolProfile{Name: "user1", AgentPoolProperties: armapi.AgentPoolProperties{Mode: "User", Count: 3}}, in: armapi.AgentPoolInput{EnableAutoScaling: boolp(true), MinCount: intp(0), MaxCount: intp(3)}, wantCount: 3, wantOn: true},
+		{name: "missing bounds", cur: off, in: armapi.AgentPoolInput{EnableAutoScaling: boolp(true)}, wantErr: "required when enableAutoScaling"},
+		{name: "bounds without autoscaling", cur: off, in: armapi.AgentPoolInput{MinCount: intp(1), MaxCount: intp(3)}, update: true, wantErr: "does not autoscale"},
+		{name: "manual scale refused", cur: on(3, 6), in: armapi.AgentPoolInput{Count: intp(5)}, update: true, wantErr: "Cannot scale cluster autoscaler enabled node pool"},
+		{name: "same count resent (az)", cur: on(3, 6), in: armapi.AgentPoolInput{Count: intp(3), EnableAutoScaling: boolp(true), MinCount: intp(3), MaxCount: intp(6)}, update: true, wantCount: 3, wantOn: true},
+		{name: "update range moves count", cur: on(3, 6), in: armapi.AgentPoolInput{MinCount: intp(4), MaxCount: intp(6)}, update: true, wantCount: 4, wantOn: true},
+		{name: "enable on update clamps", cur: armapi.AgentPoolProfile{Name: "nodepool1", AgentPoolProperties: armapi.AgentPoolProperties{Mode: "System", Count: 1}}, in: armapi.AgentPoolInput{Count: intp(1), EnableAutoScaling: boolp(true), MinCount: intp(3), MaxCount: intp(6)}, update: true, wantCount: 3, wantOn: true},
+		{name: "disable keeps count", cur: on(3, 6), in: armapi.AgentPoolInput{EnableAutoScaling: boolp(false)}, update: true, wantCount: 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var errs arm.Problems
@@ -68,16 +69,16 @@ func TestPoolScaling(t *testing.T) {
 func TestMergeProfile(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
-		in      AutoScalerProfile
+		in      armapi.AutoScalerProfile
 		wantErr []string
 	}{
 		{name: "defaults", in: nil},
-		{name: "valid keys", in: AutoScalerProfile{"scan-interval": "30s", "scale-down-utilization-threshold": "0.7", "expander": "least-waste", "daemonset-eviction-for-empty-nodes": true}},
-		{name: "unknown key", in: AutoScalerProfile{"scan-intervall": "30s"}, wantErr: []string{"Unknown cluster autoscaler profile key 'scan-intervall'"}},
-		{name: "bad values reported together", in: AutoScalerProfile{"scan-interval": "ten", "scale-down-utilization-threshold": "2", "expander": "cheapest", "max-total-unready-percentage": "101"},
+		{name: "valid keys", in: armapi.AutoScalerProfile{"scan-interval": "30s", "scale-down-utilization-threshold": "0.7", "expander": "least-waste", "daemonset-eviction-for-empty-nodes": true}},
+		{name: "unknown key", in: armapi.AutoScalerProfile{"scan-intervall": "30s"}, wantErr: []string{"Unknown cluster autoscaler profile key 'scan-intervall'"}},
+		{name: "bad values reported together", in: armapi.AutoScalerProfile{"scan-interval": "ten", "scale-down-utilization-threshold": "2", "expander": "cheapest", "max-total-unready-percentage": "101"},
 			wantErr: []string{"'scan-interval' is 'ten'", "use a number from 0 to 1", "use one of least-waste", "use 0 to 100", "4 checks failed"}},
-		{name: "priority expander", in: AutoScalerProfile{"expander": "priority"}, wantErr: []string{"cluster-autoscaler-priority-expander", "use random, least-waste or most-pods"}},
-		{name: "bool key", in: AutoScalerProfile{"ignore-daemonsets-utilization": "maybe"}, wantErr: []string{"must be true or false"}},
+		{name: "priority expander", in: armapi.AutoScalerProfile{"expander": "priority"}, wantErr: []string{"cluster-autoscaler-priority-expander", "use random, least-waste or most-pods"}},
+		{name: "bool key", in: armapi.AutoScalerProfile{"ignore-daemonsets-utilization": "maybe"}, wantErr: []string{"must be true or false"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var errs arm.Problems

@@ -12,10 +12,11 @@ import (
 	"github.com/mlfleet/mlfleet/internal/kube"
 	"github.com/mlfleet/mlfleet/internal/provider"
 	"github.com/mlfleet/mlfleet/internal/store"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
 // Credentials returns the cluster's admin or user kubeconfig.
-func (s *Service) Credentials(ctx context.Context, sub, rg, name string, admin bool) (*CredentialResults, error) {
+func (s *Service) Credentials(ctx context.Context, sub, rg, name string, admin bool) (*armapi.CredentialResults, error) {
 	mc, err := s.Get(ctx, sub, rg, name)
 	if err != nil {
 		return nil, err
@@ -40,11 +41,11 @@ func (s *Service) Credentials(ctx context.Context, sub, rg, name string, admin b
 	if kc, err = aksKubeconfig(kc, mc.Properties.Mlfleet.Context, parsed.ResourceGroup, mc.Name, admin); err != nil {
 		return nil, err
 	}
-	return &CredentialResults{Kubeconfigs: []CredentialResult{{Name: kind, Value: kc}}}, nil
+	return &armapi.CredentialResults{Kubeconfigs: []armapi.CredentialResult{{Name: kind, Value: kc}}}, nil
 }
 
 // ClusterCredentials returns the kubeconfigs of a cluster from its provider.
-func (s *Service) ClusterCredentials(ctx context.Context, mc *ManagedCluster) (*provider.Credentials, error) {
+func (s *Service) ClusterCredentials(ctx context.Context, mc *armapi.ManagedCluster) (*provider.Credentials, error) {
 	prov, err := s.provider(mc.Properties.Mlfleet.Provider)
 	if err != nil {
 		return nil, err
@@ -63,7 +64,7 @@ func (s *Service) ClusterCredentials(ctx context.Context, mc *ManagedCluster) (*
 // this process who reaches the cluster: one per cluster, kept while its kubeconfig stays
 // the same and dropped when the cluster is deleted (kube.Cache). It does not contact the
 // cluster.
-func (s *Service) Client(ctx context.Context, mc *ManagedCluster) (*kube.Cluster, error) {
+func (s *Service) Client(ctx context.Context, mc *armapi.ManagedCluster) (*kube.Cluster, error) {
 	creds, err := s.ClusterCredentials(ctx, mc)
 	if err != nil {
 		return nil, err
@@ -73,7 +74,7 @@ func (s *Service) Client(ctx context.Context, mc *ManagedCluster) (*kube.Cluster
 
 // ProbeClient checks the health of the cluster's cached client (kube.Cache.Probe): GET
 // /readyz, the client dropped after repeated failures.
-func (s *Service) ProbeClient(ctx context.Context, mc *ManagedCluster) error {
+func (s *Service) ProbeClient(ctx context.Context, mc *armapi.ManagedCluster) error {
 	return s.clients.Probe(ctx, mc.Properties.Mlfleet.ClusterID)
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/mlfleet/mlfleet/internal/provider"
 	"github.com/mlfleet/mlfleet/internal/resources"
 	"github.com/mlfleet/mlfleet/internal/store"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
 // Resume brings every created cluster up again after a restart (in the background). A
@@ -91,7 +92,7 @@ func (s *Service) resumeParallelism() int {
 // resumable says whether Resume brings a stored cluster up: not while its create or update
 // operation does (with the state it is going to), not once it failed, not while it is being
 // deleted.
-func resumable(mc *ManagedCluster) bool {
+func resumable(mc *armapi.ManagedCluster) bool {
 	switch mc.Properties.ProvisioningState {
 	case StateCreating, StateUpdating, StateFailed, resources.StateDeleting:
 		return false
@@ -178,7 +179,7 @@ func (s *Service) failedCreate(ctx context.Context, run *operations.Run, _ error
 // loaded is a stored cluster as a create or an update starts from it: the cluster, its
 // provider and the spec the provider is given.
 type loaded struct {
-	mc   *ManagedCluster
+	mc   *armapi.ManagedCluster
 	prov provider.Provider
 	spec provider.ClusterSpec
 }
@@ -227,7 +228,7 @@ func (s *Service) create(ctx context.Context, run *operations.Run, id string) er
 
 // record saves the live facts of a cluster and marks it Succeeded.
 func (s *Service) record(ctx context.Context, id string, st *provider.Status) error {
-	return s.modify(ctx, id, func(mc *ManagedCluster) {
+	return s.modify(ctx, id, func(mc *armapi.ManagedCluster) {
 		p := &mc.Properties
 		p.ProvisioningState = StateSucceeded
 		p.PowerState.Code = "Running"
@@ -243,7 +244,7 @@ func (s *Service) record(ctx context.Context, id string, st *provider.Status) er
 		if p.Mlfleet.Provider != "embedded" && len(st.Pools) > 0 {
 			p.AgentPoolProfiles = nil
 			for _, lp := range st.Pools {
-				ap := AgentPoolProfile{Name: lp.Name, AgentPoolProperties: AgentPoolProperties{Count: lp.Count, VMSize: lp.VMSize,
+				ap := armapi.AgentPoolProfile{Name: lp.Name, AgentPoolProperties: armapi.AgentPoolProperties{Count: lp.Count, VMSize: lp.VMSize,
 					Mode: orDefault(lp.Mode, "System"), OSType: "Linux", Type: "VirtualMachineScaleSets", OrchestratorVersion: st.KubernetesVersion}}
 				// The cluster's own autoscaler, as it reports itself.
 				if b := lp.Autoscale; b != nil {
@@ -280,7 +281,7 @@ func (s *Service) failedUpdate(ctx context.Context, run *operations.Run, _ error
 	if err := run.Input(&in); err != nil {
 		return err
 	}
-	err := s.modify(ctx, in.ID, func(mc *ManagedCluster) { mc.Properties.ProvisioningState = StateSucceeded })
+	err := s.modify(ctx, in.ID, func(mc *armapi.ManagedCluster) { mc.Properties.ProvisioningState = StateSucceeded })
 	if errors.Is(err, store.ErrNotFound) {
 		return nil
 	}
@@ -328,7 +329,7 @@ func (s *Service) applyUpdate(ctx context.Context, run *operations.Run, in updat
 	}); err != nil {
 		return providerError("update cluster "+mc.Name, err)
 	}
-	return s.modify(ctx, in.ID, func(mc *ManagedCluster) {
+	return s.modify(ctx, in.ID, func(mc *armapi.ManagedCluster) {
 		for i, p := range mc.Properties.AgentPoolProfiles {
 			if c, ok := in.Counts[p.Name]; ok {
 				mc.Properties.AgentPoolProfiles[i].Count = c
@@ -336,7 +337,7 @@ func (s *Service) applyUpdate(ctx context.Context, run *operations.Run, in updat
 		}
 		if in.Ranges != nil {
 			if mc.Properties.APIServerAccessProfile == nil {
-				mc.Properties.APIServerAccessProfile = &APIServerAccessProfile{}
+				mc.Properties.APIServerAccessProfile = &armapi.APIServerAccessProfile{}
 			}
 			mc.Properties.APIServerAccessProfile.AuthorizedIPRanges = *in.Ranges
 		}
@@ -346,7 +347,7 @@ func (s *Service) applyUpdate(ctx context.Context, run *operations.Run, in updat
 }
 
 // spec builds the provider's view of a stored cluster.
-func (s *Service) spec(ctx context.Context, r *store.Resource, mc *ManagedCluster) (provider.ClusterSpec, error) {
+func (s *Service) spec(ctx context.Context, r *store.Resource, mc *armapi.ManagedCluster) (provider.ClusterSpec, error) {
 	p := mc.Properties
 	spec := provider.ClusterSpec{ID: p.Mlfleet.ClusterID, Name: mc.Name, Location: mc.Location, KubernetesVersion: p.KubernetesVersion,
 		ServiceCIDR: p.NetworkProfile.ServiceCidr, DNSServiceIP: p.NetworkProfile.DNSServiceIP, Context: p.Mlfleet.Context}
@@ -395,12 +396,12 @@ func (s *Service) ProviderIDs(ctx context.Context) (map[string]bool, error) {
 
 // storedClusters decodes every stored cluster, whatever its state. A row that does not
 // decode is the error, or with skipUndecodable passed over.
-func (s *Service) storedClusters(ctx context.Context, skipUndecodable bool) ([]*ManagedCluster, error) {
+func (s *Service) storedClusters(ctx context.Context, skipUndecodable bool) ([]*armapi.ManagedCluster, error) {
 	rows, err := s.cfg.Store.ListResources(ctx, store.ListOptions{Type: TypeManagedCluster})
 	if err != nil {
 		return nil, fmt.Errorf("list clusters: %w", err)
 	}
-	out := make([]*ManagedCluster, 0, len(rows))
+	out := make([]*armapi.ManagedCluster, 0, len(rows))
 	for _, r := range rows {
 		mc, err := decode(r)
 		if err != nil {

@@ -3,14 +3,16 @@ package containerservice
 import (
 	"strings"
 	"testing"
+
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
 // TestUniqueFQDN: two clusters with one DNS prefix in one region get different fqdns (the
 // front door routes by them), each stable for its resource id; a private cluster's private
 // fqdn likewise.
 func TestUniqueFQDN(t *testing.T) {
-	mk := func(id string, private bool) *ManagedCluster {
-		mc := &ManagedCluster{}
+	mk := func(id string, private bool) *armapi.ManagedCluster {
+		mc := &armapi.ManagedCluster{}
 		p := &mc.Properties
 		p.DNSPrefix = "same"
 		p.Mlfleet.ClusterID = ClusterID(id)

@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/mlfleet/mlfleet/internal/arm"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
 // MaxAgentPools is how many agent pools a cluster may have (AKS's limit).
@@ -31,7 +32,7 @@ var adminUsername = regexp.MustCompile(`^[A-Za-z][-A-Za-z0-9_]*$`)
 // else the service principal it names, else a system-assigned identity (what az aks create
 // asks for by default). A managed identity gets ids of its own and a kubelet identity in
 // the node resource group; a service principal's secret is never kept.
-func (s *Service) setIdentity(ctx context.Context, sub string, mc *ManagedCluster, in ClusterInput, errs *arm.Problems) error {
+func (s *Service) setIdentity(ctx context.Context, sub string, mc *armapi.ManagedCluster, in armapi.ClusterInput, errs *arm.Problems) error {
 	p := &mc.Properties
 	p.MaxAgentPools = MaxAgentPools
 	sp := in.Properties.ServicePrincipalProfile
@@ -39,11 +40,11 @@ func (s *Service) setIdentity(ctx context.Context, sub string, mc *ManagedCluste
 		if strings.TrimSpace(sp.ClientID) == "" {
 			errs.Add("InvalidParameter", "properties.servicePrincipalProfile.clientId", "The service principal profile needs a clientId (or leave it out for a managed identity).")
 		}
-		p.ServicePrincipalProfile = &ServicePrincipalProfile{ClientID: sp.ClientID}
+		p.ServicePrincipalProfile = &armapi.ServicePrincipalProfile{ClientID: sp.ClientID}
 		return nil
 	}
-	p.ServicePrincipalProfile = &ServicePrincipalProfile{ClientID: msiClientID}
-	id := &ClusterIdentity{Type: IdentitySystemAssigned}
+	p.ServicePrincipalProfile = &armapi.ServicePrincipalProfile{ClientID: msiClientID}
+	id := &armapi.ClusterIdentity{Type: IdentitySystemAssigned}
 	if in.Identity != nil {
 		switch {
 		case strings.EqualFold(in.Identity.Type, IdentitySystemAssigned):
@@ -52,12 +53,12 @@ func (s *Service) setIdentity(ctx context.Context, sub string, mc *ManagedCluste
 			if len(in.Identity.UserAssignedIdentities) != 1 {
 				errs.Add("InvalidParameter", "identity.userAssignedIdentities", "A UserAssigned identity needs exactly one entry in userAssignedIdentities (the identity's resource id), not %d.", len(in.Identity.UserAssignedIdentities))
 			}
-			id.UserAssignedIdentities = map[string]*UserAssignedIdentityRef{}
+			id.UserAssignedIdentities = map[string]*armapi.UserAssignedIdentityRef{}
 			for rid := range in.Identity.UserAssignedIdentities {
 				if _, err := arm.ParseID(rid); err != nil || !strings.Contains(strings.ToLower(rid), "/providers/microsoft.managedidentity/userassignedidentities/") {
 					errs.Add("InvalidParameter", "identity.userAssignedIdentities", "'%s' is not the resource id of a user-assigned identity (/subscriptions/{id}/resourceGroups/{group}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{name}).", rid)
 				}
-				id.UserAssignedIdentities[rid] = &UserAssignedIdentityRef{PrincipalID: uuid.NewString(), ClientID: uuid.NewString()}
+				id.UserAssignedIdentities[rid] = &armapi.UserAssignedIdentityRef{PrincipalID: uuid.NewString(), ClientID: uuid.NewString()}
 			}
 		default:
 			errs.Add("InvalidParameter", "identity.type", "Identity type '%s' is not supported: use SystemAssigned or UserAssigned (or a servicePrincipalProfile).", in.Identity.Type)
@@ -71,7 +72,7 @@ func (s *Service) setIdentity(ctx context.Context, sub string, mc *ManagedCluste
 		id.PrincipalID, id.TenantID = uuid.NewString(), subscription.TenantID
 	}
 	mc.Identity = id
-	p.IdentityProfile = map[string]*UserAssignedIdentity{"kubeletidentity": {
+	p.IdentityProfile = map[string]*armapi.UserAssignedIdentity{"kubeletidentity": {
 		ResourceID: fmt.Sprintf("/subscriptions/%s/resourcegroups/%s/providers/Microsoft.ManagedIdentity/userAssignedIdentities/%s-agentpool", sub, p.NodeResourceGroup, mc.Name),
 		ClientID:   uuid.NewString(),
 		ObjectID:   uuid.NewString(),
@@ -82,7 +83,7 @@ func (s *Service) setIdentity(ctx context.Context, sub string, mc *ManagedCluste
 // checkProfiles validates what a PUT says of the nodes' account, the add-ons and local
 // accounts, and sets it on p. cur is the stored cluster's properties on an update (nil on
 // a create): its administrator cannot change, nor can a profile be added later.
-func checkProfiles(in ClusterInput, p *ClusterProperties, cur *ClusterProperties, errs *arm.Problems) {
+func checkProfiles(in armapi.ClusterInput, p *armapi.ClusterProperties, cur *armapi.ClusterProperties, errs *arm.Problems) {
 	if lp := in.Properties.LinuxProfile; lp != nil {
 		switch {
 		case cur != nil && cur.LinuxProfile == nil:
@@ -93,10 +94,10 @@ func checkProfiles(in ClusterInput, p *ClusterProperties, cur *ClusterProperties
 			errs.Add("InvalidParameter", "properties.linuxProfile.adminUsername", "Administrator name '%s' is invalid: start with a letter, then letters, digits, '-' or '_'.", lp.AdminUsername)
 		}
 		keys := lp.SSH.PublicKeys
-		if len(keys) == 0 || slices.ContainsFunc(keys, func(k SSHPublicKey) bool { return strings.TrimSpace(k.KeyData) == "" }) {
+		if len(keys) == 0 || slices.ContainsFunc(keys, func(k armapi.SSHPublicKey) bool { return strings.TrimSpace(k.KeyData) == "" }) {
 			errs.Add("InvalidParameter", "properties.linuxProfile.ssh.publicKeys", "The Linux profile needs at least one SSH public key, each with keyData.")
 		}
-		p.LinuxProfile = &LinuxProfile{AdminUsername: lp.AdminUsername, SSH: SSHConfiguration{PublicKeys: slices.Clone(keys)}}
+		p.LinuxProfile = &armapi.LinuxProfile{AdminUsername: lp.AdminUsername, SSH: armapi.SSHConfiguration{PublicKeys: slices.Clone(keys)}}
 	}
 	if in.Properties.AddonProfiles != nil {
 		for _, name := range sortedKeys(in.Properties.AddonProfiles) {
@@ -112,7 +113,7 @@ func checkProfiles(in ClusterInput, p *ClusterProperties, cur *ClusterProperties
 }
 
 // checkIdentityUnchanged refuses an update that changes the kind of identity of a cluster.
-func checkIdentityUnchanged(in ClusterInput, mc *ManagedCluster, errs *arm.Problems) {
+func checkIdentityUnchanged(in armapi.ClusterInput, mc *armapi.ManagedCluster, errs *arm.Problems) {
 	if in.Identity == nil {
 		return
 	}
@@ -126,12 +127,12 @@ func checkIdentityUnchanged(in ClusterInput, mc *ManagedCluster, errs *arm.Probl
 }
 
 // withDefaults fills what clusters stored before these fields existed lack.
-func withDefaults(mc *ManagedCluster) {
+func withDefaults(mc *armapi.ManagedCluster) {
 	if mc.Properties.MaxAgentPools == 0 {
 		mc.Properties.MaxAgentPools = MaxAgentPools
 	}
 	if mc.Properties.ServicePrincipalProfile == nil {
-		mc.Properties.ServicePrincipalProfile = &ServicePrincipalProfile{ClientID: msiClientID}
+		mc.Properties.ServicePrincipalProfile = &armapi.ServicePrincipalProfile{ClientID: msiClientID}
 	}
 }
 

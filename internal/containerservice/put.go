@@ -11,13 +11,14 @@ import (
 	"github.com/mlfleet/mlfleet/internal/arm"
 	"github.com/mlfleet/mlfleet/internal/resources"
 	"github.com/mlfleet/mlfleet/internal/store"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
 // Put creates a cluster, or changes an existing one (node counts, authorized IP ranges,
 // tags). It returns the cluster as stored, whether it is new, and the operation when work
 // runs in the background (nil when nothing had to change). With If-None-Match: * it only
 // creates: an existing cluster is a 409 that says how to change it.
-func (s *Service) Put(ctx context.Context, sub, rg, name string, in ClusterInput, pre arm.Preconditions) (*ManagedCluster, bool, *store.Operation, error) {
+func (s *Service) Put(ctx context.Context, sub, rg, name string, in armapi.ClusterInput, pre arm.Preconditions) (*armapi.ManagedCluster, bool, *store.Operation, error) {
 	group, err := s.cfg.Resources.WritableGroup(ctx, sub, rg)
 	if err != nil {
 		return nil, false, nil, err
@@ -131,7 +132,7 @@ func (s *Service) exists(r *store.Resource) error {
 // problems in one 400, B1) and insert it in the transaction that writes the compute (N7).
 type NewCluster struct {
 	resource   *store.Resource
-	cluster    *ManagedCluster
+	cluster    *armapi.ManagedCluster
 	kubeconfig []byte
 }
 
@@ -142,7 +143,7 @@ func (nc *NewCluster) ID() string { return nc.resource.ID }
 // together, policy included) and returns it ready to Insert. createdFor, when set, is the
 // id of the compute that creates the cluster from its workspace: the cluster records it,
 // and only that compute may delete it. Prepare writes nothing.
-func (s *Service) Prepare(ctx context.Context, sub, rg, name string, in ClusterInput, createdFor string) (*NewCluster, error) {
+func (s *Service) Prepare(ctx context.Context, sub, rg, name string, in armapi.ClusterInput, createdFor string) (*NewCluster, error) {
 	group, err := s.cfg.Resources.WritableGroup(ctx, sub, rg)
 	if err != nil {
 		return nil, err
@@ -187,7 +188,7 @@ func (s *Service) Insert(ctx context.Context, tx store.Store, nc *NewCluster) (*
 
 // update changes an existing cluster in place: node counts of existing pools, authorized
 // IP ranges and tags. Anything else is refused with the reason.
-func (s *Service) update(ctx context.Context, r *store.Resource, in ClusterInput, pre arm.Preconditions) (*ManagedCluster, bool, *store.Operation, error) {
+func (s *Service) update(ctx context.Context, r *store.Resource, in armapi.ClusterInput, pre arm.Preconditions) (*armapi.ManagedCluster, bool, *store.Operation, error) {
 	stored, err := readRecord(r.ID, r.Body)
 	if err != nil {
 		return nil, false, nil, err
@@ -216,10 +217,10 @@ func (s *Service) update(ctx context.Context, r *store.Resource, in ClusterInput
 	checkProfiles(in, &mc.Properties, &cur.Properties, &errs)
 	want := updateOp{ID: r.ID, Counts: map[string]int{}}
 	info := s.providerInfo(mc.Properties.Mlfleet.Provider)
-	autoscaled := slices.ContainsFunc(mc.Properties.AgentPoolProfiles, func(x AgentPoolProfile) bool { return x.EnableAutoScaling })
+	autoscaled := slices.ContainsFunc(mc.Properties.AgentPoolProfiles, func(x armapi.AgentPoolProfile) bool { return x.EnableAutoScaling })
 	for i, ap := range p.AgentPoolProfiles {
 		target := fmt.Sprintf("properties.agentPoolProfiles[%d]", i)
-		idx := slices.IndexFunc(mc.Properties.AgentPoolProfiles, func(x AgentPoolProfile) bool { return x.Name == orDefault(ap.Name, DefaultPoolName) })
+		idx := slices.IndexFunc(mc.Properties.AgentPoolProfiles, func(x armapi.AgentPoolProfile) bool { return x.Name == orDefault(ap.Name, DefaultPoolName) })
 		if idx < 0 {
 			errs.Add("InvalidParameter", target+".name", "Cluster '%s' has no agent pool '%s'; adding pools is not supported.", mc.Name, ap.Name)
 			continue
@@ -267,7 +268,7 @@ func (s *Service) update(ctx context.Context, r *store.Resource, in ClusterInput
 	if ap := p.APIServerAccessProfile; ap != nil {
 		cur := mc.Properties.APIServerAccessProfile
 		if cur == nil {
-			cur = &APIServerAccessProfile{}
+			cur = &armapi.APIServerAccessProfile{}
 		}
 		if ap.EnablePrivateCluster != cur.EnablePrivateCluster {
 			errs.Add("InvalidParameter", "properties.apiServerAccessProfile.enablePrivateCluster", "A cluster cannot be made private or public after creation.")
@@ -347,7 +348,7 @@ func (s *Service) update(ctx context.Context, r *store.Resource, in ClusterInput
 // idle refuses a change while another operation runs on the cluster, with a 409
 // OperationInProgress: two operations on one cluster would each Ensure their own counts,
 // and the last to finish would win.
-func (s *Service) idle(ctx context.Context, st store.Store, id string, mc *ManagedCluster) error {
+func (s *Service) idle(ctx context.Context, st store.Store, id string, mc *armapi.ManagedCluster) error {
 	ops, err := st.ListOperations(ctx, store.OperationFilter{ResourceID: id, Status: store.StatusInProgress})
 	if err != nil {
 		return fmt.Errorf("list operations: %w", err)

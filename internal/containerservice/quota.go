@@ -38,7 +38,7 @@ func (s *Service) Usages(ctx context.Context, sub, location string) ([]armapi.Us
 // CheckScale tells, without writing anything, whether setting the node count of pool to
 // count keeps cluster mc within its quotas: nil, or the 400 QuotaExceeded the scale would
 // get. The scale itself checks again, atomically.
-func (s *Service) CheckScale(ctx context.Context, mc *ManagedCluster, pool string, count int) error {
+func (s *Service) CheckScale(ctx context.Context, mc *armapi.ManagedCluster, pool string, count int) error {
 	id, err := arm.ParseID(mc.ID)
 	if err != nil {
 		return fmt.Errorf("parse cluster id %s: %w", mc.ID, err)
@@ -121,13 +121,13 @@ func (s *Service) usage(ctx context.Context, st store.Store, sub, location, excl
 }
 
 // counted says whether a cluster counts toward the quotas (see the top of this file).
-func (s *Service) counted(mc *ManagedCluster) bool {
+func (s *Service) counted(mc *armapi.ManagedCluster) bool {
 	return s.providerInfo(mc.Properties.Mlfleet.Provider).CanCreate && mc.Properties.ProvisioningState != StateFailed
 }
 
 // add counts cluster mc into a, each pool at the larger of its count and its pending
 // count (a scale under way).
-func (s *Service) add(a quota.Amount, mc *ManagedCluster, pending map[string]int) {
+func (s *Service) add(a quota.Amount, mc *armapi.ManagedCluster, pending map[string]int) {
 	a.AddCluster()
 	for _, p := range mc.Properties.AgentPoolProfiles {
 		if vm, ok := s.cfg.VMSizes.Get(p.VMSize); ok {
@@ -138,7 +138,7 @@ func (s *Service) add(a quota.Amount, mc *ManagedCluster, pending map[string]int
 
 // createRequest is what creating cluster mc asks of the quotas; nothing for a cluster
 // that is not counted.
-func (s *Service) createRequest(mc *ManagedCluster) quota.Amount {
+func (s *Service) createRequest(mc *armapi.ManagedCluster) quota.Amount {
 	a := quota.Amount{}
 	if s.counted(mc) {
 		s.add(a, mc, nil)
@@ -148,7 +148,7 @@ func (s *Service) createRequest(mc *ManagedCluster) quota.Amount {
 
 // scaleRequest is what setting the node counts of mc's pools to counts (by pool name)
 // asks of the quotas: the vCPUs of the nodes added, less those removed.
-func (s *Service) scaleRequest(mc *ManagedCluster, counts map[string]int) quota.Amount {
+func (s *Service) scaleRequest(mc *armapi.ManagedCluster, counts map[string]int) quota.Amount {
 	a := quota.Amount{}
 	if !s.counted(mc) {
 		return a

@@ -21,6 +21,7 @@ import (
 	"github.com/mlfleet/mlfleet/internal/resources"
 	"github.com/mlfleet/mlfleet/internal/store"
 	"github.com/mlfleet/mlfleet/internal/store/storetest"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
 const (
@@ -71,17 +72,17 @@ func newService(t *testing.T, st store.Store, quotaJSON string) *Service {
 	if _, err := rs.EnsureSubscription(ctx, testSub, "test", "tenant"); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := rs.PutGroup(ctx, testSub, testRG, resources.GroupInput{Location: "westus"}); err != nil {
+	if _, _, err := rs.PutGroup(ctx, testSub, testRG, armapi.GroupInput{Location: "westus"}); err != nil {
 		t.Fatal(err)
 	}
 	return New(Config{Store: st, Engine: engine, Resources: rs, Versions: catalog.DefaultVersions(), VMSizes: catalog.DefaultVMSizes(),
 		Providers: map[string]provider.Provider{"embedded": infoOnlyProvider()}, Quotas: q})
 }
 
-func clusterInput(count int, size string) ClusterInput {
-	var in ClusterInput
+func clusterInput(count int, size string) armapi.ClusterInput {
+	var in armapi.ClusterInput
 	in.Location = "westus"
-	in.Properties.AgentPoolProfiles = []AgentPoolInput{{Name: "nodepool1", Count: &count, VMSize: size}}
+	in.Properties.AgentPoolProfiles = []armapi.AgentPoolInput{{Name: "nodepool1", Count: &count, VMSize: size}}
 	return in
 }
 
@@ -188,7 +189,7 @@ func finishOperations(t *testing.T, st store.Store) {
 			t.Fatal(err)
 		}
 		_, err = store.Modify(ctx, st, op.ResourceID, func(r *store.Resource) error {
-			var mc ManagedCluster
+			var mc armapi.ManagedCluster
 			if err := json.Unmarshal(r.Body, &mc); err != nil {
 				return err
 			}
@@ -229,7 +230,7 @@ func TestQuotaScale(t *testing.T) {
 			s := newService(t, st, `{"default": {"managedClusters": 10, "cores": 24}}`)
 			ctx := context.Background()
 			scale := func(pool string, count int) error {
-				var in AgentPoolPut
+				var in armapi.AgentPoolPut
 				in.Properties.Count = &count
 				_, _, err := s.ScalePool(ctx, testSub, testRG, "big", pool, in)
 				return err

@@ -5,16 +5,17 @@ import (
 
 	"github.com/mlfleet/mlfleet/internal/record/recordtest"
 	"github.com/mlfleet/mlfleet/internal/store"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
 // exampleCluster sets every field of a managed cluster, so that the goldens show each of
 // them.
-func exampleCluster() *ManagedCluster {
+func exampleCluster() *armapi.ManagedCluster {
 	s := func(v string) *string { return &v }
 	n := func(v int) *int { return &v }
 	id := "/subscriptions/s1/resourceGroups/rg1/providers/Microsoft.ContainerService/managedClusters/c1"
 	mi := "/subscriptions/s1/resourceGroups/rg1/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id1"
-	return &ManagedCluster{
+	return &armapi.ManagedCluster{
 		ID:         id,
 		Name:       "c1",
 		Type:       TypeManagedCluster,
@@ -22,43 +23,43 @@ func exampleCluster() *ManagedCluster {
 		Tags:       map[string]string{"team": "ml"},
 		SystemData: recordtest.SystemData(),
 		ETag:       `"4"`,
-		SKU:        SKU{Name: "Base", Tier: "Free"},
-		Identity: &ClusterIdentity{Type: "UserAssigned", PrincipalID: "p1", TenantID: "t1",
-			UserAssignedIdentities: map[string]*UserAssignedIdentityRef{mi: {PrincipalID: "p2", ClientID: "c2"}}},
-		Properties: ClusterProperties{
+		SKU:        armapi.SKU{Name: "Base", Tier: "Free"},
+		Identity: &armapi.ClusterIdentity{Type: "UserAssigned", PrincipalID: "p1", TenantID: "t1",
+			UserAssignedIdentities: map[string]*armapi.UserAssignedIdentityRef{mi: {PrincipalID: "p2", ClientID: "c2"}}},
+		Properties: armapi.ClusterProperties{
 			ProvisioningState:        StateSucceeded,
-			PowerState:               PowerState{Code: "Running"},
+			PowerState:               armapi.PowerState{Code: "Running"},
 			KubernetesVersion:        "1.33",
 			CurrentKubernetesVersion: "1.33.1",
 			DNSPrefix:                "c1-dns",
 			FQDN:                     s("c1-dns-1a2b.westus.mlfleet.local"),
 			PrivateFQDN:              s("c1-dns-1a2b.private.westus.mlfleet.local"),
-			AgentPoolProfiles: []AgentPoolProfile{{Name: "nodepool1", AgentPoolProperties: AgentPoolProperties{Count: 3, VMSize: "Standard_D3_v2", Mode: "System",
+			AgentPoolProfiles: []armapi.AgentPoolProfile{{Name: "nodepool1", AgentPoolProperties: armapi.AgentPoolProperties{Count: 3, VMSize: "Standard_D3_v2", Mode: "System",
 				OSType: "Linux", Type: "VirtualMachineScaleSets", OrchestratorVersion: "1.33.1", ProvisioningState: StateSucceeded,
 				EnableAutoScaling: true, MinCount: n(1), MaxCount: n(5)}}},
 			NodeResourceGroup: "MC_rg1_c1_westus",
 			EnableRBAC:        true,
-			NetworkProfile: NetworkProfile{NetworkPlugin: "kubenet", LoadBalancerSku: "standard", OutboundType: "loadBalancer",
+			NetworkProfile: armapi.NetworkProfile{NetworkPlugin: "kubenet", LoadBalancerSku: "standard", OutboundType: "loadBalancer",
 				ServiceCidr: "10.0.0.0/16", DNSServiceIP: "10.0.0.10", PodCidr: "10.244.0.0/16", DockerBridgeCidr: "172.17.0.1/16",
 				SubnetID: "/subscriptions/s1/subnets/a"},
-			APIServerAccessProfile:  &APIServerAccessProfile{AuthorizedIPRanges: []string{"10.0.0.0/8"}, EnablePrivateCluster: true},
-			AutoScalerProfile:       AutoScalerProfile{"scan-interval": "10s", "daemonset-eviction-for-empty-nodes": true},
+			APIServerAccessProfile:  &armapi.APIServerAccessProfile{AuthorizedIPRanges: []string{"10.0.0.0/8"}, EnablePrivateCluster: true},
+			AutoScalerProfile:       armapi.AutoScalerProfile{"scan-interval": "10s", "daemonset-eviction-for-empty-nodes": true},
 			MaxAgentPools:           100,
-			ServicePrincipalProfile: &ServicePrincipalProfile{ClientID: "msi", Secret: "s3cret"},
-			IdentityProfile:         map[string]*UserAssignedIdentity{"kubeletidentity": {ResourceID: mi, ClientID: "c3", ObjectID: "o3"}},
-			LinuxProfile:            &LinuxProfile{AdminUsername: "azureuser", SSH: SSHConfiguration{PublicKeys: []SSHPublicKey{{KeyData: "ssh-rsa AAAA"}}}},
-			AddonProfiles:           map[string]AddonProfile{"azurepolicy": {Enabled: true, Config: map[string]string{"version": "v2"}}},
+			ServicePrincipalProfile: &armapi.ServicePrincipalProfile{ClientID: "msi", Secret: "s3cret"},
+			IdentityProfile:         map[string]*armapi.UserAssignedIdentity{"kubeletidentity": {ResourceID: mi, ClientID: "c3", ObjectID: "o3"}},
+			LinuxProfile:            &armapi.LinuxProfile{AdminUsername: "azureuser", SSH: armapi.SSHConfiguration{PublicKeys: []armapi.SSHPublicKey{{KeyData: "ssh-rsa AAAA"}}}},
+			AddonProfiles:           map[string]armapi.AddonProfile{"azurepolicy": {Enabled: true, Config: map[string]string{"version": "v2"}}},
 			DisableLocalAccounts:    true,
-			Mlfleet: MlfleetProperties{Provider: "embedded", ClusterID: "c1-1a2b", APIServerURL: "https://127.0.0.1:6443",
+			Mlfleet: armapi.MlfleetProperties{Provider: "embedded", ClusterID: "c1-1a2b", APIServerURL: "https://127.0.0.1:6443",
 				CreatedFor: id + "/computes/aks1", Kubeconfig: "apiVersion: v1", Context: "ctx"},
 		},
 	}
 }
 
 func TestRecord(t *testing.T) {
-	recordtest.Run(t, recordtest.Kind[ManagedCluster]{
+	recordtest.Run(t, recordtest.Kind[armapi.ManagedCluster]{
 		Name: "managedcluster", Schema: clusterRecord.Schema, Example: exampleCluster, Encode: encode,
-		Read: func(body []byte) (*ManagedCluster, error) { return readRecord("c1", body) },
+		Read: func(body []byte) (*armapi.ManagedCluster, error) { return readRecord("c1", body) },
 		// What GET serves from a row: the row's etag, never the kubeconfig.
 		Served: func(t *testing.T, file string, body []byte) {
 			mc, err := decode(&store.Resource{ID: "c1", Version: 9, Body: body})

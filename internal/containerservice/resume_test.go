@@ -17,6 +17,7 @@ import (
 	"github.com/mlfleet/mlfleet/internal/store"
 	"github.com/mlfleet/mlfleet/internal/store/storetest"
 	"github.com/mlfleet/mlfleet/internal/testutil"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
 // startRecorder records the order of Ensure calls and how many ran at once.
@@ -58,7 +59,7 @@ func TestResumeOrder(t *testing.T) {
 		Providers: map[string]provider.Provider{"embedded": prov}, ResumeParallelism: 2})
 	group := "/subscriptions/" + testSub + "/resourceGroups/" + testRG
 	put := func(name, state, createdFor string) string {
-		mc := ManagedCluster{ID: ID(testSub, testRG, name), Name: name, Type: TypeManagedCluster, Location: "westus"}
+		mc := armapi.ManagedCluster{ID: ID(testSub, testRG, name), Name: name, Type: TypeManagedCluster, Location: "westus"}
 		mc.Properties.ProvisioningState = state
 		mc.Properties.Mlfleet.Provider, mc.Properties.Mlfleet.ClusterID, mc.Properties.Mlfleet.CreatedFor = "embedded", name, createdFor
 		body, _ := json.Marshal(mc)

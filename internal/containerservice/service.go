@@ -21,6 +21,7 @@ import (
 	"github.com/mlfleet/mlfleet/internal/resources"
 	"github.com/mlfleet/mlfleet/internal/secrets"
 	"github.com/mlfleet/mlfleet/internal/store"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
 // Operation kinds run by this package.
@@ -143,7 +144,7 @@ var (
 )
 
 // Get returns a cluster, or a 404.
-func (s *Service) Get(ctx context.Context, sub, rg, name string) (*ManagedCluster, error) {
+func (s *Service) Get(ctx context.Context, sub, rg, name string) (*armapi.ManagedCluster, error) {
 	if _, err := s.cfg.Resources.GetGroup(ctx, sub, rg); err != nil {
 		return nil, err
 	}
@@ -151,7 +152,7 @@ func (s *Service) Get(ctx context.Context, sub, rg, name string) (*ManagedCluste
 }
 
 // GetByID returns the cluster with this ARM id, or a 404 ResourceNotFound.
-func (s *Service) GetByID(ctx context.Context, id string) (*ManagedCluster, error) {
+func (s *Service) GetByID(ctx context.Context, id string) (*armapi.ManagedCluster, error) {
 	r, err := s.cfg.Store.GetResource(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		parsed, _ := arm.ParseID(id)
@@ -164,7 +165,7 @@ func (s *Service) GetByID(ctx context.Context, id string) (*ManagedCluster, erro
 }
 
 // List returns a page of clusters of a resource group, or of the subscription when rg is "".
-func (s *Service) List(ctx context.Context, sub, rg string, p resources.Page) ([]*ManagedCluster, bool, error) {
+func (s *Service) List(ctx context.Context, sub, rg string, p resources.Page) ([]*armapi.ManagedCluster, bool, error) {
 	opts := store.ListOptions{Type: TypeManagedCluster}
 	if rg == "" {
 		if _, err := s.cfg.Resources.GetSubscription(ctx, sub); err != nil {
@@ -191,7 +192,7 @@ func (s *Service) List(ctx context.Context, sub, rg string, p resources.Page) ([
 // modify applies fn to the stored cluster, retrying (bounded) on concurrent updates.
 // Operations write through it, not through a plain update, because the request path and
 // the autoscaler may change the same row meanwhile: a lost update would undo a scale.
-func (s *Service) modify(ctx context.Context, id string, fn func(*ManagedCluster)) error {
+func (s *Service) modify(ctx context.Context, id string, fn func(*armapi.ManagedCluster)) error {
 	_, err := store.Modify(ctx, s.cfg.Store, id, func(r *store.Resource) error {
 		mc, err := decode(r)
 		if err != nil {
@@ -211,7 +212,7 @@ func (s *Service) modify(ctx context.Context, id string, fn func(*ManagedCluster
 // markFailed leaves a cluster Failed, with its pools. A cluster deleted meanwhile is not
 // an error: the cleanup that calls it must be able to run again after a crash.
 func (s *Service) markFailed(ctx context.Context, id string) error {
-	err := s.modify(ctx, id, func(mc *ManagedCluster) {
+	err := s.modify(ctx, id, func(mc *armapi.ManagedCluster) {
 		mc.Properties.ProvisioningState = StateFailed
 		for i := range mc.Properties.AgentPoolProfiles {
 			mc.Properties.AgentPoolProfiles[i].ProvisioningState = StateFailed
@@ -233,7 +234,7 @@ func (s *Service) provider(name string) (provider.Provider, error) {
 
 // ProviderInfo says what the provider of mc can do, e.g. whether its clusters serve online
 // endpoints and with which router image.
-func (s *Service) ProviderInfo(mc *ManagedCluster) provider.Info {
+func (s *Service) ProviderInfo(mc *armapi.ManagedCluster) provider.Info {
 	return s.providerInfo(mc.Properties.Mlfleet.Provider)
 }
 
@@ -260,7 +261,7 @@ func providerError(what string, err error) error {
 // version, which is what If-Match is checked against.
 // stored reads the cluster id from st, which may be a transaction: its row and the cluster,
 // or all nil when it is gone.
-func stored(ctx context.Context, st store.Store, id string) (*store.Resource, *ManagedCluster, error) {
+func stored(ctx context.Context, st store.Store, id string) (*store.Resource, *armapi.ManagedCluster, error) {
 	r, err := st.GetResource(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil, nil
@@ -275,7 +276,7 @@ func stored(ctx context.Context, st store.Store, id string) (*store.Resource, *M
 	return r, mc, nil
 }
 
-func decode(r *store.Resource) (*ManagedCluster, error) {
+func decode(r *store.Resource) (*armapi.ManagedCluster, error) {
 	mc, err := readRecord(r.ID, r.Body)
 	if err != nil {
 		return nil, err

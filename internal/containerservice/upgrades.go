@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/mlfleet/mlfleet/internal/arm"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
 // UpgradeProfileName is the name of a cluster's only upgrade profile.
@@ -13,7 +14,7 @@ const UpgradeProfileName = "default"
 // UpgradeProfile returns the versions a cluster's control plane and agent pools can
 // upgrade to, from the version catalog of its location; a 404 for a profile other than
 // "default". A version missing from the catalog (a registered cluster's) has no upgrades.
-func (s *Service) UpgradeProfile(ctx context.Context, sub, rg, name, profile string) (*UpgradeProfile, error) {
+func (s *Service) UpgradeProfile(ctx context.Context, sub, rg, name, profile string) (*armapi.UpgradeProfile, error) {
 	mc, err := s.Get(ctx, sub, rg, name)
 	if err != nil {
 		return nil, err
@@ -25,23 +26,23 @@ func (s *Service) UpgradeProfile(ctx context.Context, sub, rg, name, profile str
 	if version == "" {
 		version = mc.Properties.KubernetesVersion
 	}
-	out := &UpgradeProfile{ID: mc.ID + "/upgradeProfiles/" + UpgradeProfileName, Name: UpgradeProfileName, Type: TypeManagedCluster + "/upgradeProfiles",
-		Properties: UpgradeProfileProperties{
-			ControlPlaneProfile: PoolUpgradeProfile{KubernetesVersion: version, OSType: "Linux", Upgrades: s.upgrades(mc.Location, version)},
-			AgentPoolProfiles:   []PoolUpgradeProfile{},
+	out := &armapi.UpgradeProfile{ID: mc.ID + "/upgradeProfiles/" + UpgradeProfileName, Name: UpgradeProfileName, Type: TypeManagedCluster + "/upgradeProfiles",
+		Properties: armapi.UpgradeProfileProperties{
+			ControlPlaneProfile: armapi.PoolUpgradeProfile{KubernetesVersion: version, OSType: "Linux", Upgrades: s.upgrades(mc.Location, version)},
+			AgentPoolProfiles:   []armapi.PoolUpgradeProfile{},
 		}}
 	for _, ap := range mc.Properties.AgentPoolProfiles {
 		v := orDefault(ap.OrchestratorVersion, version)
 		out.Properties.AgentPoolProfiles = append(out.Properties.AgentPoolProfiles,
-			PoolUpgradeProfile{Name: ap.Name, KubernetesVersion: v, OSType: orDefault(ap.OSType, "Linux"), Upgrades: s.upgrades(mc.Location, v)})
+			armapi.PoolUpgradeProfile{Name: ap.Name, KubernetesVersion: v, OSType: orDefault(ap.OSType, "Linux"), Upgrades: s.upgrades(mc.Location, v)})
 	}
 	return out, nil
 }
 
-func (s *Service) upgrades(location, version string) []VersionUpgrade {
-	out := []VersionUpgrade{}
+func (s *Service) upgrades(location, version string) []armapi.VersionUpgrade {
+	out := []armapi.VersionUpgrade{}
 	for _, v := range s.cfg.Versions.UpgradesOf(location, version) {
-		u := VersionUpgrade{KubernetesVersion: v.Version}
+		u := armapi.VersionUpgrade{KubernetesVersion: v.Version}
 		if v.Preview {
 			preview := true
 			u.IsPreview = &preview

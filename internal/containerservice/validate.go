@@ -14,13 +14,14 @@ import (
 	"github.com/mlfleet/mlfleet/internal/catalog"
 	"github.com/mlfleet/mlfleet/internal/resources"
 	"github.com/mlfleet/mlfleet/internal/store"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
 // Validate checks a request to create a new cluster without creating it: the same checks,
 // policy and quotas included, and the same errors as Put. A cluster of that name must not
 // exist. It returns the cluster ready to Insert, recording createdFor as Prepare does; the
 // quotas are checked again, atomically, by Insert.
-func (s *Service) Validate(ctx context.Context, sub, rg, name string, in ClusterInput, createdFor string) (*NewCluster, error) {
+func (s *Service) Validate(ctx context.Context, sub, rg, name string, in armapi.ClusterInput, createdFor string) (*NewCluster, error) {
 	group, err := s.cfg.Resources.WritableGroup(ctx, sub, rg)
 	if err != nil {
 		return nil, err
@@ -46,7 +47,7 @@ func (s *Service) Validate(ctx context.Context, sub, rg, name string, in Cluster
 
 // validateNew checks a create request, reporting every problem together, and returns the
 // cluster to store with defaults applied (and the kubeconfig of an external cluster).
-func (s *Service) validateNew(ctx context.Context, sub string, group *resources.ResourceGroup, name string, in ClusterInput) (*ManagedCluster, []byte, error) {
+func (s *Service) validateNew(ctx context.Context, sub string, group *armapi.ResourceGroup, name string, in armapi.ClusterInput) (*armapi.ManagedCluster, []byte, error) {
 	var errs arm.Problems
 	p := in.Properties
 	providerName := "embedded"
@@ -73,14 +74,14 @@ func (s *Service) validateNew(ctx context.Context, sub string, group *resources.
 	if !ok {
 		return nil, nil, resources.InvalidLocation(loc)
 	}
-	mc := &ManagedCluster{Name: name, Type: TypeManagedCluster, Location: location, Tags: in.Tags,
-		SKU: SKU{Name: "Base", Tier: "Free"}}
+	mc := &armapi.ManagedCluster{Name: name, Type: TypeManagedCluster, Location: location, Tags: in.Tags,
+		SKU: armapi.SKU{Name: "Base", Tier: "Free"}}
 	if mc.Tags == nil {
 		mc.Tags = map[string]string{}
 	}
 	props := &mc.Properties
 	props.ProvisioningState = StateCreating
-	props.PowerState = PowerState{Code: "Running"}
+	props.PowerState = armapi.PowerState{Code: "Running"}
 	props.EnableRBAC = true
 	props.DNSPrefix = p.DNSPrefix
 	if props.DNSPrefix == "" {
@@ -101,8 +102,8 @@ func (s *Service) validateNew(ctx context.Context, sub string, group *resources.
 			kubeconfig = decodeMaybeBase64(p.Mlfleet.Kubeconfig)
 			props.Mlfleet.Context = p.Mlfleet.Context
 		}
-		props.NetworkProfile = NetworkProfile{NetworkPlugin: "kubenet", LoadBalancerSku: "standard", OutboundType: "loadBalancer"}
-		props.AgentPoolProfiles = []AgentPoolProfile{}
+		props.NetworkProfile = armapi.NetworkProfile{NetworkPlugin: "kubenet", LoadBalancerSku: "standard", OutboundType: "loadBalancer"}
+		props.AgentPoolProfiles = []armapi.AgentPoolProfile{}
 		return mc, kubeconfig, errs.Err("", "The cluster request")
 	}
 
@@ -128,7 +129,7 @@ func (s *Service) validateNew(ctx context.Context, sub string, group *resources.
 
 	pools := p.AgentPoolProfiles
 	if len(pools) == 0 {
-		pools = []AgentPoolInput{{Name: DefaultPoolName}}
+		pools = []armapi.AgentPoolInput{{Name: DefaultPoolName}}
 	}
 	seen := map[string]bool{}
 	autoscaled := false
@@ -168,7 +169,7 @@ func (s *Service) validateNew(ctx context.Context, sub string, group *resources.
 		if mode != "System" && mode != "User" {
 			errs.Add("InvalidParameter", target+".mode", "Agent pool mode '%s' is invalid: use System or User.", mode)
 		}
-		pool := AgentPoolProfile{Name: ap.Name, AgentPoolProperties: AgentPoolProperties{Count: count, VMSize: size,
+		pool := armapi.AgentPoolProfile{Name: ap.Name, AgentPoolProperties: armapi.AgentPoolProperties{Count: count, VMSize: size,
 			Mode: mode, OSType: "Linux", Type: "VirtualMachineScaleSets", OrchestratorVersion: props.KubernetesVersion, ProvisioningState: StateCreating}}
 		pool.Count = poolScaling(target, ap, &pool, ap.Count != nil, false, &errs)
 		autoscaled = autoscaled || pool.EnableAutoScaling
@@ -178,7 +179,7 @@ func (s *Service) validateNew(ctx context.Context, sub string, group *resources.
 		props.AutoScalerProfile = mergeProfile(p.AutoScalerProfile, nil, &errs)
 	}
 
-	np := NetworkProfile{}
+	np := armapi.NetworkProfile{}
 	if p.NetworkProfile != nil {
 		np = *p.NetworkProfile
 	}
@@ -211,7 +212,7 @@ func (s *Service) validateNew(ctx context.Context, sub string, group *resources.
 	props.NetworkProfile = np
 
 	if ap := p.APIServerAccessProfile; ap != nil {
-		props.APIServerAccessProfile = &APIServerAccessProfile{EnablePrivateCluster: ap.EnablePrivateCluster}
+		props.APIServerAccessProfile = &armapi.APIServerAccessProfile{EnablePrivateCluster: ap.EnablePrivateCluster}
 		for _, r := range ap.AuthorizedIPRanges {
 			if _, err := parseRange(r); err != nil {
 				errs.Add("InvalidParameter", "properties.apiServerAccessProfile.authorizedIPRanges", "Authorized IP range '%s' is not an IP address or CIDR.", r)

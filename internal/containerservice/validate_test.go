@@ -9,6 +9,7 @@ import (
 
 	"github.com/mlfleet/mlfleet/internal/arm"
 	"github.com/mlfleet/mlfleet/internal/store/storetest"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
 // TestValidate runs create bodies through Validate: every problem of a body is reported in
@@ -46,7 +47,7 @@ func TestValidate(t *testing.T) {
 			wantCode: "InvalidParameter", wantTargets: []string{"properties.agentPoolProfiles[0].minCount", "properties.autoScalerProfile.scan-interval"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var in ClusterInput
+			var in armapi.ClusterInput
 			if err := json.Unmarshal([]byte(tc.body), &in); err != nil {
 				t.Fatal(err)
 			}

@@ -12,17 +12,18 @@ import (
 	"github.com/mlfleet/mlfleet/internal/mlassets"
 	"github.com/mlfleet/mlfleet/internal/operations"
 	"github.com/mlfleet/mlfleet/internal/store"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
 // pollEvery is how often a deployment operation looks at its instances.
 const pollEvery = 200 * time.Millisecond
 
-func (s *Service) getDeployment(ctx context.Context, id string) (*Deployment, error) {
+func (s *Service) getDeployment(ctx context.Context, id string) (*armapi.OnlineDeployment, error) {
 	r, err := s.cfg.Store.GetResource(ctx, id)
 	if err != nil {
 		return nil, fmt.Errorf("get deployment %s: %w", id, err)
 	}
-	var d Deployment
+	var d armapi.OnlineDeployment
 	return &d, decode(r, &d)
 }
 
@@ -63,7 +64,7 @@ func (s *Service) deploymentPutFlow(ctx context.Context, run *operations.Run, in
 		return err
 	}
 	return run.Step(ctx, "finish", func(ctx context.Context) error {
-		if err := modify(ctx, s.cfg.Store, in.ID, func(d *Deployment) error {
+		if err := modify(ctx, s.cfg.Store, in.ID, func(d *armapi.OnlineDeployment) error {
 			d.Properties.ProvisioningState = StateSucceeded
 			d.Properties.Mlfleet.Message = ""
 			return nil
@@ -78,7 +79,7 @@ func (s *Service) deploymentPutFlow(ctx context.Context, run *operations.Run, in
 // deployment, without changing its state.
 func (s *Service) refreshScoringURI(ctx context.Context, epID string) error {
 	uri, swagger, msg := s.scoringURI(ctx, epID)
-	err := modify(ctx, s.cfg.Store, epID, func(ep *Endpoint) error {
+	err := modify(ctx, s.cfg.Store, epID, func(ep *armapi.OnlineEndpoint) error {
 		ep.Properties.ScoringURI, ep.Properties.SwaggerURI = uri, swagger
 		setMessage(ep, msg)
 		return nil
@@ -110,9 +111,9 @@ func (s *Service) materializeAsset(ctx context.Context, id string, k mlassets.Ki
 	if err != nil {
 		return arm.BadRequest(arm.CodeUserError, "The %s of the deployment could not be prepared: %v", kind, err).WithTarget(field)
 	}
-	return modify(ctx, s.cfg.Store, id, func(d *Deployment) error {
+	return modify(ctx, s.cfg.Store, id, func(d *armapi.OnlineDeployment) error {
 		if d.Properties.Mlfleet == nil {
-			d.Properties.Mlfleet = &DeploymentStatus{}
+			d.Properties.Mlfleet = &armapi.OnlineDeploymentMlfleet{}
 		}
 		if kind == "model" {
 			d.Properties.Mlfleet.ModelDir = dir
@@ -201,9 +202,9 @@ func (s *Service) waitReady(ctx context.Context, epName, id string) error {
 		}
 		if int(st.Ready) != lastReady || st.Pending != lastMsg {
 			lastReady, lastMsg = int(st.Ready), st.Pending
-			if err := modify(ctx, s.cfg.Store, id, func(d *Deployment) error {
+			if err := modify(ctx, s.cfg.Store, id, func(d *armapi.OnlineDeployment) error {
 				if d.Properties.Mlfleet == nil {
-					d.Properties.Mlfleet = &DeploymentStatus{}
+					d.Properties.Mlfleet = &armapi.OnlineDeploymentMlfleet{}
 				}
 				d.Properties.Mlfleet.ReadyInstances, d.Properties.Mlfleet.Message = int(st.Ready), st.Pending
 				return nil

@@ -11,12 +11,13 @@ import (
 	"github.com/mlfleet/mlfleet/internal/mlassets"
 	"github.com/mlfleet/mlfleet/internal/resources"
 	"github.com/mlfleet/mlfleet/internal/store"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
 // PutDeployment creates or updates a deployment after checking everything it refers to
 // (compute, model, code, environment) and that its instances fit the compute, and starts
 // the operation that deploys it.
-func (s *Service) PutDeployment(ctx context.Context, sub, rg, ws, endpoint, name string, in Deployment, opts Options) (*Result[Deployment], error) {
+func (s *Service) PutDeployment(ctx context.Context, sub, rg, ws, endpoint, name string, in armapi.OnlineDeployment, opts Options) (*Result[armapi.OnlineDeployment], error) {
 	w, err := s.writableWorkspace(ctx, sub, rg, ws)
 	if err != nil {
 		return nil, err
@@ -32,7 +33,7 @@ func (s *Service) PutDeployment(ctx context.Context, sub, rg, ws, endpoint, name
 	id := DeploymentID(sub, rg, w.Name, endpoint, name)
 	what := fmt.Sprintf("Deployment '%s' of endpoint '%s'", name, endpoint)
 	exists := arm.Conflict("%s already exists; use 'mlfleet ml online-deployment update' to change it, or choose another name.", what)
-	existing, prev, err := replaced(ctx, s.cfg.Store, id, what, opts.Preconditions, exists, func(d *Deployment) string { return d.Properties.ProvisioningState })
+	existing, prev, err := replaced(ctx, s.cfg.Store, id, what, opts.Preconditions, exists, func(d *armapi.OnlineDeployment) string { return d.Properties.ProvisioningState })
 	if err != nil {
 		return nil, err
 	}
@@ -96,7 +97,7 @@ func (s *Service) PutDeployment(ctx context.Context, sub, rg, ws, endpoint, name
 	if d.Kind == "" {
 		d.Kind = "Kubernetes"
 	}
-	p.Mlfleet = &DeploymentStatus{InstanceCount: n.InstanceCount}
+	p.Mlfleet = &armapi.OnlineDeploymentMlfleet{InstanceCount: n.InstanceCount}
 	op, err := s.submit(ctx, change{kind: KindDeploymentPut, sub: sub, id: id, what: what, retry: retryRead}, func(tx store.Store) error {
 		if prev != nil {
 			p.ProvisioningState = StateUpdating
@@ -114,16 +115,16 @@ func (s *Service) PutDeployment(ctx context.Context, sub, rg, ws, endpoint, name
 	if err != nil {
 		return nil, err
 	}
-	return &Result[Deployment]{Value: &d, Created: prev == nil, ETag: s.etagOf(ctx, id), Operation: op}, nil
+	return &Result[armapi.OnlineDeployment]{Value: &d, Created: prev == nil, ETag: s.etagOf(ctx, id), Operation: op}, nil
 }
 
 // deploymentRow reads a deployment, 404 when missing.
-func (s *Service) deploymentRow(ctx context.Context, sub, rg, ws, endpoint, name string) (*store.Resource, *Deployment, error) {
+func (s *Service) deploymentRow(ctx context.Context, sub, rg, ws, endpoint, name string) (*store.Resource, *armapi.OnlineDeployment, error) {
 	w, err := s.cfg.Workspaces.Get(ctx, sub, rg, ws)
 	if err != nil {
 		return nil, nil, err
 	}
-	return getRow[Deployment](ctx, s.cfg.Store, DeploymentID(sub, rg, w.Name, endpoint, name), func() error {
+	return getRow[armapi.OnlineDeployment](ctx, s.cfg.Store, DeploymentID(sub, rg, w.Name, endpoint, name), func() error {
 		if _, _, err := s.endpointRow(ctx, s.cfg.Store, EndpointID(sub, rg, w.Name, endpoint), endpoint, w.Name); err != nil {
 			return err
 		}
@@ -132,7 +133,7 @@ func (s *Service) deploymentRow(ctx context.Context, sub, rg, ws, endpoint, name
 }
 
 // GetDeployment returns a deployment and its etag.
-func (s *Service) GetDeployment(ctx context.Context, sub, rg, ws, endpoint, name string) (*Deployment, string, error) {
+func (s *Service) GetDeployment(ctx context.Context, sub, rg, ws, endpoint, name string) (*armapi.OnlineDeployment, string, error) {
 	r, d, err := s.deploymentRow(ctx, sub, rg, ws, endpoint, name)
 	if err != nil {
 		return nil, "", err
@@ -186,9 +187,9 @@ func (s *Service) DeleteDeployment(ctx context.Context, sub, rg, ws, endpoint, n
 
 // SkuCapacity is one entry of GET …/deployments/{d}/skus.
 type SkuCapacity struct {
-	ResourceType string      `json:"resourceType"`
-	Sku          Sku         `json:"sku"`
-	Capacity     SkuSettings `json:"capacity"`
+	ResourceType string               `json:"resourceType"`
+	Sku          armapi.DeploymentSku `json:"sku"`
+	Capacity     SkuSettings          `json:"capacity"`
 }
 
 // SkuSettings are the instance counts a deployment may have.
@@ -204,6 +205,6 @@ func (s *Service) Skus(ctx context.Context, sub, rg, ws, endpoint, name string) 
 	if _, _, err := s.deploymentRow(ctx, sub, rg, ws, endpoint, name); err != nil {
 		return nil, err
 	}
-	return []SkuCapacity{{ResourceType: TypeDeployment, Sku: Sku{Name: "Default", Tier: "Standard"},
+	return []SkuCapacity{{ResourceType: TypeDeployment, Sku: armapi.DeploymentSku{Name: "Default", Tier: "Standard"},
 		Capacity: SkuSettings{Minimum: 1, Maximum: 100, Default: 1, ScaleType: "Manual"}}}, nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/mlfleet/mlfleet/internal/mlassets"
 	"github.com/mlfleet/mlfleet/internal/resources"
 	"github.com/mlfleet/mlfleet/internal/store"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
 // Result is the answer of a write that started an operation.
@@ -24,7 +25,7 @@ type Result[T any] struct {
 
 // PutEndpoint creates or updates an endpoint (traffic, auth mode, description, compute)
 // and starts the operation that writes its Secret into the clusters.
-func (s *Service) PutEndpoint(ctx context.Context, sub, rg, ws, name string, in Endpoint, opts Options) (*Result[Endpoint], error) {
+func (s *Service) PutEndpoint(ctx context.Context, sub, rg, ws, name string, in armapi.OnlineEndpoint, opts Options) (*Result[armapi.OnlineEndpoint], error) {
 	w, err := s.writableWorkspace(ctx, sub, rg, ws)
 	if err != nil {
 		return nil, err
@@ -32,7 +33,7 @@ func (s *Service) PutEndpoint(ctx context.Context, sub, rg, ws, name string, in 
 	id := EndpointID(sub, rg, w.Name, name)
 	what := fmt.Sprintf("Online endpoint '%s'", name)
 	exists := arm.Conflict("%s already exists in workspace '%s'; use 'mlfleet ml online-endpoint update' to change it, or choose another name.", what, w.Name)
-	existing, prev, err := replaced(ctx, s.cfg.Store, id, what, opts.Preconditions, exists, func(ep *Endpoint) string { return ep.Properties.ProvisioningState })
+	existing, prev, err := replaced(ctx, s.cfg.Store, id, what, opts.Preconditions, exists, func(ep *armapi.OnlineEndpoint) string { return ep.Properties.ProvisioningState })
 	if err != nil {
 		return nil, err
 	}
@@ -72,7 +73,7 @@ func (s *Service) PutEndpoint(ctx context.Context, sub, rg, ws, name string, in 
 	}
 	keys := p.Keys
 	p.Keys, p.ScoringURI, p.SwaggerURI, p.Mlfleet = nil, "", "", nil
-	ep := &Endpoint{ID: id, Name: name, Type: TypeEndpoint, Location: in.Location, Tags: in.Tags, Kind: in.Kind, Identity: in.Identity, Properties: p}
+	ep := &armapi.OnlineEndpoint{ID: id, Name: name, Type: TypeEndpoint, Location: in.Location, Tags: in.Tags, Kind: in.Kind, Identity: in.Identity, Properties: p}
 	if ep.Location == "" {
 		ep.Location = w.Location
 	}
@@ -88,7 +89,7 @@ func (s *Service) PutEndpoint(ctx context.Context, sub, rg, ws, name string, in 
 				return err
 			}
 			if keys == nil {
-				keys = &Keys{PrimaryKey: generateKey(), SecondaryKey: generateKey()}
+				keys = &armapi.EndpointKeys{PrimaryKey: generateKey(), SecondaryKey: generateKey()}
 			}
 			return tx.CreateResource(ctx, &store.Resource{ID: keysID(id), ParentID: id, Type: typeKeys, Name: "keys", SubscriptionID: sub, ResourceGroup: rg, OwnerID: id, Body: s.sealKeys(keys)})
 		}
@@ -107,10 +108,10 @@ func (s *Service) PutEndpoint(ctx context.Context, sub, rg, ws, name string, in 
 	if err != nil {
 		return nil, err
 	}
-	return &Result[Endpoint]{Value: ep, Created: prev == nil, ETag: s.etagOf(ctx, id), Operation: op}, nil
+	return &Result[armapi.OnlineEndpoint]{Value: ep, Created: prev == nil, ETag: s.etagOf(ctx, id), Operation: op}, nil
 }
 
-func (s *Service) saveKeys(ctx context.Context, tx store.Store, endpointID string, k *Keys) error {
+func (s *Service) saveKeys(ctx context.Context, tx store.Store, endpointID string, k *armapi.EndpointKeys) error {
 	r, err := tx.GetResource(ctx, keysID(endpointID))
 	if err != nil {
 		return err
@@ -120,7 +121,7 @@ func (s *Service) saveKeys(ctx context.Context, tx store.Store, endpointID strin
 }
 
 // GetEndpoint returns an endpoint and its etag.
-func (s *Service) GetEndpoint(ctx context.Context, sub, rg, ws, name string) (*Endpoint, string, error) {
+func (s *Service) GetEndpoint(ctx context.Context, sub, rg, ws, name string) (*armapi.OnlineEndpoint, string, error) {
 	w, err := s.cfg.Workspaces.Get(ctx, sub, rg, ws)
 	if err != nil {
 		return nil, "", err
@@ -166,7 +167,7 @@ func (s *Service) DeleteEndpoint(ctx context.Context, sub, rg, ws, name string, 
 }
 
 // ListKeys returns an endpoint's keys (authMode Key).
-func (s *Service) ListKeys(ctx context.Context, sub, rg, ws, name string) (*Keys, error) {
+func (s *Service) ListKeys(ctx context.Context, sub, rg, ws, name string) (*armapi.EndpointKeys, error) {
 	ep, _, err := s.GetEndpoint(ctx, sub, rg, ws, name)
 	if err != nil {
 		return nil, err
@@ -228,7 +229,7 @@ func (s *Service) RegenerateKeys(ctx context.Context, sub, rg, ws, name, keyType
 }
 
 // Token mints an AMLToken for an endpoint whose authMode is AMLToken.
-func (s *Service) Token(ctx context.Context, sub, rg, ws, name string) (*Token, error) {
+func (s *Service) Token(ctx context.Context, sub, rg, ws, name string) (*armapi.EndpointToken, error) {
 	ep, _, err := s.GetEndpoint(ctx, sub, rg, ws, name)
 	if err != nil {
 		return nil, err
@@ -242,5 +243,5 @@ func (s *Service) Token(ctx context.Context, sub, rg, ws, name string) (*Token, 
 	if err != nil {
 		return nil, err
 	}
-	return &Token{AccessToken: tok, TokenType: "Bearer", ExpiryTimeUTC: exp.Unix(), RefreshAfterTimeUTC: now.Add(s.cfg.TokenLifetime / 2).Unix()}, nil
+	return &armapi.EndpointToken{AccessToken: tok, TokenType: "Bearer", ExpiryTimeUTC: exp.Unix(), RefreshAfterTimeUTC: now.Add(s.cfg.TokenLifetime / 2).Unix()}, nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/mlfleet/mlfleet/internal/inference"
 	"github.com/mlfleet/mlfleet/internal/operations"
 	"github.com/mlfleet/mlfleet/internal/store"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
 // register sets the handlers and the cleanups, which leave a resource Failed with the
@@ -39,16 +40,16 @@ func (s *Service) markFailed(ctx context.Context, id string, cause error) error 
 	}
 	var err error
 	if strings.Contains(strings.ToLower(id), "/deployments/") {
-		err = modify(ctx, s.cfg.Store, id, func(d *Deployment) error {
+		err = modify(ctx, s.cfg.Store, id, func(d *armapi.OnlineDeployment) error {
 			d.Properties.ProvisioningState = StateFailed
 			if d.Properties.Mlfleet == nil {
-				d.Properties.Mlfleet = &DeploymentStatus{}
+				d.Properties.Mlfleet = &armapi.OnlineDeploymentMlfleet{}
 			}
 			d.Properties.Mlfleet.Message = msg
 			return nil
 		})
 	} else {
-		err = modify(ctx, s.cfg.Store, id, func(ep *Endpoint) error {
+		err = modify(ctx, s.cfg.Store, id, func(ep *armapi.OnlineEndpoint) error {
 			ep.Properties.ProvisioningState = StateFailed
 			setMessage(ep, msg)
 			return nil
@@ -74,7 +75,7 @@ func (s *Service) endpointPutFlow(ctx context.Context, run *operations.Run, in o
 // finishEndpoint sets an endpoint Succeeded with its scoring URI.
 func (s *Service) finishEndpoint(ctx context.Context, id string) error {
 	uri, swagger, msg := s.scoringURI(ctx, id)
-	return modify(ctx, s.cfg.Store, id, func(ep *Endpoint) error {
+	return modify(ctx, s.cfg.Store, id, func(ep *armapi.OnlineEndpoint) error {
 		if ep.Properties.ProvisioningState == StateCreating || ep.Properties.ProvisioningState == StateUpdating {
 			ep.Properties.ProvisioningState = StateSucceeded
 		}
@@ -85,9 +86,9 @@ func (s *Service) finishEndpoint(ctx context.Context, id string) error {
 }
 
 // setMessage sets (or clears) an endpoint's status message, keeping the rest of its status.
-func setMessage(ep *Endpoint, msg string) {
+func setMessage(ep *armapi.OnlineEndpoint, msg string) {
 	if ep.Properties.Mlfleet == nil {
-		ep.Properties.Mlfleet = &EndpointStatus{}
+		ep.Properties.Mlfleet = &armapi.OnlineEndpointMlfleet{}
 	}
 	ep.Properties.Mlfleet.Message = msg
 	if msg == "" && len(ep.Properties.Mlfleet.SecretComputes) == 0 {
@@ -97,7 +98,7 @@ func setMessage(ep *Endpoint, msg string) {
 
 // computesOf returns the computes an endpoint's Secret belongs on: the endpoint's and
 // those of its deployments (but except's).
-func computesOf(ep *Endpoint, ds []*Deployment, except string) []string {
+func computesOf(ep *armapi.OnlineEndpoint, ds []*armapi.OnlineDeployment, except string) []string {
 	var out []string
 	add := func(id string) {
 		if id != "" && !slices.ContainsFunc(out, func(x string) bool { return strings.EqualFold(x, id) }) {
@@ -115,7 +116,7 @@ func computesOf(ep *Endpoint, ds []*Deployment, except string) []string {
 
 // endpointConfig is the Secret's content for an endpoint and its deployments (but
 // except, being deleted).
-func (s *Service) endpointConfig(ctx context.Context, ep *Endpoint, ds []*Deployment, except string) (*inference.EndpointConfig, error) {
+func (s *Service) endpointConfig(ctx context.Context, ep *armapi.OnlineEndpoint, ds []*armapi.OnlineDeployment, except string) (*inference.EndpointConfig, error) {
 	cfg := &inference.EndpointConfig{Name: ep.Name, AuthMode: ep.Properties.AuthMode, Traffic: map[string]int{}, MirrorTraffic: map[string]int{}, Deployments: map[string]inference.DeploymentRouting{}}
 	keys, err := s.loadKeys(ctx, s.cfg.Store, ep.ID)
 	if err != nil {
@@ -194,9 +195,9 @@ func (s *Service) syncEndpoint(ctx context.Context, endpointID, except string) e
 	if err := s.deleteSecrets(ctx, ep.Name, stale); err != nil {
 		return err
 	}
-	return modify(ctx, s.cfg.Store, endpointID, func(ep *Endpoint) error {
+	return modify(ctx, s.cfg.Store, endpointID, func(ep *armapi.OnlineEndpoint) error {
 		if ep.Properties.Mlfleet == nil {
-			ep.Properties.Mlfleet = &EndpointStatus{}
+			ep.Properties.Mlfleet = &armapi.OnlineEndpointMlfleet{}
 		}
 		ep.Properties.Mlfleet.SecretComputes = keep
 		return nil
@@ -210,7 +211,7 @@ func (s *Service) scoringURI(ctx context.Context, endpointID string) (uri, swagg
 	if err != nil {
 		return "", "", ""
 	}
-	var ep Endpoint
+	var ep armapi.OnlineEndpoint
 	if decode(r, &ep) != nil {
 		return "", "", ""
 	}
@@ -264,7 +265,7 @@ func (s *Service) endpointDeleteFlow(ctx context.Context, run *operations.Run, i
 }
 
 // removeDeployment deletes a deployment's objects and its row.
-func (s *Service) removeDeployment(ctx context.Context, endpointID string, d *Deployment) error {
+func (s *Service) removeDeployment(ctx context.Context, endpointID string, d *armapi.OnlineDeployment) error {
 	if d.Properties.Compute != "" {
 		kc, _, err := s.clusterReady(ctx, d.Properties.Compute)
 		if err != nil && !gone(err) {
@@ -291,8 +292,8 @@ func gone(err error) bool {
 
 // withDeployments decodes r, the row of the endpoint endpointID, and reads its
 // deployments.
-func (s *Service) withDeployments(ctx context.Context, r *store.Resource, endpointID string) (Endpoint, []*Deployment, error) {
-	var ep Endpoint
+func (s *Service) withDeployments(ctx context.Context, r *store.Resource, endpointID string) (armapi.OnlineEndpoint, []*armapi.OnlineDeployment, error) {
+	var ep armapi.OnlineEndpoint
 	if err := decode(r, &ep); err != nil {
 		return ep, nil, err
 	}
@@ -345,7 +346,7 @@ func (s *Service) deleteSecrets(ctx context.Context, endpoint string, computes [
 // cascadeDeleteDeployment removes a deployment's objects when its workspace or group is
 // deleted (the cascade then removes the row).
 func (s *Service) cascadeDeleteDeployment(ctx context.Context, run *operations.Run, r *store.Resource) error {
-	var d Deployment
+	var d armapi.OnlineDeployment
 	if err := decode(r, &d); err != nil {
 		return err
 	}

@@ -3,25 +3,28 @@ package endpoints
 import (
 	"github.com/mlfleet/mlfleet/internal/record"
 	"github.com/mlfleet/mlfleet/internal/store"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
 // The formats of the rows of endpoints and deployments (see package record). Raise a
 // Schema, and teach decode the version before, when a change of the wire type changes what
 // encode writes; TestRecord fails until then.
 var (
-	endpointRecord   = record.Kind[Endpoint]{Name: "online endpoint", Schema: 1}
-	deploymentRecord = record.Kind[Deployment]{Name: "online deployment", Schema: 1}
+	endpointRecord   = record.Kind[armapi.OnlineEndpoint]{Name: "online endpoint", Schema: 1}
+	deploymentRecord = record.Kind[armapi.OnlineDeployment]{Name: "online deployment", Schema: 1}
 )
 
 // row is what this package stores as resources (its keys are sealed apart).
-type row interface{ Endpoint | Deployment }
+type row interface {
+	armapi.OnlineEndpoint | armapi.OnlineDeployment
+}
 
 // encode returns the row body of an endpoint or a deployment.
 func encode[T row](v *T) []byte {
 	switch v := any(v).(type) {
-	case *Endpoint:
+	case *armapi.OnlineEndpoint:
 		return endpointRecord.Encode(v)
-	case *Deployment:
+	case *armapi.OnlineDeployment:
 		return deploymentRecord.Encode(v)
 	}
 	return nil
@@ -30,9 +33,9 @@ func encode[T row](v *T) []byte {
 // decode reads a row written by encode, or before record versions, into v.
 func decode[T row](r *store.Resource, v *T) error {
 	switch v := any(v).(type) {
-	case *Endpoint:
+	case *armapi.OnlineEndpoint:
 		return endpointRecord.Decode(r.ID, r.Body, v)
-	case *Deployment:
+	case *armapi.OnlineDeployment:
 		return deploymentRecord.Decode(r.ID, r.Body, v)
 	}
 	return nil

@@ -31,6 +31,7 @@ import (
 	"github.com/mlfleet/mlfleet/internal/secrets"
 	"github.com/mlfleet/mlfleet/internal/store"
 	"github.com/mlfleet/mlfleet/internal/workspaces"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
 // Operation kinds run by this package.
@@ -142,7 +143,7 @@ func generateKey() string {
 
 // computeOf resolves a compute reference (an id or a name) of the workspace and checks
 // that a deployment can run on it: an AKS compute of the same workspace, Succeeded.
-func (s *Service) computeOf(ctx context.Context, w *workspaces.Workspace, ref, field string) (*compute.Compute, error) {
+func (s *Service) computeOf(ctx context.Context, w *armapi.Workspace, ref, field string) (*armapi.Compute, error) {
 	parsed, _ := arm.ParseID(w.ID)
 	name := strings.TrimPrefix(ref, "azureml:")
 	if strings.HasPrefix(ref, "/") {
@@ -173,7 +174,7 @@ func (s *Service) computeOf(ctx context.Context, w *workspaces.Workspace, ref, f
 }
 
 // cluster connects to the cluster of a compute.
-func (s *Service) cluster(ctx context.Context, computeID string) (*kube.Cluster, *containerservice.ManagedCluster, error) {
+func (s *Service) cluster(ctx context.Context, computeID string) (*kube.Cluster, *armapi.ManagedCluster, error) {
 	id, err := arm.ParseID(computeID)
 	if err != nil {
 		return nil, nil, fmt.Errorf("parse compute id %s: %w", computeID, err)
@@ -213,7 +214,7 @@ const clusterWaitTimeout = 3 * time.Minute
 
 // clusterReady is cluster for operations: a cluster that is not running yet, or not
 // reachable for a moment, is waited for rather than failing the operation.
-func (s *Service) clusterReady(ctx context.Context, computeID string) (*kube.Cluster, *containerservice.ManagedCluster, error) {
+func (s *Service) clusterReady(ctx context.Context, computeID string) (*kube.Cluster, *armapi.ManagedCluster, error) {
 	deadline := time.Now().Add(clusterWaitTimeout)
 	for {
 		kc, mc, err := s.cluster(ctx, computeID)
@@ -261,7 +262,7 @@ func (s *Service) tokenKeyPEM() (string, error) {
 }
 
 // loadKeys reads an endpoint's sealed keys.
-func (s *Service) loadKeys(ctx context.Context, st store.Store, endpointID string) (*Keys, error) {
+func (s *Service) loadKeys(ctx context.Context, st store.Store, endpointID string) (*armapi.EndpointKeys, error) {
 	r, err := st.GetResource(ctx, keysID(endpointID))
 	if err != nil {
 		return nil, fmt.Errorf("get keys of %s: %w", endpointID, err)
@@ -270,14 +271,14 @@ func (s *Service) loadKeys(ctx context.Context, st store.Store, endpointID strin
 	if err != nil {
 		return nil, fmt.Errorf("open keys of %s: %w", endpointID, err)
 	}
-	var k Keys
+	var k armapi.EndpointKeys
 	if err := json.Unmarshal(plain, &k); err != nil {
 		return nil, fmt.Errorf("decode keys of %s: %w", endpointID, err)
 	}
 	return &k, nil
 }
 
-func (s *Service) sealKeys(k *Keys) []byte {
+func (s *Service) sealKeys(k *armapi.EndpointKeys) []byte {
 	b, _ := json.Marshal(k)
 	return s.cfg.Secrets.Seal(b)
 }
@@ -299,8 +300,8 @@ func modify[T row](ctx context.Context, st store.Store, id string, fn func(v *T)
 }
 
 // endpointRow reads an endpoint, 404 when missing.
-func (s *Service) endpointRow(ctx context.Context, st store.Store, id, name, ws string) (*store.Resource, *Endpoint, error) {
-	return getRow[Endpoint](ctx, st, id, func() error {
+func (s *Service) endpointRow(ctx context.Context, st store.Store, id, name, ws string) (*store.Resource, *armapi.OnlineEndpoint, error) {
+	return getRow[armapi.OnlineEndpoint](ctx, st, id, func() error {
 		return arm.NotFound(arm.CodeResourceNotFound, "Online endpoint '%s' could not be found in workspace '%s'; create it with 'mlfleet ml online-endpoint create -n %s'.", name, ws, name)
 	})
 }
@@ -323,12 +324,12 @@ func getRow[T row](ctx context.Context, st store.Store, id string, missing func(
 }
 
 // deploymentsOf lists an endpoint's deployments.
-func (s *Service) deploymentsOf(ctx context.Context, st store.Store, endpointID string) ([]*Deployment, error) {
+func (s *Service) deploymentsOf(ctx context.Context, st store.Store, endpointID string) ([]*armapi.OnlineDeployment, error) {
 	rows, err := st.ListResources(ctx, store.ListOptions{ParentID: endpointID, Type: TypeDeployment})
 	if err != nil {
 		return nil, err
 	}
-	return resources.DecodeRows(rows, decodeRow[Deployment])
+	return resources.DecodeRows(rows, decodeRow[armapi.OnlineDeployment])
 }
 
 // assetUser names the deployment that uses an asset version, if any.
@@ -343,7 +344,7 @@ func (s *Service) assetUser(ctx context.Context, versionID string) (string, erro
 		return "", err
 	}
 	for _, r := range rows {
-		var d Deployment
+		var d armapi.OnlineDeployment
 		if decode(r, &d) != nil {
 			continue
 		}

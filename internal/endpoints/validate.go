@@ -12,6 +12,7 @@ import (
 
 	"github.com/mlfleet/mlfleet/internal/arm"
 	"github.com/mlfleet/mlfleet/internal/mlassets"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
 // InstanceType is what one instance of a deployment gets (requests = limits).
@@ -94,7 +95,7 @@ func ParseDuration(s string) (time.Duration, error) {
 
 // validateEndpoint checks an endpoint's fields and fills in defaults; deployments are the
 // names of its deployments (none on create).
-func validateEndpoint(name string, p *EndpointProperties, deployments []string) error {
+func validateEndpoint(name string, p *armapi.OnlineEndpointProperties, deployments []string) error {
 	var errs mlassets.Problems
 	if e := ValidateName("Endpoint", name); e != nil {
 		errs = append(errs, e)
@@ -165,7 +166,7 @@ type probe struct {
 
 // validateDeployment checks a deployment's own fields (not what they refer to) and fills
 // in defaults.
-func validateDeployment(name string, d *Deployment) (normalized, error) {
+func validateDeployment(name string, d *armapi.OnlineDeployment) (normalized, error) {
 	var errs mlassets.Problems
 	var n normalized
 	p := &d.Properties
@@ -215,12 +216,12 @@ func validateDeployment(name string, d *Deployment) (normalized, error) {
 		errs.Add(arm.CodeUserError, "sku.capacity", "The instance count is %d; use 1 to 100 instances.", n.InstanceCount)
 	}
 	count := n.InstanceCount
-	d.Sku = &Sku{Name: "Default", Capacity: &count}
-	p.ScaleSettings = &ScaleSettings{ScaleType: "Default", InstanceCount: &count}
+	d.Sku = &armapi.DeploymentSku{Name: "Default", Capacity: &count}
+	p.ScaleSettings = &armapi.ScaleSettings{ScaleType: "Default", InstanceCount: &count}
 
 	rs := p.RequestSettings
 	if rs == nil {
-		rs = &RequestSettings{}
+		rs = &armapi.RequestSettings{}
 		p.RequestSettings = rs
 	}
 	if rs.RequestTimeout == "" {
@@ -249,9 +250,9 @@ func validateDeployment(name string, d *Deployment) (normalized, error) {
 	}
 	n.RequestTimeout = duration("properties.requestSettings.requestTimeout", rs.RequestTimeout, time.Millisecond, 5*time.Minute)
 	duration("properties.requestSettings.maxQueueWait", rs.MaxQueueWait, 0, 5*time.Minute)
-	probeOf := func(field string, ps **ProbeSettings) probe {
+	probeOf := func(field string, ps **armapi.ProbeSettings) probe {
 		if *ps == nil {
-			*ps = &ProbeSettings{}
+			*ps = &armapi.ProbeSettings{}
 		}
 		s := *ps
 		if s.FailureThreshold == 0 {

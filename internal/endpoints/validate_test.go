@@ -7,6 +7,7 @@ import (
 
 	"github.com/mlfleet/mlfleet/internal/arm"
 	"github.com/mlfleet/mlfleet/internal/kube"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
 // errTargets lists the targets of a validation error's details.
@@ -28,23 +29,23 @@ func TestValidateEndpoint(t *testing.T) {
 	for _, tc := range []struct {
 		name        string
 		epName      string
-		props       EndpointProperties
+		props       armapi.OnlineEndpointProperties
 		deployments []string
 		want        []string
 	}{
-		{"defaults", "ep1", EndpointProperties{}, nil, nil},
-		{"traffic split", "ep1", EndpointProperties{Traffic: map[string]int{"blue": 90, "green": 10}}, []string{"blue", "green"}, nil},
-		{"no traffic", "ep1", EndpointProperties{Traffic: map[string]int{"blue": 0}}, []string{"blue"}, nil},
-		{"bad name", "1ep", EndpointProperties{}, nil, []string{"name"}},
-		{"short name", "ep", EndpointProperties{}, nil, []string{"name"}},
-		{"auth mode", "ep1", EndpointProperties{AuthMode: "AADToken"}, nil, []string{"properties.authMode"}},
-		{"unknown deployment", "ep1", EndpointProperties{Traffic: map[string]int{"blue": 100}}, nil, []string{"properties.traffic"}},
-		{"sum not 100", "ep1", EndpointProperties{Traffic: map[string]int{"blue": 50, "green": 40}}, []string{"blue", "green"}, []string{"properties.traffic"}},
-		{"negative", "ep1", EndpointProperties{Traffic: map[string]int{"blue": 110, "green": -10}}, []string{"blue", "green"}, []string{"properties.traffic"}},
-		{"mirror too much", "ep1", EndpointProperties{Traffic: map[string]int{"blue": 100}, MirrorTraffic: map[string]int{"green": 60}}, []string{"blue", "green"}, []string{"properties.mirrorTraffic"}},
-		{"mirror and live", "ep1", EndpointProperties{Traffic: map[string]int{"blue": 100}, MirrorTraffic: map[string]int{"blue": 10}}, []string{"blue"}, []string{"properties.mirrorTraffic"}},
-		{"short keys", "ep1", EndpointProperties{Keys: &Keys{PrimaryKey: "x"}}, nil, []string{"properties.keys"}},
-		{"every problem", "-", EndpointProperties{AuthMode: "x", Traffic: map[string]int{"a": 5}}, nil, []string{"name", "properties.authMode", "properties.traffic"}},
+		{"defaults", "ep1", armapi.OnlineEndpointProperties{}, nil, nil},
+		{"traffic split", "ep1", armapi.OnlineEndpointProperties{Traffic: map[string]int{"blue": 90, "green": 10}}, []string{"blue", "green"}, nil},
+		{"no traffic", "ep1", armapi.OnlineEndpointProperties{Traffic: map[string]int{"blue": 0}}, []string{"blue"}, nil},
+		{"bad name", "1ep", armapi.OnlineEndpointProperties{}, nil, []string{"name"}},
+		{"short name", "ep", armapi.OnlineEndpointProperties{}, nil, []string{"name"}},
+		{"auth mode", "ep1", armapi.OnlineEndpointProperties{AuthMode: "AADToken"}, nil, []string{"properties.authMode"}},
+		{"unknown deployment", "ep1", armapi.OnlineEndpointProperties{Traffic: map[string]int{"blue": 100}}, nil, []string{"properties.traffic"}},
+		{"sum not 100", "ep1", armapi.OnlineEndpointProperties{Traffic: map[string]int{"blue": 50, "green": 40}}, []string{"blue", "green"}, []string{"properties.traffic"}},
+		{"negative", "ep1", armapi.OnlineEndpointProperties{Traffic: map[string]int{"blue": 110, "green": -10}}, []string{"blue", "green"}, []string{"properties.traffic"}},
+		{"mirror too much", "ep1", armapi.OnlineEndpointProperties{Traffic: map[string]int{"blue": 100}, MirrorTraffic: map[string]int{"green": 60}}, []string{"blue", "green"}, []string{"properties.mirrorTraffic"}},
+		{"mirror and live", "ep1", armapi.OnlineEndpointProperties{Traffic: map[string]int{"blue": 100}, MirrorTraffic: map[string]int{"blue": 10}}, []string{"blue"}, []string{"properties.mirrorTraffic"}},
+		{"short keys", "ep1", armapi.OnlineEndpointProperties{Keys: &armapi.EndpointKeys{PrimaryKey: "x"}}, nil, []string{"properties.keys"}},
+		{"every problem", "-", armapi.OnlineEndpointProperties{AuthMode: "x", Traffic: map[string]int{"a": 5}}, nil, []string{"name", "properties.authMode", "properties.traffic"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := tc.props
@@ -63,30 +64,30 @@ func TestValidateDeployment(t *testing.T) {
 	three, two := 3, 2
 	for _, tc := range []struct {
 		name string
-		d    Deployment
+		d    armapi.OnlineDeployment
 		want []string
 	}{
-		{"minimal", Deployment{Properties: DeploymentProperties{Model: "m"}}, nil},
-		{"full", Deployment{Sku: &Sku{Capacity: &three}, Properties: DeploymentProperties{
+		{"minimal", armapi.OnlineDeployment{Properties: armapi.OnlineDeploymentProperties{Model: "m"}}, nil},
+		{"full", armapi.OnlineDeployment{Sku: &armapi.DeploymentSku{Capacity: &three}, Properties: armapi.OnlineDeploymentProperties{
 			EndpointComputeType: "kubernetes", Model: "m", InstanceType: "largeinstancetype",
-			CodeConfiguration:    &CodeConfiguration{CodeID: "c", ScoringScript: "src/score.py"},
-			RequestSettings:      &RequestSettings{RequestTimeout: "PT1M", MaxConcurrentRequestsPerInstance: 4},
+			CodeConfiguration:    &armapi.CodeConfiguration{CodeID: "c", ScoringScript: "src/score.py"},
+			RequestSettings:      &armapi.RequestSettings{RequestTimeout: "PT1M", MaxConcurrentRequestsPerInstance: 4},
 			EnvironmentVariables: map[string]string{"WORKERS": "2"},
-			LivenessProbe:        &ProbeSettings{InitialDelay: "PT1S", Period: "PT5S"},
+			LivenessProbe:        &armapi.ProbeSettings{InitialDelay: "PT1S", Period: "PT5S"},
 		}}, nil},
-		{"nothing to serve", Deployment{}, []string{"properties.model"}},
-		{"managed", Deployment{Properties: DeploymentProperties{Model: "m", EndpointComputeType: "Managed"}}, []string{"properties.endpointComputeType"}},
-		{"instance type", Deployment{Properties: DeploymentProperties{Model: "m", InstanceType: "Standard_F2s_v2"}}, []string{"properties.instanceType"}},
-		{"count", Deployment{Sku: &Sku{Capacity: new(int)}, Properties: DeploymentProperties{Model: "m"}}, []string{"sku.capacity"}},
-		{"counts disagree", Deployment{Sku: &Sku{Capacity: &three}, Properties: DeploymentProperties{Model: "m", ScaleSettings: &ScaleSettings{InstanceCount: &two}}}, []string{"sku.capacity"}},
-		{"target utilization", Deployment{Properties: DeploymentProperties{Model: "m", ScaleSettings: &ScaleSettings{ScaleType: "TargetUtilization"}}}, []string{"properties.scaleSettings.scaleType"}},
-		{"timeout", Deployment{Properties: DeploymentProperties{Model: "m", RequestSettings: &RequestSettings{RequestTimeout: "5s"}}}, []string{"properties.requestSettings.requestTimeout"}},
-		{"timeout too long", Deployment{Properties: DeploymentProperties{Model: "m", RequestSettings: &RequestSettings{RequestTimeout: "PT1H"}}}, []string{"properties.requestSettings.requestTimeout"}},
-		{"script escapes", Deployment{Properties: DeploymentProperties{CodeConfiguration: &CodeConfiguration{CodeID: "c", ScoringScript: "../score.py"}}}, []string{"properties.codeConfiguration.scoringScript"}},
-		{"script not python", Deployment{Properties: DeploymentProperties{CodeConfiguration: &CodeConfiguration{CodeID: "c", ScoringScript: "score.sh"}}}, []string{"properties.codeConfiguration.scoringScript"}},
-		{"no code id", Deployment{Properties: DeploymentProperties{CodeConfiguration: &CodeConfiguration{ScoringScript: "score.py"}}}, []string{"properties.codeConfiguration.codeId"}},
-		{"env vars", Deployment{Properties: DeploymentProperties{Model: "m", EnvironmentVariables: map[string]string{"1X": "", "AZUREML_MODEL_DIR": "/"}}}, []string{"properties.environmentVariables"}},
-		{"probe", Deployment{Properties: DeploymentProperties{Model: "m", ReadinessProbe: &ProbeSettings{Period: "PT0S", FailureThreshold: -1}}}, []string{"properties.readinessProbe", "properties.readinessProbe.period"}},
+		{"nothing to serve", armapi.OnlineDeployment{}, []string{"properties.model"}},
+		{"managed", armapi.OnlineDeployment{Properties: armapi.OnlineDeploymentProperties{Model: "m", EndpointComputeType: "Managed"}}, []string{"properties.endpointComputeType"}},
+		{"instance type", armapi.OnlineDeployment{Properties: armapi.OnlineDeploymentProperties{Model: "m", InstanceType: "Standard_F2s_v2"}}, []string{"properties.instanceType"}},
+		{"count", armapi.OnlineDeployment{Sku: &armapi.DeploymentSku{Capacity: new(int)}, Properties: armapi.OnlineDeploymentProperties{Model: "m"}}, []string{"sku.capacity"}},
+		{"counts disagree", armapi.OnlineDeployment{Sku: &armapi.DeploymentSku{Capacity: &three}, Properties: armapi.OnlineDeploymentProperties{Model: "m", ScaleSettings: &armapi.ScaleSettings{InstanceCount: &two}}}, []string{"sku.capacity"}},
+		{"target utilization", armapi.OnlineDeployment{Properties: armapi.OnlineDeploymentProperties{Model: "m", ScaleSettings: &armapi.ScaleSettings{ScaleType: "TargetUtilization"}}}, []string{"properties.scaleSettings.scaleType"}},
+		{"timeout", armapi.OnlineDeployment{Properties: armapi.OnlineDeploymentProperties{Model: "m", RequestSettings: &armapi.RequestSettings{RequestTimeout: "5s"}}}, []string{"properties.requestSettings.requestTimeout"}},
+		{"timeout too long", armapi.OnlineDeployment{Properties: armapi.OnlineDeploymentProperties{Model: "m", RequestSettings: &armapi.RequestSettings{RequestTimeout: "PT1H"}}}, []string{"properties.requestSettings.requestTimeout"}},
+		{"script escapes", armapi.OnlineDeployment{Properties: armapi.OnlineDeploymentProperties{CodeConfiguration: &armapi.CodeConfiguration{CodeID: "c", ScoringScript: "../score.py"}}}, []string{"properties.codeConfiguration.scoringScript"}},
+		{"script not python", armapi.OnlineDeployment{Properties: armapi.OnlineDeploymentProperties{CodeConfiguration: &armapi.CodeConfiguration{CodeID: "c", ScoringScript: "score.sh"}}}, []string{"properties.codeConfiguration.scoringScript"}},
+		{"no code id", armapi.OnlineDeployment{Properties: armapi.OnlineDeploymentProperties{CodeConfiguration: &armapi.CodeConfiguration{ScoringScript: "score.py"}}}, []string{"properties.codeConfiguration.codeId"}},
+		{"env vars", armapi.OnlineDeployment{Properties: armapi.OnlineDeploymentProperties{Model: "m", EnvironmentVariables: map[string]string{"1X": "", "AZUREML_MODEL_DIR": "/"}}}, []string{"properties.environmentVariables"}},
+		{"probe", armapi.OnlineDeployment{Properties: armapi.OnlineDeploymentProperties{Model: "m", ReadinessProbe: &armapi.ProbeSettings{Period: "PT0S", FailureThreshold: -1}}}, []string{"properties.readinessProbe", "properties.readinessProbe.period"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := tc.d

@@ -6,7 +6,7 @@ import (
 
 	"github.com/mlfleet/mlfleet/internal/arm"
 	"github.com/mlfleet/mlfleet/internal/store"
-	"github.com/mlfleet/mlfleet/internal/workspaces"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
 // Every write of an endpoint or a deployment has one shape: check the request's
@@ -20,7 +20,7 @@ type opInput struct {
 
 // writableWorkspace returns the workspace a write goes into, after checking that its
 // resource group takes writes (it is not being deleted).
-func (s *Service) writableWorkspace(ctx context.Context, sub, rg, ws string) (*workspaces.Workspace, error) {
+func (s *Service) writableWorkspace(ctx context.Context, sub, rg, ws string) (*armapi.Workspace, error) {
 	if _, err := s.cfg.Resources.WritableGroup(ctx, sub, rg); err != nil {
 		return nil, err
 	}

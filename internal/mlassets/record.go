@@ -5,25 +5,28 @@ import (
 
 	"github.com/mlfleet/mlfleet/internal/record"
 	"github.com/mlfleet/mlfleet/internal/store"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
 // The formats of the rows of asset versions and containers (see package record). Raise a
 // Schema, and teach decode the version before, when a change of the wire type changes what
 // encode writes; TestRecord fails until then.
 var (
-	versionRecord   = record.Kind[Version]{Name: "asset version", Schema: 1}
-	containerRecord = record.Kind[Container]{Name: "asset container", Schema: 1}
+	versionRecord   = record.Kind[armapi.AssetVersion]{Name: "asset version", Schema: 1}
+	containerRecord = record.Kind[armapi.AssetContainer]{Name: "asset container", Schema: 1}
 )
 
 // row is what this package stores.
-type row interface{ Version | Container }
+type row interface {
+	armapi.AssetVersion | armapi.AssetContainer
+}
 
 // encode returns the row body of a version or a container.
 func encode[T row](v *T) []byte {
 	switch v := any(v).(type) {
-	case *Version:
+	case *armapi.AssetVersion:
 		return versionRecord.Encode(v)
-	case *Container:
+	case *armapi.AssetContainer:
 		return containerRecord.Encode(v)
 	}
 	return nil
@@ -32,9 +35,9 @@ func encode[T row](v *T) []byte {
 // decode reads a row written by encode, or before record versions, into v.
 func decode[T row](r *store.Resource, v *T) error {
 	switch v := any(v).(type) {
-	case *Version:
+	case *armapi.AssetVersion:
 		return versionRecord.Decode(r.ID, r.Body, v)
-	case *Container:
+	case *armapi.AssetContainer:
 		return containerRecord.Decode(r.ID, r.Body, v)
 	}
 	return nil

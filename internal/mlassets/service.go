@@ -15,6 +15,7 @@ import (
 	"github.com/mlfleet/mlfleet/internal/resources"
 	"github.com/mlfleet/mlfleet/internal/store"
 	"github.com/mlfleet/mlfleet/internal/workspaces"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
 // Config wires a Service.
@@ -61,7 +62,7 @@ type Options struct {
 
 // Put creates a version, or changes the mutable fields (description, tags, properties,
 // isArchived) of an existing one. It returns the version and whether it was created.
-func (s *Service) Put(ctx context.Context, k Kind, sub, rg, ws, name, version string, in Version, opts Options) (*Version, bool, error) {
+func (s *Service) Put(ctx context.Context, k Kind, sub, rg, ws, name, version string, in armapi.AssetVersion, opts Options) (*armapi.AssetVersion, bool, error) {
 	if _, err := s.cfg.Resources.WritableGroup(ctx, sub, rg); err != nil {
 		return nil, false, err
 	}
@@ -93,7 +94,7 @@ func (s *Service) Put(ctx context.Context, k Kind, sub, rg, ws, name, version st
 		return nil, false, err
 	}
 	p.ProvisioningState = StateSucceeded
-	v := &Version{ID: id, Name: version, Type: k.VersionType(), Properties: p, SystemData: resources.Touch(ctx, nil, s.now())}
+	v := &armapi.AssetVersion{ID: id, Name: version, Type: k.VersionType(), Properties: p, SystemData: resources.Touch(ctx, nil, s.now())}
 	body := encode(v)
 	cid := ContainerID(sub, rg, w.Name, k, name)
 	err = s.cfg.Store.InTx(ctx, func(tx store.Store) error {
@@ -117,8 +118,8 @@ func (s *Service) Put(ctx context.Context, k Kind, sub, rg, ws, name, version st
 func (s *Service) touchContainer(ctx context.Context, tx store.Store, k Kind, cid, wsID, sub, rg, name, version string) error {
 	r, err := tx.GetResource(ctx, cid)
 	if errors.Is(err, store.ErrNotFound) {
-		c := &Container{ID: cid, Name: name, Type: k.ContainerType(), SystemData: resources.Touch(ctx, nil, s.now()),
-			Properties: ContainerProperties{LatestVersion: version, ProvisioningState: StateSucceeded}}
+		c := &armapi.AssetContainer{ID: cid, Name: name, Type: k.ContainerType(), SystemData: resources.Touch(ctx, nil, s.now()),
+			Properties: armapi.AssetContainerProperties{LatestVersion: version, ProvisioningState: StateSucceeded}}
 		body := encode(c)
 		return tx.CreateResource(ctx, &store.Resource{ID: cid, ParentID: wsID, Type: k.ContainerType(), Name: name,
 			SubscriptionID: sub, ResourceGroup: rg, Body: body})
@@ -126,7 +127,7 @@ func (s *Service) touchContainer(ctx context.Context, tx store.Store, k Kind, ci
 	if err != nil {
 		return err
 	}
-	var c Container
+	var c armapi.AssetContainer
 	if err := decode(r, &c); err != nil {
 		return err
 	}
@@ -138,8 +139,8 @@ func (s *Service) touchContainer(ctx context.Context, tx store.Store, k Kind, ci
 
 // update changes the mutable fields of an existing version; a change of its content is a
 // 409 that says to register a new version.
-func (s *Service) update(ctx context.Context, k Kind, r *store.Resource, p VersionProperties, what string) (*Version, error) {
-	var v Version
+func (s *Service) update(ctx context.Context, k Kind, r *store.Resource, p armapi.AssetVersionProperties, what string) (*armapi.AssetVersion, error) {
+	var v armapi.AssetVersion
 	if err := decode(r, &v); err != nil {
 		return nil, err
 	}
@@ -184,7 +185,7 @@ func notFound(k Kind, name, version, ws string) error {
 }
 
 // Get returns a version.
-func (s *Service) Get(ctx context.Context, k Kind, sub, rg, ws, name, version string) (*Version, string, error) {
+func (s *Service) Get(ctx context.Context, k Kind, sub, rg, ws, name, version string) (*armapi.AssetVersion, string, error) {
 	w, err := s.cfg.Workspaces.Get(ctx, sub, rg, ws)
 	if err != nil {
 		return nil, "", err
@@ -196,7 +197,7 @@ func (s *Service) Get(ctx context.Context, k Kind, sub, rg, ws, name, version st
 	if err != nil {
 		return nil, "", err
 	}
-	var v Version
+	var v armapi.AssetVersion
 	if err := decode(r, &v); err != nil {
 		return nil, "", err
 	}
@@ -205,7 +206,7 @@ func (s *Service) Get(ctx context.Context, k Kind, sub, rg, ws, name, version st
 
 // Resolve returns the version an ARM id names, checking its kind; a 400 naming field when
 // the id is not one, a 404 when it does not exist.
-func (s *Service) Resolve(ctx context.Context, k Kind, id, field string) (*Version, error) {
+func (s *Service) Resolve(ctx context.Context, k Kind, id, field string) (*armapi.AssetVersion, error) {
 	parsed, err := arm.ParseID(id)
 	if err != nil || !strings.EqualFold(parsed.Type(), k.VersionType()) || len(parsed.Names) != 3 {
 		return nil, arm.BadRequest(arm.CodeUserError, "%s '%s' is not the id of a %s version (…/workspaces/{ws}/%s/{name}/versions/{version}).", field, id, strings.ToLower(k.singular()), k).WithTarget(field)
@@ -219,7 +220,7 @@ func (s *Service) Resolve(ctx context.Context, k Kind, id, field string) (*Versi
 	if err != nil {
 		return nil, err
 	}
-	var v Version
+	var v armapi.AssetVersion
 	if err := decode(r, &v); err != nil {
 		return nil, err
 	}
@@ -241,7 +242,7 @@ func (s *Service) List(ctx context.Context, k Kind, sub, rg, ws, name string, p 
 }
 
 // GetContainer returns an asset container.
-func (s *Service) GetContainer(ctx context.Context, k Kind, sub, rg, ws, name string) (*Container, error) {
+func (s *Service) GetContainer(ctx context.Context, k Kind, sub, rg, ws, name string) (*armapi.AssetContainer, error) {
 	w, err := s.cfg.Workspaces.Get(ctx, sub, rg, ws)
 	if err != nil {
 		return nil, err
@@ -253,7 +254,7 @@ func (s *Service) GetContainer(ctx context.Context, k Kind, sub, rg, ws, name st
 	if err != nil {
 		return nil, err
 	}
-	var c Container
+	var c armapi.AssetContainer
 	if err := decode(r, &c); err != nil {
 		return nil, err
 	}

@@ -1,9 +1,5 @@
 package mlassets
 
-import (
-	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
-)
-
 // Namespace is the provider namespace of the assets.
 const Namespace = "Microsoft.MachineLearningServices"
 
@@ -47,14 +43,3 @@ const (
 
 // State values of provisioningState.
 const StateSucceeded = "Succeeded"
-
-// The wire types are package armapi's, which the SDK and the CLI read too.
-type (
-	AssetBase           = armapi.AssetBase
-	Version             = armapi.AssetVersion
-	VersionProperties   = armapi.AssetVersionProperties
-	InferenceConfig     = armapi.InferenceConfig
-	Route               = armapi.InferenceRoute
-	Container           = armapi.AssetContainer
-	ContainerProperties = armapi.AssetContainerProperties
-)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/mlfleet/mlfleet/internal/arm"
 	"github.com/mlfleet/mlfleet/internal/blobs"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
 // Problems collects every failed check of a request, to report them together.
@@ -67,7 +68,7 @@ func ValidateVersion(k Kind, version string) *arm.Error {
 
 // validate checks a version's properties for kind k and fills in defaults; blobStore is
 // asked whether the URIs' blobs exist. Every problem is reported.
-func validate(ctx context.Context, k Kind, name, version string, p *VersionProperties, blobStore blobs.Store) error {
+func validate(ctx context.Context, k Kind, name, version string, p *armapi.AssetVersionProperties, blobStore blobs.Store) error {
 	var errs Problems
 	if e := ValidateName(k, name); e != nil {
 		errs = append(errs, e)

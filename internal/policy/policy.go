@@ -26,14 +26,6 @@ const NotAllowedResourceTypes = "/providers/Microsoft.Authorization/policyDefini
 
 const publicIPType = "Microsoft.Network/publicIPAddresses"
 
-// The wire types are package armapi's, which the SDK and the CLI read too.
-type (
-	Assignment     = armapi.PolicyAssignment
-	Properties     = armapi.PolicyAssignmentProperties
-	ParameterValue = armapi.PolicyParameterValue
-	Input          = armapi.PolicyAssignmentInput
-)
-
 // Service manages policy assignments.
 type Service struct {
 	store     store.Store
@@ -50,7 +42,7 @@ func id(sub, name string) string {
 }
 
 // Put creates or replaces an assignment at subscription scope.
-func (s *Service) Put(ctx context.Context, sub, name string, in Input) (*Assignment, bool, error) {
+func (s *Service) Put(ctx context.Context, sub, name string, in armapi.PolicyAssignmentInput) (*armapi.PolicyAssignment, bool, error) {
 	if _, err := s.resources.GetSubscription(ctx, sub); err != nil {
 		return nil, false, err
 	}
@@ -74,7 +66,7 @@ func (s *Service) Put(ctx context.Context, sub, name string, in Input) (*Assignm
 	if mode != "Default" && mode != "DoNotEnforce" {
 		return nil, false, arm.BadRequest("InvalidRequestContent", "enforcementMode must be Default or DoNotEnforce, not '%s'.", mode).WithTarget("properties.enforcementMode")
 	}
-	a := &Assignment{ID: id(sub, name), Name: name, Type: Type, Properties: Properties{DisplayName: in.Properties.DisplayName,
+	a := &armapi.PolicyAssignment{ID: id(sub, name), Name: name, Type: Type, Properties: armapi.PolicyAssignmentProperties{DisplayName: in.Properties.DisplayName,
 		PolicyDefinitionID: NotAllowedResourceTypes, Scope: arm.SubscriptionPath(sub), Parameters: in.Properties.Parameters, EnforcementMode: mode}}
 	body := encode(a)
 	created, err := resources.Upsert(ctx, s.store, "policy assignment "+name, a.ID, func() *store.Resource {
@@ -90,7 +82,7 @@ func (s *Service) Put(ctx context.Context, sub, name string, in Input) (*Assignm
 }
 
 // Get returns an assignment or a 404.
-func (s *Service) Get(ctx context.Context, sub, name string) (*Assignment, error) {
+func (s *Service) Get(ctx context.Context, sub, name string) (*armapi.PolicyAssignment, error) {
 	r, err := s.store.GetResource(ctx, id(sub, name))
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, arm.NotFound("PolicyAssignmentNotFound", "Policy assignment '%s' could not be found.", name)
@@ -102,7 +94,7 @@ func (s *Service) Get(ctx context.Context, sub, name string) (*Assignment, error
 }
 
 // List returns the subscription's assignments.
-func (s *Service) List(ctx context.Context, sub string) ([]*Assignment, error) {
+func (s *Service) List(ctx context.Context, sub string) ([]*armapi.PolicyAssignment, error) {
 	if _, err := s.resources.GetSubscription(ctx, sub); err != nil {
 		return nil, err
 	}
@@ -110,7 +102,7 @@ func (s *Service) List(ctx context.Context, sub string) ([]*Assignment, error) {
 	if err != nil {
 		return nil, err
 	}
-	return resources.DecodeRows(rows, func(r *store.Resource) (*Assignment, error) { return readRecord(r.ID, r.Body) })
+	return resources.DecodeRows(rows, func(r *store.Resource) (*armapi.PolicyAssignment, error) { return readRecord(r.ID, r.Body) })
 }
 
 // Delete removes an assignment; found is false when there was none.
@@ -143,7 +135,7 @@ func (s *Service) PublicIPsForbidden(ctx context.Context, sub string) (bool, str
 	return false, "", nil
 }
 
-func notAllowed(params map[string]ParameterValue) ([]string, error) {
+func notAllowed(params map[string]armapi.PolicyParameterValue) ([]string, error) {
 	p, ok := params["listOfResourceTypesNotAllowed"]
 	bad := arm.BadRequest("InvalidPolicyParameters", "The policy needs parameters {\"listOfResourceTypesNotAllowed\":{\"value\":[\"%s\", ...]}}.", publicIPType).WithTarget("properties.parameters")
 	if !ok {

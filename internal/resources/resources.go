@@ -54,20 +54,11 @@ func (s *Service) RegisterDeleter(armType string, d Deleter) {
 	s.deleters[strings.ToLower(armType)] = d
 }
 
-// The wire types are package armapi's, which the SDK and the CLI read too.
-type (
-	SystemData      = armapi.SystemData
-	Subscription    = armapi.Subscription
-	ResourceGroup   = armapi.ResourceGroup
-	GroupProperties = armapi.GroupProperties
-	GroupInput      = armapi.GroupInput
-)
-
 // Touch returns system data for a change made now by the principal in ctx, keeping the
 // creation fields of prev when there is one.
-func Touch(ctx context.Context, prev *SystemData, now time.Time) *SystemData {
+func Touch(ctx context.Context, prev *armapi.SystemData, now time.Time) *armapi.SystemData {
 	who := auth.PrincipalFrom(ctx).Name
-	sd := &SystemData{CreatedAt: now.UTC(), CreatedBy: who, CreatedByType: "User"}
+	sd := &armapi.SystemData{CreatedAt: now.UTC(), CreatedBy: who, CreatedByType: "User"}
 	if prev != nil {
 		sd.CreatedAt, sd.CreatedBy, sd.CreatedByType = prev.CreatedAt, prev.CreatedBy, prev.CreatedByType
 	}
@@ -87,8 +78,8 @@ type Page struct {
 }
 
 // EnsureSubscription creates the subscription if it is missing. Idempotent.
-func (s *Service) EnsureSubscription(ctx context.Context, id, displayName, tenantID string) (*Subscription, error) {
-	sub := &Subscription{ID: arm.SubscriptionPath(id), SubscriptionID: id, DisplayName: displayName, State: "Enabled", TenantID: tenantID}
+func (s *Service) EnsureSubscription(ctx context.Context, id, displayName, tenantID string) (*armapi.Subscription, error) {
+	sub := &armapi.Subscription{ID: arm.SubscriptionPath(id), SubscriptionID: id, DisplayName: displayName, State: "Enabled", TenantID: tenantID}
 	r := &store.Resource{ID: sub.ID, Type: arm.TypeSubscription, Name: id, SubscriptionID: id, Body: encodeSubscription(sub)}
 	// Create, not read-then-create: replicas starting together (N2) each try, one wins,
 	// and the others read the winner's row.
@@ -100,7 +91,7 @@ func (s *Service) EnsureSubscription(ctx context.Context, id, displayName, tenan
 }
 
 // GetSubscription returns a subscription, or a 404 SubscriptionNotFound.
-func (s *Service) GetSubscription(ctx context.Context, id string) (*Subscription, error) {
+func (s *Service) GetSubscription(ctx context.Context, id string) (*armapi.Subscription, error) {
 	r, err := s.store.GetResource(ctx, arm.SubscriptionPath(id))
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, arm.NotFound(arm.CodeSubscriptionNotFound, "The subscription '%s' could not be found. Run 'mlfleet account show' to see yours.", id)
@@ -112,12 +103,12 @@ func (s *Service) GetSubscription(ctx context.Context, id string) (*Subscription
 }
 
 // ListSubscriptions returns every subscription.
-func (s *Service) ListSubscriptions(ctx context.Context) ([]*Subscription, error) {
+func (s *Service) ListSubscriptions(ctx context.Context) ([]*armapi.Subscription, error) {
 	rows, err := s.store.ListResources(ctx, store.ListOptions{Type: arm.TypeSubscription})
 	if err != nil {
 		return nil, fmt.Errorf("list subscriptions: %w", err)
 	}
-	return DecodeRows(rows, func(r *store.Resource) (*Subscription, error) { return readSubscription(r.ID, r.Body) })
+	return DecodeRows(rows, func(r *store.Resource) (*armapi.Subscription, error) { return readSubscription(r.ID, r.Body) })
 }
 
 // resourceGroupName: 1-90 letters, digits, underscores, hyphens, periods, parentheses;
@@ -135,7 +126,7 @@ func ValidateGroupName(name string) error {
 }
 
 // PutGroup creates or updates a resource group. created is true when it was new.
-func (s *Service) PutGroup(ctx context.Context, sub, name string, in GroupInput) (rg *ResourceGroup, created bool, err error) {
+func (s *Service) PutGroup(ctx context.Context, sub, name string, in armapi.GroupInput) (rg *armapi.ResourceGroup, created bool, err error) {
 	if _, err := s.GetSubscription(ctx, sub); err != nil {
 		return nil, false, err
 	}
@@ -151,8 +142,8 @@ func (s *Service) PutGroup(ctx context.Context, sub, name string, in GroupInput)
 	}
 	id := arm.ResourceGroupPath(sub, name)
 	created, err = Upsert(ctx, s.store, "resource group "+name, id, func() *store.Resource {
-		rg = &ResourceGroup{ID: id, Name: name, Type: arm.TypeResourceGroup, Location: loc, ManagedBy: in.ManagedBy,
-			Tags: nonNilTags(in.Tags), Properties: GroupProperties{ProvisioningState: StateSucceeded}}
+		rg = &armapi.ResourceGroup{ID: id, Name: name, Type: arm.TypeResourceGroup, Location: loc, ManagedBy: in.ManagedBy,
+			Tags: nonNilTags(in.Tags), Properties: armapi.GroupProperties{ProvisioningState: StateSucceeded}}
 		return &store.Resource{ID: id, ParentID: arm.SubscriptionPath(sub), Type: arm.TypeResourceGroup,
 			Name: name, SubscriptionID: sub, ResourceGroup: name, Location: loc, Body: encodeGroup(rg)}
 	}, func(existing *store.Resource) error {
@@ -182,7 +173,7 @@ func (s *Service) PutGroup(ctx context.Context, sub, name string, in GroupInput)
 }
 
 // GetGroup returns a resource group, or a 404 ResourceGroupNotFound.
-func (s *Service) GetGroup(ctx context.Context, sub, name string) (*ResourceGroup, error) {
+func (s *Service) GetGroup(ctx context.Context, sub, name string) (*armapi.ResourceGroup, error) {
 	if _, err := s.GetSubscription(ctx, sub); err != nil {
 		return nil, err
 	}
@@ -198,7 +189,7 @@ func (s *Service) GetGroup(ctx context.Context, sub, name string) (*ResourceGrou
 
 // WritableGroup returns the resource group that a new or changed child resource goes into:
 // 404 when it does not exist, 409 ResourceGroupBeingDeleted while it is being deleted.
-func (s *Service) WritableGroup(ctx context.Context, sub, name string) (*ResourceGroup, error) {
+func (s *Service) WritableGroup(ctx context.Context, sub, name string) (*armapi.ResourceGroup, error) {
 	rg, err := s.GetGroup(ctx, sub, name)
 	if err != nil {
 		return nil, err
@@ -211,7 +202,7 @@ func (s *Service) WritableGroup(ctx context.Context, sub, name string) (*Resourc
 
 // ListGroups returns a page of the subscription's resource groups; more tells whether
 // another page follows.
-func (s *Service) ListGroups(ctx context.Context, sub string, p Page) (groups []*ResourceGroup, more bool, err error) {
+func (s *Service) ListGroups(ctx context.Context, sub string, p Page) (groups []*armapi.ResourceGroup, more bool, err error) {
 	if _, err := s.GetSubscription(ctx, sub); err != nil {
 		return nil, false, err
 	}
@@ -219,7 +210,7 @@ func (s *Service) ListGroups(ctx context.Context, sub string, p Page) (groups []
 	if err != nil {
 		return nil, false, fmt.Errorf("list resource groups: %w", err)
 	}
-	groups, err = DecodeRows(rows, func(r *store.Resource) (*ResourceGroup, error) { return readGroup(r.ID, r.Body) })
+	groups, err = DecodeRows(rows, func(r *store.Resource) (*armapi.ResourceGroup, error) { return readGroup(r.ID, r.Body) })
 	return groups, more, err
 }
 

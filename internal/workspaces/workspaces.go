@@ -19,13 +19,6 @@ import (
 // Namespace is the ARM provider namespace of workspaces.
 const Namespace = "Microsoft.MachineLearningServices"
 
-// The wire types are package armapi's, which the SDK and the CLI read too.
-type (
-	Workspace  = armapi.Workspace
-	Properties = armapi.WorkspaceProperties
-	Input      = armapi.WorkspaceInput
-)
-
 // Service manages workspaces.
 type Service struct {
 	store     store.Store
@@ -56,7 +49,7 @@ func ID(sub, rg, name string) string {
 }
 
 // Put creates or updates a workspace; created is true when it is new.
-func (s *Service) Put(ctx context.Context, sub, rg, name string, in Input) (ws *Workspace, created bool, err error) {
+func (s *Service) Put(ctx context.Context, sub, rg, name string, in armapi.WorkspaceInput) (ws *armapi.Workspace, created bool, err error) {
 	group, err := s.resources.WritableGroup(ctx, sub, rg)
 	if err != nil {
 		return nil, false, err
@@ -74,9 +67,9 @@ func (s *Service) Put(ctx context.Context, sub, rg, name string, in Input) (ws *
 	id := ID(sub, group.Name, name)
 	now := s.now()
 	created, err = resources.Upsert(ctx, s.store, "workspace "+name, id, func() *store.Resource {
-		ws = &Workspace{ID: id, Name: name, Type: arm.TypeWorkspace, Location: loc, Tags: tags(in.Tags),
+		ws = &armapi.Workspace{ID: id, Name: name, Type: arm.TypeWorkspace, Location: loc, Tags: tags(in.Tags),
 			SystemData: resources.Touch(ctx, nil, now),
-			Properties: Properties{ProvisioningState: resources.StateSucceeded, FriendlyName: in.Properties.FriendlyName,
+			Properties: armapi.WorkspaceProperties{ProvisioningState: resources.StateSucceeded, FriendlyName: in.Properties.FriendlyName,
 				Description: in.Properties.Description, WorkspaceID: uuid.NewString(), CreationTime: now.UTC().Format(time.RFC3339Nano)}}
 		if ws.Properties.FriendlyName == "" {
 			ws.Properties.FriendlyName = name
@@ -112,7 +105,7 @@ func (s *Service) Put(ctx context.Context, sub, rg, name string, in Input) (ws *
 }
 
 // Get returns a workspace, or a 404 (ResourceGroupNotFound or WorkspaceNotFound).
-func (s *Service) Get(ctx context.Context, sub, rg, name string) (*Workspace, error) {
+func (s *Service) Get(ctx context.Context, sub, rg, name string) (*armapi.Workspace, error) {
 	if _, err := s.resources.GetGroup(ctx, sub, rg); err != nil {
 		return nil, err
 	}
@@ -128,7 +121,7 @@ func (s *Service) Get(ctx context.Context, sub, rg, name string) (*Workspace, er
 
 // List returns a page of workspaces of a resource group, or of the whole subscription when
 // rg is "".
-func (s *Service) List(ctx context.Context, sub, rg string, p resources.Page) (list []*Workspace, more bool, err error) {
+func (s *Service) List(ctx context.Context, sub, rg string, p resources.Page) (list []*armapi.Workspace, more bool, err error) {
 	opts := store.ListOptions{Type: arm.TypeWorkspace}
 	if rg == "" {
 		if _, err := s.resources.GetSubscription(ctx, sub); err != nil {
@@ -145,7 +138,7 @@ func (s *Service) List(ctx context.Context, sub, rg string, p resources.Page) (l
 	if err != nil {
 		return nil, false, fmt.Errorf("list workspaces: %w", err)
 	}
-	list, err = resources.DecodeRows(rows, func(r *store.Resource) (*Workspace, error) { return readRecord(r.ID, r.Body) })
+	list, err = resources.DecodeRows(rows, func(r *store.Resource) (*armapi.Workspace, error) { return readRecord(r.ID, r.Body) })
 	if err != nil {
 		return nil, false, err
 	}

@@ -312,7 +312,7 @@ func (s *Service) connectWhenUp(ctx context.Context, mc *armapi.ManagedCluster) 
 			return false, err
 		}
 		switch cur.Properties.ProvisioningState {
-		case containerservice.StateFailed, StateDeleting:
+		case armapi.StateFailed, armapi.StateDeleting:
 			return false, notRunning
 		}
 		return false, nil

@@ -39,7 +39,7 @@ func BenchmarkList10kComputes(b *testing.B) {
 	for i := range total {
 		name := fmt.Sprintf("aks%05d", i)
 		c := s.newCompute(ID(sub, "rg", "ws1", name), name, "westus", armapi.Compute{}, defaults())
-		c.Properties.ProvisioningState = StateSucceeded
+		c.Properties.ProvisioningState = armapi.StateSucceeded
 		body, _ := json.Marshal(c)
 		if err := st.CreateResource(ctx, &store.Resource{ID: c.ID, ParentID: w.ID, Type: TypeCompute, Name: name,
 			SubscriptionID: sub, ResourceGroup: "rg", Location: "westus", Body: body}); err != nil {

@@ -211,7 +211,7 @@ func (s *Service) attachChecks(ctx context.Context, w *armapi.Workspace, self, r
 	}
 	l.pass("ClusterExists", "cluster %s exists", mc.Name)
 	// Updating is fine: a scale or a change of ranges under way leaves the cluster running.
-	if state := mc.Properties.ProvisioningState; state != containerservice.StateSucceeded && state != containerservice.StateUpdating {
+	if state := mc.Properties.ProvisioningState; state != armapi.StateSucceeded && state != armapi.StateUpdating {
 		l.fail("ClusterState", "ClusterNotReady", "properties.resourceId",
 			"Cluster '%s' is %s; attach it once it has been created successfully (see 'mlfleet aks show').", mc.Name, strings.ToLower(state))
 		return l, nil, nil

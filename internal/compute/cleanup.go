@@ -59,7 +59,7 @@ func (s *Service) fail(ctx context.Context, id string, cause error, created bool
 			return err
 		}
 		return s.modifyIn(ctx, tx, id, func(c *armapi.Compute) {
-			c.Properties.ProvisioningState = StateFailed
+			c.Properties.ProvisioningState = armapi.StateFailed
 			c.Properties.ProvisioningErrors = []armapi.ProvisioningError{{Error: errorDetail(cause)}}
 			c.Properties.Mlfleet.Attached = false
 		})

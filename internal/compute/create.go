@@ -156,7 +156,7 @@ func (s *Service) waitCluster(ctx context.Context, clusterID string, done func(*
 			return false, err
 		}
 		switch mc.Properties.ProvisioningState {
-		case containerservice.StateSucceeded:
+		case armapi.StateSucceeded:
 			if done == nil || done(mc) {
 				return true, nil
 			}
@@ -174,7 +174,7 @@ func (s *Service) waitCluster(ctx context.Context, clusterID string, done func(*
 				// operation's own error, when there is one, is returned above instead.
 				return false, arm.Errorf(http.StatusInternalServerError, "ClusterUpdateFailed", "Cluster '%s' did not reach the requested state; retry the request.", mc.Name)
 			}
-		case containerservice.StateFailed:
+		case armapi.StateFailed:
 			if err := s.clusterFailure(ctx, clusterID); err != nil {
 				return false, err
 			}

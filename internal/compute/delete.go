@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/mlfleet/mlfleet/internal/arm"
-	"github.com/mlfleet/mlfleet/internal/containerservice"
 	"github.com/mlfleet/mlfleet/internal/operations"
 	"github.com/mlfleet/mlfleet/internal/store"
 	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
@@ -85,7 +84,7 @@ func (s *Service) removeComponents(ctx context.Context, c *armapi.Compute, stric
 	if err != nil {
 		return err
 	}
-	if mc.Properties.ProvisioningState == containerservice.StateCreating || mc.Properties.ProvisioningState == containerservice.StateFailed {
+	if mc.Properties.ProvisioningState == armapi.StateCreating || mc.Properties.ProvisioningState == armapi.StateFailed {
 		return nil // never attached: nothing was installed
 	}
 	holder, err := s.attachmentHolder(ctx, clusterID)
@@ -198,7 +197,7 @@ func (s *Service) cascadeDelete(ctx context.Context, run *operations.Run, r *sto
 		// Its components are gone but the compute stays: say so, rather than leave it
 		// Succeeded and attached until the delete is retried.
 		if merr := s.modify(context.WithoutCancel(ctx), r.ID, func(c *armapi.Compute) {
-			c.Properties.ProvisioningState = StateFailed
+			c.Properties.ProvisioningState = armapi.StateFailed
 			c.Properties.ProvisioningErrors = []armapi.ProvisioningError{{Error: errorDetail(err)}}
 			c.Properties.Mlfleet.Attached = false
 		}); merr != nil && !errors.Is(merr, store.ErrNotFound) {
@@ -269,7 +268,7 @@ func (s *Service) Delete(ctx context.Context, sub, rg, ws, name, action string, 
 		if len(ops) > 0 {
 			return operationInProgress(name, c.Properties.ProvisioningState, ops[0])
 		}
-		if err := s.modifyIn(ctx, tx, r.ID, func(c *armapi.Compute) { c.Properties.ProvisioningState = StateDeleting }); err != nil {
+		if err := s.modifyIn(ctx, tx, r.ID, func(c *armapi.Compute) { c.Properties.ProvisioningState = armapi.StateDeleting }); err != nil {
 			return err
 		}
 		op, err = s.cfg.Engine.SubmitIn(ctx, tx, KindDelete, r.ID, r.SubscriptionID, deleteInput{ID: r.ID, Action: action})

@@ -30,7 +30,7 @@ func (s *Service) register(e *operations.Engine) {
 		return s.recordFailure(ctx, in.ID, err, func(c *armapi.Compute) string { return derivedState(c.Properties.Mlfleet.Conditions) })
 	}))
 	e.OnFailure(KindDelete, operations.CleanupOf(func(ctx context.Context, in deleteInput, err error) error {
-		return s.recordFailure(ctx, in.ID, err, func(*armapi.Compute) string { return StateFailed })
+		return s.recordFailure(ctx, in.ID, err, func(*armapi.Compute) string { return armapi.StateFailed })
 	}))
 }
 

@@ -31,7 +31,7 @@ func (s *Service) SweepMarkers(ctx context.Context) (int, error) {
 			return removed, ctx.Err()
 		}
 		mc, err := s.cfg.Clusters.GetByID(ctx, r.ID)
-		if err != nil || mc.Properties.ProvisioningState != containerservice.StateSucceeded {
+		if err != nil || mc.Properties.ProvisioningState != armapi.StateSucceeded {
 			continue
 		}
 		n, err := s.sweepMarker(ctx, mc)

@@ -100,7 +100,7 @@ func (s *Service) Refresh(ctx context.Context) error {
 
 // busy says whether a provisioning state belongs to a running operation.
 func busy(state string) bool {
-	return state == StateCreating || state == StateUpdating || state == StateDeleting
+	return state == armapi.StateCreating || state == armapi.StateUpdating || state == armapi.StateDeleting
 }
 
 // apply records an observation on a compute: conditions, live facts, provisioning errors.
@@ -206,13 +206,13 @@ func setCondition(conds *[]armapi.Condition, c armapi.Condition, now time.Time) 
 // is Unknown rather than Failed because the other conditions could not be looked at: the
 // cluster may be fine, and a network blip must not read as a broken compute.
 func derivedState(conds []armapi.Condition) string {
-	state := StateSucceeded
+	state := armapi.StateSucceeded
 	for _, c := range conds {
 		switch {
 		case c.Type == armapi.ConditionReachable && c.Status != "True":
-			return StateUnknown
+			return armapi.StateUnknown
 		case c.Status == "False":
-			state = StateFailed
+			state = armapi.StateFailed
 		}
 	}
 	return state

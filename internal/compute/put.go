@@ -40,7 +40,7 @@ func (s *Service) newCompute(id, name, location string, in armapi.Compute, st se
 	}
 	c.SystemData = nil
 	c.Properties = armapi.ComputeProperties{
-		ComputeType: "AKS", ComputeLocation: location, ProvisioningState: StateCreating, Description: in.Properties.Description,
+		ComputeType: "AKS", ComputeLocation: location, ProvisioningState: armapi.StateCreating, Description: in.Properties.Description,
 		CreatedOn: &now, ModifiedOn: &now, ProvisioningErrors: nil, DisableLocalAuth: in.Properties.DisableLocalAuth,
 		Mlfleet: &armapi.ComputeMlfleet{Conditions: []armapi.Condition{}, AttachmentID: attachmentID(id)},
 	}

@@ -27,7 +27,7 @@ func exampleCompute() *armapi.Compute {
 		Properties: armapi.ComputeProperties{
 			ComputeType:        "AKS",
 			ComputeLocation:    "westus",
-			ProvisioningState:  StateSucceeded,
+			ProvisioningState:  armapi.StateSucceeded,
 			Description:        s("inference"),
 			CreatedOn:          &at,
 			ModifiedOn:         &later,

@@ -210,7 +210,7 @@ func (s *Service) replaceable(ctx context.Context, r *store.Resource) (bool, err
 	if err != nil {
 		return false, err
 	}
-	if c.Properties.ProvisioningState != StateFailed || c.Properties.Mlfleet.Attached {
+	if c.Properties.ProvisioningState != armapi.StateFailed || c.Properties.Mlfleet.Attached {
 		return false, nil
 	}
 	ops, err := running(ctx, s.cfg.Store, r.ID)

@@ -19,16 +19,6 @@ const (
 	typeSecret = TypeCompute + "/mlfleetSecrets"
 )
 
-// Provisioning states of computes.
-const (
-	StateCreating  = "Creating"
-	StateUpdating  = "Updating"
-	StateDeleting  = "Deleting"
-	StateSucceeded = "Succeeded"
-	StateFailed    = "Failed"
-	StateUnknown   = "Unknown"
-)
-
 // Options change how a PUT is handled.
 type Options struct {
 	// Force lets an attach take a cluster attached elsewhere, detaching that first (S11).

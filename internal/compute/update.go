@@ -146,7 +146,7 @@ func (s *Service) update(ctx context.Context, w *armapi.Workspace, r *store.Reso
 			}
 			s.render(next, st)
 			next.Properties.Properties.AgentCount = &count // changes when the cluster has scaled
-			next.Properties.ProvisioningState = StateUpdating
+			next.Properties.ProvisioningState = armapi.StateUpdating
 			next.Properties.Mlfleet.Warnings = l.warnings
 			if in.Tags != nil {
 				next.Tags = in.Tags

@@ -185,9 +185,9 @@ func TestDerivedState(t *testing.T) {
 		conds []armapi.Condition
 		want  string
 	}{
-		{[]armapi.Condition{cond(armapi.ConditionReachable, "True"), cond(armapi.ConditionComponentsReady, "True")}, StateSucceeded},
-		{[]armapi.Condition{cond(armapi.ConditionReachable, "True"), cond(armapi.ConditionCapacitySufficient, "False")}, StateFailed},
-		{[]armapi.Condition{cond(armapi.ConditionReachable, "False"), cond(armapi.ConditionComponentsReady, "Unknown")}, StateUnknown},
+		{[]armapi.Condition{cond(armapi.ConditionReachable, "True"), cond(armapi.ConditionComponentsReady, "True")}, armapi.StateSucceeded},
+		{[]armapi.Condition{cond(armapi.ConditionReachable, "True"), cond(armapi.ConditionCapacitySufficient, "False")}, armapi.StateFailed},
+		{[]armapi.Condition{cond(armapi.ConditionReachable, "False"), cond(armapi.ConditionComponentsReady, "Unknown")}, armapi.StateUnknown},
 	}
 	for _, tc := range cases {
 		if got := derivedState(tc.conds); got != tc.want {

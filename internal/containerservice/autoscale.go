@@ -320,7 +320,7 @@ func (s *Service) resize(ctx context.Context, id, pool string, count int) error 
 		if err != nil {
 			return err
 		}
-		if mc.Properties.ProvisioningState != StateSucceeded {
+		if mc.Properties.ProvisioningState != armapi.StateSucceeded {
 			return fmt.Errorf("%w: cluster %s is %s", errAutoscaleRefused, mc.Name, mc.Properties.ProvisioningState)
 		}
 		idx := slices.IndexFunc(mc.Properties.AgentPoolProfiles, func(x armapi.AgentPoolProfile) bool { return x.Name == pool })

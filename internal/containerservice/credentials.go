@@ -23,7 +23,7 @@ func (s *Service) Credentials(ctx context.Context, sub, rg, name string, admin b
 	}
 	// 409 rather than 404: the cluster exists, and its credentials will once the create
 	// finished (or after a PUT re-creates a failed one).
-	if mc.Properties.ProvisioningState == StateCreating || mc.Properties.ProvisioningState == StateFailed {
+	if mc.Properties.ProvisioningState == armapi.StateCreating || mc.Properties.ProvisioningState == armapi.StateFailed {
 		return nil, arm.Conflict("Cluster '%s' is %s; credentials exist once it has been created.", name, strings.ToLower(mc.Properties.ProvisioningState))
 	}
 	creds, err := s.ClusterCredentials(ctx, mc)

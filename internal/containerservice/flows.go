@@ -11,7 +11,6 @@ import (
 
 	"github.com/mlfleet/mlfleet/internal/operations"
 	"github.com/mlfleet/mlfleet/internal/provider"
-	"github.com/mlfleet/mlfleet/internal/resources"
 	"github.com/mlfleet/mlfleet/internal/store"
 	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
@@ -94,7 +93,7 @@ func (s *Service) resumeParallelism() int {
 // deleted.
 func resumable(mc *armapi.ManagedCluster) bool {
 	switch mc.Properties.ProvisioningState {
-	case StateCreating, StateUpdating, StateFailed, resources.StateDeleting:
+	case armapi.StateCreating, armapi.StateUpdating, armapi.StateFailed, armapi.StateDeleting:
 		return false
 	}
 	return true
@@ -230,7 +229,7 @@ func (s *Service) create(ctx context.Context, run *operations.Run, id string) er
 func (s *Service) record(ctx context.Context, id string, st *provider.Status) error {
 	return s.modify(ctx, id, func(mc *armapi.ManagedCluster) {
 		p := &mc.Properties
-		p.ProvisioningState = StateSucceeded
+		p.ProvisioningState = armapi.StateSucceeded
 		p.PowerState.Code = "Running"
 		if st.KubernetesVersion != "" {
 			p.CurrentKubernetesVersion = st.KubernetesVersion
@@ -261,7 +260,7 @@ func (s *Service) record(ctx context.Context, id string, st *provider.Status) er
 			}
 		}
 		for i := range p.AgentPoolProfiles {
-			p.AgentPoolProfiles[i].ProvisioningState = StateSucceeded
+			p.AgentPoolProfiles[i].ProvisioningState = armapi.StateSucceeded
 		}
 	})
 }
@@ -281,7 +280,7 @@ func (s *Service) failedUpdate(ctx context.Context, run *operations.Run, _ error
 	if err := run.Input(&in); err != nil {
 		return err
 	}
-	err := s.modify(ctx, in.ID, func(mc *armapi.ManagedCluster) { mc.Properties.ProvisioningState = StateSucceeded })
+	err := s.modify(ctx, in.ID, func(mc *armapi.ManagedCluster) { mc.Properties.ProvisioningState = armapi.StateSucceeded })
 	if errors.Is(err, store.ErrNotFound) {
 		return nil
 	}
@@ -341,7 +340,7 @@ func (s *Service) applyUpdate(ctx context.Context, run *operations.Run, in updat
 			}
 			mc.Properties.APIServerAccessProfile.AuthorizedIPRanges = *in.Ranges
 		}
-		mc.Properties.ProvisioningState = StateSucceeded
+		mc.Properties.ProvisioningState = armapi.StateSucceeded
 		mc.Properties.CurrentKubernetesVersion = st.KubernetesVersion
 	})
 }

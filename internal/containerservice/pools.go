@@ -35,7 +35,7 @@ func (s *Service) ScalePool(ctx context.Context, sub, rg, name, pool string, in 
 		if ip.Count != nil && !ap.Properties.EnableAutoScaling {
 			ap.Properties.Count = *ip.Count
 		}
-		ap.Properties.ProvisioningState = StateUpdating
+		ap.Properties.ProvisioningState = armapi.StateUpdating
 	}
 	return ap, op, nil
 }

@@ -94,7 +94,7 @@ func (s *Service) Put(ctx context.Context, sub, rg, name string, in armapi.Clust
 // runs: a new PUT creates it again. nil otherwise.
 func (s *Service) failedLeftover(ctx context.Context, r *store.Resource) (*store.Resource, error) {
 	mc, err := decode(r)
-	if err != nil || mc.Properties.ProvisioningState != StateFailed {
+	if err != nil || mc.Properties.ProvisioningState != armapi.StateFailed {
 		return nil, err
 	}
 	ops, err := s.cfg.Store.ListOperations(ctx, store.OperationFilter{ResourceID: r.ID, Status: store.StatusInProgress})
@@ -305,7 +305,7 @@ func (s *Service) update(ctx context.Context, r *store.Resource, in armapi.Clust
 	// A change of the autoscaler runs as an operation too: it reconfigures the provider.
 	want.Autoscale = autoscaleChanged(&cur, &mc)
 	if len(want.Counts) > 0 || want.Ranges != nil || want.Autoscale {
-		mc.Properties.ProvisioningState = StateUpdating
+		mc.Properties.ProvisioningState = armapi.StateUpdating
 	}
 	r.Body = encode(&mc)
 	// The change and its operation commit together; the version read above guards against
@@ -324,7 +324,7 @@ func (s *Service) update(ctx context.Context, r *store.Resource, in armapi.Clust
 		}
 		r.Version = w.Version
 		op = nil
-		if mc.Properties.ProvisioningState == StateUpdating {
+		if mc.Properties.ProvisioningState == armapi.StateUpdating {
 			var err error
 			op, err = s.cfg.Engine.SubmitIn(ctx, tx, KindUpdate, r.ID, r.SubscriptionID, want)
 			return err

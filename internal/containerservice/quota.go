@@ -110,7 +110,7 @@ func (s *Service) usage(ctx context.Context, st store.Store, sub, location, excl
 			continue
 		}
 		var pending map[string]int
-		if mc.Properties.ProvisioningState == StateUpdating {
+		if mc.Properties.ProvisioningState == armapi.StateUpdating {
 			if pending, err = s.pendingCounts(ctx, st, r.ID); err != nil {
 				return nil, err
 			}
@@ -122,7 +122,7 @@ func (s *Service) usage(ctx context.Context, st store.Store, sub, location, excl
 
 // counted says whether a cluster counts toward the quotas (see the top of this file).
 func (s *Service) counted(mc *armapi.ManagedCluster) bool {
-	return s.providerInfo(mc.Properties.Mlfleet.Provider).CanCreate && mc.Properties.ProvisioningState != StateFailed
+	return s.providerInfo(mc.Properties.Mlfleet.Provider).CanCreate && mc.Properties.ProvisioningState != armapi.StateFailed
 }
 
 // add counts cluster mc into a, each pool at the larger of its count and its pending

@@ -204,7 +204,7 @@ func finishOperations(t *testing.T, st store.Store) {
 					}
 				}
 			}
-			mc.Properties.ProvisioningState = StateSucceeded
+			mc.Properties.ProvisioningState = armapi.StateSucceeded
 			r.Body, _ = json.Marshal(&mc)
 			return nil
 		})

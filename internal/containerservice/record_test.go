@@ -27,7 +27,7 @@ func exampleCluster() *armapi.ManagedCluster {
 		Identity: &armapi.ClusterIdentity{Type: "UserAssigned", PrincipalID: "p1", TenantID: "t1",
 			UserAssignedIdentities: map[string]*armapi.UserAssignedIdentityRef{mi: {PrincipalID: "p2", ClientID: "c2"}}},
 		Properties: armapi.ClusterProperties{
-			ProvisioningState:        StateSucceeded,
+			ProvisioningState:        armapi.StateSucceeded,
 			PowerState:               armapi.PowerState{Code: "Running"},
 			KubernetesVersion:        "1.33",
 			CurrentKubernetesVersion: "1.33.1",
@@ -35,7 +35,7 @@ func exampleCluster() *armapi.ManagedCluster {
 			FQDN:                     s("c1-dns-1a2b.westus.mlfleet.local"),
 			PrivateFQDN:              s("c1-dns-1a2b.private.westus.mlfleet.local"),
 			AgentPoolProfiles: []armapi.AgentPoolProfile{{Name: "nodepool1", AgentPoolProperties: armapi.AgentPoolProperties{Count: 3, VMSize: "Standard_D3_v2", Mode: "System",
-				OSType: "Linux", Type: "VirtualMachineScaleSets", OrchestratorVersion: "1.33.1", ProvisioningState: StateSucceeded,
+				OSType: "Linux", Type: "VirtualMachineScaleSets", OrchestratorVersion: "1.33.1", ProvisioningState: armapi.StateSucceeded,
 				EnableAutoScaling: true, MinCount: n(1), MaxCount: n(5)}}},
 			NodeResourceGroup: "MC_rg1_c1_westus",
 			EnableRBAC:        true,

@@ -70,15 +70,15 @@ func TestResumeOrder(t *testing.T) {
 		return mc.ID
 	}
 	for i := range 4 {
-		put(fmt.Sprintf("a%d-plain", i), StateSucceeded, "")
+		put(fmt.Sprintf("a%d-plain", i), armapi.StateSucceeded, "")
 	}
-	attached := put("z-attached", StateSucceeded, "")
+	attached := put("z-attached", armapi.StateSucceeded, "")
 	if err := st.CreateResource(ctx, &store.Resource{ID: attached + "/mlfleetAttachments/current", ParentID: attached, Type: attachmentClaimType,
 		Name: "current", SubscriptionID: testSub, Body: []byte(`{}`)}); err != nil {
 		t.Fatal(err)
 	}
-	put("y-created", StateSucceeded, group+"/providers/Microsoft.MachineLearningServices/workspaces/ws/computes/y")
-	for _, state := range []string{StateCreating, StateUpdating, StateFailed, resources.StateDeleting} {
+	put("y-created", armapi.StateSucceeded, group+"/providers/Microsoft.MachineLearningServices/workspaces/ws/computes/y")
+	for _, state := range []string{armapi.StateCreating, armapi.StateUpdating, armapi.StateFailed, armapi.StateDeleting} {
 		put("skip-"+state, state, "")
 	}
 	if err := s.Resume(ctx); err != nil {

@@ -30,14 +30,6 @@ const (
 	KindUpdate = "managedclusters.update"
 )
 
-// Provisioning states of clusters.
-const (
-	StateCreating  = "Creating"
-	StateUpdating  = "Updating"
-	StateSucceeded = "Succeeded"
-	StateFailed    = "Failed"
-)
-
 // CodeClusterNotRunning is the error code of a cluster whose provider has not brought it up
 // (yet): right after a restart, the embedded clusters start in the background. It is a
 // 409, not a 404: the resource exists, and the same request succeeds once the start
@@ -213,9 +205,9 @@ func (s *Service) modify(ctx context.Context, id string, fn func(*armapi.Managed
 // an error: the cleanup that calls it must be able to run again after a crash.
 func (s *Service) markFailed(ctx context.Context, id string) error {
 	err := s.modify(ctx, id, func(mc *armapi.ManagedCluster) {
-		mc.Properties.ProvisioningState = StateFailed
+		mc.Properties.ProvisioningState = armapi.StateFailed
 		for i := range mc.Properties.AgentPoolProfiles {
-			mc.Properties.AgentPoolProfiles[i].ProvisioningState = StateFailed
+			mc.Properties.AgentPoolProfiles[i].ProvisioningState = armapi.StateFailed
 		}
 	})
 	if errors.Is(err, store.ErrNotFound) {

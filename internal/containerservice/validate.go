@@ -80,7 +80,7 @@ func (s *Service) validateNew(ctx context.Context, sub string, group *armapi.Res
 		mc.Tags = map[string]string{}
 	}
 	props := &mc.Properties
-	props.ProvisioningState = StateCreating
+	props.ProvisioningState = armapi.StateCreating
 	props.PowerState = armapi.PowerState{Code: "Running"}
 	props.EnableRBAC = true
 	props.DNSPrefix = p.DNSPrefix
@@ -170,7 +170,7 @@ func (s *Service) validateNew(ctx context.Context, sub string, group *armapi.Res
 			errs.Add("InvalidParameter", target+".mode", "Agent pool mode '%s' is invalid: use System or User.", mode)
 		}
 		pool := armapi.AgentPoolProfile{Name: ap.Name, AgentPoolProperties: armapi.AgentPoolProperties{Count: count, VMSize: size,
-			Mode: mode, OSType: "Linux", Type: "VirtualMachineScaleSets", OrchestratorVersion: props.KubernetesVersion, ProvisioningState: StateCreating}}
+			Mode: mode, OSType: "Linux", Type: "VirtualMachineScaleSets", OrchestratorVersion: props.KubernetesVersion, ProvisioningState: armapi.StateCreating}}
 		pool.Count = poolScaling(target, ap, &pool, ap.Count != nil, false, &errs)
 		autoscaled = autoscaled || pool.EnableAutoScaling
 		props.AgentPoolProfiles = append(props.AgentPoolProfiles, pool)

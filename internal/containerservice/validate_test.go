@@ -62,7 +62,7 @@ func TestValidate(t *testing.T) {
 				}
 				p := nc.cluster.Properties
 				if nc.cluster.Location != "westus" || len(p.AgentPoolProfiles) != 1 || p.AgentPoolProfiles[0].Count != DefaultNodeCount ||
-					p.AgentPoolProfiles[0].VMSize != DefaultVMSize || p.NetworkProfile.ServiceCidr != DefaultService || p.ProvisioningState != StateCreating {
+					p.AgentPoolProfiles[0].VMSize != DefaultVMSize || p.NetworkProfile.ServiceCidr != DefaultService || p.ProvisioningState != armapi.StateCreating {
 					t.Errorf("defaults not applied: %+v", nc.cluster)
 				}
 				return

@@ -65,7 +65,7 @@ func (s *Service) deploymentPutFlow(ctx context.Context, run *operations.Run, in
 	}
 	return run.Step(ctx, "finish", func(ctx context.Context) error {
 		if err := modify(ctx, s.cfg.Store, in.ID, func(d *armapi.OnlineDeployment) error {
-			d.Properties.ProvisioningState = StateSucceeded
+			d.Properties.ProvisioningState = armapi.StateSucceeded
 			d.Properties.Mlfleet.Message = ""
 			return nil
 		}); err != nil {

@@ -27,8 +27,8 @@ func (s *Service) PutDeployment(ctx context.Context, sub, rg, ws, endpoint, name
 	if err != nil {
 		return nil, err
 	}
-	if ep.Properties.ProvisioningState == StateDeleting {
-		return nil, busy(fmt.Sprintf("Online endpoint '%s'", endpoint), StateDeleting)
+	if ep.Properties.ProvisioningState == armapi.StateDeleting {
+		return nil, busy(fmt.Sprintf("Online endpoint '%s'", endpoint), armapi.StateDeleting)
 	}
 	id := DeploymentID(sub, rg, w.Name, endpoint, name)
 	what := fmt.Sprintf("Deployment '%s' of endpoint '%s'", name, endpoint)
@@ -100,14 +100,14 @@ func (s *Service) PutDeployment(ctx context.Context, sub, rg, ws, endpoint, name
 	p.Mlfleet = &armapi.OnlineDeploymentMlfleet{InstanceCount: n.InstanceCount}
 	op, err := s.submit(ctx, change{kind: KindDeploymentPut, sub: sub, id: id, what: what, retry: retryRead}, func(tx store.Store) error {
 		if prev != nil {
-			p.ProvisioningState = StateUpdating
+			p.ProvisioningState = armapi.StateUpdating
 			if prev.Properties.Mlfleet != nil {
 				p.Mlfleet.ReadyInstances = prev.Properties.Mlfleet.ReadyInstances
 			}
 			d.SystemData = resources.Touch(ctx, prev.SystemData, s.now())
 			return update(ctx, tx, existing, &d)
 		}
-		p.ProvisioningState = StateCreating
+		p.ProvisioningState = armapi.StateCreating
 		d.SystemData = resources.Touch(ctx, nil, s.now())
 		body := encode(&d)
 		return tx.CreateResource(ctx, &store.Resource{ID: id, ParentID: epID, Type: TypeDeployment, Name: name, SubscriptionID: sub, ResourceGroup: rg, Location: d.Location, Body: body})
@@ -180,7 +180,7 @@ func (s *Service) DeleteDeployment(ctx context.Context, sub, rg, ws, endpoint, n
 				return arm.Conflict("%s still gets %d%% of the endpoint's traffic; route it elsewhere first (mlfleet ml online-endpoint update -n %s --traffic \"...\").", what, w, endpoint)
 			}
 		}
-		d.Properties.ProvisioningState = StateDeleting
+		d.Properties.ProvisioningState = armapi.StateDeleting
 		return update(ctx, tx, r, d)
 	})
 }

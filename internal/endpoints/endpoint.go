@@ -82,7 +82,7 @@ func (s *Service) PutEndpoint(ctx context.Context, sub, rg, ws, name string, in 
 	}
 	op, err := s.submit(ctx, change{kind: KindEndpointPut, sub: sub, id: id, what: what, retry: retryRead}, func(tx store.Store) error {
 		if prev == nil {
-			ep.Properties.ProvisioningState = StateCreating
+			ep.Properties.ProvisioningState = armapi.StateCreating
 			ep.SystemData = resources.Touch(ctx, nil, s.now())
 			body := encode(ep)
 			if err := tx.CreateResource(ctx, &store.Resource{ID: id, ParentID: w.ID, Type: TypeEndpoint, Name: name, SubscriptionID: sub, ResourceGroup: rg, Location: ep.Location, Body: body}); err != nil {
@@ -94,7 +94,7 @@ func (s *Service) PutEndpoint(ctx context.Context, sub, rg, ws, name string, in 
 			return tx.CreateResource(ctx, &store.Resource{ID: keysID(id), ParentID: id, Type: typeKeys, Name: "keys", SubscriptionID: sub, ResourceGroup: rg, OwnerID: id, Body: s.sealKeys(keys)})
 		}
 		ep.Properties.ScoringURI, ep.Properties.SwaggerURI, ep.Properties.Mlfleet = prev.Properties.ScoringURI, prev.Properties.SwaggerURI, prev.Properties.Mlfleet
-		ep.Properties.ProvisioningState = StateUpdating
+		ep.Properties.ProvisioningState = armapi.StateUpdating
 		ep.SystemData = resources.Touch(ctx, prev.SystemData, s.now())
 		existing.Location = ep.Location
 		if err := update(ctx, tx, existing, ep); err != nil {
@@ -161,7 +161,7 @@ func (s *Service) DeleteEndpoint(ctx context.Context, sub, rg, ws, name string, 
 	}
 	c := change{kind: KindEndpointDelete, sub: sub, id: id, what: what, retry: retryOnly}
 	return s.startDelete(ctx, c, pre, r, ep.Properties.ProvisioningState, func(tx store.Store) error {
-		ep.Properties.ProvisioningState = StateDeleting
+		ep.Properties.ProvisioningState = armapi.StateDeleting
 		return update(ctx, tx, r, ep)
 	})
 }
@@ -223,7 +223,7 @@ func (s *Service) RegenerateKeys(ctx context.Context, sub, rg, ws, name, keyType
 		if err := s.saveKeys(ctx, tx, id, k); err != nil {
 			return err
 		}
-		ep.Properties.ProvisioningState = StateUpdating
+		ep.Properties.ProvisioningState = armapi.StateUpdating
 		return update(ctx, tx, r, ep)
 	})
 }

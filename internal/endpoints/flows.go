@@ -41,7 +41,7 @@ func (s *Service) markFailed(ctx context.Context, id string, cause error) error 
 	var err error
 	if strings.Contains(strings.ToLower(id), "/deployments/") {
 		err = modify(ctx, s.cfg.Store, id, func(d *armapi.OnlineDeployment) error {
-			d.Properties.ProvisioningState = StateFailed
+			d.Properties.ProvisioningState = armapi.StateFailed
 			if d.Properties.Mlfleet == nil {
 				d.Properties.Mlfleet = &armapi.OnlineDeploymentMlfleet{}
 			}
@@ -50,7 +50,7 @@ func (s *Service) markFailed(ctx context.Context, id string, cause error) error 
 		})
 	} else {
 		err = modify(ctx, s.cfg.Store, id, func(ep *armapi.OnlineEndpoint) error {
-			ep.Properties.ProvisioningState = StateFailed
+			ep.Properties.ProvisioningState = armapi.StateFailed
 			setMessage(ep, msg)
 			return nil
 		})
@@ -76,8 +76,8 @@ func (s *Service) endpointPutFlow(ctx context.Context, run *operations.Run, in o
 func (s *Service) finishEndpoint(ctx context.Context, id string) error {
 	uri, swagger, msg := s.scoringURI(ctx, id)
 	return modify(ctx, s.cfg.Store, id, func(ep *armapi.OnlineEndpoint) error {
-		if ep.Properties.ProvisioningState == StateCreating || ep.Properties.ProvisioningState == StateUpdating {
-			ep.Properties.ProvisioningState = StateSucceeded
+		if ep.Properties.ProvisioningState == armapi.StateCreating || ep.Properties.ProvisioningState == armapi.StateUpdating {
+			ep.Properties.ProvisioningState = armapi.StateSucceeded
 		}
 		ep.Properties.ScoringURI, ep.Properties.SwaggerURI = uri, swagger
 		setMessage(ep, msg)

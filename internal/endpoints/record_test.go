@@ -24,7 +24,7 @@ func exampleEndpoint() *armapi.OnlineEndpoint {
 		Properties: armapi.OnlineEndpointProperties{AuthMode: AuthKey, Description: "scoring", Properties: map[string]string{"a": "b"},
 			Compute: exampleCompute, Traffic: map[string]int{"blue": 100}, MirrorTraffic: map[string]int{"green": 10},
 			PublicNetworkAccess: "Enabled", ScoringURI: "https://10.0.0.4/api/v1/endpoint/ep1/score",
-			SwaggerURI: "https://10.0.0.4/api/v1/endpoint/ep1/swagger.json", ProvisioningState: StateSucceeded,
+			SwaggerURI: "https://10.0.0.4/api/v1/endpoint/ep1/swagger.json", ProvisioningState: armapi.StateSucceeded,
 			Keys:    &armapi.EndpointKeys{PrimaryKey: "k1", SecondaryKey: "k2"},
 			Mlfleet: &armapi.OnlineEndpointMlfleet{Message: "no router yet", SecretComputes: []string{exampleCompute}}},
 		SystemData: recordtest.SystemData(),
@@ -51,7 +51,7 @@ func exampleDeployment() *armapi.OnlineDeployment {
 			LivenessProbe:   probe, ReadinessProbe: probe, AppInsightsEnabled: true, EgressPublicNetwork: "Enabled",
 			ModelMountPath:     "/var/azureml-app/model",
 			ContainerResources: map[string]any{"containerResourceRequests": map[string]any{"cpu": "1"}},
-			ProvisioningState:  StateSucceeded,
+			ProvisioningState:  armapi.StateSucceeded,
 			Mlfleet:            &armapi.OnlineDeploymentMlfleet{InstanceCount: 2, ReadyInstances: 1, Message: "1 pending", ModelDir: "/m", CodeDir: "/c"}},
 		SystemData: recordtest.SystemData(),
 	}

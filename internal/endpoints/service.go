@@ -131,7 +131,7 @@ func busy(what, state string) error {
 }
 
 func inProgress(state string) bool {
-	return state == StateCreating || state == StateUpdating || state == StateDeleting
+	return state == armapi.StateCreating || state == armapi.StateUpdating || state == armapi.StateDeleting
 }
 
 // generateKey returns a random key of 32 bytes, base64url.
@@ -167,7 +167,7 @@ func (s *Service) computeOf(ctx context.Context, w *armapi.Workspace, ref, field
 	if !strings.EqualFold(c.Properties.ComputeType, "AKS") {
 		return nil, arm.BadRequest(arm.CodeUserError, "%s: compute '%s' is of type %s; deployments run on AKS computes.", field, name, c.Properties.ComputeType).WithTarget(field)
 	}
-	if c.Properties.ProvisioningState != compute.StateSucceeded || c.Properties.ResourceID == nil {
+	if c.Properties.ProvisioningState != armapi.StateSucceeded || c.Properties.ResourceID == nil {
 		return nil, arm.BadRequest(arm.CodeUserError, "%s: compute '%s' is %s, not Succeeded; wait for it (or fix it) before deploying to it.", field, name, c.Properties.ProvisioningState).WithTarget(field)
 	}
 	return c, nil

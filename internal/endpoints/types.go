@@ -8,15 +8,6 @@ const (
 	typeKeys       = TypeEndpoint + "/mlfleetSecrets"
 )
 
-// Provisioning states.
-const (
-	StateCreating  = "Creating"
-	StateUpdating  = "Updating"
-	StateDeleting  = "Deleting"
-	StateSucceeded = "Succeeded"
-	StateFailed    = "Failed"
-)
-
 // Auth modes of an endpoint.
 const (
 	AuthKey      = "Key"

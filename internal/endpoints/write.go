@@ -98,7 +98,7 @@ func (s *Service) startDelete(ctx context.Context, c change, pre arm.Preconditio
 	if err := pre.CheckIfMatch(c.what, true, arm.ETag(r.Version)); err != nil {
 		return nil, err
 	}
-	if state == StateDeleting {
+	if state == armapi.StateDeleting {
 		if op := s.running(ctx, r.ID); op != nil {
 			return op, nil
 		}

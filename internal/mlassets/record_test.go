@@ -27,13 +27,13 @@ func exampleVersion() *armapi.AssetVersion {
 			CodeURI: "azureml://blobs/sha256/2c3d", Image: "python:3.12", EnvironmentType: "UserCreated", OSType: "Linux",
 			CondaFile:       "name: env",
 			InferenceConfig: &armapi.InferenceConfig{LivenessRoute: route("/live"), ReadinessRoute: route("/ready"), ScoringRoute: route("/score")},
-			Build:           map[string]any{"path": "docker"}, ProvisioningState: StateSucceeded},
+			Build:           map[string]any{"path": "docker"}, ProvisioningState: armapi.StateSucceeded},
 		SystemData: recordtest.SystemData()}
 }
 
 func exampleContainer() *armapi.AssetContainer {
 	return &armapi.AssetContainer{ID: exampleContainerID, Name: "m1", Type: Models.ContainerType(),
-		Properties: armapi.AssetContainerProperties{AssetBase: exampleBase(), LatestVersion: "1", NextVersion: "2", ProvisioningState: StateSucceeded},
+		Properties: armapi.AssetContainerProperties{AssetBase: exampleBase(), LatestVersion: "1", NextVersion: "2", ProvisioningState: armapi.StateSucceeded},
 		SystemData: recordtest.SystemData()}
 }
 

@@ -93,7 +93,7 @@ func (s *Service) Put(ctx context.Context, k Kind, sub, rg, ws, name, version st
 	if err := opts.Preconditions.CheckIfMatch(what, false, ""); err != nil {
 		return nil, false, err
 	}
-	p.ProvisioningState = StateSucceeded
+	p.ProvisioningState = armapi.StateSucceeded
 	v := &armapi.AssetVersion{ID: id, Name: version, Type: k.VersionType(), Properties: p, SystemData: resources.Touch(ctx, nil, s.now())}
 	body := encode(v)
 	cid := ContainerID(sub, rg, w.Name, k, name)
@@ -119,7 +119,7 @@ func (s *Service) touchContainer(ctx context.Context, tx store.Store, k Kind, ci
 	r, err := tx.GetResource(ctx, cid)
 	if errors.Is(err, store.ErrNotFound) {
 		c := &armapi.AssetContainer{ID: cid, Name: name, Type: k.ContainerType(), SystemData: resources.Touch(ctx, nil, s.now()),
-			Properties: armapi.AssetContainerProperties{LatestVersion: version, ProvisioningState: StateSucceeded}}
+			Properties: armapi.AssetContainerProperties{LatestVersion: version, ProvisioningState: armapi.StateSucceeded}}
 		body := encode(c)
 		return tx.CreateResource(ctx, &store.Resource{ID: cid, ParentID: wsID, Type: k.ContainerType(), Name: name,
 			SubscriptionID: sub, ResourceGroup: rg, Body: body})

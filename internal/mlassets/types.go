@@ -40,6 +40,3 @@ const (
 	ModelTypeMLflow = "mlflow_model"
 	ModelTypeTriton = "triton_model"
 )
-
-// State values of provisioningState.
-const StateSucceeded = "Succeeded"

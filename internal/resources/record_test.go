@@ -16,7 +16,7 @@ func exampleSubscription() *armapi.Subscription {
 func exampleGroup() *armapi.ResourceGroup {
 	by := "/subscriptions/s1/resourceGroups/rg0/providers/Microsoft.MachineLearningServices/workspaces/ws0"
 	return &armapi.ResourceGroup{ID: "/subscriptions/s1/resourceGroups/rg1", Name: "rg1", Type: "Microsoft.Resources/resourceGroups",
-		Location: "westus", ManagedBy: &by, Tags: map[string]string{"team": "ml"}, Properties: armapi.GroupProperties{ProvisioningState: StateSucceeded}}
+		Location: "westus", ManagedBy: &by, Tags: map[string]string{"team": "ml"}, Properties: armapi.GroupProperties{ProvisioningState: armapi.StateSucceeded}}
 }
 
 func TestRecord(t *testing.T) {

@@ -22,12 +22,6 @@ import (
 // KindDelete is the operation kind of a cascading delete.
 const KindDelete = "resources.delete"
 
-// Provisioning states shared by the resources of this package.
-const (
-	StateSucceeded = "Succeeded"
-	StateDeleting  = "Deleting"
-)
-
 // Deleter removes one resource of a type, with whatever it owns outside the store, and then
 // its store row. It must be idempotent and return nil when the resource is already gone.
 type Deleter func(ctx context.Context, run *operations.Run, r *store.Resource) error
@@ -143,7 +137,7 @@ func (s *Service) PutGroup(ctx context.Context, sub, name string, in armapi.Grou
 	id := arm.ResourceGroupPath(sub, name)
 	created, err = Upsert(ctx, s.store, "resource group "+name, id, func() *store.Resource {
 		rg = &armapi.ResourceGroup{ID: id, Name: name, Type: arm.TypeResourceGroup, Location: loc, ManagedBy: in.ManagedBy,
-			Tags: nonNilTags(in.Tags), Properties: armapi.GroupProperties{ProvisioningState: StateSucceeded}}
+			Tags: nonNilTags(in.Tags), Properties: armapi.GroupProperties{ProvisioningState: armapi.StateSucceeded}}
 		return &store.Resource{ID: id, ParentID: arm.SubscriptionPath(sub), Type: arm.TypeResourceGroup,
 			Name: name, SubscriptionID: sub, ResourceGroup: name, Location: loc, Body: encodeGroup(rg)}
 	}, func(existing *store.Resource) error {
@@ -151,7 +145,7 @@ func (s *Service) PutGroup(ctx context.Context, sub, name string, in armapi.Grou
 		if rg, err = readGroup(name, existing.Body); err != nil {
 			return err
 		}
-		if rg.Properties.ProvisioningState == StateDeleting {
+		if rg.Properties.ProvisioningState == armapi.StateDeleting {
 			return beingDeleted(rg.Name)
 		}
 		// ARM answers a PUT that moves a group with a 409, not a 400: the request is
@@ -194,7 +188,7 @@ func (s *Service) WritableGroup(ctx context.Context, sub, name string) (*armapi.
 	if err != nil {
 		return nil, err
 	}
-	if rg.Properties.ProvisioningState == StateDeleting {
+	if rg.Properties.ProvisioningState == armapi.StateDeleting {
 		return nil, beingDeleted(rg.Name)
 	}
 	return rg, nil
@@ -288,7 +282,7 @@ func (s *Service) StartDeleteIn(ctx context.Context, tx store.Store, id, sub str
 		return nil, arm.Errorf(http.StatusConflict, arm.CodeOperationInProgress,
 			"Another operation (%s) is in progress on '%s'; wait for it to finish, then retry the delete.", ops[0].ID, id)
 	}
-	if err := SetProvisioningState(ctx, tx, id, StateDeleting); err != nil {
+	if err := SetProvisioningState(ctx, tx, id, armapi.StateDeleting); err != nil {
 		return nil, fmt.Errorf("delete %s: %w", id, err)
 	}
 	return s.engine.SubmitIn(ctx, tx, KindDelete, id, sub, deleteInput{ID: id})
@@ -329,7 +323,7 @@ func (s *Service) failedDelete(ctx context.Context, run *operations.Run, cause e
 	} else if err != nil {
 		return err
 	} else if strings.EqualFold(r.Type, arm.TypeResourceGroup) || strings.HasSuffix(strings.ToLower(r.Type), "/workspaces") {
-		state = StateSucceeded
+		state = armapi.StateSucceeded
 	}
 	return SetProvisioningState(ctx, s.store, in.ID, state)
 }

@@ -69,7 +69,7 @@ func (s *Service) Put(ctx context.Context, sub, rg, name string, in armapi.Works
 	created, err = resources.Upsert(ctx, s.store, "workspace "+name, id, func() *store.Resource {
 		ws = &armapi.Workspace{ID: id, Name: name, Type: arm.TypeWorkspace, Location: loc, Tags: tags(in.Tags),
 			SystemData: resources.Touch(ctx, nil, now),
-			Properties: armapi.WorkspaceProperties{ProvisioningState: resources.StateSucceeded, FriendlyName: in.Properties.FriendlyName,
+			Properties: armapi.WorkspaceProperties{ProvisioningState: armapi.StateSucceeded, FriendlyName: in.Properties.FriendlyName,
 				Description: in.Properties.Description, WorkspaceID: uuid.NewString(), CreationTime: now.UTC().Format(time.RFC3339Nano)}}
 		if ws.Properties.FriendlyName == "" {
 			ws.Properties.FriendlyName = name
@@ -81,7 +81,7 @@ func (s *Service) Put(ctx context.Context, sub, rg, name string, in armapi.Works
 		if ws, err = readRecord(name, existing.Body); err != nil {
 			return err
 		}
-		if ws.Properties.ProvisioningState == resources.StateDeleting {
+		if ws.Properties.ProvisioningState == armapi.StateDeleting {
 			return arm.Conflict("Workspace '%s' is being deleted; wait for the delete to finish, then create it again.", ws.Name)
 		}
 		// A 409 as for a resource group: the request is well formed, it conflicts with the

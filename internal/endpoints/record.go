@@ -12,6 +12,7 @@ import (
 var (
 	endpointRecord   = record.Kind[armapi.OnlineEndpoint]{Name: "online endpoint", Schema: 1}
 	deploymentRecord = record.Kind[armapi.OnlineDeployment]{Name: "online deployment", Schema: 1}
+	records          = record.Pair[armapi.OnlineEndpoint, armapi.OnlineDeployment]{A: endpointRecord, B: deploymentRecord}
 )
 
 // row is what this package stores as resources (its keys are sealed apart).
@@ -20,26 +21,10 @@ type row interface {
 }
 
 // encode returns the row body of an endpoint or a deployment.
-func encode[T row](v *T) []byte {
-	switch v := any(v).(type) {
-	case *armapi.OnlineEndpoint:
-		return endpointRecord.Encode(v)
-	case *armapi.OnlineDeployment:
-		return deploymentRecord.Encode(v)
-	}
-	return nil
-}
+func encode[T row](v *T) []byte { return records.Encode(v) }
 
 // decode reads a row written by encode, or before record versions, into v.
-func decode[T row](r *store.Resource, v *T) error {
-	switch v := any(v).(type) {
-	case *armapi.OnlineEndpoint:
-		return endpointRecord.Decode(r.ID, r.Body, v)
-	case *armapi.OnlineDeployment:
-		return deploymentRecord.Decode(r.ID, r.Body, v)
-	}
-	return nil
-}
+func decode[T row](r *store.Resource, v *T) error { return records.Decode(r.ID, r.Body, v) }
 
 // decodeRow returns the endpoint or deployment that row r holds.
 func decodeRow[T row](r *store.Resource) (*T, error) {

@@ -14,6 +14,7 @@ import (
 var (
 	versionRecord   = record.Kind[armapi.AssetVersion]{Name: "asset version", Schema: 1}
 	containerRecord = record.Kind[armapi.AssetContainer]{Name: "asset container", Schema: 1}
+	records         = record.Pair[armapi.AssetVersion, armapi.AssetContainer]{A: versionRecord, B: containerRecord}
 )
 
 // row is what this package stores.
@@ -22,26 +23,10 @@ type row interface {
 }
 
 // encode returns the row body of a version or a container.
-func encode[T row](v *T) []byte {
-	switch v := any(v).(type) {
-	case *armapi.AssetVersion:
-		return versionRecord.Encode(v)
-	case *armapi.AssetContainer:
-		return containerRecord.Encode(v)
-	}
-	return nil
-}
+func encode[T row](v *T) []byte { return records.Encode(v) }
 
 // decode reads a row written by encode, or before record versions, into v.
-func decode[T row](r *store.Resource, v *T) error {
-	switch v := any(v).(type) {
-	case *armapi.AssetVersion:
-		return versionRecord.Decode(r.ID, r.Body, v)
-	case *armapi.AssetContainer:
-		return containerRecord.Decode(r.ID, r.Body, v)
-	}
-	return nil
-}
+func decode[T row](r *store.Resource, v *T) error { return records.Decode(r.ID, r.Body, v) }
 
 // wire returns the JSON a row is served as: its record without the record's header.
 func wire[T row](r *store.Resource) (json.RawMessage, error) {

@@ -86,3 +86,39 @@ func (k Kind[T]) Read(id string, body []byte) (*T, error) {
 	}
 	return v, nil
 }
+
+// Pair is the two record kinds of a package that stores two wire types, for its code that is
+// generic over both (a type parameter constrained to A | B): Encode and Decode pick the kind
+// by the type of v, which must be *A or *B.
+type Pair[A, B any] struct {
+	A Kind[A]
+	B Kind[B]
+}
+
+// Encode is A's or B's Encode, by v's type.
+func (p Pair[A, B]) Encode(v any) []byte {
+	switch v := v.(type) {
+	case *A:
+		return p.A.Encode(v)
+	case *B:
+		return p.B.Encode(v)
+	}
+	panic(p.misuse(v))
+}
+
+// Decode is A's or B's Decode, by v's type.
+func (p Pair[A, B]) Decode(id string, body []byte, v any) error {
+	switch v := v.(type) {
+	case *A:
+		return p.A.Decode(id, body, v)
+	case *B:
+		return p.B.Decode(id, body, v)
+	}
+	panic(p.misuse(v))
+}
+
+// misuse describes a v of neither type: a programming error, which the callers' type
+// constraints rule out.
+func (p Pair[A, B]) misuse(v any) string {
+	return fmt.Sprintf("record: a %T is neither a %s nor a %s", v, p.A.Name, p.B.Name)
+}

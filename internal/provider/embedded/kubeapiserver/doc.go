@@ -80,9 +80,10 @@
 // and 1,770 goroutines per extra cluster, and 0.37-0.7 % of a core when idle (it varies
 // that much between runs). Most of those goroutines belong to about 95 watches (some 30
 // of the apiserver's informers, some 50 metadata informers of the garbage collector, the
-// controllers' typed ones), 17-19 goroutines each between client, server and etcd. Idle CPU is mostly scheduler wake-ups:
-// every named workqueue ticks twice a second for its metrics (about 40 per cluster), and
-// the aggregator re-reads the local OpenAPI v3 index once a second.
+// controllers' typed ones), 17-19 goroutines each between client, server and etcd. Idle
+// CPU is mostly scheduler wake-ups: every named workqueue ticks twice a second for its
+// metrics (about 40 per cluster), and the aggregator re-reads the local OpenAPI v3 index
+// once a second.
 //
 // # Process-wide state
 //

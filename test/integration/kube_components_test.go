@@ -51,7 +51,12 @@ func TestKubeComponents(t *testing.T) {
 	k := kubeClient(t, adminConfig)
 	testutil.Eventually(t, 30*time.Second, "3 ready nodes", nodeCount(ctx, k, 3))
 
-	computeID := wsPath(rg, "ws") + "/computes/" + name
+	// The compute is another control plane's (a subscription this server does not have):
+	// this test works on the cluster directly, and the server's marker sweep removes an
+	// attachment whose compute is in one of its own subscriptions but does not exist.
+	foreignWorkspace := "/subscriptions/0f0e1900-0000-4000-8000-000000000001/resourceGroups/" + rg +
+		"/providers/Microsoft.MachineLearningServices/workspaces/ws"
+	computeID := foreignWorkspace + "/computes/" + name
 	prod := kube.Components{AttachmentID: "kubecomp-1", ComputeID: computeID, Replicas: 3, LoadBalancer: kube.LoadBalancerPublic}
 	publicLB := netip.MustParsePrefix("198.18.0.0/15")
 	internalLB := netip.MustParsePrefix("10.240.0.0/16")
@@ -278,7 +283,7 @@ func TestKubeComponents(t *testing.T) {
 		}
 
 		// The real attachment claims; claiming again is idempotent; another is refused.
-		first, err := kc.ClaimMarker(ctx, kube.Marker{AttachmentID: prod.AttachmentID, ComputeID: computeID, ComputeName: name, WorkspaceID: wsPath(rg, "ws")})
+		first, err := kc.ClaimMarker(ctx, kube.Marker{AttachmentID: prod.AttachmentID, ComputeID: computeID, ComputeName: name, WorkspaceID: foreignWorkspace})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -212,25 +212,7 @@ func TestComputeTables(t *testing.T) {
 }
 
 func TestKubeconfigForCompute(t *testing.T) {
-	kc := func(server string) []byte {
-		return []byte(`apiVersion: v1
-kind: Config
-clusters:
-- name: c1
-  cluster:
-    server: ` + server + `
-users:
-- name: clusterUser_c1
-  user:
-    token: t
-contexts:
-- name: c1
-  context:
-    cluster: c1
-    user: clusterUser_c1
-current-context: c1
-`)
-	}
+	kc := func(server string) []byte { return testKubeconfig("c1", server, "clusterUser_c1") }
 	file := filepath.Join(t.TempDir(), "config")
 	if err := checkKubeconfigConflicts(file, kc("https://a")); err != nil {
 		t.Fatalf("missing file: %v", err)

@@ -26,12 +26,13 @@ type clusterRow struct {
 	Fqdn                     any
 }
 
+// clusterTable reads az's shape of clusters (see azClusters).
 func clusterTable(v any) any {
 	return rows(v, func(m map[string]any) any {
 		id, _ := m["id"].(string)
 		return clusterRow{Name: m["name"], Location: m["location"], ResourceGroup: groupOf(id),
-			KubernetesVersion: dig(m, "properties", "kubernetesVersion"), CurrentKubernetesVersion: dig(m, "properties", "currentKubernetesVersion"),
-			ProvisioningState: dig(m, "properties", "provisioningState"), Fqdn: dig(m, "properties", "fqdn")}
+			KubernetesVersion: m["kubernetesVersion"], CurrentKubernetesVersion: m["currentKubernetesVersion"],
+			ProvisioningState: m["provisioningState"], Fqdn: m["fqdn"]}
 	})
 }
 
@@ -111,7 +112,16 @@ func (g *globals) finishCluster(cmd *cobra.Command, streams Streams, c *mlfleet.
 	if err != nil {
 		return err
 	}
-	return g.print(streams, mc, clusterTable)
+	return g.printClusters(streams, mc)
+}
+
+// printClusters prints a cluster or a list of them as az does (see azClusters).
+func (g *globals) printClusters(streams Streams, v any) error {
+	shaped, err := azClusters(v)
+	if err != nil {
+		return err
+	}
+	return g.print(streams, shaped, clusterTable)
 }
 
 // clusterFlags are -n and -g of commands on one cluster.
@@ -133,14 +143,18 @@ func (f *clusterFlags) resolve() (err error) {
 func newAKSShow(streams Streams, g *globals) *cobra.Command {
 	f := &clusterFlags{}
 	return command("show -n NAME -g GROUP", "Show a cluster", f, func(cmd *cobra.Command) error {
-		return g.call(streams, clusterTable, func(c *mlfleet.Client) (any, error) { return c.GetManagedCluster(cmd.Context(), f.group, f.name) })
+		return g.call(streams, clusterTable, func(c *mlfleet.Client) (any, error) {
+			return shapedClusters(c.GetManagedCluster(cmd.Context(), f.group, f.name))
+		})
 	})
 }
 
 func newAKSList(streams Streams, g *globals) *cobra.Command {
 	var group string
 	cmd := leaf("list [-g GROUP]", "List clusters of a resource group, or of the subscription", func(cmd *cobra.Command) error {
-		return g.call(streams, clusterTable, func(c *mlfleet.Client) (any, error) { return c.ListManagedClusters(cmd.Context(), group) })
+		return g.call(streams, clusterTable, func(c *mlfleet.Client) (any, error) {
+			return shapedClusters(c.ListManagedClusters(cmd.Context(), group))
+		})
 	})
 	cmd.Flags().StringVarP(&group, "resource-group", "g", "", "Resource group (default: every group)")
 	return cmd

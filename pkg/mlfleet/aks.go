@@ -69,6 +69,11 @@ func (c *Client) GetAgentPool(ctx context.Context, group, name, pool string) (*A
 	return &ap, err
 }
 
+// ListAgentPools returns the agent pools of a cluster.
+func (c *Client) ListAgentPools(ctx context.Context, group, name string) ([]*AgentPool, error) {
+	return listAll[AgentPool](ctx, c, c.clusterPath(group, name)+"/agentPools", ContainerServiceAPIVersion)
+}
+
 // ListManagedClusters returns the clusters of a group, or of the subscription when group is "".
 func (c *Client) ListManagedClusters(ctx context.Context, group string) ([]*ManagedCluster, error) {
 	p := c.subPath() + "/providers/Microsoft.ContainerService/managedClusters"

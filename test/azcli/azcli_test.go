@@ -14,11 +14,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/mlfleet/mlfleet/internal/cli"
 	"github.com/mlfleet/mlfleet/internal/testutil"
 	"github.com/mlfleet/mlfleet/pkg/mlfleet"
 	"github.com/mlfleet/mlfleet/test/testserver"
@@ -252,6 +254,19 @@ func TestSeedCommands(t *testing.T) {
 	if !strings.Contains(fmt.Sprint(mc), "8.8.8.8/32") {
 		t.Errorf("aks update did not set the range: %.500v", mc)
 	}
+	// mlfleet's own CLI prints what az prints, so that a --query written for one works
+	// with the other.
+	for _, args := range [][]string{
+		{"aks", "show", "-n", "myexistingcluster", "-g", "myresourcegroup", "-o", "json"},
+		{"aks", "list", "-g", "myresourcegroup", "-o", "json"},
+		{"aks", "list", "-g", "myresourcegroup", "-o", "table"},
+		{"aks", "show", "-n", "myexistingcluster", "-g", "myresourcegroup", "--query", "[provisioningState, enableRbac, apiServerAccessProfile.authorizedIpRanges[0], networkProfile.dnsServiceIp]", "-o", "tsv"},
+		{"aks", "nodepool", "list", "--cluster-name", "myexistingcluster", "-g", "myresourcegroup", "-o", "json"},
+		{"aks", "nodepool", "list", "--cluster-name", "myexistingcluster", "-g", "myresourcegroup", "-o", "table"},
+		{"aks", "nodepool", "show", "--cluster-name", "myexistingcluster", "-g", "myresourcegroup", "-n", "nodepool1", "-o", "json"},
+	} {
+		sameAsAz(t, az, args...)
+	}
 	var upgrades map[string]any
 	az.mustJSON(&upgrades, "aks", "get-upgrades", "-n", "myexistingcluster", "-g", "myresourcegroup")
 	if !strings.Contains(fmt.Sprint(upgrades), "controlPlaneProfile") {
@@ -300,6 +315,58 @@ func TestSeedCommands(t *testing.T) {
 }
 
 // kubectlNodes counts the nodes kubectl sees with the kubeconfig az wrote.
+// sameAsAz runs a command with az and with mlfleet's CLI and compares what they print:
+// the same text, or with -o json the same value once az's nulls (the attributes of its
+// SDK models that the server did not set) and mlfleet's own extension (mlfleet) are left
+// out of each object.
+func sameAsAz(t *testing.T, az *azEnv, args ...string) {
+	t.Helper()
+	want := az.must(args...)
+	var out, errb bytes.Buffer
+	if err := cli.Run(context.Background(), cli.Streams{In: strings.NewReader(""), Out: &out, Err: &errb}, args); err != nil {
+		t.Errorf("mlfleet %s: %v\n%s", strings.Join(args, " "), err, errb.String())
+		return
+	}
+	got := out.String()
+	if args[len(args)-1] != "json" {
+		if got != want {
+			t.Errorf("%s: mlfleet printed\n%s\naz printed\n%s", strings.Join(args, " "), got, want)
+		}
+		return
+	}
+	var a, m any
+	if err := json.Unmarshal([]byte(want), &a); err != nil {
+		t.Fatalf("az %s: %v", strings.Join(args, " "), err)
+	}
+	if err := json.Unmarshal([]byte(got), &m); err != nil {
+		t.Fatalf("mlfleet %s: %v\n%s", strings.Join(args, " "), err, got)
+	}
+	if a, m := withoutNulls(a, ""), withoutNulls(m, "mlfleet"); !reflect.DeepEqual(a, m) {
+		t.Errorf("%s: mlfleet printed\n%v\naz printed (nulls left out)\n%v", strings.Join(args, " "), m, a)
+	}
+}
+
+// withoutNulls returns v without the null members of its objects, nor their member drop.
+func withoutNulls(v any, drop string) any {
+	switch t := v.(type) {
+	case map[string]any:
+		out := map[string]any{}
+		for k, x := range t {
+			if x != nil && k != drop {
+				out[k] = withoutNulls(x, drop)
+			}
+		}
+		return out
+	case []any:
+		out := make([]any, len(t))
+		for i, x := range t {
+			out[i] = withoutNulls(x, drop)
+		}
+		return out
+	}
+	return v
+}
+
 func kubectlNodes(t *testing.T, kubeconfig string) int {
 	t.Helper()
 	out, err := exec.Command("kubectl", "--kubeconfig", kubeconfig, "get", "nodes", "-o", "name").CombinedOutput()

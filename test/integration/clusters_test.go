@@ -362,7 +362,7 @@ func TestPublicIPPolicy(t *testing.T) {
 		t.Fatalf("raw PUT: %d %s", a.status, a.raw)
 	}
 	out := mustCLI(t, "aks", "create", "-n", "udr", "-g", "policy-rg", "--node-count", "1", "--node-vm-size", "Standard_D2_v2",
-		"--outbound-type", "userDefinedRouting", "--query", "properties.[provisioningState, networkProfile.outboundType]", "-o", "tsv")
+		"--outbound-type", "userDefinedRouting", "--query", "[provisioningState, networkProfile.outboundType]", "-o", "tsv")
 	if out != "Succeeded\nuserDefinedRouting\n" {
 		t.Fatalf("userDefinedRouting under the policy: %q", out)
 	}
@@ -384,7 +384,7 @@ func TestAuthorizedIPRanges(t *testing.T) {
 		t.Fatal("a client on 127.0.0.1 reached an API server that allows only 203.0.113.0/24")
 	}
 	r := mlfleetCLI(t, "aks", "update", "-n", "ranges", "-g", "aks-ranges-rg", "--api-server-authorized-ip-ranges", "203.0.113.0/24,127.0.0.1/32",
-		"--query", "properties.apiServerAccessProfile.authorizedIPRanges", "-o", "tsv")
+		"--query", "apiServerAccessProfile.authorizedIpRanges", "-o", "tsv")
 	if r.code != 0 || !strings.Contains(r.out, "127.0.0.1/32") {
 		t.Fatalf("update ranges: %+v", r)
 	}
@@ -424,7 +424,7 @@ func TestExternalCluster(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := mustCLI(t, "aks", "import", "-n", "registered", "-g", "aks-ext-rg", "--kubeconfig", file,
-		"--query", "[properties.provisioningState, properties.mlfleet.provider, properties.currentKubernetesVersion, properties.agentPoolProfiles[0].count, properties.agentPoolProfiles[0].vmSize]", "-o", "tsv")
+		"--query", "[provisioningState, mlfleet.provider, currentKubernetesVersion, agentPoolProfiles[0].count, agentPoolProfiles[0].vmSize]", "-o", "tsv")
 	src, _ := c.GetManagedCluster(ctx, "aks-ext-rg", "source")
 	want := fmt.Sprintf("Succeeded\nexternal\n%s\n2\nStandard_NC6\n", src.Properties.CurrentKubernetesVersion)
 	if out != want {
@@ -447,7 +447,7 @@ func TestExternalCluster(t *testing.T) {
 	// The registration reports the autoscaling the cluster's own autoscaler runs, and
 	// refuses to change it.
 	out = mustCLI(t, "aks", "show", "-n", "registered", "-g", "aks-ext-rg",
-		"--query", "[properties.agentPoolProfiles[0].enableAutoScaling, properties.agentPoolProfiles[0].minCount, properties.agentPoolProfiles[0].maxCount]", "-o", "tsv")
+		"--query", "[agentPoolProfiles[0].enableAutoScaling, agentPoolProfiles[0].minCount, agentPoolProfiles[0].maxCount]", "-o", "tsv")
 	if got := strings.Join(strings.Fields(out), " "); !strings.EqualFold(got, "true 2 4") {
 		t.Errorf("registered cluster's autoscaling: %q, want true 2 4", out)
 	}
@@ -503,7 +503,7 @@ func TestClusterCLI(t *testing.T) {
 	} else if os.Getenv("CI") != "" {
 		t.Fatal("kubectl is not installed; .ci/run must install it")
 	}
-	out := mustCLI(t, "aks", "scale", "-n", "cliaks", "-g", "aks-cli-rg", "--node-count", "2", "--query", "properties.agentPoolProfiles[0].count", "-o", "tsv")
+	out := mustCLI(t, "aks", "scale", "-n", "cliaks", "-g", "aks-cli-rg", "--node-count", "2", "--query", "agentPoolProfiles[0].count", "-o", "tsv")
 	if out != "2\n" {
 		t.Errorf("aks scale: %q", out)
 	}
@@ -527,7 +527,7 @@ func TestPrivateCluster(t *testing.T) {
 	t.Parallel()
 	mustCLI(t, "group", "create", "-n", "aks-private-rg", "-l", "westus")
 	out := mustCLI(t, "aks", "create", "-n", "private", "-g", "aks-private-rg", "--node-count", "1", "--node-vm-size", "Standard_D2_v2",
-		"--enable-private-cluster", "--query", "{state:properties.provisioningState, private:properties.apiServerAccessProfile.enablePrivateCluster, fqdn:properties.fqdn, privateFqdn:properties.privateFQDN}", "-o", "json")
+		"--enable-private-cluster", "--query", "{state:provisioningState, private:apiServerAccessProfile.enablePrivateCluster, fqdn:fqdn, privateFqdn:privateFqdn}", "-o", "json")
 	for _, want := range []string{`"state": "Succeeded"`, `"private": true`, `"fqdn": null`, `"privateFqdn": "private-`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("private cluster: %s lacks %s", out, want)

@@ -125,7 +125,7 @@ func TestSeed(t *testing.T) {
 		t.Fatalf("ml computetarget detach: %+v", r)
 	}
 	assertRemoved(ctx, t, existing)
-	if out := mustCLI(t, "aks", "show", "-n", "myexistingcluster", "-g", rg, "--query", "properties.provisioningState", "-o", "tsv"); out != "Succeeded\n" {
+	if out := mustCLI(t, "aks", "show", "-n", "myexistingcluster", "-g", rg, "--query", "provisioningState", "-o", "tsv"); out != "Succeeded\n" {
 		t.Errorf("the cluster after detach: %q", out)
 	}
 	if _, err := existing.Discovery().ServerVersion(); err != nil {

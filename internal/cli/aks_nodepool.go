@@ -1,0 +1,159 @@
+package cli
+
+import (
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/mlfleet/mlfleet/pkg/mlfleet"
+)
+
+func newAKSNodepool(streams Streams, g *globals) *cobra.Command {
+	return parent("nodepool", "Manage the node pools of a Kubernetes cluster",
+		newAKSNodepoolList(streams, g), newAKSNodepoolShow(streams, g), newAKSNodepoolScale(streams, g), newAKSNodepoolUpdate(streams, g))
+}
+
+type poolRow struct {
+	Name              any
+	OsType            any
+	KubernetesVersion any
+	VmSize            any
+	Count             any
+	ProvisioningState any
+	Mode              any
+}
+
+// poolTable reads az's shape of agent pools (see azPools), with az's columns.
+func poolTable(v any) any {
+	return rows(v, func(m map[string]any) any {
+		return poolRow{Name: m["name"], OsType: m["osType"], KubernetesVersion: m["orchestratorVersion"], VmSize: m["vmSize"],
+			Count: m["count"], ProvisioningState: m["provisioningState"], Mode: m["mode"]}
+	})
+}
+
+// poolFlags are --cluster-name, -g and, for commands on one pool, -n.
+type poolFlags struct{ cluster, group, name string }
+
+func (f *poolFlags) bind(fl *pflag.FlagSet, onePool bool) {
+	fl.StringVar(&f.cluster, "cluster-name", "", "Name of the cluster")
+	fl.StringVarP(&f.group, "resource-group", "g", "", "Resource group")
+	if onePool {
+		fl.StringVarP(&f.name, "name", "n", "", "Name of the node pool")
+	}
+}
+
+// resolve checks --cluster-name (and -n when onePool) and fills -g from the configured
+// default.
+func (f *poolFlags) resolve(onePool bool) (err error) {
+	if err = required(f.cluster, "--cluster-name"); err != nil {
+		return err
+	}
+	if onePool {
+		if err = required(f.name, "--name/-n"); err != nil {
+			return err
+		}
+	}
+	f.group, err = withDefault(f.group, "group", "--resource-group/-g")
+	return err
+}
+
+func newAKSNodepoolList(streams Streams, g *globals) *cobra.Command {
+	f := &poolFlags{}
+	cmd := leaf("list --cluster-name CLUSTER -g GROUP", "List the node pools of a cluster", func(cmd *cobra.Command) error {
+		if err := f.resolve(false); err != nil {
+			return err
+		}
+		return g.call(streams, poolTable, func(c *mlfleet.Client) (any, error) {
+			return shapedPools(c.ListAgentPools(cmd.Context(), f.group, f.cluster))
+		})
+	})
+	f.bind(cmd.Flags(), false)
+	return cmd
+}
+
+func newAKSNodepoolShow(streams Streams, g *globals) *cobra.Command {
+	f := &poolFlags{}
+	cmd := leaf("show --cluster-name CLUSTER -n POOL -g GROUP", "Show a node pool", func(cmd *cobra.Command) error {
+		if err := f.resolve(true); err != nil {
+			return err
+		}
+		return g.call(streams, poolTable, func(c *mlfleet.Client) (any, error) {
+			return shapedPools(c.GetAgentPool(cmd.Context(), f.group, f.cluster, f.name))
+		})
+	})
+	f.bind(cmd.Flags(), true)
+	return cmd
+}
+
+func newAKSNodepoolScale(streams Streams, g *globals) *cobra.Command {
+	f := &poolFlags{}
+	var count int
+	var noWait bool
+	cmd := leaf("scale --cluster-name CLUSTER -n POOL -g GROUP --node-count N", "Change the number of nodes of a node pool", func(cmd *cobra.Command) error {
+		if err := f.resolve(true); err != nil {
+			return err
+		}
+		if !cmd.Flags().Changed("node-count") {
+			return usagef("the following arguments are required: --node-count/-c")
+		}
+		c, err := g.client(streams)
+		if err != nil {
+			return err
+		}
+		_, p, err := c.BeginScaleAgentPool(cmd.Context(), f.group, f.cluster, f.name, count)
+		if err != nil {
+			return err
+		}
+		return g.finishPool(cmd, streams, c, p, noWait, f)
+	})
+	f.bind(cmd.Flags(), true)
+	cmd.Flags().IntVarP(&count, "node-count", "c", 0, "Number of nodes")
+	noWaitFlag(cmd, &noWait)
+	return cmd
+}
+
+func newAKSNodepoolUpdate(streams Streams, g *globals) *cobra.Command {
+	f := &poolFlags{}
+	var noWait bool
+	a := &autoscaleFlags{}
+	use := "update --cluster-name CLUSTER -n POOL -g GROUP --enable-cluster-autoscaler --min-count N --max-count M"
+	cmd := leaf(use, "Change a node pool's cluster autoscaler", func(cmd *cobra.Command) error {
+		if err := f.resolve(true); err != nil {
+			return err
+		}
+		enable, lo, hi, err := a.pool(cmd)
+		if err != nil {
+			return err
+		}
+		if enable == nil {
+			return usagef("nothing to update: give --enable-cluster-autoscaler, --disable-cluster-autoscaler or --update-cluster-autoscaler")
+		}
+		c, err := g.client(streams)
+		if err != nil {
+			return err
+		}
+		var body mlfleet.AgentPoolPut
+		body.Properties.EnableAutoScaling, body.Properties.MinCount, body.Properties.MaxCount = enable, lo, hi
+		_, p, err := c.BeginUpdateAgentPool(cmd.Context(), f.group, f.cluster, f.name, body)
+		if err != nil {
+			return err
+		}
+		return g.finishPool(cmd, streams, c, p, noWait, f)
+	})
+	f.bind(cmd.Flags(), true)
+	noWaitFlag(cmd, &noWait)
+	a.bind(cmd.Flags(), true)
+	return cmd
+}
+
+// finishPool waits for an agent pool operation (unless noWait) and prints the pool as it
+// then is, as az does.
+func (g *globals) finishPool(cmd *cobra.Command, streams Streams, c *mlfleet.Client, p *mlfleet.Poller, noWait bool, f *poolFlags) error {
+	if err := wait(cmd, streams, p, noWait); err != nil || noWait {
+		return err
+	}
+	shaped, err := shapedPools(c.GetAgentPool(cmd.Context(), f.group, f.cluster, f.name))
+	if err != nil {
+		return err
+	}
+	return g.print(streams, shaped, poolTable)
+}

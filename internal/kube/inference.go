@@ -326,7 +326,7 @@ func (c *Cluster) Room(ctx context.Context, except map[string]string) ([]NodeRoo
 	}
 	var out []NodeRoom
 	for _, n := range nodes.Items {
-		if n.Spec.Unschedulable || !nodeReady(&n) {
+		if n.Spec.Unschedulable || !NodeReady(&n) {
 			continue
 		}
 		u := used[n.Name]
@@ -335,15 +335,6 @@ func (c *Cluster) Room(ctx context.Context, except map[string]string) ([]NodeRoo
 			MemoryMiB: n.Status.Allocatable.Memory().Value()>>20 - u[1]})
 	}
 	return out, nil
-}
-
-func nodeReady(n *corev1.Node) bool {
-	for _, c := range n.Status.Conditions {
-		if c.Type == corev1.NodeReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
 }
 
 func matches(labels, sel map[string]string) bool {

@@ -31,13 +31,9 @@ func (s *Server) listPolicies(w http.ResponseWriter, r *http.Request, p params) 
 }
 
 func (s *Server) putPolicy(w http.ResponseWriter, r *http.Request, p params) {
-	var in armapi.PolicyAssignmentInput
-	if err := decodeBody(r, &in); err != nil {
-		writeError(w, r, err)
-		return
-	}
-	a, created, err := s.cfg.Policies.Put(r.Context(), p["sub"], p["name"], in)
-	reply(w, r, createdStatus(created), a, err)
+	servePutNow(w, r, func(in armapi.PolicyAssignmentInput) (*armapi.PolicyAssignment, bool, error) {
+		return s.cfg.Policies.Put(r.Context(), p["sub"], p["name"], in)
+	})
 }
 
 func (s *Server) getPolicy(w http.ResponseWriter, r *http.Request, p params) {

@@ -79,6 +79,18 @@ func servePut[In any](s *Server, w http.ResponseWriter, r *http.Request, namespa
 	s.replyWritten(w, r, namespace, res)
 }
 
+// servePutNow serves a PUT done at once (no preconditions, no operation): it decodes the
+// body into an In and answers what put wrote, 201 when it created the resource.
+func servePutNow[In, Out any](w http.ResponseWriter, r *http.Request, put func(In) (Out, bool, error)) {
+	var in In
+	if err := decodeBody(r, &in); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	v, created, err := put(in)
+	reply(w, r, createdStatus(created), v, err)
+}
+
 // written is what a PUT made: the resource, its ETag, whether it is new, and the operation
 // that finishes it, if one runs.
 type written struct {

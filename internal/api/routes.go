@@ -65,13 +65,9 @@ func (s *Server) listGroups(w http.ResponseWriter, r *http.Request, p params) {
 }
 
 func (s *Server) putGroup(w http.ResponseWriter, r *http.Request, p params) {
-	var in armapi.GroupInput
-	if err := decodeBody(r, &in); err != nil {
-		writeError(w, r, err)
-		return
-	}
-	rg, created, err := s.cfg.Resources.PutGroup(r.Context(), p["sub"], p["rg"], in)
-	reply(w, r, createdStatus(created), rg, err)
+	servePutNow(w, r, func(in armapi.GroupInput) (*armapi.ResourceGroup, bool, error) {
+		return s.cfg.Resources.PutGroup(r.Context(), p["sub"], p["rg"], in)
+	})
 }
 
 func (s *Server) getGroup(w http.ResponseWriter, r *http.Request, p params) {
@@ -103,13 +99,9 @@ func (s *Server) listWorkspaces(w http.ResponseWriter, r *http.Request, p params
 }
 
 func (s *Server) putWorkspace(w http.ResponseWriter, r *http.Request, p params) {
-	var in armapi.WorkspaceInput
-	if err := decodeBody(r, &in); err != nil {
-		writeError(w, r, err)
-		return
-	}
-	ws, created, err := s.cfg.Workspaces.Put(r.Context(), p["sub"], p["rg"], p["ws"], in)
-	reply(w, r, createdStatus(created), ws, err)
+	servePutNow(w, r, func(in armapi.WorkspaceInput) (*armapi.Workspace, bool, error) {
+		return s.cfg.Workspaces.Put(r.Context(), p["sub"], p["rg"], p["ws"], in)
+	})
 }
 
 func (s *Server) getWorkspace(w http.ResponseWriter, r *http.Request, p params) {

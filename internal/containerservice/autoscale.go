@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strconv"
@@ -86,11 +87,11 @@ func mergeProfile(in, cur armapi.AutoScalerProfile, errs *arm.Problems) armapi.A
 			out[k] = v
 		}
 	}
-	for _, k := range sortedKeys(in) {
+	for _, k := range slices.Sorted(maps.Keys(in)) {
 		target := "properties.autoScalerProfile." + k
 		key, ok := autoScalerKeys[k]
 		if !ok {
-			errs.Add("InvalidParameter", target, "Unknown cluster autoscaler profile key '%s'; valid keys are %s.", k, strings.Join(sortedKeys(autoScalerKeys), ", "))
+			errs.Add("InvalidParameter", target, "Unknown cluster autoscaler profile key '%s'; valid keys are %s.", k, strings.Join(slices.Sorted(maps.Keys(autoScalerKeys)), ", "))
 			continue
 		}
 		v, problem := profileValue(k, key.kind, in[k])

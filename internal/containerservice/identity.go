@@ -3,6 +3,7 @@ package containerservice
 import (
 	"context"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -100,7 +101,7 @@ func checkProfiles(in armapi.ClusterInput, p *armapi.ClusterProperties, cur *arm
 		p.LinuxProfile = &armapi.LinuxProfile{AdminUsername: lp.AdminUsername, SSH: armapi.SSHConfiguration{PublicKeys: slices.Clone(keys)}}
 	}
 	if in.Properties.AddonProfiles != nil {
-		for _, name := range sortedKeys(in.Properties.AddonProfiles) {
+		for _, name := range slices.Sorted(maps.Keys(in.Properties.AddonProfiles)) {
 			if in.Properties.AddonProfiles[name].Enabled {
 				errs.Add("InvalidParameter", "properties.addonProfiles."+name, "Add-on '%s' is not available: mlfleet clusters run no add-ons; leave it disabled.", name)
 			}
@@ -134,13 +135,4 @@ func withDefaults(mc *armapi.ManagedCluster) {
 	if mc.Properties.ServicePrincipalProfile == nil {
 		mc.Properties.ServicePrincipalProfile = &armapi.ServicePrincipalProfile{ClientID: msiClientID}
 	}
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

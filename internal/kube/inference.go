@@ -3,6 +3,8 @@ package kube
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -74,12 +76,7 @@ func (c *Cluster) ApplyInferenceDeployment(ctx context.Context, d InferenceDeplo
 		corev1.ResourceMemory: *resource.NewQuantity(d.MemoryMiB<<20, resource.BinarySI),
 	}
 	var env []*corev1ac.EnvVarApplyConfiguration
-	names := make([]string, 0, len(d.Env))
-	for k := range d.Env {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	for _, k := range names {
+	for _, k := range slices.Sorted(maps.Keys(d.Env)) {
 		env = append(env, corev1ac.EnvVar().WithName(k).WithValue(d.Env[k]))
 	}
 	container := corev1ac.Container().WithName(d.Container).WithImage(d.Image).
@@ -215,11 +212,7 @@ func (c *Cluster) InferenceDeploymentStatus(ctx context.Context, name string, la
 }
 
 func selector(labels map[string]string) string {
-	keys := make([]string, 0, len(labels))
-	for k := range labels {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(labels))
 	parts := make([]string, len(keys))
 	for i, k := range keys {
 		parts[i] = k + "=" + labels[k]
@@ -326,7 +319,7 @@ func (c *Cluster) Room(ctx context.Context, except map[string]string) ([]NodeRoo
 	}
 	var out []NodeRoom
 	for _, n := range nodes.Items {
-		if n.Spec.Unschedulable || !nodeReady(&n) {
+		if n.Spec.Unschedulable || !NodeReady(&n) {
 			continue
 		}
 		u := used[n.Name]
@@ -335,15 +328,6 @@ func (c *Cluster) Room(ctx context.Context, except map[string]string) ([]NodeRoo
 			MemoryMiB: n.Status.Allocatable.Memory().Value()>>20 - u[1]})
 	}
 	return out, nil
-}
-
-func nodeReady(n *corev1.Node) bool {
-	for _, c := range n.Status.Conditions {
-		if c.Type == corev1.NodeReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
 }
 
 func matches(labels, sel map[string]string) bool {

@@ -173,7 +173,7 @@ func describe(n *corev1.Node, sizes *catalog.VMSizes) Node {
 	if d.VMSize == "" {
 		d.VMSize = sizeFromCapacity(d, sizes)
 	}
-	d.Ready = nodeReady(n)
+	d.Ready = NodeReady(n)
 	for _, a := range n.Status.Addresses {
 		switch {
 		case a.Type == corev1.NodeInternalIP && d.InternalIP == "":
@@ -183,6 +183,26 @@ func describe(n *corev1.Node, sizes *catalog.VMSizes) Node {
 		}
 	}
 	return d
+}
+
+// NodeReady reports whether the node's Ready condition is True.
+func NodeReady(n *corev1.Node) bool {
+	for _, c := range n.Status.Conditions {
+		if c.Type == corev1.NodeReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// PodReady reports whether the pod's Ready condition is True.
+func PodReady(p *corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
 }
 
 // sizeFromCapacity names a node's size from the catalog size with the same cores, memory and

@@ -26,6 +26,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/mlfleet/mlfleet/internal/inference"
+	"github.com/mlfleet/mlfleet/internal/kube"
 )
 
 // resyncInterval is how often the server reconciles even without events, so that a
@@ -229,7 +230,7 @@ func (s *Server) endpoints() []EndpointState {
 		st := EndpointState{Config: cfg, Instances: map[string][]string{}}
 		for _, p := range pods {
 			addr := p.Annotations[inference.AnnotationLocalAddress]
-			if p.Labels[inference.LabelEndpoint] != cfg.Name || addr == "" || p.DeletionTimestamp != nil || !ready(p) {
+			if p.Labels[inference.LabelEndpoint] != cfg.Name || addr == "" || p.DeletionTimestamp != nil || !kube.PodReady(p) {
 				continue
 			}
 			d := p.Labels[inference.LabelDeployment]
@@ -238,15 +239,6 @@ func (s *Server) endpoints() []EndpointState {
 		states = append(states, st)
 	}
 	return states
-}
-
-func ready(p *v1.Pod) bool {
-	for _, c := range p.Status.Conditions {
-		if c.Type == v1.PodReady {
-			return c.Status == v1.ConditionTrue
-		}
-	}
-	return false
 }
 
 // certificate returns the front-end's TLS certificate, nil without a usable one.

@@ -21,6 +21,7 @@ import (
 	"k8s.io/component-helpers/scheduling/corev1/nodeaffinity"
 	"k8s.io/utils/clock"
 
+	"github.com/mlfleet/mlfleet/internal/kube"
 	"github.com/mlfleet/mlfleet/internal/provider"
 )
 
@@ -412,7 +413,7 @@ func (a *autoscaler) writeStatus(ctx context.Context, cfg AutoscalerConfig, st *
 	var b strings.Builder
 	ready := 0
 	for _, n := range st.nodes {
-		if nodeReady(n) {
+		if kube.NodeReady(n) {
 			ready++
 		}
 	}

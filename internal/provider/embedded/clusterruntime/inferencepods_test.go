@@ -25,6 +25,7 @@ import (
 
 	"github.com/mlfleet/mlfleet/internal/inference"
 	"github.com/mlfleet/mlfleet/internal/inference/router"
+	"github.com/mlfleet/mlfleet/internal/kube"
 	"github.com/mlfleet/mlfleet/internal/pki"
 	"github.com/mlfleet/mlfleet/internal/testutil"
 )
@@ -216,7 +217,7 @@ func TestInferencePodInitFails(t *testing.T) {
 	})
 	cs := pod.Status.ContainerStatuses[0]
 	last := cs.LastTerminationState.Terminated
-	if cs.Ready || podReady(&pod) || last.ExitCode != 1 || last.Reason != "Error" || !strings.Contains(last.Message, "RuntimeError: cannot load the model") {
+	if cs.Ready || kube.PodReady(&pod) || last.ExitCode != 1 || last.Reason != "Error" || !strings.Contains(last.Message, "RuntimeError: cannot load the model") {
 		t.Fatalf("status of a pod whose init() raises: %+v", pod.Status)
 	}
 	logs, err := c.runtime.PodLogs(ns, pod.Name, "", 50)

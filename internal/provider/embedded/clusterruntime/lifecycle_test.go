@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mlfleet/mlfleet/internal/kube"
 	"github.com/mlfleet/mlfleet/internal/procstat"
 	"github.com/mlfleet/mlfleet/internal/testutil"
 
@@ -277,7 +278,7 @@ func footprint(b *testing.B, id string) {
 		}
 		ready := 0
 		for _, n := range nodes.Items {
-			if nodeReady(&n) && len(n.Spec.Taints) == 0 {
+			if kube.NodeReady(&n) && len(n.Spec.Taints) == 0 {
 				ready++
 			}
 		}

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mlfleet/mlfleet/internal/kube"
 	v1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -134,7 +135,7 @@ func newPodSimulator(client kubernetes.Interface, podInformer coreinformers.PodI
 // schedulingChanged tells whether a node update can make a pending pod fit (heartbeats
 // cannot).
 func schedulingChanged(old, cur *v1.Node) bool {
-	return nodeReady(old) != nodeReady(cur) ||
+	return kube.NodeReady(old) != kube.NodeReady(cur) ||
 		old.Spec.Unschedulable != cur.Spec.Unschedulable ||
 		!labels.Equals(old.Labels, cur.Labels) ||
 		!slices.EqualFunc(old.Spec.Taints, cur.Spec.Taints, func(a, b v1.Taint) bool { return a.MatchTaint(&b) && a.Value == b.Value }) ||

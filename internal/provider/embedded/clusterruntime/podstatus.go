@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 
+	"github.com/mlfleet/mlfleet/internal/kube"
 	v1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -15,7 +16,7 @@ import (
 // start reports pod as running on its node, as the node's kubelet would once its
 // containers run: phase Running, every container running and ready, a pod IP.
 func (s *podSimulator) start(ctx context.Context, pod *v1.Pod) error {
-	if pod.Status.Phase == v1.PodRunning && pod.Status.PodIP != "" && podReady(pod) {
+	if pod.Status.Phase == v1.PodRunning && pod.Status.PodIP != "" && kube.PodReady(pod) {
 		return nil
 	}
 	updated := pod.DeepCopy()
@@ -83,15 +84,6 @@ func (s *podSimulator) setNetworkStatus(pod *v1.Pod) (bool, error) {
 	st.PodIP = podIP.String()
 	st.PodIPs = []v1.PodIP{{IP: podIP.String()}}
 	return true, nil
-}
-
-func podReady(pod *v1.Pod) bool {
-	for _, c := range pod.Status.Conditions {
-		if c.Type == v1.PodReady {
-			return c.Status == v1.ConditionTrue
-		}
-	}
-	return false
 }
 
 // containerStatus is the status of a running container of pod; its container ID is

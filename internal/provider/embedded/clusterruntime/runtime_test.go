@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mlfleet/mlfleet/internal/kube"
 	"github.com/mlfleet/mlfleet/internal/testutil"
 	appsv1 "k8s.io/api/apps/v1"
 	v1 "k8s.io/api/core/v1"
@@ -83,7 +84,7 @@ func TestNodesOfPools(t *testing.T) {
 				if gpu.Value() != tt.wantGPU {
 					t.Errorf("node %s: capacity %s = %s, want %d", n.Name, ResourceGPU, gpu.String(), tt.wantGPU)
 				}
-				if !nodeReady(&n) {
+				if !kube.NodeReady(&n) {
 					t.Errorf("node %s is not Ready: %+v", n.Name, n.Status.Conditions)
 				}
 				if len(n.Spec.Taints) != 0 {
@@ -178,7 +179,7 @@ func runningPods(t testing.TB, client kubernetes.Interface, ns, selector string,
 		ready := 0
 		for _, p := range list.Items {
 			states = append(states, fmt.Sprintf("%s:%s@%s", p.Name, p.Status.Phase, p.Spec.NodeName))
-			if p.Status.Phase == v1.PodRunning && podReady(&p) && p.DeletionTimestamp == nil {
+			if p.Status.Phase == v1.PodRunning && kube.PodReady(&p) && p.DeletionTimestamp == nil {
 				ready++
 			}
 		}
@@ -686,7 +687,7 @@ func TestScalePool(t *testing.T) {
 		}
 		ip, _ := internalIP(n)
 		oldIP, _ := internalIP(old)
-		return n.UID != old.UID && nodeReady(n) && ip == oldIP && len(n.Spec.Taints) == 0, fmt.Sprintf("uid %s ready %v ip %s", n.UID, nodeReady(n), ip)
+		return n.UID != old.UID && kube.NodeReady(n) && ip == oldIP && len(n.Spec.Taints) == 0, fmt.Sprintf("uid %s ready %v ip %s", n.UID, kube.NodeReady(n), ip)
 	})
 
 	// A bad pool is refused whole, with every problem named.

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/mlfleet/mlfleet/internal/kube"
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/types"
@@ -80,7 +81,7 @@ func unfitReasons(pod *v1.Pod, requests v1.ResourceList, affinity nodeaffinity.R
 		return []string{reasonNodeAffinity}
 	}
 	taints := node.Spec.Taints
-	if !nodeReady(node) {
+	if !kube.NodeReady(node) {
 		taints = append(slices.Clip(taints), v1.Taint{Key: v1.TaintNodeNotReady, Effect: v1.TaintEffectNoSchedule})
 	}
 	if taint, found := schedulinghelper.FindMatchingUntoleratedTaint(logger, taints, pod.Spec.Tolerations, func(t *v1.Taint) bool {
@@ -110,15 +111,6 @@ func unfitReasons(pod *v1.Pod, requests v1.ResourceList, affinity nodeaffinity.R
 		}
 	}
 	return reasons
-}
-
-func nodeReady(node *v1.Node) bool {
-	for _, c := range node.Status.Conditions {
-		if c.Type == v1.NodeReady {
-			return c.Status == v1.ConditionTrue
-		}
-	}
-	return false
 }
 
 // unschedulableMessage words the failure of a pod that fits nowhere as kube-scheduler

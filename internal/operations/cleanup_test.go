@@ -1,7 +1,6 @@
 package operations_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -20,6 +19,7 @@ import (
 	"github.com/mlfleet/mlfleet/internal/operations"
 	"github.com/mlfleet/mlfleet/internal/store"
 	"github.com/mlfleet/mlfleet/internal/store/storetest"
+	"github.com/mlfleet/mlfleet/internal/testutil"
 )
 
 // eachStore runs test on a fresh store of every dialect: a SQLite file always, and a schema
@@ -137,24 +137,6 @@ func causeOf(t *testing.T, c cleanupCall) *arm.Error {
 	return ae
 }
 
-// logBuffer collects an engine's log, safe for its goroutines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 func TestEngineCleanupAfterHandlerError(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -270,7 +252,7 @@ func TestEngineCleanupErrorKeepsCause(t *testing.T) {
 	for _, tt := range tests {
 		eachStoreCase(t, tt.name, func(t *testing.T, s store.Store) {
 			var cl cleanupLog
-			var logs logBuffer
+			var logs testutil.Buffer
 			logger := slog.New(slog.NewTextHandler(io.MultiWriter(t.Output(), &logs), nil))
 			e := newEngine(t, s, operations.Config{Logger: logger}, makeThenFail(arm.Conflict("cluster aks1 is being deleted")))
 			e.OnFailure(kind, cl.cleanup(tt.cleanup))

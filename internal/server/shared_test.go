@@ -31,28 +31,25 @@ func TestSharedKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	sealed := alone.box.Seal([]byte("a kubeconfig"))
-	a, err := sharedKeys(ctx, st, wrap, first)
-	if err != nil {
-		t.Fatal(err)
+	// join makes home a replica on the store: it must open what the home sealed alone and
+	// hold that home's CA and signing key.
+	join := func(replica, home string) *keys {
+		t.Helper()
+		k, err := sharedKeys(ctx, st, wrap, home)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := k.box.Open(sealed); err != nil || string(got) != "a kubeconfig" {
+			t.Fatalf("the %s replica cannot open what the home sealed alone: %v", replica, err)
+		}
+		if !k.ca.Cert.Equal(alone.ca.Cert) || k.signing.ID != alone.signing.ID {
+			t.Fatalf("the %s replica does not hold the CA and signing key of the home that served alone", replica)
+		}
+		return k
 	}
-	if got, err := a.box.Open(sealed); err != nil || string(got) != "a kubeconfig" {
-		t.Fatalf("what the home sealed alone does not open with the shared key: %v", err)
-	}
-	if !a.ca.Cert.Equal(alone.ca.Cert) || a.signing.ID != alone.signing.ID {
-		t.Fatal("the first replica did not hand its CA and signing key over")
-	}
-
+	a := join("first", first)
 	second := t.TempDir()
-	b, err := sharedKeys(ctx, st, wrap, second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, err := b.box.Open(sealed); err != nil || string(got) != "a kubeconfig" {
-		t.Fatalf("the second replica cannot open what the first sealed: %v", err)
-	}
-	if !b.ca.Cert.Equal(a.ca.Cert) || b.signing.ID != a.signing.ID {
-		t.Fatal("the replicas have different CAs or signing keys")
-	}
+	b := join("second", second)
 	caFile, err := os.ReadFile(filepath.Join(second, pkiDir, pki.CACertFile))
 	if err != nil || !bytes.Equal(caFile, a.ca.CertPEM) {
 		t.Fatalf("the second home's CA file is not the shared CA (%v)", err)

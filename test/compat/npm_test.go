@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -287,7 +288,7 @@ func TestNpmArmMachineLearning(t *testing.T) {
 	}
 	get("get-created", &whole)
 	if _, ok := whole.Resource.Properties["mlfleet"]; !ok {
-		t.Logf("note: properties.mlfleet not present in the deserialized compute (keys: %v)", npmKeys(whole.Resource.Properties))
+		t.Logf("note: properties.mlfleet not present in the deserialized compute (keys: %v)", slices.Sorted(maps.Keys(whole.Resource.Properties)))
 	}
 
 	// List, paged and iterated.
@@ -398,15 +399,6 @@ func npmDeref[T any](p *T) any {
 
 func npmContainsFold(list []string, s string) bool {
 	return slices.ContainsFunc(list, func(x string) bool { return strings.EqualFold(x, s) })
-}
-
-func npmKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }
 
 func npmTail(b []byte, n int) []byte {

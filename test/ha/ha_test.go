@@ -7,7 +7,6 @@
 package ha
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -59,27 +58,10 @@ type replica struct {
 	extra []string
 	id    string
 	cmd   *exec.Cmd
-	logs  *syncBuffer
+	logs  *testutil.Buffer
 	done  chan struct{}
 	cfg   *clientconfig.Config
 	c     *mlfleet.Client
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // startReplica starts `mlfleet serve` on a free loopback port with home, on the store dsn.
@@ -104,7 +86,7 @@ func startReplicaIn(t testing.TB, name, dsn, home string, extra ...string) *repl
 		"--replica-heartbeat-interval", "1s", "--lease-ttl", "3s", "--sweep-interval", "2s"}, extra...)
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), "MLFLEET_HOME="+home, "MLFLEET_SECRET_KEY="+secretKey)
-	r := &replica{name: name, home: home, dsn: dsn, extra: extra, cmd: cmd, logs: &syncBuffer{}, done: make(chan struct{})}
+	r := &replica{name: name, home: home, dsn: dsn, extra: extra, cmd: cmd, logs: &testutil.Buffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = r.logs, r.logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -754,7 +736,7 @@ func TestWrongSecretKey(t *testing.T) {
 }
 
 func runWithin(cmd *exec.Cmd, d time.Duration) (string, error) {
-	var buf syncBuffer
+	var buf testutil.Buffer
 	cmd.Stdout, cmd.Stderr = &buf, &buf
 	if err := cmd.Start(); err != nil {
 		return "", err

@@ -3,7 +3,6 @@ package security
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -44,15 +43,8 @@ func limStart(t *testing.T, flags ...string) *limServer {
 	return &limServer{Server: s, token: token, sdk: sdk}
 }
 
-type limAnswer struct {
-	status int
-	header http.Header
-	body   map[string]any
-	raw    string
-}
-
 // call sends one request as the admin; headers alternate name and value.
-func (s *limServer) call(t *testing.T, method, path, body string, headers ...string) limAnswer {
+func (s *limServer) call(t *testing.T, method, path, body string, headers ...string) answer {
 	t.Helper()
 	var rd io.Reader
 	if body != "" {
@@ -75,11 +67,7 @@ func (s *limServer) call(t *testing.T, method, path, body string, headers ...str
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	a := limAnswer{status: resp.StatusCode, header: resp.Header, raw: string(raw)}
-	_ = json.Unmarshal(raw, &a.body)
-	return a
+	return readAnswer(resp)
 }
 
 func (s *limServer) rg(name string) string {
@@ -95,7 +83,7 @@ const rgAPI = "?api-version=2022-09-01"
 func TestThrottledBurstRecovers(t *testing.T) {
 	t.Parallel()
 	s := limStart(t, "--rate-limit-writes", "3600", "--rate-limit-write-burst", "3")
-	var passed, throttled []limAnswer
+	var passed, throttled []answer
 	for i := range 6 {
 		a := s.call(t, "PUT", s.rg(fmt.Sprintf("burst-%d", i))+rgAPI, `{"location":"westus"}`)
 		switch a.status {
@@ -174,7 +162,7 @@ func TestActivityLogRecordsWrites(t *testing.T) {
 	mc := rg + "/providers/Microsoft.ContainerService/managedClusters/mc1"
 	corr := func(name string) []string { return []string{"x-ms-correlation-request-id", name} }
 
-	must := func(a limAnswer, status int) limAnswer {
+	must := func(a answer, status int) answer {
 		t.Helper()
 		if a.status != status {
 			t.Fatalf("%d %s, want %d", a.status, a.raw, status)

@@ -273,10 +273,15 @@ func (e *env) call(t *testing.T, caller, method, rawPath, body string) answer {
 		}
 		return answer{raw: err.Error()}
 	}
+	return readAnswer(resp)
+}
+
+// readAnswer reads and closes resp's body into an answer, decoding it when it is a JSON object.
+func readAnswer(resp *http.Response) answer {
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	a := answer{status: resp.StatusCode, raw: string(b), header: resp.Header}
-	_ = json.Unmarshal(b, &a.body)
+	raw, _ := io.ReadAll(resp.Body)
+	a := answer{status: resp.StatusCode, header: resp.Header, raw: string(raw)}
+	_ = json.Unmarshal(raw, &a.body)
 	return a
 }
 

@@ -104,9 +104,7 @@ func TestAutoscaler(t *testing.T) {
 		},
 	})
 	ns := newNamespace(t, c.client, "burst")
-	if _, err := c.client.AppsV1().Deployments(ns).Create(ctx, deploymentOf("app", 20, v1.ResourceList{v1.ResourceCPU: resource.MustParse("1")}), metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	create(t, c.client.AppsV1().Deployments(ns).Create, deploymentOf("app", 20, v1.ResourceList{v1.ResourceCPU: resource.MustParse("1")}))
 	testutil.WaitFor(t, 60*time.Second, "18 pods running on 6 nodes, 2 with NotTriggerScaleUp", func() (bool, string) {
 		running, err := countRunning(ctx, c.client, ns)
 		if err != nil {
@@ -139,9 +137,7 @@ func TestAutoscaler(t *testing.T) {
 
 	// A pod larger than any node triggers nothing and says why.
 	big := podOf("big", v1.ResourceRequirements{Requests: v1.ResourceList{v1.ResourceCPU: resource.MustParse("64")}})
-	if _, err := c.client.CoreV1().Pods(ns).Create(ctx, big, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	create(t, c.client.CoreV1().Pods(ns).Create, big)
 	testutil.WaitFor(t, 20*time.Second, "NotTriggerScaleUp for the 64-cpu pod", func() (bool, string) {
 		for _, e := range eventsOf(t, c, ns, EventNotTriggerScaleUp) {
 			if e.InvolvedObject.Name == "big" && strings.Contains(e.Message, "Insufficient cpu") {
@@ -159,9 +155,7 @@ func TestAutoscaler(t *testing.T) {
 	minAvailable := intstr.FromInt32(1)
 	pdb := &policyv1.PodDisruptionBudget{ObjectMeta: metav1.ObjectMeta{Name: "app"},
 		Spec: policyv1.PodDisruptionBudgetSpec{MinAvailable: &minAvailable, Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "app"}}}}
-	if _, err := c.client.PolicyV1().PodDisruptionBudgets(ns).Create(ctx, pdb, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	create(t, c.client.PolicyV1().PodDisruptionBudgets(ns).Create, pdb)
 	scale, err := c.client.AppsV1().Deployments(ns).GetScale(ctx, "app", metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -237,9 +231,7 @@ func TestAutoscalerGPU(t *testing.T) {
 	gpu := v1.ResourceList{ResourceGPU: resource.MustParse("1")}
 	for i := range 4 {
 		p := podOf(fmt.Sprintf("train-%d", i), v1.ResourceRequirements{Requests: gpu, Limits: gpu})
-		if _, err := c.client.CoreV1().Pods(ns).Create(ctx, p, metav1.CreateOptions{}); err != nil {
-			t.Fatal(err)
-		}
+		create(t, c.client.CoreV1().Pods(ns).Create, p)
 	}
 	testutil.WaitFor(t, 60*time.Second, "3 GPU pods running on 3 GPU nodes, the 4th refused", func() (bool, string) {
 		running, err := countRunning(ctx, c.client, ns)
@@ -263,12 +255,8 @@ func TestAutoscalerRespectsPDB(t *testing.T) {
 	minAvailable := intstr.FromInt32(2)
 	pdb := &policyv1.PodDisruptionBudget{ObjectMeta: metav1.ObjectMeta{Name: "app"},
 		Spec: policyv1.PodDisruptionBudgetSpec{MinAvailable: &minAvailable, Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "app"}}}}
-	if _, err := c.client.PolicyV1().PodDisruptionBudgets(ns).Create(ctx, pdb, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.client.AppsV1().Deployments(ns).Create(ctx, deploymentOf("app", 2, v1.ResourceList{v1.ResourceCPU: resource.MustParse("100m")}), metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	create(t, c.client.PolicyV1().PodDisruptionBudgets(ns).Create, pdb)
+	create(t, c.client.AppsV1().Deployments(ns).Create, deploymentOf("app", 2, v1.ResourceList{v1.ResourceCPU: resource.MustParse("100m")}))
 	runningPods(t, c.client, ns, "app=app", 2) // one per node: replicas are spread
 	rt.SetAutoscaler(AutoscalerConfig{
 		Settings: AutoscalerSettings{ScanInterval: time.Second, ScaleDownUnneededTime: time.Second, ScaleDownDelayAfterFailure: time.Minute},

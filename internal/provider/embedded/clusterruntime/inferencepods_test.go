@@ -161,9 +161,7 @@ func setReplicas(t *testing.T, client kubernetes.Interface, ns, name string, n i
 func TestInferencePodsRunAsProcesses(t *testing.T) {
 	c, ns := inferenceNamespace(t, "inference")
 	ctx := t.Context()
-	if _, err := c.client.AppsV1().Deployments(ns).Create(ctx, inferenceDeployment(t, "blue", 1, pidScript), metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	create(t, c.client.AppsV1().Deployments(ns).Create, inferenceDeployment(t, "blue", 1, pidScript))
 	one := processPods(t, c.client, ns, "blue", 1)
 
 	setReplicas(t, c.client, ns, "blue", 3)
@@ -197,9 +195,7 @@ func TestInferencePodInitFails(t *testing.T) {
 	c, ns := inferenceNamespace(t, "inference-broken")
 	ctx := t.Context()
 	d := inferenceDeployment(t, "broken", 1, "def init():\n    raise RuntimeError('cannot load the model')\ndef run(raw):\n    return raw\n")
-	if _, err := c.client.AppsV1().Deployments(ns).Create(ctx, d, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	create(t, c.client.AppsV1().Deployments(ns).Create, d)
 	var pod v1.Pod
 	testutil.WaitFor(t, 60*time.Second, "crash loop reported", func() (bool, string) {
 		list, err := c.client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=broken"})
@@ -243,9 +239,7 @@ func TestInferencePodsComeBackAfterRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	ns := newNamespace(t, c.client, "keep")
-	if _, err := c.client.AppsV1().Deployments(ns).Create(ctx, inferenceDeployment(t, "green", 2, pidScript), metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	create(t, c.client.AppsV1().Deployments(ns).Create, inferenceDeployment(t, "green", 2, pidScript))
 	before := processPods(t, c.client, ns, "green", 2)
 	stopCtx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
@@ -283,17 +277,11 @@ func TestRouterScoresThroughProcesses(t *testing.T) {
 	secret := &v1.Secret{ObjectMeta: metav1.ObjectMeta{Name: inference.SecretObjectName("ep"),
 		Labels: map[string]string{inference.LabelEndpointConfig: "true", inference.LabelEndpoint: "ep"}},
 		Data: map[string][]byte{inference.SecretKeyConfig: cfg}}
-	if _, err := c.client.CoreV1().Secrets(ns).Create(ctx, secret, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.client.AppsV1().Deployments(ns).Create(ctx, inferenceDeployment(t, "blue", 2, pidScript), metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	create(t, c.client.CoreV1().Secrets(ns).Create, secret)
+	create(t, c.client.AppsV1().Deployments(ns).Create, inferenceDeployment(t, "blue", 2, pidScript))
 	svc := &v1.Service{ObjectMeta: metav1.ObjectMeta{Name: inference.FrontEndService},
 		Spec: v1.ServiceSpec{Selector: map[string]string{"app": "azureml-fe"}, Ports: []v1.ServicePort{{Port: 80}}}}
-	if _, err := c.client.CoreV1().Services(ns).Create(ctx, svc, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	create(t, c.client.CoreV1().Services(ns).Create, svc)
 	srv, err := router.StartServer(ctx, c.client, router.ServerOptions{Logger: testLogger()})
 	if err != nil {
 		t.Fatal(err)
@@ -354,9 +342,7 @@ func TestRouterScoresThroughProcesses(t *testing.T) {
 	}
 	tlsSecret := &v1.Secret{ObjectMeta: metav1.ObjectMeta{Name: inference.FrontEndTLSSecret}, Type: v1.SecretTypeTLS,
 		Data: map[string][]byte{v1.TLSCertKey: certPEM, v1.TLSPrivateKeyKey: keyPEM}}
-	if _, err := c.client.CoreV1().Secrets(ns).Create(ctx, tlsSecret, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	create(t, c.client.CoreV1().Secrets(ns).Create, tlsSecret)
 	testutil.WaitFor(t, 30*time.Second, "router on https", func() (bool, string) {
 		s, err := c.client.CoreV1().Services(ns).Get(ctx, inference.FrontEndService, metav1.GetOptions{})
 		if err != nil {

@@ -36,12 +36,8 @@ func TestStopAndRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	ns := newNamespace(t, c.client, "keep")
-	if _, err := c.client.AppsV1().Deployments(ns).Create(ctx, deploymentOf("app", 3, nil), metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.client.CoreV1().Services(ns).Create(ctx, loadBalancerService("app", nil), metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	create(t, c.client.AppsV1().Deployments(ns).Create, deploymentOf("app", 3, nil))
+	create(t, c.client.CoreV1().Services(ns).Create, loadBalancerService("app", nil))
 	podsBefore := runningPods(t, c.client, ns, "app=app", 3)
 	lbBefore := loadBalancerIP(t, c.client, ns, "app")
 	nodesBefore := listNodes(t, c.client)
@@ -74,9 +70,7 @@ func TestStopAndRestart(t *testing.T) {
 		t.Errorf("Pools() after restart = %+v, want %+v", got, pool)
 	}
 	// A new pod gets an address of its own, not one of the pods from before.
-	if _, err := c.client.CoreV1().Pods(ns).Create(ctx, podOf("newcomer", v1.ResourceRequirements{}), metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	create(t, c.client.CoreV1().Pods(ns).Create, podOf("newcomer", v1.ResourceRequirements{}))
 	var newcomer *v1.Pod
 	testutil.WaitFor(t, 30*time.Second, "new pod running", func() (bool, string) {
 		newcomer, err = c.client.CoreV1().Pods(ns).Get(ctx, "newcomer", metav1.GetOptions{})
@@ -105,9 +99,7 @@ func TestStopAndRestart(t *testing.T) {
 	if ip := loadBalancerIP(t, c.client, ns, "app"); ip != lbBefore {
 		t.Errorf("load balancer address changed across the restart: %s -> %s", lbBefore, ip)
 	}
-	if _, err := c.client.CoreV1().Services(ns).Create(ctx, loadBalancerService("other", nil), metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	create(t, c.client.CoreV1().Services(ns).Create, loadBalancerService("other", nil))
 	if ip := loadBalancerIP(t, c.client, ns, "other"); ip == lbBefore {
 		t.Errorf("second service got the address of the first, %s", ip)
 	}

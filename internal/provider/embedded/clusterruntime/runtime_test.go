@@ -113,13 +113,20 @@ func TestNodesOfPools(t *testing.T) {
 	}
 }
 
+// create creates obj with a typed client's Create method, such as
+// client.AppsV1().Deployments(ns).Create; t fails when the apiserver refuses it.
+func create[T any](t testing.TB, createFn func(context.Context, T, metav1.CreateOptions) (T, error), obj T) {
+	t.Helper()
+	if _, err := createFn(t.Context(), obj, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // newNamespace creates a namespace for one test and deletes it afterwards.
 func newNamespace(t testing.TB, client kubernetes.Interface, name string) string {
 	t.Helper()
 	ns := &v1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
-	if _, err := client.CoreV1().Namespaces().Create(t.Context(), ns, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	create(t, client.CoreV1().Namespaces().Create, ns)
 	t.Cleanup(func() {
 		client.CoreV1().Namespaces().Delete(context.Background(), name, metav1.DeleteOptions{})
 	})
@@ -195,16 +202,12 @@ func TestDeploymentRunsSpreadOverNodes(t *testing.T) {
 	ns := newNamespace(t, c.client, "spread")
 
 	d := deploymentOf("web", 3, v1.ResourceList{v1.ResourceCPU: resource.MustParse("100m"), v1.ResourceMemory: resource.MustParse("128Mi")})
-	if _, err := c.client.AppsV1().Deployments(ns).Create(ctx, d, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	create(t, c.client.AppsV1().Deployments(ns).Create, d)
 	svc := &v1.Service{
 		ObjectMeta: metav1.ObjectMeta{Name: "web"},
 		Spec:       v1.ServiceSpec{Selector: map[string]string{"app": "web"}, Ports: []v1.ServicePort{{Port: 80}}},
 	}
-	if _, err := c.client.CoreV1().Services(ns).Create(ctx, svc, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	create(t, c.client.CoreV1().Services(ns).Create, svc)
 
 	pods := runningPods(t, c.client, ns, "app=web", 3)
 	nodes := map[string]bool{}
@@ -298,9 +301,7 @@ func TestPodTooBigStaysPending(t *testing.T) {
 	ns := newNamespace(t, c.client, "toobig")
 
 	pod := podOf("huge", v1.ResourceRequirements{Requests: v1.ResourceList{v1.ResourceCPU: resource.MustParse("16")}})
-	if _, err := c.client.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	create(t, c.client.CoreV1().Pods(ns).Create, pod)
 	cond := pendingCondition(t, c.client, ns, "huge")
 	if cond.Reason != v1.PodReasonUnschedulable {
 		t.Errorf("reason %q, want %q", cond.Reason, v1.PodReasonUnschedulable)
@@ -330,9 +331,7 @@ func TestGPUPodLandsOnGPUPool(t *testing.T) {
 	ns := newNamespace(t, c.client, "gpu")
 
 	oneGPU := v1.ResourceRequirements{Limits: v1.ResourceList{ResourceGPU: resource.MustParse("1")}}
-	if _, err := c.client.CoreV1().Pods(ns).Create(ctx, podOf("train", oneGPU), metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	create(t, c.client.CoreV1().Pods(ns).Create, podOf("train", oneGPU))
 	var pod *v1.Pod
 	testutil.WaitFor(t, 30*time.Second, "GPU pod running", func() (bool, string) {
 		var err error
@@ -347,9 +346,7 @@ func TestGPUPodLandsOnGPUPool(t *testing.T) {
 	}
 
 	// The only GPU is taken now.
-	if _, err := c.client.CoreV1().Pods(ns).Create(ctx, podOf("train2", oneGPU), metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	create(t, c.client.CoreV1().Pods(ns).Create, podOf("train2", oneGPU))
 	cond := pendingCondition(t, c.client, ns, "train2")
 	if want := "0/4 nodes are available: 4 Insufficient nvidia.com/gpu."; cond.Message != want {
 		t.Errorf("message %q, want %q", cond.Message, want)
@@ -384,9 +381,7 @@ func TestNodeSelectorAndAffinity(t *testing.T) {
 	nowhere := podOf("nowhere", v1.ResourceRequirements{})
 	nowhere.Spec.NodeSelector = map[string]string{"agentpool": "nosuchpool"}
 	for _, p := range []*v1.Pod{bySelector, byAffinity, nowhere} {
-		if _, err := c.client.CoreV1().Pods(ns).Create(ctx, p, metav1.CreateOptions{}); err != nil {
-			t.Fatal(err)
-		}
+		create(t, c.client.CoreV1().Pods(ns).Create, p)
 	}
 	for _, name := range []string{"by-selector", "by-affinity"} {
 		testutil.WaitFor(t, 30*time.Second, name+" running on gpupool", func() (bool, string) {
@@ -439,26 +434,20 @@ func TestLoadBalancerAddresses(t *testing.T) {
 	services := c.client.CoreV1().Services(ns)
 	internal := map[string]string{AnnotationLoadBalancerInternal: "true"}
 
-	if _, err := services.Create(ctx, loadBalancerService("public", nil), metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	create(t, services.Create, loadBalancerService("public", nil))
 	public := loadBalancerIP(t, c.client, ns, "public")
 	if public.IsPrivate() || !netip.MustParsePrefix("198.18.0.0/15").Contains(public) {
 		t.Errorf("public address %s, want one of 198.18.0.0/15", public)
 	}
 
-	if _, err := services.Create(ctx, loadBalancerService("internal", internal), metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	create(t, services.Create, loadBalancerService("internal", internal))
 	if ip := loadBalancerIP(t, c.client, ns, "internal"); ip != netip.MustParseAddr("10.240.0.4") {
 		t.Errorf("internal address %s, want 10.240.0.4, the first free one of 10.240.0.0/16", ip)
 	}
 
 	asked := loadBalancerService("asked", internal)
 	asked.Spec.LoadBalancerIP = "10.240.7.7"
-	if _, err := services.Create(ctx, asked, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	create(t, services.Create, asked)
 	if ip := loadBalancerIP(t, c.client, ns, "asked"); ip != netip.MustParseAddr("10.240.7.7") {
 		t.Errorf("address %s, want the requested 10.240.7.7", ip)
 	}
@@ -494,9 +483,7 @@ func TestLoadBalancerAddresses(t *testing.T) {
 		}
 		return len(svc.Status.LoadBalancer.Ingress) == 0, fmt.Sprintf("%+v", svc.Status.LoadBalancer)
 	})
-	if _, err := services.Create(ctx, loadBalancerService("internal2", internal), metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	create(t, services.Create, loadBalancerService("internal2", internal))
 	if ip := loadBalancerIP(t, c.client, ns, "internal2"); ip != netip.MustParseAddr("10.240.0.4") {
 		t.Errorf("address %s, want the released 10.240.0.4", ip)
 	}
@@ -507,16 +494,10 @@ func TestNamespaceDeletionCompletes(t *testing.T) {
 	ctx := t.Context()
 	ns := newNamespace(t, c.client, "doomed")
 
-	if _, err := c.client.AppsV1().Deployments(ns).Create(ctx, deploymentOf("app", 2, nil), metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.client.CoreV1().Services(ns).Create(ctx, loadBalancerService("app", nil), metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	create(t, c.client.AppsV1().Deployments(ns).Create, deploymentOf("app", 2, nil))
+	create(t, c.client.CoreV1().Services(ns).Create, loadBalancerService("app", nil))
 	cm := &v1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "settings"}, Data: map[string]string{"a": "b"}}
-	if _, err := c.client.CoreV1().ConfigMaps(ns).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	create(t, c.client.CoreV1().ConfigMaps(ns).Create, cm)
 	pods := runningPods(t, c.client, ns, "app=app", 2)
 
 	start := time.Now()
@@ -546,9 +527,7 @@ func TestGarbageCollectorCascades(t *testing.T) {
 	ctx := t.Context()
 	ns := newNamespace(t, c.client, "cascade")
 
-	if _, err := c.client.AppsV1().Deployments(ns).Create(ctx, deploymentOf("app", 2, nil), metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	create(t, c.client.AppsV1().Deployments(ns).Create, deploymentOf("app", 2, nil))
 	runningPods(t, c.client, ns, "app=app", 2)
 	// Background propagation: the Deployment goes at once, the garbage collector takes
 	// its ReplicaSet and then the pods.
@@ -626,9 +605,7 @@ func TestScalePool(t *testing.T) {
 		}
 		if count == 5 {
 			// One replica per node, so that scaling down strands some.
-			if _, err := c.client.AppsV1().Deployments(ns).Create(ctx, deploymentOf("app", 5, nil), metav1.CreateOptions{}); err != nil {
-				t.Fatal(err)
-			}
+			create(t, c.client.AppsV1().Deployments(ns).Create, deploymentOf("app", 5, nil))
 			runningPods(t, c.client, ns, "app=app", 5)
 		}
 	}

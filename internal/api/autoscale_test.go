@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mlfleet/mlfleet/internal/testutil"
 	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
@@ -29,7 +30,7 @@ func TestAutoscaleRegisteredCluster(t *testing.T) {
 	}
 	pool["enableAutoScaling"], pool["minCount"], pool["maxCount"] = true, 3, 6
 	status, out := a.call(t, a.owner, http.MethodPut, path, read)
-	if status != http.StatusBadRequest || !strings.Contains(dig(out, "error.message").(string), "scaled where they run") {
+	if status != http.StatusBadRequest || !strings.Contains(testutil.Field(out, "error.message").(string), "scaled where they run") {
 		t.Errorf("enable autoscaler on a registered cluster = %d %v", status, out)
 	}
 	status, out = a.call(t, a.owner, http.MethodPut, id+"/agentPools/nodepool1?api-version=2022-11-01",
@@ -40,7 +41,7 @@ func TestAutoscaleRegisteredCluster(t *testing.T) {
 	_, read = a.call(t, a.owner, http.MethodGet, path, nil)
 	read["properties"].(map[string]any)["autoScalerProfile"] = map[string]any{"scan-interval": "soon", "expandr": "random"}
 	status, out = a.call(t, a.owner, http.MethodPut, path, read)
-	msg, _ := dig(out, "error.message").(string)
+	msg, _ := testutil.Field(out, "error.message").(string)
 	if status != http.StatusBadRequest || !strings.Contains(msg, "'scan-interval' is 'soon'") || !strings.Contains(msg, "'expandr'") {
 		t.Errorf("bad profile = %d %v", status, out)
 	}
@@ -73,7 +74,7 @@ func TestAutoscaleRegisteredAutoscaled(t *testing.T) {
 	}
 	path := id + "?api-version=2022-11-01"
 	_, read := a.call(t, a.owner, http.MethodGet, path, nil)
-	if dig(read, "properties.agentPoolProfiles") == nil {
+	if testutil.Field(read, "properties.agentPoolProfiles") == nil {
 		t.Fatalf("GET = %v", read)
 	}
 	pool := read["properties"].(map[string]any)["agentPoolProfiles"].([]any)[0].(map[string]any)
@@ -98,7 +99,7 @@ func TestAutoscaleRegisteredAutoscaled(t *testing.T) {
 		props := body["properties"].(map[string]any)
 		c.change(props["agentPoolProfiles"].([]any)[0].(map[string]any), props)
 		status, out := a.call(t, a.owner, http.MethodPut, path, body)
-		msg, _ := dig(out, "error.message").(string)
+		msg, _ := testutil.Field(out, "error.message").(string)
 		if status != http.StatusBadRequest || !strings.Contains(msg, c.msg) {
 			t.Errorf("%s: PUT = %d %v, want 400 with %q", c.name, status, out, c.msg)
 		}
@@ -109,7 +110,7 @@ func TestAutoscaleRegisteredAutoscaled(t *testing.T) {
 		t.Errorf("agent pool PUT = %d %v", status, out)
 	}
 	_, after := a.call(t, a.owner, http.MethodGet, path, nil)
-	if dig(after, "properties.provisioningState") != "Succeeded" {
+	if testutil.Field(after, "properties.provisioningState") != "Succeeded" {
 		t.Errorf("cluster after refusals = %v", after)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/mlfleet/mlfleet/internal/containerservice"
 	"github.com/mlfleet/mlfleet/internal/provider/providertest"
 	"github.com/mlfleet/mlfleet/internal/store"
+	"github.com/mlfleet/mlfleet/internal/testutil"
 	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
@@ -34,18 +35,6 @@ func azCreateBody() map[string]any {
 			"mlfleet": map[string]any{"provider": "external", "kubeconfig": base64.StdEncoding.EncodeToString(providertest.Kubeconfig("https://127.0.0.1:1"))},
 		},
 	}
-}
-
-func dig(m map[string]any, path string) any {
-	var v any = m
-	for _, k := range strings.Split(path, ".") {
-		obj, ok := v.(map[string]any)
-		if !ok {
-			return nil
-		}
-		v = obj[k]
-	}
-	return v
 }
 
 // TestClusterFieldsAzReads: a cluster carries what az aks show, list and update
@@ -76,21 +65,21 @@ func TestClusterFieldsAzReads(t *testing.T) {
 				"/subscriptions/" + testSub + "/resourcegroups/MC_rg1_aks1_westus/providers/Microsoft.ManagedIdentity/userAssignedIdentities/aks1-agentpool"},
 		}
 		for _, c := range checks {
-			if v := dig(body, c.path); v != c.want {
+			if v := testutil.Field(body, c.path); v != c.want {
 				t.Errorf("%s = %v, want %v", c.path, v, c.want)
 			}
 		}
 		for _, p := range []string{"identity.principalId", "properties.identityProfile.kubeletidentity.clientId", "properties.identityProfile.kubeletidentity.objectId"} {
-			if v, _ := dig(body, p).(string); !guid.MatchString(v) {
+			if v, _ := testutil.Field(body, p).(string); !guid.MatchString(v) {
 				t.Errorf("%s = %q, want a GUID", p, v)
 			}
 		}
-		if keys, _ := dig(body, "properties.linuxProfile.ssh.publicKeys").([]any); len(keys) != 1 || dig(keys[0].(map[string]any), "keyData") != "ssh-rsa AAAAB3Nza test" {
+		if keys, _ := testutil.Field(body, "properties.linuxProfile.ssh.publicKeys").([]any); len(keys) != 1 || testutil.Field(keys[0].(map[string]any), "keyData") != "ssh-rsa AAAAB3Nza test" {
 			t.Errorf("ssh keys = %v", keys)
 		}
 	}
-	if dig(created, "identity.principalId") != dig(got, "identity.principalId") {
-		t.Errorf("the principal id changed between PUT and GET: %v, %v", dig(created, "identity.principalId"), dig(got, "identity.principalId"))
+	if testutil.Field(created, "identity.principalId") != testutil.Field(got, "identity.principalId") {
+		t.Errorf("the principal id changed between PUT and GET: %v, %v", testutil.Field(created, "identity.principalId"), testutil.Field(got, "identity.principalId"))
 	}
 
 	tests := []struct {
@@ -115,7 +104,7 @@ func TestClusterFieldsAzReads(t *testing.T) {
 		body := azCreateBody()
 		tt.change(body)
 		status, out := a.call(t, a.owner, http.MethodPut, strings.Replace(path, "aks1", "bad1", 1), body)
-		if status != http.StatusBadRequest || dig(out, "error.target") != tt.target {
+		if status != http.StatusBadRequest || testutil.Field(out, "error.target") != tt.target {
 			t.Errorf("%s: PUT = %d %v, want 400 with target %s", tt.name, status, out, tt.target)
 		}
 	}
@@ -125,15 +114,15 @@ func TestClusterFieldsAzReads(t *testing.T) {
 	delete(body, "identity")
 	body["properties"].(map[string]any)["servicePrincipalProfile"] = map[string]any{"clientId": "11111111-2222-3333-4444-555555555555", "secret": "s3cret"}
 	status, out := a.call(t, a.owner, http.MethodPut, strings.Replace(path, "aks1", "sp1", 1), body)
-	if status != http.StatusCreated || out["identity"] != nil || dig(out, "properties.identityProfile") != nil ||
-		dig(out, "properties.servicePrincipalProfile.clientId") != "11111111-2222-3333-4444-555555555555" || dig(out, "properties.servicePrincipalProfile.secret") != nil {
+	if status != http.StatusCreated || out["identity"] != nil || testutil.Field(out, "properties.identityProfile") != nil ||
+		testutil.Field(out, "properties.servicePrincipalProfile.clientId") != "11111111-2222-3333-4444-555555555555" || testutil.Field(out, "properties.servicePrincipalProfile.secret") != nil {
 		t.Errorf("service principal cluster = %d %v", status, out)
 	}
 	// Without identity nor service principal (mlfleet's own clients), a system-assigned one.
 	body = azCreateBody()
 	delete(body, "identity")
 	status, out = a.call(t, a.owner, http.MethodPut, strings.Replace(path, "aks1", "plain1", 1), body)
-	if status != http.StatusCreated || dig(out, "identity.type") != "SystemAssigned" {
+	if status != http.StatusCreated || testutil.Field(out, "identity.type") != "SystemAssigned" {
 		t.Errorf("cluster without identity = %d %v", status, out)
 	}
 }
@@ -165,12 +154,12 @@ func TestClusterUpdateRoundTrip(t *testing.T) {
 	a.group(t, "rg1")
 	path := succeededCluster(t, a, "rg1", "aks1", "1.36.3") + "?api-version=2022-11-01"
 	_, read := a.call(t, a.owner, http.MethodGet, path, nil)
-	if dig(read, "properties.servicePrincipalProfile.clientId") != "msi" || dig(read, "properties.maxAgentPools") != 100.0 {
+	if testutil.Field(read, "properties.servicePrincipalProfile.clientId") != "msi" || testutil.Field(read, "properties.maxAgentPools") != 100.0 {
 		t.Fatalf("stored cluster = %v", read)
 	}
 	read["tags"] = map[string]any{"team": "ml"}
 	status, out := a.call(t, a.owner, http.MethodPut, path, read)
-	if status != http.StatusOK || dig(out, "tags.team") != "ml" || dig(out, "identity.principalId") != "00000000-0000-0000-0000-000000000001" {
+	if status != http.StatusOK || testutil.Field(out, "tags.team") != "ml" || testutil.Field(out, "identity.principalId") != "00000000-0000-0000-0000-000000000001" {
 		t.Fatalf("PUT of the cluster read = %d %v", status, out)
 	}
 	tests := []struct {
@@ -186,7 +175,7 @@ func TestClusterUpdateRoundTrip(t *testing.T) {
 	for _, tt := range tests {
 		_, body := a.call(t, a.owner, http.MethodGet, path, nil)
 		tt.change(body)
-		if status, out := a.call(t, a.owner, http.MethodPut, path, body); status != http.StatusBadRequest || dig(out, "error.target") != tt.target {
+		if status, out := a.call(t, a.owner, http.MethodPut, path, body); status != http.StatusBadRequest || testutil.Field(out, "error.target") != tt.target {
 			t.Errorf("%s: PUT = %d %v, want 400 with target %s", tt.name, status, out, tt.target)
 		}
 	}
@@ -205,21 +194,21 @@ func TestUpgradeProfile(t *testing.T) {
 		body["type"] != "Microsoft.ContainerService/managedClusters/upgradeProfiles" {
 		t.Fatalf("upgrade profile = %d %v", status, body)
 	}
-	cp := dig(body, "properties.controlPlaneProfile").(map[string]any)
+	cp := testutil.Field(body, "properties.controlPlaneProfile").(map[string]any)
 	ups := cp["upgrades"].([]any)
 	if cp["kubernetesVersion"] != "1.37.2" || cp["osType"] != "Linux" || len(ups) != 1 ||
-		dig(ups[0].(map[string]any), "kubernetesVersion") != "1.38.0" || dig(ups[0].(map[string]any), "isPreview") != true {
+		testutil.Field(ups[0].(map[string]any), "kubernetesVersion") != "1.38.0" || testutil.Field(ups[0].(map[string]any), "isPreview") != true {
 		t.Errorf("control plane profile = %v", cp)
 	}
-	pools := dig(body, "properties.agentPoolProfiles").([]any)
-	if len(pools) != 1 || dig(pools[0].(map[string]any), "name") != "nodepool1" || dig(pools[0].(map[string]any), "kubernetesVersion") != "1.37.2" ||
-		len(dig(pools[0].(map[string]any), "upgrades").([]any)) != 1 {
+	pools := testutil.Field(body, "properties.agentPoolProfiles").([]any)
+	if len(pools) != 1 || testutil.Field(pools[0].(map[string]any), "name") != "nodepool1" || testutil.Field(pools[0].(map[string]any), "kubernetesVersion") != "1.37.2" ||
+		len(testutil.Field(pools[0].(map[string]any), "upgrades").([]any)) != 1 {
 		t.Errorf("agent pool profiles = %v", pools)
 	}
 
 	// A version the catalog does not list has no upgrades (an empty list).
 	_, body = a.call(t, a.owner, http.MethodGet, containerservice.ID(testSub, "rg1", "old")+"/upgradeProfiles/default?api-version=2022-11-01", nil)
-	if ups, ok := dig(body, "properties.controlPlaneProfile.upgrades").([]any); !ok || len(ups) != 0 {
+	if ups, ok := testutil.Field(body, "properties.controlPlaneProfile.upgrades").([]any); !ok || len(ups) != 0 {
 		t.Errorf("upgrades of an unlisted version = %v", body)
 	}
 	for _, path := range []string{id + "/upgradeProfiles/other", containerservice.ID(testSub, "rg1", "nope") + "/upgradeProfiles/default"} {

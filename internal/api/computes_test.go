@@ -3,6 +3,8 @@ package api
 import (
 	"net/http"
 	"testing"
+
+	"github.com/mlfleet/mlfleet/internal/testutil"
 )
 
 // TestComputeReads: a GET of a compute answers from its row alone, and a miss still says
@@ -16,14 +18,14 @@ func TestComputeReads(t *testing.T) {
 	if ans := a.call(t, a.reader, "GET", base+"/C1"+v, ""); ans.status != http.StatusOK || ans.body["name"] != "c1" {
 		t.Errorf("GET c1 (any case) = %d %s", ans.status, ans.raw)
 	}
-	if ans := a.call(t, a.reader, "GET", base+"/nope"+v, ""); ans.status != http.StatusNotFound || dig(ans.body, "error.code") != "ResourceNotFound" {
+	if ans := a.call(t, a.reader, "GET", base+"/nope"+v, ""); ans.status != http.StatusNotFound || testutil.Field(ans.body, "error.code") != "ResourceNotFound" {
 		t.Errorf("GET of a missing compute = %d %s", ans.status, ans.raw)
 	}
 	other := "/subscriptions/" + testSub + "/resourceGroups/bench/providers/Microsoft.MachineLearningServices/workspaces/ws2/computes"
-	if ans := a.call(t, a.reader, "GET", other+"/c1"+v, ""); ans.status != http.StatusNotFound || dig(ans.body, "error.code") != "WorkspaceNotFound" {
+	if ans := a.call(t, a.reader, "GET", other+"/c1"+v, ""); ans.status != http.StatusNotFound || testutil.Field(ans.body, "error.code") != "WorkspaceNotFound" {
 		t.Errorf("GET in a missing workspace = %d %s", ans.status, ans.raw)
 	}
-	if ans := a.call(t, a.reader, "GET", other+v, ""); ans.status != http.StatusNotFound || dig(ans.body, "error.code") != "WorkspaceNotFound" {
+	if ans := a.call(t, a.reader, "GET", other+v, ""); ans.status != http.StatusNotFound || testutil.Field(ans.body, "error.code") != "WorkspaceNotFound" {
 		t.Errorf("list of a missing workspace = %d %s", ans.status, ans.raw)
 	}
 	if ans := a.call(t, a.admin, "PUT", "/subscriptions/"+testSub+"/resourceGroups/bench/providers/Microsoft.MachineLearningServices/workspaces/ws2"+v, `{"location":"westus"}`); ans.status >= 300 {

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/mlfleet/mlfleet/internal/testutil"
 )
 
 const assetWS = subURL + "/resourceGroups/rg1/providers/Microsoft.MachineLearningServices/workspaces/ws1"
@@ -102,11 +104,11 @@ func TestAssetValidation(t *testing.T) {
 		t.Errorf("list versions: %d %v", status, body)
 	}
 	status, body = jsonCall(t, a, srv.URL, a.owner, http.MethodGet, assetWS+"/models/m"+q, nil)
-	if status != 200 || dig(body, "properties.latestVersion") != "2" || dig(body, "properties.nextVersion") != "3" {
+	if status != 200 || testutil.Field(body, "properties.latestVersion") != "2" || testutil.Field(body, "properties.nextVersion") != "3" {
 		t.Errorf("container: %d %v", status, body)
 	}
 	status, body = jsonCall(t, a, srv.URL, a.owner, http.MethodGet, assetWS+"/models/m/versions/1"+q, nil)
-	if status != 200 || dig(body, "properties.description") != "v1" || dig(body, "properties.modelType") != "custom_model" {
+	if status != 200 || testutil.Field(body, "properties.description") != "v1" || testutil.Field(body, "properties.modelType") != "custom_model" {
 		t.Errorf("get version: %d %v", status, body)
 	}
 	if status, _ := jsonCall(t, a, srv.URL, a.owner, http.MethodDelete, assetWS+"/models/m/versions/1"+q, nil); status != 200 {

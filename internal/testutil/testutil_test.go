@@ -2,6 +2,7 @@ package testutil
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"testing"
@@ -103,5 +104,17 @@ func TestProcessAlive(t *testing.T) {
 	}
 	if ProcessAlive(-1) {
 		t.Error("pid -1 is alive")
+	}
+}
+
+func TestField(t *testing.T) {
+	var v any
+	if err := json.Unmarshal([]byte(`{"a": {"b": {"c": 1}, "list": [1]}, "s": "x"}`), &v); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]any{"a.b.c": 1.0, "s": "x", "a.missing": nil, "s.under.a.string": nil, "a.list.0": nil} {
+		if got := Field(v, path); got != want {
+			t.Errorf("Field(%q) = %v, want %v", path, got, want)
+		}
 	}
 }

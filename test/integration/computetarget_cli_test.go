@@ -10,11 +10,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mlfleet/mlfleet/internal/testutil"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/mlfleet/mlfleet/internal/testutil"
 )
 
 // Compute names are unique per region across the package's tests (S4): the ones here
@@ -146,7 +147,7 @@ func TestComputeTargetCLICreate(t *testing.T) {
 			t.Fatalf("update: %+v", r)
 		}
 		_, comp := computeOutput(t, r.out)
-		ssl, _ := jsonPath(comp, "properties.properties.sslConfiguration").(map[string]any)
+		ssl, _ := testutil.Field(comp, "properties.properties.sslConfiguration").(map[string]any)
 		if ssl["key"] != nil {
 			t.Errorf("the TLS key is returned: %v", ssl)
 		}
@@ -165,7 +166,7 @@ func TestComputeTargetCLICreate(t *testing.T) {
 		t.Errorf("TLS after a load balancer change: %v", ssl)
 	}
 	_, comp := computeOutput(t, r.out)
-	if jsonPath(comp, "properties.properties.loadBalancerType") != "InternalLoadBalancer" || jsonPath(comp, "properties.properties.clusterPurpose") != "DevTest" {
+	if testutil.Field(comp, "properties.properties.loadBalancerType") != "InternalLoadBalancer" || testutil.Field(comp, "properties.properties.clusterPurpose") != "DevTest" {
 		t.Errorf("after update --load-balancer-type: %v", comp["properties"])
 	}
 	if ssl := sslOf(ct("update", "aks", "-n", name, "--ssl-leaf-domain-label", "ctclidev")); ssl["status"] != "Auto" || ssl["leafDomainLabel"] != "ctclidev" {

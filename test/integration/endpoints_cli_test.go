@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/mlfleet/mlfleet/internal/testutil"
 )
 
 // TestOnlineEndpointCLI walks az ml's v2 grammar: a model uploaded from a file, an endpoint
@@ -36,7 +38,7 @@ func TestOnlineEndpointCLI(t *testing.T) {
 
 	out := mustCLI(t, append([]string{"ml", "model", "create", "-n", "m", "--version", "1", "--path", model}, gw...)...)
 	var mv map[string]any
-	if err := json.Unmarshal([]byte(out), &mv); err != nil || !strings.HasSuffix(jsonPath(mv, "properties.modelUri").(string), "/model.pkl") {
+	if err := json.Unmarshal([]byte(out), &mv); err != nil || !strings.HasSuffix(testutil.Field(mv, "properties.modelUri").(string), "/model.pkl") {
 		t.Fatalf("model create printed %s (%v)", out, err)
 	}
 	if r := mlfleetCLI(t, append([]string{"ml", "model", "create", "-n", "m", "--version", "1", "--path", model}, gw...)...); r.code == 0 || !strings.Contains(r.err, "already exists") {
@@ -55,8 +57,8 @@ func TestOnlineEndpointCLI(t *testing.T) {
 	}
 	out = mustCLI(t, append([]string{"ml", "online-deployment", "create", "--file", depFile, "--all-traffic"}, gw...)...)
 	var dep map[string]any
-	if err := json.Unmarshal([]byte(out), &dep); err != nil || jsonPath(dep, "properties.provisioningState") != "Succeeded" ||
-		jsonPath(dep, "properties.requestSettings.requestTimeout") != "PT3S" || !strings.Contains(jsonPath(dep, "properties.codeConfiguration.codeId").(string), "/codes/anonymous-code/versions/") {
+	if err := json.Unmarshal([]byte(out), &dep); err != nil || testutil.Field(dep, "properties.provisioningState") != "Succeeded" ||
+		testutil.Field(dep, "properties.requestSettings.requestTimeout") != "PT3S" || !strings.Contains(testutil.Field(dep, "properties.codeConfiguration.codeId").(string), "/codes/anonymous-code/versions/") {
 		t.Fatalf("deployment create printed %s (%v)", out, err)
 	}
 	if out := mustCLI(t, append([]string{"ml", "online-endpoint", "show", "-n", "cliep", "--query", "properties.traffic.blue", "-o", "tsv"}, gw...)...); out != "100\n" {

@@ -185,7 +185,7 @@ func TestScoringRealModel(t *testing.T) {
 	k := clusterAdmin(t, rg, "scoreaks")
 	compute := do(t, call{method: "GET", path: computePath(rg, ws, "scoreaks") + mlAPI})
 	mc := do(t, call{method: "GET", path: compute.body["properties"].(map[string]any)["resourceId"].(string) + csAPI})
-	clusterID, _ := jsonPath(mc.body, "properties.mlfleet.clusterId").(string)
+	clusterID, _ := testutil.Field(mc.body, "properties.mlfleet.clusterId").(string)
 	if clusterID == "" {
 		t.Fatalf("no provider id in %s", mc.raw)
 	}

@@ -8,10 +8,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mlfleet/mlfleet/internal/testutil"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/mlfleet/mlfleet/internal/testutil"
 )
 
 // finished is the last progress line of a compute operation that succeeded (S21).
@@ -77,7 +78,7 @@ func TestSeed(t *testing.T) {
 		"properties.isAttachedCompute": false, "properties.properties.agentCount": 3.0, "properties.properties.agentVmSize": "Standard_D3_v2",
 		"properties.properties.clusterPurpose": "FastProd", "properties.properties.loadBalancerType": "PublicIp",
 	} {
-		if got := jsonPath(comp, path); got != want {
+		if got := testutil.Field(comp, path); got != want {
 			t.Errorf("created compute: %s = %v, want %v", path, got, want)
 		}
 	}
@@ -112,8 +113,8 @@ func TestSeed(t *testing.T) {
 	if !strings.HasSuffix(progress, finished+"\n") {
 		t.Errorf("attach progress:\n%s", progress)
 	}
-	if jsonPath(comp, "properties.isAttachedCompute") != true || !strings.EqualFold(fmt.Sprint(jsonPath(comp, "properties.resourceId")), id) ||
-		jsonPath(comp, "properties.provisioningState") != "Succeeded" || jsonPath(comp, "properties.properties.agentCount") != 3.0 {
+	if testutil.Field(comp, "properties.isAttachedCompute") != true || !strings.EqualFold(fmt.Sprint(testutil.Field(comp, "properties.resourceId")), id) ||
+		testutil.Field(comp, "properties.provisioningState") != "Succeeded" || testutil.Field(comp, "properties.properties.agentCount") != 3.0 {
 		t.Errorf("attached compute: %v", comp)
 	}
 	existing := clusterAdmin(t, rg, "myexistingcluster")
@@ -149,19 +150,6 @@ func computeOutput(t *testing.T, out string) (progress string, compute map[strin
 		t.Fatalf("after the progress, not a JSON object (%v):\n%s", err, out)
 	}
 	return out[:end], compute
-}
-
-// jsonPath returns the value at a dotted path of a decoded JSON object.
-func jsonPath(m map[string]any, path string) any {
-	var cur any = m
-	for _, k := range strings.Split(path, ".") {
-		mm, ok := cur.(map[string]any)
-		if !ok {
-			return nil
-		}
-		cur = mm[k]
-	}
-	return cur
 }
 
 // assertInstalled checks what create and attach install (SPEC §3): namespace azureml, the

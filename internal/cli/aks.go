@@ -13,7 +13,7 @@ import (
 func newAKSCommand(streams Streams, g *globals) *cobra.Command {
 	return parent("aks", "Manage Kubernetes clusters (managedClusters)",
 		newAKSCreate(streams, g), newAKSShow(streams, g), newAKSList(streams, g), newAKSDelete(streams, g),
-		newAKSScale(streams, g), newAKSUpdate(streams, g), newAKSGetCredentials(streams, g), newAKSImport(streams, g), newAKSGetVersions(streams, g), newAKSNodepool(streams, g))
+		newAKSScale(streams, g), newAKSUpdate(streams, g), newAKSGetCredentials(streams, g), newAKSImport(streams, g), newAKSGetVersions(streams, g), newAKSGetUpgrades(streams, g), newAKSNodepool(streams, g))
 }
 
 type clusterRow struct {
@@ -100,7 +100,8 @@ func newAKSCreate(streams Streams, g *globals) *cobra.Command {
 }
 
 // finishCluster waits for a cluster operation (unless noWait) and prints the cluster as it
-// then is.
+// then is, as az does (whose create, scale and update have no table of their own: -o
+// table prints every field).
 func (g *globals) finishCluster(cmd *cobra.Command, streams Streams, c *mlfleet.Client, p *mlfleet.Poller, noWait bool, group, name string) error {
 	if noWait {
 		return nil
@@ -112,16 +113,11 @@ func (g *globals) finishCluster(cmd *cobra.Command, streams Streams, c *mlfleet.
 	if err != nil {
 		return err
 	}
-	return g.printClusters(streams, mc)
-}
-
-// printClusters prints a cluster or a list of them as az does (see azClusters).
-func (g *globals) printClusters(streams Streams, v any) error {
-	shaped, err := azClusters(v)
+	shaped, err := azClusters(mc)
 	if err != nil {
 		return err
 	}
-	return g.print(streams, shaped, clusterTable)
+	return g.print(streams, shaped, nil)
 }
 
 // clusterFlags are -n and -g of commands on one cluster.
@@ -143,8 +139,8 @@ func (f *clusterFlags) resolve() (err error) {
 func newAKSShow(streams Streams, g *globals) *cobra.Command {
 	f := &clusterFlags{}
 	return command("show -n NAME -g GROUP", "Show a cluster", f, func(cmd *cobra.Command) error {
-		return g.call(streams, clusterTable, func(c *mlfleet.Client) (any, error) {
-			return shapedClusters(c.GetManagedCluster(cmd.Context(), f.group, f.name))
+		return g.callAs(streams, azClusters, clusterTable, func(c *mlfleet.Client) (any, error) {
+			return c.GetManagedCluster(cmd.Context(), f.group, f.name)
 		})
 	})
 }
@@ -152,8 +148,8 @@ func newAKSShow(streams Streams, g *globals) *cobra.Command {
 func newAKSList(streams Streams, g *globals) *cobra.Command {
 	var group string
 	cmd := leaf("list [-g GROUP]", "List clusters of a resource group, or of the subscription", func(cmd *cobra.Command) error {
-		return g.call(streams, clusterTable, func(c *mlfleet.Client) (any, error) {
-			return shapedClusters(c.ListManagedClusters(cmd.Context(), group))
+		return g.callAs(streams, azClusters, clusterTable, func(c *mlfleet.Client) (any, error) {
+			return c.ListManagedClusters(cmd.Context(), group)
 		})
 	})
 	cmd.Flags().StringVarP(&group, "resource-group", "g", "", "Resource group (default: every group)")

@@ -62,8 +62,8 @@ func newAKSNodepoolList(streams Streams, g *globals) *cobra.Command {
 		if err := f.resolve(false); err != nil {
 			return err
 		}
-		return g.call(streams, poolTable, func(c *mlfleet.Client) (any, error) {
-			return shapedPools(c.ListAgentPools(cmd.Context(), f.group, f.cluster))
+		return g.callAs(streams, azPools, poolTable, func(c *mlfleet.Client) (any, error) {
+			return c.ListAgentPools(cmd.Context(), f.group, f.cluster)
 		})
 	})
 	f.bind(cmd.Flags(), false)
@@ -76,8 +76,8 @@ func newAKSNodepoolShow(streams Streams, g *globals) *cobra.Command {
 		if err := f.resolve(true); err != nil {
 			return err
 		}
-		return g.call(streams, poolTable, func(c *mlfleet.Client) (any, error) {
-			return shapedPools(c.GetAgentPool(cmd.Context(), f.group, f.cluster, f.name))
+		return g.callAs(streams, azPools, poolTable, func(c *mlfleet.Client) (any, error) {
+			return c.GetAgentPool(cmd.Context(), f.group, f.cluster, f.name)
 		})
 	})
 	f.bind(cmd.Flags(), true)
@@ -103,7 +103,7 @@ func newAKSNodepoolScale(streams Streams, g *globals) *cobra.Command {
 		if err != nil {
 			return err
 		}
-		return g.finishPool(cmd, streams, c, p, noWait, f)
+		return g.finishPool(cmd, streams, p, noWait, f)
 	})
 	f.bind(cmd.Flags(), true)
 	cmd.Flags().IntVarP(&count, "node-count", "c", 0, "Number of nodes")
@@ -137,7 +137,7 @@ func newAKSNodepoolUpdate(streams Streams, g *globals) *cobra.Command {
 		if err != nil {
 			return err
 		}
-		return g.finishPool(cmd, streams, c, p, noWait, f)
+		return g.finishPool(cmd, streams, p, noWait, f)
 	})
 	f.bind(cmd.Flags(), true)
 	noWaitFlag(cmd, &noWait)
@@ -146,14 +146,13 @@ func newAKSNodepoolUpdate(streams Streams, g *globals) *cobra.Command {
 }
 
 // finishPool waits for an agent pool operation (unless noWait) and prints the pool as it
-// then is, as az does.
-func (g *globals) finishPool(cmd *cobra.Command, streams Streams, c *mlfleet.Client, p *mlfleet.Poller, noWait bool, f *poolFlags) error {
+// then is, as az does (whose scale and update have no table of their own: -o table
+// prints every field).
+func (g *globals) finishPool(cmd *cobra.Command, streams Streams, p *mlfleet.Poller, noWait bool, f *poolFlags) error {
 	if err := wait(cmd, streams, p, noWait); err != nil || noWait {
 		return err
 	}
-	shaped, err := shapedPools(c.GetAgentPool(cmd.Context(), f.group, f.cluster, f.name))
-	if err != nil {
-		return err
-	}
-	return g.print(streams, shaped, poolTable)
+	return g.callAs(streams, azPools, nil, func(c *mlfleet.Client) (any, error) {
+		return c.GetAgentPool(cmd.Context(), f.group, f.cluster, f.name)
+	})
 }

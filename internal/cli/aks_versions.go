@@ -17,15 +17,52 @@ type versionRow struct {
 func newAKSGetVersions(streams Streams, g *globals) *cobra.Command {
 	var l locationFlag
 	return command("get-versions -l LOCATION", "List the Kubernetes versions of a location", &l, func(cmd *cobra.Command) error {
-		return g.call(streams, versionsTable, func(c *mlfleet.Client) (any, error) {
-			o, err := c.KubernetesVersions(cmd.Context(), l.location)
-			if err != nil {
-				return nil, err
-			}
-			// az flattens the properties: the result has id, name, type and orchestrators.
-			return map[string]any{"id": o.ID, "name": o.Name, "type": o.Type, "orchestrators": o.Properties.Orchestrators}, nil
+		return g.callAs(streams, azFlat, versionsTable, func(c *mlfleet.Client) (any, error) {
+			return c.KubernetesVersions(cmd.Context(), l.location)
 		})
 	})
+}
+
+type upgradesRow struct {
+	Name          any
+	ResourceGroup any
+	MasterVersion any
+	Upgrades      string
+}
+
+func newAKSGetUpgrades(streams Streams, g *globals) *cobra.Command {
+	f := &clusterFlags{}
+	return command("get-upgrades -n NAME -g GROUP", "List the versions a cluster can upgrade to", f, func(cmd *cobra.Command) error {
+		return g.callAs(streams, azFlat, upgradesTable, func(c *mlfleet.Client) (any, error) {
+			return c.GetUpgradeProfile(cmd.Context(), f.group, f.name)
+		})
+	})
+}
+
+// upgradesTable is az's table of get-upgrades: the control plane's version and what it
+// can upgrade to.
+func upgradesTable(v any) any {
+	return rows(v, func(m map[string]any) any {
+		row := upgradesRow{Name: m["name"], ResourceGroup: m["resourceGroup"], MasterVersion: dig(m, "controlPlaneProfile", "kubernetesVersion"), Upgrades: "None available"}
+		if ups, _ := dig(m, "controlPlaneProfile", "upgrades").([]any); len(ups) > 0 {
+			var names []string
+			for _, u := range ups {
+				um, _ := u.(map[string]any)
+				names = append(names, previewMarked(um["kubernetesVersion"], um["isPreview"]))
+			}
+			row.Upgrades = strings.Join(names, ", ")
+		}
+		return row
+	})
+}
+
+// previewMarked is a version as az's tables print it, with "(preview)" when it is one.
+func previewMarked(version, preview any) string {
+	s := fmt.Sprint(version)
+	if preview == true {
+		s += "(preview)"
+	}
+	return s
 }
 
 // versionsTable is az's table of get-versions: KubernetesVersion and Upgrades with
@@ -34,21 +71,14 @@ func versionsTable(v any) any {
 	m, _ := v.(map[string]any)
 	list, _ := m["orchestrators"].([]any)
 	out := []versionRow{}
-	mark := func(version any, preview any) string {
-		s := fmt.Sprint(version)
-		if preview == true {
-			s += "(preview)"
-		}
-		return s
-	}
 	for _, item := range list {
 		o, _ := item.(map[string]any)
-		row := versionRow{KubernetesVersion: mark(o["orchestratorVersion"], o["isPreview"]), Upgrades: "None available"}
+		row := versionRow{KubernetesVersion: previewMarked(o["orchestratorVersion"], o["isPreview"]), Upgrades: "None available"}
 		if ups, _ := o["upgrades"].([]any); len(ups) > 0 {
 			var names []string
 			for _, u := range ups {
 				um, _ := u.(map[string]any)
-				names = append(names, mark(um["orchestratorVersion"], um["isPreview"]))
+				names = append(names, previewMarked(um["orchestratorVersion"], um["isPreview"]))
 			}
 			row.Upgrades = strings.Join(names, ", ")
 		}

@@ -80,20 +80,10 @@ func azPools(v any) (any, error) {
 	})
 }
 
-// shapedClusters passes a call's cluster or clusters through azClusters unless it failed.
-func shapedClusters[T any](v T, err error) (any, error) {
-	if err != nil {
-		return nil, err
-	}
-	return azClusters(v)
-}
-
-// shapedPools passes a call's agent pool or pools through azPools unless it failed.
-func shapedPools[T any](v T, err error) (any, error) {
-	if err != nil {
-		return nil, err
-	}
-	return azPools(v)
+// azFlat returns v, an ARM resource or a list of them, with its properties lifted and its
+// resourceGroup added, as az prints the resources its SDK models flatten.
+func azFlat(v any) (any, error) {
+	return azShape(v, flatten)
 }
 
 // azShape turns v into its JSON value and reshapes each object of it (v itself, or the

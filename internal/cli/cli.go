@@ -262,6 +262,18 @@ func (g *globals) call(streams Streams, table func(any) any, fn func(c *mlfleet.
 	return g.print(streams, v, table)
 }
 
+// callAs is call for the commands whose answer az prints reshaped (see azShape): shape
+// turns the answer into what az prints.
+func (g *globals) callAs(streams Streams, shape func(any) (any, error), table func(any) any, fn func(c *mlfleet.Client) (any, error)) error {
+	return g.call(streams, table, func(c *mlfleet.Client) (any, error) {
+		v, err := fn(c)
+		if err != nil {
+			return nil, err
+		}
+		return shape(v)
+	})
+}
+
 // confirm asks a yes/no question on streams; yes skips it.
 func confirm(streams Streams, yes bool, question string) error {
 	if yes {

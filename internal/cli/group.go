@@ -10,7 +10,7 @@ import (
 )
 
 func newGroupCommand(streams Streams, g *globals) *cobra.Command {
-	return parent("group", "Manage resource groups", newGroupCreate(streams, g), newGroupShow(streams, g), newGroupList(streams, g), newGroupDelete(streams, g))
+	return parent("group", "Manage resource groups", newGroupCreate(streams, g), newGroupShow(streams, g), newGroupExists(streams, g), newGroupList(streams, g), newGroupDelete(streams, g))
 }
 
 func newGroupCreate(streams Streams, g *globals) *cobra.Command {
@@ -44,6 +44,26 @@ func newGroupShow(streams Streams, g *globals) *cobra.Command {
 			return err
 		}
 		return g.call(streams, groupTable, func(c *mlfleet.Client) (any, error) { return c.GetResourceGroup(cmd.Context(), name) })
+	})
+	cmd.Flags().StringVarP(&name, "name", "n", "", "Name of the resource group")
+	return cmd
+}
+
+// newGroupExists prints true or false, as az group exists does, and fails only when the
+// answer cannot be known.
+func newGroupExists(streams Streams, g *globals) *cobra.Command {
+	var name string
+	cmd := leaf("exists -n NAME", "Tell whether a resource group exists (true or false)", func(cmd *cobra.Command) error {
+		if err := required(name, "--name/-n"); err != nil {
+			return err
+		}
+		return g.call(streams, nil, func(c *mlfleet.Client) (any, error) {
+			_, err := c.GetResourceGroup(cmd.Context(), name)
+			if mlfleet.IsNotFound(err) {
+				return false, nil
+			}
+			return err == nil, err
+		})
 	})
 	cmd.Flags().StringVarP(&name, "name", "n", "", "Name of the resource group")
 	return cmd

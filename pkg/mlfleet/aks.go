@@ -69,6 +69,15 @@ func (c *Client) GetAgentPool(ctx context.Context, group, name, pool string) (*A
 	return &ap, err
 }
 
+// GetUpgradeProfile returns the versions a cluster's control plane and agent pools can
+// upgrade to.
+func (c *Client) GetUpgradeProfile(ctx context.Context, group, name string) (*UpgradeProfile, error) {
+	var up UpgradeProfile
+	_, err := c.do(ctx, request{method: http.MethodGet, path: c.clusterPath(group, name) + "/upgradeProfiles/default",
+		apiVersion: ContainerServiceAPIVersion}, &up)
+	return &up, err
+}
+
 // ListAgentPools returns the agent pools of a cluster.
 func (c *Client) ListAgentPools(ctx context.Context, group, name string) ([]*AgentPool, error) {
 	return listAll[AgentPool](ctx, c, c.clusterPath(group, name)+"/agentPools", ContainerServiceAPIVersion)

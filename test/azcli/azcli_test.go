@@ -264,6 +264,11 @@ func TestSeedCommands(t *testing.T) {
 		{"aks", "nodepool", "list", "--cluster-name", "myexistingcluster", "-g", "myresourcegroup", "-o", "json"},
 		{"aks", "nodepool", "list", "--cluster-name", "myexistingcluster", "-g", "myresourcegroup", "-o", "table"},
 		{"aks", "nodepool", "show", "--cluster-name", "myexistingcluster", "-g", "myresourcegroup", "-n", "nodepool1", "-o", "json"},
+		{"aks", "get-upgrades", "-n", "myexistingcluster", "-g", "myresourcegroup", "-o", "json"},
+		{"aks", "get-upgrades", "-n", "myexistingcluster", "-g", "myresourcegroup", "-o", "table"},
+		{"aks", "get-versions", "-l", "westus", "-o", "json"},
+		{"group", "exists", "-n", "myresourcegroup", "-o", "json"},
+		{"group", "exists", "-n", "nosuchgroup", "-o", "json"},
 	} {
 		sameAsAz(t, az, args...)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/mlfleet/mlfleet/internal/compute"
 	"github.com/mlfleet/mlfleet/internal/containerservice"
 	"github.com/mlfleet/mlfleet/internal/resources"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
 // resourceType is one resource type a provider namespace serves.
@@ -117,21 +118,6 @@ func trackedTypes() []string {
 	return out
 }
 
-// providerBody is a provider as ARM serves it (GET …/providers/{namespace}).
-type providerBody struct {
-	ID                 string             `json:"id"`
-	Namespace          string             `json:"namespace"`
-	RegistrationState  string             `json:"registrationState"`
-	RegistrationPolicy string             `json:"registrationPolicy"`
-	ResourceTypes      []resourceTypeBody `json:"resourceTypes"`
-}
-
-type resourceTypeBody struct {
-	ResourceType string   `json:"resourceType"`
-	Locations    []string `json:"locations"`
-	APIVersions  []string `json:"apiVersions"`
-}
-
 func (s *Server) providerRoutes() {
 	rt := &s.router
 	rt.handle(http.MethodGet, subPath+"/providers", s.listProviders)
@@ -141,8 +127,8 @@ func (s *Server) providerRoutes() {
 	rt.handle(http.MethodGet, rgPath+"/resources", s.listResources)
 }
 
-func providerOf(sub string, p providerNamespace) providerBody {
-	b := providerBody{ID: arm.SubscriptionPath(sub) + "/providers/" + p.namespace, Namespace: p.namespace,
+func providerOf(sub string, p providerNamespace) armapi.Provider {
+	b := armapi.Provider{ID: arm.SubscriptionPath(sub) + "/providers/" + p.namespace, Namespace: p.namespace,
 		RegistrationState: "Registered", RegistrationPolicy: "RegistrationRequired"}
 	for _, t := range p.types {
 		locations := []string{}
@@ -153,7 +139,7 @@ func providerOf(sub string, p providerNamespace) providerBody {
 		if versions == nil {
 			versions = p.apiVersions
 		}
-		b.ResourceTypes = append(b.ResourceTypes, resourceTypeBody{ResourceType: t.name, Locations: locations, APIVersions: versions})
+		b.ResourceTypes = append(b.ResourceTypes, armapi.ProviderResourceType{ResourceType: t.name, Locations: locations, APIVersions: versions})
 	}
 	return b
 }
@@ -165,7 +151,7 @@ func (s *Server) listProviders(w http.ResponseWriter, r *http.Request, p params)
 		writeError(w, r, err)
 		return
 	}
-	out := make([]providerBody, 0, len(providers))
+	out := make([]armapi.Provider, 0, len(providers))
 	for _, ns := range providers {
 		out = append(out, providerOf(p["sub"], ns))
 	}

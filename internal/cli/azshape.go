@@ -86,6 +86,12 @@ func azFlat(v any) (any, error) {
 	return azShape(v, flatten)
 }
 
+// azGenericResources returns v, a list of resources of any type (resource list), as az
+// prints it: with resourceGroup, and its times as Python datetimes.
+func azGenericResources(v any) (any, error) {
+	return azShape(v, func(m map[string]any) { pythonTimes(m, "createdTime", "changedTime") })
+}
+
 // azShape turns v into its JSON value and reshapes each object of it (v itself, or the
 // items of a list) with reshape, after adding resourceGroup from its id.
 func azShape(v any, reshape func(map[string]any)) (any, error) {

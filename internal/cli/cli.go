@@ -138,6 +138,8 @@ func NewRootCommand(streams Streams) *cobra.Command {
 	root.AddCommand(
 		newServeCommand(streams),
 		newGroupCommand(streams, g),
+		newResourceCommand(streams, g),
+		newProviderCommand(streams, g),
 		newMLCommand(streams, g),
 		newAKSCommand(streams, g),
 		newVMCommand(streams, g),

@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/mlfleet/mlfleet/internal/arm"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
 // Filter is a parsed $filter of a generic resource list (GET …/resources): the clauses
@@ -103,7 +104,7 @@ func (f *Filter) add(clause string) error {
 
 // Matches reports whether r passes the clauses that are not resource type or group (the
 // store selects by those).
-func (f Filter) Matches(r *GenericResource) bool {
+func (f Filter) Matches(r *armapi.GenericResource) bool {
 	if f.Name != "" && !strings.EqualFold(r.Name, f.Name) {
 		return false
 	}

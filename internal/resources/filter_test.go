@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/mlfleet/mlfleet/internal/arm"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
 func TestParseFilter(t *testing.T) {
@@ -49,7 +50,7 @@ func TestParseFilter(t *testing.T) {
 
 func TestFilterMatches(t *testing.T) {
 	t.Parallel()
-	r := &GenericResource{Name: "ws1/AKS1", Location: "westus", Tags: map[string]string{"env": "prod"}}
+	r := &armapi.GenericResource{Name: "ws1/AKS1", Location: "westus", Tags: map[string]string{"env": "prod"}}
 	tests := []struct {
 		filter string
 		want   bool

@@ -5,27 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/mlfleet/mlfleet/internal/arm"
 	"github.com/mlfleet/mlfleet/internal/store"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
-
-// GenericResource is a resource as ARM's generic list shows it (GET …/resources), whatever
-// its type. CreatedTime, ChangedTime and ProvisioningState are there when $expand asks.
-type GenericResource struct {
-	ID                string            `json:"id"`
-	Name              string            `json:"name"`
-	Type              string            `json:"type"`
-	Location          string            `json:"location,omitempty"`
-	Tags              map[string]string `json:"tags"`
-	Kind              string            `json:"kind,omitempty"`
-	SKU               json.RawMessage   `json:"sku,omitempty"`
-	Identity          json.RawMessage   `json:"identity,omitempty"`
-	CreatedTime       *time.Time        `json:"createdTime,omitempty"`
-	ChangedTime       *time.Time        `json:"changedTime,omitempty"`
-	ProvisioningState string            `json:"provisioningState,omitempty"`
-}
 
 // GenericQuery selects the resources of a generic list.
 type GenericQuery struct {
@@ -45,7 +29,7 @@ type GenericQuery struct {
 // types, group and readable scopes asked), so that clauses checked here, such as a name,
 // do not break paging: next is the position the following page starts at, when more is
 // true.
-func (s *Service) ListGeneric(ctx context.Context, q GenericQuery, p Page) (items []*GenericResource, next int, more bool, err error) {
+func (s *Service) ListGeneric(ctx context.Context, q GenericQuery, p Page) (items []*armapi.GenericResource, next int, more bool, err error) {
 	if _, err := s.GetSubscription(ctx, q.Subscription); err != nil {
 		return nil, 0, false, err
 	}
@@ -58,7 +42,7 @@ func (s *Service) ListGeneric(ctx context.Context, q GenericQuery, p Page) (item
 	}
 	if g := q.Filter.ResourceGroup; g != "" {
 		if q.ResourceGroup != "" && !strings.EqualFold(g, q.ResourceGroup) {
-			return []*GenericResource{}, 0, false, nil
+			return []*armapi.GenericResource{}, 0, false, nil
 		}
 		scope = arm.ResourceGroupPath(q.Subscription, g)
 	}
@@ -76,7 +60,7 @@ func (s *Service) ListGeneric(ctx context.Context, q GenericQuery, p Page) (item
 		top = 100
 	}
 	opts := store.ListOptions{Scope: scope, Types: types, Within: p.Within, Limit: top + 1}
-	items = []*GenericResource{}
+	items = []*armapi.GenericResource{}
 	for offset := p.Skip; ; {
 		opts.Offset = offset
 		rows, err := s.store.ListResources(ctx, opts)
@@ -104,7 +88,7 @@ func (s *Service) ListGeneric(ctx context.Context, q GenericQuery, p Page) (item
 }
 
 // generic reads the fields every resource's body shares.
-func generic(r *store.Resource, expand bool) (*GenericResource, error) {
+func generic(r *store.Resource, expand bool) (*armapi.GenericResource, error) {
 	var body struct {
 		Location   string            `json:"location"`
 		Tags       map[string]string `json:"tags"`
@@ -118,7 +102,7 @@ func generic(r *store.Resource, expand bool) (*GenericResource, error) {
 	if err := json.Unmarshal(r.Body, &body); err != nil {
 		return nil, fmt.Errorf("decode resource %s: %w", r.ID, err)
 	}
-	g := &GenericResource{ID: r.ID, Name: r.Name, Type: r.Type, Location: body.Location, Tags: nonNilTags(body.Tags), Kind: body.Kind,
+	g := &armapi.GenericResource{ID: r.ID, Name: r.Name, Type: r.Type, Location: body.Location, Tags: nonNilTags(body.Tags), Kind: body.Kind,
 		SKU: nullToNil(body.SKU), Identity: nullToNil(body.Identity)}
 	if g.Location == "" {
 		g.Location = r.Location

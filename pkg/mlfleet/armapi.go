@@ -38,13 +38,14 @@ type (
 	CredentialResult                = armapi.CredentialResult
 	CredentialResults               = armapi.CredentialResults
 	DeploymentSku                   = armapi.DeploymentSku
-	EventAuthorization              = armapi.EventAuthorization
-	EventData                       = armapi.EventData
-	EventHTTPRequest                = armapi.EventHTTPRequest
 	EndpointIdentity                = armapi.EndpointIdentity
 	EndpointKeys                    = armapi.EndpointKeys
 	EndpointToken                   = armapi.EndpointToken
 	ErrorDetail                     = armapi.ErrorDetail
+	EventAuthorization              = armapi.EventAuthorization
+	EventData                       = armapi.EventData
+	EventHTTPRequest                = armapi.EventHTTPRequest
+	GenericResource                 = armapi.GenericResource
 	GroupInput                      = armapi.GroupInput
 	GroupProperties                 = armapi.GroupProperties
 	InferenceConfig                 = armapi.InferenceConfig
@@ -69,6 +70,8 @@ type (
 	PoolUpgradeProfile              = armapi.PoolUpgradeProfile
 	PowerState                      = armapi.PowerState
 	ProbeSettings                   = armapi.ProbeSettings
+	Provider                        = armapi.Provider
+	ProviderResourceType            = armapi.ProviderResourceType
 	ProvisioningError               = armapi.ProvisioningError
 	Replica                         = armapi.Replica
 	RequestSettings                 = armapi.RequestSettings

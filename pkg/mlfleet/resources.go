@@ -73,6 +73,28 @@ func (c *Client) BeginDeleteResourceGroup(ctx context.Context, name string) (*Po
 	return c.operation(ctx, request{method: http.MethodDelete, path: c.groupPath(name), apiVersion: ResourcesAPIVersion})
 }
 
+// GetProvider returns a resource provider namespace (Microsoft.ContainerService, …) and
+// the resource types it serves.
+func (c *Client) GetProvider(ctx context.Context, namespace string) (*Provider, error) {
+	return call[Provider](ctx, c, request{method: http.MethodGet, path: c.subPath() + "/providers/" + url.PathEscape(namespace), apiVersion: ResourcesAPIVersion})
+}
+
+// ListProviders returns the resource provider namespaces the server serves.
+func (c *Client) ListProviders(ctx context.Context) ([]*Provider, error) {
+	return listAll[Provider](ctx, c, c.subPath()+"/providers", ResourcesAPIVersion)
+}
+
+// ListResources returns the resources of a resource group, or of the subscription when
+// group is "", whatever their type, with their creation and change times and
+// provisioning state (as az resource list asks for them).
+func (c *Client) ListResources(ctx context.Context, group string) ([]*GenericResource, error) {
+	p := c.subPath() + "/resources"
+	if group != "" {
+		p = c.groupPath(group) + "/resources"
+	}
+	return listAllQuery[GenericResource](ctx, c, p, ResourcesAPIVersion, url.Values{"$expand": {"createdTime,changedTime,provisioningState"}})
+}
+
 // CreateWorkspace creates or updates a workspace; location "" means the group's location.
 func (c *Client) CreateWorkspace(ctx context.Context, group, name, location string) (*Workspace, error) {
 	if location == "" {
@@ -117,15 +139,21 @@ func (c *Client) BeginDeleteWorkspace(ctx context.Context, group, name string) (
 
 // listAll follows nextLink until the last page.
 func listAll[T any](ctx context.Context, c *Client, path, apiVersion string) ([]*T, error) {
+	return listAllQuery[T](ctx, c, path, apiVersion, nil)
+}
+
+// listAllQuery is listAll with query parameters for the first page (the next links carry
+// their own).
+func listAllQuery[T any](ctx context.Context, c *Client, path, apiVersion string, query url.Values) ([]*T, error) {
 	var all []*T
-	next := path
-	for next != "" {
+	req := request{method: http.MethodGet, path: path, apiVersion: apiVersion, query: query}
+	for req.path != "" {
 		var page List[*T]
-		if _, err := c.do(ctx, request{method: http.MethodGet, path: next, apiVersion: apiVersion}, &page); err != nil {
+		if _, err := c.do(ctx, req, &page); err != nil {
 			return nil, err
 		}
 		all = append(all, page.Value...)
-		next = page.NextLink
+		req = request{method: http.MethodGet, path: page.NextLink, apiVersion: apiVersion}
 	}
 	if all == nil {
 		all = []*T{}

@@ -269,6 +269,10 @@ func TestSeedCommands(t *testing.T) {
 		{"aks", "get-versions", "-l", "westus", "-o", "json"},
 		{"group", "exists", "-n", "myresourcegroup", "-o", "json"},
 		{"group", "exists", "-n", "nosuchgroup", "-o", "json"},
+		{"provider", "show", "-n", "Microsoft.ContainerService", "-o", "json"},
+		{"provider", "list", "-o", "table"},
+		{"resource", "list", "-g", "myresourcegroup", "-o", "json"},
+		{"resource", "list", "-g", "myresourcegroup", "-o", "table"},
 	} {
 		sameAsAz(t, az, args...)
 	}

@@ -1,6 +1,9 @@
 package armapi
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // SystemData is ARM's record of who created and last changed a resource.
 type SystemData struct {
@@ -42,4 +45,37 @@ type GroupInput struct {
 	Location  string            `json:"location"`
 	Tags      map[string]string `json:"tags"`
 	ManagedBy *string           `json:"managedBy"`
+}
+
+// Provider is a resource provider namespace as ARM serves it (GET …/providers/{namespace}).
+type Provider struct {
+	ID                 string                 `json:"id"`
+	Namespace          string                 `json:"namespace"`
+	RegistrationState  string                 `json:"registrationState"`
+	RegistrationPolicy string                 `json:"registrationPolicy"`
+	ResourceTypes      []ProviderResourceType `json:"resourceTypes"`
+}
+
+// ProviderResourceType is one resource type a provider serves, where and in which API
+// versions.
+type ProviderResourceType struct {
+	ResourceType string   `json:"resourceType"`
+	Locations    []string `json:"locations"`
+	APIVersions  []string `json:"apiVersions"`
+}
+
+// GenericResource is a resource as ARM's generic list shows it (GET …/resources), whatever
+// its type. CreatedTime, ChangedTime and ProvisioningState are there when $expand asks.
+type GenericResource struct {
+	ID                string            `json:"id"`
+	Name              string            `json:"name"`
+	Type              string            `json:"type"`
+	Location          string            `json:"location,omitempty"`
+	Tags              map[string]string `json:"tags"`
+	Kind              string            `json:"kind,omitempty"`
+	SKU               json.RawMessage   `json:"sku,omitempty"`
+	Identity          json.RawMessage   `json:"identity,omitempty"`
+	CreatedTime       *time.Time        `json:"createdTime,omitempty"`
+	ChangedTime       *time.Time        `json:"changedTime,omitempty"`
+	ProvisioningState string            `json:"provisioningState,omitempty"`
 }

@@ -58,6 +58,9 @@ func azClusters(v any) (any, error) {
 		flatten(m)
 		renameKeys(m, azClusterKeys[""])
 		for obj, keys := range azClusterKeys {
+			if obj == "" {
+				continue
+			}
 			switch inner := m[obj].(type) {
 			case map[string]any:
 				renameKeys(inner, keys)

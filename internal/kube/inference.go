@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/wait"
 	appsv1ac "k8s.io/client-go/applyconfigurations/apps/v1"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
@@ -106,20 +107,20 @@ func (c *Cluster) DeleteInferenceDeployment(ctx context.Context, name string) er
 	if err != nil && !apierrors.IsNotFound(err) {
 		return translate(err, "delete deployment %s/%s", Namespace, name)
 	}
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	for {
+	err = wait.PollUntilContextTimeout(ctx, pollEvery, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
 		_, err := deps.Get(ctx, name, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
-			return nil
+			return true, nil
 		}
 		if err != nil {
-			return translate(err, "wait for deployment %s/%s to go", Namespace, name)
+			return false, translate(err, "wait for deployment %s/%s to go", Namespace, name)
 		}
-		if err := sleep(ctx, 100*time.Millisecond); err != nil {
-			return fmt.Errorf("wait for deployment %s/%s and its pods to go: %w", Namespace, name, err)
-		}
+		return false, nil
+	})
+	if wait.Interrupted(err) {
+		return fmt.Errorf("wait for deployment %s/%s and its pods to go: %w", Namespace, name, err)
 	}
+	return err
 }
 
 // ApplySecret creates or updates an Opaque Secret in the components' namespace.

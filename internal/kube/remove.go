@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/metadata"
 	"k8s.io/utils/ptr"
 )
@@ -129,25 +130,30 @@ func deleteLabelled(ctx context.Context, md metadata.Interface, ns, selector str
 	return nil
 }
 
+// pollEvery is how often the waits of this package look again.
+const pollEvery = 100 * time.Millisecond
+
 // waitPodsGone deletes again, for up to two seconds, front-end pods that a ReplicaSet
-// created while it was being deleted, so that the namespace controller finds none.
+// created while it was being deleted, so that the namespace controller finds none. Pods
+// still there after that are the namespace controller's to delete.
 func waitPodsGone(ctx context.Context, md metadata.Interface, selector string) error {
-	deadline := time.Now().Add(2 * time.Second)
-	for {
+	err := wait.PollUntilContextTimeout(ctx, pollEvery, 2*time.Second, true, func(ctx context.Context) (bool, error) {
 		list, err := md.Resource(gvrPods).Namespace(Namespace).List(ctx, metav1.ListOptions{LabelSelector: selector})
 		if err != nil {
-			return translate(err, "list pods in namespace %s", Namespace)
+			return false, translate(err, "list pods in namespace %s", Namespace)
 		}
-		if len(list.Items) == 0 || time.Now().After(deadline) {
-			return nil
+		if len(list.Items) == 0 {
+			return true, nil
 		}
-		if err := deleteLabelled(ctx, md, Namespace, selector, []schema.GroupVersionResource{gvrPods}, ""); err != nil {
-			return err
-		}
-		if err := sleep(ctx, 100*time.Millisecond); err != nil {
-			return fmt.Errorf("wait for the front-end's pods to go: %w", err)
-		}
+		return false, deleteLabelled(ctx, md, Namespace, selector, []schema.GroupVersionResource{gvrPods}, "")
+	})
+	switch {
+	case wait.Interrupted(err) && ctx.Err() != nil:
+		return fmt.Errorf("wait for the front-end's pods to go: %w", err)
+	case wait.Interrupted(err):
+		return nil // two seconds are up
 	}
+	return err
 }
 
 // foreignObjects lists, as "configmaps/name", objects in azureml that are not the
@@ -228,24 +234,28 @@ func (c *Cluster) waitNamespaceNotTerminating(ctx context.Context) error {
 // controller empties a deleted namespace and removes it; it starts 5 seconds after the
 // delete (namespaceDeletionGracePeriod, for HA API servers), which makes most of the time.
 func (c *Cluster) waitNamespaceGone(ctx context.Context, uid types.UID) error {
-	for {
+	var last *corev1.Namespace
+	err := wait.PollUntilContextCancel(ctx, pollEvery, true, func(ctx context.Context) (bool, error) {
 		ns, err := c.Client.CoreV1().Namespaces().Get(ctx, Namespace, metav1.GetOptions{})
 		switch {
 		case apierrors.IsNotFound(err):
-			return nil
+			return true, nil
 		case err != nil:
-			return translate(err, "wait for namespace %s to be deleted", Namespace)
-		case ns.UID != uid:
-			return nil
+			return false, translate(err, "wait for namespace %s to be deleted", Namespace)
 		}
-		if err := sleep(ctx, 100*time.Millisecond); err != nil {
-			msg := "namespace " + Namespace + " is still being deleted"
-			if cond := namespaceCondition(ns); cond != "" {
+		last = ns
+		return ns.UID != uid, nil
+	})
+	if wait.Interrupted(err) {
+		msg := "namespace " + Namespace + " is still being deleted"
+		if last != nil {
+			if cond := namespaceCondition(last); cond != "" {
 				msg += " (" + cond + ")"
 			}
-			return fmt.Errorf("%s: %w", msg, err)
 		}
+		return fmt.Errorf("%s: %w", msg, err)
 	}
+	return err
 }
 
 // namespaceCondition returns what the namespace controller reports as holding a
@@ -258,15 +268,4 @@ func namespaceCondition(ns *corev1.Namespace) string {
 		}
 	}
 	return strings.Join(parts, "; ")
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/wait"
+
 	"github.com/mlfleet/mlfleet/internal/arm"
 	"github.com/mlfleet/mlfleet/internal/inference"
 	"github.com/mlfleet/mlfleet/internal/kube"
@@ -189,16 +191,16 @@ func (s *Service) waitReady(ctx context.Context, epName, id string) error {
 	labels := map[string]string{inference.LabelEndpoint: epName, inference.LabelDeployment: d.Name}
 	deadline := time.Now().Add(s.cfg.ReadyTimeout)
 	lastReady, lastMsg := -1, ""
-	for {
+	return wait.PollUntilContextCancel(ctx, pollEvery, true, func(ctx context.Context) (bool, error) {
 		st, err := kc.InferenceDeploymentStatus(ctx, name, labels)
 		if err != nil {
-			return err
+			return false, err
 		}
 		if !st.Found {
-			return fmt.Errorf("deployment %s disappeared from the cluster", name)
+			return false, fmt.Errorf("deployment %s disappeared from the cluster", name)
 		}
 		if st.Crashing != "" {
-			return arm.BadRequest(arm.CodeUserError, "Deployment '%s' failed: %s. See 'mlfleet ml online-deployment get-logs -n %s -e %s'.", d.Name, st.Crashing, d.Name, epName)
+			return false, arm.BadRequest(arm.CodeUserError, "Deployment '%s' failed: %s. See 'mlfleet ml online-deployment get-logs -n %s -e %s'.", d.Name, st.Crashing, d.Name, epName)
 		}
 		if int(st.Ready) != lastReady || st.Pending != lastMsg {
 			lastReady, lastMsg = int(st.Ready), st.Pending
@@ -209,25 +211,21 @@ func (s *Service) waitReady(ctx context.Context, epName, id string) error {
 				d.Properties.Mlfleet.ReadyInstances, d.Properties.Mlfleet.Message = int(st.Ready), st.Pending
 				return nil
 			}); err != nil {
-				return err
+				return false, err
 			}
 		}
 		if st.Current && st.Ready >= st.Replicas && st.Updated >= st.Replicas {
-			return nil
+			return true, nil
 		}
 		if time.Now().After(deadline) {
 			why := st.Pending
 			if why == "" {
 				why = "instances did not become Ready (readiness probe GET /ready)"
 			}
-			return arm.BadRequest(arm.CodeUserError, "Deployment '%s' has %d of %d instances Ready after %s: %s.", d.Name, st.Ready, st.Replicas, s.cfg.ReadyTimeout, why)
+			return false, arm.BadRequest(arm.CodeUserError, "Deployment '%s' has %d of %d instances Ready after %s: %s.", d.Name, st.Ready, st.Replicas, s.cfg.ReadyTimeout, why)
 		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(pollEvery):
-		}
-	}
+		return false, nil
+	})
 }
 
 func (s *Service) deploymentDeleteFlow(ctx context.Context, run *operations.Run, in opInput) error {

@@ -18,6 +18,8 @@ import (
 	"sync"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/wait"
+
 	"github.com/mlfleet/mlfleet/internal/arm"
 	"github.com/mlfleet/mlfleet/internal/auth"
 	"github.com/mlfleet/mlfleet/internal/blobs"
@@ -216,24 +218,27 @@ const clusterWaitTimeout = 3 * time.Minute
 // reachable for a moment, is waited for rather than failing the operation.
 func (s *Service) clusterReady(ctx context.Context, computeID string) (*kube.Cluster, *armapi.ManagedCluster, error) {
 	deadline := time.Now().Add(clusterWaitTimeout)
-	for {
-		kc, mc, err := s.cluster(ctx, computeID)
+	var kc *kube.Cluster
+	var mc *armapi.ManagedCluster
+	err := wait.PollUntilContextCancel(ctx, 500*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+		var err error
+		kc, mc, err = s.cluster(ctx, computeID)
 		if err == nil {
 			if _, err = kc.Version(ctx); err == nil {
-				return kc, mc, nil
+				return true, nil
 			}
 		}
 		var ae *arm.Error
 		transient := errors.As(err, &ae) && ae.Code == containerservice.CodeClusterNotRunning || errors.Is(err, kube.ErrUnreachable)
 		if !transient || time.Now().After(deadline) {
-			return nil, nil, err
+			return false, err
 		}
-		select {
-		case <-ctx.Done():
-			return nil, nil, ctx.Err()
-		case <-time.After(500 * time.Millisecond):
-		}
+		return false, nil
+	})
+	if err != nil {
+		return nil, nil, err
 	}
+	return kc, mc, nil
 }
 
 // tokenKeyPEM is the PEM of the public key that verifies AMLToken tokens.

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -10,7 +11,7 @@ import (
 )
 
 func newAccountCommand(streams Streams, g *globals) *cobra.Command {
-	return parent("account", "Show the subscription and get access tokens", newAccountShow(streams, g), newAccountGetAccessToken(streams, g))
+	return parent("account", "Show the subscription and get access tokens", newAccountShow(streams, g), newAccountList(streams, g), newAccountGetAccessToken(streams, g))
 }
 
 func newAccountShow(streams Streams, g *globals) *cobra.Command {
@@ -20,19 +21,58 @@ func newAccountShow(streams Streams, g *globals) *cobra.Command {
 			if err != nil {
 				return nil, err
 			}
-			return map[string]any{
-				"environmentName":    "mlfleet",
-				"id":                 sub.SubscriptionID,
-				"isDefault":          true,
-				"name":               sub.DisplayName,
-				"state":              sub.State,
-				"tenantId":           sub.TenantID,
-				"homeTenantId":       sub.TenantID,
-				"managementEndpoint": c.Server(),
-				"user":               signedInUser(),
-			}, nil
+			a := account(sub, true)
+			a["environmentName"], a["managementEndpoint"] = "mlfleet", c.Server()
+			return a, nil
 		})
 	})
+}
+
+type accountRow struct {
+	Name           any
+	CloudName      any
+	SubscriptionId any
+	TenantId       any
+	State          any
+	IsDefault      any
+}
+
+// accountTable is az's table of account list.
+func accountTable(v any) any {
+	return rows(v, func(m map[string]any) any {
+		return accountRow{Name: m["name"], CloudName: m["cloudName"], SubscriptionId: m["id"], TenantId: m["tenantId"], State: m["state"], IsDefault: m["isDefault"]}
+	})
+}
+
+func newAccountList(streams Streams, g *globals) *cobra.Command {
+	return leaf("list", "List the subscriptions you may use; the CLI's own is the default", func(cmd *cobra.Command) error {
+		return g.call(streams, accountTable, func(c *mlfleet.Client) (any, error) {
+			subs, err := c.ListSubscriptions(cmd.Context())
+			if err != nil {
+				return nil, err
+			}
+			out := make([]map[string]any, 0, len(subs))
+			for _, sub := range subs {
+				a := account(sub, strings.EqualFold(sub.SubscriptionID, c.SubscriptionID()))
+				a["cloudName"] = "mlfleet"
+				out = append(out, a)
+			}
+			return out, nil
+		})
+	})
+}
+
+// account is a subscription in the shape of az's account commands.
+func account(sub *mlfleet.Subscription, isDefault bool) map[string]any {
+	return map[string]any{
+		"id":           sub.SubscriptionID,
+		"isDefault":    isDefault,
+		"name":         sub.DisplayName,
+		"state":        sub.State,
+		"tenantId":     sub.TenantID,
+		"homeTenantId": sub.TenantID,
+		"user":         signedInUser(),
+	}
 }
 
 func newAccountGetAccessToken(streams Streams, g *globals) *cobra.Command {

@@ -37,6 +37,11 @@ func (c *Client) Subscription(ctx context.Context) (*Subscription, error) {
 	return &s, err
 }
 
+// ListSubscriptions returns the subscriptions the caller may read.
+func (c *Client) ListSubscriptions(ctx context.Context) ([]*Subscription, error) {
+	return listAll[Subscription](ctx, c, "/subscriptions", ResourcesAPIVersion)
+}
+
 // TenantID returns the tenant id from the local configuration ("" when unknown).
 func (c *Client) TenantID() string { return c.tenant }
 

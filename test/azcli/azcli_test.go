@@ -273,6 +273,7 @@ func TestSeedCommands(t *testing.T) {
 		{"provider", "list", "-o", "table"},
 		{"resource", "list", "-g", "myresourcegroup", "-o", "json"},
 		{"resource", "list", "-g", "myresourcegroup", "-o", "table"},
+		{"account", "list", "-o", "table"},
 	} {
 		sameAsAz(t, az, args...)
 	}

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"path/filepath"
@@ -519,7 +520,25 @@ func TestSigningKey(t *testing.T) {
 	if c, err := again.Verify(tok); err != nil || c["sub"] != "x" {
 		t.Fatalf("Verify = %v, %v", c, err)
 	}
-	if _, err := k.Verify(tok[:len(tok)-2] + "AA"); err == nil {
-		t.Fatal("a forged signature verifies")
+	dot := strings.LastIndexByte(tok, '.')
+	sig, err := b64.DecodeString(tok[dot+1:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, i := range []int{0, 31, 32, 63} {
+		forged := bytes.Clone(sig)
+		forged[i] ^= 1
+		if _, err := k.Verify(tok[:dot+1] + b64.EncodeToString(forged)); err == nil {
+			t.Fatalf("a signature with byte %d changed verifies", i)
+		}
+	}
+	// 64 bytes take 86 characters, the last one with 4 unused bits: setting
+	// them spells the same signature another way, which Verify refuses.
+	last := strings.IndexByte(alphabet, tok[len(tok)-1])
+	other := tok[:len(tok)-1] + string(alphabet[last|1])
+	if _, err := k.Verify(other); err == nil {
+		t.Fatal("a non-canonical spelling of the signature verifies")
 	}
 }
+
+const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"

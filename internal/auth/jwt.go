@@ -80,7 +80,10 @@ func newSigningKey(key *ecdsa.PrivateKey) *SigningKey {
 	return &SigningKey{key: key, ID: base64.RawURLEncoding.EncodeToString(sum[:16])}
 }
 
-var b64 = base64.RawURLEncoding
+// b64 is JWS's base64url without padding (RFC 7515, section 2). Decoding is
+// strict, so a token has one spelling: a last character whose unused bits
+// are set would otherwise decode to the same signature.
+var b64 = base64.RawURLEncoding.Strict()
 
 // Sign returns the compact JWS (ES256) of claims.
 func (k *SigningKey) Sign(claims map[string]any) (string, error) {

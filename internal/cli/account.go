@@ -28,19 +28,10 @@ func newAccountShow(streams Streams, g *globals) *cobra.Command {
 	})
 }
 
-type accountRow struct {
-	Name           any
-	CloudName      any
-	SubscriptionId any
-	TenantId       any
-	State          any
-	IsDefault      any
-}
-
 // accountTable is az's table of account list.
 func accountTable(v any) any {
-	return rows(v, func(m map[string]any) any {
-		return accountRow{Name: m["name"], CloudName: m["cloudName"], SubscriptionId: m["id"], TenantId: m["tenantId"], State: m["state"], IsDefault: m["isDefault"]}
+	return rows(v, func(m map[string]any) row {
+		return row{{"Name", m["name"]}, {"CloudName", m["cloudName"]}, {"SubscriptionId", m["id"]}, {"TenantId", m["tenantId"]}, {"State", m["state"]}, {"IsDefault", m["isDefault"]}}
 	})
 }
 

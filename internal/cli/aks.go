@@ -16,23 +16,13 @@ func newAKSCommand(streams Streams, g *globals) *cobra.Command {
 		newAKSScale(streams, g), newAKSUpdate(streams, g), newAKSGetCredentials(streams, g), newAKSImport(streams, g), newAKSGetVersions(streams, g), newAKSGetUpgrades(streams, g), newAKSNodepool(streams, g))
 }
 
-type clusterRow struct {
-	Name                     any
-	Location                 any
-	ResourceGroup            any
-	KubernetesVersion        any
-	CurrentKubernetesVersion any
-	ProvisioningState        any
-	Fqdn                     any
-}
-
 // clusterTable reads az's shape of clusters (see azClusters).
 func clusterTable(v any) any {
-	return rows(v, func(m map[string]any) any {
+	return rows(v, func(m map[string]any) row {
 		id, _ := m["id"].(string)
-		return clusterRow{Name: m["name"], Location: m["location"], ResourceGroup: groupOf(id),
-			KubernetesVersion: m["kubernetesVersion"], CurrentKubernetesVersion: m["currentKubernetesVersion"],
-			ProvisioningState: m["provisioningState"], Fqdn: m["fqdn"]}
+		return row{{"Name", m["name"]}, {"Location", m["location"]}, {"ResourceGroup", groupOf(id)},
+			{"KubernetesVersion", m["kubernetesVersion"]}, {"CurrentKubernetesVersion", m["currentKubernetesVersion"]},
+			{"ProvisioningState", m["provisioningState"]}, {"Fqdn", m["fqdn"]}}
 	})
 }
 

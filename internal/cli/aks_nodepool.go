@@ -12,21 +12,11 @@ func newAKSNodepool(streams Streams, g *globals) *cobra.Command {
 		newAKSNodepoolList(streams, g), newAKSNodepoolShow(streams, g), newAKSNodepoolScale(streams, g), newAKSNodepoolUpdate(streams, g))
 }
 
-type poolRow struct {
-	Name              any
-	OsType            any
-	KubernetesVersion any
-	VmSize            any
-	Count             any
-	ProvisioningState any
-	Mode              any
-}
-
 // poolTable reads az's shape of agent pools (see azPools), with az's columns.
 func poolTable(v any) any {
-	return rows(v, func(m map[string]any) any {
-		return poolRow{Name: m["name"], OsType: m["osType"], KubernetesVersion: m["orchestratorVersion"], VmSize: m["vmSize"],
-			Count: m["count"], ProvisioningState: m["provisioningState"], Mode: m["mode"]}
+	return rows(v, func(m map[string]any) row {
+		return row{{"Name", m["name"]}, {"OsType", m["osType"]}, {"KubernetesVersion", m["orchestratorVersion"]}, {"VmSize", m["vmSize"]},
+			{"Count", m["count"]}, {"ProvisioningState", m["provisioningState"]}, {"Mode", m["mode"]}}
 	})
 }
 

@@ -9,11 +9,6 @@ import (
 	"github.com/mlfleet/mlfleet/pkg/mlfleet"
 )
 
-type versionRow struct {
-	KubernetesVersion string
-	Upgrades          string
-}
-
 func newAKSGetVersions(streams Streams, g *globals) *cobra.Command {
 	var l locationFlag
 	return command("get-versions -l LOCATION", "List the Kubernetes versions of a location", &l, func(cmd *cobra.Command) error {
@@ -21,13 +16,6 @@ func newAKSGetVersions(streams Streams, g *globals) *cobra.Command {
 			return c.KubernetesVersions(cmd.Context(), l.location)
 		})
 	})
-}
-
-type upgradesRow struct {
-	Name          any
-	ResourceGroup any
-	MasterVersion any
-	Upgrades      string
 }
 
 func newAKSGetUpgrades(streams Streams, g *globals) *cobra.Command {
@@ -42,18 +30,25 @@ func newAKSGetUpgrades(streams Streams, g *globals) *cobra.Command {
 // upgradesTable is az's table of get-upgrades: the control plane's version and what it
 // can upgrade to.
 func upgradesTable(v any) any {
-	return rows(v, func(m map[string]any) any {
-		row := upgradesRow{Name: m["name"], ResourceGroup: m["resourceGroup"], MasterVersion: dig(m, "controlPlaneProfile", "kubernetesVersion"), Upgrades: "None available"}
-		if ups, _ := dig(m, "controlPlaneProfile", "upgrades").([]any); len(ups) > 0 {
-			var names []string
-			for _, u := range ups {
-				um, _ := u.(map[string]any)
-				names = append(names, previewMarked(um["kubernetesVersion"], um["isPreview"]))
-			}
-			row.Upgrades = strings.Join(names, ", ")
-		}
-		return row
+	return rows(v, func(m map[string]any) row {
+		ups, _ := dig(m, "controlPlaneProfile", "upgrades").([]any)
+		return row{{"Name", m["name"]}, {"ResourceGroup", m["resourceGroup"]},
+			{"MasterVersion", dig(m, "controlPlaneProfile", "kubernetesVersion")}, {"Upgrades", upgradeList(ups, "kubernetesVersion")}}
 	})
+}
+
+// upgradeList is the Upgrades column of az's version tables: the versions (under key)
+// with their preview marks, or "None available".
+func upgradeList(upgrades []any, key string) string {
+	if len(upgrades) == 0 {
+		return "None available"
+	}
+	names := make([]string, 0, len(upgrades))
+	for _, u := range upgrades {
+		um, _ := u.(map[string]any)
+		names = append(names, previewMarked(um[key], um["isPreview"]))
+	}
+	return strings.Join(names, ", ")
 }
 
 // previewMarked is a version as az's tables print it, with "(preview)" when it is one.
@@ -70,19 +65,11 @@ func previewMarked(version, preview any) string {
 func versionsTable(v any) any {
 	m, _ := v.(map[string]any)
 	list, _ := m["orchestrators"].([]any)
-	out := []versionRow{}
+	out := []row{}
 	for _, item := range list {
 		o, _ := item.(map[string]any)
-		row := versionRow{KubernetesVersion: previewMarked(o["orchestratorVersion"], o["isPreview"]), Upgrades: "None available"}
-		if ups, _ := o["upgrades"].([]any); len(ups) > 0 {
-			var names []string
-			for _, u := range ups {
-				um, _ := u.(map[string]any)
-				names = append(names, previewMarked(um["orchestratorVersion"], um["isPreview"]))
-			}
-			row.Upgrades = strings.Join(names, ", ")
-		}
-		out = append(out, row)
+		ups, _ := o["upgrades"].([]any)
+		out = append(out, row{{"KubernetesVersion", previewMarked(o["orchestratorVersion"], o["isPreview"])}, {"Upgrades", upgradeList(ups, "orchestratorVersion")}})
 	}
 	return out
 }

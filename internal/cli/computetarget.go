@@ -58,62 +58,38 @@ func (r *computeRef) resolveWorkspace() error {
 	return err
 }
 
-type computeRow struct {
-	Name        any
-	ComputeType any
-	Location    any
-	State       any
-	Purpose     any
-	Nodes       any
-	VMSize      any
-}
-
 // computeTable is the table of `computetarget list` and `show`.
 func computeTable(v any) any {
-	return rows(v, func(m map[string]any) any {
+	return rows(v, func(m map[string]any) row {
 		loc := dig(m, "properties", "computeLocation")
 		if loc == nil || loc == "" {
 			loc = m["location"]
 		}
-		return computeRow{Name: m["name"], ComputeType: dig(m, "properties", "computeType"), Location: loc,
-			State: dig(m, "properties", "provisioningState"), Purpose: dig(m, "properties", "properties", "clusterPurpose"),
-			Nodes: dig(m, "properties", "properties", "agentCount"), VMSize: dig(m, "properties", "properties", "agentVmSize")}
+		return row{{"Name", m["name"]}, {"ComputeType", dig(m, "properties", "computeType")}, {"Location", loc},
+			{"State", dig(m, "properties", "provisioningState")}, {"Purpose", dig(m, "properties", "properties", "clusterPurpose")},
+			{"Nodes", dig(m, "properties", "properties", "agentCount")}, {"VMSize", dig(m, "properties", "properties", "agentVmSize")}}
 	})
-}
-
-type checkRow struct {
-	Check   any
-	Result  string
-	Message any
 }
 
 // validationTable is the table of a --dry-run: one row per check.
 func validationTable(v any) any {
 	m, _ := v.(map[string]any)
 	checks, _ := m["checks"].([]any)
-	out := []checkRow{}
+	out := []row{}
 	for _, item := range checks {
 		c, _ := item.(map[string]any)
 		result := "Failed"
 		if c["passed"] == true {
 			result = "Passed"
 		}
-		out = append(out, checkRow{Check: c["name"], Result: result, Message: c["message"]})
+		out = append(out, row{{"Check", c["name"]}, {"Result", result}, {"Message", c["message"]}})
 	}
 	return out
 }
 
-type nodeRow struct {
-	NodeID           any `json:"NodeId"`
-	PrivateIPAddress any `json:"PrivateIpAddress"`
-	PublicIPAddress  any `json:"PublicIpAddress"`
-	Port             any
-	NodeState        any
-}
-
 func nodeTable(v any) any {
-	return rows(v, func(m map[string]any) any {
-		return nodeRow{NodeID: m["nodeId"], PrivateIPAddress: m["privateIpAddress"], PublicIPAddress: m["publicIpAddress"], Port: m["port"], NodeState: m["nodeState"]}
+	return rows(v, func(m map[string]any) row {
+		return row{{"NodeId", m["nodeId"]}, {"PrivateIpAddress", m["privateIpAddress"]}, {"PublicIpAddress", m["publicIpAddress"]}, {"Port", m["port"]}, {"NodeState", m["nodeState"]}}
 	})
 }
 

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -199,15 +200,16 @@ func TestFlagErrors(t *testing.T) {
 func TestComputeTables(t *testing.T) {
 	list := []any{map[string]any{"name": "c1", "location": "westus", "properties": map[string]any{"computeType": "AKS", "provisioningState": "Succeeded",
 		"computeLocation": "eastus", "properties": map[string]any{"clusterPurpose": "DevTest", "agentCount": 1, "agentVmSize": "Standard_D3_v2"}}}}
-	rows := computeTable(list).([]any)
-	want := computeRow{Name: "c1", ComputeType: "AKS", Location: "eastus", State: "Succeeded", Purpose: "DevTest", Nodes: 1, VMSize: "Standard_D3_v2"}
-	if len(rows) != 1 || rows[0] != want {
-		t.Errorf("compute table: %+v", rows)
+	got, err := json.Marshal(computeTable(list))
+	want := `[{"Name":"c1","ComputeType":"AKS","Location":"eastus","State":"Succeeded","Purpose":"DevTest","Nodes":1,"VMSize":"Standard_D3_v2"}]`
+	if err != nil || string(got) != want {
+		t.Errorf("compute table: %s, %v; want %s", got, err, want)
 	}
 	v := map[string]any{"valid": true, "checks": []any{map[string]any{"name": "Reachable", "passed": true}, map[string]any{"name": "Version", "passed": false, "message": "m"}}}
-	checks := validationTable(v).([]checkRow)
-	if len(checks) != 2 || checks[0].Result != "Passed" || checks[1].Result != "Failed" || checks[1].Message != "m" {
-		t.Errorf("validation table: %+v", checks)
+	got, err = json.Marshal(validationTable(v))
+	want = `[{"Check":"Reachable","Result":"Passed","Message":null},{"Check":"Version","Result":"Failed","Message":"m"}]`
+	if err != nil || string(got) != want {
+		t.Errorf("validation table: %s, %v; want %s", got, err, want)
 	}
 }
 

@@ -104,15 +104,9 @@ func wait(cmd *cobra.Command, streams Streams, p *mlfleet.Poller, noWait bool) e
 	return err
 }
 
-type groupRow struct {
-	Name     any
-	Location any
-	Status   any
-}
-
 // groupTable is az's table shape for resource groups: Name, Location, Status.
 func groupTable(v any) any {
-	return rows(v, func(m map[string]any) any {
-		return groupRow{Name: m["name"], Location: m["location"], Status: dig(m, "properties", "provisioningState")}
+	return rows(v, func(m map[string]any) row {
+		return row{{"Name", m["name"]}, {"Location", m["location"]}, {"Status", dig(m, "properties", "provisioningState")}}
 	})
 }

@@ -84,9 +84,9 @@ func newPrincipalList(streams Streams, g *globals, typ string) *cobra.Command {
 
 // principalTable is az's table shape for principals.
 func principalTable(v any) any {
-	return rows(v, func(m map[string]any) any {
-		return struct{ DisplayName, Id, AppId, UserPrincipalName, CreatedDateTime any }{
-			m["displayName"], m["id"], m["appId"], m["userPrincipalName"], m["createdDateTime"]}
+	return rows(v, func(m map[string]any) row {
+		return row{{"DisplayName", m["displayName"]}, {"Id", m["id"]}, {"AppId", m["appId"]},
+			{"UserPrincipalName", m["userPrincipalName"]}, {"CreatedDateTime", m["createdDateTime"]}}
 	})
 }
 
@@ -227,8 +227,8 @@ func roleAssignmentView(ra *mlfleet.RoleAssignment) map[string]any {
 
 // roleAssignmentTable is az's table shape for role assignments.
 func roleAssignmentTable(v any) any {
-	return rows(v, func(m map[string]any) any {
-		return struct{ Principal, Role, Scope any }{m["principalId"], m["roleDefinitionName"], m["scope"]}
+	return rows(v, func(m map[string]any) row {
+		return row{{"Principal", m["principalId"]}, {"Role", m["roleDefinitionName"]}, {"Scope", m["scope"]}}
 	})
 }
 

@@ -20,17 +20,10 @@ func newWorkspaceCommand(streams Streams, g *globals) *cobra.Command {
 	return parent("workspace", "Manage Machine Learning workspaces", newWorkspaceCreate(streams, g), newWorkspaceShow(streams, g), newWorkspaceList(streams, g), newWorkspaceDelete(streams, g))
 }
 
-type workspaceRow struct {
-	Name          any
-	Location      any
-	ResourceGroup any
-	State         any
-}
-
 func workspaceTable(v any) any {
-	return rows(v, func(m map[string]any) any {
+	return rows(v, func(m map[string]any) row {
 		id, _ := m["id"].(string)
-		return workspaceRow{Name: m["name"], Location: m["location"], ResourceGroup: groupOf(id), State: dig(m, "properties", "provisioningState")}
+		return row{{"Name", m["name"]}, {"Location", m["location"]}, {"ResourceGroup", groupOf(id)}, {"State", dig(m, "properties", "provisioningState")}}
 	})
 }
 

@@ -9,17 +9,8 @@ import (
 	"github.com/mlfleet/mlfleet/pkg/mlfleet"
 )
 
-type deploymentRow struct {
-	Name          any
-	Endpoint      any
-	State         any
-	InstanceType  any
-	InstanceCount any
-	Ready         any
-}
-
 func deploymentTable(v any) any {
-	return rows(v, func(m map[string]any) any {
+	return rows(v, func(m map[string]any) row {
 		ep := ""
 		if id, ok := m["id"].(string); ok {
 			parts := splitID(id)
@@ -27,8 +18,8 @@ func deploymentTable(v any) any {
 				ep = parts[len(parts)-3]
 			}
 		}
-		return deploymentRow{Name: m["name"], Endpoint: ep, State: dig(m, "properties", "provisioningState"), InstanceType: dig(m, "properties", "instanceType"),
-			InstanceCount: dig(m, "sku", "capacity"), Ready: dig(m, "properties", "mlfleet", "readyInstances")}
+		return row{{"Name", m["name"]}, {"Endpoint", ep}, {"State", dig(m, "properties", "provisioningState")}, {"InstanceType", dig(m, "properties", "instanceType")},
+			{"InstanceCount", dig(m, "sku", "capacity")}, {"Ready", dig(m, "properties", "mlfleet", "readyInstances")}}
 	})
 }
 

@@ -12,18 +12,10 @@ import (
 	"github.com/mlfleet/mlfleet/pkg/mlfleet"
 )
 
-type endpointRow struct {
-	Name       any
-	AuthMode   any
-	State      any
-	ScoringURI any `json:"ScoringUri"`
-	Traffic    any
-}
-
 func endpointTable(v any) any {
-	return rows(v, func(m map[string]any) any {
-		return endpointRow{Name: m["name"], AuthMode: dig(m, "properties", "authMode"), State: dig(m, "properties", "provisioningState"),
-			ScoringURI: dig(m, "properties", "scoringUri"), Traffic: dig(m, "properties", "traffic")}
+	return rows(v, func(m map[string]any) row {
+		return row{{"Name", m["name"]}, {"AuthMode", dig(m, "properties", "authMode")}, {"State", dig(m, "properties", "provisioningState")},
+			{"ScoringUri", dig(m, "properties", "scoringUri")}, {"Traffic", dig(m, "properties", "traffic")}}
 	})
 }
 

@@ -8,16 +8,9 @@ import (
 	"github.com/mlfleet/mlfleet/pkg/mlfleet"
 )
 
-// assetRow is the table row of models, code and environments.
-type assetRow struct {
-	Name    any
-	Version any
-	Type    any
-	URI     any `json:"Uri"`
-}
-
+// assetTable is the table of models, code and environments.
 func assetTable(v any) any {
-	return rows(v, func(m map[string]any) any {
+	return rows(v, func(m map[string]any) row {
 		uri := dig(m, "properties", "modelUri")
 		if uri == nil {
 			uri = dig(m, "properties", "codeUri")
@@ -32,7 +25,7 @@ func assetTable(v any) any {
 				name = parts[len(parts)-3]
 			}
 		}
-		return assetRow{Name: name, Version: m["name"], Type: dig(m, "properties", "modelType"), URI: uri}
+		return row{{"Name", name}, {"Version", m["name"]}, {"Type", dig(m, "properties", "modelType")}, {"Uri", uri}}
 	})
 }
 

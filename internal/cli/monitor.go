@@ -127,20 +127,11 @@ func parseISOTime(v string) (time.Time, error) {
 	return time.Time{}, usagef("%q is not an ISO 8601 time such as 2026-11-29T08:00:00Z", v)
 }
 
-type activityRow struct {
-	EventTimestamp any
-	Caller         any
-	OperationName  any
-	Status         any
-	ResourceGroup  any
-	CorrelationID  any `json:"CorrelationId"`
-}
-
 // activityTable shows one line per event: when, who, what, how it ended, where, and the
 // correlation id that ties a call's events together.
 func activityTable(v any) any {
-	return rows(v, func(m map[string]any) any {
-		return activityRow{EventTimestamp: m["eventTimestamp"], Caller: m["caller"], OperationName: dig(m, "operationName", "value"),
-			Status: dig(m, "status", "value"), ResourceGroup: m["resourceGroupName"], CorrelationID: m["correlationId"]}
+	return rows(v, func(m map[string]any) row {
+		return row{{"EventTimestamp", m["eventTimestamp"]}, {"Caller", m["caller"]}, {"OperationName", dig(m, "operationName", "value")},
+			{"Status", dig(m, "status", "value")}, {"ResourceGroup", m["resourceGroupName"]}, {"CorrelationId", m["correlationId"]}}
 	})
 }

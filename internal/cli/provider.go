@@ -13,15 +13,9 @@ func newProviderCommand(streams Streams, g *globals) *cobra.Command {
 	return parent("provider", "Show the resource providers the server serves", newProviderShow(streams, g), newProviderList(streams, g))
 }
 
-type providerRow struct {
-	Namespace          any
-	RegistrationPolicy any
-	RegistrationState  any
-}
-
 func providerTable(v any) any {
-	return rows(v, func(m map[string]any) any {
-		return providerRow{Namespace: m["namespace"], RegistrationPolicy: m["registrationPolicy"], RegistrationState: m["registrationState"]}
+	return rows(v, func(m map[string]any) row {
+		return row{{"Namespace", m["namespace"]}, {"RegistrationPolicy", m["registrationPolicy"]}, {"RegistrationState", m["registrationState"]}}
 	})
 }
 
@@ -47,20 +41,12 @@ func newResourceCommand(streams Streams, g *globals) *cobra.Command {
 	return parent("resource", "List resources whatever their type", newResourceList(streams, g))
 }
 
-type resourceRow struct {
-	Name          any
-	ResourceGroup any
-	Location      any
-	Type          any
-	Status        any
-}
-
 // resourceTable is az's table of resource list; its Status column is a provisioning
 // status that no resource mlfleet serves reports, so it stays empty, as with az on Azure
 // for most types.
 func resourceTable(v any) any {
-	return rows(v, func(m map[string]any) any {
-		return resourceRow{Name: m["name"], ResourceGroup: m["resourceGroup"], Location: m["location"], Type: m["type"], Status: ""}
+	return rows(v, func(m map[string]any) row {
+		return row{{"Name", m["name"]}, {"ResourceGroup", m["resourceGroup"]}, {"Location", m["location"]}, {"Type", m["type"]}, {"Status", ""}}
 	})
 }
 

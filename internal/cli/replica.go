@@ -20,7 +20,7 @@ func newReplicaCommand(streams Streams, g *globals) *cobra.Command {
 
 // replicaTable shows one replica a row; clusters by resource group and name.
 func replicaTable(v any) any {
-	return rows(v, func(m map[string]any) any {
+	return rows(v, func(m map[string]any) row {
 		var names []string
 		if list, ok := m["clusters"].([]any); ok {
 			for _, id := range list {
@@ -36,7 +36,7 @@ func replicaTable(v any) any {
 		if f, ok := m["silenceSeconds"].(float64); ok {
 			silence = fmt.Sprintf("%.1fs", f)
 		}
-		return struct{ Id, Address, State, LastHeartbeat, Silence, Clusters any }{
-			m["id"], m["address"], m["state"], m["lastHeartbeat"], silence, strings.Join(names, ", ")}
+		return row{{"Id", m["id"]}, {"Address", m["address"]}, {"State", m["state"]}, {"LastHeartbeat", m["lastHeartbeat"]},
+			{"Silence", silence}, {"Clusters", strings.Join(names, ", ")}}
 	})
 }

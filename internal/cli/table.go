@@ -1,21 +1,60 @@
 package cli
 
-import "strings"
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+)
 
-// rows applies row to each object of a normalised result (one object or a list of them),
-// for table transformers.
-func rows(v any, row func(map[string]any) any) any {
+// row is one line of a -o table: its columns, in the order az prints them. A table
+// transformer returns rows; the output package reads the column order from the JSON,
+// which keeps the order of the cells.
+type row []cell
+
+// cell is a column's header and its value; a nil value leaves the cell empty.
+type cell struct {
+	name  string
+	value any
+}
+
+// MarshalJSON writes the row as one object, its keys in column order.
+func (r row) MarshalJSON() ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteByte('{')
+	for i, c := range r {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		k, err := json.Marshal(c.name)
+		if err != nil {
+			return nil, err
+		}
+		v, err := json.Marshal(c.value)
+		if err != nil {
+			return nil, err
+		}
+		b.Write(k)
+		b.WriteByte(':')
+		b.Write(v)
+	}
+	b.WriteByte('}')
+	return b.Bytes(), nil
+}
+
+// rows applies toRow to each object of a normalised result (one object or a list of
+// them), for table transformers.
+func rows(v any, toRow func(map[string]any) row) any {
 	switch t := v.(type) {
 	case []any:
 		out := make([]any, 0, len(t))
 		for _, item := range t {
 			if m, ok := item.(map[string]any); ok {
-				out = append(out, row(m))
+				out = append(out, toRow(m))
 			}
 		}
 		return out
 	case map[string]any:
-		return []any{row(t)}
+		return []any{toRow(t)}
 	}
 	return v
 }

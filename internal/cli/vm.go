@@ -12,17 +12,10 @@ func newVMCommand(streams Streams, g *globals) *cobra.Command {
 	return parent("vm", "Virtual machine quotas (Microsoft.Compute)", newVMListUsage(streams, g))
 }
 
-// usageRow is a row of az's table of list-usage.
-type usageRow struct {
-	Name         any
-	CurrentValue string
-	Limit        string
-}
-
 // usageTable is az's table of `vm list-usage`: the localized name, the use and the limit.
 func usageTable(v any) any {
-	return rows(v, func(m map[string]any) any {
-		return usageRow{Name: dig(m, "name", "localizedValue"), CurrentValue: fmt.Sprint(m["currentValue"]), Limit: fmt.Sprint(m["limit"])}
+	return rows(v, func(m map[string]any) row {
+		return row{{"Name", dig(m, "name", "localizedValue")}, {"CurrentValue", fmt.Sprint(m["currentValue"])}, {"Limit", fmt.Sprint(m["limit"])}}
 	})
 }
 

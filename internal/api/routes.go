@@ -139,13 +139,13 @@ func (s *Server) getOperationStatus(w http.ResponseWriter, r *http.Request, p pa
 		writeError(w, r, err)
 		return
 	}
-	st := armapi.OperationStatus{
+	st := armapi.OperationStatus{OperationStatusBase: armapi.OperationStatusBase{
 		ID:         arm.SubscriptionPath(op.SubscriptionID) + "/providers/" + p["ns"] + "/operationStatuses/" + op.ID,
 		Name:       op.ID,
 		ResourceID: op.ResourceID,
 		Status:     op.Status,
 		StartTime:  op.StartedAt,
-	}
+	}}
 	if !op.EndedAt.IsZero() {
 		st.EndTime = &op.EndedAt
 		st.PercentComplete = 100

@@ -62,6 +62,7 @@ type (
 	OnlineEndpoint                  = armapi.OnlineEndpoint
 	OnlineEndpointMlfleet           = armapi.OnlineEndpointMlfleet
 	OnlineEndpointProperties        = armapi.OnlineEndpointProperties
+	OperationStatusBase             = armapi.OperationStatusBase
 	PolicyAssignment                = armapi.PolicyAssignment
 	PolicyAssignmentInput           = armapi.PolicyAssignmentInput
 	PolicyAssignmentInputProperties = armapi.PolicyAssignmentInputProperties

@@ -11,13 +11,9 @@ import (
 // OperationStatus is the state of a long-running operation: armapi.OperationStatus as the
 // client reads it, with the error as an *Error a caller can return.
 type OperationStatus struct {
-	ID         string     `json:"id"`
-	Name       string     `json:"name"`
-	ResourceID string     `json:"resourceId"`
-	Status     string     `json:"status"`
-	StartTime  time.Time  `json:"startTime"`
-	EndTime    *time.Time `json:"endTime"`
-	Error      *Error     `json:"error"`
+	OperationStatusBase
+	// Error says why the operation failed; nil unless it failed.
+	Error *Error `json:"error"`
 }
 
 // Done reports whether the operation reached a terminal status.

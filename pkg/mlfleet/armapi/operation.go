@@ -13,6 +13,15 @@ const (
 // OperationStatus is the body of an operation-status URL (Azure-AsyncOperation): the state
 // of one long-running operation.
 type OperationStatus struct {
+	OperationStatusBase
+	// Error says why the operation failed; nil unless Status is Failed.
+	Error *Error `json:"error"`
+}
+
+// OperationStatusBase is what an operation status holds besides its error: which operation,
+// of which resource, its status and when it ran. The SDK's OperationStatus shares it and
+// reads the error as its own type.
+type OperationStatusBase struct {
 	ID              string     `json:"id"`
 	Name            string     `json:"name"`
 	ResourceID      string     `json:"resourceId"`
@@ -20,8 +29,6 @@ type OperationStatus struct {
 	StartTime       time.Time  `json:"startTime"`
 	EndTime         *time.Time `json:"endTime"`
 	PercentComplete float64    `json:"percentComplete"`
-	// Error says why the operation failed; nil unless Status is Failed.
-	Error *Error `json:"error"`
 }
 
 // ErrorResponse is ARM's error envelope, the body of every failed request.

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mlfleet/mlfleet/internal/background"
 	"github.com/mlfleet/mlfleet/internal/store"
 )
 
@@ -111,12 +112,5 @@ func (w *Sweeper) Close(ctx context.Context) error {
 		return nil
 	}
 	w.cancel()
-	done := make(chan struct{})
-	go func() { w.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return background.WaitGroup(ctx, &w.wg)
 }

@@ -89,20 +89,15 @@ func (w *Sweeper) Sweep(ctx context.Context) (int, error) {
 func (w *Sweeper) Start(ctx context.Context) {
 	ctx, w.cancel = context.WithCancel(ctx)
 	w.wg.Add(1)
+	sweep := func(ctx context.Context) {
+		if _, err := w.Sweep(ctx); err != nil && ctx.Err() == nil {
+			w.log.Warn("sweep", "err", err)
+		}
+	}
 	go func() {
 		defer w.wg.Done()
-		t := time.NewTicker(w.cfg.Interval)
-		defer t.Stop()
-		for {
-			if _, err := w.Sweep(ctx); err != nil && ctx.Err() == nil {
-				w.log.Warn("sweep", "err", err)
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-		}
+		sweep(ctx)
+		background.Every(ctx, w.cfg.Interval, sweep)
 	}()
 }
 

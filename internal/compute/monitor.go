@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mlfleet/mlfleet/internal/arm"
+	"github.com/mlfleet/mlfleet/internal/background"
 	"github.com/mlfleet/mlfleet/internal/store"
 	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
@@ -23,18 +24,11 @@ func (s *Service) Start(ctx context.Context) {
 		s.monitorDone = make(chan struct{})
 		go func() {
 			defer close(s.monitorDone)
-			t := time.NewTicker(s.cfg.MonitorInterval)
-			defer t.Stop()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case <-t.C:
-				}
+			background.Every(ctx, s.cfg.MonitorInterval, func(ctx context.Context) {
 				if err := s.Refresh(ctx); err != nil && ctx.Err() == nil {
 					s.log.Warn("health monitor", "err", err)
 				}
-			}
+			})
 		}()
 	})
 }
@@ -45,12 +39,7 @@ func (s *Service) Close(ctx context.Context) error {
 		return nil
 	}
 	s.monitorStop()
-	select {
-	case <-s.monitorDone:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return background.Wait(ctx, s.monitorDone)
 }
 
 // Refresh observes every attached compute once (what the monitor does on each tick).

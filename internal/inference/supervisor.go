@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/mlfleet/mlfleet/internal/background"
 	"github.com/mlfleet/mlfleet/internal/failpoint"
 )
 
@@ -227,12 +228,10 @@ func (s *Supervisor) update(f func(*ProcessState) bool) {
 // error and the stop completes in the background.
 func (s *Supervisor) Stop(ctx context.Context) error {
 	s.cancel()
-	select {
-	case <-s.done:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("stop inference process %s: %w", s.addr, ctx.Err())
+	if err := background.Wait(ctx, s.done); err != nil {
+		return fmt.Errorf("stop inference process %s: %w", s.addr, err)
 	}
+	return nil
 }
 
 // Done is closed once the supervisor has stopped and its process is gone.

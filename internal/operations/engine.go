@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/mlfleet/mlfleet/internal/arm"
+	"github.com/mlfleet/mlfleet/internal/background"
 	"github.com/mlfleet/mlfleet/internal/failpoint"
 	"github.com/mlfleet/mlfleet/internal/store"
 )
@@ -216,14 +217,10 @@ func (e *Engine) Close(ctx context.Context) error {
 		return nil
 	}
 	e.cancel()
-	done := make(chan struct{})
-	go func() { e.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("close operations engine: %w", ctx.Err())
+	if err := background.WaitGroup(ctx, &e.wg); err != nil {
+		return fmt.Errorf("close operations engine: %w", err)
 	}
+	return nil
 }
 
 func (e *Engine) work(ctx context.Context) {

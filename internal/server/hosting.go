@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/mlfleet/mlfleet/internal/background"
 	"github.com/mlfleet/mlfleet/internal/containerservice"
 	"github.com/mlfleet/mlfleet/internal/hosting"
 	"github.com/mlfleet/mlfleet/internal/provider/embedded"
@@ -39,34 +40,27 @@ func (l leases) Place(ctx context.Context, id string) (string, error) { return l
 // here whose lease is free or has lapsed (Ensure then takes the lease; if another replica
 // was faster it answers ErrHostedElsewhere, which Resume does not log).
 func takeOver(ctx context.Context, st store.Store, emb *embedded.Provider, clusters *containerservice.Service, every time.Duration, log *slog.Logger) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
+	background.Every(ctx, every, func(ctx context.Context) {
+		list, err := st.ListClusterLeases(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				log.Warn("take over clusters: list leases", "err", err)
+			}
 			return
-		case <-t.C:
-			list, err := st.ListClusterLeases(ctx)
-			if err != nil {
-				if ctx.Err() == nil {
-					log.Warn("take over clusters: list leases", "err", err)
-				}
-				continue
-			}
-			busy := map[string]bool{}
-			for _, l := range list {
-				if l.Remaining > 0 {
-					busy[l.ClusterID] = true
-				}
-			}
-			for _, id := range emb.Running() {
-				busy[id] = true
-			}
-			if err := clusters.ResumeWhere(ctx, func(id string) bool { return !busy[id] }); err != nil && ctx.Err() == nil {
-				log.Warn("take over clusters", "err", err)
+		}
+		busy := map[string]bool{}
+		for _, l := range list {
+			if l.Remaining > 0 {
+				busy[l.ClusterID] = true
 			}
 		}
-	}
+		for _, id := range emb.Running() {
+			busy[id] = true
+		}
+		if err := clusters.ResumeWhere(ctx, func(id string) bool { return !busy[id] }); err != nil && ctx.Err() == nil {
+			log.Warn("take over clusters", "err", err)
+		}
+	})
 }
 
 // identities keeps the embedded clusters' identities in the shared store's secrets, sealed

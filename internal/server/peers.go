@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mlfleet/mlfleet/internal/background"
 	"github.com/mlfleet/mlfleet/internal/containerservice"
 	"github.com/mlfleet/mlfleet/internal/frontdoor"
 	"github.com/mlfleet/mlfleet/internal/store"
@@ -132,18 +133,13 @@ func (p *peers) refresh(ctx context.Context) error {
 	return nil
 }
 
-// run refreshes every interval until ctx ends.
+// run refreshes at once, then every interval, until ctx ends.
 func (p *peers) run(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
+	refresh := func(ctx context.Context) {
 		if err := p.refresh(ctx); err != nil && ctx.Err() == nil {
 			p.log.Warn("front door: refresh peers", "err", err)
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
 	}
+	refresh(ctx)
+	background.Every(ctx, every, refresh)
 }

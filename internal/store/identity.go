@@ -135,12 +135,9 @@ func (s *sqlStore) SetPrincipalSecret(ctx context.Context, id, secretHash string
 func (s *sqlStore) DeletePrincipal(ctx context.Context, id string) error {
 	return s.InTx(ctx, func(tx Store) error {
 		t := tx.(*sqlStore)
-		if err := t.hit("DeletePrincipal", "before"); err != nil {
-			return fmt.Errorf("delete principal %s: %w", id, err)
-		}
-		n, err := t.exec(ctx, `DELETE FROM principals WHERE key = ?`, idKey(id))
+		n, err := t.deleteRows(ctx, "DeletePrincipal", "delete principal "+id, `DELETE FROM principals WHERE key = ?`, idKey(id))
 		if err != nil {
-			return fmt.Errorf("delete principal %s: %w", id, err)
+			return err
 		}
 		if n == 0 {
 			return fmt.Errorf("delete principal %s: %w", id, ErrNotFound)
@@ -217,17 +214,14 @@ func (s *sqlStore) ListRoleAssignments(ctx context.Context, f RoleAssignmentFilt
 
 // DeleteRoleAssignment deletes the assignment with this name.
 func (s *sqlStore) DeleteRoleAssignment(ctx context.Context, name string) error {
-	if err := s.hit("DeleteRoleAssignment", "before"); err != nil {
-		return fmt.Errorf("delete role assignment %s: %w", name, err)
-	}
-	n, err := s.exec(ctx, `DELETE FROM role_assignments WHERE key = ?`, idKey(name))
+	n, err := s.deleteRows(ctx, "DeleteRoleAssignment", "delete role assignment "+name, `DELETE FROM role_assignments WHERE key = ?`, idKey(name))
 	if err != nil {
-		return fmt.Errorf("delete role assignment %s: %w", name, err)
+		return err
 	}
 	if n == 0 {
 		return fmt.Errorf("delete role assignment %s: %w", name, ErrNotFound)
 	}
-	return s.hit("DeleteRoleAssignment", "after")
+	return nil
 }
 
 // DeleteRoleAssignmentsAtOrBelow deletes the assignments at scope or below it.

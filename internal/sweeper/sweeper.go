@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mlfleet/mlfleet/internal/background"
 	"github.com/mlfleet/mlfleet/internal/store"
 )
 
@@ -88,20 +89,15 @@ func (w *Sweeper) Sweep(ctx context.Context) (int, error) {
 func (w *Sweeper) Start(ctx context.Context) {
 	ctx, w.cancel = context.WithCancel(ctx)
 	w.wg.Add(1)
+	sweep := func(ctx context.Context) {
+		if _, err := w.Sweep(ctx); err != nil && ctx.Err() == nil {
+			w.log.Warn("sweep", "err", err)
+		}
+	}
 	go func() {
 		defer w.wg.Done()
-		t := time.NewTicker(w.cfg.Interval)
-		defer t.Stop()
-		for {
-			if _, err := w.Sweep(ctx); err != nil && ctx.Err() == nil {
-				w.log.Warn("sweep", "err", err)
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-		}
+		sweep(ctx)
+		background.Every(ctx, w.cfg.Interval, sweep)
 	}()
 }
 
@@ -111,12 +107,5 @@ func (w *Sweeper) Close(ctx context.Context) error {
 		return nil
 	}
 	w.cancel()
-	done := make(chan struct{})
-	go func() { w.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return background.WaitGroup(ctx, &w.wg)
 }

@@ -25,6 +25,7 @@ import (
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
 
+	"github.com/mlfleet/mlfleet/internal/background"
 	"github.com/mlfleet/mlfleet/internal/inference"
 	"github.com/mlfleet/mlfleet/internal/kube"
 )
@@ -129,12 +130,10 @@ func (s *Server) Addr() (addr, scheme string) {
 // Stop stops serving and watching and waits until the server is done. Idempotent.
 func (s *Server) Stop(ctx context.Context) error {
 	s.cancel()
-	select {
-	case <-s.done:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("stop inference router: %w", ctx.Err())
+	if err := background.Wait(ctx, s.done); err != nil {
+		return fmt.Errorf("stop inference router: %w", err)
 	}
+	return nil
 }
 
 func (s *Server) stopInformers() {

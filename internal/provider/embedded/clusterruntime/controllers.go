@@ -224,11 +224,10 @@ func newControllers(ctx context.Context, c *clients, typed informers.SharedInfor
 		loops = append(loops, controllerLoop{name, func() { ec.Run(ctx, endpointSliceWorkers) }})
 	}
 
-	// The "default" ServiceAccount of every namespace.
+	// The disruption controller keeps the status of PodDisruptionBudgets, which the
+	// apiserver's eviction subresource reads: without it, every eviction of a pod under a
+	// budget is refused, and the autoscaler's drains could not proceed.
 	{
-		// The disruption controller keeps the status of PodDisruptionBudgets, which the
-		// apiserver's eviction subresource reads: without it, every eviction of a pod
-		// under a budget is refused, and the autoscaler's drains could not proceed.
 		const name = "disruption-controller"
 		client, err := c.kube(name)
 		if err != nil {
@@ -251,6 +250,7 @@ func newControllers(ctx context.Context, c *clients, typed informers.SharedInfor
 		loops = append(loops, controllerLoop{name, func() { dc.Run(ctx, disruptionWorkers) }})
 	}
 
+	// The "default" ServiceAccount of every namespace.
 	{
 		const name = "service-account-controller"
 		client, err := c.kube(name)

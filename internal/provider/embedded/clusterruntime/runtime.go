@@ -23,6 +23,8 @@ import (
 	"k8s.io/client-go/tools/record"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
+
+	"github.com/mlfleet/mlfleet/internal/background"
 )
 
 // Errors of the package, wrapped with details.
@@ -393,10 +395,8 @@ func (r *Runtime) Stop(ctx context.Context) error {
 			r.cleanup()
 		}()
 	})
-	select {
-	case <-r.done:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("stop cluster runtime: %w", ctx.Err())
+	if err := background.Wait(ctx, r.done); err != nil {
+		return fmt.Errorf("stop cluster runtime: %w", err)
 	}
+	return nil
 }

@@ -9,7 +9,9 @@ import (
 	"time"
 )
 
-// Every calls f every interval until ctx ends, the first time one interval after the call.
+// Every calls f every interval until ctx ends, the first time one interval after the call,
+// for workers whose first run must wait (a worker that runs at once uses
+// wait.UntilWithContext).
 // A call that takes longer than the interval delays the next one; ticks missed meanwhile are
 // dropped, not made up. It returns once ctx has ended and no call of f is running.
 func Every(ctx context.Context, interval time.Duration, f func(context.Context)) {

@@ -9,10 +9,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/mlfleet/mlfleet/internal/background"
 	"github.com/mlfleet/mlfleet/internal/containerservice"
 	"github.com/mlfleet/mlfleet/internal/frontdoor"
 	"github.com/mlfleet/mlfleet/internal/store"
+	"k8s.io/apimachinery/pkg/util/wait"
 )
 
 // peers is the front door's resolver of the clusters other replicas host: a cluster's fqdn
@@ -135,11 +135,9 @@ func (p *peers) refresh(ctx context.Context) error {
 
 // run refreshes at once, then every interval, until ctx ends.
 func (p *peers) run(ctx context.Context, every time.Duration) {
-	refresh := func(ctx context.Context) {
+	wait.UntilWithContext(ctx, func(ctx context.Context) {
 		if err := p.refresh(ctx); err != nil && ctx.Err() == nil {
 			p.log.Warn("front door: refresh peers", "err", err)
 		}
-	}
-	refresh(ctx)
-	background.Every(ctx, every, refresh)
+	}, every)
 }

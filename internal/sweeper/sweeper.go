@@ -17,6 +17,7 @@ import (
 
 	"github.com/mlfleet/mlfleet/internal/background"
 	"github.com/mlfleet/mlfleet/internal/store"
+	"k8s.io/apimachinery/pkg/util/wait"
 )
 
 // Config tunes a Sweeper. Zero values mean the defaults.
@@ -96,8 +97,7 @@ func (w *Sweeper) Start(ctx context.Context) {
 	}
 	go func() {
 		defer w.wg.Done()
-		sweep(ctx)
-		background.Every(ctx, w.cfg.Interval, sweep)
+		wait.UntilWithContext(ctx, sweep, w.cfg.Interval)
 	}()
 }
 

@@ -7,11 +7,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 
 	"github.com/mlfleet/mlfleet/internal/store"
 	"github.com/mlfleet/mlfleet/internal/store/storetest"
+	"github.com/mlfleet/mlfleet/internal/testutil"
 )
 
 func TestReplicaKey(t *testing.T) {
@@ -86,27 +86,21 @@ func testEnsureShared(t *testing.T, open func() store.Store) {
 		t.Fatal(err)
 	}
 	const replicas = 6
-	got := make([][]byte, replicas)
-	errs := make([]error, replicas)
 	stores := make([]store.Store, replicas)
 	for i := range stores {
 		stores[i] = open()
 	}
-	var wg sync.WaitGroup
-	for i := range replicas {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			got[i], errs[i] = EnsureShared(ctx, stores[i], wrap, "data-key", func() ([]byte, error) {
-				return fmt.Appendf(nil, "key of replica %d", i), nil
-			})
-		}()
-	}
-	wg.Wait()
-	for i := range replicas {
-		if errs[i] != nil {
-			t.Fatalf("replica %d: %v", i, errs[i])
+	got := make([][]byte, replicas)
+	testutil.Race(t, replicas, func(i int) (err error) {
+		got[i], err = EnsureShared(ctx, stores[i], wrap, "data-key", func() ([]byte, error) {
+			return fmt.Appendf(nil, "key of replica %d", i), nil
+		})
+		if err != nil {
+			return fmt.Errorf("replica %d: %w", i, err)
 		}
+		return nil
+	})
+	for i := range replicas {
 		if !bytes.Equal(got[i], got[0]) {
 			t.Fatalf("replica %d got %q, replica 0 %q", i, got[i], got[0])
 		}

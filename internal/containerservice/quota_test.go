@@ -21,6 +21,7 @@ import (
 	"github.com/mlfleet/mlfleet/internal/resources"
 	"github.com/mlfleet/mlfleet/internal/store"
 	"github.com/mlfleet/mlfleet/internal/store/storetest"
+	"github.com/mlfleet/mlfleet/internal/testutil"
 	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
@@ -128,36 +129,26 @@ func TestQuotaConcurrentCreates(t *testing.T) {
 			const limit = `{"default": {"managedClusters": 5, "cores": 1000}}`
 			services := []*Service{newService(t, open(), limit), newService(t, open(), limit)}
 			ctx := context.Background()
-			var wg sync.WaitGroup
 			var mu sync.Mutex
 			created, refused := 0, 0
-			errs := make(chan error, 20)
-			for i := range 20 {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					_, _, _, err := services[i%2].Put(ctx, testSub, testRG, fmt.Sprintf("c%02d", i), clusterInput(1, "Standard_D2_v2"), arm.Preconditions{IfNoneMatch: true})
-					var ae *arm.Error
-					mu.Lock()
-					defer mu.Unlock()
-					switch {
-					case err == nil:
-						created++
-					case errors.As(err, &ae) && ae.Code == arm.CodeQuotaExceeded:
-						refused++
-						if !strings.Contains(ae.Message, "Managed Clusters quota. Location: westus, Current Limit: 5, Current Usage: 5, Additional Required: 1") {
-							errs <- fmt.Errorf("message %q", ae.Message)
-						}
-					default:
-						errs <- err
+			testutil.Race(t, 20, func(i int) error {
+				_, _, _, err := services[i%2].Put(ctx, testSub, testRG, fmt.Sprintf("c%02d", i), clusterInput(1, "Standard_D2_v2"), arm.Preconditions{IfNoneMatch: true})
+				var ae *arm.Error
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err == nil:
+					created++
+				case errors.As(err, &ae) && ae.Code == arm.CodeQuotaExceeded:
+					refused++
+					if !strings.Contains(ae.Message, "Managed Clusters quota. Location: westus, Current Limit: 5, Current Usage: 5, Additional Required: 1") {
+						return fmt.Errorf("message %q", ae.Message)
 					}
-				}()
-			}
-			wg.Wait()
-			close(errs)
-			for err := range errs {
-				t.Error(err)
-			}
+				default:
+					return err
+				}
+				return nil
+			})
 			if created != 5 || refused != 15 {
 				t.Fatalf("%d created, %d refused; want 5 and 15", created, refused)
 			}

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -35,28 +33,6 @@ const (
 func infoOnlyProvider() provider.Provider {
 	return providertest.InfoOnly{I: provider.Info{Name: "embedded", CanCreate: true, CanScale: true, DeleteDestroys: true, EnforcesAuthorizedIPRanges: true,
 		Versions: []string{catalog.DefaultVersions().Default("westus").Version}}}
-}
-
-// dialects returns, per store dialect to test, a function that makes an empty database and
-// returns how to open a Store on it (each call another connection pool, as another replica
-// would): SQLite always, PostgreSQL when MLFLEET_TEST_POSTGRES holds a DSN.
-func dialects(t *testing.T) map[string]func(t *testing.T) func() store.Store {
-	out := map[string]func(t *testing.T) func() store.Store{
-		"sqlite": func(t *testing.T) func() store.Store {
-			path := filepath.Join(t.TempDir(), "mlfleet.db")
-			return func() store.Store { return storetest.Open(t, path) }
-		},
-	}
-	dsn := os.Getenv("MLFLEET_TEST_POSTGRES")
-	if dsn == "" {
-		t.Log("MLFLEET_TEST_POSTGRES is not set: PostgreSQL not tested; export MLFLEET_TEST_POSTGRES=$(hack/postgres.sh) to")
-		return out
-	}
-	out["postgres"] = func(t *testing.T) func() store.Store {
-		schemaDSN := storetest.Schema(t, dsn)
-		return func() store.Store { return storetest.Open(t, schemaDSN) }
-	}
-	return out
 }
 
 // newService returns a cluster service over st with the quotas of quotaJSON, and makes
@@ -122,7 +98,7 @@ func wantQuotaExceeded(t *testing.T, err error, parts ...string) {
 // are created, the others get QuotaExceeded, and the usage never exceeds the limit.
 func TestQuotaConcurrentCreates(t *testing.T) {
 	t.Parallel()
-	for name, newDB := range dialects(t) {
+	for name, newDB := range storetest.Dialects(t) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			open := newDB(t)
@@ -214,7 +190,7 @@ func finishOperations(t *testing.T, st store.Store) {
 // counts for nothing.
 func TestQuotaScale(t *testing.T) {
 	t.Parallel()
-	for name, newDB := range dialects(t) {
+	for name, newDB := range storetest.Dialects(t) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			st := newDB(t)()

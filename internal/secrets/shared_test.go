@@ -61,20 +61,14 @@ func TestLoadReplicaKey(t *testing.T) {
 	}
 }
 
-func TestEnsureSharedSQLite(t *testing.T) {
+func TestEnsureShared(t *testing.T) {
 	t.Parallel()
-	path := filepath.Join(t.TempDir(), "mlfleet.db")
-	testEnsureShared(t, func() store.Store { return storetest.Open(t, path) })
-}
-
-func TestEnsureSharedPostgres(t *testing.T) {
-	dsn := os.Getenv("MLFLEET_TEST_POSTGRES")
-	if dsn == "" {
-		t.Skip("MLFLEET_TEST_POSTGRES is not set")
+	for name, newDB := range storetest.Dialects(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			testEnsureShared(t, newDB(t))
+		})
 	}
-	t.Parallel()
-	dsn = storetest.Schema(t, dsn)
-	testEnsureShared(t, func() store.Store { return storetest.Open(t, dsn) })
 }
 
 // testEnsureShared: replicas racing to create a shared secret all get the winner's; a

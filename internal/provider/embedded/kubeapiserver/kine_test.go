@@ -27,12 +27,7 @@ func kineDSN(tb testing.TB) string {
 	if dsn == "" {
 		tb.Skip("MLFLEET_TEST_POSTGRES is not set")
 	}
-	schemaDSN, drop, err := storetest.PostgresSchema(dsn)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(drop)
-	return schemaDSN
+	return storetest.Schema(tb, dsn)
 }
 
 func startKine(tb testing.TB, dsn, dir string) *Kine {

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -21,6 +19,7 @@ import (
 	"github.com/mlfleet/mlfleet/internal/resources"
 	"github.com/mlfleet/mlfleet/internal/store"
 	"github.com/mlfleet/mlfleet/internal/store/storetest"
+	"github.com/mlfleet/mlfleet/internal/testutil"
 	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
@@ -34,28 +33,6 @@ const (
 func infoOnlyProvider() provider.Provider {
 	return providertest.InfoOnly{I: provider.Info{Name: "embedded", CanCreate: true, CanScale: true, DeleteDestroys: true, EnforcesAuthorizedIPRanges: true,
 		Versions: []string{catalog.DefaultVersions().Default("westus").Version}}}
-}
-
-// dialects returns, per store dialect to test, a function that makes an empty database and
-// returns how to open a Store on it (each call another connection pool, as another replica
-// would): SQLite always, PostgreSQL when MLFLEET_TEST_POSTGRES holds a DSN.
-func dialects(t *testing.T) map[string]func(t *testing.T) func() store.Store {
-	out := map[string]func(t *testing.T) func() store.Store{
-		"sqlite": func(t *testing.T) func() store.Store {
-			path := filepath.Join(t.TempDir(), "mlfleet.db")
-			return func() store.Store { return storetest.Open(t, path) }
-		},
-	}
-	dsn := os.Getenv("MLFLEET_TEST_POSTGRES")
-	if dsn == "" {
-		t.Log("MLFLEET_TEST_POSTGRES is not set: PostgreSQL not tested; export MLFLEET_TEST_POSTGRES=$(hack/postgres.sh) to")
-		return out
-	}
-	out["postgres"] = func(t *testing.T) func() store.Store {
-		schemaDSN := storetest.Schema(t, dsn)
-		return func() store.Store { return storetest.Open(t, schemaDSN) }
-	}
-	return out
 }
 
 // newService returns a cluster service over st with the quotas of quotaJSON, and makes
@@ -121,43 +98,33 @@ func wantQuotaExceeded(t *testing.T, err error, parts ...string) {
 // are created, the others get QuotaExceeded, and the usage never exceeds the limit.
 func TestQuotaConcurrentCreates(t *testing.T) {
 	t.Parallel()
-	for name, newDB := range dialects(t) {
+	for name, newDB := range storetest.Dialects(t) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			open := newDB(t)
 			const limit = `{"default": {"managedClusters": 5, "cores": 1000}}`
 			services := []*Service{newService(t, open(), limit), newService(t, open(), limit)}
 			ctx := context.Background()
-			var wg sync.WaitGroup
 			var mu sync.Mutex
 			created, refused := 0, 0
-			errs := make(chan error, 20)
-			for i := range 20 {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					_, _, _, err := services[i%2].Put(ctx, testSub, testRG, fmt.Sprintf("c%02d", i), clusterInput(1, "Standard_D2_v2"), arm.Preconditions{IfNoneMatch: true})
-					var ae *arm.Error
-					mu.Lock()
-					defer mu.Unlock()
-					switch {
-					case err == nil:
-						created++
-					case errors.As(err, &ae) && ae.Code == arm.CodeQuotaExceeded:
-						refused++
-						if !strings.Contains(ae.Message, "Managed Clusters quota. Location: westus, Current Limit: 5, Current Usage: 5, Additional Required: 1") {
-							errs <- fmt.Errorf("message %q", ae.Message)
-						}
-					default:
-						errs <- err
+			testutil.Race(t, 20, func(i int) error {
+				_, _, _, err := services[i%2].Put(ctx, testSub, testRG, fmt.Sprintf("c%02d", i), clusterInput(1, "Standard_D2_v2"), arm.Preconditions{IfNoneMatch: true})
+				var ae *arm.Error
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err == nil:
+					created++
+				case errors.As(err, &ae) && ae.Code == arm.CodeQuotaExceeded:
+					refused++
+					if !strings.Contains(ae.Message, "Managed Clusters quota. Location: westus, Current Limit: 5, Current Usage: 5, Additional Required: 1") {
+						return fmt.Errorf("message %q", ae.Message)
 					}
-				}()
-			}
-			wg.Wait()
-			close(errs)
-			for err := range errs {
-				t.Error(err)
-			}
+				default:
+					return err
+				}
+				return nil
+			})
 			if created != 5 || refused != 15 {
 				t.Fatalf("%d created, %d refused; want 5 and 15", created, refused)
 			}
@@ -223,7 +190,7 @@ func finishOperations(t *testing.T, st store.Store) {
 // counts for nothing.
 func TestQuotaScale(t *testing.T) {
 	t.Parallel()
-	for name, newDB := range dialects(t) {
+	for name, newDB := range storetest.Dialects(t) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			st := newDB(t)()

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -28,21 +27,12 @@ import (
 // failpoints pass parallel false: failpoints are process-wide.
 func eachStore(t *testing.T, parallel bool, test func(t *testing.T, s store.Store)) {
 	t.Helper()
-	dialects := []string{"sqlite"}
-	dsn := os.Getenv("MLFLEET_TEST_POSTGRES")
-	if dsn != "" {
-		dialects = append(dialects, "postgres")
-	}
-	for _, dialect := range dialects {
+	for dialect, newDB := range storetest.Dialects(t) {
 		t.Run(dialect, func(t *testing.T) {
 			if parallel {
 				t.Parallel()
 			}
-			if dialect == "sqlite" {
-				test(t, storetest.OpenSQLite(t))
-				return
-			}
-			test(t, openPostgres(t, dsn))
+			test(t, newDB(t)())
 		})
 	}
 }
@@ -55,13 +45,6 @@ func eachStoreCase(t *testing.T, name string, test func(t *testing.T, s store.St
 		t.Parallel()
 		eachStore(t, true, test)
 	})
-}
-
-// openPostgres opens a store on a new schema of the database dsn names, dropped when the
-// test ends.
-func openPostgres(t *testing.T, dsn string) store.Store {
-	t.Helper()
-	return storetest.Open(t, storetest.Schema(t, dsn))
 }
 
 // cleanupCall is what one call of a cleanup saw.

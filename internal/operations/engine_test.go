@@ -16,6 +16,7 @@ import (
 	"github.com/mlfleet/mlfleet/internal/operations"
 	"github.com/mlfleet/mlfleet/internal/store"
 	"github.com/mlfleet/mlfleet/internal/store/storetest"
+	"github.com/mlfleet/mlfleet/internal/testutil"
 )
 
 // deadline bounds every wait for something the engine does in the background. It is long
@@ -73,24 +74,23 @@ func submit(t *testing.T, e *operations.Engine, input any) *store.Operation {
 // waitStatus polls the store until operation id has status, and returns it.
 func waitStatus(t *testing.T, s store.Store, id, status string) *store.Operation {
 	t.Helper()
-	timeout := time.After(deadline)
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		op, err := s.GetOperation(context.Background(), id)
-		if err != nil {
-			t.Fatalf("GetOperation: %v", err)
+	var (
+		op  *store.Operation
+		err error
+	)
+	state, ok := testutil.PollEvery(t.Context(), 10*time.Millisecond, deadline, func() (bool, string) {
+		if op, err = s.GetOperation(context.Background(), id); err != nil {
+			return true, "" // fails the test below at once
 		}
-		if op.Status == status {
-			return op
-		}
-		select {
-		case <-timeout:
-			t.Fatalf("operation %s is still %s (attempts %d, error %s) after %v, want %s",
-				id, op.Status, op.Attempts, op.Error, deadline, status)
-		case <-tick.C:
-		}
+		return op.Status == status, fmt.Sprintf("%s (attempts %d, error %s)", op.Status, op.Attempts, op.Error)
+	})
+	if err != nil {
+		t.Fatalf("GetOperation: %v", err)
 	}
+	if !ok {
+		t.Fatalf("operation %s is still %s after %v, want %s", id, state, deadline, status)
+	}
+	return op
 }
 
 func getOperation(t *testing.T, s store.Store, id string) *store.Operation {

@@ -7,11 +7,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 
 	"github.com/mlfleet/mlfleet/internal/store"
 	"github.com/mlfleet/mlfleet/internal/store/storetest"
+	"github.com/mlfleet/mlfleet/internal/testutil"
 )
 
 func TestReplicaKey(t *testing.T) {
@@ -61,20 +61,14 @@ func TestLoadReplicaKey(t *testing.T) {
 	}
 }
 
-func TestEnsureSharedSQLite(t *testing.T) {
+func TestEnsureShared(t *testing.T) {
 	t.Parallel()
-	path := filepath.Join(t.TempDir(), "mlfleet.db")
-	testEnsureShared(t, func() store.Store { return storetest.Open(t, path) })
-}
-
-func TestEnsureSharedPostgres(t *testing.T) {
-	dsn := os.Getenv("MLFLEET_TEST_POSTGRES")
-	if dsn == "" {
-		t.Skip("MLFLEET_TEST_POSTGRES is not set")
+	for name, newDB := range storetest.Dialects(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			testEnsureShared(t, newDB(t))
+		})
 	}
-	t.Parallel()
-	dsn = storetest.Schema(t, dsn)
-	testEnsureShared(t, func() store.Store { return storetest.Open(t, dsn) })
 }
 
 // testEnsureShared: replicas racing to create a shared secret all get the winner's; a
@@ -86,27 +80,21 @@ func testEnsureShared(t *testing.T, open func() store.Store) {
 		t.Fatal(err)
 	}
 	const replicas = 6
-	got := make([][]byte, replicas)
-	errs := make([]error, replicas)
 	stores := make([]store.Store, replicas)
 	for i := range stores {
 		stores[i] = open()
 	}
-	var wg sync.WaitGroup
-	for i := range replicas {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			got[i], errs[i] = EnsureShared(ctx, stores[i], wrap, "data-key", func() ([]byte, error) {
-				return fmt.Appendf(nil, "key of replica %d", i), nil
-			})
-		}()
-	}
-	wg.Wait()
-	for i := range replicas {
-		if errs[i] != nil {
-			t.Fatalf("replica %d: %v", i, errs[i])
+	got := make([][]byte, replicas)
+	testutil.Race(t, replicas, func(i int) (err error) {
+		got[i], err = EnsureShared(ctx, stores[i], wrap, "data-key", func() ([]byte, error) {
+			return fmt.Appendf(nil, "key of replica %d", i), nil
+		})
+		if err != nil {
+			return fmt.Errorf("replica %d: %w", i, err)
 		}
+		return nil
+	})
+	for i := range replicas {
 		if !bytes.Equal(got[i], got[0]) {
 			t.Fatalf("replica %d got %q, replica 0 %q", i, got[i], got[0])
 		}

@@ -3,9 +3,10 @@ package store
 import (
 	"context"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/mlfleet/mlfleet/internal/testutil"
 )
 
 const (
@@ -96,23 +97,15 @@ func testActivityEvents(t *testing.T, open func() Store) {
 	}
 
 	// Concurrent recorders (other pools, as other replicas) all land, each with its own seq.
-	var wg sync.WaitGroup
-	errs := make(chan error, 40)
-	for range 4 {
-		other := open()
-		wg.Go(func() {
-			for range 10 {
-				errs <- other.CreateActivityEvent(ctx, activityEvent(t, "concurrent", "rg", "", base.Add(time.Hour)))
+	others := []Store{open(), open(), open(), open()}
+	testutil.Race(t, len(others), func(i int) error {
+		for range 10 {
+			if err := others[i].CreateActivityEvent(ctx, activityEvent(t, "concurrent", "rg", "", base.Add(time.Hour))); err != nil {
+				return fmt.Errorf("concurrent CreateActivityEvent: %w", err)
 			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Fatalf("concurrent CreateActivityEvent: %v", err)
 		}
-	}
+		return nil
+	})
 	if got, err := s.ListActivityEvents(ctx, ActivityFilter{SubscriptionID: "concurrent"}); err != nil || len(got) != 40 {
 		t.Fatalf("concurrent events listed: %d, %v; want 40", len(got), err)
 	}

@@ -5,8 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"testing"
+
+	"github.com/mlfleet/mlfleet/internal/testutil"
 )
 
 // testSharedSecrets: the first value stored under a name wins, also when several
@@ -35,18 +36,13 @@ func testSharedSecrets(t *testing.T, open func() Store) {
 		stores[i] = open()
 	}
 	results := make([][]byte, racers)
-	errs := make([]error, racers)
-	var wg sync.WaitGroup
-	for i := range racers {
-		wg.Go(func() {
-			results[i], errs[i] = stores[i].EnsureSharedSecret(ctx, "race", fmt.Appendf(nil, "value-%d", i))
-		})
-	}
-	wg.Wait()
-	for i := range racers {
-		if errs[i] != nil {
-			t.Fatalf("racer %d: %v", i, errs[i])
+	testutil.Race(t, racers, func(i int) (err error) {
+		if results[i], err = stores[i].EnsureSharedSecret(ctx, "race", fmt.Appendf(nil, "value-%d", i)); err != nil {
+			return fmt.Errorf("racer %d: %w", i, err)
 		}
+		return nil
+	})
+	for i := range racers {
 		if !bytes.Equal(results[i], results[0]) {
 			t.Fatalf("racer %d got %q, racer 0 got %q", i, results[i], results[0])
 		}

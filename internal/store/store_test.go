@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/mlfleet/mlfleet/internal/testutil"
 )
 
 // The contract suite: every Store implementation must pass runContract. It runs against
@@ -660,42 +662,31 @@ func testClaimConcurrent(t *testing.T, open func() Store) {
 	for i := range ops {
 		mustCreateOp(t, stores[0], operation(fmt.Sprintf("op-%02d", i), subID, ms.Add(time.Duration(i%3)*time.Millisecond)))
 	}
-	var (
-		mu      sync.Mutex
-		claimed = map[string]string{}
-		wg      sync.WaitGroup
-		errs    = make(chan error, workers)
-	)
-	for w := range workers {
-		wg.Go(func() {
-			owner := fmt.Sprintf("worker-%d", w)
-			s := stores[w%len(stores)]
-			for {
-				op, err := s.ClaimOperation(ctx, owner, ms, time.Hour)
-				if errors.Is(err, ErrNotFound) {
-					return
-				}
-				if err != nil {
-					errs <- err
-					return
-				}
-				mu.Lock()
-				if prev, ok := claimed[op.ID]; ok {
-					errs <- fmt.Errorf("operation %s claimed by %s and %s", op.ID, prev, owner)
-				}
-				claimed[op.ID] = owner
-				mu.Unlock()
-				if op.LeaseOwner != owner || op.Attempts != 1 {
-					errs <- fmt.Errorf("claimed %s: owner %q attempts %d", op.ID, op.LeaseOwner, op.Attempts)
-				}
+	var mu sync.Mutex
+	claimed := map[string]string{}
+	testutil.Race(t, workers, func(w int) error {
+		owner := fmt.Sprintf("worker-%d", w)
+		s := stores[w%len(stores)]
+		for {
+			op, err := s.ClaimOperation(ctx, owner, ms, time.Hour)
+			if errors.Is(err, ErrNotFound) {
+				return nil
 			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
+			if err != nil {
+				return err
+			}
+			mu.Lock()
+			prev, twice := claimed[op.ID]
+			claimed[op.ID] = owner
+			mu.Unlock()
+			if twice {
+				return fmt.Errorf("operation %s claimed by %s and %s", op.ID, prev, owner)
+			}
+			if op.LeaseOwner != owner || op.Attempts != 1 {
+				return fmt.Errorf("claimed %s: owner %q attempts %d", op.ID, op.LeaseOwner, op.Attempts)
+			}
+		}
+	})
 	if len(claimed) != ops {
 		t.Fatalf("claimed %d operations, want %d", len(claimed), ops)
 	}
@@ -713,38 +704,28 @@ func testWriteConcurrent(t *testing.T, open func() Store) {
 	stores := []Store{open(), open()}
 	ctx := context.Background()
 	shared := mustCreate(t, stores[0], resource(subID, rgType, "shared"))
-	var wg sync.WaitGroup
-	errs := make(chan error, writers*each*3)
-	for w := range writers {
-		wg.Go(func() {
-			s := stores[w%len(stores)]
-			for i := range each {
-				r := resource(subID, rgType, fmt.Sprintf("w%d-%d", w, i))
-				if err := s.CreateResource(ctx, r); err != nil {
-					errs <- err
-					continue
-				}
-				r.Body = []byte(`{"updated":true}`)
-				if err := s.UpdateResource(ctx, r); err != nil {
-					errs <- err
-				}
-				// Everyone races on one row: losing is ErrConflict, nothing else.
-				cur, err := s.GetResource(ctx, shared.ID)
-				if err != nil {
-					errs <- err
-					continue
-				}
-				if err := s.UpdateResource(ctx, cur); err != nil && !errors.Is(err, ErrConflict) {
-					errs <- err
-				}
+	testutil.Race(t, writers, func(w int) error {
+		s := stores[w%len(stores)]
+		for i := range each {
+			r := resource(subID, rgType, fmt.Sprintf("w%d-%d", w, i))
+			if err := s.CreateResource(ctx, r); err != nil {
+				return err
 			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
+			r.Body = []byte(`{"updated":true}`)
+			if err := s.UpdateResource(ctx, r); err != nil {
+				return err
+			}
+			// Everyone races on one row: losing is ErrConflict, nothing else.
+			cur, err := s.GetResource(ctx, shared.ID)
+			if err != nil {
+				return err
+			}
+			if err := s.UpdateResource(ctx, cur); err != nil && !errors.Is(err, ErrConflict) {
+				return err
+			}
+		}
+		return nil
+	})
 	got, err := stores[1].ListResources(ctx, ListOptions{ParentID: subID})
 	if err != nil || len(got) != writers*each+1 {
 		t.Fatalf("ListResources: %d resources, %v; want %d", len(got), err, writers*each+1)

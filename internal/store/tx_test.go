@@ -4,10 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/mlfleet/mlfleet/internal/testutil"
 )
 
 func testDeleteIfVersion(t *testing.T, open func() Store) {
@@ -139,26 +140,6 @@ func testTxRollback(t *testing.T, open func() Store) {
 	}
 }
 
-// race runs do(0) … do(n-1) at once and, when all have returned, fails the test with the
-// errors they returned.
-func race(t *testing.T, n int, do func(i int) error) {
-	t.Helper()
-	var wg sync.WaitGroup
-	errs := make(chan error, n)
-	for i := range n {
-		wg.Go(func() {
-			if err := do(i); err != nil {
-				errs <- err
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
-}
-
 // testTxConcurrent runs read-modify-write transactions on one counter from two pools at
 // once: with the version check, no increment is lost, and InTx itself retries what the
 // database aborts.
@@ -168,7 +149,7 @@ func testTxConcurrent(t *testing.T, open func() Store) {
 	ctx := context.Background()
 	counter := mustCreate(t, stores[0], resource(subID, rgType, "counter"))
 	var conflicts atomic.Int64
-	race(t, writers, func(w int) error {
+	testutil.Race(t, writers, func(w int) error {
 		s := stores[w%2]
 		for i := 0; i < each; {
 			err := s.InTx(ctx, func(tx Store) error {
@@ -211,7 +192,7 @@ func testTxClaimsRace(t *testing.T, open func() Store) {
 	stores := []Store{open(), open()}
 	ctx := context.Background()
 	var wins atomic.Int64
-	race(t, racers, func(i int) error {
+	testutil.Race(t, racers, func(i int) error {
 		err := stores[i%2].InTx(ctx, func(tx Store) error {
 			if err := tx.CreateResource(ctx, resource(subID, rgType, fmt.Sprintf("mine-%d", i))); err != nil {
 				return err
@@ -288,7 +269,7 @@ func testTxLockCount(t *testing.T, open func() Store) {
 	parent := subID + "/resourceGroups/counted"
 	errFull := errors.New("full")
 	var added, refused atomic.Int64
-	race(t, racers, func(i int) error {
+	testutil.Race(t, racers, func(i int) error {
 		err := stores[i%2].InTx(ctx, func(tx Store) error {
 			if err := tx.Lock(ctx, "quota/"+parent); err != nil {
 				return err

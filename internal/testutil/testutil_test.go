@@ -4,7 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
+	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -95,6 +98,52 @@ func TestStartStopsWhenTheTestEnds(t *testing.T) {
 	})
 	if c.stops != 1 {
 		t.Errorf("%d stops after the test ended, want 1", c.stops)
+	}
+}
+
+func TestRaceRunsAtOnce(t *testing.T) {
+	const n = 4
+	var arrived atomic.Int32
+	all := make(chan struct{})
+	Race(t, n, func(int) error {
+		if arrived.Add(1) == n {
+			close(all)
+		}
+		select {
+		case <-all:
+			return nil
+		case <-time.After(time.Minute):
+			return errors.New("the racers did not all run at once")
+		}
+	})
+}
+
+// failures is a testing.TB that keeps what Race reports instead of failing.
+type failures struct {
+	testing.TB
+	errors []string
+	failed bool
+}
+
+func (f *failures) Helper()           {}
+func (f *failures) Error(args ...any) { f.errors = append(f.errors, fmt.Sprint(args...)) }
+func (f *failures) FailNow()          { f.failed = true }
+
+func TestRaceReportsEveryError(t *testing.T) {
+	var f failures
+	Race(&f, 4, func(i int) error {
+		if i%2 == 1 {
+			return fmt.Errorf("racer %d", i)
+		}
+		return nil
+	})
+	if want := []string{"racer 1", "racer 3"}; !slices.Equal(f.errors, want) || !f.failed {
+		t.Errorf("errors %q, failed %v; want %q and failed", f.errors, f.failed, want)
+	}
+	f = failures{}
+	Race(&f, 3, func(int) error { return nil })
+	if len(f.errors) != 0 || f.failed {
+		t.Errorf("no errors: reported %q, failed %v", f.errors, f.failed)
 	}
 }
 

@@ -39,14 +39,14 @@ func TestHandler(t *testing.T) {
 			if rec.Code != tt.status {
 				t.Fatalf("%s %s = %d, want %d", tt.method, tt.path, rec.Code, tt.status)
 			}
-			if got := rec.Header().Get("Content-Security-Policy"); got != ContentSecurityPolicy {
-				t.Errorf("Content-Security-Policy = %q", got)
-			}
-			if got := rec.Header().Get("X-Content-Type-Options"); got != "nosniff" {
-				t.Errorf("X-Content-Type-Options = %q", got)
-			}
-			if got := rec.Header().Get("X-Frame-Options"); got != "DENY" {
-				t.Errorf("X-Frame-Options = %q", got)
+			for name, want := range map[string]string{
+				"Content-Security-Policy": ContentSecurityPolicy,
+				"X-Content-Type-Options":  "nosniff",
+				"X-Frame-Options":         "DENY",
+			} {
+				if got := rec.Header().Get(name); got != want {
+					t.Errorf("%s = %q, want %q", name, got, want)
+				}
 			}
 			if tt.status != http.StatusOK {
 				return

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -28,4 +29,28 @@ func Open(t testing.TB, dsn string) store.Store {
 func OpenSQLite(t testing.TB) store.Store {
 	t.Helper()
 	return Open(t, filepath.Join(t.TempDir(), "mlfleet.db"))
+}
+
+// Dialects returns, per store dialect to test, a function that makes an empty database for
+// a test and returns how to open a Store on it, each call another connection pool (as
+// another replica would have): SQLite always, and PostgreSQL when MLFLEET_TEST_POSTGRES
+// holds a DSN, in a schema of its own dropped when the test ends.
+func Dialects(t testing.TB) map[string]func(t testing.TB) func() store.Store {
+	t.Helper()
+	out := map[string]func(t testing.TB) func() store.Store{
+		"sqlite": func(t testing.TB) func() store.Store {
+			path := filepath.Join(t.TempDir(), "mlfleet.db")
+			return func() store.Store { return Open(t, path) }
+		},
+	}
+	dsn := os.Getenv("MLFLEET_TEST_POSTGRES")
+	if dsn == "" {
+		t.Log("MLFLEET_TEST_POSTGRES is not set: PostgreSQL not tested; export MLFLEET_TEST_POSTGRES=$(hack/postgres.sh) to test it")
+		return out
+	}
+	out["postgres"] = func(t testing.TB) func() store.Store {
+		schemaDSN := Schema(t, dsn)
+		return func() store.Store { return Open(t, schemaDSN) }
+	}
+	return out
 }

@@ -27,12 +27,7 @@ func kineDSN(tb testing.TB) string {
 	if dsn == "" {
 		tb.Skip("MLFLEET_TEST_POSTGRES is not set")
 	}
-	schemaDSN, drop, err := storetest.PostgresSchema(dsn)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(drop)
-	return schemaDSN
+	return storetest.Schema(tb, dsn)
 }
 
 func startKine(tb testing.TB, dsn, dir string) *Kine {
@@ -44,6 +39,17 @@ func startKine(tb testing.TB, dsn, dir string) *Kine {
 		tb.Fatal(err)
 	}
 	return k
+}
+
+// testKine starts a kine on a fresh schema (kineDSN) in a new temporary directory, closed
+// when tb ends, and returns it with that directory, for the data of the servers on it.
+func testKine(tb testing.TB) (*Kine, string) {
+	tb.Helper()
+	dsn := kineDSN(tb)
+	root := tb.TempDir()
+	k := startKine(tb, dsn, filepath.Join(root, "kine"))
+	tb.Cleanup(func() { k.Close(context.Background()) })
+	return k, root
 }
 
 // TestKineWholeProcessRestart is TestWholeProcessRestart on kine: the cluster's objects live
@@ -60,11 +66,8 @@ func TestKineWholeProcessRestart(t *testing.T) {
 
 // TestKineClustersAreIsolated: two clusters on one kine see only their own objects.
 func TestKineClustersAreIsolated(t *testing.T) {
-	dsn := kineDSN(t)
+	k, root := testKine(t)
 	ctx := context.Background()
-	root := t.TempDir()
-	k := startKine(t, dsn, filepath.Join(root, "kine"))
-	t.Cleanup(func() { k.Close(context.Background()) })
 	a := startServer(t, Config{ID: "kine-a", DataDir: filepath.Join(root, "a"), EtcdEndpoints: k.Endpoints()})
 	b := startServer(t, Config{ID: "kine-b", DataDir: filepath.Join(root, "b"), EtcdEndpoints: k.Endpoints()})
 	ca, cb := clientFor(t, a.AdminKubeconfig()), clientFor(t, b.AdminKubeconfig())
@@ -93,10 +96,7 @@ func TestStartKineRejectsBadConfig(t *testing.T) {
 // writes 1,000 ConfigMaps into each and lists them, and prints the times and their ratio
 // (go test -run '^$' -bench KineVsEtcd -benchtime 1x).
 func BenchmarkKineVsEtcd(b *testing.B) {
-	dsn := kineDSN(b)
-	root := b.TempDir()
-	k := startKine(b, dsn, filepath.Join(root, "kine"))
-	b.Cleanup(func() { k.Close(context.Background()) })
+	k, root := testKine(b)
 	const objects = 1000
 	for b.Loop() {
 		id := benchSeq.Add(1)
@@ -176,10 +176,7 @@ func benchClient(b *testing.B, kubeconfig []byte) *kubernetes.Clientset {
 // (go test -run '^$' -bench RSSPerClusterKineVsEtcd -benchtime 1x). The etcd and kine
 // themselves are started before the first measurement.
 func BenchmarkRSSPerClusterKineVsEtcd(b *testing.B) {
-	dsn := kineDSN(b)
-	root := b.TempDir()
-	k := startKine(b, dsn, filepath.Join(root, "kine"))
-	b.Cleanup(func() { k.Close(context.Background()) })
+	k, root := testKine(b)
 	const clusters = 3
 	for b.Loop() {
 		id := benchSeq.Add(1)

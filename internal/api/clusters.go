@@ -16,6 +16,8 @@ const (
 	mcPath    = rgPath + "/providers/Microsoft.ContainerService/managedClusters/{name}"
 )
 
+// clusterRoutes serves Microsoft.ContainerService: managed clusters, their agent pools,
+// upgrade profiles and credentials, and the per-location Kubernetes version lists.
 func (s *Server) clusterRoutes() {
 	rt := &s.router
 	rt.handle(http.MethodGet, csSubPath+"/managedClusters", s.listClusters)
@@ -49,6 +51,8 @@ func (s *Server) putCluster(w http.ResponseWriter, r *http.Request, p params) {
 	})
 }
 
+// getCluster answers the cluster with its ETag header, which If-Match on a PUT or DELETE
+// compares.
 func (s *Server) getCluster(w http.ResponseWriter, r *http.Request, p params) {
 	mc, err := s.cfg.Clusters.Get(r.Context(), p["sub"], p["rg"], p["name"])
 	if err != nil {
@@ -74,6 +78,8 @@ func (s *Server) getPool(w http.ResponseWriter, r *http.Request, p params) {
 	reply(w, r, http.StatusOK, pool, err)
 }
 
+// putPool changes one agent pool (az aks nodepool scale/update): its count or its
+// autoscaler bounds. It runs as an operation of the cluster, like a cluster update.
 func (s *Server) putPool(w http.ResponseWriter, r *http.Request, p params) {
 	var in armapi.AgentPoolPut
 	if err := decodeBody(r, &in); err != nil {
@@ -93,6 +99,8 @@ func (s *Server) getUpgradeProfile(w http.ResponseWriter, r *http.Request, p par
 	reply(w, r, http.StatusOK, profile, err)
 }
 
+// clusterCredentials serves listClusterUserCredential (admin false) and
+// listClusterAdminCredential: the kubeconfigs az aks get-credentials writes.
 func (s *Server) clusterCredentials(admin bool) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, p params) {
 		creds, err := s.cfg.Clusters.Credentials(r.Context(), p["sub"], p["rg"], p["name"], admin)
@@ -210,6 +218,7 @@ func (s *Server) kubernetesVersions(w http.ResponseWriter, r *http.Request, p pa
 	writeJSON(w, http.StatusOK, map[string]any{"values": out})
 }
 
+// boolOrNil is ARM's spelling of the orchestrators' flags: true, or null (never false).
 func boolOrNil(b bool) *bool {
 	if !b {
 		return nil

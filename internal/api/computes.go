@@ -15,6 +15,8 @@ import (
 
 const computePath = wsPath + "/computes/{name}"
 
+// computeRoutes serves a workspace's computes (Microsoft.MachineLearningServices):
+// the resource, its keys and nodes, and the name check.
 func (s *Server) computeRoutes() {
 	rt := &s.router
 	rt.handle(http.MethodGet, wsPath+"/computes", s.listComputes)
@@ -45,6 +47,12 @@ func boolQuery(r *http.Request, name string) (bool, error) {
 	return b, nil
 }
 
+// putCompute creates, attaches or updates a compute (compute.Service.Put decides which
+// from the body and what exists). ?force=true lets an attach take a cluster attached elsewhere,
+// detaching it there first (S11); ?validateOnly=true runs every check and answers their results without writing
+// anything (--dry-run). Warnings travel as HTTP Warning headers (code 299), so that the body
+// stays the resource clients decode; a quote would end the header's quoted text, so it
+// becomes an apostrophe.
 func (s *Server) putCompute(w http.ResponseWriter, r *http.Request, p params) {
 	var opts compute.Options
 	var err error
@@ -89,6 +97,10 @@ func (s *Server) getCompute(w http.ResponseWriter, r *http.Request, p params) {
 	replyTagged(w, r, c, etag, err)
 }
 
+// deleteCompute deletes or detaches a compute, as underlyingResourceAction says (Delete
+// or Detach; the service refuses anything else, and Delete of a cluster the compute did not
+// create). The parameter's name is matched whatever its
+// case, since azureml-core spells it in lowercase and ARM's own spelling is camelCase.
 func (s *Server) deleteCompute(w http.ResponseWriter, r *http.Request, p params) {
 	action := ""
 	for k, v := range r.URL.Query() {
@@ -111,6 +123,8 @@ func (s *Server) computeNodes(w http.ResponseWriter, r *http.Request, p params) 
 	reply(w, r, http.StatusOK, nodes, err)
 }
 
+// checkComputeName answers whether a name could be used for a new compute, without
+// reserving it: the naming rules, then uniqueness in the workspace and the region.
 func (s *Server) checkComputeName(w http.ResponseWriter, r *http.Request, p params) {
 	var in struct {
 		Name     string `json:"name"`

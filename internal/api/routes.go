@@ -19,6 +19,9 @@ const (
 	wsPath  = rgPath + "/providers/Microsoft.MachineLearningServices/workspaces/{ws}"
 )
 
+// routes serves Microsoft.Resources (subscriptions, resource groups), the workspaces and
+// the operation URLs. Those authorize themselves (operation): their path names the
+// subscription only, and who may follow an operation depends on its resource.
 func (s *Server) routes() {
 	rt := &s.router
 	rt.handle(http.MethodGet, "/subscriptions", s.listSubscriptions)
@@ -37,6 +40,8 @@ func (s *Server) routes() {
 	rt.handle(http.MethodGet, subPath+"/providers/{ns}/operationResults/{op}", s.getOperationResult).selfAuthorized = true
 }
 
+// listSubscriptions lists the subscriptions the caller sees anything in, as ARM does: a
+// role on one resource group is enough to see its subscription.
 func (s *Server) listSubscriptions(w http.ResponseWriter, r *http.Request, _ params) {
 	subs, err := s.cfg.Resources.ListSubscriptions(r.Context())
 	if err != nil {
@@ -75,6 +80,8 @@ func (s *Server) getGroup(w http.ResponseWriter, r *http.Request, p params) {
 	reply(w, r, http.StatusOK, rg, err)
 }
 
+// headGroup is what az group exists asks: 204 or the error's status, with no body, as
+// the answer to a HEAD has none.
 func (s *Server) headGroup(w http.ResponseWriter, r *http.Request, p params) {
 	if _, err := s.cfg.Resources.GetGroup(r.Context(), p["sub"], p["rg"]); err != nil {
 		w.WriteHeader(toARM(err).Status)
@@ -83,6 +90,8 @@ func (s *Server) headGroup(w http.ResponseWriter, r *http.Request, p params) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// deleteGroup answers 202 with an operation: deleting a group deletes everything in it
+// (clusters, workspaces and their computes).
 func (s *Server) deleteGroup(w http.ResponseWriter, r *http.Request, p params) {
 	op, err := s.cfg.Resources.DeleteGroup(r.Context(), p["sub"], p["rg"])
 	if err != nil {
@@ -114,6 +123,9 @@ func (s *Server) deleteWorkspace(w http.ResponseWriter, r *http.Request, p param
 	s.replyDeleted(w, r, workspaces.Namespace, op, err)
 }
 
+// operation returns the operation {op} if the caller may follow it. An operation of
+// another subscription answers the same 404 as a missing one, so that an id says nothing
+// across subscriptions.
 func (s *Server) operation(r *http.Request, p params) (*store.Operation, error) {
 	caller := auth.PrincipalFrom(r.Context())
 	if scope := arm.SubscriptionPath(p["sub"]); !caller.SeesAnything(scope) {

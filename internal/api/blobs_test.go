@@ -117,6 +117,13 @@ func TestBlobUploadDownload(t *testing.T) {
 // the ARM provides (its operation engine never starts), and a server of them with the blob
 // and asset services; it returns the ARM and the server's URL.
 func endpointARM(t *testing.T, extra endpoints.Config) (*testARM, string) {
+	a, url, _ := endpointARMEngine(t, extra)
+	return a, url
+}
+
+// endpointARMEngine is endpointARM that also returns the endpoint service's operation
+// engine, for tests that start it.
+func endpointARMEngine(t *testing.T, extra endpoints.Config) (*testARM, string, *operations.Engine) {
 	t.Helper()
 	a, _, _ := blobARM(t, 1<<20)
 	box, err := secrets.New(make([]byte, 32))
@@ -125,12 +132,13 @@ func endpointARM(t *testing.T, extra endpoints.Config) (*testARM, string) {
 	}
 	assets := mlassets.New(mlassets.Config{Store: a.st, Resources: a.rs, Workspaces: a.ws})
 	cfg := extra
-	cfg.Store, cfg.Engine, cfg.Resources, cfg.Workspaces, cfg.Assets, cfg.Secrets = a.st, operations.New(a.st, operations.Config{}), a.rs, a.ws, assets, box
+	engine := operations.New(a.st, operations.Config{})
+	cfg.Store, cfg.Engine, cfg.Resources, cfg.Workspaces, cfg.Assets, cfg.Secrets = a.st, engine, a.rs, a.ws, assets, box
 	bs, err := blobs.NewFiles(t.TempDir(), 1<<20)
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(New(Config{Store: a.st, Auth: a.authn, Resources: a.rs, Workspaces: a.ws, Blobs: bs, Assets: assets, Endpoints: endpoints.New(cfg)}))
 	t.Cleanup(srv.Close)
-	return a, srv.URL
+	return a, srv.URL, engine
 }

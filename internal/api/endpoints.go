@@ -2,12 +2,14 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
 
 	"github.com/mlfleet/mlfleet/internal/arm"
 	"github.com/mlfleet/mlfleet/internal/endpoints"
+	"github.com/mlfleet/mlfleet/internal/failpoint"
 	"github.com/mlfleet/mlfleet/internal/resources"
 	"github.com/mlfleet/mlfleet/internal/store"
 	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
@@ -62,49 +64,88 @@ func (s *Server) putEndpoint(w http.ResponseWriter, r *http.Request, p params) {
 	})
 }
 
+// endpointPatch is the body of an endpoint PATCH: the fields it may change.
+type endpointPatch struct {
+	Tags       map[string]string `json:"tags"`
+	Properties *struct {
+		Traffic       map[string]int `json:"traffic"`
+		MirrorTraffic map[string]int `json:"mirrorTraffic"`
+		Description   *string        `json:"description"`
+	} `json:"properties"`
+}
+
+// preconditionFailed reports whether err is a 412 PreconditionFailed.
+func preconditionFailed(err error) bool {
+	var ae *arm.Error
+	return errors.As(err, &ae) && ae.Code == arm.CodePreconditionFailed
+}
+
+// apply sets on ep the fields the patch sends.
+func (patch *endpointPatch) apply(ep *armapi.OnlineEndpoint) {
+	if patch.Tags != nil {
+		ep.Tags = patch.Tags
+	}
+	if pp := patch.Properties; pp != nil {
+		if pp.Traffic != nil {
+			ep.Properties.Traffic = pp.Traffic
+		}
+		if pp.MirrorTraffic != nil {
+			ep.Properties.MirrorTraffic = pp.MirrorTraffic
+		}
+		if pp.Description != nil {
+			ep.Properties.Description = *pp.Description
+		}
+	}
+}
+
+// patchMerges bounds how often a PATCH without If-Match merges again after another
+// write changed the endpoint between its read and its write.
+const patchMerges = 3
+
 // patchEndpoint changes the fields sent (tags, traffic, mirrorTraffic, description) of an
-// existing endpoint: a PUT of the merged endpoint.
+// existing endpoint: a PUT of the endpoint as read, merged with the patch. The PUT holds
+// only if the endpoint is still the one read (its etag), or a change that landed in between
+// would be undone. A caller's own If-Match decides alone; without one, a patch that lost
+// that race is merged again on a fresh read.
 func (s *Server) patchEndpoint(w http.ResponseWriter, r *http.Request, p params) {
 	pre, err := preconditions(r)
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	cur, _, err := s.cfg.Endpoints.GetEndpoint(r.Context(), p["sub"], p["rg"], p["ws"], p["ep"])
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	var patch struct {
-		Tags       map[string]string `json:"tags"`
-		Properties *struct {
-			Traffic       map[string]int `json:"traffic"`
-			MirrorTraffic map[string]int `json:"mirrorTraffic"`
-			Description   *string        `json:"description"`
-		} `json:"properties"`
-	}
+	var patch endpointPatch
 	if err := decodeBody(r, &patch); err != nil {
 		writeError(w, r, err)
 		return
 	}
-	if patch.Tags != nil {
-		cur.Tags = patch.Tags
-	}
-	if pp := patch.Properties; pp != nil {
-		if pp.Traffic != nil {
-			cur.Properties.Traffic = pp.Traffic
+	var res *endpoints.Result[armapi.OnlineEndpoint]
+	for merges := 1; ; merges++ {
+		cur, etag, err := s.cfg.Endpoints.GetEndpoint(r.Context(), p["sub"], p["rg"], p["ws"], p["ep"])
+		if err != nil {
+			writeError(w, r, err)
+			return
 		}
-		if pp.MirrorTraffic != nil {
-			cur.Properties.MirrorTraffic = pp.MirrorTraffic
+		patch.apply(cur)
+		if err := failpoint.Hit("api/patch endpoint/merged"); err != nil {
+			writeError(w, r, err)
+			return
 		}
-		if pp.Description != nil {
-			cur.Properties.Description = *pp.Description
+		put := pre
+		if put.IfMatch == "" {
+			put.IfMatch = etag
 		}
-	}
-	res, err := s.cfg.Endpoints.PutEndpoint(r.Context(), p["sub"], p["rg"], p["ws"], p["ep"], *cur, endpoints.Options{Preconditions: pre})
-	if err != nil {
-		writeError(w, r, err)
-		return
+		res, err = s.cfg.Endpoints.PutEndpoint(r.Context(), p["sub"], p["rg"], p["ws"], p["ep"], *cur, endpoints.Options{Preconditions: put})
+		if err == nil {
+			break
+		}
+		if pre.IfMatch != "" || !preconditionFailed(err) {
+			writeError(w, r, err)
+			return
+		}
+		if merges == patchMerges {
+			writeError(w, r, arm.Conflict("Online endpoint '%s' kept being changed by other requests while this patch was merged; retry.", p["ep"]))
+			return
+		}
 	}
 	s.setAsyncHeaders(w, r, res.Operation, endpoints.Namespace)
 	w.Header().Set("Location", s.operationURL(r, res.Operation, endpoints.Namespace, "operationResults"))

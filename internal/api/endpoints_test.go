@@ -1,11 +1,17 @@
 package api
 
 import (
+	"context"
+	"fmt"
 	"net/http"
+	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/mlfleet/mlfleet/internal/endpoints"
+	"github.com/mlfleet/mlfleet/internal/failpoint"
+	"github.com/mlfleet/mlfleet/internal/testutil"
 )
 
 // TestEndpointConcurrentCreates: of many creates of one endpoint at once with
@@ -42,5 +48,60 @@ func TestEndpointConcurrentCreates(t *testing.T) {
 	status, body := jsonCall(t, a, srv, a.owner, http.MethodPut, path, map[string]any{"location": "westus", "properties": map[string]any{}})
 	if status != http.StatusConflict {
 		t.Fatalf("update while creating: %d %v", status, body)
+	}
+}
+
+// TestEndpointPatchKeepsAChangeMadeMeanwhile: a PATCH merges into the endpoint as it read
+// it. When another write lands between that read and the PATCH's own write (held there by
+// a failpoint), the PATCH merges again on a fresh read instead of undoing that write.
+func TestEndpointPatchKeepsAChangeMadeMeanwhile(t *testing.T) {
+	a, srv, engine := endpointARMEngine(t, endpoints.Config{})
+	engine.Start(context.Background())
+	t.Cleanup(func() { _ = engine.Close(context.Background()) })
+	path := assetWS + "/onlineEndpoints/patched?api-version=2023-04-01"
+	succeeded := func(what string) map[string]any {
+		t.Helper()
+		var ep map[string]any
+		testutil.WaitFor(t, 30*time.Second, what+" Succeeded", func() (bool, string) {
+			var status int
+			status, ep = jsonCall(t, a, srv, a.owner, http.MethodGet, path, nil)
+			state := testutil.Field(ep, "properties.provisioningState")
+			return status == http.StatusOK && state == "Succeeded", fmt.Sprintf("%d %v", status, state)
+		})
+		return ep
+	}
+	if status, body := jsonCall(t, a, srv, a.owner, http.MethodPut, path, map[string]any{"location": "westus", "properties": map[string]any{"authMode": "Key"}}); status != http.StatusCreated {
+		t.Fatalf("create: %d %v", status, body)
+	}
+	succeeded("the create")
+
+	const point = "api/patch endpoint/merged"
+	if err := failpoint.Arm(point + "=sleep(3s)@1"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = failpoint.Arm("") })
+	tagged := make(chan int, 1)
+	go func() {
+		status, _ := jsonCall(t, a, srv, a.owner, http.MethodPatch, path, map[string]any{"tags": map[string]string{"team": "a"}})
+		tagged <- status
+	}()
+	testutil.WaitFor(t, 10*time.Second, "the first patch held after its merge", func() (bool, string) {
+		return slices.Contains(failpoint.Names(), point), "not yet"
+	})
+	if status, body := jsonCall(t, a, srv, a.owner, http.MethodPatch, path, map[string]any{"properties": map[string]any{"description": "from b"}}); status != http.StatusAccepted {
+		t.Fatalf("second patch: %d %v", status, body)
+	}
+	succeeded("the second patch")
+
+	status := <-tagged
+	if status == http.StatusConflict {
+		t.Skip("the second patch's operation outlasted the first patch's pause: the race was not exercised")
+	}
+	if status != http.StatusAccepted {
+		t.Fatalf("first patch: %d", status)
+	}
+	ep := succeeded("the first patch")
+	if tag, desc := testutil.Field(ep, "tags.team"), testutil.Field(ep, "properties.description"); tag != "a" || desc != "from b" {
+		t.Errorf("after both patches: tag %v, description %v; want both changes", tag, desc)
 	}
 }

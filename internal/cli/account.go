@@ -14,6 +14,9 @@ func newAccountCommand(streams Streams, g *globals) *cobra.Command {
 	return parent("account", "Show the subscription and get access tokens", newAccountShow(streams, g), newAccountList(streams, g), newAccountGetAccessToken(streams, g))
 }
 
+// newAccountShow is `mlfleet account show`: the subscription of the CLI's configuration,
+// in az's account shape; the environment is "mlfleet" and the management endpoint the
+// server the CLI talks to.
 func newAccountShow(streams Streams, g *globals) *cobra.Command {
 	return leaf("show", "Show the subscription the CLI uses", func(cmd *cobra.Command) error {
 		return g.call(streams, nil, func(c *mlfleet.Client) (any, error) {
@@ -66,6 +69,9 @@ func account(sub *mlfleet.Subscription, isDefault bool) map[string]any {
 	}
 }
 
+// newAccountGetAccessToken is `mlfleet account get-access-token`: a token minted for the
+// caller (never more than the caller's role, never past the caller's own token), printed
+// with both of az's expiry spellings: expiresOn, local time, and expires_on, Unix seconds.
 func newAccountGetAccessToken(streams Streams, g *globals) *cobra.Command {
 	var role string
 	var ttl time.Duration

@@ -20,6 +20,9 @@ func newADCommand(streams Streams, g *globals) *cobra.Command {
 	return parent("ad", "Manage users and service principals", sp, user)
 }
 
+// newSPCreateForRBAC is `mlfleet ad sp create-for-rbac`. It prints what az prints (appId,
+// displayName, password, tenant): the three values `az login --service-principal` takes.
+// The password exists only in this answer; the server keeps a hash of it.
 func newSPCreateForRBAC(streams Streams, g *globals) *cobra.Command {
 	var name, role string
 	var scopes []string
@@ -116,6 +119,8 @@ func newPrincipalDelete(streams Streams, g *globals) *cobra.Command {
 		})
 }
 
+// newSPCredential is `mlfleet ad sp credential reset`: a new secret, printed once as
+// create-for-rbac prints it; the old secret and every token issued with it stop working.
 func newSPCredential(streams Streams, g *globals) *cobra.Command {
 	return parent("credential", "Manage a service principal's secret", idCommand(streams, g, "reset", "Give a service principal a new secret; the old one and its tokens stop working at once",
 		func(ctx context.Context, c *mlfleet.Client, id string) (any, error) {
@@ -133,6 +138,8 @@ func newRoleCommand(streams Streams, g *globals) *cobra.Command {
 		parent("assignment", "Grant, list and remove roles at a scope", newRoleAssignmentCreate(streams, g), newRoleAssignmentList(streams, g), newRoleAssignmentDelete(streams, g)))
 }
 
+// newRoleAssignmentCreate is `mlfleet role assignment create`, printed in az's shape
+// (roleAssignmentView) rather than the ARM resource's, so scripts written for az read it.
 func newRoleAssignmentCreate(streams Streams, g *globals) *cobra.Command {
 	var assignee, role, scope string
 	cmd := leaf("create --assignee ID --role ROLE --scope SCOPE", "Grant a role at a scope (and everything under it)", func(cmd *cobra.Command) error {

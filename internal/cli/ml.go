@@ -27,6 +27,8 @@ func workspaceTable(v any) any {
 	})
 }
 
+// newWorkspaceCreate is `mlfleet ml workspace create`: a PUT, so an existing workspace is
+// updated rather than refused, as az ml does.
 func newWorkspaceCreate(streams Streams, g *globals) *cobra.Command {
 	var name, group, location string
 	cmd := leaf("create -n NAME -g GROUP [-l LOCATION]", "Create or update a workspace (location defaults to the group's)", func(cmd *cobra.Command) error {

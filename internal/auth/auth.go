@@ -8,6 +8,11 @@
 //
 // Token secrets are random, shown once, and stored as SHA-256 hashes; principal secrets
 // (passwords, client secrets) are stored as salted PBKDF2 hashes (see secret.go).
+//
+// A checked token's Principal is cached for a second (cache.go): a client's burst of
+// requests reads the store once. Changes made through the Authenticator empty the cache,
+// so they apply to the next request; a change made elsewhere (another replica) applies
+// within the second.
 package auth
 
 import (
@@ -63,6 +68,11 @@ type Options struct {
 	MaxTokenLifetime time.Duration
 	// SigningKey signs ID tokens (nil: sign-ins get no ID token).
 	SigningKey *SigningKey
+	// CacheTTL is how long a checked token is trusted without reading the store again
+	// (default DefaultCacheTTL; negative: every request reads the store). Changes made
+	// through this Authenticator take effect at once; others (another replica's, a
+	// resource group's delete) after at most CacheTTL.
+	CacheTTL time.Duration
 }
 
 // Authenticator checks tokens against the store, mints new ones and manages principals.
@@ -72,6 +82,7 @@ type Authenticator struct {
 	now   func() time.Time
 	// adminID is the bootstrap admin's principal id, set by Bootstrap.
 	adminID string
+	cache   tokenCache
 }
 
 // New returns an Authenticator backed by s.
@@ -83,7 +94,10 @@ func New(s store.Store, opts Options) *Authenticator {
 		opts.MaxTokenLifetime = 24 * time.Hour
 	}
 	opts.TokenLifetime = min(opts.TokenLifetime, opts.MaxTokenLifetime)
-	return &Authenticator{store: s, opts: opts, now: time.Now}
+	if opts.CacheTTL == 0 {
+		opts.CacheTTL = DefaultCacheTTL
+	}
+	return &Authenticator{store: s, opts: opts, now: time.Now, cache: tokenCache{ttl: max(opts.CacheTTL, 0)}}
 }
 
 // Tenant returns the tenant id principals belong to.
@@ -252,20 +266,27 @@ func (a *Authenticator) Authenticate(ctx context.Context, secret string) (*Princ
 	if secret == "" {
 		return nil, ErrUnauthenticated
 	}
+	hash, now := Hash(secret), a.now()
+	cached, gen := a.cache.get(hash, now)
+	if cached != nil {
+		return cached, nil
+	}
 	// One query: the token, its principal (the admin for a token minted before principals
 	// existed, capped by its role) and the principal's role assignments.
-	tok, p, assignments, err := a.store.Authenticate(ctx, Hash(secret), a.adminID)
+	tok, p, assignments, err := a.store.Authenticate(ctx, hash, a.adminID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, ErrUnauthenticated
 	}
 	if err != nil {
 		return nil, fmt.Errorf("authenticate: %w", err)
 	}
-	if (!tok.ExpiresAt.IsZero() && a.now().After(tok.ExpiresAt)) || tok.Role == refreshRole {
+	if (!tok.ExpiresAt.IsZero() && now.After(tok.ExpiresAt)) || tok.Role == refreshRole {
 		return nil, ErrUnauthenticated
 	}
-	return &Principal{ID: p.ID, Name: p.Login, DisplayName: p.Name, Type: p.Type, Cap: tok.Role,
-		ExpiresAt: tok.ExpiresAt, assignments: assignments}, nil
+	principal := &Principal{ID: p.ID, Name: p.Login, DisplayName: p.Name, Type: p.Type, Cap: tok.Role,
+		ExpiresAt: tok.ExpiresAt, assignments: assignments}
+	a.cache.put(hash, principal, now, gen)
+	return principal, nil
 }
 
 // Hash returns the hex SHA-256 of a secret token.

@@ -202,6 +202,7 @@ func (a *Authenticator) managed(ctx context.Context, caller *Principal, ref, act
 
 // DeletePrincipal deletes a principal with its tokens and role assignments.
 func (a *Authenticator) DeletePrincipal(ctx context.Context, caller *Principal, ref string) error {
+	defer a.cache.forget()
 	p, err := a.managed(ctx, caller, ref, ActionPrincipalDelete)
 	if err != nil {
 		return err
@@ -215,6 +216,7 @@ func (a *Authenticator) DeletePrincipal(ctx context.Context, caller *Principal, 
 // ResetSecret gives a principal a new secret (a user the password given, a service
 // principal a new client secret) and revokes every token minted for it.
 func (a *Authenticator) ResetSecret(ctx context.Context, caller *Principal, ref, password string) (*store.Principal, string, error) {
+	defer a.cache.forget()
 	p, err := a.managed(ctx, caller, ref, ActionPrincipalWrite)
 	if err != nil {
 		return nil, "", err
@@ -236,6 +238,7 @@ func (a *Authenticator) ResetSecret(ctx context.Context, caller *Principal, ref,
 // the principal ref. The caller must be Owner at scope. Assigning the same again is not
 // an error: the existing assignment is returned with created false.
 func (a *Authenticator) AssignRole(ctx context.Context, caller *Principal, name, scope, ref, role string) (*store.RoleAssignment, bool, error) {
+	defer a.cache.forget()
 	if err := caller.Check(ActionRoleAssignmentWrite, scope); err != nil {
 		return nil, false, err
 	}
@@ -286,6 +289,7 @@ func (a *Authenticator) GetRoleAssignment(ctx context.Context, caller *Principal
 // DeleteRoleAssignment deletes the assignment name at scope; the caller must be Owner
 // there. It returns the deleted assignment, or nil when there was none (ARM answers 204).
 func (a *Authenticator) DeleteRoleAssignment(ctx context.Context, caller *Principal, scope, name string) (*store.RoleAssignment, error) {
+	defer a.cache.forget()
 	if err := caller.Check(ActionRoleAssignmentDelete, scope); err != nil {
 		return nil, err
 	}
@@ -346,6 +350,11 @@ func (a *Authenticator) SweepAssignments(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("sweep role assignments: %w", err)
 	}
 	n := 0
+	defer func() {
+		if n > 0 {
+			a.cache.forget()
+		}
+	}()
 	for _, ra := range all {
 		if strings.Trim(ra.Scope, "/") == "" {
 			continue

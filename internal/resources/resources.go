@@ -32,6 +32,8 @@ type Service struct {
 	engine   *operations.Engine
 	deleters map[string]Deleter
 	now      func() time.Time
+	// accessChanged is called after a delete removed role assignments (nil: nothing).
+	accessChanged func()
 }
 
 // New returns a Service and registers its operation handler on engine.
@@ -41,6 +43,11 @@ func New(s store.Store, engine *operations.Engine) *Service {
 	engine.OnFailure(KindDelete, svc.failedDelete)
 	return svc
 }
+
+// OnAccessChanged sets what a delete calls after it removed role assignments: the
+// authenticator's Forget, so that no request is allowed by a role that went with a deleted
+// scope. Call it before the engine starts.
+func (s *Service) OnAccessChanged(f func()) { s.accessChanged = f }
 
 // RegisterDeleter sets how resources of an ARM type are deleted in a cascade. Types without
 // one are removed from the store only.
@@ -379,7 +386,10 @@ func (s *Service) runDelete(ctx context.Context, run *operations.Run) error {
 		// Role assignments at the deleted scope go with it, so that a group created again
 		// with the same name does not inherit them. A crash before this leaves them to
 		// the sweeper (auth.SweepAssignments).
-		_, err = s.store.DeleteRoleAssignmentsAtOrBelow(ctx, r.ID)
+		n, err := s.store.DeleteRoleAssignmentsAtOrBelow(ctx, r.ID)
+		if n > 0 && s.accessChanged != nil {
+			s.accessChanged()
+		}
 		return err
 	})
 }

@@ -322,6 +322,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	if _, err := authn.Bootstrap(ctx); err != nil {
 		return err
 	}
+	rs.OnAccessChanged(authn.Forget)
 	if ccfg.TokenFile, err = ensureAdminToken(ctx, cfg.Home, authn); err != nil {
 		return err
 	}

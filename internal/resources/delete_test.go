@@ -1,0 +1,69 @@
+package resources
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/mlfleet/mlfleet/internal/operations"
+	"github.com/mlfleet/mlfleet/internal/store"
+	"github.com/mlfleet/mlfleet/internal/store/storetest"
+	"github.com/mlfleet/mlfleet/internal/testutil"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
+)
+
+// TestDeleteGroupTellsWhenAccessChanged: a group's delete takes the role assignments at
+// and below it, and then calls OnAccessChanged's function (the authenticator's Forget), so
+// that a cached token keeps no role that went with the group; a delete that took none does
+// not call it.
+func TestDeleteGroupTellsWhenAccessChanged(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := storetest.OpenSQLite(t)
+	engine := operations.New(st, operations.Config{})
+	rs := New(st, engine)
+	var changed atomic.Int32
+	rs.OnAccessChanged(func() { changed.Add(1) })
+	engine.Start(ctx)
+	t.Cleanup(func() { _ = engine.Close(ctx) })
+	const sub = "0c000000-0000-4000-8000-000000000001"
+	if _, err := rs.EnsureSubscription(ctx, sub, "test", "tenant"); err != nil {
+		t.Fatal(err)
+	}
+	deleteGroup := func(name string) {
+		t.Helper()
+		if _, _, err := rs.PutGroup(ctx, sub, name, armapi.GroupInput{Location: "westus"}); err != nil {
+			t.Fatal(err)
+		}
+		if name == "granted" {
+			ra := &store.RoleAssignment{Name: "0c000000-0000-4000-8000-0000000000a1", Scope: "/subscriptions/" + sub + "/resourceGroups/granted", PrincipalID: "p1", Role: "Reader"}
+			if err := st.CreateRoleAssignment(ctx, ra); err != nil {
+				t.Fatal(err)
+			}
+		}
+		op, err := rs.DeleteGroup(ctx, sub, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		testutil.WaitFor(t, 30*time.Second, "the delete of "+name, func() (bool, string) {
+			got, err := st.GetOperation(ctx, op.ID)
+			if err != nil {
+				return false, err.Error()
+			}
+			return got.Status == store.StatusSucceeded, got.Status
+		})
+	}
+
+	deleteGroup("plain")
+	if n := changed.Load(); n != 0 {
+		t.Errorf("a delete without role assignments called it %d times", n)
+	}
+	deleteGroup("granted")
+	if n := changed.Load(); n != 1 {
+		t.Errorf("a delete that took a role assignment called it %d times, want 1", n)
+	}
+	if left, err := st.ListRoleAssignments(ctx, store.RoleAssignmentFilter{}); err != nil || len(left) != 0 {
+		t.Errorf("role assignments left: %v, %v", left, err)
+	}
+}

@@ -4,9 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/mlfleet/mlfleet/internal/testutil"
 )
 
 // signIn creates a service principal with role at scope and returns one of its tokens.
@@ -159,34 +160,26 @@ func TestTokenCacheDropsAnAnswerReadBeforeAForget(t *testing.T) {
 func TestTokenCacheRace(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	ctx := context.Background()
 	cp, secret := f.signIn(t, "racer", RoleReader, rg1)
-	var wg sync.WaitGroup
-	errs := make(chan error, 100)
-	for range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for range 50 {
-				if role, err := f.roleAt(secret, rg1); err != nil || role != RoleReader {
-					errs <- errors.Join(err, errors.New("role "+role))
-					return
+	const checkers = 4
+	testutil.Race(t, checkers+1, func(i int) error {
+		if i == checkers { // the writer
+			for j := range 10 {
+				name := fmt.Sprintf("0a000000-0000-4000-8000-%012d", 100+j)
+				if _, _, err := f.a.AssignRole(context.Background(), f.admin, name, rg2, cp.Principal.ID, RoleOwner); err != nil {
+					return err
+				}
+				if _, err := f.a.DeleteRoleAssignment(context.Background(), f.admin, rg2, name); err != nil {
+					return err
 				}
 			}
-		}()
-	}
-	for i := range 10 {
-		name := fmt.Sprintf("0a000000-0000-4000-8000-%012d", 100+i)
-		if _, _, err := f.a.AssignRole(ctx, f.admin, name, rg2, cp.Principal.ID, RoleOwner); err != nil {
-			t.Fatal(err)
+			return nil
 		}
-		if _, err := f.a.DeleteRoleAssignment(ctx, f.admin, rg2, name); err != nil {
-			t.Fatal(err)
+		for range 50 {
+			if role, err := f.roleAt(secret, rg1); err != nil || role != RoleReader {
+				return fmt.Errorf("role at rg1: %q, %v", role, err)
+			}
 		}
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
+		return nil
+	})
 }

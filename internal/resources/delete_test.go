@@ -67,3 +67,69 @@ func TestDeleteGroupTellsWhenAccessChanged(t *testing.T) {
 		t.Errorf("role assignments left: %v, %v", left, err)
 	}
 }
+
+// TestDeleteGroupTakesWhatIsCreatedMeanwhile: a resource created under a group after its
+// delete listed what to delete (by a request or an operation that checked the group just
+// before it was marked Deleting) is deleted too; the group goes last, and nothing is left
+// without its parent.
+func TestDeleteGroupTakesWhatIsCreatedMeanwhile(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := storetest.OpenSQLite(t)
+	engine := operations.New(st, operations.Config{})
+	rs := New(st, engine)
+	const sub = "0c000000-0000-4000-8000-000000000002"
+	group := "/subscriptions/" + sub + "/resourceGroups/busy"
+	const thing = "Microsoft.Test/things"
+	row := func(name string) *store.Resource {
+		return &store.Resource{ID: group + "/providers/" + thing + "/" + name, ParentID: group, Type: thing, Name: name,
+			SubscriptionID: sub, ResourceGroup: "busy", Body: []byte(`{}`)}
+	}
+	// Deleting the first thing "races" a create of another under the group.
+	var created atomic.Bool
+	rs.RegisterDeleter(thing, func(ctx context.Context, _ *operations.Run, r *store.Resource) error {
+		if created.CompareAndSwap(false, true) {
+			if err := st.CreateResource(ctx, row("late")); err != nil {
+				return err
+			}
+		}
+		return st.DeleteResource(ctx, r.ID, 0)
+	})
+	engine.Start(ctx)
+	t.Cleanup(func() { _ = engine.Close(ctx) })
+	if _, err := rs.EnsureSubscription(ctx, sub, "test", "tenant"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := rs.PutGroup(ctx, sub, "busy", armapi.GroupInput{Location: "westus"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CreateResource(ctx, row("early")); err != nil {
+		t.Fatal(err)
+	}
+	op, err := rs.DeleteGroup(ctx, sub, "busy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	testutil.WaitFor(t, 30*time.Second, "the group's delete", func() (bool, string) {
+		got, err := st.GetOperation(ctx, op.ID)
+		if err != nil {
+			return false, err.Error()
+		}
+		return got.Status != store.StatusInProgress, got.Status
+	})
+	if got, _ := st.GetOperation(ctx, op.ID); got.Status != store.StatusSucceeded {
+		t.Fatalf("delete: %s %s", got.Status, got.Error)
+	}
+	if !created.Load() {
+		t.Fatal("the deleter never ran")
+	}
+	left, err := st.ListResources(ctx, store.ListOptions{Scope: "/subscriptions/" + sub})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range left {
+		if r.ID != "/subscriptions/"+sub {
+			t.Errorf("left after the group's delete: %s", r.ID)
+		}
+	}
+}

@@ -339,36 +339,31 @@ type deleteInput struct {
 	ID string `json:"id"`
 }
 
-// runDelete removes every resource under the target, deepest first, then the target.
+// deleteRounds bounds how often a delete lists what is under its target again: a
+// resource created under it meanwhile (by a request or an operation that checked the target
+// before it was marked Deleting) is found by the next listing and deleted too.
+const deleteRounds = 5
+
+// runDelete removes every resource under the target, deepest first, then the target. It
+// deletes the target only once a listing finds nothing under it, so that nothing created
+// under it during the delete is left without its parent.
 func (s *Service) runDelete(ctx context.Context, run *operations.Run) error {
 	var in deleteInput
 	if err := run.Input(&in); err != nil {
 		return err
 	}
-	children, err := s.store.ListResources(ctx, store.ListOptions{Scope: in.ID})
-	if err != nil {
-		return fmt.Errorf("list resources under %s: %w", in.ID, err)
-	}
-	// Deepest first, so that a crash never leaves a row whose parent is gone: the resumed
-	// operation lists again and finds whatever is left under a target that still exists.
-	sort.SliceStable(children, func(i, j int) bool { return depth(children[i].ID) > depth(children[j].ID) })
-	// A row owned by another row that is being deleted too (a compute's attachment claim on
-	// a cluster of the group) goes with its owner, whose deleter removes it in the same
-	// transaction: deleted on its own first, it would leave the owner without it if the
-	// owner's delete then failed.
-	deleting := map[string]bool{strings.ToLower(in.ID): true}
-	for _, r := range children {
-		deleting[strings.ToLower(r.ID)] = true
-	}
-	for _, r := range children {
-		if r.OwnerID != "" && deleting[strings.ToLower(r.OwnerID)] {
-			continue
+	for round := 1; ; round++ {
+		children, err := s.store.ListResources(ctx, store.ListOptions{Scope: in.ID})
+		if err != nil {
+			return fmt.Errorf("list resources under %s: %w", in.ID, err)
 		}
-		// Step names carry the lower-cased id: ids are case-insensitive (A1), and a resumed
-		// operation must recognise the steps it already did.
-		if err := run.Step(ctx, "delete "+strings.ToLower(r.ID), func(ctx context.Context) error {
-			return s.deleteOne(ctx, run, r)
-		}); err != nil {
+		if len(children) == 0 {
+			break
+		}
+		if round > deleteRounds {
+			return arm.Conflict("Resources keep being created under '%s' while it is being deleted (%d left, e.g. '%s'); stop creating them, then delete it again.", in.ID, len(children), children[0].ID)
+		}
+		if err := s.deleteChildren(ctx, run, in.ID, children, round); err != nil {
 			return err
 		}
 	}
@@ -403,6 +398,40 @@ func (s *Service) deleteOne(ctx context.Context, run *operations.Run, r *store.R
 	}
 	if err := s.store.DeleteResource(ctx, r.ID, 0); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("delete %s: %w", r.ID, err)
+	}
+	return nil
+}
+
+// deleteChildren deletes children, the resources listed under target in the given round
+// of its delete, deepest first.
+func (s *Service) deleteChildren(ctx context.Context, run *operations.Run, target string, children []*store.Resource, round int) error {
+	// Deepest first, so that a crash never leaves a row whose parent is gone: the resumed
+	// operation lists again and finds whatever is left under a target that still exists.
+	sort.SliceStable(children, func(i, j int) bool { return depth(children[i].ID) > depth(children[j].ID) })
+	// A row owned by another row that is being deleted too (a compute's attachment claim on
+	// a cluster of the group) goes with its owner, whose deleter removes it in the same
+	// transaction: deleted on its own first, it would leave the owner without it if the
+	// owner's delete then failed.
+	deleting := map[string]bool{strings.ToLower(target): true}
+	for _, r := range children {
+		deleting[strings.ToLower(r.ID)] = true
+	}
+	for _, r := range children {
+		if r.OwnerID != "" && deleting[strings.ToLower(r.OwnerID)] {
+			continue
+		}
+		// Step names carry the lower-cased id: ids are case-insensitive (A1), and a resumed
+		// operation must recognise the steps it already did. A later round's steps are
+		// named apart, for a resource deleted in an earlier round and created again.
+		name := "delete " + strings.ToLower(r.ID)
+		if round > 1 {
+			name += fmt.Sprintf(" (round %d)", round)
+		}
+		if err := run.Step(ctx, name, func(ctx context.Context) error {
+			return s.deleteOne(ctx, run, r)
+		}); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -68,6 +68,10 @@ type Config struct {
 	Providers map[string]provider.Provider
 	// Policy reports whether public IPs are forbidden in a subscription (S16); nil = never.
 	PublicIPsForbidden func(ctx context.Context, sub string) (bool, string, error)
+	// ChangeGuard, when set, may refuse a change of a cluster's node counts or autoscaling
+	// with the error to answer; next is the cluster as the change would leave it. The
+	// compute service's ClusterChangeAllowed checks the purpose of an attached compute (S5).
+	ChangeGuard func(ctx context.Context, next *armapi.ManagedCluster) error
 	// Quotas limit the clusters and vCPUs of each subscription in each region; nil means
 	// quota.Defaults().
 	Quotas *quota.Quotas

@@ -46,6 +46,7 @@ import (
 	"github.com/mlfleet/mlfleet/internal/sweeper"
 	"github.com/mlfleet/mlfleet/internal/throttle"
 	"github.com/mlfleet/mlfleet/internal/workspaces"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
 // Config is everything a user can set on `mlfleet serve`. Zero values mean the defaults.
@@ -304,12 +305,17 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	}
 	defer closeProviders()
 	policies := policy.New(st, rs)
+	// The clusters' change guard asks the computes, which are built on the clusters.
+	var computes *compute.Service
 	clusters := containerservice.New(containerservice.Config{
 		Store: st, Engine: engine, Resources: rs, Versions: versions, VMSizes: sizes, Secrets: box,
 		Providers: providers, PublicIPsForbidden: policies.PublicIPsForbidden, Quotas: quotas, Logger: log,
+		ChangeGuard: func(ctx context.Context, next *armapi.ManagedCluster) error {
+			return computes.ClusterChangeAllowed(ctx, next)
+		},
 	})
 
-	computes := compute.New(compute.Config{
+	computes = compute.New(compute.Config{
 		Store: st, Engine: engine, Resources: rs, Workspaces: ws, Clusters: clusters, Secrets: box, CA: ca,
 		MonitorInterval: cfg.HealthInterval, Logger: log,
 	})

@@ -1,0 +1,55 @@
+package compute
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/mlfleet/mlfleet/internal/arm"
+	"github.com/mlfleet/mlfleet/internal/store"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
+)
+
+// ClusterChangeAllowed applies the purpose rule (S5) to a change made to a cluster itself
+// (az aks scale, aks update, aks nodepool scale; S20 re-checks S5 on a scale-down): when a
+// compute is attached to the cluster, the nodes next will have, and its autoscaling floor,
+// must still be enough for the compute's purpose. Otherwise the change would be accepted
+// and leave the compute Failed. containerservice calls it (its Config.ChangeGuard) before
+// it accepts a change; nil means allowed.
+func (s *Service) ClusterChangeAllowed(ctx context.Context, next *armapi.ManagedCluster) error {
+	holder, err := s.attachmentHolder(ctx, next.ID)
+	if err != nil || holder == "" {
+		return err
+	}
+	r, err := s.cfg.Store.GetResource(ctx, holder)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil // the claim of a compute being deleted; the sweeper removes it
+	}
+	if err != nil {
+		return fmt.Errorf("read compute %s: %w", holder, err)
+	}
+	c, err := decode(r)
+	if err != nil {
+		return err
+	}
+	purpose := ""
+	if p := c.Properties.Properties; p != nil {
+		purpose = normalizePurpose(deref(p.ClusterPurpose))
+	}
+	nodes, cores := 0, 0
+	for _, p := range next.Properties.AgentPoolProfiles {
+		if vm, ok := s.cfg.Clusters.VMSizes().Get(p.VMSize); ok {
+			nodes, cores = nodes+p.Count, cores+p.Count*vm.Cores
+		}
+	}
+	fails, _ := capacity(purpose, nodes, cores, fmt.Sprintf("cluster '%s' after this change", next.Name))
+	fails = append(fails, floorFailures(next, purpose, s.cfg.Clusters.VMSizes())...)
+	if len(fails) == 0 {
+		return nil
+	}
+	return arm.Errorf(http.StatusBadRequest, "InsufficientCapacity",
+		"Cluster '%s' is attached to %s, whose cluster purpose is %s: %s To go below that, detach the compute first ('mlfleet ml computetarget detach'), or change its purpose ('mlfleet ml computetarget update aks --cluster-purpose DevTest').",
+		next.Name, describeCompute(holder), purpose, strings.Join(fails, " ")).WithTarget("properties.agentPoolProfiles")
+}

@@ -1,0 +1,59 @@
+package containerservice
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/mlfleet/mlfleet/internal/arm"
+	"github.com/mlfleet/mlfleet/internal/store/storetest"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
+)
+
+// TestChangeGuard: a change of a cluster's node counts asks the guard about the cluster as
+// the change would leave it, and a refusal is the answer, with nothing changed; a change
+// of nothing it guards (tags) does not ask.
+func TestChangeGuard(t *testing.T) {
+	t.Parallel()
+	st := storetest.OpenSQLite(t)
+	s := newService(t, st, `{}`)
+	ctx := context.Background()
+	var asked []int
+	refusal := errors.New("too small for its compute")
+	s.cfg.ChangeGuard = func(_ context.Context, next *armapi.ManagedCluster) error {
+		n := next.Properties.AgentPoolProfiles[0].Count
+		asked = append(asked, n)
+		if n < 3 {
+			return refusal
+		}
+		return nil
+	}
+	if _, _, _, err := s.Put(ctx, testSub, testRG, "guarded", clusterInput(3, "Standard_D3_v2"), arm.Preconditions{}); err != nil {
+		t.Fatal(err)
+	}
+	finishOperations(t, st)
+	scale := func(count int) error {
+		var in armapi.AgentPoolPut
+		in.Properties.Count = &count
+		_, _, err := s.ScalePool(ctx, testSub, testRG, "guarded", "nodepool1", in)
+		return err
+	}
+	if err := scale(2); !errors.Is(err, refusal) {
+		t.Fatalf("scale to 2: %v, want the guard's refusal", err)
+	}
+	if mc, err := s.Get(ctx, testSub, testRG, "guarded"); err != nil || mc.Properties.ProvisioningState != armapi.StateSucceeded {
+		t.Fatalf("after the refusal: %v, %v", mc.Properties.ProvisioningState, err)
+	}
+	if err := scale(4); err != nil {
+		t.Fatalf("scale to 4: %v", err)
+	}
+	finishOperations(t, st)
+	var in armapi.ClusterInput
+	in.Tags = map[string]string{"team": "a"}
+	if _, _, _, err := s.Put(ctx, testSub, testRG, "guarded", in, arm.Preconditions{}); err != nil {
+		t.Fatal(err)
+	}
+	if len(asked) != 2 || asked[0] != 2 || asked[1] != 4 {
+		t.Errorf("the guard was asked about %v, want [2 4] (creates and tag changes are not its business)", asked)
+	}
+}

@@ -118,6 +118,14 @@ func TestEmptyParentPath(t *testing.T) {
 		t.Fatalf("DELETE %s = %d %v, want 202", empty, status, out)
 	}
 
+	// az resource show -n ws/c --resource-type NS/workspaces/computes sends the workspace
+	// type with an encoded slash in the name: still refused, with what to send instead.
+	nested := subURL + "/resourcegroups/rg1/providers/Microsoft.MachineLearningServices//workspaces/ws%2Fc?api-version=2024-04-01"
+	if status, body := a.call(t, a.owner, http.MethodGet, nested, nil); status != http.StatusBadRequest || errorCode(body) != arm.CodeInvalidResourceName ||
+		!strings.Contains(testutil.Field(body, "error.message").(string), "--parent workspaces/ws --resource-type computes") {
+		t.Errorf("GET %s = %d %v, want 400 InvalidResourceName saying to use --parent", nested, status, body)
+	}
+
 	rg1 := subURL + "/resourceGroups/rg1"
 	for _, path := range []string{
 		rg1 + "/providers/Microsoft.ContainerService///managedClusters/aks1",

@@ -185,7 +185,8 @@ func checkPath(r *http.Request) error {
 		case name == "." || name == "..":
 			return arm.BadRequest(arm.CodeInvalidResourceName, "'%s' is not a valid resource name (path segment %d of %s): names cannot be '.' or '..'.", name, i+1, raw)
 		case strings.ContainsAny(name, "/\\"):
-			return arm.BadRequest(arm.CodeInvalidResourceName, "'%s' is not a valid resource name (path segment %d): names cannot contain '/' or '\\'.", name, i+1)
+			return arm.BadRequest(arm.CodeInvalidResourceName, "'%s' is not a valid resource name (path segment %d): names cannot contain '/' or '\\'. "+
+				"A child resource's path names each level (…/workspaces/ws/computes/name): with az resource, use --ids, or --namespace NS --parent workspaces/ws --resource-type computes -n name.", name, i+1)
 		}
 	}
 	return nil

@@ -63,10 +63,25 @@ func (s *Server) getSubscription(w http.ResponseWriter, r *http.Request, p param
 	reply(w, r, http.StatusOK, sub, err)
 }
 
+// listGroups lists the subscription's resource groups, filtered by tag when $filter says
+// so (az group list --tag); a $filter it cannot apply is a 400, never ignored.
 func (s *Server) listGroups(w http.ResponseWriter, r *http.Request, p params) {
-	replyPage(s, w, r, func(pg resources.Page) ([]*armapi.ResourceGroup, bool, error) {
-		return s.cfg.Resources.ListGroups(r.Context(), p["sub"], pg)
-	})
+	pg, err := s.page(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	filter, err := resources.ParseGroupFilter(r.URL.Query().Get("$filter"))
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	groups, next, more, err := s.cfg.Resources.ListGroups(r.Context(), p["sub"], filter, pg)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writePage(w, r, groups, pg, next-pg.Skip, more)
 }
 
 func (s *Server) putGroup(w http.ResponseWriter, r *http.Request, p params) {

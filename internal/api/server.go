@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -139,6 +140,35 @@ func servedByMux(method, path string) bool {
 	return strings.HasPrefix(path, ui.Prefix)
 }
 
+// withoutEmptyParent returns r with the one empty segment ARM accepts taken out of its
+// path: az resource show|tag|delete --resource-type NS/TYPE, with no --parent, sends
+// /providers/NS//TYPE/… (an empty parent resource path), which means /providers/NS/TYPE/….
+// Only an empty segment right after /providers/{namespace}/ and followed by a type goes;
+// checkPath refuses every other one.
+func withoutEmptyParent(r *http.Request) *http.Request {
+	segs := strings.Split(r.URL.EscapedPath(), "/")
+	changed := false
+	for i := 0; i+3 < len(segs); i++ {
+		if strings.EqualFold(segs[i], "providers") && segs[i+1] != "" && segs[i+2] == "" && segs[i+3] != "" {
+			segs = slices.Delete(segs, i+2, i+3)
+			changed = true
+		}
+	}
+	if !changed {
+		return r
+	}
+	escaped := strings.Join(segs, "/")
+	path, err := url.PathUnescape(escaped)
+	if err != nil {
+		return r // checkPath answers it
+	}
+	u := *r.URL
+	u.Path, u.RawPath = path, escaped
+	r2 := *r
+	r2.URL = &u
+	return &r2
+}
+
 // checkPath refuses a path whose segments are not all names: "." or "..", an empty segment
 // (//), or an encoded slash or backslash in a segment. Such a path must never reach the
 // parent of the resource it names.
@@ -155,7 +185,8 @@ func checkPath(r *http.Request) error {
 		case name == "." || name == "..":
 			return arm.BadRequest(arm.CodeInvalidResourceName, "'%s' is not a valid resource name (path segment %d of %s): names cannot be '.' or '..'.", name, i+1, raw)
 		case strings.ContainsAny(name, "/\\"):
-			return arm.BadRequest(arm.CodeInvalidResourceName, "'%s' is not a valid resource name (path segment %d): names cannot contain '/' or '\\'.", name, i+1)
+			return arm.BadRequest(arm.CodeInvalidResourceName, "'%s' is not a valid resource name (path segment %d): names cannot contain '/' or '\\'. "+
+				"A child resource's path names each level (…/workspaces/ws/computes/name): with az resource, use --ids, or --namespace NS --parent workspaces/ws --resource-type computes -n name.", name, i+1)
 		}
 	}
 	return nil
@@ -193,6 +224,7 @@ func (s *Server) withRequestID(next http.Handler) http.Handler {
 // serveAPI authenticates, checks api-version, routes and records metrics for API calls.
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
+	r = withoutEmptyParent(r)
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 	rt, p := s.router.match(r.URL.Path)
 	routeName := "unknown"

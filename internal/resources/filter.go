@@ -26,9 +26,41 @@ type Filter struct {
 	TagValue  string
 }
 
+// The clauses each list accepts, as its 400 names them.
+const (
+	resourceFilterHelp = "resourceType eq '…', resourceGroup eq '…', name eq '…', location eq '…', substringof('…', name), tagName eq '…' (or startswith(tagName, '…')) with tagValue eq '…'"
+	groupFilterHelp    = "tagName eq '…', alone or with tagValue eq '…'"
+)
+
 // ParseFilter parses a $filter; "" is the empty filter. Anything else than the clauses of
 // Filter is a 400 that names what is supported.
 func ParseFilter(s string) (Filter, error) {
+	f, err := parseFilter(s, func(Filter) string { return "" })
+	if err != nil {
+		return f, err.armError(resourceFilterHelp)
+	}
+	return f, nil
+}
+
+// ParseGroupFilter parses the $filter of a resource group list. ARM filters groups by tag
+// only: "tagName eq '…'", alone or with "and tagValue eq '…'" (what az group list --tag
+// sends). Any other clause is a 400 that names what is supported.
+func ParseGroupFilter(s string) (Filter, error) {
+	f, err := parseFilter(s, func(c Filter) string {
+		if c != (Filter{TagName: c.TagName, TagValue: c.TagValue}) {
+			return "resource groups are filtered by tagName and tagValue only"
+		}
+		return ""
+	})
+	if err != nil {
+		return f, err.armError(groupFilterHelp)
+	}
+	return f, nil
+}
+
+// parseFilter parses s clause by clause; refuse says why the list does not take a clause
+// (given as the Filter it alone parses to), "" when it does.
+func parseFilter(s string, refuse func(Filter) string) (Filter, *filterError) {
 	var f Filter
 	if strings.TrimSpace(s) == "" {
 		return f, nil
@@ -38,27 +70,34 @@ func ParseFilter(s string) (Filter, error) {
 		return f, err
 	}
 	for _, c := range clauses {
+		var one Filter
+		if err := one.add(c); err != nil {
+			return f, err
+		}
+		if why := refuse(one); why != "" {
+			return f, &filterError{clause: c, why: why}
+		}
 		if err := f.add(c); err != nil {
 			return f, err
 		}
 	}
 	if f.TagValue != "" && f.TagName == "" && f.TagPrefix == "" {
-		return f, invalidFilter(s, "tagValue needs a tagName clause")
+		return f, &filterError{clause: s, why: "tagValue needs a tagName clause"}
 	}
 	return f, nil
 }
 
-func (f *Filter) add(clause string) error {
+func (f *Filter) add(clause string) *filterError {
 	c := strings.TrimSpace(clause)
 	lower := strings.ToLower(c)
 	if fn, ok := strings.CutPrefix(lower, "substringof("); ok && strings.HasSuffix(fn, ")") {
 		// substringof('value', name)
 		value, rest, err := quoted(c[len("substringof("):])
 		if err != nil {
-			return invalidFilter(clause, err.Error())
+			return &filterError{clause: clause, why: err.Error()}
 		}
 		if field := strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(rest), ","), ")")); !strings.EqualFold(field, "name") {
-			return invalidFilter(clause, "substringof works on name only")
+			return &filterError{clause: clause, why: "substringof works on name only"}
 		}
 		f.NameContains = value
 		return nil
@@ -67,11 +106,11 @@ func (f *Filter) add(clause string) error {
 		// startswith(tagName, 'value')
 		field, rest, ok := strings.Cut(c[len("startswith("):], ",")
 		if !ok || !strings.EqualFold(strings.TrimSpace(field), "tagName") {
-			return invalidFilter(clause, "startswith works on tagName only")
+			return &filterError{clause: clause, why: "startswith works on tagName only"}
 		}
 		value, tail, err := quoted(rest)
 		if err != nil || strings.TrimSpace(tail) != ")" {
-			return invalidFilter(clause, "expected startswith(tagName, 'prefix')")
+			return &filterError{clause: clause, why: "expected startswith(tagName, 'prefix')"}
 		}
 		f.TagPrefix = value
 		return nil
@@ -80,11 +119,11 @@ func (f *Filter) add(clause string) error {
 	rest = strings.TrimSpace(rest)
 	op, rest, _ := strings.Cut(rest, " ")
 	if !ok || !strings.EqualFold(op, "eq") {
-		return invalidFilter(clause, "expected FIELD eq 'value'")
+		return &filterError{clause: clause, why: "expected FIELD eq 'value'"}
 	}
 	value, tail, err := quoted(rest)
 	if err != nil || strings.TrimSpace(tail) != "" {
-		return invalidFilter(clause, "expected FIELD eq 'value'")
+		return &filterError{clause: clause, why: "expected FIELD eq 'value'"}
 	}
 	fields := map[string]*string{
 		"resourcetype":  &f.ResourceType,
@@ -96,7 +135,7 @@ func (f *Filter) add(clause string) error {
 	}
 	into, ok := fields[strings.ToLower(field)]
 	if !ok {
-		return invalidFilter(clause, "'"+field+"' cannot be filtered on")
+		return &filterError{clause: clause, why: "'" + field + "' cannot be filtered on"}
 	}
 	*into = value
 	return nil
@@ -117,10 +156,16 @@ func (f Filter) Matches(r *armapi.GenericResource) bool {
 			return false
 		}
 	}
+	return f.MatchesTags(r.Tags)
+}
+
+// MatchesTags reports whether tags pass the tag clauses: a tag whose name is TagName (any
+// case) or starts with TagPrefix and, when TagValue is set, whose value is TagValue.
+func (f Filter) MatchesTags(tags map[string]string) bool {
 	if f.TagName == "" && f.TagPrefix == "" {
 		return true
 	}
-	for k, v := range r.Tags {
+	for k, v := range tags {
 		nameOK := f.TagName != "" && strings.EqualFold(k, f.TagName) ||
 			f.TagPrefix != "" && strings.HasPrefix(strings.ToLower(k), strings.ToLower(f.TagPrefix))
 		if nameOK && (f.TagValue == "" || v == f.TagValue) {
@@ -131,7 +176,7 @@ func (f Filter) Matches(r *armapi.GenericResource) bool {
 }
 
 // splitAnd splits s at the "and"s that are outside quotes.
-func splitAnd(s string) ([]string, error) {
+func splitAnd(s string) ([]string, *filterError) {
 	var out []string
 	start, inQuote := 0, false
 	for i := 0; i < len(s); i++ {
@@ -145,7 +190,7 @@ func splitAnd(s string) ([]string, error) {
 		}
 	}
 	if inQuote {
-		return nil, invalidFilter(s, "a quote is not closed")
+		return nil, &filterError{clause: s, why: "a quote is not closed"}
 	}
 	return append(out, s[start:]), nil
 }
@@ -177,8 +222,15 @@ type errString string
 
 func (e errString) Error() string { return string(e) }
 
-func invalidFilter(clause, why string) error {
+// filterError is a $filter clause a list does not take, and why.
+type filterError struct {
+	clause, why string
+}
+
+// armError is the 400 InvalidFilterInQueryString (ARM's code) that says what is wrong and
+// names the clauses the list takes (help).
+func (e *filterError) armError(help string) error {
 	return arm.BadRequest("InvalidFilterInQueryString",
-		"The $filter '%s' is not supported: %s. Use clauses joined by 'and': resourceType eq '…', resourceGroup eq '…', name eq '…', location eq '…', substringof('…', name), tagName eq '…' (or startswith(tagName, '…')) with tagValue eq '…'.",
-		strings.TrimSpace(clause), why).WithTarget("$filter")
+		"The $filter '%s' is not supported: %s. Use clauses joined by 'and': %s.",
+		strings.TrimSpace(e.clause), e.why, help).WithTarget("$filter")
 }

@@ -1,6 +1,7 @@
 package resources
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/mlfleet/mlfleet/internal/arm"
@@ -43,6 +44,40 @@ func TestParseFilter(t *testing.T) {
 			}
 			if err != nil || got != tt.want {
 				t.Fatalf("ParseFilter(%q) = %+v, %v; want %+v", tt.in, got, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseGroupFilter(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, in string
+		want     Filter
+		wantErr  string
+	}{
+		{name: "empty", in: ""},
+		{name: "az group list --tag k=v", in: "tagname eq 'team' and tagvalue eq 'qa'", want: Filter{TagName: "team", TagValue: "qa"}},
+		{name: "az group list --tag k", in: "tagname eq 'team'", want: Filter{TagName: "team"}},
+		{name: "garbage", in: "garbage(((", wantErr: "expected FIELD eq 'value'"},
+		{name: "name", in: "name eq 'rg'", wantErr: "resource groups are filtered by tagName and tagValue only"},
+		{name: "tag prefix", in: "startswith(tagName, 'te')", wantErr: "resource groups are filtered by tagName and tagValue only"},
+		{name: "tag value alone", in: "tagValue eq 'qa'", wantErr: "tagValue needs a tagName clause"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := ParseGroupFilter(tt.in)
+			if tt.wantErr != "" {
+				ae, ok := err.(*arm.Error)
+				if !ok || ae.Status != 400 || ae.Code != "InvalidFilterInQueryString" || ae.Target != "$filter" ||
+					!strings.Contains(ae.Message, tt.wantErr) || !strings.Contains(ae.Message, "tagName eq '…', alone or with tagValue eq '…'") {
+					t.Fatalf("ParseGroupFilter(%q) = %+v, %v; want a 400 InvalidFilterInQueryString saying %q and what is supported", tt.in, got, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("ParseGroupFilter(%q) = %+v, %v; want %+v", tt.in, got, err, tt.want)
 			}
 		})
 	}

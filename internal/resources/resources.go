@@ -201,18 +201,42 @@ func (s *Service) WritableGroup(ctx context.Context, sub, name string) (*armapi.
 	return rg, nil
 }
 
-// ListGroups returns a page of the subscription's resource groups; more tells whether
-// another page follows.
-func (s *Service) ListGroups(ctx context.Context, sub string, p Page) (groups []*armapi.ResourceGroup, more bool, err error) {
+// ListGroups returns a page of the subscription's resource groups that pass f's tag
+// clauses (see ParseGroupFilter). more tells whether another page follows; next is then
+// where it starts ($skip counts the groups the filter passed over too).
+func (s *Service) ListGroups(ctx context.Context, sub string, f Filter, p Page) (groups []*armapi.ResourceGroup, next int, more bool, err error) {
 	if _, err := s.GetSubscription(ctx, sub); err != nil {
-		return nil, false, err
+		return nil, 0, false, err
 	}
-	rows, more, err := ListPage(ctx, s.store, store.ListOptions{ParentID: arm.SubscriptionPath(sub), Type: arm.TypeResourceGroup}, p)
-	if err != nil {
-		return nil, false, fmt.Errorf("list resource groups: %w", err)
+	opts := store.ListOptions{ParentID: arm.SubscriptionPath(sub), Type: arm.TypeResourceGroup, Within: p.Within}
+	if p.Top > 0 {
+		opts.Limit = p.Top + 1
 	}
-	groups, err = DecodeRows(rows, func(r *store.Resource) (*armapi.ResourceGroup, error) { return readGroup(r.ID, r.Body) })
-	return groups, more, err
+	groups = []*armapi.ResourceGroup{}
+	for offset := p.Skip; ; {
+		opts.Offset = offset
+		rows, err := s.store.ListResources(ctx, opts)
+		if err != nil {
+			return nil, 0, false, fmt.Errorf("list resource groups: %w", err)
+		}
+		for i, r := range rows {
+			rg, err := readGroup(r.ID, r.Body)
+			if err != nil {
+				return nil, 0, false, err
+			}
+			if !f.MatchesTags(rg.Tags) {
+				continue
+			}
+			if p.Top > 0 && len(groups) == p.Top {
+				return groups, offset + i, true, nil
+			}
+			groups = append(groups, rg)
+		}
+		if opts.Limit == 0 || len(rows) < opts.Limit {
+			return groups, 0, false, nil
+		}
+		offset += len(rows)
+	}
 }
 
 // ListPage lists one page of rows selected by opts. It asks the store for one row more than

@@ -132,3 +132,40 @@ func TestAttachDryRunChecksRegionName(t *testing.T) {
 		t.Errorf("a refused attach stored a compute: %v", err)
 	}
 }
+
+// TestPutEmptyResourceID: a resourceId that is empty (a script's unset variable) is a 400
+// naming the field, for a PUT and its dry run alike, and nothing is created; without
+// resourceId the PUT stays a create.
+func TestPutEmptyResourceID(t *testing.T) {
+	t.Parallel()
+	h := newPutHarness(t)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		body string
+		opts Options
+	}{
+		{"empty", `{"properties":{"computeType":"AKS","resourceId":""}}`, Options{}},
+		{"blank", `{"properties":{"computeType":"AKS","resourceId":"  "}}`, Options{}},
+		{"empty dry run", `{"properties":{"computeType":"AKS","resourceId":""}}`, Options{ValidateOnly: true}},
+		{"empty with settings", `{"properties":{"computeType":"AKS","resourceId":"","properties":{"clusterPurpose":"DevTest","agentCount":1}}}`, Options{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := h.put(t, "ws1", "atx1", tc.body, tc.opts)
+			if err == nil {
+				t.Fatalf("PUT = %+v, want 400 on properties.resourceId", res)
+			}
+			ae := armError(t, err)
+			if ae.Status != http.StatusBadRequest || ae.Code != arm.CodeUserError || ae.Target != "properties.resourceId" ||
+				!strings.Contains(ae.Message, "leave resourceId out to create") {
+				t.Errorf("PUT = %d %s target %q: %s; want 400 UserError on properties.resourceId", ae.Status, ae.Code, ae.Target, ae.Message)
+			}
+		})
+	}
+	if _, err := h.st.GetResource(ctx, ID(testSub, "rg", "ws1", "atx1")); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("a refused PUT stored a compute: %v", err)
+	}
+	if _, err := h.st.GetResource(ctx, containerservice.ID(testSub, "rg", "atx1")); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("a refused PUT reserved a cluster: %v", err)
+	}
+}

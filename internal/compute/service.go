@@ -64,6 +64,11 @@ type Config struct {
 	ReadyTimeout time.Duration
 	// Logger is where the service logs; nil means slog.Default().
 	Logger *slog.Logger
+	// InUse lists what still runs on a compute, each in words ("deployment 'blue' of
+	// endpoint 'ep'"), so that a detach or delete that would leave it dead is refused; nil
+	// means nothing does. It is a func because what runs on computes (online deployments)
+	// lives in a package that imports this one.
+	InUse func(ctx context.Context, computeID string) ([]string, error)
 }
 
 // Service manages computes.

@@ -131,6 +131,12 @@ func TestAttachDryRunChecksRegionName(t *testing.T) {
 	if _, err := h.st.GetResource(ctx, ID(testSub, "rg", "ws2", "INFQ")); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("a refused attach stored a compute: %v", err)
 	}
+	// The compute that holds the claim passes (its install step checks again, and a failed
+	// compute is replaced under its own claim).
+	l := &checkList{}
+	if err := h.s.checkNameFree(ctx, "westus", ID(testSub, "rg", "ws1", "InfQ"), l); err != nil || len(l.errs) != 0 {
+		t.Errorf("name check of the claim's own compute = %v %v, want it passed", err, l.errs)
+	}
 }
 
 // TestPutEmptyResourceID: a resourceId that is empty (a script's unset variable) is a 400

@@ -94,11 +94,13 @@ var errClusterTaken = errors.New("cluster attached already")
 
 // heldBy says whether the claim row r is held by the compute old (nil: never).
 func heldBy(r *store.Resource, old *store.Resource) bool {
-	if old == nil {
-		return false
-	}
+	return old != nil && claimedBy(r, old.ID)
+}
+
+// claimedBy says whether the claim row r is held by the compute computeID.
+func claimedBy(r *store.Resource, computeID string) bool {
 	var c claim
-	return json.Unmarshal(r.Body, &c) == nil && strings.EqualFold(c.ComputeID, old.ID)
+	return json.Unmarshal(r.Body, &c) == nil && strings.EqualFold(c.ComputeID, computeID)
 }
 
 // attachFlow attaches an existing cluster: detach a forced-out holder, claim, check again,

@@ -210,6 +210,12 @@ func (s *Service) attachChecks(ctx context.Context, w *armapi.Workspace, self, r
 		return nil, nil, err
 	}
 	l.pass("ClusterExists", "cluster %s exists", mc.Name)
+	// An attached compute lives in its cluster's region, where its name must be free (S4):
+	// checked here, with the others, so that a dry run refuses what the real request's name
+	// claim would (B1).
+	if err := s.checkNameFree(ctx, mc.Location, self, l); err != nil {
+		return nil, nil, err
+	}
 	// Updating is fine: a scale or a change of ranges under way leaves the cluster running.
 	if state := mc.Properties.ProvisioningState; state != armapi.StateSucceeded && state != armapi.StateUpdating {
 		l.fail("ClusterState", "ClusterNotReady", "properties.resourceId",
@@ -348,4 +354,29 @@ func floorFailures(mc *armapi.ManagedCluster, purpose string, sizes *catalog.VMS
 		fails[i] += " The cluster autoscaler may shrink it that far: raise minCount ('mlfleet aks update --update-cluster-autoscaler --min-count N --max-count M')."
 	}
 	return fails
+}
+
+// checkNameFree checks that the name of compute self is free in location, or already
+// claimed by self (a resumed operation, or a failed compute of the same id being replaced).
+func (s *Service) checkNameFree(ctx context.Context, location, self string, l *checkList) error {
+	id, err := arm.ParseID(self)
+	if err != nil {
+		return err
+	}
+	name := id.Name()
+	r, err := s.cfg.Store.GetResource(ctx, nameClaimID(location, name))
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+	case err != nil:
+		return fmt.Errorf("check compute name %s: %w", name, err)
+	case !claimedBy(r, self):
+		var taken *arm.Error
+		if !errors.As(s.nameTaken(ctx, location, name), &taken) {
+			return fmt.Errorf("check compute name %s: no conflict to report", name)
+		}
+		l.fail("Name", arm.CodeConflict, "name", "%s", taken.Message)
+		return nil
+	}
+	l.pass("Name", "compute name %s is free in region %s", name, location)
+	return nil
 }

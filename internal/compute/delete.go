@@ -240,6 +240,20 @@ func (s *Service) Delete(ctx context.Context, sub, rg, ws, name, action string, 
 			"Compute '%s' is attached to cluster %s, which it did not create, so underlyingResourceAction=Delete would delete a cluster mlfleet does not own. Detach it instead ('mlfleet ml computetarget detach -n %s'), then delete the cluster on its own ('mlfleet aks delete') if you mean to.",
 			name, deref(c.Properties.ResourceID), name).WithTarget("underlyingResourceAction")
 	}
+	// Detaching a compute removes what serves its deployments; they would go on saying
+	// Succeeded while every request to them fails. Checked on the request, as deleting a
+	// model in use is; not in the transaction below, so a deployment created in the moment
+	// between can still lose its compute.
+	if s.cfg.InUse != nil {
+		users, err := s.cfg.InUse(ctx, r.ID)
+		if err != nil {
+			return nil, fmt.Errorf("list what uses compute %s: %w", name, err)
+		}
+		if len(users) > 0 {
+			return nil, arm.Conflict("Compute '%s' is used by %s. Delete them, or move them to another compute (compute: azureml:<name> in the deployment's YAML, then 'mlfleet ml online-deployment update -f'), then retry the %s.",
+				name, strings.Join(users, ", "), strings.ToLower(action))
+		}
+	}
 	// The state and the operation commit together, checked against what runs now.
 	var op *store.Operation
 	err = s.cfg.Store.InTx(ctx, func(tx store.Store) error {

@@ -64,6 +64,11 @@ type Config struct {
 	ReadyTimeout time.Duration
 	// Logger is where the service logs; nil means slog.Default().
 	Logger *slog.Logger
+	// InUse lists what still runs on a compute, each in words ("deployment 'blue' of
+	// endpoint 'ep'"), so that a detach or delete that would leave it dead is refused; nil
+	// means nothing does. It is a func because what runs on computes (online deployments)
+	// lives in a package that imports this one.
+	InUse func(ctx context.Context, computeID string) ([]string, error)
 }
 
 // Service manages computes.
@@ -192,7 +197,13 @@ func (s *Service) Put(ctx context.Context, sub, rg, ws, name string, in armapi.C
 	if e := ValidateName(name); e != nil {
 		return nil, e
 	}
-	if in.Properties.ResourceID != nil && *in.Properties.ResourceID != "" {
+	if rid := in.Properties.ResourceID; rid != nil {
+		// An empty id is most likely a script's unset variable: taking it as a create would
+		// start building a cluster nobody asked for.
+		if strings.TrimSpace(*rid) == "" {
+			return nil, arm.BadRequest(arm.CodeUserError,
+				"properties.resourceId is empty: give the cluster's resource id to attach it, or leave resourceId out to create a new cluster.").WithTarget("properties.resourceId")
+		}
 		return s.attach(ctx, w, id, name, in, opts)
 	}
 	return s.create(ctx, w, id, name, in, opts)

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -338,6 +339,32 @@ func (s *Service) deploymentsOf(ctx context.Context, st store.Store, endpointID 
 }
 
 // assetUser names the deployment that uses an asset version, if any.
+// ComputeUsers lists the online deployments that run on the compute computeID, each as
+// "deployment 'blue' of endpoint 'ep'", sorted; none is an empty list. A deployment names
+// its compute by id, always one of its own workspace.
+func (s *Service) ComputeUsers(ctx context.Context, computeID string) ([]string, error) {
+	id, err := arm.ParseID(computeID)
+	if err != nil || len(id.Names) == 0 {
+		return nil, nil
+	}
+	ws := arm.ResourcePath(id.SubscriptionID, id.ResourceGroup, Namespace, "workspaces", id.Names[0])
+	rows, err := s.cfg.Store.ListResources(ctx, store.ListOptions{Scope: ws, Type: TypeDeployment})
+	if err != nil {
+		return nil, fmt.Errorf("list deployments of workspace %s: %w", id.Names[0], err)
+	}
+	var users []string
+	for _, r := range rows {
+		var d armapi.OnlineDeployment
+		if decode(r, &d) != nil || !strings.EqualFold(d.Properties.Compute, computeID) {
+			continue
+		}
+		did, _ := arm.ParseID(r.ID)
+		users = append(users, fmt.Sprintf("deployment '%s' of endpoint '%s'", did.Name(), did.Names[1]))
+	}
+	slices.Sort(users)
+	return users, nil
+}
+
 func (s *Service) assetUser(ctx context.Context, versionID string) (string, error) {
 	id, err := arm.ParseID(versionID)
 	if err != nil {

@@ -315,9 +315,15 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		},
 	})
 
+	// The endpoints service needs the computes, and a compute's detach asks it what runs on
+	// the compute: set below, before the server serves a request.
+	var endpointService *endpoints.Service
 	computes = compute.New(compute.Config{
 		Store: st, Engine: engine, Resources: rs, Workspaces: ws, Clusters: clusters, Secrets: box, CA: ca,
 		MonitorInterval: cfg.HealthInterval, Logger: log,
+		InUse: func(ctx context.Context, computeID string) ([]string, error) {
+			return endpointService.ComputeUsers(ctx, computeID)
+		},
 	})
 
 	ccfg, err := prepareClientConfig(ctx, cfg.Home, rs)
@@ -350,7 +356,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 
 	assets := mlassets.New(mlassets.Config{Store: st, Resources: rs, Workspaces: ws, Blobs: blobStore})
 
-	endpointService := endpoints.New(endpoints.Config{
+	endpointService = endpoints.New(endpoints.Config{
 		Store: st, Engine: engine, Resources: rs, Workspaces: ws, Computes: computes, Clusters: clusters, Assets: assets,
 		Blobs: blobStore, Secrets: box, SigningKey: ks.signing, Providers: providers, Home: cfg.Home, Logger: log,
 		ScoreRoots: caPool(ca),

@@ -1,0 +1,177 @@
+package compute
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/mlfleet/mlfleet/internal/arm"
+	"github.com/mlfleet/mlfleet/internal/catalog"
+	"github.com/mlfleet/mlfleet/internal/containerservice"
+	"github.com/mlfleet/mlfleet/internal/operations"
+	"github.com/mlfleet/mlfleet/internal/provider"
+	"github.com/mlfleet/mlfleet/internal/provider/external"
+	"github.com/mlfleet/mlfleet/internal/resources"
+	"github.com/mlfleet/mlfleet/internal/secrets"
+	"github.com/mlfleet/mlfleet/internal/store"
+	"github.com/mlfleet/mlfleet/internal/store/storetest"
+	"github.com/mlfleet/mlfleet/internal/workspaces"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
+)
+
+const testSub = "00000000-0000-0000-0000-0000000000aa"
+
+// putHarness is a compute service over a real SQLite store, with resource group rg and
+// workspaces ws1 and ws2 in westus. Its clusters are of the external provider, which
+// reaches nothing, and its operation engine never starts, so what a PUT submits stays
+// InProgress: enough for everything a PUT decides on its request path.
+type putHarness struct {
+	st store.Store
+	s  *Service
+}
+
+func newPutHarness(t *testing.T) *putHarness {
+	t.Helper()
+	ctx := context.Background()
+	st := storetest.OpenSQLite(t)
+	engine := operations.New(st, operations.Config{})
+	rs := resources.New(st, engine)
+	if _, err := rs.EnsureSubscription(ctx, testSub, "test", "tenant"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := rs.PutGroup(ctx, testSub, "rg", armapi.GroupInput{Location: "westus"}); err != nil {
+		t.Fatal(err)
+	}
+	ws := workspaces.New(st, rs)
+	for _, name := range []string{"ws1", "ws2"} {
+		if _, _, err := ws.Put(ctx, testSub, "rg", name, armapi.WorkspaceInput{Location: "westus"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	box, err := secrets.New(make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sizes := catalog.DefaultVMSizes()
+	clusters := containerservice.New(containerservice.Config{Store: st, Engine: engine, Resources: rs, Versions: catalog.DefaultVersions(),
+		VMSizes: sizes, Secrets: box, Providers: map[string]provider.Provider{"external": external.New(sizes)}})
+	s := New(Config{Store: st, Engine: engine, Resources: rs, Workspaces: ws, Clusters: clusters, Secrets: box})
+	return &putHarness{st: st, s: s}
+}
+
+// cluster stores a managed cluster of the external provider as a finished create leaves it.
+func (h *putHarness) cluster(t *testing.T, name string) string {
+	t.Helper()
+	id := containerservice.ID(testSub, "rg", name)
+	mc := &armapi.ManagedCluster{ID: id, Name: name, Type: containerservice.TypeManagedCluster, Location: "westus", Tags: map[string]string{}}
+	p := &mc.Properties
+	p.ProvisioningState, p.KubernetesVersion, p.CurrentKubernetesVersion = armapi.StateSucceeded, "1.36.3", "1.36.3"
+	p.AgentPoolProfiles = []armapi.AgentPoolProfile{{Name: "nodepool1", AgentPoolProperties: armapi.AgentPoolProperties{Count: 1, VMSize: "Standard_D3_v2",
+		Mode: "System", OSType: "Linux", OrchestratorVersion: "1.36.3", ProvisioningState: armapi.StateSucceeded}}}
+	p.Mlfleet.Provider = "external"
+	body, _ := json.Marshal(mc)
+	if err := h.st.CreateResource(context.Background(), &store.Resource{ID: id, ParentID: "/subscriptions/" + testSub + "/resourceGroups/rg",
+		Type: containerservice.TypeManagedCluster, Name: name, SubscriptionID: testSub, ResourceGroup: "rg", Location: "westus", Body: body}); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// put PUTs the compute body (JSON) as name in workspace ws.
+func (h *putHarness) put(t *testing.T, ws, name, body string, opts Options) (*Result, error) {
+	t.Helper()
+	var in armapi.Compute
+	if err := json.Unmarshal([]byte(body), &in); err != nil {
+		t.Fatal(err)
+	}
+	return h.s.Put(context.Background(), testSub, "rg", ws, name, in, opts)
+}
+
+func armError(t *testing.T, err error) *arm.Error {
+	t.Helper()
+	var ae *arm.Error
+	if !errors.As(err, &ae) {
+		t.Fatalf("error %v (%T) is not an ARM error", err, err)
+	}
+	return ae
+}
+
+// TestAttachDryRunChecksRegionName: an attach dry run refuses a compute name used in the
+// cluster's region by another workspace, as the real attach does (S4, B1), and a name
+// free there passes that check.
+func TestAttachDryRunChecksRegionName(t *testing.T) {
+	t.Parallel()
+	h := newPutHarness(t)
+	ctx := context.Background()
+	// Compute infq of ws1 holds its name in westus, as insert leaves it (a create would need
+	// the embedded provider, which this package's tests do not link).
+	body, _ := json.Marshal(claim{ComputeID: ID(testSub, "rg", "ws1", "infq")})
+	if err := h.st.CreateResource(ctx, &store.Resource{ID: nameClaimID("westus", "infq"), Type: typeNameClaim, Name: "infq", Location: "westus",
+		Body: body, OwnerID: ID(testSub, "rg", "ws1", "infq")}); err != nil {
+		t.Fatal(err)
+	}
+	id := h.cluster(t, "free1")
+	attach := `{"properties":{"computeType":"AKS","resourceId":"` + id + `","properties":{"clusterPurpose":"DevTest"}}}`
+	for _, opts := range []Options{{ValidateOnly: true}, {ValidateOnly: true, Force: true}, {}} {
+		_, err := h.put(t, "ws2", "INFQ", attach, opts)
+		ae := armError(t, err)
+		// The cluster is unreachable too, so both are reported, in one 400 (B1).
+		if ae.Status != http.StatusBadRequest || !strings.Contains(ae.Error(), "Compute name 'INFQ' is already used in region westus by workspace 'ws1'") {
+			t.Errorf("attach INFQ %+v = %d %v, want 400 naming the name used in westus", opts, ae.Status, ae)
+		}
+	}
+	// A free name: only the unreachable cluster is reported.
+	_, err := h.put(t, "ws2", "other", attach, Options{ValidateOnly: true})
+	if ae := armError(t, err); strings.Contains(ae.Error(), "already used") || !strings.Contains(ae.Error(), "cannot be reached") {
+		t.Errorf("attach of a free name = %v, want only the unreachable cluster", ae)
+	}
+	if _, err := h.st.GetResource(ctx, ID(testSub, "rg", "ws2", "INFQ")); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("a refused attach stored a compute: %v", err)
+	}
+	// The compute that holds the claim passes (its install step checks again, and a failed
+	// compute is replaced under its own claim).
+	l := &checkList{}
+	if err := h.s.checkNameFree(ctx, "westus", ID(testSub, "rg", "ws1", "InfQ"), l); err != nil || len(l.errs) != 0 {
+		t.Errorf("name check of the claim's own compute = %v %v, want it passed", err, l.errs)
+	}
+}
+
+// TestPutEmptyResourceID: a resourceId that is empty (a script's unset variable) is a 400
+// naming the field, for a PUT and its dry run alike, and nothing is created; without
+// resourceId the PUT stays a create.
+func TestPutEmptyResourceID(t *testing.T) {
+	t.Parallel()
+	h := newPutHarness(t)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		body string
+		opts Options
+	}{
+		{"empty", `{"properties":{"computeType":"AKS","resourceId":""}}`, Options{}},
+		{"blank", `{"properties":{"computeType":"AKS","resourceId":"  "}}`, Options{}},
+		{"empty dry run", `{"properties":{"computeType":"AKS","resourceId":""}}`, Options{ValidateOnly: true}},
+		{"empty with settings", `{"properties":{"computeType":"AKS","resourceId":"","properties":{"clusterPurpose":"DevTest","agentCount":1}}}`, Options{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := h.put(t, "ws1", "atx1", tc.body, tc.opts)
+			if err == nil {
+				t.Fatalf("PUT = %+v, want 400 on properties.resourceId", res)
+			}
+			ae := armError(t, err)
+			if ae.Status != http.StatusBadRequest || ae.Code != arm.CodeUserError || ae.Target != "properties.resourceId" ||
+				!strings.Contains(ae.Message, "leave resourceId out to create") {
+				t.Errorf("PUT = %d %s target %q: %s; want 400 UserError on properties.resourceId", ae.Status, ae.Code, ae.Target, ae.Message)
+			}
+		})
+	}
+	if _, err := h.st.GetResource(ctx, ID(testSub, "rg", "ws1", "atx1")); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("a refused PUT stored a compute: %v", err)
+	}
+	if _, err := h.st.GetResource(ctx, containerservice.ID(testSub, "rg", "atx1")); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("a refused PUT reserved a cluster: %v", err)
+	}
+}

@@ -1,0 +1,112 @@
+package endpoints
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/mlfleet/mlfleet/internal/arm"
+	"github.com/mlfleet/mlfleet/internal/catalog"
+	"github.com/mlfleet/mlfleet/internal/compute"
+	"github.com/mlfleet/mlfleet/internal/containerservice"
+	"github.com/mlfleet/mlfleet/internal/mlassets"
+	"github.com/mlfleet/mlfleet/internal/operations"
+	"github.com/mlfleet/mlfleet/internal/provider"
+	"github.com/mlfleet/mlfleet/internal/provider/external"
+	"github.com/mlfleet/mlfleet/internal/resources"
+	"github.com/mlfleet/mlfleet/internal/secrets"
+	"github.com/mlfleet/mlfleet/internal/store"
+	"github.com/mlfleet/mlfleet/internal/store/storetest"
+	"github.com/mlfleet/mlfleet/internal/workspaces"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
+)
+
+// TestComputeInUseRefusesDetach: detaching or deleting a compute that online deployments
+// run on is a 409 naming them, and the compute stays as it was; once they are gone, or for
+// a compute nothing runs on, the detach starts. The services are wired as the server wires
+// them, over a real SQLite store; the compute, endpoint and deployment are stored as their
+// operations leave them (the engine never starts).
+func TestComputeInUseRefusesDetach(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	const sub, rg, ws = "00000000-0000-0000-0000-0000000000bb", "rg", "wsqa"
+	st := storetest.OpenSQLite(t)
+	engine := operations.New(st, operations.Config{})
+	rs := resources.New(st, engine)
+	if _, err := rs.EnsureSubscription(ctx, sub, "test", "tenant"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := rs.PutGroup(ctx, sub, rg, armapi.GroupInput{Location: "westus"}); err != nil {
+		t.Fatal(err)
+	}
+	wss := workspaces.New(st, rs)
+	w, _, err := wss.Put(ctx, sub, rg, ws, armapi.WorkspaceInput{Location: "westus"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	box, err := secrets.New(make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sizes := catalog.DefaultVMSizes()
+	clusters := containerservice.New(containerservice.Config{Store: st, Engine: engine, Resources: rs, Versions: catalog.DefaultVersions(),
+		VMSizes: sizes, Secrets: box, Providers: map[string]provider.Provider{"external": external.New(sizes)}})
+	var eps *Service
+	computes := compute.New(compute.Config{Store: st, Engine: engine, Resources: rs, Workspaces: wss, Clusters: clusters, Secrets: box,
+		InUse: func(ctx context.Context, id string) ([]string, error) { return eps.ComputeUsers(ctx, id) }})
+	eps = New(Config{Store: st, Engine: engine, Resources: rs, Workspaces: wss, Computes: computes, Clusters: clusters,
+		Assets: mlassets.New(mlassets.Config{Store: st, Resources: rs, Workspaces: wss}), Secrets: box, Home: t.TempDir()})
+
+	row := func(id, parent, typ, name string, body []byte) {
+		t.Helper()
+		if err := st.CreateResource(ctx, &store.Resource{ID: id, ParentID: parent, Type: typ, Name: name, SubscriptionID: sub, ResourceGroup: rg,
+			Location: "westus", Body: body}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	addCompute := func(name string) string {
+		id := compute.ID(sub, rg, ws, name)
+		c := armapi.Compute{ID: id, Name: name, Type: compute.TypeCompute, Location: "westus", Properties: armapi.ComputeProperties{
+			ComputeType: "AKS", ComputeLocation: "westus", ProvisioningState: armapi.StateSucceeded,
+			Mlfleet: &armapi.ComputeMlfleet{Conditions: []armapi.Condition{}, Attached: true, CreatedCluster: true}}}
+		body, _ := json.Marshal(c)
+		row(id, w.ID, compute.TypeCompute, name, body)
+		return id
+	}
+	infq := addCompute("infq")
+	addCompute("other")
+	epID := EndpointID(sub, rg, ws, "ep-qa")
+	row(epID, w.ID, TypeEndpoint, "ep-qa", encode(&armapi.OnlineEndpoint{ID: epID, Name: "ep-qa", Type: TypeEndpoint, Location: "westus",
+		Properties: armapi.OnlineEndpointProperties{Compute: infq, ProvisioningState: armapi.StateSucceeded}}))
+	for _, name := range []string{"blue", "green"} {
+		id := DeploymentID(sub, rg, ws, "ep-qa", name)
+		row(id, epID, TypeDeployment, name, encode(&armapi.OnlineDeployment{ID: id, Name: name, Type: TypeDeployment, Location: "westus",
+			Properties: armapi.OnlineDeploymentProperties{Compute: infq, ProvisioningState: armapi.StateSucceeded}}))
+	}
+
+	for _, action := range []string{"Detach", "Delete"} {
+		op, err := computes.Delete(ctx, sub, rg, ws, "infq", action, arm.Preconditions{})
+		var ae *arm.Error
+		if !errors.As(err, &ae) || ae.Status != http.StatusConflict || !strings.Contains(ae.Message, "deployment 'blue' of endpoint 'ep-qa', deployment 'green' of endpoint 'ep-qa'") ||
+			!strings.Contains(ae.Message, "Delete them, or move them to another compute") {
+			t.Fatalf("%s of a compute in use started an operation (%v) or answered %v; want 409 naming its deployments", action, op != nil, err)
+		}
+	}
+	if c, err := computes.Get(ctx, sub, rg, ws, "infq"); err != nil || c.Properties.ProvisioningState != armapi.StateSucceeded {
+		t.Fatalf("compute after the refused detach: %+v, %v; want it Succeeded", c, err)
+	}
+	if op, err := computes.Delete(ctx, sub, rg, ws, "other", "Detach", arm.Preconditions{}); err != nil || op == nil {
+		t.Fatalf("detach of a compute nothing runs on = %v, %v; want an operation", op, err)
+	}
+	for _, name := range []string{"blue", "green"} {
+		if err := st.DeleteResource(ctx, DeploymentID(sub, rg, ws, "ep-qa", name), 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if op, err := computes.Delete(ctx, sub, rg, ws, "infq", "Detach", arm.Preconditions{}); err != nil || op == nil {
+		t.Fatalf("detach once its deployments are gone = %v, %v; want an operation", op, err)
+	}
+}

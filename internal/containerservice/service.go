@@ -133,6 +133,9 @@ var (
 	clusterName = regexp.MustCompile(`^[a-zA-Z0-9]$|^[a-zA-Z0-9][-_a-zA-Z0-9]{0,61}[a-zA-Z0-9]$`)
 	// poolName: a Linux pool's name, lower case, at most 12 characters.
 	poolName = regexp.MustCompile(`^[a-z][a-z0-9]{0,11}$`)
+	// dnsPrefixPattern: 1 to 54 characters, letters, digits and '-', alphanumeric ends; the
+	// first label of the cluster's fqdn, so nothing a URL or DNS would refuse.
+	dnsPrefixPattern = regexp.MustCompile(`^[a-zA-Z0-9]$|^[a-zA-Z0-9][-a-zA-Z0-9]{0,52}[a-zA-Z0-9]$`)
 )
 
 // Get returns a cluster, or a 404.

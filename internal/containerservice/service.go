@@ -36,6 +36,10 @@ const (
 // finished.
 const CodeClusterNotRunning = "ClusterNotRunning"
 
+// CodeOperationNotSupported is the error code of a 400 for an AKS operation mlfleet does
+// not run (adding an agent pool, stopping a cluster): the message says what it runs instead.
+const CodeOperationNotSupported = "OperationNotSupported"
+
 // Defaults applied when a PUT leaves them out (az aks create's defaults). They differ
 // from a workspace's create (S1: 3 × Standard_D3_v2), which compute fills in itself
 // before it calls Prepare, as Azure ML does.

@@ -31,6 +31,8 @@ func (s *Server) clusterRoutes() {
 	rt.handle(http.MethodGet, mcPath+"/upgradeProfiles/{profile}", s.getUpgradeProfile)
 	rt.handle(http.MethodPost, mcPath+"/listClusterUserCredential", s.clusterCredentials(false))
 	rt.handle(http.MethodPost, mcPath+"/listClusterAdminCredential", s.clusterCredentials(true))
+	rt.handle(http.MethodPost, mcPath+"/stop", s.unsupportedClusterAction("stop"))
+	rt.handle(http.MethodPost, mcPath+"/start", s.unsupportedClusterAction("start"))
 	rt.handle(http.MethodGet, csSubPath+"/locations/{location}/orchestrators", s.orchestrators)
 	rt.handle(http.MethodGet, csSubPath+"/locations/{location}/kubernetesVersions", s.kubernetesVersions)
 }
@@ -92,6 +94,15 @@ func (s *Server) putPool(w http.ResponseWriter, r *http.Request, p params) {
 		return
 	}
 	s.replyWritten(w, r, containerservice.Namespace, written{Value: pool, Operation: op})
+}
+
+// unsupportedClusterAction serves an AKS action mlfleet does not run (az aks stop, az aks
+// start) with a 400 that says so and what to do instead, rather than the 404 of a path no
+// API answers, which reads as a missing cluster.
+func (s *Server) unsupportedClusterAction(action string) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, p params) {
+		writeError(w, r, s.cfg.Clusters.RefuseAction(r.Context(), p["sub"], p["rg"], p["name"], action))
+	}
 }
 
 func (s *Server) getUpgradeProfile(w http.ResponseWriter, r *http.Request, p params) {

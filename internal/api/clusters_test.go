@@ -217,3 +217,60 @@ func TestUpgradeProfile(t *testing.T) {
 		}
 	}
 }
+
+// TestClusterOperationsNotSupported: what az aks asks and mlfleet does not run (nodepool
+// add, stop, start, a pool's mode change) is a 400 that says so and what to do instead,
+// not a 404 that reads as a missing cluster nor a 200 that changes nothing; the cluster
+// stays as it was.
+func TestClusterOperationsNotSupported(t *testing.T) {
+	t.Parallel()
+	a := newTestARM(t)
+	a.group(t, "rg1")
+	id := succeededCluster(t, a, "rg1", "aks1", "1.36.3")
+	const v = "?api-version=2022-11-01"
+	missing := containerservice.ID(testSub, "rg1", "nope")
+	for _, tc := range []struct {
+		name, method, path string
+		body               any
+		status             int
+		code, target, text string
+	}{
+		{name: "nodepool add", method: http.MethodPut, path: id + "/agentPools/userpool",
+			body:   map[string]any{"properties": map[string]any{"count": 1, "vmSize": "Standard_D3_v2", "mode": "User"}},
+			status: http.StatusBadRequest, code: containerservice.CodeOperationNotSupported, text: "adding agent pools is not supported by mlfleet. Scale or update an existing pool (nodepool1)"},
+		{name: "stop", method: http.MethodPost, path: id + "/stop", status: http.StatusBadRequest, code: containerservice.CodeOperationNotSupported,
+			text: "Stopping a managed cluster is not supported by mlfleet"},
+		{name: "start", method: http.MethodPost, path: id + "/start", status: http.StatusBadRequest, code: containerservice.CodeOperationNotSupported,
+			text: "Starting a managed cluster is not supported by mlfleet"},
+		{name: "stop a missing cluster", method: http.MethodPost, path: missing + "/stop", status: http.StatusNotFound, code: "ResourceNotFound"},
+		{name: "pool mode change", method: http.MethodPut, path: id + "/agentPools/nodepool1",
+			body:   map[string]any{"properties": map[string]any{"count": 3, "vmSize": "Standard_D3_v2", "mode": "User"}},
+			status: http.StatusBadRequest, code: "InvalidParameter", target: "properties.mode", text: "is a System pool, and changing an agent pool's mode is not supported"},
+		{name: "pool mode change alone", method: http.MethodPut, path: id + "/agentPools/nodepool1",
+			body:   map[string]any{"properties": map[string]any{"mode": "User"}},
+			status: http.StatusBadRequest, code: "InvalidParameter", target: "properties.mode"},
+		{name: "pool as read", method: http.MethodPut, path: id + "/agentPools/nodepool1",
+			body:   map[string]any{"properties": map[string]any{"count": 3, "vmSize": "Standard_D3_v2", "mode": "System"}},
+			status: http.StatusOK},
+	} {
+		status, out := a.call(t, a.owner, tc.method, tc.path+v, tc.body)
+		msg, _ := testutil.Field(out, "error.message").(string)
+		target, _ := testutil.Field(out, "error.target").(string)
+		if status != tc.status || errorCode(out) != tc.code || target != tc.target || !strings.Contains(msg, tc.text) {
+			t.Errorf("%s: %s = %d %v, want %d %s target %q saying %q", tc.name, tc.method, status, out, tc.status, tc.code, tc.target, tc.text)
+		}
+	}
+
+	// The same mode change in a cluster PUT (az aks update sends back the pools it read).
+	_, read := a.call(t, a.owner, http.MethodGet, id+v, nil)
+	read["properties"].(map[string]any)["agentPoolProfiles"].([]any)[0].(map[string]any)["mode"] = "User"
+	if status, out := a.call(t, a.owner, http.MethodPut, id+v, read); status != http.StatusBadRequest ||
+		testutil.Field(out, "error.target") != "properties.agentPoolProfiles[0].mode" {
+		t.Errorf("cluster PUT with a pool's mode changed = %d %v, want 400 naming properties.agentPoolProfiles[0].mode", status, out)
+	}
+	_, got := a.call(t, a.owner, http.MethodGet, id+"/agentPools"+v, nil)
+	pools, _ := got["value"].([]any)
+	if len(pools) != 1 || testutil.Field(pools[0].(map[string]any), "properties.mode") != "System" || testutil.Field(pools[0].(map[string]any), "properties.count") != 3.0 {
+		t.Errorf("pools after the refused requests = %v, want nodepool1 alone, System, 3 nodes", got)
+	}
+}

@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/url"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -333,9 +335,43 @@ func decodeBody(r *http.Request, v any) error {
 		if field == "" {
 			return arm.BadRequest(arm.CodeInvalidRequestContent, "The request content must be a JSON object, not a %s.", typ.Value)
 		}
+		if lo, hi, ok := integerRange(typ.Type); ok {
+			return arm.BadRequest(arm.CodeInvalidRequestContent, "The property '%s' must be an integer%s.", field, notInteger(typ.Value, lo, hi)).WithTarget(field)
+		}
 		return arm.BadRequest(arm.CodeInvalidRequestContent, "The property '%s' must be of type %s, not %s.", field, jsonType(typ.Type.Kind().String()), typ.Value).WithTarget(field)
 	default:
 		return arm.BadRequest(arm.CodeInvalidRequestContent, "The request content is not valid JSON: %v.", err)
+	}
+}
+
+// integerRange returns the smallest and largest values of t when it is an integer type.
+func integerRange(t reflect.Type) (lo, hi string, ok bool) {
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		top := int64(math.MaxInt64) >> (64 - t.Bits())
+		return strconv.FormatInt(-top-1, 10), strconv.FormatInt(top, 10), true
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "0", strconv.FormatUint(uint64(math.MaxUint64)>>(64-t.Bits()), 10), true
+	}
+	return "", "", false
+}
+
+// notInteger ends the message for value (as a json.UnmarshalTypeError spells it: "number
+// 3.5", "string") given where an integer from lo to hi was expected: the number itself,
+// not "number 3.5", and the range when the number is a whole one that does not fit.
+func notInteger(value, lo, hi string) string {
+	num, ok := strings.CutPrefix(value, "number ")
+	switch {
+	case !ok && value == "bool":
+		return ", not a boolean"
+	case !ok && (value == "object" || value == "array"):
+		return ", not an " + value
+	case !ok:
+		return ", not a " + value
+	case strings.ContainsAny(num, ".eE"):
+		return ", not " + num
+	default:
+		return fmt.Sprintf(" from %s to %s, not %s", lo, hi, num)
 	}
 }
 

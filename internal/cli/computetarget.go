@@ -29,10 +29,16 @@ func newComputeTargetCommand(streams Streams, g *globals) *cobra.Command {
 }
 
 // computeRef names one compute: -n, and -g/-w defaulting to `mlfleet configure --defaults`.
-type computeRef struct{ name, group, workspace string }
+// The other things of a workspace (endpoints, deployments, assets) are named the same way;
+// what says which one -n names in its help ("" is a compute target).
+type computeRef struct{ name, group, workspace, what string }
 
 func (r *computeRef) bind(cmd *cobra.Command) {
-	cmd.Flags().StringVarP(&r.name, "name", "n", "", "Name of the compute target")
+	what := r.what
+	if what == "" {
+		what = "compute target"
+	}
+	cmd.Flags().StringVarP(&r.name, "name", "n", "", "Name of the "+what)
 	r.bindWorkspace(cmd)
 }
 

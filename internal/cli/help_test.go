@@ -47,3 +47,54 @@ func TestHelpShowsOnlyMlfleetFlags(t *testing.T) {
 		t.Errorf("--version=v9.9.9 version: %v, %s", err, errb.String())
 	}
 }
+
+// TestNameFlagSaysWhatItNames: -n of every `ml` command says what it names (an endpoint's
+// invoke names the endpoint, not a compute target), in the help a user reads.
+func TestNameFlagSaysWhatItNames(t *testing.T) {
+	want := map[string]string{
+		"computetarget":     "Name of the compute target",
+		"online-endpoint":   "Name of the online endpoint",
+		"online-deployment": "Name of the deployment",
+		"model":             "Name of the model",
+		"code":              "Name of the code asset",
+		"environment":       "Name of the environment",
+	}
+	seen := map[string]int{}
+	var walk func(c *cobra.Command, group string)
+	walk = func(c *cobra.Command, group string) {
+		if f := c.Flags().Lookup("name"); f != nil && want[group] != "" {
+			seen[group]++
+			if f.Usage != want[group] {
+				t.Errorf("%s: -n says %q, want %q", c.CommandPath(), f.Usage, want[group])
+			}
+		}
+		for _, sub := range c.Commands() {
+			g := group
+			if c.Name() == "ml" {
+				g = sub.Name()
+			}
+			walk(sub, g)
+		}
+	}
+	walk(NewRootCommand(Streams{}), "")
+	for group := range want {
+		if seen[group] == 0 {
+			t.Errorf("no command of ml %s has -n", group)
+		}
+	}
+	for _, tc := range []struct {
+		path []string
+		text string
+	}{
+		{[]string{"ml", "online-deployment", "create", "--help"}, "Name of the deployment"},
+		{[]string{"ml", "online-endpoint", "invoke", "--help"}, "Name of the online endpoint"},
+	} {
+		var out, errb bytes.Buffer
+		if err := Run(context.Background(), Streams{In: strings.NewReader(""), Out: &out, Err: &errb}, tc.path); err != nil {
+			t.Fatalf("mlfleet %s: %v", strings.Join(tc.path, " "), err)
+		}
+		if !strings.Contains(out.String(), tc.text) || strings.Contains(out.String(), "compute target") {
+			t.Errorf("mlfleet %s does not say %q, or speaks of a compute target:\n%s", strings.Join(tc.path, " "), tc.text, out.String())
+		}
+	}
+}

@@ -57,7 +57,7 @@ func newOnlineDeploymentCommand(streams Streams, g *globals) *cobra.Command {
 }
 
 func newDeploymentPut(streams Streams, g *globals, create bool) *cobra.Command {
-	var ref deploymentRef
+	ref := deploymentRef{computeRef: computeRef{what: "deployment"}}
 	var spec deploymentSpec
 	var file string
 	var allTraffic, noWait bool
@@ -137,7 +137,7 @@ func newDeploymentPut(streams Streams, g *globals, create bool) *cobra.Command {
 }
 
 func newDeploymentShow(streams Streams, g *globals) *cobra.Command {
-	var ref deploymentRef
+	ref := deploymentRef{computeRef: computeRef{what: "deployment"}}
 	return command("show -n NAME -e ENDPOINT", "Show a deployment", &ref, func(cmd *cobra.Command) error {
 		return g.call(streams, deploymentTable, func(c *mlfleet.Client) (any, error) {
 			return c.GetOnlineDeployment(cmd.Context(), ref.group, ref.workspace, ref.endpoint, ref.name)
@@ -146,7 +146,7 @@ func newDeploymentShow(streams Streams, g *globals) *cobra.Command {
 }
 
 func newDeploymentList(streams Streams, g *globals) *cobra.Command {
-	var ref deploymentRef
+	ref := deploymentRef{computeRef: computeRef{what: "deployment"}}
 	return command("list -e ENDPOINT", "List an endpoint's deployments", resolveBy{ref.bind, ref.resolveEndpoint}, func(cmd *cobra.Command) error {
 		return g.call(streams, deploymentTable, func(c *mlfleet.Client) (any, error) {
 			return c.ListOnlineDeployments(cmd.Context(), ref.group, ref.workspace, ref.endpoint)
@@ -155,7 +155,7 @@ func newDeploymentList(streams Streams, g *globals) *cobra.Command {
 }
 
 func newDeploymentDelete(streams Streams, g *globals) *cobra.Command {
-	var ref deploymentRef
+	ref := deploymentRef{computeRef: computeRef{what: "deployment"}}
 	var del deletion
 	cmd := command("delete -n NAME -e ENDPOINT", "Delete a deployment (route its traffic elsewhere first)", &ref, func(cmd *cobra.Command) error {
 		question := fmt.Sprintf("Are you sure you want to delete deployment '%s' of endpoint '%s'?", ref.name, ref.endpoint)
@@ -168,7 +168,7 @@ func newDeploymentDelete(streams Streams, g *globals) *cobra.Command {
 }
 
 func newDeploymentLogs(streams Streams, g *globals) *cobra.Command {
-	var ref deploymentRef
+	ref := deploymentRef{computeRef: computeRef{what: "deployment"}}
 	var lines optInt
 	var container string
 	cmd := command("get-logs -n NAME -e ENDPOINT [--lines N]", "Show the inference server's log of a deployment", &ref, func(cmd *cobra.Command) error {

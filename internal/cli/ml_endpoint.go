@@ -28,7 +28,7 @@ func newOnlineEndpointCommand(streams Streams, g *globals) *cobra.Command {
 
 // newEndpointPut is `create` (create only) or `update` (traffic, description, tags).
 func newEndpointPut(streams Streams, g *globals, create bool) *cobra.Command {
-	var ref computeRef
+	ref := computeRef{what: "online endpoint"}
 	var spec endpointSpec
 	var file, authMode, traffic, compute string
 	var noWait bool
@@ -124,7 +124,7 @@ func authModeOf(s string) string {
 }
 
 func newEndpointShow(streams Streams, g *globals) *cobra.Command {
-	var ref computeRef
+	ref := computeRef{what: "online endpoint"}
 	return command("show -n NAME", "Show an online endpoint", &ref, func(cmd *cobra.Command) error {
 		return g.call(streams, endpointTable, func(c *mlfleet.Client) (any, error) {
 			return c.GetOnlineEndpoint(cmd.Context(), ref.group, ref.workspace, ref.name)
@@ -133,7 +133,7 @@ func newEndpointShow(streams Streams, g *globals) *cobra.Command {
 }
 
 func newEndpointList(streams Streams, g *globals) *cobra.Command {
-	var ref computeRef
+	ref := computeRef{what: "online endpoint"}
 	return command("list", "List a workspace's online endpoints", resolveBy{ref.bindWorkspace, ref.resolveWorkspace}, func(cmd *cobra.Command) error {
 		return g.call(streams, endpointTable, func(c *mlfleet.Client) (any, error) {
 			return c.ListOnlineEndpoints(cmd.Context(), ref.group, ref.workspace)
@@ -142,7 +142,7 @@ func newEndpointList(streams Streams, g *globals) *cobra.Command {
 }
 
 func newEndpointDelete(streams Streams, g *globals) *cobra.Command {
-	var ref computeRef
+	ref := computeRef{what: "online endpoint"}
 	var del deletion
 	cmd := command("delete -n NAME", "Delete an online endpoint with its deployments", &ref, func(cmd *cobra.Command) error {
 		question := fmt.Sprintf("Are you sure you want to delete endpoint '%s' and its deployments?", ref.name)
@@ -171,7 +171,7 @@ func credential(ctx context.Context, c *mlfleet.Client, ref computeRef, ep *mlfl
 }
 
 func newEndpointCredentials(streams Streams, g *globals) *cobra.Command {
-	var ref computeRef
+	ref := computeRef{what: "online endpoint"}
 	return command("get-credentials -n NAME", "Show an endpoint's keys (authMode key) or a token (aml_token)", &ref, func(cmd *cobra.Command) error {
 		return g.call(streams, nil, func(c *mlfleet.Client) (any, error) {
 			ep, err := c.GetOnlineEndpoint(cmd.Context(), ref.group, ref.workspace, ref.name)
@@ -187,7 +187,7 @@ func newEndpointCredentials(streams Streams, g *globals) *cobra.Command {
 }
 
 func newEndpointRegenerateKeys(streams Streams, g *globals) *cobra.Command {
-	var ref computeRef
+	ref := computeRef{what: "online endpoint"}
 	var keyType, value string
 	var noWait bool
 	cmd := command("regenerate-keys -n NAME [--key-type primary|secondary]", "Replace an endpoint's primary or secondary key", &ref, func(cmd *cobra.Command) error {
@@ -211,7 +211,7 @@ func newEndpointRegenerateKeys(streams Streams, g *globals) *cobra.Command {
 }
 
 func newEndpointInvoke(streams Streams, g *globals) *cobra.Command {
-	var ref computeRef
+	ref := computeRef{what: "online endpoint"}
 	var requestFile, deployment string
 	cmd := command("invoke -n NAME --request-file sample.json [--deployment-name D]", "Send a scoring request to an endpoint", &ref, func(cmd *cobra.Command) error {
 		if err := required(requestFile, "--request-file"); err != nil {

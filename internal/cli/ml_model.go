@@ -34,8 +34,20 @@ func newAssetCommand(streams Streams, g *globals, kind, use, short string) *cobr
 	return parent(use, short, newAssetCreate(streams, g, kind), newAssetShow(streams, g, kind), newAssetList(streams, g, kind), newAssetDelete(streams, g, kind))
 }
 
+// assetNameRef names an asset of kind: -n's help says which kind.
+func assetNameRef(kind string) computeRef {
+	switch kind {
+	case mlfleet.AssetModels:
+		return computeRef{what: "model"}
+	case mlfleet.AssetEnvironments:
+		return computeRef{what: "environment"}
+	default:
+		return computeRef{what: "code asset"}
+	}
+}
+
 func newAssetCreate(streams Streams, g *globals, kind string) *cobra.Command {
-	var ref computeRef
+	ref := assetNameRef(kind)
 	var version, path, modelType, image, description string
 	use := "create -n NAME --version V --path PATH"
 	switch kind {
@@ -88,7 +100,7 @@ func newAssetCreate(streams Streams, g *globals, kind string) *cobra.Command {
 }
 
 func newAssetShow(streams Streams, g *globals, kind string) *cobra.Command {
-	var ref computeRef
+	ref := assetNameRef(kind)
 	var version string
 	cmd := command("show -n NAME [--version V]", "Show a version (default: the latest)", &ref, func(cmd *cobra.Command) error {
 		return g.call(streams, assetTable, func(c *mlfleet.Client) (any, error) {
@@ -107,7 +119,7 @@ func newAssetShow(streams Streams, g *globals, kind string) *cobra.Command {
 }
 
 func newAssetList(streams Streams, g *globals, kind string) *cobra.Command {
-	var ref computeRef
+	ref := assetNameRef(kind)
 	short := "List the versions of one asset, or every asset's latest version"
 	return command("list [-n NAME]", short, resolveBy{ref.bind, ref.resolveWorkspace}, func(cmd *cobra.Command) error {
 		return g.call(streams, assetTable, func(c *mlfleet.Client) (any, error) {
@@ -120,7 +132,7 @@ func newAssetList(streams Streams, g *globals, kind string) *cobra.Command {
 }
 
 func newAssetDelete(streams Streams, g *globals, kind string) *cobra.Command {
-	var ref computeRef
+	ref := assetNameRef(kind)
 	var version string
 	var yes bool
 	cmd := command("delete -n NAME --version V", "Delete a version (refused while a deployment uses it)", &ref, func(cmd *cobra.Command) error {

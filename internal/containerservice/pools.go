@@ -3,6 +3,7 @@ package containerservice
 import (
 	"context"
 	"slices"
+	"strings"
 
 	"github.com/mlfleet/mlfleet/internal/arm"
 	"github.com/mlfleet/mlfleet/internal/store"
@@ -17,9 +18,19 @@ func (s *Service) ScalePool(ctx context.Context, sub, rg, name, pool string, in 
 	}
 	idx := slices.IndexFunc(mc.Properties.AgentPoolProfiles, func(x armapi.AgentPoolProfile) bool { return x.Name == pool })
 	if idx < 0 {
-		return nil, nil, arm.NotFound(arm.CodeResourceNotFound, "Cluster '%s' has no agent pool '%s'; adding pools is not supported.", name, pool)
+		// az aks nodepool add: a 400 that says why, not a 404 that reads as a missing cluster.
+		names := make([]string, 0, len(mc.Properties.AgentPoolProfiles))
+		for _, p := range mc.Properties.AgentPoolProfiles {
+			names = append(names, p.Name)
+		}
+		return nil, nil, arm.BadRequest(CodeOperationNotSupported,
+			"Cluster '%s' has no agent pool '%s', and adding agent pools is not supported by mlfleet. Scale or update an existing pool (%s) with 'az aks nodepool scale' or 'az aks nodepool update', or create a cluster with the pool you need.",
+			name, pool, strings.Join(names, ", "))
 	}
 	ip := in.Properties
+	if cur := mc.Properties.AgentPoolProfiles[idx]; ip.Mode != "" && !strings.EqualFold(ip.Mode, orDefault(cur.Mode, "System")) {
+		return nil, nil, modeChange(cur).WithTarget("properties.mode")
+	}
 	if ip.Count == nil && ip.EnableAutoScaling == nil && ip.MinCount == nil && ip.MaxCount == nil {
 		return nil, nil, arm.BadRequest("InvalidParameter", "properties.count is required to scale agent pool '%s'.", pool).WithTarget("properties.count")
 	}
@@ -70,4 +81,32 @@ func (s *Service) ListPools(ctx context.Context, sub, rg, name string) ([]*armap
 func agentPool(mc *armapi.ManagedCluster, p armapi.AgentPoolProfile) *armapi.AgentPool {
 	return &armapi.AgentPool{ID: mc.ID + "/agentPools/" + p.Name, Name: p.Name, Type: TypeManagedCluster + "/agentPools",
 		Properties: p.AgentPoolProperties}
+}
+
+// modeChange is the 400 for a request that changes a pool's mode: mlfleet keeps the mode
+// a pool was created with (a cluster needs its System pool, and it cannot add another).
+func modeChange(cur armapi.AgentPoolProfile) *arm.Error {
+	mode := orDefault(cur.Mode, "System")
+	return arm.BadRequest("InvalidParameter",
+		"Agent pool '%s' is a %s pool, and changing an agent pool's mode is not supported by mlfleet; leave its mode out or send %s.", cur.Name, mode, mode)
+}
+
+// RefuseAction answers a cluster action mlfleet does not run (POST .../stop, .../start):
+// a 404 when the cluster does not exist, else a 400 CodeOperationNotSupported that says
+// what to do instead. It changes nothing.
+func (s *Service) RefuseAction(ctx context.Context, sub, rg, name, action string) error {
+	mc, err := s.Get(ctx, sub, rg, name)
+	if err != nil {
+		return err
+	}
+	switch action {
+	case "stop":
+		return arm.BadRequest(CodeOperationNotSupported,
+			"Stopping a managed cluster is not supported by mlfleet: cluster '%s' runs until it is deleted. To use fewer nodes, scale its agent pools down ('az aks scale' or 'az aks nodepool scale', to 1 node at least); to free everything, delete it ('az aks delete').", mc.Name)
+	case "start":
+		return arm.BadRequest(CodeOperationNotSupported,
+			"Starting a managed cluster is not supported by mlfleet: its clusters are never stopped, so cluster '%s' needs no start.", mc.Name)
+	default:
+		return arm.BadRequest(CodeOperationNotSupported, "The action '%s' on managed cluster '%s' is not supported by mlfleet.", action, mc.Name)
+	}
 }

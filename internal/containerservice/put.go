@@ -226,6 +226,9 @@ func (s *Service) update(ctx context.Context, r *store.Resource, in armapi.Clust
 			continue
 		}
 		cur := mc.Properties.AgentPoolProfiles[idx]
+		if ap.Mode != "" && !strings.EqualFold(ap.Mode, orDefault(cur.Mode, "System")) {
+			errs = append(errs, modeChange(cur).WithTarget(target+".mode"))
+		}
 		if ap.VMSize != "" && !strings.EqualFold(ap.VMSize, cur.VMSize) {
 			errs.Add("InvalidParameter", target+".vmSize", "The VM size of agent pool '%s' is %s and cannot be changed; create a new cluster with the size you need.", cur.Name, cur.VMSize)
 		}

@@ -36,6 +36,10 @@ const (
 // finished.
 const CodeClusterNotRunning = "ClusterNotRunning"
 
+// CodeOperationNotSupported is the error code of a 400 for an AKS operation mlfleet does
+// not run (adding an agent pool, stopping a cluster): the message says what it runs instead.
+const CodeOperationNotSupported = "OperationNotSupported"
+
 // Defaults applied when a PUT leaves them out (az aks create's defaults). They differ
 // from a workspace's create (S1: 3 × Standard_D3_v2), which compute fills in itself
 // before it calls Prepare, as Azure ML does.
@@ -137,6 +141,9 @@ var (
 	clusterName = regexp.MustCompile(`^[a-zA-Z0-9]$|^[a-zA-Z0-9][-_a-zA-Z0-9]{0,61}[a-zA-Z0-9]$`)
 	// poolName: a Linux pool's name, lower case, at most 12 characters.
 	poolName = regexp.MustCompile(`^[a-z][a-z0-9]{0,11}$`)
+	// dnsPrefixPattern: 1 to 54 characters, letters, digits and '-', alphanumeric ends; the
+	// first label of the cluster's fqdn, so nothing a URL or DNS would refuse.
+	dnsPrefixPattern = regexp.MustCompile(`^[a-zA-Z0-9]$|^[a-zA-Z0-9][-a-zA-Z0-9]{0,52}[a-zA-Z0-9]$`)
 )
 
 // Get returns a cluster, or a 404.

@@ -86,6 +86,8 @@ func (s *Service) validateNew(ctx context.Context, sub string, group *armapi.Res
 	props.DNSPrefix = p.DNSPrefix
 	if props.DNSPrefix == "" {
 		props.DNSPrefix = dnsPrefix(name, group.Name, sub)
+	} else if !dnsPrefixPattern.MatchString(props.DNSPrefix) {
+		errs.Add("InvalidParameter", "properties.dnsPrefix", "DNS prefix '%s' is invalid: use 1 to 54 letters, digits and '-', starting and ending with a letter or digit.", props.DNSPrefix)
 	}
 	props.NodeResourceGroup = fmt.Sprintf("MC_%s_%s_%s", group.Name, name, location)
 	props.Mlfleet.Provider = info.Name

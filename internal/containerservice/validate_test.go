@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/mlfleet/mlfleet/internal/arm"
@@ -21,10 +22,18 @@ func TestValidate(t *testing.T) {
 		name, clusterName, body string
 		wantCode                string   // "" = valid
 		wantTargets             []string // every target of the details (or of the one error)
+		wantText                string   // in the message of the error or of one of its details
 	}{
 		{name: "defaults", body: `{"location": "westus"}`},
 		{name: "location from the group", body: `{}`},
 		{name: "invalid name", clusterName: "-bad-", body: `{}`, wantCode: arm.CodeInvalidResourceName, wantTargets: []string{"resourceName"}},
+		{name: "dns prefix of one character", body: `{"properties": {"dnsPrefix": "a"}}`},
+		{name: "dns prefix of 54 characters", body: `{"properties": {"dnsPrefix": "` + strings.Repeat("a-", 26) + `b9"}}`},
+		{name: "dns prefix with bad characters", body: `{"properties": {"dnsPrefix": "-bad_prefix!"}}`, wantCode: "InvalidParameter", wantTargets: []string{"properties.dnsPrefix"},
+			wantText: "use 1 to 54 letters, digits and '-', starting and ending with a letter or digit"},
+		{name: "dns prefix ending in a hyphen", body: `{"properties": {"dnsPrefix": "prefix-"}}`, wantCode: "InvalidParameter", wantTargets: []string{"properties.dnsPrefix"}},
+		{name: "dns prefix of 55 characters", body: `{"properties": {"dnsPrefix": "` + strings.Repeat("a", 55) + `"}}`, wantCode: "InvalidParameter", wantTargets: []string{"properties.dnsPrefix"}},
+		{name: "dns prefix with a dot", body: `{"properties": {"dnsPrefix": "my.cluster"}}`, wantCode: "InvalidParameter", wantTargets: []string{"properties.dnsPrefix"}},
 		{name: "unknown provider", body: `{"properties": {"mlfleet": {"provider": "gke"}}}`, wantCode: "InvalidParameter", wantTargets: []string{"properties.mlfleet.provider"}},
 		{name: "every pool problem together", body: `{"properties": {"kubernetesVersion": "1.2.3", "agentPoolProfiles": [
 			{"name": "Pool_1", "count": 0, "vmSize": "Standard_Nope"}, {"name": "p2", "mode": "Spot"}, {"name": "p2"}]}}`,
@@ -83,6 +92,32 @@ func TestValidate(t *testing.T) {
 			slices.Sort(want)
 			if !slices.Equal(targets, want) {
 				t.Errorf("targets %q, want %q (%s)", targets, want, ae.Message)
+			}
+			text := ae.Message
+			for _, d := range ae.Details {
+				text += "\n" + d.Message
+			}
+			if !strings.Contains(text, tc.wantText) {
+				t.Errorf("message %q does not say %q", text, tc.wantText)
+			}
+		})
+	}
+}
+
+// TestDefaultDNSPrefix: the DNS prefix mlfleet derives when a request has none passes the
+// rule a request's own prefix must pass, whatever the cluster and group names ARM allows.
+func TestDefaultDNSPrefix(t *testing.T) {
+	for _, tc := range []struct{ name, cluster, group string }{
+		{"short names", "a", "r"},
+		{"underscores", "a_b_c", "rg_1"},
+		{"hyphens where the name is cut", "a---------b", "g---------------x"},
+		{"group of punctuation only", "aks1", "(._-)"},
+		{"longest names", strings.Repeat("x", 63), strings.Repeat("y", 90)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := dnsPrefix(tc.cluster, tc.group, testSub)
+			if !dnsPrefixPattern.MatchString(p) {
+				t.Errorf("dnsPrefix(%q, %q) = %q, which the dnsPrefix rule refuses", tc.cluster, tc.group, p)
 			}
 		})
 	}

@@ -11,15 +11,10 @@ import (
 	"testing"
 
 	"github.com/mlfleet/mlfleet/internal/auth"
-	"github.com/mlfleet/mlfleet/internal/catalog"
-	"github.com/mlfleet/mlfleet/internal/containerservice"
 	"github.com/mlfleet/mlfleet/internal/operations"
-	"github.com/mlfleet/mlfleet/internal/provider"
-	"github.com/mlfleet/mlfleet/internal/provider/external"
 	"github.com/mlfleet/mlfleet/internal/resources"
-	"github.com/mlfleet/mlfleet/internal/secrets"
+	"github.com/mlfleet/mlfleet/internal/servicetest"
 	"github.com/mlfleet/mlfleet/internal/store"
-	"github.com/mlfleet/mlfleet/internal/store/storetest"
 	"github.com/mlfleet/mlfleet/internal/workspaces"
 	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
@@ -43,19 +38,10 @@ type testARM struct {
 
 func newTestARM(t *testing.T) *testARM {
 	t.Helper()
-	st := storetest.OpenSQLite(t)
-	engine := operations.New(st, operations.Config{})
-	rs := testResources(t, st, engine)
+	stack := servicetest.New(t, testSub, nil)
+	st, rs, ws := stack.Store, stack.Resources, stack.Workspaces
 	authn, admin, owner := bootstrapAdmin(t, st)
-	box, err := secrets.New(make([]byte, 32))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sizes := catalog.DefaultVMSizes()
-	clusters := containerservice.New(containerservice.Config{Store: st, Engine: engine, Resources: rs, Versions: catalog.DefaultVersions(),
-		VMSizes: sizes, Secrets: box, Providers: map[string]provider.Provider{"external": external.New(sizes)}})
-	ws := workspaces.New(st, rs)
-	srv := httptest.NewServer(New(Config{Store: st, Auth: authn, Resources: rs, Workspaces: ws, Clusters: clusters}))
+	srv := httptest.NewServer(New(Config{Store: st, Auth: authn, Resources: rs, Workspaces: ws, Clusters: stack.Clusters}))
 	t.Cleanup(srv.Close)
 	return &testARM{srv: srv, st: st, authn: authn, admin: admin, rs: rs, ws: ws, owner: owner}
 }

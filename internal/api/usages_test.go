@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -10,12 +9,10 @@ import (
 	"github.com/mlfleet/mlfleet/internal/auth"
 	"github.com/mlfleet/mlfleet/internal/catalog"
 	"github.com/mlfleet/mlfleet/internal/containerservice"
-	"github.com/mlfleet/mlfleet/internal/operations"
 	"github.com/mlfleet/mlfleet/internal/provider"
 	"github.com/mlfleet/mlfleet/internal/provider/providertest"
 	"github.com/mlfleet/mlfleet/internal/quota"
-	"github.com/mlfleet/mlfleet/internal/store/storetest"
-	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
+	"github.com/mlfleet/mlfleet/internal/servicetest"
 )
 
 // infoOnlyProvider stands in for the embedded provider and is named so: it answers Info,
@@ -29,23 +26,17 @@ func infoOnlyProvider() provider.Provider {
 // a resource group rg1 in westus and an Owner token. Its operation engine never starts.
 func quotaServer(t *testing.T, quotaJSON string) (srv *httptest.Server, token string) {
 	t.Helper()
-	ctx := context.Background()
-	st := storetest.OpenSQLite(t)
 	q, err := quota.Parse([]byte(quotaJSON), catalog.DefaultVMSizes().Families())
 	if err != nil {
 		t.Fatal(err)
 	}
-	engine := operations.New(st, operations.Config{})
-	rs := testResources(t, st, engine)
-	if _, _, err := rs.PutGroup(ctx, testSub, "rg1", armapi.GroupInput{Location: "westus"}); err != nil {
-		t.Fatal(err)
-	}
+	stack := servicetest.New(t, testSub, func(c *containerservice.Config) {
+		c.Providers, c.Quotas = map[string]provider.Provider{"embedded": infoOnlyProvider()}, q
+	})
+	stack.Group(t, "rg1")
 	var authn *auth.Authenticator
-	authn, token = cappedToken(t, st, auth.RoleOwner)
-	clusters := containerservice.New(containerservice.Config{Store: st, Engine: engine, Resources: rs,
-		Versions: catalog.DefaultVersions(), VMSizes: catalog.DefaultVMSizes(),
-		Providers: map[string]provider.Provider{"embedded": infoOnlyProvider()}, Quotas: q})
-	srv = httptest.NewServer(New(Config{Store: st, Auth: authn, Resources: rs, Clusters: clusters}))
+	authn, token = cappedToken(t, stack.Store, auth.RoleOwner)
+	srv = httptest.NewServer(New(Config{Store: stack.Store, Auth: authn, Resources: stack.Resources, Clusters: stack.Clusters}))
 	t.Cleanup(srv.Close)
 	return srv, token
 }

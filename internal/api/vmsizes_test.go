@@ -10,9 +10,7 @@ import (
 
 	"github.com/mlfleet/mlfleet/internal/auth"
 	"github.com/mlfleet/mlfleet/internal/catalog"
-	"github.com/mlfleet/mlfleet/internal/containerservice"
-	"github.com/mlfleet/mlfleet/internal/operations"
-	"github.com/mlfleet/mlfleet/internal/store/storetest"
+	"github.com/mlfleet/mlfleet/internal/servicetest"
 )
 
 const testSub = "00000000-0000-0000-0000-0000000000aa"
@@ -21,14 +19,10 @@ const testSub = "00000000-0000-0000-0000-0000000000aa"
 // Reader token: enough for the read-only catalog routes. Its operation engine never starts.
 func catalogServer(t *testing.T) (srv *httptest.Server, token string) {
 	t.Helper()
-	st := storetest.OpenSQLite(t)
-	engine := operations.New(st, operations.Config{})
-	rs := testResources(t, st, engine)
+	stack := servicetest.New(t, testSub, nil)
 	var authn *auth.Authenticator
-	authn, token = cappedToken(t, st, auth.RoleReader)
-	clusters := containerservice.New(containerservice.Config{Store: st, Engine: engine, Resources: rs,
-		Versions: catalog.DefaultVersions(), VMSizes: catalog.DefaultVMSizes()})
-	srv = httptest.NewServer(New(Config{Store: st, Auth: authn, Resources: rs, Clusters: clusters}))
+	authn, token = cappedToken(t, stack.Store, auth.RoleReader)
+	srv = httptest.NewServer(New(Config{Store: stack.Store, Auth: authn, Resources: stack.Resources, Clusters: stack.Clusters}))
 	t.Cleanup(srv.Close)
 	return srv, token
 }

@@ -6,12 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mlfleet/mlfleet/internal/catalog"
-	"github.com/mlfleet/mlfleet/internal/containerservice"
-	"github.com/mlfleet/mlfleet/internal/operations"
-	"github.com/mlfleet/mlfleet/internal/resources"
+	"github.com/mlfleet/mlfleet/internal/servicetest"
 	"github.com/mlfleet/mlfleet/internal/store"
-	"github.com/mlfleet/mlfleet/internal/store/storetest"
 	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
@@ -22,14 +18,10 @@ import (
 func TestClusterChangeAllowed(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	st := storetest.OpenSQLite(t)
-	engine := operations.New(st, operations.Config{})
-	rs := resources.New(st, engine)
-	clusters := containerservice.New(containerservice.Config{Store: st, Engine: engine, Resources: rs,
-		Versions: catalog.DefaultVersions(), VMSizes: catalog.DefaultVMSizes()})
-	s := New(Config{Store: st, Engine: engine, Resources: rs, Clusters: clusters})
-
 	const sub = "0d000000-0000-4000-8000-000000000001"
+	stack := servicetest.New(t, sub, nil)
+	st := stack.Store
+	s := New(Config{Store: st, Engine: stack.Engine, Resources: stack.Resources, Clusters: stack.Clusters})
 	cluster := func(name string, counts ...int) *armapi.ManagedCluster {
 		mc := &armapi.ManagedCluster{ID: "/subscriptions/" + sub + "/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/" + name, Name: name}
 		for _, n := range counts {

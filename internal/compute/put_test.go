@@ -9,16 +9,9 @@ import (
 	"testing"
 
 	"github.com/mlfleet/mlfleet/internal/arm"
-	"github.com/mlfleet/mlfleet/internal/catalog"
 	"github.com/mlfleet/mlfleet/internal/containerservice"
-	"github.com/mlfleet/mlfleet/internal/operations"
-	"github.com/mlfleet/mlfleet/internal/provider"
-	"github.com/mlfleet/mlfleet/internal/provider/external"
-	"github.com/mlfleet/mlfleet/internal/resources"
-	"github.com/mlfleet/mlfleet/internal/secrets"
+	"github.com/mlfleet/mlfleet/internal/servicetest"
 	"github.com/mlfleet/mlfleet/internal/store"
-	"github.com/mlfleet/mlfleet/internal/store/storetest"
-	"github.com/mlfleet/mlfleet/internal/workspaces"
 	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
@@ -35,31 +28,12 @@ type putHarness struct {
 
 func newPutHarness(t *testing.T) *putHarness {
 	t.Helper()
-	ctx := context.Background()
-	st := storetest.OpenSQLite(t)
-	engine := operations.New(st, operations.Config{})
-	rs := resources.New(st, engine)
-	if _, err := rs.EnsureSubscription(ctx, testSub, "test", "tenant"); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := rs.PutGroup(ctx, testSub, "rg", armapi.GroupInput{Location: "westus"}); err != nil {
-		t.Fatal(err)
-	}
-	ws := workspaces.New(st, rs)
-	for _, name := range []string{"ws1", "ws2"} {
-		if _, _, err := ws.Put(ctx, testSub, "rg", name, armapi.WorkspaceInput{Location: "westus"}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	box, err := secrets.New(make([]byte, 32))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sizes := catalog.DefaultVMSizes()
-	clusters := containerservice.New(containerservice.Config{Store: st, Engine: engine, Resources: rs, Versions: catalog.DefaultVersions(),
-		VMSizes: sizes, Secrets: box, Providers: map[string]provider.Provider{"external": external.New(sizes)}})
-	s := New(Config{Store: st, Engine: engine, Resources: rs, Workspaces: ws, Clusters: clusters, Secrets: box})
-	return &putHarness{st: st, s: s}
+	st := servicetest.New(t, testSub, nil)
+	st.Group(t, "rg")
+	st.Workspace(t, "rg", "ws1")
+	st.Workspace(t, "rg", "ws2")
+	s := New(Config{Store: st.Store, Engine: st.Engine, Resources: st.Resources, Workspaces: st.Workspaces, Clusters: st.Clusters, Secrets: st.Secrets})
+	return &putHarness{st: st.Store, s: s}
 }
 
 // cluster stores a managed cluster of the external provider as a finished create leaves it.

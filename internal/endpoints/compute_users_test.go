@@ -9,18 +9,10 @@ import (
 	"testing"
 
 	"github.com/mlfleet/mlfleet/internal/arm"
-	"github.com/mlfleet/mlfleet/internal/catalog"
 	"github.com/mlfleet/mlfleet/internal/compute"
-	"github.com/mlfleet/mlfleet/internal/containerservice"
 	"github.com/mlfleet/mlfleet/internal/mlassets"
-	"github.com/mlfleet/mlfleet/internal/operations"
-	"github.com/mlfleet/mlfleet/internal/provider"
-	"github.com/mlfleet/mlfleet/internal/provider/external"
-	"github.com/mlfleet/mlfleet/internal/resources"
-	"github.com/mlfleet/mlfleet/internal/secrets"
+	"github.com/mlfleet/mlfleet/internal/servicetest"
 	"github.com/mlfleet/mlfleet/internal/store"
-	"github.com/mlfleet/mlfleet/internal/store/storetest"
-	"github.com/mlfleet/mlfleet/internal/workspaces"
 	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
@@ -33,27 +25,10 @@ func TestComputeInUseRefusesDetach(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	const sub, rg, ws = "00000000-0000-0000-0000-0000000000bb", "rg", "wsqa"
-	st := storetest.OpenSQLite(t)
-	engine := operations.New(st, operations.Config{})
-	rs := resources.New(st, engine)
-	if _, err := rs.EnsureSubscription(ctx, sub, "test", "tenant"); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := rs.PutGroup(ctx, sub, rg, armapi.GroupInput{Location: "westus"}); err != nil {
-		t.Fatal(err)
-	}
-	wss := workspaces.New(st, rs)
-	w, _, err := wss.Put(ctx, sub, rg, ws, armapi.WorkspaceInput{Location: "westus"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	box, err := secrets.New(make([]byte, 32))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sizes := catalog.DefaultVMSizes()
-	clusters := containerservice.New(containerservice.Config{Store: st, Engine: engine, Resources: rs, Versions: catalog.DefaultVersions(),
-		VMSizes: sizes, Secrets: box, Providers: map[string]provider.Provider{"external": external.New(sizes)}})
+	stack := servicetest.New(t, sub, nil)
+	stack.Group(t, rg)
+	w := stack.Workspace(t, rg, ws)
+	st, engine, rs, wss, clusters, box := stack.Store, stack.Engine, stack.Resources, stack.Workspaces, stack.Clusters, stack.Secrets
 	var eps *Service
 	computes := compute.New(compute.Config{Store: st, Engine: engine, Resources: rs, Workspaces: wss, Clusters: clusters, Secrets: box,
 		InUse: func(ctx context.Context, id string) ([]string, error) { return eps.ComputeUsers(ctx, id) }})

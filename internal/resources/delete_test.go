@@ -13,6 +13,49 @@ import (
 	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
+// runningService returns a resource service over a real SQLite store with subscription
+// sub and its operation engine running; configure sets its hooks before the engine starts.
+func runningService(t *testing.T, sub string, configure func(st store.Store, rs *Service)) (store.Store, *Service) {
+	t.Helper()
+	ctx := context.Background()
+	st := storetest.OpenSQLite(t)
+	engine := operations.New(st, operations.Config{})
+	rs := New(st, engine)
+	configure(st, rs)
+	engine.Start(ctx)
+	t.Cleanup(func() { _ = engine.Close(ctx) })
+	if _, err := rs.EnsureSubscription(ctx, sub, "test", "tenant"); err != nil {
+		t.Fatal(err)
+	}
+	return st, rs
+}
+
+// deleteGroup deletes resource group name and returns its operation once it has ended.
+func deleteGroup(t *testing.T, st store.Store, rs *Service, sub, name string) *store.Operation {
+	t.Helper()
+	ctx := context.Background()
+	op, err := rs.DeleteGroup(ctx, sub, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	testutil.WaitFor(t, 30*time.Second, "the delete of "+name, func() (bool, string) {
+		op, err = st.GetOperation(ctx, op.ID)
+		if err != nil {
+			return false, err.Error()
+		}
+		return op.Status != store.StatusInProgress, op.Status
+	})
+	return op
+}
+
+// putGroup creates resource group name of subscription sub.
+func putGroup(t *testing.T, rs *Service, sub, name string) {
+	t.Helper()
+	if _, _, err := rs.PutGroup(context.Background(), sub, name, armapi.GroupInput{Location: "westus"}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestDeleteGroupTellsWhenAccessChanged: a group's delete takes the role assignments at
 // and below it, and then calls OnAccessChanged's function (the authenticator's Forget), so
 // that a cached token keeps no role that went with the group; a delete that took none does
@@ -20,46 +63,25 @@ import (
 func TestDeleteGroupTellsWhenAccessChanged(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	st := storetest.OpenSQLite(t)
-	engine := operations.New(st, operations.Config{})
-	rs := New(st, engine)
-	var changed atomic.Int32
-	rs.OnAccessChanged(func() { changed.Add(1) })
-	engine.Start(ctx)
-	t.Cleanup(func() { _ = engine.Close(ctx) })
 	const sub = "0c000000-0000-4000-8000-000000000001"
-	if _, err := rs.EnsureSubscription(ctx, sub, "test", "tenant"); err != nil {
-		t.Fatal(err)
-	}
-	deleteGroup := func(name string) {
-		t.Helper()
-		if _, _, err := rs.PutGroup(ctx, sub, name, armapi.GroupInput{Location: "westus"}); err != nil {
-			t.Fatal(err)
-		}
-		if name == "granted" {
-			ra := &store.RoleAssignment{Name: "0c000000-0000-4000-8000-0000000000a1", Scope: "/subscriptions/" + sub + "/resourceGroups/granted", PrincipalID: "p1", Role: "Reader"}
-			if err := st.CreateRoleAssignment(ctx, ra); err != nil {
-				t.Fatal(err)
-			}
-		}
-		op, err := rs.DeleteGroup(ctx, sub, name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		testutil.WaitFor(t, 30*time.Second, "the delete of "+name, func() (bool, string) {
-			got, err := st.GetOperation(ctx, op.ID)
-			if err != nil {
-				return false, err.Error()
-			}
-			return got.Status == store.StatusSucceeded, got.Status
-		})
-	}
+	var changed atomic.Int32
+	st, rs := runningService(t, sub, func(_ store.Store, rs *Service) { rs.OnAccessChanged(func() { changed.Add(1) }) })
 
-	deleteGroup("plain")
+	putGroup(t, rs, sub, "plain")
+	if op := deleteGroup(t, st, rs, sub, "plain"); op.Status != store.StatusSucceeded {
+		t.Fatalf("delete: %s %s", op.Status, op.Error)
+	}
 	if n := changed.Load(); n != 0 {
 		t.Errorf("a delete without role assignments called it %d times", n)
 	}
-	deleteGroup("granted")
+	putGroup(t, rs, sub, "granted")
+	ra := &store.RoleAssignment{Name: "0c000000-0000-4000-8000-0000000000a1", Scope: "/subscriptions/" + sub + "/resourceGroups/granted", PrincipalID: "p1", Role: "Reader"}
+	if err := st.CreateRoleAssignment(ctx, ra); err != nil {
+		t.Fatal(err)
+	}
+	if op := deleteGroup(t, st, rs, sub, "granted"); op.Status != store.StatusSucceeded {
+		t.Fatalf("delete: %s %s", op.Status, op.Error)
+	}
 	if n := changed.Load(); n != 1 {
 		t.Errorf("a delete that took a role assignment called it %d times, want 1", n)
 	}
@@ -75,9 +97,6 @@ func TestDeleteGroupTellsWhenAccessChanged(t *testing.T) {
 func TestDeleteGroupTakesWhatIsCreatedMeanwhile(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	st := storetest.OpenSQLite(t)
-	engine := operations.New(st, operations.Config{})
-	rs := New(st, engine)
 	const sub = "0c000000-0000-4000-8000-000000000002"
 	group := "/subscriptions/" + sub + "/resourceGroups/busy"
 	const thing = "Microsoft.Test/things"
@@ -87,38 +106,22 @@ func TestDeleteGroupTakesWhatIsCreatedMeanwhile(t *testing.T) {
 	}
 	// Deleting the first thing "races" a create of another under the group.
 	var created atomic.Bool
-	rs.RegisterDeleter(thing, func(ctx context.Context, _ *operations.Run, r *store.Resource) error {
-		if created.CompareAndSwap(false, true) {
-			if err := st.CreateResource(ctx, row("late")); err != nil {
-				return err
+	st, rs := runningService(t, sub, func(st store.Store, rs *Service) {
+		rs.RegisterDeleter(thing, func(ctx context.Context, _ *operations.Run, r *store.Resource) error {
+			if created.CompareAndSwap(false, true) {
+				if err := st.CreateResource(ctx, row("late")); err != nil {
+					return err
+				}
 			}
-		}
-		return st.DeleteResource(ctx, r.ID, 0)
+			return st.DeleteResource(ctx, r.ID, 0)
+		})
 	})
-	engine.Start(ctx)
-	t.Cleanup(func() { _ = engine.Close(ctx) })
-	if _, err := rs.EnsureSubscription(ctx, sub, "test", "tenant"); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := rs.PutGroup(ctx, sub, "busy", armapi.GroupInput{Location: "westus"}); err != nil {
-		t.Fatal(err)
-	}
+	putGroup(t, rs, sub, "busy")
 	if err := st.CreateResource(ctx, row("early")); err != nil {
 		t.Fatal(err)
 	}
-	op, err := rs.DeleteGroup(ctx, sub, "busy")
-	if err != nil {
-		t.Fatal(err)
-	}
-	testutil.WaitFor(t, 30*time.Second, "the group's delete", func() (bool, string) {
-		got, err := st.GetOperation(ctx, op.ID)
-		if err != nil {
-			return false, err.Error()
-		}
-		return got.Status != store.StatusInProgress, got.Status
-	})
-	if got, _ := st.GetOperation(ctx, op.ID); got.Status != store.StatusSucceeded {
-		t.Fatalf("delete: %s %s", got.Status, got.Error)
+	if op := deleteGroup(t, st, rs, sub, "busy"); op.Status != store.StatusSucceeded {
+		t.Fatalf("delete: %s %s", op.Status, op.Error)
 	}
 	if !created.Load() {
 		t.Fatal("the deleter never ran")

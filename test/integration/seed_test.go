@@ -119,6 +119,12 @@ func TestSeed(t *testing.T) {
 	}
 	existing := clusterAdmin(t, rg, "myexistingcluster")
 	assertInstalled(ctx, t, existing)
+	// S20: a scale-down made on the cluster's side (az aks scale) re-checks the purpose of
+	// the compute attached to it, as one made from the workspace does.
+	if r := mlfleetCLI(t, "aks", "scale", "-n", "myexistingcluster", "-g", rg, "--node-count", "2"); r.code == 0 ||
+		!strings.Contains(r.err, "FastProd cluster needs at least 3 nodes") || !strings.Contains(r.err, "compute 'myaks'") {
+		t.Errorf("aks scale of the attached FastProd cluster to 2 nodes: %+v", r)
+	}
 
 	// az ml computetarget detach -n myaks -g myresourcegroup -w myworkspace
 	r = mlfleetCLI(t, "ml", "computetarget", "detach", "-n", "myaks", "-g", rg, "-w", ws)

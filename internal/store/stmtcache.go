@@ -42,26 +42,34 @@ func (c *stmtCache) prepare(ctx context.Context, db *sql.DB, q string) (*sql.Stm
 		return nil, err
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if old := c.m[q]; old != nil {
-		st.Close() // another caller prepared it meanwhile
+	old := c.m[q]
+	if old == nil {
+		if c.m == nil {
+			c.m = map[string]*sql.Stmt{}
+		}
+		c.m[q] = st
+	}
+	c.mu.Unlock()
+	if old != nil {
+		// Another caller prepared it meanwhile. Closed outside the lock: closing waits for
+		// each connection the statement was prepared on, and one of them may be running a
+		// transaction that needs the lock for its next statement (a deadlock seen with
+		// concurrent blob uploads on PostgreSQL).
+		st.Close()
 		return old, nil
 	}
-	if c.m == nil {
-		c.m = map[string]*sql.Stmt{}
-	}
-	c.m[q] = st
 	return st, nil
 }
 
-// close closes every prepared statement.
+// close closes every prepared statement (outside the lock, as prepare does).
 func (c *stmtCache) close() {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, st := range c.m {
+	m := c.m
+	c.m = nil
+	c.mu.Unlock()
+	for _, st := range m {
 		st.Close()
 	}
-	c.m = nil
 }
 
 // cachingDB is the pool's querier: it runs statements prepared once.

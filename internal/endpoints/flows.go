@@ -253,14 +253,19 @@ func (s *Service) endpointDeleteFlow(ctx context.Context, run *operations.Run, i
 		return err
 	}
 	return run.Step(ctx, "delete endpoint", func(ctx context.Context) error {
-		return s.cfg.Store.InTx(ctx, func(tx store.Store) error {
-			for _, id := range []string{keysID(in.ID), in.ID} {
-				if err := tx.DeleteResource(ctx, id, 0); err != nil && !errors.Is(err, store.ErrNotFound) {
-					return err
-				}
+		return s.deleteEndpointRows(ctx, in.ID)
+	})
+}
+
+// deleteEndpointRows deletes an endpoint's row and its keys', together.
+func (s *Service) deleteEndpointRows(ctx context.Context, id string) error {
+	return s.cfg.Store.InTx(ctx, func(tx store.Store) error {
+		for _, id := range []string{keysID(id), id} {
+			if err := tx.DeleteResource(ctx, id, 0); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
 			}
-			return nil
-		})
+		}
+		return nil
 	})
 }
 
@@ -343,27 +348,22 @@ func (s *Service) deleteSecrets(ctx context.Context, endpoint string, computes [
 	return nil
 }
 
-// cascadeDeleteDeployment removes a deployment's objects when its workspace or group is
-// deleted (the cascade then removes the row).
+// cascadeDeleteDeployment removes a deployment's objects and its row when its workspace
+// or group is deleted (a Deleter: the cascade deletes only what no Deleter handles).
 func (s *Service) cascadeDeleteDeployment(ctx context.Context, run *operations.Run, r *store.Resource) error {
 	var d armapi.OnlineDeployment
 	if err := decode(r, &d); err != nil {
 		return err
 	}
-	if d.Properties.Compute == "" {
-		return nil
-	}
-	kc, _, err := s.clusterReady(ctx, d.Properties.Compute)
-	if gone(err) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	return kc.DeleteInferenceDeployment(ctx, DeploymentName(lastSegment(r.ParentID), d.Name))
+	d.ID = r.ID
+	return s.removeDeployment(ctx, r.ParentID, &d)
 }
 
-// cascadeDeleteEndpoint removes an endpoint's Secrets in a cascading delete.
+// cascadeDeleteEndpoint removes an endpoint's Secrets in its clusters, then its rows, in
+// a cascading delete.
 func (s *Service) cascadeDeleteEndpoint(ctx context.Context, run *operations.Run, r *store.Resource) error {
-	return s.removeEndpointSecrets(ctx, r.ID)
+	if err := s.removeEndpointSecrets(ctx, r.ID); err != nil {
+		return err
+	}
+	return s.deleteEndpointRows(ctx, r.ID)
 }

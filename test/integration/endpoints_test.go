@@ -312,6 +312,13 @@ func TestDeploymentCrashLoop(t *testing.T) {
 	p, err := sdk(t).BeginDeleteWorkspace(ctx, rg, ws)
 	finish(ctx, t, "workspace delete with an endpoint", p, err)
 	must(t, do(t, call{method: "GET", path: epPath + mlAPI}), http.StatusNotFound)
+	// Nothing of the workspace is left behind in the store (the endpoint's and deployment's
+	// rows once were), as the group's resource list shows.
+	left := do(t, call{method: "GET", path: rgPath(rg) + "/resources" + rgAPI})
+	must(t, left, http.StatusOK)
+	if strings.Contains(strings.ToLower(left.raw), "/workspaces/"+ws+"/") {
+		t.Errorf("rows left under the deleted workspace: %s", left.raw)
+	}
 }
 
 // TestDeploymentWaitsForAutoscaler: instances that fit only once the compute's autoscaled

@@ -29,7 +29,9 @@ func TestClusterAutoscaler(t *testing.T) {
 	mustCLI(t, "group", "create", "-n", rg, "-l", "westus")
 	mustCLI(t, "aks", "create", "-n", name, "-g", rg, "--node-count", "3", "--node-vm-size", "Standard_D3_v2")
 	out := mustCLI(t, "aks", "update", "-n", name, "-g", rg, "--enable-cluster-autoscaler", "--min-count", "3", "--max-count", "6",
-		"--cluster-autoscaler-profile", "scan-interval=1s scale-down-unneeded-time=5s scale-down-delay-after-add=0s",
+		// A drain that fails on a loaded machine (an eviction not done in time) would otherwise
+		// hold every scale-down for the default 3 minutes, past the wait below.
+		"--cluster-autoscaler-profile", "scan-interval=1s scale-down-unneeded-time=5s scale-down-delay-after-add=0s scale-down-delay-after-failure=5s",
 		"--query", "[agentPoolProfiles[0].enableAutoScaling, agentPoolProfiles[0].maxCount, autoScalerProfile.scanInterval, autoScalerProfile.expander]", "-o", "tsv")
 	if got := strings.Fields(out); strings.Join(got, " ") != "True 6 1s random" && strings.Join(got, " ") != "true 6 1s random" {
 		t.Fatalf("aks update --enable-cluster-autoscaler: %q", out)

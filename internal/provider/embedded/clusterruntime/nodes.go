@@ -315,17 +315,39 @@ func (s *nodeSimulator) ensureNode(ctx context.Context, pool NodePool, name stri
 		return fmt.Errorf("get node %s: %w", name, err)
 	}
 
-	if want := s.desiredNodeMeta(node, pool); want != nil {
-		if node, err = s.client.CoreV1().Nodes().Update(ctx, want, metav1.UpdateOptions{}); err != nil {
-			return fmt.Errorf("update node %s: %w", name, err)
-		}
+	nodes := s.client.CoreV1().Nodes()
+	node, err = s.updateNode(ctx, node, func(n *v1.Node) *v1.Node { return s.desiredNodeMeta(n, pool) }, nodes.Update)
+	if err != nil {
+		return fmt.Errorf("update node %s: %w", name, err)
 	}
-	if want := s.desiredNodeStatus(node, pool, ip, now); want != nil {
-		if node, err = s.client.CoreV1().Nodes().UpdateStatus(ctx, want, metav1.UpdateOptions{}); err != nil {
-			return fmt.Errorf("update status of node %s: %w", name, err)
-		}
+	node, err = s.updateNode(ctx, node, func(n *v1.Node) *v1.Node { return s.desiredNodeStatus(n, pool, ip, now) }, nodes.UpdateStatus)
+	if err != nil {
+		return fmt.Errorf("update status of node %s: %w", name, err)
 	}
 	return s.renewLease(ctx, node, now)
+}
+
+// updateNode writes the change build makes to node (nil: none), with update. The lister's
+// copy of a node can be a write behind (the node lifecycle controller writes nodes too):
+// on a conflict the change is built again on the node as the API server has it, a few times.
+func (s *nodeSimulator) updateNode(ctx context.Context, node *v1.Node, build func(*v1.Node) *v1.Node,
+	update func(context.Context, *v1.Node, metav1.UpdateOptions) (*v1.Node, error)) (*v1.Node, error) {
+	for attempt := 1; ; attempt++ {
+		want := build(node)
+		if want == nil {
+			return node, nil
+		}
+		updated, err := update(ctx, want, metav1.UpdateOptions{})
+		if err == nil {
+			return updated, nil
+		}
+		if !apierrors.IsConflict(err) || attempt == 5 {
+			return node, err
+		}
+		if node, err = s.client.CoreV1().Nodes().Get(ctx, node.Name, metav1.GetOptions{}); err != nil {
+			return nil, err
+		}
+	}
 }
 
 func (s *nodeSimulator) createNode(ctx context.Context, pool NodePool, name string, ip netip.Addr, cidr netip.Prefix, now time.Time) (*v1.Node, error) {

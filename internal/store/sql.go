@@ -35,7 +35,15 @@ func Open(ctx context.Context, dsn string) (Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := db.PingContext(ctx); err != nil {
+	// The first connection sets SQLite's journal mode to WAL, which on a new file can
+	// answer SQLITE_BUSY at once (no busy wait) while another process does the same: try a
+	// few times.
+	err = db.PingContext(ctx)
+	for attempt := 1; err != nil && attempt < 5 && d.isRetryable(err) && ctx.Err() == nil; attempt++ {
+		time.Sleep(time.Duration(attempt) * 50 * time.Millisecond)
+		err = db.PingContext(ctx)
+	}
+	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("connect %s: %w", d.name, err)
 	}

@@ -35,7 +35,7 @@ func TestClusterChangeAllowed(t *testing.T) {
 		id := ID(sub, "rg", "ws", compute)
 		c := &armapi.Compute{ID: id, Name: compute}
 		c.Properties.Properties = &armapi.AKSProperties{ClusterPurpose: &purpose}
-		if err := st.CreateResource(ctx, &store.Resource{ID: id, ParentID: "/subscriptions/" + sub + "/resourceGroups/rg", Type: TypeCompute, Name: compute, Body: encode(c)}); err != nil {
+		if err := st.CreateResource(ctx, &store.Resource{ID: id, ParentID: "/subscriptions/" + sub + "/resourceGroups/rg", Type: TypeCompute, Name: compute, Body: computeRecord.Encode(c)}); err != nil {
 			t.Fatal(err)
 		}
 		body, _ := json.Marshal(claim{ComputeID: id})

@@ -67,8 +67,8 @@ func exampleCompute() *armapi.Compute {
 
 func TestRecord(t *testing.T) {
 	recordtest.Run(t, recordtest.Kind[armapi.Compute]{
-		Name: "compute", Schema: computeRecord.Schema, Example: exampleCompute, Encode: encode,
-		Read: func(body []byte) (*armapi.Compute, error) { return readRecord("aks1", body) },
+		Name: "compute", Schema: computeRecord.Schema, Example: exampleCompute, Encode: computeRecord.Encode,
+		Read: func(body []byte) (*armapi.Compute, error) { return computeRecord.Read("aks1", body) },
 		// What GET serves from a row: the row's etag, never the TLS key.
 		Served: func(t *testing.T, file string, body []byte) {
 			c, err := decode(&store.Resource{ID: "aks1", Version: 9, Body: body})

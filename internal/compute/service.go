@@ -256,7 +256,7 @@ func (s *Service) insert(ctx context.Context, w *armapi.Workspace, c *armapi.Com
 	location := c.Properties.ComputeLocation
 	claimBody, _ := json.Marshal(claim{ComputeID: c.ID})
 	parsed, _ := arm.ParseID(c.ID)
-	body := encode(c)
+	body := computeRecord.Encode(c)
 	var op *store.Operation
 	err := s.cfg.Store.InTx(ctx, func(tx store.Store) error {
 		if old := opts.replace; old != nil {
@@ -332,14 +332,14 @@ func (s *Service) modifyIfChanged(ctx context.Context, id string, fn func(*armap
 		if err != nil {
 			return err
 		}
-		before := encode(c)
+		before := computeRecord.Encode(c)
 		fn(c)
-		if bytes.Equal(encode(c), before) {
+		if bytes.Equal(computeRecord.Encode(c), before) {
 			return errUnchanged
 		}
 		c.Properties.ModifiedOn = ptr(s.now().UTC())
 		c.ETag = ""
-		r.Body = encode(c)
+		r.Body = computeRecord.Encode(c)
 		return nil
 	})
 	if err != nil && !errors.Is(err, errUnchanged) {
@@ -361,7 +361,7 @@ func (s *Service) modifyIn(ctx context.Context, st store.Store, id string, fn fu
 		fn(c)
 		c.Properties.ModifiedOn = ptr(s.now().UTC())
 		c.ETag = ""
-		r.Body = encode(c)
+		r.Body = computeRecord.Encode(c)
 		return nil
 	})
 	if err != nil {
@@ -373,7 +373,7 @@ func (s *Service) modifyIn(ctx context.Context, st store.Store, id string, fn fu
 // decode reads a stored compute, filling the empty lists and objects that the azureml-core
 // SDK indexes (A7: present, never missing) and blanking the write-only TLS key.
 func decode(r *store.Resource) (*armapi.Compute, error) {
-	c, err := readRecord(r.ID, r.Body)
+	c, err := computeRecord.Read(r.ID, r.Body)
 	if err != nil {
 		return nil, err
 	}

@@ -156,7 +156,7 @@ func (s *Service) update(ctx context.Context, w *armapi.Workspace, r *store.Reso
 			}
 			next.Properties.ModifiedOn = ptr(s.now().UTC())
 			next.ETag = ""
-			cur.Body = encode(next)
+			cur.Body = computeRecord.Encode(next)
 			return nil
 		})
 		if err != nil {

@@ -340,7 +340,7 @@ func (s *Service) resize(ctx context.Context, id, pool string, count int) error 
 		}
 		ap.Count = count
 		mc.ETag = ""
-		r.Body = encode(mc)
+		r.Body = clusterRecord.Encode(mc)
 		if err := tx.UpdateResource(ctx, r); err != nil {
 			return fmt.Errorf("update cluster %s: %w", mc.Name, err)
 		}

@@ -90,7 +90,7 @@ func (s *Service) Disown(ctx context.Context, st store.Store, clusterID, compute
 			return errNoChange
 		}
 		mc.Properties.Mlfleet.CreatedFor = ""
-		r.Body = encode(mc)
+		r.Body = clusterRecord.Encode(mc)
 		return nil
 	})
 	if errors.Is(err, errNoChange) || errors.Is(err, store.ErrNotFound) {

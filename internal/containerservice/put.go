@@ -158,7 +158,7 @@ func (s *Service) Prepare(ctx context.Context, sub, rg, name string, in armapi.C
 	uniqueFQDN(mc)
 	mc.Properties.Mlfleet.CreatedFor = createdFor
 	mc.SystemData = resources.Touch(ctx, nil, s.now())
-	body := encode(mc)
+	body := clusterRecord.Encode(mc)
 	r := &store.Resource{ID: id, ParentID: group.ID, Type: TypeManagedCluster, Name: name, SubscriptionID: sub,
 		ResourceGroup: group.Name, Location: mc.Location, Body: body}
 	return &NewCluster{resource: r, cluster: mc, kubeconfig: kubeconfig}, nil
@@ -189,7 +189,7 @@ func (s *Service) Insert(ctx context.Context, tx store.Store, nc *NewCluster) (*
 // update changes an existing cluster in place: node counts of existing pools, authorized
 // IP ranges and tags. Anything else is refused with the reason.
 func (s *Service) update(ctx context.Context, r *store.Resource, in armapi.ClusterInput, pre arm.Preconditions) (*armapi.ManagedCluster, bool, *store.Operation, error) {
-	stored, err := readRecord(r.ID, r.Body)
+	stored, err := clusterRecord.Read(r.ID, r.Body)
 	if err != nil {
 		return nil, false, nil, err
 	}
@@ -322,7 +322,7 @@ func (s *Service) update(ctx context.Context, r *store.Resource, in armapi.Clust
 	if len(want.Counts) > 0 || want.Ranges != nil || want.Autoscale {
 		mc.Properties.ProvisioningState = armapi.StateUpdating
 	}
-	r.Body = encode(&mc)
+	r.Body = clusterRecord.Encode(&mc)
 	// The change and its operation commit together; the version read above guards against
 	// a concurrent change (which gets the 409 below instead of being overwritten), the
 	// quota lock against concurrent creates and scales in the region.

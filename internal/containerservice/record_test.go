@@ -58,8 +58,8 @@ func exampleCluster() *armapi.ManagedCluster {
 
 func TestRecord(t *testing.T) {
 	recordtest.Run(t, recordtest.Kind[armapi.ManagedCluster]{
-		Name: "managedcluster", Schema: clusterRecord.Schema, Example: exampleCluster, Encode: encode,
-		Read: func(body []byte) (*armapi.ManagedCluster, error) { return readRecord("c1", body) },
+		Name: "managedcluster", Schema: clusterRecord.Schema, Example: exampleCluster, Encode: clusterRecord.Encode,
+		Read: func(body []byte) (*armapi.ManagedCluster, error) { return clusterRecord.Read("c1", body) },
 		// What GET serves from a row: the row's etag, never the kubeconfig.
 		Served: func(t *testing.T, file string, body []byte) {
 			mc, err := decode(&store.Resource{ID: "c1", Version: 9, Body: body})

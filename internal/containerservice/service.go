@@ -203,7 +203,7 @@ func (s *Service) modify(ctx context.Context, id string, fn func(*armapi.Managed
 		}
 		fn(mc)
 		mc.ETag = ""
-		r.Body = encode(mc)
+		r.Body = clusterRecord.Encode(mc)
 		return nil
 	})
 	if err != nil {
@@ -280,7 +280,7 @@ func stored(ctx context.Context, st store.Store, id string) (*store.Resource, *a
 }
 
 func decode(r *store.Resource) (*armapi.ManagedCluster, error) {
-	mc, err := readRecord(r.ID, r.Body)
+	mc, err := clusterRecord.Read(r.ID, r.Body)
 	if err != nil {
 		return nil, err
 	}

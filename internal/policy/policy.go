@@ -68,7 +68,7 @@ func (s *Service) Put(ctx context.Context, sub, name string, in armapi.PolicyAss
 	}
 	a := &armapi.PolicyAssignment{ID: id(sub, name), Name: name, Type: Type, Properties: armapi.PolicyAssignmentProperties{DisplayName: in.Properties.DisplayName,
 		PolicyDefinitionID: NotAllowedResourceTypes, Scope: arm.SubscriptionPath(sub), Parameters: in.Properties.Parameters, EnforcementMode: mode}}
-	body := encode(a)
+	body := assignmentRecord.Encode(a)
 	created, err := resources.Upsert(ctx, s.store, "policy assignment "+name, a.ID, func() *store.Resource {
 		return &store.Resource{ID: a.ID, ParentID: arm.SubscriptionPath(sub), Type: Type, Name: name, SubscriptionID: sub, Body: body}
 	}, func(existing *store.Resource) error {
@@ -90,7 +90,7 @@ func (s *Service) Get(ctx context.Context, sub, name string) (*armapi.PolicyAssi
 	if err != nil {
 		return nil, err
 	}
-	return readRecord(r.ID, r.Body)
+	return assignmentRecord.Read(r.ID, r.Body)
 }
 
 // List returns the subscription's assignments.
@@ -102,7 +102,7 @@ func (s *Service) List(ctx context.Context, sub string) ([]*armapi.PolicyAssignm
 	if err != nil {
 		return nil, err
 	}
-	return resources.DecodeRows(rows, func(r *store.Resource) (*armapi.PolicyAssignment, error) { return readRecord(r.ID, r.Body) })
+	return resources.DecodeRows(rows, func(r *store.Resource) (*armapi.PolicyAssignment, error) { return assignmentRecord.Read(r.ID, r.Body) })
 }
 
 // Delete removes an assignment; found is false when there was none.

@@ -19,7 +19,9 @@ func exampleAssignment() *armapi.PolicyAssignment {
 
 func TestRecord(t *testing.T) {
 	recordtest.Run(t, recordtest.Kind[armapi.PolicyAssignment]{
-		Name: "policyassignment", Schema: assignmentRecord.Schema, Example: exampleAssignment, Encode: encode,
-		Read: func(body []byte) (*armapi.PolicyAssignment, error) { return readRecord("no-public-ip", body) },
+		Name: "policyassignment", Schema: assignmentRecord.Schema, Example: exampleAssignment, Encode: assignmentRecord.Encode,
+		Read: func(body []byte) (*armapi.PolicyAssignment, error) {
+			return assignmentRecord.Read("no-public-ip", body)
+		},
 	})
 }

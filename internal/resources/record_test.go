@@ -21,11 +21,11 @@ func exampleGroup() *armapi.ResourceGroup {
 
 func TestRecord(t *testing.T) {
 	recordtest.Run(t, recordtest.Kind[armapi.Subscription]{
-		Name: "subscription", Schema: subscriptionRecord.Schema, Example: exampleSubscription, Encode: encodeSubscription,
-		Read: func(body []byte) (*armapi.Subscription, error) { return readSubscription("s1", body) },
+		Name: "subscription", Schema: subscriptionRecord.Schema, Example: exampleSubscription, Encode: subscriptionRecord.Encode,
+		Read: func(body []byte) (*armapi.Subscription, error) { return subscriptionRecord.Read("s1", body) },
 	})
 	recordtest.Run(t, recordtest.Kind[armapi.ResourceGroup]{
-		Name: "resourcegroup", Schema: groupRecord.Schema, Example: exampleGroup, Encode: encodeGroup,
-		Read: func(body []byte) (*armapi.ResourceGroup, error) { return readGroup("rg1", body) },
+		Name: "resourcegroup", Schema: groupRecord.Schema, Example: exampleGroup, Encode: groupRecord.Encode,
+		Read: func(body []byte) (*armapi.ResourceGroup, error) { return groupRecord.Read("rg1", body) },
 	})
 }

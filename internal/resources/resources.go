@@ -80,7 +80,7 @@ type Page struct {
 // EnsureSubscription creates the subscription if it is missing. Idempotent.
 func (s *Service) EnsureSubscription(ctx context.Context, id, displayName, tenantID string) (*armapi.Subscription, error) {
 	sub := &armapi.Subscription{ID: arm.SubscriptionPath(id), SubscriptionID: id, DisplayName: displayName, State: "Enabled", TenantID: tenantID}
-	r := &store.Resource{ID: sub.ID, Type: arm.TypeSubscription, Name: id, SubscriptionID: id, Body: encodeSubscription(sub)}
+	r := &store.Resource{ID: sub.ID, Type: arm.TypeSubscription, Name: id, SubscriptionID: id, Body: subscriptionRecord.Encode(sub)}
 	// Create, not read-then-create: replicas starting together (N2) each try, one wins,
 	// and the others read the winner's row.
 	err := s.store.CreateResource(ctx, r)
@@ -99,7 +99,7 @@ func (s *Service) GetSubscription(ctx context.Context, id string) (*armapi.Subsc
 	if err != nil {
 		return nil, fmt.Errorf("get subscription %s: %w", id, err)
 	}
-	return readSubscription(id, r.Body)
+	return subscriptionRecord.Read(id, r.Body)
 }
 
 // ListSubscriptions returns every subscription.
@@ -108,7 +108,7 @@ func (s *Service) ListSubscriptions(ctx context.Context) ([]*armapi.Subscription
 	if err != nil {
 		return nil, fmt.Errorf("list subscriptions: %w", err)
 	}
-	return DecodeRows(rows, func(r *store.Resource) (*armapi.Subscription, error) { return readSubscription(r.ID, r.Body) })
+	return DecodeRows(rows, func(r *store.Resource) (*armapi.Subscription, error) { return subscriptionRecord.Read(r.ID, r.Body) })
 }
 
 // resourceGroupName: 1-90 letters, digits, underscores, hyphens, periods, parentheses;
@@ -145,10 +145,10 @@ func (s *Service) PutGroup(ctx context.Context, sub, name string, in armapi.Grou
 		rg = &armapi.ResourceGroup{ID: id, Name: name, Type: arm.TypeResourceGroup, Location: loc, ManagedBy: in.ManagedBy,
 			Tags: nonNilTags(in.Tags), Properties: armapi.GroupProperties{ProvisioningState: armapi.StateSucceeded}}
 		return &store.Resource{ID: id, ParentID: arm.SubscriptionPath(sub), Type: arm.TypeResourceGroup,
-			Name: name, SubscriptionID: sub, ResourceGroup: name, Location: loc, Body: encodeGroup(rg)}
+			Name: name, SubscriptionID: sub, ResourceGroup: name, Location: loc, Body: groupRecord.Encode(rg)}
 	}, func(existing *store.Resource) error {
 		var err error
-		if rg, err = readGroup(name, existing.Body); err != nil {
+		if rg, err = groupRecord.Read(name, existing.Body); err != nil {
 			return err
 		}
 		if rg.Properties.ProvisioningState == armapi.StateDeleting {
@@ -163,7 +163,7 @@ func (s *Service) PutGroup(ctx context.Context, sub, name string, in armapi.Grou
 		if in.ManagedBy != nil {
 			rg.ManagedBy = in.ManagedBy
 		}
-		existing.Body = encodeGroup(rg)
+		existing.Body = groupRecord.Encode(rg)
 		return nil
 	})
 	if err != nil {
@@ -184,7 +184,7 @@ func (s *Service) GetGroup(ctx context.Context, sub, name string) (*armapi.Resou
 	if err != nil {
 		return nil, fmt.Errorf("get resource group %s: %w", name, err)
 	}
-	return readGroup(name, r.Body)
+	return groupRecord.Read(name, r.Body)
 }
 
 // WritableGroup returns the resource group that a new or changed child resource goes into:
@@ -219,7 +219,7 @@ func (s *Service) ListGroups(ctx context.Context, sub string, f Filter, p Page) 
 			return nil, 0, false, fmt.Errorf("list resource groups: %w", err)
 		}
 		for i, r := range rows {
-			rg, err := readGroup(r.ID, r.Body)
+			rg, err := groupRecord.Read(r.ID, r.Body)
 			if err != nil {
 				return nil, 0, false, err
 			}

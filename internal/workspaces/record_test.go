@@ -25,7 +25,7 @@ func exampleWorkspace() *armapi.Workspace {
 
 func TestRecord(t *testing.T) {
 	recordtest.Run(t, recordtest.Kind[armapi.Workspace]{
-		Name: "workspace", Schema: workspaceRecord.Schema, Example: exampleWorkspace, Encode: encode,
-		Read: func(body []byte) (*armapi.Workspace, error) { return readRecord("ws1", body) },
+		Name: "workspace", Schema: workspaceRecord.Schema, Example: exampleWorkspace, Encode: workspaceRecord.Encode,
+		Read: func(body []byte) (*armapi.Workspace, error) { return workspaceRecord.Read("ws1", body) },
 	})
 }

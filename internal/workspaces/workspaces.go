@@ -75,10 +75,10 @@ func (s *Service) Put(ctx context.Context, sub, rg, name string, in armapi.Works
 			ws.Properties.FriendlyName = name
 		}
 		return &store.Resource{ID: id, ParentID: group.ID, Type: arm.TypeWorkspace, Name: name,
-			SubscriptionID: sub, ResourceGroup: group.Name, Location: loc, Body: encode(ws)}
+			SubscriptionID: sub, ResourceGroup: group.Name, Location: loc, Body: workspaceRecord.Encode(ws)}
 	}, func(existing *store.Resource) error {
 		var err error
-		if ws, err = readRecord(name, existing.Body); err != nil {
+		if ws, err = workspaceRecord.Read(name, existing.Body); err != nil {
 			return err
 		}
 		if ws.Properties.ProvisioningState == armapi.StateDeleting {
@@ -95,7 +95,7 @@ func (s *Service) Put(ctx context.Context, sub, rg, name string, in armapi.Works
 		}
 		ws.Properties.Description = in.Properties.Description
 		ws.SystemData = resources.Touch(ctx, ws.SystemData, now)
-		existing.Body = encode(ws)
+		existing.Body = workspaceRecord.Encode(ws)
 		return nil
 	})
 	if err != nil {
@@ -116,7 +116,7 @@ func (s *Service) Get(ctx context.Context, sub, rg, name string) (*armapi.Worksp
 	if err != nil {
 		return nil, fmt.Errorf("get workspace %s: %w", name, err)
 	}
-	return readRecord(name, r.Body)
+	return workspaceRecord.Read(name, r.Body)
 }
 
 // List returns a page of workspaces of a resource group, or of the whole subscription when
@@ -138,7 +138,7 @@ func (s *Service) List(ctx context.Context, sub, rg string, p resources.Page) (l
 	if err != nil {
 		return nil, false, fmt.Errorf("list workspaces: %w", err)
 	}
-	list, err = resources.DecodeRows(rows, func(r *store.Resource) (*armapi.Workspace, error) { return readRecord(r.ID, r.Body) })
+	list, err = resources.DecodeRows(rows, func(r *store.Resource) (*armapi.Workspace, error) { return workspaceRecord.Read(r.ID, r.Body) })
 	if err != nil {
 		return nil, false, err
 	}

@@ -209,6 +209,12 @@ func (s *Service) update(ctx context.Context, r *store.Resource, in armapi.Clust
 			errs.Add("InvalidParameter", "location", "Cluster '%s' is in %s; its location cannot be changed.", mc.Name, mc.Location)
 		}
 	}
+	// The API server's FQDN is built from the DNS prefix and the kubeconfigs handed out name
+	// it, so AKS refuses a change rather than ignore it; a PUT that repeats the prefix (az aks
+	// update sends the whole cluster back) passes.
+	if p.DNSPrefix != "" && !strings.EqualFold(p.DNSPrefix, mc.Properties.DNSPrefix) {
+		errs.Add("PropertyChangeNotAllowed", "properties.dnsPrefix", "Cluster '%s' has DNS prefix '%s'; it cannot be changed. Create a new cluster for another prefix.", mc.Name, mc.Properties.DNSPrefix)
+	}
 	if p.KubernetesVersion != "" && strings.TrimPrefix(p.KubernetesVersion, "v") != mc.Properties.KubernetesVersion &&
 		!strings.HasPrefix(mc.Properties.KubernetesVersion, strings.TrimPrefix(p.KubernetesVersion, "v")+".") {
 		errs.Add("InvalidParameter", "properties.kubernetesVersion", "Cluster '%s' runs Kubernetes %s; upgrades are not supported by mlfleet yet.", mc.Name, mc.Properties.KubernetesVersion)

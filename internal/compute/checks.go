@@ -292,6 +292,17 @@ func (s *Service) attachChecks(ctx context.Context, w *armapi.Workspace, self, r
 	case other == nil:
 		l.pass("Attachment", "cluster %s is not attached to another compute", mc.Name)
 	case force:
+		// Force detaches the other compute as a detach would, and a detach is refused while
+		// deployments run on the compute: forcing must not be the way around that.
+		users, err := s.computeUsers(ctx, other.ComputeID)
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(users) > 0 {
+			l.fail("Attachment", arm.CodeConflict, "properties.resourceId",
+				"Cluster '%s' is attached to %s, which %s use. Delete them, or move them to another compute, before taking the cluster with --force.", mc.Name, otherDesc, strings.Join(users, ", "))
+			break
+		}
 		t.Replace = other
 		l.pass("Attachment", "cluster %s is attached to %s, which will be detached first (force)", mc.Name, otherDesc)
 	default:

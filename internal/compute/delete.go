@@ -244,15 +244,13 @@ func (s *Service) Delete(ctx context.Context, sub, rg, ws, name, action string, 
 	// Succeeded while every request to them fails. Checked on the request, as deleting a
 	// model in use is; not in the transaction below, so a deployment created in the moment
 	// between can still lose its compute.
-	if s.cfg.InUse != nil {
-		users, err := s.cfg.InUse(ctx, r.ID)
-		if err != nil {
-			return nil, fmt.Errorf("list what uses compute %s: %w", name, err)
-		}
-		if len(users) > 0 {
-			return nil, arm.Conflict("Compute '%s' is used by %s. Delete them, or move them to another compute (compute: azureml:<name> in the deployment's YAML, then 'mlfleet ml online-deployment update -f'), then retry the %s.",
-				name, strings.Join(users, ", "), strings.ToLower(action))
-		}
+	users, err := s.computeUsers(ctx, r.ID)
+	if err != nil {
+		return nil, err
+	}
+	if len(users) > 0 {
+		return nil, arm.Conflict("Compute '%s' is used by %s. Delete them, or move them to another compute (compute: azureml:<name> in the deployment's YAML, then 'mlfleet ml online-deployment update -f'), then retry the %s.",
+			name, strings.Join(users, ", "), strings.ToLower(action))
 	}
 	// The state and the operation commit together, checked against what runs now.
 	var op *store.Operation
@@ -293,4 +291,17 @@ func (s *Service) Delete(ctx context.Context, sub, rg, ws, name, action string, 
 	}
 	s.cfg.Engine.Wake()
 	return op, nil
+}
+
+// computeUsers lists, in words, what still runs on the compute computeID (Config.InUse);
+// none when nothing is wired to tell.
+func (s *Service) computeUsers(ctx context.Context, computeID string) ([]string, error) {
+	if s.cfg.InUse == nil || computeID == "" {
+		return nil, nil
+	}
+	users, err := s.cfg.InUse(ctx, computeID)
+	if err != nil {
+		return nil, fmt.Errorf("list what uses compute %s: %w", computeID, err)
+	}
+	return users, nil
 }

@@ -218,6 +218,16 @@ func TestOnlineEndpointDeploy(t *testing.T) {
 		t.Fatalf("endpoint.json after traffic: %v", cfg)
 	}
 	must(t, do(t, call{method: "DELETE", path: depPath + mlAPI}), http.StatusConflict)
+	// A forced attach of the cluster to another compute would detach epaks from under the
+	// deployment, which a detach refuses; so does the force.
+	cluster := do(t, call{method: "GET", path: computeID + mlAPI})
+	must(t, cluster, http.StatusOK)
+	clusterID := cluster.body["properties"].(map[string]any)["resourceId"].(string)
+	forced := putCompute(t, rg, ws, "epaks-forced", `{"location":"westus","properties":{"computeType":"AKS","resourceId":"`+clusterID+`","properties":{"clusterPurpose":"DevTest"}}}`, "&force=true")
+	must(t, forced, http.StatusConflict)
+	if !strings.Contains(forced.errorMessage(), "deployment 'blue' of endpoint 'ep1'") {
+		t.Fatalf("forced attach of a cluster in use: %s", forced.raw)
+	}
 	ep := do(t, call{method: "GET", path: epPath + mlAPI})
 	// The embedded cluster's router serves the scoring URI: the key is checked, the request
 	// reaches the deployment's score.py.

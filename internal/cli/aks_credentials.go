@@ -11,9 +11,9 @@ import (
 )
 
 // newAKSGetCredentials is `mlfleet aks get-credentials`: the kubeconfig from
-// listClusterUserCredential or listClusterAdminCredential, merged into ~/.kube/config as az
-// merges it. Entries of the same name are replaced (there is no --overwrite-existing here,
-// unlike `ml computetarget get-credentials`).
+// listClusterUserCredential or listClusterAdminCredential, merged into ~/.kube/config.
+// Entries of the same name are replaced (there is no --overwrite-existing here, unlike
+// `ml computetarget get-credentials`).
 func newAKSGetCredentials(streams Streams, g *globals) *cobra.Command {
 	f := &clusterFlags{}
 	var admin bool

@@ -275,8 +275,7 @@ func requiredAll(valueFlagPairs ...string) error {
 
 // call is the body of most commands: build the client, make the call, print its result
 // (with table for -o table) unless it is nil. A nil result is how a command that answers
-// nothing (a delete, a logout) prints nothing, even with -o json, as az prints nothing for
-// them.
+// nothing (a delete) prints nothing, even with -o json, as az prints nothing for it.
 func (g *globals) call(streams Streams, table func(any) any, fn func(c *mlfleet.Client) (any, error)) error {
 	c, err := g.client(streams)
 	if err != nil {
@@ -302,7 +301,7 @@ func (g *globals) callAs(streams Streams, shape func(any) (any, error), table fu
 }
 
 // confirm asks a yes/no question on streams; yes skips it. Anything but y or yes is a no,
-// and a no is an error, so a script never deletes by accident.
+// which ends the command with an error.
 func confirm(streams Streams, yes bool, question string) error {
 	if yes {
 		return nil
@@ -331,8 +330,8 @@ func Main() int {
 	return ExitCode(err)
 }
 
-// isTerminal reports whether f is a character device, the standard library's way to tell
-// a terminal (no ioctl, no extra module).
+// isTerminal reports whether f is a character device, which a terminal is, without an
+// ioctl or golang.org/x/term. /dev/null is one too; confirm then reads EOF, no answer.
 func isTerminal(f *os.File) bool {
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0

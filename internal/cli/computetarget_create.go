@@ -274,8 +274,8 @@ func provisionCommand[C any](streams Streams, g *globals, f *provisionFlags, ver
 			v, err := check(ws, cmd.Context(), f.ref.name, cfg)
 			return g.dryRun(streams, v, err)
 		}
-		// start validates the configuration again (the SDK does before every PUT); a
-		// problem found there names the flags too.
+		// start validates the configuration again (the SDK's CreateAKS and AttachAKS do);
+		// a problem found there names the flags too.
 		aks, err := start(ws, cmd.Context(), f.ref.name, cfg)
 		if err != nil {
 			return flagErrors(err)

@@ -37,12 +37,13 @@ func newComputeTargetGetCredentials(streams Streams, g *globals) *cobra.Command 
 		if f.admin {
 			kc = []byte(keys.AdminKubeConfig)
 		}
-		// An empty kubeconfig would merge as nothing and still report success.
+		// An empty kubeconfig would merge as nothing, unset the file's current context and
+		// still report success.
 		if len(kc) == 0 {
 			return fmt.Errorf("the server returned no kubeconfig for compute target '%s'", f.ref.name)
 		}
-		// Renamed before the conflict check, so that --context is the way around a
-		// conflict, as the error message says.
+		// Renamed before the conflict check, so that a context renamed with --context is
+		// checked under its new name, as the conflict message suggests.
 		if kc, err = renameContext(kc, f.contextName); err != nil {
 			return err
 		}

@@ -31,13 +31,17 @@ func newAccountShow(streams Streams, g *globals) *cobra.Command {
 	})
 }
 
-// accountTable is az's table of account list.
+// accountTable is az's table of account list, with az's column names (SubscriptionId
+// for id).
 func accountTable(v any) any {
 	return rows(v, func(m map[string]any) row {
 		return row{{"Name", m["name"]}, {"CloudName", m["cloudName"]}, {"SubscriptionId", m["id"]}, {"TenantId", m["tenantId"]}, {"State", m["state"]}, {"IsDefault", m["isDefault"]}}
 	})
 }
 
+// newAccountList is `mlfleet account list`: the subscriptions the caller may read, in az's
+// account shape. The CLI's own subscription is the one marked default, since that is the
+// one its commands use.
 func newAccountList(streams Streams, g *globals) *cobra.Command {
 	return leaf("list", "List the subscriptions you may use; the CLI's own is the default", func(cmd *cobra.Command) error {
 		return g.call(streams, accountTable, func(c *mlfleet.Client) (any, error) {
@@ -96,7 +100,9 @@ func newAccountGetAccessToken(streams Streams, g *globals) *cobra.Command {
 	return cmd
 }
 
-// signedInUser is who the CLI acts as, in `az account show`'s shape.
+// signedInUser is who the CLI acts as, in `az account show`'s shape: the principal of
+// `mlfleet login`, else the admin whose token `serve` left in the home. A token from
+// MLFLEET_TOKEN is not inspected, so it is reported as the admin's.
 func signedInUser() map[string]any {
 	if _, cfg, err := loadConfig(); err == nil && cfg.Login != nil && os.Getenv("MLFLEET_TOKEN") == "" {
 		return userView(cfg.Login.Username, cfg.Login.ServicePrincipal)

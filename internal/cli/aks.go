@@ -16,7 +16,8 @@ func newAKSCommand(streams Streams, g *globals) *cobra.Command {
 		newAKSScale(streams, g), newAKSUpdate(streams, g), newAKSGetCredentials(streams, g), newAKSImport(streams, g), newAKSGetVersions(streams, g), newAKSGetUpgrades(streams, g), newAKSNodepool(streams, g))
 }
 
-// clusterTable reads az's shape of clusters (see azClusters).
+// clusterTable reads az's shape of clusters (see azClusters), with the columns of az's
+// `aks list -o table` in its order; ResourceGroup comes from the id, as az derives it.
 func clusterTable(v any) any {
 	return rows(v, func(m map[string]any) row {
 		id, _ := m["id"].(string)
@@ -26,6 +27,8 @@ func clusterTable(v any) any {
 	})
 }
 
+// aksCreateFlags are the flags of `aks create`, with az's names and, for the node count,
+// pool name, load balancer SKU and outbound type, az's defaults.
 type aksCreateFlags struct {
 	clusterFlags
 	location, vmSize, version, lbSku, ranges, outbound, dnsPrefix, poolName string
@@ -34,6 +37,9 @@ type aksCreateFlags struct {
 	autoscale                                                               autoscaleFlags
 }
 
+// newAKSCreate is `mlfleet aks create`: a cluster from the cluster side, where every
+// supported version may be chosen (S8), unlike a create from a workspace. Private clusters
+// and clusters with authorized IP ranges are made here and then attached (S15, S17).
 func newAKSCreate(streams Streams, g *globals) *cobra.Command {
 	f := &aksCreateFlags{}
 	short := "Create a Kubernetes cluster (embedded provider: a real kube-apiserver run by mlfleet)"
@@ -58,6 +64,8 @@ func newAKSCreate(streams Streams, g *globals) *cobra.Command {
 		}
 		in.Properties.AgentPoolProfiles = []mlfleet.AgentPoolInput{pool}
 		in.Properties.NetworkProfile = &mlfleet.NetworkProfile{LoadBalancerSku: f.lbSku, OutboundType: f.outbound}
+		// The access profile is sent only when it restricts something: the server records
+		// any profile it is sent, and a plain create's cluster should have none.
 		if f.ranges != "" || f.private {
 			in.Properties.APIServerAccessProfile = &mlfleet.APIServerAccessProfile{EnablePrivateCluster: f.private, AuthorizedIPRanges: splitList(f.ranges)}
 		}
@@ -91,7 +99,9 @@ func newAKSCreate(streams Streams, g *globals) *cobra.Command {
 
 // finishCluster waits for a cluster operation (unless noWait) and prints the cluster as it
 // then is, as az does (whose create, scale and update have no table of their own: -o
-// table prints every field).
+// table prints every field). The cluster is read again after the wait because the PUT's
+// answer is the cluster as accepted (Creating, Updating), as the Go SDK GETs the resource
+// once a PUT's operation succeeded.
 func (g *globals) finishCluster(cmd *cobra.Command, streams Streams, c *mlfleet.Client, p *mlfleet.Poller, noWait bool, group, name string) error {
 	if noWait {
 		return nil
@@ -158,12 +168,15 @@ func newAKSDelete(streams Streams, g *globals) *cobra.Command {
 	return cmd
 }
 
+// newAKSScale is `mlfleet aks scale`: a PUT of one agent pool's count. Like az, it needs
+// --nodepool-name only when the cluster has more than one pool.
 func newAKSScale(streams Streams, g *globals) *cobra.Command {
 	f := &clusterFlags{}
 	var count int
 	var pool string
 	var noWait bool
 	cmd := command("scale -n NAME -g GROUP --node-count N", "Change the number of nodes of a node pool", f, func(cmd *cobra.Command) error {
+		// Changed, not the value: 0 is a count the server judges, not a missing flag.
 		if !cmd.Flags().Changed("node-count") {
 			return usagef("the following arguments are required: --node-count/-c")
 		}
@@ -193,6 +206,9 @@ func newAKSScale(streams Streams, g *globals) *cobra.Command {
 	return cmd
 }
 
+// newAKSUpdate is `mlfleet aks update`: the API server's authorized IP ranges (S15) and
+// the cluster autoscaler (B6). It sends a partial cluster PUT: what the body leaves out
+// (pools not named, a nil autoscaler profile, no access profile) the server keeps.
 func newAKSUpdate(streams Streams, g *globals) *cobra.Command {
 	f := &clusterFlags{}
 	var ranges, pool string
@@ -215,6 +231,8 @@ func newAKSUpdate(streams Streams, g *globals) *cobra.Command {
 		if err != nil {
 			return err
 		}
+		// The current cluster names the only pool when --nodepool-name is missing, and
+		// says whether the cluster is private (below).
 		cur, err := c.GetManagedCluster(cmd.Context(), f.group, f.name)
 		if err != nil {
 			return err
@@ -231,6 +249,9 @@ func newAKSUpdate(streams Streams, g *globals) *cobra.Command {
 			in.Properties.AgentPoolProfiles = []mlfleet.AgentPoolInput{{Name: pool, EnableAutoScaling: enable, MinCount: lo, MaxCount: hi}}
 		}
 		if setRanges {
+			// A profile without ranges (--api-server-authorized-ip-ranges "") removes them.
+			// enablePrivateCluster is copied from the cluster because the server compares it
+			// and refuses to make a cluster private or public after creation.
 			in.Properties.APIServerAccessProfile = &mlfleet.APIServerAccessProfile{AuthorizedIPRanges: splitList(ranges)}
 			if ap := cur.Properties.APIServerAccessProfile; ap != nil {
 				in.Properties.APIServerAccessProfile.EnablePrivateCluster = ap.EnablePrivateCluster
@@ -252,6 +273,11 @@ func newAKSUpdate(streams Streams, g *globals) *cobra.Command {
 	return cmd
 }
 
+// newAKSImport is `mlfleet aks import`, mlfleet's own command (az has none): it registers
+// an existing cluster from its kubeconfig as a managedClusters resource of provider
+// external (S25), which can then be attached by resource id like any other. The
+// kubeconfig is read here and sent in the PUT body; the server keeps it encrypted and
+// reads the cluster's version and nodes from the live cluster.
 func newAKSImport(streams Streams, g *globals) *cobra.Command {
 	f := &clusterFlags{}
 	var kubeconfig, kubeContext, location string
@@ -281,6 +307,8 @@ func newAKSImport(streams Streams, g *globals) *cobra.Command {
 	return cmd
 }
 
+// splitList reads a list flag whose items are separated by commas or spaces; "" gives
+// nil.
 func splitList(s string) []string {
 	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' })
 }

@@ -9,14 +9,17 @@ import (
 	"github.com/mlfleet/mlfleet/pkg/mlfleet"
 )
 
-// autoscaleFlags are az's cluster autoscaler flags, shared by aks create, aks update and
-// aks nodepool update.
+// autoscaleFlags are az's cluster autoscaler flags (B6), shared by aks create, aks update
+// and aks nodepool update. Here only their combinations are checked; the bounds against
+// the pool (range, a System pool's minimum, the cluster purpose) are the server's.
 type autoscaleFlags struct {
 	enable, disable, update bool
 	min, max                int
 	profile                 []string
 }
 
+// bind binds the flags; changing adds --disable-cluster-autoscaler and
+// --update-cluster-autoscaler, which only a command on an existing pool has.
 func (a *autoscaleFlags) bind(fl *pflag.FlagSet, changing bool) {
 	fl.BoolVar(&a.enable, "enable-cluster-autoscaler", false, "Let the cluster autoscaler set the node count between --min-count and --max-count")
 	if changing {
@@ -28,7 +31,8 @@ func (a *autoscaleFlags) bind(fl *pflag.FlagSet, changing bool) {
 	fl.StringSliceVar(&a.profile, "cluster-autoscaler-profile", nil, "Autoscaler settings as key=value, space- or comma-separated (scan-interval=30s scale-down-unneeded-time=5m)")
 }
 
-// changed reports whether any autoscaler flag was given.
+// changed reports whether any autoscaler flag was given. It looks flags up by name
+// because a command bound without changing has no --disable or --update flag.
 func (a *autoscaleFlags) changed(cmd *cobra.Command) bool {
 	for _, n := range []string{"enable-cluster-autoscaler", "disable-cluster-autoscaler", "update-cluster-autoscaler", "min-count", "max-count", "cluster-autoscaler-profile"} {
 		if f := cmd.Flags().Lookup(n); f != nil && f.Changed {
@@ -38,8 +42,9 @@ func (a *autoscaleFlags) changed(cmd *cobra.Command) bool {
 	return false
 }
 
-// pool checks the flags as az does and returns the pool settings they ask for: enable,
-// min and max (nil = unchanged).
+// pool checks the flags as az does, with az's messages, and returns the pool settings they
+// ask for: enable, min and max (nil = unchanged). Enabling or updating needs both bounds,
+// as in az, although the server could keep one of the pool's current bounds.
 func (a *autoscaleFlags) pool(cmd *cobra.Command) (enable *bool, lo, hi *int, err error) {
 	n := 0
 	for _, b := range []bool{a.enable, a.disable, a.update} {

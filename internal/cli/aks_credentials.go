@@ -10,6 +10,10 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 )
 
+// newAKSGetCredentials is `mlfleet aks get-credentials`: the kubeconfig from
+// listClusterUserCredential or listClusterAdminCredential, merged into ~/.kube/config.
+// Entries of the same name are replaced (there is no --overwrite-existing here, unlike
+// `ml computetarget get-credentials`).
 func newAKSGetCredentials(streams Streams, g *globals) *cobra.Command {
 	f := &clusterFlags{}
 	var admin bool
@@ -23,6 +27,8 @@ func newAKSGetCredentials(streams Streams, g *globals) *cobra.Command {
 		if err != nil {
 			return err
 		}
+		// '-' prints the kubeconfig as the server sent it; the admin context is renamed
+		// only for a merge, where it would otherwise replace the user's.
 		if file == "-" {
 			_, err := streams.Out.Write(kc)
 			return err
@@ -42,7 +48,9 @@ func newAKSGetCredentials(streams Streams, g *globals) *cobra.Command {
 
 // adminContext renames the context of a clusterAdmin user to the cluster's name with
 // "-admin", as az aks get-credentials does: the server names both the user's and the
-// admin's context after the cluster, and the admin's must not replace the user's.
+// admin's context after the cluster, as AKS does, and the admin's must not replace the
+// user's. The names are collected before renaming: a key added to a map while ranging
+// over it may be visited by the same loop, and would be renamed twice.
 func adminContext(kc []byte) ([]byte, error) {
 	cfg, err := clientcmd.Load(kc)
 	if err != nil {
@@ -87,7 +95,8 @@ func mergeInto(streams Streams, file string, kc []byte) error {
 }
 
 // mergeKubeconfig merges kc into the kubeconfig file at path (created if missing) and makes
-// its context current.
+// its context current. Entries of kc replace those of the same name; the others in the
+// file are kept. A missing directory is created 0700: the file holds credentials.
 func mergeKubeconfig(path string, kc []byte) (string, error) {
 	add, err := clientcmd.Load(kc)
 	if err != nil {

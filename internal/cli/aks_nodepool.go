@@ -20,7 +20,9 @@ func poolTable(v any) any {
 	})
 }
 
-// poolFlags are --cluster-name, -g and, for commands on one pool, -n.
+// poolFlags are --cluster-name, -g and, for commands on one pool, -n: az's nodepool
+// grammar, where -n names the pool, not the cluster. They are not a resolver because
+// whether -n is needed differs per command (list has none).
 type poolFlags struct{ cluster, group, name string }
 
 func (f *poolFlags) bind(fl *pflag.FlagSet, onePool bool) {
@@ -101,6 +103,9 @@ func newAKSNodepoolScale(streams Streams, g *globals) *cobra.Command {
 	return cmd
 }
 
+// newAKSNodepoolUpdate is `mlfleet aks nodepool update`: one pool's cluster autoscaler
+// (B6), a PUT of the agent pool with only the autoscaling fields set; the server keeps
+// the pool's count and VM size, which the body leaves unset.
 func newAKSNodepoolUpdate(streams Streams, g *globals) *cobra.Command {
 	f := &poolFlags{}
 	var noWait bool
@@ -137,7 +142,8 @@ func newAKSNodepoolUpdate(streams Streams, g *globals) *cobra.Command {
 
 // finishPool waits for an agent pool operation (unless noWait) and prints the pool as it
 // then is, as az does (whose scale and update have no table of their own: -o table
-// prints every field).
+// prints every field). As in finishCluster, the pool is read again after the wait: the
+// PUT's answer was the pool as accepted.
 func (g *globals) finishPool(cmd *cobra.Command, streams Streams, p *mlfleet.Poller, noWait bool, f *poolFlags) error {
 	if err := wait(cmd, streams, p, noWait); err != nil || noWait {
 		return err

@@ -9,6 +9,11 @@ import (
 	"github.com/mlfleet/mlfleet/pkg/mlfleet"
 )
 
+// newAKSGetVersions is `mlfleet aks get-versions`, a command of the seed (S7, S22). It
+// reads the old generation of the catalog (locations/{loc}/orchestrators, api-version
+// 2019-08-01), whose shape the seed's `-o table` output and its --query
+// "orchestrators[?default == `true`].orchestratorVersion" expect; azFlat lifts its
+// properties so that the query finds orchestrators at the top.
 func newAKSGetVersions(streams Streams, g *globals) *cobra.Command {
 	var l locationFlag
 	return command("get-versions -l LOCATION", "List the Kubernetes versions of a location", &l, func(cmd *cobra.Command) error {
@@ -38,7 +43,9 @@ func upgradesTable(v any) any {
 }
 
 // upgradeList is the Upgrades column of az's version tables: the versions (under key)
-// with their preview marks, or "None available".
+// with their preview marks, or "None available", as in the seed's table. key differs
+// because the orchestrators list says orchestratorVersion and an upgrade profile
+// kubernetesVersion.
 func upgradeList(upgrades []any, key string) string {
 	if len(upgrades) == 0 {
 		return "None available"

@@ -96,7 +96,9 @@ func azGenericResources(v any) (any, error) {
 }
 
 // azShape turns v into its JSON value and reshapes each object of it (v itself, or the
-// items of a list) with reshape, after adding resourceGroup from its id.
+// items of a list) with reshape, then adds resourceGroup from its id. The JSON round trip
+// turns every SDK type into generic maps, so that one set of renames serves them all.
+// systemData is in every ARM resource, so its times are rewritten whatever the shape.
 func azShape(v any, reshape func(map[string]any)) (any, error) {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -135,6 +137,7 @@ func flatten(m map[string]any) {
 	delete(m, "properties")
 	for k, v := range props {
 		if _, taken := m[k]; taken && k != "" {
+			// The k != "" test is what keeps k[:1] in range.
 			k += "Properties" + strings.ToUpper(k[:1]) + k[1:]
 		}
 		m[k] = v
@@ -154,6 +157,8 @@ func pythonTimes(v any, keys ...string) {
 		if err != nil {
 			continue
 		}
+		// isoformat prints microseconds only when there are some, and the offset always
+		// (+00:00, never Z).
 		layout := "2006-01-02T15:04:05.000000-07:00"
 		if t.Nanosecond()/1000 == 0 {
 			layout = "2006-01-02T15:04:05-07:00"

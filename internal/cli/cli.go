@@ -1,6 +1,3 @@
-// Package cli is the mlfleet command line: `mlfleet serve` and the az-style client
-// commands (`group`, `ml workspace`, `configure`, `account`, ...), built on the public SDK
-// (pkg/mlfleet). Output formatting and --query live in internal/output, not here.
 package cli
 
 import (
@@ -28,12 +25,15 @@ type Streams struct {
 	Err io.Writer
 }
 
-// UsageError is a command-line mistake (unknown flag, missing argument); it exits with 2.
+// UsageError is a command-line mistake (unknown flag, missing argument); it exits with 2,
+// as az does for what argparse rejects, so that a script can tell a mistake in its own
+// command line from a request the server refused (exit 1).
 type UsageError struct{ Err error }
 
 func (e *UsageError) Error() string { return e.Err.Error() }
 func (e *UsageError) Unwrap() error { return e.Err }
 
+// usagef is fmt.Errorf for a *UsageError.
 func usagef(format string, args ...any) error {
 	return &UsageError{Err: fmt.Errorf(format, args...)}
 }
@@ -61,6 +61,8 @@ func Run(ctx context.Context, streams Streams, args []string) error {
 	root.SetErr(streams.Err)
 	err := root.ExecuteContext(ctx)
 	if err != nil {
+		// Flag parse errors are already *UsageError (SetFlagErrorFunc); cobra's own
+		// argument and command errors are plain ones, recognised here by their text.
 		if isCobraUsage(err) {
 			err = &UsageError{Err: err}
 		}
@@ -83,6 +85,10 @@ func message(err error) string {
 	return err.Error()
 }
 
+// isCobraUsage reports whether err is one of the errors cobra and pflag return for a
+// command line they cannot parse (unknown command, wrong number of arguments, a required
+// flag missing). cobra returns them from fmt.Errorf, with no type or sentinel to test with
+// errors.As, so their text is all there is to go by.
 func isCobraUsage(err error) bool {
 	s := err.Error()
 	for _, p := range []string{"unknown flag", "unknown shorthand flag", "unknown command", "flag needs an argument",
@@ -105,7 +111,9 @@ type globals struct {
 // hideKubernetesFlags: the flags Kubernetes libraries register on pflag.CommandLine when
 // they are linked in (component-base's --version, which would set the reported version).
 // cobra shows and parses every flag there as the root command's own; mlfleet's commands
-// have only their own flags, so the root command takes them out once.
+// have only their own flags, so the root command takes them out once. Once per process,
+// not per call: tests run cli.Run in parallel, and cobra reads pflag.CommandLine while a
+// command executes.
 var hideKubernetesFlags sync.Once
 
 // NewRootCommand returns the `mlfleet` command with every subcommand.
@@ -113,11 +121,15 @@ func NewRootCommand(streams Streams) *cobra.Command {
 	hideKubernetesFlags.Do(func() { pflag.CommandLine = pflag.NewFlagSet(os.Args[0], pflag.ContinueOnError) })
 	g := &globals{}
 	root := &cobra.Command{
-		Use:           "mlfleet",
-		Short:         "Self-hosted control plane for ML inference clusters",
-		Long:          "mlfleet creates, attaches and detaches Kubernetes inference clusters for Machine Learning workspaces.\nRun 'mlfleet serve' to start the control plane; the other commands are its CLI.",
+		Use:   "mlfleet",
+		Short: "Self-hosted control plane for ML inference clusters",
+		Long:  "mlfleet creates, attaches and detaches Kubernetes inference clusters for Machine Learning workspaces.\nRun 'mlfleet serve' to start the control plane; the other commands are its CLI.",
+		// Run prints errors itself, az's way (`ERROR: ...`), and a refused request is no
+		// reason to print the usage.
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// -o and --query are checked before the command runs, so that a typo in them is a
+		// usage error at once rather than after a create has started.
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
 			if err := output.ValidFormat(g.output); err != nil {
 				return &UsageError{Err: err}
@@ -158,6 +170,8 @@ func NewRootCommand(streams Streams) *cobra.Command {
 }
 
 // client returns an SDK client configured from the home directory and the global flags.
+// Every command that talks to the server gets its client here, so a signed-in service
+// principal's expired token is renewed before any request (renewLogin).
 func (g *globals) client(streams Streams) (*mlfleet.Client, error) {
 	opts := []mlfleet.Option{}
 	if g.subscription != "" {
@@ -173,8 +187,11 @@ func (g *globals) client(streams Streams) (*mlfleet.Client, error) {
 }
 
 // renewLogin gets a new token for a signed-in service principal whose token expired, as
-// az does with the secret it keeps. A user signs in again.
+// az does with the secret it keeps. A user signs in again: a user's password is never
+// kept, so NewClient then fails with the advice to run `mlfleet login`.
 func renewLogin() error {
+	// A token from the environment wins over the configuration's (NewClient): the
+	// sign-in in the configuration is not used, so there is nothing to renew.
 	if os.Getenv("MLFLEET_TOKEN") != "" {
 		return nil
 	}
@@ -192,16 +209,20 @@ func renewLogin() error {
 	if err != nil {
 		return fmt.Errorf("renew the sign-in of %s: %w", cfg.Login.Username, err)
 	}
+	// Saved so that the next commands reuse the token until it expires in turn.
 	cfg.Login.AccessToken, cfg.Login.ExpiresOn = token, expires
 	return clientconfig.Save(home, cfg)
 }
 
-// print writes a result with the global output options.
+// print writes a result with the global output options. jsonc is coloured whether or not
+// stdout is a terminal (az prints plain json when it is not).
 func (g *globals) print(streams Streams, v any, table func(any) any) error {
 	return output.Print(streams.Out, v, output.Options{Format: g.output, Query: g.query, Table: table, Color: g.output == "jsonc"})
 }
 
-// defaults returns the values set by `mlfleet configure --defaults` (empty when none).
+// defaults returns the values set by `mlfleet configure --defaults` (empty when none). A
+// configuration that cannot be read has no defaults here; the command then fails on the
+// flag it misses, or on the configuration when it builds its client.
 func defaults() map[string]string {
 	_, c, err := loadConfig()
 	if err != nil || c.Defaults == nil {
@@ -232,6 +253,8 @@ func withDefault(v, key, flag string) (string, error) {
 	return "", usagef("the following arguments are required: %s (or set a default with 'mlfleet configure --defaults %s=NAME')", flag, key)
 }
 
+// required returns a usage error naming flag when v is empty. The wording is argparse's,
+// which az prints for a missing required argument.
 func required(v, flag string) error {
 	if v == "" {
 		return usagef("the following arguments are required: %s", flag)
@@ -251,7 +274,8 @@ func requiredAll(valueFlagPairs ...string) error {
 }
 
 // call is the body of most commands: build the client, make the call, print its result
-// (with table for -o table) unless it is nil.
+// (with table for -o table) unless it is nil. A nil result is how a command that answers
+// nothing (a delete) prints nothing, even with -o json, as az prints nothing for it.
 func (g *globals) call(streams Streams, table func(any) any, fn func(c *mlfleet.Client) (any, error)) error {
 	c, err := g.client(streams)
 	if err != nil {
@@ -276,11 +300,14 @@ func (g *globals) callAs(streams Streams, shape func(any) (any, error), table fu
 	})
 }
 
-// confirm asks a yes/no question on streams; yes skips it.
+// confirm asks a yes/no question on streams; yes skips it. Anything but y or yes is a no,
+// which ends the command with an error.
 func confirm(streams Streams, yes bool, question string) error {
 	if yes {
 		return nil
 	}
+	// Without a terminal nobody can answer: refuse and point to --yes, as az does, rather
+	// than read whatever a script pipes into stdin as the answer.
 	if f, ok := streams.In.(*os.File); !ok || !isTerminal(f) {
 		return usagef("the command requires confirmation and stdin is not a terminal; pass --yes to run it without a prompt")
 	}
@@ -303,6 +330,8 @@ func Main() int {
 	return ExitCode(err)
 }
 
+// isTerminal reports whether f is a character device, which a terminal is, without an
+// ioctl or golang.org/x/term. /dev/null is one too; confirm then reads EOF, no answer.
 func isTerminal(f *os.File) bool {
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0

@@ -34,7 +34,8 @@ func leaf(use, short string, run func(cmd *cobra.Command) error) *cobra.Command 
 }
 
 // command is a command without arguments whose flags ref names a resource: run runs once
-// they are resolved.
+// they are resolved. Resolving first means a missing name or group is a usage error before
+// a client is built or any request is sent.
 func command(use, short string, ref resolver, run func(cmd *cobra.Command) error) *cobra.Command {
 	cmd := leaf(use, short, func(cmd *cobra.Command) error {
 		if err := ref.resolve(); err != nil {
@@ -57,7 +58,8 @@ func (r resolveBy) bind(cmd *cobra.Command) { r.binder(cmd) }
 func (r resolveBy) resolve() error          { return r.check() }
 
 // start is the body of a command that starts a long-running operation: build the client,
-// start the operation, and wait for it unless noWait.
+// start the operation, and wait for it unless noWait. It prints no result, only progress
+// on stderr: the operations it starts (deletes, key regeneration) have none to print.
 func (g *globals) start(cmd *cobra.Command, streams Streams, noWait bool, begin func(c *mlfleet.Client) (*mlfleet.Poller, error)) error {
 	c, err := g.client(streams)
 	if err != nil {

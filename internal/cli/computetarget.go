@@ -64,7 +64,9 @@ func (r *computeRef) resolveWorkspace() error {
 	return err
 }
 
-// computeTable is the table of `computetarget list` and `show`.
+// computeTable is the table of `computetarget list` and `show`. Location is where the
+// cluster runs: computeLocation when the compute has one (its cluster may be in another
+// region than the workspace, S10), else the compute's location.
 func computeTable(v any) any {
 	return rows(v, func(m map[string]any) row {
 		loc := dig(m, "properties", "computeLocation")
@@ -77,7 +79,8 @@ func computeTable(v any) any {
 	})
 }
 
-// validationTable is the table of a --dry-run: one row per check.
+// validationTable is the table of a --dry-run (B1): one row per check. A dry run with a
+// failed check ends in an error instead (dryRun), so the table is of passed checks.
 func validationTable(v any) any {
 	m, _ := v.(map[string]any)
 	checks, _ := m["checks"].([]any)
@@ -99,7 +102,9 @@ func nodeTable(v any) any {
 	})
 }
 
-// printWarnings shows the warnings a compute PUT or dry run answered with.
+// printWarnings shows the warnings a compute PUT or dry run answered with (a small DevTest
+// cluster, a preview Kubernetes version: S5, S9) on stderr, az's way, so that stdout
+// keeps only the result.
 func printWarnings(streams Streams, warnings []string) {
 	for _, w := range warnings {
 		fmt.Fprintf(streams.Err, "WARNING: %s\n", w)
@@ -166,6 +171,7 @@ func newComputeTargetListNodes(streams Streams, g *globals) *cobra.Command {
 		if err != nil {
 			return err
 		}
+		// A nil slice marshals to null, which prints nothing; no nodes print as [].
 		if nodes == nil {
 			nodes = []mlfleet.ComputeNode{}
 		}
@@ -173,6 +179,9 @@ func newComputeTargetListNodes(streams Streams, g *globals) *cobra.Command {
 	})
 }
 
+// newComputeTargetCheckName is the name check of S4 on the command line: it says whether
+// a name follows the rules and is free in the workspace and in the region, before a
+// create is tried.
 func newComputeTargetCheckName(streams Streams, g *globals) *cobra.Command {
 	ref := &computeRef{}
 	short := "Say whether a name can be used for a new compute target (naming rules, workspace and region uniqueness)"
@@ -183,6 +192,9 @@ func newComputeTargetCheckName(streams Streams, g *globals) *cobra.Command {
 	})
 }
 
+// newComputeTargetDetach is `mlfleet ml computetarget detach` (S3). Unlike delete it asks
+// for no confirmation: a detach keeps the cluster and its workloads, and the cluster can be
+// attached again.
 func newComputeTargetDetach(streams Streams, g *globals) *cobra.Command {
 	ref := &computeRef{}
 	var noWait bool
@@ -226,7 +238,8 @@ func (g *globals) removeCompute(cmd *cobra.Command, streams Streams, ref compute
 }
 
 // optInt is an int flag that remembers whether it was given, so that only the settings a
-// user gave go into a request.
+// user gave go into a request: azureml-core sends only the keys the user set and lets the
+// server apply its defaults (S1), and 0 must stay distinguishable from "not given".
 type optInt struct {
 	v   int
 	set bool

@@ -16,7 +16,8 @@ import (
 // rule (names, vCPUs, CIDRs, versions, certificates) is the server's.
 
 // flagName returns the flag that sets a field of the SDK's configurations, to name it in
-// a validation problem.
+// a validation problem: the SDK's messages name Go fields (AgentCount), which mean nothing
+// on a command line. A field without a flag keeps its Go name.
 func flagName(field string) string {
 	switch field {
 	case "AgentCount":
@@ -60,7 +61,8 @@ func flagName(field string) string {
 }
 
 // flagErrors turns an SDK *ValidationError into a usage error that names the flags and
-// lists every problem; other errors pass through.
+// lists every problem, not only the first, so that one run shows everything to fix; other
+// errors pass through.
 func flagErrors(err error) error {
 	var ve *mlfleet.ValidationError
 	if !errors.As(err, &ve) {
@@ -132,7 +134,9 @@ func (v *vnetFlags) bind(cmd *cobra.Command) {
 	fl.StringVar(&v.dockerBridgeCidr, "docker-bridge-cidr", "", "CIDR of the docker bridge, e.g. 172.17.0.1/16")
 }
 
-// provisionFlags are the flags create aks and attach aks share.
+// provisionFlags are the flags create aks and attach aks share: what azureml-core's
+// provisioning and attach configurations have in common (S5, S13, S14), plus mlfleet's
+// --dry-run (B1).
 type provisionFlags struct {
 	ref            computeRef
 	purpose        string
@@ -151,6 +155,9 @@ func (p *provisionFlags) bind(cmd *cobra.Command, verb string) {
 	cmd.Flags().BoolVar(&p.dryRun, "dry-run", false, "Run every check of the "+verb+" without changing anything")
 }
 
+// createAKSFlags are the flags of `ml computetarget create aks` (S1): azureml-core's
+// AksCompute.provisioning_configuration as flags. Flags not given stay zero, which the SDK
+// sends as null, so that the server's defaults apply.
 type createAKSFlags struct {
 	provisionFlags
 	agentCount                    optInt
@@ -201,6 +208,9 @@ func newComputeTargetCreateAKS(streams Streams, g *globals) *cobra.Command {
 	return cmd
 }
 
+// attachAKSFlags are the flags of `ml computetarget attach aks` (S2): azureml-core's
+// attach configuration by resource id, plus --force, which takes over a cluster attached
+// elsewhere (S11).
 type attachAKSFlags struct {
 	provisionFlags
 	resourceID string
@@ -254,6 +264,8 @@ func provisionCommand[C any](streams Streams, g *globals, f *provisionFlags, ver
 		if err != nil {
 			return err
 		}
+		// The SDK's create and attach hang off the workspace, which gives the compute its
+		// location (azureml-core sends the workspace's); a missing workspace is a 404 here.
 		ws, err := g.workspace(cmd.Context(), streams, f.ref)
 		if err != nil {
 			return err
@@ -262,6 +274,8 @@ func provisionCommand[C any](streams Streams, g *globals, f *provisionFlags, ver
 			v, err := check(ws, cmd.Context(), f.ref.name, cfg)
 			return g.dryRun(streams, v, err)
 		}
+		// start validates the configuration again (the SDK's CreateAKS and AttachAKS do);
+		// a problem found there names the flags too.
 		aks, err := start(ws, cmd.Context(), f.ref.name, cfg)
 		if err != nil {
 			return flagErrors(err)
@@ -272,8 +286,10 @@ func provisionCommand[C any](streams Streams, g *globals, f *provisionFlags, ver
 	return cmd
 }
 
-// dryRun prints the outcome of a create's or attach's checks (validateOnly). Failed
-// checks come back as an error with one detail per failure.
+// dryRun prints the outcome of a create's or attach's checks (validateOnly, B1). Failed
+// checks come back as an error with one detail per failure, so a failed dry run exits 1
+// like the create or attach it rehearses. Warnings go to stderr before the result, as
+// they do for a real create.
 func (g *globals) dryRun(streams Streams, v *mlfleet.ComputeValidation, err error) error {
 	if err != nil {
 		return flagErrors(err)

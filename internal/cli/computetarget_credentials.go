@@ -16,6 +16,10 @@ type computeCredentialsFlags struct {
 	file, contextName string
 }
 
+// newComputeTargetGetCredentials writes the kubeconfig of a compute's cluster, read from
+// the compute's listKeys (azureml-core's AksCompute.get_credentials). Unlike `aks
+// get-credentials` it refuses to replace a different entry of the same name without
+// --overwrite-existing.
 func newComputeTargetGetCredentials(streams Streams, g *globals) *cobra.Command {
 	f := &computeCredentialsFlags{}
 	use := "get-credentials -n NAME [-g GROUP] [-w WORKSPACE] [--admin] [--file FILE]"
@@ -33,9 +37,13 @@ func newComputeTargetGetCredentials(streams Streams, g *globals) *cobra.Command 
 		if f.admin {
 			kc = []byte(keys.AdminKubeConfig)
 		}
+		// An empty kubeconfig would merge as nothing, unset the file's current context and
+		// still report success.
 		if len(kc) == 0 {
 			return fmt.Errorf("the server returned no kubeconfig for compute target '%s'", f.ref.name)
 		}
+		// Renamed before the conflict check, so that a context renamed with --context is
+		// checked under its new name, as the conflict message suggests.
 		if kc, err = renameContext(kc, f.contextName); err != nil {
 			return err
 		}
@@ -118,7 +126,9 @@ func checkKubeconfigConflicts(path string, kc []byte) error {
 }
 
 // sameKubeEntry compares two kubeconfig entries by what they say, not by which file they
-// were read from.
+// were read from: clientcmd records the file in LocationOfOrigin, which differs between
+// the file on disk and the server's kubeconfig even when the entries are the same, so
+// getting the same credentials twice is no conflict.
 func sameKubeEntry[T clientcmdapi.Cluster | clientcmdapi.AuthInfo | clientcmdapi.Context](a, b *T) bool {
 	x, y := *a, *b
 	clearOrigin(&x)
@@ -126,6 +136,8 @@ func sameKubeEntry[T clientcmdapi.Cluster | clientcmdapi.AuthInfo | clientcmdapi
 	return reflect.DeepEqual(x, y)
 }
 
+// clearOrigin empties the LocationOfOrigin of a kubeconfig entry. It switches on the type
+// because the three entry types share the field but no interface.
 func clearOrigin(v any) {
 	switch e := v.(type) {
 	case *clientcmdapi.Cluster:

@@ -6,6 +6,9 @@ import (
 	"github.com/mlfleet/mlfleet/pkg/mlfleet"
 )
 
+// updateAKSFlags are the flags of `ml computetarget update aks`: the settings S12 lets a
+// PUT change in place (purpose, load balancer, TLS), as azureml-core's
+// AksUpdateConfiguration. Flags not given keep the compute's current values.
 type updateAKSFlags struct {
 	ref     computeRef
 	purpose string
@@ -52,12 +55,16 @@ func newComputeTargetUpdateAKS(streams Streams, g *globals) *cobra.Command {
 	return cmd
 }
 
+// scaleFlags are the flags of `ml computetarget scale` (S20): a node count only, since
+// the VM size of a cluster cannot change.
 type scaleFlags struct {
 	ref        computeRef
 	agentCount optInt
 	noWait     bool
 }
 
+// validate resolves the compute's flags and checks --agent-count, which scale requires:
+// unlike create, there is no server default to fall back to.
 func (f *scaleFlags) validate() error {
 	if err := f.ref.resolve(); err != nil {
 		return err

@@ -11,9 +11,14 @@ import (
 	"github.com/mlfleet/mlfleet/internal/clientconfig"
 )
 
-// defaultKeys are the keys `configure --defaults` accepts.
+// defaultKeys are the keys `configure --defaults` accepts: the flags -g, -w and -l fall
+// back to them (withDefault). Other keys are refused rather than stored: nothing would
+// read them, and a misspelt key would look set.
 var defaultKeys = []string{"group", "workspace", "location"}
 
+// newConfigureCommand is `mlfleet configure`, the defaults of S22 (az configure
+// --defaults). They live in the client configuration of the home directory, next to the
+// server's address, so they apply to every later command of that home.
 func newConfigureCommand(streams Streams, g *globals) *cobra.Command {
 	var set []string
 	var list bool
@@ -26,6 +31,7 @@ func newConfigureCommand(streams Streams, g *globals) *cobra.Command {
 		// az takes several KEY=VALUE after one --defaults; cobra hands the rest over as args.
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			// Arguments are accepted only as the continuation of --defaults.
 			if len(args) > 0 && len(set) == 0 {
 				return usagef("unexpected arguments %q: give them after --defaults", args)
 			}
@@ -40,12 +46,15 @@ func newConfigureCommand(streams Streams, g *globals) *cobra.Command {
 			if len(set) == 0 && !list {
 				return usagef("give --defaults KEY=VALUE (keys: %s) or --list-defaults", strings.Join(defaultKeys, ", "))
 			}
+			// One --defaults value may also hold several space-separated pairs when quoted
+			// ("group=rg workspace=ws"). Nothing is saved until every pair has been checked.
 			for _, kv := range set {
 				for _, item := range strings.Fields(kv) {
 					k, v, ok := strings.Cut(item, "=")
 					if !ok || !slices.Contains(defaultKeys, k) {
 						return usagef("--defaults takes KEY=VALUE with KEY one of %s, not %q", strings.Join(defaultKeys, ", "), item)
 					}
+					// An empty value clears the default, as in az.
 					if v == "" {
 						delete(cfg.Defaults, k)
 					} else {
@@ -63,6 +72,7 @@ func newConfigureCommand(streams Streams, g *globals) *cobra.Command {
 					Name  string `json:"name"`
 					Value string `json:"value"`
 				}
+				// Sorted, so the listing does not change order between runs.
 				keys := make([]string, 0, len(cfg.Defaults))
 				for k := range cfg.Defaults {
 					keys = append(keys, k)

@@ -13,6 +13,9 @@ func newGroupCommand(streams Streams, g *globals) *cobra.Command {
 	return parent("group", "Manage resource groups", newGroupCreate(streams, g), newGroupShow(streams, g), newGroupExists(streams, g), newGroupList(streams, g), newGroupDelete(streams, g))
 }
 
+// newGroupCreate is `mlfleet group create`: a plain PUT, as az group create sends, so an
+// existing group gets the tags given rather than a refusal; only a change of location is
+// refused (409).
 func newGroupCreate(streams Streams, g *globals) *cobra.Command {
 	var name, location string
 	var tags []string
@@ -92,7 +95,10 @@ func newGroupDelete(streams Streams, g *globals) *cobra.Command {
 	return cmd
 }
 
-// wait follows a long-running operation, showing progress on stderr, unless noWait.
+// wait follows a long-running operation, showing progress on stderr, unless noWait: a dot
+// per poll, then the time it took. stdout stays for the result, so that -o tsv and
+// --query output can be captured by a script. A nil poller means the server finished
+// synchronously (nothing to delete, nothing to change).
 func wait(cmd *cobra.Command, streams Streams, p *mlfleet.Poller, noWait bool) error {
 	if p == nil || noWait {
 		return nil

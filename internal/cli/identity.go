@@ -22,7 +22,9 @@ func newADCommand(streams Streams, g *globals) *cobra.Command {
 
 // newSPCreateForRBAC is `mlfleet ad sp create-for-rbac`. It prints what az prints (appId,
 // displayName, password, tenant): the three values `az login --service-principal` takes.
-// The password exists only in this answer; the server keeps a hash of it.
+// The password exists only in this answer; the server keeps a hash of it. The principal
+// and its role assignments are created in one request, which the server commits in one
+// transaction: a refused assignment leaves no principal without its role behind.
 func newSPCreateForRBAC(streams Streams, g *globals) *cobra.Command {
 	var name, role string
 	var scopes []string
@@ -36,6 +38,7 @@ func newSPCreateForRBAC(streams Streams, g *globals) *cobra.Command {
 			if err := required(name, "--name/-n"); err != nil {
 				return err
 			}
+			// The server refuses this too; here it is a usage error before any request.
 			if (role == "") != (len(scopes) == 0) {
 				return usagef("--role and --scopes go together: give both, or neither")
 			}
@@ -70,6 +73,8 @@ func newUserCreate(streams Streams, g *globals) *cobra.Command {
 	return cmd
 }
 
+// newPrincipalList is `ad sp list` or `ad user list` (typ): the server lists every
+// principal the caller may see in one answer, and each command keeps its own kind.
 func newPrincipalList(streams Streams, g *globals, typ string) *cobra.Command {
 	return leaf("list", "List the principals of this kind you may see", func(cmd *cobra.Command) error {
 		return g.call(streams, principalTable, func(c *mlfleet.Client) (any, error) {
@@ -160,6 +165,8 @@ func newRoleAssignmentCreate(streams Streams, g *globals) *cobra.Command {
 	return cmd
 }
 
+// newRoleAssignmentList is `mlfleet role assignment list`, printed in az's shape like
+// create. The scope defaults to the subscription, as az's does.
 func newRoleAssignmentList(streams Streams, g *globals) *cobra.Command {
 	var assignee, scope string
 	cmd := leaf("list [--assignee ID] [--scope SCOPE]", "List the role assignments at, above and below a scope (default: the subscription) that you may read", func(cmd *cobra.Command) error {
@@ -180,6 +187,9 @@ func newRoleAssignmentList(streams Streams, g *globals) *cobra.Command {
 	return cmd
 }
 
+// newRoleAssignmentDelete is `mlfleet role assignment delete`: by id, or every assignment
+// of --assignee (of --role, when given) made exactly at --scope. Assignments the list
+// returns from above or below the scope are not the ones the user named, and stay.
 func newRoleAssignmentDelete(streams Streams, g *globals) *cobra.Command {
 	var ids []string
 	var assignee, role, scope string
@@ -204,6 +214,7 @@ func newRoleAssignmentDelete(streams Streams, g *globals) *cobra.Command {
 					ids = append(ids, ra.ID)
 				}
 			}
+			// Deleting nothing is an error: the user asked for an assignment that is not there.
 			if len(ids) == 0 {
 				return fmt.Errorf("no role assignment of %s matches at %s", assignee, scope)
 			}
@@ -252,6 +263,7 @@ func newLoginCommand(streams Streams, g *globals) *cobra.Command {
 		if err != nil {
 			return err
 		}
+		// The server has one tenant; --tenant is accepted for az's grammar and must name it.
 		if tenant != "" && cfg.Tenant != "" && !strings.EqualFold(tenant, cfg.Tenant) {
 			return fmt.Errorf("tenant '%s' not found: this server's tenant is %s", tenant, cfg.Tenant)
 		}
@@ -263,6 +275,9 @@ func newLoginCommand(streams Streams, g *globals) *cobra.Command {
 		if err != nil {
 			return err
 		}
+		// A service principal's secret is kept (in the 0600 configuration, as az keeps it)
+		// so that renewLogin can get a new token when this one expires; a user's password
+		// is never kept, and a user signs in again.
 		cfg.Login = &clientconfig.Login{ServicePrincipal: sp, Username: username, AccessToken: token, ExpiresOn: expires}
 		if sp {
 			cfg.Login.Secret = password
@@ -270,6 +285,7 @@ func newLoginCommand(streams Streams, g *globals) *cobra.Command {
 		if err := clientconfig.Save(home, cfg); err != nil {
 			return err
 		}
+		// What az login prints: the subscriptions signed in to, here the one the CLI uses.
 		return g.print(streams, []map[string]any{{
 			"cloudName": "mlfleet", "id": cfg.Subscription, "isDefault": true, "state": "Enabled",
 			"tenantId": cfg.Tenant, "user": userView(username, sp),
@@ -282,6 +298,8 @@ func newLoginCommand(streams Streams, g *globals) *cobra.Command {
 	return cmd
 }
 
+// newLogoutCommand is `mlfleet logout`. It only forgets the sign-in: the token stays
+// valid until it expires, and the CLI falls back to the admin token of the home.
 func newLogoutCommand(streams Streams) *cobra.Command {
 	return leaf("logout", "Forget the signed-in principal: the CLI acts as the admin of the local server again", func(cmd *cobra.Command) error {
 		home, cfg, err := loadConfig()

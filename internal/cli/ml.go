@@ -8,6 +8,8 @@ import (
 	"github.com/mlfleet/mlfleet/pkg/mlfleet"
 )
 
+// newMLCommand is `mlfleet ml`. It joins az ml's two grammars: the v1 one of the seed
+// (workspace, computetarget: S22) and the v2 one of models and online endpoints (B7).
 func newMLCommand(streams Streams, g *globals) *cobra.Command {
 	return parent("ml", "Manage Machine Learning workspaces, compute targets, models and online endpoints", newWorkspaceCommand(streams, g), newComputeTargetCommand(streams, g),
 		newAssetCommand(streams, g, mlfleet.AssetModels, "model", "Register and manage model versions"),
@@ -56,6 +58,8 @@ func (f *workspaceFlags) bind(cmd *cobra.Command) {
 	cmd.Flags().StringVarP(&f.group, "resource-group", "g", "", "Resource group (default: 'mlfleet configure --defaults group=')")
 }
 
+// resolve fills -n from the default workspace and -g from the default group: a command on
+// a workspace may name none, as after `mlfleet configure --defaults`.
 func (f *workspaceFlags) resolve() (err error) {
 	if f.name, err = withDefault(f.name, "workspace", "--workspace-name/-w"); err == nil {
 		f.group, err = withDefault(f.group, "group", "--resource-group/-g")
@@ -73,6 +77,8 @@ func newWorkspaceShow(streams Streams, g *globals) *cobra.Command {
 func newWorkspaceList(streams Streams, g *globals) *cobra.Command {
 	var group string
 	cmd := leaf("list [-g GROUP]", "List workspaces of a resource group (or of the subscription)", func(cmd *cobra.Command) error {
+		// The default group narrows the list, as for the other workspace commands; with
+		// none configured, every group of the subscription is listed.
 		if group == "" {
 			group = defaults()["group"]
 		}
@@ -101,7 +107,9 @@ func workspaceNameFlags(cmd *cobra.Command, name *string) {
 	cmd.Flags().StringVarP(name, "workspace-name", "w", "", "Alias of --name")
 }
 
-// groupOf returns the resource group name in an ARM id.
+// groupOf returns the resource group name in an ARM id. The segment name is compared
+// case-insensitively (A1): ids keep the case a client first gave, and some spell it
+// resourcegroups.
 func groupOf(id string) string {
 	parts := splitID(id)
 	for i := 0; i+1 < len(parts); i++ {

@@ -9,6 +9,10 @@ import (
 	"github.com/mlfleet/mlfleet/pkg/mlfleet"
 )
 
+// deploymentTable is the table of the online-deployment commands. A deployment's body does
+// not name its endpoint, so the Endpoint column is read from the id
+// (.../onlineEndpoints/{endpoint}/deployments/{name}). Ready is mlfleet's own count of
+// instances whose pods are Ready.
 func deploymentTable(v any) any {
 	return rows(v, func(m map[string]any) row {
 		ep := ""
@@ -56,6 +60,9 @@ func newOnlineDeploymentCommand(streams Streams, g *globals) *cobra.Command {
 		newDeploymentList(streams, g), newDeploymentDelete(streams, g), newDeploymentLogs(streams, g))
 }
 
+// newDeploymentPut is `online-deployment create` (create) or `update`. create sends
+// If-None-Match: * so that an existing deployment is refused rather than replaced; update
+// reads the deployment first, so a missing one is a 404 rather than a create.
 func newDeploymentPut(streams Streams, g *globals, create bool) *cobra.Command {
 	ref := deploymentRef{computeRef: computeRef{what: "deployment"}}
 	var spec deploymentSpec
@@ -84,6 +91,9 @@ func newDeploymentPut(streams Streams, g *globals, create bool) *cobra.Command {
 		}
 		ctx := cmd.Context()
 		a := &assetsClient{c: c, ctx: ctx, group: ref.group, ws: ref.workspace, dir: filepath.Dir(file)}
+		// With --file the file is the whole new deployment, on update too: what it leaves
+		// out is not kept from the current one. Models and code it names by path are
+		// uploaded here.
 		var in *mlfleet.OnlineDeployment
 		if file != "" {
 			if in, err = a.deployment(&spec); err != nil {
@@ -102,6 +112,8 @@ func newDeploymentPut(streams Streams, g *globals, create bool) *cobra.Command {
 		if instanceCount.set {
 			n := instanceCount.v
 			in.Sku = &mlfleet.DeploymentSku{Name: "Default", Capacity: &n}
+			// The deployment as read carries the old count in scaleSettings too; the server
+			// refuses a body whose sku.capacity and scaleSettings disagree.
 			in.Properties.ScaleSettings = nil
 		}
 		_, p, err := c.BeginCreateOrUpdateOnlineDeployment(ctx, ref.group, ref.workspace, ref.endpoint, ref.name, in, create)
@@ -111,6 +123,9 @@ func newDeploymentPut(streams Streams, g *globals, create bool) *cobra.Command {
 		if err := wait(cmd, streams, p, noWait); err != nil {
 			return err
 		}
+		// Traffic moves only once the deployment's operation succeeded (wait returns its
+		// error otherwise), so --all-traffic does not route to a deployment that failed.
+		// With --no-wait nothing is waited for and the traffic change is sent at once.
 		if allTraffic {
 			tp, err := c.BeginUpdateOnlineEndpointTraffic(ctx, ref.group, ref.workspace, ref.endpoint, map[string]int{ref.name: 100})
 			if err != nil {
@@ -176,6 +191,7 @@ func newDeploymentLogs(streams Streams, g *globals) *cobra.Command {
 		if err != nil {
 			return err
 		}
+		// --container takes az ml's spelling; the getLogs body takes ARM's.
 		in := &mlfleet.DeploymentLogsRequest{}
 		switch container {
 		case "", "inference-server":

@@ -27,6 +27,9 @@ func newOnlineEndpointCommand(streams Streams, g *globals) *cobra.Command {
 }
 
 // newEndpointPut is `create` (create only) or `update` (traffic, description, tags).
+// create sends If-None-Match: * so an existing endpoint is refused, not changed. update
+// reads the endpoint and sends it back with the changes, so what the flags and the file
+// leave out is kept (unlike a deployment's update, where the file is the whole body).
 func newEndpointPut(streams Streams, g *globals, create bool) *cobra.Command {
 	ref := computeRef{what: "online endpoint"}
 	var spec endpointSpec
@@ -71,6 +74,8 @@ func newEndpointPut(streams Streams, g *globals, create bool) *cobra.Command {
 		if ref := firstNonEmpty(compute, spec.Compute); ref != "" {
 			in.Properties.Compute = a.computeID(ref)
 		}
+		// --traffic is applied after the file, so that the flag wins over the file's
+		// traffic, as a flag given on the command line should.
 		if spec.Traffic != nil {
 			in.Properties.Traffic = spec.Traffic
 		}
@@ -86,6 +91,8 @@ func newEndpointPut(streams Streams, g *globals, create bool) *cobra.Command {
 		if err := wait(cmd, streams, p, noWait); err != nil {
 			return err
 		}
+		// After the wait the endpoint is read again: the PUT answered with the endpoint as
+		// accepted, while its operation ran. With --no-wait that answer is printed.
 		if !noWait {
 			if ep, err = c.GetOnlineEndpoint(ctx, ref.group, ref.workspace, ref.name); err != nil {
 				return err
@@ -112,7 +119,8 @@ func firstNonEmpty(vs ...string) string {
 	return ""
 }
 
-// authModeOf maps az ml's YAML spelling (key, aml_token) to ARM's.
+// authModeOf maps az ml's YAML spelling (key, aml_token) to ARM's (Key, AMLToken). Any
+// other value is sent as it is, for the server to refuse with the list of modes.
 func authModeOf(s string) string {
 	switch strings.ToLower(strings.ReplaceAll(s, "_", "")) {
 	case "key":
@@ -154,7 +162,8 @@ func newEndpointDelete(streams Streams, g *globals) *cobra.Command {
 	return cmd
 }
 
-// credential returns the key (authMode Key) or a token (AMLToken) of an endpoint.
+// credential returns the key (authMode Key) or a token (AMLToken) of an endpoint: what
+// invoke sends as the bearer credential, so that the user never handles it.
 func credential(ctx context.Context, c *mlfleet.Client, ref computeRef, ep *mlfleet.OnlineEndpoint) (string, error) {
 	if ep.Properties.AuthMode == "AMLToken" {
 		t, err := c.OnlineEndpointToken(ctx, ref.group, ref.workspace, ref.name)
@@ -210,6 +219,9 @@ func newEndpointRegenerateKeys(streams Streams, g *globals) *cobra.Command {
 	return cmd
 }
 
+// newEndpointInvoke is `mlfleet ml online-endpoint invoke`: a scoring request sent to the
+// endpoint's scoring URI with the endpoint's own key or token, as an outside client would
+// send it. --deployment-name bypasses the traffic split (header azureml-model-deployment).
 func newEndpointInvoke(streams Streams, g *globals) *cobra.Command {
 	ref := computeRef{what: "online endpoint"}
 	var requestFile, deployment string
@@ -238,6 +250,8 @@ func newEndpointInvoke(streams Streams, g *globals) *cobra.Command {
 		if err != nil {
 			return err
 		}
+		// The SDK returns a non-2xx answer as a result, not an error: here it is the
+		// command's failure (exit 1), with the body the endpoint answered.
 		if res.StatusCode >= 300 {
 			return fmt.Errorf("the endpoint answered %d: %s", res.StatusCode, strings.TrimSpace(string(res.Body)))
 		}

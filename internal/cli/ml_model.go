@@ -8,7 +8,10 @@ import (
 	"github.com/mlfleet/mlfleet/pkg/mlfleet"
 )
 
-// assetTable is the table of models, code and environments.
+// assetTable is the table of models, code and environments. It serves versions and
+// containers alike: a version's name is its version, so the asset's name is read from the
+// id (.../{name}/versions/{version}); the Uri column is whichever of modelUri, codeUri and
+// image the kind has.
 func assetTable(v any) any {
 	return rows(v, func(m map[string]any) row {
 		uri := dig(m, "properties", "modelUri")
@@ -46,6 +49,10 @@ func assetNameRef(kind string) computeRef {
 	}
 }
 
+// newAssetCreate is `ml model|code|environment create`: one new version. It sends
+// If-None-Match: *, since a version's content never changes: registering a version that
+// exists is a 409 that suggests the next version. A model or code path is uploaded to the
+// server's blob store first and registered by its mlfleet://blobs URI.
 func newAssetCreate(streams Streams, g *globals, kind string) *cobra.Command {
 	ref := assetNameRef(kind)
 	var version, path, modelType, image, description string
@@ -104,6 +111,8 @@ func newAssetShow(streams Streams, g *globals, kind string) *cobra.Command {
 	var version string
 	cmd := command("show -n NAME [--version V]", "Show a version (default: the latest)", &ref, func(cmd *cobra.Command) error {
 		return g.call(streams, assetTable, func(c *mlfleet.Client) (any, error) {
+			// The container knows which version is the latest; the version's GET needs
+			// its name.
 			if version == "" {
 				cont, err := c.GetAssetContainer(cmd.Context(), ref.group, ref.workspace, kind, ref.name)
 				if err != nil {

@@ -18,7 +18,8 @@ import (
 	"github.com/mlfleet/mlfleet/pkg/mlfleet"
 )
 
-// endpointSpec is an online endpoint YAML file as az ml reads it.
+// endpointSpec is an online endpoint YAML file as az ml reads it: the same keys, so a file
+// written for az ml works here. Unknown keys are refused (readSpec).
 type endpointSpec struct {
 	Name        string            `json:"name"`
 	Description string            `json:"description"`
@@ -53,7 +54,8 @@ type deploymentSpec struct {
 	ReadinessProbe *probeSpec `json:"readiness_probe"`
 }
 
-// probeSpec is a probe in az ml's YAML: seconds.
+// probeSpec is a probe in az ml's YAML, whose times are whole seconds; ARM takes them as
+// ISO 8601 durations (PT10S).
 type probeSpec struct {
 	InitialDelay     int `json:"initial_delay"`
 	Period           int `json:"period"`
@@ -62,6 +64,8 @@ type probeSpec struct {
 	FailureThreshold int `json:"failure_threshold"`
 }
 
+// settings returns the probe as ARM's ProbeSettings; nil when the YAML has no probe, and
+// an unset (zero) time stays unset, so that the server's default applies.
 func (p *probeSpec) settings() *mlfleet.ProbeSettings {
 	if p == nil {
 		return nil
@@ -86,7 +90,8 @@ func readSpec(file string, v any) error {
 	if err != nil {
 		return usagef("read --file: %v", err)
 	}
-	// $schema is what az ml's YAML files start with; it says nothing mlfleet needs.
+	// $schema is what az ml's YAML files start with; it says nothing mlfleet needs. It is
+	// removed through a generic map because the strict decoding below would refuse it.
 	var generic map[string]any
 	if err := yaml.Unmarshal(b, &generic); err != nil {
 		return usagef("%s is not valid YAML: %v", file, err)
@@ -99,8 +104,9 @@ func readSpec(file string, v any) error {
 	return nil
 }
 
-// assetRef parses azureml:<name>:<version> (or azureml:<name>@latest); ok is false for
-// anything else (a local path).
+// assetRef parses azureml:<name>:<version> (or azureml:<name>@latest), az ml's references
+// to registered assets; ok is false for anything else (a local path). version "" means
+// the latest.
 func assetRef(s string) (name, version string, ok bool) {
 	rest, found := strings.CutPrefix(s, "azureml:")
 	if !found {
@@ -135,6 +141,9 @@ func (a *assetsClient) versionID(kind, name, version string) (string, error) {
 
 // upload sends a file as one blob (URI ending in its name) or a directory as a tar
 // archive, and returns the URI and a short content hash to version anonymous assets by.
+// The hash is of the URI, which holds the blob's sha256 (and the file's name): the same
+// content gives the same anonymous version, so deploying a file again registers nothing
+// new. A directory is streamed through a pipe, not built in memory or on disk.
 func (a *assetsClient) upload(path string) (uri, hash string, err error) {
 	if !filepath.IsAbs(path) && a.dir != "" {
 		path = filepath.Join(a.dir, path)
@@ -211,7 +220,8 @@ func writeTar(w io.Writer, dir string) error {
 }
 
 // modelID resolves a deployment's model: azureml:name:version, or a local path (a file or
-// directory, uploaded and registered as an anonymous model version).
+// directory, uploaded and registered as an anonymous model version), the two forms az
+// ml's YAML takes (a string, or {path: ...}).
 func (a *assetsClient) modelID(model any) (string, error) {
 	var path string
 	switch m := model.(type) {
@@ -275,7 +285,8 @@ func (a *assetsClient) environmentID(env any) (string, error) {
 }
 
 // anonymousID registers props as a version, named by its content, of the anonymous asset
-// name of kind, and returns its id.
+// name of kind, and returns its id. It sends no If-None-Match: registering the same content
+// again is then an update that changes nothing, where a create-only PUT would be a 409.
 func (a *assetsClient) anonymousID(kind, name, version string, props mlfleet.AssetVersionProperties) (string, error) {
 	props.IsAnonymous = true
 	if _, err := a.c.CreateOrUpdateAssetVersion(a.ctx, a.group, a.ws, kind, name, version, &mlfleet.AssetVersion{Properties: props}, false); err != nil {
@@ -284,7 +295,8 @@ func (a *assetsClient) anonymousID(kind, name, version string, props mlfleet.Ass
 	return a.c.AssetVersionID(a.group, a.ws, kind, name, version), nil
 }
 
-// computeID resolves azureml:<name> (or a bare name, or an id) to a compute id.
+// computeID resolves azureml:<name> (or a bare name, or an id) to a compute id of the
+// workspace. "" stays "": the deployment then takes its endpoint's compute.
 func (a *assetsClient) computeID(ref string) string {
 	if ref == "" || strings.HasPrefix(ref, "/") {
 		return ref
@@ -297,6 +309,8 @@ func (a *assetsClient) computeID(ref string) string {
 func (a *assetsClient) deployment(s *deploymentSpec) (*mlfleet.OnlineDeployment, error) {
 	d := &mlfleet.OnlineDeployment{Tags: s.Tags}
 	p := &d.Properties
+	// Online deployments run on AKS computes here (B7): az ml's Kubernetes online
+	// deployment, never a managed one.
 	p.EndpointComputeType = "Kubernetes"
 	p.Description, p.InstanceType, p.EnvironmentVariables = s.Description, s.InstanceType, s.EnvironmentVariables
 	p.Compute = a.computeID(s.Compute)
@@ -322,6 +336,8 @@ func (a *assetsClient) deployment(s *deploymentSpec) (*mlfleet.OnlineDeployment,
 	}
 	if rs := s.RequestSettings; rs != nil {
 		p.RequestSettings = &mlfleet.RequestSettings{MaxConcurrentRequestsPerInstance: rs.MaxConcurrentRequestsPerInstance}
+		// az ml's YAML says milliseconds, ARM an ISO 8601 duration; %g keeps 1500 ms as
+		// PT1.5S and 2000 ms as PT2S.
 		if rs.RequestTimeoutMS > 0 {
 			p.RequestSettings.RequestTimeout = fmt.Sprintf("PT%gS", float64(rs.RequestTimeoutMS)/1000)
 		}
@@ -330,7 +346,9 @@ func (a *assetsClient) deployment(s *deploymentSpec) (*mlfleet.OnlineDeployment,
 	return d, nil
 }
 
-// parseTraffic reads "blue=90 green=10" (spaces or commas between).
+// parseTraffic reads "blue=90 green=10" (spaces or commas between). Only the form is
+// checked here; that the percents add up to 100 (or 0) and that each deployment exists is
+// the server's rule.
 func parseTraffic(s string) (map[string]int, error) {
 	out := map[string]int{}
 	for _, part := range strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == ',' }) {

@@ -15,6 +15,8 @@ func newMonitorCommand(streams Streams, g *globals) *cobra.Command {
 		parent("activity-log", "Read the activity log: every write, who made it and how it ended", newActivityLogList(streams, g)))
 }
 
+// activityLogFlags are az monitor activity-log list's flags (N8); the times and the
+// offset are strings because they are read by az's rules (filter), not by pflag's.
 type activityLogFlags struct {
 	group, resourceID, provider, correlation, caller, status string
 	start, end, offset                                       string
@@ -58,7 +60,8 @@ from the other, and when both are, the range ends now.`,
 	return cmd
 }
 
-// filter turns the flags into the SDK's filter, filling in the time range as az does.
+// filter turns the flags into the SDK's filter, filling in the time range as az does: a
+// range is always sent, never an open one.
 func (f *activityLogFlags) filter(now time.Time) (mlfleet.ActivityLogFilter, error) {
 	out := mlfleet.ActivityLogFilter{ResourceGroup: f.group, ResourceID: f.resourceID, ResourceProvider: f.provider,
 		CorrelationID: f.correlation, Caller: f.caller, Status: f.status, MaxEvents: f.maxEvents}
@@ -80,6 +83,8 @@ func (f *activityLogFlags) filter(now time.Time) (mlfleet.ActivityLogFilter, err
 			return out, usagef("--end-time: %v", err)
 		}
 	}
+	// A missing end is start+offset, a missing start end-offset, both missing the offset
+	// up to now: az's rules, so that a script's time range means the same here.
 	switch {
 	case start.IsZero() && end.IsZero():
 		end = now.UTC()
@@ -96,6 +101,8 @@ func (f *activityLogFlags) filter(now time.Time) (mlfleet.ActivityLogFilter, err
 	return out, nil
 }
 
+// offsetPattern is az's ##d##h offset, with minutes as mlfleet's addition; every part is
+// optional, so an empty string matches and is refused by parseOffset itself.
 var offsetPattern = regexp.MustCompile(`^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$`)
 
 // parseOffset reads az's ##d##h offsets (6h, 1d, 1d12h; minutes too).
@@ -117,7 +124,8 @@ func parseOffset(v string) (time.Duration, error) {
 	return d, nil
 }
 
-// parseISOTime reads an ISO 8601 time; one without an offset is UTC.
+// parseISOTime reads an ISO 8601 time; one without an offset is UTC, and a date alone is
+// its midnight.
 func parseISOTime(v string) (time.Time, error) {
 	for _, layout := range []string{time.RFC3339, "2006-01-02T15:04:05Z0700", "2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02"} {
 		if t, err := time.Parse(layout, v); err == nil {

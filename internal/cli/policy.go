@@ -13,6 +13,9 @@ func newPolicyCommand(streams Streams, g *globals) *cobra.Command {
 		parent("assignment", "Manage policy assignments", newPolicyAssignmentCreate(streams, g), newPolicyAssignmentList(streams, g), newPolicyAssignmentDelete(streams, g)))
 }
 
+// newPolicyAssignmentCreate is `mlfleet policy assignment create`: how a subscription
+// forbids public IPs (S16). --params is the assignment's parameters object as JSON, as az
+// takes it; it is checked to be JSON here, and against the definition by the server.
 func newPolicyAssignmentCreate(streams Streams, g *globals) *cobra.Command {
 	var name, def, display, params string
 	cmd := leaf("create -n NAME --policy DEFINITION --params JSON", "Assign a policy to the subscription", func(cmd *cobra.Command) error {

@@ -43,7 +43,7 @@ func newResourceCommand(streams Streams, g *globals) *cobra.Command {
 
 // resourceTable is az's table of resource list; its Status column is a provisioning
 // status that no resource mlfleet serves reports, so it stays empty, as with az on Azure
-// for most types.
+// for most types. It is kept so that the columns are az's.
 func resourceTable(v any) any {
 	return rows(v, func(m map[string]any) row {
 		return row{{"Name", m["name"]}, {"ResourceGroup", m["resourceGroup"]}, {"Location", m["location"]}, {"Type", m["type"]}, {"Status", ""}}

@@ -18,7 +18,10 @@ func newReplicaCommand(streams Streams, g *globals) *cobra.Command {
 	}))
 }
 
-// replicaTable shows one replica a row; clusters by resource group and name.
+// replicaTable shows one replica a row; clusters by resource group and name, since full
+// ids would make the row unreadable and a name alone can repeat across groups. Silence is
+// how long ago the replica last renewed its row: a replica silent for three heartbeat
+// intervals is Lost (N2).
 func replicaTable(v any) any {
 	return rows(v, func(m map[string]any) row {
 		var names []string

@@ -21,10 +21,15 @@ import (
 	"github.com/mlfleet/mlfleet/internal/throttle"
 )
 
+// signalContext is cancelled by Ctrl-C or SIGTERM (what service managers send), so that
+// `mlfleet serve` shuts down in order on either: HTTP requests drained, then the
+// background workers and the operations engine closed.
 func signalContext() (context.Context, context.CancelFunc) {
 	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 }
 
+// serveFlags are the flags of `mlfleet serve`; each becomes a field of server.Config,
+// which documents what its zero value means.
 type serveFlags struct {
 	addr      string
 	dataDir   string
@@ -76,6 +81,9 @@ other mlfleet commands work with no flags. Stop it with Ctrl-C (SIGINT) or SIGTE
 			if err := failpoint.FromEnv(); err != nil {
 				return usagef("%v", err)
 			}
+			// Every flag is checked before the server starts, so that a mistake is a usage
+			// error at once, not a failure after the store was opened. --public-address goes
+			// into every cluster kubeconfig, so it needs a real port.
 			if f.public != "" {
 				if _, port, err := net.SplitHostPort(f.public); err != nil || port == "" || port == "0" {
 					return usagef("--public-address takes the host:port clients reach the control plane at (a load balancer or DNS name in front of every replica), not %q", f.public)
@@ -101,6 +109,8 @@ other mlfleet commands work with no flags. Stop it with Ctrl-C (SIGINT) or SIGTE
 			if err != nil {
 				return usagef("--max-upload-size: %v", err)
 			}
+			// JSON logs on stderr (N6). It is made the default logger too: the components
+			// whose Config leaves Logger nil log to slog.Default().
 			logger := slog.New(slog.NewJSONHandler(streams.Err, &slog.HandlerOptions{Level: level}))
 			slog.SetDefault(logger)
 			return server.Run(cmd.Context(), server.Config{

@@ -17,7 +17,8 @@ type cell struct {
 	value any
 }
 
-// MarshalJSON writes the row as one object, its keys in column order.
+// MarshalJSON writes the row as one object, its keys in column order. A map would not do:
+// encoding/json sorts map keys, and az's columns are not in alphabetical order.
 func (r row) MarshalJSON() ([]byte, error) {
 	var b bytes.Buffer
 	b.WriteByte('{')
@@ -42,7 +43,9 @@ func (r row) MarshalJSON() ([]byte, error) {
 }
 
 // rows applies toRow to each object of a normalised result (one object or a list of
-// them), for table transformers.
+// them), for table transformers. One object gives a one-row table, as az prints a show.
+// Items that are not objects are dropped, and anything else is returned as it is, for
+// the output package's generic table.
 func rows(v any, toRow func(map[string]any) row) any {
 	switch t := v.(type) {
 	case []any:
@@ -72,11 +75,14 @@ func dig(m map[string]any, keys ...string) any {
 	return cur
 }
 
+// splitID returns the segments of an ARM id, without the empty ones its leading and
+// trailing slashes would give.
 func splitID(id string) []string { return strings.Split(strings.Trim(id, "/"), "/") }
 
 func equalFold(a, b string) bool { return strings.EqualFold(a, b) }
 
-// parseTags reads az-style tags: "key[=value]" items, space or comma separated.
+// parseTags reads az-style tags: "key[=value]" items, space or comma separated; a key
+// without "=" gets an empty value, as in az.
 func parseTags(items []string) (map[string]string, error) {
 	if len(items) == 0 {
 		return nil, nil

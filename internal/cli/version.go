@@ -26,6 +26,7 @@ func version() string {
 		v = "(devel)"
 	}
 	for _, s := range bi.Settings {
+		// A build from a checkout has no module version; the revision says which commit.
 		if s.Key == "vcs.revision" && len(s.Value) >= 12 && v == "(devel)" {
 			v = "(devel) " + s.Value[:12]
 		}

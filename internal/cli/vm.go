@@ -8,6 +8,8 @@ import (
 	"github.com/mlfleet/mlfleet/pkg/mlfleet"
 )
 
+// newVMCommand is `mlfleet vm`, which has only list-usage: az shows compute quotas under
+// `az vm list-usage`, so the quotas of N8 are read where an az user looks for them.
 func newVMCommand(streams Streams, g *globals) *cobra.Command {
 	return parent("vm", "Virtual machine quotas (Microsoft.Compute)", newVMListUsage(streams, g))
 }

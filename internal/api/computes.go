@@ -82,6 +82,8 @@ func (s *Server) putCompute(w http.ResponseWriter, r *http.Request, p params) {
 	for _, warning := range res.Warnings {
 		w.Header().Add("Warning", `299 mlfleet "`+strings.ReplaceAll(warning, `"`, `'`)+`"`)
 	}
+	// A dry run answers 200 with the checks' results and no operation URL: nothing was
+	// written and nothing runs.
 	if res.Validation != nil {
 		writeJSON(w, http.StatusOK, res.Validation)
 		return

@@ -16,6 +16,9 @@ import (
 // Microsoft Graph, which mlfleet does not serve). Role assignments are ARM's: see
 // serveAuthorization.
 func (s *Server) identityRoutes() {
+	// Principals and tokens lie in no ARM scope for authorize to derive, so each call is
+	// checked by package auth against what it does: any caller may mint a token no
+	// stronger than its own and see itself, while creating a principal takes an Owner.
 	rt := &s.router
 	rt.handle(http.MethodPost, "/mlfleet/v1/tokens", s.mintToken).selfAuthorized = true
 	rt.handle(http.MethodGet, "/mlfleet/v1/principals", s.listPrincipals).selfAuthorized = true

@@ -140,6 +140,8 @@ func authorizationPath(path string) (scope, kind, name string, ok bool) {
 			continue
 		}
 		kind = segs[i+2]
+		// The namespace's other types (policyAssignments) are fixed routes under a
+		// subscription and go through the route table.
 		if !strings.EqualFold(kind, "roleAssignments") && !strings.EqualFold(kind, "roleDefinitions") {
 			return "", "", "", false
 		}

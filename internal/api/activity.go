@@ -21,7 +21,9 @@ func (s *Server) activityRoutes() {
 const correlationHeader = "x-ms-correlation-request-id"
 
 // correlationID returns the request's correlation id: the client's, when it is a sane
-// token, else the request id.
+// token, else the request id. The client's value is echoed in a header and stored in the
+// activity log, where others filter by it, so anything longer than 128 characters or
+// outside [A-Za-z0-9-_.:] is replaced rather than kept.
 func correlationID(r *http.Request, requestID string) string {
 	v := r.Header.Get(correlationHeader)
 	if v == "" || len(v) > 128 || strings.IndexFunc(v, func(c rune) bool {
@@ -39,6 +41,8 @@ func (s *Server) beginActivity(w http.ResponseWriter, r *http.Request, rt *route
 	if s.cfg.Activity == nil {
 		return nil, r
 	}
+	// The caller's address as the connection shows it; forwarded headers are not read,
+	// since any client could set them.
 	ip, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		ip = r.RemoteAddr
@@ -80,6 +84,7 @@ func (s *Server) listActivity(w http.ResponseWriter, r *http.Request, p params) 
 		writeError(w, r, arm.NotFound(arm.CodeNotFound, "This server keeps no activity log."))
 		return
 	}
+	// A missing subscription is a 404, not an empty log.
 	if _, err := s.cfg.Resources.GetSubscription(r.Context(), p["sub"]); err != nil {
 		writeError(w, r, err)
 		return
@@ -95,6 +100,7 @@ func (s *Server) listActivity(w http.ResponseWriter, r *http.Request, p params) 
 		writeError(w, r, err)
 		return
 	}
+	// Clients spell the continuation both ways; the nextLink below uses $skiptoken only.
 	skip := values.Get("$skiptoken")
 	if skip == "" {
 		skip = values.Get("$skipToken")

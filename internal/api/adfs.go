@@ -47,6 +47,8 @@ func isMetadataPath(path string) bool {
 	return strings.EqualFold(path, metadataPath) || strings.EqualFold(path, "/"+metadataPath)
 }
 
+// serveAnonymous serves the paths anonymous admits: cloud metadata, the token endpoint,
+// and the OpenID discovery document and keys that MSAL reads before it asks for a token.
 func (s *Server) serveAnonymous(w http.ResponseWriter, r *http.Request) {
 	if isMetadataPath(r.URL.Path) {
 		s.cloudMetadata(w, r)
@@ -56,6 +58,8 @@ func (s *Server) serveAnonymous(w http.ResponseWriter, r *http.Request) {
 	case strings.EqualFold(r.URL.Path, adfsTokenPath):
 		s.token(w, r)
 	case strings.EqualFold(r.URL.Path, adfsKeysPath):
+		// Without a signing key there are no ID tokens to verify; an empty key set is
+		// still a valid JWKS document.
 		keys := map[string]any{"keys": []any{}}
 		if k := s.cfg.Auth.SigningKey(); k != nil {
 			keys = k.JWKS()
@@ -81,6 +85,9 @@ func (s *Server) cloudMetadata(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// openIDConfiguration is the ADFS authority's OpenID discovery document, where an OpenID
+// client finds the token endpoint and the keys of ID tokens. Its URLs are built from the
+// request's host, so that they name the address the client used.
 func (s *Server) openIDConfiguration(w http.ResponseWriter, r *http.Request) {
 	base := "https://" + r.Host + adfsPrefix
 	writeJSON(w, http.StatusOK, map[string]any{
@@ -116,8 +123,10 @@ func oauthError(w http.ResponseWriter, status int, code, description string) {
 	writeJSON(w, status, map[string]string{"error": code, "error_description": description})
 }
 
-// token serves the client_credentials grant (a service principal's appId and secret) and
-// the password grant (a user's name and password).
+// token serves the client_credentials grant (a service principal's appId and secret), the
+// password grant (a user's name and password) and the refresh_token grant. Its errors are
+// OAuth 2.0 bodies (RFC 6749 5.2), not ARM ones: MSAL, inside az, parses these. The
+// messages start with ADFS-style MSIS codes, as the authority az believes it talks to.
 func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if ct != "application/x-www-form-urlencoded" {
@@ -138,6 +147,8 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	switch grant := form.Get("grant_type"); grant {
 	case "client_credentials":
 		login, secret = form.Get("client_id"), form.Get("client_secret")
+		// RFC 6749 2.3.1 lets a client authenticate with HTTP Basic instead of the form;
+		// when it sends both, the header wins.
 		if id, pw, ok := r.BasicAuth(); ok {
 			login, secret = id, pw
 		}
@@ -176,6 +187,8 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	token, tok, p, err := s.cfg.Auth.Login(r.Context(), login, secret)
+	// RFC 6749 5.2: a wrong user password is invalid_grant (400), a wrong client secret
+	// invalid_client (401).
 	switch {
 	case errors.Is(err, auth.ErrInvalidCredentials) && form.Get("grant_type") == "password":
 		oauthError(w, http.StatusBadRequest, "invalid_grant", "MSIS9659: Invalid 'username' or 'password': no user '"+login+"' with that password in tenant "+s.cfg.Auth.Tenant()+".")
@@ -188,6 +201,8 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		oauthError(w, http.StatusInternalServerError, "server_error", "The server could not issue a token; see its log.")
 		return
 	}
+	// Only a user's sign-in gets a refresh token: a service principal signs in again
+	// with its secret (RFC 6749 4.4.3: no refresh token for client credentials).
 	refresh := ""
 	if form.Get("grant_type") == "password" {
 		if refresh, err = s.cfg.Auth.IssueRefresh(r.Context(), p.ID, p.Login); err != nil {
@@ -213,6 +228,8 @@ func (s *Server) writeToken(w http.ResponseWriter, r *http.Request, form url.Val
 				audience = "mlfleet"
 			}
 			id, err := k.IDToken("https://"+r.Host+adfsPrefix, audience, s.cfg.Auth.Tenant(), caller, time.Now(), time.Hour)
+			// The access token is what the client needs; a sign-in without an ID token
+			// still works, so a signing failure is logged rather than failing it.
 			if err != nil {
 				s.log.Error("sign ID token", "err", err)
 			}

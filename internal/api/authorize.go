@@ -21,6 +21,7 @@ type permission struct {
 	list bool
 }
 
+// permissionKey is the context key of the permission authorize checked.
 type permissionKey struct{}
 
 // permissionFrom returns the permission serveAPI checked for the request in ctx.
@@ -42,10 +43,14 @@ func requestPermission(pattern []string, method, path string) permission {
 	scopeLen := 0
 	inGroup := false
 	trailing := false // the path ends in a type (a collection) or an action name
+	// The pattern alternates literal and {name} segments (type/name pairs), so it is
+	// walked two at a time; the request's own segments give the names, spelled as sent.
 	for i := 0; i < len(pattern); {
 		lit := pattern[i]
 		hasName := i+1 < len(pattern)
 		switch {
+		// A nested /providers/{namespace} starts the types afresh: the action of
+		// …/resourceGroups/rg/providers/NS/a/x/b is NS/a/b/…, not Microsoft.Resources/….
 		case strings.EqualFold(lit, "providers") && hasName:
 			namespace = segs[i+1]
 			types = nil
@@ -56,6 +61,8 @@ func requestPermission(pattern []string, method, path string) permission {
 			if hasName {
 				scopeLen = i + 2
 			}
+		// Only right under a subscription: a resource type named resourceGroups
+		// elsewhere would not make the path a group's.
 		case strings.EqualFold(lit, "resourceGroups") && len(types) == 1:
 			types = append(types, "resourceGroups")
 			if hasName {
@@ -84,6 +91,9 @@ func requestPermission(pattern []string, method, path string) permission {
 	}
 	p := permission{scope: scope}
 	switch {
+	// A POST names an action (…/listKeys, …/register): its ARM action ends in /action,
+	// as in Microsoft.ContainerService/managedClusters/listClusterUserCredential/action.
+	// A POST on a named resource has no action name and counts as a write.
 	case trailing && method == http.MethodPost:
 		p.action = namespace + "/" + strings.Join(types, "/") + "/action"
 	case method == http.MethodGet || method == http.MethodHead:
@@ -92,14 +102,16 @@ func requestPermission(pattern []string, method, path string) permission {
 		p.list = trailing || len(types) == 1 && types[0] == "subscriptions"
 	case method == http.MethodDelete:
 		p.action = namespace + "/" + strings.Join(types, "/") + "/delete"
-	default:
+	default: // PUT and PATCH
 		p.action = namespace + "/" + strings.Join(types, "/") + "/write"
 	}
 	return p
 }
 
 // authorize checks that the caller may make the request; the permission goes into the
-// request's context for the lists to filter by.
+// request's context for the lists to filter by. A list only needs some role at, above or
+// below its scope, as in ARM: a Reader of one resource group may list the subscription's
+// groups and sees that one (readableWithin narrows the list).
 func authorize(r *http.Request, rt *route) (*http.Request, error) {
 	if rt.selfAuthorized {
 		return r, nil

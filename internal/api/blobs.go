@@ -54,6 +54,8 @@ func blobError(err error, digest string) error {
 	return err
 }
 
+// humanBytes spells a size limit the way it was most likely configured (4 GiB, 512 MiB),
+// falling back to bytes when it is no whole number of either.
 func humanBytes(n int64) string {
 	switch {
 	case n >= 1<<30 && n%(1<<30) == 0:
@@ -64,7 +66,11 @@ func humanBytes(n int64) string {
 	return strconv.FormatInt(n, 10) + " bytes"
 }
 
+// putBlob stores the request body as a blob and answers its URI. The body is streamed to
+// the blob store, not decoded: it is model or code content, not JSON.
 func (s *Server) putBlob(w http.ResponseWriter, r *http.Request, p params) {
+	// The workspace must exist: blobs hang under it only for authorization, but an
+	// upload to a workspace that is not there is a 404, as any child's write is.
 	if _, err := s.cfg.Workspaces.Get(r.Context(), p["sub"], p["rg"], p["ws"]); err != nil {
 		writeError(w, r, err)
 		return
@@ -74,6 +80,9 @@ func (s *Server) putBlob(w http.ResponseWriter, r *http.Request, p params) {
 		writeError(w, r, blobError(err, ""))
 		return
 	}
+	// The client's digest is compared after the content is stored: the store names a blob
+	// by what it hashed, so content that changed on the way is kept under its own digest
+	// and never under the one the client expected.
 	if want := r.Header.Get(blobDigestHeader); want != "" && want != info.Digest {
 		writeError(w, r, arm.BadRequest(arm.CodeInvalidRequestContent,
 			"The uploaded content hashes to %s, not to the %s header's %s: it changed on the way; upload it again.", info.Digest, blobDigestHeader, want).WithTarget(blobDigestHeader))
@@ -107,7 +116,8 @@ func (s *Server) getBlob(w http.ResponseWriter, r *http.Request, p params) {
 	_, _ = io.Copy(w, rc)
 }
 
-// notServed is the answer for a feature this server was not configured with.
+// notServed is the answer for a feature this server was not configured with: 501, not the
+// 404 of an unknown path, since the path is right and only this server lacks the service.
 func notServed(what string) error {
 	return arm.Errorf(http.StatusNotImplemented, arm.CodeMethodNotAllowed, "This server does not serve %s.", what)
 }

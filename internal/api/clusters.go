@@ -129,7 +129,9 @@ func location(p params) (string, error) {
 }
 
 // subscriptionLocation checks the {location} and {sub} path segments of a per-location
-// catalog (versions, VM sizes, usages) and returns the location's canonical name.
+// catalog (versions, VM sizes, usages) and returns the location's canonical name. The
+// catalogs are the same in every subscription, but one that does not exist is still a
+// 404, as for anything under it.
 func (s *Server) subscriptionLocation(r *http.Request, p params) (string, error) {
 	loc, err := location(p)
 	if err != nil {
@@ -141,6 +143,9 @@ func (s *Server) subscriptionLocation(r *http.Request, p params) (string, error)
 	return loc, nil
 }
 
+// orchestratorUpgrade and orchestrator are the old-generation versions list's entries
+// (location.json, 2019-08-01). Their flags are pointers, so that an unset flag is sent as
+// ARM sends it: null, not false (boolOrNil).
 type orchestratorUpgrade struct {
 	OrchestratorType    string `json:"orchestratorType"`
 	OrchestratorVersion string `json:"orchestratorVersion"`
@@ -165,6 +170,7 @@ func (s *Server) orchestrators(w http.ResponseWriter, r *http.Request, p params)
 	}
 	versions := s.cfg.Clusters.Versions()
 	list := versions.For(loc)
+	// An upgrade names only a version; its preview flag is that version's own.
 	preview := map[string]bool{}
 	for _, v := range list {
 		preview[v.Version] = v.Preview
@@ -188,7 +194,9 @@ func (s *Server) orchestrators(w http.ResponseWriter, r *http.Request, p params)
 	})
 }
 
-// kubernetesVersions serves the new-generation versions list, grouped by minor version.
+// kubernetesVersions serves the new-generation versions list, grouped by minor version:
+// one entry per major.minor with its patch versions and their upgrades, newest first. A
+// minor is the default if any of its patches is, and preview only if all of them are.
 func (s *Server) kubernetesVersions(w http.ResponseWriter, r *http.Request, p params) {
 	loc, err := s.subscriptionLocation(r, p)
 	if err != nil {
@@ -220,6 +228,8 @@ func (s *Server) kubernetesVersions(w http.ResponseWriter, r *http.Request, p pa
 		}
 		m.IsDefault = m.IsDefault || v.Default
 		m.IsPreview = m.IsPreview && v.Preview
+		// An empty list, never null: a client that loops over a patch's upgrades must not
+		// meet null.
 		ups := v.Upgrades
 		if ups == nil {
 			ups = []string{}

@@ -34,7 +34,8 @@ func (s *Server) listComputes(w http.ResponseWriter, r *http.Request, p params) 
 	})
 }
 
-// boolQuery reads an optional true/false query parameter.
+// boolQuery reads an optional true/false query parameter, in any case (True, TRUE). A
+// value it cannot read is a 400, never false: ?force=yes must not quietly mean no.
 func boolQuery(r *http.Request, name string) (bool, error) {
 	v := r.URL.Query().Get(name)
 	if v == "" {
@@ -81,6 +82,8 @@ func (s *Server) putCompute(w http.ResponseWriter, r *http.Request, p params) {
 	for _, warning := range res.Warnings {
 		w.Header().Add("Warning", `299 mlfleet "`+strings.ReplaceAll(warning, `"`, `'`)+`"`)
 	}
+	// A dry run answers 200 with the checks' results and no operation URL: nothing was
+	// written and nothing runs.
 	if res.Validation != nil {
 		writeJSON(w, http.StatusOK, res.Validation)
 		return

@@ -43,7 +43,8 @@ func (s *Server) endpointRoutes() {
 	handle(http.MethodGet, deploymentPath+"/skus", s.deploymentSkus)
 }
 
-// endpointWritten is what replyWritten answers for an endpoint or deployment PUT.
+// endpointWritten is what replyWritten answers for an endpoint or deployment PUT. A nil
+// result comes with an error, which servePut answers instead.
 func endpointWritten[T any](res *endpoints.Result[T]) written {
 	if res == nil {
 		return written{}
@@ -74,7 +75,8 @@ type endpointPatch struct {
 	} `json:"properties"`
 }
 
-// preconditionFailed reports whether err is a 412 PreconditionFailed.
+// preconditionFailed reports whether err is a 412 PreconditionFailed: the one failure
+// of patchEndpoint's PUT that another merge can cure.
 func preconditionFailed(err error) bool {
 	var ae *arm.Error
 	return errors.As(err, &ae) && ae.Code == arm.CodePreconditionFailed
@@ -118,6 +120,8 @@ func (s *Server) patchEndpoint(w http.ResponseWriter, r *http.Request, p params)
 		writeError(w, r, err)
 		return
 	}
+	// Read, merge, write at the etag read; a 412 on the write means another request got
+	// in between, and the patch is merged again onto what that request wrote.
 	var res *endpoints.Result[armapi.OnlineEndpoint]
 	for merges := 1; ; merges++ {
 		cur, etag, err := s.cfg.Endpoints.GetEndpoint(r.Context(), p["sub"], p["rg"], p["ws"], p["ep"])
@@ -142,6 +146,8 @@ func (s *Server) patchEndpoint(w http.ResponseWriter, r *http.Request, p params)
 			writeError(w, r, err)
 			return
 		}
+		// Endless merging under constant writes would hold the request; after a few
+		// tries the caller gets a 409 and decides.
 		if merges == patchMerges {
 			writeError(w, r, arm.Conflict("Online endpoint '%s' kept being changed by other requests while this patch was merged; retry.", p["ep"]))
 			return
@@ -169,6 +175,8 @@ func (s *Server) endpointKeys(w http.ResponseWriter, r *http.Request, p params) 
 	reply(w, r, http.StatusOK, keys, err)
 }
 
+// regenerateEndpointKeys answers 202 with the operation that writes the new key into the
+// endpoint's Secret in its clusters: the old key keeps working until that has run.
 func (s *Server) regenerateEndpointKeys(w http.ResponseWriter, r *http.Request, p params) {
 	var in struct {
 		KeyType  string `json:"keyType"`
@@ -215,6 +223,8 @@ func (s *Server) deleteDeployment(w http.ResponseWriter, r *http.Request, p para
 	})
 }
 
+// deploymentLogs serves getLogs. Its body is optional: a POST without a Content-Type (or
+// without a body) asks for LogsRequest's defaults: the whole log of the inference server.
 func (s *Server) deploymentLogs(w http.ResponseWriter, r *http.Request, p params) {
 	var in endpoints.LogsRequest
 	if r.ContentLength != 0 && strings.TrimSpace(r.Header.Get("Content-Type")) != "" {
@@ -246,6 +256,8 @@ func (s *Server) scoreEndpoint(w http.ResponseWriter, r *http.Request, p params)
 		writeError(w, r, arm.BadRequest(arm.CodeInvalidRequestContent, "The request body is empty; send the JSON the scoring script expects."))
 		return
 	}
+	// An oversized body is not parsed here: Score answers it with 413, which says more
+	// than "not valid JSON" would of a truncated read.
 	if len(body) <= endpoints.ScoreMaxRequest && !json.Valid(body) {
 		writeError(w, r, arm.BadRequest(arm.CodeInvalidRequestContent, "The test request is not valid JSON; send the JSON the scoring script expects."))
 		return

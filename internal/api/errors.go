@@ -13,11 +13,14 @@ import (
 )
 
 // toARM maps a domain error to the ARM error served for it. Unknown errors become a 500
-// whose message hides internals; they are logged in full by the caller.
+// whose message hides internals; they are logged in full by the caller. It is the one
+// place that picks a status for the store's and auth's sentinels (STYLE 12); domain
+// packages that need another status or code return an *arm.Error, which passes through.
 func toARM(err error) *arm.Error {
 	var ae *arm.Error
 	switch {
 	case errors.As(err, &ae):
+		// An arm.Error built without a status is a client mistake: 400, never a 500 (A3).
 		if ae.Status == 0 {
 			ae.Status = http.StatusBadRequest
 		}
@@ -34,6 +37,7 @@ func toARM(err error) *arm.Error {
 	case errors.Is(err, store.ErrNotFound):
 		return arm.NotFound(arm.CodeResourceNotFound, "The resource could not be found.")
 	case errors.Is(err, store.ErrConflict):
+		// A version check lost to a concurrent write: the caller can simply retry.
 		return arm.Conflict("The resource was changed by another request at the same time; retry the request.")
 	default:
 		return arm.Errorf(http.StatusInternalServerError, arm.CodeInternalServerError,
@@ -41,9 +45,13 @@ func toARM(err error) *arm.Error {
 	}
 }
 
-// writeError serves err as an ARM error body.
+// writeError serves err as an ARM error body, with its code also in x-ms-error-code, where
+// the Go SDK reads it. Only 5xx answers are logged as errors: a 4xx is the client's to fix,
+// and its answer says how.
 func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	ae := toARM(err)
+	// An unexpected error's answer names the request id, the key to its full text in the
+	// server log; an arm.Error's own message is kept, as it was written for the client.
 	if id := w.Header().Get("x-ms-request-id"); ae.Code == arm.CodeInternalServerError && ae.Status == http.StatusInternalServerError && id != "" && !errors.As(err, new(*arm.Error)) {
 		ae.Message = fmt.Sprintf("The server hit an internal error (request id %s, in the server log); retry the request, and report the id if it fails again.", id)
 	}
@@ -55,6 +63,8 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	writeJSON(w, ae.Status, arm.Body{Error: ae.Wire()})
 }
 
+// writeJSON answers v as JSON with status. HTML escaping is off: ARM bodies carry URLs and
+// messages with & and <, which clients should read as written, not as \u0026.
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)

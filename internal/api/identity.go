@@ -16,6 +16,9 @@ import (
 // Microsoft Graph, which mlfleet does not serve). Role assignments are ARM's: see
 // serveAuthorization.
 func (s *Server) identityRoutes() {
+	// Principals and tokens lie in no ARM scope for authorize to derive, so each call is
+	// checked by package auth against what it does: any caller may mint a token no
+	// stronger than its own and see itself, while creating a principal takes an Owner.
 	rt := &s.router
 	rt.handle(http.MethodPost, "/mlfleet/v1/tokens", s.mintToken).selfAuthorized = true
 	rt.handle(http.MethodGet, "/mlfleet/v1/principals", s.listPrincipals).selfAuthorized = true
@@ -54,6 +57,8 @@ func (s *Server) mintToken(w http.ResponseWriter, r *http.Request, _ params) {
 		writeError(w, r, err)
 		return
 	}
+	// The upper bound only keeps the Duration below from overflowing; MintFor caps the
+	// lifetime at the asking token's own.
 	if in.ExpiresInSeconds < 0 || in.ExpiresInSeconds > 1<<31 {
 		writeError(w, r, arm.BadRequest(arm.CodeInvalidRequestContent, "expiresInSeconds must be a positive number of seconds.").WithTarget("expiresInSeconds"))
 		return
@@ -66,7 +71,8 @@ func (s *Server) mintToken(w http.ResponseWriter, r *http.Request, _ params) {
 	writeJSON(w, http.StatusCreated, TokenResponse{AccessToken: secret, TokenType: "Bearer", Role: tok.Role, ExpiresOn: tok.ExpiresAt})
 }
 
-// decodeOptionalBody is decodeBody for requests whose body may be empty.
+// decodeOptionalBody is decodeBody for requests whose body may be empty. Only a declared
+// empty body (Content-Length: 0) counts as none; a chunked body is decoded.
 func decodeOptionalBody(r *http.Request, v any) error {
 	if r.ContentLength == 0 {
 		return nil
@@ -77,6 +83,9 @@ func decodeOptionalBody(r *http.Request, v any) error {
 // PrincipalBody is a principal as /mlfleet/v1/principals shows it.
 type PrincipalBody = armapi.Principal
 
+// principalBody shows a principal as Microsoft Graph would: a service principal's login
+// is its appId, a user's its userPrincipalName. Secrets are never in it; createPrincipal
+// and resetCredential add a service principal's new secret, once.
 func (s *Server) principalBody(p *store.Principal) PrincipalBody {
 	b := PrincipalBody{ID: p.ID, Type: p.Type, DisplayName: p.Name, Tenant: s.cfg.Auth.Tenant(), CreatedDateTime: p.CreatedAt}
 	if p.Type == store.PrincipalServicePrincipal {
@@ -106,6 +115,8 @@ func (s *Server) createPrincipal(w http.ResponseWriter, r *http.Request, _ param
 	if in.Type == "" {
 		in.Type = store.PrincipalServicePrincipal
 	}
+	// Scopes are checked and spelled as stored before anything is created, so that a
+	// typo fails the request instead of leaving a principal with no role.
 	for i, scope := range in.Scopes {
 		canonical, err := s.existingScope(r, scope)
 		if err != nil {
@@ -185,7 +196,9 @@ func (s *Server) resetCredential(w http.ResponseWriter, r *http.Request, p param
 }
 
 // existingScope checks that a role assignment's scope is "/" or the id of something that
-// exists, and returns it with the case it was created with.
+// exists, and returns it with the case it was created with. An assignment at a scope that
+// does not exist would grant nothing today and, silently, a role on whatever is later
+// created under that name.
 func (s *Server) existingScope(r *http.Request, scope string) (string, error) {
 	scope = strings.TrimRight(scope, "/")
 	if scope == "" {

@@ -36,12 +36,17 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request) bool {
 	if s.cfg.Limiter == nil {
 		return true
 	}
+	// Subscription ids are case-insensitive: one bucket however the client spells it.
 	sub := subscriptionOf(r.URL.Path)
 	key := throttle.Key{Principal: callerID(r.Context()), Subscription: strings.ToLower(sub), Kind: throttle.KindOf(r.Method)}
 	d := s.cfg.Limiter.Take(key)
+	// An unlimited kind sends no x-ms-ratelimit-remaining header: there is no count to
+	// report, and a made-up one would mislead a client that paces itself by it.
 	if !d.Limited {
 		return true
 	}
+	// ARM names the header after where the bucket lives: a subscription's, or the
+	// tenant's for calls outside any subscription.
 	scope := "subscription"
 	if sub == "" {
 		scope = "tenant"
@@ -51,6 +56,8 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request) bool {
 		return true
 	}
 	s.metrics.throttled.WithLabelValues(key.Kind.String()).Inc()
+	// Whole seconds, rounded up and at least 1: Retry-After: 0 would invite an immediate
+	// retry that is throttled again.
 	secs := max(int(math.Ceil(d.RetryAfter.Seconds())), 1)
 	w.Header().Set("Retry-After", strconv.Itoa(secs))
 	where := "outside any subscription"

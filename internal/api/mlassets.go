@@ -17,6 +17,8 @@ func (s *Server) assetRoutes() {
 	}
 	for _, k := range mlassets.Kinds {
 		base := wsPath + "/" + string(k)
+		// The kind's list shows its containers, a container's list its versions: both
+		// are listAssets, which tells them apart by whether {name} is set.
 		handle(http.MethodGet, base, s.listAssets(k))
 		handle(http.MethodGet, base+"/{name}", s.getAssetContainer(k))
 		handle(http.MethodGet, base+"/{name}/versions", s.listAssets(k))
@@ -41,6 +43,8 @@ func (s *Server) getAssetContainer(k mlassets.Kind) handlerFunc {
 	}
 }
 
+// putAssetVersion writes a version at once: no operation runs, so there is no namespace
+// for Azure-AsyncOperation and none is given.
 func (s *Server) putAssetVersion(k mlassets.Kind) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, p params) {
 		servePut(s, w, r, "", func(in armapi.AssetVersion, pre arm.Preconditions) (written, error) {

@@ -8,6 +8,9 @@ import (
 
 const policyPath = subPath + "/providers/Microsoft.Authorization/policyAssignments"
 
+// policyRoutes serve the subscription's policy assignments (S16: forbid public IPs). They
+// live at the subscription only, not in resource groups, and are written at once, with no
+// operation.
 func (s *Server) policyRoutes() {
 	rt := &s.router
 	rt.handle(http.MethodGet, policyPath, s.listPolicies)

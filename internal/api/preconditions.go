@@ -26,7 +26,8 @@ func preconditions(r *http.Request) (arm.Preconditions, error) {
 }
 
 // headerValue returns every value of a header as one comma-separated list ("" when
-// absent).
+// absent). Several If-Match lines mean the same as one with a list (RFC 9110 5.3), so a
+// client that splits them is compared the same way.
 func headerValue(r *http.Request, name string) string {
 	return strings.TrimSpace(strings.Join(r.Header.Values(name), ", "))
 }

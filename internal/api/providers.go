@@ -118,6 +118,8 @@ func trackedTypes() []string {
 	return out
 }
 
+// providerRoutes serve the resource provider list (az provider list/show/register) and
+// ARM's generic resource list (az resource list).
 func (s *Server) providerRoutes() {
 	rt := &s.router
 	rt.handle(http.MethodGet, subPath+"/providers", s.listProviders)
@@ -127,6 +129,9 @@ func (s *Server) providerRoutes() {
 	rt.handle(http.MethodGet, rgPath+"/resources", s.listResources)
 }
 
+// providerOf is a namespace as GET …/providers shows it: always Registered, as every
+// namespace mlfleet serves is usable in every subscription. A tracked type lists every
+// region mlfleet accepts; the others, like ARM's global types, list none.
 func providerOf(sub string, p providerNamespace) armapi.Provider {
 	b := armapi.Provider{ID: arm.SubscriptionPath(sub) + "/providers/" + p.namespace, Namespace: p.namespace,
 		RegistrationState: "Registered", RegistrationPolicy: "RegistrationRequired"}
@@ -187,6 +192,8 @@ func (s *Server) listResources(w http.ResponseWriter, r *http.Request, p params)
 		writeError(w, r, err)
 		return
 	}
+	// The generic list continues by $skiptoken, as ARM's does, not $skip: az resource
+	// list follows the nextLink it is given, and a $skip left in the URL is ignored.
 	q := r.URL.Query()
 	pg.Skip = 0
 	if v := q.Get("$skiptoken"); v != "" {
@@ -202,6 +209,8 @@ func (s *Server) listResources(w http.ResponseWriter, r *http.Request, p params)
 		writeError(w, r, err)
 		return
 	}
+	// $expand may name createdTime, changedTime or provisioningState (az resource list
+	// --expand); naming any of them adds all three.
 	expand := strings.ToLower(q.Get("$expand"))
 	query := resources.GenericQuery{Subscription: p["sub"], ResourceGroup: p["rg"], Types: trackedTypes(), Filter: filter,
 		Expand: strings.Contains(expand, "createdtime") || strings.Contains(expand, "changedtime") || strings.Contains(expand, "provisioningstate")}

@@ -44,12 +44,16 @@ func (s *Server) listReplicas(w http.ResponseWriter, r *http.Request, _ params) 
 	}
 	out := make([]ReplicaBody, 0, len(rows))
 	for _, row := range rows {
+		// Live or Lost is judged from the heartbeat's silence against the interval, by the
+		// database's clock (Silence), so that replicas with skewed clocks agree.
 		b := ReplicaBody{ID: row.ID, Address: row.Address, State: "Lost", StartedAt: row.StartedAt.UTC(),
 			LastHeartbeat: row.HeartbeatAt.UTC(), SilenceSeconds: row.Silence.Seconds(), Clusters: []string{}}
 		if replicas.Live(row, s.cfg.ReplicaInterval) {
 			b.State = "Live"
 		}
 		for _, id := range row.Clusters {
+			// A hosted cluster whose resource is gone (deleted a moment ago) is left out
+			// rather than shown by its internal id.
 			if armID, ok := names[id]; ok {
 				b.Clusters = append(b.Clusters, armID)
 			}

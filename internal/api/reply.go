@@ -101,7 +101,9 @@ type written struct {
 }
 
 // replyWritten answers a PUT: Azure-AsyncOperation while its operation runs, the ETag, and
-// 201 when it created the resource (200 when it changed one).
+// 201 when it created the resource (200 when it changed one). The body is the resource as
+// written, provisioningState non-terminal while the operation runs (A4); clients poll the
+// operation, then GET the resource for its final state.
 func (s *Server) replyWritten(w http.ResponseWriter, r *http.Request, namespace string, res written) {
 	if res.Operation != nil {
 		s.setAsyncHeaders(w, r, res.Operation, namespace)
@@ -137,7 +139,8 @@ func (s *Server) replyDeleted(w http.ResponseWriter, r *http.Request, namespace 
 }
 
 // replyRemoved answers a DELETE done at once: 200 when the resource existed, 204 when there
-// was none, or err.
+// was none, or err. A missing resource is not a 404: ARM's DELETE is idempotent, so a
+// retried delete succeeds.
 func replyRemoved(w http.ResponseWriter, r *http.Request, existed bool, err error) {
 	if err != nil {
 		writeError(w, r, err)

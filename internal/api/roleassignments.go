@@ -22,11 +22,16 @@ var roleDefinitions = []roleDefinition{
 		actions: []string{"*/read"}},
 }
 
+// roleDefinition is a built-in role. actions and notActions are for display in Azure's
+// shape; what a role may do is decided by package auth, not by these lists.
 type roleDefinition struct {
 	id, name, description string
 	actions, notActions   []string
 }
 
+// roleDefinitionByID finds a role by the last segment of a role definition id, or by its
+// name: clients send the full id, under a subscription or the root, and the same GUID
+// names the role at every scope.
 func roleDefinitionByID(id string) (roleDefinition, bool) {
 	last := id[strings.LastIndex(id, "/")+1:]
 	for _, d := range roleDefinitions {
@@ -102,10 +107,14 @@ type RoleAssignmentProperties struct {
 	UpdatedBy        string     `json:"updatedBy,omitempty"`
 }
 
+// roleAssignmentID is an assignment's ARM id: its scope's id (nothing for the root scope
+// "/") followed by …/providers/Microsoft.Authorization/roleAssignments/{name}.
 func roleAssignmentID(ra *store.RoleAssignment) string {
 	return strings.TrimRight(ra.Scope, "/") + "/providers/Microsoft.Authorization/roleAssignments/" + ra.Name
 }
 
+// roleAssignmentBody shows an assignment in ARM's shape. Assignments are never changed,
+// only created and deleted, so updatedOn and updatedBy repeat their creation.
 func (s *Server) roleAssignmentBody(r *http.Request, ra *store.RoleAssignment) RoleAssignmentBody {
 	created := ra.CreatedAt
 	return RoleAssignmentBody{
@@ -131,6 +140,8 @@ func authorizationPath(path string) (scope, kind, name string, ok bool) {
 			continue
 		}
 		kind = segs[i+2]
+		// The namespace's other types (policyAssignments) are fixed routes under a
+		// subscription and go through the route table.
 		if !strings.EqualFold(kind, "roleAssignments") && !strings.EqualFold(kind, "roleDefinitions") {
 			return "", "", "", false
 		}
@@ -148,7 +159,10 @@ func authorizationPath(path string) (scope, kind, name string, ok bool) {
 
 var guidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 
-// serveAuthorization serves role assignments and role definitions at any scope.
+// serveAuthorization serves role assignments and role definitions at any scope. It runs
+// outside the route table, so it checks the api-version itself, and what the caller may
+// do is checked by auth for each call (reading assignments, writing them) rather than by
+// authorize.
 func (s *Server) serveAuthorization(w http.ResponseWriter, r *http.Request, scope, kind, name string) {
 	if err := checkAPIVersion(r); err != nil {
 		writeError(w, r, err)
@@ -164,6 +178,7 @@ func (s *Server) serveAuthorization(w http.ResponseWriter, r *http.Request, scop
 		s.listRoleAssignments(w, r, caller, scope)
 	case name == "":
 		writeError(w, r, arm.Errorf(http.StatusMethodNotAllowed, arm.CodeMethodNotAllowed, "The method %s is not supported on %s.", r.Method, r.URL.Path))
+	// ARM names assignments by GUID, which the client generates.
 	case !guidPattern.MatchString(name):
 		writeError(w, r, arm.BadRequest("InvalidRoleAssignmentId", "The role assignment ID '%s' is not valid. The role assignment ID must be a GUID.", name))
 	case r.Method == http.MethodPut:
@@ -181,6 +196,7 @@ func (s *Server) serveAuthorization(w http.ResponseWriter, r *http.Request, scop
 			writeError(w, r, err)
 			return
 		}
+		// ARM answers a deleted assignment with its body (200), a missing one with 204.
 		if ra == nil {
 			w.WriteHeader(http.StatusNoContent)
 			return
@@ -221,6 +237,8 @@ func (s *Server) putRoleAssignment(w http.ResponseWriter, r *http.Request, calle
 		writeError(w, r, arm.BadRequest(arm.CodeInvalidRequestContent, "properties.principalId is required: the object id of a user or service principal.").WithTarget("properties.principalId"))
 		return
 	}
+	// The scope is stored as the resource spells it, which is how the assignment's id and
+	// scope are shown afterwards, whatever case the request's path used.
 	canonical, err := s.existingScope(r, scope)
 	if err != nil {
 		writeError(w, r, err)
@@ -235,7 +253,10 @@ func (s *Server) putRoleAssignment(w http.ResponseWriter, r *http.Request, calle
 }
 
 // listRoleAssignments serves GET {scope}/providers/Microsoft.Authorization/roleAssignments
-// with ARM's filters: atScope(), principalId eq '{id}', assignedTo('{id}').
+// with ARM's filters: atScope(), principalId eq '{id}', assignedTo('{id}'). A filter it
+// does not know is a 400 rather than ignored: a caller that filtered must not receive
+// every assignment believing they match. (assignedTo is taken as principalId here:
+// mlfleet has no groups a principal could be a member of.)
 func (s *Server) listRoleAssignments(w http.ResponseWriter, r *http.Request, caller *auth.Principal, scope string) {
 	atScope, principal := false, ""
 	if f := strings.TrimSpace(r.URL.Query().Get("$filter")); f != "" {

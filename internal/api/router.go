@@ -8,6 +8,8 @@ import (
 // params holds the {name} segments a route matched.
 type params map[string]string
 
+// handlerFunc is an API handler: what serveAPI calls once the request is authenticated,
+// authorized and its route matched.
 type handlerFunc func(w http.ResponseWriter, r *http.Request, p params)
 
 type route struct {
@@ -19,10 +21,15 @@ type route struct {
 }
 
 // router matches ARM paths. Literal segments match case-insensitively, as ARM does.
+// It is a list scanned in registration order, the first match winning, rather than
+// net/http's ServeMux, which cleans paths and redirects (see New) and matches literals by
+// case.
 type router struct {
 	routes []*route
 }
 
+// handle adds h for method on pattern and returns the route, so that the caller can mark
+// it selfAuthorized. Patterns that differ only in case are one route with several methods.
 func (rt *router) handle(method, pattern string, h handlerFunc) *route {
 	segs := split(pattern)
 	for _, r := range rt.routes {
@@ -47,6 +54,7 @@ func (rt *router) match(path string) (*route, params) {
 		ok := true
 		for i, s := range r.segments {
 			if strings.HasPrefix(s, "{") {
+				// An empty name (//) never matches a parameter: it would name the parent.
 				if segs[i] == "" {
 					ok = false
 					break

@@ -160,6 +160,10 @@ func (s *Server) operation(r *http.Request, p params) (*store.Operation, error) 
 	return op, nil
 }
 
+// getOperationStatus is the Azure-AsyncOperation URL (A4): always 200 while the operation
+// can be read, its status spelled exactly InProgress|Succeeded|Failed|Canceled (azureml-core
+// compares case-sensitively), with Retry-After: 1 while it runs so that the Go SDK polls
+// every second instead of its default 30.
 func (s *Server) getOperationStatus(w http.ResponseWriter, r *http.Request, p params) {
 	op, err := s.operation(r, p)
 	if err != nil {
@@ -205,6 +209,9 @@ func (s *Server) getOperationResult(w http.ResponseWriter, r *http.Request, p pa
 	default:
 		e := &arm.Error{}
 		_ = json.Unmarshal(op.Error, e)
+		// The stored error is its wire form, which has no HTTP status (arm.Error.Status
+		// is not serialized): an internal or interrupted operation is the server's fault
+		// (500), anything else failed on what the request asked for (400).
 		if e.Status == 0 {
 			e.Status = http.StatusInternalServerError
 			if e.Code != arm.CodeInternalServerError && e.Code != arm.CodeOperationInterrupted {
@@ -215,7 +222,8 @@ func (s *Server) getOperationResult(w http.ResponseWriter, r *http.Request, p pa
 	}
 }
 
-// accepted answers a started delete: 202 with Azure-AsyncOperation and Location.
+// accepted answers a started delete: 202 with Azure-AsyncOperation and Location, both as
+// A4 and ARM's async guide ask, so that a client may poll either.
 func (s *Server) accepted(w http.ResponseWriter, r *http.Request, op *store.Operation, namespace string) {
 	s.setAsyncHeaders(w, r, op, namespace)
 	w.Header().Set("Location", s.operationURL(r, op, namespace, "operationResults"))
@@ -228,11 +236,16 @@ func (s *Server) setAsyncHeaders(w http.ResponseWriter, r *http.Request, op *sto
 	w.Header().Set("Retry-After", "1")
 }
 
+// operationURL is the absolute URL of an operation's status or result under the namespace
+// that started it, with the request's api-version: azureml-core appends an api-version
+// only when the URL has none, and the status route requires one.
 func (s *Server) operationURL(r *http.Request, op *store.Operation, namespace, kind string) string {
 	return baseURL(r) + arm.SubscriptionPath(op.SubscriptionID) + "/providers/" + namespace + "/" + kind + "/" + op.ID +
 		"?api-version=" + r.URL.Query().Get("api-version")
 }
 
+// createdStatus is a PUT's status: 201 when it created the resource, 200 when it replaced
+// one, as ARM answers.
 func createdStatus(created bool) int {
 	if created {
 		return http.StatusCreated

@@ -197,6 +197,10 @@ func checkPath(r *http.Request) error {
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
+// readyz answers 503 with the reason while cfg.Ready fails (mlfleet serve checks that the
+// store answers), so that a load balancer in front of several replicas sends no traffic
+// to one that cannot serve. The check is bounded to 2 s, so that a store that hangs gives
+// a prompt 503 rather than a probe that never ends.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	if s.cfg.Ready != nil {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
@@ -224,16 +228,27 @@ func (s *Server) withRequestID(next http.Handler) http.Handler {
 }
 
 // serveAPI authenticates, checks api-version, routes and records metrics for API calls.
+//
+// The order of the checks is part of the API's behaviour: authentication first (401
+// before anything else, and only known callers get a throttle bucket), then the request
+// limits (a throttled request is neither served nor written to the activity log), then the
+// activity log (so that a refused write is recorded too), then the path's shape, the
+// route, the method, the caller's permission and last the api-version (a caller without
+// the permission gets its 403, not advice about the api-version).
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	r = withoutEmptyParent(r)
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 	rt, p := s.router.match(r.URL.Path)
+	// Metrics are labelled by the route's pattern, never the path: ids in paths would
+	// give every resource its own time series.
 	routeName := "unknown"
 	if rt != nil {
 		routeName = "/" + strings.Join(rt.segments, "/")
 	}
 	var act *activity.Request
+	// A panicking handler becomes a 500 with the request id instead of a dropped
+	// connection, and the request is still logged, measured and recorded.
 	defer func() {
 		if v := recover(); v != nil {
 			s.log.Error("handler panicked", "panic", v, "path", r.URL.Path)
@@ -257,10 +272,16 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	act, r = s.beginActivity(w, r, rt)
+	// The path's shape is checked before anything reads names out of it: a ".." or an
+	// encoded slash must not turn into another resource's path (a compute named ".." once
+	// deleted its workspace).
 	if err := checkPath(r); err != nil {
 		writeError(w, r, err)
 		return
 	}
+	// Role assignments and definitions hang under a scope of any depth, which no fixed
+	// route can match; they are recognised before the route table and authorize
+	// themselves (serveAuthorization).
 	if scope, kind, name, ok := authorizationPath(r.URL.Path); ok {
 		s.serveAuthorization(w, r, scope, kind, name)
 		return
@@ -278,6 +299,8 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
+	// /mlfleet/v1/… is mlfleet's own API (principals, tokens, replicas), not ARM's, and
+	// its clients send no api-version.
 	if !strings.HasPrefix(routeName, "/mlfleet/") {
 		if err := checkAPIVersion(r); err != nil {
 			writeError(w, r, err)
@@ -287,6 +310,9 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	h(w, r, p)
 }
 
+// authenticate reads the bearer token of the Authorization header (the scheme in any
+// case, as RFC 7235 allows) and returns its principal. A missing or malformed header is
+// the same 401 as a wrong or expired token.
 func (s *Server) authenticate(r *http.Request) (*auth.Principal, error) {
 	h := r.Header.Get("Authorization")
 	scheme, token, ok := strings.Cut(h, " ")
@@ -298,6 +324,10 @@ func (s *Server) authenticate(r *http.Request) (*auth.Principal, error) {
 
 var apiVersionPattern = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}(-preview|-beta|-alpha)?$`)
 
+// checkAPIVersion requires an api-version of ARM's form on every ARM call (A2), with ARM's
+// code MissingApiVersionParameter when there is none. Any well-formed version is taken:
+// mlfleet serves one shape for all of them, and official clients each send their own
+// (see the providers' version lists), so refusing unknown dates would only break clients.
 func checkAPIVersion(r *http.Request) error {
 	v := r.URL.Query().Get("api-version")
 	if v == "" {
@@ -310,8 +340,12 @@ func checkAPIVersion(r *http.Request) error {
 }
 
 // decodeBody reads a JSON request body into v, answering bad input with 400
-// InvalidRequestContent that says what is wrong and where.
+// InvalidRequestContent that says what is wrong and where: bad input is never a 500 (A3).
+// Unknown fields are ignored: clients of newer api-versions send properties mlfleet does
+// not know.
 func decodeBody(r *http.Request, v any) error {
+	// One byte past the limit tells a body of exactly 4 MiB from a larger one without
+	// reading the rest of an oversized upload.
 	body, err := io.ReadAll(io.LimitReader(r.Body, 4<<20+1))
 	if err != nil {
 		return arm.BadRequest(arm.CodeInvalidRequestContent, "The request body could not be read: %v", err)
@@ -322,6 +356,8 @@ func decodeBody(r *http.Request, v any) error {
 	if len(strings.TrimSpace(string(body))) == 0 {
 		return arm.BadRequest(arm.CodeInvalidRequestContent, "The request body is empty; send a JSON object.")
 	}
+	// The decoder's own errors name Go types and struct paths; each case below says the
+	// same in JSON's terms and names the property, which goes into the error's target.
 	err = json.Unmarshal(body, v)
 	var syn *json.SyntaxError
 	var typ *json.UnmarshalTypeError
@@ -375,6 +411,8 @@ func notInteger(value, lo, hi string) string {
 	}
 }
 
+// jsonType names the JSON type a field of Go kind kind expects, for decodeBody's
+// messages: a client sent JSON and should not read Go's "ptr" or "map".
 func jsonType(kind string) string {
 	switch kind {
 	case "string":
@@ -392,7 +430,10 @@ func jsonType(kind string) string {
 	}
 }
 
-// page reads $skip (and $top) of a list request.
+// page reads $skip (and $top) of a list request. $top can only shrink a page below the
+// server's page size, never grow it, so one request cannot ask for a whole large table.
+// Within carries the caller's readable scopes, so that a caller with roles on some
+// resource groups only pages through what it may read and the nextLink offsets stay exact.
 func (s *Server) page(r *http.Request) (resources.Page, error) {
 	p := resources.Page{Top: s.cfg.PageSize, Within: readableWithin(r.Context())}
 	q := r.URL.Query()
@@ -438,6 +479,9 @@ func nextLink(r *http.Request, edit func(q url.Values)) string {
 	return baseURL(r) + u.RequestURI()
 }
 
+// baseURL is the scheme and host the client used, for the absolute URLs ARM requires in
+// Azure-AsyncOperation, Location and nextLink (A4, A5): the request's Host, so that the
+// links work behind whatever name or replica address the client reached.
 func baseURL(r *http.Request) string {
 	scheme := "https"
 	if r.TLS == nil {
@@ -446,6 +490,9 @@ func baseURL(r *http.Request) string {
 	return scheme + "://" + r.Host
 }
 
+// statusRecorder remembers the status a handler wrote, for the metrics, the debug log and
+// the activity log. It starts at 200 because a handler that writes a body without
+// WriteHeader answers 200.
 type statusRecorder struct {
 	http.ResponseWriter
 	status int

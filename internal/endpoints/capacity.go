@@ -10,7 +10,9 @@ import (
 	"github.com/mlfleet/mlfleet/internal/kube"
 )
 
-// fit places count instances of t on the nodes, first fit, and returns how many fit.
+// fit places count instances of t on the nodes, first fit, and returns how many fit. It
+// is an estimate of what the scheduler will do, not a copy of it: first fit may place
+// fewer than a better packing would.
 func fit(rooms []kube.NodeRoom, t InstanceType, count int) int {
 	free := append([]kube.NodeRoom(nil), rooms...)
 	placed := 0
@@ -39,7 +41,11 @@ func (s *Service) checkCapacity(ctx context.Context, computeID, endpoint, name s
 	if err != nil {
 		return err
 	}
+	// The deployment's own pods are not counted as using room (Room leaves out pods with
+	// these labels): an update replaces them, so their room is the new instances'.
 	rooms, err := kc.Room(ctx, map[string]string{inference.LabelEndpoint: endpoint, inference.LabelDeployment: name})
+	// An unreachable cluster is a 409 the caller may retry, not a 400: nothing in the
+	// request is wrong.
 	if err != nil {
 		return arm.Errorf(409, arm.CodeConflict, "The cluster of compute '%s' could not be asked for its capacity (%v); retry when it is reachable.", lastSegment(computeID), err)
 	}
@@ -53,6 +59,8 @@ func (s *Service) checkCapacity(ctx context.Context, computeID, endpoint, name s
 		if !p.EnableAutoScaling || p.MaxCount == nil || *p.MaxCount <= p.Count {
 			continue
 		}
+		// A pool of a size the catalog does not know (a registered cluster's own
+		// labels) cannot be sized, so its new nodes are not counted.
 		size, ok := s.cfg.Clusters.VMSizes().Get(p.VMSize)
 		if !ok {
 			continue

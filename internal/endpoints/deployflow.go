@@ -20,6 +20,8 @@ import (
 // pollEvery is how often a deployment operation looks at its instances.
 const pollEvery = 200 * time.Millisecond
 
+// getDeployment reads a deployment row for an operation, which works on the row as it is
+// now (steps after a restart see what earlier steps recorded, such as ModelDir).
 func (s *Service) getDeployment(ctx context.Context, id string) (*armapi.OnlineDeployment, error) {
 	r, err := s.cfg.Store.GetResource(ctx, id)
 	if err != nil {
@@ -29,6 +31,12 @@ func (s *Service) getDeployment(ctx context.Context, id string) (*armapi.OnlineD
 	return &d, decode(r, &d)
 }
 
+// deploymentPutFlow deploys a deployment in recorded steps, so that a resumed operation
+// skips what is done: the model and code are materialized before the Deployment is applied
+// (its pods' annotations name their directories), the endpoint's Secret is rewritten to
+// include it before the wait for its instances, and the operation ends Succeeded only once
+// every instance is Ready. The scoring URI is set last: the endpoint's first deployment is
+// what gives it a compute to score through.
 func (s *Service) deploymentPutFlow(ctx context.Context, run *operations.Run, in opInput) error {
 	d, err := s.getDeployment(ctx, in.ID)
 	if err != nil {
@@ -78,7 +86,8 @@ func (s *Service) deploymentPutFlow(ctx context.Context, run *operations.Run, in
 }
 
 // refreshScoringURI sets an endpoint's scoring URI once it has a compute through a
-// deployment, without changing its state.
+// deployment, without changing its state. An endpoint deleted meanwhile is no error: its
+// own delete has nothing left to show a URI for.
 func (s *Service) refreshScoringURI(ctx context.Context, epID string) error {
 	uri, swagger, msg := s.scoringURI(ctx, epID)
 	err := modify(ctx, s.cfg.Store, epID, func(ep *armapi.OnlineEndpoint) error {
@@ -110,6 +119,8 @@ func (s *Service) materializeAsset(ctx context.Context, id string, k mlassets.Ki
 		uri, kind = v.Properties.CodeURI, "code"
 	}
 	dir, err := materialize(ctx, s.cfg.Blobs, s.inferenceDir(), uri, kind)
+	// Any failure is a UserError naming the field: mostly the blob is missing, corrupt or
+	// not an archive, which the user fixes by uploading it again.
 	if err != nil {
 		return arm.BadRequest(arm.CodeUserError, "The %s of the deployment could not be prepared: %v", kind, err).WithTarget(field)
 	}
@@ -126,6 +137,8 @@ func (s *Service) materializeAsset(ctx context.Context, id string, k mlassets.Ki
 	})
 }
 
+// seconds is d in whole seconds for a probe field, never negative: Kubernetes takes
+// probe timings in int32 seconds.
 func seconds(d time.Duration) int32 { return int32(max(d/time.Second, 0)) }
 
 // applyDeployment applies the deployment's Deployment in its compute's cluster.
@@ -134,6 +147,8 @@ func (s *Service) applyDeployment(ctx context.Context, epName, id string) error 
 	if err != nil {
 		return err
 	}
+	// The stored row was validated at PUT; validating a copy again only derives the
+	// normalized settings (instance type, probes), not stored on the row.
 	copyOf := *d
 	n, err := validateDeployment(d.Name, &copyOf)
 	if err != nil {
@@ -168,6 +183,8 @@ func (s *Service) applyDeployment(ctx context.Context, epName, id string) error 
 	if err != nil {
 		return err
 	}
+	// Requests and limits are the instance type's (InstanceType): what checkCapacity
+	// counted is what the scheduler sees.
 	return kc.ApplyInferenceDeployment(ctx, kube.InferenceDeployment{
 		Name: DeploymentName(epName, d.Name), Labels: labels, PodAnnotations: annotations,
 		Replicas: int32(n.InstanceCount), Container: inference.ContainerName, Image: image, Port: inference.Port,
@@ -190,6 +207,8 @@ func (s *Service) waitReady(ctx context.Context, epName, id string) error {
 	name := DeploymentName(epName, d.Name)
 	labels := map[string]string{inference.LabelEndpoint: epName, inference.LabelDeployment: d.Name}
 	deadline := time.Now().Add(s.cfg.ReadyTimeout)
+	// The row is written only when the ready count or the pending reason changes, not on
+	// each of the five polls a second.
 	lastReady, lastMsg := -1, ""
 	return wait.PollUntilContextCancel(ctx, pollEvery, true, func(ctx context.Context) (bool, error) {
 		st, err := kc.InferenceDeploymentStatus(ctx, name, labels)
@@ -199,6 +218,8 @@ func (s *Service) waitReady(ctx context.Context, epName, id string) error {
 		if !st.Found {
 			return false, fmt.Errorf("deployment %s disappeared from the cluster", name)
 		}
+		// A crash-looping container will not recover by waiting: fail now with its last
+		// message instead of at the timeout.
 		if st.Crashing != "" {
 			return false, arm.BadRequest(arm.CodeUserError, "Deployment '%s' failed: %s. See 'mlfleet ml online-deployment get-logs -n %s -e %s'.", d.Name, st.Crashing, d.Name, epName)
 		}
@@ -214,6 +235,9 @@ func (s *Service) waitReady(ctx context.Context, epName, id string) error {
 				return false, err
 			}
 		}
+		// Ready counts are only trusted once the Deployment's status is current (its
+		// controller has seen this spec) and every replica runs the new template; else an
+		// update would pass on the old instances' readiness.
 		if st.Current && st.Ready >= st.Replicas && st.Updated >= st.Replicas {
 			return true, nil
 		}
@@ -228,8 +252,13 @@ func (s *Service) waitReady(ctx context.Context, epName, id string) error {
 	})
 }
 
+// deploymentDeleteFlow removes a deployment: its objects in the cluster, then its name
+// from the endpoint's Secret (so the router stops routing to it), then its row. The row
+// goes last so that a crash in between leaves a Deleting row whose resumed operation
+// still knows the compute to clean up.
 func (s *Service) deploymentDeleteFlow(ctx context.Context, run *operations.Run, in opInput) error {
 	d, err := s.getDeployment(ctx, in.ID)
+	// The row gone means an earlier run of this operation finished its last step.
 	if isNotFound(err) {
 		return nil
 	}
@@ -241,6 +270,7 @@ func (s *Service) deploymentDeleteFlow(ctx context.Context, run *operations.Run,
 	epName := lastSegment(epID)
 	if err := run.Step(ctx, "delete deployment objects", func(ctx context.Context) error {
 		kc, _, err := s.clusterReady(ctx, d.Properties.Compute)
+		// A compute or cluster deleted first took the deployment's objects with it.
 		if gone(err) {
 			return nil
 		}

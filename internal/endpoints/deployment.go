@@ -27,6 +27,9 @@ func (s *Service) PutDeployment(ctx context.Context, sub, rg, ws, endpoint, name
 	if err != nil {
 		return nil, err
 	}
+	// Only a deleting endpoint refuses deployments. An endpoint's own operation and a
+	// deployment's may run together: each writes the endpoint's Secret from the rows as
+	// they are when it runs.
 	if ep.Properties.ProvisioningState == armapi.StateDeleting {
 		return nil, busy(fmt.Sprintf("Online endpoint '%s'", endpoint), armapi.StateDeleting)
 	}
@@ -38,6 +41,8 @@ func (s *Service) PutDeployment(ctx context.Context, sub, rg, ws, endpoint, name
 		return nil, err
 	}
 
+	// The checks below all run and report together; only an error that is not the
+	// request's fault (a 5xx, the store failing) stops them at once.
 	d := in
 	n, verr := validateDeployment(name, &d)
 	var problems mlassets.Problems
@@ -45,6 +50,8 @@ func (s *Service) PutDeployment(ctx context.Context, sub, rg, ws, endpoint, name
 		problems = append(problems, verr.(*arm.Error).Details...)
 	}
 	p := &d.Properties
+	// collect keeps a client error as one of the problems and reports whether checking
+	// may go on.
 	collect := func(err error) bool {
 		var ae *arm.Error
 		if errors.As(err, &ae) && ae.Status < 500 {
@@ -53,6 +60,8 @@ func (s *Service) PutDeployment(ctx context.Context, sub, rg, ws, endpoint, name
 		}
 		return err == nil
 	}
+	// A deployment without a compute of its own runs on its endpoint's; the message
+	// names which field the compute came from.
 	ref := p.Compute
 	field := "properties.compute"
 	if ref == "" {
@@ -81,6 +90,8 @@ func (s *Service) PutDeployment(ctx context.Context, sub, rg, ws, endpoint, name
 			return nil, err
 		}
 	}
+	// Capacity is asked of the cluster only when the compute and the instance settings
+	// are valid: the question needs both.
 	if computeOK && verr == nil {
 		if err := s.checkCapacity(ctx, p.Compute, endpoint, name, n); !collect(err) {
 			return nil, err
@@ -97,10 +108,13 @@ func (s *Service) PutDeployment(ctx context.Context, sub, rg, ws, endpoint, name
 	if d.Kind == "" {
 		d.Kind = "Kubernetes"
 	}
+	// The status is the server's: whatever the body's mlfleet block said is replaced.
 	p.Mlfleet = &armapi.OnlineDeploymentMlfleet{InstanceCount: n.InstanceCount}
 	op, err := s.submit(ctx, change{kind: KindDeploymentPut, sub: sub, id: id, what: what, retry: retryRead}, func(tx store.Store) error {
 		if prev != nil {
 			p.ProvisioningState = armapi.StateUpdating
+			// The old instances serve until they are replaced; their count stays shown
+			// until the operation sees the new ones.
 			if prev.Properties.Mlfleet != nil {
 				p.Mlfleet.ReadyInstances = prev.Properties.Mlfleet.ReadyInstances
 			}
@@ -118,7 +132,9 @@ func (s *Service) PutDeployment(ctx context.Context, sub, rg, ws, endpoint, name
 	return &Result[armapi.OnlineDeployment]{Value: &d, Created: prev == nil, ETag: s.etagOf(ctx, id), Operation: op}, nil
 }
 
-// deploymentRow reads a deployment, 404 when missing.
+// deploymentRow reads a deployment, 404 when missing. When the deployment is missing
+// because its endpoint is, the 404 says so (the endpoint's message), not that the
+// endpoint lacks the deployment.
 func (s *Service) deploymentRow(ctx context.Context, sub, rg, ws, endpoint, name string) (*store.Resource, *armapi.OnlineDeployment, error) {
 	w, err := s.cfg.Workspaces.Get(ctx, sub, rg, ws)
 	if err != nil {
@@ -162,6 +178,8 @@ func (s *Service) DeleteDeployment(ctx context.Context, sub, rg, ws, endpoint, n
 	}
 	what := fmt.Sprintf("Deployment '%s' of endpoint '%s'", name, endpoint)
 	r, d, err := s.deploymentRow(ctx, sub, rg, ws, endpoint, name)
+	// A missing deployment of an existing endpoint succeeds (204); a missing endpoint or
+	// workspace stays a 404. The two are told apart by the message deploymentRow wrote.
 	var ae *arm.Error
 	if errors.As(err, &ae) && ae.Status == 404 && strings.HasPrefix(ae.Message, "Deployment") {
 		return nil, pre.CheckIfMatch(what, false, "")
@@ -171,6 +189,9 @@ func (s *Service) DeleteDeployment(ctx context.Context, sub, rg, ws, endpoint, n
 	}
 	c := change{kind: KindDeploymentDelete, sub: sub, id: r.ID, what: what, retry: retryOnly}
 	return s.startDelete(ctx, c, pre, r, d.Properties.ProvisioningState, func(tx store.Store) error {
+		// Traffic is read in the transaction that marks the deployment Deleting, so that a
+		// traffic change committed meanwhile is seen: the router would otherwise keep
+		// sending a share of requests to instances that are going away.
 		_, ep, err := s.endpointRow(ctx, tx, r.ParentID, endpoint, ws)
 		if err != nil {
 			return err
@@ -200,7 +221,8 @@ type SkuSettings struct {
 	ScaleType string `json:"scaleType"`
 }
 
-// Skus lists the instance counts a deployment may scale to.
+// Skus lists the instance counts a deployment may scale to (az ml online-deployment
+// list-skus): 1 to 100, the bounds validateDeployment enforces, scaled by hand.
 func (s *Service) Skus(ctx context.Context, sub, rg, ws, endpoint, name string) ([]SkuCapacity, error) {
 	if _, _, err := s.deploymentRow(ctx, sub, rg, ws, endpoint, name); err != nil {
 		return nil, err

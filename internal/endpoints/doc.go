@@ -23,4 +23,18 @@
 // fails it with the container's last message). The scoring URI comes from the azureml-fe
 // Service the router serves behind. Keys are generated at create and kept sealed in the
 // store (internal/secrets); AMLToken tokens are ES256 JWTs signed with the server's key.
+//
+// The parts: service.go (Config, the cluster connection, keys), endpoint.go and
+// deployment.go (the requests), write.go (the shape every write shares), validate.go
+// (fields and defaults), capacity.go (do the instances fit), flows.go and deployflow.go
+// (the operations), materialize.go (blobs to directories), logs.go and score.go (reading
+// from a running deployment).
+//
+// What it must not do: speak HTTP to clients (package api does; Score is a client of the
+// router, not a server), change the rows of computes, clusters or assets (it reads them
+// through their services, and answers their question of what a deployment uses, so that
+// it is not deleted: assetUser, ComputeUsers), or reach a cluster other than through
+// package kube (and a provider's PodLogReader for logs). Keys leave the store unsealed
+// only in ListKeys's answer, in the endpoint's Secret in the cluster, and in Score's
+// request to the router.
 package endpoints

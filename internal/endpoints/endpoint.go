@@ -15,7 +15,8 @@ import (
 	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
-// Result is the answer of a write that started an operation.
+// Result is the answer of a write that started an operation. ETag is read after the
+// write's transaction, since the row's version is only known once it is stored.
 type Result[T any] struct {
 	Value     *T
 	Created   bool
@@ -37,6 +38,8 @@ func (s *Service) PutEndpoint(ctx context.Context, sub, rg, ws, name string, in 
 	if err != nil {
 		return nil, err
 	}
+	// Traffic may only name deployments the endpoint has; a new endpoint has none yet, so
+	// a create with traffic is refused (deployments come first, then the traffic).
 	var deployments []string
 	if prev != nil {
 		ds, err := s.deploymentsOf(ctx, s.cfg.Store, id)
@@ -47,6 +50,8 @@ func (s *Service) PutEndpoint(ctx context.Context, sub, rg, ws, name string, in 
 			deployments = append(deployments, d.Name)
 		}
 	}
+	// Every problem of the request is collected and answered in one 400 (as B1 asks of
+	// attach), so that a user fixes them all in one round.
 	p := in.Properties
 	verr := validateEndpoint(name, &p, deployments)
 	var problems mlassets.Problems
@@ -65,12 +70,17 @@ func (s *Service) PutEndpoint(ctx context.Context, sub, rg, ws, name string, in 
 		case err != nil:
 			return nil, err
 		default:
+			// Stored as the compute's full id, however the request named it, so that
+			// later comparisons (ComputeUsers, computesOf) need no resolving.
 			p.Compute = c.ID
 		}
 	}
 	if err := problems.Err(what); err != nil {
 		return nil, err
 	}
+	// Keys given in the body are sealed into their own row, never kept in the endpoint's
+	// (A7: GET never returns secrets); the read-only fields a client may echo back from a
+	// GET are the server's to set.
 	keys := p.Keys
 	p.Keys, p.ScoringURI, p.SwaggerURI, p.Mlfleet = nil, "", "", nil
 	ep := &armapi.OnlineEndpoint{ID: id, Name: name, Type: TypeEndpoint, Location: in.Location, Tags: in.Tags, Kind: in.Kind, Identity: in.Identity, Properties: p}
@@ -93,6 +103,8 @@ func (s *Service) PutEndpoint(ctx context.Context, sub, rg, ws, name string, in 
 			}
 			return tx.CreateResource(ctx, &store.Resource{ID: keysID(id), ParentID: id, Type: typeKeys, Name: "keys", SubscriptionID: sub, ResourceGroup: rg, OwnerID: id, Body: s.sealKeys(keys)})
 		}
+		// An update keeps what the operations found (scoring URI, the computes that hold
+		// the Secret): the Secret must still be removed from a compute the endpoint leaves.
 		ep.Properties.ScoringURI, ep.Properties.SwaggerURI, ep.Properties.Mlfleet = prev.Properties.ScoringURI, prev.Properties.SwaggerURI, prev.Properties.Mlfleet
 		ep.Properties.ProvisioningState = armapi.StateUpdating
 		ep.SystemData = resources.Touch(ctx, prev.SystemData, s.now())
@@ -100,6 +112,8 @@ func (s *Service) PutEndpoint(ctx context.Context, sub, rg, ws, name string, in 
 		if err := update(ctx, tx, existing, ep); err != nil {
 			return err
 		}
+		// Without keys in the body the endpoint keeps its keys; a PUT does not rotate
+		// them (RegenerateKeys does).
 		if keys == nil {
 			return nil
 		}
@@ -111,6 +125,8 @@ func (s *Service) PutEndpoint(ctx context.Context, sub, rg, ws, name string, in 
 	return &Result[armapi.OnlineEndpoint]{Value: ep, Created: prev == nil, ETag: s.etagOf(ctx, id), Operation: op}, nil
 }
 
+// saveKeys replaces an endpoint's sealed keys inside the transaction tx, at the version
+// read there, so that a concurrent change of the keys fails the transaction.
 func (s *Service) saveKeys(ctx context.Context, tx store.Store, endpointID string, k *armapi.EndpointKeys) error {
 	r, err := tx.GetResource(ctx, keysID(endpointID))
 	if err != nil {
@@ -152,6 +168,8 @@ func (s *Service) DeleteEndpoint(ctx context.Context, sub, rg, ws, name string, 
 	id := EndpointID(sub, rg, w.Name, name)
 	what := fmt.Sprintf("Online endpoint '%s'", name)
 	r, ep, err := s.endpointRow(ctx, s.cfg.Store, id, name, w.Name)
+	// Deleting what is not there succeeds (nil operation: 204), unless If-Match asked
+	// for a particular version of it.
 	var ae *arm.Error
 	if errors.As(err, &ae) && ae.Status == 404 {
 		return nil, pre.CheckIfMatch(what, false, "")
@@ -205,6 +223,8 @@ func (s *Service) RegenerateKeys(ctx context.Context, sub, rg, ws, name, keyType
 		if err != nil {
 			return err
 		}
+		// The endpoint is read inside the transaction: a check before it could pass, and
+		// another write start an operation, before this one commits.
 		if inProgress(ep.Properties.ProvisioningState) {
 			return busy(what, ep.Properties.ProvisioningState)
 		}
@@ -228,7 +248,10 @@ func (s *Service) RegenerateKeys(ctx context.Context, sub, rg, ws, name, keyType
 	})
 }
 
-// Token mints an AMLToken for an endpoint whose authMode is AMLToken.
+// Token mints an AMLToken for an endpoint whose authMode is AMLToken. It is valid for
+// TokenLifetime, to be refreshed after half of it (refreshAfterTimeUtc). The router
+// verifies it with the public key in the endpoint's Secret and checks its aud claim and
+// its endpoint claim, the endpoint's name.
 func (s *Service) Token(ctx context.Context, sub, rg, ws, name string) (*armapi.EndpointToken, error) {
 	ep, _, err := s.GetEndpoint(ctx, sub, rg, ws, name)
 	if err != nil {

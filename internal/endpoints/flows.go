@@ -31,8 +31,12 @@ func (s *Service) register(e *operations.Engine) {
 	}
 }
 
-// markFailed sets an endpoint or deployment Failed with the cause in its message.
+// markFailed sets an endpoint or deployment Failed with the cause in its message. It runs
+// as the cleanup of every failed operation, so that no row stays Creating, Updating or
+// Deleting after its operation ended; a row already gone needs nothing.
 func (s *Service) markFailed(ctx context.Context, id string, cause error) error {
+	// An ARM error is shown by its message alone, without the "(Code) … [target …]"
+	// that its Error adds.
 	msg := cause.Error()
 	var ae *arm.Error
 	if errors.As(cause, &ae) {
@@ -61,6 +65,9 @@ func (s *Service) markFailed(ctx context.Context, id string, cause error) error 
 	return err
 }
 
+// endpointPutFlow carries an endpoint's create, update or key change into its clusters:
+// the Secret first, then the row Succeeded, so that the endpoint never shows Succeeded
+// with a router that still has the old keys or traffic.
 func (s *Service) endpointPutFlow(ctx context.Context, run *operations.Run, in opInput) error {
 	if err := run.Step(ctx, "write endpoint secret", func(ctx context.Context) error {
 		return s.syncEndpoint(ctx, in.ID, "")
@@ -76,6 +83,8 @@ func (s *Service) endpointPutFlow(ctx context.Context, run *operations.Run, in o
 func (s *Service) finishEndpoint(ctx context.Context, id string) error {
 	uri, swagger, msg := s.scoringURI(ctx, id)
 	return modify(ctx, s.cfg.Store, id, func(ep *armapi.OnlineEndpoint) error {
+		// Only the states this operation set are ended: a Deleting set by a delete that
+		// came in meanwhile is the delete's to end.
 		if ep.Properties.ProvisioningState == armapi.StateCreating || ep.Properties.ProvisioningState == armapi.StateUpdating {
 			ep.Properties.ProvisioningState = armapi.StateSucceeded
 		}
@@ -131,6 +140,7 @@ func (s *Service) endpointConfig(ctx context.Context, ep *armapi.OnlineEndpoint,
 		if strings.EqualFold(d.Name, except) {
 			continue
 		}
+		// The same defaults as validateDeployment's (PT5S, 1), for a row without them.
 		r := inference.DeploymentRouting{RequestTimeoutMS: 5000, MaxConcurrentRequestsPerInstance: 1}
 		if rs := d.Properties.RequestSettings; rs != nil {
 			if t, err := ParseDuration(rs.RequestTimeout); err == nil && t > 0 {
@@ -141,6 +151,8 @@ func (s *Service) endpointConfig(ctx context.Context, ep *armapi.OnlineEndpoint,
 			}
 		}
 		cfg.Deployments[d.Name] = r
+		// Traffic names deployments in any case (names compare case-insensitively); the
+		// router gets them spelled as the deployment is.
 		for name, w := range ep.Properties.Traffic {
 			if strings.EqualFold(name, d.Name) {
 				cfg.Traffic[d.Name] = w
@@ -172,6 +184,8 @@ func (s *Service) syncEndpoint(ctx context.Context, endpointID, except string) e
 		return err
 	}
 	data, _ := json.Marshal(cfg)
+	// Copies are written before stale ones are deleted, so that a failure in between
+	// never leaves a compute that serves the endpoint without its Secret.
 	keep := computesOf(&ep, ds, except)
 	for _, c := range keep {
 		kc, _, err := s.clusterReady(ctx, c)
@@ -195,6 +209,9 @@ func (s *Service) syncEndpoint(ctx context.Context, endpointID, except string) e
 	if err := s.deleteSecrets(ctx, ep.Name, stale); err != nil {
 		return err
 	}
+	// Recorded once every copy is written and every stale one deleted: it is the list a
+	// later sync, or the endpoint's delete, removes the Secret from after the endpoint or
+	// its deployments left those computes.
 	return modify(ctx, s.cfg.Store, endpointID, func(ep *armapi.OnlineEndpoint) error {
 		if ep.Properties.Mlfleet == nil {
 			ep.Properties.Mlfleet = &armapi.OnlineEndpointMlfleet{}
@@ -205,7 +222,8 @@ func (s *Service) syncEndpoint(ctx context.Context, endpointID, except string) e
 }
 
 // scoringURI is where an endpoint is scored: through the router of its first compute.
-// msg says why there is none.
+// msg says why there is none. It never fails: a URI it cannot find yet is a message on
+// the endpoint, not a failed operation, since the router may get its address later.
 func (s *Service) scoringURI(ctx context.Context, endpointID string) (uri, swagger, msg string) {
 	r, err := s.cfg.Store.GetResource(ctx, endpointID)
 	if err != nil {
@@ -235,6 +253,9 @@ func (s *Service) scoringURI(ctx context.Context, endpointID string) (uri, swagg
 	return base + "/score", base + "/swagger.json", ""
 }
 
+// endpointDeleteFlow deletes an endpoint's deployments one step each, then its Secrets,
+// then its rows: a crash in between resumes with the row still there to say what is
+// left.
 func (s *Service) endpointDeleteFlow(ctx context.Context, run *operations.Run, in opInput) error {
 	ds, err := s.deploymentsOf(ctx, s.cfg.Store, in.ID)
 	if err != nil {
@@ -257,7 +278,8 @@ func (s *Service) endpointDeleteFlow(ctx context.Context, run *operations.Run, i
 	})
 }
 
-// deleteEndpointRows deletes an endpoint's row and its keys', together.
+// deleteEndpointRows deletes an endpoint's row and its keys', together: keys without
+// their endpoint would be a secret nothing shows or removes but the sweeper.
 func (s *Service) deleteEndpointRows(ctx context.Context, id string) error {
 	return s.cfg.Store.InTx(ctx, func(tx store.Store) error {
 		for _, id := range []string{keysID(id), id} {
@@ -289,7 +311,9 @@ func (s *Service) removeDeployment(ctx context.Context, endpointID string, d *ar
 }
 
 // gone reports whether an error says the compute or its cluster no longer exists, so
-// that there is nothing left in it to delete.
+// that there is nothing left in it to delete. Any other error fails the step: a cluster
+// that is unreachable must not be taken for a deleted one, or its objects would be left
+// behind.
 func gone(err error) bool {
 	var ae *arm.Error
 	return errors.As(err, &ae) && ae.Status == 404
@@ -350,6 +374,8 @@ func (s *Service) deleteSecrets(ctx context.Context, endpoint string, computes [
 
 // cascadeDeleteDeployment removes a deployment's objects and its row when its workspace
 // or group is deleted (a Deleter: the cascade deletes only what no Deleter handles).
+// It leaves the endpoint's Secret alone: the endpoint's own Deleter, which runs after it
+// (the cascade deletes deepest first), removes the Secret from every compute it was on.
 func (s *Service) cascadeDeleteDeployment(ctx context.Context, run *operations.Run, r *store.Resource) error {
 	var d armapi.OnlineDeployment
 	if err := decode(r, &d); err != nil {

@@ -29,7 +29,8 @@ type Logs struct {
 	Content string `json:"content"`
 }
 
-// GetLogs returns the inference server's log of a deployment's instances.
+// GetLogs returns the inference server's log of a deployment's instances, each under an
+// "==> instance <pod> <==" header when there are several (as tail prints several files).
 func (s *Service) GetLogs(ctx context.Context, sub, rg, ws, endpoint, name string, in LogsRequest) (*Logs, error) {
 	_, d, err := s.deploymentRow(ctx, sub, rg, ws, endpoint, name)
 	if err != nil {
@@ -67,6 +68,9 @@ func (s *Service) GetLogs(ctx context.Context, sub, rg, ws, endpoint, name strin
 	if len(st.Pods) == 0 {
 		return nil, arm.Errorf(409, arm.CodeConflict, "Deployment '%s' has no instances yet, so there are no logs; retry once it has started.", d.Name)
 	}
+	// The embedded provider's pods are local processes with no kubelet to serve their
+	// logs, so its own reader is asked first; any other cluster's logs come through the
+	// Kubernetes API.
 	read := func(pod string) (string, error) {
 		if r, ok := s.cfg.Providers[mc.Properties.Mlfleet.Provider].(podLogReader); ok {
 			return r.PodLogs(ctx, mc.Properties.Mlfleet.ClusterID, kube.Namespace, pod, inference.ContainerName, tail)
@@ -76,6 +80,8 @@ func (s *Service) GetLogs(ctx context.Context, sub, rg, ws, endpoint, name strin
 	var b strings.Builder
 	for i, pod := range st.Pods {
 		out, err := read(pod)
+		// One unreadable instance fails the call rather than giving a log with a gap
+		// that looks complete.
 		if err != nil {
 			return nil, arm.Errorf(409, arm.CodeConflict, "The log of instance %s could not be read: %v", pod, err)
 		}

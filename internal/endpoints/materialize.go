@@ -79,6 +79,9 @@ func materialize(ctx context.Context, bs blobs.Store, root, uri, kind string) (s
 	return dir, nil
 }
 
+// writeFile writes r to a new file p and syncs it before the directory holding it is
+// renamed into place. O_EXCL refuses to write through a name an archive already created
+// (two entries of one name), rather than overwrite it.
 func writeFile(p string, r io.Reader, mode os.FileMode) error {
 	f, err := os.OpenFile(p, os.O_CREATE|os.O_EXCL|os.O_WRONLY, mode)
 	if err != nil {
@@ -101,6 +104,7 @@ var errNotArchive = errors.New("the blob is not a tar archive: a uri without a f
 // extract unpacks a tar or gzipped tar into dir, refusing entries that would land outside
 // it and anything but directories and regular files.
 func extract(r io.Reader, dir string) error {
+	// gzip is recognised by its magic bytes, not by a file name: a blob has none.
 	br := bufio.NewReader(r)
 	var src io.Reader = br
 	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
@@ -121,6 +125,8 @@ func extract(r io.Reader, dir string) error {
 			}
 			return nil
 		}
+		// Failing on the first header means the blob is no tar at all: say so, rather
+		// than report tar's "invalid header".
 		if err != nil {
 			if first {
 				return errNotArchive
@@ -148,10 +154,14 @@ func extract(r io.Reader, dir string) error {
 			if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
 				return err
 			}
+			// Only the execute bits are taken from the archive: files are readable by
+			// the inference processes and never writable by others, whatever it says.
 			if err := writeFile(target, tr, 0o644|os.FileMode(h.Mode)&0o111); err != nil {
 				return err
 			}
 		default:
+			// A symlink could point outside the directory, and later entries be written
+			// through it; links and devices are refused rather than checked.
 			return fmt.Errorf("archive entry %q is not a file or directory (links and devices are not accepted)", h.Name)
 		}
 	}

@@ -12,7 +12,8 @@ func SecretName(endpoint string) string {
 	return inference.SecretObjectName(strings.ToLower(endpoint))
 }
 
-// DeploymentName is the name of a deployment's Deployment.
+// DeploymentName is the name of a deployment's Deployment, lowercased for the same reason
+// as SecretName.
 func DeploymentName(endpoint, deployment string) string {
 	return inference.DeploymentObjectName(strings.ToLower(endpoint), strings.ToLower(deployment))
 }

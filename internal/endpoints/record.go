@@ -15,7 +15,9 @@ var (
 	records          = record.Pair[armapi.OnlineEndpoint, armapi.OnlineDeployment]{A: endpointRecord, B: deploymentRecord}
 )
 
-// row is what this package stores as resources (its keys are sealed apart).
+// row is what this package stores as resources (its keys are sealed apart). The
+// constraint lets the helpers over rows (modify, getRow, replaced, update) be written once
+// for both kinds, with records picking the Kind by type.
 type row interface {
 	armapi.OnlineEndpoint | armapi.OnlineDeployment
 }

@@ -53,6 +53,8 @@ func (s *Service) Score(ctx context.Context, sub, rg, ws, name, deployment strin
 	if err != nil {
 		return nil, err
 	}
+	// The URI the operations recorded is used, not looked up again, so that Score calls
+	// exactly what a GET of the endpoint shows its users.
 	uri := ep.Properties.ScoringURI
 	if uri == "" {
 		msg := "Online endpoint '" + ep.Name + "' has no scoring URI yet"
@@ -61,6 +63,8 @@ func (s *Service) Score(ctx context.Context, sub, rg, ws, name, deployment strin
 		}
 		return nil, arm.Conflict("%s. Deploy to it, or wait until its compute is ready.", msg)
 	}
+	// The primary key, as a client given the endpoint's keys would use first; the
+	// secondary exists to rotate the primary without downtime.
 	var credential string
 	switch ep.Properties.AuthMode {
 	case AuthAMLToken:
@@ -89,6 +93,8 @@ func (s *Service) Score(ctx context.Context, sub, rg, ws, name, deployment strin
 	}
 	start := s.now()
 	resp, err := s.scoreClient().Do(req)
+	// Failing to reach the router is the API's 502/504, unlike an answer from it, which
+	// is the test's result whatever its status.
 	if err != nil {
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			return nil, arm.Errorf(http.StatusGatewayTimeout, "GatewayTimeout", "Online endpoint '%s' did not answer within %s at %s.", ep.Name, ScoreTimeout, uri)
@@ -96,6 +102,7 @@ func (s *Service) Score(ctx context.Context, sub, rg, ws, name, deployment strin
 		return nil, arm.Errorf(http.StatusBadGateway, "BadGateway", "Online endpoint '%s' could not be reached at %s: %v. Check that its compute is running.", ep.Name, uri, err)
 	}
 	defer resp.Body.Close()
+	// One byte past the cap tells a cut answer from one of exactly ScoreMaxAnswer bytes.
 	data, err := io.ReadAll(io.LimitReader(resp.Body, ScoreMaxAnswer+1))
 	if err != nil {
 		return nil, arm.Errorf(http.StatusBadGateway, "BadGateway", "Reading the answer of online endpoint '%s' failed: %v.", ep.Name, err)
@@ -114,7 +121,9 @@ func (s *Service) Score(ctx context.Context, sub, rg, ws, name, deployment strin
 }
 
 // scoreClient is the client of Score: it trusts the configured roots (the server's CA,
-// which signs the routers' certificates of TLS Auto computes) and follows no redirects.
+// which signs the routers' certificates of TLS Auto computes) and follows no redirects, so
+// that the request and its key go to the scoring URI only and a redirect is shown as the
+// router's answer.
 func (s *Service) scoreClient() *http.Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = &tls.Config{RootCAs: s.cfg.ScoreRoots, MinVersion: tls.VersionTLS12}

@@ -82,6 +82,9 @@ type Service struct {
 	cache map[string]cachedClient // by provider cluster id
 }
 
+// cachedClient is a connection to one cluster and the admin kubeconfig it was made from:
+// when the cluster's kubeconfig changes, cluster connects again rather than reuse a client
+// made for the old one.
 type cachedClient struct {
 	kubeconfig []byte
 	client     *kube.Cluster
@@ -119,6 +122,9 @@ func DeploymentID(sub, rg, ws, endpoint, name string) string {
 	return arm.ResourcePath(sub, rg, Namespace, "workspaces", ws, "onlineEndpoints", endpoint, "deployments", name)
 }
 
+// keysID is the row of an endpoint's sealed keys, a child of the endpoint owned by it (its
+// OwnerID), so that the sweeper removes keys whose endpoint is gone. Its type,
+// mlfleetSecrets, is no tracked type, so the generic resource list never shows it.
 func keysID(endpointID string) string { return endpointID + "/mlfleetSecrets/keys" }
 
 func (s *Service) inferenceDir() string { return filepath.Join(s.cfg.Home, "inference") }
@@ -128,11 +134,14 @@ type Options struct {
 	Preconditions arm.Preconditions
 }
 
-// busy is the 409 of a write while an operation runs on the resource.
+// busy is the 409 of a write while an operation runs on the resource. Writes are refused
+// rather than queued, so that one operation at a time carries a row into the clusters.
 func busy(what, state string) error {
 	return arm.Errorf(409, arm.CodeOperationInProgress, "%s is %s; wait for that operation to finish, then retry.", what, strings.ToLower(state))
 }
 
+// inProgress reports whether state is one an operation sets and ends: a row in it has an
+// operation running (or one that will be resumed after a restart).
 func inProgress(state string) bool {
 	return state == armapi.StateCreating || state == armapi.StateUpdating || state == armapi.StateDeleting
 }
@@ -140,12 +149,20 @@ func inProgress(state string) bool {
 // generateKey returns a random key of 32 bytes, base64url.
 func generateKey() string {
 	b := make([]byte, 32)
+	// crypto/rand's Read never returns an error: since Go 1.24 it crashes the program
+	// instead.
 	_, _ = rand.Read(b)
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 // computeOf resolves a compute reference (an id or a name) of the workspace and checks
 // that a deployment can run on it: an AKS compute of the same workspace, Succeeded.
+//
+// A reference is what the az ml YAML holds (azureml:<name>), a bare name, or a full id. A
+// compute of another workspace is refused: ComputeUsers, which keeps a compute that
+// deployments run on from being detached, looks for them in the compute's own workspace
+// only. Every problem is a 400 with field as its target, so that PutDeployment can report
+// it with the others.
 func (s *Service) computeOf(ctx context.Context, w *armapi.Workspace, ref, field string) (*armapi.Compute, error) {
 	parsed, _ := arm.ParseID(w.ID)
 	name := strings.TrimPrefix(ref, "azureml:")
@@ -160,6 +177,8 @@ func (s *Service) computeOf(ctx context.Context, w *armapi.Workspace, ref, field
 		name = id.Name()
 	}
 	c, err := s.cfg.Computes.Get(ctx, parsed.SubscriptionID, parsed.ResourceGroup, w.Name, name)
+	// A missing compute is a mistake in the request's body, not a missing resource at its
+	// path: 400 naming the field, not the 404 Computes.Get answers.
 	var ae *arm.Error
 	if errors.As(err, &ae) && ae.Status == 404 {
 		return nil, arm.BadRequest(arm.CodeUserError, "%s: compute '%s' does not exist in workspace '%s'; create or attach it first (mlfleet ml computetarget create).", field, name, w.Name).WithTarget(field)
@@ -170,13 +189,17 @@ func (s *Service) computeOf(ctx context.Context, w *armapi.Workspace, ref, field
 	if !strings.EqualFold(c.Properties.ComputeType, "AKS") {
 		return nil, arm.BadRequest(arm.CodeUserError, "%s: compute '%s' is of type %s; deployments run on AKS computes.", field, name, c.Properties.ComputeType).WithTarget(field)
 	}
+	// A compute still being created or attached has no cluster to deploy to yet, and a
+	// Failed one may have none at all.
 	if c.Properties.ProvisioningState != armapi.StateSucceeded || c.Properties.ResourceID == nil {
 		return nil, arm.BadRequest(arm.CodeUserError, "%s: compute '%s' is %s, not Succeeded; wait for it (or fix it) before deploying to it.", field, name, c.Properties.ProvisioningState).WithTarget(field)
 	}
 	return c, nil
 }
 
-// cluster connects to the cluster of a compute.
+// cluster connects to the cluster of a compute, with the cluster's admin credentials.
+// Clients are cached by the provider's cluster id and reused while the kubeconfig is the
+// same, so that each poll of an operation does not build a new client.
 func (s *Service) cluster(ctx context.Context, computeID string) (*kube.Cluster, *armapi.ManagedCluster, error) {
 	id, err := arm.ParseID(computeID)
 	if err != nil {
@@ -198,6 +221,8 @@ func (s *Service) cluster(ctx context.Context, computeID string) (*kube.Cluster,
 		return nil, nil, err
 	}
 	key := mc.Properties.Mlfleet.ClusterID
+	// The lock is held across Connect so that concurrent operations on one cluster make
+	// one client, not one each.
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if cc, ok := s.cache[key]; ok && bytes.Equal(cc.kubeconfig, creds.Admin) {
@@ -224,11 +249,16 @@ func (s *Service) clusterReady(ctx context.Context, computeID string) (*kube.Clu
 	err := wait.PollUntilContextCancel(ctx, 500*time.Millisecond, true, func(ctx context.Context) (bool, error) {
 		var err error
 		kc, mc, err = s.cluster(ctx, computeID)
+		// GET /version proves the apiserver answers: a cached client says nothing about
+		// whether its cluster is up now.
 		if err == nil {
 			if _, err = kc.Version(ctx); err == nil {
 				return true, nil
 			}
 		}
+		// Only a cluster that is not running yet or not reachable is waited for; any
+		// other error (the compute or cluster is gone, bad credentials) will not pass by
+		// waiting and fails at once.
 		var ae *arm.Error
 		transient := errors.As(err, &ae) && ae.Code == containerservice.CodeClusterNotRunning || errors.Is(err, kube.ErrUnreachable)
 		if !transient || time.Now().After(deadline) {
@@ -242,7 +272,10 @@ func (s *Service) clusterReady(ctx context.Context, computeID string) (*kube.Clu
 	return kc, mc, nil
 }
 
-// tokenKeyPEM is the PEM of the public key that verifies AMLToken tokens.
+// tokenKeyPEM is the PEM of the public key that verifies AMLToken tokens, for the
+// endpoint's Secret: the router verifies tokens offline with it and never calls back into
+// mlfleet. It is rebuilt from the signing key's JWKS, the one public form SigningKey
+// exposes. No signing key means no AMLToken endpoints (PutEndpoint refuses them), so "".
 func (s *Service) tokenKeyPEM() (string, error) {
 	if s.cfg.SigningKey == nil {
 		return "", nil
@@ -290,6 +323,9 @@ func (s *Service) sealKeys(k *armapi.EndpointKeys) []byte {
 }
 
 // modify applies fn to a stored endpoint or deployment (read, change, write at version).
+// Operations change their row only through it: a request may write the row meanwhile (a
+// PATCH of traffic), and a write at a stale version would undo that change. store.Modify
+// reads again and retries on a version conflict.
 func modify[T row](ctx context.Context, st store.Store, id string, fn func(v *T) error) error {
 	_, err := store.Modify(ctx, st, id, func(r *store.Resource) error {
 		var v T
@@ -338,7 +374,6 @@ func (s *Service) deploymentsOf(ctx context.Context, st store.Store, endpointID 
 	return resources.DecodeRows(rows, decodeRow[armapi.OnlineDeployment])
 }
 
-// assetUser names the deployment that uses an asset version, if any.
 // ComputeUsers lists the online deployments that run on the compute computeID, each as
 // "deployment 'blue' of endpoint 'ep'", sorted; none is an empty list. A deployment names
 // its compute by id, always one of its own workspace.
@@ -365,6 +400,9 @@ func (s *Service) ComputeUsers(ctx context.Context, computeID string) ([]string,
 	return users, nil
 }
 
+// assetUser names the deployment that uses an asset version, if any: mlassets refuses to
+// delete a version a deployment still names, since its operation (and a resumed one after
+// a restart) resolves the model, code and environment again.
 func (s *Service) assetUser(ctx context.Context, versionID string) (string, error) {
 	id, err := arm.ParseID(versionID)
 	if err != nil {

@@ -38,6 +38,8 @@ var InstanceTypes = []InstanceType{
 // DefaultInstanceType is the instance type of a deployment that names none.
 const DefaultInstanceType = "defaultinstancetype"
 
+// instanceType finds an instance type by name, in any case; the row then stores the
+// name as InstanceTypes spells it.
 func instanceType(name string) (InstanceType, bool) {
 	for _, t := range InstanceTypes {
 		if strings.EqualFold(t.Name, name) {
@@ -47,6 +49,8 @@ func instanceType(name string) (InstanceType, bool) {
 	return InstanceType{}, false
 }
 
+// cpuString and memString spell resources the way messages name them: cores as a decimal
+// (0.25), memory in GiB when whole.
 func cpuString(m int64) string {
 	return strconv.FormatFloat(float64(m)/1000, 'f', -1, 64)
 }
@@ -76,6 +80,8 @@ func ValidateName(what, name string) *arm.Error {
 // ParseDuration reads an ISO 8601 duration such as PT5S, PT0.5S, PT1M30S or P1D.
 func ParseDuration(s string) (time.Duration, error) {
 	m := isoDuration.FindStringSubmatch(s)
+	// Every part of the pattern is optional, so it also matches "P" and "PT", which name
+	// no duration at all.
 	if m == nil || s == "P" || s == "PT" {
 		return 0, fmt.Errorf("'%s' is not an ISO 8601 duration (e.g. PT5S, PT0.5S, PT1M)", s)
 	}
@@ -100,6 +106,8 @@ func validateEndpoint(name string, p *armapi.OnlineEndpointProperties, deploymen
 	if e := ValidateName("Endpoint", name); e != nil {
 		errs = append(errs, e)
 	}
+	// Key is the default, as in az ml. AADToken is named apart: it is a valid Azure
+	// mode, and the user should learn that mlfleet lacks it, not that it is misspelt.
 	switch p.AuthMode {
 	case "":
 		p.AuthMode = AuthKey
@@ -126,6 +134,9 @@ func validateEndpoint(name string, p *armapi.OnlineEndpointProperties, deploymen
 		}
 		return sum
 	}
+	// Traffic adds up to 100, or to 0 while nothing is routed yet (an endpoint before its
+	// first deployment gets traffic). Mirrored traffic copies live requests to a
+	// deployment that gets no live traffic itself; at most 50 percent, as in Azure.
 	if sum := checkWeights("traffic", p.Traffic, 100); sum != 0 && sum != 100 {
 		errs.Add(arm.CodeUserError, "properties.traffic", "traffic adds up to %d percent; it must add up to 100 (or 0 to send nothing).", sum)
 	}
@@ -137,6 +148,7 @@ func validateEndpoint(name string, p *armapi.OnlineEndpointProperties, deploymen
 			errs.Add(arm.CodeUserError, "properties.mirrorTraffic", "Deployment '%s' gets both live traffic and mirrored traffic; a deployment gets one or the other.", d)
 		}
 	}
+	// Stored as empty maps, never null: clients read traffic as an object.
 	if p.Traffic == nil {
 		p.Traffic = map[string]int{}
 	}
@@ -149,7 +161,8 @@ func validateEndpoint(name string, p *armapi.OnlineEndpointProperties, deploymen
 	return errs.Err("Endpoint " + name)
 }
 
-// normalized is a deployment's settings after validation, with the defaults applied.
+// normalized is a deployment's settings after validation, with the defaults applied: what
+// the operation turns into the Kubernetes Deployment and what the capacity check counts.
 type normalized struct {
 	InstanceType   InstanceType
 	InstanceCount  int
@@ -159,6 +172,7 @@ type normalized struct {
 	Readiness      probe
 }
 
+// probe is a liveness or readiness probe's settings as durations.
 type probe struct {
 	FailureThreshold, SuccessThreshold int
 	InitialDelay, Period, Timeout      time.Duration
@@ -173,6 +187,8 @@ func validateDeployment(name string, d *armapi.OnlineDeployment) (normalized, er
 	if e := ValidateName("Deployment", name); e != nil {
 		errs = append(errs, e)
 	}
+	// mlfleet runs deployments only on AKS computes, Azure's Kubernetes online
+	// deployments; Managed (Azure-hosted instances) has no counterpart here.
 	switch {
 	case p.EndpointComputeType == "":
 		p.EndpointComputeType = "Kubernetes"
@@ -193,6 +209,9 @@ func validateDeployment(name string, d *armapi.OnlineDeployment) (normalized, er
 		}
 		errs.Add(arm.CodeUserError, "properties.instanceType", "instanceType '%s' is not one of %s.", p.InstanceType, strings.Join(names, ", "))
 	}
+	// The instance count may come from sku.capacity or scaleSettings.instanceCount, as
+	// both are in the ARM shape; either is taken, both only if they agree. The row then
+	// carries it in both places, so that a client reading either finds it.
 	n.InstanceCount = 1
 	var fromSku, fromScale *int
 	if d.Sku != nil {
@@ -219,6 +238,8 @@ func validateDeployment(name string, d *armapi.OnlineDeployment) (normalized, er
 	d.Sku = &armapi.DeploymentSku{Name: "Default", Capacity: &count}
 	p.ScaleSettings = &armapi.ScaleSettings{ScaleType: "Default", InstanceCount: &count}
 
+	// Request settings and probes get Azure's documented defaults for online
+	// deployments, written into the row so that a GET shows what is in effect.
 	rs := p.RequestSettings
 	if rs == nil {
 		rs = &armapi.RequestSettings{}
@@ -287,6 +308,8 @@ func validateDeployment(name string, d *armapi.OnlineDeployment) (normalized, er
 		switch {
 		case s == "":
 			errs.Add(arm.CodeUserError, "properties.codeConfiguration.scoringScript", "codeConfiguration.scoringScript is required: the script in the code to load, e.g. score.py.")
+		// The script is loaded from the materialized code directory on this host: a path
+		// that could leave it (absolute, .., a backslash) must never reach the runtime.
 		case path.IsAbs(s) || strings.Contains(s, "\\") || path.Clean(s) != s || strings.HasPrefix(s, "../") || s == "..":
 			errs.Add(arm.CodeUserError, "properties.codeConfiguration.scoringScript", "codeConfiguration.scoringScript '%s' must be a relative path inside the code, such as score.py or src/score.py.", s)
 		case !strings.HasSuffix(s, ".py"):
@@ -300,6 +323,8 @@ func validateDeployment(name string, d *armapi.OnlineDeployment) (normalized, er
 		switch {
 		case !envVarName.MatchString(k):
 			errs.Add(arm.CodeUserError, "properties.environmentVariables", "Environment variable name '%s' is invalid: use letters, digits and '_', not starting with a digit.", k)
+		// The inference server tells the scoring script where its model is in
+		// AZUREML_MODEL_DIR; AZUREML_* is reserved so that no user variable overrides it.
 		case strings.HasPrefix(k, "AZUREML_"):
 			errs.Add(arm.CodeUserError, "properties.environmentVariables", "Environment variable '%s' is reserved (AZUREML_* are set by the inference server).", k)
 		}

@@ -13,7 +13,9 @@ import (
 // preconditions against the row it changes, then, in one transaction, change the rows and
 // submit the operation that carries the change into the clusters.
 
-// opInput is the input of every endpoint and deployment operation: the row it works on.
+// opInput is the input of every endpoint and deployment operation: the row it works on,
+// only its id. The operation reads the row when it runs, so that a resumed operation
+// carries the row as it is then, not as it was at submit.
 type opInput struct {
 	ID string `json:"id"`
 }
@@ -42,6 +44,7 @@ func replaced[T row](ctx context.Context, st store.Store, id, what string, pre a
 	if err := pre.CheckIfMatch(what, true, arm.ETag(existing.Version)); err != nil {
 		return nil, nil, err
 	}
+	// If-None-Match: * means create only (N7: a create never modifies what exists).
 	if pre.IfNoneMatch {
 		return nil, nil, exists
 	}
@@ -81,12 +84,15 @@ func (s *Service) submit(ctx context.Context, c change, write func(tx store.Stor
 		op, err = s.cfg.Engine.SubmitIn(ctx, tx, c.kind, c.id, c.sub, opInput{ID: c.id})
 		return err
 	})
+	// The rows were read before the transaction (replaced); a version conflict means a
+	// concurrent write won, and this one is refused whole rather than merged.
 	if errors.Is(err, store.ErrConflict) {
 		return nil, arm.Conflict("%s was changed by another request at the same time; %s", c.what, c.retry)
 	}
 	if err != nil {
 		return nil, err
 	}
+	// Wake only after the commit: an engine woken earlier would find no operation row.
 	s.cfg.Engine.Wake()
 	return op, nil
 }
@@ -98,6 +104,9 @@ func (s *Service) startDelete(ctx context.Context, c change, pre arm.Preconditio
 	if err := pre.CheckIfMatch(c.what, true, arm.ETag(r.Version)); err != nil {
 		return nil, err
 	}
+	// A repeated DELETE answers the delete already running (202 with its URLs) instead
+	// of a 409 or a second operation. A row left Deleting with no running operation gets
+	// a new one.
 	if state == armapi.StateDeleting {
 		if op := s.running(ctx, r.ID); op != nil {
 			return op, nil

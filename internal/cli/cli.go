@@ -88,12 +88,18 @@ func message(err error) string {
 // isCobraUsage reports whether err is one of the errors cobra and pflag return for a
 // command line they cannot parse (unknown command, wrong number of arguments, a required
 // flag missing). cobra returns them from fmt.Errorf, with no type or sentinel to test with
-// errors.As, so their text is all there is to go by.
+// errors.As, so their text is all there is to go by: the start of it, as they word it. An
+// answer of the server is never one, whatever its message says ("accepts API server
+// connections only from ..." is a refused attach, exit 1).
 func isCobraUsage(err error) bool {
+	var ae *mlfleet.Error
+	if errors.As(err, &ae) {
+		return false
+	}
 	s := err.Error()
 	for _, p := range []string{"unknown flag", "unknown shorthand flag", "unknown command", "flag needs an argument",
 		"invalid argument", "required flag", "accepts ", "requires at least", "bad flag syntax"} {
-		if strings.Contains(s, p) {
+		if strings.HasPrefix(s, p) {
 			return true
 		}
 	}

@@ -250,8 +250,9 @@ func (s *Service) RegenerateKeys(ctx context.Context, sub, rg, ws, name, keyType
 
 // Token mints an AMLToken for an endpoint whose authMode is AMLToken. It is valid for
 // TokenLifetime, to be refreshed after half of it (refreshAfterTimeUtc). The router
-// verifies it with the public key in the endpoint's Secret and checks its aud claim and
-// its endpoint claim, the endpoint's name.
+// verifies it with the public key in the endpoint's Secret and checks its aud claim, its
+// endpoint claim (the endpoint's name) and its endpointId claim (its ARM id: names repeat
+// across workspaces, the signing key does not change).
 func (s *Service) Token(ctx context.Context, sub, rg, ws, name string) (*armapi.EndpointToken, error) {
 	ep, _, err := s.GetEndpoint(ctx, sub, rg, ws, name)
 	if err != nil {
@@ -262,7 +263,7 @@ func (s *Service) Token(ctx context.Context, sub, rg, ws, name string) (*armapi.
 	}
 	now := s.now()
 	exp := now.Add(s.cfg.TokenLifetime)
-	tok, err := s.cfg.SigningKey.Sign(map[string]any{"aud": inference.TokenAudience, "endpoint": ep.Name, "iat": now.Unix(), "exp": exp.Unix()})
+	tok, err := s.cfg.SigningKey.Sign(map[string]any{"aud": inference.TokenAudience, "endpoint": ep.Name, "endpointId": ep.ID, "iat": now.Unix(), "exp": exp.Unix()})
 	if err != nil {
 		return nil, err
 	}

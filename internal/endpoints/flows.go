@@ -126,7 +126,7 @@ func computesOf(ep *armapi.OnlineEndpoint, ds []*armapi.OnlineDeployment, except
 // endpointConfig is the Secret's content for an endpoint and its deployments (but
 // except, being deleted).
 func (s *Service) endpointConfig(ctx context.Context, ep *armapi.OnlineEndpoint, ds []*armapi.OnlineDeployment, except string) (*inference.EndpointConfig, error) {
-	cfg := &inference.EndpointConfig{Name: ep.Name, AuthMode: ep.Properties.AuthMode, Traffic: map[string]int{}, MirrorTraffic: map[string]int{}, Deployments: map[string]inference.DeploymentRouting{}}
+	cfg := &inference.EndpointConfig{Name: ep.Name, ID: ep.ID, AuthMode: ep.Properties.AuthMode, Traffic: map[string]int{}, MirrorTraffic: map[string]int{}, Deployments: map[string]inference.DeploymentRouting{}}
 	keys, err := s.loadKeys(ctx, s.cfg.Store, ep.ID)
 	if err != nil {
 		return nil, err

@@ -80,7 +80,13 @@ var ErrInvalidConfig = errors.New("invalid endpoint configuration")
 // EndpointConfig is what the router needs to know about an endpoint, written by the API
 // side as JSON into the endpoint's Secret.
 type EndpointConfig struct {
-	Name     string `json:"name"`
+	Name string `json:"name"`
+	// ID is the endpoint's ARM id. Endpoint names are unique only in their workspace, and
+	// every AMLToken is signed with the server's one key, so a token names the endpoint by
+	// its id too and the router checks it: a token minted for 'ep' of one workspace is no
+	// good for 'ep' of another. Empty in the Secrets of older servers, which check the name
+	// alone.
+	ID       string `json:"id,omitempty"`
 	AuthMode string `json:"authMode"` // AuthKey | AuthAMLToken
 	// Keys are the primary and secondary keys (AuthKey).
 	Keys []string `json:"keys,omitempty"`

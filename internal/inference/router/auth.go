@@ -56,8 +56,10 @@ func checkKey(token string, keys []string) bool {
 }
 
 // checkToken verifies an AMLToken: an ES256 JWT signed by key, for TokenAudience and
-// endpoint, not expired at now.
-func checkToken(token string, key *ecdsa.PublicKey, endpoint string, now time.Time) error {
+// endpoint, not expired at now. id, when the endpoint's config has it, is the endpoint's
+// ARM id, which the token's endpointId claim must name (compared as ARM compares ids,
+// without case).
+func checkToken(token string, key *ecdsa.PublicKey, endpoint, id string, now time.Time) error {
 	if key == nil {
 		return errors.New("the endpoint has no token key")
 	}
@@ -65,7 +67,7 @@ func checkToken(token string, key *ecdsa.PublicKey, endpoint string, now time.Ti
 	if len(parts) != 3 {
 		return errors.New("not a JWT")
 	}
-	b64 := base64.RawURLEncoding
+	b64 := base64.RawURLEncoding.Strict() // one spelling per signature, as package auth reads them
 	hdrJSON, err := b64.DecodeString(parts[0])
 	if err != nil {
 		return errors.New("bad JWT header")
@@ -89,10 +91,11 @@ func checkToken(token string, key *ecdsa.PublicKey, endpoint string, now time.Ti
 		return errors.New("bad JWT payload")
 	}
 	var claims struct {
-		Aud      any     `json:"aud"`
-		Endpoint string  `json:"endpoint"`
-		Exp      float64 `json:"exp"`
-		Nbf      float64 `json:"nbf"`
+		Aud        any     `json:"aud"`
+		Endpoint   string  `json:"endpoint"`
+		EndpointID string  `json:"endpointId"`
+		Exp        float64 `json:"exp"`
+		Nbf        float64 `json:"nbf"`
 	}
 	if err := json.Unmarshal(payload, &claims); err != nil {
 		return errors.New("bad JWT claims")
@@ -111,6 +114,8 @@ func checkToken(token string, key *ecdsa.PublicKey, endpoint string, now time.Ti
 		return errors.New("token is not for endpoints")
 	case claims.Endpoint != endpoint:
 		return fmt.Errorf("token is for endpoint %q", claims.Endpoint)
+	case id != "" && !strings.EqualFold(claims.EndpointID, id):
+		return errors.New("token is for an endpoint of that name in another workspace, or has no endpointId: get a new one (az ml online-endpoint get-credentials)")
 	case claims.Exp == 0 || now.Unix() >= int64(claims.Exp):
 		return errors.New("token expired")
 	case claims.Nbf != 0 && now.Unix() < int64(claims.Nbf):

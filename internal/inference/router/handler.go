@@ -229,7 +229,7 @@ func (ep *endpoint) authorize(auth, name string, now time.Time) *routeError {
 		if ep.keyErr != nil {
 			return deny(ep.keyErr.Error())
 		}
-		if err := checkToken(token, ep.tokenKey, name, now); err != nil {
+		if err := checkToken(token, ep.tokenKey, name, ep.cfg.ID, now); err != nil {
 			return deny("invalid token: " + err.Error())
 		}
 	default:

@@ -137,7 +137,8 @@ func TestAuth(t *testing.T) {
 		}
 		return tok
 	}
-	good := map[string]any{"aud": inference.TokenAudience, "endpoint": "tok", "exp": now.Add(time.Hour).Unix(), "iat": now.Unix()}
+	const tokID = "/subscriptions/s1/resourceGroups/rg1/providers/Microsoft.MachineLearningServices/workspaces/ws-a/onlineEndpoints/tok"
+	good := map[string]any{"aud": inference.TokenAudience, "endpoint": "tok", "endpointId": strings.ToUpper(tokID), "exp": now.Add(time.Hour).Unix(), "iat": now.Unix()}
 	with := func(k string, v any) map[string]any {
 		c := map[string]any{}
 		for kk, vv := range good {
@@ -150,7 +151,10 @@ func TestAuth(t *testing.T) {
 	h := NewHandler(HandlerOptions{Now: func() time.Time { return now }})
 	h.Update([]EndpointState{
 		{Config: keyConfig(map[string]int{"blue": 100}, nil), Instances: map[string][]string{"blue": {up}}},
-		{Config: &inference.EndpointConfig{Name: "tok", AuthMode: inference.AuthAMLToken, TokenKeyPEM: tokenKeyPEM(t, key),
+		{Config: &inference.EndpointConfig{Name: "tok", ID: tokID, AuthMode: inference.AuthAMLToken, TokenKeyPEM: tokenKeyPEM(t, key),
+			Traffic: map[string]int{"blue": 100}}, Instances: map[string][]string{"blue": {up}}},
+		// The Secret of an older server has no id: the endpoint's name is all there is to check.
+		{Config: &inference.EndpointConfig{Name: "old", AuthMode: inference.AuthAMLToken, TokenKeyPEM: tokenKeyPEM(t, key),
 			Traffic: map[string]int{"blue": 100}}, Instances: map[string][]string{"blue": {up}}},
 	})
 	for _, tc := range []struct {
@@ -166,6 +170,9 @@ func TestAuth(t *testing.T) {
 		{"key on a token endpoint", "tok", "primary-key", 401, "not a JWT"},
 		{"expired token", "tok", sign(key, with("exp", now.Add(-time.Second).Unix())), 401, "token expired"},
 		{"token of another endpoint", "tok", sign(key, with("endpoint", "ep")), 401, `token is for endpoint \"ep\"`},
+		{"token of the same name in another workspace", "tok", sign(key, with("endpointId", strings.Replace(tokID, "ws-a", "ws-b", 1))), 401, "in another workspace"},
+		{"token without an endpoint id", "tok", sign(key, with("endpointId", nil)), 401, "in another workspace"},
+		{"token on an endpoint whose config has no id", "old", sign(key, with("endpoint", "old")), 200, ""},
 		{"token for another audience", "tok", sign(key, with("aud", "management")), 401, "not for endpoints"},
 		{"token signed by another key", "tok", sign(other, good), 401, "signature does not verify"},
 		{"unknown endpoint", "nope", "primary-key", 404, `endpoint \"nope\" does not exist`},

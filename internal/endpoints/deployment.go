@@ -136,15 +136,23 @@ func (s *Service) PutDeployment(ctx context.Context, sub, rg, ws, endpoint, name
 // because its endpoint is, the 404 says so (the endpoint's message), not that the
 // endpoint lacks the deployment.
 func (s *Service) deploymentRow(ctx context.Context, sub, rg, ws, endpoint, name string) (*store.Resource, *armapi.OnlineDeployment, error) {
+	r, d, err := s.findDeployment(ctx, sub, rg, ws, endpoint, name)
+	if err == nil && r == nil {
+		return nil, nil, arm.NotFound(arm.CodeResourceNotFound, "Deployment '%s' could not be found in online endpoint '%s'.", name, endpoint)
+	}
+	return r, d, err
+}
+
+// findDeployment is deploymentRow where a deployment missing from an existing endpoint is
+// no error but nil, nil, nil; a missing workspace or endpoint is still their 404.
+func (s *Service) findDeployment(ctx context.Context, sub, rg, ws, endpoint, name string) (*store.Resource, *armapi.OnlineDeployment, error) {
 	w, err := s.cfg.Workspaces.Get(ctx, sub, rg, ws)
 	if err != nil {
 		return nil, nil, err
 	}
 	return getRow[armapi.OnlineDeployment](ctx, s.cfg.Store, DeploymentID(sub, rg, w.Name, endpoint, name), func() error {
-		if _, _, err := s.endpointRow(ctx, s.cfg.Store, EndpointID(sub, rg, w.Name, endpoint), endpoint, w.Name); err != nil {
-			return err
-		}
-		return arm.NotFound(arm.CodeResourceNotFound, "Deployment '%s' could not be found in online endpoint '%s'.", name, endpoint)
+		_, _, err := s.endpointRow(ctx, s.cfg.Store, EndpointID(sub, rg, w.Name, endpoint), endpoint, w.Name)
+		return err
 	})
 }
 
@@ -177,15 +185,14 @@ func (s *Service) DeleteDeployment(ctx context.Context, sub, rg, ws, endpoint, n
 		return nil, err
 	}
 	what := fmt.Sprintf("Deployment '%s' of endpoint '%s'", name, endpoint)
-	r, d, err := s.deploymentRow(ctx, sub, rg, ws, endpoint, name)
 	// A missing deployment of an existing endpoint succeeds (204); a missing endpoint or
-	// workspace stays a 404. The two are told apart by the message deploymentRow wrote.
-	var ae *arm.Error
-	if errors.As(err, &ae) && ae.Status == 404 && strings.HasPrefix(ae.Message, "Deployment") {
-		return nil, pre.CheckIfMatch(what, false, "")
-	}
+	// workspace stays a 404.
+	r, d, err := s.findDeployment(ctx, sub, rg, ws, endpoint, name)
 	if err != nil {
 		return nil, err
+	}
+	if r == nil {
+		return nil, pre.CheckIfMatch(what, false, "")
 	}
 	c := change{kind: KindDeploymentDelete, sub: sub, id: r.ID, what: what, retry: retryOnly}
 	return s.startDelete(ctx, c, pre, r, d.Properties.ProvisioningState, func(tx store.Store) error {

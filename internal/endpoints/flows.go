@@ -43,7 +43,9 @@ func (s *Service) markFailed(ctx context.Context, id string, cause error) error 
 		msg = ae.Message
 	}
 	var err error
-	if strings.Contains(strings.ToLower(id), "/deployments/") {
+	// The id's type segment tells a deployment from an endpoint; a group or workspace named
+	// "deployments" must not.
+	if isDeploymentID(id) {
 		err = modify(ctx, s.cfg.Store, id, func(d *armapi.OnlineDeployment) error {
 			d.Properties.ProvisioningState = armapi.StateFailed
 			if d.Properties.Mlfleet == nil {
@@ -392,4 +394,11 @@ func (s *Service) cascadeDeleteEndpoint(ctx context.Context, run *operations.Run
 		return err
 	}
 	return s.deleteEndpointRows(ctx, r.ID)
+}
+
+// isDeploymentID tells whether id names an online deployment
+// (…/onlineEndpoints/{ep}/deployments/{d}) rather than an endpoint.
+func isDeploymentID(id string) bool {
+	parts := strings.Split(strings.TrimSuffix(id, "/"), "/")
+	return len(parts) >= 4 && strings.EqualFold(parts[len(parts)-2], "deployments") && strings.EqualFold(parts[len(parts)-4], "onlineEndpoints")
 }

@@ -143,8 +143,13 @@ func validateEndpoint(name string, p *armapi.OnlineEndpointProperties, deploymen
 	if sum := checkWeights("mirrorTraffic", p.MirrorTraffic, 50); sum > 50 {
 		errs.Add(arm.CodeUserError, "properties.mirrorTraffic", "mirrorTraffic adds up to %d percent; mirror at most 50 percent.", sum)
 	}
+	// Deployment names compare without case, as everywhere else ("Blue" is "blue").
+	live := map[string]bool{}
+	for d, w := range p.Traffic {
+		live[strings.ToLower(d)] = live[strings.ToLower(d)] || w > 0
+	}
 	for d, w := range p.MirrorTraffic {
-		if w > 0 && p.Traffic[d] > 0 {
+		if w > 0 && live[strings.ToLower(d)] {
 			errs.Add(arm.CodeUserError, "properties.mirrorTraffic", "Deployment '%s' gets both live traffic and mirrored traffic; a deployment gets one or the other.", d)
 		}
 	}

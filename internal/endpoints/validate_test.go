@@ -44,6 +44,7 @@ func TestValidateEndpoint(t *testing.T) {
 		{"negative", "ep1", armapi.OnlineEndpointProperties{Traffic: map[string]int{"blue": 110, "green": -10}}, []string{"blue", "green"}, []string{"properties.traffic"}},
 		{"mirror too much", "ep1", armapi.OnlineEndpointProperties{Traffic: map[string]int{"blue": 100}, MirrorTraffic: map[string]int{"green": 60}}, []string{"blue", "green"}, []string{"properties.mirrorTraffic"}},
 		{"mirror and live", "ep1", armapi.OnlineEndpointProperties{Traffic: map[string]int{"blue": 100}, MirrorTraffic: map[string]int{"blue": 10}}, []string{"blue"}, []string{"properties.mirrorTraffic"}},
+		{"mirror and live, another case", "ep1", armapi.OnlineEndpointProperties{Traffic: map[string]int{"Blue": 100}, MirrorTraffic: map[string]int{"blue": 10}}, []string{"blue"}, []string{"properties.mirrorTraffic"}},
 		{"short keys", "ep1", armapi.OnlineEndpointProperties{Keys: &armapi.EndpointKeys{PrimaryKey: "x"}}, nil, []string{"properties.keys"}},
 		{"every problem", "-", armapi.OnlineEndpointProperties{AuthMode: "x", Traffic: map[string]int{"a": 5}}, nil, []string{"name", "properties.authMode", "properties.traffic"}},
 	} {
@@ -144,5 +145,21 @@ func TestFit(t *testing.T) {
 	}
 	if rooms[0].MilliCPU != 1200 {
 		t.Error("fit changed its input")
+	}
+}
+
+// TestIsDeploymentID: the type segments tell a deployment from an endpoint, whatever the
+// group, workspace or endpoint is named.
+func TestIsDeploymentID(t *testing.T) {
+	for id, want := range map[string]bool{
+		DeploymentID("s1", "rg", "ws", "ep", "blue"):                 true,
+		EndpointID("s1", "rg", "ws", "ep"):                           false,
+		EndpointID("s1", "deployments", "deployments", "ep"):         false,
+		EndpointID("s1", "rg", "ws", "deployments"):                  false,
+		DeploymentID("s1", "rg", "ws", "deployments", "deployments"): true,
+	} {
+		if got := isDeploymentID(id); got != want {
+			t.Errorf("isDeploymentID(%s) = %v, want %v", id, got, want)
+		}
 	}
 }

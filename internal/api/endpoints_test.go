@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -103,5 +104,22 @@ func TestEndpointPatchKeepsAChangeMadeMeanwhile(t *testing.T) {
 	ep := succeeded("the first patch")
 	if tag, desc := testutil.Field(ep, "tags.team"), testutil.Field(ep, "properties.description"); tag != "a" || desc != "from b" {
 		t.Errorf("after both patches: tag %v, description %v; want both changes", tag, desc)
+	}
+}
+
+// TestDeleteMissingDeployment: deleting a deployment an existing endpoint does not have
+// succeeds with 204, as ARM deletes do; under a missing endpoint it is that endpoint's 404.
+func TestDeleteMissingDeployment(t *testing.T) {
+	a, srv := endpointARM(t, endpoints.Config{})
+	const v = "?api-version=2023-04-01"
+	if status, body := jsonCall(t, a, srv, a.owner, http.MethodPut, assetWS+"/onlineEndpoints/hasnone"+v, map[string]any{"location": "westus", "properties": map[string]any{"authMode": "Key"}}); status != http.StatusCreated {
+		t.Fatalf("endpoint create: %d %v", status, body)
+	}
+	if status, body := jsonCall(t, a, srv, a.owner, http.MethodDelete, assetWS+"/onlineEndpoints/hasnone/deployments/blue"+v, nil); status != http.StatusNoContent {
+		t.Errorf("delete of a deployment the endpoint lacks: %d %v, want 204", status, body)
+	}
+	status, body := jsonCall(t, a, srv, a.owner, http.MethodDelete, assetWS+"/onlineEndpoints/nosuch/deployments/blue"+v, nil)
+	if msg := fmt.Sprint(body["error"]); status != http.StatusNotFound || !strings.Contains(msg, "nosuch") {
+		t.Errorf("delete under a missing endpoint: %d %v, want 404 naming the endpoint", status, body)
 	}
 }

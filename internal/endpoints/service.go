@@ -1,7 +1,6 @@
 package endpoints
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -16,7 +15,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -77,17 +75,6 @@ type Service struct {
 	cfg Config
 	log *slog.Logger
 	now func() time.Time
-
-	mu    sync.Mutex
-	cache map[string]cachedClient // by provider cluster id
-}
-
-// cachedClient is a connection to one cluster and the admin kubeconfig it was made from:
-// when the cluster's kubeconfig changes, cluster connects again rather than reuse a client
-// made for the old one.
-type cachedClient struct {
-	kubeconfig []byte
-	client     *kube.Cluster
 }
 
 // New returns a Service, registering its operations, its cascade deleters and the check
@@ -102,7 +89,7 @@ func New(cfg Config) *Service {
 	if cfg.TokenLifetime <= 0 {
 		cfg.TokenLifetime = time.Hour
 	}
-	s := &Service{cfg: cfg, log: cfg.Logger.With("component", "endpoints"), now: time.Now, cache: map[string]cachedClient{}}
+	s := &Service{cfg: cfg, log: cfg.Logger.With("component", "endpoints"), now: time.Now}
 	s.register(cfg.Engine)
 	cfg.Resources.RegisterDeleter(TypeDeployment, s.cascadeDeleteDeployment)
 	cfg.Resources.RegisterDeleter(TypeEndpoint, s.cascadeDeleteEndpoint)
@@ -198,8 +185,9 @@ func (s *Service) computeOf(ctx context.Context, w *armapi.Workspace, ref, field
 }
 
 // cluster connects to the cluster of a compute, with the cluster's admin credentials.
-// Clients are cached by the provider's cluster id and reused while the kubeconfig is the
-// same, so that each poll of an operation does not build a new client.
+// The client is the one containerservice shares with every caller in the process
+// (kube.Cache): built once per cluster and kubeconfig, so that each poll of an operation
+// does not build a new one, dropped when the cluster is deleted or stops answering probes.
 func (s *Service) cluster(ctx context.Context, computeID string) (*kube.Cluster, *armapi.ManagedCluster, error) {
 	id, err := arm.ParseID(computeID)
 	if err != nil {
@@ -216,23 +204,10 @@ func (s *Service) cluster(ctx context.Context, computeID string) (*kube.Cluster,
 	if err != nil {
 		return nil, nil, err
 	}
-	creds, err := s.cfg.Clusters.ClusterCredentials(ctx, mc)
+	kc, err := s.cfg.Clusters.Client(ctx, mc)
 	if err != nil {
 		return nil, nil, err
 	}
-	key := mc.Properties.Mlfleet.ClusterID
-	// The lock is held across Connect so that concurrent operations on one cluster make
-	// one client, not one each.
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if cc, ok := s.cache[key]; ok && bytes.Equal(cc.kubeconfig, creds.Admin) {
-		return cc.client, mc, nil
-	}
-	kc, err := kube.Connect(creds.Admin, mc.Properties.Mlfleet.Context)
-	if err != nil {
-		return nil, nil, err
-	}
-	s.cache[key] = cachedClient{kubeconfig: creds.Admin, client: kc}
 	return kc, mc, nil
 }
 

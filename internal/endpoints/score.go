@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"io"
 	"net/http"
@@ -92,7 +93,7 @@ func (s *Service) Score(ctx context.Context, sub, rg, ws, name, deployment strin
 		req.Header.Set(inference.HeaderDeployment, deployment)
 	}
 	start := s.now()
-	resp, err := s.scoreClient().Do(req)
+	resp, err := s.scoreClient.Do(req)
 	// Failing to reach the router is the API's 502/504, unlike an answer from it, which
 	// is the test's result whatever its status.
 	if err != nil {
@@ -120,13 +121,13 @@ func (s *Service) Score(ctx context.Context, sub, rg, ws, name, deployment strin
 	return out, nil
 }
 
-// scoreClient is the client of Score: it trusts the configured roots (the server's CA,
-// which signs the routers' certificates of TLS Auto computes) and follows no redirects, so
-// that the request and its key go to the scoring URI only and a redirect is shown as the
-// router's answer.
-func (s *Service) scoreClient() *http.Client {
+// newScoreClient returns the client of Score, made once per Service so that test requests
+// reuse their connections: it trusts roots (the server's CA, which signs the routers'
+// certificates of TLS Auto computes) and follows no redirects, so that the request and its
+// key go to the scoring URI only and a redirect is shown as the router's answer.
+func newScoreClient(roots *x509.CertPool) *http.Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.TLSClientConfig = &tls.Config{RootCAs: s.cfg.ScoreRoots, MinVersion: tls.VersionTLS12}
+	tr.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
 	return &http.Client{
 		Transport:     tr,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },

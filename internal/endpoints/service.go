@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -75,6 +76,8 @@ type Service struct {
 	cfg Config
 	log *slog.Logger
 	now func() time.Time
+	// scoreClient sends Score's requests (newScoreClient).
+	scoreClient *http.Client
 }
 
 // New returns a Service, registering its operations, its cascade deleters and the check
@@ -89,7 +92,7 @@ func New(cfg Config) *Service {
 	if cfg.TokenLifetime <= 0 {
 		cfg.TokenLifetime = time.Hour
 	}
-	s := &Service{cfg: cfg, log: cfg.Logger.With("component", "endpoints"), now: time.Now}
+	s := &Service{cfg: cfg, log: cfg.Logger.With("component", "endpoints"), now: time.Now, scoreClient: newScoreClient(cfg.ScoreRoots)}
 	s.register(cfg.Engine)
 	cfg.Resources.RegisterDeleter(TypeDeployment, s.cascadeDeleteDeployment)
 	cfg.Resources.RegisterDeleter(TypeEndpoint, s.cascadeDeleteEndpoint)

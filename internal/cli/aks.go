@@ -49,9 +49,6 @@ func newAKSCreate(streams Streams, g *globals) *cobra.Command {
 		in.Properties.DNSPrefix = f.dnsPrefix
 		count := f.count
 		pool := mlfleet.AgentPoolInput{Name: f.poolName, Count: &count, VMSize: f.vmSize, Mode: "System"}
-		if cmd.Flags().Changed("disable-cluster-autoscaler") || cmd.Flags().Changed("update-cluster-autoscaler") {
-			return usagef("aks create takes only --enable-cluster-autoscaler")
-		}
 		var err error
 		if pool.EnableAutoScaling, pool.MinCount, pool.MaxCount, err = f.autoscale.pool(cmd); err != nil {
 			return err
@@ -94,6 +91,7 @@ func newAKSCreate(streams Streams, g *globals) *cobra.Command {
 	fl.StringVar(&f.dnsPrefix, "dns-name-prefix", "", "DNS prefix (default: from the names)")
 	noWaitFlag(cmd, &f.noWait)
 	f.autoscale.bind(fl, false)
+	f.autoscale.bindProfile(fl)
 	return cmd
 }
 
@@ -270,6 +268,7 @@ func newAKSUpdate(streams Streams, g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&pool, "nodepool-name", "", "Node pool whose autoscaler to change (default: the only one)")
 	noWaitFlag(cmd, &noWait)
 	a.bind(cmd.Flags(), true)
+	a.bindProfile(cmd.Flags())
 	return cmd
 }
 

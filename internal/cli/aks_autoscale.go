@@ -28,6 +28,11 @@ func (a *autoscaleFlags) bind(fl *pflag.FlagSet, changing bool) {
 	}
 	fl.IntVar(&a.min, "min-count", 0, "Fewest nodes the cluster autoscaler keeps")
 	fl.IntVar(&a.max, "max-count", 0, "Most nodes the cluster autoscaler adds")
+}
+
+// bindProfile binds --cluster-autoscaler-profile, which only the cluster's commands have:
+// the profile is the cluster's, one for all its pools, so az aks nodepool update has none.
+func (a *autoscaleFlags) bindProfile(fl *pflag.FlagSet) {
 	fl.StringSliceVar(&a.profile, "cluster-autoscaler-profile", nil, "Autoscaler settings as key=value, space- or comma-separated (scan-interval=30s scale-down-unneeded-time=5m)")
 }
 

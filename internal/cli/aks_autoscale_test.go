@@ -44,6 +44,7 @@ func TestAutoscaleFlags(t *testing.T) {
 				return err
 			}}
 			a.bind(cmd.Flags(), true)
+			a.bindProfile(cmd.Flags())
 			cmd.SetArgs(tc.args)
 			cmd.SilenceUsage, cmd.SilenceErrors = true, true
 			err = cmd.Execute()

@@ -12,12 +12,13 @@ import (
 
 // newAKSGetCredentials is `mlfleet aks get-credentials`: the kubeconfig from
 // listClusterUserCredential or listClusterAdminCredential, merged into ~/.kube/config.
-// Entries of the same name are replaced (there is no --overwrite-existing here, unlike
-// `ml computetarget get-credentials`).
+// As in az, an entry of the file with the same name but other content (a cluster made
+// again under its old name) is replaced only with --overwrite-existing, and --context
+// names the context.
 func newAKSGetCredentials(streams Streams, g *globals) *cobra.Command {
 	f := &clusterFlags{}
-	var admin bool
-	var file string
+	var admin, overwrite bool
+	var file, contextName string
 	cmd := command("get-credentials -n NAME -g GROUP [--admin] [--file FILE]", "Write the cluster's kubeconfig into a file (merged; default ~/.kube/config; '-' prints it)", f, func(cmd *cobra.Command) error {
 		c, err := g.client(streams)
 		if err != nil {
@@ -39,10 +40,20 @@ func newAKSGetCredentials(streams Streams, g *globals) *cobra.Command {
 		if kc, err = adminContext(kc); err != nil {
 			return err
 		}
+		if kc, err = renameContext(kc, contextName); err != nil {
+			return err
+		}
+		if !overwrite {
+			if err := checkKubeconfigConflicts(file, kc); err != nil {
+				return err
+			}
+		}
 		return mergeInto(streams, file, kc)
 	})
 	cmd.Flags().BoolVarP(&admin, "admin", "a", false, "Get cluster-admin credentials")
 	cmd.Flags().StringVarP(&file, "file", "f", "", "Kubeconfig file to update (default ~/.kube/config; '-' prints to stdout)")
+	cmd.Flags().BoolVar(&overwrite, "overwrite-existing", false, "Replace entries of the same name that differ in the file")
+	cmd.Flags().StringVar(&contextName, "context", "", "Name of the context to write (default: the cluster's name, with -admin for --admin)")
 	return cmd
 }
 

@@ -17,8 +17,8 @@ type computeCredentialsFlags struct {
 }
 
 // newComputeTargetGetCredentials writes the kubeconfig of a compute's cluster, read from
-// the compute's listKeys (azureml-core's AksCompute.get_credentials). Unlike `aks
-// get-credentials` it refuses to replace a different entry of the same name without
+// the compute's listKeys (azureml-core's AksCompute.get_credentials). As `aks
+// get-credentials`, it refuses to replace a different entry of the same name without
 // --overwrite-existing.
 func newComputeTargetGetCredentials(streams Streams, g *globals) *cobra.Command {
 	f := &computeCredentialsFlags{}

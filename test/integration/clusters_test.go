@@ -487,6 +487,19 @@ func TestClusterCLI(t *testing.T) {
 			t.Fatalf("get-credentials: %+v", r)
 		}
 	}
+	// A file whose "cliaks" cluster is another one (the cluster made again, say) is not
+	// overwritten without --overwrite-existing, as az does.
+	stale := filepath.Join(t.TempDir(), "config")
+	if err := os.WriteFile(stale, []byte("apiVersion: v1\nkind: Config\nclusters:\n- name: cliaks\n  cluster:\n    server: https://gone.example:443\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"aks", "get-credentials", "-n", "cliaks", "-g", "aks-cli-rg", "--file", stale}
+	if r = mlfleetCLI(t, args...); r.code != 2 || !strings.Contains(r.err, "--overwrite-existing") {
+		t.Errorf("get-credentials over another cluster of the same name: %+v", r)
+	}
+	if r = mlfleetCLI(t, append(args, "--overwrite-existing", "--context", "mine")...); r.code != 0 || !strings.Contains(r.err, `Merged "mine"`) {
+		t.Errorf("get-credentials --overwrite-existing --context mine: %+v", r)
+	}
 	if kubectl, err := exec.LookPath("kubectl"); err == nil {
 		var out []byte
 		testutil.Eventually(t, 30*time.Second, "kubectl get nodes", func() error {

@@ -220,10 +220,18 @@ func renewLogin() error {
 	return clientconfig.Save(home, cfg)
 }
 
-// print writes a result with the global output options. jsonc is coloured whether or not
-// stdout is a terminal (az prints plain json when it is not).
+// print writes a result with the global output options. jsonc is coloured only when
+// stdout and stderr are both terminals, as az decides: piped into a file or another
+// program, jsonc is plain json, with no escape codes in the way.
 func (g *globals) print(streams Streams, v any, table func(any) any) error {
-	return output.Print(streams.Out, v, output.Options{Format: g.output, Query: g.query, Table: table, Color: g.output == "jsonc"})
+	color := g.output == "jsonc" && isTerminalWriter(streams.Out) && isTerminalWriter(streams.Err)
+	return output.Print(streams.Out, v, output.Options{Format: g.output, Query: g.query, Table: table, Color: color})
+}
+
+// isTerminalWriter reports whether w is a file that is a terminal (isTerminal).
+func isTerminalWriter(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && isTerminal(f)
 }
 
 // defaults returns the values set by `mlfleet configure --defaults` (empty when none). A

@@ -1,10 +1,14 @@
 package cli
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
+	"github.com/mlfleet/mlfleet/internal/clientconfig"
 	"github.com/mlfleet/mlfleet/pkg/mlfleet"
 )
 
@@ -28,5 +32,26 @@ func TestIsCobraUsage(t *testing.T) {
 		if got := isCobraUsage(tt.err); got != tt.want {
 			t.Errorf("isCobraUsage(%q) = %v, want %v", tt.err, got, tt.want)
 		}
+	}
+}
+
+// TestJSONCIsPlainWhenPiped: -o jsonc colours only a terminal, as az does; into a pipe or a
+// file it is plain json, with no escape codes.
+func TestJSONCIsPlainWhenPiped(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("MLFLEET_HOME", home)
+	if err := clientconfig.Save(home, &clientconfig.Config{Server: "https://127.0.0.1:1", Subscription: "s1"}); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	streams := Streams{In: strings.NewReader(""), Out: &out, Err: &errb}
+	if err := Run(context.Background(), streams, []string{"configure", "--defaults", "group=rg1"}); err != nil {
+		t.Fatalf("configure: %v %s", err, errb.String())
+	}
+	if err := Run(context.Background(), streams, []string{"configure", "--list-defaults", "-o", "jsonc"}); err != nil {
+		t.Fatalf("configure --list-defaults: %v %s", err, errb.String())
+	}
+	if strings.Contains(out.String(), "\x1b[") || !strings.Contains(out.String(), `"value": "rg1"`) {
+		t.Errorf("-o jsonc into a buffer = %q, want plain json", out.String())
 	}
 }

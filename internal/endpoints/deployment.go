@@ -75,18 +75,30 @@ func (s *Service) PutDeployment(ctx context.Context, sub, rg, ws, endpoint, name
 	} else if err == nil {
 		p.Compute, computeOK = c.ID, true
 	}
+	// The assets must be the workspace's own: the caller's rights were checked on this
+	// workspace only, and a model of another one would be copied into the deployment
+	// unseen by whoever may read it there (and deleted there while in use here).
+	resolve := func(k mlassets.Kind, ref, field string) error {
+		if _, err := s.cfg.Assets.Resolve(ctx, k, ref, field); err != nil {
+			return err
+		}
+		if !strings.HasPrefix(strings.ToLower(ref), strings.ToLower(w.ID)+"/") {
+			return arm.BadRequest(arm.CodeUserError, "%s '%s' is in another workspace; a deployment uses the models, code and environments of its own workspace ('%s'). Register it there.", field, ref, w.Name).WithTarget(field)
+		}
+		return nil
+	}
 	if p.Model != "" {
-		if _, err := s.cfg.Assets.Resolve(ctx, mlassets.Models, p.Model, "properties.model"); !collect(err) {
+		if err := resolve(mlassets.Models, p.Model, "properties.model"); !collect(err) {
 			return nil, err
 		}
 	}
 	if c := p.CodeConfiguration; c != nil && c.CodeID != "" {
-		if _, err := s.cfg.Assets.Resolve(ctx, mlassets.Codes, c.CodeID, "properties.codeConfiguration.codeId"); !collect(err) {
+		if err := resolve(mlassets.Codes, c.CodeID, "properties.codeConfiguration.codeId"); !collect(err) {
 			return nil, err
 		}
 	}
 	if p.EnvironmentID != "" {
-		if _, err := s.cfg.Assets.Resolve(ctx, mlassets.Environments, p.EnvironmentID, "properties.environmentId"); !collect(err) {
+		if err := resolve(mlassets.Environments, p.EnvironmentID, "properties.environmentId"); !collect(err) {
 			return nil, err
 		}
 	}

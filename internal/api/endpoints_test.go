@@ -10,8 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mlfleet/mlfleet/internal/arm"
 	"github.com/mlfleet/mlfleet/internal/endpoints"
 	"github.com/mlfleet/mlfleet/internal/failpoint"
+	"github.com/mlfleet/mlfleet/internal/store"
 	"github.com/mlfleet/mlfleet/internal/testutil"
 )
 
@@ -121,5 +123,22 @@ func TestDeleteMissingDeployment(t *testing.T) {
 	status, body := jsonCall(t, a, srv, a.owner, http.MethodDelete, assetWS+"/onlineEndpoints/nosuch/deployments/blue"+v, nil)
 	if msg := fmt.Sprint(body["error"]); status != http.StatusNotFound || !strings.Contains(msg, "nosuch") {
 		t.Errorf("delete under a missing endpoint: %d %v, want 404 naming the endpoint", status, body)
+	}
+}
+
+// TestOperationResultWithoutError: an operation that ended Failed or Canceled without a
+// recorded error still answers its operationResults with a code a client can act on.
+func TestOperationResultWithoutError(t *testing.T) {
+	a, srv := endpointARM(t, endpoints.Config{})
+	for status, want := range map[string][2]any{store.StatusFailed: {http.StatusInternalServerError, arm.CodeInternalServerError}, store.StatusCanceled: {http.StatusConflict, "Canceled"}} {
+		op := &store.Operation{ID: "op-" + status, Kind: "test.kind", ResourceID: assetWS, SubscriptionID: testSub, Status: status, StartedAt: time.Now()}
+		if err := a.st.CreateOperation(context.Background(), op); err != nil {
+			t.Fatal(err)
+		}
+		code, body := jsonCall(t, a, srv, a.owner, http.MethodGet, subURL+"/providers/Microsoft.MachineLearningServices/operationResults/"+op.ID+"?api-version=2023-04-01", nil)
+		e, _ := body["error"].(map[string]any)
+		if code != want[0] || e["code"] != want[1] || e["message"] == "" {
+			t.Errorf("%s operation without an error: %d %v, want %v with a message", status, code, body, want)
+		}
 	}
 }

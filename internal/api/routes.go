@@ -209,6 +209,14 @@ func (s *Server) getOperationResult(w http.ResponseWriter, r *http.Request, p pa
 	default:
 		e := &arm.Error{}
 		_ = json.Unmarshal(op.Error, e)
+		// An operation that ended without a recorded error still answers with a code a
+		// client can act on.
+		if e.Code == "" {
+			e = arm.Errorf(http.StatusInternalServerError, arm.CodeInternalServerError, "The operation ended %s without recording why; retry the request.", op.Status)
+			if op.Status == store.StatusCanceled {
+				e = arm.Errorf(http.StatusConflict, "Canceled", "The operation was canceled; retry the request to run it again.")
+			}
+		}
 		// The stored error is its wire form, which has no HTTP status (arm.Error.Status
 		// is not serialized): an internal or interrupted operation is the server's fault
 		// (500), anything else failed on what the request asked for (400).

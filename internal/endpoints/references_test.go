@@ -16,6 +16,20 @@ import (
 	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
+// wire makes the compute, endpoint and asset services over stack as the server wires them,
+// computes asking the endpoints what runs on them. The engine is never started: operations
+// stay as submitted.
+func wire(t *testing.T, stack *servicetest.Stack) (*compute.Service, *Service, *mlassets.Service) {
+	var eps *Service
+	computes := compute.New(compute.Config{Store: stack.Store, Engine: stack.Engine, Resources: stack.Resources, Workspaces: stack.Workspaces,
+		Clusters: stack.Clusters, Secrets: stack.Secrets,
+		InUse: func(ctx context.Context, id string) ([]string, error) { return eps.ComputeUsers(ctx, id) }})
+	assets := mlassets.New(mlassets.Config{Store: stack.Store, Resources: stack.Resources, Workspaces: stack.Workspaces})
+	eps = New(Config{Store: stack.Store, Engine: stack.Engine, Resources: stack.Resources, Workspaces: stack.Workspaces, Computes: computes,
+		Clusters: stack.Clusters, Assets: assets, Secrets: stack.Secrets, Home: t.TempDir()})
+	return computes, eps, assets
+}
+
 // TestComputeInUseRefusesDetach: detaching or deleting a compute that online deployments
 // run on is a 409 naming them, and the compute stays as it was; once they are gone, or for
 // a compute nothing runs on, the detach starts. The services are wired as the server wires
@@ -28,12 +42,8 @@ func TestComputeInUseRefusesDetach(t *testing.T) {
 	stack := servicetest.New(t, sub, nil)
 	stack.Group(t, rg)
 	w := stack.Workspace(t, rg, ws)
-	st, engine, rs, wss, clusters, box := stack.Store, stack.Engine, stack.Resources, stack.Workspaces, stack.Clusters, stack.Secrets
-	var eps *Service
-	computes := compute.New(compute.Config{Store: st, Engine: engine, Resources: rs, Workspaces: wss, Clusters: clusters, Secrets: box,
-		InUse: func(ctx context.Context, id string) ([]string, error) { return eps.ComputeUsers(ctx, id) }})
-	eps = New(Config{Store: st, Engine: engine, Resources: rs, Workspaces: wss, Computes: computes, Clusters: clusters,
-		Assets: mlassets.New(mlassets.Config{Store: st, Resources: rs, Workspaces: wss}), Secrets: box, Home: t.TempDir()})
+	st := stack.Store
+	computes, _, _ := wire(t, stack)
 
 	row := func(id, parent, typ, name string, body []byte) {
 		t.Helper()
@@ -83,5 +93,51 @@ func TestComputeInUseRefusesDetach(t *testing.T) {
 	}
 	if op, err := computes.Delete(ctx, sub, rg, ws, "infq", "Detach", arm.Preconditions{}); err != nil || op == nil {
 		t.Fatalf("detach once its deployments are gone = %v, %v; want an operation", op, err)
+	}
+}
+
+// TestDeploymentAssetsOfItsWorkspace: a deployment refers to the environment (model, code)
+// of its own workspace; one of another workspace, which the caller's rights on this one do
+// not cover, is a 400 naming the field, while the same asset registered here passes that
+// check.
+func TestDeploymentAssetsOfItsWorkspace(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	const sub, rg = "00000000-0000-0000-0000-0000000000cc", "rg"
+	stack := servicetest.New(t, sub, nil)
+	stack.Group(t, rg)
+	stack.Workspace(t, rg, "wsa")
+	stack.Workspace(t, rg, "wsb")
+	_, eps, assets := wire(t, stack)
+	env := armapi.AssetVersion{Properties: armapi.AssetVersionProperties{Image: "python:3.12"}}
+	for _, ws := range []string{"wsa", "wsb"} {
+		if _, _, err := assets.Put(ctx, mlassets.Environments, sub, rg, ws, "env", "1", env, mlassets.Options{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := eps.PutEndpoint(ctx, sub, rg, "wsb", "ep-b", armapi.OnlineEndpoint{Location: "westus"}, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	problem := func(envWorkspace string) *arm.Error {
+		t.Helper()
+		in := armapi.OnlineDeployment{Location: "westus", Properties: armapi.OnlineDeploymentProperties{
+			EnvironmentID: mlassets.VersionID(sub, rg, envWorkspace, mlassets.Environments, "env", "1")}}
+		_, err := eps.PutDeployment(ctx, sub, rg, "wsb", "ep-b", "blue", in, Options{})
+		var ae *arm.Error
+		if !errors.As(err, &ae) || ae.Status != http.StatusBadRequest {
+			t.Fatalf("deployment with the environment of %s: %v, want a 400 (it has no compute either)", envWorkspace, err)
+		}
+		for _, d := range ae.Details {
+			if d.Target == "properties.environmentId" {
+				return d
+			}
+		}
+		return nil
+	}
+	if d := problem("wsa"); d == nil || !strings.Contains(d.Message, "another workspace") {
+		t.Errorf("environment of another workspace: %v, want a problem on properties.environmentId saying so", d)
+	}
+	if d := problem("wsb"); d != nil {
+		t.Errorf("environment of its own workspace: %v, want no problem on it", d)
 	}
 }

@@ -248,7 +248,8 @@ func (s *Service) install(ctx context.Context, run *operations.Run, id string) e
 // applyAndRecord applies the components for st, waits until they are ready and records the
 // compute's live state. Shared by install and update.
 func (s *Service) applyAndRecord(ctx context.Context, run *operations.Run, c *armapi.Compute, mc *armapi.ManagedCluster, kc *kube.Cluster, st settings) error {
-	tls, fqdn, err := s.tlsFor(ctx, c, st)
+	info := s.cfg.Clusters.ProviderInfo(mc)
+	tls, fqdn, err := s.tlsFor(ctx, c, st, info.LocalRouter)
 	if err != nil {
 		return err
 	}
@@ -256,7 +257,7 @@ func (s *Service) applyAndRecord(ctx context.Context, run *operations.Run, c *ar
 		LoadBalancer: st.LB, Subnet: st.Subnet, TLS: tls,
 		// External clusters run the router image of serve --router-image as azureml-fe;
 		// embedded ones route in-process and keep the placeholder.
-		Image: s.cfg.Clusters.ProviderInfo(mc).RouterImage}
+		Image: info.RouterImage}
 	if err := run.Step(ctx, "install components", func(ctx context.Context) error {
 		return clusterError(mc.Name, "install the components", kc.Apply(ctx, comp))
 	}); err != nil {

@@ -69,6 +69,11 @@ type Config struct {
 	// means nothing does. It is a func because what runs on computes (online deployments)
 	// lives in a package that imports this one.
 	InUse func(ctx context.Context, computeID string) ([]string, error)
+	// ServingChanged, when set, is told at the end of an update, which may have turned the
+	// compute's TLS on or off or changed its certificate, with whether its router now serves
+	// HTTPS: what is served through the compute (online endpoints' scoring URIs) follows.
+	// A func for the same reason as InUse.
+	ServingChanged func(ctx context.Context, computeID string, https bool) error
 }
 
 // Service manages computes.

@@ -118,8 +118,10 @@ func frontEndFqdn(leaf, location string) string {
 }
 
 // tlsFor returns the TLS material to install for st (nil when disabled), issuing an Auto
-// certificate from mlfleet's CA when there is none yet for the label.
-func (s *Service) tlsFor(ctx context.Context, c *armapi.Compute, st settings) (*kube.TLS, string, error) {
+// certificate from mlfleet's CA when there is none yet for the label. local (the cluster's
+// router serves on 127.0.0.1, where scoring URIs point) adds that address to an Auto
+// certificate, so that clients trusting mlfleet's CA verify those URIs.
+func (s *Service) tlsFor(ctx context.Context, c *armapi.Compute, st settings, local bool) (*kube.TLS, string, error) {
 	switch st.SSL.Status {
 	case "Enabled":
 		sec, err := s.loadTLS(ctx, s.cfg.Store, c.ID)
@@ -136,15 +138,22 @@ func (s *Service) tlsFor(ctx context.Context, c *armapi.Compute, st settings) (*
 		// Issued once per name and stored before it is used, so that a resumed install
 		// applies the same certificate again instead of issuing another, which would
 		// change the TLS checksum and roll the front-end's pods for nothing.
-		if sec.IssuedCert == "" || sec.IssuedFor != fqdn {
+		// IssuedFor lists the names, so that a certificate issued before the loopback was
+		// named (or for another label) is issued again.
+		hosts := []string{fqdn}
+		if local {
+			hosts = append(hosts, "127.0.0.1")
+		}
+		issuedFor := strings.Join(hosts, " ")
+		if sec.IssuedCert == "" || sec.IssuedFor != issuedFor {
 			if s.cfg.CA == nil {
 				return nil, "", fmt.Errorf("TLS Auto: this server has no CA to issue certificates")
 			}
-			cert, key, err := s.cfg.CA.Issue(fqdn, nil, []string{fqdn}, 365*24*time.Hour)
+			cert, key, err := s.cfg.CA.Issue(fqdn, nil, hosts, 365*24*time.Hour)
 			if err != nil {
 				return nil, "", err
 			}
-			sec = &tlsSecret{IssuedCert: string(cert), IssuedKey: string(key), IssuedFor: fqdn}
+			sec = &tlsSecret{IssuedCert: string(cert), IssuedKey: string(key), IssuedFor: issuedFor}
 			if err := s.writeTLS(ctx, s.cfg.Store, c.ID, sec); err != nil {
 				return nil, "", err
 			}

@@ -252,5 +252,14 @@ func (s *Service) updateFlow(ctx context.Context, run *operations.Run, in update
 	if err != nil {
 		return unreachable(mc.Name, err)
 	}
-	return s.applyAndRecord(ctx, run, c, mc, kc, st)
+	if err := s.applyAndRecord(ctx, run, c, mc, kc, st); err != nil {
+		return err
+	}
+	if s.cfg.ServingChanged == nil {
+		return nil
+	}
+	https := st.SSL.Status == "Enabled" || st.SSL.Status == "Auto"
+	return run.Step(ctx, "refresh scoring URIs", func(ctx context.Context) error {
+		return s.cfg.ServingChanged(ctx, c.ID, https)
+	})
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -292,4 +294,67 @@ func (s *Service) deploymentDeleteFlow(ctx context.Context, run *operations.Run,
 		}
 		return s.refreshScoringURI(ctx, epID)
 	})
+}
+
+// servingWait bounds how long ComputeServingChanged waits for a compute's router to serve
+// with the new scheme. The embedded router switches within a reconcile (seconds).
+const servingWait = time.Minute
+
+// ComputeServingChanged brings the scoring URIs of the endpoints served through compute
+// computeID up to date after its router changed how it serves: TLS turned on or off (https)
+// or another certificate. It first waits (bounded by servingWait) until the router serves
+// with the scheme asked for, so that the URIs name the address it serves at; past that it
+// records what the router serves then, and the next change records the rest. An endpoint
+// is refreshed when the compute is its own or one of its deployments'.
+func (s *Service) ComputeServingChanged(ctx context.Context, computeID string, https bool) error {
+	id, err := arm.ParseID(computeID)
+	if err != nil || len(id.Names) < 2 {
+		return fmt.Errorf("parse compute id %s: %w", computeID, err)
+	}
+	ws := arm.ResourcePath(id.SubscriptionID, id.ResourceGroup, Namespace, "workspaces", id.Names[0])
+	rows, err := s.cfg.Store.ListResources(ctx, store.ListOptions{Scope: ws, Type: TypeEndpoint})
+	if err != nil {
+		return err
+	}
+	var served []string
+	for _, r := range rows {
+		ep, err := decodeRow[armapi.OnlineEndpoint](r)
+		if err != nil {
+			return err
+		}
+		ds, err := s.deploymentsOf(ctx, s.cfg.Store, r.ID)
+		if err != nil {
+			return err
+		}
+		if slices.ContainsFunc(computesOf(ep, ds, ""), func(c string) bool { return strings.EqualFold(c, computeID) }) {
+			served = append(served, r.ID)
+		}
+	}
+	if len(served) == 0 {
+		return nil
+	}
+	want := "http"
+	if https {
+		want = "https"
+	}
+	kc, _, err := s.clusterReady(ctx, computeID)
+	if err != nil {
+		return err
+	}
+	err = wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, servingWait, true, func(ctx context.Context) (bool, error) {
+		addr, err := kc.FrontEndAddress(ctx, inference.AnnotationLocalAddress, inference.AnnotationLocalScheme)
+		return err == nil && addr.Scheme == want, nil
+	})
+	if err != nil && ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if err != nil {
+		s.log.Warn("the router does not serve with the new scheme yet; scoring URIs keep what it serves now", "compute", computeID, "scheme", want)
+	}
+	for _, epID := range served {
+		if err := s.refreshScoringURI(ctx, epID); err != nil {
+			return err
+		}
+	}
+	return nil
 }

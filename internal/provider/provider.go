@@ -63,6 +63,10 @@ type Info struct {
 	// clusters run; empty for the embedded provider (in-process) and for an external
 	// provider without one, whose azureml-fe stays a placeholder.
 	RouterImage string
+	// LocalRouter is true when the clusters' router serves on this machine's loopback
+	// (127.0.0.1), where their scoring URIs point: the embedded provider's in-process router.
+	// An Auto TLS certificate then names 127.0.0.1 too, so that those URIs verify.
+	LocalRouter bool
 }
 
 // NodePool is a group of identical nodes.

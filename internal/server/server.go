@@ -324,6 +324,9 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		InUse: func(ctx context.Context, computeID string) ([]string, error) {
 			return endpointService.ComputeUsers(ctx, computeID)
 		},
+		ServingChanged: func(ctx context.Context, computeID string, https bool) error {
+			return endpointService.ComputeServingChanged(ctx, computeID, https)
+		},
 	})
 
 	ccfg, err := prepareClientConfig(ctx, cfg.Home, rs)

@@ -266,6 +266,30 @@ func TestOnlineEndpointDeploy(t *testing.T) {
 		return nil
 	})
 
+	// TLS turned on for the compute, then off: the scoring URI follows the router each
+	// time, and the certificate mlfleet issues verifies at that URI (the SDK trusts
+	// mlfleet's CA, as az does with REQUESTS_CA_BUNDLE).
+	primary = keys.body["primaryKey"].(string)
+	for _, tc := range []struct {
+		ssl    map[string]any
+		scheme string
+	}{
+		{map[string]any{"status": "Auto", "leafDomainLabel": "epscore"}, "https://"},
+		{map[string]any{"status": "Disabled"}, "http://"},
+	} {
+		if op, _ := update(t, rg, ws, "epaks", map[string]any{"sslConfiguration": tc.ssl}); op["status"] != "Succeeded" {
+			t.Fatalf("compute TLS %v: %v", tc.ssl["status"], op["error"])
+		}
+		ep = do(t, call{method: "GET", path: epPath + mlAPI})
+		uri, _ = ep.body["properties"].(map[string]any)["scoringUri"].(string)
+		if !strings.HasPrefix(uri, tc.scheme) {
+			t.Fatalf("scoringUri after TLS %v: %q, want %s…", tc.ssl["status"], uri, tc.scheme)
+		}
+		if res, err := sdk(t).InvokeOnlineEndpoint(ctx, uri, primary, "", []byte(`{"data":2}`)); err != nil || res.StatusCode != http.StatusOK {
+			t.Fatalf("invoke %s after TLS %v: %v %+v", uri, tc.ssl["status"], err, res)
+		}
+	}
+
 	// Deleting the endpoint removes its deployments and objects.
 	del := do(t, call{method: "DELETE", path: epPath + mlAPI})
 	must(t, del, http.StatusAccepted)

@@ -98,7 +98,7 @@ func New(dir string, sizes *catalog.VMSizes, log *slog.Logger, opts ...Option) (
 // version it was built with.
 func (p *Provider) Info() provider.Info {
 	return provider.Info{Name: "embedded", CanCreate: true, CanScale: true, DeleteDestroys: true,
-		EnforcesAuthorizedIPRanges: true, Versions: []string{p.version}, ServesEndpoints: true}
+		EnforcesAuthorizedIPRanges: true, Versions: []string{p.version}, ServesEndpoints: true, LocalRouter: true}
 }
 
 func (p *Provider) entry(id string) *cluster {

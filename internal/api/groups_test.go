@@ -86,3 +86,21 @@ func TestListGroupsFilter(t *testing.T) {
 		}
 	}
 }
+
+// TestTagRules: a body's tags meet ARM's rules whatever the resource, checked as the body is
+// read: a refused PUT creates nothing.
+func TestTagRules(t *testing.T) {
+	t.Parallel()
+	a := newTestARM(t)
+	path := subURL + "/resourcegroups/tagged?api-version=2022-09-01"
+	status, body := a.call(t, a.owner, http.MethodPut, path, map[string]any{"location": "westus", "tags": map[string]string{"kubernetes.io/cluster": "owned"}})
+	if e, _ := body["error"].(map[string]any); status != http.StatusBadRequest || e["code"] != "InvalidTagNameCharacters" {
+		t.Fatalf("a tag name with '/': %d %v, want 400 InvalidTagNameCharacters", status, body)
+	}
+	if status, _ := a.call(t, a.owner, http.MethodGet, path, nil); status != http.StatusNotFound {
+		t.Errorf("the refused group exists: %d", status)
+	}
+	if status, body := a.call(t, a.owner, http.MethodPut, path, map[string]any{"location": "westus", "tags": map[string]string{"kubernetes.io-cluster": "owned"}}); status != http.StatusCreated {
+		t.Errorf("an ordinary tag: %d %v", status, body)
+	}
+}

@@ -363,7 +363,15 @@ func decodeBody(r *http.Request, v any) error {
 	var typ *json.UnmarshalTypeError
 	switch {
 	case err == nil:
-		return nil
+		// ARM checks a resource's tags before its provider sees the body, whatever the
+		// type; a tags that is not an object of strings was the typed decode's to refuse.
+		var envelope struct {
+			Tags map[string]string `json:"tags"`
+		}
+		if json.Unmarshal(body, &envelope) != nil {
+			return nil
+		}
+		return arm.CheckTags(envelope.Tags)
 	case errors.As(err, &syn):
 		return arm.BadRequest(arm.CodeInvalidRequestContent, "The request content is not valid JSON: %v (at byte %d).", syn, syn.Offset)
 	case errors.As(err, &typ):

@@ -112,7 +112,9 @@ func (s *Service) ListSubscriptions(ctx context.Context) ([]*armapi.Subscription
 }
 
 // resourceGroupName: 1-90 letters, digits, underscores, hyphens, periods, parentheses;
-// not ending in a period (ARM's rule; letters include Unicode letters).
+// not ending in a period. ARM's rule, but with ASCII letters and digits only: ARM takes
+// Unicode ones too, which mlfleet refuses for now, since its ids are compared without case
+// and not every store folds the case of non-ASCII letters as Go does.
 var resourceGroupName = regexp.MustCompile(`^[-\w._()]+$`)
 
 // ValidateGroupName returns a 400 InvalidResourceName when name breaks ARM's rules.

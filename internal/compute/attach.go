@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/mlfleet/mlfleet/internal/arm"
+	"github.com/mlfleet/mlfleet/internal/auth"
 	"github.com/mlfleet/mlfleet/internal/containerservice"
 	"github.com/mlfleet/mlfleet/internal/kube"
 	"github.com/mlfleet/mlfleet/internal/operations"
@@ -26,6 +27,21 @@ func (s *Service) attach(ctx context.Context, w *armapi.Workspace, id, name stri
 	}
 	st := readSettings(in.Properties.Properties, defaults(), s.cfg.Clusters.VMSizes(), false, &shape)
 	resourceID := *in.Properties.ResourceID
+	if err := checkClusterAccess(ctx, resourceID); err != nil {
+		return nil, err
+	}
+	// Force detaches the compute that holds the cluster: the caller must be allowed to,
+	// checked before the cluster is reached. (attachChecks checks a holder known only by
+	// the cluster's marker.)
+	if opts.Force {
+		if holder, err := s.attachmentHolder(ctx, resourceID); err != nil {
+			return nil, err
+		} else if holder != "" && !strings.EqualFold(holder, id) {
+			if err := auth.PrincipalFrom(ctx).Check(actionDeleteCompute, holder); err != nil {
+				return nil, err
+			}
+		}
+	}
 	l, t, err := s.attachChecks(ctx, w, id, resourceID, st, opts.Force)
 	if err != nil {
 		return nil, err
@@ -332,4 +348,31 @@ func replicas(purpose string) int32 {
 		return 1
 	}
 	return 3
+}
+
+// What a caller must be allowed on a cluster to attach it: the compute's listKeys hands out
+// the cluster's admin kubeconfig, so the right to write computes in a workspace must not be
+// a way around the cluster's own access control.
+const (
+	actionReadCluster        = "Microsoft.ContainerService/managedClusters/read"
+	actionClusterAdminConfig = "Microsoft.ContainerService/managedClusters/listClusterAdminCredential/action"
+	actionDeleteCompute      = "Microsoft.MachineLearningServices/workspaces/computes/delete"
+)
+
+// checkClusterAccess refuses, with ARM's 403, a caller that may not read the cluster
+// resourceID and list its admin credentials. It runs before the cluster is looked up, so
+// that a caller learns nothing of clusters it may not see (a 403, not a 404). A malformed id
+// is left to the checks, which say what is wrong with it. Background work (the operation
+// that resumes an attach) runs as auth.System, which may do anything.
+func checkClusterAccess(ctx context.Context, resourceID string) error {
+	if _, err := arm.ParseID(resourceID); err != nil {
+		return nil
+	}
+	caller := auth.PrincipalFrom(ctx)
+	for _, action := range []string{actionReadCluster, actionClusterAdminConfig} {
+		if err := caller.Check(action, resourceID); err != nil {
+			return err
+		}
+	}
+	return nil
 }

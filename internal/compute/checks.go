@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/mlfleet/mlfleet/internal/arm"
+	"github.com/mlfleet/mlfleet/internal/auth"
 	"github.com/mlfleet/mlfleet/internal/catalog"
 	"github.com/mlfleet/mlfleet/internal/containerservice"
 	"github.com/mlfleet/mlfleet/internal/kube"
@@ -292,8 +293,14 @@ func (s *Service) attachChecks(ctx context.Context, w *armapi.Workspace, self, r
 	case other == nil:
 		l.pass("Attachment", "cluster %s is not attached to another compute", mc.Name)
 	case force:
-		// Force detaches the other compute as a detach would, and a detach is refused while
-		// deployments run on the compute: forcing must not be the way around that.
+		// Force detaches the other compute: the caller must be allowed to, there.
+		if other.ComputeID != "" {
+			if err := auth.PrincipalFrom(ctx).Check(actionDeleteCompute, other.ComputeID); err != nil {
+				return nil, nil, err
+			}
+		}
+		// A detach is refused while deployments run on the compute: forcing must not be
+		// the way around that.
 		users, err := s.computeUsers(ctx, other.ComputeID)
 		if err != nil {
 			return nil, nil, err

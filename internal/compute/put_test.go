@@ -9,9 +9,11 @@ import (
 	"testing"
 
 	"github.com/mlfleet/mlfleet/internal/arm"
+	"github.com/mlfleet/mlfleet/internal/auth"
 	"github.com/mlfleet/mlfleet/internal/containerservice"
 	"github.com/mlfleet/mlfleet/internal/servicetest"
 	"github.com/mlfleet/mlfleet/internal/store"
+	"github.com/mlfleet/mlfleet/internal/workspaces"
 	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
@@ -147,5 +149,82 @@ func TestPutEmptyResourceID(t *testing.T) {
 	}
 	if _, err := h.st.GetResource(ctx, containerservice.ID(testSub, "rg", "atx1")); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("a refused PUT reserved a cluster: %v", err)
+	}
+}
+
+// TestAttachNeedsAccessToTheCluster: an attach hands the compute's users the cluster's
+// admin kubeconfig, so the caller must be allowed to read the cluster and list its admin
+// credentials; a Contributor of the workspace alone is refused with a 403, for an existing
+// cluster and a missing one alike (a 404 would tell it which clusters exist), for the dry run
+// too, and nothing is stored. A caller with rights on the cluster's group gets past it.
+func TestAttachNeedsAccessToTheCluster(t *testing.T) {
+	t.Parallel()
+	h := newPutHarness(t)
+	ctx := context.Background()
+	authn := auth.New(h.st, auth.Options{Tenant: "tenant"})
+	if _, err := authn.Bootstrap(ctx); err != nil {
+		t.Fatal(err)
+	}
+	caller := func(role string, scopes ...string) context.Context {
+		t.Helper()
+		admin, err := authn.MintAdmin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		root, err := authn.Authenticate(ctx, admin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		created, err := authn.CreatePrincipal(ctx, root, auth.NewPrincipal{Type: store.PrincipalServicePrincipal, Name: role + " caller", Role: role, Scopes: scopes})
+		if err != nil {
+			t.Fatal(err)
+		}
+		token, _, _, err := authn.Login(ctx, created.Principal.Login, created.Secret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := authn.Authenticate(ctx, token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return auth.WithPrincipal(ctx, p)
+	}
+	workspaceOnly := caller(auth.RoleContributor, workspaces.ID(testSub, "rg", "ws1"))
+	groupContributor := caller(auth.RoleContributor, "/subscriptions/"+testSub+"/resourceGroups/rg")
+	existing := h.cluster(t, "guarded")
+	missing := containerservice.ID(testSub, "rg", "nosuch")
+	attach := func(ctx context.Context, clusterID string, opts Options) error {
+		var in armapi.Compute
+		_ = json.Unmarshal([]byte(`{"properties":{"computeType":"AKS","resourceId":"`+clusterID+`","properties":{"clusterPurpose":"DevTest"}}}`), &in)
+		_, err := h.s.Put(ctx, testSub, "rg", "ws1", "taken", in, opts)
+		return err
+	}
+	for _, id := range []string{existing, missing} {
+		for _, opts := range []Options{{}, {ValidateOnly: true}, {Force: true}} {
+			ae := armError(t, attach(workspaceOnly, id, opts))
+			if ae.Status != http.StatusForbidden || ae.Code != arm.CodeAuthorizationFailed || !strings.Contains(ae.Message, "managedClusters/read") {
+				t.Errorf("attach of %s %+v by a Contributor of the workspace = %v, want 403 on managedClusters/read", id, opts, ae)
+			}
+		}
+	}
+	if _, err := h.st.GetResource(ctx, ID(testSub, "rg", "ws1", "taken")); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("a refused attach stored a compute: %v", err)
+	}
+	// The group's Contributor passes the access check; the unreachable cluster of this
+	// harness is what stops it then.
+	if ae := armError(t, attach(groupContributor, existing, Options{ValidateOnly: true})); ae.Status == http.StatusForbidden {
+		t.Errorf("attach by a Contributor of the cluster's group = %v, want past the access check", ae)
+	}
+	// A forced attach detaches the compute holding the cluster: a caller allowed the cluster
+	// but not that compute is refused.
+	holder := ID(testSub, "rg", "ws2", "holder")
+	body, _ := json.Marshal(claim{ComputeID: holder})
+	if err := h.st.CreateResource(ctx, &store.Resource{ID: attachmentClaimID(existing), ParentID: existing, Type: typeAttachment, Name: "current",
+		SubscriptionID: testSub, ResourceGroup: "rg", Body: body, OwnerID: holder}); err != nil {
+		t.Fatal(err)
+	}
+	clusterAndWorkspace := caller(auth.RoleContributor, workspaces.ID(testSub, "rg", "ws1"), existing)
+	if ae := armError(t, attach(clusterAndWorkspace, existing, Options{Force: true})); ae.Status != http.StatusForbidden || !strings.Contains(ae.Message, "computes/delete") {
+		t.Errorf("forced attach by a caller that may not detach the holder = %v, want 403 on computes/delete", ae)
 	}
 }

@@ -53,3 +53,21 @@ func (s *Service) ClusterChangeAllowed(ctx context.Context, next *armapi.Managed
 		"Cluster '%s' is attached to %s, whose cluster purpose is %s: %s To go below that, detach the compute first ('mlfleet ml computetarget detach'), or change its purpose ('mlfleet ml computetarget update aks --cluster-purpose DevTest').",
 		next.Name, describeCompute(holder), purpose, strings.Join(fails, " ")).WithTarget("properties.agentPoolProfiles")
 }
+
+// ClusterDeleteAllowed refuses the delete of a cluster (az aks delete) while online
+// deployments run on it through the compute attached to it: they would go on saying
+// Succeeded while every request to them fails, and only deleting their endpoint would get
+// out of it. A detach of that compute is refused for the same reason. containerservice
+// calls it (its Config.DeleteGuard) before it starts the delete; nil means allowed.
+func (s *Service) ClusterDeleteAllowed(ctx context.Context, mc *armapi.ManagedCluster) error {
+	holder, err := s.attachmentHolder(ctx, mc.ID)
+	if err != nil || holder == "" {
+		return err
+	}
+	users, err := s.computeUsers(ctx, holder)
+	if err != nil || len(users) == 0 {
+		return err
+	}
+	return arm.Conflict("Cluster '%s' is attached to %s, which %s use. Delete them, or move them to another compute, then delete the cluster.",
+		mc.Name, describeCompute(holder), strings.Join(users, ", "))
+}

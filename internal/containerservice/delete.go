@@ -25,6 +25,11 @@ func (s *Service) Delete(ctx context.Context, sub, rg, name string, pre arm.Prec
 	if err != nil {
 		return nil, err
 	}
+	if guard := s.cfg.DeleteGuard; guard != nil {
+		if err := guard(ctx, mc); err != nil {
+			return nil, err
+		}
+	}
 	var op *store.Operation
 	// The etag is checked in the transaction that starts the delete, so that a change
 	// committed between the check and the delete cannot slip under If-Match.

@@ -76,6 +76,10 @@ type Config struct {
 	// with the error to answer; next is the cluster as the change would leave it. The
 	// compute service's ClusterChangeAllowed checks the purpose of an attached compute (S5).
 	ChangeGuard func(ctx context.Context, next *armapi.ManagedCluster) error
+	// DeleteGuard, when set, may refuse a user's delete of a cluster with the error to
+	// answer. The compute service's ClusterDeleteAllowed refuses while online deployments
+	// run on the cluster through an attached compute, as a detach of that compute is.
+	DeleteGuard func(ctx context.Context, mc *armapi.ManagedCluster) error
 	// Quotas limit the clusters and vCPUs of each subscription in each region; nil means
 	// quota.Defaults().
 	Quotas *quota.Quotas

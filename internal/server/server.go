@@ -313,6 +313,9 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		ChangeGuard: func(ctx context.Context, next *armapi.ManagedCluster) error {
 			return computes.ClusterChangeAllowed(ctx, next)
 		},
+		DeleteGuard: func(ctx context.Context, mc *armapi.ManagedCluster) error {
+			return computes.ClusterDeleteAllowed(ctx, mc)
+		},
 	})
 
 	// The endpoints service needs the computes, and a compute's detach asks it what runs on

@@ -228,6 +228,10 @@ func TestOnlineEndpointDeploy(t *testing.T) {
 	if !strings.Contains(forced.errorMessage(), "deployment 'blue' of endpoint 'ep1'") {
 		t.Fatalf("forced attach of a cluster in use: %s", forced.raw)
 	}
+	// So does a delete of the cluster itself (az aks delete).
+	if del := do(t, call{method: "DELETE", path: clusterID + csAPI}); del.status != http.StatusConflict || !strings.Contains(del.errorMessage(), "deployment 'blue' of endpoint 'ep1'") {
+		t.Fatalf("delete of a cluster in use: %d %s", del.status, del.raw)
+	}
 	ep := do(t, call{method: "GET", path: epPath + mlAPI})
 	// The embedded cluster's router serves the scoring URI: the key is checked, the request
 	// reaches the deployment's score.py.

@@ -29,8 +29,9 @@ func blobARM(t *testing.T, limit int64) (*testARM, *httptest.Server, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	assets := mlassets.New(mlassets.Config{Store: a.st, Resources: a.rs, Workspaces: a.ws, Blobs: bs})
-	srv := httptest.NewServer(New(Config{Store: a.st, Auth: a.authn, Resources: a.rs, Workspaces: a.ws, Blobs: bs, Assets: assets}))
+	uploads := blobs.NewUploads(a.st, bs)
+	assets := mlassets.New(mlassets.Config{Store: a.st, Resources: a.rs, Workspaces: a.ws, Blobs: uploads})
+	srv := httptest.NewServer(New(Config{Store: a.st, Auth: a.authn, Resources: a.rs, Workspaces: a.ws, Blobs: uploads, Assets: assets}))
 	t.Cleanup(srv.Close)
 	a.group(t, "rg1")
 	if _, _, err := a.ws.Put(context.Background(), testSub, "rg1", "ws1", armapi.WorkspaceInput{Location: "westus"}); err != nil {
@@ -138,7 +139,7 @@ func endpointARMEngine(t *testing.T, extra endpoints.Config) (*testARM, string, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(New(Config{Store: a.st, Auth: a.authn, Resources: a.rs, Workspaces: a.ws, Blobs: bs, Assets: assets, Endpoints: endpoints.New(cfg)}))
+	srv := httptest.NewServer(New(Config{Store: a.st, Auth: a.authn, Resources: a.rs, Workspaces: a.ws, Blobs: blobs.NewUploads(a.st, bs), Assets: assets, Endpoints: endpoints.New(cfg)}))
 	t.Cleanup(srv.Close)
 	return a, srv.URL, engine
 }

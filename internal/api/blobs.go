@@ -23,6 +23,7 @@ const (
 // blobRoutes serves uploads and downloads of the content-addressed blobs that model and
 // code versions point at. They hang under a workspace so that the route table authorizes
 // them like the workspace's assets: writing a blob needs write access to the workspace.
+// A workspace downloads only what was uploaded to it (blobs.Uploads).
 func (s *Server) blobRoutes() {
 	served := s.cfg.Blobs != nil
 	s.router.handle(http.MethodPut, blobsPath, servedIf(served, "blobs", s.putBlob))
@@ -39,15 +40,17 @@ type BlobResponse struct {
 	Size int64 `json:"size"`
 }
 
-// blobError maps the blob store's errors to ARM errors.
-func blobError(err error, digest string) error {
+// blobError maps the blob store's errors to ARM errors; ws is the workspace's name.
+func blobError(err error, ws, digest string) error {
 	var tl *blobs.TooLargeError
 	switch {
 	case errors.As(err, &tl):
 		return arm.Errorf(http.StatusRequestEntityTooLarge, codeBlobTooLarge,
 			"The upload is larger than this server's limit of %d bytes (%s); upload a smaller file, or ask the administrator to raise serve --max-upload-size.", tl.Limit, humanBytes(tl.Limit))
 	case errors.Is(err, blobs.ErrNotFound):
-		return arm.NotFound(codeBlobNotFound, "No blob has digest '%s' on this server; upload the content first (PUT …/workspaces/{ws}/blobs).", digest)
+		// The same answer whether other workspaces have the blob or none has: it says
+		// nothing of what the server holds elsewhere.
+		return arm.NotFound(codeBlobNotFound, "No blob with digest '%s' was uploaded to workspace '%s'; upload the content first (PUT …/workspaces/%s/blobs).", digest, ws, ws)
 	case errors.Is(err, blobs.ErrCorrupt):
 		return arm.Errorf(http.StatusConflict, codeBlobCorrupt, "The stored content of blob '%s' no longer matches its digest; upload the same content again to repair it.", digest)
 	}
@@ -71,13 +74,14 @@ func humanBytes(n int64) string {
 func (s *Server) putBlob(w http.ResponseWriter, r *http.Request, p params) {
 	// The workspace must exist: blobs hang under it only for authorization, but an
 	// upload to a workspace that is not there is a 404, as any child's write is.
-	if _, err := s.cfg.Workspaces.Get(r.Context(), p["sub"], p["rg"], p["ws"]); err != nil {
+	ws, err := s.cfg.Workspaces.Get(r.Context(), p["sub"], p["rg"], p["ws"])
+	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	info, err := s.cfg.Blobs.Put(r.Context(), r.Body)
+	info, err := s.cfg.Blobs.In(ws.ID).Put(r.Context(), r.Body)
 	if err != nil {
-		writeError(w, r, blobError(err, ""))
+		writeError(w, r, blobError(err, ws.Name, ""))
 		return
 	}
 	// The client's digest is compared after the content is stored: the store names a blob
@@ -92,20 +96,22 @@ func (s *Server) putBlob(w http.ResponseWriter, r *http.Request, p params) {
 }
 
 func (s *Server) getBlob(w http.ResponseWriter, r *http.Request, p params) {
-	if _, err := s.cfg.Workspaces.Get(r.Context(), p["sub"], p["rg"], p["ws"]); err != nil {
+	ws, err := s.cfg.Workspaces.Get(r.Context(), p["sub"], p["rg"], p["ws"])
+	if err != nil {
 		writeError(w, r, err)
 		return
 	}
 	digest := p["digest"]
+	uploaded := s.cfg.Blobs.In(ws.ID)
 	// Check the whole content before the first byte goes out: a corrupt blob is a clear
 	// error, not a truncated download.
-	if err := blobs.Verify(r.Context(), s.cfg.Blobs, digest); err != nil {
-		writeError(w, r, blobError(err, digest))
+	if err := blobs.Verify(r.Context(), uploaded, digest); err != nil {
+		writeError(w, r, blobError(err, ws.Name, digest))
 		return
 	}
-	rc, info, err := s.cfg.Blobs.Open(r.Context(), digest)
+	rc, info, err := uploaded.Open(r.Context(), digest)
 	if err != nil {
-		writeError(w, r, blobError(err, digest))
+		writeError(w, r, blobError(err, ws.Name, digest))
 		return
 	}
 	defer rc.Close()

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -29,8 +30,9 @@ func blobARM(t *testing.T, limit int64) (*testARM, *httptest.Server, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	assets := mlassets.New(mlassets.Config{Store: a.st, Resources: a.rs, Workspaces: a.ws, Blobs: bs})
-	srv := httptest.NewServer(New(Config{Store: a.st, Auth: a.authn, Resources: a.rs, Workspaces: a.ws, Blobs: bs, Assets: assets}))
+	uploads := blobs.NewUploads(a.st, bs)
+	assets := mlassets.New(mlassets.Config{Store: a.st, Resources: a.rs, Workspaces: a.ws, Blobs: uploads})
+	srv := httptest.NewServer(New(Config{Store: a.st, Auth: a.authn, Resources: a.rs, Workspaces: a.ws, Blobs: uploads, Assets: assets}))
 	t.Cleanup(srv.Close)
 	a.group(t, "rg1")
 	if _, _, err := a.ws.Put(context.Background(), testSub, "rg1", "ws1", armapi.WorkspaceInput{Location: "westus"}); err != nil {
@@ -138,7 +140,63 @@ func endpointARMEngine(t *testing.T, extra endpoints.Config) (*testARM, string, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(New(Config{Store: a.st, Auth: a.authn, Resources: a.rs, Workspaces: a.ws, Blobs: bs, Assets: assets, Endpoints: endpoints.New(cfg)}))
+	srv := httptest.NewServer(New(Config{Store: a.st, Auth: a.authn, Resources: a.rs, Workspaces: a.ws, Blobs: blobs.NewUploads(a.st, bs), Assets: assets, Endpoints: endpoints.New(cfg)}))
 	t.Cleanup(srv.Close)
 	return a, srv.URL, engine
+}
+
+// TestBlobsAreNotSharedAcrossWorkspaces: a blob uploaded to one workspace is, to another
+// workspace, exactly a blob that does not exist: its download is the same 404 and a model
+// version naming it the same 400, so that knowing a digest neither gets another
+// workspace's content nor tells whether the server holds it. Uploading the content to the
+// workspace makes it usable there.
+func TestBlobsAreNotSharedAcrossWorkspaces(t *testing.T) {
+	a, srv, _ := blobARM(t, 1<<20)
+	a.group(t, "rgn")
+	if _, _, err := a.ws.Put(context.Background(), testSub, "rgn", "wsn", armapi.WorkspaceInput{Location: "westus"}); err != nil {
+		t.Fatal(err)
+	}
+	q := "?api-version=2023-04-01"
+	other := subURL + "/resourceGroups/rgn/providers/Microsoft.MachineLearningServices/workspaces/wsn"
+	content := []byte("another workspace's model")
+	status, body := rawCall(t, srv, a.owner, http.MethodPut, assetWS+"/blobs"+q, content)
+	if status != http.StatusCreated {
+		t.Fatalf("upload: %d %s", status, body)
+	}
+	var up BlobResponse
+	_ = json.Unmarshal(body, &up)
+	never := strings.Repeat("ab", 32)
+
+	// answers returns the status and body of a request for digest and one for never, the
+	// digest in each body replaced by the same word.
+	answers := func(method, path string, body func(digest string) []byte) (string, string) {
+		t.Helper()
+		get := func(digest string) string {
+			status, b := rawCall(t, srv, a.owner, method, strings.ReplaceAll(path, "DIGEST", digest), body(digest))
+			return fmt.Sprintf("%d %s", status, strings.ReplaceAll(string(b), digest, "DIGEST"))
+		}
+		return get(up.Digest), get(never)
+	}
+	noBody := func(string) []byte { return nil }
+	model := func(digest string) []byte {
+		b, _ := json.Marshal(map[string]any{"properties": map[string]any{"modelUri": blobs.URIPrefix + digest}})
+		return b
+	}
+
+	if got, missing := answers(http.MethodGet, other+"/blobs/DIGEST"+q, noBody); got != missing || !strings.HasPrefix(got, "404 ") {
+		t.Errorf("download of another workspace's blob:\n%s\nwant the answer of a missing one:\n%s", got, missing)
+	}
+	if got, missing := answers(http.MethodPut, other+"/models/stolen/versions/1"+q, model); got != missing || !strings.HasPrefix(got, "400 ") {
+		t.Errorf("model naming another workspace's blob:\n%s\nwant the answer of a missing one:\n%s", got, missing)
+	}
+
+	if status, body := rawCall(t, srv, a.owner, http.MethodPut, other+"/blobs"+q, content); status != http.StatusCreated {
+		t.Fatalf("upload to the second workspace: %d %s", status, body)
+	}
+	if status, body := rawCall(t, srv, a.owner, http.MethodGet, other+"/blobs/"+up.Digest+q, nil); status != http.StatusOK || !bytes.Equal(body, content) {
+		t.Errorf("download once uploaded to the workspace: %d %q", status, body)
+	}
+	if status, body := rawCall(t, srv, a.owner, http.MethodPut, other+"/models/own/versions/1"+q, model(up.Digest)); status != http.StatusCreated {
+		t.Errorf("model once uploaded to the workspace: %d %s", status, body)
+	}
 }

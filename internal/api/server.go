@@ -46,8 +46,9 @@ type Config struct {
 	Clusters   *containerservice.Service
 	Computes   *compute.Service
 	Policies   *policy.Service
-	// Blobs keeps uploaded model and code content; nil means uploads are refused.
-	Blobs blobs.Store
+	// Blobs keeps uploaded model and code content, each workspace's apart; nil means
+	// uploads are refused.
+	Blobs *blobs.Uploads
 	// Assets serves model, code and environment versions; nil means they are not served.
 	Assets *mlassets.Service
 	// Endpoints serves online endpoints and deployments; nil means they are not served.

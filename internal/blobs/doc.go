@@ -10,4 +10,11 @@
 // stored, and both verify the digest again while a blob is read: a blob whose bytes
 // changed on disk or in the database fails with ErrCorrupt at the end of the read instead
 // of serving the wrong model.
+//
+// Content is shared, access is not: Uploads is the store as workspaces see it. An upload
+// to a workspace stores the content (once, whoever uploaded it before) and then records a
+// row for the workspace under it; a workspace reads, and its asset versions name, only
+// the blobs recorded for it, and any other digest is ErrNotFound to it. Nothing removes
+// content: a workspace's delete removes its rows, and the content stays for the other
+// workspaces that may have uploaded it.
 package blobs

@@ -23,9 +23,9 @@ type Config struct {
 	Store      store.Store
 	Resources  *resources.Service
 	Workspaces *workspaces.Service
-	// Blobs is asked whether the blobs that URIs name exist; nil refuses model and code
-	// versions.
-	Blobs blobs.Store
+	// Blobs is asked whether the blobs that URIs name were uploaded to the version's
+	// workspace; nil refuses model and code versions.
+	Blobs *blobs.Uploads
 }
 
 // Service manages model, code and environment versions.
@@ -70,15 +70,26 @@ func (s *Service) Put(ctx context.Context, k Kind, sub, rg, ws, name, version st
 	if err != nil {
 		return nil, false, err
 	}
-	p := in.Properties
-	if err := validate(ctx, k, name, version, &p, s.cfg.Blobs); err != nil {
-		return nil, false, err
-	}
 	id := VersionID(sub, rg, w.Name, k, name, version)
 	what := fmt.Sprintf("%s version %s:%s", k.singular(), name, version)
 	existing, err := s.cfg.Store.GetResource(ctx, id)
-	switch {
-	case err == nil:
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, false, fmt.Errorf("get %s: %w", what, err)
+	}
+	// Only a new version's blobs are checked: an existing one's were when it was created
+	// (or it predates the check, and keeps working), and its content cannot change.
+	var uploads *uploadCheck
+	if existing == nil {
+		uploads = &uploadCheck{workspace: w.Name}
+		if s.cfg.Blobs != nil {
+			uploads.blobs = s.cfg.Blobs.In(w.ID)
+		}
+	}
+	p := in.Properties
+	if err := validate(ctx, k, name, version, &p, uploads); err != nil {
+		return nil, false, err
+	}
+	if existing != nil {
 		if err := opts.Preconditions.CheckIfMatch(what, true, arm.ETag(existing.Version)); err != nil {
 			return nil, false, err
 		}
@@ -87,8 +98,6 @@ func (s *Service) Put(ctx context.Context, k Kind, sub, rg, ws, name, version st
 		}
 		v, err := s.update(ctx, k, existing, p, what)
 		return v, false, err
-	case !errors.Is(err, store.ErrNotFound):
-		return nil, false, fmt.Errorf("get %s: %w", what, err)
 	}
 	if err := opts.Preconditions.CheckIfMatch(what, false, ""); err != nil {
 		return nil, false, err

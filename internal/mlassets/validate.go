@@ -66,9 +66,19 @@ func ValidateVersion(k Kind, version string) *arm.Error {
 	return nil
 }
 
-// validate checks a version's properties for kind k and fills in defaults; blobStore is
-// asked whether the URIs' blobs exist. Every problem is reported.
-func validate(ctx context.Context, k Kind, name, version string, p *armapi.AssetVersionProperties, blobStore blobs.Store) error {
+// uploadCheck is how validate checks that the blobs a version's URIs name were uploaded to
+// its workspace.
+type uploadCheck struct {
+	// workspace is the workspace's name, for messages.
+	workspace string
+	// blobs are the workspace's blobs; nil when the server keeps no blob store.
+	blobs blobs.Store
+}
+
+// validate checks a version's properties for kind k and fills in defaults; with uploads
+// (nil skips it) it checks that the URIs' blobs were uploaded to the version's workspace.
+// Every problem is reported.
+func validate(ctx context.Context, k Kind, name, version string, p *armapi.AssetVersionProperties, uploads *uploadCheck) error {
 	var errs Problems
 	if e := ValidateName(k, name); e != nil {
 		errs = append(errs, e)
@@ -91,12 +101,18 @@ func validate(ctx context.Context, k Kind, name, version string, p *armapi.Asset
 			errs.Add(arm.CodeUserError, "properties."+field, "properties.%s: %v.", field, err)
 			return
 		}
-		if blobStore == nil {
+		switch {
+		case uploads == nil:
+			return
+		case uploads.blobs == nil:
 			errs.Add(arm.CodeUserError, "properties."+field, "properties.%s: this server keeps no blob store.", field)
 			return
 		}
-		if _, err := blobStore.Stat(ctx, digest); errors.Is(err, blobs.ErrNotFound) {
-			errs.Add(arm.CodeUserError, "properties."+field, "properties.%s points at blob %s, which this server does not have; upload the content first (PUT …/workspaces/{ws}/blobs).", field, digest)
+		// A blob uploaded only to other workspaces gets the answer of one no one uploaded,
+		// so that this says nothing of what the server holds elsewhere.
+		ws := uploads.workspace
+		if _, err := uploads.blobs.Stat(ctx, digest); errors.Is(err, blobs.ErrNotFound) {
+			errs.Add(arm.CodeUserError, "properties."+field, "properties.%s points at blob %s, which was not uploaded to workspace '%s'; upload the content first (PUT …/workspaces/%s/blobs).", field, digest, ws, ws)
 		} else if err != nil {
 			errs = append(errs, arm.Errorf(500, arm.CodeInternalServerError, "check blob %s: %v", digest, err))
 		}

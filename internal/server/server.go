@@ -26,6 +26,7 @@ import (
 	"github.com/mlfleet/mlfleet/internal/activity"
 	"github.com/mlfleet/mlfleet/internal/api"
 	"github.com/mlfleet/mlfleet/internal/auth"
+	"github.com/mlfleet/mlfleet/internal/blobs"
 	"github.com/mlfleet/mlfleet/internal/catalog"
 	"github.com/mlfleet/mlfleet/internal/clientconfig"
 	"github.com/mlfleet/mlfleet/internal/compute"
@@ -360,7 +361,10 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		return err
 	}
 
-	assets := mlassets.New(mlassets.Config{Store: st, Resources: rs, Workspaces: ws, Blobs: blobStore})
+	// Content is shared by digest (the endpoints read it by digest); workspaces see only
+	// what was uploaded to them.
+	uploads := blobs.NewUploads(st, blobStore)
+	assets := mlassets.New(mlassets.Config{Store: st, Resources: rs, Workspaces: ws, Blobs: uploads})
 
 	endpointService = endpoints.New(endpoints.Config{
 		Store: st, Engine: engine, Resources: rs, Workspaces: ws, Computes: computes, Clusters: clusters, Assets: assets,
@@ -371,7 +375,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	handler := api.New(api.Config{
-		Store: st, Auth: authn, Resources: rs, Workspaces: ws, Clusters: clusters, Computes: computes, Policies: policies, Blobs: blobStore, Assets: assets, Endpoints: endpointService, PageSize: cfg.PageSize, ReplicaInterval: cfg.ReplicaInterval, Registry: reg, Logger: log,
+		Store: st, Auth: authn, Resources: rs, Workspaces: ws, Clusters: clusters, Computes: computes, Policies: policies, Blobs: uploads, Assets: assets, Endpoints: endpointService, PageSize: cfg.PageSize, ReplicaInterval: cfg.ReplicaInterval, Registry: reg, Logger: log,
 		Limiter: throttle.New(throttle.Config{Reads: cfg.ReadLimit, Writes: cfg.WriteLimit}), Activity: activityLog,
 		Ready: func(ctx context.Context) error {
 			_, err := st.ListResources(ctx, store.ListOptions{Limit: 1})

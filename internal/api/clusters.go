@@ -38,7 +38,7 @@ func (s *Server) clusterRoutes() {
 }
 
 func (s *Server) listClusters(w http.ResponseWriter, r *http.Request, p params) {
-	replyPage(s, w, r, func(pg resources.Page) ([]*armapi.ManagedCluster, bool, error) {
+	replyPage(s, w, r, func(pg resources.Page) ([]*armapi.ManagedCluster, string, error) {
 		return s.cfg.Clusters.List(r.Context(), p["sub"], p["rg"], pg)
 	})
 }

@@ -29,7 +29,7 @@ func (s *Server) computeRoutes() {
 }
 
 func (s *Server) listComputes(w http.ResponseWriter, r *http.Request, p params) {
-	replyPage(s, w, r, func(pg resources.Page) ([]json.RawMessage, bool, error) {
+	replyPage(s, w, r, func(pg resources.Page) ([]json.RawMessage, string, error) {
 		return s.cfg.Computes.ListJSON(r.Context(), p["sub"], p["rg"], p["ws"], pg)
 	})
 }

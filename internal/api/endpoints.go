@@ -53,7 +53,7 @@ func endpointWritten[T any](res *endpoints.Result[T]) written {
 }
 
 func (s *Server) listEndpoints(w http.ResponseWriter, r *http.Request, p params) {
-	replyPage(s, w, r, func(pg resources.Page) ([]json.RawMessage, bool, error) {
+	replyPage(s, w, r, func(pg resources.Page) ([]json.RawMessage, string, error) {
 		return s.cfg.Endpoints.ListEndpoints(r.Context(), p["sub"], p["rg"], p["ws"], pg)
 	})
 }
@@ -200,7 +200,7 @@ func (s *Server) endpointToken(w http.ResponseWriter, r *http.Request, p params)
 }
 
 func (s *Server) listDeployments(w http.ResponseWriter, r *http.Request, p params) {
-	replyPage(s, w, r, func(pg resources.Page) ([]json.RawMessage, bool, error) {
+	replyPage(s, w, r, func(pg resources.Page) ([]json.RawMessage, string, error) {
 		return s.cfg.Endpoints.ListDeployments(r.Context(), p["sub"], p["rg"], p["ws"], p["ep"], pg)
 	})
 }

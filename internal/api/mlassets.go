@@ -30,7 +30,7 @@ func (s *Server) assetRoutes() {
 
 func (s *Server) listAssets(k mlassets.Kind) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, p params) {
-		replyPage(s, w, r, func(pg resources.Page) ([]json.RawMessage, bool, error) {
+		replyPage(s, w, r, func(pg resources.Page) ([]json.RawMessage, string, error) {
 			return s.cfg.Assets.List(r.Context(), k, p["sub"], p["rg"], p["ws"], p["name"], pg)
 		})
 	}

@@ -2,8 +2,6 @@ package api
 
 import (
 	"net/http"
-	"net/url"
-	"strconv"
 	"strings"
 
 	"github.com/mlfleet/mlfleet/internal/arm"
@@ -192,18 +190,10 @@ func (s *Server) listResources(w http.ResponseWriter, r *http.Request, p params)
 		writeError(w, r, err)
 		return
 	}
-	// The generic list continues by $skiptoken, as ARM's does, not $skip: az resource
-	// list follows the nextLink it is given, and a $skip left in the URL is ignored.
-	q := r.URL.Query()
+	// The generic list continues by $skiptoken only, as ARM's does: ARM documents no $skip
+	// for it, so one in the URL is ignored.
 	pg.Skip = 0
-	if v := q.Get("$skiptoken"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			writeError(w, r, arm.BadRequest(arm.CodeInvalidRequestContent, "The $skiptoken '%s' is not one this server issued; follow the nextLink as given.", v).WithTarget("$skiptoken"))
-			return
-		}
-		pg.Skip = n
-	}
+	q := r.URL.Query()
 	filter, err := resources.ParseFilter(q.Get("$filter"))
 	if err != nil {
 		writeError(w, r, err)
@@ -214,17 +204,10 @@ func (s *Server) listResources(w http.ResponseWriter, r *http.Request, p params)
 	expand := strings.ToLower(q.Get("$expand"))
 	query := resources.GenericQuery{Subscription: p["sub"], ResourceGroup: p["rg"], Types: trackedTypes(), Filter: filter,
 		Expand: strings.Contains(expand, "createdtime") || strings.Contains(expand, "changedtime") || strings.Contains(expand, "provisioningstate")}
-	items, next, more, err := s.cfg.Resources.ListGeneric(r.Context(), query, pg)
+	items, next, err := s.cfg.Resources.ListGeneric(r.Context(), query, pg)
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	body := listBody{Value: items}
-	if more {
-		body.NextLink = nextLink(r, func(q url.Values) {
-			q.Del("$skip")
-			q.Set("$skiptoken", strconv.Itoa(next))
-		})
-	}
-	writeJSON(w, http.StatusOK, body)
+	writePage(w, r, items, next)
 }

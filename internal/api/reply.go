@@ -42,20 +42,20 @@ func replyTagged(w http.ResponseWriter, r *http.Request, v any, etag string, err
 	writeJSON(w, http.StatusOK, v)
 }
 
-// replyPage serves the page of a collection the request asks for ($skip, $top): list reads
-// it and says whether more follow.
-func replyPage[T any](s *Server, w http.ResponseWriter, r *http.Request, list func(resources.Page) ([]T, bool, error)) {
+// replyPage serves the page of a collection the request asks for ($skiptoken, $skip, $top):
+// list reads it and returns the id of its last item when more follow, "" on the last page.
+func replyPage[T any](s *Server, w http.ResponseWriter, r *http.Request, list func(resources.Page) ([]T, string, error)) {
 	pg, err := s.page(r)
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	items, more, err := list(pg)
+	items, next, err := list(pg)
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	writePage(w, r, items, pg, len(items), more)
+	writePage(w, r, items, next)
 }
 
 // servePut serves a PUT: it reads the If-Match/If-None-Match preconditions and decodes the

@@ -76,12 +76,12 @@ func (s *Server) listGroups(w http.ResponseWriter, r *http.Request, p params) {
 		writeError(w, r, err)
 		return
 	}
-	groups, next, more, err := s.cfg.Resources.ListGroups(r.Context(), p["sub"], filter, pg)
+	groups, next, err := s.cfg.Resources.ListGroups(r.Context(), p["sub"], filter, pg)
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	writePage(w, r, groups, pg, next-pg.Skip, more)
+	writePage(w, r, groups, next)
 }
 
 func (s *Server) putGroup(w http.ResponseWriter, r *http.Request, p params) {
@@ -117,7 +117,7 @@ func (s *Server) deleteGroup(w http.ResponseWriter, r *http.Request, p params) {
 }
 
 func (s *Server) listWorkspaces(w http.ResponseWriter, r *http.Request, p params) {
-	replyPage(s, w, r, func(pg resources.Page) ([]*armapi.Workspace, bool, error) {
+	replyPage(s, w, r, func(pg resources.Page) ([]*armapi.Workspace, string, error) {
 		return s.cfg.Workspaces.List(r.Context(), p["sub"], p["rg"], pg)
 	})
 }

@@ -49,15 +49,16 @@ func BenchmarkList10kComputes(b *testing.B) {
 	b.ResetTimer()
 	for range b.N {
 		n := 0
-		for p := (resources.Page{Top: 100}); ; p.Skip += 100 {
-			list, more, err := s.List(ctx, sub, "rg", "ws1", p)
+		for p := (resources.Page{Top: 100}); ; {
+			list, next, err := s.List(ctx, sub, "rg", "ws1", p)
 			if err != nil {
 				b.Fatal(err)
 			}
 			n += len(list)
-			if !more {
+			if next == "" {
 				break
 			}
+			p.After = next
 		}
 		if n != total {
 			b.Fatalf("listed %d computes, want %d", n, total)

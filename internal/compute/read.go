@@ -54,45 +54,45 @@ func (s *Service) GetJSON(ctx context.Context, sub, rg, ws, name string) (json.R
 }
 
 // ListJSON returns a page of a workspace's computes as a list serves them (see List and
-// GetJSON).
-func (s *Service) ListJSON(ctx context.Context, sub, rg, ws string, p resources.Page) ([]json.RawMessage, bool, error) {
-	rows, more, err := s.listRows(ctx, sub, rg, ws, p)
+// GetJSON), and where the next page starts (see resources.ListPage).
+func (s *Service) ListJSON(ctx context.Context, sub, rg, ws string, p resources.Page) ([]json.RawMessage, string, error) {
+	rows, next, err := s.listRows(ctx, sub, rg, ws, p)
 	if err != nil {
-		return nil, false, err
+		return nil, "", err
 	}
 	out, err := resources.DecodeRows(rows, s.views.of)
 	if err != nil {
-		return nil, false, err
+		return nil, "", err
 	}
-	return out, more, nil
+	return out, next, nil
 }
 
-// List returns a page of the computes of a workspace.
-// Computes found prove their workspace exists (see getResource); an empty page reads the
+// List returns a page of the computes of a workspace, and where the next page starts (see
+// resources.ListPage). Computes found prove their workspace exists (see getResource); an empty page reads the
 // workspace, for its 404.
-func (s *Service) List(ctx context.Context, sub, rg, ws string, p resources.Page) ([]*armapi.Compute, bool, error) {
-	rows, more, err := s.listRows(ctx, sub, rg, ws, p)
+func (s *Service) List(ctx context.Context, sub, rg, ws string, p resources.Page) ([]*armapi.Compute, string, error) {
+	rows, next, err := s.listRows(ctx, sub, rg, ws, p)
 	if err != nil {
-		return nil, false, err
+		return nil, "", err
 	}
 	out, err := resources.DecodeRows(rows, decode)
 	if err != nil {
-		return nil, false, err
+		return nil, "", err
 	}
-	return out, more, nil
+	return out, next, nil
 }
 
-func (s *Service) listRows(ctx context.Context, sub, rg, ws string, p resources.Page) ([]*store.Resource, bool, error) {
-	rows, more, err := resources.ListPage(ctx, s.cfg.Store, store.ListOptions{ParentID: workspaces.ID(sub, rg, ws), Type: TypeCompute}, p)
+func (s *Service) listRows(ctx context.Context, sub, rg, ws string, p resources.Page) ([]*store.Resource, string, error) {
+	rows, next, err := resources.ListPage(ctx, s.cfg.Store, store.ListOptions{ParentID: workspaces.ID(sub, rg, ws), Type: TypeCompute}, p)
 	if err != nil {
-		return nil, false, fmt.Errorf("list computes: %w", err)
+		return nil, "", fmt.Errorf("list computes: %w", err)
 	}
 	if len(rows) == 0 {
 		if _, err := s.cfg.Workspaces.Get(ctx, sub, rg, ws); err != nil {
-			return nil, false, err
+			return nil, "", err
 		}
 	}
-	return rows, more, nil
+	return rows, next, nil
 }
 
 // Keys returns the kubeconfigs of a compute's cluster (listKeys).

@@ -171,29 +171,30 @@ func (s *Service) GetByID(ctx context.Context, id string) (*armapi.ManagedCluste
 	return decode(r)
 }
 
-// List returns a page of clusters of a resource group, or of the subscription when rg is "".
-func (s *Service) List(ctx context.Context, sub, rg string, p resources.Page) ([]*armapi.ManagedCluster, bool, error) {
+// List returns a page of clusters of a resource group, or of the subscription when rg is "",
+// and where the next page starts (see resources.ListPage).
+func (s *Service) List(ctx context.Context, sub, rg string, p resources.Page) ([]*armapi.ManagedCluster, string, error) {
 	opts := store.ListOptions{Type: TypeManagedCluster}
 	if rg == "" {
 		if _, err := s.cfg.Resources.GetSubscription(ctx, sub); err != nil {
-			return nil, false, err
+			return nil, "", err
 		}
 		opts.Scope = arm.SubscriptionPath(sub)
 	} else {
 		if _, err := s.cfg.Resources.GetGroup(ctx, sub, rg); err != nil {
-			return nil, false, err
+			return nil, "", err
 		}
 		opts.ParentID = arm.ResourceGroupPath(sub, rg)
 	}
-	rows, more, err := resources.ListPage(ctx, s.cfg.Store, opts, p)
+	rows, next, err := resources.ListPage(ctx, s.cfg.Store, opts, p)
 	if err != nil {
-		return nil, false, fmt.Errorf("list clusters: %w", err)
+		return nil, "", fmt.Errorf("list clusters: %w", err)
 	}
 	out, err := resources.DecodeRows(rows, decode)
 	if err != nil {
-		return nil, false, err
+		return nil, "", err
 	}
-	return out, more, nil
+	return out, next, nil
 }
 
 // modify applies fn to the stored cluster, retrying (bounded) on concurrent updates.

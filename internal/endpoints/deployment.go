@@ -177,15 +177,16 @@ func (s *Service) GetDeployment(ctx context.Context, sub, rg, ws, endpoint, name
 	return d, arm.ETag(r.Version), nil
 }
 
-// ListDeployments returns a page of an endpoint's deployments.
-func (s *Service) ListDeployments(ctx context.Context, sub, rg, ws, endpoint string, p resources.Page) ([]json.RawMessage, bool, error) {
+// ListDeployments returns a page of an endpoint's deployments, and where the next page
+// starts (see resources.ListPage).
+func (s *Service) ListDeployments(ctx context.Context, sub, rg, ws, endpoint string, p resources.Page) ([]json.RawMessage, string, error) {
 	w, err := s.cfg.Workspaces.Get(ctx, sub, rg, ws)
 	if err != nil {
-		return nil, false, err
+		return nil, "", err
 	}
 	epID := EndpointID(sub, rg, w.Name, endpoint)
 	if _, _, err := s.endpointRow(ctx, s.cfg.Store, epID, endpoint, w.Name); err != nil {
-		return nil, false, err
+		return nil, "", err
 	}
 	return resources.ListBodies(ctx, s.cfg.Store, store.ListOptions{ParentID: epID, Type: TypeDeployment}, p)
 }

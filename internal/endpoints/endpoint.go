@@ -149,11 +149,12 @@ func (s *Service) GetEndpoint(ctx context.Context, sub, rg, ws, name string) (*a
 	return ep, arm.ETag(r.Version), nil
 }
 
-// ListEndpoints returns a page of a workspace's endpoints.
-func (s *Service) ListEndpoints(ctx context.Context, sub, rg, ws string, p resources.Page) ([]json.RawMessage, bool, error) {
+// ListEndpoints returns a page of a workspace's endpoints, and where the next page starts
+// (see resources.ListPage).
+func (s *Service) ListEndpoints(ctx context.Context, sub, rg, ws string, p resources.Page) ([]json.RawMessage, string, error) {
 	w, err := s.cfg.Workspaces.Get(ctx, sub, rg, ws)
 	if err != nil {
-		return nil, false, err
+		return nil, "", err
 	}
 	return resources.ListBodies(ctx, s.cfg.Store, store.ListOptions{ParentID: w.ID, Type: TypeEndpoint}, p)
 }

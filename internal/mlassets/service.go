@@ -237,11 +237,11 @@ func (s *Service) Resolve(ctx context.Context, k Kind, id, field string) (*armap
 }
 
 // List returns a page of the versions of one asset, or of the containers of a kind when
-// name is "".
-func (s *Service) List(ctx context.Context, k Kind, sub, rg, ws, name string, p resources.Page) ([]json.RawMessage, bool, error) {
+// name is "", and where the next page starts (see resources.ListPage).
+func (s *Service) List(ctx context.Context, k Kind, sub, rg, ws, name string, p resources.Page) ([]json.RawMessage, string, error) {
 	w, err := s.cfg.Workspaces.Get(ctx, sub, rg, ws)
 	if err != nil {
-		return nil, false, err
+		return nil, "", err
 	}
 	opts := store.ListOptions{ParentID: w.ID, Type: k.ContainerType()}
 	if name != "" {

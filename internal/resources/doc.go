@@ -16,7 +16,8 @@
 // What it must not do: know what the types under a group are or need (no import of
 // compute, containerservice or providers; they register Deleters), or hold the rows
 // another package owns beyond deleting them through that Deleter. ListPage is the paging
-// helper every domain list shares (A5), DecodeRows turns its rows into resources, and
-// Upsert is the bounded create-or-update of a PUT that resource groups, workspaces and
-// policy assignments share.
+// helper every domain list shares (A5): a page continues after the id of the previous
+// page's last item (Page.After), so deletes before it do not shift it. DecodeRows turns
+// its rows into resources, and Upsert is the bounded create-or-update of a PUT that
+// resource groups, workspaces and policy assignments share.
 package resources

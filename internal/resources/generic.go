@@ -24,25 +24,24 @@ type GenericQuery struct {
 	Expand bool
 }
 
-// ListGeneric returns a page of the resources q selects, in id order. Page.Skip is not a
-// count of resources but a position in the store's list of candidates (those of the
-// types, group and readable scopes asked), so that clauses checked here, such as a name,
-// do not break paging: next is the position the following page starts at, when more is
-// true.
-func (s *Service) ListGeneric(ctx context.Context, q GenericQuery, p Page) (items []*armapi.GenericResource, next int, more bool, err error) {
+// ListGeneric returns a page of the resources q selects, in id order. next is the id of
+// the page's last resource when another page follows (the next page's Page.After), "" on
+// the last page; clauses checked here, such as a name, pass over resources the store
+// lists, which a continuation by id does not count.
+func (s *Service) ListGeneric(ctx context.Context, q GenericQuery, p Page) (items []*armapi.GenericResource, next string, err error) {
 	if _, err := s.GetSubscription(ctx, q.Subscription); err != nil {
-		return nil, 0, false, err
+		return nil, "", err
 	}
 	scope := arm.SubscriptionPath(q.Subscription)
 	if q.ResourceGroup != "" {
 		if _, err := s.GetGroup(ctx, q.Subscription, q.ResourceGroup); err != nil {
-			return nil, 0, false, err
+			return nil, "", err
 		}
 		scope = arm.ResourceGroupPath(q.Subscription, q.ResourceGroup)
 	}
 	if g := q.Filter.ResourceGroup; g != "" {
 		if q.ResourceGroup != "" && !strings.EqualFold(g, q.ResourceGroup) {
-			return []*armapi.GenericResource{}, 0, false, nil
+			return []*armapi.GenericResource{}, "", nil
 		}
 		scope = arm.ResourceGroupPath(q.Subscription, g)
 	}
@@ -59,31 +58,31 @@ func (s *Service) ListGeneric(ctx context.Context, q GenericQuery, p Page) (item
 	if top <= 0 {
 		top = 100
 	}
-	opts := store.ListOptions{Scope: scope, Types: types, Within: p.Within, Limit: top + 1}
+	opts := store.ListOptions{Scope: scope, Types: types, Within: p.Within, After: p.After, Offset: p.Skip, Limit: top + 1}
 	items = []*armapi.GenericResource{}
-	for offset := p.Skip; ; {
-		opts.Offset = offset
+	for {
 		rows, err := s.store.ListResources(ctx, opts)
 		if err != nil {
-			return nil, 0, false, fmt.Errorf("list resources: %w", err)
+			return nil, "", fmt.Errorf("list resources: %w", err)
 		}
-		for i, r := range rows {
+		for _, r := range rows {
 			g, err := generic(r, q.Expand)
 			if err != nil {
-				return nil, 0, false, err
+				return nil, "", err
 			}
 			if !q.Filter.Matches(g) {
 				continue
 			}
 			if len(items) == top {
-				return items, offset + i, true, nil
+				return items, items[len(items)-1].ID, nil
 			}
 			items = append(items, g)
 		}
 		if len(rows) < opts.Limit {
-			return items, 0, false, nil
+			return items, "", nil
 		}
-		offset += len(rows)
+		// The filter passed over some of these rows: read on after the last one.
+		opts.After, opts.Offset = rows[len(rows)-1].ID, 0
 	}
 }
 

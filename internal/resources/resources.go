@@ -66,9 +66,15 @@ func Touch(ctx context.Context, prev *armapi.SystemData, now time.Time) *armapi.
 	return sd
 }
 
-// Page selects a page of a list: Skip items, then at most Top.
+// Page selects a page of a list: the items after After, less the first Skip, then at most
+// Top.
 type Page struct {
-	// Skip is $skip, the position where the page starts (A5's continuation).
+	// After, when not "", is the id of the last item of the previous page (what a nextLink's
+	// $skiptoken carries): the page starts with the first item after it in id order, so
+	// items deleted or added before it do not shift the page.
+	After string
+	// Skip is $skip, the number of items passed over before the page starts (counted after
+	// After when both are set).
 	Skip int
 	// Top is $top, the most items on the page; 0 means no limit.
 	Top int
@@ -203,73 +209,75 @@ func (s *Service) WritableGroup(ctx context.Context, sub, name string) (*armapi.
 }
 
 // ListGroups returns a page of the subscription's resource groups that pass f's tag
-// clauses (see ParseGroupFilter). more tells whether another page follows; next is then
-// where it starts ($skip counts the groups the filter passed over too).
-func (s *Service) ListGroups(ctx context.Context, sub string, f Filter, p Page) (groups []*armapi.ResourceGroup, next int, more bool, err error) {
+// clauses (see ParseGroupFilter). next is the id of the page's last group when another
+// page follows (the next page's Page.After), "" on the last page.
+func (s *Service) ListGroups(ctx context.Context, sub string, f Filter, p Page) (groups []*armapi.ResourceGroup, next string, err error) {
 	if _, err := s.GetSubscription(ctx, sub); err != nil {
-		return nil, 0, false, err
+		return nil, "", err
 	}
-	opts := store.ListOptions{ParentID: arm.SubscriptionPath(sub), Type: arm.TypeResourceGroup, Within: p.Within}
+	opts := store.ListOptions{ParentID: arm.SubscriptionPath(sub), Type: arm.TypeResourceGroup, Within: p.Within, After: p.After, Offset: p.Skip}
 	if p.Top > 0 {
 		opts.Limit = p.Top + 1
 	}
 	groups = []*armapi.ResourceGroup{}
-	for offset := p.Skip; ; {
-		opts.Offset = offset
+	last := "" // the id of the last group on the page
+	for {
 		rows, err := s.store.ListResources(ctx, opts)
 		if err != nil {
-			return nil, 0, false, fmt.Errorf("list resource groups: %w", err)
+			return nil, "", fmt.Errorf("list resource groups: %w", err)
 		}
-		for i, r := range rows {
+		for _, r := range rows {
 			rg, err := groupRecord.Read(r.ID, r.Body)
 			if err != nil {
-				return nil, 0, false, err
+				return nil, "", err
 			}
 			if !f.MatchesTags(rg.Tags) {
 				continue
 			}
 			if p.Top > 0 && len(groups) == p.Top {
-				return groups, offset + i, true, nil
+				return groups, last, nil
 			}
-			groups = append(groups, rg)
+			groups, last = append(groups, rg), r.ID
 		}
 		if opts.Limit == 0 || len(rows) < opts.Limit {
-			return groups, 0, false, nil
+			return groups, "", nil
 		}
-		offset += len(rows)
+		// The filter passed over some of these rows: read on after the last one.
+		opts.After, opts.Offset = rows[len(rows)-1].ID, 0
 	}
 }
 
-// ListPage lists one page of rows selected by opts. It asks the store for one row more than
-// Top: that row says whether a nextLink is due (A5: omitted on the last page) without a
-// count of every row.
-func ListPage(ctx context.Context, st store.Store, opts store.ListOptions, p Page) (rows []*store.Resource, more bool, err error) {
-	opts.Offset, opts.Limit, opts.Within = p.Skip, 0, p.Within
+// ListPage lists one page of rows selected by opts. next is the id of the page's last row
+// when another page follows (the next page's Page.After), "" on the last page. It asks the
+// store for one row more than Top: that row says whether a nextLink is due (A5: omitted
+// on the last page) without a count of every row.
+func ListPage(ctx context.Context, st store.Store, opts store.ListOptions, p Page) (rows []*store.Resource, next string, err error) {
+	opts.After, opts.Offset, opts.Limit, opts.Within = p.After, p.Skip, 0, p.Within
 	if p.Top > 0 {
 		opts.Limit = p.Top + 1
 	}
 	rows, err = st.ListResources(ctx, opts)
 	if err != nil {
-		return nil, false, err
+		return nil, "", err
 	}
 	if p.Top > 0 && len(rows) > p.Top {
-		return rows[:p.Top], true, nil
+		return rows[:p.Top], rows[p.Top-1].ID, nil
 	}
-	return rows, false, nil
+	return rows, "", nil
 }
 
 // ListBodies lists one page of rows selected by opts, as ListPage does, and returns their
 // stored JSON bodies: what a list serves of resources it does not rework.
-func ListBodies(ctx context.Context, st store.Store, opts store.ListOptions, p Page) ([]json.RawMessage, bool, error) {
-	rows, more, err := ListPage(ctx, st, opts, p)
+func ListBodies(ctx context.Context, st store.Store, opts store.ListOptions, p Page) ([]json.RawMessage, string, error) {
+	rows, next, err := ListPage(ctx, st, opts, p)
 	if err != nil {
-		return nil, false, err
+		return nil, "", err
 	}
 	out := make([]json.RawMessage, len(rows))
 	for i, r := range rows {
 		out[i] = r.Body
 	}
-	return out, more, nil
+	return out, next, nil
 }
 
 // DecodeRows decodes each of rows with decode, in order; the first error stops it.

@@ -160,6 +160,9 @@ func (s *sqlStore) ListResources(ctx context.Context, opts ListOptions) ([]*Reso
 		}
 		c.add("("+strings.Join(ranges, " OR ")+")", args...)
 	}
+	if opts.After != "" {
+		c.add("key > ?", idKey(opts.After))
+	}
 	if opts.ParentID != "" {
 		c.add("parent_key = ?", idKey(opts.ParentID))
 	}

@@ -69,7 +69,11 @@ type ListOptions struct {
 	// one of them (case-insensitive); an empty non-nil Within keeps nothing. It is how a
 	// list shows a caller only what it may read.
 	Within []string
-	// Offset skips that many rows of the ordered result.
+	// After, when not "", keeps only resources whose lowercased id sorts strictly after
+	// After's, in the list's bytewise order: the continuation of a page that ended with
+	// After, which rows deleted or added before it do not shift. After need not exist.
+	After string
+	// Offset skips that many rows of the ordered result (counted after After).
 	Offset int
 	// Limit caps the number of rows returned; 0 means no cap.
 	Limit int

@@ -106,6 +106,7 @@ func runContract(t *testing.T, newDatabase func(t *testing.T) func() Store) {
 		{"ResourceUpdate", testResourceUpdate},
 		{"ResourceDelete", testResourceDelete},
 		{"ListResources", testListResources},
+		{"ListResourcesAfterDeletes", testListResourcesAfterDeletes},
 		{"OperationCreateGetList", testOperationCreateGetList},
 		{"OperationLease", testOperationLease},
 		{"OperationClaimOrder", testOperationClaimOrder},
@@ -322,6 +323,42 @@ func testResourceDelete(t *testing.T, open func() Store) {
 	mustCreate(t, s, resource(subID, rgType, "DEL"))
 }
 
+// testListResourcesAfterDeletes pages by After, as a list's $skiptoken does: rows of the
+// first page deleted before the second is read do not shift it, and a row added before it
+// does not repeat one.
+func testListResourcesAfterDeletes(t *testing.T, open func() Store) {
+	s, ctx := open(), context.Background()
+	var ids []string
+	for i := range 8 {
+		ids = append(ids, mustCreate(t, s, resource(subID, rgType, fmt.Sprintf("rg%d", i))).ID)
+	}
+	page := func(after string) []string {
+		t.Helper()
+		rows, err := s.ListResources(ctx, ListOptions{ParentID: subID, After: after, Limit: 4})
+		if err != nil {
+			t.Fatalf("ListResources after %q: %v", after, err)
+		}
+		var got []string
+		for _, r := range rows {
+			got = append(got, r.ID)
+		}
+		return got
+	}
+	first := page("")
+	if fmt.Sprint(first) != fmt.Sprint(ids[:4]) {
+		t.Fatalf("first page = %q, want %q", first, ids[:4])
+	}
+	for _, id := range ids[1:3] {
+		if err := s.DeleteResource(ctx, id, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustCreate(t, s, resource(subID, rgType, "rg00"))
+	if got := page(first[len(first)-1]); fmt.Sprint(got) != fmt.Sprint(ids[4:]) {
+		t.Fatalf("second page after deletes = %q, want %q", got, ids[4:])
+	}
+}
+
 func testListResources(t *testing.T, open func() Store) {
 	s, ctx := open(), context.Background()
 	sub := &Resource{ID: subID, Type: "Microsoft.Resources/subscriptions", Name: "00000000-0000-0000-0000-00000000000A"}
@@ -369,6 +406,13 @@ func testListResources(t *testing.T, open func() Store) {
 		{"offset", ListOptions{Scope: subID, Offset: 10}, []string{rg("rgx1"), wsX, rg("rgzz")}},
 		{"offset and limit", ListOptions{ParentID: subID, Offset: 2, Limit: 2}, []string{rg("rg%"), rg("rg1")}},
 		{"offset past end", ListOptions{ParentID: subID, Offset: 100}, nil},
+		{"after", ListOptions{ParentID: subID, After: rg("rg1")}, []string{rg("rg10"), rg("rg_1"), rg("rgx1"), rg("rgzz")}},
+		{"after other case", ListOptions{ParentID: subID, After: "/SUBSCRIPTIONS/00000000-0000-0000-0000-00000000000a/resourcegroups/RG1"}, []string{rg("rg10"), rg("rg_1"), rg("rgx1"), rg("rgzz")}},
+		{"after a missing id", ListOptions{ParentID: subID, After: rg("rg0")}, []string{rg("rg1"), rg("rg10"), rg("rg_1"), rg("rgx1"), rg("rgzz")}},
+		{"after a parent", ListOptions{Scope: subID, After: rg("rg1")}, []string{wsRG1, rg("rg10"), wsRG10, rg("rg_1"), wsUnder, rg("rgx1"), wsX, rg("rgzz")}},
+		{"after, offset and limit", ListOptions{ParentID: subID, After: rg("rg%"), Offset: 1, Limit: 2}, []string{rg("rg10"), rg("rg_1")}},
+		{"after the last", ListOptions{ParentID: subID, After: rg("rgzz")}, nil},
+		{"after and within", ListOptions{Within: []string{rg("rg1"), rg("rgx1")}, After: wsRG1}, []string{rg("rgx1"), wsX}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

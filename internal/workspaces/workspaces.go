@@ -120,29 +120,29 @@ func (s *Service) Get(ctx context.Context, sub, rg, name string) (*armapi.Worksp
 }
 
 // List returns a page of workspaces of a resource group, or of the whole subscription when
-// rg is "".
-func (s *Service) List(ctx context.Context, sub, rg string, p resources.Page) (list []*armapi.Workspace, more bool, err error) {
+// rg is "", and where the next page starts (see resources.ListPage).
+func (s *Service) List(ctx context.Context, sub, rg string, p resources.Page) (list []*armapi.Workspace, next string, err error) {
 	opts := store.ListOptions{Type: arm.TypeWorkspace}
 	if rg == "" {
 		if _, err := s.resources.GetSubscription(ctx, sub); err != nil {
-			return nil, false, err
+			return nil, "", err
 		}
 		opts.Scope = arm.SubscriptionPath(sub)
 	} else {
 		if _, err := s.resources.GetGroup(ctx, sub, rg); err != nil {
-			return nil, false, err
+			return nil, "", err
 		}
 		opts.ParentID = arm.ResourceGroupPath(sub, rg)
 	}
-	rows, more, err := resources.ListPage(ctx, s.store, opts, p)
+	rows, next, err := resources.ListPage(ctx, s.store, opts, p)
 	if err != nil {
-		return nil, false, fmt.Errorf("list workspaces: %w", err)
+		return nil, "", fmt.Errorf("list workspaces: %w", err)
 	}
 	list, err = resources.DecodeRows(rows, func(r *store.Resource) (*armapi.Workspace, error) { return workspaceRecord.Read(r.ID, r.Body) })
 	if err != nil {
-		return nil, false, err
+		return nil, "", err
 	}
-	return list, more, nil
+	return list, next, nil
 }
 
 // Delete starts deleting a workspace with everything in it. It returns nil, nil when the

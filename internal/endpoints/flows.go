@@ -293,18 +293,11 @@ func (s *Service) deleteEndpointRows(ctx context.Context, id string) error {
 	})
 }
 
-// removeDeployment deletes a deployment's objects and its row.
+// removeDeployment deletes a deployment's objects, on its compute and on those it was
+// moved off that may still hold them, and then its row.
 func (s *Service) removeDeployment(ctx context.Context, endpointID string, d *armapi.OnlineDeployment) error {
-	if d.Properties.Compute != "" {
-		kc, _, err := s.clusterReady(ctx, d.Properties.Compute)
-		if err != nil && !gone(err) {
-			return err
-		}
-		if err == nil {
-			if err := kc.DeleteInferenceDeployment(ctx, DeploymentName(lastSegment(endpointID), d.Name)); err != nil {
-				return err
-			}
-		}
+	if err := s.deleteInstances(ctx, lastSegment(endpointID), d.Name, instanceComputes(d)); err != nil {
+		return err
 	}
 	if err := s.cfg.Store.DeleteResource(ctx, d.ID, 0); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err

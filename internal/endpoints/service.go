@@ -96,6 +96,9 @@ func New(cfg Config) *Service {
 	s.register(cfg.Engine)
 	cfg.Resources.RegisterDeleter(TypeDeployment, s.cascadeDeleteDeployment)
 	cfg.Resources.RegisterDeleter(TypeEndpoint, s.cascadeDeleteEndpoint)
+	// An endpoint's Secret is reached through the computes it is on, which a workspace's
+	// cascade would otherwise delete first (computes sort before onlineEndpoints).
+	cfg.Resources.DeleteBefore(TypeEndpoint, compute.TypeCompute)
 	if cfg.Assets != nil {
 		cfg.Assets.SetInUse(s.assetUser)
 	}

@@ -75,6 +75,15 @@ func (s *Service) deploymentPutFlow(ctx context.Context, run *operations.Run, in
 	}); err != nil {
 		return err
 	}
+	// A deployment moved to another compute leaves its old instances until the new ones
+	// run, then removes them.
+	if st := d.Properties.Mlfleet; st != nil && len(st.FormerComputes) > 0 {
+		if err := run.Step(ctx, "remove instances from former computes", func(ctx context.Context) error {
+			return s.removeFormerInstances(ctx, epName, in.ID)
+		}); err != nil {
+			return err
+		}
+	}
 	return run.Step(ctx, "finish", func(ctx context.Context) error {
 		if err := modify(ctx, s.cfg.Store, in.ID, func(d *armapi.OnlineDeployment) error {
 			d.Properties.ProvisioningState = armapi.StateSucceeded
@@ -85,6 +94,64 @@ func (s *Service) deploymentPutFlow(ctx context.Context, run *operations.Run, in
 		}
 		return s.refreshScoringURI(ctx, epID)
 	})
+}
+
+// removeFormerInstances deletes a deployment's Deployment from the clusters of the computes
+// it was moved off, then forgets them on its row. A crash in between leaves them recorded,
+// and the step, run again, finds nothing left to delete.
+func (s *Service) removeFormerInstances(ctx context.Context, epName, id string) error {
+	d, err := s.getDeployment(ctx, id)
+	if err != nil {
+		return err
+	}
+	if d.Properties.Mlfleet == nil {
+		return nil
+	}
+	done := d.Properties.Mlfleet.FormerComputes
+	if err := s.deleteInstances(ctx, epName, d.Name, done); err != nil {
+		return err
+	}
+	return modify(ctx, s.cfg.Store, id, func(d *armapi.OnlineDeployment) error {
+		if d.Properties.Mlfleet != nil {
+			d.Properties.Mlfleet.FormerComputes = slices.DeleteFunc(d.Properties.Mlfleet.FormerComputes, func(c string) bool {
+				return slices.ContainsFunc(done, func(x string) bool { return strings.EqualFold(x, c) })
+			})
+		}
+		return nil
+	})
+}
+
+// instanceComputes returns the computes whose clusters may hold a deployment's instances:
+// its compute and those it was moved off that still may.
+func instanceComputes(d *armapi.OnlineDeployment) []string {
+	var out []string
+	if d.Properties.Compute != "" {
+		out = append(out, d.Properties.Compute)
+	}
+	if d.Properties.Mlfleet != nil {
+		out = append(out, d.Properties.Mlfleet.FormerComputes...)
+	}
+	return out
+}
+
+// deleteInstances deletes a deployment's Deployment, and waits for its pods to go, in the
+// clusters of computes. A compute or cluster that is gone took them along; any other
+// error fails: an unreachable cluster must not be taken for a deleted one, or its
+// instances would be left running.
+func (s *Service) deleteInstances(ctx context.Context, epName, name string, computes []string) error {
+	for _, c := range computes {
+		kc, _, err := s.clusterReady(ctx, c)
+		if gone(err) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if err := kc.DeleteInferenceDeployment(ctx, DeploymentName(epName, name)); err != nil {
+			return fmt.Errorf("delete the instances of deployment %s on compute %s: %w", name, lastSegment(c), err)
+		}
+	}
+	return nil
 }
 
 // refreshScoringURI sets an endpoint's scoring URI once it has a compute through a
@@ -271,15 +338,7 @@ func (s *Service) deploymentDeleteFlow(ctx context.Context, run *operations.Run,
 	epID := id.Parent()
 	epName := lastSegment(epID)
 	if err := run.Step(ctx, "delete deployment objects", func(ctx context.Context) error {
-		kc, _, err := s.clusterReady(ctx, d.Properties.Compute)
-		// A compute or cluster deleted first took the deployment's objects with it.
-		if gone(err) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		return kc.DeleteInferenceDeployment(ctx, DeploymentName(epName, d.Name))
+		return s.deleteInstances(ctx, epName, d.Name, instanceComputes(d))
 	}); err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/mlfleet/mlfleet/internal/arm"
@@ -130,6 +131,10 @@ func (s *Service) PutDeployment(ctx context.Context, sub, rg, ws, endpoint, name
 			if prev.Properties.Mlfleet != nil {
 				p.Mlfleet.ReadyInstances = prev.Properties.Mlfleet.ReadyInstances
 			}
+			// Recorded with the row, not in the operation, so that whatever runs next
+			// (this update resumed after a crash, a later update after this one failed,
+			// a delete) still removes the instances from the compute it moves off.
+			p.Mlfleet.FormerComputes = formerComputes(prev, p.Compute)
 			d.SystemData = resources.Touch(ctx, prev.SystemData, s.now())
 			return update(ctx, tx, existing, &d)
 		}
@@ -142,6 +147,24 @@ func (s *Service) PutDeployment(ctx context.Context, sub, rg, ws, endpoint, name
 		return nil, err
 	}
 	return &Result[armapi.OnlineDeployment]{Value: &d, Created: prev == nil, ETag: s.etagOf(ctx, id), Operation: op}, nil
+}
+
+// formerComputes returns the computes whose clusters may still hold the instances of
+// prev once it runs on compute: those it was moved off before and not yet cleaned up, and
+// its compute until now, but compute itself.
+func formerComputes(prev *armapi.OnlineDeployment, compute string) []string {
+	var former []string
+	if prev.Properties.Mlfleet != nil {
+		former = append(former, prev.Properties.Mlfleet.FormerComputes...)
+	}
+	former = append(former, prev.Properties.Compute)
+	var out []string
+	for _, c := range former {
+		if c != "" && !strings.EqualFold(c, compute) && !slices.ContainsFunc(out, func(x string) bool { return strings.EqualFold(x, c) }) {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // deploymentRow reads a deployment, 404 when missing. When the deployment is missing

@@ -271,7 +271,7 @@ func (s *Service) endpointDeleteFlow(ctx context.Context, run *operations.Run, i
 		}
 	}
 	if err := run.Step(ctx, "delete endpoint secret", func(ctx context.Context) error {
-		return s.removeEndpointSecrets(ctx, in.ID)
+		return s.removeEndpointSecrets(ctx, in.ID, true)
 	}); err != nil {
 		return err
 	}
@@ -293,18 +293,11 @@ func (s *Service) deleteEndpointRows(ctx context.Context, id string) error {
 	})
 }
 
-// removeDeployment deletes a deployment's objects and its row.
+// removeDeployment deletes a deployment's objects, on its compute and on those it was
+// moved off that may still hold them, and then its row.
 func (s *Service) removeDeployment(ctx context.Context, endpointID string, d *armapi.OnlineDeployment) error {
-	if d.Properties.Compute != "" {
-		kc, _, err := s.clusterReady(ctx, d.Properties.Compute)
-		if err != nil && !gone(err) {
-			return err
-		}
-		if err == nil {
-			if err := kc.DeleteInferenceDeployment(ctx, DeploymentName(lastSegment(endpointID), d.Name)); err != nil {
-				return err
-			}
-		}
+	if err := s.deleteInstances(ctx, lastSegment(endpointID), d.Name, instanceComputes(d)); err != nil {
+		return err
 	}
 	if err := s.cfg.Store.DeleteResource(ctx, d.ID, 0); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
@@ -332,8 +325,9 @@ func (s *Service) withDeployments(ctx context.Context, r *store.Resource, endpoi
 	return ep, ds, err
 }
 
-// removeEndpointSecrets deletes the endpoint's Secret from every cluster it is on.
-func (s *Service) removeEndpointSecrets(ctx context.Context, endpointID string) error {
+// removeEndpointSecrets deletes the endpoint's Secret from every cluster it is on. strict
+// fails on a cluster that cannot be reached; otherwise its Secret is left there, logged.
+func (s *Service) removeEndpointSecrets(ctx context.Context, endpointID string, strict bool) error {
 	r, err := s.cfg.Store.GetResource(ctx, endpointID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil
@@ -353,7 +347,18 @@ func (s *Service) removeEndpointSecrets(ctx context.Context, endpointID string) 
 			}
 		}
 	}
-	return s.deleteSecrets(ctx, ep.Name, all)
+	if strict {
+		return s.deleteSecrets(ctx, ep.Name, all)
+	}
+	for _, c := range all {
+		if err := s.deleteSecrets(ctx, ep.Name, []string{c}); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			s.log.Warn("endpoint secret left in a cluster that cannot be reached", "endpoint", endpointID, "compute", c, "err", err)
+		}
+	}
+	return nil
 }
 
 // deleteSecrets deletes an endpoint's Secret from the clusters of computes, but for those
@@ -377,7 +382,8 @@ func (s *Service) deleteSecrets(ctx context.Context, endpoint string, computes [
 // cascadeDeleteDeployment removes a deployment's objects and its row when its workspace
 // or group is deleted (a Deleter: the cascade deletes only what no Deleter handles).
 // It leaves the endpoint's Secret alone: the endpoint's own Deleter, which runs after it
-// (the cascade deletes deepest first), removes the Secret from every compute it was on.
+// (the cascade deletes deepest first) and before the computes' (DeleteBefore), removes
+// the Secret from every compute it was on.
 func (s *Service) cascadeDeleteDeployment(ctx context.Context, run *operations.Run, r *store.Resource) error {
 	var d armapi.OnlineDeployment
 	if err := decode(r, &d); err != nil {
@@ -388,9 +394,11 @@ func (s *Service) cascadeDeleteDeployment(ctx context.Context, run *operations.R
 }
 
 // cascadeDeleteEndpoint removes an endpoint's Secrets in its clusters, then its rows, in
-// a cascading delete.
+// a cascading delete. A cluster that is gone took the Secret along; one that cannot be
+// reached keeps it, logged, rather than hold up the delete of the workspace or group, as
+// the computes' own cascade does with their components.
 func (s *Service) cascadeDeleteEndpoint(ctx context.Context, run *operations.Run, r *store.Resource) error {
-	if err := s.removeEndpointSecrets(ctx, r.ID); err != nil {
+	if err := s.removeEndpointSecrets(ctx, r.ID, false); err != nil {
 		return err
 	}
 	return s.deleteEndpointRows(ctx, r.ID)

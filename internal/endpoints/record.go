@@ -10,8 +10,10 @@ import (
 // Schema, and teach decode the version before, when a change of the wire type changes what
 // encode writes; TestRecord fails until then.
 var (
-	endpointRecord   = record.Kind[armapi.OnlineEndpoint]{Name: "online endpoint", Schema: 1}
-	deploymentRecord = record.Kind[armapi.OnlineDeployment]{Name: "online deployment", Schema: 1}
+	endpointRecord = record.Kind[armapi.OnlineEndpoint]{Name: "online endpoint", Schema: 1}
+	// A deployment's version 2 added properties.mlfleet.formerComputes; a version 1 row
+	// reads as one without it.
+	deploymentRecord = record.Kind[armapi.OnlineDeployment]{Name: "online deployment", Schema: 2}
 	records          = record.Pair[armapi.OnlineEndpoint, armapi.OnlineDeployment]{A: endpointRecord, B: deploymentRecord}
 )
 

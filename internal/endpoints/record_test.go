@@ -52,7 +52,8 @@ func exampleDeployment() *armapi.OnlineDeployment {
 			ModelMountPath:     "/var/azureml-app/model",
 			ContainerResources: map[string]any{"containerResourceRequests": map[string]any{"cpu": "1"}},
 			ProvisioningState:  armapi.StateSucceeded,
-			Mlfleet:            &armapi.OnlineDeploymentMlfleet{InstanceCount: 2, ReadyInstances: 1, Message: "1 pending", ModelDir: "/m", CodeDir: "/c"}},
+			Mlfleet: &armapi.OnlineDeploymentMlfleet{InstanceCount: 2, ReadyInstances: 1, Message: "1 pending", ModelDir: "/m", CodeDir: "/c",
+				FormerComputes: []string{exampleCompute + "-old"}}},
 		SystemData: recordtest.SystemData(),
 	}
 }
@@ -61,7 +62,8 @@ func TestRecord(t *testing.T) {
 	recordtest.Run(t, recordtest.Kind[armapi.OnlineEndpoint]{
 		Name: "onlineendpoint", Schema: endpointRecord.Schema, Example: exampleEndpoint, Encode: encode[armapi.OnlineEndpoint], Read: read[armapi.OnlineEndpoint]})
 	recordtest.Run(t, recordtest.Kind[armapi.OnlineDeployment]{
-		Name: "onlinedeployment", Schema: deploymentRecord.Schema, Example: exampleDeployment, Encode: encode[armapi.OnlineDeployment], Read: read[armapi.OnlineDeployment]})
+		Name: "onlinedeployment", Schema: deploymentRecord.Schema, Example: exampleDeployment, Encode: encode[armapi.OnlineDeployment], Read: read[armapi.OnlineDeployment],
+		Before: func(version int, d *armapi.OnlineDeployment) { d.Properties.Mlfleet.FormerComputes = nil }})
 }
 
 // read reads a row body into a new T.

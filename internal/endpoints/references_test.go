@@ -141,3 +141,44 @@ func TestDeploymentAssetsOfItsWorkspace(t *testing.T) {
 		t.Errorf("environment of its own workspace: %v, want no problem on it", d)
 	}
 }
+
+// TestComputeUsersCountsFormerComputes: a deployment moved off a compute still uses it
+// until its update removed the old instances there (formerComputes), so that a detach
+// does not cut the way to them; the compute it runs on is used too, and one it never ran
+// on is not.
+func TestComputeUsersCountsFormerComputes(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	const sub, rg, ws = "00000000-0000-0000-0000-0000000000dd", "rg", "wsmove"
+	stack := servicetest.New(t, sub, nil)
+	stack.Group(t, rg)
+	w := stack.Workspace(t, rg, ws)
+	_, eps, _ := wire(t, stack)
+	fp1, cff, idle := compute.ID(sub, rg, ws, "fp1"), compute.ID(sub, rg, ws, "cff"), compute.ID(sub, rg, ws, "idle")
+	epID := EndpointID(sub, rg, ws, "epm")
+	id := DeploymentID(sub, rg, ws, "epm", "blue")
+	for _, r := range []*store.Resource{
+		{ID: epID, ParentID: w.ID, Type: TypeEndpoint, Name: "epm", Body: encode(&armapi.OnlineEndpoint{ID: epID, Name: "epm", Type: TypeEndpoint})},
+		{ID: id, ParentID: epID, Type: TypeDeployment, Name: "blue", Body: encode(&armapi.OnlineDeployment{ID: id, Name: "blue", Type: TypeDeployment,
+			Properties: armapi.OnlineDeploymentProperties{Compute: cff, ProvisioningState: armapi.StateUpdating,
+				Mlfleet: &armapi.OnlineDeploymentMlfleet{FormerComputes: []string{strings.ToUpper(fp1)}}}})},
+	} {
+		r.SubscriptionID, r.ResourceGroup, r.Location = sub, rg, "westus"
+		if err := stack.Store.CreateResource(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		compute string
+		want    string
+	}{
+		{fp1, "deployment 'blue' of endpoint 'epm'"},
+		{cff, "deployment 'blue' of endpoint 'epm'"},
+		{idle, ""},
+	} {
+		users, err := eps.ComputeUsers(ctx, tc.compute)
+		if err != nil || strings.Join(users, ", ") != tc.want {
+			t.Errorf("ComputeUsers(%s) = %q, %v; want %q", tc.compute, users, err, tc.want)
+		}
+	}
+}

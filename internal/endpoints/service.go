@@ -96,6 +96,9 @@ func New(cfg Config) *Service {
 	s.register(cfg.Engine)
 	cfg.Resources.RegisterDeleter(TypeDeployment, s.cascadeDeleteDeployment)
 	cfg.Resources.RegisterDeleter(TypeEndpoint, s.cascadeDeleteEndpoint)
+	// An endpoint's Secret is reached through the computes it is on, which a workspace's
+	// cascade would otherwise delete first (computes sort before onlineEndpoints).
+	cfg.Resources.DeleteBefore(TypeEndpoint, compute.TypeCompute)
 	if cfg.Assets != nil {
 		cfg.Assets.SetInUse(s.assetUser)
 	}
@@ -354,7 +357,9 @@ func (s *Service) deploymentsOf(ctx context.Context, st store.Store, endpointID 
 
 // ComputeUsers lists the online deployments that run on the compute computeID, each as
 // "deployment 'blue' of endpoint 'ep'", sorted; none is an empty list. A deployment names
-// its compute by id, always one of its own workspace.
+// its compute by id, always one of its own workspace. A deployment moved off the compute
+// counts until its old instances there are removed: detached first, the compute would no
+// longer lead to them.
 func (s *Service) ComputeUsers(ctx context.Context, computeID string) ([]string, error) {
 	id, err := arm.ParseID(computeID)
 	if err != nil || len(id.Names) == 0 {
@@ -368,7 +373,7 @@ func (s *Service) ComputeUsers(ctx context.Context, computeID string) ([]string,
 	var users []string
 	for _, r := range rows {
 		var d armapi.OnlineDeployment
-		if decode(r, &d) != nil || !strings.EqualFold(d.Properties.Compute, computeID) {
+		if decode(r, &d) != nil || !slices.ContainsFunc(instanceComputes(&d), func(c string) bool { return strings.EqualFold(c, computeID) }) {
 			continue
 		}
 		did, _ := arm.ParseID(r.ID)

@@ -9,7 +9,9 @@ import (
 	"strings"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -151,13 +153,17 @@ type InferenceStatus struct {
 	Found bool
 	// Replicas wanted; Ready and Updated counts of the current template.
 	Replicas, Ready, Updated int32
-	// Current is true when the controller has seen the latest spec.
+	// Current is true when the controller has seen the latest spec and made the
+	// ReplicaSet of its pod template.
 	Current bool
-	// Crashing names a container that keeps failing, with its last termination message.
+	// Crashing names a container of the current template's pods that keeps failing, with
+	// its last termination message; the pods of older templates, still running during a
+	// rollout, are not judged.
 	Crashing string
-	// Pending says why pods are not running (unschedulable, image pull), when they are not.
+	// Pending says why the current template's pods are not running (unschedulable, image
+	// pull), when they are not.
 	Pending string
-	// Pods are the names of the Deployment's pods, oldest first.
+	// Pods are the names of the Deployment's pods, of every template, oldest first.
 	Pods []string
 }
 
@@ -175,6 +181,13 @@ func (c *Cluster) InferenceDeploymentStatus(ctx context.Context, name string, la
 	if dep.Status.Replicas > dep.Status.UpdatedReplicas {
 		st.Current = false
 	}
+	hash, err := c.templateHash(ctx, dep)
+	if err != nil {
+		return nil, err
+	}
+	if hash == "" {
+		st.Current = false
+	}
 	pods, err := c.Client.CoreV1().Pods(Namespace).List(ctx, metav1.ListOptions{LabelSelector: selector(labels)})
 	if err != nil {
 		return nil, translate(err, "list pods of %s/%s", Namespace, name)
@@ -187,6 +200,12 @@ func (c *Cluster) InferenceDeploymentStatus(ctx context.Context, name string, la
 			continue
 		}
 		st.Pods = append(st.Pods, p.Name)
+		// During a rollout the old ReplicaSet's pods run until the new ones are Ready: a
+		// crash or a pending reason of theirs says nothing about the template being
+		// rolled out, which is what Crashing and Pending report on.
+		if hash == "" || p.Labels[appsv1.DefaultDeploymentUniqueLabelKey] != hash {
+			continue
+		}
 		for _, cs := range p.Status.ContainerStatuses {
 			crash := cs.State.Waiting != nil && cs.State.Waiting.Reason == "CrashLoopBackOff" || cs.RestartCount >= 2
 			if crash && st.Crashing == "" {
@@ -210,6 +229,33 @@ func (c *Cluster) InferenceDeploymentStatus(ctx context.Context, name string, la
 		}
 	}
 	return st, nil
+}
+
+// templateHash returns the pod-template-hash of the ReplicaSet that runs dep's current
+// pod template, "" while the deployment controller has not made it yet. The ReplicaSet is
+// found the way the controller finds it: owned by dep, with dep's template once the hash
+// label it adds is left out.
+func (c *Cluster) templateHash(ctx context.Context, dep *appsv1.Deployment) (string, error) {
+	sel, err := metav1.LabelSelectorAsSelector(dep.Spec.Selector)
+	if err != nil {
+		return "", fmt.Errorf("selector of deployment %s/%s: %w", Namespace, dep.Name, err)
+	}
+	rss, err := c.Client.AppsV1().ReplicaSets(Namespace).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
+	if err != nil {
+		return "", translate(err, "list replica sets of %s/%s", Namespace, dep.Name)
+	}
+	for _, rs := range rss.Items {
+		if !metav1.IsControlledBy(&rs, dep) {
+			continue
+		}
+		hash := rs.Labels[appsv1.DefaultDeploymentUniqueLabelKey]
+		tpl := rs.Spec.Template.DeepCopy()
+		delete(tpl.Labels, appsv1.DefaultDeploymentUniqueLabelKey)
+		if hash != "" && apiequality.Semantic.DeepEqual(*tpl, dep.Spec.Template) {
+			return hash, nil
+		}
+	}
+	return "", nil
 }
 
 func selector(labels map[string]string) string {

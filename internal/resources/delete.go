@@ -128,7 +128,7 @@ func (s *Service) runDelete(ctx context.Context, run *operations.Run) error {
 		if err != nil {
 			return fmt.Errorf("list resources under %s: %w", in.ID, err)
 		}
-		todo := toDelete(in.ID, children)
+		todo := s.toDelete(in.ID, children)
 		if len(todo) == 0 {
 			break
 		}
@@ -178,8 +178,9 @@ func (s *Service) deleteOne(ctx context.Context, run *operations.Run, r *store.R
 // removes one by one, deepest first. A row owned by the target or by another listed row (a
 // compute's attachment claim on a cluster of the group, a cluster's kubeconfig) goes with
 // its owner, whose deleter removes it in the same transaction: deleted on its own first, it
-// would leave the owner without it if the owner's delete then failed.
-func toDelete(target string, children []*store.Resource) []*store.Resource {
+// would leave the owner without it if the owner's delete then failed. Among resources as
+// deep, those of a type DeleteBefore puts first come first.
+func (s *Service) toDelete(target string, children []*store.Resource) []*store.Resource {
 	deleting := map[string]bool{strings.ToLower(target): true}
 	for _, r := range children {
 		deleting[strings.ToLower(r.ID)] = true
@@ -192,8 +193,27 @@ func toDelete(target string, children []*store.Resource) []*store.Resource {
 	}
 	// Deepest first, so that a crash never leaves a row whose parent is gone: the resumed
 	// operation lists again and finds whatever is left under a target that still exists.
-	sort.SliceStable(out, func(i, j int) bool { return depth(out[i].ID) > depth(out[j].ID) })
+	sort.SliceStable(out, func(i, j int) bool {
+		if di, dj := depth(out[i].ID), depth(out[j].ID); di != dj {
+			return di > dj
+		}
+		return s.rank(out[i].Type, 0) > s.rank(out[j].Type, 0)
+	})
 	return out
+}
+
+// rank orders the types of resources as deep in a cascade: a type goes before the types
+// DeleteBefore named for it, so it ranks above them. seen bounds the walk, should the
+// relations ever form a cycle.
+func (s *Service) rank(armType string, seen int) int {
+	r := 0
+	if seen > len(s.before) {
+		return r
+	}
+	for _, other := range s.before[strings.ToLower(armType)] {
+		r = max(r, 1+s.rank(other, seen+1))
+	}
+	return r
 }
 
 // deleteChildren deletes todo, in order, in the given round of a delete.

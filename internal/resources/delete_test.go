@@ -2,6 +2,8 @@ package resources
 
 import (
 	"context"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -134,5 +136,58 @@ func TestDeleteGroupTakesWhatIsCreatedMeanwhile(t *testing.T) {
 		if r.ID != "/subscriptions/"+sub {
 			t.Errorf("left after the group's delete: %s", r.ID)
 		}
+	}
+}
+
+// TestDeleteBeforeOrdersSiblings: a cascade deletes the resources of a type that
+// DeleteBefore puts ahead of another before those, when they are as deep (an online
+// endpoint's Deleter reaches its Secret through the compute it runs on, a sibling that
+// sorts first); without it, siblings go in the order they are listed.
+func TestDeleteBeforeOrdersSiblings(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	const sub = "0c000000-0000-4000-8000-000000000003"
+	const users, things = "Microsoft.Test/users", "Microsoft.Test/things"
+	for _, tc := range []struct {
+		name   string
+		before bool
+		want   string
+	}{
+		{name: "listed order", want: "things/t1 users/u1"},
+		{name: "users before things", before: true, want: "users/u1 things/t1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var mu sync.Mutex
+			var order []string
+			st, rs := runningService(t, sub, func(st store.Store, rs *Service) {
+				for _, typ := range []string{users, things} {
+					rs.RegisterDeleter(typ, func(ctx context.Context, _ *operations.Run, r *store.Resource) error {
+						mu.Lock()
+						order = append(order, strings.TrimPrefix(r.Type, "Microsoft.Test/")+"/"+r.Name)
+						mu.Unlock()
+						return st.DeleteResource(ctx, r.ID, 0)
+					})
+				}
+				if tc.before {
+					rs.DeleteBefore(users, things)
+				}
+			})
+			group := "/subscriptions/" + sub + "/resourceGroups/g"
+			putGroup(t, rs, sub, "g")
+			for _, r := range []struct{ typ, name string }{{users, "u1"}, {things, "t1"}} {
+				if err := st.CreateResource(ctx, &store.Resource{ID: group + "/providers/" + r.typ + "/" + r.name, ParentID: group, Type: r.typ, Name: r.name,
+					SubscriptionID: sub, ResourceGroup: "g", Body: []byte(`{}`)}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if op := deleteGroup(t, st, rs, sub, "g"); op.Status != store.StatusSucceeded {
+				t.Fatalf("delete: %s %s", op.Status, op.Error)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if got := strings.Join(order, " "); got != tc.want {
+				t.Errorf("deleted %s, want %s", got, tc.want)
+			}
+		})
 	}
 }

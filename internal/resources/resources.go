@@ -30,14 +30,17 @@ type Service struct {
 	store    store.Store
 	engine   *operations.Engine
 	deleters map[string]Deleter
-	now      func() time.Time
+	// before maps a type (lower case) to the types its resources are deleted before in a
+	// cascade, at the same depth (DeleteBefore).
+	before map[string][]string
+	now    func() time.Time
 	// accessChanged is called after a delete removed role assignments (nil: nothing).
 	accessChanged func()
 }
 
 // New returns a Service and registers its operation handler on engine.
 func New(s store.Store, engine *operations.Engine) *Service {
-	svc := &Service{store: s, engine: engine, deleters: map[string]Deleter{}, now: time.Now}
+	svc := &Service{store: s, engine: engine, deleters: map[string]Deleter{}, before: map[string][]string{}, now: time.Now}
 	engine.Register(KindDelete, svc.runDelete)
 	engine.OnFailure(KindDelete, svc.failedDelete)
 	return svc
@@ -52,6 +55,16 @@ func (s *Service) OnAccessChanged(f func()) { s.accessChanged = f }
 // one are removed from the store only.
 func (s *Service) RegisterDeleter(armType string, d Deleter) {
 	s.deleters[strings.ToLower(armType)] = d
+}
+
+// DeleteBefore has a cascading delete remove the resources of armType before those of
+// other that are as deep (siblings, such as the online endpoints and the computes of a
+// workspace): armType's Deleter reaches what it owns through an other (an endpoint's
+// Secret is in the cluster of its compute), which must still be there. Call it before
+// the engine starts.
+func (s *Service) DeleteBefore(armType, other string) {
+	t := strings.ToLower(armType)
+	s.before[t] = append(s.before[t], strings.ToLower(other))
 }
 
 // Touch returns system data for a change made now by the principal in ctx, keeping the

@@ -346,10 +346,27 @@ func TestDeploymentCrashLoop(t *testing.T) {
 		t.Fatalf("the failed deployment's objects stay for its logs: %v", err)
 	}
 
-	// Deleting the workspace takes the endpoint, its deployment and their objects along.
+	// The same deployment with a script that works succeeds: the old instance, which
+	// keeps crashing until the new one is Ready, is not the update's to judge.
+	goodID := registerCode(t, rg, ws, "good", map[string]string{"score.py": echoScore})
+	fixed := do(t, call{method: "PUT", path: epPath + "/deployments/red" + mlAPI,
+		body: `{"location":"westus","properties":{"endpointComputeType":"Kubernetes","codeConfiguration":{"codeId":"` + goodID + `","scoringScript":"score.py"}}}`})
+	must(t, fixed, http.StatusOK)
+	if op := waitOperation(t, fixed.header.Get("Azure-AsyncOperation")); op["status"] != "Succeeded" {
+		t.Fatalf("update of the failed deployment with a working script: %v %v", op["status"], op["error"])
+	}
+
+	// Deleting the workspace takes the endpoint, its deployment and their objects along,
+	// the endpoint's Secret (its keys) too, from the cluster that outlives the compute.
 	p, err := sdk(t).BeginDeleteWorkspace(ctx, rg, ws)
 	finish(ctx, t, "workspace delete with an endpoint", p, err)
 	must(t, do(t, call{method: "GET", path: epPath + mlAPI}), http.StatusNotFound)
+	if _, err := k.AppsV1().Deployments("azureml").Get(ctx, "crashep-red", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("deployment left in the cluster after the workspace's delete: %v", err)
+	}
+	if _, err := k.CoreV1().Secrets("azureml").Get(ctx, "azureml-endpoint-crashep", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("endpoint secret left in the cluster after the workspace's delete: %v", err)
+	}
 	// Nothing of the workspace is left behind in the store (the endpoint's and deployment's
 	// rows once were), as the group's resource list shows.
 	left := do(t, call{method: "GET", path: rgPath(rg) + "/resources" + rgAPI})
@@ -403,4 +420,72 @@ func TestDeploymentWaitsForAutoscaler(t *testing.T) {
 	if err != nil || len(nodes) < 2 {
 		t.Fatalf("the pool did not grow for the pending instances: %d nodes (%v)", len(nodes), err)
 	}
+}
+
+// TestDeploymentMovesCompute: a deployment updated onto another compute runs there, and
+// its instances and the endpoint's Secret leave the compute it moved off once it does;
+// deleting the endpoint then cleans the new compute.
+func TestDeploymentMovesCompute(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	const rg, ws = "move-rg", "move-ws"
+	newWorkspaceWithCompute(t, rg, ws, "movefp1")
+	a := putCompute(t, rg, ws, "movecff", `{"location":"westus","properties":{"computeType":"AKS","properties":{"clusterPurpose":"DevTest","agentCount":1}}}`, "")
+	must(t, a, http.StatusCreated)
+	if op, _ := waitPut(t, a, rg, ws, "movecff"); op["status"] != "Succeeded" {
+		t.Fatalf("compute create: %v", op["error"])
+	}
+	codeID := registerCode(t, rg, ws, "echo", map[string]string{"score.py": echoScore})
+	epPath := wsPath(rg, ws) + "/onlineEndpoints/epm"
+	e := do(t, call{method: "PUT", path: epPath + mlAPI, body: `{"location":"westus","properties":{"authMode":"Key"}}`})
+	must(t, e, http.StatusCreated)
+	waitOperation(t, e.header.Get("Azure-AsyncOperation"))
+	deploy := func(compute string, status int) {
+		t.Helper()
+		d := do(t, call{method: "PUT", path: epPath + "/deployments/blue" + mlAPI, body: `{"location":"westus","properties":{"endpointComputeType":"Kubernetes",` +
+			`"compute":"` + computePath(rg, ws, compute) + `","codeConfiguration":{"codeId":"` + codeID + `","scoringScript":"score.py"}}}`})
+		must(t, d, status)
+		if op := waitOperation(t, d.header.Get("Azure-AsyncOperation")); op["status"] != "Succeeded" {
+			t.Fatalf("deployment on %s: %v", compute, op["error"])
+		}
+	}
+	// present fails the test unless the cluster of compute holds blue's Deployment and
+	// the endpoint's Secret (or, with want false, neither of them).
+	present := func(compute string, want bool) {
+		t.Helper()
+		k := clusterAdmin(t, rg, compute)
+		_, derr := k.AppsV1().Deployments("azureml").Get(ctx, "epm-blue", metav1.GetOptions{})
+		_, serr := k.CoreV1().Secrets("azureml").Get(ctx, "azureml-endpoint-epm", metav1.GetOptions{})
+		for what, err := range map[string]error{"deployment epm-blue": derr, "secret azureml-endpoint-epm": serr} {
+			if want && err != nil {
+				t.Errorf("%s missing from %s: %v", what, compute, err)
+			}
+			if !want && !apierrors.IsNotFound(err) {
+				t.Errorf("%s left on %s: %v", what, compute, err)
+			}
+		}
+		pods, err := k.CoreV1().Pods("azureml").List(ctx, metav1.ListOptions{LabelSelector: "ml.mlfleet.io/deployment=blue"})
+		if err != nil || !want && len(pods.Items) > 0 {
+			t.Errorf("pods of blue on %s: %d (%v)", compute, len(pods.Items), err)
+		}
+	}
+	deploy("movefp1", http.StatusCreated)
+	present("movefp1", true)
+
+	deploy("movecff", http.StatusOK)
+	present("movecff", true)
+	present("movefp1", false)
+	got := do(t, call{method: "GET", path: epPath + "/deployments/blue" + mlAPI})
+	must(t, got, http.StatusOK)
+	if props := got.body["properties"].(map[string]any); props["compute"] != computePath(rg, ws, "movecff") || strings.Contains(got.raw, "formerComputes") {
+		t.Fatalf("deployment after the move: %v", props)
+	}
+
+	del := do(t, call{method: "DELETE", path: epPath + mlAPI})
+	must(t, del, http.StatusAccepted)
+	if op := waitOperation(t, del.header.Get("Azure-AsyncOperation")); op["status"] != "Succeeded" {
+		t.Fatalf("endpoint delete: %v", op["error"])
+	}
+	present("movecff", false)
+	present("movefp1", false)
 }

@@ -142,4 +142,7 @@ type OnlineDeploymentMlfleet struct {
 	// ModelDir and CodeDir are where the model and code were materialized on this host.
 	ModelDir string `json:"modelDir,omitempty"`
 	CodeDir  string `json:"codeDir,omitempty"`
+	// FormerComputes are computes the deployment was moved off whose clusters may still
+	// run its old instances: its update removes them there once it runs on the new one.
+	FormerComputes []string `json:"formerComputes,omitempty"`
 }

@@ -28,7 +28,8 @@
 // deployment.go (the requests), write.go (the shape every write shares), validate.go
 // (fields and defaults), capacity.go (do the instances fit), flows.go and deployflow.go
 // (the operations), materialize.go (blobs to directories), logs.go and score.go (reading
-// from a running deployment).
+// from a running deployment), monitor.go (between operations, each deployment's ready
+// instances and why some are not, read from its cluster every MonitorInterval).
 //
 // What it must not do: speak HTTP to clients (package api does; Score is a client of the
 // router, not a server), change the rows of computes, clusters or assets (it reads them

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -68,7 +69,10 @@ type Config struct {
 	ReadyTimeout time.Duration
 	// TokenLifetime is how long an AMLToken lives; default 1h.
 	TokenLifetime time.Duration
-	Logger        *slog.Logger
+	// MonitorInterval is how often the deployment monitor (Start) reads every deployment's
+	// instances in its cluster; default 30s, the compute health monitor's.
+	MonitorInterval time.Duration
+	Logger          *slog.Logger
 }
 
 // Service manages online endpoints and deployments.
@@ -78,6 +82,19 @@ type Service struct {
 	now func() time.Time
 	// scoreClient sends Score's requests (newScoreClient).
 	scoreClient *http.Client
+	// connect reaches the cluster of a compute for the deployment monitor: cluster, with
+	// no wait for a cluster that is not up (a test puts a fake cluster here).
+	connect func(ctx context.Context, computeID string) (*kube.Cluster, error)
+	// monitor is the deployment monitor's state (monitor.go).
+	monitor struct {
+		once sync.Once
+		stop context.CancelFunc
+		done chan struct{}
+		// mu guards unreachable: the computes whose cluster the last observation could not
+		// read, so that this is logged once, not on every tick.
+		mu          sync.Mutex
+		unreachable map[string]bool
+	}
 }
 
 // New returns a Service, registering its operations, its cascade deleters and the check
@@ -92,7 +109,15 @@ func New(cfg Config) *Service {
 	if cfg.TokenLifetime <= 0 {
 		cfg.TokenLifetime = time.Hour
 	}
+	if cfg.MonitorInterval <= 0 {
+		cfg.MonitorInterval = 30 * time.Second
+	}
 	s := &Service{cfg: cfg, log: cfg.Logger.With("component", "endpoints"), now: time.Now, scoreClient: newScoreClient(cfg.ScoreRoots)}
+	s.connect = func(ctx context.Context, computeID string) (*kube.Cluster, error) {
+		kc, _, err := s.cluster(ctx, computeID)
+		return kc, err
+	}
+	s.monitor.unreachable = map[string]bool{}
 	s.register(cfg.Engine)
 	cfg.Resources.RegisterDeleter(TypeDeployment, s.cascadeDeleteDeployment)
 	cfg.Resources.RegisterDeleter(TypeEndpoint, s.cascadeDeleteEndpoint)

@@ -163,6 +163,9 @@ type InferenceStatus struct {
 	// Pending says why the current template's pods are not running (unschedulable, image
 	// pull), when they are not.
 	Pending string
+	// NotReady says why the oldest pod that is not Ready is not: Pending's reason, a
+	// container's waiting reason, or its phase. "" when every pod is Ready.
+	NotReady string
 	// Pods are the names of the Deployment's pods, of every template, oldest first.
 	Pods []string
 }
@@ -224,8 +227,11 @@ func (c *Cluster) InferenceDeploymentStatus(ctx context.Context, name string, la
 		}
 		for _, cond := range p.Status.Conditions {
 			if cond.Type == corev1.PodScheduled && cond.Status == corev1.ConditionFalse && st.Pending == "" {
-				st.Pending = fmt.Sprintf("pod %s is not scheduled: %s", p.Name, cond.Message)
+				st.Pending = fmt.Sprintf("pod %s is Pending: %s", p.Name, cond.Message)
 			}
+		}
+		if st.NotReady == "" && !podReady(&p) {
+			st.NotReady = notReady(&p)
 		}
 	}
 	return st, nil
@@ -256,6 +262,43 @@ func (c *Cluster) templateHash(ctx context.Context, dep *appsv1.Deployment) (str
 		}
 	}
 	return "", nil
+}
+
+// podReady reports whether a pod's Ready condition is True.
+func podReady(p *corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// notReady says why a pod is not Ready, the way kubectl describe would point at it: an
+// unscheduled pod by the scheduler's message, a waiting container by its reason, else the
+// pod's phase.
+func notReady(p *corev1.Pod) string {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse {
+			return fmt.Sprintf("pod %s is Pending: %s", p.Name, c.Message)
+		}
+	}
+	for _, cs := range p.Status.ContainerStatuses {
+		if w := cs.State.Waiting; w != nil {
+			why := fmt.Sprintf("pod %s is %s: container %s is waiting: %s", p.Name, p.Status.Phase, cs.Name, w.Reason)
+			if m := strings.TrimSpace(w.Message); m != "" {
+				why += ": " + m
+			}
+			return why
+		}
+	}
+	switch p.Status.Phase {
+	case corev1.PodRunning:
+		return fmt.Sprintf("pod %s is Running but not Ready (its readiness probe fails)", p.Name)
+	case "":
+		return fmt.Sprintf("pod %s has no status yet", p.Name)
+	}
+	return fmt.Sprintf("pod %s is %s", p.Name, p.Status.Phase)
 }
 
 func selector(labels map[string]string) string {

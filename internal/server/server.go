@@ -80,7 +80,7 @@ type Config struct {
 	// StepDelay slows every operation step, for fault-injection tests only; 0 in production.
 	StepDelay time.Duration
 	// HealthInterval is how often the health monitor checks every attached compute's
-	// cluster; 0 means 30s.
+	// cluster, and the deployment monitor every online deployment's instances; 0 means 30s.
 	HealthInterval time.Duration
 	// VersionsFile replaces the built-in Kubernetes version catalog ("" = built-in).
 	VersionsFile string
@@ -369,7 +369,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	endpointService = endpoints.New(endpoints.Config{
 		Store: st, Engine: engine, Resources: rs, Workspaces: ws, Computes: computes, Clusters: clusters, Assets: assets,
 		Blobs: blobStore, Secrets: box, SigningKey: ks.signing, Providers: providers, Home: cfg.Home, Logger: log,
-		ScoreRoots: caPool(ca),
+		ScoreRoots: caPool(ca), MonitorInterval: cfg.HealthInterval,
 	})
 
 	reg := prometheus.NewRegistry()
@@ -408,6 +408,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		log.Error("resume clusters", "err", err)
 	}
 	computes.Start(engineCtx)
+	endpointService.Start(engineCtx)
 	if keeper != nil {
 		go takeOver(engineCtx, st, emb, clusters, time.Second, log)
 	}
@@ -466,6 +467,9 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	}
 	if err := computes.Close(shutdownCtx); err != nil {
 		log.Warn("health monitor shutdown", "err", err)
+	}
+	if err := endpointService.Close(shutdownCtx); err != nil {
+		log.Warn("deployment monitor shutdown", "err", err)
 	}
 	if err := sweep.Close(shutdownCtx); err != nil {
 		log.Warn("sweeper shutdown", "err", err)

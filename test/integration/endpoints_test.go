@@ -294,6 +294,34 @@ func TestOnlineEndpointDeploy(t *testing.T) {
 		}
 	}
 
+	// After its operation the deployment still follows its cluster (the deployment monitor,
+	// every health interval): its Kubernetes Deployment deleted with kubectl shows 0 ready
+	// instances and a message saying how to create it again; provisioningState stays the
+	// last PUT's. An update creates it again, and the message goes.
+	if err := k.AppsV1().Deployments("azureml").Delete(ctx, "ep1-blue", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, 30*time.Second, "readyInstances 0 and a message once the Kubernetes Deployment is deleted", func() error {
+		props := do(t, call{method: "GET", path: depPath + mlAPI}).body["properties"].(map[string]any)
+		m, _ := props["mlfleet"].(map[string]any)
+		if props["provisioningState"] != "Succeeded" || m["readyInstances"] != 0.0 || !strings.Contains(fmt.Sprint(m["message"]), "Kubernetes Deployment azureml/ep1-blue is missing") {
+			return fmt.Errorf("provisioningState %v, mlfleet %v", props["provisioningState"], m)
+		}
+		return nil
+	})
+	again := do(t, call{method: "PUT", path: depPath + mlAPI, body: body(2, "smallinstancetype", modelID)})
+	must(t, again, http.StatusOK)
+	if op := waitOperation(t, again.header.Get("Azure-AsyncOperation")); op["status"] != "Succeeded" {
+		t.Fatalf("deployment update after its Deployment's delete: %v", op["error"])
+	}
+	props = do(t, call{method: "GET", path: depPath + mlAPI}).body["properties"].(map[string]any)
+	if m := props["mlfleet"].(map[string]any); m["readyInstances"] != 2.0 || m["message"] != nil {
+		t.Fatalf("deployment once updated again: %v", m)
+	}
+	if _, err := k.AppsV1().Deployments("azureml").Get(ctx, "ep1-blue", metav1.GetOptions{}); err != nil {
+		t.Fatalf("the update did not create the Deployment again: %v", err)
+	}
+
 	// Deleting the endpoint removes its deployments and objects.
 	del := do(t, call{method: "DELETE", path: epPath + mlAPI})
 	must(t, del, http.StatusAccepted)

@@ -134,10 +134,13 @@ type ProbeSettings struct {
 
 // OnlineDeploymentMlfleet is mlfleet's extension of a deployment's properties: its live state.
 type OnlineDeploymentMlfleet struct {
-	// InstanceCount is the number of instances asked for; ReadyInstances how many are Ready.
+	// InstanceCount is the number of instances asked for; ReadyInstances how many are Ready,
+	// as the last operation saw them and, after it, as the deployment monitor reads them
+	// from the cluster every health interval.
 	InstanceCount  int `json:"instanceCount"`
 	ReadyInstances int `json:"readyInstances"`
-	// Message says why instances are pending or failing.
+	// Message says why instances are pending or failing, why the last operation failed, or
+	// that the cluster cannot be read; empty when every instance is Ready.
 	Message string `json:"message,omitempty"`
 	// ModelDir and CodeDir are where the model and code were materialized on this host.
 	ModelDir string `json:"modelDir,omitempty"`

@@ -203,6 +203,9 @@ func (c *Cluster) InferenceDeploymentStatus(ctx context.Context, name string, la
 			continue
 		}
 		st.Pods = append(st.Pods, p.Name)
+		if st.NotReady == "" && !podReady(&p) {
+			st.NotReady = notReady(&p)
+		}
 		// During a rollout the old ReplicaSet's pods run until the new ones are Ready: a
 		// crash or a pending reason of theirs says nothing about the template being
 		// rolled out, which is what Crashing and Pending report on.
@@ -229,9 +232,6 @@ func (c *Cluster) InferenceDeploymentStatus(ctx context.Context, name string, la
 			if cond.Type == corev1.PodScheduled && cond.Status == corev1.ConditionFalse && st.Pending == "" {
 				st.Pending = fmt.Sprintf("pod %s is Pending: %s", p.Name, cond.Message)
 			}
-		}
-		if st.NotReady == "" && !podReady(&p) {
-			st.NotReady = notReady(&p)
 		}
 	}
 	return st, nil

@@ -28,6 +28,7 @@ func (s *Server) clusterRoutes() {
 	rt.handle(http.MethodGet, mcPath+"/agentPools", s.listPools)
 	rt.handle(http.MethodGet, mcPath+"/agentPools/{pool}", s.getPool)
 	rt.handle(http.MethodPut, mcPath+"/agentPools/{pool}", s.putPool)
+	rt.handle(http.MethodPost, mcPath+"/agentPools/{pool}/upgradeNodeImageVersion", s.upgradeNodeImage)
 	rt.handle(http.MethodGet, mcPath+"/upgradeProfiles/{profile}", s.getUpgradeProfile)
 	rt.handle(http.MethodPost, mcPath+"/listClusterUserCredential", s.clusterCredentials(false))
 	rt.handle(http.MethodPost, mcPath+"/listClusterAdminCredential", s.clusterCredentials(true))
@@ -103,6 +104,12 @@ func (s *Server) unsupportedClusterAction(action string) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, p params) {
 		writeError(w, r, s.cfg.Clusters.RefuseAction(r.Context(), p["sub"], p["rg"], p["name"], action))
 	}
+}
+
+// upgradeNodeImage serves az aks upgrade --node-image-only, which mlfleet does not run,
+// with a 400 that says so, as unsupportedClusterAction does.
+func (s *Server) upgradeNodeImage(w http.ResponseWriter, r *http.Request, p params) {
+	writeError(w, r, s.cfg.Clusters.RefuseNodeImageUpgrade(r.Context(), p["sub"], p["rg"], p["name"], p["pool"]))
 }
 
 func (s *Server) getUpgradeProfile(w http.ResponseWriter, r *http.Request, p params) {

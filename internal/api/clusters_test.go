@@ -181,8 +181,9 @@ func TestClusterUpdateRoundTrip(t *testing.T) {
 	}
 }
 
-// TestUpgradeProfile: az aks get-upgrades reads the upgrades of the cluster's version from
-// the catalog of its location.
+// TestUpgradeProfile: az aks get-upgrades reads the cluster's versions and no upgrades,
+// even where the catalog lists some (1.37.2 to 1.38.0), since mlfleet refuses a change of
+// version: the lists are there, empty, as az expects them.
 func TestUpgradeProfile(t *testing.T) {
 	t.Parallel()
 	a := newTestARM(t)
@@ -196,14 +197,19 @@ func TestUpgradeProfile(t *testing.T) {
 	}
 	cp := testutil.Field(body, "properties.controlPlaneProfile").(map[string]any)
 	ups := cp["upgrades"].([]any)
-	if cp["kubernetesVersion"] != "1.37.2" || cp["osType"] != "Linux" || len(ups) != 1 ||
-		testutil.Field(ups[0].(map[string]any), "kubernetesVersion") != "1.38.0" || testutil.Field(ups[0].(map[string]any), "isPreview") != true {
-		t.Errorf("control plane profile = %v", cp)
+	if cp["kubernetesVersion"] != "1.37.2" || cp["osType"] != "Linux" || ups == nil || len(ups) != 0 {
+		t.Errorf("control plane profile = %v, want 1.37.2 and no upgrades", cp)
 	}
 	pools := testutil.Field(body, "properties.agentPoolProfiles").([]any)
-	if len(pools) != 1 || testutil.Field(pools[0].(map[string]any), "name") != "nodepool1" || testutil.Field(pools[0].(map[string]any), "kubernetesVersion") != "1.37.2" ||
-		len(testutil.Field(pools[0].(map[string]any), "upgrades").([]any)) != 1 {
-		t.Errorf("agent pool profiles = %v", pools)
+	if ups, _ := testutil.Field(pools[0].(map[string]any), "upgrades").([]any); len(pools) != 1 || testutil.Field(pools[0].(map[string]any), "name") != "nodepool1" ||
+		testutil.Field(pools[0].(map[string]any), "kubernetesVersion") != "1.37.2" || ups == nil || len(ups) != 0 {
+		t.Errorf("agent pool profiles = %v, want nodepool1 at 1.37.2 and no upgrades", pools)
+	}
+	// What get-upgrades would have offered is refused (az aks upgrade -k 1.38.0).
+	_, read := a.call(t, a.owner, http.MethodGet, id+"?api-version=2022-11-01", nil)
+	read["properties"].(map[string]any)["kubernetesVersion"] = "1.38.0"
+	if status, out := a.call(t, a.owner, http.MethodPut, id+"?api-version=2022-11-01", read); status != http.StatusBadRequest {
+		t.Errorf("upgrade to 1.38.0 = %d %v, want 400", status, out)
 	}
 
 	// A version the catalog does not list has no upgrades (an empty list).
@@ -219,7 +225,7 @@ func TestUpgradeProfile(t *testing.T) {
 }
 
 // TestClusterOperationsNotSupported: what az aks asks and mlfleet does not run (nodepool
-// add, stop, start, a pool's mode change) is a 400 that says so and what to do instead,
+// add, stop, start, a node image upgrade, a pool's mode change) is a 400 that says so and what to do instead,
 // not a 404 that reads as a missing cluster nor a 200 that changes nothing; the cluster
 // stays as it was.
 func TestClusterOperationsNotSupported(t *testing.T) {
@@ -243,6 +249,10 @@ func TestClusterOperationsNotSupported(t *testing.T) {
 		{name: "start", method: http.MethodPost, path: id + "/start", status: http.StatusBadRequest, code: containerservice.CodeOperationNotSupported,
 			text: "Starting a managed cluster is not supported by mlfleet"},
 		{name: "stop a missing cluster", method: http.MethodPost, path: missing + "/stop", status: http.StatusNotFound, code: "ResourceNotFound"},
+		{name: "node image upgrade", method: http.MethodPost, path: id + "/agentPools/nodepool1/upgradeNodeImageVersion", status: http.StatusBadRequest,
+			code: containerservice.CodeOperationNotSupported, text: "Upgrading node images is not supported by mlfleet"},
+		{name: "node image upgrade of a missing pool", method: http.MethodPost, path: id + "/agentPools/nope/upgradeNodeImageVersion", status: http.StatusNotFound, code: "ResourceNotFound"},
+		{name: "node image upgrade of a missing cluster", method: http.MethodPost, path: missing + "/agentPools/nodepool1/upgradeNodeImageVersion", status: http.StatusNotFound, code: "ResourceNotFound"},
 		{name: "pool mode change", method: http.MethodPut, path: id + "/agentPools/nodepool1",
 			body:   map[string]any{"properties": map[string]any{"count": 3, "vmSize": "Standard_D3_v2", "mode": "User"}},
 			status: http.StatusBadRequest, code: "InvalidParameter", target: "properties.mode", text: "is a System pool, and changing an agent pool's mode is not supported"},

@@ -195,6 +195,19 @@ func (s *Server) resetCredential(w http.ResponseWriter, r *http.Request, p param
 	writeJSON(w, http.StatusOK, b)
 }
 
+// checkScope answers 400 InvalidScope for a scope that is neither "/" nor an ARM id (a
+// subscription's, a resource group's or a resource's), as ARM does, rather than treat it
+// as a scope that nothing is under.
+func checkScope(scope string) error {
+	if scope = strings.TrimRight(scope, "/"); scope == "" {
+		return nil
+	}
+	if _, err := arm.ParseID(scope); err != nil {
+		return arm.BadRequest("InvalidScope", "The scope '%s' is not valid: use '/', /subscriptions/{id}, /subscriptions/{id}/resourceGroups/{name} or a resource id.", scope)
+	}
+	return nil
+}
+
 // existingScope checks that a role assignment's scope is "/" or the id of something that
 // exists, and returns it with the case it was created with. An assignment at a scope that
 // does not exist would grant nothing today and, silently, a role on whatever is later
@@ -204,8 +217,8 @@ func (s *Server) existingScope(r *http.Request, scope string) (string, error) {
 	if scope == "" {
 		return "/", nil
 	}
-	if !strings.HasPrefix(strings.ToLower(scope), "/subscriptions/") {
-		return "", arm.BadRequest("InvalidScope", "The scope '%s' is not valid: use '/', /subscriptions/{id}, /subscriptions/{id}/resourceGroups/{name} or a resource id.", scope)
+	if err := checkScope(scope); err != nil {
+		return "", err
 	}
 	res, err := s.cfg.Store.GetResource(r.Context(), scope)
 	if errors.Is(err, store.ErrNotFound) {

@@ -168,6 +168,10 @@ func (s *Server) serveAuthorization(w http.ResponseWriter, r *http.Request, scop
 		writeError(w, r, err)
 		return
 	}
+	if err := checkScope(scope); err != nil {
+		writeError(w, r, err)
+		return
+	}
 	if kind == "roledefinitions" {
 		s.serveRoleDefinitions(w, r, scope, name)
 		return

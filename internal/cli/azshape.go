@@ -29,6 +29,31 @@ var (
 	// azPoolKeys renames keys of a flattened agent pool.
 	azPoolKeys = map[string]string{"vnetSubnetID": "vnetSubnetId"}
 
+	// azClusterAttrs and azPoolAttrs are the attributes of az's SDK models (ManagedCluster
+	// and AgentPool of azure-mgmt-containerservice 2022-11-01, which az 2.45 uses), camel-
+	// cased as az prints them. az prints every one, null when the server did not set it, so
+	// that -o tsv rows of clusters always have the same columns; mlfleet adds the ones the
+	// server left out as null for the same reason.
+	azClusterAttrs = strings.Fields(`id name type systemData tags location sku extendedLocation identity
+		provisioningState powerState maxAgentPools kubernetesVersion currentKubernetesVersion dnsPrefix
+		fqdnSubdomain fqdn privateFqdn azurePortalFqdn agentPoolProfiles linuxProfile windowsProfile
+		servicePrincipalProfile addonProfiles podIdentityProfile oidcIssuerProfile nodeResourceGroup
+		enableRbac enablePodSecurityPolicy networkProfile aadProfile autoUpgradeProfile autoScalerProfile
+		apiServerAccessProfile diskEncryptionSetId identityProfile privateLinkResources disableLocalAccounts
+		httpProxyConfig securityProfile storageProfile publicNetworkAccess workloadAutoScalerProfile`)
+	azPoolAttrs = strings.Fields(`id name type count vmSize osDiskSizeGb osDiskType kubeletDiskType
+		workloadRuntime vnetSubnetId podSubnetId maxPods osType osSku maxCount minCount enableAutoScaling
+		scaleDownMode typePropertiesType mode orchestratorVersion currentOrchestratorVersion
+		nodeImageVersion upgradeSettings provisioningState powerState availabilityZones enableNodePublicIp
+		nodePublicIpPrefixId scaleSetPriority scaleSetEvictionPolicy spotMaxPrice tags nodeLabels nodeTaints
+		proximityPlacementGroupId kubeletConfig linuxOsConfig enableEncryptionAtHost enableUltraSsd
+		enableFips gpuInstanceProfile creationData hostGroupId`)
+
+	// azExtensions are the keys of az's shapes that are mlfleet's own (a cluster's
+	// properties.mlfleet, lifted): az's SDK drops them, and -o tsv leaves them out so that
+	// its columns are az's.
+	azExtensions = []string{"mlfleet"}
+
 	// azAutoscalerKeys are the cluster autoscaler settings az's SDK models as attributes;
 	// the settings it does not know (daemonset-eviction-for-empty-nodes, ...) it prints
 	// with their hyphenated API names, and so does mlfleet.
@@ -72,6 +97,7 @@ func azClusters(v any) (any, error) {
 				}
 			}
 		}
+		withNulls(m, azClusterAttrs)
 	})
 }
 
@@ -80,6 +106,7 @@ func azPools(v any) (any, error) {
 	return azShape(v, func(m map[string]any) {
 		flatten(m)
 		renameKeys(m, azPoolKeys)
+		withNulls(m, azPoolAttrs)
 	})
 }
 
@@ -173,6 +200,15 @@ func renameKeys(m map[string]any, names map[string]string) {
 		if v, ok := m[from]; ok {
 			delete(m, from)
 			m[to] = v
+		}
+	}
+}
+
+// withNulls sets the keys of m that attrs lists and m lacks to null.
+func withNulls(m map[string]any, attrs []string) {
+	for _, k := range attrs {
+		if _, ok := m[k]; !ok {
+			m[k] = nil
 		}
 	}
 }

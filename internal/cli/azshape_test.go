@@ -1,9 +1,15 @@
 package cli
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
 	"testing"
+
+	"github.com/mlfleet/mlfleet/internal/output"
 )
 
 // The expected values are what az 2.x (Debian's azure-cli) printed for the same objects
@@ -69,10 +75,76 @@ func TestAZShape(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !reflect.DeepEqual(got, tc.want) {
+			// The nulls of the attributes the server left out are TestAZShapeTSV's.
+			if got = withoutNulls(got); !reflect.DeepEqual(got, tc.want) {
 				g, _ := json.MarshalIndent(got, "", "  ")
 				t.Errorf("got\n%s", g)
 			}
 		})
 	}
+}
+
+// TestAZShapeTSV: -o tsv of a cluster and of an agent pool has az's columns, a field for
+// every attribute of az's SDK model even when the server did not send it, and none for
+// mlfleet's own additions. The .json files are what mlfleet served, the .az.tsv files what
+// az 2.45 printed for them (az aks show, az aks nodepool show).
+func TestAZShapeTSV(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		shape func(any) (any, error)
+		list  bool
+	}{
+		{"cluster", azClusters, false},
+		{"cluster", azClusters, true},
+		{"agentpool", azPools, false},
+		{"agentpool", azPools, true},
+	} {
+		t.Run(fmt.Sprintf("%s list=%v", tc.name, tc.list), func(t *testing.T) {
+			served, err := os.ReadFile(filepath.Join("testdata", "azshape", tc.name+".json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := os.ReadFile(filepath.Join("testdata", "azshape", tc.name+".az.tsv"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			in := json.RawMessage(served)
+			if tc.list {
+				in = json.RawMessage("[" + string(served) + "," + string(served) + "]")
+				want = append(want, want...)
+			}
+			shaped, err := tc.shape(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got bytes.Buffer
+			if err := output.Print(&got, shaped, output.Options{Format: "tsv", Extensions: azExtensions}); err != nil {
+				t.Fatal(err)
+			}
+			if got.String() != string(want) {
+				t.Errorf("mlfleet printed\n%q\naz printed\n%q", got.String(), want)
+			}
+		})
+	}
+}
+
+// withoutNulls returns v without the null members of its objects.
+func withoutNulls(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		out := map[string]any{}
+		for k, x := range t {
+			if x != nil {
+				out[k] = withoutNulls(x)
+			}
+		}
+		return out
+	case []any:
+		out := make([]any, len(t))
+		for i, x := range t {
+			out[i] = withoutNulls(x)
+		}
+		return out
+	}
+	return v
 }

@@ -225,7 +225,7 @@ func renewLogin() error {
 // program, jsonc is plain json, with no escape codes in the way.
 func (g *globals) print(streams Streams, v any, table func(any) any) error {
 	color := g.output == "jsonc" && isTerminalWriter(streams.Out) && isTerminalWriter(streams.Err)
-	return output.Print(streams.Out, v, output.Options{Format: g.output, Query: g.query, Table: table, Color: color})
+	return output.Print(streams.Out, v, output.Options{Format: g.output, Query: g.query, Table: table, Color: color, Extensions: azExtensions})
 }
 
 // isTerminalWriter reports whether w is a file that is a terminal (isTerminal).

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -72,10 +73,21 @@ func newGroupExists(streams Streams, g *globals) *cobra.Command {
 	return cmd
 }
 
+// newGroupList is `mlfleet group list [--tag key[=value]]`. As in az, --tag is one tag,
+// split at its first "=", and a tag without a value matches any value.
 func newGroupList(streams Streams, g *globals) *cobra.Command {
-	return leaf("list", "List resource groups", func(cmd *cobra.Command) error {
-		return g.call(streams, groupTable, func(c *mlfleet.Client) (any, error) { return c.ListResourceGroups(cmd.Context()) })
+	var tag string
+	cmd := leaf("list [--tag KEY[=VALUE]]", "List resource groups", func(cmd *cobra.Command) error {
+		name, value, _ := strings.Cut(tag, "=")
+		return g.call(streams, groupTable, func(c *mlfleet.Client) (any, error) {
+			if tag == "" {
+				return c.ListResourceGroups(cmd.Context())
+			}
+			return c.ListResourceGroupsByTag(cmd.Context(), name, value)
+		})
 	})
+	cmd.Flags().StringVar(&tag, "tag", "", "A single tag in 'key[=value]' format: list only the groups that have it")
+	return cmd
 }
 
 func newGroupDelete(streams Streams, g *globals) *cobra.Command {

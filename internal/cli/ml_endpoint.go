@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -219,6 +220,16 @@ func newEndpointRegenerateKeys(streams Streams, g *globals) *cobra.Command {
 	return cmd
 }
 
+// scoringAnswer is an endpoint's answer as invoke prints it: the JSON value the endpoint
+// answered, so that --query and -o apply to it as to any result (az ml prints the answer
+// through its output formats too), or the answer as a string when it is not JSON.
+func scoringAnswer(body []byte) any {
+	if json.Valid(body) {
+		return json.RawMessage(body)
+	}
+	return strings.TrimSpace(string(body))
+}
+
 // newEndpointInvoke is `mlfleet ml online-endpoint invoke`: a scoring request sent to the
 // endpoint's scoring URI with the endpoint's own key or token, as an outside client would
 // send it. --deployment-name bypasses the traffic split (header azureml-model-deployment).
@@ -255,8 +266,7 @@ func newEndpointInvoke(streams Streams, g *globals) *cobra.Command {
 		if res.StatusCode >= 300 {
 			return fmt.Errorf("the endpoint answered %d: %s", res.StatusCode, strings.TrimSpace(string(res.Body)))
 		}
-		fmt.Fprintln(streams.Out, strings.TrimSpace(string(res.Body)))
-		return nil
+		return g.print(streams, scoringAnswer(res.Body), nil)
 	})
 	cmd.Flags().StringVarP(&requestFile, "request-file", "r", "", "JSON file to send")
 	cmd.Flags().StringVar(&deployment, "deployment-name", "", "Send to this deployment whatever the traffic split")

@@ -10,8 +10,9 @@ import (
 
 // assetTable is the table of models, code and environments. It serves versions and
 // containers alike: a version's name is its version, so the asset's name is read from the
-// id (.../{name}/versions/{version}); the Uri column is whichever of modelUri, codeUri and
-// image the kind has.
+// id (.../{name}/versions/{version}), while a container's name is the asset's and its
+// version column is its latest version; the Uri column is whichever of modelUri, codeUri
+// and image the kind has.
 func assetTable(v any) any {
 	return rows(v, func(m map[string]any) row {
 		uri := dig(m, "properties", "modelUri")
@@ -21,14 +22,14 @@ func assetTable(v any) any {
 		if uri == nil {
 			uri = dig(m, "properties", "image")
 		}
-		name := m["name"]
+		name, version := m["name"], dig(m, "properties", "latestVersion")
 		if id, ok := m["id"].(string); ok {
 			parts := splitID(id)
 			if len(parts) >= 3 && equalFold(parts[len(parts)-2], "versions") {
-				name = parts[len(parts)-3]
+				name, version = parts[len(parts)-3], m["name"]
 			}
 		}
-		return row{{"Name", name}, {"Version", m["name"]}, {"Type", dig(m, "properties", "modelType")}, {"Uri", uri}}
+		return row{{"Name", name}, {"Version", version}, {"Type", dig(m, "properties", "modelType")}, {"Uri", uri}}
 	})
 }
 

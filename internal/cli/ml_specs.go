@@ -119,6 +119,32 @@ func assetRef(s string) (name, version string, ok bool) {
 	return name, version, true
 }
 
+// armRef returns the id of az ml's ARM-id form of a reference,
+// azureml:/subscriptions/{id}/…/models/{name}/versions/{version} (or …/computes/{name});
+// ok is false for any other form. The id is passed on as it is: the server says whether
+// it names something.
+func armRef(s string) (id string, ok bool) {
+	id, found := strings.CutPrefix(s, "azureml:")
+	if !found || !strings.HasPrefix(strings.ToLower(id), "/subscriptions/") {
+		return "", false
+	}
+	return id, true
+}
+
+// registeredID resolves s when it names a registered asset of kind, in any of az ml's
+// forms (armRef, assetRef); ok is false for anything else (a local path).
+func (a *assetsClient) registeredID(kind, s string) (id string, ok bool, err error) {
+	if id, ok := armRef(s); ok {
+		return id, true, nil
+	}
+	name, version, ok := assetRef(s)
+	if !ok {
+		return "", false, nil
+	}
+	id, err = a.versionID(kind, name, version)
+	return id, true, err
+}
+
 // assetsClient is what resolving a spec needs from the SDK.
 type assetsClient struct {
 	c         *mlfleet.Client
@@ -228,8 +254,8 @@ func (a *assetsClient) modelID(model any) (string, error) {
 	case nil:
 		return "", nil
 	case string:
-		if name, version, ok := assetRef(m); ok {
-			return a.versionID(mlfleet.AssetModels, name, version)
+		if id, ok, err := a.registeredID(mlfleet.AssetModels, m); ok {
+			return id, err
 		}
 		path = m
 	case map[string]any:
@@ -251,8 +277,8 @@ func (a *assetsClient) modelID(model any) (string, error) {
 // codeID resolves code: azureml:name:version, or a local directory uploaded as an
 // anonymous code version.
 func (a *assetsClient) codeID(code string) (string, error) {
-	if name, version, ok := assetRef(code); ok {
-		return a.versionID(mlfleet.AssetCodes, name, version)
+	if id, ok, err := a.registeredID(mlfleet.AssetCodes, code); ok {
+		return id, err
 	}
 	uri, hash, err := a.upload(code)
 	if err != nil {
@@ -268,8 +294,8 @@ func (a *assetsClient) environmentID(env any) (string, error) {
 	case nil:
 		return "", nil
 	case string:
-		if name, version, ok := assetRef(e); ok {
-			return a.versionID(mlfleet.AssetEnvironments, name, version)
+		if id, ok, err := a.registeredID(mlfleet.AssetEnvironments, e); ok {
+			return id, err
 		}
 		return "", usagef("environment '%s' needs the form azureml:<name>:<version>, or give {image: ...}", e)
 	case map[string]any:
@@ -295,13 +321,15 @@ func (a *assetsClient) anonymousID(kind, name, version string, props mlfleet.Ass
 	return a.c.AssetVersionID(a.group, a.ws, kind, name, version), nil
 }
 
-// computeID resolves azureml:<name> (or a bare name, or an id) to a compute id of the
-// workspace. "" stays "": the deployment then takes its endpoint's compute.
+// computeID resolves azureml:<name> (or a bare name, or an id, with or without azureml:)
+// to a compute id of the workspace. "" stays "": the deployment then takes its
+// endpoint's compute.
 func (a *assetsClient) computeID(ref string) string {
+	ref = strings.TrimPrefix(ref, "azureml:")
 	if ref == "" || strings.HasPrefix(ref, "/") {
 		return ref
 	}
-	return a.c.ComputeID(a.group, a.ws, strings.TrimPrefix(ref, "azureml:"))
+	return a.c.ComputeID(a.group, a.ws, ref)
 }
 
 // deployment builds the ARM body of a deployment spec, uploading and registering what it

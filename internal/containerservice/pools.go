@@ -110,3 +110,15 @@ func (s *Service) RefuseAction(ctx context.Context, sub, rg, name, action string
 		return arm.BadRequest(CodeOperationNotSupported, "The action '%s' on managed cluster '%s' is not supported by mlfleet.", action, mc.Name)
 	}
 }
+
+// RefuseNodeImageUpgrade answers POST agentPools/{pool}/upgradeNodeImageVersion (az aks
+// upgrade --node-image-only, az aks nodepool upgrade --node-image-only): a 404 when the
+// cluster or the pool does not exist, else a 400 CodeOperationNotSupported that says
+// what mlfleet changes on a pool instead. It changes nothing.
+func (s *Service) RefuseNodeImageUpgrade(ctx context.Context, sub, rg, name, pool string) error {
+	if _, err := s.GetPool(ctx, sub, rg, name, pool); err != nil {
+		return err
+	}
+	return arm.BadRequest(CodeOperationNotSupported,
+		"Upgrading node images is not supported by mlfleet: it does not manage the node image of agent pool '%s' of cluster '%s', so there is none to upgrade. What mlfleet changes on a pool is its node count ('az aks nodepool scale') and its autoscaler ('az aks nodepool update').", pool, name)
+}

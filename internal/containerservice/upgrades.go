@@ -12,8 +12,9 @@ import (
 const UpgradeProfileName = "default"
 
 // UpgradeProfile returns the versions a cluster's control plane and agent pools can
-// upgrade to, from the version catalog of its location; a 404 for a profile other than
-// "default". A version missing from the catalog (a registered cluster's) has no upgrades.
+// upgrade to: none, with the lists az expects left empty, since mlfleet refuses a change
+// of a cluster's version (Put), and az aks upgrade sends whichever version get-upgrades
+// offered. A 404 for a profile other than "default".
 func (s *Service) UpgradeProfile(ctx context.Context, sub, rg, name, profile string) (*armapi.UpgradeProfile, error) {
 	mc, err := s.Get(ctx, sub, rg, name)
 	if err != nil {
@@ -28,26 +29,12 @@ func (s *Service) UpgradeProfile(ctx context.Context, sub, rg, name, profile str
 	}
 	out := &armapi.UpgradeProfile{ID: mc.ID + "/upgradeProfiles/" + UpgradeProfileName, Name: UpgradeProfileName, Type: TypeManagedCluster + "/upgradeProfiles",
 		Properties: armapi.UpgradeProfileProperties{
-			ControlPlaneProfile: armapi.PoolUpgradeProfile{KubernetesVersion: version, OSType: "Linux", Upgrades: s.upgrades(mc.Location, version)},
+			ControlPlaneProfile: armapi.PoolUpgradeProfile{KubernetesVersion: version, OSType: "Linux", Upgrades: []armapi.VersionUpgrade{}},
 			AgentPoolProfiles:   []armapi.PoolUpgradeProfile{},
 		}}
 	for _, ap := range mc.Properties.AgentPoolProfiles {
-		v := orDefault(ap.OrchestratorVersion, version)
 		out.Properties.AgentPoolProfiles = append(out.Properties.AgentPoolProfiles,
-			armapi.PoolUpgradeProfile{Name: ap.Name, KubernetesVersion: v, OSType: orDefault(ap.OSType, "Linux"), Upgrades: s.upgrades(mc.Location, v)})
+			armapi.PoolUpgradeProfile{Name: ap.Name, KubernetesVersion: orDefault(ap.OrchestratorVersion, version), OSType: orDefault(ap.OSType, "Linux"), Upgrades: []armapi.VersionUpgrade{}})
 	}
 	return out, nil
-}
-
-func (s *Service) upgrades(location, version string) []armapi.VersionUpgrade {
-	out := []armapi.VersionUpgrade{}
-	for _, v := range s.cfg.Versions.UpgradesOf(location, version) {
-		u := armapi.VersionUpgrade{KubernetesVersion: v.Version}
-		if v.Preview {
-			preview := true
-			u.IsPreview = &preview
-		}
-		out = append(out, u)
-	}
-	return out
 }

@@ -31,6 +31,8 @@
 //     by key, except objects built by a query multiselect hash, which keep the query's
 //     order); an array value prints its length, an object value prints nothing, null prints
 //     None and a nested boolean True/False, while a top-level boolean item prints true/false.
+//     Options.Extensions names keys that mlfleet adds to az's objects; tsv leaves them out
+//     (but not of a multiselect hash's objects), so that the columns are az's.
 //   - none: nothing.
 //
 // As in az, a null result (including a query that yields null) prints nothing in every

@@ -119,14 +119,14 @@ func (o *orders) itemKeys(m map[string]any) []string {
 }
 
 // tsvKeys is knack's tsv order: OrderedDicts (built by a multiselect hash) keep their order,
-// plain dicts are sorted.
-func (o *orders) tsvKeys(m map[string]any) []string {
+// plain dicts are sorted, without the keys in omit.
+func (o *orders) tsvKeys(m map[string]any, omit []string) []string {
 	if _, ok := o.known[mapID(m)]; !ok {
 		if keys := o.hintFor(m); keys != nil {
 			return keys
 		}
 	}
-	return o.sortedKeys(m)
+	return slices.DeleteFunc(o.sortedKeys(m), func(k string) bool { return slices.Contains(omit, k) })
 }
 
 // hintFor finds the multiselect hash whose keys are exactly m's keys.

@@ -21,6 +21,11 @@ type Options struct {
 	Table func(any) any
 	// Color turns on ANSI colours for jsonc. Without it jsonc prints plain json.
 	Color bool
+	// Extensions are keys that mlfleet adds to the objects az prints (a cluster's
+	// "mlfleet"). tsv leaves them out of the objects of the result, so that a row has az's
+	// columns and `cut -f N` picks the same field from both; an object built by the query's
+	// multiselect hash keeps them, since the user named them. nil leaves every key in.
+	Extensions []string
 }
 
 // formats are the accepted output formats, sorted as az's help lists them.
@@ -107,7 +112,7 @@ func Print(w io.Writer, v any, o Options) error {
 		}
 		out = formatTable(data, keys, ord.itemKeys)
 	case "tsv":
-		out = formatTSV(data, ord.tsvKeys)
+		out = formatTSV(data, func(m map[string]any) []string { return ord.tsvKeys(m, o.Extensions) })
 	case "none":
 		return nil
 	}

@@ -378,3 +378,27 @@ func TestMultiselectKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestTSVExtensions: tsv leaves Options.Extensions out of the result's objects, so that the
+// columns are az's, but not out of an object the query's multiselect hash built.
+func TestTSVExtensions(t *testing.T) {
+	in := json.RawMessage(`[{"b": "2", "mlfleet": {"provider": "embedded"}, "a": null, "c": [1, 2]}]`)
+	cases := []struct {
+		name, query, want string
+	}{
+		{"objects of the result", "", "None\t2\t2\n"},
+		{"under a query", "[0]", "None\t2\t2\n"},
+		{"a multiselect hash", "[].{a: a, mlfleet: mlfleet.provider}", "None\tembedded\n"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var b bytes.Buffer
+			if err := Print(&b, in, Options{Format: "tsv", Query: c.query, Extensions: []string{"mlfleet"}}); err != nil {
+				t.Fatal(err)
+			}
+			if b.String() != c.want {
+				t.Errorf("got %q, want %q", b.String(), c.want)
+			}
+		})
+	}
+}

@@ -29,7 +29,7 @@ func (f ActivityLogFilter) odata() string {
 	var conds []string
 	add := func(field, op, v string) {
 		if v != "" {
-			conds = append(conds, field+" "+op+" '"+strings.ReplaceAll(v, "'", "''")+"'")
+			conds = append(conds, field+" "+op+" "+odataString(v))
 		}
 	}
 	if !f.StartTime.IsZero() {

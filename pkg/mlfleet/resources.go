@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
@@ -72,6 +73,20 @@ func (c *Client) GetResourceGroup(ctx context.Context, name string) (*ResourceGr
 func (c *Client) ListResourceGroups(ctx context.Context) ([]*ResourceGroup, error) {
 	return listAll[ResourceGroup](ctx, c, c.subPath()+"/resourceGroups", ResourcesAPIVersion)
 }
+
+// ListResourceGroupsByTag returns the resource groups that have the tag name, with the
+// value value unless value is "" (any value), following pages. It sends ARM's $filter
+// as az group list --tag does.
+func (c *Client) ListResourceGroupsByTag(ctx context.Context, name, value string) ([]*ResourceGroup, error) {
+	filter := "tagname eq " + odataString(name)
+	if value != "" {
+		filter += " and tagvalue eq " + odataString(value)
+	}
+	return listAllQuery[ResourceGroup](ctx, c, c.subPath()+"/resourceGroups", ResourcesAPIVersion, url.Values{"$filter": {filter}})
+}
+
+// odataString quotes s as an OData string literal: in single quotes, a quote doubled.
+func odataString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
 // BeginDeleteResourceGroup starts deleting a resource group and everything in it.
 func (c *Client) BeginDeleteResourceGroup(ctx context.Context, name string) (*Poller, error) {

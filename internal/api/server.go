@@ -1,24 +1,16 @@
 package api
 
 import (
-	"cmp"
 	"context"
-	"encoding/base64"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"net/http"
 	"net/url"
-	"reflect"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
@@ -341,186 +333,6 @@ func checkAPIVersion(r *http.Request) error {
 		return arm.BadRequest(arm.CodeInvalidAPIVersion, "The api-version '%s' is invalid: it must look like YYYY-MM-DD or YYYY-MM-DD-preview.", v)
 	}
 	return nil
-}
-
-// decodeBody reads a JSON request body into v, answering bad input with 400
-// InvalidRequestContent that says what is wrong and where: bad input is never a 500 (A3).
-// Unknown fields are ignored: clients of newer api-versions send properties mlfleet does
-// not know.
-func decodeBody(r *http.Request, v any) error {
-	// One byte past the limit tells a body of exactly 4 MiB from a larger one without
-	// reading the rest of an oversized upload.
-	body, err := io.ReadAll(io.LimitReader(r.Body, 4<<20+1))
-	if err != nil {
-		return arm.BadRequest(arm.CodeInvalidRequestContent, "The request body could not be read: %v", err)
-	}
-	if len(body) > 4<<20 {
-		return arm.Errorf(http.StatusRequestEntityTooLarge, arm.CodeInvalidRequestContent, "The request body is larger than 4 MiB.")
-	}
-	if len(strings.TrimSpace(string(body))) == 0 {
-		return arm.BadRequest(arm.CodeInvalidRequestContent, "The request body is empty; send a JSON object.")
-	}
-	// The decoder's own errors name Go types and struct paths; each case below says the
-	// same in JSON's terms and names the property, which goes into the error's target.
-	err = json.Unmarshal(body, v)
-	var syn *json.SyntaxError
-	var typ *json.UnmarshalTypeError
-	switch {
-	case err == nil:
-		// ARM checks a resource's tags before its provider sees the body, whatever the
-		// type; a tags that is not an object of strings was the typed decode's to refuse.
-		var envelope struct {
-			Tags map[string]string `json:"tags"`
-		}
-		if json.Unmarshal(body, &envelope) != nil {
-			return nil
-		}
-		return arm.CheckTags(envelope.Tags)
-	case errors.As(err, &syn):
-		return arm.BadRequest(arm.CodeInvalidRequestContent, "The request content is not valid JSON: %v (at byte %d).", syn, syn.Offset)
-	case errors.As(err, &typ):
-		field := typ.Field
-		if field == "" {
-			return arm.BadRequest(arm.CodeInvalidRequestContent, "The request content must be a JSON object, not a %s.", typ.Value)
-		}
-		if lo, hi, ok := integerRange(typ.Type); ok {
-			return arm.BadRequest(arm.CodeInvalidRequestContent, "The property '%s' must be an integer%s.", field, notInteger(typ.Value, lo, hi)).WithTarget(field)
-		}
-		return arm.BadRequest(arm.CodeInvalidRequestContent, "The property '%s' must be of type %s, not %s.", field, jsonType(typ.Type.Kind().String()), typ.Value).WithTarget(field)
-	default:
-		return arm.BadRequest(arm.CodeInvalidRequestContent, "The request content is not valid JSON: %v.", err)
-	}
-}
-
-// integerRange returns the smallest and largest values of t when it is an integer type.
-func integerRange(t reflect.Type) (lo, hi string, ok bool) {
-	switch t.Kind() {
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		top := int64(math.MaxInt64) >> (64 - t.Bits())
-		return strconv.FormatInt(-top-1, 10), strconv.FormatInt(top, 10), true
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return "0", strconv.FormatUint(uint64(math.MaxUint64)>>(64-t.Bits()), 10), true
-	}
-	return "", "", false
-}
-
-// notInteger ends the message for value (as a json.UnmarshalTypeError spells it: "number
-// 3.5", "string") given where an integer from lo to hi was expected: the number itself,
-// not "number 3.5", and the range when the number is a whole one that does not fit.
-func notInteger(value, lo, hi string) string {
-	num, ok := strings.CutPrefix(value, "number ")
-	switch {
-	case !ok && value == "bool":
-		return ", not a boolean"
-	case !ok && (value == "object" || value == "array"):
-		return ", not an " + value
-	case !ok:
-		return ", not a " + value
-	case strings.ContainsAny(num, ".eE"):
-		return ", not " + num
-	default:
-		return fmt.Sprintf(" from %s to %s, not %s", lo, hi, num)
-	}
-}
-
-// jsonType names the JSON type a field of Go kind kind expects, for decodeBody's
-// messages: a client sent JSON and should not read Go's "ptr" or "map".
-func jsonType(kind string) string {
-	switch kind {
-	case "string":
-		return "string"
-	case "bool":
-		return "boolean"
-	case "map", "struct":
-		return "object"
-	case "slice", "array":
-		return "array"
-	case "ptr":
-		return "object"
-	default:
-		return "number"
-	}
-}
-
-// page reads where a list request's page starts and how long it is: $skiptoken (the
-// nextLink's continuation, which ARM also spells $skipToken), $skip and $top. $top can only
-// shrink a page below the server's page size, never grow it, so one request cannot ask for
-// a whole large table. Within carries the caller's readable scopes, so that a caller with
-// roles on some resource groups only pages through what it may read.
-func (s *Server) page(r *http.Request) (resources.Page, error) {
-	p := resources.Page{Top: s.cfg.PageSize, Within: readableWithin(r.Context())}
-	q := r.URL.Query()
-	if v := cmp.Or(q.Get("$skiptoken"), q.Get("$skipToken")); v != "" {
-		after, err := decodeSkipToken(v)
-		if err != nil {
-			return p, err
-		}
-		p.After = after
-	}
-	if v := q.Get("$skip"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			return p, arm.BadRequest(arm.CodeInvalidRequestContent, "The $skip parameter must be a non-negative integer, not '%s'.", v).WithTarget("$skip")
-		}
-		p.Skip = n
-	}
-	if v := q.Get("$top"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 {
-			return p, arm.BadRequest(arm.CodeInvalidRequestContent, "The $top parameter must be a positive integer, not '%s'.", v).WithTarget("$top")
-		}
-		p.Top = min(n, p.Top)
-	}
-	return p, nil
-}
-
-// encodeSkipToken is the $skiptoken of the page after the item with id last. A page
-// continues after its last item's id, not at a count of items, so that items deleted or
-// added before it do not shift the next page (an offset would skip or repeat items). The
-// token is opaque to clients, as ARM's are: they follow the nextLink as given.
-func encodeSkipToken(last string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(last))
-}
-
-// decodeSkipToken reads a $skiptoken of encodeSkipToken back into the id the page starts
-// after; one this server could not have issued is a 400.
-func decodeSkipToken(token string) (string, error) {
-	b, err := base64.RawURLEncoding.DecodeString(token)
-	if err != nil || !utf8.Valid(b) || !strings.HasPrefix(strings.ToLower(string(b)), "/subscriptions/") {
-		return "", arm.BadRequest(arm.CodeInvalidRequestContent, "The $skiptoken '%s' is not one this server issued; follow the nextLink as given.", token).WithTarget("$skiptoken")
-	}
-	return string(b), nil
-}
-
-// listBody is an ARM list page. NextLink is omitted on the last page.
-type listBody struct {
-	Value    any    `json:"value"`
-	NextLink string `json:"nextLink,omitempty"`
-}
-
-// writePage serves one list page, with a nextLink to the next one when next, the id of the
-// page's last item, is not "". The nextLink continues by $skiptoken alone: a $skip of this
-// request was spent on this page.
-func writePage(w http.ResponseWriter, r *http.Request, items any, next string) {
-	body := listBody{Value: items}
-	if next != "" {
-		body.NextLink = nextLink(r, func(q url.Values) {
-			q.Del("$skip")
-			q.Del("$skipToken")
-			q.Set("$skiptoken", encodeSkipToken(next))
-		})
-	}
-	writeJSON(w, http.StatusOK, body)
-}
-
-// nextLink returns the absolute URL of the request r with its query changed by edit: the
-// link to the next page of a list.
-func nextLink(r *http.Request, edit func(q url.Values)) string {
-	u := *r.URL
-	q := u.Query()
-	edit(q)
-	u.RawQuery = q.Encode()
-	return baseURL(r) + u.RequestURI()
 }
 
 // baseURL is the scheme and host the client used, for the absolute URLs ARM requires in

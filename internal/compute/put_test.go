@@ -24,8 +24,9 @@ const testSub = "00000000-0000-0000-0000-0000000000aa"
 // reaches nothing, and its operation engine never starts, so what a PUT submits stays
 // InProgress: enough for everything a PUT decides on its request path.
 type putHarness struct {
-	st store.Store
-	s  *Service
+	stack *servicetest.Stack
+	st    store.Store
+	s     *Service
 }
 
 func newPutHarness(t *testing.T) *putHarness {
@@ -35,7 +36,7 @@ func newPutHarness(t *testing.T) *putHarness {
 	st.Workspace(t, "rg", "ws1")
 	st.Workspace(t, "rg", "ws2")
 	s := New(Config{Store: st.Store, Engine: st.Engine, Resources: st.Resources, Workspaces: st.Workspaces, Clusters: st.Clusters, Secrets: st.Secrets})
-	return &putHarness{st: st.Store, s: s}
+	return &putHarness{stack: st, st: st.Store, s: s}
 }
 
 // cluster stores a managed cluster of the external provider as a finished create leaves it.
@@ -161,36 +162,8 @@ func TestAttachNeedsAccessToTheCluster(t *testing.T) {
 	t.Parallel()
 	h := newPutHarness(t)
 	ctx := context.Background()
-	authn := auth.New(h.st, auth.Options{Tenant: "tenant"})
-	if _, err := authn.Bootstrap(ctx); err != nil {
-		t.Fatal(err)
-	}
-	caller := func(role string, scopes ...string) context.Context {
-		t.Helper()
-		admin, err := authn.MintAdmin(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		root, err := authn.Authenticate(ctx, admin)
-		if err != nil {
-			t.Fatal(err)
-		}
-		created, err := authn.CreatePrincipal(ctx, root, auth.NewPrincipal{Type: store.PrincipalServicePrincipal, Name: role + " caller", Role: role, Scopes: scopes})
-		if err != nil {
-			t.Fatal(err)
-		}
-		token, _, _, err := authn.Login(ctx, created.Principal.Login, created.Secret)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p, err := authn.Authenticate(ctx, token)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return auth.WithPrincipal(ctx, p)
-	}
-	workspaceOnly := caller(auth.RoleContributor, workspaces.ID(testSub, "rg", "ws1"))
-	groupContributor := caller(auth.RoleContributor, "/subscriptions/"+testSub+"/resourceGroups/rg")
+	workspaceOnly := h.stack.Caller(t, auth.RoleContributor, workspaces.ID(testSub, "rg", "ws1"))
+	groupContributor := h.stack.Caller(t, auth.RoleContributor, "/subscriptions/"+testSub+"/resourceGroups/rg")
 	existing := h.cluster(t, "guarded")
 	missing := containerservice.ID(testSub, "rg", "nosuch")
 	attach := func(ctx context.Context, clusterID string, opts Options) error {
@@ -223,7 +196,7 @@ func TestAttachNeedsAccessToTheCluster(t *testing.T) {
 		SubscriptionID: testSub, ResourceGroup: "rg", Body: body, OwnerID: holder}); err != nil {
 		t.Fatal(err)
 	}
-	clusterAndWorkspace := caller(auth.RoleContributor, workspaces.ID(testSub, "rg", "ws1"), existing)
+	clusterAndWorkspace := h.stack.Caller(t, auth.RoleContributor, workspaces.ID(testSub, "rg", "ws1"), existing)
 	if ae := armError(t, attach(clusterAndWorkspace, existing, Options{Force: true})); ae.Status != http.StatusForbidden || !strings.Contains(ae.Message, "computes/delete") {
 		t.Errorf("forced attach by a caller that may not detach the holder = %v, want 403 on computes/delete", ae)
 	}

@@ -139,6 +139,18 @@ func instanceComputes(d *armapi.OnlineDeployment) []string {
 // error fails: an unreachable cluster must not be taken for a deleted one, or its
 // instances would be left running.
 func (s *Service) deleteInstances(ctx context.Context, epName, name string, computes []string) error {
+	return s.onClusters(ctx, computes, func(c string, kc *kube.Cluster) error {
+		if err := kc.DeleteInferenceDeployment(ctx, DeploymentName(epName, name)); err != nil {
+			return fmt.Errorf("delete the instances of deployment %s on compute %s: %w", name, lastSegment(c), err)
+		}
+		return nil
+	})
+}
+
+// onClusters runs f on the cluster of each of computes in turn, skipping those whose
+// compute or cluster is gone (what was in them went along). Any other error stops it: an
+// unreachable cluster must not be taken for a deleted one.
+func (s *Service) onClusters(ctx context.Context, computes []string, f func(compute string, kc *kube.Cluster) error) error {
 	for _, c := range computes {
 		kc, _, err := s.clusterReady(ctx, c)
 		if gone(err) {
@@ -147,8 +159,8 @@ func (s *Service) deleteInstances(ctx context.Context, epName, name string, comp
 		if err != nil {
 			return err
 		}
-		if err := kc.DeleteInferenceDeployment(ctx, DeploymentName(epName, name)); err != nil {
-			return fmt.Errorf("delete the instances of deployment %s on compute %s: %w", name, lastSegment(c), err)
+		if err := f(c, kc); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -11,6 +11,7 @@ import (
 
 	"github.com/mlfleet/mlfleet/internal/arm"
 	"github.com/mlfleet/mlfleet/internal/inference"
+	"github.com/mlfleet/mlfleet/internal/kube"
 	"github.com/mlfleet/mlfleet/internal/operations"
 	"github.com/mlfleet/mlfleet/internal/store"
 	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
@@ -364,19 +365,9 @@ func (s *Service) removeEndpointSecrets(ctx context.Context, endpointID string, 
 // deleteSecrets deletes an endpoint's Secret from the clusters of computes, but for those
 // of computes that are gone.
 func (s *Service) deleteSecrets(ctx context.Context, endpoint string, computes []string) error {
-	for _, c := range computes {
-		kc, _, err := s.clusterReady(ctx, c)
-		if gone(err) {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		if err := kc.DeleteSecret(ctx, SecretName(endpoint)); err != nil {
-			return err
-		}
-	}
-	return nil
+	return s.onClusters(ctx, computes, func(_ string, kc *kube.Cluster) error {
+		return kc.DeleteSecret(ctx, SecretName(endpoint))
+	})
 }
 
 // cascadeDeleteDeployment removes a deployment's objects and its row when its workspace

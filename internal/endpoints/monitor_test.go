@@ -1,7 +1,6 @@
 package endpoints
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -40,30 +39,12 @@ type monitorFixture struct {
 	// clusters are the fake clusters by compute name; a compute missing here has a
 	// cluster that cannot be connected to.
 	clusters map[string]*fake.Clientset
-	logs     *syncBuffer
-}
-
-// syncBuffer is a bytes.Buffer that the monitor's logger and the test may use at once.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+	logs     *testutil.Buffer
 }
 
 func newMonitorFixture(t *testing.T, sub string) *monitorFixture {
 	t.Helper()
-	f := &monitorFixture{sub: sub, rg: "rg", ws: "wsmon", clusters: map[string]*fake.Clientset{}, logs: &syncBuffer{}}
+	f := &monitorFixture{sub: sub, rg: "rg", ws: "wsmon", clusters: map[string]*fake.Clientset{}, logs: &testutil.Buffer{}}
 	stack := servicetest.New(t, sub, nil)
 	stack.Group(t, f.rg)
 	w := stack.Workspace(t, f.rg, f.ws)

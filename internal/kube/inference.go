@@ -203,7 +203,7 @@ func (c *Cluster) InferenceDeploymentStatus(ctx context.Context, name string, la
 			continue
 		}
 		st.Pods = append(st.Pods, p.Name)
-		if st.NotReady == "" && !podReady(&p) {
+		if st.NotReady == "" && !PodReady(&p) {
 			st.NotReady = notReady(&p)
 		}
 		// During a rollout the old ReplicaSet's pods run until the new ones are Ready: a
@@ -262,16 +262,6 @@ func (c *Cluster) templateHash(ctx context.Context, dep *appsv1.Deployment) (str
 		}
 	}
 	return "", nil
-}
-
-// podReady reports whether a pod's Ready condition is True.
-func podReady(p *corev1.Pod) bool {
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
 }
 
 // notReady says why a pod is not Ready, the way kubectl describe would point at it: an

@@ -12,6 +12,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/mlfleet/mlfleet/internal/auth"
 	"github.com/mlfleet/mlfleet/internal/catalog"
 	"github.com/mlfleet/mlfleet/internal/containerservice"
 	"github.com/mlfleet/mlfleet/internal/operations"
@@ -81,4 +82,38 @@ func (s *Stack) Workspace(t testing.TB, rg, name string) *armapi.Workspace {
 		t.Fatal(err)
 	}
 	return w
+}
+
+// Caller returns a context whose caller is a new service principal holding role at each of
+// scopes, authenticated as the API authenticates a request: for what a service decides by
+// its caller's rights.
+func (s *Stack) Caller(t testing.TB, role string, scopes ...string) context.Context {
+	t.Helper()
+	ctx := context.Background()
+	authn := auth.New(s.Store, auth.Options{Tenant: "tenant"})
+	if _, err := authn.Bootstrap(ctx); err != nil {
+		t.Fatal(err)
+	}
+	authenticate := func(token string) *auth.Principal {
+		t.Helper()
+		p, err := authn.Authenticate(ctx, token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	admin, err := authn.MintAdmin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	created, err := authn.CreatePrincipal(ctx, authenticate(admin), auth.NewPrincipal{Type: store.PrincipalServicePrincipal,
+		Name: role + " caller", Role: role, Scopes: scopes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, _, _, err := authn.Login(ctx, created.Principal.Login, created.Secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return auth.WithPrincipal(ctx, authenticate(token))
 }

@@ -23,11 +23,11 @@ var (
 		"":                       {"enableRBAC": "enableRbac", "privateFQDN": "privateFqdn"},
 		"apiServerAccessProfile": {"authorizedIPRanges": "authorizedIpRanges"},
 		"networkProfile":         {"dnsServiceIP": "dnsServiceIp"},
-		"agentPoolProfiles":      {"vnetSubnetID": "vnetSubnetId"},
+		"agentPoolProfiles":      azPoolKeys,
 		"autoScalerProfile":      azAutoscalerKeys,
 	}
 	// azPoolKeys renames keys of a flattened agent pool.
-	azPoolKeys = map[string]string{"vnetSubnetID": "vnetSubnetId"}
+	azPoolKeys = map[string]string{"vnetSubnetID": "vnetSubnetId", "osDiskSizeGB": "osDiskSizeGb"}
 
 	// azAutoscalerKeys are the cluster autoscaler settings az's SDK models as attributes;
 	// the settings it does not know (daemonset-eviction-for-empty-nodes, ...) it prints

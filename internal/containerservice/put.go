@@ -239,11 +239,13 @@ func (s *Service) update(ctx context.Context, r *store.Resource, in armapi.Clust
 			errs.Add("InvalidParameter", target+".vmSize", "The VM size of agent pool '%s' is %s and cannot be changed; create a new cluster with the size you need.", cur.Name, cur.VMSize)
 		}
 		next := cur
+		// Labels, taints and tags are stored with the cluster at once: the update
+		// operation's Ensure applies the stored spec to the nodes.
 		if updatePoolSettings(target, ap.AgentPoolSettings, cur, &next, info, &errs) {
 			want.Nodes = true
 		}
-		pool := &mc.Properties.AgentPoolProfiles[idx]
-		pool.NodeLabels, pool.NodeTaints, pool.Tags = next.NodeLabels, next.NodeTaints, next.Tags
+		settings := &mc.Properties.AgentPoolProfiles[idx]
+		settings.NodeLabels, settings.NodeTaints, settings.Tags = next.NodeLabels, next.NodeTaints, next.Tags
 		count := poolScaling(target, ap, &next, ap.Count != nil, true, &errs)
 		if next.EnableAutoScaling != cur.EnableAutoScaling || !slices.Equal(ptrs(next.MinCount, next.MaxCount), ptrs(cur.MinCount, cur.MaxCount)) {
 			if !info.CanScale {

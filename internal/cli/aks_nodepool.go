@@ -15,8 +15,13 @@ func newAKSNodepool(streams Streams, g *globals) *cobra.Command {
 // poolTable reads az's shape of agent pools (see azPools), with az's columns.
 func poolTable(v any) any {
 	return rows(v, func(m map[string]any) row {
-		return row{{"Name", m["name"]}, {"OsType", m["osType"]}, {"KubernetesVersion", m["orchestratorVersion"]}, {"VmSize", m["vmSize"]},
-			{"Count", m["count"]}, {"ProvisioningState", m["provisioningState"]}, {"Mode", m["mode"]}}
+		r := row{{"Name", m["name"]}, {"OsType", m["osType"]}, {"KubernetesVersion", m["orchestratorVersion"]}, {"VmSize", m["vmSize"]},
+			{"Count", m["count"]}}
+		// az leaves out the column of a pool without maxPods (a registered cluster's).
+		if m["maxPods"] != nil {
+			r = append(r, cell{"MaxPods", m["maxPods"]})
+		}
+		return append(r, cell{"ProvisioningState", m["provisioningState"]}, cell{"Mode", m["mode"]})
 	})
 }
 

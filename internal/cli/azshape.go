@@ -23,11 +23,11 @@ var (
 		"":                       {"enableRBAC": "enableRbac", "privateFQDN": "privateFqdn"},
 		"apiServerAccessProfile": {"authorizedIPRanges": "authorizedIpRanges"},
 		"networkProfile":         {"dnsServiceIP": "dnsServiceIp"},
-		"agentPoolProfiles":      {"vnetSubnetID": "vnetSubnetId"},
+		"agentPoolProfiles":      azPoolKeys,
 		"autoScalerProfile":      azAutoscalerKeys,
 	}
 	// azPoolKeys renames keys of a flattened agent pool.
-	azPoolKeys = map[string]string{"vnetSubnetID": "vnetSubnetId"}
+	azPoolKeys = map[string]string{"vnetSubnetID": "vnetSubnetId", "osDiskSizeGB": "osDiskSizeGb"}
 
 	// azClusterAttrs and azPoolAttrs are the attributes of az's SDK models (ManagedCluster
 	// and AgentPool of azure-mgmt-containerservice 2022-11-01, which az 2.45 uses), camel-

@@ -3,8 +3,9 @@
 // external). A request goes through the same pipeline as a compute's:
 //
 //   - validate.go checks a PUT's body against the version and VM size catalogs, the
-//     provider, the network and authorized ranges, the public-IP policy and the autoscaler
-//     fields (autoscale.go), and reports every problem together as one 400.
+//     provider, the network and authorized ranges, the public-IP policy, the autoscaler
+//     fields (autoscale.go) and the pools' node settings (poolsettings.go: labels, taints,
+//     maxPods, OS disk, tags), and reports every problem together as one 400.
 //   - put.go stores a new cluster Creating (Insert, in the caller's transaction, with the
 //     quota check of its subscription and region, quota.go) or an update Updating, and
 //     submits the operation; If-Match/If-None-Match are the API's.

@@ -139,6 +139,9 @@ type updateOp struct {
 	Ranges *[]string      `json:"ranges,omitempty"`
 	// Autoscale says the autoscaler's settings changed (they are stored with the cluster).
 	Autoscale bool `json:"autoscale,omitempty"`
+	// Nodes says the labels or taints of a pool's nodes changed (they are stored with the
+	// cluster, and Ensure applies them).
+	Nodes bool `json:"nodes,omitempty"`
 }
 
 // runCreate brings a new cluster up and records its live facts.
@@ -351,7 +354,7 @@ func (s *Service) spec(ctx context.Context, r *store.Resource, mc *armapi.Manage
 	spec := provider.ClusterSpec{ID: p.Mlfleet.ClusterID, Name: mc.Name, Location: mc.Location, KubernetesVersion: p.KubernetesVersion,
 		ServiceCIDR: p.NetworkProfile.ServiceCidr, DNSServiceIP: p.NetworkProfile.DNSServiceIP, Context: p.Mlfleet.Context}
 	for _, ap := range p.AgentPoolProfiles {
-		pool := provider.NodePool{Name: ap.Name, Count: ap.Count, VMSize: ap.VMSize, Mode: ap.Mode}
+		pool := nodePool(ap)
 		if ap.EnableAutoScaling && ap.MinCount != nil && ap.MaxCount != nil {
 			pool.Autoscale = &provider.PoolBounds{Min: *ap.MinCount, Max: *ap.MaxCount}
 			if spec.Autoscaler == nil {

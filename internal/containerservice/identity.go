@@ -135,4 +135,17 @@ func withDefaults(mc *armapi.ManagedCluster) {
 	if mc.Properties.ServicePrincipalProfile == nil {
 		mc.Properties.ServicePrincipalProfile = &armapi.ServicePrincipalProfile{ClientID: msiClientID}
 	}
+	// Pools of embedded clusters created before these settings were stored run AKS's
+	// defaults; a registered cluster's are whatever it runs, which mlfleet does not know.
+	if mc.Properties.Mlfleet.Provider == "embedded" {
+		for i := range mc.Properties.AgentPoolProfiles {
+			p := &mc.Properties.AgentPoolProfiles[i]
+			if p.MaxPods == 0 {
+				p.MaxPods = DefaultMaxPods
+			}
+			if p.OSDiskSizeGB == 0 {
+				p.OSDiskSizeGB = DefaultOSDiskSizeGB
+			}
+		}
+	}
 }

@@ -10,7 +10,8 @@ import (
 	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
-// ScalePool sets the node count of one agent pool (PUT agentPools/{pool}).
+// ScalePool changes one agent pool (PUT agentPools/{pool}): its node count, autoscaling,
+// node labels and taints, and tags; maxPods, osDiskSizeGB and vmSize may only be repeated.
 func (s *Service) ScalePool(ctx context.Context, sub, rg, name, pool string, in armapi.AgentPoolPut) (*armapi.AgentPool, *store.Operation, error) {
 	mc, err := s.Get(ctx, sub, rg, name)
 	if err != nil {
@@ -31,12 +32,13 @@ func (s *Service) ScalePool(ctx context.Context, sub, rg, name, pool string, in 
 	if cur := mc.Properties.AgentPoolProfiles[idx]; ip.Mode != "" && !strings.EqualFold(ip.Mode, orDefault(cur.Mode, "System")) {
 		return nil, nil, modeChange(cur).WithTarget("properties.mode")
 	}
-	if ip.Count == nil && ip.EnableAutoScaling == nil && ip.MinCount == nil && ip.MaxCount == nil {
+	if ip.Count == nil && ip.EnableAutoScaling == nil && ip.MinCount == nil && ip.MaxCount == nil &&
+		ip.NodeLabels == nil && ip.NodeTaints == nil && ip.MaxPods == nil && ip.OSDiskSizeGB == nil && ip.Tags == nil {
 		return nil, nil, arm.BadRequest("InvalidParameter", "properties.count is required to scale agent pool '%s'.", pool).WithTarget("properties.count")
 	}
 	var ci armapi.ClusterInput
 	ci.Properties.AgentPoolProfiles = []armapi.AgentPoolInput{{Name: pool, Count: ip.Count, VMSize: ip.VMSize,
-		EnableAutoScaling: ip.EnableAutoScaling, MinCount: ip.MinCount, MaxCount: ip.MaxCount}}
+		EnableAutoScaling: ip.EnableAutoScaling, MinCount: ip.MinCount, MaxCount: ip.MaxCount, AgentPoolSettings: ip.AgentPoolSettings}}
 	updated, _, op, err := s.Put(ctx, sub, rg, name, ci, arm.Preconditions{})
 	if err != nil {
 		return nil, nil, err

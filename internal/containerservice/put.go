@@ -186,8 +186,8 @@ func (s *Service) Insert(ctx context.Context, tx store.Store, nc *NewCluster) (*
 	return s.cfg.Engine.SubmitIn(ctx, tx, KindCreate, r.ID, r.SubscriptionID, clusterOp{ID: r.ID})
 }
 
-// update changes an existing cluster in place: node counts of existing pools, authorized
-// IP ranges and tags. Anything else is refused with the reason.
+// update changes an existing cluster in place: node counts, node labels and taints and tags
+// of existing pools, authorized IP ranges and tags. Anything else is refused with the reason.
 func (s *Service) update(ctx context.Context, r *store.Resource, in armapi.ClusterInput, pre arm.Preconditions) (*armapi.ManagedCluster, bool, *store.Operation, error) {
 	stored, err := clusterRecord.Read(r.ID, r.Body)
 	if err != nil {
@@ -239,6 +239,13 @@ func (s *Service) update(ctx context.Context, r *store.Resource, in armapi.Clust
 			errs.Add("InvalidParameter", target+".vmSize", "The VM size of agent pool '%s' is %s and cannot be changed; create a new cluster with the size you need.", cur.Name, cur.VMSize)
 		}
 		next := cur
+		// Labels, taints and tags are stored with the cluster at once: the update
+		// operation's Ensure applies the stored spec to the nodes.
+		if updatePoolSettings(target, ap.AgentPoolSettings, cur, &next, info, &errs) {
+			want.Nodes = true
+		}
+		settings := &mc.Properties.AgentPoolProfiles[idx]
+		settings.NodeLabels, settings.NodeTaints, settings.Tags = next.NodeLabels, next.NodeTaints, next.Tags
 		count := poolScaling(target, ap, &next, ap.Count != nil, true, &errs)
 		if next.EnableAutoScaling != cur.EnableAutoScaling || !slices.Equal(ptrs(next.MinCount, next.MaxCount), ptrs(cur.MinCount, cur.MaxCount)) {
 			if !info.CanScale {
@@ -325,7 +332,7 @@ func (s *Service) update(ctx context.Context, r *store.Resource, in armapi.Clust
 	request := s.scaleRequest(&mc, want.Counts)
 	// A change of the autoscaler runs as an operation too: it reconfigures the provider.
 	want.Autoscale = autoscaleChanged(&cur, &mc)
-	if len(want.Counts) > 0 || want.Ranges != nil || want.Autoscale {
+	if len(want.Counts) > 0 || want.Ranges != nil || want.Autoscale || want.Nodes {
 		mc.Properties.ProvisioningState = armapi.StateUpdating
 	}
 	r.Body = clusterRecord.Encode(&mc)

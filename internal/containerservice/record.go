@@ -8,4 +8,9 @@ import (
 // clusterRecord is the format of the row of a managed cluster (see package record). When a
 // change of the wire type changes what Encode writes, raise its Schema and wrap Read to read
 // the version before; TestRecord fails until then.
-var clusterRecord = record.Kind[armapi.ManagedCluster]{Name: "managed cluster", Schema: 1}
+//
+// Versions: 2 added the agent pools' maxPods, osDiskSizeGB, nodeLabels, nodeTaints and
+// tags. A version 1 row reads as it is (the pools without them, served with AKS's defaults
+// by withDefaults); version 2 keeps a server that does not know them from rewriting a row
+// without them.
+var clusterRecord = record.Kind[armapi.ManagedCluster]{Name: "managed cluster", Schema: 2}

@@ -36,7 +36,8 @@ func exampleCluster() *armapi.ManagedCluster {
 			PrivateFQDN:              s("c1-dns-1a2b.private.westus.mlfleet.local"),
 			AgentPoolProfiles: []armapi.AgentPoolProfile{{Name: "nodepool1", AgentPoolProperties: armapi.AgentPoolProperties{Count: 3, VMSize: "Standard_D3_v2", Mode: "System",
 				OSType: "Linux", Type: "VirtualMachineScaleSets", OrchestratorVersion: "1.33.1", ProvisioningState: armapi.StateSucceeded,
-				EnableAutoScaling: true, MinCount: n(1), MaxCount: n(5)}}},
+				EnableAutoScaling: true, MinCount: n(1), MaxCount: n(5), MaxPods: 50, OSDiskSizeGB: 64,
+				NodeLabels: map[string]string{"team": "qa"}, NodeTaints: []string{"sku=gpu:NoSchedule"}, Tags: map[string]string{"owner": "qa"}}}},
 			NodeResourceGroup: "MC_rg1_c1_westus",
 			EnableRBAC:        true,
 			NetworkProfile: armapi.NetworkProfile{NetworkPlugin: "kubenet", LoadBalancerSku: "standard", OutboundType: "loadBalancer",
@@ -59,6 +60,12 @@ func exampleCluster() *armapi.ManagedCluster {
 func TestRecord(t *testing.T) {
 	recordtest.Run(t, recordtest.Kind[armapi.ManagedCluster]{
 		Name: "managedcluster", Schema: clusterRecord.Schema, Example: exampleCluster, Encode: clusterRecord.Encode,
+		Before: func(version int, mc *armapi.ManagedCluster) {
+			if version < 2 {
+				p := &mc.Properties.AgentPoolProfiles[0]
+				p.MaxPods, p.OSDiskSizeGB, p.NodeLabels, p.NodeTaints, p.Tags = 0, 0, nil, nil, nil
+			}
+		},
 		Read: func(body []byte) (*armapi.ManagedCluster, error) { return clusterRecord.Read("c1", body) },
 		// What GET serves from a row: the row's etag, never the kubeconfig.
 		Served: func(t *testing.T, file string, body []byte) {

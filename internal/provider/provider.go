@@ -80,6 +80,18 @@ type NodePool struct {
 	// (providers that cannot autoscale ignore it). In a Status, it is what the cluster's own
 	// autoscaler keeps the pool within, when the provider can tell.
 	Autoscale *PoolBounds
+	// Labels are put on each node of the pool, besides the provider's own (nil: none).
+	// Providers that do not run the nodes ignore them, as they do Taints and MaxPods.
+	Labels map[string]string
+	// Taints are put on each node of the pool (nil: none).
+	Taints []Taint
+	// MaxPods is how many pods a node runs; zero means 110.
+	MaxPods int
+}
+
+// Taint is a taint of a pool's nodes. Effect is NoSchedule, PreferNoSchedule or NoExecute.
+type Taint struct {
+	Key, Value, Effect string
 }
 
 // PoolBounds are the node counts a cluster autoscaler keeps a pool within.

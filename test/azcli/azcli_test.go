@@ -483,3 +483,85 @@ func TestAzAutoscaler(t *testing.T) {
 	}
 	az.must("aks", "delete", "-n", "azas", "-g", "autoscalerg", "--yes", "--no-wait")
 }
+
+// TestAzPoolSettings: the pool settings az aks create sends (--nodepool-labels,
+// --nodepool-tags, --max-pods, --node-osdisk-size) are served back by aks show and reach
+// the nodes; az aks nodepool update --labels --node-taints relabels and taints them (this
+// az's aks create has no --node-taints).
+func TestAzPoolSettings(t *testing.T) {
+	az := newAz(t)
+	sp := servicePrincipal(t, "az-pools", "Owner", subscriptionScope())
+	az.must("login", "--service-principal", "-u", sp.AppID, "-p", sp.Password, "--tenant", sp.Tenant)
+	az.must("group", "create", "-n", "poolsrg", "-l", "westus")
+	az.must("aks", "create", "-n", "azpools", "-g", "poolsrg", "--node-count", "2", "--node-vm-size", "Standard_D3_v2", "--generate-ssh-keys",
+		"--nodepool-labels", "team=qa", "tier=gold", "--nodepool-tags", "owner=qa",
+		"--max-pods", "50", "--node-osdisk-size", "64")
+	var mc map[string]any
+	az.mustJSON(&mc, "aks", "show", "-n", "azpools", "-g", "poolsrg")
+	p := mc["agentPoolProfiles"].([]any)[0].(map[string]any)
+	if labels, _ := p["nodeLabels"].(map[string]any); labels["team"] != "qa" || labels["tier"] != "gold" {
+		t.Errorf("aks show: nodeLabels %v", p["nodeLabels"])
+	}
+	if tags, _ := p["tags"].(map[string]any); tags["owner"] != "qa" {
+		t.Errorf("aks show: pool tags %v", p["tags"])
+	}
+	// az prints the SDK's attribute os_disk_size_gb as osDiskSizeGb.
+	if p["maxPods"] != 50.0 || p["osDiskSizeGb"] != 64.0 {
+		t.Errorf("aks show: maxPods %v, osDiskSizeGb %v; want 50, 64", p["maxPods"], p["osDiskSizeGb"])
+	}
+	kc := filepath.Join(az.dir, "kc")
+	az.must("aks", "get-credentials", "-n", "azpools", "-g", "poolsrg", "--admin", "-f", kc)
+	for _, n := range kubectlNodeList(t, kc) {
+		if n.Metadata.Labels["team"] != "qa" || n.Metadata.Labels["tier"] != "gold" || n.Status.Capacity["pods"] != "50" || len(n.Spec.Taints) != 0 {
+			t.Errorf("node %s after create: labels %v, taints %v, pods %s", n.Metadata.Name, n.Metadata.Labels, n.Spec.Taints, n.Status.Capacity["pods"])
+		}
+	}
+
+	az.must("aks", "nodepool", "update", "--cluster-name", "azpools", "-g", "poolsrg", "-n", "nodepool1",
+		"--labels", "a=b", "--node-taints", "dedicated=ml:NoExecute")
+	az.mustJSON(&mc, "aks", "show", "-n", "azpools", "-g", "poolsrg")
+	p = mc["agentPoolProfiles"].([]any)[0].(map[string]any)
+	if taints, _ := p["nodeTaints"].([]any); len(taints) != 1 || taints[0] != "dedicated=ml:NoExecute" {
+		t.Errorf("aks show after nodepool update: nodeTaints %v", p["nodeTaints"])
+	}
+	for _, n := range kubectlNodeList(t, kc) {
+		_, team := n.Metadata.Labels["team"]
+		if n.Metadata.Labels["a"] != "b" || team || len(n.Spec.Taints) != 1 || n.Spec.Taints[0].Key != "dedicated" || n.Spec.Taints[0].Effect != "NoExecute" {
+			t.Errorf("node %s after nodepool update: labels %v, taints %v", n.Metadata.Name, n.Metadata.Labels, n.Spec.Taints)
+		}
+	}
+	az.must("aks", "delete", "-n", "azpools", "-g", "poolsrg", "--yes", "--no-wait")
+}
+
+// kubectlNode is what the tests read of a node from kubectl get nodes -o json.
+type kubectlNode struct {
+	Metadata struct {
+		Name   string            `json:"name"`
+		Labels map[string]string `json:"labels"`
+	} `json:"metadata"`
+	Spec struct {
+		Taints []struct{ Key, Value, Effect string } `json:"taints"`
+	} `json:"spec"`
+	Status struct {
+		Capacity map[string]string `json:"capacity"`
+	} `json:"status"`
+}
+
+// kubectlNodeList lists the nodes kubectl sees with the kubeconfig az wrote.
+func kubectlNodeList(t *testing.T, kubeconfig string) []kubectlNode {
+	t.Helper()
+	out, err := exec.Command("kubectl", "--kubeconfig", kubeconfig, "get", "nodes", "-o", "json").Output()
+	if err != nil {
+		t.Fatalf("kubectl get nodes: %v", err)
+	}
+	var list struct {
+		Items []kubectlNode `json:"items"`
+	}
+	if err := json.Unmarshal(out, &list); err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Items) == 0 {
+		t.Fatal("kubectl get nodes: no nodes")
+	}
+	return list.Items
+}

@@ -24,6 +24,7 @@ import (
 	"github.com/mlfleet/mlfleet/internal/provider"
 	"github.com/mlfleet/mlfleet/internal/provider/embedded/clusterruntime"
 	"github.com/mlfleet/mlfleet/internal/provider/embedded/kubeapiserver"
+	v1 "k8s.io/api/core/v1"
 )
 
 var _ provider.Provider = (*Provider)(nil)
@@ -213,9 +214,14 @@ func (p *Provider) setPool(ctx context.Context, c *cluster, pool provider.NodePo
 	if !ok {
 		return fmt.Errorf("unknown VM size %q", pool.VMSize)
 	}
+	var taints []v1.Taint
+	for _, t := range pool.Taints {
+		taints = append(taints, v1.Taint{Key: t.Key, Value: t.Value, Effect: v1.TaintEffect(t.Effect)})
+	}
 	return c.runtime.SetPool(ctx, clusterruntime.NodePool{Name: pool.Name, Count: pool.Count, VMSize: size.Name,
 		Cores: size.Cores, MemoryMiB: int64(size.MemoryMiB), GPUs: size.GPUs, FPGAs: size.FPGAs,
-		KubernetesVersion: p.version, Location: c.spec.Location})
+		KubernetesVersion: p.version, Location: c.spec.Location,
+		Labels: pool.Labels, Taints: taints, MaxPods: pool.MaxPods})
 }
 
 // Status reads the running cluster: the version from GET /version and the pools.

@@ -21,16 +21,15 @@ type Kind[T any] struct {
 	Schema int
 	// Example returns a value that sets every field, so that the golden shows each of them.
 	Example func() *T
+	// Before, when set, turns the example into what a row of an older version reads back
+	// as: it clears the fields added since version. Nil: every version holds every field.
+	Before func(version int, v *T)
 	// Encode returns the row body of a value; Read reads one back.
 	Encode func(*T) []byte
 	Read   func(body []byte) (*T, error)
 	// Served, when set, checks what a row of each version serves (file is the fixture's
 	// name, body its bytes): what the reader alone does not show.
 	Served func(t *testing.T, file string, body []byte)
-	// Before, when set, clears in v, a copy of the example, the fields that rows of an
-	// older version (0 is rows before versions) did not have: that version's fixture reads
-	// back as the example without them.
-	Before func(version int, v *T)
 }
 
 // Run tests k's records: the current version's golden pins what a row holds, so that a

@@ -196,6 +196,24 @@ type AgentPoolInput struct {
 	EnableAutoScaling *bool `json:"enableAutoScaling,omitempty"`
 	MinCount          *int  `json:"minCount,omitempty"`
 	MaxCount          *int  `json:"maxCount,omitempty"`
+	AgentPoolSettings
+}
+
+// AgentPoolSettings are the settings of a pool's nodes in a PUT body (cluster or agent
+// pool). Nil leaves a setting as it is on an update, or at its default on a create; an
+// empty map or list clears labels, taints or tags.
+type AgentPoolSettings struct {
+	// NodeLabels are labels put on each node of the pool.
+	NodeLabels map[string]string `json:"nodeLabels,omitempty"`
+	// NodeTaints are taints put on each node, as AKS writes them: "key=value:NoSchedule".
+	NodeTaints []string `json:"nodeTaints,omitempty"`
+	// MaxPods is how many pods a node runs (10 to 250); it cannot change after create.
+	MaxPods *int `json:"maxPods,omitempty"`
+	// OSDiskSizeGB is the size of a node's OS disk (0 to 2048, 0 = the default); it cannot
+	// change after create.
+	OSDiskSizeGB *int `json:"osDiskSizeGB,omitempty"`
+	// Tags are the pool's own tags.
+	Tags map[string]string `json:"tags,omitempty"`
 }
 
 // AgentPool is a node pool served as a child resource (agentPools/{name}).
@@ -220,6 +238,17 @@ type AgentPoolProperties struct {
 	// MinCount and MaxCount bound the autoscaler; nil when autoscaling is off.
 	MinCount *int `json:"minCount,omitempty"`
 	MaxCount *int `json:"maxCount,omitempty"`
+	// MaxPods is how many pods each node runs; 0 in rows of clusters that predate it
+	// (served as 110) and of registered clusters.
+	MaxPods int `json:"maxPods,omitempty"`
+	// OSDiskSizeGB is the size of each node's OS disk; 0 when unknown.
+	OSDiskSizeGB int `json:"osDiskSizeGB,omitempty"`
+	// NodeLabels are the labels mlfleet puts on each node of the pool, besides AKS's own.
+	NodeLabels map[string]string `json:"nodeLabels,omitempty"`
+	// NodeTaints are the taints mlfleet puts on each node, "key=value:Effect".
+	NodeTaints []string `json:"nodeTaints,omitempty"`
+	// Tags are the pool's own tags.
+	Tags map[string]string `json:"tags,omitempty"`
 }
 
 // AgentPoolPut is the body of an agent pool PUT.
@@ -231,6 +260,7 @@ type AgentPoolPut struct {
 		EnableAutoScaling *bool  `json:"enableAutoScaling,omitempty"`
 		MinCount          *int   `json:"minCount,omitempty"`
 		MaxCount          *int   `json:"maxCount,omitempty"`
+		AgentPoolSettings
 	} `json:"properties"`
 }
 

@@ -178,6 +178,7 @@ func templateNode(pool NodePool) *v1.Node {
 	name := "template-node-for-" + pool.Name
 	return &v1.Node{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: nodeLabels(pool, name)},
+		Spec:       v1.NodeSpec{Taints: pool.Taints},
 		Status: v1.NodeStatus{Capacity: nodeCapacity(pool), Allocatable: nodeAllocatable(pool),
 			Conditions: []v1.NodeCondition{{Type: v1.NodeReady, Status: v1.ConditionTrue}}},
 	}

@@ -14,8 +14,9 @@
 //     simulated cluster cannot use (node lifecycle, routes, volumes, certificates).
 //   - A node simulator (nodes.go, nodestatus.go, nodelease.go, nodepool.go):
 //     [Runtime.SetPool] registers the nodes of an agent pool under AKS names
-//     (aks-<pool>-<8 digits>-vmss<6 base-36 digits>), with AKS labels, capacity and
-//     allocatable after the AKS reservation rules, Ready conditions, an InternalIP from the
+//     (aks-<pool>-<8 digits>-vmss<6 base-36 digits>), with AKS labels and the pool's own
+//     labels and taints, capacity and allocatable after the AKS reservation rules (pods:
+//     the pool's maxPods), Ready conditions, an InternalIP from the
 //     node subnet and a /24 pod range. Like kubelets it renews the nodes' Leases in
 //     kube-node-lease (nodelease.go), refreshes their heartbeats (nodestatus.go), and
 //     registers a node again if someone deletes it. Scale-down removes the highest

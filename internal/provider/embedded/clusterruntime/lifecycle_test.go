@@ -3,6 +3,7 @@ package clusterruntime
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"runtime"
 	"slices"
 	"sort"
@@ -66,7 +67,7 @@ func TestStopAndRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.runtime = second
-	if got := second.Pools(); len(got) != 1 || got[0] != pool {
+	if got := second.Pools(); len(got) != 1 || !reflect.DeepEqual(got[0], pool) {
 		t.Errorf("Pools() after restart = %+v, want %+v", got, pool)
 	}
 	// A new pod gets an address of its own, not one of the pods from before.

@@ -1,14 +1,17 @@
 package clusterruntime
 
 import (
+	"errors"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"regexp"
 	"strconv"
 	"strings"
 
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/version"
 )
 
@@ -39,8 +42,13 @@ const (
 	annotationNodePool = "mlfleet.io/node-pool"
 )
 
-// maxPodsPerNode is the AKS default for kubenet and Azure CNI overlay nodes.
-const maxPodsPerNode = 110
+// maxPodsPerNode is the AKS default for kubenet and Azure CNI overlay nodes; a pool's
+// MaxPods may be 10 to 250 (AKS's range).
+const (
+	maxPodsPerNode = 110
+	minMaxPods     = 10
+	maxMaxPods     = 250
+)
 
 // maxNodesPerPool is the AKS limit on the node count of one agent pool.
 const maxNodesPerPool = 1000
@@ -77,6 +85,26 @@ type NodePool struct {
 	// Location is the Azure region, the nodes' topology.kubernetes.io/region label. Empty
 	// leaves the region labels out.
 	Location string `json:"location,omitempty"`
+
+	// Labels are put on each node besides AKS's own labels, which win over them (nil:
+	// none). A label a pool no longer has is taken off its nodes; labels others set stay.
+	Labels map[string]string `json:"labels,omitempty"`
+
+	// Taints are put on each node (nil: none). A taint a pool no longer has (same key and
+	// effect) is taken off its nodes; taints others set stay.
+	Taints []v1.Taint `json:"taints,omitempty"`
+
+	// MaxPods is how many pods a node runs, 10 to 250: the nodes' pods capacity, which
+	// also sizes the memory AKS reserves. Zero means 110.
+	MaxPods int `json:"maxPods,omitempty"`
+}
+
+// maxPods is how many pods a node of p runs.
+func (p NodePool) maxPods() int {
+	if p.MaxPods == 0 {
+		return maxPodsPerNode
+	}
+	return p.MaxPods
 }
 
 var poolNamePattern = regexp.MustCompile(`^[a-z][a-z0-9]{0,11}$`)
@@ -105,8 +133,37 @@ func (p NodePool) validate() error {
 	if _, err := version.ParseGeneric(p.KubernetesVersion); err != nil || strings.HasPrefix(p.KubernetesVersion, "v") {
 		problems = append(problems, fmt.Sprintf("Kubernetes version %q is not like 1.33.2", p.KubernetesVersion))
 	}
+	if p.MaxPods != 0 && (p.MaxPods < minMaxPods || p.MaxPods > maxMaxPods) {
+		problems = append(problems, fmt.Sprintf("max pods %d must be between %d and %d", p.MaxPods, minMaxPods, maxMaxPods))
+	}
+	for k, v := range p.Labels {
+		if msgs := append(validation.IsQualifiedName(k), validation.IsValidLabelValue(v)...); len(msgs) > 0 {
+			problems = append(problems, fmt.Sprintf("label %s=%s: %s", k, v, strings.Join(msgs, "; ")))
+		}
+	}
+	for _, t := range p.Taints {
+		if err := validateTaint(t); err != nil {
+			problems = append(problems, fmt.Sprintf("taint %s: %v", t.ToString(), err))
+		}
+	}
 	if len(problems) > 0 {
 		return fmt.Errorf("%w %q: %s", ErrInvalidPool, p.Name, strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// validateTaint checks a taint by Kubernetes' rules.
+func validateTaint(t v1.Taint) error {
+	var msgs []string
+	msgs = append(msgs, validation.IsQualifiedName(t.Key)...)
+	msgs = append(msgs, validation.IsValidLabelValue(t.Value)...)
+	switch t.Effect {
+	case v1.TaintEffectNoSchedule, v1.TaintEffectPreferNoSchedule, v1.TaintEffectNoExecute:
+	default:
+		msgs = append(msgs, fmt.Sprintf("effect %q is not NoSchedule, PreferNoSchedule or NoExecute", t.Effect))
+	}
+	if len(msgs) > 0 {
+		return errors.New(strings.Join(msgs, "; "))
 	}
 	return nil
 }
@@ -147,9 +204,14 @@ func parseNodeName(name string) (pool string, index int, ok bool) {
 	return m[1], int(i), true
 }
 
-// nodeLabels are the labels AKS puts on a node of pool.
+// nodeLabels are the labels a node of pool has: the pool's own, and over them those AKS
+// puts on every node.
 func nodeLabels(pool NodePool, name string) map[string]string {
-	l := map[string]string{
+	l := maps.Clone(pool.Labels)
+	if l == nil {
+		l = map[string]string{}
+	}
+	maps.Copy(l, map[string]string{
 		v1.LabelOSStable:           "linux",
 		v1.LabelArchStable:         "amd64",
 		labelBetaOS:                "linux",
@@ -165,7 +227,7 @@ func nodeLabels(pool NodePool, name string) map[string]string {
 		// A cluster without availability zones puts its nodes in fault domain "0".
 		v1.LabelTopologyZone: "0",
 		labelBetaZone:        "0",
-	}
+	})
 	if pool.Location != "" {
 		l[v1.LabelTopologyRegion] = pool.Location
 		l[labelBetaRegion] = pool.Location
@@ -184,7 +246,7 @@ func nodeCapacity(pool NodePool) v1.ResourceList {
 	c := v1.ResourceList{
 		v1.ResourceCPU:              *resource.NewQuantity(int64(pool.Cores), resource.DecimalSI),
 		v1.ResourceMemory:           *resource.NewQuantity(pool.MemoryMiB<<20, resource.BinarySI),
-		v1.ResourcePods:             *resource.NewQuantity(maxPodsPerNode, resource.DecimalSI),
+		v1.ResourcePods:             *resource.NewQuantity(int64(pool.maxPods()), resource.DecimalSI),
 		v1.ResourceEphemeralStorage: ephemeralStorageCapacity,
 		"hugepages-1Gi":             *resource.NewQuantity(0, resource.DecimalSI),
 		"hugepages-2Mi":             *resource.NewQuantity(0, resource.DecimalSI),
@@ -204,7 +266,7 @@ func nodeCapacity(pool NodePool) v1.ResourceList {
 func nodeAllocatable(pool NodePool) v1.ResourceList {
 	a := nodeCapacity(pool)
 	a[v1.ResourceCPU] = *resource.NewMilliQuantity(int64(pool.Cores)*1000-reservedCPUMillis(pool.Cores), resource.DecimalSI)
-	a[v1.ResourceMemory] = *resource.NewQuantity(max(pool.MemoryMiB-reservedMemoryMiB(pool.MemoryMiB, pool.KubernetesVersion), 0)<<20, resource.BinarySI)
+	a[v1.ResourceMemory] = *resource.NewQuantity(max(pool.MemoryMiB-reservedMemoryMiB(pool.MemoryMiB, pool.maxPods(), pool.KubernetesVersion), 0)<<20, resource.BinarySI)
 	// The kubelet keeps 10% of the disk free (eviction threshold nodefs.available).
 	a[v1.ResourceEphemeralStorage] = *resource.NewQuantity(ephemeralStorageCapacity.Value()/10*9, resource.BinarySI)
 	return a
@@ -225,16 +287,17 @@ func reservedCPUMillis(cores int) int64 {
 	return r
 }
 
-// reservedMemoryMiB is the memory AKS reserves on a node with memMiB of memory:
+// reservedMemoryMiB is the memory AKS reserves on a node with memMiB of memory that runs
+// at most maxPods pods:
 //
 //   - Kubernetes 1.29 and later: kube-reserved is the smaller of 20 MiB per pod the node
 //     can run plus 50 MiB and a quarter of the memory; the eviction threshold is 100 MiB.
 //   - Before 1.29: kube-reserved is 25% of the first 4 GiB, 20% of the next 4, 10% of the
 //     next 8, 6% of the next 112 and 2% of the rest; the eviction threshold is 750 MiB.
-func reservedMemoryMiB(memMiB int64, kubernetesVersion string) int64 {
+func reservedMemoryMiB(memMiB int64, maxPods int, kubernetesVersion string) int64 {
 	v, err := version.ParseGeneric(kubernetesVersion)
 	if err != nil || v.AtLeast(version.MajorMinor(1, 29)) {
-		return min(20*maxPodsPerNode+50, memMiB/4) + 100
+		return min(20*int64(maxPods)+50, memMiB/4) + 100
 	}
 	const gib = 1024
 	tiers := []struct {

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"maps"
 	"net/netip"
 	"slices"
 	"time"
@@ -26,7 +27,8 @@ const (
 
 // desiredNodeMeta returns a copy of node with the labels, annotation and taints the
 // simulation wants, or nil when node already has them. Labels and taints that others
-// added stay.
+// added stay; those the pool had when the node was last written (its annotation says) and
+// no longer has go.
 func (s *nodeSimulator) desiredNodeMeta(node *v1.Node, pool NodePool) *v1.Node {
 	spec, err := json.Marshal(poolSpec(pool))
 	if err != nil {
@@ -36,9 +38,17 @@ func (s *nodeSimulator) desiredNodeMeta(node *v1.Node, pool NodePool) *v1.Node {
 	if want.Labels == nil {
 		want.Labels = map[string]string{}
 	}
-	for k, v := range nodeLabels(pool, node.Name) {
-		want.Labels[k] = v
+	labels := nodeLabels(pool, node.Name)
+	var before NodePool
+	if raw, ok := node.Annotations[annotationNodePool]; ok {
+		_ = json.Unmarshal([]byte(raw), &before) // unreadable: nothing of the pool's to take off
 	}
+	for k := range before.Labels {
+		if _, keep := labels[k]; !keep {
+			delete(want.Labels, k)
+		}
+	}
+	maps.Copy(want.Labels, labels)
 	if pool.Location == "" {
 		delete(want.Labels, v1.LabelTopologyRegion)
 		delete(want.Labels, labelBetaRegion)
@@ -53,8 +63,16 @@ func (s *nodeSimulator) desiredNodeMeta(node *v1.Node, pool NodePool) *v1.Node {
 	// The TaintNodesByCondition admission plugin taints every new node not-ready; the node
 	// lifecycle controller, which does not run here, lifts the taint once the node is Ready.
 	want.Spec.Taints = slices.DeleteFunc(want.Spec.Taints, func(t v1.Taint) bool {
-		return t.Key == v1.TaintNodeNotReady || t.Key == v1.TaintNodeUnreachable
+		return t.Key == v1.TaintNodeNotReady || t.Key == v1.TaintNodeUnreachable ||
+			slices.ContainsFunc(before.Taints, sameTaint(t)) && !slices.ContainsFunc(pool.Taints, sameTaint(t))
 	})
+	for _, t := range pool.Taints {
+		if i := slices.IndexFunc(want.Spec.Taints, sameTaint(t)); i >= 0 {
+			want.Spec.Taints[i] = t
+		} else {
+			want.Spec.Taints = append(want.Spec.Taints, t)
+		}
+	}
 	if len(want.Spec.Taints) == 0 {
 		want.Spec.Taints = nil
 	}
@@ -62,6 +80,11 @@ func (s *nodeSimulator) desiredNodeMeta(node *v1.Node, pool NodePool) *v1.Node {
 		return nil
 	}
 	return want
+}
+
+// sameTaint matches the taints of t's key and effect: a node has one of each.
+func sameTaint(t v1.Taint) func(v1.Taint) bool {
+	return func(u v1.Taint) bool { return t.MatchTaint(&u) }
 }
 
 // poolSpec is what the pool annotation records: the pool without its count, which is

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -108,7 +109,7 @@ func TestNodesOfPools(t *testing.T) {
 	}
 
 	got := c.runtime.Pools()
-	if len(got) != 2 || got[0] != poolNC6 || got[1] != poolD3 {
+	if len(got) != 2 || !reflect.DeepEqual(got, []NodePool{poolNC6, poolD3}) {
 		t.Errorf("Pools() = %+v, want %+v and %+v", got, poolNC6, poolD3)
 	}
 }

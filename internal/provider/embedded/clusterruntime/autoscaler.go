@@ -3,6 +3,7 @@ package clusterruntime
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -29,7 +30,10 @@ import (
 const (
 	EventTriggeredScaleUp  = "TriggeredScaleUp"
 	EventNotTriggerScaleUp = "NotTriggerScaleUp"
-	EventScaleDown         = "ScaleDown"
+	// EventFailedScaleUp (a Warning) tells the pods that triggered a scale-up that the
+	// pool could not grow as planned (Resize refused it: a quota, say), and why.
+	EventFailedScaleUp = "FailedScaleUp"
+	EventScaleDown     = "ScaleDown"
 	// AutoscalerStatusConfigMap is the ConfigMap in kube-system where the autoscaler
 	// writes its status.
 	AutoscalerStatusConfigMap = "cluster-autoscaler-status"
@@ -353,22 +357,29 @@ func (a *autoscaler) scan(ctx context.Context) error {
 		byUID[p.UID] = p
 	}
 	scaledUp := false
+	var failed []error
 	for _, ap := range st.pools {
 		n := plan.grow[ap.pool.Name]
 		if n == 0 {
 			continue
 		}
 		from, to := ap.pool.Count, min(ap.pool.Count+n, ap.Max)
-		if err := a.resize(ctx, cfg, ap.pool, to); err != nil {
-			return fmt.Errorf("scale up pool %s to %d: %w", ap.pool.Name, to, err)
-		}
-		scaledUp = true
-		a.log.Info("cluster autoscaler scaled up", "pool", ap.pool.Name, "from", from, "to", to)
-		for uid, pool := range plan.triggered {
-			if pool == ap.pool.Name && byUID[uid] != nil {
-				a.recorder.Eventf(byUID[uid], v1.EventTypeNormal, EventTriggeredScaleUp,
-					"pod triggered scale-up: [{%s %d->%d (max: %d)}]", ap.pool.Name, from, to, ap.Max)
+		reached, err := a.grow(ctx, cfg, ap.pool, to)
+		triggered := func(eventType, reason, format string, args ...any) {
+			for uid, pool := range plan.triggered {
+				if pool == ap.pool.Name && byUID[uid] != nil {
+					a.recorder.Eventf(byUID[uid], eventType, reason, format, args...)
+				}
 			}
+		}
+		if reached > from {
+			scaledUp = true
+			a.log.Info("cluster autoscaler scaled up", "pool", ap.pool.Name, "from", from, "to", reached)
+			triggered(v1.EventTypeNormal, EventTriggeredScaleUp, "pod triggered scale-up: [{%s %d->%d (max: %d)}]", ap.pool.Name, from, reached, ap.Max)
+		}
+		if err != nil {
+			failed = append(failed, fmt.Errorf("scale up pool %s to %d: %w", ap.pool.Name, to, err))
+			triggered(v1.EventTypeWarning, EventFailedScaleUp, "pool %s could not grow from %d to %d nodes, it has %d: %v", ap.pool.Name, from, to, reached, err)
 		}
 	}
 	a.mu.Lock()
@@ -394,7 +405,34 @@ func (a *autoscaler) scan(ctx context.Context) error {
 			return err
 		}
 	}
-	return a.writeStatus(ctx, cfg, st, len(plan.triggered) > 0, candidates)
+	up := "NoActivity"
+	switch {
+	case len(failed) > 0:
+		up = "Backoff"
+	case len(plan.triggered) > 0:
+		up = "InProgress"
+	}
+	if err := a.writeStatus(ctx, cfg, st, up, candidates); err != nil {
+		return err
+	}
+	return errors.Join(failed...)
+}
+
+// grow grows pool toward count nodes: all the way when Resize allows it, else as far as it
+// allows, trying half the remaining growth each time (a quota short of the whole step may
+// still fit part of it). It returns the count reached, the pool's own when nothing was
+// allowed, and the refusal of the full step, if there was one.
+func (a *autoscaler) grow(ctx context.Context, cfg AutoscalerConfig, pool NodePool, count int) (int, error) {
+	err := a.resize(ctx, cfg, pool, count)
+	if err == nil {
+		return count, nil
+	}
+	for step := (count - pool.Count) / 2; step > 0; step /= 2 {
+		if a.resize(ctx, cfg, pool, pool.Count+step) == nil {
+			return pool.Count + step, err
+		}
+	}
+	return pool.Count, err
 }
 
 // resize records the decision with the pool's owner, then changes the pool.
@@ -410,7 +448,7 @@ func (a *autoscaler) resize(ctx context.Context, cfg AutoscalerConfig, pool Node
 
 // writeStatus keeps kube-system/cluster-autoscaler-status up to date, in the spirit of
 // cluster-autoscaler's status text.
-func (a *autoscaler) writeStatus(ctx context.Context, cfg AutoscalerConfig, st *state, scaleUpInProgress bool, candidates int) error {
+func (a *autoscaler) writeStatus(ctx context.Context, cfg AutoscalerConfig, st *state, up string, candidates int) error {
 	var b strings.Builder
 	ready := 0
 	for _, n := range st.nodes {
@@ -418,10 +456,7 @@ func (a *autoscaler) writeStatus(ctx context.Context, cfg AutoscalerConfig, st *
 			ready++
 		}
 	}
-	up, down := "NoActivity", "NoCandidates"
-	if scaleUpInProgress {
-		up = "InProgress"
-	}
+	down := "NoCandidates"
 	if candidates > 0 {
 		down = fmt.Sprintf("CandidatesPresent (candidates=%d)", candidates)
 	}

@@ -183,6 +183,47 @@ func TestAutoscaler(t *testing.T) {
 	mu.Unlock()
 }
 
+// TestAutoscalerUnderQuota: when Resize refuses the whole step (a quota short of it), the
+// pool grows as far as Resize allows; the pods that triggered the step get a FailedScaleUp
+// Warning saying why, and the status ConfigMap says Backoff.
+func TestAutoscalerUnderQuota(t *testing.T) {
+	pool := poolD3
+	c := newRuntimeCluster(t, "autoscale-quota", autoscalerOptions(), pool)
+	ctx, rt := t.Context(), c.runtime
+	rt.SetAutoscaler(AutoscalerConfig{
+		Settings: AutoscalerSettings{ScanInterval: time.Second},
+		Pools:    map[string]PoolBounds{pool.Name: {Min: 3, Max: 6}},
+		Resize: func(_ context.Context, _ string, count int) error {
+			if count > 4 {
+				return fmt.Errorf("(QuotaExceeded) %d nodes are over the subscription's vCPU quota", count)
+			}
+			return nil
+		},
+	})
+	ns := newNamespace(t, c.client, "quota")
+	create(t, c.client.AppsV1().Deployments(ns).Create, deploymentOf("app", 20, v1.ResourceList{v1.ResourceCPU: resource.MustParse("1")}))
+	testutil.WaitFor(t, 60*time.Second, "the pool at the 4 nodes the quota allows, with FailedScaleUp", func() (bool, string) {
+		nodes := len(nodeNames(t, c.client, pool.Name))
+		failed := 0
+		for _, e := range eventsOf(t, c, ns, EventFailedScaleUp) {
+			if e.Type == v1.EventTypeWarning && strings.Contains(e.Message, "QuotaExceeded") {
+				failed++
+			}
+		}
+		return nodes == 4 && failed > 0, fmt.Sprintf("nodes %d, FailedScaleUp events %d", nodes, failed)
+	})
+	testutil.WaitFor(t, 20*time.Second, "the status says Backoff", func() (bool, string) {
+		cm, err := c.client.CoreV1().ConfigMaps(metav1.NamespaceSystem).Get(ctx, AutoscalerStatusConfigMap, metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		return strings.Contains(cm.Data["status"], "ScaleUp:   Backoff"), cm.Data["status"]
+	})
+	if got := rt.Pools()[0].Count; got != 4 {
+		t.Errorf("pool count %d, want 4", got)
+	}
+}
+
 // TestPlanScaleUpGPU: a pod asking for a GPU grows the GPU pool, not the CPU one, and
 // triggers nothing where no autoscaled pool has GPUs.
 func TestPlanScaleUpGPU(t *testing.T) {

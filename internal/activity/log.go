@@ -168,6 +168,21 @@ func (l *Log) OperationEnded(ctx context.Context, op *store.Operation, raw json.
 	l.record(ctx, e)
 }
 
+// SideEffect records, under the caller and correlation id of the request that started an
+// operation (its origin, as the engine hands it to its EndHook and operations.Run.Origin
+// returns it), a write the operation made to another resource than its own: a forced
+// attach that detaches and removes another compute, say. method is the write's (DELETE
+// for a removal). Without an origin nothing is recorded, as for OperationEnded.
+func (l *Log) SideEffect(ctx context.Context, raw json.RawMessage, method, resourceID string) {
+	var o origin
+	if len(raw) == 0 || json.Unmarshal(raw, &o) != nil || o.CorrelationID == "" {
+		return
+	}
+	e := l.newEvent(Describe(method, resourceID), o)
+	e.Status = StatusSucceeded
+	l.record(ctx, e)
+}
+
 func (l *Log) newEvent(t Target, o origin) *store.ActivityEvent {
 	return &store.ActivityEvent{
 		ID: uuid.NewString(), Time: l.now().UTC(), SubscriptionID: t.SubscriptionID, ResourceGroup: t.ResourceGroup,

@@ -198,3 +198,28 @@ func TestPrune(t *testing.T) {
 		t.Fatalf("after Prune: %v", left)
 	}
 }
+
+// TestSideEffect: a write an operation makes to another resource is recorded under the
+// caller and correlation id of the request that started the operation, with that
+// resource's delete operation name; an operation no request started records nothing.
+func TestSideEffect(t *testing.T) {
+	t.Parallel()
+	st := storetest.OpenSQLite(t)
+	now := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
+	l := New(Config{Store: st}, WithClock(func() time.Time { return now }))
+	ctx := context.Background()
+	other := "/subscriptions/" + testSub + "/resourceGroups/rg1/providers/Microsoft.MachineLearningServices/workspaces/ws2/computes/taken"
+	origin, _ := json.Marshal(map[string]string{"caller": "alice", "correlationId": "c-9", "method": "PUT"})
+	l.SideEffect(ctx, origin, http.MethodDelete, other)
+	l.SideEffect(ctx, nil, http.MethodDelete, other)
+	events := listAll(t, l, Query{From: now.Add(-time.Hour), To: now.Add(time.Hour)})
+	if len(events) != 1 {
+		t.Fatalf("%d events, want the one with an origin: %v", len(events), events)
+	}
+	e := events[0]
+	name := e["operationName"].(map[string]any)["value"]
+	if e["caller"] != "alice" || e["correlationId"] != "c-9" || !strings.EqualFold(e["resourceId"].(string), other) ||
+		name != "Microsoft.MachineLearningServices/workspaces/computes/delete" || e["status"].(map[string]any)["value"] != StatusSucceeded {
+		t.Errorf("event %v", e)
+	}
+}

@@ -133,7 +133,15 @@ func (s *Service) attachFlow(ctx context.Context, run *operations.Run, in attach
 	// the cluster with both believing they own it.
 	if in.Replace != nil {
 		if err := run.Step(ctx, "detach previous attachment", func(ctx context.Context) error {
-			return s.replace(ctx, clusterID, in.Replace)
+			if err := s.replace(ctx, clusterID, in.Replace); err != nil {
+				return err
+			}
+			// The compute taken from is gone without a request of its own: the log says
+			// who removed it, as the caller of this attach.
+			if s.cfg.SideEffect != nil && in.Replace.ComputeID != "" {
+				s.cfg.SideEffect(ctx, run.Origin(), http.MethodDelete, in.Replace.ComputeID)
+			}
+			return nil
 		}); err != nil {
 			return err
 		}

@@ -74,6 +74,11 @@ type Config struct {
 	// HTTPS: what is served through the compute (online endpoints' scoring URIs) follows.
 	// A func for the same reason as InUse.
 	ServingChanged func(ctx context.Context, computeID string, https bool) error
+	// SideEffect, when set, records in the activity log a write an operation made to
+	// another resource than its own, under the caller of the request that started it
+	// (origin: operations.Run.Origin): a forced attach's removal of the compute it took
+	// the cluster from. activity.Log.SideEffect.
+	SideEffect func(ctx context.Context, origin json.RawMessage, method, resourceID string)
 }
 
 // Service manages computes.

@@ -51,6 +51,10 @@ func (r *Run) ResourceID() string { return r.op.ResourceID }
 // Attempt returns 1 on the first run, more when resuming after an interruption.
 func (r *Run) Attempt() int { return r.op.Attempts }
 
+// Origin returns what the request that submitted the operation left (see WithOrigin): nil
+// for an operation no request submitted.
+func (r *Run) Origin() json.RawMessage { return r.progress.Origin }
+
 // Logger returns a logger that names the operation.
 func (r *Run) Logger() *slog.Logger { return r.log }
 

@@ -331,6 +331,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		ServingChanged: func(ctx context.Context, computeID string, https bool) error {
 			return endpointService.ComputeServingChanged(ctx, computeID, https)
 		},
+		SideEffect: activityLog.SideEffect,
 	})
 
 	ccfg, err := prepareClientConfig(ctx, cfg.Home, rs)

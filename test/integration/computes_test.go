@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -350,6 +351,19 @@ func TestComputeAttachDetach(t *testing.T) {
 		t.Fatalf("forced attach: %v", op)
 	}
 	must(t, do(t, call{method: "GET", path: computePath(rg, ws, "adaks") + mlAPI}), 404)
+	// That compute went without a request of its own: the activity log records its delete,
+	// under the forced attach's correlation id.
+	events, err := sdk(t).ListActivityLog(ctx, mlfleet.ActivityLogFilter{ResourceID: computePath(rg, ws, "adaks")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	attachCorrelation := forced.header.Get("x-ms-correlation-request-id")
+	if !slices.ContainsFunc(events, func(e *mlfleet.EventData) bool {
+		return e.OperationName.Value == "Microsoft.MachineLearningServices/workspaces/computes/delete" && e.Status.Value == "Succeeded" &&
+			e.CorrelationID == attachCorrelation
+	}) {
+		t.Errorf("no activity event for the compute the forced attach removed (correlation %s): %+v", attachCorrelation, events)
+	}
 	in = inspect(t, k)
 	if !strings.Contains(fmt.Sprint(in.marker), "adaks4") {
 		t.Fatalf("marker after forced attach: %v", in.marker)

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"sync"
 	"testing"
 )
 
@@ -12,20 +11,9 @@ import (
 // and the groups the server answers are printed. The server is a fake that records the
 // filter; the filtering itself is the API's (internal/api TestListGroupsFilter).
 func TestGroupListTag(t *testing.T) {
-	var mu sync.Mutex
-	var filters []string
-	fake := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/subscriptions/sub1/resourceGroups" {
-			http.Error(w, "unexpected "+r.URL.String(), http.StatusNotFound)
-			return
-		}
-		mu.Lock()
-		filters = append(filters, r.URL.Query().Get("$filter"))
-		mu.Unlock()
-		w.Header().Set("Content-Type", "application/json")
+	fake, filters := filterServer(t, "/subscriptions/sub1/resourceGroups", "", func(_ *httptest.Server, w http.ResponseWriter, _ *http.Request) {
 		json.NewEncoder(w).Encode(map[string]any{"value": []any{map[string]any{"name": "rg-a", "location": "westus", "tags": map[string]string{"team": "qa"}}}})
-	}))
-	t.Cleanup(fake.Close)
+	})
 
 	cases := []struct {
 		name   string
@@ -43,10 +31,8 @@ func TestGroupListTag(t *testing.T) {
 			if code != 0 || out != "rg-a\n" {
 				t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errOut)
 			}
-			mu.Lock()
-			defer mu.Unlock()
-			if len(filters) != i+1 || filters[i] != tc.filter {
-				t.Errorf("$filter sent %q, want %q", filters, tc.filter)
+			if sent := filters(); len(sent) != i+1 || sent[i] != tc.filter {
+				t.Errorf("$filter sent %q, want %q", sent, tc.filter)
 			}
 		})
 	}

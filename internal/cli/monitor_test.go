@@ -11,21 +11,15 @@ import (
 	"time"
 )
 
-// activityServer answers the activity log with three events over two pages and records
-// the $filter of each call.
-func activityServer(t *testing.T) (*httptest.Server, func() []string) {
+// filterServer serves GET path (with query, when not empty, the api-version it must carry)
+// through answer, which writes the JSON body, and records the $filter of every call; the
+// second result returns those recorded so far. Any other request is a 404.
+func filterServer(t *testing.T, path, apiVersion string, answer func(srv *httptest.Server, w http.ResponseWriter, r *http.Request)) (*httptest.Server, func() []string) {
 	var mu sync.Mutex
 	var filters []string
-	event := func(i int) map[string]any {
-		return map[string]any{
-			"caller": "admin", "correlationId": fmt.Sprintf("c-%d", i), "eventTimestamp": fmt.Sprintf("2026-11-29T10:0%d:00Z", i),
-			"operationName": map[string]string{"value": "Microsoft.ContainerService/managedClusters/write"},
-			"status":        map[string]string{"value": "Succeeded"}, "resourceGroupName": "rg1",
-		}
-	}
 	var srv *httptest.Server
 	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/subscriptions/sub1/providers/Microsoft.Insights/eventtypes/management/values" || r.URL.Query().Get("api-version") != "2015-04-01" {
+		if r.URL.Path != path || apiVersion != "" && r.URL.Query().Get("api-version") != apiVersion {
 			http.Error(w, "unexpected "+r.URL.String(), http.StatusNotFound)
 			return
 		}
@@ -33,13 +27,7 @@ func activityServer(t *testing.T) (*httptest.Server, func() []string) {
 		filters = append(filters, r.URL.Query().Get("$filter"))
 		mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
-		q := r.URL.Query()
-		if q.Get("$skiptoken") == "" {
-			q.Set("$skiptoken", "7")
-			json.NewEncoder(w).Encode(map[string]any{"value": []any{event(3), event(2)}, "nextLink": srv.URL + r.URL.Path + "?" + q.Encode()})
-			return
-		}
-		json.NewEncoder(w).Encode(map[string]any{"value": []any{event(1)}})
+		answer(srv, w, r)
 	}))
 	t.Cleanup(srv.Close)
 	return srv, func() []string {
@@ -47,6 +35,28 @@ func activityServer(t *testing.T) (*httptest.Server, func() []string) {
 		defer mu.Unlock()
 		return append([]string(nil), filters...)
 	}
+}
+
+// activityServer answers the activity log with three events over two pages and records
+// the $filter of each call.
+func activityServer(t *testing.T) (*httptest.Server, func() []string) {
+	event := func(i int) map[string]any {
+		return map[string]any{
+			"caller": "admin", "correlationId": fmt.Sprintf("c-%d", i), "eventTimestamp": fmt.Sprintf("2026-11-29T10:0%d:00Z", i),
+			"operationName": map[string]string{"value": "Microsoft.ContainerService/managedClusters/write"},
+			"status":        map[string]string{"value": "Succeeded"}, "resourceGroupName": "rg1",
+		}
+	}
+	return filterServer(t, "/subscriptions/sub1/providers/Microsoft.Insights/eventtypes/management/values", "2015-04-01",
+		func(srv *httptest.Server, w http.ResponseWriter, r *http.Request) {
+			q := r.URL.Query()
+			if q.Get("$skiptoken") == "" {
+				q.Set("$skiptoken", "7")
+				json.NewEncoder(w).Encode(map[string]any{"value": []any{event(3), event(2)}, "nextLink": srv.URL + r.URL.Path + "?" + q.Encode()})
+				return
+			}
+			json.NewEncoder(w).Encode(map[string]any{"value": []any{event(1)}})
+		})
 }
 
 // runAgainst runs the command line against srv with token "t" in subscription sub1.

@@ -42,17 +42,7 @@ func TestKillDuringDeployment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case <-p.done:
-	case <-time.After(60 * time.Second):
-		t.Fatalf("the server did not crash at the failpoint:\n%s", p.logs)
-	}
-	if !strings.Contains(p.logs.String(), "failpoint: crash at op/onlinedeployments.put/apply deployment/after") {
-		t.Fatalf("the server died elsewhere:\n%s", p.logs)
-	}
-
-	t.Setenv("MLFLEET_FAILPOINTS", "")
-	p2, _ := startServerProcess(t, home, "127.0.0.1:"+port)
+	p2 := restartAfterCrash(t, p, "op/onlinedeployments.put/apply deployment/after", 60*time.Second, home, port)
 	if _, err := dp.Wait(ctx, nil); err != nil {
 		t.Fatalf("deployment after restart: %v\n%s", err, p2.logs)
 	}
@@ -99,17 +89,7 @@ func TestKillDuringDeploymentMove(t *testing.T) {
 	if _, dp, err = c.BeginCreateOrUpdateOnlineDeployment(ctx, rg, ws, "kmep", "blue", d, false); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case <-p.done:
-	case <-time.After(90 * time.Second):
-		t.Fatalf("the server did not crash at the failpoint:\n%s", p.logs)
-	}
-	if !strings.Contains(p.logs.String(), "failpoint: crash at op/onlinedeployments.put/remove instances from former computes/before") {
-		t.Fatalf("the server died elsewhere:\n%s", p.logs)
-	}
-
-	t.Setenv("MLFLEET_FAILPOINTS", "")
-	p2, _ := startServerProcess(t, home, "127.0.0.1:"+port)
+	p2 := restartAfterCrash(t, p, "op/onlinedeployments.put/remove instances from former computes/before", 90*time.Second, home, port)
 	if _, err := dp.Wait(ctx, nil); err != nil {
 		t.Fatalf("deployment move after restart: %v\n%s", err, p2.logs)
 	}
@@ -127,4 +107,22 @@ func TestKillDuringDeploymentMove(t *testing.T) {
 	if _, err := kubeClient(t, kc).AppsV1().Deployments("azureml").Get(ctx, "kmep-blue", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("deployment kmep-blue left on the compute it moved off: %v", err)
 	}
+}
+
+// restartAfterCrash waits (up to within) for the server p to crash at failpoint, fails the
+// test if it does not or dies elsewhere, and starts it again on the same home and port with
+// no failpoint armed.
+func restartAfterCrash(t *testing.T, p *serverProcess, failpoint string, within time.Duration, home, port string) *serverProcess {
+	t.Helper()
+	select {
+	case <-p.done:
+	case <-time.After(within):
+		t.Fatalf("the server did not crash at the failpoint:\n%s", p.logs)
+	}
+	if !strings.Contains(p.logs.String(), "failpoint: crash at "+failpoint) {
+		t.Fatalf("the server died elsewhere:\n%s", p.logs)
+	}
+	t.Setenv("MLFLEET_FAILPOINTS", "")
+	p2, _ := startServerProcess(t, home, "127.0.0.1:"+port)
+	return p2
 }

@@ -110,14 +110,8 @@ const patchMerges = 3
 // would be undone. A caller's own If-Match decides alone; without one, a patch that lost
 // that race is merged again on a fresh read.
 func (s *Server) patchEndpoint(w http.ResponseWriter, r *http.Request, p params) {
-	pre, err := preconditions(r)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	var patch endpointPatch
-	if err := decodeBody(r, &patch); err != nil {
-		writeError(w, r, err)
+	patch, pre, ok := decodeWrite[endpointPatch](w, r)
+	if !ok {
 		return
 	}
 	// Read, merge, write at the etag read; a 412 on the write means another request got

@@ -61,14 +61,8 @@ func replyPage[T any](s *Server, w http.ResponseWriter, r *http.Request, list fu
 // servePut serves a PUT: it reads the If-Match/If-None-Match preconditions and decodes the
 // body into an In, then answers what put wrote.
 func servePut[In any](s *Server, w http.ResponseWriter, r *http.Request, namespace string, put func(In, arm.Preconditions) (written, error)) {
-	pre, err := preconditions(r)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	var in In
-	if err := decodeBody(r, &in); err != nil {
-		writeError(w, r, err)
+	in, pre, ok := decodeWrite[In](w, r)
+	if !ok {
 		return
 	}
 	res, err := put(in, pre)
@@ -77,6 +71,21 @@ func servePut[In any](s *Server, w http.ResponseWriter, r *http.Request, namespa
 		return
 	}
 	s.replyWritten(w, r, namespace, res)
+}
+
+// decodeWrite reads what every conditional write starts with: the If-Match/If-None-Match
+// preconditions, then the body as an In. On a bad header or body it has answered the
+// error, and ok is false.
+func decodeWrite[In any](w http.ResponseWriter, r *http.Request) (in In, pre arm.Preconditions, ok bool) {
+	pre, err := preconditions(r)
+	if err == nil {
+		err = decodeBody(r, &in)
+	}
+	if err != nil {
+		writeError(w, r, err)
+		return in, pre, false
+	}
+	return in, pre, true
 }
 
 // servePutNow serves a PUT done at once (no preconditions, no operation): it decodes the

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mlfleet/mlfleet/internal/clientconfig"
 	"github.com/mlfleet/mlfleet/pkg/mlfleet"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -16,17 +17,11 @@ import (
 // finishes the deployment. The test is not parallel: the failpoint reaches the child
 // server through the environment.
 func TestKillDuringDeployment(t *testing.T) {
-	t.Setenv("MLFLEET_FAILPOINTS", "op/onlinedeployments.put/apply deployment/after=crash")
-	home := t.TempDir()
-	p, cfg := startServerProcess(t, home, "127.0.0.1:0")
-	port := serverPort(cfg)
 	const rg, ws = "kd-rg", "kd-ws"
-	c := homeClient(t, home, rg, mlfleet.WithPollInterval(200*time.Millisecond))
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	if _, err := c.CreateWorkspace(ctx, rg, ws, "westus"); err != nil {
-		t.Fatal(err)
-	}
+	srv := startCrashing(ctx, t, "op/onlinedeployments.put/apply deployment/after", rg, ws)
+	c := srv.c
 	_, cp, err := c.BeginCreateOrUpdateCompute(ctx, rg, ws, "kdaks", devTest(1), &mlfleet.ComputeOptions{IfNoneMatch: true})
 	finish(ctx, t, "compute", cp, err)
 	modelID, codeID := registerEcho(t, c, rg, ws, "echo", "1")
@@ -42,7 +37,7 @@ func TestKillDuringDeployment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p2 := restartAfterCrash(t, p, "op/onlinedeployments.put/apply deployment/after", 60*time.Second, home, port)
+	p2 := srv.restartAfterCrash(t, 60*time.Second)
 	if _, err := dp.Wait(ctx, nil); err != nil {
 		t.Fatalf("deployment after restart: %v\n%s", err, p2.logs)
 	}
@@ -60,17 +55,11 @@ func TestKillDuringDeployment(t *testing.T) {
 // the restarted server resumes the update, which still knows that compute (recorded on
 // the deployment) and removes them. Not parallel, as TestKillDuringDeployment.
 func TestKillDuringDeploymentMove(t *testing.T) {
-	t.Setenv("MLFLEET_FAILPOINTS", "op/onlinedeployments.put/remove instances from former computes/before=crash")
-	home := t.TempDir()
-	p, cfg := startServerProcess(t, home, "127.0.0.1:0")
-	port := serverPort(cfg)
 	const rg, ws = "km-rg", "km-ws"
-	c := homeClient(t, home, rg, mlfleet.WithPollInterval(200*time.Millisecond))
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	if _, err := c.CreateWorkspace(ctx, rg, ws, "westus"); err != nil {
-		t.Fatal(err)
-	}
+	srv := startCrashing(ctx, t, "op/onlinedeployments.put/remove instances from former computes/before", rg, ws)
+	c := srv.c
 	for _, name := range []string{"kmfp1", "kmcff"} {
 		_, cp, err := c.BeginCreateOrUpdateCompute(ctx, rg, ws, name, devTest(1), &mlfleet.ComputeOptions{IfNoneMatch: true})
 		finish(ctx, t, "compute "+name, cp, err)
@@ -89,7 +78,7 @@ func TestKillDuringDeploymentMove(t *testing.T) {
 	if _, dp, err = c.BeginCreateOrUpdateOnlineDeployment(ctx, rg, ws, "kmep", "blue", d, false); err != nil {
 		t.Fatal(err)
 	}
-	p2 := restartAfterCrash(t, p, "op/onlinedeployments.put/remove instances from former computes/before", 90*time.Second, home, port)
+	p2 := srv.restartAfterCrash(t, 90*time.Second)
 	if _, err := dp.Wait(ctx, nil); err != nil {
 		t.Fatalf("deployment move after restart: %v\n%s", err, p2.logs)
 	}
@@ -109,20 +98,46 @@ func TestKillDuringDeploymentMove(t *testing.T) {
 	}
 }
 
-// restartAfterCrash waits (up to within) for the server p to crash at failpoint, fails the
-// test if it does not or dies elsewhere, and starts it again on the same home and port with
-// no failpoint armed.
-func restartAfterCrash(t *testing.T, p *serverProcess, failpoint string, within time.Duration, home, port string) *serverProcess {
+// crashingServer is a server process armed to crash (as kill -9) at one failpoint, with a
+// client of its home and the workspace the test works in.
+type crashingServer struct {
+	p          *serverProcess
+	home, port string
+	failpoint  string
+	c          *mlfleet.Client
+}
+
+// startCrashing starts a server process whose failpoint crashes it, and creates the group
+// rg and its workspace ws. The test must not be parallel: the failpoint reaches the child
+// through the environment.
+func startCrashing(ctx context.Context, t *testing.T, failpoint, rg, ws string) *crashingServer {
+	t.Helper()
+	t.Setenv("MLFLEET_FAILPOINTS", failpoint+"=crash")
+	s := &crashingServer{home: t.TempDir(), failpoint: failpoint}
+	var cfg *clientconfig.Config
+	s.p, cfg = startServerProcess(t, s.home, "127.0.0.1:0")
+	s.port = serverPort(cfg)
+	s.c = homeClient(t, s.home, rg, mlfleet.WithPollInterval(200*time.Millisecond))
+	if _, err := s.c.CreateWorkspace(ctx, rg, ws, "westus"); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// restartAfterCrash waits (up to within) for the server to crash at its failpoint, fails
+// the test if it does not or dies elsewhere, and starts it again on the same home and port
+// with no failpoint armed.
+func (s *crashingServer) restartAfterCrash(t *testing.T, within time.Duration) *serverProcess {
 	t.Helper()
 	select {
-	case <-p.done:
+	case <-s.p.done:
 	case <-time.After(within):
-		t.Fatalf("the server did not crash at the failpoint:\n%s", p.logs)
+		t.Fatalf("the server did not crash at the failpoint:\n%s", s.p.logs)
 	}
-	if !strings.Contains(p.logs.String(), "failpoint: crash at "+failpoint) {
-		t.Fatalf("the server died elsewhere:\n%s", p.logs)
+	if !strings.Contains(s.p.logs.String(), "failpoint: crash at "+s.failpoint) {
+		t.Fatalf("the server died elsewhere:\n%s", s.p.logs)
 	}
 	t.Setenv("MLFLEET_FAILPOINTS", "")
-	p2, _ := startServerProcess(t, home, "127.0.0.1:"+port)
+	p2, _ := startServerProcess(t, s.home, "127.0.0.1:"+s.port)
 	return p2
 }

@@ -9,6 +9,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mlfleet/mlfleet/internal/accept"
@@ -41,6 +42,11 @@ type Listener struct {
 	log     *slog.Logger
 	// trustProxy, when set, tells the peers whose connections may start with a PROXY line.
 	trustProxy func(net.Addr) bool
+	// isCluster, when set, tells the names of clusters that exist but may not resolve yet
+	// (HoldStarting); held counts the connections waiting for one.
+	isCluster func(serverName string) bool
+	holdFor   time.Duration
+	held      atomic.Int32
 
 	conns chan net.Conn
 	errs  chan error
@@ -100,13 +106,21 @@ func (l *Listener) route(conn net.Conn) {
 	_ = conn.SetReadDeadline(time.Time{})
 	replay := &replayConn{Conn: conn, head: hello}
 	if name != "" {
-		if t, ok := l.resolve.Resolve(strings.ToLower(name)); ok {
-			if !t.Allows(conn.RemoteAddr()) {
-				// As the cluster's own listener does: the client sees its handshake cut.
-				l.log.Debug("front door: client outside the authorized IP ranges", "server_name", name, "client", conn.RemoteAddr().String())
-				conn.Close()
-				return
-			}
+		t, cluster := l.target(strings.ToLower(name))
+		switch {
+		case t == nil && cluster:
+			// A cluster that did not come up in time: the control plane's server would
+			// answer with a certificate the cluster's kubeconfig refuses.
+			l.log.Debug("front door: cluster not serving", "server_name", name)
+			conn.Close()
+			return
+		case t == nil:
+		case !t.Allows(conn.RemoteAddr()):
+			// As the cluster's own listener does: the client sees its handshake cut.
+			l.log.Debug("front door: client outside the authorized IP ranges", "server_name", name, "client", conn.RemoteAddr().String())
+			conn.Close()
+			return
+		default:
 			t.Serve(replay)
 			return
 		}
@@ -116,6 +130,61 @@ func (l *Listener) route(conn net.Conn) {
 	case <-l.done:
 		conn.Close()
 	}
+}
+
+// target resolves a server name. A name the Resolver does not know, but that HoldStarting
+// says is a cluster's (one that is starting, as right after a restart of its server, or
+// moving to another replica), is asked again every holdEvery until it resolves, the name
+// stops being a cluster's, holdFor passes or the Listener closes; cluster is then true
+// whether or not it resolved. At most maxHeld connections wait at once; the others are
+// not held.
+func (l *Listener) target(name string) (t Target, cluster bool) {
+	if t, ok := l.resolve.Resolve(name); ok {
+		return t, true
+	}
+	if l.isCluster == nil || !l.isCluster(name) {
+		return nil, false
+	}
+	if l.held.Add(1) > maxHeld {
+		l.held.Add(-1)
+		return nil, true
+	}
+	defer l.held.Add(-1)
+	deadline := time.NewTimer(l.holdFor)
+	defer deadline.Stop()
+	tick := time.NewTicker(holdEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-l.done:
+			return nil, true
+		case <-deadline.C:
+			return nil, true
+		case <-tick.C:
+		}
+		if t, ok := l.resolve.Resolve(name); ok {
+			return t, true
+		}
+		if !l.isCluster(name) {
+			return nil, true
+		}
+	}
+}
+
+// holdEvery is how often a held connection's server name is resolved again; maxHeld bounds
+// the connections held at once (each is a goroutine and a descriptor).
+const (
+	holdEvery = 100 * time.Millisecond
+	maxHeld   = 256
+)
+
+// HoldStarting makes connections for a cluster that exists but does not resolve yet wait,
+// up to d, for it to come up instead of reaching the control plane's server: right after
+// a restart, clusters start a few at a time while the API already answers, and a kubectl
+// run then would otherwise fail on the certificate. isCluster tells a cluster's name; it
+// is called again while a connection waits, so it should be cheap (cached).
+func HoldStarting(isCluster func(serverName string) bool, d time.Duration) Option {
+	return func(l *Listener) { l.isCluster, l.holdFor = isCluster, d }
 }
 
 // Accept returns the next connection for the control plane's own server.

@@ -52,6 +52,21 @@ type fixture struct {
 	ln      *Listener
 	pool    *x509.CertPool
 	targets map[string]*echoTarget
+	// down holds the names of targets that do not resolve for now (a cluster starting).
+	down sync.Map
+}
+
+// resolver resolves the fixture's targets but those down.
+type resolver struct {
+	f *fixture
+	m mapResolver
+}
+
+func (r resolver) Resolve(name string) (Target, bool) {
+	if _, down := r.f.down.Load(name); down {
+		return nil, false
+	}
+	return r.m.Resolve(name)
 }
 
 func newFixture(t testing.TB, names ...string) *fixture {
@@ -91,7 +106,7 @@ func newFixtureWith(t testing.TB, opts []Option, names ...string) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.ln = New(raw, r, nil, opts...)
+	f.ln = New(raw, resolver{f, r}, nil, opts...)
 	t.Cleanup(func() { f.ln.Close() })
 
 	// The control plane's own server: TLS with a certificate for 127.0.0.1, answering
@@ -266,5 +281,59 @@ func TestChain(t *testing.T) {
 	}
 	if _, ok := c.Resolve("z"); ok {
 		t.Error("z resolved")
+	}
+}
+
+// TestHoldsStartingCluster: a connection for a cluster that exists but is not serving yet
+// waits for it, and reaches it once it resolves; one for a name that is no cluster's goes
+// to the control plane at once; one for a cluster that never comes up is closed after the
+// hold, never handed to the control plane (whose certificate the client refuses).
+func TestHoldsStartingCluster(t *testing.T) {
+	const starting, never = "a.hcp.westus.mlfleet.local", "b.hcp.westus.mlfleet.local"
+	clusters := map[string]bool{starting: true, never: true}
+	asked := make(chan string, 100)
+	isCluster := func(name string) bool {
+		select {
+		case asked <- name:
+		default:
+		}
+		return clusters[name]
+	}
+	f := newFixtureWith(t, []Option{HoldStarting(isCluster, 2*time.Second)}, starting, never)
+	f.down.Store(starting, true)
+	f.down.Store(never, true)
+
+	answer := make(chan string, 1)
+	go func() {
+		got, err := f.ask(starting, "hi")
+		if err != nil {
+			got = err.Error()
+		}
+		answer <- got
+	}()
+	// The connection is held: its name is asked about again while it waits.
+	for range 3 {
+		select {
+		case got := <-asked:
+			if got != starting {
+				t.Fatalf("isCluster asked about %q", got)
+			}
+		case got := <-answer:
+			t.Fatalf("answered while the cluster was down: %q", got)
+		}
+	}
+	f.down.Delete(starting)
+	if got := <-answer; got != starting+": hi\n" {
+		t.Fatalf("once up: %q, want the cluster's answer", got)
+	}
+
+	if got, err := f.ask("localhost", "hi"); err != nil || got != "api: hi\n" {
+		t.Fatalf("control plane: %q, %v", got, err)
+	}
+	if got, err := f.ask(never, "hi"); err == nil {
+		t.Fatalf("a cluster that never came up answered %q", got)
+	}
+	if n := f.ln.held.Load(); n != 0 {
+		t.Fatalf("%d connections still counted as held", n)
 	}
 }

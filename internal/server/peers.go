@@ -141,3 +141,44 @@ func (p *peers) run(ctx context.Context, every time.Duration) {
 		}
 	}, every)
 }
+
+// clusterNames tells the front door which server names are stored clusters' fqdns, so that
+// it holds a connection for one that is not serving yet (frontdoor.HoldStarting): right
+// after a restart the API answers while clusters are still starting. The names are read
+// from the store at most every namesFresh, by one caller at a time.
+type clusterNames struct {
+	clusters *containerservice.Service
+	log      *slog.Logger
+
+	mu    sync.Mutex
+	names map[string]string
+	read  time.Time
+}
+
+// namesFresh is how long clusterNames trusts the names it read.
+const namesFresh = time.Second
+
+// holdStarting is how long the front door holds a connection for a starting cluster:
+// longer than a cluster takes to start, shorter than a client's patience for a handshake.
+const holdStarting = 30 * time.Second
+
+func (c *clusterNames) isCluster(name string) bool {
+	if !strings.HasSuffix(name, clusterDomain) {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if time.Since(c.read) > namesFresh {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		names, err := c.clusters.FQDNs(ctx)
+		cancel()
+		if err != nil {
+			c.log.Debug("front door: read cluster names", "err", err)
+		} else {
+			c.names = names
+		}
+		c.read = time.Now() // after a failure too: a store that is down is not asked on every tick
+	}
+	_, ok := c.names[name]
+	return ok
+}

@@ -425,6 +425,8 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 
 	serveErr := make(chan error, 1)
 	var door *frontdoor.Listener
+	names := &clusterNames{clusters: clusters, log: log}
+	hold := frontdoor.HoldStarting(names.isCluster, holdStarting)
 	if keeper != nil {
 		// Clusters other replicas host are reached through them, with the client's address.
 		interval := cfg.ReplicaInterval
@@ -433,9 +435,9 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		}
 		pr := &peers{self: replicaID, st: st, clusters: clusters, alive: replicas.LostAfter * interval, log: log}
 		go pr.run(engineCtx, 2*time.Second)
-		door = frontdoor.New(ln, frontdoor.Chain{emb, pr}, log, frontdoor.TrustProxyFrom(pr.trusts))
+		door = frontdoor.New(ln, frontdoor.Chain{emb, pr}, log, frontdoor.TrustProxyFrom(pr.trusts), hold)
 	} else {
-		door = frontdoor.New(ln, emb, log)
+		door = frontdoor.New(ln, emb, log, hold)
 	}
 	go func() { serveErr <- srv.ServeTLS(door, "", "") }()
 	log.Info("serving", "url", url, "home", cfg.Home)

@@ -38,10 +38,12 @@
 // The admin kubeconfig authenticates as CN=mlfleet-admin, O=system:masters (cluster-admin,
 // the equivalent of AKS listClusterAdminCredential). The user kubeconfig authenticates as
 // CN=clusterUser, O=mlfleet:cluster-users. That group is bound cluster-wide to the built-in
-// ClusterRole "view" (read nearly everything, but not Secrets, and no RBAC changes) and, in the
-// "default" namespace only, to the built-in ClusterRole "edit" (create and change workloads,
-// ConfigMaps, Secrets, Services there). A ClusterRoleBinding to "edit" was rejected because
-// "edit" granted cluster-wide includes reading Secrets in kube-system.
+// ClusterRole "view" (read nearly everything, but not Secrets, and no RBAC changes) and to
+// mlfleet:cluster-users:nodes (read nodes, which "view" leaves out: AKS's quickstart lists
+// them with the user credential), and, in the "default" namespace only, to the built-in
+// ClusterRole "edit" (create and change workloads, ConfigMaps, Secrets, Services there). A
+// ClusterRoleBinding to "edit" was rejected because "edit" granted cluster-wide includes
+// reading Secrets in kube-system.
 //
 // # Version
 //

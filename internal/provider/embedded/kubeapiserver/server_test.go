@@ -149,6 +149,12 @@ func TestUserIsLimitedAdminIsNot(t *testing.T) {
 	if _, err := user.CoreV1().Pods("kube-system").List(ctx, metav1.ListOptions{}); err != nil {
 		t.Errorf("user lists pods in kube-system (view): %v", err)
 	}
+	if _, err := user.CoreV1().Nodes().List(ctx, metav1.ListOptions{}); err != nil {
+		t.Errorf("user lists nodes (kubectl get nodes, as in AKS's quickstart): %v", err)
+	}
+	if err := user.CoreV1().Nodes().Delete(ctx, "any", metav1.DeleteOptions{}); !apierrors.IsForbidden(err) {
+		t.Errorf("user deletes a node: err = %v, want Forbidden", err)
+	}
 	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "user-made"}}
 	if _, err := user.CoreV1().ConfigMaps("default").Create(ctx, cm, metav1.CreateOptions{}); err != nil {
 		t.Errorf("user creates a ConfigMap in default (edit): %v", err)

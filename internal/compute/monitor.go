@@ -54,6 +54,9 @@ func (s *Service) Refresh(ctx context.Context) error {
 		}
 		// A compute an operation works on is left to it: the operation records the state
 		// when it ends, and a monitor write in between would report a half-made attach.
+		if s.cfg.Monitors != nil && !s.cfg.Monitors(r.ID) {
+			continue // another replica's
+		}
 		c, err := decode(r)
 		if err != nil || !c.Properties.Mlfleet.Attached || busy(c.Properties.ProvisioningState) {
 			continue

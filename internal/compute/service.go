@@ -54,6 +54,10 @@ type Config struct {
 	// default 30s. Each tick makes a few API calls per attached cluster, so the interval
 	// trades how fresh the conditions are (B4) against load on the clusters.
 	MonitorInterval time.Duration
+	// Monitors, when set, tells whether this server's health monitor looks after a compute
+	// (by its id): replicas share the computes out (replicas.Heartbeat.Owns) instead of
+	// each reading every cluster. nil means every compute.
+	Monitors func(computeID string) bool
 	// CheckTimeout bounds the live checks of one cluster (reachability and the rest);
 	// default 10s. The checks run on the request path of an attach, so an unreachable
 	// cluster must become a 400 the user sees, not a request that hangs.

@@ -82,6 +82,9 @@ func (s *Service) Refresh(ctx context.Context) error {
 		if err != nil || len(id.Names) < 3 {
 			continue
 		}
+		if s.cfg.Monitors != nil && !s.cfg.Monitors(d.Properties.Compute) {
+			continue // another replica's
+		}
 		key := strings.ToLower(d.Properties.Compute)
 		if _, ok := byCompute[key]; !ok {
 			computes = append(computes, key)

@@ -273,3 +273,31 @@ func TestDeploymentMonitorStartClose(t *testing.T) {
 		t.Fatal("the monitor still runs after Close")
 	}
 }
+
+// TestDeploymentMonitorSharesComputes: the monitor observes only the deployments of the
+// computes Config.Monitors gives this replica; another replica's are neither read from
+// their cluster nor written.
+func TestDeploymentMonitorSharesComputes(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newMonitorFixture(t, "00000000-0000-0000-0000-0000000000d7")
+	f.clusters["mine"] = fake.NewClientset(kubeDeployment("a", true, false)...)
+	theirs := fake.NewClientset(kubeDeployment("b", true, false)...)
+	f.clusters["theirs"] = theirs
+	a := f.deployment(t, "a", "mine", armapi.StateSucceeded, 2, 2, "")
+	b := f.deployment(t, "b", "theirs", armapi.StateSucceeded, 2, 2, "")
+	f.eps.cfg.Monitors = func(computeID string) bool { return lastSegment(computeID) == "mine" }
+	_, bVersion := f.get(t, b)
+	if err := f.eps.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := f.get(t, a); d.Properties.Mlfleet.ReadyInstances != 1 {
+		t.Errorf("deployment on this replica's compute: readyInstances %d, want 1", d.Properties.Mlfleet.ReadyInstances)
+	}
+	if d, v := f.get(t, b); v != bVersion || d.Properties.Mlfleet.ReadyInstances != 2 {
+		t.Errorf("deployment on another replica's compute was written: version %d→%d, readyInstances %d", bVersion, v, d.Properties.Mlfleet.ReadyInstances)
+	}
+	if n := len(theirs.Actions()); n != 0 {
+		t.Errorf("another replica's cluster was read %d times", n)
+	}
+}

@@ -72,7 +72,11 @@ type Config struct {
 	// MonitorInterval is how often the deployment monitor (Start) reads every deployment's
 	// instances in its cluster; default 30s, the compute health monitor's.
 	MonitorInterval time.Duration
-	Logger          *slog.Logger
+	// Monitors, when set, tells whether this server's deployment monitor looks after the
+	// deployments of a compute (by its id), as compute.Config.Monitors does for the health
+	// monitor; nil means every compute.
+	Monitors func(computeID string) bool
+	Logger   *slog.Logger
 }
 
 // Service manages online endpoints and deployments.

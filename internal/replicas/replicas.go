@@ -2,6 +2,8 @@ package replicas
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -46,6 +48,9 @@ type Heartbeat struct {
 	stop    context.CancelFunc
 	done    chan struct{}
 	once    sync.Once
+
+	mu   sync.Mutex
+	live []string // the live replicas' ids at the last beat that could read them
 }
 
 // Start writes the replica's row, failing when the store cannot take it, then renews it
@@ -72,7 +77,47 @@ func (h *Heartbeat) beat(ctx context.Context) error {
 	if h.cfg.Clusters != nil {
 		clusters = h.cfg.Clusters()
 	}
-	return h.cfg.Store.HeartbeatReplica(ctx, &store.Replica{ID: h.cfg.ID, Address: h.cfg.Address, StartedAt: h.started, Clusters: clusters})
+	if err := h.cfg.Store.HeartbeatReplica(ctx, &store.Replica{ID: h.cfg.ID, Address: h.cfg.Address, StartedAt: h.started, Clusters: clusters}); err != nil {
+		return err
+	}
+	rows, err := h.cfg.Store.ListReplicas(ctx)
+	if err != nil {
+		return err
+	}
+	var live []string
+	for _, r := range rows {
+		if Live(r, h.cfg.Interval) {
+			live = append(live, r.ID)
+		}
+	}
+	h.mu.Lock()
+	h.live = live
+	h.mu.Unlock()
+	return nil
+}
+
+// Owns tells whether this replica is the one, among the live replicas, that looks after
+// key (a compute's id, say), so that periodic work over many keys is shared out instead of
+// repeated by every replica: rendezvous hashing over the live replicas read at the last
+// beat. Every replica derives the same owner from the same list; while replicas come and
+// go a key may have two owners or none for a beat or two, which periodic, idempotent work
+// tolerates. A replica alone (the SQLite server) owns every key.
+func (h *Heartbeat) Owns(key string) bool {
+	h.mu.Lock()
+	live := h.live
+	h.mu.Unlock()
+	if len(live) <= 1 {
+		return true
+	}
+	var owner string
+	var best uint64
+	for _, id := range live {
+		sum := sha256.Sum256([]byte(id + "\x00" + strings.ToLower(key)))
+		if w := binary.BigEndian.Uint64(sum[:8]); owner == "" || w > best {
+			owner, best = id, w
+		}
+	}
+	return owner == h.cfg.ID
 }
 
 func (h *Heartbeat) loop(ctx context.Context) {

@@ -322,9 +322,13 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	// The endpoints service needs the computes, and a compute's detach asks it what runs on
 	// the compute: set below, before the server serves a request.
 	var endpointService *endpoints.Service
+	// The monitors share the computes out among the replicas by their heartbeats, which
+	// start before the monitors do.
+	var heartbeat *replicas.Heartbeat
+	monitors := func(computeID string) bool { return heartbeat.Owns(computeID) }
 	computes = compute.New(compute.Config{
 		Store: st, Engine: engine, Resources: rs, Workspaces: ws, Clusters: clusters, Secrets: box, CA: ca,
-		MonitorInterval: cfg.HealthInterval, Logger: log,
+		MonitorInterval: cfg.HealthInterval, Monitors: monitors, Logger: log,
 		InUse: func(ctx context.Context, computeID string) ([]string, error) {
 			return endpointService.ComputeUsers(ctx, computeID)
 		},
@@ -370,7 +374,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	endpointService = endpoints.New(endpoints.Config{
 		Store: st, Engine: engine, Resources: rs, Workspaces: ws, Computes: computes, Clusters: clusters, Assets: assets,
 		Blobs: blobStore, Secrets: box, SigningKey: ks.signing, Providers: providers, Home: cfg.Home, Logger: log,
-		ScoreRoots: caPool(ca), MonitorInterval: cfg.HealthInterval,
+		ScoreRoots: caPool(ca), MonitorInterval: cfg.HealthInterval, Monitors: monitors,
 	})
 
 	reg := prometheus.NewRegistry()
@@ -408,15 +412,15 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	if err := clusters.Resume(engineCtx); err != nil {
 		log.Error("resume clusters", "err", err)
 	}
+	heartbeat, err = replicas.Start(ctx, replicas.Config{Store: st, ID: replicaID, Address: frontDoor,
+		Interval: cfg.ReplicaInterval, Clusters: emb.Running, Logger: log})
+	if err != nil {
+		return err
+	}
 	computes.Start(engineCtx)
 	endpointService.Start(engineCtx)
 	if keeper != nil {
 		go takeOver(engineCtx, st, emb, clusters, time.Second, log)
-	}
-	heartbeat, err := replicas.Start(ctx, replicas.Config{Store: st, ID: replicaID, Address: frontDoor,
-		Interval: cfg.ReplicaInterval, Clusters: emb.Running, Logger: log})
-	if err != nil {
-		return err
 	}
 	sweep := sweeper.New(st, sweeper.Config{Interval: cfg.SweepInterval, Logger: log,
 		Also: []func(context.Context) (int, error){computes.SweepMarkers, authn.SweepAssignments, activityLog.Prune,

@@ -12,8 +12,9 @@
 //   - the operations engine hits "op/<kind>/<step>/before" and "op/<kind>/<step>/after"
 //     around each step of an operation, e.g. "op/create/provision nodes/before";
 //   - the store hits "store/<Method>/<type>/before" and ".../after" around each method, e.g.
-//     "store/Put/cluster/after", and "store/commit/<tx name>/before" and ".../after" around
-//     each transaction commit.
+//     "store/Put/cluster/after", "store/commit/<tx name>/before" and ".../after" around
+//     each transaction commit, and "store/Lock/<key>/before" before a transaction takes a
+//     lock.
 //
 // Names may contain spaces, "/", ".", ":" and "-". They are not registered anywhere: a name
 // exists once code hits it. Tracing (below) lists the names a run goes through, which is how

@@ -353,6 +353,15 @@ func TestDeleteRacesDeploymentCreate(t *testing.T) {
 					if deployed && (!errors.As(del.err, &ae) || ae.Status != http.StatusConflict || !strings.Contains(ae.Message, "deployment 'blue' of endpoint 'epr'")) {
 						t.Errorf("the delete after the create answered %v; want 409 naming the deployment", del.err)
 					}
+					if !deployed {
+						// A create that comes after the delete, with no race, is refused the same
+						// way by its checks before the transaction.
+						in := armapi.OnlineDeployment{Location: "westus", Properties: armapi.OnlineDeploymentProperties{Compute: "azureml:infr", EnvironmentID: envID}}
+						_, err := s.eps.PutDeployment(ctx, sub, rg, ws, "epr", "green", in, Options{})
+						if !errors.As(err, &ae) || ae.Status != tc.lostStatus || !strings.Contains(ae.Error(), tc.lost) {
+							t.Errorf("a create after the delete answered %v; want %d saying %q", err, tc.lostStatus, tc.lost)
+						}
+					}
 					assertNoDeploymentOnLeaving(t, s.st, deploymentID, computeID, clusterID, envID)
 				})
 			}

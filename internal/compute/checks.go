@@ -301,7 +301,7 @@ func (s *Service) attachChecks(ctx context.Context, w *armapi.Workspace, self, r
 		}
 		// A detach is refused while deployments run on the compute: forcing must not be
 		// the way around that.
-		users, err := s.computeUsers(ctx, other.ComputeID)
+		users, err := s.computeUsers(ctx, s.cfg.Store, other.ComputeID)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -321,13 +321,13 @@ func (s *Service) attachChecks(ctx context.Context, w *armapi.Workspace, self, r
 
 // attachmentHolder returns the id of the compute attached to a cluster, "" when none.
 func (s *Service) attachmentHolder(ctx context.Context, clusterID string) (string, error) {
-	return s.claimHolder(ctx, attachmentClaimID(clusterID), "attachment of "+clusterID)
+	return claimHolder(ctx, s.cfg.Store, attachmentClaimID(clusterID), "attachment of "+clusterID)
 }
 
-// claimHolder returns the id of the compute holding the claim row id, "" when there is no
-// such row; what names the claim in errors.
-func (s *Service) claimHolder(ctx context.Context, id, what string) (string, error) {
-	r, err := s.cfg.Store.GetResource(ctx, id)
+// claimHolder returns the id of the compute holding the claim row id, read through st,
+// "" when there is no such row; what names the claim in errors.
+func claimHolder(ctx context.Context, st store.Store, id, what string) (string, error) {
+	r, err := st.GetResource(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return "", nil
 	}

@@ -58,13 +58,18 @@ func (s *Service) ClusterChangeAllowed(ctx context.Context, next *armapi.Managed
 // deployments run on it through the compute attached to it: they would go on saying
 // Succeeded while every request to them fails, and only deleting their endpoint would get
 // out of it. A detach of that compute is refused for the same reason. containerservice
-// calls it (its Config.DeleteGuard) before it starts the delete; nil means allowed.
-func (s *Service) ClusterDeleteAllowed(ctx context.Context, mc *armapi.ManagedCluster) error {
-	holder, err := s.attachmentHolder(ctx, mc.ID)
+// calls it (its Config.DeleteGuard) in tx, the transaction that starts the delete; nil
+// means allowed. It takes the compute's use lock, as Delete does, so that a deployment
+// stored meanwhile is either listed here or sees the cluster Deleting (UseIn).
+func (s *Service) ClusterDeleteAllowed(ctx context.Context, tx store.Store, mc *armapi.ManagedCluster) error {
+	holder, err := claimHolder(ctx, tx, attachmentClaimID(mc.ID), "attachment of "+mc.ID)
 	if err != nil || holder == "" {
 		return err
 	}
-	users, err := s.computeUsers(ctx, holder)
+	if err := tx.Lock(ctx, useLock(holder)); err != nil {
+		return err
+	}
+	users, err := s.computeUsers(ctx, tx, holder)
 	if err != nil || len(users) == 0 {
 		return err
 	}

@@ -240,27 +240,30 @@ func (s *Service) Delete(ctx context.Context, sub, rg, ws, name, action string, 
 			"Compute '%s' is attached to cluster %s, which it did not create, so underlyingResourceAction=Delete would delete a cluster mlfleet does not own. Detach it instead ('mlfleet ml computetarget detach -n %s'), then delete the cluster on its own ('mlfleet aks delete') if you mean to.",
 			name, deref(c.Properties.ResourceID), name).WithTarget("underlyingResourceAction")
 	}
-	// Detaching a compute removes what serves its deployments; they would go on saying
-	// Succeeded while every request to them fails. Checked on the request, as deleting a
-	// model in use is; not in the transaction below, so a deployment created in the moment
-	// between can still lose its compute.
-	users, err := s.computeUsers(ctx, r.ID)
-	if err != nil {
-		return nil, err
-	}
-	if len(users) > 0 {
-		return nil, arm.Conflict("Compute '%s' is used by %s. Delete them, or move them to another compute (compute: azureml:<name> in the deployment's YAML, then 'mlfleet ml online-deployment update -f'), then retry the %s.",
-			name, strings.Join(users, ", "), strings.ToLower(action))
-	}
 	// The state and the operation commit together, checked against what runs now.
 	var op *store.Operation
 	err = s.cfg.Store.InTx(ctx, func(tx store.Store) error {
+		// Detaching a compute removes what serves its deployments; they would go on saying
+		// Succeeded while every request to them fails. Under the compute's use lock, which
+		// a new deployment takes to store itself (UseIn): either it is committed and listed
+		// here, or it reads this transaction's Deleting and is refused.
+		if err := tx.Lock(ctx, useLock(r.ID)); err != nil {
+			return err
+		}
 		cur, err := tx.GetResource(ctx, r.ID)
 		if errors.Is(err, store.ErrNotFound) {
 			return pre.CheckIfMatch(what, false, "")
 		}
 		if err != nil {
 			return err
+		}
+		users, err := s.computeUsers(ctx, tx, r.ID)
+		if err != nil {
+			return err
+		}
+		if len(users) > 0 {
+			return arm.Conflict("Compute '%s' is used by %s. Delete them, or move them to another compute (compute: azureml:<name> in the deployment's YAML, then 'mlfleet ml online-deployment update -f'), then retry the %s.",
+				name, strings.Join(users, ", "), strings.ToLower(action))
 		}
 		if err := pre.CheckIfMatch(what, true, arm.ETag(cur.Version)); err != nil {
 			return err
@@ -291,17 +294,4 @@ func (s *Service) Delete(ctx context.Context, sub, rg, ws, name, action string, 
 	}
 	s.cfg.Engine.Wake()
 	return op, nil
-}
-
-// computeUsers lists, in words, what still runs on the compute computeID (Config.InUse);
-// none when nothing is wired to tell.
-func (s *Service) computeUsers(ctx context.Context, computeID string) ([]string, error) {
-	if s.cfg.InUse == nil || computeID == "" {
-		return nil, nil
-	}
-	users, err := s.cfg.InUse(ctx, computeID)
-	if err != nil {
-		return nil, fmt.Errorf("list what uses compute %s: %w", computeID, err)
-	}
-	return users, nil
 }

@@ -24,7 +24,8 @@
 // The files follow a request: service.go (Put, insert) and put.go (create, attach, update
 // on the request path, each ending in one transaction), validate.go, checks.go, names.go
 // and tls.go (what is checked and claimed), create.go, attach.go, update.go, delete.go
-// (the operations' steps), cleanup.go (what a failed create or attach undoes), monitor.go,
+// (the operations' steps), use.go (what runs on a compute against what takes it away),
+// cleanup.go (what a failed create or attach undoes), monitor.go,
 // markers.go (orphaned markers), read.go and views.go (GET and list).
 //
 // This package owns the compute rows and the rows that only exist for a compute: the

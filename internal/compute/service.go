@@ -70,9 +70,11 @@ type Config struct {
 	Logger *slog.Logger
 	// InUse lists what still runs on a compute, each in words ("deployment 'blue' of
 	// endpoint 'ep'"), so that a detach or delete that would leave it dead is refused; nil
-	// means nothing does. It is a func because what runs on computes (online deployments)
-	// lives in a package that imports this one.
-	InUse func(ctx context.Context, computeID string) ([]string, error)
+	// means nothing does. It reads through st, the transaction of the detach or delete,
+	// which holds the compute's use lock (UseIn), and must not read elsewhere (on SQLite
+	// that would wait for the transaction's connection forever). It is a func because
+	// what runs on computes (online deployments) lives in a package that imports this one.
+	InUse func(ctx context.Context, st store.Store, computeID string) ([]string, error)
 	// ServingChanged, when set, is told at the end of an update, which may have turned the
 	// compute's TLS on or off or changed its certificate, with whether its router now serves
 	// HTTPS: what is served through the compute (online endpoints' scoring URIs) follows.

@@ -171,7 +171,7 @@ func leafClaimID(location, leaf string) string {
 
 // leafHolder returns the compute holding a leaf domain label, "" when none.
 func (s *Service) leafHolder(ctx context.Context, location, leaf string) (string, error) {
-	return s.claimHolder(ctx, leafClaimID(location, leaf), "leaf domain "+leaf)
+	return claimHolder(ctx, s.cfg.Store, leafClaimID(location, leaf), "leaf domain "+leaf)
 }
 
 // checkLeaf adds the check that an Auto label is free in the region, or taken over with

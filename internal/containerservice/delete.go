@@ -25,18 +25,19 @@ func (s *Service) Delete(ctx context.Context, sub, rg, name string, pre arm.Prec
 	if err != nil {
 		return nil, err
 	}
-	if guard := s.cfg.DeleteGuard; guard != nil {
-		if err := guard(ctx, mc); err != nil {
-			return nil, err
-		}
-	}
 	var op *store.Operation
 	// The etag is checked in the transaction that starts the delete, so that a change
-	// committed between the check and the delete cannot slip under If-Match.
+	// committed between the check and the delete cannot slip under If-Match; the guard
+	// too, so that what it refuses for cannot appear between its check and the delete.
 	err = s.cfg.Store.InTx(ctx, func(tx store.Store) error {
 		r, err := tx.GetResource(ctx, mc.ID)
 		if err != nil {
 			return err
+		}
+		if guard := s.cfg.DeleteGuard; guard != nil {
+			if err := guard(ctx, tx, mc); err != nil {
+				return err
+			}
 		}
 		if err := pre.CheckIfMatch(fmt.Sprintf("Managed cluster '%s'", name), true, arm.ETag(r.Version)); err != nil {
 			return err

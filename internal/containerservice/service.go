@@ -77,9 +77,12 @@ type Config struct {
 	// compute service's ClusterChangeAllowed checks the purpose of an attached compute (S5).
 	ChangeGuard func(ctx context.Context, next *armapi.ManagedCluster) error
 	// DeleteGuard, when set, may refuse a user's delete of a cluster with the error to
-	// answer. The compute service's ClusterDeleteAllowed refuses while online deployments
-	// run on the cluster through an attached compute, as a detach of that compute is.
-	DeleteGuard func(ctx context.Context, mc *armapi.ManagedCluster) error
+	// answer. It is called in tx, the transaction that marks the cluster Deleting, and
+	// reads through it only (on SQLite another read would wait for the transaction's
+	// connection forever), so that what it checks holds when the delete commits. The
+	// compute service's ClusterDeleteAllowed refuses while online deployments run on the
+	// cluster through an attached compute, as a detach of that compute is.
+	DeleteGuard func(ctx context.Context, tx store.Store, mc *armapi.ManagedCluster) error
 	// Quotas limit the clusters and vCPUs of each subscription in each region; nil means
 	// quota.Defaults().
 	Quotas *quota.Quotas
@@ -160,7 +163,12 @@ func (s *Service) Get(ctx context.Context, sub, rg, name string) (*armapi.Manage
 
 // GetByID returns the cluster with this ARM id, or a 404 ResourceNotFound.
 func (s *Service) GetByID(ctx context.Context, id string) (*armapi.ManagedCluster, error) {
-	r, err := s.cfg.Store.GetResource(ctx, id)
+	return s.GetByIDIn(ctx, s.cfg.Store, id)
+}
+
+// GetByIDIn is GetByID reading through st, which may be a transaction.
+func (s *Service) GetByIDIn(ctx context.Context, st store.Store, id string) (*armapi.ManagedCluster, error) {
+	r, err := st.GetResource(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		parsed, _ := arm.ParseID(id)
 		return nil, arm.NotFound(arm.CodeResourceNotFound, "The managed cluster '%s' could not be found in resource group '%s'.", parsed.Name(), parsed.ResourceGroup)

@@ -8,6 +8,7 @@ import (
 	"github.com/mlfleet/mlfleet/internal/arm"
 	"github.com/mlfleet/mlfleet/internal/inference"
 	"github.com/mlfleet/mlfleet/internal/kube"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
 // fit places count instances of t on the nodes, first fit, and returns how many fit. It
@@ -36,8 +37,9 @@ func fit(rooms []kube.NodeRoom, t InstanceType, count int) int {
 
 // checkCapacity answers a 400 naming the shortfall when the deployment's instances fit
 // neither the compute's nodes as they are nor the nodes its autoscaled pools may add.
-func (s *Service) checkCapacity(ctx context.Context, computeID, endpoint, name string, n normalized) error {
-	kc, mc, err := s.cluster(ctx, computeID)
+func (s *Service) checkCapacity(ctx context.Context, c *armapi.Compute, endpoint, name string, n normalized) error {
+	computeID := c.ID
+	kc, err := s.connect(ctx, computeID)
 	if err != nil {
 		return err
 	}
@@ -53,6 +55,10 @@ func (s *Service) checkCapacity(ctx context.Context, computeID, endpoint, name s
 		return nil
 	}
 	// Nodes the autoscaler may add count as room: instances left pending make it scale up.
+	mc, err := s.cfg.Clusters.GetByID(ctx, *c.Properties.ResourceID)
+	if err != nil {
+		return err
+	}
 	grown := append([]kube.NodeRoom(nil), rooms...)
 	var autoscaled []string
 	for _, p := range mc.Properties.AgentPoolProfiles {

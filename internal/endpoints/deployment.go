@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 
 	"github.com/mlfleet/mlfleet/internal/arm"
+	"github.com/mlfleet/mlfleet/internal/failpoint"
 	"github.com/mlfleet/mlfleet/internal/mlassets"
 	"github.com/mlfleet/mlfleet/internal/resources"
 	"github.com/mlfleet/mlfleet/internal/store"
@@ -68,13 +70,14 @@ func (s *Service) PutDeployment(ctx context.Context, sub, rg, ws, endpoint, name
 	if ref == "" {
 		ref, field = ep.Properties.Compute, "properties.compute (the endpoint's)"
 	}
-	computeOK := false
+	var c *armapi.Compute
 	if ref == "" {
 		problems = append(problems, arm.BadRequest(arm.CodeUserError, "The deployment needs a compute: set properties.compute (compute: azureml:<name> in the YAML) to an AKS compute of the workspace, or set it on the endpoint.").WithTarget("properties.compute"))
-	} else if c, err := s.computeOf(ctx, w, ref, field); !collect(err) {
+	} else if cur, err := s.computeOf(ctx, w, ref, field); isStatus(err, http.StatusConflict) || !collect(err) {
+		// A compute on its way out (a 409) is no mistake in the request: it comes alone.
 		return nil, err
 	} else if err == nil {
-		p.Compute, computeOK = c.ID, true
+		c, p.Compute = cur, cur.ID
 	}
 	// The assets must be the workspace's own: the caller's rights were checked on this
 	// workspace only, and a model of another one would be copied into the deployment
@@ -105,8 +108,8 @@ func (s *Service) PutDeployment(ctx context.Context, sub, rg, ws, endpoint, name
 	}
 	// Capacity is asked of the cluster only when the compute and the instance settings
 	// are valid: the question needs both.
-	if computeOK && verr == nil {
-		if err := s.checkCapacity(ctx, p.Compute, endpoint, name, n); !collect(err) {
+	if c != nil && verr == nil {
+		if err := s.checkCapacity(ctx, c, endpoint, name, n); !collect(err) {
 			return nil, err
 		}
 	}
@@ -123,7 +126,17 @@ func (s *Service) PutDeployment(ctx context.Context, sub, rg, ws, endpoint, name
 	}
 	// The status is the server's: whatever the body's mlfleet block said is replaced.
 	p.Mlfleet = &armapi.OnlineDeploymentMlfleet{InstanceCount: n.InstanceCount}
+	if err := failpoint.Hit("endpoints/put deployment/checked"); err != nil {
+		return nil, err
+	}
 	op, err := s.submit(ctx, change{kind: KindDeploymentPut, sub: sub, id: id, what: what, retry: retryRead}, func(tx store.Store) error {
+		// What the deployment uses is checked above for the answer to list every problem,
+		// and again here under the use locks of the compute and the versions, which their
+		// deletes take too: a delete committed since is seen here, and one that comes
+		// after sees this deployment.
+		if err := s.use(ctx, tx, &d); err != nil {
+			return err
+		}
 		if prev != nil {
 			p.ProvisioningState = armapi.StateUpdating
 			// The old instances serve until they are replaced; their count stays shown
@@ -147,6 +160,47 @@ func (s *Service) PutDeployment(ctx context.Context, sub, rg, ws, endpoint, name
 		return nil, err
 	}
 	return &Result[armapi.OnlineDeployment]{Value: &d, Created: prev == nil, ETag: s.etagOf(ctx, id), Operation: op}, nil
+}
+
+// use takes, in tx, the use locks of the compute and the asset versions deployment d runs
+// on, and checks again, under them, that they are still there and usable: a compute or a
+// version a concurrent delete took away meanwhile is refused, as PutDeployment's checks
+// before the transaction would have refused it. The locks are taken in one order, the
+// compute's first, then model, code, environment, so that two deployments cannot wait for
+// each other.
+func (s *Service) use(ctx context.Context, tx store.Store, d *armapi.OnlineDeployment) error {
+	p := &d.Properties
+	c, err := s.cfg.Computes.UseIn(ctx, tx, p.Compute)
+	if err != nil {
+		return err
+	}
+	if c.Properties.ProvisioningState != armapi.StateSucceeded || c.Properties.ResourceID == nil {
+		return arm.Conflict("Compute '%s' became %s meanwhile; wait for it (or fix it), then retry the deployment.", c.Name, c.Properties.ProvisioningState).WithTarget("properties.compute")
+	}
+	type assetRef struct {
+		kind       mlassets.Kind
+		ref, field string
+	}
+	refs := []assetRef{{mlassets.Models, p.Model, "properties.model"}}
+	if cc := p.CodeConfiguration; cc != nil {
+		refs = append(refs, assetRef{mlassets.Codes, cc.CodeID, "properties.codeConfiguration.codeId"})
+	}
+	refs = append(refs, assetRef{mlassets.Environments, p.EnvironmentID, "properties.environmentId"})
+	for _, r := range refs {
+		if r.ref == "" {
+			continue
+		}
+		if _, err := s.cfg.Assets.UseIn(ctx, tx, r.kind, r.ref, r.field); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// isStatus reports whether err is an ARM error of this HTTP status.
+func isStatus(err error, status int) bool {
+	var ae *arm.Error
+	return errors.As(err, &ae) && ae.Status == status
 }
 
 // formerComputes returns the computes whose clusters may still hold the instances of

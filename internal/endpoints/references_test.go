@@ -6,13 +6,24 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/mlfleet/mlfleet/internal/arm"
 	"github.com/mlfleet/mlfleet/internal/compute"
+	"github.com/mlfleet/mlfleet/internal/containerservice"
+	"github.com/mlfleet/mlfleet/internal/failpoint"
+	"github.com/mlfleet/mlfleet/internal/kube"
 	"github.com/mlfleet/mlfleet/internal/mlassets"
 	"github.com/mlfleet/mlfleet/internal/servicetest"
 	"github.com/mlfleet/mlfleet/internal/store"
+	"github.com/mlfleet/mlfleet/internal/store/storetest"
 	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
@@ -23,7 +34,9 @@ func wire(t *testing.T, stack *servicetest.Stack) (*compute.Service, *Service, *
 	var eps *Service
 	computes := compute.New(compute.Config{Store: stack.Store, Engine: stack.Engine, Resources: stack.Resources, Workspaces: stack.Workspaces,
 		Clusters: stack.Clusters, Secrets: stack.Secrets,
-		InUse: func(ctx context.Context, id string) ([]string, error) { return eps.ComputeUsers(ctx, id) }})
+		InUse: func(ctx context.Context, st store.Store, id string) ([]string, error) {
+			return eps.ComputeUsers(ctx, st, id)
+		}})
 	assets := mlassets.New(mlassets.Config{Store: stack.Store, Resources: stack.Resources, Workspaces: stack.Workspaces})
 	eps = New(Config{Store: stack.Store, Engine: stack.Engine, Resources: stack.Resources, Workspaces: stack.Workspaces, Computes: computes,
 		Clusters: stack.Clusters, Assets: assets, Secrets: stack.Secrets, Home: t.TempDir()})
@@ -176,9 +189,263 @@ func TestComputeUsersCountsFormerComputes(t *testing.T) {
 		{cff, "deployment 'blue' of endpoint 'epm'"},
 		{idle, ""},
 	} {
-		users, err := eps.ComputeUsers(ctx, tc.compute)
+		users, err := eps.ComputeUsers(ctx, stack.Store, tc.compute)
 		if err != nil || strings.Join(users, ", ") != tc.want {
 			t.Errorf("ComputeUsers(%s) = %q, %v; want %q", tc.compute, users, err, tc.want)
+		}
+	}
+}
+
+// TestDeleteRacesDeploymentCreate: a delete that refuses while a deployment uses what it
+// deletes (a compute's detach, its cluster's delete, an environment version's delete)
+// and a create of a deployment that uses it are one after the other, however they
+// interleave: exactly one of them wins, and no deployment is stored on a compute or
+// cluster being deleted or with a version that is gone. Failpoint hooks make each
+// interleaving a sequence of steps:
+//
+//   - checked: the create is held after its checks, before its transaction; the delete
+//     runs whole in that window, then the create goes on and must find the delete;
+//   - committing: the create is held in its transaction, before its commit; the delete
+//     starts, and once it waits for the create's lock (or has answered) the create
+//     commits, and the delete must find the deployment. PostgreSQL only: on SQLite a
+//     process runs one transaction at a time, so the delete cannot read anything until the
+//     create has committed, and there is no window to test.
+//
+// On each store dialect; the services are wired as the server wires them, the compute's
+// cluster is a fake clientset for the capacity check, and the engine never starts.
+//
+// Not parallel: hooks are process-wide.
+func TestDeleteRacesDeploymentCreate(t *testing.T) {
+	const sub, rg, ws = "00000000-0000-0000-0000-0000000000ee", "rg", "wsrace"
+	computeID := compute.ID(sub, rg, ws, "infr")
+	clusterID := containerservice.ID(sub, rg, "aksr")
+	envID := mlassets.VersionID(sub, rg, ws, mlassets.Environments, "env", "1")
+	deploymentID := DeploymentID(sub, rg, ws, "epr", "blue")
+	type services struct {
+		computes *compute.Service
+		eps      *Service
+		assets   *mlassets.Service
+		clusters *containerservice.Service
+		st       store.Store
+	}
+	deletes := []struct {
+		name string
+		// del deletes, and reports whether it started or did the delete.
+		del func(ctx context.Context, s services) (bool, error)
+		// lostStatus and lost are what the create answers when the delete went first.
+		lostStatus int
+		lost       string
+	}{
+		{name: "compute detach", lostStatus: http.StatusConflict, lost: "Compute 'infr' is being detached or deleted",
+			del: func(ctx context.Context, s services) (bool, error) {
+				op, err := s.computes.Delete(ctx, sub, rg, ws, "infr", "Detach", arm.Preconditions{})
+				return op != nil, err
+			}},
+		{name: "cluster delete", lostStatus: http.StatusConflict, lost: "Cluster 'aksr' of compute 'infr' is being deleted",
+			del: func(ctx context.Context, s services) (bool, error) {
+				op, err := s.clusters.Delete(ctx, sub, rg, "aksr", arm.Preconditions{})
+				return op != nil, err
+			}},
+		{name: "environment delete", lostStatus: http.StatusBadRequest, lost: "properties.environmentId",
+			del: func(ctx context.Context, s services) (bool, error) {
+				return s.assets.Delete(ctx, mlassets.Environments, sub, rg, ws, "env", "1", arm.Preconditions{})
+			}},
+	}
+	const (
+		checked    = "checked"
+		committing = "committing"
+	)
+	for dialect, newDB := range storetest.Dialects(t) {
+		for _, order := range []string{checked, committing} {
+			for _, tc := range deletes {
+				t.Run(dialect+"/"+order+"/"+tc.name, func(t *testing.T) {
+					if order == committing && dialect == "sqlite" {
+						t.Skip("SQLite runs one transaction at a time: the delete reads nothing until the create has committed")
+					}
+					ctx := context.Background()
+					var s services
+					stack := servicetest.NewIn(t, newDB(t)(), sub, func(cfg *containerservice.Config) {
+						cfg.DeleteGuard = func(ctx context.Context, tx store.Store, mc *armapi.ManagedCluster) error {
+							return s.computes.ClusterDeleteAllowed(ctx, tx, mc)
+						}
+					})
+					stack.Group(t, rg)
+					w := stack.Workspace(t, rg, ws)
+					s.computes, s.eps, s.assets = wire(t, stack)
+					s.clusters, s.st = stack.Clusters, stack.Store
+					raceRows(t, s.st, sub, rg, w.ID, computeID, clusterID)
+					if _, _, err := s.assets.Put(ctx, mlassets.Environments, sub, rg, ws, "env", "1",
+						armapi.AssetVersion{Properties: armapi.AssetVersionProperties{Image: "python:3.12"}}, mlassets.Options{}); err != nil {
+						t.Fatal(err)
+					}
+					node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "node-1"}, Status: corev1.NodeStatus{
+						Allocatable: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("8"), corev1.ResourceMemory: resource.MustParse("32Gi")},
+						Conditions:  []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue}}}}
+					s.eps.connect = func(context.Context, string) (*kube.Cluster, error) {
+						return &kube.Cluster{Client: fake.NewClientset(node)}, nil
+					}
+
+					point := "endpoints/put deployment/checked"
+					if order == committing {
+						point = "store/commit/CreateResource/" + TypeDeployment + "/before"
+					}
+					held, release := make(chan struct{}), make(chan struct{})
+					var holdOnce sync.Once
+					defer failpoint.Hook(point, func(string) {
+						holdOnce.Do(func() {
+							close(held)
+							<-release
+						})
+					})()
+					created := make(chan error, 1)
+					go func() {
+						in := armapi.OnlineDeployment{Location: "westus", Properties: armapi.OnlineDeploymentProperties{Compute: "azureml:infr", EnvironmentID: envID}}
+						_, err := s.eps.PutDeployment(ctx, sub, rg, ws, "epr", "blue", in, Options{})
+						created <- err
+					}()
+					select {
+					case <-held:
+					case err := <-created:
+						t.Fatalf("the create returned before it was held at %s: %v", point, err)
+					}
+
+					type outcome struct {
+						done bool
+						err  error
+					}
+					deleted := make(chan outcome, 1)
+					waiting := make(chan struct{})
+					var waitOnce sync.Once
+					// Only the delete takes a lock now: the create holds its own already.
+					defer failpoint.Hook("store/Lock/*/before", func(string) { waitOnce.Do(func() { close(waiting) }) })()
+					go func() {
+						done, err := tc.del(ctx, s)
+						deleted <- outcome{done, err}
+					}()
+					var del outcome
+					answered := false
+					if order == checked {
+						del, answered = await(t, deleted, "the delete"), true
+					} else {
+						select {
+						case <-waiting:
+						case del = <-deleted:
+							answered = true
+						}
+					}
+					close(release)
+					createErr := await(t, created, "the create")
+					if !answered {
+						del = await(t, deleted, "the delete")
+					}
+
+					deployed, deleteWon := createErr == nil, del.done && del.err == nil
+					if deployed == deleteWon {
+						t.Fatalf("the create answered %v and the delete %v (done: %v); want exactly one of them to win", createErr, del.err, del.done)
+					}
+					if wantDeployed := order == committing; deployed != wantDeployed {
+						t.Errorf("deployed = %v, want %v: the one that went first wins", deployed, wantDeployed)
+					}
+					var ae *arm.Error
+					if !deployed && (!errors.As(createErr, &ae) || ae.Status != tc.lostStatus || !strings.Contains(ae.Error(), tc.lost)) {
+						t.Errorf("the create after the delete answered %v; want %d saying %q", createErr, tc.lostStatus, tc.lost)
+					}
+					if deployed && (!errors.As(del.err, &ae) || ae.Status != http.StatusConflict || !strings.Contains(ae.Message, "deployment 'blue' of endpoint 'epr'")) {
+						t.Errorf("the delete after the create answered %v; want 409 naming the deployment", del.err)
+					}
+					if !deployed {
+						// A create that comes after the delete, with no race, is refused the same
+						// way by its checks before the transaction.
+						in := armapi.OnlineDeployment{Location: "westus", Properties: armapi.OnlineDeploymentProperties{Compute: "azureml:infr", EnvironmentID: envID}}
+						_, err := s.eps.PutDeployment(ctx, sub, rg, ws, "epr", "green", in, Options{})
+						if !errors.As(err, &ae) || ae.Status != tc.lostStatus || !strings.Contains(ae.Error(), tc.lost) {
+							t.Errorf("a create after the delete answered %v; want %d saying %q", err, tc.lostStatus, tc.lost)
+						}
+					}
+					assertNoDeploymentOnLeaving(t, s.st, deploymentID, computeID, clusterID, envID)
+				})
+			}
+		}
+	}
+}
+
+// await returns what ch delivers; t fails when nothing comes within a minute (a request
+// left waiting for a lock that is never released).
+func await[T any](t *testing.T, ch <-chan T, what string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(time.Minute):
+		t.Fatalf("%s did not answer", what)
+		panic("unreachable")
+	}
+}
+
+// raceRows stores, in workspace wsID, what TestDeleteRacesDeploymentCreate deploys on, as
+// the operations that made them leave them: cluster aksr of the external provider,
+// compute infr attached to it (with the claim an attach makes), endpoint epr on no
+// compute.
+func raceRows(t *testing.T, st store.Store, sub, rg, wsID, computeID, clusterID string) {
+	t.Helper()
+	ctx := context.Background()
+	mc := &armapi.ManagedCluster{ID: clusterID, Name: "aksr", Type: containerservice.TypeManagedCluster, Location: "westus"}
+	mc.Properties.ProvisioningState, mc.Properties.KubernetesVersion = armapi.StateSucceeded, "1.36.3"
+	mc.Properties.AgentPoolProfiles = []armapi.AgentPoolProfile{{Name: "nodepool1", AgentPoolProperties: armapi.AgentPoolProperties{Count: 1,
+		VMSize: "Standard_D3_v2", Mode: "System", OSType: "Linux", OrchestratorVersion: "1.36.3", ProvisioningState: armapi.StateSucceeded}}}
+	mc.Properties.Mlfleet.Provider = "external"
+	clusterBody, _ := json.Marshal(mc)
+	c := armapi.Compute{ID: computeID, Name: "infr", Type: compute.TypeCompute, Location: "westus", Properties: armapi.ComputeProperties{
+		ComputeType: "AKS", ComputeLocation: "westus", ProvisioningState: armapi.StateSucceeded, ResourceID: &clusterID, IsAttachedCompute: true,
+		Mlfleet: &armapi.ComputeMlfleet{Conditions: []armapi.Condition{}, Attached: true}}}
+	computeBody, _ := json.Marshal(c)
+	epID := EndpointID(sub, rg, lastSegment(wsID), "epr")
+	for _, r := range []*store.Resource{
+		{ID: clusterID, ParentID: arm.ResourceGroupPath(sub, rg), Type: containerservice.TypeManagedCluster, Name: "aksr", Body: clusterBody},
+		// The attachment claim as compute's claimCluster writes it, which is how a cluster
+		// delete finds the compute attached to it.
+		{ID: clusterID + "/mlfleetAttachments/current", ParentID: clusterID, Type: containerservice.TypeManagedCluster + "/mlfleetAttachments",
+			Name: "current", Body: []byte(`{"computeId":"` + computeID + `"}`), OwnerID: computeID},
+		{ID: computeID, ParentID: wsID, Type: compute.TypeCompute, Name: "infr", Body: computeBody},
+		{ID: epID, ParentID: wsID, Type: TypeEndpoint, Name: "epr", Body: encode(&armapi.OnlineEndpoint{ID: epID, Name: "epr", Type: TypeEndpoint,
+			Location: "westus", Properties: armapi.OnlineEndpointProperties{AuthMode: "Key", ProvisioningState: armapi.StateSucceeded}})},
+	} {
+		r.SubscriptionID, r.ResourceGroup, r.Location = sub, rg, "westus"
+		if err := st.CreateResource(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// assertNoDeploymentOnLeaving fails t when the deployment is stored while its compute or
+// cluster is being deleted or its environment version is gone.
+func assertNoDeploymentOnLeaving(t *testing.T, st store.Store, deploymentID, computeID, clusterID, envID string) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := st.GetResource(ctx, deploymentID); errors.Is(err, store.ErrNotFound) {
+		return
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	state := func(id string) string {
+		r, err := st.GetResource(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return "gone"
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v struct {
+			Properties struct{ ProvisioningState string } `json:"properties"`
+		}
+		if err := json.Unmarshal(r.Body, &v); err != nil {
+			t.Fatal(err)
+		}
+		return v.Properties.ProvisioningState
+	}
+	for what, id := range map[string]string{"compute": computeID, "cluster": clusterID, "environment version": envID} {
+		if s := state(id); s == "gone" || s == armapi.StateDeleting {
+			t.Errorf("a deployment is stored while its %s is %s", what, s)
 		}
 	}
 }

@@ -86,8 +86,9 @@ type Service struct {
 	now func() time.Time
 	// scoreClient sends Score's requests (newScoreClient).
 	scoreClient *http.Client
-	// connect reaches the cluster of a compute for the deployment monitor: cluster, with
-	// no wait for a cluster that is not up (a test puts a fake cluster here).
+	// connect reaches the cluster of a compute for the deployment monitor and the capacity
+	// check: cluster, with no wait for a cluster that is not up (a test puts a fake
+	// cluster here).
 	connect func(ctx context.Context, computeID string) (*kube.Cluster, error)
 	// monitor is the deployment monitor's state (monitor.go).
 	monitor struct {
@@ -184,7 +185,8 @@ func generateKey() string {
 // compute of another workspace is refused: ComputeUsers, which keeps a compute that
 // deployments run on from being detached, looks for them in the compute's own workspace
 // only. Every problem is a 400 with field as its target, so that PutDeployment can report
-// it with the others.
+// it with the others, but a compute being detached or deleted, or whose cluster is being
+// deleted: that is a 409 (compute.Service.Leaving).
 func (s *Service) computeOf(ctx context.Context, w *armapi.Workspace, ref, field string) (*armapi.Compute, error) {
 	parsed, _ := arm.ParseID(w.ID)
 	name := strings.TrimPrefix(ref, "azureml:")
@@ -210,6 +212,10 @@ func (s *Service) computeOf(ctx context.Context, w *armapi.Workspace, ref, field
 	}
 	if !strings.EqualFold(c.Properties.ComputeType, "AKS") {
 		return nil, arm.BadRequest(arm.CodeUserError, "%s: compute '%s' is of type %s; deployments run on AKS computes.", field, name, c.Properties.ComputeType).WithTarget(field)
+	}
+	// A compute on its way out is a 409 of its own, not one of the request's problems.
+	if err := s.cfg.Computes.Leaving(ctx, c); err != nil {
+		return nil, err
 	}
 	// A compute still being created or attached has no cluster to deploy to yet, and a
 	// Failed one may have none at all.
@@ -384,18 +390,19 @@ func (s *Service) deploymentsOf(ctx context.Context, st store.Store, endpointID 
 	return resources.DecodeRows(rows, decodeRow[armapi.OnlineDeployment])
 }
 
-// ComputeUsers lists the online deployments that run on the compute computeID, each as
-// "deployment 'blue' of endpoint 'ep'", sorted; none is an empty list. A deployment names
-// its compute by id, always one of its own workspace. A deployment moved off the compute
-// counts until its old instances there are removed: detached first, the compute would no
-// longer lead to them.
-func (s *Service) ComputeUsers(ctx context.Context, computeID string) ([]string, error) {
+// ComputeUsers lists the online deployments that run on the compute computeID, read
+// through st (the transaction of the compute's detach or delete: compute.Config.InUse),
+// each as "deployment 'blue' of endpoint 'ep'", sorted; none is an empty list. A
+// deployment names its compute by id, always one of its own workspace. A deployment moved
+// off the compute counts until its old instances there are removed: detached first, the
+// compute would no longer lead to them.
+func (s *Service) ComputeUsers(ctx context.Context, st store.Store, computeID string) ([]string, error) {
 	id, err := arm.ParseID(computeID)
 	if err != nil || len(id.Names) == 0 {
 		return nil, nil
 	}
 	ws := arm.ResourcePath(id.SubscriptionID, id.ResourceGroup, Namespace, "workspaces", id.Names[0])
-	rows, err := s.cfg.Store.ListResources(ctx, store.ListOptions{Scope: ws, Type: TypeDeployment})
+	rows, err := st.ListResources(ctx, store.ListOptions{Scope: ws, Type: TypeDeployment})
 	if err != nil {
 		return nil, fmt.Errorf("list deployments of workspace %s: %w", id.Names[0], err)
 	}
@@ -412,16 +419,17 @@ func (s *Service) ComputeUsers(ctx context.Context, computeID string) ([]string,
 	return users, nil
 }
 
-// assetUser names the deployment that uses an asset version, if any: mlassets refuses to
-// delete a version a deployment still names, since its operation (and a resumed one after
-// a restart) resolves the model, code and environment again.
-func (s *Service) assetUser(ctx context.Context, versionID string) (string, error) {
+// assetUser names the deployment that uses an asset version, if any, read through st
+// (the transaction of the version's delete): mlassets refuses to delete a version a
+// deployment still names, since its operation (and a resumed one after a restart)
+// resolves the model, code and environment again.
+func (s *Service) assetUser(ctx context.Context, st store.Store, versionID string) (string, error) {
 	id, err := arm.ParseID(versionID)
 	if err != nil {
 		return "", nil
 	}
 	ws := arm.ResourcePath(id.SubscriptionID, id.ResourceGroup, Namespace, "workspaces", id.Names[0])
-	rows, err := s.cfg.Store.ListResources(ctx, store.ListOptions{Scope: ws, Type: TypeDeployment})
+	rows, err := st.ListResources(ctx, store.ListOptions{Scope: ws, Type: TypeDeployment})
 	if err != nil {
 		return "", err
 	}

@@ -12,8 +12,9 @@
 //   - the operations engine hits "op/<kind>/<step>/before" and "op/<kind>/<step>/after"
 //     around each step of an operation, e.g. "op/create/provision nodes/before";
 //   - the store hits "store/<Method>/<type>/before" and ".../after" around each method, e.g.
-//     "store/Put/cluster/after", and "store/commit/<tx name>/before" and ".../after" around
-//     each transaction commit.
+//     "store/Put/cluster/after", "store/commit/<tx name>/before" and ".../after" around
+//     each transaction commit, and "store/Lock/<key>/before" before a transaction takes a
+//     lock.
 //
 // Names may contain spaces, "/", ".", ":" and "-". They are not registered anywhere: a name
 // exists once code hits it. Tracing (below) lists the names a run goes through, which is how
@@ -53,12 +54,19 @@
 // died. Trace returns the same names from memory. The list grows with every hit, so tracing
 // is for tests, not for long-running servers.
 //
+// # Hooks
+//
+// Hook, in-process only, calls a function at every hit of a name matching a pattern, on
+// the goroutine that hit it, before the armed terms act. A test holds a request at a point
+// with it (the function waits on a channel) to run another request in the window, which
+// makes a race a sequence of steps.
+//
 // # Global state
 //
 // The armed set and the trace are process-global, on purpose and unlike the rest of mlfleet:
 // like a signal handler, a failpoint has to reach code that no constructor option threads
 // through, and a child process has to be armed before it runs any of its code. Tests arm a
 // `mlfleet serve` they start as a child process through the environment, and arm in-process
-// code with Arm, resetting with Arm("") and EnableTrace("") when they finish; tests that arm
-// in-process cannot run in parallel with each other.
+// code with Arm or Hook, resetting with Arm(""), EnableTrace("") and the hook's remove when
+// they finish; tests that arm in-process cannot run in parallel with each other.
 package failpoint

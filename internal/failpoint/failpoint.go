@@ -72,8 +72,26 @@ func Arm(spec string) error {
 	}
 	configMu.Lock()
 	defer configMu.Unlock()
-	install(terms, currentTrace())
+	install(terms, currentTrace(), currentHooks())
 	return nil
+}
+
+// Hook calls f at every hit, in this process, of a name matching pattern (a name, or a
+// glob as in a spec), before the armed terms act on it. f runs on the goroutine that hit
+// the point, so a test can hold that goroutine there, waiting on a channel, to order it
+// against another request: the interleavings of a race become steps of the test rather
+// than chances. remove takes the hook away; hooks are not armed by any spec, and Arm and
+// EnableTrace leave them as they are.
+func Hook(pattern string, f func(name string)) (remove func()) {
+	h := &hook{pattern: newGlob(pattern), f: f}
+	configMu.Lock()
+	defer configMu.Unlock()
+	install(currentTerms(), currentTrace(), append(slices.Clone(currentHooks()), h))
+	return func() {
+		configMu.Lock()
+		defer configMu.Unlock()
+		install(currentTerms(), currentTrace(), slices.DeleteFunc(slices.Clone(currentHooks()), func(x *hook) bool { return x == h }))
+	}
 }
 
 // EnableTrace starts appending the name of every hit to the file at path, created if
@@ -91,11 +109,7 @@ func EnableTrace(path string) error {
 		tr = &tracer{file: f, names: []string{}}
 	}
 	old := currentTrace()
-	var terms []*term
-	if r := current.Load(); r != nil {
-		terms = r.terms
-	}
-	install(terms, tr)
+	install(currentTerms(), tr, currentHooks())
 	if old != nil {
 		if err := old.close(); err != nil {
 			return fmt.Errorf("close failpoint trace: %w", err)
@@ -148,14 +162,14 @@ func Names() []string {
 	return names
 }
 
-// install stores a registry for terms and tr, or nil when there is neither, so that a
-// disarmed, untraced process is back on the fast path. configMu must be held.
-func install(terms []*term, tr *tracer) {
-	if len(terms) == 0 && tr == nil {
+// install stores a registry for terms, tr and hooks, or nil when there are none, so that
+// a disarmed, untraced, unhooked process is back on the fast path. configMu must be held.
+func install(terms []*term, tr *tracer, hooks []*hook) {
+	if len(terms) == 0 && tr == nil && len(hooks) == 0 {
 		current.Store(nil)
 		return
 	}
-	current.Store(&registry{terms: terms, trace: tr})
+	current.Store(&registry{terms: terms, trace: tr, hooks: hooks})
 }
 
 // currentTrace returns the installed tracer, or nil when tracing is off.
@@ -166,10 +180,33 @@ func currentTrace() *tracer {
 	return nil
 }
 
-// registry is what is armed and traced. Only its term counters and trace change.
+// currentTerms returns the armed terms.
+func currentTerms() []*term {
+	if r := current.Load(); r != nil {
+		return r.terms
+	}
+	return nil
+}
+
+// currentHooks returns the installed hooks.
+func currentHooks() []*hook {
+	if r := current.Load(); r != nil {
+		return r.hooks
+	}
+	return nil
+}
+
+// registry is what is armed, traced and hooked. Only its term counters and trace change.
 type registry struct {
 	terms []*term
 	trace *tracer // nil when not tracing
+	hooks []*hook
+}
+
+// hook is a function Hook calls at the hits of names matching pattern.
+type hook struct {
+	pattern glob
+	f       func(name string)
 }
 
 func (r *registry) hit(name string) error {
@@ -177,6 +214,11 @@ func (r *registry) hit(name string) error {
 	if r.trace != nil {
 		// Before acting on the mode: a crash has to leave the name in the trace file.
 		r.trace.record(name)
+	}
+	for _, h := range r.hooks {
+		if h.pattern.match(name) {
+			h.f(name)
+		}
 	}
 	var decider *term
 	var n int64

@@ -168,6 +168,57 @@ func TestErrorMode(t *testing.T) {
 	}
 }
 
+// TestHook: a hook runs at the hits of the names it matches, on the goroutine that hit,
+// before an armed term acts; Arm leaves it in place, and once removed it runs no more and
+// an unarmed process is back to Hit doing nothing.
+func TestHook(t *testing.T) {
+	reset(t)
+	var got []string
+	remove := Hook("store/commit/*/before", func(name string) { got = append(got, name) })
+	arm(t, "store/commit/b/before=error")
+	if err := Hit("store/commit/a/before"); err != nil {
+		t.Errorf("Hit of a hooked name = %v, want nil", err)
+	}
+	if err := Hit("store/commit/b/before"); !errors.Is(err, ErrInjected) {
+		t.Errorf("Hit of a hooked and armed name = %v, want the armed error", err)
+	}
+	_ = Hit("store/commit/a/after")
+	if want := []string{"store/commit/a/before", "store/commit/b/before"}; !slices.Equal(got, want) {
+		t.Errorf("hook saw %q, want %q", got, want)
+	}
+
+	// A hook holds the goroutine that hit until it returns.
+	release, held := make(chan struct{}), make(chan struct{})
+	removeHold := Hook("hold", func(string) {
+		close(held)
+		<-release
+	})
+	returned := make(chan struct{})
+	go func() {
+		_ = Hit("hold")
+		close(returned)
+	}()
+	<-held
+	select {
+	case <-returned:
+		t.Fatal("Hit returned while its hook held it")
+	default:
+	}
+	close(release)
+	<-returned
+
+	remove()
+	removeHold()
+	arm(t, "")
+	_ = Hit("store/commit/a/before")
+	if len(got) != 2 {
+		t.Errorf("a removed hook ran: %q", got)
+	}
+	if current.Load() != nil {
+		t.Error("with no hook, term or trace left, the registry is still installed")
+	}
+}
+
 // TestCounting hits names in order under a spec and checks which hits fired.
 func TestCounting(t *testing.T) {
 	tests := []struct {

@@ -32,16 +32,19 @@ type Config struct {
 type Service struct {
 	cfg Config
 	now func() time.Time
-	// inUse, when set, names what still uses a version (a deployment), to refuse its delete.
-	inUse func(ctx context.Context, versionID string) (string, error)
+	// inUse, when set, names what still uses a version (a deployment), to refuse its delete;
+	// it reads through st, the delete's transaction.
+	inUse func(ctx context.Context, st store.Store, versionID string) (string, error)
 }
 
 // New returns a Service.
 func New(cfg Config) *Service { return &Service{cfg: cfg, now: time.Now} }
 
 // SetInUse sets the check that refuses to delete a version something still uses: it
-// returns what uses it ("" for nothing).
-func (s *Service) SetInUse(f func(ctx context.Context, versionID string) (string, error)) {
+// returns what uses it ("" for nothing). It is called in the transaction of the delete,
+// which holds the version's use lock (UseIn), and must read through st only (on SQLite
+// another read would wait for the transaction's connection forever).
+func (s *Service) SetInUse(f func(ctx context.Context, st store.Store, versionID string) (string, error)) {
 	s.inUse = f
 }
 
@@ -216,11 +219,33 @@ func (s *Service) Get(ctx context.Context, k Kind, sub, rg, ws, name, version st
 // Resolve returns the version an ARM id names, checking its kind; a 400 naming field when
 // the id is not one, a 404 when it does not exist.
 func (s *Service) Resolve(ctx context.Context, k Kind, id, field string) (*armapi.AssetVersion, error) {
+	return resolve(ctx, s.cfg.Store, k, id, field)
+}
+
+// useLock names the lock (store.Store.Lock) that makes starting to use a version and
+// deleting it one after the other: a new deployment takes it in the transaction that
+// stores it (UseIn), Delete before it asks what uses the version. Without it, on
+// PostgreSQL each would read the other's rows as they were before both and both commit.
+func useLock(versionID string) string { return "asset.use/" + strings.ToLower(versionID) }
+
+// UseIn is Resolve for a new user of a version (an online deployment), in the transaction
+// tx that stores the user, before it writes: it takes the version's use lock (useLock)
+// and reads the version under it, so that a delete of the version either sees the user or
+// has removed the version, which is then the 400 Resolve answers for a missing one.
+func (s *Service) UseIn(ctx context.Context, tx store.Store, k Kind, id, field string) (*armapi.AssetVersion, error) {
+	if err := tx.Lock(ctx, useLock(id)); err != nil {
+		return nil, err
+	}
+	return resolve(ctx, tx, k, id, field)
+}
+
+// resolve is Resolve reading through st.
+func resolve(ctx context.Context, st store.Store, k Kind, id, field string) (*armapi.AssetVersion, error) {
 	parsed, err := arm.ParseID(id)
 	if err != nil || !strings.EqualFold(parsed.Type(), k.VersionType()) || len(parsed.Names) != 3 {
 		return nil, arm.BadRequest(arm.CodeUserError, "%s '%s' is not the id of a %s version (…/workspaces/{ws}/%s/{name}/versions/{version}).", field, id, strings.ToLower(k.singular()), k).WithTarget(field)
 	}
-	r, err := s.cfg.Store.GetResource(ctx, id)
+	r, err := st.GetResource(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		e := notFound(k, parsed.Names[1], parsed.Names[2], parsed.Names[0]).(*arm.Error)
 		e.Status, e.Target = 400, field
@@ -285,29 +310,40 @@ func (s *Service) Delete(ctx context.Context, k Kind, sub, rg, ws, name, version
 	}
 	id := VersionID(sub, rg, w.Name, k, name, version)
 	what := fmt.Sprintf("%s version %s:%s", k.singular(), name, version)
-	r, err := s.cfg.Store.GetResource(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return false, pre.CheckIfMatch(what, false, "")
-	}
-	if err != nil {
-		return false, err
-	}
-	if err := pre.CheckIfMatch(what, true, arm.ETag(r.Version)); err != nil {
-		return false, err
-	}
-	if s.inUse != nil {
-		user, err := s.inUse(ctx, r.ID)
+	deleted := false
+	// In one transaction under the version's use lock, which a new deployment takes to
+	// store itself (UseIn): either it is committed and named here, or it finds the
+	// version gone.
+	err = s.cfg.Store.InTx(ctx, func(tx store.Store) error {
+		if err := tx.Lock(ctx, useLock(id)); err != nil {
+			return err
+		}
+		r, err := tx.GetResource(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return pre.CheckIfMatch(what, false, "")
+		}
 		if err != nil {
-			return false, err
+			return err
 		}
-		if user != "" {
-			return false, arm.Conflict("%s is used by %s; delete or change that first.", what, user)
+		if err := pre.CheckIfMatch(what, true, arm.ETag(r.Version)); err != nil {
+			return err
 		}
-	}
-	if err := s.cfg.Store.DeleteResource(ctx, r.ID, r.Version); errors.Is(err, store.ErrConflict) {
-		return false, arm.Conflict("%s was changed by another request; retry.", what)
-	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return false, err
-	}
-	return true, nil
+		if s.inUse != nil {
+			user, err := s.inUse(ctx, tx, r.ID)
+			if err != nil {
+				return err
+			}
+			if user != "" {
+				return arm.Conflict("%s is used by %s; delete or change that first.", what, user)
+			}
+		}
+		if err := tx.DeleteResource(ctx, r.ID, r.Version); errors.Is(err, store.ErrConflict) {
+			return arm.Conflict("%s was changed by another request; retry.", what)
+		} else if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		deleted = true
+		return nil
+	})
+	return deleted, err
 }

@@ -314,8 +314,8 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		ChangeGuard: func(ctx context.Context, next *armapi.ManagedCluster) error {
 			return computes.ClusterChangeAllowed(ctx, next)
 		},
-		DeleteGuard: func(ctx context.Context, mc *armapi.ManagedCluster) error {
-			return computes.ClusterDeleteAllowed(ctx, mc)
+		DeleteGuard: func(ctx context.Context, tx store.Store, mc *armapi.ManagedCluster) error {
+			return computes.ClusterDeleteAllowed(ctx, tx, mc)
 		},
 	})
 
@@ -329,8 +329,8 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	computes = compute.New(compute.Config{
 		Store: st, Engine: engine, Resources: rs, Workspaces: ws, Clusters: clusters, Secrets: box, CA: ca,
 		MonitorInterval: cfg.HealthInterval, Monitors: monitors, Logger: log,
-		InUse: func(ctx context.Context, computeID string) ([]string, error) {
-			return endpointService.ComputeUsers(ctx, computeID)
+		InUse: func(ctx context.Context, tx store.Store, computeID string) ([]string, error) {
+			return endpointService.ComputeUsers(ctx, tx, computeID)
 		},
 		ServingChanged: func(ctx context.Context, computeID string, https bool) error {
 			return endpointService.ComputeServingChanged(ctx, computeID, https)

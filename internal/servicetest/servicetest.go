@@ -46,7 +46,13 @@ type Stack struct {
 // (a change guard, quotas).
 func New(t testing.TB, sub string, clusters func(*containerservice.Config)) *Stack {
 	t.Helper()
-	st := storetest.OpenSQLite(t)
+	return NewIn(t, storetest.OpenSQLite(t), sub, clusters)
+}
+
+// NewIn is New over the store st, for tests that run on each dialect
+// (storetest.Dialects).
+func NewIn(t testing.TB, st store.Store, sub string, clusters func(*containerservice.Config)) *Stack {
+	t.Helper()
 	engine := operations.New(st, operations.Config{})
 	rs := resources.New(st, engine)
 	if _, err := rs.EnsureSubscription(context.Background(), sub, "test", "tenant"); err != nil {

@@ -250,6 +250,11 @@ func (s *sqlStore) Lock(ctx context.Context, key string) error {
 	if s.tx == nil {
 		return fmt.Errorf("lock %s: not in a transaction", key)
 	}
+	// A point where a transaction may wait for another: a test that holds one
+	// transaction learns here that the other has come to wait for it.
+	if err := failpoint.Hit("store/Lock/" + key + "/before"); err != nil {
+		return fmt.Errorf("lock %s: %w", key, err)
+	}
 	if s.d.lockKey == "" {
 		return nil
 	}

@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"strings"
+
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
@@ -109,14 +111,19 @@ func newAKSNodepoolScale(streams Streams, g *globals) *cobra.Command {
 }
 
 // newAKSNodepoolUpdate is `mlfleet aks nodepool update`: one pool's cluster autoscaler
-// (B6), a PUT of the agent pool with only the autoscaling fields set; the server keeps
-// the pool's count and VM size, which the body leaves unset.
+// (B6), node labels and node taints, a PUT of the agent pool with only the fields given
+// set; the server keeps the pool's count, VM size and whatever else the body leaves unset.
 func newAKSNodepoolUpdate(streams Streams, g *globals) *cobra.Command {
 	f := &poolFlags{}
 	var noWait bool
 	a := &autoscaleFlags{}
-	use := "update --cluster-name CLUSTER -n POOL -g GROUP --enable-cluster-autoscaler --min-count N --max-count M"
-	cmd := leaf(use, "Change a node pool's cluster autoscaler", func(cmd *cobra.Command) error {
+	n := &nodeFlags{}
+	use := "update --cluster-name CLUSTER -n POOL -g GROUP [--enable-cluster-autoscaler --min-count N --max-count M] [--labels K=V ...] [--node-taints K=V:Effect,...]"
+	cmd := &cobra.Command{Use: use, Short: "Change a node pool's cluster autoscaler, node labels or node taints",
+		// az's --labels takes several words (--labels a=1 b=2); cobra hands all but the
+		// first over as arguments.
+		Args: cobra.ArbitraryArgs}
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		if err := f.resolve(true); err != nil {
 			return err
 		}
@@ -124,8 +131,12 @@ func newAKSNodepoolUpdate(streams Streams, g *globals) *cobra.Command {
 		if err != nil {
 			return err
 		}
-		if enable == nil {
-			return usagef("nothing to update: give --enable-cluster-autoscaler, --disable-cluster-autoscaler or --update-cluster-autoscaler")
+		labels, taints, err := n.settings(cmd, args)
+		if err != nil {
+			return err
+		}
+		if enable == nil && labels == nil && taints == nil {
+			return usagef("nothing to update: give --enable-cluster-autoscaler, --disable-cluster-autoscaler, --update-cluster-autoscaler, --labels or --node-taints")
 		}
 		c, err := g.client(streams)
 		if err != nil {
@@ -133,16 +144,64 @@ func newAKSNodepoolUpdate(streams Streams, g *globals) *cobra.Command {
 		}
 		var body mlfleet.AgentPoolPut
 		body.Properties.EnableAutoScaling, body.Properties.MinCount, body.Properties.MaxCount = enable, lo, hi
+		body.Properties.NodeLabels, body.Properties.NodeTaints = labels, taints
 		_, p, err := c.BeginUpdateAgentPool(cmd.Context(), f.group, f.cluster, f.name, body)
 		if err != nil {
 			return err
 		}
 		return g.finishPool(cmd, streams, p, noWait, f)
-	})
+	}
 	f.bind(cmd.Flags(), true)
 	noWaitFlag(cmd, &noWait)
 	a.bind(cmd.Flags(), true)
+	n.bind(cmd.Flags())
 	return cmd
+}
+
+// nodeFlags are az aks nodepool update's --labels and --node-taints. Each replaces the
+// pool's whole set, as in az; "" clears it.
+type nodeFlags struct {
+	labels []string
+	taints string
+}
+
+func (n *nodeFlags) bind(fl *pflag.FlagSet) {
+	fl.StringArrayVar(&n.labels, "labels", nil, `Node labels, space-separated key=value; they replace the pool's labels, "" clears them`)
+	fl.StringVar(&n.taints, "node-taints", "", `Node taints, comma-separated key=value:Effect (NoSchedule, PreferNoSchedule or NoExecute); they replace the pool's taints, "" clears them`)
+}
+
+// settings returns the labels and taints the flags ask for: nil for a flag not given, and
+// empty, which the server reads as "clear", for one given "". args are the further words
+// of --labels. Only the grammar is checked here; the keys, values and effects are checked
+// by the server, which has Kubernetes' rules and says which item is wrong.
+func (n *nodeFlags) settings(cmd *cobra.Command, args []string) (map[string]string, []string, error) {
+	if len(args) > 0 && !cmd.Flags().Changed("labels") {
+		return nil, nil, usagef("unexpected arguments %q: only --labels takes several values", args)
+	}
+	var labels map[string]string
+	if cmd.Flags().Changed("labels") {
+		labels = map[string]string{}
+		for _, item := range append(n.labels, args...) {
+			// One quoted value may hold several labels: --labels "a=1 b=2".
+			for _, kv := range strings.Fields(item) {
+				k, v, ok := strings.Cut(kv, "=")
+				if !ok || k == "" || strings.Contains(v, "=") {
+					return nil, nil, usagef("invalid label %q: write labels as key=value", kv)
+				}
+				labels[k] = v
+			}
+		}
+	}
+	var taints []string
+	if cmd.Flags().Changed("node-taints") {
+		taints = []string{}
+		if strings.TrimSpace(n.taints) != "" {
+			for _, t := range strings.Split(n.taints, ",") {
+				taints = append(taints, strings.TrimSpace(t))
+			}
+		}
+	}
+	return labels, taints, nil
 }
 
 // finishPool waits for an agent pool operation (unless noWait) and prints the pool as it

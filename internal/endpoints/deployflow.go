@@ -152,7 +152,7 @@ func (s *Service) deleteInstances(ctx context.Context, epName, name string, comp
 // unreachable cluster must not be taken for a deleted one.
 func (s *Service) onClusters(ctx context.Context, computes []string, f func(compute string, kc *kube.Cluster) error) error {
 	for _, c := range computes {
-		kc, _, err := s.clusterReady(ctx, c)
+		kc, err := s.clusterReady(ctx, c)
 		if gone(err) {
 			continue
 		}
@@ -260,7 +260,7 @@ func (s *Service) applyDeployment(ctx context.Context, epName, id string) error 
 		return kube.Probe{Path: path, InitialDelaySeconds: seconds(p.InitialDelay), PeriodSeconds: max(seconds(p.Period), 1),
 			TimeoutSeconds: max(seconds(p.Timeout), 1), FailureThreshold: int32(p.FailureThreshold), SuccessThreshold: int32(p.SuccessThreshold)}
 	}
-	kc, _, err := s.clusterReady(ctx, d.Properties.Compute)
+	kc, err := s.clusterReady(ctx, d.Properties.Compute)
 	if err != nil {
 		return err
 	}
@@ -281,7 +281,7 @@ func (s *Service) waitReady(ctx context.Context, epName, id string) error {
 	if err != nil {
 		return err
 	}
-	kc, _, err := s.clusterReady(ctx, d.Properties.Compute)
+	kc, err := s.clusterReady(ctx, d.Properties.Compute)
 	if err != nil {
 		return err
 	}
@@ -408,7 +408,7 @@ func (s *Service) ComputeServingChanged(ctx context.Context, computeID string, h
 	if https {
 		want = "https"
 	}
-	kc, _, err := s.clusterReady(ctx, computeID)
+	kc, err := s.clusterReady(ctx, computeID)
 	if err != nil {
 		return err
 	}

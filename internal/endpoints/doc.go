@@ -21,7 +21,8 @@
 // steps: a deployment materializes its model and code, applies its Deployment, rewrites
 // the endpoint's Secret and waits for its instances to be Ready (a crash-looping container
 // fails it with the container's last message). The scoring URI comes from the azureml-fe
-// Service the router serves behind. Keys are generated at create and kept sealed in the
+// Service the router serves behind, on the compute the endpoint's deployments run on (a
+// router reaches only its own cluster's instances), not necessarily the endpoint's own. Keys are generated at create and kept sealed in the
 // store (internal/secrets); AMLToken tokens are ES256 JWTs signed with the server's key.
 //
 // The parts: service.go (Config, the cluster connection, keys), endpoint.go and

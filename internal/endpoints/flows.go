@@ -191,7 +191,7 @@ func (s *Service) syncEndpoint(ctx context.Context, endpointID, except string) e
 	// never leaves a compute that serves the endpoint without its Secret.
 	keep := computesOf(&ep, ds, except)
 	for _, c := range keep {
-		kc, _, err := s.clusterReady(ctx, c)
+		kc, err := s.clusterReady(ctx, c)
 		if err != nil {
 			return err
 		}
@@ -224,7 +224,7 @@ func (s *Service) syncEndpoint(ctx context.Context, endpointID, except string) e
 	})
 }
 
-// scoringURI is where an endpoint is scored: through the router of its first compute.
+// scoringURI is where an endpoint is scored: through the router of servingCompute.
 // msg says why there is none. It never fails: a URI it cannot find yet is a message on
 // the endpoint, not a failed operation, since the router may get its address later.
 func (s *Service) scoringURI(ctx context.Context, endpointID string) (uri, swagger, msg string) {
@@ -237,23 +237,58 @@ func (s *Service) scoringURI(ctx context.Context, endpointID string) (uri, swagg
 		return "", "", ""
 	}
 	ds, _ := s.deploymentsOf(ctx, s.cfg.Store, endpointID)
-	computes := computesOf(&ep, ds, "")
-	if len(computes) == 0 {
+	c := servingCompute(&ep, ds)
+	if c == "" {
 		return "", "", "The endpoint has no compute yet: create a deployment on an AKS compute (or set the endpoint's compute) to get a scoring URI."
 	}
-	kc, _, err := s.clusterReady(ctx, computes[0])
+	kc, err := s.clusterReady(ctx, c)
 	if err != nil {
-		return "", "", fmt.Sprintf("The cluster of compute '%s' could not be reached: %v", lastSegment(computes[0]), err)
+		return "", "", fmt.Sprintf("The cluster of compute '%s' could not be reached: %v", lastSegment(c), err)
 	}
 	addr, err := kc.FrontEndAddress(ctx, inference.AnnotationLocalAddress, inference.AnnotationLocalScheme)
 	switch {
 	case err != nil || addr.Host == "":
-		return "", "", fmt.Sprintf("The router (azureml-fe) of compute '%s' has no address yet; on an external cluster it needs serve --router-image.", lastSegment(computes[0]))
+		return "", "", fmt.Sprintf("The router (azureml-fe) of compute '%s' has no address yet; on an external cluster it needs serve --router-image.", lastSegment(c))
 	case addr.Placeholder:
-		return "", "", fmt.Sprintf("Compute '%s' runs no router (its azureml-fe is the placeholder image), so the endpoint cannot be scored there: start mlfleet with serve --router-image and update the compute.", lastSegment(computes[0]))
+		return "", "", fmt.Sprintf("Compute '%s' runs no router (its azureml-fe is the placeholder image), so the endpoint cannot be scored there: start mlfleet with serve --router-image and update the compute.", lastSegment(c))
 	}
 	base := addr.Scheme + "://" + addr.Host + "/api/v1/endpoint/" + ep.Name
 	return base + "/score", base + "/swagger.json", ""
+}
+
+// servingCompute is the compute whose router the scoring URI names, "" when the endpoint
+// has none. A router forwards only to the instances in its own cluster (router.Server
+// watches the pods of its namespace azureml), so an endpoint is served where its
+// deployments run: once they all moved off the endpoint's own compute, the router there
+// still holds the endpoint's Secret (a deployment created without a compute lands there)
+// but answers 503, no ready instance, for every deployment. With deployments on several
+// computes no router serves them all, and the URI names the compute that carries the most
+// traffic (on a tie the first in computesOf's order: the endpoint's own, then its
+// deployments' in order). The endpoint's own compute is named only while no deployment
+// runs anywhere.
+func servingCompute(ep *armapi.OnlineEndpoint, ds []*armapi.OnlineDeployment) string {
+	best, bestTraffic := "", -1
+	for _, c := range computesOf(ep, ds, "") {
+		traffic, runs := 0, false
+		for _, d := range ds {
+			if !strings.EqualFold(d.Properties.Compute, c) {
+				continue
+			}
+			runs = true
+			for name, w := range ep.Properties.Traffic {
+				if strings.EqualFold(name, d.Name) {
+					traffic += w
+				}
+			}
+		}
+		if runs && traffic > bestTraffic {
+			best, bestTraffic = c, traffic
+		}
+	}
+	if best == "" {
+		return ep.Properties.Compute
+	}
+	return best
 }
 
 // endpointDeleteFlow deletes an endpoint's deployments one step each, then its Secrets,

@@ -86,9 +86,9 @@ type Service struct {
 	now func() time.Time
 	// scoreClient sends Score's requests (newScoreClient).
 	scoreClient *http.Client
-	// connect reaches the cluster of a compute for the deployment monitor and the capacity
-	// check: cluster, with no wait for a cluster that is not up (a test puts a fake
-	// cluster here).
+	// connect reaches the cluster of a compute once, with no wait for a cluster that is
+	// not up. The deployment monitor and the capacity check call it, and clusterReady
+	// retries it (a test puts fake clusters here).
 	connect func(ctx context.Context, computeID string) (*kube.Cluster, error)
 	// monitor is the deployment monitor's state (monitor.go).
 	monitor struct {
@@ -256,15 +256,14 @@ func (s *Service) cluster(ctx context.Context, computeID string) (*kube.Cluster,
 // yet (after a restart of mlfleet, clusters come back in the background).
 const clusterWaitTimeout = 3 * time.Minute
 
-// clusterReady is cluster for operations: a cluster that is not running yet, or not
+// clusterReady is connect for operations: a cluster that is not running yet, or not
 // reachable for a moment, is waited for rather than failing the operation.
-func (s *Service) clusterReady(ctx context.Context, computeID string) (*kube.Cluster, *armapi.ManagedCluster, error) {
+func (s *Service) clusterReady(ctx context.Context, computeID string) (*kube.Cluster, error) {
 	deadline := time.Now().Add(clusterWaitTimeout)
 	var kc *kube.Cluster
-	var mc *armapi.ManagedCluster
 	err := wait.PollUntilContextCancel(ctx, 500*time.Millisecond, true, func(ctx context.Context) (bool, error) {
 		var err error
-		kc, mc, err = s.cluster(ctx, computeID)
+		kc, err = s.connect(ctx, computeID)
 		// GET /version proves the apiserver answers: a cached client says nothing about
 		// whether its cluster is up now.
 		if err == nil {
@@ -283,9 +282,9 @@ func (s *Service) clusterReady(ctx context.Context, computeID string) (*kube.Clu
 		return false, nil
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return kc, mc, nil
+	return kc, nil
 }
 
 // tokenKeyPEM is the PEM of the public key that verifies AMLToken tokens, for the

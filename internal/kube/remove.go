@@ -25,8 +25,9 @@ import (
 // azureml if it carries the label and holds nothing of anyone else's (see foreignKinds),
 // and the marker last. A namespace that holds foreign objects stays, without mlfleet's
 // labels. Remove does not wait for the namespace controller to finish a deleted
-// namespace (it waits 5 s before it starts, for HA API servers): everything of mlfleet's
-// in it is gone already, and an Apply that follows waits for the namespace itself. It is
+// namespace (upstream's waits 5 s before it starts, for HA API servers; an embedded
+// cluster's finishes an emptied one within a second): everything of mlfleet's in it is
+// gone already, and an Apply that follows waits for the namespace itself. It is
 // idempotent: nil when nothing is there.
 func (c *Cluster) Remove(ctx context.Context, attachmentID string) error {
 	if msgs := validation.IsDNS1123Label(attachmentID); len(msgs) > 0 {
@@ -231,8 +232,10 @@ func (c *Cluster) waitNamespaceNotTerminating(ctx context.Context) error {
 }
 
 // waitNamespaceGone polls until the namespace of that uid no longer exists. The namespace
-// controller empties a deleted namespace and removes it; it starts 5 seconds after the
-// delete (namespaceDeletionGracePeriod, for HA API servers), which makes most of the time.
+// controller empties a deleted namespace and removes it. Upstream's starts 5 seconds after
+// the delete (namespaceDeletionGracePeriod, for HA API servers), which makes most of the
+// time on real clusters; an embedded cluster's starts once its one apiserver refuses new
+// content in the namespace (clusterruntime's namespaceFinisher).
 func (c *Cluster) waitNamespaceGone(ctx context.Context, uid types.UID) error {
 	var last *corev1.Namespace
 	err := wait.PollUntilContextCancel(ctx, pollEvery, true, func(ctx context.Context) (bool, error) {

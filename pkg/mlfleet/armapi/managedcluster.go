@@ -201,19 +201,20 @@ type AgentPoolInput struct {
 
 // AgentPoolSettings are the settings of a pool's nodes in a PUT body (cluster or agent
 // pool). Nil leaves a setting as it is on an update, or at its default on a create; an
-// empty map or list clears labels, taints or tags.
+// empty map or list clears labels, taints or tags. The maps and lists are omitzero, not
+// omitempty, so that a client's empty one is sent ({} or []) and clears.
 type AgentPoolSettings struct {
 	// NodeLabels are labels put on each node of the pool.
-	NodeLabels map[string]string `json:"nodeLabels,omitempty"`
+	NodeLabels map[string]string `json:"nodeLabels,omitzero"`
 	// NodeTaints are taints put on each node, as AKS writes them: "key=value:NoSchedule".
-	NodeTaints []string `json:"nodeTaints,omitempty"`
+	NodeTaints []string `json:"nodeTaints,omitzero"`
 	// MaxPods is how many pods a node runs (10 to 250); it cannot change after create.
 	MaxPods *int `json:"maxPods,omitempty"`
 	// OSDiskSizeGB is the size of a node's OS disk (0 to 2048, 0 = the default); it cannot
 	// change after create.
 	OSDiskSizeGB *int `json:"osDiskSizeGB,omitempty"`
 	// Tags are the pool's own tags.
-	Tags map[string]string `json:"tags,omitempty"`
+	Tags map[string]string `json:"tags,omitzero"`
 }
 
 // AgentPool is a node pool served as a child resource (agentPools/{name}).

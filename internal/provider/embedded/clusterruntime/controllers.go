@@ -23,6 +23,7 @@ import (
 	"k8s.io/kubernetes/pkg/controller/endpointslice"
 	"k8s.io/kubernetes/pkg/controller/garbagecollector"
 	"k8s.io/kubernetes/pkg/controller/namespace"
+	"k8s.io/kubernetes/pkg/controller/namespace/deletion"
 	"k8s.io/kubernetes/pkg/controller/replicaset"
 	"k8s.io/kubernetes/pkg/controller/serviceaccount"
 )
@@ -172,6 +173,23 @@ func newControllers(ctx context.Context, c *clients, typed informers.SharedInfor
 		nc := namespace.NewNamespaceController(ctx, client, metadataClient, discover,
 			typed.Core().V1().Namespaces(), namespaceResync, v1.FinalizerKubernetes)
 		loops = append(loops, controllerLoop{name, func() { nc.Run(ctx, namespaceWorkers) }})
+
+		// Its work without its grace period, as soon as the apiserver allows: see
+		// namespaceFinisher. The deleter's constructor calls discovery as the
+		// controller's does, hence a result of its own.
+		const finisherName = "namespace-finisher"
+		discoverFinisher, err := firstDiscoveryPrefetched(client.Discovery().ServerPreferredNamespacedResources)
+		if err != nil {
+			return nil, fmt.Errorf("create %s: %w", finisherName, err)
+		}
+		finisherCtx := named(finisherName)
+		deleter := deletion.NewNamespacedResourcesDeleter(finisherCtx, client.CoreV1().Namespaces(), metadataClient, client.CoreV1(),
+			discoverFinisher, v1.FinalizerKubernetes)
+		finisher, err := newNamespaceFinisher(client, typed.Core().V1().Namespaces(), deleter)
+		if err != nil {
+			return nil, fmt.Errorf("create %s: %w", finisherName, err)
+		}
+		loops = append(loops, controllerLoop{finisherName, func() { finisher.run(finisherCtx) }})
 	}
 
 	// Garbage collection: cascading deletion through ownerReferences, for every resource

@@ -6,7 +6,9 @@
 //
 //   - Upstream controllers from k8s.io/kubernetes/pkg/controller, built from their
 //     constructors on one shared informer factory (controllers.go): deployment,
-//     replicaset, namespace (namespace deletion), garbage collector (cascading deletion
+//     replicaset, namespace (namespace deletion; namespacedeletion.go runs its work
+//     without its 5 s grace period for HA control planes once the one apiserver refuses
+//     new content in the namespace), garbage collector (cascading deletion
 //     through ownerReferences, for every resource discovery lists), endpointslice,
 //     serviceaccount (the "default" ServiceAccount of each namespace) and disruption (the
 //     status of PodDisruptionBudgets, which evictions check). Not the whole

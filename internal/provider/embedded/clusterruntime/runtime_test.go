@@ -20,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 )
@@ -505,8 +506,20 @@ func TestNamespaceDeletionCompletes(t *testing.T) {
 	if err := c.client.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	testutil.WaitFor(t, 90*time.Second, "namespace gone", func() (bool, string) {
-		n, err := c.client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+	waitNamespaceGone(t, c.client, ns)
+	t.Logf("namespace with a Deployment deleted in %v", time.Since(start).Round(10*time.Millisecond))
+	for _, p := range pods {
+		if _, err := c.client.CoreV1().Pods(ns).Get(ctx, p.Name, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+			t.Errorf("pod %s still there (%v)", p.Name, err)
+		}
+	}
+}
+
+// waitNamespaceGone waits until namespace ns no longer exists.
+func waitNamespaceGone(t *testing.T, client kubernetes.Interface, ns string) {
+	t.Helper()
+	testutil.WaitFor(t, 90*time.Second, "namespace "+ns+" gone", func() (bool, string) {
+		n, err := client.CoreV1().Namespaces().Get(t.Context(), ns, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			return true, ""
 		}
@@ -515,12 +528,69 @@ func TestNamespaceDeletionCompletes(t *testing.T) {
 		}
 		return false, fmt.Sprintf("%s %+v", n.Status.Phase, n.Status.Conditions)
 	})
-	t.Logf("namespace with a Deployment deleted in %v", time.Since(start).Round(10*time.Millisecond))
-	for _, p := range pods {
-		if _, err := c.client.CoreV1().Pods(ns).Get(ctx, p.Name, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
-			t.Errorf("pod %s still there (%v)", p.Name, err)
-		}
+}
+
+// TestEmptiedNamespaceDeletion logs how long a namespace whose content is already gone
+// takes to go, as namespace azureml after a detach, which the attach that follows waits
+// for: the upstream namespace controller alone takes its 5 s grace period and more, the
+// namespace finisher about its settle time.
+func TestEmptiedNamespaceDeletion(t *testing.T) {
+	c := sharedCluster(t)
+	ctx := t.Context()
+	ns := newNamespace(t, c.client, "emptied")
+	// What Kubernetes puts into every namespace is there, as in azureml after a detach.
+	testutil.WaitFor(t, 30*time.Second, "service account default", func() (bool, string) {
+		_, err := c.client.CoreV1().ServiceAccounts(ns).Get(ctx, "default", metav1.GetOptions{})
+		return err == nil, fmt.Sprint(err)
+	})
+	start := time.Now()
+	if err := c.client.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
 	}
+	waitNamespaceGone(t, c.client, ns)
+	t.Logf("emptied namespace deleted in %v", time.Since(start).Round(10*time.Millisecond))
+}
+
+// TestNamespaceWaitsForPods: a deleted namespace stays, Terminating, while a pod in it
+// is still there (held by a finalizer here, as a kubelet holds one whose containers are
+// stopping), and goes once the pod has gone.
+func TestNamespaceWaitsForPods(t *testing.T) {
+	c := sharedCluster(t)
+	ctx := t.Context()
+	ns := newNamespace(t, c.client, "held")
+	pod := podOf("held", v1.ResourceRequirements{})
+	pod.Finalizers = []string{"mlfleet.io/test-hold"}
+	create(t, c.client.CoreV1().Pods(ns).Create, pod)
+	runningPods(t, c.client, ns, "", 1)
+
+	if err := c.client.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// The deletion has run once it deleted the pod and wrote its conditions, which it
+	// does at the end of each pass over the namespace's content.
+	testutil.WaitFor(t, 30*time.Second, "the namespace's deletion to delete the pod", func() (bool, string) {
+		p, err := c.client.CoreV1().Pods(ns).Get(ctx, "held", metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		n, err := c.client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		return p.DeletionTimestamp != nil && len(n.Status.Conditions) > 0, fmt.Sprintf("pod deleted %v, namespace %+v", p.DeletionTimestamp, n.Status)
+	})
+	n, err := c.client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+	if err != nil || n.Status.Phase != v1.NamespaceTerminating || !slices.Contains(n.Spec.Finalizers, v1.FinalizerKubernetes) {
+		t.Fatalf("namespace with a pod left: %+v, %v (want it Terminating, not finalized)", n, err)
+	}
+	if _, err := c.client.CoreV1().Pods(ns).Get(ctx, "held", metav1.GetOptions{}); err != nil {
+		t.Fatalf("pod while its namespace is deleted: %v", err)
+	}
+
+	if _, err := c.client.CoreV1().Pods(ns).Patch(ctx, "held", types.MergePatchType, []byte(`{"metadata":{"finalizers":null}}`), metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitNamespaceGone(t, c.client, ns)
 }
 
 func TestGarbageCollectorCascades(t *testing.T) {

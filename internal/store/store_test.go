@@ -134,6 +134,7 @@ func runContract(t *testing.T, newDatabase func(t *testing.T) func() Store) {
 		{"ClusterLeases", testClusterLeases},
 		{"ClusterLeaseRace", testClusterLeaseRace},
 		{"SeizeClusterLease", testSeizeClusterLease},
+		{"ListBlobs", testListBlobs},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

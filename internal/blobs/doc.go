@@ -30,9 +30,12 @@
 //     PostgreSQL it is an advisory lock, so that replicas collecting at once remove each
 //     blob once and never under an upload.
 //   - Content stored less than a grace period ago (CollectorConfig.Grace, 10 minutes) is
-//     kept whatever names it: an upload by an mlfleet older than this one (during a
-//     rolling upgrade of replicas) stores its content before its row, outside the lock.
-//     Its age is a Files blob's modification time, a Database blob's created_at.
+//     kept whatever names it, for writers that store content before its row and outside
+//     the lock: Store.Put alone, and the uploads of an mlfleet older than this one during
+//     a rolling upgrade of replicas. (Such an upload of content stored long ago can still
+//     lose its content to a collection; its workspace then gets ErrNotFound, and
+//     uploading the content again repairs it.) The age is a Files blob's modification
+//     time, a Database blob's created_at.
 //   - Content no row ever named is removed too once past the grace period: content
 //     uploaded before upload rows existed, or whose upload crashed before its row.
 //     Workspaces cannot read it (their reads need a row), but deployments read content by

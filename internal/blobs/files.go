@@ -37,30 +37,14 @@ func (s *Files) path(digest string) string { return filepath.Join(s.dir, digest[
 
 // Put stores r's content as a file, renamed into place once complete and synced.
 func (s *Files) Put(ctx context.Context, r io.Reader) (Info, error) {
-	f, info, err := spool(s.dir, r, s.limit)
+	p, err := s.prepare(ctx, r)
 	if err != nil {
 		return Info{}, err
 	}
-	defer os.Remove(f.Name())
-	defer f.Close()
-	if _, err := os.Stat(s.path(info.Digest)); err == nil {
-		if err := Verify(ctx, s, info.Digest); !errors.Is(err, ErrCorrupt) {
-			return info, err
-		}
-	}
-	if err := failpoint.Hit("blobs/put/before"); err != nil {
-		return Info{}, err
-	}
-	if err := f.Sync(); err != nil {
-		return Info{}, fmt.Errorf("store blob %s: %w", info.Digest, err)
-	}
-	if err := os.MkdirAll(filepath.Dir(s.path(info.Digest)), 0o700); err != nil {
-		return Info{}, fmt.Errorf("store blob %s: %w", info.Digest, err)
-	}
-	if err := os.Rename(f.Name(), s.path(info.Digest)); err != nil {
-		return Info{}, fmt.Errorf("store blob %s: %w", info.Digest, err)
-	}
-	return info, failpoint.Hit("blobs/put/after")
+	defer p.close()
+	// No lock: content stored without a row is the Collector's once past its grace
+	// period, whoever stored it.
+	return p.info(), p.store(ctx, nil)
 }
 
 // Stat returns the blob's Info from its file, or ErrNotFound.
@@ -126,7 +110,8 @@ type filePut struct {
 func (p *filePut) info() Info { return p.in }
 
 // store renames the spooled file into place unless the content was found intact and is
-// still there (the Collector may have removed it since).
+// still there (the Collector may have removed it since). tx, which holds the blob's lock,
+// is not used: the file is not in it.
 func (p *filePut) store(ctx context.Context, tx store.Store) error {
 	_, err := os.Stat(p.s.path(p.in.Digest))
 	switch {

@@ -37,9 +37,9 @@ type upload struct {
 // the row in one transaction that holds the blob's lock (store.Store.Lock of
 // "blob/<digest>"), the lock under which the Collector decides to remove content: the
 // content a row names is never removed after the row is recorded, and content removed
-// before is stored again from the spooled copy. A crash before the commit leaves content no
-// row names (kept for the grace period, and named again by the next upload of it) and
-// never a row without its content. Uploads made before these rows existed are recorded for
+// before is stored again from the spooled copy. A crash before the commit may leave content
+// no row names (a Files blob, renamed into place before; kept for the grace period, and
+// named again by the next upload of it), never a row without its content. Uploads made before these rows existed are recorded for
 // no workspace: an asset version that already names one keeps working, since versions are
 // checked only when created, and uploading the content again (which the CLI does for every
 // new version) records it.
@@ -48,9 +48,9 @@ type Uploads struct {
 	blobs Store
 	// content is blobs when it is a store the Collector can empty (Files, Database).
 	content collectable
-	// hook, when set (by tests), is called with the name of every failpoint of this
-	// package's uploads and collections before the failpoint itself: a test pauses there
-	// to run a race in the order it wants.
+	// hook, when set (by tests), is called with the name of every blobs/upload/* and
+	// blobs/collect/* failpoint before the failpoint itself: a test pauses there to run a
+	// race in the order it wants.
 	hook func(point string)
 }
 

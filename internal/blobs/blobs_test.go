@@ -23,13 +23,39 @@ type impl struct {
 	name    string
 	open    func(t *testing.T, limit int64) Store
 	corrupt func(t *testing.T, digest string)
+	// rows is the store for upload rows to use with it: the Database's own store, a
+	// SQLite file of its own for Files.
+	rows func(t *testing.T) store.Store
+	// dsn is where rows is, dir where Files keep blobs ("" for a Database): how another
+	// process opens the same stores.
+	dsn, dir string
 }
 
 func impls(t *testing.T) []impl {
-	dir := t.TempDir()
-	sqlitePath := filepath.Join(t.TempDir(), "blobs.db")
-	list := []impl{
-		{
+	var list []impl
+	for _, name := range implNames() {
+		list = append(list, newImpl(t, name))
+	}
+	return list
+}
+
+// implNames names the impls to test: files, sqlite, and postgres when
+// MLFLEET_TEST_POSTGRES is set.
+func implNames() []string {
+	names := []string{"files", "sqlite"}
+	if os.Getenv("MLFLEET_TEST_POSTGRES") != "" {
+		names = append(names, "postgres")
+	}
+	return names
+}
+
+// newImpl returns the impl called name, over a new directory or database.
+func newImpl(t *testing.T, name string) impl {
+	switch name {
+	case "files":
+		dir, rowsPath := t.TempDir(), filepath.Join(t.TempDir(), "rows.db")
+		var rows store.Store
+		return impl{
 			name: "files",
 			open: func(t *testing.T, limit int64) Store {
 				s, err := NewFiles(dir, limit)
@@ -44,29 +70,48 @@ func impls(t *testing.T) []impl {
 					t.Fatal(err)
 				}
 			},
-		},
-		databaseImpl(t, "sqlite", sqlitePath, "sqlite", sqlitePath),
+			rows: func(t *testing.T) store.Store {
+				if rows == nil {
+					rows = storetest.Open(t, rowsPath)
+				}
+				return rows
+			},
+			dsn: rowsPath,
+			dir: dir,
+		}
+	case "sqlite":
+		sqlitePath := filepath.Join(t.TempDir(), "blobs.db")
+		return databaseImpl(t, "sqlite", sqlitePath, "sqlite", sqlitePath)
 	}
-	if dsn := os.Getenv("MLFLEET_TEST_POSTGRES"); dsn != "" {
-		schemaDSN := storetest.Schema(t, dsn)
-		list = append(list, databaseImpl(t, "postgres", schemaDSN, "pgx", schemaDSN))
+	schemaDSN := storetest.Schema(t, os.Getenv("MLFLEET_TEST_POSTGRES"))
+	return databaseImpl(t, "postgres", schemaDSN, "pgx", schemaDSN)
+}
+
+// forEachImpl runs fn in a subtest per impl, each over stores of its own.
+func forEachImpl(t *testing.T, suffix string, fn func(t *testing.T, im impl)) {
+	for _, name := range implNames() {
+		t.Run(name+suffix, func(t *testing.T) { fn(t, newImpl(t, name)) })
 	}
-	return list
 }
 
 func databaseImpl(t *testing.T, name, dsn, driver, driverDSN string) impl {
 	var st store.Store
+	rows := func(t *testing.T) store.Store {
+		if st == nil {
+			var err error
+			if st, err = store.Open(context.Background(), dsn); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { st.Close() })
+		}
+		return st
+	}
 	return impl{
 		name: name,
+		rows: rows,
+		dsn:  dsn,
 		open: func(t *testing.T, limit int64) Store {
-			if st == nil {
-				var err error
-				if st, err = store.Open(context.Background(), dsn); err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { st.Close() })
-			}
-			return NewDatabase(st.(store.BlobStore), t.TempDir(), limit)
+			return NewDatabase(rows(t).(store.BlobStore), t.TempDir(), limit)
 		},
 		corrupt: func(t *testing.T, digest string) {
 			db, err := sql.Open(driver, driverDSN)

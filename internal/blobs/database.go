@@ -111,3 +111,90 @@ func (c *chunkReader) Read(p []byte) (int, error) {
 	c.buf = c.buf[n:]
 	return n, nil
 }
+
+var _ collectable = (*Database)(nil)
+
+// prepare spools r and checks whether a stored copy is corrupt (reading it, which is
+// why it happens before the lock).
+func (s *Database) prepare(ctx context.Context, r io.Reader) (pendingPut, error) {
+	f, info, err := spool(s.tmpDir, r, s.limit)
+	if err != nil {
+		return nil, err
+	}
+	p := &databasePut{f: f, in: info}
+	if _, err := s.Stat(ctx, info.Digest); err == nil {
+		err := Verify(ctx, s, info.Digest)
+		p.corrupt = errors.Is(err, ErrCorrupt)
+		if err != nil && !p.corrupt && !errors.Is(err, ErrNotFound) {
+			p.close()
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// databasePut is content spooled to a temporary file.
+type databasePut struct {
+	f  *os.File
+	in Info
+	// corrupt is true when the stored copy was found corrupt before the lock.
+	corrupt bool
+}
+
+func (p *databasePut) info() Info { return p.in }
+
+// store writes the chunks in tx unless the blob is there (store.BlobStore.PutBlob),
+// replacing a corrupt copy.
+func (p *databasePut) store(ctx context.Context, tx store.Store) error {
+	bs := tx.(store.BlobStore)
+	if p.corrupt {
+		if err := bs.DeleteBlob(ctx, p.in.Digest); err != nil {
+			return fmt.Errorf("replace corrupt blob %s: %w", p.in.Digest, err)
+		}
+	}
+	if err := bs.PutBlob(ctx, p.in.Digest, p.in.Size, p.f); err != nil {
+		return fmt.Errorf("store blob %s: %w", p.in.Digest, err)
+	}
+	return nil
+}
+
+func (p *databasePut) close() {
+	p.f.Close()
+	os.Remove(p.f.Name())
+}
+
+// each lists the blobs a page at a time.
+func (s *Database) each(ctx context.Context, fn func(store.Blob) error) error {
+	const page = 1000
+	after := ""
+	for {
+		list, err := s.db.ListBlobs(ctx, after, page)
+		if err != nil {
+			return err
+		}
+		for _, b := range list {
+			if err := fn(*b); err != nil {
+				return err
+			}
+		}
+		if len(list) < page {
+			return nil
+		}
+		after = list[len(list)-1].Digest
+	}
+}
+
+// remove deletes the blob's rows in tx, which holds the lock (NewUploads made sure tx is
+// a transaction of the store the blobs are in).
+func (s *Database) remove(ctx context.Context, tx store.Store, digest string) (bool, error) {
+	bs := tx.(store.BlobStore)
+	if _, _, err := bs.BlobInfo(ctx, digest); errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	if err := bs.DeleteBlob(ctx, digest); err != nil {
+		return false, err
+	}
+	return true, nil
+}

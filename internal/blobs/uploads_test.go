@@ -26,7 +26,7 @@ func TestUploadsPerWorkspace(t *testing.T) {
 	ctx := context.Background()
 	for _, im := range impls(t) {
 		t.Run(im.name, func(t *testing.T) {
-			st := storetest.OpenSQLite(t)
+			st := im.rows(t)
 			u := NewUploads(st, im.open(t, 1<<20))
 			content := []byte("a workspace's model")
 			info, err := u.In(ws1).Put(ctx, bytes.NewReader(content))

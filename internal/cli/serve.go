@@ -135,7 +135,7 @@ other mlfleet commands work with no flags. Stop it with Ctrl-C (SIGINT) or SIGTE
 	fl.IntVar(&f.pageSize, "page-size", 100, "Items per list page")
 	fl.DurationVar(&f.leaseTTL, "lease-ttl", 15*time.Second, "How long an operation lease lasts without renewal")
 	fl.DurationVar(&f.health, "health-interval", 30*time.Second, "How often the health monitor checks the cluster of every attached compute, and the instances of every online deployment")
-	fl.DurationVar(&f.sweep, "sweep-interval", time.Minute, "How often rows that lost their owner (name claims, secrets) are removed")
+	fl.DurationVar(&f.sweep, "sweep-interval", time.Minute, "How often rows that lost their owner (name claims, secrets), and uploaded content no workspace uses any more, are removed")
 	fl.DurationVar(&f.tokenLifetime, "token-lifetime", time.Hour, "How long an access token lives unless the caller asks for less")
 	fl.DurationVar(&f.maxTokenLifetime, "token-max-lifetime", 24*time.Hour, "The longest lifetime a caller may ask for a token (the admin token in the home never expires)")
 	fl.IntVar(&f.reads.PerHour, "rate-limit-reads", server.DefaultReadLimit.PerHour, "Read requests (GET, HEAD) an hour per principal and subscription, beyond which the API answers 429 with Retry-After (0 = unlimited)")

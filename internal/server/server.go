@@ -91,8 +91,8 @@ type Config struct {
 	// QuotaFile sets the quotas of subscriptions per region (JSON, see internal/quota);
 	// "" means the built-in limits (quota.Defaults).
 	QuotaFile string
-	// SweepInterval is how often rows that lost their owner (claims, secrets) are removed;
-	// 0 means 1m.
+	// SweepInterval is how often rows that lost their owner (claims, secrets), and blobs no
+	// upload names any more (blobs.Collector), are removed; 0 means 1m.
 	SweepInterval time.Duration
 	// ReadLimit and WriteLimit limit each principal's requests in each subscription (reads
 	// are GET and HEAD, writes the rest) with token buckets: an empty bucket answers 429
@@ -369,6 +369,9 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	// Content is shared by digest (the endpoints read it by digest); workspaces see only
 	// what was uploaded to them.
 	uploads := blobs.NewUploads(st, blobStore)
+	// Versions made before upload rows name content no row does, which deployments read.
+	collector := blobs.NewCollector(uploads, blobs.CollectorConfig{Logger: log,
+		NamedBy: []string{mlassets.Models.VersionType(), mlassets.Codes.VersionType()}})
 	assets := mlassets.New(mlassets.Config{Store: st, Resources: rs, Workspaces: ws, Blobs: uploads})
 
 	endpointService = endpoints.New(endpoints.Config{
@@ -424,7 +427,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	}
 	sweep := sweeper.New(st, sweeper.Config{Interval: cfg.SweepInterval, Logger: log,
 		Also: []func(context.Context) (int, error){computes.SweepMarkers, authn.SweepAssignments, activityLog.Prune,
-			sweepClusterData(emb, clusters)}})
+			sweepClusterData(emb, clusters), collector.Sweep}})
 	sweep.Start(engineCtx)
 
 	serveErr := make(chan error, 1)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 )
 
 // BlobChunkSize is the size of the chunks a blob is stored in (the last one may be shorter).
@@ -22,9 +23,23 @@ type BlobStore interface {
 	BlobInfo(ctx context.Context, digest string) (size int64, chunks int, err error)
 	// BlobChunk returns chunk seq (0-based) of a blob, or ErrNotFound.
 	BlobChunk(ctx context.Context, digest string, seq int) ([]byte, error)
-	// DeleteBlob removes a blob and its chunks (a corrupt one, before it is stored again).
-	// Idempotent: a missing blob is not an error.
+	// DeleteBlob removes a blob and its chunks (a corrupt one, before it is stored again,
+	// or one no upload names any more). Idempotent: a missing blob is not an error.
 	DeleteBlob(ctx context.Context, digest string) error
+	// ListBlobs returns up to limit blobs (0: no cap) whose digest sorts after after ("":
+	// from the first), ordered by digest: the pages of every stored blob.
+	ListBlobs(ctx context.Context, after string, limit int) ([]*Blob, error)
+}
+
+// Blob describes a stored blob.
+type Blob struct {
+	// Digest is the lowercase hex SHA-256 of the content.
+	Digest string
+	// Size is the content's length in bytes.
+	Size int64
+	// CreatedAt is when the blob was stored (UTC, by the clock of the replica that stored
+	// it).
+	CreatedAt time.Time
 }
 
 var _ BlobStore = (*sqlStore)(nil)
@@ -110,4 +125,18 @@ func (s *sqlStore) DeleteBlob(ctx context.Context, digest string) error {
 		}
 		return t.hit("DeleteBlob", "after")
 	})
+}
+
+// ListBlobs returns a page of the stored blobs, ordered by digest.
+func (s *sqlStore) ListBlobs(ctx context.Context, after string, limit int) ([]*Blob, error) {
+	q := `SELECT digest, size, created_at FROM blobs WHERE digest > ? ORDER BY digest` + s.d.limitOffset(limit, 0)
+	return queryAll(ctx, s, "list blobs", func(sc scanner) (*Blob, error) {
+		var b Blob
+		var created int64
+		if err := sc.Scan(&b.Digest, &b.Size, &created); err != nil {
+			return nil, err
+		}
+		b.CreatedAt = fromMillis(created)
+		return &b, nil
+	}, q, after)
 }

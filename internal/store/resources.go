@@ -169,6 +169,9 @@ func (s *sqlStore) ListResources(ctx context.Context, opts ListOptions) ([]*Reso
 	if opts.Type != "" {
 		c.add("type_key = ?", idKey(opts.Type))
 	}
+	if opts.Name != "" {
+		c.add("LOWER(name) = ?", strings.ToLower(opts.Name))
+	}
 	if opts.Types != nil {
 		if len(opts.Types) == 0 {
 			return nil, nil

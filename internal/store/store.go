@@ -61,6 +61,9 @@ type ListOptions struct {
 	ParentID string
 	// Type keeps only resources of this ARM type (case-insensitive).
 	Type string
+	// Name keeps only resources whose Name (the last segment of the id) is this one
+	// (case-insensitive).
+	Name string
 	// Types, when not nil, keeps only resources of one of these ARM types
 	// (case-insensitive); an empty non-nil Types keeps nothing. It is how a generic list
 	// leaves out mlfleet's internal rows (claims, secrets).

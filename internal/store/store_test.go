@@ -134,6 +134,7 @@ func runContract(t *testing.T, newDatabase func(t *testing.T) func() Store) {
 		{"ClusterLeases", testClusterLeases},
 		{"ClusterLeaseRace", testClusterLeaseRace},
 		{"SeizeClusterLease", testSeizeClusterLease},
+		{"ListBlobs", testListBlobs},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -402,6 +403,10 @@ func testListResources(t *testing.T, open func() Store) {
 		{"types and type", ListOptions{Types: []string{wsType, rgType}, Type: rgType, Limit: 2}, []string{rg("a"), rg("B")}},
 		{"types empty", ListOptions{Types: []string{}}, nil},
 		{"types with offset", ListOptions{Types: []string{wsType}, Offset: 3, Limit: 1}, []string{wsUnder}},
+		{"name", ListOptions{Name: "RG1"}, []string{rg("rg1"), other}},
+		{"name and type", ListOptions{Name: "w1", Type: wsType}, []string{wsRG1}},
+		{"name with a wildcard", ListOptions{Name: "rg_1"}, []string{rg("rg_1")}},
+		{"name missing", ListOptions{Name: "nope"}, nil},
 		{"limit", ListOptions{Scope: subID, Limit: 3}, []string{rg("a"), rg("B"), rg("rg%")}},
 		{"offset", ListOptions{Scope: subID, Offset: 10}, []string{rg("rgx1"), wsX, rg("rgzz")}},
 		{"offset and limit", ListOptions{ParentID: subID, Offset: 2, Limit: 2}, []string{rg("rg%"), rg("rg1")}},

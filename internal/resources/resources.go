@@ -1,18 +1,22 @@
 package resources
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"github.com/google/uuid"
 	"github.com/mlfleet/mlfleet/internal/arm"
 	"github.com/mlfleet/mlfleet/internal/auth"
+	"github.com/mlfleet/mlfleet/internal/failpoint"
 	"github.com/mlfleet/mlfleet/internal/operations"
 	"github.com/mlfleet/mlfleet/internal/store"
 	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
@@ -107,6 +111,52 @@ func (s *Service) EnsureSubscription(ctx context.Context, id, displayName, tenan
 		return nil, fmt.Errorf("ensure subscription %s: %w", id, err)
 	}
 	return s.GetSubscription(ctx, id)
+}
+
+// DefaultSubscriptionName is the display name of the subscription a first start makes.
+const DefaultSubscriptionName = "mlfleet default subscription"
+
+// DefaultSubscription returns the subscription a new home's CLI uses: the one a first start
+// made, else the oldest, made (with a new id and tenant) when there is none. The choice and the create run in one
+// transaction under one lock, so that replicas starting together on an empty store (the
+// README starts three at once) agree on one subscription instead of each making its own.
+func (s *Service) DefaultSubscription(ctx context.Context) (*armapi.Subscription, error) {
+	var sub *armapi.Subscription
+	err := s.store.InTx(ctx, func(tx store.Store) error {
+		if err := tx.Lock(ctx, "subscriptions/default"); err != nil {
+			return err
+		}
+		rows, err := tx.ListResources(ctx, store.ListOptions{Type: arm.TypeSubscription})
+		if err != nil {
+			return err
+		}
+		if len(rows) > 0 {
+			subs, err := DecodeRows(rows, func(r *store.Resource) (*armapi.Subscription, error) { return subscriptionRecord.Read(r.ID, r.Body) })
+			if err != nil {
+				return err
+			}
+			// The one made as the default, else the oldest; the id breaks ties (the times
+			// are in milliseconds).
+			i := slices.IndexFunc(subs, func(s *armapi.Subscription) bool { return s.DisplayName == DefaultSubscriptionName })
+			if i < 0 {
+				i = slices.Index(rows, slices.MinFunc(rows, func(a, b *store.Resource) int {
+					return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), strings.Compare(a.ID, b.ID))
+				}))
+			}
+			sub = subs[i]
+			return nil
+		}
+		if err := failpoint.Hit("resources/default subscription/create/before"); err != nil {
+			return err
+		}
+		id := uuid.NewString()
+		sub = &armapi.Subscription{ID: arm.SubscriptionPath(id), SubscriptionID: id, DisplayName: DefaultSubscriptionName, State: "Enabled", TenantID: uuid.NewString()}
+		return tx.CreateResource(ctx, &store.Resource{ID: sub.ID, Type: arm.TypeSubscription, Name: id, SubscriptionID: id, Body: subscriptionRecord.Encode(sub)})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("default subscription: %w", err)
+	}
+	return sub, nil
 }
 
 // GetSubscription returns a subscription, or a 404 SubscriptionNotFound.

@@ -33,20 +33,16 @@ func prepareClientConfig(ctx context.Context, home string, rs *resources.Service
 		return nil, err
 	}
 	if ccfg.Subscription == "" {
-		subs, err := rs.ListSubscriptions(ctx)
+		sub, err := rs.DefaultSubscription(ctx)
 		if err != nil {
 			return nil, err
 		}
-		if len(subs) > 0 {
-			ccfg.Subscription, ccfg.Tenant = subs[0].SubscriptionID, subs[0].TenantID
-		} else {
-			ccfg.Subscription, ccfg.Tenant = uuid.NewString(), uuid.NewString()
-		}
+		ccfg.Subscription, ccfg.Tenant = sub.SubscriptionID, sub.TenantID
 	}
 	if ccfg.Tenant == "" {
 		ccfg.Tenant = uuid.NewString()
 	}
-	if _, err := rs.EnsureSubscription(ctx, ccfg.Subscription, "mlfleet default subscription", ccfg.Tenant); err != nil {
+	if _, err := rs.EnsureSubscription(ctx, ccfg.Subscription, resources.DefaultSubscriptionName, ccfg.Tenant); err != nil {
 		return nil, err
 	}
 	return ccfg, nil

@@ -605,7 +605,16 @@ func TestOperationsSurviveAKilledReplica(t *testing.T) {
 		if _, err := begin(slow.c); err != nil {
 			t.Fatalf("%s: %v", what, err)
 		}
-		time.Sleep(4500 * time.Millisecond) // the first step done, the second under way
+		// Killed once the operation has recorded its first step: the next is under way.
+		testutil.Eventually(t, time.Minute, what+" records its first step", func() error {
+			var done int
+			err := db.QueryRow(`SELECT count(*) FROM operations WHERE status = 'InProgress' AND started_at >= $1
+				AND convert_from(progress, 'UTF8')::jsonb ? 'done'`, began.Add(-time.Second).UnixMilli()).Scan(&done)
+			if err == nil && done == 0 {
+				err = errors.New("no step done yet")
+			}
+			return err
+		})
 		if err := slow.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
@@ -621,7 +630,11 @@ func TestOperationsSurviveAKilledReplica(t *testing.T) {
 			}
 			state := got.Properties.ProvisioningState
 			if state != want {
-				return fmt.Errorf("%s is %s", name, state)
+				var why []string
+				for _, e := range got.Properties.ProvisioningErrors {
+					why = append(why, e.Error.Code+": "+e.Error.Message)
+				}
+				return fmt.Errorf("%s is %s %v", name, state, why)
 			}
 			if nodes > 0 {
 				ns, err := c.ComputeNodes(ctx, "ops", "haws", name)

@@ -283,7 +283,9 @@ func (s *Service) applyAndRecord(ctx context.Context, run *operations.Run, c *ar
 		// embedded ones route in-process and keep the placeholder.
 		Image: info.RouterImage}
 	if err := run.Step(ctx, "install components", func(ctx context.Context) error {
-		return clusterError(mc.Name, "install the components", kc.Apply(ctx, comp))
+		return clusterError(mc.Name, "install the components", s.whileUnreachable(ctx, mc, func(ctx context.Context) error {
+			return kc.Apply(ctx, comp)
+		}))
 	}); err != nil {
 		return err
 	}
@@ -293,7 +295,11 @@ func (s *Service) applyAndRecord(ctx context.Context, run *operations.Run, c *ar
 	// address if it comes later.
 	addressBy := time.Now().Add(20 * time.Second)
 	err = wait.PollUntilContextTimeout(ctx, pollEvery, s.cfg.ReadyTimeout, true, func(ctx context.Context) (bool, error) {
-		fe, err := kc.FrontEnd(ctx)
+		var fe *kube.FrontEnd
+		err := s.whileUnreachable(ctx, mc, func(ctx context.Context) (err error) {
+			fe, err = kc.FrontEnd(ctx)
+			return err
+		})
 		if err != nil {
 			return false, clusterError(mc.Name, "read the front-end", err)
 		}
@@ -315,6 +321,33 @@ func (s *Service) applyAndRecord(ctx context.Context, run *operations.Run, c *ar
 		s.apply(c, o)
 		c.Properties.ProvisioningState = derivedState(c.Properties.Mlfleet.Conditions)
 	})
+}
+
+// unreachableFor bounds how long whileUnreachable tries again: longer than a cluster takes
+// to come back on another replica (a lease's expiry and a start).
+const unreachableFor = 2 * time.Minute
+
+// whileUnreachable runs fn, an idempotent call to mc's cluster, again while the cluster
+// cannot be reached, for up to unreachableFor. With several replicas, the one that hosts
+// an embedded cluster may die in the middle of a step; another brings the cluster back a
+// few seconds later, and failing the whole operation for that would undo an attach that
+// was nearly done. The cached client is probed meanwhile, so that one whose connections
+// died is dropped. Any other error, and the last unreachable one, is returned.
+func (s *Service) whileUnreachable(ctx context.Context, mc *armapi.ManagedCluster, fn func(ctx context.Context) error) error {
+	var last error
+	err := wait.PollUntilContextTimeout(ctx, time.Second, unreachableFor, true, func(ctx context.Context) (bool, error) {
+		last = fn(ctx)
+		if !errors.Is(last, kube.ErrUnreachable) {
+			return true, last
+		}
+		s.log.Info("cluster unreachable; trying again", "cluster", mc.Name, "err", last)
+		_ = s.cfg.Clusters.ProbeClient(ctx, mc)
+		return false, nil
+	})
+	if wait.Interrupted(err) && last != nil {
+		return last
+	}
+	return err
 }
 
 // connectWhenUp connects to a cluster, waiting (bounded) while its provider brings it back

@@ -3,9 +3,12 @@ package compute
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
+	"github.com/mlfleet/mlfleet/internal/kube"
 	"github.com/mlfleet/mlfleet/internal/servicetest"
 	"github.com/mlfleet/mlfleet/internal/store"
 	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
@@ -71,5 +74,45 @@ func TestClusterChangeAllowed(t *testing.T) {
 		case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr) || !strings.Contains(err.Error(), "compute 'fast'")):
 			t.Errorf("%s: %v, want an error with %q naming the compute", tc.name, err, tc.wantErr)
 		}
+	}
+}
+
+// TestWhileUnreachable: a call to a cluster that cannot be reached (its host replica died)
+// is made again until the cluster answers; any other error ends it at once; a context that
+// ends stops the retries with the last error.
+func TestWhileUnreachable(t *testing.T) {
+	t.Parallel()
+	stack := servicetest.New(t, "0d000000-0000-4000-8000-000000000002", nil)
+	s := New(Config{Store: stack.Store, Engine: stack.Engine, Resources: stack.Resources, Clusters: stack.Clusters})
+	mc := &armapi.ManagedCluster{Name: "moving"}
+	unreachable := fmt.Errorf("apply: %w: unexpected EOF", kube.ErrUnreachable)
+
+	calls := 0
+	err := s.whileUnreachable(context.Background(), mc, func(context.Context) error {
+		if calls++; calls < 3 {
+			return unreachable
+		}
+		return nil
+	})
+	if err != nil || calls != 3 {
+		t.Errorf("back after two failures: %v after %d calls, want nil after 3", err, calls)
+	}
+
+	calls = 0
+	forbidden := fmt.Errorf("apply: %w", kube.ErrForbidden)
+	if err := s.whileUnreachable(context.Background(), mc, func(context.Context) error { calls++; return forbidden }); !errors.Is(err, kube.ErrForbidden) || calls != 1 {
+		t.Errorf("forbidden: %v after %d calls, want it at once", err, calls)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	calls = 0
+	err = s.whileUnreachable(ctx, mc, func(context.Context) error {
+		if calls++; calls == 2 {
+			cancel()
+		}
+		return unreachable
+	})
+	if !errors.Is(err, kube.ErrUnreachable) {
+		t.Errorf("cancelled while unreachable: %v, want the unreachable error", err)
 	}
 }

@@ -240,11 +240,22 @@ func (s *Service) install(ctx context.Context, run *operations.Run, id string) e
 	// cluster, a restart came between), and a cluster that lost its nodes or changed its
 	// version since must not be installed into (B1).
 	if err := run.Step(ctx, "check cluster", func(ctx context.Context) error {
-		l, _, err := s.attachChecks(ctx, w, c.ID, mc.ID, st, false)
-		if err != nil {
-			return err
+		var failed error
+		err := s.whileUnreachable(ctx, mc, func(ctx context.Context) error {
+			l, t, err := s.attachChecks(ctx, w, c.ID, mc.ID, st, false)
+			if err != nil {
+				return err
+			}
+			failed = l.err(fmt.Sprintf("Cluster '%s' cannot be attached as compute '%s'", mc.Name, c.Name))
+			if t != nil && t.Obs != nil && errors.Is(t.Obs.Unreachable, kube.ErrUnreachable) {
+				return t.Obs.Unreachable // checked again once the cluster answers
+			}
+			return failed
+		})
+		if errors.Is(err, kube.ErrUnreachable) {
+			return failed // the checks' own account of it
 		}
-		return l.err(fmt.Sprintf("Cluster '%s' cannot be attached as compute '%s'", mc.Name, c.Name))
+		return err
 	}); err != nil {
 		return err
 	}
@@ -253,12 +264,18 @@ func (s *Service) install(ctx context.Context, run *operations.Run, id string) e
 	// cluster can, and of concurrent claims exactly one wins. ClaimMarker returns the
 	// existing marker for the same attachment id, so a resumed step passes.
 	if err := run.Step(ctx, "mark cluster", func(ctx context.Context) error {
-		uid, err := kc.UID(ctx)
-		if err != nil {
+		var uid string
+		if err := s.whileUnreachable(ctx, mc, func(ctx context.Context) (err error) {
+			uid, err = kc.UID(ctx)
+			return err
+		}); err != nil {
 			return clusterError(mc.Name, "read its identity", err)
 		}
-		_, err = kc.ClaimMarker(ctx, kube.Marker{AttachmentID: c.Properties.Mlfleet.AttachmentID, ComputeID: c.ID, ComputeName: c.Name,
-			WorkspaceID: w.ID, ClusterUID: uid, AttachedAt: s.now().UTC()})
+		err := s.whileUnreachable(ctx, mc, func(ctx context.Context) error {
+			_, err := kc.ClaimMarker(ctx, kube.Marker{AttachmentID: c.Properties.Mlfleet.AttachmentID, ComputeID: c.ID, ComputeName: c.Name,
+				WorkspaceID: w.ID, ClusterUID: uid, AttachedAt: s.now().UTC()})
+			return err
+		})
 		if errors.Is(err, kube.ErrAttached) {
 			return arm.Conflict("Cluster '%s' was attached by another control plane in the meantime: %v", mc.Name, err)
 		}

@@ -36,12 +36,24 @@ import (
 // secretKey is the key every replica of a test is given.
 const secretKey = "mlfleet ha test key: every replica of one store has the same"
 
+// binDir holds the binary the package's tests built, removed when they end (TestMain).
+var binDir string
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir) // ~200 MB a run otherwise left in the temporary directory
+	}
+	os.Exit(code)
+}
+
 // binary builds cmd/mlfleet once for the package's tests.
 var binary = sync.OnceValues(func() (string, error) {
 	dir, err := os.MkdirTemp("", "mlfleet-ha-bin-")
 	if err != nil {
 		return "", err
 	}
+	binDir = dir
 	bin := filepath.Join(dir, "mlfleet")
 	out, err := exec.Command("go", "build", "-o", bin, "github.com/mlfleet/mlfleet/cmd/mlfleet").CombinedOutput()
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/mlfleet/mlfleet/internal/kube"
 	"github.com/mlfleet/mlfleet/pkg/mlfleet"
 )
 
@@ -331,7 +332,9 @@ func TestComputeAttachDetach(t *testing.T) {
 	if _, err := k.AppsV1().Deployments("default").Get(ctx, "team-app", metav1.GetOptions{}); err != nil {
 		t.Fatalf("detach removed a foreign deployment: %v", err)
 	}
-	crs, _ := k.RbacV1().ClusterRoles().List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/managed-by=mlfleet"})
+	// The attachment's cluster roles: the cluster's own (its user's right to read nodes)
+	// carry mlfleet's managed-by label too, but no attachment.
+	crs, _ := k.RbacV1().ClusterRoles().List(ctx, metav1.ListOptions{LabelSelector: kube.LabelManagedBy + "=mlfleet," + kube.LabelAttachment})
 	if len(crs.Items) != 0 {
 		t.Fatalf("detach left cluster roles: %d", len(crs.Items))
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mlfleet/mlfleet/internal/arm"
 	"github.com/mlfleet/mlfleet/internal/auth"
 	"github.com/mlfleet/mlfleet/internal/store"
 )
@@ -33,7 +34,9 @@ func anonymous(method, path string) bool {
 	switch {
 	case (method == http.MethodGet || method == http.MethodHead) && isMetadataPath(path):
 		return true
-	case method == http.MethodPost && strings.EqualFold(path, adfsTokenPath):
+	case strings.EqualFold(path, adfsTokenPath):
+		// Every method, so that one other than POST gets its 405 here, not a 401 or a
+		// 404 from the API's routes.
 		return true
 	case (method == http.MethodGet || method == http.MethodHead) && (strings.EqualFold(path, adfsDiscoveryPath) || strings.EqualFold(path, adfsKeysPath)):
 		return true
@@ -56,6 +59,11 @@ func (s *Server) serveAnonymous(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case strings.EqualFold(r.URL.Path, adfsTokenPath):
+		if r.Method != http.MethodPost {
+			w.Header().Set("Allow", http.MethodPost)
+			writeError(w, r, arm.Errorf(http.StatusMethodNotAllowed, arm.CodeMethodNotAllowed, "The token endpoint %s answers POST only.", adfsTokenPath))
+			return
+		}
 		s.token(w, r)
 	case strings.EqualFold(r.URL.Path, adfsKeysPath):
 		// Without a signing key there are no ID tokens to verify; an empty key set is

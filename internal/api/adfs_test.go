@@ -14,6 +14,7 @@ import (
 	"github.com/mlfleet/mlfleet/internal/auth"
 	"github.com/mlfleet/mlfleet/internal/store"
 	"github.com/mlfleet/mlfleet/internal/store/storetest"
+	"github.com/mlfleet/mlfleet/internal/testutil"
 )
 
 // tokenServer is an API with an authenticator that signs ID tokens, a service principal
@@ -151,5 +152,22 @@ func TestTokenEndpointRefuses(t *testing.T) {
 				t.Fatalf("%d %v, want %d %s", status, m, tt.status, tt.code)
 			}
 		})
+	}
+}
+
+// TestTokenEndpointMethods: the token endpoint answers POST only; any other method is a
+// 405 with Allow: POST, with or without a token, never a 404 or a 401.
+func TestTokenEndpointMethods(t *testing.T) {
+	t.Parallel()
+	srv, _, _, _ := tokenServer(t)
+	for _, method := range []string{http.MethodGet, http.MethodPut, http.MethodOptions, http.MethodDelete} {
+		req, err := http.NewRequest(method, srv.URL+"/adfs/oauth2/token", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ans := send(t, srv.Client(), req)
+		if ans.status != http.StatusMethodNotAllowed || ans.header.Get("Allow") != http.MethodPost || testutil.Field(ans.body, "error.code") != "MethodNotAllowed" {
+			t.Errorf("%s /adfs/oauth2/token = %d, Allow %q: %s", method, ans.status, ans.header.Get("Allow"), ans.raw)
+		}
 	}
 }

@@ -23,7 +23,9 @@ func (s *Server) clusterRoutes() {
 	rt.handle(http.MethodGet, csSubPath+"/managedClusters", s.listClusters)
 	rt.handle(http.MethodGet, rgPath+"/providers/Microsoft.ContainerService/managedClusters", s.listClusters)
 	rt.handle(http.MethodPut, mcPath, s.putCluster)
+	rt.handle(http.MethodPatch, mcPath, s.patchCluster)
 	rt.handle(http.MethodGet, mcPath, s.getCluster)
+	rt.handle(http.MethodHead, mcPath, s.headCluster)
 	rt.handle(http.MethodDelete, mcPath, s.deleteCluster)
 	rt.handle(http.MethodGet, mcPath+"/agentPools", s.listPools)
 	rt.handle(http.MethodGet, mcPath+"/agentPools/{pool}", s.getPool)
@@ -52,6 +54,34 @@ func (s *Server) putCluster(w http.ResponseWriter, r *http.Request, p params) {
 		}
 		return written{Value: mc, ETag: mc.ETag, Created: created, Operation: op}, nil
 	})
+}
+
+// clusterPatch is the body of a cluster PATCH: ARM's ManagedClusters_UpdateTags takes
+// only tags.
+type clusterPatch struct {
+	Tags map[string]string `json:"tags"`
+}
+
+// patchCluster replaces the tags of an existing cluster (az aks update --tags, the Go
+// SDK's BeginUpdateTags) through the cluster update a PUT makes. Tags alone start no
+// operation, so the answer is a 200 with the cluster; a client polling an LRO takes a
+// 200 without Azure-AsyncOperation as done.
+func (s *Server) patchCluster(w http.ResponseWriter, r *http.Request, p params) {
+	patch, pre, ok := decodeWrite[clusterPatch](w, r)
+	if !ok {
+		return
+	}
+	mc, op, err := s.cfg.Clusters.Patch(r.Context(), p["sub"], p["rg"], p["name"], armapi.ClusterInput{Tags: patch.Tags}, pre)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	s.replyWritten(w, r, containerservice.Namespace, written{Value: mc, ETag: mc.ETag, Operation: op})
+}
+
+func (s *Server) headCluster(w http.ResponseWriter, r *http.Request, p params) {
+	_, err := s.cfg.Clusters.Get(r.Context(), p["sub"], p["rg"], p["name"])
+	replyHead(w, err)
 }
 
 // getCluster answers the cluster with its ETag header, which If-Match on a PUT or DELETE

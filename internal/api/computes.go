@@ -21,7 +21,9 @@ func (s *Server) computeRoutes() {
 	rt := &s.router
 	rt.handle(http.MethodGet, wsPath+"/computes", s.listComputes)
 	rt.handle(http.MethodPut, computePath, s.putCompute)
+	rt.handle(http.MethodPatch, computePath, s.patchCompute)
 	rt.handle(http.MethodGet, computePath, s.getCompute)
+	rt.handle(http.MethodHead, computePath, s.headCompute)
 	rt.handle(http.MethodDelete, computePath, s.deleteCompute)
 	rt.handle(http.MethodPost, computePath+"/listKeys", s.computeKeys)
 	rt.handle(http.MethodPost, computePath+"/listNodes", s.computeNodes)
@@ -75,6 +77,37 @@ func (s *Server) putCompute(w http.ResponseWriter, r *http.Request, p params) {
 		return
 	}
 	res, err := s.cfg.Computes.Put(r.Context(), p["sub"], p["rg"], p["ws"], p["name"], in, opts)
+	s.replyCompute(w, r, res, err)
+}
+
+// computePatch is the body of a compute PATCH: tags, the description and the AKS
+// properties a PUT may change, each changed only when sent.
+type computePatch struct {
+	Tags       map[string]string `json:"tags"`
+	Properties *struct {
+		Description *string               `json:"description"`
+		Properties  *armapi.AKSProperties `json:"properties"`
+	} `json:"properties"`
+}
+
+// patchCompute changes the fields sent of an existing compute through the update a PUT
+// makes (compute.Service.Patch): it answers as that PUT does, 200 with the operation that
+// applies the change.
+func (s *Server) patchCompute(w http.ResponseWriter, r *http.Request, p params) {
+	patch, pre, ok := decodeWrite[computePatch](w, r)
+	if !ok {
+		return
+	}
+	in := armapi.Compute{Tags: patch.Tags}
+	if pp := patch.Properties; pp != nil {
+		in.Properties.Description, in.Properties.Properties = pp.Description, pp.Properties
+	}
+	res, err := s.cfg.Computes.Patch(r.Context(), p["sub"], p["rg"], p["ws"], p["name"], in, compute.Options{Preconditions: pre})
+	s.replyCompute(w, r, res, err)
+}
+
+// replyCompute answers a compute PUT or PATCH with what it wrote, or err.
+func (s *Server) replyCompute(w http.ResponseWriter, r *http.Request, res *compute.Result, err error) {
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -93,6 +126,11 @@ func (s *Server) putCompute(w http.ResponseWriter, r *http.Request, p params) {
 		out.ETag = res.Compute.ETag
 	}
 	s.replyWritten(w, r, compute.Namespace, out)
+}
+
+func (s *Server) headCompute(w http.ResponseWriter, r *http.Request, p params) {
+	_, err := s.cfg.Computes.Get(r.Context(), p["sub"], p["rg"], p["ws"], p["name"])
+	replyHead(w, err)
 }
 
 func (s *Server) getCompute(w http.ResponseWriter, r *http.Request, p params) {

@@ -28,13 +28,16 @@ func (s *Server) routes() {
 	rt.handle(http.MethodGet, subPath, s.getSubscription)
 	rt.handle(http.MethodGet, subPath+"/resourceGroups", s.listGroups)
 	rt.handle(http.MethodPut, rgPath, s.putGroup)
+	rt.handle(http.MethodPatch, rgPath, s.patchGroup)
 	rt.handle(http.MethodGet, rgPath, s.getGroup)
 	rt.handle(http.MethodHead, rgPath, s.headGroup)
 	rt.handle(http.MethodDelete, rgPath, s.deleteGroup)
 	rt.handle(http.MethodGet, subPath+"/providers/Microsoft.MachineLearningServices/workspaces", s.listWorkspaces)
 	rt.handle(http.MethodGet, rgPath+"/providers/Microsoft.MachineLearningServices/workspaces", s.listWorkspaces)
 	rt.handle(http.MethodPut, wsPath, s.putWorkspace)
+	rt.handle(http.MethodPatch, wsPath, s.patchWorkspace)
 	rt.handle(http.MethodGet, wsPath, s.getWorkspace)
+	rt.handle(http.MethodHead, wsPath, s.headWorkspace)
 	rt.handle(http.MethodDelete, wsPath, s.deleteWorkspace)
 	rt.handle(http.MethodGet, subPath+"/providers/{ns}/operationStatuses/{op}", s.getOperationStatus).selfAuthorized = true
 	rt.handle(http.MethodGet, subPath+"/providers/{ns}/operationResults/{op}", s.getOperationResult).selfAuthorized = true
@@ -95,10 +98,27 @@ func (s *Server) getGroup(w http.ResponseWriter, r *http.Request, p params) {
 	reply(w, r, http.StatusOK, rg, err)
 }
 
-// headGroup is what az group exists asks: 204 or the error's status, with no body, as
-// the answer to a HEAD has none.
+// patchGroup changes the tags or managedBy sent of an existing group, at once (200), as
+// ARM's ResourceGroups_Update does.
+func (s *Server) patchGroup(w http.ResponseWriter, r *http.Request, p params) {
+	in, pre, ok := decodeWrite[armapi.GroupInput](w, r)
+	if !ok {
+		return
+	}
+	rg, err := s.cfg.Resources.PatchGroup(r.Context(), p["sub"], p["rg"], in, pre)
+	reply(w, r, http.StatusOK, rg, err)
+}
+
+// headGroup is what az group exists asks.
 func (s *Server) headGroup(w http.ResponseWriter, r *http.Request, p params) {
-	if _, err := s.cfg.Resources.GetGroup(r.Context(), p["sub"], p["rg"]); err != nil {
+	_, err := s.cfg.Resources.GetGroup(r.Context(), p["sub"], p["rg"])
+	replyHead(w, err)
+}
+
+// replyHead answers a HEAD on a resource that GET reads with err: 204, or the error's
+// status, with no body, as the answer to a HEAD has none.
+func replyHead(w http.ResponseWriter, err error) {
+	if err != nil {
 		w.WriteHeader(toARM(err).Status)
 		return
 	}
@@ -131,6 +151,22 @@ func (s *Server) putWorkspace(w http.ResponseWriter, r *http.Request, p params) 
 func (s *Server) getWorkspace(w http.ResponseWriter, r *http.Request, p params) {
 	ws, err := s.cfg.Workspaces.Get(r.Context(), p["sub"], p["rg"], p["ws"])
 	reply(w, r, http.StatusOK, ws, err)
+}
+
+// patchWorkspace changes the tags, friendly name or description sent of an existing
+// workspace, at once (200), as ARM's Workspaces_Update does.
+func (s *Server) patchWorkspace(w http.ResponseWriter, r *http.Request, p params) {
+	in, pre, ok := decodeWrite[armapi.WorkspacePatch](w, r)
+	if !ok {
+		return
+	}
+	ws, err := s.cfg.Workspaces.Patch(r.Context(), p["sub"], p["rg"], p["ws"], in, pre)
+	reply(w, r, http.StatusOK, ws, err)
+}
+
+func (s *Server) headWorkspace(w http.ResponseWriter, r *http.Request, p params) {
+	_, err := s.cfg.Workspaces.Get(r.Context(), p["sub"], p["rg"], p["ws"])
+	replyHead(w, err)
 }
 
 func (s *Server) deleteWorkspace(w http.ResponseWriter, r *http.Request, p params) {

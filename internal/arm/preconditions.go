@@ -44,3 +44,14 @@ func (p Preconditions) CheckIfMatch(what string, exists bool, etag string) error
 	return Errorf(http.StatusPreconditionFailed, CodePreconditionFailed,
 		"%s has changed since it was read: its etag is %s, the request's If-Match is %s. Read it again (GET), then retry with the new etag.", what, etag, p.IfMatch)
 }
+
+// CheckIfMatchUntagged is CheckIfMatch for an existing resource that has no etag (resource
+// groups, workspaces): If-Match: * holds, and any etag fails with a 412, since none can
+// match, rather than being ignored.
+func (p Preconditions) CheckIfMatchUntagged(what string) error {
+	if p.IfMatch == "" || p.IfMatch == "*" {
+		return nil
+	}
+	return Errorf(http.StatusPreconditionFailed, CodePreconditionFailed,
+		"%s has no etag, so the request's If-Match %s cannot match: send If-Match: * or no If-Match.", what, p.IfMatch)
+}

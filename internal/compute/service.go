@@ -225,6 +225,28 @@ func (s *Service) Put(ctx context.Context, sub, rg, ws, name string, in armapi.C
 	return s.create(ctx, w, id, name, in, opts)
 }
 
+// Patch changes the fields in sets of an existing compute through the same update as a PUT
+// (ARM's PATCH): tags, when sent, replace the whole set; a description or AKS properties
+// left out stay as they are. It never creates, attaches or replaces a compute: a missing one
+// is a 404. Like an update, it returns the operation that applies the change.
+func (s *Service) Patch(ctx context.Context, sub, rg, ws, name string, in armapi.Compute, opts Options) (*Result, error) {
+	if _, err := s.cfg.Resources.WritableGroup(ctx, sub, rg); err != nil {
+		return nil, err
+	}
+	w, err := s.cfg.Workspaces.Get(ctx, sub, rg, ws)
+	if err != nil {
+		return nil, err
+	}
+	existing, err := s.getResource(ctx, sub, rg, w.Name, name)
+	if err != nil {
+		return nil, err
+	}
+	if err := opts.Preconditions.CheckIfMatch(fmt.Sprintf("Compute '%s'", name), true, arm.ETag(existing.Version)); err != nil {
+		return nil, err
+	}
+	return s.update(ctx, w, existing, in, opts)
+}
+
 // exists is the 409 of a create or attach (If-None-Match: *) on an existing compute.
 func (s *Service) exists(r *store.Resource, w *armapi.Workspace) error {
 	return arm.Conflict("Compute '%s' already exists in workspace '%s' (resource group '%s'); use 'mlfleet ml computetarget update' to change it, or choose another name.", r.Name, w.Name, r.ResourceGroup)

@@ -90,6 +90,30 @@ func (s *Service) Put(ctx context.Context, sub, rg, name string, in armapi.Clust
 	return nc.cluster, true, op, nil
 }
 
+// Patch changes the fields in sets of an existing cluster through the same update as a PUT
+// (ARM's PATCH, which the official clients call to update tags): fields in leaves empty stay
+// as they are, and tags, when sent, replace the whole set. It never creates a cluster, nor
+// creates again one whose create failed: a missing cluster is a 404. It returns the cluster
+// and the operation when work runs in the background (nil when only tags changed).
+func (s *Service) Patch(ctx context.Context, sub, rg, name string, in armapi.ClusterInput, pre arm.Preconditions) (*armapi.ManagedCluster, *store.Operation, error) {
+	group, err := s.cfg.Resources.WritableGroup(ctx, sub, rg)
+	if err != nil {
+		return nil, nil, err
+	}
+	existing, err := s.cfg.Store.GetResource(ctx, ID(sub, group.Name, name))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil, arm.NotFound(arm.CodeResourceNotFound, "The managed cluster '%s' could not be found in resource group '%s'.", name, group.Name)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("get cluster %s: %w", name, err)
+	}
+	if err := pre.CheckIfMatch(fmt.Sprintf("Managed cluster '%s'", name), true, arm.ETag(existing.Version)); err != nil {
+		return nil, nil, err
+	}
+	mc, _, op, err := s.update(ctx, existing, in, pre)
+	return mc, op, err
+}
+
 // failedLeftover returns r when it is a cluster whose create failed and on which nothing
 // runs: a new PUT creates it again. nil otherwise.
 func (s *Service) failedLeftover(ctx context.Context, r *store.Resource) (*store.Resource, error) {

@@ -243,6 +243,49 @@ func (s *Service) PutGroup(ctx context.Context, sub, name string, in armapi.Grou
 	return rg, created, nil
 }
 
+// PatchGroup changes the fields in sets of an existing resource group (ARM's PATCH): tags,
+// when sent, replace the whole set, and managedBy changes when sent; a location, when sent,
+// must be the group's. A missing group is a 404: PATCH never creates. A resource group has
+// no etag, so If-Match holds only as *.
+func (s *Service) PatchGroup(ctx context.Context, sub, name string, in armapi.GroupInput, pre arm.Preconditions) (*armapi.ResourceGroup, error) {
+	if _, err := s.GetSubscription(ctx, sub); err != nil {
+		return nil, err
+	}
+	if err := pre.CheckIfMatchUntagged(fmt.Sprintf("Resource group '%s'", name)); err != nil {
+		return nil, err
+	}
+	var rg *armapi.ResourceGroup
+	_, err := store.Modify(ctx, s.store, arm.ResourceGroupPath(sub, name), func(r *store.Resource) error {
+		var err error
+		if rg, err = groupRecord.Read(name, r.Body); err != nil {
+			return err
+		}
+		if rg.Properties.ProvisioningState == armapi.StateDeleting {
+			return beingDeleted(rg.Name)
+		}
+		if in.Location != "" {
+			if loc, _ := arm.NormalizeLocation(in.Location); loc != rg.Location {
+				return arm.Conflict("Resource group '%s' is in location '%s'; a resource group's location cannot be changed.", rg.Name, rg.Location).WithTarget("location")
+			}
+		}
+		if in.Tags != nil {
+			rg.Tags = in.Tags
+		}
+		if in.ManagedBy != nil {
+			rg.ManagedBy = in.ManagedBy
+		}
+		r.Body = groupRecord.Encode(rg)
+		return nil
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, groupNotFound(name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("patch resource group %s: %w", name, err)
+	}
+	return rg, nil
+}
+
 // GetGroup returns a resource group, or a 404 ResourceGroupNotFound.
 func (s *Service) GetGroup(ctx context.Context, sub, name string) (*armapi.ResourceGroup, error) {
 	if _, err := s.GetSubscription(ctx, sub); err != nil {

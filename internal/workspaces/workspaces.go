@@ -119,6 +119,58 @@ func (s *Service) Get(ctx context.Context, sub, rg, name string) (*armapi.Worksp
 	return workspaceRecord.Read(name, r.Body)
 }
 
+// Patch changes the fields in sets of an existing workspace (ARM's PATCH): tags, when sent,
+// replace the whole set; a friendly name or description changes when sent (an empty
+// friendly name keeps the current one, as a PUT does). A missing workspace is a 404: PATCH
+// never creates. A workspace has no etag, so If-Match holds only as *.
+func (s *Service) Patch(ctx context.Context, sub, rg, name string, in armapi.WorkspacePatch, pre arm.Preconditions) (*armapi.Workspace, error) {
+	if _, err := s.resources.WritableGroup(ctx, sub, rg); err != nil {
+		return nil, err
+	}
+	if _, err := s.Get(ctx, sub, rg, name); err != nil {
+		return nil, err
+	}
+	if err := pre.CheckIfMatchUntagged(fmt.Sprintf("Workspace '%s'", name)); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	var ws *armapi.Workspace
+	_, err := store.Modify(ctx, s.store, ID(sub, rg, name), func(r *store.Resource) error {
+		var err error
+		if ws, err = workspaceRecord.Read(name, r.Body); err != nil {
+			return err
+		}
+		if ws.Properties.ProvisioningState == armapi.StateDeleting {
+			return arm.Conflict("Workspace '%s' is being deleted; wait for the delete to finish, then create it again.", ws.Name)
+		}
+		if in.Tags != nil {
+			ws.Tags = in.Tags
+		}
+		if p := in.Properties; p != nil {
+			if p.FriendlyName != nil && *p.FriendlyName != "" {
+				ws.Properties.FriendlyName = *p.FriendlyName
+			}
+			if p.Description != nil {
+				ws.Properties.Description = *p.Description
+			}
+		}
+		ws.SystemData = resources.Touch(ctx, ws.SystemData, now)
+		r.Body = workspaceRecord.Encode(ws)
+		return nil
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		// Deleted since it was read above: the same 404 (or, if made again meanwhile, a
+		// conflict the caller can retry).
+		if _, gerr := s.Get(ctx, sub, rg, name); gerr != nil {
+			return nil, gerr
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("patch workspace %s: %w", name, err)
+	}
+	return ws, nil
+}
+
 // List returns a page of workspaces of a resource group, or of the whole subscription when
 // rg is "", and where the next page starts (see resources.ListPage).
 func (s *Service) List(ctx context.Context, sub, rg string, p resources.Page) (list []*armapi.Workspace, next string, err error) {

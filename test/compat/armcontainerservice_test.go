@@ -230,6 +230,22 @@ func TestManagedClusterLifecycle(t *testing.T) {
 		t.Errorf("AgentPools.Get after scale: provisioningState %s", str(pool.Properties.ProvisioningState))
 	}
 
+	// Tags through BeginUpdateTags (PATCH, an LRO the server may end at once): the set sent
+	// replaces the cluster's, and the pool keeps its count.
+	tagged, err := mcs.BeginUpdateTags(ctx, rg, name, armcontainerservice.TagsObject{Tags: map[string]*string{"team": to.Ptr("ml")}}, nil)
+	updated := pollDone(ctx, t, "update tags", tagged, err)
+	if len(updated.Tags) != 1 || str(updated.Tags["team"]) != "ml" {
+		t.Errorf("BeginUpdateTags result tags = %v, want team=ml", updated.Tags)
+	}
+	got, err = mcs.Get(ctx, rg, name, nil)
+	if err != nil {
+		t.Fatalf("Get after BeginUpdateTags: %v", err)
+	}
+	if str(got.Tags["team"]) != "ml" || got.Properties == nil || len(got.Properties.AgentPoolProfiles) != 1 ||
+		got.Properties.AgentPoolProfiles[0].Count == nil || *got.Properties.AgentPoolProfiles[0].Count != 2 {
+		t.Errorf("Get after BeginUpdateTags: tags %v, properties %+v", got.Tags, got.Properties)
+	}
+
 	// Delete.
 	start = time.Now()
 	del, err := mcs.BeginDelete(ctx, rg, name, nil)

@@ -36,3 +36,13 @@ type WorkspaceInputProperties struct {
 	FriendlyName string `json:"friendlyName"`
 	Description  string `json:"description"`
 }
+
+// WorkspacePatch is the body of a workspace PATCH: only the fields sent change, and tags,
+// when sent, replace the whole set.
+type WorkspacePatch struct {
+	Tags       map[string]string `json:"tags"`
+	Properties *struct {
+		FriendlyName *string `json:"friendlyName"`
+		Description  *string `json:"description"`
+	} `json:"properties"`
+}

@@ -27,7 +27,7 @@ func TestReplicaListTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := `Id    Address        State    LastHeartbeat         Silence    Clusters
-----  -------------  -------  --------------------  ---------  ----------------
+----  -------------  -------  --------------------  ---------  -------------
 r1    10.0.0.1:8443  Live     2026-11-30T12:00:00Z  12s        rg/c1 (stale)
 r2    10.0.0.2:8443  Live     2026-11-30T12:00:00Z  0s         rg/c1, rg/c2
 r3    10.0.0.3:8443  Lost     2026-11-30T12:00:00Z  1m5s

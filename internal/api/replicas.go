@@ -22,7 +22,8 @@ type ReplicaBody = armapi.Replica
 const replicaReadAction = "Microsoft.Mlfleet/replicas/read"
 
 // listReplicas lists the replicas serving this store, live ones and lost ones, with the
-// clusters each runs. Only a principal with a role at the root scope may.
+// clusters each runs by their leases, and those its heartbeat still reports but it runs
+// no longer (stale). Only a principal with a role at the root scope may.
 func (s *Server) listReplicas(w http.ResponseWriter, r *http.Request, _ params) {
 	if err := auth.PrincipalFrom(r.Context()).Check(replicaReadAction, "/"); err != nil {
 		writeError(w, r, err)
@@ -33,6 +34,13 @@ func (s *Server) listReplicas(w http.ResponseWriter, r *http.Request, _ params) 
 		writeError(w, r, err)
 		return
 	}
+	// A replica's row lags behind where its clusters run; their leases say (ClustersOf).
+	leases, err := s.cfg.Store.ListClusterLeases(r.Context())
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	hosting := replicas.ClustersOf(rows, leases, s.cfg.ReplicaInterval)
 	names := map[string]string{} // provider cluster id -> ARM id
 	clusters, err := s.cfg.Store.ListResources(r.Context(), store.ListOptions{Type: containerservice.TypeManagedCluster})
 	if err != nil {
@@ -51,13 +59,21 @@ func (s *Server) listReplicas(w http.ResponseWriter, r *http.Request, _ params) 
 		if replicas.Live(row, s.cfg.ReplicaInterval) {
 			b.State = "Live"
 		}
-		for _, id := range row.Clusters {
-			// A hosted cluster whose resource is gone (deleted a moment ago) is left out
-			// rather than shown by its internal id.
-			if armID, ok := names[id]; ok {
-				b.Clusters = append(b.Clusters, armID)
+		// A cluster whose resource is gone (deleted a moment ago) is left out rather than
+		// shown by its internal id.
+		armIDs := func(ids []string) []string {
+			var out []string
+			for _, id := range ids {
+				if armID, ok := names[id]; ok {
+					out = append(out, armID)
+				}
 			}
+			return out
 		}
+		if hosted := armIDs(hosting[row.ID].Hosted); hosted != nil {
+			b.Clusters = hosted
+		}
+		b.StaleClusters = armIDs(hosting[row.ID].Stale)
 		out = append(out, b)
 	}
 	writeJSON(w, http.StatusOK, listBody{Value: out})

@@ -262,7 +262,7 @@ func (s *Service) Delete(ctx context.Context, sub, rg, ws, name, action string, 
 			return err
 		}
 		if len(users) > 0 {
-			return arm.Conflict("Compute '%s' is used by %s. Delete them, or move them to another compute (compute: azureml:<name> in the deployment's YAML, then 'mlfleet ml online-deployment update -f'), then retry the %s.",
+			return arm.Conflict("Compute '%s' is used by %s. Delete them, or move them to another compute (compute: azureml:<name> in the deployment's or endpoint's YAML, then 'mlfleet ml online-deployment update -f' or 'mlfleet ml online-endpoint update -f'), then retry the %s.",
 				name, strings.Join(users, ", "), strings.ToLower(action))
 		}
 		if err := pre.CheckIfMatch(what, true, arm.ETag(cur.Version)); err != nil {

@@ -170,12 +170,8 @@ func (s *Service) PutDeployment(ctx context.Context, sub, rg, ws, endpoint, name
 // each other.
 func (s *Service) use(ctx context.Context, tx store.Store, d *armapi.OnlineDeployment) error {
 	p := &d.Properties
-	c, err := s.cfg.Computes.UseIn(ctx, tx, p.Compute)
-	if err != nil {
+	if err := s.useCompute(ctx, tx, p.Compute); err != nil {
 		return err
-	}
-	if c.Properties.ProvisioningState != armapi.StateSucceeded || c.Properties.ResourceID == nil {
-		return arm.Conflict("Compute '%s' became %s meanwhile; wait for it (or fix it), then retry the deployment.", c.Name, c.Properties.ProvisioningState).WithTarget("properties.compute")
 	}
 	type assetRef struct {
 		kind       mlassets.Kind
@@ -193,6 +189,23 @@ func (s *Service) use(ctx context.Context, tx store.Store, d *armapi.OnlineDeplo
 		if _, err := s.cfg.Assets.UseIn(ctx, tx, r.kind, r.ref, r.field); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// useCompute takes, in tx, the use lock of the compute computeID that a deployment or an
+// endpoint is stored on, and checks under it that the compute is still there and
+// Succeeded (compute.Service.UseIn); an endpoint on no compute ("") takes nothing.
+func (s *Service) useCompute(ctx context.Context, tx store.Store, computeID string) error {
+	if computeID == "" {
+		return nil
+	}
+	c, err := s.cfg.Computes.UseIn(ctx, tx, computeID)
+	if err != nil {
+		return err
+	}
+	if c.Properties.ProvisioningState != armapi.StateSucceeded || c.Properties.ResourceID == nil {
+		return arm.Conflict("Compute '%s' became %s meanwhile; wait for it (or fix it), then retry.", c.Name, c.Properties.ProvisioningState).WithTarget("properties.compute")
 	}
 	return nil
 }

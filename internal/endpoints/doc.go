@@ -35,8 +35,9 @@
 // What it must not do: speak HTTP to clients (package api does; Score is a client of the
 // router, not a server), change the rows of computes, clusters or assets (it reads them
 // through their services, takes their use locks in the transaction that stores a
-// deployment (compute.Service.UseIn, mlassets.Service.UseIn), and answers their question
-// of what a deployment uses, so that it is not deleted: assetUser, ComputeUsers), or reach
+// deployment or an endpoint (compute.Service.UseIn, mlassets.Service.UseIn), and answers
+// their question of what a deployment or an endpoint uses, so that it is not deleted:
+// assetUser, ComputeUsers), or reach
 // a cluster other than through package kube (and a provider's PodLogReader for logs). Keys
 // leave the store unsealed only in ListKeys's answer, in the endpoint's Secret in the
 // cluster, and in Score's request to the router.

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/mlfleet/mlfleet/internal/arm"
+	"github.com/mlfleet/mlfleet/internal/failpoint"
 	"github.com/mlfleet/mlfleet/internal/inference"
 	"github.com/mlfleet/mlfleet/internal/mlassets"
 	"github.com/mlfleet/mlfleet/internal/resources"
@@ -90,7 +91,17 @@ func (s *Service) PutEndpoint(ctx context.Context, sub, rg, ws, name string, in 
 	if ep.Kind == "" {
 		ep.Kind = "K8S"
 	}
+	if err := failpoint.Hit("endpoints/put endpoint/checked"); err != nil {
+		return nil, err
+	}
 	op, err := s.submit(ctx, change{kind: KindEndpointPut, sub: sub, id: id, what: what, retry: retryRead}, func(tx store.Store) error {
+		// The endpoint's compute is checked above for the answer to list every problem,
+		// and again here under its use lock, which a detach or delete of the compute and
+		// a delete of its cluster take too (compute.Service.UseIn): a delete committed
+		// since is seen here, and one that comes after sees this endpoint (ComputeUsers).
+		if err := s.useCompute(ctx, tx, p.Compute); err != nil {
+			return err
+		}
 		if prev == nil {
 			ep.Properties.ProvisioningState = armapi.StateCreating
 			ep.SystemData = resources.Touch(ctx, nil, s.now())

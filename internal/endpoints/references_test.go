@@ -104,8 +104,21 @@ func TestComputeInUseRefusesDetach(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// The endpoint, with no deployment left, still has the compute as its own: its scoring
+	// URI is served there, and its next deployment goes there.
+	for _, action := range []string{"Detach", "Delete"} {
+		op, err := computes.Delete(ctx, sub, rg, ws, "infq", action, arm.Preconditions{})
+		var ae *arm.Error
+		if !errors.As(err, &ae) || ae.Status != http.StatusConflict || !strings.Contains(ae.Message, "Compute 'infq' is used by online endpoint 'ep-qa'.") ||
+			!strings.Contains(ae.Message, "'mlfleet ml online-endpoint update -f'") {
+			t.Fatalf("%s of the compute of an endpoint with no deployments started an operation (%v) or answered %v; want 409 naming the endpoint", action, op != nil, err)
+		}
+	}
+	if err := st.DeleteResource(ctx, epID, 0); err != nil {
+		t.Fatal(err)
+	}
 	if op, err := computes.Delete(ctx, sub, rg, ws, "infq", "Detach", arm.Preconditions{}); err != nil || op == nil {
-		t.Fatalf("detach once its deployments are gone = %v, %v; want an operation", op, err)
+		t.Fatalf("detach once its deployments and endpoint are gone = %v, %v; want an operation", op, err)
 	}
 }
 
@@ -196,11 +209,11 @@ func TestComputeUsersCountsFormerComputes(t *testing.T) {
 	}
 }
 
-// TestDeleteRacesDeploymentCreate: a delete that refuses while a deployment uses what it
-// deletes (a compute's detach, its cluster's delete, an environment version's delete)
-// and a create of a deployment that uses it are one after the other, however they
-// interleave: exactly one of them wins, and no deployment is stored on a compute or
-// cluster being deleted or with a version that is gone. Failpoint hooks make each
+// TestDeleteRacesDeploymentCreate: a delete that refuses while a deployment or an
+// endpoint uses what it deletes (a compute's detach, its cluster's delete, an environment
+// version's delete) and a create of a deployment or of an endpoint on the compute are one
+// after the other, however they interleave: exactly one of them wins, and nothing is
+// stored on a compute or cluster being deleted or with a version that is gone. Failpoint hooks make each
 // interleaving a sequence of steps:
 //
 //   - checked: the create is held after its checks, before its transaction; the delete
@@ -220,7 +233,6 @@ func TestDeleteRacesDeploymentCreate(t *testing.T) {
 	computeID := compute.ID(sub, rg, ws, "infr")
 	clusterID := containerservice.ID(sub, rg, "aksr")
 	envID := mlassets.VersionID(sub, rg, ws, mlassets.Environments, "env", "1")
-	deploymentID := DeploymentID(sub, rg, ws, "epr", "blue")
 	type services struct {
 		computes *compute.Service
 		eps      *Service
@@ -235,6 +247,8 @@ func TestDeleteRacesDeploymentCreate(t *testing.T) {
 		// lostStatus and lost are what the create answers when the delete went first.
 		lostStatus int
 		lost       string
+		// deploymentOnly: only a deployment uses it (an environment version).
+		deploymentOnly bool
 	}{
 		{name: "compute detach", lostStatus: http.StatusConflict, lost: "Compute 'infr' is being detached or deleted",
 			del: func(ctx context.Context, s services) (bool, error) {
@@ -246,9 +260,34 @@ func TestDeleteRacesDeploymentCreate(t *testing.T) {
 				op, err := s.clusters.Delete(ctx, sub, rg, "aksr", arm.Preconditions{})
 				return op != nil, err
 			}},
-		{name: "environment delete", lostStatus: http.StatusBadRequest, lost: "properties.environmentId",
+		{name: "environment delete", lostStatus: http.StatusBadRequest, lost: "properties.environmentId", deploymentOnly: true,
 			del: func(ctx context.Context, s services) (bool, error) {
 				return s.assets.Delete(ctx, mlassets.Environments, sub, rg, ws, "env", "1", arm.Preconditions{})
+			}},
+	}
+	creates := []struct {
+		name string
+		// checked is the failpoint after the create's checks; rowType the type of the row
+		// it stores; id the row's id when named name; user how a delete names it.
+		checked, rowType string
+		id, user         func(name string) string
+		put              func(ctx context.Context, s services, name string) error
+	}{
+		{name: "deployment", checked: "endpoints/put deployment/checked", rowType: TypeDeployment,
+			id:   func(name string) string { return DeploymentID(sub, rg, ws, "epr", name) },
+			user: func(name string) string { return "deployment '" + name + "' of endpoint 'epr'" },
+			put: func(ctx context.Context, s services, name string) error {
+				in := armapi.OnlineDeployment{Location: "westus", Properties: armapi.OnlineDeploymentProperties{Compute: "azureml:infr", EnvironmentID: envID}}
+				_, err := s.eps.PutDeployment(ctx, sub, rg, ws, "epr", name, in, Options{})
+				return err
+			}},
+		{name: "endpoint", checked: "endpoints/put endpoint/checked", rowType: TypeEndpoint,
+			id:   func(name string) string { return EndpointID(sub, rg, ws, name) },
+			user: func(name string) string { return "online endpoint '" + name + "'" },
+			put: func(ctx context.Context, s services, name string) error {
+				in := armapi.OnlineEndpoint{Location: "westus", Properties: armapi.OnlineEndpointProperties{AuthMode: AuthKey, Compute: "azureml:infr"}}
+				_, err := s.eps.PutEndpoint(ctx, sub, rg, ws, name, in, Options{})
+				return err
 			}},
 	}
 	const (
@@ -257,113 +296,113 @@ func TestDeleteRacesDeploymentCreate(t *testing.T) {
 	)
 	for dialect, newDB := range storetest.Dialects(t) {
 		for _, order := range []string{checked, committing} {
-			for _, tc := range deletes {
-				t.Run(dialect+"/"+order+"/"+tc.name, func(t *testing.T) {
-					if order == committing && dialect == "sqlite" {
-						t.Skip("SQLite runs one transaction at a time: the delete reads nothing until the create has committed")
+			for _, cr := range creates {
+				for _, tc := range deletes {
+					if tc.deploymentOnly && cr.rowType != TypeDeployment {
+						continue
 					}
-					ctx := context.Background()
-					var s services
-					stack := servicetest.NewIn(t, newDB(t)(), sub, func(cfg *containerservice.Config) {
-						cfg.DeleteGuard = func(ctx context.Context, tx store.Store, mc *armapi.ManagedCluster) error {
-							return s.computes.ClusterDeleteAllowed(ctx, tx, mc)
+					t.Run(dialect+"/"+order+"/"+cr.name+"/"+tc.name, func(t *testing.T) {
+						if order == committing && dialect == "sqlite" {
+							t.Skip("SQLite runs one transaction at a time: the delete reads nothing until the create has committed")
 						}
-					})
-					stack.Group(t, rg)
-					w := stack.Workspace(t, rg, ws)
-					s.computes, s.eps, s.assets = wire(t, stack)
-					s.clusters, s.st = stack.Clusters, stack.Store
-					raceRows(t, s.st, sub, rg, w.ID, computeID, clusterID)
-					if _, _, err := s.assets.Put(ctx, mlassets.Environments, sub, rg, ws, "env", "1",
-						armapi.AssetVersion{Properties: armapi.AssetVersionProperties{Image: "python:3.12"}}, mlassets.Options{}); err != nil {
-						t.Fatal(err)
-					}
-					node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "node-1"}, Status: corev1.NodeStatus{
-						Allocatable: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("8"), corev1.ResourceMemory: resource.MustParse("32Gi")},
-						Conditions:  []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue}}}}
-					s.eps.connect = func(context.Context, string) (*kube.Cluster, error) {
-						return &kube.Cluster{Client: fake.NewClientset(node)}, nil
-					}
-
-					point := "endpoints/put deployment/checked"
-					if order == committing {
-						point = "store/commit/CreateResource/" + TypeDeployment + "/before"
-					}
-					held, release := make(chan struct{}), make(chan struct{})
-					var holdOnce sync.Once
-					defer failpoint.Hook(point, func(string) {
-						holdOnce.Do(func() {
-							close(held)
-							<-release
+						ctx := context.Background()
+						var s services
+						stack := servicetest.NewIn(t, newDB(t)(), sub, func(cfg *containerservice.Config) {
+							cfg.DeleteGuard = func(ctx context.Context, tx store.Store, mc *armapi.ManagedCluster) error {
+								return s.computes.ClusterDeleteAllowed(ctx, tx, mc)
+							}
 						})
-					})()
-					created := make(chan error, 1)
-					go func() {
-						in := armapi.OnlineDeployment{Location: "westus", Properties: armapi.OnlineDeploymentProperties{Compute: "azureml:infr", EnvironmentID: envID}}
-						_, err := s.eps.PutDeployment(ctx, sub, rg, ws, "epr", "blue", in, Options{})
-						created <- err
-					}()
-					select {
-					case <-held:
-					case err := <-created:
-						t.Fatalf("the create returned before it was held at %s: %v", point, err)
-					}
+						stack.Group(t, rg)
+						w := stack.Workspace(t, rg, ws)
+						s.computes, s.eps, s.assets = wire(t, stack)
+						s.clusters, s.st = stack.Clusters, stack.Store
+						raceRows(t, s.st, sub, rg, w.ID, computeID, clusterID)
+						if _, _, err := s.assets.Put(ctx, mlassets.Environments, sub, rg, ws, "env", "1",
+							armapi.AssetVersion{Properties: armapi.AssetVersionProperties{Image: "python:3.12"}}, mlassets.Options{}); err != nil {
+							t.Fatal(err)
+						}
+						node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "node-1"}, Status: corev1.NodeStatus{
+							Allocatable: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("8"), corev1.ResourceMemory: resource.MustParse("32Gi")},
+							Conditions:  []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue}}}}
+						s.eps.connect = func(context.Context, string) (*kube.Cluster, error) {
+							return &kube.Cluster{Client: fake.NewClientset(node)}, nil
+						}
 
-					type outcome struct {
-						done bool
-						err  error
-					}
-					deleted := make(chan outcome, 1)
-					waiting := make(chan struct{})
-					var waitOnce sync.Once
-					// Only the delete takes a lock now: the create holds its own already.
-					defer failpoint.Hook("store/Lock/*/before", func(string) { waitOnce.Do(func() { close(waiting) }) })()
-					go func() {
-						done, err := tc.del(ctx, s)
-						deleted <- outcome{done, err}
-					}()
-					var del outcome
-					answered := false
-					if order == checked {
-						del, answered = await(t, deleted, "the delete"), true
-					} else {
+						point := cr.checked
+						if order == committing {
+							point = "store/commit/CreateResource/" + cr.rowType + "/before"
+						}
+						held, release := make(chan struct{}), make(chan struct{})
+						var holdOnce sync.Once
+						defer failpoint.Hook(point, func(string) {
+							holdOnce.Do(func() {
+								close(held)
+								<-release
+							})
+						})()
+						created := make(chan error, 1)
+						go func() { created <- cr.put(ctx, s, "blue") }()
 						select {
-						case <-waiting:
-						case del = <-deleted:
-							answered = true
+						case <-held:
+						case err := <-created:
+							t.Fatalf("the create returned before it was held at %s: %v", point, err)
 						}
-					}
-					close(release)
-					createErr := await(t, created, "the create")
-					if !answered {
-						del = await(t, deleted, "the delete")
-					}
 
-					deployed, deleteWon := createErr == nil, del.done && del.err == nil
-					if deployed == deleteWon {
-						t.Fatalf("the create answered %v and the delete %v (done: %v); want exactly one of them to win", createErr, del.err, del.done)
-					}
-					if wantDeployed := order == committing; deployed != wantDeployed {
-						t.Errorf("deployed = %v, want %v: the one that went first wins", deployed, wantDeployed)
-					}
-					var ae *arm.Error
-					if !deployed && (!errors.As(createErr, &ae) || ae.Status != tc.lostStatus || !strings.Contains(ae.Error(), tc.lost)) {
-						t.Errorf("the create after the delete answered %v; want %d saying %q", createErr, tc.lostStatus, tc.lost)
-					}
-					if deployed && (!errors.As(del.err, &ae) || ae.Status != http.StatusConflict || !strings.Contains(ae.Message, "deployment 'blue' of endpoint 'epr'")) {
-						t.Errorf("the delete after the create answered %v; want 409 naming the deployment", del.err)
-					}
-					if !deployed {
-						// A create that comes after the delete, with no race, is refused the same
-						// way by its checks before the transaction.
-						in := armapi.OnlineDeployment{Location: "westus", Properties: armapi.OnlineDeploymentProperties{Compute: "azureml:infr", EnvironmentID: envID}}
-						_, err := s.eps.PutDeployment(ctx, sub, rg, ws, "epr", "green", in, Options{})
-						if !errors.As(err, &ae) || ae.Status != tc.lostStatus || !strings.Contains(ae.Error(), tc.lost) {
-							t.Errorf("a create after the delete answered %v; want %d saying %q", err, tc.lostStatus, tc.lost)
+						type outcome struct {
+							done bool
+							err  error
 						}
-					}
-					assertNoDeploymentOnLeaving(t, s.st, deploymentID, computeID, clusterID, envID)
-				})
+						deleted := make(chan outcome, 1)
+						waiting := make(chan struct{})
+						var waitOnce sync.Once
+						// Only the delete takes a lock now: the create holds its own already.
+						defer failpoint.Hook("store/Lock/*/before", func(string) { waitOnce.Do(func() { close(waiting) }) })()
+						go func() {
+							done, err := tc.del(ctx, s)
+							deleted <- outcome{done, err}
+						}()
+						var del outcome
+						answered := false
+						if order == checked {
+							del, answered = await(t, deleted, "the delete"), true
+						} else {
+							select {
+							case <-waiting:
+							case del = <-deleted:
+								answered = true
+							}
+						}
+						close(release)
+						createErr := await(t, created, "the create")
+						if !answered {
+							del = await(t, deleted, "the delete")
+						}
+
+						deployed, deleteWon := createErr == nil, del.done && del.err == nil
+						if deployed == deleteWon {
+							t.Fatalf("the create answered %v and the delete %v (done: %v); want exactly one of them to win", createErr, del.err, del.done)
+						}
+						if wantDeployed := order == committing; deployed != wantDeployed {
+							t.Errorf("deployed = %v, want %v: the one that went first wins", deployed, wantDeployed)
+						}
+						var ae *arm.Error
+						if !deployed && (!errors.As(createErr, &ae) || ae.Status != tc.lostStatus || !strings.Contains(ae.Error(), tc.lost)) {
+							t.Errorf("the create after the delete answered %v; want %d saying %q", createErr, tc.lostStatus, tc.lost)
+						}
+						if deployed && (!errors.As(del.err, &ae) || ae.Status != http.StatusConflict || !strings.Contains(ae.Message, cr.user("blue"))) {
+							t.Errorf("the delete after the create answered %v; want 409 naming %s", del.err, cr.user("blue"))
+						}
+						if !deployed {
+							// A create that comes after the delete, with no race, is refused the same
+							// way by its checks before the transaction.
+							err := cr.put(ctx, s, "green")
+							if !errors.As(err, &ae) || ae.Status != tc.lostStatus || !strings.Contains(ae.Error(), tc.lost) {
+								t.Errorf("a create after the delete answered %v; want %d saying %q", err, tc.lostStatus, tc.lost)
+							}
+						}
+						assertNoneOnLeaving(t, s.st, cr.id("blue"), computeID, clusterID, envID)
+					})
+				}
 			}
 		}
 	}
@@ -417,12 +456,12 @@ func raceRows(t *testing.T, st store.Store, sub, rg, wsID, computeID, clusterID 
 	}
 }
 
-// assertNoDeploymentOnLeaving fails t when the deployment is stored while its compute or
-// cluster is being deleted or its environment version is gone.
-func assertNoDeploymentOnLeaving(t *testing.T, st store.Store, deploymentID, computeID, clusterID, envID string) {
+// assertNoneOnLeaving fails t when the deployment or endpoint rowID is stored while its
+// compute or cluster is being deleted or the environment version is gone.
+func assertNoneOnLeaving(t *testing.T, st store.Store, rowID, computeID, clusterID, envID string) {
 	t.Helper()
 	ctx := context.Background()
-	if _, err := st.GetResource(ctx, deploymentID); errors.Is(err, store.ErrNotFound) {
+	if _, err := st.GetResource(ctx, rowID); errors.Is(err, store.ErrNotFound) {
 		return
 	} else if err != nil {
 		t.Fatal(err)
@@ -445,7 +484,7 @@ func assertNoDeploymentOnLeaving(t *testing.T, st store.Store, deploymentID, com
 	}
 	for what, id := range map[string]string{"compute": computeID, "cluster": clusterID, "environment version": envID} {
 		if s := state(id); s == "gone" || s == armapi.StateDeleting {
-			t.Errorf("a deployment is stored while its %s is %s", what, s)
+			t.Errorf("%s is stored while its %s is %s", lastSegment(rowID), what, s)
 		}
 	}
 }

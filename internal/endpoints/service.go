@@ -389,12 +389,15 @@ func (s *Service) deploymentsOf(ctx context.Context, st store.Store, endpointID 
 	return resources.DecodeRows(rows, decodeRow[armapi.OnlineDeployment])
 }
 
-// ComputeUsers lists the online deployments that run on the compute computeID, read
-// through st (the transaction of the compute's detach or delete: compute.Config.InUse),
-// each as "deployment 'blue' of endpoint 'ep'", sorted; none is an empty list. A
-// deployment names its compute by id, always one of its own workspace. A deployment moved
-// off the compute counts until its old instances there are removed: detached first, the
-// compute would no longer lead to them.
+// ComputeUsers lists the online deployments that run on the compute computeID and the
+// online endpoints whose own compute (properties.compute) it is, read through st (the
+// transaction of the compute's detach or delete: compute.Config.InUse), each as
+// "deployment 'blue' of endpoint 'ep'" or "online endpoint 'ep'", sorted; none is an
+// empty list. A deployment or an endpoint names its compute by id, always one of its own
+// workspace. A deployment moved off the compute counts until its old instances there are
+// removed: detached first, the compute would no longer lead to them. An endpoint counts
+// even with no deployments: its scoring URI and Secret live on the compute's cluster, and
+// its next deployment goes there by default.
 func (s *Service) ComputeUsers(ctx context.Context, st store.Store, computeID string) ([]string, error) {
 	id, err := arm.ParseID(computeID)
 	if err != nil || len(id.Names) == 0 {
@@ -413,6 +416,17 @@ func (s *Service) ComputeUsers(ctx context.Context, st store.Store, computeID st
 		}
 		did, _ := arm.ParseID(r.ID)
 		users = append(users, fmt.Sprintf("deployment '%s' of endpoint '%s'", did.Name(), did.Names[1]))
+	}
+	rows, err = st.ListResources(ctx, store.ListOptions{Scope: ws, Type: TypeEndpoint})
+	if err != nil {
+		return nil, fmt.Errorf("list endpoints of workspace %s: %w", id.Names[0], err)
+	}
+	for _, r := range rows {
+		var ep armapi.OnlineEndpoint
+		if decode(r, &ep) != nil || !strings.EqualFold(ep.Properties.Compute, computeID) {
+			continue
+		}
+		users = append(users, fmt.Sprintf("online endpoint '%s'", r.Name))
 	}
 	slices.Sort(users)
 	return users, nil

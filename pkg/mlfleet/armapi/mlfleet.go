@@ -23,8 +23,13 @@ type Replica struct {
 	LastHeartbeat time.Time `json:"lastHeartbeat"`
 	// SilenceSeconds is how long ago the latest heartbeat was, on the database's clock.
 	SilenceSeconds float64 `json:"silenceSeconds"`
-	// Clusters are the ARM ids of the managed clusters the replica runs.
+	// Clusters are the ARM ids of the managed clusters the replica runs: those whose
+	// hosting lease it holds (a cluster moved to another replica is listed there, not
+	// here). A lost replica runs none.
 	Clusters []string `json:"clusters"`
+	// StaleClusters are the ARM ids of the clusters the replica's latest heartbeat
+	// reported that it runs no longer: moved to another replica, or the replica is lost.
+	StaleClusters []string `json:"staleClusters,omitempty"`
 }
 
 // Principal is a user or a service principal (/mlfleet/v1/principals), in the shape of

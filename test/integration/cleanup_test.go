@@ -49,7 +49,7 @@ func TestFailedCleanup(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, p, err := e.c.BeginCreateManagedCluster(ctx, "rgz", "akz", oneNodeCluster())
-		if err == nil {
+		if err == nil && p != nil {
 			_, err = p.Wait(ctx, nil)
 		}
 		if err == nil {
@@ -69,7 +69,7 @@ func TestFailedCleanup(t *testing.T) {
 		e.invariants("cluster create failed, its cleanup failed once")
 		// The name can be created again.
 		_, p, err = e.c.BeginCreateManagedCluster(ctx, "rgz", "akz", oneNodeCluster())
-		if err == nil {
+		if err == nil && p != nil {
 			_, err = p.Wait(ctx, nil)
 		}
 		if err != nil {
@@ -90,7 +90,7 @@ func TestFailedCleanup(t *testing.T) {
 		wctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 		defer cancel()
 		_, p, err := e.c.BeginCreateOrUpdateCompute(wctx, "rgc", fpWS, "chaos1", devTest(1), nil)
-		if err == nil {
+		if err == nil && p != nil {
 			_, err = p.Wait(wctx, nil)
 		}
 		if err == nil || wctx.Err() != nil {
@@ -111,14 +111,14 @@ func TestFailedCleanup(t *testing.T) {
 		e.stop()
 		e.start("")
 		p, err = e.c.BeginDeleteCompute(ctx, "rgc", fpWS, "chaos1", "Delete")
-		if err == nil {
+		if err == nil && p != nil {
 			_, err = p.Wait(ctx, nil)
 		}
 		if err != nil {
 			t.Fatalf("delete the failed compute: %v\n%s", err, e.p.logs)
 		}
 		_, p, err = e.c.BeginCreateOrUpdateCompute(wctx, "rgc", fpWS, "chaos1", devTest(1), nil)
-		if err == nil {
+		if err == nil && p != nil {
 			_, err = p.Wait(wctx, nil)
 		}
 		if err != nil {

@@ -41,6 +41,7 @@ type serveFlags struct {
 	pageSize  int
 	leaseTTL  time.Duration
 	stepDelay time.Duration
+	backoff   time.Duration
 	versions  string
 	quotas    string
 	health    time.Duration
@@ -116,7 +117,7 @@ other mlfleet commands work with no flags. Stop it with Ctrl-C (SIGINT) or SIGTE
 			return server.Run(cmd.Context(), server.Config{
 				Addr: f.addr, Home: f.dataDir, StoreDSN: f.store, EtcdEndpoints: f.etcd, PublicAddress: f.public, SecretKeyFile: f.secretKey, PageSize: f.pageSize,
 				TokenLifetime: f.tokenLifetime, MaxTokenLifetime: f.maxTokenLifetime,
-				LeaseTTL: f.leaseTTL, StepDelay: f.stepDelay, VersionsFile: f.versions, QuotaFile: f.quotas, HealthInterval: f.health, SweepInterval: f.sweep,
+				LeaseTTL: f.leaseTTL, StepDelay: f.stepDelay, CleanupBackoff: f.backoff, VersionsFile: f.versions, QuotaFile: f.quotas, HealthInterval: f.health, SweepInterval: f.sweep,
 				ReadLimit: f.reads, WriteLimit: f.writes, ActivityRetention: f.retention, ReplicaInterval: f.replicaInterval, MaxUploadSize: maxUpload, Logger: logger,
 				Python: python, RouterImage: f.routerImage,
 			}, streams.Out)
@@ -134,6 +135,7 @@ other mlfleet commands work with no flags. Stop it with Ctrl-C (SIGINT) or SIGTE
 	fl.StringVar(&f.quotas, "quota-file", "", fmt.Sprintf("Quotas per subscription and region (JSON); default: %d managed clusters and %d vCPUs per subscription and region", quota.DefaultManagedClusters, quota.DefaultCores))
 	fl.IntVar(&f.pageSize, "page-size", 100, "Items per list page")
 	fl.DurationVar(&f.leaseTTL, "lease-ttl", 15*time.Second, "How long an operation lease lasts without renewal")
+	fl.DurationVar(&f.backoff, "cleanup-backoff", 5*time.Second, "How long a failed operation waits before its cleanup, which returned an error, is tried again; doubled on each further error up to a minute, and given up after 5 tries")
 	fl.DurationVar(&f.health, "health-interval", 30*time.Second, "How often the health monitor checks the cluster of every attached compute, and the instances of every online deployment")
 	fl.DurationVar(&f.sweep, "sweep-interval", time.Minute, "How often rows that lost their owner (name claims, secrets), and uploaded content no workspace uses any more, are removed")
 	fl.DurationVar(&f.tokenLifetime, "token-lifetime", time.Hour, "How long an access token lives unless the caller asks for less")

@@ -148,7 +148,8 @@ func (s *Service) createFlow(ctx context.Context, run *operations.Run, in create
 
 // waitCluster waits until a cluster's provisioning ends (and done, when given, holds). It
 // has no timeout of its own: the cluster's operation has its own bounds and ends Failed
-// when it gives up, which ends this wait too.
+// when it gives up, which ends this wait too, and a cluster in a transitional state that no
+// operation works on is an error at once.
 func (s *Service) waitCluster(ctx context.Context, clusterID string, done func(*armapi.ManagedCluster) bool) error {
 	return wait.PollUntilContextCancel(ctx, pollEvery, true, func(ctx context.Context) (bool, error) {
 		mc, err := s.cfg.Clusters.GetByID(ctx, clusterID)
@@ -179,6 +180,21 @@ func (s *Service) waitCluster(ctx context.Context, clusterID string, done func(*
 				return false, err
 			}
 			return false, arm.Errorf(http.StatusInternalServerError, "ClusterCreationFailed", "Cluster '%s' could not be created.", mc.Name)
+		default:
+			// Creating or Updating: fine while an operation works on the cluster. Once none
+			// does, nothing will ever end the state (a cluster left so by an older server
+			// whose cleanup failed), and waiting would never end.
+			ops, err := running(ctx, s.cfg.Store, clusterID)
+			if err != nil {
+				return false, err
+			}
+			if len(ops) == 0 {
+				if err := s.clusterFailure(ctx, clusterID); err != nil {
+					return false, err
+				}
+				return false, arm.Errorf(http.StatusInternalServerError, "ClusterCreationFailed",
+					"Cluster '%s' is %s, but no operation works on it any more; delete the compute and retry.", mc.Name, mc.Properties.ProvisioningState)
+			}
 		}
 		return false, nil
 	})

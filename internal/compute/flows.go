@@ -32,6 +32,32 @@ func (s *Service) register(e *operations.Engine) {
 	e.OnFailure(KindDelete, operations.CleanupOf(func(ctx context.Context, in deleteInput, err error) error {
 		return s.recordFailure(ctx, in.ID, err, func(*armapi.Compute) string { return armapi.StateFailed })
 	}))
+	// When a cleanup is given up, the compute is Failed with the operation's error and the
+	// cleanup's: the user can delete it, or create or attach its name again to replace it.
+	// What the cleanup did not remove is left; deleting the compute removes it.
+	failed := func(*armapi.Compute) string { return armapi.StateFailed }
+	e.OnGiveUp(KindCreate, giveUpOf(func(ctx context.Context, in createInput, err error) error { return s.givenUp(ctx, in.ID, err) }))
+	e.OnGiveUp(KindAttach, giveUpOf(func(ctx context.Context, in attachInput, err error) error { return s.givenUp(ctx, in.ID, err) }))
+	e.OnGiveUp(KindUpdate, giveUpOf(func(ctx context.Context, in updateInput, err error) error {
+		return s.recordFailure(ctx, in.ID, err, func(c *armapi.Compute) string { return derivedState(c.Properties.Mlfleet.Conditions) })
+	}))
+	e.OnGiveUp(KindDelete, giveUpOf(func(ctx context.Context, in deleteInput, err error) error {
+		return s.recordFailure(ctx, in.ID, err, failed)
+	}))
+}
+
+// giveUpOf is operations.CleanupOf for a GiveUp.
+func giveUpOf[In any](f func(context.Context, In, error) error) operations.GiveUp {
+	return operations.GiveUp(operations.CleanupOf(f))
+}
+
+// givenUp records a compute whose failed create or attach could not be cleaned up: Failed,
+// not attached, with the error. Its claims stay until it is deleted or replaced.
+func (s *Service) givenUp(ctx context.Context, id string, err error) error {
+	return s.recordFailure(ctx, id, err, func(c *armapi.Compute) string {
+		c.Properties.Mlfleet.Attached = false
+		return armapi.StateFailed
+	})
 }
 
 // recordFailure puts err in a compute's provisioningErrors and sets its state.

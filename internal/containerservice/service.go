@@ -118,6 +118,17 @@ func New(cfg Config) *Service {
 	cfg.Engine.OnFailure(KindCreate, s.failedCreate)
 	cfg.Engine.Register(KindUpdate, s.runUpdate)
 	cfg.Engine.OnFailure(KindUpdate, s.failedUpdate)
+	// A create or update whose cleanup was given up leaves the cluster Failed: it may run
+	// or not, and the operation's error says why; deleting the cluster removes what is left.
+	giveUp := func(ctx context.Context, run *operations.Run, _ error) error {
+		var in clusterOp // an updateOp's id too
+		if err := run.Input(&in); err != nil {
+			return err
+		}
+		return s.markFailed(ctx, in.ID)
+	}
+	cfg.Engine.OnGiveUp(KindCreate, giveUp)
+	cfg.Engine.OnGiveUp(KindUpdate, giveUp)
 	cfg.Resources.RegisterDeleter(TypeManagedCluster, s.deleteCluster)
 	return s
 }

@@ -29,6 +29,9 @@ func (s *Service) register(e *operations.Engine) {
 	})
 	for _, k := range []string{KindEndpointPut, KindEndpointDelete, KindDeploymentPut, KindDeploymentDelete} {
 		e.OnFailure(k, fail)
+		// The cleanup only writes the row; should it fail every time, the same write with
+		// the final error (the operation's and the cleanup's) is tried once more.
+		e.OnGiveUp(k, operations.GiveUp(fail))
 	}
 }
 

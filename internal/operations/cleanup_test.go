@@ -213,22 +213,91 @@ func TestEngineCleanupAfterHandlerPanic(t *testing.T) {
 	})
 }
 
-func TestEngineCleanupErrorKeepsCause(t *testing.T) {
+// resourceState is the state of the resource of the tests' operations, as their cleanup
+// and GiveUp record it (a store row in a real service), safe for the engine's goroutines.
+type resourceState struct {
+	mu      sync.Mutex
+	state   string
+	message string
+}
+
+func (r *resourceState) set(state, message string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.state, r.message = state, message
+}
+
+func (r *resourceState) get() (state, message string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.state, r.message
+}
+
+// failingTimes returns a cleanup body that returns err on its first n calls (every call when
+// n < 0), and then marks res Failed with its cause.
+func failingTimes(n int, err error) func(calls int) error {
+	return func(calls int) error {
+		if n < 0 || calls <= n {
+			return err
+		}
+		return nil
+	}
+}
+
+func TestEngineRetriesFailingCleanup(t *testing.T) {
 	t.Parallel()
+	cleanupErr := errors.New("delete vm1: quota service unavailable")
+	const handlerMessage = "cluster aks1 is being deleted"
 	tests := []struct {
-		name    string
-		cleanup func(ctx context.Context) error
-		// wantLog are the lines the operator reads in the log.
+		name string
+		// cleanup and giveUp say whether their nth call (from 1) fails; a nil giveUp is
+		// not registered.
+		cleanup, giveUp func(calls int) error
+		wantCleanups    int
+		wantGiveUps     int
+		// wantGivenUp: the operation's error names the cleanup's after its own.
+		wantGivenUp bool
+		wantState   string
+		// wantLog are lines the operator reads in the log.
 		wantLog []string
 	}{
 		{
-			name:    "error",
-			cleanup: func(context.Context) error { return errors.New("delete vm1: quota service unavailable") },
-			wantLog: []string{"clean up failed operation", "delete vm1: quota service unavailable"},
+			name:         "errors once",
+			cleanup:      failingTimes(1, cleanupErr),
+			giveUp:       failingTimes(0, nil),
+			wantCleanups: 2, wantState: "Failed (cleaned up)",
+			wantLog: []string{"trying again later", cleanupErr.Error()},
 		},
 		{
-			name:    "panic",
-			cleanup: func(context.Context) error { panic("nil map in cleanup") },
+			name:         "always errors",
+			cleanup:      failingTimes(-1, cleanupErr),
+			giveUp:       failingTimes(0, nil),
+			wantCleanups: 3, wantGiveUps: 1, wantGivenUp: true, wantState: "Failed (given up)",
+			wantLog: []string{"giving it up", cleanupErr.Error()},
+		},
+		{
+			name:         "always errors, give-up errors once",
+			cleanup:      failingTimes(-1, cleanupErr),
+			giveUp:       failingTimes(1, errors.New("database is locked")),
+			wantCleanups: 3, wantGiveUps: 2, wantGivenUp: true, wantState: "Failed (given up)",
+			wantLog: []string{"database is locked"},
+		},
+		{
+			name:         "always errors, give-up always errors",
+			cleanup:      failingTimes(-1, cleanupErr),
+			giveUp:       failingTimes(-1, errors.New("database is locked")),
+			wantCleanups: 3, wantGiveUps: 3, wantGivenUp: true, wantState: "Creating",
+		},
+		{
+			name:         "always errors, kind without give-up",
+			cleanup:      failingTimes(-1, cleanupErr),
+			wantCleanups: 3, wantGivenUp: true, wantState: "Creating",
+		},
+		{
+			name:         "always panics",
+			cleanup:      func(int) error { panic("nil map in cleanup") },
+			giveUp:       failingTimes(0, nil),
+			wantCleanups: 3, wantGiveUps: 1, wantGivenUp: true, wantState: "Failed (given up)",
 			wantLog: []string{"cleanup panicked", "nil map in cleanup"},
 		},
 	}
@@ -236,18 +305,69 @@ func TestEngineCleanupErrorKeepsCause(t *testing.T) {
 		eachStoreCase(t, tt.name, func(t *testing.T, s store.Store) {
 			var cl cleanupLog
 			var logs testutil.Buffer
+			var res resourceState
+			res.set("Creating", "")
 			logger := slog.New(slog.NewTextHandler(io.MultiWriter(t.Output(), &logs), nil))
-			e := newEngine(t, s, operations.Config{Logger: logger}, makeThenFail(arm.Conflict("cluster aks1 is being deleted")))
-			e.OnFailure(kind, cl.cleanup(tt.cleanup))
+			e := newEngine(t, s, operations.Config{Logger: logger, MaxAttempts: 3, CleanupBackoff: 10 * time.Millisecond},
+				makeThenFail(arm.Conflict(handlerMessage)))
+			e.OnFailure(kind, cl.cleanup(func(context.Context) error {
+				if err := tt.cleanup(len(cl.get())); err != nil {
+					return err
+				}
+				res.set("Failed (cleaned up)", "")
+				return nil
+			}))
+			var giveUps cleanupLog
+			if tt.giveUp != nil {
+				e.OnGiveUp(kind, func(ctx context.Context, run *operations.Run, cause error) error {
+					giveUps.mu.Lock()
+					giveUps.calls = append(giveUps.calls, cleanupCall{op: run.ID(), attempt: run.Attempt(), cause: cause})
+					n := len(giveUps.calls)
+					giveUps.mu.Unlock()
+					if err := tt.giveUp(n); err != nil {
+						return err
+					}
+					res.set("Failed (given up)", cause.Error())
+					return nil
+				})
+			}
 			start(t, e)
 			op := submit(t, e, nil)
 			got := waitStatus(t, s, op.ID, store.StatusFailed)
 
-			if ae := errorOf(t, got); ae.Code != arm.CodeConflict || ae.Message != "cluster aks1 is being deleted" {
-				t.Errorf("operation error = (%s) %q, want the handler's (Conflict) %q, not the cleanup's",
-					ae.Code, ae.Message, "cluster aks1 is being deleted")
+			ae := errorOf(t, got)
+			switch {
+			case ae.Code != arm.CodeConflict:
+				t.Errorf("operation error = (%s) %q, want the handler's code Conflict", ae.Code, ae.Message)
+			case !tt.wantGivenUp && ae.Message != handlerMessage:
+				t.Errorf("operation error %q, want the handler's %q alone: the cleanup succeeded", ae.Message, handlerMessage)
+			case tt.wantGivenUp && (!strings.HasPrefix(ae.Message, handlerMessage) || !strings.Contains(ae.Message, cleanupErrText(tt.name, cleanupErr))):
+				t.Errorf("operation error %q, want the handler's %q followed by the cleanup's error", ae.Message, handlerMessage)
 			}
-			cl.only(t)
+			if n := len(cl.get()); n != tt.wantCleanups {
+				t.Errorf("cleanup ran %d times, want %d", n, tt.wantCleanups)
+			}
+			for _, c := range cl.get() {
+				if cause := causeOf(t, c); cause.Message != handlerMessage {
+					t.Errorf("cleanup cause %q, want the handler's %q on every attempt", cause.Message, handlerMessage)
+				}
+			}
+			gcalls := giveUps.get()
+			if len(gcalls) != tt.wantGiveUps {
+				t.Errorf("give-up ran %d times, want %d", len(gcalls), tt.wantGiveUps)
+			}
+			for _, c := range gcalls {
+				if cause := causeOf(t, c); cause.Code != ae.Code || cause.Message != ae.Message {
+					t.Errorf("give-up cause = (%s) %q, want the operation's final error (%s) %q", cause.Code, cause.Message, ae.Code, ae.Message)
+				}
+			}
+			state, message := res.get()
+			if state != tt.wantState {
+				t.Errorf("resource state %q, want %q", state, tt.wantState)
+			}
+			if state == "Failed (given up)" && (!strings.Contains(message, handlerMessage) || !strings.Contains(message, cleanupErrText(tt.name, cleanupErr))) {
+				t.Errorf("given-up resource's message %q, want the operation's error and the cleanup's", message)
+			}
 			for _, want := range tt.wantLog {
 				if !strings.Contains(logs.String(), want) {
 					t.Errorf("log does not contain %q:\n%s", want, logs.String())
@@ -255,6 +375,67 @@ func TestEngineCleanupErrorKeepsCause(t *testing.T) {
 			}
 		})
 	}
+}
+
+// cleanupErrText is the text of the cleanup's error the test case named name makes.
+func cleanupErrText(name string, err error) string {
+	if strings.Contains(name, "panics") {
+		return "nil map in cleanup"
+	}
+	return err.Error()
+}
+
+// A cleanup that errors is tried again after a restart: the operation stays InProgress and
+// failing, with what went wrong recorded, and the next server resumes its cleanup.
+func TestEngineRetriesFailingCleanupAfterRestart(t *testing.T) {
+	t.Parallel()
+	eachStore(t, true, func(t *testing.T, s store.Store) {
+		cleanupErr := errors.New("delete vm1: quota service unavailable")
+		var first cleanupLog
+		// A backoff far longer than the test, so that only the restart retries the cleanup.
+		e1 := newEngine(t, s, operations.Config{Owner: "replica-1", Workers: 1, CleanupBackoff: time.Hour},
+			makeThenFail(arm.Conflict("cluster aks1 is being deleted")))
+		e1.OnFailure(kind, first.cleanup(func(context.Context) error { return cleanupErr }))
+		e1.Start(context.Background())
+		op := submit(t, e1, nil)
+		var waiting *store.Operation
+		_, ok := testutil.PollEvery(t.Context(), 10*time.Millisecond, deadline, func() (bool, string) {
+			waiting = getOperation(t, s, op.ID)
+			return strings.Contains(string(waiting.Progress), cleanupErr.Error()), string(waiting.Progress)
+		})
+		if !ok {
+			t.Fatalf("the failing cleanup's error was never recorded in the progress: %s", waiting.Progress)
+		}
+		closeEngine(t, e1)
+
+		waiting = getOperation(t, s, op.ID)
+		if waiting.Status != store.StatusInProgress || !waiting.EndedAt.IsZero() {
+			t.Errorf("while its cleanup waits to be retried the operation is %s (ended %v), want InProgress", waiting.Status, waiting.EndedAt)
+		}
+		if n := len(first.get()); n != 1 {
+			t.Errorf("first engine ran the cleanup %d times, want once within its backoff", n)
+		}
+
+		// What a single-replica server does when it starts: its predecessor is dead.
+		if _, err := s.ReleaseLeases(context.Background()); err != nil {
+			t.Fatalf("ReleaseLeases: %v", err)
+		}
+		var second cleanupLog
+		e2 := newEngine(t, s, operations.Config{Owner: "replica-2"}, func(context.Context, *operations.Run) error {
+			t.Error("second engine ran the handler; only the cleanup was left")
+			return nil
+		})
+		e2.OnFailure(kind, second.cleanup(nil))
+		start(t, e2)
+		got := waitStatus(t, s, op.ID, store.StatusFailed)
+
+		if ae := errorOf(t, got); ae.Code != arm.CodeConflict || ae.Message != "cluster aks1 is being deleted" {
+			t.Errorf("operation error = (%s) %q, want the handler's alone: the retried cleanup succeeded", ae.Code, ae.Message)
+		}
+		if call := second.only(t); call.made != "vm1" {
+			t.Errorf("retried cleanup saw %q made, want vm1", call.made)
+		}
+	})
 }
 
 // failDuringCleanup runs an engine whose handler fails with cause and whose cleanup waits
@@ -624,4 +805,52 @@ func TestEngineStepFailpoint(t *testing.T) {
 			t.Errorf("cleanup cause = (%s) %q, want the operation's error (%s) %q", cause.Code, cause.Message, ae.Code, ae.Message)
 		}
 	})
+}
+
+// Not parallel: it arms failpoints. The QA reproduction at the engine's level: the cleanup
+// fails before it starts, once, and is tried again.
+func TestEngineCleanupFailpoints(t *testing.T) {
+	tests := []struct {
+		name         string
+		spec         string
+		failCleanup  bool
+		wantCleanups int
+		wantGiveUps  int
+		wantGivenUp  bool
+	}{
+		{name: "cleanup before", spec: "cleanup/before=error@1", wantCleanups: 1},
+		{name: "cleanup after", spec: "cleanup/after=error@1", wantCleanups: 2},
+		{name: "giveup before", spec: "giveup/before=error@1", failCleanup: true, wantCleanups: 2, wantGiveUps: 1, wantGivenUp: true},
+		{name: "giveup after", spec: "giveup/after=error@1", failCleanup: true, wantCleanups: 2, wantGiveUps: 2, wantGivenUp: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			eachStore(t, false, func(t *testing.T, s store.Store) {
+				armFailpoints(t, "op/"+fpKind+"/"+tt.spec)
+				var cl, giveUps cleanupLog
+				h := makeThenFail(arm.Conflict("cluster aks1 is being deleted"))
+				e := newEngine(t, s, operations.Config{MaxAttempts: 2, CleanupBackoff: 10 * time.Millisecond}, h)
+				e.Register(fpKind, h)
+				e.OnFailure(fpKind, cl.cleanup(func(context.Context) error {
+					if tt.failCleanup {
+						return errors.New("delete vm1: quota service unavailable")
+					}
+					return nil
+				}))
+				e.OnGiveUp(fpKind, operations.GiveUp(giveUps.cleanup(nil)))
+				got := runFailpointOperation(t, s, e, store.StatusFailed)
+
+				ae := errorOf(t, got)
+				if givenUp := ae.Message != "cluster aks1 is being deleted"; ae.Code != arm.CodeConflict || givenUp != tt.wantGivenUp {
+					t.Errorf("operation error = (%s) %q, want Conflict, the cleanup given up: %v", ae.Code, ae.Message, tt.wantGivenUp)
+				}
+				if n := len(cl.get()); n != tt.wantCleanups {
+					t.Errorf("cleanup ran %d times, want %d", n, tt.wantCleanups)
+				}
+				if n := len(giveUps.get()); n != tt.wantGiveUps {
+					t.Errorf("give-up ran %d times, want %d", n, tt.wantGiveUps)
+				}
+			})
+		})
+	}
 }

@@ -8,6 +8,12 @@
 // finished step on the next claim. An operation claimed too many times without finishing is
 // failed with a clear error instead of staying InProgress forever.
 //
+// An operation that fails runs its kind's cleanup (OnFailure) before it ends Failed. A
+// cleanup that returns an error is tried again after a growing backoff, on a later claim by
+// any replica, the operation staying InProgress meanwhile; after MaxAttempts starts it is
+// given up, the kind's GiveUp (OnGiveUp) records the resource's terminal state, and the
+// operation ends Failed with its error and the cleanup's.
+//
 // An operation may carry an origin from the request that submitted it (WithOrigin): the
 // EndHook set with OnEnd gets it back when the operation ends, which is how the activity
 // log records an operation's result with its request's caller and correlation id.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -28,9 +29,19 @@ type Handler func(ctx context.Context, run *Run) error
 // operation it could not finish (interrupted too often). cause is the error the operation
 // ends with. It must be idempotent: the engine records that the operation is failing before
 // calling it, and a crash during it runs it again on the next claim, with the same cause.
-// Its error is logged; the operation ends Failed with cause either way, unless the cleanup
-// was stopped by shutdown or a lost lease, when it resumes later.
+// A cleanup that returns an error is tried again later, backing off, while the operation
+// stays InProgress (failing) and any replica may claim it; after MaxAttempts starts it is
+// given up, the kind's GiveUp records the resource's terminal state, and the operation ends
+// Failed with cause and the cleanup's last error.
 type Cleanup func(ctx context.Context, run *Run, cause error) error
+
+// GiveUp records the terminal state of the resource of a failed operation whose cleanup was
+// given up (see Cleanup), so that it never stays Creating or Updating: typically Failed, with
+// cause in its message, which names the operation's error and the cleanup's. It should only
+// write the resource's own row, so that it succeeds where the cleanup did not. It must be
+// idempotent; an error is tried again like a cleanup's, up to MaxAttempts times, and then
+// logged, and the operation ends Failed either way.
+type GiveUp func(ctx context.Context, run *Run, cause error) error
 
 // EndHook is told of every operation that ended (Succeeded or Failed) once its result is
 // saved, with the origin it was submitted with (nil when none, see WithOrigin). It runs on
@@ -49,8 +60,12 @@ type Config struct {
 	LeaseTTL time.Duration
 	// PollInterval is how often idle workers look for work; default 500ms.
 	PollInterval time.Duration
-	// MaxAttempts is how many claims an operation gets before it is failed; default 5.
+	// MaxAttempts is how many claims an operation gets before it is failed; default 5. It
+	// also bounds how often a failed operation's cleanup, then its GiveUp, is started.
 	MaxAttempts int
+	// CleanupBackoff is how long a failed operation waits before its cleanup is tried again
+	// after an error, doubled on each further error up to a minute; default 5s.
+	CleanupBackoff time.Duration
 	// StepDelay sleeps before every step. It exists for fault-injection tests (to kill the
 	// server in the middle of an operation); leave it zero in production.
 	StepDelay time.Duration
@@ -64,6 +79,7 @@ type Engine struct {
 	store    store.Store
 	handlers map[string]Handler
 	cleanups map[string]Cleanup
+	giveUps  map[string]GiveUp
 	onEnd    EndHook
 	wake     chan struct{}
 	cancel   context.CancelFunc
@@ -88,10 +104,13 @@ func New(s store.Store, cfg Config) *Engine {
 	if cfg.MaxAttempts <= 0 {
 		cfg.MaxAttempts = 5
 	}
+	if cfg.CleanupBackoff <= 0 {
+		cfg.CleanupBackoff = 5 * time.Second
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Engine{cfg: cfg, store: s, handlers: map[string]Handler{}, cleanups: map[string]Cleanup{}, wake: make(chan struct{}, 1),
+	return &Engine{cfg: cfg, store: s, handlers: map[string]Handler{}, cleanups: map[string]Cleanup{}, giveUps: map[string]GiveUp{}, wake: make(chan struct{}, 1),
 		log: cfg.Logger.With("component", "operations", "owner", cfg.Owner)}
 }
 
@@ -100,6 +119,10 @@ func (e *Engine) Register(kind string, h Handler) { e.handlers[kind] = h }
 
 // OnFailure sets the cleanup of a kind (see Cleanup). Call it before Start.
 func (e *Engine) OnFailure(kind string, c Cleanup) { e.cleanups[kind] = c }
+
+// OnGiveUp sets what records the terminal state of a kind's resource when the cleanup of its
+// failed operation is given up (see GiveUp). Call it before Start.
+func (e *Engine) OnGiveUp(kind string, g GiveUp) { e.giveUps[kind] = g }
 
 // OnEnd sets the hook told of every operation that ends. Call it before Start.
 func (e *Engine) OnEnd(h EndHook) { e.onEnd = h }
@@ -324,48 +347,135 @@ func (e *Engine) leased(parent context.Context, r *Run, fn func(ctx context.Cont
 }
 
 // fail ends an operation Failed with cause, after recording that it is failing and running
-// its kind's cleanup. An operation whose cleanup itself was interrupted too often ends
-// without it, logged.
+// its kind's cleanup. A cleanup that errors is tried again after a backoff, on a later
+// claim; one that errored or was interrupted MaxAttempts times is given up: the kind's
+// GiveUp records the resource's terminal state, and the operation ends Failed with cause
+// and the cleanup's error.
 func (e *Engine) fail(parent context.Context, r *Run, cause error) {
 	ae := asARM(cause)
 	if r.progress.Failure == nil {
 		r.progress.Failure, r.progress.FailureStatus = ae, ae.Status
 	}
-	// Count the cleanup's own attempts, saved before it runs, so that a cleanup that keeps
-	// being interrupted is given up, and one that never ran is always tried.
-	r.progress.CleanupAttempts++
+	cleanup, ok := e.cleanups[r.op.Kind]
+	if !ok {
+		e.finish(parent, r, ae)
+		return
+	}
+	if r.progress.CleanupAttempts < e.cfg.MaxAttempts {
+		// Count the cleanup's own attempts, saved before it runs, so that a cleanup that
+		// keeps being interrupted is given up, and one that never ran is always tried.
+		r.progress.CleanupAttempts++
+		if !e.saveFailing(parent, r) {
+			return
+		}
+		err, paused := e.failingStep(parent, r, "cleanup", func(ctx context.Context) error { return safeCleanup(ctx, cleanup, r, ae) })
+		switch {
+		case paused:
+			return
+		case err == nil:
+			e.finish(parent, r, ae)
+			return
+		}
+		r.progress.CleanupError = err.Error()
+		if r.progress.CleanupAttempts < e.cfg.MaxAttempts {
+			r.log.Error("clean up failed operation; trying again later", "err", err, "cleanupAttempt", r.progress.CleanupAttempts)
+			e.later(parent, r, r.progress.CleanupAttempts)
+			return
+		}
+		r.log.Error("clean up failed operation; giving it up", "err", err, "cleanupAttempts", r.progress.CleanupAttempts)
+	}
+	e.giveUp(parent, r, givenUp(ae, r.progress))
+}
+
+// giveUp ends an operation whose cleanup was given up Failed with final, after its kind's
+// GiveUp recorded the resource's terminal state.
+func (e *Engine) giveUp(parent context.Context, r *Run, final *arm.Error) {
+	g, ok := e.giveUps[r.op.Kind]
+	if !ok || r.progress.GiveUpAttempts >= e.cfg.MaxAttempts {
+		if ok {
+			r.log.Error("record the state of the resource of a failed operation: giving it up", "attempts", r.progress.GiveUpAttempts)
+		}
+		e.finish(parent, r, final)
+		return
+	}
+	r.progress.GiveUpAttempts++
+	if !e.saveFailing(parent, r) {
+		return
+	}
+	err, paused := e.failingStep(parent, r, "giveup", func(ctx context.Context) error { return safeCleanup(ctx, Cleanup(g), r, final) })
+	switch {
+	case paused:
+		return
+	case err == nil || r.progress.GiveUpAttempts >= e.cfg.MaxAttempts:
+		if err != nil {
+			r.log.Error("record the state of the resource of a failed operation: giving it up", "err", err, "attempts", r.progress.GiveUpAttempts)
+		}
+		e.finish(parent, r, final)
+	default:
+		r.log.Error("record the state of the resource of a failed operation; trying again later", "err", err, "attempt", r.progress.GiveUpAttempts)
+		e.later(parent, r, r.progress.GiveUpAttempts)
+	}
+}
+
+// saveFailing saves the progress of a failing operation before its cleanup or GiveUp runs.
+// It returns false when the operation was paused instead: the lease is lost or the engine
+// is stopping.
+func (e *Engine) saveFailing(parent context.Context, r *Run) bool {
 	if err := r.saveProgress(parent); err != nil {
 		if errors.Is(err, store.ErrConflict) || parent.Err() != nil {
 			r.log.Info("operation paused before its cleanup", "err", err)
 			e.release(r.op)
-			return
+			return false
 		}
 		r.log.Error("record failing operation", "err", err)
 	}
-	cleanup, ok := e.cleanups[r.op.Kind]
-	switch {
-	case !ok:
-	case r.progress.CleanupAttempts > e.cfg.MaxAttempts:
-		r.log.Error("cleanup of the failed operation was interrupted too often; giving it up", "attempts", r.progress.CleanupAttempts-1)
-	default:
-		name := "op/" + r.op.Kind + "/cleanup"
-		err, paused := e.leased(parent, r, func(ctx context.Context) error {
-			if err := failpoint.Hit(name + "/before"); err != nil {
-				return err
-			}
-			if err := safeCleanup(ctx, cleanup, r, ae); err != nil {
-				return err
-			}
-			return failpoint.Hit(name + "/after")
-		})
-		if paused {
-			return
+	return true
+}
+
+// failingStep runs fn, the cleanup or the GiveUp of a failing operation, under its lease,
+// between the failpoints "op/<kind>/<name>/before" and ".../after".
+func (e *Engine) failingStep(parent context.Context, r *Run, name string, fn func(ctx context.Context) error) (err error, paused bool) {
+	fp := "op/" + r.op.Kind + "/" + name
+	return e.leased(parent, r, func(ctx context.Context) error {
+		if err := failpoint.Hit(fp + "/before"); err != nil {
+			return err
 		}
-		if err != nil {
-			r.log.Error("clean up failed operation", "err", err)
+		if err := fn(ctx); err != nil {
+			return err
 		}
+		return failpoint.Hit(fp + "/after")
+	})
+}
+
+// later leaves a failing operation InProgress, its progress saved, leased to nobody who
+// runs it for a backoff that grows with attempt, after which any worker claims it again
+// and resumes its cleanup.
+func (e *Engine) later(parent context.Context, r *Run, attempt int) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(parent), 30*time.Second)
+	defer cancel()
+	if err := r.saveProgress(ctx); err != nil {
+		r.log.Warn("record failing operation", "err", err)
 	}
-	e.finish(parent, r, ae)
+	d := e.cfg.CleanupBackoff
+	for i := 1; i < attempt && d < time.Minute; i++ {
+		d *= 2
+	}
+	if err := e.store.ExtendLease(ctx, r.op.ID, e.cfg.Owner, min(d, time.Minute)); err != nil {
+		r.log.Warn("hold failing operation until its next attempt", "err", err)
+	}
+}
+
+// givenUp is the error an operation whose cleanup was given up ends with: its own, with the
+// cleanup's, so that the user learns what may be left of the resource.
+func givenUp(cause *arm.Error, p progress) *arm.Error {
+	why := p.CleanupError
+	if why == "" {
+		why = "it was interrupted"
+	}
+	final := *cause
+	final.Message = fmt.Sprintf("%s; cleaning up after the failure did not succeed in %d attempts (%s): what the operation made may remain, delete the resource to remove it",
+		strings.TrimRight(cause.Message, ". "), p.CleanupAttempts, why)
+	return &final
 }
 
 // asARM returns err as the ARM error an operation ends with.

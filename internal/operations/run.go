@@ -28,6 +28,11 @@ type progress struct {
 	FailureStatus int `json:"failureStatus,omitempty"`
 	// CleanupAttempts counts how often the cleanup was started.
 	CleanupAttempts int `json:"cleanupAttempts,omitempty"`
+	// CleanupError is the error the cleanup's last attempt returned, if any.
+	CleanupError string `json:"cleanupError,omitempty"`
+	// GiveUpAttempts counts how often the kind's GiveUp was started, once the cleanup was
+	// given up.
+	GiveUpAttempts int `json:"giveUpAttempts,omitempty"`
 	// Origin is what the submitting request left for the EndHook (see WithOrigin).
 	Origin json.RawMessage `json:"origin,omitempty"`
 }

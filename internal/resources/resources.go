@@ -47,6 +47,9 @@ func New(s store.Store, engine *operations.Engine) *Service {
 	svc := &Service{store: s, engine: engine, deleters: map[string]Deleter{}, before: map[string][]string{}, now: time.Now}
 	engine.Register(KindDelete, svc.runDelete)
 	engine.OnFailure(KindDelete, svc.failedDelete)
+	// failedDelete only writes the target's state: should it fail every time, it is tried
+	// again when the cleanup is given up.
+	engine.OnGiveUp(KindDelete, operations.GiveUp(svc.failedDelete))
 	return svc
 }
 

@@ -77,6 +77,9 @@ type Config struct {
 	PageSize int
 	// LeaseTTL is how long an operation lease lasts; 0 means 15s.
 	LeaseTTL time.Duration
+	// CleanupBackoff is how long a failed operation waits before its cleanup, which
+	// returned an error, is tried again (see operations.Config); 0 means 5s.
+	CleanupBackoff time.Duration
 	// StepDelay slows every operation step, for fault-injection tests only; 0 in production.
 	StepDelay time.Duration
 	// HealthInterval is how often the health monitor checks every attached compute's
@@ -246,7 +249,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		return err
 	}
 
-	engine := operations.New(st, operations.Config{LeaseTTL: cfg.LeaseTTL, StepDelay: cfg.StepDelay, Logger: log})
+	engine := operations.New(st, operations.Config{LeaseTTL: cfg.LeaseTTL, StepDelay: cfg.StepDelay, CleanupBackoff: cfg.CleanupBackoff, Logger: log})
 	activityLog := activity.New(activity.Config{Store: st, Retention: cfg.ActivityRetention, Logger: log})
 	engine.OnEnd(activityLog.OperationEnded)
 	rs := resources.New(st, engine)

@@ -76,6 +76,8 @@ type fpEnv struct {
 	c     *mlfleet.Client
 	st    store.Store
 	trace string
+	// args are more flags for the server.
+	args []string
 }
 
 const fpWS = "fpws"
@@ -504,6 +506,7 @@ func (e *fpEnv) start(spec string) {
 	if e.dsn != "" {
 		args = append(args, "--store", e.dsn)
 	}
+	args = append(args, e.args...)
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), childEnv+"=1", "MLFLEET_HOME="+e.home, failpoint.EnvTrace+"="+e.trace, secrets.ReplicaKeyEnv+"="+testserver.ReplicaKey)
 	if spec != "" {

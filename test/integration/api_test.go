@@ -54,7 +54,7 @@ func TestBadInput(t *testing.T) {
 		{"workspace moved to another location", call{method: "PUT", path: wsPath("bad-input-rg", "ws1") + mlAPI, body: `{"location":"eastus"}`}, 409, "Conflict", "westus"},
 		{"resource group moved to another location", call{method: "PUT", path: rgPath("bad-input-rg") + rgAPI, body: `{"location":"eastus"}`}, 409, "Conflict", "cannot be changed"},
 		{"unknown path", call{method: "GET", path: "/subscriptions/" + sub() + "/foo" + rgAPI}, 404, "NotFound", ""},
-		{"method not allowed", call{method: "PATCH", path: rgPath("bad-input-rg") + rgAPI, body: `{}`}, 405, "MethodNotAllowed", "PATCH"},
+		{"method not allowed", call{method: "POST", path: rgPath("bad-input-rg") + rgAPI, body: `{}`}, 405, "MethodNotAllowed", "POST"},
 		{"bad $skip", call{method: "GET", path: "/subscriptions/" + sub() + "/resourceGroups" + rgAPI + "&$skip=-1"}, 400, "InvalidRequestContent", "$skip"},
 		{"unknown operation", call{method: "GET", path: "/subscriptions/" + sub() + "/providers/Microsoft.Resources/operationStatuses/nope" + rgAPI}, 404, "NotFound", ""},
 	}

@@ -55,7 +55,7 @@ func ExitCode(err error) int {
 // printed to streams.Err as `ERROR: ...` before being returned.
 func Run(ctx context.Context, streams Streams, args []string) error {
 	root := NewRootCommand(streams)
-	root.SetArgs(args)
+	root.SetArgs(spreadWords(root, args))
 	root.SetIn(streams.In)
 	root.SetOut(streams.Out)
 	root.SetErr(streams.Err)

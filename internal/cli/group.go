@@ -37,6 +37,7 @@ func newGroupCreate(streams Streams, g *globals) *cobra.Command {
 	cmd.Flags().StringVarP(&name, "name", "n", "", "Name of the resource group")
 	cmd.Flags().StringVarP(&location, "location", "l", "", "Location, e.g. westus")
 	cmd.Flags().StringSliceVar(&tags, "tags", nil, "Space- or comma-separated tags: key[=value]")
+	severalWords(cmd.Flags(), "tags")
 	return cmd
 }
 

@@ -54,6 +54,7 @@ func newSPCreateForRBAC(streams Streams, g *globals) *cobra.Command {
 	cmd.Flags().StringVarP(&name, "name", "n", "", "Display name of the service principal")
 	cmd.Flags().StringVar(&role, "role", "", "Role to assign: Owner, Contributor or Reader")
 	cmd.Flags().StringSliceVar(&scopes, "scopes", nil, "Space- or comma-separated scopes the role applies to, e.g. /subscriptions/{id}/resourceGroups/{name}")
+	severalWords(cmd.Flags(), "scopes")
 	return cmd
 }
 
@@ -226,7 +227,8 @@ func newRoleAssignmentDelete(streams Streams, g *globals) *cobra.Command {
 		}
 		return nil
 	})
-	cmd.Flags().StringSliceVar(&ids, "ids", nil, "Ids of the role assignments")
+	cmd.Flags().StringSliceVar(&ids, "ids", nil, "Space- or comma-separated ids of the role assignments")
+	severalWords(cmd.Flags(), "ids")
 	cmd.Flags().StringVar(&assignee, "assignee", "", "Object id, appId or user principal name")
 	cmd.Flags().StringVar(&role, "role", "", "Only this role")
 	cmd.Flags().StringVar(&scope, "scope", "", "Only at this scope (default: the subscription)")

@@ -167,10 +167,17 @@ func newRoleAssignmentCreate(streams Streams, g *globals) *cobra.Command {
 }
 
 // newRoleAssignmentList is `mlfleet role assignment list`, printed in az's shape like
-// create. The scope defaults to the subscription, as az's does.
+// create. The scope defaults to the subscription, as az's does. --all is az's: every
+// assignment of the subscription, at whatever scope, which excludes a --scope. The
+// server answers a list at a scope with the assignments at, above and below it, so --all
+// reads the subscription's list.
 func newRoleAssignmentList(streams Streams, g *globals) *cobra.Command {
 	var assignee, scope string
-	cmd := leaf("list [--assignee ID] [--scope SCOPE]", "List the role assignments at, above and below a scope (default: the subscription) that you may read", func(cmd *cobra.Command) error {
+	var all bool
+	cmd := leaf("list [--assignee ID] [--scope SCOPE | --all]", "List the role assignments at, above and below a scope (default: the subscription) that you may read", func(cmd *cobra.Command) error {
+		if all && scope != "" {
+			return usagef("--scope is not required when --all is used")
+		}
 		return g.call(streams, roleAssignmentTable, func(c *mlfleet.Client) (any, error) {
 			if scope == "" {
 				scope = "/subscriptions/" + c.SubscriptionID()
@@ -185,6 +192,7 @@ func newRoleAssignmentList(streams Streams, g *globals) *cobra.Command {
 	})
 	cmd.Flags().StringVar(&assignee, "assignee", "", "Only this principal's (object id, appId or user principal name)")
 	cmd.Flags().StringVar(&scope, "scope", "", "Scope (default: the subscription)")
+	cmd.Flags().BoolVar(&all, "all", false, "Show all assignments under the subscription: at the subscription, its resource groups and resources, and those inherited from above")
 	return cmd
 }
 

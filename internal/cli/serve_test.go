@@ -7,17 +7,21 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
-// runServe runs `mlfleet serve` with args on an empty home and a SQLite store unless
-// args say otherwise. Every case here stops before the server listens.
+// runServe runs `mlfleet serve` with args on an empty home, a free port and a SQLite
+// store unless args say otherwise. Every case here stops before the server listens; should
+// one not, the server is stopped after a while rather than left serving.
 func runServe(t *testing.T, args ...string) (stderr string, code int) {
 	t.Helper()
 	t.Setenv("MLFLEET_HOME", t.TempDir())
 	t.Setenv("MLFLEET_STORE", "")
 	t.Setenv("MLFLEET_SECRET_KEY", "")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
 	var out, errb bytes.Buffer
-	err := Run(context.Background(), Streams{In: strings.NewReader(""), Out: &out, Err: &errb}, append([]string{"serve"}, args...))
+	err := Run(ctx, Streams{In: strings.NewReader(""), Out: &out, Err: &errb}, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...))
 	return errb.String(), ExitCode(err)
 }
 

@@ -34,6 +34,7 @@ func (a *autoscaleFlags) bind(fl *pflag.FlagSet, changing bool) {
 // the profile is the cluster's, one for all its pools, so az aks nodepool update has none.
 func (a *autoscaleFlags) bindProfile(fl *pflag.FlagSet) {
 	fl.StringSliceVar(&a.profile, "cluster-autoscaler-profile", nil, "Autoscaler settings as key=value, space- or comma-separated (scan-interval=30s scale-down-unneeded-time=5m)")
+	severalWords(fl, "cluster-autoscaler-profile")
 }
 
 // changed reports whether any autoscaler flag was given. It looks flags up by name

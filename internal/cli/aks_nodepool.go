@@ -119,11 +119,7 @@ func newAKSNodepoolUpdate(streams Streams, g *globals) *cobra.Command {
 	a := &autoscaleFlags{}
 	n := &nodeFlags{}
 	use := "update --cluster-name CLUSTER -n POOL -g GROUP [--enable-cluster-autoscaler --min-count N --max-count M] [--labels K=V ...] [--node-taints K=V:Effect,...]"
-	cmd := &cobra.Command{Use: use, Short: "Change a node pool's cluster autoscaler, node labels or node taints",
-		// az's --labels takes several words (--labels a=1 b=2); cobra hands all but the
-		// first over as arguments.
-		Args: cobra.ArbitraryArgs}
-	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+	cmd := leaf(use, "Change a node pool's cluster autoscaler, node labels or node taints", func(cmd *cobra.Command) error {
 		if err := f.resolve(true); err != nil {
 			return err
 		}
@@ -131,7 +127,7 @@ func newAKSNodepoolUpdate(streams Streams, g *globals) *cobra.Command {
 		if err != nil {
 			return err
 		}
-		labels, taints, err := n.settings(cmd, args)
+		labels, taints, err := n.settings(cmd)
 		if err != nil {
 			return err
 		}
@@ -150,7 +146,7 @@ func newAKSNodepoolUpdate(streams Streams, g *globals) *cobra.Command {
 			return err
 		}
 		return g.finishPool(cmd, streams, p, noWait, f)
-	}
+	})
 	f.bind(cmd.Flags(), true)
 	noWaitFlag(cmd, &noWait)
 	a.bind(cmd.Flags(), true)
@@ -167,21 +163,19 @@ type nodeFlags struct {
 
 func (n *nodeFlags) bind(fl *pflag.FlagSet) {
 	fl.StringArrayVar(&n.labels, "labels", nil, `Node labels, space-separated key=value; they replace the pool's labels, "" clears them`)
+	severalWords(fl, "labels")
 	fl.StringVar(&n.taints, "node-taints", "", `Node taints, comma-separated key=value:Effect (NoSchedule, PreferNoSchedule or NoExecute); they replace the pool's taints, "" clears them`)
 }
 
 // settings returns the labels and taints the flags ask for: nil for a flag not given, and
-// empty, which the server reads as "clear", for one given "". args are the further words
-// of --labels. Only the grammar is checked here; the keys, values and effects are checked
-// by the server, which has Kubernetes' rules and says which item is wrong.
-func (n *nodeFlags) settings(cmd *cobra.Command, args []string) (map[string]string, []string, error) {
-	if len(args) > 0 && !cmd.Flags().Changed("labels") {
-		return nil, nil, usagef("unexpected arguments %q: only --labels takes several values", args)
-	}
+// empty, which the server reads as "clear", for one given "". Only the grammar is checked
+// here; the keys, values and effects are checked by the server, which has Kubernetes'
+// rules and says which item is wrong.
+func (n *nodeFlags) settings(cmd *cobra.Command) (map[string]string, []string, error) {
 	var labels map[string]string
 	if cmd.Flags().Changed("labels") {
 		labels = map[string]string{}
-		for _, item := range append(n.labels, args...) {
+		for _, item := range n.labels {
 			// One quoted value may hold several labels: --labels "a=1 b=2".
 			for _, kv := range strings.Fields(item) {
 				k, v, ok := strings.Cut(kv, "=")

@@ -62,6 +62,8 @@ func TestNodepoolUpdateLabelsTaints(t *testing.T) {
 		{"one label", []string{"--labels", "team=qa"}, map[string]any{"nodeLabels": map[string]any{"team": "qa"}}},
 		{"labels as several words", []string{"--labels", "team=qa", "tier=gpu", "empty="},
 			map[string]any{"nodeLabels": map[string]any{"team": "qa", "tier": "gpu", "empty": ""}}},
+		{"several words, then a flag", []string{"--labels", "team=qa", "tier=gpu", "--node-taints", ""},
+			map[string]any{"nodeLabels": map[string]any{"team": "qa", "tier": "gpu"}, "nodeTaints": []any{}}},
 		{"labels in one quoted value", []string{"--labels", "team=qa tier=gpu"}, map[string]any{"nodeLabels": map[string]any{"team": "qa", "tier": "gpu"}}},
 		{"clear labels", []string{"--labels", ""}, map[string]any{"nodeLabels": map[string]any{}}},
 		{"taints", []string{"--node-taints", "sku=gpu:NoSchedule, dedicated=ml:NoExecute"},
@@ -104,7 +106,8 @@ func TestNodepoolUpdateUsage(t *testing.T) {
 		{"label without value", []string{"--labels", "team"}, `invalid label "team"`},
 		{"label without key", []string{"--labels", "=qa"}, `invalid label "=qa"`},
 		{"label with two =", []string{"--labels", "a=b=c"}, `invalid label "a=b=c"`},
-		{"words without --labels", []string{"--node-taints", "k=v:NoSchedule", "extra"}, "only --labels takes several values"},
+		{"words without --labels", []string{"--node-taints", "k=v:NoSchedule", "extra"}, `unknown command "extra"`},
+		{"words after another flag", []string{"--labels", "a=1", "--node-taints", "k=v:NoSchedule", "b=2"}, `unknown command "b=2"`},
 		{"nothing to update", nil, "nothing to update"},
 	}
 	for _, tc := range cases {

@@ -55,7 +55,7 @@ func ExitCode(err error) int {
 // printed to streams.Err as `ERROR: ...` before being returned.
 func Run(ctx context.Context, streams Streams, args []string) error {
 	root := NewRootCommand(streams)
-	root.SetArgs(args)
+	root.SetArgs(spreadWords(root, args))
 	root.SetIn(streams.In)
 	root.SetOut(streams.Out)
 	root.SetErr(streams.Err)
@@ -71,8 +71,13 @@ func Run(ctx context.Context, streams Streams, args []string) error {
 	return err
 }
 
-// message renders an error the way az does: `(Code) message` plus each detail.
+// message renders an error the way az does: `(Code) message` plus each detail, then the
+// advice of an *adviceError, a line each.
 func message(err error) string {
+	var adv *adviceError
+	if errors.As(err, &adv) {
+		return message(adv.err) + "\n" + strings.Join(adv.advice, "\n")
+	}
 	var ae *mlfleet.Error
 	if errors.As(err, &ae) {
 		var b strings.Builder
@@ -104,6 +109,46 @@ func isCobraUsage(err error) bool {
 		}
 	}
 	return false
+}
+
+// adviceError is an error followed by what the user can do about it, in sentences that
+// name the commands to run, as az ends some errors.
+type adviceError struct {
+	err    error
+	advice []string
+	// lost is set for an operation that the server accepted and whose end the command
+	// could not wait for (lostOperation).
+	lost bool
+}
+
+func (e *adviceError) Error() string { return message(e) }
+func (e *adviceError) Unwrap() error { return e.err }
+
+// advise returns err with one more sentence of advice.
+func advise(err error, advice string) error {
+	var adv *adviceError
+	if errors.As(err, &adv) {
+		return &adviceError{err: adv.err, advice: append(append([]string(nil), adv.advice...), advice), lost: adv.lost}
+	}
+	return &adviceError{err: err, advice: []string{advice}}
+}
+
+// lostOperation is the error of a wait for p's operation that ended with err before the
+// operation did. The server had accepted the operation; operations are durable and go on
+// (after a restart of the server too), and the activity log records their end under the
+// correlation id of the request that started them.
+func lostOperation(err error, p *mlfleet.Poller) error {
+	advice := "The operation was accepted and goes on on the server; this command stopped following it."
+	if id := p.CorrelationID(); id != "" {
+		advice += " To see how it ends, run: mlfleet monitor activity-log list --correlation-id " + id
+	}
+	return &adviceError{err: err, advice: []string{advice}, lost: true}
+}
+
+// isLost reports whether err is a lostOperation error.
+func isLost(err error) bool {
+	var adv *adviceError
+	return errors.As(err, &adv) && adv.lost
 }
 
 // globals are the flags every command has.

@@ -1,7 +1,10 @@
 package cli
 
 import (
+	"strings"
+
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/mlfleet/mlfleet/pkg/mlfleet"
 )
@@ -103,4 +106,61 @@ func (d *deletion) run(cmd *cobra.Command, streams Streams, g *globals, question
 // noWaitFlag binds --no-wait.
 func noWaitFlag(cmd *cobra.Command, noWait *bool) {
 	cmd.Flags().BoolVar(noWait, "no-wait", false, "Do not wait for the long-running operation to finish")
+}
+
+// severalWordsAnnotation marks a flag that, as az's flags of nargs '*' or '+' do, takes
+// every word that follows it on the command line up to the next flag: --tags a=b c=d.
+const severalWordsAnnotation = "mlfleet/several-words"
+
+// severalWords marks the flag name of fl as taking several words. The flag must be a
+// slice or array flag: spreadWords turns each further word into one more use of the flag.
+func severalWords(fl *pflag.FlagSet, name string) {
+	if err := fl.SetAnnotation(name, severalWordsAnnotation, []string{"true"}); err != nil {
+		panic(err) // a flag not bound first: a mistake in the command's constructor
+	}
+}
+
+// spreadWords rewrites args so that pflag, which gives a flag one word, reads az's
+// grammar: after a flag marked by severalWords and its value, each further word up to the
+// next flag (or "--") becomes the flag repeated, --tags a=b c=d → --tags a=b --tags c=d.
+// A flag given as --tags=a=b takes only that value, as in az. Words before such a flag,
+// and after "--", are left to the command as they are.
+func spreadWords(root *cobra.Command, args []string) []string {
+	cmd, _, err := root.Find(args)
+	if err != nil {
+		return args // cobra reports the unknown command when it executes
+	}
+	out := make([]string, 0, len(args))
+	var several string // the flag whose further words are being read, as written
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			return append(out, args[i:]...)
+		case several != "" && !strings.HasPrefix(a, "-"):
+			out = append(out, several, a)
+			continue
+		}
+		out = append(out, a)
+		several = ""
+		if f := flagOf(cmd, a); f != nil && f.Annotations[severalWordsAnnotation] != nil && i+1 < len(args) {
+			// The first word is the flag's own value, whatever it looks like ("" clears).
+			i++
+			out = append(out, args[i])
+			several = a
+		}
+	}
+	return out
+}
+
+// flagOf returns the flag of cmd that the word a names without a value (--tags, -t), or
+// nil for a word that is no flag or carries its value (--tags=a=b).
+func flagOf(cmd *cobra.Command, a string) *pflag.Flag {
+	switch {
+	case strings.HasPrefix(a, "--") && !strings.Contains(a, "="):
+		return cmd.Flags().Lookup(a[2:])
+	case len(a) == 2 && a[0] == '-' && a[1] != '-':
+		return cmd.Flags().ShorthandLookup(a[1:])
+	}
+	return nil
 }

@@ -28,14 +28,8 @@ func newConfigureCommand(streams Streams, g *globals) *cobra.Command {
 		Example: `  mlfleet configure --defaults group=myresourcegroup workspace=myworkspace
   mlfleet configure --defaults workspace=      (clears the default workspace)
   mlfleet configure --list-defaults`,
-		// az takes several KEY=VALUE after one --defaults; cobra hands the rest over as args.
-		Args: cobra.ArbitraryArgs,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			// Arguments are accepted only as the continuation of --defaults.
-			if len(args) > 0 && len(set) == 0 {
-				return usagef("unexpected arguments %q: give them after --defaults", args)
-			}
-			set = append(set, args...)
 			home, cfg, err := loadConfig()
 			if err != nil {
 				return err
@@ -88,6 +82,7 @@ func newConfigureCommand(streams Streams, g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringArrayVar(&set, "defaults", nil, fmt.Sprintf("Space-separated KEY=VALUE defaults; keys: %s; an empty value clears", strings.Join(defaultKeys, ", ")))
+	severalWords(cmd.Flags(), "defaults")
 	cmd.Flags().BoolVarP(&list, "list-defaults", "l", false, "List the defaults")
 	return cmd
 }

@@ -37,6 +37,7 @@ func newGroupCreate(streams Streams, g *globals) *cobra.Command {
 	cmd.Flags().StringVarP(&name, "name", "n", "", "Name of the resource group")
 	cmd.Flags().StringVarP(&location, "location", "l", "", "Location, e.g. westus")
 	cmd.Flags().StringSliceVar(&tags, "tags", nil, "Space- or comma-separated tags: key[=value]")
+	severalWords(cmd.Flags(), "tags")
 	return cmd
 }
 
@@ -111,14 +112,23 @@ func newGroupDelete(streams Streams, g *globals) *cobra.Command {
 // per poll, then the time it took. stdout stays for the result, so that -o tsv and
 // --query output can be captured by a script. A nil poller means the server finished
 // synchronously (nothing to delete, nothing to change).
+//
+// When the operation's status cannot be read to its end (the server stopped answering,
+// the command was interrupted), the error is a lost one (lostOperation): the server had
+// accepted the operation, which goes on there, and the error says where to see its end.
 func wait(cmd *cobra.Command, streams Streams, p *mlfleet.Poller, noWait bool) error {
 	if p == nil || noWait {
 		return nil
 	}
 	start := time.Now()
 	fmt.Fprint(streams.Err, " - Running ")
-	_, err := p.Wait(cmd.Context(), func(*mlfleet.OperationStatus) { fmt.Fprint(streams.Err, ".") })
-	fmt.Fprintf(streams.Err, " done in %s\n", time.Since(start).Round(100*time.Millisecond))
+	st, err := p.Wait(cmd.Context(), func(*mlfleet.OperationStatus) { fmt.Fprint(streams.Err, ".") })
+	took := time.Since(start).Round(100 * time.Millisecond)
+	if err != nil && (st == nil || !st.Done()) {
+		fmt.Fprintf(streams.Err, " stopped following after %s\n", took)
+		return lostOperation(err, p)
+	}
+	fmt.Fprintf(streams.Err, " done in %s\n", took)
 	return err
 }
 

@@ -4,6 +4,9 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
+	"strings"
+	"sync"
 	"testing"
 )
 
@@ -33,6 +36,73 @@ func TestGroupListTag(t *testing.T) {
 			}
 			if sent := filters(); len(sent) != i+1 || sent[i] != tc.filter {
 				t.Errorf("$filter sent %q, want %q", sent, tc.filter)
+			}
+		})
+	}
+}
+
+// TestGroupCreateTags: --tags takes az's grammar, several words up to the next flag, as
+// well as one quoted value, commas and the flag repeated; a word after another flag's
+// value, or after --tags=VALUE (as in az), belongs to no flag and is a usage error with no
+// request sent.
+func TestGroupCreateTags(t *testing.T) {
+	var mu sync.Mutex
+	var sent []map[string]any
+	fake := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body map[string]any
+		if r.Method != http.MethodPut || r.URL.Path != "/subscriptions/sub1/resourceGroups/rgu" || json.NewDecoder(r.Body).Decode(&body) != nil {
+			http.Error(w, "unexpected "+r.Method+" "+r.URL.String(), http.StatusNotFound)
+			return
+		}
+		mu.Lock()
+		sent = append(sent, body)
+		mu.Unlock()
+		body["name"] = "rgu"
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(body)
+	}))
+	t.Cleanup(fake.Close)
+	lastTags := func() any {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(sent) == 0 {
+			return nil
+		}
+		return sent[len(sent)-1]["tags"]
+	}
+
+	both := map[string]any{"a": "b", "c": "d"}
+	cases := []struct {
+		name string
+		args []string
+		want map[string]any // nil: a usage error
+	}{
+		{"several words", []string{"-n", "rgu", "-l", "westus", "--tags", "a=b", "c=d"}, both},
+		{"several words, then flags", []string{"--tags", "a=b", "c=d", "-n", "rgu", "-l", "westus"}, both},
+		{"one quoted value", []string{"-n", "rgu", "-l", "westus", "--tags", "a=b c=d"}, both},
+		{"commas", []string{"-n", "rgu", "-l", "westus", "--tags", "a=b,c=d"}, both},
+		{"repeated", []string{"-n", "rgu", "--tags", "a=b", "-l", "westus", "--tags", "c=d"}, both},
+		{"key without value", []string{"-n", "rgu", "-l", "westus", "--tags", "a=b", "c"}, map[string]any{"a": "b", "c": ""}},
+		{"word after another flag", []string{"--tags", "a=b", "-n", "rgu", "c=d", "-l", "westus"}, nil},
+		{"word after --tags=", []string{"-n", "rgu", "-l", "westus", "--tags=a=b", "c=d"}, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			mu.Lock()
+			sent = nil
+			mu.Unlock()
+			_, errOut, code := runAgainst(t, fake, append([]string{"group", "create", "-o", "none"}, tc.args...)...)
+			if tc.want == nil {
+				if code != 2 || !strings.Contains(errOut, `"c=d"`) || lastTags() != nil {
+					t.Errorf("exit %d, stderr %q, tags sent %v; want exit 2 naming \"c=d\" and no request", code, errOut, lastTags())
+				}
+				return
+			}
+			if code != 0 {
+				t.Fatalf("exit %d, stderr %q", code, errOut)
+			}
+			if got := lastTags(); !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("tags sent %v, want %v", got, tc.want)
 			}
 		})
 	}

@@ -54,6 +54,7 @@ func newSPCreateForRBAC(streams Streams, g *globals) *cobra.Command {
 	cmd.Flags().StringVarP(&name, "name", "n", "", "Display name of the service principal")
 	cmd.Flags().StringVar(&role, "role", "", "Role to assign: Owner, Contributor or Reader")
 	cmd.Flags().StringSliceVar(&scopes, "scopes", nil, "Space- or comma-separated scopes the role applies to, e.g. /subscriptions/{id}/resourceGroups/{name}")
+	severalWords(cmd.Flags(), "scopes")
 	return cmd
 }
 
@@ -166,10 +167,17 @@ func newRoleAssignmentCreate(streams Streams, g *globals) *cobra.Command {
 }
 
 // newRoleAssignmentList is `mlfleet role assignment list`, printed in az's shape like
-// create. The scope defaults to the subscription, as az's does.
+// create. The scope defaults to the subscription, as az's does. --all is az's: every
+// assignment of the subscription, at whatever scope, which excludes a --scope. The
+// server answers a list at a scope with the assignments at, above and below it, so --all
+// reads the subscription's list.
 func newRoleAssignmentList(streams Streams, g *globals) *cobra.Command {
 	var assignee, scope string
-	cmd := leaf("list [--assignee ID] [--scope SCOPE]", "List the role assignments at, above and below a scope (default: the subscription) that you may read", func(cmd *cobra.Command) error {
+	var all bool
+	cmd := leaf("list [--assignee ID] [--scope SCOPE | --all]", "List the role assignments at, above and below a scope (default: the subscription) that you may read", func(cmd *cobra.Command) error {
+		if all && scope != "" {
+			return usagef("--scope is not required when --all is used")
+		}
 		return g.call(streams, roleAssignmentTable, func(c *mlfleet.Client) (any, error) {
 			if scope == "" {
 				scope = "/subscriptions/" + c.SubscriptionID()
@@ -184,6 +192,7 @@ func newRoleAssignmentList(streams Streams, g *globals) *cobra.Command {
 	})
 	cmd.Flags().StringVar(&assignee, "assignee", "", "Only this principal's (object id, appId or user principal name)")
 	cmd.Flags().StringVar(&scope, "scope", "", "Scope (default: the subscription)")
+	cmd.Flags().BoolVar(&all, "all", false, "Show all assignments under the subscription: at the subscription, its resource groups and resources, and those inherited from above")
 	return cmd
 }
 
@@ -226,7 +235,8 @@ func newRoleAssignmentDelete(streams Streams, g *globals) *cobra.Command {
 		}
 		return nil
 	})
-	cmd.Flags().StringSliceVar(&ids, "ids", nil, "Ids of the role assignments")
+	cmd.Flags().StringSliceVar(&ids, "ids", nil, "Space- or comma-separated ids of the role assignments")
+	severalWords(cmd.Flags(), "ids")
 	cmd.Flags().StringVar(&assignee, "assignee", "", "Object id, appId or user principal name")
 	cmd.Flags().StringVar(&role, "role", "", "Only this role")
 	cmd.Flags().StringVar(&scope, "scope", "", "Only at this scope (default: the subscription)")

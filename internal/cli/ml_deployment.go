@@ -60,6 +60,13 @@ func newOnlineDeploymentCommand(streams Streams, g *globals) *cobra.Command {
 		newDeploymentList(streams, g), newDeploymentDelete(streams, g), newDeploymentLogs(streams, g))
 }
 
+// trafficNotSet is the advice of a create whose --all-traffic did not set the endpoint's
+// traffic: the command that sets it.
+func trafficNotSet(ref deploymentRef) string {
+	return fmt.Sprintf("The endpoint's traffic was not set. Once the deployment has succeeded, send it all of the traffic with: "+
+		"mlfleet ml online-endpoint update -n %s -g %s -w %s --traffic \"%s=100\"", ref.endpoint, ref.group, ref.workspace, ref.name)
+}
+
 // newDeploymentPut is `online-deployment create` (create) or `update`. create sends
 // If-None-Match: * so that an existing deployment is refused rather than replaced; update
 // reads the deployment first, so a missing one is a 404 rather than a create.
@@ -121,6 +128,11 @@ func newDeploymentPut(streams Streams, g *globals, create bool) *cobra.Command {
 			return err
 		}
 		if err := wait(cmd, streams, p, noWait); err != nil {
+			// A deployment that failed gets no traffic; one still going on may succeed,
+			// and then the user sets the traffic this command did not.
+			if allTraffic && isLost(err) {
+				return advise(err, trafficNotSet(ref))
+			}
 			return err
 		}
 		// Traffic moves only once the deployment's operation succeeded (wait returns its
@@ -129,7 +141,7 @@ func newDeploymentPut(streams Streams, g *globals, create bool) *cobra.Command {
 		if allTraffic {
 			tp, err := c.BeginUpdateOnlineEndpointTraffic(ctx, ref.group, ref.workspace, ref.endpoint, map[string]int{ref.name: 100})
 			if err != nil {
-				return err
+				return advise(err, trafficNotSet(ref))
 			}
 			if err := wait(cmd, streams, tp, noWait); err != nil {
 				return err

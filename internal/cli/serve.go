@@ -8,10 +8,12 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/mlfleet/mlfleet/internal/activity"
 	"github.com/mlfleet/mlfleet/internal/failpoint"
@@ -95,6 +97,19 @@ other mlfleet commands work with no flags. Stop it with Ctrl-C (SIGINT) or SIGTE
 					return usagef("--etcd-endpoints takes etcd client URLs such as http://10.0.0.5:2379 or unix:///run/etcd.sock, not %q", e)
 				}
 			}
+			if err := checkDurations(cmd.Flags()); err != nil {
+				return err
+			}
+			if err := checkListenAddr(f.addr); err != nil {
+				return err
+			}
+			// A key file given must be there, whichever the store: with SQLite it is not
+			// used (said below), but a path that names nothing is a mistake either way.
+			if f.secretKey != "" {
+				if _, err := os.ReadFile(f.secretKey); err != nil {
+					return usagef("--secret-key-file: %v", err)
+				}
+			}
 			if f.reads.PerHour < 0 || f.writes.PerHour < 0 || f.reads.Burst < 0 || f.writes.Burst < 0 {
 				return usagef("--rate-limit-* flags take a count of 0 or more")
 			}
@@ -114,6 +129,9 @@ other mlfleet commands work with no flags. Stop it with Ctrl-C (SIGINT) or SIGTE
 			// whose Config leaves Logger nil log to slog.Default().
 			logger := slog.New(slog.NewJSONHandler(streams.Err, &slog.HandlerOptions{Level: level}))
 			slog.SetDefault(logger)
+			if f.secretKey != "" && f.store == "" {
+				logger.Warn("--secret-key-file is not used: a SQLite store keeps its secrets sealed with the key in the data directory; the file is for the replicas of a postgres:// store", "file", f.secretKey)
+			}
 			return server.Run(cmd.Context(), server.Config{
 				Addr: f.addr, Home: f.dataDir, StoreDSN: f.store, EtcdEndpoints: f.etcd, PublicAddress: f.public, SecretKeyFile: f.secretKey, PageSize: f.pageSize,
 				TokenLifetime: f.tokenLifetime, MaxTokenLifetime: f.maxTokenLifetime,
@@ -152,4 +170,40 @@ other mlfleet commands work with no flags. Stop it with Ctrl-C (SIGINT) or SIGTE
 	fl.DurationVar(&f.stepDelay, "fault-step-delay", 0, "Fault injection for tests: sleep before every operation step")
 	_ = fl.MarkHidden("fault-step-delay")
 	return cmd
+}
+
+// checkDurations refuses a negative value of any duration flag of fs: none of serve's
+// means anything below zero, and the server would take it for unset and use the default.
+func checkDurations(fs *pflag.FlagSet) error {
+	var err error
+	fs.VisitAll(func(f *pflag.Flag) {
+		if err != nil || f.Value.Type() != "duration" {
+			return
+		}
+		if d, _ := fs.GetDuration(f.Name); d < 0 {
+			err = usagef("--%s must be 0 or more, not %s", f.Name, d)
+		}
+	})
+	return err
+}
+
+// checkListenAddr checks the form of --addr: host:port with a port the system can listen
+// on (0 picks one). Whether the host is an address of this machine, and the port free, is
+// known only when the server listens (server.listenAPI says which).
+func checkListenAddr(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return usagef("--addr takes host:port, e.g. 127.0.0.1:8443 or 0.0.0.0:8443, not %q", addr)
+	}
+	if n, err := strconv.Atoi(port); err == nil {
+		if n < 0 || n > 65535 {
+			return usagef("--addr %s: invalid port %d: a port is 0 (any free one) to 65535", addr, n)
+		}
+		return nil
+	}
+	// A service name, as net.Listen accepts it (https).
+	if _, err := net.LookupPort("tcp", port); err != nil {
+		return usagef("--addr %s: invalid port %q: a port is 0 (any free one) to 65535", addr, port)
+	}
+	return nil
 }

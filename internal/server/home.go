@@ -123,7 +123,7 @@ func listenAPI(home, addr string) (net.Listener, error) {
 	}
 	if ln == nil {
 		if ln, err = net.Listen("tcp", addr); err != nil {
-			return nil, fmt.Errorf("listen on %s: %w (is another mlfleet serving? use --addr to pick another port)", addr, err)
+			return nil, listenError(addr, err)
 		}
 	}
 	if port == "0" {
@@ -133,6 +133,21 @@ func listenAPI(home, addr string) (net.Listener, error) {
 		}
 	}
 	return ln, nil
+}
+
+// listenError is err of a listen on addr with, where the cause is one the user can act
+// on, what to do.
+func listenError(addr string, err error) error {
+	host, port, _ := net.SplitHostPort(addr)
+	switch {
+	case errors.Is(err, syscall.EADDRINUSE):
+		return fmt.Errorf("listen on %s: %w (is another mlfleet serving? use --addr to pick another port)", addr, err)
+	case errors.Is(err, syscall.EADDRNOTAVAIL):
+		return fmt.Errorf("listen on %s: %w (%s is not an address of this machine: use --addr with one of its addresses, or 0.0.0.0:%s for all of them)", addr, err, host, port)
+	case errors.Is(err, syscall.EACCES):
+		return fmt.Errorf("listen on %s: %w (port %s needs privileges: use --addr with a port above 1023)", addr, err, port)
+	}
+	return fmt.Errorf("listen on %s: %w", addr, err)
 }
 
 // openBlobs returns the blob store: files under the home for a SQLite server, the

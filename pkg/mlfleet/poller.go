@@ -28,6 +28,9 @@ type Poller struct {
 	fixed   bool
 	started time.Time
 	last    *OperationStatus
+	// correlationID is the x-ms-correlation-request-id of the answer that started the
+	// operation: the activity log records the operation's end under it.
+	correlationID string
 }
 
 // Most operations of a local control plane end within seconds (an attach in a fraction of
@@ -46,7 +49,7 @@ func (c *Client) newPoller(resp *http.Response) *Poller {
 	if u == "" {
 		return nil
 	}
-	p := &Poller{c: c, statusURL: u, retryAfter: time.Second, started: time.Now()}
+	p := &Poller{c: c, statusURL: u, retryAfter: time.Second, started: time.Now(), correlationID: resp.Header.Get("x-ms-correlation-request-id")}
 	if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s > 0 {
 		p.retryAfter = time.Duration(s) * time.Second
 	}
@@ -66,6 +69,12 @@ func (p *Poller) interval() time.Duration {
 
 // OperationURL returns the operation-status URL the poller reads.
 func (p *Poller) OperationURL() string { return p.statusURL }
+
+// CorrelationID returns the correlation id of the request that started the operation
+// (its answer's x-ms-correlation-request-id), "" when the server sent none. The activity
+// log records the operation's end under it, so it tells how an operation ended that the
+// poller could not follow to its end.
+func (p *Poller) CorrelationID() string { return p.correlationID }
 
 // Poll reads the operation's status once.
 func (p *Poller) Poll(ctx context.Context) (*OperationStatus, error) {

@@ -1,0 +1,69 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// runServe runs `mlfleet serve` with args on an empty home, a free port and a SQLite
+// store unless args say otherwise. Every case here stops before the server listens; should
+// one not, the server is stopped after a while rather than left serving.
+func runServe(t *testing.T, args ...string) (stderr string, code int) {
+	t.Helper()
+	t.Setenv("MLFLEET_HOME", t.TempDir())
+	t.Setenv("MLFLEET_STORE", "")
+	t.Setenv("MLFLEET_SECRET_KEY", "")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var out, errb bytes.Buffer
+	err := Run(ctx, Streams{In: strings.NewReader(""), Out: &out, Err: &errb}, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...))
+	return errb.String(), ExitCode(err)
+}
+
+// TestServeFlagErrors: serve refuses, as usage errors before it opens anything, a
+// negative duration (which the server would take for unset), an --addr whose port no
+// system has (without the hint of a port in use), and a --secret-key-file that is not
+// there, with either store.
+func TestServeFlagErrors(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"negative health interval", []string{"--health-interval", "-5s"}, "--health-interval must be 0 or more, not -5s"},
+		{"negative lease", []string{"--lease-ttl", "-1m"}, "--lease-ttl must be 0 or more"},
+		{"negative retention", []string{"--activity-log-retention", "-1h"}, "--activity-log-retention must be 0 or more"},
+		{"port too large", []string{"--addr", "127.0.0.1:99999"}, "invalid port 99999: a port is 0 (any free one) to 65535"},
+		{"port not a number", []string{"--addr", "127.0.0.1:eighty"}, `invalid port "eighty"`},
+		{"no port", []string{"--addr", "127.0.0.1"}, "--addr takes host:port"},
+		{"missing key file with SQLite", []string{"--secret-key-file", "/nonexistent/key"}, "--secret-key-file: open /nonexistent/key: no such file or directory"},
+		{"missing key file with PostgreSQL", []string{"--store", "postgres://mlfleet@127.0.0.1:1/none", "--secret-key-file", "/nonexistent/key"},
+			"--secret-key-file: open /nonexistent/key: no such file or directory"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			errOut, code := runServe(t, tc.args...)
+			if code != 2 || !strings.Contains(errOut, tc.want) || strings.Contains(errOut, "another mlfleet") {
+				t.Errorf("exit %d, stderr %q; want exit 2 and %q", code, errOut, tc.want)
+			}
+		})
+	}
+}
+
+// TestServeSecretKeyFileSQLite: with a SQLite store, a --secret-key-file that is there is
+// said not to be used. The missing --quota-file stops the server right after.
+func TestServeSecretKeyFileSQLite(t *testing.T) {
+	key := filepath.Join(t.TempDir(), "key")
+	if err := os.WriteFile(key, []byte("a key of more than thirty-two characters\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	errOut, code := runServe(t, "--secret-key-file", key, "--quota-file", filepath.Join(t.TempDir(), "missing.json"))
+	if code != 1 || !strings.Contains(errOut, "--secret-key-file is not used") || !strings.Contains(errOut, "missing.json") {
+		t.Errorf("exit %d, stderr %q; want the key file said unused, then the quota file's error", code, errOut)
+	}
+}

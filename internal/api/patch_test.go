@@ -70,6 +70,21 @@ var badPatches = []struct{ name, body string }{
 }
 
 // checkBadPatches sends badPatches to path and checks each is a 400 InvalidRequestContent.
+// checkMissing checks that a PATCH of missing, a what that does not exist, is a 404 (a
+// PATCH never creates), and that HEAD answers 204 for path and 404 for missing, with no body.
+func checkMissing(t *testing.T, a *testARM, what, path, missing string) {
+	t.Helper()
+	if ans := a.patch(t, missing, `{"tags":{}}`, ""); ans.status != http.StatusNotFound {
+		t.Errorf("PATCH of a missing %s = %d %s, want 404", what, ans.status, ans.raw)
+	}
+	if status, raw := a.head(t, path); status != http.StatusNoContent || raw != "" {
+		t.Errorf("HEAD of the %s = %d %q, want 204", what, status, raw)
+	}
+	if status, raw := a.head(t, missing); status != http.StatusNotFound || raw != "" {
+		t.Errorf("HEAD of a missing %s = %d %q, want 404", what, status, raw)
+	}
+}
+
 func checkBadPatches(t *testing.T, a *testARM, path string) {
 	t.Helper()
 	for _, tt := range badPatches {
@@ -184,15 +199,7 @@ func TestPatchWorkspace(t *testing.T) {
 	}
 	checkBadPatches(t, a, path)
 	missing := subURL + "/resourceGroups/rg1/providers/Microsoft.MachineLearningServices/workspaces/nope?api-version=2024-04-01"
-	if ans := a.patch(t, missing, `{"tags":{}}`, ""); ans.status != http.StatusNotFound {
-		t.Errorf("PATCH of a missing workspace = %d %s, want 404", ans.status, ans.raw)
-	}
-	if status, raw := a.head(t, path); status != http.StatusNoContent || raw != "" {
-		t.Errorf("HEAD of the workspace = %d %q, want 204", status, raw)
-	}
-	if status, raw := a.head(t, missing); status != http.StatusNotFound || raw != "" {
-		t.Errorf("HEAD of a missing workspace = %d %q, want 404", status, raw)
-	}
+	checkMissing(t, a, "workspace", path, missing)
 }
 
 // TestPatchCluster: PATCH on a managed cluster (az aks update --tags, armcontainerservice's
@@ -227,15 +234,7 @@ func TestPatchCluster(t *testing.T) {
 	}
 	checkBadPatches(t, a, path)
 	missing := subURL + "/resourceGroups/rg1/providers/Microsoft.ContainerService/managedClusters/nope?api-version=2024-02-01"
-	if ans := a.patch(t, missing, `{"tags":{}}`, ""); ans.status != http.StatusNotFound {
-		t.Errorf("PATCH of a missing cluster = %d %s, want 404", ans.status, ans.raw)
-	}
-	if status, raw := a.head(t, path); status != http.StatusNoContent || raw != "" {
-		t.Errorf("HEAD of the cluster = %d %q, want 204", status, raw)
-	}
-	if status, raw := a.head(t, missing); status != http.StatusNotFound || raw != "" {
-		t.Errorf("HEAD of a missing cluster = %d %q, want 404", status, raw)
-	}
+	checkMissing(t, a, "cluster", path, missing)
 }
 
 // TestPatchCompute: PATCH on a compute goes through the compute update a PUT makes: tags
@@ -269,15 +268,7 @@ func TestPatchCompute(t *testing.T) {
 	}
 	checkBadPatches(t, a, path)
 	missing := workspaces.ID(testSub, "rg1", "ws1") + "/computes/nope?api-version=2024-04-01"
-	if ans := a.patch(t, missing, `{"tags":{}}`, ""); ans.status != http.StatusNotFound {
-		t.Errorf("PATCH of a missing compute = %d %s, want 404", ans.status, ans.raw)
-	}
-	if status, raw := a.head(t, path); status != http.StatusNoContent || raw != "" {
-		t.Errorf("HEAD of the compute = %d %q, want 204", status, raw)
-	}
-	if status, raw := a.head(t, missing); status != http.StatusNotFound || raw != "" {
-		t.Errorf("HEAD of a missing compute = %d %q, want 404", status, raw)
-	}
+	checkMissing(t, a, "compute", path, missing)
 
 	ans := a.patch(t, path, `{"tags":{"b":"2"}}`, `"1"`)
 	if ans.status != http.StatusOK || ans.header.Get("Azure-AsyncOperation") == "" || !reflect.DeepEqual(ans.body["tags"], map[string]any{"b": "2"}) ||

@@ -624,17 +624,7 @@ func fileSize(path string) int64 {
 // failpoint was reached.
 func (e *fpEnv) trial(f fpFlow, rg, spec, mode string) bool {
 	e.t.Helper()
-	e.stop()
-	e.start(spec)
-	if err := e.p.cmd.Process.Signal(syscall.SIGUSR1); err != nil {
-		e.t.Fatal(err)
-	}
-	testutil.Eventually(e.t, 10*time.Second, "failpoints to be armed", func() error {
-		if !strings.Contains(e.p.logs.String(), "failpoints armed: "+spec) {
-			return errors.New("not yet")
-		}
-		return nil
-	})
+	e.armed(spec)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	name := strings.SplitN(spec, "=", 2)[0]

@@ -151,6 +151,18 @@ func (s *Service) createFlow(ctx context.Context, run *operations.Run, in create
 // when it gives up, which ends this wait too, and a cluster in a transitional state that no
 // operation works on is an error at once.
 func (s *Service) waitCluster(ctx context.Context, clusterID string, done func(*armapi.ManagedCluster) bool) error {
+	// abandoned is an error when no operation works on the cluster any more (the
+	// cluster's own failure, when it has one, else orphan), nil while one does.
+	abandoned := func(ctx context.Context, orphan *arm.Error) error {
+		ops, err := running(ctx, s.cfg.Store, clusterID)
+		if err != nil || len(ops) > 0 {
+			return err
+		}
+		if err := s.clusterFailure(ctx, clusterID); err != nil {
+			return err
+		}
+		return orphan
+	}
 	return wait.PollUntilContextCancel(ctx, pollEvery, true, func(ctx context.Context) (bool, error) {
 		mc, err := s.cfg.Clusters.GetByID(ctx, clusterID)
 		if err != nil {
@@ -162,19 +174,10 @@ func (s *Service) waitCluster(ctx context.Context, clusterID string, done func(*
 				return true, nil
 			}
 			// Not there yet: fine while an operation works on the cluster, an error once none
-			// does (its update failed, or was given up).
-			ops, err := running(ctx, s.cfg.Store, clusterID)
-			if err != nil {
-				return false, err
-			}
-			if len(ops) == 0 {
-				if err := s.clusterFailure(ctx, clusterID); err != nil {
-					return false, err
-				}
-				// 500: the request was valid, the cluster side failed it; the cluster
-				// operation's own error, when there is one, is returned above instead.
-				return false, arm.Errorf(http.StatusInternalServerError, "ClusterUpdateFailed", "Cluster '%s' did not reach the requested state; retry the request.", mc.Name)
-			}
+			// does (its update failed, or was given up). 500: the request was valid, the
+			// cluster side failed it.
+			return false, abandoned(ctx, arm.Errorf(http.StatusInternalServerError, "ClusterUpdateFailed",
+				"Cluster '%s' did not reach the requested state; retry the request.", mc.Name))
 		case armapi.StateFailed:
 			if err := s.clusterFailure(ctx, clusterID); err != nil {
 				return false, err
@@ -184,19 +187,9 @@ func (s *Service) waitCluster(ctx context.Context, clusterID string, done func(*
 			// Creating or Updating: fine while an operation works on the cluster. Once none
 			// does, nothing will ever end the state (a cluster left so by an older server
 			// whose cleanup failed), and waiting would never end.
-			ops, err := running(ctx, s.cfg.Store, clusterID)
-			if err != nil {
-				return false, err
-			}
-			if len(ops) == 0 {
-				if err := s.clusterFailure(ctx, clusterID); err != nil {
-					return false, err
-				}
-				return false, arm.Errorf(http.StatusInternalServerError, "ClusterCreationFailed",
-					"Cluster '%s' is %s, but no operation works on it any more; delete the compute and retry.", mc.Name, mc.Properties.ProvisioningState)
-			}
+			return false, abandoned(ctx, arm.Errorf(http.StatusInternalServerError, "ClusterCreationFailed",
+				"Cluster '%s' is %s, but no operation works on it any more; delete the compute and retry.", mc.Name, mc.Properties.ProvisioningState))
 		}
-		return false, nil
 	})
 }
 

@@ -20,7 +20,6 @@ import (
 	"github.com/mlfleet/mlfleet/internal/compute"
 	"github.com/mlfleet/mlfleet/internal/inference"
 	"github.com/mlfleet/mlfleet/internal/kube"
-	"github.com/mlfleet/mlfleet/internal/servicetest"
 	"github.com/mlfleet/mlfleet/internal/store"
 	"github.com/mlfleet/mlfleet/internal/testutil"
 	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
@@ -45,9 +44,7 @@ type monitorFixture struct {
 func newMonitorFixture(t *testing.T, sub string) *monitorFixture {
 	t.Helper()
 	f := &monitorFixture{sub: sub, rg: "rg", ws: "wsmon", clusters: map[string]*fake.Clientset{}, logs: &testutil.Buffer{}}
-	stack := servicetest.New(t, sub, nil)
-	stack.Group(t, f.rg)
-	w := stack.Workspace(t, f.rg, f.ws)
+	stack, w := workspaceStack(t, sub, f.rg, f.ws)
 	f.st = stack.Store
 	_, f.eps, _ = wire(t, stack)
 	f.eps.log = slog.New(slog.NewTextHandler(f.logs, nil))

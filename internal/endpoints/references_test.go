@@ -27,6 +27,15 @@ import (
 	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
+// workspaceStack is the services' stack of subscription sub over a real SQLite store, with
+// group rg and its workspace ws.
+func workspaceStack(t *testing.T, sub, rg, ws string) (*servicetest.Stack, *armapi.Workspace) {
+	t.Helper()
+	stack := servicetest.New(t, sub, nil)
+	stack.Group(t, rg)
+	return stack, stack.Workspace(t, rg, ws)
+}
+
 // wire makes the compute, endpoint and asset services over stack as the server wires them,
 // computes asking the endpoints what runs on them. The engine is never started: operations
 // stay as submitted.
@@ -52,9 +61,7 @@ func TestComputeInUseRefusesDetach(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	const sub, rg, ws = "00000000-0000-0000-0000-0000000000bb", "rg", "wsqa"
-	stack := servicetest.New(t, sub, nil)
-	stack.Group(t, rg)
-	w := stack.Workspace(t, rg, ws)
+	stack, w := workspaceStack(t, sub, rg, ws)
 	st := stack.Store
 	computes, _, _ := wire(t, stack)
 
@@ -176,9 +183,7 @@ func TestComputeUsersCountsFormerComputes(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	const sub, rg, ws = "00000000-0000-0000-0000-0000000000dd", "rg", "wsmove"
-	stack := servicetest.New(t, sub, nil)
-	stack.Group(t, rg)
-	w := stack.Workspace(t, rg, ws)
+	stack, w := workspaceStack(t, sub, rg, ws)
 	_, eps, _ := wire(t, stack)
 	fp1, cff, idle := compute.ID(sub, rg, ws, "fp1"), compute.ID(sub, rg, ws, "cff"), compute.ID(sub, rg, ws, "idle")
 	epID := EndpointID(sub, rg, ws, "epm")

@@ -542,3 +542,15 @@ func TestSigningKey(t *testing.T) {
 }
 
 const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+// TestClientSecretShape: client secrets are 40 URL-safe characters, and none starts with
+// '-', which az login would take for a flag (one in 64 did).
+func TestClientSecretShape(t *testing.T) {
+	t.Parallel()
+	for range 2000 {
+		s := newClientSecret()
+		if len(s) != 40 || strings.HasPrefix(s, "-") || strings.ContainsAny(s, "+/=") {
+			t.Fatalf("client secret %q", s)
+		}
+	}
+}

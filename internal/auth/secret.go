@@ -58,11 +58,17 @@ func checkSecret(hash, secret string) bool {
 	return subtle.ConstantTimeCompare([]byte(hashWith(secret, salt, iterations)), []byte(hash)) == 1
 }
 
-// newClientSecret returns a random client secret of 40 characters, as Azure's are.
+// newClientSecret returns a random client secret of 40 characters, as Azure's are. It never
+// starts with '-': `az login -p -x…` takes such a password for a flag (one secret in 64
+// would otherwise need `-p=…`).
 func newClientSecret() string {
 	b := make([]byte, 30)
-	if _, err := rand.Read(b); err != nil {
-		panic(err)
+	for {
+		if _, err := rand.Read(b); err != nil {
+			panic(err)
+		}
+		if s := base64.RawURLEncoding.EncodeToString(b); s[0] != '-' {
+			return s
+		}
 	}
-	return base64.RawURLEncoding.EncodeToString(b)
 }

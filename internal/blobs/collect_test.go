@@ -156,6 +156,13 @@ func (s *collectStack) pause(point string) (reached <-chan struct{}, release fun
 	return at, sync.OnceFunc(func() { close(resume) })
 }
 
+// inBackground runs f on a goroutine of its own; its error comes on the channel.
+func inBackground(f func() error) <-chan error {
+	done := make(chan error, 1)
+	go func() { done <- f() }()
+	return done
+}
+
 // TestCollectRaces runs an upload of content the collector is about to remove, in both
 // orders the blob's lock allows, over every content store: the upload either keeps the
 // content or stores it again, and its workspace reads it afterwards.
@@ -170,11 +177,10 @@ func TestCollectRaces(t *testing.T) {
 		s.forget(t, ws1, d)
 		reached, release := s.pause("blobs/upload/lock/before")
 		defer release()
-		done := make(chan error, 1)
-		go func() {
+		done := inBackground(func() error {
 			_, err := s.u.In(ws2).Put(ctx, bytes.NewReader(content))
-			done <- err
-		}()
+			return err
+		})
 		<-reached
 		s.collect(t, Collected{Blobs: 1, Bytes: int64(len(content))})
 		release()
@@ -193,13 +199,11 @@ func TestCollectRaces(t *testing.T) {
 		s.forget(t, ws1, d)
 		reached, release := s.pause("blobs/collect/decide/before")
 		defer release()
-		done := make(chan error, 1)
 		var got Collected
-		go func() {
-			var err error
+		done := inBackground(func() (err error) {
 			got, err = s.c.Collect(ctx)
-			done <- err
-		}()
+			return err
+		})
 		<-reached
 		s.upload(t, ws2, content)
 		release()
@@ -216,17 +220,15 @@ func TestCollectRaces(t *testing.T) {
 		s.forget(t, ws1, d)
 		reached, release := s.pause("blobs/collect/remove/after")
 		defer release()
-		done := make(chan error, 1)
-		go func() {
+		done := inBackground(func() error {
 			_, err := s.c.Collect(ctx)
-			done <- err
-		}()
+			return err
+		})
 		<-reached
-		uploaded := make(chan error, 1)
-		go func() {
+		uploaded := inBackground(func() error {
 			_, err := s.u.In(ws2).Put(ctx, bytes.NewReader(content))
-			uploaded <- err
-		}()
+			return err
+		})
 		release()
 		if err := <-done; err != nil {
 			t.Fatalf("Collect: %v", err)

@@ -285,8 +285,9 @@ func TestCollectInterrupted(t *testing.T) {
 	}
 }
 
-// crashHelperEnv holds, for TestCollectCrashHelper, the impl to collect: name, dsn and
-// dir separated by newlines.
+// crashHelperEnv holds, for TestCollectCrashHelper, the impl to collect: name, dsn, dir
+// and a spool directory, separated by newlines. The killed helper runs no cleanup, so every
+// directory it uses is one its parent test made and removes.
 const crashHelperEnv = "MLFLEET_TEST_BLOBS_CRASH"
 
 // TestCollectCrash kills a collection (failpoint crash: exit 137, no deferred function,
@@ -306,7 +307,7 @@ func TestCollectCrash(t *testing.T) {
 
 			cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestCollectCrashHelper$", "-test.count=1")
 			cmd.Env = append(os.Environ(), failpoint.EnvSpec+"="+point+"=crash",
-				crashHelperEnv+"="+strings.Join([]string{im.name, im.dsn, im.dir}, "\n"))
+				crashHelperEnv+"="+strings.Join([]string{im.name, im.dsn, im.dir, t.TempDir()}, "\n"))
 			out, err := cmd.CombinedOutput()
 			var exit *exec.ExitError
 			if !errors.As(err, &exit) || exit.ExitCode() != 137 || !strings.Contains(string(out), "failpoint: crash at "+point) {
@@ -334,12 +335,12 @@ func TestCollectCrashHelper(t *testing.T) {
 		t.Skip("run by TestCollectCrash")
 	}
 	parts := strings.Split(spec, "\n")
-	name, dsn, dir := parts[0], parts[1], parts[2]
+	name, dsn, dir, spool := parts[0], parts[1], parts[2], parts[3]
 	if err := failpoint.FromEnv(); err != nil {
 		t.Fatal(err)
 	}
 	st := storetest.Open(t, dsn)
-	var content Store = NewDatabase(st.(store.BlobStore), t.TempDir(), 0)
+	var content Store = NewDatabase(st.(store.BlobStore), spool, 0)
 	if name == "files" {
 		files, err := NewFiles(dir, 0)
 		if err != nil {

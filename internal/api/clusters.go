@@ -22,11 +22,7 @@ func (s *Server) clusterRoutes() {
 	rt := &s.router
 	rt.handle(http.MethodGet, csSubPath+"/managedClusters", s.listClusters)
 	rt.handle(http.MethodGet, rgPath+"/providers/Microsoft.ContainerService/managedClusters", s.listClusters)
-	rt.handle(http.MethodPut, mcPath, s.putCluster)
-	rt.handle(http.MethodPatch, mcPath, s.patchCluster)
-	rt.handle(http.MethodGet, mcPath, s.getCluster)
-	rt.handle(http.MethodHead, mcPath, s.headCluster)
-	rt.handle(http.MethodDelete, mcPath, s.deleteCluster)
+	rt.resource(mcPath, resourceHandlers{put: s.putCluster, patch: s.patchCluster, get: s.getCluster, head: s.headCluster, delete: s.deleteCluster})
 	rt.handle(http.MethodGet, mcPath+"/agentPools", s.listPools)
 	rt.handle(http.MethodGet, mcPath+"/agentPools/{pool}", s.getPool)
 	rt.handle(http.MethodPut, mcPath+"/agentPools/{pool}", s.putPool)

@@ -20,11 +20,7 @@ const computePath = wsPath + "/computes/{name}"
 func (s *Server) computeRoutes() {
 	rt := &s.router
 	rt.handle(http.MethodGet, wsPath+"/computes", s.listComputes)
-	rt.handle(http.MethodPut, computePath, s.putCompute)
-	rt.handle(http.MethodPatch, computePath, s.patchCompute)
-	rt.handle(http.MethodGet, computePath, s.getCompute)
-	rt.handle(http.MethodHead, computePath, s.headCompute)
-	rt.handle(http.MethodDelete, computePath, s.deleteCompute)
+	rt.resource(computePath, resourceHandlers{put: s.putCompute, patch: s.patchCompute, get: s.getCompute, head: s.headCompute, delete: s.deleteCompute})
 	rt.handle(http.MethodPost, computePath+"/listKeys", s.computeKeys)
 	rt.handle(http.MethodPost, computePath+"/listNodes", s.computeNodes)
 	rt.handle(http.MethodPost, wsPath+"/checkComputeNameAvailability", s.checkComputeName)

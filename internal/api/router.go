@@ -43,6 +43,23 @@ func (rt *router) handle(method, pattern string, h handlerFunc) *route {
 	return r
 }
 
+// resourceHandlers serve one ARM resource at its own path: PUT creates or replaces it,
+// PATCH changes what it sends, GET reads it, HEAD says whether it exists (az … exists) and
+// DELETE removes it.
+type resourceHandlers struct {
+	put, patch, get, head, delete handlerFunc
+}
+
+// resource adds h for the five methods of the resource at pattern, so that every resource
+// answers them all, HEAD included.
+func (rt *router) resource(pattern string, h resourceHandlers) {
+	rt.handle(http.MethodPut, pattern, h.put)
+	rt.handle(http.MethodPatch, pattern, h.patch)
+	rt.handle(http.MethodGet, pattern, h.get)
+	rt.handle(http.MethodHead, pattern, h.head)
+	rt.handle(http.MethodDelete, pattern, h.delete)
+}
+
 // match returns the route for path and its parameters, or nil.
 func (rt *router) match(path string) (*route, params) {
 	segs := split(path)

@@ -27,18 +27,10 @@ func (s *Server) routes() {
 	rt.handle(http.MethodGet, "/subscriptions", s.listSubscriptions)
 	rt.handle(http.MethodGet, subPath, s.getSubscription)
 	rt.handle(http.MethodGet, subPath+"/resourceGroups", s.listGroups)
-	rt.handle(http.MethodPut, rgPath, s.putGroup)
-	rt.handle(http.MethodPatch, rgPath, s.patchGroup)
-	rt.handle(http.MethodGet, rgPath, s.getGroup)
-	rt.handle(http.MethodHead, rgPath, s.headGroup)
-	rt.handle(http.MethodDelete, rgPath, s.deleteGroup)
+	rt.resource(rgPath, resourceHandlers{put: s.putGroup, patch: s.patchGroup, get: s.getGroup, head: s.headGroup, delete: s.deleteGroup})
 	rt.handle(http.MethodGet, subPath+"/providers/Microsoft.MachineLearningServices/workspaces", s.listWorkspaces)
 	rt.handle(http.MethodGet, rgPath+"/providers/Microsoft.MachineLearningServices/workspaces", s.listWorkspaces)
-	rt.handle(http.MethodPut, wsPath, s.putWorkspace)
-	rt.handle(http.MethodPatch, wsPath, s.patchWorkspace)
-	rt.handle(http.MethodGet, wsPath, s.getWorkspace)
-	rt.handle(http.MethodHead, wsPath, s.headWorkspace)
-	rt.handle(http.MethodDelete, wsPath, s.deleteWorkspace)
+	rt.resource(wsPath, resourceHandlers{put: s.putWorkspace, patch: s.patchWorkspace, get: s.getWorkspace, head: s.headWorkspace, delete: s.deleteWorkspace})
 	rt.handle(http.MethodGet, subPath+"/providers/{ns}/operationStatuses/{op}", s.getOperationStatus).selfAuthorized = true
 	rt.handle(http.MethodGet, subPath+"/providers/{ns}/operationResults/{op}", s.getOperationResult).selfAuthorized = true
 }

@@ -130,6 +130,15 @@ func (s *Server) roleAssignmentBody(r *http.Request, ra *store.RoleAssignment) R
 	}
 }
 
+// replyRoleAssignment answers ra in ARM's shape with status, or err.
+func (s *Server) replyRoleAssignment(w http.ResponseWriter, r *http.Request, status int, ra *store.RoleAssignment, err error) {
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, status, s.roleAssignmentBody(r, ra))
+}
+
 // authorizationPath recognises {scope}/providers/Microsoft.Authorization/roleAssignments[/{name}]
 // and …/roleDefinitions[/{id}], whose scope may be "/", a subscription, a resource group
 // or any resource.
@@ -189,23 +198,15 @@ func (s *Server) serveAuthorization(w http.ResponseWriter, r *http.Request, scop
 		s.putRoleAssignment(w, r, caller, scope, name)
 	case r.Method == http.MethodGet:
 		ra, err := s.cfg.Auth.GetRoleAssignment(r.Context(), caller, scope, name)
-		if err != nil {
-			writeError(w, r, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, s.roleAssignmentBody(r, ra))
+		s.replyRoleAssignment(w, r, http.StatusOK, ra, err)
 	case r.Method == http.MethodDelete:
 		ra, err := s.cfg.Auth.DeleteRoleAssignment(r.Context(), caller, scope, name)
-		if err != nil {
-			writeError(w, r, err)
-			return
-		}
 		// ARM answers a deleted assignment with its body (200), a missing one with 204.
-		if ra == nil {
+		if err == nil && ra == nil {
 			w.WriteHeader(http.StatusNoContent)
 			return
 		}
-		writeJSON(w, http.StatusOK, s.roleAssignmentBody(r, ra))
+		s.replyRoleAssignment(w, r, http.StatusOK, ra, err)
 	default:
 		writeError(w, r, arm.Errorf(http.StatusMethodNotAllowed, arm.CodeMethodNotAllowed, "The method %s is not supported on %s.", r.Method, r.URL.Path))
 	}
@@ -249,11 +250,7 @@ func (s *Server) putRoleAssignment(w http.ResponseWriter, r *http.Request, calle
 		return
 	}
 	ra, created, err := s.cfg.Auth.AssignRole(r.Context(), caller, name, canonical, in.Properties.PrincipalID, def.name)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	writeJSON(w, createdStatus(created), s.roleAssignmentBody(r, ra))
+	s.replyRoleAssignment(w, r, createdStatus(created), ra, err)
 }
 
 // listRoleAssignments serves GET {scope}/providers/Microsoft.Authorization/roleAssignments

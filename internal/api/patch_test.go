@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/mlfleet/mlfleet/internal/activity"
@@ -69,11 +70,13 @@ var badPatches = []struct{ name, body string }{
 	{"tag value not a string", `{"tags":{"team":1}}`},
 }
 
-// checkBadPatches sends badPatches to path and checks each is a 400 InvalidRequestContent.
-// checkMissing checks that a PATCH of missing, a what that does not exist, is a 404 (a
-// PATCH never creates), and that HEAD answers 204 for path and 404 for missing, with no body.
-func checkMissing(t *testing.T, a *testARM, what, path, missing string) {
+// checkMissing checks that a PATCH of a what that does not exist (path's sibling named
+// nope) is a 404 (a PATCH never creates), and that HEAD answers 204 for path and 404 for
+// the missing one, with no body.
+func checkMissing(t *testing.T, a *testARM, what, path string) {
 	t.Helper()
+	resource, query, _ := strings.Cut(path, "?")
+	missing := resource[:strings.LastIndex(resource, "/")+1] + "nope?" + query
 	if ans := a.patch(t, missing, `{"tags":{}}`, ""); ans.status != http.StatusNotFound {
 		t.Errorf("PATCH of a missing %s = %d %s, want 404", what, ans.status, ans.raw)
 	}
@@ -85,6 +88,7 @@ func checkMissing(t *testing.T, a *testARM, what, path, missing string) {
 	}
 }
 
+// checkBadPatches sends badPatches to path and checks each is a 400 InvalidRequestContent.
 func checkBadPatches(t *testing.T, a *testARM, path string) {
 	t.Helper()
 	for _, tt := range badPatches {
@@ -198,8 +202,7 @@ func TestPatchWorkspace(t *testing.T) {
 		t.Errorf("PATCH with a number for a description = %d %s, want 400", ans.status, ans.raw)
 	}
 	checkBadPatches(t, a, path)
-	missing := subURL + "/resourceGroups/rg1/providers/Microsoft.MachineLearningServices/workspaces/nope?api-version=2024-04-01"
-	checkMissing(t, a, "workspace", path, missing)
+	checkMissing(t, a, "workspace", path)
 }
 
 // TestPatchCluster: PATCH on a managed cluster (az aks update --tags, armcontainerservice's
@@ -233,8 +236,7 @@ func TestPatchCluster(t *testing.T) {
 		t.Errorf("PATCH without tags = %d %s, want the tags kept", ans.status, ans.raw)
 	}
 	checkBadPatches(t, a, path)
-	missing := subURL + "/resourceGroups/rg1/providers/Microsoft.ContainerService/managedClusters/nope?api-version=2024-02-01"
-	checkMissing(t, a, "cluster", path, missing)
+	checkMissing(t, a, "cluster", path)
 }
 
 // TestPatchCompute: PATCH on a compute goes through the compute update a PUT makes: tags
@@ -267,8 +269,7 @@ func TestPatchCompute(t *testing.T) {
 		t.Errorf("PATCH of agentCount 0 = %d %s, want the PUT's 400 UserError", ans.status, ans.raw)
 	}
 	checkBadPatches(t, a, path)
-	missing := workspaces.ID(testSub, "rg1", "ws1") + "/computes/nope?api-version=2024-04-01"
-	checkMissing(t, a, "compute", path, missing)
+	checkMissing(t, a, "compute", path)
 
 	ans := a.patch(t, path, `{"tags":{"b":"2"}}`, `"1"`)
 	if ans.status != http.StatusOK || ans.header.Get("Azure-AsyncOperation") == "" || !reflect.DeepEqual(ans.body["tags"], map[string]any{"b": "2"}) ||

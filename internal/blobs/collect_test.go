@@ -196,6 +196,17 @@ func inBackground(f func() error) <-chan error {
 	return done
 }
 
+// pausedAt runs f in the background and returns once s's uploads and collections have
+// reached point (see pause), where they wait until release, which the test's end calls
+// too; f's error comes on done.
+func (s *collectStack) pausedAt(t *testing.T, point string, f func() error) (done <-chan error, release func()) {
+	reached, release := s.pause(point)
+	t.Cleanup(release)
+	done = inBackground(f)
+	<-reached
+	return done, release
+}
+
 // TestCollectRaces runs an upload of content the collector is about to remove, in both
 // orders the blob's lock allows, over every content store: the upload either keeps the
 // content or stores it again, and its workspace reads it afterwards.
@@ -207,13 +218,10 @@ func TestCollectRaces(t *testing.T) {
 		// upload takes the lock: the upload stores it again.
 		s := newCollectStack(t, im)
 		s.unnamed(t, ws1, content)
-		reached, release := s.pause("blobs/upload/lock/before")
-		defer release()
-		done := inBackground(func() error {
+		done, release := s.pausedAt(t, "blobs/upload/lock/before", func() error {
 			_, err := s.u.In(ws2).Put(ctx, bytes.NewReader(content))
 			return err
 		})
-		<-reached
 		s.collect(t, Collected{Blobs: 1, Bytes: int64(len(content))})
 		release()
 		if err := <-done; err != nil {
@@ -228,14 +236,11 @@ func TestCollectRaces(t *testing.T) {
 		// the collector takes the lock: the collector keeps it.
 		s := newCollectStack(t, im)
 		s.unnamed(t, ws1, content)
-		reached, release := s.pause("blobs/collect/decide/before")
-		defer release()
 		var got Collected
-		done := inBackground(func() (err error) {
+		done, release := s.pausedAt(t, "blobs/collect/decide/before", func() (err error) {
 			got, err = s.c.Collect(ctx)
 			return err
 		})
-		<-reached
 		s.upload(t, ws2, content)
 		release()
 		if err := <-done; err != nil || got != (Collected{}) {
@@ -248,13 +253,10 @@ func TestCollectRaces(t *testing.T) {
 		// starts: whichever way they interleave, the upload's row names stored content.
 		s := newCollectStack(t, im)
 		s.unnamed(t, ws1, content)
-		reached, release := s.pause("blobs/collect/remove/after")
-		defer release()
-		done := inBackground(func() error {
+		done, release := s.pausedAt(t, "blobs/collect/remove/after", func() error {
 			_, err := s.c.Collect(ctx)
 			return err
 		})
-		<-reached
 		uploaded := inBackground(func() error {
 			_, err := s.u.In(ws2).Put(ctx, bytes.NewReader(content))
 			return err

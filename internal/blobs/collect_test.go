@@ -55,6 +55,39 @@ func (s *collectStack) forget(t *testing.T, ws, digest string) {
 	}
 }
 
+// unnamed uploads content to workspace ws and deletes its upload row, so that no upload
+// names the content and the next collection removes it; it returns the content's digest.
+func (s *collectStack) unnamed(t *testing.T, ws string, content []byte) string {
+	t.Helper()
+	d := s.upload(t, ws, content).Digest
+	s.forget(t, ws, d)
+	return d
+}
+
+// forgetOneOfTwo uploads two contents to ws1 and forgets the second, which a collection is
+// then to remove; it returns both, and the second's digest.
+func (s *collectStack) forgetOneOfTwo(t *testing.T) (kept, gone []byte, d string) {
+	t.Helper()
+	kept, gone = []byte("still uploaded"), []byte("no longer uploaded")
+	s.upload(t, ws1, kept)
+	return kept, gone, s.unnamed(t, ws1, gone)
+}
+
+// finishes checks what an interrupted collection left and that the next one finishes its
+// work: blob d is stored whole or not at all, then removed, and ws1 reads kept throughout.
+func (s *collectStack) finishes(t *testing.T, d string, kept []byte) {
+	t.Helper()
+	s.stored(t, d) // whole or absent
+	s.readable(t, ws1, kept)
+	if _, err := s.c.Collect(context.Background()); err != nil {
+		t.Fatalf("the next collection: %v", err)
+	}
+	if s.stored(t, d) {
+		t.Fatal("the next collection left the blob")
+	}
+	s.readable(t, ws1, kept)
+}
+
 // collect runs a collection and checks what it removed.
 func (s *collectStack) collect(t *testing.T, want Collected) {
 	t.Helper()
@@ -163,6 +196,17 @@ func inBackground(f func() error) <-chan error {
 	return done
 }
 
+// pausedAt runs f in the background and returns once s's uploads and collections have
+// reached point (see pause), where they wait until release, which the test's end calls
+// too; f's error comes on done.
+func (s *collectStack) pausedAt(t *testing.T, point string, f func() error) (done <-chan error, release func()) {
+	reached, release := s.pause(point)
+	t.Cleanup(release)
+	done = inBackground(f)
+	<-reached
+	return done, release
+}
+
 // TestCollectRaces runs an upload of content the collector is about to remove, in both
 // orders the blob's lock allows, over every content store: the upload either keeps the
 // content or stores it again, and its workspace reads it afterwards.
@@ -173,15 +217,11 @@ func TestCollectRaces(t *testing.T) {
 		// The upload finds the content stored, then the collector removes it before the
 		// upload takes the lock: the upload stores it again.
 		s := newCollectStack(t, im)
-		d := s.upload(t, ws1, content).Digest
-		s.forget(t, ws1, d)
-		reached, release := s.pause("blobs/upload/lock/before")
-		defer release()
-		done := inBackground(func() error {
+		s.unnamed(t, ws1, content)
+		done, release := s.pausedAt(t, "blobs/upload/lock/before", func() error {
 			_, err := s.u.In(ws2).Put(ctx, bytes.NewReader(content))
 			return err
 		})
-		<-reached
 		s.collect(t, Collected{Blobs: 1, Bytes: int64(len(content))})
 		release()
 		if err := <-done; err != nil {
@@ -195,16 +235,12 @@ func TestCollectRaces(t *testing.T) {
 		// The collector finds the content unnamed, then the upload records a row before
 		// the collector takes the lock: the collector keeps it.
 		s := newCollectStack(t, im)
-		d := s.upload(t, ws1, content).Digest
-		s.forget(t, ws1, d)
-		reached, release := s.pause("blobs/collect/decide/before")
-		defer release()
+		s.unnamed(t, ws1, content)
 		var got Collected
-		done := inBackground(func() (err error) {
+		done, release := s.pausedAt(t, "blobs/collect/decide/before", func() (err error) {
 			got, err = s.c.Collect(ctx)
 			return err
 		})
-		<-reached
 		s.upload(t, ws2, content)
 		release()
 		if err := <-done; err != nil || got != (Collected{}) {
@@ -216,15 +252,11 @@ func TestCollectRaces(t *testing.T) {
 		// The collector holds the lock and is removing the content while the upload
 		// starts: whichever way they interleave, the upload's row names stored content.
 		s := newCollectStack(t, im)
-		d := s.upload(t, ws1, content).Digest
-		s.forget(t, ws1, d)
-		reached, release := s.pause("blobs/collect/remove/after")
-		defer release()
-		done := inBackground(func() error {
+		s.unnamed(t, ws1, content)
+		done, release := s.pausedAt(t, "blobs/collect/remove/after", func() error {
 			_, err := s.c.Collect(ctx)
 			return err
 		})
-		<-reached
 		uploaded := inBackground(func() error {
 			_, err := s.u.In(ws2).Put(ctx, bytes.NewReader(content))
 			return err
@@ -252,11 +284,7 @@ func TestCollectInterrupted(t *testing.T) {
 	for _, point := range points {
 		forEachImpl(t, "/"+point, func(t *testing.T, im impl) {
 			s := newCollectStack(t, im)
-			kept := []byte("still uploaded")
-			gone := []byte("no longer uploaded")
-			s.upload(t, ws1, kept)
-			d := s.upload(t, ws1, gone).Digest
-			s.forget(t, ws1, d)
+			kept, gone, d := s.forgetOneOfTwo(t)
 			if err := failpoint.Arm(point + "=error"); err != nil {
 				t.Fatal(err)
 			}
@@ -270,15 +298,7 @@ func TestCollectInterrupted(t *testing.T) {
 			if fires && !errors.Is(err, failpoint.ErrInjected) || !fires && err != nil {
 				t.Fatalf("Collect with %s armed: %v", point, err)
 			}
-			s.stored(t, d) // whole or absent
-			s.readable(t, ws1, kept)
-			if _, err := s.c.Collect(ctx); err != nil {
-				t.Fatalf("the next collection: %v", err)
-			}
-			if s.stored(t, d) {
-				t.Fatal("the next collection left the blob")
-			}
-			s.readable(t, ws1, kept)
+			s.finishes(t, d, kept)
 			s.upload(t, ws2, gone)
 			s.readable(t, ws2, gone)
 		})
@@ -299,11 +319,7 @@ func TestCollectCrash(t *testing.T) {
 	for _, point := range []string{"blobs/collect/remove/before", "blobs/collect/remove/after"} {
 		forEachImpl(t, "/"+point, func(t *testing.T, im impl) {
 			s := newCollectStack(t, im)
-			kept := []byte("still uploaded")
-			gone := []byte("no longer uploaded")
-			s.upload(t, ws1, kept)
-			d := s.upload(t, ws1, gone).Digest
-			s.forget(t, ws1, d)
+			kept, _, d := s.forgetOneOfTwo(t)
 
 			cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestCollectCrashHelper$", "-test.count=1")
 			cmd.Env = append(os.Environ(), failpoint.EnvSpec+"="+point+"=crash",
@@ -314,15 +330,7 @@ func TestCollectCrash(t *testing.T) {
 				t.Fatalf("the collection did not crash at %s: %v\n%s", point, err, out)
 			}
 
-			s.stored(t, d) // whole or absent
-			s.readable(t, ws1, kept)
-			if _, err := s.c.Collect(ctx); err != nil {
-				t.Fatalf("the next collection: %v", err)
-			}
-			if s.stored(t, d) {
-				t.Fatal("the next collection left the blob")
-			}
-			s.readable(t, ws1, kept)
+			s.finishes(t, d, kept)
 		})
 	}
 }

@@ -92,14 +92,25 @@ func TestComputeInUseRefusesDetach(t *testing.T) {
 			Properties: armapi.OnlineDeploymentProperties{Compute: infq, ProvisioningState: armapi.StateSucceeded}}))
 	}
 
-	for _, action := range []string{"Detach", "Delete"} {
-		op, err := computes.Delete(ctx, sub, rg, ws, "infq", action, arm.Preconditions{})
-		var ae *arm.Error
-		if !errors.As(err, &ae) || ae.Status != http.StatusConflict || !strings.Contains(ae.Message, "deployment 'blue' of endpoint 'ep-qa', deployment 'green' of endpoint 'ep-qa'") ||
-			!strings.Contains(ae.Message, "Delete them, or move them to another compute") {
-			t.Fatalf("%s of a compute in use started an operation (%v) or answered %v; want 409 naming its deployments", action, op != nil, err)
+	// refused checks that neither detaching nor deleting infq (what, in failures) starts an
+	// operation: each answers 409 with a message holding every one of want.
+	refused := func(what string, want ...string) {
+		t.Helper()
+		for _, action := range []string{"Detach", "Delete"} {
+			op, err := computes.Delete(ctx, sub, rg, ws, "infq", action, arm.Preconditions{})
+			var ae *arm.Error
+			if !errors.As(err, &ae) || ae.Status != http.StatusConflict {
+				t.Fatalf("%s of %s started an operation (%v) or answered %v; want 409", action, what, op != nil, err)
+			}
+			for _, w := range want {
+				if !strings.Contains(ae.Message, w) {
+					t.Fatalf("%s of %s answered %q; want it to hold %q", action, what, ae.Message, w)
+				}
+			}
 		}
 	}
+	refused("a compute in use",
+		"deployment 'blue' of endpoint 'ep-qa', deployment 'green' of endpoint 'ep-qa'", "Delete them, or move them to another compute")
 	if c, err := computes.Get(ctx, sub, rg, ws, "infq"); err != nil || c.Properties.ProvisioningState != armapi.StateSucceeded {
 		t.Fatalf("compute after the refused detach: %+v, %v; want it Succeeded", c, err)
 	}
@@ -113,14 +124,8 @@ func TestComputeInUseRefusesDetach(t *testing.T) {
 	}
 	// The endpoint, with no deployment left, still has the compute as its own: its scoring
 	// URI is served there, and its next deployment goes there.
-	for _, action := range []string{"Detach", "Delete"} {
-		op, err := computes.Delete(ctx, sub, rg, ws, "infq", action, arm.Preconditions{})
-		var ae *arm.Error
-		if !errors.As(err, &ae) || ae.Status != http.StatusConflict || !strings.Contains(ae.Message, "Compute 'infq' is used by online endpoint 'ep-qa'.") ||
-			!strings.Contains(ae.Message, "'mlfleet ml online-endpoint update -f'") {
-			t.Fatalf("%s of the compute of an endpoint with no deployments started an operation (%v) or answered %v; want 409 naming the endpoint", action, op != nil, err)
-		}
-	}
+	refused("the compute of an endpoint with no deployments",
+		"Compute 'infq' is used by online endpoint 'ep-qa'.", "'mlfleet ml online-endpoint update -f'")
 	if err := st.DeleteResource(ctx, epID, 0); err != nil {
 		t.Fatal(err)
 	}

@@ -37,15 +37,8 @@ func TestKillDuringDeployment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p2 := srv.restartAfterCrash(t, 60*time.Second)
-	if _, err := dp.Wait(ctx, nil); err != nil {
-		t.Fatalf("deployment after restart: %v\n%s", err, p2.logs)
-	}
-	got, err := c.GetOnlineDeployment(ctx, rg, ws, "kdep", "blue")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.Properties.ProvisioningState != "Succeeded" || got.Properties.Mlfleet == nil || got.Properties.Mlfleet.ReadyInstances != 1 {
+	got := srv.deploymentAfterRestart(ctx, t, 60*time.Second, dp, "kdep", "blue")
+	if got.Properties.Mlfleet.ReadyInstances != 1 {
 		t.Fatalf("deployment after restart: %+v", got.Properties)
 	}
 }
@@ -78,15 +71,8 @@ func TestKillDuringDeploymentMove(t *testing.T) {
 	if _, dp, err = c.BeginCreateOrUpdateOnlineDeployment(ctx, rg, ws, "kmep", "blue", d, false); err != nil {
 		t.Fatal(err)
 	}
-	p2 := srv.restartAfterCrash(t, 90*time.Second)
-	if _, err := dp.Wait(ctx, nil); err != nil {
-		t.Fatalf("deployment move after restart: %v\n%s", err, p2.logs)
-	}
-	got, err := c.GetOnlineDeployment(ctx, rg, ws, "kmep", "blue")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.Properties.ProvisioningState != "Succeeded" || got.Properties.Mlfleet == nil || len(got.Properties.Mlfleet.FormerComputes) != 0 {
+	got := srv.deploymentAfterRestart(ctx, t, 90*time.Second, dp, "kmep", "blue")
+	if len(got.Properties.Mlfleet.FormerComputes) != 0 {
 		t.Fatalf("deployment after restart: %+v", got.Properties)
 	}
 	kc, err := c.ClusterCredentials(ctx, rg, "kmfp1", true)
@@ -105,6 +91,7 @@ type crashingServer struct {
 	home, port string
 	failpoint  string
 	c          *mlfleet.Client
+	rg, ws     string
 }
 
 // startCrashing starts a server process whose failpoint crashes it, and creates the group
@@ -113,7 +100,7 @@ type crashingServer struct {
 func startCrashing(ctx context.Context, t *testing.T, failpoint, rg, ws string) *crashingServer {
 	t.Helper()
 	t.Setenv("MLFLEET_FAILPOINTS", failpoint+"=crash")
-	s := &crashingServer{home: t.TempDir(), failpoint: failpoint}
+	s := &crashingServer{home: t.TempDir(), failpoint: failpoint, rg: rg, ws: ws}
 	var cfg *clientconfig.Config
 	s.p, cfg = startServerProcess(t, s.home, "127.0.0.1:0")
 	s.port = serverPort(cfg)
@@ -140,4 +127,23 @@ func (s *crashingServer) restartAfterCrash(t *testing.T, within time.Duration) *
 	t.Setenv("MLFLEET_FAILPOINTS", "")
 	p2, _ := startServerProcess(t, s.home, "127.0.0.1:"+s.port)
 	return p2
+}
+
+// deploymentAfterRestart restarts the server once it has crashed (see restartAfterCrash),
+// waits for p, the operation of deployment name of endpoint, and returns the deployment,
+// which the resumed operation must have left Succeeded.
+func (s *crashingServer) deploymentAfterRestart(ctx context.Context, t *testing.T, within time.Duration, p *mlfleet.Poller, endpoint, name string) *mlfleet.OnlineDeployment {
+	t.Helper()
+	p2 := s.restartAfterCrash(t, within)
+	if _, err := p.Wait(ctx, nil); err != nil {
+		t.Fatalf("deployment %s/%s after restart: %v\n%s", endpoint, name, err, p2.logs)
+	}
+	got, err := s.c.GetOnlineDeployment(ctx, s.rg, s.ws, endpoint, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Properties.ProvisioningState != "Succeeded" || got.Properties.Mlfleet == nil {
+		t.Fatalf("deployment %s/%s after restart: %+v", endpoint, name, got.Properties)
+	}
+	return got
 }

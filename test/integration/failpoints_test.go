@@ -151,6 +151,10 @@ func fpFlows() []fpFlow {
 		}
 		return err
 	}
+	computeGone := func(e *fpEnv, rg, name, what string) error {
+		_, err := e.c.GetCompute(ctx, rg, fpWS, name)
+		return gone(err, what)
+	}
 	return []fpFlow{
 		{name: "compute create", setup: workspace, request: createCompute,
 			check: func(e *fpEnv, rg string) error { return computeState(e, rg, "cc"+rg, "Succeeded") }},
@@ -178,11 +182,10 @@ func fpFlows() []fpFlow {
 				return e.c.BeginDeleteCompute(ctx, rg, fpWS, "att"+rg, "Detach")
 			},
 			check: func(e *fpEnv, rg string) error {
-				_, err := e.c.GetCompute(ctx, rg, fpWS, "att"+rg)
-				if err := gone(err, "the detached compute"); err != nil {
+				if err := computeGone(e, rg, "att"+rg, "the detached compute"); err != nil {
 					return err
 				}
-				_, err = e.c.GetManagedCluster(ctx, rg, "mc") // detach keeps the cluster
+				_, err := e.c.GetManagedCluster(ctx, rg, "mc") // detach keeps the cluster
 				return err
 			},
 			recreate: func(e *fpEnv, rg string) { wait(attach(e, rg)) }},
@@ -192,11 +195,10 @@ func fpFlows() []fpFlow {
 				return e.c.BeginDeleteCompute(ctx, rg, fpWS, "cc"+rg, "Delete")
 			},
 			check: func(e *fpEnv, rg string) error {
-				_, err := e.c.GetCompute(ctx, rg, fpWS, "cc"+rg)
-				if err := gone(err, "the deleted compute"); err != nil {
+				if err := computeGone(e, rg, "cc"+rg, "the deleted compute"); err != nil {
 					return err
 				}
-				_, err = e.c.GetManagedCluster(ctx, rg, "cc"+rg)
+				_, err := e.c.GetManagedCluster(ctx, rg, "cc"+rg)
 				return gone(err, "the cluster the compute created")
 			},
 			recreate: func(e *fpEnv, rg string) { wait(createCompute(e, rg)) }},

@@ -154,15 +154,7 @@ func TestAuthorizedListenerHandoff(t *testing.T) {
 	// A front door stand-in: accept on another port and hand the connection over.
 	door := listenLoopback(t)
 	defer door.Close()
-	go func() {
-		for {
-			c, err := door.Accept()
-			if err != nil {
-				return
-			}
-			l.handoff(c)
-		}
-	}()
+	go acceptEach(door, l.handoff)
 	echo := func(c net.Conn) error {
 		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
 		if _, err := c.Write([]byte{'x'}); err != nil {

@@ -169,10 +169,7 @@ type Result struct {
 // Put creates, attaches or updates a compute, or with opts.ValidateOnly only checks that it
 // could. Every failed check is reported together in one 400 UserError (B1).
 func (s *Service) Put(ctx context.Context, sub, rg, ws, name string, in armapi.Compute, opts Options) (*Result, error) {
-	if _, err := s.cfg.Resources.WritableGroup(ctx, sub, rg); err != nil {
-		return nil, err
-	}
-	w, err := s.cfg.Workspaces.Get(ctx, sub, rg, ws)
+	w, err := s.cfg.Workspaces.Writable(ctx, sub, rg, ws)
 	if err != nil {
 		return nil, err
 	}
@@ -230,10 +227,7 @@ func (s *Service) Put(ctx context.Context, sub, rg, ws, name string, in armapi.C
 // left out stay as they are. It never creates, attaches or replaces a compute: a missing one
 // is a 404. Like an update, it returns the operation that applies the change.
 func (s *Service) Patch(ctx context.Context, sub, rg, ws, name string, in armapi.Compute, opts Options) (*Result, error) {
-	if _, err := s.cfg.Resources.WritableGroup(ctx, sub, rg); err != nil {
-		return nil, err
-	}
-	w, err := s.cfg.Workspaces.Get(ctx, sub, rg, ws)
+	w, err := s.cfg.Workspaces.Writable(ctx, sub, rg, ws)
 	if err != nil {
 		return nil, err
 	}

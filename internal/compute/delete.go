@@ -241,57 +241,49 @@ func (s *Service) Delete(ctx context.Context, sub, rg, ws, name, action string, 
 			name, deref(c.Properties.ResourceID), name).WithTarget("underlyingResourceAction")
 	}
 	// The state and the operation commit together, checked against what runs now.
-	var op *store.Operation
-	err = s.cfg.Store.InTx(ctx, func(tx store.Store) error {
+	return s.submit(ctx, func(tx store.Store) (*store.Operation, error) {
 		// Detaching a compute removes what serves its deployments; they would go on saying
 		// Succeeded while every request to them fails. Under the compute's use lock, which
 		// a new deployment takes to store itself (UseIn): either it is committed and listed
 		// here, or it reads this transaction's Deleting and is refused.
 		if err := tx.Lock(ctx, useLock(r.ID)); err != nil {
-			return err
+			return nil, err
 		}
 		cur, err := tx.GetResource(ctx, r.ID)
 		if errors.Is(err, store.ErrNotFound) {
-			return pre.CheckIfMatch(what, false, "")
+			return nil, pre.CheckIfMatch(what, false, "")
 		}
 		if err != nil {
-			return err
+			return nil, err
 		}
 		users, err := s.computeUsers(ctx, tx, r.ID)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if len(users) > 0 {
-			return arm.Conflict("Compute '%s' is used by %s. Delete them, or move them to another compute (compute: azureml:<name> in the deployment's or endpoint's YAML, then 'mlfleet ml online-deployment update -f' or 'mlfleet ml online-endpoint update -f'), then retry the %s.",
+			return nil, arm.Conflict("Compute '%s' is used by %s. Delete them, or move them to another compute (compute: azureml:<name> in the deployment's or endpoint's YAML, then 'mlfleet ml online-deployment update -f' or 'mlfleet ml online-endpoint update -f'), then retry the %s.",
 				name, strings.Join(users, ", "), strings.ToLower(action))
 		}
 		if err := pre.CheckIfMatch(what, true, arm.ETag(cur.Version)); err != nil {
-			return err
+			return nil, err
 		}
 		ops, err := running(ctx, tx, r.ID)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		// A second DELETE while one runs answers with the running operation rather than a
 		// conflict: the client polls the delete it asked for.
 		for _, o := range ops {
 			if o.Kind == KindDelete {
-				op = o
-				return nil
+				return o, nil
 			}
 		}
 		if len(ops) > 0 {
-			return operationInProgress(name, c.Properties.ProvisioningState, ops[0])
+			return nil, operationInProgress(name, c.Properties.ProvisioningState, ops[0])
 		}
 		if err := s.modifyIn(ctx, tx, r.ID, func(c *armapi.Compute) { c.Properties.ProvisioningState = armapi.StateDeleting }); err != nil {
-			return err
+			return nil, err
 		}
-		op, err = s.cfg.Engine.SubmitIn(ctx, tx, KindDelete, r.ID, r.SubscriptionID, deleteInput{ID: r.ID, Action: action})
-		return err
+		return s.cfg.Engine.SubmitIn(ctx, tx, KindDelete, r.ID, r.SubscriptionID, deleteInput{ID: r.ID, Action: action})
 	})
-	if err != nil {
-		return nil, err
-	}
-	s.cfg.Engine.Wake()
-	return op, nil
 }

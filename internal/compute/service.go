@@ -169,10 +169,7 @@ type Result struct {
 // Put creates, attaches or updates a compute, or with opts.ValidateOnly only checks that it
 // could. Every failed check is reported together in one 400 UserError (B1).
 func (s *Service) Put(ctx context.Context, sub, rg, ws, name string, in armapi.Compute, opts Options) (*Result, error) {
-	if _, err := s.cfg.Resources.WritableGroup(ctx, sub, rg); err != nil {
-		return nil, err
-	}
-	w, err := s.cfg.Workspaces.Get(ctx, sub, rg, ws)
+	w, err := s.cfg.Workspaces.Writable(ctx, sub, rg, ws)
 	if err != nil {
 		return nil, err
 	}
@@ -230,10 +227,7 @@ func (s *Service) Put(ctx context.Context, sub, rg, ws, name string, in armapi.C
 // left out stay as they are. It never creates, attaches or replaces a compute: a missing one
 // is a 404. Like an update, it returns the operation that applies the change.
 func (s *Service) Patch(ctx context.Context, sub, rg, ws, name string, in armapi.Compute, opts Options) (*Result, error) {
-	if _, err := s.cfg.Resources.WritableGroup(ctx, sub, rg); err != nil {
-		return nil, err
-	}
-	w, err := s.cfg.Workspaces.Get(ctx, sub, rg, ws)
+	w, err := s.cfg.Workspaces.Writable(ctx, sub, rg, ws)
 	if err != nil {
 		return nil, err
 	}
@@ -286,6 +280,22 @@ func operationInProgress(name, state string, op *store.Operation) error {
 		"Compute '%s' is %s (operation %s); wait for it to finish, then retry.", name, strings.ToLower(state), op.ID)
 }
 
+// submit runs fn in one transaction: it stores a change of a compute and submits the
+// operation that carries it out, or returns the one already running. The engine is woken
+// only once the transaction committed, so that it finds the operation.
+func (s *Service) submit(ctx context.Context, fn func(tx store.Store) (*store.Operation, error)) (*store.Operation, error) {
+	var op *store.Operation
+	err := s.cfg.Store.InTx(ctx, func(tx store.Store) (err error) {
+		op, err = fn(tx)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.cfg.Engine.Wake()
+	return op, nil
+}
+
 // insert saves a new compute in one transaction with everything it needs: its region name
 // claim, its TLS label claim and sealed secret, what also adds (the cluster a create makes,
 // the attachment claim of an attach) and its operation. Either all of it commits or none
@@ -295,13 +305,12 @@ func (s *Service) insert(ctx context.Context, w *armapi.Workspace, c *armapi.Com
 	claimBody, _ := json.Marshal(claim{ComputeID: c.ID})
 	parsed, _ := arm.ParseID(c.ID)
 	body := computeRecord.Encode(c)
-	var op *store.Operation
-	err := s.cfg.Store.InTx(ctx, func(tx store.Store) error {
+	op, err := s.submit(ctx, func(tx store.Store) (*store.Operation, error) {
 		if old := opts.replace; old != nil {
 			// At the version read: two PUTs replacing the same failed compute must not both
 			// win; the second finds the row changed and gets a 409.
 			if err := s.forgetIn(ctx, tx, old, old.Version); err != nil {
-				return err
+				return nil, err
 			}
 		}
 		// The claim first: a name taken in the region is the most likely conflict, and it
@@ -309,32 +318,30 @@ func (s *Service) insert(ctx context.Context, w *armapi.Workspace, c *armapi.Com
 		nameClaim := &store.Resource{ID: nameClaimID(location, c.Name), Type: typeNameClaim, Name: strings.ToLower(c.Name), Location: location, Body: claimBody, OwnerID: c.ID}
 		if err := tx.CreateResource(ctx, nameClaim); err != nil {
 			if errors.Is(err, store.ErrConflict) {
-				return fmt.Errorf("%w: %w", errNameTaken, err)
+				return nil, fmt.Errorf("%w: %w", errNameTaken, err)
 			}
-			return fmt.Errorf("claim compute name %s: %w", c.Name, err)
+			return nil, fmt.Errorf("claim compute name %s: %w", c.Name, err)
 		}
 		if err := s.claimLeaf(ctx, tx, location, c.ID, st.SSL); err != nil {
-			return err
+			return nil, err
 		}
 		r := &store.Resource{ID: c.ID, ParentID: w.ID, Type: TypeCompute, Name: c.Name, SubscriptionID: parsed.SubscriptionID,
 			ResourceGroup: parsed.ResourceGroup, Location: location, Body: body}
 		if err := tx.CreateResource(ctx, r); err != nil {
 			if errors.Is(err, store.ErrConflict) {
-				return fmt.Errorf("%w: %w", errComputeExists, err)
+				return nil, fmt.Errorf("%w: %w", errComputeExists, err)
 			}
-			return fmt.Errorf("create compute %s: %w", c.Name, err)
+			return nil, fmt.Errorf("create compute %s: %w", c.Name, err)
 		}
 		if err := s.saveTLS(ctx, tx, r.ID, st.SSL); err != nil {
-			return err
+			return nil, err
 		}
 		if also != nil {
 			if err := also(tx); err != nil {
-				return err
+				return nil, err
 			}
 		}
-		var err error
-		op, err = s.cfg.Engine.SubmitIn(ctx, tx, kind, c.ID, parsed.SubscriptionID, input)
-		return err
+		return s.cfg.Engine.SubmitIn(ctx, tx, kind, c.ID, parsed.SubscriptionID, input)
 	})
 	switch {
 	case errors.Is(err, errNameTaken):
@@ -349,7 +356,6 @@ func (s *Service) insert(ctx context.Context, w *armapi.Workspace, c *armapi.Com
 	case err != nil:
 		return nil, err
 	}
-	s.cfg.Engine.Wake() // after the commit, so the engine finds the operation
 	c.ETag = arm.ETag(1)
 	return op, nil
 }

@@ -101,31 +101,30 @@ func (s *Service) update(ctx context.Context, w *armapi.Workspace, r *store.Reso
 	// Claims, secret, state and operation commit together; the version read above guards
 	// against a concurrent change, which gets a 409 instead of being overwritten.
 	count := base.AgentCount
-	var op *store.Operation
-	err = s.cfg.Store.InTx(ctx, func(tx store.Store) error {
+	op, err := s.submit(ctx, func(tx store.Store) (*store.Operation, error) {
 		ops, err := running(ctx, tx, r.ID)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if len(ops) > 0 {
-			return operationInProgress(c.Name, c.Properties.ProvisioningState, ops[0])
+			return nil, operationInProgress(c.Name, c.Properties.ProvisioningState, ops[0])
 		}
 		if err := s.claimLeaf(ctx, tx, c.Properties.ComputeLocation, c.ID, st.SSL); err != nil {
-			return err
+			return nil, err
 		}
 		// The old label is released in the same transaction the new one is claimed: a crash
 		// must not leave the compute holding two labels, or none.
 		if base.SSL.Status == "Auto" && (st.SSL.Status != "Auto" || !strings.EqualFold(st.SSL.Leaf, base.SSL.Leaf)) {
 			if err := s.releaseLeaf(ctx, tx, c.Properties.ComputeLocation, base.SSL.Leaf, c.ID); err != nil {
-				return err
+				return nil, err
 			}
 		}
 		if err := s.saveTLS(ctx, tx, r.ID, st.SSL); err != nil {
-			return err
+			return nil, err
 		}
 		if renew {
 			if err := s.forgetIssuedCert(ctx, tx, r.ID); err != nil {
-				return err
+				return nil, err
 			}
 		}
 		// With If-Match, only the compute as it was read may change; without, a change the
@@ -160,15 +159,13 @@ func (s *Service) update(ctx context.Context, w *armapi.Workspace, r *store.Reso
 			return nil
 		})
 		if err != nil {
-			return err
+			return nil, err
 		}
-		op, err = s.cfg.Engine.SubmitIn(ctx, tx, KindUpdate, r.ID, r.SubscriptionID, updateInput{ID: r.ID, Scale: scale})
-		return err
+		return s.cfg.Engine.SubmitIn(ctx, tx, KindUpdate, r.ID, r.SubscriptionID, updateInput{ID: r.ID, Scale: scale})
 	})
 	if err != nil {
 		return nil, err
 	}
-	s.cfg.Engine.Wake()
 	c, err = s.getByID(ctx, r.ID)
 	if err != nil {
 		return nil, err

@@ -21,7 +21,7 @@ import (
 // (compute, model, code, environment) and that its instances fit the compute, and starts
 // the operation that deploys it.
 func (s *Service) PutDeployment(ctx context.Context, sub, rg, ws, endpoint, name string, in armapi.OnlineDeployment, opts Options) (*Result[armapi.OnlineDeployment], error) {
-	w, err := s.writableWorkspace(ctx, sub, rg, ws)
+	w, err := s.cfg.Workspaces.Writable(ctx, sub, rg, ws)
 	if err != nil {
 		return nil, err
 	}

@@ -28,7 +28,7 @@ type Result[T any] struct {
 // PutEndpoint creates or updates an endpoint (traffic, auth mode, description, compute)
 // and starts the operation that writes its Secret into the clusters.
 func (s *Service) PutEndpoint(ctx context.Context, sub, rg, ws, name string, in armapi.OnlineEndpoint, opts Options) (*Result[armapi.OnlineEndpoint], error) {
-	w, err := s.writableWorkspace(ctx, sub, rg, ws)
+	w, err := s.cfg.Workspaces.Writable(ctx, sub, rg, ws)
 	if err != nil {
 		return nil, err
 	}
@@ -173,7 +173,7 @@ func (s *Service) ListEndpoints(ctx context.Context, sub, rg, ws string, p resou
 // DeleteEndpoint starts deleting an endpoint with its deployments (nil, nil when there is
 // none).
 func (s *Service) DeleteEndpoint(ctx context.Context, sub, rg, ws, name string, pre arm.Preconditions) (*store.Operation, error) {
-	w, err := s.writableWorkspace(ctx, sub, rg, ws)
+	w, err := s.cfg.Workspaces.Writable(ctx, sub, rg, ws)
 	if err != nil {
 		return nil, err
 	}
@@ -211,7 +211,7 @@ func (s *Service) ListKeys(ctx context.Context, sub, rg, ws, name string) (*arma
 // RegenerateKeys replaces the primary or secondary key (keyValue "" = a random one) and
 // starts the operation that rewrites the endpoint's Secret.
 func (s *Service) RegenerateKeys(ctx context.Context, sub, rg, ws, name, keyType, keyValue string) (*store.Operation, error) {
-	w, err := s.writableWorkspace(ctx, sub, rg, ws)
+	w, err := s.cfg.Workspaces.Writable(ctx, sub, rg, ws)
 	if err != nil {
 		return nil, err
 	}

@@ -20,15 +20,6 @@ type opInput struct {
 	ID string `json:"id"`
 }
 
-// writableWorkspace returns the workspace a write goes into, after checking that its
-// resource group takes writes (it is not being deleted).
-func (s *Service) writableWorkspace(ctx context.Context, sub, rg, ws string) (*armapi.Workspace, error) {
-	if _, err := s.cfg.Resources.WritableGroup(ctx, sub, rg); err != nil {
-		return nil, err
-	}
-	return s.cfg.Workspaces.Get(ctx, sub, rg, ws)
-}
-
 // replaced reads the row with this id that a PUT replaces, decoded into a T, and checks the
 // request's preconditions against it. It returns nil, nil, nil when the PUT creates the
 // row. exists is the error for If-None-Match: * on a row that exists; state reads a row's

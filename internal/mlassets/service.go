@@ -66,10 +66,7 @@ type Options struct {
 // Put creates a version, or changes the mutable fields (description, tags, properties,
 // isArchived) of an existing one. It returns the version and whether it was created.
 func (s *Service) Put(ctx context.Context, k Kind, sub, rg, ws, name, version string, in armapi.AssetVersion, opts Options) (*armapi.AssetVersion, bool, error) {
-	if _, err := s.cfg.Resources.WritableGroup(ctx, sub, rg); err != nil {
-		return nil, false, err
-	}
-	w, err := s.cfg.Workspaces.Get(ctx, sub, rg, ws)
+	w, err := s.cfg.Workspaces.Writable(ctx, sub, rg, ws)
 	if err != nil {
 		return nil, false, err
 	}
@@ -301,10 +298,7 @@ func (s *Service) GetContainer(ctx context.Context, k Kind, sub, rg, ws, name st
 // Delete removes a version, unless a deployment still uses it. It returns whether there
 // was one to delete.
 func (s *Service) Delete(ctx context.Context, k Kind, sub, rg, ws, name, version string, pre arm.Preconditions) (bool, error) {
-	if _, err := s.cfg.Resources.WritableGroup(ctx, sub, rg); err != nil {
-		return false, err
-	}
-	w, err := s.cfg.Workspaces.Get(ctx, sub, rg, ws)
+	w, err := s.cfg.Workspaces.Writable(ctx, sub, rg, ws)
 	if err != nil {
 		return false, err
 	}

@@ -78,11 +78,8 @@ func (s *Service) Put(ctx context.Context, sub, rg, name string, in armapi.Works
 			SubscriptionID: sub, ResourceGroup: group.Name, Location: loc, Body: workspaceRecord.Encode(ws)}
 	}, func(existing *store.Resource) error {
 		var err error
-		if ws, err = workspaceRecord.Read(name, existing.Body); err != nil {
+		if ws, err = readLive(name, existing); err != nil {
 			return err
-		}
-		if ws.Properties.ProvisioningState == armapi.StateDeleting {
-			return arm.Conflict("Workspace '%s' is being deleted; wait for the delete to finish, then create it again.", ws.Name)
 		}
 		// A 409 as for a resource group: the request is well formed, it conflicts with the
 		// workspace that exists elsewhere.
@@ -119,15 +116,34 @@ func (s *Service) Get(ctx context.Context, sub, rg, name string) (*armapi.Worksp
 	return workspaceRecord.Read(name, r.Body)
 }
 
+// Writable returns the workspace that a write goes into or under, after checking that its
+// resource group takes writes (resources.Service.WritableGroup): 404 when the group or the
+// workspace does not exist, 409 ResourceGroupBeingDeleted while the group is being deleted.
+func (s *Service) Writable(ctx context.Context, sub, rg, name string) (*armapi.Workspace, error) {
+	if _, err := s.resources.WritableGroup(ctx, sub, rg); err != nil {
+		return nil, err
+	}
+	return s.Get(ctx, sub, rg, name)
+}
+
+// readLive reads the stored workspace r for a change: a workspace being deleted is a 409.
+func readLive(name string, r *store.Resource) (*armapi.Workspace, error) {
+	ws, err := workspaceRecord.Read(name, r.Body)
+	if err != nil {
+		return nil, err
+	}
+	if ws.Properties.ProvisioningState == armapi.StateDeleting {
+		return nil, arm.Conflict("Workspace '%s' is being deleted; wait for the delete to finish, then create it again.", ws.Name)
+	}
+	return ws, nil
+}
+
 // Patch changes the fields in sets of an existing workspace (ARM's PATCH): tags, when sent,
 // replace the whole set; a friendly name or description changes when sent (an empty
 // friendly name keeps the current one, as a PUT does). A missing workspace is a 404: PATCH
 // never creates. A workspace has no etag, so If-Match holds only as *.
 func (s *Service) Patch(ctx context.Context, sub, rg, name string, in armapi.WorkspacePatch, pre arm.Preconditions) (*armapi.Workspace, error) {
-	if _, err := s.resources.WritableGroup(ctx, sub, rg); err != nil {
-		return nil, err
-	}
-	if _, err := s.Get(ctx, sub, rg, name); err != nil {
+	if _, err := s.Writable(ctx, sub, rg, name); err != nil {
 		return nil, err
 	}
 	if err := pre.CheckIfMatchUntagged(fmt.Sprintf("Workspace '%s'", name)); err != nil {
@@ -137,11 +153,8 @@ func (s *Service) Patch(ctx context.Context, sub, rg, name string, in armapi.Wor
 	var ws *armapi.Workspace
 	_, err := store.Modify(ctx, s.store, ID(sub, rg, name), func(r *store.Resource) error {
 		var err error
-		if ws, err = workspaceRecord.Read(name, r.Body); err != nil {
+		if ws, err = readLive(name, r); err != nil {
 			return err
-		}
-		if ws.Properties.ProvisioningState == armapi.StateDeleting {
-			return arm.Conflict("Workspace '%s' is being deleted; wait for the delete to finish, then create it again.", ws.Name)
 		}
 		if in.Tags != nil {
 			ws.Tags = in.Tags

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"time"
@@ -98,15 +99,13 @@ func newGroupList(streams Streams, g *globals) *cobra.Command {
 
 func newGroupDelete(streams Streams, g *globals) *cobra.Command {
 	f := &groupNameFlag{}
-	var del deletion
-	cmd := command("delete -n NAME", "Delete a resource group and everything in it", f, func(cmd *cobra.Command) error {
-		question := fmt.Sprintf("Are you sure you want to delete resource group '%s' and everything in it?", f.name)
-		return del.run(cmd, streams, g, question, func(c *mlfleet.Client) (*mlfleet.Poller, error) {
-			return c.BeginDeleteResourceGroup(cmd.Context(), f.name)
+	return deleteCommand(streams, g, "delete -n NAME", "Delete a resource group and everything in it", f,
+		func() string {
+			return fmt.Sprintf("Are you sure you want to delete resource group '%s' and everything in it?", f.name)
+		},
+		func(ctx context.Context, c *mlfleet.Client) (*mlfleet.Poller, error) {
+			return c.BeginDeleteResourceGroup(ctx, f.name)
 		})
-	})
-	del.bind(cmd)
-	return cmd
 }
 
 // wait follows a long-running operation, showing progress on stderr, unless noWait: a dot

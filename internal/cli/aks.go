@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"strings"
@@ -156,14 +157,11 @@ func newAKSList(streams Streams, g *globals) *cobra.Command {
 
 func newAKSDelete(streams Streams, g *globals) *cobra.Command {
 	f := &clusterFlags{}
-	var del deletion
-	cmd := command("delete -n NAME -g GROUP", "Delete a cluster (a registered one is only forgotten)", f, func(cmd *cobra.Command) error {
-		return del.run(cmd, streams, g, fmt.Sprintf("Are you sure you want to delete cluster '%s'?", f.name), func(c *mlfleet.Client) (*mlfleet.Poller, error) {
-			return c.BeginDeleteManagedCluster(cmd.Context(), f.group, f.name)
+	return deleteCommand(streams, g, "delete -n NAME -g GROUP", "Delete a cluster (a registered one is only forgotten)", f,
+		func() string { return fmt.Sprintf("Are you sure you want to delete cluster '%s'?", f.name) },
+		func(ctx context.Context, c *mlfleet.Client) (*mlfleet.Poller, error) {
+			return c.BeginDeleteManagedCluster(ctx, f.group, f.name)
 		})
-	})
-	del.bind(cmd)
-	return cmd
 }
 
 // newAKSScale is `mlfleet aks scale`: a PUT of one agent pool's count. Like az, it needs

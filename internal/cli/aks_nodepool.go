@@ -27,26 +27,29 @@ func poolTable(v any) any {
 	})
 }
 
-// poolFlags are --cluster-name, -g and, for commands on one pool, -n: az's nodepool
-// grammar, where -n names the pool, not the cluster. They are not a resolver because
-// whether -n is needed differs per command (list has none).
-type poolFlags struct{ cluster, group, name string }
+// poolFlags are --cluster-name, -g and, for commands on one pool (onePool), -n: az's
+// nodepool grammar, where -n names the pool, not the cluster.
+type poolFlags struct {
+	cluster, group, name string
+	onePool              bool
+}
 
-func (f *poolFlags) bind(fl *pflag.FlagSet, onePool bool) {
+func (f *poolFlags) bind(cmd *cobra.Command) {
+	fl := cmd.Flags()
 	fl.StringVar(&f.cluster, "cluster-name", "", "Name of the cluster")
 	fl.StringVarP(&f.group, "resource-group", "g", "", "Resource group")
-	if onePool {
+	if f.onePool {
 		fl.StringVarP(&f.name, "name", "n", "", "Name of the node pool")
 	}
 }
 
 // resolve checks --cluster-name (and -n when onePool) and fills -g from the configured
 // default.
-func (f *poolFlags) resolve(onePool bool) (err error) {
+func (f *poolFlags) resolve() (err error) {
 	if err = required(f.cluster, "--cluster-name"); err != nil {
 		return err
 	}
-	if onePool {
+	if f.onePool {
 		if err = required(f.name, "--name/-n"); err != nil {
 			return err
 		}
@@ -57,40 +60,27 @@ func (f *poolFlags) resolve(onePool bool) (err error) {
 
 func newAKSNodepoolList(streams Streams, g *globals) *cobra.Command {
 	f := &poolFlags{}
-	cmd := leaf("list --cluster-name CLUSTER -g GROUP", "List the node pools of a cluster", func(cmd *cobra.Command) error {
-		if err := f.resolve(false); err != nil {
-			return err
-		}
+	return command("list --cluster-name CLUSTER -g GROUP", "List the node pools of a cluster", f, func(cmd *cobra.Command) error {
 		return g.callAs(streams, azPools, poolTable, func(c *mlfleet.Client) (any, error) {
 			return c.ListAgentPools(cmd.Context(), f.group, f.cluster)
 		})
 	})
-	f.bind(cmd.Flags(), false)
-	return cmd
 }
 
 func newAKSNodepoolShow(streams Streams, g *globals) *cobra.Command {
-	f := &poolFlags{}
-	cmd := leaf("show --cluster-name CLUSTER -n POOL -g GROUP", "Show a node pool", func(cmd *cobra.Command) error {
-		if err := f.resolve(true); err != nil {
-			return err
-		}
+	f := &poolFlags{onePool: true}
+	return command("show --cluster-name CLUSTER -n POOL -g GROUP", "Show a node pool", f, func(cmd *cobra.Command) error {
 		return g.callAs(streams, azPools, poolTable, func(c *mlfleet.Client) (any, error) {
 			return c.GetAgentPool(cmd.Context(), f.group, f.cluster, f.name)
 		})
 	})
-	f.bind(cmd.Flags(), true)
-	return cmd
 }
 
 func newAKSNodepoolScale(streams Streams, g *globals) *cobra.Command {
-	f := &poolFlags{}
+	f := &poolFlags{onePool: true}
 	var count int
 	var noWait bool
-	cmd := leaf("scale --cluster-name CLUSTER -n POOL -g GROUP --node-count N", "Change the number of nodes of a node pool", func(cmd *cobra.Command) error {
-		if err := f.resolve(true); err != nil {
-			return err
-		}
+	cmd := command("scale --cluster-name CLUSTER -n POOL -g GROUP --node-count N", "Change the number of nodes of a node pool", f, func(cmd *cobra.Command) error {
 		if !cmd.Flags().Changed("node-count") {
 			return usagef("the following arguments are required: --node-count/-c")
 		}
@@ -104,7 +94,6 @@ func newAKSNodepoolScale(streams Streams, g *globals) *cobra.Command {
 		}
 		return g.finishPool(cmd, streams, p, noWait, f)
 	})
-	f.bind(cmd.Flags(), true)
 	cmd.Flags().IntVarP(&count, "node-count", "c", 0, "Number of nodes")
 	noWaitFlag(cmd, &noWait)
 	return cmd
@@ -114,15 +103,12 @@ func newAKSNodepoolScale(streams Streams, g *globals) *cobra.Command {
 // (B6), node labels and node taints, a PUT of the agent pool with only the fields given
 // set; the server keeps the pool's count, VM size and whatever else the body leaves unset.
 func newAKSNodepoolUpdate(streams Streams, g *globals) *cobra.Command {
-	f := &poolFlags{}
+	f := &poolFlags{onePool: true}
 	var noWait bool
 	a := &autoscaleFlags{}
 	n := &nodeFlags{}
 	use := "update --cluster-name CLUSTER -n POOL -g GROUP [--enable-cluster-autoscaler --min-count N --max-count M] [--labels K=V ...] [--node-taints K=V:Effect,...]"
-	cmd := leaf(use, "Change a node pool's cluster autoscaler, node labels or node taints", func(cmd *cobra.Command) error {
-		if err := f.resolve(true); err != nil {
-			return err
-		}
+	cmd := command(use, "Change a node pool's cluster autoscaler, node labels or node taints", f, func(cmd *cobra.Command) error {
 		enable, lo, hi, err := a.pool(cmd)
 		if err != nil {
 			return err
@@ -147,7 +133,6 @@ func newAKSNodepoolUpdate(streams Streams, g *globals) *cobra.Command {
 		}
 		return g.finishPool(cmd, streams, p, noWait, f)
 	})
-	f.bind(cmd.Flags(), true)
 	noWaitFlag(cmd, &noWait)
 	a.bind(cmd.Flags(), true)
 	n.bind(cmd.Flags())

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"path/filepath"
 	"testing"
 
@@ -49,4 +50,27 @@ contexts:
     user: ` + user + `
 current-context: ` + name + `
 `)
+}
+
+// TestVersionsTable: get-versions' table has a row per orchestrator, preview versions
+// marked, and is empty, not null, for a catalog without orchestrators.
+func TestVersionsTable(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		in   any
+		want string
+	}{
+		{name: "orchestrators", in: map[string]any{"orchestrators": []any{
+			map[string]any{"orchestratorVersion": "1.31.2", "isPreview": true},
+			map[string]any{"orchestratorVersion": "1.30.6", "upgrades": []any{map[string]any{"orchestratorVersion": "1.31.2", "isPreview": true}}},
+		}}, want: `[{"KubernetesVersion":"1.31.2(preview)","Upgrades":"None available"},{"KubernetesVersion":"1.30.6","Upgrades":"1.31.2(preview)"}]`},
+		{name: "none", in: map[string]any{}, want: `[]`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := json.Marshal(versionsTable(c.in))
+			if err != nil || string(got) != c.want {
+				t.Errorf("versions table: %s, %v; want %s", got, err, c.want)
+			}
+		})
+	}
 }

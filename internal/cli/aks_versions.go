@@ -70,13 +70,8 @@ func previewMarked(version, preview any) string {
 // versionsTable is az's table of get-versions: KubernetesVersion and Upgrades with
 // "(preview)" marks, newest first.
 func versionsTable(v any) any {
-	m, _ := v.(map[string]any)
-	list, _ := m["orchestrators"].([]any)
-	out := []row{}
-	for _, item := range list {
-		o, _ := item.(map[string]any)
+	return rowsUnder(v, "orchestrators", func(o map[string]any) row {
 		ups, _ := o["upgrades"].([]any)
-		out = append(out, row{{"KubernetesVersion", previewMarked(o["orchestratorVersion"], o["isPreview"])}, {"Upgrades", upgradeList(ups, "orchestratorVersion")}})
-	}
-	return out
+		return row{{"KubernetesVersion", previewMarked(o["orchestratorVersion"], o["isPreview"])}, {"Upgrades", upgradeList(ups, "orchestratorVersion")}}
+	})
 }

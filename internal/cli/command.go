@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -95,12 +96,20 @@ func (d *deletion) bind(cmd *cobra.Command) {
 	noWaitFlag(cmd, &d.noWait)
 }
 
-// run asks question unless --yes, then starts the delete and waits for it unless --no-wait.
-func (d *deletion) run(cmd *cobra.Command, streams Streams, g *globals, question string, begin func(c *mlfleet.Client) (*mlfleet.Poller, error)) error {
-	if err := confirm(streams, d.yes, question); err != nil {
-		return err
-	}
-	return g.start(cmd, streams, d.noWait, begin)
+// deleteCommand is a delete of the resource ref names: once ref is resolved, it asks
+// question unless --yes, then starts the delete with begin and waits for it unless
+// --no-wait. question is a function because it names the resource, known only then.
+func deleteCommand(streams Streams, g *globals, use, short string, ref resolver, question func() string,
+	begin func(ctx context.Context, c *mlfleet.Client) (*mlfleet.Poller, error)) *cobra.Command {
+	var d deletion
+	cmd := command(use, short, ref, func(cmd *cobra.Command) error {
+		if err := confirm(streams, d.yes, question()); err != nil {
+			return err
+		}
+		return g.start(cmd, streams, d.noWait, func(c *mlfleet.Client) (*mlfleet.Poller, error) { return begin(cmd.Context(), c) })
+	})
+	d.bind(cmd)
+	return cmd
 }
 
 // noWaitFlag binds --no-wait.

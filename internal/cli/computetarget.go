@@ -82,18 +82,13 @@ func computeTable(v any) any {
 // validationTable is the table of a --dry-run (B1): one row per check. A dry run with a
 // failed check ends in an error instead (dryRun), so the table is of passed checks.
 func validationTable(v any) any {
-	m, _ := v.(map[string]any)
-	checks, _ := m["checks"].([]any)
-	out := []row{}
-	for _, item := range checks {
-		c, _ := item.(map[string]any)
+	return rowsUnder(v, "checks", func(c map[string]any) row {
 		result := "Failed"
 		if c["passed"] == true {
 			result = "Passed"
 		}
-		out = append(out, row{{"Check", c["name"]}, {"Result", result}, {"Message", c["message"]}})
-	}
-	return out
+		return row{{"Check", c["name"]}, {"Result", result}, {"Message", c["message"]}}
+	})
 }
 
 func nodeTable(v any) any {

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"time"
@@ -14,16 +15,33 @@ func newGroupCommand(streams Streams, g *globals) *cobra.Command {
 	return parent("group", "Manage resource groups", newGroupCreate(streams, g), newGroupShow(streams, g), newGroupExists(streams, g), newGroupList(streams, g), newGroupDelete(streams, g))
 }
 
+// groupNameFlag is -n of a command on one resource group: required, or when defaulted
+// (group show) filled from the configured default group.
+type groupNameFlag struct {
+	name      string
+	defaulted bool
+}
+
+func (f *groupNameFlag) bind(cmd *cobra.Command) {
+	cmd.Flags().StringVarP(&f.name, "name", "n", "", "Name of the resource group")
+}
+
+func (f *groupNameFlag) resolve() (err error) {
+	if f.defaulted {
+		f.name, err = withDefault(f.name, "group", "--name/-n")
+		return err
+	}
+	return required(f.name, "--name/-n")
+}
+
 // newGroupCreate is `mlfleet group create`: a plain PUT, as az group create sends, so an
 // existing group gets the tags given rather than a refusal; only a change of location is
 // refused (409).
 func newGroupCreate(streams Streams, g *globals) *cobra.Command {
-	var name, location string
+	f := &groupNameFlag{}
+	var location string
 	var tags []string
-	cmd := leaf("create -n NAME -l LOCATION", "Create or update a resource group", func(cmd *cobra.Command) error {
-		if err := required(name, "--name/-n"); err != nil {
-			return err
-		}
+	cmd := command("create -n NAME -l LOCATION", "Create or update a resource group", f, func(cmd *cobra.Command) error {
 		location, err := withDefault(location, "location", "--location/-l")
 		if err != nil {
 			return err
@@ -32,9 +50,8 @@ func newGroupCreate(streams Streams, g *globals) *cobra.Command {
 		if err != nil {
 			return err
 		}
-		return g.call(streams, groupTable, func(c *mlfleet.Client) (any, error) { return c.CreateResourceGroup(cmd.Context(), name, location, t) })
+		return g.call(streams, groupTable, func(c *mlfleet.Client) (any, error) { return c.CreateResourceGroup(cmd.Context(), f.name, location, t) })
 	})
-	cmd.Flags().StringVarP(&name, "name", "n", "", "Name of the resource group")
 	cmd.Flags().StringVarP(&location, "location", "l", "", "Location, e.g. westus")
 	cmd.Flags().StringSliceVar(&tags, "tags", nil, "Space- or comma-separated tags: key[=value]")
 	severalWords(cmd.Flags(), "tags")
@@ -42,36 +59,25 @@ func newGroupCreate(streams Streams, g *globals) *cobra.Command {
 }
 
 func newGroupShow(streams Streams, g *globals) *cobra.Command {
-	var name string
-	cmd := leaf("show -n NAME", "Show a resource group", func(cmd *cobra.Command) error {
-		name, err := withDefault(name, "group", "--name/-n")
-		if err != nil {
-			return err
-		}
-		return g.call(streams, groupTable, func(c *mlfleet.Client) (any, error) { return c.GetResourceGroup(cmd.Context(), name) })
+	f := &groupNameFlag{defaulted: true}
+	return command("show -n NAME", "Show a resource group", f, func(cmd *cobra.Command) error {
+		return g.call(streams, groupTable, func(c *mlfleet.Client) (any, error) { return c.GetResourceGroup(cmd.Context(), f.name) })
 	})
-	cmd.Flags().StringVarP(&name, "name", "n", "", "Name of the resource group")
-	return cmd
 }
 
 // newGroupExists prints true or false, as az group exists does, and fails only when the
 // answer cannot be known.
 func newGroupExists(streams Streams, g *globals) *cobra.Command {
-	var name string
-	cmd := leaf("exists -n NAME", "Tell whether a resource group exists (true or false)", func(cmd *cobra.Command) error {
-		if err := required(name, "--name/-n"); err != nil {
-			return err
-		}
+	f := &groupNameFlag{}
+	return command("exists -n NAME", "Tell whether a resource group exists (true or false)", f, func(cmd *cobra.Command) error {
 		return g.call(streams, nil, func(c *mlfleet.Client) (any, error) {
-			_, err := c.GetResourceGroup(cmd.Context(), name)
+			_, err := c.GetResourceGroup(cmd.Context(), f.name)
 			if mlfleet.IsNotFound(err) {
 				return false, nil
 			}
 			return err == nil, err
 		})
 	})
-	cmd.Flags().StringVarP(&name, "name", "n", "", "Name of the resource group")
-	return cmd
 }
 
 // newGroupList is `mlfleet group list [--tag key[=value]]`. As in az, --tag is one tag,
@@ -92,20 +98,14 @@ func newGroupList(streams Streams, g *globals) *cobra.Command {
 }
 
 func newGroupDelete(streams Streams, g *globals) *cobra.Command {
-	var name string
-	var del deletion
-	cmd := leaf("delete -n NAME", "Delete a resource group and everything in it", func(cmd *cobra.Command) error {
-		if err := required(name, "--name/-n"); err != nil {
-			return err
-		}
-		question := fmt.Sprintf("Are you sure you want to delete resource group '%s' and everything in it?", name)
-		return del.run(cmd, streams, g, question, func(c *mlfleet.Client) (*mlfleet.Poller, error) {
-			return c.BeginDeleteResourceGroup(cmd.Context(), name)
+	f := &groupNameFlag{}
+	return deleteCommand(streams, g, "delete -n NAME", "Delete a resource group and everything in it", f,
+		func() string {
+			return fmt.Sprintf("Are you sure you want to delete resource group '%s' and everything in it?", f.name)
+		},
+		func(ctx context.Context, c *mlfleet.Client) (*mlfleet.Poller, error) {
+			return c.BeginDeleteResourceGroup(ctx, f.name)
 		})
-	})
-	cmd.Flags().StringVarP(&name, "name", "n", "", "Name of the resource group")
-	del.bind(cmd)
-	return cmd
 }
 
 // wait follows a long-running operation, showing progress on stderr, unless noWait: a dot

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -90,15 +91,13 @@ func newWorkspaceList(streams Streams, g *globals) *cobra.Command {
 
 func newWorkspaceDelete(streams Streams, g *globals) *cobra.Command {
 	ws := &workspaceFlags{}
-	var del deletion
-	cmd := command("delete [-n NAME] [-g GROUP]", "Delete a workspace and everything in it", ws, func(cmd *cobra.Command) error {
-		question := fmt.Sprintf("Are you sure you want to delete workspace '%s' and everything in it?", ws.name)
-		return del.run(cmd, streams, g, question, func(c *mlfleet.Client) (*mlfleet.Poller, error) {
-			return c.BeginDeleteWorkspace(cmd.Context(), ws.group, ws.name)
+	return deleteCommand(streams, g, "delete [-n NAME] [-g GROUP]", "Delete a workspace and everything in it", ws,
+		func() string {
+			return fmt.Sprintf("Are you sure you want to delete workspace '%s' and everything in it?", ws.name)
+		},
+		func(ctx context.Context, c *mlfleet.Client) (*mlfleet.Poller, error) {
+			return c.BeginDeleteWorkspace(ctx, ws.group, ws.name)
 		})
-	})
-	del.bind(cmd)
-	return cmd
 }
 
 // workspaceNameFlags binds -n/--name and its az alias -w/--workspace-name to one variable.

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 
@@ -183,15 +184,13 @@ func newDeploymentList(streams Streams, g *globals) *cobra.Command {
 
 func newDeploymentDelete(streams Streams, g *globals) *cobra.Command {
 	ref := deploymentRef{computeRef: computeRef{what: "deployment"}}
-	var del deletion
-	cmd := command("delete -n NAME -e ENDPOINT", "Delete a deployment (route its traffic elsewhere first)", &ref, func(cmd *cobra.Command) error {
-		question := fmt.Sprintf("Are you sure you want to delete deployment '%s' of endpoint '%s'?", ref.name, ref.endpoint)
-		return del.run(cmd, streams, g, question, func(c *mlfleet.Client) (*mlfleet.Poller, error) {
-			return c.BeginDeleteOnlineDeployment(cmd.Context(), ref.group, ref.workspace, ref.endpoint, ref.name)
+	return deleteCommand(streams, g, "delete -n NAME -e ENDPOINT", "Delete a deployment (route its traffic elsewhere first)", &ref,
+		func() string {
+			return fmt.Sprintf("Are you sure you want to delete deployment '%s' of endpoint '%s'?", ref.name, ref.endpoint)
+		},
+		func(ctx context.Context, c *mlfleet.Client) (*mlfleet.Poller, error) {
+			return c.BeginDeleteOnlineDeployment(ctx, ref.group, ref.workspace, ref.endpoint, ref.name)
 		})
-	})
-	del.bind(cmd)
-	return cmd
 }
 
 func newDeploymentLogs(streams Streams, g *globals) *cobra.Command {

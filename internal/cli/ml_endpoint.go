@@ -152,15 +152,13 @@ func newEndpointList(streams Streams, g *globals) *cobra.Command {
 
 func newEndpointDelete(streams Streams, g *globals) *cobra.Command {
 	ref := computeRef{what: "online endpoint"}
-	var del deletion
-	cmd := command("delete -n NAME", "Delete an online endpoint with its deployments", &ref, func(cmd *cobra.Command) error {
-		question := fmt.Sprintf("Are you sure you want to delete endpoint '%s' and its deployments?", ref.name)
-		return del.run(cmd, streams, g, question, func(c *mlfleet.Client) (*mlfleet.Poller, error) {
-			return c.BeginDeleteOnlineEndpoint(cmd.Context(), ref.group, ref.workspace, ref.name)
+	return deleteCommand(streams, g, "delete -n NAME", "Delete an online endpoint with its deployments", &ref,
+		func() string {
+			return fmt.Sprintf("Are you sure you want to delete endpoint '%s' and its deployments?", ref.name)
+		},
+		func(ctx context.Context, c *mlfleet.Client) (*mlfleet.Poller, error) {
+			return c.BeginDeleteOnlineEndpoint(ctx, ref.group, ref.workspace, ref.name)
 		})
-	})
-	del.bind(cmd)
-	return cmd
 }
 
 // credential returns the key (authMode Key) or a token (AMLToken) of an endpoint: what

@@ -62,6 +62,14 @@ func rows(v any, toRow func(map[string]any) row) any {
 	return v
 }
 
+// rowsUnder is rows for a table of the list under key in one object (a catalog's
+// orchestrators, a dry run's checks): one row per item. A missing list is an empty table.
+func rowsUnder(v any, key string, toRow func(map[string]any) row) any {
+	m, _ := v.(map[string]any)
+	list, _ := m[key].([]any)
+	return rows(list, toRow)
+}
+
 // dig returns the value at a path of keys in nested objects, or nil.
 func dig(m map[string]any, keys ...string) any {
 	var cur any = m

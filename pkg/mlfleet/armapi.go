@@ -63,6 +63,9 @@ type (
 	OnlineEndpointMlfleet           = armapi.OnlineEndpointMlfleet
 	OnlineEndpointProperties        = armapi.OnlineEndpointProperties
 	OperationStatusBase             = armapi.OperationStatusBase
+	Orchestrator                    = armapi.Orchestrator
+	OrchestratorUpgrade             = armapi.OrchestratorUpgrade
+	Orchestrators                   = armapi.Orchestrators
 	PolicyAssignment                = armapi.PolicyAssignment
 	PolicyAssignmentInput           = armapi.PolicyAssignmentInput
 	PolicyAssignmentInputProperties = armapi.PolicyAssignmentInputProperties

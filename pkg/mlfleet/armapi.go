@@ -21,6 +21,7 @@ type (
 	AssetVersion                    = armapi.AssetVersion
 	AssetVersionProperties          = armapi.AssetVersionProperties
 	AutoScalerProfile               = armapi.AutoScalerProfile
+	Blob                            = armapi.Blob
 	Check                           = armapi.Check
 	ClusterIdentity                 = armapi.ClusterIdentity
 	ClusterInput                    = armapi.ClusterInput

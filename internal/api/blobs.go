@@ -8,6 +8,7 @@ import (
 
 	"github.com/mlfleet/mlfleet/internal/arm"
 	"github.com/mlfleet/mlfleet/internal/blobs"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
 // Error codes of the blob endpoints.
@@ -28,16 +29,6 @@ func (s *Server) blobRoutes() {
 	served := s.cfg.Blobs != nil
 	s.router.handle(http.MethodPut, blobsPath, servedIf(served, "blobs", s.putBlob))
 	s.router.handle(http.MethodGet, blobsPath+"/{digest}", servedIf(served, "blobs", s.getBlob))
-}
-
-// BlobResponse is the answer of an upload.
-type BlobResponse struct {
-	// URI is mlfleet://blobs/<sha256>, what modelUri and codeUri take.
-	URI string `json:"uri"`
-	// Digest is the lowercase hex SHA-256 of the content.
-	Digest string `json:"digest"`
-	// Size is the content's length in bytes.
-	Size int64 `json:"size"`
 }
 
 // blobError maps the blob store's errors to ARM errors; ws is the workspace's name.
@@ -92,7 +83,7 @@ func (s *Server) putBlob(w http.ResponseWriter, r *http.Request, p params) {
 			"The uploaded content hashes to %s, not to the %s header's %s: it changed on the way; upload it again.", info.Digest, blobDigestHeader, want).WithTarget(blobDigestHeader))
 		return
 	}
-	writeJSON(w, http.StatusCreated, BlobResponse{URI: info.URI(), Digest: info.Digest, Size: info.Size})
+	writeJSON(w, http.StatusCreated, armapi.Blob{URI: info.URI(), Digest: info.Digest, Size: info.Size})
 }
 
 func (s *Server) getBlob(w http.ResponseWriter, r *http.Request, p params) {

@@ -72,7 +72,7 @@ func TestBlobUploadDownload(t *testing.T) {
 	if status != http.StatusCreated {
 		t.Fatalf("upload: %d %s", status, body)
 	}
-	var up BlobResponse
+	var up armapi.Blob
 	if err := json.Unmarshal(body, &up); err != nil || up.URI != "mlfleet://blobs/"+digest || up.Size != int64(len(content)) {
 		t.Fatalf("upload answer %s (%v), want uri mlfleet://blobs/%s size %d", body, err, digest, len(content))
 	}
@@ -163,7 +163,7 @@ func TestBlobsAreNotSharedAcrossWorkspaces(t *testing.T) {
 	if status != http.StatusCreated {
 		t.Fatalf("upload: %d %s", status, body)
 	}
-	var up BlobResponse
+	var up armapi.Blob
 	_ = json.Unmarshal(body, &up)
 	never := strings.Repeat("ab", 32)
 

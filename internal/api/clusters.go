@@ -176,23 +176,6 @@ func (s *Server) subscriptionLocation(r *http.Request, p params) (string, error)
 	return loc, nil
 }
 
-// orchestratorUpgrade and orchestrator are the old-generation versions list's entries
-// (location.json, 2019-08-01). Their flags are pointers, so that an unset flag is sent as
-// ARM sends it: null, not false (boolOrNil).
-type orchestratorUpgrade struct {
-	OrchestratorType    string `json:"orchestratorType"`
-	OrchestratorVersion string `json:"orchestratorVersion"`
-	IsPreview           *bool  `json:"isPreview"`
-}
-
-type orchestrator struct {
-	OrchestratorType    string                `json:"orchestratorType"`
-	OrchestratorVersion string                `json:"orchestratorVersion"`
-	Default             *bool                 `json:"default"`
-	IsPreview           *bool                 `json:"isPreview"`
-	Upgrades            []orchestratorUpgrade `json:"upgrades"`
-}
-
 // orchestrators serves the old-generation versions list (what `az aks get-versions` read
 // when the seed was written).
 func (s *Server) orchestrators(w http.ResponseWriter, r *http.Request, p params) {
@@ -208,23 +191,20 @@ func (s *Server) orchestrators(w http.ResponseWriter, r *http.Request, p params)
 	for _, v := range list {
 		preview[v.Version] = v.Preview
 	}
-	var orch []orchestrator
+	out := armapi.Orchestrators{
+		ID:   arm.SubscriptionPath(p["sub"]) + "/providers/Microsoft.ContainerService/locations/" + loc + "/orchestrators",
+		Name: "default",
+		Type: "Microsoft.ContainerService/locations/orchestrators",
+	}
 	for i := len(list) - 1; i >= 0; i-- { // newest first, as ARM lists them
 		v := list[i]
-		o := orchestrator{OrchestratorType: "Kubernetes", OrchestratorVersion: v.Version, Default: boolOrNil(v.Default), IsPreview: boolOrNil(v.Preview)}
+		o := armapi.Orchestrator{OrchestratorType: "Kubernetes", OrchestratorVersion: v.Version, Default: boolOrNil(v.Default), IsPreview: boolOrNil(v.Preview)}
 		for _, u := range v.Upgrades {
-			o.Upgrades = append(o.Upgrades, orchestratorUpgrade{OrchestratorType: "Kubernetes", OrchestratorVersion: u, IsPreview: boolOrNil(preview[u])})
+			o.Upgrades = append(o.Upgrades, armapi.OrchestratorUpgrade{OrchestratorType: "Kubernetes", OrchestratorVersion: u, IsPreview: boolOrNil(preview[u])})
 		}
-		orch = append(orch, o)
+		out.Properties.Orchestrators = append(out.Properties.Orchestrators, o)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"id":   arm.SubscriptionPath(p["sub"]) + "/providers/Microsoft.ContainerService/locations/" + loc + "/orchestrators",
-		"name": "default",
-		"type": "Microsoft.ContainerService/locations/orchestrators",
-		"properties": map[string]any{
-			"orchestrators": orch,
-		},
-	})
+	writeJSON(w, http.StatusOK, out)
 }
 
 // kubernetesVersions serves the new-generation versions list, grouped by minor version:

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/mlfleet/mlfleet/internal/testutil"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
 const assetWS = subURL + "/resourceGroups/rg1/providers/Microsoft.MachineLearningServices/workspaces/ws1"
@@ -58,7 +59,7 @@ func TestAssetValidation(t *testing.T) {
 	if status != http.StatusCreated {
 		t.Fatalf("upload: %d %s", status, up)
 	}
-	var blob BlobResponse
+	var blob armapi.Blob
 	_ = json.Unmarshal(up, &blob)
 	missing := "mlfleet://blobs/" + strings.Repeat("a", 64)
 

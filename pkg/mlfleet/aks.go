@@ -128,40 +128,6 @@ func (c *Client) ClusterCredentials(ctx context.Context, group, name string, adm
 	return res.Kubeconfigs[0].Value, nil
 }
 
-// Orchestrators is the old-generation versions list of a location.
-type Orchestrators struct {
-	ID         string `json:"id"`
-	Name       string `json:"name"`
-	Type       string `json:"type"`
-	Properties struct {
-		Orchestrators []Orchestrator `json:"orchestrators"`
-	} `json:"properties"`
-}
-
-// Orchestrator is one Kubernetes version with its upgrades.
-type Orchestrator struct {
-	OrchestratorType    string `json:"orchestratorType"`
-	OrchestratorVersion string `json:"orchestratorVersion"`
-	Default             *bool  `json:"default"`
-	IsPreview           *bool  `json:"isPreview"`
-	Upgrades            []struct {
-		OrchestratorType    string `json:"orchestratorType"`
-		OrchestratorVersion string `json:"orchestratorVersion"`
-		IsPreview           *bool  `json:"isPreview"`
-	} `json:"upgrades"`
-}
-
-// DefaultVersion returns the version a cluster created from a workspace gets ("" when the
-// location has no default).
-func (o *Orchestrators) DefaultVersion() string {
-	for _, v := range o.Properties.Orchestrators {
-		if v.Default != nil && *v.Default {
-			return v.OrchestratorVersion
-		}
-	}
-	return ""
-}
-
 // KubernetesVersions returns the Kubernetes versions of a location (newest first).
 func (c *Client) KubernetesVersions(ctx context.Context, location string) (*Orchestrators, error) {
 	var o Orchestrators

@@ -21,6 +21,7 @@ type (
 	AssetVersion                    = armapi.AssetVersion
 	AssetVersionProperties          = armapi.AssetVersionProperties
 	AutoScalerProfile               = armapi.AutoScalerProfile
+	Blob                            = armapi.Blob
 	Check                           = armapi.Check
 	ClusterIdentity                 = armapi.ClusterIdentity
 	ClusterInput                    = armapi.ClusterInput
@@ -63,6 +64,9 @@ type (
 	OnlineEndpointMlfleet           = armapi.OnlineEndpointMlfleet
 	OnlineEndpointProperties        = armapi.OnlineEndpointProperties
 	OperationStatusBase             = armapi.OperationStatusBase
+	Orchestrator                    = armapi.Orchestrator
+	OrchestratorUpgrade             = armapi.OrchestratorUpgrade
+	Orchestrators                   = armapi.Orchestrators
 	PolicyAssignment                = armapi.PolicyAssignment
 	PolicyAssignmentInput           = armapi.PolicyAssignmentInput
 	PolicyAssignmentInputProperties = armapi.PolicyAssignmentInputProperties

@@ -16,15 +16,6 @@ const (
 	AssetEnvironments = "environments"
 )
 
-// Blob is the answer of an upload to a workspace's blob store.
-type Blob struct {
-	// URI is mlfleet://blobs/<sha256>, what modelUri and codeUri take (add /<file name>
-	// for a single file; without it the blob must be a tar archive of a directory).
-	URI    string `json:"uri"`
-	Digest string `json:"digest"`
-	Size   int64  `json:"size"`
-}
-
 // UploadBlob stores r's content in the server's content-addressed blob store, under a
 // workspace (which needs write access). The server refuses content over its
 // --max-upload-size with 413.

@@ -1,5 +1,16 @@
 package armapi
 
+// Blob is the answer of an upload to a workspace's blob store (PUT …/workspaces/{name}/blobs).
+type Blob struct {
+	// URI is mlfleet://blobs/<sha256>, what modelUri and codeUri take (add /<file name>
+	// for a single file; without it the blob must be a tar archive of a directory).
+	URI string `json:"uri"`
+	// Digest is the lowercase hex SHA-256 of the content.
+	Digest string `json:"digest"`
+	// Size is the content's length in bytes.
+	Size int64 `json:"size"`
+}
+
 // AssetVersion is a model, code or environment version as ARM serves it.
 type AssetVersion struct {
 	ID         string                 `json:"id"`

@@ -28,6 +28,30 @@ func TestEvery(t *testing.T) {
 	}
 }
 
+func TestEveryOrWake(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(t.Context())
+	wake := make(chan struct{})
+	calls := 0
+	returned := make(chan struct{})
+	go func() {
+		defer close(returned)
+		EveryOrWake(ctx, time.Hour, wake, func(context.Context) {
+			calls++
+			if calls == 3 {
+				cancel()
+			}
+		})
+	}()
+	for range 3 {
+		wake <- struct{}{}
+	}
+	<-returned
+	if calls != 3 {
+		t.Errorf("EveryOrWake called f %d times after three wake-ups within its first hour; want 3", calls)
+	}
+}
+
 func TestEveryEndedContext(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithCancel(t.Context())

@@ -1,6 +1,7 @@
 // Package background has the two loops that mlfleet's background workers share: a call every
-// interval until the worker's context ends (Every), and the wait of a Close or Stop for the
-// worker to finish, bounded by the caller's context (Wait, WaitGroup).
+// interval, or also on a wake-up, until the worker's context ends (Every, EveryOrWake), and
+// the wait of a Close or Stop for the worker to finish, bounded by the caller's context
+// (Wait, WaitGroup).
 package background
 
 import (
@@ -15,12 +16,20 @@ import (
 // A call that takes longer than the interval delays the next one; ticks missed meanwhile are
 // dropped, not made up. It returns once ctx has ended and no call of f is running.
 func Every(ctx context.Context, interval time.Duration, f func(context.Context)) {
+	EveryOrWake(ctx, interval, nil, f)
+}
+
+// EveryOrWake is Every that also calls f as soon as wake receives, for a worker that acts on
+// events and looks again every interval besides. A wake-up does not move the next tick; a
+// nil wake never receives.
+func EveryOrWake(ctx context.Context, interval time.Duration, wake <-chan struct{}, f func(context.Context)) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-wake:
 		case <-t.C:
 		}
 		f(ctx)

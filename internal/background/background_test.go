@@ -8,23 +8,47 @@ import (
 	"time"
 )
 
+// TestEvery: f runs on every tick, or with EveryOrWake on every wake-up long before the
+// first tick, until the third call ends the context.
 func TestEvery(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithCancel(t.Context())
-	calls := 0
-	returned := make(chan struct{})
-	go func() {
-		defer close(returned)
-		Every(ctx, time.Millisecond, func(context.Context) {
-			calls++
-			if calls == 3 {
-				cancel()
+	tests := []struct {
+		name string
+		loop func(ctx context.Context, wake <-chan struct{}, f func(context.Context))
+		// wakes is how many wake-ups the test sends.
+		wakes int
+	}{
+		{"Every", func(ctx context.Context, _ <-chan struct{}, f func(context.Context)) {
+			Every(ctx, time.Millisecond, f)
+		}, 0},
+		{"EveryOrWake", func(ctx context.Context, wake <-chan struct{}, f func(context.Context)) {
+			EveryOrWake(ctx, time.Hour, wake, f)
+		}, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithCancel(t.Context())
+			wake := make(chan struct{})
+			calls := 0
+			returned := make(chan struct{})
+			go func() {
+				defer close(returned)
+				tt.loop(ctx, wake, func(context.Context) {
+					calls++
+					if calls == 3 {
+						cancel()
+					}
+				})
+			}()
+			for range tt.wakes {
+				wake <- struct{}{}
+			}
+			<-returned
+			if calls != 3 {
+				t.Errorf("%s called f %d times after the third cancelled its context; want 3", tt.name, calls)
 			}
 		})
-	}()
-	<-returned
-	if calls != 3 {
-		t.Errorf("Every called f %d times after the third cancelled its context; want 3", calls)
 	}
 }
 

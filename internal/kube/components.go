@@ -324,23 +324,20 @@ type FrontEnd struct {
 // FrontEnd reads the azureml-fe Deployment and Service. It returns nil, nil when the
 // Deployment is not installed.
 func (c *Cluster) FrontEnd(ctx context.Context) (*FrontEnd, error) {
-	dep, err := c.Client.AppsV1().Deployments(Namespace).Get(ctx, FrontEndName, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, translate(err, "get deployment %s/%s", Namespace, FrontEndName)
+	dep, found, err := getIfExists(ctx, c.Client.AppsV1().Deployments(Namespace).Get, FrontEndName, "get deployment %s/%s", Namespace, FrontEndName)
+	if !found {
+		return nil, err
 	}
 	fe := &FrontEnd{ReadyReplicas: dep.Status.ReadyReplicas, Version: dep.Annotations[AnnotationVersion], Replicas: 1}
 	if dep.Spec.Replicas != nil {
 		fe.Replicas = *dep.Spec.Replicas
 	}
-	svc, err := c.Client.CoreV1().Services(Namespace).Get(ctx, FrontEndName, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return fe, nil
-	}
+	svc, found, err := getIfExists(ctx, c.Client.CoreV1().Services(Namespace).Get, FrontEndName, "get service %s/%s", Namespace, FrontEndName)
 	if err != nil {
-		return nil, translate(err, "get service %s/%s", Namespace, FrontEndName)
+		return nil, err
+	}
+	if !found {
+		return fe, nil
 	}
 	fe.ServiceType = string(svc.Spec.Type)
 	fe.Internal = strings.EqualFold(svc.Annotations[AnnotationLoadBalancerInternal], "true")

@@ -172,12 +172,12 @@ type InferenceStatus struct {
 
 // InferenceDeploymentStatus reads a Deployment and its pods (selected by labels).
 func (c *Cluster) InferenceDeploymentStatus(ctx context.Context, name string, labels map[string]string) (*InferenceStatus, error) {
-	dep, err := c.Client.AppsV1().Deployments(Namespace).Get(ctx, name, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return &InferenceStatus{}, nil
-	}
+	dep, found, err := getIfExists(ctx, c.Client.AppsV1().Deployments(Namespace).Get, name, "get deployment %s/%s", Namespace, name)
 	if err != nil {
-		return nil, translate(err, "get deployment %s/%s", Namespace, name)
+		return nil, err
+	}
+	if !found {
+		return &InferenceStatus{}, nil
 	}
 	st := &InferenceStatus{Found: true, Replicas: ptr.Deref(dep.Spec.Replicas, 1), Ready: dep.Status.ReadyReplicas,
 		Updated: dep.Status.UpdatedReplicas, Current: dep.Status.ObservedGeneration >= dep.Generation}
@@ -329,12 +329,9 @@ type RouterAddress struct {
 // annotations the embedded runtime sets. It returns a zero RouterAddress when the
 // Service has no address yet.
 func (c *Cluster) FrontEndAddress(ctx context.Context, localAddress, localScheme string) (RouterAddress, error) {
-	svc, err := c.Client.CoreV1().Services(Namespace).Get(ctx, FrontEndName, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return RouterAddress{}, nil
-	}
-	if err != nil {
-		return RouterAddress{}, translate(err, "get service %s/%s", Namespace, FrontEndName)
+	svc, found, err := getIfExists(ctx, c.Client.CoreV1().Services(Namespace).Get, FrontEndName, "get service %s/%s", Namespace, FrontEndName)
+	if !found {
+		return RouterAddress{}, err
 	}
 	if a := svc.Annotations[localAddress]; a != "" {
 		scheme := svc.Annotations[localScheme]

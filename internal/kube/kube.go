@@ -294,3 +294,19 @@ func translate(err error, format string, args ...any) error {
 	}
 	return fmt.Errorf("%s: %s", what, msg)
 }
+
+// getIfExists calls get (a typed client's Get) for name. It returns the object and true,
+// or the zero T and false with no error when there is no such object; a failure is
+// translated, saying what was being done with format and args.
+func getIfExists[T any](ctx context.Context, get func(context.Context, string, metav1.GetOptions) (T, error), name string,
+	format string, args ...any) (T, bool, error) {
+	obj, err := get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		var zero T
+		if apierrors.IsNotFound(err) {
+			return zero, false, nil
+		}
+		return zero, false, translate(err, format, args...)
+	}
+	return obj, true, nil
+}

@@ -81,12 +81,9 @@ func (c *Cluster) UID(ctx context.Context) (string, error) {
 
 // Marker returns the attachment marker, or nil, nil when there is none.
 func (c *Cluster) Marker(ctx context.Context) (*Marker, error) {
-	cm, err := c.Client.CoreV1().ConfigMaps(kubeSystem).Get(ctx, MarkerName, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, translate(err, "get configmap %s/%s", kubeSystem, MarkerName)
+	cm, found, err := getIfExists(ctx, c.Client.CoreV1().ConfigMaps(kubeSystem).Get, MarkerName, "get configmap %s/%s", kubeSystem, MarkerName)
+	if !found {
+		return nil, err
 	}
 	return markerFrom(cm), nil
 }

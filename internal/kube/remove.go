@@ -39,14 +39,11 @@ func (c *Cluster) Remove(ctx context.Context, attachmentID string) error {
 	}
 	ours := labels.SelectorFromSet(labels.Set{LabelAttachment: attachmentID}).String()
 
-	ns, err := c.Client.CoreV1().Namespaces().Get(ctx, Namespace, metav1.GetOptions{})
-	switch {
-	case apierrors.IsNotFound(err):
-		ns = nil
-	case err != nil:
-		return translate(err, "get namespace %s", Namespace)
+	ns, nsFound, err := getIfExists(ctx, c.Client.CoreV1().Namespaces().Get, Namespace, "get namespace %s", Namespace)
+	if err != nil {
+		return err
 	}
-	if ns != nil {
+	if nsFound {
 		if err := deleteLabelled(ctx, md, Namespace, ours, removedNamespaced, ""); err != nil {
 			return err
 		}
@@ -61,7 +58,7 @@ func (c *Cluster) Remove(ctx context.Context, attachmentID string) error {
 		return err
 	}
 
-	if ns != nil && ns.Labels[LabelAttachment] == attachmentID {
+	if nsFound && ns.Labels[LabelAttachment] == attachmentID {
 		foreign, err := foreignObjects(ctx, md, attachmentID)
 		if err != nil {
 			return err
@@ -78,12 +75,10 @@ func (c *Cluster) Remove(ctx context.Context, attachmentID string) error {
 	// The marker goes last: while anything of the attachment is left, the marker keeps
 	// another attach away, and a detach interrupted before this line finds the marker
 	// still there and runs again from the start.
-	marker, err := c.Client.CoreV1().ConfigMaps(kubeSystem).Get(ctx, MarkerName, metav1.GetOptions{})
+	marker, found, err := getIfExists(ctx, c.Client.CoreV1().ConfigMaps(kubeSystem).Get, MarkerName, "get configmap %s/%s", kubeSystem, MarkerName)
 	switch {
-	case apierrors.IsNotFound(err):
-		return nil
-	case err != nil:
-		return translate(err, "get configmap %s/%s", kubeSystem, MarkerName)
+	case !found:
+		return err
 	case markerFrom(marker).AttachmentID != attachmentID:
 		return nil // another attachment's
 	}
@@ -219,14 +214,9 @@ func (c *Cluster) deleteNamespace(ctx context.Context, uid types.UID) error {
 
 // waitNamespaceNotTerminating waits until namespace azureml is either live or gone.
 func (c *Cluster) waitNamespaceNotTerminating(ctx context.Context) error {
-	ns, err := c.Client.CoreV1().Namespaces().Get(ctx, Namespace, metav1.GetOptions{})
-	switch {
-	case apierrors.IsNotFound(err):
-		return nil
-	case err != nil:
-		return translate(err, "get namespace %s", Namespace)
-	case ns.DeletionTimestamp == nil:
-		return nil
+	ns, found, err := getIfExists(ctx, c.Client.CoreV1().Namespaces().Get, Namespace, "get namespace %s", Namespace)
+	if !found || ns.DeletionTimestamp == nil {
+		return err
 	}
 	return c.waitNamespaceGone(ctx, ns.UID)
 }

@@ -472,23 +472,22 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	log.Info("shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		log.Warn("http shutdown", "err", err)
-	}
-	if err := heartbeat.Close(shutdownCtx); err != nil {
-		log.Warn("replica heartbeat shutdown", "err", err)
-	}
-	if err := computes.Close(shutdownCtx); err != nil {
-		log.Warn("health monitor shutdown", "err", err)
-	}
-	if err := endpointService.Close(shutdownCtx); err != nil {
-		log.Warn("deployment monitor shutdown", "err", err)
-	}
-	if err := sweep.Close(shutdownCtx); err != nil {
-		log.Warn("sweeper shutdown", "err", err)
-	}
-	if err := engine.Close(shutdownCtx); err != nil {
-		log.Warn("operations shutdown", "err", err)
+	// The HTTP server first, so that no new request comes in; the operations engine, which
+	// started first, last.
+	for _, part := range []struct {
+		name  string
+		close func(context.Context) error
+	}{
+		{"http", srv.Shutdown},
+		{"replica heartbeat", heartbeat.Close},
+		{"health monitor", computes.Close},
+		{"deployment monitor", endpointService.Close},
+		{"sweeper", sweep.Close},
+		{"operations", engine.Close},
+	} {
+		if err := part.close(shutdownCtx); err != nil {
+			log.Warn(part.name+" shutdown", "err", err)
+		}
 	}
 	return nil
 }

@@ -153,17 +153,7 @@ func (s *Server) run(ctx context.Context) {
 	defer close(s.done)
 	defer s.stopInformers()
 	defer s.closeListener()
-	tick := time.NewTicker(resyncInterval)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-s.wake:
-		case <-tick.C:
-		}
-		s.reconcile(ctx)
-	}
+	background.EveryOrWake(ctx, resyncInterval, s.wake, s.reconcile)
 }
 
 // reconcile brings the routing table, the listener and the Service's annotations in line

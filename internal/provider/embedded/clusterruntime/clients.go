@@ -9,9 +9,11 @@ import (
 	"time"
 
 	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/util/connrotation"
 )
 
@@ -100,6 +102,16 @@ func (c *clients) discovery(userAgent string) (*discovery.DiscoveryClient, error
 		return nil, fmt.Errorf("create discovery client %s: %w", userAgent, err)
 	}
 	return d, nil
+}
+
+// restMapper returns a mapper of resources to kinds over a discovery client of its own,
+// which caches discovery in memory until the mapper is reset.
+func (c *clients) restMapper(userAgent string) (*restmapper.DeferredDiscoveryRESTMapper, error) {
+	d, err := c.discovery(userAgent)
+	if err != nil {
+		return nil, err
+	}
+	return restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(d)), nil
 }
 
 // close ends the connections once nothing uses the clients any more.

@@ -7,14 +7,11 @@ import (
 	"time"
 
 	v1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/metadata/metadatainformer"
-	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/scale"
 	"k8s.io/controller-manager/pkg/informerfactory"
 	"k8s.io/klog/v2"
@@ -205,7 +202,7 @@ func newControllers(ctx context.Context, c *clients, typed informers.SharedInfor
 		if err != nil {
 			return nil, err
 		}
-		mapperDiscovery, err := c.discovery(name)
+		mapper, err := c.restMapper(name)
 		if err != nil {
 			return nil, err
 		}
@@ -215,7 +212,6 @@ func newControllers(ctx context.Context, c *clients, typed informers.SharedInfor
 		if err != nil {
 			return nil, err
 		}
-		var mapper meta.ResettableRESTMapper = restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(mapperDiscovery))
 		ctx := named(name)
 		factory := &garbageInformers{ctx: ctx, typed: typed, metadata: metadataOnly}
 		gc, err := garbagecollector.NewGarbageCollector(ctx, client, metadataClient, mapper,
@@ -251,11 +247,10 @@ func newControllers(ctx context.Context, c *clients, typed informers.SharedInfor
 		if err != nil {
 			return nil, err
 		}
-		mapperDiscovery, err := c.discovery(name)
+		mapper, err := c.restMapper(name)
 		if err != nil {
 			return nil, err
 		}
-		mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(mapperDiscovery))
 		scales, err := scale.NewForConfig(c.configFor(name, 1), mapper, dynamic.LegacyAPIPathResolverFunc,
 			scale.NewDiscoveryScaleKindResolver(client.Discovery()))
 		if err != nil {

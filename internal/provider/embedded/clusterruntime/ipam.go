@@ -12,8 +12,8 @@ import (
 // The zero value is not usable; use newAddressPool. Methods are safe for concurrent use.
 type addressPool struct {
 	prefix      netip.Prefix
-	first, last uint32   // assignable range, inclusive
-	held        *holders // of addresses
+	first, last uint32 // assignable range, inclusive
+	held        *holders[netip.Addr]
 }
 
 // newAddressPool returns a pool of prefix's addresses, skipping the first skipFirst
@@ -38,7 +38,7 @@ func newAddressPool(prefix netip.Prefix, skipFirst int) (*addressPool, error) {
 		prefix: prefix,
 		first:  uint32(first),
 		last:   uint32(last),
-		held:   newHolders(),
+		held:   newHolders[netip.Addr](),
 	}, nil
 }
 
@@ -55,11 +55,11 @@ func (p *addressPool) assign(owner string) (netip.Addr, error) {
 // hash spread their owners over the pool instead of filling it from the bottom.
 func (p *addressPool) assignFrom(owner string, offset uint64) (netip.Addr, error) {
 	n := p.size()
-	a, ok := p.held.take(owner, n, func(i uint64) uint32 { return p.first + uint32((offset+i)%n) })
+	a, ok := p.held.take(owner, n, func(i uint64) netip.Addr { return uint32ToAddr(p.first + uint32((offset+i)%n)) })
 	if !ok {
 		return netip.Addr{}, fmt.Errorf("%w: every address of %s is in use", ErrAddressesExhausted, p.prefix)
 	}
-	return uint32ToAddr(a), nil
+	return a, nil
 }
 
 // claim gives owner the address addr, the way an address already recorded in the cluster
@@ -69,20 +69,14 @@ func (p *addressPool) claim(owner string, addr netip.Addr) error {
 	if !addr.Is4() || !p.prefix.Contains(addr) {
 		return fmt.Errorf("%w: %s is not in %s", ErrAddressUnavailable, addr, p.prefix)
 	}
-	if !p.held.claim(owner, addrToUint32(addr)) {
+	if !p.held.claim(owner, addr) {
 		return fmt.Errorf("%w: %s is in use", ErrAddressUnavailable, addr)
 	}
 	return nil
 }
 
 // lookup returns owner's address, if it has one.
-func (p *addressPool) lookup(owner string) (netip.Addr, bool) {
-	a, ok := p.held.lookup(owner)
-	if !ok {
-		return netip.Addr{}, false
-	}
-	return uint32ToAddr(a), true
-}
+func (p *addressPool) lookup(owner string) (netip.Addr, bool) { return p.held.lookup(owner) }
 
 // contains tells whether addr belongs to the pool's prefix.
 func (p *addressPool) contains(addr netip.Addr) bool { return p.prefix.Contains(addr) }
@@ -95,28 +89,29 @@ func (p *addressPool) release(owner string) { p.held.release(owner) }
 type subnetPool struct {
 	prefix netip.Prefix
 	bits   int
-	held   *holders // of subnet indexes
+	held   *holders[netip.Prefix]
 }
 
 func newSubnetPool(prefix netip.Prefix, bits int) (*subnetPool, error) {
 	if !prefix.Addr().Is4() || bits < prefix.Bits() || bits > 30 {
 		return nil, fmt.Errorf("%w: cannot split %s into /%d subnets", ErrInvalidOptions, prefix, bits)
 	}
-	return &subnetPool{prefix: prefix.Masked(), bits: bits, held: newHolders()}, nil
+	return &subnetPool{prefix: prefix.Masked(), bits: bits, held: newHolders[netip.Prefix]()}, nil
 }
 
-func (p *subnetPool) subnet(i uint32) netip.Prefix {
-	base := addrToUint32(p.prefix.Addr()) + i<<(32-p.bits)
+// subnet returns the i-th subnet of the pool.
+func (p *subnetPool) subnet(i uint64) netip.Prefix {
+	base := addrToUint32(p.prefix.Addr()) + uint32(i)<<(32-p.bits)
 	return netip.PrefixFrom(uint32ToAddr(base), p.bits)
 }
 
 // assign returns owner's subnet, taking the lowest free one if owner has none yet.
 func (p *subnetPool) assign(owner string) (netip.Prefix, error) {
-	i, ok := p.held.take(owner, uint64(1)<<(p.bits-p.prefix.Bits()), func(i uint64) uint32 { return uint32(i) })
+	s, ok := p.held.take(owner, uint64(1)<<(p.bits-p.prefix.Bits()), p.subnet)
 	if !ok {
 		return netip.Prefix{}, fmt.Errorf("%w: every /%d of %s is in use", ErrAddressesExhausted, p.bits, p.prefix)
 	}
-	return p.subnet(i), nil
+	return s, nil
 }
 
 // claim gives owner the subnet s (recorded in the cluster before a restart). It fails if s
@@ -125,39 +120,33 @@ func (p *subnetPool) claim(owner string, s netip.Prefix) error {
 	if s.Bits() != p.bits || !p.prefix.Contains(s.Addr()) || s.Masked() != s {
 		return fmt.Errorf("%w: %s is not a /%d of %s", ErrAddressUnavailable, s, p.bits, p.prefix)
 	}
-	if !p.held.claim(owner, (addrToUint32(s.Addr())-addrToUint32(p.prefix.Addr()))>>(32-p.bits)) {
+	if !p.held.claim(owner, s) {
 		return fmt.Errorf("%w: %s is in use", ErrAddressUnavailable, s)
 	}
 	return nil
 }
 
 // lookup returns owner's subnet, if it has one.
-func (p *subnetPool) lookup(owner string) (netip.Prefix, bool) {
-	i, ok := p.held.lookup(owner)
-	if !ok {
-		return netip.Prefix{}, false
-	}
-	return p.subnet(i), true
-}
+func (p *subnetPool) lookup(owner string) (netip.Prefix, bool) { return p.held.lookup(owner) }
 
 // release frees owner's subnet; it does nothing if owner has none.
 func (p *subnetPool) release(owner string) { p.held.release(owner) }
 
-// holders records which owner holds which slot of a pool (an address, a subnet index); an
-// owner holds at most one slot. Methods are safe for concurrent use.
-type holders struct {
+// holders records which owner holds which slot of a pool (an address, a subnet); an owner
+// holds at most one slot. Methods are safe for concurrent use.
+type holders[S comparable] struct {
 	mu      sync.Mutex
-	bySlot  map[uint32]string
-	byOwner map[string]uint32
+	bySlot  map[S]string
+	byOwner map[string]S
 }
 
-func newHolders() *holders {
-	return &holders{bySlot: map[uint32]string{}, byOwner: map[string]uint32{}}
+func newHolders[S comparable]() *holders[S] {
+	return &holders[S]{bySlot: map[S]string{}, byOwner: map[string]S{}}
 }
 
 // take returns owner's slot or, if it has none, gives it the first free one of slot(0) to
 // slot(n-1); false when they are all held.
-func (h *holders) take(owner string, n uint64, slot func(i uint64) uint32) (uint32, bool) {
+func (h *holders[S]) take(owner string, n uint64, slot func(i uint64) S) (S, bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if s, ok := h.byOwner[owner]; ok {
@@ -171,12 +160,13 @@ func (h *holders) take(owner string, n uint64, slot func(i uint64) uint32) (uint
 			return s, true
 		}
 	}
-	return 0, false
+	var none S
+	return none, false
 }
 
 // claim gives owner the slot s, releasing what owner held before; false if another owner
 // holds s.
-func (h *holders) claim(owner string, s uint32) bool {
+func (h *holders[S]) claim(owner string, s S) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if holder, taken := h.bySlot[s]; taken {
@@ -191,7 +181,7 @@ func (h *holders) claim(owner string, s uint32) bool {
 }
 
 // lookup returns owner's slot, if it has one.
-func (h *holders) lookup(owner string) (uint32, bool) {
+func (h *holders[S]) lookup(owner string) (S, bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	s, ok := h.byOwner[owner]
@@ -199,7 +189,7 @@ func (h *holders) lookup(owner string) (uint32, bool) {
 }
 
 // release frees owner's slot; it does nothing if owner has none.
-func (h *holders) release(owner string) {
+func (h *holders[S]) release(owner string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if s, ok := h.byOwner[owner]; ok {

@@ -158,6 +158,9 @@ func (s *Service) replace(ctx context.Context, clusterID string, prev *replaceTa
 	if err != nil {
 		return err
 	}
+	if err := s.takeFrom(ctx, prev.ComputeID, mc.Name); err != nil {
+		return err
+	}
 	kc, err := s.connectWhenUp(ctx, mc)
 	if err != nil {
 		return unreachable(mc.Name, err)
@@ -177,6 +180,38 @@ func (s *Service) replace(ctx context.Context, clusterID string, prev *replaceTa
 			}
 		}
 		return releaseClaim(ctx, tx, attachmentClaimID(clusterID), prev.ComputeID)
+	})
+}
+
+// takeFrom stops the compute computeID, which a forced attach takes cluster clusterName
+// from, taking new users before its components leave the cluster. The request checked its
+// users, but a deployment may have been created on it since. Under the compute's use lock
+// (useLock), such a user ends the attach with a 409; otherwise the compute is marked
+// Deleting, which UseIn refuses from then on. Marking again is harmless, so a resumed step
+// passes; a compute already gone, or none (a holder known only by the cluster's marker), is
+// no error.
+func (s *Service) takeFrom(ctx context.Context, computeID, clusterName string) error {
+	if computeID == "" {
+		return nil
+	}
+	return s.cfg.Store.InTx(ctx, func(tx store.Store) error {
+		if err := tx.Lock(ctx, useLock(computeID)); err != nil {
+			return err
+		}
+		if _, err := tx.GetResource(ctx, computeID); errors.Is(err, store.ErrNotFound) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		users, err := s.computeUsers(ctx, tx, computeID)
+		if err != nil {
+			return err
+		}
+		if len(users) > 0 {
+			return arm.Conflict("Cluster '%s' was not taken from %s: %s started to use it after the attach was accepted. Delete them, or move them to another compute, then attach with --force again.",
+				clusterName, describeCompute(computeID), strings.Join(users, ", "))
+		}
+		return s.modifyIn(ctx, tx, computeID, func(c *armapi.Compute) { c.Properties.ProvisioningState = armapi.StateDeleting })
 	})
 }
 

@@ -13,10 +13,11 @@ import (
 	"github.com/mlfleet/mlfleet/pkg/mlfleet"
 )
 
+// endpointTable reads az ml's shape of endpoints (azmlEndpoints).
 func endpointTable(v any) any {
 	return rows(v, func(m map[string]any) row {
-		return row{{"Name", m["name"]}, {"AuthMode", dig(m, "properties", "authMode")}, {"State", dig(m, "properties", "provisioningState")},
-			{"ScoringUri", dig(m, "properties", "scoringUri")}, {"Traffic", dig(m, "properties", "traffic")}}
+		return row{{"Name", m["name"]}, {"AuthMode", m["auth_mode"]}, {"State", m["provisioning_state"]},
+			{"ScoringUri", m["scoring_uri"]}, {"Traffic", m["traffic"]}}
 	})
 }
 
@@ -99,7 +100,7 @@ func newEndpointPut(streams Streams, g *globals, create bool) *cobra.Command {
 				return err
 			}
 		}
-		return g.print(streams, ep, endpointTable)
+		return g.printAs(streams, ep, azmlEndpoints, endpointTable)
 	})
 	cmd.Flags().StringVarP(&file, "file", "f", "", "Endpoint YAML (name, auth_mode, compute, description, tags, traffic)")
 	cmd.Flags().StringVar(&traffic, "traffic", "", "Traffic split, e.g. \"blue=90 green=10\" (adds up to 100, or 0)")
@@ -135,7 +136,7 @@ func authModeOf(s string) string {
 func newEndpointShow(streams Streams, g *globals) *cobra.Command {
 	ref := computeRef{what: "online endpoint"}
 	return command("show -n NAME", "Show an online endpoint", &ref, func(cmd *cobra.Command) error {
-		return g.call(streams, endpointTable, func(c *mlfleet.Client) (any, error) {
+		return g.callAs(streams, azmlEndpoints, endpointTable, func(c *mlfleet.Client) (any, error) {
 			return c.GetOnlineEndpoint(cmd.Context(), ref.group, ref.workspace, ref.name)
 		})
 	})
@@ -144,7 +145,7 @@ func newEndpointShow(streams Streams, g *globals) *cobra.Command {
 func newEndpointList(streams Streams, g *globals) *cobra.Command {
 	ref := computeRef{what: "online endpoint"}
 	return command("list", "List a workspace's online endpoints", resolveBy{ref.bindWorkspace, ref.resolveWorkspace}, func(cmd *cobra.Command) error {
-		return g.call(streams, endpointTable, func(c *mlfleet.Client) (any, error) {
+		return g.callAs(streams, azmlEndpoints, endpointTable, func(c *mlfleet.Client) (any, error) {
 			return c.ListOnlineEndpoints(cmd.Context(), ref.group, ref.workspace)
 		})
 	})

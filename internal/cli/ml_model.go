@@ -8,28 +8,20 @@ import (
 	"github.com/mlfleet/mlfleet/pkg/mlfleet"
 )
 
-// assetTable is the table of models, code and environments. It serves versions and
-// containers alike: a version's name is its version, so the asset's name is read from the
-// id (.../{name}/versions/{version}), while a container's name is the asset's and its
-// version column is its latest version; the Uri column is whichever of modelUri, codeUri
-// and image the kind has.
+// assetTable is the table of models, code and environments, read from az ml's shape
+// (azmlAssets). It serves versions and containers alike: a container's version column is
+// its latest version; the Uri column is a version's path or image.
 func assetTable(v any) any {
 	return rows(v, func(m map[string]any) row {
-		uri := dig(m, "properties", "modelUri")
+		uri := m["path"]
 		if uri == nil {
-			uri = dig(m, "properties", "codeUri")
+			uri = m["image"]
 		}
-		if uri == nil {
-			uri = dig(m, "properties", "image")
+		version := m["version"]
+		if version == nil {
+			version = m["latest_version"]
 		}
-		name, version := m["name"], dig(m, "properties", "latestVersion")
-		if id, ok := m["id"].(string); ok {
-			parts := splitID(id)
-			if len(parts) >= 3 && equalFold(parts[len(parts)-2], "versions") {
-				name, version = parts[len(parts)-3], m["name"]
-			}
-		}
-		return row{{"Name", name}, {"Version", version}, {"Type", dig(m, "properties", "modelType")}, {"Uri", uri}}
+		return row{{"Name", m["name"]}, {"Version", version}, {"Type", m["type"]}, {"Uri", uri}}
 	})
 }
 
@@ -67,7 +59,7 @@ func newAssetCreate(streams Streams, g *globals, kind string) *cobra.Command {
 		if err := required(version, "--version"); err != nil {
 			return err
 		}
-		return g.call(streams, assetTable, func(c *mlfleet.Client) (any, error) {
+		return g.callAs(streams, azmlAssets, assetTable, func(c *mlfleet.Client) (any, error) {
 			in := &mlfleet.AssetVersion{Properties: mlfleet.AssetVersionProperties{AssetBase: mlfleet.AssetBase{Description: description}}}
 			switch kind {
 			case mlfleet.AssetEnvironments:
@@ -111,7 +103,7 @@ func newAssetShow(streams Streams, g *globals, kind string) *cobra.Command {
 	ref := assetNameRef(kind)
 	var version string
 	cmd := command("show -n NAME [--version V]", "Show a version (default: the latest)", &ref, func(cmd *cobra.Command) error {
-		return g.call(streams, assetTable, func(c *mlfleet.Client) (any, error) {
+		return g.callAs(streams, azmlAssets, assetTable, func(c *mlfleet.Client) (any, error) {
 			// The container knows which version is the latest; the version's GET needs
 			// its name.
 			if version == "" {
@@ -132,7 +124,7 @@ func newAssetList(streams Streams, g *globals, kind string) *cobra.Command {
 	ref := assetNameRef(kind)
 	short := "List the versions of one asset, or every asset's latest version"
 	return command("list [-n NAME]", short, resolveBy{ref.bind, ref.resolveWorkspace}, func(cmd *cobra.Command) error {
-		return g.call(streams, assetTable, func(c *mlfleet.Client) (any, error) {
+		return g.callAs(streams, azmlAssets, assetTable, func(c *mlfleet.Client) (any, error) {
 			if ref.name == "" {
 				return c.ListAssetContainers(cmd.Context(), ref.group, ref.workspace, kind)
 			}

@@ -38,18 +38,18 @@ func TestOnlineEndpointCLI(t *testing.T) {
 
 	out := mustCLI(t, append([]string{"ml", "model", "create", "-n", "m", "--version", "1", "--path", model}, gw...)...)
 	var mv map[string]any
-	if err := json.Unmarshal([]byte(out), &mv); err != nil || !strings.HasSuffix(testutil.Field(mv, "properties.modelUri").(string), "/model.pkl") {
+	if err := json.Unmarshal([]byte(out), &mv); err != nil || !strings.HasSuffix(testutil.Field(mv, "path").(string), "/model.pkl") {
 		t.Fatalf("model create printed %s (%v)", out, err)
 	}
 	if r := mlfleetCLI(t, append([]string{"ml", "model", "create", "-n", "m", "--version", "1", "--path", model}, gw...)...); r.code == 0 || !strings.Contains(r.err, "already exists") {
 		t.Errorf("registering version 1 again: exit %d, %s", r.code, r.err)
 	}
-	if out := mustCLI(t, append([]string{"ml", "model", "show", "-n", "m", "--query", "name", "-o", "tsv"}, gw...)...); out != "1\n" {
+	if out := mustCLI(t, append([]string{"ml", "model", "show", "-n", "m", "--query", "[name, version]", "-o", "tsv"}, gw...)...); out != "m\n1\n" {
 		t.Errorf("model show: %q", out)
 	}
 
 	out = mustCLI(t, append([]string{"ml", "online-endpoint", "create", "--file", epFile}, gw...)...)
-	if !strings.Contains(out, `"provisioningState": "Succeeded"`) {
+	if !strings.Contains(out, `"provisioning_state": "Succeeded"`) {
 		t.Fatalf("endpoint create: %s", out)
 	}
 	if r := mlfleetCLI(t, append([]string{"ml", "online-deployment", "create", "--file", typo}, gw...)...); r.code == 0 || !strings.Contains(r.err, "modle") {
@@ -57,11 +57,11 @@ func TestOnlineEndpointCLI(t *testing.T) {
 	}
 	out = mustCLI(t, append([]string{"ml", "online-deployment", "create", "--file", depFile, "--all-traffic"}, gw...)...)
 	var dep map[string]any
-	if err := json.Unmarshal([]byte(out), &dep); err != nil || testutil.Field(dep, "properties.provisioningState") != "Succeeded" ||
-		testutil.Field(dep, "properties.requestSettings.requestTimeout") != "PT3S" || !strings.Contains(testutil.Field(dep, "properties.codeConfiguration.codeId").(string), "/codes/anonymous-code/versions/") {
+	if err := json.Unmarshal([]byte(out), &dep); err != nil || testutil.Field(dep, "provisioning_state") != "Succeeded" ||
+		testutil.Field(dep, "request_settings.request_timeout_ms") != 3000.0 || !strings.Contains(testutil.Field(dep, "code_configuration.code").(string), "/codes/anonymous-code/versions/") {
 		t.Fatalf("deployment create printed %s (%v)", out, err)
 	}
-	if out := mustCLI(t, append([]string{"ml", "online-endpoint", "show", "-n", "cliep", "--query", "properties.traffic.blue", "-o", "tsv"}, gw...)...); out != "100\n" {
+	if out := mustCLI(t, append([]string{"ml", "online-endpoint", "show", "-n", "cliep", "--query", "traffic.blue", "-o", "tsv"}, gw...)...); out != "100\n" {
 		t.Errorf("--all-traffic: traffic %q", out)
 	}
 	if r := mlfleetCLI(t, append([]string{"ml", "online-endpoint", "update", "-n", "cliep", "--traffic", "blue=90 green=10"}, gw...)...); r.code == 0 || !strings.Contains(r.err, "green") {

@@ -35,7 +35,7 @@ func newOnlineEndpointCommand(streams Streams, g *globals) *cobra.Command {
 func newEndpointPut(streams Streams, g *globals, create bool) *cobra.Command {
 	ref := computeRef{what: "online endpoint"}
 	var spec endpointSpec
-	var file, authMode, traffic, compute string
+	var file, authMode, traffic, mirror, compute string
 	var noWait bool
 	// -n may come from the file's name.
 	fromFile := func() error {
@@ -47,7 +47,7 @@ func newEndpointPut(streams Streams, g *globals, create bool) *cobra.Command {
 	}
 	use, short := "create -n NAME [--file endpoint.yml] [--auth-mode key|aml_token]", "Create an online endpoint"
 	if !create {
-		use, short = "update -n NAME [--traffic \"blue=90 green=10\"] [--file endpoint.yml]", "Change an endpoint's traffic, description or tags"
+		use, short = "update -n NAME [--traffic \"blue=90 green=10\"] [--mirror-traffic \"green=20\"] [--file endpoint.yml]", "Change an endpoint's traffic, mirrored traffic, description or tags"
 	}
 	cmd := command(use, short, resolveBy{ref.bind, fromFile}, func(cmd *cobra.Command) error {
 		c, err := g.client(streams)
@@ -86,6 +86,14 @@ func newEndpointPut(streams Streams, g *globals, create bool) *cobra.Command {
 				return err
 			}
 		}
+		if spec.MirrorTraffic != nil {
+			in.Properties.MirrorTraffic = spec.MirrorTraffic
+		}
+		if mirror != "" {
+			if in.Properties.MirrorTraffic, err = parsePercents("--mirror-traffic", mirror); err != nil {
+				return err
+			}
+		}
 		ep, p, err := c.BeginCreateOrUpdateOnlineEndpoint(ctx, ref.group, ref.workspace, ref.name, in, create)
 		if err != nil {
 			return err
@@ -102,8 +110,11 @@ func newEndpointPut(streams Streams, g *globals, create bool) *cobra.Command {
 		}
 		return g.printAs(streams, ep, azmlEndpoints, endpointTable)
 	})
-	cmd.Flags().StringVarP(&file, "file", "f", "", "Endpoint YAML (name, auth_mode, compute, description, tags, traffic)")
+	cmd.Flags().StringVarP(&file, "file", "f", "", "Endpoint YAML (name, auth_mode, compute, description, tags, traffic, mirror_traffic)")
 	cmd.Flags().StringVar(&traffic, "traffic", "", "Traffic split, e.g. \"blue=90 green=10\" (adds up to 100, or 0)")
+	if !create {
+		cmd.Flags().StringVar(&mirror, "mirror-traffic", "", "Requests copied to deployments, whose answers are dropped, e.g. \"green=20\" (at most 50 in all; \"green=0\" stops it)")
+	}
 	if create {
 		cmd.Flags().StringVar(&authMode, "auth-mode", "", "key (default) or aml_token")
 		cmd.Flags().StringVar(&compute, "compute", "", "Default compute of the deployments: azureml:<compute name>")

@@ -64,6 +64,10 @@ func TestOnlineEndpointCLI(t *testing.T) {
 	if out := mustCLI(t, append([]string{"ml", "online-endpoint", "show", "-n", "cliep", "--query", "traffic.blue", "-o", "tsv"}, gw...)...); out != "100\n" {
 		t.Errorf("--all-traffic: traffic %q", out)
 	}
+	// The Azure ML docs' idiom: SCORING_URI=$(az ml online-endpoint show … --query scoring_uri -o tsv).
+	if out := mustCLI(t, append([]string{"ml", "online-endpoint", "show", "-n", "cliep", "--query", "scoring_uri", "-o", "tsv"}, gw...)...); !strings.HasPrefix(out, "http") || !strings.HasSuffix(out, "/cliep/score\n") {
+		t.Errorf("scoring_uri: %q", out)
+	}
 	if r := mlfleetCLI(t, append([]string{"ml", "online-endpoint", "update", "-n", "cliep", "--traffic", "blue=90 green=10"}, gw...)...); r.code == 0 || !strings.Contains(r.err, "green") {
 		t.Errorf("traffic to a missing deployment: exit %d, %s", r.code, r.err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -306,6 +307,8 @@ func (a *fuzzARM) seeds() []fuzzRequest {
 	reader := "/subscriptions/" + testSub + "/providers/Microsoft.Authorization/roleDefinitions/acdd72a7-3385-48ef-bd42-f606fba81ae7"
 	cluster, _ := json.Marshal(azCreateBody())
 	endpoint := fuzzWorkspace + "/onlineEndpoints/ep1"
+	// The model's file is the blob the seed before it uploads.
+	blob := fmt.Sprintf("%s%x", blobs.URIPrefix, sha256.Sum256([]byte("model bytes")))
 	return []fuzzRequest{
 		{method: "PUT", target: subURL + "/resourceGroups/rg2" + rgAPI, body: `{"location":"westus","tags":{"env":"prod"}}`},
 		{method: "PUT", target: fuzzGroup + rgAPI, body: `{"location":"West US","managedBy":"me"}`, header: "If-None-Match", value: "*"},
@@ -326,12 +329,17 @@ func (a *fuzzARM) seeds() []fuzzRequest {
 		{method: "PATCH", target: endpoint + mlAPI, body: `{"tags":{"a":"b"}}`},
 		{method: "PUT", target: endpoint + "/deployments/blue" + mlAPI,
 			body: `{"location":"westus","properties":{"endpointComputeType":"Kubernetes","model":"` + fuzzWorkspace + `/models/m/versions/1","instanceCount":1}}`},
-		{method: "PUT", target: fuzzWorkspace + "/models/m/versions/1" + mlAPI, body: `{"properties":{"modelUri":"azureml://x"}}`},
 		{method: "PUT", target: fuzzWorkspace + "/environments/e/versions/1" + mlAPI, body: `{"properties":{"image":"busybox:1"}}`},
 		{method: "PUT", target: fuzzWorkspace + "/blobs" + mlAPI, body: "model bytes", header: "Content-Type", value: "application/octet-stream"},
+		{method: "PUT", target: fuzzWorkspace + "/models/m/versions/1" + mlAPI, body: `{"properties":{"modelUri":"` + blob + `"}}`},
 		{method: "GET", target: subURL + "/resourceGroups" + rgAPI + "&$filter=tagName%20eq%20'env'%20and%20tagValue%20eq%20'prod'&$top=1"},
 		{method: "GET", target: fuzzGroup + "/resources" + rgAPI + "&$filter=substringof('c',%20name)&$skiptoken=" + encodeSkipToken(fuzzCluster)},
 		{method: "GET", target: fuzzGroup + "/providers/Microsoft.Authorization/roleAssignments" + raAPI + "&$filter=atScope()%20and%20principalId%20eq%20'x'"},
+		{method: "POST", target: adfsTokenPath, header: "Content-Type", value: "application/x-www-form-urlencoded",
+			body: "grant_type=client_credentials&client_id=app&client_secret=nope&resource=https%3A%2F%2Fmanagement.core.windows.net%2F"},
+		{method: "POST", target: adfsTokenPath, header: "Content-Type", value: "application/x-www-form-urlencoded; charset=utf-8",
+			body: "grant_type=refresh_token&refresh_token=not-one&scope=openid"},
+		{method: "GET", target: metadataPath + "?api-version=2022-09-01"},
 		{method: "PUT", target: fuzzWorkspace + "/computes/%2e%2e" + mlAPI, body: `{}`},
 		{method: "PUT", target: fuzzWorkspace + "/computes//c1" + mlAPI, body: `{}`},
 	}
@@ -360,8 +368,10 @@ func skip(req fuzzRequest) bool {
 func (a *fuzzARM) send(t *testing.T, req fuzzRequest) (resp *http.Response, body []byte, ok bool) {
 	t.Helper()
 	var raw bytes.Buffer
-	fmt.Fprintf(&raw, "%s %s HTTP/1.1\r\nHost: mlfleet.test\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nConnection: close\r\n",
-		req.method, req.target, a.owner)
+	fmt.Fprintf(&raw, "%s %s HTTP/1.1\r\nHost: mlfleet.test\r\nAuthorization: Bearer %s\r\nConnection: close\r\n", req.method, req.target, a.owner)
+	if !strings.EqualFold(req.header, "Content-Type") {
+		raw.WriteString("Content-Type: application/json\r\n")
+	}
 	if req.header != "" {
 		fmt.Fprintf(&raw, "%s: %s\r\n", req.header, req.value)
 	}
@@ -414,6 +424,22 @@ func (a *fuzzARM) snapshot(t *testing.T, path string) map[string]*store.Resource
 	return rows
 }
 
+// isErrorBody reports whether raw is an error body with a code and a message: ARM's, or
+// OAuth's at the token endpoint, whose clients (MSAL) read that.
+func isErrorBody(path string, raw []byte) bool {
+	if strings.EqualFold(path, adfsTokenPath) {
+		var e struct {
+			Error       string `json:"error"`
+			Description string `json:"error_description"`
+		}
+		return json.Unmarshal(raw, &e) == nil && e.Error != "" && e.Description != ""
+	}
+	var e struct {
+		Error struct{ Code, Message string }
+	}
+	return json.Unmarshal(raw, &e) == nil && e.Error.Code != "" && e.Error.Message != ""
+}
+
 // FuzzAPIRequests sends the real server any method, request target, header and body, as
 // an Owner, over HTTP. Every answer is below 500; a refusal (4xx) has an ARM error body
 // with a code and a message and leaves the stored resources it names as they were; a
@@ -451,13 +477,8 @@ func FuzzAPIRequests(f *testing.F) {
 			}
 			return
 		}
-		if method != http.MethodHead {
-			var e struct {
-				Error struct{ Code, Message string }
-			}
-			if err := json.Unmarshal(raw, &e); err != nil || e.Error.Code == "" || e.Error.Message == "" {
-				t.Fatalf("%s %s = %d, body is not an ARM error with a code and a message: %q", method, target, resp.StatusCode, raw)
-			}
+		if method != http.MethodHead && !isErrorBody(path, raw) {
+			t.Fatalf("%s %s = %d, body is not an error with a code and a message: %q", method, target, resp.StatusCode, raw)
 		}
 		if after := a.snapshot(t, path); !reflect.DeepEqual(after, before) {
 			for id := range before {

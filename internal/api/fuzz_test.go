@@ -342,6 +342,27 @@ func (a *fuzzARM) seeds() []fuzzRequest {
 		{method: "GET", target: metadataPath + "?api-version=2022-09-01"},
 		{method: "PUT", target: fuzzWorkspace + "/computes/%2e%2e" + mlAPI, body: `{}`},
 		{method: "PUT", target: fuzzWorkspace + "/computes//c1" + mlAPI, body: `{}`},
+		// Edges: what each service refuses, for the fuzzer to start beyond the decoder.
+		{method: "PUT", target: subURL + "/resourceGroups/" + strings.Repeat("a", 100) + "%C3%BC%00" + rgAPI, body: `{"location":"westus"}`},
+		{method: "PUT", target: subURL + "/resourceGroups/rg3" + rgAPI, body: `{"location":"westus","tags":null,"managedBy":null,"properties":null}`},
+		{method: "PATCH", target: fuzzGroup + rgAPI, body: `null`},
+		{method: "PUT", target: fuzzWorkspace + "/computes/aks9" + mlAPI, body: `{"location":"westus","properties":{"computeType":"AKS","resourceId":"` + fuzzCluster +
+			`","properties":{"agentCount":9223372036854775807,"aksNetworkingConfiguration":{"serviceCidr":"999.1.1.1/99"},"sslConfiguration":{"status":"Enabled","cert":"x","key":"y"}}}}`},
+		{method: "PATCH", target: fuzzCompute + mlAPI, body: `{"properties":{"properties":null}}`, header: "If-Match", value: `W/"1", "2"`},
+		{method: "PUT", target: fuzzGroup + "/providers/Microsoft.ContainerService/managedClusters/aks9" + aksAPI,
+			body: `{"location":"westus","properties":{"kubernetesVersion":"1.99999999999999999999.1","agentPoolProfiles":[{"name":"nodepool1","count":1000000,"vmSize":"Standard_D3_v2",` +
+				`"maxPods":-1,"enableAutoScaling":true,"minCount":5,"maxCount":1,"nodeTaints":["=:"],"nodeLabels":{"":""}}],"networkProfile":{"podCidr":"10.0.0.0/0","serviceCidr":"x"}}}`},
+		{method: "PUT", target: fuzzCluster + "/agentPools/nodepool1" + aksAPI, body: `{"properties":{"enableAutoScaling":true,"minCount":3,"maxCount":1}}`},
+		{method: "PUT", target: fuzzCompute + "/providers/Microsoft.Authorization/roleAssignments/0b6e1e0e-8d42-4a2a-9bb5-8f3d07c1e0a4" + raAPI,
+			body: `{"properties":{"roleDefinitionId":"acdd72a7-3385-48ef-bd42-f606fba81ae7","principalId":"nobody"}}`},
+		{method: "PUT", target: endpoint + "/deployments/d1" + mlAPI,
+			body: `{"location":"westus","sku":{"capacity":-1},"properties":{"instanceCount":99999999999,"environmentVariables":{"":"\u0000"},"requestSettings":{"requestTimeout":"PT-1S"}}}`},
+		{method: "POST", target: endpoint + "/regenerateKeys" + mlAPI, body: `{"keyType":"Tertiary","keyValue":""}`},
+		{method: "PUT", target: fuzzWorkspace + "/models/m/versions/99999999999999999999999" + mlAPI, body: `{"properties":{"modelUri":"mlfleet://blobs/../../etc/passwd"}}`},
+		{method: "GET", target: fuzzWorkspace + "/blobs/..%2F..%2Fx" + mlAPI},
+		{method: "GET", target: subURL + "/providers/Microsoft.Insights/eventtypes/management/values?api-version=2015-04-01&$filter=eventTimestamp%20ge%20'0001-01-01'%20and%20eventTimestamp%20le%20'9999-12-31T23:59:59.999999999Z'"},
+		{method: "GET", target: subURL + "/resources" + rgAPI + "&$filter=resourceType%20eq%20''''&$expand=createdTime,changedTime&$top=99999999999999999999999"},
+		{method: "PUT", target: fuzzGroup + rgAPI + "&validateOnly=maybe", body: `{"location":"westus"}`, header: "If-Match", value: `"` + strings.Repeat("9", 30)},
 	}
 }
 

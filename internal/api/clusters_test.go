@@ -128,7 +128,7 @@ func TestClusterFieldsAzReads(t *testing.T) {
 }
 
 // succeededCluster stores a cluster as a finished create leaves it (no operation runs).
-func succeededCluster(t *testing.T, a *testARM, rg, name, version string) string {
+func succeededCluster(t testing.TB, a *testARM, rg, name, version string) string {
 	t.Helper()
 	id := containerservice.ID(testSub, rg, name)
 	mc := &armapi.ManagedCluster{ID: id, Name: name, Type: containerservice.TypeManagedCluster, Location: "westus", Tags: map[string]string{},

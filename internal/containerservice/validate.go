@@ -12,6 +12,7 @@ import (
 
 	"github.com/mlfleet/mlfleet/internal/arm"
 	"github.com/mlfleet/mlfleet/internal/catalog"
+	"github.com/mlfleet/mlfleet/internal/kube"
 	"github.com/mlfleet/mlfleet/internal/resources"
 	"github.com/mlfleet/mlfleet/internal/store"
 	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
@@ -103,6 +104,11 @@ func (s *Service) validateNew(ctx context.Context, sub string, group *armapi.Res
 		} else {
 			kubeconfig = decodeMaybeBase64(p.Mlfleet.Kubeconfig)
 			props.Mlfleet.Context = p.Mlfleet.Context
+			// Read now, not first in the operation, so that a file that is not a kubeconfig
+			// or lacks the context named is a 400 that says so (no cluster is contacted).
+			if _, err := kube.Connect(kubeconfig, p.Mlfleet.Context); err != nil {
+				errs.Add("InvalidParameter", "properties.mlfleet.kubeconfig", "The kubeconfig cannot be used: %v. Send the cluster's kubeconfig file (plain or base64), and in properties.mlfleet.context one of its contexts or none for its current one.", err)
+			}
 		}
 		props.NetworkProfile = armapi.NetworkProfile{NetworkPlugin: "kubenet", LoadBalancerSku: "standard", OutboundType: "loadBalancer"}
 		props.AgentPoolProfiles = []armapi.AgentPoolProfile{}

@@ -343,3 +343,16 @@ type VersionUpgrade struct {
 	KubernetesVersion string `json:"kubernetesVersion"`
 	IsPreview         *bool  `json:"isPreview,omitempty"`
 }
+
+// AgentPoolUpgradeProfile is what one agent pool can upgrade to
+// (agentPools/{pool}/upgradeProfiles/default).
+type AgentPoolUpgradeProfile struct {
+	ID         string `json:"id"`
+	Name       string `json:"name"`
+	Type       string `json:"type"`
+	Properties struct {
+		KubernetesVersion string           `json:"kubernetesVersion"`
+		OSType            string           `json:"osType"`
+		Upgrades          []VersionUpgrade `json:"upgrades"`
+	} `json:"properties"`
+}

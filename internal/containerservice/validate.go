@@ -76,13 +76,13 @@ func (s *Service) validateNew(ctx context.Context, sub string, group *armapi.Res
 		return nil, nil, resources.InvalidLocation(loc)
 	}
 	mc := &armapi.ManagedCluster{Name: name, Type: TypeManagedCluster, Location: location, Tags: in.Tags,
-		SKU: armapi.SKU{Name: "Base", Tier: "Free"}}
+		SKU: armapi.SKU{Name: SKUName, Tier: SKUTierFree}}
 	if mc.Tags == nil {
 		mc.Tags = map[string]string{}
 	}
 	props := &mc.Properties
 	props.ProvisioningState = armapi.StateCreating
-	props.PowerState = armapi.PowerState{Code: "Running"}
+	props.PowerState = armapi.PowerState{Code: PowerRunning}
 	props.EnableRBAC = true
 	props.DNSPrefix = p.DNSPrefix
 	if props.DNSPrefix == "" {
@@ -180,6 +180,7 @@ func (s *Service) validateNew(ctx context.Context, sub string, group *armapi.Res
 		pool := armapi.AgentPoolProfile{Name: ap.Name, AgentPoolProperties: armapi.AgentPoolProperties{Count: count, VMSize: size,
 			Mode: mode, OSType: "Linux", Type: "VirtualMachineScaleSets", OrchestratorVersion: props.KubernetesVersion, ProvisioningState: armapi.StateCreating}}
 		pool.Count = poolScaling(target, ap, &pool, ap.Count != nil, false, &errs)
+		checkPowerState(target, ap.PowerState, ap.Name, &errs)
 		newPoolSettings(target, ap.AgentPoolSettings, &pool, &errs)
 		autoscaled = autoscaled || pool.EnableAutoScaling
 		props.AgentPoolProfiles = append(props.AgentPoolProfiles, pool)

@@ -2,7 +2,10 @@ package auth
 
 import (
 	"context"
+	"crypto/elliptic"
 	"errors"
+	"math/big"
+	"strings"
 	"testing"
 )
 
@@ -49,7 +52,17 @@ func FuzzVerify(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	for _, s := range []string{signed, signed[:len(signed)-2], signed + ".", "..", "a.b.c", "", "eyJhbGciOiJub25lIn0.e30.",
+	// The same signature spelled (r, n-s), which ECDSA verification accepts as well.
+	dot := strings.LastIndexByte(signed, '.')
+	sig, err := b64.DecodeString(signed[dot+1:])
+	if err != nil {
+		f.Fatal(err)
+	}
+	high := new(big.Int).SetBytes(sig[32:])
+	high.Sub(elliptic.P256().Params().N, high)
+	high.FillBytes(sig[32:])
+	mirrored := signed[:dot+1] + b64.EncodeToString(sig)
+	for _, s := range []string{signed, mirrored, signed[:len(signed)-2], signed + ".", "..", "a.b.c", "", "eyJhbGciOiJub25lIn0.e30.",
 		"eyJhbGciOiJub25lIn0.e30." + signed[len(signed)-86:]} {
 		f.Add(s)
 	}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"sigs.k8s.io/yaml"
@@ -90,6 +91,11 @@ func readSpec(file string, v any) error {
 	if err != nil {
 		return usagef("read --file: %v", err)
 	}
+	return parseSpec(file, b, v)
+}
+
+// parseSpec is readSpec on the content b of file.
+func parseSpec(file string, b []byte, v any) error {
 	// $schema is what az ml's YAML files start with; it says nothing mlfleet needs. It is
 	// removed through a generic map because the strict decoding below would refuse it.
 	var generic map[string]any
@@ -381,8 +387,10 @@ func parseTraffic(s string) (map[string]int, error) {
 	out := map[string]int{}
 	for _, part := range strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == ',' }) {
 		name, pct, ok := strings.Cut(part, "=")
-		var n int
-		if _, err := fmt.Sscanf(pct, "%d", &n); !ok || err != nil || name == "" {
+		// Atoi, not Sscanf: Sscanf's %d stops at the first non-digit and took "90x" or
+		// "1=2" for a number.
+		n, err := strconv.Atoi(pct)
+		if !ok || err != nil || name == "" {
 			return nil, usagef("--traffic takes deployment=percent pairs, e.g. \"blue=90 green=10\", not %q", part)
 		}
 		out[name] = n

@@ -9,13 +9,14 @@ import (
 	"reflect"
 	"testing"
 
+	yamlv3 "go.yaml.in/yaml/v3"
 	"sigs.k8s.io/yaml"
 )
 
 // The fuzz targets feed Print arbitrary --query expressions and JSON documents. Bad input
 // never panics: an invalid query is a *QueryError, a query that fails on the data a plain
-// error. Every format prints every document, and the yaml and json output read back as the
-// data they print.
+// error. Every format prints every document, and the json and yaml output read back as the
+// data they print (the yaml under YAML 1.1 and 1.2 alike).
 // Run one with: go test -run='^$' -fuzz='^FuzzPrint$' -fuzztime=60s ./internal/output
 
 // seedDocuments adds the golden inputs, which cover the odd strings and numbers.
@@ -95,6 +96,16 @@ func FuzzPrint(f *testing.F) {
 			t.Fatalf("-o yaml of %q is not YAML: %v\n%s", doc, err, out["yaml"])
 		}
 		sameData(t, "yaml", doc, j, want)
+		// And under YAML 1.2, with go-yaml v3.
+		var v3 any
+		if err := yamlv3.Unmarshal([]byte(out["yaml"]), &v3); err != nil {
+			t.Fatalf("-o yaml of %q is not YAML 1.2: %v\n%s", doc, err, out["yaml"])
+		}
+		j, err = json.Marshal(v3)
+		if err != nil {
+			t.Fatalf("-o yaml of %q reads back (go-yaml v3) as %#v, which is not JSON data: %v", doc, v3, err)
+		}
+		sameData(t, "yaml (go-yaml v3)", doc, j, want)
 	})
 }
 

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"unicode"
 
+	"github.com/spf13/cobra"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/mlfleet/mlfleet/pkg/mlfleet"
@@ -197,6 +198,64 @@ func FuzzKubeconfig(f *testing.F) {
 		}
 		if cfg.CurrentContext != want {
 			t.Fatalf("merge: current context %q, want %q", cfg.CurrentContext, want)
+		}
+	})
+}
+
+// FuzzNodeFlags feeds aks nodepool update's --labels (given twice) and --node-taints
+// arbitrary values.
+func FuzzNodeFlags(f *testing.F) {
+	f.Add("a=1 b=2", "c=", "key=value:NoSchedule, k2=v2:NoExecute")
+	f.Add("", "", "")
+	f.Add("=x", "a==b", " , ")
+	f.Add("a", "a=b=c", ",")
+	f.Fuzz(func(t *testing.T, l1, l2, taints string) {
+		var n nodeFlags
+		cmd := &cobra.Command{}
+		n.bind(cmd.Flags())
+		for _, l := range []string{l1, l2} {
+			if err := cmd.Flags().Set("labels", l); err != nil {
+				t.Fatalf("--labels %q: %v", l, err)
+			}
+		}
+		if err := cmd.Flags().Set("node-taints", taints); err != nil {
+			t.Fatalf("--node-taints %q: %v", taints, err)
+		}
+		labels, ts, err := n.settings(cmd)
+		if err != nil {
+			wantUsage(t, "--labels", err, "key=value")
+			return
+		}
+		for k, v := range labels {
+			if k == "" || strings.ContainsFunc(k, unicode.IsSpace) || strings.Contains(v, "=") {
+				t.Fatalf("--labels %q %q: label %q=%q accepted", l1, l2, k, v)
+			}
+		}
+		for _, taint := range ts {
+			if taint != strings.TrimSpace(taint) {
+				t.Fatalf("--node-taints %q: taint %q not trimmed", taints, taint)
+			}
+		}
+	})
+}
+
+// FuzzAutoscalerProfile feeds --cluster-autoscaler-profile arbitrary values.
+func FuzzAutoscalerProfile(f *testing.F) {
+	f.Add("scan-interval=20s scale_down_delay_after_add=5m")
+	f.Add("=x")
+	f.Add("a")
+	f.Add("a=b=c")
+	f.Fuzz(func(t *testing.T, s string) {
+		a := autoscaleFlags{profile: []string{s}}
+		p, err := a.profileMap()
+		if err != nil {
+			wantUsage(t, "--cluster-autoscaler-profile", err, "key=value")
+			return
+		}
+		for k := range p {
+			if k == "" || strings.Contains(k, "_") || strings.ContainsFunc(k, unicode.IsSpace) {
+				t.Fatalf("--cluster-autoscaler-profile %q: key %q accepted", s, k)
+			}
 		}
 	})
 }

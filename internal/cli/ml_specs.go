@@ -199,6 +199,11 @@ func readSpec(file string, v any) error {
 	if err != nil {
 		return usagef("read --file: %v", err)
 	}
+	return parseSpec(file, b, v)
+}
+
+// parseSpec is readSpec on the content b of file.
+func parseSpec(file string, b []byte, v any) error {
 	// $schema is what az ml's YAML files start with; it says nothing mlfleet needs. It is
 	// removed through a generic map because the strict decoding below would refuse it.
 	var generic map[string]any
@@ -498,8 +503,10 @@ func parsePercents(flag, s string) (map[string]int, error) {
 	out := map[string]int{}
 	for _, part := range strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == ',' }) {
 		name, pct, ok := strings.Cut(part, "=")
-		var n int
-		if _, err := fmt.Sscanf(pct, "%d", &n); !ok || err != nil || name == "" {
+		// Atoi, not Sscanf: Sscanf's %d stops at the first non-digit and took "90x" or
+		// "1=2" for a number.
+		n, err := strconv.Atoi(pct)
+		if !ok || err != nil || name == "" {
 			return nil, usagef("%s takes deployment=percent pairs, e.g. \"blue=90 green=10\", not %q", flag, part)
 		}
 		out[name] = n

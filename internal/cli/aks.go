@@ -3,10 +3,11 @@ package cli
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/mlfleet/mlfleet/pkg/mlfleet"
 )
@@ -283,9 +284,9 @@ func newAKSImport(streams Streams, g *globals) *cobra.Command {
 		if err := required(kubeconfig, "--kubeconfig"); err != nil {
 			return err
 		}
-		kc, err := os.ReadFile(kubeconfig)
+		kc, err := sendableKubeconfig(kubeconfig, kubeContext)
 		if err != nil {
-			return fmt.Errorf("read kubeconfig: %w", err)
+			return err
 		}
 		c, err := g.client(streams)
 		if err != nil {
@@ -302,6 +303,34 @@ func newAKSImport(streams Streams, g *globals) *cobra.Command {
 	cmd.Flags().StringVarP(&location, "location", "l", "", "Location to record (default: the resource group's)")
 	noWaitFlag(cmd, &noWait)
 	return cmd
+}
+
+// sendableKubeconfig reads the kubeconfig file at path and returns what aks import sends:
+// only the context named ("" = the current one) with its cluster and user, the files they
+// name (certificates, keys, a token file; relative to the kubeconfig, as kubectl reads
+// them) read into the kubeconfig. The server reads the kubeconfig on its own machine, where
+// this machine's paths mean nothing, and refuses one that names files or runs a program.
+func sendableKubeconfig(path, kubeContext string) ([]byte, error) {
+	cfg, err := clientcmd.LoadFromFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read kubeconfig: %w", err)
+	}
+	if kubeContext != "" {
+		if _, ok := cfg.Contexts[kubeContext]; !ok {
+			return nil, usagef("--context %q is not a context of %s (kubectl config get-contexts --kubeconfig %s lists them)", kubeContext, path, path)
+		}
+		cfg.CurrentContext = kubeContext
+	}
+	if cfg.CurrentContext == "" {
+		return nil, usagef("%s has no current context: name one with --context", path)
+	}
+	if err := clientcmdapi.MinifyConfig(cfg); err != nil {
+		return nil, fmt.Errorf("kubeconfig %s: %w", path, err)
+	}
+	if err := clientcmdapi.FlattenConfig(cfg); err != nil {
+		return nil, fmt.Errorf("kubeconfig %s: read the files it names: %w", path, err)
+	}
+	return clientcmd.Write(*cfg)
 }
 
 // splitList reads a list flag whose items are separated by commas or spaces; "" gives

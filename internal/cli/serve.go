@@ -57,6 +57,7 @@ type serveFlags struct {
 	replicaInterval                 time.Duration
 	python                          string
 	routerImage                     string
+	allowKubeconfigExec             bool
 }
 
 func newServeCommand(streams Streams) *cobra.Command {
@@ -137,7 +138,7 @@ other mlfleet commands work with no flags. Stop it with Ctrl-C (SIGINT) or SIGTE
 				TokenLifetime: f.tokenLifetime, MaxTokenLifetime: f.maxTokenLifetime,
 				LeaseTTL: f.leaseTTL, StepDelay: f.stepDelay, CleanupBackoff: f.backoff, VersionsFile: f.versions, QuotaFile: f.quotas, HealthInterval: f.health, SweepInterval: f.sweep,
 				ReadLimit: f.reads, WriteLimit: f.writes, ActivityRetention: f.retention, ReplicaInterval: f.replicaInterval, MaxUploadSize: maxUpload, Logger: logger,
-				Python: python, RouterImage: f.routerImage,
+				Python: python, RouterImage: f.routerImage, AllowKubeconfigExec: f.allowKubeconfigExec,
 			}, streams.Out)
 		},
 	}
@@ -167,6 +168,7 @@ other mlfleet commands work with no flags. Stop it with Ctrl-C (SIGINT) or SIGTE
 	fl.DurationVar(&f.replicaInterval, "replica-heartbeat-interval", replicas.DefaultInterval, "How often this server renews its row in the replica table; a replica silent for 3 intervals is listed as Lost")
 	fl.StringVar(&f.python, "python", "python3", "Python interpreter (command or path) that runs the online deployments of embedded clusters; it imports the deployment's scoring script and its packages (e.g. scikit-learn)")
 	fl.StringVar(&f.routerImage, "router-image", "", "Image of the inference router (azureml-fe) on external clusters; without it online endpoints cannot serve there")
+	fl.BoolVar(&f.allowKubeconfigExec, "allow-kubeconfig-exec", false, "Let imported clusters' kubeconfigs run exec plugins (EKS, GKE) and read files on this machine; only when everyone who may register clusters may run programs here")
 	fl.DurationVar(&f.stepDelay, "fault-step-delay", 0, "Fault injection for tests: sleep before every operation step")
 	_ = fl.MarkHidden("fault-step-delay")
 	return cmd

@@ -122,6 +122,11 @@ func New(cfg Config) *Service {
 		cfg.Quotas = quota.Defaults()
 	}
 	s := &Service{cfg: cfg, log: cfg.Logger.With("component", "containerservice"), now: time.Now, locks: newKeyedMutex(), clients: kube.NewCache()}
+	// A provider that trusts its kubeconfigs' exec plugins (serve --allow-kubeconfig-exec)
+	// needs the shared clients to trust them too; the embedded provider's are inline.
+	for _, p := range cfg.Providers {
+		s.clients.Local = s.clients.Local || p.Info().LocalCredentials
+	}
 	cfg.Engine.Register(KindCreate, s.runCreate)
 	cfg.Engine.OnFailure(KindCreate, s.failedCreate)
 	cfg.Engine.Register(KindUpdate, s.runUpdate)

@@ -104,9 +104,14 @@ func (s *Service) validateNew(ctx context.Context, sub string, group *armapi.Res
 		} else {
 			kubeconfig = decodeMaybeBase64(p.Mlfleet.Kubeconfig)
 			props.Mlfleet.Context = p.Mlfleet.Context
-			// Read now, not first in the operation, so that a file that is not a kubeconfig
-			// or lacks the context named is a 400 that says so (no cluster is contacted).
-			if _, err := kube.Connect(kubeconfig, p.Mlfleet.Context); err != nil {
+			// Read now, not first in the operation, so that a file that is not a kubeconfig,
+			// lacks the context named or would run a program here is a 400 that says so (no
+			// cluster is contacted).
+			connect := kube.Connect
+			if info.LocalCredentials {
+				connect = kube.ConnectLocal
+			}
+			if _, err := connect(kubeconfig, p.Mlfleet.Context); err != nil {
 				errs.Add("InvalidParameter", "properties.mlfleet.kubeconfig", "The kubeconfig cannot be used: %v. Send the cluster's kubeconfig file (plain or base64), and in properties.mlfleet.context one of its contexts or none for its current one.", err)
 			}
 		}

@@ -127,6 +127,8 @@ current-context: ctx1
 		{name: "not a kubeconfig", kubeconfig: "!!!", wantText: "The kubeconfig cannot be used"},
 		{name: "context it lacks", kubeconfig: kubeconfig, context: "other", wantText: `no context "other" (it has: ctx1)`},
 		{name: "no server", kubeconfig: "apiVersion: v1\nkind: Config\n", wantText: "The kubeconfig cannot be used"},
+		{name: "exec plugin", kubeconfig: strings.Replace(kubeconfig, "{token: t}", "{exec: {apiVersion: client.authentication.k8s.io/v1, command: touch, interactiveMode: Never}}", 1),
+			wantText: "--allow-kubeconfig-exec"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var in armapi.ClusterInput

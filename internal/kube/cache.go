@@ -23,6 +23,9 @@ type Cache struct {
 	FailureThreshold int
 	// ProbeTimeout bounds one probe; 0 means 5 seconds.
 	ProbeTimeout time.Duration
+	// Local builds clients with ConnectLocal, trusting kubeconfigs' exec plugins, auth
+	// providers and file paths; false, with Connect, which refuses them. Set before use.
+	Local bool
 
 	mu      sync.Mutex
 	entries map[string]*cacheEntry
@@ -55,7 +58,11 @@ func (c *Cache) Get(id string, kubeconfig []byte, context string) (*Cluster, err
 	if e, ok := c.entries[id]; ok && e.context == context && bytes.Equal(e.kubeconfig, kubeconfig) {
 		return e.client, nil
 	}
-	kc, err := Connect(kubeconfig, context)
+	connect := Connect
+	if c.Local {
+		connect = ConnectLocal
+	}
+	kc, err := connect(kubeconfig, context)
 	if err != nil {
 		return nil, err
 	}

@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/mlfleet/mlfleet/internal/catalog"
 )
@@ -42,8 +43,21 @@ type Cluster struct {
 }
 
 // Connect builds a client from kubeconfig bytes; context "" means the current context.
-// It does not contact the cluster.
+// It does not contact the cluster. The kubeconfig comes from a user (aks import), so the
+// context's credentials must be inline (Inline): one that would run a program or read a
+// file on this machine is refused. ConnectLocal allows that.
 func Connect(kubeconfig []byte, context string) (*Cluster, error) {
+	return connect(kubeconfig, context, false)
+}
+
+// ConnectLocal is Connect trusting the kubeconfig's exec plugins, auth providers and file
+// paths (serve --allow-kubeconfig-exec): for an operator whose every user who may register
+// a cluster may also run programs on the server.
+func ConnectLocal(kubeconfig []byte, context string) (*Cluster, error) {
+	return connect(kubeconfig, context, true)
+}
+
+func connect(kubeconfig []byte, context string, local bool) (*Cluster, error) {
 	cc, err := clientcmd.Load(kubeconfig)
 	if err != nil {
 		return nil, fmt.Errorf("parse kubeconfig: %w", err)
@@ -59,11 +73,53 @@ func Connect(kubeconfig []byte, context string) (*Cluster, error) {
 			return nil, fmt.Errorf("kubeconfig has no context %q (it has: %s)", context, strings.Join(names, ", "))
 		}
 	}
+	if !local {
+		if err := Inline(cc, cmp.Or(context, cc.CurrentContext)); err != nil {
+			return nil, err
+		}
+	}
 	cfg, err := clientcmd.NewDefaultClientConfig(*cc, overrides).ClientConfig()
 	if err != nil {
 		return nil, fmt.Errorf("kubeconfig: %w", err)
 	}
 	return FromConfig(cfg)
+}
+
+// Inline returns an error naming what, in the user and cluster of the kubeconfig's context
+// name, would make the client run a program or read a file of this machine: an exec
+// credential plugin, an auth provider, or the path of a token, key or certificate. A
+// kubeconfig a user sends to the server is read there, so this is how it is kept from
+// running the user's command on the server or sending one of its files to the user's
+// server. A context missing, or naming a user or cluster missing, is left to the client
+// config, which says so.
+func Inline(cc *clientcmdapi.Config, name string) error {
+	ctx := cc.Contexts[name]
+	if ctx == nil {
+		return nil
+	}
+	var found []string
+	if u := cc.AuthInfos[ctx.AuthInfo]; u != nil {
+		if u.Exec != nil {
+			found = append(found, fmt.Sprintf("an exec credential plugin (users[%s].user.exec runs %q)", ctx.AuthInfo, u.Exec.Command))
+		}
+		if u.AuthProvider != nil {
+			found = append(found, fmt.Sprintf("an auth provider (users[%s].user.auth-provider %q)", ctx.AuthInfo, u.AuthProvider.Name))
+		}
+		for field, path := range map[string]string{"tokenFile": u.TokenFile, "client-certificate": u.ClientCertificate, "client-key": u.ClientKey} {
+			if path != "" {
+				found = append(found, fmt.Sprintf("a file path (users[%s].user.%s: %s)", ctx.AuthInfo, field, path))
+			}
+		}
+	}
+	if c := cc.Clusters[ctx.Cluster]; c != nil && c.CertificateAuthority != "" {
+		found = append(found, fmt.Sprintf("a file path (clusters[%s].cluster.certificate-authority: %s)", ctx.Cluster, c.CertificateAuthority))
+	}
+	if len(found) == 0 {
+		return nil
+	}
+	sort.Strings(found)
+	return fmt.Errorf("context %q uses %s, which mlfleet would run or read on its own machine; send a kubeconfig whose credentials are inline (a service account token, or 'kubectl config view --raw --flatten --minify' for certificates), or start mlfleet with --allow-kubeconfig-exec if everyone who may register clusters may run programs on the server",
+		name, strings.Join(found, " and "))
 }
 
 // FromConfig wraps a rest.Config, setting mlfleet's user agent, timeouts and rate limits.

@@ -67,6 +67,10 @@ type Info struct {
 	// (127.0.0.1), where their scoring URIs point: the embedded provider's in-process router.
 	// An Auto TLS certificate then names 127.0.0.1 too, so that those URIs verify.
 	LocalRouter bool
+	// LocalCredentials is true when the provider lets a registered cluster's kubeconfig run
+	// exec plugins and auth providers and read files on this machine (serve
+	// --allow-kubeconfig-exec); false, such a kubeconfig is refused (kube.Inline).
+	LocalCredentials bool
 }
 
 // NodePool is a group of identical nodes.

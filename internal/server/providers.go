@@ -46,7 +46,11 @@ func startProviders(ctx context.Context, cfg Config, sizes *catalog.VMSizes, fro
 		emb.UseKine(state.kineDSN)
 	}
 	log.Info("embedded clusters keep their objects in " + emb.StateBackend())
-	providers := map[string]provider.Provider{"embedded": emb, "external": external.New(sizes, external.WithRouterImage(cfg.RouterImage))}
+	opts := []external.Option{external.WithRouterImage(cfg.RouterImage)}
+	if cfg.AllowKubeconfigExec {
+		opts = append(opts, external.WithLocalCredentials())
+	}
+	providers := map[string]provider.Provider{"embedded": emb, "external": external.New(sizes, opts...)}
 	stop := func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()

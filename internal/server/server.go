@@ -119,6 +119,9 @@ type Config struct {
 	// clusters (serve --router-image); "" leaves their front-end a placeholder, and online
 	// endpoints cannot serve there.
 	RouterImage string
+	// AllowKubeconfigExec lets registered clusters' kubeconfigs run exec plugins and auth
+	// providers and read files on this machine (external.WithLocalCredentials).
+	AllowKubeconfigExec bool
 	// Logger receives logs; nil means JSON logs on stderr at info level.
 	Logger *slog.Logger
 }

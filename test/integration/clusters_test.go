@@ -419,9 +419,26 @@ func TestExternalCluster(t *testing.T) {
 		_, err := kubeClient(t, admin).CoreV1().ConfigMaps("kube-system").Get(ctx, "cluster-autoscaler-status", metav1.GetOptions{})
 		return err
 	})
-	file := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := os.WriteFile(file, admin, 0o600); err != nil {
+	// The kubeconfig names its certificates by relative paths, as kind's and minikube's
+	// do: aks import reads them into what it sends.
+	file := kubeconfigWithFiles(t, admin)
+	// A kubeconfig that would run a program on the server is refused before anything runs.
+	marker := filepath.Join(t.TempDir(), "ran")
+	sneaky := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(sneaky, fmt.Appendf(nil, `apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
+users: [{name: u, user: {exec: {apiVersion: client.authentication.k8s.io/v1, command: touch, args: [%q], interactiveMode: Never}}}]
+contexts: [{name: x, context: {cluster: c, user: u}}]
+current-context: x
+`, marker), 0o600); err != nil {
 		t.Fatal(err)
+	}
+	if r := mlfleetCLI(t, "aks", "import", "-n", "sneaky", "-g", "aks-ext-rg", "--kubeconfig", sneaky); r.code == 0 || !strings.Contains(r.err, "--allow-kubeconfig-exec") {
+		t.Errorf("aks import of a kubeconfig with an exec plugin: %+v", r)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Error("the server ran the exec plugin of a kubeconfig a user sent")
 	}
 	out := mustCLI(t, "aks", "import", "-n", "registered", "-g", "aks-ext-rg", "--kubeconfig", file,
 		"--query", "[provisioningState, mlfleet.provider, currentKubernetesVersion, agentPoolProfiles[0].count, agentPoolProfiles[0].vmSize]", "-o", "tsv")
@@ -460,6 +477,40 @@ func TestExternalCluster(t *testing.T) {
 		t.Fatalf("the source cluster stopped when its registration was deleted: %v", err)
 	}
 	mustCLI(t, "aks", "delete", "-n", "source", "-g", "aks-ext-rg", "--yes")
+}
+
+// kubeconfigWithFiles writes kubeconfig to a file of a new directory with its certificate
+// authority, client certificate and key in files beside it, named by relative paths, and
+// returns the kubeconfig file's path.
+func kubeconfigWithFiles(t *testing.T, kubeconfig []byte) string {
+	t.Helper()
+	cfg, err := clientcmd.Load(kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	write := func(name string, data []byte) string {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return name
+	}
+	for name, c := range cfg.Clusters {
+		if len(c.CertificateAuthorityData) > 0 {
+			c.CertificateAuthority, c.CertificateAuthorityData = write(name+"-ca.crt", c.CertificateAuthorityData), nil
+		}
+	}
+	for name, u := range cfg.AuthInfos {
+		if len(u.ClientCertificateData) > 0 {
+			u.ClientCertificate, u.ClientCertificateData = write(name+".crt", u.ClientCertificateData), nil
+			u.ClientKey, u.ClientKeyData = write(name+".key", u.ClientKeyData), nil
+		}
+	}
+	out, err := clientcmd.Write(*cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Join(dir, write("kubeconfig", out))
 }
 
 // TestClusterCLI runs the aks commands as a user would, and kubectl with the credentials

@@ -21,8 +21,10 @@ var _ provider.Provider = (*Provider)(nil)
 type Provider struct {
 	sizes       *catalog.VMSizes
 	routerImage string
-	mu          sync.Mutex
-	clusters    map[string]registered
+	// local trusts kubeconfigs with exec plugins, auth providers and file paths.
+	local    bool
+	mu       sync.Mutex
+	clusters map[string]registered
 }
 
 type registered struct {
@@ -40,6 +42,14 @@ func WithRouterImage(image string) Option {
 	return func(p *Provider) { p.routerImage = image }
 }
 
+// WithLocalCredentials lets registered clusters' kubeconfigs run exec plugins and auth
+// providers and read files on this machine (serve --allow-kubeconfig-exec), as EKS's and
+// GKE's need. Without it such a kubeconfig is refused: whoever may register a cluster
+// could otherwise run any program on the server.
+func WithLocalCredentials() Option {
+	return func(p *Provider) { p.local = true }
+}
+
 // New returns an external provider; sizes names nodes' VM sizes from their capacity when
 // they carry no instance-type label.
 func New(sizes *catalog.VMSizes, opts ...Option) *Provider {
@@ -52,13 +62,17 @@ func New(sizes *catalog.VMSizes, opts ...Option) *Provider {
 
 // Info implements provider.Provider.
 func (p *Provider) Info() provider.Info {
-	return provider.Info{Name: "external", ServesEndpoints: p.routerImage != "", RouterImage: p.routerImage}
+	return provider.Info{Name: "external", ServesEndpoints: p.routerImage != "", RouterImage: p.routerImage, LocalCredentials: p.local}
 }
 
 // Ensure connects with spec.Kubeconfig, reads the live cluster and remembers it.
 // Idempotent.
 func (p *Provider) Ensure(ctx context.Context, spec provider.ClusterSpec) (*provider.Status, error) {
-	c, err := kube.Connect(spec.Kubeconfig, spec.Context)
+	connect := kube.Connect
+	if p.local {
+		connect = kube.ConnectLocal
+	}
+	c, err := connect(spec.Kubeconfig, spec.Context)
 	if err != nil {
 		return nil, fmt.Errorf("register cluster %s: %w", spec.Name, err)
 	}

@@ -72,6 +72,9 @@ const (
 const (
 	DefaultRequestTimeout                   = 5 * time.Second
 	DefaultMaxConcurrentRequestsPerInstance = 1
+	// DefaultMaxQueueWait is Azure's default requestSettings.maxQueueWait, which the API
+	// side writes into the configuration of a deployment that sets none.
+	DefaultMaxQueueWait = 500 * time.Millisecond
 )
 
 // ErrInvalidConfig means an EndpointConfig cannot be used; the message says why.
@@ -106,6 +109,17 @@ type DeploymentRouting struct {
 	// MaxConcurrentRequestsPerInstance bounds the requests an instance serves at once;
 	// zero means 1.
 	MaxConcurrentRequestsPerInstance int `json:"maxConcurrentRequestsPerInstance"`
+	// MaxQueueWaitMS is how long a request waits for a free instance when every instance
+	// serves its MaxConcurrentRequestsPerInstance, before the router answers 429. Zero
+	// means it does not wait, which is also what the Secrets of older servers (without
+	// the field) get; the API side writes the deployment's maxQueueWait, PT0.5S by
+	// default.
+	MaxQueueWaitMS int `json:"maxQueueWaitMs,omitempty"`
+}
+
+// QueueWait is how long a request waits for a free instance; zero means not at all.
+func (d DeploymentRouting) QueueWait() time.Duration {
+	return time.Duration(max(d.MaxQueueWaitMS, 0)) * time.Millisecond
 }
 
 // Timeout is the request timeout, with its default.

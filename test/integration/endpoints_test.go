@@ -214,7 +214,8 @@ func TestOnlineEndpointDeploy(t *testing.T) {
 	must(t, p, http.StatusAccepted)
 	waitOperation(t, p.header.Get("Azure-AsyncOperation"))
 	_, cfg = endpointSecret(t, k, "ep1")
-	if fmt.Sprint(cfg["traffic"]) != "map[blue:100]" || cfg["deployments"].(map[string]any)["blue"].(map[string]any)["requestTimeoutMs"] != 5000.0 {
+	if blue := cfg["deployments"].(map[string]any)["blue"].(map[string]any); fmt.Sprint(cfg["traffic"]) != "map[blue:100]" ||
+		blue["requestTimeoutMs"] != 5000.0 || blue["maxQueueWaitMs"] != 500.0 {
 		t.Fatalf("endpoint.json after traffic: %v", cfg)
 	}
 	must(t, do(t, call{method: "DELETE", path: depPath + mlAPI}), http.StatusConflict)

@@ -277,8 +277,11 @@ type admission struct {
 
 // admit routes a request to a deployment and an instance slot, waiting up to the
 // deployment's maxQueueWait for a slot when every instance is busy, as Azure's front end
-// does. The wait ends early, with the client's error, when ctx ends.
-func (h *Handler) admit(ctx context.Context, epName, pinned, auth string) (admission, *routeError) {
+// does. The wait ends early, with the client's error, when ctx ends. readBody reads the
+// request's body; admit calls it before the request waits, because net/http notices a
+// client that goes away (and ends ctx) only once the body is read, and so that a body
+// that cannot be read does not wait.
+func (h *Handler) admit(ctx context.Context, epName, pinned, auth string, readBody func() error) (admission, *routeError) {
 	var expired <-chan time.Time
 	for {
 		a, rerr := h.pick(epName, pinned, auth)
@@ -287,6 +290,12 @@ func (h *Handler) admit(ctx context.Context, epName, pinned, auth string) (admis
 		}
 		if expired == nil { // one deadline, however often the request is routed again
 			expired = h.after(a.routing.QueueWait())
+		}
+		if err := readBody(); err != nil {
+			if in := h.leave(a.queue, a.wait); in != nil {
+				h.release(in)
+			}
+			return a, bodyError(a.dep, err)
 		}
 		select {
 		case <-a.wait.ready:
@@ -309,6 +318,11 @@ func (h *Handler) admit(ctx context.Context, epName, pinned, auth string) (admis
 				fmt.Sprintf("the client went away while the request waited for deployment %q: %v", a.dep, context.Cause(ctx))}
 		}
 	}
+}
+
+// bodyError is the answer to a request whose body cannot be read.
+func bodyError(dep string, err error) *routeError {
+	return &routeError{http.StatusRequestEntityTooLarge, dep, "bad_request", fmt.Sprintf("request body: %v (at most %d bytes)", err, maxBody)}
 }
 
 // statusClientClosed is what the metrics count for a request whose client went away
@@ -463,7 +477,21 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 func (h *Handler) score(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	epName := r.PathValue("endpoint")
-	a, rerr := h.admit(r.Context(), epName, r.Header.Get(inference.HeaderDeployment), r.Header.Get("Authorization"))
+	var body []byte
+	var bodyErr error
+	read := false
+	readBody := func() error {
+		if !read {
+			read = true
+			body, bodyErr = io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+		}
+		return bodyErr
+	}
+	a, rerr := h.admit(r.Context(), epName, r.Header.Get(inference.HeaderDeployment), r.Header.Get("Authorization"), readBody)
+	if rerr == nil && readBody() != nil {
+		h.release(a.in)
+		rerr = bodyError(a.dep, bodyErr)
+	}
 	if rerr != nil {
 		label := epName
 		if rerr.status == http.StatusNotFound && rerr.deployment == "" && rerr.reason == "endpoint_not_found" {
@@ -479,12 +507,6 @@ func (h *Handler) score(w http.ResponseWriter, r *http.Request) {
 	dep, in, routing, mirrors := a.dep, a.in, a.routing, a.mirrors
 	defer h.release(in)
 	w.Header().Set(inference.HeaderDeployment, dep)
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-	if err != nil {
-		h.metrics.observe(epName, dep, http.StatusRequestEntityTooLarge, "bad_request", time.Since(start))
-		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body: %v (at most %d bytes)", err, maxBody))
-		return
-	}
 	for _, m := range mirrors {
 		go h.mirror(epName, m, r.Header.Get("Content-Type"), body)
 	}

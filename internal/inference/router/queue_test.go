@@ -3,6 +3,7 @@ package router
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -62,6 +63,16 @@ func receive(t *testing.T, c <-chan scored, what string) scored {
 	}
 }
 
+// letThrough lets one request through an upstream's gate.
+func letThrough(t *testing.T, gate chan<- struct{}) {
+	t.Helper()
+	select {
+	case gate <- struct{}{}:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no request waits at the instance")
+	}
+}
+
 // TestQueueWaitsForASlot: requests over the limit wait, first come first served, and are
 // served as slots free up.
 func TestQueueWaitsForASlot(t *testing.T) {
@@ -69,7 +80,7 @@ func TestQueueWaitsForASlot(t *testing.T) {
 	slow := upstream(t, "slow", gate)
 	h := NewHandler(HandlerOptions{})
 	h.Update([]EndpointState{{Config: keyConfig(map[string]int{"blue": 100},
-		map[string]inference.DeploymentRouting{"blue": {MaxConcurrentRequestsPerInstance: 1, MaxQueueWaitMS: 60_000}}),
+		map[string]inference.DeploymentRouting{"blue": {RequestTimeoutMS: 600_000, MaxConcurrentRequestsPerInstance: 1, MaxQueueWaitMS: 60_000}}),
 		Instances: map[string][]string{"blue": {slow}}}})
 	ctx := t.Context()
 	first := score(ctx, h, 1)
@@ -83,7 +94,7 @@ func TestQueueWaitsForASlot(t *testing.T) {
 	waitQueued(t, h, 2)
 
 	for i, c := range []<-chan scored{first, second, third} {
-		gate <- struct{}{}
+		letThrough(t, gate)
 		r := receive(t, c, fmt.Sprintf("request %d", i+1))
 		if r.status != 200 || !strings.Contains(r.body, fmt.Sprintf(`{"n": %d}`, i+1)) {
 			t.Fatalf("request %d = %d %s, want 200 with its own answer (first come, first served)", i+1, r.status, r.body)
@@ -112,7 +123,7 @@ func TestQueueWaitExpires(t *testing.T) {
 		return expire
 	}})
 	h.Update([]EndpointState{{Config: keyConfig(map[string]int{"blue": 100},
-		map[string]inference.DeploymentRouting{"blue": {MaxConcurrentRequestsPerInstance: 1, MaxQueueWaitMS: 500}}),
+		map[string]inference.DeploymentRouting{"blue": {RequestTimeoutMS: 600_000, MaxConcurrentRequestsPerInstance: 1, MaxQueueWaitMS: 500}}),
 		Instances: map[string][]string{"blue": {slow}}}})
 	ctx := t.Context()
 	first := score(ctx, h, 1)
@@ -143,7 +154,7 @@ func TestQueueWaitExpires(t *testing.T) {
 	}
 	waitQueued(t, h, 0)
 
-	gate <- struct{}{}
+	letThrough(t, gate)
 	if r := receive(t, first, "the first request"); r.status != 200 {
 		t.Fatalf("first request = %d %s", r.status, r.body)
 	}
@@ -169,7 +180,7 @@ func TestQueueAndUpdates(t *testing.T) {
 	gate := make(chan struct{})
 	slow, spare := upstream(t, "slow", gate), upstream(t, "spare", nil)
 	h := NewHandler(HandlerOptions{})
-	routing := map[string]inference.DeploymentRouting{"blue": {MaxConcurrentRequestsPerInstance: 1, MaxQueueWaitMS: 60_000}}
+	routing := map[string]inference.DeploymentRouting{"blue": {RequestTimeoutMS: 600_000, MaxConcurrentRequestsPerInstance: 1, MaxQueueWaitMS: 60_000}}
 	h.Update([]EndpointState{{Config: keyConfig(map[string]int{"blue": 100}, routing), Instances: map[string][]string{"blue": {slow}}}})
 	ctx := t.Context()
 	first := score(ctx, h, 1)
@@ -241,5 +252,46 @@ func TestQueueRace(t *testing.T) {
 		if n := inflight(h, addr); n != 0 {
 			t.Errorf("%d requests in flight on %s after all ended", n, addr)
 		}
+	}
+}
+
+// TestQueueClientGoesAway: over a real connection, a client that hangs up while its
+// request waits takes it out of the queue at once, not at the end of maxQueueWait, and
+// the slot that frees later goes to nobody.
+func TestQueueClientGoesAway(t *testing.T) {
+	gate := make(chan struct{})
+	slow := upstream(t, "slow", gate)
+	expire := make(chan time.Time)
+	h := NewHandler(HandlerOptions{After: func(time.Duration) <-chan time.Time { return expire }})
+	h.Update([]EndpointState{{Config: keyConfig(map[string]int{"blue": 100},
+		map[string]inference.DeploymentRouting{"blue": {RequestTimeoutMS: 600_000, MaxConcurrentRequestsPerInstance: 1, MaxQueueWaitMS: 300_000}}),
+		Instances: map[string][]string{"blue": {slow}}}})
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	// Should the test fail, the waits end before the server closes, which waits for them.
+	t.Cleanup(func() { close(expire); close(gate) })
+	first := score(t.Context(), h, 1)
+	testutil.WaitFor(t, 10*time.Second, "the first request holds the slot", func() (bool, string) {
+		n := inflight(h, slow)
+		return n == 1, fmt.Sprintf("%d in flight", n)
+	})
+
+	conn, err := net.Dial("tcp", strings.TrimPrefix(srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := `{"n": 2}`
+	fmt.Fprintf(conn, "POST /api/v1/endpoint/ep/score HTTP/1.1\r\nHost: router\r\nAuthorization: Bearer primary-key\r\n"+
+		"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+	waitQueued(t, h, 1)
+	conn.Close()
+	waitQueued(t, h, 0)
+
+	letThrough(t, gate)
+	if r := receive(t, first, "the first request"); r.status != 200 {
+		t.Fatalf("first request = %d %s", r.status, r.body)
+	}
+	if n := inflight(h, slow); n != 0 {
+		t.Fatalf("%d requests in flight after all ended, want 0", n)
 	}
 }

@@ -167,7 +167,7 @@ func (s *Service) endpointConfig(ctx context.Context, ep *armapi.OnlineEndpoint,
 // defaults as validateDeployment's (PT5S, 1, PT0.5S) for a row without them.
 func routingOf(d *armapi.OnlineDeployment) inference.DeploymentRouting {
 	r := inference.DeploymentRouting{RequestTimeoutMS: 5000, MaxConcurrentRequestsPerInstance: 1,
-		MaxQueueWaitMS: int(inference.DefaultMaxQueueWait / time.Millisecond)}
+		MaxQueueWaitMS: new(int(inference.DefaultMaxQueueWait / time.Millisecond))}
 	rs := d.Properties.RequestSettings
 	if rs == nil {
 		return r
@@ -177,7 +177,7 @@ func routingOf(d *armapi.OnlineDeployment) inference.DeploymentRouting {
 	}
 	// PT0S is a choice too: refuse at once what no instance can take.
 	if t, err := ParseDuration(rs.MaxQueueWait); err == nil {
-		r.MaxQueueWaitMS = int(t / time.Millisecond)
+		r.MaxQueueWaitMS = new(int(t / time.Millisecond))
 	}
 	if rs.MaxConcurrentRequestsPerInstance > 0 {
 		r.MaxConcurrentRequestsPerInstance = rs.MaxConcurrentRequestsPerInstance

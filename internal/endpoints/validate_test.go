@@ -1,6 +1,7 @@
 package endpoints
 
 import (
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -173,17 +174,17 @@ func TestRoutingOf(t *testing.T) {
 		rs   *armapi.RequestSettings
 		want inference.DeploymentRouting
 	}{
-		{"no settings", nil, inference.DeploymentRouting{RequestTimeoutMS: 5000, MaxConcurrentRequestsPerInstance: 1, MaxQueueWaitMS: 500}},
+		{"no settings", nil, inference.DeploymentRouting{RequestTimeoutMS: 5000, MaxConcurrentRequestsPerInstance: 1, MaxQueueWaitMS: new(500)}},
 		{"defaults written by validation", &armapi.RequestSettings{RequestTimeout: "PT5S", MaxConcurrentRequestsPerInstance: 1, MaxQueueWait: "PT0.5S"},
-			inference.DeploymentRouting{RequestTimeoutMS: 5000, MaxConcurrentRequestsPerInstance: 1, MaxQueueWaitMS: 500}},
+			inference.DeploymentRouting{RequestTimeoutMS: 5000, MaxConcurrentRequestsPerInstance: 1, MaxQueueWaitMS: new(500)}},
 		{"set", &armapi.RequestSettings{RequestTimeout: "PT1.5S", MaxConcurrentRequestsPerInstance: 4, MaxQueueWait: "PT2S"},
-			inference.DeploymentRouting{RequestTimeoutMS: 1500, MaxConcurrentRequestsPerInstance: 4, MaxQueueWaitMS: 2000}},
+			inference.DeploymentRouting{RequestTimeoutMS: 1500, MaxConcurrentRequestsPerInstance: 4, MaxQueueWaitMS: new(2000)}},
 		{"no waiting", &armapi.RequestSettings{MaxQueueWait: "PT0S"},
-			inference.DeploymentRouting{RequestTimeoutMS: 5000, MaxConcurrentRequestsPerInstance: 1, MaxQueueWaitMS: 0}},
+			inference.DeploymentRouting{RequestTimeoutMS: 5000, MaxConcurrentRequestsPerInstance: 1, MaxQueueWaitMS: new(0)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := &armapi.OnlineDeployment{Properties: armapi.OnlineDeploymentProperties{RequestSettings: tc.rs}}
-			if got := routingOf(d); got != tc.want {
+			if got := routingOf(d); !reflect.DeepEqual(got, tc.want) {
 				t.Fatalf("routingOf = %+v, want %+v", got, tc.want)
 			}
 		})

@@ -72,8 +72,7 @@ const (
 const (
 	DefaultRequestTimeout                   = 5 * time.Second
 	DefaultMaxConcurrentRequestsPerInstance = 1
-	// DefaultMaxQueueWait is Azure's default requestSettings.maxQueueWait, which the API
-	// side writes into the configuration of a deployment that sets none.
+	// DefaultMaxQueueWait is Azure's default requestSettings.maxQueueWait.
 	DefaultMaxQueueWait = 500 * time.Millisecond
 )
 
@@ -110,16 +109,19 @@ type DeploymentRouting struct {
 	// zero means 1.
 	MaxConcurrentRequestsPerInstance int `json:"maxConcurrentRequestsPerInstance"`
 	// MaxQueueWaitMS is how long a request waits for a free instance when every instance
-	// serves its MaxConcurrentRequestsPerInstance, before the router answers 429. Zero
-	// means it does not wait, which is also what the Secrets of older servers (without
-	// the field) get; the API side writes the deployment's maxQueueWait, PT0.5S by
-	// default.
-	MaxQueueWaitMS int `json:"maxQueueWaitMs,omitempty"`
+	// serves its MaxConcurrentRequestsPerInstance, before the router answers 429; zero
+	// means it does not wait. nil means 500, the deployment's default, which is what the
+	// Secrets of older servers (without the field) get too.
+	MaxQueueWaitMS *int `json:"maxQueueWaitMs,omitempty"`
 }
 
-// QueueWait is how long a request waits for a free instance; zero means not at all.
+// QueueWait is how long a request waits for a free instance, with its default; zero
+// means not at all.
 func (d DeploymentRouting) QueueWait() time.Duration {
-	return time.Duration(max(d.MaxQueueWaitMS, 0)) * time.Millisecond
+	if d.MaxQueueWaitMS == nil {
+		return DefaultMaxQueueWait
+	}
+	return time.Duration(max(*d.MaxQueueWaitMS, 0)) * time.Millisecond
 }
 
 // Timeout is the request timeout, with its default.

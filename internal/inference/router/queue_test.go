@@ -80,7 +80,7 @@ func TestQueueWaitsForASlot(t *testing.T) {
 	slow := upstream(t, "slow", gate)
 	h := NewHandler(HandlerOptions{})
 	h.Update([]EndpointState{{Config: keyConfig(map[string]int{"blue": 100},
-		map[string]inference.DeploymentRouting{"blue": {RequestTimeoutMS: 600_000, MaxConcurrentRequestsPerInstance: 1, MaxQueueWaitMS: 60_000}}),
+		map[string]inference.DeploymentRouting{"blue": {RequestTimeoutMS: 600_000, MaxConcurrentRequestsPerInstance: 1, MaxQueueWaitMS: new(60_000)}}),
 		Instances: map[string][]string{"blue": {slow}}}})
 	ctx := t.Context()
 	first := score(ctx, h, 1)
@@ -123,7 +123,8 @@ func TestQueueWaitExpires(t *testing.T) {
 		return expire
 	}})
 	h.Update([]EndpointState{{Config: keyConfig(map[string]int{"blue": 100},
-		map[string]inference.DeploymentRouting{"blue": {RequestTimeoutMS: 600_000, MaxConcurrentRequestsPerInstance: 1, MaxQueueWaitMS: 500}}),
+		// No maxQueueWaitMs, as in the Secret of an older server: the default applies.
+		map[string]inference.DeploymentRouting{"blue": {RequestTimeoutMS: 600_000, MaxConcurrentRequestsPerInstance: 1}}),
 		Instances: map[string][]string{"blue": {slow}}}})
 	ctx := t.Context()
 	first := score(ctx, h, 1)
@@ -141,7 +142,7 @@ func TestQueueWaitExpires(t *testing.T) {
 	}
 	mu.Lock()
 	if len(waits) != 1 || waits[0] != 500*time.Millisecond {
-		t.Fatalf("waits = %v, want one of the deployment's 500ms", waits)
+		t.Fatalf("waits = %v, want one of the default 500ms", waits)
 	}
 	mu.Unlock()
 
@@ -180,7 +181,7 @@ func TestQueueAndUpdates(t *testing.T) {
 	gate := make(chan struct{})
 	slow, spare := upstream(t, "slow", gate), upstream(t, "spare", nil)
 	h := NewHandler(HandlerOptions{})
-	routing := map[string]inference.DeploymentRouting{"blue": {RequestTimeoutMS: 600_000, MaxConcurrentRequestsPerInstance: 1, MaxQueueWaitMS: 60_000}}
+	routing := map[string]inference.DeploymentRouting{"blue": {RequestTimeoutMS: 600_000, MaxConcurrentRequestsPerInstance: 1, MaxQueueWaitMS: new(60_000)}}
 	h.Update([]EndpointState{{Config: keyConfig(map[string]int{"blue": 100}, routing), Instances: map[string][]string{"blue": {slow}}}})
 	ctx := t.Context()
 	first := score(ctx, h, 1)
@@ -218,7 +219,7 @@ func TestQueueRace(t *testing.T) {
 			instances = instances[:1]
 		}
 		return []EndpointState{{Config: keyConfig(map[string]int{"blue": 100},
-			map[string]inference.DeploymentRouting{"blue": {MaxConcurrentRequestsPerInstance: 1 + i%2, MaxQueueWaitMS: 60_000}}),
+			map[string]inference.DeploymentRouting{"blue": {MaxConcurrentRequestsPerInstance: 1 + i%2, MaxQueueWaitMS: new(60_000)}}),
 			Instances: map[string][]string{"blue": instances}}}
 	}
 	h.Update(states(1))
@@ -264,7 +265,7 @@ func TestQueueClientGoesAway(t *testing.T) {
 	expire := make(chan time.Time)
 	h := NewHandler(HandlerOptions{After: func(time.Duration) <-chan time.Time { return expire }})
 	h.Update([]EndpointState{{Config: keyConfig(map[string]int{"blue": 100},
-		map[string]inference.DeploymentRouting{"blue": {RequestTimeoutMS: 600_000, MaxConcurrentRequestsPerInstance: 1, MaxQueueWaitMS: 300_000}}),
+		map[string]inference.DeploymentRouting{"blue": {RequestTimeoutMS: 600_000, MaxConcurrentRequestsPerInstance: 1, MaxQueueWaitMS: new(300_000)}}),
 		Instances: map[string][]string{"blue": {slow}}}})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)

@@ -25,6 +25,16 @@ const (
 	adfsKeysPath      = adfsPrefix + "/discovery/keys"
 )
 
+// The tenant's OpenID discovery is what an AAD-style authority (https://server/{tenant},
+// as azidentity builds it from a tenant id) is asked before any token exists: MSAL reads
+// /{tenant}/v2.0/.well-known/openid-configuration for the token endpoint, and, with
+// instance discovery on, /common/discovery/instance first. Both are served without a
+// token and point at the ADFS-style token endpoint above.
+const (
+	tenantDiscoverySuffix = "/v2.0/.well-known/openid-configuration"
+	instanceDiscoveryPath = "/common/discovery/instance"
+)
+
 // metadataPath is where Azure clients discover a cloud's endpoints (`az cloud register
 // --endpoint-resource-manager URL` fetches it, as for Azure Stack Hub).
 const metadataPath = "/metadata/endpoints"
@@ -40,8 +50,23 @@ func anonymous(method, path string) bool {
 		return true
 	case (method == http.MethodGet || method == http.MethodHead) && (strings.EqualFold(path, adfsDiscoveryPath) || strings.EqualFold(path, adfsKeysPath)):
 		return true
+	case (method == http.MethodGet || method == http.MethodHead) && (tenantOfDiscovery(path) != "" || strings.EqualFold(path, instanceDiscoveryPath)):
+		return true
 	}
 	return false
+}
+
+// tenantOfDiscovery returns the tenant of a path /{tenant}/v2.0/.well-known/openid-configuration,
+// or "" for any other path.
+func tenantOfDiscovery(path string) string {
+	if len(path) < len(tenantDiscoverySuffix) || !strings.EqualFold(path[len(path)-len(tenantDiscoverySuffix):], tenantDiscoverySuffix) {
+		return ""
+	}
+	tenant := strings.TrimPrefix(path[:len(path)-len(tenantDiscoverySuffix)], "/")
+	if tenant == "" || strings.Contains(tenant, "/") {
+		return ""
+	}
+	return tenant
 }
 
 // isMetadataPath accepts /metadata/endpoints and //metadata/endpoints, which is what a
@@ -73,9 +98,59 @@ func (s *Server) serveAnonymous(w http.ResponseWriter, r *http.Request) {
 			keys = k.JWKS()
 		}
 		writeJSON(w, http.StatusOK, keys)
+	case strings.EqualFold(r.URL.Path, instanceDiscoveryPath):
+		s.instanceDiscovery(w, r)
+	case tenantOfDiscovery(r.URL.Path) != "":
+		s.tenantOpenIDConfiguration(w, r, tenantOfDiscovery(r.URL.Path))
 	default:
 		s.openIDConfiguration(w, r)
 	}
+}
+
+// knownTenant reports whether tenant names mlfleet's one tenant: its id, or the aliases
+// that AAD accepts for "the tenant of whoever signs in".
+func (s *Server) knownTenant(tenant string) bool {
+	switch strings.ToLower(tenant) {
+	case "common", "organizations":
+		return true
+	}
+	return strings.EqualFold(tenant, s.cfg.Auth.Tenant())
+}
+
+// tenantOpenIDConfiguration is the discovery document of the AAD-style authority
+// https://server/{tenant}. Its issuer has the authority's host, which MSAL checks; the
+// token endpoint is the ADFS-style one, which takes the same client_credentials form.
+func (s *Server) tenantOpenIDConfiguration(w http.ResponseWriter, r *http.Request, tenant string) {
+	if !s.knownTenant(tenant) {
+		// AAD's answer to an unknown tenant, with the one to use.
+		oauthError(w, http.StatusBadRequest, "invalid_tenant", "AADSTS90002: Tenant '"+tenant+"' not found. mlfleet's tenant is "+s.cfg.Auth.Tenant()+
+			" ('mlfleet account show --query tenantId').")
+		return
+	}
+	base := "https://" + r.Host
+	writeJSON(w, http.StatusOK, map[string]any{
+		"issuer":                                base + "/" + s.cfg.Auth.Tenant() + "/v2.0",
+		"token_endpoint":                        base + adfsTokenPath,
+		"authorization_endpoint":                base + adfsPrefix + "/oauth2/authorize",
+		"jwks_uri":                              base + adfsKeysPath,
+		"grant_types_supported":                 []string{"client_credentials", "password", "refresh_token"},
+		"id_token_signing_alg_values_supported": []string{"ES256"},
+		"subject_types_supported":               []string{"pairwise"},
+		"token_endpoint_auth_methods_supported": []string{"client_secret_post", "client_secret_basic"},
+		"response_types_supported":              []string{"token", "id_token"},
+		"scopes_supported":                      []string{"openid", "profile", "offline_access"},
+		"cloud_instance_name":                   r.Host,
+	})
+}
+
+// instanceDiscovery is AAD's instance discovery answer for mlfleet's own host: the tenant
+// discovery document to read, and no aliases but the host itself.
+func (s *Server) instanceDiscovery(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{
+		"tenant_discovery_endpoint": "https://" + r.Host + "/" + s.cfg.Auth.Tenant() + tenantDiscoverySuffix,
+		"api-version":               "1.1",
+		"metadata":                  []any{map[string]any{"preferred_network": r.Host, "preferred_cache": r.Host, "aliases": []string{r.Host}}},
+	})
 }
 
 // cloudMetadata describes mlfleet as a cloud: its token authority (an ADFS-style one in

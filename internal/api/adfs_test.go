@@ -171,3 +171,40 @@ func TestTokenEndpointMethods(t *testing.T) {
 		}
 	}
 }
+
+// TestTenantDiscovery: what MSAL (inside azidentity) reads before it has a token, for an
+// authority https://server/{tenant}, is served without one. The tenant's discovery
+// document names an issuer on the server's host (MSAL refuses another) and the token
+// endpoint; an unknown tenant is a 400 that names the right one.
+func TestTenantDiscovery(t *testing.T) {
+	t.Parallel()
+	srv, _, _, _ := tokenServer(t)
+	host := strings.TrimPrefix(srv.URL, "https://")
+	get := func(path string) answer {
+		req, err := http.NewRequest(http.MethodGet, srv.URL+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return send(t, srv.Client(), req)
+	}
+	for _, tenant := range []string{"tenant-1", "TENANT-1", "common", "organizations"} {
+		ans := get("/" + tenant + "/v2.0/.well-known/openid-configuration")
+		if ans.status != http.StatusOK || testutil.Field(ans.body, "token_endpoint") != srv.URL+"/adfs/oauth2/token" ||
+			testutil.Field(ans.body, "issuer") != srv.URL+"/tenant-1/v2.0" || testutil.Field(ans.body, "authorization_endpoint") == "" {
+			t.Errorf("discovery of tenant %s = %d: %s", tenant, ans.status, ans.raw)
+		}
+	}
+	ans := get("/common/discovery/instance?api-version=1.1&authorization_endpoint=" + url.QueryEscape(srv.URL+"/tenant-1/oauth2/v2.0/authorize"))
+	if ans.status != http.StatusOK || testutil.Field(ans.body, "tenant_discovery_endpoint") != srv.URL+"/tenant-1/v2.0/.well-known/openid-configuration" ||
+		!strings.Contains(ans.raw, `"aliases":["`+host+`"]`) {
+		t.Errorf("instance discovery = %d: %s", ans.status, ans.raw)
+	}
+	ans = get("/other-tenant/v2.0/.well-known/openid-configuration")
+	if ans.status != http.StatusBadRequest || testutil.Field(ans.body, "error") != "invalid_tenant" || !strings.Contains(ans.raw, "tenant-1") {
+		t.Errorf("discovery of an unknown tenant = %d: %s", ans.status, ans.raw)
+	}
+	// Nothing else under a tenant is anonymous.
+	if ans := get("/tenant-1/v2.0/other"); ans.status != http.StatusUnauthorized {
+		t.Errorf("GET /tenant-1/v2.0/other without a token = %d: %s", ans.status, ans.raw)
+	}
+}

@@ -105,7 +105,7 @@ func (a *testARM) group(t *testing.T, name string) {
 }
 
 // row writes a resource row as a service would, body marshalled from v.
-func (a *testARM) row(t *testing.T, r *store.Resource, v any) {
+func (a *testARM) row(t testing.TB, r *store.Resource, v any) {
 	t.Helper()
 	r.Body, _ = json.Marshal(v)
 	if err := a.st.CreateResource(context.Background(), r); err != nil {

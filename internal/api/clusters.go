@@ -26,12 +26,16 @@ func (s *Server) clusterRoutes() {
 	rt.handle(http.MethodGet, mcPath+"/agentPools", s.listPools)
 	rt.handle(http.MethodGet, mcPath+"/agentPools/{pool}", s.getPool)
 	rt.handle(http.MethodPut, mcPath+"/agentPools/{pool}", s.putPool)
+	rt.handle(http.MethodDelete, mcPath+"/agentPools/{pool}", s.deletePool)
+	rt.handle(http.MethodGet, mcPath+"/agentPools/{pool}/upgradeProfiles/{profile}", s.getPoolUpgradeProfile)
 	rt.handle(http.MethodPost, mcPath+"/agentPools/{pool}/upgradeNodeImageVersion", s.upgradeNodeImage)
 	rt.handle(http.MethodGet, mcPath+"/upgradeProfiles/{profile}", s.getUpgradeProfile)
 	rt.handle(http.MethodPost, mcPath+"/listClusterUserCredential", s.clusterCredentials(false))
 	rt.handle(http.MethodPost, mcPath+"/listClusterAdminCredential", s.clusterCredentials(true))
 	rt.handle(http.MethodPost, mcPath+"/stop", s.unsupportedClusterAction("stop"))
 	rt.handle(http.MethodPost, mcPath+"/start", s.unsupportedClusterAction("start"))
+	rt.handle(http.MethodPost, mcPath+"/rotateClusterCertificates", s.unsupportedClusterAction("rotateClusterCertificates"))
+	rt.handle(http.MethodPost, mcPath+"/runCommand", s.unsupportedClusterAction("runCommand"))
 	rt.handle(http.MethodGet, csSubPath+"/locations/{location}/orchestrators", s.orchestrators)
 	rt.handle(http.MethodGet, csSubPath+"/locations/{location}/kubernetesVersions", s.kubernetesVersions)
 }
@@ -136,6 +140,18 @@ func (s *Server) unsupportedClusterAction(action string) handlerFunc {
 // with a 400 that says so, as unsupportedClusterAction does.
 func (s *Server) upgradeNodeImage(w http.ResponseWriter, r *http.Request, p params) {
 	writeError(w, r, s.cfg.Clusters.RefuseNodeImageUpgrade(r.Context(), p["sub"], p["rg"], p["name"], p["pool"]))
+}
+
+// deletePool serves az aks nodepool delete, which mlfleet does not run, with a 400 that
+// says so, as unsupportedClusterAction does.
+func (s *Server) deletePool(w http.ResponseWriter, r *http.Request, p params) {
+	writeError(w, r, s.cfg.Clusters.RefusePoolDelete(r.Context(), p["sub"], p["rg"], p["name"], p["pool"]))
+}
+
+// getPoolUpgradeProfile serves az aks nodepool get-upgrades: the pool's version, no upgrades.
+func (s *Server) getPoolUpgradeProfile(w http.ResponseWriter, r *http.Request, p params) {
+	profile, err := s.cfg.Clusters.PoolUpgradeProfile(r.Context(), p["sub"], p["rg"], p["name"], p["pool"], p["profile"])
+	reply(w, r, http.StatusOK, profile, err)
 }
 
 func (s *Server) getUpgradeProfile(w http.ResponseWriter, r *http.Request, p params) {

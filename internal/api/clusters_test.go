@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/base64"
+	"fmt"
 	"net/http"
 	"regexp"
 	"strings"
@@ -128,10 +129,11 @@ func TestClusterFieldsAzReads(t *testing.T) {
 }
 
 // succeededCluster stores a cluster as a finished create leaves it (no operation runs).
-func succeededCluster(t *testing.T, a *testARM, rg, name, version string) string {
+func succeededCluster(t testing.TB, a *testARM, rg, name, version string) string {
 	t.Helper()
 	id := containerservice.ID(testSub, rg, name)
 	mc := &armapi.ManagedCluster{ID: id, Name: name, Type: containerservice.TypeManagedCluster, Location: "westus", Tags: map[string]string{},
+		SKU:      armapi.SKU{Name: "Base", Tier: "Free"},
 		Identity: &armapi.ClusterIdentity{Type: "SystemAssigned", PrincipalID: "00000000-0000-0000-0000-000000000001", TenantID: "tenant"}}
 	p := &mc.Properties
 	p.ProvisioningState, p.KubernetesVersion, p.CurrentKubernetesVersion = "Succeeded", version, version
@@ -262,6 +264,13 @@ func TestClusterOperationsNotSupported(t *testing.T) {
 		{name: "pool as read", method: http.MethodPut, path: id + "/agentPools/nodepool1",
 			body:   map[string]any{"properties": map[string]any{"count": 3, "vmSize": "Standard_D3_v2", "mode": "System"}},
 			status: http.StatusOK},
+		{name: "nodepool stop", method: http.MethodPut, path: id + "/agentPools/nodepool1",
+			body:   map[string]any{"properties": map[string]any{"count": 3, "vmSize": "Standard_D3_v2", "mode": "System", "powerState": map[string]any{"code": "Stopped"}}},
+			status: http.StatusBadRequest, code: containerservice.CodeOperationNotSupported, target: "properties.agentPoolProfiles[0].powerState.code",
+			text: "Stopping agent pool 'nodepool1' (power state 'Stopped') is not supported by mlfleet"},
+		{name: "nodepool start", method: http.MethodPut, path: id + "/agentPools/nodepool1",
+			body:   map[string]any{"properties": map[string]any{"count": 3, "vmSize": "Standard_D3_v2", "mode": "System", "powerState": map[string]any{"code": "Running"}}},
+			status: http.StatusOK},
 	} {
 		status, out := a.call(t, a.owner, tc.method, tc.path+v, tc.body)
 		msg, _ := testutil.Field(out, "error.message").(string)
@@ -282,5 +291,105 @@ func TestClusterOperationsNotSupported(t *testing.T) {
 	pools, _ := got["value"].([]any)
 	if len(pools) != 1 || testutil.Field(pools[0].(map[string]any), "properties.mode") != "System" || testutil.Field(pools[0].(map[string]any), "properties.count") != 3.0 {
 		t.Errorf("pools after the refused requests = %v, want nodepool1 alone, System, 3 nodes", got)
+	}
+}
+
+// TestClusterSettingsNotHonoured: the settings az sends that mlfleet cannot honour
+// (Microsoft Entra integration, automatic upgrades, a paid tier) are refused with a 400
+// naming the property, on a create and on an update, rather than accepted and dropped;
+// the values that say what mlfleet does anyway pass, as does the cluster PUT back as read.
+func TestClusterSettingsNotHonoured(t *testing.T) {
+	t.Parallel()
+	a := newTestARM(t)
+	a.group(t, "rg1")
+	path := succeededCluster(t, a, "rg1", "aks1", "1.36.3") + "?api-version=2022-11-01"
+	props := func(b map[string]any) map[string]any { return b["properties"].(map[string]any) }
+	tests := []struct {
+		name   string
+		change func(b map[string]any)
+		target string // "" for a change that passes
+	}{
+		{"az aks update --enable-aad", func(b map[string]any) {
+			props(b)["aadProfile"] = map[string]any{"managed": true, "adminGroupObjectIDs": []any{"00000000-0000-0000-0000-000000000000"}}
+		}, "properties.aadProfile"},
+		{"--enable-azure-rbac", func(b map[string]any) { props(b)["aadProfile"] = map[string]any{"enableAzureRBAC": true} }, "properties.aadProfile"},
+		{"--auto-upgrade-channel patch", func(b map[string]any) { props(b)["autoUpgradeProfile"] = map[string]any{"upgradeChannel": "patch"} }, "properties.autoUpgradeProfile.upgradeChannel"},
+		{"--node-os-upgrade-channel NodeImage", func(b map[string]any) {
+			props(b)["autoUpgradeProfile"] = map[string]any{"nodeOSUpgradeChannel": "NodeImage"}
+		}, "properties.autoUpgradeProfile.nodeOSUpgradeChannel"},
+		{"--uptime-sla", func(b map[string]any) { b["sku"] = map[string]any{"name": "Basic", "tier": "Paid"} }, "sku.tier"},
+		{"--tier standard", func(b map[string]any) { b["sku"] = map[string]any{"name": "Base", "tier": "Standard"} }, "sku.tier"},
+		{"aadProfile null", func(b map[string]any) { props(b)["aadProfile"] = nil }, ""},
+		{"upgrade channel none", func(b map[string]any) {
+			props(b)["autoUpgradeProfile"] = map[string]any{"upgradeChannel": "none", "nodeOSUpgradeChannel": "None"}
+		}, ""},
+		{"--tier free", func(b map[string]any) { b["sku"] = map[string]any{"name": "Base", "tier": "Free"} }, ""},
+		{"pools running", func(b map[string]any) {
+			props(b)["agentPoolProfiles"].([]any)[0].(map[string]any)["powerState"] = map[string]any{"code": "Running"}
+		}, ""},
+		{"a pool stopped", func(b map[string]any) {
+			props(b)["agentPoolProfiles"].([]any)[0].(map[string]any)["powerState"] = map[string]any{"code": "Stopped"}
+		}, "properties.agentPoolProfiles[0].powerState.code"},
+	}
+	for _, tt := range tests {
+		_, body := a.call(t, a.owner, http.MethodGet, path, nil)
+		tt.change(body)
+		status, out := a.call(t, a.owner, http.MethodPut, path, body)
+		if tt.target == "" {
+			if status != http.StatusOK {
+				t.Errorf("%s: PUT = %d %v, want 200", tt.name, status, out)
+			}
+			continue
+		}
+		if status != http.StatusBadRequest || testutil.Field(out, "error.target") != tt.target {
+			t.Errorf("%s: PUT = %d %v, want 400 with target %s", tt.name, status, out, tt.target)
+		}
+	}
+	_, got := a.call(t, a.owner, http.MethodGet, path, nil)
+	if testutil.Field(got, "sku.tier") != "Free" || testutil.Field(got, "properties.aadProfile") != nil {
+		t.Errorf("cluster after the refused updates = %v, want the Free tier and no aadProfile", got)
+	}
+
+	// az aks create --auto-upgrade-channel patch --enable-aad --tier standard: every
+	// problem in one 400, and no cluster.
+	create := azCreateBody()
+	create["sku"] = map[string]any{"name": "Base", "tier": "Standard"}
+	props(create)["autoUpgradeProfile"] = map[string]any{"upgradeChannel": "patch"}
+	props(create)["aadProfile"] = map[string]any{"managed": true}
+	newPath := subURL + "/resourceGroups/rg1/providers/Microsoft.ContainerService/managedClusters/aks2?api-version=2022-11-01"
+	status, out := a.call(t, a.owner, http.MethodPut, newPath, create)
+	msg, _ := testutil.Field(out, "error.message").(string)
+	details, _ := testutil.Field(out, "error.details").([]any)
+	if status != http.StatusBadRequest || len(details) != 3 {
+		t.Errorf("create with unsupported settings = %d %v, want 400 with 3 details", status, out)
+	}
+	for _, want := range []string{"Microsoft Entra integration", "Automatic upgrades", "Pricing tier 'Standard'"} {
+		if !strings.Contains(msg, want) && !strings.Contains(fmt.Sprint(details), want) {
+			t.Errorf("create's error %v does not say %q", out, want)
+		}
+	}
+	if status, _ := a.call(t, a.owner, http.MethodGet, newPath, nil); status != http.StatusNotFound {
+		t.Errorf("GET after the refused create = %d, want 404", status)
+	}
+}
+
+// TestAgentPoolShow: az aks nodepool show reads the version the pool's nodes run and its
+// power state, as AKS fills them, in the pool and in the cluster's agentPoolProfiles.
+func TestAgentPoolShow(t *testing.T) {
+	t.Parallel()
+	a := newTestARM(t)
+	a.group(t, "rg1")
+	id := succeededCluster(t, a, "rg1", "aks1", "1.36.3")
+	_, pool := a.call(t, a.owner, http.MethodGet, id+"/agentPools/nodepool1?api-version=2022-11-01", nil)
+	_, mc := a.call(t, a.owner, http.MethodGet, id+"?api-version=2022-11-01", nil)
+	profiles, _ := testutil.Field(mc, "properties.agentPoolProfiles").([]any)
+	if len(profiles) != 1 {
+		t.Fatalf("cluster = %v", mc)
+	}
+	for name, props := range map[string]any{"pool": testutil.Field(pool, "properties"), "profile": profiles[0]} {
+		p, _ := props.(map[string]any)
+		if testutil.Field(p, "currentOrchestratorVersion") != "1.36.3" || testutil.Field(p, "powerState.code") != "Running" {
+			t.Errorf("%s = %v, want currentOrchestratorVersion 1.36.3 and powerState Running", name, p)
+		}
 	}
 }

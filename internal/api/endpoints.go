@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -114,43 +115,48 @@ func (s *Server) patchEndpoint(w http.ResponseWriter, r *http.Request, p params)
 	if !ok {
 		return
 	}
-	// Read, merge, write at the etag read; a 412 on the write means another request got
-	// in between, and the patch is merged again onto what that request wrote.
-	var res *endpoints.Result[armapi.OnlineEndpoint]
-	for merges := 1; ; merges++ {
-		cur, etag, err := s.cfg.Endpoints.GetEndpoint(r.Context(), p["sub"], p["rg"], p["ws"], p["ep"])
-		if err != nil {
-			writeError(w, r, err)
-			return
-		}
-		patch.apply(cur)
-		if err := failpoint.Hit("api/patch endpoint/merged"); err != nil {
-			writeError(w, r, err)
-			return
-		}
-		put := pre
-		if put.IfMatch == "" {
-			put.IfMatch = etag
-		}
-		res, err = s.cfg.Endpoints.PutEndpoint(r.Context(), p["sub"], p["rg"], p["ws"], p["ep"], *cur, endpoints.Options{Preconditions: put})
-		if err == nil {
-			break
-		}
-		if pre.IfMatch != "" || !preconditionFailed(err) {
-			writeError(w, r, err)
-			return
-		}
-		// Endless merging under constant writes would hold the request; after a few
-		// tries the caller gets a 409 and decides.
-		if merges == patchMerges {
-			writeError(w, r, arm.Conflict("Online endpoint '%s' kept being changed by other requests while this patch was merged; retry.", p["ep"]))
-			return
-		}
+	res, err := s.patchEndpointWith(r.Context(), p, &patch, pre)
+	if err != nil {
+		writeError(w, r, err)
+		return
 	}
 	s.setAsyncHeaders(w, r, res.Operation, endpoints.Namespace)
 	w.Header().Set("Location", s.operationURL(r, res.Operation, endpoints.Namespace, "operationResults"))
 	setETag(w, res.ETag)
 	writeJSON(w, http.StatusAccepted, res.Value)
+}
+
+// patchEndpointWith merges patch into the endpoint p names and writes it (see
+// patchEndpoint); the Tags API changes an endpoint's tags through it too.
+func (s *Server) patchEndpointWith(ctx context.Context, p params, patch *endpointPatch, pre arm.Preconditions) (*endpoints.Result[armapi.OnlineEndpoint], error) {
+	// Read, merge, write at the etag read; a 412 on the write means another request got
+	// in between, and the patch is merged again onto what that request wrote.
+	for merges := 1; ; merges++ {
+		cur, etag, err := s.cfg.Endpoints.GetEndpoint(ctx, p["sub"], p["rg"], p["ws"], p["ep"])
+		if err != nil {
+			return nil, err
+		}
+		patch.apply(cur)
+		if err := failpoint.Hit("api/patch endpoint/merged"); err != nil {
+			return nil, err
+		}
+		put := pre
+		if put.IfMatch == "" {
+			put.IfMatch = etag
+		}
+		res, err := s.cfg.Endpoints.PutEndpoint(ctx, p["sub"], p["rg"], p["ws"], p["ep"], *cur, endpoints.Options{Preconditions: put})
+		if err == nil {
+			return res, nil
+		}
+		if pre.IfMatch != "" || !preconditionFailed(err) {
+			return nil, err
+		}
+		// Endless merging under constant writes would hold the request; after a few
+		// tries the caller gets a 409 and decides.
+		if merges == patchMerges {
+			return nil, arm.Conflict("Online endpoint '%s' kept being changed by other requests while this patch was merged; retry.", p["ep"])
+		}
+	}
 }
 
 func (s *Server) getEndpoint(w http.ResponseWriter, r *http.Request, p params) {

@@ -142,3 +142,30 @@ func TestOperationResultWithoutError(t *testing.T) {
 		}
 	}
 }
+
+// TestTagsOfEndpoint: the Tags API (az tag update --resource-id) changes an online
+// endpoint's tags through the merge a PATCH makes, and the endpoint shows them.
+func TestTagsOfEndpoint(t *testing.T) {
+	a, srv, engine := endpointARMEngine(t, endpoints.Config{})
+	engine.Start(context.Background())
+	t.Cleanup(func() { _ = engine.Close(context.Background()) })
+	id := assetWS + "/onlineEndpoints/tagged"
+	if status, body := jsonCall(t, a, srv, a.owner, http.MethodPut, id+"?api-version=2023-04-01",
+		map[string]any{"location": "westus", "tags": map[string]string{"a": "1"}, "properties": map[string]any{"authMode": "Key"}}); status != http.StatusCreated {
+		t.Fatalf("create: %d %v", status, body)
+	}
+	tags := id + "/providers/Microsoft.Resources/tags/default?api-version=2022-09-01"
+	var status int
+	var body map[string]any
+	// The create's operation must end before the endpoint takes another change.
+	testutil.WaitFor(t, 30*time.Second, "the tags merged", func() (bool, string) {
+		status, body = jsonCall(t, a, srv, a.owner, http.MethodPatch, tags, map[string]any{"operation": "Merge", "properties": map[string]any{"tags": map[string]string{"b": "2"}}})
+		return status != http.StatusConflict, fmt.Sprintf("%d %v", status, body)
+	})
+	if status != http.StatusOK || testutil.Field(body, "properties.tags.a") != "1" || testutil.Field(body, "properties.tags.b") != "2" {
+		t.Fatalf("merge tags of an endpoint = %d %v", status, body)
+	}
+	if _, ep := jsonCall(t, a, srv, a.owner, http.MethodGet, id+"?api-version=2023-04-01", nil); testutil.Field(ep, "tags.b") != "2" || testutil.Field(ep, "tags.a") != "1" {
+		t.Errorf("endpoint after the Tags API = %v", ep)
+	}
+}

@@ -286,3 +286,31 @@ func TestPatchCompute(t *testing.T) {
 		t.Errorf("PATCH while the update runs = %d %s, want 409", ans.status, ans.raw)
 	}
 }
+
+// TestTagsOfCompute: the Tags API (az tag create --resource-id) changes a compute's tags
+// through the compute update a PATCH makes, and the compute shows them.
+func TestTagsOfCompute(t *testing.T) {
+	t.Parallel()
+	a := patchARM(t)
+	a.group(t, "rg1")
+	if _, _, err := a.ws.Put(context.Background(), testSub, "rg1", "ws1", armapi.WorkspaceInput{Location: "westus"}); err != nil {
+		t.Fatal(err)
+	}
+	cluster := succeededCluster(t, a, "rg1", "aks1", "1.36.3")
+	id := compute.ID(testSub, "rg1", "ws1", "c1")
+	count, size := 3, "Standard_D3_v2"
+	a.row(t, &store.Resource{ID: id, ParentID: workspaces.ID(testSub, "rg1", "ws1"), Type: compute.TypeCompute, Name: "c1",
+		SubscriptionID: testSub, ResourceGroup: "rg1", Location: "westus"}, &armapi.Compute{ID: id, Name: "c1", Type: compute.TypeCompute,
+		Location: "westus", Tags: map[string]string{"a": "1"}, Properties: armapi.ComputeProperties{ComputeType: "AKS", ComputeLocation: "westus",
+			ProvisioningState: "Succeeded", ResourceID: &cluster, IsAttachedCompute: true,
+			Properties: &armapi.AKSProperties{AgentCount: &count, AgentVMSize: &size},
+			Mlfleet:    &armapi.ComputeMlfleet{Attached: true}}})
+	status, body := a.call(t, a.owner, http.MethodPatch, id+"/providers/Microsoft.Resources/tags/default?api-version=2022-09-01",
+		map[string]any{"operation": "Merge", "properties": map[string]any{"tags": map[string]string{"b": "2"}}})
+	if status != http.StatusOK || !reflect.DeepEqual(testutil.Field(body, "properties.tags"), map[string]any{"a": "1", "b": "2"}) {
+		t.Fatalf("merge tags of a compute = %d %v", status, body)
+	}
+	if _, got := a.call(t, a.owner, http.MethodGet, id+"?api-version=2024-04-01", nil); !reflect.DeepEqual(got["tags"], map[string]any{"a": "1", "b": "2"}) {
+		t.Errorf("compute after the Tags API = %v", got)
+	}
+}

@@ -42,6 +42,7 @@ var (
 	roleVersions             = []string{"2022-04-01", "2015-07-01"}
 	policyVersions           = []string{"2022-06-01", "2021-06-01"}
 	insightsVersions         = []string{"2015-04-01"}
+	featuresVersions         = []string{"2021-07-01"}
 )
 
 // providers are the namespaces and resource types mlfleet serves (TestProvidersCoverRoutes
@@ -51,6 +52,7 @@ var providers = []providerNamespace{
 		{name: "managedClusters", tracked: true},
 		{name: "managedClusters/agentPools"},
 		{name: "managedClusters/upgradeProfiles"},
+		{name: "managedClusters/agentPools/upgradeProfiles"},
 		{name: "locations"},
 		{name: "locations/orchestrators", apiVersions: orchestratorVersions},
 		{name: "locations/kubernetesVersions"},
@@ -82,6 +84,12 @@ var providers = []providerNamespace{
 		{name: "subscriptions/providers"},
 		{name: "subscriptions/locations"},
 		{name: "tenants"},
+		// tags at any scope, and the subscription's tag names (az tag).
+		{name: "tags"},
+		{name: "subscriptions/tagNames"},
+		{name: "subscriptions/tagNames/tagValues"},
+		// Template deployments: always an empty list (mlfleet runs none, and refuses one).
+		{name: "deployments"},
 		{name: "operationStatuses"},
 		{name: "operationResults"},
 	}},
@@ -89,6 +97,10 @@ var providers = []providerNamespace{
 		{name: "locations"},
 		{name: "locations/vmSizes"},
 		{name: "locations/usages"},
+	}},
+	// Preview features: an empty list (az feature list); mlfleet has none to register.
+	{namespace: "Microsoft.Features", apiVersions: featuresVersions, types: []resourceType{
+		{name: "features"},
 	}},
 	{namespace: "Microsoft.Insights", apiVersions: insightsVersions, types: []resourceType{
 		{name: "eventtypes"},

@@ -320,17 +320,20 @@ func (s *Server) serveRoleDefinitions(w http.ResponseWriter, r *http.Request, sc
 	writeJSON(w, http.StatusOK, listBody{Value: out})
 }
 
-// splitAnd splits an OData filter on " and " (any case).
+// splitAnd splits an OData filter on " and " (any case). It looks for the separator in f
+// itself: an index into strings.ToLower(f) is not one into f when lowering changes a
+// character's length (İ, or a byte that is not UTF-8, which becomes U+FFFD).
 func splitAnd(f string) []string {
 	var out []string
-	for {
-		i := strings.Index(strings.ToLower(f), " and ")
-		if i < 0 {
-			return append(out, strings.TrimSpace(f))
+	start := 0
+	for i := 0; i+5 <= len(f); i++ {
+		if strings.EqualFold(f[i:i+5], " and ") {
+			out = append(out, strings.TrimSpace(f[start:i]))
+			start = i + 5
+			i += 4
 		}
-		out = append(out, strings.TrimSpace(f[:i]))
-		f = f[i+5:]
 	}
+	return append(out, strings.TrimSpace(f[start:]))
 }
 
 // quotedArg returns X from a term prefix'X' (or prefix'X') for a function), or "".

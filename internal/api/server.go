@@ -97,6 +97,7 @@ func New(cfg Config) *Server {
 	s.identityRoutes()
 	s.activityRoutes()
 	s.providerRoutes()
+	s.unsupportedRoutes()
 	s.blobRoutes()
 	s.assetRoutes()
 	s.endpointRoutes()
@@ -233,7 +234,7 @@ func (s *Server) withRequestID(next http.Handler) http.Handler {
 // the permission gets its 403, not advice about the api-version).
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	r = withoutEmptyParent(r)
+	r = withoutTrailingSlash(withoutEmptyParent(r))
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 	rt, p := s.router.match(r.URL.Path)
 	// Metrics are labelled by the route's pattern, never the path: ids in paths would
@@ -280,6 +281,15 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	// themselves (serveAuthorization).
 	if scope, kind, name, ok := authorizationPath(r.URL.Path); ok {
 		s.serveAuthorization(w, r, scope, kind, name)
+		return
+	}
+	// Tags and locks hang under any scope too (az tag --resource-id, az lock).
+	if scope, ok := tagsPath(r.URL.Path); ok {
+		s.serveTags(w, r, scope)
+		return
+	}
+	if list, ok := locksPath(r.URL.Path); ok {
+		s.serveLocks(w, r, list)
 		return
 	}
 	if rt == nil {

@@ -36,6 +36,9 @@ const (
 	CodeQuotaExceeded                = "QuotaExceeded"
 	CodeTooManyRequests              = "TooManyRequests"
 	CodeInvalidFilter                = "InvalidFilter"
+	// CodeOperationNotSupported is a 400 for an operation ARM has and mlfleet does not
+	// run; the message says what mlfleet does instead.
+	CodeOperationNotSupported = "OperationNotSupported"
 )
 
 // Error is an ARM error: it carries the HTTP status it is served with and the body

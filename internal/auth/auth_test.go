@@ -35,7 +35,7 @@ type fixture struct {
 	admin *Principal
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	s := storetest.OpenSQLite(t)
 	c := &clock{now: time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)}

@@ -85,6 +85,10 @@ func newSigningKey(key *ecdsa.PrivateKey) *SigningKey {
 // are set would otherwise decode to the same signature.
 var b64 = base64.RawURLEncoding.Strict()
 
+// halfOrder is half the order n of P-256. Sign writes s no higher, and Verify refuses a
+// higher s: (r, n-s) verifies as well as (r, s), and would be a second spelling of a token.
+var halfOrder = new(big.Int).Rsh(elliptic.P256().Params().N, 1)
+
 // Sign returns the compact JWS (ES256) of claims.
 func (k *SigningKey) Sign(claims map[string]any) (string, error) {
 	header, err := json.Marshal(map[string]string{"alg": "ES256", "typ": "JWT", "kid": k.ID})
@@ -100,6 +104,10 @@ func (k *SigningKey) Sign(claims map[string]any) (string, error) {
 	r, s, err := ecdsa.Sign(rand.Reader, k.key, sum[:])
 	if err != nil {
 		return "", err
+	}
+	// (r, s) and (r, n-s) are both valid signatures; the low one is the token's spelling.
+	if s.Cmp(halfOrder) > 0 {
+		s.Sub(k.key.Curve.Params().N, s)
 	}
 	sig := make([]byte, 64)
 	r.FillBytes(sig[:32])
@@ -118,7 +126,11 @@ func (k *SigningKey) Verify(token string) (map[string]any, error) {
 		return nil, errors.New("bad signature encoding")
 	}
 	sum := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
-	if !ecdsa.Verify(&k.key.PublicKey, sum[:], new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])) {
+	r, s := new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])
+	if s.Cmp(halfOrder) > 0 {
+		return nil, errors.New("bad signature encoding: s is not the low one of (s, n-s)")
+	}
+	if !ecdsa.Verify(&k.key.PublicKey, sum[:], r, s) {
 		return nil, errors.New("bad signature")
 	}
 	payload, err := b64.DecodeString(parts[1])

@@ -359,6 +359,15 @@ func (g *globals) callAs(streams Streams, shape func(any) (any, error), table fu
 	})
 }
 
+// printAs is print for an answer az prints reshaped: shape turns v into what az prints.
+func (g *globals) printAs(streams Streams, v any, shape func(any) (any, error), table func(any) any) error {
+	shaped, err := shape(v)
+	if err != nil {
+		return err
+	}
+	return g.print(streams, shaped, table)
+}
+
 // confirm asks a yes/no question on streams; yes skips it. Anything but y or yes is a no,
 // which ends the command with an error.
 func confirm(streams Streams, yes bool, question string) error {

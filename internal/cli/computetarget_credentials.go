@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"reflect"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/tools/clientcmd"
@@ -74,6 +75,11 @@ func newComputeTargetGetCredentials(streams Streams, g *globals) *cobra.Command 
 func renameContext(kc []byte, name string) ([]byte, error) {
 	if name == "" {
 		return kc, nil
+	}
+	// YAML is UTF-8: the name would be written as U+FFFD and the context not be found
+	// under the name the user gave.
+	if !utf8.ValidString(name) {
+		return nil, usagef("--context %q is not valid UTF-8", name)
 	}
 	cfg, err := clientcmd.Load(kc)
 	if err != nil {

@@ -10,21 +10,12 @@ import (
 	"github.com/mlfleet/mlfleet/pkg/mlfleet"
 )
 
-// deploymentTable is the table of the online-deployment commands. A deployment's body does
-// not name its endpoint, so the Endpoint column is read from the id
-// (.../onlineEndpoints/{endpoint}/deployments/{name}). Ready is mlfleet's own count of
-// instances whose pods are Ready.
+// deploymentTable is the table of the online-deployment commands, read from az ml's
+// shape (azmlDeployments). Ready is mlfleet's own count of instances whose pods are Ready.
 func deploymentTable(v any) any {
 	return rows(v, func(m map[string]any) row {
-		ep := ""
-		if id, ok := m["id"].(string); ok {
-			parts := splitID(id)
-			if len(parts) >= 3 {
-				ep = parts[len(parts)-3]
-			}
-		}
-		return row{{"Name", m["name"]}, {"Endpoint", ep}, {"State", dig(m, "properties", "provisioningState")}, {"InstanceType", dig(m, "properties", "instanceType")},
-			{"InstanceCount", dig(m, "sku", "capacity")}, {"Ready", dig(m, "properties", "mlfleet", "readyInstances")}}
+		return row{{"Name", m["name"]}, {"Endpoint", m["endpoint_name"]}, {"State", m["provisioning_state"]}, {"InstanceType", m["instance_type"]},
+			{"InstanceCount", m["instance_count"]}, {"Ready", dig(m, "mlfleet", "readyInstances")}}
 	})
 }
 
@@ -152,7 +143,7 @@ func newDeploymentPut(streams Streams, g *globals, create bool) *cobra.Command {
 		if err != nil {
 			return err
 		}
-		return g.print(streams, d, deploymentTable)
+		return g.printAs(streams, d, azmlDeployments, deploymentTable)
 	})
 	cmd.Flags().StringVarP(&file, "file", "f", "", "Deployment YAML (model, code_configuration, environment, instance_type, instance_count, compute)")
 	if create {
@@ -167,7 +158,7 @@ func newDeploymentPut(streams Streams, g *globals, create bool) *cobra.Command {
 func newDeploymentShow(streams Streams, g *globals) *cobra.Command {
 	ref := deploymentRef{computeRef: computeRef{what: "deployment"}}
 	return command("show -n NAME -e ENDPOINT", "Show a deployment", &ref, func(cmd *cobra.Command) error {
-		return g.call(streams, deploymentTable, func(c *mlfleet.Client) (any, error) {
+		return g.callAs(streams, azmlDeployments, deploymentTable, func(c *mlfleet.Client) (any, error) {
 			return c.GetOnlineDeployment(cmd.Context(), ref.group, ref.workspace, ref.endpoint, ref.name)
 		})
 	})
@@ -176,7 +167,7 @@ func newDeploymentShow(streams Streams, g *globals) *cobra.Command {
 func newDeploymentList(streams Streams, g *globals) *cobra.Command {
 	ref := deploymentRef{computeRef: computeRef{what: "deployment"}}
 	return command("list -e ENDPOINT", "List an endpoint's deployments", resolveBy{ref.bind, ref.resolveEndpoint}, func(cmd *cobra.Command) error {
-		return g.call(streams, deploymentTable, func(c *mlfleet.Client) (any, error) {
+		return g.callAs(streams, azmlDeployments, deploymentTable, func(c *mlfleet.Client) (any, error) {
 			return c.ListOnlineDeployments(cmd.Context(), ref.group, ref.workspace, ref.endpoint)
 		})
 	})

@@ -13,10 +13,11 @@ import (
 	"github.com/mlfleet/mlfleet/pkg/mlfleet"
 )
 
+// endpointTable reads az ml's shape of endpoints (azmlEndpoints).
 func endpointTable(v any) any {
 	return rows(v, func(m map[string]any) row {
-		return row{{"Name", m["name"]}, {"AuthMode", dig(m, "properties", "authMode")}, {"State", dig(m, "properties", "provisioningState")},
-			{"ScoringUri", dig(m, "properties", "scoringUri")}, {"Traffic", dig(m, "properties", "traffic")}}
+		return row{{"Name", m["name"]}, {"AuthMode", m["auth_mode"]}, {"State", m["provisioning_state"]},
+			{"ScoringUri", m["scoring_uri"]}, {"Traffic", m["traffic"]}}
 	})
 }
 
@@ -34,7 +35,7 @@ func newOnlineEndpointCommand(streams Streams, g *globals) *cobra.Command {
 func newEndpointPut(streams Streams, g *globals, create bool) *cobra.Command {
 	ref := computeRef{what: "online endpoint"}
 	var spec endpointSpec
-	var file, authMode, traffic, compute string
+	var file, authMode, traffic, mirror, compute string
 	var noWait bool
 	// -n may come from the file's name.
 	fromFile := func() error {
@@ -46,7 +47,7 @@ func newEndpointPut(streams Streams, g *globals, create bool) *cobra.Command {
 	}
 	use, short := "create -n NAME [--file endpoint.yml] [--auth-mode key|aml_token]", "Create an online endpoint"
 	if !create {
-		use, short = "update -n NAME [--traffic \"blue=90 green=10\"] [--file endpoint.yml]", "Change an endpoint's traffic, description or tags"
+		use, short = "update -n NAME [--traffic \"blue=90 green=10\"] [--mirror-traffic \"green=20\"] [--file endpoint.yml]", "Change an endpoint's traffic, mirrored traffic, description or tags"
 	}
 	cmd := command(use, short, resolveBy{ref.bind, fromFile}, func(cmd *cobra.Command) error {
 		c, err := g.client(streams)
@@ -85,6 +86,14 @@ func newEndpointPut(streams Streams, g *globals, create bool) *cobra.Command {
 				return err
 			}
 		}
+		if spec.MirrorTraffic != nil {
+			in.Properties.MirrorTraffic = spec.MirrorTraffic
+		}
+		if mirror != "" {
+			if in.Properties.MirrorTraffic, err = parsePercents("--mirror-traffic", mirror); err != nil {
+				return err
+			}
+		}
 		ep, p, err := c.BeginCreateOrUpdateOnlineEndpoint(ctx, ref.group, ref.workspace, ref.name, in, create)
 		if err != nil {
 			return err
@@ -99,10 +108,13 @@ func newEndpointPut(streams Streams, g *globals, create bool) *cobra.Command {
 				return err
 			}
 		}
-		return g.print(streams, ep, endpointTable)
+		return g.printAs(streams, ep, azmlEndpoints, endpointTable)
 	})
-	cmd.Flags().StringVarP(&file, "file", "f", "", "Endpoint YAML (name, auth_mode, compute, description, tags, traffic)")
+	cmd.Flags().StringVarP(&file, "file", "f", "", "Endpoint YAML (name, auth_mode, compute, description, tags, traffic, mirror_traffic)")
 	cmd.Flags().StringVar(&traffic, "traffic", "", "Traffic split, e.g. \"blue=90 green=10\" (adds up to 100, or 0)")
+	if !create {
+		cmd.Flags().StringVar(&mirror, "mirror-traffic", "", "Requests copied to deployments, whose answers are dropped, e.g. \"green=20\" (at most 50 in all; \"green=0\" stops it)")
+	}
 	if create {
 		cmd.Flags().StringVar(&authMode, "auth-mode", "", "key (default) or aml_token")
 		cmd.Flags().StringVar(&compute, "compute", "", "Default compute of the deployments: azureml:<compute name>")
@@ -135,7 +147,7 @@ func authModeOf(s string) string {
 func newEndpointShow(streams Streams, g *globals) *cobra.Command {
 	ref := computeRef{what: "online endpoint"}
 	return command("show -n NAME", "Show an online endpoint", &ref, func(cmd *cobra.Command) error {
-		return g.call(streams, endpointTable, func(c *mlfleet.Client) (any, error) {
+		return g.callAs(streams, azmlEndpoints, endpointTable, func(c *mlfleet.Client) (any, error) {
 			return c.GetOnlineEndpoint(cmd.Context(), ref.group, ref.workspace, ref.name)
 		})
 	})
@@ -144,7 +156,7 @@ func newEndpointShow(streams Streams, g *globals) *cobra.Command {
 func newEndpointList(streams Streams, g *globals) *cobra.Command {
 	ref := computeRef{what: "online endpoint"}
 	return command("list", "List a workspace's online endpoints", resolveBy{ref.bindWorkspace, ref.resolveWorkspace}, func(cmd *cobra.Command) error {
-		return g.call(streams, endpointTable, func(c *mlfleet.Client) (any, error) {
+		return g.callAs(streams, azmlEndpoints, endpointTable, func(c *mlfleet.Client) (any, error) {
 			return c.ListOnlineEndpoints(cmd.Context(), ref.group, ref.workspace)
 		})
 	})

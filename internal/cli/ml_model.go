@@ -2,34 +2,27 @@ package cli
 
 import (
 	"fmt"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
 	"github.com/mlfleet/mlfleet/pkg/mlfleet"
 )
 
-// assetTable is the table of models, code and environments. It serves versions and
-// containers alike: a version's name is its version, so the asset's name is read from the
-// id (.../{name}/versions/{version}), while a container's name is the asset's and its
-// version column is its latest version; the Uri column is whichever of modelUri, codeUri
-// and image the kind has.
+// assetTable is the table of models, code and environments, read from az ml's shape
+// (azmlAssets). It serves versions and containers alike: a container's version column is
+// its latest version; the Uri column is a version's path or image.
 func assetTable(v any) any {
 	return rows(v, func(m map[string]any) row {
-		uri := dig(m, "properties", "modelUri")
+		uri := m["path"]
 		if uri == nil {
-			uri = dig(m, "properties", "codeUri")
+			uri = m["image"]
 		}
-		if uri == nil {
-			uri = dig(m, "properties", "image")
+		version := m["version"]
+		if version == nil {
+			version = m["latest_version"]
 		}
-		name, version := m["name"], dig(m, "properties", "latestVersion")
-		if id, ok := m["id"].(string); ok {
-			parts := splitID(id)
-			if len(parts) >= 3 && equalFold(parts[len(parts)-2], "versions") {
-				name, version = parts[len(parts)-3], m["name"]
-			}
-		}
-		return row{{"Name", name}, {"Version", version}, {"Type", dig(m, "properties", "modelType")}, {"Uri", uri}}
+		return row{{"Name", m["name"]}, {"Version", version}, {"Type", m["type"]}, {"Uri", uri}}
 	})
 }
 
@@ -53,39 +46,64 @@ func assetNameRef(kind string) computeRef {
 // newAssetCreate is `ml model|code|environment create`: one new version. It sends
 // If-None-Match: *, since a version's content never changes: registering a version that
 // exists is a 409 that suggests the next version. A model or code path is uploaded to the
-// server's blob store first and registered by its mlfleet://blobs URI.
+// server's blob store first and registered by its mlfleet://blobs URI. --file takes az
+// ml's YAML of the asset; the flags win over its keys.
 func newAssetCreate(streams Streams, g *globals, kind string) *cobra.Command {
 	ref := assetNameRef(kind)
-	var version, path, modelType, image, description string
-	use := "create -n NAME --version V --path PATH"
+	var spec assetSpec
+	var file, version, path, modelType, image, description string
+	// -n may come from the file's name.
+	fromFile := func() error {
+		if err := readSpec(file, &spec); err != nil {
+			return err
+		}
+		ref.name = firstNonEmpty(ref.name, spec.Name)
+		return ref.resolve()
+	}
+	use := "create -n NAME --version V --path PATH | --file model.yml"
 	switch kind {
 	case mlfleet.AssetEnvironments:
-		use = "create -n NAME --version V --image IMAGE"
+		use = "create -n NAME --version V --image IMAGE | --file environment.yml"
+	case mlfleet.AssetCodes:
+		use = "create -n NAME --version V --path PATH | --file code.yml"
 	}
 	short := "Register a new version (a local file or directory is uploaded to the server's blob store)"
-	cmd := command(use, short, &ref, func(cmd *cobra.Command) error {
+	cmd := command(use, short, resolveBy{ref.bind, fromFile}, func(cmd *cobra.Command) error {
+		in, err := spec.version(kind)
+		if err != nil {
+			return err
+		}
+		version = firstNonEmpty(version, spec.versionString())
 		if err := required(version, "--version"); err != nil {
 			return err
 		}
-		return g.call(streams, assetTable, func(c *mlfleet.Client) (any, error) {
-			in := &mlfleet.AssetVersion{Properties: mlfleet.AssetVersionProperties{AssetBase: mlfleet.AssetBase{Description: description}}}
+		if description != "" {
+			in.Properties.Description = description
+		}
+		return g.callAs(streams, azmlAssets, assetTable, func(c *mlfleet.Client) (any, error) {
 			switch kind {
 			case mlfleet.AssetEnvironments:
-				if err := required(image, "--image"); err != nil {
-					return nil, err
+				if in.Properties.Image = firstNonEmpty(image, in.Properties.Image); in.Properties.Image == "" {
+					return nil, usagef("the following arguments are required: --image (or image: in --file)")
 				}
-				in.Properties.Image = image
 			default:
-				if err := required(path, "--path"); err != nil {
-					return nil, err
+				path := firstNonEmpty(path, spec.Path)
+				if path == "" {
+					return nil, usagef("the following arguments are required: --path/-p (or path: in --file)")
 				}
 				a := &assetsClient{c: c, ctx: cmd.Context(), group: ref.group, ws: ref.workspace}
+				// A path of the file is relative to the file; a path given by the flag, to
+				// the working directory.
+				if path == spec.Path && file != "" {
+					a.dir = filepath.Dir(file)
+				}
 				uri, _, err := a.upload(path)
 				if err != nil {
 					return nil, err
 				}
 				if kind == mlfleet.AssetModels {
-					in.Properties.ModelURI, in.Properties.ModelType = uri, modelType
+					in.Properties.ModelURI = uri
+					in.Properties.ModelType = firstNonEmpty(modelType, in.Properties.ModelType, "custom_model")
 				} else {
 					in.Properties.CodeURI = uri
 				}
@@ -93,6 +111,7 @@ func newAssetCreate(streams Streams, g *globals, kind string) *cobra.Command {
 			return c.CreateOrUpdateAssetVersion(cmd.Context(), ref.group, ref.workspace, kind, ref.name, version, in, true)
 		})
 	})
+	cmd.Flags().StringVarP(&file, "file", "f", "", "YAML of the "+ref.what+", as az ml reads it")
 	cmd.Flags().StringVar(&version, "version", "", "Version to register, e.g. 1")
 	cmd.Flags().StringVar(&description, "description", "", "Description")
 	switch kind {
@@ -100,7 +119,7 @@ func newAssetCreate(streams Streams, g *globals, kind string) *cobra.Command {
 		cmd.Flags().StringVar(&image, "image", "", "Container image of the environment")
 	case mlfleet.AssetModels:
 		cmd.Flags().StringVarP(&path, "path", "p", "", "Model file or directory to upload")
-		cmd.Flags().StringVar(&modelType, "type", "custom_model", "Model type: custom_model, mlflow_model or triton_model")
+		cmd.Flags().StringVar(&modelType, "type", "", "Model type: custom_model (default), mlflow_model or triton_model")
 	default:
 		cmd.Flags().StringVarP(&path, "path", "p", "", "Code directory (or file) to upload")
 	}
@@ -111,7 +130,7 @@ func newAssetShow(streams Streams, g *globals, kind string) *cobra.Command {
 	ref := assetNameRef(kind)
 	var version string
 	cmd := command("show -n NAME [--version V]", "Show a version (default: the latest)", &ref, func(cmd *cobra.Command) error {
-		return g.call(streams, assetTable, func(c *mlfleet.Client) (any, error) {
+		return g.callAs(streams, azmlAssets, assetTable, func(c *mlfleet.Client) (any, error) {
 			// The container knows which version is the latest; the version's GET needs
 			// its name.
 			if version == "" {
@@ -132,7 +151,7 @@ func newAssetList(streams Streams, g *globals, kind string) *cobra.Command {
 	ref := assetNameRef(kind)
 	short := "List the versions of one asset, or every asset's latest version"
 	return command("list [-n NAME]", short, resolveBy{ref.bind, ref.resolveWorkspace}, func(cmd *cobra.Command) error {
-		return g.call(streams, assetTable, func(c *mlfleet.Client) (any, error) {
+		return g.callAs(streams, azmlAssets, assetTable, func(c *mlfleet.Client) (any, error) {
 			if ref.name == "" {
 				return c.ListAssetContainers(cmd.Context(), ref.group, ref.workspace, kind)
 			}

@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-// TestAssetTable: a version's row names the asset from its id and the version from its
+// TestAssetTable: az ml's shape (azmlAssets) of a version's row names the asset from its id and the version from its
 // name; a container's row (model list, environment list) names the asset and its latest
 // version.
 func TestAssetTable(t *testing.T) {
@@ -29,7 +29,11 @@ func TestAssetTable(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := json.Marshal(assetTable(tc.in))
+			shaped, err := azmlAssets(tc.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := json.Marshal(assetTable(shaped))
 			if err != nil || string(got) != tc.want {
 				t.Errorf("got %s, %v; want %s", got, err, tc.want)
 			}

@@ -5,12 +5,14 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"sigs.k8s.io/yaml"
@@ -27,6 +29,9 @@ type endpointSpec struct {
 	AuthMode    string            `json:"auth_mode"`
 	Compute     string            `json:"compute"`
 	Traffic     map[string]int    `json:"traffic"`
+	// MirrorTraffic copies a percentage of the live requests to a deployment, whose
+	// answers are dropped (az ml's mirror_traffic; at most 50 in all).
+	MirrorTraffic map[string]int `json:"mirror_traffic"`
 }
 
 // deploymentSpec is an online deployment YAML file as az ml reads it (Kubernetes online
@@ -54,6 +59,110 @@ type deploymentSpec struct {
 	} `json:"request_settings"`
 	LivenessProbe  *probeSpec `json:"liveness_probe"`
 	ReadinessProbe *probeSpec `json:"readiness_probe"`
+	// ScaleSettings is read as a map so that target_utilization's own keys get the
+	// message below rather than "unknown field".
+	ScaleSettings map[string]any `json:"scale_settings"`
+}
+
+// scaleSettings returns ARM's scale settings of az ml's scale_settings. Only type: default
+// (a fixed instance_count) is taken: mlfleet does not autoscale deployments, so
+// target_utilization is refused rather than run at a fixed count the user did not ask for.
+func (s *deploymentSpec) scaleSettings() (*mlfleet.ScaleSettings, error) {
+	if s.ScaleSettings == nil {
+		return nil, nil
+	}
+	t, _ := s.ScaleSettings["type"].(string)
+	switch strings.ToLower(strings.ReplaceAll(t, "_", "")) {
+	case "default":
+		for k := range s.ScaleSettings {
+			if k != "type" {
+				return nil, usagef("scale_settings of type default takes no %s: set the number of instances with instance_count", k)
+			}
+		}
+		return &mlfleet.ScaleSettings{ScaleType: "Default"}, nil
+	case "targetutilization", "targetutilizationbased":
+		return nil, usagef("scale_settings type %s is not supported: mlfleet does not autoscale deployments by utilization. "+
+			"Use type: default with a fixed instance_count, and change it with 'mlfleet ml online-deployment update --instance-count N'", t)
+	case "":
+		return nil, usagef("scale_settings needs type: default (a fixed instance_count)")
+	}
+	return nil, usagef("scale_settings type %q is not one of default, target_utilization", t)
+}
+
+// assetSpec is a model, code or environment YAML file as az ml reads it. One struct
+// serves the three kinds; version refuses the keys of another kind.
+type assetSpec struct {
+	Name        string            `json:"name"`
+	Version     any               `json:"version"` // az ml's files write it as a number or a string
+	Description string            `json:"description"`
+	Tags        map[string]string `json:"tags"`
+	Properties  map[string]string `json:"properties"`
+	Path        string            `json:"path"`       // model, code
+	Type        string            `json:"type"`       // model
+	Image       string            `json:"image"`      // environment
+	OSType      string            `json:"os_type"`    // environment
+	CondaFile   any               `json:"conda_file"` // environment; refused
+	Build       any               `json:"build"`      // environment; refused
+}
+
+// versionString returns the file's version as a string ("" when it has none).
+func (s *assetSpec) versionString() string {
+	switch v := s.Version.(type) {
+	case nil:
+		return ""
+	case string:
+		return v
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	}
+	return fmt.Sprint(s.Version)
+}
+
+// version returns the ARM body of the file's asset version of kind, without what the
+// command adds (the uploaded path's URI). A key of another kind is refused, as az ml's
+// schema of the kind would.
+func (s *assetSpec) version(kind string) (*mlfleet.AssetVersion, error) {
+	in := &mlfleet.AssetVersion{Properties: mlfleet.AssetVersionProperties{
+		AssetBase: mlfleet.AssetBase{Description: s.Description, Tags: s.Tags, Properties: s.Properties}}}
+	whose := map[string]string{mlfleet.AssetModels: "a model's", mlfleet.AssetEnvironments: "an environment's"}[kind]
+	if whose == "" {
+		whose = "a code asset's"
+	}
+	notFor := func(key string, set bool) error {
+		if set {
+			return usagef("%s is not a key of %s YAML", key, whose)
+		}
+		return nil
+	}
+	var err error
+	switch kind {
+	case mlfleet.AssetEnvironments:
+		switch {
+		case s.CondaFile != nil:
+			err = usagef("conda_file is not supported: mlfleet does not build environments, so the packages would not be installed. " +
+				"Give an image that has them (image: …), or on embedded clusters a Python with them ('mlfleet serve --python')")
+		case s.Build != nil:
+			err = usagef("build is not supported: mlfleet does not build images; give an existing image with image:")
+		default:
+			err = errors.Join(notFor("path", s.Path != ""), notFor("type", s.Type != ""))
+		}
+		in.Properties.Image = s.Image
+		if s.OSType != "" {
+			// az ml writes linux; ARM says Linux. Any other value goes to the server, which
+			// names what it runs.
+			in.Properties.OSType = s.OSType
+			if strings.EqualFold(s.OSType, "linux") {
+				in.Properties.OSType = "Linux"
+			}
+		}
+	case mlfleet.AssetModels:
+		in.Properties.ModelType = s.Type
+		err = errors.Join(notFor("image", s.Image != ""), notFor("os_type", s.OSType != ""), notFor("conda_file", s.CondaFile != nil), notFor("build", s.Build != nil))
+	default:
+		err = errors.Join(notFor("type", s.Type != ""), notFor("image", s.Image != ""), notFor("os_type", s.OSType != ""),
+			notFor("conda_file", s.CondaFile != nil), notFor("build", s.Build != nil))
+	}
+	return in, err
 }
 
 // probeSpec is a probe in az ml's YAML, whose times are whole seconds; ARM takes them as
@@ -92,6 +201,11 @@ func readSpec(file string, v any) error {
 	if err != nil {
 		return usagef("read --file: %v", err)
 	}
+	return parseSpec(file, b, v)
+}
+
+// parseSpec is readSpec on the content b of file.
+func parseSpec(file string, b []byte, v any) error {
 	// $schema is what az ml's YAML files start with; it says nothing mlfleet needs. It is
 	// removed through a generic map because the strict decoding below would refuse it.
 	var generic map[string]any
@@ -379,19 +493,29 @@ func (a *assetsClient) deployment(s *deploymentSpec) (*mlfleet.OnlineDeployment,
 		}
 	}
 	p.LivenessProbe, p.ReadinessProbe = s.LivenessProbe.settings(), s.ReadinessProbe.settings()
+	if p.ScaleSettings, err = s.scaleSettings(); err != nil {
+		return nil, err
+	}
 	return d, nil
 }
 
-// parseTraffic reads "blue=90 green=10" (spaces or commas between). Only the form is
-// checked here; that the percents add up to 100 (or 0) and that each deployment exists is
-// the server's rule.
+// parseTraffic reads --traffic "blue=90 green=10" (spaces or commas between). Only the
+// form is checked here; that the percents add up to 100 (or 0) and that each deployment
+// exists is the server's rule.
 func parseTraffic(s string) (map[string]int, error) {
+	return parsePercents("--traffic", s)
+}
+
+// parsePercents reads the deployment=percent pairs of flag.
+func parsePercents(flag, s string) (map[string]int, error) {
 	out := map[string]int{}
 	for _, part := range strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == ',' }) {
 		name, pct, ok := strings.Cut(part, "=")
-		var n int
-		if _, err := fmt.Sscanf(pct, "%d", &n); !ok || err != nil || name == "" {
-			return nil, usagef("--traffic takes deployment=percent pairs, e.g. \"blue=90 green=10\", not %q", part)
+		// Atoi, not Sscanf: Sscanf's %d stops at the first non-digit and took "90x" or
+		// "1=2" for a number.
+		n, err := strconv.Atoi(pct)
+		if !ok || err != nil || name == "" {
+			return nil, usagef("%s takes deployment=percent pairs, e.g. \"blue=90 green=10\", not %q", flag, part)
 		}
 		out[name] = n
 	}

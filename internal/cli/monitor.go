@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"math"
 	"regexp"
 	"strconv"
 	"time"
@@ -114,9 +115,10 @@ func parseOffset(v string) (time.Duration, error) {
 	var d time.Duration
 	for i, unit := range []time.Duration{24 * time.Hour, time.Hour, time.Minute} {
 		if m[i+1] != "" {
-			n, err := strconv.Atoi(m[i+1])
-			if err != nil {
-				return 0, usagef("--offset %q: %v", v, err)
+			// The sum must fit a Duration: 9223372036854775807m used to wrap to -1m.
+			n, err := strconv.ParseInt(m[i+1], 10, 64)
+			if err != nil || time.Duration(n) > (math.MaxInt64-d)/unit {
+				return 0, usagef("--offset %q is too long: it can be at most %dd", v, math.MaxInt64/int64(24*time.Hour))
 			}
 			d += time.Duration(n) * unit
 		}

@@ -233,7 +233,7 @@ func (s *Service) record(ctx context.Context, id string, st *provider.Status) er
 	return s.modify(ctx, id, func(mc *armapi.ManagedCluster) {
 		p := &mc.Properties
 		p.ProvisioningState = armapi.StateSucceeded
-		p.PowerState.Code = "Running"
+		p.PowerState.Code = PowerRunning
 		if st.KubernetesVersion != "" {
 			p.CurrentKubernetesVersion = st.KubernetesVersion
 			if p.KubernetesVersion == "" {

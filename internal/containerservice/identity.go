@@ -111,6 +111,43 @@ func checkProfiles(in armapi.ClusterInput, p *armapi.ClusterProperties, cur *arm
 	if d := in.Properties.DisableLocalAccounts; d != nil && *d {
 		errs.Add("InvalidParameter", "properties.disableLocalAccounts", "Local accounts cannot be disabled: mlfleet clusters have no Microsoft Entra integration, so their kubeconfigs are local accounts.")
 	}
+	checkUnsupportedSettings(in, errs)
+}
+
+// checkUnsupportedSettings refuses the cluster settings mlfleet cannot honour rather than
+// accept and drop them: Microsoft Entra integration, automatic upgrades and a paid tier.
+// The values that describe what mlfleet does anyway (no aadProfile, upgrade channel none,
+// the Free tier) pass, so that az's read-modify-write PUTs of a cluster keep working.
+func checkUnsupportedSettings(in armapi.ClusterInput, errs *arm.Problems) {
+	if a := in.Properties.AADProfile; a != nil && (a.Managed || a.EnableAzureRBAC || len(a.AdminGroupObjectIDs) > 0 ||
+		a.ClientAppID != "" || a.ServerAppID != "" || a.TenantID != "") {
+		errs.Add("InvalidParameter", "properties.aadProfile", "Microsoft Entra integration (aadProfile) is not supported by mlfleet: its clusters authenticate with the client certificates of the kubeconfigs 'az aks get-credentials' writes, and authorize with Kubernetes RBAC. Leave out --enable-aad and --enable-azure-rbac.")
+	}
+	if u := in.Properties.AutoUpgradeProfile; u != nil {
+		if c := u.UpgradeChannel; c != "" && !strings.EqualFold(c, "none") {
+			errs.Add("InvalidParameter", "properties.autoUpgradeProfile.upgradeChannel", "Automatic upgrades (upgrade channel '%s') are not supported by mlfleet: a cluster runs the Kubernetes version it was created with. Use --auto-upgrade-channel none, or leave it out.", c)
+		}
+		if c := u.NodeOSUpgradeChannel; c != "" && !strings.EqualFold(c, "none") {
+			errs.Add("InvalidParameter", "properties.autoUpgradeProfile.nodeOSUpgradeChannel", "Node OS upgrades (channel '%s') are not supported by mlfleet: it does not manage its nodes' OS image. Use --node-os-upgrade-channel None, or leave it out.", c)
+		}
+	}
+	if sku := in.SKU; sku != nil {
+		if sku.Tier != "" && !strings.EqualFold(sku.Tier, SKUTierFree) {
+			errs.Add("InvalidParameter", "sku.tier", "Pricing tier '%s' is not available: mlfleet clusters have the %s tier only, with no uptime SLA. Leave out --uptime-sla and --tier, or use --tier free.", sku.Tier, SKUTierFree)
+		}
+		if sku.Name != "" && !strings.EqualFold(sku.Name, SKUName) && !strings.EqualFold(sku.Name, "Basic") {
+			errs.Add("InvalidParameter", "sku.name", "SKU '%s' is not available: mlfleet clusters are of SKU %s.", sku.Name, SKUName)
+		}
+	}
+}
+
+// checkPowerState refuses a pool power state other than Running (az aks nodepool stop):
+// mlfleet's pools always run.
+func checkPowerState(target string, ps *armapi.PowerState, pool string, errs *arm.Problems) {
+	if ps == nil || ps.Code == "" || strings.EqualFold(ps.Code, PowerRunning) {
+		return
+	}
+	errs.Add(CodeOperationNotSupported, target+".powerState.code", "Stopping agent pool '%s' (power state '%s') is not supported by mlfleet: its pools run until the cluster is deleted. To use fewer nodes, scale the pool down ('az aks nodepool scale', to 1 node at least); to free everything, delete the cluster ('az aks delete').", pool, ps.Code)
 }
 
 // checkIdentityUnchanged refuses an update that changes the kind of identity of a cluster.
@@ -127,8 +164,14 @@ func checkIdentityUnchanged(in armapi.ClusterInput, mc *armapi.ManagedCluster, e
 	}
 }
 
-// withDefaults fills what clusters stored before these fields existed lack.
+// withDefaults fills what clusters stored before these fields existed lack, and what every
+// pool is: running, the cluster's Kubernetes version on its nodes.
 func withDefaults(mc *armapi.ManagedCluster) {
+	for i := range mc.Properties.AgentPoolProfiles {
+		p := &mc.Properties.AgentPoolProfiles[i]
+		p.PowerState = &armapi.PowerState{Code: PowerRunning}
+		p.CurrentOrchestratorVersion = orDefault(mc.Properties.CurrentKubernetesVersion, p.OrchestratorVersion)
+	}
 	if mc.Properties.MaxAgentPools == 0 {
 		mc.Properties.MaxAgentPools = MaxAgentPools
 	}

@@ -33,12 +33,12 @@ func (s *Service) ScalePool(ctx context.Context, sub, rg, name, pool string, in 
 		return nil, nil, modeChange(cur).WithTarget("properties.mode")
 	}
 	if ip.Count == nil && ip.EnableAutoScaling == nil && ip.MinCount == nil && ip.MaxCount == nil &&
-		ip.NodeLabels == nil && ip.NodeTaints == nil && ip.MaxPods == nil && ip.OSDiskSizeGB == nil && ip.Tags == nil {
+		ip.NodeLabels == nil && ip.NodeTaints == nil && ip.MaxPods == nil && ip.OSDiskSizeGB == nil && ip.Tags == nil && ip.PowerState == nil {
 		return nil, nil, arm.BadRequest("InvalidParameter", "properties.count is required to scale agent pool '%s'.", pool).WithTarget("properties.count")
 	}
 	var ci armapi.ClusterInput
 	ci.Properties.AgentPoolProfiles = []armapi.AgentPoolInput{{Name: pool, Count: ip.Count, VMSize: ip.VMSize,
-		EnableAutoScaling: ip.EnableAutoScaling, MinCount: ip.MinCount, MaxCount: ip.MaxCount, AgentPoolSettings: ip.AgentPoolSettings}}
+		EnableAutoScaling: ip.EnableAutoScaling, MinCount: ip.MinCount, MaxCount: ip.MaxCount, PowerState: ip.PowerState, AgentPoolSettings: ip.AgentPoolSettings}}
 	updated, _, op, err := s.Put(ctx, sub, rg, name, ci, arm.Preconditions{})
 	if err != nil {
 		return nil, nil, err
@@ -108,6 +108,12 @@ func (s *Service) RefuseAction(ctx context.Context, sub, rg, name, action string
 	case "start":
 		return arm.BadRequest(CodeOperationNotSupported,
 			"Starting a managed cluster is not supported by mlfleet: its clusters are never stopped, so cluster '%s' needs no start.", mc.Name)
+	case "rotateClusterCertificates":
+		return arm.BadRequest(CodeOperationNotSupported,
+			"Rotating cluster certificates is not supported by mlfleet: the certificates of cluster '%s' are issued by mlfleet's own CA and stay valid while it exists. To stop a kubeconfig's access, delete the cluster; 'az aks get-credentials' writes the current ones.", mc.Name)
+	case "runCommand":
+		return arm.BadRequest(CodeOperationNotSupported,
+			"Running commands through the API (az aks command invoke) is not supported by mlfleet: reach cluster '%s' directly with kubectl and the kubeconfig 'az aks get-credentials' writes.", mc.Name)
 	default:
 		return arm.BadRequest(CodeOperationNotSupported, "The action '%s' on managed cluster '%s' is not supported by mlfleet.", action, mc.Name)
 	}
@@ -123,4 +129,15 @@ func (s *Service) RefuseNodeImageUpgrade(ctx context.Context, sub, rg, name, poo
 	}
 	return arm.BadRequest(CodeOperationNotSupported,
 		"Upgrading node images is not supported by mlfleet: it does not manage the node image of agent pool '%s' of cluster '%s', so there is none to upgrade. What mlfleet changes on a pool is its node count ('az aks nodepool scale') and its autoscaler ('az aks nodepool update').", pool, name)
+}
+
+// RefusePoolDelete answers DELETE agentPools/{pool} (az aks nodepool delete): a 404 when the
+// cluster or the pool does not exist, else a 400 CodeOperationNotSupported, since a
+// cluster keeps the pools it was created with. It changes nothing.
+func (s *Service) RefusePoolDelete(ctx context.Context, sub, rg, name, pool string) error {
+	if _, err := s.GetPool(ctx, sub, rg, name, pool); err != nil {
+		return err
+	}
+	return arm.BadRequest(CodeOperationNotSupported,
+		"Deleting agent pools is not supported by mlfleet: cluster '%s' keeps the pools it was created with. Scale agent pool '%s' down instead ('az aks nodepool scale', to 1 node at least), or delete the cluster.", name, pool)
 }

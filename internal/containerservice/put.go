@@ -256,6 +256,7 @@ func (s *Service) update(ctx context.Context, r *store.Resource, in armapi.Clust
 			continue
 		}
 		cur := mc.Properties.AgentPoolProfiles[idx]
+		checkPowerState(target, ap.PowerState, cur.Name, &errs)
 		if ap.Mode != "" && !strings.EqualFold(ap.Mode, orDefault(cur.Mode, "System")) {
 			errs = append(errs, modeChange(cur).WithTarget(target+".mode"))
 		}

@@ -53,7 +53,7 @@ func newService(t *testing.T, st store.Store, quotaJSON string) *Service {
 		t.Fatal(err)
 	}
 	return New(Config{Store: st, Engine: engine, Resources: rs, Versions: catalog.DefaultVersions(), VMSizes: catalog.DefaultVMSizes(),
-		Providers: map[string]provider.Provider{"embedded": infoOnlyProvider()}, Quotas: q})
+		Providers: map[string]provider.Provider{"embedded": infoOnlyProvider(), "external": providertest.InfoOnly{I: provider.Info{Name: "external"}}}, Quotas: q})
 }
 
 func clusterInput(count int, size string) armapi.ClusterInput {

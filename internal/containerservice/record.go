@@ -12,5 +12,6 @@ import (
 // Versions: 2 added the agent pools' maxPods, osDiskSizeGB, nodeLabels, nodeTaints and
 // tags. A version 1 row reads as it is (the pools without them, served with AKS's defaults
 // by withDefaults); version 2 keeps a server that does not know them from rewriting a row
-// without them.
-var clusterRecord = record.Kind[armapi.ManagedCluster]{Name: "managed cluster", Schema: 2}
+// without them. 3 added the pools' currentOrchestratorVersion and powerState, which
+// withDefaults derives on every read, so a version 2 row reads as it is.
+var clusterRecord = record.Kind[armapi.ManagedCluster]{Name: "managed cluster", Schema: 3}

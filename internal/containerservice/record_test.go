@@ -36,6 +36,7 @@ func exampleCluster() *armapi.ManagedCluster {
 			PrivateFQDN:              s("c1-dns-1a2b.private.westus.mlfleet.local"),
 			AgentPoolProfiles: []armapi.AgentPoolProfile{{Name: "nodepool1", AgentPoolProperties: armapi.AgentPoolProperties{Count: 3, VMSize: "Standard_D3_v2", Mode: "System",
 				OSType: "Linux", Type: "VirtualMachineScaleSets", OrchestratorVersion: "1.33.1", ProvisioningState: armapi.StateSucceeded,
+				CurrentOrchestratorVersion: "1.33.1", PowerState: &armapi.PowerState{Code: "Running"},
 				EnableAutoScaling: true, MinCount: n(1), MaxCount: n(5), MaxPods: 50, OSDiskSizeGB: 64,
 				NodeLabels: map[string]string{"team": "qa"}, NodeTaints: []string{"sku=gpu:NoSchedule"}, Tags: map[string]string{"owner": "qa"}}}},
 			NodeResourceGroup: "MC_rg1_c1_westus",
@@ -61,6 +62,10 @@ func TestRecord(t *testing.T) {
 	recordtest.Run(t, recordtest.Kind[armapi.ManagedCluster]{
 		Name: "managedcluster", Schema: clusterRecord.Schema, Example: exampleCluster, Encode: clusterRecord.Encode,
 		Before: func(version int, mc *armapi.ManagedCluster) {
+			if version < 3 {
+				p := &mc.Properties.AgentPoolProfiles[0]
+				p.CurrentOrchestratorVersion, p.PowerState = "", nil
+			}
 			if version < 2 {
 				p := &mc.Properties.AgentPoolProfiles[0]
 				p.MaxPods, p.OSDiskSizeGB, p.NodeLabels, p.NodeTaints, p.Tags = 0, 0, nil, nil, nil

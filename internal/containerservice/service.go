@@ -38,7 +38,15 @@ const CodeClusterNotRunning = "ClusterNotRunning"
 
 // CodeOperationNotSupported is the error code of a 400 for an AKS operation mlfleet does
 // not run (adding an agent pool, stopping a cluster): the message says what it runs instead.
-const CodeOperationNotSupported = "OperationNotSupported"
+const CodeOperationNotSupported = arm.CodeOperationNotSupported
+
+// What every mlfleet cluster is: of the Base SKU in the Free tier (no uptime SLA), with
+// its pools running (mlfleet stops neither clusters nor pools).
+const (
+	SKUName      = "Base"
+	SKUTierFree  = "Free"
+	PowerRunning = "Running"
+)
 
 // Defaults applied when a PUT leaves them out (az aks create's defaults). They differ
 // from a workspace's create (S1: 3 × Standard_D3_v2), which compute fills in itself

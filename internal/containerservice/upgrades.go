@@ -38,3 +38,22 @@ func (s *Service) UpgradeProfile(ctx context.Context, sub, rg, name, profile str
 	}
 	return out, nil
 }
+
+// PoolUpgradeProfile returns what an agent pool can upgrade to
+// (agentPools/{pool}/upgradeProfiles/default, az aks nodepool get-upgrades): the version
+// its nodes run and no upgrades, as UpgradeProfile says for the cluster. A 404 for a
+// missing cluster or pool, or a profile other than "default".
+func (s *Service) PoolUpgradeProfile(ctx context.Context, sub, rg, name, pool, profile string) (*armapi.AgentPoolUpgradeProfile, error) {
+	ap, err := s.GetPool(ctx, sub, rg, name, pool)
+	if err != nil {
+		return nil, err
+	}
+	if !strings.EqualFold(profile, UpgradeProfileName) {
+		return nil, arm.NotFound(arm.CodeResourceNotFound, "Agent pool '%s' has no upgrade profile '%s'; its only one is 'default'.", pool, profile)
+	}
+	out := &armapi.AgentPoolUpgradeProfile{ID: ap.ID + "/upgradeProfiles/" + UpgradeProfileName, Name: UpgradeProfileName, Type: TypeManagedCluster + "/agentPools/upgradeProfiles"}
+	out.Properties.KubernetesVersion = orDefault(ap.Properties.CurrentOrchestratorVersion, ap.Properties.OrchestratorVersion)
+	out.Properties.OSType = orDefault(ap.Properties.OSType, "Linux")
+	out.Properties.Upgrades = []armapi.VersionUpgrade{}
+	return out, nil
+}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/mlfleet/mlfleet/internal/arm"
 	"github.com/mlfleet/mlfleet/internal/catalog"
+	"github.com/mlfleet/mlfleet/internal/kube"
 	"github.com/mlfleet/mlfleet/internal/resources"
 	"github.com/mlfleet/mlfleet/internal/store"
 	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
@@ -75,13 +76,13 @@ func (s *Service) validateNew(ctx context.Context, sub string, group *armapi.Res
 		return nil, nil, resources.InvalidLocation(loc)
 	}
 	mc := &armapi.ManagedCluster{Name: name, Type: TypeManagedCluster, Location: location, Tags: in.Tags,
-		SKU: armapi.SKU{Name: "Base", Tier: "Free"}}
+		SKU: armapi.SKU{Name: SKUName, Tier: SKUTierFree}}
 	if mc.Tags == nil {
 		mc.Tags = map[string]string{}
 	}
 	props := &mc.Properties
 	props.ProvisioningState = armapi.StateCreating
-	props.PowerState = armapi.PowerState{Code: "Running"}
+	props.PowerState = armapi.PowerState{Code: PowerRunning}
 	props.EnableRBAC = true
 	props.DNSPrefix = p.DNSPrefix
 	if props.DNSPrefix == "" {
@@ -103,6 +104,11 @@ func (s *Service) validateNew(ctx context.Context, sub string, group *armapi.Res
 		} else {
 			kubeconfig = decodeMaybeBase64(p.Mlfleet.Kubeconfig)
 			props.Mlfleet.Context = p.Mlfleet.Context
+			// Read now, not first in the operation, so that a file that is not a kubeconfig
+			// or lacks the context named is a 400 that says so (no cluster is contacted).
+			if _, err := kube.Connect(kubeconfig, p.Mlfleet.Context); err != nil {
+				errs.Add("InvalidParameter", "properties.mlfleet.kubeconfig", "The kubeconfig cannot be used: %v. Send the cluster's kubeconfig file (plain or base64), and in properties.mlfleet.context one of its contexts or none for its current one.", err)
+			}
 		}
 		props.NetworkProfile = armapi.NetworkProfile{NetworkPlugin: "kubenet", LoadBalancerSku: "standard", OutboundType: "loadBalancer"}
 		props.AgentPoolProfiles = []armapi.AgentPoolProfile{}
@@ -174,6 +180,7 @@ func (s *Service) validateNew(ctx context.Context, sub string, group *armapi.Res
 		pool := armapi.AgentPoolProfile{Name: ap.Name, AgentPoolProperties: armapi.AgentPoolProperties{Count: count, VMSize: size,
 			Mode: mode, OSType: "Linux", Type: "VirtualMachineScaleSets", OrchestratorVersion: props.KubernetesVersion, ProvisioningState: armapi.StateCreating}}
 		pool.Count = poolScaling(target, ap, &pool, ap.Count != nil, false, &errs)
+		checkPowerState(target, ap.PowerState, ap.Name, &errs)
 		newPoolSettings(target, ap.AgentPoolSettings, &pool, &errs)
 		autoscaled = autoscaled || pool.EnableAutoScaling
 		props.AgentPoolProfiles = append(props.AgentPoolProfiles, pool)

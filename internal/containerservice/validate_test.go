@@ -104,6 +104,58 @@ func TestValidate(t *testing.T) {
 	}
 }
 
+// TestValidateRegistration: a cluster registered from its kubeconfig (a provider that
+// cannot create) has the kubeconfig read on the request, so that one that is not a
+// kubeconfig, or lacks the context named, is a 400 at properties.mlfleet.kubeconfig rather
+// than an operation that fails later. No cluster is contacted.
+func TestValidateRegistration(t *testing.T) {
+	s := newService(t, storetest.OpenSQLite(t), `{}`)
+	const kubeconfig = `apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
+users: [{name: u, user: {token: t}}]
+contexts: [{name: ctx1, context: {cluster: c, user: u}}]
+current-context: ctx1
+`
+	for _, tc := range []struct {
+		name, kubeconfig, context string
+		wantText                  string // "" = valid
+	}{
+		{name: "valid", kubeconfig: kubeconfig},
+		{name: "valid, context named", kubeconfig: kubeconfig, context: "ctx1"},
+		{name: "missing", wantText: "needs properties.mlfleet.kubeconfig"},
+		{name: "not a kubeconfig", kubeconfig: "!!!", wantText: "The kubeconfig cannot be used"},
+		{name: "context it lacks", kubeconfig: kubeconfig, context: "other", wantText: `no context "other" (it has: ctx1)`},
+		{name: "no server", kubeconfig: "apiVersion: v1\nkind: Config\n", wantText: "The kubeconfig cannot be used"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var in armapi.ClusterInput
+			in.Location = "westus"
+			in.Properties.Mlfleet = &armapi.MlfleetProperties{Provider: "external", Kubeconfig: tc.kubeconfig, Context: tc.context}
+			_, err := s.Validate(context.Background(), testSub, testRG, "reg1", in, "")
+			if tc.wantText == "" {
+				if err != nil {
+					t.Fatalf("Validate: %v", err)
+				}
+				return
+			}
+			var ae *arm.Error
+			if !errors.As(err, &ae) || ae.Status != 400 || ae.Target != "properties.mlfleet.kubeconfig" || !strings.Contains(ae.Message, tc.wantText) {
+				t.Fatalf("Validate = %v (target %q), want a 400 at properties.mlfleet.kubeconfig saying %q", err, targetOf(err), tc.wantText)
+			}
+		})
+	}
+}
+
+// targetOf is the target of err when it is an ARM error.
+func targetOf(err error) string {
+	var ae *arm.Error
+	if errors.As(err, &ae) {
+		return ae.Target
+	}
+	return ""
+}
+
 // TestDefaultDNSPrefix: the DNS prefix mlfleet derives when a request has none passes the
 // rule a request's own prefix must pass, whatever the cluster and group names ARM allows.
 func TestDefaultDNSPrefix(t *testing.T) {

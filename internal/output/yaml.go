@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"strconv"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -106,12 +108,63 @@ func yamlFloat(repr string) string {
 	return s
 }
 
-// yaml11Implicit reports whether s, written plain, would read back under YAML 1.1 (PyYAML's
-// implicit resolvers) as something other than a string: yes/no/on/off, sexagesimal and
-// underscored numbers, 0b/0 octal ints, "=", "<<". YAML 1.2's own cases (true, null, 123,
-// 1e3, timestamps) go-yaml quotes by itself.
+// yaml11Implicit reports whether s, written plain, would read back under YAML 1.1 as
+// something other than a string. YAML 1.2's own cases (true, null, 123, 1e3, timestamps)
+// go-yaml quotes by itself; YAML 1.1 has two readers that matter here:
+//
+//   - PyYAML's implicit resolvers (yaml11Resolvers): yes/no/on/off, sexagesimal and
+//     underscored numbers, 0b/0 octal ints, "=", "<<";
+//   - go-yaml v2, which sigs.k8s.io/yaml, and so kubectl and most Go tools, read YAML with
+//     (goYAMLv2Implicit): y and n are booleans too, and a number is whatever Go's strconv
+//     takes once underscores are removed.
 func yaml11Implicit(s string) bool {
-	return yaml11Resolvers.MatchString(s)
+	return yaml11Resolvers.MatchString(s) || goYAMLv2Implicit(s)
+}
+
+// goYAMLv2Implicit reports whether go-yaml v2 reads s, written plain, as a non-string. It
+// may say true for a few strings v2 still reads as strings (1e400); quoting those is
+// harmless.
+func goYAMLv2Implicit(s string) bool {
+	if s == "" {
+		return false
+	}
+	switch c := s[0]; {
+	case c == 'y' || c == 'Y' || c == 'n' || c == 'N':
+		return len(s) == 1
+	case c == '.':
+		_, err := strconv.ParseFloat(s, 64)
+		return err == nil
+	case c == '+' || c == '-' || c >= '0' && c <= '9':
+		if goYAMLv2Timestamp(s) {
+			return true
+		}
+		plain := strings.ReplaceAll(s, "_", "")
+		if _, err := strconv.ParseInt(plain, 0, 64); err == nil {
+			return true
+		}
+		if _, err := strconv.ParseUint(plain, 0, 64); err == nil {
+			return true
+		}
+		return goYAMLv2Float.MatchString(plain)
+	}
+	return false
+}
+
+// goYAMLv2Float is the float syntax go-yaml v2 accepts.
+var goYAMLv2Float = regexp.MustCompile(`^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`)
+
+// goYAMLv2Timestamp reports whether go-yaml v2 reads s as a timestamp: a date with
+// one- or two-digit month and day, optionally with a time.
+func goYAMLv2Timestamp(s string) bool {
+	if len(s) < 5 || strings.IndexFunc(s[:4], func(r rune) bool { return r < '0' || r > '9' }) >= 0 || s[4] != '-' {
+		return false
+	}
+	for _, layout := range []string{"2006-1-2T15:4:5.999999999Z07:00", "2006-1-2t15:4:5.999999999Z07:00", "2006-1-2 15:4:5.999999999", "2006-1-2"} {
+		if _, err := time.Parse(layout, s); err == nil {
+			return true
+		}
+	}
+	return false
 }
 
 // yaml11Resolvers joins the YAML 1.1 type repository's regular expressions for bool, float,

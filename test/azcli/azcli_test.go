@@ -565,3 +565,129 @@ func kubectlNodeList(t *testing.T, kubeconfig string) []kubectlNode {
 	}
 	return list.Items
 }
+
+// azFails runs az, which must fail with exit code 1 (a request az sent and the server
+// refused, not a missing resource: 3) and print want.
+func (a *azEnv) azFails(want string, args ...string) {
+	a.t.Helper()
+	out, errOut, err := a.run(args...)
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	}
+	if code != 1 || !strings.Contains(errOut, want) {
+		a.t.Errorf("az %s: exit %d (%v), want 1 saying %q\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, err, want, out, errOut)
+	}
+}
+
+// TestAzUnsupportedSettings: the settings az aks sends that mlfleet cannot honour are
+// refused with what mlfleet does instead (az exits 1 with the message), on create and on
+// update, while az's read-modify-write PUT of an unchanged cluster keeps working; the node
+// pool shows its version and power state; the AKS operations mlfleet does not run are
+// refused, not "not found".
+func TestAzUnsupportedSettings(t *testing.T) {
+	az := newAz(t)
+	sp := servicePrincipal(t, "az-unsupported", "Owner", subscriptionScope())
+	az.must("login", "--service-principal", "-u", sp.AppID, "-p", sp.Password, "--tenant", sp.Tenant)
+	az.must("group", "create", "-n", "unsuprg", "-l", "westus")
+	create := []string{"aks", "create", "-n", "azun", "-g", "unsuprg", "--node-count", "1", "--node-vm-size", "Standard_D3_v2", "--generate-ssh-keys"}
+	az.azFails("Automatic upgrades (upgrade channel 'patch') are not supported by mlfleet", append(create, "--auto-upgrade-channel", "patch")...)
+	az.azFails("Pricing tier", append(create, "--uptime-sla")...)
+	az.must(create...)
+
+	// Unrelated updates PUT back the cluster as read: sku, pools' power state and version.
+	az.must("aks", "update", "-n", "azun", "-g", "unsuprg", "--tags", "env=qa")
+	az.must("aks", "update", "-n", "azun", "-g", "unsuprg", "--auto-upgrade-channel", "none")
+	az.azFails("Microsoft Entra integration (aadProfile) is not supported by mlfleet",
+		"aks", "update", "-n", "azun", "-g", "unsuprg", "--enable-aad", "--aad-admin-group-object-ids", "00000000-0000-0000-0000-000000000001")
+	az.azFails("Automatic upgrades", "aks", "update", "-n", "azun", "-g", "unsuprg", "--auto-upgrade-channel", "patch")
+	az.azFails("Pricing tier", "aks", "update", "-n", "azun", "-g", "unsuprg", "--uptime-sla")
+	var mc map[string]any
+	az.mustJSON(&mc, "aks", "show", "-n", "azun", "-g", "unsuprg")
+	if sku, _ := mc["sku"].(map[string]any); mc["aadProfile"] != nil || mc["autoUpgradeProfile"] != nil || sku["tier"] != "Free" || testutil.Field(mc, "tags.env") != "qa" {
+		t.Errorf("aks show after the refused updates: aadProfile %v, autoUpgradeProfile %v, sku %v, tags %v", mc["aadProfile"], mc["autoUpgradeProfile"], mc["sku"], mc["tags"])
+	}
+
+	nodepool := []string{"--cluster-name", "azun", "-g", "unsuprg", "-n", "nodepool1"}
+	var pool map[string]any
+	az.mustJSON(&pool, append([]string{"aks", "nodepool", "show"}, nodepool...)...)
+	if pool["currentOrchestratorVersion"] != mc["currentKubernetesVersion"] || testutil.Field(pool, "powerState.code") != "Running" {
+		t.Errorf("nodepool show: currentOrchestratorVersion %v (cluster %v), powerState %v", pool["currentOrchestratorVersion"], mc["currentKubernetesVersion"], pool["powerState"])
+	}
+	az.azFails("Stopping agent pool 'nodepool1'", append([]string{"aks", "nodepool", "stop"}, nodepool...)...)
+	if out, errOut, err := az.run(append([]string{"aks", "nodepool", "start"}, nodepool...)...); err != nil {
+		t.Logf("nodepool start of a running pool: %v\n%s%s", err, out, errOut)
+	}
+	var ups map[string]any
+	az.mustJSON(&ups, append([]string{"aks", "nodepool", "get-upgrades"}, "--cluster-name", "azun", "-g", "unsuprg", "--nodepool-name", "nodepool1")...)
+	if ups["kubernetesVersion"] != mc["currentKubernetesVersion"] {
+		t.Errorf("nodepool get-upgrades = %v", ups)
+	}
+	az.azFails("Deleting agent pools is not supported by mlfleet", append([]string{"aks", "nodepool", "delete"}, nodepool...)...)
+	az.azFails("Rotating cluster certificates is not supported by mlfleet", "aks", "rotate-certs", "-n", "azun", "-g", "unsuprg", "--yes")
+	az.azFails("Unregistering a resource provider", "provider", "unregister", "-n", "Microsoft.ContainerService")
+	az.azFails("Management locks", "lock", "create", "-n", "l1", "-g", "unsuprg", "--lock-type", "CanNotDelete")
+	az.azFails("az group export", "group", "export", "-n", "unsuprg")
+	var list []any
+	az.mustJSON(&list, "deployment", "group", "list", "-g", "unsuprg")
+	az.mustJSON(&list, "lock", "list", "-g", "unsuprg")
+	az.must("aks", "delete", "-n", "azun", "-g", "unsuprg", "--yes", "--no-wait")
+}
+
+// TestAzTags: az tag create, update, list and delete --resource-id change the tags of a
+// resource group and of a workspace as their own, and az tag list counts them.
+func TestAzTags(t *testing.T) {
+	az := newAz(t)
+	sp := servicePrincipal(t, "az-tags", "Owner", subscriptionScope())
+	az.must("login", "--service-principal", "-u", sp.AppID, "-p", sp.Password, "--tenant", sp.Tenant)
+	var rg map[string]any
+	az.mustJSON(&rg, "group", "create", "-n", "tagsrg", "-l", "westus")
+	var ws map[string]any
+	az.mustJSON(&ws, "resource", "create", "-g", "tagsrg", "-n", "tagsws", "--resource-type", "Microsoft.MachineLearningServices/workspaces",
+		"--is-full-object", "--properties", `{"location":"westus","properties":{}}`)
+	tagsOf := func(v map[string]any) map[string]any {
+		m, _ := testutil.Field(v, "properties.tags").(map[string]any)
+		return m
+	}
+	for _, id := range []string{rg["id"].(string), ws["id"].(string)} {
+		var out map[string]any
+		az.mustJSON(&out, "tag", "create", "--resource-id", id, "--tags", "a=1", "b=2")
+		if tags := tagsOf(out); !reflect.DeepEqual(tags, map[string]any{"a": "1", "b": "2"}) {
+			t.Errorf("%s: tag create = %v", id, out)
+		}
+		az.mustJSON(&out, "tag", "update", "--resource-id", id, "--operation", "merge", "--tags", "c=3", "a=9")
+		if tags := tagsOf(out); !reflect.DeepEqual(tags, map[string]any{"a": "9", "b": "2", "c": "3"}) {
+			t.Errorf("%s: tag update --operation merge = %v", id, out)
+		}
+		az.mustJSON(&out, "tag", "update", "--resource-id", id, "--operation", "delete", "--tags", "b=2")
+		if tags := tagsOf(out); !reflect.DeepEqual(tags, map[string]any{"a": "9", "c": "3"}) {
+			t.Errorf("%s: tag update --operation delete = %v", id, out)
+		}
+		az.mustJSON(&out, "tag", "list", "--resource-id", id)
+		if tags := tagsOf(out); !reflect.DeepEqual(tags, map[string]any{"a": "9", "c": "3"}) {
+			t.Errorf("%s: tag list = %v", id, out)
+		}
+		var res map[string]any
+		az.mustJSON(&res, "resource", "show", "--ids", id)
+		if !reflect.DeepEqual(res["tags"], map[string]any{"a": "9", "c": "3"}) {
+			t.Errorf("%s: resource show after az tag: tags %v", id, res["tags"])
+		}
+	}
+	var names []map[string]any
+	az.mustJSON(&names, "tag", "list")
+	counts := map[string]any{}
+	for _, n := range names {
+		counts[n["tagName"].(string)] = testutil.Field(n, "count.value")
+	}
+	if counts["a"] != 2.0 || counts["c"] != 2.0 {
+		t.Errorf("tag list: %v", names)
+	}
+	az.must("tag", "delete", "--resource-id", rg["id"].(string), "--yes")
+	var out map[string]any
+	az.mustJSON(&out, "tag", "list", "--resource-id", rg["id"].(string))
+	if len(tagsOf(out)) != 0 {
+		t.Errorf("tag list after tag delete = %v", out)
+	}
+	az.azFails("Predefined tag names", "tag", "create", "-n", "predefined")
+	az.must("group", "delete", "-n", "tagsrg", "--yes", "--no-wait")
+}

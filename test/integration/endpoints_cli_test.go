@@ -38,18 +38,18 @@ func TestOnlineEndpointCLI(t *testing.T) {
 
 	out := mustCLI(t, append([]string{"ml", "model", "create", "-n", "m", "--version", "1", "--path", model}, gw...)...)
 	var mv map[string]any
-	if err := json.Unmarshal([]byte(out), &mv); err != nil || !strings.HasSuffix(testutil.Field(mv, "properties.modelUri").(string), "/model.pkl") {
+	if err := json.Unmarshal([]byte(out), &mv); err != nil || !strings.HasSuffix(testutil.Field(mv, "path").(string), "/model.pkl") {
 		t.Fatalf("model create printed %s (%v)", out, err)
 	}
 	if r := mlfleetCLI(t, append([]string{"ml", "model", "create", "-n", "m", "--version", "1", "--path", model}, gw...)...); r.code == 0 || !strings.Contains(r.err, "already exists") {
 		t.Errorf("registering version 1 again: exit %d, %s", r.code, r.err)
 	}
-	if out := mustCLI(t, append([]string{"ml", "model", "show", "-n", "m", "--query", "name", "-o", "tsv"}, gw...)...); out != "1\n" {
+	if out := mustCLI(t, append([]string{"ml", "model", "show", "-n", "m", "--query", "[name, version]", "-o", "tsv"}, gw...)...); out != "m\n1\n" {
 		t.Errorf("model show: %q", out)
 	}
 
 	out = mustCLI(t, append([]string{"ml", "online-endpoint", "create", "--file", epFile}, gw...)...)
-	if !strings.Contains(out, `"provisioningState": "Succeeded"`) {
+	if !strings.Contains(out, `"provisioning_state": "Succeeded"`) {
 		t.Fatalf("endpoint create: %s", out)
 	}
 	if r := mlfleetCLI(t, append([]string{"ml", "online-deployment", "create", "--file", typo}, gw...)...); r.code == 0 || !strings.Contains(r.err, "modle") {
@@ -57,13 +57,17 @@ func TestOnlineEndpointCLI(t *testing.T) {
 	}
 	out = mustCLI(t, append([]string{"ml", "online-deployment", "create", "--file", depFile, "--all-traffic"}, gw...)...)
 	var dep map[string]any
-	if err := json.Unmarshal([]byte(out), &dep); err != nil || testutil.Field(dep, "properties.provisioningState") != "Succeeded" ||
-		testutil.Field(dep, "properties.requestSettings.requestTimeout") != "PT3S" || testutil.Field(dep, "properties.requestSettings.maxQueueWait") != "PT2S" ||
-		testutil.Field(dep, "properties.requestSettings.maxConcurrentRequestsPerInstance") != 2.0 || !strings.Contains(testutil.Field(dep, "properties.codeConfiguration.codeId").(string), "/codes/anonymous-code/versions/") {
+	if err := json.Unmarshal([]byte(out), &dep); err != nil || testutil.Field(dep, "provisioning_state") != "Succeeded" ||
+		testutil.Field(dep, "request_settings.request_timeout_ms") != 3000.0 || testutil.Field(dep, "request_settings.max_queue_wait_ms") != 2000.0 ||
+		testutil.Field(dep, "request_settings.max_concurrent_requests_per_instance") != 2.0 || !strings.Contains(testutil.Field(dep, "code_configuration.code").(string), "/codes/anonymous-code/versions/") {
 		t.Fatalf("deployment create printed %s (%v)", out, err)
 	}
-	if out := mustCLI(t, append([]string{"ml", "online-endpoint", "show", "-n", "cliep", "--query", "properties.traffic.blue", "-o", "tsv"}, gw...)...); out != "100\n" {
+	if out := mustCLI(t, append([]string{"ml", "online-endpoint", "show", "-n", "cliep", "--query", "traffic.blue", "-o", "tsv"}, gw...)...); out != "100\n" {
 		t.Errorf("--all-traffic: traffic %q", out)
+	}
+	// The Azure ML docs' idiom: SCORING_URI=$(az ml online-endpoint show … --query scoring_uri -o tsv).
+	if out := mustCLI(t, append([]string{"ml", "online-endpoint", "show", "-n", "cliep", "--query", "scoring_uri", "-o", "tsv"}, gw...)...); !strings.HasPrefix(out, "http") || !strings.HasSuffix(out, "/cliep/score\n") {
+		t.Errorf("scoring_uri: %q", out)
 	}
 	if r := mlfleetCLI(t, append([]string{"ml", "online-endpoint", "update", "-n", "cliep", "--traffic", "blue=90 green=10"}, gw...)...); r.code == 0 || !strings.Contains(r.err, "green") {
 		t.Errorf("traffic to a missing deployment: exit %d, %s", r.code, r.err)

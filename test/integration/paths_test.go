@@ -11,7 +11,8 @@ import (
 
 // TestPathSegments sends '.', '..', encoded dots and slashes and empty segments in every name
 // position of the compute, workspace, group and cluster routes, with every method: each is a
-// 400 InvalidResourceName, never a redirect, and nothing anywhere changes (issue #11: a
+// 400 InvalidResourceName (but a GET whose only empty segment is a trailing slash, which
+// reads the collection), never a redirect, and nothing anywhere changes (issue #11: a
 // compute named '..' used to delete its workspace). The SDK and CLI refuse such names
 // before sending anything.
 func TestPathSegments(t *testing.T) {
@@ -47,6 +48,15 @@ func TestPathSegments(t *testing.T) {
 			path := strings.ReplaceAll(route, "{}", seg) + "?api-version=2023-04-01&underlyingResourceAction=Delete"
 			for _, method := range []string{"PUT", "GET", "DELETE", "POST", "PATCH"} {
 				a := do(t, call{method: method, path: path, body: body})
+				if method == "GET" && seg == "" && strings.HasSuffix(route, "{}") {
+					// A GET of a collection with a trailing slash is the collection, as in
+					// ARM (az deployment group list sends one): never the parent resource.
+					list := do(t, call{method: method, path: strings.ReplaceAll(route, "/{}", "") + "?api-version=2023-04-01"})
+					if a.status != list.status {
+						t.Errorf("GET %s: %d %s, want what GET of the collection answers: %d %s", path, a.status, a.raw, list.status, list.raw)
+					}
+					continue
+				}
 				if a.status != 400 || a.errorCode() != "InvalidResourceName" {
 					t.Errorf("%s %s: %d %s %s, want 400 InvalidResourceName", method, path, a.status, a.errorCode(), a.errorMessage())
 				}

@@ -182,8 +182,35 @@ type ClusterInput struct {
 		LinuxProfile            *LinuxProfile            `json:"linuxProfile,omitempty"`
 		AddonProfiles           map[string]AddonProfile  `json:"addonProfiles,omitempty"`
 		DisableLocalAccounts    *bool                    `json:"disableLocalAccounts,omitempty"`
-		Mlfleet                 *MlfleetProperties       `json:"mlfleet"`
+		// AADProfile and AutoUpgradeProfile are read only to refuse what mlfleet does not
+		// do (Microsoft Entra integration, automatic upgrades): az aks create and update
+		// send them when asked to turn those on.
+		AADProfile         *AADProfile         `json:"aadProfile,omitempty"`
+		AutoUpgradeProfile *AutoUpgradeProfile `json:"autoUpgradeProfile,omitempty"`
+		Mlfleet            *MlfleetProperties  `json:"mlfleet"`
 	} `json:"properties"`
+	// SKU is the pricing tier asked for (az aks create/update --tier, --uptime-sla); nil
+	// leaves it as it is. mlfleet has only the Free tier.
+	SKU *SKU `json:"sku,omitempty"`
+}
+
+// AADProfile is a cluster's Microsoft Entra integration, as az aks create/update
+// --enable-aad sends it. mlfleet clusters have none, so only an empty profile is accepted.
+type AADProfile struct {
+	Managed             bool     `json:"managed,omitempty"`
+	EnableAzureRBAC     bool     `json:"enableAzureRBAC,omitempty"`
+	AdminGroupObjectIDs []string `json:"adminGroupObjectIDs,omitempty"`
+	ClientAppID         string   `json:"clientAppID,omitempty"`
+	ServerAppID         string   `json:"serverAppID,omitempty"`
+	TenantID            string   `json:"tenantID,omitempty"`
+}
+
+// AutoUpgradeProfile is a cluster's automatic upgrade channels (az aks create/update
+// --auto-upgrade-channel, --node-os-upgrade-channel). mlfleet upgrades nothing by itself,
+// so only "none" (or nothing) is accepted.
+type AutoUpgradeProfile struct {
+	UpgradeChannel       string `json:"upgradeChannel,omitempty"`
+	NodeOSUpgradeChannel string `json:"nodeOSUpgradeChannel,omitempty"`
 }
 
 // AgentPoolInput is a node pool in a PUT body.
@@ -196,6 +223,9 @@ type AgentPoolInput struct {
 	EnableAutoScaling *bool `json:"enableAutoScaling,omitempty"`
 	MinCount          *int  `json:"minCount,omitempty"`
 	MaxCount          *int  `json:"maxCount,omitempty"`
+	// PowerState is what az aks nodepool stop/start ask for (nil: as it is). mlfleet's
+	// pools always run, so only Running is accepted.
+	PowerState *PowerState `json:"powerState,omitempty"`
 	AgentPoolSettings
 }
 
@@ -233,7 +263,13 @@ type AgentPoolProperties struct {
 	OSType              string `json:"osType"`
 	Type                string `json:"type"`
 	OrchestratorVersion string `json:"orchestratorVersion"`
-	ProvisioningState   string `json:"provisioningState"`
+	// CurrentOrchestratorVersion is the Kubernetes version the pool's nodes run (the
+	// patch version of OrchestratorVersion).
+	CurrentOrchestratorVersion string `json:"currentOrchestratorVersion,omitempty"`
+	ProvisioningState          string `json:"provisioningState"`
+	// PowerState is whether the pool's nodes run: always Running, as mlfleet does not
+	// stop pools.
+	PowerState *PowerState `json:"powerState,omitempty"`
 	// EnableAutoScaling lets the cluster autoscaler set Count between MinCount and MaxCount.
 	EnableAutoScaling bool `json:"enableAutoScaling"`
 	// MinCount and MaxCount bound the autoscaler; nil when autoscaling is off.
@@ -261,6 +297,8 @@ type AgentPoolPut struct {
 		EnableAutoScaling *bool  `json:"enableAutoScaling,omitempty"`
 		MinCount          *int   `json:"minCount,omitempty"`
 		MaxCount          *int   `json:"maxCount,omitempty"`
+		// PowerState is what az aks nodepool stop/start send; only Running is accepted.
+		PowerState *PowerState `json:"powerState,omitempty"`
 		AgentPoolSettings
 	} `json:"properties"`
 }
@@ -304,4 +342,17 @@ type PoolUpgradeProfile struct {
 type VersionUpgrade struct {
 	KubernetesVersion string `json:"kubernetesVersion"`
 	IsPreview         *bool  `json:"isPreview,omitempty"`
+}
+
+// AgentPoolUpgradeProfile is what one agent pool can upgrade to
+// (agentPools/{pool}/upgradeProfiles/default).
+type AgentPoolUpgradeProfile struct {
+	ID         string `json:"id"`
+	Name       string `json:"name"`
+	Type       string `json:"type"`
+	Properties struct {
+		KubernetesVersion string           `json:"kubernetesVersion"`
+		OSType            string           `json:"osType"`
+		Upgrades          []VersionUpgrade `json:"upgrades"`
+	} `json:"properties"`
 }

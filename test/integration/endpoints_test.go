@@ -362,7 +362,8 @@ func TestDeploymentCrashLoop(t *testing.T) {
 	}
 	got := do(t, call{method: "GET", path: epPath + "/deployments/red" + mlAPI})
 	props := got.body["properties"].(map[string]any)
-	if props["provisioningState"] != "Failed" || !strings.Contains(fmt.Sprint(props["mlfleet"]), "keeps failing") {
+	// Restarted as a kubelet would: at once, then after a back-off, whose end it names.
+	if msg := fmt.Sprint(props["mlfleet"]); props["provisioningState"] != "Failed" || !strings.Contains(msg, "keeps failing (restarted once; back-off 10s restarting failed container=inference-server; next attempt at ") {
 		t.Fatalf("deployment after the crash loop: %v", props)
 	}
 	logs := do(t, call{method: "POST", path: epPath + "/deployments/red/getLogs" + mlAPI, body: `{"tail":50}`})

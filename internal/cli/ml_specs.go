@@ -54,6 +54,8 @@ type deploymentSpec struct {
 	RequestSettings      *struct {
 		RequestTimeoutMS                 int `json:"request_timeout_ms"`
 		MaxConcurrentRequestsPerInstance int `json:"max_concurrent_requests_per_instance"`
+		// MaxQueueWaitMS is a pointer because 0 is a setting of its own: no waiting.
+		MaxQueueWaitMS *int `json:"max_queue_wait_ms"`
 	} `json:"request_settings"`
 	LivenessProbe  *probeSpec `json:"liveness_probe"`
 	ReadinessProbe *probeSpec `json:"readiness_probe"`
@@ -482,6 +484,12 @@ func (a *assetsClient) deployment(s *deploymentSpec) (*mlfleet.OnlineDeployment,
 		// PT1.5S and 2000 ms as PT2S.
 		if rs.RequestTimeoutMS > 0 {
 			p.RequestSettings.RequestTimeout = fmt.Sprintf("PT%gS", float64(rs.RequestTimeoutMS)/1000)
+		}
+		if w := rs.MaxQueueWaitMS; w != nil {
+			if *w < 0 {
+				return nil, usagef("request_settings.max_queue_wait_ms is %d; use 0 (no waiting) or more milliseconds", *w)
+			}
+			p.RequestSettings.MaxQueueWait = fmt.Sprintf("PT%gS", float64(*w)/1000)
 		}
 	}
 	p.LivenessProbe, p.ReadinessProbe = s.LivenessProbe.settings(), s.ReadinessProbe.settings()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/mlfleet/mlfleet/pkg/mlfleet"
@@ -51,6 +52,54 @@ func TestDeploymentSpecReferences(t *testing.T) {
 			}
 			if p.Model != tc.model || code != tc.code || p.EnvironmentID != tc.env || p.Compute != tc.compute {
 				t.Errorf("model %q, code %q, environment %q, compute %q; want %q, %q, %q, %q", p.Model, code, p.EnvironmentID, p.Compute, tc.model, tc.code, tc.env, tc.compute)
+			}
+		})
+	}
+}
+
+// TestDeploymentSpecRequestSettings: az ml's request_settings keys, in milliseconds, become
+// ARM's requestSettings, in ISO 8601 durations; an unset key stays unset, so that the
+// server's default applies.
+func TestDeploymentSpecRequestSettings(t *testing.T) {
+	c, err := mlfleet.NewClient(mlfleet.WithServer("https://127.0.0.1:1"), mlfleet.WithToken("t"), mlfleet.WithSubscription("s1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &assetsClient{c: c, ctx: context.Background(), group: "rg", ws: "ws"}
+	for _, tc := range []struct {
+		name, yaml string
+		want       *mlfleet.RequestSettings
+		fails      string
+	}{
+		{name: "all three", yaml: "request_settings: {request_timeout_ms: 1500, max_concurrent_requests_per_instance: 4, max_queue_wait_ms: 2000}\n",
+			want: &mlfleet.RequestSettings{RequestTimeout: "PT1.5S", MaxConcurrentRequestsPerInstance: 4, MaxQueueWait: "PT2S"}},
+		{name: "no waiting", yaml: "request_settings: {max_queue_wait_ms: 0}\n", want: &mlfleet.RequestSettings{MaxQueueWait: "PT0S"}},
+		{name: "queue wait alone", yaml: "request_settings: {max_queue_wait_ms: 250}\n", want: &mlfleet.RequestSettings{MaxQueueWait: "PT0.25S"}},
+		{name: "none", yaml: "instance_count: 1\n"},
+		{name: "negative wait", yaml: "request_settings: {max_queue_wait_ms: -1}\n", fails: "max_queue_wait_ms is -1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "blue.yml")
+			if err := os.WriteFile(file, []byte(tc.yaml), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			var spec deploymentSpec
+			if err := readSpec(file, &spec); err != nil {
+				t.Fatal(err)
+			}
+			d, err := a.deployment(&spec)
+			if tc.fails != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.fails) {
+					t.Fatalf("err = %v, want one saying %q", err, tc.fails)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := d.Properties.RequestSettings
+			if (got == nil) != (tc.want == nil) || got != nil && *got != *tc.want {
+				t.Fatalf("requestSettings = %+v, want %+v", got, tc.want)
 			}
 		})
 	}

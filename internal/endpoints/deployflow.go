@@ -304,13 +304,19 @@ func (s *Service) waitReady(ctx context.Context, epName, id string) error {
 		if st.Crashing != "" {
 			return false, arm.BadRequest(arm.CodeUserError, "Deployment '%s' failed: %s. See 'mlfleet ml online-deployment get-logs -n %s -e %s'.", d.Name, st.Crashing, d.Name, epName)
 		}
-		if int(st.Ready) != lastReady || st.Pending != lastMsg {
-			lastReady, lastMsg = int(st.Ready), st.Pending
+		// Why it is not done yet: a reason the pods cannot run, else the first pod that
+		// is not Ready (an init() still loading shows as Running but not Ready).
+		msg := st.Pending
+		if msg == "" {
+			msg = st.NotReady
+		}
+		if int(st.Ready) != lastReady || msg != lastMsg {
+			lastReady, lastMsg = int(st.Ready), msg
 			if err := modify(ctx, s.cfg.Store, id, func(d *armapi.OnlineDeployment) error {
 				if d.Properties.Mlfleet == nil {
 					d.Properties.Mlfleet = &armapi.OnlineDeploymentMlfleet{}
 				}
-				d.Properties.Mlfleet.ReadyInstances, d.Properties.Mlfleet.Message = int(st.Ready), st.Pending
+				d.Properties.Mlfleet.ReadyInstances, d.Properties.Mlfleet.Message = int(st.Ready), msg
 				return nil
 			}); err != nil {
 				return false, err
@@ -323,7 +329,7 @@ func (s *Service) waitReady(ctx context.Context, epName, id string) error {
 			return true, nil
 		}
 		if time.Now().After(deadline) {
-			why := st.Pending
+			why := msg
 			if why == "" {
 				why = "instances did not become Ready (readiness probe GET /ready)"
 			}

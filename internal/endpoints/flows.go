@@ -146,17 +146,7 @@ func (s *Service) endpointConfig(ctx context.Context, ep *armapi.OnlineEndpoint,
 		if strings.EqualFold(d.Name, except) {
 			continue
 		}
-		// The same defaults as validateDeployment's (PT5S, 1), for a row without them.
-		r := inference.DeploymentRouting{RequestTimeoutMS: 5000, MaxConcurrentRequestsPerInstance: 1}
-		if rs := d.Properties.RequestSettings; rs != nil {
-			if t, err := ParseDuration(rs.RequestTimeout); err == nil && t > 0 {
-				r.RequestTimeoutMS = int(t / time.Millisecond)
-			}
-			if rs.MaxConcurrentRequestsPerInstance > 0 {
-				r.MaxConcurrentRequestsPerInstance = rs.MaxConcurrentRequestsPerInstance
-			}
-		}
-		cfg.Deployments[d.Name] = r
+		cfg.Deployments[d.Name] = routingOf(d)
 		// Traffic names deployments in any case (names compare case-insensitively); the
 		// router gets them spelled as the deployment is.
 		for name, w := range ep.Properties.Traffic {
@@ -171,6 +161,28 @@ func (s *Service) endpointConfig(ctx context.Context, ep *armapi.OnlineEndpoint,
 		}
 	}
 	return cfg, nil
+}
+
+// routingOf is what the router needs of a deployment's request settings, with the same
+// defaults as validateDeployment's (PT5S, 1, PT0.5S) for a row without them.
+func routingOf(d *armapi.OnlineDeployment) inference.DeploymentRouting {
+	r := inference.DeploymentRouting{RequestTimeoutMS: 5000, MaxConcurrentRequestsPerInstance: 1,
+		MaxQueueWaitMS: new(int(inference.DefaultMaxQueueWait / time.Millisecond))}
+	rs := d.Properties.RequestSettings
+	if rs == nil {
+		return r
+	}
+	if t, err := ParseDuration(rs.RequestTimeout); err == nil && t > 0 {
+		r.RequestTimeoutMS = int(t / time.Millisecond)
+	}
+	// PT0S is a choice too: refuse at once what no instance can take.
+	if t, err := ParseDuration(rs.MaxQueueWait); err == nil {
+		r.MaxQueueWaitMS = new(int(t / time.Millisecond))
+	}
+	if rs.MaxConcurrentRequestsPerInstance > 0 {
+		r.MaxConcurrentRequestsPerInstance = rs.MaxConcurrentRequestsPerInstance
+	}
+	return r
 }
 
 // syncEndpoint writes an endpoint's Secret into the cluster of every compute it or its

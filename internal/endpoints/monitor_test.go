@@ -298,3 +298,31 @@ func TestDeploymentMonitorSharesComputes(t *testing.T) {
 		t.Errorf("another replica's cluster was read %d times", n)
 	}
 }
+
+// TestWaitReadySaysWhy: while an instance runs but is not Ready (its init() still loads
+// the model), the deployment being created says so, instead of no message at all until
+// the ready timeout.
+func TestWaitReadySaysWhy(t *testing.T) {
+	t.Parallel()
+	f := newMonitorFixture(t, "00000000-0000-0000-0000-0000000000d7")
+	objs := kubeDeployment("slow", false)
+	pod := objs[0].(*corev1.Pod)
+	pod.Status = corev1.PodStatus{Phase: corev1.PodRunning, Conditions: []corev1.PodCondition{
+		{Type: corev1.PodScheduled, Status: corev1.ConditionTrue}, {Type: corev1.PodReady, Status: corev1.ConditionFalse}},
+		ContainerStatuses: []corev1.ContainerStatus{{Name: inference.ContainerName, State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}}}}
+	f.clusters["infa"] = fake.NewClientset(objs...)
+	id := f.deployment(t, "slow", "infa", armapi.StateCreating, 1, 0, "")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- f.eps.waitReady(ctx, "ep", id) }()
+	testutil.WaitFor(t, 10*time.Second, "the deployment says why it is not done", func() (bool, string) {
+		d, _ := f.get(t, id)
+		msg := d.Properties.Mlfleet.Message
+		return msg == "pod ep-slow-0 is Running but not Ready (its readiness probe fails)", msg
+	})
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("waitReady after cancel = %v", err)
+	}
+}

@@ -1,11 +1,13 @@
 package endpoints
 
 import (
+	"reflect"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/mlfleet/mlfleet/internal/arm"
+	"github.com/mlfleet/mlfleet/internal/inference"
 	"github.com/mlfleet/mlfleet/internal/kube"
 	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
@@ -161,5 +163,30 @@ func TestIsDeploymentID(t *testing.T) {
 		if got := isDeploymentID(id); got != want {
 			t.Errorf("isDeploymentID(%s) = %v, want %v", id, got, want)
 		}
+	}
+}
+
+// TestRoutingOf: the router gets the deployment's request settings, maxQueueWait
+// included, with Azure's defaults for a row without them.
+func TestRoutingOf(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		rs   *armapi.RequestSettings
+		want inference.DeploymentRouting
+	}{
+		{"no settings", nil, inference.DeploymentRouting{RequestTimeoutMS: 5000, MaxConcurrentRequestsPerInstance: 1, MaxQueueWaitMS: new(500)}},
+		{"defaults written by validation", &armapi.RequestSettings{RequestTimeout: "PT5S", MaxConcurrentRequestsPerInstance: 1, MaxQueueWait: "PT0.5S"},
+			inference.DeploymentRouting{RequestTimeoutMS: 5000, MaxConcurrentRequestsPerInstance: 1, MaxQueueWaitMS: new(500)}},
+		{"set", &armapi.RequestSettings{RequestTimeout: "PT1.5S", MaxConcurrentRequestsPerInstance: 4, MaxQueueWait: "PT2S"},
+			inference.DeploymentRouting{RequestTimeoutMS: 1500, MaxConcurrentRequestsPerInstance: 4, MaxQueueWaitMS: new(2000)}},
+		{"no waiting", &armapi.RequestSettings{MaxQueueWait: "PT0S"},
+			inference.DeploymentRouting{RequestTimeoutMS: 5000, MaxConcurrentRequestsPerInstance: 1, MaxQueueWaitMS: new(0)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := &armapi.OnlineDeployment{Properties: armapi.OnlineDeploymentProperties{RequestSettings: tc.rs}}
+			if got := routingOf(d); !reflect.DeepEqual(got, tc.want) {
+				t.Fatalf("routingOf = %+v, want %+v", got, tc.want)
+			}
+		})
 	}
 }

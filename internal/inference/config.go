@@ -72,6 +72,8 @@ const (
 const (
 	DefaultRequestTimeout                   = 5 * time.Second
 	DefaultMaxConcurrentRequestsPerInstance = 1
+	// DefaultMaxQueueWait is Azure's default requestSettings.maxQueueWait.
+	DefaultMaxQueueWait = 500 * time.Millisecond
 )
 
 // ErrInvalidConfig means an EndpointConfig cannot be used; the message says why.
@@ -106,6 +108,20 @@ type DeploymentRouting struct {
 	// MaxConcurrentRequestsPerInstance bounds the requests an instance serves at once;
 	// zero means 1.
 	MaxConcurrentRequestsPerInstance int `json:"maxConcurrentRequestsPerInstance"`
+	// MaxQueueWaitMS is how long a request waits for a free instance when every instance
+	// serves its MaxConcurrentRequestsPerInstance, before the router answers 429; zero
+	// means it does not wait. nil means 500, the deployment's default, which is what the
+	// Secrets of older servers (without the field) get too.
+	MaxQueueWaitMS *int `json:"maxQueueWaitMs,omitempty"`
+}
+
+// QueueWait is how long a request waits for a free instance, with its default; zero
+// means not at all.
+func (d DeploymentRouting) QueueWait() time.Duration {
+	if d.MaxQueueWaitMS == nil {
+		return DefaultMaxQueueWait
+	}
+	return time.Duration(max(*d.MaxQueueWaitMS, 0)) * time.Millisecond
 }
 
 // Timeout is the request timeout, with its default.

@@ -30,8 +30,9 @@ var ServerScript []byte
 
 // Defaults of ProcessSpec.
 const (
-	DefaultMinBackoff    = time.Second
-	DefaultMaxBackoff    = 30 * time.Second
+	// DefaultMinBackoff and DefaultMaxBackoff are the kubelet's crash-loop back-off.
+	DefaultMinBackoff    = 10 * time.Second
+	DefaultMaxBackoff    = 5 * time.Minute
 	DefaultProbeInterval = time.Second
 	// stopGrace is how long a process has to exit after SIGTERM before SIGKILL.
 	stopGrace = 5 * time.Second
@@ -70,8 +71,10 @@ type ProcessSpec struct {
 	// MaxLogBytes caps LogFile (the previous part is kept in LogFile.1); zero means
 	// DefaultMaxLogBytes.
 	MaxLogBytes int64
-	// MinBackoff and MaxBackoff bound the wait before a restart, doubled after each
-	// quick death; zero means 1s and 30s.
+	// MinBackoff and MaxBackoff bound the wait before a restart, as a kubelet's
+	// crash-loop back-off does: the first death restarts at once, the next waits
+	// MinBackoff, each one after waits twice as long up to MaxBackoff, and a process that
+	// ran for 2×MaxBackoff starts the count afresh. Zero means 10s and 5m.
 	MinBackoff, MaxBackoff time.Duration
 	// ProbeInterval is how often GET /ready is probed; zero means 1s.
 	ProbeInterval time.Duration
@@ -95,9 +98,13 @@ type ProcessState struct {
 	Ready bool
 	// Restarts counts the processes started after the first.
 	Restarts int
-	// Waiting is WaitingStarting before the first start and WaitingBackOff while
-	// waiting to restart; empty while running or stopped.
+	// Waiting is WaitingStarting before a start and WaitingBackOff while waiting to
+	// restart; empty while running or stopped.
 	Waiting string
+	// Backoff is the wait before the next start, and NextStart when it is due, while
+	// Waiting is WaitingBackOff; zero otherwise.
+	Backoff   time.Duration
+	NextStart time.Time
 	// LastExit is the last process that ended, nil before any did.
 	LastExit *ProcessExit
 }
@@ -245,10 +252,14 @@ func (s *Supervisor) loop(ctx context.Context) {
 	// server dies with mlfleet and only then.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	backoff := s.spec.MinBackoff
+	var next time.Duration // the back-off the next death gets
 	for first := true; ; first = false {
 		if !first {
-			s.update(func(st *ProcessState) bool { st.Restarts++; return true })
+			s.update(func(st *ProcessState) bool {
+				st.Restarts++
+				st.Waiting, st.Backoff, st.NextStart = WaitingStarting, 0, time.Time{}
+				return true
+			})
 		}
 		exit := s.runOnce(ctx)
 		if ctx.Err() != nil {
@@ -258,24 +269,43 @@ func (s *Supervisor) loop(ctx context.Context) {
 			})
 			return
 		}
-		if exit.FinishedAt.Sub(exit.StartedAt) > 2*s.spec.MaxBackoff {
-			backoff = s.spec.MinBackoff // it ran well for a while: a new crash loop starts
-		}
+		var backoff time.Duration
+		backoff, next = backoffAfter(next, exit.FinishedAt.Sub(exit.StartedAt), s.spec.MinBackoff, s.spec.MaxBackoff)
 		s.log.Warn("inference process exited, restarting", "addr", s.addr, "exitCode", exit.ExitCode, "backoff", backoff)
+		if backoff == 0 {
+			s.update(func(st *ProcessState) bool {
+				st.Running, st.Ready, st.LastExit = false, false, exit
+				return true
+			})
+			continue
+		}
+		due := time.Now().Add(backoff)
 		s.update(func(st *ProcessState) bool {
 			st.Running, st.Ready, st.Waiting, st.LastExit = false, false, WaitingBackOff, exit
+			st.Backoff, st.NextStart = backoff, due
 			return true
 		})
 		t := time.NewTimer(backoff)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			s.update(func(st *ProcessState) bool { st.Waiting = ""; return true })
+			s.update(func(st *ProcessState) bool { st.Waiting, st.Backoff, st.NextStart = "", 0, time.Time{}; return true })
 			return
 		case <-t.C:
 		}
-		backoff = min(2*backoff, s.spec.MaxBackoff)
 	}
+}
+
+// backoffAfter is the wait before restarting a process that died after running for ran,
+// the way a kubelet backs off a crash-looping container: the first death of a loop
+// restarts at once, the next waits minWait, each one after twice as long up to maxWait,
+// and a run of 2×maxWait ends the loop. next is the wait the loop has reached (zero before
+// its first death); it returns the wait now and the loop's next.
+func backoffAfter(next, ran, minWait, maxWait time.Duration) (wait, after time.Duration) {
+	if ran >= 2*maxWait {
+		next = 0
+	}
+	return next, max(min(2*next, maxWait), minWait)
 }
 
 // env is the process's minimal environment: PATH, LANG, HOME = the work directory, the
@@ -313,6 +343,7 @@ func (s *Supervisor) runOnce(ctx context.Context) *ProcessExit {
 	fmt.Fprintf(s.out, "mlfleet: started %s (pid %d) at %s\n", s.spec.Python, cmd.Process.Pid, started.UTC().Format(time.RFC3339))
 	s.update(func(st *ProcessState) bool {
 		st.Running, st.Ready, st.Waiting, st.StartedAt = true, false, "", started
+		st.Backoff, st.NextStart = 0, time.Time{}
 		return true
 	})
 

@@ -9,8 +9,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -143,10 +146,29 @@ func TestProcessScores(t *testing.T) {
 	}
 }
 
+// TestProcessInitFailsRestartsWithBackoff: a process whose init() raises is restarted at
+// once the first time and then after back-offs that double, as a kubelet does, each one
+// with the restart count and when it is due in the state.
 func TestProcessInitFailsRestartsWithBackoff(t *testing.T) {
+	var sup atomic.Pointer[Supervisor]
+	var mu sync.Mutex
+	var waits []ProcessState // the states of each back-off
+	onChange := func() {
+		s := sup.Load()
+		if s == nil {
+			return
+		}
+		st := s.State()
+		mu.Lock()
+		defer mu.Unlock()
+		if st.Waiting == WaitingBackOff && (len(waits) == 0 || waits[len(waits)-1].Restarts != st.Restarts) {
+			waits = append(waits, st)
+		}
+	}
 	s := startTestProcess(t, ProcessSpec{CodeDir: writeCode(t, "def init():\n    raise ValueError('broken model')\ndef run(d):\n    return d\n"),
-		MinBackoff: 50 * time.Millisecond, MaxBackoff: 200 * time.Millisecond})
-	st := waitState(t, s, "three restarts", func(st ProcessState) bool { return st.Restarts >= 3 && st.LastExit != nil })
+		MinBackoff: 20 * time.Millisecond, MaxBackoff: time.Second, OnChange: onChange})
+	sup.Store(s)
+	st := waitState(t, s, "four restarts", func(st ProcessState) bool { return st.Restarts >= 4 && st.LastExit != nil })
 	if st.Ready {
 		t.Fatalf("a process whose init() raises is ready: %+v", st)
 	}
@@ -162,13 +184,48 @@ func TestProcessInitFailsRestartsWithBackoff(t *testing.T) {
 		t.Fatalf("log holds %d tracebacks, want one per run:\n%s", n, log)
 	}
 	waitState(t, s, "back-off", func(st ProcessState) bool { return st.Waiting == WaitingBackOff })
+	mu.Lock()
+	defer mu.Unlock()
+	var got []string
+	for _, w := range waits {
+		got = append(got, fmt.Sprintf("after %d restarts: %v", w.Restarts, w.Backoff))
+		if w.NextStart.IsZero() {
+			t.Errorf("a back-off without its next start: %+v", w)
+		}
+	}
+	want := []string{"after 1 restarts: 20ms", "after 2 restarts: 40ms", "after 3 restarts: 80ms"}
+	if len(got) < len(want) || !slices.Equal(got[:len(want)], want) {
+		t.Fatalf("back-offs = %q, want %q first (the first death restarts at once)", got, want)
+	}
+}
+
+func TestBackoffAfter(t *testing.T) {
+	const minWait, maxWait = 10 * time.Second, 5 * time.Minute
+	var waits []time.Duration
+	next := time.Duration(0)
+	for range 9 {
+		var wait time.Duration
+		wait, next = backoffAfter(next, time.Second, minWait, maxWait)
+		waits = append(waits, wait)
+	}
+	want := []time.Duration{0, 10 * time.Second, 20 * time.Second, 40 * time.Second, 80 * time.Second, 160 * time.Second, 5 * time.Minute, 5 * time.Minute, 5 * time.Minute}
+	if !slices.Equal(waits, want) {
+		t.Fatalf("a crash loop waits %v, want %v", waits, want)
+	}
+	if wait, after := backoffAfter(next, 10*time.Minute, minWait, maxWait); wait != 0 || after != minWait {
+		t.Fatalf("after a run of 10m: wait %v then %v, want 0 then %v (a new loop)", wait, after, minWait)
+	}
+	if wait, _ := backoffAfter(next, 10*time.Minute-time.Second, minWait, maxWait); wait != maxWait {
+		t.Fatalf("after a run of 9m59s: wait %v, want %v (the loop goes on)", wait, maxWait)
+	}
 }
 
 func TestProcessMissingScript(t *testing.T) {
 	s := startTestProcess(t, ProcessSpec{CodeDir: t.TempDir(), ScoringScript: "nope.py", MinBackoff: time.Hour, RestartsBefore: 4})
-	st := waitState(t, s, "exit", func(st ProcessState) bool { return st.LastExit != nil })
-	if !strings.Contains(st.LastExit.Output, "scoring script nope.py not found") || st.Waiting != WaitingBackOff || st.Restarts != 4 {
-		t.Fatalf("state = %+v, want the missing script named and a back-off", st)
+	// The first death restarts at once, the second waits.
+	st := waitState(t, s, "back-off", func(st ProcessState) bool { return st.Waiting == WaitingBackOff })
+	if !strings.Contains(st.LastExit.Output, "scoring script nope.py not found") || st.Restarts != 5 || st.Backoff != time.Hour || st.NextStart.IsZero() {
+		t.Fatalf("state = %+v, want the missing script named, 5 restarts and a back-off of an hour", st)
 	}
 }
 

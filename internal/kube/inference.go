@@ -222,7 +222,15 @@ func (c *Cluster) InferenceDeploymentStatus(ctx context.Context, name string, la
 						msg += ": " + m
 					}
 				}
-				st.Crashing = fmt.Sprintf("container %s of pod %s keeps failing (restarted %d times): %s", cs.Name, p.Name, cs.RestartCount, msg)
+				restarts := fmt.Sprintf("restarted %d times", cs.RestartCount)
+				if cs.RestartCount == 1 {
+					restarts = "restarted once"
+				}
+				// The kubelet's back-off message says how long until the next attempt.
+				if w := cs.State.Waiting; w != nil && w.Reason == "CrashLoopBackOff" && strings.TrimSpace(w.Message) != "" {
+					restarts += "; " + strings.TrimSpace(w.Message)
+				}
+				st.Crashing = fmt.Sprintf("container %s of pod %s keeps failing (%s): %s", cs.Name, p.Name, restarts, msg)
 			}
 			if w := cs.State.Waiting; w != nil && st.Pending == "" && (strings.Contains(w.Reason, "Image") || w.Reason == "CreateContainerConfigError") {
 				st.Pending = fmt.Sprintf("pod %s: %s: %s", p.Name, w.Reason, w.Message)

@@ -55,6 +55,9 @@ func TestInferenceStatusJudgesCurrentTemplate(t *testing.T) {
 	crashing := corev1.ContainerStatus{Name: "inference-server", RestartCount: 5,
 		State:                corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff"}},
 		LastTerminationState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 1, Message: "init failed"}}}
+	backingOff := *crashing.DeepCopy()
+	backingOff.RestartCount = 1
+	backingOff.State.Waiting.Message = "back-off 10s restarting failed container=inference-server; next attempt at 2026-11-30T22:31:05Z"
 	starting := corev1.ContainerStatus{Name: "inference-server", State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}}
 
 	for _, tc := range []struct {
@@ -72,7 +75,11 @@ func TestInferenceStatusJudgesCurrentTemplate(t *testing.T) {
 			wantCurrent: false},
 		{name: "new pods crash",
 			objects:      []runtime.Object{replicaSet("old", "bad.py"), replicaSet("new", "good.py"), pod("old", 1, starting), pod("new", 2, crashing)},
-			wantCrashing: "pod ep-red-new-x keeps failing"},
+			wantCrashing: "pod ep-red-new-x keeps failing (restarted 5 times): exit code 1"},
+		{name: "new pods crash, the kubelet backs off",
+			objects: []runtime.Object{replicaSet("new", "good.py"), pod("new", 2, backingOff)},
+			wantCrashing: "pod ep-red-new-x keeps failing (restarted once; back-off 10s restarting failed container=inference-server; " +
+				"next attempt at 2026-11-30T22:31:05Z): exit code 1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := &Cluster{Client: fake.NewClientset(append([]runtime.Object{dep.DeepCopy()}, tc.objects...)...)}

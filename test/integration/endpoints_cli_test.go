@@ -33,7 +33,7 @@ func TestOnlineEndpointCLI(t *testing.T) {
 	write("src/score.py", echoScore)
 	epFile := write("endpoint.yml", "$schema: https://azuremlschemas.azureedge.net/latest/kubernetesOnlineEndpoint.schema.json\nname: cliep\ncompute: azureml:epcliaks\nauth_mode: key\n")
 	depFile := write("blue.yml", "name: blue\nendpoint_name: cliep\nmodel: azureml:m:1\ncode_configuration:\n  code: ./src\n  scoring_script: score.py\n"+
-		"instance_type: smallinstancetype\ninstance_count: 1\nrequest_settings:\n  request_timeout_ms: 3000\n")
+		"instance_type: smallinstancetype\ninstance_count: 1\nrequest_settings:\n  request_timeout_ms: 3000\n  max_queue_wait_ms: 2000\n  max_concurrent_requests_per_instance: 2\n")
 	typo := write("typo.yml", "name: blue\nendpoint_name: cliep\nmodle: azureml:m:1\n")
 
 	out := mustCLI(t, append([]string{"ml", "model", "create", "-n", "m", "--version", "1", "--path", model}, gw...)...)
@@ -58,7 +58,8 @@ func TestOnlineEndpointCLI(t *testing.T) {
 	out = mustCLI(t, append([]string{"ml", "online-deployment", "create", "--file", depFile, "--all-traffic"}, gw...)...)
 	var dep map[string]any
 	if err := json.Unmarshal([]byte(out), &dep); err != nil || testutil.Field(dep, "provisioning_state") != "Succeeded" ||
-		testutil.Field(dep, "request_settings.request_timeout_ms") != 3000.0 || !strings.Contains(testutil.Field(dep, "code_configuration.code").(string), "/codes/anonymous-code/versions/") {
+		testutil.Field(dep, "request_settings.request_timeout_ms") != 3000.0 || testutil.Field(dep, "request_settings.max_queue_wait_ms") != 2000.0 ||
+		testutil.Field(dep, "request_settings.max_concurrent_requests_per_instance") != 2.0 || !strings.Contains(testutil.Field(dep, "code_configuration.code").(string), "/codes/anonymous-code/versions/") {
 		t.Fatalf("deployment create printed %s (%v)", out, err)
 	}
 	if out := mustCLI(t, append([]string{"ml", "online-endpoint", "show", "-n", "cliep", "--query", "traffic.blue", "-o", "tsv"}, gw...)...); out != "100\n" {

@@ -214,7 +214,8 @@ func TestOnlineEndpointDeploy(t *testing.T) {
 	must(t, p, http.StatusAccepted)
 	waitOperation(t, p.header.Get("Azure-AsyncOperation"))
 	_, cfg = endpointSecret(t, k, "ep1")
-	if fmt.Sprint(cfg["traffic"]) != "map[blue:100]" || cfg["deployments"].(map[string]any)["blue"].(map[string]any)["requestTimeoutMs"] != 5000.0 {
+	if blue := cfg["deployments"].(map[string]any)["blue"].(map[string]any); fmt.Sprint(cfg["traffic"]) != "map[blue:100]" ||
+		blue["requestTimeoutMs"] != 5000.0 || blue["maxQueueWaitMs"] != 500.0 {
 		t.Fatalf("endpoint.json after traffic: %v", cfg)
 	}
 	must(t, do(t, call{method: "DELETE", path: depPath + mlAPI}), http.StatusConflict)
@@ -361,7 +362,8 @@ func TestDeploymentCrashLoop(t *testing.T) {
 	}
 	got := do(t, call{method: "GET", path: epPath + "/deployments/red" + mlAPI})
 	props := got.body["properties"].(map[string]any)
-	if props["provisioningState"] != "Failed" || !strings.Contains(fmt.Sprint(props["mlfleet"]), "keeps failing") {
+	// Restarted as a kubelet would: at once, then after a back-off, whose end it names.
+	if msg := fmt.Sprint(props["mlfleet"]); props["provisioningState"] != "Failed" || !strings.Contains(msg, "keeps failing (restarted once; back-off 10s restarting failed container=inference-server; next attempt at ") {
 		t.Fatalf("deployment after the crash loop: %v", props)
 	}
 	logs := do(t, call{method: "POST", path: epPath + "/deployments/red/getLogs" + mlAPI, body: `{"tail":50}`})

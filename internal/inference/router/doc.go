@@ -3,8 +3,9 @@
 // caller's key or AMLToken, picks one of the endpoint's deployments by its traffic
 // weights (or the one the azureml-model-deployment header names), forwards the request
 // to one of that deployment's Ready instances (round robin, skipping instances already
-// serving their maxConcurrentRequestsPerInstance) and answers 401, 404, 429, 502, 503 or
-// 504 itself when it cannot. GET /api/v1/endpoint/{endpoint}/swagger.json describes the
+// serving their maxConcurrentRequestsPerInstance, or, when all are, waiting for a slot up
+// to the deployment's maxQueueWait, first come first served) and answers 401, 404, 429,
+// 502, 503 or 504 itself when it cannot. GET /api/v1/endpoint/{endpoint}/swagger.json describes the
 // scoring API (same auth). GET /metrics exposes per endpoint and deployment request
 // counts, errors and latencies in the Prometheus text format.
 //

@@ -26,6 +26,10 @@ import (
 // maxBody caps a scoring request's body.
 const maxBody = 100 << 20
 
+// maxQueued bounds the requests that wait for a free instance of one deployment; more
+// are refused at once, whatever the deployment's maxQueueWait.
+const maxQueued = 1000
+
 // EndpointState is an endpoint as the router routes it: its configuration and the
 // addresses (host:port) of the Ready instances of each deployment.
 type EndpointState struct {
@@ -37,6 +41,7 @@ type EndpointState struct {
 type Handler struct {
 	log     *slog.Logger
 	now     func() time.Time
+	after   func(time.Duration) <-chan time.Time
 	client  *http.Client
 	mux     *http.ServeMux
 	metrics *metrics
@@ -61,11 +66,64 @@ type deployment struct {
 	routing   inference.DeploymentRouting
 	instances []*instance
 	next      int
+	queue     *queue // kept across updates while the deployment stays
 }
 
 type instance struct {
 	addr     string
 	inflight atomic.Int32
+	// queues are those of the deployments the instance serves (one, unless two list the
+	// same address): a slot it frees goes to their first waiting request. Under Handler.mu.
+	queues []*queue
+}
+
+// queue holds, first come first served, the requests waiting for a free instance of a
+// deployment. Under Handler.mu.
+type queue struct {
+	limit   int32 // the deployment's maxConcurrentRequestsPerInstance
+	waiters []*waiter
+}
+
+// waiter is a request in a queue. ready is closed once the request has a slot (in), or
+// once its deployment is gone (in stays nil) and it should be routed again.
+type waiter struct {
+	ready chan struct{}
+	in    *instance
+}
+
+// give hands in's slot, already counted in its inflight, to the first waiter.
+func (q *queue) give(in *instance) {
+	w := q.waiters[0]
+	q.waiters[0] = nil
+	q.waiters = q.waiters[1:]
+	w.in = in
+	close(w.ready)
+}
+
+// remove takes w out of the queue if it is still there.
+func (q *queue) remove(w *waiter) {
+	if i := slices.Index(q.waiters, w); i >= 0 {
+		q.waiters = slices.Delete(q.waiters, i, i+1)
+	}
+}
+
+// fill gives the free slots of a deployment's instances to its waiters, after an
+// update added instances or raised the limit.
+func (q *queue) fill(instances []*instance) {
+	for _, in := range instances {
+		for len(q.waiters) > 0 && in.inflight.Load() < q.limit {
+			in.inflight.Add(1)
+			q.give(in)
+		}
+	}
+}
+
+// abandon wakes every waiter of a deployment that is gone, to be routed again.
+func (q *queue) abandon() {
+	for _, w := range q.waiters {
+		close(w.ready)
+	}
+	q.waiters = nil
 }
 
 // HandlerOptions tunes a Handler; the zero value is fine.
@@ -76,6 +134,9 @@ type HandlerOptions struct {
 	Now func() time.Time
 	// Transport reaches the instances; nil means a keep-alive transport of its own.
 	Transport http.RoundTripper
+	// After times a request waiting for a free instance: its channel receives once the
+	// deployment's maxQueueWait has passed. nil means time.After.
+	After func(time.Duration) <-chan time.Time
 }
 
 // NewHandler returns a Handler with no endpoints.
@@ -86,10 +147,13 @@ func NewHandler(o HandlerOptions) *Handler {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.After == nil {
+		o.After = time.After
+	}
 	if o.Transport == nil {
 		o.Transport = &http.Transport{MaxIdleConns: 256, MaxIdleConnsPerHost: 64, IdleConnTimeout: 90 * time.Second}
 	}
-	h := &Handler{log: o.Logger, now: o.Now, client: &http.Client{Transport: o.Transport},
+	h := &Handler{log: o.Logger, now: o.Now, after: o.After, client: &http.Client{Transport: o.Transport},
 		metrics: newMetrics(), endpoints: map[string]*endpoint{}, instances: map[string]*instance{}}
 	h.mux = http.NewServeMux()
 	h.mux.HandleFunc("POST /api/v1/endpoint/{endpoint}/score", h.score)
@@ -104,11 +168,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.Serv
 
 // Update replaces the endpoints the handler routes. Instances that stay keep their count
 // of requests in flight; an endpoint whose weights stay keeps its place in the rotation.
+// Requests waiting for a deployment that stays keep their place in its queue and get the
+// slots of instances it gains; those waiting for a deployment that is gone are routed
+// again.
 func (h *Handler) Update(states []EndpointState) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	endpoints := make(map[string]*endpoint, len(states))
 	instances := map[string]*instance{}
+	for _, in := range h.instances {
+		in.queues = nil
+	}
 	for _, st := range states {
 		cfg := st.Config
 		ep := &endpoint{cfg: cfg, deployments: map[string]*deployment{}, current: map[string]int{}, mirrored: map[string]int{}}
@@ -128,7 +198,11 @@ func (h *Handler) Update(states []EndpointState) {
 		ep.order = slices.Sorted(maps.Keys(names))
 		old := h.endpoints[cfg.Name]
 		for _, d := range ep.order {
-			dep := &deployment{routing: cfg.Deployments[d]}
+			dep := &deployment{routing: cfg.Deployments[d], queue: &queue{}}
+			if old != nil && old.deployments[d] != nil {
+				dep.next, dep.queue = old.deployments[d].next, old.deployments[d].queue
+			}
+			dep.queue.limit = int32(dep.routing.Concurrency())
 			for _, addr := range st.Instances[d] {
 				in := h.instances[addr]
 				if in == nil {
@@ -138,10 +212,8 @@ func (h *Handler) Update(states []EndpointState) {
 					in = &instance{addr: addr}
 				}
 				instances[addr] = in
+				in.queues = append(in.queues, dep.queue)
 				dep.instances = append(dep.instances, in)
-			}
-			if old != nil && old.deployments[d] != nil {
-				dep.next = old.deployments[d].next
 			}
 			ep.deployments[d] = dep
 		}
@@ -150,7 +222,35 @@ func (h *Handler) Update(states []EndpointState) {
 		}
 		endpoints[cfg.Name] = ep
 	}
+	for name, old := range h.endpoints {
+		for d, dep := range old.deployments {
+			if ep := endpoints[name]; ep == nil || ep.deployments[d] == nil {
+				dep.queue.abandon()
+			}
+		}
+	}
+	for _, ep := range endpoints {
+		for _, dep := range ep.deployments {
+			dep.queue.fill(dep.instances)
+		}
+	}
 	h.endpoints, h.instances = endpoints, instances
+}
+
+// release gives back a slot of in: to the first request waiting for one of its
+// deployments, else to the instance.
+func (h *Handler) release(in *instance) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, q := range in.queues {
+		// The slot is still counted; handing it over keeps the count, which must then
+		// be within the limit (an update may have lowered it).
+		if len(q.waiters) > 0 && in.inflight.Load() <= q.limit {
+			q.give(in)
+			return
+		}
+	}
+	in.inflight.Add(-1)
 }
 
 // routeError is a request the router answers itself.
@@ -163,52 +263,140 @@ type routeError struct {
 
 func (e *routeError) Error() string { return e.msg }
 
+// admission is where a request goes: its deployment and, once it has one, a slot on one
+// of the deployment's instances, which it gives back with Handler.release.
+type admission struct {
+	dep     string
+	in      *instance
+	routing inference.DeploymentRouting
+	mirrors []string
+	// queue and wait are set, and in nil, when the request waits for a slot.
+	queue *queue
+	wait  *waiter
+}
+
+// admit routes a request to a deployment and an instance slot, waiting up to the
+// deployment's maxQueueWait for a slot when every instance is busy, as Azure's front end
+// does. The wait ends early, with the client's error, when ctx ends. readBody reads the
+// request's body; admit calls it before the request waits, because net/http notices a
+// client that goes away (and ends ctx) only once the body is read, and so that a body
+// that cannot be read does not wait.
+func (h *Handler) admit(ctx context.Context, epName, pinned, auth string, readBody func() error) (admission, *routeError) {
+	var expired <-chan time.Time
+	for {
+		a, rerr := h.pick(epName, pinned, auth)
+		if rerr != nil || a.wait == nil {
+			return a, rerr
+		}
+		if expired == nil { // one deadline, however often the request is routed again
+			expired = h.after(a.routing.QueueWait())
+		}
+		if err := readBody(); err != nil {
+			if in := h.leave(a.queue, a.wait); in != nil {
+				h.release(in)
+			}
+			return a, bodyError(a.dep, err)
+		}
+		select {
+		case <-a.wait.ready:
+			if a.in = a.wait.in; a.in != nil {
+				return a, nil
+			}
+			continue // the deployment is gone: route the request again
+		case <-expired:
+			if a.in = h.leave(a.queue, a.wait); a.in != nil {
+				return a, nil // a slot came at the last moment
+			}
+			return a, &routeError{http.StatusTooManyRequests, a.dep, "too_many_requests",
+				fmt.Sprintf("the instances of deployment %q stayed busy with their maxConcurrentRequestsPerInstance (%d) for the request's maxQueueWait of %v (requestSettings.maxQueueWait); retry later or scale out",
+					a.dep, a.routing.Concurrency(), a.routing.QueueWait())}
+		case <-ctx.Done():
+			if in := h.leave(a.queue, a.wait); in != nil {
+				h.release(in)
+			}
+			return a, &routeError{statusClientClosed, a.dep, "client_closed",
+				fmt.Sprintf("the client went away while the request waited for deployment %q: %v", a.dep, context.Cause(ctx))}
+		}
+	}
+}
+
+// bodyError is the answer to a request whose body cannot be read.
+func bodyError(dep string, err error) *routeError {
+	return &routeError{http.StatusRequestEntityTooLarge, dep, "bad_request", fmt.Sprintf("request body: %v (at most %d bytes)", err, maxBody)}
+}
+
+// statusClientClosed is what the metrics count for a request whose client went away
+// before it was served (nginx's 499); nobody reads the answer.
+const statusClientClosed = 499
+
+// leave takes a waiting request out of its queue; it returns the slot handed to it in
+// the meantime, if one was.
+func (h *Handler) leave(q *queue, w *waiter) *instance {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if w.in == nil {
+		q.remove(w)
+	}
+	return w.in
+}
+
 // pick chooses the deployment and instance for a request to ep and reserves a slot on
-// the instance; release gives it back.
-func (h *Handler) pick(epName, pinned, auth string) (dep string, in *instance, routing inference.DeploymentRouting, mirrors []string, err *routeError) {
+// the instance; when every instance is busy it queues the request instead, if the
+// deployment lets requests wait.
+func (h *Handler) pick(epName, pinned, auth string) (a admission, err *routeError) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	ep := h.endpoints[epName]
 	if ep == nil {
-		return "", nil, routing, nil, &routeError{http.StatusNotFound, "", "endpoint_not_found", fmt.Sprintf("endpoint %q does not exist on this cluster", epName)}
+		return a, &routeError{http.StatusNotFound, "", "endpoint_not_found", fmt.Sprintf("endpoint %q does not exist on this cluster", epName)}
 	}
 	if e := ep.authorize(auth, epName, h.now()); e != nil {
-		return "", nil, routing, nil, e
+		return a, e
 	}
 	if pinned != "" {
 		if _, ok := ep.deployments[pinned]; !ok {
-			return "", nil, routing, nil, &routeError{http.StatusNotFound, "", "deployment_not_found",
+			return a, &routeError{http.StatusNotFound, "", "deployment_not_found",
 				fmt.Sprintf("deployment %q does not exist in endpoint %q (header %s)", pinned, epName, inference.HeaderDeployment)}
 		}
-		dep = pinned
-	} else if dep = ep.weighted(); dep == "" {
-		return "", nil, routing, nil, &routeError{http.StatusServiceUnavailable, "", "no_traffic",
+		a.dep = pinned
+	} else if a.dep = ep.weighted(); a.dep == "" {
+		return a, &routeError{http.StatusServiceUnavailable, "", "no_traffic",
 			fmt.Sprintf("endpoint %q sends no traffic to any deployment: set its traffic, or name a deployment in the header %s", epName, inference.HeaderDeployment)}
 	}
-	d := ep.deployments[dep]
-	routing = d.routing
+	d := ep.deployments[a.dep]
+	a.routing = d.routing
 	if len(d.instances) == 0 {
-		return dep, nil, routing, nil, &routeError{http.StatusServiceUnavailable, dep, "no_ready_instance",
-			fmt.Sprintf("deployment %q of endpoint %q has no ready instance; see its logs (get-logs)", dep, epName)}
+		return a, &routeError{http.StatusServiceUnavailable, a.dep, "no_ready_instance",
+			fmt.Sprintf("deployment %q of endpoint %q has no ready instance; see its logs (get-logs)", a.dep, epName)}
 	}
-	limit := int32(routing.Concurrency())
-	for i := range d.instances {
-		c := d.instances[(d.next+i)%len(d.instances)]
-		if c.inflight.Load() < limit {
-			c.inflight.Add(1)
-			d.next = (d.next + i + 1) % len(d.instances)
-			in = c
-			break
+	limit := int32(a.routing.Concurrency())
+	// Waiting requests come first. Slots are handed to them as they free up, so a free
+	// slot while some wait is rare (two deployments listing one address); fill gives it.
+	d.queue.fill(d.instances)
+	if len(d.queue.waiters) == 0 {
+		for i := range d.instances {
+			c := d.instances[(d.next+i)%len(d.instances)]
+			if c.inflight.Load() < limit {
+				c.inflight.Add(1)
+				d.next = (d.next + i + 1) % len(d.instances)
+				a.in = c
+				break
+			}
 		}
 	}
-	if in == nil {
-		return dep, nil, routing, nil, &routeError{http.StatusTooManyRequests, dep, "too_many_requests",
-			fmt.Sprintf("all %d instances of deployment %q are serving their maxConcurrentRequestsPerInstance (%d); retry later or scale out", len(d.instances), dep, limit)}
+	if a.in == nil {
+		if a.routing.QueueWait() <= 0 || len(d.queue.waiters) >= maxQueued {
+			return a, &routeError{http.StatusTooManyRequests, a.dep, "too_many_requests",
+				fmt.Sprintf("all %d instances of deployment %q are serving their maxConcurrentRequestsPerInstance (%d) and %d requests wait for them; retry later or scale out",
+					len(d.instances), a.dep, limit, len(d.queue.waiters))}
+		}
+		a.queue, a.wait = d.queue, &waiter{ready: make(chan struct{})}
+		d.queue.waiters = append(d.queue.waiters, a.wait)
 	}
 	if pinned == "" {
-		mirrors = ep.mirrors()
+		a.mirrors = ep.mirrors()
 	}
-	return dep, in, routing, mirrors, nil
+	return a, nil
 }
 
 // authorize checks the bearer token of a request to the endpoint.
@@ -289,7 +477,21 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 func (h *Handler) score(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	epName := r.PathValue("endpoint")
-	dep, in, routing, mirrors, rerr := h.pick(epName, r.Header.Get(inference.HeaderDeployment), r.Header.Get("Authorization"))
+	var body []byte
+	var bodyErr error
+	read := false
+	readBody := func() error {
+		if !read {
+			read = true
+			body, bodyErr = io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+		}
+		return bodyErr
+	}
+	a, rerr := h.admit(r.Context(), epName, r.Header.Get(inference.HeaderDeployment), r.Header.Get("Authorization"), readBody)
+	if rerr == nil && readBody() != nil {
+		h.release(a.in)
+		rerr = bodyError(a.dep, bodyErr)
+	}
 	if rerr != nil {
 		label := epName
 		if rerr.status == http.StatusNotFound && rerr.deployment == "" && rerr.reason == "endpoint_not_found" {
@@ -302,14 +504,9 @@ func (h *Handler) score(w http.ResponseWriter, r *http.Request) {
 		writeError(w, rerr.status, rerr.msg)
 		return
 	}
-	defer in.inflight.Add(-1)
+	dep, in, routing, mirrors := a.dep, a.in, a.routing, a.mirrors
+	defer h.release(in)
 	w.Header().Set(inference.HeaderDeployment, dep)
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-	if err != nil {
-		h.metrics.observe(epName, dep, http.StatusRequestEntityTooLarge, "bad_request", time.Since(start))
-		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body: %v (at most %d bytes)", err, maxBody))
-		return
-	}
 	for _, m := range mirrors {
 		go h.mirror(epName, m, r.Header.Get("Content-Type"), body)
 	}
@@ -417,7 +614,7 @@ func (h *Handler) mirror(epName, dep, contentType string, body []byte) {
 	if in == nil {
 		return
 	}
-	defer in.inflight.Add(-1)
+	defer h.release(in)
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), routing.Timeout())
 	defer cancel()

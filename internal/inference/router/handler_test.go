@@ -200,9 +200,10 @@ func TestTimeoutConcurrencyAndNoInstance(t *testing.T) {
 		t.Fatalf("slow instance = %d %s, want 504", resp.StatusCode, body)
 	}
 
-	// One request holds the only slot; the next one is refused until it ends.
+	// One request holds the only slot; the next one is refused until it ends (maxQueueWait
+	// PT0S: no waiting).
 	h.Update([]EndpointState{{Config: keyConfig(map[string]int{"blue": 100},
-		map[string]inference.DeploymentRouting{"blue": {RequestTimeoutMS: 60_000, MaxConcurrentRequestsPerInstance: 1}, "green": {}}),
+		map[string]inference.DeploymentRouting{"blue": {RequestTimeoutMS: 60_000, MaxConcurrentRequestsPerInstance: 1, MaxQueueWaitMS: new(0)}, "green": {}}),
 		Instances: map[string][]string{"blue": {slow}}}})
 	var wg sync.WaitGroup
 	var first *http.Response
@@ -212,7 +213,7 @@ func TestTimeoutConcurrencyAndNoInstance(t *testing.T) {
 		return n == 1, fmt.Sprintf("%d in flight", n)
 	})
 	resp, body = post(t, h, "/api/v1/endpoint/ep/score", "primary-key", nil)
-	if resp.StatusCode != 429 || !strings.Contains(body, "maxConcurrentRequestsPerInstance (1)") {
+	if resp.StatusCode != 429 || !strings.Contains(body, "maxConcurrentRequestsPerInstance (1) and 0 requests wait") {
 		t.Fatalf("second request while the first runs = %d %s, want 429", resp.StatusCode, body)
 	}
 	close(gate)

@@ -304,8 +304,11 @@ func processContainerStatus(cs v1.ContainerStatus, state inference.ProcessState,
 	case state.Running:
 		cs.State = v1.ContainerState{Running: &v1.ContainerStateRunning{StartedAt: metav1.NewTime(state.StartedAt.Truncate(time.Second))}}
 	case state.Waiting == inference.WaitingBackOff:
+		// The kubelet's words, and when the next attempt is due, so that a status read
+		// between two writes still says it.
 		cs.State = v1.ContainerState{Waiting: &v1.ContainerStateWaiting{Reason: inference.WaitingBackOff,
-			Message: fmt.Sprintf("back-off restarting failed container %s", cs.Name)}}
+			Message: fmt.Sprintf("back-off %s restarting failed container=%s; next attempt at %s",
+				state.Backoff, cs.Name, state.NextStart.UTC().Truncate(time.Second).Format(time.RFC3339))}}
 	default:
 		cs.State = v1.ContainerState{Waiting: &v1.ContainerStateWaiting{Reason: inference.WaitingStarting}}
 	}

@@ -216,6 +216,10 @@ func TestInferencePodInitFails(t *testing.T) {
 	if cs.Ready || kube.PodReady(&pod) || last.ExitCode != 1 || last.Reason != "Error" || !strings.Contains(last.Message, "RuntimeError: cannot load the model") {
 		t.Fatalf("status of a pod whose init() raises: %+v", pod.Status)
 	}
+	// As a kubelet says it, with when the next attempt is due.
+	if w := cs.State.Waiting.Message; !strings.HasPrefix(w, "back-off ") || !strings.Contains(w, " restarting failed container=inference-server; next attempt at ") {
+		t.Fatalf("waiting message = %q, want the back-off and the next attempt", w)
+	}
 	logs, err := c.runtime.PodLogs(ns, pod.Name, "", 50)
 	if err != nil || !strings.Contains(logs, "Traceback (most recent call last)") || !strings.Contains(logs, "RuntimeError: cannot load the model") {
 		t.Fatalf("PodLogs = %q, %v; want the traceback", logs, err)

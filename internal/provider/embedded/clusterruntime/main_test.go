@@ -67,10 +67,12 @@ func testLogger() *slog.Logger {
 }
 
 // processOptions are the options of a runtime that runs inference pods as processes,
-// with its data under the test root and short restart back-offs.
+// with its data under the test root and short restart back-offs. The longest is 2s so
+// that a crash loop ends only after a run of 4s: a slow start of Python on a busy machine
+// stays part of the loop.
 func processOptions(id string) Options {
 	return Options{Logger: testLogger(), DataDir: filepath.Join(testRoot, "data", id), Python: testPython,
-		ProcessMinBackoff: 100 * time.Millisecond, ProcessMaxBackoff: 400 * time.Millisecond}
+		ProcessMinBackoff: 100 * time.Millisecond, ProcessMaxBackoff: 2 * time.Second}
 }
 
 // testCluster is an apiserver with a runtime.

@@ -113,7 +113,8 @@ type Options struct {
 	Python string
 
 	// ProcessMinBackoff and ProcessMaxBackoff bound the wait before a pod's process is
-	// restarted; zero means 1s and 30s.
+	// restarted after it died more than once in a row (a kubelet's crash-loop back-off, see
+	// inference.ProcessSpec); zero means 10s and 5m.
 	ProcessMinBackoff, ProcessMaxBackoff time.Duration
 
 	nodePrefix, podPrefix, publicLBPrefix, internalLBPrefix netip.Prefix

@@ -12,12 +12,10 @@ import (
 	"maps"
 	"net/http"
 	"slices"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/mlfleet/mlfleet/internal/inference"
@@ -25,10 +23,6 @@ import (
 
 // maxBody caps a scoring request's body.
 const maxBody = 100 << 20
-
-// maxQueued bounds the requests that wait for a free instance of one deployment; more
-// are refused at once, whatever the deployment's maxQueueWait.
-const maxQueued = 1000
 
 // EndpointState is an endpoint as the router routes it: its configuration and the
 // addresses (host:port) of the Ready instances of each deployment.
@@ -75,55 +69,6 @@ type instance struct {
 	// queues are those of the deployments the instance serves (one, unless two list the
 	// same address): a slot it frees goes to their first waiting request. Under Handler.mu.
 	queues []*queue
-}
-
-// queue holds, first come first served, the requests waiting for a free instance of a
-// deployment. Under Handler.mu.
-type queue struct {
-	limit   int32 // the deployment's maxConcurrentRequestsPerInstance
-	waiters []*waiter
-}
-
-// waiter is a request in a queue. ready is closed once the request has a slot (in), or
-// once its deployment is gone (in stays nil) and it should be routed again.
-type waiter struct {
-	ready chan struct{}
-	in    *instance
-}
-
-// give hands in's slot, already counted in its inflight, to the first waiter.
-func (q *queue) give(in *instance) {
-	w := q.waiters[0]
-	q.waiters[0] = nil
-	q.waiters = q.waiters[1:]
-	w.in = in
-	close(w.ready)
-}
-
-// remove takes w out of the queue if it is still there.
-func (q *queue) remove(w *waiter) {
-	if i := slices.Index(q.waiters, w); i >= 0 {
-		q.waiters = slices.Delete(q.waiters, i, i+1)
-	}
-}
-
-// fill gives the free slots of a deployment's instances to its waiters, after an
-// update added instances or raised the limit.
-func (q *queue) fill(instances []*instance) {
-	for _, in := range instances {
-		for len(q.waiters) > 0 && in.inflight.Load() < q.limit {
-			in.inflight.Add(1)
-			q.give(in)
-		}
-	}
-}
-
-// abandon wakes every waiter of a deployment that is gone, to be routed again.
-func (q *queue) abandon() {
-	for _, w := range q.waiters {
-		close(w.ready)
-	}
-	q.waiters = nil
 }
 
 // HandlerOptions tunes a Handler; the zero value is fine.
@@ -237,22 +182,6 @@ func (h *Handler) Update(states []EndpointState) {
 	h.endpoints, h.instances = endpoints, instances
 }
 
-// release gives back a slot of in: to the first request waiting for one of its
-// deployments, else to the instance.
-func (h *Handler) release(in *instance) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for _, q := range in.queues {
-		// The slot is still counted; handing it over keeps the count, which must then
-		// be within the limit (an update may have lowered it).
-		if len(q.waiters) > 0 && in.inflight.Load() <= q.limit {
-			q.give(in)
-			return
-		}
-	}
-	in.inflight.Add(-1)
-}
-
 // routeError is a request the router answers itself.
 type routeError struct {
 	status     int
@@ -262,83 +191,6 @@ type routeError struct {
 }
 
 func (e *routeError) Error() string { return e.msg }
-
-// admission is where a request goes: its deployment and, once it has one, a slot on one
-// of the deployment's instances, which it gives back with Handler.release.
-type admission struct {
-	dep     string
-	in      *instance
-	routing inference.DeploymentRouting
-	mirrors []string
-	// queue and wait are set, and in nil, when the request waits for a slot.
-	queue *queue
-	wait  *waiter
-}
-
-// admit routes a request to a deployment and an instance slot, waiting up to the
-// deployment's maxQueueWait for a slot when every instance is busy, as Azure's front end
-// does. The wait ends early, with the client's error, when ctx ends. readBody reads the
-// request's body; admit calls it before the request waits, because net/http notices a
-// client that goes away (and ends ctx) only once the body is read, and so that a body
-// that cannot be read does not wait.
-func (h *Handler) admit(ctx context.Context, epName, pinned, auth string, readBody func() error) (admission, *routeError) {
-	var expired <-chan time.Time
-	for {
-		a, rerr := h.pick(epName, pinned, auth)
-		if rerr != nil || a.wait == nil {
-			return a, rerr
-		}
-		if expired == nil { // one deadline, however often the request is routed again
-			expired = h.after(a.routing.QueueWait())
-		}
-		if err := readBody(); err != nil {
-			if in := h.leave(a.queue, a.wait); in != nil {
-				h.release(in)
-			}
-			return a, bodyError(a.dep, err)
-		}
-		select {
-		case <-a.wait.ready:
-			if a.in = a.wait.in; a.in != nil {
-				return a, nil
-			}
-			continue // the deployment is gone: route the request again
-		case <-expired:
-			if a.in = h.leave(a.queue, a.wait); a.in != nil {
-				return a, nil // a slot came at the last moment
-			}
-			return a, &routeError{http.StatusTooManyRequests, a.dep, "too_many_requests",
-				fmt.Sprintf("the instances of deployment %q stayed busy with their maxConcurrentRequestsPerInstance (%d) for the request's maxQueueWait of %v (requestSettings.maxQueueWait); retry later or scale out",
-					a.dep, a.routing.Concurrency(), a.routing.QueueWait())}
-		case <-ctx.Done():
-			if in := h.leave(a.queue, a.wait); in != nil {
-				h.release(in)
-			}
-			return a, &routeError{statusClientClosed, a.dep, "client_closed",
-				fmt.Sprintf("the client went away while the request waited for deployment %q: %v", a.dep, context.Cause(ctx))}
-		}
-	}
-}
-
-// bodyError is the answer to a request whose body cannot be read.
-func bodyError(dep string, err error) *routeError {
-	return &routeError{http.StatusRequestEntityTooLarge, dep, "bad_request", fmt.Sprintf("request body: %v (at most %d bytes)", err, maxBody)}
-}
-
-// statusClientClosed is what the metrics count for a request whose client went away
-// before it was served (nginx's 499); nobody reads the answer.
-const statusClientClosed = 499
-
-// leave takes a waiting request out of its queue; it returns the slot handed to it in
-// the meantime, if one was.
-func (h *Handler) leave(q *queue, w *waiter) *instance {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if w.in == nil {
-		q.remove(w)
-	}
-	return w.in
-}
 
 // pick chooses the deployment and instance for a request to ep and reserves a slot on
 // the instance; when every instance is busy it queues the request instead, if the
@@ -626,35 +478,4 @@ func (h *Handler) mirror(epName, dep, contentType string, body []byte) {
 	_, _ = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	h.metrics.observe(epName, dep, resp.StatusCode, "", time.Since(start))
-}
-
-// metrics are the router's Prometheus series, in a registry of its own.
-type metrics struct {
-	registry *prometheus.Registry
-	requests *prometheus.CounterVec
-	errors   *prometheus.CounterVec
-	latency  *prometheus.HistogramVec
-}
-
-func newMetrics() *metrics {
-	m := &metrics{
-		registry: prometheus.NewRegistry(),
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "mlfleet_endpoint_requests_total",
-			Help: "Scoring requests by endpoint, deployment and HTTP status."}, []string{"endpoint", "deployment", "code"}),
-		errors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "mlfleet_endpoint_request_errors_total",
-			Help: "Scoring requests that failed, by endpoint, deployment and reason."}, []string{"endpoint", "deployment", "reason"}),
-		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "mlfleet_endpoint_request_duration_seconds",
-			Help:    "Time to answer a scoring request, by endpoint and deployment.",
-			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60}}, []string{"endpoint", "deployment"}),
-	}
-	m.registry.MustRegister(m.requests, m.errors, m.latency)
-	return m
-}
-
-func (m *metrics) observe(endpoint, deployment string, status int, reason string, took time.Duration) {
-	m.requests.WithLabelValues(endpoint, deployment, strconv.Itoa(status)).Inc()
-	if reason != "" {
-		m.errors.WithLabelValues(endpoint, deployment, reason).Inc()
-	}
-	m.latency.WithLabelValues(endpoint, deployment).Observe(took.Seconds())
 }

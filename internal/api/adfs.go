@@ -127,20 +127,9 @@ func (s *Server) tenantOpenIDConfiguration(w http.ResponseWriter, r *http.Reques
 			" ('mlfleet account show --query tenantId').")
 		return
 	}
-	base := "https://" + r.Host
-	writeJSON(w, http.StatusOK, map[string]any{
-		"issuer":                                base + "/" + s.cfg.Auth.Tenant() + "/v2.0",
-		"token_endpoint":                        base + adfsTokenPath,
-		"authorization_endpoint":                base + adfsPrefix + "/oauth2/authorize",
-		"jwks_uri":                              base + adfsKeysPath,
-		"grant_types_supported":                 []string{"client_credentials", "password", "refresh_token"},
-		"id_token_signing_alg_values_supported": []string{"ES256"},
-		"subject_types_supported":               []string{"pairwise"},
-		"token_endpoint_auth_methods_supported": []string{"client_secret_post", "client_secret_basic"},
-		"response_types_supported":              []string{"token", "id_token"},
-		"scopes_supported":                      []string{"openid", "profile", "offline_access"},
-		"cloud_instance_name":                   r.Host,
-	})
+	doc := openIDDocument(r.Host, "https://"+r.Host+"/"+s.cfg.Auth.Tenant()+"/v2.0")
+	doc["cloud_instance_name"] = r.Host
+	writeJSON(w, http.StatusOK, doc)
 }
 
 // instanceDiscovery is AAD's instance discovery answer for mlfleet's own host: the tenant
@@ -172,19 +161,26 @@ func (s *Server) cloudMetadata(w http.ResponseWriter, r *http.Request) {
 // client finds the token endpoint and the keys of ID tokens. Its URLs are built from the
 // request's host, so that they name the address the client used.
 func (s *Server) openIDConfiguration(w http.ResponseWriter, r *http.Request) {
-	base := "https://" + r.Host + adfsPrefix
-	writeJSON(w, http.StatusOK, map[string]any{
-		"issuer":                                base,
-		"token_endpoint":                        base + "/oauth2/token",
-		"authorization_endpoint":                base + "/oauth2/authorize",
-		"jwks_uri":                              base + "/discovery/keys",
+	writeJSON(w, http.StatusOK, openIDDocument(r.Host, "https://"+r.Host+adfsPrefix))
+}
+
+// openIDDocument is the OpenID discovery document of an authority with issuer issuer on
+// host. The ADFS-style authority and the AAD-style tenant differ only in it: both use
+// mlfleet's one token endpoint and key set.
+func openIDDocument(host, issuer string) map[string]any {
+	base := "https://" + host
+	return map[string]any{
+		"issuer":                                issuer,
+		"token_endpoint":                        base + adfsTokenPath,
+		"authorization_endpoint":                base + adfsPrefix + "/oauth2/authorize",
+		"jwks_uri":                              base + adfsKeysPath,
 		"grant_types_supported":                 []string{"client_credentials", "password", "refresh_token"},
 		"id_token_signing_alg_values_supported": []string{"ES256"},
 		"subject_types_supported":               []string{"pairwise"},
 		"token_endpoint_auth_methods_supported": []string{"client_secret_post", "client_secret_basic"},
 		"response_types_supported":              []string{"token", "id_token"},
 		"scopes_supported":                      []string{"openid", "profile", "offline_access"},
-	})
+	}
 }
 
 // tokenAnswer is a successful token response (RFC 6749 section 5.1).

@@ -42,82 +42,52 @@ type tagger struct {
 // pattern of the resource.
 func (s *Server) taggers() map[string]tagger {
 	return map[string]tagger{
-		rgPath: {
-			get: func(ctx context.Context, p params) (map[string]string, error) {
-				rg, err := s.cfg.Resources.GetGroup(ctx, p["sub"], p["rg"])
-				if err != nil {
-					return nil, err
-				}
-				return rg.Tags, nil
+		rgPath: taggerOf(
+			func(ctx context.Context, p params) (*armapi.ResourceGroup, error) {
+				return s.cfg.Resources.GetGroup(ctx, p["sub"], p["rg"])
 			},
-			set: func(ctx context.Context, p params, tags map[string]string, pre arm.Preconditions) (map[string]string, error) {
-				rg, err := s.cfg.Resources.PatchGroup(ctx, p["sub"], p["rg"], armapi.GroupInput{Tags: tags}, pre)
-				if err != nil {
-					return nil, err
-				}
-				return rg.Tags, nil
+			func(ctx context.Context, p params, tags map[string]string, pre arm.Preconditions) (*armapi.ResourceGroup, error) {
+				return s.cfg.Resources.PatchGroup(ctx, p["sub"], p["rg"], armapi.GroupInput{Tags: tags}, pre)
 			},
-		},
-		wsPath: {
-			get: func(ctx context.Context, p params) (map[string]string, error) {
-				ws, err := s.cfg.Workspaces.Get(ctx, p["sub"], p["rg"], p["ws"])
-				if err != nil {
-					return nil, err
-				}
-				return ws.Tags, nil
+			func(rg *armapi.ResourceGroup) map[string]string { return rg.Tags }),
+		wsPath: taggerOf(
+			func(ctx context.Context, p params) (*armapi.Workspace, error) {
+				return s.cfg.Workspaces.Get(ctx, p["sub"], p["rg"], p["ws"])
 			},
-			set: func(ctx context.Context, p params, tags map[string]string, pre arm.Preconditions) (map[string]string, error) {
-				ws, err := s.cfg.Workspaces.Patch(ctx, p["sub"], p["rg"], p["ws"], armapi.WorkspacePatch{Tags: tags}, pre)
-				if err != nil {
-					return nil, err
-				}
-				return ws.Tags, nil
+			func(ctx context.Context, p params, tags map[string]string, pre arm.Preconditions) (*armapi.Workspace, error) {
+				return s.cfg.Workspaces.Patch(ctx, p["sub"], p["rg"], p["ws"], armapi.WorkspacePatch{Tags: tags}, pre)
 			},
-		},
-		mcPath: {
-			get: func(ctx context.Context, p params) (map[string]string, error) {
-				mc, err := s.cfg.Clusters.Get(ctx, p["sub"], p["rg"], p["name"])
-				if err != nil {
-					return nil, err
-				}
-				return mc.Tags, nil
+			func(ws *armapi.Workspace) map[string]string { return ws.Tags }),
+		mcPath: taggerOf(
+			func(ctx context.Context, p params) (*armapi.ManagedCluster, error) {
+				return s.cfg.Clusters.Get(ctx, p["sub"], p["rg"], p["name"])
 			},
-			set: func(ctx context.Context, p params, tags map[string]string, pre arm.Preconditions) (map[string]string, error) {
+			func(ctx context.Context, p params, tags map[string]string, pre arm.Preconditions) (*armapi.ManagedCluster, error) {
 				mc, _, err := s.cfg.Clusters.Patch(ctx, p["sub"], p["rg"], p["name"], armapi.ClusterInput{Tags: tags}, pre)
-				if err != nil {
-					return nil, err
-				}
-				return mc.Tags, nil
+				return mc, err
 			},
-		},
-		computePath: {
-			get: func(ctx context.Context, p params) (map[string]string, error) {
-				c, err := s.cfg.Computes.Get(ctx, p["sub"], p["rg"], p["ws"], p["name"])
-				if err != nil {
-					return nil, err
-				}
-				return c.Tags, nil
+			func(mc *armapi.ManagedCluster) map[string]string { return mc.Tags }),
+		computePath: taggerOf(
+			func(ctx context.Context, p params) (*armapi.Compute, error) {
+				return s.cfg.Computes.Get(ctx, p["sub"], p["rg"], p["ws"], p["name"])
 			},
-			set: func(ctx context.Context, p params, tags map[string]string, pre arm.Preconditions) (map[string]string, error) {
+			func(ctx context.Context, p params, tags map[string]string, pre arm.Preconditions) (*armapi.Compute, error) {
 				res, err := s.cfg.Computes.Patch(ctx, p["sub"], p["rg"], p["ws"], p["name"], armapi.Compute{Tags: tags}, compute.Options{Preconditions: pre})
 				if err != nil {
 					return nil, err
 				}
-				return res.Compute.Tags, nil
+				return res.Compute, nil
 			},
-		},
-		endpointPath: {
-			get: func(ctx context.Context, p params) (map[string]string, error) {
+			func(c *armapi.Compute) map[string]string { return c.Tags }),
+		endpointPath: taggerOf(
+			func(ctx context.Context, p params) (*armapi.OnlineEndpoint, error) {
 				if s.cfg.Endpoints == nil {
 					return nil, notServed("online endpoints")
 				}
 				ep, _, err := s.cfg.Endpoints.GetEndpoint(ctx, p["sub"], p["rg"], p["ws"], p["ep"])
-				if err != nil {
-					return nil, err
-				}
-				return ep.Tags, nil
+				return ep, err
 			},
-			set: func(ctx context.Context, p params, tags map[string]string, pre arm.Preconditions) (map[string]string, error) {
+			func(ctx context.Context, p params, tags map[string]string, pre arm.Preconditions) (*armapi.OnlineEndpoint, error) {
 				if s.cfg.Endpoints == nil {
 					return nil, notServed("online endpoints")
 				}
@@ -125,8 +95,30 @@ func (s *Server) taggers() map[string]tagger {
 				if err != nil {
 					return nil, err
 				}
-				return res.Value.Tags, nil
+				return res.Value, nil
 			},
+			func(ep *armapi.OnlineEndpoint) map[string]string { return ep.Tags }),
+	}
+}
+
+// taggerOf is the tagger of a kind of resource that get reads, set updates with new tags
+// and tagsOf finds the tags of.
+func taggerOf[T any](get func(context.Context, params) (T, error),
+	set func(context.Context, params, map[string]string, arm.Preconditions) (T, error), tagsOf func(T) map[string]string) tagger {
+	return tagger{
+		get: func(ctx context.Context, p params) (map[string]string, error) {
+			v, err := get(ctx, p)
+			if err != nil {
+				return nil, err
+			}
+			return tagsOf(v), nil
+		},
+		set: func(ctx context.Context, p params, tags map[string]string, pre arm.Preconditions) (map[string]string, error) {
+			v, err := set(ctx, p, tags, pre)
+			if err != nil {
+				return nil, err
+			}
+			return tagsOf(v), nil
 		},
 	}
 }

@@ -52,6 +52,15 @@ func waitQueued(t *testing.T, h *Handler, want int) {
 	})
 }
 
+// waitHolding waits until the first request holds the one slot of instance addr.
+func waitHolding(t *testing.T, h *Handler, addr string) {
+	t.Helper()
+	testutil.WaitFor(t, 10*time.Second, "the first request holds the slot", func() (bool, string) {
+		n := inflight(h, addr)
+		return n == 1, fmt.Sprintf("%d in flight", n)
+	})
+}
+
 func receive(t *testing.T, c <-chan scored, what string) scored {
 	t.Helper()
 	select {
@@ -84,10 +93,7 @@ func TestQueueWaitsForASlot(t *testing.T) {
 		Instances: map[string][]string{"blue": {slow}}}})
 	ctx := t.Context()
 	first := score(ctx, h, 1)
-	testutil.WaitFor(t, 10*time.Second, "the first request holds the slot", func() (bool, string) {
-		n := inflight(h, slow)
-		return n == 1, fmt.Sprintf("%d in flight", n)
-	})
+	waitHolding(t, h, slow)
 	second := score(ctx, h, 2)
 	waitQueued(t, h, 1)
 	third := score(ctx, h, 3)
@@ -128,10 +134,7 @@ func TestQueueWaitExpires(t *testing.T) {
 		Instances: map[string][]string{"blue": {slow}}}})
 	ctx := t.Context()
 	first := score(ctx, h, 1)
-	testutil.WaitFor(t, 10*time.Second, "the first request holds the slot", func() (bool, string) {
-		n := inflight(h, slow)
-		return n == 1, fmt.Sprintf("%d in flight", n)
-	})
+	waitHolding(t, h, slow)
 
 	second := score(ctx, h, 2)
 	waitQueued(t, h, 1)
@@ -185,10 +188,7 @@ func TestQueueAndUpdates(t *testing.T) {
 	h.Update([]EndpointState{{Config: keyConfig(map[string]int{"blue": 100}, routing), Instances: map[string][]string{"blue": {slow}}}})
 	ctx := t.Context()
 	first := score(ctx, h, 1)
-	testutil.WaitFor(t, 10*time.Second, "the first request holds the slot", func() (bool, string) {
-		n := inflight(h, slow)
-		return n == 1, fmt.Sprintf("%d in flight", n)
-	})
+	waitHolding(t, h, slow)
 	second := score(ctx, h, 2)
 	waitQueued(t, h, 1)
 	h.Update([]EndpointState{{Config: keyConfig(map[string]int{"blue": 100}, routing), Instances: map[string][]string{"blue": {slow, spare}}}})
@@ -272,10 +272,7 @@ func TestQueueClientGoesAway(t *testing.T) {
 	// Should the test fail, the waits end before the server closes, which waits for them.
 	t.Cleanup(func() { close(expire); close(gate) })
 	first := score(t.Context(), h, 1)
-	testutil.WaitFor(t, 10*time.Second, "the first request holds the slot", func() (bool, string) {
-		n := inflight(h, slow)
-		return n == 1, fmt.Sprintf("%d in flight", n)
-	})
+	waitHolding(t, h, slow)
 
 	conn, err := net.Dial("tcp", strings.TrimPrefix(srv.URL, "http://"))
 	if err != nil {

@@ -10,6 +10,21 @@ import (
 	"github.com/mlfleet/mlfleet/pkg/mlfleet"
 )
 
+// deploymentFromYAML resolves, through a, the deployment YAML spec, written to a file as az ml reads
+// it, into the body the CLI sends.
+func deploymentFromYAML(t *testing.T, a *assetsClient, spec string) (*mlfleet.OnlineDeployment, error) {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "blue.yml")
+	if err := os.WriteFile(file, []byte(spec), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var s deploymentSpec
+	if err := readSpec(file, &s); err != nil {
+		t.Fatal(err)
+	}
+	return a.deployment(&s)
+}
+
 // TestDeploymentSpecReferences: a deployment YAML's references in az ml's ARM-id form
 // (azureml:/subscriptions/…) are sent as those ids, not escaped into a name; a compute
 // given by name becomes the workspace's compute id. None of these forms asks the server.
@@ -33,15 +48,7 @@ func TestDeploymentSpecReferences(t *testing.T) {
 		{name: "compute by id without azureml:", yaml: "compute: " + ws + "/computes/exatt\n", compute: ws + "/computes/exatt"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			file := filepath.Join(t.TempDir(), "blue.yml")
-			if err := os.WriteFile(file, []byte(tc.yaml), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			var spec deploymentSpec
-			if err := readSpec(file, &spec); err != nil {
-				t.Fatal(err)
-			}
-			d, err := a.deployment(&spec)
+			d, err := deploymentFromYAML(t, a, tc.yaml)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -79,15 +86,7 @@ func TestDeploymentSpecRequestSettings(t *testing.T) {
 		{name: "negative wait", yaml: "request_settings: {max_queue_wait_ms: -1}\n", fails: "max_queue_wait_ms is -1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			file := filepath.Join(t.TempDir(), "blue.yml")
-			if err := os.WriteFile(file, []byte(tc.yaml), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			var spec deploymentSpec
-			if err := readSpec(file, &spec); err != nil {
-				t.Fatal(err)
-			}
-			d, err := a.deployment(&spec)
+			d, err := deploymentFromYAML(t, a, tc.yaml)
 			if tc.fails != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.fails) {
 					t.Fatalf("err = %v, want one saying %q", err, tc.fails)

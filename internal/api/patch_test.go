@@ -247,18 +247,7 @@ func TestPatchCompute(t *testing.T) {
 	t.Parallel()
 	a := patchARM(t)
 	a.group(t, "rg1")
-	if _, _, err := a.ws.Put(context.Background(), testSub, "rg1", "ws1", armapi.WorkspaceInput{Location: "westus"}); err != nil {
-		t.Fatal(err)
-	}
-	cluster := succeededCluster(t, a, "rg1", "aks1", "1.36.3")
-	id := compute.ID(testSub, "rg1", "ws1", "c1")
-	desc, count, size, purpose := "mine", 3, "Standard_D3_v2", "DevTest"
-	a.row(t, &store.Resource{ID: id, ParentID: workspaces.ID(testSub, "rg1", "ws1"), Type: compute.TypeCompute, Name: "c1",
-		SubscriptionID: testSub, ResourceGroup: "rg1", Location: "westus"}, &armapi.Compute{ID: id, Name: "c1", Type: compute.TypeCompute,
-		Location: "westus", Tags: map[string]string{"a": "1"}, Properties: armapi.ComputeProperties{ComputeType: "AKS", ComputeLocation: "westus",
-			ProvisioningState: "Succeeded", Description: &desc, ResourceID: &cluster, IsAttachedCompute: true,
-			Properties: &armapi.AKSProperties{AgentCount: &count, AgentVMSize: &size, ClusterPurpose: &purpose},
-			Mlfleet:    &armapi.ComputeMlfleet{Attached: true}}})
+	id, cluster := attachedCompute(t, a)
 	path := id + "?api-version=2024-04-01"
 
 	if ans := a.patch(t, path, `{"tags":{"b":"2"}}`, `"9"`); ans.status != http.StatusPreconditionFailed {
@@ -287,24 +276,33 @@ func TestPatchCompute(t *testing.T) {
 	}
 }
 
+// attachedCompute stores, in group rg1, workspace ws1 and compute c1 attached to cluster
+// aks1, as a finished attach leaves them: tags a=1, description "mine", 3 Standard_D3_v2
+// nodes, DevTest. It returns the compute's and the cluster's ids.
+func attachedCompute(t *testing.T, a *testARM) (id, cluster string) {
+	t.Helper()
+	if _, _, err := a.ws.Put(context.Background(), testSub, "rg1", "ws1", armapi.WorkspaceInput{Location: "westus"}); err != nil {
+		t.Fatal(err)
+	}
+	cluster = succeededCluster(t, a, "rg1", "aks1", "1.36.3")
+	id = compute.ID(testSub, "rg1", "ws1", "c1")
+	desc, count, size, purpose := "mine", 3, "Standard_D3_v2", "DevTest"
+	a.row(t, &store.Resource{ID: id, ParentID: workspaces.ID(testSub, "rg1", "ws1"), Type: compute.TypeCompute, Name: "c1",
+		SubscriptionID: testSub, ResourceGroup: "rg1", Location: "westus"}, &armapi.Compute{ID: id, Name: "c1", Type: compute.TypeCompute,
+		Location: "westus", Tags: map[string]string{"a": "1"}, Properties: armapi.ComputeProperties{ComputeType: "AKS", ComputeLocation: "westus",
+			ProvisioningState: "Succeeded", Description: &desc, ResourceID: &cluster, IsAttachedCompute: true,
+			Properties: &armapi.AKSProperties{AgentCount: &count, AgentVMSize: &size, ClusterPurpose: &purpose},
+			Mlfleet:    &armapi.ComputeMlfleet{Attached: true}}})
+	return id, cluster
+}
+
 // TestTagsOfCompute: the Tags API (az tag create --resource-id) changes a compute's tags
 // through the compute update a PATCH makes, and the compute shows them.
 func TestTagsOfCompute(t *testing.T) {
 	t.Parallel()
 	a := patchARM(t)
 	a.group(t, "rg1")
-	if _, _, err := a.ws.Put(context.Background(), testSub, "rg1", "ws1", armapi.WorkspaceInput{Location: "westus"}); err != nil {
-		t.Fatal(err)
-	}
-	cluster := succeededCluster(t, a, "rg1", "aks1", "1.36.3")
-	id := compute.ID(testSub, "rg1", "ws1", "c1")
-	count, size := 3, "Standard_D3_v2"
-	a.row(t, &store.Resource{ID: id, ParentID: workspaces.ID(testSub, "rg1", "ws1"), Type: compute.TypeCompute, Name: "c1",
-		SubscriptionID: testSub, ResourceGroup: "rg1", Location: "westus"}, &armapi.Compute{ID: id, Name: "c1", Type: compute.TypeCompute,
-		Location: "westus", Tags: map[string]string{"a": "1"}, Properties: armapi.ComputeProperties{ComputeType: "AKS", ComputeLocation: "westus",
-			ProvisioningState: "Succeeded", ResourceID: &cluster, IsAttachedCompute: true,
-			Properties: &armapi.AKSProperties{AgentCount: &count, AgentVMSize: &size},
-			Mlfleet:    &armapi.ComputeMlfleet{Attached: true}}})
+	id, _ := attachedCompute(t, a)
 	status, body := a.call(t, a.owner, http.MethodPatch, id+"/providers/Microsoft.Resources/tags/default?api-version=2022-09-01",
 		map[string]any{"operation": "Merge", "properties": map[string]any{"tags": map[string]string{"b": "2"}}})
 	if status != http.StatusOK || !reflect.DeepEqual(testutil.Field(body, "properties.tags"), map[string]any{"a": "1", "b": "2"}) {

@@ -111,7 +111,10 @@ func (s *Service) validateNew(ctx context.Context, sub string, group *armapi.Res
 			if info.LocalCredentials {
 				connect = kube.ConnectLocal
 			}
-			if _, err := connect(kubeconfig, p.Mlfleet.Context); err != nil {
+			var local *kube.LocalCredentialsError
+			if _, err := connect(kubeconfig, p.Mlfleet.Context); errors.As(err, &local) {
+				errs.Add("InvalidParameter", "properties.mlfleet.kubeconfig", "The kubeconfig cannot be used: %v.", err)
+			} else if err != nil {
 				errs.Add("InvalidParameter", "properties.mlfleet.kubeconfig", "The kubeconfig cannot be used: %v. Send the cluster's kubeconfig file (plain or base64), and in properties.mlfleet.context one of its contexts or none for its current one.", err)
 			}
 		}

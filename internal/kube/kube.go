@@ -118,9 +118,15 @@ func Inline(cc *clientcmdapi.Config, name string) error {
 		return nil
 	}
 	sort.Strings(found)
-	return fmt.Errorf("context %q uses %s, which mlfleet would run or read on its own machine; send a kubeconfig whose credentials are inline (a service account token, or 'kubectl config view --raw --flatten --minify' for certificates), or start mlfleet with --allow-kubeconfig-exec if everyone who may register clusters may run programs on the server",
-		name, strings.Join(found, " and "))
+	return &LocalCredentialsError{msg: fmt.Sprintf("context %q uses %s, which mlfleet would run or read on its own machine; send a kubeconfig whose credentials are inline (a service account token, or 'kubectl config view --raw --flatten --minify' for certificates), or start mlfleet with --allow-kubeconfig-exec if everyone who may register clusters may run programs on the server",
+		name, strings.Join(found, " and "))}
 }
+
+// LocalCredentialsError is Inline's refusal of a kubeconfig that would run a program or
+// read a file on this machine; its message names what and says what to send instead.
+type LocalCredentialsError struct{ msg string }
+
+func (e *LocalCredentialsError) Error() string { return e.msg }
 
 // FromConfig wraps a rest.Config, setting mlfleet's user agent, timeouts and rate limits.
 func FromConfig(cfg *rest.Config) (*Cluster, error) {

@@ -313,33 +313,18 @@ func (s *Server) listTagNames(w http.ResponseWriter, r *http.Request, p params) 
 			n.valueMap[v]++
 		}
 	}
-	for pg := (resources.Page{Within: within}); ; {
-		groups, next, err := s.cfg.Resources.ListGroups(ctx, sub, resources.Filter{}, pg)
-		if err != nil {
-			writeError(w, r, err)
-			return
-		}
-		for _, g := range groups {
-			count(g.Tags)
-		}
-		if next == "" {
-			break
-		}
-		pg.After = next
+	first := resources.Page{Within: within}
+	err := eachPage(first, func(pg resources.Page) ([]*armapi.ResourceGroup, string, error) {
+		return s.cfg.Resources.ListGroups(ctx, sub, resources.Filter{}, pg)
+	}, func(g *armapi.ResourceGroup) { count(g.Tags) })
+	if err == nil {
+		err = eachPage(first, func(pg resources.Page) ([]*armapi.GenericResource, string, error) {
+			return s.cfg.Resources.ListGeneric(ctx, resources.GenericQuery{Subscription: sub, Types: trackedTypes()}, pg)
+		}, func(it *armapi.GenericResource) { count(it.Tags) })
 	}
-	for pg := (resources.Page{Within: within}); ; {
-		items, next, err := s.cfg.Resources.ListGeneric(ctx, resources.GenericQuery{Subscription: sub, Types: trackedTypes()}, pg)
-		if err != nil {
-			writeError(w, r, err)
-			return
-		}
-		for _, it := range items {
-			count(it.Tags)
-		}
-		if next == "" {
-			break
-		}
-		pg.After = next
+	if err != nil {
+		writeError(w, r, err)
+		return
 	}
 	out := []*tagName{}
 	for _, k := range slices.Sorted(maps.Keys(names)) {
@@ -362,4 +347,22 @@ func (s *Server) refuseTagNames(w http.ResponseWriter, r *http.Request, _ params
 	writeError(w, r, arm.BadRequest(arm.CodeOperationNotSupported,
 		"Predefined tag names and values are not supported by mlfleet: a tag exists while a resource carries it. Tag a resource instead ('az tag create --resource-id ID --tags NAME=VALUE', 'az group update --tags', 'az resource tag').",
 	))
+}
+
+// eachPage calls fn with every item of every page list returns, from first until a page
+// names no next one.
+func eachPage[T any](first resources.Page, list func(resources.Page) ([]T, string, error), fn func(T)) error {
+	for pg := first; ; {
+		items, next, err := list(pg)
+		if err != nil {
+			return err
+		}
+		for _, it := range items {
+			fn(it)
+		}
+		if next == "" {
+			return nil
+		}
+		pg.After = next
+	}
 }

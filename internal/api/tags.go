@@ -184,26 +184,14 @@ func (s *Server) serveTags(w http.ResponseWriter, r *http.Request, scope string)
 	case http.MethodGet:
 		tags, err = t.get(ctx, p)
 	case http.MethodPut:
-		var in tagsResource
-		pre, perr := preconditions(r)
-		if perr != nil {
-			writeError(w, r, perr)
-			return
-		}
-		if err := decodeBody(r, &in); err != nil {
-			writeError(w, r, err)
+		in, pre, ok := decodeWrite[tagsResource](w, r)
+		if !ok {
 			return
 		}
 		tags, err = t.set(ctx, p, orEmpty(in.Properties.Tags), pre)
 	case http.MethodPatch:
-		var in tagsPatch
-		pre, perr := preconditions(r)
-		if perr != nil {
-			writeError(w, r, perr)
-			return
-		}
-		if err := decodeBody(r, &in); err != nil {
-			writeError(w, r, err)
+		in, pre, ok := decodeWrite[tagsPatch](w, r)
+		if !ok {
 			return
 		}
 		var cur map[string]string

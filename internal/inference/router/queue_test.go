@@ -61,6 +61,20 @@ func waitHolding(t *testing.T, h *Handler, addr string) {
 	})
 }
 
+// finishFirst lets the first request, which holds instance addr's one slot, through gate
+// and checks that it is served and that no slot is left taken: none went to a request
+// that left the queue.
+func finishFirst(t *testing.T, h *Handler, gate chan struct{}, addr string, first <-chan scored) {
+	t.Helper()
+	letThrough(t, gate)
+	if r := receive(t, first, "the first request"); r.status != 200 {
+		t.Fatalf("first request = %d %s", r.status, r.body)
+	}
+	if n := inflight(h, addr); n != 0 {
+		t.Fatalf("%d requests in flight after all ended, want 0: a slot went to a request that left", n)
+	}
+}
+
 func receive(t *testing.T, c <-chan scored, what string) scored {
 	t.Helper()
 	select {
@@ -158,13 +172,7 @@ func TestQueueWaitExpires(t *testing.T) {
 	}
 	waitQueued(t, h, 0)
 
-	letThrough(t, gate)
-	if r := receive(t, first, "the first request"); r.status != 200 {
-		t.Fatalf("first request = %d %s", r.status, r.body)
-	}
-	if n := inflight(h, slow); n != 0 {
-		t.Fatalf("%d requests in flight after all ended, want 0: a slot went to a request that left", n)
-	}
+	finishFirst(t, h, gate, slow, first)
 
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
@@ -285,11 +293,5 @@ func TestQueueClientGoesAway(t *testing.T) {
 	conn.Close()
 	waitQueued(t, h, 0)
 
-	letThrough(t, gate)
-	if r := receive(t, first, "the first request"); r.status != 200 {
-		t.Fatalf("first request = %d %s", r.status, r.body)
-	}
-	if n := inflight(h, slow); n != 0 {
-		t.Fatalf("%d requests in flight after all ended, want 0", n)
-	}
+	finishFirst(t, h, gate, slow, first)
 }

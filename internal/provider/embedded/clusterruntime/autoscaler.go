@@ -435,15 +435,16 @@ func (a *autoscaler) grow(ctx context.Context, cfg AutoscalerConfig, pool NodePo
 	return pool.Count, err
 }
 
-// resize records the decision with the pool's owner, then changes the pool.
-func (a *autoscaler) resize(ctx context.Context, cfg AutoscalerConfig, pool NodePool, count int) error {
+// resize records the decision with the pool's owner, then changes the pool; a shrink
+// removes the leaving nodes first.
+func (a *autoscaler) resize(ctx context.Context, cfg AutoscalerConfig, pool NodePool, count int, leaving ...string) error {
 	if cfg.Resize != nil {
 		if err := cfg.Resize(ctx, pool.Name, count); err != nil {
 			return err
 		}
 	}
 	pool.Count = count
-	return a.nodeSim.setPool(ctx, pool, false)
+	return a.nodeSim.setPool(ctx, pool, false, leaving...)
 }
 
 // writeStatus keeps kube-system/cluster-autoscaler-status up to date, in the spirit of

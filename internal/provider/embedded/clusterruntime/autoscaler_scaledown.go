@@ -1,6 +1,7 @@
 package clusterruntime
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -15,21 +16,21 @@ import (
 	"k8s.io/component-helpers/scheduling/corev1/nodeaffinity"
 )
 
-// scaleDown removes at most one node per scan: the last node of an autoscaled pool above
-// its minimum (SetPool removes the highest indexes), once its pods' requests have stayed
-// under the utilization threshold for the unneeded time and they all fit on the other
-// nodes. The node is cordoned, its pods are evicted through the eviction API (so that
-// PodDisruptionBudgets hold; a refusal leaves the node and uncordons it), and once they
-// are gone the pool shrinks. Nothing is removed within the delay after a scale-up. It
-// returns how many nodes are candidates.
+// scaleDown removes at most one node per scan: a node of an autoscaled pool above its
+// minimum whose pods' requests have stayed under the utilization threshold for the
+// unneeded time and all fit on the other nodes, the least used first (the highest index
+// among equals). The node is cordoned, its pods are evicted through the eviction API (so
+// that PodDisruptionBudgets hold; a refusal leaves the node and uncordons it), and once
+// they are gone the pool shrinks by that node. Nothing is removed within the delay after
+// a scale-up. It returns how many nodes are candidates.
 func (a *autoscaler) scaleDown(ctx context.Context, cfg AutoscalerConfig, st *state) (int, error) {
 	now := a.clock.Now()
 	a.mu.Lock()
 	recentUp := !a.lastUp.IsZero() && now.Sub(a.lastUp) < cfg.Settings.ScaleDownDelayAfterAdd ||
 		!a.failed.IsZero() && now.Sub(a.failed) < cfg.Settings.ScaleDownDelayAfterFailure
 	a.mu.Unlock()
-	// Every underused node of an autoscaled pool starts its unneeded time now, so that
-	// the nodes below the last one are ready to go one after the other.
+	// Every underused node of an autoscaled pool starts its unneeded time at the first
+	// scan that sees it so, and keeps it while it stays so.
 	autoscaled := map[string]autoscaledPool{}
 	for _, ap := range st.pools {
 		autoscaled[ap.pool.Name] = ap
@@ -56,36 +57,43 @@ func (a *autoscaler) scaleDown(ctx context.Context, cfg AutoscalerConfig, st *st
 	since := maps.Clone(a.since)
 	a.mu.Unlock()
 
-	for _, ap := range st.pools {
-		if ap.pool.Count <= ap.Min {
-			continue
-		}
-		name := nodeName(ap.pool.Name, poolID(a.nodeSim.clusterUID, ap.pool.Name), ap.pool.Count-1)
-		i := slices.IndexFunc(st.nodes, func(n *v1.Node) bool { return n.Name == name })
-		if i < 0 || !seen[name] || recentUp || now.Sub(since[name]) < cfg.Settings.ScaleDownUnneededTime {
-			continue
-		}
-		node, pods := st.nodes[i], a.podsOn(name)
-		others := slices.Delete(slices.Clone(st.nodes), i, i+1)
+	if recentUp {
+		return len(seen), nil
+	}
+	candidates := slices.DeleteFunc(slices.Clone(st.nodes), func(n *v1.Node) bool {
+		pool, _, _ := parseNodeName(n.Name)
+		ap := autoscaled[pool]
+		return !seen[n.Name] || ap.pool.Count <= ap.Min || now.Sub(since[n.Name]) < cfg.Settings.ScaleDownUnneededTime
+	})
+	slices.SortStableFunc(candidates, func(x, y *v1.Node) int {
+		_, i, _ := parseNodeName(x.Name)
+		_, j, _ := parseNodeName(y.Name)
+		return cmp.Or(cmp.Compare(utilization(x, st.usage[x.Name]), utilization(y, st.usage[y.Name])), cmp.Compare(j, i))
+	})
+	for _, node := range candidates {
+		pods := a.podsOn(node.Name)
+		others := slices.DeleteFunc(slices.Clone(st.nodes), func(n *v1.Node) bool { return n.Name == node.Name })
 		if !fitElsewhere(pods, others, st.usage) {
 			continue
 		}
+		poolName, _, _ := parseNodeName(node.Name)
+		ap := autoscaled[poolName]
 		if err := a.drain(ctx, cfg, node, pods); err != nil {
 			a.mu.Lock()
 			a.failed = now
 			a.mu.Unlock()
 			return len(seen), err
 		}
-		if err := a.resize(ctx, cfg, ap.pool, ap.pool.Count-1); err != nil {
-			return len(seen), errors.Join(fmt.Errorf("scale down pool %s to %d: %w", ap.pool.Name, ap.pool.Count-1, err), a.cordon(ctx, name, false))
+		if err := a.resize(ctx, cfg, ap.pool, ap.pool.Count-1, node.Name); err != nil {
+			return len(seen), errors.Join(fmt.Errorf("scale down pool %s to %d: %w", ap.pool.Name, ap.pool.Count-1, err), a.cordon(ctx, node.Name, false))
 		}
-		a.log.Info("cluster autoscaler scaled down", "pool", ap.pool.Name, "node", name, "to", ap.pool.Count-1)
+		a.log.Info("cluster autoscaler scaled down", "pool", ap.pool.Name, "node", node.Name, "to", ap.pool.Count-1)
 		a.recorder.Eventf(node, v1.EventTypeNormal, EventScaleDown, "node removed by cluster autoscaler: %s %d->%d (min: %d)",
 			ap.pool.Name, ap.pool.Count, ap.pool.Count-1, ap.Min)
 		a.mu.Lock()
-		delete(a.since, name)
+		delete(a.since, node.Name)
 		a.mu.Unlock()
-		break
+		return len(seen), nil
 	}
 	return len(seen), nil
 }

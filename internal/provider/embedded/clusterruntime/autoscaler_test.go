@@ -3,6 +3,7 @@ package clusterruntime
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -181,6 +182,47 @@ func TestAutoscaler(t *testing.T) {
 		t.Errorf("Resize calls %v, want the last to be 3", resized)
 	}
 	mu.Unlock()
+}
+
+// TestAutoscalerRemovesAnyIdleNode: the idle nodes of a pool go even when its last node
+// is busy, as a scale set loses the instances the autoscaler names; the pool then grows
+// back by the lowest free index.
+func TestAutoscalerRemovesAnyIdleNode(t *testing.T) {
+	pool := poolD3
+	c := newRuntimeCluster(t, "autoscale-any", autoscalerOptions(), pool)
+	rt := c.runtime
+	names := nodeNames(t, c.client, pool.Name)
+	if len(names) != 3 {
+		t.Fatalf("nodes %v, want 3", names)
+	}
+	last := names[2]
+	ns := newNamespace(t, c.client, "busy")
+	busy := deploymentOf("busy", 3, v1.ResourceList{v1.ResourceCPU: resource.MustParse("1")})
+	busy.Spec.Template.Spec.Affinity = &v1.Affinity{NodeAffinity: &v1.NodeAffinity{RequiredDuringSchedulingIgnoredDuringExecution: &v1.NodeSelector{
+		NodeSelectorTerms: []v1.NodeSelectorTerm{{MatchFields: []v1.NodeSelectorRequirement{{Key: "metadata.name", Operator: v1.NodeSelectorOpIn, Values: []string{last}}}}}}}}
+	create(t, c.client.AppsV1().Deployments(ns).Create, busy)
+	runningPods(t, c.client, ns, "app=busy", 3)
+	rt.SetAutoscaler(AutoscalerConfig{
+		Settings: AutoscalerSettings{ScanInterval: time.Second, ScaleDownUnneededTime: time.Second},
+		Pools:    map[string]PoolBounds{pool.Name: {Min: 1, Max: 3}},
+	})
+	testutil.WaitFor(t, 60*time.Second, "only the busy last node left", func() (bool, string) {
+		got := nodeNames(t, c.client, pool.Name)
+		return slices.Equal(got, []string{last}), fmt.Sprintf("nodes %v", got)
+	})
+	if got := rt.Pools()[0].Count; got != 1 {
+		t.Errorf("pool count %d, want 1", got)
+	}
+	runningPods(t, c.client, ns, "app=busy", 3)
+
+	rt.SetAutoscaler(AutoscalerConfig{})
+	pool.Count = 2
+	if err := rt.SetPool(t.Context(), pool); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := nodeNames(t, c.client, pool.Name), []string{names[0], last}; !slices.Equal(got, want) {
+		t.Errorf("after growing to 2: nodes %v, want %v", got, want)
+	}
 }
 
 // TestAutoscalerUnderQuota: when Resize refuses the whole step (a quota short of it), the

@@ -117,6 +117,54 @@ func TestStopAndRestart(t *testing.T) {
 	}
 }
 
+// TestPoolKeepsItsNodes: a pool that lost a middle node keeps the others across a restart
+// of the runtime, and a shrink takes a cordoned node (a drain that a restart interrupted)
+// before the highest index.
+func TestPoolKeepsItsNodes(t *testing.T) {
+	c := newRuntimeCluster(t, "pool-holes", Options{Logger: testLogger()}, poolD3)
+	ctx, pool := t.Context(), poolD3
+	names := nodeNames(t, c.client, pool.Name)
+	pool.Count = 2
+	if err := c.runtime.nodes.setPool(ctx, pool, false, names[1]); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.runtime.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.startRuntime(ctx, Options{Logger: testLogger()}); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.runtime.Pools(); len(got) != 1 || got[0].Count != 2 {
+		t.Errorf("Pools() after restart = %+v, want one pool of 2 nodes", got)
+	}
+	if err := c.runtime.SetPool(ctx, pool); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := nodeNames(t, c.client, pool.Name), []string{names[0], names[2]}; !slices.Equal(got, want) {
+		t.Errorf("nodes after restart %v, want %v", got, want)
+	}
+
+	node, err := c.client.CoreV1().Nodes().Get(ctx, names[0], metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	node.Spec.Unschedulable = true
+	if _, err := c.client.CoreV1().Nodes().Update(ctx, node, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	testutil.WaitFor(t, 10*time.Second, "the cache sees the cordon", func() (bool, string) {
+		n, err := c.runtime.nodes.lister.Get(names[0])
+		return err == nil && n.Spec.Unschedulable, fmt.Sprint(err)
+	})
+	pool.Count = 1
+	if err := c.runtime.SetPool(ctx, pool); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := nodeNames(t, c.client, pool.Name), []string{names[2]}; !slices.Equal(got, want) {
+		t.Errorf("nodes after a shrink with %s cordoned: %v, want %v", names[0], got, want)
+	}
+}
+
 // goroutinesByCreator counts the goroutines of the process by the function that started
 // them.
 func goroutinesByCreator() map[string]int {

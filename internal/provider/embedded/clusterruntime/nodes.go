@@ -1,6 +1,7 @@
 package clusterruntime
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -120,7 +121,9 @@ func (s *nodeSimulator) poke() {
 }
 
 // adopt takes over the simulated nodes already in the cluster (from before a restart of
-// mlfleet): their pools, addresses and pod ranges. It runs once, before run.
+// mlfleet): their pools, addresses and pod ranges. A pool has the nodes found, whatever
+// their indexes; the next SetPool brings it to the count its owner recorded. It runs
+// once, before run.
 func (s *nodeSimulator) adopt() error {
 	nodes, err := s.lister.List(labels.Everything())
 	if err != nil {
@@ -139,7 +142,7 @@ func (s *nodeSimulator) adopt() error {
 			s.log.Warn("ignoring node with an unreadable pool annotation", "node", n.Name)
 			continue
 		}
-		pool.Count = max(s.pools[pool.Name].Count, index+1)
+		pool.Count = s.pools[pool.Name].Count + 1
 		s.pools[pool.Name] = pool
 		s.managed[n.Name] = managedNode{pool: pool.Name, index: index}
 		if ip, ok := internalIP(n); ok {
@@ -151,13 +154,6 @@ func (s *nodeSimulator) adopt() error {
 			if err := s.podCIDRs.claim(n.Name, cidr); err != nil {
 				s.log.Warn("node pod range not adopted", "node", n.Name, "error", err)
 			}
-		}
-	}
-	// Pools with holes (a node deleted meanwhile) get them filled by the loop.
-	for name, pool := range s.pools {
-		id := poolID(s.clusterUID, name)
-		for i := range pool.Count {
-			s.managed[nodeName(name, id, i)] = managedNode{pool: name, index: i}
 		}
 	}
 	return nil
@@ -239,29 +235,64 @@ func (s *nodeSimulator) strays() []string {
 }
 
 // setPool creates, updates and removes the nodes of pool; with remove, the pool goes away
-// with its nodes.
-func (s *nodeSimulator) setPool(ctx context.Context, pool NodePool, remove bool) error {
+// with its nodes. A pool keeps the nodes it has, as a scale set keeps its instances: it
+// grows by the lowest free indexes, and shrinks by the nodes named in leaving first, then
+// the cordoned ones (a drain a restart interrupted), then the highest indexes.
+func (s *nodeSimulator) setPool(ctx context.Context, pool NodePool, remove bool, leaving ...string) error {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 
 	id := poolID(s.clusterUID, pool.Name)
-	var wanted, unwanted []string
+	var unwanted []string
 	s.mu.Lock()
 	if remove {
 		delete(s.pools, pool.Name)
+		pool.Count = 0
 	} else {
 		s.pools[pool.Name] = pool
 	}
-	for i := range pool.Count {
-		name := nodeName(pool.Name, id, i)
-		s.managed[name] = managedNode{pool: pool.Name, index: i}
-		wanted = append(wanted, name)
-	}
-	for name, m := range s.managed {
-		if m.pool == pool.Name && m.index >= pool.Count {
-			delete(s.managed, name)
-			unwanted = append(unwanted, name)
+	var members []managedNode
+	for _, m := range s.managed {
+		if m.pool == pool.Name {
+			members = append(members, m)
 		}
+	}
+	// The nodes to keep sort first, then the cordoned ones, then those named in leaving;
+	// among equals, the highest index goes first.
+	rank := func(m managedNode) int {
+		name := nodeName(pool.Name, id, m.index)
+		if slices.Contains(leaving, name) {
+			return 2
+		}
+		if n, err := s.lister.Get(name); err == nil && n.Spec.Unschedulable {
+			return 1
+		}
+		return 0
+	}
+	slices.SortFunc(members, func(a, b managedNode) int {
+		return cmp.Or(cmp.Compare(rank(a), rank(b)), cmp.Compare(a.index, b.index))
+	})
+	for len(members) > pool.Count {
+		m := members[len(members)-1]
+		members = members[:len(members)-1]
+		name := nodeName(pool.Name, id, m.index)
+		delete(s.managed, name)
+		unwanted = append(unwanted, name)
+	}
+	taken := map[int]bool{}
+	for _, m := range members {
+		taken[m.index] = true
+	}
+	for i := 0; len(members) < pool.Count; i++ {
+		if !taken[i] {
+			m := managedNode{pool: pool.Name, index: i}
+			s.managed[nodeName(pool.Name, id, i)] = m
+			members = append(members, m)
+		}
+	}
+	wanted := make([]string, 0, len(members))
+	for _, m := range members {
+		wanted = append(wanted, nodeName(pool.Name, id, m.index))
 	}
 	s.mu.Unlock()
 

@@ -52,8 +52,9 @@
 //     NotTriggerScaleUp event with the reasons. A node whose pods' requests stay under
 //     the utilization threshold for the unneeded time, and whose pods fit elsewhere, is
 //     cordoned, drained through evictions (PodDisruptionBudgets hold) and removed, never
-//     below the minimum nor within the delay after a scale-up. It only removes the last
-//     node of a pool, since SetPool shrinks a pool from its highest index. Each decision
+//     below the minimum nor within the delay after a scale-up. Any node of a pool can go,
+//     the least used first, as a scale set loses the instance the autoscaler names: a
+//     pool keeps its nodes' indexes, grows by the lowest free ones. Each decision
 //     goes first to AutoscalerConfig.Resize, so that the owner of the pool (mlfleet's
 //     store) records it before the pool changes; its status is the ConfigMap
 //     kube-system/cluster-autoscaler-status.

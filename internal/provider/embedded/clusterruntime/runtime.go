@@ -325,13 +325,14 @@ func waitForCluster(ctx context.Context, client kubernetes.Interface) (string, e
 }
 
 // SetPool creates or changes a node pool and returns once its nodes exist in the
-// cluster, Ready, with their Leases: nodes up to pool.Count are registered, nodes beyond
-// it (the highest indexes) are deleted together with the pods bound to them, and nodes
-// that exist are updated to the pool's VM size, capacity, version and location. It is
-// idempotent. Nodes keep being renewed, and re-created if deleted, until the pool changes
-// again or Stop. It returns an error wrapping ErrInvalidPool for a malformed pool (and
-// changes nothing), ErrStopped after Stop; after an API error the pool is recorded and
-// the background loop keeps converging towards it.
+// cluster, Ready, with their Leases: a pool keeps the nodes it has, grows by the lowest
+// free indexes and shrinks by its cordoned nodes, then its highest indexes (deleted
+// together with the pods bound to them), and nodes that exist are updated to the
+// pool's VM size, capacity, version and location. It is idempotent. Nodes keep being
+// renewed, and re-created if deleted, until the pool changes again or Stop. It returns
+// an error wrapping ErrInvalidPool for a malformed pool (and changes nothing),
+// ErrStopped after Stop; after an API error the pool is recorded and the background
+// loop keeps converging towards it.
 func (r *Runtime) SetPool(ctx context.Context, pool NodePool) error {
 	if err := pool.validate(); err != nil {
 		return err

@@ -231,28 +231,18 @@ func TestQueueRace(t *testing.T) {
 			Instances: map[string][]string{"blue": instances}}}
 	}
 	h.Update(states(1))
-	var wg sync.WaitGroup
-	for w := range 12 {
-		wg.Go(func() {
-			for i := range 40 {
-				if w == 0 {
-					h.Update(states(i))
-					continue
-				}
-				ctx, cancel := context.WithCancel(t.Context())
-				c := score(ctx, h, i)
-				if (w+i)%5 == 0 {
-					cancel()
-				}
-				r := receive(t, c, "a request")
-				cancel()
-				if r.status != 200 && r.status != statusClientClosed && r.status != http.StatusBadGateway {
-					t.Errorf("= %d %s", r.status, r.body)
-				}
-			}
-		})
-	}
-	wg.Wait()
+	raceWithUpdates(h, 12, 40, states, func(w, i int) {
+		ctx, cancel := context.WithCancel(t.Context())
+		c := score(ctx, h, i)
+		if (w+i)%5 == 0 {
+			cancel()
+		}
+		r := receive(t, c, "a request")
+		cancel()
+		if r.status != 200 && r.status != statusClientClosed && r.status != http.StatusBadGateway {
+			t.Errorf("= %d %s", r.status, r.body)
+		}
+	})
 	h.Update(states(1))
 	if n := queued(h, "ep", "blue"); n != 0 {
 		t.Errorf("%d requests still queued", n)

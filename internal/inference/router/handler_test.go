@@ -270,17 +270,26 @@ func TestConcurrentRequestsAndUpdates(t *testing.T) {
 			Instances: map[string][]string{"blue": {a}, "green": {b}}}}
 	}
 	h.Update(states(0))
+	raceWithUpdates(h, 8, 50, states, func(w, i int) {
+		if resp, body := post(t, h, "/api/v1/endpoint/ep/score", "primary-key", nil); resp.StatusCode != 200 {
+			t.Errorf("= %d %s", resp.StatusCode, body)
+		}
+	})
+}
+
+// raceWithUpdates runs workers goroutines of rounds rounds each and waits for them: in
+// round i, worker 0 updates h's table to states(i), and every other worker w calls
+// request(w, i), so that requests race against the updates.
+func raceWithUpdates(h *Handler, workers, rounds int, states func(i int) []EndpointState, request func(w, i int)) {
 	var wg sync.WaitGroup
-	for w := range 8 {
+	for w := range workers {
 		wg.Go(func() {
-			for i := range 50 {
+			for i := range rounds {
 				if w == 0 {
 					h.Update(states(i))
 					continue
 				}
-				if resp, body := post(t, h, "/api/v1/endpoint/ep/score", "primary-key", nil); resp.StatusCode != 200 {
-					t.Errorf("= %d %s", resp.StatusCode, body)
-				}
+				request(w, i)
 			}
 		})
 	}

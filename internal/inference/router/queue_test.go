@@ -52,13 +52,23 @@ func waitQueued(t *testing.T, h *Handler, want int) {
 	})
 }
 
-// waitHolding waits until the first request holds the one slot of instance addr.
-func waitHolding(t *testing.T, h *Handler, addr string) {
+// holdSlot sends the first request, {"n": 1}, with t's context and waits until it holds
+// the one slot of instance addr; it returns the channel of its answer.
+func holdSlot(t *testing.T, h *Handler, addr string) <-chan scored {
 	t.Helper()
+	first := score(t.Context(), h, 1)
 	testutil.WaitFor(t, 10*time.Second, "the first request holds the slot", func() (bool, string) {
 		n := inflight(h, addr)
 		return n == 1, fmt.Sprintf("%d in flight", n)
 	})
+	return first
+}
+
+// routeBlue sends all of endpoint ep's traffic to deployment blue, routed by routing and
+// served by instances.
+func routeBlue(h *Handler, routing inference.DeploymentRouting, instances ...string) {
+	h.Update([]EndpointState{{Config: keyConfig(map[string]int{"blue": 100}, map[string]inference.DeploymentRouting{"blue": routing}),
+		Instances: map[string][]string{"blue": instances}}})
 }
 
 // finishFirst lets the first request, which holds instance addr's one slot, through gate
@@ -102,12 +112,9 @@ func TestQueueWaitsForASlot(t *testing.T) {
 	gate := make(chan struct{}) // each send lets one request through the instance
 	slow := upstream(t, "slow", gate)
 	h := NewHandler(HandlerOptions{})
-	h.Update([]EndpointState{{Config: keyConfig(map[string]int{"blue": 100},
-		map[string]inference.DeploymentRouting{"blue": {RequestTimeoutMS: 600_000, MaxConcurrentRequestsPerInstance: 1, MaxQueueWaitMS: new(60_000)}}),
-		Instances: map[string][]string{"blue": {slow}}}})
+	routeBlue(h, inference.DeploymentRouting{RequestTimeoutMS: 600_000, MaxConcurrentRequestsPerInstance: 1, MaxQueueWaitMS: new(60_000)}, slow)
 	ctx := t.Context()
-	first := score(ctx, h, 1)
-	waitHolding(t, h, slow)
+	first := holdSlot(t, h, slow)
 	second := score(ctx, h, 2)
 	waitQueued(t, h, 1)
 	third := score(ctx, h, 3)
@@ -142,13 +149,10 @@ func TestQueueWaitExpires(t *testing.T) {
 		waits = append(waits, d)
 		return expire
 	}})
-	h.Update([]EndpointState{{Config: keyConfig(map[string]int{"blue": 100},
-		// No maxQueueWaitMs, as in the Secret of an older server: the default applies.
-		map[string]inference.DeploymentRouting{"blue": {RequestTimeoutMS: 600_000, MaxConcurrentRequestsPerInstance: 1}}),
-		Instances: map[string][]string{"blue": {slow}}}})
+	// No maxQueueWaitMs, as in the Secret of an older server: the default applies.
+	routeBlue(h, inference.DeploymentRouting{RequestTimeoutMS: 600_000, MaxConcurrentRequestsPerInstance: 1}, slow)
 	ctx := t.Context()
-	first := score(ctx, h, 1)
-	waitHolding(t, h, slow)
+	first := holdSlot(t, h, slow)
 
 	second := score(ctx, h, 2)
 	waitQueued(t, h, 1)
@@ -192,20 +196,19 @@ func TestQueueAndUpdates(t *testing.T) {
 	gate := make(chan struct{})
 	slow, spare := upstream(t, "slow", gate), upstream(t, "spare", nil)
 	h := NewHandler(HandlerOptions{})
-	routing := map[string]inference.DeploymentRouting{"blue": {RequestTimeoutMS: 600_000, MaxConcurrentRequestsPerInstance: 1, MaxQueueWaitMS: new(60_000)}}
-	h.Update([]EndpointState{{Config: keyConfig(map[string]int{"blue": 100}, routing), Instances: map[string][]string{"blue": {slow}}}})
+	routing := inference.DeploymentRouting{RequestTimeoutMS: 600_000, MaxConcurrentRequestsPerInstance: 1, MaxQueueWaitMS: new(60_000)}
+	routeBlue(h, routing, slow)
 	ctx := t.Context()
-	first := score(ctx, h, 1)
-	waitHolding(t, h, slow)
+	first := holdSlot(t, h, slow)
 	second := score(ctx, h, 2)
 	waitQueued(t, h, 1)
-	h.Update([]EndpointState{{Config: keyConfig(map[string]int{"blue": 100}, routing), Instances: map[string][]string{"blue": {slow, spare}}}})
+	routeBlue(h, routing, slow, spare)
 	if r := receive(t, second, "the request waiting during a scale-out"); r.status != 200 || !strings.Contains(r.body, `"spare"`) {
 		t.Fatalf("after a scale-out = %d %s, want 200 from the new instance", r.status, r.body)
 	}
 
 	// Both instances busy: the next request waits, then its deployment goes away.
-	h.Update([]EndpointState{{Config: keyConfig(map[string]int{"blue": 100}, routing), Instances: map[string][]string{"blue": {slow}}}})
+	routeBlue(h, routing, slow)
 	third := score(ctx, h, 3)
 	waitQueued(t, h, 1)
 	h.Update([]EndpointState{{Config: keyConfig(map[string]int{"green": 100}, nil), Instances: map[string][]string{}}})
@@ -231,28 +234,18 @@ func TestQueueRace(t *testing.T) {
 			Instances: map[string][]string{"blue": instances}}}
 	}
 	h.Update(states(1))
-	var wg sync.WaitGroup
-	for w := range 12 {
-		wg.Go(func() {
-			for i := range 40 {
-				if w == 0 {
-					h.Update(states(i))
-					continue
-				}
-				ctx, cancel := context.WithCancel(t.Context())
-				c := score(ctx, h, i)
-				if (w+i)%5 == 0 {
-					cancel()
-				}
-				r := receive(t, c, "a request")
-				cancel()
-				if r.status != 200 && r.status != statusClientClosed && r.status != http.StatusBadGateway {
-					t.Errorf("= %d %s", r.status, r.body)
-				}
-			}
-		})
-	}
-	wg.Wait()
+	raceWithUpdates(h, 12, 40, states, func(w, i int) {
+		ctx, cancel := context.WithCancel(t.Context())
+		c := score(ctx, h, i)
+		if (w+i)%5 == 0 {
+			cancel()
+		}
+		r := receive(t, c, "a request")
+		cancel()
+		if r.status != 200 && r.status != statusClientClosed && r.status != http.StatusBadGateway {
+			t.Errorf("= %d %s", r.status, r.body)
+		}
+	})
 	h.Update(states(1))
 	if n := queued(h, "ep", "blue"); n != 0 {
 		t.Errorf("%d requests still queued", n)
@@ -272,15 +265,12 @@ func TestQueueClientGoesAway(t *testing.T) {
 	slow := upstream(t, "slow", gate)
 	expire := make(chan time.Time)
 	h := NewHandler(HandlerOptions{After: func(time.Duration) <-chan time.Time { return expire }})
-	h.Update([]EndpointState{{Config: keyConfig(map[string]int{"blue": 100},
-		map[string]inference.DeploymentRouting{"blue": {RequestTimeoutMS: 600_000, MaxConcurrentRequestsPerInstance: 1, MaxQueueWaitMS: new(300_000)}}),
-		Instances: map[string][]string{"blue": {slow}}}})
+	routeBlue(h, inference.DeploymentRouting{RequestTimeoutMS: 600_000, MaxConcurrentRequestsPerInstance: 1, MaxQueueWaitMS: new(300_000)}, slow)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	// Should the test fail, the waits end before the server closes, which waits for them.
 	t.Cleanup(func() { close(expire); close(gate) })
-	first := score(t.Context(), h, 1)
-	waitHolding(t, h, slow)
+	first := holdSlot(t, h, slow)
 
 	conn, err := net.Dial("tcp", strings.TrimPrefix(srv.URL, "http://"))
 	if err != nil {

@@ -4,9 +4,9 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
+	"github.com/mlfleet/mlfleet/internal/testutil"
 	"github.com/mlfleet/mlfleet/pkg/mlfleet"
 )
 
@@ -90,14 +90,8 @@ func TestDeploymentSpecRequestSettings(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d, err := deploymentFromYAML(t, a, tc.yaml)
-			if tc.fails != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.fails) {
-					t.Fatalf("err = %v, want one saying %q", err, tc.fails)
-				}
+			if testutil.WantErr(t, err, tc.fails) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			got := d.Properties.RequestSettings
 			if (got == nil) != (tc.want == nil) || got != nil && *got != *tc.want {

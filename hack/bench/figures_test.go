@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mlfleet/mlfleet/internal/testutil"
 )
 
 func TestSummarize(t *testing.T) {
@@ -96,14 +98,8 @@ func TestParse(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			o, err := parse(c.args, io.Discard)
-			if c.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
-					t.Fatalf("err = %v, want %q", err, c.wantErr)
-				}
+			if testutil.WantErr(t, err, c.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if o.clusters != c.clusters || o.samples != c.samples || o.restartClusters != c.restart || o.load != c.load {
 				t.Fatalf("clusters %d, samples %d, restart with %d, load %v; want %d, %d, %d, %v",

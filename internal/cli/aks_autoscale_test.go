@@ -1,10 +1,11 @@
 package cli
 
 import (
-	"strings"
 	"testing"
 
 	"github.com/spf13/cobra"
+
+	"github.com/mlfleet/mlfleet/internal/testutil"
 )
 
 // TestAutoscaleFlags: the autoscaler flags are checked as az checks them before any call.
@@ -48,14 +49,8 @@ func TestAutoscaleFlags(t *testing.T) {
 			cmd.SetArgs(tc.args)
 			cmd.SilenceUsage, cmd.SilenceErrors = true, true
 			err = cmd.Execute()
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("error = %v, want %q", err, tc.wantErr)
-				}
+			if testutil.WantErr(t, err, tc.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if (enable == nil) != (tc.enable == nil) || (enable != nil && *enable != *tc.enable) {
 				t.Errorf("enable = %v, want %v", enable, tc.enable)

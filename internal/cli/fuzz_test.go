@@ -11,8 +11,6 @@ import (
 
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/tools/clientcmd"
-
-	"github.com/mlfleet/mlfleet/pkg/mlfleet"
 )
 
 // The fuzz targets below feed the CLI's parsers of flag values and files arbitrary input.
@@ -127,11 +125,7 @@ func FuzzParseSpec(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
-	c, err := mlfleet.NewClient(mlfleet.WithServer("https://127.0.0.1:1"), mlfleet.WithToken("t"), mlfleet.WithSubscription("s1"))
-	if err != nil {
-		f.Fatal(err)
-	}
-	a := &assetsClient{c: c, group: "rg", ws: "ws"}
+	a := offlineAssets(f)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var ep endpointSpec
 		if err := parseSpec("ep.yml", b, &ep); err != nil {

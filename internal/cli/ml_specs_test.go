@@ -4,11 +4,22 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
+	"github.com/mlfleet/mlfleet/internal/testutil"
 	"github.com/mlfleet/mlfleet/pkg/mlfleet"
 )
+
+// offlineAssets returns an assetsClient for workspace ws of group rg in subscription s1
+// whose server is unreachable, for resolving the references that need no server.
+func offlineAssets(tb testing.TB) *assetsClient {
+	tb.Helper()
+	c, err := mlfleet.NewClient(mlfleet.WithServer("https://127.0.0.1:1"), mlfleet.WithToken("t"), mlfleet.WithSubscription("s1"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return &assetsClient{c: c, ctx: context.Background(), group: "rg", ws: "ws"}
+}
 
 // deploymentFromYAML resolves, through a, the deployment YAML spec, written to a file as az ml reads
 // it, into the body the CLI sends.
@@ -30,11 +41,7 @@ func deploymentFromYAML(t *testing.T, a *assetsClient, spec string) (*mlfleet.On
 // given by name becomes the workspace's compute id. None of these forms asks the server.
 func TestDeploymentSpecReferences(t *testing.T) {
 	const ws = "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/ws"
-	c, err := mlfleet.NewClient(mlfleet.WithServer("https://127.0.0.1:1"), mlfleet.WithToken("t"), mlfleet.WithSubscription("s1"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := &assetsClient{c: c, ctx: context.Background(), group: "rg", ws: "ws"}
+	a := offlineAssets(t)
 	for _, tc := range []struct {
 		name, yaml                string
 		model, code, env, compute string
@@ -68,11 +75,7 @@ func TestDeploymentSpecReferences(t *testing.T) {
 // ARM's requestSettings, in ISO 8601 durations; an unset key stays unset, so that the
 // server's default applies.
 func TestDeploymentSpecRequestSettings(t *testing.T) {
-	c, err := mlfleet.NewClient(mlfleet.WithServer("https://127.0.0.1:1"), mlfleet.WithToken("t"), mlfleet.WithSubscription("s1"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := &assetsClient{c: c, ctx: context.Background(), group: "rg", ws: "ws"}
+	a := offlineAssets(t)
 	for _, tc := range []struct {
 		name, yaml string
 		want       *mlfleet.RequestSettings
@@ -87,14 +90,8 @@ func TestDeploymentSpecRequestSettings(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d, err := deploymentFromYAML(t, a, tc.yaml)
-			if tc.fails != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.fails) {
-					t.Fatalf("err = %v, want one saying %q", err, tc.fails)
-				}
+			if testutil.WantErr(t, err, tc.fails) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			got := d.Properties.RequestSettings
 			if (got == nil) != (tc.want == nil) || got != nil && *got != *tc.want {

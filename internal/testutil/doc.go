@@ -2,7 +2,8 @@
 // depend on what they test: the life of a test binary (a temporary root, quiet klog, things
 // started once and stopped at the end), things started for one test, bounded polls, the
 // racers of a concurrency test, a settable clock, a buffer that goroutines write to, file
-// reads that fail the test and reads of a decoded JSON value by a dotted path.
+// reads that fail the test, reads of a decoded JSON value by a dotted path and the check of
+// a table case's expected error.
 //
 // It imports no mlfleet package, so that any package's in-package tests can use it: a
 // package passes its own start and stop functions (kubeapiserver's tests start servers

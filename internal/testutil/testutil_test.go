@@ -118,7 +118,7 @@ func TestRaceRunsAtOnce(t *testing.T) {
 	})
 }
 
-// failures is a testing.TB that keeps what Race reports instead of failing.
+// failures is a testing.TB that keeps what Race and WantErr report instead of failing.
 type failures struct {
 	testing.TB
 	errors []string
@@ -128,6 +128,10 @@ type failures struct {
 func (f *failures) Helper()           {}
 func (f *failures) Error(args ...any) { f.errors = append(f.errors, fmt.Sprint(args...)) }
 func (f *failures) FailNow()          { f.failed = true }
+func (f *failures) Fatalf(format string, args ...any) {
+	f.errors = append(f.errors, fmt.Sprintf(format, args...))
+	f.failed = true
+}
 
 func TestRaceReportsEveryError(t *testing.T) {
 	var f failures
@@ -144,6 +148,28 @@ func TestRaceReportsEveryError(t *testing.T) {
 	Race(&f, 3, func(int) error { return nil })
 	if len(f.errors) != 0 || f.failed {
 		t.Errorf("no errors: reported %q, failed %v", f.errors, f.failed)
+	}
+}
+
+func TestWantErr(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		err          error
+		want         string
+		wanted, fail bool
+	}{
+		{name: "no error wanted, none", wanted: false},
+		{name: "no error wanted, one", err: errors.New("boom"), fail: true},
+		{name: "error wanted, it", err: errors.New("--min-count must be 1 or more"), want: "must be 1", wanted: true},
+		{name: "error wanted, another", err: errors.New("boom"), want: "must be 1", wanted: true, fail: true},
+		{name: "error wanted, none", want: "must be 1", wanted: true, fail: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var f failures
+			if wanted := WantErr(&f, tc.err, tc.want); wanted != tc.wanted || f.failed != tc.fail {
+				t.Errorf("WantErr = %v, failed %v (%q); want %v, failed %v", wanted, f.failed, f.errors, tc.wanted, tc.fail)
+			}
+		})
 	}
 }
 

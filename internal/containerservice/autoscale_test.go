@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/mlfleet/mlfleet/internal/arm"
+	"github.com/mlfleet/mlfleet/internal/testutil"
 	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
@@ -47,14 +48,8 @@ func TestPoolScaling(t *testing.T) {
 			ap := tc.cur
 			count := poolScaling("p", tc.in, &ap, tc.in.Count != nil, tc.update, &errs)
 			err := errs.Err("", "The cluster request")
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("error = %v, want one containing %q", err, tc.wantErr)
-				}
+			if testutil.WantErr(t, err, tc.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatalf("error = %v", err)
 			}
 			if count != tc.wantCount || ap.EnableAutoScaling != tc.wantOn {
 				t.Errorf("count %d autoscale %v, want %d %v", count, ap.EnableAutoScaling, tc.wantCount, tc.wantOn)

@@ -40,14 +40,20 @@ type Server struct {
 // Main is the body of a TestMain that shares one server between a package's tests: it makes
 // a temporary home, points MLFLEET_HOME at it (process-global, so before any test runs),
 // starts the server with extra serve flags, runs the tests, stops the server and prints the
-// end of its log when something failed. It returns the exit code; set receives the server.
+// end of its log when something failed. With MLFLEET_TEST_KEEP_HOME set, the home (with
+// the whole server.log) is kept and its path printed. It returns the exit code; set receives the server.
 func Main(run func() int, set func(*Server), flags ...string) int {
 	home, err := os.MkdirTemp("", "mlfleet-test-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	defer os.RemoveAll(home)
+	if os.Getenv("MLFLEET_TEST_KEEP_HOME") != "" {
+		// For a failure to look into: the whole server.log, the database, the clusters.
+		fmt.Fprintln(os.Stderr, "test server home (kept):", home)
+	} else {
+		defer os.RemoveAll(home)
+	}
 	os.Setenv("MLFLEET_HOME", home)
 	for _, v := range []string{"MLFLEET_SERVER", "MLFLEET_TOKEN", "MLFLEET_SUBSCRIPTION"} {
 		os.Unsetenv(v)

@@ -463,8 +463,9 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	fmt.Fprintf(out, "The CLI is configured: try 'mlfleet group create -n rg1 -l westus'.\n")
 	fmt.Fprintf(out, "For the Azure CLI, create a service principal and sign in with it:\n")
 	fmt.Fprintf(out, "  mlfleet ad sp create-for-rbac -n me --role Owner --scopes /subscriptions/%s\n", ccfg.Subscription)
-	fmt.Fprintf(out, "  az cloud register -n mlfleet --endpoint-resource-manager %s/ && az cloud set -n mlfleet\n", url)
+	// az fetches the cloud's endpoints over TLS at register: the CA must be trusted first.
 	fmt.Fprintf(out, "  export REQUESTS_CA_BUNDLE=%s\n", ccfg.CAFile)
+	fmt.Fprintf(out, "  az cloud register -n mlfleet --endpoint-resource-manager %s/ && az cloud set -n mlfleet\n", url)
 	fmt.Fprintf(out, "  az login --service-principal -u <appId> -p <password> --tenant %s\n", ccfg.Tenant)
 
 	select {

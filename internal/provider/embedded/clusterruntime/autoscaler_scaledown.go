@@ -16,6 +16,16 @@ import (
 	"k8s.io/component-helpers/scheduling/corev1/nodeaffinity"
 )
 
+// The annotations of cluster-autoscaler that users set to keep a node, or a pod's node,
+// from a scale-down (or to let a pod that would keep its node go).
+const (
+	// annotationScaleDownDisabled "true" on a node keeps it.
+	annotationScaleDownDisabled = "cluster-autoscaler.kubernetes.io/scale-down-disabled"
+	// annotationSafeToEvict "false" on a pod keeps its node; "true" lets a bare pod or a
+	// kube-system pod be evicted.
+	annotationSafeToEvict = "cluster-autoscaler.kubernetes.io/safe-to-evict"
+)
+
 // scaleDown removes at most one node per scan: a node of an autoscaled pool above its
 // minimum whose pods' requests have stayed under the utilization threshold for the
 // unneeded time and all fit on the other nodes, the least used first (the highest index
@@ -40,6 +50,9 @@ func (a *autoscaler) scaleDown(ctx context.Context, cfg AutoscalerConfig, st *st
 	for _, n := range st.nodes {
 		pool, _, ok := parseNodeName(n.Name)
 		if _, auto := autoscaled[pool]; !ok || !auto {
+			continue
+		}
+		if n.Annotations[annotationScaleDownDisabled] == "true" {
 			continue
 		}
 		if utilization(n, st.usage[n.Name]) < cfg.Settings.UtilizationThreshold && movable(a.podsOn(n.Name)) {
@@ -130,10 +143,17 @@ func utilization(node *v1.Node, used nodeUsage) float64 {
 
 // movable tells whether every pod of a node would come back elsewhere: pods of a
 // controller other than a DaemonSet (which runs on every node anyway) outside kube-system.
-// A bare pod, or a system pod, keeps its node, as cluster-autoscaler's defaults do.
+// A bare pod, or a system pod, keeps its node, as cluster-autoscaler's defaults do, unless
+// annotated safe-to-evict "true"; any pod annotated safe-to-evict "false" keeps its node.
 func movable(pods []*v1.Pod) bool {
 	for _, p := range pods {
 		if daemonSetPod(p) {
+			continue
+		}
+		switch p.Annotations[annotationSafeToEvict] {
+		case "false":
+			return false
+		case "true":
 			continue
 		}
 		if controllerOf(p) == "" || p.Namespace == metav1.NamespaceSystem {

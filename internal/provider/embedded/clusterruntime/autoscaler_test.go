@@ -185,8 +185,8 @@ func TestAutoscaler(t *testing.T) {
 }
 
 // TestAutoscalerRemovesAnyIdleNode: the idle nodes of a pool go even when its last node
-// is busy, as a scale set loses the instances the autoscaler names; the pool then grows
-// back by the lowest free index.
+// is busy, as a scale set loses the instances the autoscaler names, but for a node whose
+// scale-down is disabled; the pool then grows back by the lowest free index.
 func TestAutoscalerRemovesAnyIdleNode(t *testing.T) {
 	pool := poolD3
 	c := newRuntimeCluster(t, "autoscale-any", autoscalerOptions(), pool)
@@ -202,26 +202,72 @@ func TestAutoscalerRemovesAnyIdleNode(t *testing.T) {
 		NodeSelectorTerms: []v1.NodeSelectorTerm{{MatchFields: []v1.NodeSelectorRequirement{{Key: "metadata.name", Operator: v1.NodeSelectorOpIn, Values: []string{last}}}}}}}}
 	create(t, c.client.AppsV1().Deployments(ns).Create, busy)
 	runningPods(t, c.client, ns, "app=busy", 3)
+	// The first node is idle too, but its users keep it.
+	node, err := c.client.CoreV1().Nodes().Get(t.Context(), names[0], metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	metav1.SetMetaDataAnnotation(&node.ObjectMeta, annotationScaleDownDisabled, "true")
+	if _, err := c.client.CoreV1().Nodes().Update(t.Context(), node, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	rt.SetAutoscaler(AutoscalerConfig{
 		Settings: AutoscalerSettings{ScanInterval: time.Second, ScaleDownUnneededTime: time.Second},
 		Pools:    map[string]PoolBounds{pool.Name: {Min: 1, Max: 3}},
 	})
-	testutil.WaitFor(t, 60*time.Second, "only the busy last node left", func() (bool, string) {
+	kept := []string{names[0], last}
+	testutil.WaitFor(t, 60*time.Second, "the idle middle node gone", func() (bool, string) {
 		got := nodeNames(t, c.client, pool.Name)
-		return slices.Equal(got, []string{last}), fmt.Sprintf("nodes %v", got)
+		return slices.Equal(got, kept), fmt.Sprintf("nodes %v", got)
 	})
-	if got := rt.Pools()[0].Count; got != 1 {
-		t.Errorf("pool count %d, want 1", got)
+	testutil.Holds(t, 3*time.Second, "the node with scale-down disabled kept over more scans", func() (bool, string) {
+		got := nodeNames(t, c.client, pool.Name)
+		return slices.Equal(got, kept), fmt.Sprintf("nodes %v", got)
+	})
+	if got := rt.Pools()[0].Count; got != 2 {
+		t.Errorf("pool count %d, want 2", got)
 	}
 	runningPods(t, c.client, ns, "app=busy", 3)
 
 	rt.SetAutoscaler(AutoscalerConfig{})
-	pool.Count = 2
+	pool.Count = 3
 	if err := rt.SetPool(t.Context(), pool); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := nodeNames(t, c.client, pool.Name), []string{names[0], last}; !slices.Equal(got, want) {
-		t.Errorf("after growing to 2: nodes %v, want %v", got, want)
+	if got := nodeNames(t, c.client, pool.Name); !slices.Equal(got, names) {
+		t.Errorf("after growing back to 3: nodes %v, want %v", got, names)
+	}
+}
+
+// TestMovable: a node's pods let it go when each would come back elsewhere, as
+// cluster-autoscaler decides, with its safe-to-evict annotation either way.
+func TestMovable(t *testing.T) {
+	owned := func(kind string) []metav1.OwnerReference {
+		return []metav1.OwnerReference{{Kind: kind, Name: "x", UID: "x", Controller: new(true)}}
+	}
+	pod := func(ns string, owners []metav1.OwnerReference, safeToEvict string) *v1.Pod {
+		p := &v1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: ns, OwnerReferences: owners}}
+		if safeToEvict != "" {
+			metav1.SetMetaDataAnnotation(&p.ObjectMeta, annotationSafeToEvict, safeToEvict)
+		}
+		return p
+	}
+	for _, tc := range []struct {
+		name string
+		pod  *v1.Pod
+		want bool
+	}{
+		{"replica set pod", pod("default", owned("ReplicaSet"), ""), true},
+		{"replica set pod not safe to evict", pod("default", owned("ReplicaSet"), "false"), false},
+		{"bare pod", pod("default", nil, ""), false},
+		{"bare pod safe to evict", pod("default", nil, "true"), true},
+		{"system pod", pod(metav1.NamespaceSystem, owned("ReplicaSet"), ""), false},
+		{"system pod safe to evict", pod(metav1.NamespaceSystem, owned("ReplicaSet"), "true"), true},
+		{"daemon set pod", pod(metav1.NamespaceSystem, owned("DaemonSet"), "false"), true},
+	} {
+		if got := movable([]*v1.Pod{tc.pod}); got != tc.want {
+			t.Errorf("%s: movable = %v, want %v", tc.name, got, tc.want)
+		}
 	}
 }
 

@@ -117,30 +117,40 @@ func validateEndpoint(name string, p *armapi.OnlineEndpointProperties, deploymen
 	default:
 		errs.Add(arm.CodeUserError, "properties.authMode", "authMode '%s' is not one of Key, AMLToken.", p.AuthMode)
 	}
-	known := func(d string) bool {
-		return slices.ContainsFunc(deployments, func(x string) bool { return strings.EqualFold(x, d) })
-	}
-	checkWeights := func(field string, weights map[string]int, max int) int {
+	// checkWeights checks the weights of field and keys them by the deployments' own
+	// names: names compare without case ("BLUE" is "blue"), and what is stored and shown
+	// is the name the deployment was created with.
+	checkWeights := func(field string, weights *map[string]int, max int) int {
 		sum := 0
-		for _, d := range slices.Sorted(maps.Keys(weights)) {
-			w := weights[d]
-			if !known(d) {
+		own := make(map[string]int, len(*weights))
+		for _, d := range slices.Sorted(maps.Keys(*weights)) {
+			w := (*weights)[d]
+			i := slices.IndexFunc(deployments, func(x string) bool { return strings.EqualFold(x, d) })
+			if i < 0 {
 				errs.Add(arm.CodeUserError, "properties."+field, "%s names deployment '%s', which endpoint '%s' does not have; create it first (mlfleet ml online-deployment create), then route traffic to it.", field, d, name)
+				own[d] = w
+			} else if _, twice := own[deployments[i]]; twice {
+				errs.Add(arm.CodeUserError, "properties."+field, "%s names deployment '%s' twice, in different cases; name it once.", field, deployments[i])
+			} else {
+				own[deployments[i]] = w
 			}
 			if w < 0 || w > max {
 				errs.Add(arm.CodeUserError, "properties."+field, "%s of deployment '%s' is %d; use 0 to %d percent.", field, d, w, max)
 			}
 			sum += w
 		}
+		if *weights != nil {
+			*weights = own
+		}
 		return sum
 	}
 	// Traffic adds up to 100, or to 0 while nothing is routed yet (an endpoint before its
 	// first deployment gets traffic). Mirrored traffic copies live requests to a
 	// deployment that gets no live traffic itself; at most 50 percent, as in Azure.
-	if sum := checkWeights("traffic", p.Traffic, 100); sum != 0 && sum != 100 {
+	if sum := checkWeights("traffic", &p.Traffic, 100); sum != 0 && sum != 100 {
 		errs.Add(arm.CodeUserError, "properties.traffic", "traffic adds up to %d percent; it must add up to 100 (or 0 to send nothing).", sum)
 	}
-	if sum := checkWeights("mirrorTraffic", p.MirrorTraffic, 50); sum > 50 {
+	if sum := checkWeights("mirrorTraffic", &p.MirrorTraffic, 50); sum > 50 {
 		errs.Add(arm.CodeUserError, "properties.mirrorTraffic", "mirrorTraffic adds up to %d percent; mirror at most 50 percent.", sum)
 	}
 	// Deployment names compare without case, as everywhere else ("Blue" is "blue").

@@ -1,6 +1,7 @@
 package endpoints
 
 import (
+	"maps"
 	"reflect"
 	"slices"
 	"testing"
@@ -49,6 +50,7 @@ func TestValidateEndpoint(t *testing.T) {
 		{"mirror and live, another case", "ep1", armapi.OnlineEndpointProperties{Traffic: map[string]int{"Blue": 100}, MirrorTraffic: map[string]int{"blue": 10}}, []string{"blue"}, []string{"properties.mirrorTraffic"}},
 		{"short keys", "ep1", armapi.OnlineEndpointProperties{Keys: &armapi.EndpointKeys{PrimaryKey: "x"}}, nil, []string{"properties.keys"}},
 		{"every problem", "-", armapi.OnlineEndpointProperties{AuthMode: "x", Traffic: map[string]int{"a": 5}}, nil, []string{"name", "properties.authMode", "properties.traffic"}},
+		{"one deployment named twice", "ep1", armapi.OnlineEndpointProperties{Traffic: map[string]int{"blue": 50, "BLUE": 50}}, []string{"blue"}, []string{"properties.traffic"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := tc.props
@@ -60,6 +62,21 @@ func TestValidateEndpoint(t *testing.T) {
 				t.Errorf("defaults not filled: %+v", p)
 			}
 		})
+	}
+}
+
+// TestTrafficKeyedByDeploymentName: traffic that names a deployment in another case is
+// stored under the deployment's own name, so that it reads back as the deployment shows.
+func TestTrafficKeyedByDeploymentName(t *testing.T) {
+	p := armapi.OnlineEndpointProperties{Traffic: map[string]int{"BLUE": 90, "Green": 10}, MirrorTraffic: map[string]int{"RED": 5}}
+	if err := validateEndpoint("ep1", &p, []string{"blue", "green", "red"}); err != nil {
+		t.Fatal(err)
+	}
+	if want := map[string]int{"blue": 90, "green": 10}; !maps.Equal(p.Traffic, want) {
+		t.Errorf("traffic %v, want %v", p.Traffic, want)
+	}
+	if want := map[string]int{"red": 5}; !maps.Equal(p.MirrorTraffic, want) {
+		t.Errorf("mirrorTraffic %v, want %v", p.MirrorTraffic, want)
 	}
 }
 

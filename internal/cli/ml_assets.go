@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -59,13 +60,21 @@ func (a *assetsClient) versionID(kind, name, version string) (string, error) {
 // The hash is of the URI, which holds the blob's sha256 (and the file's name): the same
 // content gives the same anonymous version, so deploying a file again registers nothing
 // new. A directory is streamed through a pipe, not built in memory or on disk.
-func (a *assetsClient) upload(path string) (uri, hash string, err error) {
+// field names where the path came from (a YAML key or a flag), for the error when it is
+// not there.
+func (a *assetsClient) upload(field, path string) (uri, hash string, err error) {
+	given := path
 	if !filepath.IsAbs(path) && a.dir != "" {
 		path = filepath.Join(a.dir, path)
 	}
 	st, err := os.Stat(path)
-	if err != nil {
-		return "", "", usagef("%v", err)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) && path != given:
+		return "", "", usagef("%s: '%s' does not exist (%s); a path in a YAML file is relative to the file's folder", field, given, path)
+	case errors.Is(err, fs.ErrNotExist):
+		return "", "", usagef("%s: '%s' does not exist", field, given)
+	case err != nil:
+		return "", "", usagef("%s: %v", field, err)
 	}
 	var body io.Reader
 	if st.IsDir() {
@@ -156,7 +165,7 @@ func (a *assetsClient) modelID(model any) (string, error) {
 	default:
 		return "", usagef("model needs azureml:<name>:<version> or a local path")
 	}
-	uri, hash, err := a.upload(path)
+	uri, hash, err := a.upload("model", path)
 	if err != nil {
 		return "", err
 	}
@@ -169,7 +178,7 @@ func (a *assetsClient) codeID(code string) (string, error) {
 	if id, ok, err := a.registeredID(mlfleet.AssetCodes, code); ok {
 		return id, err
 	}
-	uri, hash, err := a.upload(code)
+	uri, hash, err := a.upload("code_configuration.code", code)
 	if err != nil {
 		return "", err
 	}

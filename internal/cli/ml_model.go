@@ -97,7 +97,7 @@ func newAssetCreate(streams Streams, g *globals, kind string) *cobra.Command {
 				if path == spec.Path && file != "" {
 					a.dir = filepath.Dir(file)
 				}
-				uri, _, err := a.upload(path)
+				uri, _, err := a.upload("path", path)
 				if err != nil {
 					return nil, err
 				}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/mlfleet/mlfleet/internal/testutil"
@@ -98,5 +99,19 @@ func TestDeploymentSpecRequestSettings(t *testing.T) {
 				t.Fatalf("requestSettings = %+v, want %+v", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestMissingLocalPath: a local path that is not there is named with the YAML key it came
+// from, and, for a path in a YAML file, the folder it was looked for in.
+func TestMissingLocalPath(t *testing.T) {
+	a := offlineAssets(t)
+	if _, err := a.modelID("nosuch.pkl"); err == nil || err.Error() != "model: 'nosuch.pkl' does not exist" {
+		t.Errorf("model from the working directory: %v", err)
+	}
+	a.dir = t.TempDir()
+	_, err := a.codeID("nosuchdir")
+	if err == nil || !strings.Contains(err.Error(), "code_configuration.code: 'nosuchdir' does not exist ("+filepath.Join(a.dir, "nosuchdir")+"); a path in a YAML file is relative to the file's folder") {
+		t.Errorf("code from a YAML file's folder: %v", err)
 	}
 }

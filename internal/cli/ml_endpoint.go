@@ -71,7 +71,9 @@ func newEndpointPut(streams Streams, g *globals, create bool) *cobra.Command {
 			in.Tags = spec.Tags
 		}
 		if m := firstNonEmpty(authMode, spec.AuthMode); m != "" {
-			in.Properties.AuthMode = authModeOf(m)
+			if in.Properties.AuthMode, err = authModeOf(m); err != nil {
+				return err
+			}
 		}
 		if ref := firstNonEmpty(compute, spec.Compute); ref != "" {
 			in.Properties.Compute = a.computeID(ref)
@@ -132,16 +134,18 @@ func firstNonEmpty(vs ...string) string {
 	return ""
 }
 
-// authModeOf maps az ml's YAML spelling (key, aml_token) to ARM's (Key, AMLToken). Any
-// other value is sent as it is, for the server to refuse with the list of modes.
-func authModeOf(s string) string {
+// authModeOf maps az ml's YAML spelling (key, aml_token) to ARM's (Key, AMLToken), and
+// refuses other values in the user's spelling (ARM's is taken too).
+func authModeOf(s string) (string, error) {
 	switch strings.ToLower(strings.ReplaceAll(s, "_", "")) {
 	case "key":
-		return "Key"
+		return "Key", nil
 	case "amltoken":
-		return "AMLToken"
+		return "AMLToken", nil
+	case "aadtoken":
+		return "", usagef("auth_mode aad_token is not supported by mlfleet; use key or aml_token")
 	}
-	return s
+	return "", usagef("auth_mode '%s' is not one of key, aml_token", s)
 }
 
 func newEndpointShow(streams Streams, g *globals) *cobra.Command {

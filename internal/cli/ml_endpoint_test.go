@@ -6,6 +6,8 @@ import (
 	"net/http/httptest"
 	"os"
 	"testing"
+
+	"github.com/mlfleet/mlfleet/internal/testutil"
 )
 
 // TestEndpointInvokeOutput: invoke prints the endpoint's answer through the output
@@ -57,5 +59,26 @@ func TestEndpointInvokeOutput(t *testing.T) {
 				t.Errorf("exit %d, stdout %q, stderr %q; want %q", code, out, errOut, tc.want)
 			}
 		})
+	}
+}
+
+// TestAuthModeOf: auth_mode takes az ml's spellings (and ARM's), and refuses others in the
+// user's own terms, before anything is sent.
+func TestAuthModeOf(t *testing.T) {
+	for _, tc := range []struct{ in, want, fails string }{
+		{in: "key", want: "Key"},
+		{in: "Key", want: "Key"},
+		{in: "aml_token", want: "AMLToken"},
+		{in: "AMLToken", want: "AMLToken"},
+		{in: "aad_token", fails: "auth_mode aad_token is not supported by mlfleet; use key or aml_token"},
+		{in: "keys", fails: "auth_mode 'keys' is not one of key, aml_token"},
+	} {
+		got, err := authModeOf(tc.in)
+		if testutil.WantErr(t, err, tc.fails) {
+			continue
+		}
+		if got != tc.want {
+			t.Errorf("authModeOf(%q) = %q, want %q", tc.in, got, tc.want)
+		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"hash"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 )
 
@@ -105,10 +106,31 @@ func ValidDigest(s string) bool {
 	return true
 }
 
+// spoolPrefix begins the names of spooled copies.
+const spoolPrefix = ".upload-"
+
+// removeSpooled removes from dir the spooled copies a crashed process left behind. dir
+// must be the store's alone and no upload under way: it runs when the store is made.
+// What cannot be removed stays, as it would have without it.
+func removeSpooled(dir string) {
+	if dir == "" {
+		return
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), spoolPrefix) && e.Type().IsRegular() {
+			os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
+}
+
 // spool copies r into a new temporary file in dir (os.TempDir when ""), hashing and
 // counting it, and refuses more than limit bytes. The caller removes the file.
 func spool(dir string, r io.Reader, limit int64) (*os.File, Info, error) {
-	f, err := os.CreateTemp(dir, ".upload-*")
+	f, err := os.CreateTemp(dir, spoolPrefix+"*")
 	if err != nil {
 		return nil, Info{}, fmt.Errorf("spool upload: %w", err)
 	}

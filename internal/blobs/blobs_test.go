@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 
@@ -279,4 +280,53 @@ func TestParseURI(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSpooledCopiesRemoved: the spooled copies a crash left in a store's directory go when
+// the store is made again; the blobs and anything else there stay.
+func TestSpooledCopiesRemoved(t *testing.T) {
+	leave := func(t *testing.T, dir string, names ...string) {
+		for _, n := range names {
+			if err := os.WriteFile(filepath.Join(dir, n), []byte("x"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	left := func(t *testing.T, dir string) []string {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		return names
+	}
+	t.Run("files", func(t *testing.T) {
+		dir := t.TempDir()
+		s, err := NewFiles(dir, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, err := s.Put(t.Context(), bytes.NewReader([]byte("a model")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		leave(t, dir, spoolPrefix+"123", "notes.txt")
+		if _, err := NewFiles(dir, 0); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := left(t, dir), []string{info.Digest[:2], "notes.txt"}; !slices.Equal(got, want) {
+			t.Errorf("left in the blob directory: %v, want %v", got, want)
+		}
+	})
+	t.Run("database", func(t *testing.T) {
+		dir := t.TempDir()
+		leave(t, dir, spoolPrefix+"123", spoolPrefix+"456", "notes.txt")
+		NewDatabase(storetest.Open(t, filepath.Join(t.TempDir(), "rows.db")).(store.BlobStore), dir, 0)
+		if got, want := left(t, dir), []string{"notes.txt"}; !slices.Equal(got, want) {
+			t.Errorf("left in the spool directory: %v, want %v", got, want)
+		}
+	})
 }

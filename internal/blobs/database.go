@@ -19,12 +19,14 @@ type Database struct {
 
 var _ Store = (*Database)(nil)
 
-// NewDatabase returns a Store over db; uploads are spooled in tmpDir ("" = os.TempDir);
+// NewDatabase returns a Store over db; uploads are spooled in tmpDir, the store's alone
+// (the spooled copies a crash left in it are removed), or in os.TempDir when "";
 // maxSize <= 0 means DefaultMaxSize.
 func NewDatabase(db store.BlobStore, tmpDir string, maxSize int64) *Database {
 	if maxSize <= 0 {
 		maxSize = DefaultMaxSize
 	}
+	removeSpooled(tmpDir)
 	return &Database{db: db, limit: maxSize, tmpDir: tmpDir}
 }
 

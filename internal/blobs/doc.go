@@ -46,5 +46,6 @@
 //     Its failpoints are blobs/collect/decide/before (a blob chosen from lists read
 //     without locks) and blobs/collect/remove/before|after (inside the transaction).
 //
-// Spooled copies a crash left behind (.upload-* files) are not collected.
+// Spooled copies a crash left behind (.upload-* files) are removed when the store is made
+// again: its spool directory is its own (the server's home, which one process holds).
 package blobs

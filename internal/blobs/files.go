@@ -21,8 +21,8 @@ type Files struct {
 
 var _ Store = (*Files)(nil)
 
-// NewFiles returns a Store over dir (created 0700 when missing); maxSize <= 0 means
-// DefaultMaxSize.
+// NewFiles returns a Store over dir (created 0700 when missing), the store's alone: the
+// spooled copies a crash left in it are removed. maxSize <= 0 means DefaultMaxSize.
 func NewFiles(dir string, maxSize int64) (*Files, error) {
 	if maxSize <= 0 {
 		maxSize = DefaultMaxSize
@@ -30,6 +30,7 @@ func NewFiles(dir string, maxSize int64) (*Files, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create blob directory: %w", err)
 	}
+	removeSpooled(dir)
 	return &Files{dir: dir, limit: maxSize}, nil
 }
 

@@ -71,13 +71,18 @@ func (s *Service) checkCapacity(ctx context.Context, c *armapi.Compute, endpoint
 // reservations), not by the VM's full cores and memory.
 func capacityRefusal(rooms []kube.NodeRoom, mc *armapi.ManagedCluster, sizes *catalog.VMSizes, n normalized, compute string) error {
 	grown := append([]kube.NodeRoom(nil), rooms...)
-	var autoscaled []string
+	var autoscaled, blocked []string
 	for _, p := range mc.Properties.AgentPoolProfiles {
 		if !p.EnableAutoScaling || p.MaxCount == nil {
 			continue
 		}
 		if *p.MaxCount <= p.Count {
 			autoscaled = append(autoscaled, fmt.Sprintf("%s is at its maximum of %d nodes", p.Name, *p.MaxCount))
+			continue
+		}
+		// Instances tolerate no taint: nodes the pool adds would not take them.
+		if taint := blockingTaint(p.NodeTaints); taint != "" {
+			blocked = append(blocked, fmt.Sprintf("%s (taint %s)", p.Name, taint))
 			continue
 		}
 		// A pool of a size the catalog does not know (a registered cluster's own
@@ -110,10 +115,24 @@ func capacityRefusal(rooms []kube.NodeRoom, mc *armapi.ManagedCluster, sizes *ca
 	if len(autoscaled) > 0 {
 		scale = "raise the autoscaler's maximum (mlfleet aks nodepool update --update-cluster-autoscaler --max-count; " + strings.Join(autoscaled, ", ") + ")"
 	}
+	if len(blocked) > 0 {
+		scale += ". Instances tolerate no taint, so the autoscaled pool " + strings.Join(blocked, ", ") + " adds no room for them"
+	}
 	return arm.BadRequest(arm.CodeUserError,
 		"%d instances of %s do not fit compute '%s': only %d fit (%s); short by %d instances (%s CPU, %s memory). Lower the instance count, pick a smaller instanceType, or %s.",
 		n.InstanceCount, n.InstanceType, compute, placed, where, short,
 		cpuString(int64(short)*n.InstanceType.MilliCPU), memString(int64(short)*n.InstanceType.MemoryMiB), scale).WithTarget("sku.capacity")
+}
+
+// blockingTaint returns the first of a pool's taints ("key=value:Effect", as AKS writes
+// them) that keeps pods without tolerations off its nodes (NoSchedule, NoExecute), or "".
+func blockingTaint(taints []string) string {
+	for _, t := range taints {
+		if strings.HasSuffix(t, ":NoSchedule") || strings.HasSuffix(t, ":NoExecute") {
+			return t
+		}
+	}
+	return ""
 }
 
 func lastSegment(id string) string { return id[strings.LastIndex(id, "/")+1:] }

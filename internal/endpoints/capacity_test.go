@@ -24,6 +24,10 @@ func TestCapacityRefusal(t *testing.T) {
 		mc.Properties.AgentPoolProfiles = []armapi.AgentPoolProfile{p}
 		return mc
 	}
+	tainted := func(mc *armapi.ManagedCluster) *armapi.ManagedCluster {
+		mc.Properties.AgentPoolProfiles[0].NodeTaints = []string{"sku=gpu:NoSchedule"}
+		return mc
+	}
 	node := func(name string, milliCPU, memMiB int64) kube.NodeRoom {
 		return kube.NodeRoom{Name: name, MilliCPU: milliCPU, MemoryMiB: memMiB}
 	}
@@ -42,6 +46,8 @@ func TestCapacityRefusal(t *testing.T) {
 			[]string{"only 12 fit", "short by 3 instances", "raise the autoscaler's maximum", "nodepool1 may grow to 4 nodes"}, nil},
 		{"pool at its maximum", four, pool(4, true, 4), 13,
 			[]string{"only 12 fit", "raise the autoscaler's maximum", "nodepool1 is at its maximum of 4 nodes"}, []string{"enable its autoscaler"}},
+		{"tainted pool adds no room", one, tainted(pool(1, true, 4)), 4,
+			[]string{"only 3 fit", "enable its autoscaler", "the autoscaled pool nodepool1 (taint sku=gpu:NoSchedule) adds no room"}, []string{"raise the autoscaler's maximum"}},
 		{"pool without autoscaler", one, pool(1, false, 0), 4,
 			[]string{"only 3 fit", "enable its autoscaler"}, []string{"maximum"}},
 	}

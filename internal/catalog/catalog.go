@@ -1,5 +1,6 @@
 // Package catalog holds the data mlfleet decides with: the Kubernetes versions supported per
-// location (default, preview, upgrade paths) and the VM sizes (cores, memory, GPUs, FPGAs).
+// location (default, preview, upgrade paths) and the VM sizes (cores, memory, GPUs, FPGAs,
+// and what a node of each has allocatable once AKS has reserved its share).
 // Both ship embedded as JSON; the versions can be replaced at start-up from a file
 // (`mlfleet serve --versions-file`) without a rebuild.
 package catalog

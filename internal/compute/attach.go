@@ -357,10 +357,10 @@ func (s *Service) applyAndRecord(ctx context.Context, run *operations.Run, c *ar
 		}
 		return fe != nil && fe.ReadyReplicas >= comp.Replicas && (fe.Address != "" || time.Now().After(addressBy)), nil
 	})
-	// A timeout of ours, not a cancelled operation: say where to look.
+	// A timeout of ours, not a cancelled operation: say why, as the scheduler or the
+	// kubelet said it. Not "see kubectl describe": a failed attach removes the front-end.
 	if wait.Interrupted(err) && ctx.Err() == nil {
-		return arm.Errorf(http.StatusInternalServerError, "ComponentsNotReady",
-			"The inference front-end of cluster '%s' did not become ready within %v; see 'kubectl -n azureml describe deployment azureml-fe'.", mc.Name, s.cfg.ReadyTimeout)
+		return s.frontEndTimeout(ctx, mc, kc)
 	}
 	if err != nil {
 		return err
@@ -373,6 +373,20 @@ func (s *Service) applyAndRecord(ctx context.Context, run *operations.Run, c *ar
 		s.apply(c, o)
 		c.Properties.ProvisioningState = derivedState(c.Properties.Mlfleet.Conditions)
 	})
+}
+
+// frontEndTimeout is the error of a front-end that did not become ready in time: the
+// reason one of its pods is not Ready (a Pending pod's scheduler message, such as an
+// untolerated taint), and what to change.
+func (s *Service) frontEndTimeout(ctx context.Context, mc *armapi.ManagedCluster, kc *kube.Cluster) error {
+	why, err := kc.FrontEndNotReady(ctx)
+	if err != nil || why == "" {
+		why = "its pods did not become Ready"
+	}
+	// The scheduler's message ends in a period of its own.
+	return arm.Errorf(http.StatusInternalServerError, "ComponentsNotReady",
+		"The inference front-end (azureml-fe) of cluster '%s' did not become ready within %v: %s. Give it a node it can run on (it tolerates no taint and needs an uncordoned, Ready node with room), then try again.",
+		mc.Name, s.cfg.ReadyTimeout, strings.TrimSuffix(why, "."))
 }
 
 // unreachableFor bounds how long whileUnreachable tries again: longer than a cluster takes

@@ -88,7 +88,6 @@ type observation struct {
 	BlockedFrom netip.Addr
 	Version     string
 	Nodes       []kube.Node
-	Cores       int
 	UID         string
 	Marker      *kube.Marker
 	Missing     []string
@@ -123,9 +122,6 @@ func (s *Service) observe(ctx context.Context, mc *armapi.ManagedCluster, permis
 	if o.Nodes, err = kc.Nodes(ctx, s.cfg.Clusters.VMSizes()); err != nil {
 		o.Unreachable = err
 		return o
-	}
-	for _, n := range o.Nodes {
-		o.Cores += n.Cores
 	}
 	if o.UID, err = kc.UID(ctx); err != nil {
 		o.Unreachable = err
@@ -259,7 +255,7 @@ func (s *Service) attachChecks(ctx context.Context, w *armapi.Workspace, self, r
 	} else {
 		l.pass("KubernetesVersion", "Kubernetes %s is supported", o.Version)
 	}
-	fails, warns := capacity(st.Purpose, len(o.Nodes), o.Cores, fmt.Sprintf("cluster '%s'", mc.Name))
+	fails, warns, summary := liveCapacity(st.Purpose, o.Nodes, fmt.Sprintf("cluster '%s'", mc.Name))
 	for _, f := range fails {
 		l.fail("Capacity", "InsufficientCapacity", "properties.properties.clusterPurpose", "%s", f)
 	}
@@ -268,7 +264,7 @@ func (s *Service) attachChecks(ctx context.Context, w *armapi.Workspace, self, r
 		l.fail("Capacity", "InsufficientCapacity", "properties.properties.clusterPurpose", "%s", f)
 	}
 	if len(fails) == 0 && len(floor) == 0 {
-		l.pass("Capacity", "%s, %d vCPUs: enough for %s", count(len(o.Nodes), "node"), o.Cores, st.Purpose)
+		l.pass("Capacity", "%s: enough for %s", summary, st.Purpose)
 	}
 	l.warnings = append(l.warnings, warns...)
 

@@ -131,9 +131,9 @@ func (s *Service) apply(c *armapi.Compute, o *observation) {
 		} else {
 			set(armapi.ConditionVersionSupported, false, "UnsupportedVersion", "Kubernetes %s is not supported in %s; supported: %v", o.Version, o.Cluster.Location, versions.Names(o.Cluster.Location))
 		}
-		fails, _ := capacity(purpose, len(o.Nodes), o.Cores, fmt.Sprintf("cluster '%s'", name))
+		fails, _, summary := liveCapacity(purpose, o.Nodes, fmt.Sprintf("cluster '%s'", name))
 		if len(fails) == 0 {
-			set(armapi.ConditionCapacitySufficient, true, "Sufficient", "%s, %d vCPUs", count(len(o.Nodes), "node"), o.Cores)
+			set(armapi.ConditionCapacitySufficient, true, "Sufficient", "%s", summary)
 		} else {
 			set(armapi.ConditionCapacitySufficient, false, "InsufficientCapacity", "%s", fails[0])
 		}

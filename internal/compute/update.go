@@ -70,7 +70,7 @@ func (s *Service) update(ctx context.Context, w *armapi.Workspace, r *store.Reso
 		if o.Unreachable != nil {
 			l.fail("Reachable", "ClusterUnreachable", "properties.resourceId", "Cluster '%s' cannot be reached to check the new cluster purpose: %v.", mc.Name, o.Unreachable)
 		} else {
-			fails, warns := capacity(st.Purpose, len(o.Nodes), o.Cores, fmt.Sprintf("cluster '%s'", mc.Name))
+			fails, warns, _ := liveCapacity(st.Purpose, o.Nodes, fmt.Sprintf("cluster '%s'", mc.Name))
 			for _, f := range append(fails, floorFailures(mc, st.Purpose, s.cfg.Clusters.VMSizes())...) {
 				l.fail("Capacity", "InsufficientCapacity", "properties.properties.clusterPurpose", "%s", f)
 			}

@@ -1,11 +1,13 @@
 package endpoints
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
 
 	"github.com/mlfleet/mlfleet/internal/arm"
+	"github.com/mlfleet/mlfleet/internal/catalog"
 	"github.com/mlfleet/mlfleet/internal/inference"
 	"github.com/mlfleet/mlfleet/internal/kube"
 	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
@@ -59,21 +61,41 @@ func (s *Service) checkCapacity(ctx context.Context, c *armapi.Compute, endpoint
 	if err != nil {
 		return err
 	}
+	return capacityRefusal(rooms, mc, s.cfg.Clusters.VMSizes(), n, lastSegment(computeID))
+}
+
+// capacityRefusal answers nil when the instances fit rooms and the nodes mc's autoscaled
+// pools may still add, else a 400 naming the shortfall and what the user can change.
+// A node the autoscaler may add is sized by what it will have allocatable, as the
+// cluster autoscaler sizes it from its node template (the VM size less AKS's
+// reservations), not by the VM's full cores and memory.
+func capacityRefusal(rooms []kube.NodeRoom, mc *armapi.ManagedCluster, sizes *catalog.VMSizes, n normalized, compute string) error {
 	grown := append([]kube.NodeRoom(nil), rooms...)
-	var autoscaled []string
+	var autoscaled, blocked []string
 	for _, p := range mc.Properties.AgentPoolProfiles {
-		if !p.EnableAutoScaling || p.MaxCount == nil || *p.MaxCount <= p.Count {
+		if !p.EnableAutoScaling || p.MaxCount == nil {
+			continue
+		}
+		if *p.MaxCount <= p.Count {
+			autoscaled = append(autoscaled, fmt.Sprintf("%s is at its maximum of %d nodes", p.Name, *p.MaxCount))
+			continue
+		}
+		// Instances tolerate no taint: nodes the pool adds would not take them.
+		if taint := blockingTaint(p.NodeTaints); taint != "" {
+			blocked = append(blocked, fmt.Sprintf("%s (taint %s)", p.Name, taint))
 			continue
 		}
 		// A pool of a size the catalog does not know (a registered cluster's own
 		// labels) cannot be sized, so its new nodes are not counted.
-		size, ok := s.cfg.Clusters.VMSizes().Get(p.VMSize)
+		size, ok := sizes.Get(p.VMSize)
 		if !ok {
 			continue
 		}
-		autoscaled = append(autoscaled, fmt.Sprintf("%s up to %d nodes", p.Name, *p.MaxCount))
+		autoscaled = append(autoscaled, fmt.Sprintf("%s may grow to %d nodes", p.Name, *p.MaxCount))
+		version := cmp.Or(p.CurrentOrchestratorVersion, p.OrchestratorVersion, mc.Properties.CurrentKubernetesVersion, mc.Properties.KubernetesVersion)
+		milliCPU, memMiB := size.Allocatable(p.MaxPods, version)
 		for range *p.MaxCount - p.Count {
-			grown = append(grown, kube.NodeRoom{Name: p.Name + " (new node)", MilliCPU: int64(size.Cores) * 1000, MemoryMiB: int64(size.MemoryMiB)})
+			grown = append(grown, kube.NodeRoom{Name: p.Name + " (new node)", MilliCPU: milliCPU, MemoryMiB: memMiB})
 		}
 	}
 	placed := fit(grown, n.InstanceType, n.InstanceCount)
@@ -89,14 +111,28 @@ func (s *Service) checkCapacity(ctx context.Context, c *armapi.Compute, endpoint
 	if len(free) > 0 {
 		where = "free: " + strings.Join(free, ", ")
 	}
-	scale := "scale its node pool (mlfleet aks nodepool scale) or enable its autoscaler"
+	scale := "scale its node pool (mlfleet aks nodepool scale) or enable its autoscaler (mlfleet aks nodepool update --enable-cluster-autoscaler)"
 	if len(autoscaled) > 0 {
-		scale = "raise the autoscaler's maximum (" + strings.Join(autoscaled, ", ") + ")"
+		scale = "raise the autoscaler's maximum (mlfleet aks nodepool update --update-cluster-autoscaler --max-count; " + strings.Join(autoscaled, ", ") + ")"
+	}
+	if len(blocked) > 0 {
+		scale += ". Instances tolerate no taint, so the autoscaled pool " + strings.Join(blocked, ", ") + " adds no room for them"
 	}
 	return arm.BadRequest(arm.CodeUserError,
 		"%d instances of %s do not fit compute '%s': only %d fit (%s); short by %d instances (%s CPU, %s memory). Lower the instance count, pick a smaller instanceType, or %s.",
-		n.InstanceCount, n.InstanceType, lastSegment(computeID), placed, where, short,
+		n.InstanceCount, n.InstanceType, compute, placed, where, short,
 		cpuString(int64(short)*n.InstanceType.MilliCPU), memString(int64(short)*n.InstanceType.MemoryMiB), scale).WithTarget("sku.capacity")
+}
+
+// blockingTaint returns the first of a pool's taints ("key=value:Effect", as AKS writes
+// them) that keeps pods without tolerations off its nodes (NoSchedule, NoExecute), or "".
+func blockingTaint(taints []string) string {
+	for _, t := range taints {
+		if strings.HasSuffix(t, ":NoSchedule") || strings.HasSuffix(t, ":NoExecute") {
+			return t
+		}
+	}
+	return ""
 }
 
 func lastSegment(id string) string { return id[strings.LastIndex(id, "/")+1:] }

@@ -329,7 +329,8 @@ func (s *Service) waitReady(ctx context.Context, epName, id string) error {
 			return true, nil
 		}
 		if time.Now().After(deadline) {
-			why := msg
+			// The scheduler's message ends in a period of its own ("... Insufficient cpu.").
+			why := strings.TrimSuffix(msg, ".")
 			if why == "" {
 				why = "instances did not become Ready (readiness probe GET /ready)"
 			}

@@ -326,3 +326,18 @@ func TestWaitReadySaysWhy(t *testing.T) {
 		t.Fatalf("waitReady after cancel = %v", err)
 	}
 }
+
+// TestWaitReadyTimeoutSaysWhy: a deployment whose instance the scheduler cannot place
+// fails at the ready timeout with the scheduler's reason, as one sentence.
+func TestWaitReadyTimeoutSaysWhy(t *testing.T) {
+	t.Parallel()
+	f := newMonitorFixture(t, "00000000-0000-0000-0000-0000000000d8")
+	f.clusters["infa"] = fake.NewClientset(kubeDeployment("big", false)...)
+	id := f.deployment(t, "big", "infa", armapi.StateCreating, 1, 0, "")
+	f.eps.cfg.ReadyTimeout = time.Nanosecond
+	err := f.eps.waitReady(context.Background(), "ep", id)
+	want := "Deployment 'big' has 0 of 1 instances Ready after 1ns: pod ep-big-0 is Pending: 0/1 nodes are available: 1 Insufficient cpu."
+	if err == nil || !strings.HasSuffix(err.Error(), want) {
+		t.Fatalf("waitReady = %v; want it to end %q", err, want)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -350,6 +351,23 @@ func (c *Cluster) FrontEnd(ctx context.Context) (*FrontEnd, error) {
 		}
 	}
 	return fe, nil
+}
+
+// FrontEndNotReady says why a pod of the front-end is not Ready, the way the deployment
+// path says it of an inference pod: the scheduler's reason for a Pending pod, a waiting
+// container's reason, or the pod's phase. It returns "" when every pod is Ready or there is
+// none.
+func (c *Cluster) FrontEndNotReady(ctx context.Context) (string, error) {
+	pods, err := c.Client.CoreV1().Pods(Namespace).List(ctx, metav1.ListOptions{LabelSelector: labels.SelectorFromSet(frontEndSelector).String()})
+	if err != nil {
+		return "", translate(err, "list pods of %s/%s", Namespace, FrontEndName)
+	}
+	for _, p := range pods.Items {
+		if p.DeletionTimestamp == nil && !PodReady(&p) {
+			return notReady(&p), nil
+		}
+	}
+	return "", nil
 }
 
 // Resources Remove deletes by label, in this order: the Deployment before its

@@ -404,7 +404,7 @@ func (c *Cluster) Room(ctx context.Context, except map[string]string) ([]NodeRoo
 	}
 	var out []NodeRoom
 	for _, n := range nodes.Items {
-		if n.Spec.Unschedulable || !NodeReady(&n) {
+		if Unschedulable(&n) != "" || !NodeReady(&n) {
 			continue
 		}
 		u := used[n.Name]

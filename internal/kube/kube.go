@@ -199,6 +199,10 @@ type Node struct {
 	GPUs int
 	// Ready is the node's Ready condition; a node not ready is listed as "unusable".
 	Ready bool
+	// Unschedulable says why a pod that tolerates no taint (mlfleet's front-end and
+	// inference pods) cannot be scheduled on the node: "cordoned" or its first NoSchedule
+	// or NoExecute taint; "" when such a pod can be.
+	Unschedulable string
 	// InternalIP and ExternalIP are the node's first addresses of those types in its
 	// status; "" when it reports none.
 	InternalIP string
@@ -236,6 +240,7 @@ func describe(n *corev1.Node, sizes *catalog.VMSizes) Node {
 		d.VMSize = sizeFromCapacity(d, sizes)
 	}
 	d.Ready = NodeReady(n)
+	d.Unschedulable = Unschedulable(n)
 	for _, a := range n.Status.Addresses {
 		switch {
 		case a.Type == corev1.NodeInternalIP && d.InternalIP == "":
@@ -245,6 +250,26 @@ func describe(n *corev1.Node, sizes *catalog.VMSizes) Node {
 		}
 	}
 	return d
+}
+
+// Unschedulable says why the scheduler places no pod without tolerations on n: "cordoned"
+// when n is marked unschedulable, else its first taint with effect NoSchedule or NoExecute,
+// as az writes taints ("taint sku=gpu:NoSchedule"). It returns "" when such a pod can be
+// placed there. mlfleet's front-end and inference pods carry no toleration.
+func Unschedulable(n *corev1.Node) string {
+	if n.Spec.Unschedulable {
+		return "cordoned"
+	}
+	for _, t := range n.Spec.Taints {
+		if t.Effect != corev1.TaintEffectNoSchedule && t.Effect != corev1.TaintEffectNoExecute {
+			continue
+		}
+		if t.Value == "" {
+			return fmt.Sprintf("taint %s:%s", t.Key, t.Effect)
+		}
+		return fmt.Sprintf("taint %s=%s:%s", t.Key, t.Value, t.Effect)
+	}
+	return ""
 }
 
 // NodeReady reports whether the node's Ready condition is True.

@@ -13,6 +13,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/version"
+
+	"github.com/mlfleet/mlfleet/internal/catalog"
 )
 
 // Extended resources of simulated nodes.
@@ -45,7 +47,7 @@ const (
 // maxPodsPerNode is the AKS default for kubenet and Azure CNI overlay nodes; a pool's
 // MaxPods may be 10 to 250 (AKS's range).
 const (
-	maxPodsPerNode = 110
+	maxPodsPerNode = catalog.DefaultMaxPods
 	minMaxPods     = 10
 	maxMaxPods     = 250
 )
@@ -261,56 +263,14 @@ func nodeCapacity(pool NodePool) v1.ResourceList {
 }
 
 // nodeAllocatable is the capacity of a node of pool minus what AKS reserves for the
-// kubelet, the system daemons and the eviction threshold (AKS documentation, "Resource
-// reservations").
+// kubelet, the system daemons and the eviction threshold (catalog.Allocatable: AKS
+// documentation, "Resource reservations").
 func nodeAllocatable(pool NodePool) v1.ResourceList {
 	a := nodeCapacity(pool)
-	a[v1.ResourceCPU] = *resource.NewMilliQuantity(int64(pool.Cores)*1000-reservedCPUMillis(pool.Cores), resource.DecimalSI)
-	a[v1.ResourceMemory] = *resource.NewQuantity(max(pool.MemoryMiB-reservedMemoryMiB(pool.MemoryMiB, pool.maxPods(), pool.KubernetesVersion), 0)<<20, resource.BinarySI)
+	cpu, mem := catalog.Allocatable(pool.Cores, pool.MemoryMiB, pool.maxPods(), pool.KubernetesVersion)
+	a[v1.ResourceCPU] = *resource.NewMilliQuantity(cpu, resource.DecimalSI)
+	a[v1.ResourceMemory] = *resource.NewQuantity(mem<<20, resource.BinarySI)
 	// The kubelet keeps 10% of the disk free (eviction threshold nodefs.available).
 	a[v1.ResourceEphemeralStorage] = *resource.NewQuantity(ephemeralStorageCapacity.Value()/10*9, resource.BinarySI)
 	return a
-}
-
-// reservedCPUMillis is the CPU AKS reserves on a node with that many cores: 60m for the
-// first core, 40m for the second, 20m each for the third and fourth and 10m for each core
-// beyond, which reproduces the AKS table (1: 60m, 2: 100m, 4: 140m, 8: 180m, 16: 260m,
-// 32: 420m, 64: 740m).
-func reservedCPUMillis(cores int) int64 {
-	c := int64(cores)
-	r := int64(60)
-	if c >= 2 {
-		r += 40
-	}
-	r += 20 * min(max(c-2, 0), 2)
-	r += 10 * max(c-4, 0)
-	return r
-}
-
-// reservedMemoryMiB is the memory AKS reserves on a node with memMiB of memory that runs
-// at most maxPods pods:
-//
-//   - Kubernetes 1.29 and later: kube-reserved is the smaller of 20 MiB per pod the node
-//     can run plus 50 MiB and a quarter of the memory; the eviction threshold is 100 MiB.
-//   - Before 1.29: kube-reserved is 25% of the first 4 GiB, 20% of the next 4, 10% of the
-//     next 8, 6% of the next 112 and 2% of the rest; the eviction threshold is 750 MiB.
-func reservedMemoryMiB(memMiB int64, maxPods int, kubernetesVersion string) int64 {
-	v, err := version.ParseGeneric(kubernetesVersion)
-	if err != nil || v.AtLeast(version.MajorMinor(1, 29)) {
-		return min(20*int64(maxPods)+50, memMiB/4) + 100
-	}
-	const gib = 1024
-	tiers := []struct {
-		upTo    int64 // MiB
-		percent int64
-	}{{4 * gib, 25}, {8 * gib, 20}, {16 * gib, 10}, {128 * gib, 6}, {1 << 62, 2}}
-	var reserved, below int64
-	for _, t := range tiers {
-		if memMiB <= below {
-			break
-		}
-		reserved += (min(memMiB, t.upTo) - below) * t.percent / 100
-		below = t.upTo
-	}
-	return reserved + 750
 }

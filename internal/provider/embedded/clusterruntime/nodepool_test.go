@@ -71,11 +71,6 @@ func TestNodeAllocatable(t *testing.T) {
 			}
 		})
 	}
-	for cores, want := range map[int]int64{1: 60, 2: 100, 4: 140, 8: 180, 16: 260, 32: 420, 64: 740} {
-		if got := reservedCPUMillis(cores); got != want {
-			t.Errorf("reservedCPUMillis(%d) = %d, want %d (AKS table)", cores, got, want)
-		}
-	}
 }
 
 func TestNodeCapacityExtendedResources(t *testing.T) {

@@ -243,6 +243,28 @@ func newAKSUpdate(streams Streams, g *globals) *cobra.Command {
 				}
 				pool = cur.Properties.AgentPoolProfiles[0].Name
 			}
+			// As az, the flags are checked against the pool's autoscaler as it is. A pool
+			// the cluster does not have is left to the server to report.
+			for _, p := range cur.Properties.AgentPoolProfiles {
+				if !strings.EqualFold(p.Name, pool) {
+					continue
+				}
+				warning, drop, err := a.againstPool(p.EnableAutoScaling, "mlfleet aks update", "managed cluster")
+				if err != nil {
+					return err
+				}
+				if warning != "" {
+					fmt.Fprintf(streams.Err, "WARNING: %s\n", warning)
+				}
+				if drop && profile == nil && !setRanges {
+					return nil // nothing left to change, as az ends
+				}
+				if drop {
+					enable = nil
+				}
+			}
+		}
+		if enable != nil {
 			in.Properties.AgentPoolProfiles = []mlfleet.AgentPoolInput{{Name: pool, EnableAutoScaling: enable, MinCount: lo, MaxCount: hi}}
 		}
 		if setRanges {

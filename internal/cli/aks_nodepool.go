@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -123,6 +124,26 @@ func newAKSNodepoolUpdate(streams Streams, g *globals) *cobra.Command {
 		c, err := g.client(streams)
 		if err != nil {
 			return err
+		}
+		if enable != nil {
+			// As az, the pool is read first: the flags are checked against its autoscaler.
+			cur, err := c.GetAgentPool(cmd.Context(), f.group, f.cluster, f.name)
+			if err != nil {
+				return err
+			}
+			warning, drop, err := a.againstPool(cur.Properties.EnableAutoScaling, "mlfleet aks nodepool update", "node pool")
+			if err != nil {
+				return err
+			}
+			if warning != "" {
+				fmt.Fprintf(streams.Err, "WARNING: %s\n", warning)
+			}
+			if drop {
+				enable, lo, hi = nil, nil, nil
+				if labels == nil && taints == nil {
+					return nil // nothing left to change, as az ends
+				}
+			}
 		}
 		var body mlfleet.AgentPoolPut
 		body.Properties.EnableAutoScaling, body.Properties.MinCount, body.Properties.MaxCount = enable, lo, hi

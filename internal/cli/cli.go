@@ -82,12 +82,21 @@ func message(err error) string {
 	if errors.As(err, &ae) {
 		var b strings.Builder
 		fmt.Fprintf(&b, "(%s) %s", ae.Code, ae.Message)
-		for _, d := range ae.Details {
-			fmt.Fprintf(&b, "\n  - (%s) %s", d.Code, d.Message)
+		if !detailIsHeadline(ae) {
+			for _, d := range ae.Details {
+				fmt.Fprintf(&b, "\n  - (%s) %s", d.Code, d.Message)
+			}
 		}
 		return b.String()
 	}
 	return err.Error()
+}
+
+// detailIsHeadline reports whether e's details are only its headline again: one problem
+// reported in a list, as the server's validation reports every problem (arm.Problems).
+// Printed, it would say the same thing twice.
+func detailIsHeadline(e *mlfleet.Error) bool {
+	return len(e.Details) == 1 && e.Details[0].Code == e.Code && e.Details[0].Message == e.Message
 }
 
 // isCobraUsage reports whether err is one of the errors cobra and pflag return for a

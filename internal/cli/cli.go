@@ -201,6 +201,10 @@ func NewRootCommand(streams Streams) *cobra.Command {
 		},
 	}
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return &UsageError{Err: err} })
+	// Command groups run (parent, runGroup) only to refuse a word that is none of their
+	// commands; their usage shows "mlfleet aks [command]" alone, not "mlfleet aks [flags]"
+	// as if the group did something by itself.
+	root.SetUsageTemplate(strings.Replace(root.UsageTemplate(), "Usage:{{if .Runnable}}", "Usage:{{if and .Runnable (not .HasAvailableSubCommands)}}", 1))
 	pf := root.PersistentFlags()
 	pf.StringVarP(&g.output, "output", "o", "json", "Output format: json, jsonc, table, tsv, yaml, none")
 	pf.StringVar(&g.query, "query", "", "JMESPath query string, see http://jmespath.org/")

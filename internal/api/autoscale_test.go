@@ -45,6 +45,14 @@ func TestAutoscaleRegisteredCluster(t *testing.T) {
 	if status != http.StatusBadRequest || !strings.Contains(msg, "'scan-interval' is 'soon'") || !strings.Contains(msg, "'expandr'") {
 		t.Errorf("bad profile = %d %v", status, out)
 	}
+	// A scan interval of 0 would be shown but not used (the runtime scans at the
+	// default): it is refused, naming the key.
+	read["properties"].(map[string]any)["autoScalerProfile"] = map[string]any{"scan-interval": "0s"}
+	status, out = a.call(t, a.owner, http.MethodPut, path, read)
+	msg, _ = testutil.Field(out, "error.message").(string)
+	if status != http.StatusBadRequest || testutil.Field(out, "error.target") != "properties.autoScalerProfile.scan-interval" || !strings.Contains(msg, "use a duration above zero") {
+		t.Errorf("scan-interval 0s = %d %v", status, out)
+	}
 }
 
 // TestAutoscaleRegisteredAutoscaled: a registered cluster whose own autoscaler manages a

@@ -393,3 +393,54 @@ func TestAgentPoolShow(t *testing.T) {
 		}
 	}
 }
+
+// TestPoolNames: agent pool names are matched without case, as ARM matches every name
+// (the cluster's and the group's already were): NODEPOOL1 is nodepool1 on a GET, a PUT
+// and a cluster PUT, and answers with the pool's own name. A pool the cluster lacks is a
+// 404 ResourceNotFound that names the pools it has, on a GET (az reads the pool before a
+// scale or an update) and on a DELETE; a PUT of it is still an add, refused as such.
+func TestPoolNames(t *testing.T) {
+	t.Parallel()
+	a := newTestARM(t)
+	a.group(t, "rg1")
+	id := succeededCluster(t, a, "rg1", "aks1", "1.36.3")
+	const v = "?api-version=2022-11-01"
+	for _, tc := range []struct {
+		name, method, path string
+		body               any
+		status             int
+		code, text         string
+	}{
+		{name: "GET in another case", method: http.MethodGet, path: id + "/agentPools/NodePool1", status: http.StatusOK},
+		{name: "PUT in another case", method: http.MethodPut, path: id + "/agentPools/NODEPOOL1",
+			body: map[string]any{"properties": map[string]any{"count": 3}}, status: http.StatusOK},
+		{name: "GET of a missing pool", method: http.MethodGet, path: id + "/agentPools/nopool", status: http.StatusNotFound,
+			code: "ResourceNotFound", text: "Cluster 'aks1' has no agent pool 'nopool'; its agent pools are: nodepool1."},
+		{name: "DELETE of a missing pool", method: http.MethodDelete, path: id + "/agentPools/nopool", status: http.StatusNotFound,
+			code: "ResourceNotFound", text: "its agent pools are: nodepool1."},
+		{name: "DELETE in another case", method: http.MethodDelete, path: id + "/agentPools/NODEPOOL1", status: http.StatusBadRequest,
+			code: containerservice.CodeOperationNotSupported, text: "Scale agent pool 'nodepool1' down"},
+		{name: "PUT of a new pool is an add", method: http.MethodPut, path: id + "/agentPools/nopool",
+			body: map[string]any{"properties": map[string]any{"count": 3}}, status: http.StatusBadRequest,
+			code: containerservice.CodeOperationNotSupported, text: "Cluster 'aks1' has no agent pool 'nopool', and adding agent pools is not supported by mlfleet"},
+	} {
+		status, out := a.call(t, a.owner, tc.method, tc.path+v, tc.body)
+		msg, _ := testutil.Field(out, "error.message").(string)
+		if status != tc.status || errorCode(out) != tc.code || !strings.Contains(msg, tc.text) {
+			t.Errorf("%s: %s %s = %d %v, want %d %s saying %q", tc.name, tc.method, tc.path, status, out, tc.status, tc.code, tc.text)
+		}
+		if status == http.StatusOK && (out["name"] != "nodepool1" || out["id"] != id+"/agentPools/nodepool1") {
+			t.Errorf("%s: answered pool %v %v, want the pool's own name nodepool1", tc.name, out["name"], out["id"])
+		}
+	}
+	// az aks update sends back the pools it read; a name in another case is the same pool.
+	_, read := a.call(t, a.owner, http.MethodGet, id+v, nil)
+	read["properties"].(map[string]any)["agentPoolProfiles"].([]any)[0].(map[string]any)["name"] = "NODEPOOL1"
+	if status, out := a.call(t, a.owner, http.MethodPut, id+v, read); status != http.StatusOK {
+		t.Errorf("cluster PUT naming NODEPOOL1 = %d %v, want 200", status, out)
+	}
+	_, got := a.call(t, a.owner, http.MethodGet, id+"/agentPools"+v, nil)
+	if pools, _ := got["value"].([]any); len(pools) != 1 || testutil.Field(pools[0].(map[string]any), "name") != "nodepool1" {
+		t.Errorf("pools = %v, want nodepool1 alone", got)
+	}
+}

@@ -190,6 +190,8 @@ func newAKSScale(streams Streams, g *globals) *cobra.Command {
 				return usagef("cluster '%s' has %d node pools; choose one with --nodepool-name", f.name, len(mc.Properties.AgentPoolProfiles))
 			}
 			pool = mc.Properties.AgentPoolProfiles[0].Name
+		} else if pool, err = existingPool(cmd, c, f.group, f.name, pool); err != nil {
+			return err
 		}
 		_, p, err := c.BeginScaleAgentPool(cmd.Context(), f.group, f.name, pool, count)
 		if err != nil {
@@ -243,6 +245,28 @@ func newAKSUpdate(streams Streams, g *globals) *cobra.Command {
 				}
 				pool = cur.Properties.AgentPoolProfiles[0].Name
 			}
+			// As az, the pool is read and the flags are checked against its autoscaler. A
+			// pool the cluster lacks is the server's 404, which names the pools it has.
+			ap, err := c.GetAgentPool(cmd.Context(), f.group, f.name, pool)
+			if err != nil {
+				return err
+			}
+			pool = ap.Name
+			warning, drop, err := a.againstPool(ap.Properties.EnableAutoScaling, "mlfleet aks update", "managed cluster")
+			if err != nil {
+				return err
+			}
+			if warning != "" {
+				fmt.Fprintf(streams.Err, "WARNING: %s\n", warning)
+			}
+			if drop && profile == nil && !setRanges {
+				return nil // nothing left to change, as az ends
+			}
+			if drop {
+				enable = nil
+			}
+		}
+		if enable != nil {
 			in.Properties.AgentPoolProfiles = []mlfleet.AgentPoolInput{{Name: pool, EnableAutoScaling: enable, MinCount: lo, MaxCount: hi}}
 		}
 		if setRanges {

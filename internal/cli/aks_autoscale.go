@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -99,4 +100,24 @@ func (a *autoscaleFlags) profileMap() (mlfleet.AutoScalerProfile, error) {
 		}
 	}
 	return out, nil
+}
+
+// againstPool checks the flags against the autoscaler of the pool they change, which the
+// caller has just read, as az does before it sends anything (acs aks_agentpool_update,
+// aks_update). --update-cluster-autoscaler on a pool whose autoscaler is off is refused:
+// sending the bounds would turn the autoscaler on unasked, and it may then remove nodes.
+// --enable-cluster-autoscaler on a pool whose autoscaler is on, and
+// --disable-cluster-autoscaler on one whose autoscaler is off, change nothing: drop is
+// true and warning says why. command is the command that changes the autoscaler
+// ("mlfleet aks nodepool update"), what the thing it changes ("node pool").
+func (a *autoscaleFlags) againstPool(on bool, command, what string) (warning string, drop bool, err error) {
+	switch {
+	case a.update && !on:
+		return "", false, fmt.Errorf(`cluster autoscaler is not enabled for this %s. Run "%s --enable-cluster-autoscaler" to enable it with min-count and max-count`, what, command)
+	case a.enable && on:
+		return fmt.Sprintf(`Cluster autoscaler is already enabled for this %s. Please run "%s --update-cluster-autoscaler" if you want to update min-count or max-count.`, what, command), true, nil
+	case a.disable && !on:
+		return fmt.Sprintf("Cluster autoscaler is already disabled for this %s.", what), true, nil
+	}
+	return "", false, nil
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -88,6 +89,9 @@ func newAKSNodepoolScale(streams Streams, g *globals) *cobra.Command {
 		if err != nil {
 			return err
 		}
+		if f.name, err = existingPool(cmd, c, f.group, f.cluster, f.name); err != nil {
+			return err
+		}
 		_, p, err := c.BeginScaleAgentPool(cmd.Context(), f.group, f.cluster, f.name, count)
 		if err != nil {
 			return err
@@ -123,6 +127,28 @@ func newAKSNodepoolUpdate(streams Streams, g *globals) *cobra.Command {
 		c, err := g.client(streams)
 		if err != nil {
 			return err
+		}
+		// As az, the pool is read first, as existingPool does, and the autoscaler flags
+		// are checked against its autoscaler.
+		cur, err := c.GetAgentPool(cmd.Context(), f.group, f.cluster, f.name)
+		if err != nil {
+			return err
+		}
+		f.name = cur.Name
+		if enable != nil {
+			warning, drop, err := a.againstPool(cur.Properties.EnableAutoScaling, "mlfleet aks nodepool update", "node pool")
+			if err != nil {
+				return err
+			}
+			if warning != "" {
+				fmt.Fprintf(streams.Err, "WARNING: %s\n", warning)
+			}
+			if drop {
+				enable, lo, hi = nil, nil, nil
+				if labels == nil && taints == nil {
+					return nil // nothing left to change, as az ends
+				}
+			}
 		}
 		var body mlfleet.AgentPoolPut
 		body.Properties.EnableAutoScaling, body.Properties.MinCount, body.Properties.MaxCount = enable, lo, hi
@@ -194,4 +220,17 @@ func (g *globals) finishPool(cmd *cobra.Command, streams Streams, p *mlfleet.Pol
 	return g.callAs(streams, azPools, nil, func(c *mlfleet.Client) (any, error) {
 		return c.GetAgentPool(cmd.Context(), f.group, f.cluster, f.name)
 	})
+}
+
+// existingPool reads the agent pool that a scale or an update changes and returns its
+// name as the server spells it, as az reads the pool first. The changes go in a PUT, and
+// a PUT of a pool the cluster lacks is an add, which mlfleet refuses as such; read first,
+// a pool that does not exist is the server's 404 naming the pools the cluster has, and
+// NODEPOOL1 is nodepool1, since ARM names are case-insensitive.
+func existingPool(cmd *cobra.Command, c *mlfleet.Client, group, cluster, pool string) (string, error) {
+	ap, err := c.GetAgentPool(cmd.Context(), group, cluster, pool)
+	if err != nil {
+		return "", err
+	}
+	return ap.Name, nil
 }

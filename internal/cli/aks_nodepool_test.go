@@ -71,7 +71,7 @@ func TestNodepoolUpdateLabelsTaints(t *testing.T) {
 		{"clear taints", []string{"--node-taints", ""}, map[string]any{"nodeTaints": []any{}}},
 		{"labels, taints and autoscaler", []string{"--labels", "a=1", "--node-taints", "k=v:NoSchedule", "--enable-cluster-autoscaler", "--min-count", "1", "--max-count", "3"},
 			map[string]any{"nodeLabels": map[string]any{"a": "1"}, "nodeTaints": []any{"k=v:NoSchedule"}, "enableAutoScaling": true, "minCount": 1.0, "maxCount": 3.0}},
-		{"autoscaler alone", []string{"--disable-cluster-autoscaler"}, map[string]any{"enableAutoScaling": false}},
+		{"autoscaler alone", []string{"--enable-cluster-autoscaler", "--min-count", "2", "--max-count", "4"}, map[string]any{"enableAutoScaling": true, "minCount": 2.0, "maxCount": 4.0}},
 	}
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -82,12 +82,21 @@ func message(err error) string {
 	if errors.As(err, &ae) {
 		var b strings.Builder
 		fmt.Fprintf(&b, "(%s) %s", ae.Code, ae.Message)
-		for _, d := range ae.Details {
-			fmt.Fprintf(&b, "\n  - (%s) %s", d.Code, d.Message)
+		if !detailIsHeadline(ae) {
+			for _, d := range ae.Details {
+				fmt.Fprintf(&b, "\n  - (%s) %s", d.Code, d.Message)
+			}
 		}
 		return b.String()
 	}
 	return err.Error()
+}
+
+// detailIsHeadline reports whether e's details are only its headline again: one problem
+// reported in a list, as the server's validation reports every problem (arm.Problems).
+// Printed, it would say the same thing twice.
+func detailIsHeadline(e *mlfleet.Error) bool {
+	return len(e.Details) == 1 && e.Details[0].Code == e.Code && e.Details[0].Message == e.Message
 }
 
 // isCobraUsage reports whether err is one of the errors cobra and pflag return for a
@@ -192,6 +201,10 @@ func NewRootCommand(streams Streams) *cobra.Command {
 		},
 	}
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return &UsageError{Err: err} })
+	// Command groups run (parent, runGroup) only to refuse a word that is none of their
+	// commands; their usage shows "mlfleet aks [command]" alone, not "mlfleet aks [flags]"
+	// as if the group did something by itself.
+	root.SetUsageTemplate(strings.Replace(root.UsageTemplate(), "Usage:{{if .Runnable}}", "Usage:{{if and .Runnable (not .HasAvailableSubCommands)}}", 1))
 	pf := root.PersistentFlags()
 	pf.StringVarP(&g.output, "output", "o", "json", "Output format: json, jsonc, table, tsv, yaml, none")
 	pf.StringVar(&g.query, "query", "", "JMESPath query string, see http://jmespath.org/")

@@ -3,8 +3,11 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -53,5 +56,41 @@ func TestJSONCIsPlainWhenPiped(t *testing.T) {
 	}
 	if strings.Contains(out.String(), "\x1b[") || !strings.Contains(out.String(), `"value": "rg1"`) {
 		t.Errorf("-o jsonc into a buffer = %q, want plain json", out.String())
+	}
+}
+
+// TestErrorDetailsPrintedOnce: a refusal's list of problems is printed under its headline
+// only when it adds something: with two problems or more, or one that says something else.
+// One problem, which the server's validation also sends as a one-item list, is printed
+// once.
+func TestErrorDetailsPrintedOnce(t *testing.T) {
+	const headline = "traffic adds up to 110 percent; it must add up to 100 (or 0 to send nothing)."
+	problem := map[string]any{"code": "UserError", "message": headline}
+	for _, tc := range []struct {
+		name    string
+		message string
+		details []any
+		want    string
+	}{
+		{name: "one problem", message: headline, details: []any{problem}, want: "ERROR: (UserError) " + headline + "\n"},
+		{name: "no details", message: headline, want: "ERROR: (UserError) " + headline + "\n"},
+		{name: "two problems", message: "2 checks failed. A. B.",
+			details: []any{map[string]any{"code": "UserError", "message": "A."}, map[string]any{"code": "UserError", "message": "B."}},
+			want:    "ERROR: (UserError) 2 checks failed. A. B.\n  - (UserError) A.\n  - (UserError) B.\n"},
+		{name: "one detail that says more", message: "The request is invalid.", details: []any{problem},
+			want: "ERROR: (UserError) The request is invalid.\n  - (UserError) " + headline + "\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusBadRequest)
+				json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{"code": "UserError", "message": tc.message, "details": tc.details}})
+			}))
+			defer srv.Close()
+			_, errOut, code := runAgainst(t, srv, "group", "show", "-n", "rg1")
+			if code != 1 || errOut != tc.want {
+				t.Errorf("exit %d, stderr\n%s\nwant exit 1 and\n%s", code, errOut, tc.want)
+			}
+		})
 	}
 }

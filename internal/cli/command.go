@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -21,11 +22,48 @@ type resolver interface {
 	resolve() error
 }
 
-// parent is a command that only groups subcommands.
+// parent is a command that only groups subcommands. Alone, it prints its help; followed
+// by a word that is none of its commands, it is a usage error (runGroup). Flags it does
+// not know are let through to that check: `aks nodepool add --cluster-name c1` is a
+// command mlfleet lacks, not a flag the user got wrong.
 func parent(use, short string, subs ...*cobra.Command) *cobra.Command {
-	cmd := &cobra.Command{Use: use, Short: short}
+	cmd := &cobra.Command{Use: use, Short: short, Args: cobra.ArbitraryArgs, RunE: runGroup,
+		FParseErrWhitelist: cobra.FParseErrWhitelist{UnknownFlags: true}}
 	cmd.AddCommand(subs...)
 	return cmd
+}
+
+// runGroup runs a command that only groups subcommands: with no word after it, it prints
+// its help, as az does for a command group; with a word that names none of its commands
+// (cobra stops there), it refuses it with exit 2, lists the commands it has, and says so
+// when the word is an az command that mlfleet does not support.
+func runGroup(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return cmd.Help()
+	}
+	var names []string
+	for _, c := range cmd.Commands() {
+		if c.IsAvailableCommand() {
+			names = append(names, c.Name())
+		}
+	}
+	msg := fmt.Sprintf("'%s' is not a command of '%s'.", args[0], cmd.CommandPath())
+	if why := unsupportedCommand(cmd.CommandPath() + " " + args[0]); why != "" {
+		msg += " " + why
+	}
+	return usagef("%s\nThe commands of '%s' are: %s. Run '%s --help' for what each does.", msg, cmd.CommandPath(), strings.Join(names, ", "), cmd.CommandPath())
+}
+
+// unsupportedCommand returns why mlfleet has no command of az's that a user may type
+// (path, with mlfleet for az), or "" for a word that is no such command.
+func unsupportedCommand(path string) string {
+	switch path {
+	case "mlfleet aks nodepool add":
+		return "Adding node pools is not supported by mlfleet: a cluster has the pools it was created with. Scale or update one of them ('mlfleet aks nodepool scale' or 'update'), or create a cluster with the pool you need."
+	case "mlfleet aks nodepool delete":
+		return "Removing node pools is not supported by mlfleet: a cluster keeps the pools it was created with. Scale a pool down ('mlfleet aks nodepool scale', to 1 node at least), or delete the cluster."
+	}
+	return ""
 }
 
 // leaf is a command without arguments whose body is run; command is a leaf that resolves

@@ -98,3 +98,44 @@ func TestNameFlagSaysWhatItNames(t *testing.T) {
 		}
 	}
 }
+
+// TestUnknownSubcommand: a word after a command group that is none of its commands is a
+// usage error (exit 2) that names it and lists the group's commands, whatever flags
+// follow it, and says so when it is an az command mlfleet does not support; the group
+// alone prints its help (exit 0), as az prints a group's.
+func TestUnknownSubcommand(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		code   int
+		stdout string
+		stderr []string
+	}{
+		{name: "unknown word", args: []string{"aks", "frob"}, code: 2,
+			stderr: []string{"ERROR: 'frob' is not a command of 'mlfleet aks'.\n", "The commands of 'mlfleet aks' are: create, delete, ", "nodepool, scale, show, update."}},
+		{name: "nodepool add", args: []string{"aks", "nodepool", "add"}, code: 2,
+			stderr: []string{"ERROR: 'add' is not a command of 'mlfleet aks nodepool'. Adding node pools is not supported by mlfleet", "are: list, scale, show, update."}},
+		{name: "nodepool add with az's flags", args: []string{"aks", "nodepool", "add", "--cluster-name", "aks1", "-g", "rg1", "-n", "pool2", "--node-count", "1"}, code: 2,
+			stderr: []string{"ERROR: 'add' is not a command of 'mlfleet aks nodepool'. Adding node pools is not supported by mlfleet"}},
+		{name: "nodepool delete", args: []string{"aks", "nodepool", "delete", "--cluster-name", "aks1", "-g", "rg1", "-n", "pool2"}, code: 2,
+			stderr: []string{"ERROR: 'delete' is not a command of 'mlfleet aks nodepool'. Removing node pools is not supported by mlfleet"}},
+		{name: "model archive", args: []string{"ml", "model", "archive", "-n", "m1", "--version", "1"}, code: 2,
+			stderr: []string{"ERROR: 'archive' is not a command of 'mlfleet ml model'.\n", "are: create, delete, list, show."}},
+		{name: "group alone", args: []string{"aks", "nodepool"}, stdout: "Usage:\n  mlfleet aks nodepool [command]\n\nAvailable Commands:"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, errOut, code := runCLI(t, tc.args...)
+			if code != tc.code || !strings.Contains(out, tc.stdout) {
+				t.Errorf("exit %d, stdout %q; want exit %d and %q", code, out, tc.code, tc.stdout)
+			}
+			for _, want := range tc.stderr {
+				if !strings.Contains(errOut, want) {
+					t.Errorf("stderr %q, want %q", errOut, want)
+				}
+			}
+			if len(tc.stderr) == 0 && errOut != "" {
+				t.Errorf("stderr %q, want nothing", errOut)
+			}
+		})
+	}
+}

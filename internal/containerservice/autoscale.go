@@ -30,7 +30,11 @@ type profileKey struct {
 
 // Kinds of autoScalerProfile values.
 const (
-	kindDuration  = "duration"
+	kindDuration = "duration"
+	// kindPeriod is a duration that must be above zero: scan-interval, the time between
+	// two scans, which at 0 would be a busy loop. The runtime would ignore a 0 and scan
+	// at the default while the cluster showed 0s, so it is refused instead.
+	kindPeriod    = "period"
 	kindInt       = "int"
 	kindPercent   = "percent"
 	kindRatio     = "ratio"
@@ -59,7 +63,7 @@ var autoScalerKeys = map[string]profileKey{
 	"scale-down-unneeded-time":              {"10m", kindDuration},
 	"scale-down-unready-time":               {"20m", kindDuration},
 	"scale-down-utilization-threshold":      {"0.5", kindRatio},
-	"scan-interval":                         {"10s", kindDuration},
+	"scan-interval":                         {"10s", kindPeriod},
 	"skip-nodes-with-local-storage":         {"false", kindBoolText},
 	"skip-nodes-with-system-pods":           {"true", kindBoolText},
 }
@@ -130,9 +134,12 @@ func profileValue(k, kind string, raw any) (any, string) {
 		return nil, fmt.Sprintf("Cluster autoscaler profile key '%s' must be a string, not %v.", k, raw)
 	}
 	switch kind {
-	case kindDuration:
+	case kindDuration, kindPeriod:
 		if !profileDuration.MatchString(s) {
 			return nil, fmt.Sprintf("Cluster autoscaler profile key '%s' is '%s': use an integer followed by a unit s, m or h, such as 10s or 10m.", k, s)
+		}
+		if d, err := time.ParseDuration(s); kind == kindPeriod && (err != nil || d <= 0) {
+			return nil, fmt.Sprintf("Cluster autoscaler profile key '%s' is '%s': use a duration above zero, such as %s (AKS's default).", k, s, autoScalerKeys[k].def)
 		}
 	case kindInt, kindNonNegInt, kindPercent:
 		n, err := strconv.Atoi(s)

@@ -72,6 +72,10 @@ func TestMergeProfile(t *testing.T) {
 		{name: "unknown key", in: armapi.AutoScalerProfile{"scan-intervall": "30s"}, wantErr: []string{"Unknown cluster autoscaler profile key 'scan-intervall'"}},
 		{name: "bad values reported together", in: armapi.AutoScalerProfile{"scan-interval": "ten", "scale-down-utilization-threshold": "2", "expander": "cheapest", "max-total-unready-percentage": "101"},
 			wantErr: []string{"'scan-interval' is 'ten'", "use a number from 0 to 1", "use one of least-waste", "use 0 to 100", "4 checks failed"}},
+		{name: "zero scan interval", in: armapi.AutoScalerProfile{"scan-interval": "0s"},
+			wantErr: []string{"Cluster autoscaler profile key 'scan-interval' is '0s': use a duration above zero, such as 10s"}},
+		{name: "zero minutes scan interval", in: armapi.AutoScalerProfile{"scan-interval": "0m"}, wantErr: []string{"'scan-interval' is '0m': use a duration above zero"}},
+		{name: "zero delays", in: armapi.AutoScalerProfile{"scale-down-delay-after-add": "0s", "new-pod-scale-up-delay": "0s", "scan-interval": "1s"}},
 		{name: "priority expander", in: armapi.AutoScalerProfile{"expander": "priority"}, wantErr: []string{"cluster-autoscaler-priority-expander", "use random, least-waste or most-pods"}},
 		{name: "bool key", in: armapi.AutoScalerProfile{"ignore-daemonsets-utilization": "maybe"}, wantErr: []string{"must be true or false"}},
 	} {

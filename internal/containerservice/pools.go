@@ -17,17 +17,17 @@ func (s *Service) ScalePool(ctx context.Context, sub, rg, name, pool string, in 
 	if err != nil {
 		return nil, nil, err
 	}
-	idx := slices.IndexFunc(mc.Properties.AgentPoolProfiles, func(x armapi.AgentPoolProfile) bool { return x.Name == pool })
+	idx := poolIndex(mc, pool)
 	if idx < 0 {
-		// az aks nodepool add: a 400 that says why, not a 404 that reads as a missing cluster.
-		names := make([]string, 0, len(mc.Properties.AgentPoolProfiles))
-		for _, p := range mc.Properties.AgentPoolProfiles {
-			names = append(names, p.Name)
-		}
+		// A PUT of a pool the cluster lacks is az aks nodepool add: a 400 that says why,
+		// not a 404 that reads as a missing cluster. A scale or an update of a pool that
+		// does not exist reads the pool first (az and mlfleet's CLI do), and gets GetPool's
+		// 404.
 		return nil, nil, arm.BadRequest(CodeOperationNotSupported,
 			"Cluster '%s' has no agent pool '%s', and adding agent pools is not supported by mlfleet. Scale or update an existing pool (%s) with 'az aks nodepool scale' or 'az aks nodepool update', or create a cluster with the pool you need.",
-			name, pool, strings.Join(names, ", "))
+			mc.Name, pool, poolNames(mc))
 	}
+	pool = mc.Properties.AgentPoolProfiles[idx].Name
 	ip := in.Properties
 	if cur := mc.Properties.AgentPoolProfiles[idx]; ip.Mode != "" && !strings.EqualFold(ip.Mode, orDefault(cur.Mode, "System")) {
 		return nil, nil, modeChange(cur).WithTarget("properties.mode")
@@ -59,12 +59,26 @@ func (s *Service) GetPool(ctx context.Context, sub, rg, name, pool string) (*arm
 	if err != nil {
 		return nil, err
 	}
-	for _, p := range mc.Properties.AgentPoolProfiles {
-		if p.Name == pool {
-			return agentPool(mc, p), nil
-		}
+	if idx := poolIndex(mc, pool); idx >= 0 {
+		return agentPool(mc, mc.Properties.AgentPoolProfiles[idx]), nil
 	}
-	return nil, arm.NotFound(arm.CodeResourceNotFound, "Cluster '%s' has no agent pool '%s'.", name, pool)
+	return nil, arm.NotFound(arm.CodeResourceNotFound, "Cluster '%s' has no agent pool '%s'; its agent pools are: %s.", mc.Name, pool, poolNames(mc))
+}
+
+// poolIndex returns the index of the agent pool of mc called name, or -1. Names are
+// compared without case, as ARM compares every resource name (a pool created as
+// nodepool1 is also NODEPOOL1), the way clusters and groups are found.
+func poolIndex(mc *armapi.ManagedCluster, name string) int {
+	return slices.IndexFunc(mc.Properties.AgentPoolProfiles, func(x armapi.AgentPoolProfile) bool { return strings.EqualFold(x.Name, name) })
+}
+
+// poolNames lists the names of mc's agent pools, for a message about a pool it lacks.
+func poolNames(mc *armapi.ManagedCluster) string {
+	names := make([]string, 0, len(mc.Properties.AgentPoolProfiles))
+	for _, p := range mc.Properties.AgentPoolProfiles {
+		names = append(names, p.Name)
+	}
+	return strings.Join(names, ", ")
 }
 
 // ListPools returns the agent pools of a cluster.
@@ -124,9 +138,11 @@ func (s *Service) RefuseAction(ctx context.Context, sub, rg, name, action string
 // cluster or the pool does not exist, else a 400 CodeOperationNotSupported that says
 // what mlfleet changes on a pool instead. It changes nothing.
 func (s *Service) RefuseNodeImageUpgrade(ctx context.Context, sub, rg, name, pool string) error {
-	if _, err := s.GetPool(ctx, sub, rg, name, pool); err != nil {
+	ap, err := s.GetPool(ctx, sub, rg, name, pool)
+	if err != nil {
 		return err
 	}
+	pool = ap.Name
 	return arm.BadRequest(CodeOperationNotSupported,
 		"Upgrading node images is not supported by mlfleet: it does not manage the node image of agent pool '%s' of cluster '%s', so there is none to upgrade. What mlfleet changes on a pool is its node count ('az aks nodepool scale') and its autoscaler ('az aks nodepool update').", pool, name)
 }
@@ -135,9 +151,11 @@ func (s *Service) RefuseNodeImageUpgrade(ctx context.Context, sub, rg, name, poo
 // cluster or the pool does not exist, else a 400 CodeOperationNotSupported, since a
 // cluster keeps the pools it was created with. It changes nothing.
 func (s *Service) RefusePoolDelete(ctx context.Context, sub, rg, name, pool string) error {
-	if _, err := s.GetPool(ctx, sub, rg, name, pool); err != nil {
+	ap, err := s.GetPool(ctx, sub, rg, name, pool)
+	if err != nil {
 		return err
 	}
+	pool = ap.Name
 	return arm.BadRequest(CodeOperationNotSupported,
 		"Deleting agent pools is not supported by mlfleet: cluster '%s' keeps the pools it was created with. Scale agent pool '%s' down instead ('az aks nodepool scale', to 1 node at least), or delete the cluster.", name, pool)
 }

@@ -250,9 +250,9 @@ func (s *Service) update(ctx context.Context, r *store.Resource, in armapi.Clust
 	autoscaled := slices.ContainsFunc(mc.Properties.AgentPoolProfiles, func(x armapi.AgentPoolProfile) bool { return x.EnableAutoScaling })
 	for i, ap := range p.AgentPoolProfiles {
 		target := fmt.Sprintf("properties.agentPoolProfiles[%d]", i)
-		idx := slices.IndexFunc(mc.Properties.AgentPoolProfiles, func(x armapi.AgentPoolProfile) bool { return x.Name == orDefault(ap.Name, DefaultPoolName) })
+		idx := poolIndex(&mc, orDefault(ap.Name, DefaultPoolName))
 		if idx < 0 {
-			errs.Add("InvalidParameter", target+".name", "Cluster '%s' has no agent pool '%s'; adding pools is not supported.", mc.Name, ap.Name)
+			errs.Add("InvalidParameter", target+".name", "Cluster '%s' has no agent pool '%s'; adding pools is not supported. Its agent pools are: %s.", mc.Name, ap.Name, poolNames(&mc))
 			continue
 		}
 		cur := mc.Properties.AgentPoolProfiles[idx]

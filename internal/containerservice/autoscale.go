@@ -34,9 +34,11 @@ const (
 	// kindPeriod is a duration that must be above zero: scan-interval, the time between
 	// two scans, which at 0 would be a busy loop. The runtime would ignore a 0 and scan
 	// at the default while the cluster showed 0s, so it is refused instead.
-	kindPeriod    = "period"
-	kindInt       = "int"
-	kindPercent   = "percent"
+	kindPeriod  = "period"
+	kindInt     = "int"
+	kindPercent = "percent"
+	// kindRatio is a share above 0 and at most 1: the utilization threshold, under which
+	// no node would ever be at 0 (the runtime would take the default instead).
 	kindRatio     = "ratio"
 	kindBoolText  = "bool-text"
 	kindBool      = "bool"
@@ -155,8 +157,8 @@ func profileValue(k, kind string, raw any) (any, string) {
 		}
 	case kindRatio:
 		f, err := strconv.ParseFloat(s, 64)
-		if err != nil || f < 0 || f > 1 {
-			return nil, fmt.Sprintf("Cluster autoscaler profile key '%s' is '%s': use a number from 0 to 1, such as 0.5.", k, s)
+		if err != nil || f <= 0 || f > 1 {
+			return nil, fmt.Sprintf("Cluster autoscaler profile key '%s' is '%s': use a number above 0 and at most 1, such as 0.5.", k, s)
 		}
 	case kindBoolText:
 		b, err := strconv.ParseBool(s)

@@ -287,13 +287,34 @@ func (s *Service) providerInfo(name string) provider.Info {
 
 // providerError keeps *arm.Error values from providers and wraps the rest. What a provider
 // fails to do after validation passed is not the user's doing, so it is a 500 with a
-// stable code; it ends up on the operation, not on the PUT's answer.
+// stable code; it ends up on the operation, not on the PUT's answer. A scale-down whose
+// drain failed is the user's to fix (drainFailure).
 func providerError(what string, err error) error {
 	var ae *arm.Error
 	if errors.As(err, &ae) {
 		return err
 	}
+	var de *provider.DrainError
+	if errors.As(err, &de) {
+		return drainFailure(what, de)
+	}
 	return arm.Errorf(http.StatusInternalServerError, "ClusterOperationFailed", "%s: %v", what, err)
+}
+
+// drainFailure is the 400 PodDrainFailure of a scale-down whose drain failed, worded
+// after AKS's ("Drain node … failed when evicting pod … This is often caused by a
+// restrictive Pod Disruption Budget (PDB) policy"), with what to do.
+func drainFailure(what string, de *provider.DrainError) error {
+	var fix string
+	if de.Budget != "" {
+		fix = fmt.Sprintf("The eviction was refused by PodDisruptionBudget '%s', which allows no disruption now. "+
+			"Relax it (lower minAvailable, raise maxUnavailable, or run more replicas on the nodes that stay), then scale again.", de.Budget)
+	} else {
+		fix = fmt.Sprintf("Check why pod '%s' does not leave (a refused eviction, or a long termination), then scale again.", de.Pod)
+	}
+	return arm.Errorf(http.StatusBadRequest, "PodDrainFailure",
+		"%s: drain of node '%s' failed when evicting pod '%s': %v. The node was kept and made schedulable again, and the agent pool keeps its node count. %s "+
+			"See http://aka.ms/aks/debugdrainfailures.", what, de.Node, de.Pod, de.Err, fix)
 }
 
 // decode reads a stored cluster. It blanks the kubeconfig (a secret is never returned by

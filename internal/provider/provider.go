@@ -8,6 +8,7 @@ package provider
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -22,6 +23,32 @@ var (
 	// output the provider keeps.
 	ErrNoLogs = errors.New("no logs for this pod")
 )
+
+// DrainError means a scale-down could not drain a node it was to remove: an eviction was
+// refused (a PodDisruptionBudget) or the evicted pods outlasted the drain's timeout. The
+// pool keeps its nodes, uncordoned.
+type DrainError struct {
+	// Node is the node whose drain failed.
+	Node string
+	// Pod is the namespace/name of the pod whose eviction was refused, or of one that
+	// outlasted the timeout.
+	Pod string
+	// Budget is the namespace/name of the PodDisruptionBudget that refused the eviction;
+	// empty when none was named.
+	Budget string
+	// Err is the eviction's error, or the timeout.
+	Err error
+}
+
+func (e *DrainError) Error() string {
+	msg := fmt.Sprintf("drain node %s: pod %s: %v", e.Node, e.Pod, e.Err)
+	if e.Budget != "" {
+		msg += fmt.Sprintf(" (PodDisruptionBudget %s)", e.Budget)
+	}
+	return msg
+}
+
+func (e *DrainError) Unwrap() error { return e.Err }
 
 // resumeKey marks the context of a resume (ResumeOnly).
 type resumeKey struct{}

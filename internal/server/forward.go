@@ -37,6 +37,52 @@ type peerAnswer struct {
 	Out      json.RawMessage `json:"out,omitempty"`
 	Error    string          `json:"error,omitempty"`
 	NotFound bool            `json:"notFound,omitempty"`
+	// Drain carries a provider.DrainError, which the caller's operation reports as the
+	// user's to fix (a PodDisruptionBudget), not as a server failure.
+	Drain *peerDrain `json:"drain,omitempty"`
+}
+
+// peerDrain is a provider.DrainError on the wire.
+type peerDrain struct {
+	Node   string `json:"node"`
+	Pod    string `json:"pod"`
+	Budget string `json:"budget,omitempty"`
+	Error  string `json:"error"`
+}
+
+// answerOf is the answer to a call that returned out and err.
+func answerOf(out any, err error) peerAnswer {
+	var a peerAnswer
+	var de *provider.DrainError
+	switch {
+	case errors.Is(err, provider.ErrNotFound):
+		a.NotFound = true
+	case err != nil:
+		a.Error = err.Error()
+		if errors.As(err, &de) {
+			a.Drain = &peerDrain{Node: de.Node, Pod: de.Pod, Budget: de.Budget, Error: fmt.Sprint(de.Err)}
+		}
+	default:
+		if a.Out, err = json.Marshal(out); err != nil {
+			a = peerAnswer{Error: err.Error()}
+		}
+	}
+	return a
+}
+
+// result is the error of the answer of replica, or nil with its output decoded into out.
+func (a peerAnswer) result(replica string, out any) error {
+	switch {
+	case a.NotFound:
+		return fmt.Errorf("%w on replica %s", provider.ErrNotFound, replica)
+	case a.Drain != nil:
+		return fmt.Errorf("on replica %s: %w", replica, &provider.DrainError{Node: a.Drain.Node, Pod: a.Drain.Pod, Budget: a.Drain.Budget, Err: errors.New(a.Drain.Error)})
+	case a.Error != "":
+		return errors.New(a.Error)
+	case out != nil && len(a.Out) > 0:
+		return json.Unmarshal(a.Out, out)
+	}
+	return nil
 }
 
 // forwarder implements embedded.Remote over HTTPS to the replica's address in the store.
@@ -88,15 +134,7 @@ func (f *forwarder) Call(ctx context.Context, replica, method string, in, out an
 	if err := json.Unmarshal(plain, &a); err != nil {
 		return fmt.Errorf("answer of replica %s: %w", replica, err)
 	}
-	switch {
-	case a.NotFound:
-		return fmt.Errorf("%w on replica %s", provider.ErrNotFound, replica)
-	case a.Error != "":
-		return errors.New(a.Error)
-	case out != nil && len(a.Out) > 0:
-		return json.Unmarshal(a.Out, out)
-	}
-	return nil
+	return a.result(replica, out)
 }
 
 // address is the replica's address from its row, if it is alive.
@@ -139,19 +177,10 @@ func servePeerCalls(next http.Handler, emb *embedded.Provider, box *secrets.Box,
 			return
 		}
 		out, err := emb.ServeCall(r.Context(), call.Method, call.In)
-		var a peerAnswer
-		switch {
-		case errors.Is(err, provider.ErrNotFound):
-			a.NotFound = true
-		case err != nil:
-			a.Error = err.Error()
+		if err != nil && !errors.Is(err, provider.ErrNotFound) {
 			log.Debug("peer call failed", "method", call.Method, "err", err)
-		default:
-			if a.Out, err = json.Marshal(out); err != nil {
-				a = peerAnswer{Error: err.Error()}
-			}
 		}
-		b, _ := json.Marshal(a)
+		b, _ := json.Marshal(answerOf(out, err))
 		w.Header().Set("Content-Type", "application/octet-stream")
 		_, _ = w.Write(box.Seal(b))
 	})

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -81,5 +82,26 @@ func TestPeerCalls(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusTeapot {
 		t.Errorf("another path: %d, want the API handler's", resp.StatusCode)
+	}
+}
+
+// TestPeerDrainError: a drain failure on the hosting replica reaches the caller as a
+// provider.DrainError, so that its operation fails as the user's to fix (400
+// PodDrainFailure naming the budget), as it does when the cluster runs on the caller.
+func TestPeerDrainError(t *testing.T) {
+	sent := &provider.DrainError{Node: "aks-nodepool1-12345678-vmss000002", Pod: "default/web-1", Budget: "default/web-pdb",
+		Err: errors.New("Cannot evict pod as it would violate the pod's disruption budget.")}
+	wire, err := json.Marshal(answerOf(nil, fmt.Errorf("scale node pool nodepool1 to 2: %w", sent)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a peerAnswer
+	if err := json.Unmarshal(wire, &a); err != nil {
+		t.Fatal(err)
+	}
+	var got *provider.DrainError
+	if err := a.result("host", nil); !errors.As(err, &got) || got.Node != sent.Node || got.Pod != sent.Pod || got.Budget != sent.Budget ||
+		got.Err.Error() != sent.Err.Error() {
+		t.Fatalf("answer of a drain failure read back as %v, want %v", err, sent)
 	}
 }

@@ -36,6 +36,8 @@ type Provider struct {
 	version string
 	log     *slog.Logger
 	python  string
+	// drainTimeout bounds a scale-down's drain; zero is the runtime's default.
+	drainTimeout time.Duration
 
 	// state is where clusters keep their objects: the embedded etcd (default), kine on
 	// a PostgreSQL database (UseKine) or an external etcd (UseEtcd).
@@ -76,6 +78,12 @@ type Option func(*Provider)
 // says so.
 func WithPython(path string) Option {
 	return func(p *Provider) { p.python = path }
+}
+
+// WithDrainTimeout bounds the drain of the nodes a scale-down removes (see
+// clusterruntime.Options.DrainTimeout); zero keeps the runtime's default, 10m.
+func WithDrainTimeout(d time.Duration) Option {
+	return func(p *Provider) { p.drainTimeout = d }
 }
 
 // New returns a provider keeping its data under dir. Nothing starts until the first Ensure.
@@ -185,7 +193,7 @@ func (p *Provider) start(ctx context.Context, c *cluster, spec provider.ClusterS
 	cfg := srv.InClusterConfig()
 	log := p.log.With("cluster", spec.Name)
 	rt, err := clusterruntime.Start(ctx, cfg, clusterruntime.Options{Logger: log,
-		DataDir: filepath.Join(p.dir, spec.ID, "inference"), Python: p.python})
+		DataDir: filepath.Join(p.dir, spec.ID, "inference"), Python: p.python, DrainTimeout: p.drainTimeout})
 	if err != nil {
 		_ = srv.Stop(context.WithoutCancel(ctx))
 		return fmt.Errorf("start cluster runtime of %s: %w", spec.Name, err)

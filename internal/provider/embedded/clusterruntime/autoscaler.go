@@ -78,6 +78,7 @@ type autoscaler struct {
 	podSim   *podSimulator
 	nodeSim  *nodeSimulator
 	recorder record.EventRecorder
+	drainer  *drainer // with the autoscaler's recorder
 	clock    clock.WithTicker
 	log      *slog.Logger
 

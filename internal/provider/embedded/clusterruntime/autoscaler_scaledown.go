@@ -7,11 +7,8 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"time"
 
 	v1 "k8s.io/api/core/v1"
-	policyv1 "k8s.io/api/policy/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/component-helpers/scheduling/corev1/nodeaffinity"
 )
@@ -55,7 +52,7 @@ func (a *autoscaler) scaleDown(ctx context.Context, cfg AutoscalerConfig, st *st
 		if n.Annotations[annotationScaleDownDisabled] == "true" {
 			continue
 		}
-		if utilization(n, st.usage[n.Name]) < cfg.Settings.UtilizationThreshold && movable(a.podsOn(n.Name)) {
+		if utilization(n, st.usage[n.Name]) < cfg.Settings.UtilizationThreshold && movable(a.podSim.podsOn(n.Name)) {
 			seen[n.Name] = true
 			if _, ok := a.since[n.Name]; !ok {
 				a.since[n.Name] = now
@@ -84,21 +81,21 @@ func (a *autoscaler) scaleDown(ctx context.Context, cfg AutoscalerConfig, st *st
 		return cmp.Or(cmp.Compare(utilization(x, st.usage[x.Name]), utilization(y, st.usage[y.Name])), cmp.Compare(j, i))
 	})
 	for _, node := range candidates {
-		pods := a.podsOn(node.Name)
+		pods := a.podSim.podsOn(node.Name)
 		others := slices.DeleteFunc(slices.Clone(st.nodes), func(n *v1.Node) bool { return n.Name == node.Name })
 		if !fitElsewhere(pods, others, st.usage) {
 			continue
 		}
 		poolName, _, _ := parseNodeName(node.Name)
 		ap := autoscaled[poolName]
-		if err := a.drain(ctx, cfg, node, pods); err != nil {
+		if err := a.drainer.drain(ctx, []string{node.Name}, drainLimits{timeout: cfg.Settings.MaxGracefulTermination}); err != nil {
 			a.mu.Lock()
 			a.failed = now
 			a.mu.Unlock()
 			return len(seen), err
 		}
 		if err := a.resize(ctx, cfg, ap.pool, ap.pool.Count-1, node.Name); err != nil {
-			return len(seen), errors.Join(fmt.Errorf("scale down pool %s to %d: %w", ap.pool.Name, ap.pool.Count-1, err), a.cordon(ctx, node.Name, false))
+			return len(seen), errors.Join(fmt.Errorf("scale down pool %s to %d: %w", ap.pool.Name, ap.pool.Count-1, err), a.drainer.uncordon(ctx, []string{node.Name}))
 		}
 		a.log.Info("cluster autoscaler scaled down", "pool", ap.pool.Name, "node", node.Name, "to", ap.pool.Count-1)
 		a.recorder.Eventf(node, v1.EventTypeNormal, EventScaleDown, "node removed by cluster autoscaler: %s %d->%d (min: %d)",
@@ -109,21 +106,6 @@ func (a *autoscaler) scaleDown(ctx context.Context, cfg AutoscalerConfig, st *st
 		return len(seen), nil
 	}
 	return len(seen), nil
-}
-
-// podsOn returns the pods bound to a node that still run.
-func (a *autoscaler) podsOn(node string) []*v1.Pod {
-	objs, err := a.podSim.podIndex.ByIndex(podsByNodeIndex, node)
-	if err != nil {
-		return nil
-	}
-	var out []*v1.Pod
-	for _, o := range objs {
-		if p, ok := o.(*v1.Pod); ok && !terminal(p) && p.DeletionTimestamp == nil {
-			out = append(out, p)
-		}
-	}
-	return out
 }
 
 // utilization is the larger share of the node's allocatable cpu and memory that the
@@ -196,71 +178,4 @@ next:
 		return false
 	}
 	return true
-}
-
-// drain cordons node and evicts its pods, waiting up to the graceful termination limit
-// for them to go. A refused eviction (a PodDisruptionBudget) uncordons the node.
-func (a *autoscaler) drain(ctx context.Context, cfg AutoscalerConfig, node *v1.Node, pods []*v1.Pod) error {
-	if err := a.cordon(ctx, node.Name, true); err != nil {
-		return err
-	}
-	a.recorder.Event(node, v1.EventTypeNormal, EventScaleDown, "marked the node as toBeDeleted/unschedulable")
-	for _, p := range pods {
-		if daemonSetPod(p) {
-			continue
-		}
-		// The pod's own grace period, capped by max-graceful-termination-sec.
-		grace := int64(cfg.Settings.MaxGracefulTermination / time.Second)
-		if g := p.Spec.TerminationGracePeriodSeconds; g != nil && *g < grace {
-			grace = *g
-		}
-		err := a.client.PolicyV1().Evictions(p.Namespace).Evict(ctx, &policyv1.Eviction{ObjectMeta: metav1.ObjectMeta{Name: p.Name, Namespace: p.Namespace},
-			DeleteOptions: &metav1.DeleteOptions{GracePeriodSeconds: &grace}})
-		switch {
-		case err == nil, apierrors.IsNotFound(err):
-		default:
-			a.recorder.Eventf(p, v1.EventTypeWarning, EventScaleDown, "failed to evict pod for scale-down: %v", err)
-			if uerr := a.cordon(ctx, node.Name, false); uerr != nil {
-				return uerr
-			}
-			return fmt.Errorf("drain node %s: evict pod %s: %w", node.Name, podKey(p), err)
-		}
-		a.recorder.Event(p, v1.EventTypeNormal, EventScaleDown, "deleting pod for node scale down")
-	}
-	deadline := a.clock.Now().Add(cfg.Settings.MaxGracefulTermination)
-	for {
-		left := 0
-		for _, p := range a.podsOn(node.Name) {
-			if !daemonSetPod(p) {
-				left++
-			}
-		}
-		if left == 0 {
-			return nil
-		}
-		if a.clock.Now().After(deadline) {
-			return fmt.Errorf("drain node %s: %d pods still there after %v", node.Name, left, cfg.Settings.MaxGracefulTermination)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-a.clock.After(100 * time.Millisecond):
-		}
-	}
-}
-
-// cordon marks a node unschedulable (or schedulable again).
-func (a *autoscaler) cordon(ctx context.Context, name string, on bool) error {
-	node, err := a.client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
-	if err != nil {
-		return fmt.Errorf("cordon node %s: %w", name, err)
-	}
-	if node.Spec.Unschedulable == on {
-		return nil
-	}
-	node.Spec.Unschedulable = on
-	if _, err := a.client.CoreV1().Nodes().Update(ctx, node, metav1.UpdateOptions{}); err != nil {
-		return fmt.Errorf("cordon node %s: %w", name, err)
-	}
-	return nil
 }

@@ -21,8 +21,11 @@
 //     the pool's maxPods), Ready conditions, an InternalIP from the
 //     node subnet and a /24 pod range. Like kubelets it renews the nodes' Leases in
 //     kube-node-lease (nodelease.go), refreshes their heartbeats (nodestatus.go), and
-//     registers a node again if someone deletes it. Scale-down removes the highest
-//     indexes and deletes the pods bound there. Each node records its pool in the
+//     registers a node again if someone deletes it. Scale-down takes the cordoned nodes,
+//     then the highest indexes, and drains them first (drain.go, shared with the
+//     autoscaler): cordon, evictions through the eviction API so that
+//     PodDisruptionBudgets hold, a bounded wait; a failed drain keeps the pool as it was
+//     (a DrainError). DeletePool does not drain. Each node records its pool in the
 //     annotation mlfleet.io/node-pool, so that a runtime started again on the same cluster
 //     (after a restart of mlfleet) adopts the pools and keeps their nodes alive.
 //   - A pod simulator (pods.go, scheduling.go) standing in for kube-scheduler and the

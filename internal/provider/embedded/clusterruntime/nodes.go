@@ -251,27 +251,7 @@ func (s *nodeSimulator) setPool(ctx context.Context, pool NodePool, remove bool,
 	} else {
 		s.pools[pool.Name] = pool
 	}
-	var members []managedNode
-	for _, m := range s.managed {
-		if m.pool == pool.Name {
-			members = append(members, m)
-		}
-	}
-	// The nodes to keep sort first, then the cordoned ones, then those named in leaving;
-	// among equals, the highest index goes first.
-	rank := func(m managedNode) int {
-		name := nodeName(pool.Name, id, m.index)
-		if slices.Contains(leaving, name) {
-			return 2
-		}
-		if n, err := s.lister.Get(name); err == nil && n.Spec.Unschedulable {
-			return 1
-		}
-		return 0
-	}
-	slices.SortFunc(members, func(a, b managedNode) int {
-		return cmp.Or(cmp.Compare(rank(a), rank(b)), cmp.Compare(a.index, b.index))
-	})
+	members := s.removalOrder(pool.Name, id, leaving)
 	for len(members) > pool.Count {
 		m := members[len(members)-1]
 		members = members[:len(members)-1]
@@ -320,6 +300,32 @@ func (s *nodeSimulator) setPool(ctx context.Context, pool NodePool, remove bool,
 		return fmt.Errorf("set node pool %s: %w", pool.Name, err)
 	}
 	return nil
+}
+
+// removalOrder returns the nodes of a pool, those to keep first: the nodes named in
+// leaving sort last, the cordoned ones before them, and among equals the highest index
+// last. s.mu must be held.
+func (s *nodeSimulator) removalOrder(pool, id string, leaving []string) []managedNode {
+	var members []managedNode
+	for _, m := range s.managed {
+		if m.pool == pool {
+			members = append(members, m)
+		}
+	}
+	rank := func(m managedNode) int {
+		name := nodeName(pool, id, m.index)
+		if slices.Contains(leaving, name) {
+			return 2
+		}
+		if n, err := s.lister.Get(name); err == nil && n.Spec.Unschedulable {
+			return 1
+		}
+		return 0
+	}
+	slices.SortFunc(members, func(a, b managedNode) int {
+		return cmp.Or(cmp.Compare(rank(a), rank(b)), cmp.Compare(a.index, b.index))
+	})
+	return members
 }
 
 // ensureNode creates the node name of pool or brings it up to date, and renews its Lease

@@ -319,6 +319,21 @@ func (s *podSimulator) onRemovedSimulatedNode(name string) bool {
 	return m != nil && m[2] == poolID(s.sim.clusterUID, m[1])
 }
 
+// podsOn returns the pods bound to a node that still run.
+func (s *podSimulator) podsOn(node string) []*v1.Pod {
+	objs, err := s.podIndex.ByIndex(podsByNodeIndex, node)
+	if err != nil {
+		return nil
+	}
+	var out []*v1.Pod
+	for _, o := range objs {
+		if p, ok := o.(*v1.Pod); ok && !terminal(p) && p.DeletionTimestamp == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 func terminal(pod *v1.Pod) bool {
 	return pod.Status.Phase == v1.PodSucceeded || pod.Status.Phase == v1.PodFailed
 }

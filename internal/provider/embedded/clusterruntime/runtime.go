@@ -47,6 +47,7 @@ const (
 	defaultLeaseRenewInterval      = 10 * time.Second
 	defaultNodeStatusInterval      = time.Minute
 	defaultSchedulingRetryInterval = 30 * time.Second
+	defaultDrainTimeout            = 10 * time.Minute
 	defaultNodeCIDR                = "10.224.0.0/16"
 	defaultPodCIDR                 = "10.244.0.0/16"
 	defaultPublicLBCIDR            = "198.18.0.0/15"
@@ -76,6 +77,12 @@ type Options struct {
 	// SchedulingRetryInterval is how often pods that fit on no node are tried again even
 	// though no node or pod changed. Zero means 30s.
 	SchedulingRetryInterval time.Duration
+
+	// DrainTimeout bounds the drain of the nodes a SetPool removes: evictions that a
+	// PodDisruptionBudget refuses are tried again until then, and the pods' termination
+	// grace periods are capped to it. Zero means 10m, the cluster autoscaler's
+	// max-graceful-termination-sec.
+	DrainTimeout time.Duration
 
 	// NodeCIDR is the subnet of the nodes' InternalIPs. Empty means "10.224.0.0/16", the
 	// AKS default; the first four addresses are reserved as in any Azure subnet.
@@ -135,6 +142,9 @@ func (o Options) complete() (*Options, error) {
 	if o.NodeStatusInterval <= 0 {
 		o.NodeStatusInterval = defaultNodeStatusInterval
 	}
+	if o.DrainTimeout <= 0 {
+		o.DrainTimeout = defaultDrainTimeout
+	}
 	if o.SchedulingRetryInterval <= 0 {
 		o.SchedulingRetryInterval = defaultSchedulingRetryInterval
 	}
@@ -174,6 +184,8 @@ type Runtime struct {
 	nodes      *nodeSimulator
 	pods       *podSimulator
 	autoscaler *autoscaler
+	drainer    *drainer
+	drainTime  time.Duration
 
 	runCtx  context.Context
 	cancel  context.CancelFunc
@@ -263,10 +275,14 @@ func Start(ctx context.Context, config *rest.Config, opts Options) (*Runtime, er
 		return fail(err)
 	}
 	r.nodes, r.pods = nodes, pods
+	autoscalerEvents := events.NewRecorder(scheme.Scheme, v1.EventSource{Component: autoscalerComponent})
 	r.autoscaler = &autoscaler{client: client, pods: coreInformers.Pods().Lister(), nodeList: coreInformers.Nodes().Lister(),
 		podSim: pods, nodeSim: nodes, clock: o.Clock, log: o.Logger.With("component", autoscalerComponent),
-		recorder: events.NewRecorder(scheme.Scheme, v1.EventSource{Component: autoscalerComponent}),
-		wake:     make(chan struct{}, 1), since: map[string]time.Time{}, noticed: map[types.UID]string{}}
+		recorder: autoscalerEvents, drainer: &drainer{client: client, pods: pods, clock: o.Clock, recorder: autoscalerEvents},
+		wake: make(chan struct{}, 1), since: map[string]time.Time{}, noticed: map[types.UID]string{}}
+	r.drainer = &drainer{client: client, pods: pods, clock: o.Clock,
+		recorder: events.NewRecorder(scheme.Scheme, v1.EventSource{Component: drainComponent})}
+	r.drainTime = o.DrainTimeout
 
 	// StartWithContext, not Start(ctx.Done()): see startMetadataInformers.
 	typed.StartWithContext(runCtx)
@@ -326,13 +342,15 @@ func waitForCluster(ctx context.Context, client kubernetes.Interface) (string, e
 
 // SetPool creates or changes a node pool and returns once its nodes exist in the
 // cluster, Ready, with their Leases: a pool keeps the nodes it has, grows by the lowest
-// free indexes and shrinks by its cordoned nodes, then its highest indexes (deleted
-// together with the pods bound to them), and nodes that exist are updated to the
-// pool's VM size, capacity, version and location. It is idempotent. Nodes keep being
-// renewed, and re-created if deleted, until the pool changes again or Stop. It returns
-// an error wrapping ErrInvalidPool for a malformed pool (and changes nothing),
-// ErrStopped after Stop; after an API error the pool is recorded and the background
-// loop keeps converging towards it.
+// free indexes and shrinks by its cordoned nodes, then its highest indexes, and nodes
+// that exist are updated to the pool's VM size, capacity, version and location. The
+// nodes a shrink removes are drained first, as AKS's scale-down does: cordoned, their
+// pods evicted (so that PodDisruptionBudgets hold) within Options.DrainTimeout. It is
+// idempotent. Nodes keep being renewed, and re-created if deleted, until the pool
+// changes again or Stop. It returns an error wrapping ErrInvalidPool for a malformed
+// pool (and changes nothing), a *DrainError when the drain failed (the pool and its
+// nodes stay as they were, uncordoned), ErrStopped after Stop; after an API error the
+// pool is recorded and the background loop keeps converging towards it.
 func (r *Runtime) SetPool(ctx context.Context, pool NodePool) error {
 	if err := pool.validate(); err != nil {
 		return err
@@ -342,10 +360,16 @@ func (r *Runtime) SetPool(ctx context.Context, pool NodePool) error {
 		return err
 	}
 	defer done()
-	return r.nodes.setPool(ctx, pool, false)
+	leaving := r.nodes.leavingFirst(pool)
+	if len(leaving) > 0 {
+		if err := r.drainer.drain(ctx, leaving, drainLimits{timeout: r.drainTime, retryRefused: true}); err != nil {
+			return fmt.Errorf("scale node pool %s to %d: %w", pool.Name, pool.Count, err)
+		}
+	}
+	return r.nodes.setPool(ctx, pool, false, leaving...)
 }
 
-// DeletePool removes a node pool and its nodes (with their pods). Deleting a pool that
+// DeletePool removes a node pool and its nodes (with their pods, without a drain). Deleting a pool that
 // does not exist does nothing. It returns ErrStopped after Stop.
 func (r *Runtime) DeletePool(ctx context.Context, name string) error {
 	ctx, done, err := r.join(ctx)

@@ -1,0 +1,93 @@
+package embedded
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr"
+	appsv1 "k8s.io/api/apps/v1"
+	v1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/klog/v2"
+	"k8s.io/utils/ptr"
+
+	"github.com/mlfleet/mlfleet/internal/catalog"
+	"github.com/mlfleet/mlfleet/internal/provider"
+	"github.com/mlfleet/mlfleet/internal/testutil"
+)
+
+// TestScaleDownBlockedByBudget: a Scale down that a PodDisruptionBudget blocks fails
+// with a provider.DrainError naming the budget, and the cluster keeps its node count, as
+// an AKS scale-down whose drain fails does.
+func TestScaleDownBlockedByBudget(t *testing.T) {
+	if os.Getenv("TMP_KLOG") == "" {
+		klog.SetLogger(logr.Discard())
+	}
+	p, err := New(t.TempDir(), catalog.DefaultVMSizes(), nil, WithDrainTimeout(2*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close(context.Background()) })
+	pool := provider.NodePool{Name: "nodepool1", Count: 3, VMSize: "Standard_D2_v2", Mode: "System"}
+	spec := provider.ClusterSpec{ID: "drain1", Name: "drain1", Location: "westeurope", Pools: []provider.NodePool{pool}}
+	ctx := t.Context()
+	if _, err := p.Ensure(ctx, spec); err != nil {
+		t.Fatal(err)
+	}
+	creds, err := p.Credentials(ctx, spec.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := clientcmd.RESTConfigFromKubeConfig(creds.Admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := kubernetes.NewForConfigOrDie(cfg)
+
+	labels := map[string]string{"app": "web"}
+	if _, err := client.AppsV1().Deployments("default").Create(ctx, &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "web"},
+		Spec: appsv1.DeploymentSpec{Replicas: ptr.To[int32](3), Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: v1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec: v1.PodSpec{Containers: []v1.Container{{Name: "web", Image: "nginx"}}}}}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	minAvailable := intstr.FromInt32(3)
+	if _, err := client.PolicyV1().PodDisruptionBudgets("default").Create(ctx, &policyv1.PodDisruptionBudget{ObjectMeta: metav1.ObjectMeta{Name: "web-pdb"},
+		Spec: policyv1.PodDisruptionBudgetSpec{MinAvailable: &minAvailable, Selector: &metav1.LabelSelector{MatchLabels: labels}}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	testutil.WaitFor(t, time.Minute, "the budget counts 3 healthy pods", func() (bool, string) {
+		b, err := client.PolicyV1().PodDisruptionBudgets("default").Get(ctx, "web-pdb", metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		return b.Status.ObservedGeneration == b.Generation && b.Status.CurrentHealthy == 3, fmt.Sprintf("%+v", b.Status)
+	})
+
+	shrunk := pool
+	shrunk.Count = 2
+	err = p.Scale(ctx, spec.ID, shrunk)
+	var de *provider.DrainError
+	if !errors.As(err, &de) || de.Budget != "default/web-pdb" {
+		t.Fatalf("Scale(2) under a budget = %v, want a provider.DrainError naming default/web-pdb", err)
+	}
+	st, err := p.Status(ctx, spec.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Pools) != 1 || st.Pools[0].Count != 3 {
+		t.Errorf("pools after the failed scale-down %+v, want 3 nodes", st.Pools)
+	}
+	nodes, err := client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil || len(nodes.Items) != 3 {
+		t.Fatalf("nodes after the failed scale-down: %d (%v), want 3", len(nodes.Items), err)
+	}
+}

@@ -11,10 +11,8 @@ import (
 
 	"github.com/mlfleet/mlfleet/internal/arm"
 	"github.com/mlfleet/mlfleet/internal/catalog"
-	"github.com/mlfleet/mlfleet/internal/operations"
 	"github.com/mlfleet/mlfleet/internal/provider"
 	"github.com/mlfleet/mlfleet/internal/provider/providertest"
-	"github.com/mlfleet/mlfleet/internal/resources"
 	"github.com/mlfleet/mlfleet/internal/store"
 	"github.com/mlfleet/mlfleet/internal/store/storetest"
 	"github.com/mlfleet/mlfleet/internal/testutil"
@@ -50,14 +48,7 @@ func (p *budgetBlockedProvider) Ensure(_ context.Context, spec provider.ClusterS
 func TestScaleDownDrainFailure(t *testing.T) {
 	ctx := context.Background()
 	st := storetest.OpenSQLite(t)
-	engine := operations.New(st, operations.Config{})
-	rs := resources.New(st, engine)
-	if _, err := rs.EnsureSubscription(ctx, testSub, "test", "tenant"); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := rs.PutGroup(ctx, testSub, testRG, armapi.GroupInput{Location: "westus"}); err != nil {
-		t.Fatal(err)
-	}
+	engine, rs := newGroup(t, st)
 	info := infoOnlyProvider().Info()
 	prov := &budgetBlockedProvider{InfoOnly: providertest.InfoOnly{I: info}, counts: map[string]int{}}
 	s := New(Config{Store: st, Engine: engine, Resources: rs, Versions: catalog.DefaultVersions(), VMSizes: catalog.DefaultVMSizes(),

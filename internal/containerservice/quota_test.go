@@ -39,11 +39,20 @@ func infoOnlyProvider() provider.Provider {
 // the test subscription and resource group (westus) the first time.
 func newService(t *testing.T, st store.Store, quotaJSON string) *Service {
 	t.Helper()
-	ctx := context.Background()
 	q, err := quota.Parse([]byte(quotaJSON), catalog.DefaultVMSizes().Families())
 	if err != nil {
 		t.Fatal(err)
 	}
+	engine, rs := newGroup(t, st)
+	return New(Config{Store: st, Engine: engine, Resources: rs, Versions: catalog.DefaultVersions(), VMSizes: catalog.DefaultVMSizes(),
+		Providers: map[string]provider.Provider{"embedded": infoOnlyProvider(), "external": providertest.InfoOnly{I: provider.Info{Name: "external"}}}, Quotas: q})
+}
+
+// newGroup returns an operations engine (not started) and a resource service over st, and
+// makes the test subscription and resource group (westus) the first time.
+func newGroup(t *testing.T, st store.Store) (*operations.Engine, *resources.Service) {
+	t.Helper()
+	ctx := context.Background()
 	engine := operations.New(st, operations.Config{})
 	rs := resources.New(st, engine)
 	if _, err := rs.EnsureSubscription(ctx, testSub, "test", "tenant"); err != nil {
@@ -52,8 +61,7 @@ func newService(t *testing.T, st store.Store, quotaJSON string) *Service {
 	if _, _, err := rs.PutGroup(ctx, testSub, testRG, armapi.GroupInput{Location: "westus"}); err != nil {
 		t.Fatal(err)
 	}
-	return New(Config{Store: st, Engine: engine, Resources: rs, Versions: catalog.DefaultVersions(), VMSizes: catalog.DefaultVMSizes(),
-		Providers: map[string]provider.Provider{"embedded": infoOnlyProvider(), "external": providertest.InfoOnly{I: provider.Info{Name: "external"}}}, Quotas: q})
+	return engine, rs
 }
 
 func clusterInput(count int, size string) armapi.ClusterInput {

@@ -18,7 +18,6 @@ import (
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/ptr"
 
@@ -62,18 +61,7 @@ func TestInferenceOnEmbeddedCluster(t *testing.T) {
 		}
 		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 		defer cancel()
-		if _, err := p.Ensure(ctx, spec); err != nil {
-			t.Fatal(err)
-		}
-		creds, err := p.Credentials(ctx, spec.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg, err := clientcmd.RESTConfigFromKubeConfig(creds.Admin)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return p, kubernetes.NewForConfigOrDie(cfg)
+		return p, ensureCluster(t, ctx, p, spec)
 	}
 	p, client := start()
 	if !p.Info().ServesEndpoints {

@@ -39,18 +39,7 @@ func TestScaleDownBlockedByBudget(t *testing.T) {
 	pool := provider.NodePool{Name: "nodepool1", Count: 3, VMSize: "Standard_D2_v2", Mode: "System"}
 	spec := provider.ClusterSpec{ID: "drain1", Name: "drain1", Location: "westeurope", Pools: []provider.NodePool{pool}}
 	ctx := t.Context()
-	if _, err := p.Ensure(ctx, spec); err != nil {
-		t.Fatal(err)
-	}
-	creds, err := p.Credentials(ctx, spec.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := clientcmd.RESTConfigFromKubeConfig(creds.Admin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	client := kubernetes.NewForConfigOrDie(cfg)
+	client := ensureCluster(t, ctx, p, spec)
 
 	labels := map[string]string{"app": "web"}
 	if _, err := client.AppsV1().Deployments("default").Create(ctx, &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "web"},
@@ -90,4 +79,21 @@ func TestScaleDownBlockedByBudget(t *testing.T) {
 	if err != nil || len(nodes.Items) != 3 {
 		t.Fatalf("nodes after the failed scale-down: %d (%v), want 3", len(nodes.Items), err)
 	}
+}
+
+// ensureCluster ensures the cluster of spec on p and returns a client of its admin.
+func ensureCluster(t *testing.T, ctx context.Context, p *Provider, spec provider.ClusterSpec) kubernetes.Interface {
+	t.Helper()
+	if _, err := p.Ensure(ctx, spec); err != nil {
+		t.Fatal(err)
+	}
+	creds, err := p.Credentials(ctx, spec.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := clientcmd.RESTConfigFromKubeConfig(creds.Admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kubernetes.NewForConfigOrDie(cfg)
 }

@@ -51,16 +51,22 @@ type drainLimits struct {
 }
 
 // drain cordons nodes, evicts their pods (DaemonSet pods stay, as they would with
-// `kubectl drain --ignore-daemonsets`) and waits for them to go. On failure the nodes
-// are uncordoned and the error is a *DrainError (or the context's).
+// `kubectl drain --ignore-daemonsets`) and waits for them to go. On failure the nodes it
+// cordoned are uncordoned (one cordoned before stays so) and the error is a *DrainError
+// (or the context's).
 func (d *drainer) drain(ctx context.Context, nodes []string, limits drainLimits) error {
+	var cordoned []string
 	for _, name := range nodes {
-		if err := d.cordon(ctx, name, true); err != nil {
-			return errors.Join(err, d.uncordon(ctx, nodes))
+		changed, err := d.cordon(ctx, name, true)
+		if changed {
+			cordoned = append(cordoned, name)
+		}
+		if err != nil {
+			return errors.Join(err, d.uncordon(ctx, cordoned))
 		}
 	}
 	if err := d.evictAll(ctx, nodes, limits); err != nil {
-		return errors.Join(err, d.uncordon(ctx, nodes))
+		return errors.Join(err, d.uncordon(ctx, cordoned))
 	}
 	return nil
 }
@@ -165,30 +171,31 @@ func refusingBudget(ns string, err error) string {
 func (d *drainer) uncordon(ctx context.Context, nodes []string) error {
 	var errs []error
 	for _, name := range nodes {
-		if err := d.cordon(context.WithoutCancel(ctx), name, false); err != nil && !apierrors.IsNotFound(errors.Unwrap(err)) {
+		if _, err := d.cordon(context.WithoutCancel(ctx), name, false); err != nil && !apierrors.IsNotFound(errors.Unwrap(err)) {
 			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
 }
 
-// cordon marks a node unschedulable (or schedulable again).
-func (d *drainer) cordon(ctx context.Context, name string, on bool) error {
+// cordon marks a node unschedulable (or schedulable again), and says whether it changed
+// it.
+func (d *drainer) cordon(ctx context.Context, name string, on bool) (bool, error) {
 	node, err := d.client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
-		return fmt.Errorf("cordon node %s: %w", name, err)
+		return false, fmt.Errorf("cordon node %s: %w", name, err)
 	}
 	if node.Spec.Unschedulable == on {
-		return nil
+		return false, nil
 	}
 	node.Spec.Unschedulable = on
 	if _, err := d.client.CoreV1().Nodes().Update(ctx, node, metav1.UpdateOptions{}); err != nil {
-		return fmt.Errorf("cordon node %s: %w", name, err)
+		return false, fmt.Errorf("cordon node %s: %w", name, err)
 	}
 	if on {
 		d.recorder.Event(node, v1.EventTypeNormal, EventScaleDown, "marked the node as toBeDeleted/unschedulable")
 	}
-	return nil
+	return true, nil
 }
 
 // leavingFirst returns the nodes a SetPool of pool would remove: what the pool has

@@ -86,6 +86,38 @@ func TestScaleDownDrains(t *testing.T) {
 		t.Errorf("pod %s was not evicted through the eviction API", victim.Name)
 	}
 	runningPods(t, c.client, ns, "app=app", 3)
+
+	// A node its user cordoned goes first, and stays cordoned when its drain fails.
+	pdb.ResourceVersion = ""
+	create(t, c.client.PolicyV1().PodDisruptionBudgets(ns).Create, pdb)
+	testutil.WaitFor(t, 30*time.Second, "the budget counts 3 healthy pods again", func() (bool, string) {
+		p, err := c.client.PolicyV1().PodDisruptionBudgets(ns).Get(ctx, "app", metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		return p.Status.ObservedGeneration == p.Generation && p.Status.CurrentHealthy == 3, fmt.Sprintf("%+v", p.Status)
+	})
+	node, err := c.client.CoreV1().Nodes().Get(ctx, names[0], metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	node.Spec.Unschedulable = true
+	if _, err := c.client.CoreV1().Nodes().Update(ctx, node, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	testutil.WaitFor(t, 10*time.Second, "the cache sees the cordon", func() (bool, string) {
+		n, err := rt.nodes.lister.Get(names[0])
+		return err == nil && n.Spec.Unschedulable, fmt.Sprint(err)
+	})
+	shrunk.Count = 1
+	if err := rt.SetPool(ctx, shrunk); !errors.As(err, &de) || de.Node != names[0] {
+		t.Fatalf("SetPool(1) under a budget with %s cordoned = %v, want a DrainError of that node", names[0], err)
+	}
+	for _, n := range poolNodes(t, c.client, pool.Name) {
+		if n.Spec.Unschedulable != (n.Name == names[0]) {
+			t.Errorf("node %s cordoned %v after the failed drain; only %s, cordoned by its user, should be", n.Name, n.Spec.Unschedulable, names[0])
+		}
+	}
 }
 
 // evictedByAPI reads the watch of one pod until the pod carries the DisruptionTarget

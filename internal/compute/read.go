@@ -124,11 +124,20 @@ func (s *Service) Nodes(ctx context.Context, sub, rg, ws, name string) (*armapi.
 	if err != nil {
 		return nil, unreachable(mc.Name, err)
 	}
+	serving, err := kc.NodesServing(ctx)
+	if err != nil {
+		return nil, unreachable(mc.Name, err)
+	}
 	out := &armapi.ComputeNodes{Nodes: []armapi.ComputeNode{}}
 	for _, n := range nodes {
+		// Azure's node states: a node that runs a model's pods is running, as an
+		// AmlCompute node running a job is.
 		state := "idle"
-		if !n.Ready {
+		switch {
+		case !n.Ready:
 			state = "unusable"
+		case serving[n.Name]:
+			state = "running"
 		}
 		out.Nodes = append(out.Nodes, armapi.ComputeNode{NodeID: n.Name, PrivateIPAddress: nonEmpty(n.InternalIP), PublicIPAddress: nonEmpty(n.ExternalIP), Port: 22, NodeState: state})
 	}

@@ -170,6 +170,22 @@ type InferenceStatus struct {
 	Pods []string
 }
 
+// NodesServing returns the nodes that run a pod of a model deployment: a Running pod of
+// mlfleet's namespace other than the front-end's.
+func (c *Cluster) NodesServing(ctx context.Context) (map[string]bool, error) {
+	pods, err := c.Client.CoreV1().Pods(Namespace).List(ctx, metav1.ListOptions{FieldSelector: "status.phase=Running"})
+	if err != nil {
+		return nil, translate(err, "list pods of %s", Namespace)
+	}
+	serving := map[string]bool{}
+	for _, p := range pods.Items {
+		if p.Status.Phase == corev1.PodRunning && p.Spec.NodeName != "" && p.DeletionTimestamp == nil && p.Labels["app"] != FrontEndName {
+			serving[p.Spec.NodeName] = true
+		}
+	}
+	return serving, nil
+}
+
 // InferenceDeploymentStatus reads a Deployment and its pods (selected by labels).
 func (c *Cluster) InferenceDeploymentStatus(ctx context.Context, name string, labels map[string]string) (*InferenceStatus, error) {
 	dep, found, err := getIfExists(ctx, c.Client.AppsV1().Deployments(Namespace).Get, name, "get deployment %s/%s", Namespace, name)

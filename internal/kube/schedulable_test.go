@@ -76,3 +76,29 @@ func TestFrontEndNotReady(t *testing.T) {
 		t.Errorf("FrontEndNotReady of a Ready front-end = %q, %v; want none", why, err)
 	}
 }
+
+// TestNodesServing: the nodes serving a model are those with a Running pod of mlfleet's
+// namespace that is not the front-end's; a pending pod, a pod on its way out and a pod
+// of another namespace do not count. The pods are in client-go's fake clientset (a fake,
+// so named), which ignores the field selector: the phase is checked again.
+func TestNodesServing(t *testing.T) {
+	pod := func(name, ns, node string, phase corev1.PodPhase, labels map[string]string) *corev1.Pod {
+		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: labels},
+			Spec: corev1.PodSpec{NodeName: node}, Status: corev1.PodStatus{Phase: phase}}
+	}
+	leaving := pod("leaving", Namespace, "n5", corev1.PodRunning, nil)
+	leaving.DeletionTimestamp = &metav1.Time{}
+	c := &Cluster{Client: fake.NewClientset(
+		pod("blue-1", Namespace, "n1", corev1.PodRunning, map[string]string{"app": "ep-blue"}),
+		pod("fe", Namespace, "n2", corev1.PodRunning, frontEndSelector),
+		pod("blue-2", Namespace, "n3", corev1.PodPending, map[string]string{"app": "ep-blue"}),
+		pod("web", "default", "n4", corev1.PodRunning, nil),
+		leaving)}
+	got, err := c.NodesServing(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || !got["n1"] {
+		t.Errorf("NodesServing = %v, want n1 alone", got)
+	}
+}

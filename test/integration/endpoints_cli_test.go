@@ -85,6 +85,20 @@ func TestOnlineEndpointCLI(t *testing.T) {
 	if out := mustCLI(t, append([]string{"ml", "online-deployment", "list", "-e", "cliep", "-o", "table"}, gw...)...); !strings.Contains(out, "blue") || !strings.Contains(out, "Succeeded") {
 		t.Errorf("deployment list:\n%s", out)
 	}
+	// The node that runs blue's one instance is running, as Azure calls a busy node.
+	var nodes []map[string]any
+	if err := json.Unmarshal([]byte(mustCLI(t, append([]string{"ml", "computetarget", "list-nodes", "-n", "epcliaks"}, gw...)...)), &nodes); err != nil {
+		t.Fatal(err)
+	}
+	running := 0
+	for _, n := range nodes {
+		if n["nodeState"] == "running" {
+			running++
+		}
+	}
+	if running != 1 {
+		t.Errorf("list-nodes %v, want one node running", nodes)
+	}
 	mustCLI(t, append([]string{"ml", "online-endpoint", "update", "-n", "cliep", "--traffic", "blue=0"}, gw...)...)
 	mustCLI(t, append([]string{"ml", "online-deployment", "delete", "-n", "blue", "-e", "cliep", "-y"}, gw...)...)
 	mustCLI(t, append([]string{"ml", "online-endpoint", "delete", "-n", "cliep", "-y"}, gw...)...)

@@ -27,9 +27,17 @@ type budgetBlockedProvider struct {
 	providertest.InfoOnly
 	mu     sync.Mutex
 	counts map[string]int // by pool
+	// gate, when set, holds every Ensure until it is closed.
+	gate chan struct{}
 }
 
 func (p *budgetBlockedProvider) Ensure(_ context.Context, spec provider.ClusterSpec) (*provider.Status, error) {
+	p.mu.Lock()
+	gate := p.gate
+	p.mu.Unlock()
+	if gate != nil {
+		<-gate
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, pool := range spec.Pools {
@@ -42,9 +50,10 @@ func (p *budgetBlockedProvider) Ensure(_ context.Context, spec provider.ClusterS
 	return &provider.Status{KubernetesVersion: p.I.Versions[0]}, nil
 }
 
-// TestScaleDownDrainFailure: a scale-down whose drain a PodDisruptionBudget blocks ends
-// in a failed operation with AKS's drain failure, the budget named and what to do; the
-// cluster is Succeeded again and keeps its stored node count.
+// TestScaleDownDrainFailure: a pool is Scaling while its scale runs, as AKS shows it. A
+// scale-down whose drain a PodDisruptionBudget blocks ends in a failed operation with
+// AKS's drain failure, the budget named and what to do; the cluster and the pool are
+// Succeeded again and keep their stored node count.
 func TestScaleDownDrainFailure(t *testing.T) {
 	ctx := context.Background()
 	st := storetest.OpenSQLite(t)
@@ -77,9 +86,44 @@ func TestScaleDownDrainFailure(t *testing.T) {
 		t.Fatalf("create: %s %s", got.Status, got.Error)
 	}
 
-	count := 2
+	// While a scale runs, the pool is Scaling and keeps its count; then Succeeded, with the new one.
+	pool := func() armapi.AgentPoolProfile {
+		t.Helper()
+		_, mc, err := stored(ctx, st, ID(testSub, testRG, "aks1"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return mc.Properties.AgentPoolProfiles[0]
+	}
+	gate := make(chan struct{})
+	prov.mu.Lock()
+	prov.gate = gate
+	prov.mu.Unlock()
+	count := 4
 	var in armapi.AgentPoolPut
 	in.Properties.Count = &count
+	ap, op, err := s.ScalePool(ctx, testSub, testRG, "aks1", "nodepool1", in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ap.Properties.ProvisioningState != armapi.StateScaling || ap.Properties.Count != 4 {
+		t.Errorf("scale 3 -> 4 answered %s with count %d, want Scaling to 4", ap.Properties.ProvisioningState, ap.Properties.Count)
+	}
+	if p := pool(); p.ProvisioningState != armapi.StateScaling || p.Count != 3 {
+		t.Errorf("during the scale the pool is %s with count %d, want Scaling with 3", p.ProvisioningState, p.Count)
+	}
+	prov.mu.Lock()
+	prov.gate = nil
+	prov.mu.Unlock()
+	close(gate)
+	if got := finished(op); got.Status != store.StatusSucceeded {
+		t.Fatalf("scale 3 -> 4: %s %s", got.Status, got.Error)
+	}
+	if p := pool(); p.ProvisioningState != armapi.StateSucceeded || p.Count != 4 {
+		t.Errorf("after the scale the pool is %s with count %d, want Succeeded with 4", p.ProvisioningState, p.Count)
+	}
+
+	count = 3
 	_, op, err = s.ScalePool(ctx, testSub, testRG, "aks1", "nodepool1", in)
 	if err != nil {
 		t.Fatal(err)
@@ -90,7 +134,7 @@ func TestScaleDownDrainFailure(t *testing.T) {
 		t.Fatalf("operation error %s: %v", got.Error, err)
 	}
 	if got.Status != store.StatusFailed || body.Code != "PodDrainFailure" {
-		t.Fatalf("scale 3 -> 2 under a budget: %s %s, want Failed with PodDrainFailure", got.Status, got.Error)
+		t.Fatalf("scale 4 -> 3 under a budget: %s %s, want Failed with PodDrainFailure", got.Status, got.Error)
 	}
 	for _, want := range []string{"aks-nodepool1-12345678-vmss000002", "default/web-1", "PodDisruptionBudget 'default/web-pdb'",
 		"keeps its node count", "Relax it", "aka.ms/aks/debugdrainfailures"} {
@@ -105,12 +149,8 @@ func TestScaleDownDrainFailure(t *testing.T) {
 		}
 		return mc.Properties.ProvisioningState == armapi.StateSucceeded, mc.Properties.ProvisioningState
 	})
-	_, mc, err := stored(ctx, st, ID(testSub, testRG, "aks1"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c := mc.Properties.AgentPoolProfiles[0].Count; c != 3 {
-		t.Errorf("stored count %d after the failed scale-down, want 3", c)
+	if p := pool(); p.ProvisioningState != armapi.StateSucceeded || p.Count != 4 {
+		t.Errorf("after the failed scale-down the pool is %s with count %d, want Succeeded with 4", p.ProvisioningState, p.Count)
 	}
 }
 

@@ -277,13 +277,16 @@ func (s *Service) runUpdate(ctx context.Context, run *operations.Run) error {
 }
 
 // failedUpdate is the cleanup of a failed update: the cluster still runs, so it is
-// Succeeded again; the failure is on the operation.
+// Succeeded again, with its pools; the failure is on the operation.
 func (s *Service) failedUpdate(ctx context.Context, run *operations.Run, _ error) error {
 	var in updateOp
 	if err := run.Input(&in); err != nil {
 		return err
 	}
-	err := s.modify(ctx, in.ID, func(mc *armapi.ManagedCluster) { mc.Properties.ProvisioningState = armapi.StateSucceeded })
+	err := s.modify(ctx, in.ID, func(mc *armapi.ManagedCluster) {
+		mc.Properties.ProvisioningState = armapi.StateSucceeded
+		scaled(mc, in.Counts, false)
+	})
 	if errors.Is(err, store.ErrNotFound) {
 		return nil
 	}
@@ -332,11 +335,7 @@ func (s *Service) applyUpdate(ctx context.Context, run *operations.Run, in updat
 		return providerError("update cluster "+mc.Name, err)
 	}
 	return s.modify(ctx, in.ID, func(mc *armapi.ManagedCluster) {
-		for i, p := range mc.Properties.AgentPoolProfiles {
-			if c, ok := in.Counts[p.Name]; ok {
-				mc.Properties.AgentPoolProfiles[i].Count = c
-			}
-		}
+		scaled(mc, in.Counts, true)
 		if in.Ranges != nil {
 			if mc.Properties.APIServerAccessProfile == nil {
 				mc.Properties.APIServerAccessProfile = &armapi.APIServerAccessProfile{}
@@ -346,6 +345,19 @@ func (s *Service) applyUpdate(ctx context.Context, run *operations.Run, in updat
 		mc.Properties.ProvisioningState = armapi.StateSucceeded
 		mc.Properties.CurrentKubernetesVersion = st.KubernetesVersion
 	})
+}
+
+// scaled ends the scaling of the pools counts names: they are Succeeded again, with the
+// count they were scaled to when the scaling took place.
+func scaled(mc *armapi.ManagedCluster, counts map[string]int, took bool) {
+	for i, p := range mc.Properties.AgentPoolProfiles {
+		if c, ok := counts[p.Name]; ok {
+			if took {
+				mc.Properties.AgentPoolProfiles[i].Count = c
+			}
+			mc.Properties.AgentPoolProfiles[i].ProvisioningState = armapi.StateSucceeded
+		}
+	}
 }
 
 // spec builds the provider's view of a stored cluster.

@@ -48,7 +48,9 @@ func (s *Service) ScalePool(ctx context.Context, sub, rg, name, pool string, in 
 		if ip.Count != nil && !ap.Properties.EnableAutoScaling {
 			ap.Properties.Count = *ip.Count
 		}
-		ap.Properties.ProvisioningState = armapi.StateUpdating
+		if ap.Properties.ProvisioningState != armapi.StateScaling {
+			ap.Properties.ProvisioningState = armapi.StateUpdating
+		}
 	}
 	return ap, op, nil
 }

@@ -360,6 +360,12 @@ func (s *Service) update(ctx context.Context, r *store.Resource, in armapi.Clust
 	if len(want.Counts) > 0 || want.Ranges != nil || want.Autoscale || want.Nodes {
 		mc.Properties.ProvisioningState = armapi.StateUpdating
 	}
+	// A pool whose count changes is Scaling until its operation ends, as AKS shows it.
+	for i, p := range mc.Properties.AgentPoolProfiles {
+		if _, ok := want.Counts[p.Name]; ok {
+			mc.Properties.AgentPoolProfiles[i].ProvisioningState = armapi.StateScaling
+		}
+	}
 	r.Body = clusterRecord.Encode(&mc)
 	// The change and its operation commit together; the version read above guards against
 	// a concurrent change (which gets the 409 below instead of being overwritten), the

@@ -29,7 +29,8 @@ const (
 // among equals). The node is cordoned, its pods are evicted through the eviction API (so
 // that PodDisruptionBudgets hold; a refusal leaves the node and uncordons it), and once
 // they are gone the pool shrinks by that node. Nothing is removed within the delay after
-// a scale-up. It returns how many nodes are candidates.
+// a scale-up. It returns how many nodes are candidates: underused in a pool above its
+// minimum.
 func (a *autoscaler) scaleDown(ctx context.Context, cfg AutoscalerConfig, st *state) (int, error) {
 	now := a.clock.Now()
 	a.mu.Lock()
@@ -66,9 +67,18 @@ func (a *autoscaler) scaleDown(ctx context.Context, cfg AutoscalerConfig, st *st
 	}
 	since := maps.Clone(a.since)
 	a.mu.Unlock()
+	// What the status counts as candidates: the underused nodes of pools above their
+	// minimum (a pool at it has none to give).
+	unneeded := 0
+	for name := range seen {
+		pool, _, _ := parseNodeName(name)
+		if ap := autoscaled[pool]; ap.pool.Count > ap.Min {
+			unneeded++
+		}
+	}
 
 	if recentUp {
-		return len(seen), nil
+		return unneeded, nil
 	}
 	candidates := slices.DeleteFunc(slices.Clone(st.nodes), func(n *v1.Node) bool {
 		pool, _, _ := parseNodeName(n.Name)
@@ -92,10 +102,10 @@ func (a *autoscaler) scaleDown(ctx context.Context, cfg AutoscalerConfig, st *st
 			a.mu.Lock()
 			a.failed = now
 			a.mu.Unlock()
-			return len(seen), err
+			return unneeded, err
 		}
 		if err := a.resize(ctx, cfg, ap.pool, ap.pool.Count-1, node.Name); err != nil {
-			return len(seen), errors.Join(fmt.Errorf("scale down pool %s to %d: %w", ap.pool.Name, ap.pool.Count-1, err), a.drainer.uncordon(ctx, []string{node.Name}))
+			return unneeded, errors.Join(fmt.Errorf("scale down pool %s to %d: %w", ap.pool.Name, ap.pool.Count-1, err), a.drainer.uncordon(ctx, []string{node.Name}))
 		}
 		a.log.Info("cluster autoscaler scaled down", "pool", ap.pool.Name, "node", node.Name, "to", ap.pool.Count-1)
 		a.recorder.Eventf(node, v1.EventTypeNormal, EventScaleDown, "node removed by cluster autoscaler: %s %d->%d (min: %d)",
@@ -103,9 +113,9 @@ func (a *autoscaler) scaleDown(ctx context.Context, cfg AutoscalerConfig, st *st
 		a.mu.Lock()
 		delete(a.since, node.Name)
 		a.mu.Unlock()
-		return len(seen), nil
+		return unneeded, nil
 	}
-	return len(seen), nil
+	return unneeded, nil
 }
 
 // utilization is the larger share of the node's allocatable cpu and memory that the

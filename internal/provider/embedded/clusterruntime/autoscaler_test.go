@@ -177,6 +177,14 @@ func TestAutoscaler(t *testing.T) {
 		n := len(nodeNames(t, c.client, pool.Name))
 		return n == 3, fmt.Sprintf("%d nodes", n)
 	})
+	// Idle as they are, the nodes of a pool at its minimum are no candidates.
+	testutil.WaitFor(t, 10*time.Second, "the status says no candidates", func() (bool, string) {
+		cm, err := c.client.CoreV1().ConfigMaps(metav1.NamespaceSystem).Get(ctx, AutoscalerStatusConfigMap, metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		return strings.Contains(cm.Data["status"], "ScaleDown: NoCandidates"), cm.Data["status"]
+	})
 	mu.Lock()
 	if resized[len(resized)-1] != 3 {
 		t.Errorf("Resize calls %v, want the last to be 3", resized)

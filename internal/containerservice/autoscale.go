@@ -54,7 +54,7 @@ var autoScalerKeys = map[string]profileKey{
 	"expander":                              {"random", kindExpander},
 	"ignore-daemonsets-utilization":         {false, kindBool},
 	"max-empty-bulk-delete":                 {"10", kindInt},
-	"max-graceful-termination-sec":          {"600", kindNonNegInt},
+	"max-graceful-termination-sec":          {"600", kindInt}, // 0 would be the runtime's default
 	"max-node-provision-time":               {"15m", kindDuration},
 	"max-total-unready-percentage":          {"45", kindPercent},
 	"new-pod-scale-up-delay":                {"0s", kindDuration},

@@ -77,6 +77,8 @@ func TestMergeProfile(t *testing.T) {
 		{name: "zero minutes scan interval", in: armapi.AutoScalerProfile{"scan-interval": "0m"}, wantErr: []string{"'scan-interval' is '0m': use a duration above zero"}},
 		{name: "zero utilization threshold", in: armapi.AutoScalerProfile{"scale-down-utilization-threshold": "0"},
 			wantErr: []string{"'scale-down-utilization-threshold' is '0': use a number above 0 and at most 1"}},
+		{name: "zero graceful termination", in: armapi.AutoScalerProfile{"max-graceful-termination-sec": "0"},
+			wantErr: []string{"'max-graceful-termination-sec' is 0: use a positive integer"}},
 		{name: "zero delays", in: armapi.AutoScalerProfile{"scale-down-delay-after-add": "0s", "new-pod-scale-up-delay": "0s", "scan-interval": "1s"}},
 		{name: "priority expander", in: armapi.AutoScalerProfile{"expander": "priority"}, wantErr: []string{"cluster-autoscaler-priority-expander", "use random, least-waste or most-pods"}},
 		{name: "bool key", in: armapi.AutoScalerProfile{"ignore-daemonsets-utilization": "maybe"}, wantErr: []string{"must be true or false"}},

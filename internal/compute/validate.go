@@ -35,7 +35,10 @@ var (
 	computeName   = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9-]{2,23}$`)
 	reservedNames = []string{"amlcompute", "local", "containerinstance"}
 	dnsLabel      = regexp.MustCompile(`^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$`)
-	cidrPattern   = regexp.MustCompile(`^([0-9]{1,3}\.){3}[0-9]{1,3}(/([0-9]|[1-2][0-9]|3[0-2]))?$`)
+	// subnetName is Azure's rule for a virtual network's subnet names: 1 to 80 letters,
+	// digits, '_', '.' or '-', starting with a letter or digit, ending with one or '_'.
+	subnetName  = regexp.MustCompile(`^[a-zA-Z0-9]([a-zA-Z0-9_.-]{0,78}[a-zA-Z0-9_])?$`)
+	cidrPattern = regexp.MustCompile(`^([0-9]{1,3}\.){3}[0-9]{1,3}(/([0-9]|[1-2][0-9]|3[0-2]))?$`)
 )
 
 // ValidateName checks the compute naming rules of S4 (not uniqueness).
@@ -131,9 +134,12 @@ func readSettings(in *armapi.AKSProperties, base settings, sizes *catalog.VMSize
 		}
 	}
 	if in.LoadBalancerSubnet != nil && *in.LoadBalancerSubnet != "" {
-		if s.LB != "InternalLoadBalancer" {
+		switch {
+		case s.LB != "InternalLoadBalancer":
 			errs.Add(arm.CodeUserError, t+"loadBalancerSubnet", "A load balancer subnet ('%s') can only be given with load balancer type InternalLoadBalancer.", *in.LoadBalancerSubnet)
-		} else {
+		case !subnetName.MatchString(*in.LoadBalancerSubnet):
+			errs.Add(arm.CodeUserError, t+"loadBalancerSubnet", "Load balancer subnet '%s' is not a subnet name: use 1 to 80 letters, digits, '_', '.' or '-', starting with a letter or digit and ending with one or '_'.", *in.LoadBalancerSubnet)
+		default:
 			s.Subnet = *in.LoadBalancerSubnet
 		}
 	}

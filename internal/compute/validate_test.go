@@ -163,6 +163,11 @@ func TestReadSettings(t *testing.T) {
 			settings{AgentCount: 5, VMSize: "Standard_NC6", Purpose: "DevTest", LB: "InternalLoadBalancer", Subnet: "aks-subnet", SSL: sslSettings{Status: "Disabled"}}, 0},
 		{"internal with subnet", &armapi.AKSProperties{LoadBalancerType: s("InternalLoadBalancer"), LoadBalancerSubnet: s("sn")},
 			settings{AgentCount: 3, VMSize: DefaultVMSize, Purpose: "FastProd", LB: "InternalLoadBalancer", Subnet: "sn", SSL: sslSettings{Status: "Disabled"}}, 0},
+		{"subnet with Azure's characters", &armapi.AKSProperties{LoadBalancerType: s("InternalLoadBalancer"), LoadBalancerSubnet: s("aks.subnet-1_")},
+			settings{AgentCount: 3, VMSize: DefaultVMSize, Purpose: "FastProd", LB: "InternalLoadBalancer", Subnet: "aks.subnet-1_", SSL: sslSettings{Status: "Disabled"}}, 0},
+		{"path for a subnet", &armapi.AKSProperties{LoadBalancerType: s("InternalLoadBalancer"), LoadBalancerSubnet: s("../../etc")}, defaults(), 1},
+		{"subnet with a space", &armapi.AKSProperties{LoadBalancerType: s("InternalLoadBalancer"), LoadBalancerSubnet: s("bad subnet")}, defaults(), 1},
+		{"subnet ending with a period", &armapi.AKSProperties{LoadBalancerType: s("InternalLoadBalancer"), LoadBalancerSubnet: s("sn.")}, defaults(), 1},
 		{"all wrong", &armapi.AKSProperties{AgentCount: n(-1), AgentVMSize: s("Standard_Nope"), ClusterPurpose: s("Prod"), LoadBalancerType: s("Public"), LoadBalancerSubnet: s("sn")}, defaults(), 5},
 	}
 	for _, tc := range cases {

@@ -102,7 +102,7 @@ func FuzzParseTags(f *testing.F) {
 			return
 		}
 		for k := range tags {
-			if k == "" || strings.ContainsFunc(k, unicode.IsSpace) {
+			if strings.TrimFunc(k, unicode.IsSpace) == "" {
 				t.Fatalf("--tags %q %q: key %q accepted", a, b, k)
 			}
 		}

@@ -53,7 +53,7 @@ func newGroupCreate(streams Streams, g *globals) *cobra.Command {
 		return g.call(streams, groupTable, func(c *mlfleet.Client) (any, error) { return c.CreateResourceGroup(cmd.Context(), f.name, location, t) })
 	})
 	cmd.Flags().StringVarP(&location, "location", "l", "", "Location, e.g. westus")
-	cmd.Flags().StringSliceVar(&tags, "tags", nil, "Space- or comma-separated tags: key[=value]")
+	cmd.Flags().StringSliceVar(&tags, "tags", nil, "Tags, one key[=value] a word (or comma-separated)")
 	severalWords(cmd.Flags(), "tags")
 	return cmd
 }

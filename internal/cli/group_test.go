@@ -42,7 +42,7 @@ func TestGroupListTag(t *testing.T) {
 }
 
 // TestGroupCreateTags: --tags takes az's grammar, several words up to the next flag, as
-// well as one quoted value, commas and the flag repeated; a word after another flag's
+// well as commas and the flag repeated; a quoted value keeps its spaces, as in az; a word after another flag's
 // value, or after --tags=VALUE (as in az), belongs to no flag and is a usage error with no
 // request sent.
 func TestGroupCreateTags(t *testing.T) {
@@ -79,7 +79,7 @@ func TestGroupCreateTags(t *testing.T) {
 	}{
 		{"several words", []string{"-n", "rgu", "-l", "westus", "--tags", "a=b", "c=d"}, both},
 		{"several words, then flags", []string{"--tags", "a=b", "c=d", "-n", "rgu", "-l", "westus"}, both},
-		{"one quoted value", []string{"-n", "rgu", "-l", "westus", "--tags", "a=b c=d"}, both},
+		{"one quoted value keeps its spaces", []string{"-n", "rgu", "-l", "westus", "--tags", "owner=a b"}, map[string]any{"owner": "a b"}},
 		{"commas", []string{"-n", "rgu", "-l", "westus", "--tags", "a=b,c=d"}, both},
 		{"repeated", []string{"-n", "rgu", "--tags", "a=b", "-l", "westus", "--tags", "c=d"}, both},
 		{"key without value", []string{"-n", "rgu", "-l", "westus", "--tags", "a=b", "c"}, map[string]any{"a": "b", "c": ""}},

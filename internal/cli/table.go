@@ -89,21 +89,24 @@ func splitID(id string) []string { return strings.Split(strings.Trim(id, "/"), "
 
 func equalFold(a, b string) bool { return strings.EqualFold(a, b) }
 
-// parseTags reads az-style tags: "key[=value]" items, space or comma separated; a key
-// without "=" gets an empty value, as in az.
+// parseTags reads az-style tags: "key[=value]" items, each a word of its own (az's
+// grammar; commas separate items too), so that a quoted value keeps its spaces
+// ("owner=a b"); a key without "=" gets an empty value, as in az. Empty items are
+// skipped (--tags "" gives no tags).
 func parseTags(items []string) (map[string]string, error) {
 	if len(items) == 0 {
 		return nil, nil
 	}
 	tags := map[string]string{}
 	for _, it := range items {
-		for _, kv := range strings.Fields(it) {
-			k, v, _ := strings.Cut(kv, "=")
-			if k == "" {
-				return nil, usagef("--tags takes key[=value] items, not %q", kv)
-			}
-			tags[k] = v
+		if strings.TrimSpace(it) == "" {
+			continue
 		}
+		k, v, _ := strings.Cut(it, "=")
+		if strings.TrimSpace(k) == "" {
+			return nil, usagef("--tags takes key[=value] items, not %q", it)
+		}
+		tags[k] = v
 	}
 	return tags, nil
 }

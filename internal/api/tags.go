@@ -225,15 +225,18 @@ func (s *Server) serveTags(w http.ResponseWriter, r *http.Request, scope string)
 func patchTags(cur map[string]string, in tagsPatch) (map[string]string, error) {
 	next := maps.Clone(orEmpty(cur))
 	switch {
+	// A tag is named without case: Merge replaces a tag however it was cased (and takes
+	// the new casing), Delete removes it however the request cases it.
 	case strings.EqualFold(in.Operation, "Merge"):
-		maps.Copy(next, in.Properties.Tags)
+		for k, v := range in.Properties.Tags {
+			maps.DeleteFunc(next, func(name, _ string) bool { return strings.EqualFold(name, k) })
+			next[k] = v
+		}
 	case strings.EqualFold(in.Operation, "Replace"):
 		next = orEmpty(maps.Clone(in.Properties.Tags))
 	case strings.EqualFold(in.Operation, "Delete"):
 		for k, v := range in.Properties.Tags {
-			if v == "" || next[k] == v {
-				delete(next, k)
-			}
+			maps.DeleteFunc(next, func(name, cur string) bool { return strings.EqualFold(name, k) && (v == "" || cur == v) })
 		}
 	default:
 		return nil, arm.BadRequest(arm.CodeInvalidRequestContent, "The tags operation '%s' is invalid: use Merge, Replace or Delete.", in.Operation).WithTarget("operation")
@@ -289,13 +292,13 @@ func (s *Server) listTagNames(w http.ResponseWriter, r *http.Request, p params) 
 	ctx := r.Context()
 	sub := p["sub"]
 	within := readableWithin(ctx)
-	names := map[string]*tagName{}
+	names := map[string]*tagName{} // by lower-case name: tag names compare without case
 	count := func(tags map[string]string) {
 		for k, v := range tags {
-			n, ok := names[k]
+			n, ok := names[strings.ToLower(k)]
 			if !ok {
 				n = &tagName{TagName: k, valueMap: map[string]int{}}
-				names[k] = n
+				names[strings.ToLower(k)] = n
 			}
 			n.Count.Value++
 			n.valueMap[v]++
@@ -317,7 +320,7 @@ func (s *Server) listTagNames(w http.ResponseWriter, r *http.Request, p params) 
 	out := []*tagName{}
 	for _, k := range slices.Sorted(maps.Keys(names)) {
 		n := names[k]
-		n.ID = arm.SubscriptionPath(sub) + "/tagNames/" + k
+		n.ID = arm.SubscriptionPath(sub) + "/tagNames/" + n.TagName
 		n.Count.Type = "Total"
 		n.Values = []tagValue{}
 		for _, v := range slices.Sorted(maps.Keys(n.valueMap)) {

@@ -47,7 +47,8 @@ func TestTagsAtScope(t *testing.T) {
 			{"create", http.MethodPut, map[string]any{"properties": map[string]any{"tags": map[string]string{"a": "1", "b": "2"}}}, map[string]string{"a": "1", "b": "2"}},
 			{"read", http.MethodGet, nil, map[string]string{"a": "1", "b": "2"}},
 			{"merge", http.MethodPatch, map[string]any{"operation": "Merge", "properties": map[string]any{"tags": map[string]string{"a": "9", "c": "3"}}}, map[string]string{"a": "9", "b": "2", "c": "3"}},
-			{"delete by name", http.MethodPatch, map[string]any{"operation": "Delete", "properties": map[string]any{"tags": map[string]string{"b": ""}}}, map[string]string{"a": "9", "c": "3"}},
+			{"merge in another case", http.MethodPatch, map[string]any{"operation": "Merge", "properties": map[string]any{"tags": map[string]string{"B": "7"}}}, map[string]string{"a": "9", "B": "7", "c": "3"}},
+			{"delete by name, in another case", http.MethodPatch, map[string]any{"operation": "Delete", "properties": map[string]any{"tags": map[string]string{"b": ""}}}, map[string]string{"a": "9", "c": "3"}},
 			{"delete of another value", http.MethodPatch, map[string]any{"operation": "Delete", "properties": map[string]any{"tags": map[string]string{"a": "1"}}}, map[string]string{"a": "9", "c": "3"}},
 			{"delete by value", http.MethodPatch, map[string]any{"operation": "Delete", "properties": map[string]any{"tags": map[string]string{"a": "9"}}}, map[string]string{"c": "3"}},
 			{"replace", http.MethodPatch, map[string]any{"operation": "Replace", "properties": map[string]any{"tags": map[string]string{"x": "y"}}}, map[string]string{"x": "y"}},
@@ -98,7 +99,8 @@ func TestTagsAtScope(t *testing.T) {
 }
 
 // TestTagNames: az tag list counts the tags of the subscription's groups and resources
-// by name and value, and shows a caller only what it may read.
+// by name (without case, as Azure compares tag names) and value, and shows a caller only
+// what it may read.
 func TestTagNames(t *testing.T) {
 	t.Parallel()
 	a := newTestARM(t)
@@ -109,7 +111,7 @@ func TestTagNames(t *testing.T) {
 	for scope, tags := range map[string]map[string]string{
 		subURL + "/resourceGroups/rg1": {"env": "prod"},
 		subURL + "/resourceGroups/rg2": {"env": "dev", "team": "ml"},
-		cluster:                        {"env": "prod"},
+		cluster:                        {"ENV": "prod"},
 	} {
 		if status, body := a.call(t, a.owner, http.MethodPut, scope+"/providers/Microsoft.Resources/tags/default"+v, map[string]any{"properties": map[string]any{"tags": tags}}); status != http.StatusOK {
 			t.Fatalf("PUT tags of %s = %d %v", scope, status, body)

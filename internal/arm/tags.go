@@ -43,6 +43,14 @@ func CheckTags(tags map[string]string) error {
 			reserved = append(reserved, name)
 		}
 	}
+	// Tag names compare without case in Azure: two that differ only in case are one tag.
+	for i := 1; i < len(names); i++ {
+		for _, prev := range names[:i] {
+			if strings.EqualFold(prev, names[i]) {
+				return BadRequest("InvalidTagName", "The tag names '%s' and '%s' differ only in case, and tag names compare without case: keep one of them.", prev, names[i]).WithTarget("tags")
+			}
+		}
+	}
 	if len(reserved) > 0 {
 		return BadRequest("InvalidTagNameCharacters", "The tag names '%s' have reserved characters '<,>,%%,&,\\,?,/' or control characters.", strings.Join(reserved, ",")).WithTarget("tags")
 	}

@@ -32,6 +32,7 @@ func TestCheckTags(t *testing.T) {
 		{"control", map[string]string{"a\tb": "v"}, "InvalidTagNameCharacters"},
 		{"reserved in a value", map[string]string{"url": "https://example.com/?a=1&b=<2>"}, ""},
 		{"long value", map[string]string{"k": strings.Repeat("v", MaxTagValueLength+1)}, "InvalidTagValueLength"},
+		{"one name in two cases", map[string]string{"team": "ml", "Team": "dup"}, "InvalidTagName"},
 	}
 	for _, tt := range tests {
 		err := CheckTags(tt.tags)

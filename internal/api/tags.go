@@ -123,26 +123,6 @@ func taggerOf[T any](get func(context.Context, params) (T, error),
 	}
 }
 
-// tagsResource is the body of the Tags API: a scope's tags.
-type tagsResource struct {
-	ID         string `json:"id"`
-	Name       string `json:"name"`
-	Type       string `json:"type"`
-	Properties struct {
-		Tags map[string]string `json:"tags"`
-	} `json:"properties"`
-}
-
-// tagsPatch is the body of a PATCH of a scope's tags: Merge adds or replaces the tags
-// sent, Replace sets exactly them, Delete removes those sent (by name, or by name and
-// value when a value is given).
-type tagsPatch struct {
-	Operation  string `json:"operation"`
-	Properties struct {
-		Tags map[string]string `json:"tags"`
-	} `json:"properties"`
-}
-
 // serveTags serves GET, PUT, PATCH and DELETE of {scope}/providers/Microsoft.Resources/tags/default.
 // It runs outside the route table, so it checks the api-version and the caller's
 // permission itself: reading the tags needs the resource's read, changing them its write,
@@ -184,13 +164,13 @@ func (s *Server) serveTags(w http.ResponseWriter, r *http.Request, scope string)
 	case http.MethodGet:
 		tags, err = t.get(ctx, p)
 	case http.MethodPut:
-		in, pre, ok := decodeWrite[tagsResource](w, r)
+		in, pre, ok := decodeWrite[armapi.Tags](w, r)
 		if !ok {
 			return
 		}
 		tags, err = t.set(ctx, p, orEmpty(in.Properties.Tags), pre)
 	case http.MethodPatch:
-		in, pre, ok := decodeWrite[tagsPatch](w, r)
+		in, pre, ok := decodeWrite[armapi.TagsPatch](w, r)
 		if !ok {
 			return
 		}
@@ -216,13 +196,13 @@ func (s *Server) serveTags(w http.ResponseWriter, r *http.Request, scope string)
 		writeError(w, r, err)
 		return
 	}
-	out := tagsResource{ID: scope + tagsSuffix, Name: "default", Type: "Microsoft.Resources/tags"}
+	out := armapi.Tags{ID: scope + tagsSuffix, Name: "default", Type: "Microsoft.Resources/tags"}
 	out.Properties.Tags = orEmpty(tags)
 	writeJSON(w, http.StatusOK, out)
 }
 
 // patchTags returns the tags cur becomes under the PATCH in.
-func patchTags(cur map[string]string, in tagsPatch) (map[string]string, error) {
+func patchTags(cur map[string]string, in armapi.TagsPatch) (map[string]string, error) {
 	next := maps.Clone(orEmpty(cur))
 	switch {
 	// A tag is named without case: Merge replaces a tag however it was cased (and takes

@@ -214,6 +214,7 @@ func NewRootCommand(streams Streams) *cobra.Command {
 	root.AddCommand(
 		newServeCommand(streams),
 		newGroupCommand(streams, g),
+		newTagCommand(streams, g),
 		newResourceCommand(streams, g),
 		newProviderCommand(streams, g),
 		newMLCommand(streams, g),

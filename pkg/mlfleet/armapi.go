@@ -89,6 +89,9 @@ type (
 	ServicePrincipalProfile         = armapi.ServicePrincipalProfile
 	Subscription                    = armapi.Subscription
 	SystemData                      = armapi.SystemData
+	Tags                            = armapi.Tags
+	TagsPatch                       = armapi.TagsPatch
+	TagsProperties                  = armapi.TagsProperties
 	SystemService                   = armapi.SystemService
 	UpgradeProfile                  = armapi.UpgradeProfile
 	UpgradeProfileProperties        = armapi.UpgradeProfileProperties

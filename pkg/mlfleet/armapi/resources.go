@@ -79,3 +79,25 @@ type GenericResource struct {
 	ChangedTime       *time.Time        `json:"changedTime,omitempty"`
 	ProvisioningState string            `json:"provisioningState,omitempty"`
 }
+
+// Tags is the Tags API's body: the tags of a resource or resource group, served at
+// {scope}/providers/Microsoft.Resources/tags/default (az tag create, update, list).
+type Tags struct {
+	ID         string         `json:"id"`
+	Name       string         `json:"name"`
+	Type       string         `json:"type"`
+	Properties TagsProperties `json:"properties"`
+}
+
+// TagsProperties hold the tags of a Tags body.
+type TagsProperties struct {
+	Tags map[string]string `json:"tags"`
+}
+
+// TagsPatch is the body of a PATCH of a scope's tags: Operation Merge adds or replaces
+// the tags sent, Replace sets exactly them, Delete removes those sent (by name, or by
+// name and value when a value is given).
+type TagsPatch struct {
+	Operation  string         `json:"operation"`
+	Properties TagsProperties `json:"properties"`
+}

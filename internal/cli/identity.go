@@ -157,7 +157,7 @@ func newRoleAssignmentCreate(streams Streams, g *globals) *cobra.Command {
 			if err != nil {
 				return nil, err
 			}
-			return roleAssignmentView(ra), nil
+			return roleAssignmentView(ra, principalNames(cmd.Context(), c)), nil
 		})
 	})
 	cmd.Flags().StringVar(&assignee, "assignee", "", "Object id, appId or user principal name")
@@ -183,11 +183,15 @@ func newRoleAssignmentList(streams Streams, g *globals) *cobra.Command {
 				scope = "/subscriptions/" + c.SubscriptionID()
 			}
 			list, err := c.ListRoleAssignments(cmd.Context(), scope, assignee)
+			if err != nil {
+				return nil, err
+			}
+			names := principalNames(cmd.Context(), c)
 			out := []map[string]any{}
 			for _, ra := range list {
-				out = append(out, roleAssignmentView(ra))
+				out = append(out, roleAssignmentView(ra, names))
 			}
-			return out, err
+			return out, nil
 		})
 	})
 	cmd.Flags().StringVar(&assignee, "assignee", "", "Only this principal's (object id, appId or user principal name)")
@@ -244,19 +248,44 @@ func newRoleAssignmentDelete(streams Streams, g *globals) *cobra.Command {
 }
 
 // roleAssignmentView is a role assignment as `az role assignment list` prints it.
-func roleAssignmentView(ra *mlfleet.RoleAssignment) map[string]any {
+// names maps principal ids to what they sign in with (principalNames), for az's
+// principalName; an id it lacks gets null.
+func roleAssignmentView(ra *mlfleet.RoleAssignment, names map[string]string) map[string]any {
+	var name any
+	if n, ok := names[ra.Properties.PrincipalID]; ok {
+		name = n
+	}
 	return map[string]any{
 		"id": ra.ID, "name": ra.Name, "type": ra.Type,
-		"principalId": ra.Properties.PrincipalID, "principalType": ra.Properties.PrincipalType,
+		"principalId": ra.Properties.PrincipalID, "principalName": name, "principalType": ra.Properties.PrincipalType,
 		"roleDefinitionId": ra.Properties.RoleDefinitionID, "roleDefinitionName": ra.RoleName(),
 		"scope": ra.Properties.Scope, "createdOn": ra.Properties.CreatedOn, "createdBy": ra.Properties.CreatedBy,
 	}
 }
 
+// principalNames maps the ids of the principals the caller may list to what each signs in
+// with (a user's principal name, a service principal's appId), as az fills principalName.
+// It is best effort: a caller who may not list principals gets no names, not an error.
+func principalNames(ctx context.Context, c *mlfleet.Client) map[string]string {
+	list, err := c.ListPrincipals(ctx)
+	if err != nil {
+		return nil
+	}
+	names := make(map[string]string, len(list))
+	for _, p := range list {
+		names[p.ID] = p.Login()
+	}
+	return names
+}
+
 // roleAssignmentTable is az's table shape for role assignments.
 func roleAssignmentTable(v any) any {
 	return rows(v, func(m map[string]any) row {
-		return row{{"Principal", m["principalId"]}, {"Role", m["roleDefinitionName"]}, {"Scope", m["scope"]}}
+		principal := m["principalName"]
+		if principal == nil {
+			principal = m["principalId"]
+		}
+		return row{{"Principal", principal}, {"Role", m["roleDefinitionName"]}, {"Scope", m["scope"]}}
 	})
 }
 

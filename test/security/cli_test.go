@@ -43,6 +43,13 @@ func TestIdentityCLI(t *testing.T) {
 	if out := mustCLI(t, "role", "assignment", "list", "--assignee", sp["appId"], "-o", "tsv", "--query", "[].[roleDefinitionName, scope]"); !strings.Contains(out, "Contributor\t"+scope) {
 		t.Errorf("role assignment list: %q", out)
 	}
+	// As in az, principalName is what the principal signs in with, and the table shows it.
+	if out := mustCLI(t, "role", "assignment", "list", "--assignee", sp["appId"], "-o", "tsv", "--query", "[].principalName"); strings.TrimSpace(out) != sp["appId"] {
+		t.Errorf("role assignment list: principalName %q, want %s", out, sp["appId"])
+	}
+	if out := mustCLI(t, "role", "assignment", "list", "--assignee", sp["appId"], "-o", "table"); !strings.Contains(out, sp["appId"]+"  Contributor") {
+		t.Errorf("role assignment list -o table:\n%s", out)
+	}
 
 	mustCLI(t, "login", "--service-principal", "-u", sp["appId"], "-p", sp["password"], "--tenant", sp["tenant"])
 	if out := mustCLI(t, "account", "show", "--query", "user.type", "-o", "tsv"); strings.TrimSpace(out) != "servicePrincipal" {

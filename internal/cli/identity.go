@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -24,7 +25,9 @@ func newADCommand(streams Streams, g *globals) *cobra.Command {
 // displayName, password, tenant): the three values `az login --service-principal` takes.
 // The password exists only in this answer; the server keeps a hash of it. The principal
 // and its role assignments are created in one request, which the server commits in one
-// transaction: a refused assignment leaves no principal without its role behind.
+// transaction: a refused assignment leaves no principal without its role behind. A
+// service principal of that name already there is reused, as az reuses the application
+// of that display name: it gets a new secret and the role at the scopes.
 func newSPCreateForRBAC(streams Streams, g *globals) *cobra.Command {
 	var name, role string
 	var scopes []string
@@ -43,9 +46,21 @@ func newSPCreateForRBAC(streams Streams, g *globals) *cobra.Command {
 				return usagef("--role and --scopes go together: give both, or neither")
 			}
 			return g.call(streams, nil, func(c *mlfleet.Client) (any, error) {
-				p, err := c.CreatePrincipal(cmd.Context(), mlfleet.NewPrincipal{Type: mlfleet.PrincipalServicePrincipal, DisplayName: name, Role: role, Scopes: scopes})
-				if err != nil {
+				p, err := existingSP(cmd.Context(), c, name)
+				switch {
+				case err != nil:
 					return nil, err
+				case p != nil:
+					// As az: the principal of that name is reused, with a new secret and
+					// the role, rather than a second principal of the same name.
+					fmt.Fprintf(streams.Err, "Found an existing service principal '%s' (appId %s): its secret is reset.\n", p.DisplayName, p.AppID)
+					if p, err = renewSP(cmd.Context(), c, p, role, scopes); err != nil {
+						return nil, err
+					}
+				default:
+					if p, err = c.CreatePrincipal(cmd.Context(), mlfleet.NewPrincipal{Type: mlfleet.PrincipalServicePrincipal, DisplayName: name, Role: role, Scopes: scopes}); err != nil {
+						return nil, err
+					}
 				}
 				return map[string]any{"appId": p.AppID, "displayName": p.DisplayName, "password": p.Password, "tenant": p.Tenant}, nil
 			})
@@ -56,6 +71,51 @@ func newSPCreateForRBAC(streams Streams, g *globals) *cobra.Command {
 	cmd.Flags().StringSliceVar(&scopes, "scopes", nil, "Space- or comma-separated scopes the role applies to, e.g. /subscriptions/{id}/resourceGroups/{name}")
 	severalWords(cmd.Flags(), "scopes")
 	return cmd
+}
+
+// existingSP returns the service principal named name that the caller may see, or nil;
+// several of that name (made before create-for-rbac reused names) are an error naming
+// their appIds.
+func existingSP(ctx context.Context, c *mlfleet.Client, name string) (*mlfleet.Principal, error) {
+	list, err := c.ListPrincipals(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var found []*mlfleet.Principal
+	for _, p := range list {
+		if p.Type == mlfleet.PrincipalServicePrincipal && p.DisplayName == name {
+			found = append(found, p)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return nil, nil
+	case 1:
+		return found[0], nil
+	}
+	ids := make([]string, len(found))
+	for i, p := range found {
+		ids[i] = p.AppID
+	}
+	return nil, usagef("%d service principals are named '%s' (appIds %s): delete the ones you do not use ('mlfleet ad sp delete --id APPID'), or choose another name", len(found), name, strings.Join(ids, ", "))
+}
+
+// renewSP gives the service principal p a new secret and the role at each scope it does
+// not hold there yet, and returns it with its new secret.
+func renewSP(ctx context.Context, c *mlfleet.Client, p *mlfleet.Principal, role string, scopes []string) (*mlfleet.Principal, error) {
+	renewed, err := c.ResetCredential(ctx, p.AppID, "")
+	if err != nil {
+		return nil, err
+	}
+	for _, scope := range scopes {
+		if _, err := c.AssignRole(ctx, p.AppID, role, scope); err != nil {
+			var ae *mlfleet.Error
+			if !errors.As(err, &ae) || ae.Code != "RoleAssignmentExists" {
+				return nil, err
+			}
+		}
+	}
+	return renewed, nil
 }
 
 func newUserCreate(streams Streams, g *globals) *cobra.Command {

@@ -43,6 +43,18 @@ func TestIdentityCLI(t *testing.T) {
 	if out := mustCLI(t, "role", "assignment", "list", "--assignee", sp["appId"], "-o", "tsv", "--query", "[].[roleDefinitionName, scope]"); !strings.Contains(out, "Contributor\t"+scope) {
 		t.Errorf("role assignment list: %q", out)
 	}
+	// As in az, the same name again is the same principal, with a new secret.
+	var again map[string]string
+	if err := json.Unmarshal([]byte(mustCLI(t, "ad", "sp", "create-for-rbac", "-n", "cli-ci", "--role", "Contributor", "--scopes", scope)), &again); err != nil {
+		t.Fatal(err)
+	}
+	if again["appId"] != sp["appId"] || again["password"] == sp["password"] || len(again["password"]) != 40 {
+		t.Errorf("create-for-rbac of the same name again printed %v, want appId %s with a new password", again, sp["appId"])
+	}
+	if out := mustCLI(t, "ad", "sp", "list", "--query", "length([?displayName=='cli-ci'])"); strings.TrimSpace(out) != "1" {
+		t.Errorf("service principals named cli-ci: %s, want 1", out)
+	}
+	sp["password"] = again["password"]
 	// As in az, principalName is what the principal signs in with, and the table shows it.
 	if out := mustCLI(t, "role", "assignment", "list", "--assignee", sp["appId"], "-o", "tsv", "--query", "[].principalName"); strings.TrimSpace(out) != sp["appId"] {
 		t.Errorf("role assignment list: principalName %q, want %s", out, sp["appId"])

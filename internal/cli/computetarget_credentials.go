@@ -18,9 +18,9 @@ type computeCredentialsFlags struct {
 }
 
 // newComputeTargetGetCredentials writes the kubeconfig of a compute's cluster, read from
-// the compute's listKeys (azureml-core's AksCompute.get_credentials). As `aks
-// get-credentials`, it refuses to replace a different entry of the same name without
-// --overwrite-existing.
+// the compute's listKeys (azureml-core's AksCompute.get_credentials), whose entries are
+// named as AKS names them. As `aks get-credentials`, it refuses to replace a different
+// entry of the same name without --overwrite-existing.
 func newComputeTargetGetCredentials(streams Streams, g *globals) *cobra.Command {
 	f := &computeCredentialsFlags{}
 	use := "get-credentials -n NAME [-g GROUP] [-w WORKSPACE] [--admin] [--file FILE]"
@@ -52,6 +52,13 @@ func newComputeTargetGetCredentials(streams Streams, g *globals) *cobra.Command 
 			_, err := streams.Out.Write(kc)
 			return err
 		}
+		// As aks get-credentials: the admin context is NAME-admin in a merge, where it
+		// would otherwise replace the user's of the same cluster.
+		if f.admin && f.contextName == "" {
+			if kc, err = adminContext(kc); err != nil {
+				return err
+			}
+		}
 		file, err := kubeconfigFile(f.file)
 		if err != nil {
 			return err
@@ -67,7 +74,7 @@ func newComputeTargetGetCredentials(streams Streams, g *globals) *cobra.Command 
 	fl.BoolVarP(&f.admin, "admin", "a", false, "Get cluster-admin credentials")
 	fl.StringVarP(&f.file, "file", "f", "", "Kubeconfig file to update (default ~/.kube/config; '-' prints to stdout)")
 	fl.BoolVar(&f.overwrite, "overwrite-existing", false, "Replace entries of the same name that differ in the file")
-	fl.StringVar(&f.contextName, "context", "", "Name of the context to write (default: the one the server chose)")
+	fl.StringVar(&f.contextName, "context", "", "Name of the context to write (default: the cluster's name, with -admin for --admin)")
 	return cmd
 }
 

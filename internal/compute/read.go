@@ -101,7 +101,7 @@ func (s *Service) Keys(ctx context.Context, sub, rg, ws, name string) (*armapi.C
 	if err != nil {
 		return nil, err
 	}
-	creds, err := s.cfg.Clusters.ClusterCredentials(ctx, mc)
+	creds, err := s.cfg.Clusters.AKSCredentials(ctx, mc)
 	if err != nil {
 		return nil, err
 	}

@@ -26,7 +26,7 @@ func (s *Service) Credentials(ctx context.Context, sub, rg, name string, admin b
 	if mc.Properties.ProvisioningState == armapi.StateCreating || mc.Properties.ProvisioningState == armapi.StateFailed {
 		return nil, arm.Conflict("Cluster '%s' is %s; credentials exist once it has been created.", name, strings.ToLower(mc.Properties.ProvisioningState))
 	}
-	creds, err := s.ClusterCredentials(ctx, mc)
+	creds, err := s.AKSCredentials(ctx, mc)
 	if err != nil {
 		return nil, err
 	}
@@ -34,14 +34,28 @@ func (s *Service) Credentials(ctx context.Context, sub, rg, name string, admin b
 	if admin {
 		kc, kind = creds.Admin, "clusterAdmin"
 	}
+	return &armapi.CredentialResults{Kubeconfigs: []armapi.CredentialResult{{Name: kind, Value: kc}}}, nil
+}
+
+// AKSCredentials returns the cluster's kubeconfigs with their entries named as AKS names
+// them (aksKubeconfig): what az aks get-credentials and a compute's listKeys hand out.
+func (s *Service) AKSCredentials(ctx context.Context, mc *armapi.ManagedCluster) (*provider.Credentials, error) {
+	creds, err := s.ClusterCredentials(ctx, mc)
+	if err != nil {
+		return nil, err
+	}
 	parsed, err := arm.ParseID(mc.ID)
 	if err != nil {
 		return nil, fmt.Errorf("credentials of cluster %s: %w", mc.Name, err)
 	}
-	if kc, err = aksKubeconfig(kc, mc.Properties.Mlfleet.Context, parsed.ResourceGroup, mc.Name, admin); err != nil {
+	out := &provider.Credentials{}
+	if out.Admin, err = aksKubeconfig(creds.Admin, mc.Properties.Mlfleet.Context, parsed.ResourceGroup, mc.Name, true); err != nil {
 		return nil, err
 	}
-	return &armapi.CredentialResults{Kubeconfigs: []armapi.CredentialResult{{Name: kind, Value: kc}}}, nil
+	if out.User, err = aksKubeconfig(creds.User, mc.Properties.Mlfleet.Context, parsed.ResourceGroup, mc.Name, false); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // ClusterCredentials returns the kubeconfigs of a cluster from its provider.

@@ -113,7 +113,9 @@ func TestComputeTargetCLICreate(t *testing.T) {
 	if nodes, err := k.CoreV1().Nodes().List(ctx, metav1.ListOptions{}); err != nil || len(nodes.Items) != 1 {
 		t.Errorf("nodes through the written kubeconfig: %v", err)
 	}
-	if r := ct("get-credentials", "-n", name, "--file", "-"); r.code != 0 || !strings.Contains(r.out, "apiVersion: v1") {
+	// Named as aks get-credentials names the cluster's entries: the context after the cluster.
+	if r := ct("get-credentials", "-n", name, "--file", "-"); r.code != 0 || !strings.Contains(r.out, "apiVersion: v1") ||
+		!strings.Contains(r.out, "current-context: "+name+"\n") || !strings.Contains(r.out, "clusterUser_"+rg+"_"+name) {
 		t.Errorf("get-credentials --file -: %+v", r)
 	}
 

@@ -145,11 +145,20 @@ func (a *Authenticator) MintAdmin(ctx context.Context) (string, error) {
 // lifetime) with at most role ("" = the caller's cap). A token is never stronger or
 // longer-lived than the one that asked for it.
 func (a *Authenticator) MintFor(ctx context.Context, caller *Principal, role string, ttl time.Duration) (string, *store.Token, error) {
+	asked := role != ""
 	if role == "" {
 		role = caller.Cap
 	}
 	if !validRole(role) {
 		return "", nil, badInput("role must be Owner, Contributor or Reader, not '%s'.", role)
+	}
+	// As Azure issues no token for a role the caller was never granted, a role asked for by
+	// name must be one the principal holds somewhere; the token's cap alone (an Owner cap
+	// for every sign-in) does not grant it.
+	if held := caller.strongestRole(); asked && rank(role) > rank(held) {
+		return "", nil, arm.Errorf(http.StatusForbidden, arm.CodeAuthorizationFailed,
+			"The client '%s' with object id '%s' does not hold the %s role at any scope (its strongest role: %s), so it cannot get a %s token: ask for a role it holds, or ask an Owner to assign it %s (mlfleet role assignment create).",
+			caller.Name, caller.ID, role, orNone(held), role, role)
 	}
 	if rank(role) > rank(caller.Cap) {
 		return "", nil, arm.Errorf(http.StatusForbidden, arm.CodeAuthorizationFailed,

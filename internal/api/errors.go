@@ -18,6 +18,7 @@ import (
 // packages that need another status or code return an *arm.Error, which passes through.
 func toARM(err error) *arm.Error {
 	var ae *arm.Error
+	var expired *auth.ExpiredTokenError
 	switch {
 	case errors.As(err, &ae):
 		// An arm.Error built without a status is a client mistake: 400, never a 500 (A3).
@@ -28,9 +29,18 @@ func toARM(err error) *arm.Error {
 			ae.AdditionalInfo = []any{}
 		}
 		return ae
+	// ARM tells an expired token from one it does not accept and from none at all: clients
+	// such as azidentity and az renew their token on ExpiredAuthenticationToken.
+	case errors.As(err, &expired):
+		return arm.Errorf(http.StatusUnauthorized, arm.CodeExpiredAuthenticationToken,
+			"The access token expiry UTC time '%s' is earlier than current UTC time '%s'. Get a new token: sign in again (mlfleet login, az login) or run 'mlfleet account get-access-token'.",
+			expired.ExpiresAt.Format(armTime), expired.Now.Format(armTime))
+	case errors.Is(err, auth.ErrInvalidToken):
+		return arm.Errorf(http.StatusUnauthorized, arm.CodeInvalidAuthenticationToken,
+			"The access token is invalid: this server did not issue it, or revoked it (its principal's credential was reset or the principal deleted). Get a new token: sign in again (mlfleet login, az login) or run 'mlfleet account get-access-token'.")
 	case errors.Is(err, auth.ErrUnauthenticated):
 		return arm.Errorf(http.StatusUnauthorized, arm.CodeAuthenticationFailed,
-			"Authentication failed: send 'Authorization: Bearer <token>' with a valid, unexpired mlfleet token (see 'mlfleet account get-access-token', or sign in again).")
+			"Authentication failed: the 'Authorization' header is missing or not a bearer token. Send 'Authorization: Bearer <token>' with a valid, unexpired mlfleet token (see 'mlfleet account get-access-token', or sign in again).")
 	case errors.Is(err, auth.ErrForbidden):
 		return arm.Errorf(http.StatusForbidden, arm.CodeAuthorizationFailed,
 			"The caller does not have authorization to perform this action; ask an Owner of the scope for a role assignment.")
@@ -44,6 +54,9 @@ func toARM(err error) *arm.Error {
 			"The server hit an internal error; the request id in x-ms-request-id identifies it in the server log.")
 	}
 }
+
+// armTime is how ARM's messages spell a UTC time (.NET's general date-time pattern).
+const armTime = "1/2/2006 3:04:05 PM"
 
 // writeError serves err as an ARM error body, with its code also in x-ms-error-code, where
 // the Go SDK reads it. Only 5xx answers are logged as errors: a 4xx is the client's to fix,

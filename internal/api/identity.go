@@ -41,8 +41,9 @@ func (s *Server) listTenants(w http.ResponseWriter, r *http.Request, _ params) {
 
 // tokenRequest is the body of POST /mlfleet/v1/tokens.
 type tokenRequest struct {
-	Role             string `json:"role"`
-	ExpiresInSeconds int64  `json:"expiresInSeconds"`
+	Role string `json:"role"`
+	// ExpiresInSeconds is the token's lifetime; absent (nil) means the server's default.
+	ExpiresInSeconds *int64 `json:"expiresInSeconds"`
 }
 
 // TokenResponse is the answer to POST /mlfleet/v1/tokens.
@@ -57,13 +58,19 @@ func (s *Server) mintToken(w http.ResponseWriter, r *http.Request, _ params) {
 		writeError(w, r, err)
 		return
 	}
-	// The upper bound only keeps the Duration below from overflowing; MintFor caps the
-	// lifetime at the asking token's own.
-	if in.ExpiresInSeconds < 0 || in.ExpiresInSeconds > 1<<31 {
-		writeError(w, r, arm.BadRequest(arm.CodeInvalidRequestContent, "expiresInSeconds must be a positive number of seconds.").WithTarget("expiresInSeconds"))
-		return
+	// An explicit 0 is refused like any other non-positive lifetime rather than read as
+	// "the default": only leaving the field out asks for that. The upper bound only keeps
+	// the Duration below from overflowing; MintFor caps the lifetime at the asking token's.
+	var ttl time.Duration
+	if in.ExpiresInSeconds != nil {
+		if n := *in.ExpiresInSeconds; n <= 0 || n > 1<<31 {
+			writeError(w, r, arm.BadRequest(arm.CodeInvalidRequestContent,
+				"expiresInSeconds must be a positive number of seconds, not %d; leave it out for the server's default lifetime (%s).", n, s.cfg.Auth.TokenLifetime()).WithTarget("expiresInSeconds"))
+			return
+		}
+		ttl = time.Duration(*in.ExpiresInSeconds) * time.Second
 	}
-	secret, tok, err := s.cfg.Auth.MintFor(r.Context(), auth.PrincipalFrom(r.Context()), in.Role, time.Duration(in.ExpiresInSeconds)*time.Second)
+	secret, tok, err := s.cfg.Auth.MintFor(r.Context(), auth.PrincipalFrom(r.Context()), in.Role, ttl)
 	if err != nil {
 		writeError(w, r, err)
 		return

@@ -318,7 +318,8 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 
 // authenticate reads the bearer token of the Authorization header (the scheme in any
 // case, as RFC 7235 allows) and returns its principal. A missing or malformed header is
-// the same 401 as a wrong or expired token.
+// auth.ErrUnauthenticated; a wrong or expired token fails as auth.Authenticate says, and
+// toARM gives each its own ARM code.
 func (s *Server) authenticate(r *http.Request) (*auth.Principal, error) {
 	h := r.Header.Get("Authorization")
 	scheme, token, ok := strings.Cut(h, " ")

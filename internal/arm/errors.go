@@ -26,6 +26,8 @@ const (
 	CodeResourceGroupBeingDeleted    = "ResourceGroupBeingDeleted"
 	CodeOperationInProgress          = "AnotherOperationInProgress"
 	CodeAuthenticationFailed         = "AuthenticationFailed"
+	CodeInvalidAuthenticationToken   = "InvalidAuthenticationToken"
+	CodeExpiredAuthenticationToken   = "ExpiredAuthenticationToken"
 	CodeAuthorizationFailed          = "AuthorizationFailed"
 	CodeMethodNotAllowed             = "MethodNotAllowed"
 	CodeInternalServerError          = "InternalServerError"

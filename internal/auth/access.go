@@ -87,6 +87,29 @@ func (p *Principal) roleAssignedAt(scope string) string {
 	return q.RoleAt(scope)
 }
 
+// strongestRole is the strongest role p holds at any scope, whatever its token's cap
+// ("" for none).
+func (p *Principal) strongestRole() string {
+	if p.system {
+		return RoleOwner
+	}
+	best := ""
+	for _, a := range p.assignments {
+		if rank(a.Role) > rank(best) {
+			best = a.Role
+		}
+	}
+	return best
+}
+
+// orNone is role, or "none" when there is none, for messages.
+func orNone(role string) string {
+	if role == "" {
+		return "none"
+	}
+	return role
+}
+
 // SeesAnything reports whether p holds any role at scope, above it or below it: whether a
 // list over scope may show it something.
 func (p *Principal) SeesAnything(scope string) bool {

@@ -38,14 +38,33 @@ const (
 )
 
 var (
-	// ErrUnauthenticated means no valid token was presented.
+	// ErrUnauthenticated means no valid token was presented. Every failure of
+	// Authenticate is, or wraps, it.
 	ErrUnauthenticated = errors.New("unauthenticated")
+	// ErrInvalidToken means a token was presented that is no access token of this server:
+	// unknown, revoked (a credential reset, a deleted principal) or a refresh token. It
+	// wraps ErrUnauthenticated.
+	ErrInvalidToken = fmt.Errorf("invalid token: %w", ErrUnauthenticated)
 	// ErrForbidden means the caller may not make the call (see ForbiddenError for the
 	// details ARM reports).
 	ErrForbidden = errors.New("forbidden")
 	// ErrInvalidCredentials means a login named an unknown principal or a wrong secret.
 	ErrInvalidCredentials = errors.New("invalid credentials")
 )
+
+// ExpiredTokenError is an access token of this server presented after it expired. It
+// wraps ErrUnauthenticated; the caller fixes it by getting a new token.
+type ExpiredTokenError struct {
+	// ExpiresAt is when the token expired, Now when it was presented (both UTC).
+	ExpiresAt, Now time.Time
+}
+
+func (e *ExpiredTokenError) Error() string {
+	return fmt.Sprintf("token expired at %s", e.ExpiresAt.Format(time.RFC3339))
+}
+
+// Unwrap returns ErrUnauthenticated.
+func (e *ExpiredTokenError) Unwrap() error { return ErrUnauthenticated }
 
 // tokenPrefix marks mlfleet tokens so they are recognisable in logs and secret scanners.
 const tokenPrefix = "mlf_"
@@ -145,11 +164,20 @@ func (a *Authenticator) MintAdmin(ctx context.Context) (string, error) {
 // lifetime) with at most role ("" = the caller's cap). A token is never stronger or
 // longer-lived than the one that asked for it.
 func (a *Authenticator) MintFor(ctx context.Context, caller *Principal, role string, ttl time.Duration) (string, *store.Token, error) {
+	asked := role != ""
 	if role == "" {
 		role = caller.Cap
 	}
 	if !validRole(role) {
 		return "", nil, badInput("role must be Owner, Contributor or Reader, not '%s'.", role)
+	}
+	// As Azure issues no token for a role the caller was never granted, a role asked for by
+	// name must be one the principal holds somewhere; the token's cap alone (an Owner cap
+	// for every sign-in) does not grant it.
+	if held := caller.strongestRole(); asked && rank(role) > rank(held) {
+		return "", nil, arm.Errorf(http.StatusForbidden, arm.CodeAuthorizationFailed,
+			"The client '%s' with object id '%s' does not hold the %s role at any scope (its strongest role: %s), so it cannot get a %s token: ask for a role it holds, or ask an Owner to assign it %s (mlfleet role assignment create).",
+			caller.Name, caller.ID, role, orNone(held), role, role)
 	}
 	if rank(role) > rank(caller.Cap) {
 		return "", nil, arm.Errorf(http.StatusForbidden, arm.CodeAuthorizationFailed,
@@ -260,8 +288,9 @@ func (a *Authenticator) mint(ctx context.Context, principalID, name, role string
 	return secret, tok, nil
 }
 
-// Authenticate returns the principal of a secret token, with its role assignments, or
-// ErrUnauthenticated.
+// Authenticate returns the principal of a secret token, with its role assignments. It
+// fails with ErrUnauthenticated for no token, ErrInvalidToken for one this server does not
+// accept and an *ExpiredTokenError for an expired one (all three are ErrUnauthenticated).
 func (a *Authenticator) Authenticate(ctx context.Context, secret string) (*Principal, error) {
 	if secret == "" {
 		return nil, ErrUnauthenticated
@@ -275,13 +304,16 @@ func (a *Authenticator) Authenticate(ctx context.Context, secret string) (*Princ
 	// existed, capped by its role) and the principal's role assignments.
 	tok, p, assignments, err := a.store.Authenticate(ctx, hash, a.adminID)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, ErrUnauthenticated
+		return nil, ErrInvalidToken
 	}
 	if err != nil {
 		return nil, fmt.Errorf("authenticate: %w", err)
 	}
-	if (!tok.ExpiresAt.IsZero() && now.After(tok.ExpiresAt)) || tok.Role == refreshRole {
-		return nil, ErrUnauthenticated
+	if tok.Role == refreshRole {
+		return nil, ErrInvalidToken
+	}
+	if !tok.ExpiresAt.IsZero() && now.After(tok.ExpiresAt) {
+		return nil, &ExpiredTokenError{ExpiresAt: tok.ExpiresAt.UTC(), Now: now.UTC()}
 	}
 	principal := &Principal{ID: p.ID, Name: p.Login, DisplayName: p.Name, Type: p.Type, Cap: tok.Role,
 		ExpiresAt: tok.ExpiresAt, assignments: assignments}

@@ -235,14 +235,21 @@ func TestAuthenticateRejects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, bad := range []string{"", "mlf_nope", tok.Hash, strings.ToUpper(secret), secret + "x"} {
-		if _, err := f.a.Authenticate(ctx, bad); !errors.Is(err, ErrUnauthenticated) {
-			t.Errorf("Authenticate(%q) = %v, want ErrUnauthenticated", bad, err)
+	if _, err := f.a.Authenticate(ctx, ""); err != ErrUnauthenticated {
+		t.Errorf("Authenticate(\"\") = %v, want ErrUnauthenticated", err)
+	}
+	for _, bad := range []string{"mlf_nope", tok.Hash, strings.ToUpper(secret), secret + "x"} {
+		if _, err := f.a.Authenticate(ctx, bad); !errors.Is(err, ErrInvalidToken) || !errors.Is(err, ErrUnauthenticated) {
+			t.Errorf("Authenticate(%q) = %v, want ErrInvalidToken", bad, err)
 		}
 	}
 	f.clock.now = f.clock.now.Add(time.Hour + time.Second)
-	if _, err := f.a.Authenticate(ctx, secret); !errors.Is(err, ErrUnauthenticated) {
-		t.Errorf("expired token: %v", err)
+	var expired *ExpiredTokenError
+	if _, err := f.a.Authenticate(ctx, secret); !errors.As(err, &expired) || !errors.Is(err, ErrUnauthenticated) || errors.Is(err, ErrInvalidToken) {
+		t.Fatalf("expired token: %v, want an *ExpiredTokenError", err)
+	}
+	if !expired.ExpiresAt.Equal(tok.ExpiresAt) || !expired.Now.Equal(f.clock.now) {
+		t.Errorf("expired token: %+v, want expiry %v at %v", expired, tok.ExpiresAt, f.clock.now)
 	}
 }
 

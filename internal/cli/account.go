@@ -80,6 +80,11 @@ func newAccountGetAccessToken(streams Streams, g *globals) *cobra.Command {
 	var role string
 	var ttl time.Duration
 	cmd := leaf("get-access-token", "Get a bearer token for the mlfleet API (for scripts and other clients)", func(cmd *cobra.Command) error {
+		// 0 means "the default" to the SDK; given on the command line it is a mistake,
+		// refused as the server refuses a negative lifetime.
+		if cmd.Flags().Changed("expires-in") && ttl <= 0 {
+			return usagef("--expires-in must be a positive duration such as 30m or 2h, not %s; leave it out for the server's default lifetime", ttl)
+		}
 		return g.call(streams, nil, func(c *mlfleet.Client) (any, error) {
 			t, err := c.MintToken(cmd.Context(), role, ttl)
 			if err != nil {

@@ -46,10 +46,14 @@ func (c *Client) ListSubscriptions(ctx context.Context) ([]*Subscription, error)
 // TenantID returns the tenant id from the local configuration ("" when unknown).
 func (c *Client) TenantID() string { return c.tenant }
 
-// MintToken asks the server for a new token with role ("" = the caller's role) valid for ttl.
+// MintToken asks the server for a new token with role ("" = the caller's role) valid for ttl
+// (0 = the server's default lifetime; a negative ttl is sent, and refused by the server).
 func (c *Client) MintToken(ctx context.Context, role string, ttl time.Duration) (*AccessToken, error) {
 	var t AccessToken
-	body := map[string]any{"role": role, "expiresInSeconds": int64(ttl / time.Second)}
+	body := map[string]any{"role": role}
+	if ttl != 0 {
+		body["expiresInSeconds"] = int64(ttl / time.Second)
+	}
 	_, err := c.do(ctx, request{method: http.MethodPost, path: "/mlfleet/v1/tokens", body: body}, &t)
 	return &t, err
 }

@@ -20,7 +20,7 @@ func TestStudioSignIn(t *testing.T) {
 	s.do("type a wrong token", chromedp.SendKeys(chromedp.CSS("#token"), "mlf_not-a-token"+kb.Enter))
 	s.waitFor("the refusal", `document.querySelector("#signin-result .error-box")`, 10*time.Second)
 	got := s.text("#signin-result")
-	for _, want := range []string{"The token was refused", "AuthenticationFailed", "HTTP 401"} {
+	for _, want := range []string{"The token was refused", "InvalidAuthenticationToken", "HTTP 401"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("refusal lacks %q:\n%s", want, got)
 		}

@@ -30,7 +30,7 @@ func TestBadInput(t *testing.T) {
 		{"missing api-version", call{method: "GET", path: rgPath("bad-input-rg")}, 400, "MissingApiVersionParameter", "api-version"},
 		{"malformed api-version", call{method: "GET", path: rgPath("bad-input-rg") + "?api-version=latest"}, 400, "InvalidApiVersionParameter", "YYYY-MM-DD"},
 		{"no token", call{method: "GET", path: rgPath("bad-input-rg") + rgAPI, token: strp("")}, 401, "AuthenticationFailed", "Bearer"},
-		{"invalid token", call{method: "GET", path: rgPath("bad-input-rg") + rgAPI, token: strp("mlf_not-a-real-token")}, 401, "AuthenticationFailed", ""},
+		{"invalid token", call{method: "GET", path: rgPath("bad-input-rg") + rgAPI, token: strp("mlf_not-a-real-token")}, 401, "InvalidAuthenticationToken", "get-access-token"},
 		{"no token, no api-version", call{method: "GET", path: rgPath("bad-input-rg"), token: strp("")}, 401, "AuthenticationFailed", ""},
 		{"resource group name with bad characters", call{method: "PUT", path: rgPath("bad*name") + rgAPI, body: `{"location":"westus"}`}, 400, "InvalidResourceName", "1 to 90"},
 		{"resource group name ending with a period", call{method: "PUT", path: rgPath("rg.") + rgAPI, body: `{"location":"westus"}`}, 400, "InvalidResourceName", "period"},

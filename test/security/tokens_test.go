@@ -8,10 +8,15 @@ import (
 	"time"
 )
 
-// mint asks for a token as caller and returns the answer.
+// mint asks for a token as caller and returns the answer; seconds 0 asks for the default
+// lifetime (the field is left out).
 func (e *env) mint(t *testing.T, caller, role string, seconds int) answer {
 	t.Helper()
-	body, _ := json.Marshal(map[string]any{"role": role, "expiresInSeconds": seconds})
+	in := map[string]any{"role": role}
+	if seconds != 0 {
+		in["expiresInSeconds"] = seconds
+	}
+	body, _ := json.Marshal(in)
 	return e.call(t, caller, "POST", "/mlfleet/v1/tokens", string(body))
 }
 
@@ -58,9 +63,13 @@ func TestTokenLimits(t *testing.T) {
 		if a := e.call(t, caller, "PUT", e.rgPath("reader-made")+"?api-version=2022-09-01", `{"location":"westus"}`); a.status != http.StatusForbidden {
 			t.Errorf("Reader-capped admin token writes: %d %s", a.status, a.raw)
 		}
-		// The token of a principal with a role in one group cannot become the admin's.
-		if a := e.mint(t, callerContribOther, "Owner", 600); a.status != http.StatusCreated {
-			t.Errorf("Contributor's own Owner-capped token: %d %s", a.status, a.raw)
+		// A principal gets no token for a role it holds nowhere, and the token of a role it
+		// holds in one group does not reach beyond that group.
+		if a := e.mint(t, callerContribOther, "Owner", 600); a.status != http.StatusForbidden || a.code() != "AuthorizationFailed" || !strings.Contains(a.raw, "Owner role at any scope") {
+			t.Errorf("Contributor asks for an Owner token: %d %s", a.status, a.raw)
+		}
+		if a := e.mint(t, callerContribOther, "Contributor", 600); a.status != http.StatusCreated {
+			t.Errorf("Contributor's own Contributor token: %d %s", a.status, a.raw)
 		} else {
 			e.tokens["minted "+t.Name()] = a.body["accessToken"].(string)
 			if b := e.call(t, "minted "+t.Name(), "PUT", e.rgPath("escalated")+"?api-version=2022-09-01", `{"location":"westus"}`); b.status != http.StatusForbidden {

@@ -39,13 +39,7 @@ func TestScaleDownDrains(t *testing.T) {
 	pdb := &policyv1.PodDisruptionBudget{ObjectMeta: metav1.ObjectMeta{Name: "app"},
 		Spec: policyv1.PodDisruptionBudgetSpec{MinAvailable: &minAvailable, Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "app"}}}}
 	create(t, c.client.PolicyV1().PodDisruptionBudgets(ns).Create, pdb)
-	testutil.WaitFor(t, 30*time.Second, "the budget counts 3 healthy pods", func() (bool, string) {
-		p, err := c.client.PolicyV1().PodDisruptionBudgets(ns).Get(ctx, "app", metav1.GetOptions{})
-		if err != nil {
-			return false, err.Error()
-		}
-		return p.Status.ObservedGeneration == p.Generation && p.Status.CurrentHealthy == 3, fmt.Sprintf("%+v", p.Status)
-	})
+	budgetCounts(t, c, ns, "app", 3)
 
 	shrunk := pool
 	shrunk.Count = 2
@@ -90,25 +84,8 @@ func TestScaleDownDrains(t *testing.T) {
 	// A node its user cordoned goes first, and stays cordoned when its drain fails.
 	pdb.ResourceVersion = ""
 	create(t, c.client.PolicyV1().PodDisruptionBudgets(ns).Create, pdb)
-	testutil.WaitFor(t, 30*time.Second, "the budget counts 3 healthy pods again", func() (bool, string) {
-		p, err := c.client.PolicyV1().PodDisruptionBudgets(ns).Get(ctx, "app", metav1.GetOptions{})
-		if err != nil {
-			return false, err.Error()
-		}
-		return p.Status.ObservedGeneration == p.Generation && p.Status.CurrentHealthy == 3, fmt.Sprintf("%+v", p.Status)
-	})
-	node, err := c.client.CoreV1().Nodes().Get(ctx, names[0], metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	node.Spec.Unschedulable = true
-	if _, err := c.client.CoreV1().Nodes().Update(ctx, node, metav1.UpdateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	testutil.WaitFor(t, 10*time.Second, "the cache sees the cordon", func() (bool, string) {
-		n, err := rt.nodes.lister.Get(names[0])
-		return err == nil && n.Spec.Unschedulable, fmt.Sprint(err)
-	})
+	budgetCounts(t, c, ns, "app", 3)
+	cordonByHand(t, c, names[0])
 	shrunk.Count = 1
 	if err := rt.SetPool(ctx, shrunk); !errors.As(err, &de) || de.Node != names[0] {
 		t.Fatalf("SetPool(1) under a budget with %s cordoned = %v, want a DrainError of that node", names[0], err)
@@ -118,6 +95,37 @@ func TestScaleDownDrains(t *testing.T) {
 			t.Errorf("node %s cordoned %v after the failed drain; only %s, cordoned by its user, should be", n.Name, n.Spec.Unschedulable, names[0])
 		}
 	}
+}
+
+// budgetCounts waits until the PodDisruptionBudget ns/name has seen its spec and counts
+// healthy pods.
+func budgetCounts(t *testing.T, c *testCluster, ns, name string, healthy int32) {
+	t.Helper()
+	testutil.WaitFor(t, 30*time.Second, fmt.Sprintf("the budget counts %d healthy pods", healthy), func() (bool, string) {
+		p, err := c.client.PolicyV1().PodDisruptionBudgets(ns).Get(t.Context(), name, metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		return p.Status.ObservedGeneration == p.Generation && p.Status.CurrentHealthy == healthy, fmt.Sprintf("%+v", p.Status)
+	})
+}
+
+// cordonByHand cordons node name as its user would (kubectl cordon), and waits until the
+// runtime's node cache sees it.
+func cordonByHand(t *testing.T, c *testCluster, name string) {
+	t.Helper()
+	node, err := c.client.CoreV1().Nodes().Get(t.Context(), name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	node.Spec.Unschedulable = true
+	if _, err := c.client.CoreV1().Nodes().Update(t.Context(), node, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	testutil.WaitFor(t, 10*time.Second, "the cache sees the cordon", func() (bool, string) {
+		n, err := c.runtime.nodes.lister.Get(name)
+		return err == nil && n.Spec.Unschedulable, fmt.Sprint(err)
+	})
 }
 
 // evictedByAPI reads the watch of one pod until the pod carries the DisruptionTarget

@@ -144,18 +144,7 @@ func TestPoolKeepsItsNodes(t *testing.T) {
 		t.Errorf("nodes after restart %v, want %v", got, want)
 	}
 
-	node, err := c.client.CoreV1().Nodes().Get(ctx, names[0], metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	node.Spec.Unschedulable = true
-	if _, err := c.client.CoreV1().Nodes().Update(ctx, node, metav1.UpdateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	testutil.WaitFor(t, 10*time.Second, "the cache sees the cordon", func() (bool, string) {
-		n, err := c.runtime.nodes.lister.Get(names[0])
-		return err == nil && n.Spec.Unschedulable, fmt.Sprint(err)
-	})
+	cordonByHand(t, c, names[0])
 	pool.Count = 1
 	if err := c.runtime.SetPool(ctx, pool); err != nil {
 		t.Fatal(err)

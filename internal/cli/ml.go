@@ -91,9 +91,9 @@ func newWorkspaceList(streams Streams, g *globals) *cobra.Command {
 
 func newWorkspaceDelete(streams Streams, g *globals) *cobra.Command {
 	ws := &workspaceFlags{}
-	return deleteCommand(streams, g, "delete [-n NAME] [-g GROUP]", "Delete a workspace and everything in it", ws,
+	return deleteCommand(streams, g, "delete [-n NAME] [-g GROUP]", "Delete a workspace, its computes (detached) and its endpoints and assets", ws,
 		func() string {
-			return fmt.Sprintf("Are you sure you want to delete workspace '%s' and everything in it?", ws.name)
+			return fmt.Sprintf("Are you sure you want to delete workspace '%s', its endpoints, assets and computes? The computes are detached: clusters they created keep running (delete them with 'mlfleet aks delete').", ws.name)
 		},
 		func(ctx context.Context, c *mlfleet.Client) (*mlfleet.Poller, error) {
 			return c.BeginDeleteWorkspace(ctx, ws.group, ws.name)

@@ -509,27 +509,40 @@ func (e *fpEnv) start(spec string) {
 		args = append(args, "--store", e.dsn)
 	}
 	args = append(args, e.args...)
-	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = append(os.Environ(), childEnv+"=1", "MLFLEET_HOME="+e.home, failpoint.EnvTrace+"="+e.trace, secrets.ReplicaKeyEnv+"="+testserver.ReplicaKey)
+	env := append(os.Environ(), childEnv+"=1", "MLFLEET_HOME="+e.home, failpoint.EnvTrace+"="+e.trace, secrets.ReplicaKeyEnv+"="+testserver.ReplicaKey)
 	if spec != "" {
-		cmd.Env = append(cmd.Env, armEnv+"="+spec)
+		env = append(env, armEnv+"="+spec)
 	}
-	logs := &bytes.Buffer{}
-	cmd.Stdout, cmd.Stderr = logs, logs
-	if err := cmd.Start(); err != nil {
-		e.t.Fatal(err)
-	}
-	p := &serverProcess{cmd: cmd, logs: logs, done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); close(p.done) }()
-	e.p = p
-	cfg, err := waitReadyProcess(e.home, p)
-	if err != nil {
+	var cfg *clientconfig.Config
+	for attempt := 1; ; attempt++ {
+		c := exec.Command(os.Args[0], args...)
+		c.Env = env
+		logs := &bytes.Buffer{}
+		c.Stdout, c.Stderr = logs, logs
+		if err := c.Start(); err != nil {
+			e.t.Fatal(err)
+		}
+		p := &serverProcess{cmd: c, logs: logs, done: make(chan struct{})}
+		go func() { _ = c.Wait(); close(p.done) }()
+		e.p = p
+		var err error
+		if cfg, err = waitReadyProcess(e.home, p); err == nil {
+			break
+		}
+		// The port of the server before, kept for its clients, may be the local end of
+		// another test's connection for a moment while no server listens on it.
+		if e.addr != "" && attempt < 30 && strings.Contains(logs.String(), "address already in use") {
+			<-p.done
+			time.Sleep(time.Second)
+			continue
+		}
 		e.t.Fatalf("%v\n%s", err, logs)
 	}
 	e.cfg = cfg
 	if e.addr == "" {
 		e.addr = "127.0.0.1:" + serverPort(cfg)
 	}
+	var err error
 	if e.c, err = mlfleet.NewClient(mlfleet.WithHome(e.home), mlfleet.WithPollInterval(100*time.Millisecond)); err != nil {
 		e.t.Fatal(err)
 	}

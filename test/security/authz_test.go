@@ -119,7 +119,7 @@ func TestRouteMatrix(t *testing.T) {
 				}
 				if got == "403" && rt.Method != http.MethodHead {
 					msg := fmt.Sprint(a.body["error"])
-					if a.code() != "AuthorizationFailed" || !strings.Contains(msg, e.creds[caller][0]) || !strings.Contains(msg, "/subscriptions/") {
+					if a.code() != "AuthorizationFailed" || !strings.Contains(msg, e.who(caller).appID) || !strings.Contains(msg, "/subscriptions/") {
 						t.Errorf("%s %s as %s: 403 does not name the principal and scope: %s", rt.Method, rt.Pattern, caller, a.raw)
 					}
 				}

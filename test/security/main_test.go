@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -29,16 +30,42 @@ import (
 
 // env is one running server with the callers the tests use.
 type env struct {
-	name   string
-	srv    *testserver.Server
-	dsn    string
-	sub    string // the server's subscription
-	other  string // a second subscription
-	tokens map[string]string
-	// ids are the principals' object ids, by caller name.
-	ids map[string]string
-	// creds are the service principals' appIds and secrets, by caller name.
-	creds map[string][2]string
+	name  string
+	srv   *testserver.Server
+	dsn   string
+	sub   string // the server's subscription
+	other string // a second subscription
+	// callers are the identities the tests call as, by name. Parallel tests add their own,
+	// so the table is behind mu.
+	mu      sync.Mutex
+	callers map[string]identity
+}
+
+// identity is one caller: its bearer token and, for a service principal, its object id,
+// appId and secret.
+type identity struct {
+	token, id, appID, secret string
+}
+
+// who returns caller's identity (the zero one for an unknown name).
+func (e *env) who(caller string) identity {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.callers[caller]
+}
+
+// update changes caller's identity under the lock.
+func (e *env) update(caller string, f func(*identity)) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	id := e.callers[caller]
+	f(&id)
+	e.callers[caller] = id
+}
+
+// setToken makes token caller's bearer token.
+func (e *env) setToken(caller, token string) {
+	e.update(caller, func(id *identity) { id.token = token })
 }
 
 var envs []*env
@@ -133,12 +160,12 @@ func (e *env) openStore(ctx context.Context) (store.Store, error) {
 // prepare makes the resource groups and the callers.
 func (e *env) prepare() error {
 	ctx := context.Background()
-	e.tokens, e.ids, e.creds = map[string]string{}, map[string]string{}, map[string][2]string{}
+	e.callers = map[string]identity{}
 	admin, err := e.srv.Config.ReadToken()
 	if err != nil {
 		return err
 	}
-	e.tokens["admin"] = admin
+	e.setToken("admin", admin)
 
 	st, err := e.openStore(ctx)
 	if err != nil {
@@ -160,8 +187,8 @@ func (e *env) prepare() error {
 		PrincipalID: e.principalID(nil, "admin"), CreatedAt: time.Now().Add(-time.Hour), ExpiresAt: time.Now().Add(-59 * time.Minute)}); err != nil {
 		return err
 	}
-	e.tokens[callerExpired] = secret
-	e.tokens[callerNone] = ""
+	e.setToken(callerExpired, secret)
+	e.setToken(callerNone, "")
 	for _, c := range []struct{ name, role, scope string }{
 		{callerOtherSub, auth.RoleOwner, "/subscriptions/" + e.other},
 		{callerReader, auth.RoleReader, "/subscriptions/" + e.sub},
@@ -183,12 +210,12 @@ func (e *env) servicePrincipal(name, role, scope string) error {
 		return fmt.Errorf("create principal %s: %d %s", name, a.status, a.raw)
 	}
 	appID, secret := a.body["appId"].(string), a.body["password"].(string)
-	e.ids[name], e.creds[name] = a.body["id"].(string), [2]string{appID, secret}
 	token, status, raw := e.signIn(appID, secret)
 	if status != http.StatusOK {
 		return fmt.Errorf("sign in %s: %d %s", name, status, raw)
 	}
-	e.tokens[name] = token
+	id, _ := a.body["id"].(string)
+	e.update(name, func(c *identity) { *c = identity{token: token, id: id, appID: appID, secret: secret} })
 	return nil
 }
 
@@ -209,12 +236,12 @@ func (e *env) signIn(appID, secret string) (token string, status int, raw string
 }
 
 func (e *env) principalID(t *testing.T, caller string) string {
-	if id, ok := e.ids[caller]; ok {
+	if id := e.who(caller).id; id != "" {
 		return id
 	}
 	a := e.call(t, caller, "GET", "/mlfleet/v1/principals/"+auth.AdminLogin, "")
 	id, _ := a.body["id"].(string)
-	e.ids[caller] = id
+	e.update(caller, func(c *identity) { c.id = id })
 	return id
 }
 
@@ -236,7 +263,7 @@ func (a answer) code() string {
 	return ""
 }
 
-// call sends a request as caller (a name in e.tokens) with a raw path (sent as is, not
+// call sends a request as caller (a name in e.callers) with a raw path (sent as is, not
 // cleaned or escaped again) and returns the answer. t may be nil during set-up.
 func (e *env) call(t *testing.T, caller, method, rawPath, body string) answer {
 	if t != nil {
@@ -258,7 +285,7 @@ func (e *env) call(t *testing.T, caller, method, rawPath, body string) answer {
 		panic(err)
 	}
 	req.URL = u
-	if tok := e.tokens[caller]; tok != "" {
+	if tok := e.who(caller).token; tok != "" {
 		req.Header.Set("Authorization", "Bearer "+tok)
 	}
 	if body != "" {

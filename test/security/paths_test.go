@@ -113,7 +113,7 @@ func TestMalformedRoleAssignmentPaths(t *testing.T) {
 	eachServer(t, func(t *testing.T, e *env) {
 		before := e.snapshot(t)
 		body := fmt.Sprintf(`{"properties":{"roleDefinitionId":"/subscriptions/%s/providers/Microsoft.Authorization/roleDefinitions/8e3af657-a8ff-443c-a75c-2fe8c4bcb635","principalId":"%s"}}`,
-			e.sub, e.ids[callerReader])
+			e.sub, e.who(callerReader).id)
 		for _, bad := range badNames {
 			for _, path := range []string{
 				e.rgPath(bad) + "/providers/Microsoft.Authorization/roleAssignments/0b5e3b6a-0000-4000-8000-000000000001",

@@ -43,7 +43,7 @@ func TestTokenLimits(t *testing.T) {
 			t.Fatalf("mint Reader: %d %s", a.status, a.raw)
 		}
 		short, _ := time.Parse(time.RFC3339, a.body["expiresOn"].(string))
-		e.tokens["short reader "+t.Name()] = a.body["accessToken"].(string)
+		e.setToken("short reader "+t.Name(), a.body["accessToken"].(string))
 		caller := "short reader " + t.Name()
 		// ...cannot mint an Owner or Contributor token...
 		for _, role := range []string{"Owner", "Contributor"} {
@@ -71,7 +71,7 @@ func TestTokenLimits(t *testing.T) {
 		if a := e.mint(t, callerContribOther, "Contributor", 600); a.status != http.StatusCreated {
 			t.Errorf("Contributor's own Contributor token: %d %s", a.status, a.raw)
 		} else {
-			e.tokens["minted "+t.Name()] = a.body["accessToken"].(string)
+			e.setToken("minted "+t.Name(), a.body["accessToken"].(string))
 			if b := e.call(t, "minted "+t.Name(), "PUT", e.rgPath("escalated")+"?api-version=2022-09-01", `{"location":"westus"}`); b.status != http.StatusForbidden {
 				t.Errorf("minted token escalates: %d %s", b.status, b.raw)
 			}
@@ -92,7 +92,7 @@ func TestRevocation(t *testing.T) {
 		if a := e.call(t, name, "GET", groups, ""); a.status != http.StatusOK {
 			t.Fatalf("new principal reads: %d %s", a.status, a.raw)
 		}
-		appID, secret := e.creds[name][0], e.creds[name][1]
+		appID, secret := e.who(name).appID, e.who(name).secret
 		if _, status, raw := e.signIn(appID, secret+"x"); status != http.StatusUnauthorized || !strings.Contains(raw, `"invalid_client"`) || !strings.Contains(raw, "create-for-rbac") {
 			t.Errorf("wrong secret: %d %s", status, raw)
 		}
@@ -110,7 +110,7 @@ func TestRevocation(t *testing.T) {
 		if status != http.StatusOK {
 			t.Fatalf("new secret: %d %s", status, raw)
 		}
-		e.tokens[name] = token
+		e.setToken(name, token)
 		if a := e.call(t, "admin", "DELETE", "/mlfleet/v1/principals/"+appID, ""); a.status != http.StatusNoContent {
 			t.Fatalf("delete: %d %s", a.status, a.raw)
 		}

@@ -21,7 +21,8 @@ import (
 // attached to it (S5, S20), its autoscaling floor included; a cluster no compute holds,
 // or one held by a DevTest compute, may shrink. New authorized IP ranges that leave out the
 // address the control plane connects from are refused for any attached compute with a 400
-// ControlPlaneNotAuthorized that names the range to add (S15), as an attach is.
+// ControlPlaneNotAuthorized that names the range to add (S15), as an attach is; a change of
+// the ranges alone is not refused for a size the cluster already had.
 func TestClusterChangeAllowed(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -37,11 +38,14 @@ func TestClusterChangeAllowed(t *testing.T) {
 		}
 		return mc
 	}
-	// Each attached cluster is stored with 3 nodes, its API server on this host (what the
-	// control plane dials decides the address it connects from), and no ranges.
+	// Each attached cluster is stored with 3 nodes (thin: 1), its API server on this host
+	// (what the control plane dials decides the address it connects from), and no ranges.
 	store3 := func(name string) {
 		t.Helper()
 		mc := cluster(name, 3)
+		if name == "thin" {
+			mc = cluster(name, 1)
+		}
 		mc.Properties.Mlfleet.APIServerURL = "https://127.0.0.1:6443"
 		mc.Properties.Mlfleet.Provider = "external"
 		body, _ := json.Marshal(mc)
@@ -71,6 +75,7 @@ func TestClusterChangeAllowed(t *testing.T) {
 	}
 	attach("prod", "fast", "FastProd")
 	attach("dev", "small", "DevTest")
+	attach("thin", "thinprod", "FastProd")
 
 	for _, tc := range []struct {
 		name    string
@@ -93,6 +98,8 @@ func TestClusterChangeAllowed(t *testing.T) {
 			wantErr: "Add 127.0.0.1/32 to the ranges: mlfleet aks update -n prod -g rg --api-server-authorized-ip-ranges 203.0.113.0/24,127.0.0.1/32"},
 		{name: "ranges of a DevTest compute's cluster", next: ranged(cluster("dev", 3), "203.0.113.0/24"), wantErr: "compute 'small'"},
 		{name: "ranges of an unattached cluster", next: ranged(cluster("free", 1), "203.0.113.0/24")},
+		{name: "ranges of a cluster already too small, sizes unchanged", next: ranged(cluster("thin", 1), "127.0.0.1/32")},
+		{name: "a cluster already too small, resized, is checked", next: cluster("thin", 2), wantErr: "compute 'thinprod'"},
 	} {
 		err := s.ClusterChangeAllowed(ctx, tc.next)
 		switch {

@@ -21,7 +21,9 @@ import (
 // ranges that leave its control plane out of an attached cluster, so the first compute is
 // attached to the cluster registered a second time by its kubeconfig ('aks import'), and
 // the ranges set on the first registration lock it out, as a change made outside mlfleet
-// would.
+// would. The new attach goes through the first registration while the second still knows
+// the cluster: the sweeper, looking at the second, must tell the live marker from an
+// orphan by the cluster's UID, not by the id the compute names.
 func TestSweepMarkers(t *testing.T) {
 	t.Parallel()
 	home := t.TempDir()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/mlfleet/mlfleet/internal/arm"
@@ -12,12 +13,14 @@ import (
 	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
-// ClusterChangeAllowed applies the purpose rule (S5) to a change made to a cluster itself
-// (az aks scale, aks update, aks nodepool scale; S20 re-checks S5 on a scale-down): when a
-// compute is attached to the cluster, the nodes next will have, and its autoscaling floor,
-// must still be enough for the compute's purpose. Otherwise the change would be accepted
-// and leave the compute Failed. containerservice calls it (its Config.ChangeGuard) before
-// it accepts a change; nil means allowed.
+// ClusterChangeAllowed checks a change made to a cluster itself (az aks scale, aks update,
+// aks nodepool scale) against the compute attached to it, if any; otherwise the change
+// would be accepted and leave the compute Failed. New authorized IP ranges must still let
+// this control plane in (S15, as attach checks): else the compute could no longer be
+// reached, updated or even detached. New node counts or autoscaling must still be enough
+// for the compute's purpose (S5; S20 re-checks S5 on a scale-down), counting the
+// autoscaling floor. containerservice calls it (its Config.ChangeGuard) before it accepts
+// a change; nil means allowed.
 func (s *Service) ClusterChangeAllowed(ctx context.Context, next *armapi.ManagedCluster) error {
 	holder, err := s.attachmentHolder(ctx, next.ID)
 	if err != nil || holder == "" {
@@ -33,6 +36,18 @@ func (s *Service) ClusterChangeAllowed(ctx context.Context, next *armapi.Managed
 	c, err := decode(r)
 	if err != nil {
 		return err
+	}
+	cur, err := s.cfg.Clusters.GetByID(ctx, next.ID)
+	if err != nil {
+		return err
+	}
+	if err := rangesAllowed(cur, next, holder); err != nil {
+		return err
+	}
+	// A change that leaves every pool's size and floor as they are (new ranges, tags)
+	// cannot make the cluster too small: what it is now is not this change's doing.
+	if !poolSizesChanged(cur, next) {
+		return nil
 	}
 	purpose := ""
 	if p := c.Properties.Properties; p != nil {
@@ -52,6 +67,48 @@ func (s *Service) ClusterChangeAllowed(ctx context.Context, next *armapi.Managed
 	return arm.Errorf(http.StatusBadRequest, "InsufficientCapacity",
 		"Cluster '%s' is attached to %s, whose cluster purpose is %s: %s To go below that, detach the compute first ('mlfleet ml computetarget detach'), or change its purpose ('mlfleet ml computetarget update aks --cluster-purpose DevTest').",
 		next.Name, describeCompute(holder), purpose, strings.Join(fails, " ")).WithTarget("properties.agentPoolProfiles")
+}
+
+// rangesAllowed refuses authorized IP ranges, new in next, that leave out the address this
+// control plane connects to the cluster from, while compute holder is attached to it; the
+// answer is the 400 an attach of such a cluster gets, with the range to add.
+func rangesAllowed(cur, next *armapi.ManagedCluster, holder string) error {
+	var was, ranges []string
+	if ap := cur.Properties.APIServerAccessProfile; ap != nil {
+		was = ap.AuthorizedIPRanges
+	}
+	if ap := next.Properties.APIServerAccessProfile; ap != nil {
+		ranges = ap.AuthorizedIPRanges
+	}
+	if slices.Equal(was, ranges) {
+		return nil
+	}
+	src, blocked := excludedSource(cur, ranges)
+	if !blocked {
+		return nil
+	}
+	id, _ := arm.ParseID(next.ID)
+	return arm.Errorf(http.StatusBadRequest, "ControlPlaneNotAuthorized",
+		"Cluster '%s' is attached to %s, and mlfleet's control plane connects to it from %s, which the authorized IP ranges %s leave out: the compute could no longer be reached, updated or detached. Add %s/%d to the ranges: %s. To restrict the cluster without it, detach the compute first ('mlfleet ml computetarget detach').",
+		next.Name, describeCompute(holder), src, strings.Join(ranges, ", "), src, src.BitLen(), rangesFix(next, id.ResourceGroup, ranges, src)).
+		WithTarget("properties.apiServerAccessProfile.authorizedIPRanges")
+}
+
+// poolSizesChanged reports whether next changes what the purpose rule counts: a pool's
+// node count, VM size, autoscaling or minCount, or the pools themselves.
+func poolSizesChanged(cur, next *armapi.ManagedCluster) bool {
+	a, b := cur.Properties.AgentPoolProfiles, next.Properties.AgentPoolProfiles
+	if len(a) != len(b) {
+		return true
+	}
+	for i := range a {
+		x, y := a[i], b[i]
+		if x.Name != y.Name || x.Count != y.Count || x.VMSize != y.VMSize || x.EnableAutoScaling != y.EnableAutoScaling ||
+			(x.MinCount == nil) != (y.MinCount == nil) || (x.MinCount != nil && *x.MinCount != *y.MinCount) {
+			return true
+		}
+	}
+	return false
 }
 
 // ClusterDeleteAllowed refuses the delete of a cluster (az aks delete) while online

@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 
+	"github.com/mlfleet/mlfleet/internal/arm"
 	"github.com/mlfleet/mlfleet/internal/kube"
 	"github.com/mlfleet/mlfleet/internal/servicetest"
 	"github.com/mlfleet/mlfleet/internal/store"
@@ -17,7 +19,10 @@ import (
 // TestClusterChangeAllowed: a change made to a cluster itself (az aks scale, nodepool
 // update) is refused when it leaves the cluster too small for the purpose of the compute
 // attached to it (S5, S20), its autoscaling floor included; a cluster no compute holds,
-// or one held by a DevTest compute, may shrink.
+// or one held by a DevTest compute, may shrink. New authorized IP ranges that leave out the
+// address the control plane connects from are refused for any attached compute with a 400
+// ControlPlaneNotAuthorized that names the range to add (S15), as an attach is; a change of
+// the ranges alone is not refused for a size the cluster already had.
 func TestClusterChangeAllowed(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -33,8 +38,25 @@ func TestClusterChangeAllowed(t *testing.T) {
 		}
 		return mc
 	}
+	// Each attached cluster is stored with 3 nodes (thin: 1), its API server on this host
+	// (what the control plane dials decides the address it connects from), and no ranges.
+	store3 := func(name string) {
+		t.Helper()
+		mc := cluster(name, 3)
+		if name == "thin" {
+			mc = cluster(name, 1)
+		}
+		mc.Properties.Mlfleet.APIServerURL = "https://127.0.0.1:6443"
+		mc.Properties.Mlfleet.Provider = "external"
+		body, _ := json.Marshal(mc)
+		if err := st.CreateResource(ctx, &store.Resource{ID: mc.ID, ParentID: "/subscriptions/" + sub + "/resourceGroups/rg", Type: "Microsoft.ContainerService/managedClusters",
+			Name: name, SubscriptionID: sub, ResourceGroup: "rg", Location: "westus", Body: body}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	attach := func(clusterName, compute, purpose string) {
 		t.Helper()
+		store3(clusterName)
 		id := ID(sub, "rg", "ws", compute)
 		c := &armapi.Compute{ID: id, Name: compute}
 		c.Properties.Properties = &armapi.AKSProperties{ClusterPurpose: &purpose}
@@ -47,8 +69,13 @@ func TestClusterChangeAllowed(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	ranged := func(mc *armapi.ManagedCluster, ranges ...string) *armapi.ManagedCluster {
+		mc.Properties.APIServerAccessProfile = &armapi.APIServerAccessProfile{AuthorizedIPRanges: ranges}
+		return mc
+	}
 	attach("prod", "fast", "FastProd")
 	attach("dev", "small", "DevTest")
+	attach("thin", "thinprod", "FastProd")
 
 	for _, tc := range []struct {
 		name    string
@@ -66,14 +93,26 @@ func TestClusterChangeAllowed(t *testing.T) {
 			p.EnableAutoScaling, p.MinCount = true, &one
 			return mc
 		}(), wantErr: "autoscaling floor"},
+		{name: "ranges that keep the control plane in", next: ranged(cluster("prod", 3), "203.0.113.0/24", "127.0.0.0/8")},
+		{name: "ranges that leave the control plane out", next: ranged(cluster("prod", 3), "203.0.113.0/24"),
+			wantErr: "Add 127.0.0.1/32 to the ranges: mlfleet aks update -n prod -g rg --api-server-authorized-ip-ranges 203.0.113.0/24,127.0.0.1/32"},
+		{name: "ranges of a DevTest compute's cluster", next: ranged(cluster("dev", 3), "203.0.113.0/24"), wantErr: "compute 'small'"},
+		{name: "ranges of an unattached cluster", next: ranged(cluster("free", 1), "203.0.113.0/24")},
+		{name: "ranges of a cluster already too small, sizes unchanged", next: ranged(cluster("thin", 1), "127.0.0.1/32")},
+		{name: "a cluster already too small, resized, is checked", next: cluster("thin", 2), wantErr: "compute 'thinprod'"},
 	} {
 		err := s.ClusterChangeAllowed(ctx, tc.next)
 		switch {
 		case tc.wantErr == "" && err != nil:
 			t.Errorf("%s: %v", tc.name, err)
-		case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr) || !strings.Contains(err.Error(), "compute 'fast'")):
+		case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr) || !strings.Contains(err.Error(), "compute '")):
 			t.Errorf("%s: %v, want an error with %q naming the compute", tc.name, err, tc.wantErr)
 		}
+	}
+	var ae *arm.Error
+	err := s.ClusterChangeAllowed(ctx, ranged(cluster("prod", 3), "203.0.113.0/24"))
+	if !errors.As(err, &ae) || ae.Status != http.StatusBadRequest || ae.Code != "ControlPlaneNotAuthorized" || ae.Target != "properties.apiServerAccessProfile.authorizedIPRanges" {
+		t.Errorf("ranges that leave the control plane out: %v, want a 400 ControlPlaneNotAuthorized on the ranges", err)
 	}
 }
 

@@ -103,10 +103,28 @@ func (s *Service) removeComponents(ctx context.Context, c *armapi.Compute, stric
 			s.log.Warn("components left in an unreachable cluster", "compute", c.ID, "cluster", clusterID, "err", err)
 			return nil
 		}
-		return arm.Errorf(http.StatusConflict, "ClusterUnreachable",
-			"The components mlfleet installed in cluster '%s' cannot be removed: %v. Make the cluster reachable and retry, or delete the cluster first ('mlfleet aks delete').", mc.Name, err)
+		return componentsUnreachable(mc, err)
 	}
 	return nil
+}
+
+// componentsUnreachable is the error of a detach that could not remove the components of
+// cluster mc (err, mostly a bare EOF or a refused connection). When the cluster's
+// authorized IP ranges leave out the address this control plane connects from, that is
+// the cause, and the error says which range to add, as an attach would (S15).
+func componentsUnreachable(mc *armapi.ManagedCluster, err error) error {
+	var ranges []string
+	if ap := mc.Properties.APIServerAccessProfile; ap != nil {
+		ranges = ap.AuthorizedIPRanges
+	}
+	if src, blocked := excludedSource(mc, ranges); blocked {
+		id, _ := arm.ParseID(mc.ID)
+		return arm.Errorf(http.StatusConflict, "ClusterUnreachable",
+			"The components mlfleet installed in cluster '%s' cannot be removed: %v. The cluster accepts API server connections only from %s, and mlfleet's control plane connects from %s. Add %s/%d to its authorized IP ranges (%s), then retry the detach.",
+			mc.Name, err, strings.Join(ranges, ", "), src, src, src.BitLen(), rangesFix(mc, id.ResourceGroup, ranges, src))
+	}
+	return arm.Errorf(http.StatusConflict, "ClusterUnreachable",
+		"The components mlfleet installed in cluster '%s' cannot be removed: %v. Make the cluster reachable and retry, or delete the cluster first ('mlfleet aks delete').", mc.Name, err)
 }
 
 // deleteCluster deletes a cluster compute computeID created, and waits until it is gone.

@@ -103,8 +103,23 @@ func (s *Service) orphanMarker(ctx context.Context, mc *armapi.ManagedCluster, m
 	if err != nil {
 		return false, err
 	}
-	// The compute exists: its marker is orphaned only if the compute is on another cluster.
-	return !strings.EqualFold(deref(c.Properties.ResourceID), mc.ID), nil
+	return !holdsMarker(c, mc, m), nil
+}
+
+// holdsMarker says whether compute c, which exists, is the attachment marker m in cluster
+// mc stands for: the same attachment, on the same cluster. The same cluster is the one
+// with the same kube-system UID when both records have it, since one API server may be
+// registered under two ids (created, and imported by its kubeconfig) and its compute
+// attached through either: comparing ids would sweep a live attachment through the other
+// registration. Only records from before the UID was kept are compared by id.
+func holdsMarker(c *armapi.Compute, mc *armapi.ManagedCluster, m *kube.Marker) bool {
+	if c.Properties.Mlfleet == nil || c.Properties.Mlfleet.AttachmentID != m.AttachmentID {
+		return false
+	}
+	if uid := c.Properties.Mlfleet.ClusterUID; uid != "" && m.ClusterUID != "" {
+		return uid == m.ClusterUID
+	}
+	return strings.EqualFold(deref(c.Properties.ResourceID), mc.ID)
 }
 
 // operationsOn reports whether an operation runs on the resource id.

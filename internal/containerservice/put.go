@@ -337,13 +337,21 @@ func (s *Service) update(ctx context.Context, r *store.Resource, in armapi.Clust
 	if err := errs.Err("", "The cluster request"); err != nil {
 		return nil, false, nil, err
 	}
-	if guard := s.cfg.ChangeGuard; guard != nil && (len(want.Counts) > 0 || autoscaleChanged(&cur, &mc)) {
+	if guard := s.cfg.ChangeGuard; guard != nil && (len(want.Counts) > 0 || want.Ranges != nil || autoscaleChanged(&cur, &mc)) {
 		next := mc
 		next.Properties.AgentPoolProfiles = slices.Clone(mc.Properties.AgentPoolProfiles)
 		for i, p := range next.Properties.AgentPoolProfiles {
 			if n, ok := want.Counts[p.Name]; ok {
 				next.Properties.AgentPoolProfiles[i].Count = n
 			}
+		}
+		if want.Ranges != nil {
+			ap := armapi.APIServerAccessProfile{}
+			if cur := mc.Properties.APIServerAccessProfile; cur != nil {
+				ap = *cur
+			}
+			ap.AuthorizedIPRanges = *want.Ranges
+			next.Properties.APIServerAccessProfile = &ap
 		}
 		if err := guard(ctx, &next); err != nil {
 			return nil, false, nil, err

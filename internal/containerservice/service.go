@@ -80,9 +80,10 @@ type Config struct {
 	Providers map[string]provider.Provider
 	// Policy reports whether public IPs are forbidden in a subscription (S16); nil = never.
 	PublicIPsForbidden func(ctx context.Context, sub string) (bool, string, error)
-	// ChangeGuard, when set, may refuse a change of a cluster's node counts or autoscaling
-	// with the error to answer; next is the cluster as the change would leave it. The
-	// compute service's ClusterChangeAllowed checks the purpose of an attached compute (S5).
+	// ChangeGuard, when set, may refuse a change of a cluster's node counts, autoscaling or
+	// authorized IP ranges with the error to answer; next is the cluster as the change
+	// would leave it. The compute service's ClusterChangeAllowed checks the purpose of an
+	// attached compute (S5) and that the new ranges still let the control plane in (S15).
 	ChangeGuard func(ctx context.Context, next *armapi.ManagedCluster) error
 	// DeleteGuard, when set, may refuse a user's delete of a cluster with the error to
 	// answer. It is called in tx, the transaction that marks the cluster Deleting, and

@@ -151,7 +151,11 @@ func TestComputeUpdateInPlace(t *testing.T) {
 }
 
 // TestComputeHealth: the monitor shows an unreachable cluster (B4), and attach names the
-// addresses to add to the cluster's authorized IP ranges (S15).
+// addresses to add to the cluster's authorized IP ranges (S15). mlfleet refuses ranges that
+// leave its control plane out of an attached cluster, so the compute is attached to the
+// cluster registered a second time by its kubeconfig ('aks import'), and the ranges set on
+// the first registration lock it out, as a change made outside mlfleet would. Once free,
+// the cluster attached again refuses such ranges.
 func TestComputeHealth(t *testing.T) {
 	t.Parallel()
 	rg, ws := "hl-rg", "hl-ws"
@@ -159,7 +163,17 @@ func TestComputeHealth(t *testing.T) {
 	c := sdk(t)
 	ctx := context.Background()
 	mc := createCluster(t, c, rg, "hlcluster", 3, "Standard_D3_v2", nil)
-	a := putCompute(t, rg, ws, "hlaks", fmt.Sprintf(`{"location":"westus","properties":{"computeType":"AKS","resourceId":%q}}`, mc.ID), "")
+	admin, err := c.ClusterCredentials(ctx, rg, "hlcluster", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, ip, err := c.BeginImportManagedCluster(ctx, rg, "hlreg", "westus", admin, "")
+	finish(ctx, t, "import", ip, err)
+	reg, err := c.GetManagedCluster(ctx, rg, "hlreg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := putCompute(t, rg, ws, "hlaks", fmt.Sprintf(`{"location":"westus","properties":{"computeType":"AKS","resourceId":%q}}`, reg.ID), "")
 	must(t, a, http.StatusCreated)
 	if op, got := waitPut(t, a, rg, ws, "hlaks"); op["status"] != "Succeeded" || props(got)["provisioningState"] != "Succeeded" {
 		t.Fatalf("attach: %v %v", op, props(got))
@@ -222,5 +236,21 @@ func TestComputeHealth(t *testing.T) {
 	}
 	if in := inspect(t, clusterAdmin(t, rg, "hlcluster")); in.namespace || in.marker != nil {
 		t.Fatalf("detach left components: %+v", in)
+	}
+	// QA6 #1: an update whose ranges leave the control plane out of an attached cluster is
+	// refused, naming the range to add; the cluster keeps its ranges.
+	again := putCompute(t, rg, ws, "hlaks3", fmt.Sprintf(`{"location":"westus","properties":{"computeType":"AKS","resourceId":%q}}`, mc.ID), "")
+	must(t, again, http.StatusCreated)
+	if op, got := waitPut(t, again, rg, ws, "hlaks3"); op["status"] != "Succeeded" {
+		t.Fatalf("attach again: %v %v", op, props(got))
+	}
+	lock := &mlfleet.ClusterInput{}
+	lock.Properties.APIServerAccessProfile = &mlfleet.APIServerAccessProfile{AuthorizedIPRanges: []string{"203.0.113.0/24"}}
+	_, _, err = c.BeginCreateManagedCluster(ctx, rg, "hlcluster", lock)
+	if err == nil || !strings.Contains(err.Error(), "ControlPlaneNotAuthorized") || !strings.Contains(err.Error(), "203.0.113.0/24,127.0.0.1/32") {
+		t.Fatalf("ranges that lock the control plane out of an attached cluster: %v, want ControlPlaneNotAuthorized with the range to add", err)
+	}
+	if got, err := c.GetManagedCluster(ctx, rg, "hlcluster"); err != nil || len(got.Properties.APIServerAccessProfile.AuthorizedIPRanges) != 2 {
+		t.Fatalf("ranges after the refusal: %+v %v", got.Properties.APIServerAccessProfile, err)
 	}
 }

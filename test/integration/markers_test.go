@@ -17,7 +17,13 @@ import (
 // TestSweepMarkers (#10, "no orphaned marker"): a workspace deleted while its compute's
 // cluster cannot be reached leaves the attachment marker and components in the cluster.
 // Once the cluster can be reached again, the sweeper removes them, and the cluster can be
-// attached again (without it, the marker would refuse every attach forever).
+// attached again (without it, the marker would refuse every attach forever). mlfleet refuses
+// ranges that leave its control plane out of an attached cluster, so the first compute is
+// attached to the cluster registered a second time by its kubeconfig ('aks import'), and
+// the ranges set on the first registration lock it out, as a change made outside mlfleet
+// would. The new attach goes through the first registration while the second still knows
+// the cluster: the sweeper, looking at the second, must tell the live marker from an
+// orphan by the cluster's UID, not by the id the compute names.
 func TestSweepMarkers(t *testing.T) {
 	t.Parallel()
 	home := t.TempDir()
@@ -29,20 +35,22 @@ func TestSweepMarkers(t *testing.T) {
 	}
 	_, cp, err := c.BeginCreateManagedCluster(ctx, "mk", "mkc", oneNodeCluster())
 	finish(ctx, t, "create managed cluster", cp, err)
-	attach := func(ws, name string) {
-		t.Helper()
-		in := devTest(1)
-		in.Properties.Properties.AgentCount = nil
-		id := c.AKSResourceID("mk", "mkc")
-		in.Properties.ResourceID = &id
-		_, ap, err := c.BeginCreateOrUpdateCompute(ctx, "mk", ws, name, in, nil)
-		finish(ctx, t, "attach "+name, ap, err)
-	}
-	attach("mkws", "mkaks")
 	kc, err := c.ClusterCredentials(ctx, "mk", "mkc", true)
 	if err != nil {
 		t.Fatal(err)
 	}
+	_, ip, err := c.BeginImportManagedCluster(ctx, "mk", "mkreg", "westus", kc, "")
+	finish(ctx, t, "import", ip, err)
+	attach := func(ws, name, cluster string) {
+		t.Helper()
+		in := devTest(1)
+		in.Properties.Properties.AgentCount = nil
+		id := c.AKSResourceID("mk", cluster)
+		in.Properties.ResourceID = &id
+		_, ap, err := c.BeginCreateOrUpdateCompute(ctx, "mk", ws, name, in, nil)
+		finish(ctx, t, "attach "+name, ap, err)
+	}
+	attach("mkws", "mkaks", "mkreg")
 	k := kubeClient(t, kc)
 
 	setRanges := func(ranges ...string) {
@@ -77,7 +85,7 @@ func TestSweepMarkers(t *testing.T) {
 	if _, err := c.CreateWorkspace(ctx, "mk", "mkws2", "westus"); err != nil {
 		t.Fatal(err)
 	}
-	attach("mkws2", "mkaks2")
+	attach("mkws2", "mkaks2", "mkc")
 	if _, err := k.CoreV1().ConfigMaps("kube-system").Get(ctx, kube.MarkerName, metav1.GetOptions{}); err != nil {
 		t.Fatalf("marker after the new attach: %v\n%s", err, p.logs)
 	}

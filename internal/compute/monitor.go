@@ -52,42 +52,64 @@ func (s *Service) Refresh(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		// A compute an operation works on is left to it: the operation records the state
-		// when it ends, and a monitor write in between would report a half-made attach.
 		if s.cfg.Monitors != nil && !s.cfg.Monitors(r.ID) {
 			continue // another replica's
 		}
-		c, err := decode(r)
-		if err != nil || !c.Properties.Mlfleet.Attached || busy(c.Properties.ProvisioningState) {
-			continue
-		}
-		var o *observation
-		mc, err := s.attachedCluster(ctx, c)
-		var ae *arm.Error
-		switch {
-		case errors.As(err, &ae) && ae.Status == http.StatusConflict:
-			// The cluster was deleted under the compute: say so until it is detached.
-			id, _ := arm.ParseID(deref(c.Properties.ResourceID))
-			o = &observation{Cluster: &armapi.ManagedCluster{Name: id.Name()}, Unreachable: errors.New("the cluster no longer exists; detach this compute")}
-		case err != nil:
-			continue
-		default:
-			// The cached client is probed first: a client that keeps failing is dropped,
-			// so that this observation connects afresh.
-			_ = s.cfg.Clusters.ProbeClient(ctx, mc)
-			o = s.observe(ctx, mc, false)
-		}
-		if err := s.modifyIfChanged(ctx, r.ID, func(c *armapi.Compute) {
-			if busy(c.Properties.ProvisioningState) || !c.Properties.Mlfleet.Attached {
-				return // an operation started meanwhile: it records the state
-			}
-			s.apply(c, o)
-			c.Properties.ProvisioningState = derivedState(c.Properties.Mlfleet.Conditions)
-		}); err != nil {
-			s.log.Warn("record compute health", "compute", r.ID, "err", err)
-		}
+		s.refresh(ctx, r)
 	}
 	return nil
+}
+
+// RefreshCluster observes at once the compute attached to cluster clusterID, if any: the
+// clusters' service calls it when an operation has changed the cluster (a scale), so that
+// the compute's node count and capacity follow without waiting for the next health pass.
+// Whichever replica ran the operation refreshes, the monitor's owner or not: the write
+// is conditional, as the monitor's is.
+func (s *Service) RefreshCluster(ctx context.Context, clusterID string) {
+	holder, err := s.attachmentHolder(ctx, clusterID)
+	if err != nil || holder == "" {
+		return
+	}
+	r, err := s.cfg.Store.GetResource(ctx, holder)
+	if err != nil {
+		return
+	}
+	s.refresh(ctx, r)
+}
+
+// refresh observes one compute's cluster and records what it found. A compute an operation
+// works on is left to it: the operation records the state when it ends, and a write in
+// between would report a half-made attach.
+func (s *Service) refresh(ctx context.Context, r *store.Resource) {
+	c, err := decode(r)
+	if err != nil || !c.Properties.Mlfleet.Attached || busy(c.Properties.ProvisioningState) {
+		return
+	}
+	var o *observation
+	mc, err := s.attachedCluster(ctx, c)
+	var ae *arm.Error
+	switch {
+	case errors.As(err, &ae) && ae.Status == http.StatusConflict:
+		// The cluster was deleted under the compute: say so until it is detached.
+		id, _ := arm.ParseID(deref(c.Properties.ResourceID))
+		o = &observation{Cluster: &armapi.ManagedCluster{Name: id.Name()}, Unreachable: errors.New("the cluster no longer exists; detach this compute")}
+	case err != nil:
+		return
+	default:
+		// The cached client is probed first: a client that keeps failing is dropped, so
+		// that this observation connects afresh.
+		_ = s.cfg.Clusters.ProbeClient(ctx, mc)
+		o = s.observe(ctx, mc, false)
+	}
+	if err := s.modifyIfChanged(ctx, r.ID, func(c *armapi.Compute) {
+		if busy(c.Properties.ProvisioningState) || !c.Properties.Mlfleet.Attached {
+			return // an operation started meanwhile: it records the state
+		}
+		s.apply(c, o)
+		c.Properties.ProvisioningState = derivedState(c.Properties.Mlfleet.Conditions)
+	}); err != nil {
+		s.log.Warn("record compute health", "compute", r.ID, "err", err)
+	}
 }
 
 // busy says whether a provisioning state belongs to a running operation.

@@ -334,7 +334,7 @@ func (s *Service) applyUpdate(ctx context.Context, run *operations.Run, in updat
 	}); err != nil {
 		return providerError("update cluster "+mc.Name, err)
 	}
-	return s.modify(ctx, in.ID, func(mc *armapi.ManagedCluster) {
+	if err := s.modify(ctx, in.ID, func(mc *armapi.ManagedCluster) {
 		scaled(mc, in.Counts, true)
 		if in.Ranges != nil {
 			if mc.Properties.APIServerAccessProfile == nil {
@@ -344,7 +344,13 @@ func (s *Service) applyUpdate(ctx context.Context, run *operations.Run, in updat
 		}
 		mc.Properties.ProvisioningState = armapi.StateSucceeded
 		mc.Properties.CurrentKubernetesVersion = st.KubernetesVersion
-	})
+	}); err != nil {
+		return err
+	}
+	if changed := s.cfg.Changed; changed != nil {
+		changed(ctx, in.ID)
+	}
+	return nil
 }
 
 // scaled ends the scaling of the pools counts names: they are Succeeded again, with the

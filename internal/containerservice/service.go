@@ -92,6 +92,11 @@ type Config struct {
 	// compute service's ClusterDeleteAllowed refuses while online deployments run on the
 	// cluster through an attached compute, as a detach of that compute is.
 	DeleteGuard func(ctx context.Context, tx store.Store, mc *armapi.ManagedCluster) error
+	// Changed, when set, is called once an update operation (aks scale, aks update, a node
+	// pool's scale) has changed a running cluster, with the cluster's id. The compute
+	// service's RefreshCluster re-reads the compute attached to it at once, so that its
+	// node count does not lag until the next health pass. Its errors are its own to log.
+	Changed func(ctx context.Context, clusterID string)
 	// Quotas limit the clusters and vCPUs of each subscription in each region; nil means
 	// quota.Defaults().
 	Quotas *quota.Quotas

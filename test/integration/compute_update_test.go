@@ -254,3 +254,44 @@ func TestComputeHealth(t *testing.T) {
 		t.Fatalf("ranges after the refusal: %+v %v", got.Properties.APIServerAccessProfile, err)
 	}
 }
+
+// TestComputeFollowsClusterScale: once a scale of an attached cluster ends (az aks scale, a
+// node pool's scale), the compute shows the cluster's new node count at once, not at its
+// next health pass (here an hour away).
+func TestComputeFollowsClusterScale(t *testing.T) {
+	t.Parallel()
+	home := t.TempDir()
+	startServerProcess(t, home, "127.0.0.1:0", "--health-interval", "1h")
+	c := homeClient(t, home, "fs", mlfleet.WithPollInterval(100*time.Millisecond))
+	ctx := context.Background()
+	if _, err := c.CreateWorkspace(ctx, "fs", "fsws", "westus"); err != nil {
+		t.Fatal(err)
+	}
+	_, cp, err := c.BeginCreateManagedCluster(ctx, "fs", "fsc", oneNodeCluster())
+	finish(ctx, t, "create managed cluster", cp, err)
+	in := devTest(1)
+	in.Properties.Properties.AgentCount = nil
+	id := c.AKSResourceID("fs", "fsc")
+	in.Properties.ResourceID = &id
+	_, ap, err := c.BeginCreateOrUpdateCompute(ctx, "fs", "fsws", "fsaks", in, nil)
+	finish(ctx, t, "attach", ap, err)
+	count := func() int {
+		t.Helper()
+		got, err := c.GetCompute(ctx, "fs", "fsws", "fsaks")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := got.Properties.Properties.AgentCount; n != nil {
+			return *n
+		}
+		return 0
+	}
+	if n := count(); n != 1 {
+		t.Fatalf("agentCount after attach: %d, want 1", n)
+	}
+	_, sp, err := c.BeginScaleAgentPool(ctx, "fs", "fsc", "nodepool1", 2)
+	finish(ctx, t, "scale", sp, err)
+	if n := count(); n != 2 {
+		t.Fatalf("agentCount once the scale to 2 ended: %d", n)
+	}
+}

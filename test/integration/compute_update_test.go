@@ -269,11 +269,7 @@ func TestComputeFollowsClusterScale(t *testing.T) {
 	}
 	_, cp, err := c.BeginCreateManagedCluster(ctx, "fs", "fsc", oneNodeCluster())
 	finish(ctx, t, "create managed cluster", cp, err)
-	in := devTest(1)
-	in.Properties.Properties.AgentCount = nil
-	id := c.AKSResourceID("fs", "fsc")
-	in.Properties.ResourceID = &id
-	_, ap, err := c.BeginCreateOrUpdateCompute(ctx, "fs", "fsws", "fsaks", in, nil)
+	_, ap, err := c.BeginCreateOrUpdateCompute(ctx, "fs", "fsws", "fsaks", devTestAttach(c.AKSResourceID("fs", "fsc")), nil)
 	finish(ctx, t, "attach", ap, err)
 	count := func() int {
 		t.Helper()

@@ -87,6 +87,15 @@ func devTest(n int) *mlfleet.Compute {
 		Properties: &mlfleet.AKSProperties{AgentCount: &n, ClusterPurpose: strp("DevTest")}}}
 }
 
+// devTestAttach is the body of a DevTest attach of cluster id: its node count is the
+// cluster's.
+func devTestAttach(id string) *mlfleet.Compute {
+	in := devTest(1)
+	in.Properties.Properties.AgentCount = nil
+	in.Properties.ResourceID = &id
+	return in
+}
+
 func oneNodeCluster() *mlfleet.ClusterInput {
 	one := 1
 	in := &mlfleet.ClusterInput{Location: "westus"}
@@ -124,11 +133,7 @@ func fpFlows() []fpFlow {
 		return p, err
 	}
 	attach := func(e *fpEnv, rg string) (*mlfleet.Poller, error) {
-		in := devTest(1)
-		in.Properties.Properties.AgentCount = nil
-		id := e.c.AKSResourceID(rg, "mc")
-		in.Properties.ResourceID = &id
-		_, p, err := e.c.BeginCreateOrUpdateCompute(ctx, rg, fpWS, "att"+rg, in, nil)
+		_, p, err := e.c.BeginCreateOrUpdateCompute(ctx, rg, fpWS, "att"+rg, devTestAttach(e.c.AKSResourceID(rg, "mc")), nil)
 		return p, err
 	}
 	computeState := func(e *fpEnv, rg, name, want string) error {

@@ -43,11 +43,7 @@ func TestSweepMarkers(t *testing.T) {
 	finish(ctx, t, "import", ip, err)
 	attach := func(ws, name, cluster string) {
 		t.Helper()
-		in := devTest(1)
-		in.Properties.Properties.AgentCount = nil
-		id := c.AKSResourceID("mk", cluster)
-		in.Properties.ResourceID = &id
-		_, ap, err := c.BeginCreateOrUpdateCompute(ctx, "mk", ws, name, in, nil)
+		_, ap, err := c.BeginCreateOrUpdateCompute(ctx, "mk", ws, name, devTestAttach(c.AKSResourceID("mk", cluster)), nil)
 		finish(ctx, t, "attach "+name, ap, err)
 	}
 	attach("mkws", "mkaks", "mkreg")

@@ -260,15 +260,8 @@ func TestComputeHealth(t *testing.T) {
 // next health pass (here an hour away).
 func TestComputeFollowsClusterScale(t *testing.T) {
 	t.Parallel()
-	home := t.TempDir()
-	startServerProcess(t, home, "127.0.0.1:0", "--health-interval", "1h")
-	c := homeClient(t, home, "fs", mlfleet.WithPollInterval(100*time.Millisecond))
+	_, c := ownServerWithCluster(t, "fs", "--health-interval", "1h")
 	ctx := context.Background()
-	if _, err := c.CreateWorkspace(ctx, "fs", "fsws", "westus"); err != nil {
-		t.Fatal(err)
-	}
-	_, cp, err := c.BeginCreateManagedCluster(ctx, "fs", "fsc", oneNodeCluster())
-	finish(ctx, t, "create managed cluster", cp, err)
 	_, ap, err := c.BeginCreateOrUpdateCompute(ctx, "fs", "fsws", "fsaks", devTestAttach(c.AKSResourceID("fs", "fsc")), nil)
 	finish(ctx, t, "attach", ap, err)
 	count := func() int {

@@ -26,15 +26,8 @@ import (
 // orphan by the cluster's UID, not by the id the compute names.
 func TestSweepMarkers(t *testing.T) {
 	t.Parallel()
-	home := t.TempDir()
-	p, _ := startServerProcess(t, home, "127.0.0.1:0", "--sweep-interval", "1s", "--health-interval", "1h")
-	c := homeClient(t, home, "mk", mlfleet.WithPollInterval(100*time.Millisecond))
+	p, c := ownServerWithCluster(t, "mk", "--sweep-interval", "1s", "--health-interval", "1h")
 	ctx := context.Background()
-	if _, err := c.CreateWorkspace(ctx, "mk", "mkws", "westus"); err != nil {
-		t.Fatal(err)
-	}
-	_, cp, err := c.BeginCreateManagedCluster(ctx, "mk", "mkc", oneNodeCluster())
-	finish(ctx, t, "create managed cluster", cp, err)
 	kc, err := c.ClusterCredentials(ctx, "mk", "mkc", true)
 	if err != nil {
 		t.Fatal(err)
@@ -85,4 +78,20 @@ func TestSweepMarkers(t *testing.T) {
 	if _, err := k.CoreV1().ConfigMaps("kube-system").Get(ctx, kube.MarkerName, metav1.GetOptions{}); err != nil {
 		t.Fatalf("marker after the new attach: %v\n%s", err, p.logs)
 	}
+}
+
+// ownServerWithCluster starts a server of the test's own with flags, and in its resource
+// group rg a workspace rg+"ws" and a one-node cluster rg+"c".
+func ownServerWithCluster(t *testing.T, rg string, flags ...string) (*serverProcess, *mlfleet.Client) {
+	t.Helper()
+	home := t.TempDir()
+	p, _ := startServerProcess(t, home, "127.0.0.1:0", flags...)
+	c := homeClient(t, home, rg, mlfleet.WithPollInterval(100*time.Millisecond))
+	ctx := context.Background()
+	if _, err := c.CreateWorkspace(ctx, rg, rg+"ws", "westus"); err != nil {
+		t.Fatal(err)
+	}
+	_, cp, err := c.BeginCreateManagedCluster(ctx, rg, rg+"c", oneNodeCluster())
+	finish(ctx, t, "create managed cluster", cp, err)
+	return p, c
 }

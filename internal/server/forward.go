@@ -10,7 +10,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/mlfleet/mlfleet/internal/provider"
@@ -114,17 +116,23 @@ func (f *forwarder) Call(ctx context.Context, replica, method string, in, out an
 	if err != nil {
 		return err
 	}
+	// The errors name the replica, never its address or the peer URL: they end up in the
+	// user's operation error, and `mlfleet replica list` tells an operator the rest.
 	resp, err := f.client.Do(req)
 	if err != nil {
-		return fmt.Errorf("%w: %s at %s: %v", embedded.ErrUnreachable, replica, addr, err)
+		return fmt.Errorf("%w: replica %s: %v", embedded.ErrUnreachable, replica, withoutAddress(err))
 	}
 	defer resp.Body.Close()
 	sealed, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
 	if err != nil {
-		return fmt.Errorf("%w: %s: %v", embedded.ErrUnreachable, replica, err)
+		return fmt.Errorf("%w: replica %s: %v", embedded.ErrUnreachable, replica, err)
 	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%w: %s answered %s", embedded.ErrUnreachable, replica, resp.Status)
+	switch resp.StatusCode {
+	case http.StatusOK:
+	case http.StatusServiceUnavailable:
+		return fmt.Errorf("replica %s: %w", replica, embedded.ErrHostStopping)
+	default:
+		return fmt.Errorf("%w: replica %s answered %s", embedded.ErrUnreachable, replica, resp.Status)
 	}
 	plain, err := f.box.Open(sealed)
 	if err != nil {
@@ -135,6 +143,20 @@ func (f *forwarder) Call(ctx context.Context, replica, method string, in, out an
 		return fmt.Errorf("answer of replica %s: %w", replica, err)
 	}
 	return a.result(replica, out)
+}
+
+// withoutAddress is the error of a request to a peer without the URL and addresses that
+// the HTTP client and the dialer put in it.
+func withoutAddress(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	var oe *net.OpError
+	if errors.As(err, &oe) {
+		err = fmt.Errorf("%s: %w", oe.Op, oe.Err)
+	}
+	return err
 }
 
 // address is the replica's address from its row, if it is alive.
@@ -151,37 +173,77 @@ func (f *forwarder) address(ctx context.Context, replica string) (string, error)
 	return "", fmt.Errorf("%w: replica %s has no row", embedded.ErrUnreachable, replica)
 }
 
-// servePeerCalls answers the calls of forwarder on emb; other requests go to next.
-func servePeerCalls(next http.Handler, emb *embedded.Provider, box *secrets.Box, log *slog.Logger) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != peerCallPath {
-			next.ServeHTTP(w, r)
-			return
-		}
-		if r.Method != http.MethodPost {
-			http.Error(w, "POST only", http.StatusMethodNotAllowed)
-			return
-		}
-		sealed, err := io.ReadAll(io.LimitReader(r.Body, 16<<20))
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		plain, err := box.Open(sealed)
-		var call peerCall
-		if err == nil {
-			err = json.Unmarshal(plain, &call)
-		}
-		if err != nil || time.Since(time.UnixMilli(call.At)).Abs() > peerCallSkew {
-			http.Error(w, "not a call from a replica of this store", http.StatusForbidden)
-			return
-		}
-		out, err := emb.ServeCall(r.Context(), call.Method, call.In)
-		if err != nil && !errors.Is(err, provider.ErrNotFound) {
-			log.Debug("peer call failed", "method", call.Method, "err", err)
-		}
-		b, _ := json.Marshal(answerOf(out, err))
-		w.Header().Set("Content-Type", "application/octet-stream")
-		_, _ = w.Write(box.Seal(b))
-	})
+// peerCalls answers the calls of forwarder on the clusters this replica runs; other
+// requests go to next. Close makes it refuse calls, and cut short those it is running,
+// with 503 (embedded.ErrHostStopping at the caller): a replica that shuts down hands its
+// clusters over, and the callers try the next host instead of waiting on this one.
+type peerCalls struct {
+	next http.Handler
+	emb  *embedded.Provider
+	box  *secrets.Box
+	log  *slog.Logger
+	// stopping ends when Close is called; the calls in flight run under it.
+	stopping context.Context
+	stop     context.CancelFunc
+}
+
+// servePeerCalls returns the handler of the peer calls of forwarder on emb in front of next.
+func servePeerCalls(next http.Handler, emb *embedded.Provider, box *secrets.Box, log *slog.Logger) *peerCalls {
+	ctx, stop := context.WithCancel(context.Background())
+	return &peerCalls{next: next, emb: emb, box: box, log: log, stopping: ctx, stop: stop}
+}
+
+// Close makes every later call, and every call in flight, answer 503: this replica is
+// shutting down. It returns at once; the calls in flight end as their work notices.
+func (s *peerCalls) Close() { s.stop() }
+
+// shuttingDown answers a call that this replica will not run, or did not finish, because it
+// is shutting down.
+func shuttingDown(w http.ResponseWriter) {
+	http.Error(w, "this replica is shutting down: call the cluster's next host", http.StatusServiceUnavailable)
+}
+
+func (s *peerCalls) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != peerCallPath {
+		s.next.ServeHTTP(w, r)
+		return
+	}
+	if r.Method != http.MethodPost {
+		http.Error(w, "POST only", http.StatusMethodNotAllowed)
+		return
+	}
+	sealed, err := io.ReadAll(io.LimitReader(r.Body, 16<<20))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	plain, err := s.box.Open(sealed)
+	var call peerCall
+	if err == nil {
+		err = json.Unmarshal(plain, &call)
+	}
+	if err != nil || time.Since(time.UnixMilli(call.At)).Abs() > peerCallSkew {
+		http.Error(w, "not a call from a replica of this store", http.StatusForbidden)
+		return
+	}
+	if s.stopping.Err() != nil {
+		shuttingDown(w)
+		return
+	}
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	defer context.AfterFunc(s.stopping, cancel)()
+	out, err := s.emb.ServeCall(ctx, call.Method, call.In)
+	if err != nil && s.stopping.Err() != nil {
+		// Cut short by the shutdown: the error is the interruption's, not the call's.
+		s.log.Debug("peer call cut short by the shutdown", "method", call.Method, "err", err)
+		shuttingDown(w)
+		return
+	}
+	if err != nil && !errors.Is(err, provider.ErrNotFound) {
+		s.log.Debug("peer call failed", "method", call.Method, "err", err)
+	}
+	b, _ := json.Marshal(answerOf(out, err))
+	w.Header().Set("Content-Type", "application/octet-stream")
+	_, _ = w.Write(s.box.Seal(b))
 }

@@ -105,3 +105,55 @@ func TestPeerDrainError(t *testing.T) {
 		t.Fatalf("answer of a drain failure read back as %v, want %v", err, sent)
 	}
 }
+
+// TestPeerCallsWhileStopping: once a replica shuts down (Close), a call forwarded to it
+// is answered as ErrHostStopping, which the caller takes as "try the cluster's next host"
+// and never as the call's own failure; a call to a replica that does not answer is
+// ErrUnreachable, and neither error names the replica's address or the peer URL, which
+// would reach the user in the operation's error.
+func TestPeerCallsWhileStopping(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.OpenSQLite(t)
+	key, _ := secrets.NewKey()
+	box, err := secrets.New(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	emb, err := embedded.New(t.TempDir(), catalog.DefaultVMSizes(), slog.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := servePeerCalls(http.NotFoundHandler(), emb, box, slog.Default())
+	srv := httptest.NewTLSServer(calls)
+	defer srv.Close()
+	hostAddr := strings.TrimPrefix(srv.URL, "https://")
+	gone := httptest.NewTLSServer(http.NotFoundHandler())
+	goneAddr := strings.TrimPrefix(gone.URL, "https://")
+	gone.Close()
+	for id, addr := range map[string]string{"host": hostAddr, "gone": goneAddr} {
+		if err := st.HeartbeatReplica(ctx, &store.Replica{ID: id, Address: addr, StartedAt: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f := newForwarder(st, box, nil)
+	f.client = srv.Client()
+
+	if err := f.Call(ctx, "host", "status", "c", nil); !errors.Is(err, provider.ErrNotFound) {
+		t.Fatalf("status before the stop: %v, want ErrNotFound", err)
+	}
+	calls.Close()
+	err = f.Call(ctx, "host", "status", "c", nil)
+	if !errors.Is(err, embedded.ErrHostStopping) || errors.Is(err, provider.ErrNotFound) {
+		t.Errorf("status on a stopping replica: %v, want ErrHostStopping", err)
+	}
+	unreachable := f.Call(ctx, "gone", "status", "c", nil)
+	if !errors.Is(unreachable, embedded.ErrUnreachable) {
+		t.Errorf("call to a replica that does not listen: %v, want ErrUnreachable", unreachable)
+	}
+	for _, err := range []error{err, unreachable} {
+		if msg := fmt.Sprint(err); strings.Contains(msg, hostAddr) || strings.Contains(msg, goneAddr) ||
+			strings.Contains(msg, peerCallPath) || strings.Contains(msg, "https://") {
+			t.Errorf("error %q names an internal address", msg)
+		}
+	}
+}

@@ -407,8 +407,10 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	}
 
 	var serve http.Handler = handler
+	var peerServer *peerCalls
 	if keeper != nil {
-		serve = servePeerCalls(handler, emb, box, log)
+		peerServer = servePeerCalls(handler, emb, box, log)
+		serve = peerServer
 	}
 	srv := &http.Server{
 		Handler:           serve,
@@ -475,24 +477,14 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	// The HTTP server first, so that no new request comes in; the operations engine, which
-	// started first, last.
-	for _, part := range []struct {
-		name  string
-		close func(context.Context) error
-	}{
+	shutdown(log, peerServer, stopEngine, []shutdownPart{
 		{"http", srv.Shutdown},
 		{"replica heartbeat", heartbeat.Close},
 		{"health monitor", computes.Close},
 		{"deployment monitor", endpointService.Close},
 		{"sweeper", sweep.Close},
 		{"operations", engine.Close},
-	} {
-		if err := part.close(shutdownCtx); err != nil {
-			log.Warn(part.name+" shutdown", "err", err)
-		}
-	}
+	})
+	// Then (deferred above) the clusters stop and their hosting leases are freed.
 	return nil
 }

@@ -904,3 +904,134 @@ func TestFencing(t *testing.T) {
 		}
 	}
 }
+
+// TestGracefulStopOfAHost: SIGTERM to the replica that hosts a cluster (a rolling upgrade
+// of the replicas) while an operation sent through another replica works on that cluster
+// — a scale-down whose drain a PodDisruptionBudget holds — hands the cluster over as a
+// kill -9 does, and better: the stopping replica removes its row and frees the cluster's
+// lease, the other replica takes the cluster over, and once the budget is gone the
+// operation ends Succeeded with the new node count instead of failing on a peer call to
+// the stopped host.
+func TestGracefulStopOfAHost(t *testing.T) {
+	t.Parallel()
+	dsn := freshDB(t)
+	db := openDB(t, dsn)
+	rs := startReplicas(t, dsn, 2)
+	ctx := context.Background()
+	createGroup(t, rs[0].c, "stop")
+	in := oneNode("Standard_D3_v2")
+	two := 2
+	in.Properties.AgentPoolProfiles[0].Count = &two
+	if _, p, err := rs[0].c.BeginCreateManagedCluster(ctx, "stop", "ha1", in); err != nil {
+		t.Fatal(err)
+	} else if _, err := p.Wait(ctx, nil); err != nil {
+		t.Fatalf("create ha1: %v", err)
+	}
+	id := clusterIDs(t, rs[0].c, "stop", "ha1")["ha1"]
+	host := byID(rs, leases(t, db)[id].holder)
+	if host == nil {
+		t.Fatalf("lease of ha1 %+v held by no replica of the test", leases(t, db)[id])
+	}
+	other := rs[0]
+	if other == host {
+		other = rs[1]
+	}
+	// The kubeconfig of the other replica names its front door: it reaches the cluster
+	// wherever it runs, before and after the stop.
+	file := writeKubeconfig(t, other.c, "stop", "ha1")
+	if _, err := kubectl(t, file, "", "create", "deployment", "web", "--image=nginx", "--replicas=4"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kubectl(t, file, "", "create", "pdb", "web", "--selector=app=web", "--min-available=4"); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, 90*time.Second, "the budget counts 4 healthy pods on both nodes", func() error {
+		out, err := kubectl(t, file, "", "get", "pdb", "web", "-o", "jsonpath={.status.currentHealthy}")
+		if err != nil {
+			return err
+		}
+		if strings.TrimSpace(out) != "4" {
+			return fmt.Errorf("currentHealthy %q", out)
+		}
+		out, err = kubectl(t, file, "", "get", "pods", "-o", "jsonpath={.items[*].spec.nodeName}")
+		if err != nil {
+			return err
+		}
+		nodes := strings.Fields(out)
+		if len(nodes) != 4 || len(slices.Compact(slices.Sorted(slices.Values(nodes)))) != 2 {
+			return fmt.Errorf("pods on nodes %q, want on both", out)
+		}
+		return nil
+	})
+
+	// The scale-down through the replica that does not host ha1: its drain is held.
+	_, p, err := other.c.BeginScaleAgentPool(ctx, "stop", "ha1", "nodepool1", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, 60*time.Second, "the scale-down cordons a node and waits on the budget", func() error {
+		out, err := kubectl(t, file, "", "get", "nodes", "-o", "jsonpath={.items[*].spec.unschedulable}")
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(out, "true") {
+			return fmt.Errorf("no node cordoned: %q", out)
+		}
+		return nil
+	})
+	if st, err := p.Poll(ctx); err != nil || st.Status != "InProgress" {
+		t.Fatalf("the scale-down before the stop: %+v, %v; want InProgress (held by the budget)", st, err)
+	}
+
+	if err := host.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	stopped := time.Now()
+	testutil.Eventually(t, 60*time.Second, host.name+" exits after SIGTERM", func() error {
+		select {
+		case <-host.done:
+			return nil
+		default:
+			return errors.New("still running")
+		}
+	})
+	t.Logf("%s exited %v after SIGTERM", host.name, time.Since(stopped).Round(100*time.Millisecond))
+	var ids string
+	if err := db.QueryRow(`SELECT string_agg(id, ',') FROM replicas`).Scan(&ids); err != nil {
+		t.Fatal(err)
+	}
+	if ids != other.id {
+		t.Errorf("replica rows after the graceful stop of %s: %s; want only %s's, the stopped replica's removed", host.name, ids, other.name)
+	}
+	testutil.Eventually(t, 60*time.Second, other.name+" takes ha1 over", func() error {
+		if l := leases(t, db)[id]; l.holder != other.id || l.expired {
+			return fmt.Errorf("lease %+v", l)
+		}
+		return nil
+	})
+	if st, err := p.Poll(ctx); err != nil || st.Status != "InProgress" {
+		t.Fatalf("the scale-down after the host stopped: %+v, %v; want still InProgress (held by the budget)", st, err)
+	}
+
+	if _, err := kubectl(t, file, "", "delete", "pdb", "web"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Wait(ctx, nil); err != nil {
+		if strings.Contains(err.Error(), "/mlfleet/peer") || strings.Contains(err.Error(), "https://") {
+			t.Errorf("the error names an internal address: %v", err)
+		}
+		t.Fatalf("the scale-down after the graceful stop of its cluster's host: %v", err)
+	}
+	t.Logf("the scale-down ended Succeeded through %s %v after the SIGTERM of its cluster's host", other.name, time.Since(stopped).Round(100*time.Millisecond))
+	pool, err := other.c.GetAgentPool(ctx, "stop", "ha1", "nodepool1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pool.Properties.Count != 1 || pool.Properties.ProvisioningState != "Succeeded" {
+		t.Errorf("nodepool1 after the scale-down: count %v, state %s; want 1, Succeeded", pool.Properties.Count, pool.Properties.ProvisioningState)
+	}
+	out, err := kubectl(t, file, "", "get", "nodes", "-o", "name")
+	if err != nil || strings.Count(out, "node/") != 1 {
+		t.Errorf("nodes of ha1 after the scale-down: %q (%v), want 1", out, err)
+	}
+}

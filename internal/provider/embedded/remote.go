@@ -19,8 +19,17 @@ type Remote interface {
 	Call(ctx context.Context, replica, method string, in, out any) error
 }
 
-// ErrUnreachable wraps the errors of calls that did not reach the hosting replica.
-var ErrUnreachable = errors.New("the hosting replica did not answer")
+var (
+	// ErrUnreachable wraps the errors of calls that did not reach the hosting replica.
+	ErrUnreachable = errors.New("the hosting replica did not answer")
+	// ErrHostStopping wraps the answer of a hosting replica that is shutting down: it
+	// takes no call, and one it was running was cut short. It hands its clusters over
+	// (stops them, frees their leases) as it stops, so the call goes to the next host.
+	ErrHostStopping = errors.New("the hosting replica is shutting down")
+)
+
+// errHostMoved ends a call whose host stopped holding the cluster's lease meanwhile.
+var errHostMoved = errors.New("the cluster's host changed during the call")
 
 // Forward makes calls on clusters another replica hosts go to that replica through r. The
 // provider must host by lease (HostBy). Call it before the first Ensure.
@@ -115,20 +124,68 @@ func (p *Provider) localOnly(ctx context.Context, id string, f func(context.Cont
 	return f(ctx)
 }
 
-// hostWait bounds how long a call waits for a cluster to have a live host: the host's lease
-// lapsing and another replica taking the cluster over take about one lease TTL (5 s).
+// hostWait bounds how long a call waits for a cluster to have a live host that answers:
+// the host's lease lapsing and another replica taking the cluster over take about one
+// lease TTL (5 s). The time a host spends running the call (a drain may take minutes) is
+// not part of it, and the wait starts again when the host hands the cluster over (it is
+// shutting down, or its lease moved): that is progress, not a dead host.
 const hostWait = 30 * time.Second
 
+// leaseCheck is how often a call in flight on another replica checks that the replica
+// still holds the cluster's lease.
+const leaseCheck = time.Second
+
+// retryable tells whether a call's error means "try the cluster's host again": the host
+// did not answer, does not run the cluster (any more), or is shutting down.
+func retryable(err error) bool {
+	return errors.Is(err, ErrUnreachable) || errors.Is(err, provider.ErrNotFound) || errors.Is(err, ErrHostStopping)
+}
+
+// handedOver tells whether a call's error means that its host handed the cluster over
+// (it is shutting down, or lost the lease while the call ran): the wait for the next
+// host starts afresh.
+func handedOver(err error) bool {
+	return errors.Is(err, ErrHostStopping) || errors.Is(err, errHostMoved)
+}
+
+// callHost runs method on holder, the replica holding the cluster's lease, for as long as
+// it holds it: when the lease moves to another replica or lapses (the holder died, was
+// paused or stopped) the call is cut short with errHostMoved, so that it never waits on a
+// replica that no longer hosts the cluster.
+func (p *Provider) callHost(ctx context.Context, id, holder, method string, in, out any) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	go func() {
+		t := time.NewTicker(leaseCheck)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			if h, err := p.leases.Holder(ctx, id); err == nil && h != holder {
+				cancel(errHostMoved)
+				return
+			}
+		}
+	}()
+	err := p.remote.Call(ctx, holder, method, in, out)
+	if err != nil && errors.Is(context.Cause(ctx), errHostMoved) {
+		return fmt.Errorf("replica %s: %w", holder, errHostMoved)
+	}
+	return err
+}
+
 // onHost runs a call on a cluster that does not run here: on its host through the remote,
-// waiting (up to hostWait) while the cluster has no live host or its host does not answer,
-// as after a kill of the host, until a replica takes it over. Without leases or a remote,
-// or when the call reached a host that answered, the error is the call's.
+// waiting (up to hostWait, see there) while the cluster has no live host or its host does
+// not answer, as after a kill of the host, until a replica takes it over. Without leases
+// or a remote, or when the call reached a host that answered, the error is the call's.
 func (p *Provider) onHost(ctx context.Context, id, method string, in, out any, wait bool) error {
 	if p.leases == nil || p.remote == nil {
 		return provider.ErrNotFound
 	}
-	ctx, cancel := context.WithTimeout(ctx, hostWait)
-	defer cancel()
+	giveUp := time.Now().Add(hostWait)
 	var last error = provider.ErrNotFound
 	for {
 		holder, err := p.leases.Holder(ctx, id)
@@ -144,13 +201,16 @@ func (p *Provider) onHost(ctx context.Context, id, method string, in, out any, w
 			}
 			last = fmt.Errorf("%w: it is starting here", provider.ErrNotFound)
 		default:
-			err := p.remote.Call(ctx, holder, method, in, out)
-			if err == nil || !(errors.Is(err, ErrUnreachable) || errors.Is(err, provider.ErrNotFound)) {
+			err := p.callHost(ctx, id, holder, method, in, out)
+			if err == nil || !retryable(err) {
 				return err
+			}
+			if handedOver(err) {
+				giveUp = time.Now().Add(hostWait)
 			}
 			last = err
 		}
-		if !wait {
+		if !wait || time.Now().After(giveUp) {
 			return last
 		}
 		select {
@@ -163,24 +223,27 @@ func (p *Provider) onHost(ctx context.Context, id, method string, in, out any, w
 
 // hostOrForward takes the cluster's lease for Ensure (then returns nil, nil: start it
 // here), or runs Ensure on the replica that holds it. When that host does not answer
-// (killed or paused), it waits, up to hostWait, for the lease to lapse and takes the
-// cluster over. A resume (provider.ResumeOnly) is never forwarded.
+// (killed or paused) or hands the cluster over (shutting down), it waits, up to hostWait,
+// for the lease to lapse or be freed and takes the cluster over. A resume
+// (provider.ResumeOnly) is never forwarded.
 func (p *Provider) hostOrForward(ctx context.Context, spec provider.ClusterSpec) (*provider.Status, error) {
-	ctx, cancel := context.WithTimeout(ctx, hostWait)
-	defer cancel()
 	if p.remote != nil && !provider.IsResumeOnly(ctx) && !isPlaced(ctx) {
 		// A new cluster goes to the least loaded live replica.
-		to, err := p.leases.Place(ctx, spec.ID)
+		pctx, cancel := context.WithTimeout(ctx, hostWait)
+		to, err := p.leases.Place(pctx, spec.ID)
 		if err == nil && to != "" && to != p.leases.Self() {
 			var st provider.Status
-			if err = p.remote.Call(ctx, to, callPlace, spec, &st); err == nil {
+			if err = p.remote.Call(pctx, to, callPlace, spec, &st); err == nil {
+				cancel()
 				return &st, nil
 			}
 		}
+		cancel()
 		if err != nil {
 			p.log.Warn("place a new cluster on another replica; hosting it here", "cluster", spec.Name, "replica", to, "err", err)
 		}
 	}
+	giveUp := time.Now().Add(hostWait)
 	for {
 		_, holder, err := p.leases.Acquire(ctx, spec.ID)
 		switch {
@@ -192,12 +255,18 @@ func (p *Provider) hostOrForward(ctx context.Context, spec provider.ClusterSpec)
 			return nil, fmt.Errorf("%w (replica %s)", provider.ErrHostedElsewhere, holder)
 		}
 		var st provider.Status
-		err = p.remote.Call(ctx, holder, callEnsure, spec, &st)
+		err = p.callHost(ctx, spec.ID, holder, callEnsure, spec, &st)
 		if err == nil {
 			return &st, nil
 		}
-		if !errors.Is(err, ErrUnreachable) && !errors.Is(err, provider.ErrNotFound) {
+		if !retryable(err) {
 			return nil, err
+		}
+		if handedOver(err) {
+			giveUp = time.Now().Add(hostWait)
+		}
+		if time.Now().After(giveUp) {
+			return nil, fmt.Errorf("ensure %s: no replica took the cluster over within %v of its host %s: %w", spec.Name, hostWait, holder, err)
 		}
 		select {
 		case <-ctx.Done():

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -45,11 +46,11 @@ func Open(ctx context.Context, dsn string) (Store, error) {
 	}
 	if err != nil {
 		db.Close()
-		return nil, fmt.Errorf("connect %s: %w", d.name, err)
+		return nil, fmt.Errorf("connect %s: %w", d.name, d.checkUnavailable(err))
 	}
 	if _, err := migrate(ctx, db, d); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("migrate %s: %w", d.name, err)
+		return nil, fmt.Errorf("migrate %s: %w", d.name, d.checkUnavailable(err))
 	}
 	cache := &stmtCache{}
 	return &sqlStore{db: db, q: &cachingDB{db: db, cache: cache}, cache: cache, d: d}, nil
@@ -96,7 +97,12 @@ func openDB(dsn string) (*sql.DB, *dialect, error) {
 	db.SetMaxIdleConns(1)
 	db.SetConnMaxLifetime(0)
 	db.SetConnMaxIdleTime(0)
-	return db, sqliteDialect, nil
+	d := *sqliteDialect
+	d.where = path
+	if abs, err := filepath.Abs(path); err == nil {
+		d.where = abs
+	}
+	return db, &d, nil
 }
 
 // sqlStore is the Store over database/sql, for any dialect. The Store Open returns runs

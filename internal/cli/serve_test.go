@@ -67,3 +67,33 @@ func TestServeSecretKeyFileSQLite(t *testing.T) {
 		t.Errorf("exit %d, stderr %q; want the key file said unused, then the quota file's error", code, errOut)
 	}
 }
+
+// TestServeStoreKinds: --store is read before anything asks for the replica key: a SQLite
+// file named by sqlite://PATH or a bare path is opened as SQLite (here in a directory that
+// does not exist, so the start stops at the open), and a DSN of an unknown kind is a usage
+// error that says which kinds there are. Only PostgreSQL needs the key.
+func TestServeStoreKinds(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "no", "such", "dir", "other.db")
+	cases := []struct {
+		name     string
+		store    string
+		wantCode int
+		want     string
+	}{
+		{"sqlite URL", "sqlite://" + missing, 1, "open store: connect sqlite"},
+		{"bare path", missing, 1, "open store: connect sqlite"},
+		{"unknown scheme", "mysql://x", 2, `--store "mysql://x": parse dsn: unknown scheme "mysql", want postgres://, postgresql:// or sqlite://`},
+		{"postgres without a key", "postgres://mlfleet@127.0.0.1:1/none", 1, "with a PostgreSQL store every replica needs the same secret key"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			errOut, code := runServe(t, "--store", tc.store)
+			if code != tc.wantCode || !strings.Contains(errOut, tc.want) {
+				t.Errorf("exit %d, stderr %q; want exit %d and %q", code, errOut, tc.wantCode, tc.want)
+			}
+			if !strings.HasPrefix(tc.store, "postgres") && strings.Contains(errOut, "secret key") {
+				t.Errorf("stderr %q asks a non-PostgreSQL store for the replica key", errOut)
+			}
+		})
+	}
+}

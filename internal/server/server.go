@@ -57,8 +57,9 @@ type Config struct {
 	Addr string
 	// Home is the data directory; "" means $MLFLEET_HOME, else ~/.mlfleet.
 	Home string
-	// StoreDSN selects the store: "" means SQLite in Home/mlfleet.db; a postgres:// URL
-	// means a PostgreSQL shared with other replicas.
+	// StoreDSN selects the store: "" means SQLite in Home/mlfleet.db; sqlite://PATH or a
+	// bare PATH a SQLite file elsewhere (one server, as with the default); a postgres:// or
+	// postgresql:// URL a PostgreSQL shared with other replicas.
 	StoreDSN string
 	// EtcdEndpoints, when set, are the client URLs of an existing etcd cluster in which
 	// embedded clusters keep their objects. Otherwise they use kine on the PostgreSQL store,
@@ -193,7 +194,16 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		return err
 	}
 	defer stopPprof()
-	sqlite := cfg.StoreDSN == ""
+	// Which store decides what else the start needs (the replica key for PostgreSQL): the
+	// DSN is read first, so that a SQLite file named by --store is not taken for PostgreSQL.
+	sqlite := true
+	if cfg.StoreDSN != "" {
+		postgres, err := store.IsPostgres(cfg.StoreDSN)
+		if err != nil {
+			return fmt.Errorf("--store %q: %w", cfg.StoreDSN, err)
+		}
+		sqlite = !postgres
+	}
 	if sqlite {
 		// SQLite has one writer; the lock keeps a second server off the same home, and
 		// lets this one resume the operations of a previous process at once.
@@ -202,7 +212,9 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 			return err
 		}
 		defer unlock()
-		cfg.StoreDSN = filepath.Join(cfg.Home, dbFile)
+		if cfg.StoreDSN == "" {
+			cfg.StoreDSN = filepath.Join(cfg.Home, dbFile)
+		}
 	}
 
 	var wrap *secrets.Box

@@ -97,3 +97,17 @@ func TestServeStoreKinds(t *testing.T) {
 		})
 	}
 }
+
+// TestServeReadOnlyStore: a SQLite store that cannot be written (here the connection is
+// read-only, PRAGMA query_only, as a file the serving user may not write is) stops the
+// start with the file's path and the fix, not SQLite's bare "attempt to write a readonly
+// database".
+func TestServeReadOnlyStore(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "mlfleet.db")
+	errOut, code := runServe(t, "--store", path+"?_pragma=query_only(1)")
+	for _, want := range []string{"store " + path + " is read-only", "make " + path + " and its directory writable by the user running mlfleet serve"} {
+		if code != 1 || !strings.Contains(errOut, want) {
+			t.Errorf("exit %d, stderr %q; want exit 1 and %q", code, errOut, want)
+		}
+	}
+}

@@ -66,7 +66,8 @@ func Load(home string) (*Config, error) {
 	}
 	var c Config
 	if err := json.Unmarshal(b, &c); err != nil {
-		return nil, fmt.Errorf("parse %s: %w", filepath.Join(home, FileName), err)
+		// The file is derived: serve writes it from its home and store on every start.
+		return nil, fmt.Errorf("parse %s: %w; the file is derived: delete it and start 'mlfleet serve' again, which writes it anew (then sign in again if you used 'mlfleet login', and set 'mlfleet configure --defaults' again)", filepath.Join(home, FileName), err)
 	}
 	return &c, nil
 }

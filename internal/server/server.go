@@ -176,8 +176,8 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	if err := os.MkdirAll(cfg.Home, 0o700); err != nil {
 		return fmt.Errorf("create home %s: %w", cfg.Home, err)
 	}
-	if err := os.Chmod(cfg.Home, 0o700); err != nil {
-		return fmt.Errorf("restrict home %s: %w", cfg.Home, err)
+	if err := restrictHome(cfg.Home); err != nil {
+		return err
 	}
 	// A bad quota file stops the start before anything is opened.
 	sizes := catalog.DefaultVMSizes()

@@ -44,6 +44,11 @@ func Home() (string, error) {
 	if h := os.Getenv("MLFLEET_HOME"); h != "" {
 		return filepath.Abs(h)
 	}
+	return DefaultHome()
+}
+
+// DefaultHome returns the home the CLI uses when MLFLEET_HOME is not set: ~/.mlfleet.
+func DefaultHome() (string, error) {
 	u, err := os.UserHomeDir()
 	if err != nil {
 		return "", fmt.Errorf("find home directory: %w (set MLFLEET_HOME)", err)

@@ -466,19 +466,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	}
 	go func() { serveErr <- srv.ServeTLS(door, "", "") }()
 	log.Info("serving", "url", url, "home", cfg.Home)
-	fmt.Fprintf(out, "mlfleet is serving at %s\n", url)
-	fmt.Fprintf(out, "  home:         %s\n", cfg.Home)
-	fmt.Fprintf(out, "  admin token:  %s\n", filepath.Join(cfg.Home, adminTokenFile))
-	fmt.Fprintf(out, "  CA:           %s\n", ccfg.CAFile)
-	fmt.Fprintf(out, "  subscription: %s\n", ccfg.Subscription)
-	fmt.Fprintf(out, "  tenant:       %s\n", ccfg.Tenant)
-	fmt.Fprintf(out, "The CLI is configured: try 'mlfleet group create -n rg1 -l westus'.\n")
-	fmt.Fprintf(out, "For the Azure CLI, create a service principal and sign in with it:\n")
-	fmt.Fprintf(out, "  mlfleet ad sp create-for-rbac -n me --role Owner --scopes /subscriptions/%s\n", ccfg.Subscription)
-	// az fetches the cloud's endpoints over TLS at register: the CA must be trusted first.
-	fmt.Fprintf(out, "  export REQUESTS_CA_BUNDLE=%s\n", ccfg.CAFile)
-	fmt.Fprintf(out, "  az cloud register -n mlfleet --endpoint-resource-manager %s/ && az cloud set -n mlfleet\n", url)
-	fmt.Fprintf(out, "  az login --service-principal -u <appId> -p <password> --tenant %s\n", ccfg.Tenant)
+	writeBanner(out, url, cfg.Home, ccfg)
 
 	select {
 	case err := <-serveErr:

@@ -66,6 +66,7 @@ func Run(ctx context.Context, streams Streams, args []string) error {
 		if isCobraUsage(err) {
 			err = &UsageError{Err: err}
 		}
+		err = adviseUnreachable(err)
 		fmt.Fprintf(streams.Err, "ERROR: %s\n", message(err))
 	}
 	return err

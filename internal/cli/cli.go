@@ -230,7 +230,7 @@ func NewRootCommand(streams Streams) *cobra.Command {
 		newADCommand(streams, g),
 		newRoleCommand(streams, g),
 		newReplicaCommand(streams, g),
-		newVersionCommand(streams),
+		newVersionCommand(streams, g),
 	)
 	return root
 }

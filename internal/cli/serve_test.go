@@ -26,7 +26,8 @@ func runServe(t *testing.T, args ...string) (stderr string, code int) {
 }
 
 // TestServeFlagErrors: serve refuses, as usage errors before it opens anything, a
-// negative duration (which the server would take for unset), an --addr whose port no
+// negative duration, or 0 for one whose default is not 0 (which the server would take for
+// unset), a page size below 1, a token lifetime above the maximum, an --addr whose port no
 // system has (without the hint of a port in use), and a --secret-key-file that is not
 // there, with either store.
 func TestServeFlagErrors(t *testing.T) {
@@ -35,9 +36,18 @@ func TestServeFlagErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"negative health interval", []string{"--health-interval", "-5s"}, "--health-interval must be 0 or more, not -5s"},
-		{"negative lease", []string{"--lease-ttl", "-1m"}, "--lease-ttl must be 0 or more"},
-		{"negative retention", []string{"--activity-log-retention", "-1h"}, "--activity-log-retention must be 0 or more"},
+		{"negative health interval", []string{"--health-interval", "-5s"}, "--health-interval must be more than 0 (default 30s), not -5s"},
+		{"negative lease", []string{"--lease-ttl", "-1m"}, "--lease-ttl must be more than 0 (default 15s), not -1m0s"},
+		{"negative retention", []string{"--activity-log-retention", "-1h"}, "--activity-log-retention must be more than 0"},
+		{"negative step delay", []string{"--fault-step-delay", "-1s"}, "--fault-step-delay must be 0 or more, not -1s"},
+		{"zero health interval", []string{"--health-interval", "0s"}, "--health-interval must be more than 0 (default 30s), not 0s"},
+		{"zero lease", []string{"--lease-ttl", "0"}, "--lease-ttl must be more than 0 (default 15s), not 0s"},
+		{"zero heartbeat", []string{"--replica-heartbeat-interval", "0s"}, "--replica-heartbeat-interval must be more than 0 (default 5s), not 0s"},
+		{"zero sweep", []string{"--sweep-interval", "0s"}, "--sweep-interval must be more than 0 (default 1m0s), not 0s"},
+		{"zero page size", []string{"--page-size", "0"}, "--page-size must be 1 or more (default 100), not 0"},
+		{"negative page size", []string{"--page-size", "-1"}, "--page-size must be 1 or more (default 100), not -1"},
+		{"token lifetime above the maximum", []string{"--token-lifetime", "48h"},
+			"--token-lifetime 48h0m0s is longer than --token-max-lifetime 24h0m0s, which caps every token: lower --token-lifetime or raise --token-max-lifetime"},
 		{"port too large", []string{"--addr", "127.0.0.1:99999"}, "invalid port 99999: a port is 0 (any free one) to 65535"},
 		{"port not a number", []string{"--addr", "127.0.0.1:eighty"}, `invalid port "eighty"`},
 		{"no port", []string{"--addr", "127.0.0.1"}, "--addr takes host:port"},

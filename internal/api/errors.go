@@ -19,6 +19,7 @@ import (
 func toARM(err error) *arm.Error {
 	var ae *arm.Error
 	var expired *auth.ExpiredTokenError
+	var unavailable *store.UnavailableError
 	switch {
 	case errors.As(err, &ae):
 		// An arm.Error built without a status is a client mistake: 400, never a 500 (A3).
@@ -49,6 +50,13 @@ func toARM(err error) *arm.Error {
 	case errors.Is(err, store.ErrConflict):
 		// A version check lost to a concurrent write: the caller can simply retry.
 		return arm.Conflict("The resource was changed by another request at the same time; retry the request.")
+	// A full, read-only or failing store is the operator's to fix: a retry by the client
+	// fails the same way until then, so the answer says so instead of "retry". ARM answers
+	// 503 ServiceUnavailable when a resource provider cannot serve.
+	case errors.As(err, &unavailable):
+		return arm.Errorf(http.StatusServiceUnavailable, arm.CodeServiceUnavailable,
+			"The server cannot write to its store: %s is %s (%v). Retrying will not help until the server's operator acts: %s. Reads still work.",
+			unavailable.Where, unavailable.Reason, unavailable.Err, unavailable.Hint())
 	default:
 		return arm.Errorf(http.StatusInternalServerError, arm.CodeInternalServerError,
 			"The server hit an internal error; the request id in x-ms-request-id identifies it in the server log.")

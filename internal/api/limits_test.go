@@ -23,7 +23,8 @@ import (
 
 // apiServer is a real API server over a real SQLite store with resource groups and
 // workspaces, an activity log, one subscription, two Owner tokens ("admin" and "other")
-// and a Reader token ("reader"). Its operation engine runs.
+// and a Reader token ("reader"). Its operation engine runs. Its store is cfg.Store, or a new
+// SQLite file when that is nil.
 type apiServer struct {
 	srv                  *httptest.Server
 	store                store.Store
@@ -34,7 +35,11 @@ type apiServer struct {
 func newAPIServer(t testing.TB, cfg Config) *apiServer {
 	t.Helper()
 	ctx := context.Background()
-	st := storetest.OpenSQLite(t)
+	// A test may bring its own store (cfg.Store); by default a new SQLite file.
+	st := cfg.Store
+	if st == nil {
+		st = storetest.OpenSQLite(t)
+	}
 	engine := operations.New(st, operations.Config{PollInterval: 20 * time.Millisecond})
 	rs := testResources(t, st, engine)
 	a := &apiServer{store: st, reg: prometheus.NewRegistry()}

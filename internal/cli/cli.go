@@ -66,6 +66,7 @@ func Run(ctx context.Context, streams Streams, args []string) error {
 		if isCobraUsage(err) {
 			err = &UsageError{Err: err}
 		}
+		err = adviseUnreachable(err)
 		fmt.Fprintf(streams.Err, "ERROR: %s\n", message(err))
 	}
 	return err
@@ -229,7 +230,7 @@ func NewRootCommand(streams Streams) *cobra.Command {
 		newADCommand(streams, g),
 		newRoleCommand(streams, g),
 		newReplicaCommand(streams, g),
-		newVersionCommand(streams),
+		newVersionCommand(streams, g),
 	)
 	return root
 }

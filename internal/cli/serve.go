@@ -20,6 +20,7 @@ import (
 	"github.com/mlfleet/mlfleet/internal/quota"
 	"github.com/mlfleet/mlfleet/internal/replicas"
 	"github.com/mlfleet/mlfleet/internal/server"
+	"github.com/mlfleet/mlfleet/internal/store"
 	"github.com/mlfleet/mlfleet/internal/throttle"
 )
 
@@ -101,6 +102,9 @@ other mlfleet commands work with no flags. Stop it with Ctrl-C (SIGINT) or SIGTE
 			if err := checkDurations(cmd.Flags()); err != nil {
 				return err
 			}
+			if err := checkLimits(f); err != nil {
+				return err
+			}
 			if err := checkListenAddr(f.addr); err != nil {
 				return err
 			}
@@ -130,7 +134,15 @@ other mlfleet commands work with no flags. Stop it with Ctrl-C (SIGINT) or SIGTE
 			// whose Config leaves Logger nil log to slog.Default().
 			logger := slog.New(slog.NewJSONHandler(streams.Err, &slog.HandlerOptions{Level: level}))
 			slog.SetDefault(logger)
-			if f.secretKey != "" && f.store == "" {
+			// The store's kind is known before anything is opened: a DSN of no kind is a
+			// usage error, and only PostgreSQL asks for the replica key.
+			postgres := false
+			if f.store != "" {
+				if postgres, err = store.IsPostgres(f.store); err != nil {
+					return usagef("--store %q: %v", f.store, err)
+				}
+			}
+			if f.secretKey != "" && !postgres {
 				logger.Warn("--secret-key-file is not used: a SQLite store keeps its secrets sealed with the key in the data directory; the file is for the replicas of a postgres:// store", "file", f.secretKey)
 			}
 			return server.Run(cmd.Context(), server.Config{
@@ -145,20 +157,20 @@ other mlfleet commands work with no flags. Stop it with Ctrl-C (SIGINT) or SIGTE
 	fl := cmd.Flags()
 	fl.StringVar(&f.addr, "addr", "127.0.0.1:8443", "HTTPS listen address (port 0 picks a free port)")
 	fl.StringVar(&f.dataDir, "data-dir", "", "Data directory (default $MLFLEET_HOME, else ~/.mlfleet)")
-	fl.StringVar(&f.store, "store", os.Getenv("MLFLEET_STORE"), "Store DSN: empty for SQLite in the data directory, or a postgres:// URL")
+	fl.StringVar(&f.store, "store", os.Getenv("MLFLEET_STORE"), "Store DSN: empty for SQLite in the data directory (mlfleet.db); sqlite://PATH or a file path for a SQLite file elsewhere; or a postgres:// (postgresql://) URL for a PostgreSQL store that replicas share, which needs --secret-key-file (default $MLFLEET_STORE)")
 	fl.StringVar(&f.secretKey, "secret-key-file", "", "With a postgres:// store: file holding the key (32+ characters) that every replica is given, which wraps the secrets they share (default $MLFLEET_SECRET_KEY)")
 	fl.StringVar(&f.public, "public-address", "", "host:port that clients reach the control plane at when it is not --addr: a load balancer or DNS name in front of every replica. Cluster kubeconfigs name it, so they keep working whichever replica answers")
 	fl.StringSliceVar(&f.etcd, "etcd-endpoints", nil, "Client URLs (http://, https:// or unix://) of an existing etcd cluster in which embedded clusters keep their objects (default: kine on a postgres:// store, else an embedded etcd)")
 	fl.StringVar(&f.logLevel, "log-level", "info", "Log level: debug, info, warn, error")
 	fl.StringVar(&f.versions, "versions-file", "", "Kubernetes version catalog (JSON) replacing the built-in one")
 	fl.StringVar(&f.quotas, "quota-file", "", fmt.Sprintf("Quotas per subscription and region (JSON); default: %d managed clusters and %d vCPUs per subscription and region", quota.DefaultManagedClusters, quota.DefaultCores))
-	fl.IntVar(&f.pageSize, "page-size", 100, "Items per list page")
+	fl.IntVar(&f.pageSize, "page-size", 100, "Items per list page (1 or more)")
 	fl.DurationVar(&f.leaseTTL, "lease-ttl", 15*time.Second, "How long an operation lease lasts without renewal")
 	fl.DurationVar(&f.backoff, "cleanup-backoff", 5*time.Second, "How long a failed operation waits before its cleanup, which returned an error, is tried again; doubled on each further error up to a minute, and given up after 5 tries")
 	fl.DurationVar(&f.health, "health-interval", 30*time.Second, "How often the health monitor checks the cluster of every attached compute, and the instances of every online deployment")
 	fl.DurationVar(&f.sweep, "sweep-interval", time.Minute, "How often rows that lost their owner (name claims, secrets), and uploaded content no workspace uses any more, are removed")
-	fl.DurationVar(&f.tokenLifetime, "token-lifetime", time.Hour, "How long an access token lives unless the caller asks for less")
-	fl.DurationVar(&f.maxTokenLifetime, "token-max-lifetime", 24*time.Hour, "The longest lifetime a caller may ask for a token (the admin token in the home never expires)")
+	fl.DurationVar(&f.tokenLifetime, "token-lifetime", time.Hour, "How long an access token lives unless the caller asks otherwise; at most --token-max-lifetime")
+	fl.DurationVar(&f.maxTokenLifetime, "token-max-lifetime", 24*time.Hour, "The longest lifetime a caller may ask for a token, at least --token-lifetime (the admin token in the home never expires)")
 	fl.IntVar(&f.reads.PerHour, "rate-limit-reads", server.DefaultReadLimit.PerHour, "Read requests (GET, HEAD) an hour per principal and subscription, beyond which the API answers 429 with Retry-After (0 = unlimited)")
 	fl.IntVar(&f.reads.Burst, "rate-limit-read-burst", server.DefaultReadLimit.Burst, "Read requests a principal may make at once (0 = 100 seconds' worth of --rate-limit-reads)")
 	fl.IntVar(&f.writes.PerHour, "rate-limit-writes", server.DefaultWriteLimit.PerHour, "Write requests (PUT, PATCH, DELETE, POST) an hour per principal and subscription, beyond which the API answers 429 with Retry-After (0 = unlimited)")
@@ -174,19 +186,38 @@ other mlfleet commands work with no flags. Stop it with Ctrl-C (SIGINT) or SIGTE
 	return cmd
 }
 
-// checkDurations refuses a negative value of any duration flag of fs: none of serve's
-// means anything below zero, and the server would take it for unset and use the default.
+// checkDurations refuses a negative value of any duration flag of fs, and 0 for one whose
+// default is not 0: the server would take either for unset and use the default, which is
+// not what the user asked for (an interval or lifetime of 0 has no other meaning).
 func checkDurations(fs *pflag.FlagSet) error {
 	var err error
 	fs.VisitAll(func(f *pflag.Flag) {
 		if err != nil || f.Value.Type() != "duration" {
 			return
 		}
-		if d, _ := fs.GetDuration(f.Name); d < 0 {
+		d, _ := fs.GetDuration(f.Name)
+		def, _ := time.ParseDuration(f.DefValue)
+		switch {
+		case def == 0 && d < 0:
 			err = usagef("--%s must be 0 or more, not %s", f.Name, d)
+		case def != 0 && d <= 0:
+			err = usagef("--%s must be more than 0 (default %s), not %s", f.Name, def, d)
 		}
 	})
 	return err
+}
+
+// checkLimits refuses the flags whose value contradicts another's or cannot be a count:
+// a --token-lifetime longer than --token-max-lifetime (the tokens would silently get the
+// maximum) and a --page-size below 1.
+func checkLimits(f *serveFlags) error {
+	if f.tokenLifetime > f.maxTokenLifetime {
+		return usagef("--token-lifetime %s is longer than --token-max-lifetime %s, which caps every token: lower --token-lifetime or raise --token-max-lifetime", f.tokenLifetime, f.maxTokenLifetime)
+	}
+	if f.pageSize < 1 {
+		return usagef("--page-size must be 1 or more (default 100), not %d", f.pageSize)
+	}
+	return nil
 }
 
 // checkListenAddr checks the form of --addr: host:port with a port the system can listen

@@ -44,6 +44,11 @@ func Home() (string, error) {
 	if h := os.Getenv("MLFLEET_HOME"); h != "" {
 		return filepath.Abs(h)
 	}
+	return DefaultHome()
+}
+
+// DefaultHome returns the home the CLI uses when MLFLEET_HOME is not set: ~/.mlfleet.
+func DefaultHome() (string, error) {
 	u, err := os.UserHomeDir()
 	if err != nil {
 		return "", fmt.Errorf("find home directory: %w (set MLFLEET_HOME)", err)
@@ -66,7 +71,8 @@ func Load(home string) (*Config, error) {
 	}
 	var c Config
 	if err := json.Unmarshal(b, &c); err != nil {
-		return nil, fmt.Errorf("parse %s: %w", filepath.Join(home, FileName), err)
+		// The file is derived: serve writes it from its home and store on every start.
+		return nil, fmt.Errorf("parse %s: %w; the file is derived: delete it and start 'mlfleet serve' again, which writes it anew (then sign in again if you used 'mlfleet login', and set 'mlfleet configure --defaults' again)", filepath.Join(home, FileName), err)
 	}
 	return &c, nil
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -80,6 +81,39 @@ func tokenValid(ctx context.Context, authn *auth.Authenticator, path string) (bo
 		return false, nil
 	}
 	return err == nil, err
+}
+
+// restrictHome makes home private to this user (0700). A home another user owns cannot be
+// changed: the error then says whose it is and what to do.
+func restrictHome(home string) error {
+	err := os.Chmod(home, 0o700)
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, os.ErrPermission) {
+		if fi, serr := os.Stat(home); serr == nil {
+			if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) != os.Geteuid() {
+				return notOwnedError(home, int(st.Uid), os.Geteuid(), err)
+			}
+		}
+	}
+	return fmt.Errorf("restrict home %s: %w", home, err)
+}
+
+// notOwnedError is the error of a home owned by the user owner, which self, running serve,
+// may not make private (err).
+func notOwnedError(home string, owner, self int, err error) error {
+	return fmt.Errorf("home %s belongs to %s, not to %s, who runs mlfleet serve (%w): the home holds the server's keys and is kept private to its user; run mlfleet serve as %s, or give the directory to %s (chown -R %d %s), or use a home of your own (--data-dir or MLFLEET_HOME)",
+		home, userName(owner), userName(self), err, userName(owner), userName(self), self, home)
+}
+
+// userName is "name (uid N)" for a user id, or "uid N" when the system does not know it.
+func userName(uid int) string {
+	id := strconv.Itoa(uid)
+	if u, err := user.LookupId(id); err == nil {
+		return fmt.Sprintf("%s (uid %s)", u.Username, id)
+	}
+	return "uid " + id
 }
 
 func urlHost(a *net.TCPAddr, configured string) string {

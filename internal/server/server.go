@@ -57,8 +57,9 @@ type Config struct {
 	Addr string
 	// Home is the data directory; "" means $MLFLEET_HOME, else ~/.mlfleet.
 	Home string
-	// StoreDSN selects the store: "" means SQLite in Home/mlfleet.db; a postgres:// URL
-	// means a PostgreSQL shared with other replicas.
+	// StoreDSN selects the store: "" means SQLite in Home/mlfleet.db; sqlite://PATH or a
+	// bare PATH a SQLite file elsewhere (one server, as with the default); a postgres:// or
+	// postgresql:// URL a PostgreSQL shared with other replicas.
 	StoreDSN string
 	// EtcdEndpoints, when set, are the client URLs of an existing etcd cluster in which
 	// embedded clusters keep their objects. Otherwise they use kine on the PostgreSQL store,
@@ -175,8 +176,8 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	if err := os.MkdirAll(cfg.Home, 0o700); err != nil {
 		return fmt.Errorf("create home %s: %w", cfg.Home, err)
 	}
-	if err := os.Chmod(cfg.Home, 0o700); err != nil {
-		return fmt.Errorf("restrict home %s: %w", cfg.Home, err)
+	if err := restrictHome(cfg.Home); err != nil {
+		return err
 	}
 	// A bad quota file stops the start before anything is opened.
 	sizes := catalog.DefaultVMSizes()
@@ -193,7 +194,16 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		return err
 	}
 	defer stopPprof()
-	sqlite := cfg.StoreDSN == ""
+	// Which store decides what else the start needs (the replica key for PostgreSQL): the
+	// DSN is read first, so that a SQLite file named by --store is not taken for PostgreSQL.
+	sqlite := true
+	if cfg.StoreDSN != "" {
+		postgres, err := store.IsPostgres(cfg.StoreDSN)
+		if err != nil {
+			return fmt.Errorf("--store %q: %w", cfg.StoreDSN, err)
+		}
+		sqlite = !postgres
+	}
 	if sqlite {
 		// SQLite has one writer; the lock keeps a second server off the same home, and
 		// lets this one resume the operations of a previous process at once.
@@ -202,7 +212,9 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 			return err
 		}
 		defer unlock()
-		cfg.StoreDSN = filepath.Join(cfg.Home, dbFile)
+		if cfg.StoreDSN == "" {
+			cfg.StoreDSN = filepath.Join(cfg.Home, dbFile)
+		}
 	}
 
 	var wrap *secrets.Box
@@ -457,19 +469,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	}
 	go func() { serveErr <- srv.ServeTLS(door, "", "") }()
 	log.Info("serving", "url", url, "home", cfg.Home)
-	fmt.Fprintf(out, "mlfleet is serving at %s\n", url)
-	fmt.Fprintf(out, "  home:         %s\n", cfg.Home)
-	fmt.Fprintf(out, "  admin token:  %s\n", filepath.Join(cfg.Home, adminTokenFile))
-	fmt.Fprintf(out, "  CA:           %s\n", ccfg.CAFile)
-	fmt.Fprintf(out, "  subscription: %s\n", ccfg.Subscription)
-	fmt.Fprintf(out, "  tenant:       %s\n", ccfg.Tenant)
-	fmt.Fprintf(out, "The CLI is configured: try 'mlfleet group create -n rg1 -l westus'.\n")
-	fmt.Fprintf(out, "For the Azure CLI, create a service principal and sign in with it:\n")
-	fmt.Fprintf(out, "  mlfleet ad sp create-for-rbac -n me --role Owner --scopes /subscriptions/%s\n", ccfg.Subscription)
-	// az fetches the cloud's endpoints over TLS at register: the CA must be trusted first.
-	fmt.Fprintf(out, "  export REQUESTS_CA_BUNDLE=%s\n", ccfg.CAFile)
-	fmt.Fprintf(out, "  az cloud register -n mlfleet --endpoint-resource-manager %s/ && az cloud set -n mlfleet\n", url)
-	fmt.Fprintf(out, "  az login --service-principal -u <appId> -p <password> --tenant %s\n", ccfg.Tenant)
+	writeBanner(out, url, cfg.Home, ccfg)
 
 	select {
 	case err := <-serveErr:

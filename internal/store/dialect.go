@@ -45,12 +45,19 @@ type dialect struct {
 	// isRetryable reports whether err means the database aborted the transaction because
 	// of a concurrent one, so that running it again may succeed.
 	isRetryable func(error) bool
+	// unavailable returns why err says the database cannot take writes (full, read-only,
+	// I/O), or "".
+	unavailable func(error) UnavailableReason
+	// where names the database in an UnavailableError: the SQLite file, or
+	// postgresWhere. Open sets it on its own copy of the dialect.
+	where string
 }
 
 var sqliteDialect = &dialect{
-	name:      "sqlite",
-	noLimit:   "-1",
-	nowMillis: "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)",
+	name:        "sqlite",
+	noLimit:     "-1",
+	nowMillis:   "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)",
+	unavailable: sqliteUnavailable,
 	isRetryable: func(err error) bool {
 		var e *sqlite.Error
 		if !errors.As(err, &e) {
@@ -79,8 +86,10 @@ var postgresDialect = &dialect{
 	// use) do not wait for each other.
 	lockMigrations: `SELECT pg_advisory_xact_lock(hashtext('mlfleet.schema_migrations.' || coalesce(current_schema(), '')))`,
 	// Two keys with the same 64-bit hash only wait for each other, which is harmless.
-	lockKey:   `SELECT pg_advisory_xact_lock(hashtextextended('mlfleet.lock.' || coalesce(current_schema(), '') || '.' || CAST(? AS TEXT), 0))`,
-	nowMillis: "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)",
+	lockKey:     `SELECT pg_advisory_xact_lock(hashtextextended('mlfleet.lock.' || coalesce(current_schema(), '') || '.' || CAST(? AS TEXT), 0))`,
+	nowMillis:   "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)",
+	unavailable: postgresUnavailable,
+	where:       postgresWhere,
 	isRetryable: func(err error) bool {
 		var e *pgconn.PgError
 		// 40001 serialization_failure, 40P01 deadlock_detected.
@@ -128,7 +137,8 @@ func (d *dialect) limitOffset(limit, offset int) string {
 }
 
 // translate maps driver errors to the package's sentinels: no rows is ErrNotFound, a unique
-// violation is ErrConflict. Other errors are returned unchanged for the caller to wrap.
+// violation is ErrConflict, a full, read-only or failing database an *UnavailableError
+// (ErrUnavailable). Other errors are returned unchanged for the caller to wrap.
 func (d *dialect) translate(err error) error {
 	switch {
 	case err == nil:
@@ -139,6 +149,15 @@ func (d *dialect) translate(err error) error {
 		return ErrConflict
 	case d.isRetryable(err):
 		return fmt.Errorf("%w: %v", ErrRetry, err)
+	}
+	return d.checkUnavailable(err)
+}
+
+// checkUnavailable returns err as an *UnavailableError when it says the database cannot
+// take writes, and err unchanged otherwise.
+func (d *dialect) checkUnavailable(err error) error {
+	if reason := d.unavailable(err); reason != "" {
+		return &UnavailableError{Where: d.where, Reason: reason, Err: err}
 	}
 	return err
 }

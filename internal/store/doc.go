@@ -4,7 +4,8 @@
 // One Store interface has one SQL implementation with two dialects, SQLite (pure Go,
 // modernc.org/sqlite, the embedded default) and PostgreSQL (pgx, for several replicas).
 // Schema changes are numbered migrations embedded in the binary and applied at Open.
-// Driver errors are translated to ErrNotFound and ErrConflict here and nowhere else.
+// Driver errors are translated to ErrNotFound, ErrConflict, ErrRetry and ErrUnavailable
+// (unavailable.go: a full, read-only or failing database) here and nowhere else.
 //
 // The parts:
 //   - store.go: the Store interface, its types and sentinel errors.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -45,21 +46,52 @@ func Open(ctx context.Context, dsn string) (Store, error) {
 	}
 	if err != nil {
 		db.Close()
-		return nil, fmt.Errorf("connect %s: %w", d.name, err)
+		return nil, fmt.Errorf("connect %s: %w", d.name, d.checkUnavailable(err))
 	}
 	if _, err := migrate(ctx, db, d); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("migrate %s: %w", d.name, err)
+		return nil, fmt.Errorf("migrate %s: %w", d.name, d.checkUnavailable(err))
 	}
 	cache := &stmtCache{}
 	return &sqlStore{db: db, q: &cachingDB{db: db, cache: cache}, cache: cache, d: d}, nil
 }
 
-// openDB makes the connection pool for dsn without connecting.
-func openDB(dsn string) (*sql.DB, *dialect, error) {
+// IsPostgres reports whether dsn (as Open takes it) names a PostgreSQL database rather than
+// a SQLite file. A DSN Open refuses for its form (an unknown scheme, an empty SQLite path)
+// is an error here too, without connecting.
+func IsPostgres(dsn string) (bool, error) {
+	postgres, _, _, err := parseDSN(dsn)
+	return postgres, err
+}
+
+// parseDSN splits dsn into what it names: a PostgreSQL URL (postgres true), or a SQLite
+// file's path and the driver parameters that follow it.
+func parseDSN(dsn string) (postgres bool, path, params string, err error) {
 	scheme, rest, hasScheme := strings.Cut(dsn, "://")
 	switch {
 	case hasScheme && (scheme == "postgres" || scheme == "postgresql"):
+		return true, "", "", nil
+	case hasScheme && scheme != "sqlite":
+		return false, "", "", fmt.Errorf("parse dsn: unknown scheme %q, want postgres://, postgresql:// or sqlite://", scheme)
+	}
+	path = dsn
+	if hasScheme {
+		path = rest
+	}
+	path, params, _ = strings.Cut(path, "?")
+	if path == "" {
+		return false, "", "", fmt.Errorf("parse sqlite dsn %q: empty path", dsn)
+	}
+	return false, path, params, nil
+}
+
+// openDB makes the connection pool for dsn without connecting.
+func openDB(dsn string) (*sql.DB, *dialect, error) {
+	postgres, path, params, err := parseDSN(dsn)
+	switch {
+	case err != nil:
+		return nil, nil, err
+	case postgres:
 		cfg, err := pgx.ParseConfig(dsn)
 		if err != nil {
 			return nil, nil, fmt.Errorf("parse postgres dsn: %w", err)
@@ -69,16 +101,6 @@ func openDB(dsn string) (*sql.DB, *dialect, error) {
 		db.SetMaxIdleConns(10)
 		db.SetConnMaxIdleTime(5 * time.Minute)
 		return db, postgresDialect, nil
-	case hasScheme && scheme != "sqlite":
-		return nil, nil, fmt.Errorf("parse dsn: unknown scheme %q, want postgres://, postgresql:// or sqlite://", scheme)
-	}
-	path := dsn
-	if hasScheme {
-		path = rest
-	}
-	path, params, _ := strings.Cut(path, "?")
-	if path == "" {
-		return nil, nil, fmt.Errorf("parse sqlite dsn %q: empty path", dsn)
 	}
 	driverDSN := path + "?" + sqliteParams
 	if params != "" {
@@ -96,7 +118,12 @@ func openDB(dsn string) (*sql.DB, *dialect, error) {
 	db.SetMaxIdleConns(1)
 	db.SetConnMaxLifetime(0)
 	db.SetConnMaxIdleTime(0)
-	return db, sqliteDialect, nil
+	d := *sqliteDialect
+	d.where = path
+	if abs, err := filepath.Abs(path); err == nil {
+		d.where = abs
+	}
+	return db, &d, nil
 }
 
 // sqlStore is the Store over database/sql, for any dialect. The Store Open returns runs

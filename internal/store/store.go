@@ -18,6 +18,10 @@ var (
 	// serialization failure, a deadlock, a busy database). InTx retries these itself; it
 	// returns ErrRetry only when its attempts are used up.
 	ErrRetry = errors.New("transaction aborted by a concurrent one; retry")
+	// ErrUnavailable means the database cannot take writes: its disk is full, it is
+	// read-only, or it failed an I/O. Retrying does not help until an operator fixes the
+	// cause; the error is an *UnavailableError, which says where and what to do.
+	ErrUnavailable = errors.New("store cannot write")
 )
 
 // Resource is one ARM resource as stored: a subscription, a resource group, a workspace, a

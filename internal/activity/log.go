@@ -83,6 +83,12 @@ type origin struct {
 	ClientRequestID string `json:"clientRequestId,omitempty"`
 	ClientIP        string `json:"clientIp,omitempty"`
 	Method          string `json:"method"`
+	// OperationName and ResourceID are the request's (Describe): the end of an operation
+	// the request started on this resource or on its parent (a node pool's PUT runs as
+	// its cluster's update) carries them too, as both events of an operation do in ARM.
+	// Operations begun before they were kept have neither, and are named by their resource.
+	OperationName string `json:"operationName,omitempty"`
+	ResourceID    string `json:"resourceId,omitempty"`
 }
 
 // Request is a write request being served, from Begin to End.
@@ -104,6 +110,7 @@ func (l *Log) Begin(ctx context.Context, method, path, caller, correlationID, cl
 		target: Describe(method, path),
 		origin: origin{Caller: caller, CorrelationID: correlationID, ClientRequestID: clientRequestID, ClientIP: clientIP, Method: method},
 	}
+	req.origin.OperationName, req.origin.ResourceID = req.target.OperationName, req.target.ResourceID
 	data, _ := json.Marshal(req.origin)
 	ctx, req.submitted = operations.WithOrigin(ctx, data)
 	return req, ctx
@@ -156,7 +163,7 @@ func (l *Log) OperationEnded(ctx context.Context, op *store.Operation, raw json.
 	if strings.HasSuffix(op.Kind, ".delete") {
 		method = http.MethodDelete
 	}
-	e := l.newEvent(Describe(method, op.ResourceID), o)
+	e := l.newEvent(operationTarget(method, op, o), o)
 	e.Time, e.OperationID, e.Status = op.EndedAt, op.ID, op.Status
 	if op.Status != store.StatusSucceeded {
 		e.Status = StatusFailed
@@ -166,6 +173,19 @@ func (l *Log) OperationEnded(ctx context.Context, op *store.Operation, raw json.
 		}
 	}
 	l.record(ctx, e)
+}
+
+// operationTarget is what the end of op is recorded on: the target of the request that
+// started it when op works on that request's resource or on a parent of it, so that the
+// Accepted event and the end share their operationName and resourceId (ARM's two events of
+// one operation). Another operation the same request submitted (the cluster a compute
+// create makes) is its own resource's write or delete.
+func operationTarget(method string, op *store.Operation, o origin) Target {
+	t := Describe(method, op.ResourceID)
+	if o.OperationName != "" && o.ResourceID != "" && auth.Within(o.ResourceID, op.ResourceID) {
+		t.ResourceID, t.OperationName = o.ResourceID, o.OperationName
+	}
+	return t
 }
 
 // SideEffect records, under the caller and correlation id of the request that started an

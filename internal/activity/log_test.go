@@ -223,3 +223,89 @@ func TestSideEffect(t *testing.T) {
 		t.Errorf("event %v", e)
 	}
 }
+
+// TestOperationEndNamedAsItsRequest: as in ARM, the end of an operation carries the
+// operationName and resourceId of the request that started it, also when the operation
+// runs on the request's parent (a node pool's PUT is its cluster's update) or the request
+// was a POST action; another operation the same request submitted, on a resource of its
+// own, is named after that resource.
+func TestOperationEndNamedAsItsRequest(t *testing.T) {
+	t.Parallel()
+	st := storetest.OpenSQLite(t)
+	now := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
+	l := New(Config{Store: st}, WithClock(func() time.Time { return now }))
+	engine := operations.New(st, operations.Config{})
+	for _, kind := range []string{"managedclusters.update", "managedclusters.create", "managedclusters.delete", "computes.create"} {
+		engine.Register(kind, func(context.Context, *operations.Run) error { return nil })
+	}
+	ctx := context.Background()
+	compute := "/subscriptions/" + testSub + "/resourceGroups/rg1/providers/Microsoft.MachineLearningServices/workspaces/ws1/computes/c1"
+	for _, tc := range []struct {
+		name, method, path, correlation string
+		// ops are the operations the request submits: kind and resource.
+		ops [][2]string
+		// want is each operation's end: operationName and resourceId.
+		want [][2]string
+	}{
+		{"node pool PUT", http.MethodPut, mcID + "/agentPools/nodepool1", "c-pool",
+			[][2]string{{"managedclusters.update", mcID}},
+			[][2]string{{"Microsoft.ContainerService/managedClusters/agentPools/write", mcID + "/agentPools/nodepool1"}}},
+		{"POST action", http.MethodPost, mcID + "/resetServicePrincipalProfile", "c-post",
+			[][2]string{{"managedclusters.update", mcID}},
+			[][2]string{{"Microsoft.ContainerService/managedClusters/resetServicePrincipalProfile/action", mcID}}},
+		{"compute create with its cluster", http.MethodPut, compute, "c-compute",
+			[][2]string{{"computes.create", compute}, {"managedclusters.create", mcID}},
+			[][2]string{{"Microsoft.MachineLearningServices/workspaces/computes/write", compute}, {"Microsoft.ContainerService/managedClusters/write", mcID}}},
+		{"cluster delete", http.MethodDelete, mcID, "c-delete",
+			[][2]string{{"managedclusters.delete", mcID}},
+			[][2]string{{"Microsoft.ContainerService/managedClusters/delete", mcID}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, octx := l.Begin(ctx, tc.method, tc.path, "alice", tc.correlation, "", "127.0.0.1")
+			var ops []*store.Operation
+			for _, o := range tc.ops {
+				op, err := engine.Submit(octx, o[0], o[1], testSub, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ops = append(ops, op)
+			}
+			h := http.Header{}
+			h.Set("Azure-AsyncOperation", "https://127.0.0.1:8443/subscriptions/"+testSub+"/providers/X/operationStatuses/"+ops[0].ID+"?api-version=2025-02-01")
+			l.End(ctx, req, http.StatusAccepted, h)
+			for _, op := range ops {
+				saved, err := st.GetOperation(ctx, op.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				saved.Status, saved.EndedAt = store.StatusSucceeded, now.Add(time.Minute)
+				var progress struct {
+					Origin json.RawMessage `json:"origin"`
+				}
+				if err := json.Unmarshal(saved.Progress, &progress); err != nil {
+					t.Fatal(err)
+				}
+				l.OperationEnded(ctx, saved, progress.Origin)
+			}
+			events := listAll(t, l, Query{From: now.Add(-time.Hour), To: now.Add(time.Hour), CorrelationID: tc.correlation})
+			ends := map[string][2]string{}
+			var accepted [2]string
+			for _, e := range events {
+				got := [2]string{e["operationName"].(map[string]any)["value"].(string), e["resourceId"].(string)}
+				if e["status"].(map[string]any)["value"] == StatusAccepted {
+					accepted = got
+				} else {
+					ends[e["operationId"].(string)] = got
+				}
+			}
+			if accepted != tc.want[0] {
+				t.Errorf("Accepted event is %v, want %v", accepted, tc.want[0])
+			}
+			for i, op := range ops {
+				if ends[op.ID] != tc.want[i] {
+					t.Errorf("end of %s is %v, want %v", op.Kind, ends[op.ID], tc.want[i])
+				}
+			}
+		})
+	}
+}

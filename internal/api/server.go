@@ -191,6 +191,24 @@ func checkPath(r *http.Request) error {
 	return nil
 }
 
+// checkSubscription refuses a path under /subscriptions/{id} whose id is not a GUID with
+// ARM's 400 InvalidSubscriptionId. It runs before authorization, as in ARM: az rest sends a
+// placeholder it does not know ("{sub}") literally, and a 403 about the caller's role sent
+// users looking at their roles instead of at the URL.
+func checkSubscription(r *http.Request) error {
+	segs := split(r.URL.Path)
+	if len(segs) < 2 || !strings.EqualFold(segs[0], "subscriptions") || arm.IsSubscriptionID(segs[1]) {
+		return nil
+	}
+	// /subscriptions/providers/… names no subscription at all (a role assignment's scope
+	// of "/subscriptions"): the route or scope check says what is wrong with it.
+	if len(segs) > 2 && strings.EqualFold(segs[1], "providers") {
+		return nil
+	}
+	return arm.BadRequest(arm.CodeInvalidSubscriptionID, "The provided subscription identifier '%s' is malformed or invalid: a subscription id is a GUID. "+
+		"'mlfleet account show --query id -o tsv' prints yours; in az rest URLs write {subscriptionId}, which az replaces with the current subscription's id.", segs[1])
+}
+
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
@@ -229,8 +247,8 @@ func (s *Server) withRequestID(next http.Handler) http.Handler {
 // The order of the checks is part of the API's behaviour: authentication first (401
 // before anything else, and only known callers get a throttle bucket), then the request
 // limits (a throttled request is neither served nor written to the activity log), then the
-// activity log (so that a refused write is recorded too), then the path's shape, the
-// route, the method, the caller's permission and last the api-version (a caller without
+// activity log (so that a refused write is recorded too), then the path's shape and its
+// subscription id (a malformed one is a 400 whoever asks, as in ARM), the route, the method, the caller's permission and last the api-version (a caller without
 // the permission gets its 403, not advice about the api-version).
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
@@ -273,6 +291,10 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	// encoded slash must not turn into another resource's path (a compute named ".." once
 	// deleted its workspace).
 	if err := checkPath(r); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if err := checkSubscription(r); err != nil {
 		writeError(w, r, err)
 		return
 	}

@@ -21,6 +21,7 @@ const (
 	CodeResourceGroupNotFound      = "ResourceGroupNotFound"
 	CodeWorkspaceNotFound          = "WorkspaceNotFound"
 	CodeSubscriptionNotFound       = "SubscriptionNotFound"
+	CodeInvalidSubscriptionID      = "InvalidSubscriptionId"
 	CodeNotFound                   = "NotFound"
 	CodeConflict                   = "Conflict"
 	CodeResourceGroupBeingDeleted  = "ResourceGroupBeingDeleted"

@@ -27,6 +27,28 @@ type ID struct {
 // SubscriptionPath returns /subscriptions/{sub}.
 func SubscriptionPath(sub string) string { return "/subscriptions/" + sub }
 
+// IsSubscriptionID reports whether s has the shape of a subscription id: a GUID in its
+// 36-character form (8-4-4-4-12 hexadecimal digits), which is the only form ARM accepts in
+// a path.
+func IsSubscriptionID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case i == 8 || i == 13 || i == 18 || i == 23:
+			if c != '-' {
+				return false
+			}
+		case '0' <= c && c <= '9', 'a' <= c && c <= 'f', 'A' <= c && c <= 'F':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
 // ResourceGroupPath returns /subscriptions/{sub}/resourceGroups/{rg}.
 func ResourceGroupPath(sub, rg string) string {
 	return SubscriptionPath(sub) + "/resourceGroups/" + rg

@@ -77,13 +77,24 @@ func (s *Service) DeleteBefore(armType, other string) {
 // Touch returns system data for a change made now by the principal in ctx, keeping the
 // creation fields of prev when there is one.
 func Touch(ctx context.Context, prev *armapi.SystemData, now time.Time) *armapi.SystemData {
-	who := auth.PrincipalFrom(ctx).Name
-	sd := &armapi.SystemData{CreatedAt: now.UTC(), CreatedBy: who, CreatedByType: "User"}
+	caller := auth.PrincipalFrom(ctx)
+	who, kind := caller.Name, identityType(caller)
+	sd := &armapi.SystemData{CreatedAt: now.UTC(), CreatedBy: who, CreatedByType: kind}
 	if prev != nil {
 		sd.CreatedAt, sd.CreatedBy, sd.CreatedByType = prev.CreatedAt, prev.CreatedBy, prev.CreatedByType
 	}
-	sd.LastModifiedAt, sd.LastModifiedBy, sd.LastModifiedByType = now.UTC(), who, "User"
+	sd.LastModifiedAt, sd.LastModifiedBy, sd.LastModifiedByType = now.UTC(), who, kind
 	return sd
+}
+
+// identityType is ARM's systemData name for the kind of p: "User" for a user,
+// "Application" for a service principal, as ARM records an app registration's changes, and
+// for mlfleet's own background work (auth.System), which acts as the service itself.
+func identityType(p *auth.Principal) string {
+	if p.Type == store.PrincipalUser {
+		return "User"
+	}
+	return "Application"
 }
 
 // Page selects a page of a list: the items after After, less the first Skip, then at most

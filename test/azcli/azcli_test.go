@@ -297,13 +297,21 @@ func TestSeedCommands(t *testing.T) {
 	az.mustJSON(&second, "aks", "create", "-n", "myaks2cluster", "-g", "myresourcegroup", "--node-count", "1", "--node-vm-size", "Standard_D3_v2", "--generate-ssh-keys")
 	attached, _ := second["id"].(string)
 	ws := subscriptionScope() + "/resourceGroups/myresourcegroup/providers/Microsoft.MachineLearningServices/workspaces/myworkspace"
-	az.must("rest", "--method", "put", "--url", ws+"?api-version=2023-04-01", "--body", `{"location":"westus"}`)
+	// The README's lines, verbatim: az fills in {subscriptionId}.
+	readmeWS := "/subscriptions/{subscriptionId}/resourceGroups/myresourcegroup/providers/Microsoft.MachineLearningServices/workspaces/myworkspace"
+	az.must("rest", "--method", "put", "--url", readmeWS+"?api-version=2023-04-01", "--body", `{"location":"westus"}`)
 	attach := filepath.Join(az.dir, "attach.json")
 	body := fmt.Sprintf(`{"location":"westus","properties":{"computeType":"AKS","resourceId":"%s","properties":{"clusterPurpose":"DevTest"}}}`, attached)
 	if err := os.WriteFile(attach, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	az.must("rest", "--method", "put", "--url", ws+"/computes/myaks2?api-version=2023-04-01", "--body", "@"+attach)
+	az.must("rest", "--method", "put", "--url", readmeWS+"/computes/myaks2?api-version=2023-04-01", "--body", "@"+attach)
+	// Any other placeholder is sent as it is: a 400 that says what to write, whatever the
+	// caller's role.
+	if out, errOut, err := az.run("rest", "--method", "put", "--url", strings.Replace(readmeWS, "{subscriptionId}", "{sub}", 1)+"/computes/myaks2?api-version=2023-04-01", "--body", "@"+attach); err == nil ||
+		!strings.Contains(errOut, "InvalidSubscriptionId") || !strings.Contains(errOut, "{subscriptionId}") {
+		t.Errorf("az rest with {sub}: err %v\n%s\n%s", err, out, errOut)
+	}
 	state := waitCompute(t, az, ws+"/computes/myaks2?api-version=2023-04-01")
 	if state != "Succeeded" {
 		t.Errorf("attach by az rest ended %s", state)

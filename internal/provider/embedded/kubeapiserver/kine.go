@@ -16,7 +16,9 @@ import (
 	_ "github.com/k3s-io/kine/pkg/drivers/pgsql" // registers the postgres:// driver
 	kineserver "github.com/k3s-io/kine/pkg/server"
 	"github.com/sirupsen/logrus"
+	"go.etcd.io/etcd/server/v3/embed"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/keepalive"
 )
 
 // Kine serves the etcd API over a PostgreSQL database, in this process, so that clusters
@@ -104,7 +106,7 @@ func StartKine(ctx context.Context, dsn, dir string) (*Kine, error) {
 		cancel()
 		return nil, fmt.Errorf("start kine: %w", err)
 	}
-	gs := grpc.NewServer(grpc.MaxRecvMsgSize(2<<20), grpc.MaxSendMsgSize(math.MaxInt32))
+	gs := newKineGRPCServer()
 	kineserver.New(backend, "unix", kineNotifyInterval, kineEtcdVersion).Register(gs)
 	wg.Add(1)
 	go func() {
@@ -112,6 +114,20 @@ func StartKine(ctx context.Context, dsn, dir string) (*Kine, error) {
 		_ = gs.Serve(lis)
 	}()
 	return &Kine{endpoints: []string{"unix://" + sock}, grpc: gs, cancel: cancel, wg: wg, sock: sock, closed: make(chan struct{})}, nil
+}
+
+// newKineGRPCServer returns the gRPC server kine's etcd API is served on. Its keepalive
+// policy is etcd's own (as kine's endpoint package sets it): a client may ping every
+// embed.DefaultGRPCKeepAliveMinTime (5 s), with or without a stream open. grpc-go's default
+// allows one ping per 5 minutes, and the apiservers' etcd client pings every
+// etcdKeepaliveTime (30 s) while a watch is open: the server then closed the connection
+// with GOAWAY ENHANCE_YOUR_CALM "too_many_pings", which the client logs at ERROR before it
+// reconnects. The socket is 0600 and only this process's apiservers use it.
+func newKineGRPCServer() *grpc.Server {
+	return grpc.NewServer(
+		grpc.MaxRecvMsgSize(2<<20), grpc.MaxSendMsgSize(math.MaxInt32),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: embed.DefaultGRPCKeepAliveMinTime, PermitWithoutStream: true}),
+	)
 }
 
 // startKineBackend connects kine's backend to the database of dsn (creating its table when

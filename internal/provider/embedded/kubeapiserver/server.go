@@ -24,7 +24,6 @@ import (
 	basecompatibility "k8s.io/component-base/compatibility"
 	"k8s.io/kubernetes/cmd/kube-apiserver/app"
 	"k8s.io/kubernetes/cmd/kube-apiserver/app/options"
-	"k8s.io/kubernetes/pkg/controlplane/reconcilers"
 	authzmodes "k8s.io/kubernetes/pkg/kubeapiserver/authorizer/modes"
 )
 
@@ -282,6 +281,7 @@ func start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	config.ApiExtensions.GenericConfig.RESTOptionsGetter = etcd.wrap(config.ApiExtensions.GenericConfig.RESTOptionsGetter)
 	config.ApiExtensions.ExtraConfig.CRDRESTOptionsGetter = etcd.wrap(config.ApiExtensions.ExtraConfig.CRDRESTOptionsGetter)
 	config.Aggregator.GenericConfig.RESTOptionsGetter = etcd.wrap(config.Aggregator.GenericConfig.RESTOptionsGetter)
+	config.KubeAPIs.Extra.EndpointReconcilerConfig.Reconciler = &noEndpoints{} // see quiet.go
 	completedConfig, err := config.Complete()
 	if err != nil {
 		return nil, fmt.Errorf("complete config: %w", err)
@@ -410,9 +410,7 @@ func newOptions(cfg Config, listener *authorizedListener, advertise net.IP, host
 	o.Features.EnableProfiling = false
 
 	o.ServiceClusterIPRanges = cfg.ServiceCIDR
-	// The lease reconciler would publish 127.0.0.1 as the endpoint of the kubernetes
-	// Service, which endpoint validation rejects; there are no pods to use it anyway.
-	o.EndpointReconcilerType = string(reconcilers.NoneEndpointReconcilerType)
+	quietOptions(o) // see quiet.go
 	o.InformerName = informerName
 	return o, nil
 }

@@ -146,7 +146,7 @@ func (s *Service) RefuseNodeImageUpgrade(ctx context.Context, sub, rg, name, poo
 	}
 	pool = ap.Name
 	return arm.BadRequest(CodeOperationNotSupported,
-		"Upgrading node images is not supported by mlfleet: it does not manage the node image of agent pool '%s' of cluster '%s', so there is none to upgrade. What mlfleet changes on a pool is its node count ('az aks nodepool scale') and its autoscaler ('az aks nodepool update').", pool, name)
+		"Upgrading node images is not supported by mlfleet: it does not manage the node image of agent pool '%s' of cluster '%s', so there is none to upgrade. What mlfleet changes on a pool is its node count ('az aks nodepool scale'), its autoscaler, node labels, node taints and tags ('az aks nodepool update').", pool, name)
 }
 
 // RefusePoolDelete answers DELETE agentPools/{pool} (az aks nodepool delete): a 404 when the

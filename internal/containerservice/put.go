@@ -239,10 +239,7 @@ func (s *Service) update(ctx context.Context, r *store.Resource, in armapi.Clust
 	if p.DNSPrefix != "" && !strings.EqualFold(p.DNSPrefix, mc.Properties.DNSPrefix) {
 		errs.Add("PropertyChangeNotAllowed", "properties.dnsPrefix", "Cluster '%s' has DNS prefix '%s'; it cannot be changed. Create a new cluster for another prefix.", mc.Name, mc.Properties.DNSPrefix)
 	}
-	if p.KubernetesVersion != "" && strings.TrimPrefix(p.KubernetesVersion, "v") != mc.Properties.KubernetesVersion &&
-		!strings.HasPrefix(mc.Properties.KubernetesVersion, strings.TrimPrefix(p.KubernetesVersion, "v")+".") {
-		errs.Add("InvalidParameter", "properties.kubernetesVersion", "Cluster '%s' runs Kubernetes %s; upgrades are not supported by mlfleet yet.", mc.Name, mc.Properties.KubernetesVersion)
-	}
+	checkVersionChange("properties.kubernetesVersion", fmt.Sprintf("Cluster '%s'", mc.Name), p.KubernetesVersion, mc.Properties.KubernetesVersion, &errs)
 	checkIdentityUnchanged(in, &mc, &errs)
 	checkProfiles(in, &mc.Properties, &cur.Properties, &errs)
 	want := updateOp{ID: r.ID, Counts: map[string]int{}}

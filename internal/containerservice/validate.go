@@ -189,6 +189,7 @@ func (s *Service) validateNew(ctx context.Context, sub string, group *armapi.Res
 			Mode: mode, OSType: "Linux", Type: "VirtualMachineScaleSets", OrchestratorVersion: props.KubernetesVersion, ProvisioningState: armapi.StateCreating}}
 		pool.Count = poolScaling(target, ap, &pool, ap.Count != nil, false, &errs)
 		checkPowerState(target, ap.PowerState, ap.Name, &errs)
+		checkNewPoolVersion(target+".orchestratorVersion", ap.Name, ap.OrchestratorVersion, props.KubernetesVersion, &errs)
 		newPoolSettings(target, ap.AgentPoolSettings, &pool, &errs)
 		autoscaled = autoscaled || pool.EnableAutoScaling
 		props.AgentPoolProfiles = append(props.AgentPoolProfiles, pool)

@@ -59,3 +59,28 @@ func parseRequestedVersion(s string) ([]int, bool) {
 	}
 	return out, true
 }
+
+// checkNewPoolVersion refuses a pool of a new cluster whose orchestratorVersion is not the
+// cluster's version (clusterVersion, "" when the cluster's own version was refused):
+// mlfleet runs every pool at its cluster's version, where AKS would let a pool lag behind.
+func checkNewPoolVersion(target, pool, requested, clusterVersion string, errs *arm.Problems) {
+	req := strings.TrimPrefix(strings.TrimSpace(requested), "v")
+	if req == "" {
+		return
+	}
+	want, ok := parseRequestedVersion(req)
+	if !ok {
+		errs.Add("InvalidParameter", target, "'%s' is not a Kubernetes version: write it major.minor.patch or major.minor, or leave agent pool '%s''s orchestratorVersion out to run the cluster's version.", requested, pool)
+		return
+	}
+	if clusterVersion == "" {
+		return // the cluster's version is reported wrong already
+	}
+	have, _ := parseRequestedVersion(clusterVersion)
+	for i := range min(len(want), len(have)) {
+		if want[i] != have[i] {
+			errs.Add("InvalidParameter", target, "Agent pool '%s' asks for Kubernetes %s, but mlfleet runs every agent pool at its cluster's version, %s. Leave orchestratorVersion out or send %s.", pool, req, clusterVersion, clusterVersion)
+			return
+		}
+	}
+}

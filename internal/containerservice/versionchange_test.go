@@ -6,6 +6,7 @@ import (
 
 	"github.com/mlfleet/mlfleet/internal/arm"
 	"github.com/mlfleet/mlfleet/internal/store/storetest"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
 // TestClusterVersionChange: a cluster PUT whose kubernetesVersion is not the one the
@@ -68,4 +69,85 @@ func TestNodeImageUpgradeMessage(t *testing.T) {
 	}
 	err := s.RefuseNodeImageUpgrade(ctx, testSub, testRG, "img", "nodepool1")
 	wantBadRequest(t, err, CodeOperationNotSupported, []string{""}, "its node count ('az aks nodepool scale'), its autoscaler, node labels, node taints and tags ('az aks nodepool update')")
+}
+
+// TestPoolVersionChange: an agent pool PUT (az aks nodepool upgrade -k) or a cluster PUT
+// whose agentPoolProfiles[].orchestratorVersion is not the version the pool runs is
+// refused as the cluster's own version change is, rather than answered 200 with nothing
+// changed; the pool's version, its major.minor and none pass. A new cluster's pool may
+// only ask for the cluster's version.
+func TestPoolVersionChange(t *testing.T) {
+	t.Parallel()
+	st := storetest.OpenSQLite(t)
+	s := newService(t, st, `{}`)
+	ctx := context.Background()
+	if _, _, _, err := s.Put(ctx, testSub, testRG, "pv", clusterInput(2, "Standard_D3_v2"), arm.Preconditions{}); err != nil {
+		t.Fatal(err)
+	}
+	finishOperations(t, st)
+	const target = "properties.agentPoolProfiles[0].orchestratorVersion"
+	for _, tc := range []struct {
+		name, version string
+		text          string // "" = accepted
+	}{
+		{name: "none", version: ""},
+		{name: "the same", version: "1.37.2"},
+		{name: "major.minor", version: "1.37"},
+		{name: "newer", version: "1.38.0", text: "Agent pool 'nodepool1' of cluster 'pv' runs Kubernetes 1.37.2; upgrades are not supported by mlfleet yet"},
+		{name: "older", version: "1.36.3", text: "Agent pool 'nodepool1' of cluster 'pv' runs Kubernetes 1.37.2; it cannot be downgraded to 1.36.3"},
+		{name: "garbage", version: "banana", text: "'banana' is not a Kubernetes version"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var put armapi.AgentPoolPut
+			put.Properties.Count = intp(2)
+			put.Properties.VMSize = "Standard_D3_v2"
+			put.Properties.Mode = "System"
+			put.Properties.OrchestratorVersion = tc.version
+			_, _, err := s.ScalePool(ctx, testSub, testRG, "pv", "nodepool1", put)
+			in := clusterInput(2, "Standard_D3_v2")
+			in.Properties.AgentPoolProfiles[0].OrchestratorVersion = tc.version
+			_, _, _, cerr := s.Put(ctx, testSub, testRG, "pv", in, arm.Preconditions{})
+			if tc.text == "" {
+				if err != nil || cerr != nil {
+					t.Fatalf("orchestratorVersion %q: agent pool PUT %v, cluster PUT %v; want both accepted", tc.version, err, cerr)
+				}
+				return
+			}
+			wantBadRequest(t, err, "InvalidParameter", []string{target}, tc.text)
+			wantBadRequest(t, cerr, "InvalidParameter", []string{target}, tc.text)
+		})
+	}
+	// The version alone is a request of its own: not "count is required".
+	var alone armapi.AgentPoolPut
+	alone.Properties.OrchestratorVersion = "1.38.0"
+	_, _, err := s.ScalePool(ctx, testSub, testRG, "pv", "nodepool1", alone)
+	wantBadRequest(t, err, "InvalidParameter", []string{target}, "upgrades are not supported")
+	if ap, err := s.GetPool(ctx, testSub, testRG, "pv", "nodepool1"); err != nil || ap.Properties.OrchestratorVersion != "1.37.2" || ap.Properties.Count != 2 {
+		t.Fatalf("after the refusals: %+v (%v), want 1.37.2 and 2 nodes", ap, err)
+	}
+
+	for _, tc := range []struct {
+		name, cluster, pool string
+		text                string
+	}{
+		{name: "pool at the cluster's version", cluster: "1.37.2", pool: "1.37.2"},
+		{name: "pool at its major.minor", cluster: "", pool: "1.37"},
+		{name: "pool older than the cluster", cluster: "1.37.2", pool: "1.36.3",
+			text: "Agent pool 'nodepool1' asks for Kubernetes 1.36.3, but mlfleet runs every agent pool at its cluster's version, 1.37.2"},
+		{name: "pool garbage", cluster: "", pool: "banana", text: "'banana' is not a Kubernetes version"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := clusterInput(1, "Standard_D3_v2")
+			in.Properties.KubernetesVersion = tc.cluster
+			in.Properties.AgentPoolProfiles[0].OrchestratorVersion = tc.pool
+			nc, err := s.Validate(ctx, testSub, testRG, "newpv", in, "")
+			if tc.text == "" {
+				if err != nil || nc.cluster.Properties.AgentPoolProfiles[0].OrchestratorVersion != "1.37.2" {
+					t.Fatalf("create with pool version %q: %v, want accepted at 1.37.2", tc.pool, err)
+				}
+				return
+			}
+			wantBadRequest(t, err, "InvalidParameter", []string{target}, tc.text)
+		})
+	}
 }

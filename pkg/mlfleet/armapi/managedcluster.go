@@ -226,6 +226,10 @@ type AgentPoolInput struct {
 	// PowerState is what az aks nodepool stop/start ask for (nil: as it is). mlfleet's
 	// pools always run, so only Running is accepted.
 	PowerState *PowerState `json:"powerState,omitempty"`
+	// OrchestratorVersion is the Kubernetes version asked for the pool's nodes ("" = the
+	// cluster's). mlfleet runs every pool at its cluster's version and upgrades nothing, so
+	// only that version (or its major.minor) is accepted.
+	OrchestratorVersion string `json:"orchestratorVersion,omitempty"`
 	AgentPoolSettings
 }
 
@@ -299,6 +303,9 @@ type AgentPoolPut struct {
 		MaxCount          *int   `json:"maxCount,omitempty"`
 		// PowerState is what az aks nodepool stop/start send; only Running is accepted.
 		PowerState *PowerState `json:"powerState,omitempty"`
+		// OrchestratorVersion is what az aks nodepool upgrade -k sends; only the version
+		// the pool runs (or its major.minor) is accepted.
+		OrchestratorVersion string `json:"orchestratorVersion,omitempty"`
 		AgentPoolSettings
 	} `json:"properties"`
 }

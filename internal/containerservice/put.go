@@ -254,6 +254,7 @@ func (s *Service) update(ctx context.Context, r *store.Resource, in armapi.Clust
 		}
 		cur := mc.Properties.AgentPoolProfiles[idx]
 		checkPowerState(target, ap.PowerState, cur.Name, &errs)
+		checkUnsupportedPoolSettings(target, cur.Name, ap.AgentPoolSettings, &errs)
 		checkVersionChange(target+".orchestratorVersion", fmt.Sprintf("Agent pool '%s' of cluster '%s'", cur.Name, mc.Name), ap.OrchestratorVersion,
 			orDefault(cur.CurrentOrchestratorVersion, orDefault(cur.OrchestratorVersion, mc.Properties.KubernetesVersion)), &errs)
 		if ap.Mode != "" && !strings.EqualFold(ap.Mode, orDefault(cur.Mode, "System")) {

@@ -43,7 +43,11 @@ func exampleCluster() *armapi.ManagedCluster {
 			EnableRBAC:        true,
 			NetworkProfile: armapi.NetworkProfile{NetworkPlugin: "kubenet", LoadBalancerSku: "standard", OutboundType: "loadBalancer",
 				ServiceCidr: "10.0.0.0/16", DNSServiceIP: "10.0.0.10", PodCidr: "10.244.0.0/16", DockerBridgeCidr: "172.17.0.1/16",
-				SubnetID: "/subscriptions/s1/subnets/a"},
+				SubnetID: "/subscriptions/s1/subnets/a",
+				LoadBalancerProfile: &armapi.LoadBalancerProfile{ManagedOutboundIPs: &armapi.ManagedOutboundIPs{Count: n(2), CountIPv6: n(1)},
+					OutboundIPs:            &armapi.OutboundIPs{PublicIPs: []armapi.ResourceReference{{ID: "/subscriptions/s1/publicIPAddresses/ip1"}}},
+					OutboundIPPrefixes:     &armapi.OutboundIPPrefixes{PublicIPPrefixes: []armapi.ResourceReference{{ID: "/subscriptions/s1/publicIPPrefixes/p1"}}},
+					AllocatedOutboundPorts: n(1024), IdleTimeoutInMinutes: n(30), EnableMultipleStandardLoadBalancers: func(b bool) *bool { return &b }(true)}},
 			APIServerAccessProfile:  &armapi.APIServerAccessProfile{AuthorizedIPRanges: []string{"10.0.0.0/8"}, EnablePrivateCluster: true},
 			AutoScalerProfile:       armapi.AutoScalerProfile{"scan-interval": "10s", "daemonset-eviction-for-empty-nodes": true},
 			MaxAgentPools:           100,
@@ -62,6 +66,9 @@ func TestRecord(t *testing.T) {
 	recordtest.Run(t, recordtest.Kind[armapi.ManagedCluster]{
 		Name: "managedcluster", Schema: clusterRecord.Schema, Example: exampleCluster, Encode: clusterRecord.Encode,
 		Before: func(version int, mc *armapi.ManagedCluster) {
+			if version < 4 {
+				mc.Properties.NetworkProfile.LoadBalancerProfile = nil
+			}
 			if version < 3 {
 				p := &mc.Properties.AgentPoolProfiles[0]
 				p.CurrentOrchestratorVersion, p.PowerState = "", nil

@@ -191,6 +191,7 @@ func (s *Service) validateNew(ctx context.Context, sub string, group *armapi.Res
 		checkPowerState(target, ap.PowerState, ap.Name, &errs)
 		checkNewPoolVersion(target+".orchestratorVersion", ap.Name, ap.OrchestratorVersion, props.KubernetesVersion, &errs)
 		newPoolSettings(target, ap.AgentPoolSettings, &pool, &errs)
+		checkUnsupportedPoolSettings(target, ap.Name, ap.AgentPoolSettings, &errs)
 		autoscaled = autoscaled || pool.EnableAutoScaling
 		props.AgentPoolProfiles = append(props.AgentPoolProfiles, pool)
 	}
@@ -228,6 +229,8 @@ func (s *Service) validateNew(ctx context.Context, sub string, group *armapi.Res
 	if _, err := netip.ParsePrefix(np.PodCidr); err != nil {
 		errs.Add("InvalidParameter", "properties.networkProfile.podCidr", "Pod CIDR '%s' is not a valid CIDR such as 10.244.0.0/16.", np.PodCidr)
 	}
+	// Checked with the other unsupported settings (checkProfiles); what passed is AKS's default.
+	np.LoadBalancerProfile = defaultLoadBalancerProfile(np)
 	props.NetworkProfile = np
 
 	if ap := p.APIServerAccessProfile; ap != nil {

@@ -136,6 +136,43 @@ type NetworkProfile struct {
 	DockerBridgeCidr string `json:"dockerBridgeCidr,omitempty"`
 	// SubnetID is the custom subnet the nodes live in ("" = mlfleet's own).
 	SubnetID string `json:"vnetSubnetID,omitempty"`
+	// LoadBalancerProfile is the outbound side of a standard load balancer. mlfleet serves
+	// AKS's default (one managed outbound IP) and refuses any other setting.
+	LoadBalancerProfile *LoadBalancerProfile `json:"loadBalancerProfile,omitempty"`
+}
+
+// LoadBalancerProfile is networkProfile.loadBalancerProfile, as az aks create|update
+// --load-balancer-managed-outbound-ip-count, --load-balancer-outbound-ips,
+// --load-balancer-outbound-ip-prefixes, --load-balancer-outbound-ports and
+// --load-balancer-idle-timeout send it. Nil members are unset.
+type LoadBalancerProfile struct {
+	ManagedOutboundIPs                  *ManagedOutboundIPs `json:"managedOutboundIPs,omitempty"`
+	OutboundIPs                         *OutboundIPs        `json:"outboundIPs,omitempty"`
+	OutboundIPPrefixes                  *OutboundIPPrefixes `json:"outboundIPPrefixes,omitempty"`
+	AllocatedOutboundPorts              *int                `json:"allocatedOutboundPorts,omitempty"`
+	IdleTimeoutInMinutes                *int                `json:"idleTimeoutInMinutes,omitempty"`
+	EnableMultipleStandardLoadBalancers *bool               `json:"enableMultipleStandardLoadBalancers,omitempty"`
+}
+
+// ManagedOutboundIPs is how many outbound IPs Azure creates for the load balancer.
+type ManagedOutboundIPs struct {
+	Count     *int `json:"count,omitempty"`
+	CountIPv6 *int `json:"countIPv6,omitempty"`
+}
+
+// OutboundIPs are the user's public IPs the load balancer sends outbound traffic from.
+type OutboundIPs struct {
+	PublicIPs []ResourceReference `json:"publicIPs,omitempty"`
+}
+
+// OutboundIPPrefixes are the user's public IP prefixes the load balancer uses.
+type OutboundIPPrefixes struct {
+	PublicIPPrefixes []ResourceReference `json:"publicIPPrefixes,omitempty"`
+}
+
+// ResourceReference names another resource by its ARM id.
+type ResourceReference struct {
+	ID string `json:"id"`
 }
 
 // APIServerAccessProfile restricts access to the API server.
@@ -249,6 +286,16 @@ type AgentPoolSettings struct {
 	OSDiskSizeGB *int `json:"osDiskSizeGB,omitempty"`
 	// Tags are the pool's own tags.
 	Tags map[string]string `json:"tags,omitzero"`
+	// AvailabilityZones, OSSKU, OSDiskType, EnableNodePublicIP and EnableEncryptionAtHost
+	// are what az aks create --zones, --os-sku, --node-osdisk-type, --enable-node-public-ip
+	// and --enable-encryption-at-host send. mlfleet's nodes are in no zone, run Ubuntu on a
+	// managed OS disk, with no public IP and no encryption at host: those values (or none)
+	// are accepted, any other refused.
+	AvailabilityZones      []string `json:"availabilityZones,omitempty"`
+	OSSKU                  string   `json:"osSKU,omitempty"`
+	OSDiskType             string   `json:"osDiskType,omitempty"`
+	EnableNodePublicIP     *bool    `json:"enableNodePublicIP,omitempty"`
+	EnableEncryptionAtHost *bool    `json:"enableEncryptionAtHost,omitempty"`
 }
 
 // AgentPool is a node pool served as a child resource (agentPools/{name}).

@@ -172,7 +172,7 @@ func (s *Service) Prepare(ctx context.Context, sub, rg, name string, in armapi.C
 	if err != nil {
 		return nil, err
 	}
-	mc, kubeconfig, err := s.validateNew(ctx, sub, group, name, in)
+	mc, kubeconfig, err := s.validateNew(ctx, sub, group, name, in, createdFor != "")
 	if err != nil {
 		return nil, err
 	}

@@ -196,6 +196,7 @@ func withDefaults(mc *armapi.ManagedCluster) {
 			if p.OSDiskSizeGB == 0 {
 				p.OSDiskSizeGB = DefaultOSDiskSizeGB
 			}
+			setNodeFacts(p)
 		}
 	}
 }

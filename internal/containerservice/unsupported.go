@@ -92,3 +92,17 @@ func defaultLoadBalancerProfile(np armapi.NetworkProfile) *armapi.LoadBalancerPr
 	one := 1
 	return &armapi.LoadBalancerProfile{ManagedOutboundIPs: &armapi.ManagedOutboundIPs{Count: &one}}
 }
+
+// setNodeFacts sets on an embedded cluster's pool what its nodes are in AKS's terms (OS
+// SKU, OS disk type, no public IP, no encryption at host), where the pool lacks them: az
+// prints them, and sends them back on an update, where they pass as AKS's defaults.
+func setNodeFacts(p *armapi.AgentPoolProfile) {
+	p.OSSKU = orDefault(p.OSSKU, nodeOSSKU)
+	p.OSDiskType = orDefault(p.OSDiskType, nodeOSDiskType)
+	if p.EnableNodePublicIP == nil {
+		p.EnableNodePublicIP = new(bool)
+	}
+	if p.EnableEncryptionAtHost == nil {
+		p.EnableEncryptionAtHost = new(bool)
+	}
+}

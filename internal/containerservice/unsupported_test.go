@@ -55,6 +55,24 @@ func TestUnsupportedPoolSettings(t *testing.T) {
 		t.Fatal(err)
 	}
 	finishOperations(t, st)
+	// The pool serves what its nodes are, as AKS does, and takes it back as read.
+	ap, err := s.GetPool(ctx, testSub, testRG, "pools", "nodepool1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pp := ap.Properties; pp.OSSKU != "Ubuntu" || pp.OSDiskType != "Managed" || pp.EnableNodePublicIP == nil || *pp.EnableNodePublicIP ||
+		pp.EnableEncryptionAtHost == nil || *pp.EnableEncryptionAtHost {
+		t.Errorf("pool served: osSKU %q, osDiskType %q, enableNodePublicIP %v, enableEncryptionAtHost %v; want Ubuntu, Managed, false, false",
+			pp.OSSKU, pp.OSDiskType, pp.EnableNodePublicIP, pp.EnableEncryptionAtHost)
+	}
+	raw, _ := json.Marshal(ap)
+	var asRead armapi.AgentPoolPut
+	if err := json.Unmarshal(raw, &asRead); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.ScalePool(ctx, testSub, testRG, "pools", "nodepool1", asRead); err != nil {
+		t.Fatalf("agent pool PUT as read: %v", err)
+	}
 	var put armapi.AgentPoolPut
 	put.Properties.Count = intp(1)
 	put.Properties.OSSKU, put.Properties.EnableNodePublicIP = "Ubuntu", boolp(false)

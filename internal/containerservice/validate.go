@@ -190,6 +190,7 @@ func (s *Service) validateNew(ctx context.Context, sub string, group *armapi.Res
 		checkNewPoolVersion(target+".orchestratorVersion", ap.Name, ap.OrchestratorVersion, props.KubernetesVersion, &errs)
 		newPoolSettings(target, ap.AgentPoolSettings, &pool, &errs)
 		checkUnsupportedPoolSettings(target, ap.Name, ap.AgentPoolSettings, &errs)
+		setNodeFacts(&pool)
 		autoscaled = autoscaled || pool.EnableAutoScaling
 		props.AgentPoolProfiles = append(props.AgentPoolProfiles, pool)
 	}

@@ -337,6 +337,14 @@ type AgentPoolProperties struct {
 	NodeTaints []string `json:"nodeTaints,omitempty"`
 	// Tags are the pool's own tags.
 	Tags map[string]string `json:"tags,omitempty"`
+	// OSSKU, OSDiskType, EnableNodePublicIP and EnableEncryptionAtHost say what the nodes
+	// are, as AKS serves them: Ubuntu, a Managed OS disk, no public IP, no encryption at
+	// host for an embedded cluster; unset for a registered one, whose nodes mlfleet does
+	// not know that well.
+	OSSKU                  string `json:"osSKU,omitempty"`
+	OSDiskType             string `json:"osDiskType,omitempty"`
+	EnableNodePublicIP     *bool  `json:"enableNodePublicIP,omitempty"`
+	EnableEncryptionAtHost *bool  `json:"enableEncryptionAtHost,omitempty"`
 }
 
 // AgentPoolPut is the body of an agent pool PUT.

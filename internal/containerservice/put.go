@@ -255,8 +255,12 @@ func (s *Service) update(ctx context.Context, r *store.Resource, in armapi.Clust
 		cur := mc.Properties.AgentPoolProfiles[idx]
 		checkPowerState(target, ap.PowerState, cur.Name, &errs)
 		checkUnsupportedPoolSettings(target, cur.Name, ap.AgentPoolSettings, &errs)
-		checkVersionChange(target+".orchestratorVersion", fmt.Sprintf("Agent pool '%s' of cluster '%s'", cur.Name, mc.Name), ap.OrchestratorVersion,
-			orDefault(cur.CurrentOrchestratorVersion, orDefault(cur.OrchestratorVersion, mc.Properties.KubernetesVersion)), &errs)
+		// The pool as read passes: a registered cluster upgraded where it runs keeps the
+		// orchestratorVersion it was registered with next to its current one.
+		if ap.OrchestratorVersion != cur.OrchestratorVersion {
+			checkVersionChange(target+".orchestratorVersion", fmt.Sprintf("Agent pool '%s' of cluster '%s'", cur.Name, mc.Name), ap.OrchestratorVersion,
+				orDefault(cur.CurrentOrchestratorVersion, orDefault(cur.OrchestratorVersion, mc.Properties.KubernetesVersion)), &errs)
+		}
 		if ap.Mode != "" && !strings.EqualFold(ap.Mode, orDefault(cur.Mode, "System")) {
 			errs = append(errs, modeChange(cur).WithTarget(target+".mode"))
 		}

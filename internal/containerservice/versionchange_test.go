@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/mlfleet/mlfleet/internal/arm"
+	"github.com/mlfleet/mlfleet/internal/store"
 	"github.com/mlfleet/mlfleet/internal/store/storetest"
 	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
@@ -125,6 +126,30 @@ func TestPoolVersionChange(t *testing.T) {
 	if ap, err := s.GetPool(ctx, testSub, testRG, "pv", "nodepool1"); err != nil || ap.Properties.OrchestratorVersion != "1.37.2" || ap.Properties.Count != 2 {
 		t.Fatalf("after the refusals: %+v (%v), want 1.37.2 and 2 nodes", ap, err)
 	}
+
+	// A registered cluster upgraded where it runs: its pool keeps the orchestratorVersion
+	// it was registered with, next to the version it runs now. The pool as read passes; an
+	// older version is still a downgrade of what runs.
+	if _, err := store.Modify(ctx, st, ID(testSub, testRG, "pv"), func(r *store.Resource) error {
+		mc, err := clusterRecord.Read(r.ID, r.Body)
+		if err != nil {
+			return err
+		}
+		mc.Properties.Mlfleet.Provider = "external"
+		mc.Properties.CurrentKubernetesVersion = "1.38.1"
+		r.Body = clusterRecord.Encode(mc)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	asRead := clusterInput(2, "Standard_D3_v2")
+	asRead.Properties.AgentPoolProfiles[0].OrchestratorVersion = "1.37.2"
+	if _, _, _, err := s.Put(ctx, testSub, testRG, "pv", asRead, arm.Preconditions{}); err != nil {
+		t.Fatalf("a registered cluster's pool as read: %v", err)
+	}
+	asRead.Properties.AgentPoolProfiles[0].OrchestratorVersion = "1.37.1"
+	_, _, _, err = s.Put(ctx, testSub, testRG, "pv", asRead, arm.Preconditions{})
+	wantBadRequest(t, err, "InvalidParameter", []string{target}, "runs Kubernetes 1.38.1; it cannot be downgraded to 1.37.1")
 
 	for _, tc := range []struct {
 		name, cluster, pool string

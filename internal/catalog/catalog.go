@@ -160,6 +160,17 @@ func (v *Versions) UpgradesOf(location, version string) []Version {
 	return out
 }
 
+// Locations returns the locations the catalog lists versions for, sorted; "*" stands for
+// every location without a list of its own.
+func (v *Versions) Locations() []string {
+	out := make([]string, 0, len(v.locations))
+	for loc := range v.locations {
+		out = append(out, loc)
+	}
+	sort.Strings(out)
+	return out
+}
+
 // Names returns the version strings of a location, with " (preview)" marks.
 func (v *Versions) Names(location string) []string {
 	var out []string

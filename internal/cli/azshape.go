@@ -27,7 +27,7 @@ var (
 		"autoScalerProfile":      azAutoscalerKeys,
 	}
 	// azPoolKeys renames keys of a flattened agent pool.
-	azPoolKeys = map[string]string{"vnetSubnetID": "vnetSubnetId", "osDiskSizeGB": "osDiskSizeGb"}
+	azPoolKeys = map[string]string{"vnetSubnetID": "vnetSubnetId", "osDiskSizeGB": "osDiskSizeGb", "osSKU": "osSku", "enableNodePublicIP": "enableNodePublicIp"}
 
 	// azClusterAttrs and azPoolAttrs are the attributes of az's SDK models (ManagedCluster
 	// and AgentPool of azure-mgmt-containerservice 2022-11-01, which az 2.45 uses), camel-

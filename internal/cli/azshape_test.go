@@ -47,7 +47,8 @@ func TestAZShape(t *testing.T) {
 	pool := `{
 		"id": "/subscriptions/s/resourceGroups/rg1/providers/Microsoft.ContainerService/managedClusters/c1/agentPools/nodepool1",
 		"name": "nodepool1", "type": "Microsoft.ContainerService/managedClusters/agentPools",
-		"properties": {"count": 1, "type": "VirtualMachineScaleSets", "provisioningState": "Succeeded"}
+		"properties": {"count": 1, "type": "VirtualMachineScaleSets", "provisioningState": "Succeeded",
+			"osSKU": "Ubuntu", "osDiskType": "Managed", "enableNodePublicIP": false, "enableEncryptionAtHost": false}
 	}`
 	wantPool := map[string]any{
 		"id":                 "/subscriptions/s/resourceGroups/rg1/providers/Microsoft.ContainerService/managedClusters/c1/agentPools/nodepool1",
@@ -57,6 +58,7 @@ func TestAZShape(t *testing.T) {
 		"count":              1.0,
 		"typePropertiesType": "VirtualMachineScaleSets",
 		"provisioningState":  "Succeeded",
+		"osSku":              "Ubuntu", "osDiskType": "Managed", "enableNodePublicIp": false, "enableEncryptionAtHost": false,
 	}
 
 	for _, tc := range []struct {

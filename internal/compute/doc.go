@@ -19,7 +19,8 @@
 // cluster registered twice is still attached once.
 //
 // A health monitor keeps each attached compute's conditions (Reachable, VersionSupported,
-// CapacitySufficient, ComponentsReady) fresh; the provisioning state is derived from them.
+// CapacitySufficient, ComponentsReady) fresh; the provisioning state is derived from them
+// (VersionSupported only warns: a cluster out of support keeps running, as on AKS).
 //
 // The files follow a request: service.go (Put, insert) and put.go (create, attach, update
 // on the request path, each ending in one transaction), validate.go, checks.go, names.go

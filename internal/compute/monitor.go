@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/mlfleet/mlfleet/internal/arm"
 	"github.com/mlfleet/mlfleet/internal/background"
+	"github.com/mlfleet/mlfleet/internal/catalog"
 	"github.com/mlfleet/mlfleet/internal/store"
 	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
@@ -143,16 +145,8 @@ func (s *Service) apply(c *armapi.Compute, o *observation) {
 		set(armapi.ConditionReachable, true, "APIServerResponding", "Kubernetes %s answers", o.Version)
 		c.Properties.Mlfleet.KubernetesVersion = o.Version
 		c.Properties.Mlfleet.ClusterUID = o.UID
-		versions := s.cfg.Clusters.Versions()
-		if v, ok := versions.Find(o.Cluster.Location, o.Version); ok && v.Version == o.Version {
-			reason := "Supported"
-			if v.Preview {
-				reason = "Preview"
-			}
-			set(armapi.ConditionVersionSupported, true, reason, "Kubernetes %s is supported in %s", o.Version, o.Cluster.Location)
-		} else {
-			set(armapi.ConditionVersionSupported, false, "UnsupportedVersion", "Kubernetes %s is not supported in %s; supported: %v", o.Version, o.Cluster.Location, versions.Names(o.Cluster.Location))
-		}
+		ok, reason, msg := versionCondition(s.cfg.Clusters.Versions(), o.Cluster.Location, o.Version)
+		set(armapi.ConditionVersionSupported, ok, reason, "%s", msg)
 		fails, _, summary := liveCapacity(purpose, o.Nodes, fmt.Sprintf("cluster '%s'", name))
 		if len(fails) == 0 {
 			set(armapi.ConditionCapacitySufficient, true, "Sufficient", "%s", summary)
@@ -194,7 +188,7 @@ func (s *Service) apply(c *armapi.Compute, o *observation) {
 	}
 	c.Properties.ProvisioningErrors = nil
 	for _, cond := range c.Properties.Mlfleet.Conditions {
-		if cond.Status == "False" {
+		if cond.Status == "False" && !advisory(cond.Type) {
 			c.Properties.ProvisioningErrors = append(c.Properties.ProvisioningErrors, armapi.ProvisioningError{Error: armapi.ErrorDetail{Code: cond.Reason, Message: cond.Message}})
 		}
 	}
@@ -218,18 +212,46 @@ func setCondition(conds *[]armapi.Condition, c armapi.Condition, now time.Time) 
 // derivedState summarizes the conditions (B4, STYLE 14): Succeeded when all hold, Unknown
 // when the cluster cannot be reached, Failed when another one does not hold. Unreachable
 // is Unknown rather than Failed because the other conditions could not be looked at: the
-// cluster may be fine, and a network blip must not read as a broken compute.
+// cluster may be fine, and a network blip must not read as a broken compute. An advisory
+// condition that does not hold is a warning and leaves the state as the others make it.
 func derivedState(conds []armapi.Condition) string {
 	state := armapi.StateSucceeded
 	for _, c := range conds {
 		switch {
 		case c.Type == armapi.ConditionReachable && c.Status != "True":
 			return armapi.StateUnknown
-		case c.Status == "False":
+		case c.Status == "False" && !advisory(c.Type):
 			state = armapi.StateFailed
 		}
 	}
 	return state
+}
+
+// advisory says whether a condition that does not hold is a warning rather than a failure
+// of the compute. VersionSupported is: a cluster whose Kubernetes version left the catalog
+// (a new --versions-file) keeps running, as AKS keeps a cluster on a version out of
+// support running, and its deployments keep serving. The version is checked where it
+// matters, when a cluster is attached (S9).
+func advisory(conditionType string) bool {
+	return conditionType == armapi.ConditionVersionSupported
+}
+
+// versionCondition is the VersionSupported condition of a cluster of location running
+// version: whether the catalog lists it, the reason, and the message (the catalog's
+// versions, comma-separated, when it does not).
+func versionCondition(versions *catalog.Versions, location, version string) (bool, string, string) {
+	if v, ok := versions.Find(location, version); ok && v.Version == version {
+		reason := "Supported"
+		if v.Preview {
+			reason = "Preview"
+		}
+		return true, reason, fmt.Sprintf("Kubernetes %s is supported in %s", version, location)
+	}
+	names := versions.Names(location)
+	if len(names) == 0 {
+		return false, "OutOfSupport", fmt.Sprintf("Kubernetes %s is out of support: the version catalog lists no versions for %s. The cluster keeps running; new clusters there cannot be created until the catalog lists some", version, location)
+	}
+	return false, "OutOfSupport", fmt.Sprintf("Kubernetes %s is out of support in %s (supported: %s). The cluster keeps running, as AKS keeps a cluster on a version out of support running, but new attaches of this version are refused", version, location, strings.Join(names, ", "))
 }
 
 // autoscaleOf is the autoscaling range of a one-pool cluster, nil when it has none.

@@ -193,6 +193,9 @@ func TestDerivedState(t *testing.T) {
 		{[]armapi.Condition{cond(armapi.ConditionReachable, "True"), cond(armapi.ConditionComponentsReady, "True")}, armapi.StateSucceeded},
 		{[]armapi.Condition{cond(armapi.ConditionReachable, "True"), cond(armapi.ConditionCapacitySufficient, "False")}, armapi.StateFailed},
 		{[]armapi.Condition{cond(armapi.ConditionReachable, "False"), cond(armapi.ConditionComponentsReady, "Unknown")}, armapi.StateUnknown},
+		// A version out of support is a warning: AKS keeps such a cluster running.
+		{[]armapi.Condition{cond(armapi.ConditionReachable, "True"), cond(armapi.ConditionVersionSupported, "False"), cond(armapi.ConditionComponentsReady, "True")}, armapi.StateSucceeded},
+		{[]armapi.Condition{cond(armapi.ConditionVersionSupported, "False"), cond(armapi.ConditionCapacitySufficient, "False")}, armapi.StateFailed},
 	}
 	for _, tc := range cases {
 		if got := derivedState(tc.conds); got != tc.want {

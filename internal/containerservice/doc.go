@@ -5,7 +5,12 @@
 //   - validate.go checks a PUT's body against the version and VM size catalogs, the
 //     provider, the network and authorized ranges, the public-IP policy, the autoscaler
 //     fields (autoscale.go) and the pools' node settings (poolsettings.go: labels, taints,
-//     maxPods, OS disk, tags), and reports every problem together as one 400.
+//     maxPods, OS disk, tags), refuses what mlfleet cannot honour (identity.go,
+//     unsupported.go: Entra, automatic upgrades, paid tiers, zones, OS SKUs, ephemeral
+//     disks, node public IPs, encryption at host, load balancer outbound settings) and a
+//     change of a cluster's or a pool's version (versionchange.go), and reports every
+//     problem together as one 400. catalogversions.go words the refusals of a version
+//     the catalog or the provider lacks.
 //   - put.go stores a new cluster Creating (Insert, in the caller's transaction, with the
 //     quota check of its subscription and region, quota.go) or an update Updating, and
 //     submits the operation; If-Match/If-None-Match are the API's.

@@ -115,7 +115,8 @@ func checkProfiles(in armapi.ClusterInput, p *armapi.ClusterProperties, cur *arm
 }
 
 // checkUnsupportedSettings refuses the cluster settings mlfleet cannot honour rather than
-// accept and drop them: Microsoft Entra integration, automatic upgrades and a paid tier.
+// accept and drop them: Microsoft Entra integration, automatic upgrades, load balancer
+// outbound settings and a paid tier.
 // The values that describe what mlfleet does anyway (no aadProfile, upgrade channel none,
 // the Free tier) pass, so that az's read-modify-write PUTs of a cluster keep working.
 func checkUnsupportedSettings(in armapi.ClusterInput, errs *arm.Problems) {
@@ -130,6 +131,9 @@ func checkUnsupportedSettings(in armapi.ClusterInput, errs *arm.Problems) {
 		if c := u.NodeOSUpgradeChannel; c != "" && !strings.EqualFold(c, "none") {
 			errs.Add("InvalidParameter", "properties.autoUpgradeProfile.nodeOSUpgradeChannel", "Node OS upgrades (channel '%s') are not supported by mlfleet: it does not manage its nodes' OS image. Use --node-os-upgrade-channel None, or leave it out.", c)
 		}
+	}
+	if np := in.Properties.NetworkProfile; np != nil {
+		checkLoadBalancerProfile(np.LoadBalancerProfile, errs)
 	}
 	if sku := in.SKU; sku != nil {
 		if sku.Tier != "" && !strings.EqualFold(sku.Tier, SKUTierFree) {
@@ -181,6 +185,9 @@ func withDefaults(mc *armapi.ManagedCluster) {
 	// Pools of embedded clusters created before these settings were stored run AKS's
 	// defaults; a registered cluster's are whatever it runs, which mlfleet does not know.
 	if mc.Properties.Mlfleet.Provider == "embedded" {
+		if mc.Properties.NetworkProfile.LoadBalancerProfile == nil {
+			mc.Properties.NetworkProfile.LoadBalancerProfile = defaultLoadBalancerProfile(mc.Properties.NetworkProfile)
+		}
 		for i := range mc.Properties.AgentPoolProfiles {
 			p := &mc.Properties.AgentPoolProfiles[i]
 			if p.MaxPods == 0 {
@@ -189,6 +196,7 @@ func withDefaults(mc *armapi.ManagedCluster) {
 			if p.OSDiskSizeGB == 0 {
 				p.OSDiskSizeGB = DefaultOSDiskSizeGB
 			}
+			setNodeFacts(p)
 		}
 	}
 }

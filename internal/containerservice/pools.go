@@ -33,12 +33,13 @@ func (s *Service) ScalePool(ctx context.Context, sub, rg, name, pool string, in 
 		return nil, nil, modeChange(cur).WithTarget("properties.mode")
 	}
 	if ip.Count == nil && ip.EnableAutoScaling == nil && ip.MinCount == nil && ip.MaxCount == nil &&
-		ip.NodeLabels == nil && ip.NodeTaints == nil && ip.MaxPods == nil && ip.OSDiskSizeGB == nil && ip.Tags == nil && ip.PowerState == nil {
+		ip.NodeLabels == nil && ip.NodeTaints == nil && ip.MaxPods == nil && ip.OSDiskSizeGB == nil && ip.Tags == nil && ip.PowerState == nil && ip.OrchestratorVersion == "" {
 		return nil, nil, arm.BadRequest("InvalidParameter", "properties.count is required to scale agent pool '%s'.", pool).WithTarget("properties.count")
 	}
 	var ci armapi.ClusterInput
 	ci.Properties.AgentPoolProfiles = []armapi.AgentPoolInput{{Name: pool, Count: ip.Count, VMSize: ip.VMSize,
-		EnableAutoScaling: ip.EnableAutoScaling, MinCount: ip.MinCount, MaxCount: ip.MaxCount, PowerState: ip.PowerState, AgentPoolSettings: ip.AgentPoolSettings}}
+		EnableAutoScaling: ip.EnableAutoScaling, MinCount: ip.MinCount, MaxCount: ip.MaxCount, PowerState: ip.PowerState,
+		OrchestratorVersion: ip.OrchestratorVersion, AgentPoolSettings: ip.AgentPoolSettings}}
 	updated, _, op, err := s.Put(ctx, sub, rg, name, ci, arm.Preconditions{})
 	if err != nil {
 		return nil, nil, err
@@ -146,7 +147,7 @@ func (s *Service) RefuseNodeImageUpgrade(ctx context.Context, sub, rg, name, poo
 	}
 	pool = ap.Name
 	return arm.BadRequest(CodeOperationNotSupported,
-		"Upgrading node images is not supported by mlfleet: it does not manage the node image of agent pool '%s' of cluster '%s', so there is none to upgrade. What mlfleet changes on a pool is its node count ('az aks nodepool scale') and its autoscaler ('az aks nodepool update').", pool, name)
+		"Upgrading node images is not supported by mlfleet: it does not manage the node image of agent pool '%s' of cluster '%s', so there is none to upgrade. What mlfleet changes on a pool is its node count ('az aks nodepool scale'), its autoscaler, node labels, node taints and tags ('az aks nodepool update').", pool, name)
 }
 
 // RefusePoolDelete answers DELETE agentPools/{pool} (az aks nodepool delete): a 404 when the

@@ -172,7 +172,7 @@ func (s *Service) Prepare(ctx context.Context, sub, rg, name string, in armapi.C
 	if err != nil {
 		return nil, err
 	}
-	mc, kubeconfig, err := s.validateNew(ctx, sub, group, name, in)
+	mc, kubeconfig, err := s.validateNew(ctx, sub, group, name, in, createdFor != "")
 	if err != nil {
 		return nil, err
 	}
@@ -239,10 +239,7 @@ func (s *Service) update(ctx context.Context, r *store.Resource, in armapi.Clust
 	if p.DNSPrefix != "" && !strings.EqualFold(p.DNSPrefix, mc.Properties.DNSPrefix) {
 		errs.Add("PropertyChangeNotAllowed", "properties.dnsPrefix", "Cluster '%s' has DNS prefix '%s'; it cannot be changed. Create a new cluster for another prefix.", mc.Name, mc.Properties.DNSPrefix)
 	}
-	if p.KubernetesVersion != "" && strings.TrimPrefix(p.KubernetesVersion, "v") != mc.Properties.KubernetesVersion &&
-		!strings.HasPrefix(mc.Properties.KubernetesVersion, strings.TrimPrefix(p.KubernetesVersion, "v")+".") {
-		errs.Add("InvalidParameter", "properties.kubernetesVersion", "Cluster '%s' runs Kubernetes %s; upgrades are not supported by mlfleet yet.", mc.Name, mc.Properties.KubernetesVersion)
-	}
+	checkVersionChange("properties.kubernetesVersion", fmt.Sprintf("Cluster '%s'", mc.Name), p.KubernetesVersion, mc.Properties.KubernetesVersion, &errs)
 	checkIdentityUnchanged(in, &mc, &errs)
 	checkProfiles(in, &mc.Properties, &cur.Properties, &errs)
 	want := updateOp{ID: r.ID, Counts: map[string]int{}}
@@ -257,6 +254,13 @@ func (s *Service) update(ctx context.Context, r *store.Resource, in armapi.Clust
 		}
 		cur := mc.Properties.AgentPoolProfiles[idx]
 		checkPowerState(target, ap.PowerState, cur.Name, &errs)
+		checkUnsupportedPoolSettings(target, cur.Name, ap.AgentPoolSettings, &errs)
+		// The pool as read passes: a registered cluster upgraded where it runs keeps the
+		// orchestratorVersion it was registered with next to its current one.
+		if ap.OrchestratorVersion != cur.OrchestratorVersion {
+			checkVersionChange(target+".orchestratorVersion", fmt.Sprintf("Agent pool '%s' of cluster '%s'", cur.Name, mc.Name), ap.OrchestratorVersion,
+				orDefault(cur.CurrentOrchestratorVersion, orDefault(cur.OrchestratorVersion, mc.Properties.KubernetesVersion)), &errs)
+		}
 		if ap.Mode != "" && !strings.EqualFold(ap.Mode, orDefault(cur.Mode, "System")) {
 			errs = append(errs, modeChange(cur).WithTarget(target+".mode"))
 		}

@@ -13,5 +13,9 @@ import (
 // tags. A version 1 row reads as it is (the pools without them, served with AKS's defaults
 // by withDefaults); version 2 keeps a server that does not know them from rewriting a row
 // without them. 3 added the pools' currentOrchestratorVersion and powerState, which
-// withDefaults derives on every read, so a version 2 row reads as it is.
-var clusterRecord = record.Kind[armapi.ManagedCluster]{Name: "managed cluster", Schema: 3}
+// withDefaults derives on every read, so a version 2 row reads as it is. 4 added the
+// network profile's loadBalancerProfile, which withDefaults gives an embedded cluster
+// without one (AKS's default), so a version 3 row reads as it is. 5 added the pools'
+// osSKU, osDiskType, enableNodePublicIP and enableEncryptionAtHost, which withDefaults
+// gives an embedded cluster's pools without them, so a version 4 row reads as it is.
+var clusterRecord = record.Kind[armapi.ManagedCluster]{Name: "managed cluster", Schema: 5}

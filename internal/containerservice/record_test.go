@@ -13,6 +13,7 @@ import (
 func exampleCluster() *armapi.ManagedCluster {
 	s := func(v string) *string { return &v }
 	n := func(v int) *int { return &v }
+	b := func(v bool) *bool { return &v }
 	id := "/subscriptions/s1/resourceGroups/rg1/providers/Microsoft.ContainerService/managedClusters/c1"
 	mi := "/subscriptions/s1/resourceGroups/rg1/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id1"
 	return &armapi.ManagedCluster{
@@ -38,12 +39,17 @@ func exampleCluster() *armapi.ManagedCluster {
 				OSType: "Linux", Type: "VirtualMachineScaleSets", OrchestratorVersion: "1.33.1", ProvisioningState: armapi.StateSucceeded,
 				CurrentOrchestratorVersion: "1.33.1", PowerState: &armapi.PowerState{Code: "Running"},
 				EnableAutoScaling: true, MinCount: n(1), MaxCount: n(5), MaxPods: 50, OSDiskSizeGB: 64,
-				NodeLabels: map[string]string{"team": "qa"}, NodeTaints: []string{"sku=gpu:NoSchedule"}, Tags: map[string]string{"owner": "qa"}}}},
+				NodeLabels: map[string]string{"team": "qa"}, NodeTaints: []string{"sku=gpu:NoSchedule"}, Tags: map[string]string{"owner": "qa"},
+				OSSKU: "Ubuntu", OSDiskType: "Managed", EnableNodePublicIP: b(true), EnableEncryptionAtHost: b(true)}}},
 			NodeResourceGroup: "MC_rg1_c1_westus",
 			EnableRBAC:        true,
 			NetworkProfile: armapi.NetworkProfile{NetworkPlugin: "kubenet", LoadBalancerSku: "standard", OutboundType: "loadBalancer",
 				ServiceCidr: "10.0.0.0/16", DNSServiceIP: "10.0.0.10", PodCidr: "10.244.0.0/16", DockerBridgeCidr: "172.17.0.1/16",
-				SubnetID: "/subscriptions/s1/subnets/a"},
+				SubnetID: "/subscriptions/s1/subnets/a",
+				LoadBalancerProfile: &armapi.LoadBalancerProfile{ManagedOutboundIPs: &armapi.ManagedOutboundIPs{Count: n(2), CountIPv6: n(1)},
+					OutboundIPs:            &armapi.OutboundIPs{PublicIPs: []armapi.ResourceReference{{ID: "/subscriptions/s1/publicIPAddresses/ip1"}}},
+					OutboundIPPrefixes:     &armapi.OutboundIPPrefixes{PublicIPPrefixes: []armapi.ResourceReference{{ID: "/subscriptions/s1/publicIPPrefixes/p1"}}},
+					AllocatedOutboundPorts: n(1024), IdleTimeoutInMinutes: n(30), EnableMultipleStandardLoadBalancers: b(true)}},
 			APIServerAccessProfile:  &armapi.APIServerAccessProfile{AuthorizedIPRanges: []string{"10.0.0.0/8"}, EnablePrivateCluster: true},
 			AutoScalerProfile:       armapi.AutoScalerProfile{"scan-interval": "10s", "daemonset-eviction-for-empty-nodes": true},
 			MaxAgentPools:           100,
@@ -62,6 +68,13 @@ func TestRecord(t *testing.T) {
 	recordtest.Run(t, recordtest.Kind[armapi.ManagedCluster]{
 		Name: "managedcluster", Schema: clusterRecord.Schema, Example: exampleCluster, Encode: clusterRecord.Encode,
 		Before: func(version int, mc *armapi.ManagedCluster) {
+			if version < 5 {
+				p := &mc.Properties.AgentPoolProfiles[0]
+				p.OSSKU, p.OSDiskType, p.EnableNodePublicIP, p.EnableEncryptionAtHost = "", "", nil, nil
+			}
+			if version < 4 {
+				mc.Properties.NetworkProfile.LoadBalancerProfile = nil
+			}
 			if version < 3 {
 				p := &mc.Properties.AgentPoolProfiles[0]
 				p.CurrentOrchestratorVersion, p.PowerState = "", nil

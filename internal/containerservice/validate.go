@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/mlfleet/mlfleet/internal/arm"
-	"github.com/mlfleet/mlfleet/internal/catalog"
 	"github.com/mlfleet/mlfleet/internal/kube"
 	"github.com/mlfleet/mlfleet/internal/resources"
 	"github.com/mlfleet/mlfleet/internal/store"
@@ -48,7 +47,9 @@ func (s *Service) Validate(ctx context.Context, sub, rg, name string, in armapi.
 
 // validateNew checks a create request, reporting every problem together, and returns the
 // cluster to store with defaults applied (and the kubeconfig of an external cluster).
-func (s *Service) validateNew(ctx context.Context, sub string, group *armapi.ResourceGroup, name string, in armapi.ClusterInput) (*armapi.ManagedCluster, []byte, error) {
+// fromCompute says the cluster is created for a compute (ml computetarget create aks), whose
+// request chooses no version.
+func (s *Service) validateNew(ctx context.Context, sub string, group *armapi.ResourceGroup, name string, in armapi.ClusterInput, fromCompute bool) (*armapi.ManagedCluster, []byte, error) {
 	var errs arm.Problems
 	p := in.Properties
 	providerName := "embedded"
@@ -134,10 +135,7 @@ func (s *Service) validateNew(ctx context.Context, sub string, group *armapi.Res
 		// The catalog says what Azure offers; the provider what it can run. A version in
 		// the first and not the second is refused rather than created with another, since
 		// a cluster never reports a version it does not run (S8).
-		e := arm.BadRequest(arm.CodeUnsupportedKubernetesVersion,
-			"Kubernetes version %s is supported in %s but the %s provider runs only %s; create the cluster with --kubernetes-version %s, or register a cluster of that version from its kubeconfig ('mlfleet aks import').",
-			v.Version, location, info.Name, strings.Join(info.Versions, ", "), info.Versions[0]).WithTarget("properties.kubernetesVersion")
-		errs = append(errs, e)
+		errs = append(errs, notRunnable(v.Version, p.KubernetesVersion != "", location, info, s.cfg.Versions, fromCompute))
 	} else {
 		props.KubernetesVersion = v.Version
 		props.CurrentKubernetesVersion = v.Version
@@ -189,7 +187,10 @@ func (s *Service) validateNew(ctx context.Context, sub string, group *armapi.Res
 			Mode: mode, OSType: "Linux", Type: "VirtualMachineScaleSets", OrchestratorVersion: props.KubernetesVersion, ProvisioningState: armapi.StateCreating}}
 		pool.Count = poolScaling(target, ap, &pool, ap.Count != nil, false, &errs)
 		checkPowerState(target, ap.PowerState, ap.Name, &errs)
+		checkNewPoolVersion(target+".orchestratorVersion", ap.Name, ap.OrchestratorVersion, props.KubernetesVersion, &errs)
 		newPoolSettings(target, ap.AgentPoolSettings, &pool, &errs)
+		checkUnsupportedPoolSettings(target, ap.Name, ap.AgentPoolSettings, &errs)
+		setNodeFacts(&pool)
 		autoscaled = autoscaled || pool.EnableAutoScaling
 		props.AgentPoolProfiles = append(props.AgentPoolProfiles, pool)
 	}
@@ -227,6 +228,8 @@ func (s *Service) validateNew(ctx context.Context, sub string, group *armapi.Res
 	if _, err := netip.ParsePrefix(np.PodCidr); err != nil {
 		errs.Add("InvalidParameter", "properties.networkProfile.podCidr", "Pod CIDR '%s' is not a valid CIDR such as 10.244.0.0/16.", np.PodCidr)
 	}
+	// Checked with the other unsupported settings (checkProfiles); what passed is AKS's default.
+	np.LoadBalancerProfile = defaultLoadBalancerProfile(np)
 	props.NetworkProfile = np
 
 	if ap := p.APIServerAccessProfile; ap != nil {
@@ -274,11 +277,6 @@ func (s *Service) validateNew(ctx context.Context, sub string, group *armapi.Res
 		}
 	}
 	return mc, nil, nil
-}
-
-func unsupportedVersion(version, location string, v *catalog.Versions) *arm.Error {
-	return arm.BadRequest(arm.CodeUnsupportedKubernetesVersion,
-		"Kubernetes version %s is not supported in %s. Supported versions: %s.", version, location, strings.Join(v.Names(location), ", ")).WithTarget("properties.kubernetesVersion")
 }
 
 // dnsPrefix is az aks create's default DNS prefix: the name and group cut short, and the

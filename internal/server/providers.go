@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"path/filepath"
 	"time"
@@ -22,8 +23,9 @@ type clusterState struct {
 
 // startProviders starts the cluster providers and returns them by name, the embedded one
 // (the front door at frontDoor, host:port, finds its clusters), and a function that stops
-// them (keeping their data).
-func startProviders(ctx context.Context, cfg Config, sizes *catalog.VMSizes, frontDoor string, state clusterState, log *slog.Logger) (map[string]provider.Provider, *embedded.Provider, func(), error) {
+// them (keeping their data). It warns (on out and in the log) when the version catalog
+// lacks what the embedded provider runs.
+func startProviders(ctx context.Context, cfg Config, sizes *catalog.VMSizes, versions *catalog.Versions, frontDoor string, state clusterState, out io.Writer, log *slog.Logger) (map[string]provider.Provider, *embedded.Provider, func(), error) {
 	python, err := inference.ResolvePython(ctx, cfg.Python)
 	switch {
 	case err != nil && cfg.Python != "":
@@ -39,6 +41,7 @@ func startProviders(ctx context.Context, cfg Config, sizes *catalog.VMSizes, fro
 		return nil, nil, nil, err
 	}
 	emb.ServeThrough(frontDoor)
+	warnCatalog(out, log, versions, cfg.VersionsFile, emb.Info().Versions)
 	switch {
 	case len(state.etcd) > 0:
 		emb.UseEtcd(state.etcd)

@@ -313,7 +313,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	if cfg.PublicAddress != "" {
 		kubeAddress = cfg.PublicAddress
 	}
-	providers, emb, closeProviders, err := startProviders(ctx, cfg, sizes, kubeAddress, state, log)
+	providers, emb, closeProviders, err := startProviders(ctx, cfg, sizes, versions, kubeAddress, state, out, log)
 	if err != nil {
 		return err
 	}

@@ -601,7 +601,11 @@ func TestAzUnsupportedSettings(t *testing.T) {
 	create := []string{"aks", "create", "-n", "azun", "-g", "unsuprg", "--node-count", "1", "--node-vm-size", "Standard_D3_v2", "--generate-ssh-keys"}
 	az.azFails("Automatic upgrades (upgrade channel 'patch') are not supported by mlfleet", append(create, "--auto-upgrade-channel", "patch")...)
 	az.azFails("Pricing tier", append(create, "--uptime-sla")...)
+	az.azFails("Availability zones (1, 2, 3) are not available", append(create, "--zones", "1", "2", "3", "--os-sku", "CBLMariner",
+		"--node-osdisk-type", "Ephemeral", "--enable-node-public-ip", "--enable-encryption-at-host")...)
 	az.must(create...)
+	az.azFails("Load balancer outbound settings are not available: managedOutboundIPs.count 2",
+		"aks", "update", "-n", "azun", "-g", "unsuprg", "--load-balancer-managed-outbound-ip-count", "2")
 
 	// Unrelated updates PUT back the cluster as read: sku, pools' power state and version.
 	az.must("aks", "update", "-n", "azun", "-g", "unsuprg", "--tags", "env=qa")

@@ -136,6 +136,43 @@ type NetworkProfile struct {
 	DockerBridgeCidr string `json:"dockerBridgeCidr,omitempty"`
 	// SubnetID is the custom subnet the nodes live in ("" = mlfleet's own).
 	SubnetID string `json:"vnetSubnetID,omitempty"`
+	// LoadBalancerProfile is the outbound side of a standard load balancer. mlfleet serves
+	// AKS's default (one managed outbound IP) and refuses any other setting.
+	LoadBalancerProfile *LoadBalancerProfile `json:"loadBalancerProfile,omitempty"`
+}
+
+// LoadBalancerProfile is networkProfile.loadBalancerProfile, as az aks create|update
+// --load-balancer-managed-outbound-ip-count, --load-balancer-outbound-ips,
+// --load-balancer-outbound-ip-prefixes, --load-balancer-outbound-ports and
+// --load-balancer-idle-timeout send it. Nil members are unset.
+type LoadBalancerProfile struct {
+	ManagedOutboundIPs                  *ManagedOutboundIPs `json:"managedOutboundIPs,omitempty"`
+	OutboundIPs                         *OutboundIPs        `json:"outboundIPs,omitempty"`
+	OutboundIPPrefixes                  *OutboundIPPrefixes `json:"outboundIPPrefixes,omitempty"`
+	AllocatedOutboundPorts              *int                `json:"allocatedOutboundPorts,omitempty"`
+	IdleTimeoutInMinutes                *int                `json:"idleTimeoutInMinutes,omitempty"`
+	EnableMultipleStandardLoadBalancers *bool               `json:"enableMultipleStandardLoadBalancers,omitempty"`
+}
+
+// ManagedOutboundIPs is how many outbound IPs Azure creates for the load balancer.
+type ManagedOutboundIPs struct {
+	Count     *int `json:"count,omitempty"`
+	CountIPv6 *int `json:"countIPv6,omitempty"`
+}
+
+// OutboundIPs are the user's public IPs the load balancer sends outbound traffic from.
+type OutboundIPs struct {
+	PublicIPs []ResourceReference `json:"publicIPs,omitempty"`
+}
+
+// OutboundIPPrefixes are the user's public IP prefixes the load balancer uses.
+type OutboundIPPrefixes struct {
+	PublicIPPrefixes []ResourceReference `json:"publicIPPrefixes,omitempty"`
+}
+
+// ResourceReference names another resource by its ARM id.
+type ResourceReference struct {
+	ID string `json:"id"`
 }
 
 // APIServerAccessProfile restricts access to the API server.
@@ -226,6 +263,10 @@ type AgentPoolInput struct {
 	// PowerState is what az aks nodepool stop/start ask for (nil: as it is). mlfleet's
 	// pools always run, so only Running is accepted.
 	PowerState *PowerState `json:"powerState,omitempty"`
+	// OrchestratorVersion is the Kubernetes version asked for the pool's nodes ("" = the
+	// cluster's). mlfleet runs every pool at its cluster's version and upgrades nothing, so
+	// only that version (or its major.minor) is accepted.
+	OrchestratorVersion string `json:"orchestratorVersion,omitempty"`
 	AgentPoolSettings
 }
 
@@ -245,6 +286,16 @@ type AgentPoolSettings struct {
 	OSDiskSizeGB *int `json:"osDiskSizeGB,omitempty"`
 	// Tags are the pool's own tags.
 	Tags map[string]string `json:"tags,omitzero"`
+	// AvailabilityZones, OSSKU, OSDiskType, EnableNodePublicIP and EnableEncryptionAtHost
+	// are what az aks create --zones, --os-sku, --node-osdisk-type, --enable-node-public-ip
+	// and --enable-encryption-at-host send. mlfleet's nodes are in no zone, run Ubuntu on a
+	// managed OS disk, with no public IP and no encryption at host: those values (or none)
+	// are accepted, any other refused.
+	AvailabilityZones      []string `json:"availabilityZones,omitempty"`
+	OSSKU                  string   `json:"osSKU,omitempty"`
+	OSDiskType             string   `json:"osDiskType,omitempty"`
+	EnableNodePublicIP     *bool    `json:"enableNodePublicIP,omitempty"`
+	EnableEncryptionAtHost *bool    `json:"enableEncryptionAtHost,omitempty"`
 }
 
 // AgentPool is a node pool served as a child resource (agentPools/{name}).
@@ -286,6 +337,14 @@ type AgentPoolProperties struct {
 	NodeTaints []string `json:"nodeTaints,omitempty"`
 	// Tags are the pool's own tags.
 	Tags map[string]string `json:"tags,omitempty"`
+	// OSSKU, OSDiskType, EnableNodePublicIP and EnableEncryptionAtHost say what the nodes
+	// are, as AKS serves them: Ubuntu, a Managed OS disk, no public IP, no encryption at
+	// host for an embedded cluster; unset for a registered one, whose nodes mlfleet does
+	// not know that well.
+	OSSKU                  string `json:"osSKU,omitempty"`
+	OSDiskType             string `json:"osDiskType,omitempty"`
+	EnableNodePublicIP     *bool  `json:"enableNodePublicIP,omitempty"`
+	EnableEncryptionAtHost *bool  `json:"enableEncryptionAtHost,omitempty"`
 }
 
 // AgentPoolPut is the body of an agent pool PUT.
@@ -299,6 +358,9 @@ type AgentPoolPut struct {
 		MaxCount          *int   `json:"maxCount,omitempty"`
 		// PowerState is what az aks nodepool stop/start send; only Running is accepted.
 		PowerState *PowerState `json:"powerState,omitempty"`
+		// OrchestratorVersion is what az aks nodepool upgrade -k sends; only the version
+		// the pool runs (or its major.minor) is accepted.
+		OrchestratorVersion string `json:"orchestratorVersion,omitempty"`
 		AgentPoolSettings
 	} `json:"properties"`
 }

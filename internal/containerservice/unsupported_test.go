@@ -1,0 +1,180 @@
+package containerservice
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+
+	"github.com/mlfleet/mlfleet/internal/arm"
+	"github.com/mlfleet/mlfleet/internal/store"
+	"github.com/mlfleet/mlfleet/internal/store/storetest"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
+)
+
+// TestUnsupportedPoolSettings: what az aks create --zones, --os-sku, --node-osdisk-type,
+// --enable-node-public-ip and --enable-encryption-at-host send is refused, every one
+// named, rather than accepted and dropped; the values that say what mlfleet's nodes are
+// (as az sends them when the flags are absent) pass, on a create and on an update.
+func TestUnsupportedPoolSettings(t *testing.T) {
+	t.Parallel()
+	st := storetest.OpenSQLite(t)
+	s := newService(t, st, `{}`)
+	ctx := context.Background()
+	create := func(pool string) error {
+		t.Helper()
+		var in armapi.ClusterInput
+		if err := json.Unmarshal([]byte(`{"location": "westus", "properties": {"agentPoolProfiles": [{"name": "nodepool1", "count": 1, `+pool+`}]}}`), &in); err != nil {
+			t.Fatal(err)
+		}
+		_, err := s.Validate(ctx, testSub, testRG, "pools", in, "")
+		return err
+	}
+	// az aks create's body without the flags, and with AKS's own values spelled out.
+	for _, pool := range []string{`"enableNodePublicIP": false, "enableEncryptionAtHost": false, "osDiskSizeGB": 0, "orchestratorVersion": ""`,
+		`"availabilityZones": [], "osSKU": "Ubuntu", "osDiskType": "Managed", "enableNodePublicIP": false, "enableEncryptionAtHost": false`,
+		`"osSKU": "ubuntu", "osDiskType": "managed"`} {
+		if err := create(pool); err != nil {
+			t.Errorf("create with %s: %v, want it accepted", pool, err)
+		}
+	}
+	const p = "properties.agentPoolProfiles[0]."
+	err := create(`"availabilityZones": ["1", "2", "3"], "osSKU": "CBLMariner", "osDiskType": "Ephemeral", "enableNodePublicIP": true, "enableEncryptionAtHost": true`)
+	wantBadRequest(t, err, "InvalidParameter", []string{p + "availabilityZones", p + "osSKU", p + "osDiskType", p + "enableNodePublicIP", p + "enableEncryptionAtHost"},
+		"Availability zones (1, 2, 3) are not available for agent pool 'nodepool1'")
+	for _, tc := range []struct{ pool, field, text string }{
+		{`"osSKU": "CBLMariner"`, "osSKU", "OS SKU 'CBLMariner' is not available for agent pool 'nodepool1': mlfleet's nodes run Ubuntu. Leave out --os-sku"},
+		{`"osDiskType": "Ephemeral"`, "osDiskType", "OS disk type 'Ephemeral' is not available"},
+		{`"enableNodePublicIP": true`, "enableNodePublicIP", "Leave out --enable-node-public-ip"},
+		{`"enableEncryptionAtHost": true`, "enableEncryptionAtHost", "Leave out --enable-encryption-at-host"},
+	} {
+		wantBadRequest(t, create(tc.pool), "InvalidParameter", []string{p + tc.field}, tc.text)
+	}
+
+	// An update: az aks nodepool update and az aks update send the pool back as read.
+	if _, _, _, err := s.Put(ctx, testSub, testRG, "pools", clusterInput(1, "Standard_D3_v2"), arm.Preconditions{}); err != nil {
+		t.Fatal(err)
+	}
+	finishOperations(t, st)
+	// The pool serves what its nodes are, as AKS does, and takes it back as read.
+	ap, err := s.GetPool(ctx, testSub, testRG, "pools", "nodepool1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pp := ap.Properties; pp.OSSKU != "Ubuntu" || pp.OSDiskType != "Managed" || pp.EnableNodePublicIP == nil || *pp.EnableNodePublicIP ||
+		pp.EnableEncryptionAtHost == nil || *pp.EnableEncryptionAtHost {
+		t.Errorf("pool served: osSKU %q, osDiskType %q, enableNodePublicIP %v, enableEncryptionAtHost %v; want Ubuntu, Managed, false, false",
+			pp.OSSKU, pp.OSDiskType, pp.EnableNodePublicIP, pp.EnableEncryptionAtHost)
+	}
+	raw, _ := json.Marshal(ap)
+	var asRead armapi.AgentPoolPut
+	if err := json.Unmarshal(raw, &asRead); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.ScalePool(ctx, testSub, testRG, "pools", "nodepool1", asRead); err != nil {
+		t.Fatalf("agent pool PUT as read: %v", err)
+	}
+	var put armapi.AgentPoolPut
+	put.Properties.Count = intp(1)
+	put.Properties.OSSKU, put.Properties.EnableNodePublicIP = "Ubuntu", boolp(false)
+	if _, _, err := s.ScalePool(ctx, testSub, testRG, "pools", "nodepool1", put); err != nil {
+		t.Fatalf("agent pool PUT with AKS's values: %v", err)
+	}
+	put.Properties.AvailabilityZones = []string{"1"}
+	_, _, err = s.ScalePool(ctx, testSub, testRG, "pools", "nodepool1", put)
+	wantBadRequest(t, err, "InvalidParameter", []string{p + "availabilityZones"}, "Leave out --zones")
+	in := clusterInput(1, "Standard_D3_v2")
+	in.Properties.AgentPoolProfiles[0].EnableEncryptionAtHost = boolp(true)
+	_, _, _, err = s.Put(ctx, testSub, testRG, "pools", in, arm.Preconditions{})
+	wantBadRequest(t, err, "InvalidParameter", []string{p + "enableEncryptionAtHost"}, "Encryption at host is not available")
+}
+
+// TestLoadBalancerProfile: a cluster with a standard load balancer serves AKS's default
+// load balancer profile (one managed outbound IP), rows stored before it included, so that
+// az aks update --load-balancer-managed-outbound-ip-count, which changes the profile it
+// read, sends it; any outbound setting but AKS's defaults is then refused, on an update
+// and on a create, rather than dropped. A basic load balancer has no profile.
+func TestLoadBalancerProfile(t *testing.T) {
+	t.Parallel()
+	st := storetest.OpenSQLite(t)
+	s := newService(t, st, `{}`)
+	ctx := context.Background()
+	if _, _, _, err := s.Put(ctx, testSub, testRG, "lb", clusterInput(1, "Standard_D3_v2"), arm.Preconditions{}); err != nil {
+		t.Fatal(err)
+	}
+	finishOperations(t, st)
+	// A row written before the profile was served.
+	if _, err := store.Modify(ctx, st, ID(testSub, testRG, "lb"), func(r *store.Resource) error {
+		mc, err := clusterRecord.Read(r.ID, r.Body)
+		if err != nil {
+			return err
+		}
+		mc.Properties.NetworkProfile.LoadBalancerProfile = nil
+		r.Body = clusterRecord.Encode(mc)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	mc, err := s.Get(ctx, testSub, testRG, "lb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lb := mc.Properties.NetworkProfile.LoadBalancerProfile
+	if lb == nil || lb.ManagedOutboundIPs == nil || lb.ManagedOutboundIPs.Count == nil || *lb.ManagedOutboundIPs.Count != 1 {
+		t.Fatalf("load balancer profile served = %+v, want one managed outbound IP", lb)
+	}
+
+	// az aks update: the cluster as read, its profile changed as the flags say.
+	update := func(change func(*armapi.LoadBalancerProfile)) error {
+		t.Helper()
+		mc, err := s.Get(ctx, testSub, testRG, "lb")
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := json.Marshal(mc)
+		var in armapi.ClusterInput
+		if err := json.Unmarshal(raw, &in); err != nil {
+			t.Fatal(err)
+		}
+		change(in.Properties.NetworkProfile.LoadBalancerProfile)
+		_, _, _, err = s.Put(ctx, testSub, testRG, "lb", in, arm.Preconditions{})
+		return err
+	}
+	if err := update(func(*armapi.LoadBalancerProfile) {}); err != nil {
+		t.Fatalf("the cluster PUT back as read: %v", err)
+	}
+	if err := update(func(lb *armapi.LoadBalancerProfile) {
+		lb.AllocatedOutboundPorts, lb.IdleTimeoutInMinutes, lb.ManagedOutboundIPs.CountIPv6 = intp(0), intp(30), intp(0)
+	}); err != nil {
+		t.Fatalf("AKS's defaults spelled out: %v", err)
+	}
+	const target = "properties.networkProfile.loadBalancerProfile"
+	err = update(func(lb *armapi.LoadBalancerProfile) { lb.ManagedOutboundIPs.Count = intp(2) })
+	wantBadRequest(t, err, "InvalidParameter", []string{target}, "Load balancer outbound settings are not available: managedOutboundIPs.count 2 (--load-balancer-managed-outbound-ip-count)")
+	err = update(func(lb *armapi.LoadBalancerProfile) {
+		lb.ManagedOutboundIPs = nil
+		lb.OutboundIPs = &armapi.OutboundIPs{PublicIPs: []armapi.ResourceReference{{ID: "/subscriptions/s/publicIPAddresses/ip"}}}
+		lb.AllocatedOutboundPorts, lb.IdleTimeoutInMinutes = intp(1024), intp(4)
+	})
+	wantBadRequest(t, err, "InvalidParameter", []string{target}, "outboundIPs (--load-balancer-outbound-ips); allocatedOutboundPorts 1024 (--load-balancer-outbound-ports); idleTimeoutInMinutes 4")
+	if mc, err := s.Get(ctx, testSub, testRG, "lb"); err != nil || *mc.Properties.NetworkProfile.LoadBalancerProfile.ManagedOutboundIPs.Count != 1 {
+		t.Fatalf("after the refusals: %+v (%v), want one managed outbound IP", mc.Properties.NetworkProfile.LoadBalancerProfile, err)
+	}
+
+	// az aks create --load-balancer-managed-outbound-ip-count 2 (az fills in the defaults).
+	var in armapi.ClusterInput
+	if err := json.Unmarshal([]byte(`{"location": "westus", "properties": {"networkProfile": {"loadBalancerSku": "standard",
+		"loadBalancerProfile": {"managedOutboundIPs": {"count": 2, "countIPv6": 0}, "allocatedOutboundPorts": 0, "idleTimeoutInMinutes": 30}}}}`), &in); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Validate(ctx, testSub, testRG, "lb2", in, "")
+	wantBadRequest(t, err, "InvalidParameter", []string{target}, "managedOutboundIPs.count 2")
+	in.Properties.NetworkProfile.LoadBalancerProfile.ManagedOutboundIPs.Count = intp(1)
+	if _, err := s.Validate(ctx, testSub, testRG, "lb2", in, ""); err != nil {
+		t.Fatalf("create with AKS's default profile: %v", err)
+	}
+	in.Properties.NetworkProfile = &armapi.NetworkProfile{LoadBalancerSku: "basic"}
+	nc, err := s.Validate(ctx, testSub, testRG, "lb2", in, "")
+	if err != nil || nc.cluster.Properties.NetworkProfile.LoadBalancerProfile != nil {
+		t.Fatalf("a basic load balancer: %v, profile %+v; want none", err, nc)
+	}
+}

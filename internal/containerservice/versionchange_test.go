@@ -1,0 +1,178 @@
+package containerservice
+
+import (
+	"context"
+	"testing"
+
+	"github.com/mlfleet/mlfleet/internal/arm"
+	"github.com/mlfleet/mlfleet/internal/store"
+	"github.com/mlfleet/mlfleet/internal/store/storetest"
+	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
+)
+
+// TestClusterVersionChange: a cluster PUT whose kubernetesVersion is not the one the
+// cluster runs is refused, saying which kind of change it is: a downgrade never (AKS
+// refuses them), an upgrade not yet, a value that is no version as such; the version
+// itself, its major.minor and none at all pass.
+func TestClusterVersionChange(t *testing.T) {
+	t.Parallel()
+	st := storetest.OpenSQLite(t)
+	s := newService(t, st, `{}`)
+	ctx := context.Background()
+	if _, _, _, err := s.Put(ctx, testSub, testRG, "v1", clusterInput(1, "Standard_D3_v2"), arm.Preconditions{}); err != nil {
+		t.Fatal(err)
+	}
+	finishOperations(t, st)
+	for _, tc := range []struct {
+		name, version string
+		text          string // "" = accepted
+	}{
+		{name: "none", version: ""},
+		{name: "the same", version: "1.37.2"},
+		{name: "with a v", version: "v1.37.2"},
+		{name: "major.minor", version: "1.37"},
+		{name: "older minor", version: "1.36.3", text: "Cluster 'v1' runs Kubernetes 1.37.2; it cannot be downgraded to 1.36.3: AKS never moves"},
+		{name: "older patch", version: "1.37.1", text: "cannot be downgraded to 1.37.1"},
+		{name: "older major.minor", version: "1.36", text: "cannot be downgraded to 1.36"},
+		{name: "newer", version: "1.38.0", text: "Cluster 'v1' runs Kubernetes 1.37.2; upgrades are not supported by mlfleet yet"},
+		{name: "newer major.minor", version: "1.38", text: "upgrades are not supported"},
+		{name: "garbage", version: "banana", text: "'banana' is not a Kubernetes version: write it major.minor.patch or major.minor"},
+		{name: "major only", version: "1", text: "is not a Kubernetes version"},
+		{name: "leading zero", version: "1.37.02", text: "is not a Kubernetes version"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := clusterInput(1, "Standard_D3_v2")
+			in.Properties.KubernetesVersion = tc.version
+			_, _, _, err := s.Put(ctx, testSub, testRG, "v1", in, arm.Preconditions{})
+			if tc.text == "" {
+				if err != nil {
+					t.Fatalf("PUT with kubernetesVersion %q: %v", tc.version, err)
+				}
+				return
+			}
+			wantBadRequest(t, err, "InvalidParameter", []string{"properties.kubernetesVersion"}, tc.text)
+		})
+	}
+	if mc, err := s.Get(ctx, testSub, testRG, "v1"); err != nil || mc.Properties.KubernetesVersion != "1.37.2" {
+		t.Fatalf("after the refusals: %v (%v), want 1.37.2", mc.Properties.KubernetesVersion, err)
+	}
+}
+
+// TestNodeImageUpgradeMessage: the refusal of a node image upgrade names everything a
+// pool can change, its labels and taints included.
+func TestNodeImageUpgradeMessage(t *testing.T) {
+	t.Parallel()
+	st := storetest.OpenSQLite(t)
+	s := newService(t, st, `{}`)
+	ctx := context.Background()
+	if _, _, _, err := s.Put(ctx, testSub, testRG, "img", clusterInput(1, "Standard_D3_v2"), arm.Preconditions{}); err != nil {
+		t.Fatal(err)
+	}
+	err := s.RefuseNodeImageUpgrade(ctx, testSub, testRG, "img", "nodepool1")
+	wantBadRequest(t, err, CodeOperationNotSupported, []string{""}, "its node count ('az aks nodepool scale'), its autoscaler, node labels, node taints and tags ('az aks nodepool update')")
+}
+
+// TestPoolVersionChange: an agent pool PUT (az aks nodepool upgrade -k) or a cluster PUT
+// whose agentPoolProfiles[].orchestratorVersion is not the version the pool runs is
+// refused as the cluster's own version change is, rather than answered 200 with nothing
+// changed; the pool's version, its major.minor and none pass. A new cluster's pool may
+// only ask for the cluster's version.
+func TestPoolVersionChange(t *testing.T) {
+	t.Parallel()
+	st := storetest.OpenSQLite(t)
+	s := newService(t, st, `{}`)
+	ctx := context.Background()
+	if _, _, _, err := s.Put(ctx, testSub, testRG, "pv", clusterInput(2, "Standard_D3_v2"), arm.Preconditions{}); err != nil {
+		t.Fatal(err)
+	}
+	finishOperations(t, st)
+	const target = "properties.agentPoolProfiles[0].orchestratorVersion"
+	for _, tc := range []struct {
+		name, version string
+		text          string // "" = accepted
+	}{
+		{name: "none", version: ""},
+		{name: "the same", version: "1.37.2"},
+		{name: "major.minor", version: "1.37"},
+		{name: "newer", version: "1.38.0", text: "Agent pool 'nodepool1' of cluster 'pv' runs Kubernetes 1.37.2; upgrades are not supported by mlfleet yet"},
+		{name: "older", version: "1.36.3", text: "Agent pool 'nodepool1' of cluster 'pv' runs Kubernetes 1.37.2; it cannot be downgraded to 1.36.3"},
+		{name: "garbage", version: "banana", text: "'banana' is not a Kubernetes version"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var put armapi.AgentPoolPut
+			put.Properties.Count = intp(2)
+			put.Properties.VMSize = "Standard_D3_v2"
+			put.Properties.Mode = "System"
+			put.Properties.OrchestratorVersion = tc.version
+			_, _, err := s.ScalePool(ctx, testSub, testRG, "pv", "nodepool1", put)
+			in := clusterInput(2, "Standard_D3_v2")
+			in.Properties.AgentPoolProfiles[0].OrchestratorVersion = tc.version
+			_, _, _, cerr := s.Put(ctx, testSub, testRG, "pv", in, arm.Preconditions{})
+			if tc.text == "" {
+				if err != nil || cerr != nil {
+					t.Fatalf("orchestratorVersion %q: agent pool PUT %v, cluster PUT %v; want both accepted", tc.version, err, cerr)
+				}
+				return
+			}
+			wantBadRequest(t, err, "InvalidParameter", []string{target}, tc.text)
+			wantBadRequest(t, cerr, "InvalidParameter", []string{target}, tc.text)
+		})
+	}
+	// The version alone is a request of its own: not "count is required".
+	var alone armapi.AgentPoolPut
+	alone.Properties.OrchestratorVersion = "1.38.0"
+	_, _, err := s.ScalePool(ctx, testSub, testRG, "pv", "nodepool1", alone)
+	wantBadRequest(t, err, "InvalidParameter", []string{target}, "upgrades are not supported")
+	if ap, err := s.GetPool(ctx, testSub, testRG, "pv", "nodepool1"); err != nil || ap.Properties.OrchestratorVersion != "1.37.2" || ap.Properties.Count != 2 {
+		t.Fatalf("after the refusals: %+v (%v), want 1.37.2 and 2 nodes", ap, err)
+	}
+
+	// A registered cluster upgraded where it runs: its pool keeps the orchestratorVersion
+	// it was registered with, next to the version it runs now. The pool as read passes; an
+	// older version is still a downgrade of what runs.
+	if _, err := store.Modify(ctx, st, ID(testSub, testRG, "pv"), func(r *store.Resource) error {
+		mc, err := clusterRecord.Read(r.ID, r.Body)
+		if err != nil {
+			return err
+		}
+		mc.Properties.Mlfleet.Provider = "external"
+		mc.Properties.CurrentKubernetesVersion = "1.38.1"
+		r.Body = clusterRecord.Encode(mc)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	asRead := clusterInput(2, "Standard_D3_v2")
+	asRead.Properties.AgentPoolProfiles[0].OrchestratorVersion = "1.37.2"
+	if _, _, _, err := s.Put(ctx, testSub, testRG, "pv", asRead, arm.Preconditions{}); err != nil {
+		t.Fatalf("a registered cluster's pool as read: %v", err)
+	}
+	asRead.Properties.AgentPoolProfiles[0].OrchestratorVersion = "1.37.1"
+	_, _, _, err = s.Put(ctx, testSub, testRG, "pv", asRead, arm.Preconditions{})
+	wantBadRequest(t, err, "InvalidParameter", []string{target}, "runs Kubernetes 1.38.1; it cannot be downgraded to 1.37.1")
+
+	for _, tc := range []struct {
+		name, cluster, pool string
+		text                string
+	}{
+		{name: "pool at the cluster's version", cluster: "1.37.2", pool: "1.37.2"},
+		{name: "pool at its major.minor", cluster: "", pool: "1.37"},
+		{name: "pool older than the cluster", cluster: "1.37.2", pool: "1.36.3",
+			text: "Agent pool 'nodepool1' asks for Kubernetes 1.36.3, but mlfleet runs every agent pool at its cluster's version, 1.37.2"},
+		{name: "pool garbage", cluster: "", pool: "banana", text: "'banana' is not a Kubernetes version"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := clusterInput(1, "Standard_D3_v2")
+			in.Properties.KubernetesVersion = tc.cluster
+			in.Properties.AgentPoolProfiles[0].OrchestratorVersion = tc.pool
+			nc, err := s.Validate(ctx, testSub, testRG, "newpv", in, "")
+			if tc.text == "" {
+				if err != nil || nc.cluster.Properties.AgentPoolProfiles[0].OrchestratorVersion != "1.37.2" {
+					t.Fatalf("create with pool version %q: %v, want accepted at 1.37.2", tc.pool, err)
+				}
+				return
+			}
+			wantBadRequest(t, err, "InvalidParameter", []string{target}, tc.text)
+		})
+	}
+}

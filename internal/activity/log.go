@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -50,6 +51,13 @@ type Log struct {
 	cfg Config
 	now func() time.Time
 	log *slog.Logger
+
+	// open are the write requests begun and not yet ended. An operation a request
+	// submitted can end before the request's own answer is recorded (a quick delete under
+	// load); its end waits on the request (Request.parked), so that the Accepted event is
+	// recorded first, as the log lists events in the order they were recorded.
+	mu   sync.Mutex
+	open map[*Request]struct{}
 }
 
 // Option configures New.
@@ -66,7 +74,7 @@ func New(cfg Config, opts ...Option) *Log {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	l := &Log{cfg: cfg, now: time.Now, log: cfg.Logger.With("component", "activity")}
+	l := &Log{cfg: cfg, now: time.Now, log: cfg.Logger.With("component", "activity"), open: map[*Request]struct{}{}}
 	for _, o := range opts {
 		o(l)
 	}
@@ -96,6 +104,9 @@ type Request struct {
 	target    Target
 	origin    origin
 	submitted func() []string
+	// parked are the ends of the operations it submitted that ended before it did, to be
+	// recorded after its own event (under Log.mu).
+	parked []*store.ActivityEvent
 }
 
 // Begin starts the record of a request that passed authentication. For reads (GET, HEAD)
@@ -113,6 +124,9 @@ func (l *Log) Begin(ctx context.Context, method, path, caller, correlationID, cl
 	req.origin.OperationName, req.origin.ResourceID = req.target.OperationName, req.target.ResourceID
 	data, _ := json.Marshal(req.origin)
 	ctx, req.submitted = operations.WithOrigin(ctx, data)
+	l.mu.Lock()
+	l.open[req] = struct{}{}
+	l.mu.Unlock()
 	return req, ctx
 }
 
@@ -134,7 +148,35 @@ func (l *Log) End(ctx context.Context, req *Request, status int, header http.Hea
 	default:
 		e.Status = StatusSucceeded
 	}
+	// Recorded before the request stops being open: an end that comes meanwhile is
+	// parked, and one that comes after finds it recorded.
 	l.record(ctx, e)
+	l.mu.Lock()
+	delete(l.open, req)
+	parked := req.parked
+	req.parked = nil
+	l.mu.Unlock()
+	for _, end := range parked {
+		// An operation is not over before it was accepted.
+		if end.Time.Before(e.Time) {
+			end.Time = e.Time
+		}
+		l.record(ctx, end)
+	}
+}
+
+// park keeps e, the end of operation opID, on the open request that submitted it, for
+// End to record after the request's own event; false when no open request did.
+func (l *Log) park(opID string, e *store.ActivityEvent) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for req := range l.open {
+		if slices.Contains(req.submitted(), opID) {
+			req.parked = append(req.parked, e)
+			return true
+		}
+	}
+	return false
 }
 
 // startedOperation returns the id of the operation the answer points at with
@@ -171,6 +213,9 @@ func (l *Log) OperationEnded(ctx context.Context, op *store.Operation, raw json.
 		if json.Unmarshal(op.Error, &ae) == nil {
 			e.ErrorCode = ae.Code
 		}
+	}
+	if l.park(op.ID, e) {
+		return
 	}
 	l.record(ctx, e)
 }

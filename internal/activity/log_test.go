@@ -3,8 +3,11 @@ package activity
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -307,5 +310,97 @@ func TestOperationEndNamedAsItsRequest(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestOperationEndedBeforeItsRequest: an operation that ends before the request that
+// submitted it has recorded its answer (a quick delete on a loaded server) is listed after
+// the request's Accepted event, not before it, and not earlier in time.
+func TestOperationEndedBeforeItsRequest(t *testing.T) {
+	t.Parallel()
+	st := storetest.OpenSQLite(t)
+	now := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
+	l := New(Config{Store: st}, WithClock(func() time.Time { return now }))
+	engine := operations.New(st, operations.Config{})
+	engine.Register("managedclusters.delete", func(context.Context, *operations.Run) error { return nil })
+	ctx := context.Background()
+	req, octx := l.Begin(ctx, http.MethodDelete, mcID, "alice", "c-quick", "", "127.0.0.1")
+	op, err := engine.Submit(octx, "managedclusters.delete", mcID, testSub, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved, err := st.GetOperation(ctx, op.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var progress struct {
+		Origin json.RawMessage `json:"origin"`
+	}
+	if err := json.Unmarshal(saved.Progress, &progress); err != nil {
+		t.Fatal(err)
+	}
+	// The operation ends, a millisecond before the request's answer is recorded.
+	saved.Status, saved.EndedAt = store.StatusSucceeded, now.Add(-time.Millisecond)
+	l.OperationEnded(ctx, saved, progress.Origin)
+	h := http.Header{}
+	h.Set("Azure-AsyncOperation", "https://127.0.0.1:8443/subscriptions/"+testSub+"/providers/X/operationStatuses/"+op.ID+"?api-version=2025-02-01")
+	l.End(ctx, req, http.StatusAccepted, h)
+
+	events := listAll(t, l, Query{From: now.Add(-time.Hour), To: now.Add(time.Hour), CorrelationID: "c-quick"})
+	var got []string
+	for _, e := range events {
+		got = append(got, e["status"].(map[string]any)["value"].(string)+" "+e["eventTimestamp"].(string))
+	}
+	at := now.Format(time.RFC3339Nano)
+	if want := []string{StatusSucceeded + " " + at, StatusAccepted + " " + at}; !slices.Equal(got, want) {
+		t.Errorf("events, newest first: %q, want %q", got, want)
+	}
+}
+
+// TestOperationEndsRaceTheirRequests: requests whose operations end while they record their
+// answer, all at once (run with -race): every event is recorded once, and each request's
+// Accepted event comes before its operation's end.
+func TestOperationEndsRaceTheirRequests(t *testing.T) {
+	t.Parallel()
+	st := storetest.OpenSQLite(t)
+	now := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
+	l := New(Config{Store: st}, WithClock(func() time.Time { return now }))
+	engine := operations.New(st, operations.Config{})
+	engine.Register("managedclusters.delete", func(context.Context, *operations.Run) error { return nil })
+	ctx := context.Background()
+	const n = 16
+	var wg sync.WaitGroup
+	for i := range n {
+		req, octx := l.Begin(ctx, http.MethodDelete, mcID, "alice", fmt.Sprintf("c-race-%d", i), "", "127.0.0.1")
+		op, err := engine.Submit(octx, "managedclusters.delete", mcID, testSub, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		saved, err := st.GetOperation(ctx, op.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var progress struct {
+			Origin json.RawMessage `json:"origin"`
+		}
+		if err := json.Unmarshal(saved.Progress, &progress); err != nil {
+			t.Fatal(err)
+		}
+		saved.Status, saved.EndedAt = store.StatusSucceeded, now
+		h := http.Header{}
+		h.Set("Azure-AsyncOperation", "https://127.0.0.1:8443/subscriptions/"+testSub+"/providers/X/operationStatuses/"+op.ID+"?api-version=2025-02-01")
+		wg.Go(func() { l.OperationEnded(ctx, saved, progress.Origin) })
+		wg.Go(func() { l.End(ctx, req, http.StatusAccepted, h) })
+	}
+	wg.Wait()
+	for i := range n {
+		events := listAll(t, l, Query{From: now.Add(-time.Hour), To: now.Add(time.Hour), CorrelationID: fmt.Sprintf("c-race-%d", i)})
+		var got []string
+		for _, e := range events {
+			got = append(got, e["status"].(map[string]any)["value"].(string))
+		}
+		if want := []string{StatusSucceeded, StatusAccepted}; !slices.Equal(got, want) {
+			t.Errorf("request %d: events, newest first: %q, want %q", i, got, want)
+		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mlfleet/mlfleet/internal/catalog"
@@ -68,6 +69,17 @@ type cluster struct {
 	router  *router.Server
 	kube    *kube.Cluster
 	spec    provider.ClusterSpec
+	// live is what readers may use without mu while the cluster runs (nil when it does
+	// not): set and cleared under mu with server. A change holds mu for as long as it
+	// runs, a scale-down's drain for up to its timeout, and the reads that need no change
+	// (credentials, pod logs) must not wait for it: a user fixing the drain needs them.
+	live atomic.Pointer[liveCluster]
+}
+
+// liveCluster is the running cluster's parts that do not change while it runs.
+type liveCluster struct {
+	server  *kubeapiserver.Server
+	runtime *clusterruntime.Runtime
 }
 
 // Option configures a Provider.
@@ -212,6 +224,7 @@ func (p *Provider) start(ctx context.Context, c *cluster, spec provider.ClusterS
 		return fmt.Errorf("start inference router of %s: %w", spec.Name, err)
 	}
 	c.server, c.runtime, c.router, c.kube = srv, rt, rtr, kc
+	c.live.Store(&liveCluster{server: srv, runtime: rt})
 	p.register(spec, srv)
 	p.log.Info("cluster started", "cluster", spec.Name, "id", spec.ID, "url", srv.URL(), "took", time.Since(start).Round(time.Millisecond))
 	return nil
@@ -316,9 +329,11 @@ func (p *Provider) Credentials(ctx context.Context, id string) (*provider.Creden
 	if err != nil {
 		return nil, err
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return &provider.Credentials{Admin: c.server.AdminKubeconfig(), User: c.server.UserKubeconfig()}, nil
+	live := c.live.Load()
+	if live == nil {
+		return nil, provider.ErrNotFound // stopped meanwhile
+	}
+	return &provider.Credentials{Admin: live.server.AdminKubeconfig(), User: live.server.UserKubeconfig()}, nil
 }
 
 // Delete stops the cluster and removes its objects and files. Idempotent.
@@ -371,6 +386,7 @@ func (p *Provider) Delete(ctx context.Context, id string) error {
 
 // stop stops a cluster's router, runtime and apiserver, keeping its data.
 func (p *Provider) stop(ctx context.Context, c *cluster) {
+	c.live.Store(nil)
 	if c.server != nil {
 		p.unregister(c.server)
 	}
@@ -427,10 +443,7 @@ func (p *Provider) running(id string) (*cluster, error) {
 	if !ok {
 		return nil, provider.ErrNotFound
 	}
-	c.mu.Lock()
-	up := c.server != nil
-	c.mu.Unlock()
-	if !up {
+	if c.live.Load() == nil {
 		return nil, provider.ErrNotFound
 	}
 	return c, nil

@@ -47,13 +47,11 @@ func (p *Provider) PodLogs(ctx context.Context, clusterID, namespace, pod, conta
 	if err != nil {
 		return "", err
 	}
-	c.mu.Lock()
-	rt := c.runtime
-	c.mu.Unlock()
-	if rt == nil {
+	live := c.live.Load()
+	if live == nil {
 		return "", provider.ErrNotFound
 	}
-	out, err := rt.PodLogs(namespace, pod, container, tailLines)
+	out, err := live.runtime.PodLogs(namespace, pod, container, tailLines)
 	if apierrors.IsNotFound(err) || errors.Is(err, clusterruntime.ErrNoProcess) {
 		return "", fmt.Errorf("%w: %v", provider.ErrNoLogs, err)
 	}

@@ -97,3 +97,88 @@ func ensureCluster(t *testing.T, ctx context.Context, p *Provider, spec provider
 	}
 	return kubernetes.NewForConfigOrDie(cfg)
 }
+
+// TestReadsDuringBlockedScale: while a scale-down's drain waits on a PodDisruptionBudget
+// (holding the cluster's change lock), the cluster's credentials and pod logs are still
+// served: a user needs the kubeconfig to fix the budget that blocks the drain.
+func TestReadsDuringBlockedScale(t *testing.T) {
+	if os.Getenv("TMP_KLOG") == "" {
+		klog.SetLogger(logr.Discard())
+	}
+	p, err := New(t.TempDir(), catalog.DefaultVMSizes(), nil, WithDrainTimeout(5*time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close(context.Background()) })
+	pool := provider.NodePool{Name: "nodepool1", Count: 2, VMSize: "Standard_D2_v2", Mode: "System"}
+	spec := provider.ClusterSpec{ID: "reads1", Name: "reads1", Location: "westeurope", Pools: []provider.NodePool{pool}}
+	ctx := t.Context()
+	client := ensureCluster(t, ctx, p, spec)
+	labels := map[string]string{"app": "web"}
+	if _, err := client.AppsV1().Deployments("default").Create(ctx, &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "web"},
+		Spec: appsv1.DeploymentSpec{Replicas: ptr.To[int32](2), Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: v1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec: v1.PodSpec{Containers: []v1.Container{{Name: "web", Image: "nginx"}}}}}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	minAvailable := intstr.FromInt32(2)
+	if _, err := client.PolicyV1().PodDisruptionBudgets("default").Create(ctx, &policyv1.PodDisruptionBudget{ObjectMeta: metav1.ObjectMeta{Name: "web-pdb"},
+		Spec: policyv1.PodDisruptionBudgetSpec{MinAvailable: &minAvailable, Selector: &metav1.LabelSelector{MatchLabels: labels}}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	testutil.WaitFor(t, time.Minute, "the budget counts 2 healthy pods", func() (bool, string) {
+		b, err := client.PolicyV1().PodDisruptionBudgets("default").Get(ctx, "web-pdb", metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		return b.Status.ObservedGeneration == b.Generation && b.Status.CurrentHealthy == 2, fmt.Sprintf("%+v", b.Status)
+	})
+
+	shrunk := pool
+	shrunk.Count = 1
+	scaled := make(chan error, 1)
+	go func() { scaled <- p.Scale(ctx, spec.ID, shrunk) }()
+	testutil.WaitFor(t, time.Minute, "the scale-down to cordon the node it drains", func() (bool, string) {
+		nodes, err := client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		for _, n := range nodes.Items {
+			if n.Spec.Unschedulable {
+				return true, ""
+			}
+		}
+		return false, "no node cordoned yet"
+	})
+	// Whatever happens below, the budget goes, so that the drain and Close end.
+	unblock := func() {
+		_ = client.PolicyV1().PodDisruptionBudgets("default").Delete(context.WithoutCancel(ctx), "web-pdb", metav1.DeleteOptions{})
+	}
+	t.Cleanup(unblock)
+	read := make(chan error, 1)
+	go func() {
+		if _, err := p.Credentials(ctx, spec.ID); err != nil {
+			read <- fmt.Errorf("credentials: %w", err)
+			return
+		}
+		if _, err := p.PodLogs(ctx, spec.ID, "default", "no-such-pod", "", 10); errors.Is(err, provider.ErrNotFound) {
+			read <- fmt.Errorf("pod logs: %w", err)
+			return
+		}
+		read <- nil
+	}()
+	select {
+	case err := <-read:
+		if err != nil {
+			t.Fatalf("during the blocked drain: %v", err)
+		}
+	case err := <-scaled:
+		t.Fatalf("the scale-down ended before the budget was removed (%v): the reads proved nothing", err)
+	case <-time.After(time.Minute):
+		t.Fatal("the reads still wait for the blocked drain after a minute")
+	}
+	unblock()
+	if err := <-scaled; err != nil {
+		t.Fatalf("scale-down once the budget is gone: %v", err)
+	}
+}

@@ -464,6 +464,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	go func() { serveErr <- srv.ServeTLS(door, "", "") }()
 	log.Info("serving", "url", url, "home", cfg.Home, "store", store.Describe(cfg.StoreDSN))
 	writeBanner(out, url, cfg.Home, store.Describe(cfg.StoreDSN), ccfg)
+	warnPublicAddress(out, log, sqlite, cfg.PublicAddress, kubeAddress)
 
 	select {
 	case err := <-serveErr:

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -52,15 +53,47 @@ func toARM(err error) *arm.Error {
 		return arm.Conflict("The resource was changed by another request at the same time; retry the request.")
 	// A full, read-only or failing store is the operator's to fix: a retry by the client
 	// fails the same way until then, so the answer says so instead of "retry". ARM answers
-	// 503 ServiceUnavailable when a resource provider cannot serve.
+	// 503 ServiceUnavailable when a resource provider cannot serve. The answer names no
+	// host path and no driver error (ARM never shows them, and a Reader gets it too): they
+	// are in the server log, under the request id the answer gives (writeError).
 	case errors.As(err, &unavailable):
-		return arm.Errorf(http.StatusServiceUnavailable, arm.CodeServiceUnavailable,
-			"The server cannot write to its store: %s is %s (%v). Retrying will not help until the server's operator acts: %s. Reads still work.",
-			unavailable.Where, unavailable.Reason, unavailable.Err, unavailable.Hint())
+		return arm.Errorf(http.StatusServiceUnavailable, arm.CodeServiceUnavailable, "%s", unavailableMessage(unavailable, ""))
 	default:
 		return arm.Errorf(http.StatusInternalServerError, arm.CodeInternalServerError,
 			"The server hit an internal error; the request id in x-ms-request-id identifies it in the server log.")
 	}
+}
+
+// unavailableMessage is the client's message for a store that cannot take writes: what is
+// wrong and what the server's operator must do, without the host's paths or the driver's
+// error, which the server log keeps under requestID ("" when there is none).
+func unavailableMessage(ue *store.UnavailableError, requestID string) string {
+	what := "is " + string(ue.Reason)
+	if ue.Reason == store.ReasonIO {
+		what = "fails to read or write (an I/O error)"
+	}
+	where := "the server log has the details"
+	if requestID != "" {
+		where = fmt.Sprintf("the server log has the details under request id %s", requestID)
+	}
+	return fmt.Sprintf("The server cannot write to its store: its database %s. Retrying will not help until the server's operator acts: %s. Reads still work; %s.",
+		what, ue.ClientHint(), where)
+}
+
+// loggerKey is the context key of the API server's logger.
+type loggerKey struct{}
+
+// withLogger returns ctx carrying log, for the functions that serve errors (writeError).
+func withLogger(ctx context.Context, log *slog.Logger) context.Context {
+	return context.WithValue(ctx, loggerKey{}, log)
+}
+
+// loggerFrom returns the logger withLogger put in ctx, else slog.Default().
+func loggerFrom(ctx context.Context) *slog.Logger {
+	if log, ok := ctx.Value(loggerKey{}).(*slog.Logger); ok {
+		return log
+	}
+	return slog.Default()
 }
 
 // armTime is how ARM's messages spell a UTC time (.NET's general date-time pattern).
@@ -76,8 +109,12 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if id := w.Header().Get("x-ms-request-id"); ae.Code == arm.CodeInternalServerError && ae.Status == http.StatusInternalServerError && id != "" && !errors.As(err, new(*arm.Error)) {
 		ae.Message = fmt.Sprintf("The server hit an internal error (request id %s, in the server log); retry the request, and report the id if it fails again.", id)
 	}
+	var unavailable *store.UnavailableError
+	if id := w.Header().Get("x-ms-request-id"); id != "" && errors.As(err, &unavailable) {
+		ae.Message = unavailableMessage(unavailable, id)
+	}
 	if ae.Status >= 500 {
-		slog.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err,
+		loggerFrom(r.Context()).ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err,
 			"requestId", w.Header().Get("x-ms-request-id"))
 	}
 	w.Header().Set("x-ms-error-code", ae.Code)

@@ -229,7 +229,8 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 }
 
 // withRequestID sets x-ms-request-id and x-ms-correlation-request-id (the client's, else
-// the request id) on every response and echoes x-ms-client-request-id.
+// the request id) on every response, echoes x-ms-client-request-id, and gives the request
+// the server's logger, which writeError logs a 5xx with.
 func (s *Server) withRequestID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := uuid.NewString()
@@ -238,7 +239,7 @@ func (s *Server) withRequestID(next http.Handler) http.Handler {
 		if id := r.Header.Get("x-ms-client-request-id"); id != "" {
 			w.Header().Set("x-ms-client-request-id", id)
 		}
-		next.ServeHTTP(w, r)
+		next.ServeHTTP(w, r.WithContext(withLogger(r.Context(), s.log)))
 	})
 }
 

@@ -1,13 +1,16 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/mlfleet/mlfleet/internal/store"
@@ -16,8 +19,9 @@ import (
 
 // TestStoreFull: when the server's SQLite store is full (a real file whose size limit,
 // PRAGMA max_page_count, stands in for a full disk), a write gets 503 ServiceUnavailable
-// that names the store and the data directory to free space in and does not ask the
-// client to retry; reads still answer 200.
+// that says to free space in the server's data directory, does not ask the client to retry
+// and names no path: the server log has the path and SQLite's error under the request id
+// the answer gives. Reads still answer 200.
 func TestStoreFull(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -42,7 +46,8 @@ func TestStoreFull(t *testing.T) {
 		t.Fatal(err)
 	}
 	st := storetest.Open(t, fmt.Sprintf("%s?_pragma=max_page_count(%d)", path, pages+100))
-	a := newAPIServer(t, Config{Store: st})
+	var log syncBuffer
+	a := newAPIServer(t, Config{Store: st, Logger: slog.New(slog.NewTextHandler(&log, nil))})
 
 	// Resource groups with ARM's largest tags until the file is full.
 	tags := map[string]string{}
@@ -66,9 +71,30 @@ func TestStoreFull(t *testing.T) {
 		t.Fatalf("write to a full store = %d %s, want 503 ServiceUnavailable", full.status, full.raw)
 	}
 	msg, _ := full.body["error"].(map[string]any)["message"].(string)
-	for _, want := range []string{path, "is full", "free space on the file system of " + dir, "Retrying will not help"} {
+	requestID := full.header.Get("x-ms-request-id")
+	for _, want := range []string{"is full", "free space on the file system of the server's data directory", "Retrying will not help",
+		"the server log has the details under request id " + requestID} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("message %q does not contain %q", msg, want)
+		}
+	}
+	// ARM never shows a host's paths, nor the driver's error (SQLite's "(13)"); any caller,
+	// a Reader included, gets this answer.
+	for _, leak := range []string{dir, "database or disk is full", "(13)"} {
+		if strings.Contains(msg, leak) {
+			t.Errorf("message %q shows the client %q", msg, leak)
+		}
+	}
+	// The server log keeps them, under the request id the client was given.
+	var logged string
+	for line := range strings.Lines(log.String()) {
+		if strings.Contains(line, requestID) {
+			logged = line
+		}
+	}
+	for _, want := range []string{path, "database or disk is full", "free space on the file system of " + dir} {
+		if !strings.Contains(logged, want) {
+			t.Errorf("log line of request %s = %q, want it to contain %q (log:\n%s)", requestID, logged, want, log.String())
 		}
 	}
 	if strings.Contains(msg, "retry the request") {
@@ -80,4 +106,24 @@ func TestStoreFull(t *testing.T) {
 	if ans := a.call(t, a.admin, "GET", rgURL("rg0"), ""); ans.status != http.StatusOK {
 		t.Errorf("read from a full store = %d %s, want 200", ans.status, ans.raw)
 	}
+}
+
+// syncBuffer is a bytes.Buffer that a server's handlers may write to while a test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+// Write appends p.
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// String returns what was written so far.
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

@@ -157,7 +157,7 @@ other mlfleet commands work with no flags. Stop it with Ctrl-C (SIGINT) or SIGTE
 	fl := cmd.Flags()
 	fl.StringVar(&f.addr, "addr", "127.0.0.1:8443", "HTTPS listen address (port 0 picks a free port)")
 	fl.StringVar(&f.dataDir, "data-dir", "", "Data directory (default $MLFLEET_HOME, else ~/.mlfleet)")
-	fl.StringVar(&f.store, "store", os.Getenv("MLFLEET_STORE"), "Store DSN: empty for SQLite in the data directory (mlfleet.db); sqlite://PATH or a file path for a SQLite file elsewhere; or a postgres:// (postgresql://) URL for a PostgreSQL store that replicas share, which needs --secret-key-file (default $MLFLEET_STORE)")
+	fl.StringVar(&f.store, "store", os.Getenv("MLFLEET_STORE"), "Store DSN: empty for SQLite in the data directory (mlfleet.db); sqlite://PATH or a file path for a SQLite file elsewhere (a relative PATH is in the data directory, not the working directory); or a postgres:// (postgresql://) URL for a PostgreSQL store that replicas share, which needs --secret-key-file (default $MLFLEET_STORE)")
 	fl.StringVar(&f.secretKey, "secret-key-file", "", "With a postgres:// store: file holding the key (32+ characters) that every replica is given, which wraps the secrets they share (default $MLFLEET_SECRET_KEY)")
 	fl.StringVar(&f.public, "public-address", "", "host:port that clients reach the control plane at when it is not --addr: a load balancer or DNS name in front of every replica. Cluster kubeconfigs name it, so they keep working whichever replica answers")
 	fl.StringSliceVar(&f.etcd, "etcd-endpoints", nil, "Client URLs (http://, https:// or unix://) of an existing etcd cluster in which embedded clusters keep their objects (default: kine on a postgres:// store, else an embedded etcd)")

@@ -121,3 +121,30 @@ func TestServeReadOnlyStore(t *testing.T) {
 		}
 	}
 }
+
+// TestServeRelativeStore: a relative SQLite path given to --store, as sqlite://PATH or a
+// bare path, is a file in the data directory, as the default mlfleet.db is, not in the
+// directory serve was started from. The missing --versions-file stops the start right
+// after the store was opened (and so created).
+func TestServeRelativeStore(t *testing.T) {
+	for _, tc := range []struct{ name, store, file string }{
+		{"sqlite URL", "sqlite://relative.db", "relative.db"},
+		{"bare path", "sub/../other.db", "other.db"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			wd, home := t.TempDir(), t.TempDir()
+			t.Chdir(wd)
+			missing := filepath.Join(wd, "missing.json")
+			errOut, code := runServe(t, "--data-dir", home, "--store", tc.store, "--versions-file", missing)
+			if code != 1 || !strings.Contains(errOut, "missing.json") {
+				t.Fatalf("exit %d, stderr %q; want exit 1 and the versions file's error", code, errOut)
+			}
+			if _, err := os.Stat(filepath.Join(home, tc.file)); err != nil {
+				t.Errorf("store %s is not in the data directory: %v", tc.store, err)
+			}
+			if _, err := os.Stat(filepath.Join(wd, tc.file)); err == nil {
+				t.Errorf("store %s was made in the working directory %s", tc.store, wd)
+			}
+		})
+	}
+}

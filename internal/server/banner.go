@@ -9,13 +9,14 @@ import (
 	"github.com/mlfleet/mlfleet/internal/clientconfig"
 )
 
-// writeBanner prints where the server listens, where its token and CA are, and the first
-// commands of the CLI and of az. The CLI finds the server through its home: when that is
-// not the default one (~/.mlfleet), the commands work only with MLFLEET_HOME set, so the
-// export comes first.
-func writeBanner(out io.Writer, url, home string, ccfg *clientconfig.Config) {
+// writeBanner prints where the server listens, which store it uses (store.Describe: no
+// password), where its token and CA are, and the first commands of the CLI and of az. The
+// CLI finds the server through its home: when that is not the default one (~/.mlfleet), the
+// commands work only with MLFLEET_HOME set, so the export comes first.
+func writeBanner(out io.Writer, url, home, store string, ccfg *clientconfig.Config) {
 	fmt.Fprintf(out, "mlfleet is serving at %s\n", url)
 	fmt.Fprintf(out, "  home:         %s\n", home)
+	fmt.Fprintf(out, "  store:        %s\n", store)
 	fmt.Fprintf(out, "  admin token:  %s\n", filepath.Join(home, adminTokenFile))
 	fmt.Fprintf(out, "  CA:           %s\n", ccfg.CAFile)
 	fmt.Fprintf(out, "  subscription: %s\n", ccfg.Subscription)

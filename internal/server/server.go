@@ -58,8 +58,9 @@ type Config struct {
 	// Home is the data directory; "" means $MLFLEET_HOME, else ~/.mlfleet.
 	Home string
 	// StoreDSN selects the store: "" means SQLite in Home/mlfleet.db; sqlite://PATH or a
-	// bare PATH a SQLite file elsewhere (one server, as with the default); a postgres:// or
-	// postgresql:// URL a PostgreSQL shared with other replicas.
+	// bare PATH a SQLite file elsewhere (one server, as with the default), a relative PATH
+	// being in Home; a postgres:// or postgresql:// URL a PostgreSQL shared with other
+	// replicas.
 	StoreDSN string
 	// EtcdEndpoints, when set, are the client URLs of an existing etcd cluster in which
 	// embedded clusters keep their objects. Otherwise they use kine on the PostgreSQL store,
@@ -194,15 +195,11 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		return err
 	}
 	defer stopPprof()
-	// Which store decides what else the start needs (the replica key for PostgreSQL): the
-	// DSN is read first, so that a SQLite file named by --store is not taken for PostgreSQL.
-	sqlite := true
-	if cfg.StoreDSN != "" {
-		postgres, err := store.IsPostgres(cfg.StoreDSN)
-		if err != nil {
-			return fmt.Errorf("--store %q: %w", cfg.StoreDSN, err)
-		}
-		sqlite = !postgres
+	// Which store decides what else the start needs (the replica key for PostgreSQL).
+	var sqlite bool
+	cfg.StoreDSN, sqlite, err = resolveStore(cfg.Home, cfg.StoreDSN)
+	if err != nil {
+		return err
 	}
 	if sqlite {
 		// SQLite has one writer; the lock keeps a second server off the same home, and
@@ -212,9 +209,6 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 			return err
 		}
 		defer unlock()
-		if cfg.StoreDSN == "" {
-			cfg.StoreDSN = filepath.Join(cfg.Home, dbFile)
-		}
 	}
 
 	var wrap *secrets.Box
@@ -468,8 +462,9 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		door = frontdoor.New(ln, emb, log, hold)
 	}
 	go func() { serveErr <- srv.ServeTLS(door, "", "") }()
-	log.Info("serving", "url", url, "home", cfg.Home)
-	writeBanner(out, url, cfg.Home, ccfg)
+	log.Info("serving", "url", url, "home", cfg.Home, "store", store.Describe(cfg.StoreDSN))
+	writeBanner(out, url, cfg.Home, store.Describe(cfg.StoreDSN), ccfg)
+	warnPublicAddress(out, log, sqlite, cfg.PublicAddress, kubeAddress)
 
 	select {
 	case err := <-serveErr:

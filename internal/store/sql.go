@@ -56,35 +56,6 @@ func Open(ctx context.Context, dsn string) (Store, error) {
 	return &sqlStore{db: db, q: &cachingDB{db: db, cache: cache}, cache: cache, d: d}, nil
 }
 
-// IsPostgres reports whether dsn (as Open takes it) names a PostgreSQL database rather than
-// a SQLite file. A DSN Open refuses for its form (an unknown scheme, an empty SQLite path)
-// is an error here too, without connecting.
-func IsPostgres(dsn string) (bool, error) {
-	postgres, _, _, err := parseDSN(dsn)
-	return postgres, err
-}
-
-// parseDSN splits dsn into what it names: a PostgreSQL URL (postgres true), or a SQLite
-// file's path and the driver parameters that follow it.
-func parseDSN(dsn string) (postgres bool, path, params string, err error) {
-	scheme, rest, hasScheme := strings.Cut(dsn, "://")
-	switch {
-	case hasScheme && (scheme == "postgres" || scheme == "postgresql"):
-		return true, "", "", nil
-	case hasScheme && scheme != "sqlite":
-		return false, "", "", fmt.Errorf("parse dsn: unknown scheme %q, want postgres://, postgresql:// or sqlite://", scheme)
-	}
-	path = dsn
-	if hasScheme {
-		path = rest
-	}
-	path, params, _ = strings.Cut(path, "?")
-	if path == "" {
-		return false, "", "", fmt.Errorf("parse sqlite dsn %q: empty path", dsn)
-	}
-	return false, path, params, nil
-}
-
 // openDB makes the connection pool for dsn without connecting.
 func openDB(dsn string) (*sql.DB, *dialect, error) {
 	postgres, path, params, err := parseDSN(dsn)

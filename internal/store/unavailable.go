@@ -63,6 +63,22 @@ func (e *UnavailableError) Hint() string {
 	return "check the PostgreSQL server's disk and its log"
 }
 
+// ClientHint is Hint without the server's file-system paths, for messages that reach API
+// clients: ARM never shows a host's paths, and any caller, a Reader included, gets it. The
+// operator finds the paths in the server log (Error).
+func (e *UnavailableError) ClientHint() string {
+	if e.Where == postgresWhere {
+		return e.Hint()
+	}
+	switch e.Reason {
+	case ReasonFull:
+		return "free space on the file system of the server's data directory; writes work again without a restart"
+	case ReasonReadOnly:
+		return "make the server's database file and its directory writable by the user running mlfleet serve"
+	}
+	return "check the disk of the server's data directory: it may be full, the database file made immutable (lsattr), or the device failing"
+}
+
 // postgresWhere is the Where of a PostgreSQL store's UnavailableError.
 const postgresWhere = "the PostgreSQL database"
 

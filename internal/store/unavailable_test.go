@@ -10,7 +10,8 @@ import (
 
 // TestUnavailable: a real SQLite file that cannot take a write (its size limit reached,
 // as on a full disk, or read-only) answers writes, or Open, with ErrUnavailable, an
-// *UnavailableError that names the file and what the operator must do; reads still work.
+// *UnavailableError that names the file and what the operator must do, and says it to API
+// clients without the file's path (ClientHint); reads still work.
 func TestUnavailable(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct {
@@ -24,9 +25,13 @@ func TestUnavailable(t *testing.T) {
 		atOpen     bool
 		wantReason UnavailableReason
 		wantHint   string
+		// wantClientHint is in ClientHint, what API clients are told.
+		wantClientHint string
 	}{
-		{"full", "max_page_count(1)", false, ReasonFull, "free space on the file system of "},
-		{"read-only", "query_only(1)", true, ReasonReadOnly, "writable by the user running mlfleet serve"},
+		{"full", "max_page_count(1)", false, ReasonFull, "free space on the file system of ",
+			"free space on the file system of the server's data directory"},
+		{"read-only", "query_only(1)", true, ReasonReadOnly, "writable by the user running mlfleet serve",
+			"the server's database file and its directory writable by the user running mlfleet serve"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
@@ -69,6 +74,11 @@ func TestUnavailable(t *testing.T) {
 			}
 			if tt.wantReason == ReasonFull && !strings.Contains(err.Error(), dir) {
 				t.Errorf("error %q does not name the data directory %s", err, dir)
+			}
+			// What API clients are told says what the operator must do, without the host's
+			// paths: the error itself, with them, is for the server log.
+			if hint := ue.ClientHint(); !strings.Contains(hint, tt.wantClientHint) || strings.Contains(hint, dir) {
+				t.Errorf("ClientHint = %q, want it to contain %q and not the data directory %s", hint, tt.wantClientHint, dir)
 			}
 			if tt.atOpen {
 				return

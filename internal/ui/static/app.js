@@ -30,7 +30,8 @@ export const state = {
   computes: [],
   listError: null,
   listLoaded: false,
-  lastRefresh: 0,
+  lastRefresh: 0, // when the list was last asked for, answered or not
+  lastListed: 0, // when the list was last answered
   ops: new Map(), // lower-case compute name → running operation started here
   vmSizes: null,
   vmSizesLoading: null,
@@ -373,6 +374,7 @@ async function loadWorkspaces() {
   state.computes = [];
   state.listLoaded = false;
   state.listError = null;
+  state.lastListed = 0;
   if (!state.ctx.rg) {
     setOptions(sel, [{ value: "", label: "(none)" }]);
     state.ctx.ws = "";
@@ -483,6 +485,7 @@ async function refreshList() {
     }
     state.computes = list.filter((c) => c.properties && c.properties.computeType === "AKS");
     state.listError = null;
+    state.lastListed = Date.now();
   } catch (e) {
     state.listError = e;
   }
@@ -698,9 +701,19 @@ function fillClusters() {
   }
   const status = $("refresh-status");
   if (status && state.lastRefresh) {
-    status.textContent = `Updated ${fmtTime(new Date(state.lastRefresh))} · ` +
-      (anyBusy() ? "refreshing every 2 s while an operation runs" : "auto-refresh every 30 s");
+    status.textContent = refreshStatus();
   }
+}
+
+// refreshStatus is the line beside Refresh: when the list was updated, or, when the last
+// refresh failed, that it failed and when the list shown was last updated (it may be stale).
+function refreshStatus() {
+  const every = anyBusy() ? "refreshing every 2 s while an operation runs" : "auto-refresh every 30 s";
+  if (!state.listError) {
+    return `Updated ${fmtTime(new Date(state.lastRefresh))} · ${every}`;
+  }
+  const last = state.lastListed ? `last updated ${fmtTime(new Date(state.lastListed))}` : "not updated since the page opened";
+  return `Refresh failed at ${fmtTime(new Date(state.lastRefresh))} (${last}) · ${every.replace(/^auto-refresh/, "retrying")}`;
 }
 
 function clusterRow(c) {

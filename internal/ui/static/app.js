@@ -1019,13 +1019,15 @@ function tlsField(prefix) {
 }
 
 // capacityPanel shows nodes × cores against the purpose's minimum (SPEC S5) as the user
-// types. It returns the element and an update(nodes, size, purpose) function.
+// types. It returns the element and an update(nodes, size, purpose, note, fix) function:
+// fix, when given, is the advice a failed rule ends with (else: add nodes, a larger size or
+// Dev/test, which is what the create form can change).
 function capacityPanel(id) {
   const el = h("div", { class: "capacity", id, "aria-live": "polite" });
-  const update = (nodes, size, purpose, note) => {
+  const update = (nodes, size, purpose, note, fix) => {
     clear(el);
     if (!size || !Number.isFinite(nodes)) {
-      el.append(h("p", { class: "muted" }, "Pick a node count and a VM size to see the vCPU total."));
+      el.append(h("p", { class: "muted" }, note || "Pick a node count and a VM size to see the vCPU total."));
       return;
     }
     const total = nodes * size.numberOfCores;
@@ -1040,12 +1042,12 @@ function capacityPanel(id) {
       const ok = total >= PRODUCTION_MIN_VCPUS;
       lines.append(h("li", { class: ok ? "rule-ok" : "rule-bad" },
         ok ? `✓ At least ${PRODUCTION_MIN_VCPUS} vCPUs, the production minimum.`
-          : `✗ Production (${purpose}) needs at least ${PRODUCTION_MIN_VCPUS} vCPUs; ${total} is ${PRODUCTION_MIN_VCPUS - total} short. Add nodes, pick a larger VM size, or use Dev/test.`));
+          : `✗ Production (${purpose}) needs at least ${PRODUCTION_MIN_VCPUS} vCPUs; ${total} is ${PRODUCTION_MIN_VCPUS - total} short. ${fix || "Add nodes, pick a larger VM size, or use Dev/test."}`));
       if (purpose === "FastProd") {
         const okn = nodes >= FASTPROD_MIN_NODES;
         lines.append(h("li", { class: okn ? "rule-ok" : "rule-bad" },
           okn ? `✓ At least ${FASTPROD_MIN_NODES} nodes, the FastProd minimum.`
-            : `✗ FastProd needs at least ${FASTPROD_MIN_NODES} nodes; ${nodes} is too few.`));
+            : `✗ FastProd needs at least ${FASTPROD_MIN_NODES} nodes; ${nodes} is too few.${fix ? " " + fix : ""}`));
       }
     } else {
       const ok = total >= DEVTEST_RECOMMENDED_VCPUS;
@@ -1261,7 +1263,9 @@ function renderAttach(main) {
   const rid = h("input", { id: "attach-resource-id", class: "wide", autocomplete: "off", spellcheck: "false", placeholder: "/subscriptions/…/resourceGroups/…/providers/Microsoft.ContainerService/managedClusters/…" });
   const summary = h("div", { class: "cluster-summary", id: "attach-summary", "aria-live": "polite" });
   let clusters = [];
-  const chosen = () => (pick.checked ? clusters.find((c) => c.id === cluster.value) || null : null);
+  // The cluster picked, or the listed cluster whose id was pasted (ARM ids compare without case).
+  const chosen = () => (pick.checked ? clusters.find((c) => c.id === cluster.value)
+    : clusters.find((c) => c.id.toLowerCase() === rid.value.trim().toLowerCase())) || null;
   const name = nameField("attach", () => (chosen() ? chosen().location : ""));
   const purpose = purposeField("attach", () => updateSummary());
   const capacity = capacityPanel("attach-capacity");
@@ -1281,7 +1285,8 @@ function renderAttach(main) {
     clear(summary);
     const c = chosen();
     if (!c) {
-      capacity.update(NaN, null, purpose.value());
+      capacity.update(NaN, null, purpose.value(), pick.checked ? "Pick a cluster to see its vCPUs against the purpose's minimum."
+        : "Paste the id of a cluster of this subscription to see its vCPUs against the purpose's minimum.");
       return;
     }
     const pools = (c.properties && c.properties.agentPoolProfiles) || [];
@@ -1293,7 +1298,16 @@ function renderAttach(main) {
       h("dt", {}, "Location"), h("dd", {}, c.location),
       h("dt", {}, "Kubernetes"), h("dd", {}, c.properties.currentKubernetesVersion || c.properties.kubernetesVersion || "—"),
       h("dt", {}, "State"), h("dd", {}, c.properties.provisioningState || "—")));
-    capacity.update(nodes, mixed ? null : size, purpose.value(), "Attach checks the cluster's live nodes again.");
+    capacity.update(nodes, mixed ? null : size, purpose.value(), "Attach checks the cluster's live nodes again.", attachFix(c, pools, size));
+  }
+  // attachFix is the advice of a failed capacity rule: the purpose is what this form can
+  // change; the cluster's nodes only a scale of the cluster (its command, for one pool).
+  function attachFix(c, pools, size) {
+    if (pools.length !== 1 || !size) {
+      return "Pick Dev/test above, or scale the cluster first.";
+    }
+    const need = Math.max(Math.ceil(PRODUCTION_MIN_VCPUS / size.numberOfCores), purpose.value() === "FastProd" ? FASTPROD_MIN_NODES : 1);
+    return `Pick Dev/test above, or scale the cluster to ${plural(need, "node")} first (mlfleet aks scale -n ${c.name} -g ${c.id.split("/")[4]} --node-count ${need}).`;
   }
   for (const r of [pick, paste]) {
     r.addEventListener("change", () => {
@@ -1302,6 +1316,10 @@ function renderAttach(main) {
     });
   }
   cluster.addEventListener("change", () => {
+    updateSummary();
+    name.check();
+  });
+  rid.addEventListener("input", () => {
     updateSummary();
     name.check();
   });

@@ -205,8 +205,8 @@ func checkSubscription(r *http.Request) error {
 	if len(segs) > 2 && strings.EqualFold(segs[1], "providers") {
 		return nil
 	}
-	return arm.BadRequest(arm.CodeInvalidSubscriptionID, "The provided subscription identifier '%s' is malformed or invalid: a subscription id is a GUID. "+
-		"'mlfleet account show --query id -o tsv' prints yours; in az rest URLs write {subscriptionId}, which az replaces with the current subscription's id.", segs[1])
+	return arm.BadRequest(arm.CodeInvalidSubscriptionID, "%s; in az rest URLs write {subscriptionId}, which az replaces with the current subscription's id.",
+		arm.InvalidSubscriptionIDMessage(segs[1]))
 }
 
 // ServeHTTP implements http.Handler.

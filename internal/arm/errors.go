@@ -116,3 +116,11 @@ func (e *Error) Wire() *armapi.Error {
 
 // Body is the ARM error envelope {"error": ...}.
 type Body = armapi.ErrorResponse
+
+// InvalidSubscriptionIDMessage is the wording of ARM's 400 InvalidSubscriptionId for sub, a
+// subscription id that is not a GUID, with where to find the right one. It ends without a
+// full stop, so that a caller can add advice of its own.
+func InvalidSubscriptionIDMessage(sub string) string {
+	return fmt.Sprintf("The provided subscription identifier '%s' is malformed or invalid: a subscription id is a GUID. "+
+		"'mlfleet account show --query id -o tsv' prints yours", sub)
+}

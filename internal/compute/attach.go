@@ -469,10 +469,11 @@ const (
 // checkClusterAccess refuses, with ARM's 403, a caller that may not read the cluster
 // resourceID and list its admin credentials. It runs before the cluster is looked up, so
 // that a caller learns nothing of clusters it may not see (a 403, not a 404). A malformed id
-// is left to the checks, which say what is wrong with it. Background work (the operation
+// (one whose subscription is not a GUID, too) is left to the checks, which say what is
+// wrong with it. Background work (the operation
 // that resumes an attach) runs as auth.System, which may do anything.
 func checkClusterAccess(ctx context.Context, resourceID string) error {
-	if _, err := arm.ParseID(resourceID); err != nil {
+	if id, err := arm.ParseID(resourceID); err != nil || !arm.IsSubscriptionID(id.SubscriptionID) {
 		return nil
 	}
 	caller := auth.PrincipalFrom(ctx)

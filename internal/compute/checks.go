@@ -190,6 +190,13 @@ func (s *Service) attachChecks(ctx context.Context, w *armapi.Workspace, self, r
 	// needs what the earlier found. From there on, every check runs and reports (B1).
 	l.pass("ResourceId", "%s is a managed cluster id", resourceID)
 	wsID, _ := arm.ParseID(w.ID)
+	// "/subscriptions/x/…" is a malformed id, not a cluster of subscription x: said as ARM
+	// says it of a path (InvalidSubscriptionId), rather than as another subscription.
+	if !arm.IsSubscriptionID(id.SubscriptionID) {
+		l.fail("Subscription", arm.CodeInvalidSubscriptionID, "properties.resourceId",
+			"%s; the workspace's is %s. Resource id '%s' is malformed.", arm.InvalidSubscriptionIDMessage(id.SubscriptionID), wsID.SubscriptionID, resourceID)
+		return l, nil, nil
+	}
 	if !strings.EqualFold(id.SubscriptionID, wsID.SubscriptionID) {
 		l.fail("Subscription", "ClusterInAnotherSubscription", "properties.resourceId",
 			"Cluster '%s' is in subscription %s but workspace '%s' is in subscription %s: a cluster can be attached only to a workspace of its own subscription.", id.Name(), id.SubscriptionID, w.Name, wsID.SubscriptionID)

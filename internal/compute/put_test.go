@@ -201,3 +201,52 @@ func TestAttachNeedsAccessToTheCluster(t *testing.T) {
 		t.Errorf("forced attach by a caller that may not detach the holder = %v, want 403 on computes/delete", ae)
 	}
 }
+
+// TestAttachMalformedSubscription: a resourceId whose subscription is not a GUID
+// ("/subscriptions/x/…", a pasted placeholder) is a 400 InvalidSubscriptionId on
+// properties.resourceId saying the id is malformed, as ARM says of such a path, for a PUT and
+// its dry run alike, and for a caller with no rights on any cluster too (there is no such
+// cluster to keep secret); a well-formed id of another subscription is still
+// ClusterInAnotherSubscription.
+func TestAttachMalformedSubscription(t *testing.T) {
+	t.Parallel()
+	h := newPutHarness(t)
+	workspaceOnly := h.stack.Caller(t, auth.RoleContributor, workspaces.ID(testSub, "rg", "ws1"))
+	attach := func(ctx context.Context, clusterID string, opts Options) *arm.Error {
+		t.Helper()
+		var in armapi.Compute
+		_ = json.Unmarshal([]byte(`{"properties":{"computeType":"AKS","resourceId":"`+clusterID+`","properties":{"clusterPurpose":"DevTest"}}}`), &in)
+		res, err := h.s.Put(ctx, testSub, "rg", "ws1", "comp2", in, opts)
+		if err == nil {
+			t.Fatalf("attach of %s = %+v, want a 400", clusterID, res)
+		}
+		return armError(t, err)
+	}
+	malformed := containerservice.ID("x", "rg", "nope")
+	for _, tc := range []struct {
+		name string
+		ctx  context.Context
+		opts Options
+	}{
+		{"put", context.Background(), Options{}},
+		{"dry run", context.Background(), Options{ValidateOnly: true}},
+		{"workspace contributor", workspaceOnly, Options{ValidateOnly: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ae := attach(tc.ctx, malformed, tc.opts)
+			msg, codes := ae.Error(), ""
+			for _, d := range ae.Details {
+				codes += d.Code + " "
+			}
+			if ae.Status != http.StatusBadRequest || codes != arm.CodeInvalidSubscriptionID+" " || ae.Details[0].Target != "properties.resourceId" ||
+				!strings.Contains(msg, "The provided subscription identifier 'x' is malformed or invalid: a subscription id is a GUID") ||
+				!strings.Contains(msg, "mlfleet account show --query id -o tsv") || strings.Contains(msg, "ClusterInAnotherSubscription") {
+				t.Errorf("attach of %s = %d %v (details %s); want 400 InvalidSubscriptionId saying 'x' is not a GUID", malformed, ae.Status, ae, codes)
+			}
+		})
+	}
+	other := containerservice.ID("00000000-0000-0000-0000-0000000000bb", "rg", "nope")
+	if ae := attach(context.Background(), other, Options{ValidateOnly: true}); len(ae.Details) != 1 || ae.Details[0].Code != "ClusterInAnotherSubscription" {
+		t.Errorf("attach of %s = %v; want ClusterInAnotherSubscription", other, ae)
+	}
+}

@@ -116,6 +116,29 @@ func TestStudioInferenceClusters(t *testing.T) {
 		// dev1's cluster: attached already, and 1 × 4 vCPUs is too small for FastProd.
 		s.choose("#attach-cluster", dev1Cluster)
 		s.waitFor("the cluster summary", `document.getElementById("attach-capacity").innerText.includes("4 vCPUs = 1 node × 4 vCPUs")`, 10*time.Second)
+		// The verdict for the default purpose shows before Check, with what this form can
+		// change (the purpose) and the scale that would make FastProd fit.
+		fix := "Pick Dev/test above, or scale the cluster to 3 nodes first (mlfleet aks scale -n dev1 -g " + rg + " --node-count 3)."
+		capacity := s.text("#attach-capacity")
+		for _, want := range []string{"✗ Production (FastProd) needs at least 12 vCPUs; 4 is 8 short. " + fix, "✗ FastProd needs at least 3 nodes; 1 is too few. " + fix} {
+			if !strings.Contains(capacity, want) {
+				t.Errorf("attach capacity panel lacks %q:\n%s", want, capacity)
+			}
+		}
+		s.click("#attach-purpose-DevTest")
+		s.waitFor("the Dev/test verdict", `document.getElementById("attach-capacity").innerText.includes("✓ Dev/test")`, 10*time.Second)
+		if got := s.text("#attach-capacity"); strings.Contains(got, "✗") {
+			t.Errorf("attach capacity panel for Dev/test = %q, want no failed rule", got)
+		}
+		s.shot("09-attach-capacity-devtest")
+		s.click("#attach-purpose-FastProd")
+		// A pasted id of a listed cluster (in any case) gets the same summary and verdict.
+		s.click("#attach-source-id")
+		s.waitFor("the paste hint", `document.getElementById("attach-capacity").innerText.includes("Paste the id of a cluster")`, 10*time.Second)
+		s.typeInto("#attach-resource-id", strings.ToLower(dev1Cluster))
+		s.waitFor("the pasted cluster's verdict", fmt.Sprintf(`document.getElementById("attach-capacity").innerText.includes(%s)`, js("1 is too few. "+fix)), 10*time.Second)
+		s.click("#attach-source-pick")
+		s.waitFor("the picked cluster's verdict", fmt.Sprintf(`document.getElementById("attach-capacity").innerText.includes(%s)`, js("1 is too few. "+fix)), 10*time.Second)
 		s.click("#attach-check")
 		s.waitFor("the failed checks", `document.querySelector("#attach-result .error-box")`, 20*time.Second)
 		got := s.text("#attach-result")

@@ -17,6 +17,7 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"github.com/mlfleet/mlfleet/pkg/mlfleet"
+	"github.com/mlfleet/mlfleet/test/testserver"
 )
 
 // screenshotDir is where the tests write their screenshots (git-ignored).
@@ -27,6 +28,7 @@ type studio struct {
 	t       *testing.T
 	ctx     context.Context
 	console *consoleLog
+	srv     *testserver.Server // the server whose page the tab shows
 }
 
 // consoleLog is what the page wrote to its console.
@@ -41,16 +43,23 @@ type consoleLog struct {
 // message (such as a Content-Security-Policy violation) fails it.
 func openStudio(t *testing.T, width, height int) *studio {
 	t.Helper()
+	return openStudioOn(t, shared.srv, width, height)
+}
+
+// openStudioOn is openStudio for the page of server srv (a test's own server, which it may
+// stop).
+func openStudioOn(t *testing.T, srv *testserver.Server, width, height int) *studio {
+	t.Helper()
 	requireChromium(t)
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromiumPath),
 		chromedp.NoSandbox, // the tests may run as root, where Chromium's sandbox cannot start
 		chromedp.WindowSize(width, height),
-		chromedp.Flag("ignore-certificate-errors-spki-list", serverSPKI(t)),
+		chromedp.Flag("ignore-certificate-errors-spki-list", serverSPKI(t, srv)),
 	)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(allocCtx, chromedp.WithErrorf(t.Logf))
-	s := &studio{t: t, ctx: ctx, console: &consoleLog{}}
+	s := &studio{t: t, ctx: ctx, console: &consoleLog{}, srv: srv}
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(int64(width), int64(height))); err != nil {
 		cancel()
 		cancelAlloc()
@@ -88,9 +97,9 @@ func openStudio(t *testing.T, width, height int) *studio {
 
 // serverSPKI is the base64 SHA-256 of the server certificate's public key, for Chromium's
 // ignore-certificate-errors-spki-list: the browser accepts that key and no other.
-func serverSPKI(t *testing.T) string {
+func serverSPKI(t *testing.T, srv *testserver.Server) string {
 	t.Helper()
-	resp, err := shared.srv.HTTP.Get(shared.srv.Config.Server + "/healthz")
+	resp, err := srv.HTTP.Get(srv.Config.Server + "/healthz")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,7 +217,7 @@ func (s *studio) failShot() {
 // signIn opens the page, signs in with token and picks the resource group and workspace.
 func (s *studio) signIn(token, rg, ws string) {
 	s.t.Helper()
-	s.do("open the page", chromedp.Navigate(shared.srv.Config.Server+"/"))
+	s.do("open the page", chromedp.Navigate(s.srv.Config.Server+"/"))
 	s.waitFor("the sign-in form", `document.activeElement && document.activeElement.id === "token"`, 20*time.Second)
 	s.do("type the token", chromedp.SendKeys(chromedp.CSS("#token"), token+kb.Enter))
 	s.waitFor("the workspace picker", `!document.getElementById("context").hidden && document.getElementById("ctx-ws").options.length > 0`, 20*time.Second)
@@ -296,7 +305,7 @@ func step(s *studio, name string, f func(t *testing.T, s *studio)) {
 	s.t.Helper()
 	start := time.Now()
 	ok := s.t.Run(name, func(t *testing.T) {
-		f(t, &studio{t: t, ctx: s.ctx, console: s.console})
+		f(t, &studio{t: t, ctx: s.ctx, console: s.console, srv: s.srv})
 	})
 	if !ok {
 		s.t.FailNow()

@@ -78,7 +78,7 @@ export class Client {
     try {
       resp = await fetch(url, init);
     } catch (err) {
-      throw new ApiError({ status: 0, code: "NetworkError", message: "The server could not be reached: " + err.message, method, url: url.href });
+      throw new ApiError({ status: 0, code: "NetworkError", message: `The server could not be reached: ${err.message}. Is mlfleet serve running at ${window.location.origin}?`, method, url: url.href });
     }
     const raw = await resp.text();
     const requestId = resp.headers.get("x-ms-request-id");

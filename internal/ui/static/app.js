@@ -30,7 +30,8 @@ export const state = {
   computes: [],
   listError: null,
   listLoaded: false,
-  lastRefresh: 0,
+  lastRefresh: 0, // when the list was last asked for, answered or not
+  lastListed: 0, // when the list was last answered
   ops: new Map(), // lower-case compute name → running operation started here
   vmSizes: null,
   vmSizesLoading: null,
@@ -373,6 +374,7 @@ async function loadWorkspaces() {
   state.computes = [];
   state.listLoaded = false;
   state.listError = null;
+  state.lastListed = 0;
   if (!state.ctx.rg) {
     setOptions(sel, [{ value: "", label: "(none)" }]);
     state.ctx.ws = "";
@@ -483,6 +485,7 @@ async function refreshList() {
     }
     state.computes = list.filter((c) => c.properties && c.properties.computeType === "AKS");
     state.listError = null;
+    state.lastListed = Date.now();
   } catch (e) {
     state.listError = e;
   }
@@ -698,9 +701,19 @@ function fillClusters() {
   }
   const status = $("refresh-status");
   if (status && state.lastRefresh) {
-    status.textContent = `Updated ${fmtTime(new Date(state.lastRefresh))} · ` +
-      (anyBusy() ? "refreshing every 2 s while an operation runs" : "auto-refresh every 30 s");
+    status.textContent = refreshStatus();
   }
+}
+
+// refreshStatus is the line beside Refresh: when the list was updated, or, when the last
+// refresh failed, that it failed and when the list shown was last updated (it may be stale).
+function refreshStatus() {
+  const every = anyBusy() ? "refreshing every 2 s while an operation runs" : "auto-refresh every 30 s";
+  if (!state.listError) {
+    return `Updated ${fmtTime(new Date(state.lastRefresh))} · ${every}`;
+  }
+  const last = state.lastListed ? `last updated ${fmtTime(new Date(state.lastListed))}` : "not updated since the page opened";
+  return `Refresh failed at ${fmtTime(new Date(state.lastRefresh))} (${last}) · ${every.replace(/^auto-refresh/, "retrying")}`;
 }
 
 function clusterRow(c) {
@@ -1006,13 +1019,15 @@ function tlsField(prefix) {
 }
 
 // capacityPanel shows nodes × cores against the purpose's minimum (SPEC S5) as the user
-// types. It returns the element and an update(nodes, size, purpose) function.
+// types. It returns the element and an update(nodes, size, purpose, note, fix) function:
+// fix, when given, is the advice a failed rule ends with (else: add nodes, a larger size or
+// Dev/test, which is what the create form can change).
 function capacityPanel(id) {
   const el = h("div", { class: "capacity", id, "aria-live": "polite" });
-  const update = (nodes, size, purpose, note) => {
+  const update = (nodes, size, purpose, note, fix) => {
     clear(el);
     if (!size || !Number.isFinite(nodes)) {
-      el.append(h("p", { class: "muted" }, "Pick a node count and a VM size to see the vCPU total."));
+      el.append(h("p", { class: "muted" }, note || "Pick a node count and a VM size to see the vCPU total."));
       return;
     }
     const total = nodes * size.numberOfCores;
@@ -1027,12 +1042,12 @@ function capacityPanel(id) {
       const ok = total >= PRODUCTION_MIN_VCPUS;
       lines.append(h("li", { class: ok ? "rule-ok" : "rule-bad" },
         ok ? `✓ At least ${PRODUCTION_MIN_VCPUS} vCPUs, the production minimum.`
-          : `✗ Production (${purpose}) needs at least ${PRODUCTION_MIN_VCPUS} vCPUs; ${total} is ${PRODUCTION_MIN_VCPUS - total} short. Add nodes, pick a larger VM size, or use Dev/test.`));
+          : `✗ Production (${purpose}) needs at least ${PRODUCTION_MIN_VCPUS} vCPUs; ${total} is ${PRODUCTION_MIN_VCPUS - total} short. ${fix || "Add nodes, pick a larger VM size, or use Dev/test."}`));
       if (purpose === "FastProd") {
         const okn = nodes >= FASTPROD_MIN_NODES;
         lines.append(h("li", { class: okn ? "rule-ok" : "rule-bad" },
           okn ? `✓ At least ${FASTPROD_MIN_NODES} nodes, the FastProd minimum.`
-            : `✗ FastProd needs at least ${FASTPROD_MIN_NODES} nodes; ${nodes} is too few.`));
+            : `✗ FastProd needs at least ${FASTPROD_MIN_NODES} nodes; ${nodes} is too few.${fix ? " " + fix : ""}`));
       }
     } else {
       const ok = total >= DEVTEST_RECOMMENDED_VCPUS;
@@ -1248,7 +1263,9 @@ function renderAttach(main) {
   const rid = h("input", { id: "attach-resource-id", class: "wide", autocomplete: "off", spellcheck: "false", placeholder: "/subscriptions/…/resourceGroups/…/providers/Microsoft.ContainerService/managedClusters/…" });
   const summary = h("div", { class: "cluster-summary", id: "attach-summary", "aria-live": "polite" });
   let clusters = [];
-  const chosen = () => (pick.checked ? clusters.find((c) => c.id === cluster.value) || null : null);
+  // The cluster picked, or the listed cluster whose id was pasted (ARM ids compare without case).
+  const chosen = () => (pick.checked ? clusters.find((c) => c.id === cluster.value)
+    : clusters.find((c) => c.id.toLowerCase() === rid.value.trim().toLowerCase())) || null;
   const name = nameField("attach", () => (chosen() ? chosen().location : ""));
   const purpose = purposeField("attach", () => updateSummary());
   const capacity = capacityPanel("attach-capacity");
@@ -1268,7 +1285,8 @@ function renderAttach(main) {
     clear(summary);
     const c = chosen();
     if (!c) {
-      capacity.update(NaN, null, purpose.value());
+      capacity.update(NaN, null, purpose.value(), pick.checked ? "Pick a cluster to see its vCPUs against the purpose's minimum."
+        : "Paste the id of a cluster of this subscription to see its vCPUs against the purpose's minimum.");
       return;
     }
     const pools = (c.properties && c.properties.agentPoolProfiles) || [];
@@ -1280,7 +1298,16 @@ function renderAttach(main) {
       h("dt", {}, "Location"), h("dd", {}, c.location),
       h("dt", {}, "Kubernetes"), h("dd", {}, c.properties.currentKubernetesVersion || c.properties.kubernetesVersion || "—"),
       h("dt", {}, "State"), h("dd", {}, c.properties.provisioningState || "—")));
-    capacity.update(nodes, mixed ? null : size, purpose.value(), "Attach checks the cluster's live nodes again.");
+    capacity.update(nodes, mixed ? null : size, purpose.value(), "Attach checks the cluster's live nodes again.", attachFix(c, pools, size));
+  }
+  // attachFix is the advice of a failed capacity rule: the purpose is what this form can
+  // change; the cluster's nodes only a scale of the cluster (its command, for one pool).
+  function attachFix(c, pools, size) {
+    if (pools.length !== 1 || !size) {
+      return "Pick Dev/test above, or scale the cluster first.";
+    }
+    const need = Math.max(Math.ceil(PRODUCTION_MIN_VCPUS / size.numberOfCores), purpose.value() === "FastProd" ? FASTPROD_MIN_NODES : 1);
+    return `Pick Dev/test above, or scale the cluster to ${plural(need, "node")} first (mlfleet aks scale -n ${c.name} -g ${c.id.split("/")[4]} --node-count ${need}).`;
   }
   for (const r of [pick, paste]) {
     r.addEventListener("change", () => {
@@ -1289,6 +1316,10 @@ function renderAttach(main) {
     });
   }
   cluster.addEventListener("change", () => {
+    updateSummary();
+    name.check();
+  });
+  rid.addEventListener("input", () => {
     updateSummary();
     name.check();
   });

@@ -431,6 +431,32 @@ func IsNotFound(err error) bool {
 	return errors.As(err, &e) && e.StatusCode == http.StatusNotFound
 }
 
+// HasCode reports whether err is an *Error (wrapped or not) whose Code, or the Code of
+// any of its details at any depth, is code, compared case-insensitively as ARM codes are.
+// Azure ML answers most 400s with the code UserError and the precise codes in the details
+// (InsufficientCapacity, ClusterInAnotherSubscription, ...); HasCode finds them wherever
+// they are.
+func HasCode(err error, code string) bool {
+	var e *Error
+	return errors.As(err, &e) && e.hasCode(code)
+}
+
+// hasCode reports whether e or any of its details, recursively, carries code.
+func (e *Error) hasCode(code string) bool {
+	if e == nil {
+		return false
+	}
+	if strings.EqualFold(e.Code, code) {
+		return true
+	}
+	for _, d := range e.Details {
+		if d.hasCode(code) {
+			return true
+		}
+	}
+	return false
+}
+
 func newError(resp *http.Response, data []byte) error {
 	var body struct {
 		Error *Error `json:"error"`

@@ -1,0 +1,59 @@
+package mlfleet_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/mlfleet/mlfleet/pkg/mlfleet"
+)
+
+// TestHasCode checks that HasCode finds a code at the top, in a detail, in a detail's
+// detail, in any case, through wrapping, and nowhere else.
+func TestHasCode(t *testing.T) {
+	nested := &mlfleet.Error{StatusCode: 400, Code: "UserError", Details: []*mlfleet.Error{
+		{Code: "Conflict"},
+		{Code: "UserError", Details: []*mlfleet.Error{{Code: "InsufficientCapacity"}}},
+	}}
+	tests := []struct {
+		name string
+		err  error
+		code string
+		want bool
+	}{
+		{"top level", nested, "UserError", true},
+		{"detail", nested, "Conflict", true},
+		{"detail of a detail", nested, "InsufficientCapacity", true},
+		{"other case", nested, "insufficientcapacity", true},
+		{"wrapped", fmt.Errorf("create: %w", nested), "InsufficientCapacity", true},
+		{"absent", nested, "NotFound", false},
+		{"not an *Error", errors.New("InsufficientCapacity"), "InsufficientCapacity", false},
+		{"nil", nil, "UserError", false},
+		{"validation error", &mlfleet.ValidationError{What: "x"}, "UserError", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := mlfleet.HasCode(tt.err, tt.code); got != tt.want {
+				t.Errorf("HasCode(%v, %q) = %v, want %v", tt.err, tt.code, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestHasCodeServerError checks HasCode on what the server answers: attaching a cluster of
+// another subscription is a UserError whose detail says why.
+func TestHasCodeServerError(t *testing.T) {
+	ctx := context.Background()
+	_, ws := myWorkspace(ctx)
+	_, err := ws.AttachAKS(ctx, "hascodeatt", mlfleet.AKSAttachConfig{
+		ResourceID: "/subscriptions/11111111-1111-1111-1111-111111111111/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/c",
+	})
+	var e *mlfleet.Error
+	if !errors.As(err, &e) {
+		t.Fatalf("AttachAKS = %v, want an *Error", err)
+	}
+	if !mlfleet.HasCode(err, "ClusterInAnotherSubscription") || e.Code == "ClusterInAnotherSubscription" {
+		t.Errorf("AttachAKS = %v (details %v): want ClusterInAnotherSubscription among the details, found by HasCode", err, e.Details)
+	}
+}

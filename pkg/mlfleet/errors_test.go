@@ -57,3 +57,28 @@ func TestHasCodeServerError(t *testing.T) {
 		t.Errorf("AttachAKS = %v (details %v): want ClusterInAnotherSubscription among the details, found by HasCode", err, e.Details)
 	}
 }
+
+// TestEmptyNameSaysWhich: a name left empty is refused before anything is sent, with a
+// message that says which name it is.
+func TestEmptyNameSaysWhich(t *testing.T) {
+	ctx := context.Background()
+	client, ws := myWorkspace(ctx)
+	for _, tc := range []struct {
+		name string
+		call func() error
+		want string
+	}{
+		{"compute", func() error { _, err := ws.Compute(ctx, ""); return err }, "invalid request: the compute name is empty; give one"},
+		{"workspace", func() error { _, err := client.GetWorkspace(ctx, fixtureGroup, ""); return err }, "invalid request: the workspace name is empty; give one"},
+		{"resource group", func() error { _, err := client.GetWorkspace(ctx, "", fixtureWorkspace); return err }, "invalid request: the resource group name is empty; give one"},
+		{"location", func() error { _, err := client.ListUsages(ctx, ""); return err }, "invalid request: the location is empty; give one"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.call()
+			var ve *mlfleet.ValidationError
+			if !errors.As(err, &ve) || err.Error() != tc.want {
+				t.Errorf("got %T %v, want a *ValidationError %q", err, err, tc.want)
+			}
+		})
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/mlfleet/mlfleet/pkg/mlfleet"
@@ -80,5 +81,37 @@ func TestEmptyNameSaysWhich(t *testing.T) {
 				t.Errorf("got %T %v, want a *ValidationError %q", err, err, tc.want)
 			}
 		})
+	}
+}
+
+// TestDetachStateAndGone: after Detach and WaitForCompletion the handle says Succeeded,
+// not Deleting; a second Detach of the compute, now gone, is the server's 404, with its
+// request id.
+func TestDetachStateAndGone(t *testing.T) {
+	ctx := context.Background()
+	_, ws := myWorkspace(ctx)
+	aks, err := ws.AttachAKS(ctx, "detachstate", mlfleet.AKSAttachConfig{ResourceGroup: fixtureGroup, ClusterName: fixtureCluster, ClusterPurpose: mlfleet.PurposeDevTest})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := aks.WaitForCompletion(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := aks.Detach(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := aks.ProvisioningState(); got != "Deleting" {
+		t.Errorf("state while detaching = %q, want Deleting", got)
+	}
+	if err := aks.WaitForCompletion(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := aks.ProvisioningState(); got != "Succeeded" {
+		t.Errorf("state after the detach = %q, want Succeeded", got)
+	}
+	err = aks.Detach(ctx)
+	var e *mlfleet.Error
+	if !errors.As(err, &e) || !mlfleet.IsNotFound(err) || e.RequestID == "" || !strings.Contains(e.Message, "detachstate") {
+		t.Errorf("second Detach = %#v, want the server's 404 naming the compute, with a request id", err)
 	}
 }

@@ -266,7 +266,7 @@ func TestClusterOperationsNotSupported(t *testing.T) {
 			status: http.StatusOK},
 		{name: "nodepool stop", method: http.MethodPut, path: id + "/agentPools/nodepool1",
 			body:   map[string]any{"properties": map[string]any{"count": 3, "vmSize": "Standard_D3_v2", "mode": "System", "powerState": map[string]any{"code": "Stopped"}}},
-			status: http.StatusBadRequest, code: containerservice.CodeOperationNotSupported, target: "properties.agentPoolProfiles[0].powerState.code",
+			status: http.StatusBadRequest, code: containerservice.CodeOperationNotSupported, target: "properties.powerState.code",
 			text: "Stopping agent pool 'nodepool1' (power state 'Stopped') is not supported by mlfleet"},
 		{name: "nodepool start", method: http.MethodPut, path: id + "/agentPools/nodepool1",
 			body:   map[string]any{"properties": map[string]any{"count": 3, "vmSize": "Standard_D3_v2", "mode": "System", "powerState": map[string]any{"code": "Running"}}},

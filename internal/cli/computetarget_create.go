@@ -20,6 +20,8 @@ import (
 // on a command line. A field without a flag keeps its Go name.
 func flagName(field string) string {
 	switch field {
+	case "Name":
+		return "--name"
 	case "AgentCount":
 		return "--agent-count"
 	case "ClusterPurpose":

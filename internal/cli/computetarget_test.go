@@ -188,6 +188,12 @@ func TestFlagErrors(t *testing.T) {
 	if ExitCode(err) != 2 || err.Error() != want {
 		t.Errorf("got (exit %d)\n%v\nwant\n%s", ExitCode(err), err, want)
 	}
+	// The compute name the SDK checks with the configuration is --name.
+	err = flagErrors(mlfleet.ValidateComputeName("Bad_Name!"))
+	want = "compute name (--name) \"Bad_Name!\" is invalid: use 3 to 24 letters, digits or '-', starting with a letter"
+	if ExitCode(err) != 2 || err.Error() != want {
+		t.Errorf("a bad compute name: got (exit %d) %v, want %s", ExitCode(err), err, want)
+	}
 	if err := flagErrors(nil); err != nil {
 		t.Errorf("flagErrors(nil) = %v", err)
 	}

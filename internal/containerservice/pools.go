@@ -2,6 +2,7 @@ package containerservice
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 
@@ -42,7 +43,7 @@ func (s *Service) ScalePool(ctx context.Context, sub, rg, name, pool string, in 
 		OrchestratorVersion: ip.OrchestratorVersion, AgentPoolSettings: ip.AgentPoolSettings}}
 	updated, _, op, err := s.Put(ctx, sub, rg, name, ci, arm.Preconditions{})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, asPoolError(err)
 	}
 	ap := agentPool(updated, updated.Properties.AgentPoolProfiles[idx])
 	if op != nil {
@@ -54,6 +55,49 @@ func (s *Service) ScalePool(ctx context.Context, sub, rg, name, pool string, in 
 		}
 	}
 	return ap, op, nil
+}
+
+// poolTarget is the target prefix of the one pool a pool PUT sends through the cluster's
+// update; in the agentPools API its fields sit directly under properties.
+const poolTarget = "properties.agentPoolProfiles[0]"
+
+// asPoolError turns a refusal of the cluster update a pool PUT runs into the agentPools
+// API's terms, as AKS answers az aks nodepool: targets name properties.vmSize, not
+// properties.agentPoolProfiles[0].vmSize, and several failures are "The agent pool
+// request". Other errors pass as they are.
+func asPoolError(err error) error {
+	var e *arm.Error
+	if !errors.As(err, &e) {
+		return err
+	}
+	out := poolTargets(e)
+	if len(out.Details) > 0 {
+		// Only arm.Problems.Err reports details here: build the whole again for the pool.
+		if whole, ok := arm.Problems(out.Details).Err(out.Code, "The agent pool request").(*arm.Error); ok {
+			whole.Status = out.Status
+			return whole
+		}
+	}
+	return out
+}
+
+// poolTargets returns a copy of e and its details with the pool's targets moved from the
+// cluster body's paths to the agent pool body's.
+func poolTargets(e *arm.Error) *arm.Error {
+	out := *e
+	switch {
+	case out.Target == poolTarget:
+		out.Target = "properties"
+	case strings.HasPrefix(out.Target, poolTarget+"."):
+		out.Target = "properties." + strings.TrimPrefix(out.Target, poolTarget+".")
+	}
+	if e.Details != nil {
+		out.Details = make([]*arm.Error, len(e.Details))
+		for i, d := range e.Details {
+			out.Details[i] = poolTargets(d)
+		}
+	}
+	return &out
 }
 
 // GetPool returns one agent pool as a child resource.

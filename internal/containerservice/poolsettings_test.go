@@ -232,11 +232,11 @@ func TestPoolSettingsUpdate(t *testing.T) {
 	finishOperations(t, st)
 
 	_, _, err = nodepoolUpdate("c1", func(in *armapi.AgentPoolPut) { in.Properties.MaxPods = intp(30) })
-	wantBadRequest(t, err, "PropertyChangeNotAllowed", []string{"properties.agentPoolProfiles[0].maxPods"}, "maxPods cannot be changed after the pool is created")
+	wantBadRequest(t, err, "PropertyChangeNotAllowed", []string{"properties.maxPods"}, "maxPods cannot be changed after the pool is created")
 	_, _, err = nodepoolUpdate("c1", func(in *armapi.AgentPoolPut) { in.Properties.OSDiskSizeGB = intp(256) })
-	wantBadRequest(t, err, "PropertyChangeNotAllowed", []string{"properties.agentPoolProfiles[0].osDiskSizeGB"}, "is 128 GB and cannot be changed")
+	wantBadRequest(t, err, "PropertyChangeNotAllowed", []string{"properties.osDiskSizeGB"}, "is 128 GB and cannot be changed")
 	_, _, err = nodepoolUpdate("c1", func(in *armapi.AgentPoolPut) { in.Properties.NodeTaints = []string{"sku=gpu:Sometimes"} })
-	wantBadRequest(t, err, "InvalidParameter", []string{"properties.agentPoolProfiles[0].nodeTaints"}, "effect 'Sometimes' is not one of")
+	wantBadRequest(t, err, "InvalidParameter", []string{"properties.nodeTaints"}, "effect 'Sometimes' is not one of")
 	if ap, err := s.GetPool(ctx, testSub, testRG, "c1", "nodepool1"); err != nil || ap.Properties.MaxPods != 110 || ap.Properties.OSDiskSizeGB != 128 || len(ap.Properties.NodeTaints) != 1 {
 		t.Fatalf("after the refusals: %+v (%v), want the pool unchanged", ap, err)
 	}
@@ -248,7 +248,7 @@ func TestPoolSettingsUpdate(t *testing.T) {
 		"maxPods":    func(in *armapi.AgentPoolPut) { in.Properties.MaxPods = intp(30) },
 	} {
 		_, _, err = nodepoolUpdate("ext", change)
-		wantBadRequest(t, err, "InvalidParameter", []string{"properties.agentPoolProfiles[0]." + field}, "Clusters of the external provider are set where they run")
+		wantBadRequest(t, err, "InvalidParameter", []string{"properties." + field}, "Clusters of the external provider are set where they run")
 	}
 	if ap, op, err := nodepoolUpdate("ext", func(in *armapi.AgentPoolPut) { in.Properties.Tags = map[string]string{"owner": "qa"} }); err != nil || op != nil || ap.Properties.Tags["owner"] != "qa" {
 		t.Fatalf("tags of a registered cluster's pool: %+v, operation %v, %v; want them stored", ap, op, err)

@@ -81,7 +81,7 @@ func TestUnsupportedPoolSettings(t *testing.T) {
 	}
 	put.Properties.AvailabilityZones = []string{"1"}
 	_, _, err = s.ScalePool(ctx, testSub, testRG, "pools", "nodepool1", put)
-	wantBadRequest(t, err, "InvalidParameter", []string{p + "availabilityZones"}, "Leave out --zones")
+	wantBadRequest(t, err, "InvalidParameter", []string{"properties.availabilityZones"}, "Leave out --zones")
 	in := clusterInput(1, "Standard_D3_v2")
 	in.Properties.AgentPoolProfiles[0].EnableEncryptionAtHost = boolp(true)
 	_, _, _, err = s.Put(ctx, testSub, testRG, "pools", in, arm.Preconditions{})

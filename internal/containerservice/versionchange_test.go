@@ -86,7 +86,8 @@ func TestPoolVersionChange(t *testing.T) {
 		t.Fatal(err)
 	}
 	finishOperations(t, st)
-	const target = "properties.agentPoolProfiles[0].orchestratorVersion"
+	// The agentPools API names the pool's own fields; the cluster's names them in its list.
+	const target, poolTarget = "properties.agentPoolProfiles[0].orchestratorVersion", "properties.orchestratorVersion"
 	for _, tc := range []struct {
 		name, version string
 		text          string // "" = accepted
@@ -114,7 +115,7 @@ func TestPoolVersionChange(t *testing.T) {
 				}
 				return
 			}
-			wantBadRequest(t, err, "InvalidParameter", []string{target}, tc.text)
+			wantBadRequest(t, err, "InvalidParameter", []string{poolTarget}, tc.text)
 			wantBadRequest(t, cerr, "InvalidParameter", []string{target}, tc.text)
 		})
 	}
@@ -122,7 +123,19 @@ func TestPoolVersionChange(t *testing.T) {
 	var alone armapi.AgentPoolPut
 	alone.Properties.OrchestratorVersion = "1.38.0"
 	_, _, err := s.ScalePool(ctx, testSub, testRG, "pv", "nodepool1", alone)
-	wantBadRequest(t, err, "InvalidParameter", []string{target}, "upgrades are not supported")
+	wantBadRequest(t, err, "InvalidParameter", []string{poolTarget}, "upgrades are not supported")
+	// Several failures of an agent pool PUT are the agent pool request's, each naming its
+	// field as the agentPools API spells it; the same in a cluster PUT stays the cluster's.
+	var both armapi.AgentPoolPut
+	both.Properties.Count = intp(2)
+	both.Properties.VMSize = "Standard_D2_v2"
+	both.Properties.OrchestratorVersion = "1.38.0"
+	_, _, err = s.ScalePool(ctx, testSub, testRG, "pv", "nodepool1", both)
+	wantBadRequest(t, err, "InvalidParameter", []string{poolTarget, "properties.vmSize"}, "The agent pool request: 2 checks failed.")
+	in := clusterInput(2, "Standard_D2_v2")
+	in.Properties.AgentPoolProfiles[0].OrchestratorVersion = "1.38.0"
+	_, _, _, err = s.Put(ctx, testSub, testRG, "pv", in, arm.Preconditions{})
+	wantBadRequest(t, err, "InvalidParameter", []string{target, "properties.agentPoolProfiles[0].vmSize"}, "The cluster request: 2 checks failed.")
 	if ap, err := s.GetPool(ctx, testSub, testRG, "pv", "nodepool1"); err != nil || ap.Properties.OrchestratorVersion != "1.37.2" || ap.Properties.Count != 2 {
 		t.Fatalf("after the refusals: %+v (%v), want 1.37.2 and 2 nodes", ap, err)
 	}

@@ -42,8 +42,13 @@ func (a *AKSCompute) remove(ctx context.Context, action string) error {
 		return err
 	}
 	if p == nil {
+		// ARM answers the DELETE of a missing resource 204; the server's own 404 (with its
+		// message and request id) is what a read of it answers.
+		if _, gerr := a.c.GetCompute(ctx, a.group, a.workspace, a.name); gerr != nil {
+			return gerr
+		}
 		return &Error{StatusCode: http.StatusNotFound, Code: "ResourceNotFound",
-			Message: fmt.Sprintf("compute '%s' does not exist in workspace '%s'", a.name, a.workspace)}
+			Message: fmt.Sprintf("Compute '%s' does not exist in workspace '%s'.", a.name, a.workspace)}
 	}
 	a.op, a.opRemoves, a.warnings = p, true, nil
 	if a.comp != nil {
@@ -158,7 +163,9 @@ func (a *AKSCompute) Location() string {
 }
 
 // ProvisioningState returns the compute's state as last read: Creating, Updating,
-// Deleting, Succeeded, Failed, Canceled or Unknown. After Detach or Delete it is Deleting.
+// Deleting, Succeeded, Failed, Canceled or Unknown. After Detach or Delete it is Deleting
+// until WaitForCompletion sees the operation end; then it is the operation's final status,
+// as azureml-core's wait_for_completion reports it: Succeeded once the compute is gone.
 func (a *AKSCompute) ProvisioningState() string {
 	if a.comp == nil {
 		return ""

@@ -365,15 +365,42 @@ func noWriteRedirects(req *http.Request, via []*http.Request) error {
 // parent of the resource).
 func checkNames(path string) error {
 	path, _, _ = strings.Cut(path, "?")
-	for _, seg := range strings.Split(strings.TrimPrefix(path, "/"), "/") {
+	segs := strings.Split(strings.TrimPrefix(path, "/"), "/")
+	for i, seg := range segs {
 		switch seg {
 		case "":
-			return &ValidationError{What: "request", Problems: []*Problem{{Message: "a name is empty; give every name"}}}
+			what := "a name in the request"
+			if i > 0 {
+				what = emptyNameOf(segs[i-1])
+			}
+			return &ValidationError{What: "request", Problems: []*Problem{{Message: what + " is empty; give one"}}}
 		case ".", "..":
 			return &ValidationError{What: "request", Problems: []*Problem{{Message: fmt.Sprintf("'%s' is not a valid name: names cannot be '.' or '..'", seg)}}}
 		}
 	}
 	return nil
+}
+
+// emptyNameOf says which name follows the path segment collection ("the compute name"
+// after computes), for the message of an empty one.
+func emptyNameOf(collection string) string {
+	switch strings.ToLower(collection) {
+	case "subscriptions":
+		return "the subscription id"
+	case "resourcegroups":
+		return "the resource group name"
+	case "workspaces":
+		return "the workspace name"
+	case "computes":
+		return "the compute name"
+	case "managedclusters":
+		return "the cluster name"
+	case "agentpools":
+		return "the agent pool name"
+	case "locations":
+		return "the location"
+	}
+	return "a name in the request"
 }
 
 func (c *Client) resolve(req request) (string, error) {
@@ -404,48 +431,4 @@ func (c *Client) resolve(req request) (string, error) {
 	}
 	u.RawQuery = q.Encode()
 	return u.String(), nil
-}
-
-// Error is an error answered by the server, in ARM's shape.
-type Error struct {
-	// StatusCode is the HTTP status.
-	StatusCode int
-	// Code is ARM's stable error code, e.g. ResourceGroupNotFound.
-	Code string `json:"code"`
-	// Message says what is wrong and what to do.
-	Message string `json:"message"`
-	// Target names the offending field, when there is one.
-	Target string `json:"target,omitempty"`
-	// Details lists each failure when several are reported together.
-	Details []*Error `json:"details,omitempty"`
-	// RequestID is the server's x-ms-request-id of the failed call.
-	RequestID string `json:"-"`
-}
-
-// Error returns `(Code) Message`; Details are not included.
-func (e *Error) Error() string { return fmt.Sprintf("(%s) %s", e.Code, e.Message) }
-
-// IsNotFound reports whether err is a 404 from the server.
-func IsNotFound(err error) bool {
-	var e *Error
-	return errors.As(err, &e) && e.StatusCode == http.StatusNotFound
-}
-
-func newError(resp *http.Response, data []byte) error {
-	var body struct {
-		Error *Error `json:"error"`
-	}
-	if err := json.Unmarshal(data, &body); err != nil || body.Error == nil || body.Error.Code == "" {
-		msg := strings.TrimSpace(string(data))
-		if msg == "" {
-			msg = http.StatusText(resp.StatusCode)
-		}
-		body.Error = &Error{Code: resp.Header.Get("x-ms-error-code"), Message: msg}
-		if body.Error.Code == "" {
-			body.Error.Code = strings.ReplaceAll(http.StatusText(resp.StatusCode), " ", "")
-		}
-	}
-	body.Error.StatusCode = resp.StatusCode
-	body.Error.RequestID = resp.Header.Get("x-ms-request-id")
-	return body.Error
 }

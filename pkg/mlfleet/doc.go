@@ -76,7 +76,16 @@
 // before anything is sent, as a *ValidationError listing every problem. Failures answered
 // by the server are *Error values carrying ARM's code, message and details; the failed
 // preconditions of a create or attach are all reported together, and FailedPreconditions
-// lists them. IsNotFound tells a missing resource.
+// lists them. IsNotFound tells a missing resource. The top-level code of most 400s is
+// UserError, as in Azure ML; HasCode looks for a code in the error and all its details:
+//
+//	aks, err := ws.CreateAKS(ctx, "myaks", cfg)
+//	switch {
+//	case mlfleet.HasCode(err, "InsufficientCapacity"):
+//		// a smaller purpose, or more nodes
+//	case mlfleet.HasCode(err, "Conflict"):
+//		aks, err = ws.Compute(ctx, "myaks") // it exists already
+//	}
 //
 // # Lower level
 //

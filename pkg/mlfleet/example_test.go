@@ -309,7 +309,7 @@ func ExampleClient_ListUsages() {
 	// Output:
 	// Total Regional vCPUs: some used true, limit 100
 	// Managed Clusters: some used true, limit 10
-	// invalid request: a name is empty; give every name
+	// invalid request: the location is empty; give one
 }
 
 // myWorkspace connects as Example does and returns the client and the fixtures' workspace

@@ -71,7 +71,8 @@ func describeError(err error) string {
 // A nil showOutput prints nothing. When the operation fails or is canceled, the closing
 // line says so, "Provisioning operation error:" and the error follow, and the error is
 // returned (an *Error with the operation's code, message and details). After anything
-// but a detach or delete the compute is read again, so its accessors are current.
+// but a detach or delete the compute is read again, so its accessors are current; after a
+// detach or delete that succeeded, ProvisioningState is Succeeded.
 //
 // A handle without an operation of its own (from Workspace.Compute or Computes) waits
 // until the compute's state is no longer Creating, Updating or Deleting, printing the same
@@ -107,6 +108,10 @@ func (a *AKSCompute) WaitForCompletion(ctx context.Context, showOutput io.Writer
 		}
 		return err
 	case removes:
+		// The compute is gone: nothing to read again, and Deleting would no longer be true.
+		if a.comp != nil {
+			a.comp.Properties.ProvisioningState = st.Status
+		}
 		return nil
 	}
 	return a.Refresh(ctx)

@@ -3,12 +3,23 @@ package mlfleet
 import (
 	"errors"
 	"fmt"
+	"regexp"
+	"slices"
 	"strings"
 )
 
+// computeNameRule and reservedComputeNames are the server's compute naming rule (S4; the
+// server's internal/compute ValidateName), repeated here because the SDK imports no
+// internal package. internal/compute's TestSDKComputeNameRule checks that both agree.
+var (
+	computeNameRule      = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9-]{2,23}$`)
+	reservedComputeNames = []string{"amlcompute", "local", "containerinstance"}
+)
+
 // ValidationError reports every problem of a configuration found before anything is sent
-// to the server: the checks azureml-core makes on the client side. The server checks the
-// request again, and more (names, capacity, CIDRs, Kubernetes versions, certificates);
+// to the server: the checks azureml-core makes on the client side, and the compute naming
+// rule. The server checks the request again, and more (name uniqueness, capacity, CIDRs,
+// Kubernetes versions, certificates);
 // those failures come back as *Error.
 type ValidationError struct {
 	// What names the configuration, e.g. "AKS provisioning configuration".
@@ -33,7 +44,8 @@ func (e *ValidationError) Error() string {
 type Problem struct {
 	// Fields names the fields the rule is about, the first one being the one to fix, as
 	// the configuration's Go fields are spelled ("AgentCount", "SSL.Cname"). "SSL.Cert"
-	// and "SSL.Key" stand for the PEM given either inline or as a file.
+	// and "SSL.Key" stand for the PEM given either inline or as a file; "Name" stands for
+	// the compute name given to CreateAKS or AttachAKS.
 	Fields []string
 	// Message says what is wrong and how to fix it, naming the fields as Fields does.
 	Message string
@@ -89,6 +101,7 @@ type (
 
 // Field names as problems spell them.
 const (
+	fieldName               field = "Name" // the compute name CreateAKS or AttachAKS is given
 	fieldAgentCount         field = "AgentCount"
 	fieldClusterPurpose     field = "ClusterPurpose"
 	fieldLoadBalancerType   field = "LoadBalancerType"
@@ -182,6 +195,29 @@ func (ps *problems) checkLoadBalancer(lbType, subnet string, typeKnown bool) {
 	}
 	if subnet != "" && t != LoadBalancerInternal && (typeKnown || t != "") {
 		ps.add("%s applies only with %s %s", fieldLoadBalancerSubnet, fieldLoadBalancerType, LoadBalancerInternal)
+	}
+}
+
+// ValidateComputeName checks a compute name by the server's naming rules (S4): 3 to 24
+// letters, digits or '-', starting with a letter, and none of the reserved names
+// (amlcompute, local, containerinstance). Whether the name is free is the server's to say
+// (Workspace.CheckComputeName). It returns nil or a *ValidationError; CreateAKS and
+// AttachAKS report its problem together with those of their configuration.
+func ValidateComputeName(name string) error {
+	var ps problems
+	ps.checkComputeName(name)
+	return ps.err("compute name")
+}
+
+// checkComputeName adds the problem of a compute name, if it has one.
+func (ps *problems) checkComputeName(name string) {
+	switch {
+	case name == "":
+		ps.add("the compute name (%s) is empty: give 3 to 24 letters, digits or '-', starting with a letter", fieldName)
+	case slices.Contains(reservedComputeNames, strings.ToLower(name)):
+		ps.add("compute name (%s) %q is reserved; choose another name", fieldName, name)
+	case !computeNameRule.MatchString(name):
+		ps.add("compute name (%s) %q is invalid: use 3 to 24 letters, digits or '-', starting with a letter", fieldName, name)
 	}
 }
 

@@ -1,6 +1,7 @@
 package mlfleet_test
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -244,5 +245,57 @@ func TestFailedPreconditions(t *testing.T) {
 		if got := mlfleet.FailedPreconditions(tc.err); !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("%s: %v, want %v", name, got, tc.want)
 		}
+	}
+}
+
+// TestComputeNameChecked: CreateAKS, AttachAKS and their dry runs check the compute name
+// by the server's rule (S4) before anything is sent, and report it with every problem of
+// the configuration, first, as the field Name; an empty name says which name is empty.
+func TestComputeNameChecked(t *testing.T) {
+	ctx := context.Background()
+	_, ws := myWorkspace(ctx)
+	const invalid = `compute name (Name) "Bad_Name!" is invalid: use 3 to 24 letters, digits or '-', starting with a letter`
+	bad := mlfleet.AKSProvisioningConfig{ClusterPurpose: "Banana", AgentCount: -2, LoadBalancerType: "x"}
+	for _, tc := range []struct {
+		name string
+		call func() error
+		want []string // the problems' messages; nil: the first only is checked
+	}{
+		{"CreateAKS", func() error { _, err := ws.CreateAKS(ctx, "Bad_Name!", bad); return err }, []string{invalid,
+			"AgentCount must be a positive integer",
+			`invalid ClusterPurpose "Banana": allowed values are FastProd, DenseProd, DevTest`,
+			`invalid LoadBalancerType "x": allowed values are PublicIp, InternalLoadBalancer`}},
+		{"ValidateCreateAKS", func() error { _, err := ws.ValidateCreateAKS(ctx, "Bad_Name!", bad); return err }, nil},
+		{"CreateAKS with a good configuration", func() error {
+			_, err := ws.CreateAKS(ctx, "Bad_Name!", mlfleet.AKSProvisioningConfig{})
+			return err
+		}, []string{invalid}},
+		{"AttachAKS", func() error {
+			_, err := ws.AttachAKS(ctx, "Bad_Name!", mlfleet.AKSAttachConfig{ClusterName: "c1"})
+			return err
+		}, []string{invalid, "name the cluster with ResourceGroup and ClusterName, or with ResourceID"}},
+		{"ValidateAttachAKS", func() error {
+			_, err := ws.ValidateAttachAKS(ctx, "Bad_Name!", mlfleet.AKSAttachConfig{ResourceGroup: fixtureGroup, ClusterName: fixtureCluster})
+			return err
+		}, []string{invalid}},
+		{"reserved", func() error { _, err := ws.CreateAKS(ctx, "Local", mlfleet.AKSProvisioningConfig{}); return err },
+			[]string{`compute name (Name) "Local" is reserved; choose another name`}},
+		{"empty", func() error { _, err := ws.CreateAKS(ctx, "", mlfleet.AKSProvisioningConfig{}); return err },
+			[]string{"the compute name (Name) is empty: give 3 to 24 letters, digits or '-', starting with a letter"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := problemsOf(t, tc.call())
+			switch {
+			case len(got) == 0:
+				t.Fatalf("no problem reported, want %q first", invalid)
+			case tc.want == nil && got[0] != invalid:
+				t.Errorf("first problem %q, want %q", got[0], invalid)
+			case tc.want != nil && !reflect.DeepEqual(got, tc.want):
+				t.Errorf("problems\n%q\nwant\n%q", got, tc.want)
+			}
+		})
+	}
+	if err := mlfleet.ValidateComputeName("myaks"); err != nil {
+		t.Errorf("ValidateComputeName(myaks) = %v, want nil", err)
 	}
 }

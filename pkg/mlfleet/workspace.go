@@ -32,12 +32,12 @@ func (w *Workspace) compute(name string) *AKSCompute {
 
 // CreateAKS starts creating a cluster from the workspace and attaching it as the AKS
 // compute name (S1): azureml-core's ComputeTarget.create with a provisioning
-// configuration. It checks cfg first (Validate; a *ValidationError when it fails) and
-// reads its TLS files. The returned compute is Creating; WaitForCompletion follows the
-// operation to its end. Checks the server makes (name rules and uniqueness, capacity for
-// the purpose, CIDRs) fail as an *Error listing every failed precondition. A compute of
-// that name that exists is never changed: the server answers 409 Conflict (use Update or
-// Scale to change it).
+// configuration. It checks name (ValidateComputeName) and cfg (Validate) first, reporting
+// their problems together as one *ValidationError, and reads its TLS files. The returned
+// compute is Creating; WaitForCompletion follows the operation to its end. Checks the
+// server makes (name uniqueness, capacity for the purpose, CIDRs) fail as an *Error
+// listing every failed precondition. A compute of that name that exists is never changed:
+// the server answers 409 Conflict (use Update or Scale to change it).
 func (w *Workspace) CreateAKS(ctx context.Context, name string, cfg AKSProvisioningConfig) (*AKSCompute, error) {
 	return w.putAKS(ctx, name, &cfg)
 }
@@ -50,8 +50,9 @@ func (w *Workspace) ValidateCreateAKS(ctx context.Context, name string, cfg AKSP
 }
 
 // AttachAKS starts attaching an existing cluster to the workspace as the AKS compute name
-// (S2): azureml-core's ComputeTarget.attach with an attach configuration. It checks cfg
-// first (Validate; a *ValidationError when it fails) and reads its TLS files. Every
+// (S2): azureml-core's ComputeTarget.attach with an attach configuration. It checks name
+// (ValidateComputeName) and cfg (Validate) first, reporting their problems together as one
+// *ValidationError, and reads its TLS files. Every
 // precondition (reachability, permissions, version, capacity, an existing attachment) is
 // checked by the server before anything is installed and fails as one *Error listing
 // them. A compute of that name that exists is never changed (409 Conflict). The returned
@@ -79,7 +80,7 @@ type aksConfig interface {
 
 // putAKS checks cfg, reads its TLS files and PUTs the compute name it makes.
 func (w *Workspace) putAKS(ctx context.Context, name string, cfg aksConfig) (*AKSCompute, error) {
-	body, err := w.aksBody(cfg)
+	body, err := w.aksBody(name, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -92,19 +93,30 @@ func (w *Workspace) putAKS(ctx context.Context, name string, cfg aksConfig) (*AK
 
 // validateAKS is putAKS's dry run.
 func (w *Workspace) validateAKS(ctx context.Context, name string, cfg aksConfig) (*ComputeValidation, error) {
-	body, err := w.aksBody(cfg)
+	body, err := w.aksBody(name, cfg)
 	if err != nil {
 		return nil, err
 	}
 	return w.c.ValidateCompute(ctx, w.group, w.Name, name, body, cfg.options())
 }
 
-func (w *Workspace) aksBody(cfg aksConfig) (*Compute, error) {
+// aksBody checks the compute name and cfg, reporting all their problems together as one
+// *ValidationError, reads cfg's TLS files and returns the PUT body.
+func (w *Workspace) aksBody(name string, cfg aksConfig) (*Compute, error) {
 	if w.c == nil {
 		return nil, errUnbound
 	}
+	var ps problems
+	ps.checkComputeName(name)
 	if err := cfg.Validate(); err != nil {
-		return nil, err
+		var ve *ValidationError
+		if !errors.As(err, &ve) {
+			return nil, err
+		}
+		return nil, &ValidationError{What: ve.What, Problems: append(ps, ve.Problems...)}
+	}
+	if len(ps) > 0 {
+		return nil, ps.err("compute name")
 	}
 	if err := cfg.readFiles(); err != nil {
 		return nil, err

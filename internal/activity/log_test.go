@@ -318,41 +318,16 @@ func TestOperationEndNamedAsItsRequest(t *testing.T) {
 // the request's Accepted event, not before it, and not earlier in time.
 func TestOperationEndedBeforeItsRequest(t *testing.T) {
 	t.Parallel()
-	st := storetest.OpenSQLite(t)
 	now := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
-	l := New(Config{Store: st}, WithClock(func() time.Time { return now }))
-	engine := operations.New(st, operations.Config{})
-	engine.Register("managedclusters.delete", func(context.Context, *operations.Run) error { return nil })
-	ctx := context.Background()
-	req, octx := l.Begin(ctx, http.MethodDelete, mcID, "alice", "c-quick", "", "127.0.0.1")
-	op, err := engine.Submit(octx, "managedclusters.delete", mcID, testSub, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	saved, err := st.GetOperation(ctx, op.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var progress struct {
-		Origin json.RawMessage `json:"origin"`
-	}
-	if err := json.Unmarshal(saved.Progress, &progress); err != nil {
-		t.Fatal(err)
-	}
+	q := newQuickDeletes(t, now)
+	d := q.begin(t, "c-quick")
 	// The operation ends, a millisecond before the request's answer is recorded.
-	saved.Status, saved.EndedAt = store.StatusSucceeded, now.Add(-time.Millisecond)
-	l.OperationEnded(ctx, saved, progress.Origin)
-	h := http.Header{}
-	h.Set("Azure-AsyncOperation", "https://127.0.0.1:8443/subscriptions/"+testSub+"/providers/X/operationStatuses/"+op.ID+"?api-version=2025-02-01")
-	l.End(ctx, req, http.StatusAccepted, h)
+	d.op.EndedAt = now.Add(-time.Millisecond)
+	q.l.OperationEnded(context.Background(), d.op, d.origin)
+	q.l.End(context.Background(), d.req, http.StatusAccepted, d.header)
 
-	events := listAll(t, l, Query{From: now.Add(-time.Hour), To: now.Add(time.Hour), CorrelationID: "c-quick"})
-	var got []string
-	for _, e := range events {
-		got = append(got, e["status"].(map[string]any)["value"].(string)+" "+e["eventTimestamp"].(string))
-	}
 	at := now.Format(time.RFC3339Nano)
-	if want := []string{StatusSucceeded + " " + at, StatusAccepted + " " + at}; !slices.Equal(got, want) {
+	if got, want := q.statuses(t, "c-quick", true), []string{StatusSucceeded + " " + at, StatusAccepted + " " + at}; !slices.Equal(got, want) {
 		t.Errorf("events, newest first: %q, want %q", got, want)
 	}
 }
@@ -362,45 +337,82 @@ func TestOperationEndedBeforeItsRequest(t *testing.T) {
 // Accepted event comes before its operation's end.
 func TestOperationEndsRaceTheirRequests(t *testing.T) {
 	t.Parallel()
-	st := storetest.OpenSQLite(t)
-	now := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
-	l := New(Config{Store: st}, WithClock(func() time.Time { return now }))
-	engine := operations.New(st, operations.Config{})
-	engine.Register("managedclusters.delete", func(context.Context, *operations.Run) error { return nil })
-	ctx := context.Background()
+	q := newQuickDeletes(t, time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC))
 	const n = 16
 	var wg sync.WaitGroup
 	for i := range n {
-		req, octx := l.Begin(ctx, http.MethodDelete, mcID, "alice", fmt.Sprintf("c-race-%d", i), "", "127.0.0.1")
-		op, err := engine.Submit(octx, "managedclusters.delete", mcID, testSub, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		saved, err := st.GetOperation(ctx, op.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var progress struct {
-			Origin json.RawMessage `json:"origin"`
-		}
-		if err := json.Unmarshal(saved.Progress, &progress); err != nil {
-			t.Fatal(err)
-		}
-		saved.Status, saved.EndedAt = store.StatusSucceeded, now
-		h := http.Header{}
-		h.Set("Azure-AsyncOperation", "https://127.0.0.1:8443/subscriptions/"+testSub+"/providers/X/operationStatuses/"+op.ID+"?api-version=2025-02-01")
-		wg.Go(func() { l.OperationEnded(ctx, saved, progress.Origin) })
-		wg.Go(func() { l.End(ctx, req, http.StatusAccepted, h) })
+		d := q.begin(t, fmt.Sprintf("c-race-%d", i))
+		wg.Go(func() { q.l.OperationEnded(context.Background(), d.op, d.origin) })
+		wg.Go(func() { q.l.End(context.Background(), d.req, http.StatusAccepted, d.header) })
 	}
 	wg.Wait()
 	for i := range n {
-		events := listAll(t, l, Query{From: now.Add(-time.Hour), To: now.Add(time.Hour), CorrelationID: fmt.Sprintf("c-race-%d", i)})
-		var got []string
-		for _, e := range events {
-			got = append(got, e["status"].(map[string]any)["value"].(string))
-		}
-		if want := []string{StatusSucceeded, StatusAccepted}; !slices.Equal(got, want) {
+		if got, want := q.statuses(t, fmt.Sprintf("c-race-%d", i), false), []string{StatusSucceeded, StatusAccepted}; !slices.Equal(got, want) {
 			t.Errorf("request %d: events, newest first: %q, want %q", i, got, want)
 		}
 	}
+}
+
+// quickDeletes is a Log at a fixed time whose cluster deletes, submitted by recorded
+// requests, the tests end by hand.
+type quickDeletes struct {
+	l      *Log
+	st     store.Store
+	engine *operations.Engine
+	now    time.Time
+}
+
+// quickDelete is one such request: its operation (ended Succeeded at now, until the test
+// says otherwise), the origin the engine keeps for it and the answer's headers.
+type quickDelete struct {
+	req    *Request
+	op     *store.Operation
+	origin json.RawMessage
+	header http.Header
+}
+
+func newQuickDeletes(t *testing.T, now time.Time) *quickDeletes {
+	st := storetest.OpenSQLite(t)
+	engine := operations.New(st, operations.Config{})
+	engine.Register("managedclusters.delete", func(context.Context, *operations.Run) error { return nil })
+	return &quickDeletes{l: New(Config{Store: st}, WithClock(func() time.Time { return now })), st: st, engine: engine, now: now}
+}
+
+// begin starts a delete request with correlation id corr and submits its operation.
+func (q *quickDeletes) begin(t *testing.T, corr string) quickDelete {
+	t.Helper()
+	ctx := context.Background()
+	req, octx := q.l.Begin(ctx, http.MethodDelete, mcID, "alice", corr, "", "127.0.0.1")
+	op, err := q.engine.Submit(octx, "managedclusters.delete", mcID, testSub, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved, err := q.st.GetOperation(ctx, op.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var progress struct {
+		Origin json.RawMessage `json:"origin"`
+	}
+	if err := json.Unmarshal(saved.Progress, &progress); err != nil {
+		t.Fatal(err)
+	}
+	saved.Status, saved.EndedAt = store.StatusSucceeded, q.now
+	h := http.Header{}
+	h.Set("Azure-AsyncOperation", "https://127.0.0.1:8443/subscriptions/"+testSub+"/providers/X/operationStatuses/"+op.ID+"?api-version=2025-02-01")
+	return quickDelete{req: req, op: saved, origin: progress.Origin, header: h}
+}
+
+// statuses lists corr's events, newest first: their status, with their time when withTime.
+func (q *quickDeletes) statuses(t *testing.T, corr string, withTime bool) []string {
+	t.Helper()
+	var out []string
+	for _, e := range listAll(t, q.l, Query{From: q.now.Add(-time.Hour), To: q.now.Add(time.Hour), CorrelationID: corr}) {
+		s := e["status"].(map[string]any)["value"].(string)
+		if withTime {
+			s += " " + e["eventTimestamp"].(string)
+		}
+		out = append(out, s)
+	}
+	return out
 }

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -10,11 +9,11 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/mlfleet/mlfleet/internal/store"
 	"github.com/mlfleet/mlfleet/internal/store/storetest"
+	"github.com/mlfleet/mlfleet/internal/testutil"
 )
 
 // TestStoreFull: when the server's SQLite store is full (a real file whose size limit,
@@ -46,7 +45,7 @@ func TestStoreFull(t *testing.T) {
 		t.Fatal(err)
 	}
 	st := storetest.Open(t, fmt.Sprintf("%s?_pragma=max_page_count(%d)", path, pages+100))
-	var log syncBuffer
+	var log testutil.Buffer
 	a := newAPIServer(t, Config{Store: st, Logger: slog.New(slog.NewTextHandler(&log, nil))})
 
 	// Resource groups with ARM's largest tags until the file is full.
@@ -106,24 +105,4 @@ func TestStoreFull(t *testing.T) {
 	if ans := a.call(t, a.admin, "GET", rgURL("rg0"), ""); ans.status != http.StatusOK {
 		t.Errorf("read from a full store = %d %s, want 200", ans.status, ans.raw)
 	}
-}
-
-// syncBuffer is a bytes.Buffer that a server's handlers may write to while a test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-// Write appends p.
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-// String returns what was written so far.
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -41,25 +41,7 @@ func TestScaleDownBlockedByBudget(t *testing.T) {
 	ctx := t.Context()
 	client := ensureCluster(t, ctx, p, spec)
 
-	labels := map[string]string{"app": "web"}
-	if _, err := client.AppsV1().Deployments("default").Create(ctx, &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "web"},
-		Spec: appsv1.DeploymentSpec{Replicas: ptr.To[int32](3), Selector: &metav1.LabelSelector{MatchLabels: labels},
-			Template: v1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels},
-				Spec: v1.PodSpec{Containers: []v1.Container{{Name: "web", Image: "nginx"}}}}}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	minAvailable := intstr.FromInt32(3)
-	if _, err := client.PolicyV1().PodDisruptionBudgets("default").Create(ctx, &policyv1.PodDisruptionBudget{ObjectMeta: metav1.ObjectMeta{Name: "web-pdb"},
-		Spec: policyv1.PodDisruptionBudgetSpec{MinAvailable: &minAvailable, Selector: &metav1.LabelSelector{MatchLabels: labels}}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	testutil.WaitFor(t, time.Minute, "the budget counts 3 healthy pods", func() (bool, string) {
-		b, err := client.PolicyV1().PodDisruptionBudgets("default").Get(ctx, "web-pdb", metav1.GetOptions{})
-		if err != nil {
-			return false, err.Error()
-		}
-		return b.Status.ObservedGeneration == b.Generation && b.Status.CurrentHealthy == 3, fmt.Sprintf("%+v", b.Status)
-	})
+	blockDrains(t, ctx, client, 3)
 
 	shrunk := pool
 	shrunk.Count = 2
@@ -79,6 +61,31 @@ func TestScaleDownBlockedByBudget(t *testing.T) {
 	if err != nil || len(nodes.Items) != 3 {
 		t.Fatalf("nodes after the failed scale-down: %d (%v), want 3", len(nodes.Items), err)
 	}
+}
+
+// blockDrains runs n pods of a Deployment "web" in namespace default under a
+// PodDisruptionBudget "web-pdb" that needs all n: a drain that would evict one waits.
+func blockDrains(t *testing.T, ctx context.Context, client kubernetes.Interface, n int32) {
+	t.Helper()
+	labels := map[string]string{"app": "web"}
+	if _, err := client.AppsV1().Deployments("default").Create(ctx, &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "web"},
+		Spec: appsv1.DeploymentSpec{Replicas: ptr.To(n), Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: v1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec: v1.PodSpec{Containers: []v1.Container{{Name: "web", Image: "nginx"}}}}}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	minAvailable := intstr.FromInt32(n)
+	if _, err := client.PolicyV1().PodDisruptionBudgets("default").Create(ctx, &policyv1.PodDisruptionBudget{ObjectMeta: metav1.ObjectMeta{Name: "web-pdb"},
+		Spec: policyv1.PodDisruptionBudgetSpec{MinAvailable: &minAvailable, Selector: &metav1.LabelSelector{MatchLabels: labels}}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	testutil.WaitFor(t, time.Minute, fmt.Sprintf("the budget counts %d healthy pods", n), func() (bool, string) {
+		b, err := client.PolicyV1().PodDisruptionBudgets("default").Get(ctx, "web-pdb", metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		return b.Status.ObservedGeneration == b.Generation && b.Status.CurrentHealthy == n, fmt.Sprintf("%+v", b.Status)
+	})
 }
 
 // ensureCluster ensures the cluster of spec on p and returns a client of its admin.
@@ -114,25 +121,7 @@ func TestReadsDuringBlockedScale(t *testing.T) {
 	spec := provider.ClusterSpec{ID: "reads1", Name: "reads1", Location: "westeurope", Pools: []provider.NodePool{pool}}
 	ctx := t.Context()
 	client := ensureCluster(t, ctx, p, spec)
-	labels := map[string]string{"app": "web"}
-	if _, err := client.AppsV1().Deployments("default").Create(ctx, &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "web"},
-		Spec: appsv1.DeploymentSpec{Replicas: ptr.To[int32](2), Selector: &metav1.LabelSelector{MatchLabels: labels},
-			Template: v1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels},
-				Spec: v1.PodSpec{Containers: []v1.Container{{Name: "web", Image: "nginx"}}}}}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	minAvailable := intstr.FromInt32(2)
-	if _, err := client.PolicyV1().PodDisruptionBudgets("default").Create(ctx, &policyv1.PodDisruptionBudget{ObjectMeta: metav1.ObjectMeta{Name: "web-pdb"},
-		Spec: policyv1.PodDisruptionBudgetSpec{MinAvailable: &minAvailable, Selector: &metav1.LabelSelector{MatchLabels: labels}}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	testutil.WaitFor(t, time.Minute, "the budget counts 2 healthy pods", func() (bool, string) {
-		b, err := client.PolicyV1().PodDisruptionBudgets("default").Get(ctx, "web-pdb", metav1.GetOptions{})
-		if err != nil {
-			return false, err.Error()
-		}
-		return b.Status.ObservedGeneration == b.Generation && b.Status.CurrentHealthy == 2, fmt.Sprintf("%+v", b.Status)
-	})
+	blockDrains(t, ctx, client, 2)
 
 	shrunk := pool
 	shrunk.Count = 1

@@ -1,36 +1,18 @@
 package kubeapiserver
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/go-logr/logr"
 	"k8s.io/klog/v2"
+
+	"github.com/mlfleet/mlfleet/internal/testutil"
 )
-
-// syncBuffer is a bytes.Buffer that klog's writers may share.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // TestQuietStartAndStop: a new cluster's apiserver, started and stopped cleanly, logs at
 // ERROR none of what upstream's defaults made it log on every start: "Found stale data,
@@ -39,7 +21,7 @@ func (b *syncBuffer) String() string {
 // unset); nor "Unable to remove endpoints" on the way down.
 func TestQuietStartAndStop(t *testing.T) {
 	// Not parallel: klog's logger belongs to the whole process.
-	var errs syncBuffer
+	var errs testutil.Buffer
 	klog.SetSlogLogger(slog.New(slog.NewTextHandler(&errs, &slog.HandlerOptions{Level: slog.LevelError})))
 	t.Cleanup(func() {
 		if os.Getenv("KUBEAPISERVER_TEST_LOGS") == "" {

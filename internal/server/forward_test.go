@@ -27,16 +27,7 @@ import (
 // last as unreachable; other paths go to the API handler.
 func TestPeerCalls(t *testing.T) {
 	ctx := context.Background()
-	st := storetest.OpenSQLite(t)
-	key, _ := secrets.NewKey()
-	box, err := secrets.New(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	emb, err := embedded.New(t.TempDir(), catalog.DefaultVMSizes(), slog.Default())
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, box, emb := peerParts(t)
 	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusTeapot) })
 	srv := httptest.NewTLSServer(servePeerCalls(api, emb, box, slog.Default()))
 	defer srv.Close()
@@ -113,16 +104,7 @@ func TestPeerDrainError(t *testing.T) {
 // would reach the user in the operation's error.
 func TestPeerCallsWhileStopping(t *testing.T) {
 	ctx := context.Background()
-	st := storetest.OpenSQLite(t)
-	key, _ := secrets.NewKey()
-	box, err := secrets.New(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	emb, err := embedded.New(t.TempDir(), catalog.DefaultVMSizes(), slog.Default())
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, box, emb := peerParts(t)
 	calls := servePeerCalls(http.NotFoundHandler(), emb, box, slog.Default())
 	srv := httptest.NewTLSServer(calls)
 	defer srv.Close()
@@ -142,7 +124,7 @@ func TestPeerCallsWhileStopping(t *testing.T) {
 		t.Fatalf("status before the stop: %v, want ErrNotFound", err)
 	}
 	calls.Close()
-	err = f.Call(ctx, "host", "status", "c", nil)
+	err := f.Call(ctx, "host", "status", "c", nil)
 	if !errors.Is(err, embedded.ErrHostStopping) || errors.Is(err, provider.ErrNotFound) {
 		t.Errorf("status on a stopping replica: %v, want ErrHostStopping", err)
 	}
@@ -156,4 +138,20 @@ func TestPeerCallsWhileStopping(t *testing.T) {
 			t.Errorf("error %q names an internal address", msg)
 		}
 	}
+}
+
+// peerParts returns what a replica's peer calls need: a store, a secret box and an
+// embedded provider with no cluster.
+func peerParts(t *testing.T) (store.Store, *secrets.Box, *embedded.Provider) {
+	t.Helper()
+	key, _ := secrets.NewKey()
+	box, err := secrets.New(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	emb, err := embedded.New(t.TempDir(), catalog.DefaultVMSizes(), slog.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return storetest.OpenSQLite(t), box, emb
 }

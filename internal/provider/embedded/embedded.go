@@ -73,6 +73,8 @@ type cluster struct {
 	// not): set and cleared under mu with server. A change holds mu for as long as it
 	// runs, a scale-down's drain for up to its timeout, and the reads that need no change
 	// (credentials, pod logs) must not wait for it: a user fixing the drain needs them.
+	// A cluster not up yet is still waited for (running), so that a read right after a
+	// restart gets the cluster once Resume has started it, not ClusterNotRunning.
 	live atomic.Pointer[liveCluster]
 }
 
@@ -443,7 +445,15 @@ func (p *Provider) running(id string) (*cluster, error) {
 	if !ok {
 		return nil, provider.ErrNotFound
 	}
-	if c.live.Load() == nil {
+	if c.live.Load() != nil {
+		return c, nil
+	}
+	// Not up: wait for a start under way (Resume after a restart), as a change would,
+	// then tell whether it came up.
+	c.mu.Lock()
+	up := c.server != nil
+	c.mu.Unlock()
+	if !up {
 		return nil, provider.ErrNotFound
 	}
 	return c, nil

@@ -71,18 +71,8 @@ func TestRecordRequests(t *testing.T) {
 	h.Set("x-ms-request-id", "req-1")
 	h.Set("Azure-AsyncOperation", "https://127.0.0.1:8443/subscriptions/"+testSub+"/providers/Microsoft.ContainerService/operationStatuses/"+op.ID+"?api-version=2025-02-01")
 	l.End(ctx, req, http.StatusCreated, h)
-	saved, err := st.GetOperation(ctx, op.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	saved.Status, saved.EndedAt = store.StatusSucceeded, now.Add(time.Minute)
-	var origin struct {
-		Origin json.RawMessage `json:"origin"`
-	}
-	if err := json.Unmarshal(saved.Progress, &origin); err != nil || len(origin.Origin) == 0 {
-		t.Fatalf("the operation does not carry the request's origin: %s", saved.Progress)
-	}
-	l.OperationEnded(ctx, saved, origin.Origin)
+	saved, origin := endedByHand(t, st, op.ID, now.Add(time.Minute))
+	l.OperationEnded(ctx, saved, origin)
 
 	// A forbidden delete.
 	req, _ = l.Begin(ctx, "DELETE", mcID, "reader", "c-2", "", "10.0.0.2")
@@ -277,18 +267,8 @@ func TestOperationEndNamedAsItsRequest(t *testing.T) {
 			h.Set("Azure-AsyncOperation", "https://127.0.0.1:8443/subscriptions/"+testSub+"/providers/X/operationStatuses/"+ops[0].ID+"?api-version=2025-02-01")
 			l.End(ctx, req, http.StatusAccepted, h)
 			for _, op := range ops {
-				saved, err := st.GetOperation(ctx, op.ID)
-				if err != nil {
-					t.Fatal(err)
-				}
-				saved.Status, saved.EndedAt = store.StatusSucceeded, now.Add(time.Minute)
-				var progress struct {
-					Origin json.RawMessage `json:"origin"`
-				}
-				if err := json.Unmarshal(saved.Progress, &progress); err != nil {
-					t.Fatal(err)
-				}
-				l.OperationEnded(ctx, saved, progress.Origin)
+				saved, origin := endedByHand(t, st, op.ID, now.Add(time.Minute))
+				l.OperationEnded(ctx, saved, origin)
 			}
 			events := listAll(t, l, Query{From: now.Add(-time.Hour), To: now.Add(time.Hour), CorrelationID: tc.correlation})
 			ends := map[string][2]string{}
@@ -387,20 +367,28 @@ func (q *quickDeletes) begin(t *testing.T, corr string) quickDelete {
 	if err != nil {
 		t.Fatal(err)
 	}
-	saved, err := q.st.GetOperation(ctx, op.ID)
+	saved, origin := endedByHand(t, q.st, op.ID, q.now)
+	h := http.Header{}
+	h.Set("Azure-AsyncOperation", "https://127.0.0.1:8443/subscriptions/"+testSub+"/providers/X/operationStatuses/"+op.ID+"?api-version=2025-02-01")
+	return quickDelete{req: req, op: saved, origin: origin, header: h}
+}
+
+// endedByHand reads operation id back from st as Succeeded at t (the engine's EndHook gets
+// it so), with the origin of the request that submitted it, which it must carry.
+func endedByHand(t *testing.T, st store.Store, id string, at time.Time) (*store.Operation, json.RawMessage) {
+	t.Helper()
+	saved, err := st.GetOperation(context.Background(), id)
 	if err != nil {
 		t.Fatal(err)
 	}
+	saved.Status, saved.EndedAt = store.StatusSucceeded, at
 	var progress struct {
 		Origin json.RawMessage `json:"origin"`
 	}
-	if err := json.Unmarshal(saved.Progress, &progress); err != nil {
-		t.Fatal(err)
+	if err := json.Unmarshal(saved.Progress, &progress); err != nil || len(progress.Origin) == 0 {
+		t.Fatalf("operation %s does not carry the request's origin: %s", id, saved.Progress)
 	}
-	saved.Status, saved.EndedAt = store.StatusSucceeded, q.now
-	h := http.Header{}
-	h.Set("Azure-AsyncOperation", "https://127.0.0.1:8443/subscriptions/"+testSub+"/providers/X/operationStatuses/"+op.ID+"?api-version=2025-02-01")
-	return quickDelete{req: req, op: saved, origin: progress.Origin, header: h}
+	return saved, progress.Origin
 }
 
 // statuses lists corr's events, newest first: their status, with their time when withTime.

@@ -122,3 +122,27 @@ func TestNoInlineCode(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestModulesPreloaded keeps index.html's modulepreload links in step with the modules:
+// every script app.js imports, directly or not, is fetched at once instead of one import
+// level after another.
+func TestModulesPreloaded(t *testing.T) {
+	t.Parallel()
+	page, err := static.ReadFile("static/index.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	scripts, err := fs.Glob(static, "static/*.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range scripts {
+		name := strings.TrimPrefix(p, "static/")
+		if name == "app.js" {
+			continue // the page's own script element
+		}
+		if link := `<link rel="modulepreload" href="` + Prefix + name + `">`; !strings.Contains(string(page), link) {
+			t.Errorf("index.html has no %s", link)
+		}
+	}
+}

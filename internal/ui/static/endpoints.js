@@ -5,7 +5,8 @@
 // POST …/onlineEndpoints/{ep}/score, which forwards the request with the endpoint's key.
 
 import { paths, versions } from "./api.js";
-import { append, button, clear, code, errorBox, field, h, plural, select, showResult, state } from "./app.js";
+import { append, button, clear, code, errorBox, field, h, plural, select, showResult } from "./dom.js";
+import { state } from "./app.js";
 
 const BUSY = new Set(["Creating", "Updating", "Deleting"]);
 const DEFAULT_TAIL = 100;

@@ -15,7 +15,7 @@ func routeKlog(log *slog.Logger) {
 	klog.SetSlogLogger(slog.New(minLevel{Handler: log.Handler().WithAttrs([]slog.Attr{slog.String("component", "kubernetes")}), min: slog.LevelWarn}))
 }
 
-// minLevel drops records below min, and the errors of retriedByDesign.
+// minLevel drops records below min, and lowers the level of the errors in selfHealing.
 type minLevel struct {
 	slog.Handler
 	min slog.Level
@@ -26,7 +26,10 @@ func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
 }
 
 func (h minLevel) Handle(ctx context.Context, r slog.Record) error {
-	if retriedByDesign(r) {
+	if r.Level >= slog.LevelError {
+		r.Level = selfHealingLevel(r)
+	}
+	if r.Level < h.min {
 		return nil
 	}
 	return h.Handler.Handle(ctx, r)
@@ -40,21 +43,40 @@ func (h minLevel) WithGroup(name string) slog.Handler {
 	return minLevel{Handler: h.Handler.WithGroup(name), min: h.min}
 }
 
-// retriedByDesign reports whether r is an error a Kubernetes controller logs for a sync it
-// puts back in its queue on purpose, which says nothing is wrong. The one known is the
-// ReplicaSet controller's read-your-writes check (StaleControllerConsistencyReplicaSet):
-// its informer has not yet seen the pods it wrote, so it waits for the watch to catch up.
-// Under kine (a PostgreSQL store) the watch lags by a poll, so every scale of a Deployment
-// logged it a few times, as an ERROR a user would take for a fault. The controller wraps
-// the error with %v, so only its text can be matched.
-func retriedByDesign(r slog.Record) bool {
-	if r.Level < slog.LevelError {
-		return false
-	}
-	found := false
+// selfHealing are errors that Kubernetes components log for something they retry or
+// repair by themselves, with the level they are worth in mlfleet's log: Debug (not
+// shown) for a retry by design, which says nothing is wrong; Warn for a repair. A user
+// took each for a fault. They are matched by the text of the record's err, since the
+// components wrap their errors with %v. Under kine (a PostgreSQL store) the watch lags
+// by a poll, which is why they show there and seldom on the embedded etcd.
+var selfHealing = []struct {
+	msg, err string
+	level    slog.Level
+}{
+	// The ReplicaSet controller's read-your-writes check (StaleControllerConsistency…):
+	// its informer has not yet seen the pods it wrote, so it requeues until it has.
+	{"Unhandled Error", " is not as new as written version: ", slog.LevelDebug},
+	// A new apiserver's legacy token tracking writes its ConfigMap before the namespace
+	// controller has made kube-system, and retries until it is there.
+	{"Error while syncing ConfigMap", `namespaces "kube-system" not found`, slog.LevelDebug},
+	// The service IP repair loop found the apiserver's own Service IP unrecorded at
+	// start and records it.
+	{"Unhandled Error", " is not allocated; repairing", slog.LevelWarn},
+}
+
+// selfHealingLevel returns the level r is worth: its own, or a lower one from selfHealing.
+func selfHealingLevel(r slog.Record) slog.Level {
+	var text string
 	r.Attrs(func(a slog.Attr) bool {
-		found = a.Key == "err" && strings.Contains(a.Value.String(), " is not as new as written version: ")
-		return !found
+		if a.Key == "err" {
+			text = a.Value.String()
+		}
+		return text == ""
 	})
-	return found
+	for _, e := range selfHealing {
+		if r.Message == e.msg && strings.Contains(text, e.err) {
+			return e.level
+		}
+	}
+	return r.Level
 }

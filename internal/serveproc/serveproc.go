@@ -19,6 +19,7 @@ import (
 	"syscall"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -113,13 +114,11 @@ func AllAnswer(c *mlfleet.Client, group string, names []string, within time.Dura
 	at := make([]time.Time, len(names))
 	for i, name := range names {
 		wg.Go(func() {
-			for {
-				if errs[i] = answers(ctx, c, group, name); errs[i] == nil || ctx.Err() != nil {
-					at[i] = time.Now()
-					return
-				}
-				time.Sleep(100 * time.Millisecond)
-			}
+			_ = wait.PollUntilContextCancel(ctx, 100*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+				errs[i] = answers(ctx, c, group, name)
+				return errs[i] == nil, nil
+			})
+			at[i] = time.Now()
 		})
 	}
 	wg.Wait()

@@ -143,6 +143,22 @@ func TestOperationResultWithoutError(t *testing.T) {
 	}
 }
 
+// TestOperationResultStoreUnavailable: an operation that ended because the store could not
+// take writes answers its operationResults with 503 ServiceUnavailable, as the API answers
+// the same error on a request, not with the 400 of an operation that failed on its input.
+func TestOperationResultStoreUnavailable(t *testing.T) {
+	a, srv := endpointARM(t, endpoints.Config{})
+	op := &store.Operation{ID: "op-full", Kind: "test.kind", ResourceID: assetWS, SubscriptionID: testSub, Status: store.StatusFailed, StartedAt: time.Now(),
+		Error: []byte(`{"code":"ServiceUnavailable","message":"The server cannot write to its store: its database is full."}`)}
+	if err := a.st.CreateOperation(context.Background(), op); err != nil {
+		t.Fatal(err)
+	}
+	code, body := jsonCall(t, a, srv, a.owner, http.MethodGet, subURL+"/providers/Microsoft.MachineLearningServices/operationResults/"+op.ID+"?api-version=2023-04-01", nil)
+	if e, _ := body["error"].(map[string]any); code != http.StatusServiceUnavailable || e["code"] != arm.CodeServiceUnavailable {
+		t.Errorf("operationResults of an operation the full store ended: %d %v, want 503 ServiceUnavailable", code, body)
+	}
+}
+
 // TestTagsOfEndpoint: the Tags API (az tag update --resource-id) changes an online
 // endpoint's tags through the merge a PATCH makes, and the endpoint shows them.
 func TestTagsOfEndpoint(t *testing.T) {

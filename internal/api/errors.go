@@ -57,27 +57,11 @@ func toARM(err error) *arm.Error {
 	// host path and no driver error (ARM never shows them, and a Reader gets it too): they
 	// are in the server log, under the request id the answer gives (writeError).
 	case errors.As(err, &unavailable):
-		return arm.Errorf(http.StatusServiceUnavailable, arm.CodeServiceUnavailable, "%s", unavailableMessage(unavailable, ""))
+		return arm.Errorf(http.StatusServiceUnavailable, arm.CodeServiceUnavailable, "%s", unavailable.ClientMessage(""))
 	default:
 		return arm.Errorf(http.StatusInternalServerError, arm.CodeInternalServerError,
 			"The server hit an internal error; the request id in x-ms-request-id identifies it in the server log.")
 	}
-}
-
-// unavailableMessage is the client's message for a store that cannot take writes: what is
-// wrong and what the server's operator must do, without the host's paths or the driver's
-// error, which the server log keeps under requestID ("" when there is none).
-func unavailableMessage(ue *store.UnavailableError, requestID string) string {
-	what := "is " + string(ue.Reason)
-	if ue.Reason == store.ReasonIO {
-		what = "fails to read or write (an I/O error)"
-	}
-	where := "the server log has the details"
-	if requestID != "" {
-		where = fmt.Sprintf("the server log has the details under request id %s", requestID)
-	}
-	return fmt.Sprintf("The server cannot write to its store: its database %s. Retrying will not help until the server's operator acts: %s. Reads still work; %s.",
-		what, ue.ClientHint(), where)
 }
 
 // loggerKey is the context key of the API server's logger.
@@ -111,7 +95,7 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	var unavailable *store.UnavailableError
 	if id := w.Header().Get("x-ms-request-id"); id != "" && errors.As(err, &unavailable) {
-		ae.Message = unavailableMessage(unavailable, id)
+		ae.Message = unavailable.ClientMessage("request id " + id)
 	}
 	if ae.Status >= 500 {
 		loggerFrom(r.Context()).ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err,

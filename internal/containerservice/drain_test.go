@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -160,5 +161,16 @@ func TestDrainFailureStatus(t *testing.T) {
 	var ae *arm.Error
 	if !errors.As(err, &ae) || ae.Status != 400 || ae.Code != "PodDrainFailure" || !strings.Contains(ae.Message, "Check why pod 'ns/p' does not leave") {
 		t.Fatalf("providerError(DrainError) = %#v, want a 400 PodDrainFailure saying what to check", err)
+	}
+}
+
+// TestProviderErrorStoreUnavailable: a provider call that failed because the store cannot
+// take writes keeps that error, so that the operation ends 503 ServiceUnavailable without
+// the store's path (operations.Run), not a 500 ClusterOperationFailed quoting it.
+func TestProviderErrorStoreUnavailable(t *testing.T) {
+	full := &store.UnavailableError{Where: "/var/lib/mlfleet/mlfleet.db", Reason: store.ReasonFull, Err: errors.New("database or disk is full (13)")}
+	err := providerError("create cluster aks1", fmt.Errorf("store cluster identity: %w", full))
+	if !errors.Is(err, store.ErrUnavailable) || errors.As(err, new(*arm.Error)) {
+		t.Fatalf("providerError(store full) = %v, want the store's error kept, not an ARM error quoting it", err)
 	}
 }

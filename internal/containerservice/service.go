@@ -304,6 +304,11 @@ func providerError(what string, err error) error {
 	if errors.As(err, &de) {
 		return drainFailure(what, de)
 	}
+	// A store that cannot take writes is the operator's to fix: kept as it is, the
+	// operation ends 503 ServiceUnavailable saying so, without the store's path.
+	if errors.Is(err, store.ErrUnavailable) {
+		return fmt.Errorf("%s: %w", what, err)
+	}
 	return arm.Errorf(http.StatusInternalServerError, "ClusterOperationFailed", "%s: %v", what, err)
 }
 

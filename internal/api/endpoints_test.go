@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -153,9 +154,21 @@ func TestOperationResultStoreUnavailable(t *testing.T) {
 	if err := a.st.CreateOperation(context.Background(), op); err != nil {
 		t.Fatal(err)
 	}
-	code, body := jsonCall(t, a, srv, a.owner, http.MethodGet, subURL+"/providers/Microsoft.MachineLearningServices/operationResults/"+op.ID+"?api-version=2023-04-01", nil)
-	if e, _ := body["error"].(map[string]any); code != http.StatusServiceUnavailable || e["code"] != arm.CodeServiceUnavailable {
-		t.Errorf("operationResults of an operation the full store ended: %d %v, want 503 ServiceUnavailable", code, body)
+	req, _ := http.NewRequest(http.MethodGet, srv+subURL+"/providers/Microsoft.MachineLearningServices/operationResults/"+op.ID+"?api-version=2023-04-01", nil)
+	req.Header.Set("Authorization", "Bearer "+a.owner)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&body)
+	if e, _ := body["error"].(map[string]any); resp.StatusCode != http.StatusServiceUnavailable || e["code"] != arm.CodeServiceUnavailable {
+		t.Errorf("operationResults of an operation the full store ended: %d %v, want 503 ServiceUnavailable", resp.StatusCode, body)
+	}
+	// Like every 503 of the API (TestStoreFull).
+	if got := resp.Header.Get("Retry-After"); got != unavailableRetryAfter {
+		t.Errorf("Retry-After = %q, want %q", got, unavailableRetryAfter)
 	}
 }
 

@@ -64,6 +64,17 @@ func toARM(err error) *arm.Error {
 	}
 }
 
+// unavailableRetryAfter is the Retry-After, in seconds, of every 503 the API answers. ARM
+// clients honour it on a 503 (azure-core and so az, azcore, mlfleet's own client), but each
+// retries a bounded number of times (azure-core's retry_status 3, azcore's MaxRetries 3,
+// mlfleet's 4) and then shows the error, so the value is how long a user waits per retry
+// before reading what to do. A 503 here is a store that cannot take writes (or does not
+// answer, for /readyz): that lasts until the operator frees space or points the server at
+// a writable database, seconds at best, never a fraction of one, so 1 s (what an operation
+// in progress sends) would only multiply refused writes; 5 s lets a fix made meanwhile
+// succeed on the retry while the user learns within about 15-20 s when it was not made.
+const unavailableRetryAfter = "5"
+
 // loggerKey is the context key of the API server's logger.
 type loggerKey struct{}
 
@@ -100,6 +111,9 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if ae.Status >= 500 {
 		loggerFrom(r.Context()).ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err,
 			"requestId", w.Header().Get("x-ms-request-id"))
+	}
+	if ae.Status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", unavailableRetryAfter)
 	}
 	w.Header().Set("x-ms-error-code", ae.Code)
 	writeJSON(w, ae.Status, arm.Body{Error: ae.Wire()})

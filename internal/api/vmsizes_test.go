@@ -80,7 +80,7 @@ func TestListVMSizes(t *testing.T) {
 	}{
 		{name: "region name", token: token, path: path(testSub, "westus"), status: http.StatusOK},
 		{name: "region display name", token: token, path: path(testSub, "West%20US"), status: http.StatusOK},
-		{name: "unknown region", token: token, path: path(testSub, "atlantis"), status: http.StatusNotFound, wantCode: "NoRegisteredProviderFound"},
+		{name: "unknown region", token: token, path: path(testSub, "atlantis"), status: http.StatusBadRequest, wantCode: "NoRegisteredProviderFound"},
 		{name: "unknown subscription", token: token, path: path("00000000-0000-0000-0000-000000000bad", "westus"), status: http.StatusNotFound, wantCode: "SubscriptionNotFound"},
 		{name: "no api-version", token: token, path: "/subscriptions/" + testSub + "/providers/Microsoft.Compute/locations/westus/vmSizes", status: http.StatusBadRequest, wantCode: "MissingApiVersionParameter"},
 		{name: "no token", path: path(testSub, "westus"), status: http.StatusUnauthorized, wantCode: "AuthenticationFailed"},

@@ -603,6 +603,10 @@ func TestAzUnsupportedSettings(t *testing.T) {
 	az.azFails("Pricing tier", append(create, "--uptime-sla")...)
 	az.azFails("Availability zones (1, 2, 3) are not available", append(create, "--zones", "1", "2", "3", "--os-sku", "CBLMariner",
 		"--node-osdisk-type", "Ephemeral", "--enable-node-public-ip", "--enable-encryption-at-host")...)
+	az.azFails("FIPS-enabled node images are not available", append(create, "--enable-fips-image")...)
+	az.azFails("Ultra SSD is not available", append(create, "--enable-ultra-ssd")...)
+	// Without those flags az sends enableFIPS and enableUltraSSD false, scaleSetPriority
+	// Regular, scaleSetEvictionPolicy Delete and spotMaxPrice -1: AKS's values, accepted.
 	az.must(create...)
 	az.azFails("Load balancer outbound settings are not available: managedOutboundIPs.count 2",
 		"aks", "update", "-n", "azun", "-g", "unsuprg", "--load-balancer-managed-outbound-ip-count", "2")

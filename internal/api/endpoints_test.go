@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -156,18 +155,12 @@ func TestOperationResultStoreUnavailable(t *testing.T) {
 	}
 	req, _ := http.NewRequest(http.MethodGet, srv+subURL+"/providers/Microsoft.MachineLearningServices/operationResults/"+op.ID+"?api-version=2023-04-01", nil)
 	req.Header.Set("Authorization", "Bearer "+a.owner)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var body map[string]any
-	_ = json.NewDecoder(resp.Body).Decode(&body)
-	if e, _ := body["error"].(map[string]any); resp.StatusCode != http.StatusServiceUnavailable || e["code"] != arm.CodeServiceUnavailable {
-		t.Errorf("operationResults of an operation the full store ended: %d %v, want 503 ServiceUnavailable", resp.StatusCode, body)
+	ans := send(t, http.DefaultClient, req)
+	if e, _ := ans.body["error"].(map[string]any); ans.status != http.StatusServiceUnavailable || e["code"] != arm.CodeServiceUnavailable {
+		t.Errorf("operationResults of an operation the full store ended: %d %s, want 503 ServiceUnavailable", ans.status, ans.raw)
 	}
 	// Like every 503 of the API (TestStoreFull).
-	if got := resp.Header.Get("Retry-After"); got != unavailableRetryAfter {
+	if got := ans.header.Get("Retry-After"); got != unavailableRetryAfter {
 		t.Errorf("Retry-After = %q, want %q", got, unavailableRetryAfter)
 	}
 }

@@ -168,6 +168,15 @@ func (r *Run) shown(err error) string {
 	return ae.Message
 }
 
+// ClientError is err as a client may read it as part of operation r, e.g. in a resource's
+// provisioningErrors: the ARM error the operation would end with for it (asARM), so an
+// error that is not an *arm.Error shows no host path or driver error. The caller logs err
+// when it matters; the operation's own error is logged by the engine.
+func (r *Run) ClientError(err error) *arm.Error {
+	ae, _ := r.asARM(err)
+	return ae
+}
+
 // asARM returns err as the ARM error operation r ends with, which its status shows to any
 // caller who may read the resource. An *arm.Error, written for the client, is kept. A store
 // that cannot take writes is a 503 ServiceUnavailable saying what the server's operator must

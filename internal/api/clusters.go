@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/mlfleet/mlfleet/internal/arm"
+	"github.com/mlfleet/mlfleet/internal/catalog"
 	"github.com/mlfleet/mlfleet/internal/containerservice"
 	"github.com/mlfleet/mlfleet/internal/resources"
 	"github.com/mlfleet/mlfleet/internal/store"
@@ -168,23 +169,16 @@ func (s *Server) clusterCredentials(admin bool) handlerFunc {
 	}
 }
 
-// location checks a {location} path segment and returns its canonical name.
-func location(p params) (string, error) {
+// subscriptionLocation checks the {location} and {sub} path segments of a per-location
+// catalog (versions, VM sizes, usages) of typ, a location type of namespace (e.g.
+// "locations/orchestrators" of Microsoft.ContainerService), and returns the location's
+// canonical name. A location that is no Azure region is ARM's 400
+// NoRegisteredProviderFound naming the regions there are. The catalogs are the same in
+// every subscription, but one that does not exist is still a 404, as for anything under it.
+func (s *Server) subscriptionLocation(r *http.Request, p params, namespace, typ string) (string, error) {
 	loc, ok := arm.NormalizeLocation(p["location"])
 	if !ok {
-		return "", arm.NotFound("NoRegisteredProviderFound", "The location '%s' is not available; use an Azure region name such as westus.", p["location"])
-	}
-	return loc, nil
-}
-
-// subscriptionLocation checks the {location} and {sub} path segments of a per-location
-// catalog (versions, VM sizes, usages) and returns the location's canonical name. The
-// catalogs are the same in every subscription, but one that does not exist is still a
-// 404, as for anything under it.
-func (s *Server) subscriptionLocation(r *http.Request, p params) (string, error) {
-	loc, err := location(p)
-	if err != nil {
-		return "", err
+		return "", noProviderAt(r, p["location"], namespace, typ, arm.Regions())
 	}
 	if _, err := s.cfg.Resources.GetSubscription(r.Context(), p["sub"]); err != nil {
 		return "", err
@@ -192,15 +186,47 @@ func (s *Server) subscriptionLocation(r *http.Request, p params) (string, error)
 	return loc, nil
 }
 
+// versionsLocation is subscriptionLocation for the Kubernetes version lists of typ: a
+// region for which the server's version catalog lists no versions (a --versions-file
+// without it and without "*") is the same 400 NoRegisteredProviderFound, naming the
+// locations the catalog has, rather than an empty list: AKS answers so where it is not
+// offered, and az aks get-versions then says why instead of printing nothing.
+func (s *Server) versionsLocation(r *http.Request, p params, typ string) (string, *catalog.Versions, error) {
+	loc, err := s.subscriptionLocation(r, p, containerservice.Namespace, typ)
+	if err != nil {
+		return "", nil, err
+	}
+	versions := s.cfg.Clusters.Versions()
+	if len(versions.For(loc)) > 0 {
+		return loc, versions, nil
+	}
+	var offered []string
+	for _, l := range versions.Locations() {
+		if l != "*" {
+			offered = append(offered, l)
+		}
+	}
+	return "", nil, noProviderAt(r, loc, containerservice.Namespace, typ, offered)
+}
+
+// noProviderAt is ARM's 400 NoRegisteredProviderFound for a location where typ of namespace
+// is not offered, in ARM's words ("No registered resource provider found for location 'x'
+// and API version 'v' for type 't'. The supported api-versions are '…'. The supported
+// locations are '…'."), which az prints as it is: the locations to use instead are in it.
+func noProviderAt(r *http.Request, loc, namespace, typ string, supported []string) *arm.Error {
+	return arm.BadRequest(arm.CodeNoRegisteredProviderFound,
+		"No registered resource provider found for location '%s' and API version '%s' for type '%s'. The supported api-versions are '%s'. The supported locations are '%s'.",
+		loc, r.URL.Query().Get("api-version"), typ, strings.Join(apiVersionsOf(namespace, typ), ", "), strings.Join(supported, ", "))
+}
+
 // orchestrators serves the old-generation versions list (what `az aks get-versions` read
 // when the seed was written).
 func (s *Server) orchestrators(w http.ResponseWriter, r *http.Request, p params) {
-	loc, err := s.subscriptionLocation(r, p)
+	loc, versions, err := s.versionsLocation(r, p, "locations/orchestrators")
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	versions := s.cfg.Clusters.Versions()
 	list := versions.For(loc)
 	// An upgrade names only a version; its preview flag is that version's own.
 	preview := map[string]bool{}
@@ -227,7 +253,7 @@ func (s *Server) orchestrators(w http.ResponseWriter, r *http.Request, p params)
 // one entry per major.minor with its patch versions and their upgrades, newest first. A
 // minor is the default if any of its patches is, and preview only if all of them are.
 func (s *Server) kubernetesVersions(w http.ResponseWriter, r *http.Request, p params) {
-	loc, err := s.subscriptionLocation(r, p)
+	loc, versions, err := s.versionsLocation(r, p, "locations/kubernetesVersions")
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -244,7 +270,7 @@ func (s *Server) kubernetesVersions(w http.ResponseWriter, r *http.Request, p pa
 	}
 	var out []*minor
 	byMinor := map[string]*minor{}
-	list := s.cfg.Clusters.Versions().For(loc)
+	list := versions.For(loc)
 	for i := len(list) - 1; i >= 0; i-- {
 		v := list[i]
 		key := strings.Join(strings.Split(v.Version, ".")[:2], ".")

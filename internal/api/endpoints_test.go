@@ -143,6 +143,28 @@ func TestOperationResultWithoutError(t *testing.T) {
 	}
 }
 
+// TestOperationResultStoreUnavailable: an operation that ended because the store could not
+// take writes answers its operationResults with 503 ServiceUnavailable, as the API answers
+// the same error on a request, not with the 400 of an operation that failed on its input.
+func TestOperationResultStoreUnavailable(t *testing.T) {
+	a, srv := endpointARM(t, endpoints.Config{})
+	op := &store.Operation{ID: "op-full", Kind: "test.kind", ResourceID: assetWS, SubscriptionID: testSub, Status: store.StatusFailed, StartedAt: time.Now(),
+		Error: []byte(`{"code":"ServiceUnavailable","message":"The server cannot write to its store: its database is full."}`)}
+	if err := a.st.CreateOperation(context.Background(), op); err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodGet, srv+subURL+"/providers/Microsoft.MachineLearningServices/operationResults/"+op.ID+"?api-version=2023-04-01", nil)
+	req.Header.Set("Authorization", "Bearer "+a.owner)
+	ans := send(t, http.DefaultClient, req)
+	if e, _ := ans.body["error"].(map[string]any); ans.status != http.StatusServiceUnavailable || e["code"] != arm.CodeServiceUnavailable {
+		t.Errorf("operationResults of an operation the full store ended: %d %s, want 503 ServiceUnavailable", ans.status, ans.raw)
+	}
+	// Like every 503 of the API (TestStoreFull).
+	if got := ans.header.Get("Retry-After"); got != unavailableRetryAfter {
+		t.Errorf("Retry-After = %q, want %q", got, unavailableRetryAfter)
+	}
+}
+
 // TestTagsOfEndpoint: the Tags API (az tag update --resource-id) changes an online
 // endpoint's tags through the merge a PATCH makes, and the endpoint shows them.
 func TestTagsOfEndpoint(t *testing.T) {

@@ -57,28 +57,23 @@ func toARM(err error) *arm.Error {
 	// host path and no driver error (ARM never shows them, and a Reader gets it too): they
 	// are in the server log, under the request id the answer gives (writeError).
 	case errors.As(err, &unavailable):
-		return arm.Errorf(http.StatusServiceUnavailable, arm.CodeServiceUnavailable, "%s", unavailableMessage(unavailable, ""))
+		return arm.Errorf(http.StatusServiceUnavailable, arm.CodeServiceUnavailable, "%s", unavailable.ClientMessage(""))
 	default:
 		return arm.Errorf(http.StatusInternalServerError, arm.CodeInternalServerError,
 			"The server hit an internal error; the request id in x-ms-request-id identifies it in the server log.")
 	}
 }
 
-// unavailableMessage is the client's message for a store that cannot take writes: what is
-// wrong and what the server's operator must do, without the host's paths or the driver's
-// error, which the server log keeps under requestID ("" when there is none).
-func unavailableMessage(ue *store.UnavailableError, requestID string) string {
-	what := "is " + string(ue.Reason)
-	if ue.Reason == store.ReasonIO {
-		what = "fails to read or write (an I/O error)"
-	}
-	where := "the server log has the details"
-	if requestID != "" {
-		where = fmt.Sprintf("the server log has the details under request id %s", requestID)
-	}
-	return fmt.Sprintf("The server cannot write to its store: its database %s. Retrying will not help until the server's operator acts: %s. Reads still work; %s.",
-		what, ue.ClientHint(), where)
-}
+// unavailableRetryAfter is the Retry-After, in seconds, of every 503 the API answers. ARM
+// clients honour it on a 503 (azure-core and so az, azcore, mlfleet's own client), but each
+// retries a bounded number of times (azure-core's retry_status 3, azcore's MaxRetries 3,
+// mlfleet's 4) and then shows the error, so the value is how long a user waits per retry
+// before reading what to do. A 503 here is a store that cannot take writes (or does not
+// answer, for /readyz): that lasts until the operator frees space or points the server at
+// a writable database, seconds at best, never a fraction of one, so 1 s (what an operation
+// in progress sends) would only multiply refused writes; 5 s lets a fix made meanwhile
+// succeed on the retry while the user learns within about 15-20 s when it was not made.
+const unavailableRetryAfter = "5"
 
 // loggerKey is the context key of the API server's logger.
 type loggerKey struct{}
@@ -111,11 +106,14 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	var unavailable *store.UnavailableError
 	if id := w.Header().Get("x-ms-request-id"); id != "" && errors.As(err, &unavailable) {
-		ae.Message = unavailableMessage(unavailable, id)
+		ae.Message = unavailable.ClientMessage("request id " + id)
 	}
 	if ae.Status >= 500 {
 		loggerFrom(r.Context()).ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err,
 			"requestId", w.Header().Get("x-ms-request-id"))
+	}
+	if ae.Status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", unavailableRetryAfter)
 	}
 	w.Header().Set("x-ms-error-code", ae.Code)
 	writeJSON(w, ae.Status, arm.Body{Error: ae.Wire()})

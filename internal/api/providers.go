@@ -128,6 +128,22 @@ func trackedTypes() []string {
 	return out
 }
 
+// apiVersionsOf returns the API versions of typ in namespace, as GET …/providers lists them.
+func apiVersionsOf(namespace, typ string) []string {
+	for _, p := range providers {
+		if !strings.EqualFold(p.namespace, namespace) {
+			continue
+		}
+		for _, t := range p.types {
+			if strings.EqualFold(t.name, typ) && t.apiVersions != nil {
+				return t.apiVersions
+			}
+		}
+		return p.apiVersions
+	}
+	return nil
+}
+
 // providerRoutes serve the resource provider list (az provider list/show/register) and
 // ARM's generic resource list (az resource list).
 func (s *Server) providerRoutes() {
@@ -150,10 +166,7 @@ func providerOf(sub string, p providerNamespace) armapi.Provider {
 		if t.tracked {
 			locations = arm.Regions()
 		}
-		versions := t.apiVersions
-		if versions == nil {
-			versions = p.apiVersions
-		}
+		versions := apiVersionsOf(p.namespace, t.name)
 		b.ResourceTypes = append(b.ResourceTypes, armapi.ProviderResourceType{ResourceType: t.name, Locations: locations, APIVersions: versions})
 	}
 	return b

@@ -246,11 +246,16 @@ func (s *Server) getOperationResult(w http.ResponseWriter, r *http.Request, p pa
 			}
 		}
 		// The stored error is its wire form, which has no HTTP status (arm.Error.Status
-		// is not serialized): an internal or interrupted operation is the server's fault
-		// (500), anything else failed on what the request asked for (400).
+		// is not serialized): a store that could not take writes is 503, an internal or
+		// interrupted operation the server's fault (500), anything else failed on what the
+		// request asked for (400).
 		if e.Status == 0 {
-			e.Status = http.StatusInternalServerError
-			if e.Code != arm.CodeInternalServerError && e.Code != arm.CodeOperationInterrupted {
+			switch e.Code {
+			case arm.CodeServiceUnavailable:
+				e.Status = http.StatusServiceUnavailable
+			case arm.CodeInternalServerError, arm.CodeOperationInterrupted:
+				e.Status = http.StatusInternalServerError
+			default:
 				e.Status = http.StatusBadRequest
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -18,8 +19,8 @@ import (
 
 // TestStoreFull: when the server's SQLite store is full (a real file whose size limit,
 // PRAGMA max_page_count, stands in for a full disk), a write gets 503 ServiceUnavailable
-// that says to free space in the server's data directory, does not ask the client to retry
-// and names no path: the server log has the path and SQLite's error under the request id
+// with Retry-After that says to free space in the server's data directory, does not ask
+// the client to retry and names no path: the server log has the path and SQLite's error under the request id
 // the answer gives. Reads still answer 200.
 func TestStoreFull(t *testing.T) {
 	t.Parallel()
@@ -102,7 +103,22 @@ func TestStoreFull(t *testing.T) {
 	if got := full.header.Get("x-ms-error-code"); got != "ServiceUnavailable" {
 		t.Errorf("x-ms-error-code = %q, want ServiceUnavailable", got)
 	}
+	// ARM clients (azure-core, azcore, mlfleet's) retry a 503 after its Retry-After.
+	if got := full.header.Get("Retry-After"); got != "5" {
+		t.Errorf("Retry-After = %q, want 5", got)
+	}
 	if ans := a.call(t, a.admin, "GET", rgURL("rg0"), ""); ans.status != http.StatusOK {
 		t.Errorf("read from a full store = %d %s, want 200", ans.status, ans.raw)
+	}
+}
+
+// TestReadyzRetryAfter: /readyz answers 503 with Retry-After while the server cannot
+// serve (its store does not answer), as every 503 of the API does.
+func TestReadyzRetryAfter(t *testing.T) {
+	t.Parallel()
+	a := newAPIServer(t, Config{Ready: func(context.Context) error { return errors.New("store does not answer") }})
+	ans := a.call(t, "", "GET", "/readyz", "")
+	if ans.status != http.StatusServiceUnavailable || ans.header.Get("Retry-After") != unavailableRetryAfter {
+		t.Errorf("/readyz of a server that is not ready = %d with Retry-After %q, want 503 with %q", ans.status, ans.header.Get("Retry-After"), unavailableRetryAfter)
 	}
 }

@@ -10,7 +10,7 @@ func (s *Server) usageRoutes() {
 }
 
 func (s *Server) listUsages(w http.ResponseWriter, r *http.Request, p params) {
-	loc, err := s.subscriptionLocation(r, p)
+	loc, err := s.subscriptionLocation(r, p, "Microsoft.Compute", "locations/usages")
 	if err != nil {
 		writeError(w, r, err)
 		return

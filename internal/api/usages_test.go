@@ -125,7 +125,7 @@ func TestUsagesAndQuotaExceeded(t *testing.T) {
 		t.Fatalf("GET eastus usages = %d %v, want nothing used", status, body)
 	}
 	status, body = get(t, srv, token, strings.Replace(usages, "westus", "atlantis", 1))
-	if status != http.StatusNotFound || errorCode(body) != "NoRegisteredProviderFound" {
-		t.Fatalf("GET usages of an unknown region = %d %v, want 404 NoRegisteredProviderFound", status, body)
+	if status != http.StatusBadRequest || errorCode(body) != "NoRegisteredProviderFound" {
+		t.Fatalf("GET usages of an unknown region = %d %v, want 400 NoRegisteredProviderFound", status, body)
 	}
 }

@@ -24,7 +24,7 @@ func (s *Server) vmSizeRoutes() {
 }
 
 func (s *Server) listVMSizes(w http.ResponseWriter, r *http.Request, p params) {
-	if _, err := s.subscriptionLocation(r, p); err != nil {
+	if _, err := s.subscriptionLocation(r, p, "Microsoft.Compute", "locations/vmSizes"); err != nil {
 		writeError(w, r, err)
 		return
 	}

@@ -45,6 +45,9 @@ const (
 	// CodeOperationNotSupported is a 400 for an operation ARM has and mlfleet does not
 	// run; the message says what mlfleet does instead.
 	CodeOperationNotSupported = "OperationNotSupported"
+	// CodeNoRegisteredProviderFound is ARM's 400 for a location where a resource type is
+	// not offered (an unknown region); the message lists the locations it is offered in.
+	CodeNoRegisteredProviderFound = "NoRegisteredProviderFound"
 )
 
 // Error is an ARM error: it carries the HTTP status it is served with and the body

@@ -216,7 +216,8 @@ func (s *Service) cascadeDelete(ctx context.Context, run *operations.Run, r *sto
 		// Succeeded and attached until the delete is retried.
 		if merr := s.modify(context.WithoutCancel(ctx), r.ID, func(c *armapi.Compute) {
 			c.Properties.ProvisioningState = armapi.StateFailed
-			c.Properties.ProvisioningErrors = []armapi.ProvisioningError{{Error: errorDetail(err)}}
+			// As the operation's error will say it: without the store's or the host's paths.
+			c.Properties.ProvisioningErrors = []armapi.ProvisioningError{{Error: errorDetail(run.ClientError(err))}}
 			c.Properties.Mlfleet.Attached = false
 		}); merr != nil && !errors.Is(merr, store.ErrNotFound) {
 			s.log.Error("record a compute its delete left behind", "compute", r.ID, "err", merr)

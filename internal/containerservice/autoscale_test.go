@@ -13,6 +13,9 @@ import (
 func intp(n int) *int    { return &n }
 func boolp(b bool) *bool { return &b }
 
+// floatp returns a pointer to f.
+func floatp(f float64) *float64 { return &f }
+
 func TestPoolScaling(t *testing.T) {
 	on := func(lo, hi int) armapi.AgentPoolProfile {
 		return armapi.AgentPoolProfile{Name: "nodepool1", AgentPoolProperties: armapi.AgentPoolProperties{Mode: "System", Count: 3, EnableAutoScaling: true, MinCount: intp(lo), MaxCount: intp(hi)}}

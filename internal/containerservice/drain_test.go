@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -160,5 +163,35 @@ func TestDrainFailureStatus(t *testing.T) {
 	var ae *arm.Error
 	if !errors.As(err, &ae) || ae.Status != 400 || ae.Code != "PodDrainFailure" || !strings.Contains(ae.Message, "Check why pod 'ns/p' does not leave") {
 		t.Fatalf("providerError(DrainError) = %#v, want a 400 PodDrainFailure saying what to check", err)
+	}
+}
+
+// TestProviderErrorKeptForTheEngine: a provider call that failed because the store cannot
+// take writes, or on a file of the server, keeps that error, so that the operation ends
+// with what the engine lets through (503 ServiceUnavailable, or a 500 naming the
+// operation), not a 500 ClusterOperationFailed quoting the store's or the file's path;
+// any other error is that 500, quoted.
+func TestProviderErrorKeptForTheEngine(t *testing.T) {
+	full := &store.UnavailableError{Where: "/var/lib/mlfleet/mlfleet.db", Reason: store.ReasonFull, Err: errors.New("database or disk is full (13)")}
+	_, statErr := os.Stat(filepath.Join(t.TempDir(), "clusters", "c1", "identity"))
+	for _, tt := range []struct {
+		name string
+		err  error
+		kept bool
+	}{
+		{"store full", fmt.Errorf("store cluster identity: %w", full), true},
+		{"file of the server", fmt.Errorf("install identity: %w", statErr), true},
+		{"other", errors.New("apiserver did not become ready in 2m0s"), false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			err := providerError("create cluster aks1", tt.err)
+			var ae *arm.Error
+			switch isARM := errors.As(err, &ae); {
+			case tt.kept && (isARM || !errors.Is(err, tt.err)):
+				t.Errorf("providerError(%v) = %v, want the error kept, not an ARM error quoting it", tt.err, err)
+			case !tt.kept && (!isARM || ae.Code != "ClusterOperationFailed" || !strings.Contains(ae.Message, tt.err.Error())):
+				t.Errorf("providerError(%v) = %v, want a 500 ClusterOperationFailed quoting it", tt.err, err)
+			}
+		})
 	}
 }

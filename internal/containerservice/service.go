@@ -6,8 +6,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/http"
+	"os"
 	"regexp"
 	"strings"
 	"time"
@@ -303,6 +305,14 @@ func providerError(what string, err error) error {
 	var de *provider.DrainError
 	if errors.As(err, &de) {
 		return drainFailure(what, de)
+	}
+	// Kept as they are rather than quoted, so that the operation's error shows only what
+	// the engine lets through (operations.Run.asARM): a store that cannot take writes is
+	// the operator's to fix (503 ServiceUnavailable saying so, without the store's path);
+	// a file-system error names the server's paths (a 500 naming the operation, whose id
+	// finds the error in the server log).
+	if errors.Is(err, store.ErrUnavailable) || errors.As(err, new(*fs.PathError)) || errors.As(err, new(*os.LinkError)) {
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	return arm.Errorf(http.StatusInternalServerError, "ClusterOperationFailed", "%s: %v", what, err)
 }

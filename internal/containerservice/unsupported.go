@@ -13,14 +13,51 @@ import (
 const (
 	nodeOSSKU      = "Ubuntu"
 	nodeOSDiskType = "Managed"
+	// scaleSetPriority and scaleSetEvictionPolicy are AKS's defaults (az sends them
+	// without --priority and --eviction-policy); the policy only acts on Spot pools.
+	scaleSetPriority       = "Regular"
+	scaleSetEvictionPolicy = "Delete"
+	// spotMaxPriceDefault is AKS's "no max price" (pay up to the on-demand price), which
+	// az sends without --spot-max-price.
+	spotMaxPriceDefault = -1.0
 )
 
 // checkUnsupportedPoolSettings refuses the node settings of a pool (created or updated)
 // that mlfleet cannot honour, rather than accept and drop them: availability zones, an OS
-// other than Ubuntu, ephemeral OS disks, node public IPs and encryption at host. The
-// values AKS would use anyway (no zones, Ubuntu, Managed, false) pass, as az aks create
-// sends enableNodePublicIP and enableEncryptionAtHost false when their flags are absent.
+// other than Ubuntu, ephemeral OS disks, node public IPs, encryption at host, FIPS node
+// images, Spot priority (and its max price and eviction policy) and Ultra SSD. The values
+// AKS would use anyway (no zones, Ubuntu, Managed, false, Regular, Delete, -1) pass, as
+// az aks create (2.45) sends enableNodePublicIP, enableEncryptionAtHost, enableUltraSSD and
+// enableFIPS false, scaleSetPriority Regular, scaleSetEvictionPolicy Delete and
+// spotMaxPrice -1 when their flags are absent.
 func checkUnsupportedPoolSettings(target, pool string, in armapi.AgentPoolSettings, errs *arm.Problems) {
+	checkNodeSettings(target, pool, in, errs)
+	checkScaleSetSettings(target, pool, in, errs)
+}
+
+// checkScaleSetSettings is checkUnsupportedPoolSettings for what AKS sets on a pool's VM
+// scale set: FIPS node images, Spot priority, its max price and eviction policy, Ultra SSD.
+func checkScaleSetSettings(target, pool string, in armapi.AgentPoolSettings, errs *arm.Problems) {
+	if f := in.EnableFIPS; f != nil && *f {
+		errs.Add("InvalidParameter", target+".enableFIPS", "FIPS-enabled node images are not available for agent pool '%s': mlfleet's nodes run no AKS node image, their Kubernetes components run in its server's own process, which uses no FIPS 140 validated modules. Leave out --enable-fips-image.", pool)
+	}
+	if p := in.ScaleSetPriority; p != "" && !strings.EqualFold(p, scaleSetPriority) {
+		errs.Add("InvalidParameter", target+".scaleSetPriority", "Scale set priority '%s' is not available for agent pool '%s': mlfleet's nodes are simulated by its server and never evicted, so its pools are %s. Leave out --priority, or use --priority %s.", p, pool, scaleSetPriority, scaleSetPriority)
+	}
+	if m := in.SpotMaxPrice; m != nil && *m != spotMaxPriceDefault {
+		errs.Add("InvalidParameter", target+".spotMaxPrice", "A Spot max price (%v) is not available for agent pool '%s': it applies to Spot pools only, and mlfleet's pools are %s, with no price. Leave out --spot-max-price.", *m, pool, scaleSetPriority)
+	}
+	if e := in.ScaleSetEvictionPolicy; e != "" && !strings.EqualFold(e, scaleSetEvictionPolicy) {
+		errs.Add("InvalidParameter", target+".scaleSetEvictionPolicy", "Eviction policy '%s' is not available for agent pool '%s': it applies to Spot pools only, and mlfleet's pools are %s, never evicted. Leave out --eviction-policy.", e, pool, scaleSetPriority)
+	}
+	if u := in.EnableUltraSSD; u != nil && *u {
+		errs.Add("InvalidParameter", target+".enableUltraSSD", "Ultra SSD is not available for agent pool '%s': mlfleet's nodes have no Azure disks to attach; a persistent volume is a directory of the machine its server runs on. Leave out --enable-ultra-ssd.", pool)
+	}
+}
+
+// checkNodeSettings is checkUnsupportedPoolSettings for what a node is: zones, OS, OS
+// disk, public IP, encryption at host.
+func checkNodeSettings(target, pool string, in armapi.AgentPoolSettings, errs *arm.Problems) {
 	if len(in.AvailabilityZones) > 0 {
 		errs.Add("InvalidParameter", target+".availabilityZones", "Availability zones (%s) are not available for agent pool '%s': mlfleet's nodes are simulated by its server, in no zone (their topology.kubernetes.io/zone label is 0, as on an AKS pool without zones). Leave out --zones.", strings.Join(in.AvailabilityZones, ", "), pool)
 	}

@@ -12,8 +12,9 @@ import (
 )
 
 // TestUnsupportedPoolSettings: what az aks create --zones, --os-sku, --node-osdisk-type,
-// --enable-node-public-ip and --enable-encryption-at-host send is refused, every one
-// named, rather than accepted and dropped; the values that say what mlfleet's nodes are
+// --enable-node-public-ip, --enable-encryption-at-host, --enable-fips-image,
+// --enable-ultra-ssd and az aks nodepool add --priority Spot (--spot-max-price,
+// --eviction-policy) send is refused, every one named, rather than accepted and dropped; the values that say what mlfleet's nodes are
 // (as az sends them when the flags are absent) pass, on a create and on an update.
 func TestUnsupportedPoolSettings(t *testing.T) {
 	t.Parallel()
@@ -29,8 +30,11 @@ func TestUnsupportedPoolSettings(t *testing.T) {
 		_, err := s.Validate(ctx, testSub, testRG, "pools", in, "")
 		return err
 	}
-	// az aks create's body without the flags, and with AKS's own values spelled out.
-	for _, pool := range []string{`"enableNodePublicIP": false, "enableEncryptionAtHost": false, "osDiskSizeGB": 0, "orchestratorVersion": ""`,
+	// az aks create's body without the flags (az 2.45's, as it sends it), and with AKS's
+	// own values spelled out.
+	for _, pool := range []string{`"vmSize": "Standard_D3_v2", "osDiskSizeGB": 0, "osType": "Linux", "enableAutoScaling": false, "type": "VirtualMachineScaleSets", "mode": "System", "orchestratorVersion": "", "upgradeSettings": {}, "enableNodePublicIP": false, "scaleSetPriority": "Regular", "scaleSetEvictionPolicy": "Delete", "spotMaxPrice": -1.0, "nodeTaints": [], "enableEncryptionAtHost": false, "enableUltraSSD": false, "enableFIPS": false`,
+		`"enableNodePublicIP": false, "enableEncryptionAtHost": false, "osDiskSizeGB": 0, "orchestratorVersion": ""`,
+		`"scaleSetPriority": "regular", "scaleSetEvictionPolicy": "delete", "spotMaxPrice": -1`,
 		`"availabilityZones": [], "osSKU": "Ubuntu", "osDiskType": "Managed", "enableNodePublicIP": false, "enableEncryptionAtHost": false`,
 		`"osSKU": "ubuntu", "osDiskType": "managed"`} {
 		if err := create(pool); err != nil {
@@ -41,11 +45,20 @@ func TestUnsupportedPoolSettings(t *testing.T) {
 	err := create(`"availabilityZones": ["1", "2", "3"], "osSKU": "CBLMariner", "osDiskType": "Ephemeral", "enableNodePublicIP": true, "enableEncryptionAtHost": true`)
 	wantBadRequest(t, err, "InvalidParameter", []string{p + "availabilityZones", p + "osSKU", p + "osDiskType", p + "enableNodePublicIP", p + "enableEncryptionAtHost"},
 		"Availability zones (1, 2, 3) are not available for agent pool 'nodepool1'")
+	// az aks nodepool add --priority Spot's body: every Spot setting named.
+	err = create(`"scaleSetPriority": "Spot", "scaleSetEvictionPolicy": "Deallocate", "spotMaxPrice": 0.1, "enableFIPS": true, "enableUltraSSD": true`)
+	wantBadRequest(t, err, "InvalidParameter", []string{p + "enableFIPS", p + "scaleSetPriority", p + "spotMaxPrice", p + "scaleSetEvictionPolicy", p + "enableUltraSSD"},
+		"FIPS-enabled node images are not available")
 	for _, tc := range []struct{ pool, field, text string }{
 		{`"osSKU": "CBLMariner"`, "osSKU", "OS SKU 'CBLMariner' is not available for agent pool 'nodepool1': mlfleet's nodes run Ubuntu. Leave out --os-sku"},
 		{`"osDiskType": "Ephemeral"`, "osDiskType", "OS disk type 'Ephemeral' is not available"},
 		{`"enableNodePublicIP": true`, "enableNodePublicIP", "Leave out --enable-node-public-ip"},
 		{`"enableEncryptionAtHost": true`, "enableEncryptionAtHost", "Leave out --enable-encryption-at-host"},
+		{`"enableFIPS": true`, "enableFIPS", "FIPS-enabled node images are not available for agent pool 'nodepool1'"},
+		{`"scaleSetPriority": "Spot"`, "scaleSetPriority", "Scale set priority 'Spot' is not available for agent pool 'nodepool1': mlfleet's nodes are simulated by its server and never evicted, so its pools are Regular. Leave out --priority, or use --priority Regular."},
+		{`"spotMaxPrice": 0.5`, "spotMaxPrice", "A Spot max price (0.5) is not available for agent pool 'nodepool1'"},
+		{`"scaleSetEvictionPolicy": "Deallocate"`, "scaleSetEvictionPolicy", "Eviction policy 'Deallocate' is not available"},
+		{`"enableUltraSSD": true`, "enableUltraSSD", "Ultra SSD is not available for agent pool 'nodepool1'"},
 	} {
 		wantBadRequest(t, create(tc.pool), "InvalidParameter", []string{p + tc.field}, tc.text)
 	}
@@ -79,13 +92,26 @@ func TestUnsupportedPoolSettings(t *testing.T) {
 	if _, _, err := s.ScalePool(ctx, testSub, testRG, "pools", "nodepool1", put); err != nil {
 		t.Fatalf("agent pool PUT with AKS's values: %v", err)
 	}
+	put.Properties.ScaleSetPriority, put.Properties.ScaleSetEvictionPolicy, put.Properties.SpotMaxPrice = "Regular", "Delete", floatp(-1)
+	put.Properties.EnableFIPS, put.Properties.EnableUltraSSD = boolp(false), boolp(false)
+	if _, _, err := s.ScalePool(ctx, testSub, testRG, "pools", "nodepool1", put); err != nil {
+		t.Fatalf("agent pool PUT with AKS's scale set values: %v", err)
+	}
 	put.Properties.AvailabilityZones = []string{"1"}
 	_, _, err = s.ScalePool(ctx, testSub, testRG, "pools", "nodepool1", put)
 	wantBadRequest(t, err, "InvalidParameter", []string{"properties.availabilityZones"}, "Leave out --zones")
+	put.Properties.AvailabilityZones = nil
+	put.Properties.ScaleSetPriority, put.Properties.EnableUltraSSD = "Spot", boolp(true)
+	_, _, err = s.ScalePool(ctx, testSub, testRG, "pools", "nodepool1", put)
+	wantBadRequest(t, err, "InvalidParameter", []string{"properties.scaleSetPriority", "properties.enableUltraSSD"}, "Leave out --priority")
 	in := clusterInput(1, "Standard_D3_v2")
 	in.Properties.AgentPoolProfiles[0].EnableEncryptionAtHost = boolp(true)
 	_, _, _, err = s.Put(ctx, testSub, testRG, "pools", in, arm.Preconditions{})
 	wantBadRequest(t, err, "InvalidParameter", []string{p + "enableEncryptionAtHost"}, "Encryption at host is not available")
+	in = clusterInput(1, "Standard_D3_v2")
+	in.Properties.AgentPoolProfiles[0].EnableFIPS = boolp(true)
+	_, _, _, err = s.Put(ctx, testSub, testRG, "pools", in, arm.Preconditions{})
+	wantBadRequest(t, err, "InvalidParameter", []string{p + "enableFIPS"}, "Leave out --enable-fips-image")
 }
 
 // TestLoadBalancerProfile: a cluster with a standard load balancer serves AKS's default

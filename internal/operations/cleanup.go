@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 
@@ -22,7 +23,10 @@ import (
 // GiveUp records the resource's terminal state, and the operation ends Failed with cause
 // and the cleanup's error.
 func (e *Engine) fail(parent context.Context, r *Run, cause error) {
-	ae := asARM(cause)
+	ae, hidden := r.asARM(cause)
+	if hidden {
+		r.log.Error("operation failing; its status shows the client a message without this error", "err", cause)
+	}
 	if r.progress.Failure == nil {
 		r.progress.Failure, r.progress.FailureStatus = ae, ae.Status
 	}
@@ -46,7 +50,7 @@ func (e *Engine) fail(parent context.Context, r *Run, cause error) {
 			e.finish(parent, r, ae)
 			return
 		}
-		r.progress.CleanupError = err.Error()
+		r.progress.CleanupError, r.progress.CleanupShown = err.Error(), r.shown(err)
 		if r.progress.CleanupAttempts < e.cfg.MaxAttempts {
 			r.log.Error("clean up failed operation; trying again later", "err", err, "cleanupAttempt", r.progress.CleanupAttempts)
 			e.later(parent, r, r.progress.CleanupAttempts)
@@ -138,8 +142,13 @@ func (e *Engine) later(parent context.Context, r *Run, attempt int) {
 // givenUp is the error an operation whose cleanup was given up ends with: its own, with the
 // cleanup's, so that the user learns what may be left of the resource.
 func givenUp(cause *arm.Error, p progress) *arm.Error {
-	why := p.CleanupError
-	if why == "" {
+	why := p.CleanupShown
+	switch {
+	case why != "":
+	case p.CleanupError != "":
+		// Recorded by a server that kept no shown text: the log has the error.
+		why = "an internal error, in the server log"
+	default:
 		why = "it was interrupted"
 	}
 	final := *cause
@@ -148,11 +157,41 @@ func givenUp(cause *arm.Error, p progress) *arm.Error {
 	return &final
 }
 
-// asARM returns err as the ARM error an operation ends with.
-func asARM(err error) *arm.Error {
-	var ae *arm.Error
-	if !errors.As(err, &ae) {
-		ae = arm.Errorf(500, arm.CodeInternalServerError, "%v", err)
+// shown is what the client may read of err, an error of r's cleanup, in the message of an
+// operation that gave its cleanup up: as much as asARM lets through, and for an internal
+// error only where the server log has it (logged by the caller).
+func (r *Run) shown(err error) string {
+	ae, hidden := r.asARM(err)
+	if hidden && ae.Code == arm.CodeInternalServerError {
+		return "an internal error, in the server log under operation id " + r.op.ID
 	}
+	return ae.Message
+}
+
+// ClientError is err as a client may read it as part of operation r, e.g. in a resource's
+// provisioningErrors: the ARM error the operation would end with for it (asARM), so an
+// error that is not an *arm.Error shows no host path or driver error. The caller logs err
+// when it matters; the operation's own error is logged by the engine.
+func (r *Run) ClientError(err error) *arm.Error {
+	ae, _ := r.asARM(err)
 	return ae
+}
+
+// asARM returns err as the ARM error operation r ends with, which its status shows to any
+// caller who may read the resource. An *arm.Error, written for the client, is kept. A store
+// that cannot take writes is a 503 ServiceUnavailable saying what the server's operator must
+// do, as the API answers it (ARM's answer when a resource provider cannot serve); anything
+// else is a 500 naming the operation. Neither shows err's text, which may hold the server's
+// paths and the driver's error: hidden says so, and the caller logs err under the
+// operation's id, which the message names.
+func (r *Run) asARM(err error) (ae *arm.Error, hidden bool) {
+	var unavailable *store.UnavailableError
+	switch {
+	case errors.As(err, &unavailable):
+		return arm.Errorf(http.StatusServiceUnavailable, arm.CodeServiceUnavailable, "%s", unavailable.ClientMessage("operation id "+r.op.ID)), true
+	case errors.As(err, &ae):
+		return ae, false
+	}
+	return arm.Errorf(http.StatusInternalServerError, arm.CodeInternalServerError,
+		"The operation hit an internal error (operation id %s, in the server log); retry the request, and report the id if it fails again.", r.op.ID), true
 }

@@ -129,6 +129,9 @@ func TestEngineCleanupAfterHandlerError(t *testing.T) {
 		noCleanup   bool
 		wantCode    string
 		wantMessage string
+		// hides, when set, is err's text the operation's error must not show (checkHidden)
+		// instead of wantMessage.
+		hides string
 	}{
 		{
 			name:        "arm error",
@@ -137,10 +140,11 @@ func TestEngineCleanupAfterHandlerError(t *testing.T) {
 			wantMessage: "cluster aks1 is being deleted",
 		},
 		{
-			name:        "plain error",
-			err:         errors.New("disk full"),
-			wantCode:    arm.CodeInternalServerError,
-			wantMessage: "disk full",
+			// Not ARM's: its text, which may hold the server's paths, stays in the log.
+			name:     "plain error",
+			err:      errors.New("open /var/lib/mlfleet/clusters/aks1/kubeconfig: permission denied"),
+			wantCode: arm.CodeInternalServerError,
+			hides:    "/var/lib/mlfleet",
 		},
 		{
 			name:        "kind without cleanup",
@@ -153,7 +157,8 @@ func TestEngineCleanupAfterHandlerError(t *testing.T) {
 	for _, tt := range tests {
 		eachStoreCase(t, tt.name, func(t *testing.T, s store.Store) {
 			var cl cleanupLog
-			e := newEngine(t, s, operations.Config{}, makeThenFail(tt.err))
+			var log testutil.Buffer
+			e := newEngine(t, s, loggingTo(t, operations.Config{}, &log), makeThenFail(tt.err))
 			if !tt.noCleanup {
 				e.OnFailure(kind, cl.cleanup(nil))
 			}
@@ -161,7 +166,11 @@ func TestEngineCleanupAfterHandlerError(t *testing.T) {
 			op := submit(t, e, nil)
 			got := waitStatus(t, s, op.ID, store.StatusFailed)
 
-			if ae := errorOf(t, got); ae.Code != tt.wantCode || ae.Message != tt.wantMessage {
+			ae := errorOf(t, got)
+			if tt.hides != "" {
+				checkHidden(t, ae, op.ID, tt.hides, &log)
+				tt.wantMessage = ae.Message // the cleanup is given the same
+			} else if ae.Code != tt.wantCode || ae.Message != tt.wantMessage {
 				t.Errorf("operation error = (%s) %q, want (%s) %q", ae.Code, ae.Message, tt.wantCode, tt.wantMessage)
 			}
 			if got.EndedAt.IsZero() || got.LeaseOwner != "" {
@@ -188,7 +197,8 @@ func TestEngineCleanupAfterHandlerPanic(t *testing.T) {
 	t.Parallel()
 	eachStore(t, true, func(t *testing.T, s store.Store) {
 		var cl cleanupLog
-		e := newEngine(t, s, operations.Config{}, func(ctx context.Context, run *operations.Run) error {
+		var log testutil.Buffer
+		e := newEngine(t, s, loggingTo(t, operations.Config{}, &log), func(ctx context.Context, run *operations.Run) error {
 			if err := run.Step(ctx, "one", func(context.Context) error { return run.SetState(madeState{Made: "vm1"}) }); err != nil {
 				return err
 			}
@@ -199,10 +209,9 @@ func TestEngineCleanupAfterHandlerPanic(t *testing.T) {
 		op := submit(t, e, nil)
 		got := waitStatus(t, s, op.ID, store.StatusFailed)
 
+		// The panic is the server's business: the log has it under the operation's id.
 		ae := errorOf(t, got)
-		if ae.Code != arm.CodeInternalServerError || !strings.Contains(ae.Message, "nil map in handler") {
-			t.Errorf("operation error = (%s) %q, want InternalServerError naming the panic", ae.Code, ae.Message)
-		}
+		checkHidden(t, ae, op.ID, "nil map in handler", &log)
 		call := cl.only(t)
 		if cause := causeOf(t, call); cause.Code != ae.Code || cause.Message != ae.Message {
 			t.Errorf("cleanup cause = (%s) %q, want the operation's error (%s) %q", cause.Code, cause.Message, ae.Code, ae.Message)
@@ -341,8 +350,10 @@ func TestEngineRetriesFailingCleanup(t *testing.T) {
 				t.Errorf("operation error = (%s) %q, want the handler's code Conflict", ae.Code, ae.Message)
 			case !tt.wantGivenUp && ae.Message != handlerMessage:
 				t.Errorf("operation error %q, want the handler's %q alone: the cleanup succeeded", ae.Message, handlerMessage)
-			case tt.wantGivenUp && (!strings.HasPrefix(ae.Message, handlerMessage) || !strings.Contains(ae.Message, cleanupErrText(tt.name, cleanupErr))):
-				t.Errorf("operation error %q, want the handler's %q followed by the cleanup's error", ae.Message, handlerMessage)
+			case tt.wantGivenUp && (!strings.HasPrefix(ae.Message, handlerMessage) || !strings.Contains(ae.Message, cleanupShown(op.ID))):
+				t.Errorf("operation error %q, want the handler's %q followed by where the log has the cleanup's error", ae.Message, handlerMessage)
+			case strings.Contains(ae.Message, cleanupErrText(tt.name, cleanupErr)):
+				t.Errorf("operation error %q shows the client the cleanup's error, which is the server's", ae.Message)
 			}
 			if n := len(cl.get()); n != tt.wantCleanups {
 				t.Errorf("cleanup ran %d times, want %d", n, tt.wantCleanups)
@@ -365,7 +376,7 @@ func TestEngineRetriesFailingCleanup(t *testing.T) {
 			if state != tt.wantState {
 				t.Errorf("resource state %q, want %q", state, tt.wantState)
 			}
-			if state == "Failed (given up)" && (!strings.Contains(message, handlerMessage) || !strings.Contains(message, cleanupErrText(tt.name, cleanupErr))) {
+			if state == "Failed (given up)" && (!strings.Contains(message, handlerMessage) || !strings.Contains(message, cleanupShown(op.ID))) {
 				t.Errorf("given-up resource's message %q, want the operation's error and the cleanup's", message)
 			}
 			for _, want := range tt.wantLog {
@@ -375,6 +386,12 @@ func TestEngineRetriesFailingCleanup(t *testing.T) {
 			}
 		})
 	}
+}
+
+// cleanupShown is what the error of an operation whose cleanup was given up says of the
+// cleanup's plain error: where the server log has it.
+func cleanupShown(opID string) string {
+	return "an internal error, in the server log under operation id " + opID
 }
 
 // cleanupErrText is the text of the cleanup's error the test case named name makes.
@@ -464,7 +481,11 @@ func failDuringCleanup(t *testing.T, s store.Store, cause error) *store.Operatio
 	await(t, cleaning, "the first engine's cleanup to start")
 
 	failing := getOperation(t, s, op.ID)
-	want := asARMError(cause)
+	// The causes the tests give are ARM errors, which the operation keeps as they are.
+	var want *arm.Error
+	if !errors.As(cause, &want) {
+		t.Fatalf("failDuringCleanup: cause %v is not an *arm.Error", cause)
+	}
 	if f := progressOf(t, failing).Failure; f == nil || f.Code != want.Code || f.Message != want.Message {
 		t.Errorf("during the cleanup progress is %s, want a failure (%s) %q", failing.Progress, want.Code, want.Message)
 	}
@@ -482,15 +503,6 @@ func failDuringCleanup(t *testing.T, s store.Store, cause error) *store.Operatio
 		t.Errorf("first engine ran the handler %q, want once", runs)
 	}
 	return paused
-}
-
-// asARMError is the ARM error an operation failing with err ends with.
-func asARMError(err error) *arm.Error {
-	var ae *arm.Error
-	if errors.As(err, &ae) {
-		return ae
-	}
-	return arm.Errorf(500, arm.CodeInternalServerError, "%v", err)
 }
 
 func TestEngineResumesInterruptedCleanup(t *testing.T) {
@@ -794,10 +806,9 @@ func TestEngineStepFailpoint(t *testing.T) {
 		if err := await(t, handlerErr, "step two to fail"); !errors.Is(err, failpoint.ErrInjected) {
 			t.Errorf("step two returned %v, want an error wrapping failpoint.ErrInjected", err)
 		}
+		// The injected error is not ARM's, so the operation's error hides it.
 		ae := errorOf(t, got)
-		if ae.Code != arm.CodeInternalServerError || !strings.Contains(ae.Message, point) {
-			t.Errorf("operation error = (%s) %q, want InternalServerError naming %s", ae.Code, ae.Message, point)
-		}
+		checkHidden(t, ae, got.ID, point, nil)
 		if ran := steps.get(); !slices.Equal(ran, []string{"one"}) {
 			t.Errorf("steps ran %q, want [one]: the failpoint stops step two before it runs", ran)
 		}
@@ -853,4 +864,129 @@ func TestEngineCleanupFailpoints(t *testing.T) {
 			})
 		})
 	}
+}
+
+// loggingTo returns cfg with its engine's log written to log as well as to the test's
+// output, for tests that read what the server log keeps.
+func loggingTo(t *testing.T, cfg operations.Config, log *testutil.Buffer) operations.Config {
+	cfg.Logger = slog.New(slog.NewTextHandler(io.MultiWriter(t.Output(), log), nil))
+	return cfg
+}
+
+// checkHidden checks that ae, the error operation opID ended with, is the 500 that names
+// the operation and not raw, the error's own text, which the server log keeps instead.
+func checkHidden(t *testing.T, ae *arm.Error, opID, raw string, log *testutil.Buffer) {
+	t.Helper()
+	if ae.Code != arm.CodeInternalServerError || !strings.Contains(ae.Message, "operation id "+opID) {
+		t.Errorf("operation error = (%s) %q, want InternalServerError naming operation id %s", ae.Code, ae.Message, opID)
+	}
+	if strings.Contains(ae.Message, raw) {
+		t.Errorf("operation error %q shows the client the server's error %q", ae.Message, raw)
+	}
+	if log != nil && !loggedWith(log, opID, raw) {
+		t.Errorf("the server log has no line naming operation %s with %q:\n%s", opID, raw, log)
+	}
+}
+
+// loggedWith reports whether a line of log names operation opID and has text.
+func loggedWith(log *testutil.Buffer, opID, text string) bool {
+	for line := range strings.Lines(log.String()) {
+		if strings.Contains(line, opID) && strings.Contains(line, text) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestEngineStoreUnavailable: a step whose write the store refuses because its database
+// cannot take writes (a real SQLite file whose size limit, PRAGMA max_page_count, stands in
+// for a full disk) ends the operation with 503 ServiceUnavailable, the API's answer to the
+// same error: it says what the server's operator must do, names the operation id and shows
+// neither the file's path nor SQLite's error, which the server log keeps under that id. The
+// cleanup is given the same error. The engine's own small writes still fit, as they do on a
+// full disk, where existing pages are reused.
+func TestEngineStoreUnavailable(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "mlfleet.db")
+	s := storetest.Open(t, path)
+	// The handler's writes go through a second pool on the same file, limited to the pages
+	// the file has (max_page_count is clamped to the current size): any write that needs a
+	// new page fails with SQLITE_FULL.
+	full := storetest.Open(t, path+"?_pragma=max_page_count(1)")
+	var log testutil.Buffer
+	var cl cleanupLog
+	e := newEngine(t, s, loggingTo(t, operations.Config{}, &log), func(ctx context.Context, run *operations.Run) error {
+		if err := run.Step(ctx, "one", func(context.Context) error { return run.SetState(madeState{Made: "vm1"}) }); err != nil {
+			return err
+		}
+		return run.Step(ctx, "two", func(ctx context.Context) error {
+			return full.CreateResource(ctx, &store.Resource{
+				ID: resourceID + "/providers/Tests.Big/things/big", ParentID: resourceID, Type: "Tests.Big/things", Name: "big",
+				SubscriptionID: subID, ResourceGroup: "rg1", Body: []byte(`{"pad":"` + strings.Repeat("x", 256<<10) + `"}`),
+			})
+		})
+	})
+	e.OnFailure(kind, cl.cleanup(nil))
+	start(t, e)
+	op := submit(t, e, nil)
+	got := waitStatus(t, s, op.ID, store.StatusFailed)
+
+	ae := errorOf(t, got)
+	if ae.Code != arm.CodeServiceUnavailable {
+		t.Fatalf("operation error = (%s) %q, want ServiceUnavailable", ae.Code, ae.Message)
+	}
+	for _, want := range []string{"is full", "free space on the file system of the server's data directory", "Retrying will not help",
+		"the server log has the details under operation id " + op.ID} {
+		if !strings.Contains(ae.Message, want) {
+			t.Errorf("operation error %q does not contain %q", ae.Message, want)
+		}
+	}
+	for _, leak := range []string{dir, "database or disk is full", "(13)"} {
+		if strings.Contains(ae.Message, leak) {
+			t.Errorf("operation error %q shows the client %q", ae.Message, leak)
+		}
+	}
+	for _, want := range []string{path, "database or disk is full"} {
+		if !loggedWith(&log, op.ID, want) {
+			t.Errorf("the server log has no line naming operation %s with %q:\n%s", op.ID, want, log.String())
+		}
+	}
+	if cause := causeOf(t, cl.only(t)); cause.Code != ae.Code || cause.Message != ae.Message {
+		t.Errorf("cleanup cause = (%s) %q, want the operation's error (%s) %q", cause.Code, cause.Message, ae.Code, ae.Message)
+	}
+}
+
+// TestRunClientError: what a handler records of an error for clients to read (a compute's
+// provisioningErrors) is what the operation's own error would say: an ARM error as it is,
+// a store that cannot take writes as ServiceUnavailable and anything else as the 500
+// naming the operation, neither with the host's paths.
+func TestRunClientError(t *testing.T) {
+	t.Parallel()
+	s := storetest.OpenSQLite(t)
+	full := &store.UnavailableError{Where: "/var/lib/mlfleet/mlfleet.db", Reason: store.ReasonFull, Err: errors.New("database or disk is full (13)")}
+	errs := []error{
+		fmt.Errorf("delete compute: %w", arm.Conflict("cluster aks1 is being deleted")),
+		fmt.Errorf("delete compute: %w", full),
+		errors.New("open /var/lib/mlfleet/clusters/aks1/kubeconfig: permission denied"),
+	}
+	got := make(chan []*arm.Error, 1)
+	e := newEngine(t, s, operations.Config{}, func(ctx context.Context, run *operations.Run) error {
+		var out []*arm.Error
+		for _, err := range errs {
+			out = append(out, run.ClientError(err))
+		}
+		got <- out
+		return nil
+	})
+	start(t, e)
+	op := submit(t, e, nil)
+	shown := await(t, got, "the handler")
+	if ae := shown[0]; ae.Code != arm.CodeConflict || ae.Message != "cluster aks1 is being deleted" {
+		t.Errorf("ARM error shown as (%s) %q, want it as it is", ae.Code, ae.Message)
+	}
+	if ae := shown[1]; ae.Code != arm.CodeServiceUnavailable || !strings.Contains(ae.Message, "under operation id "+op.ID) || strings.Contains(ae.Message, "/var/lib") {
+		t.Errorf("store error shown as (%s) %q, want ServiceUnavailable naming the operation, no path", ae.Code, ae.Message)
+	}
+	checkHidden(t, shown[2], op.ID, "/var/lib/mlfleet", nil)
 }

@@ -386,7 +386,8 @@ func (e *Engine) finish(ctx context.Context, r *Run, err error) {
 		r.log.Info("operation succeeded", "took", op.EndedAt.Sub(op.StartedAt))
 	} else {
 		op.Status = store.StatusFailed
-		op.Error, _ = json.Marshal(asARM(err))
+		ae, _ := r.asARM(err)
+		op.Error, _ = json.Marshal(ae)
 		r.log.Warn("operation failed", "err", err)
 	}
 	op.Progress, _ = json.Marshal(r.progress)
@@ -407,7 +408,8 @@ func safeCall(ctx context.Context, h Handler, r *Run) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			r.log.Error("handler panicked", "panic", p)
-			err = arm.Errorf(500, arm.CodeInternalServerError, "internal error while running the operation: %v", p)
+			// A plain error: the panic's text is the server's, kept from the client (asARM).
+			err = fmt.Errorf("handler panicked: %v", p)
 		}
 	}()
 	return h(ctx, r)

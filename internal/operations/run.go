@@ -30,6 +30,9 @@ type progress struct {
 	CleanupAttempts int `json:"cleanupAttempts,omitempty"`
 	// CleanupError is the error the cleanup's last attempt returned, if any.
 	CleanupError string `json:"cleanupError,omitempty"`
+	// CleanupShown is what the operation's error may show the client of CleanupError
+	// (Run.shown): the text of an error may hold the server's paths.
+	CleanupShown string `json:"cleanupShown,omitempty"`
 	// GiveUpAttempts counts how often the kind's GiveUp was started, once the cleanup was
 	// given up.
 	GiveUpAttempts int `json:"giveUpAttempts,omitempty"`

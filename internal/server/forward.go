@@ -200,6 +200,11 @@ func (s *peerCalls) Close() { s.stop() }
 // shuttingDown answers a call that this replica will not run, or did not finish, because it
 // is shutting down.
 func shuttingDown(w http.ResponseWriter) {
+	// The cluster's next host takes it over within a second or two (takeover runs every
+	// second once the lease is freed), so the call can be sent again after a second; the
+	// caller here (forwarder) waits for the next lease holder rather than for this header,
+	// which is for any other client of a 503.
+	w.Header().Set("Retry-After", "1")
 	http.Error(w, "this replica is shutting down: call the cluster's next host", http.StatusServiceUnavailable)
 }
 

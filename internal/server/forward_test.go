@@ -119,6 +119,16 @@ func TestPeerCallsWhileStopping(t *testing.T) {
 	}
 	f := newForwarder(st, box, nil)
 	f.client = srv.Client()
+	// The answers' Retry-After, read on the way back from the real server.
+	var retryAfter []string
+	tr := f.client.Transport
+	f.client.Transport = roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		resp, err := tr.RoundTrip(r)
+		if err == nil && r.URL.Host == hostAddr {
+			retryAfter = append(retryAfter, resp.Header.Get("Retry-After"))
+		}
+		return resp, err
+	})
 
 	if err := f.Call(ctx, "host", "status", "c", nil); !errors.Is(err, provider.ErrNotFound) {
 		t.Fatalf("status before the stop: %v, want ErrNotFound", err)
@@ -127,6 +137,11 @@ func TestPeerCallsWhileStopping(t *testing.T) {
 	err := f.Call(ctx, "host", "status", "c", nil)
 	if !errors.Is(err, embedded.ErrHostStopping) || errors.Is(err, provider.ErrNotFound) {
 		t.Errorf("status on a stopping replica: %v, want ErrHostStopping", err)
+	}
+	// The 503 of a stopping replica says when to call again, as every 503 does: the next
+	// host has the cluster within a second or two.
+	if len(retryAfter) != 2 || retryAfter[1] != "1" {
+		t.Errorf("Retry-After of the answers before and after the stop = %q, want the second 1", retryAfter)
 	}
 	unreachable := f.Call(ctx, "gone", "status", "c", nil)
 	if !errors.Is(unreachable, embedded.ErrUnreachable) {
@@ -139,6 +154,12 @@ func TestPeerCallsWhileStopping(t *testing.T) {
 		}
 	}
 }
+
+// roundTripFunc is an http.RoundTripper that is a function.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+// RoundTrip calls f.
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 // peerParts returns what a replica's peer calls need: a store, a secret box and an
 // embedded provider with no cluster.

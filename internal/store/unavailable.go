@@ -79,6 +79,23 @@ func (e *UnavailableError) ClientHint() string {
 	return "check the disk of the server's data directory: it may be full, the database file made immutable (lsattr), or the device failing"
 }
 
+// ClientMessage is the whole message an API client gets for e: what is wrong and what the
+// server's operator must do (ClientHint), without the host's paths or the driver's error.
+// logRef names what the server log keeps them under, e.g. "request id X" or "operation id
+// X"; "" when there is nothing to name.
+func (e *UnavailableError) ClientMessage(logRef string) string {
+	what := "is " + string(e.Reason)
+	if e.Reason == ReasonIO {
+		what = "fails to read or write (an I/O error)"
+	}
+	where := "the server log has the details"
+	if logRef != "" {
+		where += " under " + logRef
+	}
+	return fmt.Sprintf("The server cannot write to its store: its database %s. Retrying will not help until the server's operator acts: %s. Reads still work; %s.",
+		what, e.ClientHint(), where)
+}
+
 // postgresWhere is the Where of a PostgreSQL store's UnavailableError.
 const postgresWhere = "the PostgreSQL database"
 

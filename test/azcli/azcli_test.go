@@ -588,6 +588,17 @@ func (a *azEnv) azFails(want string, args ...string) {
 	}
 }
 
+// TestAzVersionsOfUnknownLocation: az aks get-versions of a location that is no Azure
+// region fails with ARM's NoRegisteredProviderFound, which names the locations there are,
+// rather than printing an empty table.
+func TestAzVersionsOfUnknownLocation(t *testing.T) {
+	az := newAz(t)
+	sp := servicePrincipal(t, "az-versions", "Reader", subscriptionScope())
+	az.must("login", "--service-principal", "-u", sp.AppID, "-p", sp.Password, "--tenant", sp.Tenant)
+	az.azFails("(NoRegisteredProviderFound) No registered resource provider found for location 'nowhere'", "aks", "get-versions", "-l", "nowhere", "-o", "table")
+	az.azFails("The supported locations are 'australiacentral, ", "aks", "get-versions", "-l", "nowhere")
+}
+
 // TestAzUnsupportedSettings: the settings az aks sends that mlfleet cannot honour are
 // refused with what mlfleet does instead (az exits 1 with the message), on create and on
 // update, while az's read-modify-write PUT of an unchanged cluster keeps working; the node
@@ -603,6 +614,10 @@ func TestAzUnsupportedSettings(t *testing.T) {
 	az.azFails("Pricing tier", append(create, "--uptime-sla")...)
 	az.azFails("Availability zones (1, 2, 3) are not available", append(create, "--zones", "1", "2", "3", "--os-sku", "CBLMariner",
 		"--node-osdisk-type", "Ephemeral", "--enable-node-public-ip", "--enable-encryption-at-host")...)
+	az.azFails("FIPS-enabled node images are not available", append(create, "--enable-fips-image")...)
+	az.azFails("Ultra SSD is not available", append(create, "--enable-ultra-ssd")...)
+	// Without those flags az sends enableFIPS and enableUltraSSD false, scaleSetPriority
+	// Regular, scaleSetEvictionPolicy Delete and spotMaxPrice -1: AKS's values, accepted.
 	az.must(create...)
 	az.azFails("Load balancer outbound settings are not available: managedOutboundIPs.count 2",
 		"aks", "update", "-n", "azun", "-g", "unsuprg", "--load-balancer-managed-outbound-ip-count", "2")

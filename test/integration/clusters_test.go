@@ -322,8 +322,13 @@ func TestVersionsEndpoints(t *testing.T) {
 		t.Errorf("kubernetesVersions: %s", a.raw)
 	}
 	a = do(t, call{method: "GET", path: "/subscriptions/" + sub() + "/providers/Microsoft.ContainerService/locations/moon/orchestrators" + csAPI})
-	if a.status != 404 {
-		t.Errorf("unknown location: %d", a.status)
+	if a.status != 400 || !strings.Contains(a.raw, `"code":"NoRegisteredProviderFound"`) {
+		t.Errorf("unknown location: %d %s, want 400 NoRegisteredProviderFound", a.status, a.raw)
+	}
+	// The CLI prints ARM's error, which names the locations to use, as az does.
+	if r := mlfleetCLI(t, "aks", "get-versions", "-l", "nowhere", "-o", "table"); r.code == 0 || r.out != "" ||
+		!strings.Contains(r.err, "(NoRegisteredProviderFound) No registered resource provider found for location 'nowhere'") || !strings.Contains(r.err, "The supported locations are 'australiacentral, ") {
+		t.Errorf("aks get-versions -l nowhere: exit %d\nstdout: %s\nstderr: %s\nwant an error naming the supported locations", r.code, r.out, r.err)
 	}
 
 	out := mustCLI(t, "aks", "get-versions", "-l", "westus", "-o", "table")

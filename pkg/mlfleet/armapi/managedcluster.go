@@ -296,6 +296,16 @@ type AgentPoolSettings struct {
 	OSDiskType             string   `json:"osDiskType,omitempty"`
 	EnableNodePublicIP     *bool    `json:"enableNodePublicIP,omitempty"`
 	EnableEncryptionAtHost *bool    `json:"enableEncryptionAtHost,omitempty"`
+	// EnableFIPS, ScaleSetPriority, SpotMaxPrice, ScaleSetEvictionPolicy and EnableUltraSSD
+	// are what --enable-fips-image, --priority, --spot-max-price, --eviction-policy and
+	// --enable-ultra-ssd send. mlfleet's pools have no FIPS image, are Regular (never
+	// evicted, no price) and have no Ultra SSD: AKS's defaults, which az sends without the
+	// flags (false, Regular, -1, Delete, false), or none are accepted, any other refused.
+	EnableFIPS             *bool    `json:"enableFIPS,omitempty"`
+	ScaleSetPriority       string   `json:"scaleSetPriority,omitempty"`
+	SpotMaxPrice           *float64 `json:"spotMaxPrice,omitempty"`
+	ScaleSetEvictionPolicy string   `json:"scaleSetEvictionPolicy,omitempty"`
+	EnableUltraSSD         *bool    `json:"enableUltraSSD,omitempty"`
 }
 
 // AgentPool is a node pool served as a child resource (agentPools/{name}).

@@ -85,6 +85,7 @@ type autoscaler struct {
 	wake    chan struct{}
 	lastUp  time.Time
 	failed  time.Time            // last failed scale-down
+	removed time.Time            // the scan that last removed nodes
 	since   map[string]time.Time // nodes under the threshold, since when
 	noticed map[types.UID]string // last NotTriggerScaleUp message per pod
 	status  string               // last status written, without its time
@@ -149,6 +150,9 @@ func (a *autoscaler) config() AutoscalerConfig {
 	}
 	if c.Settings.MaxGracefulTermination <= 0 {
 		c.Settings.MaxGracefulTermination = 10 * time.Minute
+	}
+	if c.Settings.MaxEmptyBulkDelete <= 0 {
+		c.Settings.MaxEmptyBulkDelete = 10
 	}
 	return c
 }
@@ -277,15 +281,17 @@ func (u nodeUsage) clone() nodeUsage {
 	return c
 }
 
-// pendingPods are the pods the scheduler stand-in found no node for.
-func (a *autoscaler) pendingPods() ([]*v1.Pod, error) {
+// pendingPods are the pods the scheduler stand-in found no node for, and that are at
+// least minAge old (new-pod-scale-up-delay).
+func (a *autoscaler) pendingPods(minAge time.Duration) ([]*v1.Pod, error) {
 	all, err := a.pods.List(labels.Everything())
 	if err != nil {
 		return nil, err
 	}
 	var out []*v1.Pod
 	for _, p := range all {
-		if p.Spec.NodeName != "" || p.DeletionTimestamp != nil || terminal(p) || !usesDefaultScheduler(p) {
+		if p.Spec.NodeName != "" || p.DeletionTimestamp != nil || terminal(p) || !usesDefaultScheduler(p) ||
+			a.clock.Since(p.CreationTimestamp.Time) < minAge {
 			continue
 		}
 		for _, c := range p.Status.Conditions {
@@ -346,7 +352,7 @@ func (a *autoscaler) scan(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	pending, err := a.pendingPods()
+	pending, err := a.pendingPods(cfg.Settings.NewPodScaleUpDelay)
 	if err != nil {
 		return err
 	}

@@ -99,7 +99,11 @@ func (a *autoscaler) scaleDown(ctx context.Context, cfg AutoscalerConfig, st *st
 		_, j, _ := parseNodeName(y.Name)
 		return cmp.Or(cmp.Compare(util[x.Name], util[y.Name]), cmp.Compare(j, i))
 	})
-	empty := slices.DeleteFunc(slices.Clone(candidates), func(n *v1.Node) bool { return !emptyNode(pods[n.Name]) })
+	// A pod the scheduler stand-in has just bound shows in the usage before the cache:
+	// such a node is not empty.
+	empty := slices.DeleteFunc(slices.Clone(candidates), func(n *v1.Node) bool {
+		return !emptyNode(pods[n.Name]) || st.usage[n.Name].pods > len(pods[n.Name])
+	})
 	removed, err := a.removeEmpty(ctx, cfg, autoscaled, empty)
 	if removed > 0 || err != nil {
 		return unneeded, err

@@ -53,6 +53,15 @@ func TestAutoscaleRegisteredCluster(t *testing.T) {
 	if status != http.StatusBadRequest || testutil.Field(out, "error.target") != "properties.autoScalerProfile.scan-interval" || !strings.Contains(msg, "use a duration above zero") {
 		t.Errorf("scan-interval 0s = %d %v", status, out)
 	}
+	// A key mlfleet's autoscaler does not implement takes only AKS's default.
+	read["properties"].(map[string]any)["autoScalerProfile"] = map[string]any{"max-node-provision-time": "20m"}
+	status, out = a.call(t, a.owner, http.MethodPut, path, read)
+	msg, _ = testutil.Field(out, "error.message").(string)
+	if status != http.StatusBadRequest || testutil.Field(out, "error.code") != "InvalidParameter" ||
+		testutil.Field(out, "error.target") != "properties.autoScalerProfile.max-node-provision-time" ||
+		!strings.Contains(msg, "'max-node-provision-time' is '20m': mlfleet's cluster autoscaler does not implement it, so it accepts only 15m") {
+		t.Errorf("max-node-provision-time 20m = %d %v", status, out)
+	}
 }
 
 // TestAutoscaleRegisteredAutoscaled: a registered cluster whose own autoscaler manages a

@@ -26,7 +26,17 @@ const MaxPoolCount = 100
 type profileKey struct {
 	def  any // AKS's default: a string, or a bool for the daemonset-* keys
 	kind string
+	// fixed keys (defaultOnly) are not implemented by mlfleet's autoscaler: only their
+	// default is accepted (az sends the whole profile back on every update), any other
+	// value is refused rather than stored and ignored.
+	fixed bool
 }
+
+// Whether mlfleet's autoscaler does what a profile key says (profileKey.fixed).
+const (
+	honoured    = false
+	defaultOnly = true
+)
 
 // Kinds of autoScalerProfile values.
 const (
@@ -48,26 +58,26 @@ const (
 
 // autoScalerKeys are AKS's cluster autoscaler profile keys with AKS's defaults.
 var autoScalerKeys = map[string]profileKey{
-	"balance-similar-node-groups":           {"false", kindBoolText},
-	"daemonset-eviction-for-empty-nodes":    {false, kindBool},
-	"daemonset-eviction-for-occupied-nodes": {true, kindBool},
-	"expander":                              {"random", kindExpander},
-	"ignore-daemonsets-utilization":         {false, kindBool},
-	"max-empty-bulk-delete":                 {"10", kindInt},
-	"max-graceful-termination-sec":          {"600", kindInt}, // 0 would be the runtime's default
-	"max-node-provision-time":               {"15m", kindDuration},
-	"max-total-unready-percentage":          {"45", kindPercent},
-	"new-pod-scale-up-delay":                {"0s", kindDuration},
-	"ok-total-unready-count":                {"3", kindNonNegInt},
-	"scale-down-delay-after-add":            {"10m", kindDuration},
-	"scale-down-delay-after-delete":         {"10s", kindDuration},
-	"scale-down-delay-after-failure":        {"3m", kindDuration},
-	"scale-down-unneeded-time":              {"10m", kindDuration},
-	"scale-down-unready-time":               {"20m", kindDuration},
-	"scale-down-utilization-threshold":      {"0.5", kindRatio},
-	"scan-interval":                         {"10s", kindPeriod},
-	"skip-nodes-with-local-storage":         {"false", kindBoolText},
-	"skip-nodes-with-system-pods":           {"true", kindBoolText},
+	"balance-similar-node-groups":           {"false", kindBoolText, defaultOnly},
+	"daemonset-eviction-for-empty-nodes":    {false, kindBool, defaultOnly},
+	"daemonset-eviction-for-occupied-nodes": {true, kindBool, defaultOnly},
+	"expander":                              {"random", kindExpander, honoured},
+	"ignore-daemonsets-utilization":         {false, kindBool, honoured},
+	"max-empty-bulk-delete":                 {"10", kindInt, honoured},
+	"max-graceful-termination-sec":          {"600", kindInt, honoured}, // 0 would be the runtime's default
+	"max-node-provision-time":               {"15m", kindDuration, defaultOnly},
+	"max-total-unready-percentage":          {"45", kindPercent, defaultOnly},
+	"new-pod-scale-up-delay":                {"0s", kindDuration, honoured},
+	"ok-total-unready-count":                {"3", kindNonNegInt, defaultOnly},
+	"scale-down-delay-after-add":            {"10m", kindDuration, honoured},
+	"scale-down-delay-after-delete":         {"10s", kindDuration, honoured},
+	"scale-down-delay-after-failure":        {"3m", kindDuration, honoured},
+	"scale-down-unneeded-time":              {"10m", kindDuration, honoured},
+	"scale-down-unready-time":               {"20m", kindDuration, defaultOnly},
+	"scale-down-utilization-threshold":      {"0.5", kindRatio, honoured},
+	"scan-interval":                         {"10s", kindPeriod, honoured},
+	"skip-nodes-with-local-storage":         {"false", kindBoolText, honoured},
+	"skip-nodes-with-system-pods":           {"true", kindBoolText, honoured},
 }
 
 var (
@@ -103,6 +113,10 @@ func mergeProfile(in, cur armapi.AutoScalerProfile, errs *arm.Problems) armapi.A
 		v, problem := profileValue(k, key.kind, in[k])
 		if problem != "" {
 			errs.Add("InvalidParameter", target, "%s", problem)
+			continue
+		}
+		if key.fixed && !sameSetting(key.kind, v, key.def) {
+			errs.Add("InvalidParameter", target, "Cluster autoscaler profile key '%s' is '%v': mlfleet's cluster autoscaler does not implement it, so it accepts only %v (AKS's default).", k, v, key.def)
 			continue
 		}
 		out[k] = v
@@ -181,10 +195,28 @@ func profileValue(k, kind string, raw any) (any, string) {
 	return s, ""
 }
 
+// sameSetting tells whether two valid values of a key of kind mean the same: 15m and
+// 900s, 45 and "45".
+func sameSetting(kind string, a, b any) bool {
+	x, y := fmt.Sprint(a), fmt.Sprint(b)
+	switch kind {
+	case kindDuration, kindPeriod:
+		dx, errX := time.ParseDuration(x)
+		dy, errY := time.ParseDuration(y)
+		return errX == nil && errY == nil && dx == dy
+	case kindInt, kindNonNegInt, kindPercent:
+		nx, errX := strconv.Atoi(x)
+		ny, errY := strconv.Atoi(y)
+		return errX == nil && errY == nil && nx == ny
+	}
+	return x == y
+}
+
 // Settings parses a (validated) profile into the settings the embedded clusters'
 // autoscaler uses; keys it lacks take AKS's defaults. Each field is the profile key of the
-// same name (max-graceful-termination-sec for MaxGracefulTermination; the utilization
-// threshold is a fraction, 0.5 = 50%).
+// same name (max-graceful-termination-sec for MaxGracefulTermination,
+// skip-nodes-with-system-pods=false for EvictSystemPods; the utilization threshold is a
+// fraction, 0.5 = 50%). The defaultOnly keys have no field: they hold their defaults.
 func Settings(p armapi.AutoScalerProfile) provider.AutoscalerSettings {
 	str := func(k string) string {
 		if v, ok := p[k].(string); ok {
@@ -203,13 +235,32 @@ func Settings(p armapi.AutoScalerProfile) provider.AutoscalerSettings {
 	if err != nil {
 		th = 0.5
 	}
-	grace, err := strconv.Atoi(str("max-graceful-termination-sec"))
-	if err != nil {
-		grace = 600
+	num := func(k string) int {
+		n, err := strconv.Atoi(str(k))
+		if err != nil {
+			n, _ = strconv.Atoi(autoScalerKeys[k].def.(string))
+		}
+		return n
+	}
+	flag := func(k string) bool {
+		for _, v := range []any{p[k], autoScalerKeys[k].def} {
+			switch v := v.(type) {
+			case bool:
+				return v
+			case string:
+				if b, err := strconv.ParseBool(v); err == nil {
+					return b
+				}
+			}
+		}
+		return false
 	}
 	return provider.AutoscalerSettings{ScanInterval: dur("scan-interval"), ScaleDownDelayAfterAdd: dur("scale-down-delay-after-add"),
 		ScaleDownUnneededTime: dur("scale-down-unneeded-time"), ScaleDownDelayAfterFailure: dur("scale-down-delay-after-failure"), UtilizationThreshold: th,
-		MaxGracefulTermination: time.Duration(grace) * time.Second, Expander: str("expander")}
+		MaxGracefulTermination: time.Duration(num("max-graceful-termination-sec")) * time.Second, Expander: str("expander"),
+		MaxEmptyBulkDelete: num("max-empty-bulk-delete"), ScaleDownDelayAfterDelete: dur("scale-down-delay-after-delete"),
+		EvictSystemPods: !flag("skip-nodes-with-system-pods"), SkipNodesWithLocalStorage: flag("skip-nodes-with-local-storage"),
+		NewPodScaleUpDelay: dur("new-pod-scale-up-delay"), IgnoreDaemonSetsUtilization: flag("ignore-daemonsets-utilization")}
 }
 
 // poolScaling applies the autoscaling settings of in to ap, the pool as it will be (cur

@@ -71,7 +71,18 @@ func TestMergeProfile(t *testing.T) {
 		wantErr []string
 	}{
 		{name: "defaults", in: nil},
-		{name: "valid keys", in: armapi.AutoScalerProfile{"scan-interval": "30s", "scale-down-utilization-threshold": "0.7", "expander": "least-waste", "daemonset-eviction-for-empty-nodes": true}},
+		{name: "valid keys", in: armapi.AutoScalerProfile{"scan-interval": "30s", "scale-down-utilization-threshold": "0.7", "expander": "least-waste", "ignore-daemonsets-utilization": true}},
+		// az sends the whole profile back on every update: the defaults of the keys mlfleet
+		// does not implement pass, in any spelling.
+		{name: "defaults of keys not implemented", in: armapi.AutoScalerProfile{"balance-similar-node-groups": "False", "daemonset-eviction-for-empty-nodes": false,
+			"daemonset-eviction-for-occupied-nodes": "true", "max-node-provision-time": "900s", "max-total-unready-percentage": 45.0, "ok-total-unready-count": "3",
+			"scale-down-unready-time": "20m"}},
+		{name: "keys not implemented", in: armapi.AutoScalerProfile{"balance-similar-node-groups": "true", "daemonset-eviction-for-empty-nodes": true,
+			"daemonset-eviction-for-occupied-nodes": false, "max-node-provision-time": "20m", "max-total-unready-percentage": "50", "ok-total-unready-count": "0",
+			"scale-down-unready-time": "5m"},
+			wantErr: []string{"Cluster autoscaler profile key 'max-node-provision-time' is '20m': mlfleet's cluster autoscaler does not implement it, so it accepts only 15m (AKS's default).",
+				"'balance-similar-node-groups' is 'true'", "accepts only false", "'daemonset-eviction-for-occupied-nodes' is 'false'", "accepts only true", "'ok-total-unready-count' is '0'",
+				"accepts only 45 (", "accepts only 20m (", "7 checks failed"}},
 		{name: "unknown key", in: armapi.AutoScalerProfile{"scan-intervall": "30s"}, wantErr: []string{"Unknown cluster autoscaler profile key 'scan-intervall'"}},
 		{name: "bad values reported together", in: armapi.AutoScalerProfile{"scan-interval": "ten", "scale-down-utilization-threshold": "2", "expander": "cheapest", "max-total-unready-percentage": "101"},
 			wantErr: []string{"'scan-interval' is 'ten'", "use a number above 0 and at most 1", "use one of least-waste", "use 0 to 100", "4 checks failed"}},
@@ -111,7 +122,24 @@ func TestMergeProfile(t *testing.T) {
 	}
 	s := Settings(DefaultAutoScalerProfile())
 	if s.ScanInterval != 10*time.Second || s.ScaleDownDelayAfterAdd != 10*time.Minute || s.ScaleDownUnneededTime != 10*time.Minute || s.ScaleDownDelayAfterFailure != 3*time.Minute ||
-		s.UtilizationThreshold != 0.5 || s.MaxGracefulTermination != 600*time.Second || s.Expander != "random" {
+		s.UtilizationThreshold != 0.5 || s.MaxGracefulTermination != 600*time.Second || s.Expander != "random" ||
+		s.MaxEmptyBulkDelete != 10 || s.ScaleDownDelayAfterDelete != 10*time.Second || s.EvictSystemPods || s.SkipNodesWithLocalStorage ||
+		s.NewPodScaleUpDelay != 0 || s.IgnoreDaemonSetsUtilization {
 		t.Errorf("default settings = %+v", s)
+	}
+}
+
+// TestSettings: the keys mlfleet's autoscaler honours reach its settings.
+func TestSettings(t *testing.T) {
+	var errs arm.Problems
+	p := mergeProfile(armapi.AutoScalerProfile{"max-empty-bulk-delete": "20", "scale-down-delay-after-delete": "0s", "skip-nodes-with-system-pods": "false",
+		"skip-nodes-with-local-storage": "true", "new-pod-scale-up-delay": "30s", "ignore-daemonsets-utilization": true}, nil, &errs)
+	if err := errs.Err("", "The cluster request"); err != nil {
+		t.Fatal(err)
+	}
+	s := Settings(p)
+	if s.MaxEmptyBulkDelete != 20 || s.ScaleDownDelayAfterDelete != 0 || !s.EvictSystemPods || !s.SkipNodesWithLocalStorage ||
+		s.NewPodScaleUpDelay != 30*time.Second || !s.IgnoreDaemonSetsUtilization {
+		t.Errorf("settings = %+v", s)
 	}
 }

@@ -151,6 +151,27 @@ type AutoscalerSettings struct {
 	// Expander picks the pool to grow when several would take a pod: random (also ""),
 	// least-waste or most-pods.
 	Expander string
+	// MaxEmptyBulkDelete is how many empty nodes (running nothing but DaemonSet and mirror
+	// pods) one scan removes at once, each pool in one resize; nodes with other pods are
+	// drained one at a time. Zero means 10.
+	MaxEmptyBulkDelete int
+	// ScaleDownDelayAfterDelete is how long after a node removal no other node is removed.
+	// Zero means only until the next scan.
+	ScaleDownDelayAfterDelete time.Duration
+	// EvictSystemPods is skip-nodes-with-system-pods=false: a node whose kube-system pods
+	// (of a controller, so they come back elsewhere) are its only ones that are not
+	// DaemonSet pods may be drained. False (AKS's default) keeps such a node.
+	EvictSystemPods bool
+	// SkipNodesWithLocalStorage keeps a node running a pod with an emptyDir or hostPath
+	// volume (unless the pod is annotated safe-to-evict "true"). False (AKS's default)
+	// lets it go.
+	SkipNodesWithLocalStorage bool
+	// NewPodScaleUpDelay is how old a pending pod must be to trigger a scale-up. Zero
+	// means any pending pod does.
+	NewPodScaleUpDelay time.Duration
+	// IgnoreDaemonSetsUtilization leaves DaemonSet pods out of a node's utilization when
+	// deciding whether it is unneeded. False (AKS's default) counts them.
+	IgnoreDaemonSetsUtilization bool
 }
 
 // Autoscaler configures the cluster autoscaler of a cluster with autoscaled pools.

@@ -469,9 +469,15 @@ func TestAzAutoscaler(t *testing.T) {
 	}
 	var mc map[string]any
 	az.mustJSON(&mc, "aks", "update", "-n", "azas", "-g", "autoscalerg", "--update-cluster-autoscaler", "--min-count", "3", "--max-count", "6",
-		"--cluster-autoscaler-profile", "scan-interval=30s")
-	if prof, _ := mc["autoScalerProfile"].(map[string]any); prof["scanInterval"] != "30s" && prof["scan-interval"] != "30s" {
+		"--cluster-autoscaler-profile", "scan-interval=30s", "max-empty-bulk-delete=20")
+	if prof, _ := mc["autoScalerProfile"].(map[string]any); prof["scanInterval"] != "30s" && prof["scan-interval"] != "30s" || prof["maxEmptyBulkDelete"] != "20" {
 		t.Errorf("after update: autoScalerProfile %v", mc["autoScalerProfile"])
+	}
+	// az sent the whole profile back, with the defaults of the keys mlfleet does not
+	// implement, and the update passed; another value of one of them is refused.
+	if _, errOut, err := az.run("aks", "update", "-n", "azas", "-g", "autoscalerg", "--cluster-autoscaler-profile", "max-node-provision-time=20m"); err == nil ||
+		!strings.Contains(errOut, "'max-node-provision-time' is '20m': mlfleet's cluster autoscaler does not implement it") {
+		t.Errorf("max-node-provision-time=20m: err %v\n%s", err, errOut)
 	}
 	if p := pool(); p["maxCount"] != 6.0 {
 		t.Errorf("after update: pool %v", p)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"time"
 
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -23,19 +24,23 @@ const (
 	annotationSafeToEvict = "cluster-autoscaler.kubernetes.io/safe-to-evict"
 )
 
-// scaleDown removes at most one node per scan: a node of an autoscaled pool above its
-// minimum whose pods' requests have stayed under the utilization threshold for the
-// unneeded time and all fit on the other nodes, the least used first (the highest index
-// among equals). The node is cordoned, its pods are evicted through the eviction API (so
-// that PodDisruptionBudgets hold; a refusal leaves the node and uncordons it), and once
-// they are gone the pool shrinks by that node. Nothing is removed within the delay after
-// a scale-up. It returns how many nodes are candidates: underused in a pool above its
-// minimum.
+// scaleDown removes the nodes of autoscaled pools above their minimum whose pods'
+// requests have stayed under the utilization threshold for the unneeded time and would
+// all come back elsewhere, the least used first (the highest index among equals). Empty
+// nodes (nothing but DaemonSet and mirror pods) go together, up to max-empty-bulk-delete
+// of them, each pool's in one resize; when there are none, one other node is drained:
+// cordoned, its pods evicted through the eviction API (so that PodDisruptionBudgets
+// hold; a refusal leaves the node and uncordons it), and once they are gone the pool
+// shrinks by that node. Nothing is removed within the delays after a scale-up, a failed
+// drain, or a removal. It returns how many nodes are candidates: underused in a pool
+// above its minimum.
 func (a *autoscaler) scaleDown(ctx context.Context, cfg AutoscalerConfig, st *state) (int, error) {
 	now := a.clock.Now()
+	set := cfg.Settings
+	within := func(t time.Time, d time.Duration) bool { return !t.IsZero() && now.Sub(t) < d }
 	a.mu.Lock()
-	recentUp := !a.lastUp.IsZero() && now.Sub(a.lastUp) < cfg.Settings.ScaleDownDelayAfterAdd ||
-		!a.failed.IsZero() && now.Sub(a.failed) < cfg.Settings.ScaleDownDelayAfterFailure
+	held := within(a.lastUp, set.ScaleDownDelayAfterAdd) || within(a.failed, set.ScaleDownDelayAfterFailure) ||
+		within(a.removed, set.ScaleDownDelayAfterDelete)
 	a.mu.Unlock()
 	// Every underused node of an autoscaled pool starts its unneeded time at the first
 	// scan that sees it so, and keeps it while it stays so.
@@ -44,6 +49,8 @@ func (a *autoscaler) scaleDown(ctx context.Context, cfg AutoscalerConfig, st *st
 		autoscaled[ap.pool.Name] = ap
 	}
 	seen := map[string]bool{}
+	util := map[string]float64{}
+	pods := map[string][]*v1.Pod{}
 	a.mu.Lock()
 	for _, n := range st.nodes {
 		pool, _, ok := parseNodeName(n.Name)
@@ -53,7 +60,9 @@ func (a *autoscaler) scaleDown(ctx context.Context, cfg AutoscalerConfig, st *st
 		if n.Annotations[annotationScaleDownDisabled] == "true" {
 			continue
 		}
-		if utilization(n, st.usage[n.Name]) < cfg.Settings.UtilizationThreshold && movable(a.podSim.podsOn(n.Name)) {
+		pods[n.Name] = a.podSim.podsOn(n.Name)
+		util[n.Name] = utilization(n, st.usage[n.Name], pods[n.Name], set.IgnoreDaemonSetsUtilization)
+		if util[n.Name] < set.UtilizationThreshold && movable(pods[n.Name], set) {
 			seen[n.Name] = true
 			if _, ok := a.since[n.Name]; !ok {
 				a.since[n.Name] = now
@@ -77,67 +86,128 @@ func (a *autoscaler) scaleDown(ctx context.Context, cfg AutoscalerConfig, st *st
 		}
 	}
 
-	if recentUp {
+	if held {
 		return unneeded, nil
 	}
 	candidates := slices.DeleteFunc(slices.Clone(st.nodes), func(n *v1.Node) bool {
 		pool, _, _ := parseNodeName(n.Name)
 		ap := autoscaled[pool]
-		return !seen[n.Name] || ap.pool.Count <= ap.Min || now.Sub(since[n.Name]) < cfg.Settings.ScaleDownUnneededTime
+		return !seen[n.Name] || ap.pool.Count <= ap.Min || now.Sub(since[n.Name]) < set.ScaleDownUnneededTime
 	})
 	slices.SortStableFunc(candidates, func(x, y *v1.Node) int {
 		_, i, _ := parseNodeName(x.Name)
 		_, j, _ := parseNodeName(y.Name)
-		return cmp.Or(cmp.Compare(utilization(x, st.usage[x.Name]), utilization(y, st.usage[y.Name])), cmp.Compare(j, i))
+		return cmp.Or(cmp.Compare(util[x.Name], util[y.Name]), cmp.Compare(j, i))
 	})
+	// A pod the scheduler stand-in has just bound shows in the usage before the cache:
+	// such a node is not empty.
+	empty := slices.DeleteFunc(slices.Clone(candidates), func(n *v1.Node) bool {
+		return !emptyNode(pods[n.Name]) || st.usage[n.Name].pods > len(pods[n.Name])
+	})
+	removed, err := a.removeEmpty(ctx, cfg, autoscaled, empty)
+	if removed > 0 || err != nil {
+		return unneeded, err
+	}
 	for _, node := range candidates {
-		pods := a.podSim.podsOn(node.Name)
 		others := slices.DeleteFunc(slices.Clone(st.nodes), func(n *v1.Node) bool { return n.Name == node.Name })
-		if !fitElsewhere(pods, others, st.usage) {
+		if !fitElsewhere(pods[node.Name], others, st.usage) {
 			continue
 		}
 		poolName, _, _ := parseNodeName(node.Name)
-		ap := autoscaled[poolName]
-		if err := a.drainer.drain(ctx, []string{node.Name}, drainLimits{timeout: cfg.Settings.MaxGracefulTermination}); err != nil {
-			a.mu.Lock()
-			a.failed = now
-			a.mu.Unlock()
-			return unneeded, err
-		}
-		if err := a.resize(ctx, cfg, ap.pool, ap.pool.Count-1, node.Name); err != nil {
-			return unneeded, errors.Join(fmt.Errorf("scale down pool %s to %d: %w", ap.pool.Name, ap.pool.Count-1, err), a.drainer.uncordon(ctx, []string{node.Name}))
-		}
-		a.log.Info("cluster autoscaler scaled down", "pool", ap.pool.Name, "node", node.Name, "to", ap.pool.Count-1)
-		a.recorder.Eventf(node, v1.EventTypeNormal, EventScaleDown, "node removed by cluster autoscaler: %s %d->%d (min: %d)",
-			ap.pool.Name, ap.pool.Count, ap.pool.Count-1, ap.Min)
-		a.mu.Lock()
-		delete(a.since, node.Name)
-		a.mu.Unlock()
-		return unneeded, nil
+		return unneeded, a.remove(ctx, cfg, autoscaled[poolName], []*v1.Node{node})
 	}
 	return unneeded, nil
 }
 
+// removeEmpty removes up to max-empty-bulk-delete of the empty nodes, never taking a
+// pool below its minimum, each pool's in one resize. It returns how many it removed.
+func (a *autoscaler) removeEmpty(ctx context.Context, cfg AutoscalerConfig, autoscaled map[string]autoscaledPool, empty []*v1.Node) (int, error) {
+	byPool := map[string][]*v1.Node{}
+	budget := cfg.Settings.MaxEmptyBulkDelete
+	for _, n := range empty {
+		pool, _, _ := parseNodeName(n.Name)
+		if ap := autoscaled[pool]; budget > 0 && ap.pool.Count-len(byPool[pool]) > ap.Min {
+			byPool[pool] = append(byPool[pool], n)
+			budget--
+		}
+	}
+	removed := 0
+	for _, pool := range slices.Sorted(maps.Keys(byPool)) {
+		if err := a.remove(ctx, cfg, autoscaled[pool], byPool[pool]); err != nil {
+			return removed, err
+		}
+		removed += len(byPool[pool])
+	}
+	return removed, nil
+}
+
+// remove drains nodes of one pool and shrinks the pool by them. A failed drain starts
+// the delay after a failure; a removal, the delay after a delete.
+func (a *autoscaler) remove(ctx context.Context, cfg AutoscalerConfig, ap autoscaledPool, nodes []*v1.Node) error {
+	names := make([]string, len(nodes))
+	for i, n := range nodes {
+		names[i] = n.Name
+	}
+	now := a.clock.Now()
+	if err := a.drainer.drain(ctx, names, drainLimits{timeout: cfg.Settings.MaxGracefulTermination}); err != nil {
+		a.mu.Lock()
+		a.failed = now
+		a.mu.Unlock()
+		return err
+	}
+	to := ap.pool.Count - len(nodes)
+	if err := a.resize(ctx, cfg, ap.pool, to, names...); err != nil {
+		return errors.Join(fmt.Errorf("scale down pool %s to %d: %w", ap.pool.Name, to, err), a.drainer.uncordon(ctx, names))
+	}
+	a.log.Info("cluster autoscaler scaled down", "pool", ap.pool.Name, "nodes", names, "to", to)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.removed = now
+	for _, n := range nodes {
+		a.recorder.Eventf(n, v1.EventTypeNormal, EventScaleDown, "node removed by cluster autoscaler: %s %d->%d (min: %d)",
+			ap.pool.Name, ap.pool.Count, to, ap.Min)
+		delete(a.since, n.Name)
+	}
+	return nil
+}
+
 // utilization is the larger share of the node's allocatable cpu and memory that the
-// requests of its pods take.
-func utilization(node *v1.Node, used nodeUsage) float64 {
+// requests of its pods take; with ignoreDaemonSets, of its pods but DaemonSet pods.
+func utilization(node *v1.Node, used nodeUsage, pods []*v1.Pod, ignoreDaemonSets bool) float64 {
+	requests := used.requests
+	if ignoreDaemonSets {
+		requests = requests.DeepCopy()
+		for _, p := range pods {
+			if !daemonSetPod(p) {
+				continue
+			}
+			for name, q := range podRequests(p) {
+				if sum, ok := requests[name]; ok {
+					sum.Sub(q)
+					requests[name] = sum
+				}
+			}
+		}
+	}
 	var worst float64
 	for _, name := range []v1.ResourceName{v1.ResourceCPU, v1.ResourceMemory} {
 		alloc := node.Status.Allocatable[name]
 		if alloc.IsZero() {
 			continue
 		}
-		q := used.requests[name]
+		q := requests[name]
 		worst = max(worst, float64(q.MilliValue())/float64(alloc.MilliValue()))
 	}
 	return worst
 }
 
 // movable tells whether every pod of a node would come back elsewhere: pods of a
-// controller other than a DaemonSet (which runs on every node anyway) outside kube-system.
-// A bare pod, or a system pod, keeps its node, as cluster-autoscaler's defaults do, unless
-// annotated safe-to-evict "true"; any pod annotated safe-to-evict "false" keeps its node.
-func movable(pods []*v1.Pod) bool {
+// controller other than a DaemonSet (which runs on every node anyway). A bare pod keeps
+// its node, as cluster-autoscaler's defaults do, and so does a kube-system pod unless
+// set.EvictSystemPods, and a pod with local storage (emptyDir, hostPath) when
+// set.SkipNodesWithLocalStorage; a pod annotated safe-to-evict "true" never keeps its
+// node, one annotated "false" always does.
+func movable(pods []*v1.Pod, set AutoscalerSettings) bool {
 	for _, p := range pods {
 		if daemonSetPod(p) {
 			continue
@@ -148,11 +218,26 @@ func movable(pods []*v1.Pod) bool {
 		case "true":
 			continue
 		}
-		if controllerOf(p) == "" || p.Namespace == metav1.NamespaceSystem {
+		if controllerOf(p) == "" || p.Namespace == metav1.NamespaceSystem && !set.EvictSystemPods ||
+			set.SkipNodesWithLocalStorage && localStorage(p) {
 			return false
 		}
 	}
 	return true
+}
+
+// localStorage tells whether a pod has a volume on its node's disk, lost with the node.
+func localStorage(p *v1.Pod) bool {
+	return slices.ContainsFunc(p.Spec.Volumes, func(v v1.Volume) bool { return v.EmptyDir != nil || v.HostPath != nil })
+}
+
+// emptyNode tells whether a node runs nothing but DaemonSet and mirror pods, which go
+// with the node, so that it can be removed without a drain.
+func emptyNode(pods []*v1.Pod) bool {
+	return !slices.ContainsFunc(pods, func(p *v1.Pod) bool {
+		_, mirror := p.Annotations[v1.MirrorPodAnnotationKey]
+		return !daemonSetPod(p) && !mirror
+	})
 }
 
 func daemonSetPod(p *v1.Pod) bool {

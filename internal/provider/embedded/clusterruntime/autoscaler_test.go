@@ -248,7 +248,8 @@ func TestAutoscalerRemovesAnyIdleNode(t *testing.T) {
 }
 
 // TestMovable: a node's pods let it go when each would come back elsewhere, as
-// cluster-autoscaler decides, with its safe-to-evict annotation either way.
+// cluster-autoscaler decides, with its safe-to-evict annotation either way, and with
+// skip-nodes-with-system-pods and skip-nodes-with-local-storage.
 func TestMovable(t *testing.T) {
 	owned := func(kind string) []metav1.OwnerReference {
 		return []metav1.OwnerReference{{Kind: kind, Name: "x", UID: "x", Controller: new(true)}}
@@ -260,20 +261,37 @@ func TestMovable(t *testing.T) {
 		}
 		return p
 	}
+	withVolume := func(p *v1.Pod, src v1.VolumeSource) *v1.Pod {
+		p.Spec.Volumes = []v1.Volume{{Name: "data", VolumeSource: src}}
+		return p
+	}
+	emptyDir := v1.VolumeSource{EmptyDir: &v1.EmptyDirVolumeSource{}}
+	hostPath := v1.VolumeSource{HostPath: &v1.HostPathVolumeSource{Path: "/data"}}
+	configMap := v1.VolumeSource{ConfigMap: &v1.ConfigMapVolumeSource{LocalObjectReference: v1.LocalObjectReference{Name: "c"}}}
+	evictSystem := AutoscalerSettings{EvictSystemPods: true}
+	skipLocal := AutoscalerSettings{SkipNodesWithLocalStorage: true}
 	for _, tc := range []struct {
 		name string
 		pod  *v1.Pod
+		set  AutoscalerSettings
 		want bool
 	}{
-		{"replica set pod", pod("default", owned("ReplicaSet"), ""), true},
-		{"replica set pod not safe to evict", pod("default", owned("ReplicaSet"), "false"), false},
-		{"bare pod", pod("default", nil, ""), false},
-		{"bare pod safe to evict", pod("default", nil, "true"), true},
-		{"system pod", pod(metav1.NamespaceSystem, owned("ReplicaSet"), ""), false},
-		{"system pod safe to evict", pod(metav1.NamespaceSystem, owned("ReplicaSet"), "true"), true},
-		{"daemon set pod", pod(metav1.NamespaceSystem, owned("DaemonSet"), "false"), true},
+		{"replica set pod", pod("default", owned("ReplicaSet"), ""), AutoscalerSettings{}, true},
+		{"replica set pod not safe to evict", pod("default", owned("ReplicaSet"), "false"), AutoscalerSettings{}, false},
+		{"bare pod", pod("default", nil, ""), AutoscalerSettings{}, false},
+		{"bare pod safe to evict", pod("default", nil, "true"), AutoscalerSettings{}, true},
+		{"system pod", pod(metav1.NamespaceSystem, owned("ReplicaSet"), ""), AutoscalerSettings{}, false},
+		{"system pod safe to evict", pod(metav1.NamespaceSystem, owned("ReplicaSet"), "true"), AutoscalerSettings{}, true},
+		{"system pod, skip-nodes-with-system-pods false", pod(metav1.NamespaceSystem, owned("ReplicaSet"), ""), evictSystem, true},
+		{"bare system pod, skip-nodes-with-system-pods false", pod(metav1.NamespaceSystem, nil, ""), evictSystem, false},
+		{"daemon set pod", pod(metav1.NamespaceSystem, owned("DaemonSet"), "false"), AutoscalerSettings{}, true},
+		{"emptyDir pod", withVolume(pod("default", owned("ReplicaSet"), ""), emptyDir), AutoscalerSettings{}, true},
+		{"emptyDir pod, skip-nodes-with-local-storage", withVolume(pod("default", owned("ReplicaSet"), ""), emptyDir), skipLocal, false},
+		{"hostPath pod, skip-nodes-with-local-storage", withVolume(pod("default", owned("ReplicaSet"), ""), hostPath), skipLocal, false},
+		{"configMap pod, skip-nodes-with-local-storage", withVolume(pod("default", owned("ReplicaSet"), ""), configMap), skipLocal, true},
+		{"emptyDir pod safe to evict, skip-nodes-with-local-storage", withVolume(pod("default", owned("ReplicaSet"), "true"), emptyDir), skipLocal, true},
 	} {
-		if got := movable([]*v1.Pod{tc.pod}); got != tc.want {
+		if got := movable([]*v1.Pod{tc.pod}, tc.set); got != tc.want {
 			t.Errorf("%s: movable = %v, want %v", tc.name, got, tc.want)
 		}
 	}
@@ -432,4 +450,35 @@ func TestAutoscalerRespectsPDB(t *testing.T) {
 			return !n.Spec.Unschedulable, "cordoned"
 		})
 	}
+}
+
+// TestAutoscalerNewPodScaleUpDelay: pending pods younger than new-pod-scale-up-delay
+// trigger no scale-up; with the delay at zero they do.
+func TestAutoscalerNewPodScaleUpDelay(t *testing.T) {
+	pool := poolD3
+	pool.Count = 1
+	c := newRuntimeCluster(t, "autoscale-delay", autoscalerOptions(), pool)
+	rt := c.runtime
+	cfg := AutoscalerConfig{
+		Settings: AutoscalerSettings{ScanInterval: time.Second, ScaleDownDelayAfterAdd: time.Hour, NewPodScaleUpDelay: time.Hour},
+		Pools:    map[string]PoolBounds{pool.Name: {Min: 1, Max: 3}},
+	}
+	rt.SetAutoscaler(cfg)
+	ns := newNamespace(t, c.client, "young")
+	create(t, c.client.AppsV1().Deployments(ns).Create, deploymentOf("app", 6, v1.ResourceList{v1.ResourceCPU: resource.MustParse("1")}))
+	testutil.WaitFor(t, 30*time.Second, "3 pods running, 3 pending", func() (bool, string) {
+		running, err := countRunning(t.Context(), c.client, ns)
+		return err == nil && running == 3, fmt.Sprintf("%d running, err %v", running, err)
+	})
+	testutil.Holds(t, 3*time.Second, "no scale-up for the young pods", func() (bool, string) {
+		n := len(nodeNames(t, c.client, pool.Name))
+		return n == 1, fmt.Sprintf("%d nodes", n)
+	})
+	cfg.Settings.NewPodScaleUpDelay = 0
+	rt.SetAutoscaler(cfg)
+	testutil.WaitFor(t, 30*time.Second, "a node added for the pending pods", func() (bool, string) {
+		running, _ := countRunning(t.Context(), c.client, ns)
+		n := len(nodeNames(t, c.client, pool.Name))
+		return n == 2 && running == 6, fmt.Sprintf("%d nodes, %d running", n, running)
+	})
 }

@@ -115,7 +115,9 @@ func mergeProfile(in, cur armapi.AutoScalerProfile, errs *arm.Problems) armapi.A
 			errs.Add("InvalidParameter", target, "%s", problem)
 			continue
 		}
-		if key.fixed && !sameSetting(key.kind, v, key.def) {
+		// A value stored before the key was default-only is accepted as it is: az sends the
+		// stored profile back on every update, which would otherwise all be refused.
+		if was, stored := cur[k]; key.fixed && !sameSetting(key.kind, v, key.def) && (!stored || !sameSetting(key.kind, v, was)) {
 			errs.Add("InvalidParameter", target, "Cluster autoscaler profile key '%s' is '%v': mlfleet's cluster autoscaler does not implement it, so it accepts only %v (AKS's default).", k, v, key.def)
 			continue
 		}

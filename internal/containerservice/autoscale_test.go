@@ -67,10 +67,16 @@ func TestPoolScaling(t *testing.T) {
 func TestMergeProfile(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
-		in      armapi.AutoScalerProfile
+		in, cur armapi.AutoScalerProfile
 		wantErr []string
 	}{
 		{name: "defaults", in: nil},
+		// A cluster that stored another value before mlfleet refused it keeps it on az's
+		// resend, and cannot change it to a third.
+		{name: "stored value of a key not implemented", in: armapi.AutoScalerProfile{"max-node-provision-time": "20m", "scan-interval": "20s"},
+			cur: armapi.AutoScalerProfile{"max-node-provision-time": "20m"}},
+		{name: "stored value changed", in: armapi.AutoScalerProfile{"max-node-provision-time": "30m"}, cur: armapi.AutoScalerProfile{"max-node-provision-time": "20m"},
+			wantErr: []string{"'max-node-provision-time' is '30m'", "accepts only 15m"}},
 		{name: "valid keys", in: armapi.AutoScalerProfile{"scan-interval": "30s", "scale-down-utilization-threshold": "0.7", "expander": "least-waste", "ignore-daemonsets-utilization": true}},
 		// az sends the whole profile back on every update: the defaults of the keys mlfleet
 		// does not implement pass, in any spelling.
@@ -99,7 +105,7 @@ func TestMergeProfile(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var errs arm.Problems
-			out := mergeProfile(tc.in, nil, &errs)
+			out := mergeProfile(tc.in, tc.cur, &errs)
 			err := errs.Err("", "The cluster request")
 			if len(tc.wantErr) == 0 {
 				if err != nil {

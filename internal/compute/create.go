@@ -151,11 +151,16 @@ func (s *Service) createFlow(ctx context.Context, run *operations.Run, in create
 // when it gives up, which ends this wait too, and a cluster in a transitional state that no
 // operation works on is an error at once.
 func (s *Service) waitCluster(ctx context.Context, clusterID string, done func(*armapi.ManagedCluster) bool) error {
-	// abandoned is an error when no operation works on the cluster any more (the
-	// cluster's own failure, when it has one, else orphan), nil while one does.
-	abandoned := func(ctx context.Context, orphan *arm.Error) error {
+	// abandoned is an error when no operation works on the cluster seen any more (the
+	// cluster's own failure, when it has one, else orphan), nil while one does. An
+	// operation writes the cluster before it ends: a cluster changed since it was seen was
+	// the last write of an operation that has just ended, and is looked at again.
+	abandoned := func(ctx context.Context, seen *armapi.ManagedCluster, orphan *arm.Error) error {
 		ops, err := running(ctx, s.cfg.Store, clusterID)
 		if err != nil || len(ops) > 0 {
+			return err
+		}
+		if now, err := s.cfg.Clusters.GetByID(ctx, clusterID); err != nil || now.ETag != seen.ETag {
 			return err
 		}
 		if err := s.clusterFailure(ctx, clusterID); err != nil {
@@ -176,7 +181,7 @@ func (s *Service) waitCluster(ctx context.Context, clusterID string, done func(*
 			// Not there yet: fine while an operation works on the cluster, an error once none
 			// does (its update failed, or was given up). 500: the request was valid, the
 			// cluster side failed it.
-			return false, abandoned(ctx, arm.Errorf(http.StatusInternalServerError, "ClusterUpdateFailed",
+			return false, abandoned(ctx, mc, arm.Errorf(http.StatusInternalServerError, "ClusterUpdateFailed",
 				"Cluster '%s' did not reach the requested state; retry the request.", mc.Name))
 		case armapi.StateFailed:
 			if err := s.clusterFailure(ctx, clusterID); err != nil {
@@ -187,7 +192,7 @@ func (s *Service) waitCluster(ctx context.Context, clusterID string, done func(*
 			// Creating or Updating: fine while an operation works on the cluster. Once none
 			// does, nothing will ever end the state (a cluster left so by an older server
 			// whose cleanup failed), and waiting would never end.
-			return false, abandoned(ctx, arm.Errorf(http.StatusInternalServerError, "ClusterCreationFailed",
+			return false, abandoned(ctx, mc, arm.Errorf(http.StatusInternalServerError, "ClusterCreationFailed",
 				"Cluster '%s' is %s, but no operation works on it any more; delete the compute and retry.", mc.Name, mc.Properties.ProvisioningState))
 		}
 	})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -37,17 +38,7 @@ func TestWaitClusterEnds(t *testing.T) {
 			h := newPutHarness(t)
 			ctx := context.Background()
 			id := h.cluster(t, "mc")
-			if _, err := store.Modify(ctx, h.st, id, func(r *store.Resource) error {
-				var mc armapi.ManagedCluster
-				if err := json.Unmarshal(r.Body, &mc); err != nil {
-					return err
-				}
-				mc.Properties.ProvisioningState = armapi.StateCreating
-				r.Body, _ = json.Marshal(mc)
-				return nil
-			}); err != nil {
-				t.Fatal(err)
-			}
+			setClusterState(t, h.st, id, armapi.StateCreating)
 			if tt.op != "" {
 				op := &store.Operation{ID: uuid.NewString(), Kind: "managedclusters.create", ResourceID: id, SubscriptionID: testSub,
 					Status: tt.op, Input: []byte("{}"), StartedAt: time.Now().UTC()}
@@ -76,5 +67,68 @@ func TestWaitClusterEnds(t *testing.T) {
 				t.Errorf("waitCluster = (%s) %q, want code %s", ae.Code, ae.Message, tt.wantCode)
 			}
 		})
+	}
+}
+
+// setClusterState sets the provisioning state of the stored cluster id.
+func setClusterState(t *testing.T, st store.Store, id, state string) {
+	t.Helper()
+	if _, err := store.Modify(context.Background(), st, id, func(r *store.Resource) error {
+		var mc armapi.ManagedCluster
+		if err := json.Unmarshal(r.Body, &mc); err != nil {
+			return err
+		}
+		mc.Properties.ProvisioningState = state
+		r.Body, _ = json.Marshal(mc)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// endingStore is a store whose first listing of the operations of cluster first ends
+// them as the cluster's operation does: it writes the cluster Succeeded, then ends the
+// operation; the listing is of after the end.
+type endingStore struct {
+	store.Store
+	t       *testing.T
+	cluster string
+	op      *store.Operation
+	once    sync.Once
+}
+
+func (s *endingStore) ListOperations(ctx context.Context, f store.OperationFilter) ([]*store.Operation, error) {
+	if f.ResourceID == s.cluster {
+		s.once.Do(func() {
+			setClusterState(s.t, s.Store, s.cluster, armapi.StateSucceeded)
+			s.op.Status, s.op.EndedAt = store.StatusSucceeded, time.Now().UTC()
+			if err := s.Store.SaveOperation(ctx, s.op, s.op.LeaseOwner); err != nil {
+				s.t.Error(err)
+			}
+		})
+	}
+	return s.Store.ListOperations(ctx, f)
+}
+
+// TestWaitClusterSeesTheLastWrite: a cluster's operation that ends between the wait's
+// read of the cluster (Creating) and its look for running operations (none) is not taken
+// for an abandoned cluster: the wait reads the cluster again and sees it Succeeded. This
+// race failed a compute create in a full-suite run.
+func TestWaitClusterSeesTheLastWrite(t *testing.T) {
+	t.Parallel()
+	h := newPutHarness(t)
+	ctx := context.Background()
+	id := h.cluster(t, "mc")
+	setClusterState(t, h.st, id, armapi.StateCreating)
+	op := &store.Operation{ID: uuid.NewString(), Kind: "managedclusters.create", ResourceID: id, SubscriptionID: testSub,
+		Status: store.StatusInProgress, Input: []byte("{}"), StartedAt: time.Now().UTC(), LeaseOwner: "test", LeaseExpiresAt: time.Now().Add(time.Hour)}
+	if err := h.st.CreateOperation(ctx, op); err != nil {
+		t.Fatal(err)
+	}
+	h.s.cfg.Store = &endingStore{Store: h.st, t: t, cluster: id, op: op}
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := h.s.waitCluster(wctx, id, nil); err != nil {
+		t.Fatalf("waitCluster = %v, want nil: the cluster's operation ended Succeeded", err)
 	}
 }

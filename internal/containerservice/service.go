@@ -333,9 +333,6 @@ func drainFailure(what string, de *provider.DrainError) error {
 			"See http://aka.ms/aks/debugdrainfailures.", what, de.Node, de.Pod, de.Err, fix)
 }
 
-// decode reads a stored cluster. It blanks the kubeconfig (a secret is never returned by
-// GET, A7: only listClusterUserCredential hands it out) and sets the etag from the row
-// version, which is what If-Match is checked against.
 // stored reads the cluster id from st, which may be a transaction: its row and the cluster,
 // or all nil when it is gone.
 func stored(ctx context.Context, st store.Store, id string) (*store.Resource, *armapi.ManagedCluster, error) {
@@ -353,6 +350,9 @@ func stored(ctx context.Context, st store.Store, id string) (*store.Resource, *a
 	return r, mc, nil
 }
 
+// decode reads a stored cluster. It blanks the kubeconfig (a secret is never returned by
+// GET, A7: only listClusterUserCredential hands it out) and sets the etag from the row
+// version, which is what If-Match is checked against.
 func decode(r *store.Resource) (*armapi.ManagedCluster, error) {
 	mc, err := clusterRecord.Read(r.ID, r.Body)
 	if err != nil {

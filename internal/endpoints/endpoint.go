@@ -32,13 +32,15 @@ func (s *Service) PutEndpoint(ctx context.Context, sub, rg, ws, name string, in 
 	if err != nil {
 		return nil, err
 	}
-	id := EndpointID(sub, rg, w.Name, name)
 	what := fmt.Sprintf("Online endpoint '%s'", name)
 	exists := arm.Conflict("%s already exists in workspace '%s'; use 'mlfleet ml online-endpoint update' to change it, or choose another name.", what, w.Name)
-	existing, prev, err := replaced(ctx, s.cfg.Store, id, what, opts.Preconditions, exists, func(ep *armapi.OnlineEndpoint) string { return ep.Properties.ProvisioningState })
+	existing, prev, err := replaced(ctx, s.cfg.Store, EndpointID(sub, rg, w.Name, name), what, opts.Preconditions, exists, func(ep *armapi.OnlineEndpoint) string { return ep.Properties.ProvisioningState })
 	if err != nil {
 		return nil, err
 	}
+	// A new endpoint's id is built on its workspace's stored id, so that its group and
+	// workspace keep the case they were created with (A1).
+	id := arm.ChildID(w.ID, "onlineEndpoints", name)
 	// Traffic may only name deployments the endpoint has; a new endpoint has none yet, so
 	// a create with traffic is refused (deployments come first, then the traffic).
 	var deployments []string
@@ -106,13 +108,14 @@ func (s *Service) PutEndpoint(ctx context.Context, sub, rg, ws, name string, in 
 			ep.Properties.ProvisioningState = armapi.StateCreating
 			ep.SystemData = resources.Touch(ctx, nil, s.now())
 			body := encode(ep)
-			if err := tx.CreateResource(ctx, &store.Resource{ID: id, ParentID: w.ID, Type: TypeEndpoint, Name: name, SubscriptionID: sub, ResourceGroup: rg, Location: ep.Location, Body: body}); err != nil {
+			group := arm.GroupOf(w.ID)
+			if err := tx.CreateResource(ctx, &store.Resource{ID: id, ParentID: w.ID, Type: TypeEndpoint, Name: name, SubscriptionID: sub, ResourceGroup: group, Location: ep.Location, Body: body}); err != nil {
 				return err
 			}
 			if keys == nil {
 				keys = &armapi.EndpointKeys{PrimaryKey: generateKey(), SecondaryKey: generateKey()}
 			}
-			return tx.CreateResource(ctx, &store.Resource{ID: keysID(id), ParentID: id, Type: typeKeys, Name: "keys", SubscriptionID: sub, ResourceGroup: rg, OwnerID: id, Body: s.sealKeys(keys)})
+			return tx.CreateResource(ctx, &store.Resource{ID: keysID(id), ParentID: id, Type: typeKeys, Name: "keys", SubscriptionID: sub, ResourceGroup: group, OwnerID: id, Body: s.sealKeys(keys)})
 		}
 		// An update keeps what the operations found (scoring URI, the computes that hold
 		// the Secret): the Secret must still be removed from a compute the endpoint leaves.
@@ -215,7 +218,6 @@ func (s *Service) RegenerateKeys(ctx context.Context, sub, rg, ws, name, keyType
 	if err != nil {
 		return nil, err
 	}
-	id := EndpointID(sub, rg, w.Name, name)
 	var problems mlassets.Problems
 	if !strings.EqualFold(keyType, "Primary") && !strings.EqualFold(keyType, "Secondary") {
 		problems = append(problems, arm.BadRequest(arm.CodeUserError, "keyType '%s' is not Primary or Secondary.", keyType).WithTarget("keyType"))
@@ -229,6 +231,7 @@ func (s *Service) RegenerateKeys(ctx context.Context, sub, rg, ws, name, keyType
 	if keyValue == "" {
 		keyValue = generateKey()
 	}
+	id := EndpointID(sub, rg, w.Name, name)
 	what := fmt.Sprintf("Online endpoint '%s'", name)
 	return s.submit(ctx, change{kind: KindEndpointPut, sub: sub, id: id, what: what, retry: retryOnly}, func(tx store.Store) error {
 		r, ep, err := s.endpointRow(ctx, tx, id, name, w.Name)

@@ -44,7 +44,13 @@ func (s *Service) PutDeployment(ctx context.Context, sub, rg, ws, endpoint, name
 	if err != nil {
 		return nil, err
 	}
+	// An existing deployment keeps the id and name it was created with (A1: an update
+	// never renames); a new one is named as the request names it.
 	id := arm.ChildID(epID, "deployments", name)
+	if existing != nil {
+		id, name = existing.ID, existing.Name
+		what = fmt.Sprintf("Deployment '%s' of endpoint '%s'", name, endpoint)
+	}
 
 	// The checks below all run and report together; only an error that is not the
 	// request's fault (a 5xx, the store failing) stops them at once.

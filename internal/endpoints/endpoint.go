@@ -38,9 +38,14 @@ func (s *Service) PutEndpoint(ctx context.Context, sub, rg, ws, name string, in 
 	if err != nil {
 		return nil, err
 	}
-	// A new endpoint's id is built on its workspace's stored id, so that its group and
-	// workspace keep the case they were created with (A1).
+	// Names are case-insensitive and case-preserving (A1): an existing endpoint keeps the id
+	// and name it was created with, however this request cases them; a new one is named
+	// as the request names it, under its workspace's stored id.
 	id := arm.ChildID(w.ID, "onlineEndpoints", name)
+	if existing != nil {
+		id, name = existing.ID, existing.Name
+		what = fmt.Sprintf("Online endpoint '%s'", name)
+	}
 	// Traffic may only name deployments the endpoint has; a new endpoint has none yet, so
 	// a create with traffic is refused (deployments come first, then the traffic).
 	var deployments []string
@@ -180,9 +185,8 @@ func (s *Service) DeleteEndpoint(ctx context.Context, sub, rg, ws, name string, 
 	if err != nil {
 		return nil, err
 	}
-	id := EndpointID(sub, rg, w.Name, name)
 	what := fmt.Sprintf("Online endpoint '%s'", name)
-	r, ep, err := s.endpointRow(ctx, s.cfg.Store, id, name, w.Name)
+	r, ep, err := s.endpointRow(ctx, s.cfg.Store, EndpointID(sub, rg, w.Name, name), name, w.Name)
 	// Deleting what is not there succeeds (nil operation: 204), unless If-Match asked
 	// for a particular version of it.
 	var ae *arm.Error
@@ -192,7 +196,7 @@ func (s *Service) DeleteEndpoint(ctx context.Context, sub, rg, ws, name string, 
 	if err != nil {
 		return nil, err
 	}
-	c := change{kind: KindEndpointDelete, sub: sub, id: id, what: what, retry: retryOnly}
+	c := change{kind: KindEndpointDelete, sub: sub, id: r.ID, what: fmt.Sprintf("Online endpoint '%s'", r.Name), retry: retryOnly}
 	return s.startDelete(ctx, c, pre, r, ep.Properties.ProvisioningState, func(tx store.Store) error {
 		ep.Properties.ProvisioningState = armapi.StateDeleting
 		return update(ctx, tx, r, ep)
@@ -231,7 +235,13 @@ func (s *Service) RegenerateKeys(ctx context.Context, sub, rg, ws, name, keyType
 	if keyValue == "" {
 		keyValue = generateKey()
 	}
-	id := EndpointID(sub, rg, w.Name, name)
+	// The operation is recorded on the endpoint's stored id, not on the request's
+	// spelling of it (A1); the row is read again in the transaction below.
+	r, _, err := s.endpointRow(ctx, s.cfg.Store, EndpointID(sub, rg, w.Name, name), name, w.Name)
+	if err != nil {
+		return nil, err
+	}
+	id, name := r.ID, r.Name
 	what := fmt.Sprintf("Online endpoint '%s'", name)
 	return s.submit(ctx, change{kind: KindEndpointPut, sub: sub, id: id, what: what, retry: retryOnly}, func(tx store.Store) error {
 		r, ep, err := s.endpointRow(ctx, tx, id, name, w.Name)

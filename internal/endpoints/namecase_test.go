@@ -20,7 +20,9 @@ import (
 // TestEndpointAndDeploymentKeepTheirCase: names are case-insensitive and case-preserving
 // (A1). An endpoint created through a path that cases its group and workspace otherwise
 // than they were created gets an id built on the workspace's own id; a deployment's id is
-// built on its endpoint's: ids, names and the rows' resource group stay as created.
+// built on its endpoint's. Updates through other casings (a PUT, as PATCH and az ml's
+// update send) rename neither: ids, names and the rows' resource group stay as created,
+// and a body renamed by an update before this was fixed is named as created again.
 func TestEndpointAndDeploymentKeepTheirCase(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -84,11 +86,27 @@ func TestEndpointAndDeploymentKeepTheirCase(t *testing.T) {
 	}
 	asCreated("endpoint create through RG/WSCASE", res.Value.ID, res.Value.Name, epID, "EpTwo")
 	succeeded(epID, false)
-	ep, _, err := eps.GetEndpoint(ctx, sub, "Rg", "WsCase", "EPTWO")
-	if err != nil {
+	// A body an update renamed before updates kept names (the row's own id and name never
+	// changed) is named as created again by the next write.
+	if err := modify(ctx, st, epID, func(ep *armapi.OnlineEndpoint) error {
+		ep.ID, ep.Name = EndpointID(sub, "RG", ws, "eptwo"), "eptwo"
+		return nil
+	}); err != nil {
 		t.Fatal(err)
 	}
-	asCreated("endpoint read through Rg/WsCase", ep.ID, ep.Name, epID, "EpTwo")
+	for _, path := range [][3]string{{"rg", "wscase", "eptwo"}, {"Rg", "WsCase", "EPTWO"}} {
+		res, err := eps.PutEndpoint(ctx, sub, path[0], path[1], path[2], key, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		asCreated("endpoint update through "+path[2], res.Value.ID, res.Value.Name, epID, "EpTwo")
+		succeeded(epID, false)
+		ep, _, err := eps.GetEndpoint(ctx, sub, path[0], path[1], path[2])
+		if err != nil {
+			t.Fatal(err)
+		}
+		asCreated("endpoint read through "+path[2], ep.ID, ep.Name, epID, "EpTwo")
+	}
 
 	dID := arm.ChildID(epID, "deployments", "D-One")
 	d := armapi.OnlineDeployment{Location: "westus", Properties: armapi.OnlineDeploymentProperties{Compute: "azureml:INFR", EnvironmentID: env.ID}}
@@ -101,6 +119,11 @@ func TestEndpointAndDeploymentKeepTheirCase(t *testing.T) {
 		t.Errorf("deployment's compute %s, want the compute's own id %s", dres.Value.Properties.Compute, computeID)
 	}
 	succeeded(dID, true)
+	dres, err = eps.PutDeployment(ctx, sub, "rG", "wsCase", "eptwo", "d-one", d, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	asCreated("deployment update through d-one", dres.Value.ID, dres.Value.Name, dID, "D-One")
 	got, _, err := eps.GetDeployment(ctx, sub, rg, ws, "EpTwo", "D-ONE")
 	if err != nil {
 		t.Fatal(err)

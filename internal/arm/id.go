@@ -60,6 +60,23 @@ func ResourcePath(sub, rg, namespace string, typesAndNames ...string) string {
 	return ResourceGroupPath(sub, rg) + "/providers/" + namespace + "/" + strings.Join(typesAndNames, "/")
 }
 
+// ChildID returns the id of a resource under the stored resource parentID, typesAndNames
+// alternating type and name, e.g. ChildID(workspace.ID, "computes", "aks1"). Names are
+// case-insensitive and case-preserving (A1): the segments of the parent, its resource group
+// included, keep the case the parent's own id has, whatever case the request that names the
+// child spelled them in. parentID must therefore be the id as stored (a row's ID, or the id
+// in its body), never one rebuilt from a request's path.
+func ChildID(parentID string, typesAndNames ...string) string {
+	return strings.TrimSuffix(parentID, "/") + "/" + strings.Join(typesAndNames, "/")
+}
+
+// GroupOf returns the resource group segment of the id s, as s spells it ("" when s names
+// no resource group or is no resource id).
+func GroupOf(s string) string {
+	id, _ := ParseID(s)
+	return id.ResourceGroup
+}
+
 // ParseID parses an ARM resource id. Literal segments ("subscriptions", "resourceGroups",
 // "providers") match case-insensitively.
 func ParseID(s string) (ID, error) {

@@ -221,3 +221,26 @@ func equalID(a, b arm.ID) bool {
 	return a.SubscriptionID == b.SubscriptionID && a.ResourceGroup == b.ResourceGroup &&
 		a.Namespace == b.Namespace && slices.Equal(a.Types, b.Types) && slices.Equal(a.Names, b.Names)
 }
+
+// TestChildID: a child's id is its parent's stored id, whose case it keeps, followed by its
+// own type and name; GroupOf reads the group segment as an id spells it.
+func TestChildID(t *testing.T) {
+	t.Parallel()
+	ws := "/subscriptions/" + testSub + "/resourceGroups/rg1/providers/" + mlNS + "/workspaces/ws1"
+	for _, tc := range []struct{ name, parent, want string }{
+		{"compute", ws, ws + "/computes/MixCase"},
+		{"parent with a trailing slash", ws + "/", ws + "/computes/MixCase"},
+	} {
+		if got := arm.ChildID(tc.parent, "computes", "MixCase"); got != tc.want {
+			t.Errorf("%s: ChildID = %s, want %s", tc.name, got, tc.want)
+		}
+	}
+	if got, want := arm.ChildID(ws, "models", "m1", "versions", "2"), ws+"/models/m1/versions/2"; got != want {
+		t.Errorf("ChildID of two levels = %s, want %s", got, want)
+	}
+	for in, want := range map[string]string{ws: "rg1", "/subscriptions/" + testSub + "/resourceGroups/RG1": "RG1", "/subscriptions/" + testSub: "", "nonsense": ""} {
+		if got := arm.GroupOf(in); got != want {
+			t.Errorf("GroupOf(%s) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -120,7 +120,9 @@ func New(cfg Config) *Service {
 	return s
 }
 
-// ID returns a compute's ARM id.
+// ID returns the id that finds a compute, as a request's path names it: ids compare
+// without case, so it finds the compute however its segments are cased. A new compute's
+// own id is built on its workspace's stored id instead (arm.ChildID).
 func ID(sub, rg, ws, name string) string {
 	return arm.ResourcePath(sub, rg, Namespace, "workspaces", ws, "computes", name)
 }
@@ -179,9 +181,12 @@ func (s *Service) Put(ctx context.Context, sub, rg, ws, name string, in armapi.C
 		}
 		return nil, arm.BadRequest(arm.CodeUserError, "Compute type '%s' is not supported: mlfleet serves computes of type AKS (inference clusters).", in.Properties.ComputeType).WithTarget("properties.computeType")
 	}
-	id := ID(sub, rg, w.Name, name)
 	what := fmt.Sprintf("Compute '%s'", name)
-	existing, err := s.cfg.Store.GetResource(ctx, id)
+	existing, err := s.cfg.Store.GetResource(ctx, ID(sub, rg, w.Name, name))
+	// A new compute's id is built on its workspace's stored id, so that the resource group
+	// and workspace keep the case they were created with, whatever this request's path
+	// spells (A1); the compute's own name keeps the case it is created with.
+	id := arm.ChildID(w.ID, "computes", name)
 	switch {
 	case err == nil:
 		if err := opts.Preconditions.CheckIfMatch(what, true, arm.ETag(existing.Version)); err != nil {
@@ -198,8 +203,11 @@ func (s *Service) Put(ctx context.Context, sub, rg, ws, name string, in armapi.C
 			return s.update(ctx, w, existing, in, opts)
 		}
 		// A compute whose create or attach failed is replaced by a new create or attach,
-		// as ARM re-runs a failed PUT; the user need not delete it first.
+		// as ARM re-runs a failed PUT; the user need not delete it first. The compute
+		// exists, so it keeps the name it was created with (A1: a PUT never renames).
 		opts.replace = existing
+		name = existing.Name
+		id = arm.ChildID(w.ID, "computes", name)
 	case !errors.Is(err, store.ErrNotFound):
 		return nil, fmt.Errorf("get compute %s: %w", name, err)
 	default:
@@ -243,7 +251,7 @@ func (s *Service) Patch(ctx context.Context, sub, rg, ws, name string, in armapi
 
 // exists is the 409 of a create or attach (If-None-Match: *) on an existing compute.
 func (s *Service) exists(r *store.Resource, w *armapi.Workspace) error {
-	return arm.Conflict("Compute '%s' already exists in workspace '%s' (resource group '%s'); use 'mlfleet ml computetarget update' to change it, or choose another name.", r.Name, w.Name, r.ResourceGroup)
+	return arm.Conflict("Compute '%s' already exists in workspace '%s' (resource group '%s'); use 'mlfleet ml computetarget update' to change it, or choose another name.", r.Name, w.Name, arm.GroupOf(w.ID))
 }
 
 // replaceable says whether a stored compute is what a failed create or attach left: Failed,

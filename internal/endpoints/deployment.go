@@ -25,23 +25,31 @@ func (s *Service) PutDeployment(ctx context.Context, sub, rg, ws, endpoint, name
 	if err != nil {
 		return nil, err
 	}
-	epID := EndpointID(sub, rg, w.Name, endpoint)
-	_, ep, err := s.endpointRow(ctx, s.cfg.Store, epID, endpoint, w.Name)
+	epRow, ep, err := s.endpointRow(ctx, s.cfg.Store, EndpointID(sub, rg, w.Name, endpoint), endpoint, w.Name)
 	if err != nil {
 		return nil, err
 	}
+	// The endpoint as stored names the deployment's parent: its id and name keep the case
+	// they were created with, whatever this request's path spells (A1).
+	epID, endpoint := epRow.ID, epRow.Name
 	// Only a deleting endpoint refuses deployments. An endpoint's own operation and a
 	// deployment's may run together: each writes the endpoint's Secret from the rows as
 	// they are when it runs.
 	if ep.Properties.ProvisioningState == armapi.StateDeleting {
 		return nil, busy(fmt.Sprintf("Online endpoint '%s'", endpoint), armapi.StateDeleting)
 	}
-	id := DeploymentID(sub, rg, w.Name, endpoint, name)
 	what := fmt.Sprintf("Deployment '%s' of endpoint '%s'", name, endpoint)
 	exists := arm.Conflict("%s already exists; use 'mlfleet ml online-deployment update' to change it, or choose another name.", what)
-	existing, prev, err := replaced(ctx, s.cfg.Store, id, what, opts.Preconditions, exists, func(d *armapi.OnlineDeployment) string { return d.Properties.ProvisioningState })
+	existing, prev, err := replaced(ctx, s.cfg.Store, arm.ChildID(epID, "deployments", name), what, opts.Preconditions, exists, func(d *armapi.OnlineDeployment) string { return d.Properties.ProvisioningState })
 	if err != nil {
 		return nil, err
+	}
+	// An existing deployment keeps the id and name it was created with (A1: an update
+	// never renames); a new one is named as the request names it.
+	id := arm.ChildID(epID, "deployments", name)
+	if existing != nil {
+		id, name = existing.ID, existing.Name
+		what = fmt.Sprintf("Deployment '%s' of endpoint '%s'", name, endpoint)
 	}
 
 	// The checks below all run and report together; only an error that is not the
@@ -154,7 +162,7 @@ func (s *Service) PutDeployment(ctx context.Context, sub, rg, ws, endpoint, name
 		p.ProvisioningState = armapi.StateCreating
 		d.SystemData = resources.Touch(ctx, nil, s.now())
 		body := encode(&d)
-		return tx.CreateResource(ctx, &store.Resource{ID: id, ParentID: epID, Type: TypeDeployment, Name: name, SubscriptionID: sub, ResourceGroup: rg, Location: d.Location, Body: body})
+		return tx.CreateResource(ctx, &store.Resource{ID: id, ParentID: epID, Type: TypeDeployment, Name: name, SubscriptionID: sub, ResourceGroup: arm.GroupOf(w.ID), Location: d.Location, Body: body})
 	})
 	if err != nil {
 		return nil, err

@@ -32,12 +32,19 @@ func (s *Service) PutEndpoint(ctx context.Context, sub, rg, ws, name string, in 
 	if err != nil {
 		return nil, err
 	}
-	id := EndpointID(sub, rg, w.Name, name)
 	what := fmt.Sprintf("Online endpoint '%s'", name)
 	exists := arm.Conflict("%s already exists in workspace '%s'; use 'mlfleet ml online-endpoint update' to change it, or choose another name.", what, w.Name)
-	existing, prev, err := replaced(ctx, s.cfg.Store, id, what, opts.Preconditions, exists, func(ep *armapi.OnlineEndpoint) string { return ep.Properties.ProvisioningState })
+	existing, prev, err := replaced(ctx, s.cfg.Store, EndpointID(sub, rg, w.Name, name), what, opts.Preconditions, exists, func(ep *armapi.OnlineEndpoint) string { return ep.Properties.ProvisioningState })
 	if err != nil {
 		return nil, err
+	}
+	// Names are case-insensitive and case-preserving (A1): an existing endpoint keeps the id
+	// and name it was created with, however this request cases them; a new one is named
+	// as the request names it, under its workspace's stored id.
+	id := arm.ChildID(w.ID, "onlineEndpoints", name)
+	if existing != nil {
+		id, name = existing.ID, existing.Name
+		what = fmt.Sprintf("Online endpoint '%s'", name)
 	}
 	// Traffic may only name deployments the endpoint has; a new endpoint has none yet, so
 	// a create with traffic is refused (deployments come first, then the traffic).
@@ -106,13 +113,14 @@ func (s *Service) PutEndpoint(ctx context.Context, sub, rg, ws, name string, in 
 			ep.Properties.ProvisioningState = armapi.StateCreating
 			ep.SystemData = resources.Touch(ctx, nil, s.now())
 			body := encode(ep)
-			if err := tx.CreateResource(ctx, &store.Resource{ID: id, ParentID: w.ID, Type: TypeEndpoint, Name: name, SubscriptionID: sub, ResourceGroup: rg, Location: ep.Location, Body: body}); err != nil {
+			group := arm.GroupOf(w.ID)
+			if err := tx.CreateResource(ctx, &store.Resource{ID: id, ParentID: w.ID, Type: TypeEndpoint, Name: name, SubscriptionID: sub, ResourceGroup: group, Location: ep.Location, Body: body}); err != nil {
 				return err
 			}
 			if keys == nil {
 				keys = &armapi.EndpointKeys{PrimaryKey: generateKey(), SecondaryKey: generateKey()}
 			}
-			return tx.CreateResource(ctx, &store.Resource{ID: keysID(id), ParentID: id, Type: typeKeys, Name: "keys", SubscriptionID: sub, ResourceGroup: rg, OwnerID: id, Body: s.sealKeys(keys)})
+			return tx.CreateResource(ctx, &store.Resource{ID: keysID(id), ParentID: id, Type: typeKeys, Name: "keys", SubscriptionID: sub, ResourceGroup: group, OwnerID: id, Body: s.sealKeys(keys)})
 		}
 		// An update keeps what the operations found (scoring URI, the computes that hold
 		// the Secret): the Secret must still be removed from a compute the endpoint leaves.
@@ -177,9 +185,8 @@ func (s *Service) DeleteEndpoint(ctx context.Context, sub, rg, ws, name string, 
 	if err != nil {
 		return nil, err
 	}
-	id := EndpointID(sub, rg, w.Name, name)
 	what := fmt.Sprintf("Online endpoint '%s'", name)
-	r, ep, err := s.endpointRow(ctx, s.cfg.Store, id, name, w.Name)
+	r, ep, err := s.endpointRow(ctx, s.cfg.Store, EndpointID(sub, rg, w.Name, name), name, w.Name)
 	// Deleting what is not there succeeds (nil operation: 204), unless If-Match asked
 	// for a particular version of it.
 	var ae *arm.Error
@@ -189,7 +196,7 @@ func (s *Service) DeleteEndpoint(ctx context.Context, sub, rg, ws, name string, 
 	if err != nil {
 		return nil, err
 	}
-	c := change{kind: KindEndpointDelete, sub: sub, id: id, what: what, retry: retryOnly}
+	c := change{kind: KindEndpointDelete, sub: sub, id: r.ID, what: fmt.Sprintf("Online endpoint '%s'", r.Name), retry: retryOnly}
 	return s.startDelete(ctx, c, pre, r, ep.Properties.ProvisioningState, func(tx store.Store) error {
 		ep.Properties.ProvisioningState = armapi.StateDeleting
 		return update(ctx, tx, r, ep)
@@ -215,7 +222,6 @@ func (s *Service) RegenerateKeys(ctx context.Context, sub, rg, ws, name, keyType
 	if err != nil {
 		return nil, err
 	}
-	id := EndpointID(sub, rg, w.Name, name)
 	var problems mlassets.Problems
 	if !strings.EqualFold(keyType, "Primary") && !strings.EqualFold(keyType, "Secondary") {
 		problems = append(problems, arm.BadRequest(arm.CodeUserError, "keyType '%s' is not Primary or Secondary.", keyType).WithTarget("keyType"))
@@ -229,6 +235,13 @@ func (s *Service) RegenerateKeys(ctx context.Context, sub, rg, ws, name, keyType
 	if keyValue == "" {
 		keyValue = generateKey()
 	}
+	// The operation is recorded on the endpoint's stored id, not on the request's
+	// spelling of it (A1); the row is read again in the transaction below.
+	r, _, err := s.endpointRow(ctx, s.cfg.Store, EndpointID(sub, rg, w.Name, name), name, w.Name)
+	if err != nil {
+		return nil, err
+	}
+	id, name := r.ID, r.Name
 	what := fmt.Sprintf("Online endpoint '%s'", name)
 	return s.submit(ctx, change{kind: KindEndpointPut, sub: sub, id: id, what: what, retry: retryOnly}, func(tx store.Store) error {
 		r, ep, err := s.endpointRow(ctx, tx, id, name, w.Name)

@@ -135,12 +135,15 @@ func New(cfg Config) *Service {
 	return s
 }
 
-// EndpointID returns an endpoint's ARM id.
+// EndpointID returns the id that finds an endpoint as a request's path names it (ids
+// compare without case); a new endpoint's own id is built on its workspace's stored id
+// (arm.ChildID), so that it keeps the case its parents were created with.
 func EndpointID(sub, rg, ws, name string) string {
 	return arm.ResourcePath(sub, rg, Namespace, "workspaces", ws, "onlineEndpoints", name)
 }
 
-// DeploymentID returns a deployment's ARM id.
+// DeploymentID returns the id that finds a deployment as a request's path names it; a new
+// deployment's own id is built on its endpoint's stored id.
 func DeploymentID(sub, rg, ws, endpoint, name string) string {
 	return arm.ResourcePath(sub, rg, Namespace, "workspaces", ws, "onlineEndpoints", endpoint, "deployments", name)
 }

@@ -48,12 +48,15 @@ func (s *Service) SetInUse(f func(ctx context.Context, st store.Store, versionID
 	s.inUse = f
 }
 
-// ContainerID returns the ARM id of an asset container.
+// ContainerID returns the id that finds an asset container as a request's path names it
+// (ids compare without case); a new container's own id is built on its workspace's stored
+// id (arm.ChildID).
 func ContainerID(sub, rg, ws string, k Kind, name string) string {
 	return arm.ResourcePath(sub, rg, Namespace, "workspaces", ws, string(k), name)
 }
 
-// VersionID returns the ARM id of an asset version.
+// VersionID returns the id that finds an asset version as a request's path names it; a new
+// version's own id is built on its container's stored id.
 func VersionID(sub, rg, ws string, k Kind, name, version string) string {
 	return arm.ResourcePath(sub, rg, Namespace, "workspaces", ws, string(k), name, "versions", version)
 }
@@ -70,9 +73,8 @@ func (s *Service) Put(ctx context.Context, k Kind, sub, rg, ws, name, version st
 	if err != nil {
 		return nil, false, err
 	}
-	id := VersionID(sub, rg, w.Name, k, name, version)
 	what := fmt.Sprintf("%s version %s:%s", k.singular(), name, version)
-	existing, err := s.cfg.Store.GetResource(ctx, id)
+	existing, err := s.cfg.Store.GetResource(ctx, VersionID(sub, rg, w.Name, k, name, version))
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return nil, false, fmt.Errorf("get %s: %w", what, err)
 	}
@@ -103,15 +105,19 @@ func (s *Service) Put(ctx context.Context, k Kind, sub, rg, ws, name, version st
 		return nil, false, err
 	}
 	p.ProvisioningState = armapi.StateSucceeded
-	v := &armapi.AssetVersion{ID: id, Name: version, Type: k.VersionType(), Properties: p, SystemData: resources.Touch(ctx, nil, s.now())}
-	body := encode(v)
-	cid := ContainerID(sub, rg, w.Name, k, name)
+	var v *armapi.AssetVersion
 	err = s.cfg.Store.InTx(ctx, func(tx store.Store) error {
-		if err := s.touchContainer(ctx, tx, k, cid, w.ID, sub, rg, name, version); err != nil {
+		// The version's id is built on its container's stored id, which keeps the case
+		// the container was created with (A1): version 2 of model m1 is …/models/m1/
+		// versions/2 however this request cases the name.
+		cid, err := s.touchContainer(ctx, tx, k, w, name, version)
+		if err != nil {
 			return err
 		}
+		id := arm.ChildID(cid, "versions", version)
+		v = &armapi.AssetVersion{ID: id, Name: version, Type: k.VersionType(), Properties: p, SystemData: resources.Touch(ctx, nil, s.now())}
 		return tx.CreateResource(ctx, &store.Resource{ID: id, ParentID: cid, Type: k.VersionType(), Name: version,
-			SubscriptionID: sub, ResourceGroup: rg, Body: body})
+			SubscriptionID: sub, ResourceGroup: arm.GroupOf(w.ID), Body: encode(v)})
 	})
 	if errors.Is(err, store.ErrConflict) {
 		return nil, false, arm.Conflict("%s is being created by another request; retry to update it.", what)
@@ -122,28 +128,31 @@ func (s *Service) Put(ctx context.Context, k Kind, sub, rg, ws, name, version st
 	return v, true, nil
 }
 
-// touchContainer creates the container of a new version, or records the version as its
-// latest.
-func (s *Service) touchContainer(ctx context.Context, tx store.Store, k Kind, cid, wsID, sub, rg, name, version string) error {
-	r, err := tx.GetResource(ctx, cid)
+// touchContainer creates the container name of a new version in workspace w, or records
+// the version as its latest, through tx. It returns the container's stored id: a new
+// container's is built on the workspace's stored id, an existing one keeps its own.
+func (s *Service) touchContainer(ctx context.Context, tx store.Store, k Kind, w *armapi.Workspace, name, version string) (string, error) {
+	parsed, _ := arm.ParseID(w.ID)
+	r, err := tx.GetResource(ctx, ContainerID(parsed.SubscriptionID, parsed.ResourceGroup, w.Name, k, name))
 	if errors.Is(err, store.ErrNotFound) {
+		cid := arm.ChildID(w.ID, string(k), name)
 		c := &armapi.AssetContainer{ID: cid, Name: name, Type: k.ContainerType(), SystemData: resources.Touch(ctx, nil, s.now()),
 			Properties: armapi.AssetContainerProperties{LatestVersion: version, ProvisioningState: armapi.StateSucceeded}}
 		body := encode(c)
-		return tx.CreateResource(ctx, &store.Resource{ID: cid, ParentID: wsID, Type: k.ContainerType(), Name: name,
-			SubscriptionID: sub, ResourceGroup: rg, Body: body})
+		return cid, tx.CreateResource(ctx, &store.Resource{ID: cid, ParentID: w.ID, Type: k.ContainerType(), Name: name,
+			SubscriptionID: parsed.SubscriptionID, ResourceGroup: parsed.ResourceGroup, Body: body})
 	}
 	if err != nil {
-		return err
+		return "", err
 	}
 	var c armapi.AssetContainer
 	if err := decode(r, &c); err != nil {
-		return err
+		return "", err
 	}
 	c.Properties.LatestVersion = version
 	c.SystemData = resources.Touch(ctx, c.SystemData, s.now())
 	r.Body = encode(&c)
-	return tx.UpdateResource(ctx, r)
+	return r.ID, tx.UpdateResource(ctx, r)
 }
 
 // update changes the mutable fields of an existing version; a change of its content is a

@@ -103,12 +103,13 @@ func (s *Service) Put(ctx context.Context, sub, rg, name string, in armapi.Works
 
 // Get returns a workspace, or a 404 (ResourceGroupNotFound or WorkspaceNotFound).
 func (s *Service) Get(ctx context.Context, sub, rg, name string) (*armapi.Workspace, error) {
-	if _, err := s.resources.GetGroup(ctx, sub, rg); err != nil {
+	group, err := s.resources.GetGroup(ctx, sub, rg)
+	if err != nil {
 		return nil, err
 	}
 	r, err := s.store.GetResource(ctx, ID(sub, rg, name))
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, arm.NotFound(arm.CodeWorkspaceNotFound, "Workspace '%s' could not be found in resource group '%s'. Create it with 'mlfleet ml workspace create -n %s -g %s'.", name, rg, name, rg)
+		return nil, arm.NotFound(arm.CodeWorkspaceNotFound, "Workspace '%s' could not be found in resource group '%s'. Create it with 'mlfleet ml workspace create -n %s -g %s'.", name, group.Name, name, group.Name)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("get workspace %s: %w", name, err)

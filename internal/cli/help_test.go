@@ -119,8 +119,8 @@ func TestUnknownSubcommand(t *testing.T) {
 			stderr: []string{"ERROR: 'add' is not a command of 'mlfleet aks nodepool'. Adding node pools is not supported by mlfleet"}},
 		{name: "nodepool delete", args: []string{"aks", "nodepool", "delete", "--cluster-name", "aks1", "-g", "rg1", "-n", "pool2"}, code: 2,
 			stderr: []string{"ERROR: 'delete' is not a command of 'mlfleet aks nodepool'. Removing node pools is not supported by mlfleet"}},
-		{name: "model archive", args: []string{"ml", "model", "archive", "-n", "m1", "--version", "1"}, code: 2,
-			stderr: []string{"ERROR: 'archive' is not a command of 'mlfleet ml model'.\n", "are: create, delete, list, show."}},
+		{name: "model update", args: []string{"ml", "model", "update", "-n", "m1", "--version", "1"}, code: 2,
+			stderr: []string{"ERROR: 'update' is not a command of 'mlfleet ml model'.\n", "are: archive, create, delete, list, restore, show."}},
 		{name: "group alone", args: []string{"aks", "nodepool"}, stdout: "Usage:\n  mlfleet aks nodepool [command]\n\nAvailable Commands:"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

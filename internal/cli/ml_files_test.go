@@ -174,3 +174,32 @@ func TestDeploymentScaleSettings(t *testing.T) {
 		})
 	}
 }
+
+// TestAssetArchive: `ml model archive|restore` PUT the version back with isArchived set
+// and everything else as it was; --version is required.
+func TestAssetArchive(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "model.pkl", "weights")
+	gw := []string{"-g", "rg", "-w", "ws"}
+	fake, body := recordingServer(t)
+	path := azmlWS + "/models/m/versions/1"
+	if _, errOut, code := runAgainst(t, fake, append([]string{"ml", "model", "create", "-n", "m", "--version", "1", "--path", filepath.Join(dir, "model.pkl"), "--description", "kept"}, gw...)...); code != 0 {
+		t.Fatalf("model create: exit %d, %s", code, errOut)
+	}
+	for _, tc := range []struct {
+		verb string
+		want bool
+	}{{"archive", true}, {"restore", false}} {
+		if _, errOut, code := runAgainst(t, fake, append([]string{"ml", "model", tc.verb, "-n", "m", "--version", "1", "-o", "none"}, gw...)...); code != 0 {
+			t.Fatalf("model %s: exit %d, %s", tc.verb, code, errOut)
+		}
+		b := body(path)
+		if testutil.Field(b, "properties.isArchived") != tc.want || testutil.Field(b, "properties.description") != "kept" ||
+			testutil.Field(b, "properties.modelUri") != "mlfleet://blobs/abc/model.pkl" {
+			t.Errorf("after %s the version is %v, want isArchived %v and the rest kept", tc.verb, b, tc.want)
+		}
+	}
+	if _, errOut, code := runAgainst(t, fake, append([]string{"ml", "model", "archive", "-n", "m"}, gw...)...); code == 0 || !strings.Contains(errOut, "--version") {
+		t.Errorf("archive without --version: exit %d, %s", code, errOut)
+	}
+}

@@ -28,7 +28,8 @@ func assetTable(v any) any {
 
 // newAssetCommand is `mlfleet ml model|code|environment`: versioned assets of a workspace.
 func newAssetCommand(streams Streams, g *globals, kind, use, short string) *cobra.Command {
-	return parent(use, short, newAssetCreate(streams, g, kind), newAssetShow(streams, g, kind), newAssetList(streams, g, kind), newAssetDelete(streams, g, kind))
+	return parent(use, short, newAssetCreate(streams, g, kind), newAssetShow(streams, g, kind), newAssetList(streams, g, kind), newAssetDelete(streams, g, kind),
+		newAssetArchive(streams, g, kind, true), newAssetArchive(streams, g, kind, false))
 }
 
 // assetNameRef names an asset of kind: -n's help says which kind.
@@ -177,5 +178,32 @@ func newAssetDelete(streams Streams, g *globals, kind string) *cobra.Command {
 	})
 	cmd.Flags().StringVar(&version, "version", "", "Version to delete")
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "Do not prompt for confirmation")
+	return cmd
+}
+
+// newAssetArchive is `ml model|code|environment archive` (archived true) or `restore`: it
+// sets isArchived of one version, which az ml also does to a whole asset when no version is
+// given; mlfleet archives versions only, so --version is required.
+func newAssetArchive(streams Streams, g *globals, kind string, archived bool) *cobra.Command {
+	ref := assetNameRef(kind)
+	var version string
+	use, short := "archive -n NAME --version V", "Archive a version: it stays usable by what uses it, and is marked archived"
+	if !archived {
+		use, short = "restore -n NAME --version V", "Restore an archived version"
+	}
+	cmd := command(use, short, &ref, func(cmd *cobra.Command) error {
+		if err := required(version, "--version"); err != nil {
+			return err
+		}
+		return g.callAs(streams, azmlAssets, assetTable, func(c *mlfleet.Client) (any, error) {
+			v, err := c.GetAssetVersion(cmd.Context(), ref.group, ref.workspace, kind, ref.name, version)
+			if err != nil {
+				return nil, err
+			}
+			v.Properties.IsArchived = archived
+			return c.CreateOrUpdateAssetVersion(cmd.Context(), ref.group, ref.workspace, kind, ref.name, version, v, false)
+		})
+	})
+	cmd.Flags().StringVar(&version, "version", "", "Version (mlfleet archives versions, not whole assets)")
 	return cmd
 }

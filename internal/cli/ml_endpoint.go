@@ -83,7 +83,8 @@ func newEndpointPut(streams Streams, g *globals, create bool) *cobra.Command {
 		if spec.Traffic != nil {
 			in.Properties.Traffic = spec.Traffic
 		}
-		if traffic != "" {
+		// A flag given empty ("") is a split of nothing: no traffic, or no mirroring.
+		if cmd.Flags().Changed("traffic") {
 			if in.Properties.Traffic, err = parseTraffic(traffic); err != nil {
 				return err
 			}
@@ -91,7 +92,7 @@ func newEndpointPut(streams Streams, g *globals, create bool) *cobra.Command {
 		if spec.MirrorTraffic != nil {
 			in.Properties.MirrorTraffic = spec.MirrorTraffic
 		}
-		if mirror != "" {
+		if cmd.Flags().Changed("mirror-traffic") {
 			if in.Properties.MirrorTraffic, err = parsePercents("--mirror-traffic", mirror); err != nil {
 				return err
 			}
@@ -113,9 +114,9 @@ func newEndpointPut(streams Streams, g *globals, create bool) *cobra.Command {
 		return g.printAs(streams, ep, azmlEndpoints, endpointTable)
 	})
 	cmd.Flags().StringVarP(&file, "file", "f", "", "Endpoint YAML (name, auth_mode, compute, description, tags, traffic, mirror_traffic)")
-	cmd.Flags().StringVar(&traffic, "traffic", "", "Traffic split, e.g. \"blue=90 green=10\" (adds up to 100, or 0)")
+	cmd.Flags().StringVar(&traffic, "traffic", "", "Traffic split, e.g. \"blue=90 green=10\" (adds up to 100, or 0; \"\" sends none)")
 	if !create {
-		cmd.Flags().StringVar(&mirror, "mirror-traffic", "", "Requests copied to deployments, whose answers are dropped, e.g. \"green=20\" (at most 50 in all; \"green=0\" stops it)")
+		cmd.Flags().StringVar(&mirror, "mirror-traffic", "", "Requests copied to deployments, whose answers are dropped, e.g. \"green=20\" (at most 50 in all; \"\" stops mirroring)")
 	}
 	if create {
 		cmd.Flags().StringVar(&authMode, "auth-mode", "", "key (default) or aml_token")

@@ -118,6 +118,7 @@ func TestEndpointMirrorTraffic(t *testing.T) {
 		{"flag", []string{"--mirror-traffic", "green=20"}, `{"green":20}`},
 		{"file", []string{"--file", spec}, `{"blue":10}`},
 		{"flag over the file", []string{"--file", spec, "--mirror-traffic", "green=0"}, `{"green":0}`},
+		{"empty flag stops mirroring", []string{"--mirror-traffic", ""}, `{}`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -167,11 +167,13 @@ func TestEngineCleanupAfterHandlerError(t *testing.T) {
 			got := waitStatus(t, s, op.ID, store.StatusFailed)
 
 			ae := errorOf(t, got)
+			// The subtests of the dialects run in parallel: tt is read, never written.
+			wantMessage := tt.wantMessage
 			if tt.hides != "" {
 				checkHidden(t, ae, op.ID, tt.hides, &log)
-				tt.wantMessage = ae.Message // the cleanup is given the same
-			} else if ae.Code != tt.wantCode || ae.Message != tt.wantMessage {
-				t.Errorf("operation error = (%s) %q, want (%s) %q", ae.Code, ae.Message, tt.wantCode, tt.wantMessage)
+				wantMessage = ae.Message // the cleanup is given the same
+			} else if ae.Code != tt.wantCode || ae.Message != wantMessage {
+				t.Errorf("operation error = (%s) %q, want (%s) %q", ae.Code, ae.Message, tt.wantCode, wantMessage)
 			}
 			if got.EndedAt.IsZero() || got.LeaseOwner != "" {
 				t.Errorf("EndedAt = %v, LeaseOwner = %q; want set and freed", got.EndedAt, got.LeaseOwner)
@@ -183,8 +185,8 @@ func TestEngineCleanupAfterHandlerError(t *testing.T) {
 				return
 			}
 			call := cl.only(t)
-			if ae := causeOf(t, call); ae.Code != tt.wantCode || ae.Message != tt.wantMessage {
-				t.Errorf("cleanup cause = (%s) %q, want (%s) %q", ae.Code, ae.Message, tt.wantCode, tt.wantMessage)
+			if ae := causeOf(t, call); ae.Code != tt.wantCode || ae.Message != wantMessage {
+				t.Errorf("cleanup cause = (%s) %q, want (%s) %q", ae.Code, ae.Message, tt.wantCode, wantMessage)
 			}
 			if call.op != op.ID || call.attempt != 1 || call.made != "vm1" {
 				t.Errorf("cleanup ran for %s at attempt %d seeing %q made; want %s, 1, vm1", call.op, call.attempt, call.made, op.ID)

@@ -434,19 +434,21 @@ func TestEngineFailures(t *testing.T) {
 			got := waitStatus(t, s, op.ID, store.StatusFailed)
 
 			ae := errorOf(t, got)
+			// The subtests of the dialects run in parallel: tt is read, never written.
+			wantCode, wantMessage := tt.wantCode, tt.wantMessage
 			if tt.hides != "" {
 				checkHidden(t, ae, op.ID, tt.hides, &log)
-				tt.wantCode, tt.wantMessage = ae.Code, ae.Message
+				wantCode, wantMessage = ae.Code, ae.Message
 			}
-			if ae.Code != tt.wantCode {
-				t.Errorf("error code = %q, want %q (error %s)", ae.Code, tt.wantCode, got.Error)
+			if ae.Code != wantCode {
+				t.Errorf("error code = %q, want %q (error %s)", ae.Code, wantCode, got.Error)
 			}
 			if tt.wantContains != "" {
 				if !strings.Contains(ae.Message, tt.wantContains) {
 					t.Errorf("error message = %q, want it to contain %q", ae.Message, tt.wantContains)
 				}
-			} else if ae.Message != tt.wantMessage {
-				t.Errorf("error message = %q, want %q", ae.Message, tt.wantMessage)
+			} else if ae.Message != wantMessage {
+				t.Errorf("error message = %q, want %q", ae.Message, wantMessage)
 			}
 			if ae.Target != tt.wantTarget {
 				t.Errorf("error target = %q, want %q", ae.Target, tt.wantTarget)

@@ -98,6 +98,8 @@ type Service struct {
 	monitorOnce sync.Once
 	monitorStop context.CancelFunc
 	monitorDone chan struct{}
+	// soon queues the clusters RefreshClusterSoon was told of for the monitor.
+	soon chan string
 }
 
 // New returns a Service, registering its operation handlers and its cascade deleter.
@@ -114,7 +116,7 @@ func New(cfg Config) *Service {
 	if cfg.ReadyTimeout <= 0 {
 		cfg.ReadyTimeout = 3 * time.Minute
 	}
-	s := &Service{cfg: cfg, log: cfg.Logger.With("component", "compute"), now: time.Now}
+	s := &Service{cfg: cfg, log: cfg.Logger.With("component", "compute"), now: time.Now, soon: make(chan string, 64)}
 	s.register(cfg.Engine)
 	cfg.Resources.RegisterDeleter(TypeCompute, s.cascadeDelete)
 	return s

@@ -284,3 +284,38 @@ func TestComputeFollowsClusterScale(t *testing.T) {
 		t.Fatalf("agentCount once the scale to 2 ended: %d", n)
 	}
 }
+
+// TestComputeFollowsAutoscaler: once the cluster autoscaler has grown an attached cluster,
+// the compute shows the new node count without waiting for its next health pass (an hour
+// away here), as after az aks scale (F-AS2).
+func TestComputeFollowsAutoscaler(t *testing.T) {
+	t.Parallel()
+	_, c := ownServerWithCluster(t, "fas", "--health-interval", "1h")
+	ctx := context.Background()
+	_, ap, err := c.BeginCreateOrUpdateCompute(ctx, "fas", "fasws", "fasaks", devTestAttach(c.AKSResourceID("fas", "fasc")), nil)
+	finish(ctx, t, "attach", ap, err)
+	on, lo, hi := true, 1, 2
+	in := &mlfleet.ClusterInput{}
+	in.Properties.AgentPoolProfiles = []mlfleet.AgentPoolInput{{Name: "nodepool1", EnableAutoScaling: &on, MinCount: &lo, MaxCount: &hi}}
+	in.Properties.AutoScalerProfile = mlfleet.AutoScalerProfile{"scan-interval": "1s", "scale-down-delay-after-add": "10m"}
+	_, up, err := c.BeginCreateOrUpdateManagedCluster(ctx, "fas", "fasc", in, nil)
+	finish(ctx, t, "enable the autoscaler", up, err)
+	kc, err := c.ClusterCredentials(ctx, "fas", "fasc", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Four pods of one cpu do not fit on one Standard_D3_v2 (4 cores, some reserved).
+	if _, err := kubeClient(t, kc).AppsV1().Deployments("default").Create(ctx, burstDeployment(4), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, 90*time.Second, "the compute showing the 2 nodes the autoscaler made", func() error {
+		got, err := c.GetCompute(ctx, "fas", "fasws", "fasaks")
+		if err != nil {
+			return err
+		}
+		if n := got.Properties.Properties.AgentCount; n == nil || *n != 2 {
+			return fmt.Errorf("agentCount %v", n)
+		}
+		return nil
+	})
+}

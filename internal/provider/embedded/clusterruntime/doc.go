@@ -59,7 +59,8 @@
 //     the least used first, as a scale set loses the instance the autoscaler names: a
 //     pool keeps its nodes' indexes, grows by the lowest free ones. Each decision
 //     goes first to AutoscalerConfig.Resize, so that the owner of the pool (mlfleet's
-//     store) records it before the pool changes; its status is the ConfigMap
+//     store) records it before the pool changes, and to AutoscalerConfig.Resized once
+//     it has (mlfleet refreshes the attached compute); its status is the ConfigMap
 //     kube-system/cluster-autoscaler-status.
 //   - A load balancer simulator (loadbalancer.go) standing in for the Azure cloud
 //     provider's service controller: Services of type LoadBalancer get an address,

@@ -195,7 +195,7 @@ func (s *Service) Put(ctx context.Context, sub, rg, ws, name string, in armapi.C
 		}
 		if !replace {
 			if opts.Preconditions.IfNoneMatch {
-				return nil, s.exists(existing, w)
+				return nil, s.exists(ctx, existing, w)
 			}
 			return s.update(ctx, w, existing, in, opts)
 		}
@@ -243,8 +243,19 @@ func (s *Service) Patch(ctx context.Context, sub, rg, ws, name string, in armapi
 	return s.update(ctx, w, existing, in, opts)
 }
 
-// exists is the 409 of a create or attach (If-None-Match: *) on an existing compute.
-func (s *Service) exists(r *store.Resource, w *armapi.Workspace) error {
+// exists is the 409 of a create or attach (If-None-Match: *) on an existing compute. A
+// compute being deleted gets the update's answer instead, naming the delete operation: a
+// retry once it is done succeeds, while an update, which the plain 409 suggests, cannot.
+func (s *Service) exists(ctx context.Context, r *store.Resource, w *armapi.Workspace) error {
+	if c, err := decode(r); err == nil && c.Properties.ProvisioningState == armapi.StateDeleting {
+		ops, err := running(ctx, s.cfg.Store, r.ID)
+		if err != nil {
+			return err
+		}
+		if len(ops) > 0 {
+			return operationInProgress(c.Name, c.Properties.ProvisioningState, ops[0])
+		}
+	}
 	return arm.Conflict("Compute '%s' already exists in workspace '%s' (resource group '%s'); use 'mlfleet ml computetarget update' to change it, or choose another name.", r.Name, w.Name, r.ResourceGroup)
 }
 
@@ -351,7 +362,7 @@ func (s *Service) insert(ctx context.Context, w *armapi.Workspace, c *armapi.Com
 	case errors.Is(err, errComputeExists):
 		if opts.Preconditions.IfNoneMatch {
 			if r, gerr := s.cfg.Store.GetResource(ctx, c.ID); gerr == nil {
-				return nil, s.exists(r, w)
+				return nil, s.exists(ctx, r, w)
 			}
 		}
 		return nil, arm.Conflict("Compute '%s' is being created in workspace '%s' by another request; wait for it, then retry.", c.Name, w.Name)

@@ -49,9 +49,10 @@ type tokenRequest struct {
 // TokenResponse is the answer to POST /mlfleet/v1/tokens.
 type TokenResponse = armapi.AccessToken
 
-// mintToken issues the caller a new token for its own principal: by default with its
-// token's role for the server's default lifetime, never stronger nor longer-lived than the
-// token that asks.
+// mintToken issues the caller a new token for its own principal: by default capped at the
+// caller's strongest role for the server's default lifetime (cut to the asking token's),
+// never stronger nor longer-lived than the token that asks; an explicit lifetime that
+// would outlive it is a 400. The answer's role is the cap the token carries.
 func (s *Server) mintToken(w http.ResponseWriter, r *http.Request, _ params) {
 	var in tokenRequest
 	if err := decodeOptionalBody(r, &in); err != nil {
@@ -60,7 +61,7 @@ func (s *Server) mintToken(w http.ResponseWriter, r *http.Request, _ params) {
 	}
 	// An explicit 0 is refused like any other non-positive lifetime rather than read as
 	// "the default": only leaving the field out asks for that. The upper bound only keeps
-	// the Duration below from overflowing; MintFor caps the lifetime at the asking token's.
+	// the Duration below from overflowing; MintFor refuses one that outlives the asking token.
 	var ttl time.Duration
 	if in.ExpiresInSeconds != nil {
 		if n := *in.ExpiresInSeconds; n <= 0 || n > 1<<31 {

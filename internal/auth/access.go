@@ -102,6 +102,21 @@ func (p *Principal) strongestRole() string {
 	return best
 }
 
+// effectiveCap is the strongest role a token minted for p without a role may use: the
+// weaker of its token's cap and the strongest role it holds at any scope, Reader when it
+// holds none. A sign-in's token is capped at Owner, so a Reader's would otherwise say
+// Owner, a role it neither holds nor can use.
+func (p *Principal) effectiveCap() string {
+	held := p.strongestRole()
+	if held == "" {
+		held = RoleReader
+	}
+	if rank(held) < rank(p.Cap) {
+		return held
+	}
+	return p.Cap
+}
+
 // orNone is role, or "none" when there is none, for messages.
 func orNone(role string) string {
 	if role == "" {

@@ -161,12 +161,13 @@ func (a *Authenticator) MintAdmin(ctx context.Context) (string, error) {
 }
 
 // MintFor mints a token for the caller's own principal, valid for ttl (0 = the default
-// lifetime) with at most role ("" = the caller's cap). A token is never stronger or
-// longer-lived than the one that asked for it.
+// lifetime, cut to the asking token's expiry) with at most role ("" = the caller's
+// effective cap, effectiveCap). A token is never stronger or longer-lived than the one that
+// asked for it: a ttl that would outlive it is refused, naming the longest one allowed.
 func (a *Authenticator) MintFor(ctx context.Context, caller *Principal, role string, ttl time.Duration) (string, *store.Token, error) {
 	asked := role != ""
 	if role == "" {
-		role = caller.Cap
+		role = caller.effectiveCap()
 	}
 	if !validRole(role) {
 		return "", nil, badInput("role must be Owner, Contributor or Reader, not '%s'.", role)
@@ -185,6 +186,13 @@ func (a *Authenticator) MintFor(ctx context.Context, caller *Principal, role str
 	}
 	if caller.ID == "" {
 		return "", nil, ErrForbidden
+	}
+	if ttl > 0 && !caller.ExpiresAt.IsZero() {
+		now := a.now().UTC()
+		if left := caller.ExpiresAt.Sub(now).Truncate(time.Second); ttl > left && left >= time.Minute {
+			return "", nil, badInput("A token lifetime of %s would outlive the token that asks for it, which expires at %s: ask for at most %d seconds, or leave the lifetime out to get one that expires with it.",
+				ttl, caller.ExpiresAt.UTC().Format(time.RFC3339), int64(left/time.Second))
+		}
 	}
 	expires, err := a.expiry(ttl, caller.ExpiresAt)
 	if err != nil {

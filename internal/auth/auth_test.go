@@ -211,7 +211,14 @@ func TestMintForNeverExceedsTheCaller(t *testing.T) {
 	wantStatus(t, "Reader mints Owner", err, 403)
 	_, _, err = f.a.MintFor(ctx, reader, "", 366*24*time.Hour)
 	wantStatus(t, "past the max lifetime", err, 400)
-	_, tok, err := f.a.MintFor(ctx, reader, "", time.Hour)
+	// A lifetime past the parent's is refused, naming the longest one allowed, rather than
+	// cut short without a word (F-ID1); left out, the default is cut to the parent's.
+	_, _, err = f.a.MintFor(ctx, reader, "", time.Hour)
+	wantStatus(t, "outliving the parent", err, 400)
+	if !strings.Contains(err.Error(), "ask for at most 90 seconds") {
+		t.Errorf("outliving the parent: %v, want the longest lifetime allowed named", err)
+	}
+	_, tok, err := f.a.MintFor(ctx, reader, "", 0)
 	if err != nil {
 		t.Fatalf("MintFor within limits: %v", err)
 	}

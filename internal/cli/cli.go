@@ -94,10 +94,11 @@ func message(err error) string {
 }
 
 // detailIsHeadline reports whether e's details are only its headline again: one problem
-// reported in a list, as the server's validation reports every problem (arm.Problems).
+// reported in a list, as the server's validation reports every problem (arm.Problems),
+// whatever its own code (a compute's checks head an InvalidResourceName with UserError).
 // Printed, it would say the same thing twice.
 func detailIsHeadline(e *mlfleet.Error) bool {
-	return len(e.Details) == 1 && e.Details[0].Code == e.Code && e.Details[0].Message == e.Message
+	return len(e.Details) == 1 && e.Details[0].Message == e.Message
 }
 
 // isCobraUsage reports whether err is one of the errors cobra and pflag return for a

@@ -73,6 +73,8 @@ func TestErrorDetailsPrintedOnce(t *testing.T) {
 		want    string
 	}{
 		{name: "one problem", message: headline, details: []any{problem}, want: "ERROR: (UserError) " + headline + "\n"},
+		{name: "one problem with its own code", message: headline, details: []any{map[string]any{"code": "InvalidResourceName", "message": headline}},
+			want: "ERROR: (UserError) " + headline + "\n"},
 		{name: "no details", message: headline, want: "ERROR: (UserError) " + headline + "\n"},
 		{name: "two problems", message: "2 checks failed. A. B.",
 			details: []any{map[string]any{"code": "UserError", "message": "A."}, map[string]any{"code": "UserError", "message": "B."}},

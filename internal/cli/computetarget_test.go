@@ -190,7 +190,7 @@ func TestFlagErrors(t *testing.T) {
 	}
 	// The compute name the SDK checks with the configuration is --name.
 	err = flagErrors(mlfleet.ValidateComputeName("Bad_Name!"))
-	want = "compute name (--name) \"Bad_Name!\" is invalid: use 3 to 24 letters, digits or '-', starting with a letter"
+	want = "compute name (--name) \"Bad_Name!\" is invalid: use 3 to 24 letters, digits or '-', starting with a letter and ending with a letter or digit"
 	if ExitCode(err) != 2 || err.Error() != want {
 		t.Errorf("a bad compute name: got (exit %d) %v, want %s", ExitCode(err), err, want)
 	}

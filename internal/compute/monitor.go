@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/mlfleet/mlfleet/internal/arm"
@@ -18,21 +19,48 @@ import (
 
 // Start runs the health monitor (B4) until ctx ends or Close is called: every
 // MonitorInterval it observes each attached compute's cluster and refreshes its conditions,
-// live facts and derived provisioning state.
+// live facts and derived provisioning state; in between, it observes at once the clusters
+// RefreshClusterSoon names.
 func (s *Service) Start(ctx context.Context) {
 	s.monitorOnce.Do(func() {
 		ctx, cancel := context.WithCancel(ctx)
 		s.monitorStop = cancel
 		s.monitorDone = make(chan struct{})
-		go func() {
-			defer close(s.monitorDone)
+		var wg sync.WaitGroup
+		wg.Go(func() {
 			background.Every(ctx, s.cfg.MonitorInterval, func(ctx context.Context) {
 				if err := s.Refresh(ctx); err != nil && ctx.Err() == nil {
 					s.log.Warn("health monitor", "err", err)
 				}
 			})
+		})
+		wg.Go(func() {
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case id := <-s.soon:
+					s.RefreshCluster(ctx, id)
+				}
+			}
+		})
+		go func() {
+			defer close(s.monitorDone)
+			wg.Wait()
 		}()
 	})
+}
+
+// RefreshClusterSoon asks the health monitor to observe the compute attached to cluster
+// clusterID as soon as it can, and returns at once: for callers that must not wait on the
+// cluster, such as its autoscaler, which runs inside the cluster and would otherwise be
+// held by a stop of the cluster waiting for it. A request made while many are queued is
+// dropped (the cluster is queued already, or the next health pass sees it).
+func (s *Service) RefreshClusterSoon(clusterID string) {
+	select {
+	case s.soon <- clusterID:
+	default:
+	}
 }
 
 // Close stops the health monitor.

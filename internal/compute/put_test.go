@@ -250,3 +250,26 @@ func TestAttachMalformedSubscription(t *testing.T) {
 		t.Errorf("attach of %s = %v; want ClusterInAnotherSubscription", other, ae)
 	}
 }
+
+// TestTrailingDashName: a compute name ending in '-' is refused by the name check, a dry
+// run and a create, each naming the compute name the user typed (az ml's rule: a letter
+// or digit last), not the cluster name derived from it (F-NAME1).
+func TestTrailingDashName(t *testing.T) {
+	t.Parallel()
+	h := newPutHarness(t)
+	const want = "Compute name 'trail-' is invalid: use 3 to 24 letters, digits or '-', starting with a letter and ending with a letter or digit."
+	got, err := h.s.CheckName(context.Background(), testSub, "rg", "ws1", "trail-", "")
+	if err != nil || got.NameAvailable || got.Reason != "Invalid" || got.Message != want {
+		t.Errorf("check name trail- = %+v %v, want Invalid: %q", got, err, want)
+	}
+	create := `{"properties":{"computeType":"AKS","properties":{"clusterPurpose":"DevTest","agentCount":1}}}`
+	attach := `{"properties":{"computeType":"AKS","resourceId":"` + h.cluster(t, "trailc") + `","properties":{"clusterPurpose":"DevTest"}}}`
+	for _, body := range []string{create, attach} {
+		for _, opts := range []Options{{ValidateOnly: true}, {}} {
+			_, err := h.put(t, "ws1", "trail-", body, opts)
+			if ae := armError(t, err); ae.Status != http.StatusBadRequest || ae.Code != arm.CodeInvalidResourceName || ae.Message != want || len(ae.Details) != 0 {
+				t.Errorf("PUT trail- %+v = %d %s %q (%d details), want 400 %s %q", opts, ae.Status, ae.Code, ae.Message, len(ae.Details), arm.CodeInvalidResourceName, want)
+			}
+		}
+	}
+}

@@ -98,6 +98,8 @@ type Service struct {
 	monitorOnce sync.Once
 	monitorStop context.CancelFunc
 	monitorDone chan struct{}
+	// soon queues the clusters RefreshClusterSoon was told of for the monitor.
+	soon chan string
 }
 
 // New returns a Service, registering its operation handlers and its cascade deleter.
@@ -114,7 +116,7 @@ func New(cfg Config) *Service {
 	if cfg.ReadyTimeout <= 0 {
 		cfg.ReadyTimeout = 3 * time.Minute
 	}
-	s := &Service{cfg: cfg, log: cfg.Logger.With("component", "compute"), now: time.Now}
+	s := &Service{cfg: cfg, log: cfg.Logger.With("component", "compute"), now: time.Now, soon: make(chan string, 64)}
 	s.register(cfg.Engine)
 	cfg.Resources.RegisterDeleter(TypeCompute, s.cascadeDelete)
 	return s
@@ -198,7 +200,7 @@ func (s *Service) Put(ctx context.Context, sub, rg, ws, name string, in armapi.C
 		}
 		if !replace {
 			if opts.Preconditions.IfNoneMatch {
-				return nil, s.exists(existing, w)
+				return nil, s.exists(ctx, existing, w)
 			}
 			return s.update(ctx, w, existing, in, opts)
 		}
@@ -249,8 +251,19 @@ func (s *Service) Patch(ctx context.Context, sub, rg, ws, name string, in armapi
 	return s.update(ctx, w, existing, in, opts)
 }
 
-// exists is the 409 of a create or attach (If-None-Match: *) on an existing compute.
-func (s *Service) exists(r *store.Resource, w *armapi.Workspace) error {
+// exists is the 409 of a create or attach (If-None-Match: *) on an existing compute. A
+// compute being deleted gets the update's answer instead, naming the delete operation: a
+// retry once it is done succeeds, while an update, which the plain 409 suggests, cannot.
+func (s *Service) exists(ctx context.Context, r *store.Resource, w *armapi.Workspace) error {
+	if c, err := decode(r); err == nil && c.Properties.ProvisioningState == armapi.StateDeleting {
+		ops, err := running(ctx, s.cfg.Store, r.ID)
+		if err != nil {
+			return err
+		}
+		if len(ops) > 0 {
+			return operationInProgress(c.Name, c.Properties.ProvisioningState, ops[0])
+		}
+	}
 	return arm.Conflict("Compute '%s' already exists in workspace '%s' (resource group '%s'); use 'mlfleet ml computetarget update' to change it, or choose another name.", r.Name, w.Name, arm.GroupOf(w.ID))
 }
 
@@ -357,7 +370,7 @@ func (s *Service) insert(ctx context.Context, w *armapi.Workspace, c *armapi.Com
 	case errors.Is(err, errComputeExists):
 		if opts.Preconditions.IfNoneMatch {
 			if r, gerr := s.cfg.Store.GetResource(ctx, c.ID); gerr == nil {
-				return nil, s.exists(r, w)
+				return nil, s.exists(ctx, r, w)
 			}
 		}
 		return nil, arm.Conflict("Compute '%s' is being created in workspace '%s' by another request; wait for it, then retry.", c.Name, w.Name)

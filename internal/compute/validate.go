@@ -32,7 +32,7 @@ const (
 )
 
 var (
-	computeName   = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9-]{2,23}$`)
+	computeName   = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$`)
 	reservedNames = []string{"amlcompute", "local", "containerinstance"}
 	dnsLabel      = regexp.MustCompile(`^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$`)
 	// subnetName is Azure's rule for a virtual network's subnet names: 1 to 80 letters,
@@ -48,7 +48,7 @@ func ValidateName(name string) *arm.Error {
 	}
 	if !computeName.MatchString(name) {
 		return arm.BadRequest(arm.CodeInvalidResourceName,
-			"Compute name '%s' is invalid: use 3 to 24 letters, digits or '-', starting with a letter.", name).WithTarget("name")
+			"Compute name '%s' is invalid: use 3 to 24 letters, digits or '-', starting with a letter and ending with a letter or digit.", name).WithTarget("name")
 	}
 	return nil
 }

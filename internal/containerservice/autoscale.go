@@ -346,10 +346,17 @@ func ptrs(ps ...*int) []int {
 
 // autoscaler is the provider's autoscaler of cluster id. Its decisions are made durable
 // here, in the store, before the provider changes the pool: the stored count stays the
-// one source of truth, which a restart brings the cluster back to.
+// one source of truth, which a restart brings the cluster back to. Once the pool has
+// changed, Config.Autoscaled is told, so that the attached compute's node count follows
+// at once, as after a scale.
 func (s *Service) autoscaler(id string, p armapi.AutoScalerProfile) *provider.Autoscaler {
 	return &provider.Autoscaler{AutoscalerSettings: Settings(p),
-		Resize: func(ctx context.Context, pool string, count int) error { return s.autoscale(ctx, id, pool, count) }}
+		Resize: func(ctx context.Context, pool string, count int) error { return s.autoscale(ctx, id, pool, count) },
+		Resized: func(context.Context, string, int) {
+			if autoscaled := s.cfg.Autoscaled; autoscaled != nil {
+				autoscaled(id)
+			}
+		}}
 }
 
 // errAutoscaleRefused is why an autoscaler decision was not recorded; the autoscaler

@@ -1,11 +1,14 @@
 package containerservice
 
 import (
+	"context"
+
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/mlfleet/mlfleet/internal/arm"
+	"github.com/mlfleet/mlfleet/internal/store/storetest"
 	"github.com/mlfleet/mlfleet/internal/testutil"
 	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
@@ -148,4 +151,80 @@ func TestSettings(t *testing.T) {
 		s.NewPodScaleUpDelay != 30*time.Second || !s.IgnoreDaemonSetsUtilization {
 		t.Errorf("settings = %+v", s)
 	}
+}
+
+// TestDisableAutoscalerWithCount: a PUT that turns a pool's autoscaler off and names a new
+// count scales the pool to that count, as AKS does (qa10 #2), through the agent pool API
+// (az aks nodepool update, the SDKs' AgentPoolsClient) and through the cluster's
+// agentPoolProfiles; one that turns it off without a new count keeps the count, and a
+// later manual scale applies.
+func TestDisableAutoscalerWithCount(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := storetest.OpenSQLite(t)
+	s := newService(t, st, `{"default": {"managedClusters": 10, "cores": 1000}}`)
+	autoscaled := func(name string) {
+		t.Helper()
+		in := clusterInput(2, "Standard_D2_v2")
+		p := &in.Properties.AgentPoolProfiles[0]
+		p.EnableAutoScaling, p.MinCount, p.MaxCount = boolp(true), intp(1), intp(4)
+		if _, _, _, err := s.Put(ctx, testSub, testRG, name, in, arm.Preconditions{}); err != nil {
+			t.Fatal(err)
+		}
+		finishOperations(t, st)
+	}
+	wantPool := func(name string, count int) {
+		t.Helper()
+		mc, err := s.Get(ctx, testSub, testRG, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ap := mc.Properties.AgentPoolProfiles[0]
+		if ap.Count != count || ap.EnableAutoScaling || ap.MinCount != nil || ap.MaxCount != nil {
+			t.Fatalf("%s pool after the update = count %d autoscale %v min %v max %v, want count %d without autoscaling",
+				name, ap.Count, ap.EnableAutoScaling, ap.MinCount, ap.MaxCount, count)
+		}
+	}
+
+	autoscaled("bypool")
+	var pool armapi.AgentPoolPut
+	pool.Properties.EnableAutoScaling, pool.Properties.Count = boolp(false), intp(3)
+	ap, op, err := s.ScalePool(ctx, testSub, testRG, "bypool", "nodepool1", pool)
+	if err != nil || op == nil || ap.Properties.Count != 3 {
+		t.Fatalf("agent pool PUT = %+v, %v, %v; want count 3 and an operation", ap, op, err)
+	}
+	finishOperations(t, st)
+	wantPool("bypool", 3)
+
+	autoscaled("bycluster")
+	var in armapi.ClusterInput
+	in.Properties.AgentPoolProfiles = []armapi.AgentPoolInput{{Name: "nodepool1", Count: intp(4), EnableAutoScaling: boolp(false)}}
+	if _, _, _, err := s.Put(ctx, testSub, testRG, "bycluster", in, arm.Preconditions{}); err != nil {
+		t.Fatal(err)
+	}
+	finishOperations(t, st)
+	wantPool("bycluster", 4)
+
+	// az aks update --disable-cluster-autoscaler sends the count as read; az aks scale follows.
+	autoscaled("twosteps")
+	in.Properties.AgentPoolProfiles = []armapi.AgentPoolInput{{Name: "nodepool1", Count: intp(2), EnableAutoScaling: boolp(false)}}
+	if _, _, _, err := s.Put(ctx, testSub, testRG, "twosteps", in, arm.Preconditions{}); err != nil {
+		t.Fatal(err)
+	}
+	finishOperations(t, st)
+	wantPool("twosteps", 2)
+	pool = armapi.AgentPoolPut{}
+	pool.Properties.Count = intp(1)
+	if _, _, err := s.ScalePool(ctx, testSub, testRG, "twosteps", "nodepool1", pool); err != nil {
+		t.Fatal(err)
+	}
+	finishOperations(t, st)
+	wantPool("twosteps", 1)
+
+	// The count is still checked: out of range is a 400 naming the range, nothing changes.
+	autoscaled("badcount")
+	pool = armapi.AgentPoolPut{}
+	pool.Properties.EnableAutoScaling, pool.Properties.Count = boolp(false), intp(101)
+	_, _, err = s.ScalePool(ctx, testSub, testRG, "badcount", "nodepool1", pool)
+	testutil.WantErr(t, err, "node count 101 is out of range: use 1 to 100")
 }

@@ -285,7 +285,10 @@ func (s *Service) update(ctx context.Context, r *store.Resource, in armapi.Clust
 			pool.EnableAutoScaling, pool.MinCount, pool.MaxCount = next.EnableAutoScaling, next.MinCount, next.MaxCount
 		}
 		autoscaled = autoscaled || next.EnableAutoScaling
-		if next.EnableAutoScaling || cur.EnableAutoScaling {
+		// A pool whose autoscaler stays on, or is turned on, gets the count poolScaling
+		// chose; one whose autoscaler is off after this request, including one this
+		// request turns off, takes the count sent, as AKS applies it in the same PUT.
+		if next.EnableAutoScaling {
 			if count != cur.Count && !info.CanScale {
 				errs.Add("InvalidParameter", target+".count", "Clusters of the %s provider are scaled where they run, not through mlfleet.", info.Name)
 			} else if count != cur.Count {

@@ -99,6 +99,11 @@ type Config struct {
 	// service's RefreshCluster re-reads the compute attached to it at once, so that its
 	// node count does not lag until the next health pass. Its errors are its own to log.
 	Changed func(ctx context.Context, clusterID string)
+	// Autoscaled, when set, is called once the cluster autoscaler has changed a pool of a
+	// running cluster, with the cluster's id. It is called from the autoscaler, inside the
+	// cluster's runtime, and must return at once: the compute service's
+	// RefreshClusterSoon queues the same refresh as Changed's.
+	Autoscaled func(clusterID string)
 	// Quotas limit the clusters and vCPUs of each subscription in each region; nil means
 	// quota.Defaults().
 	Quotas *quota.Quotas

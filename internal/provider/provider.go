@@ -181,6 +181,11 @@ type Autoscaler struct {
 	// changes the pool; an error leaves the pool as it is until the next decision. Nil
 	// means the provider changes the pool without asking.
 	Resize func(ctx context.Context, pool string, count int) error
+	// Resized, when set, is called once the provider has changed a pool to the count
+	// Resize recorded (its nodes are there, or gone), so that what follows the cluster's
+	// nodes can look again at once. It is not called when the change failed. It runs in
+	// the autoscaler, which a stop of the cluster waits for: it must not wait itself.
+	Resized func(ctx context.Context, pool string, count int)
 }
 
 // ClusterSpec describes a cluster to bring up or reach.

@@ -329,7 +329,8 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		DeleteGuard: func(ctx context.Context, tx store.Store, mc *armapi.ManagedCluster) error {
 			return computes.ClusterDeleteAllowed(ctx, tx, mc)
 		},
-		Changed: func(ctx context.Context, clusterID string) { computes.RefreshCluster(ctx, clusterID) },
+		Changed:    func(ctx context.Context, clusterID string) { computes.RefreshCluster(ctx, clusterID) },
+		Autoscaled: func(clusterID string) { computes.RefreshClusterSoon(clusterID) },
 	})
 
 	// The endpoints service needs the computes, and a compute's detach asks it what runs on

@@ -12,7 +12,7 @@ import (
 // server's internal/compute ValidateName), repeated here because the SDK imports no
 // internal package. internal/compute's TestSDKComputeNameRule checks that both agree.
 var (
-	computeNameRule      = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9-]{2,23}$`)
+	computeNameRule      = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$`)
 	reservedComputeNames = []string{"amlcompute", "local", "containerinstance"}
 )
 
@@ -199,9 +199,9 @@ func (ps *problems) checkLoadBalancer(lbType, subnet string, typeKnown bool) {
 }
 
 // ValidateComputeName checks a compute name by the server's naming rules (S4): 3 to 24
-// letters, digits or '-', starting with a letter, and none of the reserved names
-// (amlcompute, local, containerinstance). Whether the name is free is the server's to say
-// (Workspace.CheckComputeName). It returns nil or a *ValidationError; CreateAKS and
+// letters, digits or '-', starting with a letter and ending with a letter or digit, and
+// none of the reserved names (amlcompute, local, containerinstance). Whether the name is
+// free is the server's to say (Workspace.CheckComputeName). It returns nil or a *ValidationError; CreateAKS and
 // AttachAKS report its problem together with those of their configuration.
 func ValidateComputeName(name string) error {
 	var ps problems
@@ -213,11 +213,11 @@ func ValidateComputeName(name string) error {
 func (ps *problems) checkComputeName(name string) {
 	switch {
 	case name == "":
-		ps.add("the compute name (%s) is empty: give 3 to 24 letters, digits or '-', starting with a letter", fieldName)
+		ps.add("the compute name (%s) is empty: give 3 to 24 letters, digits or '-', starting with a letter and ending with a letter or digit", fieldName)
 	case slices.Contains(reservedComputeNames, strings.ToLower(name)):
 		ps.add("compute name (%s) %q is reserved; choose another name", fieldName, name)
 	case !computeNameRule.MatchString(name):
-		ps.add("compute name (%s) %q is invalid: use 3 to 24 letters, digits or '-', starting with a letter", fieldName, name)
+		ps.add("compute name (%s) %q is invalid: use 3 to 24 letters, digits or '-', starting with a letter and ending with a letter or digit", fieldName, name)
 	}
 }
 

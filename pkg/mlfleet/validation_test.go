@@ -254,7 +254,7 @@ func TestFailedPreconditions(t *testing.T) {
 func TestComputeNameChecked(t *testing.T) {
 	ctx := context.Background()
 	_, ws := myWorkspace(ctx)
-	const invalid = `compute name (Name) "Bad_Name!" is invalid: use 3 to 24 letters, digits or '-', starting with a letter`
+	const invalid = `compute name (Name) "Bad_Name!" is invalid: use 3 to 24 letters, digits or '-', starting with a letter and ending with a letter or digit`
 	bad := mlfleet.AKSProvisioningConfig{ClusterPurpose: "Banana", AgentCount: -2, LoadBalancerType: "x"}
 	for _, tc := range []struct {
 		name string
@@ -281,7 +281,7 @@ func TestComputeNameChecked(t *testing.T) {
 		{"reserved", func() error { _, err := ws.CreateAKS(ctx, "Local", mlfleet.AKSProvisioningConfig{}); return err },
 			[]string{`compute name (Name) "Local" is reserved; choose another name`}},
 		{"empty", func() error { _, err := ws.CreateAKS(ctx, "", mlfleet.AKSProvisioningConfig{}); return err },
-			[]string{"the compute name (Name) is empty: give 3 to 24 letters, digits or '-', starting with a letter"}},
+			[]string{"the compute name (Name) is empty: give 3 to 24 letters, digits or '-', starting with a letter and ending with a letter or digit"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := problemsOf(t, tc.call())

@@ -255,18 +255,18 @@ func TestComputeHealth(t *testing.T) {
 	}
 }
 
-// TestComputeFollowsClusterScale: once a scale of an attached cluster ends (az aks scale, a
-// node pool's scale), the compute shows the cluster's new node count at once, not at its
-// next health pass (here an hour away).
-func TestComputeFollowsClusterScale(t *testing.T) {
-	t.Parallel()
-	_, c := ownServerWithCluster(t, "fs", "--health-interval", "1h")
+// attachedOnOwnServer starts a server whose next health pass is an hour away, with the
+// one-node cluster {rg}c attached as compute {rg}aks of workspace {rg}ws, and returns its
+// client and a reader of the compute's agentCount.
+func attachedOnOwnServer(t *testing.T, rg string) (*mlfleet.Client, func() int) {
+	t.Helper()
+	_, c := ownServerWithCluster(t, rg, "--health-interval", "1h")
 	ctx := context.Background()
-	_, ap, err := c.BeginCreateOrUpdateCompute(ctx, "fs", "fsws", "fsaks", devTestAttach(c.AKSResourceID("fs", "fsc")), nil)
+	_, ap, err := c.BeginCreateOrUpdateCompute(ctx, rg, rg+"ws", rg+"aks", devTestAttach(c.AKSResourceID(rg, rg+"c")), nil)
 	finish(ctx, t, "attach", ap, err)
-	count := func() int {
+	return c, func() int {
 		t.Helper()
-		got, err := c.GetCompute(ctx, "fs", "fsws", "fsaks")
+		got, err := c.GetCompute(ctx, rg, rg+"ws", rg+"aks")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -275,6 +275,15 @@ func TestComputeFollowsClusterScale(t *testing.T) {
 		}
 		return 0
 	}
+}
+
+// TestComputeFollowsClusterScale: once a scale of an attached cluster ends (az aks scale, a
+// node pool's scale), the compute shows the cluster's new node count at once, not at its
+// next health pass (here an hour away).
+func TestComputeFollowsClusterScale(t *testing.T) {
+	t.Parallel()
+	c, count := attachedOnOwnServer(t, "fs")
+	ctx := context.Background()
 	if n := count(); n != 1 {
 		t.Fatalf("agentCount after attach: %d, want 1", n)
 	}
@@ -283,4 +292,43 @@ func TestComputeFollowsClusterScale(t *testing.T) {
 	if n := count(); n != 2 {
 		t.Fatalf("agentCount once the scale to 2 ended: %d", n)
 	}
+}
+
+// TestComputeFollowsAutoscaler: once the cluster autoscaler has grown an attached cluster,
+// the compute shows the new node count without waiting for its next health pass (an hour
+// away here), as after az aks scale (F-AS2).
+func TestComputeFollowsAutoscaler(t *testing.T) {
+	t.Parallel()
+	c, count := attachedOnOwnServer(t, "fas")
+	ctx := context.Background()
+	on, lo, hi := true, 1, 2
+	in := &mlfleet.ClusterInput{}
+	in.Properties.AgentPoolProfiles = []mlfleet.AgentPoolInput{{Name: "nodepool1", EnableAutoScaling: &on, MinCount: &lo, MaxCount: &hi}}
+	in.Properties.AutoScalerProfile = mlfleet.AutoScalerProfile{"scan-interval": "1s", "scale-down-delay-after-add": "10m"}
+	_, up, err := c.BeginCreateOrUpdateManagedCluster(ctx, "fas", "fasc", in, nil)
+	finish(ctx, t, "enable the autoscaler", up, err)
+	kc, err := c.ClusterCredentials(ctx, "fas", "fasc", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Four pods of one cpu do not fit on one Standard_D3_v2 (4 cores, some reserved).
+	if _, err := kubeClient(t, kc).AppsV1().Deployments("default").Create(ctx, burstDeployment(4), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, 90*time.Second, "the autoscaler growing the pool to 2", func() error {
+		mc, err := c.GetManagedCluster(ctx, "fas", "fasc")
+		if err != nil {
+			return err
+		}
+		if n := mc.Properties.AgentPoolProfiles[0].Count; n != 2 {
+			return fmt.Errorf("count %d", n)
+		}
+		return nil
+	})
+	testutil.Eventually(t, 30*time.Second, "the compute showing the 2 nodes the autoscaler made", func() error {
+		if n := count(); n != 2 {
+			return fmt.Errorf("agentCount %d", n)
+		}
+		return nil
+	})
 }

@@ -51,9 +51,13 @@ func TestTokenLimits(t *testing.T) {
 				t.Errorf("Reader mints %s: %d %s", role, a.status, a.raw)
 			}
 		}
-		// ...nor one that outlives it: asked for a day, it gets its own expiry.
-		a = e.mint(t, caller, "", 24*3600)
-		if a.status != http.StatusCreated {
+		// ...nor one that outlives it: asked for a day, it is told the longest it may ask
+		// for; asked for the default, it gets at most its own expiry.
+		if a := e.mint(t, caller, "", 24*3600); a.status != http.StatusBadRequest || !strings.Contains(a.raw, "ask for at most") {
+			t.Errorf("a day from the short token: %d %s, want 400 naming the longest lifetime", a.status, a.raw)
+		}
+		a = e.mint(t, caller, "", 0)
+		if a.status != http.StatusCreated || a.body["role"] != "Reader" {
 			t.Fatalf("mint from the short token: %d %s", a.status, a.raw)
 		}
 		if got, _ := time.Parse(time.RFC3339, a.body["expiresOn"].(string)); got.After(short) {

@@ -178,7 +178,7 @@ func autoscalerConfig(spec provider.ClusterSpec) clusterruntime.AutoscalerConfig
 	}
 	if a := spec.Autoscaler; a != nil {
 		cfg.Settings = a.AutoscalerSettings
-		cfg.Resize = a.Resize
+		cfg.Resize, cfg.Resized = a.Resize, a.Resized
 	}
 	return cfg
 }

@@ -26,7 +26,7 @@ export function nameField(prefix, locationOf) {
   const input = h("input", { id: `${prefix}-name`, name: "name", required: true, autocomplete: "off", spellcheck: "false", maxlength: 64 });
   const msg = h("div", { id: `${prefix}-name-msg`, class: "name-msg", "aria-live": "polite" });
   input.setAttribute("aria-describedby", msg.id);
-  const wrap = field("Compute name", input, "3–24 letters, digits and hyphens, starting with a letter; unique in the workspace and in the region.");
+  const wrap = field("Compute name", input, "3–24 letters, digits and hyphens, starting with a letter and ending with a letter or digit; unique in the workspace and in the region.");
   wrap.append(msg);
   let seq = 0;
   let timer = 0;

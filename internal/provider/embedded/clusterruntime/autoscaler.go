@@ -59,6 +59,9 @@ type AutoscalerConfig struct {
 	// with an error: the pool is then left as it is and the decision is made again at the
 	// next scan). Nil means the runtime only changes its own pool.
 	Resize func(ctx context.Context, pool string, count int) error
+	// Resized, when set, is called with the new node count of a pool once the runtime has
+	// changed the pool to it; nil means nobody is told.
+	Resized func(ctx context.Context, pool string, count int)
 }
 
 // SetAutoscaler sets (or, with no pools, turns off) the cluster autoscaler. It takes
@@ -449,5 +452,11 @@ func (a *autoscaler) resize(ctx context.Context, cfg AutoscalerConfig, pool Node
 		}
 	}
 	pool.Count = count
-	return a.nodeSim.setPool(ctx, pool, false, leaving...)
+	if err := a.nodeSim.setPool(ctx, pool, false, leaving...); err != nil {
+		return err
+	}
+	if cfg.Resized != nil {
+		cfg.Resized(ctx, pool.Name, count)
+	}
+	return nil
 }

@@ -59,8 +59,9 @@
 //     the least used first, as a scale set loses the instance the autoscaler names: a
 //     pool keeps its nodes' indexes, grows by the lowest free ones. Each decision
 //     goes first to AutoscalerConfig.Resize, so that the owner of the pool (mlfleet's
-//     store) records it before the pool changes; its status is the ConfigMap
-//     kube-system/cluster-autoscaler-status.
+//     store) records it before the pool changes, and to AutoscalerConfig.Resized once
+//     it has (mlfleet refreshes the attached compute); its status is the ConfigMap
+//     kube-system/cluster-autoscaler-status (autoscaler_status.go).
 //   - A load balancer simulator (loadbalancer.go) standing in for the Azure cloud
 //     provider's service controller: Services of type LoadBalancer get an address,
 //     internal or public after the Azure annotations, kept until the Service goes or

@@ -37,6 +37,10 @@ func (s *Server) clusterRoutes() {
 	rt.handle(http.MethodPost, mcPath+"/start", s.unsupportedClusterAction("start"))
 	rt.handle(http.MethodPost, mcPath+"/rotateClusterCertificates", s.unsupportedClusterAction("rotateClusterCertificates"))
 	rt.handle(http.MethodPost, mcPath+"/runCommand", s.unsupportedClusterAction("runCommand"))
+	rt.handle(http.MethodGet, mcPath+"/commandResults/{command}", s.unsupportedClusterAction("commandResults"))
+	rt.handle(http.MethodPost, mcPath+"/listClusterMonitoringUserCredential", s.unsupportedClusterAction("listClusterMonitoringUserCredential"))
+	rt.handle(http.MethodGet, mcPath+"/outboundNetworkDependenciesEndpoints", s.outboundEndpoints)
+	rt.handle(http.MethodGet, mcPath+"/availableAgentPoolVersions", s.availablePoolVersions)
 	rt.handle(http.MethodGet, csSubPath+"/locations/{location}/orchestrators", s.orchestrators)
 	rt.handle(http.MethodGet, csSubPath+"/locations/{location}/kubernetesVersions", s.kubernetesVersions)
 }
@@ -135,6 +139,23 @@ func (s *Server) unsupportedClusterAction(action string) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, p params) {
 		writeError(w, r, s.cfg.Clusters.RefuseAction(r.Context(), p["sub"], p["rg"], p["name"], action))
 	}
+}
+
+// outboundEndpoints serves the endpoints a cluster's nodes must reach
+// (outboundNetworkDependenciesEndpoints): none, as mlfleet's nodes are simulated by its
+// server and pull nothing; a 404 for a missing cluster.
+func (s *Server) outboundEndpoints(w http.ResponseWriter, r *http.Request, p params) {
+	if _, err := s.cfg.Clusters.Get(r.Context(), p["sub"], p["rg"], p["name"]); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	emptyList(w, r, p)
+}
+
+// availablePoolVersions serves the versions an agent pool of the cluster can run.
+func (s *Server) availablePoolVersions(w http.ResponseWriter, r *http.Request, p params) {
+	v, err := s.cfg.Clusters.AvailablePoolVersions(r.Context(), p["sub"], p["rg"], p["name"])
+	reply(w, r, http.StatusOK, v, err)
 }
 
 // upgradeNodeImage serves az aks upgrade --node-image-only, which mlfleet does not run,

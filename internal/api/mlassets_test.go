@@ -79,6 +79,7 @@ func TestAssetValidation(t *testing.T) {
 		{"every problem", "/models/bad name/versions/-1", map[string]any{"modelUri": "x", "modelType": "onnx", "image": "busybox"},
 			400, []string{"name", "properties.image", "properties.modelType", "properties.modelUri", "version"}},
 		{"environment without image", "/environments/e/versions/2", map[string]any{"osType": "Windows"}, 400, []string{"properties.image", "properties.osType"}},
+		{"environment conda file", "/environments/e/versions/2", map[string]any{"image": "python:3.11", "condaFile": "name: x\ndependencies:\n- numpy"}, 400, []string{"properties.condaFile"}},
 		{"environment build", "/environments/e/versions/2", map[string]any{"build": map[string]any{"contextUri": "x"}}, 400, []string{"properties.build"}},
 		{"bad image", "/environments/e/versions/2", map[string]any{"image": "Not An Image"}, 400, []string{"properties.image"}},
 		{"content change", "/models/m/versions/1", map[string]any{"modelUri": blob.URI + "/other.pkl"}, 409, nil},

@@ -53,6 +53,11 @@ var providers = []providerNamespace{
 		{name: "managedClusters/agentPools"},
 		{name: "managedClusters/upgradeProfiles"},
 		{name: "managedClusters/agentPools/upgradeProfiles"},
+		{name: "managedClusters/availableAgentPoolVersions"},
+		// Served so that they say what mlfleet does instead: no command results (run
+		// command is refused), no outbound dependencies (an empty list).
+		{name: "managedClusters/commandResults"},
+		{name: "managedClusters/outboundNetworkDependenciesEndpoints"},
 		{name: "locations"},
 		{name: "locations/orchestrators", apiVersions: orchestratorVersions},
 		{name: "locations/kubernetesVersions"},
@@ -72,6 +77,16 @@ var providers = []providerNamespace{
 		{name: "workspaces/onlineEndpoints", tracked: true},
 		{name: "workspaces/onlineEndpoints/deployments", tracked: true},
 		{name: "workspaces/onlineEndpoints/deployments/skus"},
+		// Kinds mlfleet never has: always an empty list.
+		{name: "workspaces/features"},
+		{name: "workspaces/batchEndpoints"},
+		{name: "workspaces/jobs"},
+		{name: "workspaces/datastores"},
+		// Microsoft.Compute's VM sizes and usages, in Machine Learning's shape.
+		{name: "locations"},
+		{name: "locations/vmSizes"},
+		{name: "locations/usages"},
+		{name: "locations/quotas"},
 		{name: "operationStatuses"},
 		{name: "operationResults"},
 	}},

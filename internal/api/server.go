@@ -98,6 +98,8 @@ func New(cfg Config) *Server {
 	s.activityRoutes()
 	s.providerRoutes()
 	s.unsupportedRoutes()
+	s.mlUnsupportedRoutes()
+	s.mlLocationRoutes()
 	s.blobRoutes()
 	s.assetRoutes()
 	s.endpointRoutes()

@@ -45,6 +45,52 @@ func (s *Server) unsupportedRoutes() {
 		refuse("Preview features are not supported by mlfleet: it has none registered."))
 }
 
+// mlUnsupportedRoutes serves what Azure Machine Learning has and mlfleet does not run: the
+// actions of compute instances and of a workspace's own resources are refused (after a
+// 404 for a missing compute or workspace), and the lists of kinds mlfleet never has
+// (batch endpoints, jobs, datastores, workspace features) are served empty.
+func (s *Server) mlUnsupportedRoutes() {
+	rt := &s.router
+	for action, message := range map[string]string{
+		"start":   "Starting compute '%s' is not supported by mlfleet: start, stop and restart apply to compute instances, and an AKS compute runs while its cluster does.",
+		"stop":    "Stopping compute '%s' is not supported by mlfleet: an AKS compute runs while its cluster does. To use fewer nodes, scale its agent pool down ('az aks nodepool scale', to 1 node at least); to free everything, detach or delete the compute.",
+		"restart": "Restarting compute '%s' is not supported by mlfleet: an AKS compute runs while its cluster does. To restart a model server, update its online deployment.",
+	} {
+		rt.handle(http.MethodPost, computePath+"/"+action, func(w http.ResponseWriter, r *http.Request, p params) {
+			c, err := s.cfg.Computes.Get(r.Context(), p["sub"], p["rg"], p["ws"], p["name"])
+			if err != nil {
+				writeError(w, r, err)
+				return
+			}
+			writeError(w, r, arm.BadRequest(arm.CodeOperationNotSupported, message, c.Name))
+		})
+	}
+	workspaceRefusal := func(message string) handlerFunc {
+		return s.inWorkspace(func(w http.ResponseWriter, r *http.Request, name string) {
+			writeError(w, r, arm.BadRequest(arm.CodeOperationNotSupported, message, name))
+		})
+	}
+	rt.handle(http.MethodPost, wsPath+"/listKeys", workspaceRefusal("Workspace keys are not available: workspace '%s' has no storage account, Application Insights or container registry of its own. Upload model and code content with PUT …/blobs; a compute's kubeconfigs come from …/computes/{name}/listKeys and an online endpoint's keys from …/onlineEndpoints/{name}/listKeys."))
+	rt.handle(http.MethodPost, wsPath+"/diagnose", workspaceRefusal("Diagnosing workspace '%s' is not supported by mlfleet: it has no dependent resources (storage, key vault, registry, network) to check. Read the state of its computes (GET …/computes) and online endpoints instead."))
+	empty := s.inWorkspace(func(w http.ResponseWriter, r *http.Request, _ string) { emptyList(w, r, nil) })
+	for _, list := range []string{"features", "batchEndpoints", "jobs", "datastores"} {
+		rt.handle(http.MethodGet, wsPath+"/"+list, empty)
+	}
+}
+
+// inWorkspace is a handler that answers the workspace's 404 when it does not exist, and
+// else calls h with its name.
+func (s *Server) inWorkspace(h func(w http.ResponseWriter, r *http.Request, name string)) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, p params) {
+		ws, err := s.cfg.Workspaces.Get(r.Context(), p["sub"], p["rg"], p["ws"])
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		h(w, r, ws.Name)
+	}
+}
+
 // refuse is a handler that answers a 400 OperationNotSupported with message.
 func refuse(message string) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, _ params) {

@@ -62,7 +62,7 @@ func newAKSCreate(streams Streams, g *globals) *cobra.Command {
 			return err
 		}
 		in.Properties.AgentPoolProfiles = []mlfleet.AgentPoolInput{pool}
-		in.Properties.NetworkProfile = &mlfleet.NetworkProfile{LoadBalancerSku: f.lbSku, OutboundType: f.outbound}
+		in.Properties.NetworkProfile = &mlfleet.NetworkProfileInput{NetworkProfile: mlfleet.NetworkProfile{LoadBalancerSku: f.lbSku, OutboundType: f.outbound}}
 		// The access profile is sent only when it restricts something: the server records
 		// any profile it is sent, and a plain create's cluster should have none.
 		if f.ranges != "" || f.private {

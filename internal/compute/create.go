@@ -109,10 +109,11 @@ func clusterInput(loc string, st settings) armapi.ClusterInput {
 	ci.Properties.AgentPoolProfiles = []armapi.AgentPoolInput{{Name: "agentpool", Count: &count, VMSize: st.VMSize, Mode: "System"}}
 	np := &armapi.NetworkProfile{LoadBalancerSku: "basic", OutboundType: "loadBalancer"}
 	if n := st.Network; n != nil {
+		// kubenet, as every mlfleet cluster: its pods get addresses from the pod CIDR, not
+		// from the subnet (which Azure CNI would mean).
 		np.ServiceCidr, np.DNSServiceIP, np.DockerBridgeCidr, np.SubnetID = n.ServiceCidr, n.DNSServiceIP, n.DockerBridgeCidr, n.SubnetID
-		np.NetworkPlugin = "azure"
 	}
-	ci.Properties.NetworkProfile = np
+	ci.Properties.NetworkProfile = &armapi.NetworkProfileInput{NetworkProfile: *np}
 	return ci
 }
 

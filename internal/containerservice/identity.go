@@ -112,6 +112,7 @@ func checkProfiles(in armapi.ClusterInput, p *armapi.ClusterProperties, cur *arm
 		errs.Add("InvalidParameter", "properties.disableLocalAccounts", "Local accounts cannot be disabled: mlfleet clusters have no Microsoft Entra integration, so their kubeconfigs are local accounts.")
 	}
 	checkUnsupportedSettings(in, errs)
+	checkClusterShape(in, p, errs)
 }
 
 // checkUnsupportedSettings refuses the cluster settings mlfleet cannot honour rather than

@@ -175,6 +175,12 @@ func (s *Service) RefuseAction(ctx context.Context, sub, rg, name, action string
 	case "runCommand":
 		return arm.BadRequest(CodeOperationNotSupported,
 			"Running commands through the API (az aks command invoke) is not supported by mlfleet: reach cluster '%s' directly with kubectl and the kubeconfig 'az aks get-credentials' writes.", mc.Name)
+	case "commandResults":
+		return arm.BadRequest(CodeOperationNotSupported,
+			"Running commands through the API (az aks command invoke) is not supported by mlfleet, so cluster '%s' has no command results to read: reach it directly with kubectl and the kubeconfig 'az aks get-credentials' writes.", mc.Name)
+	case "listClusterMonitoringUserCredential":
+		return arm.BadRequest(CodeOperationNotSupported,
+			"Monitoring user credentials are not available: cluster '%s' runs no Azure Monitor add-on, and has no Microsoft Entra integration for a monitoring user. Read it with the kubeconfig of 'az aks get-credentials' (listClusterUserCredential) instead.", mc.Name)
 	default:
 		return arm.BadRequest(CodeOperationNotSupported, "The action '%s' on managed cluster '%s' is not supported by mlfleet.", action, mc.Name)
 	}

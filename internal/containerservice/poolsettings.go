@@ -22,7 +22,9 @@ const (
 	MaxMaxPods     = 250
 	// DefaultOSDiskSizeGB is the OS disk of a node when the pool does not say.
 	DefaultOSDiskSizeGB = 128
-	MaxOSDiskSizeGB     = 2048
+	// MinOSDiskSizeGB is AKS's smallest OS disk; 0 asks for the default.
+	MinOSDiskSizeGB = 30
+	MaxOSDiskSizeGB = 2048
 )
 
 // reservedLabelDomains are the label domains AKS and Kubernetes set on nodes themselves:
@@ -42,8 +44,8 @@ func newPoolSettings(target string, in armapi.AgentPoolSettings, pool *armapi.Ag
 	pool.OSDiskSizeGB = DefaultOSDiskSizeGB
 	if in.OSDiskSizeGB != nil && *in.OSDiskSizeGB != 0 {
 		pool.OSDiskSizeGB = *in.OSDiskSizeGB
-		if pool.OSDiskSizeGB < 0 || pool.OSDiskSizeGB > MaxOSDiskSizeGB {
-			errs.Add("InvalidParameter", target+".osDiskSizeGB", "Agent pool '%s' osDiskSizeGB %d is out of range: use 0 (the default, %d) to %d.", pool.Name, pool.OSDiskSizeGB, DefaultOSDiskSizeGB, MaxOSDiskSizeGB)
+		if pool.OSDiskSizeGB < MinOSDiskSizeGB || pool.OSDiskSizeGB > MaxOSDiskSizeGB {
+			errs.Add("InvalidParameter", target+".osDiskSizeGB", "Agent pool '%s' osDiskSizeGB %d is out of range: use %d to %d, or 0 for the default (%d).", pool.Name, pool.OSDiskSizeGB, MinOSDiskSizeGB, MaxOSDiskSizeGB, DefaultOSDiskSizeGB)
 		}
 	}
 	pool.NodeLabels = checkNodeLabels(target+".nodeLabels", pool.Name, in.NodeLabels, errs)

@@ -20,6 +20,10 @@ const (
 	// spotMaxPriceDefault is AKS's "no max price" (pay up to the on-demand price), which
 	// az sends without --spot-max-price.
 	spotMaxPriceDefault = -1.0
+	// poolType and scaleDownMode are AKS's defaults, which az sends without --vm-set-type
+	// and --scale-down-mode: a pool of a VM scale set whose scale-down deletes nodes.
+	poolType      = "VirtualMachineScaleSets"
+	scaleDownMode = "Delete"
 )
 
 // checkUnsupportedPoolSettings refuses the node settings of a pool (created or updated)
@@ -33,6 +37,31 @@ const (
 func checkUnsupportedPoolSettings(target, pool string, in armapi.AgentPoolSettings, errs *arm.Problems) {
 	checkNodeSettings(target, pool, in, errs)
 	checkScaleSetSettings(target, pool, in, errs)
+	checkPoolShape(target, pool, in, errs)
+}
+
+// checkPoolShape is checkUnsupportedPoolSettings for how AKS lays out and changes a pool:
+// its VM set type, proximity placement group, scale-down mode and upgrade settings. az
+// sends type VirtualMachineScaleSets and an empty upgradeSettings without the flags (and
+// scaleDownMode Delete on az aks nodepool add); those pass.
+func checkPoolShape(target, pool string, in armapi.AgentPoolSettings, errs *arm.Problems) {
+	if t := in.Type; t != "" && !strings.EqualFold(t, poolType) {
+		errs.Add("InvalidParameter", target+".type", "VM set type '%s' is not available for agent pool '%s': mlfleet's pools are %s, whose nodes it simulates. Leave out --vm-set-type, or use --vm-set-type %s.", t, pool, poolType, poolType)
+	}
+	if g := in.ProximityPlacementGroupID; g != "" {
+		errs.Add("InvalidParameter", target+".proximityPlacementGroupID", "Proximity placement group '%s' is not available for agent pool '%s': mlfleet's nodes are simulated by its server on one machine, with no VMs to place. Leave out --ppg.", g, pool)
+	}
+	if m := in.ScaleDownMode; m != "" && !strings.EqualFold(m, scaleDownMode) {
+		errs.Add("InvalidParameter", target+".scaleDownMode", "Scale-down mode '%s' is not available for agent pool '%s': mlfleet deletes the nodes a scale-down removes, and creates new ones on a scale-up. Leave out --scale-down-mode, or use --scale-down-mode %s.", m, pool, scaleDownMode)
+	}
+	if u := in.UpgradeSettings; u != nil {
+		if u.MaxSurge != "" {
+			errs.Add("InvalidParameter", target+".upgradeSettings.maxSurge", "Max surge '%s' is not available for agent pool '%s': mlfleet upgrades no nodes (a pool runs its cluster's Kubernetes version for its whole life), so there are no surge nodes to add. Leave out --max-surge.", u.MaxSurge, pool)
+		}
+		if u.DrainTimeoutInMinutes != nil || u.NodeSoakDurationInMinutes != nil {
+			errs.Add("InvalidParameter", target+".upgradeSettings", "Upgrade drain timeout and node soak duration are not available for agent pool '%s': mlfleet upgrades no nodes. Leave out --drain-timeout and --node-soak-duration.", pool)
+		}
+	}
 }
 
 // checkScaleSetSettings is checkUnsupportedPoolSettings for what AKS sets on a pool's VM
@@ -74,6 +103,41 @@ func checkNodeSettings(target, pool string, in armapi.AgentPoolSettings, errs *a
 		errs.Add("InvalidParameter", target+".enableEncryptionAtHost", "Encryption at host is not available for agent pool '%s': mlfleet's nodes have no VM disks or caches of their own to encrypt; what the server stores is on the disks of the machine it runs on. Leave out --enable-encryption-at-host.", pool)
 	}
 }
+
+// checkClusterShape refuses the cluster settings of a create or update that describe a
+// cluster mlfleet does not make: RBAC off, an OIDC issuer, a network policy engine, a
+// network plugin other than kubenet, a node resource group of the user's choosing. p is
+// the cluster as it will be (its node resource group already set, its network profile the
+// stored one on an update, empty on a create). What az aks create (2.45) sends without the
+// flags (enableRBAC true, no oidcIssuerProfile, networkPlugin kubenet, no networkPolicy or
+// nodeResourceGroup) and what an update sends back as read pass.
+func checkClusterShape(in armapi.ClusterInput, p *armapi.ClusterProperties, errs *arm.Problems) {
+	ip := in.Properties
+	// A row that says false (written without it) takes its own value back.
+	if r := ip.EnableRBAC; r != nil && !*r && p.EnableRBAC {
+		errs.Add("InvalidParameter", "properties.enableRBAC", "Clusters without Kubernetes RBAC are not available: mlfleet's API servers always authorize with RBAC (the kubeconfig of 'az aks get-credentials --admin' is cluster-admin). Leave out --disable-rbac.")
+	}
+	if o := ip.OIDCIssuerProfile; o != nil && o.Enabled != nil && *o.Enabled {
+		errs.Add("InvalidParameter", "properties.oidcIssuerProfile.enabled", "An OIDC issuer is not available: the service account tokens of mlfleet's clusters are issued by https://kubernetes.default.svc.cluster.local, whose discovery document is not published, so workload identity federation cannot trust it. Leave out --enable-oidc-issuer.")
+	}
+	if g := ip.NodeResourceGroup; g != "" && !strings.EqualFold(g, p.NodeResourceGroup) {
+		errs.Add("InvalidParameter", "properties.nodeResourceGroup", "Node resource group '%s' is not available: mlfleet's nodes are simulated by its server and have no Azure resources; the cluster's node resource group is named %s. Leave out --node-resource-group.", g, p.NodeResourceGroup)
+	}
+	np := ip.NetworkProfile
+	if np == nil {
+		return
+	}
+	if pol := np.NetworkPolicy; pol != "" && !strings.EqualFold(pol, "none") {
+		errs.Add("InvalidParameter", "properties.networkProfile.networkPolicy", "Network policy '%s' is not available: mlfleet's clusters run no network policy engine, so the NetworkPolicies applied to them would not be enforced. Leave out --network-policy.", pol)
+	}
+	// A cluster stored with another plugin (a compute's of an earlier mlfleet) takes it back.
+	if pl := np.NetworkPlugin; pl != "" && !strings.EqualFold(pl, networkPlugin) && !strings.EqualFold(pl, p.NetworkProfile.NetworkPlugin) {
+		errs.Add("InvalidParameter", "properties.networkProfile.networkPlugin", "Network plugin '%s' is not available: mlfleet's pods get their addresses from the cluster's podCidr, a /24 per node, as with %s; none come from a virtual network's subnet. Leave out --network-plugin, or use --network-plugin %s.", pl, networkPlugin, networkPlugin)
+	}
+}
+
+// networkPlugin is how the pods of mlfleet's clusters get their addresses, in AKS's terms.
+const networkPlugin = "kubenet"
 
 // checkLoadBalancerProfile refuses outbound settings of the load balancer (networkProfile.
 // loadBalancerProfile) that mlfleet cannot honour: its nodes' outbound traffic leaves from

@@ -78,12 +78,7 @@ func TestUnsupportedPoolSettings(t *testing.T) {
 		t.Errorf("pool served: osSKU %q, osDiskType %q, enableNodePublicIP %v, enableEncryptionAtHost %v; want Ubuntu, Managed, false, false",
 			pp.OSSKU, pp.OSDiskType, pp.EnableNodePublicIP, pp.EnableEncryptionAtHost)
 	}
-	raw, _ := json.Marshal(ap)
-	var asRead armapi.AgentPoolPut
-	if err := json.Unmarshal(raw, &asRead); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := s.ScalePool(ctx, testSub, testRG, "pools", "nodepool1", asRead); err != nil {
+	if _, _, err := s.ScalePool(ctx, testSub, testRG, "pools", "nodepool1", asRead[armapi.AgentPoolPut](t, ap)); err != nil {
 		t.Fatalf("agent pool PUT as read: %v", err)
 	}
 	var put armapi.AgentPoolPut
@@ -156,11 +151,7 @@ func TestLoadBalancerProfile(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		raw, _ := json.Marshal(mc)
-		var in armapi.ClusterInput
-		if err := json.Unmarshal(raw, &in); err != nil {
-			t.Fatal(err)
-		}
+		in := asRead[armapi.ClusterInput](t, mc)
 		change(in.Properties.NetworkProfile.LoadBalancerProfile)
 		_, _, _, err = s.Put(ctx, testSub, testRG, "lb", in, arm.Preconditions{})
 		return err
@@ -198,9 +189,110 @@ func TestLoadBalancerProfile(t *testing.T) {
 	if _, err := s.Validate(ctx, testSub, testRG, "lb2", in, ""); err != nil {
 		t.Fatalf("create with AKS's default profile: %v", err)
 	}
-	in.Properties.NetworkProfile = &armapi.NetworkProfile{LoadBalancerSku: "basic"}
+	in.Properties.NetworkProfile = &armapi.NetworkProfileInput{NetworkProfile: armapi.NetworkProfile{LoadBalancerSku: "basic"}}
 	nc, err := s.Validate(ctx, testSub, testRG, "lb2", in, "")
 	if err != nil || nc.cluster.Properties.NetworkProfile.LoadBalancerProfile != nil {
 		t.Fatalf("a basic load balancer: %v, profile %+v; want none", err, nc)
 	}
+}
+
+// TestUnsupportedClusterShape: what az aks create --disable-rbac, --enable-oidc-issuer,
+// --network-policy, --network-plugin azure, --node-resource-group, --vm-set-type
+// AvailabilitySet and --ppg send, and what az aks nodepool update --max-surge and
+// --scale-down-mode Deallocate send, is refused with the property named (QA finding 6),
+// rather than answered Succeeded without it; az's own values without the flags, and the
+// cluster and pool PUT back as read, pass.
+func TestUnsupportedClusterShape(t *testing.T) {
+	t.Parallel()
+	st := storetest.OpenSQLite(t)
+	s := newService(t, st, `{}`)
+	ctx := context.Background()
+	create := func(body string) error {
+		t.Helper()
+		var in armapi.ClusterInput
+		if err := json.Unmarshal([]byte(`{"location": "westus", "properties": {`+body+`}}`), &in); err != nil {
+			t.Fatal(err)
+		}
+		_, err := s.Validate(ctx, testSub, testRG, "shape", in, "")
+		return err
+	}
+	// az aks create (2.45) without the flags, and AKS's own values spelled out.
+	for _, body := range []string{
+		`"enableRBAC": true, "networkProfile": {"networkPlugin": "kubenet", "loadBalancerSku": "standard", "outboundType": "loadBalancer"},
+		 "agentPoolProfiles": [{"name": "nodepool1", "count": 1, "type": "VirtualMachineScaleSets", "upgradeSettings": {}}]`,
+		`"oidcIssuerProfile": {"enabled": false}, "nodeResourceGroup": "MC_rg_shape_westus", "networkProfile": {"networkPolicy": "none"},
+		 "agentPoolProfiles": [{"name": "nodepool1", "type": "virtualmachinescalesets", "scaleDownMode": "Delete"}]`,
+		`"nodeResourceGroup": "mc_RG_shape_westus"`,
+	} {
+		if err := create(body); err != nil {
+			t.Errorf("create with %s: %v, want it accepted", body, err)
+		}
+	}
+	const pool = "properties.agentPoolProfiles[0]."
+	err := create(`"enableRBAC": false, "oidcIssuerProfile": {"enabled": true}, "nodeResourceGroup": "myNodeRG",
+		"networkProfile": {"networkPlugin": "azure", "networkPolicy": "calico"},
+		"agentPoolProfiles": [{"name": "nodepool1", "type": "AvailabilitySet", "proximityPlacementGroupID": "/subscriptions/x/resourceGroups/y/providers/Microsoft.Compute/proximityPlacementGroups/z",
+			"scaleDownMode": "Deallocate", "upgradeSettings": {"maxSurge": "33%"}}]`)
+	wantBadRequest(t, err, "InvalidParameter", []string{pool + "type", pool + "proximityPlacementGroupID", pool + "scaleDownMode", pool + "upgradeSettings.maxSurge",
+		"properties.enableRBAC", "properties.oidcIssuerProfile.enabled", "properties.nodeResourceGroup", "properties.networkProfile.networkPolicy", "properties.networkProfile.networkPlugin"},
+		"Clusters without Kubernetes RBAC are not available")
+	for _, tc := range []struct{ body, target, text string }{
+		{`"enableRBAC": false`, "properties.enableRBAC", "Leave out --disable-rbac."},
+		{`"oidcIssuerProfile": {"enabled": true}`, "properties.oidcIssuerProfile.enabled", "An OIDC issuer is not available"},
+		{`"nodeResourceGroup": "myNodeRG"`, "properties.nodeResourceGroup", "Node resource group 'myNodeRG' is not available: mlfleet's nodes are simulated by its server and have no Azure resources; the cluster's node resource group is named MC_rg_shape_westus."},
+		{`"networkProfile": {"networkPolicy": "cilium"}`, "properties.networkProfile.networkPolicy", "Network policy 'cilium' is not available"},
+		{`"networkProfile": {"networkPlugin": "azure"}`, "properties.networkProfile.networkPlugin", "Network plugin 'azure' is not available: mlfleet's pods get their addresses from the cluster's podCidr"},
+		{`"agentPoolProfiles": [{"name": "nodepool1", "type": "AvailabilitySet"}]`, pool + "type", "VM set type 'AvailabilitySet' is not available for agent pool 'nodepool1'"},
+		{`"agentPoolProfiles": [{"name": "nodepool1", "proximityPlacementGroupId": "/x"}]`, pool + "proximityPlacementGroupID", "Leave out --ppg."},
+		{`"agentPoolProfiles": [{"name": "nodepool1", "upgradeSettings": {"drainTimeoutInMinutes": 5}}]`, pool + "upgradeSettings", "Upgrade drain timeout"},
+	} {
+		wantBadRequest(t, create(tc.body), "InvalidParameter", []string{tc.target}, tc.text)
+	}
+
+	// Updates: az aks update and az aks nodepool update PUT back what they read.
+	if _, _, _, err := s.Put(ctx, testSub, testRG, "shape", clusterInput(1, "Standard_D3_v2"), arm.Preconditions{}); err != nil {
+		t.Fatal(err)
+	}
+	finishOperations(t, st)
+	mc, err := s.Get(ctx, testSub, testRG, "shape")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := s.Put(ctx, testSub, testRG, "shape", asRead[armapi.ClusterInput](t, mc), arm.Preconditions{}); err != nil {
+		t.Fatalf("the cluster PUT back as read: %v", err)
+	}
+	in := asRead[armapi.ClusterInput](t, mc)
+	in.Properties.OIDCIssuerProfile = &armapi.OIDCIssuerProfile{Enabled: boolp(true)}
+	in.Properties.NetworkProfile.NetworkPolicy = "azure"
+	_, _, _, err = s.Put(ctx, testSub, testRG, "shape", in, arm.Preconditions{})
+	wantBadRequest(t, err, "InvalidParameter", []string{"properties.oidcIssuerProfile.enabled", "properties.networkProfile.networkPolicy"}, "Leave out --enable-oidc-issuer.")
+
+	ap, err := s.GetPool(ctx, testSub, testRG, "shape", "nodepool1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	put := asRead[armapi.AgentPoolPut](t, ap)
+	put.Properties.ScaleDownMode, put.Properties.UpgradeSettings = "Delete", &armapi.AgentPoolUpgradeSettings{}
+	if _, _, err := s.ScalePool(ctx, testSub, testRG, "shape", "nodepool1", put); err != nil {
+		t.Fatalf("agent pool PUT as read, with AKS's defaults: %v", err)
+	}
+	put.Properties.ScaleDownMode, put.Properties.UpgradeSettings = "Deallocate", &armapi.AgentPoolUpgradeSettings{MaxSurge: "33%"}
+	_, _, err = s.ScalePool(ctx, testSub, testRG, "shape", "nodepool1", put)
+	wantBadRequest(t, err, "InvalidParameter", []string{"properties.scaleDownMode", "properties.upgradeSettings.maxSurge"},
+		"Scale-down mode 'Deallocate' is not available for agent pool 'nodepool1'")
+}
+
+// asRead returns v, as served, read back into a PUT body of type T: what az's read-modify-
+// write updates send when they change nothing.
+func asRead[T any](t *testing.T, v any) T {
+	t.Helper()
+	raw, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var in T
+	if err := json.Unmarshal(raw, &in); err != nil {
+		t.Fatal(err)
+	}
+	return in
 }

@@ -57,3 +57,18 @@ func (s *Service) PoolUpgradeProfile(ctx context.Context, sub, rg, name, pool, p
 	out.Properties.Upgrades = []armapi.VersionUpgrade{}
 	return out, nil
 }
+
+// AvailablePoolVersions returns the Kubernetes versions an agent pool of the cluster can
+// run (availableAgentPoolVersions): the cluster's own version only, as the default, since
+// mlfleet runs every pool at its cluster's version (a pool with another is refused). A
+// 404 for a missing cluster.
+func (s *Service) AvailablePoolVersions(ctx context.Context, sub, rg, name string) (*armapi.AgentPoolAvailableVersions, error) {
+	mc, err := s.Get(ctx, sub, rg, name)
+	if err != nil {
+		return nil, err
+	}
+	out := &armapi.AgentPoolAvailableVersions{ID: mc.ID + "/availableAgentPoolVersions", Name: UpgradeProfileName, Type: TypeManagedCluster + "/availableAgentPoolVersions"}
+	out.Properties.AgentPoolVersions = []armapi.AgentPoolVersion{{Default: true,
+		KubernetesVersion: orDefault(mc.Properties.CurrentKubernetesVersion, mc.Properties.KubernetesVersion)}}
+	return out, nil
+}

@@ -200,9 +200,9 @@ func (s *Service) validateNew(ctx context.Context, sub string, group *armapi.Res
 
 	np := armapi.NetworkProfile{}
 	if p.NetworkProfile != nil {
-		np = *p.NetworkProfile
+		np = p.NetworkProfile.NetworkProfile
 	}
-	np.NetworkPlugin = orDefault(np.NetworkPlugin, "kubenet")
+	np.NetworkPlugin = orDefault(np.NetworkPlugin, networkPlugin)
 	np.LoadBalancerSku = strings.ToLower(orDefault(np.LoadBalancerSku, "standard"))
 	if np.LoadBalancerSku != "standard" && np.LoadBalancerSku != "basic" {
 		errs.Add("InvalidParameter", "properties.networkProfile.loadBalancerSku", "Load balancer SKU '%s' is invalid: use standard or basic.", np.LoadBalancerSku)

@@ -133,6 +133,11 @@ func validate(ctx context.Context, k Kind, name, version string, p *armapi.Asset
 		notFor("modelType", p.ModelType)
 		notFor("image", p.Image)
 	case Environments:
+		// Like the CLI's conda_file: a conda file would have to be built into the image, and
+		// an environment accepted with it would run without its packages.
+		if p.CondaFile != "" {
+			errs.Add(arm.CodeUserError, "properties.condaFile", "A conda file (properties.condaFile) is not supported by mlfleet: it does not build environments, so the packages would not be installed. Set properties.image to an image that has them, or on embedded clusters run the server with a Python that has them ('mlfleet serve --python').")
+		}
 		switch {
 		case p.Build != nil:
 			errs.Add(arm.CodeUserError, "properties.build", "Building images (properties.build) is not supported by mlfleet; set properties.image to an existing image.")

@@ -57,6 +57,7 @@ type (
 	MlfleetProperties               = armapi.MlfleetProperties
 	NameAvailability                = armapi.NameAvailability
 	NetworkProfile                  = armapi.NetworkProfile
+	NetworkProfileInput             = armapi.NetworkProfileInput
 	OnlineDeployment                = armapi.OnlineDeployment
 	OnlineDeploymentMlfleet         = armapi.OnlineDeploymentMlfleet
 	OnlineDeploymentProperties      = armapi.OnlineDeploymentProperties

@@ -622,6 +622,15 @@ func TestAzUnsupportedSettings(t *testing.T) {
 		"--node-osdisk-type", "Ephemeral", "--enable-node-public-ip", "--enable-encryption-at-host")...)
 	az.azFails("FIPS-enabled node images are not available", append(create, "--enable-fips-image")...)
 	az.azFails("Ultra SSD is not available", append(create, "--enable-ultra-ssd")...)
+	// QA finding 6: accepted and dropped before, each now refused with the property named.
+	az.azFails("Clusters without Kubernetes RBAC are not available", append(create, "--disable-rbac")...)
+	az.azFails("An OIDC issuer is not available", append(create, "--enable-oidc-issuer")...)
+	az.azFails("Network policy 'calico' is not available", append(create, "--network-plugin", "kubenet", "--network-policy", "calico")...)
+	az.azFails("Network plugin 'azure' is not available", append(create, "--network-plugin", "azure")...)
+	az.azFails("VM set type 'AvailabilitySet' is not available", append(create, "--vm-set-type", "AvailabilitySet", "--load-balancer-sku", "basic")...)
+	az.azFails("Node resource group 'myNodeRG' is not available", append(create, "--node-resource-group", "myNodeRG")...)
+	az.azFails("Proximity placement group", append(create, "--ppg", "/subscriptions/x/resourceGroups/y/providers/Microsoft.Compute/proximityPlacementGroups/z")...)
+	az.azFails("osDiskSizeGB 10 is out of range", append(create, "--node-osdisk-size", "10")...)
 	// Without those flags az sends enableFIPS and enableUltraSSD false, scaleSetPriority
 	// Regular, scaleSetEvictionPolicy Delete and spotMaxPrice -1: AKS's values, accepted.
 	az.must(create...)
@@ -634,6 +643,7 @@ func TestAzUnsupportedSettings(t *testing.T) {
 	az.azFails("Microsoft Entra integration (aadProfile) is not supported by mlfleet",
 		"aks", "update", "-n", "azun", "-g", "unsuprg", "--enable-aad", "--aad-admin-group-object-ids", "00000000-0000-0000-0000-000000000001")
 	az.azFails("Automatic upgrades", "aks", "update", "-n", "azun", "-g", "unsuprg", "--auto-upgrade-channel", "patch")
+	az.azFails("An OIDC issuer is not available", "aks", "update", "-n", "azun", "-g", "unsuprg", "--enable-oidc-issuer")
 	az.azFails("Pricing tier", "aks", "update", "-n", "azun", "-g", "unsuprg", "--uptime-sla")
 	var mc map[string]any
 	az.mustJSON(&mc, "aks", "show", "-n", "azun", "-g", "unsuprg")
@@ -648,6 +658,9 @@ func TestAzUnsupportedSettings(t *testing.T) {
 		t.Errorf("nodepool show: currentOrchestratorVersion %v (cluster %v), powerState %v", pool["currentOrchestratorVersion"], mc["currentKubernetesVersion"], pool["powerState"])
 	}
 	az.azFails("Stopping agent pool 'nodepool1'", append([]string{"aks", "nodepool", "stop"}, nodepool...)...)
+	az.azFails("Max surge '33%' is not available", append([]string{"aks", "nodepool", "update", "--max-surge", "33%"}, nodepool...)...)
+	az.azFails("Scale-down mode 'Deallocate' is not available", append([]string{"aks", "nodepool", "update", "--scale-down-mode", "Deallocate"}, nodepool...)...)
+	az.must(append([]string{"aks", "nodepool", "update", "--labels", "team=qa"}, nodepool...)...)
 	if out, errOut, err := az.run(append([]string{"aks", "nodepool", "start"}, nodepool...)...); err != nil {
 		t.Logf("nodepool start of a running pool: %v\n%s%s", err, out, errOut)
 	}

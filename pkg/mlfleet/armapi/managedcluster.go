@@ -141,6 +141,15 @@ type NetworkProfile struct {
 	LoadBalancerProfile *LoadBalancerProfile `json:"loadBalancerProfile,omitempty"`
 }
 
+// NetworkProfileInput is the network profile of a managed cluster PUT: the profile, and
+// what is read only to be refused.
+type NetworkProfileInput struct {
+	NetworkProfile
+	// NetworkPolicy is a policy engine (az aks create --network-policy): mlfleet's
+	// clusters enforce no NetworkPolicy, so only "" or "none" is accepted.
+	NetworkPolicy string `json:"networkPolicy,omitempty"`
+}
+
 // LoadBalancerProfile is networkProfile.loadBalancerProfile, as az aks create|update
 // --load-balancer-managed-outbound-ip-count, --load-balancer-outbound-ips,
 // --load-balancer-outbound-ip-prefixes, --load-balancer-outbound-ports and
@@ -207,7 +216,7 @@ type ClusterInput struct {
 		KubernetesVersion      string                  `json:"kubernetesVersion"`
 		DNSPrefix              string                  `json:"dnsPrefix"`
 		AgentPoolProfiles      []AgentPoolInput        `json:"agentPoolProfiles"`
-		NetworkProfile         *NetworkProfile         `json:"networkProfile"`
+		NetworkProfile         *NetworkProfileInput    `json:"networkProfile"`
 		APIServerAccessProfile *APIServerAccessProfile `json:"apiServerAccessProfile"`
 		// AutoScalerProfile changes the keys it names; nil leaves the profile as it is.
 		AutoScalerProfile AutoScalerProfile `json:"autoScalerProfile,omitempty"`
@@ -224,7 +233,12 @@ type ClusterInput struct {
 		// send them when asked to turn those on.
 		AADProfile         *AADProfile         `json:"aadProfile,omitempty"`
 		AutoUpgradeProfile *AutoUpgradeProfile `json:"autoUpgradeProfile,omitempty"`
-		Mlfleet            *MlfleetProperties  `json:"mlfleet"`
+		// NodeResourceGroup and OIDCIssuerProfile are read only to refuse what mlfleet does
+		// not do (az aks create --node-resource-group, --enable-oidc-issuer): only the
+		// cluster's own MC_ group, and an issuer left disabled, are accepted.
+		NodeResourceGroup string             `json:"nodeResourceGroup,omitempty"`
+		OIDCIssuerProfile *OIDCIssuerProfile `json:"oidcIssuerProfile,omitempty"`
+		Mlfleet           *MlfleetProperties `json:"mlfleet"`
 	} `json:"properties"`
 	// SKU is the pricing tier asked for (az aks create/update --tier, --uptime-sla); nil
 	// leaves it as it is. mlfleet has only the Free tier.
@@ -248,6 +262,21 @@ type AADProfile struct {
 type AutoUpgradeProfile struct {
 	UpgradeChannel       string `json:"upgradeChannel,omitempty"`
 	NodeOSUpgradeChannel string `json:"nodeOSUpgradeChannel,omitempty"`
+}
+
+// OIDCIssuerProfile is a cluster's OIDC issuer for workload identity (az aks create|update
+// --enable-oidc-issuer). mlfleet's clusters publish no issuer, so only enabled false is
+// accepted.
+type OIDCIssuerProfile struct {
+	Enabled *bool `json:"enabled,omitempty"`
+}
+
+// AgentPoolUpgradeSettings are a pool's upgrade settings (az aks nodepool add|update
+// --max-surge). mlfleet upgrades no nodes, so only an empty one is accepted.
+type AgentPoolUpgradeSettings struct {
+	MaxSurge                  string `json:"maxSurge,omitempty"`
+	DrainTimeoutInMinutes     *int   `json:"drainTimeoutInMinutes,omitempty"`
+	NodeSoakDurationInMinutes *int   `json:"nodeSoakDurationInMinutes,omitempty"`
 }
 
 // AgentPoolInput is a node pool in a PUT body.
@@ -306,6 +335,14 @@ type AgentPoolSettings struct {
 	SpotMaxPrice           *float64 `json:"spotMaxPrice,omitempty"`
 	ScaleSetEvictionPolicy string   `json:"scaleSetEvictionPolicy,omitempty"`
 	EnableUltraSSD         *bool    `json:"enableUltraSSD,omitempty"`
+	// Type, ProximityPlacementGroupID, ScaleDownMode and UpgradeSettings are what
+	// --vm-set-type, --ppg, --scale-down-mode and --max-surge send. mlfleet's pools are
+	// VirtualMachineScaleSets in no proximity placement group, delete the nodes they scale
+	// down and upgrade none: those values (or none) are accepted, any other refused.
+	Type                      string                    `json:"type,omitempty"`
+	ProximityPlacementGroupID string                    `json:"proximityPlacementGroupID,omitempty"`
+	ScaleDownMode             string                    `json:"scaleDownMode,omitempty"`
+	UpgradeSettings           *AgentPoolUpgradeSettings `json:"upgradeSettings,omitempty"`
 }
 
 // AgentPool is a node pool served as a child resource (agentPools/{name}).

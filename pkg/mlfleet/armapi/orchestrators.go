@@ -38,3 +38,21 @@ func (o *Orchestrators) DefaultVersion() string {
 	}
 	return ""
 }
+
+// AgentPoolAvailableVersions is what managedClusters/{name}/availableAgentPoolVersions
+// answers: the Kubernetes versions a new agent pool of the cluster can run.
+type AgentPoolAvailableVersions struct {
+	ID         string `json:"id"`
+	Name       string `json:"name"`
+	Type       string `json:"type"`
+	Properties struct {
+		AgentPoolVersions []AgentPoolVersion `json:"agentPoolVersions"`
+	} `json:"properties"`
+}
+
+// AgentPoolVersion is one version an agent pool can run.
+type AgentPoolVersion struct {
+	Default           bool   `json:"default"`
+	KubernetesVersion string `json:"kubernetesVersion"`
+	IsPreview         bool   `json:"isPreview"`
+}

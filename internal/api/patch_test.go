@@ -222,9 +222,11 @@ func TestPatchCluster(t *testing.T) {
 		testutil.Field(ans.body, "properties.provisioningState") != "Succeeded" {
 		t.Fatalf("PATCH tags = %d %s", ans.status, ans.raw)
 	}
-	if ans.header.Get("Azure-AsyncOperation") != "" || ans.header.Get("ETag") != `"2"` || ans.body["etag"] != `"2"` {
-		t.Errorf("PATCH of tags: Azure-AsyncOperation %q, ETag %q, etag %v; want no operation and etag \"2\"",
-			ans.header.Get("Azure-AsyncOperation"), ans.header.Get("ETag"), ans.body["etag"])
+	// The body's key is eTag, AKS's spelling, which armcontainerservice reads (it matches
+	// keys case-sensitively).
+	if _, lower := ans.body["etag"]; ans.header.Get("Azure-AsyncOperation") != "" || ans.header.Get("ETag") != `"2"` || ans.body["eTag"] != `"2"` || lower {
+		t.Errorf("PATCH of tags: Azure-AsyncOperation %q, ETag %q, body %s; want no operation and eTag \"2\"",
+			ans.header.Get("Azure-AsyncOperation"), ans.header.Get("ETag"), ans.raw)
 	}
 	status, got := a.call(t, a.owner, http.MethodGet, path, nil)
 	pools, _ := testutil.Field(got, "properties.agentPoolProfiles").([]any)

@@ -231,9 +231,21 @@ func TestManagedClusterLifecycle(t *testing.T) {
 	}
 
 	// Tags through BeginUpdateTags (PATCH, an LRO the server may end at once): the set sent
-	// replaces the cluster's, and the pool keeps its count.
-	tagged, err := mcs.BeginUpdateTags(ctx, rg, name, armcontainerservice.TagsObject{Tags: map[string]*string{"team": to.Ptr("ml")}}, nil)
+	// replaces the cluster's, and the pool keeps its count. The model's ETag (the body's
+	// eTag) feeds IfMatch; once the update has changed the cluster it is stale.
+	read, err := mcs.Get(ctx, rg, name, nil)
+	if err != nil || read.ETag == nil || *read.ETag == "" {
+		t.Fatalf("Get before BeginUpdateTags: ETag %v, %v; want the cluster's eTag in the model", read.ETag, err)
+	}
+	tagged, err := mcs.BeginUpdateTags(ctx, rg, name, armcontainerservice.TagsObject{Tags: map[string]*string{"team": to.Ptr("ml")}},
+		&armcontainerservice.ManagedClustersClientBeginUpdateTagsOptions{IfMatch: read.ETag})
 	updated := pollDone(ctx, t, "update tags", tagged, err)
+	if updated.ETag == nil || *updated.ETag == *read.ETag {
+		t.Errorf("BeginUpdateTags result ETag %v, want a new one after %s", updated.ETag, *read.ETag)
+	}
+	_, err = mcs.BeginUpdateTags(ctx, rg, name, armcontainerservice.TagsObject{Tags: map[string]*string{"team": to.Ptr("qa")}},
+		&armcontainerservice.ManagedClustersClientBeginUpdateTagsOptions{IfMatch: read.ETag})
+	responseError(t, "BeginUpdateTags with a stale IfMatch", err, http.StatusPreconditionFailed, "PreconditionFailed")
 	if len(updated.Tags) != 1 || str(updated.Tags["team"]) != "ml" {
 		t.Errorf("BeginUpdateTags result tags = %v, want team=ml", updated.Tags)
 	}

@@ -9,7 +9,7 @@ type ManagedCluster struct {
 	Tags       map[string]string `json:"tags"`
 	SystemData *SystemData       `json:"systemData,omitempty"`
 	// ETag changes with every change of the cluster (see Compute.ETag).
-	ETag string `json:"etag,omitempty"`
+	ETag string `json:"eTag,omitempty"`
 	SKU  SKU    `json:"sku"`
 	// Identity is the cluster's managed identity (nil for a cluster that runs as a service
 	// principal).

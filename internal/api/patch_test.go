@@ -3,9 +3,11 @@ package api
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -312,5 +314,65 @@ func TestTagsOfCompute(t *testing.T) {
 	}
 	if _, got := a.call(t, a.owner, http.MethodGet, id+"?api-version=2024-04-01", nil); !reflect.DeepEqual(got["tags"], map[string]any{"a": "1", "b": "2"}) {
 		t.Errorf("compute after the Tags API = %v", got)
+	}
+}
+
+// TestComputeUnknownKeys: a compute PUT or PATCH whose properties.properties has a key an
+// AKS compute does not have is a 400 UserError naming it (with its path) and changing
+// nothing; Compute_Update's scaleSettings (AmlCompute's, what ComputeClient.BeginUpdate
+// sends) says how an AKS compute is scaled instead. A compute as GET serves it, sent back
+// whole (an SDK's read-modify-write), passes.
+func TestComputeUnknownKeys(t *testing.T) {
+	t.Parallel()
+	a := patchARM(t)
+	a.group(t, "rg1")
+	id, cluster := attachedCompute(t, a)
+	path := id + "?api-version=2024-04-01"
+	status, before := a.call(t, a.owner, http.MethodGet, path, nil)
+	if status != http.StatusOK {
+		t.Fatalf("GET = %d %v", status, before)
+	}
+	put := func(props string) string {
+		return `{"location":"westus","properties":{"computeType":"AKS","resourceId":"` + cluster + `","properties":` + props + `}}`
+	}
+	for _, tc := range []struct {
+		name, method, body string
+		targets            []string
+		says               []string
+	}{
+		{"scaleSettings", http.MethodPatch, `{"properties":{"properties":{"scaleSettings":{"maxNodeCount":2,"minNodeCount":0}}}}`,
+			[]string{"properties.properties.scaleSettings"}, []string{"AmlCompute", "properties.properties.agentCount", "mlfleet ml computetarget scale -n NAME --agent-count N"}},
+		{"misspelt key", http.MethodPatch, `{"properties":{"properties":{"agentCnt":4}}}`,
+			[]string{"properties.properties.agentCnt"}, []string{"'properties.properties.agentCnt' is not a property of an AKS compute", "agentCount"}},
+		{"nested and top-level", http.MethodPut, put(`{"clusterPurpose":"DevTest","sslConfig":{},"sslConfiguration":{"status":"Disabled","certt":"x"}}`),
+			[]string{"properties.properties.sslConfig", "properties.properties.sslConfiguration.certt"}, []string{"2 checks failed", "leafDomainLabel"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, err := http.NewRequest(tc.method, a.srv.URL+path, strings.NewReader(tc.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Authorization", "Bearer "+a.owner)
+			ans := send(t, a.srv.Client(), req)
+			var targets []string
+			details, _ := testutil.Field(ans.body, "error.details").([]any)
+			for _, d := range details {
+				targets = append(targets, fmt.Sprint(testutil.Field(d, "target")))
+			}
+			if ans.status != http.StatusBadRequest || testutil.Field(ans.body, "error.code") != arm.CodeUserError || !slices.Equal(targets, tc.targets) {
+				t.Fatalf("%s = %d %s, want 400 UserError on %v", tc.method, ans.status, ans.raw, tc.targets)
+			}
+			for _, s := range tc.says {
+				if !strings.Contains(ans.raw, s) {
+					t.Errorf("%s answer does not say %q: %s", tc.method, s, ans.raw)
+				}
+			}
+			if status, after := a.call(t, a.owner, http.MethodGet, path, nil); status != http.StatusOK || !reflect.DeepEqual(after, before) {
+				t.Errorf("the compute changed: %v, was %v", after, before)
+			}
+		})
+	}
+	if status, body := a.call(t, a.owner, http.MethodPut, path, before); status != http.StatusOK {
+		t.Errorf("PUT of the compute as GET served it = %d %v, want 200", status, body)
 	}
 }

@@ -250,7 +250,6 @@ func TestPatchCluster(t *testing.T) {
 func TestPatchCompute(t *testing.T) {
 	t.Parallel()
 	a := patchARM(t)
-	a.group(t, "rg1")
 	id, cluster := attachedCompute(t, a)
 	path := id + "?api-version=2024-04-01"
 
@@ -280,11 +279,12 @@ func TestPatchCompute(t *testing.T) {
 	}
 }
 
-// attachedCompute stores, in group rg1, workspace ws1 and compute c1 attached to cluster
-// aks1, as a finished attach leaves them: tags a=1, description "mine", 3 Standard_D3_v2
+// attachedCompute creates group rg1 and stores in it workspace ws1 and compute c1 attached
+// to cluster aks1, as a finished attach leaves them: tags a=1, description "mine", 3 Standard_D3_v2
 // nodes, DevTest. It returns the compute's and the cluster's ids.
 func attachedCompute(t *testing.T, a *testARM) (id, cluster string) {
 	t.Helper()
+	a.group(t, "rg1")
 	if _, _, err := a.ws.Put(context.Background(), testSub, "rg1", "ws1", armapi.WorkspaceInput{Location: "westus"}); err != nil {
 		t.Fatal(err)
 	}
@@ -305,7 +305,6 @@ func attachedCompute(t *testing.T, a *testARM) (id, cluster string) {
 func TestTagsOfCompute(t *testing.T) {
 	t.Parallel()
 	a := patchARM(t)
-	a.group(t, "rg1")
 	id, _ := attachedCompute(t, a)
 	status, body := a.call(t, a.owner, http.MethodPatch, id+"/providers/Microsoft.Resources/tags/default?api-version=2022-09-01",
 		map[string]any{"operation": "Merge", "properties": map[string]any{"tags": map[string]string{"b": "2"}}})
@@ -325,7 +324,6 @@ func TestTagsOfCompute(t *testing.T) {
 func TestComputeUnknownKeys(t *testing.T) {
 	t.Parallel()
 	a := patchARM(t)
-	a.group(t, "rg1")
 	id, cluster := attachedCompute(t, a)
 	path := id + "?api-version=2024-04-01"
 	status, before := a.call(t, a.owner, http.MethodGet, path, nil)

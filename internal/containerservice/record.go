@@ -20,5 +20,6 @@ import (
 // gives an embedded cluster's pools without them, so a version 4 row reads as it is. 6
 // spells the etag eTag, AKS's key; a row holds none in practice (it is the row's version,
 // set on every read), and encoding/json matches keys case-insensitively, so a version 5
-// row reads as it is.
+// row reads as it is; 6 also added the pools' eTag (their cluster's, set on every read
+// as the cluster's is).
 var clusterRecord = record.Kind[armapi.ManagedCluster]{Name: "managed cluster", Schema: 6}

@@ -83,26 +83,26 @@ func TestUnsupportedPoolSettings(t *testing.T) {
 	if err := json.Unmarshal(raw, &asRead); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := s.ScalePool(ctx, testSub, testRG, "pools", "nodepool1", asRead); err != nil {
+	if _, _, err := s.ScalePool(ctx, testSub, testRG, "pools", "nodepool1", asRead, arm.Preconditions{}); err != nil {
 		t.Fatalf("agent pool PUT as read: %v", err)
 	}
 	var put armapi.AgentPoolPut
 	put.Properties.Count = intp(1)
 	put.Properties.OSSKU, put.Properties.EnableNodePublicIP = "Ubuntu", boolp(false)
-	if _, _, err := s.ScalePool(ctx, testSub, testRG, "pools", "nodepool1", put); err != nil {
+	if _, _, err := s.ScalePool(ctx, testSub, testRG, "pools", "nodepool1", put, arm.Preconditions{}); err != nil {
 		t.Fatalf("agent pool PUT with AKS's values: %v", err)
 	}
 	put.Properties.ScaleSetPriority, put.Properties.ScaleSetEvictionPolicy, put.Properties.SpotMaxPrice = "Regular", "Delete", floatp(-1)
 	put.Properties.EnableFIPS, put.Properties.EnableUltraSSD = boolp(false), boolp(false)
-	if _, _, err := s.ScalePool(ctx, testSub, testRG, "pools", "nodepool1", put); err != nil {
+	if _, _, err := s.ScalePool(ctx, testSub, testRG, "pools", "nodepool1", put, arm.Preconditions{}); err != nil {
 		t.Fatalf("agent pool PUT with AKS's scale set values: %v", err)
 	}
 	put.Properties.AvailabilityZones = []string{"1"}
-	_, _, err = s.ScalePool(ctx, testSub, testRG, "pools", "nodepool1", put)
+	_, _, err = s.ScalePool(ctx, testSub, testRG, "pools", "nodepool1", put, arm.Preconditions{})
 	wantBadRequest(t, err, "InvalidParameter", []string{"properties.availabilityZones"}, "Leave out --zones")
 	put.Properties.AvailabilityZones = nil
 	put.Properties.ScaleSetPriority, put.Properties.EnableUltraSSD = "Spot", boolp(true)
-	_, _, err = s.ScalePool(ctx, testSub, testRG, "pools", "nodepool1", put)
+	_, _, err = s.ScalePool(ctx, testSub, testRG, "pools", "nodepool1", put, arm.Preconditions{})
 	wantBadRequest(t, err, "InvalidParameter", []string{"properties.scaleSetPriority", "properties.enableUltraSSD"}, "Leave out --priority")
 	in := clusterInput(1, "Standard_D3_v2")
 	in.Properties.AgentPoolProfiles[0].EnableEncryptionAtHost = boolp(true)

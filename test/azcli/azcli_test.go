@@ -474,6 +474,9 @@ func TestAzAutoscaler(t *testing.T) {
 	if e, _ := shown["eTag"].(string); !strings.HasPrefix(e, `"`) || shown["etag"] != nil {
 		t.Errorf("aks show: eTag %v, etag %v; want the quoted eTag alone", shown["eTag"], shown["etag"])
 	}
+	if p, _ := shown["agentPoolProfiles"].([]any); len(p) != 1 || testutil.Field(p[0], "eTag") != shown["eTag"] {
+		t.Errorf("aks show: agentPoolProfiles %v, want the pool with the cluster's eTag", shown["agentPoolProfiles"])
+	}
 	var mc map[string]any
 	az.mustJSON(&mc, "aks", "update", "-n", "azas", "-g", "autoscalerg", "--update-cluster-autoscaler", "--min-count", "3", "--max-count", "6",
 		"--cluster-autoscaler-profile", "scan-interval=30s")

@@ -318,6 +318,9 @@ type AgentPool struct {
 
 // AgentPoolProperties are the properties of an agent pool resource.
 type AgentPoolProperties struct {
+	// ETag is the pool's eTag (AKS's spelling), for If-Match on a pool PUT: its cluster's,
+	// as a pool changes only through its cluster's update.
+	ETag                string `json:"eTag,omitempty"`
 	Count               int    `json:"count"`
 	VMSize              string `json:"vmSize"`
 	Mode                string `json:"mode"`

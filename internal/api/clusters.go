@@ -117,19 +117,19 @@ func (s *Server) getPool(w http.ResponseWriter, r *http.Request, p params) {
 }
 
 // putPool changes one agent pool (az aks nodepool scale/update): its count or its
-// autoscaler bounds. It runs as an operation of the cluster, like a cluster update.
+// autoscaler bounds. It runs as an operation of the cluster, like a cluster update, and
+// honours If-Match with the pool's eTag (AgentPoolsClientBeginCreateOrUpdateOptions.IfMatch).
 func (s *Server) putPool(w http.ResponseWriter, r *http.Request, p params) {
-	var in armapi.AgentPoolPut
-	if err := decodeBody(r, &in); err != nil {
-		writeError(w, r, err)
+	in, pre, ok := decodeWrite[armapi.AgentPoolPut](w, r)
+	if !ok {
 		return
 	}
-	pool, op, err := s.cfg.Clusters.ScalePool(r.Context(), p["sub"], p["rg"], p["name"], p["pool"], in)
+	pool, op, err := s.cfg.Clusters.ScalePool(r.Context(), p["sub"], p["rg"], p["name"], p["pool"], in, pre)
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	s.replyWritten(w, r, containerservice.Namespace, written{Value: pool, Operation: op})
+	s.replyWritten(w, r, containerservice.Namespace, written{Value: pool, ETag: pool.Properties.ETag, Operation: op})
 }
 
 // unsupportedClusterAction serves an AKS action mlfleet does not run (az aks stop, az aks

@@ -67,12 +67,16 @@ func (s *Server) putCompute(w http.ResponseWriter, r *http.Request, p params) {
 		writeError(w, r, err)
 		return
 	}
-	var in armapi.Compute
-	if err := decodeBody(r, &in); err != nil {
+	var body computeBody[armapi.Compute]
+	if err := decodeBody(r, &body); err != nil {
 		writeError(w, r, err)
 		return
 	}
-	res, err := s.cfg.Computes.Put(r.Context(), p["sub"], p["rg"], p["ws"], p["name"], in, opts)
+	if err := body.checkKeys(computeWhat(p)); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	res, err := s.cfg.Computes.Put(r.Context(), p["sub"], p["rg"], p["ws"], p["name"], body.V, opts)
 	s.replyCompute(w, r, res, err)
 }
 
@@ -86,14 +90,25 @@ type computePatch struct {
 	} `json:"properties"`
 }
 
+// computeWhat names the compute of a request in errors.
+func computeWhat(p params) string { return "Compute '" + p["name"] + "'" }
+
 // patchCompute changes the fields sent of an existing compute through the update a PUT
 // makes (compute.Service.Patch): it answers as that PUT does, 200 with the operation that
-// applies the change.
+// applies the change. A key properties.properties of an AKS compute does not have is a
+// 400 (checkAKSKeys), among them the scaleSettings of ARM's Compute_Update
+// (ClusterUpdateParameters), which applies to AmlCompute only: answering Succeeded while
+// changing nothing would tell the caller it scaled.
 func (s *Server) patchCompute(w http.ResponseWriter, r *http.Request, p params) {
-	patch, pre, ok := decodeWrite[computePatch](w, r)
+	body, pre, ok := decodeWrite[computeBody[computePatch]](w, r)
 	if !ok {
 		return
 	}
+	if err := body.checkKeys(computeWhat(p)); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	patch := body.V
 	in := armapi.Compute{Tags: patch.Tags}
 	if pp := patch.Properties; pp != nil {
 		in.Properties.Description, in.Properties.Properties = pp.Description, pp.Properties

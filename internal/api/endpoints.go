@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -38,6 +39,7 @@ func (s *Server) endpointRoutes() {
 	handle(http.MethodPost, endpointPath+"/score", s.scoreEndpoint)
 	handle(http.MethodGet, endpointPath+"/deployments", s.listDeployments)
 	handle(http.MethodPut, deploymentPath, s.putDeployment)
+	handle(http.MethodPatch, deploymentPath, s.patchDeployment)
 	handle(http.MethodGet, deploymentPath, s.getDeployment)
 	handle(http.MethodDelete, deploymentPath, s.deleteDeployment)
 	handle(http.MethodPost, deploymentPath+"/getLogs", s.deploymentLogs)
@@ -116,45 +118,70 @@ func (s *Server) patchEndpoint(w http.ResponseWriter, r *http.Request, p params)
 		return
 	}
 	res, err := s.patchEndpointWith(r.Context(), p, &patch, pre)
+	replyPatched(s, w, r, res, err)
+}
+
+// replyPatched answers an endpoint's or a deployment's PATCH, an LRO whose spec lists 200
+// and 202: 202 with Azure-AsyncOperation and Location while the PUT it made runs, 200
+// when that PUT started no operation, or err.
+func replyPatched[T any](s *Server, w http.ResponseWriter, r *http.Request, res *endpoints.Result[T], err error) {
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
+	setETag(w, res.ETag)
+	if res.Operation == nil {
+		writeJSON(w, http.StatusOK, res.Value)
+		return
+	}
 	s.setAsyncHeaders(w, r, res.Operation, endpoints.Namespace)
 	w.Header().Set("Location", s.operationURL(r, res.Operation, endpoints.Namespace, "operationResults"))
-	setETag(w, res.ETag)
 	writeJSON(w, http.StatusAccepted, res.Value)
 }
 
 // patchEndpointWith merges patch into the endpoint p names and writes it (see
 // patchEndpoint); the Tags API changes an endpoint's tags through it too.
 func (s *Server) patchEndpointWith(ctx context.Context, p params, patch *endpointPatch, pre arm.Preconditions) (*endpoints.Result[armapi.OnlineEndpoint], error) {
-	// Read, merge, write at the etag read; a 412 on the write means another request got
-	// in between, and the patch is merged again onto what that request wrote.
+	return mergeWrite(pre, "api/patch endpoint/merged", fmt.Sprintf("Online endpoint '%s'", p["ep"]),
+		func() (*armapi.OnlineEndpoint, string, error) {
+			return s.cfg.Endpoints.GetEndpoint(ctx, p["sub"], p["rg"], p["ws"], p["ep"])
+		},
+		patch.apply,
+		func(v armapi.OnlineEndpoint, put arm.Preconditions) (*endpoints.Result[armapi.OnlineEndpoint], error) {
+			return s.cfg.Endpoints.PutEndpoint(ctx, p["sub"], p["rg"], p["ws"], p["ep"], v, endpoints.Options{Preconditions: put})
+		})
+}
+
+// mergeWrite is a PATCH made of a read (get), a merge (apply) and a PUT (put) of the
+// result. The PUT holds only if the resource is still the one read (its etag), or a change
+// that landed in between would be undone: a caller's own If-Match decides alone; without
+// one, a patch that lost that race is merged again on a fresh read, a few times at most,
+// then the caller gets a 409 naming what (and decides). The failpoint point is hit between
+// the merge and the PUT.
+func mergeWrite[T any](pre arm.Preconditions, point, what string, get func() (*T, string, error), apply func(*T),
+	put func(T, arm.Preconditions) (*endpoints.Result[T], error)) (*endpoints.Result[T], error) {
 	for merges := 1; ; merges++ {
-		cur, etag, err := s.cfg.Endpoints.GetEndpoint(ctx, p["sub"], p["rg"], p["ws"], p["ep"])
+		cur, etag, err := get()
 		if err != nil {
 			return nil, err
 		}
-		patch.apply(cur)
-		if err := failpoint.Hit("api/patch endpoint/merged"); err != nil {
+		apply(cur)
+		if err := failpoint.Hit(point); err != nil {
 			return nil, err
 		}
-		put := pre
-		if put.IfMatch == "" {
-			put.IfMatch = etag
+		at := pre
+		if at.IfMatch == "" {
+			at.IfMatch = etag
 		}
-		res, err := s.cfg.Endpoints.PutEndpoint(ctx, p["sub"], p["rg"], p["ws"], p["ep"], *cur, endpoints.Options{Preconditions: put})
+		res, err := put(*cur, at)
 		if err == nil {
 			return res, nil
 		}
 		if pre.IfMatch != "" || !preconditionFailed(err) {
 			return nil, err
 		}
-		// Endless merging under constant writes would hold the request; after a few
-		// tries the caller gets a 409 and decides.
 		if merges == patchMerges {
-			return nil, arm.Conflict("Online endpoint '%s' kept being changed by other requests while this patch was merged; retry.", p["ep"])
+			return nil, arm.Conflict("%s kept being changed by other requests while this patch was merged; retry.", what)
 		}
 	}
 }

@@ -191,3 +191,42 @@ func TestTagsOfEndpoint(t *testing.T) {
 		t.Errorf("endpoint after the Tags API = %v", ep)
 	}
 }
+
+// TestDeploymentPatchRefusals: a deployment PATCH (OnlineDeployments_Update) that asks for
+// what mlfleet cannot honour is a 400 naming each field and what to do instead, before any
+// read; a PATCH of a deployment that does not exist is a 404, never a create.
+func TestDeploymentPatchRefusals(t *testing.T) {
+	a, srv := endpointARM(t, endpoints.Config{})
+	const v = "?api-version=2023-04-01"
+	if status, body := jsonCall(t, a, srv, a.owner, http.MethodPut, assetWS+"/onlineEndpoints/patchep"+v, map[string]any{"location": "westus", "properties": map[string]any{"authMode": "Key"}}); status != http.StatusCreated {
+		t.Fatalf("endpoint create: %d %v", status, body)
+	}
+	path := assetWS + "/onlineEndpoints/patchep/deployments/blue" + v
+	for _, tc := range []struct {
+		name    string
+		body    map[string]any
+		targets []string
+		says    string
+	}{
+		{"properties", map[string]any{"properties": map[string]any{"instanceType": "largeinstancetype"}}, []string{"properties"}, "PUT of the whole deployment"},
+		{"sku tier and size", map[string]any{"sku": map[string]any{"capacity": 2, "tier": "Premium", "size": "L"}}, []string{"sku.tier", "sku.size"}, "properties.instanceType"},
+		{"sku name", map[string]any{"sku": map[string]any{"name": "Large"}}, []string{"sku.name"}, "sku.capacity alone"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			status, body := jsonCall(t, a, srv, a.owner, http.MethodPatch, path, tc.body)
+			var targets []string
+			details, _ := testutil.Field(body, "error.details").([]any)
+			for _, d := range details {
+				targets = append(targets, fmt.Sprint(testutil.Field(d, "target")))
+			}
+			if status != http.StatusBadRequest || testutil.Field(body, "error.code") != "UserError" || !slices.Equal(targets, tc.targets) ||
+				!strings.Contains(fmt.Sprint(body["error"]), tc.says) {
+				t.Errorf("PATCH %v = %d %v, want 400 UserError on %v saying %q", tc.body, status, body, tc.targets, tc.says)
+			}
+		})
+	}
+	status, body := jsonCall(t, a, srv, a.owner, http.MethodPatch, path, map[string]any{"sku": map[string]any{"capacity": 2}, "tags": map[string]string{"a": "b"}})
+	if status != http.StatusNotFound || !strings.Contains(fmt.Sprint(body["error"]), "blue") {
+		t.Errorf("PATCH of a missing deployment = %d %v, want 404 naming it", status, body)
+	}
+}

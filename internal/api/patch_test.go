@@ -3,9 +3,11 @@ package api
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -222,9 +224,11 @@ func TestPatchCluster(t *testing.T) {
 		testutil.Field(ans.body, "properties.provisioningState") != "Succeeded" {
 		t.Fatalf("PATCH tags = %d %s", ans.status, ans.raw)
 	}
-	if ans.header.Get("Azure-AsyncOperation") != "" || ans.header.Get("ETag") != `"2"` || ans.body["etag"] != `"2"` {
-		t.Errorf("PATCH of tags: Azure-AsyncOperation %q, ETag %q, etag %v; want no operation and etag \"2\"",
-			ans.header.Get("Azure-AsyncOperation"), ans.header.Get("ETag"), ans.body["etag"])
+	// The body's key is eTag, AKS's spelling, which armcontainerservice reads (it matches
+	// keys case-sensitively).
+	if _, lower := ans.body["etag"]; ans.header.Get("Azure-AsyncOperation") != "" || ans.header.Get("ETag") != `"2"` || ans.body["eTag"] != `"2"` || lower {
+		t.Errorf("PATCH of tags: Azure-AsyncOperation %q, ETag %q, body %s; want no operation and eTag \"2\"",
+			ans.header.Get("Azure-AsyncOperation"), ans.header.Get("ETag"), ans.raw)
 	}
 	status, got := a.call(t, a.owner, http.MethodGet, path, nil)
 	pools, _ := testutil.Field(got, "properties.agentPoolProfiles").([]any)
@@ -246,7 +250,6 @@ func TestPatchCluster(t *testing.T) {
 func TestPatchCompute(t *testing.T) {
 	t.Parallel()
 	a := patchARM(t)
-	a.group(t, "rg1")
 	id, cluster := attachedCompute(t, a)
 	path := id + "?api-version=2024-04-01"
 
@@ -276,11 +279,12 @@ func TestPatchCompute(t *testing.T) {
 	}
 }
 
-// attachedCompute stores, in group rg1, workspace ws1 and compute c1 attached to cluster
-// aks1, as a finished attach leaves them: tags a=1, description "mine", 3 Standard_D3_v2
+// attachedCompute creates group rg1 and stores in it workspace ws1 and compute c1 attached
+// to cluster aks1, as a finished attach leaves them: tags a=1, description "mine", 3 Standard_D3_v2
 // nodes, DevTest. It returns the compute's and the cluster's ids.
 func attachedCompute(t *testing.T, a *testARM) (id, cluster string) {
 	t.Helper()
+	a.group(t, "rg1")
 	if _, _, err := a.ws.Put(context.Background(), testSub, "rg1", "ws1", armapi.WorkspaceInput{Location: "westus"}); err != nil {
 		t.Fatal(err)
 	}
@@ -301,7 +305,6 @@ func attachedCompute(t *testing.T, a *testARM) (id, cluster string) {
 func TestTagsOfCompute(t *testing.T) {
 	t.Parallel()
 	a := patchARM(t)
-	a.group(t, "rg1")
 	id, _ := attachedCompute(t, a)
 	status, body := a.call(t, a.owner, http.MethodPatch, id+"/providers/Microsoft.Resources/tags/default?api-version=2022-09-01",
 		map[string]any{"operation": "Merge", "properties": map[string]any{"tags": map[string]string{"b": "2"}}})
@@ -310,5 +313,64 @@ func TestTagsOfCompute(t *testing.T) {
 	}
 	if _, got := a.call(t, a.owner, http.MethodGet, id+"?api-version=2024-04-01", nil); !reflect.DeepEqual(got["tags"], map[string]any{"a": "1", "b": "2"}) {
 		t.Errorf("compute after the Tags API = %v", got)
+	}
+}
+
+// TestComputeUnknownKeys: a compute PUT or PATCH whose properties.properties has a key an
+// AKS compute does not have is a 400 UserError naming it (with its path) and changing
+// nothing; Compute_Update's scaleSettings (AmlCompute's, what ComputeClient.BeginUpdate
+// sends) says how an AKS compute is scaled instead. A compute as GET serves it, sent back
+// whole (an SDK's read-modify-write), passes.
+func TestComputeUnknownKeys(t *testing.T) {
+	t.Parallel()
+	a := patchARM(t)
+	id, cluster := attachedCompute(t, a)
+	path := id + "?api-version=2024-04-01"
+	status, before := a.call(t, a.owner, http.MethodGet, path, nil)
+	if status != http.StatusOK {
+		t.Fatalf("GET = %d %v", status, before)
+	}
+	put := func(props string) string {
+		return `{"location":"westus","properties":{"computeType":"AKS","resourceId":"` + cluster + `","properties":` + props + `}}`
+	}
+	for _, tc := range []struct {
+		name, method, body string
+		targets            []string
+		says               []string
+	}{
+		{"scaleSettings", http.MethodPatch, `{"properties":{"properties":{"scaleSettings":{"maxNodeCount":2,"minNodeCount":0}}}}`,
+			[]string{"properties.properties.scaleSettings"}, []string{"AmlCompute", "properties.properties.agentCount", "mlfleet ml computetarget scale -n NAME --agent-count N"}},
+		{"misspelt key", http.MethodPatch, `{"properties":{"properties":{"agentCnt":4}}}`,
+			[]string{"properties.properties.agentCnt"}, []string{"'properties.properties.agentCnt' is not a property of an AKS compute", "agentCount"}},
+		{"nested and top-level", http.MethodPut, put(`{"clusterPurpose":"DevTest","sslConfig":{},"sslConfiguration":{"status":"Disabled","certt":"x"}}`),
+			[]string{"properties.properties.sslConfig", "properties.properties.sslConfiguration.certt"}, []string{"2 checks failed", "leafDomainLabel"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, err := http.NewRequest(tc.method, a.srv.URL+path, strings.NewReader(tc.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Authorization", "Bearer "+a.owner)
+			ans := send(t, a.srv.Client(), req)
+			var targets []string
+			details, _ := testutil.Field(ans.body, "error.details").([]any)
+			for _, d := range details {
+				targets = append(targets, fmt.Sprint(testutil.Field(d, "target")))
+			}
+			if ans.status != http.StatusBadRequest || testutil.Field(ans.body, "error.code") != arm.CodeUserError || !slices.Equal(targets, tc.targets) {
+				t.Fatalf("%s = %d %s, want 400 UserError on %v", tc.method, ans.status, ans.raw, tc.targets)
+			}
+			for _, s := range tc.says {
+				if !strings.Contains(ans.raw, s) {
+					t.Errorf("%s answer does not say %q: %s", tc.method, s, ans.raw)
+				}
+			}
+			if status, after := a.call(t, a.owner, http.MethodGet, path, nil); status != http.StatusOK || !reflect.DeepEqual(after, before) {
+				t.Errorf("the compute changed: %v, was %v", after, before)
+			}
+		})
+	}
+	if status, body := a.call(t, a.owner, http.MethodPut, path, before); status != http.StatusOK {
+		t.Errorf("PUT of the compute as GET served it = %d %v, want 200", status, body)
 	}
 }

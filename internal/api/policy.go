@@ -33,8 +33,11 @@ func (s *Server) listPolicies(w http.ResponseWriter, r *http.Request, p params) 
 	writeJSON(w, http.StatusOK, listBody{Value: list})
 }
 
+// putPolicy creates or replaces an assignment and answers 201 either way: ARM's
+// PolicyAssignments_Create lists only 201, and the generated clients take a 200 for an
+// error.
 func (s *Server) putPolicy(w http.ResponseWriter, r *http.Request, p params) {
-	servePutNow(w, r, func(in armapi.PolicyAssignmentInput) (*armapi.PolicyAssignment, bool, error) {
+	servePutNow(w, r, putCreated, func(in armapi.PolicyAssignmentInput) (*armapi.PolicyAssignment, bool, error) {
 		return s.cfg.Policies.Put(r.Context(), p["sub"], p["name"], in)
 	})
 }

@@ -89,15 +89,17 @@ func decodeWrite[In any](w http.ResponseWriter, r *http.Request) (in In, pre arm
 }
 
 // servePutNow serves a PUT done at once (no preconditions, no operation): it decodes the
-// body into an In and answers what put wrote, 201 when it created the resource.
-func servePutNow[In, Out any](w http.ResponseWriter, r *http.Request, put func(In) (Out, bool, error)) {
+// body into an In and answers what put wrote with the status statusOf gives for whether
+// put created the resource: each ARM operation lists its own success statuses, and the
+// generated clients refuse any other (createdStatus, putOK, putCreated).
+func servePutNow[In, Out any](w http.ResponseWriter, r *http.Request, statusOf func(created bool) int, put func(In) (Out, bool, error)) {
 	var in In
 	if err := decodeBody(r, &in); err != nil {
 		writeError(w, r, err)
 		return
 	}
 	v, created, err := put(in)
-	reply(w, r, createdStatus(created), v, err)
+	reply(w, r, statusOf(created), v, err)
 }
 
 // written is what a PUT made: the resource, its ETag, whether it is new, and the operation

@@ -80,7 +80,7 @@ func (s *Server) listGroups(w http.ResponseWriter, r *http.Request, p params) {
 }
 
 func (s *Server) putGroup(w http.ResponseWriter, r *http.Request, p params) {
-	servePutNow(w, r, func(in armapi.GroupInput) (*armapi.ResourceGroup, bool, error) {
+	servePutNow(w, r, createdStatus, func(in armapi.GroupInput) (*armapi.ResourceGroup, bool, error) {
 		return s.cfg.Resources.PutGroup(r.Context(), p["sub"], p["rg"], in)
 	})
 }
@@ -134,8 +134,12 @@ func (s *Server) listWorkspaces(w http.ResponseWriter, r *http.Request, p params
 	})
 }
 
+// putWorkspace creates or replaces a workspace at once and answers 200 either way: ARM's
+// Workspaces_CreateOrUpdate lists only 200 and 202 (a workspace it provisions
+// asynchronously), and the generated clients (Python azure-mgmt-machinelearningservices,
+// Go armmachinelearning) take a 201 for an error.
 func (s *Server) putWorkspace(w http.ResponseWriter, r *http.Request, p params) {
-	servePutNow(w, r, func(in armapi.WorkspaceInput) (*armapi.Workspace, bool, error) {
+	servePutNow(w, r, putOK, func(in armapi.WorkspaceInput) (*armapi.Workspace, bool, error) {
 		return s.cfg.Workspaces.Put(r.Context(), p["sub"], p["rg"], p["ws"], in)
 	})
 }
@@ -286,10 +290,19 @@ func (s *Server) operationURL(r *http.Request, op *store.Operation, namespace, k
 }
 
 // createdStatus is a PUT's status: 201 when it created the resource, 200 when it replaced
-// one, as ARM answers.
+// one, as ARM answers where an operation's spec lists both (resource groups, clusters,
+// agent pools, computes, online endpoints and deployments, asset versions).
 func createdStatus(created bool) int {
 	if created {
 		return http.StatusCreated
 	}
 	return http.StatusOK
 }
+
+// putOK is the status of a synchronous PUT whose spec lists no 201
+// (Workspaces_CreateOrUpdate: 200, or 202 when asynchronous): 200, new or not.
+func putOK(bool) int { return http.StatusOK }
+
+// putCreated is the status of a PUT whose spec lists only 201
+// (PolicyAssignments_Create): 201, new or not.
+func putCreated(bool) int { return http.StatusCreated }

@@ -105,6 +105,10 @@ func azClusters(v any) (any, error) {
 func azPools(v any) (any, error) {
 	return azShape(v, func(m map[string]any) {
 		flatten(m)
+		// az 2.45's AgentPool model has no eTag, and a key it does not model under the
+		// flattened properties is dropped (az aks nodepool show prints none); a cluster's
+		// agentPoolProfiles items keep theirs, as az aks show does.
+		delete(m, "eTag")
 		renameKeys(m, azPoolKeys)
 		withNulls(m, azPoolAttrs)
 	})

@@ -221,7 +221,7 @@ func (s *Service) updateFlow(ctx context.Context, run *operations.Run, in update
 		if err := run.Step(ctx, "scale cluster", func(ctx context.Context) error {
 			var body armapi.AgentPoolPut
 			body.Properties.Count = in.Scale
-			_, _, err := s.cfg.Clusters.ScalePool(ctx, cid.SubscriptionID, cid.ResourceGroup, cid.Name(), pool, body)
+			_, _, err := s.cfg.Clusters.ScalePool(ctx, cid.SubscriptionID, cid.ResourceGroup, cid.Name(), pool, body, arm.Preconditions{})
 			var ae *arm.Error
 			// An earlier attempt's scale still runs: this step crashed after submitting it.
 			// Waiting for it, then checking the count in the next step, makes the step

@@ -408,7 +408,7 @@ func (s *Service) resize(ctx context.Context, id, pool string, count int) error 
 			return err
 		}
 		ap.Count = count
-		mc.ETag = ""
+		setETag(mc, "")
 		r.Body = clusterRecord.Encode(mc)
 		if err := tx.UpdateResource(ctx, r); err != nil {
 			return fmt.Errorf("update cluster %s: %w", mc.Name, err)

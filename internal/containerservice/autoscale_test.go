@@ -189,7 +189,7 @@ func TestDisableAutoscalerWithCount(t *testing.T) {
 	autoscaled("bypool")
 	var pool armapi.AgentPoolPut
 	pool.Properties.EnableAutoScaling, pool.Properties.Count = boolp(false), intp(3)
-	ap, op, err := s.ScalePool(ctx, testSub, testRG, "bypool", "nodepool1", pool)
+	ap, op, err := s.ScalePool(ctx, testSub, testRG, "bypool", "nodepool1", pool, arm.Preconditions{})
 	if err != nil || op == nil || ap.Properties.Count != 3 {
 		t.Fatalf("agent pool PUT = %+v, %v, %v; want count 3 and an operation", ap, op, err)
 	}
@@ -215,7 +215,7 @@ func TestDisableAutoscalerWithCount(t *testing.T) {
 	wantPool("twosteps", 2)
 	pool = armapi.AgentPoolPut{}
 	pool.Properties.Count = intp(1)
-	if _, _, err := s.ScalePool(ctx, testSub, testRG, "twosteps", "nodepool1", pool); err != nil {
+	if _, _, err := s.ScalePool(ctx, testSub, testRG, "twosteps", "nodepool1", pool, arm.Preconditions{}); err != nil {
 		t.Fatal(err)
 	}
 	finishOperations(t, st)
@@ -225,6 +225,6 @@ func TestDisableAutoscalerWithCount(t *testing.T) {
 	autoscaled("badcount")
 	pool = armapi.AgentPoolPut{}
 	pool.Properties.EnableAutoScaling, pool.Properties.Count = boolp(false), intp(101)
-	_, _, err = s.ScalePool(ctx, testSub, testRG, "badcount", "nodepool1", pool)
+	_, _, err = s.ScalePool(ctx, testSub, testRG, "badcount", "nodepool1", pool, arm.Preconditions{})
 	testutil.WantErr(t, err, "node count 101 is out of range: use 1 to 100")
 }

@@ -105,7 +105,7 @@ func TestScaleDownDrainFailure(t *testing.T) {
 	count := 4
 	var in armapi.AgentPoolPut
 	in.Properties.Count = &count
-	ap, op, err := s.ScalePool(ctx, testSub, testRG, "aks1", "nodepool1", in)
+	ap, op, err := s.ScalePool(ctx, testSub, testRG, "aks1", "nodepool1", in, arm.Preconditions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +127,7 @@ func TestScaleDownDrainFailure(t *testing.T) {
 	}
 
 	count = 3
-	_, op, err = s.ScalePool(ctx, testSub, testRG, "aks1", "nodepool1", in)
+	_, op, err = s.ScalePool(ctx, testSub, testRG, "aks1", "nodepool1", in, arm.Preconditions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -36,7 +36,7 @@ func TestChangeGuard(t *testing.T) {
 	scale := func(count int) error {
 		var in armapi.AgentPoolPut
 		in.Properties.Count = &count
-		_, _, err := s.ScalePool(ctx, testSub, testRG, "guarded", "nodepool1", in)
+		_, _, err := s.ScalePool(ctx, testSub, testRG, "guarded", "nodepool1", in, arm.Preconditions{})
 		return err
 	}
 	if err := scale(2); !errors.Is(err, refusal) {

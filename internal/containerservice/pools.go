@@ -13,7 +13,9 @@ import (
 
 // ScalePool changes one agent pool (PUT agentPools/{pool}): its node count, autoscaling,
 // node labels and taints, and tags; maxPods, osDiskSizeGB and vmSize may only be repeated.
-func (s *Service) ScalePool(ctx context.Context, sub, rg, name, pool string, in armapi.AgentPoolPut) (*armapi.AgentPool, *store.Operation, error) {
+// pre is the request's If-Match/If-None-Match, checked against the pool's eTag, which is
+// its cluster's (a pool changes through its cluster's update), in the update's transaction.
+func (s *Service) ScalePool(ctx context.Context, sub, rg, name, pool string, in armapi.AgentPoolPut, pre arm.Preconditions) (*armapi.AgentPool, *store.Operation, error) {
 	mc, err := s.Get(ctx, sub, rg, name)
 	if err != nil {
 		return nil, nil, err
@@ -41,7 +43,7 @@ func (s *Service) ScalePool(ctx context.Context, sub, rg, name, pool string, in 
 	ci.Properties.AgentPoolProfiles = []armapi.AgentPoolInput{{Name: pool, Count: ip.Count, VMSize: ip.VMSize,
 		EnableAutoScaling: ip.EnableAutoScaling, MinCount: ip.MinCount, MaxCount: ip.MaxCount, PowerState: ip.PowerState,
 		OrchestratorVersion: ip.OrchestratorVersion, AgentPoolSettings: ip.AgentPoolSettings}}
-	updated, _, op, err := s.Put(ctx, sub, rg, name, ci, arm.Preconditions{})
+	updated, _, op, err := s.Put(ctx, sub, rg, name, ci, pre)
 	if err != nil {
 		return nil, nil, asPoolError(err)
 	}

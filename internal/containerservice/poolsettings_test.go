@@ -195,7 +195,7 @@ func TestPoolSettingsUpdate(t *testing.T) {
 			t.Fatal(err)
 		}
 		change(&in)
-		return s.ScalePool(ctx, testSub, testRG, cluster, "nodepool1", in)
+		return s.ScalePool(ctx, testSub, testRG, cluster, "nodepool1", in, arm.Preconditions{})
 	}
 
 	ap, op, err := nodepoolUpdate("c1", func(in *armapi.AgentPoolPut) {

@@ -86,7 +86,7 @@ func (s *Service) Put(ctx context.Context, sub, rg, name string, in armapi.Clust
 	// Wake only after the commit: an engine woken inside the transaction could look for the
 	// operation before it is visible and sleep until its next poll.
 	s.cfg.Engine.Wake()
-	nc.cluster.ETag = arm.ETag(1) // a new row's first version
+	setETag(nc.cluster, arm.ETag(1)) // a new row's first version
 	return nc.cluster, true, op, nil
 }
 
@@ -415,7 +415,7 @@ func (s *Service) update(ctx context.Context, r *store.Resource, in armapi.Clust
 	if op != nil {
 		s.cfg.Engine.Wake()
 	}
-	mc.ETag = arm.ETag(r.Version)
+	setETag(&mc, arm.ETag(r.Version))
 	return &mc, false, op, nil
 }
 

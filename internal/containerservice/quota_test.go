@@ -207,7 +207,7 @@ func TestQuotaScale(t *testing.T) {
 			scale := func(pool string, count int) error {
 				var in armapi.AgentPoolPut
 				in.Properties.Count = &count
-				_, _, err := s.ScalePool(ctx, testSub, testRG, "big", pool, in)
+				_, _, err := s.ScalePool(ctx, testSub, testRG, "big", pool, in, arm.Preconditions{})
 				return err
 			}
 			if _, _, _, err := s.Put(ctx, testSub, testRG, "big", clusterInput(3, "Standard_D3_v2"), arm.Preconditions{}); err != nil {

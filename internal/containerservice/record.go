@@ -17,5 +17,9 @@ import (
 // network profile's loadBalancerProfile, which withDefaults gives an embedded cluster
 // without one (AKS's default), so a version 3 row reads as it is. 5 added the pools'
 // osSKU, osDiskType, enableNodePublicIP and enableEncryptionAtHost, which withDefaults
-// gives an embedded cluster's pools without them, so a version 4 row reads as it is.
-var clusterRecord = record.Kind[armapi.ManagedCluster]{Name: "managed cluster", Schema: 5}
+// gives an embedded cluster's pools without them, so a version 4 row reads as it is. 6
+// spells the etag eTag, AKS's key; a row holds none in practice (it is the row's version,
+// set on every read), and encoding/json matches keys case-insensitively, so a version 5
+// row reads as it is; 6 also added the pools' eTag (their cluster's, set on every read
+// as the cluster's is).
+var clusterRecord = record.Kind[armapi.ManagedCluster]{Name: "managed cluster", Schema: 6}

@@ -35,7 +35,7 @@ func exampleCluster() *armapi.ManagedCluster {
 			DNSPrefix:                "c1-dns",
 			FQDN:                     s("c1-dns-1a2b.westus.mlfleet.local"),
 			PrivateFQDN:              s("c1-dns-1a2b.private.westus.mlfleet.local"),
-			AgentPoolProfiles: []armapi.AgentPoolProfile{{Name: "nodepool1", AgentPoolProperties: armapi.AgentPoolProperties{Count: 3, VMSize: "Standard_D3_v2", Mode: "System",
+			AgentPoolProfiles: []armapi.AgentPoolProfile{{Name: "nodepool1", AgentPoolProperties: armapi.AgentPoolProperties{ETag: `"4"`, Count: 3, VMSize: "Standard_D3_v2", Mode: "System",
 				OSType: "Linux", Type: "VirtualMachineScaleSets", OrchestratorVersion: "1.33.1", ProvisioningState: armapi.StateSucceeded,
 				CurrentOrchestratorVersion: "1.33.1", PowerState: &armapi.PowerState{Code: "Running"},
 				EnableAutoScaling: true, MinCount: n(1), MaxCount: n(5), MaxPods: 50, OSDiskSizeGB: 64,
@@ -68,6 +68,9 @@ func TestRecord(t *testing.T) {
 	recordtest.Run(t, recordtest.Kind[armapi.ManagedCluster]{
 		Name: "managedcluster", Schema: clusterRecord.Schema, Example: exampleCluster, Encode: clusterRecord.Encode,
 		Before: func(version int, mc *armapi.ManagedCluster) {
+			if version < 6 {
+				mc.Properties.AgentPoolProfiles[0].ETag = ""
+			}
 			if version < 5 {
 				p := &mc.Properties.AgentPoolProfiles[0]
 				p.OSSKU, p.OSDiskType, p.EnableNodePublicIP, p.EnableEncryptionAtHost = "", "", nil, nil

@@ -252,7 +252,7 @@ func (s *Service) modify(ctx context.Context, id string, fn func(*armapi.Managed
 			return err
 		}
 		fn(mc)
-		mc.ETag = ""
+		setETag(mc, "")
 		r.Body = clusterRecord.Encode(mc)
 		return nil
 	})
@@ -364,9 +364,19 @@ func decode(r *store.Resource) (*armapi.ManagedCluster, error) {
 		return nil, err
 	}
 	mc.Properties.Mlfleet.Kubeconfig = ""
-	mc.ETag = arm.ETag(r.Version)
+	setETag(mc, arm.ETag(r.Version))
 	withDefaults(mc)
 	return mc, nil
+}
+
+// setETag sets the eTag of mc and of each of its pools: a pool changes only through its
+// cluster's update, which If-Match is checked in, so its eTag is the cluster's. "" clears
+// them before a row is written (the etag is the row's version, set on every read).
+func setETag(mc *armapi.ManagedCluster, etag string) {
+	mc.ETag = etag
+	for i := range mc.Properties.AgentPoolProfiles {
+		mc.Properties.AgentPoolProfiles[i].ETag = etag
+	}
 }
 
 func orDefault(v, d string) string {

@@ -78,26 +78,26 @@ func TestUnsupportedPoolSettings(t *testing.T) {
 		t.Errorf("pool served: osSKU %q, osDiskType %q, enableNodePublicIP %v, enableEncryptionAtHost %v; want Ubuntu, Managed, false, false",
 			pp.OSSKU, pp.OSDiskType, pp.EnableNodePublicIP, pp.EnableEncryptionAtHost)
 	}
-	if _, _, err := s.ScalePool(ctx, testSub, testRG, "pools", "nodepool1", asRead[armapi.AgentPoolPut](t, ap)); err != nil {
+	if _, _, err := s.ScalePool(ctx, testSub, testRG, "pools", "nodepool1", asRead[armapi.AgentPoolPut](t, ap), arm.Preconditions{}); err != nil {
 		t.Fatalf("agent pool PUT as read: %v", err)
 	}
 	var put armapi.AgentPoolPut
 	put.Properties.Count = intp(1)
 	put.Properties.OSSKU, put.Properties.EnableNodePublicIP = "Ubuntu", boolp(false)
-	if _, _, err := s.ScalePool(ctx, testSub, testRG, "pools", "nodepool1", put); err != nil {
+	if _, _, err := s.ScalePool(ctx, testSub, testRG, "pools", "nodepool1", put, arm.Preconditions{}); err != nil {
 		t.Fatalf("agent pool PUT with AKS's values: %v", err)
 	}
 	put.Properties.ScaleSetPriority, put.Properties.ScaleSetEvictionPolicy, put.Properties.SpotMaxPrice = "Regular", "Delete", floatp(-1)
 	put.Properties.EnableFIPS, put.Properties.EnableUltraSSD = boolp(false), boolp(false)
-	if _, _, err := s.ScalePool(ctx, testSub, testRG, "pools", "nodepool1", put); err != nil {
+	if _, _, err := s.ScalePool(ctx, testSub, testRG, "pools", "nodepool1", put, arm.Preconditions{}); err != nil {
 		t.Fatalf("agent pool PUT with AKS's scale set values: %v", err)
 	}
 	put.Properties.AvailabilityZones = []string{"1"}
-	_, _, err = s.ScalePool(ctx, testSub, testRG, "pools", "nodepool1", put)
+	_, _, err = s.ScalePool(ctx, testSub, testRG, "pools", "nodepool1", put, arm.Preconditions{})
 	wantBadRequest(t, err, "InvalidParameter", []string{"properties.availabilityZones"}, "Leave out --zones")
 	put.Properties.AvailabilityZones = nil
 	put.Properties.ScaleSetPriority, put.Properties.EnableUltraSSD = "Spot", boolp(true)
-	_, _, err = s.ScalePool(ctx, testSub, testRG, "pools", "nodepool1", put)
+	_, _, err = s.ScalePool(ctx, testSub, testRG, "pools", "nodepool1", put, arm.Preconditions{})
 	wantBadRequest(t, err, "InvalidParameter", []string{"properties.scaleSetPriority", "properties.enableUltraSSD"}, "Leave out --priority")
 	in := clusterInput(1, "Standard_D3_v2")
 	in.Properties.AgentPoolProfiles[0].EnableEncryptionAtHost = boolp(true)
@@ -273,11 +273,11 @@ func TestUnsupportedClusterShape(t *testing.T) {
 	}
 	put := asRead[armapi.AgentPoolPut](t, ap)
 	put.Properties.ScaleDownMode, put.Properties.UpgradeSettings = "Delete", &armapi.AgentPoolUpgradeSettings{}
-	if _, _, err := s.ScalePool(ctx, testSub, testRG, "shape", "nodepool1", put); err != nil {
+	if _, _, err := s.ScalePool(ctx, testSub, testRG, "shape", "nodepool1", put, arm.Preconditions{}); err != nil {
 		t.Fatalf("agent pool PUT as read, with AKS's defaults: %v", err)
 	}
 	put.Properties.ScaleDownMode, put.Properties.UpgradeSettings = "Deallocate", &armapi.AgentPoolUpgradeSettings{MaxSurge: "33%"}
-	_, _, err = s.ScalePool(ctx, testSub, testRG, "shape", "nodepool1", put)
+	_, _, err = s.ScalePool(ctx, testSub, testRG, "shape", "nodepool1", put, arm.Preconditions{})
 	wantBadRequest(t, err, "InvalidParameter", []string{"properties.scaleDownMode", "properties.upgradeSettings.maxSurge"},
 		"Scale-down mode 'Deallocate' is not available for agent pool 'nodepool1'")
 }

@@ -105,7 +105,7 @@ func TestPoolVersionChange(t *testing.T) {
 			put.Properties.VMSize = "Standard_D3_v2"
 			put.Properties.Mode = "System"
 			put.Properties.OrchestratorVersion = tc.version
-			_, _, err := s.ScalePool(ctx, testSub, testRG, "pv", "nodepool1", put)
+			_, _, err := s.ScalePool(ctx, testSub, testRG, "pv", "nodepool1", put, arm.Preconditions{})
 			in := clusterInput(2, "Standard_D3_v2")
 			in.Properties.AgentPoolProfiles[0].OrchestratorVersion = tc.version
 			_, _, _, cerr := s.Put(ctx, testSub, testRG, "pv", in, arm.Preconditions{})
@@ -122,7 +122,7 @@ func TestPoolVersionChange(t *testing.T) {
 	// The version alone is a request of its own: not "count is required".
 	var alone armapi.AgentPoolPut
 	alone.Properties.OrchestratorVersion = "1.38.0"
-	_, _, err := s.ScalePool(ctx, testSub, testRG, "pv", "nodepool1", alone)
+	_, _, err := s.ScalePool(ctx, testSub, testRG, "pv", "nodepool1", alone, arm.Preconditions{})
 	wantBadRequest(t, err, "InvalidParameter", []string{poolTarget}, "upgrades are not supported")
 	// Several failures of an agent pool PUT are the agent pool request's, each naming its
 	// field as the agentPools API spells it; the same in a cluster PUT stays the cluster's.
@@ -130,7 +130,7 @@ func TestPoolVersionChange(t *testing.T) {
 	both.Properties.Count = intp(2)
 	both.Properties.VMSize = "Standard_D2_v2"
 	both.Properties.OrchestratorVersion = "1.38.0"
-	_, _, err = s.ScalePool(ctx, testSub, testRG, "pv", "nodepool1", both)
+	_, _, err = s.ScalePool(ctx, testSub, testRG, "pv", "nodepool1", both, arm.Preconditions{})
 	wantBadRequest(t, err, "InvalidParameter", []string{poolTarget, "properties.vmSize"}, "The agent pool request: 2 checks failed.")
 	in := clusterInput(2, "Standard_D2_v2")
 	in.Properties.AgentPoolProfiles[0].OrchestratorVersion = "1.38.0"

@@ -467,6 +467,16 @@ func TestAzAutoscaler(t *testing.T) {
 	if p := pool(); p["enableAutoScaling"] != true || p["minCount"] != 3.0 || p["maxCount"] != 5.0 {
 		t.Errorf("after create: pool %v", p)
 	}
+	// az 2.45's model has no eTag (newer ones do, as e_tag): it passes the key through as
+	// served, AKS's spelling.
+	var shown map[string]any
+	az.mustJSON(&shown, "aks", "show", "-n", "azas", "-g", "autoscalerg")
+	if e, _ := shown["eTag"].(string); !strings.HasPrefix(e, `"`) || shown["etag"] != nil {
+		t.Errorf("aks show: eTag %v, etag %v; want the quoted eTag alone", shown["eTag"], shown["etag"])
+	}
+	if p, _ := shown["agentPoolProfiles"].([]any); len(p) != 1 || testutil.Field(p[0], "eTag") != shown["eTag"] {
+		t.Errorf("aks show: agentPoolProfiles %v, want the pool with the cluster's eTag", shown["agentPoolProfiles"])
+	}
 	var mc map[string]any
 	az.mustJSON(&mc, "aks", "update", "-n", "azas", "-g", "autoscalerg", "--update-cluster-autoscaler", "--min-count", "3", "--max-count", "6",
 		"--cluster-autoscaler-profile", "scan-interval=30s", "max-empty-bulk-delete=20")

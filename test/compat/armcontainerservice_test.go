@@ -206,16 +206,23 @@ func TestManagedClusterLifecycle(t *testing.T) {
 		t.Errorf("GET /version says %s, the resource says %s", sv.GitVersion, str(p.CurrentKubernetesVersion))
 	}
 
-	// Scale the pool to 2 through the agent pools client.
+	// Scale the pool to 2 through the agent pools client, If-Match the pool's eTag as read
+	// (properties.eTag in the model).
+	before, err := pools.Get(ctx, rg, name, "nodepool1", nil)
+	if err != nil || before.Properties == nil || before.Properties.ETag == nil || *before.Properties.ETag == "" {
+		t.Fatalf("AgentPools.Get before scale: %v; want properties.eTag in the model", err)
+	}
+	scaleTo := func(n int32) armcontainerservice.AgentPool {
+		return armcontainerservice.AgentPool{Properties: &armcontainerservice.ManagedClusterAgentPoolProfileProperties{
+			Count: to.Ptr(n), VMSize: to.Ptr("Standard_D2_v2"), Mode: to.Ptr(armcontainerservice.AgentPoolModeSystem)}}
+	}
 	start = time.Now()
-	scale, err := pools.BeginCreateOrUpdate(ctx, rg, name, "nodepool1", armcontainerservice.AgentPool{
-		Properties: &armcontainerservice.ManagedClusterAgentPoolProfileProperties{
-			Count:  to.Ptr[int32](2),
-			VMSize: to.Ptr("Standard_D2_v2"),
-			Mode:   to.Ptr(armcontainerservice.AgentPoolModeSystem),
-		},
-	}, nil)
+	scale, err := pools.BeginCreateOrUpdate(ctx, rg, name, "nodepool1", scaleTo(2),
+		&armcontainerservice.AgentPoolsClientBeginCreateOrUpdateOptions{IfMatch: before.Properties.ETag})
 	scaled := pollDone(ctx, t, "scale", scale, err)
+	_, err = pools.BeginCreateOrUpdate(ctx, rg, name, "nodepool1", scaleTo(3),
+		&armcontainerservice.AgentPoolsClientBeginCreateOrUpdateOptions{IfMatch: before.Properties.ETag})
+	responseError(t, "scale with a stale IfMatch", err, http.StatusPreconditionFailed, "PreconditionFailed")
 	t.Logf("scale to 2: %v", time.Since(start).Round(time.Millisecond))
 	if scaled.Properties == nil || scaled.Properties.Count == nil || *scaled.Properties.Count != 2 {
 		t.Errorf("scale result: %+v", scaled.Properties)
@@ -231,9 +238,21 @@ func TestManagedClusterLifecycle(t *testing.T) {
 	}
 
 	// Tags through BeginUpdateTags (PATCH, an LRO the server may end at once): the set sent
-	// replaces the cluster's, and the pool keeps its count.
-	tagged, err := mcs.BeginUpdateTags(ctx, rg, name, armcontainerservice.TagsObject{Tags: map[string]*string{"team": to.Ptr("ml")}}, nil)
+	// replaces the cluster's, and the pool keeps its count. The model's ETag (the body's
+	// eTag) feeds IfMatch; once the update has changed the cluster it is stale.
+	read, err := mcs.Get(ctx, rg, name, nil)
+	if err != nil || read.ETag == nil || *read.ETag == "" {
+		t.Fatalf("Get before BeginUpdateTags: ETag %v, %v; want the cluster's eTag in the model", read.ETag, err)
+	}
+	tagged, err := mcs.BeginUpdateTags(ctx, rg, name, armcontainerservice.TagsObject{Tags: map[string]*string{"team": to.Ptr("ml")}},
+		&armcontainerservice.ManagedClustersClientBeginUpdateTagsOptions{IfMatch: read.ETag})
 	updated := pollDone(ctx, t, "update tags", tagged, err)
+	if updated.ETag == nil || *updated.ETag == *read.ETag {
+		t.Errorf("BeginUpdateTags result ETag %v, want a new one after %s", updated.ETag, *read.ETag)
+	}
+	_, err = mcs.BeginUpdateTags(ctx, rg, name, armcontainerservice.TagsObject{Tags: map[string]*string{"team": to.Ptr("qa")}},
+		&armcontainerservice.ManagedClustersClientBeginUpdateTagsOptions{IfMatch: read.ETag})
+	responseError(t, "BeginUpdateTags with a stale IfMatch", err, http.StatusPreconditionFailed, "PreconditionFailed")
 	if len(updated.Tags) != 1 || str(updated.Tags["team"]) != "ml" {
 		t.Errorf("BeginUpdateTags result tags = %v, want team=ml", updated.Tags)
 	}

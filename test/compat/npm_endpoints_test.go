@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -15,8 +16,8 @@ import (
 
 // TestNpmOnlineEndpoints runs test/compat/npm/compat_endpoints.mjs: the official npm client
 // @azure/arm-machinelearning 2.1.1 registers a model version, creates endpoints (Key and
-// AMLToken) and a Kubernetes deployment on an AKS compute, reads keys and a token, routes
-// traffic and deletes, all through its own LRO pollers and models (#17).
+// AMLToken) and a Kubernetes deployment on an AKS compute, scales and tags it with
+// beginUpdate (PATCH), reads keys and a token, routes traffic and deletes, all through its own LRO pollers and models (#17).
 func TestNpmOnlineEndpoints(t *testing.T) {
 	node := requireNode(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -100,6 +101,11 @@ func TestNpmOnlineEndpoints(t *testing.T) {
 	if m := get("deployment-skus"); m["count"] != 1.0 || m["maximum"] != 100.0 {
 		t.Errorf("deployment-skus: %v", m)
 	}
+	if m := get("deployment-update"); m["provisioningState"] != "Succeeded" || m["capacity"] != 2.0 ||
+		!reflect.DeepEqual(m["tags"], map[string]any{"team": "ml"}) || m["instanceType"] != "smallinstancetype" {
+		t.Errorf("deployment-update: %v", m)
+	}
+	refused("deployment-update-tier", 400)
 	if m := get("traffic"); m["traffic"].(map[string]any)["blue"] != 100.0 {
 		t.Errorf("traffic: %v", m)
 	}

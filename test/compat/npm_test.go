@@ -263,6 +263,21 @@ func TestNpmArmMachineLearning(t *testing.T) {
 	checkCompute("create (poller result)", created, createName, false)
 	get("get-created", &gotCreated)
 	checkCompute("get created", gotCreated, createName, false)
+	// scaleSettings is AmlCompute's: a 400 that says how to scale an AKS compute; the
+	// compute PUT back as the client read it is accepted.
+	var refusal struct {
+		Error *struct {
+			StatusCode float64 `json:"statusCode"`
+			Message    string  `json:"message"`
+		} `json:"error"`
+	}
+	_ = json.Unmarshal(steps["update-scalesettings"].Raw, &refusal)
+	if refusal.Error == nil || refusal.Error.StatusCode != 400 || !strings.Contains(refusal.Error.Message, "agentCount") {
+		t.Errorf("update-scalesettings: want a 400 naming agentCount, got %s", steps["update-scalesettings"].Raw)
+	}
+	var putBack npmCompute
+	get("put-as-read", &putBack)
+	checkCompute("put as read", putBack, createName, false)
 	get("attach", &attachedC)
 	checkCompute("attach (poller result)", attachedC, attachName, true)
 	get("get-attached", &gotAttached)

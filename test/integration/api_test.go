@@ -18,7 +18,7 @@ const mlAPI = "?api-version=2024-04-01"
 func TestBadInput(t *testing.T) {
 	t.Parallel()
 	must(t, do(t, call{method: "PUT", path: rgPath("bad-input-rg") + rgAPI, body: `{"location":"westus"}`}), http.StatusCreated)
-	must(t, do(t, call{method: "PUT", path: wsPath("bad-input-rg", "ws1") + mlAPI, body: `{"location":"westus"}`}), http.StatusCreated)
+	must(t, do(t, call{method: "PUT", path: wsPath("bad-input-rg", "ws1") + mlAPI, body: `{"location":"westus"}`}), http.StatusOK)
 
 	cases := []struct {
 		name       string
@@ -130,7 +130,7 @@ func TestPaging(t *testing.T) {
 	t.Parallel()
 	must(t, do(t, call{method: "PUT", path: rgPath("paging-rg") + rgAPI, body: `{"location":"eastus"}`}), http.StatusCreated)
 	for i := range 12 {
-		must(t, do(t, call{method: "PUT", path: wsPath("paging-rg", fmt.Sprintf("ws-%02d", i)) + mlAPI, body: `{"location":"eastus"}`}), http.StatusCreated)
+		must(t, do(t, call{method: "PUT", path: wsPath("paging-rg", fmt.Sprintf("ws-%02d", i)) + mlAPI, body: `{"location":"eastus"}`}), http.StatusOK)
 	}
 	next := rgPath("paging-rg") + "/providers/Microsoft.MachineLearningServices/workspaces" + mlAPI
 	var names []string

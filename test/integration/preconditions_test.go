@@ -14,14 +14,19 @@ import (
 var etagPattern = regexp.MustCompile(`^"[0-9]+"$`)
 
 // getETag GETs a resource and checks that its etag is in the body and the ETag header,
-// the same in both.
+// the same in both. The body's key is the resource type's: eTag for a managed cluster
+// (AKS's spelling, which armcontainerservice reads), etag for a compute.
 func getETag(t *testing.T, path string) (answer, string) {
 	t.Helper()
 	a := do(t, call{method: "GET", path: path})
 	must(t, a, http.StatusOK)
-	etag, _ := a.body["etag"].(string)
+	key := "etag"
+	if strings.Contains(path, "/managedClusters/") {
+		key = "eTag"
+	}
+	etag, _ := a.body[key].(string)
 	if !etagPattern.MatchString(etag) || a.header.Get("ETag") != etag {
-		t.Fatalf("GET %s: body etag %q, ETag header %q; want the same quoted number in both", path, etag, a.header.Get("ETag"))
+		t.Fatalf("GET %s: body %s %q, ETag header %q; want the same quoted number in both", path, key, etag, a.header.Get("ETag"))
 	}
 	return a, etag
 }

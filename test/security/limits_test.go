@@ -173,7 +173,7 @@ func TestActivityLogRecordsWrites(t *testing.T) {
 	if a.header.Get("x-ms-correlation-request-id") != "corr-rg" {
 		t.Errorf("x-ms-correlation-request-id = %q, want the client's", a.header.Get("x-ms-correlation-request-id"))
 	}
-	must(s.call(t, "PUT", ws+"?api-version=2024-04-01", `{"location":"westus","properties":{"description":"`+marker+`"}}`, corr("corr-ws")...), http.StatusCreated)
+	must(s.call(t, "PUT", ws+"?api-version=2024-04-01", `{"location":"westus","properties":{"description":"`+marker+`"}}`, corr("corr-ws")...), http.StatusOK)
 	created := must(s.call(t, "PUT", mc+"?api-version=2025-02-01", `{"location":"westus","tags":{"secret":"`+marker+`"},
 		"properties":{"agentPoolProfiles":[{"name":"nodepool1","count":1,"vmSize":"Standard_D2_v2","mode":"System"}]}}`, corr("corr-mc")...), http.StatusCreated)
 	opURL := created.header.Get("Azure-AsyncOperation")

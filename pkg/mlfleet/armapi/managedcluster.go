@@ -9,7 +9,7 @@ type ManagedCluster struct {
 	Tags       map[string]string `json:"tags"`
 	SystemData *SystemData       `json:"systemData,omitempty"`
 	// ETag changes with every change of the cluster (see Compute.ETag).
-	ETag string `json:"etag,omitempty"`
+	ETag string `json:"eTag,omitempty"`
 	SKU  SKU    `json:"sku"`
 	// Identity is the cluster's managed identity (nil for a cluster that runs as a service
 	// principal).
@@ -355,6 +355,9 @@ type AgentPool struct {
 
 // AgentPoolProperties are the properties of an agent pool resource.
 type AgentPoolProperties struct {
+	// ETag is the pool's eTag (AKS's spelling), for If-Match on a pool PUT: its cluster's,
+	// as a pool changes only through its cluster's update.
+	ETag                string `json:"eTag,omitempty"`
 	Count               int    `json:"count"`
 	VMSize              string `json:"vmSize"`
 	Mode                string `json:"mode"`

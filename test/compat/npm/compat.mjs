@@ -1,5 +1,6 @@
 // compat.mjs drives the official npm client @azure/arm-machinelearning against an mlfleet
-// server: create an AKS compute from the workspace, get it, attach an existing managed
+// server: create an AKS compute from the workspace, get it, try its scaleSettings update
+// (refused), PUT it back as read, attach an existing managed
 // cluster as a second compute, list (paged), listKeys, listNodes, then delete both
 // (Detach for the attached one, Delete for the created one) and check they are gone.
 //
@@ -59,6 +60,17 @@ await step("create", async () => {
 });
 
 await step("get-created", async () => summary(await computes.get(rg, ws, createName)));
+
+// Compute_Update (PATCH, ClusterUpdateParameters) carries only AmlCompute's scaleSettings,
+// which an AKS compute refuses; a read-modify-write PUT of the compute as the client
+// models it (every key it knows) passes the server's unknown-key check.
+await expectError("update-scalesettings", () =>
+  computes.beginUpdateAndWait(rg, ws, createName, { properties: { scaleSettings: { maxNodeCount: 2, minNodeCount: 0 } } }, lro));
+await step("put-as-read", async () => {
+  const c = await computes.get(rg, ws, createName);
+  c.properties.description = "as read";
+  return summary(await computes.beginCreateOrUpdateAndWait(rg, ws, createName, c, lro));
+});
 
 await step("attach", async () => {
   const c = await computes.beginCreateOrUpdateAndWait(rg, ws, attachName, {

@@ -3,7 +3,7 @@
 // (createOrUpdate, get, list), onlineEndpoints (create LRO, get, list, listKeys,
 // regenerateKeys LRO, getToken on a Key endpoint refused, an AMLToken endpoint's getToken,
 // traffic by PUT, delete LRO) and onlineDeployments (create LRO to Succeeded, get, list,
-// listSkus, delete LRO).
+// listSkus, update LRO (PATCH sku.capacity and tags; a sku tier refused), delete LRO).
 //
 // It is run by test/compat/npm_endpoints_test.go, which prepares the workspace, an AKS
 // compute and the uploaded model blob, and asserts on what this script prints: one JSON
@@ -97,6 +97,13 @@ await step("deployment-skus", async () => {
   for await (const s of deployments.listSkus(rg, ws, "npmep", "blue")) skus.push(s);
   return { count: skus.length, maximum: skus[0]?.capacity?.maximum };
 });
+await step("deployment-update", async () => {
+  await deployments.beginUpdateAndWait(rg, ws, "npmep", "blue", { sku: { capacity: 2 }, tags: { team: "ml" } }, lro);
+  const d = await deployments.get(rg, ws, "npmep", "blue");
+  return { provisioningState: d.properties?.provisioningState, capacity: d.sku?.capacity, tags: d.tags, instanceType: d.properties?.instanceType };
+});
+await expectError("deployment-update-tier", () =>
+  deployments.beginUpdateAndWait(rg, ws, "npmep", "blue", { sku: { capacity: 1, tier: "Premium" } }, lro));
 await step("traffic", async () => {
   const e = await endpoints.beginCreateOrUpdateAndWait(rg, ws, "npmep", { ...epBody, properties: { ...epBody.properties, traffic: { blue: 100 } } }, lro);
   return { traffic: e.properties?.traffic, scoringUri: e.properties?.scoringUri };

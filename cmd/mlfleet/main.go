@@ -5,6 +5,11 @@ import (
 	"os"
 
 	"github.com/mlfleet/mlfleet/internal/cli"
+	"github.com/mlfleet/mlfleet/internal/sandbox"
 )
 
-func main() { os.Exit(cli.Main()) }
+func main() {
+	// First: started as a scoring script's sandbox stub, this binary does only that.
+	sandbox.Init()
+	os.Exit(cli.Main())
+}

@@ -59,6 +59,7 @@ type serveFlags struct {
 	python                          string
 	routerImage                     string
 	allowKubeconfigExec             bool
+	unsandboxedScoring              bool
 }
 
 func newServeCommand(streams Streams) *cobra.Command {
@@ -151,6 +152,7 @@ other mlfleet commands work with no flags. Stop it with Ctrl-C (SIGINT) or SIGTE
 				LeaseTTL: f.leaseTTL, StepDelay: f.stepDelay, CleanupBackoff: f.backoff, VersionsFile: f.versions, QuotaFile: f.quotas, HealthInterval: f.health, SweepInterval: f.sweep,
 				ReadLimit: f.reads, WriteLimit: f.writes, ActivityRetention: f.retention, ReplicaInterval: f.replicaInterval, MaxUploadSize: maxUpload, Logger: logger,
 				Python: python, RouterImage: f.routerImage, AllowKubeconfigExec: f.allowKubeconfigExec,
+				UnsandboxedScoring: f.unsandboxedScoring,
 			}, streams.Out)
 		},
 	}
@@ -181,6 +183,7 @@ other mlfleet commands work with no flags. Stop it with Ctrl-C (SIGINT) or SIGTE
 	fl.StringVar(&f.python, "python", "python3", "Python interpreter (command or path) that runs the online deployments of embedded clusters; it imports the deployment's scoring script and its packages (e.g. scikit-learn)")
 	fl.StringVar(&f.routerImage, "router-image", "", "Image of the inference router (azureml-fe) on external clusters; without it online endpoints cannot serve there")
 	fl.BoolVar(&f.allowKubeconfigExec, "allow-kubeconfig-exec", false, "Let imported clusters' kubeconfigs run exec plugins (EKS, GKE) and read files on this machine; only when everyone who may register clusters may run programs here")
+	fl.BoolVar(&f.unsandboxedScoring, "unsandboxed-scoring", false, "Run the scoring scripts of online deployments on embedded clusters without their sandbox, with this server's access to every file (its home, keys and database included); only when everyone who may create deployments may run programs here as this user, or where the kernel refuses unprivileged user namespaces")
 	fl.DurationVar(&f.stepDelay, "fault-step-delay", 0, "Fault injection for tests: sleep before every operation step")
 	_ = fl.MarkHidden("fault-step-delay")
 	return cmd

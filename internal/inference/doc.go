@@ -11,7 +11,8 @@
 //
 // On embedded clusters the pod stand-in of the cluster runtime runs each such pod as a
 // local process through a [Supervisor]: `python -u server.py` (the script is [ServerScript],
-// shipped inside the binary), which imports the scoring script, calls its init() once and
+// shipped inside the binary), run in a sandbox that hides mlfleet's home and state from it
+// ([ProcessSpec.Sandbox], package sandbox), which imports the scoring script, calls its init() once and
 // its run(raw_data) for every POST /score, with the model directory in AZUREML_MODEL_DIR.
 // The supervisor restarts the process with exponential back-off when it dies, probes
 // GET /ready, writes the process's output to a size-capped log file and stops the whole

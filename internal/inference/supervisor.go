@@ -20,6 +20,7 @@ import (
 
 	"github.com/mlfleet/mlfleet/internal/background"
 	"github.com/mlfleet/mlfleet/internal/failpoint"
+	"github.com/mlfleet/mlfleet/internal/sandbox"
 )
 
 // ServerScript is mlfleet's Python inference server (server.py), written into each
@@ -81,6 +82,11 @@ type ProcessSpec struct {
 	// RestartsBefore is the restart count to continue from (a pod's, from before a
 	// restart of mlfleet), so that the count never goes back.
 	RestartsBefore int
+	// Sandbox says what the process must not see (mlfleet's home and state); it sees
+	// WorkDir read-write and CodeDir and ModelDir read-only. Its zero value still runs the
+	// process in a sandbox, hiding nothing; a process whose sandbox cannot be set up does
+	// not run, unless Sandbox.Unsandboxed.
+	Sandbox sandbox.Policy
 	// OnChange, if set, is called (from the supervisor's goroutines) whenever State
 	// changes. It must not block.
 	OnChange func()
@@ -148,6 +154,16 @@ func StartProcess(spec ProcessSpec) (*Supervisor, error) {
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
+	}
+	// The sandbox binds the directories back at absolute paths.
+	for _, dir := range []*string{&spec.WorkDir, &spec.CodeDir, &spec.ModelDir} {
+		if *dir != "" {
+			abs, err := filepath.Abs(*dir)
+			if err != nil {
+				return nil, fmt.Errorf("%w: %v", ErrInvalidSpec, err)
+			}
+			*dir = abs
+		}
 	}
 	if spec.ScoringScript == "" {
 		spec.ScoringScript = "score.py"
@@ -337,10 +353,18 @@ func (s *Supervisor) runOnce(ctx context.Context) *ProcessExit {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	// Children that keep the output pipe open must not hold Wait forever.
 	cmd.WaitDelay = stopGrace
-	if err := cmd.Start(); err != nil {
+	keep := []sandbox.Mount{{Path: s.spec.WorkDir, Writable: true}, {Path: s.spec.CodeDir}}
+	if s.spec.ModelDir != "" {
+		keep = append(keep, sandbox.Mount{Path: s.spec.ModelDir})
+	}
+	if err := s.spec.Sandbox.Start(cmd, keep...); err != nil {
 		return s.failedStart(exit, err)
 	}
-	fmt.Fprintf(s.out, "mlfleet: started %s (pid %d) at %s\n", s.spec.Python, cmd.Process.Pid, started.UTC().Format(time.RFC3339))
+	how := "in its sandbox"
+	if s.spec.Sandbox.Unsandboxed {
+		how = "without a sandbox (--unsandboxed-scoring)"
+	}
+	fmt.Fprintf(s.out, "mlfleet: started %s %s (pid %d) at %s\n", s.spec.Python, how, cmd.Process.Pid, started.UTC().Format(time.RFC3339))
 	s.update(func(st *ProcessState) bool {
 		st.Running, st.Ready, st.Waiting, st.StartedAt = true, false, "", started
 		st.Backoff, st.NextStart = 0, time.Time{}

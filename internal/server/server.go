@@ -124,6 +124,11 @@ type Config struct {
 	// AllowKubeconfigExec lets registered clusters' kubeconfigs run exec plugins and auth
 	// providers and read files on this machine (external.WithLocalCredentials).
 	AllowKubeconfigExec bool
+	// UnsandboxedScoring runs the scoring scripts of online deployments on embedded
+	// clusters without a sandbox, with this server's access to every file, its home
+	// included (serve --unsandboxed-scoring). False runs each in a sandbox that hides the
+	// home and the store, and refuses to run it where the kernel allows no sandbox.
+	UnsandboxedScoring bool
 	// Logger receives logs; nil means JSON logs on stderr at info level.
 	Logger *slog.Logger
 }

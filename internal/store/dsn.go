@@ -83,3 +83,18 @@ func Describe(dsn string) string {
 	}
 	return u.Redacted()
 }
+
+// SQLiteFile returns the absolute path of the file a SQLite dsn names; false for a
+// PostgreSQL URL, an in-memory database and a DSN Open refuses.
+func SQLiteFile(dsn string) (string, bool) {
+	postgres, path, _, err := parseDSN(dsn)
+	path = strings.TrimPrefix(path, "file:")
+	if err != nil || postgres || path == "" || strings.HasPrefix(path, ":") {
+		return "", false
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", false
+	}
+	return abs, true
+}

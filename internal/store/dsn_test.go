@@ -33,6 +33,26 @@ func TestResolveSQLite(t *testing.T) {
 	}
 }
 
+// TestSQLiteFile: the file of a SQLite DSN, which the scoring sandbox hides, whatever form
+// the DSN takes; none for PostgreSQL and in-memory databases.
+func TestSQLiteFile(t *testing.T) {
+	for _, tc := range []struct{ name, dsn, want string }{
+		{"sqlite URL", "sqlite:///var/lib/mlfleet/state.db?_pragma=busy_timeout(5000)", "/var/lib/mlfleet/state.db"},
+		{"bare path", "/srv/m.db", "/srv/m.db"},
+		{"file URI", "file:/srv/m.db?cache=shared", "/srv/m.db"},
+		{"memory", ":memory:", ""},
+		{"postgres", "postgres://mlfleet:secret@db:5432/mlfleet", ""},
+		{"unknown scheme", "mysql://x", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := SQLiteFile(tc.dsn)
+			if got != tc.want || ok != (tc.want != "") {
+				t.Errorf("SQLiteFile(%q) = %q, %v; want %q", tc.dsn, got, ok, tc.want)
+			}
+		})
+	}
+}
+
 // TestDescribe: a store is named for the banner and the log as sqlite:///abs/path, or
 // as its PostgreSQL URL without the password, wherever the URL carries it.
 func TestDescribe(t *testing.T) {

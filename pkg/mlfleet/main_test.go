@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mlfleet/mlfleet/internal/sandbox"
 	"github.com/mlfleet/mlfleet/pkg/mlfleet"
 	"github.com/mlfleet/mlfleet/test/testserver"
 )
@@ -27,6 +28,8 @@ const (
 )
 
 func TestMain(m *testing.M) {
+	// First: this binary is the sandbox stub of the scoring processes its servers start.
+	sandbox.Init()
 	os.Exit(testserver.Main(func() int {
 		if err := setup(); err != nil {
 			fmt.Fprintln(os.Stderr, "set up the fixtures:", err)

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/mlfleet/mlfleet/internal/cli"
+	"github.com/mlfleet/mlfleet/internal/sandbox"
 	"github.com/mlfleet/mlfleet/internal/testutil"
 	"github.com/mlfleet/mlfleet/pkg/mlfleet"
 	"github.com/mlfleet/mlfleet/test/testserver"
@@ -29,6 +30,8 @@ import (
 var srv *testserver.Server
 
 func TestMain(m *testing.M) {
+	// First: this binary is the sandbox stub of the scoring processes its servers start.
+	sandbox.Init()
 	os.Exit(testserver.Main(m.Run, func(s *testserver.Server) { srv = s }))
 }
 

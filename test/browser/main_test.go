@@ -14,6 +14,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/mlfleet/mlfleet/internal/sandbox"
 	"github.com/mlfleet/mlfleet/test/testserver"
 )
 
@@ -25,6 +26,8 @@ var shared struct {
 }
 
 func TestMain(m *testing.M) {
+	// First: this binary is the sandbox stub of the scoring processes its servers start.
+	sandbox.Init()
 	if _, err := os.Stat(chromiumPath); err != nil {
 		os.Exit(m.Run()) // every test skips, or fails under CI (requireChromium)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 
 	"github.com/mlfleet/mlfleet/internal/clientconfig"
+	"github.com/mlfleet/mlfleet/internal/sandbox"
 	"github.com/mlfleet/mlfleet/test/testserver"
 )
 
@@ -23,6 +24,8 @@ import (
 var server *testserver.Server
 
 func TestMain(m *testing.M) {
+	// First: this binary is the sandbox stub of the scoring processes its servers start.
+	sandbox.Init()
 	os.Exit(testserver.Main(m.Run, func(s *testserver.Server) { server = s }))
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/mlfleet/mlfleet/internal/cli"
 	"github.com/mlfleet/mlfleet/internal/clientconfig"
 	"github.com/mlfleet/mlfleet/internal/failpoint"
+	"github.com/mlfleet/mlfleet/internal/sandbox"
 	"github.com/mlfleet/mlfleet/pkg/mlfleet"
 	"github.com/mlfleet/mlfleet/test/testserver"
 )
@@ -35,6 +36,8 @@ var shared struct {
 }
 
 func TestMain(m *testing.M) {
+	// First: this binary is the sandbox stub of the scoring processes its servers start.
+	sandbox.Init()
 	if os.Getenv(childEnv) == "1" {
 		armOnSignal()
 		os.Exit(cli.Main())

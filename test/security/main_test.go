@@ -23,6 +23,7 @@ import (
 	"github.com/mlfleet/mlfleet/internal/auth"
 	"github.com/mlfleet/mlfleet/internal/operations"
 	"github.com/mlfleet/mlfleet/internal/resources"
+	"github.com/mlfleet/mlfleet/internal/sandbox"
 	"github.com/mlfleet/mlfleet/internal/store"
 	"github.com/mlfleet/mlfleet/internal/store/storetest"
 	"github.com/mlfleet/mlfleet/test/testserver"
@@ -87,6 +88,8 @@ const (
 )
 
 func TestMain(m *testing.M) {
+	// First: this binary is the sandbox stub of the scoring processes its servers start.
+	sandbox.Init()
 	os.Exit(run(m))
 }
 

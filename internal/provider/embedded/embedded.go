@@ -25,6 +25,7 @@ import (
 	"github.com/mlfleet/mlfleet/internal/provider"
 	"github.com/mlfleet/mlfleet/internal/provider/embedded/clusterruntime"
 	"github.com/mlfleet/mlfleet/internal/provider/embedded/kubeapiserver"
+	"github.com/mlfleet/mlfleet/internal/sandbox"
 	v1 "k8s.io/api/core/v1"
 )
 
@@ -37,6 +38,9 @@ type Provider struct {
 	version string
 	log     *slog.Logger
 	python  string
+	// sandbox is what the inference pods' processes must not see, besides the provider's
+	// own data (scoringSandbox).
+	sandbox sandbox.Policy
 	// drainTimeout bounds a scale-down's drain; zero is the runtime's default.
 	drainTimeout time.Duration
 
@@ -92,6 +96,13 @@ type Option func(*Provider)
 // says so.
 func WithPython(path string) Option {
 	return func(p *Provider) { p.python = path }
+}
+
+// WithSandbox sets what the clusters' inference pods must not see (mlfleet's home and
+// state, see sandbox.Policy); the provider adds its own directory and the socket of the
+// etcd or kine it runs. Without it they still run sandboxed, hiding those alone.
+func WithSandbox(policy sandbox.Policy) Option {
+	return func(p *Provider) { p.sandbox = policy }
 }
 
 // WithDrainTimeout bounds the drain of the nodes a scale-down removes (see
@@ -207,7 +218,7 @@ func (p *Provider) start(ctx context.Context, c *cluster, spec provider.ClusterS
 	cfg := srv.InClusterConfig()
 	log := p.log.With("cluster", spec.Name)
 	rt, err := clusterruntime.Start(ctx, cfg, clusterruntime.Options{Logger: log,
-		DataDir: filepath.Join(p.dir, spec.ID, "inference"), Python: p.python, DrainTimeout: p.drainTimeout})
+		DataDir: filepath.Join(p.dir, spec.ID, "inference"), Python: p.python, Sandbox: p.scoringSandbox(state), DrainTimeout: p.drainTimeout})
 	if err != nil {
 		_ = srv.Stop(context.WithoutCancel(ctx))
 		return fmt.Errorf("start cluster runtime of %s: %w", spec.Name, err)

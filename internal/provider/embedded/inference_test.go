@@ -32,13 +32,15 @@ import json, os
 def init():
     print("loading model from", os.environ["AZUREML_MODEL_DIR"])
 def run(raw):
-    return {"pid": os.getpid(), "doubled": [2 * x for x in json.loads(raw)["data"]]}
+    return {"pid": os.getpid(), "doubled": [2 * x for x in json.loads(raw)["data"]],
+            "providerDir": sorted(os.listdir(os.environ["PROVIDER_DIR"]))}
 `
 
 // TestInferenceOnEmbeddedCluster deploys a scoring script the way the API side does and
 // scores it through the provider's in-process router; the provider is closed and started
 // again on the same data (a restart of mlfleet) and serves again at the same address;
-// deleting the cluster leaves no process.
+// deleting the cluster leaves no process. The script sees of the provider's directory only
+// the way to its own work directory, not the etcd (its sandbox).
 func TestInferenceOnEmbeddedCluster(t *testing.T) {
 	if os.Getenv("TMP_KLOG") == "" {
 		klog.SetLogger(logr.Discard())
@@ -91,7 +93,8 @@ func TestInferenceOnEmbeddedCluster(t *testing.T) {
 				ObjectMeta: metav1.ObjectMeta{Labels: labels, Annotations: map[string]string{
 					inference.AnnotationRuntime: inference.RuntimePython, inference.AnnotationModelDir: model,
 					inference.AnnotationCodeDir: code, inference.AnnotationScoringScript: "score.py"}},
-				Spec: v1.PodSpec{Containers: []v1.Container{{Name: inference.ContainerName, Image: inference.DefaultImage}}},
+				Spec: v1.PodSpec{Containers: []v1.Container{{Name: inference.ContainerName, Image: inference.DefaultImage,
+					Env: []v1.EnvVar{{Name: "PROVIDER_DIR", Value: dir}}}}},
 			}},
 	}, metav1.CreateOptions{})
 	mustCreate(err)
@@ -125,11 +128,15 @@ func TestInferenceOnEmbeddedCluster(t *testing.T) {
 			b, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
 			var out struct {
-				PID     int
-				Doubled []float64
+				PID         int
+				Doubled     []float64
+				ProviderDir []string
 			}
 			if resp.StatusCode == 200 && json.Unmarshal(b, &out) == nil && fmt.Sprint(out.Doubled) == "[2 5]" {
 				pid = out.PID
+				if fmt.Sprint(out.ProviderDir) != "["+spec.ID+"]" {
+					t.Errorf("the scoring script sees %v in the provider's directory, want only [%s] (the way to its work directory)", out.ProviderDir, spec.ID)
+				}
 				return true, ""
 			}
 			return false, fmt.Sprintf("%d %s", resp.StatusCode, b)

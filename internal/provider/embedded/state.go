@@ -3,11 +3,13 @@ package embedded
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/mlfleet/mlfleet/internal/provider/embedded/kubeapiserver"
+	"github.com/mlfleet/mlfleet/internal/sandbox"
 	"go.uber.org/zap"
 )
 
@@ -71,6 +73,21 @@ func (p *Provider) startState(ctx context.Context) (stateStore, error) {
 		p.state = e
 	}
 	return p.state, nil
+}
+
+// scoringSandbox is the sandbox of the clusters' inference pods: the one WithSandbox set,
+// hiding the provider's directory too and the socket directory of the etcd or kine it runs
+// (a temporary one when the data directory's path is too long for a socket).
+func (p *Provider) scoringSandbox(state stateStore) sandbox.Policy {
+	hide := []string{p.dir}
+	if _, external := state.(externalEtcd); !external {
+		for _, e := range state.Endpoints() {
+			if sock, ok := strings.CutPrefix(e, "unix://"); ok {
+				hide = append(hide, filepath.Dir(sock))
+			}
+		}
+	}
+	return p.sandbox.With(hide...)
 }
 
 // deletePrefix deletes every key under prefix, one key at a time with the transaction an

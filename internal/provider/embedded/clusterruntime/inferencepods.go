@@ -21,6 +21,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/mlfleet/mlfleet/internal/inference"
+	"github.com/mlfleet/mlfleet/internal/sandbox"
 )
 
 // maxTerminationMessage is the kubelet's cap on a container's termination message.
@@ -35,6 +36,7 @@ var ErrNoProcess = errors.New("pod has no local process")
 // work directories and logs under dir/pods/<pod UID>.
 type podProcesses struct {
 	python  string
+	sandbox sandbox.Policy
 	dir     string
 	log     *slog.Logger
 	backoff [2]time.Duration // min, max; zero means the supervisor's defaults
@@ -50,7 +52,7 @@ func newPodProcesses(o *Options, changed func(string)) *podProcesses {
 	if o.DataDir == "" {
 		return nil
 	}
-	return &podProcesses{python: o.Python, dir: o.DataDir, log: o.Logger.With("component", "pod-processes"),
+	return &podProcesses{python: o.Python, sandbox: o.Sandbox, dir: o.DataDir, log: o.Logger.With("component", "pod-processes"),
 		backoff: [2]time.Duration{o.ProcessMinBackoff, o.ProcessMaxBackoff},
 		changed: changed, procs: map[types.UID]*inference.Supervisor{}}
 }
@@ -115,6 +117,7 @@ func (p *podProcesses) ensure(pod *v1.Pod) (*inference.Supervisor, error) {
 	s, err := inference.StartProcess(inference.ProcessSpec{
 		RestartsBefore: restarts,
 		Python:         p.python,
+		Sandbox:        p.sandbox,
 		WorkDir:        p.podDir(pod.UID),
 		ModelDir:       pod.Annotations[inference.AnnotationModelDir],
 		CodeDir:        pod.Annotations[inference.AnnotationCodeDir],

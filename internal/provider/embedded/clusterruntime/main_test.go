@@ -16,6 +16,7 @@ import (
 
 	"github.com/mlfleet/mlfleet/internal/inference"
 	"github.com/mlfleet/mlfleet/internal/provider/embedded/kubeapiserver"
+	"github.com/mlfleet/mlfleet/internal/sandbox"
 	"github.com/mlfleet/mlfleet/internal/testutil"
 )
 
@@ -40,6 +41,8 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	// First: this binary is the sandbox stub of the scoring processes its servers start.
+	sandbox.Init()
 	os.Exit(testutil.Main(m, "clusterruntime-test-", "TMP_KLOG", func(ctx context.Context, root string) (func(context.Context) error, error) {
 		testRoot = root
 		if p, err := inference.ResolvePython(ctx, "python3"); err == nil {

@@ -25,6 +25,7 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/mlfleet/mlfleet/internal/background"
+	"github.com/mlfleet/mlfleet/internal/sandbox"
 )
 
 // Errors of the package, wrapped with details.
@@ -118,6 +119,10 @@ type Options struct {
 	// inference pods run with. Empty, with DataDir set, leaves them waiting with an error
 	// that says so.
 	Python string
+
+	// Sandbox says what the pods' processes must not see: mlfleet's home and state (see
+	// inference.ProcessSpec). The zero value hides nothing but still sandboxes them.
+	Sandbox sandbox.Policy
 
 	// ProcessMinBackoff and ProcessMaxBackoff bound the wait before a pod's process is
 	// restarted after it died more than once in a row (a kubelet's crash-loop back-off, see

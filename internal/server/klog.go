@@ -46,8 +46,8 @@ func (h minLevel) WithGroup(name string) slog.Handler {
 // selfHealing are errors that Kubernetes components log for something they retry or
 // repair by themselves, with the level they are worth in mlfleet's log: Debug (not
 // shown) for a retry by design, which says nothing is wrong; Warn for a repair. A user
-// took each for a fault. They are matched by the text of the record's err, since the
-// components wrap their errors with %v. Under kine (a PostgreSQL store) the watch lags
+// took each for a fault. They are matched by message and by the text of the record's err
+// ("": any), since the components wrap their errors with %v. Under kine (a PostgreSQL store) the watch lags
 // by a poll, which is why they show there and seldom on the embedded etcd.
 var selfHealing = []struct {
 	msg, err string
@@ -62,6 +62,11 @@ var selfHealing = []struct {
 	// The service IP repair loop found the apiserver's own Service IP unrecorded at
 	// start and records it.
 	{"Unhandled Error", " is not allocated; repairing", slog.LevelWarn},
+	// A request a client gave up on, or one in flight when its cluster stopped (every
+	// cluster delete): the apiserver reports the abort, then what the handler did after it.
+	{"Timeout or abort while handling", "", slog.LevelWarn},
+	{"Post-timeout activity", "", slog.LevelDebug},
+	{"Unhandled Error", "post-timeout activity", slog.LevelDebug},
 }
 
 // selfHealingLevel returns the level r is worth: its own, or a lower one from selfHealing.

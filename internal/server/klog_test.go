@@ -28,6 +28,10 @@ func TestKlogSelfHealing(t *testing.T) {
 		{"stale cache retry", slog.LevelError, "Unhandled Error", fmt.Errorf("sync %q failed with %v", "azureml/azureml-fe-d964696d9", stale), ""},
 		{"kube-system not made yet", slog.LevelError, "Error while syncing ConfigMap", errors.New(`namespaces "kube-system" not found`), ""},
 		{"service IP repaired", slog.LevelError, "Unhandled Error", errors.New("the ClusterIP [IPv4]: 10.0.0.1 for Service default/kubernetes is not allocated; repairing"), "WARN"},
+		{"aborted request", slog.LevelError, "Timeout or abort while handling", nil, "WARN"},
+		{"after an aborted request", slog.LevelError, "Post-timeout activity", nil, ""},
+		{"the handler's end after an abort", slog.LevelError, "Unhandled Error",
+			errors.New("FinishRequest: post-timeout activity - time-elapsed: 159.889µs, panicked: false, err: context canceled, panic-reason: <nil>"), ""},
 		{"another error", slog.LevelError, "Unhandled Error", errors.New("etcd is down"), "ERROR"},
 		{"the same text elsewhere", slog.LevelError, "Failed to create pod", errors.New(`namespaces "kube-system" not found`), "ERROR"},
 		{"a warning", slog.LevelWarn, "Unhandled Error", stale, "WARN"},
@@ -37,7 +41,11 @@ func TestKlogSelfHealing(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var buf bytes.Buffer
 			log := slog.New(minLevel{Handler: slog.NewJSONHandler(&buf, nil), min: slog.LevelWarn}).With("component", "kubernetes")
-			log.Log(t.Context(), tt.level, tt.msg, "logger", "UnhandledError", "err", tt.err)
+			args := []any{"logger", "UnhandledError"}
+			if tt.err != nil {
+				args = append(args, "err", tt.err)
+			}
+			log.Log(t.Context(), tt.level, tt.msg, args...)
 			if tt.wantLevel == "" {
 				if buf.Len() != 0 {
 					t.Fatalf("written: %s", buf.String())
@@ -48,7 +56,11 @@ func TestKlogSelfHealing(t *testing.T) {
 			if err := json.Unmarshal(buf.Bytes(), &rec); err != nil {
 				t.Fatalf("not written as one JSON line: %v: %q", err, buf.String())
 			}
-			if rec.Level != tt.wantLevel || rec.Msg != tt.msg || rec.Err != tt.err.Error() {
+			wantErr := ""
+			if tt.err != nil {
+				wantErr = tt.err.Error()
+			}
+			if rec.Level != tt.wantLevel || rec.Msg != tt.msg || rec.Err != wantErr {
 				t.Errorf("written as %+v, want level %s with the message and error", rec, tt.wantLevel)
 			}
 		})

@@ -35,10 +35,6 @@ func (s *Service) ScalePool(ctx context.Context, sub, rg, name, pool string, in 
 	if cur := mc.Properties.AgentPoolProfiles[idx]; ip.Mode != "" && !strings.EqualFold(ip.Mode, orDefault(cur.Mode, "System")) {
 		return nil, nil, modeChange(cur).WithTarget("properties.mode")
 	}
-	if ip.Count == nil && ip.EnableAutoScaling == nil && ip.MinCount == nil && ip.MaxCount == nil &&
-		ip.NodeLabels == nil && ip.NodeTaints == nil && ip.MaxPods == nil && ip.OSDiskSizeGB == nil && ip.Tags == nil && ip.PowerState == nil && ip.OrchestratorVersion == "" {
-		return nil, nil, arm.BadRequest("InvalidParameter", "properties.count is required to scale agent pool '%s'.", pool).WithTarget("properties.count")
-	}
 	var ci armapi.ClusterInput
 	ci.Properties.AgentPoolProfiles = []armapi.AgentPoolInput{{Name: pool, Count: ip.Count, VMSize: ip.VMSize,
 		EnableAutoScaling: ip.EnableAutoScaling, MinCount: ip.MinCount, MaxCount: ip.MaxCount, PowerState: ip.PowerState,

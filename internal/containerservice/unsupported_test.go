@@ -280,6 +280,17 @@ func TestUnsupportedClusterShape(t *testing.T) {
 	_, _, err = s.ScalePool(ctx, testSub, testRG, "shape", "nodepool1", put, arm.Preconditions{})
 	wantBadRequest(t, err, "InvalidParameter", []string{"properties.scaleDownMode", "properties.upgradeSettings.maxSurge"},
 		"Scale-down mode 'Deallocate' is not available for agent pool 'nodepool1'")
+
+	// count is optional on an update, as in AKS: a PUT without it keeps the count, and one
+	// carrying only a setting mlfleet refuses gets that refusal.
+	var bare armapi.AgentPoolPut
+	got, _, err := s.ScalePool(ctx, testSub, testRG, "shape", "nodepool1", bare, arm.Preconditions{})
+	if err != nil || got.Properties.Count != ap.Properties.Count {
+		t.Fatalf("agent pool PUT without a count = %+v, %v; want the pool with its count %d", got, err, ap.Properties.Count)
+	}
+	bare.Properties.EnableFIPS = boolp(true)
+	_, _, err = s.ScalePool(ctx, testSub, testRG, "shape", "nodepool1", bare, arm.Preconditions{})
+	wantBadRequest(t, err, "InvalidParameter", []string{"properties.enableFIPS"}, "FIPS")
 }
 
 // asRead returns v, as served, read back into a PUT body of type T: what az's read-modify-

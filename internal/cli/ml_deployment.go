@@ -189,6 +189,9 @@ func newDeploymentLogs(streams Streams, g *globals) *cobra.Command {
 	var lines optInt
 	var container string
 	cmd := command("get-logs -n NAME -e ENDPOINT [--lines N]", "Show the inference server's log of a deployment", &ref, func(cmd *cobra.Command) error {
+		if lines.set && lines.v < 0 {
+			return usagef("--lines is %d; ask for 0 (all) to 10000 lines", lines.v)
+		}
 		c, err := g.client(streams)
 		if err != nil {
 			return err

@@ -204,3 +204,13 @@ func TestAssetArchive(t *testing.T) {
 		t.Errorf("archive without --version: exit %d, %s", code, errOut)
 	}
 }
+
+// TestDeploymentLogsLines: a negative --lines is refused by the CLI, naming the flag (the
+// API would name its own parameter, tail), before anything is sent.
+func TestDeploymentLogsLines(t *testing.T) {
+	fake, _ := recordingServer(t)
+	_, errOut, code := runAgainst(t, fake, "ml", "online-deployment", "get-logs", "-n", "blue", "-e", "ep", "--lines", "-5", "-g", "rg", "-w", "ws")
+	if code != 2 || !strings.Contains(errOut, "--lines is -5; ask for 0 (all) to 10000 lines") {
+		t.Errorf("get-logs --lines -5: exit %d, %s", code, errOut)
+	}
+}

@@ -243,7 +243,7 @@ func (s *Service) applyDeployment(ctx context.Context, epName, id string) error 
 		}
 		image = env.Properties.Image
 	}
-	labels := map[string]string{inference.LabelEndpoint: epName, inference.LabelDeployment: d.Name}
+	labels := InstanceLabels(epName, d.Name)
 	annotations := map[string]string{inference.AnnotationRuntime: inference.RuntimePython}
 	if st := d.Properties.Mlfleet; st != nil {
 		if st.ModelDir != "" {
@@ -266,12 +266,19 @@ func (s *Service) applyDeployment(ctx context.Context, epName, id string) error 
 	}
 	// Requests and limits are the instance type's (InstanceType): what checkCapacity
 	// counted is what the scheduler sees.
-	return kc.ApplyInferenceDeployment(ctx, kube.InferenceDeployment{
+	err = kc.ApplyInferenceDeployment(ctx, kube.InferenceDeployment{
 		Name: DeploymentName(epName, d.Name), Labels: labels, PodAnnotations: annotations,
 		Replicas: int32(n.InstanceCount), Container: inference.ContainerName, Image: image, Port: inference.Port,
 		Env: d.Properties.EnvironmentVariables, MilliCPU: n.InstanceType.MilliCPU, MemoryMiB: n.InstanceType.MemoryMiB,
 		Liveness: probe("/", n.Liveness), Readiness: probe("/ready", n.Readiness),
 	})
+	// The cluster refusing the object is no server fault (A3): the deployment fails with
+	// what the cluster said, which names the field, and what the user can do.
+	if errors.Is(err, kube.ErrInvalid) {
+		return arm.BadRequest(arm.CodeUserError, "The cluster of compute '%s' refused the instances of deployment '%s': %v. Delete the deployment and create it again; if the object is not mlfleet's, remove it from the cluster first.",
+			lastSegment(d.Properties.Compute), d.Name, err)
+	}
+	return err
 }
 
 // waitReady waits until every instance of the deployment is Ready, recording progress on
@@ -286,7 +293,7 @@ func (s *Service) waitReady(ctx context.Context, epName, id string) error {
 		return err
 	}
 	name := DeploymentName(epName, d.Name)
-	labels := map[string]string{inference.LabelEndpoint: epName, inference.LabelDeployment: d.Name}
+	labels := InstanceLabels(epName, d.Name)
 	deadline := time.Now().Add(s.cfg.ReadyTimeout)
 	// The row is written only when the ready count or the pending reason changes, not on
 	// each of the five polls a second.

@@ -208,6 +208,12 @@ func TestOnlineEndpointDeploy(t *testing.T) {
 	if logs := do(t, call{method: "POST", path: depPath + "/getLogs" + mlAPI, body: `{"containerType":"InferenceServer","tail":10}`}); logs.status != http.StatusOK && logs.status != http.StatusConflict {
 		t.Errorf("getLogs: %d %s", logs.status, logs.raw)
 	}
+	// Names in another case reach the same instances (A1): the objects carry the stored
+	// names, not this request's (QA9 #1: "has no instances yet" while 2 were ready).
+	if logs := do(t, call{method: "POST", path: base + "/onlineEndpoints/EP1/deployments/BLUE/getLogs" + mlAPI, body: `{"tail":10}`}); logs.status != http.StatusOK &&
+		(logs.status != http.StatusConflict || strings.Contains(logs.raw, "no instances yet")) {
+		t.Errorf("getLogs through EP1/BLUE: %d %s", logs.status, logs.raw)
+	}
 
 	// Traffic goes into the Secret; a deployment with traffic cannot be deleted.
 	p := do(t, call{method: "PATCH", path: epPath + mlAPI, body: `{"properties":{"traffic":{"blue":100}}}`})

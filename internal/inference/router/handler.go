@@ -12,6 +12,7 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -192,6 +193,29 @@ type routeError struct {
 
 func (e *routeError) Error() string { return e.msg }
 
+// endpointName is the name the router knows endpoint name by: names are case-insensitive
+// and case-preserving (ARM), so a scoring URI typed in another case reaches the endpoint,
+// which its Secret names as it was created. An unknown name is returned as it is.
+func (h *Handler) endpointName(name string) string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return nameIn(h.endpoints, name)
+}
+
+// nameIn returns the key of m that equals name without case, preferring an exact match;
+// name itself when there is none.
+func nameIn[V any](m map[string]V, name string) string {
+	if _, ok := m[name]; ok {
+		return name
+	}
+	for k := range m {
+		if strings.EqualFold(k, name) {
+			return k
+		}
+	}
+	return name
+}
+
 // pick chooses the deployment and instance for a request to ep and reserves a slot on
 // the instance; when every instance is busy it queues the request instead, if the
 // deployment lets requests wait.
@@ -206,6 +230,7 @@ func (h *Handler) pick(epName, pinned, auth string) (a admission, err *routeErro
 		return a, e
 	}
 	if pinned != "" {
+		pinned = nameIn(ep.deployments, pinned)
 		if _, ok := ep.deployments[pinned]; !ok {
 			return a, &routeError{http.StatusNotFound, "", "deployment_not_found",
 				fmt.Sprintf("deployment %q does not exist in endpoint %q (header %s)", pinned, epName, inference.HeaderDeployment)}
@@ -328,7 +353,7 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 
 func (h *Handler) score(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	epName := r.PathValue("endpoint")
+	epName := h.endpointName(r.PathValue("endpoint"))
 	var body []byte
 	var bodyErr error
 	read := false
@@ -396,7 +421,7 @@ func (h *Handler) score(w http.ResponseWriter, r *http.Request) {
 // swagger describes the endpoint's scoring API (OpenAPI 2.0), for the endpoint's
 // swaggerUri; it asks for the same credentials as scoring.
 func (h *Handler) swagger(w http.ResponseWriter, r *http.Request) {
-	name := r.PathValue("endpoint")
+	name := h.endpointName(r.PathValue("endpoint"))
 	h.mu.Lock()
 	ep := h.endpoints[name]
 	var rerr *routeError

@@ -114,6 +114,25 @@ func (s *Service) PutDeployment(ctx context.Context, sub, rg, ws, endpoint, name
 			return nil, err
 		}
 	}
+	// A deployment that moves to another compute must not leave the endpoint's traffic
+	// split across two computes' routers (checkOneRouter).
+	if prev != nil && c != nil && !strings.EqualFold(prev.Properties.Compute, c.ID) {
+		ds, err := s.deploymentsOf(ctx, s.cfg.Store, epID)
+		if err != nil {
+			return nil, err
+		}
+		moved := slices.Clone(ds)
+		for i, x := range moved {
+			if strings.EqualFold(x.Name, name) {
+				y := *x
+				y.Properties.Compute = c.ID
+				moved[i] = &y
+			}
+		}
+		if e := checkOneRouter(ep, moved); e != nil {
+			problems = append(problems, e)
+		}
+	}
 	// Capacity is asked of the cluster only when the compute and the instance settings
 	// are valid: the question needs both.
 	if c != nil && verr == nil {

@@ -49,8 +49,9 @@ func (s *Service) PutEndpoint(ctx context.Context, sub, rg, ws, name string, in 
 	// Traffic may only name deployments the endpoint has; a new endpoint has none yet, so
 	// a create with traffic is refused (deployments come first, then the traffic).
 	var deployments []string
+	var ds []*armapi.OnlineDeployment
 	if prev != nil {
-		ds, err := s.deploymentsOf(ctx, s.cfg.Store, id)
+		ds, err = s.deploymentsOf(ctx, s.cfg.Store, id)
 		if err != nil {
 			return nil, err
 		}
@@ -65,6 +66,11 @@ func (s *Service) PutEndpoint(ctx context.Context, sub, rg, ws, name string, in 
 	var problems mlassets.Problems
 	if verr != nil {
 		problems = append(problems, verr.(*arm.Error).Details...)
+	}
+	if verr == nil {
+		if e := checkOneRouter(&armapi.OnlineEndpoint{Name: name, Properties: p}, ds); e != nil {
+			problems = append(problems, e)
+		}
 	}
 	if p.AuthMode == AuthAMLToken && s.cfg.SigningKey == nil {
 		problems = append(problems, arm.BadRequest(arm.CodeUserError, "This server has no token signing key; use authMode Key.").WithTarget("properties.authMode"))

@@ -4,6 +4,7 @@ import (
 	"maps"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -203,6 +204,42 @@ func TestRoutingOf(t *testing.T) {
 			d := &armapi.OnlineDeployment{Properties: armapi.OnlineDeploymentProperties{RequestSettings: tc.rs}}
 			if got := routingOf(d); !reflect.DeepEqual(got, tc.want) {
 				t.Fatalf("routingOf = %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestCheckOneRouter: a router reaches only its own cluster's instances, so traffic the
+// scoring URI's router cannot serve is refused (QA9 #3): live traffic split across
+// computes, and mirrored traffic to a deployment on another compute than the serving one.
+// All traffic on another compute is allowed: that is how an endpoint moves.
+func TestCheckOneRouter(t *testing.T) {
+	const a, b = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/w/computes/cmpa",
+		"/subscriptions/s/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/w/computes/CMPY"
+	ds := []*armapi.OnlineDeployment{
+		{Name: "xaa", Properties: armapi.OnlineDeploymentProperties{Compute: a}},
+		{Name: "xbb", Properties: armapi.OnlineDeploymentProperties{Compute: b}},
+		{Name: "xcc", Properties: armapi.OnlineDeploymentProperties{Compute: strings.ToLower(b)}},
+	}
+	for _, tc := range []struct {
+		name            string
+		traffic, mirror map[string]int
+		want            string // a part of the refusal; "" means accepted
+	}{
+		{name: "one compute", traffic: map[string]int{"xbb": 50, "xcc": 50}},
+		{name: "moved to the other compute", traffic: map[string]int{"xbb": 100}, mirror: map[string]int{"xcc": 20}},
+		{name: "a deployment on another compute without traffic", traffic: map[string]int{"xaa": 100, "xbb": 0}},
+		{name: "split", traffic: map[string]int{"xaa": 50, "xbb": 25, "xcc": 25}, want: "split across computes 'cmpa' (xaa) and 'CMPY' (xbb, xcc)"},
+		{name: "mirror elsewhere", traffic: map[string]int{"xaa": 100}, mirror: map[string]int{"xbb": 10}, want: "served from compute 'cmpa'"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ep := &armapi.OnlineEndpoint{Name: "xep", Properties: armapi.OnlineEndpointProperties{Traffic: tc.traffic, MirrorTraffic: tc.mirror}}
+			err := checkOneRouter(ep, ds)
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case tc.want != "" && (err == nil || err.Status != 400 || !strings.Contains(err.Message, tc.want)):
+				t.Fatalf("got %v, want a 400 with %q", err, tc.want)
 			}
 		})
 	}

@@ -476,14 +476,32 @@ func TestDeploymentMovesCompute(t *testing.T) {
 	e := do(t, call{method: "PUT", path: epPath + mlAPI, body: `{"location":"westus","properties":{"authMode":"Key"}}`})
 	must(t, e, http.StatusCreated)
 	waitOperation(t, e.header.Get("Azure-AsyncOperation"))
-	deploy := func(compute string, status int) {
+	put := func(name, compute string) answer {
 		t.Helper()
-		d := do(t, call{method: "PUT", path: epPath + "/deployments/blue" + mlAPI, body: `{"location":"westus","properties":{"endpointComputeType":"Kubernetes",` +
+		return do(t, call{method: "PUT", path: epPath + "/deployments/" + name + mlAPI, body: `{"location":"westus","properties":{"endpointComputeType":"Kubernetes",` +
 			`"compute":"` + computePath(rg, ws, compute) + `","codeConfiguration":{"codeId":"` + codeID + `","scoringScript":"score.py"}}}`})
+	}
+	deployNamed := func(name, compute string, status int) {
+		t.Helper()
+		d := put(name, compute)
 		must(t, d, status)
 		if op := waitOperation(t, d.header.Get("Azure-AsyncOperation")); op["status"] != "Succeeded" {
-			t.Fatalf("deployment on %s: %v", compute, op["error"])
+			t.Fatalf("deployment %s on %s: %v", name, compute, op["error"])
 		}
+	}
+	deploy := func(compute string, status int) { t.Helper(); deployNamed("blue", compute, status) }
+	// traffic PATCHes the endpoint's traffic and mirror traffic, and waits for a change
+	// that is accepted.
+	traffic := func(body string, status int) answer {
+		t.Helper()
+		p := do(t, call{method: "PATCH", path: epPath + mlAPI, body: `{"properties":` + body + `}`})
+		must(t, p, status)
+		if status == http.StatusAccepted {
+			if op := waitOperation(t, p.header.Get("Azure-AsyncOperation")); op["status"] != "Succeeded" {
+				t.Fatalf("traffic %s: %v", body, op["error"])
+			}
+		}
+		return p
 	}
 	// present fails the test unless the cluster of compute holds blue's Deployment and
 	// the endpoint's Secret (or, with want false, neither of them).
@@ -508,6 +526,23 @@ func TestDeploymentMovesCompute(t *testing.T) {
 	deploy("movefp1", http.StatusCreated)
 	present("movefp1", true)
 
+	// A router reaches only its own cluster's instances (QA9 #3): traffic split across
+	// two computes, or mirrored to a deployment on another compute than the one serving,
+	// is refused naming the computes; all traffic to deployments on the other compute is
+	// how the endpoint moves there.
+	deployNamed("green", "movecff", http.StatusCreated)
+	traffic(`{"traffic":{"blue":100}}`, http.StatusAccepted)
+	split := traffic(`{"traffic":{"blue":50,"green":50}}`, http.StatusBadRequest)
+	for _, want := range []string{"split across computes 'movefp1' (blue) and 'movecff' (green)", "send all of it at once"} {
+		if !strings.Contains(split.errorMessage(), want) {
+			t.Errorf("split refusal lacks %q: %s", want, split.raw)
+		}
+	}
+	if mirror := traffic(`{"traffic":{"blue":100},"mirrorTraffic":{"green":10}}`, http.StatusBadRequest); !strings.Contains(mirror.raw, "served from compute 'movefp1'") {
+		t.Errorf("mirror refusal: %s", mirror.raw)
+	}
+	traffic(`{"traffic":{"green":100}}`, http.StatusAccepted)
+
 	deploy("movecff", http.StatusOK)
 	present("movecff", true)
 	present("movefp1", false)
@@ -515,6 +550,12 @@ func TestDeploymentMovesCompute(t *testing.T) {
 	must(t, got, http.StatusOK)
 	if props := got.body["properties"].(map[string]any); props["compute"] != computePath(rg, ws, "movecff") || strings.Contains(got.raw, "formerComputes") {
 		t.Fatalf("deployment after the move: %v", props)
+	}
+	// Moving a deployment that gets traffic off the compute the rest of it goes to splits
+	// it too.
+	traffic(`{"traffic":{"blue":50,"green":50}}`, http.StatusAccepted)
+	if back := put("blue", "movefp1"); back.status != http.StatusBadRequest || !strings.Contains(back.raw, "split across computes") {
+		t.Errorf("moving blue back while green gets traffic on movecff: %d %s", back.status, back.raw)
 	}
 
 	del := do(t, call{method: "DELETE", path: epPath + mlAPI})

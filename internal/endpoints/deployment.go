@@ -55,6 +55,9 @@ func (s *Service) PutDeployment(ctx context.Context, sub, rg, ws, endpoint, name
 	// The checks below all run and report together; only an error that is not the
 	// request's fault (a 5xx, the store failing) stops them at once.
 	d := in
+	if prev != nil && prev.Sku != nil && prev.Sku.Capacity != nil {
+		preferChangedCount(&d, *prev.Sku.Capacity)
+	}
 	n, verr := validateDeployment(name, &d)
 	var problems mlassets.Problems
 	if verr != nil {

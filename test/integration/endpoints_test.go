@@ -215,6 +215,27 @@ func TestOnlineEndpointDeploy(t *testing.T) {
 		t.Errorf("getLogs through EP1/BLUE: %d %s", logs.status, logs.raw)
 	}
 
+	// ARM's read-modify-write (az resource update --set sku.capacity=1): the GET carries
+	// the count in sku.capacity only, as Azure's DefaultScaleSettings has only scaleType,
+	// so the body sent back changes the count (QA9 #4: 400 "disagree").
+	var rmw map[string]any
+	if err := json.Unmarshal([]byte(got.raw), &rmw); err != nil {
+		t.Fatal(err)
+	}
+	if ss := props["scaleSettings"].(map[string]any); ss["instanceCount"] != nil || ss["scaleType"] != "Default" {
+		t.Errorf("scaleSettings %v, want scaleType alone", ss)
+	}
+	rmw["sku"].(map[string]any)["capacity"] = 1
+	rmwBody, _ := json.Marshal(rmw)
+	scaled := do(t, call{method: "PUT", path: depPath + mlAPI, body: string(rmwBody)})
+	must(t, scaled, http.StatusOK)
+	if op := waitOperation(t, scaled.header.Get("Azure-AsyncOperation")); op["status"] != "Succeeded" {
+		t.Fatalf("GET, sku.capacity=1, PUT: %v", op["error"])
+	}
+	if after := do(t, call{method: "GET", path: depPath + mlAPI}); after.body["sku"].(map[string]any)["capacity"] != 1.0 {
+		t.Errorf("after GET, sku.capacity=1, PUT: %s", after.raw)
+	}
+
 	// Traffic goes into the Secret; a deployment with traffic cannot be deleted.
 	p := do(t, call{method: "PATCH", path: epPath + mlAPI, body: `{"properties":{"traffic":{"blue":100}}}`})
 	must(t, p, http.StatusAccepted)

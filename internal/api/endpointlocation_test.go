@@ -1,13 +1,11 @@
 package api
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/mlfleet/mlfleet/internal/endpoints"
 	"github.com/mlfleet/mlfleet/internal/testutil"
@@ -20,9 +18,7 @@ import (
 // update to another region is a 409, as for a workspace; a body of null is a 400 like [],
 // not an endpoint of defaults.
 func TestEndpointLocationIsTheWorkspaces(t *testing.T) {
-	a, srv, engine := endpointARMEngine(t, endpoints.Config{})
-	engine.Start(context.Background())
-	t.Cleanup(func() { _ = engine.Close(context.Background()) })
+	a, srv := endpointARMRunning(t, endpoints.Config{})
 	const v = "?api-version=2023-04-01"
 	body := func(loc string) map[string]any {
 		b := map[string]any{"properties": map[string]any{"authMode": "Key"}}
@@ -55,12 +51,8 @@ func TestEndpointLocationIsTheWorkspaces(t *testing.T) {
 			t.Errorf("location %q stored as %v, want westus", tc.loc, ans["location"])
 		}
 	}
+	settleEndpoint(t, a, srv, assetWS+"/onlineEndpoints/loc-display")
 	path := assetWS + "/onlineEndpoints/loc-display" + v
-	testutil.WaitFor(t, 30*time.Second, "the endpoint's create", func() (bool, string) {
-		_, ep := jsonCall(t, a, srv, a.owner, http.MethodGet, path, nil)
-		state := testutil.Field(ep, "properties.provisioningState")
-		return state == "Succeeded", fmt.Sprint(state)
-	})
 	if status, ans := jsonCall(t, a, srv, a.owner, http.MethodPut, path, body("eastus")); status != http.StatusConflict ||
 		!strings.Contains(fmt.Sprint(testutil.Field(ans, "error.message")), "already exists in location 'westus'") {
 		t.Errorf("moving to eastus: %d %v", status, ans)

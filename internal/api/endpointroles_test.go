@@ -17,25 +17,15 @@ import (
 // group's delete does here (QA9 #7). A Contributor given one endpoint loses it when it is
 // deleted, and does not get the keys of a new endpoint that reuses the name.
 func TestEndpointDeleteTakesItsRoleAssignments(t *testing.T) {
-	a, srv, engine := endpointARMEngine(t, endpoints.Config{})
+	a, srv := endpointARMRunning(t, endpoints.Config{})
 	a.rs.OnAccessChanged(a.authn.Forget) // as the server wires it
-	engine.Start(context.Background())
-	t.Cleanup(func() { _ = engine.Close(context.Background()) })
 	const v = "?api-version=2023-04-01"
 	scope := assetWS + "/onlineEndpoints/EpTwo"
 	key := map[string]any{"properties": map[string]any{"authMode": "Key"}}
-	settled := func(path string) {
-		t.Helper()
-		testutil.WaitFor(t, 30*time.Second, "the endpoint's operation", func() (bool, string) {
-			_, ep := jsonCall(t, a, srv, a.owner, http.MethodGet, path+v, nil)
-			state := testutil.Field(ep, "properties.provisioningState")
-			return state == "Succeeded", fmt.Sprint(state)
-		})
-	}
 	if status, ans := jsonCall(t, a, srv, a.owner, http.MethodPut, scope+v, key); status != http.StatusCreated {
 		t.Fatalf("create: %d %v", status, ans)
 	}
-	settled(scope)
+	settleEndpoint(t, a, srv, scope)
 	token := a.principal(t, "Contributor", scope)
 	if status, ans := jsonCall(t, a, srv, token, http.MethodPost, scope+"/listKeys"+v, nil); status != http.StatusOK {
 		t.Fatalf("listKeys as the endpoint's Contributor: %d %v", status, ans)
@@ -62,7 +52,7 @@ func TestEndpointDeleteTakesItsRoleAssignments(t *testing.T) {
 	if status, ans := jsonCall(t, a, srv, a.owner, http.MethodPut, again+v, key); status != http.StatusCreated {
 		t.Fatalf("create again: %d %v", status, ans)
 	}
-	settled(again)
+	settleEndpoint(t, a, srv, again)
 	if status, ans := jsonCall(t, a, srv, token, http.MethodPost, again+"/listKeys"+v, nil); status != http.StatusForbidden {
 		t.Errorf("listKeys of the new endpoint as the old one's Contributor: %d %v, want 403", status, ans)
 	}

@@ -7,15 +7,10 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/mlfleet/mlfleet/internal/arm"
-	"github.com/mlfleet/mlfleet/internal/compute"
-	"github.com/mlfleet/mlfleet/internal/containerservice"
 	"github.com/mlfleet/mlfleet/internal/kube"
-	"github.com/mlfleet/mlfleet/internal/mlassets"
 	"github.com/mlfleet/mlfleet/internal/store"
 	"github.com/mlfleet/mlfleet/internal/testutil"
 	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
@@ -31,21 +26,8 @@ func TestEndpointDeletedUnderDeploymentCreate(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	const sub, rg, ws = "00000000-0000-0000-0000-0000000000e7", "rg", "wsgone"
-	computeID := compute.ID(sub, rg, ws, "infr")
-	clusterID := containerservice.ID(sub, rg, "aksr")
-	stack, w := workspaceStack(t, sub, rg, ws)
-	_, eps, assets := wire(t, stack)
-	raceRows(t, stack.Store, sub, rg, w.ID, computeID, clusterID)
-	env, _, err := assets.Put(ctx, mlassets.Environments, sub, rg, ws, "env", "1",
-		armapi.AssetVersion{Properties: armapi.AssetVersionProperties{Image: "python:3.12"}}, mlassets.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "node-1"}, Status: corev1.NodeStatus{
-		Allocatable: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("8"), corev1.ResourceMemory: resource.MustParse("32Gi")},
-		Conditions:  []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue}}}}
-	cluster := fake.NewClientset(node, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: kube.Namespace}})
-	eps.connect = func(context.Context, string) (*kube.Cluster, error) { return &kube.Cluster{Client: cluster}, nil }
+	f := newClusterFixture(t, sub, rg, ws, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: kube.Namespace}})
+	stack, eps, cluster := f.stack, f.eps, f.cluster
 	// An endpoint of its own, with its keys (raceRows's has none).
 	if _, err := eps.PutEndpoint(ctx, sub, rg, ws, "epg", armapi.OnlineEndpoint{Properties: armapi.OnlineEndpointProperties{AuthMode: AuthKey}}, Options{}); err != nil {
 		t.Fatal(err)
@@ -53,7 +35,7 @@ func TestEndpointDeletedUnderDeploymentCreate(t *testing.T) {
 	stack.Engine.Start(ctx)
 	t.Cleanup(func() { _ = stack.Engine.Close(context.Background()) })
 
-	in := armapi.OnlineDeployment{Location: "westus", Properties: armapi.OnlineDeploymentProperties{Compute: "azureml:infr", EnvironmentID: env.ID}}
+	in := armapi.OnlineDeployment{Location: "westus", Properties: armapi.OnlineDeploymentProperties{Compute: "azureml:infr", EnvironmentID: f.envID}}
 	res, err := eps.PutDeployment(ctx, sub, rg, ws, "epg", "slow", in, Options{})
 	if err != nil {
 		t.Fatal(err)

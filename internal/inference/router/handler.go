@@ -12,7 +12,6 @@ import (
 	"maps"
 	"net/http"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -192,29 +191,6 @@ type routeError struct {
 }
 
 func (e *routeError) Error() string { return e.msg }
-
-// endpointName is the name the router knows endpoint name by: names are case-insensitive
-// and case-preserving (ARM), so a scoring URI typed in another case reaches the endpoint,
-// which its Secret names as it was created. An unknown name is returned as it is.
-func (h *Handler) endpointName(name string) string {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return nameIn(h.endpoints, name)
-}
-
-// nameIn returns the key of m that equals name without case, preferring an exact match;
-// name itself when there is none.
-func nameIn[V any](m map[string]V, name string) string {
-	if _, ok := m[name]; ok {
-		return name
-	}
-	for k := range m {
-		if strings.EqualFold(k, name) {
-			return k
-		}
-	}
-	return name
-}
 
 // pick chooses the deployment and instance for a request to ep and reserves a slot on
 // the instance; when every instance is busy it queues the request instead, if the

@@ -13,12 +13,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mlfleet/mlfleet/internal/blobs"
 	"github.com/mlfleet/mlfleet/internal/endpoints"
 	"github.com/mlfleet/mlfleet/internal/mlassets"
 	"github.com/mlfleet/mlfleet/internal/operations"
 	"github.com/mlfleet/mlfleet/internal/secrets"
+	"github.com/mlfleet/mlfleet/internal/testutil"
 	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
@@ -143,6 +145,26 @@ func endpointARMEngine(t *testing.T, extra endpoints.Config) (*testARM, string, 
 	srv := httptest.NewServer(New(Config{Store: a.st, Auth: a.authn, Resources: a.rs, Workspaces: a.ws, Blobs: blobs.NewUploads(a.st, bs), Assets: assets, Endpoints: endpoints.New(cfg)}))
 	t.Cleanup(srv.Close)
 	return a, srv.URL, engine
+}
+
+// endpointARMRunning is endpointARMEngine with the engine running until the test ends.
+func endpointARMRunning(t *testing.T, extra endpoints.Config) (*testARM, string) {
+	t.Helper()
+	a, srv, engine := endpointARMEngine(t, extra)
+	engine.Start(context.Background())
+	t.Cleanup(func() { _ = engine.Close(context.Background()) })
+	return a, srv
+}
+
+// settleEndpoint waits until the endpoint at path (an id, without api-version) is
+// Succeeded.
+func settleEndpoint(t *testing.T, a *testARM, srv, path string) {
+	t.Helper()
+	testutil.WaitFor(t, 30*time.Second, "the endpoint's operation", func() (bool, string) {
+		_, ep := jsonCall(t, a, srv, a.owner, http.MethodGet, path+"?api-version=2023-04-01", nil)
+		state := testutil.Field(ep, "properties.provisioningState")
+		return state == "Succeeded", fmt.Sprint(state)
+	})
 }
 
 // TestBlobsAreNotSharedAcrossWorkspaces: a blob uploaded to one workspace is, to another

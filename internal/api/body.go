@@ -31,6 +31,12 @@ func decodeBody(r *http.Request, v any) error {
 	if len(strings.TrimSpace(string(body))) == 0 {
 		return arm.BadRequest(arm.CodeInvalidRequestContent, "The request body is empty; send a JSON object.")
 	}
+	// json.Unmarshal takes null for an object as "nothing to set", which would make a PUT
+	// of null create a resource of defaults; refused like any other body that is not an
+	// object ([] or "x").
+	if strings.TrimSpace(string(body)) == "null" {
+		return arm.BadRequest(arm.CodeInvalidRequestContent, "The request content must be a JSON object, not null.")
+	}
 	// The decoder's own errors name Go types and struct paths; each case below says the
 	// same in JSON's terms and names the property, which goes into the error's target.
 	err = json.Unmarshal(body, v)

@@ -1,12 +1,9 @@
 package api
 
 import (
-	"context"
-	"fmt"
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/mlfleet/mlfleet/internal/endpoints"
 	"github.com/mlfleet/mlfleet/internal/testutil"
@@ -19,9 +16,7 @@ import (
 // and GETs through yet other casings answer the id and name the endpoint was created with,
 // and the group's generic resource list spells the group one way.
 func TestNamesKeepTheirCreatedCase(t *testing.T) {
-	a, srv, engine := endpointARMEngine(t, endpoints.Config{})
-	engine.Start(context.Background())
-	t.Cleanup(func() { _ = engine.Close(context.Background()) })
+	a, srv := endpointARMRunning(t, endpoints.Config{})
 	const v = "?api-version=2023-04-01"
 	ws := func(rg, w string) string {
 		return subURL + "/resourceGroups/" + rg + "/providers/Microsoft.MachineLearningServices/workspaces/" + w
@@ -34,14 +29,7 @@ func TestNamesKeepTheirCreatedCase(t *testing.T) {
 			t.Errorf("%s: %d id %v name %v, want %d, %s, EpTwo", what, status, body["id"], body["name"], wantStatus, epID)
 		}
 	}
-	settled := func(path string) {
-		t.Helper()
-		testutil.WaitFor(t, 30*time.Second, "the endpoint's operation", func() (bool, string) {
-			_, ep := jsonCall(t, a, srv, a.owner, http.MethodGet, path+v, nil)
-			state := testutil.Field(ep, "properties.provisioningState")
-			return state == "Succeeded", fmt.Sprint(state)
-		})
-	}
+	settled := func(path string) { t.Helper(); settleEndpoint(t, a, srv, path) }
 	key := map[string]any{"location": "westus", "properties": map[string]any{"authMode": "Key"}}
 
 	status, body := jsonCall(t, a, srv, a.owner, http.MethodPut, ws("RG1", "WS1")+"/onlineEndpoints/EpTwo"+v, key)

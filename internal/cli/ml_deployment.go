@@ -111,8 +111,8 @@ func newDeploymentPut(streams Streams, g *globals, create bool) *cobra.Command {
 		if instanceCount.set {
 			n := instanceCount.v
 			in.Sku = &mlfleet.DeploymentSku{Name: "Default", Capacity: &n}
-			// The deployment as read carries the old count in scaleSettings too; the server
-			// refuses a body whose sku.capacity and scaleSettings disagree.
+			// A deployment stored by an older server carries the old count in
+			// scaleSettings too; the count is sku.capacity alone.
 			in.Properties.ScaleSettings = nil
 		}
 		_, p, err := c.BeginCreateOrUpdateOnlineDeployment(ctx, ref.group, ref.workspace, ref.endpoint, ref.name, in, create)

@@ -8,7 +8,6 @@ import (
 
 	"github.com/mlfleet/mlfleet/internal/arm"
 	"github.com/mlfleet/mlfleet/internal/catalog"
-	"github.com/mlfleet/mlfleet/internal/inference"
 	"github.com/mlfleet/mlfleet/internal/kube"
 	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
@@ -47,7 +46,7 @@ func (s *Service) checkCapacity(ctx context.Context, c *armapi.Compute, endpoint
 	}
 	// The deployment's own pods are not counted as using room (Room leaves out pods with
 	// these labels): an update replaces them, so their room is the new instances'.
-	rooms, err := kc.Room(ctx, map[string]string{inference.LabelEndpoint: endpoint, inference.LabelDeployment: name})
+	rooms, err := kc.Room(ctx, InstanceLabels(endpoint, name))
 	// An unreachable cluster is a 409 the caller may retry, not a 400: nothing in the
 	// request is wrong.
 	if err != nil {

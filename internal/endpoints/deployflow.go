@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -38,8 +39,44 @@ func (s *Service) getDeployment(ctx context.Context, id string) (*armapi.OnlineD
 // (its pods' annotations name their directories), the endpoint's Secret is rewritten to
 // include it before the wait for its instances, and the operation ends Succeeded only once
 // every instance is Ready. The scoring URI is set last: the endpoint's first deployment is
-// what gives it a compute to score through.
+// what gives it a compute to score through. An endpoint deleted meanwhile ends it with
+// endpointDeletedUnder's 409, whatever step it was at.
 func (s *Service) deploymentPutFlow(ctx context.Context, run *operations.Run, in opInput) error {
+	err := s.deploymentPutSteps(ctx, run, in)
+	if err != nil && ctx.Err() == nil {
+		if lost := s.endpointDeletedUnder(ctx, in.ID); lost != nil {
+			return lost
+		}
+	}
+	return err
+}
+
+// endpointDeletedUnder is the error a deployment's operation ends with when its endpoint
+// was deleted while it ran (the endpoint's delete removes its deployments, instances and
+// rows, so whatever step the operation was at failed): a 409 saying so, not the step's
+// error (the Deployment "disappeared from the cluster", the row is missing), which reads as
+// a server fault. nil while the endpoint is there and not being deleted.
+func (s *Service) endpointDeletedUnder(ctx context.Context, deploymentID string) error {
+	id, err := arm.ParseID(deploymentID)
+	if err != nil {
+		return nil
+	}
+	epID := id.Parent()
+	r, err := s.cfg.Store.GetResource(ctx, epID)
+	if err == nil {
+		ep, derr := decodeRow[armapi.OnlineEndpoint](r)
+		if derr != nil || ep.Properties.ProvisioningState != armapi.StateDeleting {
+			return nil
+		}
+	} else if !isNotFound(err) {
+		return nil
+	}
+	return arm.Errorf(http.StatusConflict, arm.CodeConflict, "Online endpoint '%s' was deleted while deployment '%s' was being created or updated; the deployment was deleted with it. Create the endpoint and the deployment again if you still need them.",
+		lastSegment(epID), id.Name())
+}
+
+// deploymentPutSteps are the steps of deploymentPutFlow.
+func (s *Service) deploymentPutSteps(ctx context.Context, run *operations.Run, in opInput) error {
 	d, err := s.getDeployment(ctx, in.ID)
 	if err != nil {
 		return err
@@ -243,7 +280,7 @@ func (s *Service) applyDeployment(ctx context.Context, epName, id string) error 
 		}
 		image = env.Properties.Image
 	}
-	labels := map[string]string{inference.LabelEndpoint: epName, inference.LabelDeployment: d.Name}
+	labels := InstanceLabels(epName, d.Name)
 	annotations := map[string]string{inference.AnnotationRuntime: inference.RuntimePython}
 	if st := d.Properties.Mlfleet; st != nil {
 		if st.ModelDir != "" {
@@ -266,12 +303,19 @@ func (s *Service) applyDeployment(ctx context.Context, epName, id string) error 
 	}
 	// Requests and limits are the instance type's (InstanceType): what checkCapacity
 	// counted is what the scheduler sees.
-	return kc.ApplyInferenceDeployment(ctx, kube.InferenceDeployment{
+	err = kc.ApplyInferenceDeployment(ctx, kube.InferenceDeployment{
 		Name: DeploymentName(epName, d.Name), Labels: labels, PodAnnotations: annotations,
 		Replicas: int32(n.InstanceCount), Container: inference.ContainerName, Image: image, Port: inference.Port,
 		Env: d.Properties.EnvironmentVariables, MilliCPU: n.InstanceType.MilliCPU, MemoryMiB: n.InstanceType.MemoryMiB,
 		Liveness: probe("/", n.Liveness), Readiness: probe("/ready", n.Readiness),
 	})
+	// The cluster refusing the object is no server fault (A3): the deployment fails with
+	// what the cluster said, which names the field, and what the user can do.
+	if errors.Is(err, kube.ErrInvalid) {
+		return arm.BadRequest(arm.CodeUserError, "The cluster of compute '%s' refused the instances of deployment '%s': %v. Delete the deployment and create it again; if the object is not mlfleet's, remove it from the cluster first.",
+			lastSegment(d.Properties.Compute), d.Name, err)
+	}
+	return err
 }
 
 // waitReady waits until every instance of the deployment is Ready, recording progress on
@@ -286,7 +330,7 @@ func (s *Service) waitReady(ctx context.Context, epName, id string) error {
 		return err
 	}
 	name := DeploymentName(epName, d.Name)
-	labels := map[string]string{inference.LabelEndpoint: epName, inference.LabelDeployment: d.Name}
+	labels := InstanceLabels(epName, d.Name)
 	deadline := time.Now().Add(s.cfg.ReadyTimeout)
 	// The row is written only when the ready count or the pending reason changes, not on
 	// each of the five polls a second.

@@ -55,6 +55,9 @@ func (s *Service) PutDeployment(ctx context.Context, sub, rg, ws, endpoint, name
 	// The checks below all run and report together; only an error that is not the
 	// request's fault (a 5xx, the store failing) stops them at once.
 	d := in
+	if prev != nil && prev.Sku != nil && prev.Sku.Capacity != nil {
+		preferChangedCount(&d, *prev.Sku.Capacity)
+	}
 	n, verr := validateDeployment(name, &d)
 	var problems mlassets.Problems
 	if verr != nil {
@@ -112,6 +115,25 @@ func (s *Service) PutDeployment(ctx context.Context, sub, rg, ws, endpoint, name
 	if p.EnvironmentID != "" {
 		if err := resolve(mlassets.Environments, p.EnvironmentID, "properties.environmentId"); !collect(err) {
 			return nil, err
+		}
+	}
+	// A deployment that moves to another compute must not leave the endpoint's traffic
+	// split across two computes' routers (checkOneRouter).
+	if prev != nil && c != nil && !strings.EqualFold(prev.Properties.Compute, c.ID) {
+		ds, err := s.deploymentsOf(ctx, s.cfg.Store, epID)
+		if err != nil {
+			return nil, err
+		}
+		moved := slices.Clone(ds)
+		for i, x := range moved {
+			if strings.EqualFold(x.Name, name) {
+				y := *x
+				y.Properties.Compute = c.ID
+				moved[i] = &y
+			}
+		}
+		if e := checkOneRouter(ep, moved); e != nil {
+			problems = append(problems, e)
 		}
 	}
 	// Capacity is asked of the cluster only when the compute and the instance settings

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 
 	"github.com/mlfleet/mlfleet/internal/arm"
@@ -46,11 +47,18 @@ func (s *Service) PutEndpoint(ctx context.Context, sub, rg, ws, name string, in 
 		id, name = existing.ID, existing.Name
 		what = fmt.Sprintf("Online endpoint '%s'", name)
 	}
+	// An endpoint is in its workspace's location (Azure ML), and an update keeps the one
+	// it has, as a workspace's does (a 409: the request conflicts with what exists).
+	loc, locErr := endpointLocation(in.Location, w, prev)
+	if locErr != nil && locErr.Status == http.StatusConflict {
+		return nil, locErr
+	}
 	// Traffic may only name deployments the endpoint has; a new endpoint has none yet, so
 	// a create with traffic is refused (deployments come first, then the traffic).
 	var deployments []string
+	var ds []*armapi.OnlineDeployment
 	if prev != nil {
-		ds, err := s.deploymentsOf(ctx, s.cfg.Store, id)
+		ds, err = s.deploymentsOf(ctx, s.cfg.Store, id)
 		if err != nil {
 			return nil, err
 		}
@@ -65,6 +73,14 @@ func (s *Service) PutEndpoint(ctx context.Context, sub, rg, ws, name string, in 
 	var problems mlassets.Problems
 	if verr != nil {
 		problems = append(problems, verr.(*arm.Error).Details...)
+	}
+	if verr == nil {
+		if e := checkOneRouter(&armapi.OnlineEndpoint{Name: name, Properties: p}, ds); e != nil {
+			problems = append(problems, e)
+		}
+	}
+	if locErr != nil {
+		problems = append(problems, locErr)
 	}
 	if p.AuthMode == AuthAMLToken && s.cfg.SigningKey == nil {
 		problems = append(problems, arm.BadRequest(arm.CodeUserError, "This server has no token signing key; use authMode Key.").WithTarget("properties.authMode"))
@@ -91,10 +107,7 @@ func (s *Service) PutEndpoint(ctx context.Context, sub, rg, ws, name string, in 
 	// GET are the server's to set.
 	keys := p.Keys
 	p.Keys, p.ScoringURI, p.SwaggerURI, p.Mlfleet = nil, "", "", nil
-	ep := &armapi.OnlineEndpoint{ID: id, Name: name, Type: TypeEndpoint, Location: in.Location, Tags: in.Tags, Kind: in.Kind, Identity: in.Identity, Properties: p}
-	if ep.Location == "" {
-		ep.Location = w.Location
-	}
+	ep := &armapi.OnlineEndpoint{ID: id, Name: name, Type: TypeEndpoint, Location: loc, Tags: in.Tags, Kind: in.Kind, Identity: in.Identity, Properties: p}
 	if ep.Kind == "" {
 		ep.Kind = "K8S"
 	}
@@ -293,4 +306,30 @@ func (s *Service) Token(ctx context.Context, sub, rg, ws, name string) (*armapi.
 		return nil, err
 	}
 	return &armapi.EndpointToken{AccessToken: tok, TokenType: "Bearer", ExpiryTimeUTC: exp.Unix(), RefreshAfterTimeUTC: now.Add(s.cfg.TokenLifetime / 2).Unix()}, nil
+}
+
+// endpointLocation is the location an endpoint PUT stores: its workspace's, as in Azure
+// ML, where an online endpoint and its workspace share a region. loc "" means the
+// workspace's. A region other than the workspace's (or none that exists) is a 400 naming
+// the workspace's location; on an update (prev not nil) a location other than the stored
+// one is a 409, as for a workspace, since a location never changes. An endpoint stored in
+// another location by an older server keeps it while requests name that one.
+func endpointLocation(loc string, w *armapi.Workspace, prev *armapi.OnlineEndpoint) (string, *arm.Error) {
+	if strings.TrimSpace(loc) == "" {
+		if prev != nil {
+			return prev.Location, nil
+		}
+		return w.Location, nil
+	}
+	norm, known := arm.NormalizeLocation(loc)
+	if prev != nil && (strings.EqualFold(loc, prev.Location) || known && strings.EqualFold(norm, prev.Location)) {
+		return prev.Location, nil
+	}
+	if prev != nil {
+		return "", arm.Conflict("Online endpoint '%s' already exists in location '%s'; its location cannot be changed.", prev.Name, prev.Location).WithTarget("location")
+	}
+	if !known || !strings.EqualFold(norm, w.Location) {
+		return "", arm.BadRequest(arm.CodeInvalidLocation, "The location '%s' is not the location of workspace '%s'; an online endpoint is in its workspace's location: use \"location\": \"%s\" (or leave it out).", loc, w.Name, w.Location).WithTarget("location")
+	}
+	return w.Location, nil
 }

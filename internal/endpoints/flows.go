@@ -332,16 +332,26 @@ func (s *Service) endpointDeleteFlow(ctx context.Context, run *operations.Run, i
 }
 
 // deleteEndpointRows deletes an endpoint's row and its keys', together: keys without
-// their endpoint would be a secret nothing shows or removes but the sweeper.
+// their endpoint would be a secret nothing shows or removes but the sweeper. The role
+// assignments at the endpoint's scope (or its deployments') go in the same transaction, as
+// ARM deletes a resource's assignments with it: a new endpoint of the same name must not
+// grant a principal the keys of an endpoint it was never given.
 func (s *Service) deleteEndpointRows(ctx context.Context, id string) error {
-	return s.cfg.Store.InTx(ctx, func(tx store.Store) error {
+	var revoked int
+	err := s.cfg.Store.InTx(ctx, func(tx store.Store) error {
 		for _, id := range []string{keysID(id), id} {
 			if err := tx.DeleteResource(ctx, id, 0); err != nil && !errors.Is(err, store.ErrNotFound) {
 				return err
 			}
 		}
-		return nil
+		var err error
+		revoked, err = tx.DeleteRoleAssignmentsAtOrBelow(ctx, id)
+		return err
 	})
+	if err == nil && revoked > 0 {
+		s.cfg.Resources.AccessChanged()
+	}
+	return err
 }
 
 // removeDeployment deletes a deployment's objects, on its compute and on those it was

@@ -60,8 +60,9 @@ func (s *Service) GetLogs(ctx context.Context, sub, rg, ws, endpoint, name strin
 	if err != nil {
 		return nil, err
 	}
-	labels := map[string]string{inference.LabelEndpoint: endpoint, inference.LabelDeployment: d.Name}
-	st, err := kc.InferenceDeploymentStatus(ctx, DeploymentName(endpoint, d.Name), labels)
+	// The objects carry the stored names, not this request's spelling of them.
+	epName := endpointNameOf(d.ID)
+	st, err := kc.InferenceDeploymentStatus(ctx, DeploymentName(epName, d.Name), InstanceLabels(epName, d.Name))
 	if err != nil {
 		return nil, err
 	}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/mlfleet/mlfleet/internal/arm"
 	"github.com/mlfleet/mlfleet/internal/background"
-	"github.com/mlfleet/mlfleet/internal/inference"
 	"github.com/mlfleet/mlfleet/internal/kube"
 	"github.com/mlfleet/mlfleet/internal/store"
 	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
@@ -112,7 +111,7 @@ func (s *Service) observeCompute(ctx context.Context, ws []watched) {
 			break
 		}
 		var st *kube.InferenceStatus
-		labels := map[string]string{inference.LabelEndpoint: w.endpoint, inference.LabelDeployment: w.d.Name}
+		labels := InstanceLabels(w.endpoint, w.d.Name)
 		st, err = kc.InferenceDeploymentStatus(octx, DeploymentName(w.endpoint, w.d.Name), labels)
 		if err != nil {
 			break

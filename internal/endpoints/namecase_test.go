@@ -4,16 +4,7 @@ import (
 	"context"
 	"testing"
 
-	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes/fake"
-
 	"github.com/mlfleet/mlfleet/internal/arm"
-	"github.com/mlfleet/mlfleet/internal/compute"
-	"github.com/mlfleet/mlfleet/internal/containerservice"
-	"github.com/mlfleet/mlfleet/internal/kube"
-	"github.com/mlfleet/mlfleet/internal/mlassets"
 	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
@@ -27,23 +18,8 @@ func TestEndpointAndDeploymentKeepTheirCase(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	const sub, rg, ws = "00000000-0000-0000-0000-0000000000c5", "rg", "wscase"
-	computeID := compute.ID(sub, rg, ws, "infr")
-	clusterID := containerservice.ID(sub, rg, "aksr")
-	stack, w := workspaceStack(t, sub, rg, ws)
-	_, eps, assets := wire(t, stack)
-	st := stack.Store
-	raceRows(t, st, sub, rg, w.ID, computeID, clusterID)
-	env, _, err := assets.Put(ctx, mlassets.Environments, sub, rg, ws, "env", "1",
-		armapi.AssetVersion{Properties: armapi.AssetVersionProperties{Image: "python:3.12"}}, mlassets.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "node-1"}, Status: corev1.NodeStatus{
-		Allocatable: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("8"), corev1.ResourceMemory: resource.MustParse("32Gi")},
-		Conditions:  []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue}}}}
-	eps.connect = func(context.Context, string) (*kube.Cluster, error) {
-		return &kube.Cluster{Client: fake.NewClientset(node)}, nil
-	}
+	f := newClusterFixture(t, sub, rg, ws)
+	eps, w, st, computeID := f.eps, f.w, f.stack.Store, f.computeID
 	// succeeded leaves row id as its operation does when it ends.
 	succeeded := func(id string, isDeployment bool) {
 		t.Helper()
@@ -109,7 +85,7 @@ func TestEndpointAndDeploymentKeepTheirCase(t *testing.T) {
 	}
 
 	dID := arm.ChildID(epID, "deployments", "D-One")
-	d := armapi.OnlineDeployment{Location: "westus", Properties: armapi.OnlineDeploymentProperties{Compute: "azureml:INFR", EnvironmentID: env.ID}}
+	d := armapi.OnlineDeployment{Location: "westus", Properties: armapi.OnlineDeploymentProperties{Compute: "azureml:INFR", EnvironmentID: f.envID}}
 	dres, err := eps.PutDeployment(ctx, sub, "RG", "WSCASE", "EPTWO", "D-One", d, Options{})
 	if err != nil {
 		t.Fatal(err)

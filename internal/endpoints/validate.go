@@ -224,9 +224,11 @@ func validateDeployment(name string, d *armapi.OnlineDeployment) (normalized, er
 		}
 		errs.Add(arm.CodeUserError, "properties.instanceType", "instanceType '%s' is not one of %s.", p.InstanceType, strings.Join(names, ", "))
 	}
-	// The instance count may come from sku.capacity or scaleSettings.instanceCount, as
-	// both are in the ARM shape; either is taken, both only if they agree. The row then
-	// carries it in both places, so that a client reading either finds it.
+	// The instance count is sku.capacity, as in Azure's schema (DefaultScaleSettings has
+	// only scaleType); scaleSettings.instanceCount, which older mlfleet wrote, is still
+	// taken, both only if they agree (an update first keeps the one that changed:
+	// preferChangedCount). The row carries it in sku.capacity only, so that a GET, a
+	// change of sku.capacity and a PUT (ARM's read-modify-write) goes through.
 	n.InstanceCount = 1
 	var fromSku, fromScale *int
 	if d.Sku != nil {
@@ -251,7 +253,7 @@ func validateDeployment(name string, d *armapi.OnlineDeployment) (normalized, er
 	}
 	count := n.InstanceCount
 	d.Sku = &armapi.DeploymentSku{Name: "Default", Capacity: &count}
-	p.ScaleSettings = &armapi.ScaleSettings{ScaleType: "Default", InstanceCount: &count}
+	p.ScaleSettings = &armapi.ScaleSettings{ScaleType: "Default"}
 
 	// Request settings and probes get Azure's documented defaults for online
 	// deployments, written into the row so that a GET shows what is in effect.
@@ -348,4 +350,28 @@ func validateDeployment(name string, d *armapi.OnlineDeployment) (normalized, er
 		errs.Add(arm.CodeUserError, "properties.model", "A deployment needs something to serve: a model, a codeConfiguration with a scoring script, or an environment whose image serves.")
 	}
 	return n, errs.Err("Deployment " + name)
+}
+
+// preferChangedCount resolves an update whose sku.capacity and
+// scaleSettings.instanceCount disagree by the one that changed from stored, the count the
+// deployment has: a client that read the deployment (where older servers echoed the count
+// in both) and changed one of them means the one it changed. Both changed, or a create
+// (stored 0), is left for validateDeployment to refuse. d's Sku and ScaleSettings are
+// replaced, never written through, since they may be shared with the request.
+func preferChangedCount(d *armapi.OnlineDeployment, stored int) {
+	if stored == 0 || d.Sku == nil || d.Sku.Capacity == nil || d.Properties.ScaleSettings == nil || d.Properties.ScaleSettings.InstanceCount == nil {
+		return
+	}
+	sku, scale := *d.Sku.Capacity, *d.Properties.ScaleSettings.InstanceCount
+	switch {
+	case sku == scale:
+	case sku == stored:
+		sk := *d.Sku
+		sk.Capacity = &scale
+		d.Sku = &sk
+	case scale == stored:
+		s := *d.Properties.ScaleSettings
+		s.InstanceCount = nil
+		d.Properties.ScaleSettings = &s
+	}
 }

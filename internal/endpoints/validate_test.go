@@ -4,6 +4,7 @@ import (
 	"maps"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -118,7 +119,8 @@ func TestValidateDeployment(t *testing.T) {
 			if err != nil {
 				return
 			}
-			if n.InstanceCount < 1 || *d.Sku.Capacity != n.InstanceCount || *d.Properties.ScaleSettings.InstanceCount != n.InstanceCount {
+			// The count is sku.capacity alone, as in Azure's DefaultScaleSettings (QA9 #4).
+			if n.InstanceCount < 1 || *d.Sku.Capacity != n.InstanceCount || d.Properties.ScaleSettings.InstanceCount != nil {
 				t.Errorf("instance count not normalized: %+v %+v", n, d.Sku)
 			}
 			if n.RequestTimeout <= 0 || n.MaxConcurrent < 1 || d.Properties.EndpointComputeType != "Kubernetes" {
@@ -203,6 +205,83 @@ func TestRoutingOf(t *testing.T) {
 			d := &armapi.OnlineDeployment{Properties: armapi.OnlineDeploymentProperties{RequestSettings: tc.rs}}
 			if got := routingOf(d); !reflect.DeepEqual(got, tc.want) {
 				t.Fatalf("routingOf = %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestCheckOneRouter: a router reaches only its own cluster's instances, so traffic the
+// scoring URI's router cannot serve is refused (QA9 #3): live traffic split across
+// computes, and mirrored traffic to a deployment on another compute than the serving one.
+// All traffic on another compute is allowed: that is how an endpoint moves.
+func TestCheckOneRouter(t *testing.T) {
+	const a, b = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/w/computes/cmpa",
+		"/subscriptions/s/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/w/computes/CMPY"
+	ds := []*armapi.OnlineDeployment{
+		{Name: "xaa", Properties: armapi.OnlineDeploymentProperties{Compute: a}},
+		{Name: "xbb", Properties: armapi.OnlineDeploymentProperties{Compute: b}},
+		{Name: "xcc", Properties: armapi.OnlineDeploymentProperties{Compute: strings.ToLower(b)}},
+	}
+	for _, tc := range []struct {
+		name            string
+		traffic, mirror map[string]int
+		want            string // a part of the refusal; "" means accepted
+	}{
+		{name: "one compute", traffic: map[string]int{"xbb": 50, "xcc": 50}},
+		{name: "moved to the other compute", traffic: map[string]int{"xbb": 100}, mirror: map[string]int{"xcc": 20}},
+		{name: "a deployment on another compute without traffic", traffic: map[string]int{"xaa": 100, "xbb": 0}},
+		{name: "split", traffic: map[string]int{"xaa": 50, "xbb": 25, "xcc": 25}, want: "split across computes 'cmpa' (xaa) and 'CMPY' (xbb, xcc)"},
+		{name: "mirror elsewhere", traffic: map[string]int{"xaa": 100}, mirror: map[string]int{"xbb": 10}, want: "served from compute 'cmpa'"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ep := &armapi.OnlineEndpoint{Name: "xep", Properties: armapi.OnlineEndpointProperties{Traffic: tc.traffic, MirrorTraffic: tc.mirror}}
+			err := checkOneRouter(ep, ds)
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case tc.want != "" && (err == nil || err.Status != 400 || !strings.Contains(err.Message, tc.want)):
+				t.Fatalf("got %v, want a 400 with %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestPreferChangedCount: a client that reads a deployment stored by an older server
+// (sku.capacity and scaleSettings.instanceCount both 1), changes one of them and PUTs it
+// back (az resource update --set sku.capacity=2, Terraform, SDK get-then-update) gets the
+// count it changed, not a 400 that the two disagree (QA9 #4). Both changed, or a create,
+// still disagree.
+func TestPreferChangedCount(t *testing.T) {
+	for _, tc := range []struct {
+		name            string
+		stored          int
+		sku, scale      int
+		want            int
+		wantDisagreeing bool
+	}{
+		{name: "sku changed", stored: 1, sku: 2, scale: 1, want: 2},
+		{name: "scaleSettings changed", stored: 2, sku: 2, scale: 1, want: 1},
+		{name: "both changed", stored: 1, sku: 2, scale: 3, wantDisagreeing: true},
+		{name: "create", stored: 0, sku: 2, scale: 1, wantDisagreeing: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sku, scale := tc.sku, tc.scale
+			in := armapi.OnlineDeployment{Sku: &armapi.DeploymentSku{Name: "Default", Capacity: &sku},
+				Properties: armapi.OnlineDeploymentProperties{Model: "m", ScaleSettings: &armapi.ScaleSettings{ScaleType: "Default", InstanceCount: &scale}}}
+			d := in
+			preferChangedCount(&d, tc.stored)
+			n, err := validateDeployment("blue", &d)
+			if tc.wantDisagreeing {
+				if got := errTargets(err); !slices.Equal(got, []string{"sku.capacity"}) {
+					t.Fatalf("targets %v, want sku.capacity (%v)", got, err)
+				}
+				return
+			}
+			if err != nil || n.InstanceCount != tc.want || *d.Sku.Capacity != tc.want {
+				t.Fatalf("count %d, sku %v, error %v; want %d", n.InstanceCount, *d.Sku.Capacity, err, tc.want)
+			}
+			if *in.Sku.Capacity != tc.sku || *in.Properties.ScaleSettings.InstanceCount != tc.scale {
+				t.Errorf("the request's body was written through: sku %d, scale %d", *in.Sku.Capacity, *in.Properties.ScaleSettings.InstanceCount)
 			}
 		})
 	}

@@ -93,11 +93,32 @@ func (c *Cluster) ApplyInferenceDeployment(ctx context.Context, d InferenceDeplo
 			WithTemplate(corev1ac.PodTemplateSpec().
 				WithLabels(labels).WithAnnotations(d.PodAnnotations).
 				WithSpec(corev1ac.PodSpec().WithContainers(container).WithAutomountServiceAccountToken(false))))
+	if err := c.replaceSelector(ctx, d.Name, d.Labels); err != nil {
+		return err
+	}
 	opts := metav1.ApplyOptions{FieldManager: FieldManager, Force: true}
 	if _, err := c.Client.AppsV1().Deployments(Namespace).Apply(ctx, dep, opts); err != nil {
 		return translate(err, "apply deployment %s/%s", Namespace, d.Name)
 	}
 	return nil
+}
+
+// replaceSelector deletes the Deployment name, and waits until it and its pods are gone,
+// when mlfleet made it with another selector than selector: a Deployment's selector cannot
+// change, so an apply would be refused as invalid forever, and the only way to the new
+// selector is a new Deployment (what kubectl replace --force does). Deployments made by
+// older servers, which labelled them with a request's spelling of the names, get there.
+// A Deployment of that name that mlfleet did not make is refused with ErrInvalid, never
+// deleted. No Deployment, or the same selector, is nothing to do.
+func (c *Cluster) replaceSelector(ctx context.Context, name string, selector map[string]string) error {
+	cur, found, err := getIfExists(ctx, c.Client.AppsV1().Deployments(Namespace).Get, name, "get deployment %s/%s", Namespace, name)
+	if err != nil || !found || cur.Spec.Selector == nil || maps.Equal(cur.Spec.Selector.MatchLabels, selector) {
+		return err
+	}
+	if cur.Labels[LabelManagedBy] != ManagedBy {
+		return fmt.Errorf("deployment %s/%s exists and was not made by mlfleet: %w", Namespace, name, ErrInvalid)
+	}
+	return c.DeleteInferenceDeployment(ctx, name)
 }
 
 // DeleteInferenceDeployment deletes the Deployment with foreground propagation and waits

@@ -2,15 +2,21 @@ package kube
 
 import (
 	"context"
+	"errors"
+	"maps"
 	"strings"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/utils/ptr"
 )
 
@@ -108,4 +114,59 @@ func countReplicaSets(objects []runtime.Object) int {
 		}
 	}
 	return n
+}
+
+// TestApplyReplacesSelector: a Deployment's selector cannot change, and an older server
+// labelled an inference Deployment with a request's spelling of the names ("CaseEp"), so
+// its next apply with the stored names was refused as invalid for good (QA9 #1). The apply
+// replaces a Deployment mlfleet made with another selector; one it did not make is refused
+// with ErrInvalid and left alone.
+//
+// The objects are in client-go's fake clientset (a fake, so named), scripted to refuse a
+// selector change the way the apiserver's validation does (field is immutable).
+func TestApplyReplacesSelector(t *testing.T) {
+	ctx := context.Background()
+	old := map[string]string{"ml.mlfleet.io/endpoint": "CaseEp", "ml.mlfleet.io/deployment": "BLUE"}
+	stored := map[string]string{"ml.mlfleet.io/endpoint": "caseep", "ml.mlfleet.io/deployment": "blue"}
+	for _, tc := range []struct {
+		name    string
+		labels  map[string]string
+		wantErr error
+	}{
+		{name: "made by mlfleet", labels: with(old, LabelManagedBy, ManagedBy)},
+		{name: "made by someone else", labels: old, wantErr: ErrInvalid},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			client := fake.NewClientset(
+				&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: Namespace}},
+				&appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "caseep-blue", Namespace: Namespace, Labels: tc.labels},
+					Spec: appsv1.DeploymentSpec{Selector: &metav1.LabelSelector{MatchLabels: old},
+						Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: old}}}})
+			client.PrependReactor("patch", "deployments", func(action k8stesting.Action) (bool, runtime.Object, error) {
+				cur, err := client.Tracker().Get(appsv1.SchemeGroupVersion.WithResource("deployments"), Namespace, action.(k8stesting.PatchAction).GetName())
+				if err != nil || maps.Equal(cur.(*appsv1.Deployment).Spec.Selector.MatchLabels, stored) {
+					return false, nil, nil
+				}
+				return true, nil, apierrors.NewInvalid(schema.GroupKind{Group: "apps", Kind: "Deployment"}, "caseep-blue",
+					field.ErrorList{field.Invalid(field.NewPath("spec", "selector"), stored, "field is immutable")})
+			})
+			kc := &Cluster{Client: client}
+			err := kc.ApplyInferenceDeployment(ctx, InferenceDeployment{Name: "caseep-blue", Labels: stored, Replicas: 1,
+				Container: "inference-server", Image: "python", Port: 5001, MilliCPU: 250, MemoryMiB: 512})
+			if !errors.Is(err, tc.wantErr) {
+				t.Fatalf("apply: %v, want %v", err, tc.wantErr)
+			}
+			got, err := client.AppsV1().Deployments(Namespace).Get(ctx, "caseep-blue", metav1.GetOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := stored
+			if tc.wantErr != nil {
+				want = old
+			}
+			if !maps.Equal(got.Spec.Selector.MatchLabels, want) {
+				t.Errorf("selector %v, want %v", got.Spec.Selector.MatchLabels, want)
+			}
+		})
+	}
 }

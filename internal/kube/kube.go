@@ -31,6 +31,10 @@ var (
 	// ErrAttached means the cluster carries the marker of another attachment; errors
 	// wrapping it are an *AttachedError naming that attachment.
 	ErrAttached = errors.New("cluster already attached")
+
+	// ErrInvalid means the API server refused an object as invalid (422), or that an
+	// object in the way is not mlfleet's; the message says which field or object.
+	ErrInvalid = errors.New("refused by the cluster")
 )
 
 // Cluster is a connection to one cluster.
@@ -378,6 +382,8 @@ func translate(err error, format string, args ...any) error {
 		return fmt.Errorf("%s: %w: %s", what, ErrForbidden, msg)
 	case apierrors.IsServiceUnavailable(err), apierrors.IsServerTimeout(err), apierrors.IsTimeout(err):
 		return fmt.Errorf("%s: %w: %s", what, ErrUnreachable, msg)
+	case apierrors.IsInvalid(err):
+		return fmt.Errorf("%s: %w: %s", what, ErrInvalid, msg)
 	}
 	return fmt.Errorf("%s: %s", what, msg)
 }

@@ -154,8 +154,8 @@ func (s *Service) runDelete(ctx context.Context, run *operations.Run) error {
 		// with the same name does not inherit them. A crash before this leaves them to
 		// the sweeper (auth.SweepAssignments).
 		n, err := s.store.DeleteRoleAssignmentsAtOrBelow(ctx, r.ID)
-		if n > 0 && s.accessChanged != nil {
-			s.accessChanged()
+		if n > 0 {
+			s.AccessChanged()
 		}
 		return err
 	})

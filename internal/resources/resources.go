@@ -58,6 +58,15 @@ func New(s store.Store, engine *operations.Engine) *Service {
 // scope. Call it before the engine starts.
 func (s *Service) OnAccessChanged(f func()) { s.accessChanged = f }
 
+// AccessChanged tells the authenticator that role assignments were deleted (by a
+// service deleting a resource's assignments with it), so that no request is allowed by
+// them any more. Nothing without OnAccessChanged.
+func (s *Service) AccessChanged() {
+	if s != nil && s.accessChanged != nil {
+		s.accessChanged()
+	}
+}
+
 // RegisterDeleter sets how resources of an ARM type are deleted in a cascade. Types without
 // one are removed from the store only.
 func (s *Service) RegisterDeleter(armType string, d Deleter) {

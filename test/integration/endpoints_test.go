@@ -208,6 +208,33 @@ func TestOnlineEndpointDeploy(t *testing.T) {
 	if logs := do(t, call{method: "POST", path: depPath + "/getLogs" + mlAPI, body: `{"containerType":"InferenceServer","tail":10}`}); logs.status != http.StatusOK && logs.status != http.StatusConflict {
 		t.Errorf("getLogs: %d %s", logs.status, logs.raw)
 	}
+	// Names in another case reach the same instances (A1): the objects carry the stored
+	// names, not this request's (QA9 #1: "has no instances yet" while 2 were ready).
+	if logs := do(t, call{method: "POST", path: base + "/onlineEndpoints/EP1/deployments/BLUE/getLogs" + mlAPI, body: `{"tail":10}`}); logs.status != http.StatusOK &&
+		(logs.status != http.StatusConflict || strings.Contains(logs.raw, "no instances yet")) {
+		t.Errorf("getLogs through EP1/BLUE: %d %s", logs.status, logs.raw)
+	}
+
+	// ARM's read-modify-write (az resource update --set sku.capacity=1): the GET carries
+	// the count in sku.capacity only, as Azure's DefaultScaleSettings has only scaleType,
+	// so the body sent back changes the count (QA9 #4: 400 "disagree").
+	var rmw map[string]any
+	if err := json.Unmarshal([]byte(got.raw), &rmw); err != nil {
+		t.Fatal(err)
+	}
+	if ss := props["scaleSettings"].(map[string]any); ss["instanceCount"] != nil || ss["scaleType"] != "Default" {
+		t.Errorf("scaleSettings %v, want scaleType alone", ss)
+	}
+	rmw["sku"].(map[string]any)["capacity"] = 1
+	rmwBody, _ := json.Marshal(rmw)
+	scaled := do(t, call{method: "PUT", path: depPath + mlAPI, body: string(rmwBody)})
+	must(t, scaled, http.StatusOK)
+	if op := waitOperation(t, scaled.header.Get("Azure-AsyncOperation")); op["status"] != "Succeeded" {
+		t.Fatalf("GET, sku.capacity=1, PUT: %v", op["error"])
+	}
+	if after := do(t, call{method: "GET", path: depPath + mlAPI}); after.body["sku"].(map[string]any)["capacity"] != 1.0 {
+		t.Errorf("after GET, sku.capacity=1, PUT: %s", after.raw)
+	}
 
 	// Traffic goes into the Secret; a deployment with traffic cannot be deleted.
 	p := do(t, call{method: "PATCH", path: epPath + mlAPI, body: `{"properties":{"traffic":{"blue":100}}}`})
@@ -470,14 +497,32 @@ func TestDeploymentMovesCompute(t *testing.T) {
 	e := do(t, call{method: "PUT", path: epPath + mlAPI, body: `{"location":"westus","properties":{"authMode":"Key"}}`})
 	must(t, e, http.StatusCreated)
 	waitOperation(t, e.header.Get("Azure-AsyncOperation"))
-	deploy := func(compute string, status int) {
+	put := func(name, compute string) answer {
 		t.Helper()
-		d := do(t, call{method: "PUT", path: epPath + "/deployments/blue" + mlAPI, body: `{"location":"westus","properties":{"endpointComputeType":"Kubernetes",` +
+		return do(t, call{method: "PUT", path: epPath + "/deployments/" + name + mlAPI, body: `{"location":"westus","properties":{"endpointComputeType":"Kubernetes",` +
 			`"compute":"` + computePath(rg, ws, compute) + `","codeConfiguration":{"codeId":"` + codeID + `","scoringScript":"score.py"}}}`})
+	}
+	deployNamed := func(name, compute string, status int) {
+		t.Helper()
+		d := put(name, compute)
 		must(t, d, status)
 		if op := waitOperation(t, d.header.Get("Azure-AsyncOperation")); op["status"] != "Succeeded" {
-			t.Fatalf("deployment on %s: %v", compute, op["error"])
+			t.Fatalf("deployment %s on %s: %v", name, compute, op["error"])
 		}
+	}
+	deploy := func(compute string, status int) { t.Helper(); deployNamed("blue", compute, status) }
+	// traffic PATCHes the endpoint's traffic and mirror traffic, and waits for a change
+	// that is accepted.
+	traffic := func(body string, status int) answer {
+		t.Helper()
+		p := do(t, call{method: "PATCH", path: epPath + mlAPI, body: `{"properties":` + body + `}`})
+		must(t, p, status)
+		if status == http.StatusAccepted {
+			if op := waitOperation(t, p.header.Get("Azure-AsyncOperation")); op["status"] != "Succeeded" {
+				t.Fatalf("traffic %s: %v", body, op["error"])
+			}
+		}
+		return p
 	}
 	// present fails the test unless the cluster of compute holds blue's Deployment and
 	// the endpoint's Secret (or, with want false, neither of them).
@@ -502,6 +547,23 @@ func TestDeploymentMovesCompute(t *testing.T) {
 	deploy("movefp1", http.StatusCreated)
 	present("movefp1", true)
 
+	// A router reaches only its own cluster's instances (QA9 #3): traffic split across
+	// two computes, or mirrored to a deployment on another compute than the one serving,
+	// is refused naming the computes; all traffic to deployments on the other compute is
+	// how the endpoint moves there.
+	deployNamed("green", "movecff", http.StatusCreated)
+	traffic(`{"traffic":{"blue":100}}`, http.StatusAccepted)
+	split := traffic(`{"traffic":{"blue":50,"green":50}}`, http.StatusBadRequest)
+	for _, want := range []string{"split across computes 'movefp1' (blue) and 'movecff' (green)", "send all of it at once"} {
+		if !strings.Contains(split.errorMessage(), want) {
+			t.Errorf("split refusal lacks %q: %s", want, split.raw)
+		}
+	}
+	if mirror := traffic(`{"traffic":{"blue":100},"mirrorTraffic":{"green":10}}`, http.StatusBadRequest); !strings.Contains(mirror.raw, "served from compute 'movefp1'") {
+		t.Errorf("mirror refusal: %s", mirror.raw)
+	}
+	traffic(`{"traffic":{"green":100}}`, http.StatusAccepted)
+
 	deploy("movecff", http.StatusOK)
 	present("movecff", true)
 	present("movefp1", false)
@@ -509,6 +571,12 @@ func TestDeploymentMovesCompute(t *testing.T) {
 	must(t, got, http.StatusOK)
 	if props := got.body["properties"].(map[string]any); props["compute"] != computePath(rg, ws, "movecff") || strings.Contains(got.raw, "formerComputes") {
 		t.Fatalf("deployment after the move: %v", props)
+	}
+	// Moving a deployment that gets traffic off the compute the rest of it goes to splits
+	// it too.
+	traffic(`{"traffic":{"blue":50,"green":50}}`, http.StatusAccepted)
+	if back := put("blue", "movefp1"); back.status != http.StatusBadRequest || !strings.Contains(back.raw, "split across computes") {
+		t.Errorf("moving blue back while green gets traffic on movecff: %d %s", back.status, back.raw)
 	}
 
 	del := do(t, call{method: "DELETE", path: epPath + mlAPI})

@@ -335,6 +335,42 @@ func fpFlows() []fpFlow {
 				}
 				return nil
 			}},
+		{name: "endpoint delete",
+			// The role assignments at the endpoint's scope go with it, in the transaction
+			// that deletes its rows (as ARM deletes a resource's assignments): none is left
+			// to grant a new endpoint of the same name, whatever the crash.
+			setup: func(e *fpEnv, rg string) {
+				workspace(e, rg)
+				_, p, err := e.c.BeginCreateOrUpdateOnlineEndpoint(ctx, rg, fpWS, "fpep", &mlfleet.OnlineEndpoint{Location: "westus"}, true)
+				wait(p, err)
+				scope := "/subscriptions/" + e.cfg.Subscription + "/resourceGroups/" + rg + "/providers/Microsoft.MachineLearningServices/workspaces/" + fpWS + "/onlineEndpoints/fpep"
+				if _, err := e.c.CreatePrincipal(ctx, mlfleet.NewPrincipal{Type: mlfleet.PrincipalServicePrincipal, DisplayName: "fpep-" + rg,
+					Role: mlfleet.RoleContributor, Scopes: []string{scope}}); err != nil {
+					panic(err)
+				}
+			},
+			request: func(e *fpEnv, rg string) (*mlfleet.Poller, error) {
+				return e.c.BeginDeleteOnlineEndpoint(ctx, rg, fpWS, "fpep")
+			},
+			check: func(e *fpEnv, rg string) error {
+				if _, err := e.c.GetOnlineEndpoint(ctx, rg, fpWS, "fpep"); gone(err, "the deleted endpoint") != nil {
+					return gone(err, "the deleted endpoint")
+				}
+				ras, err := e.c.ListRoleAssignments(ctx, "/subscriptions/"+e.cfg.Subscription+"/resourceGroups/"+rg, "")
+				if err != nil {
+					return err
+				}
+				for _, ra := range ras {
+					if strings.HasSuffix(strings.ToLower(ra.Properties.Scope), "/onlineendpoints/fpep") {
+						return fmt.Errorf("role assignment %s at the deleted endpoint's scope is left", ra.Name)
+					}
+				}
+				return nil
+			},
+			recreate: func(e *fpEnv, rg string) {
+				_, p, err := e.c.BeginCreateOrUpdateOnlineEndpoint(ctx, rg, fpWS, "fpep", &mlfleet.OnlineEndpoint{Location: "westus"}, true)
+				wait(p, err)
+			}},
 		{name: "resource group delete",
 			setup: func(e *fpEnv, rg string) { workspace(e, rg); wait(createCompute(e, rg)) },
 			request: func(e *fpEnv, rg string) (*mlfleet.Poller, error) {

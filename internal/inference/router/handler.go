@@ -206,6 +206,7 @@ func (h *Handler) pick(epName, pinned, auth string) (a admission, err *routeErro
 		return a, e
 	}
 	if pinned != "" {
+		pinned = nameIn(ep.deployments, pinned)
 		if _, ok := ep.deployments[pinned]; !ok {
 			return a, &routeError{http.StatusNotFound, "", "deployment_not_found",
 				fmt.Sprintf("deployment %q does not exist in endpoint %q (header %s)", pinned, epName, inference.HeaderDeployment)}
@@ -328,7 +329,7 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 
 func (h *Handler) score(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	epName := r.PathValue("endpoint")
+	epName := h.endpointName(r.PathValue("endpoint"))
 	var body []byte
 	var bodyErr error
 	read := false
@@ -396,7 +397,7 @@ func (h *Handler) score(w http.ResponseWriter, r *http.Request) {
 // swagger describes the endpoint's scoring API (OpenAPI 2.0), for the endpoint's
 // swaggerUri; it asks for the same credentials as scoring.
 func (h *Handler) swagger(w http.ResponseWriter, r *http.Request) {
-	name := r.PathValue("endpoint")
+	name := h.endpointName(r.PathValue("endpoint"))
 	h.mu.Lock()
 	ep := h.endpoints[name]
 	var rerr *routeError

@@ -355,3 +355,29 @@ func TestSwagger(t *testing.T) {
 		t.Fatalf("swagger of a missing endpoint = %d, want 404", code)
 	}
 }
+
+// TestNamesInAnyCase: endpoint and deployment names are case-insensitive and
+// case-preserving (ARM, A1). A scoring URI typed in another case reaches the endpoint its
+// Secret names "CaseEp", and a request pinned to "BLUE" reaches deployment "blue", as az
+// ml's invoke --deployment-name sends whatever case the user typed (QA9 #1).
+func TestNamesInAnyCase(t *testing.T) {
+	blue := upstream(t, "blue-0", nil)
+	h := NewHandler(HandlerOptions{})
+	cfg := keyConfig(map[string]int{"blue": 100}, nil)
+	cfg.Name = "CaseEp"
+	h.Update([]EndpointState{{Config: cfg, Instances: map[string][]string{"blue": {blue}}}})
+	for _, c := range []struct{ path, pin string }{
+		{"/api/v1/endpoint/CaseEp/score", ""},
+		{"/api/v1/endpoint/caseep/score", ""},
+		{"/api/v1/endpoint/CASEEP/score", "BLUE"},
+	} {
+		resp, body := post(t, h, c.path, "primary-key", map[string]string{inference.HeaderDeployment: c.pin})
+		if resp.StatusCode != 200 || !strings.Contains(body, `"blue-0"`) || resp.Header.Get(inference.HeaderDeployment) != "blue" {
+			t.Errorf("%s pinned to %q = %d %s (deployment %q)", c.path, c.pin, resp.StatusCode, body, resp.Header.Get(inference.HeaderDeployment))
+		}
+	}
+	resp, body := post(t, h, "/api/v1/endpoint/other/score", "primary-key", nil)
+	if resp.StatusCode != 404 || !strings.Contains(body, `endpoint \"other\" does not exist`) {
+		t.Errorf("an unknown endpoint = %d %s", resp.StatusCode, body)
+	}
+}

@@ -112,7 +112,9 @@ type CodeConfiguration struct {
 // ScaleSettings is scaleType Default (a fixed instance count).
 type ScaleSettings struct {
 	ScaleType string `json:"scaleType"`
-	// InstanceCount is mlfleet's spelling of sku.capacity, accepted either way.
+	// InstanceCount is older mlfleet's spelling of sku.capacity, still accepted in a
+	// request; answers carry the count in sku.capacity only, as Azure's
+	// DefaultScaleSettings has only scaleType.
 	InstanceCount *int `json:"instanceCount,omitempty"`
 }
 

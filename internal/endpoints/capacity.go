@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/mlfleet/mlfleet/internal/arm"
@@ -16,22 +17,21 @@ import (
 // is an estimate of what the scheduler will do, not a copy of it: first fit may place
 // fewer than a better packing would.
 func fit(rooms []kube.NodeRoom, t InstanceType, count int) int {
-	free := append([]kube.NodeRoom(nil), rooms...)
+	return place(append([]kube.NodeRoom(nil), rooms...), t, count)
+}
+
+// place is fit that takes the room of the instances it places from rooms, so that the
+// instances of several deployments can be placed in turn.
+func place(rooms []kube.NodeRoom, t InstanceType, count int) int {
 	placed := 0
 	for range count {
-		ok := false
-		for i := range free {
-			if free[i].MilliCPU >= t.MilliCPU && free[i].MemoryMiB >= t.MemoryMiB {
-				free[i].MilliCPU -= t.MilliCPU
-				free[i].MemoryMiB -= t.MemoryMiB
-				placed++
-				ok = true
-				break
-			}
-		}
-		if !ok {
+		i := slices.IndexFunc(rooms, func(r kube.NodeRoom) bool { return r.MilliCPU >= t.MilliCPU && r.MemoryMiB >= t.MemoryMiB })
+		if i < 0 {
 			break
 		}
+		rooms[i].MilliCPU -= t.MilliCPU
+		rooms[i].MemoryMiB -= t.MemoryMiB
+		placed++
 	}
 	return placed
 }

@@ -61,12 +61,38 @@ func (s *Service) ClusterChangeAllowed(ctx context.Context, next *armapi.Managed
 	}
 	fails, _ := capacity(purpose, nodes, cores, fmt.Sprintf("cluster '%s' after this change", next.Name))
 	fails = append(fails, floorFailures(next, purpose, s.cfg.Clusters.VMSizes())...)
-	if len(fails) == 0 {
+	var problems []string
+	if len(fails) > 0 {
+		problems = append(problems, fmt.Sprintf("Cluster '%s' is attached to %s, whose cluster purpose is %s: %s To go below that, detach the compute first ('mlfleet ml computetarget detach'), or change its purpose ('mlfleet ml computetarget update aks --cluster-purpose DevTest').",
+			next.Name, describeCompute(holder), purpose, strings.Join(fails, " ")))
+	}
+	// Every reason is in the one 400, so that the user fixes them all in one round.
+	msg, err := s.deploymentsFit(ctx, holder, next)
+	if err != nil {
+		return err
+	}
+	if msg != "" {
+		problems = append(problems, msg)
+	}
+	if len(problems) == 0 {
 		return nil
 	}
-	return arm.Errorf(http.StatusBadRequest, "InsufficientCapacity",
-		"Cluster '%s' is attached to %s, whose cluster purpose is %s: %s To go below that, detach the compute first ('mlfleet ml computetarget detach'), or change its purpose ('mlfleet ml computetarget update aks --cluster-purpose DevTest').",
-		next.Name, describeCompute(holder), purpose, strings.Join(fails, " ")).WithTarget("properties.agentPoolProfiles")
+	return arm.Errorf(http.StatusBadRequest, "InsufficientCapacity", "%s", strings.Join(problems, " ")).WithTarget("properties.agentPoolProfiles")
+}
+
+// deploymentsFit asks Config.DeploymentsFit whether the online deployments on compute
+// computeID still fit its cluster as next leaves it: the message of its refusal, "" when
+// they fit (or nothing is asked), or the error that kept it from answering.
+func (s *Service) deploymentsFit(ctx context.Context, computeID string, next *armapi.ManagedCluster) (string, error) {
+	if s.cfg.DeploymentsFit == nil {
+		return "", nil
+	}
+	err := s.cfg.DeploymentsFit(ctx, computeID, next)
+	var ae *arm.Error
+	if errors.As(err, &ae) && ae.Status == http.StatusBadRequest {
+		return ae.Message, nil
+	}
+	return "", err
 }
 
 // rangesAllowed refuses authorized IP ranges, new in next, that leave out the address this

@@ -80,6 +80,12 @@ type Config struct {
 	// HTTPS: what is served through the compute (online endpoints' scoring URIs) follows.
 	// A func for the same reason as InUse.
 	ServingChanged func(ctx context.Context, computeID string, https bool) error
+	// DeploymentsFit, when set, refuses a change of a compute's cluster (next: the cluster
+	// as the change leaves it) whose nodes could no longer hold the online deployments that
+	// run on the compute: a 400 InsufficientCapacity naming them; nil when they fit or none
+	// runs there. Asked on a compute's scale and on a change made to its cluster
+	// (ClusterChangeAllowed). A func for the same reason as InUse.
+	DeploymentsFit func(ctx context.Context, computeID string, next *armapi.ManagedCluster) error
 	// SideEffect, when set, records in the activity log a write an operation made to
 	// another resource than its own, under the caller of the request that started it
 	// (origin: operations.Run.Origin): a forced attach's removal of the compute it took

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/mlfleet/mlfleet/internal/arm"
@@ -53,6 +54,19 @@ func (s *Service) update(ctx context.Context, w *armapi.Workspace, r *store.Reso
 	if st.AgentCount != base.AgentCount {
 		scale = &st.AgentCount
 		s.checkScale(mc, c, st, l)
+		if len(mc.Properties.AgentPoolProfiles) == 1 && st.AgentCount < base.AgentCount {
+			// A scale-down must leave room for the online deployments on the compute.
+			next := *mc
+			next.Properties.AgentPoolProfiles = slices.Clone(mc.Properties.AgentPoolProfiles)
+			next.Properties.AgentPoolProfiles[0].Count = st.AgentCount
+			msg, err := s.deploymentsFit(ctx, c.ID, &next)
+			if err != nil {
+				return nil, err
+			}
+			if msg != "" {
+				l.fail("Deployments", "InsufficientCapacity", "properties.properties.agentCount", "%s", msg)
+			}
+		}
 		if len(mc.Properties.AgentPoolProfiles) == 1 {
 			// Checked here so that a quota failure is in the one 400 with every other
 			// problem (B1); checked again, atomically, when the operation scales the cluster.

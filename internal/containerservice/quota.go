@@ -184,3 +184,21 @@ func (s *Service) pendingCounts(ctx context.Context, st store.Store, id string) 
 	}
 	return nil, nil
 }
+
+// QuotaRoom returns what the quotas of cluster mc's subscription and region still leave
+// for nodes to be added (by its autoscaler): nil, leaving everything, when mc counts
+// toward no quota (a registered cluster). Read-only; the scale itself checks again.
+func (s *Service) QuotaRoom(ctx context.Context, mc *armapi.ManagedCluster) (*quota.Room, error) {
+	if !s.counted(mc) {
+		return nil, nil
+	}
+	id, err := arm.ParseID(mc.ID)
+	if err != nil {
+		return nil, fmt.Errorf("parse cluster id %s: %w", mc.ID, err)
+	}
+	use, err := s.usage(ctx, s.cfg.Store, id.SubscriptionID, mc.Location, "")
+	if err != nil {
+		return nil, err
+	}
+	return quota.NewRoom(s.cfg.Quotas.For(id.SubscriptionID, mc.Location), use), nil
+}

@@ -251,3 +251,50 @@ func TestQuotaScale(t *testing.T) {
 		})
 	}
 }
+
+// TestQuotaRoom: what the quotas leave for an autoscaler to add counts every counted
+// cluster of the region (the cluster itself included), against the regional total and a VM
+// family's own limit; a registered cluster's growth is bounded by no quota (QA9 #8).
+func TestQuotaRoom(t *testing.T) {
+	t.Parallel()
+	for name, newDB := range storetest.Dialects(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			st := newDB(t)()
+			s := newService(t, st, `{"default": {"managedClusters": 10, "cores": 20, "standardDv2Family": 16}}`)
+			ctx := context.Background()
+			if _, _, _, err := s.Put(ctx, testSub, testRG, "ky", clusterInput(2, "Standard_D3_v2"), arm.Preconditions{}); err != nil {
+				t.Fatal(err)
+			}
+			if _, _, _, err := s.Put(ctx, testSub, testRG, "other", clusterInput(1, "Standard_DS2_v2"), arm.Preconditions{}); err != nil {
+				t.Fatal(err)
+			}
+			finishOperations(t, st)
+			mc, err := s.GetByID(ctx, ID(testSub, testRG, "ky"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			room, err := s.QuotaRoom(ctx, mc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// 8 + 2 of 20 regional vCPUs, 8 of 16 Dv2: two more D3_v2 nodes (the family's
+			// limit), not a third; the regional total still has 2 for DSv2.
+			for i, want := range []bool{true, true, false} {
+				if got := room.Take("standardDv2Family", 4); got != want {
+					t.Fatalf("D3_v2 node %d: taken %v, want %v (%s)", i+1, got, want, room.Describe("standardDv2Family"))
+				}
+			}
+			if !room.Take("standardDSv2Family", 2) || room.Take("standardDSv2Family", 2) {
+				t.Errorf("DSv2 nodes: want room for 2 vCPUs of the regional 20 and no more")
+			}
+			if d := room.Describe("standardDv2Family"); d != "Total Regional vCPUs: limit 20, used 10; Standard Dv2 Family vCPUs: limit 16, used 8" {
+				t.Errorf("Describe: %q", d)
+			}
+			mc.Properties.Mlfleet.Provider = "external"
+			if room, err := s.QuotaRoom(ctx, mc); err != nil || room != nil {
+				t.Errorf("a registered cluster: room %v, %v; want none (no quota)", room, err)
+			}
+		})
+	}
+}

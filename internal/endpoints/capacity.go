@@ -4,11 +4,13 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/mlfleet/mlfleet/internal/arm"
 	"github.com/mlfleet/mlfleet/internal/catalog"
 	"github.com/mlfleet/mlfleet/internal/kube"
+	"github.com/mlfleet/mlfleet/internal/quota"
 	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
@@ -16,22 +18,21 @@ import (
 // is an estimate of what the scheduler will do, not a copy of it: first fit may place
 // fewer than a better packing would.
 func fit(rooms []kube.NodeRoom, t InstanceType, count int) int {
-	free := append([]kube.NodeRoom(nil), rooms...)
+	return place(append([]kube.NodeRoom(nil), rooms...), t, count)
+}
+
+// place is fit that takes the room of the instances it places from rooms, so that the
+// instances of several deployments can be placed in turn.
+func place(rooms []kube.NodeRoom, t InstanceType, count int) int {
 	placed := 0
 	for range count {
-		ok := false
-		for i := range free {
-			if free[i].MilliCPU >= t.MilliCPU && free[i].MemoryMiB >= t.MemoryMiB {
-				free[i].MilliCPU -= t.MilliCPU
-				free[i].MemoryMiB -= t.MemoryMiB
-				placed++
-				ok = true
-				break
-			}
-		}
-		if !ok {
+		i := slices.IndexFunc(rooms, func(r kube.NodeRoom) bool { return r.MilliCPU >= t.MilliCPU && r.MemoryMiB >= t.MemoryMiB })
+		if i < 0 {
 			break
 		}
+		rooms[i].MilliCPU -= t.MilliCPU
+		rooms[i].MemoryMiB -= t.MemoryMiB
+		placed++
 	}
 	return placed
 }
@@ -60,17 +61,26 @@ func (s *Service) checkCapacity(ctx context.Context, c *armapi.Compute, endpoint
 	if err != nil {
 		return err
 	}
-	return capacityRefusal(rooms, mc, s.cfg.Clusters.VMSizes(), n, lastSegment(computeID))
+	// The autoscaler adds nodes only within the subscription's vCPU quotas in the region:
+	// growth beyond them would leave the instances Pending until the wait times out.
+	room, err := s.cfg.Clusters.QuotaRoom(ctx, mc)
+	if err != nil {
+		return err
+	}
+	return capacityRefusal(rooms, mc, s.cfg.Clusters.VMSizes(), room, n, lastSegment(computeID))
 }
 
 // capacityRefusal answers nil when the instances fit rooms and the nodes mc's autoscaled
 // pools may still add, else a 400 naming the shortfall and what the user can change.
+// Pools grow only as far as the subscription's vCPU quotas in the region leave room
+// (quotas; nil leaves everything), as the autoscaler does (QA9 #8): nodes the quota
+// stops would leave the instances Pending until the deployment's wait times out.
 // A node the autoscaler may add is sized by what it will have allocatable, as the
 // cluster autoscaler sizes it from its node template (the VM size less AKS's
 // reservations), not by the VM's full cores and memory.
-func capacityRefusal(rooms []kube.NodeRoom, mc *armapi.ManagedCluster, sizes *catalog.VMSizes, n normalized, compute string) error {
+func capacityRefusal(rooms []kube.NodeRoom, mc *armapi.ManagedCluster, sizes *catalog.VMSizes, quotas *quota.Room, n normalized, compute string) error {
 	grown := append([]kube.NodeRoom(nil), rooms...)
-	var autoscaled, blocked []string
+	var autoscaled, blocked, capped []string
 	for _, p := range mc.Properties.AgentPoolProfiles {
 		if !p.EnableAutoScaling || p.MaxCount == nil {
 			continue
@@ -90,12 +100,21 @@ func capacityRefusal(rooms []kube.NodeRoom, mc *armapi.ManagedCluster, sizes *ca
 		if !ok {
 			continue
 		}
-		autoscaled = append(autoscaled, fmt.Sprintf("%s may grow to %d nodes", p.Name, *p.MaxCount))
 		version := cmp.Or(p.CurrentOrchestratorVersion, p.OrchestratorVersion, mc.Properties.CurrentKubernetesVersion, mc.Properties.KubernetesVersion)
 		milliCPU, memMiB := size.Allocatable(p.MaxPods, version)
+		added := 0
 		for range *p.MaxCount - p.Count {
+			if !quotas.Take(size.Family, size.Cores) {
+				break
+			}
 			grown = append(grown, kube.NodeRoom{Name: p.Name + " (new node)", MilliCPU: milliCPU, MemoryMiB: memMiB})
+			added++
 		}
+		if added < *p.MaxCount-p.Count {
+			capped = append(capped, fmt.Sprintf("%s may grow to %d nodes, but the vCPU quota leaves room for %d more (%s)", p.Name, *p.MaxCount, added, quotas.Describe(size.Family)))
+			continue
+		}
+		autoscaled = append(autoscaled, fmt.Sprintf("%s may grow to %d nodes", p.Name, *p.MaxCount))
 	}
 	placed := fit(grown, n.InstanceType, n.InstanceCount)
 	if placed == n.InstanceCount {
@@ -113,6 +132,12 @@ func capacityRefusal(rooms []kube.NodeRoom, mc *armapi.ManagedCluster, sizes *ca
 	scale := "scale its node pool (mlfleet aks nodepool scale) or enable its autoscaler (mlfleet aks nodepool update --enable-cluster-autoscaler)"
 	if len(autoscaled) > 0 {
 		scale = "raise the autoscaler's maximum (mlfleet aks nodepool update --update-cluster-autoscaler --max-count; " + strings.Join(autoscaled, ", ") + ")"
+	}
+	if len(capped) > 0 {
+		scale = "raise the subscription's vCPU quota in " + mc.Location + " (mlfleet serve --quota-file; 'mlfleet vm list-usage -l " + mc.Location + " -o table' shows the use) or free vCPUs there: " + strings.Join(capped, ", ")
+		if len(autoscaled) > 0 {
+			scale += "; or raise the autoscaler's maximum (mlfleet aks nodepool update --update-cluster-autoscaler --max-count; " + strings.Join(autoscaled, ", ") + ")"
+		}
 	}
 	if len(blocked) > 0 {
 		scale += ". Instances tolerate no taint, so the autoscaled pool " + strings.Join(blocked, ", ") + " adds no room for them"

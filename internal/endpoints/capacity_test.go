@@ -6,6 +6,7 @@ import (
 
 	"github.com/mlfleet/mlfleet/internal/catalog"
 	"github.com/mlfleet/mlfleet/internal/kube"
+	"github.com/mlfleet/mlfleet/internal/quota"
 	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
@@ -54,7 +55,7 @@ func TestCapacityRefusal(t *testing.T) {
 	defaultType := InstanceTypes[0]
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := capacityRefusal(tt.rooms, tt.mc, catalog.DefaultVMSizes(), normalized{InstanceType: defaultType, InstanceCount: tt.count}, "comp2")
+			err := capacityRefusal(tt.rooms, tt.mc, catalog.DefaultVMSizes(), nil, normalized{InstanceType: defaultType, InstanceCount: tt.count}, "comp2")
 			if len(tt.want) == 0 {
 				if err != nil {
 					t.Fatalf("refused: %v", err)
@@ -72,6 +73,53 @@ func TestCapacityRefusal(t *testing.T) {
 			for _, w := range tt.notWant {
 				if strings.Contains(err.Error(), w) {
 					t.Errorf("refusal %q holds %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+// TestCapacityRefusalQuota: an autoscaled pool's growth counts only as far as the
+// subscription's vCPU quotas in the region leave room (the regional total, and a VM
+// family's own limit), as the autoscaler grows it; the refusal says so, with the limit and
+// the use, and how to raise the quota (QA9 #8). Room left for all of the growth changes
+// nothing.
+func TestCapacityRefusalQuota(t *testing.T) {
+	// Standard_D3_v2: 4 cores of standardDv2Family; 3 nodes (12 vCPUs) in use.
+	mc := &armapi.ManagedCluster{}
+	mc.Location = "westus"
+	maxCount := 30
+	mc.Properties.AgentPoolProfiles = []armapi.AgentPoolProfile{{Name: "nodepool1", AgentPoolProperties: armapi.AgentPoolProperties{
+		Count: 3, VMSize: "Standard_D3_v2", OrchestratorVersion: "1.33.2", EnableAutoScaling: true, MinCount: &[]int{1}[0], MaxCount: &maxCount}}}
+	full := []kube.NodeRoom{{Name: "n0", MilliCPU: 0, MemoryMiB: 0}, {Name: "n1"}, {Name: "n2"}}
+	use := quota.Amount{}
+	use.AddVCPUs("standardDv2Family", 12)
+	t2, _ := instanceType("largeinstancetype")
+	large := normalized{InstanceType: t2, InstanceCount: 2} // 2 × 2 CPU: one per new node
+	for _, tc := range []struct {
+		name   string
+		limits quota.Limits
+		want   []string // parts of the refusal; none means accepted
+	}{
+		{"regional quota full", quota.Limits{quota.Cores: 12}, []string{"only 0 fit", "short by 2 instances", "nodepool1 may grow to 30 nodes, but the vCPU quota leaves room for 0 more (Total Regional vCPUs: limit 12, used 12)", "raise the subscription's vCPU quota in westus", "--quota-file"}},
+		{"regional quota for one node", quota.Limits{quota.Cores: 16}, []string{"only 1 fit", "room for 1 more"}},
+		{"family quota full", quota.Limits{quota.Cores: 100, "standardDv2Family": 12}, []string{"room for 0 more", "Standard Dv2 Family vCPUs: limit 12, used 12"}},
+		{"quota for all of it", quota.Limits{quota.Cores: 20}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := capacityRefusal(full, mc, catalog.DefaultVMSizes(), quota.NewRoom(tc.limits, use), large, "cmpz")
+			if len(tc.want) == 0 {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("accepted; want a refusal holding %q", tc.want)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("refusal %q lacks %q", err, w)
 				}
 			}
 		})

@@ -348,6 +348,12 @@ func (s *Service) waitReady(ctx context.Context, epName, id string) error {
 		if st.Crashing != "" {
 			return false, arm.BadRequest(arm.CodeUserError, "Deployment '%s' failed: %s. See 'mlfleet ml online-deployment get-logs -n %s -e %s'.", d.Name, st.Crashing, d.Name, epName)
 		}
+		// Nor will an instance the cluster autoscaler failed to make room for (its quota,
+		// QA9 #8): fail now with the autoscaler's reason, which names the quota and numbers.
+		if st.ScaleUpFailed != "" {
+			return false, arm.BadRequest(arm.CodeUserError, "Deployment '%s' has %d of %d instances Ready and cannot get room for the others: %s. Lower the instance count or pick a smaller instanceType, or free or raise what stopped the autoscaler, then update the deployment.",
+				d.Name, st.Ready, st.Replicas, strings.TrimSuffix(st.Pending, "."))
+		}
 		// Why it is not done yet: a reason the pods cannot run, else the first pod that
 		// is not Ready (an init() still loading shows as Running but not Ready).
 		msg := st.Pending

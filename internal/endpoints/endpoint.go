@@ -75,7 +75,11 @@ func (s *Service) PutEndpoint(ctx context.Context, sub, rg, ws, name string, in 
 		problems = append(problems, verr.(*arm.Error).Details...)
 	}
 	if verr == nil {
-		if e := checkOneRouter(&armapi.OnlineEndpoint{Name: name, Properties: p}, ds); e != nil {
+		asked := &armapi.OnlineEndpoint{Name: name, Properties: p}
+		if e := checkOneRouter(asked, ds); e != nil {
+			problems = append(problems, e)
+		}
+		if e := checkFailedTargets(asked, prev, ds); e != nil {
 			problems = append(problems, e)
 		}
 	}

@@ -45,6 +45,9 @@ func wire(t *testing.T, stack *servicetest.Stack) (*compute.Service, *Service, *
 		Clusters: stack.Clusters, Secrets: stack.Secrets,
 		InUse: func(ctx context.Context, st store.Store, id string) ([]string, error) {
 			return eps.ComputeUsers(ctx, st, id)
+		},
+		DeploymentsFit: func(ctx context.Context, id string, next *armapi.ManagedCluster) error {
+			return eps.ComputeFits(ctx, id, next)
 		}})
 	assets := mlassets.New(mlassets.Config{Store: stack.Store, Resources: stack.Resources, Workspaces: stack.Workspaces})
 	eps = New(Config{Store: stack.Store, Engine: stack.Engine, Resources: stack.Resources, Workspaces: stack.Workspaces, Computes: computes,

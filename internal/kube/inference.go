@@ -184,6 +184,10 @@ type InferenceStatus struct {
 	// Pending says why the current template's pods are not running (unschedulable, image
 	// pull), when they are not.
 	Pending string
+	// ScaleUpFailed says why the cluster autoscaler could not add the nodes a pod of the
+	// current template waits for (its FailedScaleUp event: a quota, say); "" when it has
+	// not failed. Pending then ends with it too.
+	ScaleUpFailed string
 	// NotReady says why the oldest pod that is not Ready is not: Pending's reason, a
 	// container's waiting reason, or its phase. "" when every pod is Ready.
 	NotReady string
@@ -276,6 +280,12 @@ func (c *Cluster) InferenceDeploymentStatus(ctx context.Context, name string, la
 		for _, cond := range p.Status.Conditions {
 			if cond.Type == corev1.PodScheduled && cond.Status == corev1.ConditionFalse && st.Pending == "" {
 				st.Pending = fmt.Sprintf("pod %s is Pending: %s", p.Name, cond.Message)
+				if st.ScaleUpFailed, err = c.failedScaleUp(ctx, &p); err != nil {
+					return nil, err
+				}
+				if st.ScaleUpFailed != "" {
+					st.Pending = strings.TrimSuffix(st.Pending, ".") + "; " + st.ScaleUpFailed
+				}
 			}
 		}
 	}

@@ -294,3 +294,47 @@ func Usages(limits Limits, use Amount, families []string) []armapi.Usage {
 	}
 	return out
 }
+
+// Room is what the quotas of one subscription in one region still leave of their limits
+// once what is used is counted: what an autoscaler may still add there. A nil *Room leaves
+// everything (clusters that count toward no quota).
+type Room struct {
+	limits Limits
+	// use is what was used when the room was made; taken what Take has taken since.
+	use, taken Amount
+}
+
+// NewRoom returns the room limits leave besides use.
+func NewRoom(limits Limits, use Amount) *Room {
+	return &Room{limits: limits, use: use, taken: Amount{}}
+}
+
+// Take takes n vCPUs of VM family family from the room when both the regional total and
+// the family's own limit (if it has one) still have them, and reports whether it did.
+func (r *Room) Take(family string, n int) bool {
+	if r == nil {
+		return true
+	}
+	if r.use[Cores]+r.taken[Cores]+n > r.limits[Cores] {
+		return false
+	}
+	if limit, own := r.limits[family]; own && r.use[family]+r.taken[family]+n > limit {
+		return false
+	}
+	r.taken.AddVCPUs(family, n)
+	return true
+}
+
+// Describe says, for messages, the limit and use of the regional vCPU quota (and of
+// family's own, if it has one), as they were when the room was made: "Total Regional
+// vCPUs: limit 16, used 16".
+func (r *Room) Describe(family string) string {
+	if r == nil {
+		return "no vCPU quota"
+	}
+	parts := []string{fmt.Sprintf("%s: limit %d, used %d", DisplayName(Cores), r.limits[Cores], r.use[Cores])}
+	if limit, own := r.limits[family]; own {
+		parts = append(parts, fmt.Sprintf("%s: limit %d, used %d", DisplayName(family), limit, r.use[family]))
+	}
+	return strings.Join(parts, "; ")
+}

@@ -354,6 +354,9 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		ServingChanged: func(ctx context.Context, computeID string, https bool) error {
 			return endpointService.ComputeServingChanged(ctx, computeID, https)
 		},
+		DeploymentsFit: func(ctx context.Context, computeID string, next *armapi.ManagedCluster) error {
+			return endpointService.ComputeFits(ctx, computeID, next)
+		},
 		SideEffect: activityLog.SideEffect,
 	})
 

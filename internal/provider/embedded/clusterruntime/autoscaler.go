@@ -21,6 +21,7 @@ import (
 	"k8s.io/component-helpers/scheduling/corev1/nodeaffinity"
 	"k8s.io/utils/clock"
 
+	"github.com/mlfleet/mlfleet/internal/kube"
 	"github.com/mlfleet/mlfleet/internal/provider"
 )
 
@@ -30,7 +31,7 @@ const (
 	EventNotTriggerScaleUp = "NotTriggerScaleUp"
 	// EventFailedScaleUp (a Warning) tells the pods that triggered a scale-up that the
 	// pool could not grow as planned (Resize refused it: a quota, say), and why.
-	EventFailedScaleUp = "FailedScaleUp"
+	EventFailedScaleUp = kube.ReasonFailedScaleUp
 	EventScaleDown     = "ScaleDown"
 	// AutoscalerStatusConfigMap is the ConfigMap in kube-system where the autoscaler
 	// writes its status.

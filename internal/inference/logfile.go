@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"syscall"
 )
 
 // DefaultMaxLogBytes caps a process's log file; the older half is kept in LOG.1.
@@ -26,7 +27,10 @@ func openLog(path string, max int64) (*logFile, error) {
 	if max <= 0 {
 		max = DefaultMaxLogBytes
 	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err := dropLink(path); err != nil {
+		return nil, err
+	}
+	f, err := openNoFollow(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND)
 	if err != nil {
 		return nil, err
 	}
@@ -61,7 +65,7 @@ func (l *logFile) rotate() error {
 	if err := os.Rename(l.path, l.path+".1"); err != nil {
 		return err
 	}
-	f, err := os.OpenFile(l.path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	f, err := openNoFollow(l.path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC)
 	if err != nil {
 		l.f = nil
 		return err
@@ -117,7 +121,11 @@ func TailLog(path string, n int) (string, error) {
 }
 
 func readTail(path string, max int64) ([]byte, error) {
-	f, err := os.Open(path)
+	// A link, or anything but a file, in a log's place is no log of ours (see files.go).
+	f, err := openNoFollow(path, os.O_RDONLY)
+	if errors.Is(err, syscall.ELOOP) {
+		return nil, os.ErrNotExist
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -125,6 +133,9 @@ func readTail(path string, max int64) ([]byte, error) {
 	st, err := f.Stat()
 	if err != nil {
 		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, os.ErrNotExist
 	}
 	off := st.Size() - max
 	if off < 0 {

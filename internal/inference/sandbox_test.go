@@ -26,7 +26,7 @@ import (
 // work directories through its own, the server's /proc entries, unmounting the tmpfs,
 // directly and from a nested user namespace. It reports what each attempt gave.
 const snoopScript = `
-import ctypes, json, os
+import ctypes, json, os, sys
 libc = ctypes.CDLL(None, use_errno=True)
 def init():
     pass
@@ -57,7 +57,11 @@ def nested(home):
     return out
 def run(raw_data):
     home, ppid = os.environ["TEST_HOME"], os.getppid()
+    state = os.path.dirname(os.path.dirname(sys.argv[0]))  # the server script is in <state>/bin
     return {
+        "state dir": attempt(lambda: sorted(os.listdir(state))),
+        "write server": attempt(lambda: open(sys.argv[0], "a").write("x")),
+        "link a log": attempt(lambda: os.symlink(os.path.join(home, "admin.token"), os.path.join(state, "output.log.1"))),
         "token": attempt(lambda: open(os.path.join(home, "admin.token")).read()),
         "listing": attempt(lambda: sorted(os.listdir(home))),
         "walk up": attempt(lambda: open("../../admin.token").read()),
@@ -128,7 +132,10 @@ func TestSandboxHidesHome(t *testing.T) {
 			"token":          "FileNotFoundError",
 			"listing":        "read ['inference', 'pods']",
 			"walk up":        "FileNotFoundError",
-			"other pods":     "read ['p1']",
+			"other pods":     "read ['p1', 'p1.mlfleet']",
+			"state dir":      "read ['bin']",
+			"write server":   "OSError", // read-only file system
+			"link a log":     "OSError",
 			"server environ": "PermissionError",
 			"server root":    "PermissionError",
 			"model":          "read m-42",
@@ -140,7 +147,8 @@ func TestSandboxHidesHome(t *testing.T) {
 		{"unsandboxed", func(string) sandbox.Policy { return sandbox.Policy{Unsandboxed: true} }, map[string]string{
 			"token":      "read mlf_secret",
 			"walk up":    "read mlf_secret",
-			"other pods": "read ['p1', 'p2']",
+			"other pods": "read ['p1', 'p1.mlfleet', 'p2']",
+			"state dir":  "read ['bin', 'output.log']",
 			"model":      "read m-42",
 		}},
 	} {

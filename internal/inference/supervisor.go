@@ -56,7 +56,12 @@ type ProcessSpec struct {
 	// Python is the interpreter; see ResolvePython. Required.
 	Python string
 	// WorkDir is the process's working and home directory, created if missing. Required.
+	// The process may write there, so the supervisor never reads or writes a file in it.
 	WorkDir string
+	// StateDir holds the supervisor's own files: the inference server it runs (which the
+	// process sees read-only) and, by default, the log. It must not be inside WorkDir;
+	// empty means WorkDir with ".mlfleet" appended.
+	StateDir string
 	// ModelDir becomes AZUREML_MODEL_DIR.
 	ModelDir string
 	// CodeDir and ScoringScript (relative to CodeDir; empty means score.py) are the
@@ -67,7 +72,8 @@ type ProcessSpec struct {
 	Env []string
 	// Port is where the server listens on 127.0.0.1; zero picks a free port.
 	Port int
-	// LogFile receives the process's stdout and stderr; empty means WorkDir/output.log.
+	// LogFile receives the process's stdout and stderr; empty means StateDir/output.log. It
+	// must not be inside WorkDir.
 	LogFile string
 	// MaxLogBytes caps LogFile (the previous part is kept in LogFile.1); zero means
 	// DefaultMaxLogBytes.
@@ -155,8 +161,14 @@ func StartProcess(spec ProcessSpec) (*Supervisor, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
+	if spec.StateDir == "" {
+		spec.StateDir = spec.WorkDir + ".mlfleet"
+	}
+	if spec.LogFile == "" {
+		spec.LogFile = filepath.Join(spec.StateDir, "output.log")
+	}
 	// The sandbox binds the directories back at absolute paths.
-	for _, dir := range []*string{&spec.WorkDir, &spec.CodeDir, &spec.ModelDir} {
+	for _, dir := range []*string{&spec.WorkDir, &spec.StateDir, &spec.LogFile, &spec.CodeDir, &spec.ModelDir} {
 		if *dir != "" {
 			abs, err := filepath.Abs(*dir)
 			if err != nil {
@@ -165,11 +177,15 @@ func StartProcess(spec ProcessSpec) (*Supervisor, error) {
 			*dir = abs
 		}
 	}
+	// A file the supervisor writes or reads in a directory the process may write could be
+	// swapped for a link to any file of the server's user.
+	for _, p := range []string{spec.StateDir, spec.LogFile} {
+		if within(p, spec.WorkDir) {
+			return nil, fmt.Errorf("%w: %s is inside the work directory %s, which the process may write", ErrInvalidSpec, p, spec.WorkDir)
+		}
+	}
 	if spec.ScoringScript == "" {
 		spec.ScoringScript = "score.py"
-	}
-	if spec.LogFile == "" {
-		spec.LogFile = filepath.Join(spec.WorkDir, "output.log")
 	}
 	if spec.MinBackoff <= 0 {
 		spec.MinBackoff = DefaultMinBackoff
@@ -190,11 +206,14 @@ func StartProcess(spec ProcessSpec) (*Supervisor, error) {
 		}
 		spec.Port = p
 	}
-	if err := os.MkdirAll(spec.WorkDir, 0o700); err != nil {
-		return nil, fmt.Errorf("create work directory: %w", err)
+	bin := filepath.Join(spec.StateDir, "bin")
+	for _, dir := range []string{spec.WorkDir, spec.StateDir, bin} {
+		if err := realDir(dir); err != nil {
+			return nil, err
+		}
 	}
-	script := filepath.Join(spec.WorkDir, "mlfleet_inference_server.py")
-	if err := os.WriteFile(script, ServerScript, 0o600); err != nil {
+	script := filepath.Join(bin, "mlfleet_inference_server.py")
+	if err := writeNew(script, ServerScript); err != nil {
 		return nil, fmt.Errorf("write inference server: %w", err)
 	}
 	out, err := openLog(spec.LogFile, spec.MaxLogBytes)
@@ -353,7 +372,7 @@ func (s *Supervisor) runOnce(ctx context.Context) *ProcessExit {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	// Children that keep the output pipe open must not hold Wait forever.
 	cmd.WaitDelay = stopGrace
-	keep := []sandbox.Mount{{Path: s.spec.WorkDir, Writable: true}, {Path: s.spec.CodeDir}}
+	keep := []sandbox.Mount{{Path: s.spec.WorkDir, Writable: true}, {Path: filepath.Dir(s.script)}, {Path: s.spec.CodeDir}}
 	if s.spec.ModelDir != "" {
 		keep = append(keep, sandbox.Mount{Path: s.spec.ModelDir})
 	}

@@ -62,7 +62,8 @@ func runsProcess(pod *v1.Pod) bool {
 	return pod.Annotations[inference.AnnotationRuntime] == inference.RuntimePython
 }
 
-// podDir is the work directory of a pod's process.
+// podDir holds a pod's files: its process's work directory (work), which the process may
+// write, and what only mlfleet writes: the container logs and the inference server.
 func (p *podProcesses) podDir(uid types.UID) string {
 	return filepath.Join(p.dir, "pods", string(uid))
 }
@@ -118,7 +119,8 @@ func (p *podProcesses) ensure(pod *v1.Pod) (*inference.Supervisor, error) {
 		RestartsBefore: restarts,
 		Python:         p.python,
 		Sandbox:        p.sandbox,
-		WorkDir:        p.podDir(pod.UID),
+		WorkDir:        filepath.Join(p.podDir(pod.UID), "work"),
+		StateDir:       p.podDir(pod.UID),
 		ModelDir:       pod.Annotations[inference.AnnotationModelDir],
 		CodeDir:        pod.Annotations[inference.AnnotationCodeDir],
 		ScoringScript:  pod.Annotations[inference.AnnotationScoringScript],

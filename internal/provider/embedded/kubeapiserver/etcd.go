@@ -46,21 +46,24 @@ func StartEtcd(ctx context.Context, dir string) (*Etcd, error) {
 	// and it is only compared with itself (advertised vs initial cluster), so ":0" is stable
 	// across restarts and the member ID stored in dir keeps matching.
 	//
-	// The peer listener stays on loopback TCP, because the member's ID derives from its peer
-	// URL and existing data directories must keep matching; it serves only raft and member
-	// metadata, not the key-value API.
+	// The advertised peer URL stays that loopback one, because the member's ID derives from
+	// it and existing data directories must keep matching; but the peer listener is a unix
+	// socket beside the client's. On loopback TCP it took unauthenticated raft messages
+	// from any local process (a scoring script forced the member to step down with one).
 	loopback := url.URL{Scheme: "http", Host: "127.0.0.1:0"}
 	sock, err := clientSocket(dir)
 	if err != nil {
 		return nil, fmt.Errorf("start etcd: %w", err)
 	}
 	client := url.URL{Scheme: "unix", Path: sock}
+	// etcd listens for peers on the URL's host, where it reads clients' paths.
+	peer := url.URL{Scheme: "unix", Host: filepath.Join(filepath.Dir(sock), "peer.sock")}
 	cfg := embed.NewConfig()
 	cfg.Name = "mlfleet"
 	cfg.Dir = dir
 	cfg.ListenClientUrls = []url.URL{client}
 	cfg.AdvertiseClientUrls = []url.URL{client}
-	cfg.ListenPeerUrls = []url.URL{loopback}
+	cfg.ListenPeerUrls = []url.URL{peer}
 	cfg.AdvertisePeerUrls = []url.URL{loopback}
 	cfg.InitialCluster = cfg.InitialClusterFromName(cfg.Name)
 	cfg.LogLevel = "error"

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -86,7 +85,7 @@ func helperSupervise() {
 }
 
 func score(addr string) (int, error) {
-	resp, err := http.Post("http://"+addr+"/score", "application/json", strings.NewReader("{}"))
+	resp, err := scorePost(addr, strings.NewReader("{}"))
 	if err != nil {
 		return 0, err
 	}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -106,7 +105,7 @@ func homeLayout(t *testing.T) (home string, spec ProcessSpec) {
 // postScore posts body to the process's /score and returns the answer, which must be 200.
 func postScore(t *testing.T, addr, body string) string {
 	t.Helper()
-	resp, err := http.Post("http://"+addr+"/score", "application/json", strings.NewReader(body))
+	resp, err := scorePost(addr, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -268,7 +267,7 @@ func helperRefused(mode string) {
 			case st.LastExit != nil:
 				result = strings.ReplaceAll(st.LastExit.Output, "\n", " ")
 			case st.Ready:
-				resp, err := http.Post("http://"+s.Addr()+"/score", "application/json", strings.NewReader("{}"))
+				resp, err := scorePost(s.Addr(), strings.NewReader("{}"))
 				if err != nil {
 					result = err.Error()
 				} else {

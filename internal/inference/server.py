@@ -10,6 +10,7 @@ stderr and the process exits with status 1, so that its supervisor restarts it.
 """
 
 import argparse
+import hmac
 import importlib.util
 import json
 import os
@@ -19,6 +20,9 @@ import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 MAX_BODY = 100 * 1024 * 1024
+# The key a request must carry (X-Mlfleet-Instance-Key), taken out of the environment
+# before the scoring script is loaded.
+INSTANCE_KEY = os.environ.pop("MLFLEET_INSTANCE_KEY", "")
 
 
 def load_script(code_dir, script):
@@ -68,12 +72,15 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, fmt, *args):
         sys.stdout.write("%s - %s\n" % (self.address_string(), fmt % args))
 
-    def reply(self, status, body, content_type="application/json"):
+    def reply(self, status, body, content_type="application/json", close=False):
         if isinstance(body, str):
             body = body.encode("utf-8")
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
+        if close:  # the request's body was not read: the connection cannot serve another
+            self.send_header("Connection", "close")
+            self.close_connection = True
         self.end_headers()
         self.wfile.write(body)
 
@@ -92,11 +99,16 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         path = self.path.split("?", 1)[0]
         if path != "/score":
-            self.reply(404, json.dumps({"message": "no route %s" % path}))
+            self.reply(404, json.dumps({"message": "no route %s" % path}), close=True)
+            return
+        # Only mlfleet's router, which knows this instance's key, may score: any local
+        # process can reach 127.0.0.1 (see instancekey.go).
+        if not hmac.compare_digest(self.headers.get("X-Mlfleet-Instance-Key", ""), INSTANCE_KEY):
+            self.reply(401, json.dumps({"message": "call the endpoint's scoring URI; instances answer only mlfleet's router"}), close=True)
             return
         length = int(self.headers.get("Content-Length") or 0)
         if length > MAX_BODY:
-            self.reply(413, json.dumps({"message": "request body over %d bytes" % MAX_BODY}))
+            self.reply(413, json.dumps({"message": "request body over %d bytes" % MAX_BODY}), close=True)
             return
         raw = self.rfile.read(length).decode("utf-8", errors="replace")
         if not State.ready:

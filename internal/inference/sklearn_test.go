@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"strings"
@@ -76,7 +75,7 @@ print(json.dumps({"data": batch, "predictions": model.predict(batch).tolist(), "
 	waitState(t, s, "ready", func(st ProcessState) bool { return st.Ready })
 
 	body, _ := json.Marshal(map[string]any{"data": want.Data})
-	resp, err := http.Post("http://"+s.Addr()+"/score", "application/json", strings.NewReader(string(body)))
+	resp, err := scorePost(s.Addr(), strings.NewReader(string(body)))
 	if err != nil {
 		t.Fatal(err)
 	}

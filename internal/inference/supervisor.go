@@ -352,7 +352,7 @@ func (s *Supervisor) env() []string {
 	}
 	env := []string{"PATH=" + path, "LANG=C.UTF-8", "PYTHONDONTWRITEBYTECODE=1"}
 	env = append(env, s.spec.Env...)
-	return append(env, "HOME="+s.spec.WorkDir, "AZUREML_MODEL_DIR="+s.spec.ModelDir)
+	return append(env, "HOME="+s.spec.WorkDir, "AZUREML_MODEL_DIR="+s.spec.ModelDir, instanceKeyEnv+"="+InstanceKey(s.addr))
 }
 
 // runOnce runs one process until it exits or ctx ends, and says how it ended.

@@ -119,7 +119,7 @@ func TestProcessScores(t *testing.T) {
 		{"string passes through", "text", `{"passed": "through"}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			resp, err := http.Post("http://"+s.Addr()+"/score", "application/json", strings.NewReader(tc.body))
+			resp, err := scorePost(s.Addr(), strings.NewReader(tc.body))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -130,8 +130,24 @@ func TestProcessScores(t *testing.T) {
 			}
 		})
 	}
+	// Only a request with the instance's key is scored: any local process reaches it.
+	for _, key := range []string{"", InstanceKey("127.0.0.1:1")} {
+		req, _ := http.NewRequest(http.MethodPost, "http://"+s.Addr()+"/score", strings.NewReader(`{"data": [1]}`))
+		if key != "" {
+			req.Header.Set(InstanceKeyHeader, key)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized || strings.Contains(string(b), "m-42") {
+			t.Errorf("POST /score with key %q = %d %s, want 401", key, resp.StatusCode, b)
+		}
+	}
 	// A failing run() is the caller's 500, the process lives on.
-	resp, err = http.Post("http://"+s.Addr()+"/score", "application/json", strings.NewReader("not json"))
+	resp, err = scorePost(s.Addr(), strings.NewReader("not json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -334,4 +350,14 @@ func TestObjectName(t *testing.T) {
 	if len(a) != 63 || a == b || a[:54] != b[:54] {
 		t.Fatalf("long names %q and %q: want 63 characters, distinct", a, b)
 	}
+}
+
+// scorePost posts body to the /score of the inference server at addr, with its instance
+// key, as the router does.
+func scorePost(addr string, body io.Reader) (*http.Response, error) {
+	req, err := NewScoreRequest(context.Background(), addr, "", body)
+	if err != nil {
+		return nil, err
+	}
+	return http.DefaultClient.Do(req)
 }

@@ -434,14 +434,10 @@ func (h *Handler) swagger(w http.ResponseWriter, r *http.Request) {
 
 // forward posts body to an instance's /score.
 func (h *Handler) forward(ctx context.Context, addr, contentType string, body []byte) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+"/score", bytes.NewReader(body))
+	req, err := inference.NewScoreRequest(ctx, addr, contentType, bytes.NewReader(body))
 	if err != nil {
 		return nil, err
 	}
-	if contentType == "" {
-		contentType = "application/json"
-	}
-	req.Header.Set("Content-Type", contentType)
 	req.ContentLength = int64(len(body))
 	return h.client.Do(req)
 }

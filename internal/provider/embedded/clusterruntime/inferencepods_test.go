@@ -84,7 +84,11 @@ func inferenceDeployment(t *testing.T, name string, replicas int32, script strin
 
 // score posts a request to the process at addr and returns the pid it answers with.
 func score(addr string) (int, error) {
-	resp, err := http.Post("http://"+addr+"/score", "application/json", strings.NewReader(`{"x": [1, 2]}`))
+	req, err := inference.NewScoreRequest(context.Background(), addr, "", strings.NewReader(`{"x": [1, 2]}`))
+	if err != nil {
+		return 0, err
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return 0, err
 	}

@@ -3,10 +3,12 @@ package cli
 import (
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -39,6 +41,14 @@ func recordingServer(t *testing.T) (*httptest.Server, func(path string) map[stri
 			json.NewEncoder(w).Encode(body)
 		case r.Method == http.MethodGet && bodies[r.URL.Path] != nil:
 			json.NewEncoder(w).Encode(bodies[r.URL.Path])
+		case r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/versions"):
+			var list []map[string]any
+			for _, p := range slices.Sorted(maps.Keys(bodies)) {
+				if strings.HasPrefix(p, r.URL.Path+"/") {
+					list = append(list, bodies[p])
+				}
+			}
+			json.NewEncoder(w).Encode(map[string]any{"value": list})
 		case r.Method == http.MethodGet && r.URL.Path == azmlWS+"/onlineEndpoints/ep":
 			w.Write([]byte(armEndpoint))
 		default:
@@ -198,6 +208,22 @@ func TestAssetArchive(t *testing.T) {
 		if testutil.Field(b, "properties.isArchived") != tc.want || testutil.Field(b, "properties.description") != "kept" ||
 			testutil.Field(b, "properties.modelUri") != "mlfleet://blobs/abc/model.pkl" {
 			t.Errorf("after %s the version is %v, want isArchived %v and the rest kept", tc.verb, b, tc.want)
+		}
+	}
+	// Version 2 archived: listed only when asked for, as az ml lists.
+	if _, errOut, code := runAgainst(t, fake, append([]string{"ml", "model", "create", "-n", "m", "--version", "2", "--path", filepath.Join(dir, "model.pkl")}, gw...)...); code != 0 {
+		t.Fatalf("model create: exit %d, %s", code, errOut)
+	}
+	if _, errOut, code := runAgainst(t, fake, append([]string{"ml", "model", "archive", "-n", "m", "--version", "2", "-o", "none"}, gw...)...); code != 0 {
+		t.Fatalf("model archive: exit %d, %s", code, errOut)
+	}
+	for flag, want := range map[string]string{"": "1\n", "--include-archived": "1\n2\n", "--archived-only": "2\n"} {
+		args := append([]string{"ml", "model", "list", "-n", "m", "--query", "[].version", "-o", "tsv"}, gw...)
+		if flag != "" {
+			args = append(args, flag)
+		}
+		if out, errOut, code := runAgainst(t, fake, args...); code != 0 || out != want {
+			t.Errorf("model list %s: exit %d, %q, %s; want %q", flag, code, out, errOut, want)
 		}
 	}
 	if _, errOut, code := runAgainst(t, fake, append([]string{"ml", "model", "archive", "-n", "m"}, gw...)...); code == 0 || !strings.Contains(errOut, "--version") {

@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 
 	"github.com/spf13/cobra"
 
@@ -150,15 +151,27 @@ func newAssetShow(streams Streams, g *globals, kind string) *cobra.Command {
 
 func newAssetList(streams Streams, g *globals, kind string) *cobra.Command {
 	ref := assetNameRef(kind)
+	var includeArchived, archivedOnly bool
 	short := "List the versions of one asset, or every asset's latest version"
-	return command("list [-n NAME]", short, resolveBy{ref.bind, ref.resolveWorkspace}, func(cmd *cobra.Command) error {
+	cmd := command("list [-n NAME]", short, resolveBy{ref.bind, ref.resolveWorkspace}, func(cmd *cobra.Command) error {
+		if includeArchived && archivedOnly {
+			return usagef("--include-archived and --archived-only cannot be used together")
+		}
 		return g.callAs(streams, azmlAssets, assetTable, func(c *mlfleet.Client) (any, error) {
 			if ref.name == "" {
 				return c.ListAssetContainers(cmd.Context(), ref.group, ref.workspace, kind)
 			}
-			return c.ListAssetVersions(cmd.Context(), ref.group, ref.workspace, kind, ref.name)
+			versions, err := c.ListAssetVersions(cmd.Context(), ref.group, ref.workspace, kind, ref.name)
+			if err != nil || includeArchived {
+				return versions, err
+			}
+			// As az ml lists them: archived versions only when asked for.
+			return slices.DeleteFunc(versions, func(v *mlfleet.AssetVersion) bool { return v.Properties.IsArchived != archivedOnly }), nil
 		})
 	})
+	cmd.Flags().BoolVar(&includeArchived, "include-archived", false, "List archived versions too")
+	cmd.Flags().BoolVar(&archivedOnly, "archived-only", false, "List archived versions only")
+	return cmd
 }
 
 func newAssetDelete(streams Streams, g *globals, kind string) *cobra.Command {

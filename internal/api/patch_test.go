@@ -344,6 +344,10 @@ func TestComputeUnknownKeys(t *testing.T) {
 			[]string{"properties.properties.agentCnt"}, []string{"'properties.properties.agentCnt' is not a property of an AKS compute", "agentCount"}},
 		{"nested and top-level", http.MethodPut, put(`{"clusterPurpose":"DevTest","sslConfig":{},"sslConfiguration":{"status":"Disabled","certt":"x"}}`),
 			[]string{"properties.properties.sslConfig", "properties.properties.sslConfiguration.certt"}, []string{"2 checks failed", "leafDomainLabel"}},
+		{"one level too high", http.MethodPatch, `{"properties":{"scaleSettings":{"maxNodeCount":3},"agentCount":3}}`,
+			[]string{"properties.agentCount", "properties.scaleSettings"}, []string{"'properties.agentCount' is not a property of a compute", "AKS settings go in properties.properties", "AmlCompute"}},
+		{"top level", http.MethodPatch, `{"bogusTop":1,"identity":{"type":"SystemAssigned"},"sku":null}`,
+			[]string{"bogusTop", "identity"}, []string{"'bogusTop' is not a property of a compute", "has no identity"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			req, err := http.NewRequest(tc.method, a.srv.URL+path, strings.NewReader(tc.body))

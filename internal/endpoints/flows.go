@@ -1,6 +1,7 @@
 package endpoints
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -146,7 +147,11 @@ func (s *Service) endpointConfig(ctx context.Context, ep *armapi.OnlineEndpoint,
 		if strings.EqualFold(d.Name, except) {
 			continue
 		}
-		cfg.Deployments[d.Name] = routingOf(d)
+		r := routingOf(d)
+		if id, err := arm.ParseID(cmp.Or(d.Properties.Compute, ep.Properties.Compute)); err == nil {
+			r.Compute = id.Name()
+		}
+		cfg.Deployments[d.Name] = r
 		// Traffic names deployments in any case (names compare case-insensitively); the
 		// router gets them spelled as the deployment is.
 		for name, w := range ep.Properties.Traffic {

@@ -113,6 +113,10 @@ type DeploymentRouting struct {
 	// means it does not wait. nil means 500, the deployment's default, which is what the
 	// Secrets of older servers (without the field) get too.
 	MaxQueueWaitMS *int `json:"maxQueueWaitMs,omitempty"`
+	// Compute names the compute the deployment runs on. A router reaches only the
+	// instances of its own cluster: one answering for a deployment without instances
+	// there says where it runs.
+	Compute string `json:"compute,omitempty"`
 }
 
 // QueueWait is how long a request waits for a free instance, with its default; zero

@@ -219,8 +219,12 @@ func (h *Handler) pick(epName, pinned, auth string) (a admission, err *routeErro
 	d := ep.deployments[a.dep]
 	a.routing = d.routing
 	if len(d.instances) == 0 {
+		where := ""
+		if c := a.routing.Compute; c != "" {
+			where = fmt.Sprintf(" on this scoring URI's cluster (it runs on compute %q: the scoring URI reaches the compute that gets the endpoint's traffic)", c)
+		}
 		return a, &routeError{http.StatusServiceUnavailable, a.dep, "no_ready_instance",
-			fmt.Sprintf("deployment %q of endpoint %q has no ready instance; see its logs (get-logs)", a.dep, epName)}
+			fmt.Sprintf("deployment %q of endpoint %q has no ready instance%s; see its logs (get-logs)", a.dep, epName, where)}
 	}
 	limit := int32(a.routing.Concurrency())
 	// Waiting requests come first. Slots are handed to them as they free up, so a free

@@ -203,7 +203,7 @@ func TestTimeoutConcurrencyAndNoInstance(t *testing.T) {
 	// One request holds the only slot; the next one is refused until it ends (maxQueueWait
 	// PT0S: no waiting).
 	h.Update([]EndpointState{{Config: keyConfig(map[string]int{"blue": 100},
-		map[string]inference.DeploymentRouting{"blue": {RequestTimeoutMS: 60_000, MaxConcurrentRequestsPerInstance: 1, MaxQueueWaitMS: new(0)}, "green": {}}),
+		map[string]inference.DeploymentRouting{"blue": {RequestTimeoutMS: 60_000, MaxConcurrentRequestsPerInstance: 1, MaxQueueWaitMS: new(0)}, "green": {Compute: "cmpy"}}),
 		Instances: map[string][]string{"blue": {slow}}}})
 	var wg sync.WaitGroup
 	var first *http.Response
@@ -227,8 +227,9 @@ func TestTimeoutConcurrencyAndNoInstance(t *testing.T) {
 	}
 
 	resp, body = post(t, h, "/api/v1/endpoint/ep/score", "primary-key", map[string]string{inference.HeaderDeployment: "green"})
-	if resp.StatusCode != 503 || !strings.Contains(body, "no ready instance") {
-		t.Fatalf("deployment without instances = %d %s, want 503", resp.StatusCode, body)
+	// It says where the deployment runs: a router reaches only its own cluster.
+	if resp.StatusCode != 503 || !strings.Contains(body, "no ready instance") || !strings.Contains(body, `runs on compute \"cmpy\"`) {
+		t.Fatalf("deployment without instances = %d %s, want 503 naming its compute", resp.StatusCode, body)
 	}
 
 	rec := httptest.NewRecorder()

@@ -14,6 +14,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/mlfleet/mlfleet/internal/blobs"
 )
@@ -39,6 +40,9 @@ func materialize(ctx context.Context, bs blobs.Store, root, uri, kind string) (s
 	parent := filepath.Join(root, key)
 	dir := filepath.Join(parent, kind)
 	if _, err := os.Stat(dir); err == nil {
+		// Reused: fresh again for SweepMaterialized, which spares what was used lately.
+		now := time.Now()
+		_ = os.Chtimes(parent, now, now)
 		return dir, nil
 	}
 	if err := os.MkdirAll(parent, 0o755); err != nil {

@@ -451,7 +451,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	}
 	sweep := sweeper.New(st, sweeper.Config{Interval: cfg.SweepInterval, Logger: log,
 		Also: []func(context.Context) (int, error){computes.SweepMarkers, authn.SweepAssignments, activityLog.Prune,
-			sweepClusterData(emb, clusters), collector.Sweep}})
+			sweepClusterData(emb, clusters), collector.Sweep, endpointService.SweepMaterialized}})
 	sweep.Start(engineCtx)
 
 	serveErr := make(chan error, 1)

@@ -134,6 +134,17 @@ func (a *autoscaler) scanFailed(err error) {
 
 func (a *autoscaler) set(cfg AutoscalerConfig) {
 	a.mu.Lock()
+	// A node's unneeded time counts only while its pool is autoscaled: no scan runs for a
+	// pool that is not, so a pool that becomes autoscaled again starts afresh rather than
+	// from what a scan saw before it was turned off.
+	for name := range a.since {
+		pool, _, _ := parseNodeName(name)
+		_, was := a.cfg.Pools[pool]
+		_, is := cfg.Pools[pool]
+		if !was || !is {
+			delete(a.since, name)
+		}
+	}
 	a.cfg = cfg
 	a.mu.Unlock()
 	select {

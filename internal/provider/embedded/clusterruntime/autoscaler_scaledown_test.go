@@ -154,3 +154,23 @@ func TestAutoscalerKeepsNodesOfItsPods(t *testing.T) {
 		})
 	}
 }
+
+// TestAutoscalerSetRestartsUnneededTime: the unneeded time of a node counts only while its
+// pool is autoscaled. Turning the autoscaler off and on again (az aks update
+// --disable-cluster-autoscaler, then --enable-cluster-autoscaler) starts it afresh: a node
+// went 2 s after the enable, for the time it had been unneeded before the disable (QA11).
+// A pool that stays autoscaled keeps its nodes' times.
+func TestAutoscalerSetRestartsUnneededTime(t *testing.T) {
+	t0 := time.Date(2026, 12, 1, 7, 0, 0, 0, time.UTC)
+	kept, off := nodeName("keep", "00000001", 1), nodeName("nodepool1", "00000002", 1)
+	a := &autoscaler{since: map[string]time.Time{kept: t0, off: t0},
+		cfg: AutoscalerConfig{Pools: map[string]PoolBounds{"keep": {}, "nodepool1": {}}}}
+	a.set(AutoscalerConfig{Pools: map[string]PoolBounds{"keep": {}}})
+	a.set(AutoscalerConfig{Pools: map[string]PoolBounds{"keep": {}, "nodepool1": {}}})
+	if _, ok := a.since[off]; ok {
+		t.Errorf("the node of the pool turned off and on kept its unneeded time %v", a.since[off])
+	}
+	if a.since[kept] != t0 {
+		t.Errorf("the node of the pool autoscaled all along: unneeded since %v, want %v", a.since[kept], t0)
+	}
+}

@@ -21,6 +21,26 @@ const (
 	mcID    = "/subscriptions/" + testSub + "/resourceGroups/rg1/providers/Microsoft.ContainerService/managedClusters/aks1"
 )
 
+// newLog returns a Log with cfg on a new SQLite store whose clock stands still at
+// 2026-11-29 10:00 UTC, with that store and that time.
+func newLog(t *testing.T, cfg Config) (*Log, store.Store, time.Time) {
+	t.Helper()
+	now := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
+	cfg.Store = storetest.OpenSQLite(t)
+	return New(cfg, WithClock(func() time.Time { return now })), cfg.Store, now
+}
+
+// submitter returns an operations engine on st that takes operations of kinds. It is
+// never started: the tests submit operations through it and end them by hand
+// (endedByHand).
+func submitter(st store.Store, kinds ...string) *operations.Engine {
+	engine := operations.New(st, operations.Config{})
+	for _, kind := range kinds {
+		engine.Register(kind, func(context.Context, *operations.Run) error { return nil })
+	}
+	return engine
+}
+
 // listAll returns every event of the subscription, newest first, as JSON objects.
 func listAll(t *testing.T, l *Log, q Query) []map[string]any {
 	t.Helper()
@@ -50,11 +70,8 @@ func listAll(t *testing.T, l *Log, q Query) []map[string]any {
 // operation that had already ended is Succeeded.
 func TestRecordRequests(t *testing.T) {
 	t.Parallel()
-	st := storetest.OpenSQLite(t)
-	now := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
-	l := New(Config{Store: st}, WithClock(func() time.Time { return now }))
-	engine := operations.New(st, operations.Config{})
-	engine.Register("managedclusters.create", func(context.Context, *operations.Run) error { return nil })
+	l, st, now := newLog(t, Config{})
+	engine := submitter(st, "managedclusters.create")
 	ctx := context.Background()
 
 	if req, got := l.Begin(ctx, "GET", mcID, "admin", "c-0", "", "127.0.0.1"); req != nil || got != ctx {
@@ -172,9 +189,7 @@ func TestRecordRequests(t *testing.T) {
 // TestPrune: events older than the retention go, in batches, the others stay.
 func TestPrune(t *testing.T) {
 	t.Parallel()
-	st := storetest.OpenSQLite(t)
-	now := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
-	l := New(Config{Store: st, Retention: 24 * time.Hour}, WithClock(func() time.Time { return now }))
+	l, _, now := newLog(t, Config{Retention: 24 * time.Hour})
 	ctx := context.Background()
 	for i := range pruneBatch + 5 {
 		e := l.newEvent(Describe("PUT", mcID), origin{Caller: "admin", CorrelationID: "old"})
@@ -197,9 +212,7 @@ func TestPrune(t *testing.T) {
 // resource's delete operation name; an operation no request started records nothing.
 func TestSideEffect(t *testing.T) {
 	t.Parallel()
-	st := storetest.OpenSQLite(t)
-	now := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
-	l := New(Config{Store: st}, WithClock(func() time.Time { return now }))
+	l, _, now := newLog(t, Config{})
 	ctx := context.Background()
 	other := "/subscriptions/" + testSub + "/resourceGroups/rg1/providers/Microsoft.MachineLearningServices/workspaces/ws2/computes/taken"
 	origin, _ := json.Marshal(map[string]string{"caller": "alice", "correlationId": "c-9", "method": "PUT"})
@@ -224,13 +237,8 @@ func TestSideEffect(t *testing.T) {
 // own, is named after that resource.
 func TestOperationEndNamedAsItsRequest(t *testing.T) {
 	t.Parallel()
-	st := storetest.OpenSQLite(t)
-	now := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
-	l := New(Config{Store: st}, WithClock(func() time.Time { return now }))
-	engine := operations.New(st, operations.Config{})
-	for _, kind := range []string{"managedclusters.update", "managedclusters.create", "managedclusters.delete", "computes.create"} {
-		engine.Register(kind, func(context.Context, *operations.Run) error { return nil })
-	}
+	l, st, now := newLog(t, Config{})
+	engine := submitter(st, "managedclusters.update", "managedclusters.create", "managedclusters.delete", "computes.create")
 	ctx := context.Background()
 	compute := "/subscriptions/" + testSub + "/resourceGroups/rg1/providers/Microsoft.MachineLearningServices/workspaces/ws1/computes/c1"
 	for _, tc := range []struct {
@@ -298,8 +306,8 @@ func TestOperationEndNamedAsItsRequest(t *testing.T) {
 // the request's Accepted event, not before it, and not earlier in time.
 func TestOperationEndedBeforeItsRequest(t *testing.T) {
 	t.Parallel()
-	now := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
-	q := newQuickDeletes(t, now)
+	q := newQuickDeletes(t)
+	now := q.now
 	d := q.begin(t, "c-quick")
 	// The operation ends, a millisecond before the request's answer is recorded.
 	d.op.EndedAt = now.Add(-time.Millisecond)
@@ -317,7 +325,7 @@ func TestOperationEndedBeforeItsRequest(t *testing.T) {
 // Accepted event comes before its operation's end.
 func TestOperationEndsRaceTheirRequests(t *testing.T) {
 	t.Parallel()
-	q := newQuickDeletes(t, time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC))
+	q := newQuickDeletes(t)
 	const n = 16
 	var wg sync.WaitGroup
 	for i := range n {
@@ -351,11 +359,9 @@ type quickDelete struct {
 	header http.Header
 }
 
-func newQuickDeletes(t *testing.T, now time.Time) *quickDeletes {
-	st := storetest.OpenSQLite(t)
-	engine := operations.New(st, operations.Config{})
-	engine.Register("managedclusters.delete", func(context.Context, *operations.Run) error { return nil })
-	return &quickDeletes{l: New(Config{Store: st}, WithClock(func() time.Time { return now })), st: st, engine: engine, now: now}
+func newQuickDeletes(t *testing.T) *quickDeletes {
+	l, st, now := newLog(t, Config{})
+	return &quickDeletes{l: l, st: st, engine: submitter(st, "managedclusters.delete"), now: now}
 }
 
 // begin starts a delete request with correlation id corr and submits its operation.

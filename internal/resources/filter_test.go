@@ -8,13 +8,39 @@ import (
 	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
+// filterCase is a $filter and what a list's parser makes of it: want, or, with wantErr set,
+// a 400 InvalidFilterInQueryString on $filter that says wantErr.
+type filterCase struct {
+	name, in string
+	want     Filter
+	wantErr  string
+}
+
+// testParse runs tests through parse, named parseName, the $filter parser of a list whose
+// 400s also name supported, what the list takes.
+func testParse(t *testing.T, parseName string, parse func(string) (Filter, error), supported string, tests []filterCase) {
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := parse(tt.in)
+			if tt.wantErr != "" {
+				ae, ok := err.(*arm.Error)
+				if !ok || ae.Status != 400 || ae.Code != "InvalidFilterInQueryString" || ae.Target != "$filter" ||
+					!strings.Contains(ae.Message, tt.wantErr) || !strings.Contains(ae.Message, supported) {
+					t.Fatalf("%s(%q) = %+v, %v; want a 400 InvalidFilterInQueryString saying %q and what is supported", parseName, tt.in, got, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("%s(%q) = %+v, %v; want %+v", parseName, tt.in, got, err, tt.want)
+			}
+		})
+	}
+}
+
 func TestParseFilter(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name, in string
-		want     Filter
-		wantErr  bool
-	}{
+	testParse(t, "ParseFilter", ParseFilter, "resourceType eq '…', resourceGroup eq '…', name eq '…', location eq '…', substringof('…', name)", []filterCase{
 		{name: "empty", in: " "},
 		{name: "az resource list -g", in: "resourceGroup eq 'myresourcegroup'", want: Filter{ResourceGroup: "myresourcegroup"}},
 		{name: "az resource list, everything", in: "resourceGroup eq 'rg' and name eq 'aks1' and location eq 'westus' and resourceType eq 'Microsoft.ContainerService/managedClusters'",
@@ -24,38 +50,19 @@ func TestParseFilter(t *testing.T) {
 		{name: "substringof", in: "substringof('aks', name)", want: Filter{NameContains: "aks"}},
 		{name: "tags", in: "tagname eq 'env' and tagvalue eq 'prod'", want: Filter{TagName: "env", TagValue: "prod"}},
 		{name: "tag prefix", in: "startswith(tagname, 'en')", want: Filter{TagPrefix: "en"}},
-		{name: "unknown field", in: "kind eq 'x'", wantErr: true},
-		{name: "not eq", in: "name ne 'x'", wantErr: true},
-		{name: "unquoted", in: "name eq x", wantErr: true},
-		{name: "unclosed quote", in: "name eq 'x", wantErr: true},
-		{name: "or", in: "name eq 'x' or name eq 'y'", wantErr: true},
-		{name: "substringof on type", in: "substringof('x', resourceType)", wantErr: true},
-		{name: "tag value alone", in: "tagValue eq 'prod'", wantErr: true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			got, err := ParseFilter(tt.in)
-			if tt.wantErr {
-				if ae, ok := err.(*arm.Error); !ok || ae.Status != 400 || ae.Code != "InvalidFilterInQueryString" {
-					t.Fatalf("ParseFilter(%q) = %+v, %v; want a 400 InvalidFilterInQueryString", tt.in, got, err)
-				}
-				return
-			}
-			if err != nil || got != tt.want {
-				t.Fatalf("ParseFilter(%q) = %+v, %v; want %+v", tt.in, got, err, tt.want)
-			}
-		})
-	}
+		{name: "unknown field", in: "kind eq 'x'", wantErr: "'kind' cannot be filtered on"},
+		{name: "not eq", in: "name ne 'x'", wantErr: "expected FIELD eq 'value'"},
+		{name: "unquoted", in: "name eq x", wantErr: "expected FIELD eq 'value'"},
+		{name: "unclosed quote", in: "name eq 'x", wantErr: "a quote is not closed"},
+		{name: "or", in: "name eq 'x' or name eq 'y'", wantErr: "expected FIELD eq 'value'"},
+		{name: "substringof on type", in: "substringof('x', resourceType)", wantErr: "substringof works on name only"},
+		{name: "tag value alone", in: "tagValue eq 'prod'", wantErr: "tagValue needs a tagName clause"},
+	})
 }
 
 func TestParseGroupFilter(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name, in string
-		want     Filter
-		wantErr  string
-	}{
+	testParse(t, "ParseGroupFilter", ParseGroupFilter, "tagName eq '…', alone or with tagValue eq '…'", []filterCase{
 		{name: "empty", in: ""},
 		{name: "az group list --tag k=v", in: "tagname eq 'team' and tagvalue eq 'qa'", want: Filter{TagName: "team", TagValue: "qa"}},
 		{name: "az group list --tag k", in: "tagname eq 'team'", want: Filter{TagName: "team"}},
@@ -63,24 +70,7 @@ func TestParseGroupFilter(t *testing.T) {
 		{name: "name", in: "name eq 'rg'", wantErr: "resource groups are filtered by tagName and tagValue only"},
 		{name: "tag prefix", in: "startswith(tagName, 'te')", wantErr: "resource groups are filtered by tagName and tagValue only"},
 		{name: "tag value alone", in: "tagValue eq 'qa'", wantErr: "tagValue needs a tagName clause"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			got, err := ParseGroupFilter(tt.in)
-			if tt.wantErr != "" {
-				ae, ok := err.(*arm.Error)
-				if !ok || ae.Status != 400 || ae.Code != "InvalidFilterInQueryString" || ae.Target != "$filter" ||
-					!strings.Contains(ae.Message, tt.wantErr) || !strings.Contains(ae.Message, "tagName eq '…', alone or with tagValue eq '…'") {
-					t.Fatalf("ParseGroupFilter(%q) = %+v, %v; want a 400 InvalidFilterInQueryString saying %q and what is supported", tt.in, got, err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil || got != tt.want {
-				t.Fatalf("ParseGroupFilter(%q) = %+v, %v; want %+v", tt.in, got, err, tt.want)
-			}
-		})
-	}
+	})
 }
 
 func TestFilterMatches(t *testing.T) {

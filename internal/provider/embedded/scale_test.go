@@ -28,24 +28,12 @@ import (
 // with a provider.DrainError naming the budget, and the cluster keeps its node count, as
 // an AKS scale-down whose drain fails does.
 func TestScaleDownBlockedByBudget(t *testing.T) {
-	if os.Getenv("TMP_KLOG") == "" {
-		klog.SetLogger(logr.Discard())
-	}
-	p, err := New(t.TempDir(), catalog.DefaultVMSizes(), nil, WithDrainTimeout(2*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.Close(context.Background()) })
-	pool := provider.NodePool{Name: "nodepool1", Count: 3, VMSize: "Standard_D2_v2", Mode: "System"}
-	spec := provider.ClusterSpec{ID: "drain1", Name: "drain1", Location: "westeurope", Pools: []provider.NodePool{pool}}
 	ctx := t.Context()
-	client := ensureCluster(t, ctx, p, spec)
+	p, spec, client := blockedCluster(t, ctx, "drain1", 3, 2*time.Second)
 
-	blockDrains(t, ctx, client, 3)
-
-	shrunk := pool
+	shrunk := spec.Pools[0]
 	shrunk.Count = 2
-	err = p.Scale(ctx, spec.ID, shrunk)
+	err := p.Scale(ctx, spec.ID, shrunk)
 	var de *provider.DrainError
 	if !errors.As(err, &de) || de.Budget != "default/web-pdb" {
 		t.Fatalf("Scale(2) under a budget = %v, want a provider.DrainError naming default/web-pdb", err)
@@ -61,6 +49,27 @@ func TestScaleDownBlockedByBudget(t *testing.T) {
 	if err != nil || len(nodes.Items) != 3 {
 		t.Fatalf("nodes after the failed scale-down: %d (%v), want 3", len(nodes.Items), err)
 	}
+}
+
+// blockedCluster starts a provider whose drains give up after drainTimeout, ensures on it
+// the cluster id of one System pool of n Standard_D2_v2 nodes, and blocks the drains of
+// its nodes (blockDrains). It returns the provider, the cluster's spec and a client of its
+// admin.
+func blockedCluster(t *testing.T, ctx context.Context, id string, n int32, drainTimeout time.Duration) (*Provider, provider.ClusterSpec, kubernetes.Interface) {
+	t.Helper()
+	if os.Getenv("TMP_KLOG") == "" {
+		klog.SetLogger(logr.Discard())
+	}
+	p, err := New(t.TempDir(), catalog.DefaultVMSizes(), nil, WithDrainTimeout(drainTimeout))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close(context.Background()) })
+	pool := provider.NodePool{Name: "nodepool1", Count: int(n), VMSize: "Standard_D2_v2", Mode: "System"}
+	spec := provider.ClusterSpec{ID: id, Name: id, Location: "westeurope", Pools: []provider.NodePool{pool}}
+	client := ensureCluster(t, ctx, p, spec)
+	blockDrains(t, ctx, client, n)
+	return p, spec, client
 }
 
 // blockDrains runs n pods of a Deployment "web" in namespace default under a
@@ -109,21 +118,10 @@ func ensureCluster(t *testing.T, ctx context.Context, p *Provider, spec provider
 // (holding the cluster's change lock), the cluster's credentials and pod logs are still
 // served: a user needs the kubeconfig to fix the budget that blocks the drain.
 func TestReadsDuringBlockedScale(t *testing.T) {
-	if os.Getenv("TMP_KLOG") == "" {
-		klog.SetLogger(logr.Discard())
-	}
-	p, err := New(t.TempDir(), catalog.DefaultVMSizes(), nil, WithDrainTimeout(5*time.Minute))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.Close(context.Background()) })
-	pool := provider.NodePool{Name: "nodepool1", Count: 2, VMSize: "Standard_D2_v2", Mode: "System"}
-	spec := provider.ClusterSpec{ID: "reads1", Name: "reads1", Location: "westeurope", Pools: []provider.NodePool{pool}}
 	ctx := t.Context()
-	client := ensureCluster(t, ctx, p, spec)
-	blockDrains(t, ctx, client, 2)
+	p, spec, client := blockedCluster(t, ctx, "reads1", 2, 5*time.Minute)
 
-	shrunk := pool
+	shrunk := spec.Pools[0]
 	shrunk.Count = 1
 	scaled := make(chan error, 1)
 	go func() { scaled <- p.Scale(ctx, spec.ID, shrunk) }()

@@ -16,9 +16,7 @@ import (
 // and on the agent pool; a bad autoscaler profile is a 400 naming every bad key.
 func TestAutoscaleRegisteredCluster(t *testing.T) {
 	t.Parallel()
-	a := newTestARM(t)
-	a.group(t, "rg1")
-	id := succeededCluster(t, a, "rg1", "aks1", "1.36.3")
+	a, id := clusterARM(t)
 	path := id + "?api-version=2022-11-01"
 	_, read := a.call(t, a.owner, http.MethodGet, path, nil)
 	pool := read["properties"].(map[string]any)["agentPoolProfiles"].([]any)[0].(map[string]any)
@@ -70,9 +68,7 @@ func TestAutoscaleRegisteredCluster(t *testing.T) {
 // profile is a 400 that says the cluster is scaled where it runs.
 func TestAutoscaleRegisteredAutoscaled(t *testing.T) {
 	t.Parallel()
-	a := newTestARM(t)
-	a.group(t, "rg1")
-	id := succeededCluster(t, a, "rg1", "aks1", "1.36.3")
+	a, id := clusterARM(t)
 	ctx := context.Background()
 	r, err := a.st.GetResource(ctx, id)
 	if err != nil {

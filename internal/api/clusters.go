@@ -72,16 +72,13 @@ type clusterPatch struct {
 // operation, so the answer is a 200 with the cluster; a client polling an LRO takes a
 // 200 without Azure-AsyncOperation as done.
 func (s *Server) patchCluster(w http.ResponseWriter, r *http.Request, p params) {
-	patch, pre, ok := decodeWrite[clusterPatch](w, r)
-	if !ok {
-		return
-	}
-	mc, op, err := s.cfg.Clusters.Patch(r.Context(), p["sub"], p["rg"], p["name"], armapi.ClusterInput{Tags: patch.Tags}, pre)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	s.replyWritten(w, r, containerservice.Namespace, written{Value: mc, ETag: mc.ETag, Operation: op})
+	servePut(s, w, r, containerservice.Namespace, func(patch clusterPatch, pre arm.Preconditions) (written, error) {
+		mc, op, err := s.cfg.Clusters.Patch(r.Context(), p["sub"], p["rg"], p["name"], armapi.ClusterInput{Tags: patch.Tags}, pre)
+		if err != nil {
+			return written{}, err
+		}
+		return written{Value: mc, ETag: mc.ETag, Operation: op}, nil
+	})
 }
 
 func (s *Server) headCluster(w http.ResponseWriter, r *http.Request, p params) {
@@ -120,16 +117,13 @@ func (s *Server) getPool(w http.ResponseWriter, r *http.Request, p params) {
 // autoscaler bounds. It runs as an operation of the cluster, like a cluster update, and
 // honours If-Match with the pool's eTag (AgentPoolsClientBeginCreateOrUpdateOptions.IfMatch).
 func (s *Server) putPool(w http.ResponseWriter, r *http.Request, p params) {
-	in, pre, ok := decodeWrite[armapi.AgentPoolPut](w, r)
-	if !ok {
-		return
-	}
-	pool, op, err := s.cfg.Clusters.ScalePool(r.Context(), p["sub"], p["rg"], p["name"], p["pool"], in, pre)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	s.replyWritten(w, r, containerservice.Namespace, written{Value: pool, ETag: pool.Properties.ETag, Operation: op})
+	servePut(s, w, r, containerservice.Namespace, func(in armapi.AgentPoolPut, pre arm.Preconditions) (written, error) {
+		pool, op, err := s.cfg.Clusters.ScalePool(r.Context(), p["sub"], p["rg"], p["name"], p["pool"], in, pre)
+		if err != nil {
+			return written{}, err
+		}
+		return written{Value: pool, ETag: pool.Properties.ETag, Operation: op}, nil
+	})
 }
 
 // unsupportedClusterAction serves an AKS action mlfleet does not run (az aks stop, az aks

@@ -148,13 +148,21 @@ func succeededCluster(t testing.TB, a *testARM, rg, name, version string) string
 	return id
 }
 
+// clusterARM is newTestARM with group rg1 holding the Succeeded cluster aks1 at 1.36.3
+// (succeededCluster), the setup of most cluster tests; it returns the cluster's id.
+func clusterARM(t *testing.T) (*testARM, string) {
+	t.Helper()
+	a := newTestARM(t)
+	a.group(t, "rg1")
+	return a, succeededCluster(t, a, "rg1", "aks1", "1.36.3")
+}
+
 // TestClusterUpdateRoundTrip: az aks update PUTs back the cluster it read, with its
 // read-only fields; that is accepted, and the identity cannot change.
 func TestClusterUpdateRoundTrip(t *testing.T) {
 	t.Parallel()
-	a := newTestARM(t)
-	a.group(t, "rg1")
-	path := succeededCluster(t, a, "rg1", "aks1", "1.36.3") + "?api-version=2022-11-01"
+	a, id := clusterARM(t)
+	path := id + "?api-version=2022-11-01"
 	_, read := a.call(t, a.owner, http.MethodGet, path, nil)
 	if testutil.Field(read, "properties.servicePrincipalProfile.clientId") != "msi" || testutil.Field(read, "properties.maxAgentPools") != 100.0 {
 		t.Fatalf("stored cluster = %v", read)
@@ -232,9 +240,7 @@ func TestUpgradeProfile(t *testing.T) {
 // stays as it was.
 func TestClusterOperationsNotSupported(t *testing.T) {
 	t.Parallel()
-	a := newTestARM(t)
-	a.group(t, "rg1")
-	id := succeededCluster(t, a, "rg1", "aks1", "1.36.3")
+	a, id := clusterARM(t)
 	const v = "?api-version=2022-11-01"
 	missing := containerservice.ID(testSub, "rg1", "nope")
 	for _, tc := range []struct {
@@ -300,9 +306,8 @@ func TestClusterOperationsNotSupported(t *testing.T) {
 // the values that say what mlfleet does anyway pass, as does the cluster PUT back as read.
 func TestClusterSettingsNotHonoured(t *testing.T) {
 	t.Parallel()
-	a := newTestARM(t)
-	a.group(t, "rg1")
-	path := succeededCluster(t, a, "rg1", "aks1", "1.36.3") + "?api-version=2022-11-01"
+	a, id := clusterARM(t)
+	path := id + "?api-version=2022-11-01"
 	props := func(b map[string]any) map[string]any { return b["properties"].(map[string]any) }
 	tests := []struct {
 		name   string
@@ -377,9 +382,7 @@ func TestClusterSettingsNotHonoured(t *testing.T) {
 // power state, as AKS fills them, in the pool and in the cluster's agentPoolProfiles.
 func TestAgentPoolShow(t *testing.T) {
 	t.Parallel()
-	a := newTestARM(t)
-	a.group(t, "rg1")
-	id := succeededCluster(t, a, "rg1", "aks1", "1.36.3")
+	a, id := clusterARM(t)
 	_, pool := a.call(t, a.owner, http.MethodGet, id+"/agentPools/nodepool1?api-version=2022-11-01", nil)
 	_, mc := a.call(t, a.owner, http.MethodGet, id+"?api-version=2022-11-01", nil)
 	profiles, _ := testutil.Field(mc, "properties.agentPoolProfiles").([]any)
@@ -401,9 +404,7 @@ func TestAgentPoolShow(t *testing.T) {
 // scale or an update) and on a DELETE; a PUT of it is still an add, refused as such.
 func TestPoolNames(t *testing.T) {
 	t.Parallel()
-	a := newTestARM(t)
-	a.group(t, "rg1")
-	id := succeededCluster(t, a, "rg1", "aks1", "1.36.3")
+	a, id := clusterARM(t)
 	const v = "?api-version=2022-11-01"
 	for _, tc := range []struct {
 		name, method, path string

@@ -54,13 +54,24 @@ func TestEndpointConcurrentCreates(t *testing.T) {
 	}
 }
 
+// createEndpoint creates the key-authenticated endpoint at path (with its api-version) in
+// westus, with tags unless nil, and fails the test unless the PUT answers 201.
+func createEndpoint(t *testing.T, a *testARM, srv, path string, tags map[string]string) {
+	t.Helper()
+	in := map[string]any{"location": "westus", "properties": map[string]any{"authMode": "Key"}}
+	if tags != nil {
+		in["tags"] = tags
+	}
+	if status, body := jsonCall(t, a, srv, a.owner, http.MethodPut, path, in); status != http.StatusCreated {
+		t.Fatalf("create %s: %d %v", path, status, body)
+	}
+}
+
 // TestEndpointPatchKeepsAChangeMadeMeanwhile: a PATCH merges into the endpoint as it read
 // it. When another write lands between that read and the PATCH's own write (held there by
 // a failpoint), the PATCH merges again on a fresh read instead of undoing that write.
 func TestEndpointPatchKeepsAChangeMadeMeanwhile(t *testing.T) {
-	a, srv, engine := endpointARMEngine(t, endpoints.Config{})
-	engine.Start(context.Background())
-	t.Cleanup(func() { _ = engine.Close(context.Background()) })
+	a, srv := endpointARMRunning(t, endpoints.Config{})
 	path := assetWS + "/onlineEndpoints/patched?api-version=2023-04-01"
 	succeeded := func(what string) map[string]any {
 		t.Helper()
@@ -73,9 +84,7 @@ func TestEndpointPatchKeepsAChangeMadeMeanwhile(t *testing.T) {
 		})
 		return ep
 	}
-	if status, body := jsonCall(t, a, srv, a.owner, http.MethodPut, path, map[string]any{"location": "westus", "properties": map[string]any{"authMode": "Key"}}); status != http.StatusCreated {
-		t.Fatalf("create: %d %v", status, body)
-	}
+	createEndpoint(t, a, srv, path, nil)
 	succeeded("the create")
 
 	const point = "api/patch endpoint/merged"
@@ -114,9 +123,7 @@ func TestEndpointPatchKeepsAChangeMadeMeanwhile(t *testing.T) {
 func TestDeleteMissingDeployment(t *testing.T) {
 	a, srv := endpointARM(t, endpoints.Config{})
 	const v = "?api-version=2023-04-01"
-	if status, body := jsonCall(t, a, srv, a.owner, http.MethodPut, assetWS+"/onlineEndpoints/hasnone"+v, map[string]any{"location": "westus", "properties": map[string]any{"authMode": "Key"}}); status != http.StatusCreated {
-		t.Fatalf("endpoint create: %d %v", status, body)
-	}
+	createEndpoint(t, a, srv, assetWS+"/onlineEndpoints/hasnone"+v, nil)
 	if status, body := jsonCall(t, a, srv, a.owner, http.MethodDelete, assetWS+"/onlineEndpoints/hasnone/deployments/blue"+v, nil); status != http.StatusNoContent {
 		t.Errorf("delete of a deployment the endpoint lacks: %d %v, want 204", status, body)
 	}
@@ -168,14 +175,9 @@ func TestOperationResultStoreUnavailable(t *testing.T) {
 // TestTagsOfEndpoint: the Tags API (az tag update --resource-id) changes an online
 // endpoint's tags through the merge a PATCH makes, and the endpoint shows them.
 func TestTagsOfEndpoint(t *testing.T) {
-	a, srv, engine := endpointARMEngine(t, endpoints.Config{})
-	engine.Start(context.Background())
-	t.Cleanup(func() { _ = engine.Close(context.Background()) })
+	a, srv := endpointARMRunning(t, endpoints.Config{})
 	id := assetWS + "/onlineEndpoints/tagged"
-	if status, body := jsonCall(t, a, srv, a.owner, http.MethodPut, id+"?api-version=2023-04-01",
-		map[string]any{"location": "westus", "tags": map[string]string{"a": "1"}, "properties": map[string]any{"authMode": "Key"}}); status != http.StatusCreated {
-		t.Fatalf("create: %d %v", status, body)
-	}
+	createEndpoint(t, a, srv, id+"?api-version=2023-04-01", map[string]string{"a": "1"})
 	tags := id + "/providers/Microsoft.Resources/tags/default?api-version=2022-09-01"
 	var status int
 	var body map[string]any
@@ -198,9 +200,7 @@ func TestTagsOfEndpoint(t *testing.T) {
 func TestDeploymentPatchRefusals(t *testing.T) {
 	a, srv := endpointARM(t, endpoints.Config{})
 	const v = "?api-version=2023-04-01"
-	if status, body := jsonCall(t, a, srv, a.owner, http.MethodPut, assetWS+"/onlineEndpoints/patchep"+v, map[string]any{"location": "westus", "properties": map[string]any{"authMode": "Key"}}); status != http.StatusCreated {
-		t.Fatalf("endpoint create: %d %v", status, body)
-	}
+	createEndpoint(t, a, srv, assetWS+"/onlineEndpoints/patchep"+v, nil)
 	path := assetWS + "/onlineEndpoints/patchep/deployments/blue" + v
 	for _, tc := range []struct {
 		name    string

@@ -98,9 +98,7 @@ func TestWithoutEmptyParent(t *testing.T) {
 // own path. An empty segment anywhere else stays a 400.
 func TestEmptyParentPath(t *testing.T) {
 	t.Parallel()
-	a := newTestARM(t)
-	a.group(t, "rg1")
-	id := succeededCluster(t, a, "rg1", "aks1", "1.36.3")
+	a, id := clusterARM(t)
 	empty := strings.Replace(id, "/Microsoft.ContainerService/", "/Microsoft.ContainerService//", 1) + "?api-version=2022-11-01"
 
 	status, read := a.call(t, a.owner, http.MethodGet, empty, nil)

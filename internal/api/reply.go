@@ -58,8 +58,9 @@ func replyPage[T any](s *Server, w http.ResponseWriter, r *http.Request, list fu
 	writePage(w, r, items, next)
 }
 
-// servePut serves a PUT: it reads the If-Match/If-None-Match preconditions and decodes the
-// body into an In, then answers what put wrote.
+// servePut serves a conditional write, a PUT or a PATCH: it reads the
+// If-Match/If-None-Match preconditions and decodes the body into an In, then answers what
+// put wrote (replyWritten).
 func servePut[In any](s *Server, w http.ResponseWriter, r *http.Request, namespace string, put func(In, arm.Preconditions) (written, error)) {
 	in, pre, ok := decodeWrite[In](w, r)
 	if !ok {

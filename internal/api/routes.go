@@ -121,11 +121,7 @@ func replyHead(w http.ResponseWriter, err error) {
 // (clusters, workspaces and their computes).
 func (s *Server) deleteGroup(w http.ResponseWriter, r *http.Request, p params) {
 	op, err := s.cfg.Resources.DeleteGroup(r.Context(), p["sub"], p["rg"])
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	s.accepted(w, r, op, "Microsoft.Resources")
+	s.replyDeleted(w, r, "Microsoft.Resources", op, err)
 }
 
 func (s *Server) listWorkspaces(w http.ResponseWriter, r *http.Request, p params) {

@@ -22,10 +22,7 @@ import (
 func TestScoreRefusals(t *testing.T) {
 	a, srv := endpointARM(t, endpoints.Config{})
 	// No engine runs: the endpoint stays Creating, without a scoring URI.
-	status, body := jsonCall(t, a, srv, a.owner, http.MethodPut, assetWS+"/onlineEndpoints/ep1?api-version=2024-04-01", map[string]any{"location": "westus", "properties": map[string]any{"authMode": "Key"}})
-	if status != http.StatusCreated {
-		t.Fatalf("create: %d %v", status, body)
-	}
+	createEndpoint(t, a, srv, assetWS+"/onlineEndpoints/ep1?api-version=2024-04-01", nil)
 	cases := []struct {
 		name, endpoint string
 		body           []byte
@@ -83,11 +80,8 @@ func TestScoreForwards(t *testing.T) {
 		t.Fatal(err)
 	}
 	a, srv := endpointARM(t, endpoints.Config{SigningKey: key, ScoreRoots: roots})
-	status, body := jsonCall(t, a, srv, a.owner, http.MethodPut, assetWS+"/onlineEndpoints/ep1?api-version=2024-04-01", map[string]any{"location": "westus", "properties": map[string]any{"authMode": "Key"}})
-	if status != http.StatusCreated {
-		t.Fatalf("create: %d %v", status, body)
-	}
-	status, body = jsonCall(t, a, srv, a.owner, http.MethodPut, assetWS+"/onlineEndpoints/ep2?api-version=2024-04-01", map[string]any{"location": "westus", "properties": map[string]any{"authMode": "AMLToken"}})
+	createEndpoint(t, a, srv, assetWS+"/onlineEndpoints/ep1?api-version=2024-04-01", nil)
+	status, body := jsonCall(t, a, srv, a.owner, http.MethodPut, assetWS+"/onlineEndpoints/ep2?api-version=2024-04-01", map[string]any{"location": "westus", "properties": map[string]any{"authMode": "AMLToken"}})
 	if status != http.StatusCreated {
 		t.Fatalf("create ep2: %d %v", status, body)
 	}

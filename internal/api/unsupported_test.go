@@ -16,9 +16,7 @@ import (
 // list URL with a trailing slash is the list.
 func TestUnsupportedOperations(t *testing.T) {
 	t.Parallel()
-	a := newTestARM(t)
-	a.group(t, "rg1")
-	id := succeededCluster(t, a, "rg1", "aks1", "1.36.3")
+	a, id := clusterARM(t)
 	rg := subURL + "/resourceGroups/rg1"
 	for _, tc := range []struct {
 		name, method, path string

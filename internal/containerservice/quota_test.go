@@ -71,6 +71,15 @@ func clusterInput(count int, size string) armapi.ClusterInput {
 	return in
 }
 
+// mustPut creates or updates cluster name from in, and fails the test on an error. The
+// operation it starts stays in progress (see finishOperations).
+func mustPut(t *testing.T, s *Service, name string, in armapi.ClusterInput) {
+	t.Helper()
+	if _, _, _, err := s.Put(context.Background(), testSub, testRG, name, in, arm.Preconditions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // usageOf returns currentValue and limit of quota name in the usages of westus.
 func usageOf(t *testing.T, s *Service, name string) (int, int) {
 	t.Helper()
@@ -210,9 +219,7 @@ func TestQuotaScale(t *testing.T) {
 				_, _, err := s.ScalePool(ctx, testSub, testRG, "big", pool, in, arm.Preconditions{})
 				return err
 			}
-			if _, _, _, err := s.Put(ctx, testSub, testRG, "big", clusterInput(3, "Standard_D3_v2"), arm.Preconditions{}); err != nil {
-				t.Fatal(err)
-			}
+			mustPut(t, s, "big", clusterInput(3, "Standard_D3_v2"))
 			finishOperations(t, st)
 			wantQuotaExceeded(t, scale("nodepool1", 7),
 				"Operation could not be completed as it results in exceeding approved Total Regional Cores quota. Location: westus, Current Limit: 24, Current Usage: 12, Additional Required: 16, (Minimum) New Limit Required: 28.")
@@ -263,12 +270,8 @@ func TestQuotaRoom(t *testing.T) {
 			st := newDB(t)()
 			s := newService(t, st, `{"default": {"managedClusters": 10, "cores": 20, "standardDv2Family": 16}}`)
 			ctx := context.Background()
-			if _, _, _, err := s.Put(ctx, testSub, testRG, "ky", clusterInput(2, "Standard_D3_v2"), arm.Preconditions{}); err != nil {
-				t.Fatal(err)
-			}
-			if _, _, _, err := s.Put(ctx, testSub, testRG, "other", clusterInput(1, "Standard_DS2_v2"), arm.Preconditions{}); err != nil {
-				t.Fatal(err)
-			}
+			mustPut(t, s, "ky", clusterInput(2, "Standard_D3_v2"))
+			mustPut(t, s, "other", clusterInput(1, "Standard_DS2_v2"))
 			finishOperations(t, st)
 			mc, err := s.GetByID(ctx, ID(testSub, testRG, "ky"))
 			if err != nil {

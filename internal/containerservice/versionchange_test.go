@@ -19,9 +19,7 @@ func TestClusterVersionChange(t *testing.T) {
 	st := storetest.OpenSQLite(t)
 	s := newService(t, st, `{}`)
 	ctx := context.Background()
-	if _, _, _, err := s.Put(ctx, testSub, testRG, "v1", clusterInput(1, "Standard_D3_v2"), arm.Preconditions{}); err != nil {
-		t.Fatal(err)
-	}
+	mustPut(t, s, "v1", clusterInput(1, "Standard_D3_v2"))
 	finishOperations(t, st)
 	for _, tc := range []struct {
 		name, version string
@@ -65,9 +63,7 @@ func TestNodeImageUpgradeMessage(t *testing.T) {
 	st := storetest.OpenSQLite(t)
 	s := newService(t, st, `{}`)
 	ctx := context.Background()
-	if _, _, _, err := s.Put(ctx, testSub, testRG, "img", clusterInput(1, "Standard_D3_v2"), arm.Preconditions{}); err != nil {
-		t.Fatal(err)
-	}
+	mustPut(t, s, "img", clusterInput(1, "Standard_D3_v2"))
 	err := s.RefuseNodeImageUpgrade(ctx, testSub, testRG, "img", "nodepool1")
 	wantBadRequest(t, err, CodeOperationNotSupported, []string{""}, "its node count ('az aks nodepool scale'), its autoscaler, node labels, node taints and tags ('az aks nodepool update')")
 }
@@ -82,9 +78,7 @@ func TestPoolVersionChange(t *testing.T) {
 	st := storetest.OpenSQLite(t)
 	s := newService(t, st, `{}`)
 	ctx := context.Background()
-	if _, _, _, err := s.Put(ctx, testSub, testRG, "pv", clusterInput(2, "Standard_D3_v2"), arm.Preconditions{}); err != nil {
-		t.Fatal(err)
-	}
+	mustPut(t, s, "pv", clusterInput(2, "Standard_D3_v2"))
 	finishOperations(t, st)
 	// The agentPools API names the pool's own fields; the cluster's names them in its list.
 	const target, poolTarget = "properties.agentPoolProfiles[0].orchestratorVersion", "properties.orchestratorVersion"

@@ -48,6 +48,17 @@ func newService(t *testing.T, st store.Store, quotaJSON string) *Service {
 		Providers: map[string]provider.Provider{"embedded": infoOnlyProvider(), "external": providertest.InfoOnly{I: provider.Info{Name: "external"}}}, Quotas: q})
 }
 
+// serviceWithCluster returns a cluster service (no quotas) over a new SQLite store that
+// holds cluster name, count × Standard_D3_v2, created and Succeeded.
+func serviceWithCluster(t *testing.T, name string, count int) (*Service, store.Store) {
+	t.Helper()
+	st := storetest.OpenSQLite(t)
+	s := newService(t, st, `{}`)
+	mustPut(t, s, name, clusterInput(count, "Standard_D3_v2"))
+	finishOperations(t, st)
+	return s, st
+}
+
 // newGroup returns an operations engine (not started) and a resource service over st, and
 // makes the test subscription and resource group (westus) the first time.
 func newGroup(t *testing.T, st store.Store) (*operations.Engine, *resources.Service) {

@@ -121,11 +121,8 @@ func TestUnsupportedPoolSettings(t *testing.T) {
 // and on a create, rather than dropped. A basic load balancer has no profile.
 func TestLoadBalancerProfile(t *testing.T) {
 	t.Parallel()
-	st := storetest.OpenSQLite(t)
-	s := newService(t, st, `{}`)
+	s, st := serviceWithCluster(t, "lb", 1)
 	ctx := context.Background()
-	mustPut(t, s, "lb", clusterInput(1, "Standard_D3_v2"))
-	finishOperations(t, st)
 	// A row written before the profile was served.
 	if _, err := store.Modify(ctx, st, ID(testSub, testRG, "lb"), func(r *store.Resource) error {
 		mc, err := clusterRecord.Read(r.ID, r.Body)

@@ -16,11 +16,8 @@ import (
 // itself, its major.minor and none at all pass.
 func TestClusterVersionChange(t *testing.T) {
 	t.Parallel()
-	st := storetest.OpenSQLite(t)
-	s := newService(t, st, `{}`)
+	s, _ := serviceWithCluster(t, "v1", 1)
 	ctx := context.Background()
-	mustPut(t, s, "v1", clusterInput(1, "Standard_D3_v2"))
-	finishOperations(t, st)
 	for _, tc := range []struct {
 		name, version string
 		text          string // "" = accepted
@@ -75,11 +72,8 @@ func TestNodeImageUpgradeMessage(t *testing.T) {
 // only ask for the cluster's version.
 func TestPoolVersionChange(t *testing.T) {
 	t.Parallel()
-	st := storetest.OpenSQLite(t)
-	s := newService(t, st, `{}`)
+	s, st := serviceWithCluster(t, "pv", 2)
 	ctx := context.Background()
-	mustPut(t, s, "pv", clusterInput(2, "Standard_D3_v2"))
-	finishOperations(t, st)
 	// The agentPools API names the pool's own fields; the cluster's names them in its list.
 	const target, poolTarget = "properties.agentPoolProfiles[0].orchestratorVersion", "properties.orchestratorVersion"
 	for _, tc := range []struct {

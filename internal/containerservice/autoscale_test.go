@@ -168,9 +168,7 @@ func TestDisableAutoscalerWithCount(t *testing.T) {
 		in := clusterInput(2, "Standard_D2_v2")
 		p := &in.Properties.AgentPoolProfiles[0]
 		p.EnableAutoScaling, p.MinCount, p.MaxCount = boolp(true), intp(1), intp(4)
-		if _, _, _, err := s.Put(ctx, testSub, testRG, name, in, arm.Preconditions{}); err != nil {
-			t.Fatal(err)
-		}
+		mustPut(t, s, name, in)
 		finishOperations(t, st)
 	}
 	wantPool := func(name string, count int) {
@@ -199,18 +197,14 @@ func TestDisableAutoscalerWithCount(t *testing.T) {
 	autoscaled("bycluster")
 	var in armapi.ClusterInput
 	in.Properties.AgentPoolProfiles = []armapi.AgentPoolInput{{Name: "nodepool1", Count: intp(4), EnableAutoScaling: boolp(false)}}
-	if _, _, _, err := s.Put(ctx, testSub, testRG, "bycluster", in, arm.Preconditions{}); err != nil {
-		t.Fatal(err)
-	}
+	mustPut(t, s, "bycluster", in)
 	finishOperations(t, st)
 	wantPool("bycluster", 4)
 
 	// az aks update --disable-cluster-autoscaler sends the count as read; az aks scale follows.
 	autoscaled("twosteps")
 	in.Properties.AgentPoolProfiles = []armapi.AgentPoolInput{{Name: "nodepool1", Count: intp(2), EnableAutoScaling: boolp(false)}}
-	if _, _, _, err := s.Put(ctx, testSub, testRG, "twosteps", in, arm.Preconditions{}); err != nil {
-		t.Fatal(err)
-	}
+	mustPut(t, s, "twosteps", in)
 	finishOperations(t, st)
 	wantPool("twosteps", 2)
 	pool = armapi.AgentPoolPut{}

@@ -29,9 +29,7 @@ func TestChangeGuard(t *testing.T) {
 		}
 		return nil
 	}
-	if _, _, _, err := s.Put(ctx, testSub, testRG, "guarded", clusterInput(3, "Standard_D3_v2"), arm.Preconditions{}); err != nil {
-		t.Fatal(err)
-	}
+	mustPut(t, s, "guarded", clusterInput(3, "Standard_D3_v2"))
 	finishOperations(t, st)
 	scale := func(count int) error {
 		var in armapi.AgentPoolPut
@@ -51,9 +49,7 @@ func TestChangeGuard(t *testing.T) {
 	finishOperations(t, st)
 	var in armapi.ClusterInput
 	in.Tags = map[string]string{"team": "a"}
-	if _, _, _, err := s.Put(ctx, testSub, testRG, "guarded", in, arm.Preconditions{}); err != nil {
-		t.Fatal(err)
-	}
+	mustPut(t, s, "guarded", in)
 	if len(asked) != 2 || asked[0] != 2 || asked[1] != 4 {
 		t.Errorf("the guard was asked about %v, want [2 4] (creates and tag changes are not its business)", asked)
 	}
@@ -81,9 +77,7 @@ func TestChangeGuardRanges(t *testing.T) {
 		}
 		return nil
 	}
-	if _, _, _, err := s.Put(ctx, testSub, testRG, "ranged", clusterInput(1, "Standard_D3_v2"), arm.Preconditions{}); err != nil {
-		t.Fatal(err)
-	}
+	mustPut(t, s, "ranged", clusterInput(1, "Standard_D3_v2"))
 	finishOperations(t, st)
 	setRanges := func(ranges ...string) error {
 		var in armapi.ClusterInput

@@ -109,9 +109,7 @@ func TestPoolSettingsStored(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &in); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, _, err := s.Put(ctx, testSub, testRG, "labelled", in, arm.Preconditions{}); err != nil {
-		t.Fatal(err)
-	}
+	mustPut(t, s, "labelled", in)
 	finishOperations(t, st)
 	want := armapi.AgentPoolProperties{MaxPods: 50, OSDiskSizeGB: 64, NodeLabels: map[string]string{"team": "qa", "tier": "gold"},
 		NodeTaints: []string{"sku=gpu:NoSchedule"}, Tags: map[string]string{"owner": "qa"}}
@@ -143,9 +141,7 @@ func TestPoolSettingsStored(t *testing.T) {
 		t.Errorf("the provider is given %+v, want the labels, the taint and maxPods 50", got)
 	}
 
-	if _, _, _, err := s.Put(ctx, testSub, testRG, "plain", clusterInput(1, "Standard_D3_v2"), arm.Preconditions{}); err != nil {
-		t.Fatal(err)
-	}
+	mustPut(t, s, "plain", clusterInput(1, "Standard_D3_v2"))
 	ap, err = s.GetPool(ctx, testSub, testRG, "plain", "nodepool1")
 	if err != nil {
 		t.Fatal(err)
@@ -165,9 +161,7 @@ func TestPoolSettingsUpdate(t *testing.T) {
 	s.cfg.Providers["external"] = providertest.InfoOnly{I: provider.Info{Name: "external"}}
 	ctx := context.Background()
 	for _, name := range []string{"c1", "ext"} {
-		if _, _, _, err := s.Put(ctx, testSub, testRG, name, clusterInput(1, "Standard_D3_v2"), arm.Preconditions{}); err != nil {
-			t.Fatal(err)
-		}
+		mustPut(t, s, name, clusterInput(1, "Standard_D3_v2"))
 	}
 	finishOperations(t, st)
 	// A registered cluster's row, with the pool record() read from its nodes.

@@ -48,6 +48,17 @@ func newService(t *testing.T, st store.Store, quotaJSON string) *Service {
 		Providers: map[string]provider.Provider{"embedded": infoOnlyProvider(), "external": providertest.InfoOnly{I: provider.Info{Name: "external"}}}, Quotas: q})
 }
 
+// serviceWithCluster returns a cluster service (no quotas) over a new SQLite store that
+// holds cluster name, count × Standard_D3_v2, created and Succeeded.
+func serviceWithCluster(t *testing.T, name string, count int) (*Service, store.Store) {
+	t.Helper()
+	st := storetest.OpenSQLite(t)
+	s := newService(t, st, `{}`)
+	mustPut(t, s, name, clusterInput(count, "Standard_D3_v2"))
+	finishOperations(t, st)
+	return s, st
+}
+
 // newGroup returns an operations engine (not started) and a resource service over st, and
 // makes the test subscription and resource group (westus) the first time.
 func newGroup(t *testing.T, st store.Store) (*operations.Engine, *resources.Service) {
@@ -69,6 +80,15 @@ func clusterInput(count int, size string) armapi.ClusterInput {
 	in.Location = "westus"
 	in.Properties.AgentPoolProfiles = []armapi.AgentPoolInput{{Name: "nodepool1", Count: &count, VMSize: size}}
 	return in
+}
+
+// mustPut creates or updates cluster name from in, and fails the test on an error. The
+// operation it starts stays in progress (see finishOperations).
+func mustPut(t *testing.T, s *Service, name string, in armapi.ClusterInput) {
+	t.Helper()
+	if _, _, _, err := s.Put(context.Background(), testSub, testRG, name, in, arm.Preconditions{}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // usageOf returns currentValue and limit of quota name in the usages of westus.
@@ -210,9 +230,7 @@ func TestQuotaScale(t *testing.T) {
 				_, _, err := s.ScalePool(ctx, testSub, testRG, "big", pool, in, arm.Preconditions{})
 				return err
 			}
-			if _, _, _, err := s.Put(ctx, testSub, testRG, "big", clusterInput(3, "Standard_D3_v2"), arm.Preconditions{}); err != nil {
-				t.Fatal(err)
-			}
+			mustPut(t, s, "big", clusterInput(3, "Standard_D3_v2"))
 			finishOperations(t, st)
 			wantQuotaExceeded(t, scale("nodepool1", 7),
 				"Operation could not be completed as it results in exceeding approved Total Regional Cores quota. Location: westus, Current Limit: 24, Current Usage: 12, Additional Required: 16, (Minimum) New Limit Required: 28.")
@@ -263,12 +281,8 @@ func TestQuotaRoom(t *testing.T) {
 			st := newDB(t)()
 			s := newService(t, st, `{"default": {"managedClusters": 10, "cores": 20, "standardDv2Family": 16}}`)
 			ctx := context.Background()
-			if _, _, _, err := s.Put(ctx, testSub, testRG, "ky", clusterInput(2, "Standard_D3_v2"), arm.Preconditions{}); err != nil {
-				t.Fatal(err)
-			}
-			if _, _, _, err := s.Put(ctx, testSub, testRG, "other", clusterInput(1, "Standard_DS2_v2"), arm.Preconditions{}); err != nil {
-				t.Fatal(err)
-			}
+			mustPut(t, s, "ky", clusterInput(2, "Standard_D3_v2"))
+			mustPut(t, s, "other", clusterInput(1, "Standard_DS2_v2"))
 			finishOperations(t, st)
 			mc, err := s.GetByID(ctx, ID(testSub, testRG, "ky"))
 			if err != nil {

@@ -11,6 +11,18 @@ import (
 	"github.com/mlfleet/mlfleet/pkg/mlfleet/armapi"
 )
 
+// validateJSON validates the creation of cluster name in westus from a body whose
+// properties are the JSON members properties, as az sends them, and returns its error.
+func validateJSON(t *testing.T, s *Service, name, properties string) error {
+	t.Helper()
+	var in armapi.ClusterInput
+	if err := json.Unmarshal([]byte(`{"location": "westus", "properties": {`+properties+`}}`), &in); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.Validate(context.Background(), testSub, testRG, name, in, "")
+	return err
+}
+
 // TestUnsupportedPoolSettings: what az aks create --zones, --os-sku, --node-osdisk-type,
 // --enable-node-public-ip, --enable-encryption-at-host, --enable-fips-image,
 // --enable-ultra-ssd and az aks nodepool add --priority Spot (--spot-max-price,
@@ -23,12 +35,7 @@ func TestUnsupportedPoolSettings(t *testing.T) {
 	ctx := context.Background()
 	create := func(pool string) error {
 		t.Helper()
-		var in armapi.ClusterInput
-		if err := json.Unmarshal([]byte(`{"location": "westus", "properties": {"agentPoolProfiles": [{"name": "nodepool1", "count": 1, `+pool+`}]}}`), &in); err != nil {
-			t.Fatal(err)
-		}
-		_, err := s.Validate(ctx, testSub, testRG, "pools", in, "")
-		return err
+		return validateJSON(t, s, "pools", `"agentPoolProfiles": [{"name": "nodepool1", "count": 1, `+pool+`}]`)
 	}
 	// az aks create's body without the flags (az 2.45's, as it sends it), and with AKS's
 	// own values spelled out.
@@ -64,9 +71,7 @@ func TestUnsupportedPoolSettings(t *testing.T) {
 	}
 
 	// An update: az aks nodepool update and az aks update send the pool back as read.
-	if _, _, _, err := s.Put(ctx, testSub, testRG, "pools", clusterInput(1, "Standard_D3_v2"), arm.Preconditions{}); err != nil {
-		t.Fatal(err)
-	}
+	mustPut(t, s, "pools", clusterInput(1, "Standard_D3_v2"))
 	finishOperations(t, st)
 	// The pool serves what its nodes are, as AKS does, and takes it back as read.
 	ap, err := s.GetPool(ctx, testSub, testRG, "pools", "nodepool1")
@@ -116,13 +121,8 @@ func TestUnsupportedPoolSettings(t *testing.T) {
 // and on a create, rather than dropped. A basic load balancer has no profile.
 func TestLoadBalancerProfile(t *testing.T) {
 	t.Parallel()
-	st := storetest.OpenSQLite(t)
-	s := newService(t, st, `{}`)
+	s, st := serviceWithCluster(t, "lb", 1)
 	ctx := context.Background()
-	if _, _, _, err := s.Put(ctx, testSub, testRG, "lb", clusterInput(1, "Standard_D3_v2"), arm.Preconditions{}); err != nil {
-		t.Fatal(err)
-	}
-	finishOperations(t, st)
 	// A row written before the profile was served.
 	if _, err := store.Modify(ctx, st, ID(testSub, testRG, "lb"), func(r *store.Resource) error {
 		mc, err := clusterRecord.Read(r.ID, r.Body)
@@ -209,12 +209,7 @@ func TestUnsupportedClusterShape(t *testing.T) {
 	ctx := context.Background()
 	create := func(body string) error {
 		t.Helper()
-		var in armapi.ClusterInput
-		if err := json.Unmarshal([]byte(`{"location": "westus", "properties": {`+body+`}}`), &in); err != nil {
-			t.Fatal(err)
-		}
-		_, err := s.Validate(ctx, testSub, testRG, "shape", in, "")
-		return err
+		return validateJSON(t, s, "shape", body)
 	}
 	// az aks create (2.45) without the flags, and AKS's own values spelled out.
 	for _, body := range []string{
@@ -250,9 +245,7 @@ func TestUnsupportedClusterShape(t *testing.T) {
 	}
 
 	// Updates: az aks update and az aks nodepool update PUT back what they read.
-	if _, _, _, err := s.Put(ctx, testSub, testRG, "shape", clusterInput(1, "Standard_D3_v2"), arm.Preconditions{}); err != nil {
-		t.Fatal(err)
-	}
+	mustPut(t, s, "shape", clusterInput(1, "Standard_D3_v2"))
 	finishOperations(t, st)
 	mc, err := s.Get(ctx, testSub, testRG, "shape")
 	if err != nil {

@@ -187,9 +187,7 @@ func TestUpdateKeepsDNSPrefix(t *testing.T) {
 	ctx := context.Background()
 	in := clusterInput(1, "Standard_D3_v2")
 	in.Properties.DNSPrefix = "first"
-	if _, _, _, err := s.Put(ctx, testSub, testRG, "prefixed", in, arm.Preconditions{}); err != nil {
-		t.Fatal(err)
-	}
+	mustPut(t, s, "prefixed", in)
 	finishOperations(t, st)
 
 	in.Properties.DNSPrefix = "second"

@@ -16,13 +16,8 @@ import (
 // itself, its major.minor and none at all pass.
 func TestClusterVersionChange(t *testing.T) {
 	t.Parallel()
-	st := storetest.OpenSQLite(t)
-	s := newService(t, st, `{}`)
+	s, _ := serviceWithCluster(t, "v1", 1)
 	ctx := context.Background()
-	if _, _, _, err := s.Put(ctx, testSub, testRG, "v1", clusterInput(1, "Standard_D3_v2"), arm.Preconditions{}); err != nil {
-		t.Fatal(err)
-	}
-	finishOperations(t, st)
 	for _, tc := range []struct {
 		name, version string
 		text          string // "" = accepted
@@ -65,9 +60,7 @@ func TestNodeImageUpgradeMessage(t *testing.T) {
 	st := storetest.OpenSQLite(t)
 	s := newService(t, st, `{}`)
 	ctx := context.Background()
-	if _, _, _, err := s.Put(ctx, testSub, testRG, "img", clusterInput(1, "Standard_D3_v2"), arm.Preconditions{}); err != nil {
-		t.Fatal(err)
-	}
+	mustPut(t, s, "img", clusterInput(1, "Standard_D3_v2"))
 	err := s.RefuseNodeImageUpgrade(ctx, testSub, testRG, "img", "nodepool1")
 	wantBadRequest(t, err, CodeOperationNotSupported, []string{""}, "its node count ('az aks nodepool scale'), its autoscaler, node labels, node taints and tags ('az aks nodepool update')")
 }
@@ -79,13 +72,8 @@ func TestNodeImageUpgradeMessage(t *testing.T) {
 // only ask for the cluster's version.
 func TestPoolVersionChange(t *testing.T) {
 	t.Parallel()
-	st := storetest.OpenSQLite(t)
-	s := newService(t, st, `{}`)
+	s, st := serviceWithCluster(t, "pv", 2)
 	ctx := context.Background()
-	if _, _, _, err := s.Put(ctx, testSub, testRG, "pv", clusterInput(2, "Standard_D3_v2"), arm.Preconditions{}); err != nil {
-		t.Fatal(err)
-	}
-	finishOperations(t, st)
 	// The agentPools API names the pool's own fields; the cluster's names them in its list.
 	const target, poolTarget = "properties.agentPoolProfiles[0].orchestratorVersion", "properties.orchestratorVersion"
 	for _, tc := range []struct {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/mlfleet/mlfleet/internal/background"
 	"github.com/mlfleet/mlfleet/internal/provider"
 )
 
@@ -155,21 +156,11 @@ func handedOver(err error) bool {
 func (p *Provider) callHost(ctx context.Context, id, holder, method string, in, out any) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	go func() {
-		t := time.NewTicker(leaseCheck)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-			if h, err := p.leases.Holder(ctx, id); err == nil && h != holder {
-				cancel(errHostMoved)
-				return
-			}
+	go background.Every(ctx, leaseCheck, func(ctx context.Context) {
+		if h, err := p.leases.Holder(ctx, id); err == nil && h != holder {
+			cancel(errHostMoved) // ends ctx, and with it the checks
 		}
-	}()
+	})
 	err := p.remote.Call(ctx, holder, method, in, out)
 	if err != nil && errors.Is(context.Cause(ctx), errHostMoved) {
 		return fmt.Errorf("replica %s: %w", holder, errHostMoved)

@@ -190,13 +190,8 @@ func utilization(node *v1.Node, used nodeUsage, pods []*v1.Pod, ignoreDaemonSets
 		}
 	}
 	var worst float64
-	for _, name := range []v1.ResourceName{v1.ResourceCPU, v1.ResourceMemory} {
-		alloc := node.Status.Allocatable[name]
-		if alloc.IsZero() {
-			continue
-		}
-		q := requests[name]
-		worst = max(worst, float64(q.MilliValue())/float64(alloc.MilliValue()))
+	for req, alloc := range cpuAndMemory(node, requests) {
+		worst = max(worst, float64(req)/float64(alloc))
 	}
 	return worst
 }

@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata/metadatainformer"
 	"k8s.io/client-go/scale"
 	"k8s.io/controller-manager/pkg/informerfactory"
@@ -123,29 +124,43 @@ func newControllers(ctx context.Context, c *clients, typed informers.SharedInfor
 	}
 	var loops []controllerLoop
 
-	// Deployments own ReplicaSets own Pods.
-	{
-		const name = "deployment-controller"
-		client, err := c.kube(name)
+	// The controllers that need no more than a client of their own, each built with a
+	// context that logs under its name.
+	for _, cc := range []struct {
+		name  string
+		build func(ctx context.Context, client kubernetes.Interface) (run func(), err error)
+	}{
+		// Deployments own ReplicaSets own Pods.
+		{"deployment-controller", func(ctx context.Context, client kubernetes.Interface) (func(), error) {
+			dc, err := deployment.NewDeploymentController(ctx, typed.Apps().V1().Deployments(), typed.Apps().V1().ReplicaSets(), typed.Core().V1().Pods(), client)
+			return func() { dc.Run(ctx, deploymentWorkers) }, err
+		}},
+		{"replicaset-controller", func(ctx context.Context, client kubernetes.Interface) (func(), error) {
+			rc := replicaset.NewReplicaSetController(ctx, typed.Apps().V1().ReplicaSets(), typed.Core().V1().Pods(), client, replicaSetBurst)
+			return func() { rc.Run(ctx, replicaSetWorkers) }, nil
+		}},
+		// EndpointSlices of Services with selectors, from the ready pods.
+		{"endpointslice-controller", func(ctx context.Context, client kubernetes.Interface) (func(), error) {
+			ec := endpointslice.NewController(ctx, typed.Core().V1().Pods(), typed.Core().V1().Services(), typed.Core().V1().Nodes(),
+				typed.Discovery().V1().EndpointSlices(), maxEndpointsPerSlice, client, 0)
+			return func() { ec.Run(ctx, endpointSliceWorkers) }, nil
+		}},
+		// The "default" ServiceAccount of every namespace.
+		{"service-account-controller", func(ctx context.Context, client kubernetes.Interface) (func(), error) {
+			sc, err := serviceaccount.NewServiceAccountsController(klog.FromContext(ctx), typed.Core().V1().ServiceAccounts(), typed.Core().V1().Namespaces(),
+				client, serviceaccount.DefaultServiceAccountsControllerOptions())
+			return func() { sc.Run(ctx, serviceAccountWorkers) }, err
+		}},
+	} {
+		client, err := c.kube(cc.name)
 		if err != nil {
 			return nil, err
 		}
-		ctx := named(name)
-		dc, err := deployment.NewDeploymentController(ctx, typed.Apps().V1().Deployments(), typed.Apps().V1().ReplicaSets(), typed.Core().V1().Pods(), client)
+		run, err := cc.build(named(cc.name), client)
 		if err != nil {
-			return nil, fmt.Errorf("create %s: %w", name, err)
+			return nil, fmt.Errorf("create %s: %w", cc.name, err)
 		}
-		loops = append(loops, controllerLoop{name, func() { dc.Run(ctx, deploymentWorkers) }})
-	}
-	{
-		const name = "replicaset-controller"
-		client, err := c.kube(name)
-		if err != nil {
-			return nil, err
-		}
-		ctx := named(name)
-		rc := replicaset.NewReplicaSetController(ctx, typed.Apps().V1().ReplicaSets(), typed.Core().V1().Pods(), client, replicaSetBurst)
-		loops = append(loops, controllerLoop{name, func() { rc.Run(ctx, replicaSetWorkers) }})
+		loops = append(loops, controllerLoop{cc.name, run})
 	}
 
 	// Namespace deletion: empties a terminating namespace of every namespaced resource
@@ -225,19 +240,6 @@ func newControllers(ctx context.Context, c *clients, typed informers.SharedInfor
 		)
 	}
 
-	// EndpointSlices of Services with selectors, from the ready pods.
-	{
-		const name = "endpointslice-controller"
-		client, err := c.kube(name)
-		if err != nil {
-			return nil, err
-		}
-		ctx := named(name)
-		ec := endpointslice.NewController(ctx, typed.Core().V1().Pods(), typed.Core().V1().Services(), typed.Core().V1().Nodes(),
-			typed.Discovery().V1().EndpointSlices(), maxEndpointsPerSlice, client, 0)
-		loops = append(loops, controllerLoop{name, func() { ec.Run(ctx, endpointSliceWorkers) }})
-	}
-
 	// The disruption controller keeps the status of PodDisruptionBudgets, which the
 	// apiserver's eviction subresource reads: without it, every eviction of a pod under a
 	// budget is refused, and the autoscaler's drains could not proceed.
@@ -261,22 +263,6 @@ func newControllers(ctx context.Context, c *clients, typed informers.SharedInfor
 			typed.Core().V1().ReplicationControllers(), typed.Apps().V1().ReplicaSets(), typed.Apps().V1().Deployments(),
 			typed.Apps().V1().StatefulSets(), client, mapper, scales, client.Discovery())
 		loops = append(loops, controllerLoop{name, func() { dc.Run(ctx, disruptionWorkers) }})
-	}
-
-	// The "default" ServiceAccount of every namespace.
-	{
-		const name = "service-account-controller"
-		client, err := c.kube(name)
-		if err != nil {
-			return nil, err
-		}
-		ctx := named(name)
-		sc, err := serviceaccount.NewServiceAccountsController(klog.FromContext(ctx), typed.Core().V1().ServiceAccounts(), typed.Core().V1().Namespaces(),
-			client, serviceaccount.DefaultServiceAccountsControllerOptions())
-		if err != nil {
-			return nil, fmt.Errorf("create %s: %w", name, err)
-		}
-		loops = append(loops, controllerLoop{name, func() { sc.Run(ctx, serviceAccountWorkers) }})
 	}
 	return loops, nil
 }

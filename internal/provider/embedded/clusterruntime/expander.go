@@ -67,13 +67,8 @@ func best(options []autoscaledPool, score func(autoscaledPool) float64) int {
 // expander scores a node group.
 func waste(node *v1.Node, requests v1.ResourceList) float64 {
 	var w float64
-	for _, name := range []v1.ResourceName{v1.ResourceCPU, v1.ResourceMemory} {
-		alloc := node.Status.Allocatable[name]
-		if alloc.IsZero() {
-			continue
-		}
-		req := requests[name]
-		w += float64(alloc.MilliValue()-req.MilliValue()) / float64(alloc.MilliValue())
+	for req, alloc := range cpuAndMemory(node, requests) {
+		w += float64(alloc-req) / float64(alloc)
 	}
 	return w
 }

@@ -2,6 +2,7 @@ package clusterruntime
 
 import (
 	"fmt"
+	"iter"
 	"slices"
 	"strings"
 
@@ -62,6 +63,24 @@ func controllerOf(pod *v1.Pod) types.UID {
 // pod-level requests when set.
 func podRequests(pod *v1.Pod) v1.ResourceList {
 	return resourcehelper.PodRequests(pod, resourcehelper.PodResourcesOptions{})
+}
+
+// cpuAndMemory yields, for cpu and then memory, the milli-value that requests ask of
+// node and the milli-value the node has allocatable, passing over a resource the node
+// has none of: the resources the autoscaler weighs a node by.
+func cpuAndMemory(node *v1.Node, requests v1.ResourceList) iter.Seq2[int64, int64] {
+	return func(yield func(requested, allocatable int64) bool) {
+		for _, name := range []v1.ResourceName{v1.ResourceCPU, v1.ResourceMemory} {
+			alloc := node.Status.Allocatable[name]
+			if alloc.IsZero() {
+				continue
+			}
+			req := requests[name]
+			if !yield(req.MilliValue(), alloc.MilliValue()) {
+				return
+			}
+		}
+	}
 }
 
 // unfitReasons returns why node cannot take pod (which requests requests) next to what

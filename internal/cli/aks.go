@@ -144,12 +144,10 @@ func newAKSShow(streams Streams, g *globals) *cobra.Command {
 }
 
 func newAKSList(streams Streams, g *globals) *cobra.Command {
-	var group string
-	cmd := callCommand(streams, g, "list [-g GROUP]", "List clusters of a resource group, or of the subscription", nil, azClusters, clusterTable, func(ctx context.Context, c *mlfleet.Client) (any, error) {
-		return c.ListManagedClusters(ctx, group)
+	f := &groupScope{}
+	return callCommand(streams, g, "list [-g GROUP]", "List clusters of a resource group, or of the subscription", f, azClusters, clusterTable, func(ctx context.Context, c *mlfleet.Client) (any, error) {
+		return c.ListManagedClusters(ctx, f.group)
 	})
-	cmd.Flags().StringVarP(&group, "resource-group", "g", "", "Resource group (default: every group)")
-	return cmd
 }
 
 func newAKSDelete(streams Streams, g *globals) *cobra.Command {

@@ -145,6 +145,29 @@ func (f *locationFlag) resolve() (err error) {
 	return err
 }
 
+// groupScope is -g of a list that covers one resource group or, without -g, the whole
+// subscription. When defaulted (the workspace commands), the configured default group
+// narrows the list first; with none configured, every group is listed.
+type groupScope struct {
+	group     string
+	defaulted bool
+}
+
+func (f *groupScope) bind(cmd *cobra.Command) {
+	usage := "Resource group (default: every group)"
+	if f.defaulted {
+		usage = "Resource group (default: the configured one, else all)"
+	}
+	cmd.Flags().StringVarP(&f.group, "resource-group", "g", "", usage)
+}
+
+func (f *groupScope) resolve() error {
+	if f.group == "" && f.defaulted {
+		f.group = defaults()["group"]
+	}
+	return nil
+}
+
 // deletion holds the flags of a delete: --yes and --no-wait.
 type deletion struct{ yes, noWait bool }
 

@@ -76,17 +76,11 @@ func newWorkspaceShow(streams Streams, g *globals) *cobra.Command {
 }
 
 func newWorkspaceList(streams Streams, g *globals) *cobra.Command {
-	var group string
-	cmd := callCommand(streams, g, "list [-g GROUP]", "List workspaces of a resource group (or of the subscription)", nil, nil, workspaceTable, func(ctx context.Context, c *mlfleet.Client) (any, error) {
-		// The default group narrows the list, as for the other workspace commands; with
-		// none configured, every group of the subscription is listed.
-		if group == "" {
-			group = defaults()["group"]
-		}
-		return c.ListWorkspaces(ctx, group)
+	// The default group narrows the list, as for the other workspace commands.
+	f := &groupScope{defaulted: true}
+	return callCommand(streams, g, "list [-g GROUP]", "List workspaces of a resource group (or of the subscription)", f, nil, workspaceTable, func(ctx context.Context, c *mlfleet.Client) (any, error) {
+		return c.ListWorkspaces(ctx, f.group)
 	})
-	cmd.Flags().StringVarP(&group, "resource-group", "g", "", "Resource group (default: the configured one, else all)")
-	return cmd
 }
 
 func newWorkspaceDelete(streams Streams, g *globals) *cobra.Command {

@@ -53,10 +53,8 @@ func resourceTable(v any) any {
 }
 
 func newResourceList(streams Streams, g *globals) *cobra.Command {
-	var group string
-	cmd := callCommand(streams, g, "list [-g GROUP]", "List the resources of a resource group, or of the subscription", nil, azGenericResources, resourceTable, func(ctx context.Context, c *mlfleet.Client) (any, error) {
-		return c.ListResources(ctx, group)
+	f := &groupScope{}
+	return callCommand(streams, g, "list [-g GROUP]", "List the resources of a resource group, or of the subscription", f, azGenericResources, resourceTable, func(ctx context.Context, c *mlfleet.Client) (any, error) {
+		return c.ListResources(ctx, f.group)
 	})
-	cmd.Flags().StringVarP(&group, "resource-group", "g", "", "Resource group (default: every group)")
-	return cmd
 }

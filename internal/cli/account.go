@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"os"
 	"strings"
 	"time"
@@ -18,16 +19,14 @@ func newAccountCommand(streams Streams, g *globals) *cobra.Command {
 // in az's account shape; the environment is "mlfleet" and the management endpoint the
 // server the CLI talks to.
 func newAccountShow(streams Streams, g *globals) *cobra.Command {
-	return leaf("show", "Show the subscription the CLI uses", func(cmd *cobra.Command) error {
-		return g.call(streams, nil, func(c *mlfleet.Client) (any, error) {
-			sub, err := c.Subscription(cmd.Context())
-			if err != nil {
-				return nil, err
-			}
-			a := account(sub, true)
-			a["environmentName"], a["managementEndpoint"] = "mlfleet", c.Server()
-			return a, nil
-		})
+	return callCommand(streams, g, "show", "Show the subscription the CLI uses", nil, nil, nil, func(ctx context.Context, c *mlfleet.Client) (any, error) {
+		sub, err := c.Subscription(ctx)
+		if err != nil {
+			return nil, err
+		}
+		a := account(sub, true)
+		a["environmentName"], a["managementEndpoint"] = "mlfleet", c.Server()
+		return a, nil
 	})
 }
 
@@ -43,20 +42,18 @@ func accountTable(v any) any {
 // account shape. The CLI's own subscription is the one marked default, since that is the
 // one its commands use.
 func newAccountList(streams Streams, g *globals) *cobra.Command {
-	return leaf("list", "List the subscriptions you may use; the CLI's own is the default", func(cmd *cobra.Command) error {
-		return g.call(streams, accountTable, func(c *mlfleet.Client) (any, error) {
-			subs, err := c.ListSubscriptions(cmd.Context())
-			if err != nil {
-				return nil, err
-			}
-			out := make([]map[string]any, 0, len(subs))
-			for _, sub := range subs {
-				a := account(sub, strings.EqualFold(sub.SubscriptionID, c.SubscriptionID()))
-				a["cloudName"] = "mlfleet"
-				out = append(out, a)
-			}
-			return out, nil
-		})
+	return callCommand(streams, g, "list", "List the subscriptions you may use; the CLI's own is the default", nil, nil, accountTable, func(ctx context.Context, c *mlfleet.Client) (any, error) {
+		subs, err := c.ListSubscriptions(ctx)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]map[string]any, 0, len(subs))
+		for _, sub := range subs {
+			a := account(sub, strings.EqualFold(sub.SubscriptionID, c.SubscriptionID()))
+			a["cloudName"] = "mlfleet"
+			out = append(out, a)
+		}
+		return out, nil
 	})
 }
 

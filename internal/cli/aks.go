@@ -138,22 +138,16 @@ func (f *clusterFlags) resolve() (err error) {
 
 func newAKSShow(streams Streams, g *globals) *cobra.Command {
 	f := &clusterFlags{}
-	return command("show -n NAME -g GROUP", "Show a cluster", f, func(cmd *cobra.Command) error {
-		return g.callAs(streams, azClusters, clusterTable, func(c *mlfleet.Client) (any, error) {
-			return c.GetManagedCluster(cmd.Context(), f.group, f.name)
-		})
+	return callCommand(streams, g, "show -n NAME -g GROUP", "Show a cluster", f, azClusters, clusterTable, func(ctx context.Context, c *mlfleet.Client) (any, error) {
+		return c.GetManagedCluster(ctx, f.group, f.name)
 	})
 }
 
 func newAKSList(streams Streams, g *globals) *cobra.Command {
-	var group string
-	cmd := leaf("list [-g GROUP]", "List clusters of a resource group, or of the subscription", func(cmd *cobra.Command) error {
-		return g.callAs(streams, azClusters, clusterTable, func(c *mlfleet.Client) (any, error) {
-			return c.ListManagedClusters(cmd.Context(), group)
-		})
+	f := &groupScope{}
+	return callCommand(streams, g, "list [-g GROUP]", "List clusters of a resource group, or of the subscription", f, azClusters, clusterTable, func(ctx context.Context, c *mlfleet.Client) (any, error) {
+		return c.ListManagedClusters(ctx, f.group)
 	})
-	cmd.Flags().StringVarP(&group, "resource-group", "g", "", "Resource group (default: every group)")
-	return cmd
 }
 
 func newAKSDelete(streams Streams, g *globals) *cobra.Command {

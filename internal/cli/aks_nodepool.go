@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -61,19 +62,15 @@ func (f *poolFlags) resolve() (err error) {
 
 func newAKSNodepoolList(streams Streams, g *globals) *cobra.Command {
 	f := &poolFlags{}
-	return command("list --cluster-name CLUSTER -g GROUP", "List the node pools of a cluster", f, func(cmd *cobra.Command) error {
-		return g.callAs(streams, azPools, poolTable, func(c *mlfleet.Client) (any, error) {
-			return c.ListAgentPools(cmd.Context(), f.group, f.cluster)
-		})
+	return callCommand(streams, g, "list --cluster-name CLUSTER -g GROUP", "List the node pools of a cluster", f, azPools, poolTable, func(ctx context.Context, c *mlfleet.Client) (any, error) {
+		return c.ListAgentPools(ctx, f.group, f.cluster)
 	})
 }
 
 func newAKSNodepoolShow(streams Streams, g *globals) *cobra.Command {
 	f := &poolFlags{onePool: true}
-	return command("show --cluster-name CLUSTER -n POOL -g GROUP", "Show a node pool", f, func(cmd *cobra.Command) error {
-		return g.callAs(streams, azPools, poolTable, func(c *mlfleet.Client) (any, error) {
-			return c.GetAgentPool(cmd.Context(), f.group, f.cluster, f.name)
-		})
+	return callCommand(streams, g, "show --cluster-name CLUSTER -n POOL -g GROUP", "Show a node pool", f, azPools, poolTable, func(ctx context.Context, c *mlfleet.Client) (any, error) {
+		return c.GetAgentPool(ctx, f.group, f.cluster, f.name)
 	})
 }
 

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -16,19 +17,15 @@ import (
 // properties so that the query finds orchestrators at the top.
 func newAKSGetVersions(streams Streams, g *globals) *cobra.Command {
 	var l locationFlag
-	return command("get-versions -l LOCATION", "List the Kubernetes versions of a location", &l, func(cmd *cobra.Command) error {
-		return g.callAs(streams, azFlat, versionsTable, func(c *mlfleet.Client) (any, error) {
-			return c.KubernetesVersions(cmd.Context(), l.location)
-		})
+	return callCommand(streams, g, "get-versions -l LOCATION", "List the Kubernetes versions of a location", &l, azFlat, versionsTable, func(ctx context.Context, c *mlfleet.Client) (any, error) {
+		return c.KubernetesVersions(ctx, l.location)
 	})
 }
 
 func newAKSGetUpgrades(streams Streams, g *globals) *cobra.Command {
 	f := &clusterFlags{}
-	return command("get-upgrades -n NAME -g GROUP", "List the versions a cluster can upgrade to", f, func(cmd *cobra.Command) error {
-		return g.callAs(streams, azFlat, upgradesTable, func(c *mlfleet.Client) (any, error) {
-			return c.GetUpgradeProfile(cmd.Context(), f.group, f.name)
-		})
+	return callCommand(streams, g, "get-upgrades -n NAME -g GROUP", "List the versions a cluster can upgrade to", f, azFlat, upgradesTable, func(ctx context.Context, c *mlfleet.Client) (any, error) {
+		return c.GetUpgradeProfile(ctx, f.group, f.name)
 	})
 }
 

@@ -89,6 +89,25 @@ func command(use, short string, ref resolver, run func(cmd *cobra.Command) error
 	return cmd
 }
 
+// callCommand is the shape of most commands, resolve → call → print: once ref's flags are
+// resolved (a nil ref names no resource: there is nothing to resolve), it builds the client,
+// makes the one call and prints its answer, reshaped by shape when az prints it another way
+// (nil: printed as it is) and with table for -o table. A nil answer prints nothing (call).
+func callCommand(streams Streams, g *globals, use, short string, ref resolver, shape func(any) (any, error), table func(any) any,
+	call func(ctx context.Context, c *mlfleet.Client) (any, error)) *cobra.Command {
+	run := func(cmd *cobra.Command) error {
+		fn := func(c *mlfleet.Client) (any, error) { return call(cmd.Context(), c) }
+		if shape == nil {
+			return g.call(streams, table, fn)
+		}
+		return g.callAs(streams, shape, table, fn)
+	}
+	if ref == nil {
+		return leaf(use, short, run)
+	}
+	return command(use, short, ref, run)
+}
+
 // resolveBy is a resolver of two functions, for a command that binds or resolves a
 // reference's flags another way than the reference does (a list needs only -g and -w).
 type resolveBy struct {
@@ -124,6 +143,29 @@ func (f *locationFlag) bind(cmd *cobra.Command) {
 func (f *locationFlag) resolve() (err error) {
 	f.location, err = withDefault(f.location, "location", "--location/-l")
 	return err
+}
+
+// groupScope is -g of a list that covers one resource group or, without -g, the whole
+// subscription. When defaulted (the workspace commands), the configured default group
+// narrows the list first; with none configured, every group is listed.
+type groupScope struct {
+	group     string
+	defaulted bool
+}
+
+func (f *groupScope) bind(cmd *cobra.Command) {
+	usage := "Resource group (default: every group)"
+	if f.defaulted {
+		usage = "Resource group (default: the configured one, else all)"
+	}
+	cmd.Flags().StringVarP(&f.group, "resource-group", "g", "", usage)
+}
+
+func (f *groupScope) resolve() error {
+	if f.group == "" && f.defaulted {
+		f.group = defaults()["group"]
+	}
+	return nil
 }
 
 // deletion holds the flags of a delete: --yes and --no-wait.

@@ -141,36 +141,30 @@ func (g *globals) finishCompute(cmd *cobra.Command, streams Streams, aks *mlflee
 
 func newComputeTargetShow(streams Streams, g *globals) *cobra.Command {
 	ref := &computeRef{}
-	return command("show -n NAME [-g GROUP] [-w WORKSPACE]", "Show a compute target", ref, func(cmd *cobra.Command) error {
-		return g.call(streams, computeTable, func(c *mlfleet.Client) (any, error) {
-			return c.GetCompute(cmd.Context(), ref.group, ref.workspace, ref.name)
-		})
+	return callCommand(streams, g, "show -n NAME [-g GROUP] [-w WORKSPACE]", "Show a compute target", ref, nil, computeTable, func(ctx context.Context, c *mlfleet.Client) (any, error) {
+		return c.GetCompute(ctx, ref.group, ref.workspace, ref.name)
 	})
 }
 
 func newComputeTargetList(streams Streams, g *globals) *cobra.Command {
 	ref := &computeRef{}
-	return command("list [-g GROUP] [-w WORKSPACE]", "List the compute targets of a workspace", resolveBy{ref.bindWorkspace, ref.resolveWorkspace}, func(cmd *cobra.Command) error {
-		return g.call(streams, computeTable, func(c *mlfleet.Client) (any, error) { return c.ListComputes(cmd.Context(), ref.group, ref.workspace) })
+	return callCommand(streams, g, "list [-g GROUP] [-w WORKSPACE]", "List the compute targets of a workspace", resolveBy{ref.bindWorkspace, ref.resolveWorkspace}, nil, computeTable, func(ctx context.Context, c *mlfleet.Client) (any, error) {
+		return c.ListComputes(ctx, ref.group, ref.workspace)
 	})
 }
 
 func newComputeTargetListNodes(streams Streams, g *globals) *cobra.Command {
 	ref := &computeRef{}
-	return command("list-nodes -n NAME [-g GROUP] [-w WORKSPACE]", "List the nodes of a compute target's cluster", ref, func(cmd *cobra.Command) error {
-		c, err := g.client(streams)
+	return callCommand(streams, g, "list-nodes -n NAME [-g GROUP] [-w WORKSPACE]", "List the nodes of a compute target's cluster", ref, nil, nodeTable, func(ctx context.Context, c *mlfleet.Client) (any, error) {
+		nodes, err := c.ComputeNodes(ctx, ref.group, ref.workspace, ref.name)
 		if err != nil {
-			return err
-		}
-		nodes, err := c.ComputeNodes(cmd.Context(), ref.group, ref.workspace, ref.name)
-		if err != nil {
-			return err
+			return nil, err
 		}
 		// A nil slice marshals to null, which prints nothing; no nodes print as [].
 		if nodes == nil {
 			nodes = []mlfleet.ComputeNode{}
 		}
-		return g.print(streams, nodes, nodeTable)
+		return nodes, nil
 	})
 }
 
@@ -180,10 +174,8 @@ func newComputeTargetListNodes(streams Streams, g *globals) *cobra.Command {
 func newComputeTargetCheckName(streams Streams, g *globals) *cobra.Command {
 	ref := &computeRef{}
 	short := "Say whether a name can be used for a new compute target (naming rules, workspace and region uniqueness)"
-	return command("check-name -n NAME [-g GROUP] [-w WORKSPACE]", short, ref, func(cmd *cobra.Command) error {
-		return g.call(streams, nil, func(c *mlfleet.Client) (any, error) {
-			return c.CheckComputeName(cmd.Context(), ref.group, ref.workspace, ref.name)
-		})
+	return callCommand(streams, g, "check-name -n NAME [-g GROUP] [-w WORKSPACE]", short, ref, nil, nil, func(ctx context.Context, c *mlfleet.Client) (any, error) {
+		return c.CheckComputeName(ctx, ref.group, ref.workspace, ref.name)
 	})
 }
 

@@ -23,7 +23,8 @@
 //
 // How the parts fit: cli.go has Run, the root command, the global flags and the calls most
 // commands make (client, call, print); command.go the shapes commands share (a resolver of
-// the flags that name a resource, leaf and command, start and wait for long-running
-// operations, deletion with its confirmation); table.go and azshape.go what az prints; then
+// the flags that name a resource, leaf and command, callCommand for the commands that
+// resolve, make one call and print its answer, start and wait for long-running operations,
+// deletion with its confirmation); table.go and azshape.go what az prints; then
 // one file per command group (aks*.go, computetarget*.go, ml*.go, group.go, identity.go, ...).
 package cli

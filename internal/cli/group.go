@@ -60,8 +60,8 @@ func newGroupCreate(streams Streams, g *globals) *cobra.Command {
 
 func newGroupShow(streams Streams, g *globals) *cobra.Command {
 	f := &groupNameFlag{defaulted: true}
-	return command("show -n NAME", "Show a resource group", f, func(cmd *cobra.Command) error {
-		return g.call(streams, groupTable, func(c *mlfleet.Client) (any, error) { return c.GetResourceGroup(cmd.Context(), f.name) })
+	return callCommand(streams, g, "show -n NAME", "Show a resource group", f, nil, groupTable, func(ctx context.Context, c *mlfleet.Client) (any, error) {
+		return c.GetResourceGroup(ctx, f.name)
 	})
 }
 
@@ -69,14 +69,12 @@ func newGroupShow(streams Streams, g *globals) *cobra.Command {
 // answer cannot be known.
 func newGroupExists(streams Streams, g *globals) *cobra.Command {
 	f := &groupNameFlag{}
-	return command("exists -n NAME", "Tell whether a resource group exists (true or false)", f, func(cmd *cobra.Command) error {
-		return g.call(streams, nil, func(c *mlfleet.Client) (any, error) {
-			_, err := c.GetResourceGroup(cmd.Context(), f.name)
-			if mlfleet.IsNotFound(err) {
-				return false, nil
-			}
-			return err == nil, err
-		})
+	return callCommand(streams, g, "exists -n NAME", "Tell whether a resource group exists (true or false)", f, nil, nil, func(ctx context.Context, c *mlfleet.Client) (any, error) {
+		_, err := c.GetResourceGroup(ctx, f.name)
+		if mlfleet.IsNotFound(err) {
+			return false, nil
+		}
+		return err == nil, err
 	})
 }
 
@@ -84,14 +82,12 @@ func newGroupExists(streams Streams, g *globals) *cobra.Command {
 // split at its first "=", and a tag without a value matches any value.
 func newGroupList(streams Streams, g *globals) *cobra.Command {
 	var tag string
-	cmd := leaf("list [--tag KEY[=VALUE]]", "List resource groups", func(cmd *cobra.Command) error {
+	cmd := callCommand(streams, g, "list [--tag KEY[=VALUE]]", "List resource groups", nil, nil, groupTable, func(ctx context.Context, c *mlfleet.Client) (any, error) {
+		if tag == "" {
+			return c.ListResourceGroups(ctx)
+		}
 		name, value, _ := strings.Cut(tag, "=")
-		return g.call(streams, groupTable, func(c *mlfleet.Client) (any, error) {
-			if tag == "" {
-				return c.ListResourceGroups(cmd.Context())
-			}
-			return c.ListResourceGroupsByTag(cmd.Context(), name, value)
-		})
+		return c.ListResourceGroupsByTag(ctx, name, value)
 	})
 	cmd.Flags().StringVar(&tag, "tag", "", "A single tag in 'key[=value]' format: list only the groups that have it")
 	return cmd

@@ -137,17 +137,15 @@ func newUserCreate(streams Streams, g *globals) *cobra.Command {
 // newPrincipalList is `ad sp list` or `ad user list` (typ): the server lists every
 // principal the caller may see in one answer, and each command keeps its own kind.
 func newPrincipalList(streams Streams, g *globals, typ string) *cobra.Command {
-	return leaf("list", "List the principals of this kind you may see", func(cmd *cobra.Command) error {
-		return g.call(streams, principalTable, func(c *mlfleet.Client) (any, error) {
-			all, err := c.ListPrincipals(cmd.Context())
-			out := []*mlfleet.Principal{}
-			for _, p := range all {
-				if p.Type == typ {
-					out = append(out, p)
-				}
+	return callCommand(streams, g, "list", "List the principals of this kind you may see", nil, nil, principalTable, func(ctx context.Context, c *mlfleet.Client) (any, error) {
+		all, err := c.ListPrincipals(ctx)
+		out := []*mlfleet.Principal{}
+		for _, p := range all {
+			if p.Type == typ {
+				out = append(out, p)
 			}
-			return out, err
-		})
+		}
+		return out, err
 	})
 }
 

@@ -70,23 +70,17 @@ func (f *workspaceFlags) resolve() (err error) {
 
 func newWorkspaceShow(streams Streams, g *globals) *cobra.Command {
 	ws := &workspaceFlags{}
-	return command("show [-n NAME] [-g GROUP]", "Show a workspace", ws, func(cmd *cobra.Command) error {
-		return g.call(streams, workspaceTable, func(c *mlfleet.Client) (any, error) { return c.GetWorkspace(cmd.Context(), ws.group, ws.name) })
+	return callCommand(streams, g, "show [-n NAME] [-g GROUP]", "Show a workspace", ws, nil, workspaceTable, func(ctx context.Context, c *mlfleet.Client) (any, error) {
+		return c.GetWorkspace(ctx, ws.group, ws.name)
 	})
 }
 
 func newWorkspaceList(streams Streams, g *globals) *cobra.Command {
-	var group string
-	cmd := leaf("list [-g GROUP]", "List workspaces of a resource group (or of the subscription)", func(cmd *cobra.Command) error {
-		// The default group narrows the list, as for the other workspace commands; with
-		// none configured, every group of the subscription is listed.
-		if group == "" {
-			group = defaults()["group"]
-		}
-		return g.call(streams, workspaceTable, func(c *mlfleet.Client) (any, error) { return c.ListWorkspaces(cmd.Context(), group) })
+	// The default group narrows the list, as for the other workspace commands.
+	f := &groupScope{defaulted: true}
+	return callCommand(streams, g, "list [-g GROUP]", "List workspaces of a resource group (or of the subscription)", f, nil, workspaceTable, func(ctx context.Context, c *mlfleet.Client) (any, error) {
+		return c.ListWorkspaces(ctx, f.group)
 	})
-	cmd.Flags().StringVarP(&group, "resource-group", "g", "", "Resource group (default: the configured one, else all)")
-	return cmd
 }
 
 func newWorkspaceDelete(streams Streams, g *globals) *cobra.Command {

@@ -157,19 +157,15 @@ func newDeploymentPut(streams Streams, g *globals, create bool) *cobra.Command {
 
 func newDeploymentShow(streams Streams, g *globals) *cobra.Command {
 	ref := deploymentRef{computeRef: computeRef{what: "deployment"}}
-	return command("show -n NAME -e ENDPOINT", "Show a deployment", &ref, func(cmd *cobra.Command) error {
-		return g.callAs(streams, azmlDeployments, deploymentTable, func(c *mlfleet.Client) (any, error) {
-			return c.GetOnlineDeployment(cmd.Context(), ref.group, ref.workspace, ref.endpoint, ref.name)
-		})
+	return callCommand(streams, g, "show -n NAME -e ENDPOINT", "Show a deployment", &ref, azmlDeployments, deploymentTable, func(ctx context.Context, c *mlfleet.Client) (any, error) {
+		return c.GetOnlineDeployment(ctx, ref.group, ref.workspace, ref.endpoint, ref.name)
 	})
 }
 
 func newDeploymentList(streams Streams, g *globals) *cobra.Command {
 	ref := deploymentRef{computeRef: computeRef{what: "deployment"}}
-	return command("list -e ENDPOINT", "List an endpoint's deployments", resolveBy{ref.bind, ref.resolveEndpoint}, func(cmd *cobra.Command) error {
-		return g.callAs(streams, azmlDeployments, deploymentTable, func(c *mlfleet.Client) (any, error) {
-			return c.ListOnlineDeployments(cmd.Context(), ref.group, ref.workspace, ref.endpoint)
-		})
+	return callCommand(streams, g, "list -e ENDPOINT", "List an endpoint's deployments", resolveBy{ref.bind, ref.resolveEndpoint}, azmlDeployments, deploymentTable, func(ctx context.Context, c *mlfleet.Client) (any, error) {
+		return c.ListOnlineDeployments(ctx, ref.group, ref.workspace, ref.endpoint)
 	})
 }
 

@@ -151,19 +151,15 @@ func authModeOf(s string) (string, error) {
 
 func newEndpointShow(streams Streams, g *globals) *cobra.Command {
 	ref := computeRef{what: "online endpoint"}
-	return command("show -n NAME", "Show an online endpoint", &ref, func(cmd *cobra.Command) error {
-		return g.callAs(streams, azmlEndpoints, endpointTable, func(c *mlfleet.Client) (any, error) {
-			return c.GetOnlineEndpoint(cmd.Context(), ref.group, ref.workspace, ref.name)
-		})
+	return callCommand(streams, g, "show -n NAME", "Show an online endpoint", &ref, azmlEndpoints, endpointTable, func(ctx context.Context, c *mlfleet.Client) (any, error) {
+		return c.GetOnlineEndpoint(ctx, ref.group, ref.workspace, ref.name)
 	})
 }
 
 func newEndpointList(streams Streams, g *globals) *cobra.Command {
 	ref := computeRef{what: "online endpoint"}
-	return command("list", "List a workspace's online endpoints", resolveBy{ref.bindWorkspace, ref.resolveWorkspace}, func(cmd *cobra.Command) error {
-		return g.callAs(streams, azmlEndpoints, endpointTable, func(c *mlfleet.Client) (any, error) {
-			return c.ListOnlineEndpoints(cmd.Context(), ref.group, ref.workspace)
-		})
+	return callCommand(streams, g, "list", "List a workspace's online endpoints", resolveBy{ref.bindWorkspace, ref.resolveWorkspace}, azmlEndpoints, endpointTable, func(ctx context.Context, c *mlfleet.Client) (any, error) {
+		return c.ListOnlineEndpoints(ctx, ref.group, ref.workspace)
 	})
 }
 
@@ -197,17 +193,15 @@ func credential(ctx context.Context, c *mlfleet.Client, ref computeRef, ep *mlfl
 
 func newEndpointCredentials(streams Streams, g *globals) *cobra.Command {
 	ref := computeRef{what: "online endpoint"}
-	return command("get-credentials -n NAME", "Show an endpoint's keys (authMode key) or a token (aml_token)", &ref, func(cmd *cobra.Command) error {
-		return g.call(streams, nil, func(c *mlfleet.Client) (any, error) {
-			ep, err := c.GetOnlineEndpoint(cmd.Context(), ref.group, ref.workspace, ref.name)
-			if err != nil {
-				return nil, err
-			}
-			if ep.Properties.AuthMode == "AMLToken" {
-				return c.OnlineEndpointToken(cmd.Context(), ref.group, ref.workspace, ref.name)
-			}
-			return c.OnlineEndpointKeys(cmd.Context(), ref.group, ref.workspace, ref.name)
-		})
+	return callCommand(streams, g, "get-credentials -n NAME", "Show an endpoint's keys (authMode key) or a token (aml_token)", &ref, nil, nil, func(ctx context.Context, c *mlfleet.Client) (any, error) {
+		ep, err := c.GetOnlineEndpoint(ctx, ref.group, ref.workspace, ref.name)
+		if err != nil {
+			return nil, err
+		}
+		if ep.Properties.AuthMode == "AMLToken" {
+			return c.OnlineEndpointToken(ctx, ref.group, ref.workspace, ref.name)
+		}
+		return c.OnlineEndpointKeys(ctx, ref.group, ref.workspace, ref.name)
 	})
 }
 

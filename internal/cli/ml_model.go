@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -131,19 +132,17 @@ func newAssetCreate(streams Streams, g *globals, kind string) *cobra.Command {
 func newAssetShow(streams Streams, g *globals, kind string) *cobra.Command {
 	ref := assetNameRef(kind)
 	var version string
-	cmd := command("show -n NAME [--version V]", "Show a version (default: the latest)", &ref, func(cmd *cobra.Command) error {
-		return g.callAs(streams, azmlAssets, assetTable, func(c *mlfleet.Client) (any, error) {
-			// The container knows which version is the latest; the version's GET needs
-			// its name.
-			if version == "" {
-				cont, err := c.GetAssetContainer(cmd.Context(), ref.group, ref.workspace, kind, ref.name)
-				if err != nil {
-					return nil, err
-				}
-				version = cont.Properties.LatestVersion
+	cmd := callCommand(streams, g, "show -n NAME [--version V]", "Show a version (default: the latest)", &ref, azmlAssets, assetTable, func(ctx context.Context, c *mlfleet.Client) (any, error) {
+		// The container knows which version is the latest; the version's GET needs
+		// its name.
+		if version == "" {
+			cont, err := c.GetAssetContainer(ctx, ref.group, ref.workspace, kind, ref.name)
+			if err != nil {
+				return nil, err
 			}
-			return c.GetAssetVersion(cmd.Context(), ref.group, ref.workspace, kind, ref.name, version)
-		})
+			version = cont.Properties.LatestVersion
+		}
+		return c.GetAssetVersion(ctx, ref.group, ref.workspace, kind, ref.name, version)
 	})
 	cmd.Flags().StringVar(&version, "version", "", "Version (default: the latest)")
 	return cmd

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 
@@ -43,8 +44,8 @@ func newPolicyAssignmentCreate(streams Streams, g *globals) *cobra.Command {
 }
 
 func newPolicyAssignmentList(streams Streams, g *globals) *cobra.Command {
-	return leaf("list", "List policy assignments", func(cmd *cobra.Command) error {
-		return g.call(streams, nil, func(c *mlfleet.Client) (any, error) { return c.ListPolicyAssignments(cmd.Context()) })
+	return callCommand(streams, g, "list", "List policy assignments", nil, nil, nil, func(ctx context.Context, c *mlfleet.Client) (any, error) {
+		return c.ListPolicyAssignments(ctx)
 	})
 }
 

@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"context"
+
 	"github.com/spf13/cobra"
 
 	"github.com/mlfleet/mlfleet/pkg/mlfleet"
@@ -32,8 +34,8 @@ func newProviderShow(streams Streams, g *globals) *cobra.Command {
 }
 
 func newProviderList(streams Streams, g *globals) *cobra.Command {
-	return leaf("list", "List the resource providers", func(cmd *cobra.Command) error {
-		return g.call(streams, providerTable, func(c *mlfleet.Client) (any, error) { return c.ListProviders(cmd.Context()) })
+	return callCommand(streams, g, "list", "List the resource providers", nil, nil, providerTable, func(ctx context.Context, c *mlfleet.Client) (any, error) {
+		return c.ListProviders(ctx)
 	})
 }
 
@@ -51,10 +53,8 @@ func resourceTable(v any) any {
 }
 
 func newResourceList(streams Streams, g *globals) *cobra.Command {
-	var group string
-	cmd := leaf("list [-g GROUP]", "List the resources of a resource group, or of the subscription", func(cmd *cobra.Command) error {
-		return g.callAs(streams, azGenericResources, resourceTable, func(c *mlfleet.Client) (any, error) { return c.ListResources(cmd.Context(), group) })
+	f := &groupScope{}
+	return callCommand(streams, g, "list [-g GROUP]", "List the resources of a resource group, or of the subscription", f, azGenericResources, resourceTable, func(ctx context.Context, c *mlfleet.Client) (any, error) {
+		return c.ListResources(ctx, f.group)
 	})
-	cmd.Flags().StringVarP(&group, "resource-group", "g", "", "Resource group (default: every group)")
-	return cmd
 }

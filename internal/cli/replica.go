@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"path"
@@ -13,10 +14,8 @@ import (
 )
 
 func newReplicaCommand(streams Streams, g *globals) *cobra.Command {
-	list := leaf("list", "List the replicas, live and lost, with their addresses and the clusters each runs", func(cmd *cobra.Command) error {
-		return g.call(streams, replicaTable, func(c *mlfleet.Client) (any, error) {
-			return c.ListReplicas(cmd.Context())
-		})
+	list := callCommand(streams, g, "list", "List the replicas, live and lost, with their addresses and the clusters each runs", nil, nil, replicaTable, func(ctx context.Context, c *mlfleet.Client) (any, error) {
+		return c.ListReplicas(ctx)
 	})
 	list.Long = `List the replicas, live and lost, with their addresses and the clusters each runs.
 

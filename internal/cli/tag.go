@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -82,8 +83,8 @@ func newTagUpdate(streams Streams, g *globals) *cobra.Command {
 // newTagList is `mlfleet tag list --resource-id ID`: the resource's tags.
 func newTagList(streams Streams, g *globals) *cobra.Command {
 	f := &tagTarget{}
-	return command("list --resource-id ID", "Show the tags of a resource or resource group", f, func(cmd *cobra.Command) error {
-		return g.call(streams, nil, func(c *mlfleet.Client) (any, error) { return c.GetTags(cmd.Context(), f.id) })
+	return callCommand(streams, g, "list --resource-id ID", "Show the tags of a resource or resource group", f, nil, nil, func(ctx context.Context, c *mlfleet.Client) (any, error) {
+		return c.GetTags(ctx, f.id)
 	})
 }
 

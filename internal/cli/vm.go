@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -24,10 +25,8 @@ func usageTable(v any) any {
 func newVMListUsage(streams Streams, g *globals) *cobra.Command {
 	var l locationFlag
 	short := "List the quotas of a location with their use: vCPUs in total and per VM family, managed clusters"
-	cmd := command("list-usage -l LOCATION", short, &l, func(cmd *cobra.Command) error {
-		return g.call(streams, usageTable, func(c *mlfleet.Client) (any, error) {
-			return c.ListUsages(cmd.Context(), l.location)
-		})
+	cmd := callCommand(streams, g, "list-usage -l LOCATION", short, &l, nil, usageTable, func(ctx context.Context, c *mlfleet.Client) (any, error) {
+		return c.ListUsages(ctx, l.location)
 	})
 	cmd.Long = `List the quotas of the subscription in a location with what its clusters use of them.
 

@@ -224,23 +224,13 @@ func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
 // materializeAsset writes a model or code version's content under the home and records
 // the directory on the deployment.
 func (s *Service) materializeAsset(ctx context.Context, id string, k mlassets.Kind, ref string) error {
-	field := "properties.model"
-	if k == mlassets.Codes {
-		field = "properties.codeConfiguration.codeId"
-	}
-	v, err := s.cfg.Assets.Resolve(ctx, k, ref, field)
+	dir, err := s.assetDir(ctx, k, ref)
 	if err != nil {
 		return err
 	}
-	uri, kind := v.Properties.ModelURI, "model"
+	kind := "model"
 	if k == mlassets.Codes {
-		uri, kind = v.Properties.CodeURI, "code"
-	}
-	dir, err := materialize(ctx, s.cfg.Blobs, s.inferenceDir(), uri, kind)
-	// Any failure is a UserError naming the field: mostly the blob is missing, corrupt or
-	// not an archive, which the user fixes by uploading it again.
-	if err != nil {
-		return arm.BadRequest(arm.CodeUserError, "The %s of the deployment could not be prepared: %v", kind, err).WithTarget(field)
+		kind = "code"
 	}
 	return modify(ctx, s.cfg.Store, id, func(d *armapi.OnlineDeployment) error {
 		if d.Properties.Mlfleet == nil {
@@ -281,18 +271,8 @@ func (s *Service) applyDeployment(ctx context.Context, epName, id string) error 
 		image = env.Properties.Image
 	}
 	labels := InstanceLabels(epName, d.Name)
-	annotations := map[string]string{inference.AnnotationRuntime: inference.RuntimePython}
-	if st := d.Properties.Mlfleet; st != nil {
-		if st.ModelDir != "" {
-			annotations[inference.AnnotationModelDir] = st.ModelDir
-		}
-		if st.CodeDir != "" {
-			annotations[inference.AnnotationCodeDir] = st.CodeDir
-		}
-	}
-	if c := d.Properties.CodeConfiguration; c != nil {
-		annotations[inference.AnnotationScoringScript] = c.ScoringScript
-	}
+	// The pods name no files: the runtime asks PodFiles for them.
+	annotations := map[string]string{inference.AnnotationRuntime: inference.RuntimePython, inference.AnnotationFiles: filesDigest(d)}
 	probe := func(path string, p probe) kube.Probe {
 		return kube.Probe{Path: path, InitialDelaySeconds: seconds(p.InitialDelay), PeriodSeconds: max(seconds(p.Period), 1),
 			TimeoutSeconds: max(seconds(p.Timeout), 1), FailureThreshold: int32(p.FailureThreshold), SuccessThreshold: int32(p.SuccessThreshold)}

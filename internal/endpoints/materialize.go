@@ -16,11 +16,37 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mlfleet/mlfleet/internal/arm"
 	"github.com/mlfleet/mlfleet/internal/blobs"
+	"github.com/mlfleet/mlfleet/internal/mlassets"
 )
 
 // maxExtracted bounds what one archive may unpack to, against compression bombs.
 const maxExtracted = 8 << 30
+
+// assetDir makes the content of a model or code version (ref, as a deployment names it)
+// a directory on this host, and returns its path; any failure is a UserError naming the
+// deployment's field: mostly the blob is missing, corrupt or not an archive, which the
+// user fixes by uploading it again.
+func (s *Service) assetDir(ctx context.Context, k mlassets.Kind, ref string) (string, error) {
+	field := "properties.model"
+	if k == mlassets.Codes {
+		field = "properties.codeConfiguration.codeId"
+	}
+	v, err := s.cfg.Assets.Resolve(ctx, k, ref, field)
+	if err != nil {
+		return "", err
+	}
+	uri, kind := v.Properties.ModelURI, "model"
+	if k == mlassets.Codes {
+		uri, kind = v.Properties.CodeURI, "code"
+	}
+	dir, err := materialize(ctx, s.cfg.Blobs, s.inferenceDir(), uri, kind)
+	if err != nil {
+		return "", arm.BadRequest(arm.CodeUserError, "The %s of the deployment could not be prepared: %v", kind, err).WithTarget(field)
+	}
+	return dir, nil
+}
 
 // materialize makes the content a blob URI names a directory on this host,
 // <inference dir>/<key>/<kind>, and returns its path. The key is the blob's digest (plus

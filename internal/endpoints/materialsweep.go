@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/mlfleet/mlfleet/internal/store"
@@ -43,9 +42,12 @@ func (s *Service) SweepMaterialized(ctx context.Context) (int, error) {
 		if err != nil || d.Properties.Mlfleet == nil {
 			continue
 		}
+		// By the content's key (<key>/model), not the whole path: the replica that ran
+		// the deployment's operation recorded its own path, and the replica hosting the
+		// cluster unpacked the same content under the same key in its own home.
 		for _, dir := range []string{d.Properties.Mlfleet.ModelDir, d.Properties.Mlfleet.CodeDir} {
-			if rel, err := filepath.Rel(root, dir); err == nil && dir != "" && !strings.HasPrefix(rel, "..") {
-				used[strings.Split(rel, string(filepath.Separator))[0]] = true
+			if dir != "" {
+				used[filepath.Base(filepath.Dir(dir))] = true
 			}
 		}
 	}

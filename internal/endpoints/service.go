@@ -233,18 +233,7 @@ func (s *Service) computeOf(ctx context.Context, w *armapi.Workspace, ref, field
 // (kube.Cache): built once per cluster and kubeconfig, so that each poll of an operation
 // does not build a new one, dropped when the cluster is deleted or stops answering probes.
 func (s *Service) cluster(ctx context.Context, computeID string) (*kube.Cluster, *armapi.ManagedCluster, error) {
-	id, err := arm.ParseID(computeID)
-	if err != nil {
-		return nil, nil, fmt.Errorf("parse compute id %s: %w", computeID, err)
-	}
-	c, err := s.cfg.Computes.Get(ctx, id.SubscriptionID, id.ResourceGroup, id.Names[0], id.Name())
-	if err != nil {
-		return nil, nil, err
-	}
-	if c.Properties.ResourceID == nil {
-		return nil, nil, arm.Conflict("Compute '%s' has no cluster.", c.Name)
-	}
-	mc, err := s.cfg.Clusters.GetByID(ctx, *c.Properties.ResourceID)
+	mc, err := s.clusterOf(ctx, computeID)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -28,12 +28,10 @@ const (
 	AnnotationRuntime = "ml.mlfleet.io/runtime"
 	// RuntimePython runs a pod as mlfleet's Python inference server.
 	RuntimePython = "python-inference"
-	// AnnotationModelDir is the absolute local directory of the model files.
-	AnnotationModelDir = "ml.mlfleet.io/model-dir"
-	// AnnotationCodeDir is the absolute local directory of the scoring code.
-	AnnotationCodeDir = "ml.mlfleet.io/code-dir"
-	// AnnotationScoringScript is the scoring script's path relative to the code directory.
-	AnnotationScoringScript = "ml.mlfleet.io/scoring-script"
+	// AnnotationFiles on a pod template is a digest of the model, code and scoring script
+	// its pods run, so that a change of them rolls the pods out. The files themselves are
+	// never named on a pod (see FilesResolver).
+	AnnotationFiles = "ml.mlfleet.io/files"
 	// AnnotationLocalAddress is the host:port on the mlfleet machine where a pod's
 	// process, or the router of the azureml-fe Service, listens.
 	AnnotationLocalAddress = "ml.mlfleet.io/local-address"

@@ -4,13 +4,14 @@
 //
 // The API side applies, in the namespace [Namespace] of the compute's cluster, one apps/v1
 // Deployment per online deployment ([DeploymentObjectName]) whose pod template carries the
-// annotations [AnnotationRuntime] = [RuntimePython], [AnnotationModelDir],
-// [AnnotationCodeDir] and [AnnotationScoringScript], and one Secret per endpoint
+// annotation [AnnotationRuntime] = [RuntimePython] and the labels [LabelEndpoint] and
+// [LabelDeployment], and one Secret per endpoint
 // ([SecretObjectName], labelled [LabelEndpointConfig]) holding the JSON of an
 // [EndpointConfig] under [SecretKeyConfig].
 //
 // On embedded clusters the pod stand-in of the cluster runtime runs each such pod as a
-// local process through a [Supervisor]: `python -u server.py` (the script is [ServerScript],
+// local process, with the model and code a [FilesResolver] finds for it in mlfleet's own
+// records (never from the pod, which whoever holds the cluster's kubeconfig may write), through a [Supervisor]: `python -u server.py` (the script is [ServerScript],
 // shipped inside the binary), run in a sandbox that hides mlfleet's home and state from it
 // ([ProcessSpec.Sandbox], package sandbox), which imports the scoring script, calls its init() once and
 // its run(raw_data) for every POST /score, with the model directory in AZUREML_MODEL_DIR.

@@ -401,6 +401,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		Blobs: blobStore, Secrets: box, SigningKey: ks.signing, Providers: providers, Home: cfg.Home, Logger: log,
 		ScoreRoots: caPool(ca), MonitorInterval: cfg.HealthInterval, Monitors: monitors,
 	})
+	emb.SetFilesResolver(endpointService.PodFiles)
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

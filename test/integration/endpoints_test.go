@@ -177,15 +177,10 @@ func TestOnlineEndpointDeploy(t *testing.T) {
 		dep.Spec.Selector.MatchLabels["ml.mlfleet.io/deployment"] != "blue" || dep.Labels["app.kubernetes.io/managed-by"] != "mlfleet" {
 		t.Fatalf("deployment %+v", dep.ObjectMeta)
 	}
-	ann := pt.Annotations
-	if ann["ml.mlfleet.io/runtime"] != "python-inference" || ann["ml.mlfleet.io/scoring-script"] != "score.py" {
+	// The pods name no directory of the host (whoever holds the kubeconfig writes pods):
+	// the runtime asks mlfleet for their files.
+	if ann := pt.Annotations; len(ann) != 2 || ann["ml.mlfleet.io/runtime"] != "python-inference" || ann["ml.mlfleet.io/files"] == "" {
 		t.Fatalf("pod annotations %v", ann)
-	}
-	if b, err := os.ReadFile(filepath.Join(ann["ml.mlfleet.io/model-dir"], "model.pkl")); err != nil || string(b) != "pickled model" {
-		t.Errorf("model dir %s: %q %v", ann["ml.mlfleet.io/model-dir"], b, err)
-	}
-	if _, err := os.Stat(filepath.Join(ann["ml.mlfleet.io/code-dir"], "score.py")); err != nil {
-		t.Errorf("code dir: %v", err)
 	}
 	ct := pt.Spec.Containers[0]
 	if ct.Name != "inference-server" || ct.Ports[0].ContainerPort != 5001 || ct.ReadinessProbe.HTTPGet.Path != "/ready" || ct.LivenessProbe.HTTPGet.Path != "/" ||
@@ -200,6 +195,14 @@ func TestOnlineEndpointDeploy(t *testing.T) {
 	props := got.body["properties"].(map[string]any)
 	if props["provisioningState"] != "Succeeded" || props["mlfleet"].(map[string]any)["readyInstances"] != 2.0 || props["compute"] != computeID {
 		t.Fatalf("deployment %v", props)
+	}
+	modelDir, _ := props["mlfleet"].(map[string]any)["modelDir"].(string)
+	if b, err := os.ReadFile(filepath.Join(modelDir, "model.pkl")); err != nil || string(b) != "pickled model" {
+		t.Errorf("model dir %s: %q %v", modelDir, b, err)
+	}
+	codeDir, _ := props["mlfleet"].(map[string]any)["codeDir"].(string)
+	if _, err := os.Stat(filepath.Join(codeDir, "score.py")); err != nil {
+		t.Errorf("code dir: %v", err)
 	}
 	must(t, do(t, call{method: "DELETE", path: base + "/models/m/versions/1" + mlAPI}), http.StatusConflict)
 	must(t, do(t, call{method: "POST", path: depPath + "/getLogs" + mlAPI, body: `{"tail":-1}`}), http.StatusBadRequest)

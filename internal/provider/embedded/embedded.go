@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/mlfleet/mlfleet/internal/catalog"
+	"github.com/mlfleet/mlfleet/internal/inference"
 	"github.com/mlfleet/mlfleet/internal/inference/router"
 	"github.com/mlfleet/mlfleet/internal/kube"
 	"github.com/mlfleet/mlfleet/internal/provider"
@@ -43,6 +44,8 @@ type Provider struct {
 	sandbox sandbox.Policy
 	// drainTimeout bounds a scale-down's drain; zero is the runtime's default.
 	drainTimeout time.Duration
+	// files finds the files of the inference pods (SetFilesResolver); nil until set.
+	files atomic.Pointer[inference.FilesResolver]
 
 	// state is where clusters keep their objects: the embedded etcd (default), kine on
 	// a PostgreSQL database (UseKine) or an external etcd (UseEtcd).
@@ -109,6 +112,19 @@ func WithSandbox(policy sandbox.Policy) Option {
 // clusterruntime.Options.DrainTimeout); zero keeps the runtime's default, 10m.
 func WithDrainTimeout(d time.Duration) Option {
 	return func(p *Provider) { p.drainTimeout = d }
+}
+
+// SetFilesResolver sets how the clusters' inference pods find their model and code (see
+// inference.FilesResolver); until it is set they wait with an error, tried again.
+func (p *Provider) SetFilesResolver(f inference.FilesResolver) { p.files.Store(&f) }
+
+// resolveFiles is the runtimes' FilesResolver: the one set now.
+func (p *Provider) resolveFiles(ctx context.Context, clusterID, namespace string, labels map[string]string) (inference.PodFiles, error) {
+	f := p.files.Load()
+	if f == nil || *f == nil {
+		return inference.PodFiles{}, errors.New("mlfleet is not ready to find the files of inference pods yet")
+	}
+	return (*f)(ctx, clusterID, namespace, labels)
 }
 
 // New returns a provider keeping its data under dir. Nothing starts until the first Ensure.
@@ -218,7 +234,8 @@ func (p *Provider) start(ctx context.Context, c *cluster, spec provider.ClusterS
 	cfg := srv.InClusterConfig()
 	log := p.log.With("cluster", spec.Name)
 	rt, err := clusterruntime.Start(ctx, cfg, clusterruntime.Options{Logger: log,
-		DataDir: filepath.Join(p.dir, spec.ID, "inference"), Python: p.python, Sandbox: p.scoringSandbox(state), DrainTimeout: p.drainTimeout})
+		DataDir: filepath.Join(p.dir, spec.ID, "inference"), Python: p.python, Sandbox: p.scoringSandbox(state), DrainTimeout: p.drainTimeout,
+		ClusterID: spec.ID, Files: p.resolveFiles})
 	if err != nil {
 		_ = srv.Stop(context.WithoutCancel(ctx))
 		return fmt.Errorf("start cluster runtime of %s: %w", spec.Name, err)

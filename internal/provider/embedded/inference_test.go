@@ -61,6 +61,13 @@ func TestInferenceOnEmbeddedCluster(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// As the endpoints service finds them: by the cluster and the pod's labels.
+		p.SetFilesResolver(func(_ context.Context, clusterID, namespace string, labels map[string]string) (inference.PodFiles, error) {
+			if clusterID != spec.ID || namespace != inference.Namespace || labels[inference.LabelDeployment] != "blue" {
+				return inference.PodFiles{}, fmt.Errorf("no deployment for %s %s %v", clusterID, namespace, labels)
+			}
+			return inference.PodFiles{ModelDir: model, CodeDir: code, ScoringScript: "score.py"}, nil
+		})
 		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 		defer cancel()
 		return p, ensureCluster(t, ctx, p, spec)
@@ -91,8 +98,7 @@ func TestInferenceOnEmbeddedCluster(t *testing.T) {
 		Spec: appsv1.DeploymentSpec{Replicas: ptr.To[int32](1), Selector: &metav1.LabelSelector{MatchLabels: labels},
 			Template: v1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{Labels: labels, Annotations: map[string]string{
-					inference.AnnotationRuntime: inference.RuntimePython, inference.AnnotationModelDir: model,
-					inference.AnnotationCodeDir: code, inference.AnnotationScoringScript: "score.py"}},
+					inference.AnnotationRuntime: inference.RuntimePython}},
 				Spec: v1.PodSpec{Containers: []v1.Container{{Name: inference.ContainerName, Image: inference.DefaultImage,
 					Env: []v1.EnvVar{{Name: "PROVIDER_DIR", Value: dir}}}}},
 			}},

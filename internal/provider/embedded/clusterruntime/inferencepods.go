@@ -36,6 +36,8 @@ var ErrNoProcess = errors.New("pod has no local process")
 // work directories and logs under dir/pods/<pod UID>.
 type podProcesses struct {
 	python  string
+	cluster string
+	files   inference.FilesResolver
 	sandbox sandbox.Policy
 	dir     string
 	log     *slog.Logger
@@ -52,7 +54,7 @@ func newPodProcesses(o *Options, changed func(string)) *podProcesses {
 	if o.DataDir == "" {
 		return nil
 	}
-	return &podProcesses{python: o.Python, sandbox: o.Sandbox, dir: o.DataDir, log: o.Logger.With("component", "pod-processes"),
+	return &podProcesses{python: o.Python, cluster: o.ClusterID, files: o.Files, sandbox: o.Sandbox, dir: o.DataDir, log: o.Logger.With("component", "pod-processes"),
 		backoff: [2]time.Duration{o.ProcessMinBackoff, o.ProcessMaxBackoff},
 		changed: changed, procs: map[types.UID]*inference.Supervisor{}}
 }
@@ -87,9 +89,26 @@ func mainContainer(pod *v1.Pod) *v1.Container {
 	return &pod.Spec.Containers[0]
 }
 
-// ensure returns the supervisor of pod, starting one if there is none. The port of the
-// pod's local address, if any (from before a restart), is kept when it is free.
-func (p *podProcesses) ensure(pod *v1.Pod) (*inference.Supervisor, error) {
+// resolveTimeout bounds how long the files of a pod are looked up and unpacked.
+const resolveTimeout = 2 * time.Minute
+
+// ensure returns the supervisor of pod, starting one if there is none, with the files
+// p.files finds for it. The port of the pod's local address, if any (from before a
+// restart), is kept when it is free.
+func (p *podProcesses) ensure(ctx context.Context, pod *v1.Pod) (*inference.Supervisor, error) {
+	if s := p.running(pod.UID); s != nil {
+		return s, nil
+	}
+	if p.files == nil {
+		return nil, errors.New("this cluster runtime cannot find the files of inference pods")
+	}
+	// Looked up, and unpacked, before the lock: it may read a model from the database.
+	ctx, cancel := context.WithTimeout(ctx, resolveTimeout)
+	files, err := p.files(ctx, p.cluster, pod.Namespace, pod.Labels)
+	cancel()
+	if err != nil {
+		return nil, err
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.stopped {
@@ -121,9 +140,9 @@ func (p *podProcesses) ensure(pod *v1.Pod) (*inference.Supervisor, error) {
 		Sandbox:        p.sandbox,
 		WorkDir:        filepath.Join(p.podDir(pod.UID), "work"),
 		StateDir:       p.podDir(pod.UID),
-		ModelDir:       pod.Annotations[inference.AnnotationModelDir],
-		CodeDir:        pod.Annotations[inference.AnnotationCodeDir],
-		ScoringScript:  pod.Annotations[inference.AnnotationScoringScript],
+		ModelDir:       files.ModelDir,
+		CodeDir:        files.CodeDir,
+		ScoringScript:  files.ScoringScript,
 		Env:            env,
 		Port:           reusablePort(pod.Annotations[inference.AnnotationLocalAddress]),
 		LogFile:        p.logPath(pod.UID, c.Name),
@@ -138,6 +157,13 @@ func (p *podProcesses) ensure(pod *v1.Pod) (*inference.Supervisor, error) {
 	p.procs[pod.UID] = s
 	p.log.Debug("pod process started", "pod", key, "addr", s.Addr())
 	return s, nil
+}
+
+// running returns the supervisor of the pod with uid, nil if there is none.
+func (p *podProcesses) running(uid types.UID) *inference.Supervisor {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.procs[uid]
 }
 
 // reusablePort returns the port of addr if it is free on 127.0.0.1, else 0.
@@ -218,12 +244,17 @@ func (s *podSimulator) startProcessPod(ctx context.Context, pod *v1.Pod) error {
 	if s.procs == nil || s.procs.python == "" {
 		return s.writeProcessStatus(ctx, pod, nil, "this mlfleet runs no Python interpreter for inference pods (see mlfleet serve --python)")
 	}
-	proc, err := s.procs.ensure(pod)
+	proc, err := s.procs.ensure(ctx, pod)
 	if errors.Is(err, ErrStopped) {
 		return nil
 	}
 	if err != nil {
-		return s.writeProcessStatus(ctx, pod, nil, err.Error())
+		// Written for the user, and tried again with back-off: the files may be
+		// unreachable for a moment (the database) or come later.
+		if werr := s.writeProcessStatus(ctx, pod, nil, err.Error()); werr != nil {
+			return werr
+		}
+		return fmt.Errorf("start process of pod %s: %w", podKey(pod), err)
 	}
 	if pod.Annotations[inference.AnnotationLocalAddress] != proc.Addr() {
 		patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{

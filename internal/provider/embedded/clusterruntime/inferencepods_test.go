@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -58,8 +59,20 @@ func needPython(t *testing.T) {
 	}
 }
 
-// inferenceDeployment is a Deployment as the API side writes it, running script.
-func inferenceDeployment(t *testing.T, name string, replicas int32, script string) *appsv1.Deployment {
+// testFiles are the files of the tests' inference pods by "namespace/deployment": the
+// tests' FilesResolver (processOptions) finds them there.
+var testFiles sync.Map
+
+// resolveTestFiles is the tests' inference.FilesResolver.
+func resolveTestFiles(_ context.Context, _, namespace string, labels map[string]string) (inference.PodFiles, error) {
+	if f, ok := testFiles.Load(namespace + "/" + labels[inference.LabelDeployment]); ok {
+		return f.(inference.PodFiles), nil
+	}
+	return inference.PodFiles{}, fmt.Errorf("no files for a pod of %s with labels %v", namespace, labels)
+}
+
+// inferenceDeployment is a Deployment in ns as the API side writes it, running script.
+func inferenceDeployment(t *testing.T, ns, name string, replicas int32, script string) *appsv1.Deployment {
 	t.Helper()
 	code, model := t.TempDir(), t.TempDir()
 	if err := os.WriteFile(filepath.Join(code, "score.py"), []byte(script), 0o644); err != nil {
@@ -72,10 +85,8 @@ func inferenceDeployment(t *testing.T, name string, replicas int32, script strin
 	tpl := &d.Spec.Template
 	tpl.Labels[inference.LabelEndpoint] = "ep"
 	tpl.Labels[inference.LabelDeployment] = name
-	tpl.Annotations = map[string]string{
-		inference.AnnotationRuntime: inference.RuntimePython, inference.AnnotationModelDir: model,
-		inference.AnnotationCodeDir: code, inference.AnnotationScoringScript: "score.py",
-	}
+	tpl.Annotations = map[string]string{inference.AnnotationRuntime: inference.RuntimePython}
+	testFiles.Store(ns+"/"+name, inference.PodFiles{ModelDir: model, CodeDir: code, ScoringScript: "score.py"})
 	tpl.Spec.Containers[0].Name = inference.ContainerName
 	tpl.Spec.Containers[0].Image = inference.DefaultImage
 	tpl.Spec.Containers[0].Env = []v1.EnvVar{{Name: "FLAVOUR", Value: "vanilla"}}
@@ -165,7 +176,7 @@ func setReplicas(t *testing.T, client kubernetes.Interface, ns, name string, n i
 func TestInferencePodsRunAsProcesses(t *testing.T) {
 	c, ns := inferenceNamespace(t, "inference")
 	ctx := t.Context()
-	create(t, c.client.AppsV1().Deployments(ns).Create, inferenceDeployment(t, "blue", 1, pidScript))
+	create(t, c.client.AppsV1().Deployments(ns).Create, inferenceDeployment(t, ns, "blue", 1, pidScript))
 	one := processPods(t, c.client, ns, "blue", 1)
 
 	setReplicas(t, c.client, ns, "blue", 3)
@@ -195,10 +206,44 @@ func TestInferencePodsRunAsProcesses(t *testing.T) {
 	waitGone(t, left)
 }
 
+// TestInferencePodFilesNotFromThePod: a pod runs with the files the FilesResolver finds for
+// it, whatever directories its annotations name (as mlfleet's pods once did), and a pod
+// the resolver knows nothing of runs no process at all. Whoever holds a cluster's
+// kubeconfig writes its pods: a directory taken from them would be mounted into the
+// script's sandbox, mlfleet's home (its admin token) among them.
+func TestInferencePodFilesNotFromThePod(t *testing.T) {
+	c, ns := inferenceNamespace(t, "inference-files")
+	ctx := t.Context()
+	secret := t.TempDir()
+	if err := os.WriteFile(filepath.Join(secret, "admin.token"), []byte("s3cret"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d := inferenceDeployment(t, ns, "known", 1, pidScript)
+	d.Spec.Template.Annotations["ml.mlfleet.io/model-dir"] = secret
+	d.Spec.Template.Annotations["ml.mlfleet.io/code-dir"] = secret
+	create(t, c.client.AppsV1().Deployments(ns).Create, d)
+	processPods(t, c.client, ns, "known", 1) // score checks the model dir holds model.pkl alone
+
+	stranger := inferenceDeployment(t, ns, "stranger", 1, pidScript)
+	testFiles.Delete(ns + "/stranger")
+	stranger.Spec.Template.Annotations["ml.mlfleet.io/model-dir"] = secret
+	create(t, c.client.AppsV1().Deployments(ns).Create, stranger)
+	testutil.WaitFor(t, 60*time.Second, "the stranger's pod waiting with the resolver's error", func() (bool, string) {
+		list, err := c.client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=stranger"})
+		if err != nil || len(list.Items) != 1 || len(list.Items[0].Status.ContainerStatuses) != 1 {
+			return false, fmt.Sprintf("%v %v", list, err)
+		}
+		pod := list.Items[0]
+		w := pod.Status.ContainerStatuses[0].State.Waiting
+		return w != nil && strings.Contains(w.Message, "no files for a pod of") && pod.Annotations[inference.AnnotationLocalAddress] == "",
+			fmt.Sprintf("%+v %v", pod.Status.ContainerStatuses[0], pod.Annotations)
+	})
+}
+
 func TestInferencePodInitFails(t *testing.T) {
 	c, ns := inferenceNamespace(t, "inference-broken")
 	ctx := t.Context()
-	d := inferenceDeployment(t, "broken", 1, "def init():\n    raise RuntimeError('cannot load the model')\ndef run(raw):\n    return raw\n")
+	d := inferenceDeployment(t, ns, "broken", 1, "def init():\n    raise RuntimeError('cannot load the model')\ndef run(raw):\n    return raw\n")
 	create(t, c.client.AppsV1().Deployments(ns).Create, d)
 	var pod v1.Pod
 	testutil.WaitFor(t, 60*time.Second, "crash loop reported", func() (bool, string) {
@@ -247,7 +292,7 @@ func TestInferencePodsComeBackAfterRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	ns := newNamespace(t, c.client, "keep")
-	create(t, c.client.AppsV1().Deployments(ns).Create, inferenceDeployment(t, "green", 2, pidScript))
+	create(t, c.client.AppsV1().Deployments(ns).Create, inferenceDeployment(t, ns, "green", 2, pidScript))
 	before := processPods(t, c.client, ns, "green", 2)
 	stopCtx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
@@ -286,7 +331,7 @@ func TestRouterScoresThroughProcesses(t *testing.T) {
 		Labels: map[string]string{inference.LabelEndpointConfig: "true", inference.LabelEndpoint: "ep"}},
 		Data: map[string][]byte{inference.SecretKeyConfig: cfg}}
 	create(t, c.client.CoreV1().Secrets(ns).Create, secret)
-	create(t, c.client.AppsV1().Deployments(ns).Create, inferenceDeployment(t, "blue", 2, pidScript))
+	create(t, c.client.AppsV1().Deployments(ns).Create, inferenceDeployment(t, ns, "blue", 2, pidScript))
 	svc := &v1.Service{ObjectMeta: metav1.ObjectMeta{Name: inference.FrontEndService},
 		Spec: v1.ServiceSpec{Selector: map[string]string{"app": "azureml-fe"}, Ports: []v1.ServicePort{{Port: 80}}}}
 	create(t, c.client.CoreV1().Services(ns).Create, svc)

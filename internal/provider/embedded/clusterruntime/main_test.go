@@ -74,7 +74,7 @@ func testLogger() *slog.Logger {
 // that a crash loop ends only after a run of 4s: a slow start of Python on a busy machine
 // stays part of the loop.
 func processOptions(id string) Options {
-	return Options{Logger: testLogger(), DataDir: filepath.Join(testRoot, "data", id), Python: testPython,
+	return Options{Logger: testLogger(), DataDir: filepath.Join(testRoot, "data", id), Python: testPython, Files: resolveTestFiles,
 		ProcessMinBackoff: 100 * time.Millisecond, ProcessMaxBackoff: 2 * time.Second}
 }
 

@@ -25,6 +25,7 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/mlfleet/mlfleet/internal/background"
+	"github.com/mlfleet/mlfleet/internal/inference"
 	"github.com/mlfleet/mlfleet/internal/sandbox"
 )
 
@@ -119,6 +120,14 @@ type Options struct {
 	// inference pods run with. Empty, with DataDir set, leaves them waiting with an error
 	// that says so.
 	Python string
+
+	// ClusterID is the provider's id of the cluster, which Files is asked about.
+	ClusterID string
+
+	// Files finds the model, code and scoring script of a pod's process in mlfleet's
+	// records of the cluster's online deployments. Nil leaves the pods waiting with an
+	// error that says so: no pod annotation names a directory of this host.
+	Files inference.FilesResolver
 
 	// Sandbox says what the pods' processes must not see: mlfleet's home and state (see
 	// inference.ProcessSpec). The zero value hides nothing but still sandboxes them.

@@ -152,4 +152,3 @@ func tarOf(t *testing.T, name, content string) []byte {
 	}
 	return buf.Bytes()
 }
-

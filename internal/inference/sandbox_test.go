@@ -3,8 +3,10 @@ package inference
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,7 +25,9 @@ import (
 // snoopScript is a scoring script that tries what QA's did (read the admin token from the
 // home of the server that started it) and the ways around a sandbox: the other processes'
 // work directories through its own, the server's /proc entries, unmounting the tmpfs,
-// directly and from a nested user namespace. It reports what each attempt gave.
+// directly and from a nested user namespace; and a file of the server's user outside the
+// home (another replica's home on the same machine, the user's own keys). It reports what
+// each attempt gave.
 const snoopScript = `
 import ctypes, json, os, sys
 libc = ctypes.CDLL(None, use_errno=True)
@@ -62,6 +66,9 @@ def run(raw_data):
         "write server": attempt(lambda: open(sys.argv[0], "a").write("x")),
         "link a log": attempt(lambda: os.symlink(os.path.join(home, "admin.token"), os.path.join(state, "output.log.1"))),
         "token": attempt(lambda: open(os.path.join(home, "admin.token")).read()),
+        "elsewhere": attempt(lambda: open(os.environ["TEST_ELSEWHERE"]).read()),
+        "tmp": attempt(lambda: sorted(os.listdir("/tmp"))),
+        "home dirs": attempt(lambda: sorted(os.listdir("/home"))),
         "listing": attempt(lambda: sorted(os.listdir(home))),
         "walk up": attempt(lambda: open("../../admin.token").read()),
         "other pods": attempt(lambda: sorted(os.listdir(".."))),
@@ -99,7 +106,16 @@ func homeLayout(t *testing.T) (home string, spec ProcessSpec) {
 	if err := os.WriteFile(filepath.Join(code, "score.py"), []byte(snoopScript), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return home, ProcessSpec{WorkDir: filepath.Join(home, "pods", "p1"), ModelDir: model, CodeDir: code, Env: []string{"TEST_HOME=" + home}}
+	// A file of the same user that no policy names: another replica's token.
+	elsewhere := filepath.Join(t.TempDir(), "other-replica", "admin.token")
+	if err := os.MkdirAll(filepath.Dir(elsewhere), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(elsewhere, []byte("mlf_other"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return home, ProcessSpec{WorkDir: filepath.Join(home, "pods", "p1"), ModelDir: model, CodeDir: code,
+		Env: []string{"TEST_HOME=" + home, "TEST_ELSEWHERE=" + elsewhere}}
 }
 
 // postScore posts body to the process's /score and returns the answer, which must be 200.
@@ -129,12 +145,14 @@ func TestSandboxHidesHome(t *testing.T) {
 	}{
 		{"sandboxed", func(home string) sandbox.Policy { return sandbox.Policy{Hide: []string{home}} }, map[string]string{
 			"token":          "FileNotFoundError",
+			"elsewhere":      "FileNotFoundError",
+			"home dirs":      "FileNotFoundError",
 			"listing":        "read ['inference', 'pods']",
 			"walk up":        "FileNotFoundError",
 			"other pods":     "read ['p1', 'p1.mlfleet']",
 			"state dir":      "read ['bin']",
-			"write server":   "OSError", // read-only file system
-			"link a log":     "OSError",
+			"write server":   "OSError",   // read-only file system
+			"link a log":     "read None", // made in its own tmpfs, not the state directory (checked below)
 			"server environ": "PermissionError",
 			"server root":    "PermissionError",
 			"model":          "read m-42",
@@ -145,6 +163,7 @@ func TestSandboxHidesHome(t *testing.T) {
 		}},
 		{"unsandboxed", func(string) sandbox.Policy { return sandbox.Policy{Unsandboxed: true} }, map[string]string{
 			"token":      "read mlf_secret",
+			"elsewhere":  "read mlf_other",
 			"walk up":    "read mlf_secret",
 			"other pods": "read ['p1', 'p1.mlfleet', 'p2']",
 			"state dir":  "read ['bin', 'output.log']",
@@ -170,6 +189,9 @@ func TestSandboxHidesHome(t *testing.T) {
 			}
 			if t.Failed() {
 				t.Logf("all attempts: %v", got)
+			}
+			if _, err := os.Lstat(filepath.Join(spec.WorkDir+".mlfleet", "output.log.1")); tc.name == "sandboxed" && !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("the link the script made is in the state directory: %v", err)
 			}
 			if b, err := os.ReadFile(filepath.Join(spec.WorkDir, "scratch")); err != nil || string(b) != "x" {
 				t.Errorf("the work directory's file, seen from outside: %q, %v", b, err)
@@ -305,4 +327,24 @@ func denyMounts() error {
 		return errno
 	}
 	return nil
+}
+
+// TestSandboxVirtualEnv: a Python of a virtual environment (serve --python
+// /opt/venv/bin/python) runs in the sandbox as that environment: the sandbox shows the
+// environment and the base installation its interpreter links to, which may both be
+// outside the system directories (pyenv under the user's home, /opt).
+func TestSandboxVirtualEnv(t *testing.T) {
+	venv := filepath.Join(t.TempDir(), "venv")
+	if out, err := exec.Command(testPython(t), "-m", "venv", "--without-pip", venv).CombinedOutput(); err != nil {
+		t.Skipf("no venv module: %v: %s", err, out)
+	}
+	var out strings.Builder
+	cmd := exec.Command(filepath.Join(venv, "bin", "python"), "-c", "import json, sys; print(sys.prefix)")
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := (sandbox.Policy{}).Start(cmd); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil || strings.TrimSpace(out.String()) != venv {
+		t.Fatalf("sys.prefix in the sandbox = %q, %v; want %s", out.String(), err, venv)
+	}
 }

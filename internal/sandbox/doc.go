@@ -8,14 +8,21 @@
 // code between clone and exec, so the process started is this same binary again
 // (/proc/self/exe) with a marker as argv[0]: Init, called first thing in main (and in the
 // TestMain of every test binary that starts such processes), sees the marker and, inside
-// the new namespaces, makes every mount private, mounts an empty tmpfs over each hidden
-// directory (and /dev/null over each hidden file), binds the directories the program needs
-// (its work directory read-write, its model and code read-only) back at their own paths,
-// changes to its work directory afresh, drops every capability, sets no_new_privs, and
-// execs the real program with the same pid. Setpgid, Pdeathsig, output, exit codes and
-// signals therefore behave as for a program started directly.
+// the new namespaces, builds a root of the program's own on a tmpfs and pivots into it,
+// with the host's root detached. That root shows the system directories (/usr, /etc, /lib*,
+// /bin, /sbin, /sys) and the program's installation (the prefix of its path and of what
+// that links to: a Python virtual environment and its base) read-only, a /dev of a few
+// devices, the host's /proc, an empty /tmp, and the directories the program needs at their
+// own paths (its work directory read-write, its model and code read-only). The Policy's
+// hidden paths that lie in what it shows are covered (an empty tmpfs, /dev/null over a
+// file). The stub then enters the program's work directory, drops every capability, sets
+// no_new_privs, and execs the real program with the same pid. Setpgid, Pdeathsig, output,
+// exit codes and signals therefore behave as for a program started directly. Nothing
+// outside that list is there: no home directory (the server user's keys and logins,
+// another replica's home on the same machine), /var, /run, /opt or the host's /tmp.
 //
 // What the program cannot do afterwards, and why:
+//   - open a path outside its root: there is none, the host's root is detached;
 //   - open a hidden path: the tmpfs is all it sees there;
 //   - undo the mounts: it has no capability left, and a nested user namespace it may create
 //     copies the mounts locked, so they cannot be unmounted or bound apart (the kernel's

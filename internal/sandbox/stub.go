@@ -23,7 +23,7 @@ func runStub(specJSON string, argv []string) error {
 	if err := json.Unmarshal([]byte(specJSON), &spec); err != nil {
 		return fmt.Errorf("scoring sandbox: read its spec: %w", err)
 	}
-	if err := setUp(spec); err != nil {
+	if err := setUp(spec, argv[0]); err != nil {
 		if errors.Is(err, unix.EPERM) {
 			// Ubuntu's AppArmor lets the namespaces be made but allows nothing in them.
 			err = fmt.Errorf("%w (the kernel allows the namespaces but no mounts in them, as AppArmor's "+
@@ -42,84 +42,6 @@ type target struct {
 	path     string
 	dir      bool
 	writable bool
-}
-
-// setUp makes the mounts of spec in this (new) mount namespace, enters spec.Dir afresh and
-// drops every privilege.
-func setUp(spec stubSpec) error {
-	// Nothing done here may reach the caller's namespace.
-	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
-		return fmt.Errorf("make the mounts private: %w", err)
-	}
-	var keep []target
-	for _, m := range spec.Keep {
-		t, err := resolve(m.Path)
-		if err != nil {
-			return fmt.Errorf("directory %s the program needs: %w", m.Path, err)
-		}
-		t.writable = m.Writable
-		keep = append(keep, t)
-	}
-	slices.SortFunc(keep, func(a, b target) int { return strings.Compare(a.path, b.path) })
-	// Each kept directory is held open, to be bound back once a tmpfs covers its path.
-	fds := make([]int, len(keep))
-	for i, k := range keep {
-		fd, err := unix.Open(k.path, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			return fmt.Errorf("open %s: %w", k.path, err)
-		}
-		defer unix.Close(fd)
-		fds[i] = fd
-	}
-	hide, err := hidden(spec.Hide, keep)
-	if err != nil {
-		return err
-	}
-	// Hidden paths inside a kept directory go over its bind; the others first.
-	var inner []target
-	for _, h := range hide {
-		if slices.ContainsFunc(keep, func(k target) bool { return within(h.path, k.path) }) {
-			inner = append(inner, h)
-		} else if err := cover(h); err != nil {
-			return err
-		}
-	}
-	for i, k := range keep {
-		covered := slices.ContainsFunc(hide, func(h target) bool { return h.dir && within(k.path, h.path) })
-		if covered || !k.writable {
-			if err := os.MkdirAll(k.path, 0o755); err != nil {
-				return fmt.Errorf("bind %s: %w", k.path, err)
-			}
-			if err := unix.Mount(fmt.Sprintf("/proc/self/fd/%d", fds[i]), k.path, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
-				return fmt.Errorf("bind %s: %w", k.path, err)
-			}
-		}
-		if !k.writable {
-			if err := readOnly(k.path); err != nil {
-				return err
-			}
-		}
-	}
-	for _, h := range inner {
-		if err := cover(h); err != nil {
-			return err
-		}
-	}
-	for _, h := range hide {
-		if h.dir {
-			if err := unix.Mount("", h.path, "", unix.MS_REMOUNT|unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
-				return fmt.Errorf("make the tmpfs over %s read-only: %w", h.path, err)
-			}
-		}
-	}
-	// The working directory inherited from the caller is the one under the tmpfs: from
-	// there ".." would lead into the hidden home.
-	if spec.Dir != "" {
-		if err := os.Chdir(spec.Dir); err != nil {
-			return fmt.Errorf("enter %s: %w", spec.Dir, err)
-		}
-	}
-	return dropPrivileges()
 }
 
 // resolve returns path with its symbolic links resolved, and whether it is a directory.
@@ -173,9 +95,9 @@ func within(path, dir string) bool {
 func cover(t target) error {
 	var err error
 	if t.dir {
-		err = unix.Mount("tmpfs", t.path, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=0755,size=1m")
+		err = unix.Mount("tmpfs", staging+t.path, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=0755,size=1m")
 	} else {
-		err = unix.Mount("/dev/null", t.path, "", unix.MS_BIND, "")
+		err = unix.Mount("/dev/null", staging+t.path, "", unix.MS_BIND, "")
 	}
 	if err != nil {
 		return fmt.Errorf("hide %s: %w", t.path, err)

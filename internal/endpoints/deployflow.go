@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -222,9 +223,14 @@ func (s *Service) refreshScoringURI(ctx context.Context, epID string) error {
 func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
 
 // materializeAsset writes a model or code version's content under the home and records
-// the directory on the deployment.
+// the directory on the deployment, relative to the inference directory (<key>/model): the
+// same on every replica, and no path of the server's file system on the wire.
 func (s *Service) materializeAsset(ctx context.Context, id string, k mlassets.Kind, ref string) error {
-	dir, err := s.assetDir(ctx, k, ref)
+	abs, err := s.assetDir(ctx, k, ref)
+	if err != nil {
+		return err
+	}
+	dir, err := filepath.Rel(s.inferenceDir(), abs)
 	if err != nil {
 		return err
 	}

@@ -42,9 +42,9 @@ func (s *Service) SweepMaterialized(ctx context.Context) (int, error) {
 		if err != nil || d.Properties.Mlfleet == nil {
 			continue
 		}
-		// By the content's key (<key>/model), not the whole path: the replica that ran
-		// the deployment's operation recorded its own path, and the replica hosting the
-		// cluster unpacked the same content under the same key in its own home.
+		// By the content's key, the first element of <key>/model: the replica hosting the
+		// cluster unpacked the same content under the same key in its own home. (Rows of
+		// older versions hold the whole path, whose key is the element before the last.)
 		for _, dir := range []string{d.Properties.Mlfleet.ModelDir, d.Properties.Mlfleet.CodeDir} {
 			if dir != "" {
 				used[filepath.Base(filepath.Dir(dir))] = true

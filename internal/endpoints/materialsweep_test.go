@@ -35,7 +35,7 @@ func TestSweepMaterialized(t *testing.T) {
 	id := DeploymentID(sub, rg, ws, "ep", "blue")
 	d := &armapi.OnlineDeployment{ID: id, Name: "blue", Type: TypeDeployment, Location: "westus", Properties: armapi.OnlineDeploymentProperties{
 		ProvisioningState: armapi.StateSucceeded, Mlfleet: &armapi.OnlineDeploymentMlfleet{
-			ModelDir: filepath.Join(root, "used-model", "model"), CodeDir: filepath.Join(root, "used-code", "code")}}}
+			ModelDir: filepath.Join(root, "used-model", "model"), CodeDir: filepath.Join("used-code", "code")}}} // an older row's whole path; a key
 	if err := stack.Store.CreateResource(ctx, &store.Resource{ID: id, ParentID: epID, Type: TypeDeployment, Name: "blue", SubscriptionID: sub,
 		ResourceGroup: rg, Location: "westus", Body: encode(d)}); err != nil {
 		t.Fatal(err)

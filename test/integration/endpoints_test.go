@@ -196,13 +196,14 @@ func TestOnlineEndpointDeploy(t *testing.T) {
 	if props["provisioningState"] != "Succeeded" || props["mlfleet"].(map[string]any)["readyInstances"] != 2.0 || props["compute"] != computeID {
 		t.Fatalf("deployment %v", props)
 	}
+	// Named in the inference directory, with no path of the server's on the wire.
 	modelDir, _ := props["mlfleet"].(map[string]any)["modelDir"].(string)
-	if b, err := os.ReadFile(filepath.Join(modelDir, "model.pkl")); err != nil || string(b) != "pickled model" {
+	if b, err := os.ReadFile(filepath.Join(shared.home, "inference", modelDir, "model.pkl")); err != nil || string(b) != "pickled model" || filepath.IsAbs(modelDir) {
 		t.Errorf("model dir %s: %q %v", modelDir, b, err)
 	}
 	codeDir, _ := props["mlfleet"].(map[string]any)["codeDir"].(string)
-	if _, err := os.Stat(filepath.Join(codeDir, "score.py")); err != nil {
-		t.Errorf("code dir: %v", err)
+	if _, err := os.Stat(filepath.Join(shared.home, "inference", codeDir, "score.py")); err != nil || filepath.IsAbs(codeDir) {
+		t.Errorf("code dir %s: %v", codeDir, err)
 	}
 	must(t, do(t, call{method: "DELETE", path: base + "/models/m/versions/1" + mlAPI}), http.StatusConflict)
 	must(t, do(t, call{method: "POST", path: depPath + "/getLogs" + mlAPI, body: `{"tail":-1}`}), http.StatusBadRequest)

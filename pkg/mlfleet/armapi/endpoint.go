@@ -144,7 +144,9 @@ type OnlineDeploymentMlfleet struct {
 	// Message says why instances are pending or failing, why the last operation failed, or
 	// that the cluster cannot be read; empty when every instance is Ready.
 	Message string `json:"message,omitempty"`
-	// ModelDir and CodeDir are where the model and code were materialized on this host.
+	// ModelDir and CodeDir name the unpacked model and code, <content key>/model and
+	// <content key>/code, in the inference directory of the replica that runs the
+	// instances (older rows hold the whole path).
 	ModelDir string `json:"modelDir,omitempty"`
 	CodeDir  string `json:"codeDir,omitempty"`
 	// FormerComputes are computes the deployment was moved off whose clusters may still

@@ -417,6 +417,21 @@ func clusterIDs(t testing.TB, c *mlfleet.Client, rg string, names ...string) map
 	return out
 }
 
+// hostAndOther returns the replica of two that holds the lease of cluster id, and the
+// other one.
+func hostAndOther(t *testing.T, db *sql.DB, rs []*replica, id string) (host, other *replica) {
+	t.Helper()
+	host = byID(rs, leases(t, db)[id].holder)
+	if host == nil {
+		t.Fatalf("lease of %s %+v held by no replica of the test", id, leases(t, db)[id])
+	}
+	other = rs[0]
+	if other == host {
+		other = rs[1]
+	}
+	return host, other
+}
+
 func byID(rs []*replica, id string) *replica {
 	for _, r := range rs {
 		if r.id == id {
@@ -928,14 +943,7 @@ func TestGracefulStopOfAHost(t *testing.T) {
 		t.Fatalf("create ha1: %v", err)
 	}
 	id := clusterIDs(t, rs[0].c, "stop", "ha1")["ha1"]
-	host := byID(rs, leases(t, db)[id].holder)
-	if host == nil {
-		t.Fatalf("lease of ha1 %+v held by no replica of the test", leases(t, db)[id])
-	}
-	other := rs[0]
-	if other == host {
-		other = rs[1]
-	}
+	host, other := hostAndOther(t, db, rs, id)
 	// The kubeconfig of the other replica names its front door: it reaches the cluster
 	// wherever it runs, before and after the stop.
 	file := writeKubeconfig(t, other.c, "stop", "ha1")

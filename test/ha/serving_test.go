@@ -39,14 +39,7 @@ func TestDeploymentMovesWithItsCluster(t *testing.T) {
 	ctx := context.Background()
 	const rg, ws = "serve", "wsserve"
 	id, _ := newCluster(t, rs[0].c, rg, "srv1")
-	host := byID(rs, leases(t, db)[id].holder)
-	if host == nil {
-		t.Fatalf("lease of srv1 %+v held by no replica of the test", leases(t, db)[id])
-	}
-	other := rs[0]
-	if other == host {
-		other = rs[1]
-	}
+	host, other := hostAndOther(t, db, rs, id)
 
 	// Everything through the host, which so unpacks the model and code in its home.
 	c := host.c

@@ -29,11 +29,19 @@ type bodyRule struct {
 
 // bodyRules are the rules by the Go type a body decodes into.
 //
+//   - OnlineEndpoint: properties and properties.authMode are required
+//     (machineLearningServices.json OnlineEndpointTrackedResource, OnlineEndpoint); a PUT
+//     without them would replace the endpoint's traffic and compute with nothing.
+//   - OnlineDeployment, AssetVersion: properties required
+//     (OnlineDeploymentTrackedResource, ModelVersion/CodeVersion/EnvironmentVersion).
 //   - AgentPoolPut: a PUT replaces the pool's profile, and mlfleet changes only pools that
 //     exist, so a body with no profile has nothing to apply.
 var bodyRules = map[reflect.Type]bodyRule{
-	reflect.TypeFor[armapi.AgentPoolPut](): {required: []string{"properties"}},
-	reflect.TypeFor[tokenRequest]():        {closed: true},
+	reflect.TypeFor[armapi.OnlineEndpoint]():   {required: []string{"properties", "properties.authMode"}},
+	reflect.TypeFor[armapi.OnlineDeployment](): {required: []string{"properties"}},
+	reflect.TypeFor[armapi.AssetVersion]():     {required: []string{"properties"}},
+	reflect.TypeFor[armapi.AgentPoolPut]():     {required: []string{"properties"}},
+	reflect.TypeFor[tokenRequest]():            {closed: true},
 }
 
 // envelopeTypes are the JSON types of the keys every ARM resource body shares, which ARM

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/mlfleet/mlfleet/internal/arm"
+	"github.com/mlfleet/mlfleet/internal/endpoints"
 	"github.com/mlfleet/mlfleet/internal/testutil"
 )
 
@@ -47,6 +48,35 @@ func refuseBodies(t *testing.T, base, token, read string, cases []badBody) {
 			t.Errorf("%s: the refused request changed %s:\nbefore %v\nafter  %v", tc.name, read, before, after)
 			before = after
 		}
+	}
+}
+
+// TestEndpointPutNeedsProperties (QA12 F2): an online endpoint PUT without properties, with
+// properties null, or without properties.authMode is a 400 naming the field (the swagger
+// requires both), and leaves the endpoint (its traffic, compute and etag) as it was; so
+// is a deployment or model version PUT without properties. A wrong-typed location on an
+// endpoint or deployment PATCH is refused too.
+func TestEndpointPutNeedsProperties(t *testing.T) {
+	a, srv := endpointARMRunning(t, endpoints.Config{})
+	ep := assetWS + "/onlineEndpoints/ep1"
+	const v = "?api-version=2023-10-01"
+	createEndpoint(t, a, srv, ep+v, map[string]string{"team": "ml"})
+	settleEndpoint(t, a, srv, ep)
+	refuseBodies(t, srv, a.owner, ep+v, []badBody{
+		{"empty object", http.MethodPut, ep + v, `{}`, "properties"},
+		{"properties null", http.MethodPut, ep + v, `{"location":"westus","properties":null}`, "properties"},
+		{"no properties, other id and name", http.MethodPut, ep + v, `{"location":"westus","name":"other","id":"` + assetWS + `/onlineEndpoints/other"}`, "properties"},
+		{"no authMode", http.MethodPut, ep + v, `{"location":"westus","properties":{"description":"x"}}`, "properties.authMode"},
+		{"authMode null", http.MethodPut, ep + v, `{"location":"westus","properties":{"authMode":null}}`, "properties.authMode"},
+		{"deployment without properties", http.MethodPut, ep + "/deployments/blue" + v, `{"location":"westus","sku":{"capacity":1}}`, "properties"},
+		{"model version without properties", http.MethodPut, assetWS + "/models/m/versions/1" + v, `{"properties":null}`, "properties"},
+		{"endpoint PATCH, location a number", http.MethodPatch, ep + v, `{"location":5}`, "location"},
+		{"deployment PATCH, location a number", http.MethodPatch, ep + "/deployments/blue" + v, `{"location":5}`, "location"},
+	})
+	// What the SDKs send stays accepted: the whole body, nulls for what is not set.
+	status, out := rawJSON(t, srv, a.owner, http.MethodPut, ep+v, `{"location":"westus","tags":{"team":"ml"},"properties":{"authMode":"Key","description":null,"traffic":null,"compute":null}}`)
+	if status != http.StatusOK {
+		t.Errorf("PUT with nulls for optional properties = %d %v, want 200", status, out)
 	}
 }
 

@@ -34,12 +34,15 @@ type bodyRule struct {
 //     without them would replace the endpoint's traffic and compute with nothing.
 //   - OnlineDeployment, AssetVersion: properties required
 //     (OnlineDeploymentTrackedResource, ModelVersion/CodeVersion/EnvironmentVersion).
+//   - Tags: properties required (resources.json TagsResource, Tags_CreateOrUpdateAtScope):
+//     a PUT without them would delete every tag.
 //   - AgentPoolPut: a PUT replaces the pool's profile, and mlfleet changes only pools that
 //     exist, so a body with no profile has nothing to apply.
 var bodyRules = map[reflect.Type]bodyRule{
 	reflect.TypeFor[armapi.OnlineEndpoint]():   {required: []string{"properties", "properties.authMode"}},
 	reflect.TypeFor[armapi.OnlineDeployment](): {required: []string{"properties"}},
 	reflect.TypeFor[armapi.AssetVersion]():     {required: []string{"properties"}},
+	reflect.TypeFor[armapi.Tags]():             {required: []string{"properties"}},
 	reflect.TypeFor[armapi.AgentPoolPut]():     {required: []string{"properties"}},
 	reflect.TypeFor[tokenRequest]():            {closed: true},
 }

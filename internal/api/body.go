@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/mlfleet/mlfleet/internal/arm"
 )
@@ -17,7 +18,8 @@ import (
 // decodeBody reads a JSON request body into v, answering bad input with 400
 // InvalidRequestContent that says what is wrong and where: bad input is never a 500 (A3).
 // Unknown fields are ignored: clients of newer api-versions send properties mlfleet does
-// not know.
+// not know; but ARM's envelope (location, tags, properties) must have its types, and
+// bodyRules adds what a body type requires (bodyrules.go).
 func decodeBody(r *http.Request, v any) error {
 	// One byte past the limit tells a body of exactly 4 MiB from a larger one without
 	// reading the rest of an oversized upload.
@@ -37,13 +39,26 @@ func decodeBody(r *http.Request, v any) error {
 	if strings.TrimSpace(string(body)) == "null" {
 		return arm.BadRequest(arm.CodeInvalidRequestContent, "The request content must be a JSON object, not null.")
 	}
+	// JSON is UTF-8 (RFC 8259); the decoder would store each bad byte as U+FFFD, a tag
+	// value other than the one sent. ARM refuses content it cannot deserialize.
+	if !utf8.Valid(body) {
+		return arm.BadRequest(arm.CodeInvalidRequestContent, "The request content was invalid and could not be deserialized: it is not valid UTF-8 text.")
+	}
 	// The decoder's own errors name Go types and struct paths; each case below says the
 	// same in JSON's terms and names the property, which goes into the error's target.
+	if json.Valid(body) {
+		if err := checkEnvelope(body); err != nil {
+			return err
+		}
+	}
 	err = json.Unmarshal(body, v)
 	var syn *json.SyntaxError
 	var typ *json.UnmarshalTypeError
 	switch {
 	case err == nil:
+		if err := checkBody(body, v); err != nil {
+			return err
+		}
 		// ARM checks a resource's tags before its provider sees the body, whatever the
 		// type; a tags that is not an object of strings was the typed decode's to refuse.
 		var envelope struct {
@@ -63,7 +78,7 @@ func decodeBody(r *http.Request, v any) error {
 		if lo, hi, ok := integerRange(typ.Type); ok {
 			return arm.BadRequest(arm.CodeInvalidRequestContent, "The property '%s' must be an integer%s.", field, notInteger(typ.Value, lo, hi)).WithTarget(field)
 		}
-		return arm.BadRequest(arm.CodeInvalidRequestContent, "The property '%s' must be of type %s, not %s.", field, jsonType(typ.Type.Kind().String()), typ.Value).WithTarget(field)
+		return wrongType(field, jsonType(typ.Type.Kind().String()), typ.Value)
 	default:
 		return arm.BadRequest(arm.CodeInvalidRequestContent, "The request content is not valid JSON: %v.", err)
 	}

@@ -48,7 +48,7 @@ func TestEndpointConcurrentCreates(t *testing.T) {
 		t.Fatalf("listKeys: %d %v", status, keys)
 	}
 	// The endpoint's operation never ran (no engine started): a change meanwhile is refused.
-	status, body := jsonCall(t, a, srv, a.owner, http.MethodPut, path, map[string]any{"location": "westus", "properties": map[string]any{}})
+	status, body := jsonCall(t, a, srv, a.owner, http.MethodPut, path, map[string]any{"location": "westus", "properties": map[string]any{"authMode": "Key"}})
 	if status != http.StatusConflict {
 		t.Fatalf("update while creating: %d %v", status, body)
 	}

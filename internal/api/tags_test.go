@@ -147,3 +147,26 @@ func TestTagNames(t *testing.T) {
 		t.Errorf("PUT tagNames/env = %d %v, want 400 OperationNotSupported", status, body)
 	}
 }
+
+// TestTagsPutNeedsProperties (QA12 F3): a Tags PUT without properties (the resource-style
+// {"tags":…}), with properties null, or with a wrong-typed envelope is a 400 naming the
+// field, and the scope keeps its tags: TagsResource.properties is required, so ARM never
+// reads such a body as "replace with nothing".
+func TestTagsPutNeedsProperties(t *testing.T) {
+	t.Parallel()
+	a := newTestARM(t)
+	a.group(t, "rg1")
+	tags := subURL + "/resourceGroups/rg1/providers/Microsoft.Resources/tags/default?api-version=2022-09-01"
+	if status, out := a.call(t, a.owner, http.MethodPut, tags, map[string]any{"properties": map[string]any{"tags": map[string]string{"env": "prod", "owner": "ml"}}}); status != http.StatusOK {
+		t.Fatalf("PUT tags: %d %v", status, out)
+	}
+	refuseBodies(t, a.srv.URL, a.owner, tags, []badBody{
+		{"resource-style tags", http.MethodPut, tags, `{"tags":{"env":"dev"}}`, "properties"},
+		{"properties null", http.MethodPut, tags, `{"properties":null}`, "properties"},
+		{"tags a string", http.MethodPut, tags, `{"tags":"x"}`, "tags"},
+		{"location a number", http.MethodPut, tags, `{"location":5}`, "location"},
+	})
+	if status, out := a.call(t, a.owner, http.MethodGet, tags, nil); status != http.StatusOK || !maps.Equal(tagsOf(out), map[string]string{"env": "prod", "owner": "ml"}) {
+		t.Errorf("tags after the refused PUTs = %d %v, want env and owner", status, out)
+	}
+}

@@ -131,7 +131,7 @@ func TestOnlineEndpointDeploy(t *testing.T) {
 	if op := waitOperation(t, e.header.Get("Azure-AsyncOperation")); op["status"] != "Succeeded" {
 		t.Fatalf("endpoint create: %v", op["error"])
 	}
-	must(t, do(t, call{method: "PUT", path: epPath + mlAPI, body: `{"location":"westus","properties":{}}`, headers: map[string]string{"If-None-Match": "*"}}), http.StatusConflict)
+	must(t, do(t, call{method: "PUT", path: epPath + mlAPI, body: `{"location":"westus","properties":{"authMode":"Key"}}`, headers: map[string]string{"If-None-Match": "*"}}), http.StatusConflict)
 	keys := do(t, call{method: "POST", path: epPath + "/listKeys" + mlAPI})
 	must(t, keys, http.StatusOK)
 	primary := keys.body["primaryKey"].(string)
@@ -380,7 +380,7 @@ func TestDeploymentCrashLoop(t *testing.T) {
 	base := wsPath(rg, ws)
 	codeID := registerCode(t, rg, ws, "bad", map[string]string{"score.py": "def init():\n    raise ValueError('model file missing')\n\ndef run(raw):\n    return raw\n"})
 	epPath := base + "/onlineEndpoints/crashep"
-	e := do(t, call{method: "PUT", path: epPath + mlAPI, body: `{"location":"westus","properties":{"compute":"` + computePath(rg, ws, "crashaks") + `"}}`})
+	e := do(t, call{method: "PUT", path: epPath + mlAPI, body: `{"location":"westus","properties":{"authMode":"Key","compute":"` + computePath(rg, ws, "crashaks") + `"}}`})
 	must(t, e, http.StatusCreated)
 	waitOperation(t, e.header.Get("Azure-AsyncOperation"))
 
@@ -460,7 +460,7 @@ func TestDeploymentWaitsForAutoscaler(t *testing.T) {
 	base := wsPath(rg, ws)
 	codeID := registerCode(t, rg, ws, "echo", map[string]string{"score.py": echoScore})
 	epPath := base + "/onlineEndpoints/asep"
-	e := do(t, call{method: "PUT", path: epPath + mlAPI, body: `{"location":"westus","properties":{"compute":"` + computePath(rg, ws, "epasc") + `"}}`})
+	e := do(t, call{method: "PUT", path: epPath + mlAPI, body: `{"location":"westus","properties":{"authMode":"Key","compute":"` + computePath(rg, ws, "epasc") + `"}}`})
 	must(t, e, http.StatusCreated)
 	waitOperation(t, e.header.Get("Azure-AsyncOperation"))
 	body := func(n int) string {

@@ -21,6 +21,7 @@ import (
 	"github.com/mlfleet/mlfleet/internal/replicas"
 	"github.com/mlfleet/mlfleet/internal/server"
 	"github.com/mlfleet/mlfleet/internal/store"
+	"github.com/mlfleet/mlfleet/internal/sweeper"
 	"github.com/mlfleet/mlfleet/internal/throttle"
 )
 
@@ -54,6 +55,7 @@ type serveFlags struct {
 	reads                           throttle.Limit
 	writes                          throttle.Limit
 	retention                       time.Duration
+	operationRetention              time.Duration
 	maxUpload                       string
 	replicaInterval                 time.Duration
 	python                          string
@@ -150,7 +152,7 @@ other mlfleet commands work with no flags. Stop it with Ctrl-C (SIGINT) or SIGTE
 				Addr: f.addr, Home: f.dataDir, StoreDSN: f.store, EtcdEndpoints: f.etcd, PublicAddress: f.public, SecretKeyFile: f.secretKey, PageSize: f.pageSize,
 				TokenLifetime: f.tokenLifetime, MaxTokenLifetime: f.maxTokenLifetime,
 				LeaseTTL: f.leaseTTL, StepDelay: f.stepDelay, CleanupBackoff: f.backoff, VersionsFile: f.versions, QuotaFile: f.quotas, HealthInterval: f.health, SweepInterval: f.sweep,
-				ReadLimit: f.reads, WriteLimit: f.writes, ActivityRetention: f.retention, ReplicaInterval: f.replicaInterval, MaxUploadSize: maxUpload, Logger: logger,
+				ReadLimit: f.reads, WriteLimit: f.writes, ActivityRetention: f.retention, OperationRetention: f.operationRetention, ReplicaInterval: f.replicaInterval, MaxUploadSize: maxUpload, Logger: logger,
 				Python: python, RouterImage: f.routerImage, AllowKubeconfigExec: f.allowKubeconfigExec,
 				UnsandboxedScoring: f.unsandboxedScoring,
 			}, streams.Out)
@@ -178,6 +180,8 @@ other mlfleet commands work with no flags. Stop it with Ctrl-C (SIGINT) or SIGTE
 	fl.IntVar(&f.writes.PerHour, "rate-limit-writes", server.DefaultWriteLimit.PerHour, "Write requests (PUT, PATCH, DELETE, POST) an hour per principal and subscription, beyond which the API answers 429 with Retry-After (0 = unlimited)")
 	fl.IntVar(&f.writes.Burst, "rate-limit-write-burst", server.DefaultWriteLimit.Burst, "Write requests a principal may make at once (0 = 100 seconds' worth of --rate-limit-writes)")
 	fl.DurationVar(&f.retention, "activity-log-retention", activity.DefaultRetention, "How long the activity log keeps an event before the sweeper removes it")
+	fl.DurationVar(&f.operationRetention, "operation-retention", sweeper.DefaultOperationRetention,
+		"How long an operation's status URL answers after the operation ended, before the sweeper removes it")
 	fl.StringVar(&f.maxUpload, "max-upload-size", "512MiB", "Largest model or code upload accepted (bytes, or with KiB, MiB, GiB)")
 	fl.DurationVar(&f.replicaInterval, "replica-heartbeat-interval", replicas.DefaultInterval, "How often this server renews its row in the replica table; a replica silent for 3 intervals is listed as Lost")
 	fl.StringVar(&f.python, "python", "python3", "Python interpreter (command or path) that runs the online deployments of embedded clusters; it imports the deployment's scoring script and its packages (e.g. scikit-learn)")

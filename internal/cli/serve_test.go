@@ -39,6 +39,8 @@ func TestServeFlagErrors(t *testing.T) {
 		{"negative health interval", []string{"--health-interval", "-5s"}, "--health-interval must be more than 0 (default 30s), not -5s"},
 		{"negative lease", []string{"--lease-ttl", "-1m"}, "--lease-ttl must be more than 0 (default 15s), not -1m0s"},
 		{"negative retention", []string{"--activity-log-retention", "-1h"}, "--activity-log-retention must be more than 0"},
+		{"zero operation retention", []string{"--operation-retention", "0s"}, "--operation-retention must be more than 0 (default 168h0m0s), not 0s"},
+		{"negative operation retention", []string{"--operation-retention", "-24h"}, "--operation-retention must be more than 0 (default 168h0m0s), not -24h0m0s"},
 		{"negative step delay", []string{"--fault-step-delay", "-1s"}, "--fault-step-delay must be 0 or more, not -1s"},
 		{"zero health interval", []string{"--health-interval", "0s"}, "--health-interval must be more than 0 (default 30s), not 0s"},
 		{"zero lease", []string{"--lease-ttl", "0"}, "--lease-ttl must be more than 0 (default 15s), not 0s"},

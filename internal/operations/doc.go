@@ -17,4 +17,8 @@
 // An operation may carry an origin from the request that submitted it (WithOrigin): the
 // EndHook set with OnEnd gets it back when the operation ends, which is how the activity
 // log records an operation's result with its request's caller and correlation id.
+//
+// An ended operation stays readable at its status URL until the sweeper removes it, a
+// retention after it ended (sweeper.Config.OperationRetention); the store keeps the newest
+// operation, and the newest Failed one, of each resource that still exists.
 package operations

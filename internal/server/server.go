@@ -107,6 +107,9 @@ type Config struct {
 	// ActivityRetention is how long the activity log keeps an event (pruned by the
 	// sweeper); 0 means 90 days.
 	ActivityRetention time.Duration
+	// OperationRetention is how long an operation that ended stays readable at its status
+	// URL (removed by the sweeper); 0 means sweeper.DefaultOperationRetention (7 days).
+	OperationRetention time.Duration
 	// MaxUploadSize is the largest blob (model or code upload) accepted, in bytes; 0 means
 	// blobs.DefaultMaxSize (512 MiB).
 	MaxUploadSize int64
@@ -450,7 +453,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	if keeper != nil {
 		go takeOver(engineCtx, st, emb, clusters, time.Second, log)
 	}
-	sweep := sweeper.New(st, sweeper.Config{Interval: cfg.SweepInterval, Logger: log,
+	sweep := sweeper.New(st, sweeper.Config{Interval: cfg.SweepInterval, OperationRetention: cfg.OperationRetention, Logger: log,
 		Also: []func(context.Context) (int, error){computes.SweepMarkers, authn.SweepAssignments, activityLog.Prune,
 			sweepClusterData(emb, clusters), collector.Sweep, endpointService.SweepMaterialized}})
 	sweep.Start(engineCtx)

@@ -209,3 +209,27 @@ func (s *sqlStore) ReleaseLeases(ctx context.Context) (int, error) {
 	}
 	return int(n), nil
 }
+
+// DeleteEndedOperationsBefore removes up to limit of the operations that ended (a terminal
+// status) before t, those that ended first first, and returns how many it removed. It keeps
+// the ones a resource that still exists points at: its newest operation, whose outcome its
+// provisioningState summarizes, and its newest Failed one, whose error a compute reports
+// for its cluster. Operations of a deleted resource go once they are old enough.
+func (s *sqlStore) DeleteEndedOperationsBefore(ctx context.Context, t time.Time, limit int) (int, error) {
+	if limit <= 0 {
+		return 0, fmt.Errorf("delete ended operations: limit %d must be positive", limit)
+	}
+	// o is superseded when a later operation n on its resource exists that takes over what
+	// o stood for: any later one for an operation that did not fail, a later Failed one for
+	// one that did. "Later" is ListOperations' order (started_at, then seq).
+	n, err := s.deleteRows(ctx, "DeleteEndedOperations", "delete ended operations", `DELETE FROM operations WHERE seq IN (
+	SELECT o.seq FROM operations o
+	WHERE o.status IN (?, ?, ?) AND o.ended_at > 0 AND o.ended_at < ?
+	AND (NOT EXISTS (SELECT 1 FROM resources r WHERE r.key = o.resource_key)
+		OR EXISTS (SELECT 1 FROM operations n WHERE n.resource_key = o.resource_key
+			AND (n.started_at > o.started_at OR (n.started_at = o.started_at AND n.seq > o.seq))
+			AND (o.status <> ? OR n.status = ?)))
+	ORDER BY o.ended_at, o.seq LIMIT ?)`,
+		StatusSucceeded, StatusFailed, StatusCanceled, millis(t), StatusFailed, StatusFailed, limit)
+	return int(n), err
+}

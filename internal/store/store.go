@@ -409,6 +409,11 @@ type Store interface {
 	// before t and returns how many it removed; repeating it until it returns less than
 	// limit removes them all. Idempotent.
 	DeleteActivityEventsBefore(ctx context.Context, t time.Time, limit int) (int, error)
+	// DeleteEndedOperationsBefore removes up to limit of the operations that reached a
+	// terminal status before t, except each existing resource's newest operation and newest
+	// Failed one, and returns how many it removed; repeating it until it returns less than
+	// limit removes them all. An operation not finished is never removed. Idempotent.
+	DeleteEndedOperationsBefore(ctx context.Context, t time.Time, limit int) (int, error)
 
 	// Close releases the connection pool.
 	Close() error

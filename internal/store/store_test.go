@@ -112,6 +112,7 @@ func runContract(t *testing.T, newDatabase func(t *testing.T) func() Store) {
 		{"OperationClaimOrder", testOperationClaimOrder},
 		{"OperationSaveNotFound", testOperationSaveNotFound},
 		{"ReleaseLeases", testReleaseLeases},
+		{"DeleteEndedOperations", testDeleteEndedOperations},
 		{"ClaimConcurrent", testClaimConcurrent},
 		{"WriteConcurrent", testWriteConcurrent},
 		{"OpenConcurrent", testOpenConcurrent},

@@ -40,9 +40,11 @@ type versionsFile struct {
 	Locations map[string][]fileVersion `json:"locations"`
 }
 
-// fileVersion is a Version as a versions file writes it. Upgrades is read only to refuse
-// it: mlfleet does not upgrade clusters (az aks upgrade is refused, every upgrade profile
-// lists none), so a catalog that offered upgrade paths would advertise what it then denies.
+// fileVersion is a Version as a versions file writes it. Upgrades, which files of earlier
+// mlfleet versions list, is read and ignored: mlfleet does not upgrade clusters (az aks
+// upgrade is refused, every upgrade profile lists none), so a catalog that offered upgrade
+// paths would advertise what it then denies; and refusing such a file would stop a server
+// that upgraded mlfleet from starting.
 type fileVersion struct {
 	Version
 	Upgrades []string `json:"upgrades"`
@@ -90,9 +92,6 @@ func parseVersions(b []byte) (*Versions, error) {
 			}
 			if seen[v.Version] {
 				return nil, fmt.Errorf("location %s: version %s listed twice", loc, v.Version)
-			}
-			if len(fv.Upgrades) > 0 {
-				return nil, fmt.Errorf("location %s: version %s lists upgrades, but mlfleet does not upgrade clusters (every cluster runs the version it was created with); remove \"upgrades\"", loc, v.Version)
 			}
 			seen[v.Version] = true
 			if v.Default {

@@ -66,8 +66,6 @@ func TestLoadVersionsRejectsBadFiles(t *testing.T) {
 		{"no default", `{"locations":{"*":[{"version":"1.2.3"}]}}`, "exactly one"},
 		{"two defaults", `{"locations":{"*":[{"version":"1.2.3","default":true},{"version":"1.2.4","default":true}]}}`, "exactly one"},
 		{"bad version", `{"locations":{"*":[{"version":"1.2","default":true}]}}`, "major.minor.patch"},
-		// mlfleet upgrades no cluster: a catalog must not offer what az aks upgrade is refused.
-		{"upgrade paths", `{"locations":{"*":[{"version":"1.2.3","default":true,"upgrades":["1.3.0"]},{"version":"1.3.0"}]}}`, `version 1.2.3 lists upgrades, but mlfleet does not upgrade clusters (every cluster runs the version it was created with); remove "upgrades"`},
 		{"no locations", `{}`, "no locations"},
 	}
 	for _, tc := range cases {
@@ -82,9 +80,11 @@ func TestLoadVersionsRejectsBadFiles(t *testing.T) {
 	}
 }
 
+// TestLoadVersionsPerLocation also reads the "upgrades" files of earlier versions listed,
+// which are ignored (mlfleet upgrades no cluster) rather than refused.
 func TestLoadVersionsPerLocation(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "v.json")
-	os.WriteFile(p, []byte(`{"locations":{"*":[{"version":"1.37.2","default":true}],"WestUS":[{"version":"1.36.3"},{"version":"1.37.2","default":true,"preview":true}]}}`), 0o600)
+	os.WriteFile(p, []byte(`{"locations":{"*":[{"version":"1.37.2","default":true}],"WestUS":[{"version":"1.36.3","upgrades":["1.37.2"]},{"version":"1.37.2","default":true,"preview":true}]}}`), 0o600)
 	v, err := LoadVersions(p)
 	if err != nil {
 		t.Fatal(err)

@@ -235,7 +235,9 @@ func noProviderAt(r *http.Request, loc, namespace, typ string, supported []strin
 }
 
 // orchestrators serves the old-generation versions list (what `az aks get-versions` read
-// when the seed was written).
+// when the seed was written). No version lists upgrades: mlfleet does not upgrade clusters
+// (every cluster's upgrade profile lists none and az aks upgrade is refused), and az prints
+// a version without upgrades as "None available".
 func (s *Server) orchestrators(w http.ResponseWriter, r *http.Request, p params) {
 	loc, versions, err := s.versionsLocation(r, p, "locations/orchestrators")
 	if err != nil {
@@ -243,11 +245,6 @@ func (s *Server) orchestrators(w http.ResponseWriter, r *http.Request, p params)
 		return
 	}
 	list := versions.For(loc)
-	// An upgrade names only a version; its preview flag is that version's own.
-	preview := map[string]bool{}
-	for _, v := range list {
-		preview[v.Version] = v.Preview
-	}
 	out := armapi.Orchestrators{
 		ID:   arm.SubscriptionPath(p["sub"]) + "/providers/Microsoft.ContainerService/locations/" + loc + "/orchestrators",
 		Name: "default",
@@ -255,18 +252,16 @@ func (s *Server) orchestrators(w http.ResponseWriter, r *http.Request, p params)
 	}
 	for i := len(list) - 1; i >= 0; i-- { // newest first, as ARM lists them
 		v := list[i]
-		o := armapi.Orchestrator{OrchestratorType: "Kubernetes", OrchestratorVersion: v.Version, Default: boolOrNil(v.Default), IsPreview: boolOrNil(v.Preview)}
-		for _, u := range v.Upgrades {
-			o.Upgrades = append(o.Upgrades, armapi.OrchestratorUpgrade{OrchestratorType: "Kubernetes", OrchestratorVersion: u, IsPreview: boolOrNil(preview[u])})
-		}
-		out.Properties.Orchestrators = append(out.Properties.Orchestrators, o)
+		out.Properties.Orchestrators = append(out.Properties.Orchestrators,
+			armapi.Orchestrator{OrchestratorType: "Kubernetes", OrchestratorVersion: v.Version, Default: boolOrNil(v.Default), IsPreview: boolOrNil(v.Preview)})
 	}
 	writeJSON(w, http.StatusOK, out)
 }
 
 // kubernetesVersions serves the new-generation versions list, grouped by minor version:
-// one entry per major.minor with its patch versions and their upgrades, newest first. A
-// minor is the default if any of its patches is, and preview only if all of them are.
+// one entry per major.minor with its patch versions, newest first. A minor is the default
+// if any of its patches is, and preview only if all of them are. Every patch's upgrades
+// are an empty list, as the orchestrators list says (see there).
 func (s *Server) kubernetesVersions(w http.ResponseWriter, r *http.Request, p params) {
 	loc, versions, err := s.versionsLocation(r, p, "locations/kubernetesVersions")
 	if err != nil {
@@ -300,11 +295,7 @@ func (s *Server) kubernetesVersions(w http.ResponseWriter, r *http.Request, p pa
 		m.IsPreview = m.IsPreview && v.Preview
 		// An empty list, never null: a client that loops over a patch's upgrades must not
 		// meet null.
-		ups := v.Upgrades
-		if ups == nil {
-			ups = []string{}
-		}
-		m.PatchVersions[v.Version] = patch{Upgrades: ups}
+		m.PatchVersions[v.Version] = patch{Upgrades: []string{}}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"values": out})
 }

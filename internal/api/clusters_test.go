@@ -192,8 +192,9 @@ func TestClusterUpdateRoundTrip(t *testing.T) {
 }
 
 // TestUpgradeProfile: az aks get-upgrades reads the cluster's versions and no upgrades,
-// even where the catalog lists some (1.37.2 to 1.38.0), since mlfleet refuses a change of
-// version: the lists are there, empty, as az expects them.
+// since mlfleet refuses a change of version: the lists are there, empty, as az expects
+// them. The location's version lists (az aks get-versions, both generations) agree: they
+// offer no upgrade either, where they used to list 1.37.2 to 1.38.0 (QA12 F5).
 func TestUpgradeProfile(t *testing.T) {
 	t.Parallel()
 	a := newTestARM(t)
@@ -215,7 +216,27 @@ func TestUpgradeProfile(t *testing.T) {
 		testutil.Field(pools[0].(map[string]any), "kubernetesVersion") != "1.37.2" || ups == nil || len(ups) != 0 {
 		t.Errorf("agent pool profiles = %v, want nodepool1 at 1.37.2 and no upgrades", pools)
 	}
-	// What get-upgrades would have offered is refused (az aks upgrade -k 1.38.0).
+	sub := "/subscriptions/" + testSub + "/providers/Microsoft.ContainerService/locations/westus"
+	_, orch := a.call(t, a.owner, http.MethodGet, sub+"/orchestrators?api-version=2019-08-01&resource-type=managedClusters", nil)
+	list, _ := testutil.Field(orch, "properties.orchestrators").([]any)
+	for _, o := range list {
+		if ups := o.(map[string]any)["upgrades"]; ups != nil {
+			t.Errorf("orchestrators: %v lists upgrades %v, want none", o.(map[string]any)["orchestratorVersion"], ups)
+		}
+	}
+	_, kv := a.call(t, a.owner, http.MethodGet, sub+"/kubernetesVersions?api-version=2025-02-01", nil)
+	minors, _ := kv["values"].([]any)
+	for _, m := range minors {
+		for patch, p := range testutil.Field(m.(map[string]any), "patchVersions").(map[string]any) {
+			if ups, ok := p.(map[string]any)["upgrades"].([]any); !ok || len(ups) != 0 {
+				t.Errorf("kubernetesVersions: %s upgrades = %v, want []", patch, p)
+			}
+		}
+	}
+	if len(list) != 4 || len(minors) != 4 {
+		t.Errorf("version lists: %d orchestrators, %d minors, want the catalog's 4", len(list), len(minors))
+	}
+	// What get-versions used to offer is refused (az aks upgrade -k 1.38.0).
 	_, read := a.call(t, a.owner, http.MethodGet, id+"?api-version=2022-11-01", nil)
 	read["properties"].(map[string]any)["kubernetesVersion"] = "1.38.0"
 	if status, out := a.call(t, a.owner, http.MethodPut, id+"?api-version=2022-11-01", read); status != http.StatusBadRequest {

@@ -1,5 +1,5 @@
 // Package catalog holds the data mlfleet decides with: the Kubernetes versions supported per
-// location (default, preview, upgrade paths) and the VM sizes (cores, memory, GPUs, FPGAs,
+// location (default, preview) and the VM sizes (cores, memory, GPUs, FPGAs,
 // and what a node of each has allocatable once AKS has reserved its share).
 // Both ship embedded as JSON; the versions can be replaced at start-up from a file
 // (`mlfleet serve --versions-file`) without a rebuild.
@@ -29,8 +29,6 @@ type Version struct {
 	Default bool `json:"default,omitempty"`
 	// Preview versions may be used but carry no SLA.
 	Preview bool `json:"preview,omitempty"`
-	// Upgrades lists the versions a cluster of this version can upgrade to.
-	Upgrades []string `json:"upgrades,omitempty"`
 }
 
 // Versions is the version catalog.
@@ -39,7 +37,17 @@ type Versions struct {
 }
 
 type versionsFile struct {
-	Locations map[string][]Version `json:"locations"`
+	Locations map[string][]fileVersion `json:"locations"`
+}
+
+// fileVersion is a Version as a versions file writes it. Upgrades, which files of earlier
+// mlfleet versions list, is read and ignored: mlfleet does not upgrade clusters (az aks
+// upgrade is refused, every upgrade profile lists none), so a catalog that offered upgrade
+// paths would advertise what it then denies; and refusing such a file would stop a server
+// that upgraded mlfleet from starting.
+type fileVersion struct {
+	Version
+	Upgrades []string `json:"upgrades"`
 }
 
 // DefaultVersions returns the built-in version catalog.
@@ -76,7 +84,9 @@ func parseVersions(b []byte) (*Versions, error) {
 	for loc, list := range f.Locations {
 		defaults := 0
 		seen := map[string]bool{}
-		for _, v := range list {
+		sorted := make([]Version, 0, len(list))
+		for _, fv := range list {
+			v := fv.Version
 			if _, err := ParseVersion(v.Version); err != nil {
 				return nil, fmt.Errorf("location %s: %w", loc, err)
 			}
@@ -87,18 +97,11 @@ func parseVersions(b []byte) (*Versions, error) {
 			if v.Default {
 				defaults++
 			}
-		}
-		for _, v := range list {
-			for _, u := range v.Upgrades {
-				if !seen[u] {
-					return nil, fmt.Errorf("location %s: version %s upgrades to %s, which is not listed", loc, v.Version, u)
-				}
-			}
+			sorted = append(sorted, v)
 		}
 		if defaults != 1 {
 			return nil, fmt.Errorf("location %s: exactly one version must be the default, found %d", loc, defaults)
 		}
-		sorted := append([]Version(nil), list...)
 		sort.Slice(sorted, func(i, j int) bool { return Less(sorted[i].Version, sorted[j].Version) })
 		out.locations[strings.ToLower(loc)] = sorted
 	}
@@ -136,28 +139,6 @@ func (v *Versions) Find(location, version string) (Version, bool) {
 		}
 	}
 	return Version{}, false
-}
-
-// UpgradesOf returns the catalog entries a cluster running version (major.minor.patch) in
-// a location can upgrade to, oldest first; none when the version is not in the catalog.
-func (v *Versions) UpgradesOf(location, version string) []Version {
-	want := strings.TrimPrefix(version, "v")
-	list := v.For(location)
-	var out []Version
-	for _, x := range list {
-		if x.Version != want {
-			continue
-		}
-		for _, u := range x.Upgrades {
-			for _, y := range list {
-				if y.Version == u {
-					out = append(out, y)
-				}
-			}
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return Less(out[i].Version, out[j].Version) })
-	return out
 }
 
 // Locations returns the locations the catalog lists versions for, sorted; "*" stands for

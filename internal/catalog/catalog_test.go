@@ -1,7 +1,6 @@
 package catalog
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -61,41 +60,12 @@ func TestFind(t *testing.T) {
 	}
 }
 
-func TestUpgradesOf(t *testing.T) {
-	v := DefaultVersions()
-	cases := []struct {
-		name, location, version string
-		want                    string
-	}{
-		{"to the next minor", "westus", "1.36.3", "[1.37.2]"},
-		{"to a preview", "eastus", "v1.37.2", "[1.38.0(preview)]"},
-		{"newest has none", "westus", "1.38.0", "[]"},
-		{"unknown version", "westus", "1.36.1", "[]"},
-		{"a minor is not a version", "westus", "1.36", "[]"},
-	}
-	for _, tt := range cases {
-		t.Run(tt.name, func(t *testing.T) {
-			got := []string{}
-			for _, u := range v.UpgradesOf(tt.location, tt.version) {
-				if u.Preview {
-					u.Version += "(preview)"
-				}
-				got = append(got, u.Version)
-			}
-			if fmt.Sprint(got) != tt.want {
-				t.Errorf("UpgradesOf(%s, %s) = %s, want %s", tt.location, tt.version, got, tt.want)
-			}
-		})
-	}
-}
-
 func TestLoadVersionsRejectsBadFiles(t *testing.T) {
 	cases := []struct{ name, body, wantErr string }{
 		{"not json", `{`, "unexpected"},
 		{"no default", `{"locations":{"*":[{"version":"1.2.3"}]}}`, "exactly one"},
 		{"two defaults", `{"locations":{"*":[{"version":"1.2.3","default":true},{"version":"1.2.4","default":true}]}}`, "exactly one"},
 		{"bad version", `{"locations":{"*":[{"version":"1.2","default":true}]}}`, "major.minor.patch"},
-		{"unknown upgrade", `{"locations":{"*":[{"version":"1.2.3","default":true,"upgrades":["1.3.0"]}]}}`, "not listed"},
 		{"no locations", `{}`, "no locations"},
 	}
 	for _, tc := range cases {
@@ -110,9 +80,11 @@ func TestLoadVersionsRejectsBadFiles(t *testing.T) {
 	}
 }
 
+// TestLoadVersionsPerLocation also reads the "upgrades" files of earlier versions listed,
+// which are ignored (mlfleet upgrades no cluster) rather than refused.
 func TestLoadVersionsPerLocation(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "v.json")
-	os.WriteFile(p, []byte(`{"locations":{"*":[{"version":"1.37.2","default":true}],"WestUS":[{"version":"1.36.3"},{"version":"1.37.2","default":true,"preview":true}]}}`), 0o600)
+	os.WriteFile(p, []byte(`{"locations":{"*":[{"version":"1.37.2","default":true}],"WestUS":[{"version":"1.36.3","upgrades":["1.37.2"]},{"version":"1.37.2","default":true,"preview":true}]}}`), 0o600)
 	v, err := LoadVersions(p)
 	if err != nil {
 		t.Fatal(err)

@@ -20,7 +20,7 @@ import (
 // the warning is no provisioning error. A location the catalog lacks says so.
 func TestVersionCondition(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "versions.json")
-	if err := os.WriteFile(file, []byte(`{"locations": {"westus": [{"version": "1.38.0", "default": true, "upgrades": ["1.39.1"]}, {"version": "1.39.1", "preview": true}]}}`), 0o600); err != nil {
+	if err := os.WriteFile(file, []byte(`{"locations": {"westus": [{"version": "1.38.0", "default": true}, {"version": "1.39.1", "preview": true}]}}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	versions, err := catalog.LoadVersions(file)

@@ -8,7 +8,9 @@
 //     maxPods, OS disk, tags), refuses what mlfleet cannot honour (identity.go,
 //     unsupported.go: Entra, automatic upgrades, paid tiers, zones, OS SKUs, ephemeral
 //     disks, node public IPs, encryption at host, load balancer outbound settings) and a
-//     change of a cluster's or a pool's version (versionchange.go), and reports every
+//     change of a cluster's or a pool's version (versionchange.go: a version is kept as
+//     asked, major.minor too, and compared by the patch that runs, currentVersion), and
+//     reports every
 //     problem together as one 400. catalogversions.go words the refusals of a version
 //     the catalog or the provider lacks.
 //   - put.go stores a new cluster Creating (Insert, in the caller's transaction, with the

@@ -369,7 +369,7 @@ func scaled(mc *armapi.ManagedCluster, counts map[string]int, took bool) {
 // spec builds the provider's view of a stored cluster.
 func (s *Service) spec(ctx context.Context, r *store.Resource, mc *armapi.ManagedCluster) (provider.ClusterSpec, error) {
 	p := mc.Properties
-	spec := provider.ClusterSpec{ID: p.Mlfleet.ClusterID, Name: mc.Name, Location: mc.Location, KubernetesVersion: p.KubernetesVersion,
+	spec := provider.ClusterSpec{ID: p.Mlfleet.ClusterID, Name: mc.Name, Location: mc.Location, KubernetesVersion: currentVersion(mc),
 		ServiceCIDR: p.NetworkProfile.ServiceCidr, DNSServiceIP: p.NetworkProfile.DNSServiceIP, Context: p.Mlfleet.Context}
 	for _, ap := range p.AgentPoolProfiles {
 		pool := nodePool(ap)

@@ -239,7 +239,14 @@ func (s *Service) update(ctx context.Context, r *store.Resource, in armapi.Clust
 	if p.DNSPrefix != "" && !strings.EqualFold(p.DNSPrefix, mc.Properties.DNSPrefix) {
 		errs.Add("PropertyChangeNotAllowed", "properties.dnsPrefix", "Cluster '%s' has DNS prefix '%s'; it cannot be changed. Create a new cluster for another prefix.", mc.Name, mc.Properties.DNSPrefix)
 	}
-	checkVersionChange("properties.kubernetesVersion", fmt.Sprintf("Cluster '%s'", mc.Name), p.KubernetesVersion, mc.Properties.KubernetesVersion, &errs)
+	// The version as stored passes (a registered cluster upgraded where it runs keeps the
+	// one it was registered with); another is checked against what runs, and kept as
+	// asked when it is that version or its major.minor.
+	if req := requestedVersion(p.KubernetesVersion); req != "" && req != mc.Properties.KubernetesVersion {
+		if kept := checkVersionChange("properties.kubernetesVersion", fmt.Sprintf("Cluster '%s'", mc.Name), req, currentVersion(&mc), &errs); kept != "" {
+			mc.Properties.KubernetesVersion = kept
+		}
+	}
 	checkIdentityUnchanged(in, &mc, &errs)
 	checkProfiles(in, &mc.Properties, &cur.Properties, &errs)
 	want := updateOp{ID: r.ID, Counts: map[string]int{}}
@@ -257,9 +264,11 @@ func (s *Service) update(ctx context.Context, r *store.Resource, in armapi.Clust
 		checkUnsupportedPoolSettings(target, cur.Name, ap.AgentPoolSettings, &errs)
 		// The pool as read passes: a registered cluster upgraded where it runs keeps the
 		// orchestratorVersion it was registered with next to its current one.
-		if ap.OrchestratorVersion != cur.OrchestratorVersion {
-			checkVersionChange(target+".orchestratorVersion", fmt.Sprintf("Agent pool '%s' of cluster '%s'", cur.Name, mc.Name), ap.OrchestratorVersion,
-				orDefault(cur.CurrentOrchestratorVersion, orDefault(cur.OrchestratorVersion, mc.Properties.KubernetesVersion)), &errs)
+		if req := requestedVersion(ap.OrchestratorVersion); req != "" && req != cur.OrchestratorVersion {
+			if kept := checkVersionChange(target+".orchestratorVersion", fmt.Sprintf("Agent pool '%s' of cluster '%s'", cur.Name, mc.Name), req,
+				orDefault(cur.CurrentOrchestratorVersion, currentVersion(&mc)), &errs); kept != "" {
+				mc.Properties.AgentPoolProfiles[idx].OrchestratorVersion = kept
+			}
 		}
 		if ap.Mode != "" && !strings.EqualFold(ap.Mode, orDefault(cur.Mode, "System")) {
 			errs = append(errs, modeChange(cur).WithTarget(target+".mode"))

@@ -23,10 +23,8 @@ func (s *Service) UpgradeProfile(ctx context.Context, sub, rg, name, profile str
 	if !strings.EqualFold(profile, UpgradeProfileName) {
 		return nil, arm.NotFound(arm.CodeResourceNotFound, "Cluster '%s' has no upgrade profile '%s'; its only one is 'default'.", name, profile)
 	}
-	version := mc.Properties.CurrentKubernetesVersion
-	if version == "" {
-		version = mc.Properties.KubernetesVersion
-	}
+	// What runs (major.minor.patch), not the version as asked, which may be major.minor.
+	version := currentVersion(mc)
 	out := &armapi.UpgradeProfile{ID: mc.ID + "/upgradeProfiles/" + UpgradeProfileName, Name: UpgradeProfileName, Type: TypeManagedCluster + "/upgradeProfiles",
 		Properties: armapi.UpgradeProfileProperties{
 			ControlPlaneProfile: armapi.PoolUpgradeProfile{KubernetesVersion: version, OSType: "Linux", Upgrades: []armapi.VersionUpgrade{}},
@@ -34,7 +32,7 @@ func (s *Service) UpgradeProfile(ctx context.Context, sub, rg, name, profile str
 		}}
 	for _, ap := range mc.Properties.AgentPoolProfiles {
 		out.Properties.AgentPoolProfiles = append(out.Properties.AgentPoolProfiles,
-			armapi.PoolUpgradeProfile{Name: ap.Name, KubernetesVersion: orDefault(ap.OrchestratorVersion, version), OSType: orDefault(ap.OSType, "Linux"), Upgrades: []armapi.VersionUpgrade{}})
+			armapi.PoolUpgradeProfile{Name: ap.Name, KubernetesVersion: orDefault(ap.CurrentOrchestratorVersion, version), OSType: orDefault(ap.OSType, "Linux"), Upgrades: []armapi.VersionUpgrade{}})
 	}
 	return out, nil
 }
@@ -69,6 +67,6 @@ func (s *Service) AvailablePoolVersions(ctx context.Context, sub, rg, name strin
 	}
 	out := &armapi.AgentPoolAvailableVersions{ID: mc.ID + "/availableAgentPoolVersions", Name: UpgradeProfileName, Type: TypeManagedCluster + "/availableAgentPoolVersions"}
 	out.Properties.AgentPoolVersions = []armapi.AgentPoolVersion{{Default: true,
-		KubernetesVersion: orDefault(mc.Properties.CurrentKubernetesVersion, mc.Properties.KubernetesVersion)}}
+		KubernetesVersion: currentVersion(mc)}}
 	return out, nil
 }

@@ -125,6 +125,10 @@ func (s *Service) validateNew(ctx context.Context, sub string, group *armapi.Res
 	}
 
 	// Kubernetes version: the location's default, or a supported one this provider runs.
+	// The cluster keeps the version as asked, major.minor too, and runs the catalog's patch
+	// of it, which currentKubernetesVersion says, as AKS reports an alias ("If
+	// kubernetesVersion was <major.minor>, this field will contain the full
+	// <major.minor.patch> version being used"): a template that says 1.37 reads 1.37 back.
 	version := p.KubernetesVersion
 	if version == "" {
 		version = s.cfg.Versions.Default(location).Version
@@ -137,7 +141,7 @@ func (s *Service) validateNew(ctx context.Context, sub string, group *armapi.Res
 		// a cluster never reports a version it does not run (S8).
 		errs = append(errs, notRunnable(v.Version, p.KubernetesVersion != "", location, info, s.cfg.Versions, fromCompute))
 	} else {
-		props.KubernetesVersion = v.Version
+		props.KubernetesVersion = orDefault(requestedVersion(p.KubernetesVersion), v.Version)
 		props.CurrentKubernetesVersion = v.Version
 	}
 
@@ -183,11 +187,14 @@ func (s *Service) validateNew(ctx context.Context, sub string, group *armapi.Res
 		if mode != "System" && mode != "User" {
 			errs.Add("InvalidParameter", target+".mode", "Agent pool mode '%s' is invalid: use System or User.", mode)
 		}
+		// A pool keeps its orchestratorVersion as asked too (else the cluster's), and runs
+		// the cluster's patch (currentOrchestratorVersion).
 		pool := armapi.AgentPoolProfile{Name: ap.Name, AgentPoolProperties: armapi.AgentPoolProperties{Count: count, VMSize: size,
-			Mode: mode, OSType: "Linux", Type: "VirtualMachineScaleSets", OrchestratorVersion: props.KubernetesVersion, ProvisioningState: armapi.StateCreating}}
+			Mode: mode, OSType: "Linux", Type: "VirtualMachineScaleSets", ProvisioningState: armapi.StateCreating,
+			OrchestratorVersion: orDefault(requestedVersion(ap.OrchestratorVersion), props.KubernetesVersion), CurrentOrchestratorVersion: props.CurrentKubernetesVersion}}
 		pool.Count = poolScaling(target, ap, &pool, ap.Count != nil, false, &errs)
 		checkPowerState(target, ap.PowerState, ap.Name, &errs)
-		checkNewPoolVersion(target+".orchestratorVersion", ap.Name, ap.OrchestratorVersion, props.KubernetesVersion, &errs)
+		checkNewPoolVersion(target+".orchestratorVersion", ap.Name, ap.OrchestratorVersion, props.CurrentKubernetesVersion, &errs)
 		newPoolSettings(target, ap.AgentPoolSettings, &pool, &errs)
 		checkUnsupportedPoolSettings(target, ap.Name, ap.AgentPoolSettings, &errs)
 		setNodeFacts(&pool)

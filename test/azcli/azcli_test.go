@@ -618,6 +618,34 @@ func TestAzVersionsOfUnknownLocation(t *testing.T) {
 	az.azFails("The supported locations are 'australiacentral, ", "aks", "get-versions", "-l", "nowhere")
 }
 
+// TestAzMinorVersion: QA12 F5 with the real az. az aks get-versions offers no upgrade,
+// as get-upgrades and az aks upgrade say; az aks create -k 1.37 keeps "1.37" (on the pool
+// too, where az sends it) and shows the patch it runs in currentKubernetesVersion, as
+// AKS does, and az aks upgrade to that patch or to 1.37 again is no change.
+func TestAzMinorVersion(t *testing.T) {
+	az := newAz(t)
+	sp := servicePrincipal(t, "az-minor", "Owner", subscriptionScope())
+	az.must("login", "--service-principal", "-u", sp.AppID, "-p", sp.Password, "--tenant", sp.Tenant)
+	if out := az.must("aks", "get-versions", "-l", "westus", "-o", "table"); strings.Count(out, "None available") != strings.Count(out, "\n")-2 {
+		t.Errorf("get-versions lists upgrades:\n%s", out)
+	}
+	az.must("group", "create", "-n", "minorrg", "-l", "westus")
+	az.must("aks", "create", "-n", "minor", "-g", "minorrg", "--node-count", "1", "--node-vm-size", "Standard_D3_v2", "-k", "1.37", "--generate-ssh-keys")
+	show := []string{"aks", "show", "-n", "minor", "-g", "minorrg", "--query", "[kubernetesVersion, currentKubernetesVersion, agentPoolProfiles[0].orchestratorVersion, agentPoolProfiles[0].currentOrchestratorVersion]", "-o", "tsv"}
+	if out := az.must(show...); strings.Join(strings.Fields(out), " ") != "1.37 1.37.2 1.37 1.37.2" {
+		t.Errorf("aks show after create -k 1.37: %q, want 1.37 1.37.2 1.37 1.37.2", out)
+	}
+	if out := az.must("aks", "get-upgrades", "-n", "minor", "-g", "minorrg", "--query", "controlPlaneProfile.kubernetesVersion", "-o", "tsv"); strings.TrimSpace(out) != "1.37.2" {
+		t.Errorf("get-upgrades: %q, want 1.37.2", out)
+	}
+	az.must("aks", "upgrade", "-n", "minor", "-g", "minorrg", "-k", "1.37", "--yes")
+	if out := az.must(show...); strings.Join(strings.Fields(out), " ") != "1.37 1.37.2 1.37 1.37.2" {
+		t.Errorf("aks show after upgrade -k 1.37: %q", out)
+	}
+	az.azFails("Cluster 'minor' runs Kubernetes 1.37.2; upgrades are not supported by mlfleet yet", "aks", "upgrade", "-n", "minor", "-g", "minorrg", "-k", "1.38.0", "--yes")
+	az.must("aks", "delete", "-n", "minor", "-g", "minorrg", "--yes", "--no-wait")
+}
+
 // TestAzUnsupportedSettings: the settings az aks sends that mlfleet cannot honour are
 // refused with what mlfleet does instead (az exits 1 with the message), on create and on
 // update, while az's read-modify-write PUT of an unchanged cluster keeps working; the node

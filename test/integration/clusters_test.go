@@ -318,7 +318,7 @@ func TestVersionsEndpoints(t *testing.T) {
 	}
 	a = do(t, call{method: "GET", path: "/subscriptions/" + sub() + "/providers/Microsoft.ContainerService/locations/westus/kubernetesVersions" + csAPI})
 	must(t, a, 200)
-	if !strings.Contains(a.raw, `"1.37.2":{"upgrades":["1.38.0"]}`) || !strings.Contains(a.raw, `"isDefault":true`) {
+	if !strings.Contains(a.raw, `"1.37.2":{"upgrades":[]}`) || !strings.Contains(a.raw, `"isDefault":true`) {
 		t.Errorf("kubernetesVersions: %s", a.raw)
 	}
 	a = do(t, call{method: "GET", path: "/subscriptions/" + sub() + "/providers/Microsoft.ContainerService/locations/moon/orchestrators" + csAPI})
@@ -332,12 +332,13 @@ func TestVersionsEndpoints(t *testing.T) {
 	}
 
 	out := mustCLI(t, "aks", "get-versions", "-l", "westus", "-o", "table")
+	// No upgrades: mlfleet does not run them (QA12 F5).
 	want := "KubernetesVersion    Upgrades\n" +
-		"-------------------  ---------------\n" +
+		"-------------------  --------------\n" +
 		"1.38.0(preview)      None available\n" +
-		"1.37.2               1.38.0(preview)\n" +
-		"1.36.3               1.37.2\n" +
-		"1.35.4               1.36.3\n"
+		"1.37.2               None available\n" +
+		"1.36.3               None available\n" +
+		"1.35.4               None available\n"
 	if out != want {
 		t.Errorf("get-versions table:\n%s\nwant:\n%s", out, want)
 	}

@@ -147,8 +147,8 @@ func TestComputeKillAndVersions(t *testing.T) {
 	// elsewhere 1.37.2 is a preview.
 	catalog := filepath.Join(t.TempDir(), "versions.json")
 	if err := os.WriteFile(catalog, []byte(`{"locations":{
-		"westus":[{"version":"1.35.4","upgrades":["1.36.3"]},{"version":"1.36.3","default":true}],
-		"*":[{"version":"1.36.3","default":true,"upgrades":["1.37.2"]},{"version":"1.37.2","preview":true}]}}`), 0o644); err != nil {
+		"westus":[{"version":"1.35.4"},{"version":"1.36.3","default":true}],
+		"*":[{"version":"1.36.3","default":true},{"version":"1.37.2","preview":true}]}}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	kill(p, "restart with another version catalog")

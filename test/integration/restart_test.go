@@ -70,7 +70,7 @@ func TestVersionsFile(t *testing.T) {
 	t.Parallel()
 	home := t.TempDir()
 	file := filepath.Join(home, "versions.json")
-	catalog := `{"locations":{"*":[{"version":"1.37.2","default":true}],"westeurope":[{"version":"1.36.3","upgrades":["1.37.2"]},{"version":"1.37.2","default":true,"preview":true}]}}`
+	catalog := `{"locations":{"*":[{"version":"1.37.2","default":true}],"westeurope":[{"version":"1.36.3"},{"version":"1.37.2","default":true,"preview":true}]}}`
 	if err := os.WriteFile(file, []byte(catalog), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +81,7 @@ func TestVersionsFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	list := o.Properties.Orchestrators
-	if len(list) != 2 || list[0].OrchestratorVersion != "1.37.2" || list[0].IsPreview == nil || !*list[0].IsPreview || list[1].Upgrades[0].OrchestratorVersion != "1.37.2" {
+	if len(list) != 2 || list[0].OrchestratorVersion != "1.37.2" || list[0].IsPreview == nil || !*list[0].IsPreview || list[1].OrchestratorVersion != "1.36.3" {
 		t.Fatalf("westeurope from the file: %+v", list)
 	}
 	o, err = c.KubernetesVersions(context.Background(), "eastus")

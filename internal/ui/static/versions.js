@@ -1,5 +1,6 @@
 // mlfleet Studio: Compute → Kubernetes versions (#/versions): the versions a managed
-// cluster can run in a location, with the default and the upgrades of each.
+// cluster can run in a location, with the default. No upgrades: mlfleet runs every cluster at
+// the version it was created with.
 
 import { paths, versions } from "./api.js";
 import { clear, errorBox, field, h, select, setOptions, showResult } from "./dom.js";
@@ -13,7 +14,7 @@ export function renderVersions(main) {
   main.append(
     h("div", { class: "page-head" },
       h("h1", {}, "Kubernetes versions"),
-      h("p", { class: "lead" }, "The versions a managed cluster can run in a location, with the default that clusters created from a workspace get and the upgrades each version allows. Attached clusters must run one of them.")),
+      h("p", { class: "lead" }, "The versions a managed cluster can run in a location, with the default that clusters created from a workspace get. Attached clusters must run one of them. A cluster keeps the version it was created with: mlfleet does not upgrade clusters.")),
     h("div", { class: "toolbar" }, field("Location", loc)),
     out);
   const load = async () => {
@@ -27,16 +28,14 @@ export function renderVersions(main) {
       const list = (o.properties && o.properties.orchestrators) || [];
       const tbody = h("tbody");
       for (const v of list) {
-        const ups = (v.upgrades || []).map((u) => u.orchestratorVersion + (u.isPreview ? " (preview)" : ""));
         tbody.append(h("tr", { "data-version": v.orchestratorVersion },
           h("td", { "data-label": "Version" }, h("strong", {}, v.orchestratorVersion)),
           h("td", { "data-label": "Default" }, v.default ? h("span", { class: "badge badge-succeeded" }, "Default") : ""),
-          h("td", { "data-label": "Preview" }, v.isPreview ? h("span", { class: "badge badge-preview" }, "Preview: no SLA") : ""),
-          h("td", { "data-label": "Upgrades" }, ups.length ? ups.join(", ") : h("span", { class: "muted" }, "None available"))));
+          h("td", { "data-label": "Preview" }, v.isPreview ? h("span", { class: "badge badge-preview" }, "Preview: no SLA") : "")));
       }
       clear(out).append(h("div", { class: "table-wrap" }, h("table", { class: "grid cards", id: "versions-table" },
         h("caption", { class: "sr-only" }, `Kubernetes versions of ${l}`),
-        h("thead", {}, h("tr", {}, ["Kubernetes version", "Default", "Preview", "Upgrades"].map((t) => h("th", { scope: "col" }, t)))),
+        h("thead", {}, h("tr", {}, ["Kubernetes version", "Default", "Preview"].map((t) => h("th", { scope: "col" }, t)))),
         tbody)));
     } catch (e) {
       showResult(out, errorBox(e, `The versions of ${l} could not be listed`));
